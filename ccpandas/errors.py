@@ -1,0 +1,240 @@
+"""One exception tree for everything ccpandas raises.
+
+::
+
+    CCError
+    ├── PlanError (ValueError)          bad input, found before anything is sent
+    ├── AuthError                       no token, refresh failed, 401 after refresh
+    ├── APIError                        the API answered with an error status
+    │   ├── BadRequestError             400
+    │   ├── UnauthorizedError           401 (also an AuthError)
+    │   ├── ForbiddenError              403 (missing scope or privilege)
+    │   ├── NotFoundError               404
+    │   ├── ConflictError               409
+    │   ├── UnsupportedMediaTypeError   415
+    │   ├── RateLimitError              429
+    │   │   ├── ThrottledError          429 ``throttled`` (retried automatically)
+    │   │   ├── QuotaExceededError      429 ``quota_exceeded`` (carries ``reset_at``)
+    │   │   └── TooManyActivitiesError  429 on activity POSTs: over 1,000 queued
+    │   └── ServerError                 5xx
+    ├── TransportError                  no usable answer: connection refused, dropped, timed out
+    └── ActivityError                   an activity ended failed / cancelled / timed_out
+
+Every error carries what a user needs to act on it; none ever carries a token.
+``APIError`` keeps ``status``, ``error_key``, ``error_message`` and ``request``
+(``"POST /v3/activities/remove_list_memberships"``: method and path only).
+
+Example:
+    >>> try:
+    ...     raise PlanError("column 'contact_id' not found", column="contact_id")
+    ... except CCError as exc:
+    ...     print(exc)
+    column 'contact_id' not found
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+__all__ = [
+    "APIError",
+    "ActivityError",
+    "AuthError",
+    "BadRequestError",
+    "CCError",
+    "ConflictError",
+    "ForbiddenError",
+    "NotFoundError",
+    "PlanError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "ServerError",
+    "ThrottledError",
+    "TooManyActivitiesError",
+    "TransportError",
+    "UnauthorizedError",
+    "UnsupportedMediaTypeError",
+    "error_for_response",
+]
+
+
+class CCError(Exception):
+    """Base class of every ccpandas error."""
+
+
+class PlanError(CCError, ValueError):
+    """The input cannot be planned; raised before any request is sent.
+
+    ``column`` and ``values`` (a few offending values) say where to look.
+    """
+
+    def __init__(self, message: str, *, column: str | None = None, values: Any = None) -> None:
+        super().__init__(message)
+        self.column = column
+        self.values = values
+
+
+class AuthError(CCError):
+    """No usable credentials: missing token, failed refresh, or refused after refresh."""
+
+
+class TransportError(CCError):
+    """The request got no usable answer (connection refused or dropped, timeout).
+
+    ``sent`` is True when the request may have reached the server (the outcome is
+    unknown), False when it certainly did not.
+    """
+
+    def __init__(self, message: str, *, request: str | None = None, sent: bool = True) -> None:
+        super().__init__(message)
+        self.request = request
+        self.sent = sent
+
+
+class APIError(CCError):
+    """The API answered with an error status.
+
+    Attributes: ``status`` (HTTP code), ``error_key`` and ``error_message`` (the first
+    entry of the documented error body), ``errors`` (all entries) and ``request``
+    (``"METHOD /path"``; never headers, never a token).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        error_key: str | None = None,
+        error_message: str | None = None,
+        *,
+        request: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self.status = status
+        self.error_key = error_key
+        self.error_message = error_message
+        self.request = request
+        self.errors = errors or []
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = f" for {self.request}" if self.request else ""
+        key = f" {self.error_key}" if self.error_key else ""
+        msg = f": {self.error_message}" if self.error_message else ""
+        return f"HTTP {self.status}{key}{where}{msg}"
+
+
+class BadRequestError(APIError):
+    """400: the API rejected the request body or parameters."""
+
+
+class UnauthorizedError(APIError, AuthError):
+    """401: the token is missing, wrong or expired (and refreshing did not help)."""
+
+
+class ForbiddenError(APIError):
+    """403: the token lacks a scope (``contact_data``) or the user a privilege."""
+
+
+class NotFoundError(APIError):
+    """404: no such list, contact, tag or activity."""
+
+
+class ConflictError(APIError):
+    """409: the request conflicts with the account's state."""
+
+
+class UnsupportedMediaTypeError(APIError):
+    """415: the body was not sent as JSON."""
+
+
+class RateLimitError(APIError):
+    """429: a rate limit answered."""
+
+
+class ThrottledError(RateLimitError):
+    """429 ``throttled``: over 4 requests per second. The client retries it."""
+
+
+class QuotaExceededError(RateLimitError):
+    """429 ``quota_exceeded``: the 10,000-per-day quota is spent.
+
+    ``reset_at`` is the next 00:00 UTC, when the quota resets. Never retried blindly.
+    """
+
+    def __init__(self, *args: Any, reset_at: _dt.datetime | None = None, **kwargs: Any) -> None:
+        self.reset_at = reset_at or next_utc_midnight()
+        super().__init__(*args, **kwargs)
+
+    def _describe(self) -> str:
+        return f"{super()._describe()} (the daily quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC)"
+
+
+class TooManyActivitiesError(RateLimitError):
+    """429 on an activity POST: the account already has 1,000 queued activities."""
+
+
+class ServerError(APIError):
+    """5xx: the service failed. Retried with backoff."""
+
+
+class ActivityError(CCError):
+    """One or more activities ended ``failed``, ``cancelled`` or ``timed_out``.
+
+    ``activities`` holds the failed activity records (id, state, errors).
+    """
+
+    def __init__(self, message: str, *, activities: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.activities = activities or []
+
+
+def next_utc_midnight(now: _dt.datetime | None = None) -> _dt.datetime:
+    """The next 00:00 UTC after ``now`` (default: the current time)."""
+    now = now or _dt.datetime.now(_dt.UTC)
+    tomorrow = (now.astimezone(_dt.UTC) + _dt.timedelta(days=1)).date()
+    return _dt.datetime.combine(tomorrow, _dt.time(0), tzinfo=_dt.UTC)
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    409: ConflictError,
+    415: UnsupportedMediaTypeError,
+}
+
+
+def error_for_response(
+    status: int, body: Any, *, request: str | None = None, now: _dt.datetime | None = None
+) -> APIError:
+    """Build the typed error for an HTTP error answer.
+
+    ``body`` is the decoded JSON (the documented ``[{"error_key", "error_message"}]``
+    array, or anything else a proxy may send).
+
+    Example:
+        >>> err = error_for_response(429, [{"error_key": "throttled", "error_message": "slow"}])
+        >>> type(err).__name__
+        'ThrottledError'
+    """
+    errors: list[dict[str, Any]] = []
+    if isinstance(body, list):
+        errors = [e for e in body if isinstance(e, dict)]
+    elif isinstance(body, dict):
+        errors = [body]
+    key = errors[0].get("error_key") if errors else None
+    message = errors[0].get("error_message") if errors else None
+    kwargs: dict[str, Any] = {"request": request, "errors": errors}
+    if status == 429:
+        if key == "quota_exceeded":
+            return QuotaExceededError(
+                status, key, message, reset_at=next_utc_midnight(now), **kwargs
+            )
+        if key == "throttled":
+            return ThrottledError(status, key, message, **kwargs)
+        return TooManyActivitiesError(status, key, message, **kwargs)
+    if status >= 500:
+        return ServerError(status, key, message, **kwargs)
+    cls = _BY_STATUS.get(status, APIError)
+    return cls(status, key, message, **kwargs)
