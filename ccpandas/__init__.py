@@ -1,13 +1,21 @@
 """ccpandas: remove contacts from Constant Contact lists straight from a pandas DataFrame.
 
-Importing ccpandas registers the ``df.cc`` accessor. Heavy parts (widgets, the
-emulator) are imported lazily.
+Importing ccpandas registers the ``df.cc`` accessor. The HTTP client, the readers, the
+widgets and the emulator are imported on first use, so ``import ccpandas`` stays cheap.
+
+Example:
+    >>> import ccpandas
+    >>> ccpandas.Source.engagement_level("low").to_json()
+    {'engagement_level': 'low'}
 """
 
 from __future__ import annotations
 
+import importlib
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
+from ccpandas import accessor as _accessor  # noqa: F401  (registers df.cc)
 from ccpandas.errors import (
     ActivityError,
     APIError,
@@ -16,13 +24,30 @@ from ccpandas.errors import (
     PlanError,
     QuotaExceededError,
     ThrottledError,
+    TransportError,
 )
 from ccpandas.models import ActivityState, Source
+from ccpandas.plan import RemovalPlan
+from ccpandas.removal import remove_from_lists, remove_list_memberships, wait
+from ccpandas.result import RemovalResult
 
 try:
     __version__ = version("ccpandas")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
+
+# Public names that live in modules imported on first use (requests, widgets).
+_LAZY = {
+    "Client": "ccpandas.client",
+    "get_default_client": "ccpandas.client",
+    "set_default_client": "ccpandas.client",
+    "read_contact_lists": "ccpandas.readers",
+    "read_contacts": "ccpandas.readers",
+    "read_contact_tags": "ccpandas.readers",
+    # IPython extension hooks (%load_ext ccpandas); IPython is imported only then.
+    "load_ipython_extension": "ccpandas.ipython",
+    "unload_ipython_extension": "ccpandas.ipython",
+}
 
 __all__ = [
     "APIError",
@@ -30,9 +55,34 @@ __all__ = [
     "ActivityState",
     "AuthError",
     "CCError",
+    "Client",
     "PlanError",
     "QuotaExceededError",
+    "RemovalPlan",
+    "RemovalResult",
     "Source",
     "ThrottledError",
+    "TransportError",
     "__version__",
+    "get_default_client",
+    "read_contact_lists",
+    "read_contact_tags",
+    "read_contacts",
+    "remove_from_lists",
+    "remove_list_memberships",
+    "set_default_client",
+    "wait",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ccpandas' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

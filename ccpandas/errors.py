@@ -60,7 +60,13 @@ __all__ = [
 
 
 class CCError(Exception):
-    """Base class of every ccpandas error."""
+    """Base class of every ccpandas error.
+
+    When a run stops on an error, ``result`` holds the :class:`~ccpandas.RemovalResult`
+    so far (what was sent, what was not), ready for ``result.resume()``.
+    """
+
+    result: Any = None
 
 
 class PlanError(CCError, ValueError):
@@ -166,7 +172,8 @@ class QuotaExceededError(RateLimitError):
         super().__init__(*args, **kwargs)
 
     def _describe(self) -> str:
-        return f"{super()._describe()} (the daily quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC)"
+        reset = f"{self.reset_at:%Y-%m-%d %H:%M} UTC"
+        return f"{super()._describe()} (the daily quota resets at {reset})"
 
 
 class TooManyActivitiesError(RateLimitError):

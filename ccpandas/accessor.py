@@ -1,0 +1,155 @@
+"""The ``df.cc`` accessor: thin methods that call planning and the runner.
+
+pandas caches one accessor per DataFrame, so it holds no state of its own and never
+changes the frame.
+
+Example:
+    >>> import pandas as pd, ccpandas
+    >>> df = pd.DataFrame({"contact_id": ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"]})
+    >>> df.cc.plan_removal(["7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"]).n_requests
+    1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ccpandas import removal
+from ccpandas.errors import PlanError
+from ccpandas.models import Source
+
+if TYPE_CHECKING:
+    from ccpandas.client import Client
+    from ccpandas.plan import RemovalPlan
+    from ccpandas.result import RemovalResult
+
+__all__ = ["CCAccessor"]
+
+
+@pd.api.extensions.register_dataframe_accessor("cc")
+class CCAccessor:
+    """Constant Contact actions on a DataFrame of contacts (``df.cc``)."""
+
+    def __init__(self, obj: pd.DataFrame) -> None:
+        if not isinstance(obj, pd.DataFrame):  # pragma: no cover - pandas guarantees it
+            raise AttributeError("the cc accessor works on DataFrames")
+        self._obj = obj
+
+    def plan_removal(
+        self,
+        list_ids: str | Iterable[str],
+        column: str = "contact_id",
+        *,
+        client: Client | None = None,
+    ) -> RemovalPlan:
+        """Plan removing this frame's contacts from ``list_ids``; nothing is sent.
+
+        Lists given by name need a client to resolve them (one listing request).
+
+        Example:
+            >>> df.cc.plan_removal(["Newsletter"], client=client)  # doctest: +SKIP
+        """
+        return removal.plan_list_removal(self._obj, list_ids, column=column, client=client)
+
+    def remove_from_lists(
+        self,
+        list_ids: str | Iterable[str] | None = None,
+        column: str = "contact_id",
+        *,
+        client: Client | None = None,
+        dry_run: bool = False,
+        wait: bool = True,
+        progress: Any = "auto",
+        timeout: float | None = None,
+    ) -> RemovalResult | Any:
+        """Remove this frame's contacts (``column``) from ``list_ids``.
+
+        In a notebook, calling it without ``list_ids`` opens the removal panel instead.
+
+        Returns a :class:`~ccpandas.result.RemovalResult` whose ``rows`` has one row per
+        row of this frame, with the same index.
+
+        Example:
+            >>> result = df.cc.remove_from_lists(["Newsletter"], client=client)  # doctest: +SKIP
+            >>> result.rows["status"].value_counts()  # doctest: +SKIP
+        """
+        if list_ids is None:
+            from ccpandas.widgets._env import in_notebook  # no ipywidgets import
+
+            if in_notebook():
+                return self.removal_panel(column, client=client)
+            raise PlanError(
+                "list_ids is required: pass list UUIDs or exact list names, "
+                "e.g. df.cc.remove_from_lists(['Newsletter']) (in a notebook, no list_ids "
+                "opens the removal panel)"
+            )
+        return removal.remove_from_lists(
+            self._obj,
+            list_ids,
+            column=column,
+            client=client,
+            dry_run=dry_run,
+            wait=wait,
+            progress=progress,
+            timeout=timeout,
+        )
+
+    def removal_panel(
+        self, column: str = "contact_id", *, client: Client | None = None, **kwargs: Any
+    ) -> Any:
+        """The interactive removal panel for this frame (ipywidgets; see the Jupyter guide).
+
+        Example:
+            >>> panel = df.cc.removal_panel()  # doctest: +SKIP
+        """
+        from ccpandas.widgets.panel import RemovalPanel
+
+        return RemovalPanel(self._obj, column, client=client, **kwargs)
+
+    def keep_in_lists(
+        self,
+        list_ids: str | Iterable[str],
+        column: str = "contact_id",
+        *,
+        source: Source | None = None,
+        client: Client | None = None,
+        confirm_all_active: bool = False,
+        dry_run: bool = False,
+        wait: bool = True,
+        progress: Any = "auto",
+        timeout: float | None = None,
+    ) -> RemovalResult:
+        """Empty ``list_ids`` of everyone except this frame's contacts.
+
+        The source defaults to the members of ``list_ids`` themselves; pass
+        ``source=Source.all_active_contacts()`` (with ``confirm_all_active=True``) or
+        ``Source.list_ids([...])`` for another. This frame's ``column`` is the
+        ``exclude`` set: those contacts stay.
+
+        Example:
+            >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
+        """
+        src = (
+            source
+            if source is not None
+            else Source.list_ids(removal.target_lists(list_ids, client))
+        )
+        if column not in self._obj.columns:
+            raise PlanError(
+                f"column {column!r} not found; the frame has {list(self._obj.columns)}",
+                column=column,
+            )
+        return removal.remove_list_memberships(
+            client,
+            list_ids,
+            source=src,
+            exclude=self._obj[column],
+            confirm_all_active=confirm_all_active,
+            dry_run=dry_run,
+            wait=wait,
+            progress=progress,
+            timeout=timeout,
+        )

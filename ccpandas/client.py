@@ -1,0 +1,889 @@
+"""The HTTP client for the Constant Contact V3 API: auth header, rate limit, retries, paging.
+
+One :class:`Client` holds a ``requests.Session``, one rate limiter shared by every call
+(polls included) and the retry policy. Every failed answer becomes a typed error from
+:mod:`ccpandas.errors`, carrying the status, ``error_key``, message and
+``"METHOD /v3/path"`` (never a query string, never a token).
+
+Example:
+    >>> client = Client(token="not-a-real-token", base_url="http://127.0.0.1:8765/v3")
+    >>> client
+    Client(base_url='http://127.0.0.1:8765/v3', rate=4)
+    >>> client.url_for("/contact_lists"), client.url_for("/v3/contacts?cursor=abc")
+    ('http://127.0.0.1:8765/v3/contact_lists', 'http://127.0.0.1:8765/v3/contacts?cursor=abc')
+    >>> client.close()
+
+Tokens: ``token=`` (a string, or a callable returning one, such as a refreshing token
+provider), else the ``CC_ACCESS_TOKEN`` environment variable, read at each request so a
+client built before the variable is set still works. A missing token raises
+:class:`~ccpandas.errors.AuthError` at the first request, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json as _json
+import logging
+import os
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from ipaddress import ip_address
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import requests
+import urllib3
+
+from ccpandas._secret import Secret
+from ccpandas.errors import (
+    APIError,
+    AuthError,
+    CCError,
+    ForbiddenError,
+    QuotaExceededError,
+    TransportError,
+    error_for_response,
+)
+from ccpandas.ratelimit import RateLimiter
+from ccpandas.retry import RetryKind, RetryPolicy, classify, should_retry
+
+__all__ = [
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "TOKEN_ENV",
+    "Client",
+    "ClientStats",
+    "EnvToken",
+    "StaticToken",
+    "TokenProvider",
+    "get_default_client",
+    "is_loopback_host",
+    "normalize_base_url",
+    "set_default_client",
+]
+
+DEFAULT_BASE_URL = "https://api.cc.email/v3"
+TOKEN_ENV = "CC_ACCESS_TOKEN"
+BASE_URL_ENV = "CC_BASE_URL"
+
+ACTIVITY_STATES = ("processing", "completed", "cancelled", "failed", "timed_out")
+
+_log = logging.getLogger("ccpandas.client")
+
+# Methods that may always be sent twice. POSTs are replayable only for the endpoints
+# below, whose effect is idempotent (removing or adding a membership twice is harmless).
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+_IDEMPOTENT_POSTS = ("/activities/remove_list_memberships", "/activities/add_list_memberships")
+# A path segment that is an id (UUIDs, and the spec's malformed example ids): counted as {id}.
+_ID_SEGMENT = re.compile(r"^[0-9A-Fa-f]{4,}(?:-[0-9A-Fa-f]{2,}){2,}$|^[0-9A-Fa-f-]{20,}$")
+# requests errors that no retry can fix (bad URL, TLS failure): raised at once.
+_FATAL_TRANSPORT = (
+    requests.exceptions.SSLError,
+    requests.exceptions.InvalidURL,
+    requests.exceptions.MissingSchema,
+    requests.exceptions.InvalidSchema,
+    requests.exceptions.InvalidHeader,
+    requests.exceptions.URLRequired,
+)
+
+_NO_TOKEN_ADVICE = (
+    "No Constant Contact access token. Pass one as Client(token=...) (a string, or a "
+    f"function returning one), or set the {TOKEN_ENV} environment variable."
+)
+_UNAUTHORIZED_ADVICE = (
+    "The API refused the access token: it may have expired (access tokens live 24 hours), "
+    "been revoked, or belong to another application. Get a fresh token and pass it as "
+    f"token=... or in {TOKEN_ENV}."
+)
+_FORBIDDEN_ADVICE = (
+    "The token lacks the 'contact_data' scope, or the user lacks the privilege "
+    "(contacts:read / contacts:write) for this request."
+)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+@runtime_checkable
+class TokenProvider(Protocol):
+    """Anything that returns the current access token when called.
+
+    A provider may also have ``refresh() -> bool``: the client calls it once after a
+    401 and, when it returns True, sends the request again with the new token.
+    """
+
+    def __call__(self) -> str: ...
+
+
+class StaticToken:
+    """A fixed token, kept in a :class:`~ccpandas._secret.Secret`.
+
+    Example:
+        >>> StaticToken("abc")
+        StaticToken(********)
+    """
+
+    def __init__(self, token: str) -> None:
+        if not isinstance(token, str | Secret) or not token:
+            raise AuthError("the access token must be a non-empty string")
+        self._secret = Secret(token)
+
+    def __call__(self) -> str:
+        return self._secret.reveal()
+
+    def __repr__(self) -> str:
+        return "StaticToken(********)"
+
+
+class EnvToken:
+    """The token in an environment variable (``CC_ACCESS_TOKEN``), read at each call.
+
+    Example:
+        >>> EnvToken()
+        EnvToken('CC_ACCESS_TOKEN')
+    """
+
+    def __init__(self, name: str = TOKEN_ENV) -> None:
+        self.name = name
+
+    def __call__(self) -> str:
+        value = os.environ.get(self.name, "").strip()
+        if not value:
+            raise AuthError(_NO_TOKEN_ADVICE)
+        return value
+
+    def __repr__(self) -> str:
+        return f"EnvToken({self.name!r})"
+
+
+class _CallableToken:
+    """Wraps a user's callable so a bad return value becomes a clear AuthError."""
+
+    def __init__(self, func: Callable[[], str]) -> None:
+        self.func = func
+
+    def __call__(self) -> str:
+        value = self.func()
+        if isinstance(value, Secret):
+            value = value.reveal()
+        if not isinstance(value, str) or not value:
+            raise AuthError(
+                f"the token callable returned {type(value).__name__}, not a non-empty string"
+            )
+        return value
+
+    def refresh(self) -> bool:
+        refresh = getattr(self.func, "refresh", None)
+        return bool(refresh()) if callable(refresh) else False
+
+    def __repr__(self) -> str:
+        return f"_CallableToken({type(self.func).__name__})"
+
+
+def _token_provider(token: str | Callable[[], str] | None) -> Callable[[], str]:
+    if token is None:
+        return EnvToken()
+    if isinstance(token, str | Secret):
+        return StaticToken(token)
+    if callable(token):
+        return _CallableToken(token)
+    raise TypeError(f"token must be a str or a callable returning one, not {type(token).__name__}")
+
+
+class _BearerAuth(requests.auth.AuthBase):
+    """Sets ``Authorization: Bearer`` on one request.
+
+    Passed as ``auth=`` rather than as a header so requests' ``.netrc`` lookup can never
+    replace it, and so the header is built at the last moment.
+    """
+
+    def __init__(self, token: Secret) -> None:
+        self._token = token
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        return r
+
+    def __repr__(self) -> str:
+        return "_BearerAuth(********)"
+
+
+# --------------------------------------------------------------------------- URLs
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost``, 127.0.0.0/8 and ``::1``: hosts where plain http is acceptable.
+
+    Example:
+        >>> is_loopback_host("127.0.0.5"), is_loopback_host("::1"), is_loopback_host("example.com")
+        (True, True, False)
+    """
+    if not host:
+        return False
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        addr = ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return bool(addr.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+def normalize_base_url(url: str) -> str:
+    """Check a base URL and return it without a trailing slash.
+
+    Refuses anything but ``https://``, except plain ``http://`` to a loopback host
+    (the emulator), so the token is never sent in clear text over a network.
+    Raises :class:`~ccpandas.errors.CCError` (it is a configuration problem, not an
+    answer from the API).
+
+    Example:
+        >>> normalize_base_url("https://api.cc.email/v3/")
+        'https://api.cc.email/v3'
+        >>> normalize_base_url("http://api.cc.email/v3")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ccpandas.errors.CCError: refusing plain http:// to api.cc.email: ...
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise CCError(f"base_url must be a non-empty URL string, not {url!r}")
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname:
+        raise CCError(f"base_url must look like https://host/v3, not {url!r}")
+    if parts.username is not None or parts.password is not None:
+        # Never echo the URL: it holds credentials.
+        raise CCError("base_url must not contain a user name or password")
+    if parts.query or parts.fragment:
+        raise CCError("base_url must not contain a query string or fragment")
+    if scheme == "http" and not is_loopback_host(parts.hostname):
+        raise CCError(
+            f"refusing plain http:// to {parts.hostname}: the access token would travel "
+            "unencrypted. Use https://, or a loopback host (127.0.0.1, ::1, localhost) "
+            "for the local emulator."
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise CCError(f"base_url has an invalid port: {url!r}") from exc
+    return urlunsplit((scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def _path_template(host_path: str) -> str:
+    """``/v3/activities/<uuid>`` -> ``/v3/activities/{id}``: one counter per endpoint."""
+    return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in host_path.split("/"))
+
+
+def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Drop None values and empty sequences; booleans as true/false; sequences
+    comma-joined (the API's csv)."""
+    if not params:
+        return None
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, list | tuple | set | frozenset):
+            if value:  # an empty csv filter means "no filter", as if left out
+                out[key] = ",".join(str(v) for v in value)
+        else:
+            out[key] = str(value)
+    return out or None
+
+
+# --------------------------------------------------------------------------- stats
+
+
+@dataclass
+class ClientStats:
+    """Counters of what a client did. Safe to read at any time; updated under a lock.
+
+    - ``requests``: attempts sent (every try, retries included)
+    - ``by_endpoint``: attempts per ``(method, path template)``, e.g.
+      ``("GET", "/v3/activities/{id}")``
+    - ``by_status``: answers per HTTP status
+    - ``retries``: attempts that were retries
+    - ``throttled``: ``429 throttled`` answers seen
+    - ``server_errors``: 5xx answers seen
+    - ``transport_errors``: attempts that got no usable answer
+    - ``resent_posts``: POSTs sent again after an ambiguous failure (5xx, dropped
+      connection, read timeout): each may have been applied twice, which removal and
+      addition of memberships tolerate
+    - ``refreshes``: token refreshes after a 401
+    - ``quota_used_today``: attempts that may have reached the server since 00:00 UTC
+      (``quota_day``): what this client spent of the 10,000-per-day quota
+    """
+
+    requests: int = 0
+    by_endpoint: Counter[tuple[str, str]] = field(default_factory=Counter)
+    by_status: Counter[int] = field(default_factory=Counter)
+    retries: int = 0
+    throttled: int = 0
+    server_errors: int = 0
+    transport_errors: int = 0
+    resent_posts: int = 0
+    refreshes: int = 0
+    quota_used_today: int = 0
+    quota_day: _dt.date | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def _sent(self, method: str, template: str, *, reached: bool, today: _dt.date) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_endpoint[(method, template)] += 1
+            if reached:
+                if self.quota_day != today:
+                    self.quota_day, self.quota_used_today = today, 0
+                self.quota_used_today += 1
+
+    def _add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    def _status(self, status: int) -> None:
+        with self._lock:
+            self.by_status[status] += 1
+            if status >= 500:
+                self.server_errors += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain snapshot (copies of the counters).
+
+        Example:
+            >>> ClientStats().as_dict()["requests"]
+            0
+        """
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "by_endpoint": dict(self.by_endpoint),
+                "by_status": dict(self.by_status),
+                "retries": self.retries,
+                "throttled": self.throttled,
+                "server_errors": self.server_errors,
+                "transport_errors": self.transport_errors,
+                "resent_posts": self.resent_posts,
+                "refreshes": self.refreshes,
+                "quota_used_today": self.quota_used_today,
+                "quota_day": self.quota_day,
+            }
+
+
+# --------------------------------------------------------------------------- client
+
+
+def _library_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ccpandas")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "0.0.0"
+
+
+def _transport_reason(exc: BaseException) -> str:
+    """The innermost cause of a requests error, without URLs (they may carry PII)."""
+    inner: BaseException = exc
+    for _ in range(10):
+        nxt = getattr(inner, "reason", None)
+        if not isinstance(nxt, BaseException):
+            nxt = next((a for a in inner.args if isinstance(a, BaseException)), None)
+        if nxt is None or nxt is inner:
+            break
+        inner = nxt
+    if isinstance(inner, urllib3.exceptions.NewConnectionError):
+        detail = "could not connect"
+        errno_text = str(inner).rpartition(":")[2].strip()
+        if errno_text:
+            detail += f" ({errno_text})"
+        return detail
+    text = str(inner.args[0]) if inner.args and isinstance(inner.args[0], str) else ""
+    if "://" in text or "url:" in text:  # urllib3 messages that embed the URL
+        text = ""
+    return f"{type(inner).__name__}: {text}" if text else type(inner).__name__
+
+
+def _was_sent(exc: requests.RequestException) -> bool:
+    """False only when the request certainly never reached the server."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        inner: Any = exc.args[0] if exc.args else None
+        inner = getattr(inner, "reason", inner)
+        if isinstance(inner, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+            return False
+    return True
+
+
+def _retry_after(resp: requests.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # an HTTP date: rare for APIs, not worth parsing here
+
+
+class Client:
+    """A client for the Constant Contact V3 API.
+
+    Args:
+        token: the access token, or a callable returning it (called before each
+            request, so a refreshing provider works); default ``CC_ACCESS_TOKEN``.
+        base_url: ``https://api.cc.email/v3`` by default; plain ``http://`` only to a
+            loopback host (the emulator).
+        rate: requests per second for the client-side limiter shared by every call,
+            ``None`` to switch it off. Ignored when ``limiter`` is given.
+        timeout: seconds, or ``(connect, read)`` seconds, for every request.
+        max_attempts: attempts per request, the first included.
+        max_retry_seconds: no retry starts later than this after the first attempt.
+        session: a ``requests.Session`` to use (the client then does not close it).
+        clock, sleep, jitter: injectable time and randomness (tests).
+        user_agent: a product token put before ``ccpandas/<version>`` in User-Agent.
+        limiter: a :class:`~ccpandas.ratelimit.RateLimiter` to share between clients
+            of the same application key (the API limits the key, not the client).
+
+    Example:
+        >>> with Client(token="t", base_url="http://localhost:9/v3", rate=None) as c:
+        ...     c.base_url
+        'http://localhost:9/v3'
+    """
+
+    def __init__(
+        self,
+        token: str | Callable[[], str] | None = None,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        rate: float | None = 4.0,
+        timeout: float | tuple[float, float] = (5.0, 30.0),
+        max_attempts: int = 8,
+        max_retry_seconds: float = 300.0,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+        user_agent: str | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> None:
+        self.base_url = normalize_base_url(base_url)
+        parts = urlsplit(self.base_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._base_path = parts.path  # "/v3", or "" for a host-root base URL
+        self._token_provider = _token_provider(token)
+        self.timeout = _check_timeout(timeout)
+        self.retry_policy = RetryPolicy(
+            max_attempts=max_attempts, max_retry_seconds=max_retry_seconds
+        )
+        if limiter is not None:
+            self.limiter: RateLimiter | None = limiter
+        elif rate is not None:
+            self.limiter = RateLimiter(rate, clock=clock, sleep=sleep)
+        else:
+            self.limiter = None
+        self._owns_session = session is None
+        self.session = session if session is not None else requests.Session()
+        self._clock = clock
+        self._sleep = sleep
+        self._jitter = jitter
+        product = f"ccpandas/{_library_version()} python-requests/{requests.__version__}"
+        self.user_agent = f"{user_agent.strip()} {product}" if user_agent else product
+        self.stats = ClientStats()
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        rate = "None" if self.limiter is None else f"{self.limiter.rate:g}"
+        return f"Client(base_url={self.base_url!r}, rate={rate})"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP session (only when the client created it)."""
+        if self._owns_session:
+            self.session.close()
+
+    @property
+    def rate(self) -> float | None:
+        """Requests per second of the client-side limiter (None: unlimited)."""
+        return None if self.limiter is None else self.limiter.rate
+
+    def _split(self, path: str) -> tuple[str, str]:
+        """``(url, host_path)`` for ``path``; host_path has no query string.
+
+        ``path`` is relative to the base URL (``/contacts``), or absolute from the host
+        as in ``_links.next.href`` (``/v3/contacts?cursor=...``), or a full URL on the
+        same origin. A full URL on another origin is refused: it would get our token.
+        """
+        if not isinstance(path, str) or not path:
+            raise CCError(f"path must be a non-empty string, not {path!r}")
+        parts = urlsplit(path)
+        if parts.scheme or parts.netloc:
+            if f"{parts.scheme.lower()}://{parts.netloc.lower()}" != self._origin:
+                raise CCError(
+                    f"refusing to follow a link to another host ({parts.hostname}): "
+                    "it would receive the access token"
+                )
+            raw_path, query = parts.path, parts.query
+        else:
+            raw_path, query = parts.path, parts.query
+        if not raw_path.startswith("/"):
+            raw_path = "/" + raw_path
+        base = self._base_path
+        if base and (raw_path == base or raw_path.startswith(base + "/")):
+            host_path = raw_path
+        else:
+            host_path = base + raw_path
+        url = self._origin + host_path + (f"?{query}" if query else "")
+        return url, host_path
+
+    def url_for(self, path: str) -> str:
+        """The full URL a ``path`` resolves to (see :meth:`request`)."""
+        return self._split(path)[0]
+
+    def _token(self) -> Secret:
+        return Secret(self._token_provider())
+
+    def _refresh_on_401(self) -> bool:
+        """Called once when the API answers 401; return True to resend with a new token.
+
+        The default asks the token provider: a provider with ``refresh() -> bool``
+        (the auth module's) gets the chance to renew the token; a plain string or the
+        environment variable cannot, so the 401 is raised as UnauthorizedError.
+        Subclasses may override it.
+        """
+        refresh = getattr(self._token_provider, "refresh", None)
+        return bool(refresh()) if callable(refresh) else False
+
+    def _today(self) -> _dt.date:
+        return _dt.datetime.now(_dt.UTC).date()
+
+    def _replayable(self, method: str, host_path: str) -> bool:
+        if method in _SAFE_METHODS:
+            return True
+        return method == "POST" and host_path.endswith(_IDEMPOTENT_POSTS)
+
+    # -- the one request loop ---------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send one API request, with rate limiting and retries; return the decoded JSON.
+
+        Returns None for an empty body. Raises the typed error of the last attempt
+        (``ServerError``, ``ThrottledError``, ``TransportError``...) once retries are
+        exhausted, and at once for errors no retry can fix (400, 401, 403, 404,
+        ``quota_exceeded``...). ``idempotent`` overrides whether the request may be
+        re-sent after an ambiguous failure (default: True for GET and for the
+        list-membership activity POSTs).
+
+        Example:
+            >>> client.request("GET", "/contact_lists", params={"limit": 10})  # doctest: +SKIP
+            {'lists': [...], 'lists_count': 3}
+        """
+        method = method.upper()
+        url, host_path = self._split(path)
+        label = f"{method} {host_path}"
+        template = _path_template(host_path)
+        replayable = self._replayable(method, host_path) if idempotent is None else idempotent
+        query = _clean_params(params)
+        data = None if json is None else _json.dumps(json, separators=(",", ":"))
+        headers = {"Accept": "application/json", "User-Agent": self.user_agent}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        policy = self.retry_policy
+
+        first_start = self._clock()
+        attempts = 0
+        refreshed = False
+        while True:
+            token = self._token()  # AuthError here: nothing was sent
+            if self.limiter is not None:
+                self.limiter.acquire()
+            attempts += 1
+            started = self._clock()
+            retry_after = None
+            try:
+                resp = self.session.request(
+                    method,
+                    url,
+                    params=query,
+                    data=data,
+                    headers=headers,
+                    auth=_BearerAuth(token),
+                    timeout=self.timeout,
+                    allow_redirects=False,  # a redirect could carry the token elsewhere
+                )
+            except _FATAL_TRANSPORT as exc:
+                self.stats._sent(method, template, reached=False, today=self._today())
+                self.stats._add("transport_errors")
+                raise TransportError(
+                    f"{label}: {_transport_reason(exc)}", request=label, sent=False
+                ) from exc
+            except requests.RequestException as exc:
+                sent = _was_sent(exc)
+                self.stats._sent(method, template, reached=sent, today=self._today())
+                self.stats._add("transport_errors")
+                elapsed_ms = (self._clock() - started) * 1000
+                reason = _transport_reason(exc)
+                _log.debug(
+                    "%s %s -> no answer (%s) after %.1f ms (attempt %d)",
+                    method,
+                    host_path,
+                    reason,
+                    elapsed_ms,
+                    attempts,
+                )
+                error: CCError = TransportError(f"{label}: {reason}", request=label, sent=sent)
+                error.__cause__ = exc
+                kind = classify(None, None, sent=sent)
+            else:
+                status = resp.status_code
+                self.stats._sent(method, template, reached=True, today=self._today())
+                self.stats._status(status)
+                _log.debug(
+                    "%s %s -> %d in %.1f ms (attempt %d)",
+                    method,
+                    host_path,
+                    status,
+                    (self._clock() - started) * 1000,
+                    attempts,
+                )
+                if 200 <= status < 300:
+                    return _decode(resp, label)
+                api_error = error_for_response(status, _error_body(resp), request=label)
+                error = api_error
+                if api_error.error_key == "throttled":
+                    self.stats._add("throttled")
+                if status == 401:
+                    if not refreshed and self._refresh_on_401():
+                        refreshed = True
+                        attempts -= 1  # a resend with a new token is not a retry
+                        self.stats._add("refreshes")
+                        _log.info("%s: token refreshed after 401, sending again", label)
+                        continue
+                    api_error.add_note(_UNAUTHORIZED_ADVICE)
+                elif isinstance(api_error, ForbiddenError):
+                    api_error.add_note(_FORBIDDEN_ADVICE)
+                kind = classify(status, api_error.error_key)
+                retry_after = _retry_after(resp)
+
+            if kind is None:
+                raise error
+            delay = policy.delay(kind, retry=attempts, jitter=self._jitter, retry_after=retry_after)
+            elapsed = self._clock() - first_start
+            if not should_retry(
+                kind,
+                attempts=attempts,
+                elapsed=elapsed,
+                delay=delay,
+                policy=policy,
+                replayable=replayable,
+            ):
+                if attempts > 1:
+                    error.add_note(f"gave up after {attempts} attempts in {elapsed:.1f} s")
+                raise error
+            self.stats._add("retries")
+            if kind.ambiguous and method == "POST":
+                self.stats._add("resent_posts")
+            if kind is RetryKind.THROTTLED and self.limiter is not None:
+                self.limiter.defer(delay)  # hold back every caller, not only this one
+            level = logging.INFO if kind is RetryKind.THROTTLED else logging.WARNING
+            _log.log(
+                level,
+                "%s failed (%s), retry %d of %d in %.2f s",
+                label,
+                _short(error),
+                attempts,
+                policy.max_attempts - 1,
+                delay,
+            )
+            if delay > 0:
+                self._sleep(delay)
+
+    # -- conveniences -------------------------------------------------------------
+
+    def get(self, path: str, **params: Any) -> Any:
+        """GET ``path`` with query ``params`` (None values dropped, lists comma-joined).
+
+        Example:
+            >>> client.get("/contact_tags", limit=500)  # doctest: +SKIP
+        """
+        return self.request("GET", path, params=params)
+
+    def paginate(
+        self, path: str, key: str, params: Mapping[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the items of ``body[key]`` page after page, following ``_links.next.href``.
+
+        Example:
+            >>> pages = client.paginate("/contact_lists", "lists", {"limit": 500})  # doctest: +SKIP
+            >>> names = [item["name"] for item in pages]  # doctest: +SKIP
+        """
+        seen: set[str] = set()
+        body = self.request("GET", path, params=params)
+        while True:
+            items = body.get(key) if isinstance(body, dict) else None
+            yield from items or ()
+            href = _next_href(body)
+            if not href:
+                return
+            if href in seen:
+                raise CCError(f"the API repeated the page link {_path_only(href)}; stopped paging")
+            seen.add(href)
+            body = self.request("GET", href)
+
+    def remove_list_memberships(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /activities/remove_list_memberships; return the activity (state initialized).
+
+        Re-sent after an ambiguous failure (removal is idempotent), counted in
+        ``stats.resent_posts``.
+
+        Example:
+            >>> client.remove_list_memberships(batch.to_json())["activity_id"]  # doctest: +SKIP
+        """
+        return self.request("POST", "/activities/remove_list_memberships", json=dict(body))
+
+    def add_list_memberships(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /activities/add_list_memberships (the mirror of removal); return the activity."""
+        return self.request("POST", "/activities/add_list_memberships", json=dict(body))
+
+    def get_activity(self, activity_id: str) -> dict[str, Any]:
+        """GET /activities/{activity_id}: one activity's state, progress and errors."""
+        if not isinstance(activity_id, str) or not activity_id.strip():
+            raise CCError(f"activity_id must be a non-empty string, not {activity_id!r}")
+        return self.request("GET", f"/activities/{quote(activity_id.strip(), safe='')}")
+
+    def iter_activities(
+        self, *, state: str | None = None, limit: int = 500
+    ) -> Iterator[dict[str, Any]]:
+        """Every activity of the past 10 days (GET /activities, paged), newest first.
+
+        Example:
+            >>> running = [a for a in client.iter_activities(state="processing")]  # doctest: +SKIP
+        """
+        if state is not None and state not in ACTIVITY_STATES:
+            raise CCError(f"state must be one of {', '.join(ACTIVITY_STATES)}, not {state!r}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+            raise CCError(f"limit must be an integer from 1 to 500, not {limit!r}")
+        return self.paginate("/activities", "activities", {"limit": limit, "state": state})
+
+
+def _check_timeout(timeout: Any) -> float | tuple[float, float]:
+    if isinstance(timeout, tuple):
+        if len(timeout) == 2 and all(isinstance(t, int | float) and t > 0 for t in timeout):
+            return (float(timeout[0]), float(timeout[1]))
+    elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+        return float(timeout)
+    raise ValueError(f"timeout must be seconds > 0 or a (connect, read) pair, not {timeout!r}")
+
+
+def _decode(resp: requests.Response, label: str) -> Any:
+    if resp.status_code == 204 or not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        ctype = resp.headers.get("Content-Type", "no content type")
+        raise APIError(
+            resp.status_code,
+            "invalid_json",
+            f"the answer is not JSON ({ctype})",
+            request=label,
+        ) from None
+
+
+def _error_body(resp: requests.Response) -> Any:
+    if not resp.content:
+        return None
+    try:
+        return resp.json()
+    except ValueError:
+        # A proxy's HTML or text page: keep a short, single-line excerpt as the message.
+        text = " ".join(resp.text.split())[:200]
+        return {"error_message": text} if text else None
+
+
+def _next_href(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    nxt = (body.get("_links") or {}).get("next") or {}
+    href = nxt.get("href") if isinstance(nxt, dict) else None
+    return href if isinstance(href, str) and href else None
+
+
+def _path_only(href: str) -> str:
+    return urlsplit(href).path
+
+
+def _short(error: BaseException) -> str:
+    if isinstance(error, QuotaExceededError | APIError):
+        return f"HTTP {error.status} {error.error_key or ''}".strip()
+    return str(error).partition(": ")[2] or type(error).__name__
+
+
+# --------------------------------------------------------------------------- default client
+
+_default_lock = threading.Lock()
+_default_client: Client | None = None
+
+
+def set_default_client(client: Client | None) -> Client | None:
+    """Make ``client`` the one used when a function gets ``client=None``; return the old one.
+
+    ``set_default_client(None)`` forgets it (the next call builds one from the
+    environment again).
+
+    Example:
+        >>> old = set_default_client(Client(token="t", base_url="http://127.0.0.1:9/v3"))
+        >>> get_default_client().base_url
+        'http://127.0.0.1:9/v3'
+        >>> _ = set_default_client(old)
+    """
+    global _default_client
+    if client is not None and not isinstance(client, Client):
+        raise TypeError(f"expected a ccpandas.Client, not {type(client).__name__}")
+    with _default_lock:
+        old, _default_client = _default_client, client
+    return old
+
+
+def get_default_client() -> Client:
+    """The default client: the one set with :func:`set_default_client`, else one built
+    from the environment (``CC_ACCESS_TOKEN``, and ``CC_BASE_URL`` for the base URL),
+    kept for later calls so they share one rate limiter.
+
+    Raises :class:`~ccpandas.errors.AuthError` with advice when neither is available.
+    """
+    global _default_client
+    with _default_lock:
+        if _default_client is not None:
+            return _default_client
+        if not os.environ.get(TOKEN_ENV, "").strip():
+            raise AuthError(
+                "No client given and no default client configured. Pass client=, call "
+                f"ccpandas.set_default_client(ccpandas.Client(token=...)), or set {TOKEN_ENV}"
+                f" (and {BASE_URL_ENV} for another base URL)."
+            )
+        base_url = os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL
+        _default_client = Client(base_url=base_url)
+        return _default_client

@@ -1,0 +1,527 @@
+"""The emulated account's state, and the accessors tests assert on.
+
+One re-entrant lock guards everything; every accessor first brings activity
+processing up to the clock's time, so what it returns is what a GET would show now.
+Accessors return copies: holding one never blocks or races the server.
+
+Example:
+    >>> from ccpandas.emulator import Emulator
+    >>> acct = Emulator(seed=1, contacts=50, lists=3).account
+    >>> first = acct.list_ids()[0]
+    >>> acct.members(first) <= set(acct.contacts)
+    True
+    >>> acct.count(method="GET")  # requests answered so far
+    0
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import random
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from ccpandas.emulator.clock import Clock
+from ccpandas.emulator.faults import Faults
+from ccpandas.emulator.model import CONTACT_STATUSES, Activity, Contact, ContactList, Tag
+from ccpandas.emulator.processing import Processor
+from ccpandas.emulator.replies import ErrorReply
+from ccpandas.emulator.seed import MAX_LISTS_PER_CONTACT, SeedData, uuid4
+from ccpandas.emulator.settings import Settings
+from ccpandas.emulator.tokens import TokenStore
+from ccpandas.emulator.validation import ActivityRequest, parse_activity_body
+from ccpandas.models import ENGAGEMENT_LEVELS
+
+__all__ = ["ACTIVITY_RETENTION", "REQUEST_LOG_SIZE", "Account", "RequestRecord"]
+
+#: Activities are kept this long after they are created (then GET answers 404).
+ACTIVITY_RETENTION = dt.timedelta(days=10)
+#: The request log keeps the most recent this many requests.
+REQUEST_LOG_SIZE = 10_000
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestRecord:
+    """One answered (or dropped) request. ``path`` includes the query string."""
+
+    method: str
+    route: str
+    path: str
+    status: int
+    dropped: bool
+    at: dt.datetime
+
+
+class Account:
+    """Contacts, lists, tags, memberships, activities, tokens and request counts."""
+
+    def __init__(
+        self,
+        data: SeedData,
+        *,
+        clock: Clock,
+        settings: Settings,
+        faults: Faults,
+        tokens: TokenStore,
+        seed: int = 0,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.clock = clock
+        #: The settings in force; replaced as a whole by ``Emulator.configure``.
+        self.settings = settings
+        #: The bearer tokens the server accepts (the seam for an OAuth2 server).
+        self.tokens = tokens
+        self._contacts: dict[str, Contact] = {c.contact_id: c for c in data.contacts}
+        self._by_ordinal: list[Contact] = list(data.contacts)
+        self._lists: dict[str, ContactList] = {lst.list_id: lst for lst in data.lists}
+        self._tags: dict[str, Tag] = {t.tag_id: t for t in data.tags}
+        self._members: dict[str, set[str]] = {lid: set(m) for lid, m in data.memberships.items()}
+        self._lists_of: dict[str, set[str]] = collections.defaultdict(set)
+        for list_id, members in self._members.items():
+            for cid in members:
+                self._lists_of[cid].add(list_id)
+        self._tagged: dict[str, set[str]] = {t.tag_id: set() for t in data.tags}
+        for contact in data.contacts:
+            for tag_id in contact.tag_ids:
+                self._tagged[tag_id].add(contact.contact_id)
+        self._activities: dict[str, Activity] = {}
+        self._counts: collections.Counter[tuple[str, str, int]] = collections.Counter()
+        self._log: collections.deque[RequestRecord] = collections.deque(maxlen=REQUEST_LOG_SIZE)
+        self._ids = random.Random(f"{seed}:ids")
+        self.processor = Processor(self, faults)
+
+    # -- housekeeping -----------------------------------------------------------------
+
+    def new_id(self) -> str:
+        """A fresh, reproducible UUID for a new record."""
+        with self.lock:
+            return uuid4(self._ids)
+
+    def sync(self) -> None:
+        """Bring activities up to the clock's time and forget those past retention."""
+        with self.lock:
+            self.processor.advance()
+            horizon = self.clock.now() - ACTIVITY_RETENTION
+            expired = []
+            for activity_id, activity in self._activities.items():
+                if activity.created_at >= horizon:
+                    break
+                if activity.terminal:
+                    expired.append(activity_id)
+            for activity_id in expired:
+                del self._activities[activity_id]
+
+    def record_request(
+        self, method: str, route: str, path: str, status: int, *, dropped: bool = False
+    ) -> None:
+        """Count one request under ``(method, route, status)`` and log it."""
+        with self.lock:
+            self._counts[(method, route, status)] += 1
+            self._log.append(RequestRecord(method, route, path, status, dropped, self.clock.now()))
+
+    # -- reading: records ---------------------------------------------------------------
+
+    @property
+    def contacts(self) -> dict[str, Contact]:
+        """All contacts (deleted ones too) by id, in account order."""
+        with self.lock:
+            return dict(self._contacts)
+
+    @property
+    def lists(self) -> dict[str, ContactList]:
+        """All contact lists by id, in account order."""
+        with self.lock:
+            return dict(self._lists)
+
+    @property
+    def tags(self) -> dict[str, Tag]:
+        """All tags by id, in account order."""
+        with self.lock:
+            return dict(self._tags)
+
+    def contact(self, contact_id: str) -> Contact:
+        """One contact (a copy); ``KeyError`` if unknown."""
+        with self.lock:
+            return dataclasses.replace(self._contacts[contact_id.lower()])
+
+    def contact_ids(self, status: str | None = None) -> list[str]:
+        """Contact ids in account order, optionally only those with ``status``."""
+        with self.lock:
+            return [c.contact_id for c in self._by_ordinal if status in (None, c.status)]
+
+    def contacts_in_order(self) -> list[Contact]:
+        """The live contact records in account order (for the server, under the lock)."""
+        return self._by_ordinal
+
+    def live_contact(self, contact_id: str) -> Contact | None:
+        """The live record of one contact, or None (for the server, under the lock)."""
+        return self._contacts.get(contact_id)
+
+    def live_lists_of(self, contact_id: str) -> set[str] | frozenset[str]:
+        """The live set of lists of one contact (for the server, under the lock)."""
+        return self._lists_of.get(contact_id, frozenset())
+
+    def live_members(self, list_id: str) -> set[str] | frozenset[str]:
+        """The live member set of one list (for the server, under the lock)."""
+        return self._members.get(list_id, frozenset())
+
+    def list_ids(self, *, include_deleted: bool = False) -> list[str]:
+        """List ids in account order."""
+        with self.lock:
+            return [
+                lst.list_id
+                for lst in self._lists.values()
+                if include_deleted or lst.deleted_at is None
+            ]
+
+    def list_named(self, name: str) -> str:
+        """The id of the list called exactly ``name``; ``KeyError`` if none."""
+        with self.lock:
+            for lst in self._lists.values():
+                if lst.name == name:
+                    return lst.list_id
+        raise KeyError(name)
+
+    def tag_ids(self) -> list[str]:
+        """Tag ids in account order."""
+        with self.lock:
+            return list(self._tags)
+
+    # -- reading: memberships ------------------------------------------------------------
+
+    def members(self, list_id: str) -> set[str]:
+        """The contact ids in list ``list_id`` now; ``KeyError`` if no such list."""
+        with self.lock:
+            self.sync()
+            return set(self._members[list_id.lower()])
+
+    def memberships(self) -> dict[str, set[str]]:
+        """Every list's members now: ``{list_id: {contact_id, ...}}``."""
+        with self.lock:
+            self.sync()
+            return {lid: set(m) for lid, m in self._members.items()}
+
+    def lists_of(self, contact_id: str) -> set[str]:
+        """The lists ``contact_id`` belongs to now."""
+        with self.lock:
+            self.sync()
+            return set(self._lists_of.get(contact_id.lower(), ()))
+
+    def tagged(self, *tag_ids: str) -> set[str]:
+        """Non-deleted contacts carrying any of ``tag_ids``."""
+        with self.lock:
+            found: set[str] = set()
+            for tag_id in tag_ids:
+                found |= self._tagged.get(tag_id.lower(), set())
+            return {cid for cid in found if self._contacts[cid].status != "deleted"}
+
+    def active_contacts(self) -> set[str]:
+        """Contacts with status ``active`` (what ``all_active_contacts`` selects)."""
+        with self.lock:
+            return {c.contact_id for c in self._by_ordinal if c.status == "active"}
+
+    def engaged(self, level: str) -> set[str]:
+        """Non-deleted contacts at engagement ``level`` (unqualified/low/medium/high)."""
+        with self.lock:
+            return {
+                c.contact_id
+                for c in self._by_ordinal
+                if c.engagement_level == level and c.status != "deleted"
+            }
+
+    def membership_count(self, list_id: str, *, active_only: bool = False) -> int:
+        """How many contacts list ``list_id`` has (only ``active`` ones if asked)."""
+        with self.lock:
+            members = self._members.get(list_id, set())
+            if not active_only:
+                return len(members)
+            return sum(1 for cid in members if self._contacts[cid].status == "active")
+
+    def tag_count(self, tag_id: str) -> int:
+        """How many non-deleted contacts carry ``tag_id``."""
+        return len(self.tagged(tag_id))
+
+    # -- reading: activities and requests ------------------------------------------------
+
+    def activity(self, activity_id: str) -> Activity:
+        """A snapshot of one activity as it is now; ``KeyError`` if unknown or expired."""
+        with self.lock:
+            self.sync()
+            return self._activities[activity_id.lower()].copy()
+
+    @property
+    def activities(self) -> dict[str, Activity]:
+        """Snapshots of all kept activities, oldest first."""
+        with self.lock:
+            self.sync()
+            return {aid: a.copy() for aid, a in self._activities.items()}
+
+    def live_activities(self) -> list[Activity]:
+        """The live activity records, oldest first (for the server; call under the lock)."""
+        return list(self._activities.values())
+
+    def find_activity(self, activity_id: str) -> Activity | None:
+        """The live record of one activity, or None (for the server)."""
+        return self._activities.get(activity_id)
+
+    @property
+    def queued_activities(self) -> int:
+        """Activities not yet completed, failed, timed out or cancelled."""
+        with self.lock:
+            self.sync()
+            return self.processor.queued
+
+    @property
+    def request_counts(self) -> collections.Counter[tuple[str, str, int]]:
+        """Requests by ``(method, route template, status)``, e.g.
+        ``("POST", "/v3/activities/remove_list_memberships", 201)``."""
+        with self.lock:
+            return collections.Counter(self._counts)
+
+    @property
+    def request_log(self) -> list[RequestRecord]:
+        """The most recent requests (at most 10,000), oldest first."""
+        with self.lock:
+            return list(self._log)
+
+    def count(
+        self, *, method: str | None = None, route: str | None = None, status: int | None = None
+    ) -> int:
+        """How many requests matched all the given filters."""
+        with self.lock:
+            return sum(
+                n
+                for (m, r, s), n in self._counts.items()
+                if method in (None, m) and route in (None, r) and status in (None, s)
+            )
+
+    # -- activities ----------------------------------------------------------------------
+
+    def resolve(self, request: ActivityRequest) -> tuple[tuple[str, ...], list[str]]:
+        """Check the ids a request names and list its items (contacts, in order).
+
+        Raises ``ErrorReply`` for unknown lists, tags or segments (status per
+        ``unknown_list_status``) and, with ``unknown_contacts="reject"``, contacts.
+        Returns the items and the messages for ``activity_errors``.
+        """
+        settings = self.settings
+        missing_status = settings.unknown_list_status
+        live_lists = {lid for lid, lst in self._lists.items() if lst.deleted_at is None}
+        unknown = [lid for lid in request.list_ids if lid not in live_lists]
+        if unknown:
+            raise ErrorReply(
+                missing_status, "not_found", f"list_ids: no contact list {', '.join(unknown[:5])}."
+            )
+        kind, values = request.source_kind, request.source_values
+        errors: list[str] = []
+        if kind == "contact_ids":
+            missing = [cid for cid in values if cid not in self._contacts]
+            if missing and settings.unknown_contacts == "reject":
+                raise ErrorReply(
+                    400,
+                    "validation_error",
+                    f"source.contact_ids: {len(missing)} unknown contact(s), e.g. {missing[0]}.",
+                )
+            errors = [f"contact_id {cid} was not found" for cid in missing]
+            return tuple(values), errors
+        if kind == "list_ids":
+            unknown = [lid for lid in values if lid not in live_lists]
+            if unknown:
+                raise ErrorReply(
+                    missing_status,
+                    "not_found",
+                    f"source.list_ids: no contact list {', '.join(unknown[:5])}.",
+                )
+            chosen: set[str] = set().union(*(self._members[lid] for lid in values))
+        elif kind == "tag_ids":
+            unknown = [tid for tid in values if tid not in self._tags]
+            if unknown:
+                raise ErrorReply(
+                    missing_status, "not_found", f"source.tag_ids: no tag {', '.join(unknown[:5])}."
+                )
+            chosen = self.tagged(*values)
+        elif kind == "all_active_contacts":
+            chosen = self.active_contacts()
+        elif kind == "engagement_level":
+            chosen = self.engaged(values[0])
+        else:  # segment_id: the emulator has no segments
+            raise ErrorReply(
+                missing_status, "not_found", f"source.segment_id: no segment {values[0]}."
+            )
+        chosen.difference_update(request.exclude)
+        items = sorted(chosen, key=lambda cid: self._contacts[cid].ordinal)
+        return tuple(items), errors
+
+    def submit_activity(self, body: dict[str, Any], *, kind: str = "remove") -> Activity:
+        """Create an activity from a request body without HTTP (no limits, no faults).
+
+        Validates exactly as the endpoint does (raising ``ErrorReply``). Handy to set up
+        a queue or a scenario quickly. ``kind`` is ``"remove"`` or ``"add"``.
+        """
+        request = parse_activity_body(body, kind=kind)
+        with self.lock:
+            self.sync()
+            return self.create_activity(request).copy()
+
+    def create_activity(
+        self, request: ActivityRequest, resolved: tuple[tuple[str, ...], list[str]] | None = None
+    ) -> Activity:
+        """Queue a validated request (resolving it unless ``resolved`` is given);
+        returns the live record."""
+        with self.lock:
+            items, errors = resolved if resolved is not None else self.resolve(request)
+            activity = self.processor.submit(request, items, errors)
+            self._activities[activity.activity_id] = activity
+            return activity
+
+    def cancel_activity(self, activity_id: str) -> bool:
+        """End a running or queued activity as ``cancelled`` (a test hook; the V3 API has
+        no cancel call). False if it had already ended."""
+        with self.lock:
+            self.sync()
+            return self.processor.cancel(self._activities[activity_id.lower()])
+
+    def apply_memberships(
+        self, kind: str, contact_ids: Iterable[str], list_ids: Iterable[str]
+    ) -> list[str]:
+        """Apply one slice of an activity; returns messages for ``activity_errors``."""
+        list_ids = tuple(list_ids)
+        errors: list[str] = []
+        with self.lock:
+            if kind == "remove_list_memberships":
+                for cid in contact_ids:
+                    member_of = self._lists_of.get(cid)
+                    if not member_of:
+                        continue
+                    for lid in list_ids:
+                        if lid in member_of:
+                            member_of.discard(lid)
+                            self._members[lid].discard(cid)
+                return errors
+            for cid in contact_ids:
+                contact = self._contacts.get(cid)
+                if contact is None:
+                    continue  # unknown ids were reported when the activity was accepted
+                if contact.status == "deleted":
+                    errors.append(f"contact_id {cid} is deleted and was not added to lists")
+                    continue
+                member_of = self._lists_of[cid]
+                for lid in list_ids:
+                    if lid in member_of:
+                        continue
+                    if len(member_of) >= MAX_LISTS_PER_CONTACT:
+                        errors.append(
+                            f"contact_id {cid} is already in {MAX_LISTS_PER_CONTACT} lists "
+                            f"and was not added to list {lid}"
+                        )
+                        continue
+                    member_of.add(lid)
+                    self._members[lid].add(cid)
+            return errors
+
+    # -- test set-up helpers (no HTTP, immediate) ---------------------------------------
+
+    def add_members(self, list_id: str, contact_ids: Iterable[str]) -> None:
+        """Put contacts into a list at once (``KeyError`` for an unknown list or contact)."""
+        with self.lock:
+            list_id = list_id.lower()
+            members = self._members[list_id]
+            for cid in contact_ids:
+                cid = cid.lower()
+                if cid not in self._contacts:
+                    raise KeyError(f"no contact {cid}")
+                if list_id not in self._lists_of[cid]:
+                    if len(self._lists_of[cid]) >= MAX_LISTS_PER_CONTACT:
+                        raise ValueError(f"contact {cid} is already in 50 lists")
+                    self._lists_of[cid].add(list_id)
+                    members.add(cid)
+
+    def remove_members(self, list_id: str, contact_ids: Iterable[str]) -> None:
+        """Take contacts out of a list at once."""
+        with self.lock:
+            list_id = list_id.lower()
+            members = self._members[list_id]
+            for cid in contact_ids:
+                cid = cid.lower()
+                members.discard(cid)
+                if cid in self._lists_of:
+                    self._lists_of[cid].discard(list_id)
+
+    def set_members(self, list_id: str, contact_ids: Iterable[str]) -> None:
+        """Make a list hold exactly ``contact_ids``."""
+        wanted = {cid.lower() for cid in contact_ids}
+        with self.lock:
+            self.remove_members(list_id, self._members[list_id.lower()] - wanted)
+            self.add_members(list_id, wanted)
+
+    def create_list(self, name: str, description: str = "", *, favorite: bool = False) -> str:
+        """Add an empty contact list; returns its id."""
+        with self.lock:
+            now = self.clock.now()
+            list_id = self.new_id()
+            self._lists[list_id] = ContactList(
+                list_id, len(self._lists), name, description, favorite, now, now
+            )
+            self._members[list_id] = set()
+            return list_id
+
+    def delete_list(self, list_id: str) -> None:
+        """Mark a list deleted (it drops out of GET /contact_lists and its members go)."""
+        with self.lock:
+            lst = self._lists[list_id.lower()]
+            self.remove_members(lst.list_id, set(self._members[lst.list_id]))
+            lst.deleted_at = self.clock.now()
+
+    def add_contact(
+        self,
+        email: str,
+        *,
+        first_name: str = "",
+        last_name: str = "",
+        status: str = "active",
+        engagement_level: str = "medium",
+        tag_ids: Iterable[str] = (),
+    ) -> str:
+        """Add a contact; returns its id."""
+        if status not in CONTACT_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(CONTACT_STATUSES)}")
+        if engagement_level not in ENGAGEMENT_LEVELS:
+            raise ValueError(f"engagement_level must be one of {', '.join(ENGAGEMENT_LEVELS)}")
+        with self.lock:
+            tags = tuple(t.lower() for t in tag_ids)
+            for tag_id in tags:
+                if tag_id not in self._tags:
+                    raise KeyError(f"no tag {tag_id}")
+            now = self.clock.now()
+            contact = Contact(
+                contact_id=self.new_id(),
+                ordinal=len(self._by_ordinal),
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+                status=status,
+                permission_to_send={"active": "explicit", "deleted": "implicit"}.get(
+                    status, status
+                ),
+                engagement_level=engagement_level,
+                tag_ids=tags,
+                create_source="Account",
+                created_at=now,
+                updated_at=now,
+                opt_out_at=now if status == "unsubscribed" else None,
+                deleted_at=now if status == "deleted" else None,
+            )
+            self._contacts[contact.contact_id] = contact
+            self._by_ordinal.append(contact)
+            for tag_id in tags:
+                self._tagged[tag_id].add(contact.contact_id)
+            return contact.contact_id
+
+    def __repr__(self) -> str:
+        return (
+            f"<Account {len(self._contacts)} contacts, {len(self._lists)} lists, "
+            f"{len(self._tags)} tags, {len(self._activities)} activities>"
+        )

@@ -1,0 +1,232 @@
+"""``Emulator``: a local Constant Contact V3 server with a seeded fake account.
+
+Example:
+    >>> import requests
+    >>> with Emulator(seed=1, contacts=50, lists=3) as emu:
+    ...     r = requests.get(
+    ...         f"{emu.base_url}/contact_lists",
+    ...         headers={"Authorization": f"Bearer {emu.token}"},
+    ...         timeout=5,
+    ...     )
+    ...     [lst["name"] for lst in r.json()["lists"]]
+    ['Newsletter', 'Customers', 'Prospects']
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ccpandas.emulator.account import Account
+from ccpandas.emulator.clock import Clock, SystemClock
+from ccpandas.emulator.faults import Faults
+from ccpandas.emulator.pipeline import Pipeline
+from ccpandas.emulator.seed import seed_account
+from ccpandas.emulator.server import EmulatorHTTPServer, check_loopback
+from ccpandas.emulator.settings import Settings
+from ccpandas.emulator.tokens import DEFAULT_SCOPES, TokenStore, default_token
+
+__all__ = ["Emulator"]
+
+
+class Emulator:
+    """A Constant Contact V3 emulator serving a seeded account on a loopback port.
+
+    Construction seeds the account (``emu.account`` is usable at once);
+    :meth:`start` (or ``with``) serves it on ``host:port`` (``port=0``: a free port)
+    in background threads.
+
+    Keyword arguments: ``seed`` (data, token and faults all follow it), ``token``
+    (default: derived from the seed), ``contacts``/``lists``/``tags`` (account size),
+    ``host`` (loopback only) and ``port``, ``clock`` (default: the system clock; see
+    :class:`~ccpandas.emulator.clock.ManualClock` and ``OffsetClock``), and every
+    :class:`~ccpandas.emulator.settings.Settings` field (``rate``, ``rate_algorithm``,
+    ``daily_quota``, ``max_queued_activities``, ``speed``, ``start_delay``,
+    ``concurrency``, ``error_rate``, ``latency``, ``spike_rate``, ``spike_latency``,
+    ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``token_expires_after``,
+    ``unknown_list_status``, ``unknown_contacts``), which :meth:`configure` can change
+    while it runs.
+    """
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        token: str | None = None,
+        contacts: int = 200,
+        lists: int = 6,
+        tags: int = 5,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        clock: Clock | None = None,
+        **settings: Any,
+    ) -> None:
+        self._host = check_loopback(host)
+        if not 0 <= port <= 65535:
+            raise ValueError("port must be between 0 and 65535")
+        self._requested_port = port
+        self.seed = seed
+        self.sizes = {"contacts": contacts, "lists": lists, "tags": tags}
+        self.clock: Clock = clock or SystemClock()
+        self.faults = Faults(seed)
+        tokens = TokenStore(seed)
+        self._token = tokens.issue(token or default_token(seed), scopes=DEFAULT_SCOPES)
+        self.account = Account(
+            seed_account(seed=seed, contacts=contacts, lists=lists, tags=tags),
+            clock=self.clock,
+            settings=Settings().replace(**settings),
+            faults=self.faults,
+            tokens=tokens,
+            seed=seed,
+        )
+        self.pipeline = Pipeline(self.account, self.faults)
+        self._server: EmulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle --------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        """Serve in background threads; returns ``self``. Idempotent."""
+        if self._server is None:
+            server = EmulatorHTTPServer(self._host, self._requested_port, self.pipeline)
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"ccpandas-emulator-{server.server_port}",
+                daemon=True,
+            )
+            thread.start()
+            self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close open connections. Idempotent; ``start`` may follow."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.stopping.set()
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """True between :meth:`start` and :meth:`stop`."""
+        return self._server is not None
+
+    # -- where and how to reach it -----------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """The loopback address it binds."""
+        return self._host
+
+    @property
+    def port(self) -> int:
+        """The port it listens on (only while running)."""
+        if self._server is None:
+            raise RuntimeError("the emulator is not running: call start() or use 'with'")
+        return int(self._server.server_port)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` (no path)."""
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The API root, ``http://127.0.0.1:PORT/v3``."""
+        return f"{self.url}/v3"
+
+    @property
+    def token(self) -> str:
+        """The access token it accepts (from ``token=`` or derived from the seed)."""
+        return self._token
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        """``Authorization`` and ``Content-Type`` headers for a plain HTTP call."""
+        return {
+            "Authorization": f"Bearer {token or self._token}",
+            "Content-Type": "application/json",
+        }
+
+    # -- settings and hooks --------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force (a frozen snapshot)."""
+        return self.account.settings
+
+    def configure(self, **changes: Any) -> Settings:
+        """Change settings while running, e.g. ``configure(rate=1, error_rate=0.1)``.
+
+        Takes effect for the next request. Activities already running are first
+        brought up to now at the old speed, so a speed change applies from this moment.
+        Unknown names raise ``TypeError``, bad values ``ValueError`` (nothing changes).
+        """
+        with self.account.lock:
+            new = self.account.settings.replace(**changes)
+            self.account.sync()
+            self.account.settings = new
+            return new
+
+    def issue_token(
+        self,
+        *,
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        expires_after: int | None = None,
+        token: str | None = None,
+    ) -> str:
+        """Register another valid token (deterministic under the seed) and return it.
+
+        ``expires_after`` gives it its own budget of requests (else the
+        ``token_expires_after`` setting applies); ``scopes`` without
+        ``contact_data`` make every endpoint answer 403.
+        """
+        return self.account.tokens.issue(token, scopes=scopes, expires_after=expires_after)
+
+    def revoke_token(self, token: str) -> None:
+        """Make ``token`` answer 401 from now on."""
+        self.account.tokens.revoke(token)
+
+    def fail_next(self, count: int = 1, state: str = "failed", at: float = 0.5) -> None:
+        """Make the next ``count`` activities end ``failed`` (or ``timed_out``) after
+        processing the fraction ``at`` of their items."""
+        self.faults.fail_next(count, state, at)
+
+    @property
+    def quota_used(self) -> int:
+        """Requests counted against today's daily quota."""
+        return self.pipeline.quota_used()
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait (in real time) until no activity is initialized or processing.
+
+        Raises ``TimeoutError`` after ``timeout`` seconds; with a ``ManualClock`` that
+        nobody advances, activities never progress.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            queued = self.account.queued_activities
+            if queued == 0:
+                return
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{queued} activities still running after {timeout} s")
+            time.sleep(0.005)
+
+    def __repr__(self) -> str:
+        where = self.base_url if self.running else "not running"
+        sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
+        return f"<Emulator {where} seed={self.seed} {sizes}>"

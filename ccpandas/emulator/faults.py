@@ -1,0 +1,102 @@
+"""Injected faults, drawn from seeded random streams so a run can be replayed.
+
+Each kind of fault has its own stream, and every request draws from every request
+stream whether or not that fault is switched on. So the n-th request of a run meets
+the same fate under the same seed, and switching one fault on does not reshuffle the
+others. Activities draw their fate when they are created.
+
+Example:
+    >>> faults = Faults(seed=3)
+    >>> fault = faults.for_request(Settings(error_rate=1.0))
+    >>> fault.error_status in (500, 503), fault.drop
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+import random
+import threading
+
+from ccpandas.emulator.settings import Settings
+from ccpandas.models import ActivityState
+
+__all__ = ["ActivityFate", "Faults", "RequestFault"]
+
+_ENDINGS = (ActivityState.FAILED.value, ActivityState.TIMED_OUT.value)
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestFault:
+    """What happens to one request: an injected 5xx, a dropped connection, a delay."""
+
+    error_status: int | None = None
+    drop: bool = False
+    delay: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ActivityFate:
+    """How an activity ends: ``state`` after processing ``fraction`` of its items."""
+
+    state: str = ActivityState.COMPLETED.value
+    fraction: float = 1.0
+
+    def stop_at(self, total: int) -> int:
+        """The item count at which the activity ends."""
+        if self.state == ActivityState.COMPLETED.value:
+            return total
+        return min(total, math.floor(self.fraction * total))
+
+
+class Faults:
+    """Seeded decisions about request faults and activity endings."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._error = random.Random(f"{seed}:error")
+        self._drop = random.Random(f"{seed}:drop")
+        self._spike = random.Random(f"{seed}:spike")
+        self._activity = random.Random(f"{seed}:activity")
+        self._forced: collections.deque[ActivityFate] = collections.deque()
+
+    def for_request(self, settings: Settings) -> RequestFault:
+        """Draw the faults of the next request."""
+        with self._lock:
+            hit, which = self._error.random(), self._error.random()
+            drop = self._drop.random()
+            spike = self._spike.random()
+        error_status = (500 if which < 0.5 else 503) if hit < settings.error_rate else None
+        delay = settings.latency + (settings.spike_latency if spike < settings.spike_rate else 0)
+        return RequestFault(
+            error_status=error_status,
+            drop=error_status is None and drop < settings.drop_rate,
+            delay=delay,
+        )
+
+    def fail_next(self, count: int = 1, state: str = "failed", at: float = 0.5) -> None:
+        """Make the next ``count`` activities end in ``state`` after ``at`` of their items.
+
+        ``state`` is ``"failed"``, ``"timed_out"`` or ``"completed"``; ``at`` is a
+        fraction in [0, 1] (0: nothing is processed).
+        """
+        if state not in (*_ENDINGS, ActivityState.COMPLETED.value):
+            raise ValueError("state must be 'failed', 'timed_out' or 'completed'")
+        if not 0.0 <= at <= 1.0 or count < 0:
+            raise ValueError("at must be in [0, 1] and count >= 0")
+        with self._lock:
+            self._forced.extend(ActivityFate(state, at) for _ in range(count))
+
+    def for_activity(self, settings: Settings) -> ActivityFate:
+        """Draw the fate of a new activity (a forced one from :meth:`fail_next` first)."""
+        with self._lock:
+            roll, fraction = self._activity.random(), self._activity.random()
+            if self._forced:
+                return self._forced.popleft()
+        if roll < settings.fail_rate:
+            return ActivityFate(ActivityState.FAILED.value, fraction)
+        if roll < settings.fail_rate + settings.timeout_rate:
+            return ActivityFate(ActivityState.TIMED_OUT.value, fraction)
+        return ActivityFate()

@@ -1,0 +1,49 @@
+"""Opaque paging cursors for ``_links.next.href``.
+
+A cursor carries the collection, the query's filters, the page size and where the next
+page starts (a position in a stable order, not an offset, so records changing between
+pages never shift a page). Clients must follow the href, never build cursors.
+
+Example:
+    >>> cursor = encode_cursor("contacts", {"at": 41, "limit": 2})
+    >>> decode_cursor(cursor, "contacts")
+    {'at': 41, 'limit': 2}
+    >>> next_link("contacts", "abc")
+    {'next': {'href': '/v3/contacts?cursor=abc'}}
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from ccpandas.emulator.replies import ErrorReply
+
+__all__ = ["decode_cursor", "encode_cursor", "next_link"]
+
+
+def encode_cursor(collection: str, state: dict[str, Any]) -> str:
+    """Pack ``state`` into an opaque, URL-safe cursor for ``collection``."""
+    raw = json.dumps({"c": collection, **state}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, collection: str) -> dict[str, Any]:
+    """Unpack a cursor made by :func:`encode_cursor`; 400 if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        state = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        state = None
+    if not isinstance(state, dict) or state.pop("c", None) != collection:
+        raise ErrorReply(400, "validation_error", f"The cursor is not a valid {collection} cursor.")
+    return state
+
+
+def next_link(collection: str, cursor: str | None) -> dict[str, Any]:
+    """The ``_links`` object: ``{"next": {"href": ...}}``, or ``{}`` on the last page."""
+    if cursor is None:
+        return {}
+    return {"next": {"href": f"/v3/{collection}?cursor={cursor}"}}

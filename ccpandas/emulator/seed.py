@@ -1,0 +1,193 @@
+"""A deterministic synthetic account: contacts, tags and overlapping lists from a seed.
+
+The same seed and sizes always give the same ids, names, statuses, tags, memberships
+and timestamps (seeded records are dated 2021-2024, independent of the clock).
+
+Example:
+    >>> data = seed_account(seed=1, contacts=20, lists=3, tags=2)
+    >>> len(data.contacts), len(data.lists), len(data.tags)
+    (20, 3, 2)
+    >>> data == seed_account(seed=1, contacts=20, lists=3, tags=2)
+    True
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import datetime as dt
+import itertools
+import random
+
+from ccpandas.emulator.model import Contact, ContactList, Tag
+from ccpandas.models import ENGAGEMENT_LEVELS
+
+__all__ = ["MAX_LISTS_PER_CONTACT", "MAX_TAGS_PER_CONTACT", "SeedData", "seed_account", "uuid4"]
+
+#: "Each contact can be a member of up to 50 lists" (spec); taggings are capped at 50 too.
+MAX_LISTS_PER_CONTACT = 50
+MAX_TAGS_PER_CONTACT = 50
+
+_EPOCH = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)
+_SPAN = (dt.datetime(2024, 12, 31, tzinfo=dt.UTC) - _EPOCH).total_seconds()
+
+_FIRST = (
+    "Ada", "Alan", "Amara", "Ana", "Ben", "Chen", "Chloe", "Dario", "Elena", "Emeka",
+    "Farah", "Grace", "Hana", "Ivan", "Jamal", "Julia", "Kenji", "Lena", "Luis", "Maya",
+    "Mohammed", "Nadia", "Noah", "Olga", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Sofia",
+    "Tariq", "Uma", "Victor", "Wen", "Xavier", "Yara", "Yusuf", "Zoe",
+)  # fmt: skip
+_LAST = (
+    "Abebe", "Baker", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito",
+    "Jensen", "Kowalski", "Lopez", "Martin", "Nakamura", "Okafor", "Patel", "Quispe",
+    "Rossi", "Schmidt", "Silva", "Tanaka", "Usman", "Varga", "Wang", "Xu", "Yilmaz", "Zhou",
+)  # fmt: skip
+_DOMAINS = ("example.com", "example.org", "example.net")
+_LIST_NAMES = (
+    "Newsletter", "Customers", "Prospects", "Webinar attendees", "Spring sale 2024",
+    "VIP", "Donors", "Volunteers", "Annual gala", "Trial users", "Partners", "Re-engagement",
+)  # fmt: skip
+_TAG_NAMES = (
+    "Gold card member", "Event attendee", "Imported 2023", "Lead", "Churn risk", "Donor",
+    "Press", "Board", "Student", "Wholesale",
+)  # fmt: skip
+_TAG_SOURCES = ("Contact", "Account", "ESTY", "Shopify")
+# (status, weight, permission_to_send)
+_STATUSES = (
+    ("active", 0.78, None),
+    ("unsubscribed", 0.08, "unsubscribed"),
+    ("pending_confirmation", 0.03, "pending_confirmation"),
+    ("temp_hold", 0.02, "temp_hold"),
+    ("not_set", 0.04, "not_set"),
+    ("deleted", 0.05, "implicit"),
+)
+_ENGAGEMENT_WEIGHTS = (0.25, 0.35, 0.25, 0.15)  # unqualified, low, medium, high
+
+
+_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+
+
+def uuid4(rng: random.Random) -> str:
+    """A version-4 UUID string drawn from ``rng`` (so it is reproducible).
+
+    Same bits as ``uuid.UUID(int=..., version=4)``, formatted directly because seeding
+    100,000 contacts through ``uuid.UUID`` costs a noticeable share of the start-up.
+    """
+    h = f"{(rng.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _when(rng: random.Random, after: dt.datetime | None = None) -> dt.datetime:
+    start = after or _EPOCH
+    room = _SPAN - (start - _EPOCH).total_seconds()
+    return start + dt.timedelta(milliseconds=int(rng.random() * max(room, 0) * 1000))
+
+
+@dataclasses.dataclass
+class SeedData:
+    """What :func:`seed_account` makes; ``memberships`` maps list id to contact ids."""
+
+    contacts: list[Contact]
+    lists: list[ContactList]
+    tags: list[Tag]
+    memberships: dict[str, set[str]]
+
+
+def _name(pool: tuple[str, ...], i: int) -> str:
+    base = pool[i % len(pool)]
+    return base if i < len(pool) else f"{base} {i // len(pool) + 1}"
+
+
+def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData:
+    """Build the account for ``seed``; sizes are counts of each record kind."""
+    if min(contacts, lists, tags) < 0:
+        raise ValueError("contacts, lists and tags must be >= 0")
+    rng = random.Random(seed)
+
+    tag_records = [
+        Tag(
+            tag_id=uuid4(rng),
+            ordinal=i,
+            name=_name(_TAG_NAMES, i),
+            tag_source=rng.choice(_TAG_SOURCES),
+            created_at=(created := _when(rng)),
+            updated_at=_when(rng, created),
+        )
+        for i in range(tags)
+    ]
+    list_records = [
+        ContactList(
+            list_id=uuid4(rng),
+            ordinal=i,
+            name=_name(_LIST_NAMES, i),
+            description=f"{_name(_LIST_NAMES, i)} (seeded by the ccpandas emulator)",
+            favorite=rng.random() < 0.2,
+            created_at=(created := _when(rng)),
+            updated_at=_when(rng, created),
+        )
+        for i in range(lists)
+    ]
+
+    # Hot loop for large accounts: one rng.random() per choice with precomputed
+    # cumulative weights (rng.choices rebuilds them on every call).
+    status_cum = list(itertools.accumulate(w for _, w, _ in _STATUSES))
+    level_cum = list(itertools.accumulate(_ENGAGEMENT_WEIGHTS))
+    rand = rng.random
+    people: list[Contact] = []
+    for i in range(contacts):
+        first = _FIRST[int(rand() * len(_FIRST))]
+        last = _LAST[int(rand() * len(_LAST))]
+        status, _, permission = _STATUSES[
+            min(bisect.bisect(status_cum, rand() * status_cum[-1]), len(_STATUSES) - 1)
+        ]
+        if permission is None:
+            permission = "explicit" if rand() < 0.6 else "implicit"
+        level = ENGAGEMENT_LEVELS[
+            min(bisect.bisect(level_cum, rand() * level_cum[-1]), len(ENGAGEMENT_LEVELS) - 1)
+        ]
+        offset = rand() * _SPAN
+        created = _EPOCH + dt.timedelta(seconds=round(offset, 3))
+        updated = created + dt.timedelta(seconds=round(rand() * (_SPAN - offset), 3))
+        people.append(
+            Contact(
+                contact_id=uuid4(rng),
+                ordinal=i,
+                email=f"{first}.{last}{i}@{_DOMAINS[i % len(_DOMAINS)]}".lower(),
+                first_name=first,
+                last_name=last,
+                status=status,
+                permission_to_send=permission,
+                engagement_level=level,
+                tag_ids=(),
+                create_source="Contact" if rand() < 0.7 else "Account",
+                created_at=created,
+                updated_at=updated,
+                opt_out_at=updated if status == "unsubscribed" else None,
+                deleted_at=updated if status == "deleted" else None,
+            )
+        )
+
+    # Tags: each tag is carried by a share of the contacts (popularity varies by tag).
+    carried: list[list[str]] = [[] for _ in range(contacts)]
+    for tag in tag_records:
+        share = rng.uniform(0.03, 0.3)
+        for idx in sorted(rng.sample(range(contacts), round(share * contacts))):
+            if len(carried[idx]) < MAX_TAGS_PER_CONTACT:
+                carried[idx].append(tag.tag_id)
+    for person, tag_ids in zip(people, carried, strict=True):
+        person.tag_ids = tuple(tag_ids)
+
+    # Lists: the first ten are large and overlap heavily; later ones are small, so a
+    # thousand-list account still keeps each contact under the 50-list cap.
+    per_contact = [0] * contacts
+    memberships: dict[str, set[str]] = {}
+    for i, lst in enumerate(list_records):
+        share = rng.uniform(0.08, 0.45) if i < 10 else rng.uniform(0.002, 0.02)
+        members: set[str] = set()
+        for idx in rng.sample(range(contacts), round(share * contacts)):
+            if people[idx].status != "deleted" and per_contact[idx] < MAX_LISTS_PER_CONTACT:
+                per_contact[idx] += 1
+                members.add(people[idx].contact_id)
+        memberships[lst.list_id] = members
+    return SeedData(people, list_records, tag_records, memberships)

@@ -1,0 +1,121 @@
+"""The emulator's run-time settings: limits, speed, faults and choices about unknowns.
+
+All of them can be given to ``Emulator(...)`` and changed while it runs with
+``Emulator.configure(...)``. ``0`` and ``None`` both switch a limit off.
+
+Example:
+    >>> s = Settings().replace(rate=0, error_rate=0.1)
+    >>> s.rate is None, s.error_rate
+    (True, 0.1)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+__all__ = ["DEFAULT_SPEED", "Settings"]
+
+#: Items (contacts) an activity processes per second by default.
+DEFAULT_SPEED = 2000.0
+#: How long a new activity stays ``initialized``, counted in items at the current speed
+#: (0.25 s at the default speed; almost nothing at a huge test speed).
+START_DELAY_ITEMS = 500.0
+
+_FRACTIONS = ("error_rate", "spike_rate", "drop_rate", "fail_rate", "timeout_rate")
+_OFF_WHEN_ZERO = ("rate", "daily_quota", "max_queued_activities", "token_expires_after")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting that ``Emulator.configure`` can change. See the emulator guide.
+
+    Limits: ``rate`` (requests per second, default 4), ``rate_algorithm``
+    (``"bucket"`` or ``"sliding"``), ``daily_quota`` (10,000 per UTC day),
+    ``max_queued_activities`` (1,000). Processing: ``speed`` (items per second per
+    activity), ``start_delay`` (seconds an activity stays ``initialized``; ``None``
+    means ``500 / speed``), ``concurrency`` (activities processed at once).
+    Faults: ``error_rate``, ``latency``, ``spike_rate``, ``spike_latency``,
+    ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``token_expires_after``.
+    Unknowns: ``unknown_list_status`` (404 or 400), ``unknown_contacts``
+    (``"report"`` or ``"reject"``).
+    """
+
+    rate: float | None = 4
+    rate_algorithm: str = "bucket"
+    daily_quota: int | None = 10_000
+    max_queued_activities: int | None = 1_000
+    speed: float = DEFAULT_SPEED
+    start_delay: float | None = None
+    concurrency: int = 1
+    error_rate: float = 0.0
+    latency: float = 0.0
+    spike_rate: float = 0.0
+    spike_latency: float = 5.0
+    drop_rate: float = 0.0
+    fail_rate: float = 0.0
+    timeout_rate: float = 0.0
+    token_expires_after: int | None = None
+    unknown_list_status: int = 404
+    unknown_contacts: str = "report"
+
+    def __post_init__(self) -> None:
+        for name in _OFF_WHEN_ZERO:
+            if getattr(self, name) == 0:
+                object.__setattr__(self, name, None)
+        self._validate()
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The names of all settings, in declaration order."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied; unknown names raise ``TypeError``."""
+        unknown = sorted(set(changes) - set(self.names()))
+        if unknown:
+            raise TypeError(f"unknown emulator setting(s): {', '.join(unknown)}")
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def effective_start_delay(self) -> float:
+        """``start_delay`` in seconds, resolving the default from ``speed``."""
+        if self.start_delay is not None:
+            return self.start_delay
+        return START_DELAY_ITEMS / self.speed
+
+    def _validate(self) -> None:
+        def number(name: str, *, minimum: float = 0.0, strict: bool = False) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+                sign = ">" if strict else ">="
+                raise ValueError(f"{name} must be a finite number {sign} {minimum}, got {value!r}")
+
+        if self.rate is not None:
+            number("rate", strict=True)
+        for name in ("daily_quota", "max_queued_activities", "token_expires_after", "concurrency"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer (or 0/None), got {value!r}")
+        number("speed", strict=True)
+        if self.start_delay is not None:
+            number("start_delay")
+        number("latency")
+        number("spike_latency")
+        for name in _FRACTIONS:
+            number(name)
+            if getattr(self, name) > 1:
+                raise ValueError(f"{name} must be a fraction between 0 and 1")
+        if self.fail_rate + self.timeout_rate > 1:
+            raise ValueError("fail_rate + timeout_rate must not exceed 1")
+        if self.rate_algorithm not in ("bucket", "sliding"):
+            raise ValueError("rate_algorithm must be 'bucket' or 'sliding'")
+        if self.unknown_list_status not in (400, 404):
+            raise ValueError("unknown_list_status must be 404 or 400")
+        if self.unknown_contacts not in ("report", "reject"):
+            raise ValueError("unknown_contacts must be 'report' or 'reject'")

@@ -1,0 +1,806 @@
+"""Pure planning: turn a contact_id column (or another source) into the minimum batches.
+
+Nothing here sends a request. A plan validates every input row (each gets a
+``plan_status``: ``planned``, ``invalid_id``, ``missing`` or ``duplicate``), de-duplicates
+the valid ids in order of first appearance, and splits them into
+``ceil(contacts / 500) x ceil(lists / 50)`` batches, the fewest the API allows.
+
+Example:
+    >>> df = pd.DataFrame({"contact_id": [
+    ...     "8b54d1f4-5b0e-11ee-8c99-0242ac120002",
+    ...     "{8B54D1F4-5B0E-11EE-8C99-0242AC120002}",
+    ...     "not-an-id",
+    ...     None,
+    ... ]})
+    >>> plan = plan_removal(df, "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
+    >>> plan.rows["plan_status"].tolist()
+    ['planned', 'duplicate', 'invalid_id', 'missing']
+    >>> plan.n_contacts, plan.n_requests
+    (1, 1)
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import math
+import numbers
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ccpandas.errors import PlanError
+from ccpandas.ids import (
+    DUPLICATE,
+    ID_STATUS_DTYPE,
+    ID_STATUSES,
+    INVALID,
+    MISSING,
+    PLANNED,
+    TEXT_DTYPE,
+    CheckedIds,
+    check_ids,
+    normalize_ids,
+)
+from ccpandas.models import (
+    ENGAGEMENT_LEVELS,
+    MAX_CONTACTS_PER_REQUEST,
+    MAX_LISTS_PER_REQUEST,
+    MAX_SOURCE_LISTS,
+    MAX_TAGS_PER_REQUEST,
+    Batch,
+    Source,
+    SourceKind,
+    chunked,
+)
+
+__all__ = [
+    "DAILY_QUOTA",
+    "DEFAULT_RATE",
+    "MAX_TARGET_LISTS",
+    "PLAN_STATUSES",
+    "PLAN_STATUS_DTYPE",
+    "ROW_COLUMNS",
+    "RemovalPlan",
+    "normalize_ids",
+    "plan_removal",
+    "plan_source_removal",
+    "resolve_list_ids",
+]
+
+#: The statuses of ``plan.rows["plan_status"]`` (its categories, in this order).
+PLAN_STATUSES = ID_STATUSES
+PLAN_STATUS_DTYPE = ID_STATUS_DTYPE
+#: The columns of ``plan.rows``.
+ROW_COLUMNS = ("contact_id", "normalized_id", "plan_status", "reason", "duplicate_of", "batch")
+#: An account has at most 1,000 lists.
+MAX_TARGET_LISTS = 1_000
+#: Requests per day per application key, and per second.
+DAILY_QUOTA = 10_000
+DEFAULT_RATE = 4.0
+# Rough polling cadence for the expected_polls estimate (the runner backs off 1 s -> 15 s).
+_POLL_EVERY_SECONDS = 10.0
+_FINAL_POLLS = 3
+_EXAMPLES = 5
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class RemovalPlan:
+    """What a removal will send, and what happens to every input row. Nothing is sent.
+
+    ``rows`` has the input's index (one row per input row, even where labels repeat)
+    and the columns ``contact_id`` (the value as given), ``normalized_id``,
+    ``plan_status`` (categorical of :data:`PLAN_STATUSES`), ``reason`` (text for rows
+    that are not planned), ``duplicate_of`` (index label of the first occurrence) and
+    ``batch`` (nullable Int64: the contact group the row's id is sent in, for
+    ``planned`` rows; each contact group goes out once per list group).
+
+    For plans from :func:`plan_source_removal` the API selects the contacts: ``rows``
+    holds the ``exclude`` ids (``planned`` there means "will be kept"), and
+    ``contact_groups`` is empty.
+
+    Example:
+        >>> plan = plan_removal(
+        ...     pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+        ...     ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"],
+        ... )
+        >>> plan.n_batches, plan.batches[0].to_json()["source"]
+        (1, {'contact_ids': ['8b54d1f4-5b0e-11ee-8c99-0242ac120002']})
+    """
+
+    rows: pd.DataFrame
+    list_ids: tuple[str, ...]
+    list_groups: tuple[tuple[str, ...], ...]
+    contact_groups: tuple[tuple[str, ...], ...]
+    batches: tuple[Batch, ...]
+    source: Source
+    exclude: tuple[str, ...] = ()
+    #: For tag_ids / list_ids sources: their ids in groups of at most 50.
+    source_groups: tuple[tuple[str, ...], ...] = ()
+    column: Any = None
+    rate: float = DEFAULT_RATE
+    daily_quota: int = DAILY_QUOTA
+    #: Things the planner decided that the user should know (e.g. merged repeated lists).
+    notes: tuple[str, ...] = ()
+
+    # -- counts ---------------------------------------------------------------------------
+    @cached_property
+    def _counts(self) -> dict[str, int]:
+        counts = self.rows["plan_status"].value_counts()
+        return {s: int(counts.get(s, 0)) for s in PLAN_STATUSES}
+
+    @property
+    def n_rows(self) -> int:
+        """Input rows (for source plans: exclude rows)."""
+        return len(self.rows)
+
+    @property
+    def n_contacts(self) -> int | None:
+        """Unique valid contact ids sent; None when the API selects them (source plans)."""
+        if self.source.kind is not SourceKind.CONTACT_IDS:
+            return None
+        return sum(len(g) for g in self.contact_groups)
+
+    @property
+    def n_invalid(self) -> int:
+        """Rows whose value is not a usable id (malformed, or not a string)."""
+        return self._counts["invalid_id"]
+
+    @property
+    def n_missing(self) -> int:
+        """Rows with no value (NaN, None, NA, empty or blank string)."""
+        return self._counts["missing"]
+
+    @property
+    def n_duplicates(self) -> int:
+        """Rows repeating an id seen in an earlier row."""
+        return self._counts["duplicate"]
+
+    @property
+    def n_lists(self) -> int:
+        """Target lists."""
+        return len(self.list_ids)
+
+    @property
+    def n_batches(self) -> int:
+        """Removal requests to send (one activity each)."""
+        return len(self.batches)
+
+    @property
+    def n_requests(self) -> int:
+        """Removal requests: ``ceil(contacts/500) x ceil(lists/50)``, the minimum."""
+        return len(self.batches)
+
+    @property
+    def expected_polls(self) -> int:
+        """A rough estimate of the ``GET /activities`` calls spent waiting.
+
+        Activities finish within seconds, so few are pending at a time and one call
+        (up to 500 activities) per tick covers them: about one tick every 10 s while
+        submitting, plus a few until the last activity ends.
+        """
+        if not self.batches:
+            return 0
+        return math.ceil(self.estimated_seconds / _POLL_EVERY_SECONDS) + _FINAL_POLLS
+
+    @property
+    def quota_share(self) -> float:
+        """Removal requests as a share of the daily quota (1.0 = a whole day's quota)."""
+        return self.n_requests / self.daily_quota
+
+    @property
+    def days_needed(self) -> int:
+        """UTC days of quota the run needs, counting the expected polls."""
+        return max(1, math.ceil((self.n_requests + self.expected_polls) / self.daily_quota))
+
+    @property
+    def estimated_seconds(self) -> float:
+        """Seconds to submit every removal request at ``rate`` requests per second."""
+        return self.n_requests / self.rate
+
+    def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
+        """A few distinct values that were rejected as ``invalid_id``."""
+        bad = (self.rows["plan_status"] == "invalid_id").to_numpy()
+        return _distinct(self.rows["contact_id"].to_numpy()[bad][: n * 20].tolist())[:n]
+
+    # -- summaries ------------------------------------------------------------------------
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers as a dict.
+
+        Example:
+            >>> plan_removal(
+            ...     pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+            ...     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f",
+            ... ).summary()["requests"]
+            1
+        """
+        return {
+            "source": self.source.kind.value,
+            "rows": self.n_rows,
+            "contacts": self.n_contacts,
+            "invalid": self.n_invalid,
+            "missing": self.n_missing,
+            "duplicates": self.n_duplicates,
+            "lists": self.n_lists,
+            "list_groups": len(self.list_groups),
+            "contact_groups": len(self.contact_groups),
+            "source_groups": len(self.source_groups),
+            "exclude": len(self.exclude),
+            "batches": self.n_batches,
+            "requests": self.n_requests,
+            "expected_polls": self.expected_polls,
+            "daily_quota": self.daily_quota,
+            "quota_share": self.quota_share,
+            "days_needed": self.days_needed,
+            "rate": self.rate,
+            "estimated_seconds": self.estimated_seconds,
+            "invalid_examples": self.invalid_examples(),
+            "notes": list(self.notes),
+        }
+
+    def _lines(self) -> list[tuple[str, str]]:
+        """(label, text) pairs shared by the text and HTML summaries."""
+        out: list[tuple[str, str]] = []
+        if self.source.kind is SourceKind.CONTACT_IDS:
+            out.append(("input rows", f"{self.n_rows:,}"))
+            out.append(("contacts", f"{self.n_contacts:,} unique valid ids"))
+            examples = ", ".join(_short(v) for v in self.invalid_examples(3))
+            invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
+            out.append(("invalid", invalid))
+            out.append(("missing", f"{self.n_missing:,}"))
+            out.append(("duplicates", f"{self.n_duplicates:,}"))
+        else:
+            out.append(("source", _describe_source(self.source)))
+            if self.source.accepts_exclude:
+                out.append(("exclude", f"{len(self.exclude):,} contacts kept"))
+        groups = len(self.list_groups)
+        out.append(("lists", f"{self.n_lists:,} ({groups} group{'s' * (groups != 1)} of <= 50)"))
+        out.append(("batches", f"{self.n_batches:,}"))
+        out.append(
+            (
+                "API requests",
+                f"{self.n_requests:,} removals (+ about {self.expected_polls:,} polls)",
+            )
+        )
+        days = f"; needs {self.days_needed} days" if self.days_needed > 1 else ""
+        out.append(("daily quota", f"{self.quota_share:.1%} of {self.daily_quota:,}/day{days}"))
+        out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
+        out.extend(("note", note) for note in self.notes)
+        return out
+
+    def __str__(self) -> str:
+        lines = self._lines()
+        width = max(len(label) for label, _ in lines)
+        body = "\n".join(f"  {label:<{width}}  {text}" for label, text in lines)
+        return f"RemovalPlan ({self.source.kind.value}, nothing sent yet)\n{body}"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+            f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+            for label, text in self._lines()
+        )
+        title = html.escape(f"RemovalPlan ({self.source.kind.value}, nothing sent yet)")
+        return f"<table class='ccpandas-plan'><caption>{title}</caption>{cells}</table>"
+
+
+# -- DataFrame plans ---------------------------------------------------------------------
+def plan_removal(
+    data: pd.DataFrame | pd.Series,
+    list_ids: str | Iterable[str],
+    *,
+    column: Any = "contact_id",
+    rate: float = DEFAULT_RATE,
+    daily_quota: int = DAILY_QUOTA,
+) -> RemovalPlan:
+    """Plan removing the contacts in ``data[column]`` (or the Series ``data``) from lists.
+
+    ``list_ids`` is one list UUID or an iterable of them (names must be resolved first,
+    see :func:`resolve_list_ids`). Repeated list ids are merged, keeping their order
+    (the plan's ``notes`` say so). More than 50 lists are split into groups of 50.
+    Raises :class:`~ccpandas.errors.PlanError` when nothing sensible can be planned.
+
+    Example:
+        >>> plan = plan_removal(
+        ...     pd.DataFrame({"contact_id": ["8b54d1f4-5b0e-11ee-8c99-0242ac120002"] * 2}),
+        ...     ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"],
+        ... )
+        >>> plan.n_contacts, plan.n_duplicates, plan.rows["duplicate_of"].tolist()
+        (1, 1, [<NA>, 0])
+    """
+    _check_pace(rate, daily_quota)
+    targets, notes = _target_lists(list_ids)
+    values, column = _column_of(data, column)
+    if len(values) == 0:
+        raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
+
+    checked = check_ids(values)
+    if not (checked.codes >= 0).any():
+        raise _no_valid_ids(values, checked.status, column)
+    rows = _rows_frame(values, checked, with_batches=True)
+
+    ids = checked.ids.tolist()
+    contact_groups = tuple(chunked(ids, MAX_CONTACTS_PER_REQUEST))
+    list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
+    batches = tuple(
+        Batch(
+            index=i * len(list_groups) + j,
+            source=Source.contact_ids(group),
+            list_ids=lists,
+            contact_group=i,
+            list_group=j,
+            size=len(group),
+        )
+        for i, group in enumerate(contact_groups)
+        for j, lists in enumerate(list_groups)
+    )
+    return RemovalPlan(
+        rows=rows,
+        list_ids=targets,
+        list_groups=list_groups,
+        contact_groups=contact_groups,
+        batches=batches,
+        source=Source.contact_ids(ids),
+        column=column,
+        rate=float(rate),
+        daily_quota=int(daily_quota),
+        notes=notes,
+    )
+
+
+def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
+    """The Series to plan, and the name to report it by."""
+    if isinstance(data, pd.DataFrame):
+        if column not in data.columns:
+            raise _missing_column(data, column)
+        values = data[column]
+        if isinstance(values, pd.DataFrame):
+            raise PlanError(
+                f"column {column!r} appears {values.shape[1]} times; keep one of them",
+                column=column,
+            )
+        return values, column
+    if isinstance(data, pd.Series):
+        return data, data.name if data.name is not None else column
+    if isinstance(data, pd.Index):
+        return pd.Series(data, index=range(len(data))), column
+    if isinstance(data, (list, tuple, np.ndarray)):
+        if isinstance(data, np.ndarray) and data.ndim != 1:
+            raise PlanError(f"expected one column of contact ids, got a {data.ndim}-d array")
+        return pd.Series(list(data), dtype=object), column
+    raise PlanError(
+        f"expected a DataFrame or Series of contact ids, got {type(data).__name__}",
+        column=column,
+    )
+
+
+def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
+    names = [str(c) for c in data.columns]
+    shown = ", ".join(repr(c) for c in list(data.columns)[:20])
+    more = f" and {len(names) - 20} more" if len(names) > 20 else ""
+    close = _close_matches(str(column), names)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    columns = f"its columns are {shown}{more}" if names else "it has no columns"
+    return PlanError(
+        f"column {column!r} not found in the DataFrame; {columns}.{hint} "
+        "Pass column='...' to name the contact id column.",
+        column=column,
+        values=close,
+    )
+
+
+def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
+    """Close matches, ignoring case, returned in their original spelling."""
+    folded = {c.casefold(): c for c in candidates if isinstance(c, str)}
+    hits = difflib.get_close_matches(word.casefold(), list(folded), n=3, cutoff=0.6)
+    return [folded[h] for h in hits]
+
+
+def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanError:
+    invalid = int((status == INVALID).sum())
+    missing = int((status == MISSING).sum())
+    examples = _distinct(values.to_numpy()[status == INVALID][:100].tolist())[:_EXAMPLES]
+    shown = f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
+    return PlanError(
+        f"no valid contact id in column {column!r}: {invalid:,} invalid{shown}, "
+        f"{missing:,} missing, of {len(values):,} rows. A contact id is a UUID "
+        "like '8b54d1f4-5b0e-11ee-8c99-0242ac120002'.",
+        column=column,
+        values=examples,
+    )
+
+
+def _duplicate_labels(index: pd.Index, dup: np.ndarray, first_pos: np.ndarray) -> Any:
+    """Index labels of each duplicate's first occurrence, missing for other rows."""
+    n = len(index)
+    if pd.api.types.is_integer_dtype(index.dtype) and not isinstance(index, pd.MultiIndex):
+        values = np.zeros(n, dtype="int64")
+        values[dup] = index.to_numpy()[first_pos]
+        return pd.arrays.IntegerArray(values, mask=~dup)
+    labels = np.full(n, None, dtype=object)
+    if dup.any():
+        labels[dup] = index.take(first_pos).to_numpy(dtype=object)
+    return labels
+
+
+# -- target lists --------------------------------------------------------------------------
+def _target_lists(list_ids: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Validated, de-duplicated target list ids and notes about what was merged."""
+    values = _as_values(list_ids, "list_ids")
+    if not values:
+        raise PlanError("no target list: list_ids is empty", values=[])
+    ids = _uuids(values, "list id", hint=_NAMES_HINT)
+    unique = tuple(dict.fromkeys(ids))
+    if len(unique) > MAX_TARGET_LISTS:
+        raise PlanError(
+            f"{len(unique):,} target lists given; an account has at most "
+            f"{MAX_TARGET_LISTS:,} lists",
+            values=list(unique[:_EXAMPLES]),
+        )
+    notes: tuple[str, ...] = ()
+    if len(unique) < len(ids):
+        repeats = len(ids) - len(unique)
+        notes = (f"{repeats} repeated list id{'s' * (repeats != 1)} merged",)
+    return unique, notes
+
+
+_NAMES_HINT = (
+    "A list id is a UUID; to use list names, resolve them first "
+    "(resolve_list_ids, or give a client to the removal functions)."
+)
+
+
+def _as_values(values: Any, what: str) -> list[Any]:
+    """One string, or an iterable of values, as a list."""
+    if values is None:
+        raise PlanError(f"{what} is required")
+    if isinstance(values, (str, bytes)):
+        return [values]
+    if isinstance(values, pd.DataFrame):
+        raise PlanError(f"{what}: expected ids, got a DataFrame; pass one of its columns")
+    try:
+        return list(values)
+    except TypeError:
+        raise PlanError(
+            f"{what}: expected an id or an iterable of ids, got {type(values).__name__}"
+        ) from None
+
+
+def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:
+    """Normalised UUIDs, or a PlanError naming every value that is not one."""
+    checked = check_ids(pd.Series(values, dtype=object))
+    bad = checked.status != PLANNED
+    if bad.any():
+        shown = [values[i] for i in np.flatnonzero(bad)]
+        listed = ", ".join(_short(v) for v in shown[:10])
+        more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
+        plural = "s" * (len(shown) != 1)
+        raise PlanError(
+            f"{len(shown)} malformed {what}{plural}: {listed}{more}. {hint}".strip(),
+            values=shown,
+        )
+    return [str(v) for v in checked.normalized.tolist()]
+
+
+# -- other sources ------------------------------------------------------------------------
+def plan_source_removal(
+    source: Source,
+    list_ids: str | Iterable[str],
+    *,
+    exclude: pd.Series | pd.DataFrame | Iterable[str] | None = None,
+    confirm_all_active: bool = False,
+    rate: float = DEFAULT_RATE,
+    daily_quota: int = DAILY_QUOTA,
+) -> RemovalPlan:
+    """Plan a removal whose contacts the API selects: by list, tag, engagement or all.
+
+    ``exclude`` (ids, a Series, or a DataFrame with a ``contact_id`` column) keeps those
+    contacts; it goes only with ``Source.list_ids`` and ``Source.all_active_contacts()``,
+    and every value must be a valid id. ``Source.all_active_contacts()`` needs
+    ``confirm_all_active=True``. More than 50 source tags or lists are split into
+    groups of 50: batches = source groups x list groups. A ``Source.contact_ids``
+    source is planned like a column by :func:`plan_removal`.
+
+    Example:
+        >>> plan = plan_source_removal(
+        ...     Source.engagement_level("low"), ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"]
+        ... )
+        >>> plan.batches[0].to_json()["source"]
+        {'engagement_level': 'low'}
+    """
+    if not isinstance(source, Source):
+        raise PlanError(
+            f"source must be a ccpandas.Source (e.g. Source.tag_ids([...])), "
+            f"got {type(source).__name__}"
+        )
+    if source.kind is SourceKind.CONTACT_IDS:
+        if exclude is not None:
+            raise PlanError(_EXCLUDE_ONLY.format(kind=source.kind.value))
+        return plan_removal(
+            pd.Series(list(source.values), dtype=object),
+            list_ids,
+            rate=rate,
+            daily_quota=daily_quota,
+        )
+    _check_pace(rate, daily_quota)
+    targets, notes = _target_lists(list_ids)
+    if exclude is not None and not source.accepts_exclude:
+        raise PlanError(_EXCLUDE_ONLY.format(kind=source.kind.value), values=None)
+
+    source, source_groups = _validated_source(source, confirm_all_active)
+    rows, excluded = _exclude_rows(exclude)
+    list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
+    per_request = [Source(source.kind, g) for g in source_groups] if source_groups else [source]
+    batches = tuple(
+        Batch(
+            index=i * len(list_groups) + j,
+            source=src,
+            list_ids=lists,
+            exclude=excluded,
+            contact_group=i,
+            list_group=j,
+        )
+        for i, src in enumerate(per_request)
+        for j, lists in enumerate(list_groups)
+    )
+    return RemovalPlan(
+        rows=rows,
+        list_ids=targets,
+        list_groups=list_groups,
+        contact_groups=(),
+        batches=batches,
+        source=source,
+        exclude=excluded,
+        source_groups=source_groups,
+        column=None,
+        rate=float(rate),
+        daily_quota=int(daily_quota),
+        notes=notes,
+    )
+
+
+_EXCLUDE_ONLY = (
+    "exclude only goes with Source.list_ids(...) or Source.all_active_contacts(), "
+    "not with a {kind} source"
+)
+
+
+def _validated_source(
+    source: Source, confirm_all_active: bool
+) -> tuple[Source, tuple[tuple[str, ...], ...]]:
+    """The source with normalised values, and its groups of ids (tags, lists)."""
+    kind = source.kind
+    if kind is SourceKind.ALL_ACTIVE_CONTACTS:
+        if confirm_all_active is not True:
+            raise PlanError(
+                "Source.all_active_contacts() removes every active contact from the target "
+                "lists. To do that, pass confirm_all_active=True (and consider exclude=... "
+                "for contacts to keep)."
+            )
+        return Source.all_active_contacts(), ()
+    if kind is SourceKind.ENGAGEMENT_LEVEL:
+        levels = list(source.values)
+        level = levels[0] if len(levels) == 1 else None
+        norm = level.strip().lower() if isinstance(level, str) else None
+        if norm not in ENGAGEMENT_LEVELS:
+            allowed = ", ".join(repr(v) for v in ENGAGEMENT_LEVELS)
+            shown = _short(level) if len(levels) == 1 else repr(levels)
+            raise PlanError(f"engagement level {shown} is not one of {allowed}", values=levels)
+        return Source.engagement_level(norm), ()
+    what, limit = (
+        ("tag id", MAX_TAGS_PER_REQUEST)
+        if kind is SourceKind.TAG_IDS
+        else ("source list id", MAX_SOURCE_LISTS)
+    )
+    values = list(source.values)
+    if not values:
+        raise PlanError(f"Source.{kind.value}() needs at least one {what}", values=[])
+    ids = tuple(dict.fromkeys(_uuids(values, what)))
+    return Source(kind, ids), tuple(chunked(ids, limit))
+
+
+def _exclude_rows(exclude: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Rows for the exclude ids (validated; any invalid or missing one is an error)."""
+    if exclude is None:
+        return _empty_rows(), ()
+    if isinstance(exclude, pd.DataFrame):
+        values, column = _column_of(exclude, "contact_id")
+    elif isinstance(exclude, pd.Series):
+        values, column = exclude, exclude.name
+    else:
+        values, column = pd.Series(_as_values(exclude, "exclude"), dtype=object), None
+    if len(values) == 0:
+        return _empty_rows(), ()
+    checked = check_ids(values)
+    bad = checked.status != PLANNED
+    if bad.any():
+        shown = values.to_numpy()[bad][:10].tolist()
+        raise PlanError(
+            f"exclude has {int(bad.sum()):,} value(s) that are not contact ids "
+            f"(e.g. {', '.join(_short(v) for v in shown)}). Every contact to keep must "
+            "have a valid id, or it would be removed.",
+            column=column,
+            values=shown,
+        )
+    return _rows_frame(values, checked, with_batches=False), tuple(checked.ids.tolist())
+
+
+def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -> pd.DataFrame:
+    """One row per input row (same index): status, reason, duplicate_of, batch."""
+    status, codes, reason = checked.status.copy(), checked.codes, checked.reason.copy()
+    # Ids are numbered in order of first appearance, so the k-th first occurrence is
+    # the first row of id k: that gives duplicate_of without a loop.
+    has_id = codes >= 0
+    first = has_id & ~pd.Series(codes).duplicated().to_numpy()
+    dup = has_id & ~first
+    status[dup] = DUPLICATE
+    dup_of = _duplicate_labels(values.index, dup, np.flatnonzero(first)[codes[dup]])
+    if dup.any():
+        reason[dup] = ("duplicate of row " + pd.Series(dup_of[dup]).astype(str)).to_numpy()
+    batch_of = np.where(first, codes, 0) // MAX_CONTACTS_PER_REQUEST
+    batch = pd.arrays.IntegerArray(batch_of.astype("int64"), mask=~first | (not with_batches))
+    index = values.index
+    return pd.DataFrame(
+        {
+            # Series on the very same index: kept as given, no alignment, no dtype guessing.
+            "contact_id": values,
+            "normalized_id": checked.normalized.array,
+            "plan_status": pd.Categorical.from_codes(status, dtype=PLAN_STATUS_DTYPE),
+            "reason": pd.array(reason, dtype=TEXT_DTYPE),
+            "duplicate_of": pd.Series(dup_of, index=index, dtype=dup_of.dtype, copy=False),
+            "batch": batch,
+        },
+        index=index,
+    )
+
+
+def _empty_rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "contact_id": pd.Series([], dtype=object),
+            "normalized_id": pd.Series([], dtype=TEXT_DTYPE),
+            "plan_status": pd.Categorical([], dtype=PLAN_STATUS_DTYPE),
+            "reason": pd.Series([], dtype=TEXT_DTYPE),
+            "duplicate_of": pd.Series([], dtype=object),
+            "batch": pd.Series([], dtype="Int64"),
+        }
+    )
+
+
+# -- list names --------------------------------------------------------------------------
+def resolve_list_ids(
+    values: str | Iterable[str], lists: Mapping[str, str] | pd.DataFrame | None
+) -> tuple[str, ...]:
+    """Turn list UUIDs and exact list names into list ids, in the order given.
+
+    A value that is a UUID (braces, case and whitespace forgiven) passes through,
+    normalised. Any other value is an exact list name, looked up in ``lists``: the
+    DataFrame read from ``GET /contact_lists`` (columns ``list_id`` and ``name``) or a
+    mapping of name to id. Unknown and ambiguous names raise
+    :class:`~ccpandas.errors.PlanError` naming them. Pure: nothing is fetched.
+
+    Example:
+        >>> lists = pd.DataFrame({"list_id": ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"],
+        ...                       "name": ["Newsletter"]})
+        >>> resolve_list_ids(["Newsletter"], lists)
+        ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
+    """
+    given = _as_values(values, "list_ids")
+    if not given:
+        raise PlanError("no target list: list_ids is empty", values=[])
+    checked = check_ids(pd.Series(given, dtype=object))
+    ids = checked.normalized.tolist()
+    is_id = checked.status == PLANNED
+    not_text = [v for v, ok in zip(given, is_id, strict=True) if not ok and not isinstance(v, str)]
+    if not_text:
+        raise PlanError(
+            "list ids and names must be strings; got "
+            + ", ".join(_short(v) for v in not_text[:10]),
+            values=not_text,
+        )
+    names = [v for v, ok in zip(given, is_id, strict=True) if not ok]
+    if not names:
+        return tuple(str(i) for i in ids)
+    if lists is None:
+        raise PlanError(
+            f"list name{'s' * (len(names) != 1)} {', '.join(_short(v) for v in names[:10])} "
+            "cannot be resolved without a client (GET /contact_lists); pass client=... "
+            "or give list UUIDs",
+            values=names,
+        )
+    by_name = _ids_by_name(lists)
+    unknown = [n for n in dict.fromkeys(names) if n not in by_name]
+    if unknown:
+        parts = []
+        for name in unknown[:10]:
+            close = _close_matches(name, by_name)
+            parts.append(
+                _short(name)
+                + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else "")
+            )
+        raise PlanError(
+            f"unknown list name{'s' * (len(unknown) != 1)}: {', '.join(parts)}",
+            values=unknown,
+        )
+    ambiguous = {n: by_name[n] for n in dict.fromkeys(names) if len(by_name[n]) > 1}
+    if ambiguous:
+        parts = [f"{n!r} matches lists {', '.join(ids_)}" for n, ids_ in ambiguous.items()]
+        raise PlanError(
+            "ambiguous list name: " + "; ".join(parts) + ". Give the list id instead.",
+            values=list(ambiguous),
+        )
+    resolved = [str(i) if ok else by_name[v][0] for v, i, ok in zip(given, ids, is_id, strict=True)]
+    return tuple(resolved)
+
+
+def _ids_by_name(lists: Mapping[str, str] | pd.DataFrame) -> dict[str, list[str]]:
+    """name -> normalised list ids, from a lists DataFrame or a name -> id mapping."""
+    if isinstance(lists, pd.DataFrame):
+        missing = [c for c in ("list_id", "name") if c not in lists.columns]
+        if missing:
+            raise PlanError(
+                f"the lists DataFrame needs columns 'list_id' and 'name'; missing {missing}",
+                column=missing[0],
+            )
+        names, raw = lists["name"].tolist(), lists["list_id"].tolist()
+    elif isinstance(lists, Mapping):
+        names, raw = list(lists.keys()), list(lists.values())
+    else:
+        raise PlanError(
+            f"lists must be a DataFrame or a name -> id mapping, got {type(lists).__name__}"
+        )
+    ids = _uuids(raw, "list id in the lists table") if raw else []
+    out: dict[str, list[str]] = {}
+    for name, list_id in zip(names, ids, strict=True):  # one entry per list: <= 1,000
+        if list_id not in out.setdefault(name, []):
+            out[name].append(list_id)
+    return out
+
+
+# -- small helpers ------------------------------------------------------------------------
+def _check_pace(rate: Any, daily_quota: Any) -> None:
+    if not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not 0 < rate < math.inf:
+        raise PlanError(f"rate must be a positive number of requests per second, got {rate!r}")
+    if (
+        not isinstance(daily_quota, numbers.Integral)
+        or isinstance(daily_quota, bool)
+        or daily_quota <= 0
+    ):
+        raise PlanError(f"daily_quota must be a positive integer, got {daily_quota!r}")
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    """``values`` without repeats, in order (values may be unhashable: compare reprs)."""
+    return list({repr(v): v for v in values}.values())
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _describe_source(source: Source) -> str:
+    kind = source.kind
+    if kind is SourceKind.ALL_ACTIVE_CONTACTS:
+        return "all active contacts"
+    if kind is SourceKind.ENGAGEMENT_LEVEL:
+        return f"engagement level {source.values[0]!r}"
+    what = "tag" if kind is SourceKind.TAG_IDS else "list"
+    n = len(source.values)
+    return f"members of {n:,} {what}{'s' * (n != 1)}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 1 or seconds == 0 else "< 1 s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"

@@ -1,0 +1,192 @@
+"""How a run reports progress: one Reporter interface, several front ends.
+
+The runner drives; reporters only watch. They receive immutable :class:`Snapshot`
+objects from the thread that runs the removal (never from a background thread), so a
+front end that is not thread-safe (ipywidgets under ipykernel 7) is safe to update.
+
+Example:
+    >>> rep = make_reporter(False)
+    >>> type(rep).__name__
+    'NullReporter'
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from ccpandas.errors import PlanError
+
+__all__ = [
+    "ActivityProgress",
+    "NullReporter",
+    "Reporter",
+    "Snapshot",
+    "TqdmReporter",
+    "make_reporter",
+    "set_default_reporter_factory",
+]
+
+
+@dataclass(frozen=True)
+class ActivityProgress:
+    """The last known state of one batch and its activity."""
+
+    batch: int
+    activity_id: str | None
+    state: str  # "pending" before it is sent, then the API's activity state
+    percent_done: int = 0
+    items_completed: int = 0
+    items_total: int = 0
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a display needs at one moment of a run."""
+
+    phase: str  # "submitting", "polling", "waiting", "done", "stopped"
+    batches_total: int
+    batches_submitted: int
+    activities: tuple[ActivityProgress, ...] = ()
+    message: str = ""
+    wait_seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def items_total(self) -> int:
+        """Items (contact x list pairs, as the API counts them) across activities."""
+        return sum(a.items_total for a in self.activities)
+
+    @property
+    def items_completed(self) -> int:
+        """Items processed so far across activities."""
+        return sum(a.items_completed for a in self.activities)
+
+    @property
+    def terminal(self) -> int:
+        """How many activities reached an end state."""
+        return sum(a.state in _TERMINAL for a in self.activities)
+
+    @property
+    def failed(self) -> int:
+        """How many activities ended failed, cancelled or timed out."""
+        return sum(a.state in _BAD for a in self.activities)
+
+
+_BAD = frozenset({"failed", "cancelled", "timed_out"})
+_TERMINAL = _BAD | {"completed"}
+
+
+@runtime_checkable
+class Reporter(Protocol):
+    """What the runner calls. All methods are called from the running thread."""
+
+    def start(self, snapshot: Snapshot) -> None:
+        """The run begins."""
+
+    def update(self, snapshot: Snapshot) -> None:
+        """Something changed: a batch was sent, a poll answered, a wait began."""
+
+    def finish(self, snapshot: Snapshot) -> None:
+        """The run ended (done, timed out, stopped or failed)."""
+
+    @property
+    def stop_requested(self) -> bool:
+        """True when the user asked to stop waiting (a Stop button)."""
+
+
+class NullReporter:
+    """Shows nothing (``progress=False``)."""
+
+    stop_requested = False
+
+    def start(self, snapshot: Snapshot) -> None:
+        pass
+
+    def update(self, snapshot: Snapshot) -> None:
+        pass
+
+    def finish(self, snapshot: Snapshot) -> None:
+        pass
+
+
+class TqdmReporter:
+    """Two tqdm bars: requests submitted, and items completed by the API.
+
+    ``file`` defaults to stderr, like tqdm itself.
+    """
+
+    stop_requested = False
+
+    def __init__(self, file: Any = None, **tqdm_kwargs: Any) -> None:
+        self._file = file
+        self._kwargs = tqdm_kwargs
+        self._submit: Any = None
+        self._items: Any = None
+
+    def start(self, snapshot: Snapshot) -> None:
+        from tqdm.auto import tqdm
+
+        common = {"file": self._file or sys.stderr, "dynamic_ncols": True, **self._kwargs}
+        self._submit = tqdm(total=snapshot.batches_total, desc="submitted", unit="req", **common)
+        self._items = tqdm(total=0, desc="processed", unit="item", **common)
+        self.update(snapshot)
+
+    def update(self, snapshot: Snapshot) -> None:
+        if self._submit is None:
+            return
+        self._submit.n = snapshot.batches_submitted
+        self._submit.set_postfix_str(snapshot.message or snapshot.phase, refresh=False)
+        self._submit.refresh()
+        total = snapshot.items_total
+        if total and self._items.total != total:
+            self._items.total = total
+        self._items.n = snapshot.items_completed
+        if snapshot.failed:
+            self._items.set_postfix_str(f"{snapshot.failed} failed", refresh=False)
+        self._items.refresh()
+
+    def finish(self, snapshot: Snapshot) -> None:
+        self.update(snapshot)
+        for bar in (self._submit, self._items):
+            if bar is not None:
+                bar.close()
+        self._submit = self._items = None
+
+
+ReporterFactory = Callable[[], Reporter]
+_default_factory: ReporterFactory | None = None
+
+
+def set_default_reporter_factory(factory: ReporterFactory | None) -> None:
+    """Make ``progress="auto"`` build reporters with ``factory`` (the Jupyter extension
+    sets its widget reporter here); ``None`` restores the default."""
+    global _default_factory
+    _default_factory = factory
+
+
+def make_reporter(progress: bool | str | Reporter | None) -> Reporter:
+    """Turn the ``progress=`` argument into a Reporter.
+
+    ``"auto"`` (or True): the kernel's default (widgets after ``%load_ext ccpandas``),
+    else tqdm when stderr is a terminal or in CI, else tqdm anyway (it degrades to text).
+    ``False``/``None``: nothing. ``"tqdm"``: tqdm. A Reporter object is used as is.
+
+    Example:
+        >>> isinstance(make_reporter("tqdm"), TqdmReporter)
+        True
+    """
+    if progress is None or progress is False:
+        return NullReporter()
+    if progress is True or progress == "auto":
+        return _default_factory() if _default_factory is not None else TqdmReporter()
+    if progress == "tqdm":
+        return TqdmReporter()
+    if isinstance(progress, Reporter) and not isinstance(progress, str):
+        return progress
+    raise PlanError(
+        f"progress must be 'auto', 'tqdm', True, False or a Reporter object, not {progress!r}"
+    )

@@ -1,0 +1,340 @@
+"""Read contact lists, contacts and tags into DataFrames (every page, typed columns).
+
+Every reader takes ``client=None`` (then :func:`ccpandas.client.get_default_client`),
+checks its arguments before sending anything (:class:`~ccpandas.errors.PlanError`), and
+returns a frame with the same columns and dtypes whether it has rows or not: ids and
+text as pandas' default string dtype, datetimes as ``datetime64[ns, UTC]``, counts as
+``Int64`` and flags as ``boolean`` (both nullable).
+
+Example:
+    >>> import ccpandas
+    >>> lists = ccpandas.read_contact_lists(client)  # doctest: +SKIP
+    >>> members = ccpandas.read_contacts(client, lists=lists.list_id[:2])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import product
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ccpandas.client import Client, get_default_client
+from ccpandas.errors import PlanError
+from ccpandas.ids import PLANNED, TEXT_DTYPE, check_ids
+from ccpandas.plan import resolve_list_ids
+
+__all__ = [
+    "CONTACT_COLUMNS",
+    "CONTACT_INCLUDES",
+    "CONTACT_LIST_COLUMNS",
+    "CONTACT_STATUSES",
+    "CONTACT_TAG_COLUMNS",
+    "MAX_LISTS_PER_QUERY",
+    "MAX_TAGS_PER_QUERY",
+    "read_contact_lists",
+    "read_contact_tags",
+    "read_contacts",
+]
+
+#: ``GET /contacts`` accepts at most 25 list ids and 50 tag ids per query.
+MAX_LISTS_PER_QUERY = 25
+MAX_TAGS_PER_QUERY = 50
+
+CONTACT_STATUSES = (
+    "all",
+    "active",
+    "deleted",
+    "not_set",
+    "pending_confirmation",
+    "temp_hold",
+    "unsubscribed",
+)
+CONTACT_INCLUDES = (
+    "custom_fields",
+    "list_memberships",
+    "phone_numbers",
+    "street_addresses",
+    "taggings",
+    "notes",
+)
+LIST_STATUSES = ("all", "active", "deleted")
+MEMBERSHIP_COUNTS = ("all", "active")
+
+# Column name -> kind; the kind picks the dtype (see _column).
+CONTACT_LIST_COLUMNS: dict[str, str] = {
+    "list_id": "str",
+    "name": "str",
+    "description": "str",
+    "favorite": "bool",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+    "membership_count": "int",
+}
+CONTACT_COLUMNS: dict[str, str] = {
+    "contact_id": "str",
+    "email": "str",
+    "first_name": "str",
+    "last_name": "str",
+    "status": "str",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+}
+CONTACT_TAG_COLUMNS: dict[str, str] = {
+    "tag_id": "str",
+    "name": "str",
+    "contacts_count": "int",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+}
+
+_DATETIME_DTYPE = "datetime64[ns, UTC]"
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_contact_lists(
+    client: Client | None = None,
+    *,
+    status: str = "active",
+    include_membership_count: str | None = "all",
+) -> pd.DataFrame:
+    """Every contact list of the account, one row per list.
+
+    Columns: list_id, name, description, favorite, created_at, updated_at,
+    membership_count (``Int64``; ``<NA>`` when ``include_membership_count=None``).
+    ``status`` is ``active`` (default), ``deleted`` or ``all``;
+    ``include_membership_count`` counts ``all`` members or only ``active`` ones.
+
+    Example:
+        >>> lists = read_contact_lists(client)  # doctest: +SKIP
+        >>> lists.loc[lists.name == "Newsletter", "list_id"].item()  # doctest: +SKIP
+        '0a8c6f2e-...'
+    """
+    _choice("status", status, LIST_STATUSES)
+    if include_membership_count is not None:
+        _choice("include_membership_count", include_membership_count, MEMBERSHIP_COUNTS)
+    params = {
+        "limit": 1000,  # an account has at most 1,000 lists: usually a single page
+        "status": status,
+        "include_membership_count": include_membership_count,
+    }
+    items = _client(client).paginate("/contact_lists", "lists", params)
+    return _frame((_pick(item, CONTACT_LIST_COLUMNS) for item in items), CONTACT_LIST_COLUMNS)
+
+
+def read_contacts(
+    client: Client | None = None,
+    *,
+    lists: str | Iterable[str] | None = None,
+    status: str | Iterable[str] | None = None,
+    tags: str | Iterable[str] | None = None,
+    email: str | None = None,
+    include: str | Iterable[str] | None = None,
+    limit: int = 500,
+) -> pd.DataFrame:
+    """Contacts matching the filters, one row per contact, every page read.
+
+    Args:
+        lists: list ids, or exact list names (resolved with one GET /contact_lists;
+            an unknown or ambiguous name is a PlanError): contacts in any of them. More
+            than 25 are split into several queries whose results are merged without
+            duplicate contacts.
+        status: one or more of ``all``, ``active``, ``deleted``, ``not_set``,
+            ``pending_confirmation``, ``temp_hold``, ``unsubscribed`` (API default:
+            every contact that is not deleted).
+        tags: tag ids (UUIDs); more than 50 are split like ``lists``.
+        email: one exact email address.
+        include: sub-resources to add as columns: ``list_memberships`` and
+            ``taggings`` (lists of ids), ``custom_fields``, ``phone_numbers``,
+            ``street_addresses``, ``notes`` (lists of records, as the API sends them).
+        limit: contacts per page, 1 to 500 (fewer pages with more).
+
+    Columns: contact_id, email, first_name, last_name, status (the email address'
+    ``permission_to_send``), created_at, updated_at, then one per ``include``.
+
+    Example:
+        >>> df = read_contacts(client, lists=[lid], include="list_memberships")  # doctest: +SKIP
+        >>> df.columns.tolist()  # doctest: +SKIP
+        ['contact_id', 'email', ..., 'updated_at', 'list_memberships']
+    """
+    tag_ids = _uuids("tags", tags, hint="Find tag ids with ccpandas.read_contact_tags().")
+    statuses = _choices("status", status, CONTACT_STATUSES)
+    includes = _choices("include", include, CONTACT_INCLUDES)
+    if email is not None and (not isinstance(email, str) or not email.strip()):
+        raise PlanError(f"email must be a non-empty string, not {email!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+        raise PlanError(f"limit must be an integer from 1 to 500, not {limit!r}")
+
+    api = _client(client)
+    list_ids = _list_ids(api, lists)  # after the other checks: names may cost a request
+    base = {
+        "status": statuses,
+        "email": email.strip() if email is not None else None,
+        "include": includes,
+        "limit": limit,
+    }
+    # A contact matches when it is in any of the lists (and carries any of the tags):
+    # every (list group, tag group) pair together covers exactly the full filter.
+    list_groups = _groups(list_ids, MAX_LISTS_PER_QUERY)
+    tag_groups = _groups(tag_ids, MAX_TAGS_PER_QUERY)
+    schema = dict(CONTACT_COLUMNS)
+    schema.update({name: "object" for name in includes})
+
+    def rows() -> Iterator[dict[str, Any]]:
+        seen: set[str] = set()
+        for list_group, tag_group in product(list_groups, tag_groups):
+            params = {**base, "lists": list_group, "tags": tag_group}
+            for item in api.paginate("/contacts", "contacts", params):
+                cid = item.get("contact_id")
+                if cid is not None:
+                    if cid in seen:
+                        continue  # the same contact found through another group
+                    seen.add(cid)
+                yield _contact_row(item, includes)
+
+    return _frame(rows(), schema)
+
+
+def read_contact_tags(client: Client | None = None) -> pd.DataFrame:
+    """Every tag of the account with the number of contacts carrying it.
+
+    Columns: tag_id, name, contacts_count (``Int64``), created_at, updated_at.
+
+    Example:
+        >>> tags = read_contact_tags(client)  # doctest: +SKIP
+        >>> tags.sort_values("contacts_count", ascending=False).head()  # doctest: +SKIP
+    """
+    params = {"limit": 500, "include_count": True}
+    items = _client(client).paginate("/contact_tags", "tags", params)
+    return _frame((_pick(item, CONTACT_TAG_COLUMNS) for item in items), CONTACT_TAG_COLUMNS)
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _client(client: Client | None) -> Client:
+    if client is None:
+        return get_default_client()
+    if not isinstance(client, Client):
+        raise TypeError(f"client must be a ccpandas.Client, not {type(client).__name__}")
+    return client
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise PlanError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def _as_strings(name: str, value: str | Iterable[Any] | None) -> list[Any] | None:
+    """A single string or an iterable (list, tuple, Series, Index) as a list."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping) or not isinstance(value, Iterable):
+        raise PlanError(f"{name} must be a string or a list of strings, not {type(value).__name__}")
+    values = list(value)
+    if not values:
+        raise PlanError(f"{name} is empty; pass None (the default) to leave it out")
+    return values
+
+
+def _choices(name: str, value: str | Iterable[str] | None, allowed: tuple[str, ...]) -> list[str]:
+    values = _as_strings(name, value)
+    if values is None:
+        return []
+    out: list[str] = []
+    for v in values:
+        parts = v.split(",") if isinstance(v, str) else [v]
+        for part in parts:
+            part = part.strip() if isinstance(part, str) else part
+            _choice(name, part, allowed)
+            if part not in out:
+                out.append(part)
+    return out
+
+
+def _uuids(name: str, value: str | Iterable[str] | None, *, hint: str) -> list[str]:
+    """Validated ids (braces, case and whitespace forgiven), duplicates dropped."""
+    values = _as_strings(name, value)
+    if values is None:
+        return []
+    checked = check_ids(pd.Series(values, dtype=object))
+    bad = [values[i] for i in np.flatnonzero(checked.status != PLANNED)]
+    if bad:
+        shown = ", ".join(repr(v) for v in bad[:5]) + (" ..." if len(bad) > 5 else "")
+        raise PlanError(
+            f"{name} takes ids (36-character UUIDs); {len(bad)} value(s) are not: {shown}. {hint}",
+            values=bad[:10],
+        )
+    return list(dict.fromkeys(str(v) for v in checked.normalized.tolist()))
+
+
+def _list_ids(client: Client | None, lists: str | Iterable[str] | None) -> list[str]:
+    """List ids from ids or exact list names (names cost one GET /contact_lists)."""
+    values = _as_strings("lists", lists)
+    if values is None:
+        return []
+    checked = check_ids(pd.Series(values, dtype=object))
+    if (checked.status == PLANNED).all():
+        return list(dict.fromkeys(str(v) for v in checked.normalized.tolist()))
+    known = read_contact_lists(client, status="all", include_membership_count=None)
+    return list(dict.fromkeys(resolve_list_ids(values, known)))
+
+
+def _groups(ids: list[str], size: int) -> list[list[str] | None]:
+    """Split ids into query-sized groups; ``[None]`` (one query, no filter) when empty."""
+    if not ids:
+        return [None]
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _pick(item: Mapping[str, Any], schema: Mapping[str, str]) -> dict[str, Any]:
+    return {col: item.get(col) for col in schema}
+
+
+def _contact_row(item: Mapping[str, Any], includes: Iterable[str]) -> dict[str, Any]:
+    address = item.get("email_address") or {}
+    row = {
+        "contact_id": item.get("contact_id"),
+        "email": address.get("address"),
+        "first_name": item.get("first_name"),
+        "last_name": item.get("last_name"),
+        "status": address.get("permission_to_send"),
+        "created_at": item.get("created_at"),
+        "updated_at": item.get("updated_at"),
+    }
+    for name in includes:
+        # An included sub-resource a contact lacks is an empty list, not a missing value.
+        row[name] = list(item.get(name) or [])
+    return row
+
+
+def _column(values: list[Any], kind: str) -> Any:
+    if kind == "str":
+        return pd.Series(values, dtype=TEXT_DTYPE)
+    if kind == "datetime":
+        parsed = pd.to_datetime(
+            pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce"
+        )
+        return parsed.astype(_DATETIME_DTYPE)
+    if kind == "int":
+        return pd.Series(pd.array(values, dtype="Int64"))
+    if kind == "bool":
+        return pd.Series(pd.array(values, dtype="boolean"))
+    return pd.Series(values, dtype=object)
+
+
+def _frame(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, str]) -> pd.DataFrame:
+    """A frame with exactly ``schema``'s columns and dtypes, built column by column."""
+    records = list(rows)
+    data = {col: _column([r.get(col) for r in records], kind) for col, kind in schema.items()}
+    return pd.DataFrame(data, columns=list(schema))

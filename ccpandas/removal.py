@@ -1,0 +1,178 @@
+"""The public removal functions: plan, then run, then return a RemovalResult.
+
+Example:
+    >>> import ccpandas
+    >>> result = ccpandas.remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from ccpandas.models import UUID_RE, Source
+from ccpandas.plan import RemovalPlan, plan_removal, plan_source_removal, resolve_list_ids
+from ccpandas.progress import NullReporter, make_reporter
+from ccpandas.result import RemovalResult
+from ccpandas.runner import BatchRun, Runner
+
+if TYPE_CHECKING:
+    from ccpandas.client import Client
+
+__all__ = [
+    "plan_list_removal",
+    "remove_from_lists",
+    "remove_list_memberships",
+    "run_plan",
+    "wait",
+]
+
+
+def _needs_names(list_ids: str | Iterable[str]) -> bool:
+    values = [list_ids] if isinstance(list_ids, str) else list(list_ids)
+    return any(
+        not (isinstance(v, str) and UUID_RE.match(v.strip().strip("{}").lower())) for v in values
+    )
+
+
+def _client(client: Client | None) -> Client:
+    from ccpandas.client import get_default_client
+
+    return client if client is not None else get_default_client()
+
+
+def target_lists(list_ids: str | Iterable[str], client: Client | None) -> tuple[str, ...]:
+    """Resolve list UUIDs and exact list names to list ids.
+
+    Names need a client (one ``GET /contact_lists`` listing); UUIDs do not.
+
+    Example:
+        >>> target_lists(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], None)
+        ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
+    """
+    lists = None
+    if _needs_names(list_ids):
+        from ccpandas.readers import read_contact_lists
+
+        lists = read_contact_lists(_client(client), status="all")
+    return resolve_list_ids(list_ids, lists)
+
+
+def plan_list_removal(
+    data: pd.DataFrame | pd.Series,
+    list_ids: str | Iterable[str],
+    *,
+    column: str = "contact_id",
+    client: Client | None = None,
+) -> RemovalPlan:
+    """Plan removing the contacts of ``data[column]`` from ``list_ids``; sends nothing
+    except, when lists are given by name, one listing to resolve the names."""
+    return plan_removal(data, target_lists(list_ids, client), column=column)
+
+
+def run_plan(
+    plan: RemovalPlan,
+    client: Client | None = None,
+    *,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+    runner: Runner | None = None,
+) -> RemovalResult:
+    """Execute ``plan``: submit its batches in order, then (``wait=True``) poll until
+    every activity is terminal or ``timeout`` seconds pass.
+
+    Errors the client cannot retry away (quota spent, a refused request, the network
+    gone) stop the run and are raised with the result so far on ``exc.result``.
+    """
+    if dry_run:
+        runner = runner or Runner(None, reporter=NullReporter())
+        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], runner, dry_run=True)
+    runner = runner or Runner(_client(client))
+    runner.reporter = make_reporter(progress)
+    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], runner)
+
+    def go() -> None:
+        runner.submit(result.runs)
+        if wait and not runner.stopped:
+            runner.wait(result.runs, timeout=timeout)
+
+    result._with_reporter(None, go)
+    return result
+
+
+def remove_from_lists(
+    data: pd.DataFrame | pd.Series,
+    list_ids: str | Iterable[str],
+    *,
+    column: str = "contact_id",
+    client: Client | None = None,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+) -> RemovalResult:
+    """Remove the contacts in ``data[column]`` from the lists ``list_ids`` (UUIDs or
+    exact names).
+
+    Invalid, missing and duplicate ids are never sent and stay in ``result.rows`` with
+    their reason. ``dry_run=True`` plans and returns without sending anything;
+    ``wait=False`` returns once every batch is accepted (``result.wait()`` polls later).
+
+    Example:
+        >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
+    """
+    plan = plan_list_removal(data, list_ids, column=column, client=client)
+    return run_plan(plan, client, dry_run=dry_run, wait=wait, progress=progress, timeout=timeout)
+
+
+def remove_list_memberships(
+    client: Client | None,
+    list_ids: str | Iterable[str],
+    *,
+    source: Source,
+    exclude: pd.Series | Iterable[str] | None = None,
+    confirm_all_active: bool = False,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+) -> RemovalResult:
+    """Remove the contacts that ``source`` selects from ``list_ids``.
+
+    ``source`` is any :class:`~ccpandas.Source`: ``Source.contact_ids``,
+    ``Source.list_ids``, ``Source.all_active_contacts()`` (needs
+    ``confirm_all_active=True``), ``Source.tag_ids`` or ``Source.engagement_level``.
+    ``exclude`` (ids, or a DataFrame column) keeps those contacts; it only goes with
+    ``list_ids`` and ``all_active_contacts`` sources.
+
+    Example:
+        >>> remove_list_memberships(  # doctest: +SKIP
+        ...     client, ["Newsletter"], source=Source.tag_ids([churned_tag_id])
+        ... )
+    """
+    targets = target_lists(list_ids, client)
+    if source.kind.value == "list_ids":
+        # Source lists may be named too.
+        source = Source.list_ids(target_lists(source.values, client))
+    if source.kind.value == "contact_ids":
+        if exclude is not None:
+            from ccpandas.errors import PlanError
+
+            raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
+        plan = plan_removal(pd.Series(list(source.values), dtype=object), targets)
+    else:
+        plan = plan_source_removal(
+            source, targets, exclude=exclude, confirm_all_active=confirm_all_active
+        )
+    return run_plan(plan, client, dry_run=dry_run, wait=wait, progress=progress, timeout=timeout)
+
+
+def wait(
+    result: RemovalResult, timeout: float | None = None, progress: Any = None
+) -> RemovalResult:
+    """Resume polling a result returned with ``wait=False``; same as ``result.wait()``."""
+    return result.wait(timeout=timeout, progress=progress)

@@ -1,0 +1,182 @@
+"""When to retry a request and how long to wait first. Pure: no I/O, no clock, no randomness.
+
+The client classifies each failed attempt (:func:`classify`), asks :func:`should_retry`,
+and sleeps :meth:`RetryPolicy.delay`; the randomness comes in through ``jitter`` so
+tests choose it (stripe-python keeps the same split between decision and sleep time).
+
+Example:
+    >>> policy = RetryPolicy()
+    >>> kind = classify(503, None)
+    >>> kind
+    <RetryKind.SERVER_ERROR: 'server_error'>
+    >>> should_retry(kind, attempts=1, elapsed=0.0, delay=0.5, policy=policy)
+    True
+    >>> policy.delay(kind, retry=3, jitter=lambda: 1.0)  # full jitter, top of the range
+    2.0
+    >>> classify(429, "quota_exceeded") is None  # the daily quota: never retried
+    True
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = [
+    "RETRYABLE_STATUSES",
+    "RetryKind",
+    "RetryPolicy",
+    "backoff_delay",
+    "classify",
+    "should_retry",
+]
+
+#: Server statuses worth another try: the service or a proxy in front of it failed.
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class RetryKind(enum.StrEnum):
+    """Why an attempt failed, as far as retrying is concerned."""
+
+    THROTTLED = "throttled"  # 429 throttled: over the per-second limit
+    TOO_MANY_ACTIVITIES = "too_many_activities"  # 429 on activity POSTs: 1,000 queued
+    SERVER_ERROR = "server_error"  # 500/502/503/504
+    CONNECT_FAILED = "connect_failed"  # the request certainly never reached the server
+    CONNECTION_LOST = "connection_lost"  # dropped or timed out after sending: outcome unknown
+
+    @property
+    def ambiguous(self) -> bool:
+        """True when the server may have acted on the request before it failed."""
+        return self in (RetryKind.SERVER_ERROR, RetryKind.CONNECTION_LOST)
+
+
+def classify(status: int | None, error_key: str | None, *, sent: bool = True) -> RetryKind | None:
+    """The :class:`RetryKind` of a failed attempt, or None when it must not be retried.
+
+    ``status`` None means no HTTP answer at all; ``sent`` then says whether the
+    request may have reached the server.
+
+    Example:
+        >>> classify(None, None, sent=False)
+        <RetryKind.CONNECT_FAILED: 'connect_failed'>
+        >>> classify(404, "not_found") is None
+        True
+    """
+    if status is None:
+        return RetryKind.CONNECTION_LOST if sent else RetryKind.CONNECT_FAILED
+    if status == 429:
+        if error_key == "quota_exceeded":
+            return None  # resets at 00:00 UTC: waiting minutes would not help
+        if error_key == "throttled":
+            return RetryKind.THROTTLED
+        return RetryKind.TOO_MANY_ACTIVITIES
+    if status in RETRYABLE_STATUSES:
+        return RetryKind.SERVER_ERROR
+    return None
+
+
+def backoff_delay(
+    retry: int, *, base: float, cap: float, jitter: Callable[[], float], floor: float = 0.0
+) -> float:
+    """Exponential backoff with full jitter: ``jitter() * min(cap, base * 2 ** (retry - 1))``.
+
+    ``retry`` counts from 1 (the first retry). ``jitter`` returns a number in [0, 1]
+    (``random.random`` in production); values outside are clamped. The result is
+    never below ``floor``.
+
+    Example:
+        >>> [backoff_delay(n, base=0.5, cap=4.0, jitter=lambda: 1.0) for n in (1, 2, 3, 4, 5)]
+        [0.5, 1.0, 2.0, 4.0, 4.0]
+        >>> backoff_delay(3, base=0.5, cap=4.0, jitter=lambda: 0.5)
+        1.0
+    """
+    if retry < 1:
+        raise ValueError(f"retry counts from 1, not {retry!r}")
+    ceiling = min(cap, base * 2.0 ** min(retry - 1, 64))  # min(): no overflow on huge retries
+    fraction = min(1.0, max(0.0, float(jitter())))
+    return max(floor, fraction * ceiling)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounds and backoff shapes for retries.
+
+    ``max_attempts`` counts every attempt including the first; ``max_retry_seconds``
+    bounds the time from the first attempt until the last retry would start.
+    "Too many activities" clears only as queued activities finish, so it backs off
+    from ``activities_base_delay`` up to ``activities_max_delay`` instead.
+    """
+
+    max_attempts: int = 8
+    max_retry_seconds: float = 300.0
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    activities_base_delay: float = 5.0
+    activities_max_delay: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts!r}")
+        if self.max_retry_seconds < 0:
+            raise ValueError(f"max_retry_seconds must be >= 0, not {self.max_retry_seconds!r}")
+
+    def delay(
+        self,
+        kind: RetryKind,
+        *,
+        retry: int,
+        jitter: Callable[[], float],
+        retry_after: float | None = None,
+    ) -> float:
+        """Seconds to wait before retry number ``retry`` (1-based) after a ``kind`` failure.
+
+        A server's ``Retry-After`` (not documented by Constant Contact, honoured if
+        sent) raises the delay to at least that many seconds.
+        """
+        if kind is RetryKind.TOO_MANY_ACTIVITIES:
+            wait = backoff_delay(
+                retry,
+                base=self.activities_base_delay,
+                cap=self.activities_max_delay,
+                jitter=jitter,
+                floor=self.activities_base_delay / 2,
+            )
+        else:
+            wait = backoff_delay(retry, base=self.base_delay, cap=self.max_delay, jitter=jitter)
+        if retry_after is not None and retry_after > wait:
+            wait = retry_after
+        return wait
+
+
+def should_retry(
+    kind: RetryKind | None,
+    *,
+    attempts: int,
+    elapsed: float,
+    delay: float,
+    policy: RetryPolicy,
+    replayable: bool = True,
+) -> bool:
+    """Decide whether to send the request again.
+
+    ``attempts`` is how many were made so far, ``elapsed`` the seconds since the first
+    one started and ``delay`` the wait before the next. ``replayable`` is False for a
+    request that must not run twice: it is then retried only when the failure proves
+    the server did not act (a throttle, or a connection that never opened).
+
+    Example:
+        >>> p = RetryPolicy(max_attempts=3)
+        >>> should_retry(RetryKind.THROTTLED, attempts=3, elapsed=1.0, delay=0.1, policy=p)
+        False
+        >>> should_retry(RetryKind.CONNECTION_LOST, attempts=1, elapsed=0.0, delay=0.1,
+        ...              policy=p, replayable=False)
+        False
+    """
+    if kind is None:
+        return False
+    if attempts >= policy.max_attempts:
+        return False
+    if elapsed + delay > policy.max_retry_seconds:
+        return False
+    return not (kind.ambiguous and not replayable)

@@ -1,0 +1,78 @@
+"""ipywidgets front ends for ccpandas: pickers, plan preview, live status, removal panel.
+
+Every widget is usable on its own and has a ``value`` trait that ``observe`` can watch:
+
+=====================  ===============================================================
+``ListPicker``          ``value``: selected list ids (names accepted on assignment)
+``TagPicker``           ``value``: selected tag ids
+``SourcePicker``        ``value``: a :class:`~ccpandas.widgets.source.SourceChoice`
+``PlanPreview``         ``value``: the :class:`~ccpandas.plan.RemovalPlan` shown
+``StatusDisplay``       ``value``: the latest :class:`~ccpandas.progress.Snapshot`
+                        (it is the Reporter used by removals in a notebook)
+``RemovalPanel``        ``result``: the :class:`~ccpandas.RemovalResult` of its run
+=====================  ===============================================================
+
+Importing ``ccpandas`` never imports ipywidgets; this package imports it on first use
+of a widget (the names below are loaded lazily).
+
+Example:
+    >>> from ccpandas.widgets import in_notebook
+    >>> in_notebook()
+    False
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ccpandas.widgets._env import in_notebook, in_widget_event
+
+_LAZY = {
+    "ItemPicker": "ccpandas.widgets.pickers",
+    "ListPicker": "ccpandas.widgets.pickers",
+    "TagPicker": "ccpandas.widgets.pickers",
+    "SourceChoice": "ccpandas.widgets.source",
+    "SourcePicker": "ccpandas.widgets.source",
+    "PlanPreview": "ccpandas.widgets.preview",
+    "SnapshotBuffer": "ccpandas.widgets.status",
+    "StatusDisplay": "ccpandas.widgets.status",
+    "make_widget_reporter": "ccpandas.widgets.status",
+    "RemovalPanel": "ccpandas.widgets.panel",
+    "removal_panel": "ccpandas.widgets.panel",
+    "LoginPrompt": "ccpandas.widgets.login",
+    "connect": "ccpandas.widgets.login",
+    "set_login_flow": "ccpandas.widgets.login",
+}
+
+__all__ = [
+    "ItemPicker",
+    "ListPicker",
+    "LoginPrompt",
+    "PlanPreview",
+    "RemovalPanel",
+    "SnapshotBuffer",
+    "SourceChoice",
+    "SourcePicker",
+    "StatusDisplay",
+    "TagPicker",
+    "connect",
+    "in_notebook",
+    "in_widget_event",
+    "make_widget_reporter",
+    "removal_panel",
+    "set_login_flow",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ccpandas.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,51 @@
+"""Where are we running? Answers that never import ipywidgets.
+
+The accessor asks :func:`in_notebook` before opening the removal panel, and the panel
+asks :func:`in_widget_event` to decide whether a click came from the browser (run in the
+background so the Stop button stays live) or from code in a cell (run in that cell).
+
+Example:
+    >>> in_notebook()  # plain Python, not a Jupyter kernel
+    False
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+__all__ = ["in_notebook", "in_widget_event", "kernel"]
+
+
+def kernel() -> Any | None:
+    """The running ipykernel ``Kernel``, or None outside a Jupyter kernel."""
+    if "IPython" not in sys.modules:  # never import IPython just to ask
+        return None
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return getattr(shell, "kernel", None) if shell is not None else None
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (JupyterLab, Notebook, VS Code, nbclient), where
+    widgets can be displayed; False in plain Python and the IPython terminal."""
+    return kernel() is not None
+
+
+def in_widget_event() -> bool:
+    """True while the kernel handles a message from a widget in the front end (a real
+    click in the browser), False while it runs a cell or outside a kernel.
+
+    The kernel records the message it is handling as its "parent"; a click arrives as
+    a ``comm_msg``, a cell as an ``execute_request``.
+    """
+    k = kernel()
+    if k is None:
+        return False
+    try:
+        parent = k.get_parent("shell")
+    except Exception:  # older or exotic kernels: behave as in a cell
+        return False
+    header = (parent or {}).get("header") or {}
+    return header.get("msg_type") == "comm_msg"

@@ -1,0 +1,382 @@
+"""The removal panel: target lists, source, preview, confirm, live status, result.
+
+Built from the small widgets of this package (each usable alone): a
+:class:`~ccpandas.widgets.pickers.ListPicker`, a
+:class:`~ccpandas.widgets.source.SourcePicker`, a
+:class:`~ccpandas.widgets.preview.PlanPreview` and a
+:class:`~ccpandas.widgets.status.StatusDisplay`. Nothing is sent until the analyst
+ticks the confirmation and clicks Remove. The outcome is ``panel.result`` (a trait,
+so ``panel.observe(callback, "result")`` fires when the run ends).
+
+Where the removal runs:
+
+* a click made by code in a cell (``panel.remove_button.click()``) runs the removal
+  in that cell, like a plain ``df.cc.remove_from_lists(...)``;
+* a click in the browser runs it in a worker thread, so the kernel stays free to
+  receive the Stop button. The worker touches no widget: it reports into a
+  :class:`~ccpandas.widgets.status.SnapshotBuffer`, and a task on the kernel's event
+  loop (the main thread) copies the latest snapshot into the display.
+
+Example:
+    >>> panel = df.cc.removal_panel()  # doctest: +SKIP
+    >>> panel.targets.value = ["Newsletter", "Promotions"]  # doctest: +SKIP
+    >>> panel.confirm.value = True  # doctest: +SKIP
+    >>> panel.remove_button.click()  # doctest: +SKIP
+    >>> panel.result.rows  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import pandas as pd
+import traitlets
+
+from ccpandas.errors import CCError
+from ccpandas.models import SourceKind
+from ccpandas.widgets._env import in_widget_event
+from ccpandas.widgets._html import box, esc, note, plural
+from ccpandas.widgets.pickers import ListPicker
+from ccpandas.widgets.preview import PlanPreview
+from ccpandas.widgets.source import SourcePicker
+from ccpandas.widgets.status import SnapshotBuffer, StatusDisplay
+
+if TYPE_CHECKING:
+    from ccpandas.client import Client
+    from ccpandas.plan import RemovalPlan
+    from ccpandas.result import RemovalResult
+
+__all__ = ["RemovalPanel", "removal_panel"]
+
+#: What a front end without widgets shows instead of the panel.
+FALLBACK_TEXT = (
+    "ccpandas removal panel: it needs a front end that shows ipywidgets (JupyterLab 4, "
+    "Notebook 7, VS Code). Without one, call df.cc.remove_from_lists(list_ids) instead."
+)
+_RESULT_ROWS = 20
+
+
+class RemovalPanel(w.VBox):
+    """Walks an analyst through one removal, from picking lists to the result.
+
+    Args:
+        data: the DataFrame of contacts (None: only API-selected sources).
+        column: its contact id column (pre-selected).
+        client: the :class:`~ccpandas.Client`; default client when omitted.
+        lists, tags: the account's lists and tags (fetched when omitted: lists now,
+            tags when the tag source is picked).
+        background: run the removal in a worker thread (True), in the caller (False),
+            or decide per click (None): the browser's clicks run in the background.
+    """
+
+    result = traitlets.Any(None, help="the RemovalResult once a run ended (or stopped)")
+    running = traitlets.Bool(False, help="a removal is running")
+
+    def __init__(
+        self,
+        data: pd.DataFrame | None = None,
+        column: Any = "contact_id",
+        *,
+        client: Client | None = None,
+        lists: pd.DataFrame | None = None,
+        tags: pd.DataFrame | None = None,
+        background: bool | None = None,
+    ) -> None:
+        if data is not None and not isinstance(data, pd.DataFrame):
+            raise TypeError(f"data must be a DataFrame, not {type(data).__name__}")
+        if lists is None:
+            from ccpandas.readers import read_contact_lists
+
+            lists = read_contact_lists(client)
+        self.data = data
+        self.client = client
+        self.background = background
+        self.error: BaseException | None = None
+        self._future: concurrent.futures.Future[Any] | None = None
+        self._buffer: SnapshotBuffer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+        self.targets = ListPicker(lists, client=client)
+        self.source = SourcePicker(data, column, lists=lists, tags=tags, client=client)
+        self.preview = PlanPreview()
+        self.confirm = w.Checkbox(
+            value=False,
+            description="I understand",
+            indent=False,
+            disabled=True,
+            layout=w.Layout(width="auto"),
+        )
+        self.remove_button = w.Button(
+            description="Remove",
+            icon="trash",
+            button_style="danger",
+            disabled=True,
+            tooltip="Send the removal to Constant Contact",
+        )
+        self.status = StatusDisplay(stoppable=True)
+        self.message = w.HTML()
+        self.result_view = w.HTML()
+        self.resume_button = w.Button(
+            description="Keep waiting",
+            icon="refresh",
+            tooltip="Follow the activities again; send what was not sent",
+            layout=w.Layout(width="auto", display="none"),
+        )
+
+        def section(n: int, text: str) -> w.HTML:
+            return w.HTML(f"<h4 style='margin:10px 0 2px'>{n}. {esc(text)}</h4>")
+
+        self._status_box = w.VBox(
+            [section(5, "Status"), self.status], layout=w.Layout(display="none")
+        )
+        self._result_box = w.VBox(
+            [section(6, "Result"), self.resume_button, self.result_view],
+            layout=w.Layout(display="none"),
+        )
+        super().__init__(
+            [
+                w.HTML("<h3 style='margin:4px 0'>Remove contacts from lists</h3>"),
+                section(1, "Target lists: remove from"),
+                self.targets,
+                section(2, "Source: which contacts"),
+                self.source,
+                section(3, "Preview"),
+                self.preview,
+                section(4, "Confirm"),
+                w.HBox([self.confirm, self.remove_button], layout=w.Layout(align_items="center")),
+                self.message,
+                self._status_box,
+                self._result_box,
+            ],
+            layout=w.Layout(width="100%", max_width="900px"),
+        )
+        self.targets.observe(self._replan, "value")
+        self.source.observe(self._replan, "value")
+        self.confirm.observe(self._arm, "value")
+        self.remove_button.on_click(self._on_remove)
+        self.resume_button.on_click(self._on_resume)
+        self._replan()
+
+    # -- steps 1-4: plan and confirm -------------------------------------------------
+    @property
+    def plan(self) -> RemovalPlan | None:
+        """The plan the preview shows (None until lists and source are picked)."""
+        return self.preview.value
+
+    def _replan(self, change: Any = None) -> None:
+        if self.running or self.result is not None:
+            return
+        self.confirm.value = False  # a new plan needs a new confirmation
+        choice = self.source.value
+        plan, error = None, ""
+        if self.targets.value and not choice.problem:
+            try:
+                plan = choice.plan(self.data, self.targets.value)
+            except CCError as exc:
+                error = str(exc)
+        self.preview.source_text = self.source.describe()
+        self.preview.error = error
+        self.preview.value = plan
+        self.confirm.disabled = plan is None
+        self.confirm.description = self._confirm_text(plan) if plan else "I understand"
+        self._arm()
+
+    def _confirm_text(self, plan: RemovalPlan) -> str:
+        lists = plural(plan.n_lists, "list")
+        kind = plan.source.kind
+        if kind is SourceKind.CONTACT_IDS:
+            who = plural(plan.n_contacts or 0, "contact")
+            return f"I understand {who} will be removed from {lists}"
+        kept = f" (except {len(plan.exclude):,} kept)" if plan.exclude else ""
+        if kind is SourceKind.ALL_ACTIVE_CONTACTS:
+            return f"I understand ALL active contacts{kept} will be removed from {lists}"
+        if kind is SourceKind.LIST_IDS:
+            who = f"the members of {plural(len(plan.source.values), 'list')}{kept}"
+        elif kind is SourceKind.TAG_IDS:
+            who = f"the contacts with {plural(len(plan.source.values), 'tag')}"
+        else:
+            who = f"the contacts at engagement level {plan.source.values[0]!r}"
+        return f"I understand {who} will be removed from {lists}"
+
+    def _arm(self, change: Any = None) -> None:
+        ready = self.plan is not None and self.confirm.value and not self.running
+        self.remove_button.disabled = not (ready and self.result is None)
+
+    # -- step 5: run -----------------------------------------------------------------
+    def _on_remove(self, _button: Any = None) -> None:
+        # The button is disabled until confirmed, but code can still call click():
+        # check again, so nothing is ever sent without the tick.
+        plan = self.plan
+        if plan is None or not self.confirm.value or self.running or self.result is not None:
+            self.message.value = box(
+                note("Nothing sent: tick the confirmation first.", "warn")
+                if plan is not None and not self.confirm.value
+                else ""
+            )
+            return
+        self.message.value = ""
+        from ccpandas.removal import run_plan
+
+        client = self.client
+        self._launch(lambda reporter: run_plan(plan, client, progress=reporter))
+
+    def _on_resume(self, _button: Any = None) -> None:
+        result = self.result
+        if result is None or self.running:
+            return
+        self._launch(lambda reporter: result.resume(progress=reporter))
+
+    def _launch(self, action: Callable[[Any], RemovalResult]) -> None:
+        self.running = True
+        self.error = None
+        self._freeze(True)
+        self._status_box.layout.display = None
+        self.resume_button.layout.display = "none"
+        self.status.reset()
+        background = self.background
+        loop = None
+        if background is not False:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            if background is None:
+                background = loop is not None and in_widget_event()
+        if background and loop is not None:
+            self.status.stoppable = True
+            self._buffer = SnapshotBuffer(self.status)
+            pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ccpandas-removal")
+            self._future = pool.submit(action, self._buffer)
+            pool.shutdown(wait=False)
+            self._task = loop.create_task(self._follow())
+            return
+        if background:
+            # No event loop to draw from: a worker would have nobody to report to.
+            self.status.stoppable = True
+            self._buffer = SnapshotBuffer(self.status)
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                self._future = pool.submit(action, self._buffer)
+            self._buffer.drain()
+            self._done(self._future)
+            return
+        self.status.stoppable = False
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            future.set_result(action(self.status))
+        except Exception as exc:
+            future.set_exception(exc)
+        self._done(future)
+
+    async def _follow(self) -> None:
+        """Runs on the kernel's event loop: draw snapshots until the worker ends."""
+        assert self._future is not None and self._buffer is not None
+        waiter = asyncio.wrap_future(self._future)
+        while not waiter.done():
+            self._buffer.drain()
+            await asyncio.wait([waiter], timeout=0.25)
+        self._buffer.drain()
+        self._done(self._future)
+
+    def wait(self, timeout: float | None = None) -> RemovalResult | None:
+        """Block until a background run ends (no-op otherwise); return the result.
+
+        For code and tests: while it blocks, the kernel does not process clicks.
+        """
+        future = self._future
+        if future is not None and self.running:
+            concurrent.futures.wait([future], timeout=timeout)
+            if future.done() and self.running:
+                if self._task is not None:
+                    self._task.cancel()
+                if self._buffer is not None:
+                    self._buffer.drain()
+                self._done(future)
+        return self.result
+
+    def _done(self, future: concurrent.futures.Future[Any]) -> None:
+        if not self.running:  # already finished (wait() and the task both got here)
+            return
+        result = None
+        exc = future.exception()
+        if exc is None:
+            result = future.result()
+        else:
+            self.error = exc
+            result = getattr(exc, "result", None)
+            self.message.value = box(note(f"The run stopped with an error: {esc(exc)}", "danger"))
+        self._future = self._buffer = self._task = None
+        self.running = False
+        if result is None:
+            self._freeze(False)  # nothing was sent: let the analyst fix and retry
+            self._arm()
+            return
+        self.result = result
+
+    @traitlets.observe("result")
+    def _show_result(self, change: Any) -> None:
+        result = change["new"]
+        if result is None:
+            return
+        self._result_box.layout.display = None
+        unfinished = not result.done
+        self.resume_button.layout.display = None if unfinished else "none"
+        self.resume_button.disabled = False
+        rows = result.rows
+        parts = [result._repr_html_()]
+        if unfinished:
+            parts.append(
+                note(
+                    "Not everything is finished: what was sent keeps running on the server. "
+                    "<i>Keep waiting</i> (or <code>panel.result.resume()</code>) follows it and "
+                    "sends what was not sent.",
+                    "warn",
+                )
+            )
+        parts.append(
+            note(
+                f"<b>result.rows</b> ({len(rows):,} rows"
+                + (f", first {_RESULT_ROWS} shown" if len(rows) > _RESULT_ROWS else "")
+                + "; all in <code>panel.result.rows</code>)"
+            )
+        )
+        shown = rows.head(_RESULT_ROWS)[
+            [c for c in ("contact_id", "status", "activity_id", "error") if c in rows.columns]
+        ]
+        parts.append(shown.to_html(na_rep="", border=0))
+        self.result_view.value = box(*parts)
+
+    def _freeze(self, frozen: bool) -> None:
+        self.targets.set_disabled(frozen)
+        self.source.set_disabled(frozen)
+        self.confirm.disabled = frozen or self.plan is None
+        self.remove_button.disabled = True
+        self.resume_button.disabled = frozen
+
+    # -- text form -------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return "RemovalPanel()"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        data = super()._repr_mimebundle_(**kwargs)
+        data["text/plain"] = FALLBACK_TEXT
+        return data
+
+
+def removal_panel(
+    data: pd.DataFrame | None = None,
+    column: Any = "contact_id",
+    *,
+    client: Client | None = None,
+    **kwargs: Any,
+) -> RemovalPanel:
+    """Build the removal panel for ``data`` (what ``df.cc.removal_panel()`` returns).
+
+    Example:
+        >>> panel = removal_panel(df, client=client)  # doctest: +SKIP
+        >>> panel  # doctest: +SKIP
+    """
+    return RemovalPanel(data, column, client=client, **kwargs)

@@ -1,0 +1,306 @@
+"""The source picker: which contacts a removal takes out of the target lists.
+
+The five documented kinds: the contacts of this DataFrame (a column), the members of
+lists (optionally keeping this DataFrame's contacts), all active contacts (same keep
+option, with a loud warning), contacts with tags, and an engagement level. The
+picker's ``value`` is a :class:`SourceChoice`, a frozen description that can plan
+itself (:meth:`SourceChoice.plan`), so nothing is sent while the analyst chooses.
+
+Example:
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"contact_id": ["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]})
+    >>> picker = SourcePicker(df, lists=pd.DataFrame(columns=["list_id", "name"]))
+    >>> picker.value.kind, picker.value.column
+    (<SourceKind.CONTACT_IDS: 'contact_ids'>, 'contact_id')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import pandas as pd
+import traitlets
+
+from ccpandas.errors import PlanError
+from ccpandas.models import ENGAGEMENT_LEVELS, MAX_SOURCE_LISTS, Source, SourceKind
+from ccpandas.widgets._html import box, esc, note, plural
+from ccpandas.widgets.pickers import ListPicker, TagPicker
+
+if TYPE_CHECKING:
+    from ccpandas.client import Client
+    from ccpandas.plan import RemovalPlan
+
+__all__ = ["SOURCE_LABELS", "SourceChoice", "SourcePicker"]
+
+#: What the analyst reads for each kind, in the order shown.
+SOURCE_LABELS: dict[SourceKind, str] = {
+    SourceKind.CONTACT_IDS: "contacts in this DataFrame",
+    SourceKind.LIST_IDS: "members of lists",
+    SourceKind.ALL_ACTIVE_CONTACTS: "all active contacts",
+    SourceKind.TAG_IDS: "contacts with tags",
+    SourceKind.ENGAGEMENT_LEVEL: "engagement level",
+}
+
+_ALL_ACTIVE_WARNING = (
+    "&#9888; <b>All active contacts</b> means every active contact of the account, "
+    "not only the ones in this DataFrame: they are all removed from the target lists. "
+    "Tick <i>keep the contacts in this DataFrame</i> to spare those."
+)
+
+
+@dataclass(frozen=True)
+class SourceChoice:
+    """What the source picker currently says. Frozen, so ``observe`` sees each change.
+
+    ``column`` names the DataFrame's contact id column (the source for ``contact_ids``,
+    the contacts to keep for ``list_ids``/``all_active_contacts`` when ``keep``).
+
+    Example:
+        >>> SourceChoice(SourceKind.ENGAGEMENT_LEVEL, level="low").source().to_json()
+        {'engagement_level': 'low'}
+    """
+
+    kind: SourceKind
+    column: Any = None
+    ids: tuple[str, ...] = ()
+    level: str | None = None
+    keep: bool = False
+
+    @property
+    def problem(self) -> str:
+        """Why this choice cannot be planned yet (``""`` when it can)."""
+        if self.kind is SourceKind.CONTACT_IDS and self.column is None:
+            return "Pick the column that holds the contact ids."
+        if self.kind is SourceKind.LIST_IDS and not self.ids:
+            return "Pick the lists whose members are removed."
+        if self.kind is SourceKind.TAG_IDS and not self.ids:
+            return "Pick at least one tag."
+        if self.kind is SourceKind.ENGAGEMENT_LEVEL and self.level not in ENGAGEMENT_LEVELS:
+            return "Pick an engagement level."
+        return ""
+
+    def source(self) -> Source | None:
+        """The API source for kinds the API selects (None for ``contact_ids``)."""
+        if self.kind is SourceKind.LIST_IDS:
+            return Source.list_ids(self.ids)
+        if self.kind is SourceKind.ALL_ACTIVE_CONTACTS:
+            return Source.all_active_contacts()
+        if self.kind is SourceKind.TAG_IDS:
+            return Source.tag_ids(self.ids)
+        if self.kind is SourceKind.ENGAGEMENT_LEVEL:
+            return Source.engagement_level(self.level or "")
+        return None
+
+    def plan(self, data: pd.DataFrame | None, list_ids: Iterable[str]) -> RemovalPlan:
+        """Plan removing this source's contacts from ``list_ids`` (list UUIDs). Pure.
+
+        Raises :class:`~ccpandas.errors.PlanError` with the reason when it cannot.
+        """
+        from ccpandas.plan import plan_removal, plan_source_removal
+
+        if self.problem:
+            raise PlanError(self.problem)
+        if self.kind is SourceKind.CONTACT_IDS:
+            if data is None:
+                raise PlanError("there is no DataFrame to take contacts from")
+            return plan_removal(data, tuple(list_ids), column=self.column)
+        exclude = None
+        if self.keep and self.kind in (SourceKind.LIST_IDS, SourceKind.ALL_ACTIVE_CONTACTS):
+            if data is None or self.column not in data.columns:
+                raise PlanError(f"column {self.column!r} not found: nothing to keep")
+            exclude = data[self.column]
+        source = self.source()
+        assert source is not None
+        # Planning is not consent: the panel still asks for an explicit tick before
+        # anything is sent, with wording that says "all active contacts".
+        return plan_source_removal(
+            source,
+            tuple(list_ids),
+            exclude=exclude,
+            confirm_all_active=self.kind is SourceKind.ALL_ACTIVE_CONTACTS,
+        )
+
+
+def _guess_column(data: pd.DataFrame, column: Any) -> Any:
+    if column in data.columns:
+        return column
+    for c in data.columns:
+        if "contact_id" in str(c).lower():
+            return c
+    return data.columns[0] if len(data.columns) else None
+
+
+class SourcePicker(w.VBox):
+    """Choose the source of a removal. ``value`` is a :class:`SourceChoice`.
+
+    Args:
+        data: the DataFrame of contacts; without it the DataFrame kind is not offered.
+        column: the contact id column to pre-select (default ``contact_id``).
+        lists, tags: frames as :func:`ccpandas.read_contact_lists` /
+            :func:`ccpandas.read_contact_tags` return; fetched with ``client`` on
+            first need when omitted (tags only when the tag kind is picked).
+
+    Example:
+        >>> picker = SourcePicker(df, client=client)  # doctest: +SKIP
+        >>> picker.kind.value = SourceKind.TAG_IDS  # doctest: +SKIP
+    """
+
+    value = traitlets.Instance(SourceChoice, help="the current choice")
+
+    def __init__(
+        self,
+        data: pd.DataFrame | None = None,
+        column: Any = "contact_id",
+        *,
+        lists: pd.DataFrame | None = None,
+        tags: pd.DataFrame | None = None,
+        client: Client | None = None,
+        title: str = "",
+    ) -> None:
+        self.data = data
+        self.client = client
+        self._lists_frame = lists
+        self._tags_frame = tags
+        kinds = [k for k in SOURCE_LABELS if data is not None or k is not SourceKind.CONTACT_IDS]
+        self.kind = w.RadioButtons(
+            options=[(SOURCE_LABELS[k], k) for k in kinds],
+            value=kinds[0],
+            layout=w.Layout(width="auto"),
+        )
+        columns = list(data.columns) if data is not None else []
+        self.column = w.Dropdown(
+            options=[(str(c), c) for c in columns],
+            value=_guess_column(data, column) if data is not None else None,
+            description="contact id column",
+            style={"description_width": "initial"},
+            layout=w.Layout(width="auto"),
+        )
+        self.keep = w.Checkbox(
+            value=False,
+            description="keep the contacts in this DataFrame",
+            indent=False,
+            layout=w.Layout(width="auto"),
+        )
+        self.level = w.Dropdown(
+            options=list(ENGAGEMENT_LEVELS),
+            value=None,
+            description="level",
+            layout=w.Layout(width="auto"),
+        )
+        self.warning = w.HTML(box(note(_ALL_ACTIVE_WARNING, "danger")))
+        self.message = w.HTML()
+        self.lists: ListPicker | None = None
+        self.tags: TagPicker | None = None
+        self._lists_box = w.VBox()
+        self._tags_box = w.VBox()
+        self._column_row = w.HBox([self.column])
+        self._keep_row = w.HBox([self.keep])
+        heading = [w.HTML(f"<b>{esc(title)}</b>")] if title else []
+        super().__init__(
+            [
+                *heading,
+                self.kind,
+                self._column_row,
+                self._lists_box,
+                self.warning,
+                self._keep_row,
+                self._tags_box,
+                self.level,
+                self.message,
+            ],
+            layout=w.Layout(width="100%"),
+        )
+        for control in (self.kind, self.column, self.keep, self.level):
+            control.observe(self._changed, "value")
+        self._changed()
+
+    # -- the parts that need the account ---------------------------------------------
+    def _ensure_lists(self) -> None:
+        if self.lists is not None:
+            return
+        self.lists = ListPicker(self._lists_frame, client=self.client, per_request=MAX_SOURCE_LISTS)
+        self.lists.observe(self._changed, "value")
+        self._lists_box.children = [self.lists]
+
+    def _ensure_tags(self) -> None:
+        if self.tags is not None:
+            return
+        self.tags = TagPicker(self._tags_frame, client=self.client)
+        self.tags.observe(self._changed, "value")
+        self._tags_box.children = [self.tags]
+
+    # -- state -----------------------------------------------------------------------
+    def _changed(self, change: Any = None) -> None:
+        kind = self.kind.value
+        problem = ""
+        try:
+            if kind is SourceKind.LIST_IDS:
+                self._ensure_lists()
+            elif kind is SourceKind.TAG_IDS:
+                self._ensure_tags()
+        except Exception as exc:  # the account could not be read: say so, stay usable
+            problem = f"Could not read the account: {exc}"
+        has_data = self.data is not None
+        keepable = kind in (SourceKind.LIST_IDS, SourceKind.ALL_ACTIVE_CONTACTS)
+        show = {
+            self._column_row: has_data
+            and (kind is SourceKind.CONTACT_IDS or (keepable and self.keep.value)),
+            self._lists_box: kind is SourceKind.LIST_IDS,
+            self.warning: kind is SourceKind.ALL_ACTIVE_CONTACTS,
+            self._keep_row: has_data and keepable,
+            self._tags_box: kind is SourceKind.TAG_IDS,
+            self.level: kind is SourceKind.ENGAGEMENT_LEVEL,
+        }
+        for part, visible in show.items():
+            part.layout.display = None if visible else "none"
+        ids: tuple[str, ...] = ()
+        if kind is SourceKind.LIST_IDS and self.lists is not None:
+            ids = self.lists.value
+        elif kind is SourceKind.TAG_IDS and self.tags is not None:
+            ids = self.tags.value
+        self.value = SourceChoice(
+            kind=kind,
+            column=self.column.value if has_data else None,
+            ids=ids,
+            level=self.level.value if kind is SourceKind.ENGAGEMENT_LEVEL else None,
+            keep=bool(has_data and keepable and self.keep.value),
+        )
+        text = problem or self.value.problem
+        self.message.value = box(note(esc(text), "warn" if problem else "muted")) if text else ""
+
+    def describe(self) -> str:
+        """The current source in words, with list and tag names."""
+        choice = self.value
+        if choice.kind is SourceKind.CONTACT_IDS:
+            return f"the contacts in column {choice.column!r} of this DataFrame"
+        if choice.kind is SourceKind.ENGAGEMENT_LEVEL:
+            return f"the contacts at engagement level {choice.level!r}"
+        if choice.kind is SourceKind.ALL_ACTIVE_CONTACTS:
+            text = "ALL active contacts of the account"
+        elif choice.kind is SourceKind.LIST_IDS:
+            assert self.lists is not None
+            names = ", ".join(repr(self.lists.name_of(i)) for i in choice.ids[:5])
+            more = f" and {len(choice.ids) - 5} more" if len(choice.ids) > 5 else ""
+            text = f"the members of {plural(len(choice.ids), 'list')} ({names}{more})"
+        else:
+            assert self.tags is not None
+            names = ", ".join(repr(self.tags.name_of(i)) for i in choice.ids[:5])
+            more = f" and {len(choice.ids) - 5} more" if len(choice.ids) > 5 else ""
+            text = f"the contacts with {plural(len(choice.ids), 'tag')} ({names}{more})"
+        if choice.keep:
+            text += f", except the contacts in column {choice.column!r} of this DataFrame"
+        return text
+
+    def set_disabled(self, disabled: bool) -> None:
+        """Freeze (or unfreeze) every control, e.g. while a removal runs."""
+        for control in (self.kind, self.column, self.keep, self.level):
+            control.disabled = disabled
+        for picker in (self.lists, self.tags):
+            if picker is not None:
+                picker.set_disabled(disabled)
+
+    def __repr__(self) -> str:
+        return f"SourcePicker({SOURCE_LABELS[self.value.kind]})"

@@ -1,0 +1,381 @@
+"""The live status display: the widget front end of the Reporter interface.
+
+:class:`StatusDisplay` *is* a :class:`~ccpandas.progress.Reporter`: the runner calls
+``start``/``update``/``finish`` with immutable snapshots, and the display draws an
+overall progress bar and one row per activity (state, percent done, items, errors).
+Its ``value`` trait holds the latest :class:`~ccpandas.progress.Snapshot`.
+
+Threads: the display is only ever touched from the kernel's main thread. A plain
+``df.cc.remove_from_lists(...)`` runs in the cell, so updates come from the cell's own
+execution. The removal panel runs a browser click in a worker thread instead; the
+worker then reports into a :class:`SnapshotBuffer` (plain data behind a lock) and the
+panel copies the latest snapshot into the display from the kernel's event loop.
+
+Example:
+    >>> from ccpandas.progress import Snapshot
+    >>> status = StatusDisplay()
+    >>> status.start(Snapshot("starting", batches_total=2, batches_submitted=0))
+    >>> status.text()
+    'starting: 2 requests to send'
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+import traitlets
+
+from ccpandas.progress import ActivityProgress, Snapshot, TqdmReporter
+from ccpandas.widgets._env import in_notebook
+from ccpandas.widgets._html import badge, box, esc, note, plural, table
+
+__all__ = ["SnapshotBuffer", "StatusDisplay", "make_widget_reporter"]
+
+_TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out", "unknown"})
+_BAD = frozenset({"failed", "cancelled", "timed_out", "rejected", "unknown"})
+# Rows shown first when there are more activities than rows: what needs attention.
+_ORDER = {"failed": 0, "cancelled": 0, "timed_out": 0, "rejected": 0, "unknown": 1}
+
+#: Every text status starts with this, so a notebook sanitizer can match it.
+TEXT_PREFIX = "ccpandas removal status: "
+
+
+def _sent(snap: Snapshot) -> int:
+    return sum(a.activity_id is not None for a in snap.activities)
+
+
+def _running(snap: Snapshot) -> int:
+    return sum(a.activity_id is not None and a.state not in _TERMINAL for a in snap.activities)
+
+
+def headline(snap: Snapshot) -> str:
+    """One line saying where the run stands (plain text, no HTML)."""
+    total = snap.batches_total
+    finished = sum(a.state in _TERMINAL for a in snap.activities)
+    bad = sum(a.state in _BAD for a in snap.activities)
+    running = _running(snap)
+    sent = _sent(snap)
+    if snap.phase == "starting":
+        return f"starting: {plural(total, 'request')} to send"
+    if snap.phase == "submitting":
+        return f"sending requests: {sent:,} of {total:,} accepted"
+    if snap.phase in ("polling", "waiting"):
+        acts = plural(total, "activity", "activities")
+        return f"waiting for the API: {finished:,} of {acts} finished"
+    if snap.phase == "stopped":
+        parts = ["stopped waiting"]
+        if running:
+            parts.append(
+                f"{plural(running, 'activity', 'activities')} keep running on the server "
+                "(the API cannot stop them)"
+            )
+        if total - sent:
+            parts.append(f"{plural(total - sent, 'request')} not sent")
+        if bad:
+            parts.append(f"{bad:,} failed")
+        return "; ".join(parts)
+    # "done": the run ended normally, possibly at a timeout with activities running.
+    if running:
+        return (
+            f"stopped waiting at the timeout: {plural(running, 'activity', 'activities')} "
+            "still running on the server"
+        )
+    if bad:
+        return f"done with errors: {bad:,} of {plural(total, 'activity', 'activities')} failed"
+    return f"done: {plural(finished, 'activity', 'activities')} completed"
+
+
+class StatusDisplay(w.VBox):
+    """Live status of a removal: a progress bar and one row per activity.
+
+    Args:
+        stoppable: show the Stop button. A click only reaches the kernel while the
+            kernel is free, so the panel shows it when it runs the removal in the
+            background; a plain call in a cell shows how to interrupt instead.
+        auto_display: display itself when a run starts (the default reporter of a
+            plain call does; the panel embeds it instead).
+        max_rows: activities shown in the table (those needing attention first).
+        min_interval: seconds between redraws while updates pour in.
+        clock: injectable monotonic clock.
+
+    Example:
+        >>> status = StatusDisplay(stoppable=True)
+        >>> status.stop_button.click()
+        >>> status.stop_requested
+        True
+    """
+
+    value = traitlets.Instance(Snapshot, allow_none=True, help="the latest snapshot")
+
+    def __init__(
+        self,
+        *,
+        stoppable: bool = True,
+        auto_display: bool = False,
+        max_rows: int = 100,
+        min_interval: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+        title: str = "",
+    ) -> None:
+        self._stop = threading.Event()
+        self.auto_display = auto_display
+        self.max_rows = max_rows
+        self.min_interval = min_interval
+        self.clock = clock
+        self._last_draw = -float("inf")
+        self._dirty = False
+        self._handle: Any = None
+
+        self.header = w.HTML()
+        self.bar = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="60%"))
+        self.counts = w.HTML()
+        self.rows = w.HTML(layout=w.Layout(max_height="320px", overflow="auto"))
+        self.stop_button = w.Button(
+            description="Stop waiting",
+            icon="stop",
+            button_style="warning",
+            tooltip="Stop following the activities. The server keeps processing what "
+            "was already sent; result.wait() follows it again.",
+            layout=w.Layout(width="auto"),
+        )
+        self.hint = w.HTML()
+        self.stop_button.on_click(lambda _b: self.request_stop())
+        heading = [w.HTML(f"<b>{esc(title)}</b>")] if title else []
+        super().__init__(
+            [
+                *heading,
+                self.header,
+                w.HBox([self.bar, self.counts], layout=w.Layout(align_items="center")),
+                self.rows,
+                w.HBox([self.stop_button, self.hint], layout=w.Layout(align_items="center")),
+            ]
+        )
+        self.stoppable = stoppable
+
+    # -- the Stop button -------------------------------------------------------------
+    @property
+    def stoppable(self) -> bool:
+        """Whether the Stop button is shown."""
+        return self.stop_button.layout.display != "none"
+
+    @stoppable.setter
+    def stoppable(self, on: bool) -> None:
+        self.stop_button.layout.display = None if on else "none"
+        self._set_hint()
+
+    @property
+    def stop_requested(self) -> bool:
+        """True once Stop was clicked (or :meth:`request_stop` called) in this run."""
+        return self._stop.is_set()
+
+    def request_stop(self) -> None:
+        """Ask the runner to stop waiting. Thread-safe; the server is not told (the API
+        has no way to cancel an activity)."""
+        self._stop.set()
+        self.stop_button.disabled = True
+        self.stop_button.description = "Stopping…"
+
+    def sleep(self, seconds: float) -> None:
+        """The runner's pause between polls: draw what is pending, then wait, waking
+        up at once when Stop is requested."""
+        if self._dirty and self.value is not None:
+            self._draw(self.value)
+        self._stop.wait(seconds)
+
+    # -- Reporter --------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget a previous Stop request and re-arm the button (a new run begins)."""
+        self._stop.clear()
+        self.stop_button.disabled = False
+        self.stop_button.description = "Stop waiting"
+
+    def start(self, snapshot: Snapshot) -> None:
+        """A run begins: re-arm the Stop button and draw."""
+        self.reset()
+        self.value = snapshot
+        self._draw(snapshot)
+        if self.auto_display:
+            from IPython.display import display
+
+            self._handle = display(self, display_id=True)
+
+    def update(self, snapshot: Snapshot) -> None:
+        """Something changed; redraws at most every ``min_interval`` seconds."""
+        phase_changed = self.value is None or self.value.phase != snapshot.phase
+        self.value = snapshot
+        if phase_changed or self.clock() - self._last_draw >= self.min_interval:
+            self._draw(snapshot)
+        else:
+            self._dirty = True
+
+    def finish(self, snapshot: Snapshot) -> None:
+        """The run ended: final draw; the Stop button goes away."""
+        self.value = snapshot
+        self._draw(snapshot)
+        self.stop_button.disabled = True
+        if self._handle is not None:
+            # Front ends that cannot draw widgets show the text form: refresh it so
+            # it tells the end of the run, not its start.
+            self._handle.update(self)
+            self._handle = None
+
+    # -- drawing ---------------------------------------------------------------------
+    def _set_hint(self) -> None:
+        if self.stoppable:
+            text = "The server keeps processing what was already sent."
+        else:
+            text = (
+                "To stop waiting, interrupt the kernel (■); the server keeps processing "
+                "what was sent, and <code>result.wait()</code> follows it again."
+            )
+        self.hint.value = box(note(text, "muted"))
+
+    def _draw(self, snap: Snapshot) -> None:
+        self._last_draw = self.clock()
+        self._dirty = False
+        acts = snap.activities
+        bad = sum(a.state in _BAD for a in acts)
+        finished = sum(a.state in _TERMINAL for a in acts)
+        ended = snap.phase in ("done", "stopped")
+        kind = "danger" if bad else ""
+        self.header.value = box(
+            note("<b>" + esc(headline(snap)) + "</b>", kind),
+            note(esc(snap.message), "muted") if snap.message else "",
+        )
+        if snap.items_total:
+            self.bar.max, self.bar.value = (
+                snap.items_total,
+                min(snap.items_completed, snap.items_total),
+            )
+            items = f"{snap.items_completed:,} of {snap.items_total:,} items"
+        else:
+            self.bar.max, self.bar.value = max(snap.batches_total, 1), finished
+            items = "items not reported yet"
+        if bad:
+            self.bar.bar_style = "danger"
+        elif ended and finished == snap.batches_total and snap.batches_total:
+            self.bar.bar_style = "success"
+        else:
+            self.bar.bar_style = ""
+        self.counts.value = box(
+            note(esc(items)),
+            note(esc(f"{finished:,} of {snap.batches_total:,} activities finished")),
+            note(f"{bad:,} failed", "danger") if bad else "",
+        )
+        self.rows.value = self._table(acts)
+
+    def _table(self, acts: tuple[ActivityProgress, ...]) -> str:
+        shown = list(acts)
+        more = ""
+        if len(shown) > self.max_rows:
+            shown = sorted(shown, key=lambda a: (_ORDER.get(a.state, 2), a.batch))
+            shown = sorted(shown[: self.max_rows], key=lambda a: a.batch)
+            more = note(
+                f"{len(acts) - self.max_rows:,} more activities not shown "
+                "(all of them are in result.activities)",
+                "muted",
+            )
+        rows, classes = [], []
+        for a in shown:
+            aid = (
+                f'<code title="{esc(a.activity_id)}">{esc(a.activity_id[:8])}…</code>'
+                if a.activity_id
+                else '<span class="muted">not sent</span>'
+            )
+            items = f"{a.items_completed:,} / {a.items_total:,}" if a.items_total else ""
+            errors = "<br>".join(esc(e) for e in a.errors[:3])
+            if len(a.errors) > 3:
+                errors += f"<br>… {len(a.errors) - 3:,} more"
+            rows.append([a.batch, aid, badge(a.state), f"{a.percent_done}%", items, errors])
+            classes.append("bad" if a.state in _BAD else "")
+        body = table(
+            ["batch", "activity", "state", "done", "items", "errors"],
+            rows,
+            numeric=(0, 3, 4),
+            row_classes=classes,
+        )
+        return box(body, more)
+
+    # -- text form -------------------------------------------------------------------
+    def text(self) -> str:
+        """The status as one line of text, e.g. ``"done: 2 activities completed"``."""
+        if self.value is None:
+            return "not started"
+        snap = self.value
+        line = headline(snap)
+        if snap.items_total:
+            line += f"; {snap.items_completed:,} of {snap.items_total:,} items"
+        return line
+
+    def __repr__(self) -> str:
+        return TEXT_PREFIX + self.text()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        # What front ends without widgets show: the status in words.
+        data = super()._repr_mimebundle_(**kwargs)
+        data["text/plain"] = repr(self)
+        return data
+
+
+class SnapshotBuffer:
+    """A Reporter for a worker thread: keeps the latest snapshot behind a lock and
+    touches no widget. The kernel's event loop copies it into a :class:`StatusDisplay`
+    with :meth:`drain`; Stop requests come from that display.
+
+    Example:
+        >>> buf = SnapshotBuffer(StatusDisplay())
+        >>> buf.update(Snapshot("polling", 1, 1))
+        >>> buf.drain()
+        True
+    """
+
+    def __init__(self, display: StatusDisplay) -> None:
+        self.display = display
+        self._lock = threading.Lock()
+        self._latest: Snapshot | None = None
+        self._finished = False
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.display.stop_requested
+
+    def sleep(self, seconds: float) -> None:
+        self.display._stop.wait(seconds)
+
+    def start(self, snapshot: Snapshot) -> None:
+        # The display was reset by the main thread before the worker started.
+        with self._lock:
+            self._latest, self._finished = snapshot, False
+
+    def update(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            self._latest = snapshot
+
+    def finish(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            self._latest, self._finished = snapshot, True
+
+    def drain(self) -> bool:
+        """Draw the latest snapshot (main thread only); True when there was one."""
+        with self._lock:
+            snap, finished = self._latest, self._finished
+            self._latest = None
+        if snap is None:
+            return False
+        if finished:
+            self.display.finish(snap)
+        else:
+            self.display.update(snap)
+        return True
+
+
+def make_widget_reporter() -> Any:
+    """The reporter ``progress="auto"`` builds after ``%load_ext ccpandas``: a
+    self-displaying :class:`StatusDisplay` in a Jupyter kernel, tqdm text elsewhere."""
+    if not in_notebook():
+        return TqdmReporter()
+    return StatusDisplay(stoppable=False, auto_display=True)

@@ -1,0 +1,41 @@
+"""Sphinx configuration: MyST markdown, notebooks through myst-nb, API from docstrings."""
+
+from __future__ import annotations
+
+import ccpandas
+
+project = "ccpandas"
+author = "ccpandas developers"
+copyright = "2026, ccpandas developers"
+release = ccpandas.__version__
+version = release
+
+extensions = [
+    "myst_nb",
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.viewcode",
+]
+
+source_suffix = {".md": "myst-nb", ".ipynb": "myst-nb", ".rst": "restructuredtext"}
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+# Notebooks keep the outputs nbval checked; the docs render them, never re-run them.
+nb_execution_mode = "off"
+
+autodoc_member_order = "bysource"
+autodoc_typehints = "description"
+autodoc_default_options = {"members": True, "show-inheritance": True}
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+
+# No network here or in CI: no intersphinx inventories are fetched.
+intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
+nitpicky = False
+
+html_theme = "furo"
+html_title = f"ccpandas {release}"
+html_static_path = ["_static"]

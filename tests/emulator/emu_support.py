@@ -1,0 +1,70 @@
+"""Helpers for the emulator tests (a uniquely named module: tests/ has no packages)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from ccpandas.emulator import Emulator
+
+#: Fast and unlimited: for tests that are not about the limits.
+FAST: dict[str, Any] = {"speed": 1e9, "rate": None, "daily_quota": None}
+
+
+class Api:
+    """A tiny requests wrapper bound to one emulator (base URL and token)."""
+
+    def __init__(self, emu: Emulator, token: str | None = None) -> None:
+        self.emu = emu
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token or emu.token}"
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else self.emu.url + path
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        return self.session.get(
+            self.url(path if path.startswith("/v3") else "/v3" + path), **kwargs
+        )
+
+    def post(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", 10)
+        if body is not None:
+            kwargs["json"] = body
+        return self.session.post(self.url("/v3" + path), **kwargs)
+
+    def remove(self, body: Any, **kwargs: Any) -> requests.Response:
+        return self.post("/activities/remove_list_memberships", body, **kwargs)
+
+    def add(self, body: Any, **kwargs: Any) -> requests.Response:
+        return self.post("/activities/add_list_memberships", body, **kwargs)
+
+    def pages(self, path: str) -> list[dict[str, Any]]:
+        """Every page of a collection, following ``_links.next.href``."""
+        bodies = []
+        href: str | None = path
+        while href:
+            r = self.get(href)
+            assert r.status_code == 200, r.text
+            bodies.append(r.json())
+            href = r.json().get("_links", {}).get("next", {}).get("href")
+        return bodies
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def assert_error(response: requests.Response, status: int, key: str | None = None) -> str:
+    """The response is ``status`` with the documented error body; returns the message."""
+    assert response.status_code == status, response.text
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert isinstance(body, list) and body, body
+    for entry in body:
+        assert set(entry) == {"error_key", "error_message"}, entry
+        assert isinstance(entry["error_key"], str) and isinstance(entry["error_message"], str)
+    if key is not None:
+        assert body[0]["error_key"] == key, body
+    return body[0]["error_message"]

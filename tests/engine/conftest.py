@@ -1,0 +1,34 @@
+"""Engine tests: the public API over real HTTP against the emulator on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+import ccpandas
+
+REMOVE = "/v3/activities/remove_list_memberships"
+
+
+@pytest.fixture
+def connect() -> Iterator[Callable[..., ccpandas.Client]]:
+    """Build a client for an emulator; closed after the test. Fast defaults: no client
+    rate limit unless the test asks for one, short polls."""
+    made: list[Any] = []
+
+    def make(emu: Any, **kwargs: Any) -> ccpandas.Client:
+        kwargs.setdefault("rate", None)
+        client = ccpandas.Client(token=emu.token, base_url=emu.base_url, **kwargs)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        client.close()
+
+
+def posts(emu: Any, status: int | None = None) -> int:
+    """How many removal POSTs the emulator saw (with ``status``, if given)."""
+    return emu.account.count(method="POST", route=REMOVE, status=status)

@@ -1,0 +1,292 @@
+"""df.cc.remove_from_lists and friends, end to end over HTTP against the emulator."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import REMOVE, posts
+
+import ccpandas
+from ccpandas import PlanError, QuotaExceededError, Source
+from ccpandas.progress import NullReporter
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+
+
+def members_frame(emu, list_id: str) -> pd.DataFrame:
+    return pd.DataFrame({"contact_id": sorted(emu.account.members(list_id))})
+
+
+def test_removes_a_segment_by_list_name_and_touches_nothing_else(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=3, contacts=1500, lists=4, **FAST)
+    client = connect(emu)
+    lists = ccpandas.read_contact_lists(client)
+    first, second = lists["list_id"][0], lists["list_id"][1]
+    before = {lid: set(emu.account.members(lid)) for lid in lists["list_id"]}
+    segment = members_frame(emu, first).iloc[::2]
+    bad = pd.DataFrame({"contact_id": ["not-a-uuid", None, segment["contact_id"].iloc[0]]})
+    frame = pd.concat([segment, bad], ignore_index=True)
+
+    result = frame.cc.remove_from_lists([lists["name"][0], second], client=client, progress=False)
+
+    gone = set(segment["contact_id"])
+    assert result.done and result.ok
+    assert emu.account.members(first) == before[first] - gone
+    assert emu.account.members(second) == before[second] - gone
+    for other in lists["list_id"][2:]:
+        assert emu.account.members(other) == before[other]
+    rows = result.rows
+    assert rows.index.equals(frame.index)
+    assert rows["status"].value_counts()[
+        ["removed", "invalid_id", "missing", "duplicate"]
+    ].tolist() == [
+        len(segment),
+        1,
+        1,
+        1,
+    ]
+    assert posts(emu) == result.plan.n_requests == -(-len(segment) // 500)
+
+
+def test_unknown_list_name_is_a_plan_error_and_nothing_is_sent(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(**FAST)
+    client = connect(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:5]})
+    with pytest.raises(PlanError, match="No such list"):
+        df.cc.remove_from_lists(["No such list"], client=client, progress=False)
+    assert posts(emu) == 0
+
+
+def test_dry_run_sends_nothing(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(**FAST)
+    client = connect(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:50]})
+    result = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, dry_run=True)
+    assert result.dry_run and not result.activity_ids
+    assert set(result.rows["status"]) == {"not_sent"}
+    assert posts(emu) == 0
+
+
+def test_more_than_50_lists_are_split_into_groups(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(lists=60, contacts=700, **FAST)
+    client = connect(emu)
+    lists = emu.account.list_ids()
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    result = df.cc.remove_from_lists(lists, client=client, progress=False)
+    assert result.ok
+    assert posts(emu) == 2 * 2  # ceil(700/500) x ceil(60/50)
+    assert all(not emu.account.members(lid) for lid in lists)
+
+
+def test_tag_and_engagement_sources(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=5, contacts=800, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    tag = emu.account.tag_ids()[0]
+    tagged = emu.account.tagged(tag)
+    before = set(emu.account.members(target))
+    assert before & tagged, "the seeded account should tag some members"
+
+    result = ccpandas.remove_list_memberships(
+        client, [target], source=Source.tag_ids([tag]), progress=False
+    )
+    assert result.ok
+    assert emu.account.members(target) == before - tagged
+
+    low = emu.account.engaged("low")
+    before = set(emu.account.members(target))
+    ccpandas.remove_list_memberships(
+        client, [target], source=Source.engagement_level("low"), progress=False
+    ).raise_for_errors()
+    assert emu.account.members(target) == before - low
+
+
+def test_list_source_with_a_dataframe_as_exclude(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=6, contacts=600, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    keep = pd.DataFrame({"contact_id": members[:10]})
+
+    result = keep.cc.keep_in_lists([target], client=client, progress=False)
+
+    assert result.ok
+    assert emu.account.members(target) == set(members[:10])
+    assert set(result.rows["status"]) == {"kept"}
+    assert posts(emu, 201) == 1
+
+
+def test_all_active_contacts_needs_confirmation(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=7, contacts=400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[1]
+    with pytest.raises(PlanError, match="confirm_all_active"):
+        ccpandas.remove_list_memberships(
+            client, [target], source=Source.all_active_contacts(), progress=False
+        )
+    assert posts(emu) == 0
+
+    keep = sorted(emu.account.members(target) & emu.account.active_contacts())[:5]
+    before = set(emu.account.members(target))
+    result = ccpandas.remove_list_memberships(
+        client,
+        [target],
+        source=Source.all_active_contacts(),
+        exclude=pd.Series(keep),
+        confirm_all_active=True,
+        progress=False,
+    )
+    assert result.ok
+    assert emu.account.members(target) == before - (emu.account.active_contacts() - set(keep))
+
+
+def test_client_rate_limit_means_no_throttled_answers(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=8, contacts=10_000, speed=1_000_000.0)  # real 4/s limit
+    client = connect(emu, rate=4.0)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    result = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    assert result.ok and posts(emu, 201) == 20
+    assert emu.account.count(status=429) == 0
+    assert client.stats.throttled == 0
+
+
+def test_injected_errors_and_dropped_connections_still_complete(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(
+        seed=9, contacts=5000, error_rate=0.25, drop_rate=0.1, rate=None, speed=1e6
+    )
+    client = connect(emu, jitter=lambda: 0.0)
+    client_retry_floor(client)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    result = df.cc.remove_from_lists([target], client=client, progress=False)
+    assert result.ok
+    assert not emu.account.members(target)
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0
+    assert client.stats.server_errors > 0 and client.stats.transport_errors > 0
+    # every batch accepted once from the runner's view; re-sends are counted, not hidden
+    assert len(result.activity_ids) == result.plan.n_batches
+    assert posts(emu, 201) >= result.plan.n_batches
+
+
+def client_retry_floor(client) -> None:
+    """Keep retry sleeps short in tests (the schedule itself is unit-tested)."""
+    for name in ("backoff_base", "base_delay"):
+        if hasattr(client, name):
+            setattr(client, name, 0.01)
+
+
+def test_quota_exhaustion_stops_cleanly_and_resume_finishes(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=10, contacts=5000, daily_quota=6, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 10 batches
+    with pytest.raises(QuotaExceededError, match="resets at") as caught:
+        df.cc.remove_from_lists([target], client=client, progress=False)
+    result = caught.value.result
+    assert len(result.activity_ids) == 6
+    counts = result.rows["status"].value_counts()
+    assert counts["not_sent"] == 2000 and counts["removed"] + counts["processing"] == 3000
+
+    emu.configure(daily_quota=None)
+    result.resume(progress=False)
+    assert result.ok
+    assert posts(emu, 201) == 10  # nothing sent twice
+    assert not emu.account.members(target)
+
+
+def test_failed_activities_then_retry_failed(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=11, contacts=1200, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
+    emu.fail_next(1, state="failed")
+    emu.fail_next(1, state="timed_out")
+    result = df.cc.remove_from_lists([target], client=client, progress=False)
+    states = result.activities["state"].tolist()
+    assert sorted(states) == ["completed", "failed", "timed_out"]
+    assert {"failed", "timed_out"} <= set(result.rows["status"])
+    with pytest.raises(ccpandas.ActivityError, match="2 of 3 activities"):
+        result.raise_for_errors()
+
+    result.retry_failed(progress=False)
+    assert result.ok and set(result.rows["status"]) == {"removed"}
+    assert posts(emu, 201) == 5  # only the two failed batches again
+    assert not emu.account.members(target)
+
+
+def test_wait_false_then_wait(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=12, contacts=1000, rate=None, speed=2000.0)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    result = df.cc.remove_from_lists([target], client=client, wait=False, progress=False)
+    assert len(result.activity_ids) == 2
+    assert not result.done
+    ccpandas.wait(result)
+    assert result.done and result.ok
+
+
+def test_timeout_reports_running_activities_as_processing(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=13, contacts=1000, rate=None, speed=300.0)
+    client = connect(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, timeout=0.3, progress=False
+    )
+    assert not result.done
+    assert "failed" not in set(result.rows["status"])
+    assert "processing" in set(result.rows["status"])
+    result.wait()
+    assert result.ok
+
+
+class InterruptAfter(NullReporter):
+    """Simulates Ctrl-C arriving after ``n`` batches were accepted."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def update(self, snapshot) -> None:
+        if snapshot.phase == "submitting" and snapshot.batches_submitted >= self.n:
+            raise KeyboardInterrupt
+
+
+def test_keyboard_interrupt_leaves_a_consistent_result(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=14, contacts=2500, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 5 batches
+    with pytest.warns(UserWarning, match="interrupted"):
+        result = df.cc.remove_from_lists([target], client=client, progress=InterruptAfter(2))
+    assert result.interrupted
+    assert len(result.activity_ids) == 2
+    assert result.rows["status"].value_counts()["not_sent"] == 1500
+
+    result.resume(progress=False)
+    assert result.ok
+    assert posts(emu, 201) == 5
+    assert not emu.account.members(target)
+
+
+@pytest.mark.slow
+def test_120k_contacts_three_lists_end_to_end(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=15, contacts=120_000, lists=5, **FAST)
+    client = connect(emu)
+    targets = emu.account.list_ids()[:3]
+    others = {lid: set(emu.account.members(lid)) for lid in emu.account.list_ids()[3:]}
+    ids = pd.Series(emu.account.contact_ids())
+    frame = pd.DataFrame(
+        {"contact_id": pd.concat([ids, ids.iloc[:500], pd.Series(["bad"] * 7 + [None] * 3)])}
+    ).reset_index(drop=True)
+
+    result = frame.cc.remove_from_lists(targets, client=client, progress=False)
+
+    assert result.ok
+    assert posts(emu, 201) == 240
+    assert len(result.rows) == len(frame)
+    counts = result.rows["status"].value_counts()
+    assert counts["removed"] == 120_000 and counts["duplicate"] == 500
+    assert counts["invalid_id"] == 7 and counts["missing"] == 3
+    assert all(not emu.account.members(lid) for lid in targets)
+    assert {lid: set(emu.account.members(lid)) for lid in others} == others
+    assert emu.account.count(route=REMOVE, status=400) == 0

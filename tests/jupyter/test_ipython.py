@@ -1,0 +1,74 @@
+"""The IPython extension in an in-process shell: magics, default client, progress."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+import ccpandas
+from ccpandas import ipython as ext
+from ccpandas import progress
+from ccpandas.client import get_default_client, set_default_client
+
+
+@pytest.fixture
+def shell() -> Iterator[InteractiveShell]:
+    sh = InteractiveShell.instance()
+    old = set_default_client(None)
+    try:
+        sh.run_line_magic("load_ext", "ccpandas.ipython")
+        yield sh
+    finally:
+        sh.run_line_magic("unload_ext", "ccpandas.ipython")
+        set_default_client(old)
+        progress.set_default_reporter_factory(None)
+
+
+def test_emulator_magic_starts_and_connects(shell: InteractiveShell, capsys) -> None:
+    shell.run_line_magic("cc_emulator", "--contacts 60 --seed 4 --lists 3")
+    out = capsys.readouterr().out
+    emu = ext.current_emulator()
+    assert emu is not None and emu.running
+    assert out.startswith(f"Emulator running at {emu.base_url} (seed 4): 60 contacts, 3 lists")
+    assert emu.token not in out
+    assert get_default_client().base_url == emu.base_url
+    lists = ccpandas.read_contact_lists()
+    assert len(lists) == 3
+    # a second %cc_emulator replaces the first
+    shell.run_line_magic("cc_emulator", "--contacts 10 --seed 5 --lists 2")
+    assert not emu.running and ext.current_emulator() is not emu
+
+
+def test_connect_magic_uses_the_environment_and_never_prints_the_token(
+    shell: InteractiveShell, capsys, monkeypatch
+) -> None:
+    from ccpandas.emulator import Emulator
+
+    with Emulator(seed=2, contacts=20, lists=4) as emu:
+        monkeypatch.setenv("CC_ACCESS_TOKEN", emu.token)
+        shell.run_line_magic("cc_connect", f"--base-url {emu.base_url}")
+        out = capsys.readouterr().out
+        assert out == f"Connected to {emu.base_url}: 4 contact lists.\n"
+        assert get_default_client().base_url == emu.base_url
+
+
+def test_connect_magic_without_token_says_how(shell: InteractiveShell, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("CC_ACCESS_TOKEN", raising=False)
+    shell.run_line_magic("cc_connect", "")
+    out = capsys.readouterr().out
+    assert "Not connected to Constant Contact: set CC_ACCESS_TOKEN" in out
+
+
+def test_terminal_keeps_text_progress_and_cc_progress_switches(
+    shell: InteractiveShell, capsys
+) -> None:
+    # not a Jupyter kernel: the extension leaves tqdm in place
+    assert isinstance(progress.make_reporter("auto"), progress.TqdmReporter)
+    shell.run_line_magic("cc_progress", "off")
+    assert isinstance(progress.make_reporter("auto"), progress.NullReporter)
+    shell.run_line_magic("cc_progress", "widgets")  # outside a kernel: still text
+    assert isinstance(progress.make_reporter("auto"), progress.TqdmReporter)
+    with pytest.raises(ValueError, match="widgets, text or off"):
+        shell.run_line_magic("cc_progress", "fancy")

@@ -1,0 +1,219 @@
+"""The panel and the status display against the emulator over real HTTP, headless:
+set values, click buttons, and check what was sent and what the display shows."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pandas as pd
+import pytest
+
+import ccpandas
+from ccpandas.emulator import Emulator
+from ccpandas.models import SourceKind
+from ccpandas.widgets import RemovalPanel, StatusDisplay
+
+
+def members(emu: Emulator, name: str) -> set[str]:
+    return set(emu.account.members(emu.account.list_named(name)))
+
+
+@pytest.fixture
+def segment(emu: Emulator) -> pd.DataFrame:
+    """Members of Newsletter and Customers plus the rows analysts always have: a
+    malformed id, a missing one and a duplicate."""
+    ids = sorted(members(emu, "Newsletter") | members(emu, "Customers"))
+    frame = pd.DataFrame({"contact_id": ids, "note": "segment"})
+    extra = pd.DataFrame({"contact_id": ["not-an-id", None, ids[0]], "note": "extra"})
+    return pd.concat([frame, extra], ignore_index=True)
+
+
+def test_panel_removes_nothing_before_confirm_then_everything(
+    emu: Emulator,
+    client: ccpandas.Client,
+    lists: pd.DataFrame,
+    segment: pd.DataFrame,
+    removal_posts,
+) -> None:
+    panel = RemovalPanel(segment, client=client, lists=lists)
+    panel.targets.filter.value = "e"  # typing filters; picks stay
+    panel.targets.value = ["Newsletter", "Customers"]
+    plan = panel.plan
+    assert plan is not None and plan.n_invalid == 1 and plan.n_missing == 1
+    assert plan.n_duplicates == 1
+    n = plan.n_contacts
+    assert panel.confirm.description == f"I understand {n} contacts will be removed from 2 lists"
+    assert panel.remove_button.disabled
+
+    panel.remove_button.click()  # code can click a disabled button: still nothing sent
+    assert removal_posts() == 0
+    assert "tick the confirmation first" in panel.message.value
+    assert panel.result is None
+
+    panel.confirm.value = True
+    assert not panel.remove_button.disabled
+    results = []
+    panel.observe(lambda change: results.append(change["new"]), "result")
+    panel.remove_button.click()
+
+    result = panel.result
+    assert results == [result]
+    assert removal_posts() == plan.n_requests == 1
+    assert result.ok and result.done
+    assert members(emu, "Newsletter") == set() and members(emu, "Customers") == set()
+    rows = result.rows
+    assert len(rows) == len(segment) and rows.index.equals(segment.index)
+    assert rows["status"].value_counts()[
+        ["removed", "invalid_id", "missing", "duplicate"]
+    ].tolist() == [
+        n,
+        1,
+        1,
+        1,
+    ]
+    # the status display shows every activity completed, the result is shown
+    assert panel.status.text().startswith("done: 1 activity completed")
+    assert panel.status.bar.bar_style == "success"
+    assert "completed" in panel.status.rows.value
+    assert panel._result_box.layout.display is None
+    assert "result.rows" in panel.result_view.value and "removed" in panel.result_view.value
+    # a second click sends nothing more
+    panel.remove_button.click()
+    assert removal_posts() == 1
+    assert panel.remove_button.disabled and panel.targets.select.disabled
+
+
+def test_panel_changing_the_plan_asks_again(
+    client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    panel = RemovalPanel(segment, client=client, lists=lists)
+    panel.targets.value = ["Newsletter"]
+    panel.confirm.value = True
+    panel.targets.value = ["Newsletter", "VIP"] if "VIP" in set(lists.name) else ["Prospects"]
+    assert panel.confirm.value is False and panel.remove_button.disabled
+
+
+def test_panel_shows_plan_errors_and_sends_nothing(
+    client: ccpandas.Client, lists: pd.DataFrame, removal_posts
+) -> None:
+    bad = pd.DataFrame({"contact_id": ["nope", None]})
+    panel = RemovalPanel(bad, client=client, lists=lists)
+    panel.targets.value = ["Newsletter"]
+    assert panel.plan is None and "no valid contact id" in panel.preview.error
+    assert panel.confirm.disabled
+    panel.confirm.value = True
+    panel.remove_button.click()
+    assert removal_posts() == 0 and panel.result is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "setup", "expected"),
+    [
+        (SourceKind.TAG_IDS, "tag", "tagged"),
+        (SourceKind.ENGAGEMENT_LEVEL, "level", "engaged"),
+        (SourceKind.LIST_IDS, "keep", "members-kept"),
+        (SourceKind.ALL_ACTIVE_CONTACTS, "keep", "active-kept"),
+    ],
+)
+def test_panel_api_sources(
+    emu: Emulator,
+    client: ccpandas.Client,
+    lists: pd.DataFrame,
+    kind: SourceKind,
+    setup: str,
+    expected: str,
+) -> None:
+    acct = emu.account
+    target = acct.list_named("Prospects")
+    before = set(acct.members(target))
+    keep = sorted(before)[:5]
+    panel = RemovalPanel(pd.DataFrame({"contact_id": keep}), client=client, lists=lists)
+    panel.targets.value = ["Prospects"]
+    panel.source.kind.value = kind
+    if setup == "tag":
+        tag_id = max(acct.tag_ids(), key=lambda t: len(acct.tagged(t) & before))
+        panel.source.tags.value = [tag_id]
+        gone = acct.tagged(tag_id) & before
+    elif setup == "level":
+        panel.source.level.value = "low"
+        gone = acct.engaged("low") & before
+    else:
+        panel.source.keep.value = True
+        if kind is SourceKind.LIST_IDS:
+            panel.source.lists.value = ["Prospects"]
+            gone = before - set(keep)
+        else:
+            gone = (acct.active_contacts() & before) - set(keep)
+            assert "ALL active contacts (except 5 kept)" in panel.confirm.description
+    assert gone, "the seeded account should give this source something to remove"
+    panel.confirm.value = True
+    panel.remove_button.click()
+    assert panel.result is not None and panel.result.ok, panel.message.value
+    assert set(acct.members(target)) == before - gone
+    if setup == "keep":
+        assert set(keep) <= set(acct.members(target))  # the DataFrame's contacts stayed
+
+
+def test_failed_activity_stays_red(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    emu.fail_next(1)
+    panel = RemovalPanel(segment, client=client, lists=lists)
+    panel.targets.value = ["Newsletter"]
+    panel.confirm.value = True
+    panel.remove_button.click()
+    assert panel.result is not None and not panel.result.ok
+    assert panel.status.bar.bar_style == "danger"
+    assert '<tr class="bad">' in panel.status.rows.value
+    assert "done with errors: 1 of 1 activity failed" in panel.status.text()
+    assert (panel.result.rows["status"] == "failed").any()
+
+
+def test_background_run_stop_then_keep_waiting(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame
+) -> None:
+    """A browser click runs in a worker; the kernel's loop draws and hears Stop."""
+    emu.configure(start_delay=1.5)  # the activity waits a little: Stop lands before it ends
+    ids = sorted(emu.account.contact_ids())[:120]
+    panel = RemovalPanel(
+        pd.DataFrame({"contact_id": ids}), client=client, lists=lists, background=True
+    )
+    panel.targets.value = ["Newsletter", "Customers"]
+    panel.confirm.value = True
+
+    async def scenario() -> list[str]:
+        seen = []
+        panel.remove_button.click()
+        assert panel.running and panel.status.stoppable
+        while not (panel.status.value and panel.status.value.phase == "polling"):
+            await asyncio.sleep(0.02)
+        seen.append(panel.status.text())
+        panel.status.stop_button.click()
+        while panel.running:
+            await asyncio.sleep(0.02)
+        seen.append(panel.status.text())
+        panel.resume_button.click()
+        while panel.running:
+            await asyncio.sleep(0.02)
+        seen.append(panel.status.text())
+        return seen
+
+    polling, stopped, resumed = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert polling.startswith("waiting for the API: 0 of 1 activit")
+    assert "stopped waiting; 1 activity keep running on the server" in stopped
+    assert resumed.startswith("done: 1 activity completed")
+    assert panel.result.ok
+    assert not set(ids) & members(emu, "Newsletter")
+
+
+def test_plain_call_reports_to_a_status_display(
+    emu: Emulator, client: ccpandas.Client, segment: pd.DataFrame
+) -> None:
+    status = StatusDisplay(stoppable=False)
+    result = segment.cc.remove_from_lists(["Newsletter"], client=client, progress=status)
+    assert result.ok
+    assert status.value.phase == "done"
+    assert status.text().startswith("done: 1 activity completed")
+    acts = re.findall(r'badge (\w+)">(\w+)<', status.rows.value)
+    assert acts == [("ok", "completed")]

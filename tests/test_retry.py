@@ -1,0 +1,139 @@
+"""The pure retry decision and backoff schedule (ccpandas.retry)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ccpandas.retry import (
+    RetryKind,
+    RetryPolicy,
+    backoff_delay,
+    classify,
+    should_retry,
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "key", "sent", "expected"),
+    [
+        (429, "throttled", True, RetryKind.THROTTLED),
+        (429, "quota_exceeded", True, None),
+        (429, "too_many_requests", True, RetryKind.TOO_MANY_ACTIVITIES),
+        (429, None, True, RetryKind.TOO_MANY_ACTIVITIES),
+        (500, None, True, RetryKind.SERVER_ERROR),
+        (502, None, True, RetryKind.SERVER_ERROR),
+        (503, "service_unavailable", True, RetryKind.SERVER_ERROR),
+        (504, None, True, RetryKind.SERVER_ERROR),
+        (501, None, True, None),
+        (400, "bad_request", True, None),
+        (401, "unauthorized", True, None),
+        (403, None, True, None),
+        (404, None, True, None),
+        (409, None, True, None),
+        (415, None, True, None),
+        (None, None, True, RetryKind.CONNECTION_LOST),
+        (None, None, False, RetryKind.CONNECT_FAILED),
+    ],
+)
+def test_classify(status, key, sent, expected):
+    assert classify(status, key, sent=sent) is expected
+
+
+def test_only_failures_the_server_may_have_acted_on_are_ambiguous():
+    assert {k for k in RetryKind if k.ambiguous} == {
+        RetryKind.SERVER_ERROR,
+        RetryKind.CONNECTION_LOST,
+    }
+
+
+def test_backoff_doubles_up_to_the_cap():
+    top = [backoff_delay(n, base=0.5, cap=5.0, jitter=lambda: 1.0) for n in range(1, 7)]
+    assert top == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_backoff_is_full_jitter_and_clamps_the_jitter():
+    assert backoff_delay(3, base=1.0, cap=60.0, jitter=lambda: 0.25) == 1.0
+    assert backoff_delay(3, base=1.0, cap=60.0, jitter=lambda: 0.0) == 0.0
+    assert backoff_delay(3, base=1.0, cap=60.0, jitter=lambda: 7.0) == 4.0  # clamped to 1
+    assert backoff_delay(3, base=1.0, cap=60.0, jitter=lambda: -1.0) == 0.0
+    assert backoff_delay(3, base=1.0, cap=60.0, jitter=lambda: 0.0, floor=0.3) == 0.3
+
+
+def test_backoff_survives_huge_retry_numbers_and_rejects_zero():
+    assert backoff_delay(10_000, base=0.5, cap=30.0, jitter=lambda: 1.0) == 30.0
+    with pytest.raises(ValueError, match="counts from 1"):
+        backoff_delay(0, base=0.5, cap=30.0, jitter=lambda: 1.0)
+
+
+@given(
+    retry=st.integers(1, 200),
+    base=st.floats(0.001, 10),
+    cap=st.floats(0.001, 100),
+    j=st.floats(0, 1),
+)
+def test_backoff_stays_within_zero_and_the_cap(retry, base, cap, j):
+    delay = backoff_delay(retry, base=base, cap=cap, jitter=lambda: j)
+    assert 0.0 <= delay <= cap
+
+
+def test_too_many_activities_backs_off_longer_with_a_floor():
+    p = RetryPolicy()
+    normal = p.delay(RetryKind.SERVER_ERROR, retry=1, jitter=lambda: 1.0)
+    busy = p.delay(RetryKind.TOO_MANY_ACTIVITIES, retry=1, jitter=lambda: 1.0)
+    assert busy > normal
+    assert p.delay(RetryKind.TOO_MANY_ACTIVITIES, retry=1, jitter=lambda: 0.0) == (
+        p.activities_base_delay / 2
+    )
+    assert p.delay(RetryKind.TOO_MANY_ACTIVITIES, retry=30, jitter=lambda: 1.0) == (
+        p.activities_max_delay
+    )
+
+
+def test_retry_after_raises_the_delay_but_never_lowers_it():
+    p = RetryPolicy()
+    assert p.delay(RetryKind.THROTTLED, retry=1, jitter=lambda: 0.0, retry_after=3.0) == 3.0
+    assert p.delay(RetryKind.THROTTLED, retry=1, jitter=lambda: 1.0, retry_after=0.0) == 0.5
+
+
+def test_should_retry_respects_max_attempts():
+    p = RetryPolicy(max_attempts=3)
+    kw = {"elapsed": 0.0, "delay": 0.1, "policy": p}
+    assert should_retry(RetryKind.THROTTLED, attempts=1, **kw)
+    assert should_retry(RetryKind.THROTTLED, attempts=2, **kw)
+    assert not should_retry(RetryKind.THROTTLED, attempts=3, **kw)
+
+
+def test_should_retry_respects_the_time_budget_including_the_next_wait():
+    p = RetryPolicy(max_retry_seconds=10.0)
+    assert should_retry(RetryKind.SERVER_ERROR, attempts=1, elapsed=9.0, delay=1.0, policy=p)
+    assert not should_retry(RetryKind.SERVER_ERROR, attempts=1, elapsed=9.0, delay=1.5, policy=p)
+
+
+def test_should_retry_never_for_unretryable_failures():
+    assert not should_retry(None, attempts=1, elapsed=0.0, delay=0.0, policy=RetryPolicy())
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (RetryKind.THROTTLED, True),  # a 429 proves the server did nothing
+        (RetryKind.TOO_MANY_ACTIVITIES, True),
+        (RetryKind.CONNECT_FAILED, True),  # never reached the server
+        (RetryKind.SERVER_ERROR, False),  # may have been applied
+        (RetryKind.CONNECTION_LOST, False),
+    ],
+)
+def test_non_replayable_requests_retry_only_unambiguous_failures(kind, expected):
+    got = should_retry(
+        kind, attempts=1, elapsed=0.0, delay=0.0, policy=RetryPolicy(), replayable=False
+    )
+    assert got is expected
+
+
+def test_policy_validates_its_bounds():
+    with pytest.raises(ValueError, match="max_attempts"):
+        RetryPolicy(max_attempts=0)
+    with pytest.raises(ValueError, match="max_retry_seconds"):
+        RetryPolicy(max_retry_seconds=-1)
