@@ -33,7 +33,7 @@ format: install-test
 	$(PY) -m ruff format ccpandas tests benchmarks
 
 docs: install-test
-	$(PY) -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
 test: lint
 	$(PY) -m pytest --nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks

@@ -44,6 +44,7 @@ from ccpandas.errors import (
     APIError,
     AuthError,
     CCError,
+    ConfigError,
     ForbiddenError,
     QuotaExceededError,
     TransportError,
@@ -253,18 +254,18 @@ def normalize_base_url(url: str) -> str:
         ccpandas.errors.CCError: refusing plain http:// to api.cc.email: ...
     """
     if not isinstance(url, str) or not url.strip():
-        raise CCError(f"base_url must be a non-empty URL string, not {url!r}")
+        raise ConfigError(f"base_url must be a non-empty URL string, not {url!r}")
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise CCError(f"base_url must look like https://host/v3, not {url!r}")
+        raise ConfigError(f"base_url must look like https://host/v3, not {url!r}")
     if parts.username is not None or parts.password is not None:
         # Never echo the URL: it holds credentials.
-        raise CCError("base_url must not contain a user name or password")
+        raise ConfigError("base_url must not contain a user name or password")
     if parts.query or parts.fragment:
-        raise CCError("base_url must not contain a query string or fragment")
+        raise ConfigError("base_url must not contain a query string or fragment")
     if scheme == "http" and not is_loopback_host(parts.hostname):
-        raise CCError(
+        raise ConfigError(
             f"refusing plain http:// to {parts.hostname}: the access token would travel "
             "unencrypted. Use https://, or a loopback host (127.0.0.1, ::1, localhost) "
             "for the local emulator."
@@ -272,7 +273,7 @@ def normalize_base_url(url: str) -> str:
     try:
         parts.port  # noqa: B018 - raises ValueError on a malformed port
     except ValueError as exc:
-        raise CCError(f"base_url has an invalid port: {url!r}") from exc
+        raise ConfigError(f"base_url has an invalid port: {url!r}") from exc
     return urlunsplit((scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
 
 
@@ -424,6 +425,18 @@ def _was_sent(exc: requests.RequestException) -> bool:
     return True
 
 
+def _scrub(exc: requests.RequestException) -> None:
+    """Mask the token in the failed request that requests attaches to its exception.
+
+    The exception becomes the ``__cause__`` of ours, so a debugger or a notebook's
+    variable inspector could otherwise reach the header through it.
+    """
+    for req in (getattr(exc, "request", None), getattr(exc.response, "request", None)):
+        headers = getattr(req, "headers", None)
+        if headers is not None and "Authorization" in headers:
+            headers["Authorization"] = "Bearer ********"
+
+
 def _retry_after(resp: requests.Response) -> float | None:
     value = resp.headers.get("Retry-After")
     if not value:
@@ -450,8 +463,8 @@ class Client:
         session: a ``requests.Session`` to use (the client then does not close it).
         clock, sleep, jitter: injectable time and randomness (tests).
         user_agent: a product token put before ``ccpandas/<version>`` in User-Agent.
-        limiter: a :class:`~ccpandas.ratelimit.RateLimiter` to share between clients
-            of the same application key (the API limits the key, not the client).
+        limiter: a ``ccpandas.ratelimit.RateLimiter`` to share between clients of the
+            same application key (the API limits the key, not the client).
 
     Example:
         >>> with Client(token="t", base_url="http://localhost:9/v3", rate=None) as c:
@@ -518,7 +531,7 @@ class Client:
 
     @property
     def rate(self) -> float | None:
-        """Requests per second of the client-side limiter (None: unlimited)."""
+        """Requests per second allowed by the client-side limiter, or None when unlimited."""
         return None if self.limiter is None else self.limiter.rate
 
     def _split(self, path: str) -> tuple[str, str]:
@@ -634,12 +647,14 @@ class Client:
                     allow_redirects=False,  # a redirect could carry the token elsewhere
                 )
             except _FATAL_TRANSPORT as exc:
+                _scrub(exc)
                 self.stats._sent(method, template, reached=False, today=self._today())
                 self.stats._add("transport_errors")
                 raise TransportError(
                     f"{label}: {_transport_reason(exc)}", request=label, sent=False
                 ) from exc
             except requests.RequestException as exc:
+                _scrub(exc)
                 sent = _was_sent(exc)
                 self.stats._sent(method, template, reached=sent, today=self._today())
                 self.stats._add("transport_errors")

@@ -4,6 +4,7 @@
 
     CCError
     ├── PlanError (ValueError)          bad input, found before anything is sent
+    ├── ConfigError (ValueError)        a setting that cannot work (plain-http URL to a remote host)
     ├── AuthError                       no token, refresh failed, 401 after refresh
     ├── APIError                        the API answered with an error status
     │   ├── BadRequestError             400
@@ -43,6 +44,7 @@ __all__ = [
     "AuthError",
     "BadRequestError",
     "CCError",
+    "ConfigError",
     "ConflictError",
     "ForbiddenError",
     "NotFoundError",
@@ -79,6 +81,11 @@ class PlanError(CCError, ValueError):
         super().__init__(message)
         self.column = column
         self.values = values
+
+
+class ConfigError(CCError, ValueError):
+    """A setting that cannot work, e.g. a plain ``http://`` base URL to a remote host
+    (a token must never cross a network unencrypted)."""
 
 
 class AuthError(CCError):

@@ -302,9 +302,11 @@ class RemovalResult:
     # -- display ---------------------------------------------------------------------
     def __repr__(self) -> str:
         s = self.summary()
+        # Sources other than contact ids are selected by the API: no count up front.
+        contacts = "selected by the API" if s["contacts"] is None else f"{s['contacts']:,}"
         lines = [
             f"RemovalResult{' (dry run: nothing was sent)' if self.dry_run else ''}",
-            f"  rows: {s['rows']:,}  contacts: {s['contacts']:,}  lists: {s['lists']:,}",
+            f"  rows: {s['rows']:,}  contacts: {contacts}  lists: {s['lists']:,}",
             f"  activities: {s['accepted']:,} of {s['batches']:,} accepted; "
             + ", ".join(f"{k} {v:,}" for k, v in s["activity_states"].items()),
         ]

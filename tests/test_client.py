@@ -645,6 +645,9 @@ def test_a_read_timeout_is_retried_then_raised_as_sent(scripted):
     assert info.value.sent is True
     assert info.value.request == "GET /v3/slow"
     assert client.stats.transport_errors == 2
+    # requests keeps the failed request on its exception, our error's __cause__: masked.
+    cause = info.value.__cause__
+    assert cause.request.headers["Authorization"] == "Bearer ********"
 
 
 def test_a_refused_connection_is_retried_then_raised_as_not_sent():

@@ -246,3 +246,16 @@ def test_large_account_pages_in_500s() -> None:
         pages = api.pages("/contacts?limit=500&status=all")
         assert [len(p["contacts"]) for p in pages] == [500, 500, 500, 500]
         api.close()
+
+
+def test_an_edited_cursor_is_refused(emu: Emulator, api: Api) -> None:
+    import base64
+    import json
+
+    href = api.get("/contacts?limit=5").json()["_links"]["next"]["href"]
+    body, _, digest = href.split("cursor=")[1].partition(".")
+    state = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    del state["filter"]
+    forged = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
+    assert_error(api.get(f"/contacts?cursor={forged}.{digest}"), 400, "validation_error")
+    assert_error(api.get(f"/contacts?cursor={forged}"), 400, "validation_error")

@@ -17,6 +17,7 @@ import requests
 from emu_support import FAST, Api, assert_error
 
 from ccpandas.emulator import Emulator, routes
+from ccpandas.emulator import __main__ as cli
 from ccpandas.emulator.replies import Reply
 from ccpandas.emulator.tokens import default_token
 
@@ -305,18 +306,26 @@ def test_cli_flags_reach_the_settings() -> None:
         proc.communicate(timeout=20)
 
 
-@pytest.mark.parametrize(
-    "args", [["--host", "0.0.0.0"], ["--error-rate", "2"], ["--rate-algorithm", "magic"]]
-)
-def test_cli_refuses_bad_arguments(args: list[str]) -> None:
+def test_cli_refuses_a_public_host_in_a_real_process() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "ccpandas.emulator", *args],
+        [sys.executable, "-m", "ccpandas.emulator", "--host", "0.0.0.0"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 2
-    assert done.stdout == "" and "error:" in done.stderr
+    assert done.stdout == "" and "loopback" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["--error-rate", "2"], ["--rate-algorithm", "magic"], ["--speed", "-1"], ["--x"]]
+)
+def test_cli_refuses_bad_arguments(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(args)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "error:" in err
 
 
 # -- the pytest fixture shipped in ccpandas.testing ---------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 from conftest import REMOVE, posts
@@ -92,6 +94,8 @@ def test_tag_and_engagement_sources(cc_emulator_factory, connect):
     )
     assert result.ok
     assert emu.account.members(target) == before - tagged
+    assert "contacts: selected by the API" in repr(result)
+    assert "<table>" in result._repr_html_()
 
     low = emu.account.engaged("low")
     before = set(emu.account.members(target))
@@ -170,9 +174,9 @@ def test_injected_errors_and_dropped_connections_still_complete(cc_emulator_fact
 
 def client_retry_floor(client) -> None:
     """Keep retry sleeps short in tests (the schedule itself is unit-tested)."""
-    for name in ("backoff_base", "base_delay"):
-        if hasattr(client, name):
-            setattr(client, name, 0.01)
+    client.retry_policy = dataclasses.replace(
+        client.retry_policy, base_delay=0.01, activities_base_delay=0.01
+    )
 
 
 def test_quota_exhaustion_stops_cleanly_and_resume_finishes(cc_emulator_factory, connect):

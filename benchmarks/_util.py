@@ -1,0 +1,130 @@
+"""Small helpers shared by the benchmarks: machine facts, timing, tables.
+
+Example:
+    >>> print(table(["a", "b"], [[1, 2.5]]))
+    a | b
+    --|----
+    1 | 2.5
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["machine_info", "measure_peak", "median_seconds", "table"]
+
+
+def machine_info() -> dict[str, Any]:
+    """Cores, CPU, memory, OS, Python and library versions, and the time of the run.
+
+    Example:
+        >>> sorted(machine_info())[:3]
+        ['cores', 'cpu', 'date']
+    """
+    import numpy
+    import pandas
+
+    try:
+        import pyarrow
+
+        arrow: str | None = pyarrow.__version__
+    except ImportError:
+        arrow = None
+    return {
+        "cores": os.cpu_count(),
+        "cpu": _cpu_name(),
+        "memory_gib": _memory_gib(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "pandas": pandas.__version__,
+        "numpy": numpy.__version__,
+        "pyarrow": arrow,
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> float | None:
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return round(pages * size / 2**30, 1)
+
+
+def median_seconds(func: Callable[[], Any], repeats: int) -> tuple[float, list[float]]:
+    """Run ``func`` ``repeats`` times; return the median wall time and every time.
+
+    A garbage collection runs before each call so one run's garbage does not land in
+    the next run's time.
+    """
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def measure_peak(func: Callable[[], Any]) -> int:
+    """Peak bytes allocated (tracemalloc) while ``func`` runs, above what was held before.
+
+    tracemalloc sees Python objects, numpy arrays and pandas' hash tables; it does not
+    see Arrow buffers (Arrow has its own allocator).
+    """
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = func()
+        peak = tracemalloc.get_traced_memory()[1]
+        del result
+    finally:
+        tracemalloc.stop()
+    return max(0, peak - before)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table (also valid Markdown once wrapped in pipes)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    lines = [" | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("-|-".join("-" * w for w in widths))
+    lines += [
+        " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells
+    ]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "" if value is None else str(value)
+
+
+def python_exe() -> str:
+    """The interpreter running the benchmarks (subprocesses use the same one)."""
+    return sys.executable

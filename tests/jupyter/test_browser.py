@@ -1,0 +1,262 @@
+"""End to end in a real browser: JupyterLab + Chromium driven by Playwright.
+
+The test starts JupyterLab on 127.0.0.1 (no token) in a subprocess, opens a notebook
+whose kernel runs the emulator (``%cc_emulator``), clicks the removal panel like an
+analyst (pick two lists, tick the confirmation, Remove), waits until the status display
+says every activity completed, and checks in the kernel that the memberships are gone.
+A second panel proves the Stop button reaches the kernel while a removal runs. The
+finished panel is saved as a screenshot for the Jupyter guide.
+
+It needs the system Chromium (``apt-get install chromium``; never a downloaded browser)
+and the ``playwright`` and ``jupyterlab`` packages. Without them it skips, saying which is
+missing, except in CI (``CI=true``), where a missing piece is a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / "docs" / "_static"
+CHROMIUM = os.environ.get("CCPANDAS_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",  # the CI container runs as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 60_000
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: the browser test must run in CI)")
+    pytest.skip(reason)
+
+
+def _requirements() -> None:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        _missing(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+    for module, package in (("playwright.sync_api", "playwright"), ("jupyterlab", "jupyterlab")):
+        try:
+            __import__(module)
+        except ImportError:
+            _missing(f"the {package} package is not installed (pip install -e '.[test]')")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+NOTEBOOK = [
+    "%load_ext ccpandas",
+    "%cc_emulator --contacts 240 --seed 5",
+    # the panel under test
+    "import ccpandas\n"
+    "segment = ccpandas.read_contacts(lists=['Newsletter'])\n"
+    "panel = segment.cc.remove_from_lists()\n"
+    "panel",
+    # verification, from inside the kernel (the emulator lives there)
+    "acct = ccpandas.ipython.current_emulator().account\n"
+    "left = [len(set(segment.contact_id) & acct.members(acct.list_named(n)))"
+    " for n in ('Newsletter', 'Customers')]\n"
+    "after = ccpandas.read_contacts(lists=['Newsletter'])\n"
+    "print('VERIFY', left, len(after), panel.result.ok, panel.status.stoppable)",
+    # a slow removal to stop
+    "ccpandas.ipython.current_emulator().configure(start_delay=30)\n"
+    "slow = ccpandas.read_contacts(lists=['Prospects']).cc.remove_from_lists()\n"
+    "slow",
+    "print('STOPPED', slow.result.stopped, slow.result.done, "
+    "slow.result.activities['state'].tolist())",
+]
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[str]:
+    """JupyterLab serving ``tmp_path`` on a free loopback port; yields its URL."""
+    _requirements()
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(src) for src in NOTEBOOK],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)"}},
+    )
+    nbformat.write(nb, tmp_path / "panel.ipynb")
+    home = tmp_path / "home"
+    settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    # No news or update pop-ups over the notebook (and no network for them).
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "IPYTHONDIR": os.environ.get("W4_IPYTHONDIR", str(home / "ipython")),  # TEMP
+    }
+    env.pop("CC_ACCESS_TOKEN", None)
+    port = _free_port()
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            f"--ServerApp.root_dir={tmp_path}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",  # no PyPI look-ups
+            *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"JupyterLab exited: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+            with contextlib.suppress(OSError):
+                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            if time.monotonic() > deadline:
+                pytest.fail("JupyterLab did not start within 60 s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _run_cell(page, index: int) -> None:
+    """Select cell ``index`` (0-based) by its input and run it with Shift+Enter."""
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+
+
+def _output(page, index: int):
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
+
+
+def _named(label: str) -> re.Pattern[str]:
+    # a button's accessible name starts with its icon's glyph (CSS generated content)
+    return re.compile(rf"^\W?\s*{re.escape(label)}$")
+
+
+def _pick(panel, names: list[str]) -> None:
+    select = panel.locator(".widget-select-multiple select").first
+    labels = select.locator("option").all_inner_texts()
+    # ipywidgets writes the option labels with non-breaking spaces
+    wanted = [
+        label
+        for label in labels
+        if any(label.replace("\xa0", " ").startswith(n + " (") for n in names)
+    ]
+    assert len(wanted) == len(names), labels
+    select.select_option(label=wanted)
+
+
+def test_panel_removes_in_a_real_browser(lab: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),  # a fresh --user-data-dir
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1280, "height": 1400},
+        )
+        try:
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            expect.set_options(timeout=TIMEOUT_MS)
+            page.goto(f"{lab}/lab/tree/panel.ipynb")
+            page.locator(".jp-Notebook .jp-Cell").nth(len(NOTEBOOK) - 1).wait_for()
+            for i in range(3):
+                _run_cell(page, i)
+            expect(_output(page, 1)).to_contain_text("Emulator running at http://127.0.0.1:")
+
+            panel = _output(page, 2)
+            expect(panel.get_by_text("Remove contacts from lists")).to_be_visible()
+            remove = panel.get_by_role("button", name=_named("Remove"))
+            expect(remove).to_be_disabled()
+
+            # 1. pick two lists; 3. the preview follows; 4. confirm
+            _pick(panel, ["Newsletter", "Customers"])
+            confirm = panel.locator("label", has_text="will be removed from 2 lists")
+            expect(confirm).to_be_visible()
+            expect(panel).to_contain_text("contacts to remove (valid, unique)")
+            expect(remove).to_be_disabled()
+            confirm.locator("input[type=checkbox]").check()
+            expect(remove).to_be_enabled()
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            panel.screenshot(path=str(SHOTS / "jupyter-panel-confirm.png"))
+
+            # 5. remove and watch: every activity completed
+            remove.click()
+            expect(panel).to_contain_text(re.compile(r"done: \d+ activit(y|ies) completed"))
+            expect(panel).to_contain_text("result.rows")  # 6. the result
+            expect(panel.locator(".badge.bad")).to_have_count(0)
+            panel.screenshot(path=str(SHOTS / "jupyter-panel-done.png"))
+
+            # the memberships are gone, checked in the kernel; the click ran in the
+            # background (the Stop button was live)
+            _run_cell(page, 3)
+            expect(_output(page, 3)).to_contain_text("VERIFY [0, 0] 0 True True")
+
+            # Stop: a slow removal, stopped from the browser while it waits
+            _run_cell(page, 4)
+            slow = _output(page, 4)
+            expect(slow.get_by_text("Remove contacts from lists")).to_be_visible()
+            _pick(slow, ["Prospects"])
+            slow.locator("label", has_text="will be removed from 1 list").locator(
+                "input[type=checkbox]"
+            ).check()
+            slow.get_by_role("button", name=_named("Remove")).click()
+            expect(slow).to_contain_text("waiting for the API: 0 of 1 activity finished")
+            slow.get_by_role("button", name=_named("Stop waiting")).click()
+            expect(slow).to_contain_text("1 activity keep running on the server")
+            expect(slow.get_by_role("button", name=_named("Keep waiting"))).to_be_visible()
+            _run_cell(page, 5)
+            expect(_output(page, 5)).to_contain_text("STOPPED True False ['initialized']")
+        finally:
+            context.close()
