@@ -57,7 +57,7 @@ FALLBACK_TEXT = (
     "ccpandas removal panel: it needs a front end that shows ipywidgets (JupyterLab 4, "
     "Notebook 7, VS Code). Without one, call df.cc.remove_from_lists(list_ids) instead."
 )
-_RESULT_ROWS = 20
+_RESULT_ROWS = 10
 
 
 class RemovalPanel(w.VBox):
@@ -343,10 +343,9 @@ class RemovalPanel(w.VBox):
                 + "; all in <code>panel.result.rows</code>)"
             )
         )
-        shown = rows.head(_RESULT_ROWS)[
-            [c for c in ("contact_id", "status", "activity_id", "error") if c in rows.columns]
-        ]
-        parts.append(shown.to_html(na_rep="", border=0))
+        shown = rows.head(_RESULT_ROWS)[["contact_id", "status", "error", "activity_id"]]
+        shown = shown.astype(object).where(shown.notna(), "")  # no "None" in the cells
+        parts.append(shown.to_html(border=0))
         self.result_view.value = box(*parts)
 
     def _freeze(self, frozen: bool) -> None:

@@ -143,6 +143,9 @@ class StatusDisplay(w.VBox):
             layout=w.Layout(width="auto"),
         )
         self.hint = w.HTML()
+        self._controls = w.HBox(
+            [self.stop_button, self.hint], layout=w.Layout(align_items="center")
+        )
         self.stop_button.on_click(lambda _b: self.request_stop())
         heading = [w.HTML(f"<b>{esc(title)}</b>")] if title else []
         super().__init__(
@@ -151,7 +154,7 @@ class StatusDisplay(w.VBox):
                 self.header,
                 w.HBox([self.bar, self.counts], layout=w.Layout(align_items="center")),
                 self.rows,
-                w.HBox([self.stop_button, self.hint], layout=w.Layout(align_items="center")),
+                self._controls,
             ]
         )
         self.stoppable = stoppable
@@ -192,6 +195,7 @@ class StatusDisplay(w.VBox):
         self._stop.clear()
         self.stop_button.disabled = False
         self.stop_button.description = "Stop waiting"
+        self._controls.layout.display = None
 
     def start(self, snapshot: Snapshot) -> None:
         """A run begins: re-arm the Stop button and draw."""
@@ -217,6 +221,7 @@ class StatusDisplay(w.VBox):
         self.value = snapshot
         self._draw(snapshot)
         self.stop_button.disabled = True
+        self._controls.layout.display = "none"
         if self._handle is not None:
             # Front ends that cannot draw widgets show the text form: refresh it so
             # it tells the end of the run, not its start.
@@ -263,7 +268,9 @@ class StatusDisplay(w.VBox):
             self.bar.bar_style = ""
         self.counts.value = box(
             note(esc(items)),
-            note(esc(f"{finished:,} of {snap.batches_total:,} activities finished")),
+            note(
+                esc(f"{finished:,} of {plural(snap.batches_total, 'activity', 'activities')} ended")
+            ),
             note(f"{bad:,} failed", "danger") if bad else "",
         )
         self.rows.value = self._table(acts)

@@ -203,13 +203,13 @@ def test_panel_removes_in_a_real_browser(lab: str, tmp_path: Path) -> None:
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_FLAGS,
-            viewport={"width": 1280, "height": 1400},
+            viewport={"width": 1200, "height": 2600},  # the whole panel on screen
         )
         try:
             page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
             expect.set_options(timeout=TIMEOUT_MS)
-            page.goto(f"{lab}/lab/tree/panel.ipynb")
+            page.goto(f"{lab}/doc/tree/panel.ipynb")  # single-document mode: no sidebars
             page.locator(".jp-Notebook .jp-Cell").nth(len(NOTEBOOK) - 1).wait_for()
             for i in range(3):
                 _run_cell(page, i)
