@@ -69,8 +69,9 @@ def headline(snap: Snapshot) -> str:
     if snap.phase == "stopped":
         parts = ["stopped waiting"]
         if running:
+            verb = "keeps" if running == 1 else "keep"
             parts.append(
-                f"{plural(running, 'activity', 'activities')} keep running on the server "
+                f"{plural(running, 'activity', 'activities')} {verb} running on the server "
                 "(the API cannot stop them)"
             )
         if total - sent:

@@ -115,7 +115,7 @@ def lab(tmp_path: Path) -> Iterator[str]:
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
         "JUPYTERLAB_SETTINGS_DIR": str(home / "lab-settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
-        "IPYTHONDIR": os.environ.get("W4_IPYTHONDIR", str(home / "ipython")),  # TEMP
+        "IPYTHONDIR": str(home / "ipython"),
     }
     env.pop("CC_ACCESS_TOKEN", None)
     port = _free_port()
@@ -148,10 +148,12 @@ def lab(tmp_path: Path) -> Iterator[str]:
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"JupyterLab exited: {(tmp_path / 'lab.log').read_text()[-2000:]}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as r:
-                    if r.status == 200:
-                        break
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"{url}/api/status", timeout=2) as r,
+            ):
+                if r.status == 200:
+                    break
             if time.monotonic() > deadline:
                 pytest.fail("JupyterLab did not start within 60 s")
             time.sleep(0.2)
@@ -254,7 +256,7 @@ def test_panel_removes_in_a_real_browser(lab: str, tmp_path: Path) -> None:
             slow.get_by_role("button", name=_named("Remove")).click()
             expect(slow).to_contain_text("waiting for the API: 0 of 1 activity finished")
             slow.get_by_role("button", name=_named("Stop waiting")).click()
-            expect(slow).to_contain_text("1 activity keep running on the server")
+            expect(slow).to_contain_text("1 activity keeps running on the server")
             expect(slow.get_by_role("button", name=_named("Keep waiting"))).to_be_visible()
             _run_cell(page, 5)
             expect(_output(page, 5)).to_contain_text("STOPPED True False ['initialized']")

@@ -201,7 +201,7 @@ def test_background_run_stop_then_keep_waiting(
 
     polling, stopped, resumed = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert polling.startswith("waiting for the API: 0 of 1 activit")
-    assert "stopped waiting; 1 activity keep running on the server" in stopped
+    assert "stopped waiting; 1 activity keeps running on the server" in stopped
     assert resumed.startswith("done: 1 activity completed")
     assert panel.result.ok
     assert not set(ids) & members(emu, "Newsletter")

@@ -237,9 +237,7 @@ def test_status_display_draws_progress_and_one_row_per_activity() -> None:
     rows = status.rows.value
     assert rows.count("<tr") == 3  # header + one per activity
     assert '<tr class="bad">' in rows and "boom" in rows  # the failed one stays red
-    assert status.text() == (
-        "done with errors: 1 of 2 activities failed; 600 of 1,000 items"
-    )
+    assert status.text() == ("done with errors: 1 of 2 activities failed; 600 of 1,000 items")
 
 
 def test_status_display_stop_says_the_server_keeps_going() -> None:
@@ -253,9 +251,7 @@ def test_status_display_stop_says_the_server_keeps_going() -> None:
             "stopped", 3, 2, (act(0, "completed", 500), act(1, "processing", 10), act(2, "pending"))
         )
     )
-    assert status.text().startswith(
-        "stopped waiting; 1 activity keep running on the server"
-    )
+    assert status.text().startswith("stopped waiting; 1 activity keeps running on the server")
     assert "1 request not sent" in status.text()
     status.start(Snapshot("starting", 1, 0))  # a new run re-arms the button
     assert not status.stop_requested and not status.stop_button.disabled
@@ -269,7 +265,7 @@ def test_status_display_without_stop_explains_interrupt() -> None:
 
 def test_status_display_limits_rows_showing_failures_first() -> None:
     status = StatusDisplay(max_rows=3)
-    acts = tuple(act(i, "completed", 500) for i in range(10)) + (act(10, "failed", 1),)
+    acts = (*(act(i, "completed", 500) for i in range(10)), act(10, "failed", 1))
     status.finish(Snapshot("done", 11, 11, acts))
     assert "failed" in status.rows.value
     assert "8 more activities not shown" in text(status.rows.value)

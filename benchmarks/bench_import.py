@@ -1,0 +1,110 @@
+"""Import time: ``python -c "import ccpandas"`` beside ``import pandas`` alone.
+
+Each statement runs in a fresh interpreter (a subprocess), several times after one
+warm-up run (so the file cache is warm for all of them); the median wall time counts.
+A bare ``python -c pass`` gives the interpreter's own start-up for reference.
+
+It also lists which heavy modules ``import ccpandas`` pulls in: the HTTP stack, tqdm,
+the widgets, IPython and the emulator are all meant to load on first use only.
+
+Example:
+    >>> out = run(repeats=1)
+    >>> sorted(out["seconds"]), out["heavy_imported"]
+    (['ccpandas', 'pandas', 'python'], [])
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import time
+from typing import Any
+
+from benchmarks._util import python_exe, table
+
+__all__ = ["HEAVY_MODULES", "imported_modules", "print_table", "run"]
+
+#: Modules that ``import ccpandas`` should not import (they load on first use).
+HEAVY_MODULES = (
+    "requests",
+    "urllib3",
+    "tqdm",
+    "ipywidgets",
+    "IPython",
+    "traitlets",
+    "comm",
+    "matplotlib",
+    "ccpandas.client",
+    "ccpandas.readers",
+    "ccpandas.emulator",
+    "ccpandas.widgets",
+    "ccpandas.ipython",
+    "http.server",
+)
+
+_STATEMENTS = {"python": "pass", "pandas": "import pandas", "ccpandas": "import ccpandas"}
+
+
+def _time_once(statement: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([python_exe(), "-c", statement], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def imported_modules(statement: str = "import ccpandas") -> list[str]:
+    """The modules loaded after running ``statement`` in a fresh interpreter."""
+    code = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([python_exe(), "-c", code], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run(repeats: int = 7) -> dict[str, Any]:
+    """Median start-up times (seconds) and the heavy modules ``import ccpandas`` loads.
+
+    Returns ``seconds`` (median per statement: ``python``, ``pandas``, ``ccpandas``),
+    ``runs`` (every time), ``added_by_ccpandas`` (ccpandas minus pandas),
+    ``heavy_imported`` (from :data:`HEAVY_MODULES`) and ``ccpandas_modules``.
+    """
+    for statement in _STATEMENTS.values():  # warm the file cache
+        _time_once(statement)
+    runs: dict[str, list[float]] = {name: [] for name in _STATEMENTS}
+    for _ in range(repeats):
+        # Interleaved, so a burst of load on the machine hits every statement alike.
+        for name, statement in _STATEMENTS.items():
+            runs[name].append(_time_once(statement))
+    seconds = {name: statistics.median(times) for name, times in runs.items()}
+    loaded = imported_modules()
+    pandas_loaded = set(imported_modules("import pandas"))
+    heavy = [
+        m for m in HEAVY_MODULES if any(x == m or x.startswith(m + ".") for x in loaded)
+    ]
+    return {
+        "repeats": repeats,
+        "seconds": seconds,
+        "runs": runs,
+        "added_by_ccpandas": seconds["ccpandas"] - seconds["pandas"],
+        "heavy_imported": heavy,
+        "ccpandas_modules": sorted(m for m in loaded if m.split(".")[0] == "ccpandas"),
+        "modules_beyond_pandas": len(set(loaded) - pandas_loaded),
+    }
+
+
+def print_table(result: dict[str, Any]) -> str:
+    """The results as a text table (returned and printed)."""
+    s = result["seconds"]
+    body = [
+        ["python -c pass", s["python"]],
+        ["python -c 'import pandas'", s["pandas"]],
+        ["python -c 'import ccpandas'", s["ccpandas"]],
+        ["added by ccpandas", result["added_by_ccpandas"]],
+    ]
+    text = table(["statement", f"median s ({result['repeats']} runs)"], body)
+    heavy = ", ".join(result["heavy_imported"]) or "none"
+    text += f"\nheavy modules imported by 'import ccpandas': {heavy}"
+    print(text)
+    return text
+
+
+if __name__ == "__main__":
+    print_table(run())
