@@ -71,19 +71,21 @@ def _memory_gib() -> float | None:
     return round(pages * size / 2**30, 1)
 
 
-def median_seconds(func: Callable[[], Any], repeats: int) -> tuple[float, list[float]]:
-    """Run ``func`` ``repeats`` times; return the median wall time and every time.
+def median_seconds(func: Callable[[], Any], repeats: int) -> tuple[float, list[float], float]:
+    """Run ``func`` ``repeats`` times; return the median wall time, every wall time, and
+    the median CPU time of this process (less sensitive to other load on the machine).
 
     A garbage collection runs before each call so one run's garbage does not land in
     the next run's time.
     """
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
         gc.collect()
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         func()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), times
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(times), times, statistics.median(cpu)
 
 
 def measure_peak(func: Callable[[], Any]) -> int:

@@ -1,83 +1,146 @@
-"""Planning benchmark: ``plan_removal`` beside a naive per-row baseline, in one run.
+"""Planning speed and memory: ``plan_removal`` beside a naive per-row Python baseline.
 
-Frames of 100,000 and 1,000,000 rows (5% invalid values, 10% repeated ids) in an Arrow
-string column (``string[pyarrow]``, or pandas' python ``string`` dtype when pyarrow is
-not installed) and in an object column. For each: wall time (best of ``repeats``
-untraced runs) and peak memory (a separate run under tracemalloc) of ccpandas and of
-the baseline, which is how such scripts are usually written: ``uuid.UUID`` per row,
-list appends, a dict of seen ids.
+The input is a ``contact_id`` column with 5 % invalid values (4 % malformed strings,
+1 % missing) and 10 % repeated ids, as an ``object`` column, as pandas' default ``str``
+column (Arrow-backed on pandas 3 with pyarrow, Python strings otherwise) and as an
+``arrow`` column (``pd.ArrowDtype(pa.string())``, as ``dtype_backend="pyarrow"`` reads
+it; needs pyarrow). Both planners get the same frame in the same process: wall time
+is the median of a few runs (CPU time beside it, less sensitive to other load), peak
+memory comes from a separate run under tracemalloc, since tracing slows Python code.
+
+The baseline is the loop such scripts are usually written as: ``uuid.UUID`` per row,
+a dict of seen ids (for "duplicate of row ..."), list appends, then the batches. The
+two planners must agree on every row's status and on the requests, or the comparison
+means nothing (``agree``).
 
 Targets (issue 7): 1,000,000 rows in well under 2 s, at least 5x faster than the
-baseline, peak memory under 3x the input column's size.
-
-Note: tracemalloc sees Python allocations only. Buffers that pyarrow allocates in its
-own memory pool are not counted, so Arrow rows under-report memory (``memory_note``).
+baseline, peak memory under 3x the input column's size. tracemalloc sees Python
+objects, numpy arrays and pandas' hash tables, not the buffers pyarrow allocates in its
+own memory pool, so Arrow-backed rows under-report memory (``memory_note``).
 
 Run alone: ``python -m benchmarks.bench_plan`` (``--sizes 100000`` for a quick look).
+
+Example:
+    >>> rows = run(sizes=(2_000,), kinds=("object",), repeats=1)
+    >>> rows[0]["rows"], rows[0]["agree"], rows[0]["requests"]
+    (2000, True, 4)
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import importlib.util
 import math
-import time
-import tracemalloc
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from benchmarks._util import measure_peak, median_seconds, table
 from ccpandas.plan import plan_removal
 
-__all__ = ["make_frame", "naive_plan", "run"]
+__all__ = ["KINDS", "make_frame", "make_values", "naive_plan", "print_table", "run"]
 
-HAS_ARROW = importlib.util.find_spec("pyarrow") is not None
-LIST_IDS = [f"{i:08x}-1111-4111-8111-{i:012x}" for i in range(3)]
-TARGET_SECONDS_PER_MILLION = 2.0
-TARGET_SPEEDUP = 5.0
-TARGET_MEMORY_RATIO = 3.0
+#: Column kinds benchmarked, in order.
+KINDS = ("object", "str", "arrow")
+#: Three target lists, as in the end-to-end benchmark's first scenario.
+LIST_IDS = (
+    "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f",
+    "7f3c2b1a-0e9d-4c8b-a7f6-5e4d3c2b1a09",
+    "c0ffee00-1234-4abc-8def-0123456789ab",
+)
+INVALID_SHARE = 0.05
+MISSING_SHARE = 0.01  # part of the invalid share
+DUPLICATE_SHARE = 0.10
+CONTACTS_PER_REQUEST = 500
+LISTS_PER_REQUEST = 50
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_DASHES = [8, 13, 18, 23]
+_DIGITS = [i for i in range(36) if i not in _DASHES]
 
 
-def make_frame(n: int, kind: str, seed: int = 0) -> pd.DataFrame:
-    """``n`` rows: random UUIDs, 10% of rows repeating an earlier id, 5% invalid values."""
+# -- data ------------------------------------------------------------------------------
+def _random_uuids(n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` random canonical version-4 UUID strings (object array), built with numpy."""
+    chars = np.empty((n, 36), dtype=np.uint8)
+    chars[:, _DIGITS] = _HEX[rng.integers(0, 16, size=(n, 32), dtype=np.uint8)]
+    chars[:, _DASHES] = ord("-")
+    chars[:, 14] = ord("4")
+    chars[:, 19] = _HEX[8 + rng.integers(0, 4, size=n)]
+    return chars.view("S36").ravel().astype(str).astype(object)
+
+
+def make_values(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` values: 85 % distinct ids, 10 % repeats of them, 4 % malformed, 1 % None,
+    shuffled.
+
+    Example:
+        >>> v = make_values(1000)
+        >>> len(v), sum(x is None for x in v)
+        (1000, 10)
+    """
     rng = np.random.default_rng(seed)
-    hexes = rng.bytes(16 * n).hex()
-    ids = np.array(
-        [
-            f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-            for h in (hexes[i : i + 32] for i in range(0, 32 * n, 32))
-        ],
-        dtype=object,
-    )
-    positions = rng.permutation(n)
-    n_dup, n_bad = n // 10, n // 20
-    dup_rows = positions[:n_dup]
-    ids[dup_rows] = ids[rng.integers(0, n, n_dup)]
-    bad_rows = positions[n_dup : n_dup + n_bad]
-    ids[bad_rows] = np.array(["not-a-uuid", "", "12345", "{broken"], dtype=object)[
-        rng.integers(0, 4, n_bad)
-    ]
-    return pd.DataFrame({"contact_id": pd.Series(ids, dtype=_dtype(kind))})
+    n_missing = round(n * MISSING_SHARE)
+    n_bad = round(n * INVALID_SHARE) - n_missing
+    n_dup = round(n * DUPLICATE_SHARE)
+    n_unique = n - n_missing - n_bad - n_dup
+    unique = _random_uuids(n_unique, rng)
+    dups = unique[rng.integers(0, n_unique, size=n_dup)]
+    # Malformed the usual ways: cut short, a stray letter, an e-mail in the id column.
+    bad = _random_uuids(n_bad, rng)
+    kind = np.arange(n_bad) % 3
+    bad[kind == 0] = [s[:35] for s in bad[kind == 0]]
+    bad[kind == 1] = [s[:-1] + "g" for s in bad[kind == 1]]
+    bad[kind == 2] = [f"person{i}@example.com" for i in range(int((kind == 2).sum()))]
+    values = np.concatenate([unique, dups, bad, np.full(n_missing, None, dtype=object)])
+    return values[rng.permutation(n)]
 
 
-def _dtype(kind: str) -> Any:
+def arrow_available() -> bool:
+    """True when pyarrow can be imported (the ``arrow`` column needs it)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def make_frame(values: np.ndarray, kind: str) -> pd.DataFrame:
+    """A one-column frame (``contact_id``) holding ``values`` as a column of ``kind``."""
     if kind == "object":
-        return object
-    return "string[pyarrow]" if HAS_ARROW else pd.StringDtype()
+        column = pd.Series(values, dtype=object)
+    elif kind == "str":
+        column = pd.Series(values, dtype="str")
+    elif kind == "arrow":
+        import pyarrow as pa
+
+        column = pd.Series(values, dtype=pd.ArrowDtype(pa.string()))
+    else:
+        raise ValueError(f"unknown column kind {kind!r}; use one of {KINDS}")
+    return pd.DataFrame({"contact_id": column})
 
 
-def naive_plan(df: pd.DataFrame, list_ids: list[str], column: str = "contact_id") -> dict:
-    """The usual script: one ``uuid.UUID`` per row, appends, a dict of seen ids."""
+# -- the baseline ----------------------------------------------------------------------
+def naive_plan(
+    df: pd.DataFrame, list_ids: Sequence[str], column: str = "contact_id"
+) -> dict[str, list[Any]]:
+    """Plan the way a first script does: one ``uuid.UUID`` per row, a dict of seen ids.
+
+    Returns per-row ``statuses`` and ``duplicate_of`` (label of the first occurrence)
+    and the request ``batches``.
+
+    Example:
+        >>> naive_plan(pd.DataFrame({"contact_id": ["oops", None]}), LIST_IDS)["statuses"]
+        ['invalid_id', 'missing']
+    """
     statuses: list[str] = []
     duplicate_of: list[Any] = []
     seen: dict[str, Any] = {}
     contacts: list[str] = []
     for label, value in zip(df.index, df[column].tolist(), strict=True):
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
             statuses.append("missing")
             duplicate_of.append(None)
             continue
@@ -95,119 +158,144 @@ def naive_plan(df: pd.DataFrame, list_ids: list[str], column: str = "contact_id"
         contacts.append(contact)
         statuses.append("planned")
         duplicate_of.append(None)
-    batches = []
-    for i in range(0, len(contacts), 500):
-        for j in range(0, len(list_ids), 50):
-            batches.append(
-                {"source": {"contact_ids": contacts[i : i + 500]}, "list_ids": list_ids[j : j + 50]}
-            )
+    batches = [
+        {
+            "source": {"contact_ids": contacts[i : i + CONTACTS_PER_REQUEST]},
+            "list_ids": list(list_ids[j : j + LISTS_PER_REQUEST]),
+        }
+        for i in range(0, len(contacts), CONTACTS_PER_REQUEST)
+        for j in range(0, len(list_ids), LISTS_PER_REQUEST)
+    ]
     return {"statuses": statuses, "duplicate_of": duplicate_of, "batches": batches}
 
 
-def _best_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    best, out = math.inf, None
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-        del out
-        out = None
-    return best, out
-
-
-def _peak_bytes(fn: Callable[[], Any]) -> tuple[int, Any]:
-    gc.collect()
-    tracemalloc.start()
-    try:
-        out = fn()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return peak, out
+# -- the benchmark ---------------------------------------------------------------------
+def _repeats_for(n: int) -> int:
+    return 5 if n <= 200_000 else 3
 
 
 def run(
-    sizes: Iterable[int] = (100_000, 1_000_000),
-    kinds: Iterable[str] = ("arrow", "object"),
-    repeats: int = 2,
-) -> list[dict]:
-    """Measure both implementations on every size and column kind; one dict per result."""
-    results: list[dict] = []
+    sizes: Sequence[int] = (100_000, 1_000_000),
+    *,
+    kinds: Sequence[str] = KINDS,
+    repeats: int | None = None,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Measure planning for every size and column kind; one dict per (size, kind).
+
+    ``repeats`` defaults to 5 runs at up to 200,000 rows and 3 above (the baseline
+    runs half as often). A kind that cannot be built here (``arrow`` without pyarrow)
+    gives a row with ``skipped`` set.
+    """
+    out: list[dict[str, Any]] = []
     for n in sizes:
+        values = make_values(n, seed)
         for kind in kinds:
-            df = make_frame(n, kind)
-            column_bytes = int(df["contact_id"].memory_usage(deep=True, index=False))
-            seconds, _ = _best_time(lambda df=df: plan_removal(df, LIST_IDS), repeats)
-            peak, plan = _peak_bytes(lambda df=df: plan_removal(df, LIST_IDS))
-            naive_seconds, _ = _best_time(lambda df=df: naive_plan(df, LIST_IDS), 1)
-            naive_peak, naive = _peak_bytes(lambda df=df: naive_plan(df, LIST_IDS))
-            # The two must agree, or the comparison means nothing.
-            assert plan.n_batches == len(naive["batches"]), (plan.n_batches, len(naive["batches"]))
-            common = {
-                "benchmark": "plan",
-                "rows": n,
-                "column": kind,
-                "dtype": str(df["contact_id"].dtype),
-                "input_mib": column_bytes / 2**20,
-                "contacts": plan.n_contacts,
-                "invalid": plan.n_invalid + plan.n_missing,
-                "duplicates": plan.n_duplicates,
-                "batches": plan.n_batches,
-                "memory_note": (
-                    "arrow buffers not traced" if str(df["contact_id"].dtype).endswith("]") else ""
-                ),
-            }
-            results.append(
-                {
-                    **common,
-                    "impl": "ccpandas",
-                    "seconds": seconds,
-                    "peak_mib": peak / 2**20,
-                    "peak_over_input": peak / column_bytes,
-                    "speedup": naive_seconds / seconds,
-                    "target_seconds": TARGET_SECONDS_PER_MILLION * n / 1_000_000,
-                    "meets_time": seconds < TARGET_SECONDS_PER_MILLION * n / 1_000_000,
-                    "meets_speedup": naive_seconds / seconds >= TARGET_SPEEDUP,
-                    "meets_memory": peak / column_bytes < TARGET_MEMORY_RATIO,
-                }
-            )
-            results.append(
-                {
-                    **common,
-                    "impl": "naive",
-                    "seconds": naive_seconds,
-                    "peak_mib": naive_peak / 2**20,
-                    "peak_over_input": naive_peak / column_bytes,
-                    "speedup": 1.0,
-                }
-            )
-            del df, plan, naive
-    return results
+            if kind == "arrow" and not arrow_available():
+                out.append({"rows": n, "column": kind, "skipped": "pyarrow is not installed"})
+                continue
+            frame = make_frame(values, kind)
+            out.append(_measure(frame, kind, repeats or _repeats_for(n)))
+            del frame
+        del values
+    return out
 
 
-def format_table(results: list[dict]) -> str:
-    """A plain text table of :func:`run` results."""
-    head = (
-        f"{'rows':>9}  {'column':<7} {'impl':<9} {'seconds':>8} {'speedup':>8} "
-        f"{'peak MiB':>9} {'x input':>8}  notes"
+def _measure(df: pd.DataFrame, kind: str, repeats: int) -> dict[str, Any]:
+    lists = list(LIST_IDS)
+    plan = plan_removal(df, lists)  # warm-up, and the numbers to check against
+    naive = naive_plan(df, lists)
+    agree = bool(
+        (plan.rows["plan_status"].astype(str).to_numpy() == np.asarray(naive["statuses"])).all()
+        and plan.n_requests == len(naive["batches"])
+        and [list(b.source.values) for b in plan.batches]
+        == [b["source"]["contact_ids"] for b in naive["batches"]]
     )
-    lines = [head, "-" * len(head)]
-    for r in results:
-        lines.append(
-            f"{r['rows']:>9,}  {r['column']:<7} {r['impl']:<9} {r['seconds']:>8.3f} "
-            f"{r['speedup']:>7.1f}x {r['peak_mib']:>9.1f} {r['peak_over_input']:>8.2f}  "
-            f"{r['dtype']}{'; ' + r['memory_note'] if r['memory_note'] else ''}"
+    input_bytes = int(df["contact_id"].memory_usage(deep=True, index=False))
+    summary = {
+        "contacts": plan.n_contacts,
+        "invalid": plan.n_invalid + plan.n_missing,
+        "duplicates": plan.n_duplicates,
+        "requests": plan.n_requests,
+    }
+    del plan, naive
+
+    fast, fast_runs, fast_cpu = median_seconds(lambda: plan_removal(df, lists), repeats)
+    slow, slow_runs, slow_cpu = median_seconds(
+        lambda: naive_plan(df, lists), max(1, repeats // 2)
+    )
+    fast_peak = measure_peak(lambda: plan_removal(df, lists))
+    slow_peak = measure_peak(lambda: naive_plan(df, lists))
+    arrow_backed = "arrow" in str(df["contact_id"].dtype) or "pyarrow" in repr(
+        df["contact_id"].dtype
+    )
+    return {
+        "rows": len(df),
+        "column": kind,
+        "dtype": str(df["contact_id"].dtype),
+        "input_bytes": input_bytes,
+        **summary,
+        "agree": agree,
+        "ccpandas_seconds": fast,
+        "ccpandas_runs": fast_runs,
+        "ccpandas_cpu_seconds": fast_cpu,
+        "naive_seconds": slow,
+        "naive_runs": slow_runs,
+        "naive_cpu_seconds": slow_cpu,
+        "speedup": slow / fast if fast > 0 else math.inf,
+        "ccpandas_peak_bytes": fast_peak,
+        "naive_peak_bytes": slow_peak,
+        "peak_over_input": fast_peak / input_bytes if input_bytes else math.nan,
+        "memory_note": "Arrow buffers are not traced" if arrow_backed else "",
+    }
+
+
+def print_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The results as a text table (returned and printed)."""
+    headers = [
+        "rows",
+        "column",
+        "ccpandas s (cpu)",
+        "naive s (cpu)",
+        "speedup",
+        "input MB",
+        "ccpandas peak MB",
+        "peak/input",
+        "naive peak MB",
+        "agree",
+    ]
+    body = []
+    for r in rows:
+        if r.get("skipped"):
+            body.append([r["rows"], r["column"], f"skipped: {r['skipped']}", *[""] * 7])
+            continue
+        body.append(
+            [
+                r["rows"],
+                r["column"],
+                f"{r['ccpandas_seconds']:.3f} ({r['ccpandas_cpu_seconds']:.3f})",
+                f"{r['naive_seconds']:.3f} ({r['naive_cpu_seconds']:.3f})",
+                f"{r['speedup']:.1f}x",
+                r["input_bytes"] / 1e6,
+                r["ccpandas_peak_bytes"] / 1e6,
+                f"{r['peak_over_input']:.2f}x",
+                r["naive_peak_bytes"] / 1e6,
+                "yes" if r["agree"] else "NO",
+            ]
         )
-    return "\n".join(lines)
+    text = table(headers, body)
+    print(text)
+    return text
 
 
 def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.bench_plan [--sizes N ...] [--kinds K ...]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args(argv)
-    print(format_table(run(args.sizes, repeats=args.repeats)))
+    print_table(run(args.sizes, kinds=args.kinds, repeats=args.repeats))
 
 
 if __name__ == "__main__":

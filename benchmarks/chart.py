@@ -5,12 +5,13 @@ dependency beyond the project's own.
 
 The rate at time ``t`` is the number of requests in the ``window`` seconds before ``t``
 divided by ``window``, with the cumulative count interpolated linearly between
-arrivals, so evenly spaced requests draw a flat line instead of a saw-tooth.
+arrivals, so evenly spaced requests draw a flat line instead of a saw-tooth, and a
+pause (the baseline's 5 s wait before polling) shows as a dip.
 
 Example:
     >>> xs, ys = rate_series([0.0, 0.25, 0.5, 0.75, 1.0], window=0.5, step=0.25)
-    >>> [round(y, 2) for y in ys[2:5]]
-    [4.0, 4.0, 4.0]
+    >>> xs, [round(y, 2) for y in ys]
+    ([0.5, 0.75, 1.0], [4.0, 4.0, 4.0])
 """
 
 from __future__ import annotations
@@ -32,16 +33,21 @@ _LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 38, 78
 def rate_series(
     offsets: Sequence[float], *, window: float = 2.0, step: float = 0.1
 ) -> tuple[list[float], list[float]]:
-    """``(times, requests per second)`` sampled every ``step`` seconds from 0 to the
-    last request."""
+    """``(times, requests per second)`` sampled every ``step`` seconds, from one
+    ``window`` after the first request to the last request.
+
+    The count is of intervals between requests (``n`` requests, ``n - 1`` intervals),
+    as the achieved rate of the end-to-end benchmark counts them.
+    """
     times = np.sort(np.asarray(offsets, dtype=float))
-    if len(times) == 0:
-        return [0.0], [0.0]
-    grid = np.arange(0.0, times[-1] + step / 2, step)
-    counts = np.arange(1, len(times) + 1, dtype=float)
+    if len(times) < 2:
+        return [float(times[0]) if len(times) else 0.0], [0.0]
+    start = times[0] + window
+    grid = np.arange(start, max(start, times[-1]) + step / 2, step)
+    intervals = np.arange(len(times), dtype=float)
 
     def cumulative(t: np.ndarray) -> np.ndarray:
-        return np.interp(t, times, counts, left=0.0, right=float(len(times)))
+        return np.interp(t, times, intervals)
 
     rate = (cumulative(grid) - cumulative(grid - window)) / window
     return grid.tolist(), rate.tolist()
@@ -113,8 +119,8 @@ def rate_chart_svg(
         f'<text x="{_W - _RIGHT - 4}" y="{py(limit) - 5:.1f}" text-anchor="end" fill="#c00">'
         f"API limit {limit:g}/s</text>",
     ]
-    # The rate lines.
-    for r, xs, ys in series:
+    # The rate lines, the first run (ccpandas) drawn last so it stays on top.
+    for r, xs, ys in reversed(series):
         color = _COLORS.get(r["runner"], "#555")
         points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(xs, ys, strict=True))
         out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{points}"/>')

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["EXPLANATIONS", "check_targets", "markdown"]
+__all__ = ["EXPLANATIONS", "check_targets", "markdown", "notes"]
 
 #: Why a target can be missed for reasons outside ccpandas, by target id.
 EXPLANATIONS: dict[str, str] = {}
@@ -158,6 +158,25 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 ", ".join(heavy) or "none",
                 not heavy,
             )
+        )
+    return out
+
+
+def notes(verdicts: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per missed target: what was measured and why it missed.
+
+    Example:
+        >>> notes([_verdict("e2e", "c", "throttled answers", "0", 2, "2", False)])[0][:40]
+        '**e2e, c, throttled answers**: measured '
+    """
+    out = []
+    for v in verdicts:
+        if v["met"]:
+            continue
+        why = EXPLANATIONS.get(f"{v['benchmark']}:{v['metric']}", "The cause is not analysed yet.")
+        out.append(
+            f"**{v['benchmark']}, {v['case']}, {v['metric']}**: measured {v['shown']}, "
+            f"target {v['target']}. {why}"
         )
     return out
 

@@ -64,13 +64,16 @@ class CCAccessor:
         wait: bool = True,
         progress: Any = "auto",
         timeout: float | None = None,
+        wait_for_quota: bool = False,
     ) -> RemovalResult | Any:
         """Remove this frame's contacts (``column``) from ``list_ids``.
 
         In a notebook, calling it without ``list_ids`` opens the removal panel instead.
 
         Returns a :class:`~ccpandas.result.RemovalResult` whose ``rows`` has one row per
-        row of this frame, with the same index.
+        row of this frame, with the same index. The run is journaled:
+        ``df.cc.resume(result.run_id)`` or ``ccpandas.resume(run_id)`` finishes it after a
+        crash. ``wait_for_quota=True`` sleeps through a spent daily quota.
 
         Example:
             >>> result = df.cc.remove_from_lists(["Newsletter"], client=client)  # doctest: +SKIP
@@ -95,6 +98,41 @@ class CCAccessor:
             wait=wait,
             progress=progress,
             timeout=timeout,
+            wait_for_quota=wait_for_quota,
+        )
+
+    def resume(
+        self,
+        run_id: str,
+        column: str = "contact_id",
+        *,
+        client: Client | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+        progress: Any = "auto",
+        wait_for_quota: bool = False,
+    ) -> RemovalResult:
+        """Continue the journaled run ``run_id`` that this frame started (after a dead
+        kernel, a spent quota, an interruption).
+
+        Activities already accepted are followed, never sent again; the rest is sent.
+        The frame must plan into the run's requests (else :class:`~ccpandas.PlanError`,
+        nothing sent); the result's rows keep its index.
+
+        Example:
+            >>> result = df.cc.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
+        """
+        from ccpandas.runs import resume_frame
+
+        return resume_frame(
+            self._obj,
+            run_id,
+            column=column,
+            client=client,
+            wait=wait,
+            timeout=timeout,
+            progress=progress,
+            wait_for_quota=wait_for_quota,
         )
 
     def removal_panel(
@@ -121,6 +159,7 @@ class CCAccessor:
         wait: bool = True,
         progress: Any = "auto",
         timeout: float | None = None,
+        wait_for_quota: bool = False,
     ) -> RemovalResult:
         """Empty ``list_ids`` of everyone except this frame's contacts.
 
@@ -152,4 +191,5 @@ class CCAccessor:
             wait=wait,
             progress=progress,
             timeout=timeout,
+            wait_for_quota=wait_for_quota,
         )

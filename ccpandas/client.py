@@ -94,12 +94,13 @@ _FATAL_TRANSPORT = (
 
 _NO_TOKEN_ADVICE = (
     "No Constant Contact access token. Pass one as Client(token=...) (a string, or a "
-    f"function returning one), or set the {TOKEN_ENV} environment variable."
+    f"function returning one), set the {TOKEN_ENV} environment variable, or log in with "
+    "ccpandas.login(client_id=...)."
 )
 _UNAUTHORIZED_ADVICE = (
     "The API refused the access token: it may have expired (access tokens live 24 hours), "
-    "been revoked, or belong to another application. Get a fresh token and pass it as "
-    f"token=... or in {TOKEN_ENV}."
+    "been revoked, or belong to another application. Log in again with "
+    f"ccpandas.login(client_id=...), or pass a fresh token as token=... or in {TOKEN_ENV}."
 )
 _FORBIDDEN_ADVICE = (
     "The token lacks the 'contact_data' scope, or the user lacks the privilege "
@@ -322,6 +323,9 @@ class ClientStats:
     - ``refreshes``: token refreshes after a 401
     - ``quota_used_today``: attempts that may have reached the server since 00:00 UTC
       (``quota_day``): what this client spent of the 10,000-per-day quota
+    - ``day_counter``: the same count shared by every client and process of this user
+      (:class:`ccpandas.quota.DayCounter`, a file in the journal directory); None
+      to keep the count in this client only
     """
 
     requests: int = 0
@@ -335,6 +339,7 @@ class ClientStats:
     refreshes: int = 0
     quota_used_today: int = 0
     quota_day: _dt.date | None = None
+    day_counter: Any = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def _sent(self, method: str, template: str, *, reached: bool, today: _dt.date) -> None:
@@ -345,6 +350,8 @@ class ClientStats:
                 if self.quota_day != today:
                     self.quota_day, self.quota_used_today = today, 0
                 self.quota_used_today += 1
+        if reached and self.day_counter is not None:
+            self.day_counter.add(today)  # never raises: it switches itself off instead
 
     def _add(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -510,7 +517,9 @@ class Client:
         self._jitter = jitter
         product = f"ccpandas/{_library_version()} python-requests/{requests.__version__}"
         self.user_agent = f"{user_agent.strip()} {product}" if user_agent else product
-        self.stats = ClientStats()
+        from ccpandas.quota import DayCounter  # touches no file before the first request
+
+        self.stats = ClientStats(day_counter=DayCounter(self.base_url))
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -885,7 +894,8 @@ def set_default_client(client: Client | None) -> Client | None:
 def get_default_client() -> Client:
     """The default client: the one set with :func:`set_default_client`, else one built
     from the environment (``CC_ACCESS_TOKEN``, and ``CC_BASE_URL`` for the base URL),
-    kept for later calls so they share one rate limiter.
+    else from the credentials an earlier :func:`ccpandas.login` saved; kept for later
+    calls so they share one rate limiter.
 
     Raises :class:`~ccpandas.errors.AuthError` with advice when neither is available.
     """
@@ -894,11 +904,20 @@ def get_default_client() -> Client:
         if _default_client is not None:
             return _default_client
         if not os.environ.get(TOKEN_ENV, "").strip():
-            raise AuthError(
-                "No client given and no default client configured. Pass client=, call "
-                f"ccpandas.set_default_client(ccpandas.Client(token=...)), or set {TOKEN_ENV}"
-                f" (and {BASE_URL_ENV} for another base URL)."
-            )
+            from ccpandas.auth import connect  # the credentials an earlier login saved
+
+            try:
+                _default_client = connect(interactive=False, set_default=False)
+            except AuthError as exc:
+                if getattr(exc, "error_key", None):
+                    raise  # a saved login that failed (refresh refused...): its own advice
+                raise AuthError(
+                    "No client given and no default client configured. Pass client=, call "
+                    f"ccpandas.set_default_client(ccpandas.Client(token=...)), set {TOKEN_ENV}"
+                    f" (and {BASE_URL_ENV} for another base URL), or log in once with "
+                    "ccpandas.login(client_id=...)."
+                ) from None
+            return _default_client
         base_url = os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL
         _default_client = Client(base_url=base_url)
         return _default_client

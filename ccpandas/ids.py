@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,16 +48,16 @@ UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: installed), ``object`` on pandas 2. ``astype(TEXT_DTYPE)`` keeps missing values missing.
 TEXT_DTYPE = pd.Series([], dtype="str").dtype
 
-# For the numpy check of canonical ids: which bytes are lower-case hex, where dashes go.
-_IS_HEX = np.zeros(256, dtype=bool)
-_IS_HEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = True
-_DASHES = np.array([8, 13, 18, 23])
-_HEX_DIGITS = np.setdiff1d(np.arange(36), _DASHES)
+# For the fast check of canonical ids: every hex digit becomes "0", so a canonical id
+# reads exactly like _TEMPLATE afterwards and anything else does not.
+_HEX_TO_ZERO = bytes.maketrans(b"0123456789abcdef", b"0" * 16)
+_TEMPLATE = b"00000000-0000-0000-0000-000000000000"
 _CHUNK = 1 << 16
 
 REASON_MISSING = "missing value"
 REASON_EMPTY = "empty string"
 REASON_MALFORMED = "not a UUID (expected 8-4-4-4-12 hexadecimal digits)"
+REASON_DUPLICATE = "duplicate of an earlier row (see duplicate_of)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,8 +78,8 @@ class CheckedIds:
 
     @cached_property
     def normalized(self) -> pd.Series:
-        """Per row: the canonical id, or a missing value (RangeIndex, :data:`TEXT_DTYPE`)."""
-        return pd.Series(self.ids.array.take(self.codes, allow_fill=True)).astype(TEXT_DTYPE)
+        """Per row: the canonical id, or a missing value (RangeIndex; the input's storage)."""
+        return _series(self.ids.array.take(self.codes, allow_fill=True))
 
     @property
     def status_categorical(self) -> pd.Categorical:
@@ -124,8 +125,9 @@ def check_ids(values: pd.Series) -> CheckedIds:
         raw_codes[strings] = sub_codes
         has = raw_codes >= 0
 
-    # Check each distinct string once, then spread the verdicts over the rows.
-    raw = pd.Series(raw).astype(TEXT_DTYPE)
+    # Check each distinct string once, then spread the verdicts over the rows. The
+    # strings keep their storage (object, python or Arrow): no conversion, no copy.
+    raw = _series(raw)
     u_status, u_reason, u_norm = _check_strings(raw)
     row_codes = raw_codes[has]
     status[has] = u_status[row_codes]
@@ -141,7 +143,12 @@ def check_ids(values: pd.Series) -> CheckedIds:
         # over the distinct normalised values, which keeps the order of first appearance.
         id_codes, ids = pd.factorize(u_norm)
     codes[has] = id_codes[row_codes]
-    return CheckedIds(pd.Index(ids).astype(TEXT_DTYPE), codes, status, reason)
+    return CheckedIds(pd.Index(ids, dtype=ids.dtype), codes, status, reason)
+
+
+def _series(values: Any) -> pd.Series:
+    """A Series of ``values`` with their dtype kept (pandas 3 would infer ``str``)."""
+    return pd.Series(values, dtype=values.dtype)
 
 
 def normalize_ids(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -157,7 +164,8 @@ def normalize_ids(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         ('8b54d1f4-5b0e-11ee-8c99-0242ac120002', 'planned')
     """
     checked = check_ids(values)
-    ids = pd.Series(checked.normalized.array, index=values.index, name=values.name)
+    norm = checked.normalized
+    ids = pd.Series(norm.array, index=values.index, name=values.name, dtype=norm.dtype)
     status = pd.Series(checked.status_categorical, index=values.index, name="plan_status")
     return ids, status
 
@@ -236,19 +244,17 @@ def _canonical(raw: pd.Series) -> np.ndarray:
     if isinstance(raw.dtype, pd.ArrowDtype) or getattr(raw.dtype, "storage", "") == "pyarrow":
         # Arrow runs the regex in C++ over the whole column.
         return raw.str.fullmatch(UUID_PATTERN).to_numpy(dtype=bool, na_value=False)
-    # Python strings: a regex call per value costs about 0.6 us; instead take the
-    # 36-character values, lay them out as a bytes matrix and check every column with
-    # numpy (non-ASCII characters become "?", which is not hex, so they fail).
+    # Python strings: a regex call per value costs about 0.6 us. Instead, join the
+    # 36-character values into one bytes buffer (non-ASCII characters become "?"),
+    # map every hex digit to "0" and compare each 36-byte record with the template.
     arr = raw.to_numpy(dtype=object)
     lengths = np.frompyfunc(len, 1, 1)(arr).astype(np.intp)  # builtin len, looped in C
     out = np.zeros(len(arr), dtype=bool)
-    candidates = np.flatnonzero(lengths == 36)
+    candidates = np.flatnonzero(lengths == len(_TEMPLATE))
     for start in range(0, len(candidates), _CHUNK):  # chunks bound the extra memory
         pos = candidates[start : start + _CHUNK]
-        text = "".join(arr[pos].tolist()).encode("ascii", "replace")
-        chars = np.frombuffer(text, dtype=np.uint8).reshape(-1, 36)
-        dashes = (chars[:, _DASHES] == ord("-")).all(axis=1)
-        out[pos] = dashes & _IS_HEX[chars[:, _HEX_DIGITS]].all(axis=1)
+        text = "".join(arr[pos].tolist()).encode("ascii", "replace").translate(_HEX_TO_ZERO)
+        out[pos] = np.frombuffer(text, dtype=f"S{len(_TEMPLATE)}") == _TEMPLATE
     return out
 
 
@@ -256,7 +262,7 @@ def _check_categorical(s: pd.Series) -> CheckedIds:
     """Check the categories once, then spread the result over the codes."""
     cat_codes = s.cat.codes.to_numpy()
     missing = cat_codes < 0
-    cats = check_ids(pd.Series(s.cat.categories))
+    cats = check_ids(_series(s.cat.categories))
     status = np.full(len(s), MISSING, dtype=np.int8)
     reason = np.full(len(s), REASON_MISSING, dtype=object)
     codes = np.full(len(s), -1, dtype=np.intp)

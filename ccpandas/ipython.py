@@ -71,7 +71,7 @@ class CCMagics(Magics):
     @argument("--seed", type=int, default=0, help="random seed: same seed, same account")
     @argument("--lists", type=int, default=None, help="contact lists to create")
     @argument("--speed", type=float, default=None, help="items an activity processes per second")
-    @argument("--rate", type=float, default=None, help="requests per second (default 4)")
+    @argument("--rate", type=float, default=None, help="requests per second (default 4; 0: off)")
     @line_magic
     def cc_emulator(self, line: str) -> None:
         """Start a local emulator of the Constant Contact API and connect to it."""
@@ -88,7 +88,8 @@ class CCMagics(Magics):
         emulator = Emulator(**options)
         emulator.start()
         _emulator = emulator
-        client_options = {} if args.rate is None else {"rate": args.rate}
+        # The client keeps to the same pace as the emulator (0 switches both off).
+        client_options = {} if args.rate is None else {"rate": args.rate or None}
         client = Client(token=emulator.token, base_url=emulator.base_url, **client_options)
         set_default_client(client)
         from ccpandas.readers import read_contact_lists, read_contact_tags

@@ -41,7 +41,7 @@ from ccpandas.ids import (
     INVALID,
     MISSING,
     PLANNED,
-    TEXT_DTYPE,
+    REASON_DUPLICATE,
     CheckedIds,
     check_ids,
     normalize_ids,
@@ -205,7 +205,7 @@ class RemovalPlan:
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
         """A few distinct values that were rejected as ``invalid_id``."""
         bad = (self.rows["plan_status"] == "invalid_id").to_numpy()
-        return _distinct(self.rows["contact_id"].to_numpy()[bad][: n * 20].tolist())[:n]
+        return _distinct(_first_values(self.rows["contact_id"], bad, n * 20))[:n]
 
     # -- summaries ------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -325,7 +325,7 @@ def plan_removal(
         raise _no_valid_ids(values, checked.status, column)
     rows = _rows_frame(values, checked, with_batches=True)
 
-    ids = checked.ids.tolist()
+    ids = _pylist(checked.ids)
     contact_groups = tuple(chunked(ids, MAX_CONTACTS_PER_REQUEST))
     list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     batches = tuple(
@@ -405,7 +405,7 @@ def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
 def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanError:
     invalid = int((status == INVALID).sum())
     missing = int((status == MISSING).sum())
-    examples = _distinct(values.to_numpy()[status == INVALID][:100].tolist())[:_EXAMPLES]
+    examples = _distinct(_first_values(values, status == INVALID, 100))[:_EXAMPLES]
     shown = f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
     return PlanError(
         f"no valid contact id in column {column!r}: {invalid:,} invalid{shown}, "
@@ -620,7 +620,7 @@ def _exclude_rows(exclude: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
     checked = check_ids(values)
     bad = checked.status != PLANNED
     if bad.any():
-        shown = values.to_numpy()[bad][:10].tolist()
+        shown = _first_values(values, bad, 10)
         raise PlanError(
             f"exclude has {int(bad.sum()):,} value(s) that are not contact ids "
             f"(e.g. {', '.join(_short(v) for v in shown)}). Every contact to keep must "
@@ -628,31 +628,39 @@ def _exclude_rows(exclude: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
             column=column,
             values=shown,
         )
-    return _rows_frame(values, checked, with_batches=False), tuple(checked.ids.tolist())
+    return _rows_frame(values, checked, with_batches=False), tuple(_pylist(checked.ids))
 
 
 def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -> pd.DataFrame:
     """One row per input row (same index): status, reason, duplicate_of, batch."""
-    status, codes, reason = checked.status.copy(), checked.codes, checked.reason.copy()
-    # Ids are numbered in order of first appearance, so the k-th first occurrence is
-    # the first row of id k: that gives duplicate_of without a loop.
-    has_id = codes >= 0
-    first = has_id & ~pd.Series(codes).duplicated().to_numpy()
-    dup = has_id & ~first
+    codes, status = checked.codes, checked.status.copy()
+    # Ids are numbered in order of first appearance, so a row holds the first occurrence
+    # of its id exactly when its code is above every code before it: no hash table.
+    before = np.empty_like(codes)
+    before[:1] = -1
+    before[1:] = codes[:-1]
+    first = codes > np.maximum.accumulate(before)
+    dup = (codes >= 0) & ~first
     status[dup] = DUPLICATE
     dup_of = _duplicate_labels(values.index, dup, np.flatnonzero(first)[codes[dup]])
-    if dup.any():
-        reason[dup] = ("duplicate of row " + pd.Series(dup_of[dup]).astype(str)).to_numpy()
+    # Reasons are few distinct texts: a categorical, built from the rows that have one.
+    explained = status != PLANNED
+    texts = checked.reason[explained]
+    texts[dup[explained]] = REASON_DUPLICATE
+    found = pd.Categorical(texts)
+    reason_codes = np.full(len(codes), -1, dtype=np.int32)
+    reason_codes[explained] = found.codes
     batch_of = np.where(first, codes, 0) // MAX_CONTACTS_PER_REQUEST
     batch = pd.arrays.IntegerArray(batch_of.astype("int64"), mask=~first | (not with_batches))
     index = values.index
+    norm = checked.normalized
     return pd.DataFrame(
         {
-            # Series on the very same index: kept as given, no alignment, no dtype guessing.
+            # Series on the very same index: no alignment, and no dtype guessing.
             "contact_id": values,
-            "normalized_id": checked.normalized.array,
+            "normalized_id": pd.Series(norm.array, index=index, dtype=norm.dtype, copy=False),
             "plan_status": pd.Categorical.from_codes(status, dtype=PLAN_STATUS_DTYPE),
-            "reason": pd.array(reason, dtype=TEXT_DTYPE),
+            "reason": pd.Categorical.from_codes(reason_codes, categories=found.categories),
             "duplicate_of": pd.Series(dup_of, index=index, dtype=dup_of.dtype, copy=False),
             "batch": batch,
         },
@@ -664,9 +672,9 @@ def _empty_rows() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "contact_id": pd.Series([], dtype=object),
-            "normalized_id": pd.Series([], dtype=TEXT_DTYPE),
+            "normalized_id": pd.Series([], dtype=object),
             "plan_status": pd.Categorical([], dtype=PLAN_STATUS_DTYPE),
-            "reason": pd.Series([], dtype=TEXT_DTYPE),
+            "reason": pd.Categorical([], categories=pd.Index([], dtype=object)),
             "duplicate_of": pd.Series([], dtype=object),
             "batch": pd.Series([], dtype="Int64"),
         }
@@ -773,6 +781,16 @@ def _check_pace(rate: Any, daily_quota: Any) -> None:
         or daily_quota <= 0
     ):
         raise PlanError(f"daily_quota must be a positive integer, got {daily_quota!r}")
+
+
+def _pylist(values: pd.Index) -> list[Any]:
+    """Python objects, converted in C (``tolist`` iterates Arrow arrays one by one)."""
+    return values.to_numpy(dtype=object).tolist()
+
+
+def _first_values(values: pd.Series, mask: np.ndarray, k: int) -> list[Any]:
+    """The first ``k`` values where ``mask`` is true, without converting the column."""
+    return values.iloc[np.flatnonzero(mask)[:k]].tolist()
 
 
 def _distinct(values: list[Any]) -> list[Any]:

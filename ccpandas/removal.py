@@ -7,6 +7,9 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import math
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +19,12 @@ from ccpandas.models import UUID_RE, Source
 from ccpandas.plan import RemovalPlan, plan_removal, plan_source_removal, resolve_list_ids
 from ccpandas.progress import NullReporter, make_reporter
 from ccpandas.result import RemovalResult
-from ccpandas.runner import BatchRun, Runner
+from ccpandas.runner import BatchRun, Journal, NullJournal, Runner
 
 if TYPE_CHECKING:
     from ccpandas.client import Client
+
+log = logging.getLogger("ccpandas")
 
 __all__ = [
     "plan_list_removal",
@@ -81,19 +86,47 @@ def run_plan(
     progress: Any = "auto",
     timeout: float | None = None,
     runner: Runner | None = None,
+    wait_for_quota: bool = False,
+    journal: bool | Journal = True,
 ) -> RemovalResult:
     """Execute ``plan``: submit its batches in order, then (``wait=True``) poll until
     every activity is terminal or ``timeout`` seconds pass.
 
     Errors the client cannot retry away (quota spent, a refused request, the network
     gone) stop the run and are raised with the result so far on ``exc.result``.
+    ``wait_for_quota=True`` sleeps through a spent daily quota (until 00:00 UTC)
+    instead of stopping. The run is recorded in the journal (``journal=True``, see
+    :mod:`ccpandas.journal`) so ``ccpandas.resume(result.run_id)`` can finish it from
+    any process; ``journal=False`` records nothing. ``runner`` brings injected clocks
+    and sleeps (tests).
+
+    Example:
+        >>> result = run_plan(plan, client, progress=False)  # doctest: +SKIP
+        >>> result.run_id  # doctest: +SKIP
+        '20250301-231501-7f3a2c'
     """
     if dry_run:
         runner = runner or Runner(None, reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], runner, dry_run=True)
-    runner = runner or Runner(_client(client))
+    runner = runner or Runner(None)
+    if runner.client is None:
+        runner.client = _client(client)
     runner.reporter = make_reporter(progress)
-    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], runner)
+    runner.wait_for_quota = wait_for_quota
+    if journal is True:
+        if isinstance(runner.journal, NullJournal):
+            from ccpandas.journal import RunJournal
+
+            runner.journal = RunJournal.create(
+                plan, base_url=getattr(runner.client, "base_url", None)
+            )
+    elif journal is not False and journal is not None:
+        runner.journal = journal
+    run_id = getattr(runner.journal, "run_id", None)
+    if run_id is not None:
+        log.info("run %s: %d requests to send", run_id, plan.n_requests)
+    _warn_if_over_quota(plan, runner, run_id)
+    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], runner, run_id=run_id)
 
     def go() -> None:
         runner.submit(result.runs)
@@ -102,6 +135,30 @@ def run_plan(
 
     result._with_reporter(None, go)
     return result
+
+
+def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -> None:
+    """Say before anything is sent when the run will not fit in today's quota."""
+    needed = plan.n_requests + plan.expected_polls
+    counter = getattr(getattr(runner.client, "stats", None), "day_counter", None)
+    used = counter.used() if counter is not None else 0
+    left = max(0, plan.daily_quota - used)
+    if needed <= left:
+        return
+    days = plan.days_needed if used == 0 else 1 + math.ceil((needed - left) / plan.daily_quota)
+    then = (
+        "It will wait for each reset (wait_for_quota=True)."
+        if runner.wait_for_quota
+        else "It will stop when the quota is spent; "
+        + (f"ccpandas.resume({run_id!r})" if run_id else "result.resume()")
+        + " continues after 00:00 UTC (or pass wait_for_quota=True to wait)."
+    )
+    warnings.warn(
+        f"this run needs about {needed:,} requests ({plan.n_requests:,} removals and "
+        f"~{plan.expected_polls:,} polls); {used:,} of the {plan.daily_quota:,} per day "
+        f"were used today from this machine, so it spans about {days} days of quota. " + then,
+        stacklevel=3,
+    )
 
 
 def remove_from_lists(
@@ -114,6 +171,7 @@ def remove_from_lists(
     wait: bool = True,
     progress: Any = "auto",
     timeout: float | None = None,
+    wait_for_quota: bool = False,
 ) -> RemovalResult:
     """Remove the contacts in ``data[column]`` from the lists ``list_ids`` (UUIDs or
     exact names).
@@ -121,12 +179,22 @@ def remove_from_lists(
     Invalid, missing and duplicate ids are never sent and stay in ``result.rows`` with
     their reason. ``dry_run=True`` plans and returns without sending anything;
     ``wait=False`` returns once every batch is accepted (``result.wait()`` polls later).
+    ``wait_for_quota=True`` sleeps through a spent daily quota instead of stopping.
+    The run is journaled: ``ccpandas.resume(result.run_id)`` finishes it from any process.
 
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
     plan = plan_list_removal(data, list_ids, column=column, client=client)
-    return run_plan(plan, client, dry_run=dry_run, wait=wait, progress=progress, timeout=timeout)
+    return run_plan(
+        plan,
+        client,
+        dry_run=dry_run,
+        wait=wait,
+        progress=progress,
+        timeout=timeout,
+        wait_for_quota=wait_for_quota,
+    )
 
 
 def remove_list_memberships(
@@ -140,6 +208,7 @@ def remove_list_memberships(
     wait: bool = True,
     progress: Any = "auto",
     timeout: float | None = None,
+    wait_for_quota: bool = False,
 ) -> RemovalResult:
     """Remove the contacts that ``source`` selects from ``list_ids``.
 
@@ -168,7 +237,15 @@ def remove_list_memberships(
         plan = plan_source_removal(
             source, targets, exclude=exclude, confirm_all_active=confirm_all_active
         )
-    return run_plan(plan, client, dry_run=dry_run, wait=wait, progress=progress, timeout=timeout)
+    return run_plan(
+        plan,
+        client,
+        dry_run=dry_run,
+        wait=wait,
+        progress=progress,
+        timeout=timeout,
+        wait_for_quota=wait_for_quota,
+    )
 
 
 def wait(

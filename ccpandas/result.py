@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ccpandas.errors import ActivityError, PlanError
+from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
 from ccpandas.runner import PENDING, REJECTED, UNCERTAIN, UNKNOWN, BatchRun, Runner, run_error
 
 if TYPE_CHECKING:
@@ -134,6 +134,7 @@ class RemovalResult:
                 "contact_group": r.batch.contact_group,
                 "list_group": r.batch.list_group,
                 "attempts": r.attempts,
+                "resent": r.resent,
                 "errors": list(r.errors),
                 "submitted_at": r.submitted_at,
                 "finished_at": r.finished_at,
@@ -154,6 +155,7 @@ class RemovalResult:
                 "contact_group",
                 "list_group",
                 "attempts",
+                "resent",
                 "errors",
                 "submitted_at",
                 "finished_at",
@@ -204,11 +206,13 @@ class RemovalResult:
         """Headline numbers of the run."""
         states = pd.Series([r.state for r in self.runs], dtype=object).value_counts()
         return {
+            "run_id": self.run_id,
             "rows": self.plan.n_rows,
             "contacts": self.plan.n_contacts,
             "lists": len(self.plan.list_ids),
             "batches": len(self.runs),
             "accepted": sum(r.accepted for r in self.runs),
+            "resent": sum(r.resent for r in self.runs),
             "activity_states": {str(k): int(v) for k, v in states.items()},
             "done": self.done,
             "ok": self.ok,
@@ -225,15 +229,29 @@ class RemovalResult:
         self._with_reporter(progress, lambda: self.runner.wait(self.runs, timeout=timeout))
         return self
 
-    def resume(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
+    def resume(
+        self,
+        timeout: float | None = None,
+        progress: Any = None,
+        *,
+        wait: bool = True,
+        wait_for_quota: bool | None = None,
+    ) -> RemovalResult:
         """Send the batches that were never accepted (stopped, interrupted, quota,
-        unknown outcome), then wait. Accepted batches are never sent again."""
+        unknown outcome), then wait. Accepted batches are never sent again.
+
+        ``wait_for_quota=True`` sleeps through a spent daily quota instead of stopping
+        (see the Reliability guide). ``ccpandas.resume(run_id)`` does the same from the
+        journal, in another process.
+        """
         if self.dry_run:
             raise PlanError("this was a dry run; call remove_from_lists(..., dry_run=False)")
+        if wait_for_quota is not None:
+            self.runner.wait_for_quota = wait_for_quota
 
         def go() -> None:
             self.runner.submit(self.runs)
-            if not self.runner.stopped:
+            if wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=timeout)
 
         self._with_reporter(progress, go)
@@ -242,14 +260,16 @@ class RemovalResult:
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
         """Re-submit only the batches whose activity ended failed, cancelled or timed
         out, then wait for them."""
-        todo = self.failed_runs
 
         def go() -> None:
-            self.runner.submit(self.runs, todo=todo)
+            # Chosen under the journal's lock: another process may have moved on.
+            todo = self.failed_runs
+            if todo:
+                self.runner.submit(self.runs, todo=todo)
             if not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=timeout)
 
-        if todo:
+        if self.failed_runs:
             self._with_reporter(progress, go)
         return self
 
@@ -269,35 +289,81 @@ class RemovalResult:
             )
         return self
 
+    @property
+    def resume_call(self) -> str:
+        """The call that continues this run, e.g. ``ccpandas.resume('20250301-...')``."""
+        if self.run_id is None:
+            return "result.resume()"
+        return f"ccpandas.resume({self.run_id!r})"
+
     def _with_reporter(self, progress: Any, action: Any) -> None:
         from ccpandas.progress import make_reporter
 
         if progress is not None:
             self.runner.reporter = make_reporter(progress)
         reporter = self.runner.reporter
+        journal = self.runner.journal
         self.runner.stopped = False
-        reporter.start(self.runner.snapshot(self.runs, "starting"))
-        phase = "done"
-        try:
-            action()
-        except KeyboardInterrupt:
-            # What was sent is recorded; nothing is sent twice on resume().
-            self.interrupted = True
-            phase = "stopped"
-            import warnings
+        self.interrupted = False
+        # Holding the run (journal lock) first: if another process drives it, nothing
+        # is sent from here, and the batches are brought up to date before acting.
+        with journal.attach(self.runs):
+            reporter.start(self.runner.snapshot(self.runs, "starting"))
+            phase = "done"
+            reason: str | None = None
+            try:
+                action()
+            except KeyboardInterrupt:
+                # What was sent is recorded; nothing is sent twice on resume().
+                self.interrupted = True
+                reason = "interrupted"
+                import warnings
 
-            warnings.warn(
-                "interrupted: the result so far is returned; result.resume() continues",
-                stacklevel=3,
+                warnings.warn(
+                    "interrupted: the result so far is returned; result.resume() "
+                    f"(or {self.resume_call} in any process) continues",
+                    stacklevel=3,
+                )
+            except BaseException as exc:
+                reason = _stop_reason(exc)
+                raise run_error(self._explain_stop(exc), self) from None
+            finally:
+                self.stopped = self.runner.stopped or self.interrupted or reason is not None
+                if self.stopped:
+                    phase = "stopped"
+                    reason = reason or "stopped"
+                try:
+                    journal.run_stopped(reason)
+                finally:
+                    reporter.finish(self.runner.snapshot(self.runs, phase))
+
+    def _explain_stop(self, exc: BaseException) -> BaseException:
+        """The error to raise when a run stops: what was done, and how to continue."""
+        if not isinstance(exc, CCError):
+            return exc
+        sent = sum(r.accepted for r in self.runs)
+        done = f"{sent:,} of {len(self.runs):,} requests accepted"
+        if isinstance(exc, QuotaExceededError):
+            # The reset by the runner's clock (injectable), not the client's.
+            reset = next_utc_midnight(self.runner.now())
+            message = (
+                f"{exc.error_message or 'the daily request quota is spent'} "
+                f"Stopped cleanly: {done}, nothing is lost. After the reset, continue with "
+                f"{self.resume_call}, or pass wait_for_quota=True to wait instead"
             )
-        except BaseException as exc:
-            phase = "stopped"
-            raise run_error(exc, self) from None
-        finally:
-            self.stopped = self.runner.stopped or self.interrupted
-            if self.stopped:
-                phase = "stopped"
-            reporter.finish(self.runner.snapshot(self.runs, phase))
+            new = QuotaExceededError(
+                exc.status,
+                exc.error_key,
+                message,
+                request=exc.request,
+                errors=exc.errors,
+                reset_at=reset,
+            )
+            new.__cause__ = exc
+            return new
+        if not isinstance(exc, PlanError) and self.run_id is not None:
+            exc.add_note(f"ccpandas: {done}; {self.resume_call} continues the run.")
+        return exc
 
     # -- display ---------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -313,7 +379,7 @@ class RemovalResult:
         counts = self.counts()
         lines.append("  rows by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         if self.interrupted or self.stopped:
-            lines.append("  stopped before the end: result.resume() continues")
+            lines.append(f"  stopped before the end: {self.resume_call} continues")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -327,3 +393,11 @@ class RemovalResult:
             f"<table><thead><tr><th>status</th><th>rows</th></tr></thead>"
             f"<tbody>{cells}</tbody></table></div>"
         )
+
+
+def _stop_reason(exc: BaseException) -> str:
+    """A short word for why a run stopped, kept in the journal."""
+    if isinstance(exc, QuotaExceededError):
+        return "quota_exceeded"
+    key = getattr(exc, "error_key", None)
+    return str(key) if key else type(exc).__name__

@@ -104,7 +104,7 @@ def test_every_status_and_reason() -> None:
     ]
     reasons = rows["reason"].tolist()
     assert pd.isna(reasons[0]) and pd.isna(reasons[11])
-    assert reasons[1] == "duplicate of row 0"
+    assert reasons[1] == "duplicate of an earlier row (see duplicate_of)"
     assert "not a UUID" in reasons[2]
     assert reasons[3] == reasons[4] == reasons[5] == "missing value"
     assert reasons[6] == reasons[7] == "empty string"
@@ -120,6 +120,7 @@ def test_every_status_and_reason() -> None:
     assert list(rows.columns) == list(ROW_COLUMNS)
     assert rows["plan_status"].dtype == pd.CategoricalDtype(list(PLAN_STATUSES))
     assert str(rows["batch"].dtype) == "Int64"
+    assert isinstance(rows["reason"].dtype, pd.CategoricalDtype)
 
 
 @pytest.mark.parametrize(
@@ -232,7 +233,7 @@ def test_series_input_keeps_its_index_and_name() -> None:
     assert plan.rows.index.equals(s.index)
     assert plan.column == "id"
     assert plan.rows["duplicate_of"].tolist() == [None, None, "a"]
-    assert plan.rows["reason"].tolist()[2] == "duplicate of row a"
+    assert plan.rows["reason"].tolist()[2].startswith("duplicate of an earlier row")
 
 
 def test_duplicated_index_labels_keep_one_row_per_input_row() -> None:

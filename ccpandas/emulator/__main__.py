@@ -25,6 +25,17 @@ from ccpandas.emulator.settings import Settings
 
 __all__ = ["build_parser", "main", "settings_from"]
 
+
+def _yes_no(text: str) -> bool:
+    """``yes``/``no`` (also true/false, 1/0, on/off) for a boolean setting."""
+    value = text.strip().lower()
+    if value in ("yes", "true", "1", "on"):
+        return True
+    if value in ("no", "false", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected yes or no, not {text!r}")
+
+
 # flag -> (type, help); the defaults come from Settings.
 _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
     "rate": (float, "requests per second before 429 throttled (0: no limit)"),
@@ -44,6 +55,12 @@ _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
     "token_expires_after": (int, "the token answers 401 after this many requests (0: never)"),
     "unknown_list_status": (int, "status for an unknown list or tag id in a POST: 404 or 400"),
     "unknown_contacts": (str, "unknown source contact ids: report (in activity_errors) or reject"),
+    "access_token_lifetime": (float, "seconds an OAuth2 access token lives (0: forever)"),
+    "rotate_refresh_tokens": (_yes_no, "each refresh returns a new refresh token: yes or no"),
+    "auto_approve": (_yes_no, "approve OAuth2 logins at once, without the page: yes or no"),
+    "device_interval": (float, "seconds the device flow asks clients to wait between polls"),
+    "device_code_lifetime": (float, "seconds a device code stays valid"),
+    "token_rate": (float, "token endpoint requests per second (0: no limit)"),
 }
 assert set(_SETTING_FLAGS) == set(Settings.names()), "every setting needs a CLI flag"
 

@@ -22,6 +22,7 @@ from typing import Any
 from ccpandas.emulator.account import Account
 from ccpandas.emulator.clock import Clock, SystemClock
 from ccpandas.emulator.faults import Faults
+from ccpandas.emulator.oauth import AUTH_PATH, AuthServer
 from ccpandas.emulator.pipeline import Pipeline
 from ccpandas.emulator.seed import seed_account
 from ccpandas.emulator.server import EmulatorHTTPServer, check_loopback
@@ -46,8 +47,11 @@ class Emulator:
     ``daily_quota``, ``max_queued_activities``, ``speed``, ``start_delay``,
     ``concurrency``, ``error_rate``, ``latency``, ``spike_rate``, ``spike_latency``,
     ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``token_expires_after``,
-    ``unknown_list_status``, ``unknown_contacts``), which :meth:`configure` can change
-    while it runs.
+    ``unknown_list_status``, ``unknown_contacts``, and the OAuth2 ones:
+    ``access_token_lifetime``, ``rotate_refresh_tokens``, ``auto_approve``,
+    ``device_interval``, ``device_code_lifetime``, ``token_rate``), which
+    :meth:`configure` can change while it runs. ``emu.oauth`` is the authorization
+    server (device flow, authorization code with PKCE, refresh) at :attr:`auth_url`.
     """
 
     def __init__(
@@ -82,6 +86,9 @@ class Emulator:
             seed=seed,
         )
         self.pipeline = Pipeline(self.account, self.faults)
+        #: The OAuth2 authorization server, served under :attr:`auth_url`.
+        self.oauth = AuthServer(self.account, seed=seed)
+        self.pipeline.oauth = self.oauth
         self._server: EmulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -149,6 +156,12 @@ class Emulator:
     def base_url(self) -> str:
         """The API root, ``http://127.0.0.1:PORT/v3``."""
         return f"{self.url}/v3"
+
+    @property
+    def auth_url(self) -> str:
+        """The OAuth2 authorization server, ``http://127.0.0.1:PORT/oauth2/default/v1``
+        (pass it as ``auth_url=`` to :func:`ccpandas.login`)."""
+        return f"{self.url}{AUTH_PATH}"
 
     @property
     def token(self) -> str:

@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import urllib.parse
 from collections.abc import Mapping
+from typing import Any
 
 from ccpandas.emulator.account import Account
 from ccpandas.emulator.faults import Faults, RequestFault
@@ -60,6 +61,9 @@ class Pipeline:
         self.faults = faults
         #: The endpoints served; replace it to serve more (e.g. OAuth2 routes).
         self.routes = routes or RouteTable()
+        #: The authorization server (:class:`~ccpandas.emulator.oauth.AuthServer`) that
+        #: answers the paths it ``serves()``, or None.
+        self.oauth: Any = None
         self.limiter = RateLimiter()
         self.quota = DailyQuota()
 
@@ -79,6 +83,10 @@ class Pipeline:
         query = {
             k: v for k, v in urllib.parse.parse_qsl(split.query, keep_blank_values=True)
         }  # the last of repeated parameters wins
+        if self.oauth is not None and self.oauth.serves(path):
+            # Another service in reality (authz.constantcontact.com): the API's token
+            # check, limits and faults do not apply to it.
+            return self.oauth.handle(method, path, target, hdrs, body, too_large=too_large)
         acct = self.account
         with acct.lock:
             settings = acct.settings

@@ -153,9 +153,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _send(self, outcome: Outcome) -> None:
         try:
             self.send_response(outcome.status)
-            self.send_header("Content-Type", "application/json")
+            headers = dict(outcome.headers)  # may set its own Content-Type (OAuth2 pages)
+            self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
             self.send_header("Content-Length", str(len(outcome.body)))
-            for name, value in outcome.headers.items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             if self.close_connection:
                 self.send_header("Connection", "close")

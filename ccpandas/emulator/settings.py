@@ -24,7 +24,14 @@ DEFAULT_SPEED = 2000.0
 START_DELAY_ITEMS = 500.0
 
 _FRACTIONS = ("error_rate", "spike_rate", "drop_rate", "fail_rate", "timeout_rate")
-_OFF_WHEN_ZERO = ("rate", "daily_quota", "max_queued_activities", "token_expires_after")
+_OFF_WHEN_ZERO = (
+    "rate",
+    "daily_quota",
+    "max_queued_activities",
+    "token_expires_after",
+    "access_token_lifetime",
+    "token_rate",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +46,10 @@ class Settings:
     Faults: ``error_rate``, ``latency``, ``spike_rate``, ``spike_latency``,
     ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``token_expires_after``.
     Unknowns: ``unknown_list_status`` (404 or 400), ``unknown_contacts``
-    (``"report"`` or ``"reject"``).
+    (``"report"`` or ``"reject"``). OAuth2 (:mod:`ccpandas.emulator.oauth`):
+    ``access_token_lifetime`` (seconds on the emulator's clock, 24 h),
+    ``rotate_refresh_tokens``, ``auto_approve``, ``device_interval``,
+    ``device_code_lifetime``, ``token_rate`` (token endpoint requests per second, 1).
     """
 
     rate: float | None = 4
@@ -59,6 +69,12 @@ class Settings:
     token_expires_after: int | None = None
     unknown_list_status: int = 404
     unknown_contacts: str = "report"
+    access_token_lifetime: float | None = 86_400.0
+    rotate_refresh_tokens: bool = True
+    auto_approve: bool = False
+    device_interval: float = 5.0
+    device_code_lifetime: float = 600.0
+    token_rate: float | None = 1.0
 
     def __post_init__(self) -> None:
         for name in _OFF_WHEN_ZERO:
@@ -96,6 +112,14 @@ class Settings:
 
         if self.rate is not None:
             number("rate", strict=True)
+        for name in ("access_token_lifetime", "token_rate"):
+            if getattr(self, name) is not None:
+                number(name, strict=True)
+        number("device_interval")
+        number("device_code_lifetime", strict=True)
+        for name in ("rotate_refresh_tokens", "auto_approve"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name in ("daily_quota", "max_queued_activities", "token_expires_after", "concurrency"):
             value = getattr(self, name)
             if value is None:

@@ -41,6 +41,7 @@ _LAZY = {
     "RemovalPanel": "ccpandas.widgets.panel",
     "removal_panel": "ccpandas.widgets.panel",
     "LoginPrompt": "ccpandas.widgets.login",
+    "LoginWidget": "ccpandas.widgets.login",
     "connect": "ccpandas.widgets.login",
     "set_login_flow": "ccpandas.widgets.login",
 }
@@ -49,6 +50,7 @@ __all__ = [
     "ItemPicker",
     "ListPicker",
     "LoginPrompt",
+    "LoginWidget",
     "PlanPreview",
     "RemovalPanel",
     "SnapshotBuffer",

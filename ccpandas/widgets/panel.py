@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -246,22 +247,15 @@ class RemovalPanel(w.VBox):
                 loop = None
             if background is None:
                 background = loop is not None and in_widget_event()
-        if background and loop is not None:
-            self.status.stoppable = True
-            self._buffer = SnapshotBuffer(self.status)
-            pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ccpandas-removal")
-            self._future = pool.submit(action, self._buffer)
-            pool.shutdown(wait=False)
-            self._task = loop.create_task(self._follow())
-            return
         if background:
-            # No event loop to draw from: a worker would have nobody to report to.
             self.status.stoppable = True
             self._buffer = SnapshotBuffer(self.status)
-            with concurrent.futures.ThreadPoolExecutor(1) as pool:
-                self._future = pool.submit(action, self._buffer)
-            self._buffer.drain()
-            self._done(self._future)
+            self._future = _in_worker(action, self._buffer)
+            if loop is not None:
+                self._task = loop.create_task(self._follow())
+            else:
+                # No event loop to draw from (plain Python): wait here, draw once.
+                self.wait()
             return
         self.status.stoppable = False
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
@@ -273,13 +267,18 @@ class RemovalPanel(w.VBox):
 
     async def _follow(self) -> None:
         """Runs on the kernel's event loop: draw snapshots until the worker ends."""
-        assert self._future is not None and self._buffer is not None
-        waiter = asyncio.wrap_future(self._future)
-        while not waiter.done():
-            self._buffer.drain()
-            await asyncio.wait([waiter], timeout=0.25)
-        self._buffer.drain()
-        self._done(self._future)
+        future, buffer = self._future, self._buffer
+        assert future is not None and buffer is not None
+        waiter = asyncio.wrap_future(future)
+        try:
+            while not waiter.done():
+                buffer.drain()
+                await asyncio.wait([waiter], timeout=0.25)
+            buffer.drain()
+        except Exception as exc:  # a drawing error must not hide the run's outcome
+            self.message.value = box(note(f"The display failed: {esc(exc)}", "danger"))
+            await asyncio.wait([waiter])
+        self._done(future)
 
     def wait(self, timeout: float | None = None) -> RemovalResult | None:
         """Block until a background run ends (no-op otherwise); return the result.
@@ -363,6 +362,26 @@ class RemovalPanel(w.VBox):
         data = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = FALLBACK_TEXT
         return data
+
+
+def _in_worker(action: Callable[[Any], Any], reporter: Any) -> concurrent.futures.Future[Any]:
+    """Run ``action(reporter)`` in a daemon thread; its outcome lands in the future.
+
+    A daemon thread, not an executor: a kernel shutting down must not wait for a removal
+    (what was sent is known to the runner; ``resume()`` continues it).
+    """
+    future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(action(reporter))
+        except BaseException as exc:  # handed to the main thread, which reports it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="ccpandas-removal", daemon=True).start()
+    return future
 
 
 def removal_panel(

@@ -217,3 +217,29 @@ def test_plain_call_reports_to_a_status_display(
     assert status.text().startswith("done: 1 activity completed")
     acts = re.findall(r'badge (\w+)">(\w+)<', status.rows.value)
     assert acts == [("ok", "completed")]
+
+
+def test_background_without_an_event_loop_waits_in_place(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    panel = RemovalPanel(segment, client=client, lists=lists, background=True)
+    panel.targets.value = ["Customers"]
+    panel.confirm.value = True
+    panel.remove_button.click()  # plain Python: the worker runs, the caller waits
+    assert not panel.running and panel.result is not None and panel.result.ok
+    assert panel.status.stoppable  # it ran in the worker
+    assert members(emu, "Customers") == set()
+
+
+def test_panel_without_a_dataframe_uses_api_sources(emu: Emulator, client: ccpandas.Client) -> None:
+    panel = RemovalPanel(client=client)  # lists fetched through the client
+    assert panel.source.value.kind is SourceKind.LIST_IDS
+    panel.targets.value = ["Webinar attendees"]
+    panel.source.lists.value = ["Newsletter"]
+    assert panel.confirm.description == (
+        "I understand the members of 1 list will be removed from 1 list"
+    )
+    panel.confirm.value = True
+    panel.remove_button.click()
+    assert panel.result.ok
+    assert not members(emu, "Newsletter") & members(emu, "Webinar attendees")

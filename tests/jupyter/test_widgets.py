@@ -303,3 +303,20 @@ def test_import_ccpandas_does_not_import_ipywidgets() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_status_display_text_fallback_is_refreshed_at_the_end(capsys) -> None:
+    """Where widgets cannot be drawn, the text form shows; it is updated when the run
+    ends so it tells the outcome (a terminal IPython shell prints each form)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.instance()
+    status = StatusDisplay(auto_display=True)
+    status.start(Snapshot("starting", 1, 0, (act(0, "pending", total=0),)))
+    status.update(Snapshot("polling", 1, 1, (act(0, "processing", 100),)))
+    status.finish(Snapshot("done", 1, 1, (act(0, "completed", 500),)))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "ccpandas removal status: starting: 1 request to send",
+        "ccpandas removal status: done: 1 activity completed; 500 of 500 items",
+    ]

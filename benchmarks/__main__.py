@@ -1,0 +1,175 @@
+"""``python -m benchmarks``: run the suite, print tables, write results, docs and charts.
+
+Usage::
+
+    python -m benchmarks                      # everything (make bench), about 5 minutes
+    python -m benchmarks --only plan import   # some benchmarks; other results are kept
+    python -m benchmarks --quick              # tiny sizes in seconds; writes nothing
+
+Writes ``benchmarks/results.json``, ``docs/benchmarks.md`` and
+``docs/_static/bench-e2e-*.svg`` (``--results``, ``--docs`` and ``--charts`` change the
+places; ``--quick`` writes only where told to).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks import bench_e2e, bench_import, bench_plan, report
+from benchmarks._util import machine_info
+from benchmarks.chart import write_rate_chart
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results.json"
+DOCS = ROOT / "docs" / "benchmarks.md"
+CHARTS = ROOT / "docs" / "_static"
+NAMES = ("plan", "e2e", "import")
+
+#: Sizes for --quick: enough to exercise every code path in a few seconds.
+QUICK = {
+    "plan_sizes": (3_000,),
+    "e2e_scenarios": ((1_500, 3), (600, 60)),
+    "e2e_rate": 40.0,
+    "e2e_poll_every": 0.25,
+    "import_repeats": 1,
+}
+
+
+def _load_avg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover - not on every platform
+        return None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, Any]:
+    """Run the chosen benchmarks, printing each table; return the results dict."""
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "machine": machine_info(),
+        "quick": quick,
+        "load_before": _load_avg(),
+    }
+    if "plan" in only:
+        print("== planning: plan_removal beside a naive per-row loop", flush=True)
+        sizes = QUICK["plan_sizes"] if quick else (100_000, 1_000_000)
+        results["plan"] = bench_plan.run(sizes, repeats=1 if quick else None)
+        bench_plan.print_table(results["plan"])
+    if "e2e" in only:
+        print("\n== end to end against the emulator: ccpandas and a naive script", flush=True)
+        if quick:
+            results["e2e"] = bench_e2e.run(
+                QUICK["e2e_scenarios"],
+                rate=QUICK["e2e_rate"],
+                poll_every=QUICK["e2e_poll_every"],
+            )
+        else:
+            results["e2e"] = bench_e2e.run()
+        bench_e2e.print_table(results["e2e"])
+    if "import" in only:
+        print("\n== import time", flush=True)
+        results["import"] = (
+            bench_import.run(QUICK["import_repeats"], warm_up=False)
+            if quick
+            else bench_import.run(7)
+        )
+        bench_import.print_table(results["import"])
+    results["load_after"] = _load_avg()
+    results["duration_seconds"] = time.perf_counter() - started
+    return results
+
+
+def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """Keep the sections of ``previous`` that this run did not measure."""
+    if not previous or previous.get("quick") != new.get("quick"):
+        return new
+    merged = dict(previous)
+    merged.update(new)
+    return merged
+
+
+def write_outputs(
+    results: dict[str, Any], *, results_path: Path, docs_path: Path | None, charts_dir: Path
+) -> list[dict[str, Any]]:
+    """Write results JSON, the charts and the Markdown page; return the verdicts."""
+    verdicts = report.check_targets(results)
+    results["targets"] = verdicts
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(_jsonable(results), indent=1) + "\n", encoding="utf-8")
+    charts: list[tuple[str, str]] = []
+    e2e = results.get("e2e") or []
+    for contacts, lists in sorted({(r["contacts"], r["lists"]) for r in e2e}, reverse=True):
+        runs = [r for r in e2e if (r["contacts"], r["lists"]) == (contacts, lists)]
+        title = f"Request rate: {contacts:,} contacts x {lists} lists, ccpandas and the baseline"
+        path = write_rate_chart(
+            runs,
+            charts_dir / f"bench-e2e-{contacts}x{lists}.svg",
+            limit=runs[0]["rate_limit"],
+            title=title,
+        )
+        if docs_path is not None:
+            rel = os.path.relpath(path, docs_path.parent).replace(os.sep, "/")
+            charts.append((title, rel))
+    if docs_path is not None:
+        text = report.markdown(results, verdicts, charts=charts, notes=report.notes(verdicts))
+        docs_path.parent.mkdir(parents=True, exist_ok=True)
+        docs_path.write_text(text, encoding="utf-8")
+    return verdicts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry; returns 0 (a missed target is reported, not an error)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--only", nargs="+", choices=NAMES, default=list(NAMES))
+    parser.add_argument("--quick", action="store_true", help="tiny sizes; writes nothing")
+    parser.add_argument("--results", type=Path, help=f"default {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--docs", type=Path, help=f"default {DOCS.relative_to(ROOT)}")
+    parser.add_argument("--charts", type=Path, help=f"default {CHARTS.relative_to(ROOT)}")
+    args = parser.parse_args(argv)
+
+    results = run_suite(args.only, quick=args.quick)
+    if args.quick and args.results is None:
+        verdicts = report.check_targets(results)
+    else:
+        results_path = args.results or RESULTS
+        previous = None
+        if results_path.exists():
+            try:
+                previous = json.loads(results_path.read_text(encoding="utf-8"))
+            except ValueError:
+                previous = None
+        results = merge(previous, results)
+        docs_path = args.docs or (None if args.quick else DOCS)
+        charts_dir = args.charts or (results_path.parent if args.quick else CHARTS)
+        verdicts = write_outputs(
+            results, results_path=results_path, docs_path=docs_path, charts_dir=charts_dir
+        )
+        print(f"\nwrote {results_path}" + (f" and {docs_path}" if docs_path else ""))
+    missed = [v for v in verdicts if not v["met"]]
+    print(f"\n{len(verdicts) - len(missed)} of {len(verdicts)} targets met", end="")
+    print("." if not missed else "; missed:")
+    for v in missed:
+        print(f"  - {v['benchmark']}: {v['case']}: {v['metric']} {v['shown']} (target {v['target']})")
+    print(f"suite time {results['duration_seconds']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

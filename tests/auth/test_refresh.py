@@ -1,0 +1,347 @@
+"""Staying connected: refresh before expiry, once on a 401, at most about once a second,
+rotating refresh tokens saved before use, invalid_grant, missing scope, two processes
+sharing the store, and a 20,000-contact removal that crosses token expiries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+from conftest import CLIENT_ID, User
+
+import ccpandas
+from ccpandas._secret import Secret
+from ccpandas.auth import OAuthToken, connect, login
+from ccpandas.emulator import ManualClock
+from ccpandas.errors import AuthError, ForbiddenError
+from ccpandas.tokenstore import Credentials, TokenStore
+
+REMOVE = "/v3/activities/remove_list_memberships"
+TOKEN_ROUTE = "/oauth2/default/v1/token"
+
+
+def saved_login(emu, store: TokenStore, *, now: float | None = None, **grant) -> Credentials:
+    """What a login would have saved: tokens from the emulator, without the flow."""
+    body = emu.oauth.grant(CLIENT_ID, **grant)
+    now = time.time() if now is None else now
+    creds = Credentials(
+        CLIENT_ID,
+        Secret(body["access_token"]),
+        Secret(body["refresh_token"]) if "refresh_token" in body else None,
+        expires_at=now + body["expires_in"],
+        scopes=tuple(body["scope"].split()),
+        obtained_at=now,
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+    )
+    store.save(creds)
+    return creds
+
+
+def provider_of(client: ccpandas.Client) -> OAuthToken:
+    provider = client._token_provider.func  # the OAuthToken behind the client
+    assert isinstance(provider, OAuthToken)
+    return provider
+
+
+def test_refresh_shortly_before_expiry(auth_emu, store: TokenStore) -> None:
+    clock = ManualClock(dt.datetime(2025, 5, 1, 9, tzinfo=dt.UTC))
+    emu = auth_emu(clock=clock)  # tokens live 24 h on this clock
+    creds = saved_login(emu, store, now=clock.now().timestamp())
+    # the provider reads the same time as the server
+    provider = OAuthToken(creds, store=store, clock=lambda: clock.now().timestamp())
+    client = ccpandas.Client(token=provider, base_url=emu.base_url, rate=None)
+    ccpandas.read_contact_lists(client)
+    assert emu.oauth.events["token:refresh_token"] == 0
+    clock.advance(24 * 3600 - 120)  # two minutes left: inside the 5-minute margin
+    ccpandas.read_contact_lists(client)
+    assert emu.account.count(status=401) == 0  # refreshed before the server refused it
+    assert emu.oauth.events["token:refresh_token"] == 1
+    assert client.stats.refreshes == 0  # no 401-driven refresh
+    saved = store.load(CLIENT_ID)
+    assert saved is not None and saved.refresh_token
+    assert emu.oauth.live_refresh_tokens(CLIENT_ID) == [saved.refresh_token.reveal()]
+    assert saved.expires_at == pytest.approx(clock.now().timestamp() + 24 * 3600)
+
+
+def test_refresh_once_on_401_then_retry(auth_emu, store: TokenStore) -> None:
+    emu = auth_emu()
+    creds = saved_login(emu, store)
+    client = connect(CLIENT_ID, interactive=False, client_options={"rate": None})
+    emu.revoke_token(creds.access_token.reveal())  # the server forgets it early
+    lists = ccpandas.read_contact_lists(client)
+    assert len(lists) == 3
+    assert client.stats.refreshes == 1
+    assert emu.account.count(route="/v3/contact_lists", status=401) == 1
+    assert emu.oauth.events["token:refresh_token"] == 1
+
+
+def test_at_most_one_refresh_per_second() -> None:
+    now = [1000.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    class Server:
+        """Stands in for OAuthSession: counts refresh calls (the HTTP path is tested
+        against the emulator elsewhere)."""
+
+        auth_url = "http://127.0.0.1:9/oauth2/default/v1"
+        calls = 0
+
+        def refresh(self, refresh_token):
+            Server.calls += 1
+            return {"access_token": f"at-{Server.calls}", "refresh_token": f"rt-{Server.calls}"}
+
+    creds = Credentials(CLIENT_ID, Secret("at-0"), Secret("rt-0"), obtained_at=now[0] - 0.2)
+    token = OAuthToken(creds, session=Server(), clock=lambda: now[0], sleep=sleep)  # type: ignore[arg-type]
+    assert token() == "at-0"
+    assert token.refresh() is True and Server.calls == 1  # a 401 for at-0
+    assert slept == [pytest.approx(0.8)]  # it waited until a second had passed
+    # Another request that left with at-0 gets its 401 too: at-1 is already there.
+    assert token.refresh() is True and Server.calls == 1
+    assert token() == "at-1"
+    assert token.refresh() is True and Server.calls == 2  # a 401 for at-1 itself
+    assert slept[-1] == pytest.approx(1.0)
+    assert token.refresh(force=True) is True and Server.calls == 3
+    assert slept[-1] == pytest.approx(1.0)
+    assert token() == "at-3"
+
+
+def test_rotated_refresh_token_is_saved_before_it_is_used(auth_emu) -> None:
+    emu = auth_emu()
+    events: list[str] = []
+    watched: list[OAuthToken] = []
+
+    class WatchedStore(TokenStore):
+        def save(self, credentials: Credentials) -> None:
+            if watched:
+                old = watched[0].credentials.refresh_token
+                rotated = old is not None and old.reveal() not in emu.oauth.live_refresh_tokens()
+                in_use = watched[0].credentials is credentials
+                events.append(f"save rotated={rotated} in_use={in_use}")
+            super().save(credentials)
+
+    store = WatchedStore()
+    creds = saved_login(emu, store)
+    current = OAuthToken(creds, store=store, min_refresh_interval=0)
+    watched.append(current)
+    client = ccpandas.Client(token=current, base_url=emu.base_url, rate=None)
+    emu.revoke_token(creds.access_token.reveal())
+    ccpandas.read_contact_lists(client)
+    # saved once, after the server rotated the old one out, before the new one was used
+    assert events == ["save rotated=True in_use=False"]
+    saved = store.load(CLIENT_ID)
+    assert saved is not None and saved.access_token == current.credentials.access_token
+
+
+def test_invalid_grant_says_log_in_again_and_keeps_the_saved_login(
+    auth_emu, store: TokenStore
+) -> None:
+    emu = auth_emu()
+    creds = saved_login(emu, store)
+    # Another machine used the refresh token: ours is spent.
+    r = requests.post(
+        f"{emu.auth_url}/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": CLIENT_ID,
+            "refresh_token": creds.refresh_token.reveal(),
+        },
+        timeout=5,
+    )
+    assert r.status_code == 200
+    before = store.path(CLIENT_ID).read_bytes()
+    client = connect(CLIENT_ID, interactive=False, client_options={"rate": None})
+    emu.revoke_token(creds.access_token.reveal())
+    with pytest.raises(AuthError, match=r"Log in again with ccpandas.login\(client_id=") as info:
+        ccpandas.read_contact_lists(client)
+    assert info.value.error_key == "invalid_grant"
+    assert "saved credentials stay" in str(info.value)
+    assert store.path(CLIENT_ID).read_bytes() == before  # nothing deleted or changed
+    # a new login replaces it
+    login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu))
+    assert store.path(CLIENT_ID).read_bytes() != before
+    assert len(ccpandas.read_contact_lists()) == 3
+
+
+def test_connect_logs_in_again_when_the_saved_login_is_dead(auth_emu, store: TokenStore) -> None:
+    clock = ManualClock()
+    emu = auth_emu(clock=clock)
+    creds = saved_login(emu, store, now=time.time() - 2 * 86400)  # expired by our clock
+    emu.oauth.revoke_refresh_token(creds.refresh_token.reveal())
+    user = User(emu)
+    client = connect(CLIENT_ID, view=user, client_options={"rate": None})
+    user.join()
+    assert user.codes and emu.oauth.events["token:device_code"] == 1
+    assert len(ccpandas.read_contact_lists(client)) == 3
+    with pytest.raises(AuthError, match="Log in again"):
+        emu.oauth.revoke_refresh_token(store.load(CLIENT_ID).refresh_token.reveal())
+        saved_expired = store.load(CLIENT_ID)
+        store.save(
+            Credentials(
+                CLIENT_ID,
+                saved_expired.access_token,
+                saved_expired.refresh_token,
+                expires_at=time.time() - 1,
+                obtained_at=time.time() - 100,
+                auth_url=emu.auth_url,
+                base_url=emu.base_url,
+            )
+        )
+        connect(CLIENT_ID, interactive=False)
+
+
+def test_missing_scope_is_a_clear_403(auth_emu, store: TokenStore) -> None:
+    emu = auth_emu()
+    client = login(
+        CLIENT_ID,
+        scopes=("account_read", "offline_access"),
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        view=User(emu),
+    )
+    with pytest.raises(ForbiddenError) as info:
+        ccpandas.read_contact_lists(client)
+    err = info.value
+    assert err.status == 403 and "'contact_data' scope" in str(err)
+    assert any("contact_data" in note for note in err.__notes__)
+
+
+def test_long_lived_refresh_tokens(auth_emu, store: TokenStore) -> None:
+    emu = auth_emu(rotate_refresh_tokens=False)
+    creds = saved_login(emu, store)
+    token = OAuthToken(creds, store=store, min_refresh_interval=0)
+    token.refresh(force=True)
+    token.refresh(force=True)
+    assert token.credentials.refresh_token == creds.refresh_token
+    assert emu.oauth.events["token:refresh_token"] == 2
+
+
+def test_environment_refresh_token_and_its_rotated_successors(
+    auth_emu, store: TokenStore, monkeypatch
+) -> None:
+    emu = auth_emu()
+    body = emu.oauth.grant(CLIENT_ID)
+    emu.revoke_token(body["access_token"])  # stale in the environment
+    for name, value in {
+        "CC_ACCESS_TOKEN": body["access_token"],
+        "CC_REFRESH_TOKEN": body["refresh_token"],
+        "CC_CLIENT_ID": CLIENT_ID,
+        "CC_AUTH_URL": emu.auth_url,
+        "CC_BASE_URL": emu.base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    first = connect(client_options={"rate": None})
+    assert len(ccpandas.read_contact_lists(first)) == 3
+    assert first.stats.refreshes == 1
+    saved = store.load(CLIENT_ID)
+    assert saved is not None and saved.origin  # remembers which env token it continues
+    # A new session with the same (now spent) environment continues the saved chain.
+    second = connect(client_options={"rate": None})
+    provider_of(second).refresh(force=True)
+    assert emu.oauth.events["refresh_reuse"] == 0
+    assert len(ccpandas.read_contact_lists(second)) == 3
+
+
+WORKER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from ccpandas.auth import OAuthToken
+    from ccpandas.tokenstore import TokenStore
+
+    client_id, go, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    store = TokenStore()
+    token = OAuthToken(store.load(client_id), store=store, min_refresh_interval=0)
+    while not go.exists():  # start together with the other process
+        time.sleep(0.001)
+    errors = []
+    for _ in range(rounds):
+        try:
+            token.refresh(force=True)
+        except Exception as exc:
+            errors.append(type(exc).__name__ + ": " + str(exc))
+    print(json.dumps({"refreshes": token.refreshes, "errors": errors}))
+    """
+)
+
+
+def test_two_processes_share_the_store_without_forking_the_chain(
+    auth_emu, store: TokenStore, tmp_path: Path
+) -> None:
+    emu = auth_emu()
+    saved_login(emu, store)
+    go = tmp_path / "go"
+    rounds = 12
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, CLIENT_ID, str(go), str(rounds)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    time.sleep(0.5)  # both have loaded the same saved refresh token by now
+    go.touch()
+    outs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        outs.append(json.loads(out.strip().splitlines()[-1]))
+    assert [o["errors"] for o in outs] == [[], []]
+    assert sum(o["refreshes"] for o in outs) == 2 * rounds
+    # no refresh token was ever presented twice, and exactly one is alive: the saved one
+    assert emu.oauth.events["refresh_reuse"] == 0
+    assert emu.oauth.events["token:refresh_token"] == 2 * rounds
+    saved = store.load(CLIENT_ID)
+    assert saved is not None and saved.refresh_token
+    assert emu.oauth.live_refresh_tokens(CLIENT_ID) == [saved.refresh_token.reveal()]
+    # and it still works here
+    client = connect(CLIENT_ID, interactive=False, client_options={"rate": None})
+    provider_of(client).refresh(force=True)
+    assert len(ccpandas.read_contact_lists(client)) == 3
+
+
+def test_a_20000_contact_removal_crosses_token_expiries(auth_emu, store: TokenStore) -> None:
+    # Every access token answers 401 after 10 requests: the run crosses several expiries.
+    emu = auth_emu(contacts=20_000, lists=2, token_expires_after=10)
+    login(
+        CLIENT_ID,
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        view=User(emu),
+        client_options={"rate": None},
+    )
+    list_id = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(list_id))
+    extra = [c for c in emu.account.contact_ids() if c not in set(members)]
+    frame = pd.DataFrame({"contact_id": (members + extra)[:20_000]})
+    assert len(frame) == 20_000
+
+    result = frame.cc.remove_from_lists([list_id], progress=False)
+
+    assert result.ok and result.done
+    assert emu.account.members(list_id) == set()
+    n = result.plan.n_requests
+    assert n == 40
+    # every batch accepted exactly once: none lost, none repeated
+    assert emu.account.count(method="POST", route=REMOVE, status=201) == n
+    assert emu.account.count(method="POST", route=REMOVE) == n + emu.account.count(
+        method="POST", route=REMOVE, status=401
+    )
+    assert emu.account.count(status=401) >= 3  # it did cross expiries
+    assert emu.oauth.events["token:refresh_token"] == emu.account.count(status=401)
+    assert emu.oauth.events["refresh_reuse"] == 0
+    assert sorted(result.rows["status"].unique()) == ["removed"]

@@ -1,0 +1,37 @@
+"""Fixtures for the reliability suite: a private journal directory per test, and
+emulators that the suite stops afterwards. Every scenario speaks real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ccpandas.emulator import Emulator
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The journal and the daily count live here for the test (CCPANDAS_DATA_DIR)."""
+    path = tmp_path / "ccpandas-data"
+    monkeypatch.setenv("CCPANDAS_DATA_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def emulator() -> Iterator[Callable[..., Emulator]]:
+    """Start emulators (fast activities, no rate limit unless asked); stopped after."""
+    started: list[Emulator] = []
+
+    def make(**kwargs: Any) -> Emulator:
+        kwargs.setdefault("rate", None)
+        kwargs.setdefault("speed", 1_000_000.0)
+        emu = Emulator(**kwargs).start()
+        started.append(emu)
+        return emu
+
+    yield make
+    for emu in reversed(started):
+        emu.stop()

@@ -1,0 +1,124 @@
+"""Removals in other processes, for the SIGKILL and two-kernel scenarios.
+
+Two ways to run it:
+
+``python rel_child.py serve``
+    Imports ccpandas once, prints ``READY``, then reads one JSON job per line from
+    stdin and forks a worker process for each (so each worker starts in milliseconds,
+    and the test can kill it at a precise point). Every line a worker prints starts
+    with its pid: ``<pid> EVENT sending batch 2``, ``<pid> DONE {...}``. The server
+    itself prints ``FORKED <pid>``. POSIX only (fork).
+
+``python rel_child.py resume RUN_ID [RUN_ID ...]``
+    A fresh interpreter that resumes the runs and prints ``RESUMED <run_id> <ok>``.
+
+Jobs: ``{"op": "run", "ids": [...], "lists": [...]}`` (a removal of those contact ids)
+or ``{"op": "resume", "run_ids": [...]}``. The API's base URL is in ``CC_BASE_URL`` and
+the token in ``CC_ACCESS_TOKEN`` (never on a command line); the journal directory in
+``CCPANDAS_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+import pandas as pd
+
+import ccpandas
+import ccpandas.client  # imported before forking, so each worker starts at once
+from ccpandas.removal import run_plan
+from ccpandas.runner import Runner
+from ccpandas.runs import resume
+
+# The log lines that mark the points a test may kill a worker at.
+_EVENTS = ("run ", "sending batch", "batch ", "poll ")
+
+
+class _Events(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if record.name == "ccpandas" and message.startswith(_EVENTS):
+            say("EVENT", message)
+
+
+def say(*parts: Any) -> None:
+    # One write per line: lines from concurrent workers never interleave (< PIPE_BUF).
+    os.write(1, (" ".join([str(os.getpid()), *map(str, parts)]) + "\n").encode())
+
+
+def client(job: dict[str, Any]) -> ccpandas.Client:
+    made = ccpandas.Client(
+        base_url=os.environ["CC_BASE_URL"],
+        rate=job.get("rate"),
+        timeout=(2.0, float(job.get("read_timeout", 5.0))),
+    )
+    import dataclasses
+
+    made.retry_policy = dataclasses.replace(
+        made.retry_policy,
+        base_delay=0.02,
+        max_delay=0.2,
+        activities_base_delay=0.02,
+        activities_max_delay=0.2,
+    )
+    return made
+
+
+def runner(job: dict[str, Any], api: ccpandas.Client) -> Runner:
+    return Runner(
+        api, poll_min=float(job.get("poll", 0.02)), poll_max=float(job.get("poll_max", 0.05))
+    )
+
+
+def do(job: dict[str, Any]) -> None:
+    logger = logging.getLogger("ccpandas")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(_Events())
+    api = client(job)
+    if job["op"] == "run":
+        frame = pd.DataFrame({"contact_id": job["ids"]})
+        plan = frame.cc.plan_removal(job["lists"])
+        result = run_plan(plan, api, progress=False, runner=runner(job, api))
+        say("DONE", json.dumps({"run_id": result.run_id, "ok": result.ok}))
+    elif job["op"] == "resume":
+        for run_id in job["run_ids"]:
+            result = resume(run_id, client=api, progress=False, runner=runner(job, api))
+            say("RESUMED", run_id, result.ok)
+        say("DONE", "{}")
+    else:
+        raise ValueError(job)
+
+
+def serve() -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # workers are reaped automatically
+    say("READY")
+    for line in sys.stdin:
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                do(job)
+            except BaseException as exc:
+                say("ERROR", type(exc).__name__, str(exc).replace("\n", " ")[:500])
+                code = 1
+            os._exit(code)
+        os.write(1, f"FORKED {pid}\n".encode())
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["serve"]:
+        serve()
+    elif argv[:1] == ["resume"]:
+        do({"op": "resume", "run_ids": argv[1:]})
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

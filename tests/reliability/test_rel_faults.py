@@ -1,0 +1,298 @@
+"""Fault scenarios in one process, over real HTTP against the emulator's fault settings.
+
+Each scenario ends with the three invariants (reliability_support.check_all): every row
+accounted for, the emulator's memberships exactly as asked, no accepted batch re-sent
+except after a send without an answer (counted).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+import pytest
+from reliability_support import (
+    REMOVE,
+    check_all,
+    check_memberships,
+    fast_client,
+    fast_runner,
+    memberships,
+)
+
+import ccpandas
+from ccpandas import QuotaExceededError
+from ccpandas.runs import resume, runs
+from ccpandas.emulator import OffsetClock
+from ccpandas.journal import open_journal
+from ccpandas.progress import NullReporter
+from ccpandas.removal import run_plan
+
+
+def segment(emu, n: int | None = None, *, extra: bool = True) -> pd.DataFrame:
+    """The emulator's contacts as a frame, with a duplicate, a bad id and a blank."""
+    ids = emu.account.contact_ids()[:n]
+    frame = pd.DataFrame({"contact_id": ids})
+    if extra:
+        junk = pd.DataFrame({"contact_id": [ids[0].upper(), "not-an-id", "  "]})
+        frame = pd.concat([frame, junk], ignore_index=True)
+    return frame
+
+
+class Recorder(NullReporter):
+    """Keeps every snapshot; ``hook(snapshot)`` may act on the emulator mid-run."""
+
+    def __init__(self, hook=None) -> None:
+        self.snapshots: list = []
+        self.hook = hook
+
+    def update(self, snapshot) -> None:
+        self.snapshots.append(snapshot)
+        if self.hook is not None:
+            self.hook(snapshot)
+
+
+def test_server_errors_dropped_connections_and_latency_spikes(emulator):
+    # 10% answer 500/503, 5% of connections dropped after the request was handled,
+    # 5% of answers delayed beyond the client's read timeout.
+    # Seed 1: the first 18 requests (all POSTs, so in a fixed order) meet four 5xx, a
+    # dropped connection and two spikes; the polls that follow meet more.
+    emu = emulator(
+        seed=1,
+        contacts=3000,
+        lists=130,
+        speed=4_000.0,
+        error_rate=0.10,
+        drop_rate=0.05,
+        spike_rate=0.05,
+        spike_latency=0.4,
+    )
+    client = fast_client(emu, seed=1, timeout=(2.0, 0.2))
+    targets = emu.account.list_ids()[:120]  # 3 list groups x 6 contact groups = 18 batches
+    before = memberships(emu)
+    frame = segment(emu)
+    plan = frame.cc.plan_removal(targets)
+
+    runner = fast_runner(client, poll_min=0.001, poll_max=0.005)
+    result = run_plan(plan, client, progress=False, runner=runner)
+
+    assert result.ok and plan.n_batches == 18
+    counts = check_all(emu, before, [result], [frame])
+    log = emu.account.request_log
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0
+    assert any(r.dropped for r in log)
+    assert client.stats.transport_errors > 0  # drops and spikes, seen by the client
+    assert client.stats.resent_posts > 0  # POSTs without an answer were sent again...
+    assert client.stats.resent_posts == sum(r.resent for r in result.runs)  # ...and counted
+    assert counts[0]["uncertain_sends"] == client.stats.resent_posts
+    assert counts[0]["duplicates_on_server"] >= 1  # the dropped POST had been applied
+
+
+def test_throttling_storm_mid_run(emulator):
+    emu = emulator(seed=22, contacts=1500, rate=20)
+    client = fast_client(emu, seed=22, rate=15)
+    # backoff from 0.25 s (the real schedule starts at 0.5 s), so the storm stays short
+    client.retry_policy = dataclasses.replace(client.retry_policy, base_delay=0.25, max_delay=2.0)
+    before = memberships(emu)
+    frame = segment(emu)
+
+    def storm(snapshot) -> None:
+        if snapshot.batches_submitted == 2 and emu.settings.rate != 1:
+            emu.configure(rate=1)  # the limit drops to 1 request per second mid-run
+
+    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    result = run_plan(plan, client, progress=Recorder(storm), runner=fast_runner(client))
+
+    assert result.ok and plan.n_batches == 3
+    assert emu.settings.rate == 1
+    assert emu.account.count(status=429) > 0 and client.stats.throttled > 0
+    assert emu.account.count(method="POST", route=REMOVE, status=201) == 3
+    check_all(emu, before, [result], [frame])
+
+
+def test_token_expiry_mid_run_then_resume_with_a_new_token(emulator):
+    emu = emulator(seed=23, contacts=5000)
+    short_lived = emu.issue_token(expires_after=5)  # five requests, then 401
+    client = fast_client(emu, token=short_lived)
+    before = memberships(emu)
+    frame = segment(emu)
+    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+
+    with pytest.raises(ccpandas.AuthError, match="401") as caught:
+        run_plan(plan, client, progress=False, runner=fast_runner(client))
+    result = caught.value.result
+    assert result.run_id and result.stopped
+    assert len(result.activity_ids) == 5
+    assert result.rows["status"].value_counts()["not_sent"] == 2500
+    assert any(result.run_id in note for note in caught.value.__notes__)
+    check_memberships(emu, before, [result], exact=False)  # nothing else touched so far
+
+    fresh = fast_client(emu, token=emu.issue_token())
+    resumed = resume(result.run_id, client=fresh, progress=False)
+    assert resumed.ok
+    attempts = open_journal().attempts(result.run_id)
+    refused = attempts[attempts["outcome"] == "not_sent"]
+    assert len(refused) == 1 and "401" in refused["error"].iloc[0]
+    assert emu.account.count(method="POST", route=REMOVE, status=201) == 10
+    check_all(emu, before, [resumed], [frame])
+
+
+def test_token_expiry_mid_run_with_a_refreshing_token(emulator):
+    emu = emulator(seed=24, contacts=3000)
+
+    class Refreshing:
+        """A token provider that gets a new token after a 401 (as the auth module's)."""
+
+        def __init__(self) -> None:
+            self.token = emu.issue_token(expires_after=3)
+
+        def __call__(self) -> str:
+            return self.token
+
+        def refresh(self) -> bool:
+            self.token = emu.issue_token(expires_after=3)
+            return True
+
+    client = fast_client(emu, token=Refreshing())
+    before = memberships(emu)
+    frame = segment(emu)
+    result = run_plan(
+        frame.cc.plan_removal(emu.account.list_ids()[:2]),
+        client,
+        progress=False,
+        runner=fast_runner(client),
+    )
+    assert result.ok
+    assert client.stats.refreshes >= 2 and emu.account.count(status=401) >= 2
+    check_all(emu, before, [result], [frame])
+
+
+def test_failed_and_timed_out_activities_then_retry_failed(emulator):
+    # Seed 1: of the first ten activities, two end failed and two timed out, part-way.
+    emu = emulator(seed=1, contacts=5000, speed=200_000.0, fail_rate=0.2, timeout_rate=0.1)
+    client = fast_client(emu)
+    before = memberships(emu)
+    frame = segment(emu)
+    plan = frame.cc.plan_removal(emu.account.list_ids()[:2])
+    result = run_plan(plan, client, progress=False, runner=fast_runner(client))
+
+    states = set(result.activities["state"])
+    assert {"failed", "timed_out"} <= states and not result.ok
+    # final and accounted even now: the failed rows say so; nothing else was touched
+    counts = check_all(emu, before, [result], [frame], exact=False)
+    assert counts[0]["duplicates_on_server"] == 0
+    with pytest.raises(ccpandas.ActivityError):
+        result.raise_for_errors()
+
+    emu.configure(fail_rate=0.0, timeout_rate=0.0)
+    failed = len(result.failed_runs)
+    result.retry_failed()
+    assert result.ok
+    attempts = open_journal().attempts(result.run_id)
+    assert (attempts["reason"] == "retry_failed").sum() == failed
+    assert emu.account.count(method="POST", route=REMOVE, status=201) == 10 + failed
+    check_all(emu, before, [result], [frame])
+
+
+def _evening(minutes_to_midnight: float) -> OffsetClock:
+    start = dt.datetime(2025, 3, 1, tzinfo=dt.UTC) + dt.timedelta(
+        days=1, minutes=-minutes_to_midnight
+    )
+    return OffsetClock(start)
+
+
+def test_daily_quota_mid_run_then_past_midnight_resume(emulator):
+    clock = _evening(30)
+    emu = emulator(seed=26, contacts=5000, clock=clock, daily_quota=8)
+    client = fast_client(emu)
+    before = memberships(emu)
+    frame = segment(emu)
+    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+
+    runner = fast_runner(client, now=clock.now)
+    with pytest.raises(QuotaExceededError) as caught:
+        run_plan(plan, client, progress=False, runner=runner)
+    err, result = caught.value, caught.value.result
+    assert f"resume({result.run_id!r})" in str(err)
+    assert "resets at 2025-03-02 00:00 UTC" in str(err)
+    assert err.reset_at == dt.datetime(2025, 3, 2, tzinfo=dt.UTC)
+    assert len(result.activity_ids) == 8 and result.stopped
+    listed = runs().set_index("run_id").loc[result.run_id]
+    assert listed["state"] == "stopped" and listed["stop_reason"] == "quota_exceeded"
+    check_memberships(emu, before, [result], exact=False)
+
+    clock.set(dt.datetime(2025, 3, 2, 0, 0, 5, tzinfo=dt.UTC))  # past midnight: reset
+    resumed = resume(
+        result.run_id, client=client, progress=False, runner=fast_runner(client, now=clock.now)
+    )
+    assert resumed.ok
+    assert runs().set_index("run_id").loc[result.run_id, "state"] == "completed"
+    check_all(emu, before, [resumed], [frame])
+
+
+def test_wait_for_quota_sleeps_until_midnight_and_shows_the_wait(emulator):
+    clock = _evening(2)
+    emu = emulator(seed=27, contacts=5000, clock=clock, daily_quota=6)
+    client = fast_client(emu)
+    before = memberships(emu)
+    frame = segment(emu)
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:  # time passes at once, on the emulator's clock
+        slept.append(seconds)
+        clock.advance(seconds)
+
+    runner = fast_runner(
+        client,
+        now=clock.now,
+        clock=clock.monotonic,
+        sleep=sleep,
+        jitter=lambda: 0.5,
+        quota_jitter=60.0,
+    )
+    recorder = Recorder()
+    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    result = run_plan(plan, client, progress=recorder, runner=runner, wait_for_quota=True)
+
+    assert result.ok and not result.stopped
+    waits = [s for s in recorder.snapshots if s.phase == "waiting"]
+    assert waits and "daily quota spent" in waits[0].message
+    assert "2025-03-02 00:00:30 UTC" in waits[0].message  # midnight plus half the jitter
+    assert 0 < waits[-1].wait_seconds <= 1.0 < waits[0].wait_seconds <= 151
+    assert clock.now() >= dt.datetime(2025, 3, 2, 0, 0, 30, tzinfo=dt.UTC)
+    assert emu.account.count(status=429) == 1  # one refusal, then a wait, not a hammering
+    check_all(emu, before, [result], [frame])
+
+
+def test_never_more_than_the_queue_limit_in_flight(emulator):
+    emu = emulator(seed=28, contacts=5000, speed=10_000.0, max_queued_activities=3)
+    client = fast_client(emu)
+    before = memberships(emu)
+    frame = segment(emu)
+    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    recorder = Recorder()
+    result = run_plan(
+        plan, client, progress=recorder, runner=fast_runner(client, max_queued=3)
+    )
+    assert result.ok
+    assert emu.account.count(status=429) == 0  # it paused instead of being refused
+    assert any("queued" in s.message for s in recorder.snapshots if s.phase == "waiting")
+    check_all(emu, before, [result], [frame])
+
+
+def test_too_many_queued_activities_answer_is_waited_out(emulator):
+    # The runner does not know the account's queue (another run may fill it): the 429
+    # that says so pauses submission until activities finish.
+    emu = emulator(seed=29, contacts=5000, speed=10_000.0, max_queued_activities=2)
+    client = fast_client(emu, max_attempts=2)  # so the runner, not the client, waits
+    before = memberships(emu)
+    frame = segment(emu)
+    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    recorder = Recorder()
+    result = run_plan(plan, client, progress=recorder, runner=fast_runner(client))
+    assert result.ok
+    assert emu.account.count(method="POST", route=REMOVE, status=429) > 0
+    assert any("too many queued" in s.message for s in recorder.snapshots)
+    assert emu.account.count(method="POST", route=REMOVE, status=201) == 10
+    check_all(emu, before, [result], [frame])

@@ -1,0 +1,241 @@
+"""Runs in other processes: killed with SIGKILL at seeded points and resumed from the
+journal in a new process, and two "kernels" removing at once from one account.
+
+The emulator runs in this test process, so it outlives every killed runner. Runners are
+forked from a pre-imported server (rel_child.py serve) so each starts in milliseconds;
+the final resume runs in a fresh interpreter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import pytest
+from reliability_support import check_all, memberships
+
+from ccpandas.journal import open_journal
+from ccpandas.quota import DayCounter
+from ccpandas.runs import run_result, runs
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL")
+
+CHILD = Path(__file__).with_name("rel_child.py")
+TIMEOUT = 60.0
+
+
+class Server:
+    """The pre-imported process that forks one worker per job (see rel_child.py)."""
+
+    def __init__(self, env: dict[str, str], stderr: Path) -> None:
+        self._stderr_path = stderr
+        self.proc = subprocess.Popen(
+            [sys.executable, str(CHILD), "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr.open("wb"),
+            env=env,
+        )
+        self._queues: defaultdict[str, queue.Queue[str | None]] = defaultdict(queue.Queue)
+        threading.Thread(target=self._read, daemon=True).start()
+        self.line(str(self.proc.pid), lambda text: text == "READY")
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            who, _, text = raw.decode().rstrip("\n").partition(" ")
+            self._queues[who].put(text)
+        for q in list(self._queues.values()):
+            q.put(None)
+
+    def line(self, who: str, match: Any = None) -> str:
+        """The next line from ``who`` (a pid, or FORKED) that ``match`` accepts."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                text = self._queues[who].get(timeout=max(left, 0.001))
+            except queue.Empty:
+                raise AssertionError(f"no line from {who}: {self.stderr()}") from None
+            if text is None:
+                raise AssertionError(f"the server ended: {self.stderr()}")
+            if text.startswith("ERROR"):
+                raise AssertionError(f"worker {who}: {text}")
+            if match is None or match(text):
+                return text
+
+    def start(self, job: dict[str, Any]) -> str:
+        """Fork a worker for ``job``; returns its pid (as text)."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(job) + "\n").encode())
+        self.proc.stdin.flush()
+        return self.line("FORKED")
+
+    def stderr(self) -> str:
+        return self._stderr_path.read_text(errors="replace")[-2000:]
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=TIMEOUT)
+
+
+def kill_at(server: Server, pid: str, point: tuple[str, int, float]) -> str:
+    """Kill worker ``pid`` ``delay`` s after its ``n``-th ``kind`` event; returns
+    ``"killed"``, or ``"finished"`` if it ended first."""
+    kind, n, delay = point
+    prefix = {
+        "start": "EVENT run ",
+        "sending": "EVENT sending batch",
+        "accepted": "EVENT batch ",
+        "poll": "EVENT poll ",
+    }[kind]
+    seen = 0
+    while True:
+        text = server.line(pid)
+        if text.startswith("DONE"):
+            return "finished"
+        if text.startswith(prefix):
+            seen += 1
+            if seen == n:
+                time.sleep(delay)
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    return "finished"
+                return "killed"
+
+
+def kill_points(seed: int, count: int, batches: int) -> list[tuple[str, int, float]]:
+    """Seeded kill points: half during submission (before the first request, before
+    or after a POST, mid-POST), half while polling."""
+    rng = random.Random(seed)
+    points = []
+    for i in range(count):
+        if i % 2:
+            points.append(("poll", rng.randint(1, 4), rng.uniform(0.0, 0.02)))
+        else:
+            kind = ("start", "sending", "accepted", "sending")[(i // 2) % 4]
+            n = 1 if kind == "start" else rng.randint(1, batches)
+            # right after "sending" the POST is out (the emulator answers after 20 ms)
+            points.append((kind, n, rng.uniform(0.0, 0.008)))
+    return points
+
+
+@pytest.fixture
+def child_env(emulator, data_dir) -> Any:
+    def make(emu: Any) -> dict[str, str]:
+        return {
+            **os.environ,
+            "CC_BASE_URL": emu.base_url,
+            "CC_ACCESS_TOKEN": emu.token,
+            "CCPANDAS_DATA_DIR": str(data_dir),
+            "OPENBLAS_NUM_THREADS": "1",
+        }
+
+    return make
+
+
+def test_sigkill_at_24_seeded_points_then_resume_in_a_new_process(emulator, child_env, tmp_path):
+    emu = emulator(
+        seed=31, contacts=1600, lists=2, speed=5_000.0, concurrency=2, latency=0.02
+    )
+    ids = emu.account.contact_ids()  # 4 batches per run: 500, 500, 500, 100
+    points = kill_points(seed=2024, count=24, batches=4)
+    targets = [emu.account.create_list(f"kill point {i}") for i in range(len(points) + 4)]
+    for list_id in targets:
+        emu.account.add_members(list_id, ids)
+    before = memberships(emu)
+    env = child_env(emu)
+    server = Server(env, tmp_path / "server.err")
+    job = {"op": "run", "ids": ids, "poll": 0.02, "poll_max": 0.04}
+    try:
+        outcomes = []
+        for point, list_id in zip(points, targets, strict=False):
+            t0 = time.monotonic()
+            pid = server.start({**job, "lists": [list_id]})
+            outcomes.append((point[0], kill_at(server, pid, point)))
+            print(point, outcomes[-1], time.monotonic() - t0)
+        # four more runs killed while polling, whose first resume is killed too
+        for list_id in targets[len(points) :]:
+            pid = server.start({**job, "lists": [list_id]})
+            outcomes.append(("poll", kill_at(server, pid, ("poll", 1, 0.0))))
+        by_list = {run_result(r).plan.list_ids[0]: r for r in runs()["run_id"]}
+        for i, list_id in enumerate(targets[len(points) :]):
+            pid = server.start({**job, "op": "resume", "run_ids": [by_list[list_id]]})
+            point = ("sending" if i % 2 else "poll", 1, 0.005)
+            outcomes.append(("resume", kill_at(server, pid, point)))
+    finally:
+        server.close()
+
+    killed = [kind for kind, outcome in outcomes if outcome == "killed"]
+    assert len(killed) >= 20, outcomes
+    assert {"start", "sending", "accepted", "poll", "resume"} <= set(killed), outcomes
+    listed = runs()
+    assert len(listed) == len(targets)
+    assert set(listed["state"]) - {"completed"}, "every run finished before its kill"
+
+    run_ids = [by_list[list_id] for list_id in targets]
+    emu.configure(speed=1_000_000.0, latency=0.0)  # the kills are over: finish quickly
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(CHILD), "resume", *run_ids],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    print("resume", time.monotonic() - t0)
+    assert done.stdout.count(" True") == len(run_ids), done.stdout
+
+    results = [run_result(r) for r in run_ids]
+    counts = check_all(emu, before, results)
+    assert set(runs()["state"]) == {"completed"}
+    # some kills landed while a POST was out: those batches were sent again, counted
+    attempts = [open_journal().attempts(r) for r in run_ids]
+    assert sum(int((a["reason"] == "uncertain").sum()) for a in attempts) >= 1
+    assert sum(c["uncertain_sends"] for c in counts) >= 1
+
+
+def test_two_kernels_remove_at_once_from_one_account(emulator, child_env, tmp_path):
+    # The API's limits are per application and per account: two processes share them.
+    emu = emulator(
+        seed=32,
+        contacts=6000,
+        lists=4,
+        rate=20,
+        speed=20_000.0,
+        max_queued_activities=4,
+        latency=0.005,
+    )
+    ids = emu.account.contact_ids()
+    lists = emu.account.list_ids()
+    before = memberships(emu)
+    server = Server(child_env(emu), tmp_path / "server.err")
+    jobs = [
+        {"op": "run", "ids": ids[:3000], "lists": lists[:2], "rate": 12},
+        {"op": "run", "ids": ids[2000:5000], "lists": lists[2:3], "rate": 12},
+    ]
+    try:
+        pids = [server.start(job) for job in jobs]  # both run at the same time
+        done = [json.loads(server.line(pid, lambda t: t.startswith("DONE"))[5:]) for pid in pids]
+    finally:
+        server.close()
+
+    assert all(d["ok"] for d in done)
+    results = [run_result(d["run_id"]) for d in done]
+    check_all(emu, before, results)
+    assert set(runs()["state"]) == {"completed"}
+    # both processes counted every request in the one shared daily count
+    assert DayCounter(emu.base_url).used() == emu.account.count()

@@ -1,0 +1,153 @@
+"""Smoke test of the benchmark suite (``make bench``) at tiny sizes.
+
+It checks that every benchmark runs, that ccpandas and the naive baseline are both
+measured, and that the results, the chart and the page are written. No timing is
+asserted: speed is for ``make bench`` to measure, not for tests to guess.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the repository, not installed
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import __main__ as cli  # noqa: E402
+from benchmarks import bench_e2e, bench_import, bench_plan, chart, report  # noqa: E402
+
+
+def test_plan_benchmark_measures_both_planners_on_every_column_kind() -> None:
+    rows = bench_plan.run(sizes=(2_000,), repeats=1)
+    assert [r["column"] for r in rows] == list(bench_plan.KINDS)
+    for r in rows:
+        if r.get("skipped"):
+            assert r["column"] == "arrow" and not bench_plan.arrow_available()
+            continue
+        assert r["agree"], r  # both planners found the same statuses and batches
+        assert (r["contacts"], r["invalid"], r["duplicates"]) == (1_700, 100, 200)
+        assert r["requests"] == 4  # ceil(1,700 / 500) x 1 list group
+        for key in ("ccpandas_seconds", "naive_seconds", "input_bytes"):
+            assert r[key] > 0, key
+        assert r["ccpandas_peak_bytes"] > 0 and r["naive_peak_bytes"] > 0
+
+
+def test_plan_data_has_the_promised_mix() -> None:
+    values = bench_plan.make_values(10_000, seed=3)
+    statuses = bench_plan.naive_plan(bench_plan.make_frame(values, "object"), ["x"])["statuses"]
+    counts = {s: statuses.count(s) for s in set(statuses)}
+    assert counts == {"planned": 8_500, "duplicate": 1_000, "invalid_id": 400, "missing": 100}
+
+
+def test_e2e_benchmark_runs_ccpandas_and_the_naive_script_on_fresh_emulators() -> None:
+    rows = bench_e2e.run([(1_200, 3), (600, 60)], rate=40.0, poll_every=0.2)
+    assert [(r["runner"], r["contacts"], r["lists"]) for r in rows] == [
+        ("ccpandas", 1_200, 3),
+        ("naive", 1_200, 3),
+        ("ccpandas", 600, 60),
+        ("naive", 600, 60),
+    ]
+    for r in rows:
+        assert r["ok"], r["runner"]  # every membership is gone
+        assert r["memberships_before"] > 0 and r["memberships_after"] == 0
+        assert r["minimum_requests"] == (3 if r["lists"] == 3 else 4)
+        assert r["removal_requests"] == r["minimum_requests"]
+        assert r["activities"] == r["minimum_requests"]
+        # A fresh emulator per run: the log holds this run's requests only.
+        assert len(r["request_offsets"]) == r["total_requests"] == len(r["request_kinds"])
+        assert r["total_requests"] == r["removal_requests"] + r["poll_requests"]
+        for key in ("wall_seconds", "achieved_rate", "rate_ratio", "wall_ratio"):
+            assert r[key] > 0, key
+    naive = [r for r in rows if r["runner"] == "naive"]
+    assert all(r["poll_requests"] >= r["activities"] for r in naive)  # one GET each at least
+
+
+def test_import_benchmark_times_both_and_lists_heavy_modules() -> None:
+    out = bench_import.run(repeats=1, warm_up=False)
+    assert set(out["seconds"]) == {"python", "pandas", "ccpandas"}
+    assert all(v > 0 for v in out["seconds"].values())
+    assert isinstance(out["heavy_imported"], list)
+    assert "ccpandas" in out["ccpandas_modules"]
+
+
+def test_chart_is_valid_svg_with_one_line_per_run() -> None:
+    runs = [
+        {
+            "runner": name,
+            "request_offsets": [0.1 * i * k for i in range(20)],
+            "request_kinds": ["post"] * 18 + ["poll"] * 2,
+            "total_requests": 20,
+            "wall_seconds": 2.0 * k,
+        }
+        for name, k in (("ccpandas", 1), ("naive", 2))
+    ]
+    svg = chart.rate_chart_svg(runs, limit=4.0, title="t & <t>")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert len(root.findall(f"{ns}polyline")) == 2
+    assert "t &amp; &lt;t&gt;" in svg
+
+
+def test_targets_are_fixed_and_misses_are_explained() -> None:
+    e2e = {
+        "runner": "ccpandas",
+        "contacts": 500,
+        "lists": 1,
+        "removal_requests": 1,
+        "minimum_requests": 1,
+        "removal_ratio": 1.0,
+        "polls_per_activity": 1.0,
+        "poll_requests": 1,
+        "activities": 1,
+        "throttled": 0,
+        "rate_ratio": 1.0,
+        "achieved_rate": 4.0,
+        "wall_ratio": 1.0,
+        "wall_seconds": 0.5,
+        "total_requests": 2,
+    }
+    verdicts = report.check_targets({"e2e": [e2e]})
+    missed = [v["metric"] for v in verdicts if not v["met"]]
+    assert missed == ["poll requests per activity"]
+    assert len(report.notes(verdicts)) == 1
+
+
+def test_cli_quick_run_writes_results_chart_and_page(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    page = tmp_path / "docs" / "benchmarks.md"
+    charts = tmp_path / "docs" / "_static"
+    # Import time is covered above; here the plan and e2e sections end up in the files.
+    code = cli.main(
+        [
+            "--quick",
+            "--only",
+            "plan",
+            "e2e",
+            "--results",
+            str(results),
+            "--docs",
+            str(page),
+            "--charts",
+            str(charts),
+        ]
+    )
+    assert code == 0
+    data = json.loads(results.read_text())
+    assert {"machine", "plan", "e2e", "targets"} <= set(data)
+    assert {"cores", "python", "pandas"} <= set(data["machine"])
+    svgs = sorted(p.name for p in charts.glob("bench-e2e-*.svg"))
+    assert svgs == ["bench-e2e-1500x3.svg", "bench-e2e-600x60.svg"]
+    text = page.read_text()
+    assert "## Targets" in text and "## End to end" in text and "naive" in text
+    assert "_static/bench-e2e-1500x3.svg" in text
+
+
+@pytest.mark.parametrize("bad", ["nope"])
+def test_unknown_column_kind_is_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="unknown column kind"):
+        bench_plan.make_frame(bench_plan.make_values(10), bad)
