@@ -166,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"\n{len(verdicts) - len(missed)} of {len(verdicts)} targets met", end="")
     print("." if not missed else "; missed:")
     for v in missed:
-        print(f"  - {v['benchmark']}: {v['case']}: {v['metric']} {v['shown']} (target {v['target']})")
+        print(f"  - {v['benchmark']}, {v['case']}: {v['metric']} {v['shown']}", end="")
+        print(f" (target {v['target']})")
     print(f"suite time {results['duration_seconds']:.0f} s")
     return 0
 

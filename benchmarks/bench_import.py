@@ -76,9 +76,7 @@ def run(repeats: int = 7, *, warm_up: bool = True) -> dict[str, Any]:
             runs[name].append(_time_once(statement))
     seconds = {name: statistics.median(times) for name, times in runs.items()}
     loaded = imported_modules()
-    heavy = [
-        m for m in HEAVY_MODULES if any(x == m or x.startswith(m + ".") for x in loaded)
-    ]
+    heavy = [m for m in HEAVY_MODULES if any(x == m or x.startswith(m + ".") for x in loaded)]
     return {
         "repeats": repeats,
         "seconds": seconds,

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["rate_series", "rate_chart_svg", "write_rate_chart"]
+__all__ = ["rate_chart_svg", "rate_series", "write_rate_chart"]
 
 _COLORS = {"ccpandas": "#1f77b4", "naive": "#e6772e"}
 _W, _H = 760, 330
@@ -94,9 +94,7 @@ def rate_chart_svg(
             f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{py(y):.1f}" y2="{py(y):.1f}" '
             'stroke="#e5e5e5"/>'
         )
-        out.append(
-            f'<text x="{_LEFT - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:g}</text>'
-        )
+        out.append(f'<text x="{_LEFT - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{y:g}</text>')
         y += y_step
     x_step = _nice_step(x_max)
     x = 0.0

@@ -276,7 +276,7 @@ def markdown(
                     _mb(r["input_bytes"]),
                     _mb(r["ccpandas_peak_bytes"]),
                     f"{r['peak_over_input']:.2f}x",
-                    _mb(r["naive_peak_bytes"]),
+                    "not traced" if r["naive_peak_bytes"] is None else _mb(r["naive_peak_bytes"]),
                 ]
             )
         lines += _md_table(
@@ -330,8 +330,7 @@ def markdown(
                 [
                     r["runner"],
                     f"{r['contacts']:,} x {r['lists']}",
-                    f"{r['removal_requests']} / {r['minimum_requests']} = "
-                    f"{r['removal_ratio']:.2f}",
+                    f"{r['removal_requests']} / {r['minimum_requests']} = {r['removal_ratio']:.2f}",
                     f"{r['polls_per_activity']:.3f}",
                     r["throttled"],
                     f"{r['rate_ratio']:.3f}",

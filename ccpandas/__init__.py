@@ -45,6 +45,10 @@ _LAZY = {
     "read_contact_lists": "ccpandas.readers",
     "read_contacts": "ccpandas.readers",
     "read_contact_tags": "ccpandas.readers",
+    # The run journal (sqlite3) loads on first use.
+    "runs": "ccpandas.history",
+    "run_result": "ccpandas.history",
+    "resume": "ccpandas.history",
     # IPython extension hooks (%load_ext ccpandas); IPython is imported only then.
     "load_ipython_extension": "ccpandas.ipython",
     "unload_ipython_extension": "ccpandas.ipython",
@@ -72,6 +76,9 @@ __all__ = [
     "read_contacts",
     "remove_from_lists",
     "remove_list_memberships",
+    "resume",
+    "run_result",
+    "runs",
     "set_default_client",
     "wait",
 ]

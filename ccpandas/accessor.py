@@ -122,7 +122,7 @@ class CCAccessor:
         Example:
             >>> result = df.cc.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
         """
-        from ccpandas.runs import resume_frame
+        from ccpandas.history import resume_frame
 
         return resume_frame(
             self._obj,

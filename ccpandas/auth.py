@@ -17,14 +17,9 @@ refresh token before anything else happens. Several kernels sharing the saved
 credentials take turns through the store's file lock, so none sends a refresh token
 another has already used.
 
-What comes from a library and what is hand-written: oauthlib builds the token requests
-(device code, authorization code with the PKCE verifier, refresh), makes the PKCE
-verifier and S256 challenge, and parses and checks every token answer. Written here: the
-device authorization request and the polling loop of RFC 8628 (oauthlib has no poller),
-the authorization URL (oauthlib refuses ``http://`` even to the loopback emulator unless
-a process-wide environment variable is set), the loopback redirect listener, the HTTP
-calls (plain requests, whose debug logging never shows a body), the refresh schedule and
-the token store.
+The conversation with the authorization server (device flow, PKCE, refresh calls; what
+oauthlib does and what is written here) is in :mod:`ccpandas.authflows`; the saved
+credentials in :mod:`ccpandas.tokenstore`.
 
 Nothing here ever puts a token in a repr, a log record, an exception or a widget.
 
@@ -38,30 +33,35 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
-import html
 import logging
-import os
-import secrets
-import sys
 import threading
 import time
-import urllib.parse
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, Protocol, TextIO
-
-import requests
+from typing import Any
 
 from ccpandas._secret import Secret
+from ccpandas.authflows import (
+    AUTH_URL_ENV,
+    DEFAULT_AUTH_URL,
+    DEFAULT_REDIRECT_URI,
+    DeviceCode,
+    LoginView,
+    OAuthSession,
+    TextView,
+    auth_error,
+    credentials_from_answer,
+    device_flow,
+    env,
+    normalize_auth_url,
+    pkce_flow,
+)
 from ccpandas.client import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     TOKEN_ENV,
     Client,
-    is_loopback_host,
     normalize_base_url,
     set_default_client,
 )
@@ -87,20 +87,11 @@ __all__ = [
     "normalize_auth_url",
 ]
 
-DEFAULT_AUTH_URL = "https://authz.constantcontact.com/oauth2/default/v1"
-AUTH_URL_ENV = "CC_AUTH_URL"
 CLIENT_ID_ENV = "CC_CLIENT_ID"
 CLIENT_SECRET_ENV = "CC_CLIENT_SECRET"
 REFRESH_TOKEN_ENV = "CC_REFRESH_TOKEN"
 #: ``contact_data`` for the contact endpoints, ``offline_access`` for a refresh token.
 DEFAULT_SCOPES = ("contact_data", "offline_access")
-#: Register exactly this redirect URI in your Constant Contact application for
-#: ``flow="pkce"`` (or pass your own loopback ``redirect_uri=``).
-DEFAULT_REDIRECT_URI = "http://127.0.0.1:8976/callback"
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-
-#: RFC 8628 section 3.5: after ``slow_down`` the device poll interval grows by 5 seconds.
-SLOW_DOWN_STEP = 5.0
 #: The token endpoint allows about one request per second.
 MIN_REFRESH_INTERVAL = 1.0
 #: Refresh this long before expiry at most (less for short-lived tokens: 10 % of the life).
@@ -117,46 +108,9 @@ _providers: weakref.WeakSet[OAuthToken] = weakref.WeakSet()
 # --------------------------------------------------------------------------- small helpers
 
 
-def normalize_auth_url(url: str) -> str:
-    """Check an authorization server URL and return it without a trailing slash.
-
-    Only ``https://``, or plain ``http://`` to a loopback host (the emulator): the
-    token endpoint receives refresh tokens and client secrets.
-
-    Example:
-        >>> normalize_auth_url("https://authz.constantcontact.com/oauth2/default/v1/")
-        'https://authz.constantcontact.com/oauth2/default/v1'
-        >>> normalize_auth_url("http://example.com/oauth2")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        ccpandas.errors.ConfigError: refusing plain http:// to example.com: ...
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise ConfigError(f"auth_url must be a non-empty URL string, not {url!r}")
-    parts = urllib.parse.urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"auth_url must look like https://host/oauth2/default/v1, not {url!r}")
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError("auth_url must not contain a user name or password")
-    if parts.query or parts.fragment:
-        raise ConfigError("auth_url must not contain a query string or fragment")
-    if scheme == "http" and not is_loopback_host(parts.hostname):
-        raise ConfigError(
-            f"refusing plain http:// to {parts.hostname}: refresh tokens and client secrets "
-            "would travel unencrypted. Use https://, or a loopback host for the emulator."
-        )
-    return urllib.parse.urlunsplit((scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
-
-
 def _fingerprint(token: str) -> str:
     """A stable, one-way name for a refresh token (never the token itself)."""
     return hashlib.sha256(f"ccpandas:{token}".encode()).hexdigest()[:32]
-
-
-def _env(name: str) -> str | None:
-    value = os.environ.get(name, "").strip()
-    return value or None
 
 
 def _scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
@@ -166,299 +120,9 @@ def _scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s.strip() for s in items))
 
 
-def _secret_or_none(value: str | Secret | None) -> Secret | None:
-    if value is None or isinstance(value, Secret):
-        return value or None
-    if not isinstance(value, str):
-        raise TypeError(f"client_secret must be a string, not {type(value).__name__}")
-    return Secret(value) if value.strip() else None
-
-
 def _login_advice(client_id: str | None) -> str:
     who = f"client_id={client_id!r}" if client_id else "client_id=..."
     return f"Log in again with ccpandas.login({who})"
-
-
-def _auth_error(message: str, error_key: str | None = None) -> AuthError:
-    err = AuthError(message)
-    err.error_key = error_key  # type: ignore[attr-defined]  # the OAuth2 error code
-    return err
-
-
-# --------------------------------------------------------------------------- the server
-
-
-@dataclasses.dataclass(frozen=True, repr=False)
-class DeviceCode:
-    """A started device login: what the user must open and the code they must see there.
-
-    Example:
-        >>> DeviceCode(Secret("dc"), "BCDF-GHJK", "https://x/activate", None, 600, 5)
-        DeviceCode(user_code='BCDF-GHJK', link='https://x/activate', expires_in=600)
-    """
-
-    device_code: Secret
-    user_code: str
-    verification_uri: str
-    verification_uri_complete: str | None
-    expires_in: float
-    interval: float
-
-    @property
-    def link(self) -> str:
-        """The page to open (with the code filled in, when the server offers that)."""
-        return self.verification_uri_complete or self.verification_uri
-
-    def __repr__(self) -> str:
-        return (
-            f"DeviceCode(user_code={self.user_code!r}, link={self.link!r}, "
-            f"expires_in={self.expires_in:g})"
-        )
-
-
-class OAuthSession:
-    """Calls to one authorization server for one client id (its own HTTP session).
-
-    Example:
-        >>> OAuthSession("my-app", auth_url="http://127.0.0.1:9/oauth2/default/v1")
-        OAuthSession(client_id='my-app', auth_url='http://127.0.0.1:9/oauth2/default/v1')
-    """
-
-    def __init__(
-        self,
-        client_id: str,
-        *,
-        auth_url: str | None = None,
-        client_secret: str | Secret | None = None,
-        timeout: float | tuple[float, float] = (5.0, 30.0),
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        if not isinstance(client_id, str) or not client_id.strip():
-            raise ConfigError("client_id must be a non-empty string (your application's API key)")
-        self.client_id = client_id.strip()
-        self.auth_url = normalize_auth_url(auth_url or _env(AUTH_URL_ENV) or DEFAULT_AUTH_URL)
-        self._client_secret = _secret_or_none(client_secret)
-        self.timeout = timeout
-        self._sleep = sleep
-        self._session = requests.Session()
-        self._session.trust_env = False  # no .netrc credentials, no proxy env surprises
-
-    def __repr__(self) -> str:
-        return f"OAuthSession(client_id={self.client_id!r}, auth_url={self.auth_url!r})"
-
-    def close(self) -> None:
-        """Close the HTTP session."""
-        self._session.close()
-
-    # -- HTTP ----------------------------------------------------------------------------
-
-    def _post(self, endpoint: str, fields: str, *, what: str) -> requests.Response:
-        """POST a form; retry answers that say nothing happened (429, 503, refused)."""
-        url = f"{self.auth_url}/{endpoint}"
-        auth = None
-        if self._client_secret is not None:
-            auth = (self.client_id, self._client_secret.reveal())
-        for attempt in range(1, 4):
-            try:
-                resp = self._session.post(
-                    url,
-                    data=fields,
-                    headers={
-                        "Content-Type": "application/x-www-form-urlencoded",
-                        "Accept": "application/json",
-                    },
-                    auth=auth,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-            except requests.ConnectionError as exc:
-                # Raised without its cause: requests keeps the request, whose body holds
-                # the refresh token, on the exception.
-                refused = "refused" in str(exc).lower() or "NewConnectionError" in repr(exc)
-                if refused and attempt < 3:
-                    self._sleep(0.5 * attempt)
-                    continue
-                raise _auth_error(
-                    f"{what}: no answer from the authorization server "
-                    f"{urllib.parse.urlsplit(url).netloc} ({type(exc).__name__})",
-                    "transport",
-                ) from None
-            except requests.RequestException as exc:
-                raise _auth_error(
-                    f"{what}: no answer from the authorization server ({type(exc).__name__})",
-                    "transport",
-                ) from None
-            if (resp.status_code == 429 or resp.status_code >= 500) and attempt < 3:
-                retry_after = resp.headers.get("Retry-After", "")
-                delay = float(retry_after) if retry_after.isdigit() else 1.0 * attempt
-                _log.info(
-                    "%s: the authorization server answered %d; retrying", what, resp.status_code
-                )
-                self._sleep(delay)
-                continue
-            return resp
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _token(self, fields: str, *, what: str) -> dict[str, Any]:
-        """POST to the token endpoint; the checked token answer, or AuthError."""
-        from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
-
-        resp = self._post("token", fields, what=what)
-        text = resp.text
-        if resp.status_code != 200 and '"error"' not in text:
-            raise _auth_error(
-                f"{what}: the authorization server answered HTTP {resp.status_code}",
-                f"http_{resp.status_code}",
-            )
-        parser = WebApplicationClient(self.client_id)
-        try:
-            token = dict(parser.parse_request_body_response(text))
-        except OAuth2Error as exc:
-            raise _auth_error(
-                f"{what}: {exc.error}" + (f" ({exc.description})" if exc.description else ""),
-                exc.error,
-            ) from None
-        except ValueError:
-            raise _auth_error(f"{what}: the token answer is not JSON", "invalid_response") from None
-        finally:
-            parser.token = {}  # drop oauthlib's copy of the tokens at once
-            parser.access_token = parser.refresh_token = None
-        return token
-
-    # -- the grants ----------------------------------------------------------------------
-
-    def start_device_login(self, scopes: Iterable[str]) -> DeviceCode:
-        """POST /device/authorize: a device code and the user code to show."""
-        fields = urllib.parse.urlencode({"client_id": self.client_id, "scope": " ".join(scopes)})
-        resp = self._post("device/authorize", fields, what="device login")
-        try:
-            body = resp.json()
-        except ValueError:
-            body = {}
-        if resp.status_code != 200 or not isinstance(body, dict) or "device_code" not in body:
-            error = body.get("error") if isinstance(body, dict) else None
-            detail = body.get("error_description") if isinstance(body, dict) else None
-            raise _auth_error(
-                f"device login refused: HTTP {resp.status_code} {error or ''}"
-                + (f" ({detail})" if detail else ""),
-                error or f"http_{resp.status_code}",
-            )
-        try:
-            return DeviceCode(
-                device_code=Secret(str(body["device_code"])),
-                user_code=str(body["user_code"]),
-                verification_uri=str(body["verification_uri"]),
-                verification_uri_complete=body.get("verification_uri_complete"),
-                expires_in=float(body.get("expires_in") or 600),
-                interval=float(body["interval"]) if body.get("interval") is not None else 5.0,
-            )
-        except (KeyError, TypeError, ValueError):
-            raise _auth_error("device login: an incomplete answer", "invalid_response") from None
-
-    def poll_device_login(self, code: DeviceCode) -> dict[str, Any]:
-        """One poll of the token endpoint; AuthError with ``error_key``
-        ``authorization_pending`` / ``slow_down`` / ``expired_token`` / ``access_denied``."""
-        from oauthlib.oauth2.rfc8628.clients import DeviceClient
-
-        fields = DeviceClient(self.client_id).prepare_request_body(
-            code.device_code.reveal(), include_client_id=self._client_secret is None
-        )
-        return self._token(fields, what="device login")
-
-    def exchange_code(self, code: str, redirect_uri: str, verifier: str) -> dict[str, Any]:
-        """Exchange an authorization code (PKCE) for tokens."""
-        from oauthlib.oauth2 import WebApplicationClient
-
-        fields = WebApplicationClient(self.client_id).prepare_request_body(
-            code=code,
-            redirect_uri=redirect_uri,
-            code_verifier=verifier,
-            include_client_id=self._client_secret is None,
-        )
-        return self._token(fields, what="login")
-
-    def refresh(self, refresh_token: Secret, scopes: Iterable[str] | None = None) -> dict[str, Any]:
-        """Use a refresh token; the answer may hold a new (rotated) one."""
-        from oauthlib.oauth2 import WebApplicationClient
-
-        kwargs: dict[str, Any] = {}
-        if self._client_secret is None:
-            kwargs["client_id"] = self.client_id
-        fields = WebApplicationClient(self.client_id).prepare_refresh_body(
-            refresh_token=refresh_token.reveal(),
-            scope=list(scopes) if scopes else None,
-            **kwargs,
-        )
-        return self._token(fields, what="token refresh")
-
-    def authorization_url(
-        self, *, redirect_uri: str, scopes: Iterable[str], state: str, challenge: str
-    ) -> str:
-        """The ``/authorize`` URL of a PKCE login (S256)."""
-        query = urllib.parse.urlencode(
-            {
-                "response_type": "code",
-                "client_id": self.client_id,
-                "redirect_uri": redirect_uri,
-                "scope": " ".join(scopes),
-                "state": state,
-                "code_challenge": challenge,
-                "code_challenge_method": "S256",
-            }
-        )
-        return f"{self.auth_url}/authorize?{query}"
-
-    def revoke(self, token: Secret, hint: str = "refresh_token") -> None:
-        """Revoke a token at the server (RFC 7009); AuthError if the server cannot be reached."""
-        fields = {"token": token.reveal(), "token_type_hint": hint}
-        if self._client_secret is None:
-            fields["client_id"] = self.client_id
-        resp = self._post("revoke", urllib.parse.urlencode(fields), what="logout")
-        if resp.status_code != 200:
-            raise _auth_error(
-                f"logout: the server answered HTTP {resp.status_code} to the revocation",
-                f"http_{resp.status_code}",
-            )
-
-
-def _credentials(
-    body: Mapping[str, Any],
-    *,
-    client_id: str,
-    now: float,
-    auth_url: str,
-    base_url: str | None,
-    previous: Credentials | None = None,
-    origin: str | None = None,
-) -> Credentials:
-    """Credentials from a token answer (keeping the old refresh token when none came)."""
-    access = body.get("access_token")
-    if not isinstance(access, str) or not access:
-        raise _auth_error("the token answer has no access token", "invalid_response")
-    refresh = body.get("refresh_token")
-    expires_in = body.get("expires_in")
-    scope = body.get("scope")
-    if isinstance(scope, list | tuple):
-        scopes = tuple(str(s) for s in scope)
-    elif isinstance(scope, str) and scope.strip():
-        scopes = tuple(scope.split())
-    else:
-        scopes = previous.scopes if previous else ()
-    return Credentials(
-        client_id=client_id,
-        access_token=Secret(access),
-        refresh_token=(
-            Secret(refresh)
-            if isinstance(refresh, str) and refresh
-            else (previous.refresh_token if previous else None)
-        ),
-        expires_at=now + float(expires_in) if expires_in is not None else None,
-        scopes=scopes,
-        obtained_at=now,
-        auth_url=auth_url,
-        base_url=base_url,
-        origin=origin if origin is not None else (previous.origin if previous else None),
-    )
 
 
 # --------------------------------------------------------------------------- the provider
@@ -607,7 +271,7 @@ class OAuthToken:
                 if not force and not self._due(creds):
                     return True
             if creds.refresh_token is None:
-                raise _auth_error(
+                raise auth_error(
                     f"The access token for {self.client_id} expired or was refused, and there is "
                     "no refresh token to renew it (log in with the 'offline_access' scope to get "
                     f"one). {_login_advice(self.client_id)}.",
@@ -622,7 +286,7 @@ class OAuthToken:
                 body = self._session.refresh(creds.refresh_token)
             except AuthError as exc:
                 if getattr(exc, "error_key", None) == "invalid_grant":
-                    raise _auth_error(
+                    raise auth_error(
                         f"Constant Contact refused the refresh token for {self.client_id}: it "
                         "expired (180 days unused), was revoked, or was already used by another "
                         f"session. {_login_advice(self.client_id)}; the saved credentials stay "
@@ -630,7 +294,7 @@ class OAuthToken:
                         "invalid_grant",
                     ) from None
                 raise
-            fresh = _credentials(
+            fresh = credentials_from_answer(
                 body,
                 client_id=self.client_id,
                 now=self._clock(),
@@ -659,61 +323,7 @@ class OAuthToken:
             self._creds = None
 
 
-# --------------------------------------------------------------------------- login views
-
-
-class LoginView(Protocol):
-    """What a login shows the user. :class:`TextView` prints; in a notebook,
-    :class:`ccpandas.widgets.login.LoginWidget` shows a link, the code and a countdown."""
-
-    def show_device_code(self, code: DeviceCode) -> None:
-        """A device login started: show ``code.link`` and ``code.user_code``."""
-
-    def show_url(self, url: str) -> None:
-        """A PKCE login started: the user must open ``url``."""
-
-    def tick(self, remaining: float) -> None:
-        """About once a second while waiting: seconds left before the code expires."""
-
-    def status(self, state: str, message: str) -> None:
-        """``waiting``, ``connected``, ``denied``, ``expired``, ``cancelled`` or ``failed``."""
-
-
-class TextView:
-    """The terminal's view of a login: plain lines on ``stream`` (default stdout).
-
-    Example:
-        >>> import io
-        >>> out = io.StringIO()
-        >>> TextView(out).status("connected", "Connected.")
-        >>> out.getvalue()
-        'Connected.\\n'
-    """
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self._stream = stream
-
-    def _print(self, text: str) -> None:
-        print(text, file=self._stream or sys.stdout, flush=True)
-
-    def show_device_code(self, code: DeviceCode) -> None:
-        minutes = max(1, round(code.expires_in / 60))
-        self._print(
-            "To connect ccpandas to Constant Contact, open this page and sign in:\n"
-            f"    {code.link}\n"
-            f"Check that it shows the code {code.user_code} (valid for {minutes} min)."
-        )
-
-    def show_url(self, url: str) -> None:
-        self._print(
-            f"To connect ccpandas to Constant Contact, open this page and sign in:\n    {url}"
-        )
-
-    def tick(self, remaining: float) -> None:
-        pass  # a terminal does not need a ticking countdown
-
-    def status(self, state: str, message: str) -> None:
-        self._print(message)
+# --------------------------------------------------------------------------- login
 
 
 def _default_view() -> LoginView:
@@ -730,202 +340,14 @@ def _default_view() -> LoginView:
     return TextView()
 
 
-# --------------------------------------------------------------------------- the flows
-
-
-def _wait(
-    seconds: float,
-    deadline: float,
-    view: LoginView,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> None:
-    """Sleep ``seconds`` in slices of at most one, ticking the countdown."""
-    end = clock() + seconds
-    while True:
-        now = clock()
-        view.tick(max(0.0, deadline - now))
-        if now >= end:
-            return
-        sleep(min(1.0, end - now))
-
-
-def _device_flow(
-    session: OAuthSession,
-    scopes: tuple[str, ...],
-    view: LoginView,
-    *,
-    timeout: float | None,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> dict[str, Any]:
-    code = session.start_device_login(scopes)
-    view.show_device_code(code)
-    view.status("waiting", "Waiting for you to approve in the browser...")
-    life = code.expires_in if timeout is None else min(code.expires_in, timeout)
-    deadline = clock() + life
-    interval = max(0.0, code.interval)
-    while True:
-        _wait(min(interval, max(0.0, deadline - clock())), deadline, view, sleep, clock)
-        try:
-            return session.poll_device_login(code)
-        except AuthError as exc:
-            key = getattr(exc, "error_key", None)
-            if key == "authorization_pending":
-                pass
-            elif key == "slow_down":
-                interval += SLOW_DOWN_STEP
-            elif key == "access_denied":
-                view.status("denied", "The sign-in was denied.")
-                raise _auth_error(
-                    "The sign-in was denied in the browser. Run ccpandas.login() again to retry.",
-                    "access_denied",
-                ) from None
-            elif key == "expired_token":
-                view.status("expired", "The code expired.")
-                raise _auth_error(
-                    "The sign-in code expired before it was approved. Run ccpandas.login() "
-                    "again for a new one.",
-                    "expired_token",
-                ) from None
-            else:
-                view.status("failed", f"The sign-in failed ({key}).")
-                raise
-        if clock() >= deadline:
-            view.status("expired", "The code expired.")
-            raise _auth_error(
-                f"No approval within {life:.0f} s. Run ccpandas.login() again for a new code.",
-                "expired_token",
-            )
-
-
-class _CallbackHandler(BaseHTTPRequestHandler):
-    server: _LoopbackServer
-
-    def do_GET(self) -> None:
-        parts = urllib.parse.urlsplit(self.path)
-        if parts.path != self.server.expected_path:
-            self.send_error(404)
-            return
-        self.server.answer = dict(urllib.parse.parse_qsl(parts.query))
-        ok = "code" in self.server.answer
-        text = (
-            "Signed in. You can close this tab and go back to your notebook."
-            if ok
-            else "The sign-in did not complete. Go back to your notebook for details."
-        )
-        body = f"<!doctype html><meta charset='utf-8'><p>{html.escape(text)}</p>".encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the default writes the request line, with the authorization code, to stderr
-
-
-class _LoopbackServer(HTTPServer):
-    """Waits for the browser's redirect to ``http://127.0.0.1:PORT/path?code=...``."""
-
-    def __init__(self, host: str, port: int, path: str) -> None:
-        self.expected_path = path or "/"
-        self.answer: dict[str, str] | None = None
-        super().__init__((host, port), _CallbackHandler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks up the host's name, which can hang without network.
-        import socketserver
-
-        socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = str(self.server_address[0]), self.server_address[1]
-
-
-def _pkce_flow(
-    session: OAuthSession,
-    scopes: tuple[str, ...],
-    view: LoginView,
-    *,
-    redirect_uri: str,
-    open_browser: bool,
-    timeout: float | None,
-    clock: Callable[[], float],
-) -> dict[str, Any]:
-    from oauthlib.oauth2 import WebApplicationClient
-
-    parts = urllib.parse.urlsplit(redirect_uri)
-    if parts.scheme != "http" or not is_loopback_host(parts.hostname):
-        raise ConfigError(
-            "redirect_uri must be http:// to a loopback address, e.g. "
-            f"{DEFAULT_REDIRECT_URI} (the browser hands the code to this process)"
-        )
-    host = parts.hostname or "127.0.0.1"
-    try:
-        server = _LoopbackServer(host, 80 if parts.port is None else parts.port, parts.path)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot listen on {host}:{parts.port} for the login redirect ({exc.strerror}); "
-            "pass another redirect_uri= registered in your application"
-        ) from None
-    try:
-        shown_host = f"[{host}]" if ":" in host else host
-        redirect = urllib.parse.urlunsplit(
-            ("http", f"{shown_host}:{server.server_port}", parts.path or "/", "", "")
-        )
-        pkce = WebApplicationClient(session.client_id)
-        verifier = pkce.create_code_verifier(64)
-        challenge = pkce.create_code_challenge(verifier, "S256")
-        state = secrets.token_urlsafe(24)
-        url = session.authorization_url(
-            redirect_uri=redirect, scopes=scopes, state=state, challenge=challenge
-        )
-        view.show_url(url)
-        view.status("waiting", "Waiting for the browser to come back...")
-        if open_browser:
-            import webbrowser
-
-            webbrowser.open(url)
-        deadline = clock() + (timeout if timeout is not None else 600.0)
-        server.timeout = 0.25
-        while server.answer is None:
-            if clock() >= deadline:
-                view.status("expired", "No answer from the browser.")
-                raise _auth_error(
-                    "The browser did not come back in time. Run ccpandas.login() again.",
-                    "timeout",
-                )
-            view.tick(max(0.0, deadline - clock()))
-            server.handle_request()
-        answer = server.answer
-    finally:
-        server.server_close()
-    if not secrets.compare_digest(answer.get("state", ""), state):
-        view.status("failed", "The answer did not match this login.")
-        raise _auth_error("The login answer did not match this login (state); try again.", "state")
-    if "error" in answer:
-        denied = answer["error"] == "access_denied"
-        view.status("denied" if denied else "failed", "The sign-in was not completed.")
-        raise _auth_error(
-            "The sign-in was denied in the browser."
-            if denied
-            else f"The sign-in failed: {answer['error']}. {answer.get('error_description', '')}",
-            answer["error"],
-        )
-    if "code" not in answer:
-        raise _auth_error(
-            "The browser came back without an authorization code.", "invalid_response"
-        )
-    return session.exchange_code(answer["code"], redirect, verifier)
-
-
 def _resolve_client_id(client_id: str | None, store: TokenStore) -> str | None:
     if client_id is not None:
         if not isinstance(client_id, str) or not client_id.strip():
             raise ConfigError("client_id must be a non-empty string (your application's API key)")
         return client_id.strip()
-    env = _env(CLIENT_ID_ENV)
-    if env:
-        return env
+    from_env = env(CLIENT_ID_ENV)
+    if from_env:
+        return from_env
     saved = store.client_ids()
     if len(saved) == 1:
         return saved[0]
@@ -990,24 +412,24 @@ def login(
         raise ConfigError(f"flow must be 'device' or 'pkce', not {flow!r}")
     store = store if store is not None else TokenStore()
     cid = client_id.strip() if isinstance(client_id, str) and client_id.strip() else None
-    cid = cid or _env(CLIENT_ID_ENV)
+    cid = cid or env(CLIENT_ID_ENV)
     if cid is None:
         raise ConfigError(
             "login needs your application's client id (its API key): "
             f"ccpandas.login(client_id=...) or set {CLIENT_ID_ENV}; {_GUIDE}"
         )
     scope_list = _scopes(scopes)
-    api_url = base_url or _env(BASE_URL_ENV) or DEFAULT_BASE_URL
+    api_url = base_url or env(BASE_URL_ENV) or DEFAULT_BASE_URL
     normalize_base_url(api_url)  # a bad base URL fails now, not after the login
     session = OAuthSession(
         cid,
         auth_url=auth_url,
-        client_secret=client_secret if client_secret is not None else _env(CLIENT_SECRET_ENV),
+        client_secret=client_secret if client_secret is not None else env(CLIENT_SECRET_ENV),
     )
     view = view if view is not None else _default_view()
     try:
         if flow == "device":
-            body = _device_flow(
+            body = device_flow(
                 session, scope_list, view, timeout=timeout, sleep=time.sleep, clock=time.monotonic
             )
         else:
@@ -1015,7 +437,7 @@ def login(
                 from ccpandas.widgets._env import in_notebook
 
                 open_browser = not in_notebook()
-            body = _pkce_flow(
+            body = pkce_flow(
                 session,
                 scope_list,
                 view,
@@ -1031,7 +453,7 @@ def login(
         if getattr(exc, "error_key", None) not in ("access_denied", "expired_token"):
             view.status("failed", f"The sign-in failed: {exc}")
         raise
-    creds = _credentials(
+    creds = credentials_from_answer(
         body, client_id=cid, now=time.time(), auth_url=session.auth_url, base_url=api_url
     )
     if save:
@@ -1083,7 +505,7 @@ def connect(
         >>> client = ccpandas.connect(client_id="0a1b2c3d-...", interactive=False)  # doctest: +SKIP
     """
     store = store if store is not None else TokenStore()
-    api_url = base_url or _env(BASE_URL_ENV)
+    api_url = base_url or env(BASE_URL_ENV)
     options = dict(client_options or {})
 
     # 1. explicit token
@@ -1091,9 +513,9 @@ def connect(
         return _client_for(token, api_url or DEFAULT_BASE_URL, options, set_default)
 
     # 2. the environment
-    if _env(TOKEN_ENV):
-        env_refresh = _env(REFRESH_TOKEN_ENV)
-        cid = client_id or _env(CLIENT_ID_ENV)
+    if env(TOKEN_ENV):
+        env_refresh = env(REFRESH_TOKEN_ENV)
+        cid = client_id or env(CLIENT_ID_ENV)
         if env_refresh and cid:
             origin = _fingerprint(env_refresh)
             saved = store.load(cid)
@@ -1102,7 +524,7 @@ def connect(
             else:
                 creds = Credentials(
                     cid,
-                    Secret(_env(TOKEN_ENV) or ""),
+                    Secret(env(TOKEN_ENV) or ""),
                     Secret(env_refresh),
                     obtained_at=0.0,
                     auth_url=None,
@@ -1114,7 +536,7 @@ def connect(
                 auth_url=auth_url,
                 client_secret=client_secret
                 if client_secret is not None
-                else _env(CLIENT_SECRET_ENV),
+                else env(CLIENT_SECRET_ENV),
                 store=store,
                 min_refresh_interval=min_refresh_interval,
             )
@@ -1130,7 +552,7 @@ def connect(
         provider = OAuthToken(
             saved,
             auth_url=auth_url,
-            client_secret=client_secret if client_secret is not None else _env(CLIENT_SECRET_ENV),
+            client_secret=client_secret if client_secret is not None else env(CLIENT_SECRET_ENV),
             store=store,
             min_refresh_interval=min_refresh_interval,
         )

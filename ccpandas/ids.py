@@ -4,7 +4,8 @@ An id is accepted after stripping whitespace and one pair of surrounding braces 
 lower-casing; it must then be a canonical 8-4-4-4-12 hexadecimal UUID. Every value gets
 a status: ``planned`` (a valid id), ``invalid_id`` or ``missing``. No Python loop runs
 per row: the column is factorised once (a hash table in C), only its distinct values
-are checked with pandas string methods, and the verdicts are spread back with numpy.
+are checked (pandas string methods, Arrow compute or numpy on a bytes buffer), and the
+verdicts are spread back over the rows with numpy.
 
 Example:
     >>> ids, status = normalize_ids(
@@ -103,36 +104,18 @@ def check_ids(values: pd.Series) -> CheckedIds:
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _check_categorical(values)
-    n = len(values)
-    status = np.full(n, INVALID, dtype=np.int8)
-    reason = np.full(n, None, dtype=object)
     strings = _string_positions(values)
-    if strings is None:  # every non-missing value is a string: factorise them all
+    if strings is None:  # every value is a string or missing: factorise them all
         raw_codes, raw = pd.factorize(values)
-        has = raw_codes >= 0
-        status[~has] = MISSING
-        reason[~has] = REASON_MISSING
     else:
-        na = values.isna().to_numpy(dtype=bool)
-        status[na] = MISSING
-        reason[na] = REASON_MISSING
-        other = ~na
-        other[strings] = False
-        if other.any():
-            reason[other] = _not_a_string(values[other])
-        raw_codes = np.full(n, -1, dtype=np.intp)
+        raw_codes = np.full(len(values), -1, dtype=np.intp)
         sub_codes, raw = pd.factorize(values.iloc[strings])
         raw_codes[strings] = sub_codes
-        has = raw_codes >= 0
 
-    # Check each distinct string once, then spread the verdicts over the rows. The
-    # strings keep their storage (object, python or Arrow): no conversion, no copy.
+    # Check each distinct string once. The strings keep their storage (object, python
+    # or Arrow): no conversion, no copy.
     raw = _series(raw)
     u_status, u_reason, u_norm = _check_strings(raw)
-    row_codes = raw_codes[has]
-    status[has] = u_status[row_codes]
-    reason[has] = u_reason[row_codes]
-    codes = np.full(n, -1, dtype=np.intp)
     if u_norm is None:
         # Nothing needed fixing: the valid distinct values are the ids, in order.
         valid = u_status == PLANNED
@@ -142,7 +125,17 @@ def check_ids(values: pd.Series) -> CheckedIds:
         # Two raw spellings can share one id ("ABC.." and "{abc..}"): factorise again
         # over the distinct normalised values, which keeps the order of first appearance.
         id_codes, ids = pd.factorize(u_norm)
-    codes[has] = id_codes[row_codes]
+
+    # Spread the verdicts over the rows; code -1 (no string) takes the appended entry.
+    status = np.append(u_status, np.int8(MISSING))[raw_codes]
+    reason = np.append(u_reason, REASON_MISSING)[raw_codes]
+    codes = np.append(id_codes, -1)[raw_codes]
+    if strings is not None:  # values that are neither strings nor missing
+        other = values.notna().to_numpy(dtype=bool, copy=True)
+        other[strings] = False
+        if other.any():
+            status[other] = INVALID
+            reason[other] = _not_a_string(values[other])
     return CheckedIds(pd.Index(ids, dtype=ids.dtype), codes, status, reason)
 
 
@@ -208,8 +201,8 @@ def _check_strings(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series | 
     The normalised values are None when every valid value was canonical already.
     """
     n = len(raw)
-    # Fast path: exported ids are nearly always canonical already, so one regex pass
-    # settles most values; only the rest is stripped, unbraced and lower-cased.
+    # Fast path: exported ids are nearly always canonical already, so one vectorised
+    # check settles most values; only the rest is stripped, unbraced and lower-cased.
     canonical = _canonical(raw)
     status = np.where(canonical, PLANNED, INVALID).astype(np.int8)
     reason = np.full(n, None, dtype=object)

@@ -38,7 +38,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import math
 import os
 import secrets
 import sqlite3
@@ -48,10 +47,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from ccpandas.errors import CCError, ConfigError
+from ccpandas.journal_codec import decode_series, encode_series
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.runner import PENDING, REJECTED, UNCERTAIN, BatchRun
 
@@ -87,7 +86,7 @@ CREATE TABLE IF NOT EXISTS runs (
     n_contacts  INTEGER,          -- NULL when the API selects the contacts
     n_batches   INTEGER NOT NULL,
     plan        TEXT NOT NULL,    -- JSON: source, exclude, column, pace, notes, digest
-    rows        BLOB NOT NULL,    -- zlib-compressed JSON: the plan's rows
+    rows        BLOB NOT NULL,    -- zlib-compressed JSON: the id column as given, with index
     status      TEXT NOT NULL,    -- running | ended | stopped
     stop_reason TEXT,             -- why it last stopped (quota_exceeded, interrupted, ...)
     stopped_at  TEXT
@@ -221,13 +220,13 @@ class JournalDB:
                 raise
             conn.execute("COMMIT")
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query."""
         with self._lock:
             conn = self.connect()
             cursor = conn.execute(sql, tuple(params))
             names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]  # type: ignore[misc]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     # -- reading --------------------------------------------------------------------
     def run_ids(self) -> list[str]:
@@ -357,14 +356,13 @@ class RunJournal:
         run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         meta = {
             "source": {"kind": plan.source.kind.value, "values": _source_values(plan)},
-            "exclude": list(plan.exclude),
-            "column": _jsonable(plan.column),
+            "column": plan.column if _plain(plan.column) else str(plan.column),
             "rate": plan.rate,
             "daily_quota": plan.daily_quota,
             "notes": list(plan.notes),
             "digest": plan_digest(plan.batches),
         }
-        rows_blob = _encode_rows(plan.rows)
+        rows_blob = _encode_input(plan)
         with db.transaction() as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, created_at, updated_at, base_url, source, list_ids, "
@@ -601,30 +599,32 @@ def plan_digest(batches: Sequence[Batch]) -> str:
     return h.hexdigest()
 
 
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
 def _source_values(plan: RemovalPlan) -> list[str]:
     # Contact ids are in the rows already; storing them twice would double the journal.
     return [] if plan.source.kind is SourceKind.CONTACT_IDS else list(plan.source.values)
 
 
 def _rebuild_plan(run_id: str, meta: dict[str, Any], record: dict[str, Any]) -> RemovalPlan:
+    """Plan the journaled input again (planning is pure), then check that it gives the
+    very requests the run sent."""
     from ccpandas.plan import plan_removal, plan_source_removal
 
-    rows = _decode_rows(record["rows"])
+    given = _decode_input(record["rows"])
     list_ids = json.loads(record["list_ids"])
     kind = SourceKind(meta["source"]["kind"])
     pace = {"rate": meta["rate"], "daily_quota": meta["daily_quota"]}
+    column = meta["column"]
     if kind is SourceKind.CONTACT_IDS:
-        # First occurrences, in order, are exactly the ids the plan batched.
-        planned = (rows["plan_status"] == "planned").to_numpy()
-        ids = rows["normalized_id"].to_numpy(dtype=object)[planned]
-        base = plan_removal(pd.Series(ids, dtype=object), list_ids, **pace)
+        assert given is not None
+        plan = plan_removal(given.rename(column), list_ids, column=column, **pace)
     else:
         source = Source(kind, tuple(meta["source"]["values"]))
-        exclude = meta["exclude"] or None
-        base = plan_source_removal(
-            source, list_ids, exclude=exclude, confirm_all_active=True, **pace
-        )
-    plan = dataclasses.replace(base, rows=rows, column=meta["column"], notes=tuple(meta["notes"]))
+        plan = plan_source_removal(source, list_ids, exclude=given, confirm_all_active=True, **pace)
+    plan = dataclasses.replace(plan, column=column, notes=tuple(meta["notes"]))
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
             f"the journal of run {run_id} does not rebuild into the requests it sent "
@@ -633,144 +633,19 @@ def _rebuild_plan(run_id: str, meta: dict[str, Any], record: dict[str, Any]) -> 
     return plan
 
 
-# --------------------------------------------------------------------------- rows
+# --------------------------------------------------------------------------- input
 
 
-def _jsonable(value: Any) -> Any:
-    """A JSON value for ``value``: text for anything JSON cannot hold."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
-        return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    return str(value)
-
-
-def _dtype_name(dtype: Any) -> str:
-    if isinstance(dtype, pd.StringDtype):
-        return "str" if dtype.na_value is np.nan else f"string[{dtype.storage}]"
-    if isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype):
-        return "string[pyarrow]"
-    return str(dtype)
-
-
-def _restore_dtype(values: list[Any], name: str) -> Any:
-    from ccpandas.ids import TEXT_DTYPE
-
-    array = np.array(values, dtype=object) if values else np.array([], dtype=object)
-    try:
-        if name == "str":
-            return pd.array(array, dtype=TEXT_DTYPE)
-        if name in ("category", "string[python]", "string[pyarrow]"):
-            return pd.array(array, dtype=name)
-    except (TypeError, ValueError, ImportError):
-        pass  # the values were stored as text or the backend is missing: keep them as objects
-    return array
-
-
-def _encode_index(index: pd.Index) -> dict[str, Any]:
-    if isinstance(index, pd.RangeIndex):
-        return {"range": [index.start, index.stop, index.step], "name": _jsonable(index.name)}
-    if isinstance(index, pd.MultiIndex):
-        return {
-            "levels": [_encode_index(index.get_level_values(i)) for i in range(index.nlevels)],
-            "names": [_jsonable(n) for n in index.names],
-        }
-    if pd.api.types.is_integer_dtype(index.dtype) or pd.api.types.is_float_dtype(index.dtype):
-        values = index.to_numpy().tolist()
-    else:
-        values = [_jsonable(v) for v in index.tolist()]
-    return {"values": values, "dtype": str(index.dtype), "name": _jsonable(index.name)}
-
-
-def _decode_index(spec: dict[str, Any]) -> pd.Index:
-    if "range" in spec:
-        return pd.RangeIndex(*spec["range"], name=spec["name"])
-    if "levels" in spec:
-        arrays = [_decode_index(level) for level in spec["levels"]]
-        return pd.MultiIndex.from_arrays(arrays, names=spec["names"])
-    values = spec["values"]
-    index = pd.Index(values, name=spec["name"], dtype=None if values else object)
-    if str(index.dtype) != spec["dtype"]:
-        # e.g. a custom extension type: the labels then stay as stored
-        with contextlib.suppress(TypeError, ValueError):
-            index = index.astype(spec["dtype"])
-    return index
-
-
-def _encode_rows(rows: pd.DataFrame) -> bytes:
-    """The plan's rows as compressed JSON (the index labels included)."""
-    given = rows["contact_id"]
-    raw = given.astype(object).tolist()
-    values = [v if type(v) is str else _jsonable(v) for v in raw]
-    normalized = rows["normalized_id"].astype(object).tolist()
-    # Most ids arrive canonical: store the normalised one only where it differs.
-    normalized = [
-        None if n is None or n is pd.NA or (isinstance(n, float) and math.isnan(n)) else n
-        for n in normalized
-    ]
-    norm_diff = [n if n != v else 0 for n, v in zip(normalized, values, strict=True)]
-    statuses = rows["plan_status"].cat.codes.to_numpy().tolist()
-    reasons = [None if r is pd.NA or not isinstance(r, str) else r for r in rows["reason"].tolist()]
-    batch = rows["batch"].fillna(-1).astype("int64").to_numpy().tolist()
-    dup = rows["plan_status"].to_numpy() == "duplicate"
-    first = np.full(len(rows), -1, dtype="int64")
-    if dup.any():
-        # duplicate_of holds labels; position of each label's first row is what we keep
-        codes = pd.factorize(rows["normalized_id"].astype(object))[0]
-        first_pos = pd.Series(np.arange(len(rows))).groupby(codes).transform("min").to_numpy()
-        first[dup] = first_pos[dup]
-    doc = {
-        "n": len(rows),
-        "index": _encode_index(rows.index),
-        "contact_id": values,
-        "contact_id_dtype": _dtype_name(given.dtype),
-        "contact_id_name": _jsonable(given.name),
-        "normalized": norm_diff,
-        "status": statuses,
-        "reason": reasons,
-        "first": first.tolist(),
-        "batch": batch,
-    }
+def _encode_input(plan: RemovalPlan) -> bytes:
+    """The id column of the run as given (values, dtype, index): planning it again
+    rebuilds ``plan.rows`` exactly. For API-selected sources: the exclude column."""
+    doc = {"column": encode_series(plan.rows["contact_id"]) if len(plan.rows) else None}
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 3)
 
 
-def _decode_rows(blob: bytes) -> pd.DataFrame:
-    from ccpandas.ids import TEXT_DTYPE
-    from ccpandas.plan import PLAN_STATUS_DTYPE, _duplicate_labels
-
+def _decode_input(blob: bytes) -> pd.Series | None:
     doc = json.loads(zlib.decompress(blob))
-    index = _decode_index(doc["index"])
-    values = doc["contact_id"]
-    normalized = [v if n == 0 else n for n, v in zip(doc["normalized"], values, strict=True)]
-    first = np.asarray(doc["first"], dtype="int64")
-    dup = first >= 0
-    batch = np.asarray(doc["batch"], dtype="int64")
-    dup_of = _duplicate_labels(index, dup, first[dup])
-    return pd.DataFrame(
-        {
-            "contact_id": pd.Series(
-                _restore_dtype(values, doc["contact_id_dtype"]),
-                index=index,
-                name=doc["contact_id_name"],
-            ),
-            "normalized_id": pd.array(np.array(normalized, dtype=object), dtype=TEXT_DTYPE),
-            "plan_status": pd.Categorical.from_codes(
-                np.asarray(doc["status"], dtype="int8"), dtype=PLAN_STATUS_DTYPE
-            ),
-            "reason": pd.array(np.array(doc["reason"], dtype=object), dtype=TEXT_DTYPE),
-            "duplicate_of": pd.Series(dup_of, index=index, dtype=dup_of.dtype, copy=False),
-            "batch": pd.arrays.IntegerArray(batch, mask=batch < 0),
-        },
-        index=index,
-    )
+    return None if doc["column"] is None else decode_series(doc["column"])
 
 
 # --------------------------------------------------------------------------- locks

@@ -93,11 +93,13 @@ class RemovalPlan:
     """What a removal will send, and what happens to every input row. Nothing is sent.
 
     ``rows`` has the input's index (one row per input row, even where labels repeat)
-    and the columns ``contact_id`` (the value as given), ``normalized_id``,
-    ``plan_status`` (categorical of :data:`PLAN_STATUSES`), ``reason`` (text for rows
-    that are not planned), ``duplicate_of`` (index label of the first occurrence) and
-    ``batch`` (nullable Int64: the contact group the row's id is sent in, for
-    ``planned`` rows; each contact group goes out once per list group).
+    and the columns ``contact_id`` (the value as given, dtype kept), ``normalized_id``
+    (the canonical id for ``planned`` and ``duplicate`` rows, in the column's string
+    storage), ``plan_status`` (categorical of :data:`PLAN_STATUSES`), ``reason``
+    (categorical text for rows that are not planned), ``duplicate_of`` (index label of
+    the first row with the same id; Int64 for integer indexes) and ``batch`` (nullable
+    Int64: the contact group that carries the row's id, for ``planned`` rows; each
+    contact group goes out once per list group).
 
     For plans from :func:`plan_source_removal` the API selects the contacts: ``rows``
     holds the ``exclude`` ids (``planned`` there means "will be kept"), and
@@ -119,7 +121,7 @@ class RemovalPlan:
     batches: tuple[Batch, ...]
     source: Source
     exclude: tuple[str, ...] = ()
-    #: For tag_ids / list_ids sources: their ids in groups of at most 50.
+    #: The ids of a tag_ids or list_ids source, in groups of at most 50.
     source_groups: tuple[tuple[str, ...], ...] = ()
     column: Any = None
     rate: float = DEFAULT_RATE
@@ -135,7 +137,7 @@ class RemovalPlan:
 
     @property
     def n_rows(self) -> int:
-        """Input rows (for source plans: exclude rows)."""
+        """Input rows (for source plans, the exclude rows)."""
         return len(self.rows)
 
     @property
@@ -172,7 +174,7 @@ class RemovalPlan:
 
     @property
     def n_requests(self) -> int:
-        """Removal requests: ``ceil(contacts/500) x ceil(lists/50)``, the minimum."""
+        """Removal requests to send, ``ceil(contacts/500) x ceil(lists/50)`` (the minimum)."""
         return len(self.batches)
 
     @property
@@ -357,7 +359,11 @@ def plan_removal(
 def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
     """The Series to plan, and the name to report it by."""
     if isinstance(data, pd.DataFrame):
-        if column not in data.columns:
+        try:
+            found = column in data.columns
+        except TypeError:  # an unhashable column name
+            found = False
+        if not found:
             raise _missing_column(data, column)
         values = data[column]
         if isinstance(values, pd.DataFrame):
@@ -636,10 +642,11 @@ def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -
     codes, status = checked.codes, checked.status.copy()
     # Ids are numbered in order of first appearance, so a row holds the first occurrence
     # of its id exactly when its code is above every code before it: no hash table.
-    before = np.empty_like(codes)
-    before[:1] = -1
-    before[1:] = codes[:-1]
-    first = codes > np.maximum.accumulate(before)
+    first = np.empty(len(codes), dtype=bool)
+    highest = np.maximum.accumulate(codes)
+    first[:1] = codes[:1] >= 0
+    first[1:] = codes[1:] > highest[:-1]
+    del highest
     dup = (codes >= 0) & ~first
     status[dup] = DUPLICATE
     dup_of = _duplicate_labels(values.index, dup, np.flatnonzero(first)[codes[dup]])
@@ -650,8 +657,8 @@ def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -
     found = pd.Categorical(texts)
     reason_codes = np.full(len(codes), -1, dtype=np.int32)
     reason_codes[explained] = found.codes
-    batch_of = np.where(first, codes, 0) // MAX_CONTACTS_PER_REQUEST
-    batch = pd.arrays.IntegerArray(batch_of.astype("int64"), mask=~first | (not with_batches))
+    batch_of = (codes // MAX_CONTACTS_PER_REQUEST).astype(np.int64, copy=False)
+    batch = pd.arrays.IntegerArray(batch_of, mask=~first | (not with_batches))
     index = values.index
     norm = checked.normalized
     return pd.DataFrame(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ccpandas.models import UUID_RE, Source
+from ccpandas.models import Source
 from ccpandas.plan import RemovalPlan, plan_removal, plan_source_removal, resolve_list_ids
 from ccpandas.progress import NullReporter, make_reporter
 from ccpandas.result import RemovalResult
@@ -36,10 +36,19 @@ __all__ = [
 
 
 def _needs_names(list_ids: str | Iterable[str]) -> bool:
-    values = [list_ids] if isinstance(list_ids, str) else list(list_ids)
-    return any(
-        not (isinstance(v, str) and UUID_RE.match(v.strip().strip("{}").lower())) for v in values
-    )
+    """True when some value is not a list UUID (by the planner's own rules: case,
+    braces and whitespace forgiven), so the lists must be read to resolve names."""
+    from ccpandas.ids import PLANNED, check_ids
+
+    if list_ids is None or isinstance(list_ids, pd.DataFrame):
+        return False  # the planner says what is wrong, without a request
+    try:
+        values = [list_ids] if isinstance(list_ids, str) else list(list_ids)
+        return bool(values) and bool(
+            (check_ids(pd.Series(values, dtype=object)).status != PLANNED).any()
+        )
+    except TypeError:  # not an iterable of ids: the planner says so
+        return False
 
 
 def _client(client: Client | None) -> Client:

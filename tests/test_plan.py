@@ -294,8 +294,13 @@ def test_batch_arithmetic(contacts: int, lists: int, batches: int) -> None:
     assert len(plan.list_groups) == math.ceil(lists / 50)
     assert all(len(b.source.values) <= 500 and len(b.list_ids) <= 50 for b in plan.batches)
     assert [b.index for b in plan.batches] == list(range(batches))
-    pairs = {(c, x) for b in plan.batches for c in b.source.values for x in b.list_ids}
-    assert len(pairs) == contacts * lists
+    # Every (contact group, list group) pair exactly once covers every (contact, list).
+    groups = sorted((b.contact_group, b.list_group) for b in plan.batches)
+    assert groups == [
+        (i, j) for i in range(len(plan.contact_groups)) for j in range(len(plan.list_groups))
+    ]
+    assert [c for g in plan.contact_groups for c in g] == [cid(i) for i in range(contacts)]
+    assert [x for g in plan.list_groups for x in g] == [lid(i) for i in range(lists)]
 
 
 def test_batches_follow_contact_groups_then_list_groups() -> None:
@@ -386,6 +391,11 @@ def test_missing_column_without_close_match() -> None:
     assert "Did you mean" not in str(info.value)
     with pytest.raises(PlanError, match="has no columns"):
         plan_removal(pd.DataFrame(), LIST)
+
+
+def test_unhashable_column_name() -> None:
+    with pytest.raises(PlanError, match="not found"):
+        plan_removal(pd.DataFrame({"contact_id": [cid(1)]}), LIST, column=["contact_id"])
 
 
 def test_duplicated_column_name() -> None:

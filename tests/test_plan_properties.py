@@ -237,7 +237,7 @@ anything = st.one_of(
 @given(
     data=st.one_of(column(), anything),
     lists=anything,
-    column_name=st.sampled_from(["contact_id", "id", 0]),
+    column_name=st.sampled_from(["contact_id", "id", 0, None, ("a", "b")]),
 )
 def test_bad_input_raises_plan_error_only(data, lists, column_name) -> None:
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import CLIENT_ID, User
+from auth_support import CLIENT_ID, User
 
 import ccpandas
 from ccpandas.auth import OAuthToken, connect, login, logout
@@ -17,9 +17,7 @@ from ccpandas.widgets import login as widget_login
 
 
 def signed_in(emu, **kwargs) -> ccpandas.Client:
-    return login(
-        CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu), **kwargs
-    )
+    return login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu), **kwargs)
 
 
 def test_explicit_token_comes_first(auth_emu, monkeypatch) -> None:

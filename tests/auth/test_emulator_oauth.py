@@ -10,7 +10,7 @@ import urllib.parse
 
 import pytest
 import requests
-from conftest import CLIENT_ID
+from auth_support import CLIENT_ID
 
 from ccpandas.emulator import ManualClock
 from ccpandas.emulator import __main__ as cli

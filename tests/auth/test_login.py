@@ -8,10 +8,10 @@ import os
 import stat
 
 import pytest
-from conftest import CLIENT_ID, User
+from auth_support import CLIENT_ID, User
 
 import ccpandas
-from ccpandas import auth
+from ccpandas import authflows
 from ccpandas.auth import login
 from ccpandas.client import get_default_client
 from ccpandas.errors import AuthError, ConfigError
@@ -83,7 +83,7 @@ def test_device_flow_code_expires(auth_emu) -> None:
 
 def test_device_flow_slows_down_when_asked(auth_emu, monkeypatch) -> None:
     emu = auth_emu(device_interval=0.05)
-    monkeypatch.setattr(auth, "SLOW_DOWN_STEP", 0.4)  # RFC 8628 says 5 s; keep the test short
+    monkeypatch.setattr(authflows, "SLOW_DOWN_STEP", 0.4)  # RFC 8628 says 5 s; keep the test short
 
     class Busy(User):
         def show_device_code(self, code):

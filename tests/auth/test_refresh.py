@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import requests
-from conftest import CLIENT_ID, User
+from auth_support import CLIENT_ID, User
 
 import ccpandas
 from ccpandas._secret import Secret

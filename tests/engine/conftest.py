@@ -9,8 +9,6 @@ import pytest
 
 import ccpandas
 
-REMOVE = "/v3/activities/remove_list_memberships"
-
 
 @pytest.fixture
 def connect() -> Iterator[Callable[..., ccpandas.Client]]:
@@ -27,8 +25,3 @@ def connect() -> Iterator[Callable[..., ccpandas.Client]]:
     yield make
     for client in made:
         client.close()
-
-
-def posts(emu: Any, status: int | None = None) -> int:
-    """How many removal POSTs the emulator saw (with ``status``, if given)."""
-    return emu.account.count(method="POST", route=REMOVE, status=status)

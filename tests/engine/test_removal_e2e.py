@@ -6,7 +6,7 @@ import dataclasses
 
 import pandas as pd
 import pytest
-from conftest import REMOVE, posts
+from engine_support import REMOVE, posts
 
 import ccpandas
 from ccpandas import PlanError, QuotaExceededError, Source

@@ -31,9 +31,9 @@ import pandas as pd
 
 import ccpandas
 import ccpandas.client  # imported before forking, so each worker starts at once
+from ccpandas.history import resume
 from ccpandas.removal import run_plan
 from ccpandas.runner import Runner
-from ccpandas.runs import resume
 
 # The log lines that mark the points a test may kill a worker at.
 _EVENTS = ("run ", "sending batch", "batch ", "poll ")

@@ -23,8 +23,8 @@ from reliability_support import (
 
 import ccpandas
 from ccpandas import QuotaExceededError
-from ccpandas.runs import resume, runs
 from ccpandas.emulator import OffsetClock
+from ccpandas.history import resume, runs
 from ccpandas.journal import open_journal
 from ccpandas.progress import NullReporter
 from ccpandas.removal import run_plan
@@ -272,9 +272,7 @@ def test_never_more_than_the_queue_limit_in_flight(emulator):
     frame = segment(emu)
     plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
     recorder = Recorder()
-    result = run_plan(
-        plan, client, progress=recorder, runner=fast_runner(client, max_queued=3)
-    )
+    result = run_plan(plan, client, progress=recorder, runner=fast_runner(client, max_queued=3))
     assert result.ok
     assert emu.account.count(status=429) == 0  # it paused instead of being refused
     assert any("queued" in s.message for s in recorder.snapshots if s.phase == "waiting")

@@ -1,0 +1,198 @@
+"""A Series (values, dtype, index, name) as plain JSON, for the run journal.
+
+The journal keeps the id column of a run exactly as it was given, so planning it again
+gives the very same rows: strings, missing values, numbers, categorical columns, Arrow
+and python string storage, and every kind of index (range, integers, text, dates,
+several levels). A value JSON cannot hold (bytes, a ``uuid.UUID``...) comes back as a
+stand-in that prints like it and has a type of the same name, so it plans (and reads)
+as the same "not a string" row.
+
+Example:
+    >>> import json
+    >>> s = pd.Series(["a", None, 3], index=[10, 10, 11], name="contact_id")
+    >>> back = decode_series(json.loads(json.dumps(encode_series(s))))
+    >>> back.equals(s), back.index.tolist(), back.name
+    (True, [10, 10, 11], 'contact_id')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["decode_series", "encode_series"]
+
+_TEXT_DTYPES = ("str", "string[python]", "string[pyarrow]", "arrow_string")
+
+
+class Opaque:
+    """Stands in for a value JSON could not hold: same repr, a type of the same name."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.text == self.text  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.text))
+
+
+@cache
+def _opaque_type(name: str) -> type[Opaque]:
+    return type(name, (Opaque,), {"__slots__": (), "__module__": __name__})
+
+
+def _encode_values(values: list[Any], *, dates: bool = False) -> tuple[list[Any], dict[str, str]]:
+    """JSON values, and ``{position: type name}`` for those kept as their repr.
+
+    ``dates``: the array's dtype holds dates, which come back from ISO text.
+    """
+    out: list[Any] = []
+    opaque: dict[str, str] = {}
+    for i, v in enumerate(values):
+        kind = type(v)
+        if kind is str or v is None or kind is bool or kind is int or kind is float:
+            out.append(v)  # NaN and infinities too: Python's json reads them back
+        elif v is pd.NA or v is pd.NaT:
+            out.append(None)
+        elif dates and isinstance(v, dt.datetime | dt.date | pd.Timestamp):
+            out.append(v.isoformat())
+        else:
+            out.append(repr(v))
+            opaque[str(i)] = kind.__name__
+    return out, opaque
+
+
+def _decode_values(values: list[Any], opaque: dict[str, str]) -> list[Any]:
+    for pos, name in opaque.items():
+        i = int(pos)
+        values[i] = _opaque_type(name)(values[i])
+    return values
+
+
+def _dtype_name(dtype: Any) -> str:
+    if isinstance(dtype, pd.StringDtype):
+        return "str" if dtype.na_value is np.nan else f"string[{dtype.storage}]"
+    if isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype):
+        return "arrow_string"
+    return str(dtype)
+
+
+def _as_dtype(values: list[Any], name: str) -> Any:
+    array = pd.Series(values, dtype=object).to_numpy()  # lists stay elements
+    try:
+        if name == "str":
+            return pd.array(array, dtype=pd.Series([], dtype="str").dtype)
+        if name == "arrow_string":
+            import pyarrow as pa
+
+            return pd.array(array, dtype=pd.ArrowDtype(pa.string()))
+        if name != "object":
+            return pd.array(array, dtype=name)
+    except (TypeError, ValueError, ImportError):
+        pass  # e.g. an extension type of another library: the values stay objects
+    return array
+
+
+def _encode_array(values: pd.Series) -> dict[str, Any]:
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats, opaque = _encode_values(dtype.categories.tolist())
+        return {
+            "categories": cats,
+            "opaque": opaque,
+            "categories_dtype": _dtype_name(dtype.categories.dtype),
+            "codes": values.cat.codes.to_numpy(dtype="int64").tolist(),
+            "ordered": bool(dtype.ordered),
+        }
+    dates = pd.api.types.is_datetime64_any_dtype(dtype)
+    encoded, opaque = _encode_values(values.astype(object).tolist(), dates=dates)
+    return {"values": encoded, "opaque": opaque, "dtype": _dtype_name(dtype)}
+
+
+def _decode_array(doc: dict[str, Any]) -> Any:
+    if "categories" in doc:
+        categories = pd.Index(
+            _as_dtype(_decode_values(doc["categories"], doc["opaque"]), doc["categories_dtype"])
+        )
+        codes = np.asarray(doc["codes"], dtype="int64")
+        return pd.Categorical.from_codes(codes, categories=categories, ordered=doc["ordered"])
+    return _as_dtype(_decode_values(doc["values"], doc["opaque"]), doc["dtype"])
+
+
+def _name(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return {"name": repr(value), "type": type(value).__name__}
+
+
+def _unname(value: Any) -> Any:
+    if isinstance(value, dict):
+        return _opaque_type(value["type"])(value["name"])
+    return value
+
+
+def _encode_index(index: pd.Index) -> dict[str, Any]:
+    if isinstance(index, pd.RangeIndex):
+        return {"range": [index.start, index.stop, index.step], "name": _name(index.name)}
+    if isinstance(index, pd.MultiIndex):
+        return {
+            "levels": [_encode_index(index.get_level_values(i)) for i in range(index.nlevels)],
+            "names": [_name(n) for n in index.names],
+        }
+    doc = _encode_array(pd.Series(index, copy=False))
+    doc["name"] = _name(index.name)
+    doc["freq"] = getattr(index, "freqstr", None)
+    return doc
+
+
+def _decode_index(doc: dict[str, Any]) -> pd.Index:
+    if "range" in doc:
+        return pd.RangeIndex(*doc["range"], name=_unname(doc["name"]))
+    if "levels" in doc:
+        levels = [_decode_index(level) for level in doc["levels"]]
+        return pd.MultiIndex.from_arrays(levels, names=[_unname(n) for n in doc["names"]])
+    values = _decode_array(doc)
+    name = _unname(doc["name"])
+    dtype = doc.get("dtype")
+    if dtype and dtype not in ("object", *_TEXT_DTYPES) and not isinstance(values, np.ndarray):
+        index = pd.Index(values, name=name)
+    else:
+        index = pd.Index(values, name=name, dtype=object if dtype == "object" else None)
+    if dtype and _dtype_name(index.dtype) != dtype:
+        # dates come back as text: their dtype (with its time zone) restores them
+        with contextlib.suppress(TypeError, ValueError):
+            index = index.astype(dtype)
+    if doc.get("freq") and isinstance(index, pd.DatetimeIndex | pd.TimedeltaIndex):
+        with contextlib.suppress(TypeError, ValueError):
+            index = type(index)(index, freq=doc["freq"])
+    return index
+
+
+def encode_series(series: pd.Series) -> dict[str, Any]:
+    """The Series as a JSON-ready dict (see :func:`decode_series`)."""
+    return {
+        "name": _name(series.name),
+        "index": _encode_index(series.index),
+        **_encode_array(series),
+    }
+
+
+def decode_series(doc: dict[str, Any]) -> pd.Series:
+    """The Series :func:`encode_series` encoded: same values, dtype, index and name."""
+    values = _decode_array(doc)
+    index = _decode_index(doc["index"])
+    return pd.Series(values, index=index, name=_unname(doc["name"]), copy=False)

@@ -1,0 +1,241 @@
+"""No token anywhere: a full run of every authentication path, then a grep of everything
+it produced for every secret the emulators issued.
+
+Searched: every log record of the authentication tests at every level (requests' and
+urllib3's own debug lines included; this module runs last among them), what the run
+printed (stdout, stderr, progress bars), the str, repr and full traceback of every error
+it raised, the reprs of results, clients, token providers, credentials and stores, the
+login widget's state, the token store's neighbours (lock and temporary files), the run
+journal's folder, and the outputs and saved widget state of the notebooks in
+``notebooks/``. Searched for: the exact access tokens, refresh tokens, device codes and
+authorization codes issued, and, in notebooks run by other processes, anything shaped
+like an emulator token.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import traceback
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+from auth_support import BROWSER_THREAD, CLIENT_ID, Secrets, User
+
+import ccpandas
+from ccpandas.auth import connect, login, logout
+from ccpandas.errors import AuthError, CCError, ConfigError
+from ccpandas.tokenstore import TokenStore
+from ccpandas.widgets.login import LoginWidget
+
+ROOT = Path(__file__).resolve().parents[2]
+#: The shapes of the emulator's secrets (tokens issued in other processes, e.g. notebooks).
+TOKEN_SHAPE = re.compile(r"cc(?:emu|rt|dc|ac)_[0-9a-f]{32,}")
+
+
+def trace(exc: BaseException) -> str:
+    """Everything a notebook or a log could show of an error: str, repr, notes, causes."""
+    return "".join(traceback.format_exception(exc)) + repr(exc) + str(exc)
+
+
+def files_text(folder: Path, *, skip: set[Path] = frozenset()) -> dict[str, str]:  # type: ignore[assignment]
+    out = {}
+    if folder.exists():
+        for path in folder.rglob("*"):
+            if path.is_file() and path not in skip:
+                out[str(path)] = path.read_bytes().decode("utf-8", "replace")
+    return out
+
+
+def notebook_texts() -> dict[str, str]:
+    out = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        outputs = [cell.get("outputs", []) for cell in nb["cells"]]
+        out[f"{path.name} outputs"] = json.dumps(outputs)
+        out[f"{path.name} widget state"] = json.dumps(nb.get("metadata", {}).get("widgets", {}))
+    return out
+
+
+def hits(texts: dict[str, str], secrets: set[str]) -> list[str]:
+    found = []
+    for where, text in texts.items():
+        for secret in secrets:
+            if secret and secret in text:
+                found.append(f"{where}: a secret of {len(secret)} characters ({secret[:6]}...)")
+    return found
+
+
+def test_no_token_leaks_anywhere(
+    auth_emu, secrets_seen: Secrets, private_env: Path, capfd, monkeypatch
+) -> None:
+    texts: dict[str, str] = {}
+    seen: list[str] = []
+
+    def keep(*objects: object) -> None:
+        for obj in objects:
+            seen.extend([str(obj), repr(obj)])
+
+    def expect_error(kind: type[BaseException], action) -> BaseException:
+        with pytest.raises(kind) as info:
+            action()
+        seen.append(trace(info.value))
+        return info.value
+
+    emu = auth_emu(contacts=1200, lists=2, token_expires_after=3)
+    store = TokenStore()
+
+    # 1. Device login in a notebook-like widget, approved by a person on the page.
+    widget = LoginWidget()
+    person = User(emu, after_pending=1)
+
+    def show(code):  # the widget shows the code while the person answers
+        LoginWidget.show_device_code(widget, code)
+        person.show_device_code(code)
+
+    widget.show_device_code = show  # type: ignore[method-assign]
+    client = login(
+        CLIENT_ID,
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        view=widget,
+        client_options={"rate": None},
+    )
+    person.join()
+    texts["login widget state"] = json.dumps([c.get_state() for c in widget.children])
+    texts["login widget repr"] = repr(widget) + widget._repr_mimebundle_().__repr__()
+
+    # 2. A removal that crosses several token expiries (401 -> refresh -> resend), with
+    #    the text progress bar.
+    list_id = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
+    result = frame.cc.remove_from_lists([list_id], client=client, progress="auto")
+    assert result.ok and emu.account.count(status=401) >= 1
+    keep(result, result.summary(), result.rows.to_string(), result.activities)
+    keep(result._repr_html_())
+    keep(client, client.stats.as_dict(), client._token_provider, client._token_provider.func)
+    keep(store, store.load(CLIENT_ID), emu.oauth)
+    client._token_provider.func.refresh(force=True)  # a proactive refresh
+
+    # 3. PKCE login through the loopback redirect.
+    emu.configure(auto_approve=True)
+    pkce = login(
+        CLIENT_ID,
+        flow="pkce",
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        redirect_uri="http://127.0.0.1:0/callback",
+        view=User(emu),
+        open_browser=False,
+        client_options={"rate": None},
+    )
+    keep(pkce, ccpandas.read_contact_lists(pkce))
+
+    # 4. The environment source, refreshed and rotated.
+    body = emu.oauth.grant("env-app")
+    emu.revoke_token(body["access_token"])
+    monkeypatch.setenv("CC_ACCESS_TOKEN", body["access_token"])
+    monkeypatch.setenv("CC_REFRESH_TOKEN", body["refresh_token"])
+    monkeypatch.setenv("CC_CLIENT_ID", "env-app")
+    monkeypatch.setenv("CC_AUTH_URL", emu.auth_url)
+    from_env = connect(base_url=emu.base_url, client_options={"rate": None})
+    keep(ccpandas.read_contact_lists(from_env), from_env._token_provider.func)
+    for name in ("CC_ACCESS_TOKEN", "CC_REFRESH_TOKEN", "CC_CLIENT_ID", "CC_AUTH_URL"):
+        monkeypatch.delenv(name)
+
+    # 5. Errors: a refused refresh, a missing scope, a refused access token, plain http.
+    saved = store.load(CLIENT_ID)
+    assert saved is not None and saved.refresh_token
+    requests.post(
+        f"{emu.auth_url}/token",
+        data={
+            "grant_type": "refresh_token",
+            "client_id": CLIENT_ID,
+            "refresh_token": saved.refresh_token.reveal(),
+        },
+        timeout=5,
+    )  # someone else spends it
+    stale = connect(CLIENT_ID, interactive=False, client_options={"rate": None})
+    emu.revoke_token(saved.access_token.reveal())
+    expect_error(AuthError, lambda: ccpandas.read_contact_lists(stale))
+    narrow = emu.oauth.grant(CLIENT_ID, scopes=["account_read"])
+    expect_error(
+        CCError,
+        lambda: ccpandas.read_contact_lists(
+            ccpandas.Client(token=narrow["access_token"], base_url=emu.base_url, rate=None)
+        ),
+    )
+    emu.revoke_token(narrow["access_token"])
+    expect_error(
+        CCError,
+        lambda: ccpandas.read_contact_lists(
+            ccpandas.Client(token=narrow["access_token"], base_url=emu.base_url, rate=None)
+        ),
+    )
+    expect_error(
+        ConfigError,
+        lambda: ccpandas.Client(token=narrow["access_token"], base_url="http://example.com/v3"),
+    )
+    emu.configure(auto_approve=False)
+    expect_error(
+        AuthError,
+        lambda: login(
+            CLIENT_ID,
+            auth_url=emu.auth_url,
+            base_url=emu.base_url,
+            view=User(emu, decision="deny"),
+        ),
+    )
+
+    # 6. Logout.
+    assert logout(CLIENT_ID)
+    expect_error(AuthError, lambda: ccpandas.read_contact_lists(client))
+
+    out, err = capfd.readouterr()
+    texts["stdout"], texts["stderr"] = out, err
+    texts["reprs and errors"] = "\n".join(seen)
+    with secrets_seen.lock:
+        records = list(secrets_seen.texts)
+    # The simulated person's browser (requests, in its own thread) logs the redirect URL
+    # with the authorization code, as any browser history would: that is OAuth's design
+    # for codes. Everything else must hold no code, and nothing at all may hold a token.
+    browser = f"[{BROWSER_THREAD}]"
+    texts["log records"] = "\n".join(r for r in records if not r.startswith(browser))
+    browser_records = "\n".join(r for r in records if r.startswith(browser))
+    tokens_dir = store.directory
+    texts.update(
+        files_text(private_env, skip=set(tokens_dir.glob("*.json")))
+    )  # the store's neighbours: lock files, anything left behind
+    texts.update(files_text(private_env.parent / "data"))  # journal and day counter
+    texts.update(notebook_texts())
+
+    issued = secrets_seen.issued()
+    assert len(issued) >= 10  # access and refresh tokens, device and authorization codes
+    assert texts["log records"].count("POST /oauth2/default/v1/token") >= 5  # we did listen
+    assert "GET /callback?code=" in browser_records  # and the browser's lines were seen
+    assert hits(texts, issued) == []
+    tokens_only = {s for s in issued if not s.startswith("ccac_")}
+    assert hits({"the browser's log records": browser_records}, tokens_only) == []
+    shaped = [
+        f"{where}: {m.group(0)[:6]}..."
+        for where, text in texts.items()
+        if where.endswith(("outputs", "widget state"))
+        for m in TOKEN_SHAPE.finditer(text)
+    ]
+    assert shaped == []
+
+
+def test_the_store_file_itself_holds_the_tokens_and_nothing_else_does(
+    auth_emu, private_env: Path
+) -> None:
+    """A control for the grep: the token is findable where it must be (the store)."""
+    emu = auth_emu()
+    login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu))
+    store = TokenStore()
+    saved = store.load(CLIENT_ID)
+    assert saved is not None
+    everything = files_text(private_env)
+    holders = [where for where, text in everything.items() if saved.access_token.reveal() in text]
+    assert holders == [str(store.path(CLIENT_ID))]

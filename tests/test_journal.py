@@ -1,0 +1,415 @@
+"""The run journal, the shared daily count, and resuming runs: against a real SQLite file
+and, where requests matter, the emulator over HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import ccpandas
+from ccpandas.emulator import Emulator
+from ccpandas.errors import CCError, ConfigError, PlanError
+from ccpandas.history import RUN_COLUMNS, resume, run_result, runs
+from ccpandas.journal import (
+    DATA_DIR_ENV,
+    JOURNAL_FILE,
+    RunJournal,
+    RunLockedError,
+    data_dir,
+    open_journal,
+)
+from ccpandas.plan import plan_removal
+from ccpandas.quota import QUOTA_FILE, DayCounter
+from ccpandas.removal import run_plan
+from ccpandas.runner import Runner
+
+REMOVE = "/v3/activities/remove_list_memberships"
+UID = "8b54d1f4-5b0e-11ee-8c99-0242ac120002"
+LIST = "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
+
+
+@pytest.fixture(autouse=True)
+def data_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "data"
+    monkeypatch.setenv(DATA_DIR_ENV, str(path))
+    return path
+
+
+@pytest.fixture
+def emu():
+    with Emulator(seed=5, contacts=1600, lists=3, rate=None, speed=1e6) as emulator:
+        yield emulator
+
+
+def client_for(emu, **kwargs) -> ccpandas.Client:
+    kwargs.setdefault("rate", None)
+    return ccpandas.Client(token=emu.token, base_url=emu.base_url, **kwargs)
+
+
+def quick(client, **kwargs) -> Runner:
+    return Runner(client, poll_min=0.01, poll_max=0.05, **kwargs)
+
+
+def posts(emu, status=None) -> int:
+    return emu.account.count(method="POST", route=REMOVE, status=status)
+
+
+# -- where it lives ---------------------------------------------------------------------
+def test_data_dir_comes_from_the_environment_else_platformdirs(monkeypatch, data_dir_env):
+    assert data_dir() == data_dir_env
+    monkeypatch.delenv(DATA_DIR_ENV)
+    import platformdirs
+
+    assert data_dir() == Path(platformdirs.user_data_dir("ccpandas", appauthor=False))
+
+
+def test_an_unusable_directory_is_a_clear_error_before_anything_is_sent(emu, monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(DATA_DIR_ENV, str(blocker / "sub"))
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:10]})
+    with pytest.raises(ConfigError, match=DATA_DIR_ENV):
+        df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client_for(emu))
+    assert posts(emu) == 0
+
+
+def test_an_unusable_daily_count_never_breaks_a_request(emu, monkeypatch, tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv(DATA_DIR_ENV, str(blocker / "sub"))
+    client = client_for(emu)
+    assert len(ccpandas.read_contact_lists(client)) == 3
+    assert client.stats.day_counter.broken
+    assert "cannot keep the shared daily request count" in caplog.text
+    assert client.stats.quota_used_today == 1  # the client's own count goes on
+
+
+# -- what it stores -----------------------------------------------------------------------
+ODD_INDEXES = [
+    pd.RangeIndex(5, 12),
+    pd.Index([3, 3, 1, 2, 9, 9, 0]),
+    pd.Index(list("abcdefg"), name="key"),
+    pd.MultiIndex.from_arrays([[0, 0, 1, 1, 2, 2, 3], list("abcdefg")], names=["a", None]),
+    pd.date_range("2025-01-01", periods=7, freq="h", tz="Europe/Paris", name="when"),
+    pd.Index([0.5, 1.5, 2.5, 3.5, 4.5, 5.5, 6.5]),
+]
+
+
+@pytest.mark.parametrize("index", ODD_INDEXES, ids=lambda i: type(i).__name__)
+@pytest.mark.parametrize("dtype", ["object", "str", "category", "string[pyarrow]"])
+def test_rows_come_back_from_the_journal_as_planned(index, dtype):
+    values = [UID, UID.upper(), None, "bad", " {" + UID + "} ", "", LIST]
+    column = pd.Series(values, dtype=object)
+    if dtype != "object":
+        column = column.astype(dtype)
+    frame = pd.DataFrame({"contact_id": column.to_numpy()}, index=index)
+    if dtype != "object":
+        frame["contact_id"] = frame["contact_id"].astype(dtype)
+    plan = plan_removal(frame, [LIST])
+    journal = RunJournal.create(plan, base_url="http://127.0.0.1:9/v3")
+    back = open_journal().load_plan(journal.run_id)
+    pd.testing.assert_frame_equal(back.rows, plan.rows)
+    assert back.batches == plan.batches and back.list_ids == plan.list_ids
+
+
+def test_values_json_cannot_hold_plan_again_the_same():
+    frame = pd.DataFrame(
+        {"contact_id": [UID, 7, b"x", dt_value(), np.int64(3), (1, 2), uuid.UUID(LIST)]}
+    )
+    plan = plan_removal(frame, LIST)
+    back = open_journal().load_plan(RunJournal.create(plan).run_id)
+    assert [repr(v) for v in back.rows["contact_id"]] == [repr(v) for v in frame["contact_id"]]
+    pd.testing.assert_frame_equal(
+        back.rows.drop(columns="contact_id"), plan.rows.drop(columns="contact_id")
+    )
+    assert back.rows["reason"].tolist()[1:4] == [
+        "not a string (int)",
+        "not a string (bytes)",
+        "not a string (datetime)",
+    ]
+
+
+def dt_value():
+    import datetime as dt
+
+    return dt.datetime(2025, 1, 1)
+
+
+def test_source_plans_come_back_too(emu):
+    client = client_for(emu)
+    tag = emu.account.tag_ids()[0]
+    keep = emu.account.contact_ids()[:3]
+    result = ccpandas.remove_list_memberships(
+        client,
+        emu.account.list_ids()[:1],
+        source=ccpandas.Source.tag_ids([tag]),
+        progress=False,
+    )
+    assert result.ok
+    back = run_result(result.run_id)
+    assert back.plan.batches == result.plan.batches and back.ok
+    result = ccpandas.remove_list_memberships(
+        client,
+        emu.account.list_ids()[1:2],
+        source=ccpandas.Source.all_active_contacts(),
+        exclude=pd.Series(keep),
+        confirm_all_active=True,
+        progress=False,
+    )
+    back = run_result(result.run_id)
+    assert back.plan.exclude == tuple(keep)
+    pd.testing.assert_frame_equal(back.rows, result.rows)
+
+
+def test_the_journal_holds_ids_and_states_never_tokens_or_other_columns(emu, data_dir_env):
+    client = client_for(emu)
+    df = pd.DataFrame(
+        {
+            "contact_id": emu.account.contact_ids()[:700],
+            "email": [f"person{i}@example.com" for i in range(700)],
+        }
+    )
+    result = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    assert result.ok and result.run_id
+    stored = b"".join(p.read_bytes() for p in data_dir_env.rglob("*") if p.is_file())
+    assert emu.token.encode() not in stored
+    assert emu.token[:12].encode() not in stored
+    assert b"@example.com" not in stored
+    assert b"Bearer" not in stored
+    with sqlite3.connect(data_dir_env / JOURNAL_FILE) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert tables == {"meta", "runs", "batches", "attempts"}
+        (url,) = conn.execute("SELECT base_url FROM runs").fetchone()
+        assert url == emu.base_url
+
+
+# -- when it writes -----------------------------------------------------------------------
+class Watching(ccpandas.Client):
+    """A real client that, before each POST, reads the journal through another
+    connection: what it sees there was committed before the request went out."""
+
+    seen: list
+
+    def remove_list_memberships(self, body):
+        conn = sqlite3.connect(data_dir() / JOURNAL_FILE)
+        try:
+            rows = conn.execute("SELECT batch, attempt, outcome, activity_id FROM attempts")
+            self.seen.append(rows.fetchall())
+        finally:
+            conn.close()
+        return super().remove_list_memberships(body)
+
+
+def test_each_attempt_is_committed_before_its_post_and_its_answer_before_the_next(emu):
+    client = Watching(token=emu.token, base_url=emu.base_url, rate=None)
+    client.seen = []
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1500]})
+    result = run_plan(df.cc.plan_removal(emu.account.list_ids()[:1]), client, progress=False)
+    assert result.ok and len(client.seen) == 3
+    for n, rows in enumerate(client.seen):
+        *answered, sending = sorted(rows)
+        assert sending[:3] == (n, 1, "sending")  # this POST, on record before it went out
+        assert [r[2] for r in answered] == ["accepted"] * n  # earlier answers, on record
+        assert [r[3] for r in answered] == result.activity_ids[:n]
+
+
+def test_a_post_left_without_answer_is_uncertain_then_sent_again_both_on_record(emu):
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
+    plan = df.cc.plan_removal(emu.account.list_ids()[:1])
+    journal = RunJournal.create(plan, base_url=emu.base_url)
+    # What a process killed mid-request leaves: the attempt on record, the request
+    # applied by the server, no answer recorded.
+    from ccpandas.runner import BatchRun
+
+    first = BatchRun(plan.batches[0])
+    journal.batch_sending(first)
+    client.remove_list_memberships(plan.batches[0].to_json())
+    assert posts(emu, 201) == 1
+
+    result = resume(journal.run_id, client=client, progress=False, runner=quick(client))
+    assert result.ok
+    attempts = open_journal().attempts(journal.run_id)
+    batch0 = attempts[attempts["batch"] == 0]
+    assert batch0["outcome"].tolist() == ["uncertain", "accepted"]
+    assert batch0["reason"].tolist() == ["first", "uncertain"]
+    assert "process ended" in batch0["error"].iloc[0]
+    assert result.runs[0].resent == 1 and result.activities.loc[0, "resent"] == 1
+    assert posts(emu, 201) == 3  # batch 0 twice (idempotent), batch 1 once
+
+
+# -- resuming -----------------------------------------------------------------------------
+def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
+    client = client_for(emu)
+    emu.configure(daily_quota=2)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()}, index=range(100, 1700))
+    with pytest.raises(ccpandas.QuotaExceededError) as caught:
+        df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    stopped = caught.value.result
+    assert f"ccpandas.resume({stopped.run_id!r})" in str(caught.value)
+    listed = runs()
+    assert list(listed.columns) == list(RUN_COLUMNS)
+    row = listed.set_index("run_id").loc[stopped.run_id]
+    assert (row["state"], row["stop_reason"], row["accepted"], row["batches"]) == (
+        "stopped",
+        "quota_exceeded",
+        2,
+        4,
+    )
+    assert row["contacts"] == 1600 and row["lists"] == 1 and row["progress"] < 1
+
+    emu.configure(daily_quota=None)
+    rebuilt = run_result(stopped.run_id)  # no client needed to look
+    pd.testing.assert_frame_equal(rebuilt.rows, stopped.rows)
+    resumed = resume(stopped.run_id, client=client, progress=False, runner=quick(client))
+    assert resumed.ok and posts(emu, 201) == 4
+    assert resumed.rows.index.equals(df.index)
+    row = runs().set_index("run_id").loc[stopped.run_id]
+    assert (row["state"], row["progress"], row["stop_reason"]) == ("completed", 1.0, None)
+    # resuming a finished run sends nothing
+    again = resume(stopped.run_id, client=client, progress=False)
+    assert again.ok and posts(emu, 201) == 4
+
+
+def test_df_cc_resume_checks_the_frame_and_keeps_its_rows(emu):
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": pd.Series(emu.account.contact_ids(), dtype="category")})
+    df.index = [f"c{i}" for i in range(len(df))]
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, wait=False, progress=False
+    )
+    with pytest.raises(PlanError, match="does not match run"):
+        df.iloc[:-1].cc.resume(result.run_id, client=client)
+    sent = posts(emu)
+    resumed = df.cc.resume(result.run_id, client=client, progress=False)
+    assert resumed.ok and posts(emu) == sent  # all accepted already: only polls
+    assert resumed.rows.index.equals(df.index)
+    assert isinstance(resumed.rows["contact_id"].dtype, pd.CategoricalDtype)
+
+
+def test_a_run_driven_elsewhere_cannot_be_resumed_meanwhile(emu):
+    client = client_for(emu)
+    emu.configure(daily_quota=1)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
+    with pytest.raises(ccpandas.QuotaExceededError) as caught:
+        df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    emu.configure(daily_quota=None)
+    result = caught.value.result
+    holder = RunJournal.open(result.run_id)
+    with holder.attach(result.runs):
+        assert runs().set_index("run_id").loc[result.run_id, "state"] == "running"
+        with pytest.raises(RunLockedError, match="another process"):
+            resume(result.run_id, client=client, progress=False)
+        assert posts(emu, 201) == 1
+    assert resume(result.run_id, client=client, progress=False, runner=quick(client)).ok
+
+
+def test_a_dead_process_shows_as_stopped_with_its_reason(emu):
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:100]})
+    result = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    with open_journal().transaction() as conn:  # as a killed process leaves it
+        conn.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", (result.run_id,))
+        conn.execute("UPDATE batches SET state = 'pending', activity_id = NULL")
+    row = runs().set_index("run_id").loc[result.run_id]
+    assert row["state"] == "stopped" and row["stop_reason"] == "the process driving it ended"
+
+
+def test_failed_and_processing_runs_are_told_apart(emu):
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
+    emu.fail_next(1, "failed")
+    failed = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    emu.configure(speed=10.0)
+    slow = df.cc.remove_from_lists(
+        emu.account.list_ids()[1:2], client=client, progress=False, wait=False
+    )
+    states = runs().set_index("run_id")["state"]
+    assert states[failed.run_id] == "failed" and states[slow.run_id] == "processing"
+
+
+def test_resume_refuses_a_client_for_another_api(emu):
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:10]})
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client_for(emu), progress=False
+    )
+    other = ccpandas.Client(token="t", base_url="http://127.0.0.1:9/v3")
+    with pytest.raises(CCError, match="was sent to"):
+        resume(result.run_id, client=other)
+
+
+def test_unknown_run_ids_name_the_known_ones(emu):
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:10]})
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client_for(emu), progress=False
+    )
+    with pytest.raises(CCError, match=result.run_id):
+        run_result("20990101-000000-000000")
+
+
+def test_journal_false_records_nothing(emu, data_dir_env):
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:10]})
+    plan = df.cc.plan_removal(emu.account.list_ids()[:1])
+    result = run_plan(plan, client_for(emu), progress=False, journal=False)
+    assert result.ok and result.run_id is None
+    assert not (data_dir_env / JOURNAL_FILE).exists()
+
+
+def test_top_level_names():
+    assert ccpandas.resume is resume and ccpandas.runs is runs
+    assert ccpandas.run_result is run_result
+    assert {"resume", "runs", "run_result"} <= set(ccpandas.__all__)
+
+
+# -- the daily count ----------------------------------------------------------------------
+def test_a_run_that_needs_more_than_todays_quota_says_so_before_sending(emu):
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    plan = dataclasses.replace(df.cc.plan_removal(emu.account.list_ids()[:1]), daily_quota=3)
+    with pytest.warns(UserWarning, match=r"about 3 days of quota.*ccpandas\.resume\("):
+        result = run_plan(plan, client, progress=False, runner=quick(client))
+    assert result.ok
+
+
+def test_every_client_and_process_adds_to_one_daily_count(emu, data_dir_env):
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:600]})
+    df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    assert client.stats.day_counter.used() == emu.account.count() == client.stats.requests
+
+    script = textwrap.dedent(
+        f"""
+        import datetime as dt
+        from ccpandas.quota import DayCounter
+        counter = DayCounter({emu.base_url!r})
+        for _ in range(200):
+            counter.add()
+        """
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(2)]
+    assert all(p.wait(timeout=60) == 0 for p in procs)
+    assert DayCounter(emu.base_url).used() == emu.account.count() + 400
+    assert (data_dir_env / QUOTA_FILE).exists()
+    assert ccpandas.quota.used_today(emu.base_url) == emu.account.count() + 400
+
+
+def test_journal_rows_are_json_in_a_compressed_blob():
+    plan = plan_removal(pd.Series([UID, "x"]), LIST)
+    run_id = RunJournal.create(plan).run_id
+    record = open_journal().run_record(run_id)
+    import zlib
+
+    doc = json.loads(zlib.decompress(record["rows"]))
+    assert doc["column"]["values"] == [UID, "x"]  # the column as given, nothing else
+    assert doc["column"]["index"] == {"range": [0, 2, 1], "name": None}
+    assert json.loads(record["plan"])["digest"]
