@@ -128,7 +128,9 @@ def write_outputs(
             rel = os.path.relpath(path, docs_path.parent).replace(os.sep, "/")
             charts.append((title, rel))
     if docs_path is not None:
-        text = report.markdown(results, verdicts, charts=charts, notes=report.notes(verdicts))
+        text = report.markdown(
+            results, verdicts, charts=charts, notes=report.notes(verdicts, results)
+        )
         docs_path.parent.mkdir(parents=True, exist_ok=True)
         docs_path.write_text(text, encoding="utf-8")
     return verdicts

@@ -88,23 +88,29 @@ def median_seconds(func: Callable[[], Any], repeats: int) -> tuple[float, list[f
     return statistics.median(times), times, statistics.median(cpu)
 
 
-def measure_peak(func: Callable[[], Any]) -> int:
-    """Peak bytes allocated (tracemalloc) while ``func`` runs, above what was held before.
+def measure_peak(func: Callable[[], Any]) -> tuple[int, int]:
+    """Memory that ``func`` allocates: ``(traced peak, Arrow bytes held by its result)``.
 
-    tracemalloc sees Python objects, numpy arrays and pandas' hash tables; it does not
-    see Arrow buffers (Arrow has its own allocator).
+    The first number is tracemalloc's peak above what was allocated before: Python
+    objects, numpy arrays and pandas' hash tables. tracemalloc does not see the buffers
+    pyarrow allocates in its own pool, so the second number is how much more pyarrow
+    holds while the result is alive (0 without pyarrow). Their sum is a lower bound of
+    the true peak.
     """
+    pa = sys.modules.get("pyarrow")
     gc.collect()
+    arrow_before = pa.total_allocated_bytes() if pa else 0
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
         result = func()
         peak = tracemalloc.get_traced_memory()[1]
+        arrow = (pa.total_allocated_bytes() - arrow_before) if pa else 0
         del result
     finally:
         tracemalloc.stop()
-    return max(0, peak - before)
+    return max(0, peak - before), max(0, arrow)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -45,6 +45,10 @@ _LAZY = {
     "read_contact_lists": "ccpandas.readers",
     "read_contacts": "ccpandas.readers",
     "read_contact_tags": "ccpandas.readers",
+    # OAuth2 login and the token store load on first use.
+    "login": "ccpandas.auth",
+    "logout": "ccpandas.auth",
+    "connect": "ccpandas.auth",
     # The run journal (sqlite3) loads on first use.
     "runs": "ccpandas.history",
     "run_result": "ccpandas.history",
@@ -70,7 +74,10 @@ __all__ = [
     "ThrottledError",
     "TransportError",
     "__version__",
+    "connect",
     "get_default_client",
+    "login",
+    "logout",
     "read_contact_lists",
     "read_contact_tags",
     "read_contacts",

@@ -211,8 +211,7 @@ class OAuthSession:
                     allow_redirects=False,
                 )
             except requests.ConnectionError as exc:
-                # Raised without its cause: requests keeps the request, whose body holds
-                # the refresh token, on the exception.
+                _forget_request(exc)
                 refused = "refused" in str(exc).lower() or "NewConnectionError" in repr(exc)
                 if refused and attempt < 3:
                     self._sleep(0.5 * attempt)
@@ -223,6 +222,7 @@ class OAuthSession:
                     "transport",
                 ) from None
             except requests.RequestException as exc:
+                _forget_request(exc)
                 raise auth_error(
                     f"{what}: no answer from the authorization server ({type(exc).__name__})",
                     "transport",
@@ -358,6 +358,16 @@ class OAuthSession:
                 f"logout: the server answered HTTP {resp.status_code} to the revocation",
                 f"http_{resp.status_code}",
             )
+
+
+def _forget_request(exc: requests.RequestException) -> None:
+    """Empty the request that requests keeps on its exception: its body holds a refresh
+    token, a code or a client secret. (The exception stays reachable as the
+    ``__context__`` of ours even with ``from None``; a debugger could show it.)"""
+    for req in (getattr(exc, "request", None), getattr(exc.response, "request", None)):
+        if req is not None:
+            req.body = None
+            req.headers.pop("Authorization", None)
 
 
 def credentials_from_answer(

@@ -89,7 +89,13 @@ class ConfigError(CCError, ValueError):
 
 
 class AuthError(CCError):
-    """No usable credentials: missing token, failed refresh, or refused after refresh."""
+    """No usable credentials: missing token, failed refresh, or refused after refresh.
+
+    ``error_key`` names the OAuth2 error where there is one (``invalid_grant``,
+    ``access_denied``, ``expired_token`` ...).
+    """
+
+    error_key: str | None = None
 
 
 class TransportError(CCError):

@@ -50,6 +50,22 @@ class CCMagics(Magics):
 
     @magic_arguments()
     @argument("--base-url", default=None, help="API base URL (default: CC_BASE_URL or the API)")
+    @argument(
+        "--client-id",
+        default=None,
+        help="your application's API key (default: CC_CLIENT_ID or the saved login)",
+    )
+    @argument(
+        "--flow",
+        default="device",
+        choices=("device", "pkce"),
+        help="device (default; works on hosted notebooks) or pkce (desktops)",
+    )
+    @argument(
+        "--auth-url",
+        default=None,
+        help="OAuth2 server (default: CC_AUTH_URL or Constant Contact's)",
+    )
     @line_magic
     def cc_connect(self, line: str) -> None:
         """Connect to Constant Contact and make the client the default one."""
@@ -58,7 +74,12 @@ class CCMagics(Magics):
         from ccpandas.widgets.login import connect, describe_connection
 
         args = parse_argstring(self.cc_connect, line)
-        outcome = connect(base_url=args.base_url)
+        outcome = connect(
+            base_url=args.base_url,
+            client_id=args.client_id,
+            flow=args.flow,
+            auth_url=args.auth_url,
+        )
         if outcome is None:  # a login widget is showing; it connects when approved
             return
         if not hasattr(outcome, "base_url"):

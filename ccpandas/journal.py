@@ -4,8 +4,9 @@ A removal of two million contacts takes hours; a kernel may die on the way. So e
 gets a ``run_id`` and its story goes into ``journal.sqlite3`` in the data directory
 (``CCPANDAS_DATA_DIR``, else the user data directory from platformdirs):
 
-- when the run starts: the plan (target lists, source, the id column as given and each
-  row's plan status, the input's index labels) and one record per batch;
+- when the run starts: the plan (target lists, source, and the id column exactly as
+  given, with its index: planning it again rebuilds every row, checked against a
+  fingerprint of the requests) and one record per batch;
 - before each POST: an *attempt* of that batch, outcome ``sending``;
 - when the POST is answered: the outcome (``accepted`` with the activity id,
   ``rejected``, ``not_sent``, or ``uncertain`` when no answer came back);
@@ -640,7 +641,7 @@ def _encode_input(plan: RemovalPlan) -> bytes:
     """The id column of the run as given (values, dtype, index): planning it again
     rebuilds ``plan.rows`` exactly. For API-selected sources: the exclude column."""
     doc = {"column": encode_series(plan.rows["contact_id"]) if len(plan.rows) else None}
-    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 3)
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
 
 
 def _decode_input(blob: bytes) -> pd.Series | None:

@@ -65,7 +65,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     with _connections_lock:
         conn = _connections.get(key)
         if conn is None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             conn = sqlite3.connect(
                 path, timeout=10.0, isolation_level=None, check_same_thread=False
             )

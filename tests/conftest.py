@@ -15,5 +15,7 @@ def _private_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     path = tmp_path_factory.mktemp("ccpandas-data")
     patch = pytest.MonkeyPatch()
     patch.setenv("CCPANDAS_DATA_DIR", str(path))
+    # get_default_client() falls back to a saved login: never the developer's own.
+    patch.setenv("CCPANDAS_CONFIG_DIR", str(path / "config"))
     yield path
     patch.undo()

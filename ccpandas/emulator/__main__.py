@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     defaults = Settings()
     parser = argparse.ArgumentParser(
         prog="python -m ccpandas.emulator",
-        description="Serve a local Constant Contact V3 emulator with a seeded fake account.",
+        description="Serve a local Constant Contact V3 emulator with a seeded fake account. "
+        "Its OAuth2 authorization server (for ccpandas.login) is at /oauth2/default/v1 "
+        "on the same port.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind")
     parser.add_argument("--port", type=int, default=0, help="port (0: pick a free one)")

@@ -239,3 +239,26 @@ def test_the_store_file_itself_holds_the_tokens_and_nothing_else_does(
     everything = files_text(private_env)
     holders = [where for where, text in everything.items() if saved.access_token.reveal() in text]
     assert holders == [str(store.path(CLIENT_ID))]
+
+
+def test_an_unreachable_server_error_keeps_no_secret_anywhere_in_its_chain(
+    auth_emu, private_env: Path
+) -> None:
+    emu = auth_emu()
+    login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu))
+    saved = TokenStore().load(CLIENT_ID)
+    assert saved is not None and saved.refresh_token
+    provider = connect(CLIENT_ID, interactive=False)._token_provider.func
+    emu.stop()
+    with pytest.raises(AuthError, match="no answer from the authorization server") as info:
+        provider.refresh(force=True)
+    chain, exc = [], info.value
+    while exc is not None and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    reachable = trace(info.value)
+    for link in chain:  # what a debugger or a variable inspector could open
+        request = getattr(link, "request", None)
+        reachable += repr(getattr(request, "body", None)) + repr(getattr(request, "headers", None))
+    assert saved.refresh_token.reveal() not in reachable
+    assert saved.access_token.reveal() not in reachable
