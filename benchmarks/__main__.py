@@ -5,6 +5,7 @@ Usage::
     python -m benchmarks                      # everything (make bench), about 5 minutes
     python -m benchmarks --only plan import   # some benchmarks; other results are kept
     python -m benchmarks --quick              # tiny sizes in seconds; writes nothing
+    python -m benchmarks --render             # rewrite the page from results.json
 
 Writes ``benchmarks/results.json``, ``docs/benchmarks.md`` and
 ``docs/_static/bench-e2e-*.svg`` (``--results``, ``--docs`` and ``--charts`` change the
@@ -144,8 +145,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, help=f"default {RESULTS.relative_to(ROOT)}")
     parser.add_argument("--docs", type=Path, help=f"default {DOCS.relative_to(ROOT)}")
     parser.add_argument("--charts", type=Path, help=f"default {CHARTS.relative_to(ROOT)}")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite the page and charts from --results"
+    )
     args = parser.parse_args(argv)
 
+    if args.render:
+        results_path = args.results or RESULTS
+        results = json.loads(results_path.read_text(encoding="utf-8"))
+        write_outputs(
+            results,
+            results_path=results_path,
+            docs_path=args.docs or DOCS,
+            charts_dir=args.charts or CHARTS,
+        )
+        print(f"rewrote {args.docs or DOCS} from {results_path}")
+        return 0
     results = run_suite(args.only, quick=args.quick)
     if args.quick and args.results is None:
         verdicts = report.check_targets(results)

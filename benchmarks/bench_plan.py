@@ -241,7 +241,7 @@ def _measure(df: pd.DataFrame, kind: str, repeats: int) -> dict[str, Any]:
     return {
         "rows": len(df),
         "column": kind,
-        "dtype": f"{dtype} ({dtype.storage})" if hasattr(dtype, "storage") else str(dtype),
+        "dtype": f"{dtype} ({dtype.storage})" if isinstance(dtype, pd.StringDtype) else str(dtype),
         "input_bytes": input_bytes,
         **summary,
         "agree": agree,

@@ -29,8 +29,9 @@ EXPLANATIONS: dict[str, str] = {
     "plan:wall time:object": "See the speed-up note: the object column path is the slow one.",
     "plan:peak memory / input column size": (
         "The plan's batches hold every valid id as a Python string, made while planning "
-        "(about 85 bytes each, against about 40 in an Arrow column); materialising a "
-        "batch's ids only when it is sent is proposed."
+        "(about 85 bytes each, against about 40 in an Arrow column), and its "
+        "`normalized_id` column is an Arrow copy of the ids (about 1x the input); "
+        "materialising a batch's ids only when it is sent is proposed."
     ),
 }
 
@@ -212,18 +213,40 @@ def _explain(v: dict[str, Any], results: dict[str, Any]) -> str:
             f"{imp['added_by_ccpandas']:.3f} s (next target)."
         )
     column = v["case"].rpartition(", ")[2].removesuffix(" column")
-    why = EXPLANATIONS.get(
-        f"{key}:{column}", EXPLANATIONS.get(key, "The cause is not analysed yet.")
-    )
-    if v["benchmark"] == "plan":
-        load = results.get("load_before")
-        cores = (results.get("machine") or {}).get("cores")
-        if load and cores and load[0] > cores:
-            why += (
-                f" The machine was busy (load average {load[0]:.1f} on {cores} cores), which "
-                "inflates wall times; the CPU times in the planning table are steadier."
+    why = EXPLANATIONS.get(f"{key}:{column}", EXPLANATIONS.get(key, ""))
+    if key == "plan:wall time":
+        row = next(
+            (
+                r
+                for r in results.get("plan") or []
+                if f"{r['rows']:,} rows, {r['column']} column" == v["case"]
+            ),
+            None,
+        )
+        if row is not None and row.get("ccpandas_cpu_seconds") is not None:
+            cpu = row["ccpandas_cpu_seconds"]
+            why = (why + " " if why else "") + (
+                f"Its CPU time was {cpu:.2f} s"
+                + (
+                    ": the rest is time spent waiting for a CPU on the busy machine."
+                    if cpu < PLAN_SECONDS
+                    else "."
+                )
             )
-    return why
+    return why or "The cause is not analysed yet."
+
+
+def _busy(results: dict[str, Any]) -> str:
+    """A sentence about machine load when it was higher than its cores, else ''."""
+    load = results.get("load_before")
+    cores = (results.get("machine") or {}).get("cores")
+    if load and cores and max(load[0], (results.get("load_after") or [0])[0]) > cores:
+        return (
+            f"The machine was busy while measuring (load average {load[0]:.1f} before, "
+            f"{(results.get('load_after') or [0])[0]:.1f} after, on {cores} cores): wall "
+            "times are inflated and the CPU times in the planning table are steadier."
+        )
+    return ""
 
 
 # -- Markdown ---------------------------------------------------------------------------
@@ -290,6 +313,8 @@ def markdown(
     if missed:
         lines += [f"{len(missed)} target(s) missed. Why:", ""]
         lines += [f"- {n}" for n in notes] or ["- (no explanation recorded)"]
+        if _busy(results):
+            lines += ["", _busy(results)]
     else:
         lines.append("Every target is met.")
     lines.append("")

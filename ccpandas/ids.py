@@ -49,6 +49,7 @@ UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: installed), ``object`` on pandas 2. ``astype(TEXT_DTYPE)`` keeps missing values missing.
 TEXT_DTYPE = pd.Series([], dtype="str").dtype
 
+
 # For the fast check of canonical ids: every hex digit becomes "0", so a canonical id
 # reads exactly like _TEMPLATE afterwards and anything else does not.
 _HEX_TO_ZERO = bytes.maketrans(b"0123456789abcdef", b"0" * 16)
@@ -119,7 +120,7 @@ def check_ids(values: pd.Series) -> CheckedIds:
     if u_norm is None:
         # Nothing needed fixing: the valid distinct values are the ids, in order.
         valid = u_status == PLANNED
-        ids = raw[valid]
+        ids = raw if valid.all() else raw[valid]
         id_codes = np.where(valid, np.cumsum(valid) - 1, -1)
     else:
         # Two raw spellings can share one id ("ABC.." and "{abc..}"): factorise again
@@ -232,9 +233,13 @@ def _check_strings(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series | 
     return status, reason, norm
 
 
+def _arrow_backed(dtype: Any) -> bool:
+    return isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", "") == "pyarrow"
+
+
 def _canonical(raw: pd.Series) -> np.ndarray:
     """True where a string is already a canonical lower-case UUID."""
-    if isinstance(raw.dtype, pd.ArrowDtype) or getattr(raw.dtype, "storage", "") == "pyarrow":
+    if _arrow_backed(raw.dtype):
         # Arrow runs the regex in C++ over the whole column.
         return raw.str.fullmatch(UUID_PATTERN).to_numpy(dtype=bool, na_value=False)
     # Python strings: a regex call per value costs about 0.6 us. Instead, join the

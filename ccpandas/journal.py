@@ -653,41 +653,27 @@ def _decode_input(blob: bytes) -> pd.Series | None:
 
 
 class _FileLock:
-    """An exclusive OS lock on a file, released by the OS if the process dies.
-
-    ``flock`` on POSIX, ``msvcrt.locking`` on Windows; both are per open file, so two
-    objects in one process exclude each other too.
-    """
+    """An exclusive OS lock on a file (``filelock``: ``flock`` on POSIX, ``msvcrt`` on
+    Windows), released by the OS if the process dies. Per open file, so two objects
+    in one process exclude each other too."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd: int | None = None
+        self._lock: Any = None
 
     def try_acquire(self) -> bool:
+        import filelock
+
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        lock = filelock.FileLock(str(self.path), mode=0o600)
         try:
-            if os.name == "nt":  # pragma: no cover - exercised on Windows only
-                import msvcrt
-
-                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            else:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
             return False
-        self._fd = fd
+        self._lock = lock
         return True
 
     def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        if os.name == "nt":  # pragma: no cover
-            import msvcrt
-
-            with contextlib.suppress(OSError):
-                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        os.close(fd)  # closing the descriptor drops a flock
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()

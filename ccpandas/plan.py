@@ -327,7 +327,9 @@ def plan_removal(
         raise _no_valid_ids(values, checked.status, column)
     rows = _rows_frame(values, checked, with_batches=True)
 
-    ids = _pylist(checked.ids)
+    # An object array, not a list: numpy arrays are invisible to the garbage collector,
+    # which would otherwise walk a million-item list on every collection.
+    ids = _objects(checked.ids)
     contact_groups = tuple(chunked(ids, MAX_CONTACTS_PER_REQUEST))
     list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     batches = tuple(
@@ -634,7 +636,7 @@ def _exclude_rows(exclude: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
             column=column,
             values=shown,
         )
-    return _rows_frame(values, checked, with_batches=False), tuple(_pylist(checked.ids))
+    return _rows_frame(values, checked, with_batches=False), tuple(_objects(checked.ids))
 
 
 def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -> pd.DataFrame:
@@ -790,9 +792,10 @@ def _check_pace(rate: Any, daily_quota: Any) -> None:
         raise PlanError(f"daily_quota must be a positive integer, got {daily_quota!r}")
 
 
-def _pylist(values: pd.Index) -> list[Any]:
-    """Python objects, converted in C (``tolist`` iterates Arrow arrays one by one)."""
-    return values.to_numpy(dtype=object).tolist()
+def _objects(values: pd.Index) -> np.ndarray:
+    """Python objects in a numpy array, converted in C (``tolist`` would iterate Arrow
+    arrays one value at a time)."""
+    return values.to_numpy(dtype=object)
 
 
 def _first_values(values: pd.Series, mask: np.ndarray, k: int) -> list[Any]:

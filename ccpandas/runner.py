@@ -228,6 +228,19 @@ def _short_error(exc: BaseException) -> str:
 class Runner:
     """Submits and polls the batches of one result.
 
+    Args:
+        client: the API client (None: the default client, found when first needed).
+        reporter, journal: who watches (progress) and who records (the run journal).
+        poll_min, poll_max, poll_growth: polling interval, growing while nothing changes.
+        clock, sleep, now, jitter: injectable time (monotonic seconds, sleeping, UTC
+            datetimes) and randomness, so tests drive hours of waiting in milliseconds.
+        wait_for_quota: on ``429 quota_exceeded``, sleep until 00:00 UTC plus up to
+            ``quota_jitter`` seconds and continue, instead of stopping.
+        max_queued: unfinished activities of this run allowed at once (the API allows
+            1,000 per account).
+        queue_patience: seconds to keep retrying while the API answers that the
+            account has too many queued activities.
+
     Example:
         >>> Runner(client=None).poll_min
         1.0

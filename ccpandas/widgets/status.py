@@ -63,6 +63,9 @@ def headline(snap: Snapshot) -> str:
         return f"starting: {plural(total, 'request')} to send"
     if snap.phase == "submitting":
         return f"sending requests: {sent:,} of {total:,} accepted"
+    if snap.phase == "waiting" and snap.message:
+        # A quota or queue wait says what it waits for and until when.
+        return snap.message
     if snap.phase in ("polling", "waiting"):
         acts = plural(total, "activity", "activities")
         return f"waiting for the API: {finished:,} of {acts} finished"

@@ -320,3 +320,11 @@ def test_status_display_text_fallback_is_refreshed_at_the_end(capsys) -> None:
         "ccpandas removal status: starting: 1 request to send",
         "ccpandas removal status: done: 1 activity completed; 500 of 500 items",
     ]
+
+
+def test_status_headline_shows_what_a_quota_wait_waits_for() -> None:
+    from ccpandas.widgets.status import headline
+
+    message = "daily quota spent: waiting until 2026-11-27 00:03 UTC"
+    assert headline(Snapshot("waiting", 4, 2, message=message, wait_seconds=600)) == message
+    assert headline(Snapshot("waiting", 4, 4)).startswith("waiting for the API")
