@@ -38,9 +38,9 @@ from typing import Any, Protocol, TextIO
 import requests
 
 from ccpandas._secret import Secret
-from ccpandas.client import is_loopback_host
 from ccpandas.errors import AuthError, ConfigError
 from ccpandas.tokenstore import Credentials
+from ccpandas.urls import is_loopback_host, secure_url
 
 __all__ = [
     "AUTH_URL_ENV",
@@ -100,22 +100,12 @@ def normalize_auth_url(url: str) -> str:
         ...
         ccpandas.errors.ConfigError: refusing plain http:// to example.com: ...
     """
-    if not isinstance(url, str) or not url.strip():
-        raise ConfigError(f"auth_url must be a non-empty URL string, not {url!r}")
-    parts = urllib.parse.urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"auth_url must look like https://host/oauth2/default/v1, not {url!r}")
-    if parts.username is not None or parts.password is not None:
-        raise ConfigError("auth_url must not contain a user name or password")
-    if parts.query or parts.fragment:
-        raise ConfigError("auth_url must not contain a query string or fragment")
-    if scheme == "http" and not is_loopback_host(parts.hostname):
-        raise ConfigError(
-            f"refusing plain http:// to {parts.hostname}: refresh tokens and client secrets "
-            "would travel unencrypted. Use https://, or a loopback host for the emulator."
-        )
-    return urllib.parse.urlunsplit((scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+    return secure_url(
+        url,
+        name="auth_url",
+        example="https://host/oauth2/default/v1",
+        carries="refresh tokens and client secrets",
+    )
 
 
 def auth_error(message: str, error_key: str | None = None) -> AuthError:

@@ -32,9 +32,8 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from ipaddress import ip_address
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 import urllib3
@@ -44,7 +43,6 @@ from ccpandas.errors import (
     APIError,
     AuthError,
     CCError,
-    ConfigError,
     ForbiddenError,
     QuotaExceededError,
     TransportError,
@@ -52,6 +50,7 @@ from ccpandas.errors import (
 )
 from ccpandas.ratelimit import RateLimiter
 from ccpandas.retry import RetryKind, RetryPolicy, classify, should_retry
+from ccpandas.urls import is_loopback_host, secure_url
 
 __all__ = [
     "BASE_URL_ENV",
@@ -218,32 +217,12 @@ class _BearerAuth(requests.auth.AuthBase):
 # --------------------------------------------------------------------------- URLs
 
 
-def is_loopback_host(host: str | None) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ``::1``: hosts where plain http is acceptable.
-
-    Example:
-        >>> is_loopback_host("127.0.0.5"), is_loopback_host("::1"), is_loopback_host("example.com")
-        (True, True, False)
-    """
-    if not host:
-        return False
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost":
-        return True
-    try:
-        addr = ip_address(host)
-    except ValueError:
-        return False
-    mapped = getattr(addr, "ipv4_mapped", None)
-    return bool(addr.is_loopback or (mapped is not None and mapped.is_loopback))
-
-
 def normalize_base_url(url: str) -> str:
     """Check a base URL and return it without a trailing slash.
 
     Refuses anything but ``https://``, except plain ``http://`` to a loopback host
     (the emulator), so the token is never sent in clear text over a network.
-    Raises :class:`~ccpandas.errors.CCError` (it is a configuration problem, not an
+    Raises :class:`~ccpandas.errors.ConfigError` (a configuration problem, not an
     answer from the API).
 
     Example:
@@ -252,30 +231,9 @@ def normalize_base_url(url: str) -> str:
         >>> normalize_base_url("http://api.cc.email/v3")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ccpandas.errors.CCError: refusing plain http:// to api.cc.email: ...
+        ccpandas.errors.ConfigError: refusing plain http:// to api.cc.email: ...
     """
-    if not isinstance(url, str) or not url.strip():
-        raise ConfigError(f"base_url must be a non-empty URL string, not {url!r}")
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"base_url must look like https://host/v3, not {url!r}")
-    if parts.username is not None or parts.password is not None:
-        # Never echo the URL: it holds credentials.
-        raise ConfigError("base_url must not contain a user name or password")
-    if parts.query or parts.fragment:
-        raise ConfigError("base_url must not contain a query string or fragment")
-    if scheme == "http" and not is_loopback_host(parts.hostname):
-        raise ConfigError(
-            f"refusing plain http:// to {parts.hostname}: the access token would travel "
-            "unencrypted. Use https://, or a loopback host (127.0.0.1, ::1, localhost) "
-            "for the local emulator."
-        )
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError as exc:
-        raise ConfigError(f"base_url has an invalid port: {url!r}") from exc
-    return urlunsplit((scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+    return secure_url(url, name="base_url", example="https://host/v3", carries="the access token")
 
 
 def _path_template(host_path: str) -> str:
