@@ -670,3 +670,23 @@ def test_docstring_examples() -> None:
     for module in (ccpandas.ids, ccpandas.plan):
         result = doctest.testmod(module, extraglobs={"pd": pd}, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0
+
+
+def test_large_object_columns_plan_the_same_through_arrow(monkeypatch):
+    """Object columns of 10,000+ rows are checked as Arrow text when pyarrow is there;
+    the plan must be identical to the Python-object path."""
+    pytest.importorskip("pyarrow", reason="the Arrow fast path needs pyarrow")
+    import ccpandas.ids as ids_module
+
+    good = [f"8b54d1f4-5b0e-11ee-8c99-{i:012x}" for i in range(11_000)]
+    messy = [good[0].upper(), "{" + good[1] + "}", "  " + good[2], "nope", None, "", float("nan")]
+    column = pd.Series(good + messy + good[:100], dtype=object)
+    fast = plan_removal(column, LIST)
+    monkeypatch.setattr(ids_module, "_arrow_text", None)
+    slow = plan_removal(column, LIST)
+    for name in ("plan_status", "reason", "duplicate_of", "batch", "normalized_id"):
+        left = fast.rows[name].astype(object).where(fast.rows[name].notna(), None)
+        right = slow.rows[name].astype(object).where(slow.rows[name].notna(), None)
+        assert left.tolist() == right.tolist(), name
+    assert fast.contact_groups == slow.contact_groups
+    assert fast.rows["contact_id"].dtype == object  # the column as given
