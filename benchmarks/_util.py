@@ -13,14 +13,13 @@ import datetime as dt
 import gc
 import os
 import platform
-import statistics
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["machine_info", "measure_peak", "median_seconds", "table"]
+__all__ = ["best_seconds", "machine_info", "measure_peak", "table"]
 
 
 def machine_info() -> dict[str, Any]:
@@ -71,12 +70,13 @@ def _memory_gib() -> float | None:
     return round(pages * size / 2**30, 1)
 
 
-def median_seconds(func: Callable[[], Any], repeats: int) -> tuple[float, list[float], float]:
-    """Run ``func`` ``repeats`` times; return the median wall time, every wall time, and
-    the median CPU time of this process (less sensitive to other load on the machine).
+def best_seconds(func: Callable[[], Any], repeats: int) -> tuple[float, list[float], float]:
+    """Run ``func`` ``repeats`` times; return the best wall time, every wall time, and
+    the CPU time of this process in that best run.
 
-    A garbage collection runs before each call so one run's garbage does not land in
-    the next run's time.
+    The best run is the one least disturbed by other work on the machine (the advice
+    of :mod:`timeit`); a garbage collection runs before each call so one run's garbage
+    does not land in the next run's time.
     """
     times, cpu = [], []
     for _ in range(repeats):
@@ -85,7 +85,8 @@ def median_seconds(func: Callable[[], Any], repeats: int) -> tuple[float, list[f
         func()
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return statistics.median(times), times, statistics.median(cpu)
+    best = min(range(repeats), key=times.__getitem__)
+    return times[best], times, cpu[best]
 
 
 def measure_peak(func: Callable[[], Any]) -> tuple[int, int]:

@@ -5,8 +5,9 @@ The input is a ``contact_id`` column with 5 % invalid values (4 % malformed stri
 column (Arrow-backed on pandas 3 with pyarrow, Python strings otherwise) and as an
 ``arrow`` column (``pd.ArrowDtype(pa.string())``, as ``dtype_backend="pyarrow"`` reads
 it; needs pyarrow). Both planners get the same frame in the same process: wall time
-is the median of a few runs (CPU time beside it, less sensitive to other load), peak
-memory comes from a separate run under tracemalloc, since tracing slows Python code.
+is the best of a few runs (the others are slower only because other work on the
+machine got in the way; CPU time of that run beside it), peak memory comes from a
+separate run, since tracing slows Python code.
 
 The baseline is the loop such scripts are usually written as: ``uuid.UUID`` per row,
 a dict of seen ids (for "duplicate of row ..."), list appends, then the batches. The
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks._util import measure_peak, median_seconds, table
+from benchmarks._util import best_seconds, measure_peak, table
 from ccpandas.plan import plan_removal
 
 __all__ = ["KINDS", "make_frame", "make_values", "naive_plan", "print_table", "run"]
@@ -186,7 +187,7 @@ def run(
     """Measure planning for every size and column kind; one dict per (size, kind).
 
     ``repeats`` defaults to 5 runs at up to 200,000 rows and 3 above (the baseline
-    runs half as often; its peak memory is traced up to :data:`NAIVE_PEAK_MAX` rows
+    runs half as often, at least twice; its peak memory is traced up to :data:`NAIVE_PEAK_MAX` rows
     only, else ``naive_peak_bytes`` is None). A kind that cannot be built here
     (``arrow`` without pyarrow) gives a row with ``skipped`` set.
     """
@@ -207,13 +208,13 @@ def run(
 def _measure(df: pd.DataFrame, kind: str, repeats: int) -> dict[str, Any]:
     lists = list(LIST_IDS)
     plan = plan_removal(df, lists)  # warm-up, and the numbers to check against
-    fast, fast_runs, fast_cpu = median_seconds(lambda: plan_removal(df, lists), repeats)
+    fast, fast_runs, fast_cpu = best_seconds(lambda: plan_removal(df, lists), repeats)
     naive: dict[str, Any] = {}
 
     def naive_once() -> None:
         naive["out"] = naive_plan(df, lists)  # the last run's output is checked below
 
-    slow, slow_runs, slow_cpu = median_seconds(naive_once, max(1, repeats // 2))
+    slow, slow_runs, slow_cpu = best_seconds(naive_once, max(2, repeats // 2))
     out = naive.pop("out")
     agree = bool(
         (plan.rows["plan_status"].astype(str).to_numpy() == np.asarray(out["statuses"])).all()

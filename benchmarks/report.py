@@ -326,8 +326,9 @@ def markdown(
             "",
             "`plan_removal` on a `contact_id` column with 5 % invalid values (4 % malformed "
             "strings, 1 % missing) and 10 % duplicates, beside a naive per-row loop "
-            "(`uuid.UUID` per row, a dict of seen ids, list appends). Wall time is the median "
-            "of several runs (CPU time in brackets). Peak memory comes from one separate run: "
+            "(`uuid.UUID` per row, a dict of seen ids, list appends). Wall time is the best "
+            "of several runs, the one least disturbed by other work on the machine (its CPU "
+            "time in brackets). Peak memory comes from one separate run: "
             "tracemalloc's peak above what was allocated before it (Python objects, numpy "
             "arrays, pandas' hash tables) plus the bytes pyarrow's own pool holds for the "
             "plan, which tracemalloc cannot see (in brackets): a lower bound of the true "

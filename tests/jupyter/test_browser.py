@@ -1,15 +1,18 @@
-"""End to end in a real browser: JupyterLab + Chromium driven by Playwright.
+"""End to end in a real browser: JupyterLab 4 and Notebook 7 + Chromium driven by Playwright.
 
-The test starts JupyterLab on 127.0.0.1 (no token) in a subprocess, opens a notebook
-whose kernel runs the emulator (``%cc_emulator``), clicks the removal panel like an
-analyst (pick two lists, tick the confirmation, Remove), waits until the status display
-says every activity completed, and checks in the kernel that the memberships are gone.
+The test runs once per front end (``lab``: JupyterLab 4, ``notebook7``: Jupyter Notebook 7,
+built on the same JupyterLab components). It starts the server on 127.0.0.1 (no token)
+in a subprocess, opens a notebook whose kernel runs the emulator (``%cc_emulator``),
+clicks the removal panel like an analyst (pick two lists, tick the confirmation, Remove),
+waits until the status display says every activity completed, and checks in the kernel
+that the memberships are gone.
 A second panel proves the Stop button reaches the kernel while a removal runs. The
 finished panel is saved as a screenshot for the Jupyter guide.
 
 It needs the system Chromium (``apt-get install chromium``; never a downloaded browser)
-and the ``playwright`` and ``jupyterlab`` packages. Without them it skips, saying which is
-missing, except in CI (``CI=true``), where a missing piece is a failure.
+and the ``playwright``, ``jupyterlab`` and ``notebook`` (7) packages. Without them it
+skips, saying which is missing, except in CI (``CI=true``), where a missing piece is a
+failure.
 """
 
 from __future__ import annotations
@@ -47,20 +50,43 @@ CHROMIUM_FLAGS = [
 TIMEOUT_MS = 60_000
 
 
+# Per front end: the server module, its notebook URL, its screenshots (step -> file).
+FRONT_ENDS = {
+    "lab": {
+        "module": "jupyterlab",
+        "path": "/doc/tree/panel.ipynb",  # single-document mode: no sidebars
+        "shots": {"confirm": "jupyter-panel-confirm.png", "done": "jupyter-panel-done.png"},
+    },
+    "notebook7": {
+        "module": "notebook",
+        "path": "/notebooks/panel.ipynb",
+        "shots": {"done": "jupyter-panel-notebook7.png"},
+    },
+}
+
+
 def _missing(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason} (CI=true: the browser test must run in CI)")
     pytest.skip(reason)
 
 
-def _requirements() -> None:
+def _requirements(front_end: str) -> None:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         _missing(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
-    for module, package in (("playwright.sync_api", "playwright"), ("jupyterlab", "jupyterlab")):
+    server = FRONT_ENDS[front_end]["module"]
+    for module, package in (("playwright.sync_api", "playwright"), (server, server)):
         try:
             __import__(module)
         except ImportError:
             _missing(f"the {package} package is not installed (pip install -e '.[test]')")
+    if front_end == "notebook7":
+        from importlib.metadata import version
+
+        if int(version("notebook").split(".")[0]) < 7:
+            _missing(
+                f"notebook {version('notebook')} is not Notebook 7 (pip install 'notebook>=7')"
+            )
 
 
 def _free_port() -> int:
@@ -92,10 +118,16 @@ NOTEBOOK = [
 ]
 
 
+@pytest.fixture(params=list(FRONT_ENDS))
+def front_end(request: pytest.FixtureRequest) -> str:
+    """The front end under test: ``lab`` (JupyterLab 4) or ``notebook7`` (Notebook 7)."""
+    return str(request.param)
+
+
 @pytest.fixture
-def lab(tmp_path: Path) -> Iterator[str]:
-    """JupyterLab serving ``tmp_path`` on a free loopback port; yields its URL."""
-    _requirements()
+def notebook_url(front_end: str, tmp_path: Path) -> Iterator[str]:
+    """The front end serving ``tmp_path`` on a free loopback port; yields the notebook URL."""
+    _requirements(front_end)
     nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(src) for src in NOTEBOOK],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)"}},
@@ -124,7 +156,7 @@ def lab(tmp_path: Path) -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "jupyterlab",
+            FRONT_ENDS[front_end]["module"],
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}",
@@ -147,7 +179,7 @@ def lab(tmp_path: Path) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"JupyterLab exited: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+                pytest.fail(f"{front_end} exited: {(tmp_path / 'lab.log').read_text()[-2000:]}")
             with (
                 contextlib.suppress(OSError),
                 urllib.request.urlopen(f"{url}/api/status", timeout=2) as r,
@@ -155,9 +187,9 @@ def lab(tmp_path: Path) -> Iterator[str]:
                 if r.status == 200:
                     break
             if time.monotonic() > deadline:
-                pytest.fail("JupyterLab did not start within 60 s")
+                pytest.fail(f"{front_end} did not start within 60 s")
             time.sleep(0.2)
-        yield url
+        yield url + FRONT_ENDS[front_end]["path"]
     finally:
         proc.terminate()
         try:
@@ -196,8 +228,16 @@ def _pick(panel, names: list[str]) -> None:
     select.select_option(label=wanted)
 
 
-def test_panel_removes_in_a_real_browser(lab: str, tmp_path: Path) -> None:
+def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
+
+    shots = FRONT_ENDS[front_end]["shots"]
+
+    def shoot(locator, step: str) -> None:  # type: ignore[no-untyped-def]
+        # each front end saves only its own screenshots (no overwriting the other's)
+        if step in shots:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            locator.screenshot(path=str(SHOTS / shots[step]))
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -211,8 +251,10 @@ def test_panel_removes_in_a_real_browser(lab: str, tmp_path: Path) -> None:
             page = context.new_page()
             page.set_default_timeout(TIMEOUT_MS)
             expect.set_options(timeout=TIMEOUT_MS)
-            page.goto(f"{lab}/doc/tree/panel.ipynb")  # single-document mode: no sidebars
+            page.goto(notebook_url)
             page.locator(".jp-Notebook .jp-Cell").nth(len(NOTEBOOK) - 1).wait_for()
+            # a Shift+Enter sent before the kernel is connected can be lost (Notebook 7)
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status=idle]").wait_for()
             for i in range(3):
                 _run_cell(page, i)
             expect(_output(page, 1)).to_contain_text("Emulator running at http://127.0.0.1:")
@@ -230,15 +272,14 @@ def test_panel_removes_in_a_real_browser(lab: str, tmp_path: Path) -> None:
             expect(remove).to_be_disabled()
             confirm.locator("input[type=checkbox]").check()
             expect(remove).to_be_enabled()
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            panel.screenshot(path=str(SHOTS / "jupyter-panel-confirm.png"))
+            shoot(panel, "confirm")
 
             # 5. remove and watch: every activity completed
             remove.click()
             expect(panel).to_contain_text(re.compile(r"done: \d+ activit(y|ies) completed"))
             expect(panel).to_contain_text("result.rows")  # 6. the result
             expect(panel.locator(".badge.bad")).to_have_count(0)
-            panel.screenshot(path=str(SHOTS / "jupyter-panel-done.png"))
+            shoot(panel, "done")
 
             # the memberships are gone, checked in the kernel; the click ran in the
             # background (the Stop button was live)
