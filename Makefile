@@ -36,7 +36,8 @@ docs: install-test
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
 test: lint
-	CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d) $(PY) -m pytest --nbval --nbval-sanitize-with notebooks/sanitize.cfg --doctest-modules ccpandas tests notebooks
+	$(PY) -m pytest -q --doctest-modules ccpandas
+	CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d) $(PY) -m pytest --nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks
 	$(MAKE) docs
 
 bench: install-test
