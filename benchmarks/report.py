@@ -22,20 +22,30 @@ __all__ = ["EXPLANATIONS", "check_targets", "markdown", "notes"]
 #: Known causes of a missed target, by ``"benchmark:metric"``; shown in the page's notes.
 EXPLANATIONS: dict[str, str] = {
     "plan:speed-up over the naive loop:object": (
-        "On an object column ccpandas hashes Python string objects (pandas' object hash "
-        "table) and runs its string checks on Python objects, 2-3x slower than on an Arrow "
-        "column; converting such a column to Arrow once before checking is proposed."
+        "An object column is a million separate Python string objects scattered in memory. "
+        "ccpandas copies them into Arrow once, then hashes and checks them in C++; that one "
+        "visit of every object is memory-bound and costs the difference between the "
+        "object and str rows of the planning table, enough to keep the ratio under 5x, "
+        "while the same plan on an Arrow-backed column is over 5x faster than the loop. "
+        "No change that reaches 5x on object columns is known yet: taking the ids from the "
+        "input's own string objects saves memory, not time."
     ),
-    "plan:wall time:object": "See the speed-up note: the object column path is the slow one.",
+    "plan:wall time:object": (
+        "See the speed-up note: the object column pays for one visit of every Python string."
+    ),
     "plan:peak memory / input column size": (
         "The plan's batches hold every valid id as a Python string, made while planning "
-        "(about 85 bytes each, against about 40 in an Arrow column), and its "
-        "`normalized_id` column is an Arrow copy of the ids (about 1x the input); "
-        "materialising a batch's ids only when it is sent is proposed."
+        "(about 85 bytes each plus 3 pointers, against about 40 bytes in an Arrow column: "
+        "alone about 2.2x the input), and its `normalized_id` column is an Arrow copy of "
+        "the ids (about 1x). Materialising a batch's ids only when it is sent (at "
+        "`Batch.to_json()` or when the journal records it) would bring the plan to about "
+        "2x; it is proposed, not done."
     ),
 }
 
 PLAN_SECONDS = 2.0
+#: "Well under 2 s": at least a quarter below it, so a run at 1.95 s does not count.
+PLAN_WELL_UNDER = 1.5
 PLAN_SPEEDUP = 5.0
 PLAN_MEMORY = 3.0
 E2E_REMOVAL_RATIO = 1.0
@@ -71,7 +81,13 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             s = r["ccpandas_seconds"]
             out.append(
                 _verdict(
-                    "plan", case, "wall time", "well under 2 s", s, f"{s:.2f} s", s < PLAN_SECONDS
+                    "plan",
+                    case,
+                    "wall time",
+                    "well under 2 s (read as <= 1.5 s)",
+                    s,
+                    f"{s:.2f} s",
+                    s <= PLAN_WELL_UNDER,
                 )
             )
             x = r["speedup"]
@@ -184,23 +200,22 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def notes(verdicts: Sequence[dict[str, Any]], results: dict[str, Any] | None = None) -> list[str]:
-    """One line per missed target: what was measured and why it missed.
+    """One line per cause of missed targets: the cases it covers, and why.
 
     Example:
         >>> notes([_verdict("e2e", "c", "throttled answers", "0", 2, "2", False)])[0][:40]
-        '**e2e, c, throttled answers**: measured '
+        '**e2e, throttled answers** (target 0): c'
     """
     results = results or {}
-    out = []
+    groups: dict[tuple[str, str, str, str], list[str]] = {}
     for v in verdicts:
-        if v["met"]:
-            continue
-        why = _explain(v, results)
-        out.append(
-            f"**{v['benchmark']}, {v['case']}, {v['metric']}**: measured {v['shown']}, "
-            f"target {v['target']}. {why}"
-        )
-    return out
+        if not v["met"]:
+            key = (v["benchmark"], v["metric"], v["target"], _explain(v, results))
+            groups.setdefault(key, []).append(f"{v['case']}: {v['shown']}")
+    return [
+        f"**{bench}, {metric}** (target {target}): {'; '.join(cases)}. {why}"
+        for (bench, metric, target, why), cases in groups.items()
+    ]
 
 
 def _explain(v: dict[str, Any], results: dict[str, Any]) -> str:
@@ -210,7 +225,7 @@ def _explain(v: dict[str, Any], results: dict[str, Any]) -> str:
         return (
             f"`import pandas` alone takes {imp['seconds']['pandas']:.3f} s on this machine, so "
             "nothing built on pandas can start in under 0.5 s here; ccpandas itself adds "
-            f"{imp['added_by_ccpandas']:.3f} s (next target)."
+            f"{imp['added_by_ccpandas']:.3f} s (the added start-up time target)."
         )
     column = v["case"].rpartition(", ")[2].removesuffix(" column")
     why = EXPLANATIONS.get(f"{key}:{column}", EXPLANATIONS.get(key, ""))
@@ -229,7 +244,7 @@ def _explain(v: dict[str, Any], results: dict[str, Any]) -> str:
                 f"Its CPU time was {cpu:.2f} s"
                 + (
                     ": the rest is time spent waiting for a CPU on the busy machine."
-                    if cpu < PLAN_SECONDS
+                    if cpu <= PLAN_WELL_UNDER
                     else "."
                 )
             )
