@@ -290,10 +290,6 @@ def markdown(
     docs/)`` pairs; ``notes`` explain missed targets."""
     m = results["machine"]
     lines = [
-        "---",
-        "orphan: true",
-        "---",
-        "",
         "# Benchmarks",
         "",
         "For this product, speed is set by the API: 4 requests per second, 10,000 per day, "
