@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         print(result, "\n")
         print("Rows that were not sent, with their reason:")
         skipped = result.rows[result.rows["status"] != "removed"]
-        print(skipped[["contact_id", "status", "reason"]].to_string(), "\n")
+        print(skipped[["contact_id", "status", "reason", "duplicate_of"]].to_string(), "\n")
 
         after = ccpandas.read_contacts(client, lists=[newsletter["list_id"]])
         still = set(segment["contact_id"].dropna()) & set(after["contact_id"])
