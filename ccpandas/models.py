@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ __all__ = [
     "UUID_RE",
     "ActivityState",
     "Batch",
+    "IdSlice",
     "Source",
     "SourceKind",
 ]
@@ -79,6 +80,86 @@ class SourceKind(enum.StrEnum):
     ENGAGEMENT_LEVEL = "engagement_level"
 
 
+class IdSlice(Sequence[str]):
+    """Ids ``start`` to ``stop`` of ``ids``, read as Python strings only when used.
+
+    ``ids`` is any sliceable sequence of strings (a plan passes its pandas Index,
+    which may be Arrow-backed); it is kept, not copied. A plan of a million rows
+    would otherwise hold every id as a Python ``str`` up front. Equal to any sequence
+    of the same strings, and hashes like the tuple of them.
+
+    Example:
+        >>> part = IdSlice(["a", "b", "c", "d"], 1, 3)
+        >>> len(part), list(part), part == ("b", "c"), part[-1]
+        (2, ['b', 'c'], True, 'c')
+        >>> Source.contact_ids(part).to_json()
+        {'contact_ids': ['b', 'c']}
+    """
+
+    __slots__ = ("_hash", "_ids", "_start", "_stop")
+
+    def __init__(self, ids: Sequence[str], start: int = 0, stop: int | None = None) -> None:
+        start, stop, _ = slice(start, stop).indices(len(ids))
+        object.__setattr__(self, "_ids", ids)
+        object.__setattr__(self, "_start", start)
+        object.__setattr__(self, "_stop", max(start, stop))
+        object.__setattr__(self, "_hash", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(len(self))
+            if step == 1:
+                return IdSlice(self._ids, self._start + start, self._start + max(start, stop))
+            return tuple(self)[key]
+        i = key.__index__()
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("IdSlice index out of range")
+        return str(self._ids[self._start + i])
+
+    def __iter__(self) -> Iterator[str]:
+        part = self._ids[self._start : self._stop]
+        # to_numpy converts a pandas (e.g. Arrow) slice in C; tolist iterates one by one.
+        to_numpy = getattr(part, "to_numpy", None)
+        return iter(to_numpy(dtype=object) if to_numpy is not None else part)
+
+    def __contains__(self, value: object) -> bool:
+        return any(v == value for v in self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, IdSlice):
+            if other._ids is self._ids and (other._start, other._stop) == (self._start, self._stop):
+                return True
+        elif not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(other) == len(self) and list(self) == list(other)
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            object.__setattr__(self, "_hash", hash(tuple(self)))
+        return self._hash
+
+    def __repr__(self) -> str:
+        n = len(self)
+        shown = ", ".join(repr(v) for v in self[:2])
+        more = ", ..." if n > 2 else ""
+        return f"IdSlice([{shown}{more}], {n} id{'s' * (n != 1)})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (IdSlice, (self._ids, self._start, self._stop))
+
+
 @dataclass(frozen=True)
 class Source:
     """Which contacts an activity removes. Build it with the class methods.
@@ -89,12 +170,15 @@ class Source:
     """
 
     kind: SourceKind
-    values: tuple[str, ...] = ()
+    values: Sequence[str] = ()
 
     @classmethod
     def contact_ids(cls, ids: Iterable[str]) -> Source:
-        """Remove exactly these contacts (at most 500 per request)."""
-        return cls(SourceKind.CONTACT_IDS, tuple(ids))
+        """Remove exactly these contacts (at most 500 per request).
+
+        An :class:`IdSlice` is kept as it is (not copied into a tuple).
+        """
+        return cls(SourceKind.CONTACT_IDS, ids if isinstance(ids, IdSlice) else tuple(ids))
 
     @classmethod
     def list_ids(cls, ids: Iterable[str]) -> Source:

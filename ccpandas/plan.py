@@ -25,7 +25,7 @@ import difflib
 import html
 import math
 import numbers
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -53,6 +53,7 @@ from ccpandas.models import (
     MAX_SOURCE_LISTS,
     MAX_TAGS_PER_REQUEST,
     Batch,
+    IdSlice,
     Source,
     SourceKind,
     chunked,
@@ -117,7 +118,8 @@ class RemovalPlan:
     rows: pd.DataFrame
     list_ids: tuple[str, ...]
     list_groups: tuple[tuple[str, ...], ...]
-    contact_groups: tuple[tuple[str, ...], ...]
+    #: The unique valid ids in groups of at most 500 (lazy :class:`~ccpandas.models.IdSlice`).
+    contact_groups: tuple[Sequence[str], ...]
     batches: tuple[Batch, ...]
     source: Source
     exclude: tuple[str, ...] = ()
@@ -327,10 +329,14 @@ def plan_removal(
         raise _no_valid_ids(values, checked.status, column)
     rows = _rows_frame(values, checked, with_batches=True)
 
-    # An object array, not a list: numpy arrays are invisible to the garbage collector,
-    # which would otherwise walk a million-item list on every collection.
-    ids = _objects(checked.ids)
-    contact_groups = tuple(chunked(ids, MAX_CONTACTS_PER_REQUEST))
+    # The ids stay in the column's string storage (Arrow for Arrow columns): each group is
+    # a lazy slice, turned into Python strings only when its request body is built.
+    ids = _FirstIds(checked.normalized.array, np.flatnonzero(_first_rows(checked.codes)))
+    del checked
+    contact_groups = tuple(
+        IdSlice(ids, start, start + MAX_CONTACTS_PER_REQUEST)
+        for start in range(0, len(ids), MAX_CONTACTS_PER_REQUEST)
+    )
     list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     batches = tuple(
         Batch(
@@ -350,7 +356,7 @@ def plan_removal(
         list_groups=list_groups,
         contact_groups=contact_groups,
         batches=batches,
-        source=Source.contact_ids(ids),
+        source=Source.contact_ids(IdSlice(ids)),
         column=column,
         rate=float(rate),
         daily_quota=int(daily_quota),
@@ -642,13 +648,7 @@ def _exclude_rows(exclude: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
 def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -> pd.DataFrame:
     """One row per input row (same index): status, reason, duplicate_of, batch."""
     codes, status = checked.codes, checked.status.copy()
-    # Ids are numbered in order of first appearance, so a row holds the first occurrence
-    # of its id exactly when its code is above every code before it: no hash table.
-    first = np.empty(len(codes), dtype=bool)
-    highest = np.maximum.accumulate(codes)
-    first[:1] = codes[:1] >= 0
-    first[1:] = codes[1:] > highest[:-1]
-    del highest
+    first = _first_rows(codes)
     dup = (codes >= 0) & ~first
     status[dup] = DUPLICATE
     dup_of = _duplicate_labels(values.index, dup, np.flatnonzero(first)[codes[dup]])
@@ -675,6 +675,38 @@ def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -
         },
         index=index,
     )
+
+
+def _first_rows(codes: np.ndarray) -> np.ndarray:
+    """Per row: True where the row holds the first occurrence of its id."""
+    # Ids are numbered in order of first appearance, so a row holds the first occurrence
+    # of its id exactly when its code is above every code before it: no hash table.
+    first = np.empty(len(codes), dtype=bool)
+    highest = np.maximum.accumulate(codes)
+    first[:1] = codes[:1] >= 0
+    first[1:] = codes[1:] > highest[:-1]
+    return first
+
+
+class _FirstIds(Sequence[str]):
+    """The distinct ids, read from the rows' normalised ids at their first occurrences.
+
+    Holds the normalised ids per row (the storage behind ``plan.rows["normalized_id"]``;
+    Arrow for Arrow columns) and one integer per id, instead of a second copy of every id.
+    """
+
+    __slots__ = ("_positions", "_values")
+
+    def __init__(self, values: Any, positions: np.ndarray) -> None:
+        self._values, self._positions = values, positions
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, slice):
+            return self._values.take(self._positions[key])  # an array: has to_numpy
+        return self._values[int(self._positions[key])]
 
 
 def _empty_rows() -> pd.DataFrame:

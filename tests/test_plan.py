@@ -14,7 +14,7 @@ import pytest
 import ccpandas.ids
 import ccpandas.plan
 from ccpandas.errors import PlanError
-from ccpandas.models import Source, SourceKind
+from ccpandas.models import IdSlice, Source, SourceKind
 from ccpandas.plan import (
     PLAN_STATUSES,
     ROW_COLUMNS,
@@ -323,6 +323,26 @@ def test_contact_groups_keep_first_appearance_order() -> None:
     plan = plan_removal(pd.Series(values), LIST)
     assert plan.contact_groups == ((cid(5), cid(3), cid(9)),)
     assert plan.source == Source.contact_ids([cid(5), cid(3), cid(9)])
+
+
+@pytest.mark.parametrize("dtype", STRING_DTYPES)
+def test_contact_groups_are_lazy_slices_of_plain_strings(dtype) -> None:
+    ids = [cid(i) for i in range(1_203)]
+    plan = plan_removal(pd.DataFrame({"contact_id": as_dtype(ids, dtype)}), [LIST])
+    groups = plan.contact_groups
+    assert all(isinstance(g, IdSlice) for g in groups)
+    assert isinstance(plan.source.values, IdSlice) and len(plan.source.values) == 1_203
+    assert [len(g) for g in groups] == [500, 500, 203]
+    # Equal to (and hashed like) the tuple of the same strings, either way round.
+    assert groups[1] == tuple(ids[500:1_000]) and tuple(ids[500:1_000]) == groups[1]
+    assert hash(groups[1]) == hash(tuple(ids[500:1_000]))
+    assert groups[1] != tuple(ids[500:1_001]) and groups[1] != ids[500]
+    assert groups[2][-1] == ids[-1] and groups[2][1:3] == (ids[1_001], ids[1_002])
+    assert ids[700] in groups[1] and ids[0] not in groups[1]
+    body = plan.batches[2].to_json()["source"]["contact_ids"]
+    assert body == ids[1_000:] and all(type(i) is str for i in body)
+    assert Source.contact_ids(groups[0]).values is groups[0]
+    assert "203 ids" in repr(groups[2]) and len(repr(plan.source)) < 200
 
 
 def test_plan_is_frozen() -> None:
