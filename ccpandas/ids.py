@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -184,12 +185,8 @@ def _to_arrow_text(values: pd.Series) -> pd.Series:
     )
 
 
-try:  # pyarrow is optional: without it object columns take the Python-object path.
-    import importlib.util as _util
-
-    _arrow_text = _to_arrow_text if _util.find_spec("pyarrow") is not None else None
-except (ImportError, ValueError):  # pragma: no cover
-    _arrow_text = None
+# pyarrow is optional: without it object columns take the Python-object path.
+_arrow_text = _to_arrow_text if importlib.util.find_spec("pyarrow") is not None else None
 
 
 def _string_positions(s: pd.Series) -> np.ndarray | None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ccpandas.errors import PlanError
+from ccpandas.ids import PLANNED, check_ids
 from ccpandas.models import Source
 from ccpandas.plan import RemovalPlan, plan_removal, plan_source_removal, resolve_list_ids
 from ccpandas.progress import NullReporter, make_reporter
@@ -38,8 +40,6 @@ __all__ = [
 def _needs_names(list_ids: str | Iterable[str]) -> bool:
     """True when some value is not a list UUID (by the planner's own rules: case,
     braces and whitespace forgiven), so the lists must be read to resolve names."""
-    from ccpandas.ids import PLANNED, check_ids
-
     if list_ids is None or isinstance(list_ids, pd.DataFrame):
         return False  # the planner says what is wrong, without a request
     try:
@@ -238,8 +238,6 @@ def remove_list_memberships(
         source = Source.list_ids(target_lists(source.values, client))
     if source.kind.value == "contact_ids":
         if exclude is not None:
-            from ccpandas.errors import PlanError
-
             raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
         plan = plan_removal(pd.Series(list(source.values), dtype=object), targets)
     else:

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
+from ccpandas.progress import make_reporter
 from ccpandas.runner import PENDING, REJECTED, UNCERTAIN, UNKNOWN, BatchRun, Runner, run_error
 
 if TYPE_CHECKING:
@@ -297,8 +299,6 @@ class RemovalResult:
         return f"ccpandas.resume({self.run_id!r})"
 
     def _with_reporter(self, progress: Any, action: Any) -> None:
-        from ccpandas.progress import make_reporter
-
         if progress is not None:
             self.runner.reporter = make_reporter(progress)
         reporter = self.runner.reporter
@@ -317,8 +317,6 @@ class RemovalResult:
                 # What was sent is recorded; nothing is sent twice on resume().
                 self.interrupted = True
                 reason = "interrupted"
-                import warnings
-
                 warnings.warn(
                     "interrupted: the result so far is returned; result.resume() "
                     f"(or {self.resume_call} in any process) continues",
