@@ -423,7 +423,10 @@ class Client:
         rate: requests per second for the client-side limiter shared by every call,
             ``None`` to switch it off. Ignored when ``limiter`` is given.
         timeout: seconds, or ``(connect, read)`` seconds, for every request.
-        max_attempts: attempts per request, the first included.
+        max_attempts: attempts per request, the first included. Answers "429 throttled"
+            do not count: they have a budget of their own, ``max_throttled``.
+        max_throttled: "429 throttled" answers retried per request; they prove nothing
+            was done, and two notebooks sharing one application key meet many.
         max_retry_seconds: no retry starts later than this after the first attempt.
         session: a ``requests.Session`` to use (the client then does not close it).
         clock, sleep, jitter: injectable time and randomness (tests).
@@ -445,6 +448,7 @@ class Client:
         rate: float | None = 4.0,
         timeout: float | tuple[float, float] = (5.0, 30.0),
         max_attempts: int = 8,
+        max_throttled: int = 60,
         max_retry_seconds: float = 300.0,
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -460,7 +464,9 @@ class Client:
         self._token_provider = _token_provider(token)
         self.timeout = _check_timeout(timeout)
         self.retry_policy = RetryPolicy(
-            max_attempts=max_attempts, max_retry_seconds=max_retry_seconds
+            max_attempts=max_attempts,
+            max_throttled=max_throttled,
+            max_retry_seconds=max_retry_seconds,
         )
         if limiter is not None:
             self.limiter: RateLimiter | None = limiter
@@ -594,6 +600,7 @@ class Client:
 
         first_start = self._clock()
         attempts = 0
+        throttled = 0  # answers "429 throttled": a budget of their own (see RetryPolicy)
         refreshed = False
         while True:
             token = self._token()  # AuthError here: nothing was sent
@@ -671,18 +678,27 @@ class Client:
 
             if kind is None:
                 raise error
-            delay = policy.delay(kind, retry=attempts, jitter=self._jitter, retry_after=retry_after)
+            if kind is RetryKind.THROTTLED:
+                throttled += 1
+                retry, budget = throttled, policy.max_throttled
+            else:
+                retry, budget = attempts - throttled, policy.max_attempts - 1
+            delay = policy.delay(kind, retry=retry, jitter=self._jitter, retry_after=retry_after)
             elapsed = self._clock() - first_start
             if not should_retry(
                 kind,
                 attempts=attempts,
+                throttled=throttled,
                 elapsed=elapsed,
                 delay=delay,
                 policy=policy,
                 replayable=replayable,
             ):
                 if attempts > 1:
-                    error.add_note(f"gave up after {attempts} attempts in {elapsed:.1f} s")
+                    what = f"{attempts} attempts"
+                    if throttled:
+                        what += f" ({throttled} throttled)"
+                    error.add_note(f"gave up after {what} in {elapsed:.1f} s")
                 raise error
             self.stats._add("retries")
             if kind.ambiguous and method == "POST":
@@ -695,8 +711,8 @@ class Client:
                 "%s failed (%s), retry %d of %d in %.2f s",
                 label,
                 _short(error),
-                attempts,
-                policy.max_attempts - 1,
+                retry,
+                budget,
                 delay,
             )
             if delay > 0:

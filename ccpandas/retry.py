@@ -106,12 +106,21 @@ class RetryPolicy:
     bounds the time from the first attempt until the last retry would start.
     "Too many activities" clears only as queued activities finish, so it backs off
     from ``activities_base_delay`` up to ``activities_max_delay`` instead.
+
+    A ``throttled`` answer proves the server did nothing and clears within a second,
+    yet two notebooks sharing one application key meet it many times in a row: so
+    throttled answers do not use up ``max_attempts``. They have their own budget,
+    ``max_throttled`` retries per request, and back off only up to
+    ``throttled_max_delay``, since waiting longer than the limit's one-second window
+    gains nothing.
     """
 
     max_attempts: int = 8
     max_retry_seconds: float = 300.0
     base_delay: float = 0.5
     max_delay: float = 20.0
+    max_throttled: int = 60
+    throttled_max_delay: float = 2.0
     activities_base_delay: float = 5.0
     activities_max_delay: float = 60.0
 
@@ -120,6 +129,8 @@ class RetryPolicy:
             raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts!r}")
         if self.max_retry_seconds < 0:
             raise ValueError(f"max_retry_seconds must be >= 0, not {self.max_retry_seconds!r}")
+        if self.max_throttled < 0:
+            raise ValueError(f"max_throttled must be >= 0, not {self.max_throttled!r}")
 
     def delay(
         self,
@@ -142,6 +153,9 @@ class RetryPolicy:
                 jitter=jitter,
                 floor=self.activities_base_delay / 2,
             )
+        elif kind is RetryKind.THROTTLED:
+            cap = min(self.max_delay, self.throttled_max_delay)
+            wait = backoff_delay(retry, base=self.base_delay, cap=cap, jitter=jitter)
         else:
             wait = backoff_delay(retry, base=self.base_delay, cap=self.max_delay, jitter=jitter)
         if retry_after is not None and retry_after > wait:
@@ -157,25 +171,34 @@ def should_retry(
     delay: float,
     policy: RetryPolicy,
     replayable: bool = True,
+    throttled: int = 0,
 ) -> bool:
     """Decide whether to send the request again.
 
-    ``attempts`` is how many were made so far, ``elapsed`` the seconds since the first
-    one started and ``delay`` the wait before the next. ``replayable`` is False for a
-    request that must not run twice: it is then retried only when the failure proves
-    the server did not act (a throttle, or a connection that never opened).
+    ``attempts`` is how many were made so far and ``throttled`` how many of them were
+    answered ``429 throttled`` (those count against ``policy.max_throttled`` instead of
+    ``policy.max_attempts``); ``elapsed`` is the seconds since the first one started
+    and ``delay`` the wait before the next. ``replayable`` is False for a request that
+    must not run twice: it is then retried only when the failure proves the server
+    did not act (a throttle, or a connection that never opened).
 
     Example:
         >>> p = RetryPolicy(max_attempts=3)
-        >>> should_retry(RetryKind.THROTTLED, attempts=3, elapsed=1.0, delay=0.1, policy=p)
+        >>> should_retry(RetryKind.SERVER_ERROR, attempts=3, elapsed=1.0, delay=0.1, policy=p)
         False
+        >>> should_retry(RetryKind.THROTTLED, attempts=3, throttled=3, elapsed=1.0,
+        ...              delay=0.1, policy=p)  # throttles have their own budget
+        True
         >>> should_retry(RetryKind.CONNECTION_LOST, attempts=1, elapsed=0.0, delay=0.1,
         ...              policy=p, replayable=False)
         False
     """
     if kind is None:
         return False
-    if attempts >= policy.max_attempts:
+    if kind is RetryKind.THROTTLED:
+        if throttled > policy.max_throttled:
+            return False
+    elif attempts - throttled >= policy.max_attempts:
         return False
     if elapsed + delay > policy.max_retry_seconds:
         return False

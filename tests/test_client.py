@@ -574,8 +574,20 @@ def test_throttled_is_retried_and_counted(scripted):
 
 def test_throttled_exhausted_raises_throttled_error(scripted):
     scripted.add(*[(429, err_body("throttled"))] * 3)
-    with pytest.raises(ThrottledError):
-        make(scripted, max_attempts=3).get("/contacts")
+    with pytest.raises(ThrottledError) as caught:
+        make(scripted, max_attempts=8, max_throttled=2).get("/contacts")
+    assert len(scripted.seen) == 3
+    assert "3 attempts (3 throttled)" in "".join(caught.value.__notes__)
+
+
+def test_throttles_do_not_use_up_the_attempts_for_failures(scripted):
+    # Another kernel on the same key: five throttles in a row, then an answer.
+    scripted.add(*[(429, err_body("throttled"))] * 5, (503, err_body("x")), (200, {"ok": 1}))
+    fake = FakeTime()
+    client = make(scripted, fake, max_attempts=2, jitter=lambda: 1.0)
+    assert client.get("/contacts") == {"ok": 1}
+    # throttles back off to the 2 s cap; the server error waits its own first step
+    assert fake.sleeps == [0.5, 1.0, 2.0, 2.0, 2.0, 0.5]
 
 
 def test_too_many_activities_backs_off_longer(scripted):

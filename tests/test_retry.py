@@ -100,9 +100,37 @@ def test_retry_after_raises_the_delay_but_never_lowers_it():
 def test_should_retry_respects_max_attempts():
     p = RetryPolicy(max_attempts=3)
     kw = {"elapsed": 0.0, "delay": 0.1, "policy": p}
-    assert should_retry(RetryKind.THROTTLED, attempts=1, **kw)
-    assert should_retry(RetryKind.THROTTLED, attempts=2, **kw)
-    assert not should_retry(RetryKind.THROTTLED, attempts=3, **kw)
+    assert should_retry(RetryKind.SERVER_ERROR, attempts=1, **kw)
+    assert should_retry(RetryKind.SERVER_ERROR, attempts=2, **kw)
+    assert not should_retry(RetryKind.SERVER_ERROR, attempts=3, **kw)
+
+
+def test_throttled_answers_have_their_own_budget():
+    # Two kernels on one key meet many throttles in a row: they must not use up the
+    # attempts meant for failures, nor may failures hide behind throttles.
+    p = RetryPolicy(max_attempts=3, max_throttled=5)
+    kw = {"elapsed": 0.0, "delay": 0.1, "policy": p}
+    assert should_retry(RetryKind.THROTTLED, attempts=5, throttled=5, **kw)
+    assert not should_retry(RetryKind.THROTTLED, attempts=6, throttled=6, **kw)
+    # 10 throttles and 2 server errors: one more server-error attempt is allowed
+    assert should_retry(RetryKind.SERVER_ERROR, attempts=12, throttled=10, **kw)
+    assert not should_retry(RetryKind.SERVER_ERROR, attempts=13, throttled=10, **kw)
+    # the time budget bounds throttles too
+    late = {"elapsed": 299.5, "delay": 1.0, "policy": RetryPolicy()}
+    assert not should_retry(RetryKind.THROTTLED, attempts=2, throttled=2, **late)
+    assert not should_retry(
+        RetryKind.THROTTLED,
+        attempts=1,
+        throttled=1,
+        **{**kw, "policy": RetryPolicy(max_throttled=0)},
+    )
+
+
+def test_throttled_backoff_stays_within_the_limit_window():
+    p = RetryPolicy()
+    waits = [p.delay(RetryKind.THROTTLED, retry=n, jitter=lambda: 1.0) for n in (1, 2, 3, 10, 60)]
+    assert waits == [0.5, 1.0, 2.0, 2.0, 2.0]
+    assert p.delay(RetryKind.SERVER_ERROR, retry=10, jitter=lambda: 1.0) == 20.0
 
 
 def test_should_retry_respects_the_time_budget_including_the_next_wait():
@@ -137,3 +165,5 @@ def test_policy_validates_its_bounds():
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError, match="max_retry_seconds"):
         RetryPolicy(max_retry_seconds=-1)
+    with pytest.raises(ValueError, match="max_throttled"):
+        RetryPolicy(max_throttled=-1)
