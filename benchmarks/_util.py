@@ -90,27 +90,34 @@ def best_seconds(func: Callable[[], Any], repeats: int) -> tuple[float, list[flo
 
 
 def measure_peak(func: Callable[[], Any]) -> tuple[int, int]:
-    """Memory that ``func`` allocates: ``(traced peak, Arrow bytes held by its result)``.
+    """Memory that ``func`` allocates at its peak: ``(traced peak, Arrow peak)``.
 
     The first number is tracemalloc's peak above what was allocated before: Python
     objects, numpy arrays and pandas' hash tables. tracemalloc does not see the buffers
-    pyarrow allocates in its own pool, so the second number is how much more pyarrow
-    holds while the result is alive (0 without pyarrow). Their sum is a lower bound of
-    the true peak.
+    pyarrow allocates in its own pool, so the second number is the peak of what
+    ``func`` allocated there (through a proxy pool with its own statistics, set as the
+    default for the call; 0 without pyarrow). The true peak lies between the larger of
+    the two and their sum, since the two peaks need not fall at the same moment; the
+    benchmarks report the sum, an upper bound.
     """
     pa = sys.modules.get("pyarrow")
     gc.collect()
-    arrow_before = pa.total_allocated_bytes() if pa else 0
+    previous = pa.default_memory_pool() if pa else None
+    proxy = pa.proxy_memory_pool(previous) if pa else None
+    if pa:
+        pa.set_memory_pool(proxy)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         tracemalloc.reset_peak()
         result = func()
         peak = tracemalloc.get_traced_memory()[1]
-        arrow = (pa.total_allocated_bytes() - arrow_before) if pa else 0
+        arrow = proxy.max_memory() if proxy is not None else 0
         del result
     finally:
         tracemalloc.stop()
+        if pa:
+            pa.set_memory_pool(previous)
     return max(0, peak - before), max(0, arrow)
 
 

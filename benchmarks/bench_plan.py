@@ -16,8 +16,8 @@ means nothing (``agree``).
 
 Targets (issue 7): 1,000,000 rows in well under 2 s, at least 5x faster than the
 baseline, peak memory under 3x the input column's size. Peak memory is tracemalloc's
-peak (Python objects, numpy arrays, pandas' hash tables) plus the bytes pyarrow's own
-pool holds for the plan, which tracemalloc cannot see: a lower bound of the true peak.
+peak (Python objects, numpy arrays, pandas' hash tables) plus the peak of pyarrow's own
+pool during the plan, which tracemalloc cannot see: an upper bound of the true peak.
 
 Run alone: ``python -m benchmarks.bench_plan`` (``--sizes 100000`` for a quick look).
 

@@ -341,9 +341,10 @@ def markdown(
             "of several runs, the one least disturbed by other work on the machine (its CPU "
             "time in brackets). Peak memory comes from one separate run: "
             "tracemalloc's peak above what was allocated before it (Python objects, numpy "
-            "arrays, pandas' hash tables) plus the bytes pyarrow's own pool holds for the "
-            "plan, which tracemalloc cannot see (in brackets): a lower bound of the true "
-            "peak. The input column's size is `memory_usage(deep=True)`.",
+            "arrays, pandas' hash tables) plus the peak of pyarrow's own pool during the "
+            "plan, which tracemalloc cannot see (in brackets; measured through a proxy pool "
+            "with its own statistics): an upper bound of the true peak, since the two peaks "
+            "need not coincide. The input column's size is `memory_usage(deep=True)`.",
             "",
         ]
         rows = []

@@ -3,9 +3,11 @@
 An id is accepted after stripping whitespace and one pair of surrounding braces and
 lower-casing; it must then be a canonical 8-4-4-4-12 hexadecimal UUID. Every value gets
 a status: ``planned`` (a valid id), ``invalid_id`` or ``missing``. No Python loop runs
-per row: the column is factorised once (a hash table in C), only its distinct values
-are checked (pandas string methods, Arrow compute or numpy on a bytes buffer), and the
-verdicts are spread back over the rows with numpy.
+per row. With pyarrow, ids already in canonical form (nearly all, in exported data) are
+read straight from the column's Arrow buffers as 128-bit numbers and factorised as
+numbers; every other value takes the general path: the values are factorised once (a
+hash table in C), only the distinct ones are checked (pandas string methods, Arrow
+compute or numpy on a bytes buffer), and the verdicts are spread back over the rows.
 
 Example:
     >>> ids, status = normalize_ids(
@@ -78,10 +80,14 @@ class CheckedIds:
     codes: np.ndarray
     status: np.ndarray
     reason: np.ndarray
+    #: The per-row ids when they came without a copy (see ``normalized``).
+    given_normalized: Any = None
 
     @cached_property
     def normalized(self) -> pd.Series:
         """Per row: the canonical id, or a missing value (RangeIndex; the input's storage)."""
+        if self.given_normalized is not None:
+            return _series(self.given_normalized)
         return _series(self.ids.array.take(self.codes, allow_fill=True))
 
     @property
@@ -104,6 +110,16 @@ def check_ids(values: pd.Series) -> CheckedIds:
         >>> list(c.ids), c.codes.tolist()
         (['8b54d1f4-5b0e-11ee-8c99-0242ac120002'], [0, -1, -1])
     """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return _check_categorical(values)
+    fast = _canonical_rows(values)
+    if fast is None:
+        return _check_general(values)
+    return _check_by_keys(fast)
+
+
+def _check_general(values: pd.Series) -> CheckedIds:
+    """:func:`check_ids` for any values: factorise, then check each distinct value."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _check_categorical(values)
     strings = _string_positions(values)
@@ -279,6 +295,195 @@ def _canonical(raw: pd.Series) -> np.ndarray:
         text = "".join(arr[pos].tolist()).encode("ascii", "replace").translate(_HEX_TO_ZERO)
         out[pos] = np.frombuffer(text, dtype=f"S{len(_TEMPLATE)}") == _TEMPLATE
     return out
+
+
+# -- the fast path: canonical ids as 128-bit numbers ----------------------------------------
+# Exported ids are nearly all canonical already, and such a string *is* a 128-bit number.
+# So the canonical values are read straight from the column's Arrow buffers (an object
+# column is copied into Arrow once), 36 bytes per row, in chunks: a lookup table over
+# pairs of hex digits checks and decodes them at once, and the two 64-bit halves,
+# mixed into one uint64 key, are factorised: numbers hash far faster than strings.
+# Every other row (missing, non-strings, other spellings) takes the general path, and
+# both are joined on their keys. A key collision between different ids is checked
+# for, and falls back to the general path.
+
+_WIDTH = len(_TEMPLATE)
+_DASH_COLUMNS = np.array([i for i in range(_WIDTH) if _TEMPLATE[i] == ord("-")])
+_DIGIT_SLICES = [slice(0, 8), slice(9, 13), slice(14, 18), slice(19, 23), slice(24, 36)]
+
+
+def _pair_table() -> np.ndarray:
+    """Value of every two-character hex pair read as one native uint16; 256 if not hex."""
+    digits = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+    pairs = np.stack(np.meshgrid(digits, digits, indexing="ij"), axis=-1).reshape(-1, 2)
+    table = np.full(1 << 16, 256, dtype=np.uint16)
+    table[np.ascontiguousarray(pairs).view(np.uint16).ravel()] = np.arange(256)
+    return table
+
+
+_PAIRS = _pair_table()
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it is a bijection mod 2**64
+
+
+def _decode(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For ``(m, 36)`` bytes: canonical or not, the id's first 64 bits, and its key."""
+    digits = np.concatenate([rows[:, part] for part in _DIGIT_SLICES], axis=1)
+    values = _PAIRS[digits.view(np.uint16)]  # (m, 16); 256 where a pair is not hex
+    ok = (values < 256).all(axis=1) & (rows[:, _DASH_COLUMNS] == ord("-")).all(axis=1)
+    halves = values.astype(np.uint8).view(np.uint64)
+    hi = halves[:, 0].copy()
+    key = hi * _MIX
+    key ^= halves[:, 1]
+    # Equal keys and equal first halves mean equal ids: the second half is
+    # key ^ (hi * _MIX). So only ``hi`` is kept, to check for key collisions.
+    return ok, hi, key
+
+
+@dataclass(frozen=True, eq=False)
+class _Canonical:
+    """The rows of a column holding canonical ids, read from its Arrow buffers."""
+
+    values: pd.Series  # the column as read (an object column: as Arrow text)
+    array: Any  # its pyarrow array, one chunk
+    positions: np.ndarray  # rows holding a canonical id, ascending
+    hi: np.ndarray  # per such row: the id's first 64 bits
+    keys: np.ndarray  # per such row: a 64-bit key of the whole id
+
+    def normalized(self, has_id: np.ndarray) -> Any:
+        """Per row the id, where every row with an id is canonical as given: the
+        column's own Arrow buffers under a validity bitmap, not a copy."""
+        import pyarrow as pa
+
+        array = self.array
+        valid = np.zeros(array.offset + len(array), dtype=bool)
+        valid[array.offset :] = has_id
+        bitmap = pa.array(valid).buffers()[1]
+        _, offsets, data = array.buffers()
+        masked = pa.Array.from_buffers(
+            array.type, len(array), [bitmap, offsets, data], offset=array.offset
+        )
+        return type(self.values.array)._from_sequence(masked, dtype=self.values.dtype)
+
+
+def _canonical_rows(values: pd.Series) -> _Canonical | None:
+    """The canonical ids of ``values``; None when the fast path does not apply (no
+    pyarrow, no Arrow strings, values of other types)."""
+    if len(values) == 0 or _arrow_text is None:
+        return None
+    dtype = values.dtype
+    if pd.api.types.is_object_dtype(dtype):
+        if _string_positions(values) is not None:
+            return None  # not all strings: the general path explains the others
+        values = _arrow_text(values)
+    elif not (_arrow_backed(dtype) and (isinstance(dtype, pd.ArrowDtype) or _is_text(dtype))):
+        return None
+
+    import pyarrow as pa
+
+    array = pa.array(values.array)  # zero-copy: the column's own Arrow data
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return None
+    _, offsets_buffer, data_buffer = array.buffers()
+    if data_buffer is None or data_buffer.size < _WIDTH:  # no value is long enough
+        empty = np.zeros(0, dtype=np.uint64)
+        return _Canonical(values, array, np.zeros(0, dtype=np.intp), empty, empty)
+    offset_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buffer, dtype=offset_type)
+    offsets = offsets[array.offset : array.offset + len(array) + 1]
+    valid = array.is_valid().to_numpy(zero_copy_only=False)
+    positions = np.flatnonzero((np.diff(offsets) == _WIDTH) & valid)
+    del valid
+    # Row i of this view is the 36 bytes from byte i on: picking rows copies 36 bytes
+    # per id, with no per-byte index array.
+    windows = np.lib.stride_tricks.sliding_window_view(
+        np.frombuffer(data_buffer, dtype=np.uint8), _WIDTH
+    )
+    hi = np.empty(len(positions), dtype=np.uint64)
+    keys = np.empty(len(positions), dtype=np.uint64)
+    kept = 0
+    for start in range(0, len(positions), _CHUNK):  # chunks bound the extra memory
+        part = positions[start : start + _CHUNK]
+        ok, part_hi, part_keys = _decode(windows[offsets[part]])
+        # Keep the canonical rows only, compacting in place (kept <= start).
+        end = kept + int(ok.sum())
+        positions[kept:end], hi[kept:end], keys[kept:end] = part[ok], part_hi[ok], part_keys[ok]
+        kept = end
+    return _Canonical(values, array, positions[:kept], hi[:kept], keys[:kept])
+
+
+def _is_text(dtype: Any) -> bool:
+    return isinstance(dtype, pd.StringDtype)
+
+
+def _keys_of(ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """First halves and keys of canonical id strings (few: the general path's ids)."""
+    text = "".join(str(v) for v in ids).encode("ascii")
+    ok, hi, keys = _decode(np.frombuffer(text, dtype=np.uint8).reshape(-1, _WIDTH))
+    assert ok.all(), "the general path returns canonical ids only"
+    return hi, keys
+
+
+def _check_by_keys(fast: _Canonical) -> CheckedIds:
+    """:func:`check_ids` given the rows holding canonical ids."""
+    values, with_id, hi, keys = fast.values, fast.positions, fast.hi, fast.keys
+    n = len(values)
+    is_fast = np.zeros(n, dtype=bool)
+    is_fast[with_id] = True
+    rest = np.flatnonzero(~is_fast)
+    general = _check_general(values.iloc[rest]) if len(rest) else None
+    respelled = general is not None and bool((general.codes >= 0).any())
+    if respelled:
+        # Other spellings of ids ("{ABC...}"): merge them in, in row order.
+        found = general.codes >= 0
+        g_hi, g_keys = _keys_of(general.ids)
+        g_codes = general.codes[found]
+        with_id = np.concatenate([with_id, rest[found]])
+        order = np.argsort(with_id, kind="stable")
+        with_id = with_id[order]
+        hi = np.concatenate([hi, g_hi[g_codes]])[order]
+        keys = np.concatenate([keys, g_keys[g_codes]])[order]
+
+    key_codes, uniques = pd.factorize(keys)
+    count = len(uniques)
+    del keys, uniques
+    first_at = _first_positions(key_codes, count)  # into with_id
+    # Equal keys must be equal ids: a collision (about 1 in 2**64 per pair) falls back.
+    for start in range(0, len(key_codes), _CHUNK):
+        part = slice(start, start + _CHUNK)
+        if not np.array_equal(hi[first_at[key_codes[part]]], hi[part]):
+            return _check_general(values)
+    del hi
+    codes = np.full(n, -1, dtype=np.intp)
+    codes[with_id] = key_codes
+    del key_codes
+    first = with_id[first_at]
+
+    status = np.full(n, PLANNED, dtype=np.int8)
+    reason = np.full(n, None, dtype=object)
+    if general is not None:
+        status[rest], reason[rest] = general.status, general.reason
+
+    # Each id as text, taken from the row of its first appearance: the column's own
+    # string there, or the general path's normalised spelling.
+    ids = values.array.take(first)
+    from_general = ~is_fast[first]
+    if general is not None and from_general.any():
+        at = np.searchsorted(rest, first[from_general])
+        ids[np.flatnonzero(from_general)] = np.asarray(
+            general.ids.take(general.codes[at]), dtype=object
+        )
+    # Without other spellings every row's id is its own text: no per-row copy.
+    normalized = None if respelled else fast.normalized(codes >= 0)
+    return CheckedIds(pd.Index(ids, dtype=ids.dtype), codes, status, reason, normalized)
+
+
+def _first_positions(codes: np.ndarray, count: int) -> np.ndarray:
+    """Per code 0..count-1, the first position holding it (codes by first appearance)."""
+    first = np.empty(count, dtype=np.intp)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return first
 
 
 def _check_categorical(s: pd.Series) -> CheckedIds:
