@@ -36,6 +36,7 @@ __all__ = [
     "UUID_PATTERN",
     "CheckedIds",
     "check_ids",
+    "first_rows",
     "normalize_ids",
 ]
 
@@ -76,12 +77,21 @@ class CheckedIds:
     ``reason`` the text for rows that are not valid (None elsewhere).
     """
 
-    ids: pd.Index
+    #: The ids, or None to read them from ``normalized`` when first asked for.
+    given_ids: pd.Index | None
     codes: np.ndarray
     status: np.ndarray
     reason: np.ndarray
     #: The per-row ids when they came without a copy (see ``normalized``).
     given_normalized: Any = None
+
+    @cached_property
+    def ids(self) -> pd.Index:
+        """Each distinct valid id once, in order of first appearance."""
+        if self.given_ids is not None:
+            return self.given_ids
+        taken = self.normalized.array.take(np.flatnonzero(first_rows(self.codes)))
+        return pd.Index(taken, dtype=taken.dtype)
 
     @cached_property
     def normalized(self) -> pd.Series:
@@ -94,6 +104,25 @@ class CheckedIds:
     def status_categorical(self) -> pd.Categorical:
         """``status`` as a categorical of :data:`ID_STATUSES`."""
         return pd.Categorical.from_codes(self.status, dtype=ID_STATUS_DTYPE)
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """Per row: True where the row holds the first occurrence of its id.
+
+    ``codes`` number the ids in order of first appearance (-1: no id), as
+    :attr:`CheckedIds.codes` do.
+
+    Example:
+        >>> first_rows(np.array([0, -1, 1, 0, 2, 1])).tolist()
+        [True, False, True, False, True, False]
+    """
+    # A row holds the first occurrence of its id exactly when its code is above every
+    # code before it: no hash table.
+    first = np.empty(len(codes), dtype=bool)
+    highest = np.maximum.accumulate(codes)
+    first[:1] = codes[:1] >= 0
+    first[1:] = codes[1:] > highest[:-1]
+    return first
 
 
 def check_ids(values: pd.Series) -> CheckedIds:
@@ -308,6 +337,9 @@ def _canonical(raw: pd.Series) -> np.ndarray:
 # for, and falls back to the general path.
 
 _WIDTH = len(_TEMPLATE)
+# Rows decoded at a time: about 130 bytes of temporaries each, so 16,384 rows stay near
+# 2 MB, small beside even a 100,000-row column, and as fast as larger chunks.
+_DECODE_CHUNK = 1 << 14
 _DASH_COLUMNS = np.array([i for i in range(_WIDTH) if _TEMPLATE[i] == ord("-")])
 _DIGIT_SLICES = [slice(0, 8), slice(9, 13), slice(14, 18), slice(19, 23), slice(24, 36)]
 
@@ -403,8 +435,8 @@ def _canonical_rows(values: pd.Series) -> _Canonical | None:
     hi = np.empty(len(positions), dtype=np.uint64)
     keys = np.empty(len(positions), dtype=np.uint64)
     kept = 0
-    for start in range(0, len(positions), _CHUNK):  # chunks bound the extra memory
-        part = positions[start : start + _CHUNK]
+    for start in range(0, len(positions), _DECODE_CHUNK):  # bounds the extra memory
+        part = positions[start : start + _DECODE_CHUNK]
         ok, part_hi, part_keys = _decode(windows[offsets[part]])
         # Keep the canonical rows only, compacting in place (kept <= start).
         end = kept + int(ok.sum())
@@ -458,25 +490,27 @@ def _check_by_keys(fast: _Canonical) -> CheckedIds:
     codes = np.full(n, -1, dtype=np.intp)
     codes[with_id] = key_codes
     del key_codes
-    first = with_id[first_at]
 
     status = np.full(n, PLANNED, dtype=np.int8)
     reason = np.full(n, None, dtype=object)
     if general is not None:
         status[rest], reason[rest] = general.status, general.reason
 
+    if not respelled:
+        # Every row's id is its own text: the per-row ids share the column's buffers,
+        # and the distinct ids are read from them only if asked for.
+        return CheckedIds(None, codes, status, reason, fast.normalized(codes >= 0))
     # Each id as text, taken from the row of its first appearance: the column's own
     # string there, or the general path's normalised spelling.
+    first = with_id[first_at]
     ids = values.array.take(first)
     from_general = ~is_fast[first]
-    if general is not None and from_general.any():
+    if from_general.any():
         at = np.searchsorted(rest, first[from_general])
         ids[np.flatnonzero(from_general)] = np.asarray(
             general.ids.take(general.codes[at]), dtype=object
         )
-    # Without other spellings every row's id is its own text: no per-row copy.
-    normalized = None if respelled else fast.normalized(codes >= 0)
-    return CheckedIds(pd.Index(ids, dtype=ids.dtype), codes, status, reason, normalized)
+    return CheckedIds(pd.Index(ids, dtype=ids.dtype), codes, status, reason)
 
 
 def _first_positions(codes: np.ndarray, count: int) -> np.ndarray:

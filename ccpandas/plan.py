@@ -44,6 +44,7 @@ from ccpandas.ids import (
     REASON_DUPLICATE,
     CheckedIds,
     check_ids,
+    first_rows,
     normalize_ids,
 )
 from ccpandas.models import (
@@ -331,7 +332,7 @@ def plan_removal(
 
     # The ids stay in the column's string storage (Arrow for Arrow columns): each group is
     # a lazy slice, turned into Python strings only when its request body is built.
-    ids = _FirstIds(checked.normalized.array, np.flatnonzero(_first_rows(checked.codes)))
+    ids = _FirstIds(checked.normalized.array, np.flatnonzero(first_rows(checked.codes)))
     del checked
     contact_groups = tuple(
         IdSlice(ids, start, start + MAX_CONTACTS_PER_REQUEST)
@@ -648,7 +649,7 @@ def _exclude_rows(exclude: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
 def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -> pd.DataFrame:
     """One row per input row (same index): status, reason, duplicate_of, batch."""
     codes, status = checked.codes, checked.status.copy()
-    first = _first_rows(codes)
+    first = first_rows(codes)
     dup = (codes >= 0) & ~first
     status[dup] = DUPLICATE
     dup_of = _duplicate_labels(values.index, dup, np.flatnonzero(first)[codes[dup]])
@@ -675,17 +676,6 @@ def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -
         },
         index=index,
     )
-
-
-def _first_rows(codes: np.ndarray) -> np.ndarray:
-    """Per row: True where the row holds the first occurrence of its id."""
-    # Ids are numbered in order of first appearance, so a row holds the first occurrence
-    # of its id exactly when its code is above every code before it: no hash table.
-    first = np.empty(len(codes), dtype=bool)
-    highest = np.maximum.accumulate(codes)
-    first[:1] = codes[:1] >= 0
-    first[1:] = codes[1:] > highest[:-1]
-    return first
 
 
 class _FirstIds(Sequence[str]):
