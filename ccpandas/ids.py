@@ -218,16 +218,19 @@ def normalize_ids(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 _ARROW_MIN = 10_000
 
 
+def _arrow_text_dtype() -> pd.StringDtype:
+    """pandas 3's ``str`` when it is Arrow-backed; else ``string[pyarrow]`` (pandas 2)."""
+    if isinstance(TEXT_DTYPE, pd.StringDtype) and TEXT_DTYPE.storage == "pyarrow":
+        return TEXT_DTYPE
+    return pd.StringDtype("pyarrow")
+
+
 def _to_arrow_text(values: pd.Series) -> pd.Series:
     """An all-string object column as Arrow-backed text (None/NaN become missing)."""
     import pyarrow as pa
 
     arr = pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)
-    return pd.Series(
-        pd.array(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan)),
-        index=values.index,
-        copy=False,
-    )
+    return pd.Series(pd.array(arr, dtype=_arrow_text_dtype()), index=values.index, copy=False)
 
 
 # pyarrow is optional: without it object columns take the Python-object path.

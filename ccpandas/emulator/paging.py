@@ -17,7 +17,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
+import secrets
 from typing import Any
 
 from ccpandas.emulator.replies import ErrorReply
@@ -25,8 +27,15 @@ from ccpandas.emulator.replies import ErrorReply
 __all__ = ["decode_cursor", "encode_cursor", "next_link"]
 
 
+# A key made fresh in every emulator process: nobody outside can sign a cursor, so a
+# decoded cursor is always one this server made (a made-up one could otherwise carry any
+# page size or a half-filled state and end in a 500). Cursors from an earlier run of the
+# emulator are refused like any stale cursor.
+_KEY = secrets.token_bytes(32)
+
+
 def _digest(raw: bytes) -> str:
-    return hashlib.sha256(b"ccpandas-emulator-cursor:" + raw).hexdigest()[:12]
+    return hmac.new(_KEY, raw, hashlib.sha256).hexdigest()[:24]
 
 
 def encode_cursor(collection: str, state: dict[str, Any]) -> str:
