@@ -37,6 +37,7 @@ import hashlib
 import logging
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -120,6 +121,27 @@ def _scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s.strip() for s in items))
 
 
+def _new_chain() -> str:
+    """A name for the token chain a new login starts (not a secret: it says which
+    saved credentials continue which login, so one login never takes over another's)."""
+    return "login-" + uuid.uuid4().hex
+
+
+def _same_chain(a: Credentials, b: Credentials) -> bool:
+    """Whether ``b`` continues the token chain of ``a`` (credentials saved before chains
+    were named have none: they are taken as one chain, as they always were)."""
+    return a.origin == b.origin
+
+
+def _why(exc: BaseException) -> str:
+    """What went wrong, without anything a third-party message might carry."""
+    if isinstance(exc, OSError):
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+    if isinstance(exc, AuthError | ConfigError):
+        return str(exc)  # ours: never holds a token
+    return type(exc).__name__
+
+
 def _login_advice(client_id: str | None) -> str:
     who = f"client_id={client_id!r}" if client_id else "client_id=..."
     return f"Log in again with ccpandas.login({who})"
@@ -135,9 +157,11 @@ class OAuthToken:
     expires within ``min(5 min, 10 % of its life)``. The client calls :meth:`refresh`
     once after a 401. Refreshes are at least ``min_refresh_interval`` seconds apart (the
     token endpoint's limit), take the store's file lock, start from the newest saved
-    refresh token (another kernel may have rotated it), and save the new one before
-    returning. A refused refresh (``invalid_grant``) raises AuthError and leaves the
-    saved credentials alone until a new login replaces them.
+    refresh token of the same token chain (another kernel may have rotated it; the saved
+    credentials of another login are never taken over), and save the new one before
+    returning (if that fails, the new tokens are kept in memory and an error is logged).
+    A refused refresh (``invalid_grant``) raises AuthError and leaves the saved
+    credentials alone until a new login replaces them.
 
     Example:
         >>> creds = Credentials("my-app", Secret("at"), Secret("rt"), expires_at=None)
@@ -261,11 +285,13 @@ class OAuthToken:
             latest = store.load(self.client_id) if store is not None else None
             if (
                 latest is not None
+                and _same_chain(creds, latest)
                 and latest.obtained_at > creds.obtained_at
                 and latest.access_token != creds.access_token
             ):
-                # Another kernel refreshed since we read the store: its refresh token is
-                # the live one now, ours is spent.
+                # Another kernel refreshed this chain since we read the store: its
+                # refresh token is the live one now, ours is spent. (Another login's
+                # credentials, maybe another user's, are not ours to take over.)
                 self._creds = creds = latest
                 _log.info("using the access token another session refreshed for %s", self.client_id)
                 if not force and not self._due(creds):
@@ -305,7 +331,26 @@ class OAuthToken:
             if store is not None:
                 # Before anything else: with rotation the old refresh token is dead now,
                 # and this new one exists nowhere else.
-                store.save(fresh)
+                if latest is not None and not _same_chain(creds, latest):
+                    _log.warning(
+                        "the saved credentials of %s came from another login; this "
+                        "session's refreshed credentials replace them",
+                        self.client_id,
+                    )
+                try:
+                    store.save(fresh)
+                except Exception as exc:  # disk full, lock timeout, keyring refused...
+                    # Keep the fresh tokens anyway: the old refresh token is spent, so
+                    # dropping these would end this session at its next refresh.
+                    _log.error(
+                        "could not save the refreshed credentials of %s (%s): this session "
+                        "keeps using them, but other and later sessions may have to log in "
+                        "again with ccpandas.login(); free the disk or the token store's "
+                        "lock (%s)",
+                        self.client_id,
+                        _why(exc),
+                        store.directory,
+                    )
             self._creds = fresh
             self._last_refresh = fresh.obtained_at
             self.refreshes += 1
@@ -454,7 +499,12 @@ def login(
             view.status("failed", f"The sign-in failed: {exc}")
         raise
     creds = credentials_from_answer(
-        body, client_id=cid, now=time.time(), auth_url=session.auth_url, base_url=api_url
+        body,
+        client_id=cid,
+        now=time.time(),
+        auth_url=session.auth_url,
+        base_url=api_url,
+        origin=_new_chain(),  # refreshes carry it: this login's saved successors
     )
     if save:
         store.save(creds)  # only now: a failed login leaves the old credentials alone
@@ -516,6 +566,16 @@ def connect(
     if env(TOKEN_ENV):
         env_refresh = env(REFRESH_TOKEN_ENV)
         cid = client_id or env(CLIENT_ID_ENV)
+        if env_refresh and not cid:
+            _log.warning(
+                "%s is set but %s is not: refreshing needs the client id (your "
+                "application's API key), so %s is used as it is and requests will fail "
+                "with 401 once it expires. Set %s (or pass client_id=) to refresh it.",
+                REFRESH_TOKEN_ENV,
+                CLIENT_ID_ENV,
+                TOKEN_ENV,
+                CLIENT_ID_ENV,
+            )
         if env_refresh and cid:
             origin = _fingerprint(env_refresh)
             saved = store.load(cid)

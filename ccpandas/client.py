@@ -866,32 +866,39 @@ def set_default_client(client: Client | None) -> Client | None:
 
 
 def get_default_client() -> Client:
-    """The default client: the one set with :func:`set_default_client`, else one built
-    from the environment (``CC_ACCESS_TOKEN``, and ``CC_BASE_URL`` for the base URL),
-    else from the credentials an earlier :func:`ccpandas.login` saved; kept for later
-    calls so they share one rate limiter.
+    """The default client: the one set with :func:`set_default_client`, else the one
+    :func:`ccpandas.connect` builds without asking anything: from the environment
+    (``CC_ACCESS_TOKEN``, refreshed with ``CC_REFRESH_TOKEN`` and ``CC_CLIENT_ID`` like
+    ``connect()`` does; ``CC_BASE_URL`` for the base URL), else from the credentials an
+    earlier :func:`ccpandas.login` saved; kept for later calls so they share one rate
+    limiter.
 
     Raises :class:`~ccpandas.errors.AuthError` with advice when neither is available.
+
+    Example:
+        >>> old = set_default_client(None)
+        >>> get_default_client()  # no CC_ACCESS_TOKEN, no saved login  # doctest: +SKIP
+        Traceback (most recent call last):
+        ccpandas.errors.AuthError: No client given and no default client configured. ...
+        >>> _ = set_default_client(old)
     """
     global _default_client
     with _default_lock:
         if _default_client is not None:
             return _default_client
-        if not os.environ.get(TOKEN_ENV, "").strip():
-            from ccpandas.auth import connect  # the credentials an earlier login saved
+        # The same sources as ccpandas.connect(): a plain Client(token=None) would not
+        # refresh CC_ACCESS_TOKEN and would stop at its expiry with a 401.
+        from ccpandas.auth import connect
 
-            try:
-                _default_client = connect(interactive=False, set_default=False)
-            except AuthError as exc:
-                if getattr(exc, "error_key", None):
-                    raise  # a saved login that failed (refresh refused...): its own advice
-                raise AuthError(
-                    "No client given and no default client configured. Pass client=, call "
-                    f"ccpandas.set_default_client(ccpandas.Client(token=...)), set {TOKEN_ENV}"
-                    f" (and {BASE_URL_ENV} for another base URL), or log in once with "
-                    "ccpandas.login(client_id=...)."
-                ) from None
-            return _default_client
-        base_url = os.environ.get(BASE_URL_ENV, "").strip() or DEFAULT_BASE_URL
-        _default_client = Client(base_url=base_url)
+        try:
+            _default_client = connect(interactive=False, set_default=False)
+        except AuthError as exc:
+            if getattr(exc, "error_key", None):
+                raise  # a saved login that failed (refresh refused...): its own advice
+            raise AuthError(
+                "No client given and no default client configured. Pass client=, call "
+                f"ccpandas.set_default_client(ccpandas.Client(token=...)), set {TOKEN_ENV}"
+                f" (and {BASE_URL_ENV} for another base URL), or log in once with "
+                "ccpandas.login(client_id=...)."
+            ) from None
         return _default_client

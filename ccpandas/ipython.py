@@ -4,9 +4,11 @@ Loading it registers the ``df.cc`` accessor, the magics below, and makes the liv
 widget status display the default progress display of removals in this kernel
 (outside a Jupyter kernel, e.g. the IPython terminal, progress stays tqdm text).
 
-``%cc_connect [--base-url URL]``
-    Connect with ``CC_ACCESS_TOKEN`` (or the registered login flow, or say how) and
-    make that client the default. Prints who is connected, never the token.
+``%cc_connect [--client-id KEY] [--flow device|pkce] [--base-url URL] [--auth-url URL]``
+    Connect with ``CC_ACCESS_TOKEN``, the saved login or a new login (or the registered
+    login flow) and make that client the default. Prints who is connected, never the
+    token. Without any of them it shows a prompt: a client id field and a *Log in*
+    button.
 ``%cc_emulator [--contacts N] [--seed S] [--lists L] [--speed X] [--rate R]``
     Start a local Constant Contact emulator in this kernel and connect to it.
 ``%cc_progress widgets|text|off``
@@ -71,6 +73,7 @@ class CCMagics(Magics):
         """Connect to Constant Contact and make the client the default one."""
         from IPython.display import display
 
+        from ccpandas.client import Client
         from ccpandas.widgets.login import connect, describe_connection
 
         args = parse_argstring(self.cc_connect, line)
@@ -82,7 +85,7 @@ class CCMagics(Magics):
         )
         if outcome is None:  # a login widget is showing; it connects when approved
             return
-        if not hasattr(outcome, "base_url"):
+        if not isinstance(outcome, Client):  # the prompt: a client id field, Log in
             display(outcome)
             return
         print(describe_connection(outcome))

@@ -85,8 +85,11 @@ class Credentials:
     the access token expires (seconds since the epoch, None if unknown), the granted scopes,
     and the servers they belong to.
 
-    ``origin`` is set when the chain started from ``CC_REFRESH_TOKEN``: a fingerprint (not
-    the token) so a later session knows the saved, rotated tokens continue that one.
+    ``origin`` names the token chain the credentials belong to, and every refresh carries
+    it on: for a chain started from ``CC_REFRESH_TOKEN``, a fingerprint of that token (not
+    the token), so a later session knows the saved, rotated tokens continue it; for a
+    login, a random id of that login. A session only takes over saved credentials of its
+    own chain, never another login's (None: saved before chains were named).
     """
 
     client_id: str

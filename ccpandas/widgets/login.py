@@ -7,7 +7,8 @@ which Jupyter may save into the notebook, has only what is on screen.
 
 :func:`connect` is ``%cc_connect``: :func:`ccpandas.auth.connect` (``token=``, then
 ``CC_ACCESS_TOKEN``, then the saved login, then an interactive login when a client id
-is known), or a :class:`LoginPrompt` saying how to connect.
+is known), or a :class:`LoginPrompt`: a client id field and a *Log in* button that
+starts the device login (a client id is your application's API key, not a secret).
 
 Secrets are never typed into a widget (a Password widget's value is widget state, which
 "save widget state" writes into the notebook file). Where one is needed, such as a
@@ -22,8 +23,9 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -115,27 +117,109 @@ class LoginWidget(w.VBox):
 
 
 class LoginPrompt(w.VBox):
-    """Says how to connect when no token source works. Holds no secret and asks for none."""
+    """Shown when no token source works: says how to connect, and logs in from the
+    notebook with a client id field and a *Log in* button (the device login, with a
+    :class:`LoginWidget` for its link and code). Holds no secret and asks for none: a
+    client id is the application's API key, which is not secret.
 
-    value = traitlets.Any(None, help="the Client, once a login flow connects")
+    ``value`` is the connected :class:`~ccpandas.client.Client` once the login
+    succeeded (None before; observe it to react). The client becomes the default one.
 
-    def __init__(self, base_url: str = "") -> None:
+    Example:
+        >>> prompt = LoginPrompt("https://api.cc.email/v3")
+        >>> prompt.client_id.value = "0a1b2c3d-..."
+        >>> prompt.login_button.click()  # waits for approval in a browser  # doctest: +SKIP
+        >>> prompt.value  # doctest: +SKIP
+        Client(base_url='https://api.cc.email/v3', ...)
+    """
+
+    value = traitlets.Any(None, help="the Client, once the login connects")
+
+    def __init__(
+        self,
+        base_url: str = "",
+        *,
+        auth_url: str | None = None,
+        flow: str = "device",
+        login_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._base_url = base_url
+        self._auth_url = auth_url
+        self._flow = flow
+        self._login_options = dict(login_options or {})
         self.html = w.HTML(
             box(
                 note("<b>Not connected to Constant Contact.</b>"),
                 note(
-                    "Log in with <code>%cc_connect --client-id YOUR_API_KEY</code> (or "
-                    "<code>ccpandas.login(client_id=...)</code>); later sessions reuse the "
-                    "saved login. Or set the <code>CC_ACCESS_TOKEN</code> environment "
-                    "variable before starting Jupyter, or practise on a local emulator "
-                    "with <code>%cc_emulator</code>."
+                    "Enter your application's API key (its client id) and log in: you get a "
+                    "link and a code to approve in any browser, and later sessions reuse the "
+                    "saved login. The same in code: <code>%cc_connect --client-id "
+                    "YOUR_API_KEY</code> or <code>ccpandas.login(client_id=...)</code>. Or set "
+                    "the <code>CC_ACCESS_TOKEN</code> environment variable before starting "
+                    "Jupyter, or practise on a local emulator with <code>%cc_emulator</code>."
                 ),
                 note(esc(f"server: {base_url}"), "muted") if base_url else "",
             )
         )
-        super().__init__([self.html])
+        self.client_id = w.Text(
+            placeholder="your application's API key",
+            description="Client id",
+            layout=w.Layout(width="28em"),
+        )
+        self.login_button = w.Button(
+            description="Log in",
+            icon="sign-in",
+            button_style="primary",
+            tooltip="Start a device login: a link and a code to approve in any browser",
+        )
+        self.login = LoginWidget()
+        self.login.layout.display = "none"  # until a login starts
+        self.login_button.on_click(self._on_login)
+        super().__init__(
+            [
+                self.html,
+                w.HBox([self.client_id, self.login_button], layout=w.Layout(align_items="center")),
+                self.login,
+            ]
+        )
+
+    def _on_login(self, _button: Any = None) -> None:
+        """Run the login in this callback: the kernel waits for the approval, as a
+        ``%cc_connect`` cell does (a worker thread must not touch widgets)."""
+        from ccpandas.auth import login
+        from ccpandas.errors import AuthError, ConfigError
+
+        client_id = self.client_id.value.strip()
+        self.login.layout.display = None
+        if not client_id:
+            self.login.status("failed", "Enter your application's API key (client id) first.")
+            return
+        self.login_button.disabled = self.client_id.disabled = True
+        self.login.value = "idle"  # a new attempt: what the flow says next is about it
+        try:
+            client = login(
+                client_id,
+                flow=self._flow,
+                auth_url=self._auth_url,
+                base_url=self._base_url or None,
+                view=self.login,
+                **self._login_options,
+            )
+        except (AuthError, ConfigError, OSError) as exc:
+            if self.login.value in ("idle", "waiting"):
+                # not told by the flow itself (a bad URL, an unreachable server...)
+                self.login.status("failed", str(exc))
+            self.login_button.disabled = self.client_id.disabled = False
+            return
+        except KeyboardInterrupt:  # the kernel was interrupted while waiting
+            self.login_button.disabled = self.client_id.disabled = False
+            return
+        self.login_button.layout.display = "none"
+        self.value = client
 
     def __repr__(self) -> str:
+        if self.value is not None:
+            return f"Connected to Constant Contact ({self.value.base_url})."
         return (
             "Not connected to Constant Contact: set CC_ACCESS_TOKEN, or log in with "
             "%cc_connect --client-id YOUR_API_KEY (ccpandas.login), or use %cc_emulator "
@@ -146,6 +230,16 @@ class LoginPrompt(w.VBox):
         data = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = repr(self)
         return data
+
+
+def _login_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of ``%cc_connect`` that :func:`ccpandas.auth.login` takes too (the
+    prompt brings its own view, client id, flow and servers)."""
+    from ccpandas.auth import login
+
+    own = {"client_id", "flow", "auth_url", "base_url", "view"}
+    names = set(inspect.signature(login).parameters) - own
+    return {k: v for k, v in options.items() if k in names}
 
 
 def describe_connection(client: Client) -> str:
@@ -167,7 +261,8 @@ def connect(
     """What ``%cc_connect`` runs: :func:`ccpandas.auth.connect` (the token sources in
     order, then an interactive login with its widget when a client id is known) and make
     the client the default. Returns the client, or a :class:`LoginPrompt` to show when
-    nothing can connect (None when a registered login flow connects later).
+    nothing can connect (its client id field and *Log in* button log in from there;
+    None when a registered login flow connects later).
 
     Example:
         >>> connect(client_id="0a1b2c3d-...")  # doctest: +SKIP
@@ -202,4 +297,9 @@ def connect(
     except AuthError:
         if known:
             raise  # a real failure (denied, expired, refused): say so
-        return LoginPrompt(url or DEFAULT_BASE_URL)
+        return LoginPrompt(
+            url or DEFAULT_BASE_URL,
+            auth_url=auth_url,
+            flow=flow,
+            login_options=_login_options({**options, "store": store}),
+        )

@@ -104,6 +104,9 @@ class StatusDisplay(w.VBox):
             plain call does; the panel embeds it instead).
         max_rows: activities shown in the table (those needing attention first).
         min_interval: seconds between redraws while updates pour in.
+        text_interval: seconds between refreshes of the displayed output (what front
+            ends without widgets show as a line of text) within one phase; a new phase
+            refreshes it at once.
         clock: injectable monotonic clock.
 
     Example:
@@ -122,6 +125,7 @@ class StatusDisplay(w.VBox):
         auto_display: bool = False,
         max_rows: int = 100,
         min_interval: float = 0.2,
+        text_interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
         title: str = "",
     ) -> None:
@@ -129,8 +133,10 @@ class StatusDisplay(w.VBox):
         self.auto_display = auto_display
         self.max_rows = max_rows
         self.min_interval = min_interval
+        self.text_interval = text_interval
         self.clock = clock
         self._last_draw = -float("inf")
+        self._last_text = -float("inf")
         self._dirty = False
         self._handle: Any = None
 
@@ -210,6 +216,7 @@ class StatusDisplay(w.VBox):
             from IPython.display import display
 
             self._handle = display(self, display_id=True)
+            self._last_text = self.clock()
 
     def update(self, snapshot: Snapshot) -> None:
         """Something changed; redraws at most every ``min_interval`` seconds."""
@@ -219,6 +226,16 @@ class StatusDisplay(w.VBox):
             self._draw(snapshot)
         else:
             self._dirty = True
+        if self._handle is not None and (
+            phase_changed or self.clock() - self._last_text >= self.text_interval
+        ):
+            # Front ends that cannot draw widgets show the text form, which only
+            # changes when the output is sent again; widget front ends redraw the same
+            # widget (rarely: on a new phase, or every text_interval seconds).
+            if self._dirty:
+                self._draw(snapshot)
+            self._last_text = self.clock()
+            self._handle.update(self)
 
     def finish(self, snapshot: Snapshot) -> None:
         """The run ended: final draw; the Stop button goes away."""

@@ -118,6 +118,60 @@ def test_notebook_connect_prompts_without_a_client_id(store: TokenStore) -> None
     assert "--client-id" in outcome.html.value
 
 
+def test_notebook_prompt_logs_in_with_the_typed_client_id(auth_emu, store: TokenStore) -> None:
+    emu = auth_emu()
+    prompt = widget_login.connect(emu.base_url, auth_url=emu.auth_url)
+    assert isinstance(prompt, widget_login.LoginPrompt) and prompt.value is None
+    user = User(emu)  # a person who approves on the page the prompt shows
+    prompt.login.show_device_code = _tee(prompt.login.show_device_code, user.show_device_code)  # type: ignore[method-assign]
+    seen: list[object] = []
+    prompt.observe(lambda change: seen.append(change["new"]), "value")
+
+    prompt.login_button.click()  # no client id yet: says so, starts nothing
+    assert "client id" in prompt.login.message.value
+    assert emu.oauth.events["token:device_code"] == 0 and prompt.value is None
+
+    prompt.client_id.value = f"  {CLIENT_ID} "
+    prompt.login_button.click()
+    user.join()
+    client = prompt.value
+    assert isinstance(client, ccpandas.Client) and seen == [client]
+    assert client.base_url == emu.base_url
+    assert emu.oauth.events["token:device_code"] == 1
+    code = user.codes[0]
+    assert code.user_code in prompt.login.prompt.value
+    assert prompt.login.value == "connected"
+    assert get_default_client() is client  # later cells leave out client=
+    assert len(ccpandas.read_contact_lists()) == 3
+    assert store.load(CLIENT_ID) is not None  # and later sessions reuse it
+    state = json.dumps([widget.get_state() for widget in _widgets(prompt)])
+    for secret in emu.oauth.issued_secrets():
+        assert secret not in state and secret not in repr(prompt)
+
+
+def test_notebook_prompt_can_try_again_after_a_denied_login(auth_emu, store: TokenStore) -> None:
+    emu = auth_emu()
+    prompt = widget_login.connect(emu.base_url, auth_url=emu.auth_url)
+    denier = User(emu, decision="deny")
+    prompt.login.show_device_code = _tee(prompt.login.show_device_code, denier.show_device_code)  # type: ignore[method-assign]
+    prompt.client_id.value = CLIENT_ID
+    prompt.login_button.click()
+    denier.join()
+    assert prompt.value is None and prompt.login.value == "denied"
+    assert not prompt.login_button.disabled and not prompt.client_id.disabled
+    assert store.load(CLIENT_ID) is None
+
+
+def _widgets(root):
+    """A widget and every widget inside it."""
+    out, todo = [], [root]
+    while todo:
+        widget = todo.pop()
+        out.append(widget)
+        todo.extend(getattr(widget, "children", ()))
+    return out
+
+
 def test_notebook_connect_logs_in_with_the_widget(auth_emu, store: TokenStore) -> None:
     emu = auth_emu()
     widget = widget_login.LoginWidget()

@@ -7,14 +7,16 @@ printed (stdout, stderr, progress bars), the str, repr and full traceback of eve
 it raised, the reprs of results, clients, token providers, credentials and stores, the
 login widget's state, the token store's neighbours (lock and temporary files), the run
 journal's folder, and the outputs and saved widget state of the notebooks in
-``notebooks/``. Searched for: the exact access tokens, refresh tokens, device codes and
-authorization codes issued, and, in notebooks run by other processes, anything shaped
-like an emulator token.
+``notebooks/``, both as committed and as executed during the test run (each in a kernel
+of its own, with its own data and config folders). Searched for: the exact access tokens,
+refresh tokens, device codes and authorization codes issued, and, in notebooks run by
+other processes, anything shaped like an emulator token or a credential.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import traceback
 from pathlib import Path
@@ -262,3 +264,107 @@ def test_an_unreachable_server_error_keeps_no_secret_anywhere_in_its_chain(
         reachable += repr(getattr(request, "body", None)) + repr(getattr(request, "headers", None))
     assert saved.refresh_token.reveal() not in reachable
     assert saved.access_token.reveal() not in reachable
+
+
+#: Anything that looks like a credential, whoever issued it.
+CREDENTIAL_SHAPES = (
+    TOKEN_SHAPE,
+    re.compile(r"Bearer\s+[A-Za-z0-9._~+/=-]{16,}"),
+    re.compile(r"(?:access|refresh)_token['\"]?\s*[:=]\s*['\"]?[A-Za-z0-9._~+/=-]{16,}"),
+)
+#: A last cell added to each notebook: writes the secrets its emulator issued to a file
+#: (never to an output), so the grep knows them exactly.
+DUMP_CELL = (
+    "import json as _json, ccpandas.ipython as _ext\n"
+    "_emu = _ext.current_emulator()\n"
+    "_secrets = [_emu.token, *_emu.oauth.issued_secrets()] if _emu else []\n"
+    "with open({path!r}, 'w') as _f:\n"
+    "    _json.dump(_secrets, _f)"
+)
+
+
+def test_notebooks_executed_now_show_no_token(tmp_path: Path) -> None:
+    """The notebooks in ``notebooks/`` executed now (not their committed outputs), widget
+    state saved as the docs build saves it: no output, no widget state and nothing the
+    kernels wrote holds a secret their emulators issued, or anything shaped like one."""
+    import asyncio
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    from ccpandas.emulator.tokens import default_token
+
+    paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
+    assert len(paths) == 3
+    # A control, run alongside: a notebook that does put its token in a widget's state.
+    control = tmp_path / "control.ipynb"
+    nbformat.write(
+        nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_code_cell("%load_ext ccpandas"),
+                nbformat.v4.new_code_cell("%cc_emulator --contacts 10 --seed 4"),
+                nbformat.v4.new_code_cell(
+                    "import ipywidgets, ccpandas.ipython\n"
+                    "ipywidgets.HTML(ccpandas.ipython.current_emulator().token)"
+                ),
+            ],
+            metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        ),
+        control,
+    )
+    data, config = tmp_path / "kernel-data", tmp_path / "kernel-config"
+    env = {**os.environ, "CCPANDAS_DATA_DIR": str(data), "CCPANDAS_CONFIG_DIR": str(config)}
+    for name in ("CC_ACCESS_TOKEN", "CC_REFRESH_TOKEN", "CC_CLIENT_ID", "CC_CLIENT_SECRET"):
+        env.pop(name, None)
+    runs = []
+    for path in [*paths, control]:
+        nb = nbformat.read(path, as_version=4)
+        dump = tmp_path / f"{path.stem}.secrets.json"
+        nb.cells.append(nbformat.v4.new_code_cell(DUMP_CELL.format(path=str(dump))))
+        client = NotebookClient(
+            nb,
+            timeout=60,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(tmp_path)}},
+            store_widget_state=True,
+            record_timing=False,
+        )
+        runs.append((path, nb, client, dump))
+
+    async def execute_all() -> None:  # the kernels run side by side: well under a minute
+        await asyncio.gather(*(client.async_execute(env=env) for _, _, client, _ in runs))
+
+    asyncio.run(execute_all())
+
+    texts: dict[str, str] = {}
+    issued: set[str] = set()
+    controls: dict[str, str] = {}
+    for path, nb, _, dump in runs:
+        nbformat.write(nb, tmp_path / path.name)  # what a saved notebook would hold
+        dumped = json.loads(dump.read_text())
+        assert dumped, f"{path.name}: no emulator in the kernel"
+        issued.update(dumped)
+        if path == control:
+            controls = {"control widget state": json.dumps(nb.metadata.get("widgets", {}))}
+            continue
+        outputs = [cell.get("outputs", []) for cell in nb.cells]
+        assert any(outputs), f"{path.name} produced no output"
+        texts[f"{path.name} outputs"] = json.dumps(outputs)
+        widgets = nb.metadata.get("widgets", {})
+        assert widgets, f"{path.name} saved no widget state"
+        texts[f"{path.name} widget state"] = json.dumps(widgets)
+    for seed in range(10):  # the static tokens of %cc_emulator --seed 0..9
+        issued.add(default_token(seed))
+    texts.update(files_text(data))  # journals and day counters the kernels wrote
+    texts.update(files_text(config))
+
+    assert len(issued) >= 4  # each kernel's emulator token at least: we know the secrets
+    assert len(hits(controls, issued)) == 1  # the grep sees into saved widget state
+    assert hits(texts, issued) == []
+    shaped = [
+        f"{where}: {m.group(0)[:10]}..."
+        for where, text in texts.items()
+        for shape in CREDENTIAL_SHAPES
+        for m in shape.finditer(text)
+    ]
+    assert shaped == []

@@ -5,22 +5,25 @@ sharing the store, and a 20,000-contact removal that crosses token expiries."""
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
+import logging
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import requests
-from auth_support import CLIENT_ID, User
+from auth_support import CLIENT_ID, User, wait_for
 
 import ccpandas
 from ccpandas._secret import Secret
 from ccpandas.auth import OAuthToken, connect, login
-from ccpandas.emulator import ManualClock
+from ccpandas.emulator import ManualClock, OffsetClock
 from ccpandas.errors import AuthError, ForbiddenError
 from ccpandas.tokenstore import Credentials, TokenStore
 
@@ -343,5 +346,219 @@ def test_a_20000_contact_removal_crosses_token_expiries(auth_emu, store: TokenSt
     )
     assert emu.account.count(status=401) >= 3  # it did cross expiries
     assert emu.oauth.events["token:refresh_token"] == emu.account.count(status=401)
+    assert emu.oauth.events["refresh_reuse"] == 0
+    assert sorted(result.rows["status"].unique()) == ["removed"]
+
+
+def set_env(monkeypatch, emu, body: dict, *, client_id: str | None = CLIENT_ID) -> None:
+    """Tokens in the environment, as a script or a CI job would have them."""
+    monkeypatch.setenv("CC_ACCESS_TOKEN", body["access_token"])
+    monkeypatch.setenv("CC_REFRESH_TOKEN", body["refresh_token"])
+    monkeypatch.setenv("CC_AUTH_URL", emu.auth_url)
+    monkeypatch.setenv("CC_BASE_URL", emu.base_url)
+    if client_id:
+        monkeypatch.setenv("CC_CLIENT_ID", client_id)
+
+
+def test_the_default_client_refreshes_environment_tokens(auth_emu, monkeypatch) -> None:
+    emu = auth_emu()
+    body = emu.oauth.grant(CLIENT_ID)
+    emu.revoke_token(body["access_token"])  # expired since the environment was written
+    set_env(monkeypatch, emu, body)
+    ccpandas.set_default_client(None)
+    lists = ccpandas.read_contact_lists()  # no client: the default one, from the environment
+    assert len(lists) == 3
+    assert emu.oauth.events["token:refresh_token"] == 1
+    assert emu.account.count(route="/v3/contact_lists", status=401) == 1
+    assert body["refresh_token"] not in emu.oauth.live_refresh_tokens(CLIENT_ID)  # rotated
+    assert isinstance(provider_of(ccpandas.get_default_client()), OAuthToken)
+
+
+def test_environment_tokens_never_take_over_another_saved_login(
+    auth_emu, store: TokenStore, monkeypatch
+) -> None:
+    emu = auth_emu()
+    # B: a device login saved on this machine for the same application (maybe by
+    # another user, of another account).
+    login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu))
+    b = store.load(CLIENT_ID)
+    assert b is not None and b.refresh_token
+    emu.revoke_token(b.access_token.reveal())  # any request carrying it answers 401
+    # A: the environment's tokens for the same client id; the access token has expired.
+    a = emu.oauth.grant(CLIENT_ID)
+    emu.revoke_token(a["access_token"])
+    set_env(monkeypatch, emu, a)
+    client = connect(interactive=False, client_options={"rate": None})
+    assert len(ccpandas.read_contact_lists(client)) == 3
+    # one 401 (A's expired token), one refresh with A's refresh token; B's access token
+    # was never sent (it would have answered 401 too) and B's refresh token is untouched
+    assert emu.account.count(status=401) == 1
+    assert emu.oauth.events["token:refresh_token"] == 1
+    live = emu.oauth.live_refresh_tokens(CLIENT_ID)
+    assert a["refresh_token"] not in live
+    assert b.refresh_token.reveal() in live
+    assert provider_of(client).credentials.access_token != b.access_token
+    assert provider_of(client).credentials.origin != b.origin
+
+
+def test_a_login_never_takes_over_a_newer_login_of_the_same_app(
+    auth_emu, store: TokenStore
+) -> None:
+    emu = auth_emu()
+    first = login(
+        CLIENT_ID,
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        view=User(emu),
+        client_options={"rate": None},
+    )
+    mine = provider_of(first).credentials
+    # Someone else signs in with the same application in another kernel.
+    login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu))
+    theirs = store.load(CLIENT_ID)
+    assert theirs is not None and theirs.origin and theirs.origin != mine.origin
+    emu.revoke_token(theirs.access_token.reveal())
+    emu.revoke_token(mine.access_token.reveal())
+    assert len(ccpandas.read_contact_lists(first)) == 3
+    assert emu.account.count(status=401) == 1  # the other login's token never went out
+    live = emu.oauth.live_refresh_tokens(CLIENT_ID)
+    assert mine.refresh_token.reveal() not in live  # refreshed with its own chain
+    assert theirs.refresh_token.reveal() in live
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        AuthError("the token store is locked by another process for over 60 s"),
+    ],
+    ids=["disk-full", "lock-timeout"],
+)
+def test_a_failed_save_keeps_the_fresh_tokens_in_memory(
+    auth_emu, caplog, failure: Exception
+) -> None:
+    emu = auth_emu()
+
+    class BrokenStore(TokenStore):
+        broken = False
+
+        def save(self, credentials: Credentials) -> None:
+            if self.broken:
+                raise failure
+            super().save(credentials)
+
+    store = BrokenStore()
+    creds = saved_login(emu, store)
+    store.broken = True
+    token = OAuthToken(creds, store=store, min_refresh_interval=0)
+    client = ccpandas.Client(token=token, base_url=emu.base_url, rate=None)
+    emu.revoke_token(creds.access_token.reveal())
+    with caplog.at_level(logging.INFO, logger="ccpandas.auth"):
+        assert len(ccpandas.read_contact_lists(client)) == 3  # refreshed; not saved
+        token.refresh(force=True)  # starts from the rotated token kept in memory
+        assert len(ccpandas.read_contact_lists(client)) == 3
+    assert emu.oauth.events["token:refresh_token"] == 2
+    assert emu.oauth.events["refresh_reuse"] == 0  # never an invalid_grant
+    assert emu.oauth.live_refresh_tokens(CLIENT_ID) == [token.credentials.refresh_token.reveal()]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2
+    message = errors[0].getMessage()
+    assert "could not save the refreshed credentials" in message
+    assert ("No space left" if isinstance(failure, OSError) else "locked") in message
+    for secret in emu.oauth.issued_secrets():
+        assert secret not in caplog.text
+    assert store.load(CLIENT_ID).access_token == creds.access_token  # the file: unchanged
+
+
+def test_a_refresh_token_without_client_id_is_a_warning(auth_emu, monkeypatch, caplog) -> None:
+    emu = auth_emu()
+    body = emu.oauth.grant(CLIENT_ID)
+    set_env(monkeypatch, emu, body, client_id=None)
+    with caplog.at_level(logging.WARNING, logger="ccpandas.auth"):
+        client = connect(interactive=False)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "CC_REFRESH_TOKEN is set but CC_CLIENT_ID is not" in warnings[0]
+    assert "Set CC_CLIENT_ID" in warnings[0]
+    assert body["refresh_token"] not in caplog.text and body["access_token"] not in caplog.text
+    assert len(ccpandas.read_contact_lists(client)) == 3  # the access token still works
+
+
+def test_tokens_expiring_by_time_during_a_long_removal(auth_emu) -> None:
+    # Access tokens live 1 s on the emulator's (real) clock and every request takes
+    # 200 ms: a removal of 8,000 contacts crosses several expiries by time, refreshing
+    # shortly before each (or once after a 401 that raced it).
+    life = 1
+    emu = auth_emu(contacts=8_000, lists=2, access_token_lifetime=life, latency=0.2, speed=2_000)
+    client = login(
+        CLIENT_ID,
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        view=User(emu),
+        client_options={"rate": None},
+        min_refresh_interval=0.1,
+    )
+    list_id = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    started = time.monotonic()
+
+    result = frame.cc.remove_from_lists([list_id], progress=False)
+
+    took = time.monotonic() - started
+    assert result.ok and result.done
+    assert emu.account.members(list_id) == set()
+    n = result.plan.n_requests
+    assert n == 16
+    assert emu.account.count(method="POST", route=REMOVE, status=201) == n  # none repeated
+    refreshes = emu.oauth.events["token:refresh_token"]
+    assert took > 3 * life  # it did outlive several tokens, each refreshed in time
+    assert refreshes >= max(3, int(took / life) - 1)
+    # every 401 (a token that expired on the way) was answered by one refresh and a resend
+    assert client.stats.refreshes == emu.account.count(status=401)
+    assert emu.oauth.events["refresh_reuse"] == 0
+    assert sorted(result.rows["status"].unique()) == ["removed"]
+
+
+def test_tokens_expiring_on_the_servers_clock_during_a_removal(auth_emu) -> None:
+    # The server's clock jumps a day ahead three times while 8,000 contacts are removed:
+    # every token the client holds has expired there, though not by the client's clock,
+    # so each jump costs one 401, one refresh and a resend, never an error.
+    clock = OffsetClock()
+    emu = auth_emu(contacts=8_000, lists=2, clock=clock, latency=0.05)
+    client = login(
+        CLIENT_ID,
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        view=User(emu),
+        client_options={"rate": None},
+        min_refresh_interval=0.1,
+    )
+    list_id = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    accepted = lambda: emu.account.count(method="POST", route=REMOVE, status=201)  # noqa: E731
+    jumps: list[int] = []
+    errors: list[BaseException] = []
+
+    def jump() -> None:
+        try:
+            for after in (3, 8, 13):
+                wait_for(lambda: accepted() >= after, timeout=60)  # noqa: B023
+                clock.advance(hours=25)
+                jumps.append(after)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    jumper = threading.Thread(target=jump, daemon=True)
+    jumper.start()
+    result = frame.cc.remove_from_lists([list_id], progress=False)
+    jumper.join(10)
+
+    assert errors == [] and jumps == [3, 8, 13]
+    assert result.ok and result.done
+    assert emu.account.members(list_id) == set()
+    assert accepted() == result.plan.n_requests == 16  # none lost, none repeated
+    assert emu.account.count(status=401) == 3  # one per jump
+    assert client.stats.refreshes == 3
+    assert emu.oauth.events["token:refresh_token"] == 3
     assert emu.oauth.events["refresh_reuse"] == 0
     assert sorted(result.rows["status"].unique()) == ["removed"]

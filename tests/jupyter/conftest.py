@@ -1,13 +1,37 @@
-"""Fixtures for the Jupyter tests: a fast emulator and a client speaking HTTP to it."""
+"""Fixtures for the Jupyter tests: a fast emulator and a client speaking HTTP to it,
+and no credentials of the machine's own."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 import ccpandas
 from ccpandas.emulator import Emulator
+
+#: Credentials a developer's shell may hold: with CC_CLIENT_ID (or a saved login) a
+#: %cc_connect would start a real login and wait for its approval.
+CC_VARIABLES = (
+    "CC_ACCESS_TOKEN",
+    "CC_REFRESH_TOKEN",
+    "CC_CLIENT_ID",
+    "CC_CLIENT_SECRET",
+    "CC_AUTH_URL",
+    "CC_BASE_URL",
+    "CCPANDAS_KEYRING",
+)
+
+
+@pytest.fixture(autouse=True)
+def no_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A config directory of the test's own (no saved login) and no CC_* variables."""
+    config = tmp_path / "ccpandas-config"
+    monkeypatch.setenv("CCPANDAS_CONFIG_DIR", str(config))
+    for name in CC_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return config
 
 
 @pytest.fixture

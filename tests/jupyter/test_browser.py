@@ -7,7 +7,9 @@ clicks the removal panel like an analyst (pick two lists, tick the confirmation,
 waits until the status display says every activity completed, and checks in the kernel
 that the memberships are gone.
 A second panel proves the Stop button reaches the kernel while a removal runs. The
-finished panel is saved as a screenshot for the Jupyter guide.
+panel is photographed at its main steps: into pytest's temporary directory, or into
+``docs/_static`` for the Jupyter guide when ``CCPANDAS_UPDATE_SCREENSHOTS=1`` is set (so
+a plain run leaves the clone clean).
 
 It needs the system Chromium (``apt-get install chromium``; never a downloaded browser)
 and the ``playwright``, ``jupyterlab`` and ``notebook`` (7) packages. Without them it
@@ -36,7 +38,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "_static"
+#: Where the Jupyter guide's screenshots live; written only when this variable is ``1``.
+DOCS_SHOTS = ROOT / "docs" / "_static"
+UPDATE_SCREENSHOTS_ENV = "CCPANDAS_UPDATE_SCREENSHOTS"
 CHROMIUM = os.environ.get("CCPANDAS_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--no-sandbox",  # the CI container runs as root
@@ -87,6 +91,14 @@ def _requirements(front_end: str) -> None:
             _missing(
                 f"notebook {version('notebook')} is not Notebook 7 (pip install 'notebook>=7')"
             )
+
+
+def _shots_dir(tmp_path: Path) -> Path:
+    """``docs/_static`` when asked to update the guide's screenshots, else a temporary
+    folder (a test run must not change tracked files)."""
+    if os.environ.get(UPDATE_SCREENSHOTS_ENV, "").strip() == "1":
+        return DOCS_SHOTS
+    return tmp_path / "screenshots"
 
 
 def _free_port() -> int:
@@ -232,12 +244,13 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
     from playwright.sync_api import expect, sync_playwright
 
     shots = FRONT_ENDS[front_end]["shots"]
+    shots_dir = _shots_dir(tmp_path)
 
     def shoot(locator, step: str) -> None:  # type: ignore[no-untyped-def]
         # each front end saves only its own screenshots (no overwriting the other's)
         if step in shots:
-            SHOTS.mkdir(parents=True, exist_ok=True)
-            locator.screenshot(path=str(SHOTS / shots[step]))
+            shots_dir.mkdir(parents=True, exist_ok=True)
+            locator.screenshot(path=str(shots_dir / shots[step]))
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -303,3 +316,4 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
             expect(_output(page, 5)).to_contain_text("STOPPED True False ['initialized']")
         finally:
             context.close()
+    assert set(shots.values()) <= {p.name for p in shots_dir.glob("*.png")}

@@ -54,11 +54,18 @@ def test_connect_magic_uses_the_environment_and_never_prints_the_token(
         assert get_default_client().base_url == emu.base_url
 
 
-def test_connect_magic_without_token_says_how(shell: InteractiveShell, capsys, monkeypatch) -> None:
-    monkeypatch.delenv("CC_ACCESS_TOKEN", raising=False)
+def test_connect_magic_without_token_says_how(
+    shell: InteractiveShell, capsys, monkeypatch, tmp_path
+) -> None:
+    # Nothing of this machine's own: a saved login or CC_CLIENT_ID would start a real
+    # login here and wait for its approval.
+    monkeypatch.setenv("CCPANDAS_CONFIG_DIR", str(tmp_path / "config"))
+    for name in ("CC_ACCESS_TOKEN", "CC_REFRESH_TOKEN", "CC_CLIENT_ID", "CC_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
     shell.run_line_magic("cc_connect", "")
     out = capsys.readouterr().out
     assert "Not connected to Constant Contact: set CC_ACCESS_TOKEN" in out
+    assert list((tmp_path / "config").rglob("*.json")) == []  # no login was saved
 
 
 def test_terminal_keeps_text_progress_and_cc_progress_switches(

@@ -313,12 +313,40 @@ def test_status_display_text_fallback_is_refreshed_at_the_end(capsys) -> None:
     InteractiveShell.instance()
     status = StatusDisplay(auto_display=True)
     status.start(Snapshot("starting", 1, 0, (act(0, "pending", total=0),)))
-    status.update(Snapshot("polling", 1, 1, (act(0, "processing", 100),)))
     status.finish(Snapshot("done", 1, 1, (act(0, "completed", 500),)))
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         "ccpandas removal status: starting: 1 request to send",
         "ccpandas removal status: done: 1 activity completed; 500 of 500 items",
+    ]
+
+
+def test_status_display_text_fallback_follows_phases_and_time(capsys) -> None:
+    """A front end without widgets sees the text form move during the run: at once on a
+    new phase, and every ``text_interval`` seconds at most within one."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    InteractiveShell.instance()
+    now = [0.0]
+    status = StatusDisplay(auto_display=True, clock=lambda: now[0])
+    prefix = "ccpandas removal status: "
+    status.start(Snapshot("starting", 2, 0))
+    status.update(Snapshot("submitting", 2, 1, (act(0, "pending", total=0),)))
+    now[0] += 0.5
+    status.update(Snapshot("polling", 2, 2, (act(0, "processing", 10), act(1, "pending", 0))))
+    for step in range(1, 6):  # 0.5 s apart: within the phase, every 2 s at most
+        now[0] += 0.5
+        status.update(
+            Snapshot("polling", 2, 2, (act(0, "processing", 10 + step), act(1, "pending", 0)))
+        )
+    status.finish(Snapshot("done", 2, 2, (act(0, "completed", 500), act(1, "completed", 500))))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        prefix + "starting: 2 requests to send",
+        prefix + "sending requests: 0 of 2 accepted",
+        prefix + "waiting for the API: 0 of 2 activities finished; 10 of 1,000 items",
+        prefix + "waiting for the API: 0 of 2 activities finished; 14 of 1,000 items",  # +2 s
+        prefix + "done: 2 activities completed; 1,000 of 1,000 items",
     ]
 
 
