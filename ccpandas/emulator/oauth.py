@@ -357,7 +357,9 @@ class AuthServer:
             "scope": " ".join(sorted(scopes)),
         }
         if lifetime:
-            body["expires_in"] = int(lifetime) if float(lifetime).is_integer() else lifetime
+            # Whole seconds, as OAuth servers send it (oauthlib truncates anything else, and
+            # would read 0.5 as "no expiry"); a fractional lifetime still expires on time.
+            body["expires_in"] = max(1, int(lifetime))
         if "offline_access" in scopes:
             refresh = self._secret("ccrt_")
             self._refresh[refresh] = _RefreshGrant(
