@@ -155,6 +155,7 @@ class CCAccessor:
         source: Source | None = None,
         client: Client | None = None,
         confirm_all_active: bool = False,
+        confirm_empty: bool = False,
         dry_run: bool = False,
         wait: bool = True,
         progress: Any = "auto",
@@ -166,7 +167,9 @@ class CCAccessor:
         The source defaults to the members of ``list_ids`` themselves; pass
         ``source=Source.all_active_contacts()`` (with ``confirm_all_active=True``) or
         ``Source.list_ids([...])`` for another. This frame's ``column`` is the
-        ``exclude`` set: those contacts stay.
+        ``exclude`` set: those contacts stay. An empty frame would keep nobody (the
+        lists emptied): it is a :class:`~ccpandas.PlanError` unless
+        ``confirm_empty=True``.
 
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
@@ -187,6 +190,7 @@ class CCAccessor:
             source=src,
             exclude=self._obj[column],
             confirm_all_active=confirm_all_active,
+            confirm_empty=confirm_empty,
             dry_run=dry_run,
             wait=wait,
             progress=progress,

@@ -170,7 +170,9 @@ def resume(
 ) -> RemovalResult:
     """Continue a journaled run, in this process or any other: follow the activities
     already accepted, send only the batches with no accepted activity (those whose
-    outcome was unknown are sent again: removal is idempotent), then wait.
+    outcome was unknown are sent again: removal is idempotent), then wait. Failed
+    activities and requests the API refused (4xx) are not sent again:
+    ``result.retry_failed()`` does that.
 
     Returns the same kind of result as the first call. ``client`` defaults to the
     default client; it must talk to the API the run started on. ``runner`` brings

@@ -4,9 +4,12 @@ A removal of two million contacts takes hours; a kernel may die on the way. So e
 gets a ``run_id`` and its story goes into ``journal.sqlite3`` in the data directory
 (``CCPANDAS_DATA_DIR``, else the user data directory from platformdirs):
 
-- when the run starts: the plan (target lists, source, and the id column exactly as
-  given, with its index: planning it again rebuilds every row, checked against a
-  fingerprint of the requests) and one record per batch;
+- when the run starts: the plan (target lists, source, and the id column with its
+  index: planning it again rebuilds every row, checked against a fingerprint of the
+  requests) and one record per batch. Ids and missing values are kept as given; a
+  value that is not an id (an e-mail address typed into the column, say) is kept only
+  as a stand-in naming its type, which plans into the same ``invalid_id`` row with the
+  same reason;
 - before each POST: an *attempt* of that batch, outcome ``sending``;
 - when the POST is answered: the outcome (``accepted`` with the activity id,
   ``rejected``, ``not_sent``, or ``uncertain`` when no answer came back);
@@ -18,8 +21,9 @@ followed again, never re-sent; a batch whose last attempt never got an answer is
 ``uncertain`` and is sent again (removal is idempotent), both attempts on record.
 
 The journal holds ids and states only: no token (not even part of one), no other
-column of the DataFrame. One process at a time drives a run: it holds an OS file lock on
-``locks/<run_id>.lock`` meanwhile, which the OS releases if the process dies.
+column of the DataFrame, no value of the id column that is not an id. One process at a
+time drives a run: it holds an OS file lock on ``locks/<run_id>.lock`` meanwhile, which
+the OS releases if the process dies.
 
 Example:
     >>> import tempfile, pandas as pd
@@ -48,10 +52,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from ccpandas.errors import CCError, ConfigError
-from ccpandas.journal_codec import decode_series, encode_series
+from ccpandas.ids import INVALID, check_ids
+from ccpandas.journal_codec import _opaque_type, decode_series, encode_series
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.runner import PENDING, REJECTED, UNCERTAIN, BatchRun
 
@@ -87,7 +93,8 @@ CREATE TABLE IF NOT EXISTS runs (
     n_contacts  INTEGER,          -- NULL when the API selects the contacts
     n_batches   INTEGER NOT NULL,
     plan        TEXT NOT NULL,    -- JSON: source, exclude, column, pace, notes, digest
-    rows        BLOB NOT NULL,    -- zlib-compressed JSON: the id column as given, with index
+    rows        BLOB NOT NULL,    -- zlib-compressed JSON: the id column (invalid values
+                                  -- as stand-ins), with its index
     status      TEXT NOT NULL,    -- running | ended | stopped
     stop_reason TEXT,             -- why it last stopped (quota_exceeded, interrupted, ...)
     stopped_at  TEXT
@@ -638,10 +645,60 @@ def _rebuild_plan(run_id: str, meta: dict[str, Any], record: dict[str, Any]) -> 
 
 
 def _encode_input(plan: RemovalPlan) -> bytes:
-    """The id column of the run as given (values, dtype, index): planning it again
-    rebuilds ``plan.rows`` exactly. For API-selected sources: the exclude column."""
-    doc = {"column": encode_series(plan.rows["contact_id"]) if len(plan.rows) else None}
+    """The id column of the run (dtype, index, ids and missing values as given; other
+    values as stand-ins, see :func:`_without_invalid_values`): planning it again
+    rebuilds ``plan.rows`` but for those values. For API-selected sources: the exclude
+    column (all valid ids)."""
+    column = _without_invalid_values(plan.rows) if len(plan.rows) else None
+    doc = {"column": encode_series(column) if column is not None else None}
     return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
+
+
+def _stand_in(reason: str, suffix: str = "") -> Any:
+    """What the journal keeps of an invalid value: its type and nothing else.
+
+    It plans into the same row (``invalid_id``, same reason): a string that is not a
+    UUID for ``not a UUID``, a stand-in object whose type has the original type's name
+    for ``not a string (<type>)``.
+    """
+    prefix = "not a string ("
+    if reason.startswith(prefix) and reason.endswith(")"):
+        kind = reason[len(prefix) : -1]
+        return _opaque_type(kind)(f"<{kind} value not kept{suffix}>")
+    return f"<str value not kept{suffix}>"
+
+
+def _without_invalid_values(rows: pd.DataFrame) -> pd.Series:
+    """``rows["contact_id"]`` with every ``invalid_id`` value replaced by its stand-in.
+
+    An invalid value is what the user typed where an id belongs, often personal data
+    (an e-mail address, a name); the result only needs its type and the reason, and
+    the row stays identified by its position and index label.
+    """
+    column = rows["contact_id"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # The values are the categories (used or not): replace the invalid ones, each
+        # with a distinct stand-in since categories must stay unique.
+        categories = column.cat.categories
+        checked = check_ids(pd.Series(categories, dtype=object))
+        bad = np.flatnonzero(checked.status == INVALID)
+        if not len(bad):
+            return column
+        new = categories.to_numpy(dtype=object, copy=True)
+        for pos in bad:
+            new[pos] = _stand_in(str(checked.reason[pos]), f" #{pos}")
+        return column.cat.rename_categories(pd.Index(new, dtype=object))
+    invalid = (rows["plan_status"] == "invalid_id").to_numpy()
+    if not invalid.any():
+        return column
+    out = column.copy()
+    positions = np.flatnonzero(invalid)
+    reasons = rows["reason"].astype(object).to_numpy()[positions]
+    stand_ins = {r: _stand_in(str(r)) for r in dict.fromkeys(reasons)}  # few distinct
+    values = np.empty(len(positions), dtype=object)
+    values[:] = [stand_ins[r] for r in reasons]
+    out.iloc[positions] = values
+    return out
 
 
 def _decode_input(blob: bytes) -> pd.Series | None:

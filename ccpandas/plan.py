@@ -194,8 +194,10 @@ class RemovalPlan:
 
     @property
     def quota_share(self) -> float:
-        """Removal requests as a share of the daily quota (1.0 = a whole day's quota)."""
-        return self.n_requests / self.daily_quota
+        """The requests the run needs, removals plus the expected polls, as a share of
+        the daily quota (1.0 = a whole day's quota); :attr:`days_needed` counts the
+        same requests."""
+        return (self.n_requests + self.expected_polls) / self.daily_quota
 
     @property
     def days_needed(self) -> int:
@@ -510,6 +512,7 @@ def plan_source_removal(
     *,
     exclude: pd.Series | pd.DataFrame | Iterable[str] | None = None,
     confirm_all_active: bool = False,
+    confirm_empty: bool = False,
     rate: float = DEFAULT_RATE,
     daily_quota: int = DAILY_QUOTA,
 ) -> RemovalPlan:
@@ -517,10 +520,12 @@ def plan_source_removal(
 
     ``exclude`` (ids, a Series, or a DataFrame with a ``contact_id`` column) keeps those
     contacts; it goes only with ``Source.list_ids`` and ``Source.all_active_contacts()``,
-    and every value must be a valid id. ``Source.all_active_contacts()`` needs
-    ``confirm_all_active=True``. More than 50 source tags or lists are split into
-    groups of 50: batches = source groups x list groups. A ``Source.contact_ids``
-    source is planned like a column by :func:`plan_removal`.
+    and every value must be a valid id. An ``exclude`` with no values would keep nobody
+    (every selected contact removed): it is a PlanError unless ``confirm_empty=True``.
+    ``Source.all_active_contacts()`` needs ``confirm_all_active=True``. More than 50
+    source tags or lists are split into groups of 50: batches = source groups x list
+    groups. A ``Source.contact_ids`` source is planned like a column by
+    :func:`plan_removal`.
 
     Example:
         >>> plan = plan_source_removal(
@@ -549,7 +554,7 @@ def plan_source_removal(
         raise PlanError(_EXCLUDE_ONLY.format(kind=source.kind.value), values=None)
 
     source, source_groups = _validated_source(source, confirm_all_active)
-    rows, excluded = _exclude_rows(exclude)
+    rows, excluded = _exclude_rows(exclude, confirm_empty)
     list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     per_request = [Source(source.kind, g) for g in source_groups] if source_groups else [source]
     batches = tuple(
@@ -620,8 +625,14 @@ def _validated_source(
     return Source(kind, ids), tuple(chunked(ids, limit))
 
 
-def _exclude_rows(exclude: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
-    """Rows for the exclude ids (validated; any invalid or missing one is an error)."""
+def _exclude_rows(
+    exclude: Any, confirm_empty: bool = False
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Rows for the exclude ids (validated; any invalid or missing one is an error).
+
+    An exclude given with no values is refused unless ``confirm_empty``: it usually
+    comes from a filter that matched nothing, and would empty the lists.
+    """
     if exclude is None:
         return _empty_rows(), ()
     if isinstance(exclude, pd.DataFrame):
@@ -631,6 +642,15 @@ def _exclude_rows(exclude: Any) -> tuple[pd.DataFrame, tuple[str, ...]]:
     else:
         values, column = pd.Series(_as_values(exclude, "exclude"), dtype=object), None
     if len(values) == 0:
+        if confirm_empty is not True:
+            raise PlanError(
+                "the contacts to keep (exclude, or the frame of keep_in_lists) are empty: "
+                "an empty keep set would remove every contact the source selects, e.g. "
+                "every member of the lists. If that is really meant, pass "
+                "confirm_empty=True; otherwise check the filter that built the frame.",
+                column=column,
+                values=[],
+            )
         return _empty_rows(), ()
     checked = check_ids(values)
     bad = checked.status != PLANNED

@@ -139,8 +139,9 @@ def read_contacts(
     """Contacts matching the filters, one row per contact, every page read.
 
     Args:
-        lists: list ids, or exact list names (resolved with one GET /contact_lists;
-            an unknown or ambiguous name is a PlanError): contacts in any of them. More
+        lists: list ids, or exact names of active lists (resolved with one
+            GET /contact_lists; an unknown or ambiguous name, or one that only a
+            deleted list has, is a PlanError): contacts in any of them. More
             than 25 are split into several queries whose results are merged without
             duplicate contacts.
         status: one or more of ``all``, ``active``, ``deleted``, ``not_set``,
@@ -283,8 +284,47 @@ def _list_ids(client: Client | None, lists: str | Iterable[str] | None) -> list[
     checked = check_ids(pd.Series(values, dtype=object))
     if (checked.status == PLANNED).all():
         return list(dict.fromkeys(str(v) for v in checked.normalized.tolist()))
-    known = read_contact_lists(client, status="all", include_membership_count=None)
-    return list(dict.fromkeys(resolve_list_ids(values, known)))
+    return list(dict.fromkeys(resolve_list_names(values, client)))
+
+
+def resolve_list_names(values: list[Any], client: Client | None = None) -> tuple[str, ...]:
+    """List ids for list UUIDs and exact names of *active* lists, in the order given.
+
+    Reads the active lists once (``GET /contact_lists``). A deleted list is never a
+    match: removing from it fails mid-run, and a list deleted then re-created under the
+    same name must not make that name ambiguous. A name that only a deleted list has
+    is a :class:`~ccpandas.errors.PlanError` that says so (one more listing, only
+    then); other unknown names are a PlanError with close matches.
+
+    Example:
+        >>> resolve_list_names(["Newsletter"], client)  # doctest: +SKIP
+        ('0a8c6f2e-...',)
+    """
+    api = _client(client)
+    active = read_contact_lists(api, status="active", include_membership_count=None)
+    known = set(active["name"].dropna().tolist())
+    checked = check_ids(pd.Series(values, dtype=object))
+    unknown = [
+        v
+        for v, status in zip(values, checked.status, strict=True)
+        if status != PLANNED and isinstance(v, str) and v not in known
+    ]
+    if unknown:
+        deleted = read_contact_lists(api, status="deleted", include_membership_count=None)
+        gone = deleted[deleted["name"].isin(unknown)]
+        if len(gone):
+            parts = [
+                f"{name!r} (deleted list {', '.join(group['list_id'].astype(str))})"
+                for name, group in gone.groupby("name", sort=False)
+            ]
+            raise PlanError(
+                f"no active list named {', '.join(parts)}: only a deleted list has that "
+                "name, and a deleted list cannot be changed. Nothing was sent. Restore the "
+                "list in Constant Contact, or name an active list (read_contact_lists() "
+                "shows them).",
+                values=list(dict.fromkeys(gone["name"].tolist())),
+            )
+    return resolve_list_ids(values, active)
 
 
 def _groups(ids: list[str], size: int) -> list[list[str] | None]:

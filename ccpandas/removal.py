@@ -20,7 +20,7 @@ from ccpandas.ids import PLANNED, check_ids
 from ccpandas.models import Source
 from ccpandas.plan import RemovalPlan, plan_removal, plan_source_removal, resolve_list_ids
 from ccpandas.progress import NullReporter, make_reporter
-from ccpandas.result import RemovalResult
+from ccpandas.result import RemovalResult, resume_call_text
 from ccpandas.runner import BatchRun, Journal, NullJournal, Runner
 
 if TYPE_CHECKING:
@@ -58,20 +58,22 @@ def _client(client: Client | None) -> Client:
 
 
 def target_lists(list_ids: str | Iterable[str], client: Client | None) -> tuple[str, ...]:
-    """Resolve list UUIDs and exact list names to list ids.
+    """Resolve list UUIDs and exact names of active lists to list ids.
 
-    Names need a client (one ``GET /contact_lists`` listing); UUIDs do not.
+    Names need a client (one ``GET /contact_lists`` listing); UUIDs do not. Deleted
+    lists never match a name: a name only a deleted list has is a PlanError saying so,
+    before anything is sent.
 
     Example:
         >>> target_lists(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], None)
         ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
     """
-    lists = None
     if _needs_names(list_ids):
-        from ccpandas.readers import read_contact_lists
+        from ccpandas.readers import resolve_list_names
 
-        lists = read_contact_lists(_client(client), status="all")
-    return resolve_list_ids(list_ids, lists)
+        values = [list_ids] if isinstance(list_ids, str) else list(list_ids)
+        return resolve_list_names(values, _client(client))
+    return resolve_list_ids(list_ids, None)
 
 
 def plan_list_removal(
@@ -159,7 +161,7 @@ def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -
         "It will wait for each reset (wait_for_quota=True)."
         if runner.wait_for_quota
         else "It will stop when the quota is spent; "
-        + (f"ccpandas.resume({run_id!r})" if run_id else "result.resume()")
+        + resume_call_text(run_id, runner.client)
         + " continues after 00:00 UTC (or pass wait_for_quota=True to wait)."
     )
     warnings.warn(
@@ -213,6 +215,7 @@ def remove_list_memberships(
     source: Source,
     exclude: pd.Series | Iterable[str] | None = None,
     confirm_all_active: bool = False,
+    confirm_empty: bool = False,
     dry_run: bool = False,
     wait: bool = True,
     progress: Any = "auto",
@@ -225,7 +228,8 @@ def remove_list_memberships(
     ``Source.list_ids``, ``Source.all_active_contacts()`` (needs
     ``confirm_all_active=True``), ``Source.tag_ids`` or ``Source.engagement_level``.
     ``exclude`` (ids, or a DataFrame column) keeps those contacts; it only goes with
-    ``list_ids`` and ``all_active_contacts`` sources.
+    ``list_ids`` and ``all_active_contacts`` sources. An empty ``exclude`` would keep
+    nobody: it is a :class:`~ccpandas.PlanError` unless ``confirm_empty=True``.
 
     Example:
         >>> remove_list_memberships(  # doctest: +SKIP
@@ -242,7 +246,11 @@ def remove_list_memberships(
         plan = plan_removal(pd.Series(list(source.values), dtype=object), targets)
     else:
         plan = plan_source_removal(
-            source, targets, exclude=exclude, confirm_all_active=confirm_all_active
+            source,
+            targets,
+            exclude=exclude,
+            confirm_all_active=confirm_all_active,
+            confirm_empty=confirm_empty,
         )
     return run_plan(
         plan,

@@ -116,6 +116,12 @@ class RemovalResult:
         return [r for r in self.runs if r.failed]
 
     @property
+    def retryable_runs(self) -> list[BatchRun]:
+        """What :meth:`retry_failed` sends again: the failed batches and those the API
+        refused with a 4xx."""
+        return [r for r in self.runs if r.retryable]
+
+    @property
     def activity_ids(self) -> list[str]:
         """The activity ids accepted so far, in batch order."""
         return [r.activity_id for r in self.runs if r.activity_id]
@@ -240,7 +246,9 @@ class RemovalResult:
         wait_for_quota: bool | None = None,
     ) -> RemovalResult:
         """Send the batches that were never accepted (stopped, interrupted, quota,
-        unknown outcome), then wait. Accepted batches are never sent again.
+        unknown outcome), then wait. Accepted batches are never sent again, even when
+        their activity failed; nor are batches the API refused (4xx):
+        :meth:`retry_failed` sends those.
 
         ``wait_for_quota=True`` sleeps through a spent daily quota instead of stopping
         (see the Reliability guide). ``ccpandas.resume(run_id)`` does the same from the
@@ -261,17 +269,22 @@ class RemovalResult:
 
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
         """Re-submit only the batches whose activity ended failed, cancelled or timed
-        out, then wait for them."""
+        out, and those the API refused (a 4xx answer), then wait for them.
+
+        Example:
+            >>> result.retry_failed().ok  # doctest: +SKIP
+            True
+        """
 
         def go() -> None:
             # Chosen under the journal's lock: another process may have moved on.
-            todo = self.failed_runs
+            todo = self.retryable_runs
             if todo:
                 self.runner.submit(self.runs, todo=todo)
             if not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=timeout)
 
-        if self.failed_runs:
+        if self.retryable_runs:
             self._with_reporter(progress, go)
         return self
 
@@ -293,10 +306,13 @@ class RemovalResult:
 
     @property
     def resume_call(self) -> str:
-        """The call that continues this run, e.g. ``ccpandas.resume('20250301-...')``."""
-        if self.run_id is None:
-            return "result.resume()"
-        return f"ccpandas.resume({self.run_id!r})"
+        """The call that continues this run, e.g. ``ccpandas.resume('20250301-...')``.
+
+        With a client that is not the default one (passed as ``client=``), the call
+        passes it too: ``ccpandas.resume(run_id)`` alone would look for a default
+        client and fail with an AuthError.
+        """
+        return resume_call_text(self.run_id, self.runner.client)
 
     def _with_reporter(self, progress: Any, action: Any) -> None:
         if progress is not None:
@@ -391,6 +407,28 @@ class RemovalResult:
             f"<table><thead><tr><th>status</th><th>rows</th></tr></thead>"
             f"<tbody>{cells}</tbody></table></div>"
         )
+
+
+def resume_call_text(run_id: str | None, client: Any) -> str:
+    """The call that continues run ``run_id`` driven with ``client``.
+
+    ``client=client`` is added unless ``client`` is the default client (or None):
+    ``ccpandas.resume(run_id)`` alone looks for a default client.
+
+    Example:
+        >>> resume_call_text("20250301-231501-7f3a2c", None)
+        "ccpandas.resume('20250301-231501-7f3a2c')"
+        >>> resume_call_text(None, None)
+        'result.resume()'
+    """
+    from ccpandas import client as client_module
+
+    if run_id is None:
+        return "result.resume()"
+    # The default is read, never built: building one here could prompt for a login.
+    if client is None or client is client_module._default_client:
+        return f"ccpandas.resume({run_id!r})"
+    return f"ccpandas.resume({run_id!r}, client=client)"
 
 
 def _stop_reason(exc: BaseException) -> str:

@@ -6,8 +6,10 @@ thread, so reporters (tqdm, widgets) are only touched from there.
 
 Polling uses ``GET /activities`` (up to 500 activities per call) and falls back to
 ``GET /activities/{id}`` only for an activity that the collection no longer shows. The
-interval starts at ``poll_min`` seconds and grows by ``poll_growth`` up to ``poll_max``
-while nothing changes, so a long run spends almost nothing on polling.
+interval starts at ``poll_min`` seconds (1 s) after the last submission and grows by
+``poll_growth`` up to ``poll_max`` (15 s) while activities stay busy, progressing or
+not; it starts over only when new activities were submitted. So a long activity costs
+a handful of polls, not one a second.
 
 Limits the runner respects on its own:
 
@@ -108,6 +110,12 @@ class BatchRun:
     def failed(self) -> bool:
         """The activity ended failed, cancelled or timed out."""
         return self.state in _BAD_STATES
+
+    @property
+    def retryable(self) -> bool:
+        """What ``result.retry_failed()`` sends again: an activity that ended failed,
+        cancelled or timed out, or a request the API refused (4xx)."""
+        return self.failed or self.state == REJECTED
 
     @property
     def in_flight(self) -> bool:
@@ -231,7 +239,8 @@ class Runner:
     Args:
         client: the API client (None: the default client, found when first needed).
         reporter, journal: who watches (progress) and who records (the run journal).
-        poll_min, poll_max, poll_growth: polling interval, growing while nothing changes.
+        poll_min, poll_max, poll_growth: polling interval, growing from ``poll_min`` by
+            ``poll_growth`` up to ``poll_max`` while activities stay busy.
         clock, sleep, now, jitter: injectable time (monotonic seconds, sleeping, UTC
             datetimes) and randomness, so tests drive hours of waiting in milliseconds.
         wait_for_quota: on ``429 quota_exceeded``, sleep until 00:00 UTC plus up to
@@ -317,14 +326,23 @@ class Runner:
 
     # -- submission ------------------------------------------------------------------
     def submit(self, runs: Sequence[BatchRun], todo: Iterable[BatchRun] | None = None) -> None:
-        """POST every batch in ``todo`` (default: those not yet accepted), in order.
+        """POST every batch in ``todo``, in order.
+
+        By default (``todo=None``, what ``resume`` does) only the batches with no
+        accepted activity and no refusal: never sent, or sent without a known outcome.
+        A batch whose activity ended badly, or that the API refused with a 4xx, is
+        sent only when named in ``todo`` (``result.retry_failed()``): sending it again
+        is a choice, not a continuation.
 
         Pauses while ``max_queued`` of the run's activities are unfinished. Stops at
         the first error that the client's retries (and the waits above) could not
         overcome and re-raises it; the batches already accepted keep their activity ids.
         """
         self._client()
-        queue = [r for r in (runs if todo is None else todo) if r.needs_sending or r.failed]
+        if todo is None:
+            queue = [r for r in runs if r.needs_sending]
+        else:
+            queue = [r for r in todo if r.needs_sending or r.retryable]
         for run in queue:
             if self._stop_requested():
                 self.stopped = True
@@ -486,6 +504,7 @@ class Runner:
         """
         deadline = None if timeout is None else self.clock() + timeout
         interval = self.poll_min
+        followed: set[str | None] = set()
         while True:
             pending = [r for r in runs if r.in_flight]
             if not pending:
@@ -494,14 +513,21 @@ class Runner:
                 self.stopped = True
                 return False
             self._client()
-            changed = self._poll_waiting_for_quota(runs, pending)
+            ids = {r.activity_id for r in pending}
+            if not ids <= followed:
+                # New activities were submitted: they may end within a second or two.
+                # Progress of the known ones does not reset the interval: a busy
+                # activity that creeps forward would otherwise be polled every second.
+                interval = self.poll_min
+                followed |= ids
+            self._poll_waiting_for_quota(runs, pending)
             if self.stopped:
                 return False
             self.reporter.update(self.snapshot(runs, "polling"))
             if all(r.terminal for r in pending):
                 return True
-            interval = self.poll_min if changed else min(interval * self.poll_growth, self.poll_max)
             pause = interval
+            interval = min(interval * self.poll_growth, self.poll_max)
             if deadline is not None:
                 left = deadline - self.clock()
                 if left <= 0:

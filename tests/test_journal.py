@@ -118,17 +118,51 @@ def test_rows_come_back_from_the_journal_as_planned(index, dtype):
     plan = plan_removal(frame, [LIST])
     journal = RunJournal.create(plan, base_url="http://127.0.0.1:9/v3")
     back = open_journal().load_plan(journal.run_id)
-    pd.testing.assert_frame_equal(back.rows, plan.rows)
+    assert_same_rows_but_invalid_values(back.rows, plan.rows)
+    assert back.rows["contact_id"].tolist()[3].startswith("<str value not kept")  # "bad"
     assert back.batches == plan.batches and back.list_ids == plan.list_ids
 
 
-def test_values_json_cannot_hold_plan_again_the_same():
+def assert_same_rows_but_invalid_values(back: pd.DataFrame, planned: pd.DataFrame) -> None:
+    """Every column and row as planned; ids and missing values as given; the values
+    that are not ids replaced (they are never stored)."""
+    pd.testing.assert_frame_equal(
+        back.drop(columns="contact_id"), planned.drop(columns="contact_id")
+    )
+    was_dtype, dtype = planned["contact_id"].dtype, back["contact_id"].dtype
+    if isinstance(was_dtype, pd.CategoricalDtype):  # categories renamed, not retyped
+        assert isinstance(dtype, pd.CategoricalDtype)
+        assert dtype.categories.dtype == was_dtype.categories.dtype
+    else:
+        assert dtype == was_dtype
+    invalid = (planned["plan_status"] == "invalid_id").to_numpy()
+    kept, given = back["contact_id"].tolist(), planned["contact_id"].tolist()
+    for was, now, bad in zip(given, kept, invalid, strict=True):
+        if bad:
+            assert "not kept" in repr(now) and repr(was) not in repr(now)
+        else:
+            assert now is was or now == was or (pd.isna(now) and pd.isna(was))
+
+
+def test_values_that_are_not_ids_are_kept_as_their_type_only():
+    email = "jane.doe@example.com"
     frame = pd.DataFrame(
-        {"contact_id": [UID, 7, b"x", dt_value(), np.int64(3), (1, 2), uuid.UUID(LIST)]}
+        {"contact_id": [UID, 7, b"x", dt_value(), np.int64(3), (1, 2), uuid.UUID(LIST), email]}
     )
     plan = plan_removal(frame, LIST)
-    back = open_journal().load_plan(RunJournal.create(plan).run_id)
-    assert [repr(v) for v in back.rows["contact_id"]] == [repr(v) for v in frame["contact_id"]]
+    run_id = RunJournal.create(plan).run_id
+    back = open_journal().load_plan(run_id)
+    assert [repr(v) for v in back.rows["contact_id"]] == [
+        repr(UID),
+        "<int value not kept>",
+        "<bytes value not kept>",
+        "<datetime value not kept>",
+        "<int64 value not kept>",
+        "<tuple value not kept>",
+        "<UUID value not kept>",
+        "'<str value not kept>'",
+    ]
+    # what the result shows of those rows: status, reason, the row's index label
     pd.testing.assert_frame_equal(
         back.rows.drop(columns="contact_id"), plan.rows.drop(columns="contact_id")
     )
@@ -137,6 +171,24 @@ def test_values_json_cannot_hold_plan_again_the_same():
         "not a string (bytes)",
         "not a string (datetime)",
     ]
+    blob = open_journal().run_record(run_id)["rows"]
+    import zlib
+
+    stored = zlib.decompress(blob).decode()
+    assert email not in stored and "example.com" not in stored
+    assert LIST.replace("-", "") not in stored and "2025-01-01" not in stored
+
+
+def test_invalid_categories_are_not_stored_either():
+    column = pd.Series([UID, "jane@example.com", None, "jane@example.com"], dtype="category")
+    column = column.cat.add_categories(["unused@example.com"])
+    plan = plan_removal(column, LIST)
+    run_id = RunJournal.create(plan).run_id
+    back = open_journal().load_plan(run_id)
+    assert_same_rows_but_invalid_values(back.rows, plan.rows)
+    import zlib
+
+    assert b"example.com" not in zlib.decompress(open_journal().run_record(run_id)["rows"])
 
 
 def dt_value():
@@ -256,7 +308,8 @@ def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     with pytest.raises(ccpandas.QuotaExceededError) as caught:
         df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
     stopped = caught.value.result
-    assert f"ccpandas.resume({stopped.run_id!r})" in str(caught.value)
+    # an explicit client, no default one: the call to continue must pass it
+    assert f"ccpandas.resume({stopped.run_id!r}, client=client)" in str(caught.value)
     listed = runs()
     assert list(listed.columns) == list(RUN_COLUMNS)
     row = listed.set_index("run_id").loc[stopped.run_id]
@@ -410,6 +463,7 @@ def test_journal_rows_are_json_in_a_compressed_blob():
     import zlib
 
     doc = json.loads(zlib.decompress(record["rows"]))
-    assert doc["column"]["values"] == [UID, "x"]  # the column as given, nothing else
+    # the ids as given, nothing else: "x" is not an id, only its kind is kept
+    assert doc["column"]["values"] == [UID, "<str value not kept>"]
     assert doc["column"]["index"] == {"range": [0, 2, 1], "name": None}
     assert json.loads(record["plan"])["digest"]

@@ -476,7 +476,8 @@ def test_summary_numbers() -> None:
     assert s["rows"] == 1206 and s["contacts"] == 1200
     assert (s["invalid"], s["missing"], s["duplicates"]) == (3, 2, 1)
     assert s["batches"] == s["requests"] == 3 and s["lists"] == 3
-    assert s["quota_share"] == pytest.approx(3 / 10_000)
+    # removals and the polls expected to follow them, as days_needed counts
+    assert s["quota_share"] == pytest.approx((3 + s["expected_polls"]) / 10_000)
     assert s["estimated_seconds"] == pytest.approx(0.75)
     assert s["invalid_examples"] == ["bad"]
     assert s["expected_polls"] >= 1 and s["days_needed"] == 1
@@ -496,7 +497,7 @@ def test_text_summary() -> None:
         "duplicates       1",
         "120 (3 groups of <= 50)",
         "240",  # batches
-        "2.4% of 10,000/day",
+        "2.5% of 10,000/day",
         "time at 4 req/s  1 min 0 s",
     ):
         assert part in text, part
@@ -506,10 +507,12 @@ def test_text_summary_over_a_days_quota() -> None:
     contacts = pd.Series([cid(i) for i in range(500 * 150)])
     plan = plan_removal(contacts, [lid(i) for i in range(1000)], rate=0.5, daily_quota=2000)
     assert plan.n_requests == 150 * 20
-    assert plan.quota_share == 1.5
+    # 3,000 removals and 603 expected polls against 2,000 a day
+    assert plan.quota_share == pytest.approx((3000 + plan.summary()["expected_polls"]) / 2000)
+    assert plan.quota_share == pytest.approx(1.8015)
     assert plan.days_needed == 2
     text = str(plan)
-    assert "150.0% of 2,000/day; needs 2 days" in text
+    assert "180.2% of 2,000/day; needs 2 days" in text
     assert "time at 0.5 req/s  1 h 40 min" in text
 
 
@@ -562,7 +565,7 @@ def test_exclude_from_a_dataframe_or_a_list() -> None:
     assert plan.exclude == (cid(3),)
     plan = plan_source_removal(src, LIST, exclude=[cid(4)], confirm_all_active=True)
     assert plan.exclude == (cid(4),)
-    plan = plan_source_removal(src, LIST, exclude=[], confirm_all_active=True)
+    plan = plan_source_removal(src, LIST, exclude=[], confirm_all_active=True, confirm_empty=True)
     assert plan.exclude == () and plan.rows.empty
 
 

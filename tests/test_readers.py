@@ -206,6 +206,20 @@ def test_read_contacts_by_list_name(emu, client):
         read_contacts(client, lists=["No such list"])
 
 
+def test_list_names_match_active_lists_only(emu, client):
+    acct = emu.account
+    old = acct.list_ids()[3]
+    name = acct.lists[old].name
+    acct.delete_list(old)
+    with pytest.raises(PlanError, match="only a deleted list has that name") as info:
+        read_contacts(client, lists=[name])
+    assert old in str(info.value)
+    new = acct.create_list(name)  # re-created: the name is the new list, not ambiguous
+    member = acct.contact_ids(status="active")[0]
+    acct.add_members(new, [member])
+    assert read_contacts(client, lists=name).contact_id.tolist() == [member]
+
+
 def test_more_than_25_lists_are_split_and_merged_without_duplicates(emu, client):
     acct = emu.account
     contacts = acct.contact_ids(status="active")

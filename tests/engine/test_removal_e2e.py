@@ -6,11 +6,10 @@ import dataclasses
 
 import pandas as pd
 import pytest
-from engine_support import REMOVE, posts
+from engine_support import REMOVE, InterruptAfter, posts
 
 import ccpandas
 from ccpandas import PlanError, QuotaExceededError, Source
-from ccpandas.progress import NullReporter
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 
@@ -242,17 +241,6 @@ def test_timeout_reports_running_activities_as_processing(cc_emulator_factory, c
     assert "processing" in set(result.rows["status"])
     result.wait()
     assert result.ok
-
-
-class InterruptAfter(NullReporter):
-    """Simulates Ctrl-C arriving after ``n`` batches were accepted."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def update(self, snapshot) -> None:
-        if snapshot.phase == "submitting" and snapshot.batches_submitted >= self.n:
-            raise KeyboardInterrupt
 
 
 def test_keyboard_interrupt_leaves_a_consistent_result(cc_emulator_factory, connect):

@@ -214,7 +214,8 @@ def test_daily_quota_mid_run_then_past_midnight_resume(emulator):
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client, progress=False, runner=runner)
     err, result = caught.value, caught.value.result
-    assert f"resume({result.run_id!r})" in str(err)
+    # an explicit client and no default: the call to continue passes it
+    assert f"ccpandas.resume({result.run_id!r}, client=client)" in str(err)
     assert "resets at 2025-03-02 00:00 UTC" in str(err)
     assert err.reset_at == dt.datetime(2025, 3, 2, tzinfo=dt.UTC)
     assert len(result.activity_ids) == 8 and result.stopped

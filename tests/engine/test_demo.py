@@ -1,0 +1,40 @@
+"""``make demo`` (``python -m ccpandas.demo``): it verifies both target lists, and its
+practice run stays out of the user's real data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ccpandas import demo
+from ccpandas.journal import DATA_DIR_ENV
+
+
+def test_demo_verifies_both_lists_and_keeps_its_journal_to_itself(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Where the real journal would go without CCPANDAS_DATA_DIR (platformdirs).
+    monkeypatch.delenv(DATA_DIR_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+    assert demo.main(["--contacts", "600", "--speed", "1000000"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.count(" now has ") == 2  # both target lists read back
+    assert "Verified: no contact of the segment is still a member of either list." in out
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert written == [], f"the demo wrote into the user's data directory: {written}"
+    assert DATA_DIR_ENV not in os.environ  # restored
+
+
+def test_demo_uses_ccpandas_data_dir_when_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "chosen"))
+    assert demo.main(["--contacts", "300", "--speed", "1000000"]) == 0
+    assert (tmp_path / "chosen" / "journal.sqlite3").exists()
+    assert os.environ[DATA_DIR_ENV] == str(tmp_path / "chosen")
+    capsys.readouterr()

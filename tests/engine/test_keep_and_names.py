@@ -1,0 +1,78 @@
+"""Guards before anything is sent: an empty keep set, and list names that only a
+deleted list has. Over HTTP against the emulator, counting what it saw."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from engine_support import posts
+
+import ccpandas
+from ccpandas import PlanError, Source
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+
+
+def test_an_empty_keep_set_is_refused_unless_confirmed(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=41, contacts=400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    before = set(emu.account.members(target))
+    members = pd.DataFrame({"contact_id": sorted(before)})
+    # A filter that matched nothing: keeping "these" would empty the list.
+    vip = members[members["contact_id"] == "nobody"]
+    assert vip.empty
+
+    with pytest.raises(PlanError, match="confirm_empty=True"):
+        vip.cc.keep_in_lists([target], client=client, progress=False)
+    for source in (Source.list_ids([target]), Source.all_active_contacts()):
+        for exclude in (vip["contact_id"], [], vip):
+            with pytest.raises(PlanError, match="would remove every contact"):
+                ccpandas.remove_list_memberships(
+                    client,
+                    [target],
+                    source=source,
+                    exclude=exclude,
+                    confirm_all_active=True,
+                    progress=False,
+                )
+    assert posts(emu) == 0
+    assert emu.account.members(target) == before
+
+    # Said explicitly, it is done.
+    result = vip.cc.keep_in_lists([target], client=client, confirm_empty=True, progress=False)
+    assert result.ok and posts(emu, 201) == 1
+    assert emu.account.members(target) == set()
+
+
+def test_list_names_resolve_against_active_lists_only(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=42, contacts=300, **FAST)
+    client = connect(emu)
+    acct = emu.account
+    old = acct.list_ids()[1]
+    name = acct.lists[old].name
+    acct.delete_list(old)
+    df = pd.DataFrame({"contact_id": acct.contact_ids()[:20]})
+
+    # Only a deleted list has the name: a PlanError that says so, and nothing sent.
+    with pytest.raises(PlanError, match="only a deleted list has that name") as info:
+        df.cc.remove_from_lists([name], client=client, progress=False)
+    assert old in str(info.value) and info.value.values == [name]
+    with pytest.raises(PlanError, match="deleted list"):
+        df.cc.keep_in_lists([name], client=client, progress=False)
+    with pytest.raises(PlanError, match="deleted list"):
+        ccpandas.read_contacts(client, lists=[name])
+    assert posts(emu) == 0
+    with pytest.raises(PlanError, match="unknown list name") as info:
+        df.cc.remove_from_lists([name + " 2"], client=client, progress=False)
+    assert "deleted" not in str(info.value)
+
+    # Re-created under the same name: the name means the new list, not "ambiguous".
+    new = acct.create_list(name)
+    acct.add_members(new, df["contact_id"])
+    live = {c for c in df["contact_id"] if acct.contacts[c].status != "deleted"}
+    assert set(ccpandas.read_contacts(client, lists=name)["contact_id"]) == live
+    result = df.cc.remove_from_lists([name], client=client, progress=False)
+    assert result.ok and result.plan.list_ids == (new,)
+    assert acct.members(new) == set()
+    assert posts(emu, 404) == 0

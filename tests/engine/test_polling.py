@@ -1,0 +1,117 @@
+"""How the runner follows activities: the collection endpoint, the fallback by id, the
+backoff while activities stay busy, and Ctrl-C while polling. Real HTTP against the
+emulator; its request log and counts are the evidence."""
+
+from __future__ import annotations
+
+import itertools
+
+import pandas as pd
+import pytest
+from engine_support import InterruptAfter, posts
+
+from ccpandas.emulator import ManualClock
+from ccpandas.history import runs
+from ccpandas.plan import plan_removal
+from ccpandas.removal import run_plan
+from ccpandas.runner import Runner
+
+COLLECTION = "/v3/activities"
+ONE = "/v3/activities/{activity_id}"
+
+
+def polls_by_route(emu) -> tuple[int, int]:
+    """(GET /activities, GET /activities/{id}) requests the emulator answered."""
+    count = emu.account.count
+    return count(method="GET", route=COLLECTION), count(method="GET", route=ONE)
+
+
+def test_busy_activities_are_polled_less_and_less_often(cc_emulator_factory, connect):
+    # One activity that takes 100 s on the emulator's clock and progresses all along.
+    # The runner's clock and sleep are the same manual clock: 100 s pass in no time.
+    clock = ManualClock()
+    emu = cc_emulator_factory(
+        seed=31, contacts=500, clock=clock, rate=None, speed=5.0, start_delay=0.0
+    )
+    client = connect(emu)
+    plan = plan_removal(pd.Series(emu.account.contact_ids()), emu.account.list_ids()[:1])
+    runner = Runner(client, clock=clock.monotonic, sleep=clock.advance, now=clock.now)
+
+    result = run_plan(plan, client, progress=False, runner=runner)
+
+    assert result.ok
+    log = emu.account.request_log
+    (post,) = [r.at for r in log if r.method == "POST"]
+    polls = [r.at for r in log if r.method == "GET" and r.route == COLLECTION]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(polls)]
+    # The first poll right after the last submission, the next poll_min (1 s) later,
+    # then growing by 1.6 up to poll_max (15 s), progress or not.
+    assert (polls[0] - post).total_seconds() == 0
+    assert gaps[:7] == pytest.approx([1.0, 1.6, 2.56, 4.096, 6.5536, 10.48576, 15.0], abs=1e-6)
+    assert gaps[6:] == pytest.approx([15.0] * len(gaps[6:]), abs=1e-6)
+    assert 100 <= (polls[-1] - post).total_seconds() < 100 + 15 + 1e-6
+    # Polled about a dozen times in 100 s (it was once a second before).
+    assert len(polls) == runner.polls <= 13
+
+
+def test_polling_reads_the_collection_not_each_activity(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=32, contacts=3000, rate=None, speed=20_000.0)
+    client = connect(emu)
+    plan = plan_removal(pd.Series(emu.account.contact_ids()), emu.account.list_ids()[:1])
+    runner = Runner(client, poll_min=0.02, poll_max=0.1)
+
+    result = run_plan(plan, client, progress=False, runner=runner)
+
+    assert result.ok and plan.n_batches == 6
+    collection, one_by_one = polls_by_route(emu)
+    assert runner.polls >= 2  # the activities took a while: polled more than once
+    assert collection == runner.polls  # one page per round covers all six
+    assert one_by_one == 0
+
+
+def test_an_activity_the_collection_no_longer_lists_is_read_by_id(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(
+        seed=33, contacts=600, rate=None, speed=1_000_000.0, max_queued_activities=None
+    )
+    client = connect(emu)
+    ids = emu.account.contact_ids()
+    target, other = emu.account.list_ids()[:2]
+    plan = plan_removal(pd.Series(ids[:500]), [target])
+    runner = Runner(client, poll_min=0.01, poll_max=0.05)
+    result = run_plan(plan, client, progress=False, runner=runner, wait=False)
+    assert len(result.activity_ids) == 1
+    # Meanwhile another tool creates 1,000 newer activities on the account: the run's
+    # own activity is past the two pages of 500 the runner reads for one activity.
+    for i in range(1_000):
+        emu.account.submit_activity(
+            {"source": {"contact_ids": [ids[500 + i % 100]]}, "list_ids": [other]}
+        )
+
+    result.wait()
+
+    assert result.ok and not emu.account.members(target) & set(ids[:500])
+    assert polls_by_route(emu) == (2, 1)  # two pages, then the one activity by id
+
+
+def test_keyboard_interrupt_while_polling_leaves_a_resumable_result(cc_emulator_factory, connect):
+    # Activities that take about a second: still running at the first poll.
+    emu = cc_emulator_factory(seed=34, contacts=1500, rate=None, speed=2_000.0)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
+
+    with pytest.warns(UserWarning, match="interrupted"):
+        result = df.cc.remove_from_lists(
+            [target], client=client, progress=InterruptAfter(3, phase="polling")
+        )
+
+    assert result.interrupted and result.stopped and not result.done
+    assert len(result.activity_ids) == 3 and posts(emu) == 3
+    assert "processing" in set(result.rows["status"])
+    assert "not_sent" not in set(result.rows["status"])
+    row = runs().set_index("run_id").loc[result.run_id]
+    assert row["stop_reason"] == "interrupted" and row["accepted"] == 3
+
+    result.resume(progress=False)
+    assert result.ok and posts(emu) == 3  # followed to the end, nothing sent again
+    assert not emu.account.members(target) & set(df["contact_id"])

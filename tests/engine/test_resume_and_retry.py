@@ -1,0 +1,109 @@
+"""What resume() and retry_failed() send again, and the call a stopped run suggests:
+over HTTP against the emulator, counting the POSTs the emulator saw."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from engine_support import posts
+
+import ccpandas
+from ccpandas import QuotaExceededError
+from ccpandas.errors import APIError
+from ccpandas.history import runs
+from ccpandas.journal import open_journal
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+#: A well-formed contact id the seeded accounts do not have.
+STRANGER = "00000000-0000-4000-8000-00000000beef"
+
+
+def test_resume_never_resends_a_failed_activity_retry_failed_does(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=21, contacts=1200, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
+    emu.fail_next(1, state="failed")
+    result = df.cc.remove_from_lists([target], client=client, progress=False)
+    assert sorted(result.activities["state"]) == ["completed", "completed", "failed"]
+    assert posts(emu) == 3
+
+    # Every batch has an accepted activity: resuming follows them and sends nothing,
+    # in this process and from the journal alike.
+    result.resume(progress=False)
+    assert posts(emu) == 3
+    assert "failed" in set(result.rows["status"])
+    again = ccpandas.resume(result.run_id, client=client, progress=False)
+    assert posts(emu) == 3
+    assert sorted(again.activities["state"]) == ["completed", "completed", "failed"]
+
+    # retry_failed() is the way to send a failed batch again.
+    again.retry_failed(progress=False)
+    assert again.ok and posts(emu) == 4
+    assert not emu.account.members(target)
+    reasons = open_journal().attempts(result.run_id)["reason"].tolist()
+    assert reasons.count("retry_failed") == 1
+
+
+def test_a_refused_batch_is_left_by_resume_and_sent_again_by_retry_failed(
+    cc_emulator_factory, connect
+):
+    # The emulator refuses (400) a request naming a contact it does not know.
+    emu = cc_emulator_factory(seed=22, contacts=1500, unknown_contacts="reject", **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    ids = emu.account.contact_ids()
+    df = pd.DataFrame({"contact_id": [*ids[:500], STRANGER, *ids[500:]]})  # 4 batches
+    with pytest.raises(APIError) as caught:
+        df.cc.remove_from_lists([target], client=client, progress=False)
+    result = caught.value.result
+    assert caught.value.status == 400
+    assert result.activities["state"].tolist()[1:] == ["rejected", "pending", "pending"]
+
+    # What was refused is the request's own fault: resume sends the rest, not it.
+    emu.configure(unknown_contacts="report")
+    result.resume(progress=False)
+    assert posts(emu, 400) == 1 and posts(emu, 201) == 3
+    assert result.activities["state"].tolist() == [
+        "completed",
+        "rejected",
+        "completed",
+        "completed",
+    ]
+    row = runs().set_index("run_id").loc[result.run_id]
+    assert row["state"] == "failed"  # "... or were refused: result.retry_failed() ..."
+
+    result.retry_failed(progress=False)
+    assert result.ok and posts(emu, 400) == 1 and posts(emu, 201) == 4
+    assert emu.account.members(target) == set()
+    assert runs().set_index("run_id").loc[result.run_id, "state"] == "completed"
+
+
+def test_quota_stop_suggests_the_call_that_works_for_this_client(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=23, contacts=1000, daily_quota=1, **FAST)
+    client = connect(emu)
+    first, second = emu.account.list_ids()[:2]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 2 batches
+
+    # An explicit client and no default: ccpandas.resume(run_id) alone would raise an
+    # AuthError, so the message passes the client.
+    with pytest.raises(QuotaExceededError) as caught:
+        df.cc.remove_from_lists([first], client=client, progress=False)
+    run_id = caught.value.result.run_id
+    assert f"continue with ccpandas.resume({run_id!r}, client=client), or" in str(caught.value)
+    assert "client=client" in caught.value.result.resume_call
+    emu.configure(daily_quota=None)
+    assert ccpandas.resume(run_id, client=client, progress=False).ok  # as suggested
+
+    # The same client as the default one: the short call works, and is the one given.
+    old = ccpandas.set_default_client(client)
+    try:
+        emu.configure(daily_quota=emu.quota_used + 1)
+        with pytest.raises(QuotaExceededError) as caught:
+            df.cc.remove_from_lists([second], progress=False)
+        run_id = caught.value.result.run_id
+        assert f"continue with ccpandas.resume({run_id!r}), or" in str(caught.value)
+        emu.configure(daily_quota=None)
+        assert ccpandas.resume(run_id, progress=False).ok
+    finally:
+        ccpandas.set_default_client(old)
