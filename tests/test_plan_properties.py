@@ -283,9 +283,12 @@ def test_source_plans_split_by_fifty(kind: str, n: int, n_lists: int, exclude) -
         exclude = None  # exclude only goes with list_ids (tested in test_plan.py)
     try:
         plan = plan_source_removal(source, lists, exclude=exclude)
-    except PlanError:
-        assert n == 0
+    except PlanError as exc:
+        # No source ids, or an empty keep set: that would remove everyone, so it needs
+        # confirm_empty=True.
+        assert n == 0 or (exclude == [] and "confirm_empty" in str(exc)), str(exc)
         return
+    assert exclude != [], "an empty keep set was accepted without confirmation"
     assert plan.n_batches == math.ceil(n / 50) * math.ceil(n_lists / 50)
     covered = [(s, x) for b in plan.batches for s in b.source.values for x in b.list_ids]
     assert len(covered) == len(set(covered)) == n * n_lists
