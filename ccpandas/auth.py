@@ -67,7 +67,7 @@ from ccpandas.client import (
     set_default_client,
 )
 from ccpandas.errors import AuthError, ConfigError
-from ccpandas.tokenstore import Credentials, TokenStore
+from ccpandas.tokenstore import KEYRING_ENV, Credentials, TokenStore
 
 __all__ = [
     "AUTH_URL_ENV",
@@ -76,6 +76,7 @@ __all__ = [
     "DEFAULT_AUTH_URL",
     "DEFAULT_REDIRECT_URI",
     "DEFAULT_SCOPES",
+    "ENV_VARIABLES",
     "REFRESH_TOKEN_ENV",
     "DeviceCode",
     "LoginView",
@@ -91,6 +92,16 @@ __all__ = [
 CLIENT_ID_ENV = "CC_CLIENT_ID"
 CLIENT_SECRET_ENV = "CC_CLIENT_SECRET"
 REFRESH_TOKEN_ENV = "CC_REFRESH_TOKEN"
+#: Every environment variable ccpandas reads to connect (tests clear them all).
+ENV_VARIABLES = (
+    TOKEN_ENV,
+    REFRESH_TOKEN_ENV,
+    CLIENT_ID_ENV,
+    CLIENT_SECRET_ENV,
+    AUTH_URL_ENV,
+    BASE_URL_ENV,
+    KEYRING_ENV,
+)
 #: ``contact_data`` for the contact endpoints, ``offline_access`` for a refresh token.
 DEFAULT_SCOPES = ("contact_data", "offline_access")
 #: The token endpoint allows about one request per second.

@@ -151,11 +151,9 @@ def _check_general(values: pd.Series) -> CheckedIds:
     """:func:`check_ids` for any values: factorise, then check each distinct value."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _check_categorical(values)
+    # Object columns of strings reach this path already as Arrow text (see
+    # _canonical_rows) whenever pyarrow is there: no conversion here.
     strings = _string_positions(values)
-    if strings is None and values.dtype == object and len(values) >= _ARROW_MIN:
-        # Hashing and string checks run in C++ on Arrow text, 2-3x faster than on
-        # Python objects; the rows frame still shows the column as given.
-        values = _arrow_text(values) if _arrow_text is not None else values
     if strings is None:  # every value is a string or missing: factorise them all
         raw_codes, raw = pd.factorize(values)
     else:
@@ -212,10 +210,6 @@ def normalize_ids(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     ids = pd.Series(norm.array, index=values.index, name=values.name, dtype=norm.dtype)
     status = pd.Series(checked.status_categorical, index=values.index, name="plan_status")
     return ids, status
-
-
-#: Below this many rows converting an object column to Arrow costs more than it saves.
-_ARROW_MIN = 10_000
 
 
 def _arrow_text_dtype() -> pd.StringDtype:
@@ -410,7 +404,7 @@ def _canonical_rows(values: pd.Series) -> _Canonical | None:
         if _string_positions(values) is not None:
             return None  # not all strings: the general path explains the others
         values = _arrow_text(values)
-    elif not (_arrow_backed(dtype) and (isinstance(dtype, pd.ArrowDtype) or _is_text(dtype))):
+    elif not _arrow_backed(dtype):  # Arrow types other than strings are refused below
         return None
 
     import pyarrow as pa
@@ -448,10 +442,6 @@ def _canonical_rows(values: pd.Series) -> _Canonical | None:
     return _Canonical(values, array, positions[:kept], hi[:kept], keys[:kept])
 
 
-def _is_text(dtype: Any) -> bool:
-    return isinstance(dtype, pd.StringDtype)
-
-
 def _keys_of(ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """First halves and keys of canonical id strings (few: the general path's ids)."""
     text = "".join(str(v) for v in ids).encode("ascii")
@@ -480,10 +470,10 @@ def _check_by_keys(fast: _Canonical) -> CheckedIds:
         hi = np.concatenate([hi, g_hi[g_codes]])[order]
         keys = np.concatenate([keys, g_keys[g_codes]])[order]
 
-    key_codes, uniques = pd.factorize(keys)
-    count = len(uniques)
-    del keys, uniques
-    first_at = _first_positions(key_codes, count)  # into with_id
+    key_codes, _ = pd.factorize(keys)
+    del keys
+    # Keys are numbered in order of first appearance: their first rows, in code order.
+    first_at = np.flatnonzero(first_rows(key_codes))  # into with_id
     # Equal keys must be equal ids: a collision (about 1 in 2**64 per pair) falls back.
     for start in range(0, len(key_codes), _CHUNK):
         part = slice(start, start + _CHUNK)
@@ -514,13 +504,6 @@ def _check_by_keys(fast: _Canonical) -> CheckedIds:
             general.ids.take(general.codes[at]), dtype=object
         )
     return CheckedIds(pd.Index(ids, dtype=ids.dtype), codes, status, reason)
-
-
-def _first_positions(codes: np.ndarray, count: int) -> np.ndarray:
-    """Per code 0..count-1, the first position holding it (codes by first appearance)."""
-    first = np.empty(count, dtype=np.intp)
-    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
-    return first
 
 
 def _check_categorical(s: pd.Series) -> CheckedIds:

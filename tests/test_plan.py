@@ -696,8 +696,8 @@ def test_docstring_examples() -> None:
 
 
 def test_large_object_columns_plan_the_same_through_arrow(monkeypatch):
-    """Object columns of 10,000+ rows are checked as Arrow text when pyarrow is there;
-    the plan must be identical to the Python-object path."""
+    """Object columns are checked as Arrow text when pyarrow is there; the plan must
+    be identical to the Python-object path."""
     pytest.importorskip("pyarrow", reason="the Arrow fast path needs pyarrow")
     import ccpandas.ids as ids_module
 

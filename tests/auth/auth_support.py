@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from ccpandas.auth import DeviceCode, TextView
+from ccpandas.auth import ENV_VARIABLES, DeviceCode, TextView
 from ccpandas.emulator import Emulator
 
 CLIENT_ID = "5f1c1b0e-3a9d-4c57-9a43-0d2f7c1e8b21"
@@ -26,15 +26,7 @@ FAST_AUTH: dict[str, Any] = {
     "device_interval": 0.05,
     "token_rate": None,
 }
-ENV_VARS = (
-    "CC_ACCESS_TOKEN",
-    "CC_REFRESH_TOKEN",
-    "CC_CLIENT_ID",
-    "CC_CLIENT_SECRET",
-    "CC_AUTH_URL",
-    "CC_BASE_URL",
-    "CCPANDAS_KEYRING",
-)
+ENV_VARS = ENV_VARIABLES  # cleared for every test
 
 
 class Secrets:

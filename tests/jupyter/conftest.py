@@ -9,19 +9,12 @@ from pathlib import Path
 import pytest
 
 import ccpandas
+from ccpandas.auth import ENV_VARIABLES
 from ccpandas.emulator import Emulator
 
 #: Credentials a developer's shell may hold: with CC_CLIENT_ID (or a saved login) a
 #: %cc_connect would start a real login and wait for its approval.
-CC_VARIABLES = (
-    "CC_ACCESS_TOKEN",
-    "CC_REFRESH_TOKEN",
-    "CC_CLIENT_ID",
-    "CC_CLIENT_SECRET",
-    "CC_AUTH_URL",
-    "CC_BASE_URL",
-    "CCPANDAS_KEYRING",
-)
+CC_VARIABLES = ENV_VARIABLES
 
 
 @pytest.fixture(autouse=True)
