@@ -31,7 +31,7 @@ install: $(VENV)/.installed-base
 install-test: $(VENV)/.installed-test
 
 demo: install
-	$(PY) -m ccpandas.demo
+	$(PY) -m ccpandas.widgets.demo
 
 lint: install-test
 	$(PY) -m ruff check ccpandas tests benchmarks notebooks

@@ -35,11 +35,11 @@ HEAVY_MODULES = (
     "traitlets",
     "comm",
     "matplotlib",
-    "ccpandas.client",
+    "ccpandas.client.http",
     "ccpandas.readers",
     "ccpandas.emulator",
     "ccpandas.widgets",
-    "ccpandas.ipython",
+    "ccpandas.widgets.ipython",
     "http.server",
 )
 

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._util import best_seconds, measure_peak, table
-from ccpandas.plan import plan_removal
+from ccpandas.plan.planner import plan_removal
 
 __all__ = ["KINDS", "make_frame", "make_values", "naive_plan", "print_table", "run"]
 

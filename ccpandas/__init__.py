@@ -15,6 +15,7 @@ import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from ccpandas import _env
 from ccpandas import accessor as _accessor  # noqa: F401  (registers df.cc)
 from ccpandas.errors import (
     ActivityError,
@@ -28,9 +29,22 @@ from ccpandas.errors import (
     TransportError,
 )
 from ccpandas.models import ActivityState, Source
-from ccpandas.plan import RemovalPlan
+from ccpandas.plan.planner import RemovalPlan
 from ccpandas.removal import remove_from_lists, remove_list_memberships, wait
-from ccpandas.result import RemovalResult
+from ccpandas.run.result import RemovalResult
+
+
+def _notebook_login_view() -> Any:
+    # The package root wires the front end: auth asks ccpandas._env for a view and never
+    # imports widgets itself. ipywidgets load only when a login is shown in a notebook.
+    if not _env.in_notebook():
+        return None
+    from ccpandas.widgets.login import notebook_login_view
+
+    return notebook_login_view()
+
+
+_env.set_login_view_factory(_notebook_login_view)
 
 try:
     __version__ = version("ccpandas")
@@ -39,23 +53,23 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 # Public names that live in modules imported on first use (requests, widgets).
 _LAZY = {
-    "Client": "ccpandas.client",
-    "get_default_client": "ccpandas.client",
-    "set_default_client": "ccpandas.client",
+    "Client": "ccpandas.client.http",
+    "get_default_client": "ccpandas.auth.connect",
+    "set_default_client": "ccpandas.client.http",
     "read_contact_lists": "ccpandas.readers",
     "read_contacts": "ccpandas.readers",
     "read_contact_tags": "ccpandas.readers",
     # OAuth2 login and the token store load on first use.
-    "login": "ccpandas.auth",
-    "logout": "ccpandas.auth",
-    "connect": "ccpandas.auth",
+    "login": "ccpandas.auth.connect",
+    "logout": "ccpandas.auth.connect",
+    "connect": "ccpandas.auth.connect",
     # The run journal (sqlite3) loads on first use.
     "runs": "ccpandas.history",
     "run_result": "ccpandas.history",
     "resume": "ccpandas.history",
     # IPython extension hooks (%load_ext ccpandas); IPython is imported only then.
-    "load_ipython_extension": "ccpandas.ipython",
-    "unload_ipython_extension": "ccpandas.ipython",
+    "load_ipython_extension": "ccpandas.widgets.ipython",
+    "unload_ipython_extension": "ccpandas.widgets.ipython",
 }
 
 __all__ = [

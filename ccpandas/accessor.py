@@ -22,9 +22,9 @@ from ccpandas.errors import PlanError
 from ccpandas.models import Source
 
 if TYPE_CHECKING:
-    from ccpandas.client import Client
-    from ccpandas.plan import RemovalPlan
-    from ccpandas.result import RemovalResult
+    from ccpandas.client.http import Client
+    from ccpandas.plan.planner import RemovalPlan
+    from ccpandas.run.result import RemovalResult
 
 __all__ = ["CCAccessor"]
 
@@ -70,7 +70,7 @@ class CCAccessor:
 
         In a notebook, calling it without ``list_ids`` opens the removal panel instead.
 
-        Returns a :class:`~ccpandas.result.RemovalResult` whose ``rows`` has one row per
+        Returns a :class:`~ccpandas.run.result.RemovalResult` whose ``rows`` has one row per
         row of this frame, with the same index. The run is journaled:
         ``df.cc.resume(result.run_id)`` or ``ccpandas.resume(run_id)`` finishes it after a
         crash. ``wait_for_quota=True`` sleeps through a spent daily quota.
@@ -80,7 +80,7 @@ class CCAccessor:
             >>> result.rows["status"].value_counts()  # doctest: +SKIP
         """
         if list_ids is None:
-            from ccpandas.widgets._env import in_notebook  # no ipywidgets import
+            from ccpandas._env import in_notebook  # no ipywidgets import
 
             if in_notebook():
                 return self.removal_panel(column, client=client)

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ccpandas.errors import CCError, PlanError
-from ccpandas.journal import JournalDB, RunJournal, open_journal, plan_digest
-from ccpandas.runner import UNCERTAIN, Runner
+from ccpandas.run.batch import UNCERTAIN
+from ccpandas.run.journal import JournalDB, RunJournal, open_journal, plan_digest
+from ccpandas.run.runner import Runner
 
 if TYPE_CHECKING:
-    from ccpandas.client import Client
-    from ccpandas.result import RemovalResult
+    from ccpandas.client.http import Client
+    from ccpandas.run.result import RemovalResult
 
 __all__ = ["RUN_COLUMNS", "RUN_STATES", "resume", "resume_frame", "run_result", "runs"]
 
@@ -145,7 +146,7 @@ def run_result(
         >>> result = ccpandas.run_result("20250301-231501-7f3a2c")  # doctest: +SKIP
         >>> result.rows["status"].value_counts()  # doctest: +SKIP
     """
-    from ccpandas.result import RemovalResult
+    from ccpandas.run.result import RemovalResult
 
     db = journal or open_journal()
     run_journal = RunJournal.open(run_id, db=db)
@@ -206,7 +207,7 @@ def resume_frame(
     rows keep the frame's exact index and values. A frame that would not produce the
     run's requests raises :class:`~ccpandas.PlanError` and nothing is sent.
     """
-    from ccpandas.plan import plan_removal
+    from ccpandas.plan.planner import plan_removal
 
     result = run_result(run_id, client, runner=runner)
     journaled = result.plan
@@ -242,7 +243,7 @@ def resume_frame(
 
 def _resolve_client(runner: Runner, client: Client | None) -> None:
     if runner.client is None:
-        from ccpandas.client import get_default_client
+        from ccpandas.auth.connect import get_default_client
 
         runner.client = client if client is not None else get_default_client()
     journal = runner.journal

@@ -1,6 +1,6 @@
 """Read contact lists, contacts and tags into DataFrames (every page, typed columns).
 
-Every reader takes ``client=None`` (then :func:`ccpandas.client.get_default_client`),
+Every reader takes ``client=None`` (then :func:`ccpandas.get_default_client`),
 checks its arguments before sending anything (:class:`~ccpandas.errors.PlanError`), and
 returns a frame with the same columns and dtypes whether it has rows or not: ids and
 text as pandas' default string dtype, datetimes as ``datetime64[ns, UTC]``, counts as
@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccpandas.client import Client, get_default_client
+from ccpandas.auth.connect import get_default_client
+from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
-from ccpandas.ids import PLANNED, TEXT_DTYPE, check_ids
-from ccpandas.plan import resolve_list_ids
+from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
+from ccpandas.plan.planner import resolve_list_ids
 
 __all__ = [
     "CONTACT_COLUMNS",

@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ccpandas.errors import PlanError
-from ccpandas.ids import PLANNED, check_ids
 from ccpandas.models import Source
-from ccpandas.plan import RemovalPlan, plan_removal, plan_source_removal, resolve_list_ids
-from ccpandas.progress import NullReporter, make_reporter
-from ccpandas.result import RemovalResult, resume_call_text
-from ccpandas.runner import BatchRun, Journal, NullJournal, Runner
+from ccpandas.plan.ids import PLANNED, check_ids
+from ccpandas.plan.planner import RemovalPlan, plan_removal, plan_source_removal, resolve_list_ids
+from ccpandas.run.batch import BatchRun
+from ccpandas.run.progress import NullReporter, make_reporter
+from ccpandas.run.result import RemovalResult, resume_call_text
+from ccpandas.run.runner import Journal, NullJournal, Runner
 
 if TYPE_CHECKING:
-    from ccpandas.client import Client
+    from ccpandas.client.http import Client
 
 log = logging.getLogger("ccpandas")
 
@@ -52,7 +53,7 @@ def _needs_names(list_ids: str | Iterable[str]) -> bool:
 
 
 def _client(client: Client | None) -> Client:
-    from ccpandas.client import get_default_client
+    from ccpandas.auth.connect import get_default_client
 
     return client if client is not None else get_default_client()
 
@@ -107,7 +108,7 @@ def run_plan(
     gone) stop the run and are raised with the result so far on ``exc.result``.
     ``wait_for_quota=True`` sleeps through a spent daily quota (until 00:00 UTC)
     instead of stopping. The run is recorded in the journal (``journal=True``, see
-    :mod:`ccpandas.journal`) so ``ccpandas.resume(result.run_id)`` can finish it from
+    :mod:`ccpandas.run.journal`) so ``ccpandas.resume(result.run_id)`` can finish it from
     any process; ``journal=False`` records nothing. ``runner`` brings injected clocks
     and sleeps (tests).
 
@@ -126,7 +127,7 @@ def run_plan(
     runner.wait_for_quota = wait_for_quota
     if journal is True:
         if isinstance(runner.journal, NullJournal):
-            from ccpandas.journal import RunJournal
+            from ccpandas.run.journal import RunJournal
 
             runner.journal = RunJournal.create(
                 plan, base_url=getattr(runner.client, "base_url", None)

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 
 from ccpandas._secret import Secret
-from ccpandas.client import (
+from ccpandas.auth.connect import get_default_client
+from ccpandas.client.http import (
     DEFAULT_BASE_URL,
     Client,
     EnvToken,
     StaticToken,
-    get_default_client,
     is_loopback_host,
     normalize_base_url,
     set_default_client,

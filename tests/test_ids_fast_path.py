@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import ccpandas.ids as ids_module
-from ccpandas.ids import check_ids
+import ccpandas.plan.ids as ids_module
+from ccpandas.plan.ids import check_ids
 
 pa = pytest.importorskip("pyarrow", reason="the fast path reads Arrow buffers")
 

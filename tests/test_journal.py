@@ -17,10 +17,13 @@ import pandas as pd
 import pytest
 
 import ccpandas
+from ccpandas.client.quota import QUOTA_FILE, DayCounter
 from ccpandas.emulator import Emulator
 from ccpandas.errors import CCError, ConfigError, PlanError
 from ccpandas.history import RUN_COLUMNS, resume, run_result, runs
-from ccpandas.journal import (
+from ccpandas.plan.planner import plan_removal
+from ccpandas.removal import run_plan
+from ccpandas.run.journal import (
     DATA_DIR_ENV,
     JOURNAL_FILE,
     RunJournal,
@@ -28,10 +31,7 @@ from ccpandas.journal import (
     data_dir,
     open_journal,
 )
-from ccpandas.plan import plan_removal
-from ccpandas.quota import QUOTA_FILE, DayCounter
-from ccpandas.removal import run_plan
-from ccpandas.runner import Runner
+from ccpandas.run.runner import Runner
 
 REMOVE = "/v3/activities/remove_list_memberships"
 UID = "8b54d1f4-5b0e-11ee-8c99-0242ac120002"
@@ -282,7 +282,7 @@ def test_a_post_left_without_answer_is_uncertain_then_sent_again_both_on_record(
     journal = RunJournal.create(plan, base_url=emu.base_url)
     # What a process killed mid-request leaves: the attempt on record, the request
     # applied by the server, no answer recorded.
-    from ccpandas.runner import BatchRun
+    from ccpandas.run.batch import BatchRun
 
     first = BatchRun(plan.batches[0])
     journal.batch_sending(first)
@@ -443,7 +443,7 @@ def test_every_client_and_process_adds_to_one_daily_count(emu, data_dir_env):
     script = textwrap.dedent(
         f"""
         import datetime as dt
-        from ccpandas.quota import DayCounter
+        from ccpandas.client.quota import DayCounter
         counter = DayCounter({emu.base_url!r})
         for _ in range(200):
             counter.add()
@@ -453,7 +453,7 @@ def test_every_client_and_process_adds_to_one_daily_count(emu, data_dir_env):
     assert all(p.wait(timeout=60) == 0 for p in procs)
     assert DayCounter(emu.base_url).used() == emu.account.count() + 400
     assert (data_dir_env / QUOTA_FILE).exists()
-    assert ccpandas.quota.used_today(emu.base_url) == emu.account.count() + 400
+    assert ccpandas.client.quota.used_today(emu.base_url) == emu.account.count() + 400
 
 
 def test_journal_rows_are_json_in_a_compressed_blob():

@@ -1,4 +1,4 @@
-"""Unit tests for the pure planning layer (ccpandas.plan, ccpandas.ids). No HTTP."""
+"""Unit tests for the pure planning layer (ccpandas.plan.planner, ccpandas.plan.ids). No HTTP."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ccpandas.ids
-import ccpandas.plan
+import ccpandas.plan.ids
+import ccpandas.plan.planner
 from ccpandas.errors import PlanError
 from ccpandas.models import IdSlice, Source, SourceKind
-from ccpandas.plan import (
+from ccpandas.plan.planner import (
     PLAN_STATUSES,
     ROW_COLUMNS,
     RemovalPlan,
@@ -202,7 +202,7 @@ def test_non_string_columns_are_rejected_with_the_type(series: pd.Series, reason
     with pytest.raises(PlanError) as info:
         plan_removal(series, LIST)
     assert "no valid contact id" in str(info.value)
-    ids = ccpandas.ids.check_ids(series)
+    ids = ccpandas.plan.ids.check_ids(series)
     assert ids.reason[0].startswith(reason)
 
 
@@ -690,7 +690,7 @@ def test_normalize_ids_keeps_index() -> None:
 
 
 def test_docstring_examples() -> None:
-    for module in (ccpandas.ids, ccpandas.plan):
+    for module in (ccpandas.plan.ids, ccpandas.plan.planner):
         result = doctest.testmod(module, extraglobs={"pd": pd}, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0 and result.attempted > 0
 
@@ -699,7 +699,7 @@ def test_large_object_columns_plan_the_same_through_arrow(monkeypatch):
     """Object columns are checked as Arrow text when pyarrow is there; the plan must
     be identical to the Python-object path."""
     pytest.importorskip("pyarrow", reason="the Arrow fast path needs pyarrow")
-    import ccpandas.ids as ids_module
+    import ccpandas.plan.ids as ids_module
 
     good = [f"8b54d1f4-5b0e-11ee-8c99-{i:012x}" for i in range(11_000)]
     messy = [good[0].upper(), "{" + good[1] + "}", "  " + good[2], "nope", None, "", float("nan")]

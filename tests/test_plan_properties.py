@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ccpandas.errors import PlanError
 from ccpandas.models import MAX_CONTACTS_PER_REQUEST, MAX_LISTS_PER_REQUEST
-from ccpandas.plan import plan_removal, plan_source_removal, resolve_list_ids
+from ccpandas.plan.planner import plan_removal, plan_source_removal, resolve_list_ids
 
 HAS_ARROW = importlib.util.find_spec("pyarrow") is not None
 CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

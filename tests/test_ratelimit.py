@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccpandas.ratelimit import DEFAULT_MARGIN, RateLimiter
+from ccpandas.client.ratelimit import DEFAULT_MARGIN, RateLimiter
 
 
 class FakeClock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ccpandas.client import Client, set_default_client
+from ccpandas.client.http import Client, set_default_client
 from ccpandas.errors import AuthError, PlanError
 from ccpandas.readers import (
     CONTACT_COLUMNS,

@@ -1,4 +1,4 @@
-"""The pure retry decision and backoff schedule (ccpandas.retry)."""
+"""The pure retry decision and backoff schedule (ccpandas.client.retry)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccpandas.retry import (
+from ccpandas.client.retry import (
     RetryKind,
     RetryPolicy,
     backoff_delay,

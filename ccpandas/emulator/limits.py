@@ -26,11 +26,15 @@ import collections
 import datetime as dt
 import math
 
-from ccpandas.errors import next_utc_midnight
-
 __all__ = ["DailyQuota", "RateLimiter"]
 
 _EPS = 1e-9
+
+
+def next_utc_midnight(now: dt.datetime) -> dt.datetime:
+    """The next 00:00 UTC after ``now`` (the quota's reset; the oracle keeps its own)."""
+    tomorrow = (now.astimezone(dt.UTC) + dt.timedelta(days=1)).date()
+    return dt.datetime.combine(tomorrow, dt.time(0), tzinfo=dt.UTC)
 
 
 class RateLimiter:

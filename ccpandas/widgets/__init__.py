@@ -7,7 +7,7 @@ Every widget is usable on its own and has a ``value`` trait that ``observe`` can
 ``TagPicker``           ``value``: selected tag ids
 ``SourcePicker``        ``value``: a :class:`~ccpandas.widgets.source.SourceChoice`
 ``PlanPreview``         ``value``: the :class:`~ccpandas.plan.RemovalPlan` shown
-``StatusDisplay``       ``value``: the latest :class:`~ccpandas.progress.Snapshot`
+``StatusDisplay``       ``value``: the latest :class:`~ccpandas.run.progress.Snapshot`
                         (it is the Reporter used by removals in a notebook)
 ``RemovalPanel``        ``result``: the :class:`~ccpandas.RemovalResult` of its run
 =====================  ===============================================================
@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ccpandas.widgets._env import in_notebook, in_widget_event
+from ccpandas._env import in_notebook, in_widget_event
 
 _LAZY = {
     "ItemPicker": "ccpandas.widgets.pickers",

@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +33,17 @@ import traitlets
 from ccpandas.widgets._html import box, duration, esc, note
 
 if TYPE_CHECKING:
-    from ccpandas.auth import DeviceCode
-    from ccpandas.client import Client
+    from ccpandas.auth.connect import DeviceCode
+    from ccpandas.client.http import Client
 
-__all__ = ["LoginPrompt", "LoginWidget", "connect", "describe_connection", "set_login_flow"]
+__all__ = [
+    "LoginPrompt",
+    "LoginWidget",
+    "connect",
+    "describe_connection",
+    "notebook_login_view",
+    "set_login_flow",
+]
 
 #: ``flow(base_url=..., client_id=...) -> Client | None``: replaces the interactive login
 #: of :func:`connect` (None: the default, :func:`ccpandas.auth.connect`).
@@ -186,7 +192,7 @@ class LoginPrompt(w.VBox):
     def _on_login(self, _button: Any = None) -> None:
         """Run the login in this callback: the kernel waits for the approval, as a
         ``%cc_connect`` cell does (a worker thread must not touch widgets)."""
-        from ccpandas.auth import login
+        from ccpandas.auth.connect import login
         from ccpandas.errors import AuthError, ConfigError
 
         client_id = self.client_id.value.strip()
@@ -235,7 +241,7 @@ class LoginPrompt(w.VBox):
 def _login_options(options: Mapping[str, Any]) -> dict[str, Any]:
     """The options of ``%cc_connect`` that :func:`ccpandas.auth.login` takes too (the
     prompt brings its own view, client id, flow and servers)."""
-    from ccpandas.auth import login
+    from ccpandas.auth.connect import login
 
     own = {"client_id", "flow", "auth_url", "base_url", "view"}
     names = set(inspect.signature(login).parameters) - own
@@ -267,23 +273,22 @@ def connect(
     Example:
         >>> connect(client_id="0a1b2c3d-...")  # doctest: +SKIP
     """
-    from ccpandas.auth import CLIENT_ID_ENV
-    from ccpandas.auth import connect as auth_connect
-    from ccpandas.client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV
+    from ccpandas._config import BASE_URL_ENV, CLIENT_ID_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
+    from ccpandas.auth.connect import connect as auth_connect
+    from ccpandas.auth.tokenstore import TokenStore
     from ccpandas.errors import AuthError
-    from ccpandas.tokenstore import TokenStore
 
-    url = base_url or os.environ.get(BASE_URL_ENV, "").strip() or None
-    if _login_flow is not None and not os.environ.get(TOKEN_ENV, "").strip():
+    url = base_url or env(BASE_URL_ENV)
+    if _login_flow is not None and not env(TOKEN_ENV):
         client = _login_flow(base_url=url or DEFAULT_BASE_URL, client_id=client_id)
         if client is None:
             return None
-        from ccpandas.client import set_default_client
+        from ccpandas.client.http import set_default_client
 
         set_default_client(client)
         return client
     store = options.pop("store", None) or TokenStore()
-    known = bool(client_id or os.environ.get(CLIENT_ID_ENV, "").strip() or store.client_ids())
+    known = bool(client_id or env(CLIENT_ID_ENV) or store.client_ids())
     try:
         return auth_connect(
             client_id,
@@ -303,3 +308,19 @@ def connect(
             flow=flow,
             login_options=_login_options({**options, "store": store}),
         )
+
+
+def notebook_login_view() -> LoginWidget | None:
+    """The login view for ``ccpandas.login()`` in a Jupyter kernel (None elsewhere).
+
+    Registered by the package root through :func:`ccpandas._env.set_login_view_factory`.
+    """
+    from ccpandas._env import in_notebook
+
+    if not in_notebook():
+        return None
+    from IPython.display import display
+
+    widget = LoginWidget()
+    display(widget)
+    return widget

@@ -37,9 +37,9 @@ import ipywidgets as w
 import pandas as pd
 import traitlets
 
+from ccpandas._env import in_widget_event
 from ccpandas.errors import CCError
 from ccpandas.models import SourceKind
-from ccpandas.widgets._env import in_widget_event
 from ccpandas.widgets._html import box, esc, note, plural
 from ccpandas.widgets.pickers import ListPicker
 from ccpandas.widgets.preview import PlanPreview
@@ -47,9 +47,9 @@ from ccpandas.widgets.source import SourcePicker
 from ccpandas.widgets.status import SnapshotBuffer, StatusDisplay
 
 if TYPE_CHECKING:
-    from ccpandas.client import Client
-    from ccpandas.plan import RemovalPlan
-    from ccpandas.result import RemovalResult
+    from ccpandas.client.http import Client
+    from ccpandas.plan.planner import RemovalPlan
+    from ccpandas.run.result import RemovalResult
 
 __all__ = ["RemovalPanel", "removal_panel"]
 

@@ -28,7 +28,7 @@ from ccpandas.models import MAX_LISTS_PER_REQUEST, MAX_TAGS_PER_REQUEST
 from ccpandas.widgets._html import box, esc, note, plural
 
 if TYPE_CHECKING:
-    from ccpandas.client import Client
+    from ccpandas.client.http import Client
 
 __all__ = ["ItemPicker", "ListPicker", "TagPicker"]
 

@@ -7,7 +7,7 @@ the daily quota. ``error`` holds the reason when no plan can be made.
 
 Example:
     >>> import pandas as pd
-    >>> from ccpandas.plan import plan_removal
+    >>> from ccpandas.plan.planner import plan_removal
     >>> df = pd.DataFrame({"contact_id": ["8b54d1f4-5b0e-11ee-8c99-0242ac120002", "x"]})
     >>> preview = PlanPreview()
     >>> preview.value = plan_removal(df, ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"])
@@ -23,7 +23,7 @@ import ipywidgets as w
 import traitlets
 
 from ccpandas.models import SourceKind
-from ccpandas.plan import RemovalPlan
+from ccpandas.plan.planner import RemovalPlan
 from ccpandas.widgets._html import box, duration, esc, note, plural, table
 
 __all__ = ["PlanPreview"]

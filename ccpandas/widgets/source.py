@@ -30,8 +30,8 @@ from ccpandas.widgets._html import box, esc, note, plural
 from ccpandas.widgets.pickers import ListPicker, TagPicker
 
 if TYPE_CHECKING:
-    from ccpandas.client import Client
-    from ccpandas.plan import RemovalPlan
+    from ccpandas.client.http import Client
+    from ccpandas.plan.planner import RemovalPlan
 
 __all__ = ["SOURCE_LABELS", "SourceChoice", "SourcePicker"]
 
@@ -99,7 +99,7 @@ class SourceChoice:
 
         Raises :class:`~ccpandas.errors.PlanError` with the reason when it cannot.
         """
-        from ccpandas.plan import plan_removal, plan_source_removal
+        from ccpandas.plan.planner import plan_removal, plan_source_removal
 
         if self.problem:
             raise PlanError(self.problem)

@@ -1,9 +1,9 @@
 """The live status display: the widget front end of the Reporter interface.
 
-:class:`StatusDisplay` *is* a :class:`~ccpandas.progress.Reporter`: the runner calls
+:class:`StatusDisplay` *is* a :class:`~ccpandas.run.progress.Reporter`: the runner calls
 ``start``/``update``/``finish`` with immutable snapshots, and the display draws an
 overall progress bar and one row per activity (state, percent done, items, errors).
-Its ``value`` trait holds the latest :class:`~ccpandas.progress.Snapshot`.
+Its ``value`` trait holds the latest :class:`~ccpandas.run.progress.Snapshot`.
 
 Threads: the display is only ever touched from the kernel's main thread. A plain
 ``df.cc.remove_from_lists(...)`` runs in the cell, so updates come from the cell's own
@@ -12,7 +12,7 @@ worker then reports into a :class:`SnapshotBuffer` (plain data behind a lock) an
 panel copies the latest snapshot into the display from the kernel's event loop.
 
 Example:
-    >>> from ccpandas.progress import Snapshot
+    >>> from ccpandas.run.progress import Snapshot
     >>> status = StatusDisplay()
     >>> status.start(Snapshot("starting", batches_total=2, batches_submitted=0))
     >>> status.text()
@@ -29,8 +29,8 @@ from typing import Any
 import ipywidgets as w
 import traitlets
 
-from ccpandas.progress import ActivityProgress, Snapshot, TqdmReporter
-from ccpandas.widgets._env import in_notebook
+from ccpandas._env import in_notebook
+from ccpandas.run.progress import ActivityProgress, Snapshot, TqdmReporter
 from ccpandas.widgets._html import badge, box, esc, note, plural, table
 
 __all__ = ["SnapshotBuffer", "StatusDisplay", "make_widget_reporter"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import requests
 
-from ccpandas.auth import ENV_VARIABLES, DeviceCode, TextView
+from ccpandas.auth.connect import ENV_VARIABLES, DeviceCode, TextView
 from ccpandas.emulator import Emulator
 
 CLIENT_ID = "5f1c1b0e-3a9d-4c57-9a43-0d2f7c1e8b21"

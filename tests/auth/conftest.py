@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from auth_support import ENV_VARS, FAST_AUTH, Collector, Secrets
 
-from ccpandas.client import set_default_client
+from ccpandas.auth.tokenstore import TokenStore
+from ccpandas.client.http import set_default_client
 from ccpandas.emulator import Emulator
-from ccpandas.tokenstore import TokenStore
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ import pytest
 from auth_support import CLIENT_ID, User
 
 import ccpandas
-from ccpandas.auth import OAuthToken, connect, login, logout
-from ccpandas.client import EnvToken, StaticToken, get_default_client
+from ccpandas.auth.connect import OAuthToken, connect, get_default_client, login, logout
+from ccpandas.auth.tokenstore import TokenStore
+from ccpandas.client.http import EnvToken, StaticToken
 from ccpandas.errors import AuthError
-from ccpandas.tokenstore import TokenStore
 from ccpandas.widgets import login as widget_login
 
 

@@ -27,9 +27,9 @@ import requests
 from auth_support import BROWSER_THREAD, CLIENT_ID, Secrets, User
 
 import ccpandas
-from ccpandas.auth import connect, login, logout
+from ccpandas.auth.connect import connect, login, logout
+from ccpandas.auth.tokenstore import TokenStore
 from ccpandas.errors import AuthError, CCError, ConfigError
-from ccpandas.tokenstore import TokenStore
 from ccpandas.widgets.login import LoginWidget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -275,7 +275,7 @@ CREDENTIAL_SHAPES = (
 #: A last cell added to each notebook: writes the secrets its emulator issued to a file
 #: (never to an output), so the grep knows them exactly.
 DUMP_CELL = (
-    "import json as _json, ccpandas.ipython as _ext\n"
+    "import json as _json, ccpandas.widgets.ipython as _ext\n"
     "_emu = _ext.current_emulator()\n"
     "_secrets = [_emu.token, *_emu.oauth.issued_secrets()] if _emu else []\n"
     "with open({path!r}, 'w') as _f:\n"
@@ -304,8 +304,8 @@ def test_notebooks_executed_now_show_no_token(tmp_path: Path) -> None:
                 nbformat.v4.new_code_cell("%load_ext ccpandas"),
                 nbformat.v4.new_code_cell("%cc_emulator --contacts 10 --seed 4"),
                 nbformat.v4.new_code_cell(
-                    "import ipywidgets, ccpandas.ipython\n"
-                    "ipywidgets.HTML(ccpandas.ipython.current_emulator().token)"
+                    "import ipywidgets, ccpandas.widgets.ipython\n"
+                    "ipywidgets.HTML(ccpandas.widgets.ipython.current_emulator().token)"
                 ),
             ],
             metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},

@@ -11,11 +11,10 @@ import pytest
 from auth_support import CLIENT_ID, User
 
 import ccpandas
-from ccpandas import authflows
-from ccpandas.auth import login
-from ccpandas.client import get_default_client
+from ccpandas.auth import flows as authflows
+from ccpandas.auth.connect import get_default_client, login
+from ccpandas.auth.tokenstore import TokenStore
 from ccpandas.errors import AuthError, ConfigError
-from ccpandas.tokenstore import TokenStore
 
 
 def test_device_flow_end_to_end(auth_emu, store: TokenStore, capsys) -> None:

@@ -22,10 +22,10 @@ from auth_support import CLIENT_ID, User, wait_for
 
 import ccpandas
 from ccpandas._secret import Secret
-from ccpandas.auth import OAuthToken, connect, login
+from ccpandas.auth.connect import OAuthToken, connect, login
+from ccpandas.auth.tokenstore import Credentials, TokenStore
 from ccpandas.emulator import ManualClock, OffsetClock
 from ccpandas.errors import AuthError, ForbiddenError
-from ccpandas.tokenstore import Credentials, TokenStore
 
 REMOVE = "/v3/activities/remove_list_memberships"
 TOKEN_ROUTE = "/oauth2/default/v1/token"
@@ -261,8 +261,8 @@ WORKER = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from ccpandas.auth import OAuthToken
-    from ccpandas.tokenstore import TokenStore
+    from ccpandas.auth.connect import OAuthToken
+    from ccpandas.auth.tokenstore import TokenStore
 
     client_id, go, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     store = TokenStore()
@@ -453,7 +453,7 @@ def test_a_failed_save_keeps_the_fresh_tokens_in_memory(
     token = OAuthToken(creds, store=store, min_refresh_interval=0)
     client = ccpandas.Client(token=token, base_url=emu.base_url, rate=None)
     emu.revoke_token(creds.access_token.reveal())
-    with caplog.at_level(logging.INFO, logger="ccpandas.auth"):
+    with caplog.at_level(logging.INFO, logger="ccpandas.auth.connect"):
         assert len(ccpandas.read_contact_lists(client)) == 3  # refreshed; not saved
         token.refresh(force=True)  # starts from the rotated token kept in memory
         assert len(ccpandas.read_contact_lists(client)) == 3
@@ -474,7 +474,7 @@ def test_a_refresh_token_without_client_id_is_a_warning(auth_emu, monkeypatch, c
     emu = auth_emu()
     body = emu.oauth.grant(CLIENT_ID)
     set_env(monkeypatch, emu, body, client_id=None)
-    with caplog.at_level(logging.WARNING, logger="ccpandas.auth"):
+    with caplog.at_level(logging.WARNING, logger="ccpandas.auth.connect"):
         client = connect(interactive=False)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1

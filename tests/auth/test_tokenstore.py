@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from ccpandas._secret import Secret
+from ccpandas.auth.tokenstore import Credentials, TokenStore, config_dir
 from ccpandas.errors import AuthError
-from ccpandas.tokenstore import Credentials, TokenStore, config_dir
 
 
 def creds(client_id: str = "app-1", n: int = 1) -> Credentials:
@@ -80,7 +80,7 @@ def test_unreadable_file_is_ignored_with_a_warning_and_kept(store: TokenStore, c
     store.save(creds())
     path = store.path("app-1")
     path.write_text("{not json")
-    with caplog.at_level(logging.WARNING, logger="ccpandas.auth"):
+    with caplog.at_level(logging.WARNING, logger="ccpandas.auth.connect"):
         assert store.load("app-1") is None
     assert "unreadable" in caplog.text and path.exists()
     path.write_text(json.dumps({"format": 1, "client_id": "someone-else", "access_token": "x"}))
@@ -119,7 +119,7 @@ def test_the_lock_keeps_other_processes_out(store: TokenStore, tmp_path: Path) -
     holder = textwrap.dedent(
         """
         import sys, time
-        from ccpandas.tokenstore import TokenStore
+        from ccpandas.auth.tokenstore import TokenStore
         with TokenStore().locked("app-1"):
             print("locked", flush=True)
             time.sleep(float(sys.argv[1]))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ccpandas.plan import plan_removal
+from ccpandas.plan.planner import plan_removal
 
 LISTS = [f"2d0e3a5c-8a1d-4d43-9f3e-{i:012x}" for i in range(50)]
 

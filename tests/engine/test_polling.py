@@ -12,9 +12,9 @@ from engine_support import InterruptAfter, posts
 
 from ccpandas.emulator import ManualClock
 from ccpandas.history import runs
-from ccpandas.plan import plan_removal
+from ccpandas.plan.planner import plan_removal
 from ccpandas.removal import run_plan
-from ccpandas.runner import Runner
+from ccpandas.run.runner import Runner
 
 COLLECTION = "/v3/activities"
 ONE = "/v3/activities/{activity_id}"

@@ -11,7 +11,7 @@ import ccpandas
 from ccpandas import QuotaExceededError
 from ccpandas.errors import APIError
 from ccpandas.history import runs
-from ccpandas.journal import open_journal
+from ccpandas.run.journal import open_journal
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 #: A well-formed contact id the seeded accounts do not have.

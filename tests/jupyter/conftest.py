@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import ccpandas
-from ccpandas.auth import ENV_VARIABLES
+from ccpandas.auth.connect import ENV_VARIABLES
 from ccpandas.emulator import Emulator
 
 #: Credentials a developer's shell may hold: with CC_CLIENT_ID (or a saved login) a

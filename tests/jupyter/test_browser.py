@@ -116,13 +116,13 @@ NOTEBOOK = [
     "panel = segment.cc.remove_from_lists()\n"
     "panel",
     # verification, from inside the kernel (the emulator lives there)
-    "acct = ccpandas.ipython.current_emulator().account\n"
+    "acct = ccpandas.widgets.ipython.current_emulator().account\n"
     "left = [len(set(segment.contact_id) & acct.members(acct.list_named(n)))"
     " for n in ('Newsletter', 'Customers')]\n"
     "after = ccpandas.read_contacts(lists=['Newsletter'])\n"
     "print('VERIFY', left, len(after), panel.result.ok, panel.status.stoppable)",
     # a slow removal to stop
-    "ccpandas.ipython.current_emulator().configure(start_delay=30)\n"
+    "ccpandas.widgets.ipython.current_emulator().configure(start_delay=30)\n"
     "slow = ccpandas.read_contacts(lists=['Prospects']).cc.remove_from_lists()\n"
     "slow",
     "print('STOPPED', slow.result.stopped, slow.result.done, "

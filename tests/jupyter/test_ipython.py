@@ -8,9 +8,9 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import ccpandas
-from ccpandas import ipython as ext
-from ccpandas import progress
-from ccpandas.client import get_default_client, set_default_client
+from ccpandas.client.http import get_default_client, set_default_client
+from ccpandas.run import progress
+from ccpandas.widgets import ipython as ext
 
 
 @pytest.fixture
@@ -18,10 +18,10 @@ def shell() -> Iterator[InteractiveShell]:
     sh = InteractiveShell.instance()
     old = set_default_client(None)
     try:
-        sh.run_line_magic("load_ext", "ccpandas.ipython")
+        sh.run_line_magic("load_ext", "ccpandas.widgets.ipython")
         yield sh
     finally:
-        sh.run_line_magic("unload_ext", "ccpandas.ipython")
+        sh.run_line_magic("unload_ext", "ccpandas.widgets.ipython")
         set_default_client(old)
         progress.set_default_reporter_factory(None)
 

@@ -13,8 +13,8 @@ import pytest
 import traitlets
 
 from ccpandas.models import SourceKind
-from ccpandas.plan import plan_removal
-from ccpandas.progress import ActivityProgress, Snapshot
+from ccpandas.plan.planner import plan_removal
+from ccpandas.run.progress import ActivityProgress, Snapshot
 from ccpandas.widgets import (
     ListPicker,
     PlanPreview,
@@ -298,7 +298,7 @@ def test_snapshot_buffer_touches_no_widget_until_drained() -> None:
 
 def test_import_ccpandas_does_not_import_ipywidgets() -> None:
     code = (
-        "import sys, ccpandas, ccpandas.widgets, ccpandas.widgets._env;"
+        "import sys, ccpandas, ccpandas.widgets, ccpandas._env;"
         "print('ipywidgets' in sys.modules, 'IPython' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -30,10 +30,10 @@ from typing import Any
 import pandas as pd
 
 import ccpandas
-import ccpandas.client  # imported before forking, so each worker starts at once
+import ccpandas.client.http  # imported before forking, so each worker starts at once
 from ccpandas.history import resume
 from ccpandas.removal import run_plan
-from ccpandas.runner import Runner
+from ccpandas.run.runner import Runner
 
 # The log lines that mark the points a test may kill a worker at.
 _EVENTS = ("run ", "sending batch", "batch ", "poll ")

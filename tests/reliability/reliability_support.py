@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 
 import ccpandas
-from ccpandas.journal import open_journal
-from ccpandas.runner import Runner
+from ccpandas.run.journal import open_journal
+from ccpandas.run.runner import Runner
 
 REMOVE = "/v3/activities/remove_list_memberships"
 FINAL_ROW_STATUSES = {

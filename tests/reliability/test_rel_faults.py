@@ -25,9 +25,9 @@ import ccpandas
 from ccpandas import QuotaExceededError
 from ccpandas.emulator import OffsetClock
 from ccpandas.history import resume, runs
-from ccpandas.journal import open_journal
-from ccpandas.progress import NullReporter
 from ccpandas.removal import run_plan
+from ccpandas.run.journal import open_journal
+from ccpandas.run.progress import NullReporter
 
 
 def segment(emu, n: int | None = None, *, extra: bool = True) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from reliability_support import REMOVE, check_all, fast_client, fast_runner, mem
 
 from ccpandas import PlanError, remove_from_lists
 from ccpandas.emulator import Emulator
-from ccpandas.plan import plan_removal
+from ccpandas.plan.planner import plan_removal
 from ccpandas.removal import plan_list_removal, run_plan
 
 HAS_ARROW = importlib.util.find_spec("pyarrow") is not None

@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 from reliability_support import REMOVE, check_all, memberships
 
+from ccpandas.client.quota import DayCounter
 from ccpandas.history import run_result, runs
-from ccpandas.journal import open_journal
-from ccpandas.quota import DayCounter
+from ccpandas.run.journal import open_journal
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL")
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as _dt
 import json as _json
 import logging
-import os
 import random
 import re
 import threading
@@ -38,7 +37,11 @@ from urllib.parse import quote, urlsplit
 import requests
 import urllib3
 
+from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
 from ccpandas._secret import Secret
+from ccpandas.client.ratelimit import RateLimiter
+from ccpandas.client.retry import RetryKind, RetryPolicy, classify, should_retry
+from ccpandas.client.urls import is_loopback_host, normalize_base_url
 from ccpandas.errors import (
     APIError,
     AuthError,
@@ -48,9 +51,6 @@ from ccpandas.errors import (
     TransportError,
     error_for_response,
 )
-from ccpandas.ratelimit import RateLimiter
-from ccpandas.retry import RetryKind, RetryPolicy, classify, should_retry
-from ccpandas.urls import is_loopback_host, secure_url
 
 __all__ = [
     "BASE_URL_ENV",
@@ -61,19 +61,16 @@ __all__ = [
     "EnvToken",
     "StaticToken",
     "TokenProvider",
-    "get_default_client",
+    "default_client",
     "is_loopback_host",
     "normalize_base_url",
     "set_default_client",
 ]
 
-DEFAULT_BASE_URL = "https://api.cc.email/v3"
-TOKEN_ENV = "CC_ACCESS_TOKEN"
-BASE_URL_ENV = "CC_BASE_URL"
 
 ACTIVITY_STATES = ("processing", "completed", "cancelled", "failed", "timed_out")
 
-_log = logging.getLogger("ccpandas.client")
+_log = logging.getLogger("ccpandas.client.http")
 
 # Methods that may always be sent twice. POSTs are replayable only for the endpoints
 # below, whose effect is idempotent (removing or adding a membership twice is harmless).
@@ -153,7 +150,7 @@ class EnvToken:
         self.name = name
 
     def __call__(self) -> str:
-        value = os.environ.get(self.name, "").strip()
+        value = env(self.name) or ""
         if not value:
             raise AuthError(_NO_TOKEN_ADVICE)
         return value
@@ -217,25 +214,6 @@ class _BearerAuth(requests.auth.AuthBase):
 # --------------------------------------------------------------------------- URLs
 
 
-def normalize_base_url(url: str) -> str:
-    """Check a base URL and return it without a trailing slash.
-
-    Refuses anything but ``https://``, except plain ``http://`` to a loopback host
-    (the emulator), so the token is never sent in clear text over a network.
-    Raises :class:`~ccpandas.errors.ConfigError` (a configuration problem, not an
-    answer from the API).
-
-    Example:
-        >>> normalize_base_url("https://api.cc.email/v3/")
-        'https://api.cc.email/v3'
-        >>> normalize_base_url("http://api.cc.email/v3")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        ccpandas.errors.ConfigError: refusing plain http:// to api.cc.email: ...
-    """
-    return secure_url(url, name="base_url", example="https://host/v3", carries="the access token")
-
-
 def _path_template(host_path: str) -> str:
     """``/v3/activities/<uuid>`` -> ``/v3/activities/{id}``: one counter per endpoint."""
     return "/".join("{id}" if _ID_SEGMENT.match(seg) else seg for seg in host_path.split("/"))
@@ -282,7 +260,7 @@ class ClientStats:
     - ``quota_used_today``: attempts that may have reached the server since 00:00 UTC
       (``quota_day``): what this client spent of the 10,000-per-day quota
     - ``day_counter``: the same count shared by every client and process of this user
-      (:class:`ccpandas.quota.DayCounter`, a file in the journal directory); None
+      (:class:`ccpandas.client.quota.DayCounter`, a file in the journal directory); None
       to keep the count in this client only
     """
 
@@ -431,7 +409,7 @@ class Client:
         session: a ``requests.Session`` to use (the client then does not close it).
         clock, sleep, jitter: injectable time and randomness (tests).
         user_agent: a product token put before ``ccpandas/<version>`` in User-Agent.
-        limiter: a ``ccpandas.ratelimit.RateLimiter`` to share between clients of the
+        limiter: a ``ccpandas.client.ratelimit.RateLimiter`` to share between clients of the
             same application key (the API limits the key, not the client).
 
     Example:
@@ -481,7 +459,7 @@ class Client:
         self._jitter = jitter
         product = f"ccpandas/{_library_version()} python-requests/{requests.__version__}"
         self.user_agent = f"{user_agent.strip()} {product}" if user_agent else product
-        from ccpandas.quota import DayCounter  # touches no file before the first request
+        from ccpandas.client.quota import DayCounter  # touches no file before the first request
 
         self.stats = ClientStats(day_counter=DayCounter(self.base_url))
 
@@ -853,7 +831,7 @@ def set_default_client(client: Client | None) -> Client | None:
 
     Example:
         >>> old = set_default_client(Client(token="t", base_url="http://127.0.0.1:9/v3"))
-        >>> get_default_client().base_url
+        >>> default_client().base_url
         'http://127.0.0.1:9/v3'
         >>> _ = set_default_client(old)
     """
@@ -865,40 +843,23 @@ def set_default_client(client: Client | None) -> Client | None:
     return old
 
 
-def get_default_client() -> Client:
-    """The default client: the one set with :func:`set_default_client`, else the one
-    :func:`ccpandas.connect` builds without asking anything: from the environment
-    (``CC_ACCESS_TOKEN``, refreshed with ``CC_REFRESH_TOKEN`` and ``CC_CLIENT_ID`` like
-    ``connect()`` does; ``CC_BASE_URL`` for the base URL), else from the credentials an
-    earlier :func:`ccpandas.login` saved; kept for later calls so they share one rate
-    limiter.
+def default_client(build: Callable[[], Client] | None = None) -> Client | None:
+    """The default client, or None; with ``build``, build and keep one when there is none.
 
-    Raises :class:`~ccpandas.errors.AuthError` with advice when neither is available.
+    Building happens under the lock, so two threads asking at once share one client (and
+    its rate limiter). :func:`ccpandas.get_default_client` passes a builder from
+    :mod:`ccpandas.auth`; the client layer itself never logs anyone in.
 
     Example:
         >>> old = set_default_client(None)
-        >>> get_default_client()  # no CC_ACCESS_TOKEN, no saved login  # doctest: +SKIP
-        Traceback (most recent call last):
-        ccpandas.errors.AuthError: No client given and no default client configured. ...
+        >>> default_client() is None
+        True
+        >>> default_client(lambda: Client(token="t", base_url="http://127.0.0.1:9/v3")).base_url
+        'http://127.0.0.1:9/v3'
         >>> _ = set_default_client(old)
     """
     global _default_client
     with _default_lock:
-        if _default_client is not None:
-            return _default_client
-        # The same sources as ccpandas.connect(): a plain Client(token=None) would not
-        # refresh CC_ACCESS_TOKEN and would stop at its expiry with a 401.
-        from ccpandas.auth import connect
-
-        try:
-            _default_client = connect(interactive=False, set_default=False)
-        except AuthError as exc:
-            if getattr(exc, "error_key", None):
-                raise  # a saved login that failed (refresh refused...): its own advice
-            raise AuthError(
-                "No client given and no default client configured. Pass client=, call "
-                f"ccpandas.set_default_client(ccpandas.Client(token=...)), set {TOKEN_ENV}"
-                f" (and {BASE_URL_ENV} for another base URL), or log in once with "
-                "ccpandas.login(client_id=...)."
-            ) from None
+        if _default_client is None and build is not None:
+            _default_client = build()
         return _default_client

@@ -6,7 +6,7 @@
 1. an explicit ``token=`` (a string, or a callable returning one);
 2. ``CC_ACCESS_TOKEN`` from the environment (with ``CC_REFRESH_TOKEN``,
    ``CC_CLIENT_ID`` and optionally ``CC_CLIENT_SECRET``, it is refreshed too);
-3. credentials saved by an earlier login (:mod:`ccpandas.tokenstore`), per client id;
+3. credentials saved by an earlier login (:mod:`ccpandas.auth.tokenstore`), per client id;
 4. an interactive :func:`login`: the OAuth2 device flow by default (a link and a code;
    works on hosted notebooks), or the authorization code flow with PKCE on a loopback
    redirect (``flow="pkce"``, for desktops).
@@ -18,8 +18,8 @@ credentials take turns through the store's file lock, so none sends a refresh to
 another has already used.
 
 The conversation with the authorization server (device flow, PKCE, refresh calls; what
-oauthlib does and what is written here) is in :mod:`ccpandas.authflows`; the saved
-credentials in :mod:`ccpandas.tokenstore`.
+oauthlib does and what is written here) is in :mod:`ccpandas.auth.flows`; the saved
+credentials in :mod:`ccpandas.auth.tokenstore`.
 
 Nothing here ever puts a token in a repr, a log record, an exception or a widget.
 
@@ -42,8 +42,15 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ccpandas._config import (
+    CLIENT_ID_ENV,
+    CLIENT_SECRET_ENV,
+    ENV_VARIABLES,
+    REFRESH_TOKEN_ENV,
+)
+from ccpandas._env import in_notebook, login_view
 from ccpandas._secret import Secret
-from ccpandas.authflows import (
+from ccpandas.auth.flows import (
     AUTH_URL_ENV,
     DEFAULT_AUTH_URL,
     DEFAULT_REDIRECT_URI,
@@ -58,16 +65,17 @@ from ccpandas.authflows import (
     normalize_auth_url,
     pkce_flow,
 )
-from ccpandas.client import (
+from ccpandas.auth.tokenstore import Credentials, TokenStore
+from ccpandas.client.http import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
     TOKEN_ENV,
     Client,
+    default_client,
     normalize_base_url,
     set_default_client,
 )
 from ccpandas.errors import AuthError, ConfigError
-from ccpandas.tokenstore import KEYRING_ENV, Credentials, TokenStore
 
 __all__ = [
     "AUTH_URL_ENV",
@@ -84,24 +92,12 @@ __all__ = [
     "OAuthToken",
     "TextView",
     "connect",
+    "get_default_client",
     "login",
     "logout",
     "normalize_auth_url",
 ]
 
-CLIENT_ID_ENV = "CC_CLIENT_ID"
-CLIENT_SECRET_ENV = "CC_CLIENT_SECRET"
-REFRESH_TOKEN_ENV = "CC_REFRESH_TOKEN"
-#: Every environment variable ccpandas reads to connect (tests clear them all).
-ENV_VARIABLES = (
-    TOKEN_ENV,
-    REFRESH_TOKEN_ENV,
-    CLIENT_ID_ENV,
-    CLIENT_SECRET_ENV,
-    AUTH_URL_ENV,
-    BASE_URL_ENV,
-    KEYRING_ENV,
-)
 #: ``contact_data`` for the contact endpoints, ``offline_access`` for a refresh token.
 DEFAULT_SCOPES = ("contact_data", "offline_access")
 #: The token endpoint allows about one request per second.
@@ -109,7 +105,7 @@ MIN_REFRESH_INTERVAL = 1.0
 #: Refresh this long before expiry at most (less for short-lived tokens: 10 % of the life).
 MAX_REFRESH_MARGIN = 300.0
 
-_log = logging.getLogger("ccpandas.auth")
+_log = logging.getLogger("ccpandas.auth.connect")
 _GUIDE = (
     "see the Authentication guide: https://ccpandas.readthedocs.io/en/latest/authentication.html"
 )
@@ -383,17 +379,9 @@ class OAuthToken:
 
 
 def _default_view() -> LoginView:
-    from ccpandas.widgets._env import in_notebook  # no ipywidgets import
-
-    if in_notebook():
-        from IPython.display import display
-
-        from ccpandas.widgets.login import LoginWidget
-
-        widget = LoginWidget()
-        display(widget)
-        return widget
-    return TextView()
+    # The front end registered in ccpandas._env decides (the notebook widget in Jupyter).
+    view = login_view()
+    return view if view is not None else TextView()
 
 
 def _resolve_client_id(client_id: str | None, store: TokenStore) -> str | None:
@@ -490,8 +478,6 @@ def login(
             )
         else:
             if open_browser is None:
-                from ccpandas.widgets._env import in_notebook
-
                 open_browser = not in_notebook()
             body = pkce_flow(
                 session,
@@ -706,11 +692,47 @@ def logout(
     for provider in list(_providers):
         if provider.client_id == cid:
             provider.forget()
-    from ccpandas import client as client_module
-
     # Read the default client without get_default_client(), which would build one.
-    default = client_module._default_client
+    default = default_client()
     func = getattr(getattr(default, "_token_provider", None), "func", None)
     if isinstance(func, OAuthToken) and func.client_id == cid:
         set_default_client(None)
     return removed
+
+
+def get_default_client() -> Client:
+    """The default client: the one set with :func:`set_default_client`, else the one
+    :func:`ccpandas.connect` builds without asking anything: from the environment
+    (``CC_ACCESS_TOKEN``, refreshed with ``CC_REFRESH_TOKEN`` and ``CC_CLIENT_ID`` like
+    ``connect()`` does; ``CC_BASE_URL`` for the base URL), else from the credentials an
+    earlier :func:`ccpandas.login` saved; kept for later calls so they share one rate
+    limiter.
+
+    Raises :class:`~ccpandas.errors.AuthError` with advice when neither is available.
+
+    Example:
+        >>> old = set_default_client(None)
+        >>> get_default_client()  # no CC_ACCESS_TOKEN, no saved login  # doctest: +SKIP
+        Traceback (most recent call last):
+        ccpandas.errors.AuthError: No client given and no default client configured. ...
+        >>> _ = set_default_client(old)
+    """
+    client = default_client(_build_default_client)
+    assert client is not None  # the builder returns a client or raises
+    return client
+
+
+def _build_default_client() -> Client:
+    # The same sources as ccpandas.connect(): a plain Client(token=None) would not
+    # refresh CC_ACCESS_TOKEN and would stop at its expiry with a 401.
+    try:
+        return connect(interactive=False, set_default=False)
+    except AuthError as exc:
+        if getattr(exc, "error_key", None):
+            raise  # a saved login that failed (refresh refused...): its own advice
+        raise AuthError(
+            "No client given and no default client configured. Pass client=, call "
+            f"ccpandas.set_default_client(ccpandas.Client(token=...)), set {TOKEN_ENV}"
+            f" (and {BASE_URL_ENV} for another base URL), or log in once with "
+            "ccpandas.login(client_id=...)."
+        ) from None

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ccpandas.errors import ConfigError
 
-__all__ = ["is_loopback_host", "secure_url"]
+__all__ = ["is_loopback_host", "normalize_base_url", "secure_url"]
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -72,3 +72,22 @@ def secure_url(url: str, *, name: str, example: str, carries: str) -> str:
     except ValueError as exc:
         raise ConfigError(f"{name} has an invalid port: {url!r}") from exc
     return urlunsplit((scheme, parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def normalize_base_url(url: str) -> str:
+    """Check a base URL and return it without a trailing slash.
+
+    Refuses anything but ``https://``, except plain ``http://`` to a loopback host
+    (the emulator), so the token is never sent in clear text over a network.
+    Raises :class:`~ccpandas.errors.ConfigError` (a configuration problem, not an
+    answer from the API).
+
+    Example:
+        >>> normalize_base_url("https://api.cc.email/v3/")
+        'https://api.cc.email/v3'
+        >>> normalize_base_url("http://api.cc.email/v3")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ccpandas.errors.ConfigError: refusing plain http:// to api.cc.email: ...
+    """
+    return secure_url(url, name="base_url", example="https://host/v3", carries="the access token")

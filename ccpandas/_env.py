@@ -1,4 +1,8 @@
-"""Where are we running? Answers that never import ipywidgets.
+"""Where are we running? Answers that never import ipywidgets, and the front-end hook.
+
+The lower layers never pick a user interface themselves: a front end registers one with
+:func:`set_login_view_factory` (the package root registers the notebook login widget,
+imported only when a login is shown), and ``ccpandas.auth`` asks :func:`login_view`.
 
 The accessor asks :func:`in_notebook` before opening the removal panel, and the panel
 asks :func:`in_widget_event` to decide whether a click came from the browser (run in the
@@ -12,9 +16,16 @@ Example:
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["in_notebook", "in_widget_event", "kernel"]
+__all__ = [
+    "in_notebook",
+    "in_widget_event",
+    "kernel",
+    "login_view",
+    "set_login_view_factory",
+]
 
 
 def kernel() -> Any | None:
@@ -49,3 +60,28 @@ def in_widget_event() -> bool:
         return False
     header = (parent or {}).get("header") or {}
     return header.get("msg_type") == "comm_msg"
+
+
+#: Builds the view a login shows (or returns None to let the caller print text).
+LoginViewFactory = Callable[[], Any]
+_login_view_factory: LoginViewFactory | None = None
+
+
+def set_login_view_factory(factory: LoginViewFactory | None) -> LoginViewFactory | None:
+    """Install how a login shows itself (None: plain text); return the previous one.
+
+    Example:
+        >>> old = set_login_view_factory(lambda: None)
+        >>> login_view() is None
+        True
+        >>> _ = set_login_view_factory(old)
+    """
+    global _login_view_factory
+    old, _login_view_factory = _login_view_factory, factory
+    return old
+
+
+def login_view() -> Any | None:
+    """The registered front end's login view, or None when there is none to show."""
+    factory = _login_view_factory
+    return factory() if factory is not None else None

@@ -1,7 +1,7 @@
 """Execute a plan: submit its batches, poll their activities, report progress.
 
 The runner owns the mutable per-batch records (:class:`BatchRun`); the result object
-(:mod:`ccpandas.result`) turns them into DataFrames. Everything runs in the caller's
+(:mod:`ccpandas.run.result`) turns them into DataFrames. Everything runs in the caller's
 thread, so reporters (tqdm, widgets) are only touched from there.
 
 Polling uses ``GET /activities`` (up to 500 activities per call) and falls back to
@@ -32,7 +32,6 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ccpandas.errors import (
@@ -45,112 +44,28 @@ from ccpandas.errors import (
     TransportError,
     next_utc_midnight,
 )
-from ccpandas.models import ActivityState, Batch
-from ccpandas.progress import ActivityProgress, NullReporter, Reporter, Snapshot
+from ccpandas.models import ActivityState
+from ccpandas.run.batch import (
+    ACCEPTED,
+    NOT_SENT,
+    REJECTED,
+    UNCERTAIN,
+    UNKNOWN,
+    BatchRun,
+)
+from ccpandas.run.progress import NullReporter, Reporter, Snapshot
 
 __all__ = ["BatchRun", "Journal", "NullJournal", "Runner"]
 
 log = logging.getLogger("ccpandas")
 
-#: Batch states that are not API activity states.
-PENDING = "pending"  # not sent (yet)
-UNCERTAIN = "uncertain"  # sent, but no answer came back: the activity may or may not exist
-REJECTED = "rejected"  # the API refused the request (4xx)
-UNKNOWN = "unknown"  # the activity is no longer reported by the API
-
-#: What became of one POST attempt (``BatchRun.outcome``, the journal's attempts).
-ACCEPTED, NOT_SENT = "accepted", "not_sent"
-
 #: The API's documented limit of unfinished activities per account.
 MAX_QUEUED_ACTIVITIES = 1_000
-
-_TERMINAL_STATES = frozenset(s.value for s in ActivityState if s.terminal) | {UNKNOWN}
-_BAD_STATES = frozenset({"failed", "cancelled", "timed_out"})
-
-
-@dataclass
-class BatchRun:
-    """One batch and what became of it. Mutated only by the runner."""
-
-    batch: Batch
-    state: str = PENDING
-    activity_id: str | None = None
-    percent_done: int = 0
-    items_completed: int = 0
-    items_total: int = 0
-    errors: tuple[str, ...] = ()
-    attempts: int = 0  # accepted submissions; more than one after retry_failed()
-    submitted_at: dt.datetime | None = None
-    finished_at: dt.datetime | None = None
-    previous_activity_ids: list[str] = field(default_factory=list)
-    #: Sends after one whose outcome was unknown (no answer, a 5xx): each may have
-    #: created an activity too. Harmless (removal is idempotent), but counted.
-    resent: int = 0
-    #: The outcome of the latest POST: accepted, rejected, not_sent or uncertain.
-    outcome: str | None = None
-    #: Why the latest POST did not succeed (None after an accepted one).
-    last_error: str | None = None
-
-    @property
-    def accepted(self) -> bool:
-        """The API answered 201: an activity exists for this batch."""
-        return self.activity_id is not None
-
-    @property
-    def terminal(self) -> bool:
-        """The activity reached an end state (or can no longer be followed)."""
-        return self.state in _TERMINAL_STATES
-
-    @property
-    def needs_sending(self) -> bool:
-        """Not accepted yet: never sent, or sent without a known outcome."""
-        return self.state in (PENDING, UNCERTAIN)
-
-    @property
-    def failed(self) -> bool:
-        """The activity ended failed, cancelled or timed out."""
-        return self.state in _BAD_STATES
-
-    @property
-    def retryable(self) -> bool:
-        """What ``result.retry_failed()`` sends again: an activity that ended failed,
-        cancelled or timed out, or a request the API refused (4xx)."""
-        return self.failed or self.state == REJECTED
-
-    @property
-    def in_flight(self) -> bool:
-        """Accepted and not finished: it counts against the queued-activities limit."""
-        return self.activity_id is not None and not self.terminal
-
-    def progress(self) -> ActivityProgress:
-        """An immutable view for reporters."""
-        return ActivityProgress(
-            batch=self.batch.index,
-            activity_id=self.activity_id,
-            state=self.state,
-            percent_done=self.percent_done,
-            items_completed=self.items_completed,
-            items_total=self.items_total,
-            errors=self.errors,
-        )
-
-    def apply(self, activity: dict[str, Any], now: dt.datetime) -> bool:
-        """Take the fields of an activity body; True when something changed."""
-        status = activity.get("status") or {}
-        before = (self.state, self.percent_done, self.items_completed, self.errors)
-        self.state = str(activity.get("state") or self.state)
-        self.percent_done = int(activity.get("percent_done") or 0)
-        self.items_total = int(status.get("items_total_count") or self.items_total)
-        self.items_completed = int(status.get("items_completed_count") or 0)
-        self.errors = tuple(str(e) for e in activity.get("activity_errors") or ())
-        if self.terminal and self.finished_at is None:
-            self.finished_at = now
-        return before != (self.state, self.percent_done, self.items_completed, self.errors)
 
 
 class Journal(Protocol):
     """Where a run records what it does, so a dead kernel can resume
-    (:class:`ccpandas.journal.RunJournal`).
+    (:class:`ccpandas.run.journal.RunJournal`).
 
     Each call must be durable before it returns: the runner sends nothing until then.
     """
@@ -318,10 +233,9 @@ class Runner:
         return bool(getattr(self.reporter, "stop_requested", False))
 
     def _client(self) -> _ActivityClient:
+        # The public face (removal, history) resolves client=None before building a runner.
         if self.client is None:
-            from ccpandas.client import get_default_client
-
-            self.client = get_default_client()  # AuthError with advice when there is none
+            raise TypeError("Runner needs a client: pass client= (a ccpandas.Client)")
         return self.client
 
     # -- submission ------------------------------------------------------------------

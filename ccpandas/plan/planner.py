@@ -34,19 +34,6 @@ import numpy as np
 import pandas as pd
 
 from ccpandas.errors import PlanError
-from ccpandas.ids import (
-    DUPLICATE,
-    ID_STATUS_DTYPE,
-    ID_STATUSES,
-    INVALID,
-    MISSING,
-    PLANNED,
-    REASON_DUPLICATE,
-    CheckedIds,
-    check_ids,
-    first_rows,
-    normalize_ids,
-)
 from ccpandas.models import (
     ENGAGEMENT_LEVELS,
     MAX_CONTACTS_PER_REQUEST,
@@ -58,6 +45,19 @@ from ccpandas.models import (
     Source,
     SourceKind,
     chunked,
+)
+from ccpandas.plan.ids import (
+    DUPLICATE,
+    ID_STATUS_DTYPE,
+    ID_STATUSES,
+    INVALID,
+    MISSING,
+    PLANNED,
+    REASON_DUPLICATE,
+    CheckedIds,
+    check_ids,
+    first_rows,
+    normalize_ids,
 )
 
 __all__ = [

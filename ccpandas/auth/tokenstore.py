@@ -1,0 +1,315 @@
+"""Saved credentials: one file per OAuth2 client id, private, written atomically under a lock.
+
+Where: ``<user config dir>/tokens/<client id>.json``, the user config dir being
+platformdirs' (``~/.config/ccpandas`` on Linux, ``~/Library/Application Support/ccpandas``
+on macOS, ``%LOCALAPPDATA%\\ccpandas`` on Windows), or ``$CCPANDAS_CONFIG_DIR`` when set
+(tests set it). The folder is mode 0700 and each file 0600: readable by you only.
+
+How: every change is a new file written beside the old one and renamed over it
+(``os.replace``), so a reader sees the old credentials or the new ones, never half a
+file. Readers and writers of one client id take a file lock (``<client id>.json.lock``)
+so two kernels refreshing at the same moment take turns: the second one sees the first
+one's rotated refresh token instead of sending the old one (which the server would refuse).
+
+Optionally the secrets go to the system keyring instead of the file (``keyring=True``,
+or ``CCPANDAS_KEYRING=1`` with the ``keyring`` package installed); the file then keeps
+only what is not secret.
+
+Example:
+    >>> import tempfile
+    >>> from ccpandas._config import CONFIG_DIR_ENV, KEYRING_ENV, config_dir, env_flag
+from ccpandas._secret import Secret
+    >>> store = TokenStore(tempfile.mkdtemp())
+    >>> store.save(Credentials("my-app", Secret("at-123"), Secret("rt-456"), expires_at=2e9))
+    >>> store.load("my-app")
+    Credentials(client_id='my-app', scopes=(), expires_at=2000000000, refresh_token=yes)
+    >>> oct(store.path("my-app").stat().st_mode & 0o777)
+    '0o600'
+    >>> store.delete("my-app"), store.load("my-app")
+    (True, None)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ccpandas._config import CONFIG_DIR_ENV, KEYRING_ENV, config_dir, env_flag
+from ccpandas._secret import Secret
+from ccpandas.errors import AuthError
+
+__all__ = ["CONFIG_DIR_ENV", "KEYRING_ENV", "Credentials", "TokenStore", "config_dir"]
+
+#: Overrides the config directory (the token store lives in its ``tokens`` folder).
+#: ``1`` keeps the secrets in the system keyring (needs the ``keyring`` package).
+_KEYRING_SERVICE = "ccpandas"
+_FORMAT = 1
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+_log = logging.getLogger("ccpandas.auth.connect")
+
+# One FileLock object per lock file in this process: a FileLock is re-entrant per thread,
+# so nested ``locked()`` calls on any TokenStore of the same folder cannot deadlock.
+_file_locks: dict[str, Any] = {}
+_file_locks_guard = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Credentials:
+    """What a login leaves behind: the tokens (as :class:`~ccpandas._secret.Secret`), when
+    the access token expires (seconds since the epoch, None if unknown), the granted scopes,
+    and the servers they belong to.
+
+    ``origin`` names the token chain the credentials belong to, and every refresh carries
+    it on: for a chain started from ``CC_REFRESH_TOKEN``, a fingerprint of that token (not
+    the token), so a later session knows the saved, rotated tokens continue it; for a
+    login, a random id of that login. A session only takes over saved credentials of its
+    own chain, never another login's (None: saved before chains were named).
+    """
+
+    client_id: str
+    access_token: Secret
+    refresh_token: Secret | None = None
+    expires_at: float | None = None
+    scopes: tuple[str, ...] = ()
+    obtained_at: float = 0.0
+    auth_url: str | None = None
+    base_url: str | None = None
+    origin: str | None = None
+
+    def __repr__(self) -> str:
+        expires = "None" if self.expires_at is None else f"{self.expires_at:.0f}"
+        refresh = "yes" if self.refresh_token else "no"
+        return (
+            f"Credentials(client_id={self.client_id!r}, scopes={self.scopes!r}, "
+            f"expires_at={expires}, refresh_token={refresh})"
+        )
+
+    def public_dict(self) -> dict[str, Any]:
+        """Everything but the two tokens (what the file keeps when a keyring holds them)."""
+        return {
+            "client_id": self.client_id,
+            "expires_at": self.expires_at,
+            "scopes": list(self.scopes),
+            "obtained_at": self.obtained_at,
+            "auth_url": self.auth_url,
+            "base_url": self.base_url,
+            "origin": self.origin,
+        }
+
+    def secret_dict(self) -> dict[str, str | None]:
+        """The two tokens, revealed: only the store calls this, to write them."""
+        return {
+            "access_token": self.access_token.reveal(),
+            "refresh_token": self.refresh_token.reveal() if self.refresh_token else None,
+        }
+
+    @classmethod
+    def from_dicts(cls, public: dict[str, Any], secret: dict[str, Any]) -> Credentials:
+        """The inverse of :meth:`public_dict` + :meth:`secret_dict` (``ValueError`` if bad)."""
+        access = secret.get("access_token")
+        refresh = secret.get("refresh_token")
+        if not isinstance(access, str) or not access:
+            raise ValueError("no access token")
+        if refresh is not None and not isinstance(refresh, str):
+            raise ValueError("bad refresh token")
+        expires = public.get("expires_at")
+        return cls(
+            client_id=str(public["client_id"]),
+            access_token=Secret(access),
+            refresh_token=Secret(refresh) if refresh else None,
+            expires_at=float(expires) if expires is not None else None,
+            scopes=tuple(str(s) for s in public.get("scopes") or ()),
+            obtained_at=float(public.get("obtained_at") or 0.0),
+            auth_url=public.get("auth_url"),
+            base_url=public.get("base_url"),
+            origin=public.get("origin"),
+        )
+
+
+def _file_name(client_id: str) -> str:
+    """A safe file name for a client id (Constant Contact's are UUIDs, already safe)."""
+    if _SAFE_ID.match(client_id):
+        return client_id
+    digest = hashlib.sha256(client_id.encode("utf-8")).hexdigest()[:12]
+    return re.sub(r"[^A-Za-z0-9_-]", "_", client_id)[:64] + "-" + digest
+
+
+def _load_keyring(choice: Any) -> Any:
+    """The keyring module or object to use, or None (the file holds the secrets)."""
+    if choice is False:
+        return None
+    if choice is None:
+        if not env_flag(KEYRING_ENV):
+            return None
+        choice = True
+    if choice is True:
+        try:
+            import keyring  # optional: only where it is already installed
+        except ImportError:
+            _log.warning("%s is set but the keyring package is not installed", KEYRING_ENV)
+            return None
+        return keyring
+    return choice  # an object with get_password / set_password / delete_password
+
+
+class TokenStore:
+    """Credentials saved per client id in ``directory`` (default: :func:`config_dir`/tokens).
+
+    ``keyring``: None (use the system keyring only when ``CCPANDAS_KEYRING=1``), True,
+    False, or an object with keyring's ``get_password``/``set_password``/
+    ``delete_password``. ``lock_timeout``: seconds to wait for another process.
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str] | None = None,
+        *,
+        keyring: Any = None,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        self.directory = Path(directory) if directory is not None else config_dir() / "tokens"
+        self._keyring = _load_keyring(keyring)
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        where = "keyring" if self._keyring is not None else "file"
+        return f"TokenStore({str(self.directory)!r}, secrets={where})"
+
+    def path(self, client_id: str) -> Path:
+        """The file that holds ``client_id``'s credentials."""
+        if not isinstance(client_id, str) or not client_id.strip():
+            raise AuthError("client_id must be a non-empty string")
+        return self.directory / f"{_file_name(client_id.strip())}.json"
+
+    def _ensure_directory(self) -> None:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if os.name == "posix":
+            # mkdir's mode is masked by the umask and ignored for an existing folder.
+            os.chmod(self.directory, 0o700)
+
+    @contextlib.contextmanager
+    def locked(self, client_id: str) -> Iterator[None]:
+        """Hold ``client_id``'s file lock (re-entrant in one thread; other threads and
+        processes wait up to ``lock_timeout`` seconds, then get an AuthError)."""
+        import filelock
+
+        self._ensure_directory()
+        lock_path = str(self.path(client_id)) + ".lock"
+        with _file_locks_guard:
+            lock = _file_locks.get(lock_path)
+            if lock is None:
+                lock = _file_locks[lock_path] = filelock.FileLock(lock_path, mode=0o600)
+        try:
+            lock.acquire(timeout=self.lock_timeout)
+        except filelock.Timeout:
+            raise AuthError(
+                f"the token store is locked by another process for over {self.lock_timeout:g} s "
+                f"({lock_path}); is another kernel stuck? Delete the .lock file if not."
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def load(self, client_id: str) -> Credentials | None:
+        """The saved credentials of ``client_id``, or None (nothing saved, or unreadable:
+        a warning is logged and the file is left for a new login to replace)."""
+        path = self.path(client_id)
+        with self.locked(client_id):
+            try:
+                raw = path.read_text(encoding="utf-8")
+            except FileNotFoundError:
+                return None
+            if os.name == "posix" and path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)  # someone widened it: make it private again
+            try:
+                data = json.loads(raw)
+                if data.get("format") != _FORMAT or data.get("client_id") != client_id.strip():
+                    raise ValueError("another format or client id")
+                if data.get("secrets") == "keyring":
+                    if self._keyring is None:
+                        raise ValueError("the tokens are in the keyring, which is not enabled")
+                    text = self._keyring.get_password(_KEYRING_SERVICE, client_id.strip())
+                    secret = json.loads(text) if text else {}
+                else:
+                    secret = data
+                return Credentials.from_dicts(data, secret)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                _log.warning("ignoring unreadable saved credentials in %s (%s)", path, exc)
+                return None
+
+    def save(self, credentials: Credentials) -> None:
+        """Save (replace) the credentials of ``credentials.client_id``, atomically."""
+        client_id = credentials.client_id.strip()
+        path = self.path(client_id)
+        data: dict[str, Any] = {"format": _FORMAT, **credentials.public_dict()}
+        data["client_id"] = client_id
+        with self.locked(client_id):
+            if self._keyring is not None:
+                secret = json.dumps(credentials.secret_dict())
+                self._keyring.set_password(_KEYRING_SERVICE, client_id, secret)
+                data["secrets"] = "keyring"
+            else:
+                data.update(credentials.secret_dict())
+            _write_private(path, json.dumps(data, indent=1).encode("utf-8"))
+
+    def delete(self, client_id: str) -> bool:
+        """Forget ``client_id``'s credentials; True if there were any."""
+        path = self.path(client_id)
+        with self.locked(client_id):
+            existed = path.exists()
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            if self._keyring is not None:
+                with contextlib.suppress(Exception):  # keyring backends raise their own errors
+                    self._keyring.delete_password(_KEYRING_SERVICE, client_id.strip())
+        return existed
+
+    def client_ids(self) -> list[str]:
+        """The client ids with saved credentials, sorted."""
+        ids = []
+        for path in sorted(self.directory.glob("*.json")):
+            try:
+                client_id = json.loads(path.read_text(encoding="utf-8")).get("client_id")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(client_id, str) and client_id:
+                ids.append(client_id)
+        return sorted(ids)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, readable by the owner only."""
+    # mkstemp creates the file with mode 0600 whatever the umask, in the same folder so
+    # os.replace is a rename on one file system.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if os.name == "posix":
+        # Make the rename itself durable: a crash right after must not bring back the old
+        # file, whose refresh token the server may already have retired.
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)

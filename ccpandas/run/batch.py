@@ -1,0 +1,183 @@
+"""One batch of a run and the states it goes through.
+
+:class:`BatchState` is the one vocabulary for a batch's state: the API's activity states
+(:class:`~ccpandas.models.ActivityState`) plus the four a client needs before or beyond
+the API (``pending``, ``uncertain``, ``rejected``, ``unknown``). The runner, the journal
+(SQL included), the result, the reporters and the widgets all name states through it.
+
+Example:
+    >>> BatchState.COMPLETED.terminal, BatchState.FAILED.bad, BatchState.PENDING.terminal
+    (True, True, False)
+    >>> BatchState.parse("processing")
+    <BatchState.PROCESSING: 'processing'>
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccpandas.models import ActivityState, Batch
+from ccpandas.run.progress import ActivityProgress
+
+__all__ = ["ACCEPTED", "NOT_SENT", "BatchRun", "BatchState", "Outcome"]
+
+
+class BatchState(enum.StrEnum):
+    """What a batch is doing: an API activity state, or one the client adds."""
+
+    PENDING = "pending"  # not sent (yet)
+    UNCERTAIN = "uncertain"  # sent, but no answer came back: the activity may exist
+    REJECTED = "rejected"  # the API refused the request (4xx)
+    INITIALIZED = ActivityState.INITIALIZED.value
+    PROCESSING = ActivityState.PROCESSING.value
+    COMPLETED = ActivityState.COMPLETED.value
+    CANCELLED = ActivityState.CANCELLED.value
+    FAILED = ActivityState.FAILED.value
+    TIMED_OUT = ActivityState.TIMED_OUT.value
+    UNKNOWN = "unknown"  # the activity is no longer reported by the API
+
+    @property
+    def terminal(self) -> bool:
+        """Nothing more will happen: an API end state, or no longer followable."""
+        return self in _TERMINAL
+
+    @property
+    def bad(self) -> bool:
+        """The activity ended failed, cancelled or timed out."""
+        return self in _BAD
+
+    @classmethod
+    def parse(cls, value: Any, default: BatchState | None = None) -> BatchState:
+        """The state a string names; ``default`` for an empty or unknown one.
+
+        Example:
+            >>> BatchState.parse("", default=BatchState.PENDING)
+            <BatchState.PENDING: 'pending'>
+        """
+        try:
+            return cls(str(value))
+        except ValueError:
+            if default is None:
+                raise ValueError(f"not a batch state: {value!r}") from None
+            return default
+
+
+_TERMINAL = frozenset(
+    {
+        BatchState.COMPLETED,
+        BatchState.CANCELLED,
+        BatchState.FAILED,
+        BatchState.TIMED_OUT,
+        BatchState.UNKNOWN,
+    }
+)
+_BAD = frozenset({BatchState.FAILED, BatchState.CANCELLED, BatchState.TIMED_OUT})
+
+
+class Outcome(enum.StrEnum):
+    """What became of one POST attempt (``BatchRun.outcome``, the journal's attempts)."""
+
+    SENDING = "sending"  # journaled before the POST; never seen after a clean exit
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    NOT_SENT = "not_sent"
+    UNCERTAIN = "uncertain"
+
+
+# Short names the runner, journal and result use (one vocabulary, not retyped strings).
+PENDING = BatchState.PENDING
+UNCERTAIN = BatchState.UNCERTAIN
+REJECTED = BatchState.REJECTED
+UNKNOWN = BatchState.UNKNOWN
+ACCEPTED = Outcome.ACCEPTED
+NOT_SENT = Outcome.NOT_SENT
+
+
+@dataclass
+class BatchRun:
+    """One batch and what became of it. Mutated only by the runner."""
+
+    batch: Batch
+    state: BatchState = BatchState.PENDING
+    activity_id: str | None = None
+    percent_done: int = 0
+    items_completed: int = 0
+    items_total: int = 0
+    errors: tuple[str, ...] = ()
+    attempts: int = 0  # accepted submissions; more than one after retry_failed()
+    submitted_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    previous_activity_ids: list[str] = field(default_factory=list)
+    #: Sends after one whose outcome was unknown (no answer, a 5xx): each may have
+    #: created an activity too. Harmless (removal is idempotent), but counted.
+    resent: int = 0
+    #: The outcome of the latest POST: accepted, rejected, not_sent or uncertain.
+    outcome: str | None = None
+    #: Why the latest POST did not succeed (None after an accepted one).
+    last_error: str | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # One vocabulary: a state read back from the journal or an API body is a string;
+        # it becomes a BatchState here (an unknown word is a ValueError, not a new state).
+        if name == "state" and not isinstance(value, BatchState):
+            value = BatchState(value)
+        super().__setattr__(name, value)
+
+    @property
+    def accepted(self) -> bool:
+        """The API answered 201: an activity exists for this batch."""
+        return self.activity_id is not None
+
+    @property
+    def terminal(self) -> bool:
+        """The activity reached an end state (or can no longer be followed)."""
+        return self.state.terminal
+
+    @property
+    def needs_sending(self) -> bool:
+        """Not accepted yet: never sent, or sent without a known outcome."""
+        return self.state in (BatchState.PENDING, BatchState.UNCERTAIN)
+
+    @property
+    def failed(self) -> bool:
+        """The activity ended failed, cancelled or timed out."""
+        return self.state.bad
+
+    @property
+    def retryable(self) -> bool:
+        """What ``result.retry_failed()`` sends again: an activity that ended failed,
+        cancelled or timed out, or a request the API refused (4xx)."""
+        return self.failed or self.state is BatchState.REJECTED
+
+    @property
+    def in_flight(self) -> bool:
+        """Accepted and not finished: it counts against the queued-activities limit."""
+        return self.activity_id is not None and not self.terminal
+
+    def progress(self) -> ActivityProgress:
+        """An immutable view for reporters."""
+        return ActivityProgress(
+            batch=self.batch.index,
+            activity_id=self.activity_id,
+            state=str(self.state),
+            percent_done=self.percent_done,
+            items_completed=self.items_completed,
+            items_total=self.items_total,
+            errors=self.errors,
+        )
+
+    def apply(self, activity: dict[str, Any], now: dt.datetime) -> bool:
+        """Take the fields of an activity body; True when something changed."""
+        status = activity.get("status") or {}
+        before = (self.state, self.percent_done, self.items_completed, self.errors)
+        self.state = BatchState.parse(activity.get("state"), default=self.state)
+        self.percent_done = int(activity.get("percent_done") or 0)
+        self.items_total = int(status.get("items_total_count") or self.items_total)
+        self.items_completed = int(status.get("items_completed_count") or 0)
+        self.errors = tuple(str(e) for e in activity.get("activity_errors") or ())
+        if self.terminal and self.finished_at is None:
+            self.finished_at = now
+        return before != (self.state, self.percent_done, self.items_completed, self.errors)

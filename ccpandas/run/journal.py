@@ -1,0 +1,715 @@
+"""The run journal: what every removal run planned, sent and learned, in SQLite.
+
+A removal of two million contacts takes hours; a kernel may die on the way. So each run
+gets a ``run_id`` and its story goes into ``journal.sqlite3`` in the data directory
+(``CCPANDAS_DATA_DIR``, else the user data directory from platformdirs):
+
+- when the run starts: the plan (target lists, source, and the id column with its
+  index: planning it again rebuilds every row, checked against a fingerprint of the
+  requests) and one record per batch. Ids and missing values are kept as given; a
+  value that is not an id (an e-mail address typed into the column, say) is kept only
+  as a stand-in naming its type, which plans into the same ``invalid_id`` row with the
+  same reason;
+- before each POST: an *attempt* of that batch, outcome ``sending``;
+- when the POST is answered: the outcome (``accepted`` with the activity id,
+  ``rejected``, ``not_sent``, or ``uncertain`` when no answer came back);
+- after each poll: the activities whose state changed.
+
+Every write is committed (WAL mode, ``synchronous=FULL``) before the runner sends the
+next request, so a run killed at any instant can be resumed: accepted activities are
+followed again, never re-sent; a batch whose last attempt never got an answer is
+``uncertain`` and is sent again (removal is idempotent), both attempts on record.
+
+The journal holds ids and states only: no token (not even part of one), no other
+column of the DataFrame, no value of the id column that is not an id. One process at a
+time drives a run: it holds an OS file lock on ``locks/<run_id>.lock`` meanwhile, which
+the OS releases if the process dies.
+
+Example:
+    >>> import tempfile, pandas as pd
+    >>> from ccpandas.plan.planner import plan_removal
+    >>> db = JournalDB(Path(tempfile.mkdtemp()) / "journal.sqlite3")
+    >>> plan = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+    ...                     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
+    >>> journal = RunJournal.create(plan, db=db, base_url="http://127.0.0.1:9/v3")
+    >>> db.load_plan(journal.run_id).n_requests
+    1
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ccpandas._config import DATA_DIR_ENV, data_dir
+from ccpandas.errors import CCError, ConfigError
+from ccpandas.models import Batch, Source, SourceKind
+from ccpandas.plan.ids import INVALID, check_ids
+from ccpandas.run.batch import PENDING, REJECTED, UNCERTAIN, BatchRun
+from ccpandas.run.journal_codec import _opaque_type, decode_series, encode_series
+
+if TYPE_CHECKING:
+    from ccpandas.plan.planner import RemovalPlan
+
+__all__ = [
+    "DATA_DIR_ENV",
+    "JOURNAL_FILE",
+    "JournalDB",
+    "RunJournal",
+    "RunLockedError",
+    "data_dir",
+    "open_journal",
+]
+
+#: Environment variable naming the directory of the journal and the quota counter.
+#: The journal's file name inside that directory.
+JOURNAL_FILE = "journal.sqlite3"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id      TEXT PRIMARY KEY,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    base_url    TEXT,             -- scheme://host/path only: a base URL never holds secrets
+    source      TEXT NOT NULL,    -- source kind
+    list_ids    TEXT NOT NULL,    -- JSON array of target list ids
+    n_rows      INTEGER NOT NULL,
+    n_contacts  INTEGER,          -- NULL when the API selects the contacts
+    n_batches   INTEGER NOT NULL,
+    plan        TEXT NOT NULL,    -- JSON: source, exclude, column, pace, notes, digest
+    rows        BLOB NOT NULL,    -- zlib-compressed JSON: the id column (invalid values
+                                  -- as stand-ins), with its index
+    status      TEXT NOT NULL,    -- running | ended | stopped
+    stop_reason TEXT,             -- why it last stopped (quota_exceeded, interrupted, ...)
+    stopped_at  TEXT
+);
+CREATE TABLE IF NOT EXISTS batches (
+    run_id          TEXT NOT NULL,
+    batch           INTEGER NOT NULL,
+    state           TEXT NOT NULL,
+    activity_id     TEXT,
+    previous_ids    TEXT NOT NULL DEFAULT '[]',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    resent          INTEGER NOT NULL DEFAULT 0,
+    percent_done    INTEGER NOT NULL DEFAULT 0,
+    items_completed INTEGER NOT NULL DEFAULT 0,
+    items_total     INTEGER NOT NULL DEFAULT 0,
+    errors          TEXT NOT NULL DEFAULT '[]',
+    submitted_at    TEXT,
+    finished_at     TEXT,
+    PRIMARY KEY (run_id, batch)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS attempts (
+    run_id      TEXT NOT NULL,
+    batch       INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL,
+    reason      TEXT NOT NULL,    -- first | resend | uncertain | retry_failed
+    sent_at     TEXT NOT NULL,
+    answered_at TEXT,
+    outcome     TEXT NOT NULL,    -- sending | accepted | rejected | not_sent | uncertain
+    activity_id TEXT,
+    resends     INTEGER NOT NULL DEFAULT 0,  -- re-sent by the client after no answer
+    error       TEXT,
+    PRIMARY KEY (run_id, batch, attempt)
+) WITHOUT ROWID;
+"""
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
+def _from_iso(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+class RunLockedError(CCError):
+    """Another process is driving this run right now (it holds the run's lock)."""
+
+
+# --------------------------------------------------------------------------- the file
+
+
+class JournalDB:
+    """One journal file. Thread-safe; one connection per process.
+
+    Example:
+        >>> import tempfile
+        >>> JournalDB(Path(tempfile.mkdtemp()) / "journal.sqlite3").run_ids()
+        []
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def __repr__(self) -> str:
+        return f"JournalDB({str(self.path)!r})"
+
+    def connect(self) -> sqlite3.Connection:
+        """The open connection (opened, and the schema created, on first use)."""
+        with self._lock:
+            if self._conn is None or self._pid != os.getpid():
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    conn = sqlite3.connect(
+                        self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+                    )
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    # FULL: a commit is on disk before the next request goes out.
+                    conn.execute("PRAGMA synchronous=FULL")
+                    conn.executescript(_SCHEMA)
+                    conn.execute(
+                        "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
+                        (str(SCHEMA_VERSION),),
+                    )
+                except (sqlite3.Error, OSError) as exc:
+                    raise ConfigError(
+                        f"cannot open the run journal {self.path}: {exc}. Set "
+                        f"{DATA_DIR_ENV} to a writable local directory (the journal lets "
+                        "a run resume after a crash), or pass journal=False to run_plan."
+                    ) from exc
+                self._conn, self._pid = conn, os.getpid()
+            return self._conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``: one durable write, or none."""
+        with self._lock:
+            conn = self.connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query."""
+        with self._lock:
+            conn = self.connect()
+            cursor = conn.execute(sql, tuple(params))
+            names = [d[0] for d in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    # -- reading --------------------------------------------------------------------
+    def run_ids(self) -> list[str]:
+        """Every run in the journal, newest first."""
+        return [r["run_id"] for r in self.query("SELECT run_id FROM runs ORDER BY created_at DESC")]
+
+    def run_record(self, run_id: str) -> dict[str, Any]:
+        """The ``runs`` row of ``run_id``; CCError naming the known runs if unknown."""
+        rows = self.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        if not rows:
+            known = ", ".join(self.run_ids()[:5]) or "none"
+            raise CCError(
+                f"no run {run_id!r} in the journal {self.path} (latest runs: {known}). "
+                "ccpandas.runs() lists them."
+            )
+        return rows[0]
+
+    def attempts(self, run_id: str) -> pd.DataFrame:
+        """Every POST attempt of a run: batch, attempt, reason, outcome, activity id...
+
+        Example:
+            >>> open_journal().attempts(result.run_id)  # doctest: +SKIP
+        """
+        self.run_record(run_id)
+        rows = self.query(
+            "SELECT batch, attempt, reason, sent_at, answered_at, outcome, activity_id, "
+            "resends, error FROM attempts WHERE run_id = ? ORDER BY batch, attempt",
+            (run_id,),
+        )
+        columns = [
+            "batch",
+            "attempt",
+            "reason",
+            "sent_at",
+            "answered_at",
+            "outcome",
+            "activity_id",
+            "resends",
+            "error",
+        ]
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        for col in ("sent_at", "answered_at"):
+            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
+        return frame
+
+    def load_plan(self, run_id: str) -> RemovalPlan:
+        """The run's plan, rebuilt from the journal (the same batches, checked)."""
+        record = self.run_record(run_id)
+        return _rebuild_plan(run_id, json.loads(record["plan"]), record)
+
+    def load_runs(self, run_id: str, plan: RemovalPlan) -> list[BatchRun]:
+        """The run's batches with the states last recorded."""
+        runs = [BatchRun(b) for b in plan.batches]
+        _apply_records(runs, self._batch_records(run_id))
+        return runs
+
+    def _batch_records(self, run_id: str) -> list[dict[str, Any]]:
+        return self.query("SELECT * FROM batches WHERE run_id = ? ORDER BY batch", (run_id,))
+
+    # -- locks ----------------------------------------------------------------------
+    def lock_path(self, run_id: str) -> Path:
+        """The lock file a process holds while it drives ``run_id``."""
+        return self.path.parent / "locks" / f"{run_id}.lock"
+
+    def is_driven(self, run_id: str) -> bool:
+        """True when some process holds the run's lock now."""
+        lock = _FileLock(self.lock_path(run_id))
+        if not lock.path.exists():
+            return False
+        if lock.try_acquire():
+            lock.release()
+            return False
+        return True
+
+
+_journals: dict[str, JournalDB] = {}
+_journals_lock = threading.Lock()
+
+
+def open_journal(path: Path | str | None = None) -> JournalDB:
+    """The journal at ``path`` (default: ``journal.sqlite3`` in :func:`data_dir`).
+
+    Example:
+        >>> open_journal().path.name  # doctest: +SKIP
+        'journal.sqlite3'
+    """
+    resolved = Path(path) if path is not None else data_dir() / JOURNAL_FILE
+    key = str(resolved.expanduser().absolute())
+    with _journals_lock:
+        db = _journals.get(key)
+        if db is None:
+            db = _journals[key] = JournalDB(Path(key))
+        return db
+
+
+# --------------------------------------------------------------------------- one run
+
+
+class RunJournal:
+    """The journal of one run: what the runner calls (see :class:`ccpandas.run.runner.Journal`).
+
+    Build it with :meth:`create` (a new run) or :meth:`open` (an existing one).
+    """
+
+    def __init__(self, db: JournalDB, run_id: str, *, base_url: str | None = None) -> None:
+        self.db = db
+        self.run_id = run_id
+        self.base_url = base_url
+        self._lock: _FileLock | None = None
+        self._resent_at_send: dict[int, int] = {}
+
+    def __repr__(self) -> str:
+        return f"RunJournal({self.run_id!r}, {str(self.db.path)!r})"
+
+    @classmethod
+    def create(
+        cls,
+        plan: RemovalPlan,
+        *,
+        base_url: str | None = None,
+        db: JournalDB | None = None,
+        now: dt.datetime | None = None,
+    ) -> RunJournal:
+        """Record a new run of ``plan`` (durably) and return its journal."""
+        db = db or open_journal()
+        now = now or _utcnow()
+        run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        meta = {
+            "source": {"kind": plan.source.kind.value, "values": _source_values(plan)},
+            "column": plan.column if _plain(plan.column) else str(plan.column),
+            "rate": plan.rate,
+            "daily_quota": plan.daily_quota,
+            "notes": list(plan.notes),
+            "digest": plan_digest(plan.batches),
+        }
+        rows_blob = _encode_input(plan)
+        with db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO runs (run_id, created_at, updated_at, base_url, source, list_ids, "
+                "n_rows, n_contacts, n_batches, plan, rows, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ended')",
+                (
+                    run_id,
+                    _iso(now),
+                    _iso(now),
+                    base_url,
+                    plan.source.kind.value,
+                    json.dumps(list(plan.list_ids)),
+                    plan.n_rows,
+                    plan.n_contacts,
+                    plan.n_batches,
+                    json.dumps(meta),
+                    rows_blob,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO batches (run_id, batch, state) VALUES (?, ?, ?)",
+                [(run_id, b.index, PENDING) for b in plan.batches],
+            )
+        return cls(db, run_id, base_url=base_url)
+
+    @classmethod
+    def open(cls, run_id: str, *, db: JournalDB | None = None) -> RunJournal:
+        """The journal of an existing run."""
+        db = db or open_journal()
+        record = db.run_record(run_id)
+        return cls(db, run_id, base_url=record["base_url"])
+
+    # -- driving ----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def attach(self, runs: Sequence[BatchRun]) -> Iterator[None]:
+        """Hold the run while this process drives it.
+
+        Takes the run's lock (:class:`RunLockedError` if another process has it),
+        brings ``runs`` up to date with the journal (another process may have moved the
+        run on), and turns attempts left ``sending`` by a dead process into
+        ``uncertain``: their batches are sent again.
+        """
+        if self._lock is not None:  # re-entrant within this object
+            yield
+            return
+        lock = _FileLock(self.db.lock_path(self.run_id))
+        if not lock.try_acquire():
+            raise RunLockedError(
+                f"run {self.run_id} is being driven by another process right now; wait "
+                "for it to finish (ccpandas.runs() shows its state), then resume it."
+            )
+        self._lock = lock
+        try:
+            self._recover(runs)
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "UPDATE runs SET status = 'running', updated_at = ? WHERE run_id = ?",
+                    (_iso(_utcnow()), self.run_id),
+                )
+            yield
+        finally:
+            self._lock = None
+            lock.release()
+
+    def _recover(self, runs: Sequence[BatchRun]) -> None:
+        dangling = self.db.query(
+            "SELECT batch FROM attempts WHERE run_id = ? AND outcome = 'sending'", (self.run_id,)
+        )
+        by_index = {r.batch.index: r for r in runs}
+        _apply_records(runs, self.db._batch_records(self.run_id))
+        if not dangling:
+            return
+        now = _iso(_utcnow())
+        changed = []
+        for row in dangling:
+            run = by_index.get(row["batch"])
+            if run is None:
+                continue
+            if run.activity_id is not None:
+                run.previous_activity_ids.append(run.activity_id)
+                run.activity_id = None
+            run.state = UNCERTAIN
+            run.outcome = "uncertain"
+            changed.append(run)
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE attempts SET outcome = 'uncertain', error = ? "
+                "WHERE run_id = ? AND outcome = 'sending'",
+                ("no answer recorded: the process ended while the request was out", self.run_id),
+            )
+            self._write_batches(conn, changed)
+            conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+
+    def run_stopped(self, reason: str | None) -> None:
+        """The driving call returned: ``reason`` None when it ended normally, else why
+        it stopped (``quota_exceeded``, ``interrupted``, an error's name...)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET status = ?, stop_reason = ?, stopped_at = ?, updated_at = ? "
+                "WHERE run_id = ?",
+                (
+                    "ended" if reason is None else "stopped",
+                    reason,
+                    _iso(_utcnow()),
+                    _iso(_utcnow()),
+                    self.run_id,
+                ),
+            )
+
+    # -- the runner's hooks (each one commits before returning) ------------------------
+    def batch_sending(self, run: BatchRun) -> None:
+        """Record an attempt of ``run`` as ``sending``, durably, before the POST."""
+        index = run.batch.index
+        if run.state == UNCERTAIN:
+            reason = "uncertain"
+        elif run.failed or run.state == REJECTED:
+            reason = "retry_failed"
+        else:
+            reason = "first"
+        self._resent_at_send[index] = run.resent
+        now = _iso(_utcnow())
+        with self.db.transaction() as conn:
+            (last,) = conn.execute(
+                "SELECT COALESCE(MAX(attempt), 0) FROM attempts WHERE run_id = ? AND batch = ?",
+                (self.run_id, index),
+            ).fetchone()
+            if reason == "first" and last:
+                reason = "resend"  # sent before without reaching the API (quota, refusal)
+            conn.execute(
+                "INSERT INTO attempts (run_id, batch, attempt, reason, sent_at, outcome) "
+                "VALUES (?, ?, ?, ?, ?, 'sending')",
+                (self.run_id, index, last + 1, reason, now),
+            )
+            conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+
+    def batch_answered(self, run: BatchRun) -> None:
+        """Record the outcome of the attempt just made, and the batch's new state."""
+        index = run.batch.index
+        resends = run.resent - self._resent_at_send.pop(index, run.resent)
+        outcome = run.outcome or "uncertain"
+        error = "; ".join(run.errors) if outcome == "rejected" else run.last_error
+        now = _iso(_utcnow())
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, resends = ?, "
+                "error = ? WHERE run_id = ? AND batch = ? AND attempt = "
+                "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
+                (
+                    outcome,
+                    now,
+                    run.activity_id if outcome == "accepted" else None,
+                    resends,
+                    error,
+                    self.run_id,
+                    index,
+                    self.run_id,
+                    index,
+                ),
+            )
+            self._write_batches(conn, [run])
+            conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+
+    def states_changed(self, runs: Sequence[BatchRun]) -> None:
+        """Record the activity states a poll brought."""
+        if not runs:
+            return
+        with self.db.transaction() as conn:
+            self._write_batches(conn, runs)
+            conn.execute(
+                "UPDATE runs SET updated_at = ? WHERE run_id = ?", (_iso(_utcnow()), self.run_id)
+            )
+
+    def _write_batches(self, conn: sqlite3.Connection, runs: Sequence[BatchRun]) -> None:
+        conn.executemany(
+            "UPDATE batches SET state = ?, activity_id = ?, previous_ids = ?, attempts = ?, "
+            "resent = ?, percent_done = ?, items_completed = ?, items_total = ?, errors = ?, "
+            "submitted_at = ?, finished_at = ? WHERE run_id = ? AND batch = ?",
+            [
+                (
+                    r.state,
+                    r.activity_id,
+                    json.dumps(r.previous_activity_ids),
+                    r.attempts,
+                    r.resent,
+                    r.percent_done,
+                    r.items_completed,
+                    r.items_total,
+                    json.dumps(list(r.errors)),
+                    _iso(r.submitted_at),
+                    _iso(r.finished_at),
+                    self.run_id,
+                    r.batch.index,
+                )
+                for r in runs
+            ],
+        )
+
+
+def _apply_records(runs: Sequence[BatchRun], records: list[dict[str, Any]]) -> None:
+    by_index = {r.batch.index: r for r in runs}
+    for rec in records:
+        run = by_index.get(rec["batch"])
+        if run is None:
+            continue
+        run.state = rec["state"]
+        run.activity_id = rec["activity_id"]
+        run.previous_activity_ids = list(json.loads(rec["previous_ids"]))
+        run.attempts = rec["attempts"]
+        run.resent = rec["resent"]
+        run.percent_done = rec["percent_done"]
+        run.items_completed = rec["items_completed"]
+        run.items_total = rec["items_total"]
+        run.errors = tuple(json.loads(rec["errors"]))
+        run.submitted_at = _from_iso(rec["submitted_at"])
+        run.finished_at = _from_iso(rec["finished_at"])
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def plan_digest(batches: Sequence[Batch]) -> str:
+    """A fingerprint of the request bodies, in order: equal digests, equal requests.
+
+    Example:
+        >>> from ccpandas.models import Source
+        >>> one = [Batch(0, Source.contact_ids(["a"]), ("l",))]
+        >>> plan_digest(one) == plan_digest(one), plan_digest(one) == plan_digest([])
+        (True, False)
+    """
+    h = hashlib.sha256()
+    for b in batches:
+        h.update(json.dumps(b.to_json(), sort_keys=True, separators=(",", ":")).encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _source_values(plan: RemovalPlan) -> list[str]:
+    # Contact ids are in the rows already; storing them twice would double the journal.
+    return [] if plan.source.kind is SourceKind.CONTACT_IDS else list(plan.source.values)
+
+
+def _rebuild_plan(run_id: str, meta: dict[str, Any], record: dict[str, Any]) -> RemovalPlan:
+    """Plan the journaled input again (planning is pure), then check that it gives the
+    very requests the run sent."""
+    from ccpandas.plan.planner import plan_removal, plan_source_removal
+
+    given = _decode_input(record["rows"])
+    list_ids = json.loads(record["list_ids"])
+    kind = SourceKind(meta["source"]["kind"])
+    pace = {"rate": meta["rate"], "daily_quota": meta["daily_quota"]}
+    column = meta["column"]
+    if kind is SourceKind.CONTACT_IDS:
+        assert given is not None
+        plan = plan_removal(given.rename(column), list_ids, column=column, **pace)
+    else:
+        source = Source(kind, tuple(meta["source"]["values"]))
+        plan = plan_source_removal(source, list_ids, exclude=given, confirm_all_active=True, **pace)
+    plan = dataclasses.replace(plan, column=column, notes=tuple(meta["notes"]))
+    if plan_digest(plan.batches) != meta["digest"]:
+        raise CCError(
+            f"the journal of run {run_id} does not rebuild into the requests it sent "
+            "(written by another ccpandas version?); it cannot be resumed safely"
+        )
+    return plan
+
+
+# --------------------------------------------------------------------------- input
+
+
+def _encode_input(plan: RemovalPlan) -> bytes:
+    """The id column of the run (dtype, index, ids and missing values as given; other
+    values as stand-ins, see :func:`_without_invalid_values`): planning it again
+    rebuilds ``plan.rows`` but for those values. For API-selected sources: the exclude
+    column (all valid ids)."""
+    column = _without_invalid_values(plan.rows) if len(plan.rows) else None
+    doc = {"column": encode_series(column) if column is not None else None}
+    return zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
+
+
+def _stand_in(reason: str, suffix: str = "") -> Any:
+    """What the journal keeps of an invalid value: its type and nothing else.
+
+    It plans into the same row (``invalid_id``, same reason): a string that is not a
+    UUID for ``not a UUID``, a stand-in object whose type has the original type's name
+    for ``not a string (<type>)``.
+    """
+    prefix = "not a string ("
+    if reason.startswith(prefix) and reason.endswith(")"):
+        kind = reason[len(prefix) : -1]
+        return _opaque_type(kind)(f"<{kind} value not kept{suffix}>")
+    return f"<str value not kept{suffix}>"
+
+
+def _without_invalid_values(rows: pd.DataFrame) -> pd.Series:
+    """``rows["contact_id"]`` with every ``invalid_id`` value replaced by its stand-in.
+
+    An invalid value is what the user typed where an id belongs, often personal data
+    (an e-mail address, a name); the result only needs its type and the reason, and
+    the row stays identified by its position and index label.
+    """
+    column = rows["contact_id"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # The values are the categories (used or not): replace the invalid ones, each
+        # with a distinct stand-in since categories must stay unique.
+        categories = column.cat.categories
+        checked = check_ids(pd.Series(categories, dtype=object))
+        bad = np.flatnonzero(checked.status == INVALID)
+        if not len(bad):
+            return column
+        new = categories.to_numpy(dtype=object, copy=True)
+        for pos in bad:
+            new[pos] = _stand_in(str(checked.reason[pos]), f" #{pos}")
+        return column.cat.rename_categories(pd.Index(new, dtype=object))
+    invalid = (rows["plan_status"] == "invalid_id").to_numpy()
+    if not invalid.any():
+        return column
+    out = column.copy()
+    positions = np.flatnonzero(invalid)
+    reasons = rows["reason"].astype(object).to_numpy()[positions]
+    stand_ins = {r: _stand_in(str(r)) for r in dict.fromkeys(reasons)}  # few distinct
+    values = np.empty(len(positions), dtype=object)
+    values[:] = [stand_ins[r] for r in reasons]
+    out.iloc[positions] = values
+    return out
+
+
+def _decode_input(blob: bytes) -> pd.Series | None:
+    doc = json.loads(zlib.decompress(blob))
+    return None if doc["column"] is None else decode_series(doc["column"])
+
+
+# --------------------------------------------------------------------------- locks
+
+
+class _FileLock:
+    """An exclusive OS lock on a file (``filelock``: ``flock`` on POSIX, ``msvcrt`` on
+    Windows), released by the OS if the process dies. Per open file, so two objects
+    in one process exclude each other too."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock: Any = None
+
+    def try_acquire(self) -> bool:
+        import filelock
+
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = filelock.FileLock(str(self.path), mode=0o600)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return False
+        self._lock = lock
+        return True
+
+    def release(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
