@@ -17,8 +17,7 @@ only what is not secret.
 
 Example:
     >>> import tempfile
-    >>> from ccpandas._config import CONFIG_DIR_ENV, KEYRING_ENV, config_dir, env_flag
-from ccpandas._secret import Secret
+    >>> from ccpandas._secret import Secret
     >>> store = TokenStore(tempfile.mkdtemp())
     >>> store.save(Credentials("my-app", Secret("at-123"), Secret("rt-456"), expires_at=2e9))
     >>> store.load("my-app")

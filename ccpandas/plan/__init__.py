@@ -5,8 +5,8 @@ no journal, no widgets. ``ccpandas.plan`` keeps every name it had as a single mo
 
 Example:
     >>> from ccpandas.plan import MAX_TARGET_LISTS
-    >>> MAX_TARGET_LISTS
-    50
+    >>> MAX_TARGET_LISTS  # target lists one plan may name
+    1000
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ from ccpandas.run.batch import (
     UNCERTAIN,
     UNKNOWN,
     BatchRun,
+    Outcome,
 )
 from ccpandas.run.progress import NullReporter, Reporter, Snapshot
 
@@ -120,27 +121,27 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def outcome_of(exc: BaseException) -> str:
+def outcome_of(exc: BaseException) -> Outcome:
     """What a failed POST means for its batch: ``not_sent``, ``uncertain`` or
     ``rejected``.
 
     Example:
-        >>> outcome_of(TransportError("dropped", sent=True))
+        >>> str(outcome_of(TransportError("dropped", sent=True)))
         'uncertain'
-        >>> outcome_of(APIError(404, "not_found"))
+        >>> str(outcome_of(APIError(404, "not_found")))
         'rejected'
     """
     if isinstance(exc, TransportError):
-        return UNCERTAIN if exc.sent else NOT_SENT
+        return Outcome.UNCERTAIN if exc.sent else Outcome.NOT_SENT
     if isinstance(exc, APIError):
         if exc.status >= 500:
-            return UNCERTAIN  # the server may have acted before it failed
+            return Outcome.UNCERTAIN  # the server may have acted before it failed
         if isinstance(exc, RateLimitError) or exc.status in (401, 403):
-            return NOT_SENT  # refused before anything happened: send it again later
-        return REJECTED
+            return Outcome.NOT_SENT  # refused before anything happened: send it again later
+        return Outcome.REJECTED
     if isinstance(exc, CCError):
-        return NOT_SENT  # e.g. no token: raised before the request went out
-    return UNCERTAIN  # interrupted (or a bug) inside the HTTP call: it may have gone out
+        return Outcome.NOT_SENT  # e.g. no token: raised before the request went out
+    return Outcome.UNCERTAIN  # interrupted (or a bug) inside the HTTP call: it may have gone out
 
 
 def _short_error(exc: BaseException) -> str:

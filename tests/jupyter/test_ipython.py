@@ -8,7 +8,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import ccpandas
-from ccpandas.client.http import get_default_client, set_default_client
+from ccpandas.auth.connect import get_default_client
+from ccpandas.client.http import set_default_client
 from ccpandas.run import progress
 from ccpandas.widgets import ipython as ext
 
