@@ -408,6 +408,8 @@ class Account:
                             member_of.discard(lid)
                             self._members[lid].discard(cid)
                 return errors
+            # a list deleted after the activity was accepted gets no members
+            list_ids = tuple(lid for lid in list_ids if self._lists[lid].deleted_at is None)
             for cid in contact_ids:
                 contact = self._contacts.get(cid)
                 if contact is None:
