@@ -5,10 +5,12 @@ PY     := $(VENV)/bin/python
 # pandas 2.2, the oldest pandas ccpandas supports: the core tests run there too.
 COMPAT := .venv-pandas22
 CPY    := $(COMPAT)/bin/python
-CORE_TESTS := tests/test_plan.py tests/test_plan_properties.py tests/test_ids_fast_path.py \
-	tests/test_readers.py tests/test_journal.py tests/test_client.py tests/engine
+# The core layers' tests, by folder (they mirror ccpandas/): what runs under pandas 2.2 too.
+CORE_TESTS := tests/plan tests/client tests/run tests/public
+# Fast unit tests for `make check`: no browser, no child processes, no long runs.
+UNIT_TESTS := tests/plan tests/client tests/run
 
-.PHONY: demo test test-compat lint format docs bench install install-test clean check-python
+.PHONY: demo test check test-compat lint types contracts format docs bench install install-test clean check-python
 
 # Say plainly what is missing instead of failing half-way through `python -m venv`.
 check-python:
@@ -37,6 +39,18 @@ lint: install-test
 	$(PY) -m ruff check ccpandas tests benchmarks notebooks
 	$(PY) -m ruff format --check ccpandas tests benchmarks
 
+# mypy over ccpandas/ (strict on plan/, models, errors and the base; see pyproject.toml).
+types: install-test
+	$(PY) -m mypy
+
+# The layers: imports point one way (import-linter contracts in pyproject.toml).
+contracts: install-test
+	$(VENV)/bin/lint-imports
+
+# The fast inner loop: lint, types, import contracts and the unit tests, in under a minute.
+check: lint types contracts
+	CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d) $(PY) -m pytest -q -x -p no:cacheprovider $(UNIT_TESTS)
+
 format: install-test
 	$(PY) -m ruff check --fix ccpandas tests benchmarks
 	$(PY) -m ruff format ccpandas tests benchmarks
@@ -44,7 +58,7 @@ format: install-test
 docs: install-test
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
-test: lint
+test: lint types contracts
 	$(PY) -m pytest -q --doctest-modules ccpandas
 	CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d) $(PY) -m pytest --nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks
 	$(MAKE) docs

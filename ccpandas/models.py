@@ -97,6 +97,10 @@ class IdSlice(Sequence[str]):
     """
 
     __slots__ = ("_hash", "_ids", "_start", "_stop")
+    _ids: Sequence[str]
+    _start: int
+    _stop: int
+    _hash: int | None
 
     def __init__(self, ids: Sequence[str], start: int = 0, stop: int | None = None) -> None:
         start, stop, _ = slice(start, stop).indices(len(ids))
@@ -148,6 +152,7 @@ class IdSlice(Sequence[str]):
     def __hash__(self) -> int:
         if self._hash is None:
             object.__setattr__(self, "_hash", hash(tuple(self)))
+        assert self._hash is not None
         return self._hash
 
     def __repr__(self) -> str:

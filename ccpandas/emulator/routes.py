@@ -197,13 +197,11 @@ def get_contact_lists(ctx: Context) -> Reply:
             count=bool_param(ctx.query, "include_count"),
             membership=how[0] if how else None,
         )
-    statuses = set(state["statuses"])
+    wanted = set(state["statuses"])
     chosen = [
         lst
         for lst in ctx.account.lists.values()
-        if (
-            "all" in statuses or ("deleted" if lst.deleted_at is not None else "active") in statuses
-        )
+        if ("all" in wanted or ("deleted" if lst.deleted_at is not None else "active") in wanted)
         and (state["name"] is None or lst.name == state["name"])
     ]
     after = state.get("at", -1)

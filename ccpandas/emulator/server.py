@@ -200,7 +200,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         # HTTPServer.server_bind resolves the host name (socket.getfqdn), which can hang
         # for seconds without network; the name is not needed.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, self.server_port = self.server_address[:2]
+        self.server_name = str(host)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, address = super().get_request()
