@@ -60,7 +60,7 @@ docs: install-test
 
 test: lint types contracts
 	$(PY) -m pytest -q --doctest-modules ccpandas
-	CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d) $(PY) -m pytest --nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks
+	CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d) $(PY) -m pytest --nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks README.md docs/*.md
 	$(MAKE) docs
 	$(MAKE) test-compat
 

@@ -1,0 +1,109 @@
+"""Every Python code block of README.md and docs/*.md runs as a test (Sybil).
+
+Run them with ``pytest README.md docs`` (``make test`` does). Each page is one namespace,
+run top to bottom like a reader would; a page starts its own emulator in a visible block,
+so every snippet works when pasted into a fresh session. ``teardown`` stops anything a
+page left running. The Jupyter page runs its blocks in a real ipykernel, as notebook
+cells, so ``%`` magics and widgets work as they do there.
+
+Markers a page may use (MyST comments, invisible in the rendered docs):
+
+- ``% skip: next "reason"`` skips the next block (only for a block that needs a real
+  Constant Contact account or a browser);
+- ``% invisible-code-block: python`` runs a block without showing it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sybil import Example, Sybil
+from sybil.evaluators.python import PythonEvaluator
+from sybil.parsers.myst import ClearNamespaceParser, CodeBlockParser, SkipParser
+
+#: Pages whose blocks run in a Jupyter kernel, like notebook cells (magics, widgets).
+_KERNEL_PAGES = {"jupyter.md"}
+
+
+def _kernel_evaluator(example: Example) -> str | None:
+    """Run a block in a real ipykernel, as a notebook cell runs (widgets, magics)."""
+    kernel = example.namespace.get("__kernel__")
+    if kernel is None:
+        from jupyter_client.manager import start_new_kernel
+
+        kernel = example.namespace["__kernel__"] = start_new_kernel(kernel_name="python3")
+    _, client = kernel
+    errors: list[str] = []
+
+    def on_output(msg: dict[str, Any]) -> None:
+        if msg["msg_type"] == "error":
+            errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+
+    reply = client.execute_interactive(example.parsed, timeout=120, output_hook=on_output)
+    if reply["content"]["status"] != "ok" or errors:
+        raise AssertionError("the block failed in the kernel: " + "; ".join(errors))
+    return None
+
+
+class _PageEvaluator:
+    """Plain Python for most pages, IPython for the Jupyter page."""
+
+    def __init__(self) -> None:
+        self._python = PythonEvaluator()
+
+    def __call__(self, example: Example) -> str | None:
+        if Path(example.path).name in _KERNEL_PAGES:
+            return _kernel_evaluator(example)
+        return self._python(example)
+
+
+def _setup(namespace: dict[str, Any]) -> None:
+    # A page never touches the reader's real journal, daily count or saved logins.
+    namespace["__dirs__"] = [tempfile.TemporaryDirectory(prefix="ccpandas-docs-") for _ in "dc"]
+    namespace["__env__"] = {
+        k: os.environ.get(k) for k in ("CCPANDAS_DATA_DIR", "CCPANDAS_CONFIG_DIR")
+    }
+    os.environ["CCPANDAS_DATA_DIR"] = namespace["__dirs__"][0].name
+    os.environ["CCPANDAS_CONFIG_DIR"] = namespace["__dirs__"][1].name
+
+
+def _teardown(namespace: dict[str, Any]) -> None:
+    import ccpandas
+    from ccpandas.emulator import Emulator
+
+    kernel = namespace.get("__kernel__")
+    if kernel is not None:
+        manager, client = kernel
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    values = list(namespace.values())
+    for value in values:
+        if isinstance(value, ccpandas.Client):
+            value.close()
+    for value in values:
+        if isinstance(value, Emulator):
+            value.stop()
+    ccpandas.set_default_client(None)
+    for key, old in namespace["__env__"].items():
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
+    for folder in namespace["__dirs__"]:
+        folder.cleanup()
+
+
+if Sybil is not None:
+    pytest_collect_file = Sybil(
+        parsers=[
+            CodeBlockParser(language="python", evaluator=_PageEvaluator()),
+            SkipParser(),
+            ClearNamespaceParser(),
+        ],
+        patterns=["README.md", "docs/*.md"],
+        setup=_setup,
+        teardown=_teardown,
+    ).pytest()
