@@ -11,11 +11,10 @@ Example:
 
 from __future__ import annotations
 
-import importlib
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from ccpandas import _env
+from ccpandas import _env, _lazy
 from ccpandas import accessor as _accessor  # noqa: F401  (registers df.cc)
 from ccpandas.errors import (
     ActivityError,
@@ -104,15 +103,4 @@ __all__ = [
     "wait",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ccpandas' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy.attach("ccpandas", _LAZY, globals(), __all__)

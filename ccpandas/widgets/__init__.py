@@ -23,9 +23,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from ccpandas import _lazy
 from ccpandas._env import in_notebook, in_widget_event
 
 _LAZY = {
@@ -66,15 +64,4 @@ __all__ = [
     "set_login_flow",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ccpandas.widgets' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = _lazy.attach("ccpandas.widgets", _LAZY, globals(), __all__)
