@@ -58,7 +58,6 @@ from ccpandas.auth.flows import (
     LoginView,
     OAuthSession,
     TextView,
-    auth_error,
     credentials_from_answer,
     device_flow,
     env,
@@ -260,7 +259,7 @@ class OAuthToken:
                     self._refresh(force=False)
                 except AuthError as exc:
                     still_valid = creds.expires_at is not None and self._clock() < creds.expires_at
-                    if getattr(exc, "error_key", None) == "transport" and still_valid:
+                    if exc.error_key == "transport" and still_valid:
                         # The server is unreachable but the token has a little life left.
                         _log.warning("could not refresh the access token yet: %s", exc)
                     else:
@@ -304,29 +303,18 @@ class OAuthToken:
                 if not force and not self._due(creds):
                     return True
             if creds.refresh_token is None:
-                raise auth_error(
+                raise AuthError(
                     f"The access token for {self.client_id} expired or was refused, and there is "
                     "no refresh token to renew it (log in with the 'offline_access' scope to get "
                     f"one). {_login_advice(self.client_id)}.",
-                    "no_refresh_token",
+                    error_key="no_refresh_token",
                 )
             # The token endpoint allows about one request a second; the last refresh may
             # have been another kernel's (its time is in the store).
             since = self._clock() - max(creds.obtained_at, self._last_refresh)
             if since < self.min_refresh_interval:
                 self._sleep(self.min_refresh_interval - since)
-            try:
-                body = self._session.refresh(creds.refresh_token)
-            except AuthError as exc:
-                if getattr(exc, "error_key", None) == "invalid_grant":
-                    raise auth_error(
-                        f"Constant Contact refused the refresh token for {self.client_id}: it "
-                        "expired (180 days unused), was revoked, or was already used by another "
-                        f"session. {_login_advice(self.client_id)}; the saved credentials stay "
-                        "until the new login succeeds.",
-                        "invalid_grant",
-                    ) from None
-                raise
+            body = self._ask_for_refresh(creds.refresh_token)
             fresh = credentials_from_answer(
                 body,
                 client_id=self.client_id,
@@ -335,6 +323,7 @@ class OAuthToken:
                 base_url=creds.base_url,
                 previous=creds,
             )
+            del body  # raw tokens: out of this frame before anything else can raise
             if store is not None:
                 # Before anything else: with rotation the old refresh token is dead now,
                 # and this new one exists nowhere else.
@@ -368,6 +357,23 @@ class OAuthToken:
         )
         _log.info("refreshed the access token for %s (valid for %s)", self.client_id, left)
         return True
+
+    def _ask_for_refresh(self, refresh_token: Secret) -> dict[str, Any]:
+        """The token endpoint's answer to ``refresh_token``; a refused one (``invalid_grant``)
+        becomes an AuthError with advice, raised outside the ``except`` block so it chains
+        nothing (the refused attempt's frames held the refresh token)."""
+        try:
+            return self._session.refresh(refresh_token)
+        except AuthError as exc:
+            if exc.error_key != "invalid_grant":
+                raise
+        raise AuthError(
+            f"Constant Contact refused the refresh token for {self.client_id}: it "
+            "expired (180 days unused), was revoked, or was already used by another "
+            f"session. {_login_advice(self.client_id)}; the saved credentials stay "
+            "until the new login succeeds.",
+            error_key="invalid_grant",
+        )
 
     def forget(self) -> None:
         """Drop the tokens from memory (logout); later calls raise AuthError."""
@@ -492,7 +498,7 @@ def login(
         view.status("cancelled", "Login cancelled.")
         raise
     except AuthError as exc:
-        if getattr(exc, "error_key", None) not in ("access_denied", "expired_token"):
+        if exc.error_key not in ("access_denied", "expired_token"):
             view.status("failed", f"The sign-in failed: {exc}")
         raise
     creds = credentials_from_answer(
@@ -616,7 +622,7 @@ def connect(
         try:
             provider()  # refreshes now if the saved token has expired
         except AuthError as exc:
-            if not interactive or getattr(exc, "error_key", None) not in (
+            if not interactive or exc.error_key not in (
                 "invalid_grant",
                 "no_refresh_token",
             ):
@@ -728,7 +734,7 @@ def _build_default_client() -> Client:
     try:
         return connect(interactive=False, set_default=False)
     except AuthError as exc:
-        if getattr(exc, "error_key", None):
+        if exc.error_key:
             raise  # a saved login that failed (refresh refused...): its own advice
         raise AuthError(
             "No client given and no default client configured. Pass client=, call "

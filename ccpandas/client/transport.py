@@ -135,8 +135,7 @@ def _was_sent(exc: requests.RequestException) -> bool:
 def _unresolved(exc: BaseException) -> bool:
     """True when the host name did not resolve (a DNS failure: no retry can fix it)."""
     return any(
-        isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror)
-        for e in _chain(exc)
+        isinstance(e, urllib3.exceptions.NameResolutionError | socket.gaierror) for e in _chain(exc)
     )
 
 
