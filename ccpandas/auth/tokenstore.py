@@ -219,6 +219,7 @@ class TokenStore:
 
         lock_path = str(self.path(client_id)) + ".lock"
         failure = ""
+        lock: Any = None
         try:
             self._ensure_directory()
             with _file_locks_guard:
@@ -236,7 +237,7 @@ class TokenStore:
                 f"cannot use the token store folder {self.directory} "
                 f"({type(exc).__name__}: {exc.strerror or exc})"
             )
-        if failure:
+        if failure or lock is None:
             raise TokenStoreError(failure)
         try:
             yield

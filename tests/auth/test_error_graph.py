@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pytest
 import requests
 from auth_support import CLIENT_ID, User
 
