@@ -2,26 +2,35 @@
 
 ::
 
-    CCError
-    ├── PlanError (ValueError)          bad input, found before anything is sent
-    ├── ConfigError (ValueError)        a setting that cannot work (plain-http URL to a remote host)
-    ├── AuthError                       no token, refresh failed, 401 after refresh
-    ├── APIError                        the API answered with an error status
-    │   ├── BadRequestError             400
-    │   ├── UnauthorizedError           401 (also an AuthError)
-    │   ├── ForbiddenError              403 (missing scope or privilege)
-    │   ├── NotFoundError               404
-    │   ├── ConflictError               409
-    │   ├── UnsupportedMediaTypeError   415
-    │   ├── RateLimitError              429
-    │   │   ├── ThrottledError          429 ``throttled`` (retried automatically)
-    │   │   ├── QuotaExceededError      429 ``quota_exceeded`` (carries ``reset_at``)
-    │   │   └── TooManyActivitiesError  429 on activity POSTs: over 1,000 queued
-    │   └── ServerError                 5xx
-    ├── TransportError                  no usable answer: connection refused, dropped, timed out
-    └── ActivityError                   an activity ended failed / cancelled / timed_out
+    Exception
+    └── CCError                         every ccpandas error (``result``: the run so far, if any)
+        ├── PlanError (ValueError)      bad input, found before anything is sent
+        ├── ConfigError (ValueError)    a setting that cannot work (plain-http URL to a remote host)
+        ├── AuthError                   no token, refresh failed, 401 after refresh (``error_key``)
+        │   ├── TokenStoreError         the saved credentials cannot be read, written or locked
+        │   └── UnauthorizedError       401 (also an APIError)
+        ├── APIError                    the API answered with an error status
+        │   ├── BadRequestError         400
+        │   ├── UnauthorizedError       401 (also an AuthError)
+        │   ├── ForbiddenError          403 (missing scope or privilege)
+        │   ├── NotFoundError           404
+        │   ├── ConflictError           409
+        │   ├── UnsupportedMediaTypeError  415
+        │   ├── RateLimitError          429
+        │   │   ├── ThrottledError      429 ``throttled`` (retried automatically)
+        │   │   ├── QuotaExceededError  429 ``quota_exceeded`` (carries ``reset_at``)
+        │   │   └── TooManyActivitiesError  429 on activity POSTs: over 1,000 queued
+        │   └── ServerError             5xx
+        ├── TransportError              no usable answer: refused, dropped, timed out, unknown host
+        ├── ActivityError               an activity ended failed / cancelled / timed_out
+        └── RunLockedError              another process is driving this run (holds its lock)
 
-Every error carries what a user needs to act on it; none ever carries a token.
+Every error carries what a user needs to act on it; none ever carries a secret: not in
+its message, its attributes, its ``__cause__``/``__context__`` chain, nor in the local
+variables of the frames of its traceback (what Sentry, IPython's ``%xmode Verbose`` or
+``traceback.TracebackException(capture_locals=True)`` show). A transport failure keeps the
+underlying requests exception as ``__cause__`` with its request's token masked and its
+frames' locals cleared.
 ``APIError`` keeps ``status``, ``error_key``, ``error_message`` and ``request``
 (``"POST /v3/activities/remove_list_memberships"``: method and path only).
 
@@ -51,8 +60,10 @@ __all__ = [
     "PlanError",
     "QuotaExceededError",
     "RateLimitError",
+    "RunLockedError",
     "ServerError",
     "ThrottledError",
+    "TokenStoreError",
     "TooManyActivitiesError",
     "TransportError",
     "UnauthorizedError",
@@ -92,23 +103,58 @@ class AuthError(CCError):
     """No usable credentials: missing token, failed refresh, or refused after refresh.
 
     ``error_key`` names the OAuth2 error where there is one (``invalid_grant``,
-    ``access_denied``, ``expired_token`` ...).
+    ``access_denied``, ``expired_token`` ...), or ``transport`` when the authorization
+    server gave no answer.
+
+    Example:
+        >>> AuthError("the refresh token was refused", error_key="invalid_grant").error_key
+        'invalid_grant'
     """
 
     error_key: str | None = None
+
+    def __init__(self, *args: Any, error_key: str | None = None) -> None:
+        super().__init__(*args)
+        if error_key is not None or "error_key" not in vars(self):
+            # UnauthorizedError: APIError.__init__ already set the API's error_key.
+            self.error_key = error_key
+
+
+class TokenStoreError(AuthError):
+    """The saved credentials could not be read, written or locked (disk full, a folder
+    without permission, another process holding the lock, a keyring that refused).
+
+    ``error_key`` is ``"token_store"``. The message names the file and the operating
+    system's reason, never a token.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, error_key="token_store")
 
 
 class TransportError(CCError):
     """The request got no usable answer (connection refused or dropped, timeout).
 
     ``sent`` is True when the request may have reached the server (the outcome is
-    unknown), False when it certainly did not.
+    unknown), False when it certainly did not. ``reason`` is the underlying error's type
+    and message, without URLs or headers (e.g. ``"could not connect (Connection
+    refused)"``); ``host`` the host that was asked, when known.
     """
 
-    def __init__(self, message: str, *, request: str | None = None, sent: bool = True) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        request: str | None = None,
+        sent: bool = True,
+        reason: str | None = None,
+        host: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.request = request
         self.sent = sent
+        self.reason = reason
+        self.host = host
 
 
 class APIError(CCError):
@@ -206,6 +252,13 @@ class ActivityError(CCError):
     def __init__(self, message: str, *, activities: list[Any] | None = None) -> None:
         super().__init__(message)
         self.activities = activities or []
+
+
+class RunLockedError(CCError):
+    """Another process is driving this run right now (it holds the run's lock).
+
+    Also importable as ``ccpandas.run.journal.RunLockedError``.
+    """
 
 
 def next_utc_midnight(now: _dt.datetime | None = None) -> _dt.datetime:

@@ -40,7 +40,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from ccpandas._config import (
     CLIENT_ID_ENV,
@@ -58,14 +58,13 @@ from ccpandas.auth.flows import (
     LoginView,
     OAuthSession,
     TextView,
-    auth_error,
     credentials_from_answer,
     device_flow,
     env,
     normalize_auth_url,
     pkce_flow,
 )
-from ccpandas.auth.tokenstore import Credentials, TokenStore
+from ccpandas.auth.tokenstore import Credentials, MemoryTokenStore, TokenStore
 from ccpandas.client.http import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
@@ -75,6 +74,7 @@ from ccpandas.client.http import (
     normalize_base_url,
     set_default_client,
 )
+from ccpandas.client.urls import is_loopback_host
 from ccpandas.errors import AuthError, ConfigError
 
 __all__ = [
@@ -86,10 +86,14 @@ __all__ = [
     "DEFAULT_SCOPES",
     "ENV_VARIABLES",
     "REFRESH_TOKEN_ENV",
+    "ConnectOptions",
     "DeviceCode",
+    "InteractiveOptions",
+    "LoginOptions",
     "LoginView",
     "OAuthSession",
     "OAuthToken",
+    "SessionOptions",
     "TextView",
     "connect",
     "get_default_client",
@@ -113,7 +117,88 @@ _GUIDE = (
 _providers: weakref.WeakSet[OAuthToken] = weakref.WeakSet()
 
 
+# --------------------------------------------------------------------------- option bundles
+# Defined once, as stripe-python's _request_options.py does, for the functions that only
+# pass them on (connect() to login(), %cc_connect to connect(), the login prompt to
+# login()). login() and connect() still spell out their own keywords: users call them.
+
+
+class InteractiveOptions(TypedDict, total=False):
+    """Options only an interactive :func:`login` uses (see :func:`login` for each)."""
+
+    redirect_uri: str
+    open_browser: bool | None
+    view: LoginView | None
+    timeout: float | None
+    save: bool
+
+
+class SessionOptions(TypedDict, total=False):
+    """Options of every token source of :func:`connect` and of :func:`login`."""
+
+    scopes: Iterable[str]
+    client_secret: str | Secret | None
+    store: TokenStore | None
+    set_default: bool
+    client_options: Mapping[str, Any] | None
+    min_refresh_interval: float
+
+
+class LoginOptions(InteractiveOptions, SessionOptions, total=False):
+    """Every keyword of :func:`login` but ``client_id``.
+
+    Example:
+        >>> options: LoginOptions = {"flow": "pkce", "open_browser": False}
+        >>> sorted(LoginOptions.__optional_keys__)[:3]
+        ['auth_url', 'base_url', 'client_options']
+    """
+
+    flow: str
+    auth_url: str | None
+    base_url: str | None
+
+
+class ConnectOptions(InteractiveOptions, SessionOptions, total=False):
+    """The keywords of :func:`connect` that ``%cc_connect`` passes on (it takes
+    ``base_url``, ``client_id``, ``flow`` and ``auth_url`` itself)."""
+
+    token: str | Callable[[], str] | None
+    interactive: bool
+
+
 # --------------------------------------------------------------------------- small helpers
+
+
+def _is_practice(base_url: str | None, auth_url: str | None) -> bool:
+    """A login against the local emulator: a loopback API or authorization server."""
+    from urllib.parse import urlsplit
+
+    return any(url and is_loopback_host(urlsplit(url).hostname) for url in (base_url, auth_url))
+
+
+def _login_store(
+    store: TokenStore | None, base_url: str | None, auth_url: str | None
+) -> TokenStore:
+    """Where a login keeps its credentials: ``store`` when given; for a practice login
+    (the emulator) an in-memory store unless the token store's place was chosen
+    (``CCPANDAS_CONFIG_DIR``), so it never lands in your real token store; else the
+    default :class:`TokenStore`."""
+    if store is not None:
+        return store
+    default = TokenStore()
+    if _is_practice(base_url, auth_url) and not default.chosen:
+        return MemoryTokenStore()
+    return default
+
+
+def _same_api(saved: Credentials, base_url: str) -> bool:
+    """Whether ``saved`` was made for ``base_url`` (credentials saved before the base URL
+    was recorded count as the real API's)."""
+    try:
+        made_for = normalize_base_url(saved.base_url or DEFAULT_BASE_URL)
+    except ConfigError:
+        return False
+    return made_for == normalize_base_url(base_url)
 
 
 def _fingerprint(token: str) -> str:
@@ -260,7 +345,7 @@ class OAuthToken:
                     self._refresh(force=False)
                 except AuthError as exc:
                     still_valid = creds.expires_at is not None and self._clock() < creds.expires_at
-                    if getattr(exc, "error_key", None) == "transport" and still_valid:
+                    if exc.error_key == "transport" and still_valid:
                         # The server is unreachable but the token has a little life left.
                         _log.warning("could not refresh the access token yet: %s", exc)
                     else:
@@ -304,29 +389,18 @@ class OAuthToken:
                 if not force and not self._due(creds):
                     return True
             if creds.refresh_token is None:
-                raise auth_error(
+                raise AuthError(
                     f"The access token for {self.client_id} expired or was refused, and there is "
                     "no refresh token to renew it (log in with the 'offline_access' scope to get "
                     f"one). {_login_advice(self.client_id)}.",
-                    "no_refresh_token",
+                    error_key="no_refresh_token",
                 )
             # The token endpoint allows about one request a second; the last refresh may
             # have been another kernel's (its time is in the store).
             since = self._clock() - max(creds.obtained_at, self._last_refresh)
             if since < self.min_refresh_interval:
                 self._sleep(self.min_refresh_interval - since)
-            try:
-                body = self._session.refresh(creds.refresh_token)
-            except AuthError as exc:
-                if getattr(exc, "error_key", None) == "invalid_grant":
-                    raise auth_error(
-                        f"Constant Contact refused the refresh token for {self.client_id}: it "
-                        "expired (180 days unused), was revoked, or was already used by another "
-                        f"session. {_login_advice(self.client_id)}; the saved credentials stay "
-                        "until the new login succeeds.",
-                        "invalid_grant",
-                    ) from None
-                raise
+            body = self._ask_for_refresh(creds.refresh_token)
             fresh = credentials_from_answer(
                 body,
                 client_id=self.client_id,
@@ -335,6 +409,7 @@ class OAuthToken:
                 base_url=creds.base_url,
                 previous=creds,
             )
+            del body  # raw tokens: out of this frame before anything else can raise
             if store is not None:
                 # Before anything else: with rotation the old refresh token is dead now,
                 # and this new one exists nowhere else.
@@ -369,6 +444,23 @@ class OAuthToken:
         _log.info("refreshed the access token for %s (valid for %s)", self.client_id, left)
         return True
 
+    def _ask_for_refresh(self, refresh_token: Secret) -> dict[str, Any]:
+        """The token endpoint's answer to ``refresh_token``; a refused one (``invalid_grant``)
+        becomes an AuthError with advice, raised outside the ``except`` block so it chains
+        nothing (the refused attempt's frames held the refresh token)."""
+        try:
+            return self._session.refresh(refresh_token)
+        except AuthError as exc:
+            if exc.error_key != "invalid_grant":
+                raise
+        raise AuthError(
+            f"Constant Contact refused the refresh token for {self.client_id}: it "
+            "expired (180 days unused), was revoked, or was already used by another "
+            f"session. {_login_advice(self.client_id)}; the saved credentials stay "
+            "until the new login succeeds.",
+            error_key="invalid_grant",
+        )
+
     def forget(self) -> None:
         """Drop the tokens from memory (logout); later calls raise AuthError."""
         with self._lock:
@@ -384,7 +476,11 @@ def _default_view() -> LoginView:
     return view if view is not None else TextView()
 
 
-def _resolve_client_id(client_id: str | None, store: TokenStore) -> str | None:
+def _resolve_client_id(
+    client_id: str | None, store: TokenStore, base_url: str | None = None
+) -> str | None:
+    """``client_id``, else ``CC_CLIENT_ID``, else the only application with a saved login
+    (with ``base_url``: the only one saved for that base URL)."""
     if client_id is not None:
         if not isinstance(client_id, str) or not client_id.strip():
             raise ConfigError("client_id must be a non-empty string (your application's API key)")
@@ -393,6 +489,8 @@ def _resolve_client_id(client_id: str | None, store: TokenStore) -> str | None:
     if from_env:
         return from_env
     saved = store.client_ids()
+    if base_url is not None:
+        saved = [cid for cid in saved if _saved_for(store, cid, base_url) is not None]
     if len(saved) == 1:
         return saved[0]
     if len(saved) > 1:
@@ -400,6 +498,21 @@ def _resolve_client_id(client_id: str | None, store: TokenStore) -> str | None:
             f"Credentials are saved for several applications ({', '.join(saved)}): pass "
             f"client_id=..., or set {CLIENT_ID_ENV}."
         )
+    return None
+
+
+def _saved_for(store: TokenStore, client_id: str, base_url: str | None) -> Credentials | None:
+    """The saved login of ``client_id``, if it was made for ``base_url`` (any base URL
+    when None: it is then used with the base URL it was made for)."""
+    saved = store.load(client_id)
+    if saved is None or base_url is None or _same_api(saved, base_url):
+        return saved
+    _log.info(
+        "not using the saved login of %s: it was made for %s, not %s",
+        client_id,
+        saved.base_url or DEFAULT_BASE_URL,
+        base_url,
+    )
     return None
 
 
@@ -454,7 +567,6 @@ def login(
     """
     if flow not in ("device", "pkce"):
         raise ConfigError(f"flow must be 'device' or 'pkce', not {flow!r}")
-    store = store if store is not None else TokenStore()
     cid = client_id.strip() if isinstance(client_id, str) and client_id.strip() else None
     cid = cid or env(CLIENT_ID_ENV)
     if cid is None:
@@ -470,6 +582,7 @@ def login(
         auth_url=auth_url,
         client_secret=client_secret if client_secret is not None else env(CLIENT_SECRET_ENV),
     )
+    store = _login_store(store, api_url, session.auth_url)
     view = view if view is not None else _default_view()
     try:
         if flow == "device":
@@ -492,7 +605,7 @@ def login(
         view.status("cancelled", "Login cancelled.")
         raise
     except AuthError as exc:
-        if getattr(exc, "error_key", None) not in ("access_denied", "expired_token"):
+        if exc.error_key not in ("access_denied", "expired_token"):
             view.status("failed", f"The sign-in failed: {exc}")
         raise
     creds = credentials_from_answer(
@@ -503,6 +616,7 @@ def login(
         base_url=api_url,
         origin=_new_chain(),  # refreshes carry it: this login's saved successors
     )
+    del body  # raw tokens: not in this frame if saving fails
     if save:
         store.save(creds)  # only now: a failed login leaves the old credentials alone
     if "contact_data" not in creds.scopes and creds.scopes:
@@ -535,15 +649,19 @@ def connect(
     set_default: bool = True,
     client_options: Mapping[str, Any] | None = None,
     min_refresh_interval: float = MIN_REFRESH_INTERVAL,
-    **login_options: Any,
+    **login_options: Unpack[InteractiveOptions],
 ) -> Client:
     """A connected client from the first token source that has one: ``token=``, then
     ``CC_ACCESS_TOKEN`` (refreshable with ``CC_REFRESH_TOKEN`` and ``CC_CLIENT_ID``), then
     credentials saved by an earlier login, then (``interactive=True``) :func:`login`.
 
     ``client_id`` picks the saved credentials (default ``CC_CLIENT_ID``, or the only
-    application with saved credentials). ``login_options`` go to :func:`login`
-    (``view``, ``redirect_uri``, ``open_browser``, ``timeout``). The client becomes the
+    application with saved credentials). A saved login is only used for the base URL it
+    was made for: with ``base_url`` (or ``CC_BASE_URL``) set, a login saved for another
+    base URL is never picked (files saved before the base URL was recorded count as the
+    real API's); without, the saved login's own base URL is used. The other keywords are
+    :func:`login`'s (``login_options``: ``view``, ``redirect_uri``, ``open_browser``,
+    ``timeout``, ``save``; see :class:`InteractiveOptions`). The client becomes the
     default one (``set_default=True``). Raises AuthError with what to do when no source
     has a token and ``interactive`` is False.
 
@@ -551,6 +669,7 @@ def connect(
         >>> client = ccpandas.connect()  # doctest: +SKIP
         >>> client = ccpandas.connect(client_id="0a1b2c3d-...", interactive=False)  # doctest: +SKIP
     """
+    given_store = store  # a login applies the practice-login rule to None itself
     store = store if store is not None else TokenStore()
     api_url = base_url or env(BASE_URL_ENV)
     options = dict(client_options or {})
@@ -574,6 +693,7 @@ def connect(
                 CLIENT_ID_ENV,
             )
         if env_refresh and cid:
+            store = _login_store(given_store, api_url, auth_url or env(AUTH_URL_ENV))
             origin = _fingerprint(env_refresh)
             saved = store.load(cid)
             if saved is not None and saved.origin == origin:
@@ -602,9 +722,9 @@ def connect(
         _log.info("connecting with %s", TOKEN_ENV)
         return _client_for(None, api_url or DEFAULT_BASE_URL, options, set_default)
 
-    # 3. saved credentials
-    cid = _resolve_client_id(client_id, store)
-    saved = store.load(cid) if cid else None
+    # 3. saved credentials (made for this base URL)
+    cid = _resolve_client_id(client_id, store, api_url)
+    saved = _saved_for(store, cid, api_url) if cid else None
     if saved is not None:
         provider = OAuthToken(
             saved,
@@ -616,7 +736,7 @@ def connect(
         try:
             provider()  # refreshes now if the saved token has expired
         except AuthError as exc:
-            if not interactive or getattr(exc, "error_key", None) not in (
+            if not interactive or exc.error_key not in (
                 "invalid_grant",
                 "no_refresh_token",
             ):
@@ -644,7 +764,7 @@ def connect(
         auth_url=auth_url or (saved.auth_url if saved else None),
         base_url=api_url or (saved.base_url if saved else None),
         client_secret=client_secret,
-        store=store,
+        store=given_store,
         set_default=set_default,
         client_options=options,
         min_refresh_interval=min_refresh_interval,
@@ -728,7 +848,7 @@ def _build_default_client() -> Client:
     try:
         return connect(interactive=False, set_default=False)
     except AuthError as exc:
-        if getattr(exc, "error_key", None):
+        if exc.error_key:
             raise  # a saved login that failed (refresh refused...): its own advice
         raise AuthError(
             "No client given and no default client configured. Pass client=, call "

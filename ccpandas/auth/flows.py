@@ -101,9 +101,27 @@ def normalize_auth_url(url: str) -> str:
 
 
 def auth_error(message: str, error_key: str | None = None) -> AuthError:
-    err = AuthError(message)
-    err.error_key = error_key  # type: ignore[attr-defined]  # the OAuth2 error code
-    return err
+    """``AuthError(message, error_key=error_key)``: kept for code that imported it."""
+    return AuthError(message, error_key=error_key)
+
+
+class _SecretBasicAuth(requests.auth.AuthBase):
+    """HTTP Basic auth whose password (a client secret) stays a Secret until the header
+    is built, so no frame of ours holds it in clear (requests' HTTPBasicAuth keeps it
+    as a plain attribute)."""
+
+    def __init__(self, user: str, password: Secret) -> None:
+        self._user = user
+        self._password = password
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = requests.auth._basic_auth_str(
+            self._user, self._password.reveal()
+        )
+        return r
+
+    def __repr__(self) -> str:
+        return f"_SecretBasicAuth({self._user!r}, ********)"
 
 
 # --------------------------------------------------------------------------- the server
@@ -173,42 +191,25 @@ class OAuthSession:
 
     # -- HTTP ----------------------------------------------------------------------------
 
-    def _post(self, endpoint: str, fields: str, *, what: str) -> requests.Response:
-        """POST a form; retry answers that say nothing happened (429, 503, refused)."""
+    def _post(self, endpoint: str, fields: Secret, *, what: str) -> requests.Response:
+        """POST a form; retry answers that say nothing happened (429, 503, refused).
+
+        ``fields`` is the urlencoded form, kept as a Secret (it holds a refresh token, a
+        device code or an authorization code). Errors are raised outside any ``except``
+        block, so they chain no requests exception (whose frames hold the form).
+        """
         url = f"{self.auth_url}/{endpoint}"
-        auth = None
-        if self._client_secret is not None:
-            auth = (self.client_id, self._client_secret.reveal())
         for attempt in range(1, 4):
-            try:
-                resp = self._session.post(
-                    url,
-                    data=fields,
-                    headers={
-                        "Content-Type": "application/x-www-form-urlencoded",
-                        "Accept": "application/json",
-                    },
-                    auth=auth,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
-            except requests.ConnectionError as exc:
-                _forget_request(exc)
-                refused = "refused" in str(exc).lower() or "NewConnectionError" in repr(exc)
+            resp, failure = self._send_form(url, fields)
+            if resp is None:
+                refused = failure.startswith("refused:")
                 if refused and attempt < 3:
                     self._sleep(0.5 * attempt)
                     continue
-                raise auth_error(
-                    f"{what}: no answer from the authorization server "
-                    f"{urllib.parse.urlsplit(url).netloc} ({type(exc).__name__})",
-                    "transport",
-                ) from None
-            except requests.RequestException as exc:
-                _forget_request(exc)
-                raise auth_error(
-                    f"{what}: no answer from the authorization server ({type(exc).__name__})",
-                    "transport",
-                ) from None
+                raise AuthError(
+                    f"{what}: no answer from the authorization server{failure.partition(':')[2]}",
+                    error_key="transport",
+                )
             if (resp.status_code == 429 or resp.status_code >= 500) and attempt < 3:
                 retry_after = resp.headers.get("Retry-After", "")
                 delay = float(retry_after) if retry_after.isdigit() else 1.0 * attempt
@@ -220,81 +221,104 @@ class OAuthSession:
             return resp
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _token(self, fields: str, *, what: str) -> dict[str, Any]:
-        """POST to the token endpoint; the checked token answer, or AuthError."""
-        from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
-
-        resp = self._post("token", fields, what=what)
-        text = resp.text
-        if resp.status_code != 200 and '"error"' not in text:
-            raise auth_error(
-                f"{what}: the authorization server answered HTTP {resp.status_code}",
-                f"http_{resp.status_code}",
-            )
-        parser = WebApplicationClient(self.client_id)
+    def _send_form(self, url: str, fields: Secret) -> tuple[requests.Response | None, str]:
+        """One POST: ``(response, "")``, or ``(None, why)`` with ``why`` starting
+        ``refused:`` when the connection was refused (nothing was sent). The response's
+        request has its body and Authorization header removed."""
+        auth = None
+        if self._client_secret is not None:
+            auth = _SecretBasicAuth(self.client_id, self._client_secret)
         try:
-            token = dict(parser.parse_request_body_response(text))
-        except OAuth2Error as exc:
-            raise auth_error(
-                f"{what}: {exc.error}" + (f" ({exc.description})" if exc.description else ""),
-                exc.error,
-            ) from None
-        except ValueError:
-            raise auth_error(f"{what}: the token answer is not JSON", "invalid_response") from None
-        finally:
-            parser.token = {}  # drop oauthlib's copy of the tokens at once
-            parser.access_token = parser.refresh_token = None
+            resp = self._session.post(
+                url,
+                data=fields.reveal(),
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    "Accept": "application/json",
+                },
+                auth=auth,
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.ConnectionError as exc:
+            _forget_request(exc)
+            refused = "refused" in str(exc).lower() or "NewConnectionError" in repr(exc)
+            netloc = urllib.parse.urlsplit(url).netloc
+            return None, f"{'refused' if refused else 'failed'}: {netloc} ({type(exc).__name__})"
+        except requests.RequestException as exc:
+            _forget_request(exc)
+            return None, f"failed: ({type(exc).__name__})"
+        _forget_prepared(resp.request)
+        return resp, ""
+
+    def _token(self, fields: Secret, *, what: str) -> dict[str, Any]:
+        """POST to the token endpoint; the checked token answer, or AuthError."""
+        resp = self._post("token", fields, what=what)
+        status = resp.status_code
+        if status != 200 and '"error"' not in resp.text:
+            raise AuthError(
+                f"{what}: the authorization server answered HTTP {status}",
+                error_key=f"http_{status}",
+            )
+        token, problem = _parse_token_answer(self.client_id, resp.text)
+        del resp  # its body may hold tokens: not in this frame when an error is raised
+        if token is None:
+            raise AuthError(f"{what}: {problem[1]}", error_key=problem[0])
         return token
 
     # -- the grants ----------------------------------------------------------------------
 
     def start_device_login(self, scopes: Iterable[str]) -> DeviceCode:
         """POST /device/authorize: a device code and the user code to show."""
-        fields = urllib.parse.urlencode({"client_id": self.client_id, "scope": " ".join(scopes)})
+        fields = Secret(
+            urllib.parse.urlencode({"client_id": self.client_id, "scope": " ".join(scopes)})
+        )
         resp = self._post("device/authorize", fields, what="device login")
+        status = resp.status_code
         try:
             body = resp.json()
         except ValueError:
             body = {}
-        if resp.status_code != 200 or not isinstance(body, dict) or "device_code" not in body:
+        del resp
+        if status != 200 or not isinstance(body, dict) or "device_code" not in body:
             error = body.get("error") if isinstance(body, dict) else None
             detail = body.get("error_description") if isinstance(body, dict) else None
-            raise auth_error(
-                f"device login refused: HTTP {resp.status_code} {error or ''}"
+            raise AuthError(
+                f"device login refused: HTTP {status} {error or ''}"
                 + (f" ({detail})" if detail else ""),
-                error or f"http_{resp.status_code}",
+                error_key=error or f"http_{status}",
             )
-        try:
-            return DeviceCode(
-                device_code=Secret(str(body["device_code"])),
-                user_code=str(body["user_code"]),
-                verification_uri=str(body["verification_uri"]),
-                verification_uri_complete=body.get("verification_uri_complete"),
-                expires_in=float(body.get("expires_in") or 600),
-                interval=float(body["interval"]) if body.get("interval") is not None else 5.0,
-            )
-        except (KeyError, TypeError, ValueError):
-            raise auth_error("device login: an incomplete answer", "invalid_response") from None
+        code = _device_code(body)
+        del body  # the device code in clear: out of this frame before raising
+        if code is None:
+            raise AuthError("device login: an incomplete answer", error_key="invalid_response")
+        return code
 
     def poll_device_login(self, code: DeviceCode) -> dict[str, Any]:
         """One poll of the token endpoint; AuthError with ``error_key``
         ``authorization_pending`` / ``slow_down`` / ``expired_token`` / ``access_denied``."""
         from oauthlib.oauth2.rfc8628.clients import DeviceClient
 
-        fields = DeviceClient(self.client_id).prepare_request_body(
-            code.device_code.reveal(), include_client_id=self._client_secret is None
+        fields = Secret(
+            DeviceClient(self.client_id).prepare_request_body(
+                code.device_code.reveal(), include_client_id=self._client_secret is None
+            )
         )
         return self._token(fields, what="device login")
 
-    def exchange_code(self, code: str, redirect_uri: str, verifier: str) -> dict[str, Any]:
+    def exchange_code(
+        self, code: str | Secret, redirect_uri: str, verifier: str | Secret
+    ) -> dict[str, Any]:
         """Exchange an authorization code (PKCE) for tokens."""
         from oauthlib.oauth2 import WebApplicationClient
 
-        fields = WebApplicationClient(self.client_id).prepare_request_body(
-            code=code,
-            redirect_uri=redirect_uri,
-            code_verifier=verifier,
-            include_client_id=self._client_secret is None,
+        fields = Secret(
+            WebApplicationClient(self.client_id).prepare_request_body(
+                code=Secret(code).reveal(),
+                redirect_uri=redirect_uri,
+                code_verifier=Secret(verifier).reveal(),
+                include_client_id=self._client_secret is None,
+            )
         )
         return self._token(fields, what="login")
 
@@ -305,10 +329,12 @@ class OAuthSession:
         kwargs: dict[str, Any] = {}
         if self._client_secret is None:
             kwargs["client_id"] = self.client_id
-        fields = WebApplicationClient(self.client_id).prepare_refresh_body(
-            refresh_token=refresh_token.reveal(),
-            scope=list(scopes) if scopes else None,
-            **kwargs,
+        fields = Secret(
+            WebApplicationClient(self.client_id).prepare_refresh_body(
+                refresh_token=refresh_token.reveal(),
+                scope=list(scopes) if scopes else None,
+                **kwargs,
+            )
         )
         return self._token(fields, what="token refresh")
 
@@ -331,25 +357,67 @@ class OAuthSession:
 
     def revoke(self, token: Secret, hint: str = "refresh_token") -> None:
         """Revoke a token at the server (RFC 7009); AuthError if the server cannot be reached."""
-        fields = {"token": token.reveal(), "token_type_hint": hint}
-        if self._client_secret is None:
-            fields["client_id"] = self.client_id
-        resp = self._post("revoke", urllib.parse.urlencode(fields), what="logout")
+        extra = {"client_id": self.client_id} if self._client_secret is None else {}
+        fields = Secret(
+            urllib.parse.urlencode({"token": token.reveal(), "token_type_hint": hint, **extra})
+        )
+        resp = self._post("revoke", fields, what="logout")
         if resp.status_code != 200:
-            raise auth_error(
+            raise AuthError(
                 f"logout: the server answered HTTP {resp.status_code} to the revocation",
-                f"http_{resp.status_code}",
+                error_key=f"http_{resp.status_code}",
             )
 
 
+def _device_code(body: dict[str, Any]) -> DeviceCode | None:
+    """The DeviceCode of a device authorization answer, or None if it is incomplete."""
+    try:
+        return DeviceCode(
+            device_code=Secret(str(body["device_code"])),
+            user_code=str(body["user_code"]),
+            verification_uri=str(body["verification_uri"]),
+            verification_uri_complete=body.get("verification_uri_complete"),
+            expires_in=float(body.get("expires_in") or 600),
+            interval=float(body["interval"]) if body.get("interval") is not None else 5.0,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _forget_prepared(req: Any) -> None:
+    """Empty a request requests keeps (on a response or an exception): its body holds a
+    refresh token, a code or a client secret, its header the client secret."""
+    if req is not None:
+        req.body = None
+        req.headers.pop("Authorization", None)
+
+
 def _forget_request(exc: requests.RequestException) -> None:
-    """Empty the request that requests keeps on its exception: its body holds a refresh
-    token, a code or a client secret. (The exception stays reachable as the
-    ``__context__`` of ours even with ``from None``; a debugger could show it.)"""
+    """Empty the requests an exception keeps, and clear its frames' local variables."""
+    from ccpandas.client.transport import clear_chain
+
     for req in (getattr(exc, "request", None), getattr(exc.response, "request", None)):
-        if req is not None:
-            req.body = None
-            req.headers.pop("Authorization", None)
+        _forget_prepared(req)
+    clear_chain(exc)
+
+
+def _parse_token_answer(client_id: str, text: str) -> tuple[dict[str, Any] | None, tuple[str, str]]:
+    """oauthlib's checks of a token answer: ``(token, ("", ""))``, or ``(None, (error_key,
+    message))``. Returns instead of raising, so no oauthlib frame (they hold the answer,
+    tokens included) is chained to the error the caller raises."""
+    from oauthlib.oauth2 import OAuth2Error, WebApplicationClient
+
+    parser = WebApplicationClient(client_id)
+    try:
+        return dict(parser.parse_request_body_response(text)), ("", "")
+    except OAuth2Error as exc:
+        detail = f" ({exc.description})" if exc.description else ""
+        return None, (exc.error, f"{exc.error}{detail}")
+    except ValueError:
+        return None, ("invalid_response", "the token answer is not JSON")
+    finally:
+        parser.token = {}  # drop oauthlib's copy of the tokens at once
+        parser.access_token = parser.refresh_token = None
 
 
 def credentials_from_answer(
@@ -365,7 +433,7 @@ def credentials_from_answer(
     """Credentials from a token answer (keeping the old refresh token when none came)."""
     access = body.get("access_token")
     if not isinstance(access, str) or not access:
-        raise auth_error("the token answer has no access token", "invalid_response")
+        raise AuthError("the token answer has no access token", error_key="invalid_response")
     refresh = body.get("refresh_token")
     expires_in = body.get("expires_in")
     scope = body.get("scope")
@@ -489,32 +557,31 @@ def device_flow(
         try:
             return session.poll_device_login(code)
         except AuthError as exc:
-            key = getattr(exc, "error_key", None)
-            if key == "authorization_pending":
-                pass
-            elif key == "slow_down":
-                interval += SLOW_DOWN_STEP
-            elif key == "access_denied":
-                view.status("denied", "The sign-in was denied.")
-                raise auth_error(
-                    "The sign-in was denied in the browser. Run ccpandas.login() again to retry.",
-                    "access_denied",
-                ) from None
-            elif key == "expired_token":
-                view.status("expired", "The code expired.")
-                raise auth_error(
-                    "The sign-in code expired before it was approved. Run ccpandas.login() "
-                    "again for a new one.",
-                    "expired_token",
-                ) from None
-            else:
+            key = exc.error_key
+            if key not in ("authorization_pending", "slow_down", "access_denied", "expired_token"):
                 view.status("failed", f"The sign-in failed ({key}).")
                 raise
+        # Out of the except block: the errors below chain no earlier one.
+        if key == "slow_down":
+            interval += SLOW_DOWN_STEP
+        elif key == "access_denied":
+            view.status("denied", "The sign-in was denied.")
+            raise AuthError(
+                "The sign-in was denied in the browser. Run ccpandas.login() again to retry.",
+                error_key="access_denied",
+            )
+        elif key == "expired_token":
+            view.status("expired", "The code expired.")
+            raise AuthError(
+                "The sign-in code expired before it was approved. Run ccpandas.login() "
+                "again for a new one.",
+                error_key="expired_token",
+            )
         if clock() >= deadline:
             view.status("expired", "The code expired.")
-            raise auth_error(
+            raise AuthError(
                 f"No approval within {life:.0f} s. Run ccpandas.login() again for a new code.",
-                "expired_token",
+                error_key="expired_token",
             )
 
 
@@ -592,8 +659,9 @@ def pkce_flow(
             ("http", f"{shown_host}:{server.server_port}", parts.path or "/", "", "")
         )
         pkce = WebApplicationClient(session.client_id)
-        verifier = pkce.create_code_verifier(64)
-        challenge = pkce.create_code_challenge(verifier, "S256")
+        verifier = Secret(pkce.create_code_verifier(64))
+        challenge = pkce.create_code_challenge(verifier.reveal(), "S256")
+        del pkce  # it keeps the verifier as an attribute
         state = secrets.token_urlsafe(24)
         url = session.authorization_url(
             redirect_uri=redirect, scopes=scopes, state=state, challenge=challenge
@@ -609,27 +677,33 @@ def pkce_flow(
         while server.answer is None:
             if clock() >= deadline:
                 view.status("expired", "No answer from the browser.")
-                raise auth_error(
+                raise AuthError(
                     "The browser did not come back in time. Run ccpandas.login() again.",
-                    "timeout",
+                    error_key="timeout",
                 )
             view.tick(max(0.0, deadline - clock()))
             server.handle_request()
         answer = server.answer
+        code = Secret(answer.pop("code", ""))  # the one secret of the redirect
+        server.answer = None
     finally:
         server.server_close()
     if not secrets.compare_digest(answer.get("state", ""), state):
         view.status("failed", "The answer did not match this login.")
-        raise auth_error("The login answer did not match this login (state); try again.", "state")
+        raise AuthError(
+            "The login answer did not match this login (state); try again.", error_key="state"
+        )
     if "error" in answer:
         denied = answer["error"] == "access_denied"
         view.status("denied" if denied else "failed", "The sign-in was not completed.")
-        raise auth_error(
+        raise AuthError(
             "The sign-in was denied in the browser."
             if denied
             else f"The sign-in failed: {answer['error']}. {answer.get('error_description', '')}",
-            answer["error"],
+            error_key=answer["error"],
         )
-    if "code" not in answer:
-        raise auth_error("The browser came back without an authorization code.", "invalid_response")
-    return session.exchange_code(answer["code"], redirect, verifier)
+    if not code:
+        raise AuthError(
+            "The browser came back without an authorization code.", error_key="invalid_response"
+        )
+    return session.exchange_code(code, redirect, verifier)

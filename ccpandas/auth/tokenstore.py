@@ -43,11 +43,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ccpandas._config import CONFIG_DIR_ENV, KEYRING_ENV, config_dir, env_flag
+from ccpandas._config import CONFIG_DIR_ENV, KEYRING_ENV, config_dir, env, env_flag
 from ccpandas._secret import Secret
-from ccpandas.errors import AuthError
+from ccpandas.errors import AuthError, TokenStoreError
 
-__all__ = ["CONFIG_DIR_ENV", "KEYRING_ENV", "Credentials", "TokenStore", "config_dir"]
+__all__ = [
+    "CONFIG_DIR_ENV",
+    "KEYRING_ENV",
+    "Credentials",
+    "MemoryTokenStore",
+    "TokenStore",
+    "config_dir",
+]
 
 #: Overrides the config directory (the token store lives in its ``tokens`` folder).
 #: ``1`` keeps the secrets in the system keyring (needs the ``keyring`` package).
@@ -178,12 +185,19 @@ class TokenStore:
         lock_timeout: float = 60.0,
     ) -> None:
         self.directory = Path(directory) if directory is not None else config_dir() / "tokens"
+        self._chosen = directory is not None or bool(env(CONFIG_DIR_ENV))
         self._keyring = _load_keyring(keyring)
         self.lock_timeout = lock_timeout
 
     def __repr__(self) -> str:
         where = "keyring" if self._keyring is not None else "file"
         return f"TokenStore({str(self.directory)!r}, secrets={where})"
+
+    @property
+    def chosen(self) -> bool:
+        """True when this store's place was chosen (a folder given, or
+        ``CCPANDAS_CONFIG_DIR`` set), False for the platform's default folder."""
+        return self._chosen
 
     def path(self, client_id: str) -> Path:
         """The file that holds ``client_id``'s credentials."""
@@ -203,19 +217,28 @@ class TokenStore:
         processes wait up to ``lock_timeout`` seconds, then get an AuthError)."""
         import filelock
 
-        self._ensure_directory()
         lock_path = str(self.path(client_id)) + ".lock"
-        with _file_locks_guard:
-            lock = _file_locks.get(lock_path)
-            if lock is None:
-                lock = _file_locks[lock_path] = filelock.FileLock(lock_path, mode=0o600)
+        failure = ""
+        lock: Any = None
         try:
+            self._ensure_directory()
+            with _file_locks_guard:
+                lock = _file_locks.get(lock_path)
+                if lock is None:
+                    lock = _file_locks[lock_path] = filelock.FileLock(lock_path, mode=0o600)
             lock.acquire(timeout=self.lock_timeout)
         except filelock.Timeout:
-            raise AuthError(
+            failure = (
                 f"the token store is locked by another process for over {self.lock_timeout:g} s "
                 f"({lock_path}); is another kernel stuck? Delete the .lock file if not."
-            ) from None
+            )
+        except OSError as exc:
+            failure = (
+                f"cannot use the token store folder {self.directory} "
+                f"({type(exc).__name__}: {exc.strerror or exc})"
+            )
+        if failure or lock is None:
+            raise TokenStoreError(failure)
         try:
             yield
         finally:
@@ -226,27 +249,40 @@ class TokenStore:
         a warning is logged and the file is left for a new login to replace)."""
         path = self.path(client_id)
         with self.locked(client_id):
-            try:
-                raw = path.read_text(encoding="utf-8")
-            except FileNotFoundError:
-                return None
+            creds, failure = self._read(path, client_id.strip())
+        if failure:
+            # Outside the except block: the failed read's frames held the file's text.
+            raise TokenStoreError(f"could not read the saved credentials in {path} ({failure})")
+        return creds
+
+    def _read(self, path: Path, client_id: str) -> tuple[Credentials | None, str]:
+        """``(credentials or None, "")``, or ``(None, what went wrong)`` for a file or a
+        keyring that cannot be read at all."""
+        try:
+            raw = path.read_text(encoding="utf-8")
             if os.name == "posix" and path.stat().st_mode & 0o077:
                 os.chmod(path, 0o600)  # someone widened it: make it private again
-            try:
-                data = json.loads(raw)
-                if data.get("format") != _FORMAT or data.get("client_id") != client_id.strip():
-                    raise ValueError("another format or client id")
-                if data.get("secrets") == "keyring":
-                    if self._keyring is None:
-                        raise ValueError("the tokens are in the keyring, which is not enabled")
-                    text = self._keyring.get_password(_KEYRING_SERVICE, client_id.strip())
-                    secret = json.loads(text) if text else {}
-                else:
-                    secret = data
-                return Credentials.from_dicts(data, secret)
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                _log.warning("ignoring unreadable saved credentials in %s (%s)", path, exc)
-                return None
+        except FileNotFoundError:
+            return None, ""
+        except OSError as exc:
+            return None, f"{type(exc).__name__}: {exc.strerror or exc}"
+        try:
+            data = json.loads(raw)
+            if data.get("format") != _FORMAT or data.get("client_id") != client_id:
+                raise ValueError("another format or client id")
+            if data.get("secrets") == "keyring":
+                if self._keyring is None:
+                    raise ValueError("the tokens are in the keyring, which is not enabled")
+                text = self._keyring.get_password(_KEYRING_SERVICE, client_id)
+                secret = json.loads(text) if text else {}
+            else:
+                secret = data
+            return Credentials.from_dicts(data, secret), ""
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            _log.warning("ignoring unreadable saved credentials in %s (%s)", path, exc)
+            return None, ""
+        except Exception as exc:  # a keyring backend's own errors
+            return None, f"the keyring refused: {type(exc).__name__}"
 
     def save(self, credentials: Credentials) -> None:
         """Save (replace) the credentials of ``credentials.client_id``, atomically."""
@@ -255,6 +291,18 @@ class TokenStore:
         data: dict[str, Any] = {"format": _FORMAT, **credentials.public_dict()}
         data["client_id"] = client_id
         with self.locked(client_id):
+            failure = self._write(path, client_id, data, credentials)
+        if failure:
+            # Raised here, outside the except block: the failed write's frames held the
+            # tokens in clear, and this error chains none of them.
+            raise TokenStoreError(f"could not save the credentials of {client_id} ({failure})")
+
+    def _write(
+        self, path: Path, client_id: str, data: dict[str, Any], credentials: Credentials
+    ) -> str:
+        """Write the file (and the keyring); "" when done, else what went wrong."""
+        data = dict(data)  # the caller's copy stays without the tokens
+        try:
             if self._keyring is not None:
                 secret = json.dumps(credentials.secret_dict())
                 self._keyring.set_password(_KEYRING_SERVICE, client_id, secret)
@@ -262,6 +310,11 @@ class TokenStore:
             else:
                 data.update(credentials.secret_dict())
             _write_private(path, json.dumps(data, indent=1).encode("utf-8"))
+        except OSError as exc:
+            return f"{type(exc).__name__}: {exc.strerror or exc} in {path.parent}"
+        except Exception as exc:  # a keyring backend's own errors
+            return f"the keyring refused: {type(exc).__name__}"
+        return ""
 
     def delete(self, client_id: str) -> bool:
         """Forget ``client_id``'s credentials; True if there were any."""
@@ -286,6 +339,52 @@ class TokenStore:
             if isinstance(client_id, str) and client_id:
                 ids.append(client_id)
         return sorted(ids)
+
+
+class MemoryTokenStore(TokenStore):
+    """A token store that keeps credentials in this process only (nothing on disk).
+
+    Practice logins (to the local emulator) use one unless you pass ``store=``, so they
+    never land in your real token store.
+
+    Example:
+        >>> store = MemoryTokenStore()
+        >>> store.save(Credentials("app", Secret("at")))
+        >>> store.client_ids(), store.load("app").client_id, store.chosen
+        (['app'], 'app', False)
+    """
+
+    def __init__(self) -> None:
+        self.directory = Path("<memory>")
+        self._keyring = None
+        self.lock_timeout = 0.0
+        self._chosen = False
+        self._saved: dict[str, Credentials] = {}
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"MemoryTokenStore({len(self._saved)} saved)"
+
+    @contextlib.contextmanager
+    def locked(self, client_id: str) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def load(self, client_id: str) -> Credentials | None:
+        with self._lock:
+            return self._saved.get(client_id.strip())
+
+    def save(self, credentials: Credentials) -> None:
+        with self._lock:
+            self._saved[credentials.client_id.strip()] = credentials
+
+    def delete(self, client_id: str) -> bool:
+        with self._lock:
+            return self._saved.pop(client_id.strip(), None) is not None
+
+    def client_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._saved)
 
 
 def _write_private(path: Path, data: bytes) -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         default_client,
         is_loopback_host,
         normalize_base_url,
+        resolve_base_url,
         set_default_client,
     )
     from ccpandas.client.quota import (
@@ -42,18 +43,25 @@ if TYPE_CHECKING:
     )
     from ccpandas.client.retry import (
         RETRYABLE_STATUSES,
+        RetryBudget,
+        RetryDecision,
         RetryKind,
         RetryPolicy,
         backoff_delay,
         classify,
         should_retry,
     )
+    from ccpandas.client.transport import map_transport_error
     from ccpandas.client.urls import (
         secure_url,
     )
 
 # Loaded on first use, so importing one module of this package stays cheap.
 _LAZY = {
+    "map_transport_error": "ccpandas.client.transport",
+    "resolve_base_url": "ccpandas.client.http",
+    "RetryDecision": "ccpandas.client.retry",
+    "RetryBudget": "ccpandas.client.retry",
     "BASE_URL_ENV": "ccpandas.client.http",
     "Client": "ccpandas.client.http",
     "ClientStats": "ccpandas.client.http",
@@ -92,6 +100,8 @@ __all__ = [
     "DayCounter",
     "EnvToken",
     "RateLimiter",
+    "RetryBudget",
+    "RetryDecision",
     "RetryKind",
     "RetryPolicy",
     "StaticToken",
@@ -100,7 +110,9 @@ __all__ = [
     "classify",
     "default_client",
     "is_loopback_host",
+    "map_transport_error",
     "normalize_base_url",
+    "resolve_base_url",
     "secure_url",
     "set_default_client",
     "should_retry",

@@ -35,12 +35,12 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, urlsplit
 
 import requests
-import urllib3
 
 from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
 from ccpandas._secret import Secret
 from ccpandas.client.ratelimit import RateLimiter
-from ccpandas.client.retry import RetryKind, RetryPolicy, classify, should_retry
+from ccpandas.client.retry import RetryBudget, RetryDecision, RetryKind, RetryPolicy, classify
+from ccpandas.client.transport import map_transport_error, mask_authorization
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
 from ccpandas.errors import (
     APIError,
@@ -64,6 +64,7 @@ __all__ = [
     "default_client",
     "is_loopback_host",
     "normalize_base_url",
+    "resolve_base_url",
     "set_default_client",
 ]
 
@@ -78,16 +79,6 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _IDEMPOTENT_POSTS = ("/activities/remove_list_memberships", "/activities/add_list_memberships")
 # A path segment that is an id (UUIDs, and the spec's malformed example ids): counted as {id}.
 _ID_SEGMENT = re.compile(r"^[0-9A-Fa-f]{4,}(?:-[0-9A-Fa-f]{2,}){2,}$|^[0-9A-Fa-f-]{20,}$")
-# requests errors that no retry can fix (bad URL, TLS failure): raised at once.
-_FATAL_TRANSPORT = (
-    requests.exceptions.SSLError,
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.InvalidHeader,
-    requests.exceptions.URLRequired,
-)
-
 _NO_TOKEN_ADVICE = (
     "No Constant Contact access token. Pass one as Client(token=...) (a string, or a "
     f"function returning one), set the {TOKEN_ENV} environment variable, or log in with "
@@ -325,6 +316,20 @@ class ClientStats:
 # --------------------------------------------------------------------------- client
 
 
+def resolve_base_url(base_url: str | None = None) -> str:
+    """The API base URL every way of making a client uses: ``base_url`` when given, else
+    ``CC_BASE_URL`` from the environment, else :data:`DEFAULT_BASE_URL` (not checked
+    here: :func:`normalize_base_url` does that).
+
+    Example:
+        >>> resolve_base_url("http://127.0.0.1:9/v3")
+        'http://127.0.0.1:9/v3'
+    """
+    if base_url is not None:
+        return base_url
+    return env(BASE_URL_ENV) or DEFAULT_BASE_URL
+
+
 def _library_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -334,50 +339,39 @@ def _library_version() -> str:
         return "0.0.0"
 
 
-def _transport_reason(exc: BaseException) -> str:
-    """The innermost cause of a requests error, without URLs (they may carry PII)."""
-    inner: BaseException = exc
-    for _ in range(10):
-        nxt = getattr(inner, "reason", None)
-        if not isinstance(nxt, BaseException):
-            nxt = next((a for a in inner.args if isinstance(a, BaseException)), None)
-        if nxt is None or nxt is inner:
-            break
-        inner = nxt
-    if isinstance(inner, urllib3.exceptions.NewConnectionError):
-        detail = "could not connect"
-        errno_text = str(inner).rpartition(":")[2].strip()
-        if errno_text:
-            detail += f" ({errno_text})"
-        return detail
-    text = str(inner.args[0]) if inner.args and isinstance(inner.args[0], str) else ""
-    if "://" in text or "url:" in text:  # urllib3 messages that embed the URL
-        text = ""
-    return f"{type(inner).__name__}: {text}" if text else type(inner).__name__
+@dataclass
+class _Call:
+    """One :meth:`Client.request` call: what every attempt sends, and whether its one
+    token refresh after a 401 was used."""
+
+    method: str
+    url: str
+    host_path: str
+    template: str
+    replayable: bool
+    params: dict[str, str] | None
+    data: str | None
+    headers: dict[str, str]
+    refreshed: bool = False
+
+    @property
+    def label(self) -> str:
+        """``"METHOD /v3/path"``: how errors and logs name the request."""
+        return f"{self.method} {self.host_path}"
 
 
-def _was_sent(exc: requests.RequestException) -> bool:
-    """False only when the request certainly never reached the server."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        inner: Any = exc.args[0] if exc.args else None
-        inner = getattr(inner, "reason", inner)
-        if isinstance(inner, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
-            return False
-    return True
+@dataclass
+class _Attempt:
+    """What one attempt left: the decoded body, or the error and how to retry it.
 
-
-def _scrub(exc: requests.RequestException) -> None:
-    """Mask the token in the failed request that requests attaches to its exception.
-
-    The exception becomes the ``__cause__`` of ours, so a debugger or a notebook's
-    variable inspector could otherwise reach the header through it.
+    Holds no response (its request carried the token), only what was read from it.
     """
-    for req in (getattr(exc, "request", None), getattr(exc.response, "request", None)):
-        headers = getattr(req, "headers", None)
-        if headers is not None and "Authorization" in headers:
-            headers["Authorization"] = "Bearer ********"
+
+    value: Any = None
+    error: CCError | None = None
+    kind: RetryKind | None = None
+    status: int | None = None
+    retry_after: float | None = None
 
 
 def _retry_after(resp: requests.Response) -> float | None:
@@ -396,8 +390,9 @@ class Client:
     Args:
         token: the access token, or a callable returning it (called before each
             request, so a refreshing provider works); default ``CC_ACCESS_TOKEN``.
-        base_url: ``https://api.cc.email/v3`` by default; plain ``http://`` only to a
-            loopback host (the emulator).
+        base_url: the API; default ``CC_BASE_URL`` from the environment, else
+            ``https://api.cc.email/v3`` (the same rule as :func:`ccpandas.connect` and the
+            default client); plain ``http://`` only to a loopback host (the emulator).
         rate: requests per second for the client-side limiter shared by every call,
             ``None`` to switch it off. Ignored when ``limiter`` is given.
         timeout: seconds, or ``(connect, read)`` seconds, for every request.
@@ -421,7 +416,7 @@ class Client:
     def __init__(
         self,
         token: str | Callable[[], str] | None = None,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str | None = None,
         *,
         rate: float | None = 4.0,
         timeout: float | tuple[float, float] = (5.0, 30.0),
@@ -435,9 +430,10 @@ class Client:
         user_agent: str | None = None,
         limiter: RateLimiter | None = None,
     ) -> None:
-        self.base_url = normalize_base_url(base_url)
+        self.base_url = normalize_base_url(resolve_base_url(base_url))
         parts = urlsplit(self.base_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._host = parts.hostname
         self._base_path = parts.path  # "/v3", or "" for a host-root base URL
         self._token_provider = _token_provider(token)
         self.timeout = _check_timeout(timeout)
@@ -540,7 +536,10 @@ class Client:
             return True
         return method == "POST" and host_path.endswith(_IDEMPOTENT_POSTS)
 
-    # -- the one request loop ---------------------------------------------------
+    # -- sending: request -> retries -> auth -> one attempt ---------------------
+    # The shape of httpx's Client.send -> _send_handling_auth -> _send_single_request;
+    # the retry decision and its budgets are in ccpandas.client.retry, the mapping of
+    # requests' exceptions in ccpandas.client.transport.
 
     def request(
         self,
@@ -556,145 +555,184 @@ class Client:
         Returns None for an empty body. Raises the typed error of the last attempt
         (``ServerError``, ``ThrottledError``, ``TransportError``...) once retries are
         exhausted, and at once for errors no retry can fix (400, 401, 403, 404,
-        ``quota_exceeded``...). ``idempotent`` overrides whether the request may be
-        re-sent after an ambiguous failure (default: True for GET and for the
-        list-membership activity POSTs).
+        ``quota_exceeded``, a host name that does not resolve...). ``idempotent``
+        overrides whether the request may be re-sent after an ambiguous failure
+        (default: True for GET and for the list-membership activity POSTs).
 
         Example:
             >>> client.request("GET", "/contact_lists", params={"limit": 10})  # doctest: +SKIP
             {'lists': [...], 'lists_count': 3}
         """
+        call = self._build_call(method, path, params, json, idempotent)
+        return self._send_handling_retries(call)
+
+    def _build_call(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        idempotent: bool | None,
+    ) -> _Call:
+        """Everything about a request that stays the same from one attempt to the next."""
         method = method.upper()
         url, host_path = self._split(path)
-        label = f"{method} {host_path}"
-        template = _path_template(host_path)
         replayable = self._replayable(method, host_path) if idempotent is None else idempotent
-        query = _clean_params(params)
         data = None if json is None else _json.dumps(json, separators=(",", ":"))
         headers = {"Accept": "application/json", "User-Agent": self.user_agent}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        policy = self.retry_policy
+        return _Call(
+            method=method,
+            url=url,
+            host_path=host_path,
+            template=_path_template(host_path),
+            replayable=replayable,
+            params=_clean_params(params),
+            data=data,
+            headers=headers,
+        )
 
-        first_start = self._clock()
-        attempts = 0
-        throttled = 0  # answers "429 throttled": a budget of their own (see RetryPolicy)
-        refreshed = False
+    def _send_handling_retries(self, call: _Call) -> Any:
+        """Attempt after attempt until an answer, or until the budget says stop."""
+        budget = RetryBudget(self.retry_policy, started=self._clock())
         while True:
-            token = self._token()  # AuthError here: nothing was sent
-            if self.limiter is not None:
-                self.limiter.acquire()
-            attempts += 1
-            started = self._clock()
-            retry_after = None
-            try:
-                resp = self.session.request(
-                    method,
-                    url,
-                    params=query,
-                    data=data,
-                    headers=headers,
-                    auth=_BearerAuth(token),
-                    timeout=self.timeout,
-                    allow_redirects=False,  # a redirect could carry the token elsewhere
-                )
-            except _FATAL_TRANSPORT as exc:
-                _scrub(exc)
-                self.stats._sent(method, template, reached=False, today=self._today())
-                self.stats._add("transport_errors")
-                raise TransportError(
-                    f"{label}: {_transport_reason(exc)}", request=label, sent=False
-                ) from exc
-            except requests.RequestException as exc:
-                _scrub(exc)
-                sent = _was_sent(exc)
-                self.stats._sent(method, template, reached=sent, today=self._today())
-                self.stats._add("transport_errors")
-                elapsed_ms = (self._clock() - started) * 1000
-                reason = _transport_reason(exc)
-                _log.debug(
-                    "%s %s -> no answer (%s) after %.1f ms (attempt %d)",
-                    method,
-                    host_path,
-                    reason,
-                    elapsed_ms,
-                    attempts,
-                )
-                error: CCError = TransportError(f"{label}: {reason}", request=label, sent=sent)
-                error.__cause__ = exc
-                kind = classify(None, None, sent=sent)
-            else:
-                status = resp.status_code
-                self.stats._sent(method, template, reached=True, today=self._today())
-                self.stats._status(status)
-                _log.debug(
-                    "%s %s -> %d in %.1f ms (attempt %d)",
-                    method,
-                    host_path,
-                    status,
-                    (self._clock() - started) * 1000,
-                    attempts,
-                )
-                if 200 <= status < 300:
-                    return _decode(resp, label)
-                api_error = error_for_response(status, _error_body(resp), request=label)
-                error = api_error
-                if api_error.error_key == "throttled":
-                    self.stats._add("throttled")
-                if status == 401:
-                    if not refreshed and self._refresh_on_401():
-                        refreshed = True
-                        attempts -= 1  # a resend with a new token is not a retry
-                        self.stats._add("refreshes")
-                        _log.info("%s: token refreshed after 401, sending again", label)
-                        continue
-                    api_error.add_note(_UNAUTHORIZED_ADVICE)
-                elif isinstance(api_error, ForbiddenError):
-                    api_error.add_note(_FORBIDDEN_ADVICE)
-                kind = classify(status, api_error.error_key)
-                retry_after = _retry_after(resp)
-
-            if kind is None:
-                raise error
-            if kind is RetryKind.THROTTLED:
-                throttled += 1
-                retry, budget = throttled, policy.max_throttled
-            else:
-                retry, budget = attempts - throttled, policy.max_attempts - 1
-            delay = policy.delay(kind, retry=retry, jitter=self._jitter, retry_after=retry_after)
-            elapsed = self._clock() - first_start
-            if not should_retry(
-                kind,
-                attempts=attempts,
-                throttled=throttled,
-                elapsed=elapsed,
-                delay=delay,
-                policy=policy,
-                replayable=replayable,
-            ):
-                if attempts > 1:
-                    what = f"{attempts} attempts"
-                    if throttled:
-                        what += f" ({throttled} throttled)"
-                    error.add_note(f"gave up after {what} in {elapsed:.1f} s")
-                raise error
-            self.stats._add("retries")
-            if kind.ambiguous and method == "POST":
-                self.stats._add("resent_posts")
-            if kind is RetryKind.THROTTLED and self.limiter is not None:
-                self.limiter.defer(delay)  # hold back every caller, not only this one
-            level = logging.INFO if kind is RetryKind.THROTTLED else logging.WARNING
-            _log.log(
-                level,
-                "%s failed (%s), retry %d of %d in %.2f s",
-                label,
-                _short(error),
-                retry,
-                budget,
-                delay,
+            attempt = self._send_handling_auth(call, budget.attempt())
+            if attempt.error is None:
+                return attempt.value
+            decision = budget.decide(
+                attempt.kind,
+                now=self._clock(),
+                jitter=self._jitter,
+                replayable=call.replayable,
+                retry_after=attempt.retry_after,
             )
-            if delay > 0:
-                self._sleep(delay)
+            if not decision.retry:
+                if decision.note:
+                    attempt.error.add_note(decision.note)
+                raise attempt.error  # built, never raised before: no chained context
+            self._wait_before_retry(call, attempt, decision)
+
+    def _send_handling_auth(self, call: _Call, number: int) -> _Attempt:
+        """One attempt; after a 401, one resend with a refreshed token (per request)."""
+        attempt = self._send_single_request(call, number)
+        if attempt.status == 401 and not call.refreshed and self._refresh_on_401():
+            call.refreshed = True  # a resend with a new token is not a retry
+            self.stats._add("refreshes")
+            _log.info("%s: token refreshed after 401, sending again", call.label)
+            attempt = self._send_single_request(call, number)
+        if attempt.status == 401 and attempt.error is not None:
+            attempt.error.add_note(_UNAUTHORIZED_ADVICE)
+        return attempt
+
+    def _send_single_request(self, call: _Call, number: int) -> _Attempt:
+        """Send once: token, rate-limit slot, HTTP; the answer or the transport failure.
+
+        Holds the token only as a Secret and masks it on the request requests keeps,
+        so nothing this frame or the answer refers to shows the token.
+        """
+        token = self._token()  # AuthError here: nothing was sent
+        self._acquire_slot()
+        started = self._clock()
+        try:
+            resp = self.session.request(
+                call.method,
+                call.url,
+                params=call.params,
+                data=call.data,
+                headers=call.headers,
+                auth=_BearerAuth(token),
+                timeout=self.timeout,
+                allow_redirects=False,  # a redirect could carry the token elsewhere
+            )
+        except requests.RequestException as exc:
+            error, fatal = map_transport_error(exc, call.label, host=self._host)
+            return self._no_answer(call, error, fatal=fatal, number=number, started=started)
+        mask_authorization(resp.request)
+        return self._answer(call, resp, number=number, started=started)
+
+    def _acquire_slot(self) -> None:
+        """Wait for the shared rate limiter's next start slot (none without a limiter)."""
+        if self.limiter is not None:
+            self.limiter.acquire()
+
+    def _count_request(self, call: _Call, *, reached: bool) -> None:
+        """Count one attempt in the stats and, when it may have reached the server, in
+        the daily quota ledger."""
+        self.stats._sent(call.method, call.template, reached=reached, today=self._today())
+
+    def _no_answer(
+        self, call: _Call, error: TransportError, *, fatal: bool, number: int, started: float
+    ) -> _Attempt:
+        """Account for an attempt that got no usable answer."""
+        self._count_request(call, reached=error.sent and not fatal)
+        self.stats._add("transport_errors")
+        if fatal:
+            return _Attempt(error=error)
+        _log.debug(
+            "%s %s -> no answer (%s) after %.1f ms (attempt %d)",
+            call.method,
+            call.host_path,
+            error.reason,
+            (self._clock() - started) * 1000,
+            number,
+        )
+        return _Attempt(error=error, kind=classify(None, None, sent=error.sent))
+
+    def _answer(
+        self, call: _Call, resp: requests.Response, *, number: int, started: float
+    ) -> _Attempt:
+        """Account for an HTTP answer: the decoded body, or its typed error."""
+        status = resp.status_code
+        self._count_request(call, reached=True)
+        self.stats._status(status)
+        _log.debug(
+            "%s %s -> %d in %.1f ms (attempt %d)",
+            call.method,
+            call.host_path,
+            status,
+            (self._clock() - started) * 1000,
+            number,
+        )
+        if 200 <= status < 300:
+            return _Attempt(value=_decode(resp, call.label), status=status)
+        error = self._error_for(resp, call)
+        return _Attempt(
+            error=error,
+            kind=classify(status, error.error_key),
+            status=status,
+            retry_after=_retry_after(resp),
+        )
+
+    def _error_for(self, resp: requests.Response, call: _Call) -> APIError:
+        """The typed error of an error answer, with advice where there is some."""
+        error = error_for_response(resp.status_code, _error_body(resp), request=call.label)
+        if error.error_key == "throttled":
+            self.stats._add("throttled")
+        if isinstance(error, ForbiddenError):
+            error.add_note(_FORBIDDEN_ADVICE)
+        return error
+
+    def _wait_before_retry(self, call: _Call, attempt: _Attempt, decision: RetryDecision) -> None:
+        """Count and log the retry, hold back the other callers after a throttle, sleep."""
+        kind = attempt.kind
+        self.stats._add("retries")
+        if kind is not None and kind.ambiguous and call.method == "POST":
+            self.stats._add("resent_posts")
+        if kind is RetryKind.THROTTLED and self.limiter is not None:
+            self.limiter.defer(decision.delay)  # hold back every caller, not only this one
+        level = logging.INFO if kind is RetryKind.THROTTLED else logging.WARNING
+        _log.log(
+            level,
+            "%s failed (%s), retry %d of %d in %.2f s",
+            call.label,
+            _short(attempt.error) if attempt.error is not None else "?",
+            decision.number,
+            decision.budget,
+            decision.delay,
+        )
+        if decision.delay > 0:
+            self._sleep(decision.delay)
 
     # -- conveniences -------------------------------------------------------------
 

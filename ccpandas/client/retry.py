@@ -1,8 +1,12 @@
 """When to retry a request and how long to wait first. Pure: no I/O, no clock, no randomness.
 
-The client classifies each failed attempt (:func:`classify`), asks :func:`should_retry`,
-and sleeps :meth:`RetryPolicy.delay`; the randomness comes in through ``jitter`` so
-tests choose it (stripe-python keeps the same split between decision and sleep time).
+The client classifies each failed attempt (:func:`classify`) and asks the request's
+:class:`RetryBudget` (:meth:`RetryBudget.decide`), which counts the attempts and the
+throttled answers against the :class:`RetryPolicy` (:func:`should_retry`) and picks the
+wait (:meth:`RetryPolicy.delay`); the client only sleeps. The randomness comes in through
+``jitter`` and the time through ``now`` so tests choose both (stripe-python's
+``_should_retry`` / ``_sleep_time_seconds`` keep the same split between the decision and
+the sleep).
 
 Example:
     >>> policy = RetryPolicy()
@@ -25,6 +29,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "RETRYABLE_STATUSES",
+    "RetryBudget",
+    "RetryDecision",
     "RetryKind",
     "RetryPolicy",
     "backoff_delay",
@@ -203,3 +209,92 @@ def should_retry(
     if elapsed + delay > policy.max_retry_seconds:
         return False
     return not (kind.ambiguous and not replayable)
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    """What :meth:`RetryBudget.decide` answers about one failed attempt.
+
+    ``retry``: send again after ``delay`` seconds. ``number`` is which retry of its
+    budget that would be and ``budget`` that budget's size (throttles count against
+    ``max_throttled``, everything else against ``max_attempts - 1``): for the log line.
+    ``note``: when giving up after more than one attempt, what to add to the error.
+    """
+
+    retry: bool
+    delay: float = 0.0
+    number: int = 0
+    budget: int = 0
+    note: str | None = None
+
+
+@dataclass
+class RetryBudget:
+    """The retry budgets of one request: attempts, throttled answers, time.
+
+    Call :meth:`attempt` before each attempt (a resend with a refreshed token is not
+    one) and :meth:`decide` after each failed one. ``started`` and ``now`` are readings
+    of the same clock (seconds).
+
+    Example:
+        >>> budget = RetryBudget(RetryPolicy(max_attempts=2), started=0.0)
+        >>> budget.attempt()
+        1
+        >>> budget.decide(RetryKind.SERVER_ERROR, now=0.1, jitter=lambda: 1.0)
+        RetryDecision(retry=True, delay=0.5, number=1, budget=1, note=None)
+        >>> budget.attempt()
+        2
+        >>> budget.decide(RetryKind.SERVER_ERROR, now=0.7, jitter=lambda: 1.0).note
+        'gave up after 2 attempts in 0.7 s'
+    """
+
+    policy: RetryPolicy
+    started: float
+    attempts: int = 0
+    throttled: int = 0
+
+    def attempt(self) -> int:
+        """Count one more attempt; return its number (1 for the first)."""
+        self.attempts += 1
+        return self.attempts
+
+    def decide(
+        self,
+        kind: RetryKind | None,
+        *,
+        now: float,
+        jitter: Callable[[], float],
+        replayable: bool = True,
+        retry_after: float | None = None,
+    ) -> RetryDecision:
+        """Whether to retry after a ``kind`` failure (None: never), and after how long.
+
+        ``replayable`` is False for a request that must not run twice (see
+        :func:`should_retry`); ``retry_after`` a server's ``Retry-After`` in seconds.
+        """
+        if kind is None:
+            return RetryDecision(retry=False)
+        policy = self.policy
+        if kind is RetryKind.THROTTLED:
+            self.throttled += 1
+            number, budget = self.throttled, policy.max_throttled
+        else:
+            number, budget = self.attempts - self.throttled, policy.max_attempts - 1
+        delay = policy.delay(kind, retry=number, jitter=jitter, retry_after=retry_after)
+        elapsed = now - self.started
+        retry = should_retry(
+            kind,
+            attempts=self.attempts,
+            throttled=self.throttled,
+            elapsed=elapsed,
+            delay=delay,
+            policy=policy,
+            replayable=replayable,
+        )
+        note = None
+        if not retry and self.attempts > 1:
+            what = f"{self.attempts} attempts"
+            if self.throttled:
+                what += f" ({self.throttled} throttled)"
+            note = f"gave up after {what} in {elapsed:.1f} s"
+        return RetryDecision(retry=retry, delay=delay, number=number, budget=budget, note=note)

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from ccpandas._config import DATA_DIR_ENV, data_dir
-from ccpandas.errors import CCError, ConfigError
+from ccpandas.errors import CCError, ConfigError, RunLockedError
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.plan.ids import INVALID, check_ids
 from ccpandas.run.batch import PENDING, REJECTED, UNCERTAIN, BatchRun
@@ -141,10 +141,6 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _from_iso(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
-
-
-class RunLockedError(CCError):
-    """Another process is driving this run right now (it holds the run's lock)."""
 
 
 # --------------------------------------------------------------------------- the file

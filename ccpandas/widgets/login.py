@@ -23,9 +23,8 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import ipywidgets as w
 import traitlets
@@ -33,7 +32,7 @@ import traitlets
 from ccpandas.widgets._html import box, duration, esc, note
 
 if TYPE_CHECKING:
-    from ccpandas.auth.connect import DeviceCode
+    from ccpandas.auth.connect import ConnectOptions, DeviceCode, LoginOptions
     from ccpandas.client.http import Client
 
 __all__ = [
@@ -147,12 +146,12 @@ class LoginPrompt(w.VBox):
         *,
         auth_url: str | None = None,
         flow: str = "device",
-        login_options: Mapping[str, Any] | None = None,
+        login_options: LoginOptions | None = None,
     ) -> None:
         self._base_url = base_url
         self._auth_url = auth_url
         self._flow = flow
-        self._login_options = dict(login_options or {})
+        self._login_options: dict[str, Any] = dict(login_options or {})
         self.html = w.HTML(
             box(
                 note("<b>Not connected to Constant Contact.</b>"),
@@ -238,14 +237,14 @@ class LoginPrompt(w.VBox):
         return data
 
 
-def _login_options(options: Mapping[str, Any]) -> dict[str, Any]:
+def _login_options(options: Mapping[str, Any]) -> LoginOptions:
     """The options of ``%cc_connect`` that :func:`ccpandas.auth.login` takes too (the
-    prompt brings its own view, client id, flow and servers)."""
-    from ccpandas.auth.connect import login
+    prompt brings its own view, flow and servers)."""
+    from ccpandas.auth.connect import LoginOptions
 
-    own = {"client_id", "flow", "auth_url", "base_url", "view"}
-    names = set(inspect.signature(login).parameters) - own
-    return {k: v for k, v in options.items() if k in names}
+    own = {"flow", "auth_url", "base_url", "view"}
+    names = (LoginOptions.__required_keys__ | LoginOptions.__optional_keys__) - own
+    return {k: v for k, v in options.items() if k in names}  # type: ignore[return-value]
 
 
 def describe_connection(client: Client) -> str:
@@ -262,13 +261,17 @@ def connect(
     client_id: str | None = None,
     flow: str = "device",
     auth_url: str | None = None,
-    **options: Any,
+    **options: Unpack[ConnectOptions],
 ) -> Client | LoginPrompt | None:
     """What ``%cc_connect`` runs: :func:`ccpandas.auth.connect` (the token sources in
     order, then an interactive login with its widget when a client id is known) and make
     the client the default. Returns the client, or a :class:`LoginPrompt` to show when
     nothing can connect (its client id field and *Log in* button log in from there;
-    None when a registered login flow connects later).
+    None when a registered login flow connects later). ``options`` are those of
+    :func:`ccpandas.auth.connect` (:class:`~ccpandas.auth.connect.ConnectOptions`:
+    ``token``, ``interactive``, ``scopes``, ``client_secret``, ``store``,
+    ``set_default``, ``client_options``, ``min_refresh_interval``, ``redirect_uri``,
+    ``open_browser``, ``view``, ``timeout``, ``save``).
 
     Example:
         >>> connect(client_id="0a1b2c3d-...")  # doctest: +SKIP
@@ -287,17 +290,20 @@ def connect(
 
         set_default_client(client)
         return client
-    store = options.pop("store", None) or TokenStore()
+    rest: dict[str, Any] = dict(options)
+    given = rest.pop("store", None)  # None: a practice login is not saved for good
+    store = given if given is not None else TokenStore()
     known = bool(client_id or env(CLIENT_ID_ENV) or store.client_ids())
+    interactive = bool(rest.pop("interactive", True)) and known
     try:
         return auth_connect(
             client_id,
             base_url=url,
             auth_url=auth_url,
             flow=flow,
-            store=store,
-            interactive=known,
-            **options,
+            store=given,
+            interactive=interactive,
+            **rest,
         )
     except AuthError:
         if known:
@@ -306,7 +312,7 @@ def connect(
             url or DEFAULT_BASE_URL,
             auth_url=auth_url,
             flow=flow,
-            login_options=_login_options({**options, "store": store}),
+            login_options=_login_options({**rest, "store": given}),
         )
 
 

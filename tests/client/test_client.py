@@ -1010,3 +1010,36 @@ def test_the_emulator_token_never_reaches_logs_or_errors(emu, caplog, capfd):
     assert client.stats.retries > 0
     for text in texts:
         assert emu.token not in text
+
+
+# --------------------------------------------------------------------------- the exception tree
+
+
+def test_every_public_error_is_in_the_tree_and_exported():
+    import inspect
+
+    import ccpandas.errors as errors_module
+    import ccpandas.journal
+    import ccpandas.run.journal
+
+    public = {
+        name
+        for name, obj in vars(errors_module).items()
+        if inspect.isclass(obj) and issubclass(obj, Exception) and not name.startswith("_")
+    }
+    assert public <= set(errors_module.__all__)
+    tree = errors_module.__doc__.split("::", 1)[1].split("\n\n", 2)[1]
+    drawn = {line.split("──", 1)[1].split()[0] for line in tree.splitlines() if "──" in line}
+    assert public == drawn
+    for name in public:
+        assert issubclass(getattr(errors_module, name), CCError), name
+    # RunLockedError lives in the tree; its old homes name the same class.
+    assert ccpandas.run.journal.RunLockedError is errors_module.RunLockedError
+    assert ccpandas.journal.RunLockedError is errors_module.RunLockedError
+
+
+def test_auth_error_takes_its_error_key_as_an_argument():
+    assert AuthError("refused", error_key="invalid_grant").error_key == "invalid_grant"
+    assert AuthError("no token").error_key is None
+    err = UnauthorizedError(401, "unauthorized", "bad token")
+    assert isinstance(err, AuthError) and err.error_key == "unauthorized"

@@ -167,3 +167,51 @@ def test_policy_validates_its_bounds():
         RetryPolicy(max_retry_seconds=-1)
     with pytest.raises(ValueError, match="max_throttled"):
         RetryPolicy(max_throttled=-1)
+
+
+# --------------------------------------------------------------------------- RetryBudget
+
+
+def test_budget_counts_throttles_apart_from_other_failures():
+    from ccpandas.client.retry import RetryBudget
+
+    budget = RetryBudget(RetryPolicy(max_attempts=2, max_throttled=2), started=0.0)
+    one = lambda: 1.0  # noqa: E731
+    budget.attempt()
+    first = budget.decide(RetryKind.THROTTLED, now=0.0, jitter=one)
+    assert (first.retry, first.number, first.budget, first.delay) == (True, 1, 2, 0.5)
+    budget.attempt()
+    assert budget.decide(RetryKind.THROTTLED, now=0.5, jitter=one).retry
+    budget.attempt()
+    # The third throttle is over max_throttled=2, whatever max_attempts says.
+    last = budget.decide(RetryKind.THROTTLED, now=1.5, jitter=one)
+    assert not last.retry and last.note == "gave up after 3 attempts (3 throttled) in 1.5 s"
+
+
+def test_budget_never_retries_an_unretryable_failure_and_adds_no_note():
+    from ccpandas.client.retry import RetryBudget
+
+    budget = RetryBudget(RetryPolicy(), started=0.0)
+    budget.attempt()
+    budget.attempt()
+    decision = budget.decide(None, now=1.0, jitter=lambda: 1.0)
+    assert (decision.retry, decision.note, budget.throttled) == (False, None, 0)
+
+
+def test_budget_stops_at_the_time_limit_and_for_unreplayable_ambiguous_failures():
+    from ccpandas.client.retry import RetryBudget
+
+    budget = RetryBudget(RetryPolicy(max_retry_seconds=3.0), started=10.0)
+    budget.attempt()
+    assert budget.decide(RetryKind.SERVER_ERROR, now=12.0, jitter=lambda: 1.0).retry
+    budget.attempt()
+    late = budget.decide(RetryKind.SERVER_ERROR, now=12.5, jitter=lambda: 1.0)
+    assert not late.retry and late.delay == 1.0 and "in 2.5 s" in late.note
+    once = RetryBudget(RetryPolicy(), started=0.0)
+    once.attempt()
+    assert not once.decide(
+        RetryKind.CONNECTION_LOST, now=0.0, jitter=lambda: 1.0, replayable=False
+    ).retry
+    assert once.decide(
+        RetryKind.CONNECT_FAILED, now=0.0, jitter=lambda: 1.0, replayable=False
+    ).retry

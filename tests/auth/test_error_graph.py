@@ -1,0 +1,289 @@
+"""No secret reachable from a raised error: the graph a debugger, Sentry's default capture,
+IPython's ``%xmode Verbose`` or ``traceback.TracebackException(capture_locals=True)``
+can open, walked for real tokens the emulator issued.
+
+Walked from each error: its attributes (recursively, into containers and the ``__dict__``
+and ``__slots__`` of every object), its notes, its ``__cause__``/``__context__`` chain, and
+every frame of every traceback in that chain with its ``f_locals``. Not walked: modules,
+classes and functions (the program, not data), and the inside of a
+:class:`~ccpandas._secret.Secret` (a holder whose repr, str and format show a mask: what
+those tools display of it; only ``reveal()`` opens it, which they never call).
+
+Every error is caught in :func:`catch`, a frame holding nothing but the action and the
+error, so the test's own variables (which hold the tokens on purpose) are not walked.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import socket
+import threading
+import traceback
+import types
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import requests
+from auth_support import CLIENT_ID, User
+
+import ccpandas
+from ccpandas._secret import Secret
+from ccpandas.auth.connect import OAuthToken, TextView, login
+from ccpandas.auth.tokenstore import Credentials, TokenStore
+from ccpandas.client.http import Client
+from ccpandas.errors import (
+    AuthError,
+    CCError,
+    QuotaExceededError,
+    TokenStoreError,
+    TransportError,
+    UnauthorizedError,
+)
+
+_OPAQUE = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.CodeType)
+
+
+def catch(action: Callable[[], object]) -> BaseException:
+    """Run ``action``; return the error it raised (this frame holds nothing else)."""
+    try:
+        action()
+    except BaseException as exc:
+        return exc
+    raise AssertionError("nothing was raised")
+
+
+def walk(root: object, secrets: Iterable[str], *, limit: int = 400_000) -> list[str]:
+    """Paths from ``root`` to every string or bytes holding one of ``secrets``."""
+    wanted = [s for s in secrets if s]
+    assert wanted, "no secret to look for"
+    found: list[str] = []
+    seen: set[int] = set()
+    todo: collections.deque[tuple[object, str]] = collections.deque([(root, "error")])
+    visited = 0
+    while todo:
+        obj, path = todo.popleft()
+        if id(obj) in seen or obj is None:
+            continue
+        seen.add(id(obj))
+        visited += 1
+        assert visited < limit, "the graph is larger than expected"
+        if isinstance(obj, str | bytes | bytearray):
+            text = obj if isinstance(obj, str) else bytes(obj).decode("utf-8", "replace")
+            found.extend(f"{path}: {s[:6]}..." for s in wanted if s in text)
+            continue
+        if isinstance(obj, (Secret, threading.Thread, *_OPAQUE)):
+            continue
+        children: list[tuple[object, str]] = []
+        if isinstance(obj, BaseException):
+            children += [(obj.args, f"{path}.args"), (obj.__cause__, f"{path}.__cause__")]
+            children += [(obj.__context__, f"{path}.__context__")]
+            children += [(obj.__traceback__, f"{path}.__traceback__")]
+            children += [(getattr(obj, "__notes__", None), f"{path}.__notes__")]
+        if isinstance(obj, types.TracebackType):
+            children += [(obj.tb_frame, f"{path}.frame"), (obj.tb_next, f"{path}.next")]
+        elif isinstance(obj, types.FrameType):
+            name = obj.f_code.co_name
+            children += [(v, f"{path}[{name}].{k}") for k, v in obj.f_locals.items()]
+        elif isinstance(obj, dict):
+            for k, v in list(obj.items()):
+                children += [(k, f"{path}.key"), (v, f"{path}[{k!r:.40}]")]
+        elif isinstance(obj, list | tuple | set | frozenset | collections.deque):
+            children += [(v, f"{path}[{i}]") for i, v in enumerate(list(obj))]
+        if isinstance(obj, types.MethodType):
+            children.append((obj.__self__, f"{path}.__self__"))
+        attrs = getattr(obj, "__dict__", None)
+        if isinstance(attrs, dict):
+            children += [(v, f"{path}.{k}") for k, v in list(attrs.items())]
+        for cls in type(obj).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                if isinstance(slot, str) and slot not in ("__dict__", "__weakref__"):
+                    children.append((getattr(obj, slot, None), f"{path}.{slot}"))
+        todo.extend(children)
+    return found
+
+
+def shown_with_locals(exc: BaseException) -> str:
+    """What ``traceback.TracebackException(capture_locals=True)`` prints (the reprs of
+    every frame's locals), as IPython's verbose mode or Sentry would show them."""
+    return "".join(traceback.TracebackException.from_exception(exc, capture_locals=True).format())
+
+
+def assert_clean(exc: BaseException, secrets: Iterable[str]) -> None:
+    secrets = [s for s in secrets if s]
+    assert walk(exc, secrets) == []
+    text = shown_with_locals(exc)
+    assert [s[:6] for s in secrets if s in text] == []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_walker_finds_a_token_in_a_frame_local_and_behind_a_cause() -> None:
+    """A control: the walk sees what these tools would show."""
+    raw = "ccemu_" + "ab" * 20
+
+    def leaky() -> None:
+        header = {"Authorization": f"Bearer {raw}"}  # noqa: F841 - the point of the control
+        raise ValueError("boom")
+
+    err = catch(leaky)
+    assert walk(err, [raw]) != []
+    assert raw in shown_with_locals(err)
+    wrapped = CCError("wrapped")
+    wrapped.__cause__ = err
+    assert any("__cause__" in hit for hit in walk(wrapped, [raw]))
+    holder = CCError("holder")
+    holder.request = types.SimpleNamespace(headers={"Authorization": raw})  # type: ignore[attr-defined]
+    assert walk(holder, [raw]) != []
+    assert walk(CCError(Secret(raw)), [raw]) == []  # a Secret shows only its mask
+
+
+def _logged_in(emu: Any, store: TokenStore) -> Client:
+    return login(
+        CLIENT_ID,
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        view=User(emu),
+        store=store,
+        client_options={"rate": None, "jitter": lambda: 0.0, "max_attempts": 2},
+    )
+
+
+def test_a_refused_connection_keeps_no_token(auth_emu) -> None:
+    emu = auth_emu()
+    client = Client(
+        token=emu.token,
+        base_url=f"http://127.0.0.1:{free_port()}/v3",
+        rate=None,
+        max_attempts=2,
+        jitter=lambda: 0.0,
+    )
+    err = catch(lambda: client.get("/contact_lists"))
+    assert isinstance(err, TransportError) and err.sent is False
+    assert "could not connect" in str(err) and err.reason is not None
+    assert isinstance(err.__cause__, requests.ConnectionError)  # what happened, kept
+    assert_clean(err, [emu.token])
+
+
+def test_a_dropped_connection_keeps_no_token(auth_emu) -> None:
+    emu = auth_emu(drop_rate=1.0)
+    client = Client(
+        token=emu.token, base_url=emu.base_url, rate=None, max_attempts=2, jitter=lambda: 0.0
+    )
+    err = catch(lambda: client.get("/contact_lists"))
+    assert isinstance(err, TransportError) and err.sent is True
+    assert_clean(err, [emu.token])
+
+
+def test_a_401_after_the_refresh_keeps_no_token(auth_emu, store: TokenStore) -> None:
+    emu = auth_emu()
+    client = _logged_in(emu, store)
+    provider = client._token_provider.func
+    assert isinstance(provider, OAuthToken)
+    first = provider.credentials.access_token.reveal()
+    emu.revoke_token(first)
+    # Every token the refresh brings is refused too: the resend gets a 401 again.
+    emu.configure(access_token_lifetime=None)
+    original = provider._session.refresh
+
+    def refresh_then_revoke(token: Secret, scopes: Any = None) -> dict[str, Any]:
+        body = original(token, scopes)
+        emu.revoke_token(body["access_token"])
+        return body
+
+    provider._session.refresh = refresh_then_revoke  # type: ignore[method-assign]
+    provider.min_refresh_interval = 0
+    err = catch(lambda: ccpandas.read_contact_lists(client))
+    assert isinstance(err, UnauthorizedError)
+    assert client.stats.refreshes == 1
+    assert any("refused the access token" in note for note in err.__notes__)
+    assert_clean(err, [*emu.oauth.issued_secrets(), emu.token])
+
+
+def test_quota_exceeded_keeps_no_token(auth_emu) -> None:
+    emu = auth_emu(daily_quota=1)
+    client = Client(token=emu.token, base_url=emu.base_url, rate=None)
+    client.get("/contact_tags")
+    err = catch(lambda: client.get("/contact_tags"))
+    assert isinstance(err, QuotaExceededError)
+    assert_clean(err, [emu.token])
+
+
+def test_a_refused_refresh_keeps_no_refresh_token(auth_emu, store: TokenStore) -> None:
+    emu = auth_emu()
+    client = _logged_in(emu, store)
+    provider = client._token_provider.func
+    creds = provider.credentials
+    emu.oauth.revoke_refresh_token(creds.refresh_token.reveal())
+    emu.revoke_token(creds.access_token.reveal())
+    provider.min_refresh_interval = 0
+    err = catch(lambda: ccpandas.read_contact_lists(client))
+    assert isinstance(err, AuthError) and err.error_key == "invalid_grant"
+    assert err.__context__ is None  # the refused attempt is not chained
+    assert_clean(err, [*emu.oauth.issued_secrets(), emu.token])
+
+
+def test_an_unreachable_authorization_server_keeps_no_refresh_token(
+    auth_emu, store: TokenStore
+) -> None:
+    emu = auth_emu()
+    client = _logged_in(emu, store)
+    provider = client._token_provider.func
+    issued = [*emu.oauth.issued_secrets(), emu.token]
+    emu.stop()
+    err = catch(lambda: provider.refresh(force=True))
+    assert isinstance(err, AuthError) and err.error_key == "transport"
+    assert_clean(err, issued)
+
+
+def test_token_store_errors_keep_no_token(auth_emu, tmp_path: Path) -> None:
+    emu = auth_emu()
+    body = emu.oauth.grant(CLIENT_ID)
+    creds = Credentials(CLIENT_ID, Secret(body["access_token"]), Secret(body["refresh_token"]))
+    issued = [*emu.oauth.issued_secrets(), emu.token]
+
+    # The folder is a file: the store cannot even take its lock.
+    (tmp_path / "not-a-folder").write_text("x")
+    err = catch(lambda: TokenStore(tmp_path / "not-a-folder").save(creds))
+    assert isinstance(err, TokenStoreError) and "not-a-folder" in str(err)
+    assert_clean(err, issued)
+
+    # The file is a folder: the write fails after the tokens were serialised.
+    store = TokenStore(tmp_path / "tokens")
+    store.path(CLIENT_ID).parent.mkdir(parents=True)
+    store.path(CLIENT_ID).mkdir()
+    err = catch(lambda: store.save(creds))
+    assert isinstance(err, TokenStoreError) and "could not save" in str(err)
+    assert err.__context__ is None and err.__cause__ is None
+    assert_clean(err, issued)
+    err = catch(lambda: store.load(CLIENT_ID))
+    assert isinstance(err, TokenStoreError)
+    assert_clean(err, issued)
+
+    # A login whose store fails to save: raised from login(), whose frame had the answer.
+    # (Approved by the emulator itself and shown as plain text: the simulated person of
+    # the other tests holds the emulator, and so its token, in a local of login().)
+    emu.configure(auto_approve=True)
+    auth_url, base_url, view = emu.auth_url, emu.base_url, TextView(io.StringIO())
+    err = catch(
+        lambda: login(CLIENT_ID, auth_url=auth_url, base_url=base_url, view=view, store=store)
+    )
+    assert isinstance(err, TokenStoreError)
+    assert_clean(err, [*emu.oauth.issued_secrets(), emu.token])
+
+
+def test_an_error_raised_by_the_runner_keeps_no_token(auth_emu, store: TokenStore) -> None:
+    emu = auth_emu(contacts=1200, lists=2)
+    client = _logged_in(emu, store)
+    list_id = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
+    emu.configure(drop_rate=1.0)  # every request dropped: the run stops on a TransportError
+    err = catch(lambda: frame.cc.remove_from_lists([list_id], client=client, progress=False))
+    assert isinstance(err, CCError)
+    assert_clean(err, [*emu.oauth.issued_secrets(), emu.token])
