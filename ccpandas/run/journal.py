@@ -483,6 +483,23 @@ class RunJournal:
         )
         return {str(r["activity_id"]) for r in rows}
 
+    def unanswered_attempts(self) -> list[tuple[str, int, dt.datetime]]:
+        """``(run_id, batch, sent_at)`` of every attempt in this journal file, of any
+        run, that never got an answer (or was re-sent by the client): each may have left
+        an activity on the server that nobody follows."""
+        rows = self.db.query(
+            # A POST the client re-sent after no answer may have left one activity more,
+            # even when the attempt ended accepted.
+            "SELECT run_id, batch, sent_at FROM attempts "
+            f"WHERE outcome IN ({_UNANSWERED}) OR resends > 0"
+        )
+        out = []
+        for r in rows:
+            sent = _from_iso(r["sent_at"])
+            if sent is not None:
+                out.append((str(r["run_id"]), int(r["batch"]), sent))
+        return out
+
     def batch_adopted(self, run: BatchRun) -> None:
         """Record that reconciliation found the activity of ``run``'s unanswered
         attempt: that attempt becomes ``adopted`` (with the activity id)."""

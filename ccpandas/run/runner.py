@@ -95,6 +95,11 @@ class Journal(Protocol):
         """Every activity id any journaled batch holds (of any run): never adopted."""
         ...
 
+    def unanswered_attempts(self) -> list[tuple[str, int, dt.datetime]]:
+        """``(run_id, batch, sent_at)`` of every attempt, of any run, that never got an
+        answer (uncertain, or left sending): each may have created an activity."""
+        ...
+
     def settle(self, runs: Sequence[BatchRun]) -> None:
         """After an interruption: record what ``runs`` say, attempts left ``sending``
         included, so the journal agrees with what a resume will do."""
@@ -126,6 +131,9 @@ class NullJournal:
 
     def claimed_activity_ids(self) -> set[str]:
         return set()
+
+    def unanswered_attempts(self) -> list[tuple[str, int, dt.datetime]]:
+        return []
 
     def settle(self, runs: Sequence[BatchRun]) -> None:
         pass
@@ -497,6 +505,19 @@ class Runner:
         claimed = set(self.journal.claimed_activity_ids())
         for r in runs:
             claimed.update(a for a in (r.activity_id, *r.previous_activity_ids) if a)
+        # Every other unanswered request on record may have created an activity too:
+        # another run's (any shape: unknown here), or another batch of this run of the
+        # same shape. An activity one of them could have made is not adopted.
+        run_id = getattr(self.journal, "run_id", None)
+        by_index = {r.batch.index: r for r in runs}
+        rivals: list[tuple[int | None, dt.datetime]] = []
+        for rid, index, sent in self.journal.unanswered_attempts():
+            if rid != run_id:
+                rivals.append((None, sent))
+            elif index in by_index:
+                rivals.append((index, sent))
+        for r in todo:  # this process's own unanswered sends (no journal: not on record)
+            rivals.append((r.batch.index, r.unanswered_since or _EPOCH))
         seen: list[tuple[dt.datetime, dict[str, Any]]] = []
         for item in client.iter_activities(limit=500):
             created = _parse_time(item.get("created_at"))
@@ -507,6 +528,14 @@ class Runner:
             seen.append((created, item))
         now = self.clock.now()
         adopted = []
+
+        def contested(run: BatchRun, created: dt.datetime) -> bool:
+            return any(
+                (index is None or (index != run.batch.index and _same_shape(by_index[index], run)))
+                and sent - margin <= created <= sent + horizon
+                for index, sent in rivals
+            )
+
         for run in todo:
             since = run.unanswered_since or _EPOCH
             found = [
@@ -516,7 +545,15 @@ class Runner:
                 and str(item.get("activity_id")) not in claimed
                 and _matches(run.batch, item)
             ]
-            if len(found) == 1:
+            if len(found) == 1 and contested(run, found[0][0]):
+                log.warning(
+                    "batch %d: activity %s matches its unanswered request, but another "
+                    "unanswered request on record (another run's, or another batch's) may "
+                    "have created it: sending the batch again (removal is idempotent)",
+                    run.batch.index,
+                    found[0][1].get("activity_id"),
+                )
+            elif len(found) == 1:
                 created, item = found[0]
                 _take_activity(run, item, Outcome.ADOPTED, now, submitted_at=created)
                 claimed.add(str(run.activity_id))
@@ -706,6 +743,16 @@ def _matches(batch: Batch, activity: dict[str, Any]) -> bool:
     if batch.source.kind is SourceKind.CONTACT_IDS:
         return _int(status.get("items_total_count")) == batch.size
     return True  # the API picks the contacts: their number cannot be foreseen
+
+
+def _same_shape(a: BatchRun, b: BatchRun) -> bool:
+    """Requests whose activities :func:`_matches` cannot tell apart."""
+    if len(a.batch.list_ids) != len(b.batch.list_ids):
+        return False
+    contacts = SourceKind.CONTACT_IDS
+    if a.batch.source.kind is contacts and b.batch.source.kind is contacts:
+        return a.batch.size == b.batch.size
+    return True
 
 
 def _int(value: Any) -> int | None:
