@@ -308,17 +308,19 @@ def test_a_post_the_server_applied_without_an_answer_is_adopted_not_sent_again(e
     assert "adopted, not sent again" in caplog.text
 
 
-def test_a_post_that_never_reached_the_server_is_sent_again_both_on_record(emu):
+def test_a_post_that_never_reached_the_server_is_sent_once_both_attempts_on_record(emu):
     client = client_for(emu)
     journal = _killed_mid_post(emu, client, reached_server=False)
     result = resume(journal.run_id, client=client, progress=False, runner=quick(client))
     assert result.ok
     attempts = open_journal().attempts(journal.run_id)
     batch0 = attempts[attempts["batch"] == 0]
-    assert batch0["outcome"].tolist() == ["uncertain", "accepted"]
-    assert batch0["reason"].tolist() == ["first", "uncertain"]
-    assert "process ended" in batch0["error"].iloc[0]
-    assert result.runs[0].resent == 1 and result.activities.loc[0, "resent"] == 1
+    # reconciled: nothing on the server, so that request never took effect; the batch
+    # is then sent as a plain send (not counted as resent: nothing was duplicated)
+    assert batch0["outcome"].tolist() == ["not_sent", "accepted"]
+    assert batch0["reason"].tolist() == ["first", "resend"]
+    assert "no matching activity" in batch0["error"].iloc[0]
+    assert result.runs[0].resent == 0 and result.activities.loc[0, "resent"] == 0
     assert posts(emu, 201) == 2
 
 

@@ -500,29 +500,42 @@ class RunJournal:
                 out.append((str(r["run_id"]), int(r["batch"]), sent))
         return out
 
-    def batch_adopted(self, run: BatchRun) -> None:
-        """Record that reconciliation found the activity of ``run``'s unanswered
-        attempt: that attempt becomes ``adopted`` (with the activity id)."""
+    def batch_reconciled(self, run: BatchRun) -> None:
+        """Record what reconciliation found for ``run``'s unanswered attempts: its
+        activity (the latest becomes ``adopted``, with the activity id) or none (they
+        become ``not_sent``: they never took effect)."""
         index = run.batch.index
         now = _iso(_utcnow())
-        created = _iso(run.submitted_at)
-        note = f"no answer was recorded; activity found on the server (created {created})"
+        adopted = run.outcome is Outcome.ADOPTED
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, error = ? "
-                "WHERE run_id = ? AND batch = ? AND attempt = "
-                "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
+                "UPDATE attempts SET outcome = ?, answered_at = ?, error = ? "
+                f"WHERE run_id = ? AND batch = ? AND outcome IN ({_UNANSWERED})",
                 (
-                    Outcome.ADOPTED,
+                    Outcome.NOT_SENT,
                     now,
-                    run.activity_id,
-                    note,
-                    self.run_id,
-                    index,
+                    "reconciled: no matching activity on the server",
                     self.run_id,
                     index,
                 ),
             )
+            if adopted:
+                created = _iso(run.submitted_at)
+                note = f"no answer was recorded; activity found on the server (created {created})"
+                conn.execute(
+                    "UPDATE attempts SET outcome = ?, activity_id = ?, error = ? "
+                    "WHERE run_id = ? AND batch = ? AND attempt = "
+                    "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
+                    (
+                        Outcome.ADOPTED,
+                        run.activity_id,
+                        note,
+                        self.run_id,
+                        index,
+                        self.run_id,
+                        index,
+                    ),
+                )
             self._write_batches(conn, [run])
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
 

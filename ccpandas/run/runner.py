@@ -88,8 +88,9 @@ class Journal(Protocol):
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned; ``reason`` None when it ended normally."""
 
-    def batch_adopted(self, run: BatchRun) -> None:
-        """Reconciliation found the activity of ``run``'s unanswered attempt."""
+    def batch_reconciled(self, run: BatchRun) -> None:
+        """Reconciliation settled ``run``'s unanswered attempts: its activity was found
+        (``run.outcome`` adopted) or none exists (not_sent)."""
 
     def claimed_activity_ids(self) -> set[str]:
         """Every activity id any journaled batch holds (of any run): never adopted."""
@@ -126,7 +127,7 @@ class NullJournal:
     def run_stopped(self, reason: str | None) -> None:
         pass
 
-    def batch_adopted(self, run: BatchRun) -> None:
+    def batch_reconciled(self, run: BatchRun) -> None:
         pass
 
     def claimed_activity_ids(self) -> set[str]:
@@ -485,11 +486,13 @@ class Runner:
           and, for a contact-ids source, ``items_total_count`` its number of contacts;
         - claimed by no batch (this run's, or any run's in the journal).
 
-        Exactly one candidate: adopted (the batch follows that activity, the attempt
-        is recorded ``adopted``). None: the batch is sent again. Several: ambiguous, so
-        it is sent again too (removal is idempotent: a second activity costs one
-        request; adopting the wrong one could report contacts removed that were not),
-        with a warning naming them.
+        Exactly one candidate, that no other unanswered request on record could have
+        made: adopted (the batch follows that activity, the attempt is recorded
+        ``adopted``). None: the request never took effect (recorded ``not_sent``) and
+        the batch is sent. Several, or one another request may have made: ambiguous,
+        so the batch stays uncertain and is sent again (removal is idempotent: a
+        second activity costs one request; adopting the wrong one could report contacts
+        removed that were not), with a warning naming them.
         """
         client = self._client()
         todo = [r for r in unanswered if r.unanswered_since is not None]
@@ -557,7 +560,7 @@ class Runner:
                 created, item = found[0]
                 _take_activity(run, item, Outcome.ADOPTED, now, submitted_at=created)
                 claimed.add(str(run.activity_id))
-                self.journal.batch_adopted(run)
+                self.journal.batch_reconciled(run)
                 self.adopted += 1
                 adopted.append(run)
                 log.info(
@@ -577,9 +580,16 @@ class Runner:
                     ", ".join(str(i.get("activity_id")) for _, i in found[:5]),
                 )
             else:
+                # Nothing on the server: that request never took effect. The batch is
+                # plain unsent now (it is sent as a first send, not counted as resent).
+                run.state = BatchState.PENDING
+                run.outcome = Outcome.NOT_SENT
+                run.unanswered_since = None
+                run.last_error = _NOT_FOUND
+                self.journal.batch_reconciled(run)
                 log.info(
                     "batch %d: no activity on the server matches its unanswered request: "
-                    "sending it again",
+                    "it never took effect, sending it",
                     run.batch.index,
                 )
         return adopted
@@ -708,6 +718,7 @@ class Runner:
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_NOT_FOUND = "no answer; no matching activity on the server (reconciled): it never took effect"
 
 
 def _take_activity(
