@@ -14,9 +14,9 @@ Two ways to run it:
 
 Jobs: ``{"op": "run", "ids": [...], "lists": [...]}`` (a removal of those contact ids)
 or ``{"op": "resume", "run_ids": [...]}``; ``"kill_after_post": n`` makes the worker
-SIGKILL itself right after its n-th POST is answered, before the answer is journaled. The API's base URL is in ``CC_BASE_URL`` and
-the token in ``CC_ACCESS_TOKEN`` (never on a command line); the journal directory in
-``CCPANDAS_DATA_DIR``.
+SIGKILL itself right after its n-th POST is answered, before the answer is journaled.
+The API's base URL is in ``CC_BASE_URL`` and the token in ``CC_ACCESS_TOKEN`` (never on
+a command line); the journal directory in ``CCPANDAS_DATA_DIR``.
 """
 
 from __future__ import annotations

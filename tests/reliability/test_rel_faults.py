@@ -24,9 +24,9 @@ from reliability_support import (
 import ccpandas
 from ccpandas import QuotaExceededError
 from ccpandas.emulator import OffsetClock
-from ccpandas.run.clock import ClockFrom
 from ccpandas.history import resume, runs
 from ccpandas.removal import run_plan
+from ccpandas.run.clock import ClockFrom
 from ccpandas.run.journal import open_journal
 from ccpandas.run.progress import NullReporter
 
