@@ -133,7 +133,7 @@ def run_plan(
         raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
     if journal not in (True, False, None) and not isinstance(journal, Journal):
         raise TypeError(f"journal must be True, False or a Journal, not {journal!r}")
-    opts = {**RUN_OPTION_DEFAULTS, **options}
+    opts: RunOptions = {**RUN_OPTION_DEFAULTS, **options}
     template = runner or Runner(None)
     if opts["dry_run"]:
         dry = template.replace(reporter=NullReporter())

@@ -8,7 +8,7 @@ Example:
     >>> BatchState.COMPLETED.terminal, BatchState.FAILED.bad, BatchState.PENDING.terminal
     (True, True, False)
     >>> sql_list(BatchState.bad_states())
-    "'failed', 'cancelled', 'timed_out'"
+    "'cancelled', 'failed', 'timed_out'"
 """
 
 from __future__ import annotations
