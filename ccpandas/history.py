@@ -21,7 +21,7 @@ from ccpandas.run.batch import BatchState, Outcome
 from ccpandas.run.journal import JournalDB, RunJournal, open_journal, plan_digest
 from ccpandas.run.options import RunOptions, check_client, check_run_options
 from ccpandas.run.runner import Runner
-from ccpandas.run.states import sql_list
+from ccpandas.run.states import RunState, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -50,14 +50,14 @@ RUN_COLUMNS = (
 )
 #: What :func:`runs` says about a run.
 RUN_STATES = {
-    "running": "a process is driving it right now",
-    "completed": "every activity completed",
-    "failed": "every request was answered, but some activities failed or were refused: "
-    "result.retry_failed() sends those again",
-    "processing": "every request was accepted; activities were still running at the "
-    "last look: resume() follows them",
-    "stopped": "some requests were never accepted (quota, error, interruption, a dead "
-    "process): resume() sends them",
+    RunState.RUNNING: "a process is driving it right now",
+    RunState.COMPLETED: "every activity completed",
+    RunState.FAILED: "every request was answered, but some activities failed or were "
+    "refused: result.retry_failed() sends those again",
+    RunState.PROCESSING: "every request was accepted; activities were still running at "
+    "the last look: resume() follows them",
+    RunState.STOPPED: "some requests were never accepted (quota, error, interruption, a "
+    "dead process): resume() sends them",
 }
 # What a batch's state counts as in runs(): done well, done badly (nothing more will
 # happen without retry_failed), or followed by the API.
@@ -97,17 +97,17 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         completed, failed = rec["completed"] or 0, rec["failed"] or 0
         accepted, busy = rec["accepted"] or 0, rec["busy"] or 0
         if rec["status"] == "running" and db.is_driven(rec["run_id"]):
-            state = "running"
+            state = RunState.RUNNING
         elif completed == n:
-            state = "completed"
+            state = RunState.COMPLETED
         elif completed + failed == n:
-            state = "failed"
+            state = RunState.FAILED
         elif accepted + failed == n and busy:
-            state = "processing"
+            state = RunState.PROCESSING
         else:
-            state = "stopped"
+            state = RunState.STOPPED
         reason = rec["stop_reason"]
-        if rec["status"] == "running" and state != "running":
+        if rec["status"] == "running" and state is not RunState.RUNNING:
             reason = "the process driving it ended"
         out.append(
             {
@@ -123,9 +123,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
                 "completed": completed,
                 "failed": failed,
                 "uncertain": rec["uncertain"] or 0,
-                "state": state,
+                "state": str(state),
                 "progress": completed / n if n else 1.0,
-                "stop_reason": None if state in ("running", "completed") else reason,
+                "stop_reason": None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
                 "base_url": rec["base_url"],
             }
         )

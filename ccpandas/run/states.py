@@ -19,7 +19,7 @@ from typing import Any
 
 from ccpandas.models import ActivityState
 
-__all__ = ["AttemptReason", "BatchState", "Outcome", "sql_list"]
+__all__ = ["AttemptReason", "BatchState", "Outcome", "RunState", "sql_list"]
 
 
 class BatchState(enum.StrEnum):
@@ -114,6 +114,16 @@ class AttemptReason(enum.StrEnum):
     RESEND = "resend"  # sent before without reaching the API (quota, a refusal)
     UNCERTAIN = "uncertain"  # the previous attempt got no answer
     RETRY_FAILED = "retry_failed"  # result.retry_failed(): the activity ended badly
+
+
+class RunState(enum.StrEnum):
+    """What ``ccpandas.runs()`` says about a whole run (its ``state`` column)."""
+
+    RUNNING = "running"  # a process is driving it right now
+    COMPLETED = BatchState.COMPLETED.value
+    FAILED = BatchState.FAILED.value
+    PROCESSING = BatchState.PROCESSING.value
+    STOPPED = "stopped"
 
 
 def sql_list(values: Iterable[enum.StrEnum]) -> str:
