@@ -29,7 +29,8 @@ BAD_OPTIONS = [
 
 
 @pytest.fixture
-def setup(cc_emulator_factory, connect):
+def setup(cc_emulator_factory, connect, tmp_path, monkeypatch):
+    monkeypatch.setenv("CCPANDAS_DATA_DIR", str(tmp_path / "data"))  # a journal of its own
     emu = cc_emulator_factory(seed=61, contacts=600, rate=None)
     client = connect(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
