@@ -20,6 +20,7 @@ import pandas as pd
 from ccpandas import removal
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
+from ccpandas.run.options import RunOptions, check_client, check_run_options, check_source
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -89,16 +90,15 @@ class CCAccessor:
                 "e.g. df.cc.remove_from_lists(['Newsletter']) (in a notebook, no list_ids "
                 "opens the removal panel)"
             )
+        options: RunOptions = {
+            "dry_run": dry_run,
+            "wait": wait,
+            "progress": progress,
+            "timeout": timeout,
+            "wait_for_quota": wait_for_quota,
+        }
         return removal.remove_from_lists(
-            self._obj,
-            list_ids,
-            column=column,
-            client=client,
-            dry_run=dry_run,
-            wait=wait,
-            progress=progress,
-            timeout=timeout,
-            wait_for_quota=wait_for_quota,
+            self._obj, list_ids, column=column, client=client, **options
         )
 
     def resume(
@@ -124,16 +124,13 @@ class CCAccessor:
         """
         from ccpandas.history import resume_frame
 
-        return resume_frame(
-            self._obj,
-            run_id,
-            column=column,
-            client=client,
-            wait=wait,
-            timeout=timeout,
-            progress=progress,
-            wait_for_quota=wait_for_quota,
-        )
+        options: RunOptions = {
+            "wait": wait,
+            "timeout": timeout,
+            "progress": progress,
+            "wait_for_quota": wait_for_quota,
+        }
+        return resume_frame(self._obj, run_id, column=column, client=client, **options)
 
     def removal_panel(
         self, column: str = "contact_id", *, client: Client | None = None, **kwargs: Any
@@ -174,16 +171,28 @@ class CCAccessor:
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
         """
-        src = (
-            source
-            if source is not None
-            else Source.list_ids(removal.target_lists(list_ids, client))
-        )
+        options: RunOptions = {
+            "dry_run": dry_run,
+            "wait": wait,
+            "progress": progress,
+            "timeout": timeout,
+            "wait_for_quota": wait_for_quota,
+        }
+        # Every argument checked before the list names are read (a request).
+        check_run_options(options)
+        check_client(client)
+        if source is not None:
+            check_source(source)
         if column not in self._obj.columns:
             raise PlanError(
                 f"column {column!r} not found; the frame has {list(self._obj.columns)}",
                 column=column,
             )
+        src = (
+            source
+            if source is not None
+            else Source.list_ids(removal.target_lists(list_ids, client))
+        )
         return removal.remove_list_memberships(
             client,
             list_ids,
@@ -191,9 +200,5 @@ class CCAccessor:
             exclude=self._obj[column],
             confirm_all_active=confirm_all_active,
             confirm_empty=confirm_empty,
-            dry_run=dry_run,
-            wait=wait,
-            progress=progress,
-            timeout=timeout,
-            wait_for_quota=wait_for_quota,
+            **options,
         )

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
 from ccpandas.errors import CCError, PlanError
-from ccpandas.run.batch import UNCERTAIN
+from ccpandas.run.batch import BatchState, Outcome
 from ccpandas.run.journal import JournalDB, RunJournal, open_journal, plan_digest
+from ccpandas.run.options import RunOptions, check_client, check_run_options
 from ccpandas.run.runner import Runner
+from ccpandas.run.states import RunState, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -48,17 +50,20 @@ RUN_COLUMNS = (
 )
 #: What :func:`runs` says about a run.
 RUN_STATES = {
-    "running": "a process is driving it right now",
-    "completed": "every activity completed",
-    "failed": "every request was answered, but some activities failed or were refused: "
-    "result.retry_failed() sends those again",
-    "processing": "every request was accepted; activities were still running at the "
-    "last look: resume() follows them",
-    "stopped": "some requests were never accepted (quota, error, interruption, a dead "
-    "process): resume() sends them",
+    RunState.RUNNING: "a process is driving it right now",
+    RunState.COMPLETED: "every activity completed",
+    RunState.FAILED: "every request was answered, but some activities failed or were "
+    "refused: result.retry_failed() sends those again",
+    RunState.PROCESSING: "every request was accepted; activities were still running at "
+    "the last look: resume() follows them",
+    RunState.STOPPED: "some requests were never accepted (quota, error, interruption, a "
+    "dead process): resume() sends them",
 }
-_GOOD = "completed"
-_BAD = ("failed", "cancelled", "timed_out", "rejected", "unknown")
+# What a batch's state counts as in runs(): done well, done badly (nothing more will
+# happen without retry_failed), or followed by the API.
+_GOOD = BatchState.COMPLETED
+_BAD = (*BatchState.bad_states(), BatchState.REJECTED, BatchState.UNKNOWN)
+_BUSY = tuple(s for s in BatchState if s.busy)
 
 
 def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
@@ -75,13 +80,16 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         "SELECT r.run_id, r.created_at, r.updated_at, r.list_ids, r.n_contacts, r.n_rows, "
         "r.source, r.n_batches, r.status, r.stop_reason, r.base_url, "
         "SUM(b.activity_id IS NOT NULL) AS accepted, "
-        "SUM(b.state = 'completed') AS completed, "
-        "SUM(b.state IN ('failed', 'cancelled', 'timed_out', 'rejected', 'unknown')) AS failed, "
-        "SUM(b.state = ?) AS uncertain, "
-        "SUM(b.activity_id IS NOT NULL AND b.state IN ('initialized', 'processing')) AS busy "
+        "SUM(b.state = ?) AS completed, "
+        f"SUM(b.state IN ({sql_list(_BAD)})) AS failed, "
+        # Unanswered: uncertain, or an attempt a dead process left on its way (a resume
+        # turns it uncertain): exactly the batches a resume reconciles or sends again.
+        "SUM(b.state = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
+        "AND a.batch = b.batch AND a.outcome = ?)) AS uncertain, "
+        f"SUM(b.activity_id IS NOT NULL AND b.state IN ({sql_list(_BUSY)})) AS busy "
         "FROM runs r LEFT JOIN batches b ON b.run_id = r.run_id "
         "GROUP BY r.run_id ORDER BY r.created_at DESC",
-        (UNCERTAIN,),
+        (_GOOD, BatchState.UNCERTAIN, Outcome.SENDING),
     )
     out = []
     for rec in records:
@@ -89,17 +97,17 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         completed, failed = rec["completed"] or 0, rec["failed"] or 0
         accepted, busy = rec["accepted"] or 0, rec["busy"] or 0
         if rec["status"] == "running" and db.is_driven(rec["run_id"]):
-            state = "running"
+            state = RunState.RUNNING
         elif completed == n:
-            state = "completed"
+            state = RunState.COMPLETED
         elif completed + failed == n:
-            state = "failed"
+            state = RunState.FAILED
         elif accepted + failed == n and busy:
-            state = "processing"
+            state = RunState.PROCESSING
         else:
-            state = "stopped"
+            state = RunState.STOPPED
         reason = rec["stop_reason"]
-        if rec["status"] == "running" and state != "running":
+        if rec["status"] == "running" and state is not RunState.RUNNING:
             reason = "the process driving it ended"
         out.append(
             {
@@ -115,9 +123,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
                 "completed": completed,
                 "failed": failed,
                 "uncertain": rec["uncertain"] or 0,
-                "state": state,
+                "state": str(state),
                 "progress": completed / n if n else 1.0,
-                "stop_reason": None if state in ("running", "completed") else reason,
+                "stop_reason": None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
                 "base_url": rec["base_url"],
             }
         )
@@ -146,17 +154,36 @@ def run_result(
         >>> result = ccpandas.run_result("20250301-231501-7f3a2c")  # doctest: +SKIP
         >>> result.rows["status"].value_counts()  # doctest: +SKIP
     """
+    check_client(client)
+    return _rebuild(run_id, client, runner=runner, journal=journal)
+
+
+def _rebuild(
+    run_id: str,
+    client: Any,
+    *,
+    runner: Runner | None,
+    journal: JournalDB | None = None,
+    resolve: bool = False,
+) -> RemovalResult:
+    """The result of ``run_id``, its runner built with everything it needs: ``client``
+    (or the template's, or with ``resolve`` the default client)."""
     from ccpandas.run.result import RemovalResult
 
+    if runner is not None and not isinstance(runner, Runner):
+        raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
     db = journal or open_journal()
     run_journal = RunJournal.open(run_id, db=db)
     plan = db.load_plan(run_id)
-    runner = runner or Runner(None)
-    if client is not None:
-        runner.client = client
-    _check_same_api(run_journal, runner.client)
-    runner.journal = run_journal
-    return RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id)
+    template = runner or Runner(None)
+    api = client if client is not None else template.client
+    if api is None and resolve:
+        from ccpandas.auth.connect import get_default_client
+
+        api = get_default_client()
+    _check_same_api(run_journal, api)
+    built = template.replace(client=api, journal=run_journal)
+    return RemovalResult(plan, db.load_runs(run_id, plan), built, run_id=run_id)
 
 
 def resume(
@@ -170,25 +197,41 @@ def resume(
     runner: Runner | None = None,
 ) -> RemovalResult:
     """Continue a journaled run, in this process or any other: follow the activities
-    already accepted, send only the batches with no accepted activity (those whose
-    outcome was unknown are sent again: removal is idempotent), then wait. Failed
-    activities and requests the API refused (4xx) are not sent again:
-    ``result.retry_failed()`` does that.
+    already accepted, send only the batches with no accepted activity, then wait. A
+    batch whose request got no answer (a dead process, a lost connection) is first
+    looked for on the server: its activity, if found, is followed; otherwise it is sent
+    again (removal is idempotent; see the Reliability guide). Failed activities and
+    requests the API refused (4xx) are not sent again: ``result.retry_failed()`` does
+    that.
 
-    Returns the same kind of result as the first call. ``client`` defaults to the
-    default client; it must talk to the API the run started on. ``runner`` brings
-    injected clocks and sleeps (tests).
+    ``wait=False`` returns once every batch is accepted; ``timeout`` is the seconds to
+    keep polling; ``progress`` as for ``remove_from_lists``; ``wait_for_quota=True``
+    sleeps through a spent daily quota. Returns the same kind of result as the first
+    call. ``client`` defaults to the default client; it must talk to the API the run
+    started on. ``runner`` is a template with injected clocks (tests). Wrong-typed
+    arguments are a TypeError/ValueError before anything is sent.
 
     Example:
         >>> result = ccpandas.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
         >>> result.ok  # doctest: +SKIP
         True
     """
-    result = run_result(run_id, client, runner=runner)
-    _resolve_client(result.runner, client)
-    return result.resume(
-        timeout=timeout, progress=progress, wait=wait, wait_for_quota=wait_for_quota
-    )
+    options: RunOptions = {
+        "wait": wait,
+        "timeout": timeout,
+        "progress": progress,
+        "wait_for_quota": wait_for_quota,
+    }
+    return _resume(run_id, client, runner=runner, **options)
+
+
+def _resume(
+    run_id: str, client: Client | None, *, runner: Runner | None, **options: Unpack[RunOptions]
+) -> RemovalResult:
+    check_run_options(options)
+    check_client(client)
+    result = _rebuild(run_id, client, runner=runner, resolve=True)
+    return result._continue(**options)
 
 
 def resume_frame(
@@ -197,19 +240,19 @@ def resume_frame(
     *,
     column: str = "contact_id",
     client: Client | None = None,
-    wait: bool = True,
-    timeout: float | None = None,
-    progress: Any = "auto",
-    wait_for_quota: bool = False,
     runner: Runner | None = None,
+    **options: Unpack[RunOptions],
 ) -> RemovalResult:
-    """Resume ``run_id`` for the frame it started from (``df.cc.resume``): the result's
-    rows keep the frame's exact index and values. A frame that would not produce the
-    run's requests raises :class:`~ccpandas.PlanError` and nothing is sent.
+    """Resume ``run_id`` for the frame it started from (``df.cc.resume``, which lists
+    the options): the result's rows keep the frame's exact index and values. A frame
+    that would not produce the run's requests raises :class:`~ccpandas.PlanError` and
+    nothing is sent.
     """
     from ccpandas.plan.planner import plan_removal
 
-    result = run_result(run_id, client, runner=runner)
+    check_run_options(options)
+    check_client(client)
+    result = _rebuild(run_id, client, runner=runner, resolve=True)
     journaled = result.plan
     if journaled.source.kind.value != "contact_ids":
         raise PlanError(
@@ -235,20 +278,7 @@ def resume_frame(
             column=column,
         )
     result.plan = dataclasses.replace(journaled, rows=plan.rows, column=plan.column)
-    _resolve_client(result.runner, client)
-    return result.resume(
-        timeout=timeout, progress=progress, wait=wait, wait_for_quota=wait_for_quota
-    )
-
-
-def _resolve_client(runner: Runner, client: Client | None) -> None:
-    if runner.client is None:
-        from ccpandas.auth.connect import get_default_client
-
-        runner.client = client if client is not None else get_default_client()
-    journal = runner.journal
-    if isinstance(journal, RunJournal):
-        _check_same_api(journal, runner.client)
+    return result._continue(**options)
 
 
 def _check_same_api(journal: RunJournal, client: Any) -> None:

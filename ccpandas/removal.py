@@ -11,15 +11,21 @@ import logging
 import math
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
-from ccpandas.errors import PlanError
-from ccpandas.models import Source
+from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import PLANNED, check_ids
 from ccpandas.plan.planner import RemovalPlan, plan_removal, plan_source_removal, resolve_list_ids
 from ccpandas.run.batch import BatchRun
+from ccpandas.run.options import (
+    RUN_OPTION_DEFAULTS,
+    RunOptions,
+    check_client,
+    check_run_options,
+    check_source,
+)
 from ccpandas.run.progress import NullReporter, make_reporter
 from ccpandas.run.result import RemovalResult, resume_call_text
 from ccpandas.run.runner import Journal, NullJournal, Runner
@@ -30,6 +36,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("ccpandas")
 
 __all__ = [
+    "check_client",
+    "check_source",
     "plan_list_removal",
     "remove_from_lists",
     "remove_list_memberships",
@@ -55,6 +63,7 @@ def _needs_names(list_ids: str | Iterable[str]) -> bool:
 def _client(client: Client | None) -> Client:
     from ccpandas.auth.connect import get_default_client
 
+    check_client(client)
     return client if client is not None else get_default_client()
 
 
@@ -93,56 +102,65 @@ def run_plan(
     plan: RemovalPlan,
     client: Client | None = None,
     *,
-    dry_run: bool = False,
-    wait: bool = True,
-    progress: Any = "auto",
-    timeout: float | None = None,
     runner: Runner | None = None,
-    wait_for_quota: bool = False,
     journal: bool | Journal = True,
+    **options: Unpack[RunOptions],
 ) -> RemovalResult:
     """Execute ``plan``: submit its batches in order, then (``wait=True``) poll until
     every activity is terminal or ``timeout`` seconds pass.
 
+    ``options`` are the run options (:class:`~ccpandas.run.options.RunOptions`):
+    ``dry_run`` (False), ``wait`` (True), ``progress`` ("auto"), ``timeout`` (None) and
+    ``wait_for_quota`` (False), as :func:`remove_from_lists` documents them. They and
+    ``client`` are checked before anything is sent or journaled.
+
     Errors the client cannot retry away (quota spent, a refused request, the network
     gone) stop the run and are raised with the result so far on ``exc.result``.
-    ``wait_for_quota=True`` sleeps through a spent daily quota (until 00:00 UTC)
-    instead of stopping. The run is recorded in the journal (``journal=True``, see
+    The run is recorded in the journal (``journal=True``, see
     :mod:`ccpandas.run.journal`) so ``ccpandas.resume(result.run_id)`` can finish it from
-    any process; ``journal=False`` records nothing. ``runner`` brings injected clocks
-    and sleeps (tests).
+    any process; ``journal=False`` records nothing. ``runner`` is a template whose
+    settings (clock, polling, limits) the run uses (tests); the client, reporter,
+    journal and ``wait_for_quota`` come from this call.
 
     Example:
         >>> result = run_plan(plan, client, progress=False)  # doctest: +SKIP
         >>> result.run_id  # doctest: +SKIP
         '20250301-231501-7f3a2c'
     """
-    if dry_run:
-        runner = runner or Runner(None, reporter=NullReporter())
-        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], runner, dry_run=True)
-    runner = runner or Runner(None)
-    if runner.client is None:
-        runner.client = _client(client)
-    runner.reporter = make_reporter(progress)
-    runner.wait_for_quota = wait_for_quota
+    check_run_options(options)
+    check_client(client)
+    if runner is not None and not isinstance(runner, Runner):
+        raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
+    if journal not in (True, False, None) and not isinstance(journal, Journal):
+        raise TypeError(f"journal must be True, False or a Journal, not {journal!r}")
+    opts: RunOptions = {**RUN_OPTION_DEFAULTS, **options}
+    template = runner or Runner(None)
+    if opts["dry_run"]:
+        dry = template.replace(reporter=NullReporter())
+        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+    api = template.client if template.client is not None else _client(client)
+    reporter = make_reporter(opts["progress"])
+    chosen: Journal = template.journal
     if journal is True:
-        if isinstance(runner.journal, NullJournal):
+        if isinstance(chosen, NullJournal):
             from ccpandas.run.journal import RunJournal
 
-            runner.journal = RunJournal.create(
-                plan, base_url=getattr(runner.client, "base_url", None)
-            )
+            chosen = RunJournal.create(plan, base_url=getattr(api, "base_url", None))
     elif journal is not False and journal is not None:
-        runner.journal = journal
+        chosen = journal
+    runner = template.replace(
+        client=api, reporter=reporter, journal=chosen, wait_for_quota=opts["wait_for_quota"]
+    )
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
     _warn_if_over_quota(plan, runner, run_id)
     result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], runner, run_id=run_id)
+    timeout = opts["timeout"]
 
     def go() -> None:
         runner.submit(result.runs)
-        if wait and not runner.stopped:
+        if opts["wait"] and not runner.stopped:
             runner.wait(result.runs, timeout=timeout)
 
     result._with_reporter(None, go)
@@ -190,23 +208,27 @@ def remove_from_lists(
 
     Invalid, missing and duplicate ids are never sent and stay in ``result.rows`` with
     their reason. ``dry_run=True`` plans and returns without sending anything;
-    ``wait=False`` returns once every batch is accepted (``result.wait()`` polls later).
+    ``wait=False`` returns once every batch is accepted (``result.wait()`` polls later);
+    ``progress`` is ``"auto"``, ``"tqdm"``, True, False, None or a Reporter;
+    ``timeout`` is the seconds to keep polling (None: until the end).
     ``wait_for_quota=True`` sleeps through a spent daily quota instead of stopping.
     The run is journaled: ``ccpandas.resume(result.run_id)`` finishes it from any process.
+    A wrong-typed argument is a TypeError/ValueError before anything is sent.
 
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
+    options: RunOptions = {
+        "dry_run": dry_run,
+        "wait": wait,
+        "progress": progress,
+        "timeout": timeout,
+        "wait_for_quota": wait_for_quota,
+    }
+    check_run_options(options)
+    check_client(client)
     plan = plan_list_removal(data, list_ids, column=column, client=client)
-    return run_plan(
-        plan,
-        client,
-        dry_run=dry_run,
-        wait=wait,
-        progress=progress,
-        timeout=timeout,
-        wait_for_quota=wait_for_quota,
-    )
+    return run_plan(plan, client, **options)
 
 
 def remove_list_memberships(
@@ -231,37 +253,45 @@ def remove_list_memberships(
     ``exclude`` (ids, or a DataFrame column) keeps those contacts; it only goes with
     ``list_ids`` and ``all_active_contacts`` sources. An empty ``exclude`` would keep
     nobody: it is a :class:`~ccpandas.PlanError` unless ``confirm_empty=True``.
+    ``dry_run``, ``wait``, ``progress``, ``timeout`` and ``wait_for_quota`` are as
+    for :func:`remove_from_lists`. A wrong-typed argument (a ``source`` that is not a
+    ``Source``, a ``client`` that is not a ``Client``) is a TypeError/ValueError
+    before anything is sent.
 
     Example:
         >>> remove_list_memberships(  # doctest: +SKIP
         ...     client, ["Newsletter"], source=Source.tag_ids([churned_tag_id])
         ... )
     """
+    options: RunOptions = {
+        "dry_run": dry_run,
+        "wait": wait,
+        "progress": progress,
+        "timeout": timeout,
+        "wait_for_quota": wait_for_quota,
+    }
+    check_run_options(options)
+    check_client(client)
+    check_source(source)
+    for name, flag in (
+        ("confirm_all_active", confirm_all_active),
+        ("confirm_empty", confirm_empty),
+    ):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, not {flag!r} ({type(flag).__name__})")
     targets = target_lists(list_ids, client)
-    if source.kind.value == "list_ids":
+    if source.kind is SourceKind.LIST_IDS:
         # Source lists may be named too.
         source = Source.list_ids(target_lists(source.values, client))
-    if source.kind.value == "contact_ids":
-        if exclude is not None:
-            raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
-        plan = plan_removal(pd.Series(list(source.values), dtype=object), targets)
-    else:
-        plan = plan_source_removal(
-            source,
-            targets,
-            exclude=exclude,
-            confirm_all_active=confirm_all_active,
-            confirm_empty=confirm_empty,
-        )
-    return run_plan(
-        plan,
-        client,
-        dry_run=dry_run,
-        wait=wait,
-        progress=progress,
-        timeout=timeout,
-        wait_for_quota=wait_for_quota,
+    # The planner handles every source kind (contact ids planned like a column).
+    plan = plan_source_removal(
+        source,
+        targets,
+        exclude=exclude,
+        confirm_all_active=confirm_all_active,
+        confirm_empty=confirm_empty,
     )
+    return run_plan(plan, client, **options)
 
 
 def wait(

@@ -51,6 +51,7 @@ from ccpandas.errors import (
     TransportError,
     error_for_response,
 )
+from ccpandas.models import ActivityState
 
 __all__ = [
     "BASE_URL_ENV",
@@ -69,7 +70,8 @@ __all__ = [
 ]
 
 
-ACTIVITY_STATES = ("processing", "completed", "cancelled", "failed", "timed_out")
+# The values GET /activities takes as state= (every state but initialized).
+ACTIVITY_STATES = tuple(s.value for s in ActivityState if s is not ActivityState.INITIALIZED)
 
 _log = logging.getLogger("ccpandas.client.http")
 

@@ -25,7 +25,7 @@ import difflib
 import html
 import math
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -342,16 +342,7 @@ def plan_removal(
     )
     list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     batches = tuple(
-        Batch(
-            index=i * len(list_groups) + j,
-            source=Source.contact_ids(group),
-            list_ids=lists,
-            contact_group=i,
-            list_group=j,
-            size=len(group),
-        )
-        for i, group in enumerate(contact_groups)
-        for j, lists in enumerate(list_groups)
+        _cross([(Source.contact_ids(group), len(group)) for group in contact_groups], list_groups)
     )
     return RemovalPlan(
         rows=rows,
@@ -557,18 +548,7 @@ def plan_source_removal(
     rows, excluded = _exclude_rows(exclude, confirm_empty)
     list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     per_request = [Source(source.kind, g) for g in source_groups] if source_groups else [source]
-    batches = tuple(
-        Batch(
-            index=i * len(list_groups) + j,
-            source=src,
-            list_ids=lists,
-            exclude=excluded,
-            contact_group=i,
-            list_group=j,
-        )
-        for i, src in enumerate(per_request)
-        for j, lists in enumerate(list_groups)
-    )
+    batches = tuple(_cross([(src, 0) for src in per_request], list_groups, exclude=excluded))
     return RemovalPlan(
         rows=rows,
         list_ids=targets,
@@ -583,6 +563,27 @@ def plan_source_removal(
         daily_quota=int(daily_quota),
         notes=notes,
     )
+
+
+def _cross(
+    sources: Sequence[tuple[Source, int]],
+    list_groups: Sequence[tuple[str, ...]],
+    *,
+    exclude: tuple[str, ...] = (),
+) -> Iterator[Batch]:
+    """The batches of a plan: every source group (with its contact count, 0 when the
+    API selects the contacts) times every group of target lists, in that order."""
+    for i, (src, size) in enumerate(sources):
+        for j, lists in enumerate(list_groups):
+            yield Batch(
+                index=i * len(list_groups) + j,
+                source=src,
+                list_ids=lists,
+                exclude=exclude,
+                contact_group=i,
+                list_group=j,
+                size=size,
+            )
 
 
 _EXCLUDE_ONLY = (

@@ -15,76 +15,14 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccpandas.models import ActivityState, Batch
+from ccpandas.models import Batch
 from ccpandas.run.progress import ActivityProgress
+from ccpandas.run.states import BatchState, Outcome
 
-__all__ = ["ACCEPTED", "NOT_SENT", "BatchRun", "BatchState", "Outcome"]
-
-
-class BatchState(enum.StrEnum):
-    """What a batch is doing: an API activity state, or one the client adds."""
-
-    PENDING = "pending"  # not sent (yet)
-    UNCERTAIN = "uncertain"  # sent, but no answer came back: the activity may exist
-    REJECTED = "rejected"  # the API refused the request (4xx)
-    INITIALIZED = ActivityState.INITIALIZED.value
-    PROCESSING = ActivityState.PROCESSING.value
-    COMPLETED = ActivityState.COMPLETED.value
-    CANCELLED = ActivityState.CANCELLED.value
-    FAILED = ActivityState.FAILED.value
-    TIMED_OUT = ActivityState.TIMED_OUT.value
-    UNKNOWN = "unknown"  # the activity is no longer reported by the API
-
-    @property
-    def terminal(self) -> bool:
-        """Nothing more will happen: an API end state, or no longer followable."""
-        return self in _TERMINAL
-
-    @property
-    def bad(self) -> bool:
-        """The activity ended failed, cancelled or timed out."""
-        return self in _BAD
-
-    @classmethod
-    def parse(cls, value: Any, default: BatchState | None = None) -> BatchState:
-        """The state a string names; ``default`` for an empty or unknown one.
-
-        Example:
-            >>> BatchState.parse("", default=BatchState.PENDING)
-            <BatchState.PENDING: 'pending'>
-        """
-        try:
-            return cls(str(value))
-        except ValueError:
-            if default is None:
-                raise ValueError(f"not a batch state: {value!r}") from None
-            return default
-
-
-_TERMINAL = frozenset(
-    {
-        BatchState.COMPLETED,
-        BatchState.CANCELLED,
-        BatchState.FAILED,
-        BatchState.TIMED_OUT,
-        BatchState.UNKNOWN,
-    }
-)
-_BAD = frozenset({BatchState.FAILED, BatchState.CANCELLED, BatchState.TIMED_OUT})
-
-
-class Outcome(enum.StrEnum):
-    """What became of one POST attempt (``BatchRun.outcome``, the journal's attempts)."""
-
-    SENDING = "sending"  # journaled before the POST; never seen after a clean exit
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    NOT_SENT = "not_sent"
-    UNCERTAIN = "uncertain"
+__all__ = ["ACCEPTED", "ADOPTED", "NOT_SENT", "BatchRun", "BatchState", "Outcome"]
 
 
 # Short names the runner, journal and result use (one vocabulary, not retyped strings).
@@ -93,6 +31,7 @@ UNCERTAIN = BatchState.UNCERTAIN
 REJECTED = BatchState.REJECTED
 UNKNOWN = BatchState.UNKNOWN
 ACCEPTED = Outcome.ACCEPTED
+ADOPTED = Outcome.ADOPTED
 NOT_SENT = Outcome.NOT_SENT
 
 
@@ -114,16 +53,23 @@ class BatchRun:
     #: Sends after one whose outcome was unknown (no answer, a 5xx): each may have
     #: created an activity too. Harmless (removal is idempotent), but counted.
     resent: int = 0
-    #: The outcome of the latest POST: accepted, rejected, not_sent or uncertain.
-    outcome: str | None = None
+    #: The outcome of the latest POST: accepted, adopted, rejected, not_sent or uncertain.
+    outcome: Outcome | None = None
     #: Why the latest POST did not succeed (None after an accepted one).
     last_error: str | None = None
+    #: When the first POST whose answer never came was sent (None once one is answered):
+    #: an activity it created can only be newer (reconciliation looks from there).
+    unanswered_since: dt.datetime | None = None
+    #: When the POST now on its way was sent (None between POSTs).
+    sending_since: dt.datetime | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         # One vocabulary: a state read back from the journal or an API body is a string;
         # it becomes a BatchState here (an unknown word is a ValueError, not a new state).
         if name == "state" and not isinstance(value, BatchState):
             value = BatchState(value)
+        elif name == "outcome" and value is not None and not isinstance(value, Outcome):
+            value = Outcome(value)
         super().__setattr__(name, value)
 
     @property
@@ -162,7 +108,7 @@ class BatchRun:
         return ActivityProgress(
             batch=self.batch.index,
             activity_id=self.activity_id,
-            state=str(self.state),
+            state=self.state,
             percent_done=self.percent_done,
             items_completed=self.items_completed,
             items_total=self.items_total,

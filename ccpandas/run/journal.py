@@ -18,7 +18,9 @@ gets a ``run_id`` and its story goes into ``journal.sqlite3`` in the data direct
 Every write is committed (WAL mode, ``synchronous=FULL``) before the runner sends the
 next request, so a run killed at any instant can be resumed: accepted activities are
 followed again, never re-sent; a batch whose last attempt never got an answer is
-``uncertain`` and is sent again (removal is idempotent), both attempts on record.
+``uncertain``: on resume the runner looks for the activity that attempt may have created
+(``GET /activities``) and adopts it (outcome ``adopted``), or sends the batch again
+(removal is idempotent), every attempt on record.
 
 The journal holds ids and states only: no token (not even part of one), no other
 column of the DataFrame, no value of the id column that is not an id. One process at a
@@ -59,8 +61,9 @@ from ccpandas._config import DATA_DIR_ENV, data_dir
 from ccpandas.errors import CCError, ConfigError, RunLockedError
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.plan.ids import INVALID, check_ids
-from ccpandas.run.batch import PENDING, REJECTED, UNCERTAIN, BatchRun
+from ccpandas.run.batch import BatchRun
 from ccpandas.run.journal_codec import _opaque_type, decode_series, encode_series
+from ccpandas.run.states import AttemptReason, BatchState, Outcome, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.plan.planner import RemovalPlan
@@ -102,7 +105,7 @@ CREATE TABLE IF NOT EXISTS runs (
 CREATE TABLE IF NOT EXISTS batches (
     run_id          TEXT NOT NULL,
     batch           INTEGER NOT NULL,
-    state           TEXT NOT NULL,
+    state           TEXT NOT NULL,    -- {states}
     activity_id     TEXT,
     previous_ids    TEXT NOT NULL DEFAULT '[]',
     attempts        INTEGER NOT NULL DEFAULT 0,
@@ -119,16 +122,25 @@ CREATE TABLE IF NOT EXISTS attempts (
     run_id      TEXT NOT NULL,
     batch       INTEGER NOT NULL,
     attempt     INTEGER NOT NULL,
-    reason      TEXT NOT NULL,    -- first | resend | uncertain | retry_failed
+    reason      TEXT NOT NULL,    -- {reasons}
     sent_at     TEXT NOT NULL,
     answered_at TEXT,
-    outcome     TEXT NOT NULL,    -- sending | accepted | rejected | not_sent | uncertain
+    outcome     TEXT NOT NULL,    -- {outcomes}
     activity_id TEXT,
     resends     INTEGER NOT NULL DEFAULT 0,  -- re-sent by the client after no answer
     error       TEXT,
     PRIMARY KEY (run_id, batch, attempt)
 ) WITHOUT ROWID;
-"""
+""".format(
+    # The vocabularies in the comments come from the enums, never retyped. (No CHECK
+    # constraint: CREATE TABLE IF NOT EXISTS could not add one to an existing file.)
+    outcomes=" | ".join(Outcome),
+    reasons=" | ".join(AttemptReason),
+    states=" | ".join(BatchState),
+)
+# Attempts whose fate is unknown: a dead process's (sending) or a lost answer's.
+_UNANSWERED = sql_list([Outcome.SENDING, Outcome.UNCERTAIN])
+_ANSWERED = sql_list(o for o in Outcome if o.answered)
 
 
 def _utcnow() -> dt.datetime:
@@ -141,6 +153,9 @@ def _iso(value: dt.datetime | None) -> str | None:
 
 def _from_iso(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
+
+
+_DIED = "no answer recorded: the process ended while the request was out"
 
 
 # --------------------------------------------------------------------------- the file
@@ -367,7 +382,7 @@ class RunJournal:
             )
             conn.executemany(
                 "INSERT INTO batches (run_id, batch, state) VALUES (?, ?, ?)",
-                [(run_id, b.index, PENDING) for b in plan.batches],
+                [(run_id, b.index, BatchState.PENDING) for b in plan.batches],
             )
         return cls(db, run_id, base_url=base_url)
 
@@ -412,31 +427,148 @@ class RunJournal:
 
     def _recover(self, runs: Sequence[BatchRun]) -> None:
         dangling = self.db.query(
-            "SELECT batch FROM attempts WHERE run_id = ? AND outcome = 'sending'", (self.run_id,)
+            f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
+            (self.run_id,),
         )
         by_index = {r.batch.index: r for r in runs}
         _apply_records(runs, self.db._batch_records(self.run_id))
-        if not dangling:
-            return
+        if dangling:
+            now = _iso(_utcnow())
+            changed = []
+            for row in dangling:
+                run = by_index.get(row["batch"])
+                if run is None:
+                    continue
+                if run.activity_id is not None:
+                    run.previous_activity_ids.append(run.activity_id)
+                    run.activity_id = None
+                run.state = BatchState.UNCERTAIN
+                run.outcome = Outcome.UNCERTAIN
+                changed.append(run)
+            with self.db.transaction() as conn:
+                conn.execute(
+                    f"UPDATE attempts SET outcome = '{Outcome.UNCERTAIN}', error = ? "
+                    f"WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
+                    (_DIED, self.run_id),
+                )
+                self._write_batches(conn, changed)
+                conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+        self._load_unanswered(runs)
+
+    def _load_unanswered(self, runs: Sequence[BatchRun]) -> None:
+        """Give each uncertain batch the send time of its first attempt since the last
+        answered one: reconciliation looks for its activity from there."""
+        rows = self.db.query(
+            "SELECT a.batch, MIN(a.sent_at) AS since FROM attempts a "
+            f"WHERE a.run_id = ? AND a.outcome IN ({_UNANSWERED}) AND a.attempt > COALESCE("
+            "(SELECT MAX(b.attempt) FROM attempts b WHERE b.run_id = a.run_id AND "
+            f"b.batch = a.batch AND b.outcome IN ({_ANSWERED})), 0) GROUP BY a.batch",
+            (self.run_id,),
+        )
+        since = {r["batch"]: _from_iso(r["since"]) for r in rows}
+        for run in runs:
+            if run.state is BatchState.UNCERTAIN and run.unanswered_since is None:
+                run.unanswered_since = since.get(run.batch.index)
+
+    def claimed_activity_ids(self) -> set[str]:
+        """Every activity id an attempt of any run in this journal file received: an
+        activity another run (another kernel on this machine) is following is never
+        adopted by this one."""
+        rows = self.db.query(
+            "SELECT DISTINCT activity_id FROM attempts WHERE activity_id IS NOT NULL"
+        )
+        return {str(r["activity_id"]) for r in rows}
+
+    def unanswered_attempts(self) -> list[tuple[str, int, dt.datetime]]:
+        """``(run_id, batch, sent_at)`` of every attempt in this journal file, of any
+        run, that never got an answer (or was re-sent by the client): each may have left
+        an activity on the server that nobody follows."""
+        rows = self.db.query(
+            # A POST the client re-sent after no answer may have left one activity more,
+            # even when the attempt ended accepted.
+            "SELECT run_id, batch, sent_at FROM attempts "
+            f"WHERE outcome IN ({_UNANSWERED}) OR resends > 0"
+        )
+        out = []
+        for r in rows:
+            sent = _from_iso(r["sent_at"])
+            if sent is not None:
+                out.append((str(r["run_id"]), int(r["batch"]), sent))
+        return out
+
+    def batch_reconciled(self, run: BatchRun) -> None:
+        """Record what reconciliation found for ``run``'s unanswered attempts: its
+        activity (the latest becomes ``adopted``, with the activity id) or none (they
+        become ``not_sent``: they never took effect)."""
+        index = run.batch.index
         now = _iso(_utcnow())
-        changed = []
-        for row in dangling:
-            run = by_index.get(row["batch"])
-            if run is None:
-                continue
-            if run.activity_id is not None:
-                run.previous_activity_ids.append(run.activity_id)
-                run.activity_id = None
-            run.state = UNCERTAIN
-            run.outcome = "uncertain"
-            changed.append(run)
+        adopted = run.outcome is Outcome.ADOPTED
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE attempts SET outcome = 'uncertain', error = ? "
-                "WHERE run_id = ? AND outcome = 'sending'",
-                ("no answer recorded: the process ended while the request was out", self.run_id),
+                "UPDATE attempts SET outcome = ?, answered_at = ?, error = ? "
+                f"WHERE run_id = ? AND batch = ? AND outcome IN ({_UNANSWERED})",
+                (
+                    Outcome.NOT_SENT,
+                    now,
+                    "reconciled: no matching activity on the server",
+                    self.run_id,
+                    index,
+                ),
             )
-            self._write_batches(conn, changed)
+            if adopted:
+                created = _iso(run.submitted_at)
+                note = f"no answer was recorded; activity found on the server (created {created})"
+                conn.execute(
+                    "UPDATE attempts SET outcome = ?, activity_id = ?, error = ? "
+                    "WHERE run_id = ? AND batch = ? AND attempt = "
+                    "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
+                    (
+                        Outcome.ADOPTED,
+                        run.activity_id,
+                        note,
+                        self.run_id,
+                        index,
+                        self.run_id,
+                        index,
+                    ),
+                )
+            self._write_batches(conn, [run])
+            conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+
+    def settle(self, runs: Sequence[BatchRun]) -> None:
+        """After an interruption in this process: the attempts still ``sending`` get the
+        outcome their batch holds in memory (``uncertain`` unless its answer arrived),
+        and every batch is written as the runner knows it. ``runs()`` then counts as
+        uncertain exactly the batches a resume reconciles or sends again."""
+        by_index = {r.batch.index: r for r in runs}
+        dangling = self.db.query(
+            f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
+            (self.run_id,),
+        )
+        now = _iso(_utcnow())
+        with self.db.transaction() as conn:
+            for row in dangling:
+                run = by_index.get(row["batch"])
+                outcome = run.outcome if run is not None else None
+                if outcome is None or outcome is Outcome.SENDING:
+                    outcome = Outcome.UNCERTAIN
+                conn.execute(
+                    "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, error = ? "
+                    f"WHERE run_id = ? AND batch = ? AND outcome = '{Outcome.SENDING}'",
+                    (
+                        outcome,
+                        None if outcome is Outcome.UNCERTAIN else now,
+                        run.activity_id
+                        if run is not None and outcome is Outcome.ACCEPTED
+                        else None,
+                        "interrupted while the request was out"
+                        if outcome is Outcome.UNCERTAIN
+                        else (run.last_error if run is not None else None),
+                        self.run_id,
+                        row["batch"],
+                    ),
+                )
+            self._write_batches(conn, runs)
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
 
     def run_stopped(self, reason: str | None) -> None:
@@ -459,12 +591,12 @@ class RunJournal:
     def batch_sending(self, run: BatchRun) -> None:
         """Record an attempt of ``run`` as ``sending``, durably, before the POST."""
         index = run.batch.index
-        if run.state == UNCERTAIN:
-            reason = "uncertain"
-        elif run.failed or run.state == REJECTED:
-            reason = "retry_failed"
+        if run.state is BatchState.UNCERTAIN:
+            reason = AttemptReason.UNCERTAIN
+        elif run.failed or run.state is BatchState.REJECTED:
+            reason = AttemptReason.RETRY_FAILED
         else:
-            reason = "first"
+            reason = AttemptReason.FIRST
         self._resent_at_send[index] = run.resent
         now = _iso(_utcnow())
         with self.db.transaction() as conn:
@@ -472,12 +604,12 @@ class RunJournal:
                 "SELECT COALESCE(MAX(attempt), 0) FROM attempts WHERE run_id = ? AND batch = ?",
                 (self.run_id, index),
             ).fetchone()
-            if reason == "first" and last:
-                reason = "resend"  # sent before without reaching the API (quota, refusal)
+            if reason is AttemptReason.FIRST and last:
+                reason = AttemptReason.RESEND  # sent before without reaching the API
             conn.execute(
                 "INSERT INTO attempts (run_id, batch, attempt, reason, sent_at, outcome) "
-                "VALUES (?, ?, ?, ?, ?, 'sending')",
-                (self.run_id, index, last + 1, reason, now),
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (self.run_id, index, last + 1, reason, now, Outcome.SENDING),
             )
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
 
@@ -485,8 +617,8 @@ class RunJournal:
         """Record the outcome of the attempt just made, and the batch's new state."""
         index = run.batch.index
         resends = run.resent - self._resent_at_send.pop(index, run.resent)
-        outcome = run.outcome or "uncertain"
-        error = "; ".join(run.errors) if outcome == "rejected" else run.last_error
+        outcome = Outcome(run.outcome or Outcome.UNCERTAIN)
+        error = "; ".join(run.errors) if outcome is Outcome.REJECTED else run.last_error
         now = _iso(_utcnow())
         with self.db.transaction() as conn:
             conn.execute(
@@ -496,7 +628,7 @@ class RunJournal:
                 (
                     outcome,
                     now,
-                    run.activity_id if outcome == "accepted" else None,
+                    run.activity_id if outcome is Outcome.ACCEPTED else None,
                     resends,
                     error,
                     self.run_id,

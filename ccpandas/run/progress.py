@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ccpandas.errors import PlanError
+from ccpandas.run.states import BatchState
 
 __all__ = [
     "ActivityProgress",
@@ -25,6 +25,7 @@ __all__ = [
     "Reporter",
     "Snapshot",
     "TqdmReporter",
+    "check_progress",
     "make_reporter",
     "set_default_reporter_factory",
 ]
@@ -36,7 +37,7 @@ class ActivityProgress:
 
     batch: int
     activity_id: str | None
-    state: str  # "pending" before it is sent, then the API's activity state
+    state: BatchState  # pending before it is sent, then the API's activity state
     percent_done: int = 0
     items_completed: int = 0
     items_total: int = 0
@@ -68,16 +69,17 @@ class Snapshot:
     @property
     def terminal(self) -> int:
         """How many activities reached an end state."""
-        return sum(a.state in _TERMINAL for a in self.activities)
+        return sum(a.state in _ENDED for a in self.activities)
 
     @property
     def failed(self) -> int:
         """How many activities ended failed, cancelled or timed out."""
-        return sum(a.state in _BAD for a in self.activities)
+        return sum(BatchState(a.state).bad for a in self.activities)
 
 
-_BAD = frozenset({"failed", "cancelled", "timed_out"})
-_TERMINAL = _BAD | {"completed"}
+# The API's own end states (an activity no longer reported, ``unknown``, is not counted
+# as ended here: the display lists it apart).
+_ENDED = frozenset(s for s in BatchState.terminal_states() if s is not BatchState.UNKNOWN)
 
 
 @runtime_checkable
@@ -97,11 +99,17 @@ class Reporter(Protocol):
     def stop_requested(self) -> bool:
         """True when the user asked to stop waiting (a Stop button)."""
 
+    @property
+    def sleep(self) -> Callable[[float], None] | None:
+        """How to wait between polls, or None for the runner's clock. A widget reporter
+        brings one that keeps processing UI events, so its Stop button is seen."""
+
 
 class NullReporter:
     """Shows nothing (``progress=False``)."""
 
     stop_requested = False
+    sleep = None
 
     def start(self, snapshot: Snapshot) -> None:
         pass
@@ -120,6 +128,7 @@ class TqdmReporter:
     """
 
     stop_requested = False
+    sleep = None
 
     def __init__(self, file: Any = None, **tqdm_kwargs: Any) -> None:
         self._file = file
@@ -168,6 +177,29 @@ def set_default_reporter_factory(factory: ReporterFactory | None) -> None:
     _default_factory = factory
 
 
+def check_progress(progress: Any) -> None:
+    """TypeError/ValueError unless ``progress`` is a value ``progress=`` accepts.
+
+    Example:
+        >>> check_progress("tqdm")
+        >>> check_progress(3)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: progress must be 'auto', 'tqdm', True, False, None or a Reporter ..., not 3 (int)
+    """
+    accepted = "'auto', 'tqdm', True, False, None or a Reporter object"
+    if progress is None or isinstance(progress, bool):
+        return
+    if isinstance(progress, str):
+        if progress not in ("auto", "tqdm"):
+            raise ValueError(f"progress must be {accepted}, not {progress!r}")
+        return
+    if not isinstance(progress, Reporter):
+        text = repr(progress)
+        text = text if len(text) <= 60 else text[:57] + "..."
+        raise TypeError(f"progress must be {accepted}, not {text} ({type(progress).__name__})")
+
+
 def make_reporter(progress: bool | str | Reporter | None) -> Reporter:
     """Turn the ``progress=`` argument into a Reporter.
 
@@ -179,14 +211,12 @@ def make_reporter(progress: bool | str | Reporter | None) -> Reporter:
         >>> isinstance(make_reporter("tqdm"), TqdmReporter)
         True
     """
+    check_progress(progress)
     if progress is None or progress is False:
         return NullReporter()
     if progress is True or progress == "auto":
         return _default_factory() if _default_factory is not None else TqdmReporter()
     if progress == "tqdm":
         return TqdmReporter()
-    if isinstance(progress, Reporter) and not isinstance(progress, str):
-        return progress
-    raise PlanError(
-        f"progress must be 'auto', 'tqdm', True, False or a Reporter object, not {progress!r}"
-    )
+    assert isinstance(progress, Reporter)
+    return progress

@@ -9,15 +9,16 @@ Example:
 from __future__ import annotations
 
 import html
-import warnings
+import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import numpy as np
 import pandas as pd
 
 from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
-from ccpandas.run.batch import PENDING, REJECTED, UNCERTAIN, UNKNOWN, BatchRun
+from ccpandas.run.batch import BatchRun, BatchState
+from ccpandas.run.options import RunOptions, check_run_options
 from ccpandas.run.progress import make_reporter
 from ccpandas.run.runner import Runner, run_error
 
@@ -26,49 +27,49 @@ if TYPE_CHECKING:
 
 __all__ = ["ROW_STATUSES", "RemovalResult"]
 
+log = logging.getLogger("ccpandas")
+
+# Row statuses that are not batch states: a row's batch was never sent, or its
+# activity completed (the contact is out of the lists).
+_NOT_SENT = "not_sent"
+_REMOVED = "removed"
+
+# A contact group spans several activities when there are more than 50 lists: the
+# row shows the worst of them. Worst first; the order of ROW_STATUSES below.
+_SENT_STATUSES: tuple[str, ...] = (
+    BatchState.FAILED,
+    BatchState.CANCELLED,
+    BatchState.TIMED_OUT,
+    BatchState.REJECTED,
+    BatchState.UNCERTAIN,
+    _NOT_SENT,
+    BatchState.UNKNOWN,
+    BatchState.PROCESSING,
+    _REMOVED,
+)
+_PRECEDENCE = {str(status): rank for rank, status in enumerate(_SENT_STATUSES)}
+
 #: What can have happened to an input row, worst first within each family.
 ROW_STATUSES = (
-    # the row never reached the API
+    # the row never reached the API (the planner's statuses)
     "invalid_id",
     "missing",
     "duplicate",
     # the row's contact was sent
-    "failed",
-    "cancelled",
-    "timed_out",
-    "rejected",
-    "uncertain",
-    "not_sent",
-    "unknown",
-    "processing",
-    "removed",
+    *map(str, _SENT_STATUSES),
     # exclude rows of a list/all-active source: kept in the lists
     "kept",
 )
 
-# A contact group spans several activities when there are more than 50 lists: the
-# row shows the worst of them.
-_PRECEDENCE = {
-    "failed": 0,
-    "cancelled": 1,
-    "timed_out": 2,
-    REJECTED: 3,
-    UNCERTAIN: 4,
-    "not_sent": 5,
-    UNKNOWN: 6,
-    "processing": 7,
-    "removed": 8,
-}
-
 
 def _batch_row_status(run: BatchRun) -> str:
-    if run.state == "completed":
-        return "removed"
-    if run.state in ("initialized", "processing"):
-        return "processing"
-    if run.state == PENDING:
-        return "not_sent"
-    return run.state
+    if run.state is BatchState.COMPLETED:
+        return _REMOVED
+    if run.state.busy:
+        return str(BatchState.PROCESSING)
+    if run.state is BatchState.PENDING:
+        return _NOT_SENT
+    return str(run.state)
 
 
 class RemovalResult:
@@ -109,7 +110,7 @@ class RemovalResult:
     @property
     def ok(self) -> bool:
         """Every activity completed."""
-        return all(r.state == "completed" for r in self.runs)
+        return all(r.state is BatchState.COMPLETED for r in self.runs)
 
     @property
     def failed_runs(self) -> list[BatchRun]:
@@ -235,6 +236,7 @@ class RemovalResult:
         Activities still running at the timeout are reported as ``processing``,
         never as failed.
         """
+        check_run_options({"timeout": timeout, "progress": progress})
         self._with_reporter(progress, lambda: self.runner.wait(self.runs, timeout=timeout))
         return self
 
@@ -249,23 +251,36 @@ class RemovalResult:
         """Send the batches that were never accepted (stopped, interrupted, quota,
         unknown outcome), then wait. Accepted batches are never sent again, even when
         their activity failed; nor are batches the API refused (4xx):
-        :meth:`retry_failed` sends those.
+        :meth:`retry_failed` sends those. A batch whose earlier request got no answer
+        is first looked for on the server (see the Reliability guide): found, it is
+        followed, not sent again.
 
+        ``timeout``: seconds to keep polling; ``progress``: a new display (None keeps
+        the one in use); ``wait=False`` returns once every batch is accepted;
         ``wait_for_quota=True`` sleeps through a spent daily quota instead of stopping
-        (see the Reliability guide). ``ccpandas.resume(run_id)`` does the same from the
-        journal, in another process.
+        (None keeps the run's setting). ``ccpandas.resume(run_id)`` does the same from
+        the journal, in another process.
         """
+        options: RunOptions = {"timeout": timeout, "progress": progress, "wait": wait}
+        if wait_for_quota is not None:
+            options["wait_for_quota"] = wait_for_quota
+        return self._continue(**options)
+
+    def _continue(self, **options: Unpack[RunOptions]) -> RemovalResult:
+        """:meth:`resume` with a checked option bundle (``ccpandas.resume`` forwards here)."""
+        check_run_options(options)
         if self.dry_run:
             raise PlanError("this was a dry run; call remove_from_lists(..., dry_run=False)")
-        if wait_for_quota is not None:
-            self.runner.wait_for_quota = wait_for_quota
+        if "wait_for_quota" in options:
+            self.runner = self.runner.replace(wait_for_quota=options["wait_for_quota"])
+        timeout = options.get("timeout")
 
         def go() -> None:
             self.runner.submit(self.runs)
-            if wait and not self.runner.stopped:
+            if options.get("wait", True) and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=timeout)
 
-        self._with_reporter(progress, go)
+        self._with_reporter(options.get("progress"), go)
         return self
 
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
@@ -276,6 +291,7 @@ class RemovalResult:
             >>> result.retry_failed().ok  # doctest: +SKIP
             True
         """
+        check_run_options({"timeout": timeout, "progress": progress})
 
         def go() -> None:
             # Chosen under the journal's lock: another process may have moved on.
@@ -317,40 +333,59 @@ class RemovalResult:
 
     def _with_reporter(self, progress: Any, action: Any) -> None:
         if progress is not None:
-            self.runner.reporter = make_reporter(progress)
-        reporter = self.runner.reporter
-        journal = self.runner.journal
-        self.runner.stopped = False
+            self.runner = self.runner.replace(reporter=make_reporter(progress))
+        runner = self.runner
+        reporter = runner.reporter
+        journal = runner.journal
+        runner.stopped = False
         self.interrupted = False
         # Holding the run (journal lock) first: if another process drives it, nothing
         # is sent from here, and the batches are brought up to date before acting.
         with journal.attach(self.runs):
-            reporter.start(self.runner.snapshot(self.runs, "starting"))
+            reporter.start(runner.snapshot(self.runs, "starting"))
             phase = "done"
             reason: str | None = None
             try:
                 action()
-            except KeyboardInterrupt:
-                # What was sent is recorded; nothing is sent twice on resume().
+            except KeyboardInterrupt as exc:
+                # Ctrl-C: make the journal agree with what was sent (a POST on its way
+                # is uncertain, as a dead process's would be), then let it propagate:
+                # a script exits non-zero, a notebook cell shows it interrupted.
                 self.interrupted = True
                 reason = "interrupted"
-                warnings.warn(
-                    "interrupted: the result so far is returned; result.resume() "
-                    f"(or {self.resume_call} in any process) continues",
-                    stacklevel=3,
-                )
+                runner.settle_interrupted(self.runs)
+                journal.settle(self.runs)
+                exc.result = self  # type: ignore[attr-defined]
+                exc.run_id = self.run_id  # type: ignore[attr-defined]
+                exc.add_note(self._interrupted_note())
+                log.warning("run %s interrupted", self.run_id)
+                raise
             except BaseException as exc:
                 reason = _stop_reason(exc)
                 raise run_error(self._explain_stop(exc), self) from None
             finally:
-                self.stopped = self.runner.stopped or self.interrupted or reason is not None
+                self.stopped = runner.stopped or self.interrupted or reason is not None
                 if self.stopped:
                     phase = "stopped"
                     reason = reason or "stopped"
                 try:
                     journal.run_stopped(reason)
                 finally:
-                    reporter.finish(self.runner.snapshot(self.runs, phase))
+                    reporter.finish(runner.snapshot(self.runs, phase))
+
+    def _interrupted_note(self) -> str:
+        sent = sum(r.accepted for r in self.runs)
+        unsure = sum(r.state is BatchState.UNCERTAIN for r in self.runs)
+        done = f"{sent:,} of {len(self.runs):,} requests accepted"
+        if unsure:
+            done += f", {unsure:,} without an answer (looked for on the server on resume)"
+        if self.run_id is None:
+            return f"ccpandas: interrupted; {done}. result.resume() continues the run."
+        return (
+            f"ccpandas: run {self.run_id} interrupted; {done}. {self.resume_call} "
+            f"continues it; ccpandas.run_result({self.run_id!r}) is the result so far "
+            "(also on this exception's .result)."
+        )
 
     def _explain_stop(self, exc: BaseException) -> BaseException:
         """The error to raise when a run stops: what was done, and how to continue."""
@@ -360,7 +395,7 @@ class RemovalResult:
         done = f"{sent:,} of {len(self.runs):,} requests accepted"
         if isinstance(exc, QuotaExceededError):
             # The reset by the runner's clock (injectable), not the client's.
-            reset = next_utc_midnight(self.runner.now())
+            reset = next_utc_midnight(self.runner.clock.now())
             message = (
                 f"{exc.error_message or 'the daily request quota is spent'} "
                 f"Stopped cleanly: {done}, nothing is lost. After the reset, continue with "

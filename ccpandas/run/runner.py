@@ -20,7 +20,14 @@ Limits the runner respects on its own:
   00:00 UTC), or with ``wait_for_quota=True`` sleeps until then, plus some jitter so
   several waiting runs do not all start in the same second.
 
-Every clock, sleep and random draw is injectable, so tests drive hours in milliseconds.
+Before sending again a batch whose earlier POST got no answer (``uncertain``: a dead
+process, a dropped connection), the runner asks the server whether that POST created an
+activity after all (:meth:`Runner.reconcile`): one that matches the batch, created in
+the attempt's time window and claimed by no journaled batch, is adopted instead of
+sending the batch again. See the Reliability guide for what this can tell apart.
+
+The clock (wall time, monotonic time, sleeping) and the random draws are injectable, so
+tests drive hours in milliseconds.
 """
 
 from __future__ import annotations
@@ -30,9 +37,8 @@ import datetime as dt
 import logging
 import math
 import random
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ccpandas.errors import (
     APIError,
@@ -44,16 +50,9 @@ from ccpandas.errors import (
     TransportError,
     next_utc_midnight,
 )
-from ccpandas.models import ActivityState
-from ccpandas.run.batch import (
-    ACCEPTED,
-    NOT_SENT,
-    REJECTED,
-    UNCERTAIN,
-    UNKNOWN,
-    BatchRun,
-    Outcome,
-)
+from ccpandas.models import Batch, SourceKind
+from ccpandas.run.batch import BatchRun, BatchState, Outcome
+from ccpandas.run.clock import Clock, SystemClock
 from ccpandas.run.progress import NullReporter, Reporter, Snapshot
 
 __all__ = ["BatchRun", "Journal", "NullJournal", "Runner"]
@@ -64,6 +63,7 @@ log = logging.getLogger("ccpandas")
 MAX_QUEUED_ACTIVITIES = 1_000
 
 
+@runtime_checkable
 class Journal(Protocol):
     """Where a run records what it does, so a dead kernel can resume
     (:class:`ccpandas.run.journal.RunJournal`).
@@ -88,6 +88,23 @@ class Journal(Protocol):
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned; ``reason`` None when it ended normally."""
 
+    def batch_reconciled(self, run: BatchRun) -> None:
+        """Reconciliation settled ``run``'s unanswered attempts: its activity was found
+        (``run.outcome`` adopted) or none exists (not_sent)."""
+
+    def claimed_activity_ids(self) -> set[str]:
+        """Every activity id any journaled batch holds (of any run): never adopted."""
+        ...
+
+    def unanswered_attempts(self) -> list[tuple[str, int, dt.datetime]]:
+        """``(run_id, batch, sent_at)`` of every attempt, of any run, that never got an
+        answer (uncertain, or left sending): each may have created an activity."""
+        ...
+
+    def settle(self, runs: Sequence[BatchRun]) -> None:
+        """After an interruption: record what ``runs`` say, attempts left ``sending``
+        included, so the journal agrees with what a resume will do."""
+
 
 class NullJournal:
     """Records nothing."""
@@ -110,15 +127,23 @@ class NullJournal:
     def run_stopped(self, reason: str | None) -> None:
         pass
 
+    def batch_reconciled(self, run: BatchRun) -> None:
+        pass
+
+    def claimed_activity_ids(self) -> set[str]:
+        return set()
+
+    def unanswered_attempts(self) -> list[tuple[str, int, dt.datetime]]:
+        return []
+
+    def settle(self, runs: Sequence[BatchRun]) -> None:
+        pass
+
 
 class _ActivityClient(Protocol):
     def remove_list_memberships(self, body: dict[str, Any]) -> dict[str, Any]: ...
     def get_activity(self, activity_id: str) -> dict[str, Any]: ...
     def iter_activities(self, *, state: str | None = None, limit: int = 500) -> Any: ...
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def outcome_of(exc: BaseException) -> Outcome:
@@ -152,24 +177,55 @@ def _short_error(exc: BaseException) -> str:
 class Runner:
     """Submits and polls the batches of one result.
 
+    Everything is given at construction; :meth:`replace` makes a runner with some
+    settings changed (what ``run_plan`` and ``resume`` do with a runner passed as a
+    template). Only the run's own counters (``stopped``, ``polls``, ``quota_waits``)
+    change while it runs.
+
     Args:
-        client: the API client (None: the default client, found when first needed).
+        client: the API client (:class:`ccpandas.Client`; the public functions resolve
+            the default one before building a runner). None only for a runner that
+            never sends (a dry run, a template).
         reporter, journal: who watches (progress) and who records (the run journal).
+        clock: wall time, monotonic time and sleeping (:class:`~ccpandas.run.clock.Clock`,
+            default the system's), so tests drive hours of waiting in milliseconds.
         poll_min, poll_max, poll_growth: polling interval, growing from ``poll_min`` by
             ``poll_growth`` up to ``poll_max`` while activities stay busy.
-        clock, sleep, now, jitter: injectable time (monotonic seconds, sleeping, UTC
-            datetimes) and randomness, so tests drive hours of waiting in milliseconds.
+        jitter: random draws in [0, 1) spreading the quota waits.
         wait_for_quota: on ``429 quota_exceeded``, sleep until 00:00 UTC plus up to
             ``quota_jitter`` seconds and continue, instead of stopping.
         max_queued: unfinished activities of this run allowed at once (the API allows
             1,000 per account).
         queue_patience: seconds to keep retrying while the API answers that the
             account has too many queued activities.
+        reconcile_margin, reconcile_horizon: the window, around an unanswered POST's
+            send time, in which :meth:`reconcile` looks for the activity it may have
+            created: from ``reconcile_margin`` seconds before (clock skew) to
+            ``reconcile_horizon`` seconds after (the client's retries).
 
     Example:
         >>> Runner(client=None).poll_min
         1.0
+        >>> Runner(client=None).replace(poll_min=0.5).poll_min
+        0.5
     """
+
+    _SETTINGS = (
+        "client",
+        "reporter",
+        "journal",
+        "clock",
+        "poll_min",
+        "poll_max",
+        "poll_growth",
+        "jitter",
+        "wait_for_quota",
+        "quota_jitter",
+        "max_queued",
+        "queue_patience",
+        "reconcile_margin",
+        "reconcile_horizon",
+    )
 
     def __init__(
         self,
@@ -177,27 +233,30 @@ class Runner:
         *,
         reporter: Reporter | None = None,
         journal: Journal | None = None,
+        clock: Clock | None = None,
         poll_min: float = 1.0,
         poll_max: float = 15.0,
         poll_growth: float = 1.6,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], dt.datetime] = _utcnow,
         jitter: Callable[[], float] = random.random,
         wait_for_quota: bool = False,
         quota_jitter: float = 300.0,
         max_queued: int = MAX_QUEUED_ACTIVITIES,
         queue_patience: float = 3600.0,
+        reconcile_margin: float = 5.0,
+        reconcile_horizon: float = 900.0,
     ) -> None:
+        if clock is not None and not isinstance(clock, Clock):
+            raise TypeError(
+                "clock must have now(), monotonic() and sleep() (a ccpandas.run.clock."
+                f"Clock), not {type(clock).__name__}"
+            )
         self.client = client
         self.reporter: Reporter = reporter or NullReporter()
         self.journal: Journal = journal or NullJournal()
+        self.clock: Clock = clock or SystemClock()
         self.poll_min = poll_min
         self.poll_max = poll_max
         self.poll_growth = poll_growth
-        self.clock = clock
-        self.sleep = sleep
-        self.now = now
         self.jitter = jitter
         #: On 429 quota_exceeded: sleep until 00:00 UTC plus up to ``quota_jitter``
         #: seconds, then continue (True), or stop so the run can be resumed (False).
@@ -208,9 +267,30 @@ class Runner:
         self.max_queued = max_queued
         #: Seconds to keep retrying while the API says too many activities are queued.
         self.queue_patience = queue_patience
+        self.reconcile_margin = reconcile_margin
+        self.reconcile_horizon = reconcile_horizon
         self.stopped = False
         self.polls = 0
         self.quota_waits = 0
+        #: Unanswered batches found on the server by :meth:`reconcile` (not sent again).
+        self.adopted = 0
+
+    def replace(self, **changes: Any) -> Runner:
+        """A new runner with these settings changed (the counters carried over).
+
+        Example:
+            >>> Runner(None).replace(wait_for_quota=True).wait_for_quota
+            True
+        """
+        unknown = sorted(set(changes) - set(self._SETTINGS))
+        if unknown:
+            raise TypeError(f"Runner has no setting {', '.join(unknown)}")
+        settings = {name: getattr(self, name) for name in self._SETTINGS}
+        client = settings.pop("client")
+        settings.update(changes)
+        new = Runner(settings.pop("client", client), **settings)
+        new.polls, new.quota_waits, new.adopted = self.polls, self.quota_waits, self.adopted
+        return new
 
     # -- reporting -------------------------------------------------------------------
     def snapshot(
@@ -231,7 +311,12 @@ class Runner:
         )
 
     def _stop_requested(self) -> bool:
-        return bool(getattr(self.reporter, "stop_requested", False))
+        return bool(self.reporter.stop_requested)
+
+    def _sleep(self, seconds: float) -> None:
+        # A reporter may bring its own sleep that keeps processing UI events (a widget
+        # Stop button is a comm message the kernel only sees if something pumps it).
+        (self.reporter.sleep or self.clock.sleep)(seconds)
 
     def _client(self) -> _ActivityClient:
         # The public face (removal, history) resolves client=None before building a runner.
@@ -258,6 +343,10 @@ class Runner:
             queue = [r for r in runs if r.needs_sending]
         else:
             queue = [r for r in todo if r.needs_sending or r.retryable]
+        unanswered = [r for r in queue if r.state is BatchState.UNCERTAIN]
+        if unanswered:
+            adopted = set(map(id, self.reconcile(runs, unanswered)))
+            queue = [r for r in queue if id(r) not in adopted]
         for run in queue:
             if self._stop_requested():
                 self.stopped = True
@@ -286,8 +375,8 @@ class Runner:
                 # The account (maybe through another run) has too many queued activities:
                 # follow ours while some finish, then try again.
                 if refused_since is None:
-                    refused_since = self.clock()
-                elif self.clock() - refused_since > self.queue_patience:
+                    refused_since = self.clock.monotonic()
+                elif self.clock.monotonic() - refused_since > self.queue_patience:
                     raise
                 message = "the account has too many queued activities: waiting for some to end"
                 if not self._pause(runs, interval, message):
@@ -324,9 +413,17 @@ class Runner:
         client = self._client()
         stats = getattr(client, "stats", None)
         resent_before = getattr(stats, "resent_posts", 0)
-        if run.state == UNCERTAIN:
+        if run.state is BatchState.UNCERTAIN:
             run.resent += 1  # the previous attempt may have created an activity
-        self.journal.batch_sending(run)
+        before = run.outcome
+        # SENDING until the answer is recorded: an interruption in between leaves the
+        # batch uncertain (settle_interrupted), as a dead process's would be on resume.
+        run.outcome, run.sending_since = Outcome.SENDING, self.clock.now()
+        try:
+            self.journal.batch_sending(run)
+        except Exception:
+            run.outcome, run.sending_since = before, None  # nothing was sent
+            raise
         log.debug("sending batch %d", run.batch.index)
         try:
             activity = client.remove_list_memberships(run.batch.to_json())
@@ -335,49 +432,173 @@ class Runner:
             self._record_failure(run, exc)
             self.journal.batch_answered(run)
             raise
+        run.sending_since = None
         # The client re-sends a POST that got no answer (removal is idempotent): each
         # re-send may have left an activity behind, so it is counted.
         run.resent += max(0, getattr(stats, "resent_posts", 0) - resent_before)
-        now = self.now()
-        if run.activity_id is not None:
-            run.previous_activity_ids.append(run.activity_id)
-        run.activity_id = str(activity["activity_id"])
-        run.attempts += 1
-        run.submitted_at = now
-        run.finished_at = None
-        run.state = ActivityState.INITIALIZED.value
-        run.percent_done = run.items_completed = 0
-        run.errors = ()
-        run.outcome = ACCEPTED
-        run.last_error = None
-        run.apply(activity, now)
+        _take_activity(run, activity, Outcome.ACCEPTED, self.clock.now())
         self.journal.batch_answered(run)
         log.info("batch %d accepted as activity %s", run.batch.index, run.activity_id)
 
     @staticmethod
     def _record_failure(run: BatchRun, exc: BaseException) -> None:
         outcome = outcome_of(exc)
+        sent_at, run.sending_since = run.sending_since, None
         run.outcome = outcome
         run.last_error = _short_error(exc)
-        if outcome == NOT_SENT:
+        if outcome is Outcome.NOT_SENT:
             return  # nothing happened: the batch keeps its state (pending, failed ...)
         if run.activity_id is not None:  # a re-send of a failed batch: its old activity
             run.previous_activity_ids.append(run.activity_id)
             run.activity_id = None
         run.percent_done = run.items_completed = 0
         run.finished_at = None
-        if outcome == REJECTED:
-            run.state = REJECTED
+        if outcome is Outcome.REJECTED:
+            run.state = BatchState.REJECTED
             run.errors = (run.last_error,)
+            run.unanswered_since = None
         else:
-            run.state = UNCERTAIN
+            run.state = BatchState.UNCERTAIN
             run.errors = ()
+            run.unanswered_since = run.unanswered_since or sent_at
+
+    def settle_interrupted(self, runs: Sequence[BatchRun]) -> list[BatchRun]:
+        """After an interruption (Ctrl-C): a batch whose POST was on its way when it
+        came (its outcome still ``sending``) becomes ``uncertain``, as a dead process's
+        would on resume. Returns those batches; the journal records them next."""
+        caught = [r for r in runs if r.outcome is Outcome.SENDING]
+        for run in caught:
+            self._record_failure(run, KeyboardInterrupt())
+            run.last_error = "interrupted while the request was out"
+        return caught
+
+    # -- reconciliation ----------------------------------------------------------------
+    def reconcile(self, runs: Sequence[BatchRun], unanswered: Sequence[BatchRun]) -> list[BatchRun]:
+        """Look on the server for the activities the unanswered POSTs of ``unanswered``
+        may have created, and adopt them; returns the batches adopted (not to be sent).
+
+        One ``GET /activities`` listing (newest first, paged back to the oldest window)
+        is read. For each batch, latest first, a *candidate* is an activity:
+
+        - created from ``reconcile_margin`` seconds before the first unanswered send
+          of the batch to ``reconcile_horizon`` seconds after it;
+        - whose ``status`` matches the batch: ``list_count`` its number of target lists
+          and, for a contact-ids source, ``items_total_count`` its number of contacts;
+        - claimed by no batch (this run's, or any run's in the journal).
+
+        Exactly one candidate, that no other unanswered request on record could have
+        made: adopted (the batch follows that activity, the attempt is recorded
+        ``adopted``). None: the request never took effect (recorded ``not_sent``) and
+        the batch is sent. Several, or one another request may have made: ambiguous,
+        so the batch stays uncertain and is sent again (removal is idempotent: a
+        second activity costs one request; adopting the wrong one could report contacts
+        removed that were not), with a warning naming them.
+        """
+        client = self._client()
+        todo = [r for r in unanswered if r.unanswered_since is not None]
+        for run in unanswered:
+            if run.unanswered_since is None:
+                log.info("batch %d: no send time on record, sending it again", run.batch.index)
+        if not todo:
+            return []
+        todo.sort(key=lambda r: r.unanswered_since or _EPOCH, reverse=True)
+        margin = dt.timedelta(seconds=self.reconcile_margin)
+        horizon = dt.timedelta(seconds=self.reconcile_horizon)
+        oldest = min(r.unanswered_since or _EPOCH for r in todo) - margin
+        claimed = set(self.journal.claimed_activity_ids())
+        for r in runs:
+            claimed.update(a for a in (r.activity_id, *r.previous_activity_ids) if a)
+        # Every other unanswered request on record may have created an activity too:
+        # another run's (any shape: unknown here), or another batch of this run of the
+        # same shape. An activity one of them could have made is not adopted.
+        run_id = getattr(self.journal, "run_id", None)
+        by_index = {r.batch.index: r for r in runs}
+        rivals: list[tuple[int | None, dt.datetime]] = []
+        for rid, index, sent in self.journal.unanswered_attempts():
+            if rid != run_id:
+                rivals.append((None, sent))
+            elif index in by_index:
+                rivals.append((index, sent))
+        for r in todo:  # this process's own unanswered sends (no journal: not on record)
+            rivals.append((r.batch.index, r.unanswered_since or _EPOCH))
+        seen: list[tuple[dt.datetime, dict[str, Any]]] = []
+        for item in client.iter_activities(limit=500):
+            created = _parse_time(item.get("created_at"))
+            if created is None:
+                continue
+            if created < oldest:
+                break  # newest first: the rest is older than every window
+            seen.append((created, item))
+        now = self.clock.now()
+        adopted = []
+
+        def contested(run: BatchRun, created: dt.datetime) -> bool:
+            return any(
+                (index is None or (index != run.batch.index and _same_shape(by_index[index], run)))
+                and sent - margin <= created <= sent + horizon
+                for index, sent in rivals
+            )
+
+        for run in todo:
+            since = run.unanswered_since or _EPOCH
+            found = [
+                (created, item)
+                for created, item in seen
+                if since - margin <= created <= since + horizon
+                and str(item.get("activity_id")) not in claimed
+                and _matches(run.batch, item)
+            ]
+            if len(found) == 1 and contested(run, found[0][0]):
+                log.warning(
+                    "batch %d: activity %s matches its unanswered request, but another "
+                    "unanswered request on record (another run's, or another batch's) may "
+                    "have created it: sending the batch again (removal is idempotent)",
+                    run.batch.index,
+                    found[0][1].get("activity_id"),
+                )
+            elif len(found) == 1:
+                created, item = found[0]
+                _take_activity(run, item, Outcome.ADOPTED, now, submitted_at=created)
+                claimed.add(str(run.activity_id))
+                self.journal.batch_reconciled(run)
+                self.adopted += 1
+                adopted.append(run)
+                log.info(
+                    "batch %d: its unanswered request did create activity %s (created %s): "
+                    "adopted, not sent again",
+                    run.batch.index,
+                    run.activity_id,
+                    f"{created:%H:%M:%S}",
+                )
+            elif found:
+                log.warning(
+                    "batch %d: %d activities on the server match its unanswered request "
+                    "(%s): it cannot tell which, if any, is its own, so it sends the batch "
+                    "again (removal is idempotent)",
+                    run.batch.index,
+                    len(found),
+                    ", ".join(str(i.get("activity_id")) for _, i in found[:5]),
+                )
+            else:
+                # Nothing on the server: that request never took effect. The batch is
+                # plain unsent now (it is sent as a first send, not counted as resent).
+                run.state = BatchState.PENDING
+                run.outcome = Outcome.NOT_SENT
+                run.unanswered_since = None
+                run.last_error = _NOT_FOUND
+                self.journal.batch_reconciled(run)
+                log.info(
+                    "batch %d: no activity on the server matches its unanswered request: "
+                    "it never took effect, sending it",
+                    run.batch.index,
+                )
+        return adopted
 
     # -- the daily quota ---------------------------------------------------------------
     def _wait_for_quota(self, runs: Sequence[BatchRun]) -> bool:
         """Sleep until the daily quota resets (00:00 UTC plus jitter); False if the
         user stopped the run meanwhile."""
-        now = self.now()
+        now = self.clock.now()
         reset = next_utc_midnight(now)
         since_reset = now - (reset - dt.timedelta(days=1))
         if self.quota_waits and since_reset < dt.timedelta(hours=1):
@@ -389,13 +610,12 @@ class Runner:
         self.quota_waits += 1
         log.warning("daily quota spent: waiting until %s", f"{until:%Y-%m-%d %H:%M:%S} UTC")
         message = f"daily quota spent: continuing at {until:%Y-%m-%d %H:%M:%S} UTC"
-        sleep = getattr(self.reporter, "sleep", None) or self.sleep
-        while (left := (until - self.now()).total_seconds()) > 0:
+        while (left := (until - self.clock.now()).total_seconds()) > 0:
             if self._stop_requested():
                 self.stopped = True
                 return False
             self.reporter.update(self.snapshot(runs, "waiting", message, wait_seconds=left))
-            sleep(min(left, 1.0))
+            self._sleep(min(left, 1.0))
         return True
 
     def _poll_waiting_for_quota(
@@ -417,7 +637,7 @@ class Runner:
         Returns False when ``timeout`` seconds pass or the user asks to stop; the
         activities keep running on the server either way.
         """
-        deadline = None if timeout is None else self.clock() + timeout
+        deadline = None if timeout is None else self.clock.monotonic() + timeout
         interval = self.poll_min
         followed: set[str | None] = set()
         while True:
@@ -444,7 +664,7 @@ class Runner:
             pause = interval
             interval = min(interval * self.poll_growth, self.poll_max)
             if deadline is not None:
-                left = deadline - self.clock()
+                left = deadline - self.clock.monotonic()
                 if left <= 0:
                     return False
                 pause = min(pause, left)
@@ -452,14 +672,11 @@ class Runner:
 
     def _sleep_watching_stop(self, seconds: float) -> None:
         # Sleep in short steps so a Stop button is honoured within a fraction of a second.
-        # A reporter may bring its own sleep that keeps processing UI events (a widget
-        # Stop button is a comm message the kernel only sees if something pumps it).
-        sleep = getattr(self.reporter, "sleep", None) or self.sleep
-        end = self.clock() + seconds
-        while (left := end - self.clock()) > 0:
+        end = self.clock.monotonic() + seconds
+        while (left := end - self.clock.monotonic()) > 0:
             if self._stop_requested():
                 return
-            sleep(min(left, 0.2))
+            self._sleep(min(left, 0.2))
 
     def poll(self, pending: Sequence[BatchRun]) -> bool:
         """One round of polling for ``pending``; True when any of them changed."""
@@ -480,7 +697,7 @@ class Runner:
                     break
             if fetched >= max_pages * limit:
                 break
-        now = self.now()
+        now = self.clock.now()
         changed_runs = []
         for aid, run in by_id.items():
             item = seen.get(aid)
@@ -488,7 +705,7 @@ class Runner:
                 try:
                     item = client.get_activity(aid)
                 except NotFoundError:
-                    run.state = UNKNOWN
+                    run.state = BatchState.UNKNOWN
                     run.errors = ("the API no longer reports this activity (kept 10 days)",)
                     run.finished_at = now
                     changed_runs.append(run)
@@ -498,6 +715,73 @@ class Runner:
         if changed_runs:
             self.journal.states_changed(changed_runs)
         return bool(changed_runs)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_NOT_FOUND = "no answer; no matching activity on the server (reconciled): it never took effect"
+
+
+def _take_activity(
+    run: BatchRun,
+    activity: dict[str, Any],
+    outcome: Outcome,
+    now: dt.datetime,
+    *,
+    submitted_at: dt.datetime | None = None,
+) -> None:
+    """``run`` follows ``activity`` from now on (accepted by a 201, or adopted)."""
+    if run.activity_id is not None:
+        run.previous_activity_ids.append(run.activity_id)
+    run.activity_id = str(activity["activity_id"])
+    run.attempts += 1
+    run.submitted_at = submitted_at or now
+    run.finished_at = None
+    run.state = BatchState.INITIALIZED
+    run.percent_done = run.items_completed = 0
+    run.errors = ()
+    run.outcome = outcome
+    run.last_error = None
+    run.unanswered_since = None
+    run.sending_since = None
+    run.apply(activity, now)
+
+
+def _matches(batch: Batch, activity: dict[str, Any]) -> bool:
+    """``activity``'s status counts are those ``batch``'s request would give."""
+    status = activity.get("status") or {}
+    if _int(status.get("list_count")) != len(batch.list_ids):
+        return False
+    if batch.source.kind is SourceKind.CONTACT_IDS:
+        return _int(status.get("items_total_count")) == batch.size
+    return True  # the API picks the contacts: their number cannot be foreseen
+
+
+def _same_shape(a: BatchRun, b: BatchRun) -> bool:
+    """Requests whose activities :func:`_matches` cannot tell apart."""
+    if len(a.batch.list_ids) != len(b.batch.list_ids):
+        return False
+    contacts = SourceKind.CONTACT_IDS
+    if a.batch.source.kind is contacts and b.batch.source.kind is contacts:
+        return a.batch.size == b.batch.size
+    return True
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    """An API timestamp (ISO-8601, ``Z`` or offset) as an aware UTC datetime."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def run_error(exc: BaseException, result: Any) -> BaseException:

@@ -14,6 +14,8 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ccpandas.run.batch import BatchState
+
 __all__ = ["STYLE", "badge", "box", "duration", "esc", "note", "plural", "table"]
 
 # Widgets render HTML outside the notebook's own table styles: bring a small, neutral
@@ -69,11 +71,11 @@ def duration(seconds: float) -> str:
 def badge(state: str) -> str:
     """A coloured pill for an activity state."""
     kind = {
-        "completed": "ok",
-        "processing": "run",
-        "initialized": "run",
-        "pending": "wait",
-        "uncertain": "wait",
+        BatchState.COMPLETED: "ok",
+        BatchState.PROCESSING: "run",
+        BatchState.INITIALIZED: "run",
+        BatchState.PENDING: "wait",
+        BatchState.UNCERTAIN: "wait",
     }.get(state, "bad")
     return f'<span class="badge {kind}">{esc(state)}</span>'
 

@@ -261,8 +261,13 @@ class RemovalPanel(w.VBox):
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
         try:
             future.set_result(action(self.status))
-        except Exception as exc:
+        except BaseException as exc:
             future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                # Ctrl-C (interrupt the kernel): show the result so far and the resume
+                # button, then let the interruption reach the cell.
+                self._done(future)
+                raise
         self._done(future)
 
     async def _follow(self) -> None:

@@ -30,15 +30,17 @@ import ipywidgets as w
 import traitlets
 
 from ccpandas._env import in_notebook
+from ccpandas.run.batch import BatchState
 from ccpandas.run.progress import ActivityProgress, Snapshot, TqdmReporter
 from ccpandas.widgets._html import badge, box, esc, note, plural, table
 
 __all__ = ["SnapshotBuffer", "StatusDisplay", "make_widget_reporter"]
 
-_TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out", "unknown"})
-_BAD = frozenset({"failed", "cancelled", "timed_out", "rejected", "unknown"})
+_TERMINAL = frozenset(BatchState.terminal_states())
+# What the display flags: an activity that ended badly, a refused request, a lost one.
+_BAD = frozenset({*BatchState.bad_states(), BatchState.REJECTED, BatchState.UNKNOWN})
 # Rows shown first when there are more activities than rows: what needs attention.
-_ORDER = {"failed": 0, "cancelled": 0, "timed_out": 0, "rejected": 0, "unknown": 1}
+_ORDER = {**{s: 0 for s in BatchState.bad_states()}, BatchState.REJECTED: 0, BatchState.UNKNOWN: 1}
 
 #: Every text status starts with this, so a notebook sanitizer can match it.
 TEXT_PREFIX = "ccpandas removal status: "

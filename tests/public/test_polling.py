@@ -14,6 +14,7 @@ from ccpandas.emulator import ManualClock
 from ccpandas.history import runs
 from ccpandas.plan.planner import plan_removal
 from ccpandas.removal import run_plan
+from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
 
 COLLECTION = "/v3/activities"
@@ -35,7 +36,7 @@ def test_busy_activities_are_polled_less_and_less_often(cc_emulator_factory, con
     )
     client = connect(emu)
     plan = plan_removal(pd.Series(emu.account.contact_ids()), emu.account.list_ids()[:1])
-    runner = Runner(client, clock=clock.monotonic, sleep=clock.advance, now=clock.now)
+    runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance))
 
     result = run_plan(plan, client, progress=False, runner=runner)
 
@@ -51,7 +52,7 @@ def test_busy_activities_are_polled_less_and_less_often(cc_emulator_factory, con
     assert gaps[6:] == pytest.approx([15.0] * len(gaps[6:]), abs=1e-6)
     assert 100 <= (polls[-1] - post).total_seconds() < 100 + 15 + 1e-6
     # Polled about a dozen times in 100 s (it was once a second before).
-    assert len(polls) == runner.polls <= 13
+    assert len(polls) == result.runner.polls <= 13
 
 
 def test_polling_reads_the_collection_not_each_activity(cc_emulator_factory, connect):
@@ -64,8 +65,8 @@ def test_polling_reads_the_collection_not_each_activity(cc_emulator_factory, con
 
     assert result.ok and plan.n_batches == 6
     collection, one_by_one = polls_by_route(emu)
-    assert runner.polls >= 2  # the activities took a while: polled more than once
-    assert collection == runner.polls  # one page per round covers all six
+    assert result.runner.polls >= 2  # the activities took a while: polled more than once
+    assert collection == result.runner.polls  # one page per round covers all six
     assert one_by_one == 0
 
 
@@ -100,10 +101,12 @@ def test_keyboard_interrupt_while_polling_leaves_a_resumable_result(cc_emulator_
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
 
-    with pytest.warns(UserWarning, match="interrupted"):
-        result = df.cc.remove_from_lists(
+    with pytest.raises(KeyboardInterrupt) as caught:
+        df.cc.remove_from_lists(
             [target], client=client, progress=InterruptAfter(3, phase="polling")
         )
+    result = caught.value.result  # the interruption propagates, with the result so far
+    assert result.run_id in "\n".join(caught.value.__notes__)
 
     assert result.interrupted and result.stopped and not result.done
     assert len(result.activity_ids) == 3 and posts(emu) == 3

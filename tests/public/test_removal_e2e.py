@@ -10,6 +10,7 @@ from engine_support import REMOVE, InterruptAfter, posts
 
 import ccpandas
 from ccpandas import PlanError, QuotaExceededError, Source
+from ccpandas.history import run_result, runs
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 
@@ -248,9 +249,16 @@ def test_keyboard_interrupt_leaves_a_consistent_result(cc_emulator_factory, conn
     client = connect(emu)
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 5 batches
-    with pytest.warns(UserWarning, match="interrupted"):
-        result = df.cc.remove_from_lists([target], client=client, progress=InterruptAfter(2))
+    with pytest.raises(KeyboardInterrupt) as caught:
+        df.cc.remove_from_lists([target], client=client, progress=InterruptAfter(2))
+    (note,) = caught.value.__notes__
+    result = caught.value.result
+    assert f"ccpandas.run_result({result.run_id!r})" in note and "resume(" in note
     assert result.interrupted
+    # what runs() says agrees with what the result holds and a resume will do
+    row = runs().set_index("run_id").loc[result.run_id]
+    assert row["accepted"] == 2 and row["uncertain"] == 0 and row["stop_reason"] == "interrupted"
+    assert run_result(result.run_id).rows["status"].value_counts()["not_sent"] == 1500
     assert len(result.activity_ids) == 2
     assert result.rows["status"].value_counts()["not_sent"] == 1500
 

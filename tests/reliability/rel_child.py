@@ -13,9 +13,10 @@ Two ways to run it:
     A fresh interpreter that resumes the runs and prints ``RESUMED <run_id> <ok>``.
 
 Jobs: ``{"op": "run", "ids": [...], "lists": [...]}`` (a removal of those contact ids)
-or ``{"op": "resume", "run_ids": [...]}``. The API's base URL is in ``CC_BASE_URL`` and
-the token in ``CC_ACCESS_TOKEN`` (never on a command line); the journal directory in
-``CCPANDAS_DATA_DIR``.
+or ``{"op": "resume", "run_ids": [...]}``; ``"kill_after_post": n`` makes the worker
+SIGKILL itself right after its n-th POST is answered, before the answer is journaled.
+The API's base URL is in ``CC_BASE_URL`` and the token in ``CC_ACCESS_TOKEN`` (never on
+a command line); the journal directory in ``CCPANDAS_DATA_DIR``.
 """
 
 from __future__ import annotations
@@ -59,6 +60,22 @@ def client(job: dict[str, Any]) -> ccpandas.Client:
     )
     import dataclasses
 
+    kill_after = job.get("kill_after_post")
+    if kill_after:
+        # Test-only: die (SIGKILL) right after the n-th POST is answered, before the
+        # runner journals the answer: the server has the activity, the journal has not.
+        answered = [0]
+        post = made.remove_list_memberships
+
+        def remove_then_die(body: dict[str, Any]) -> dict[str, Any]:
+            out = post(body)
+            answered[0] += 1
+            if answered[0] == kill_after:
+                say("EVENT", "answered, dying")
+                os.kill(os.getpid(), signal.SIGKILL)
+            return out
+
+        made.remove_list_memberships = remove_then_die  # type: ignore[method-assign]
     made.retry_policy = dataclasses.replace(
         made.retry_policy,
         base_delay=0.02,

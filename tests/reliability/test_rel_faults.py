@@ -26,6 +26,7 @@ from ccpandas import QuotaExceededError
 from ccpandas.emulator import OffsetClock
 from ccpandas.history import resume, runs
 from ccpandas.removal import run_plan
+from ccpandas.run.clock import ClockFrom
 from ccpandas.run.journal import open_journal
 from ccpandas.run.progress import NullReporter
 
@@ -210,7 +211,7 @@ def test_daily_quota_mid_run_then_past_midnight_resume(emulator):
     frame = segment(emu)
     plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
 
-    runner = fast_runner(client, now=clock.now)
+    runner = fast_runner(client, clock=ClockFrom(clock))
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client, progress=False, runner=runner)
     err, result = caught.value, caught.value.result
@@ -225,7 +226,10 @@ def test_daily_quota_mid_run_then_past_midnight_resume(emulator):
 
     clock.set(dt.datetime(2025, 3, 2, 0, 0, 5, tzinfo=dt.UTC))  # past midnight: reset
     resumed = resume(
-        result.run_id, client=client, progress=False, runner=fast_runner(client, now=clock.now)
+        result.run_id,
+        client=client,
+        progress=False,
+        runner=fast_runner(client, clock=ClockFrom(clock)),
     )
     assert resumed.ok
     assert runs().set_index("run_id").loc[result.run_id, "state"] == "completed"
@@ -246,9 +250,7 @@ def test_wait_for_quota_sleeps_until_midnight_and_shows_the_wait(emulator):
 
     runner = fast_runner(
         client,
-        now=clock.now,
-        clock=clock.monotonic,
-        sleep=sleep,
+        clock=ClockFrom(clock, sleep=sleep),
         jitter=lambda: 0.5,
         quota_jitter=60.0,
     )

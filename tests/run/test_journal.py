@@ -275,32 +275,89 @@ def test_each_attempt_is_committed_before_its_post_and_its_answer_before_the_nex
         assert [r[3] for r in answered] == result.activity_ids[:n]
 
 
-def test_a_post_left_without_answer_is_uncertain_then_sent_again_both_on_record(emu):
-    client = client_for(emu)
+def _killed_mid_post(emu, client, *, reached_server: bool):
+    """What a process killed mid-request leaves: the attempt on record as sending, the
+    request applied by the server (or not), no answer recorded."""
+    from ccpandas.run.batch import BatchRun
+
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
     plan = df.cc.plan_removal(emu.account.list_ids()[:1])
     journal = RunJournal.create(plan, base_url=emu.base_url)
-    # What a process killed mid-request leaves: the attempt on record, the request
-    # applied by the server, no answer recorded.
-    from ccpandas.run.batch import BatchRun
+    journal.batch_sending(BatchRun(plan.batches[0]))
+    if reached_server:
+        client.remove_list_memberships(plan.batches[0].to_json())
+    return journal
 
-    first = BatchRun(plan.batches[0])
-    journal.batch_sending(first)
-    client.remove_list_memberships(plan.batches[0].to_json())
+
+def test_a_post_the_server_applied_without_an_answer_is_adopted_not_sent_again(emu, caplog):
+    client = client_for(emu)
+    journal = _killed_mid_post(emu, client, reached_server=True)
     assert posts(emu, 201) == 1
+    assert runs().set_index("run_id").loc[journal.run_id, "uncertain"] == 1
 
+    with caplog.at_level("INFO", logger="ccpandas"):
+        result = resume(journal.run_id, client=client, progress=False, runner=quick(client))
+    assert result.ok
+    attempts = open_journal().attempts(journal.run_id)
+    batch0 = attempts[attempts["batch"] == 0]
+    assert batch0["outcome"].tolist() == ["adopted"]
+    assert batch0["activity_id"].tolist() == [result.runs[0].activity_id]
+    assert "found on the server" in batch0["error"].iloc[0]
+    assert result.runs[0].resent == 0 and result.runner.adopted == 1
+    assert posts(emu, 201) == 2  # batch 0 once (adopted), batch 1 once: the minimum
+    assert "adopted, not sent again" in caplog.text
+
+
+def test_a_post_that_never_reached_the_server_is_sent_once_both_attempts_on_record(emu):
+    client = client_for(emu)
+    journal = _killed_mid_post(emu, client, reached_server=False)
     result = resume(journal.run_id, client=client, progress=False, runner=quick(client))
     assert result.ok
     attempts = open_journal().attempts(journal.run_id)
     batch0 = attempts[attempts["batch"] == 0]
+    # reconciled: nothing on the server, so that request never took effect; the batch
+    # is then sent as a plain send (not counted as resent: nothing was duplicated)
+    assert batch0["outcome"].tolist() == ["not_sent", "accepted"]
+    assert batch0["reason"].tolist() == ["first", "resend"]
+    assert "no matching activity" in batch0["error"].iloc[0]
+    assert result.runs[0].resent == 0 and result.activities.loc[0, "resent"] == 0
+    assert posts(emu, 201) == 2
+
+
+def test_two_matching_activities_are_ambiguous_so_the_batch_is_sent_again(emu, caplog):
+    client = client_for(emu)
+    journal = _killed_mid_post(emu, client, reached_server=True)
+    # Another tool (not in this journal) removed the same number of contacts from the
+    # same number of lists meanwhile: which activity is this batch's cannot be told.
+    ids = emu.account.contact_ids()
+    emu.account.submit_activity(
+        {"source": {"contact_ids": ids[1000:1500]}, "list_ids": emu.account.list_ids()[1:2]}
+    )
+    with caplog.at_level("WARNING", logger="ccpandas"):
+        result = resume(journal.run_id, client=client, progress=False, runner=quick(client))
+    assert result.ok
+    batch0 = open_journal().attempts(journal.run_id).query("batch == 0")
     assert batch0["outcome"].tolist() == ["uncertain", "accepted"]
-    assert batch0["reason"].tolist() == ["first", "uncertain"]
-    assert "process ended" in batch0["error"].iloc[0]
-    assert result.runs[0].resent == 1 and result.activities.loc[0, "resent"] == 1
-    assert posts(emu, 201) == 3  # batch 0 twice (idempotent), batch 1 once
+    assert result.runs[0].resent == 1 and result.runner.adopted == 0
+    assert "2 activities on the server match" in caplog.text
+    assert posts(emu, 201) == 3  # the ambiguous batch sent again (idempotent)
 
 
-# -- resuming -----------------------------------------------------------------------------
+def test_an_activity_another_journaled_run_follows_is_never_adopted(emu):
+    client = client_for(emu)
+    journal = _killed_mid_post(emu, client, reached_server=False)
+    # Another run on this machine (same journal) sent a batch of the same shape and
+    # recorded its answer: that activity is claimed, so it is not this batch's.
+    other = pd.DataFrame({"contact_id": emu.account.contact_ids()[1000:1500]})
+    theirs = run_plan(
+        other.cc.plan_removal(emu.account.list_ids()[1:2]), client, progress=False, wait=False
+    )
+    assert len(theirs.activity_ids) == 1
+    result = resume(journal.run_id, client=client, progress=False, runner=quick(client))
+    assert result.ok and result.runner.adopted == 0
+    assert result.runs[0].activity_id not in theirs.activity_ids
+    assert posts(emu, 201) == 3
+
 def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     client = client_for(emu)
     emu.configure(daily_quota=2)

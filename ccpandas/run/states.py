@@ -1,0 +1,140 @@
+"""The one state vocabulary of a run: :class:`BatchState` and :class:`Outcome`.
+
+Its own module (re-exported by :mod:`ccpandas.run.batch`) so that the reporters in
+:mod:`ccpandas.run.progress`, which :mod:`ccpandas.run.batch` builds on, can name states
+without an import cycle.
+
+Example:
+    >>> BatchState.COMPLETED.terminal, BatchState.FAILED.bad, BatchState.PENDING.terminal
+    (True, True, False)
+    >>> sql_list(BatchState.bad_states())
+    "'cancelled', 'failed', 'timed_out'"
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Any
+
+from ccpandas.models import ActivityState
+
+__all__ = ["AttemptReason", "BatchState", "Outcome", "RunState", "sql_list"]
+
+
+class BatchState(enum.StrEnum):
+    """What a batch is doing: an API activity state, or one the client adds."""
+
+    PENDING = "pending"  # not sent (yet)
+    UNCERTAIN = "uncertain"  # sent, but no answer came back: the activity may exist
+    REJECTED = "rejected"  # the API refused the request (4xx)
+    INITIALIZED = ActivityState.INITIALIZED.value
+    PROCESSING = ActivityState.PROCESSING.value
+    COMPLETED = ActivityState.COMPLETED.value
+    CANCELLED = ActivityState.CANCELLED.value
+    FAILED = ActivityState.FAILED.value
+    TIMED_OUT = ActivityState.TIMED_OUT.value
+    UNKNOWN = "unknown"  # the activity is no longer reported by the API
+
+    @property
+    def terminal(self) -> bool:
+        """Nothing more will happen: an API end state, or no longer followable."""
+        return self in _TERMINAL
+
+    @property
+    def bad(self) -> bool:
+        """The activity ended failed, cancelled or timed out."""
+        return self in _BAD
+
+    @classmethod
+    def parse(cls, value: Any, default: BatchState | None = None) -> BatchState:
+        """The state a string names; ``default`` for an empty or unknown one.
+
+        Example:
+            >>> BatchState.parse("", default=BatchState.PENDING)
+            <BatchState.PENDING: 'pending'>
+        """
+        try:
+            return cls(str(value))
+        except ValueError:
+            if default is None:
+                raise ValueError(f"not a batch state: {value!r}") from None
+            return default
+
+    @classmethod
+    def terminal_states(cls) -> tuple[BatchState, ...]:
+        """Every terminal state, in declaration order."""
+        return tuple(s for s in cls if s.terminal)
+
+    @classmethod
+    def bad_states(cls) -> tuple[BatchState, ...]:
+        """Every bad state (failed, cancelled, timed out), in declaration order."""
+        return tuple(s for s in cls if s.bad)
+
+    @property
+    def busy(self) -> bool:
+        """The API holds the activity and it has not ended (initialized, processing)."""
+        return self in (BatchState.INITIALIZED, BatchState.PROCESSING)
+
+
+_TERMINAL = frozenset(
+    {
+        BatchState.COMPLETED,
+        BatchState.CANCELLED,
+        BatchState.FAILED,
+        BatchState.TIMED_OUT,
+        BatchState.UNKNOWN,
+    }
+)
+_BAD = frozenset({BatchState.FAILED, BatchState.CANCELLED, BatchState.TIMED_OUT})
+
+
+class Outcome(enum.StrEnum):
+    """What became of one POST attempt (``BatchRun.outcome``, the journal's attempts)."""
+
+    SENDING = "sending"  # journaled before the POST; never seen after a clean exit
+    ACCEPTED = "accepted"
+    #: No answer was recorded, but reconciliation found the activity on the server
+    #: (GET /activities) and took it as this attempt's: see the Reliability guide.
+    ADOPTED = "adopted"
+    REJECTED = "rejected"
+    NOT_SENT = "not_sent"
+    UNCERTAIN = "uncertain"
+
+    @property
+    def answered(self) -> bool:
+        """The attempt's fate is known: an activity exists for it, or it was refused."""
+        return self in (Outcome.ACCEPTED, Outcome.ADOPTED, Outcome.REJECTED)
+
+
+class AttemptReason(enum.StrEnum):
+    """Why an attempt was made (the journal's ``attempts.reason``)."""
+
+    FIRST = "first"
+    RESEND = "resend"  # sent before without reaching the API (quota, a refusal)
+    UNCERTAIN = "uncertain"  # the previous attempt got no answer
+    RETRY_FAILED = "retry_failed"  # result.retry_failed(): the activity ended badly
+
+
+class RunState(enum.StrEnum):
+    """What ``ccpandas.runs()`` says about a whole run (its ``state`` column)."""
+
+    RUNNING = "running"  # a process is driving it right now
+    COMPLETED = BatchState.COMPLETED.value
+    FAILED = BatchState.FAILED.value
+    PROCESSING = BatchState.PROCESSING.value
+    STOPPED = "stopped"
+
+
+def sql_list(values: Iterable[enum.StrEnum]) -> str:
+    """Values as an SQL ``IN (...)`` body of quoted literals (enum values only: they
+    are fixed words of this module, never user input).
+
+    Example:
+        >>> sql_list([Outcome.SENDING, Outcome.UNCERTAIN])
+        "'sending', 'uncertain'"
+    """
+    words = [str(v) for v in values]
+    if not all(w.replace("_", "").isalpha() for w in words):  # never anything but words
+        raise ValueError(f"not state words: {words!r}")
+    return ", ".join(f"'{w}'" for w in words)
