@@ -358,6 +358,7 @@ def test_an_activity_another_journaled_run_follows_is_never_adopted(emu):
     assert result.runs[0].activity_id not in theirs.activity_ids
     assert posts(emu, 201) == 3
 
+
 def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     client = client_for(emu)
     emu.configure(daily_quota=2)
