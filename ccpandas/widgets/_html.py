@@ -70,13 +70,14 @@ def duration(seconds: float) -> str:
 
 def badge(state: str) -> str:
     """A coloured pill for an activity state."""
-    kind = {
+    kinds: dict[str, str] = {
         BatchState.COMPLETED: "ok",
         BatchState.PROCESSING: "run",
         BatchState.INITIALIZED: "run",
         BatchState.PENDING: "wait",
         BatchState.UNCERTAIN: "wait",
-    }.get(state, "bad")
+    }
+    kind = kinds.get(state, "bad")
     return f'<span class="badge {kind}">{esc(state)}</span>'
 
 
