@@ -20,6 +20,7 @@ import pandas as pd
 from ccpandas import removal
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
+from ccpandas.plan.planner import frame_column, list_values
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -174,21 +175,14 @@ class CCAccessor:
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
         """
-        src = (
-            source
-            if source is not None
-            else Source.list_ids(removal.target_lists(list_ids, client))
-        )
-        if column not in self._obj.columns:
-            raise PlanError(
-                f"column {column!r} not found; the frame has {list(self._obj.columns)}",
-                column=column,
-            )
+        # Checked before anything is sent; list names are resolved later, in one request.
+        keep, list_ids = frame_column(self._obj, column), list_values(list_ids)
+        src = source if source is not None else Source.list_ids(list_ids)
         return removal.remove_list_memberships(
             client,
             list_ids,
             source=src,
-            exclude=self._obj[column],
+            exclude=keep,
             confirm_all_active=confirm_all_active,
             confirm_empty=confirm_empty,
             dry_run=dry_run,
