@@ -21,6 +21,7 @@ from ccpandas.plan.planner import (
     RemovalPlan,
     list_names,
     list_values,
+    names_not_looked_up,
     plan_removal,
     plan_source_removal,
     resolve_list_ids,
@@ -75,9 +76,13 @@ def _plan_frame(data: Any, list_ids: Any, column: Any, client: Client | None) ->
     """Plan ``data[column]``: the data are checked (pure) before list names are
     resolved (a request), so bad data never costs one."""
     values = list_values(list_ids)
-    if not list_names(values):
+    names = list_names(values)
+    if not names:
         return plan_removal(data, values, column=column)
-    plan = plan_removal(data, stand_ins(values), column=column)
+    try:
+        plan = plan_removal(data, stand_ins(values), column=column)
+    except PlanError as exc:
+        raise names_not_looked_up(exc, names) from None
     return retarget(plan, target_lists(values, client))
 
 
@@ -99,7 +104,10 @@ def _plan_source(
     if not names:
         return plan_source_removal(source, targets, exclude=exclude, **confirm)
     checked = Source.list_ids(stand_ins(lists)) if by_list else source
-    plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
+    try:
+        plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
+    except PlanError as exc:
+        raise names_not_looked_up(exc, names) from None
     resolved = target_lists(targets + lists, client)
     if by_list:
         source = Source.list_ids(resolved[len(targets) :])

@@ -73,6 +73,7 @@ __all__ = [
     "frame_column",
     "list_names",
     "list_values",
+    "names_not_looked_up",
     "stand_ins",
     "normalize_ids",
     "plan_removal",
@@ -629,8 +630,9 @@ def list_values(list_ids: Any, argument: str = "list_ids") -> tuple[str, ...]:
         )
     distinct = len(set(given))
     if distinct > MAX_TARGET_LISTS:
+        what = "target lists" if argument == "list_ids" else "lists"
         raise PlanError(
-            f"{argument}: {distinct:,} distinct lists given; an account has at most "
+            f"{argument}: {distinct:,} {what} given; an account has at most "
             f"{MAX_TARGET_LISTS:,} lists",
             values=list(dict.fromkeys(given))[:_EXAMPLES],
         )
@@ -653,6 +655,23 @@ def stand_ins(values: Sequence[str]) -> tuple[str, ...]:
     """
     names = set(list_names(values))
     return tuple(NAME_STAND_IN if v in names else v for v in values)
+
+
+def names_not_looked_up(error: PlanError, names: Sequence[str]) -> PlanError:
+    """``error`` (found with :func:`stand_ins` for ``names``) saying that the names
+    were not looked up: nothing was sent, so whether they exist is still open.
+
+    Example:
+        >>> str(names_not_looked_up(PlanError("column 'x' not found"), ["VIP"]))
+        "column 'x' not found (nothing was sent; list name 'VIP' not looked up yet)"
+    """
+    shown = ", ".join(_short(n) for n in list(dict.fromkeys(names))[:10])
+    plural = "s" * (len(set(names)) != 1)
+    return PlanError(
+        f"{error} (nothing was sent; list name{plural} {shown} not looked up yet)",
+        column=error.column,
+        values=error.values,
+    )
 
 
 def list_names(values: Sequence[Any]) -> list[Any]:
