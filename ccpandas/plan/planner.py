@@ -74,12 +74,12 @@ __all__ = [
     "list_names",
     "list_values",
     "names_not_looked_up",
-    "stand_ins",
     "normalize_ids",
     "plan_removal",
     "plan_source_removal",
     "resolve_list_ids",
     "retarget",
+    "stand_ins",
 ]
 
 #: The statuses of ``plan.rows["plan_status"]`` (its categories, in this order).
