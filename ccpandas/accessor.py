@@ -20,6 +20,7 @@ import pandas as pd
 from ccpandas import removal
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
+from ccpandas.plan.planner import frame_column, list_values
 from ccpandas.run.options import RunOptions, check_client, check_run_options, check_source
 
 if TYPE_CHECKING:
@@ -178,26 +179,19 @@ class CCAccessor:
             "timeout": timeout,
             "wait_for_quota": wait_for_quota,
         }
-        # Every argument checked before the list names are read (a request).
+        # Every argument checked before anything is sent; list names are resolved later,
+        # in one request.
         check_run_options(options)
         check_client(client)
         if source is not None:
             check_source(source)
-        if column not in self._obj.columns:
-            raise PlanError(
-                f"column {column!r} not found; the frame has {list(self._obj.columns)}",
-                column=column,
-            )
-        src = (
-            source
-            if source is not None
-            else Source.list_ids(removal.target_lists(list_ids, client))
-        )
+        keep, list_ids = frame_column(self._obj, column), list_values(list_ids)
+        src = source if source is not None else Source.list_ids(list_ids)
         return removal.remove_list_memberships(
             client,
             list_ids,
             source=src,
-            exclude=self._obj[column],
+            exclude=keep,
             confirm_all_active=confirm_all_active,
             confirm_empty=confirm_empty,
             **options,

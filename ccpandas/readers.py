@@ -25,7 +25,7 @@ from ccpandas.auth.connect import get_default_client
 from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
 from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
-from ccpandas.plan.planner import resolve_list_ids
+from ccpandas.plan.planner import list_names, list_values, resolve_list_ids
 
 __all__ = [
     "CONTACT_COLUMNS",
@@ -282,25 +282,31 @@ def _list_ids(client: Client | None, lists: str | Iterable[str] | None) -> list[
     values = _as_strings("lists", lists)
     if values is None:
         return []
-    checked = check_ids(pd.Series(values, dtype=object))
-    if (checked.status == PLANNED).all():
-        return list(dict.fromkeys(str(v) for v in checked.normalized.tolist()))
-    return list(dict.fromkeys(resolve_list_names(values, client)))
+    values = list(list_values(values, "lists"))  # no request for None, NaN, "", 7...
+    if not list_names(values):
+        return list(dict.fromkeys(resolve_list_ids(values, None)))
+    return list(dict.fromkeys(resolve_list_names(values, client, argument="lists")))
 
 
-def resolve_list_names(values: list[Any], client: Client | None = None) -> tuple[str, ...]:
+def resolve_list_names(
+    values: Any, client: Client | None = None, *, argument: str = "list_ids"
+) -> tuple[str, ...]:
     """List ids for list UUIDs and exact names of *active* lists, in the order given.
 
     Reads the active lists once (``GET /contact_lists``). A deleted list is never a
     match: removing from it fails mid-run, and a list deleted then re-created under the
     same name must not make that name ambiguous. A name that only a deleted list has
     is a :class:`~ccpandas.errors.PlanError` that says so (one more listing, only
-    then); other unknown names are a PlanError with close matches.
+    then); other unknown names are a PlanError with close matches. ``values`` are
+    checked first (:func:`ccpandas.plan.planner.list_values`; ``argument`` names them
+    in errors): values that are neither ids nor plausible names (None, NaN, numbers,
+    bytes, blank strings) are refused without a request.
 
     Example:
         >>> resolve_list_names(["Newsletter"], client)  # doctest: +SKIP
         ('0a8c6f2e-...',)
     """
+    values = list(list_values(values, argument))
     api = _client(client)
     active = read_contact_lists(api, status="active", include_membership_count=None)
     known = set(active["name"].dropna().tolist())

@@ -15,9 +15,19 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
+from ccpandas.errors import PlanError
 from ccpandas.models import Source, SourceKind
-from ccpandas.plan.ids import PLANNED, check_ids
-from ccpandas.plan.planner import RemovalPlan, plan_removal, plan_source_removal, resolve_list_ids
+from ccpandas.plan.planner import (
+    RemovalPlan,
+    list_names,
+    list_values,
+    names_not_looked_up,
+    plan_removal,
+    plan_source_removal,
+    resolve_list_ids,
+    retarget,
+    stand_ins,
+)
 from ccpandas.run.batch import BatchRun
 from ccpandas.run.options import (
     RUN_OPTION_DEFAULTS,
@@ -46,20 +56,6 @@ __all__ = [
 ]
 
 
-def _needs_names(list_ids: str | Iterable[str]) -> bool:
-    """True when some value is not a list UUID (by the planner's own rules: case,
-    braces and whitespace forgiven), so the lists must be read to resolve names."""
-    if list_ids is None or isinstance(list_ids, pd.DataFrame):
-        return False  # the planner says what is wrong, without a request
-    try:
-        values = [list_ids] if isinstance(list_ids, str) else list(list_ids)
-        return bool(values) and bool(
-            (check_ids(pd.Series(values, dtype=object)).status != PLANNED).any()
-        )
-    except TypeError:  # not an iterable of ids: the planner says so
-        return False
-
-
 def _client(client: Client | None) -> Client:
     from ccpandas.auth.connect import get_default_client
 
@@ -78,12 +74,54 @@ def target_lists(list_ids: str | Iterable[str], client: Client | None) -> tuple[
         >>> target_lists(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], None)
         ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
     """
-    if _needs_names(list_ids):
+    values = list_values(list_ids)  # read once, refused here before any request
+    if list_names(values):
         from ccpandas.readers import resolve_list_names
 
-        values = [list_ids] if isinstance(list_ids, str) else list(list_ids)
         return resolve_list_names(values, _client(client))
-    return resolve_list_ids(list_ids, None)
+    return resolve_list_ids(values, None)
+
+
+def _plan_frame(data: Any, list_ids: Any, column: Any, client: Client | None) -> RemovalPlan:
+    """Plan ``data[column]``: the data are checked (pure) before list names are
+    resolved (a request), so bad data never costs one."""
+    values = list_values(list_ids)
+    names = list_names(values)
+    if not names:
+        return plan_removal(data, values, column=column)
+    try:
+        plan = plan_removal(data, stand_ins(values), column=column)
+    except PlanError as exc:
+        raise names_not_looked_up(exc, names) from None
+    return retarget(plan, target_lists(values, client))
+
+
+def _plan_source(
+    client: Client | None, list_ids: Any, source: Any, exclude: Any, **confirm: bool
+) -> RemovalPlan:
+    """Plan a removal by ``source``: everything is checked (pure, with stand-ins for
+    list names) before the names of the target and source lists are resolved, in one
+    ``GET /contact_lists``."""
+    targets = list_values(list_ids)
+    by_list = isinstance(source, Source) and source.kind is SourceKind.LIST_IDS
+    lists = list_values(source.values, "Source.list_ids") if by_list else ()
+    if isinstance(source, Source) and source.kind is SourceKind.CONTACT_IDS:
+        if exclude is not None:
+            raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
+        ids = pd.Series(list(source.values), dtype=object)
+        return _plan_frame(ids, targets, "contact_id", client)
+    names = list_names(targets + lists)
+    if not names:
+        return plan_source_removal(source, targets, exclude=exclude, **confirm)
+    checked = Source.list_ids(stand_ins(lists)) if by_list else source
+    try:
+        plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
+    except PlanError as exc:
+        raise names_not_looked_up(exc, names) from None
+    resolved = target_lists(targets + lists, client)
+    if by_list:
+        source = Source.list_ids(resolved[len(targets) :])
+    return plan_source_removal(source, resolved[: len(targets)], exclude=exclude, **confirm)
 
 
 def plan_list_removal(
@@ -94,8 +132,9 @@ def plan_list_removal(
     client: Client | None = None,
 ) -> RemovalPlan:
     """Plan removing the contacts of ``data[column]`` from ``list_ids``; sends nothing
-    except, when lists are given by name, one listing to resolve the names."""
-    return plan_removal(data, target_lists(list_ids, client), column=column)
+    except, when lists are given by name, one listing to resolve the names (after
+    every argument and the column were checked)."""
+    return _plan_frame(data, list_ids, column, client)
 
 
 def run_plan(
@@ -227,7 +266,7 @@ def remove_from_lists(
     }
     check_run_options(options)
     check_client(client)
-    plan = plan_list_removal(data, list_ids, column=column, client=client)
+    plan = _plan_frame(data, list_ids, column, client)
     return run_plan(plan, client, **options)
 
 
@@ -279,15 +318,11 @@ def remove_list_memberships(
     ):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be True or False, not {flag!r} ({type(flag).__name__})")
-    targets = target_lists(list_ids, client)
-    if source.kind is SourceKind.LIST_IDS:
-        # Source lists may be named too.
-        source = Source.list_ids(target_lists(source.values, client))
-    # The planner handles every source kind (contact ids planned like a column).
-    plan = plan_source_removal(
+    plan = _plan_source(
+        client,
+        list_ids,
         source,
-        targets,
-        exclude=exclude,
+        exclude,
         confirm_all_active=confirm_all_active,
         confirm_empty=confirm_empty,
     )

@@ -37,6 +37,7 @@ __all__ = [
     "CheckedIds",
     "check_ids",
     "first_rows",
+    "holds_text",
     "normalize_ids",
 ]
 
@@ -141,10 +142,85 @@ def check_ids(values: pd.Series) -> CheckedIds:
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         return _check_categorical(values)
+    if not holds_text(values.dtype):
+        return _check_no_text(values)
+    values = _as_arrow_string(values)
     fast = _canonical_rows(values)
     if fast is None:
         return _check_general(values)
     return _check_by_keys(fast)
+
+
+def holds_text(dtype: Any) -> bool:
+    """True when a column of ``dtype`` can hold ids (strings): object, ``str``,
+    ``string`` (python or pyarrow), Arrow ``string``/``large_string``, Arrow
+    dictionaries of those, and categoricals whose categories can (or that have
+    none). Checked once per column: no value is looked at.
+
+    Example:
+        >>> holds_text(pd.Series(["a"]).dtype), holds_text(pd.Series([1]).dtype)
+        (True, False)
+        >>> holds_text(pd.CategoricalDtype(["a"])), holds_text(pd.CategoricalDtype([1]))
+        (True, False)
+    """
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = dtype.categories
+        return categories is None or len(categories) == 0 or holds_text(categories.dtype)
+    if isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype):
+        return True
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa  # present whenever an ArrowDtype exists
+
+        arrow = dtype.pyarrow_dtype
+        if pa.types.is_dictionary(arrow):
+            arrow = arrow.value_type
+        return _is_arrow_text(arrow)
+    return False
+
+
+def _is_arrow_text(arrow: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(pa.types.is_string(arrow) or pa.types.is_large_string(arrow))
+
+
+def _as_arrow_string(values: pd.Series) -> pd.Series:
+    """An Arrow dictionary of strings as plain Arrow strings (what the string methods
+    and the fast path read); any other column as is."""
+    dtype = values.dtype
+    if not isinstance(dtype, pd.ArrowDtype):
+        return values
+    import pyarrow as pa
+
+    arrow = dtype.pyarrow_dtype
+    if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
+        return values
+    target = pa.large_string() if _is_large(arrow) else pa.string()
+    # One cast per column, in C++ (the dictionary decoded): no Python loop.
+    cast = pa.array(values.array).cast(target)
+    return pd.Series(
+        pd.array(cast, dtype=pd.ArrowDtype(target)), index=values.index, name=values.name
+    )
+
+
+def _is_large(arrow: Any) -> bool:
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(arrow):
+        arrow = arrow.value_type
+    return bool(pa.types.is_large_string(arrow))
+
+
+def _check_no_text(values: pd.Series) -> CheckedIds:
+    """:func:`check_ids` for a column whose dtype holds no strings (numbers, dates,
+    bytes, Arrow lists...): every value is ``missing`` or ``invalid_id``, decided by
+    one vectorised ``isna`` (no value is converted)."""
+    n = len(values)
+    missing = values.isna().to_numpy(dtype=bool)
+    status = np.where(missing, MISSING, INVALID).astype(np.int8)
+    reason = np.where(missing, REASON_MISSING, f"not a string ({values.dtype})").astype(object)
+    codes = np.full(n, -1, dtype=np.intp)
+    return CheckedIds(pd.Index([], dtype=object), codes, status, reason)
 
 
 def _check_general(values: pd.Series) -> CheckedIds:

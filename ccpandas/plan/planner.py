@@ -21,11 +21,12 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import html
 import math
 import numbers
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -57,6 +58,7 @@ from ccpandas.plan.ids import (
     CheckedIds,
     check_ids,
     first_rows,
+    holds_text,
     normalize_ids,
 )
 
@@ -68,10 +70,16 @@ __all__ = [
     "PLAN_STATUS_DTYPE",
     "ROW_COLUMNS",
     "RemovalPlan",
+    "frame_column",
+    "list_names",
+    "list_values",
+    "names_not_looked_up",
     "normalize_ids",
     "plan_removal",
     "plan_source_removal",
     "resolve_list_ids",
+    "retarget",
+    "stand_ins",
 ]
 
 #: The statuses of ``plan.rows["plan_status"]`` (its categories, in this order).
@@ -99,7 +107,8 @@ class RemovalPlan:
     (the canonical id for ``planned`` and ``duplicate`` rows, in the column's string
     storage), ``plan_status`` (categorical of :data:`PLAN_STATUSES`), ``reason``
     (categorical text for rows that are not planned), ``duplicate_of`` (index label of
-    the first row with the same id; Int64 for integer indexes) and ``batch`` (nullable
+    the first row with the same id, exactly as in the index: a nullable integer of the
+    index's own type for integer indexes, e.g. UInt64, else objects) and ``batch`` (nullable
     Int64: the contact group that carries the row's id, for ``planned`` rows; each
     contact group goes out once per list group).
 
@@ -326,6 +335,8 @@ def plan_removal(
     values, column = _column_of(data, column)
     if len(values) == 0:
         raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
+    if not holds_text(values.dtype):  # once per column: no value is looked at
+        raise _no_text(values, column)
 
     checked = check_ids(values)
     if not (checked.codes >= 0).any():
@@ -341,9 +352,7 @@ def plan_removal(
         for start in range(0, len(ids), MAX_CONTACTS_PER_REQUEST)
     )
     list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
-    batches = tuple(
-        _cross([(Source.contact_ids(group), len(group)) for group in contact_groups], list_groups)
-    )
+    batches = _contact_batches(contact_groups, list_groups)
     return RemovalPlan(
         rows=rows,
         list_ids=targets,
@@ -358,13 +367,66 @@ def plan_removal(
     )
 
 
+def _contact_batches(
+    contact_groups: tuple[Sequence[str], ...], list_groups: tuple[tuple[str, ...], ...]
+) -> tuple[Batch, ...]:
+    """Every contact group once per list group, contact groups outermost."""
+    return tuple(_cross([(Source.contact_ids(g), len(g)) for g in contact_groups], list_groups))
+
+
+def retarget(plan: RemovalPlan, list_ids: str | Iterable[str]) -> RemovalPlan:
+    """``plan`` (of contact ids) sent to other target lists: its rows and contact groups
+    are kept, its list groups, batches and notes made anew. This lets the data be
+    checked (pure) before list names are resolved (a request), without checking twice.
+
+    Example:
+        >>> plan = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+        ...                     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
+        >>> retarget(plan, ["7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"]).list_ids
+        ('7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d',)
+    """
+    if plan.source.kind is not SourceKind.CONTACT_IDS:
+        raise ValueError(f"retarget takes a plan of contact ids, not of {plan.source.kind.value}")
+    targets, notes = _target_lists(list_ids)
+    list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
+    kept = tuple(n for n in plan.notes if "repeated list id" not in n)
+    return dataclasses.replace(
+        plan,
+        list_ids=targets,
+        list_groups=list_groups,
+        batches=_contact_batches(plan.contact_groups, list_groups),
+        notes=kept + notes,
+    )
+
+
+def frame_column(data: Any, column: Any) -> pd.Series:
+    """The column ``column`` of the DataFrame ``data``, or a PlanError saying why not
+    (not a DataFrame, no such column, a label that is not hashable or appears twice).
+
+    Example:
+        >>> frame_column(pd.DataFrame({"contact_id": ["a"]}), "contact_id").tolist()
+        ['a']
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise PlanError(
+            f"expected a DataFrame with a {column!r} column, got {type(data).__name__}",
+            column=column,
+        )
+    return _column_of(data, column)[0]
+
+
 def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
     """The Series to plan, and the name to report it by."""
     if isinstance(data, pd.DataFrame):
         try:
             found = column in data.columns
         except TypeError:  # an unhashable column name
-            found = False
+            raise PlanError(
+                f"column {_short(column)} not found: column takes one column label (a "
+                f"string, usually), not a {type(column).__name__}; the frame's columns are "
+                f"{', '.join(repr(c) for c in list(data.columns)[:20]) or 'none'}",
+                column=None,
+            ) from None
         if not found:
             raise _missing_column(data, column)
         values = data[column]
@@ -410,6 +472,20 @@ def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
     return [folded[h] for h in hits]
 
 
+def _no_text(values: pd.Series, column: Any) -> PlanError:
+    """The error for a column whose dtype cannot hold ids (numbers, dates, bytes...)."""
+    examples = _distinct(values.iloc[:100].dropna().tolist())[:_EXAMPLES]
+    shown = f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
+    return PlanError(
+        f"no valid contact id in column {column!r}: its dtype is {values.dtype}{shown}, "
+        "which holds no text. A contact id is a string like "
+        "'8b54d1f4-5b0e-11ee-8c99-0242ac120002'; the column must be text: object, str, "
+        "string, a category of strings, or an Arrow string or dictionary-of-strings column.",
+        column=column,
+        values=examples,
+    )
+
+
 def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanError:
     invalid = int((status == INVALID).sum())
     missing = int((status == MISSING).sum())
@@ -427,10 +503,16 @@ def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanErr
 def _duplicate_labels(index: pd.Index, dup: np.ndarray, first_pos: np.ndarray) -> Any:
     """Index labels of each duplicate's first occurrence, missing for other rows."""
     n = len(index)
-    if pd.api.types.is_integer_dtype(index.dtype) and not isinstance(index, pd.MultiIndex):
-        values = np.zeros(n, dtype="int64")
+    dtype = index.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        # In the index's own integer type: uint64 labels above 2**63 stay exact.
+        values = np.zeros(n, dtype=dtype)
         values[dup] = index.to_numpy()[first_pos]
         return pd.arrays.IntegerArray(values, mask=~dup)
+    if not isinstance(index, pd.MultiIndex) and isinstance(index.array, pd.arrays.IntegerArray):
+        positions = np.full(n, -1, dtype=np.intp)  # Int64, UInt64...: kept as they are
+        positions[dup] = first_pos
+        return index.array.take(positions, allow_fill=True)
     labels = np.full(n, None, dtype=object)
     if dup.any():
         labels[dup] = index.take(first_pos).to_numpy(dtype=object)
@@ -440,7 +522,7 @@ def _duplicate_labels(index: pd.Index, dup: np.ndarray, first_pos: np.ndarray) -
 # -- target lists --------------------------------------------------------------------------
 def _target_lists(list_ids: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Validated, de-duplicated target list ids and notes about what was merged."""
-    values = _as_values(list_ids, "list_ids")
+    values = _as_values(list_ids, "list_ids", ordered=True)
     if not values:
         raise PlanError("no target list: list_ids is empty", values=[])
     ids = _uuids(values, "list id", hint=_NAMES_HINT)
@@ -464,20 +546,133 @@ _NAMES_HINT = (
 )
 
 
-def _as_values(values: Any, what: str) -> list[Any]:
-    """One string, or an iterable of values, as a list."""
+def _as_values(values: Any, what: str, *, ordered: bool = False) -> list[Any]:
+    """One string, or an iterable of values, as a list (an iterator is read once).
+
+    ``ordered``: refuse sets and mappings, whose order is not the caller's (a set of
+    strings iterates in another order in every process, so a resumed run would not
+    match its plan) or whose meaning is unclear (a mapping's keys, or its values?).
+    """
     if values is None:
         raise PlanError(f"{what} is required")
     if isinstance(values, (str, bytes)):
         return [values]
     if isinstance(values, pd.DataFrame):
         raise PlanError(f"{what}: expected ids, got a DataFrame; pass one of its columns")
+    if ordered and isinstance(values, (Mapping, Set)):
+        kind = type(values).__name__
+        fix = "sorted(...)" if isinstance(values, Set) else "list(d.values()) or list(d)"
+        raise PlanError(
+            f"{what}: expected a list of list ids or names (in the order to use), got a "
+            f"{kind}, which has no order of its own; pass {fix}",
+            values=None,
+        )
+    if isinstance(values, np.ndarray) and values.ndim != 1:
+        raise PlanError(f"{what}: expected one dimension of ids, got a {values.ndim}-d array")
     try:
         return list(values)
     except TypeError:
         raise PlanError(
             f"{what}: expected an id or an iterable of ids, got {type(values).__name__}"
         ) from None
+
+
+def list_values(list_ids: Any, argument: str = "list_ids") -> tuple[str, ...]:
+    """``list_ids`` read once and checked: list UUIDs or exact list names, as given.
+
+    Pure: this runs before any request, so that only plausible names are ever looked
+    up. One string is one list (id or name); any other iterable (list, tuple, Series,
+    Index, a generator: read once) gives the lists in its order. Refused with a
+    :class:`~ccpandas.errors.PlanError` naming ``argument``: None, a DataFrame, a set
+    or mapping, a non-iterable, no value at all, values that are not strings (None,
+    NaN, numbers, bytes, lists...), empty or blank strings, and more than
+    :data:`MAX_TARGET_LISTS` distinct values.
+
+    Example:
+        >>> list_values(v for v in ["VIP", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"])
+        ('VIP', '2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f')
+        >>> list_values(["VIP", None])  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ccpandas.errors.PlanError: list_ids: list ids and names must be strings; got None ...
+    """
+    given = _as_values(list_ids, argument, ordered=True)
+    if not given:
+        what = "no target list" if argument == "list_ids" else "no list"
+        raise PlanError(f"{what}: {argument} is empty", values=[])
+    not_text = [v for v in given if not isinstance(v, str)]  # <= 1,000 lists: cheap
+    if not_text:
+        raise PlanError(
+            f"{argument}: list ids and names must be strings; got "
+            + ", ".join(_short(v) for v in not_text[:10])
+            + f" ({len(not_text)} of {len(given)}). Give list UUIDs or exact list names "
+            "(ccpandas.read_contact_lists() shows them).",
+            values=not_text[:10],
+        )
+    blank = [v for v in given if not v.strip()]
+    if blank:
+        raise PlanError(
+            f"{argument}: a list id or name cannot be empty or blank; got "
+            + ", ".join(_short(v) for v in blank[:10])
+            + ". Give list UUIDs or exact list names.",
+            values=blank[:10],
+        )
+    distinct = len(set(given))
+    if distinct > MAX_TARGET_LISTS:
+        what = "target lists" if argument == "list_ids" else "lists"
+        raise PlanError(
+            f"{argument}: {distinct:,} {what} given; an account has at most "
+            f"{MAX_TARGET_LISTS:,} lists",
+            values=list(dict.fromkeys(given))[:_EXAMPLES],
+        )
+    return tuple(given)
+
+
+#: Stands for each list name while the plan's data are checked, before the names are
+#: resolved (no real list has the nil UUID).
+NAME_STAND_IN = "00000000-0000-0000-0000-000000000000"
+
+
+def stand_ins(values: Sequence[str]) -> tuple[str, ...]:
+    """``values`` with every list name replaced by :data:`NAME_STAND_IN`: target lists
+    to plan with, so the data are checked before names cost a request; the real
+    lists replace them after (:func:`retarget`, or a second plan).
+
+    Example:
+        >>> stand_ins(["VIP", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"])[0] == NAME_STAND_IN
+        True
+    """
+    names = set(list_names(values))
+    return tuple(NAME_STAND_IN if v in names else v for v in values)
+
+
+def names_not_looked_up(error: PlanError, names: Sequence[str]) -> PlanError:
+    """``error`` (found with :func:`stand_ins` for ``names``) saying that the names
+    were not looked up: nothing was sent, so whether they exist is still open.
+
+    Example:
+        >>> str(names_not_looked_up(PlanError("column 'x' not found"), ["VIP"]))
+        "column 'x' not found (nothing was sent; list name 'VIP' not looked up yet)"
+    """
+    shown = ", ".join(_short(n) for n in list(dict.fromkeys(names))[:10])
+    plural = "s" * (len(set(names)) != 1)
+    return PlanError(
+        f"{error} (nothing was sent; list name{plural} {shown} not looked up yet)",
+        column=error.column,
+        values=error.values,
+    )
+
+
+def list_names(values: Sequence[Any]) -> list[Any]:
+    """The values that are not list UUIDs (braces, case and whitespace forgiven), in
+    order: the names a ``GET /contact_lists`` must resolve.
+
+    Example:
+        >>> list_names(["VIP", "{2D0E3A5C-8A1D-4D43-9F3E-1C2B3A4D5E6F}"])
+        ['VIP']
+    """
+    checked = check_ids(pd.Series(list(values), dtype=object))
+    return [values[i] for i in np.flatnonzero(checked.status != PLANNED)]
 
 
 def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:
@@ -751,7 +946,7 @@ def resolve_list_ids(
         >>> resolve_list_ids(["Newsletter"], lists)
         ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
     """
-    given = _as_values(values, "list_ids")
+    given = _as_values(values, "list_ids", ordered=True)
     if not given:
         raise PlanError("no target list: list_ids is empty", values=[])
     checked = check_ids(pd.Series(given, dtype=object))
