@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import enum
-import io
 import json
 import logging
 import math
@@ -110,6 +109,7 @@ def read_table(path: str, fmt: str | None = None, *, stdin: TextIO | None = None
     reader cannot parse.
 
     Example:
+        >>> import io
         >>> read_table("-", stdin=io.StringIO("contact_id\\nabc\\n")).contact_id.tolist()
         ['abc']
     """
@@ -204,6 +204,7 @@ class LogReporter:
     runs, and one when it ends. Pass it as ``progress=``.
 
     Example:
+        >>> import io
         >>> out = io.StringIO()
         >>> rep = LogReporter(out, interval=5, clock=iter([0, 1, 9]).__next__)
         >>> from ccpandas.run.progress import Snapshot
@@ -533,9 +534,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         exc.add_note("List names are resolved through the API: give list ids, or connect.")
         raise
     # The names the user gave, for the report (a value that was an id names nothing).
-    names = {
-        i: v for i, v in zip(ids, values, strict=True) if i != v.strip().strip("{}").lower()
-    }
+    names = {i: v for i, v in zip(ids, values, strict=True) if i != v.strip().strip("{}").lower()}
     plan = removal.plan_list_removal(data, ids, column=args.column, client=client)
     return plan, names, client
 
@@ -560,10 +559,10 @@ def _cmd_plan(s: _Session) -> int:
 def _cmd_remove(s: _Session) -> int:
     plan, names, client = _plan(s)
     if s.args.dry_run:
-        result = removal.run_plan(plan, client, dry_run=True)
+        planned = removal.run_plan(plan, client, dry_run=True)
         if not s.json:
             s.out(str(plan))
-        return _finish(s, "remove", result, names, None)
+        return _finish(s, "remove", planned, names, None)
     if not s.json:
         s.out(str(plan))
     targets = ", ".join(names.get(i, i) for i in plan.list_ids)
@@ -818,9 +817,7 @@ def build_parser() -> argparse.ArgumentParser:
     _run_options(p)
 
     p = sub.add_parser("runs", parents=[common], help="the runs in the journal, newest first")
-    p.add_argument(
-        "--limit", type=int, default=20, help="show this many (0: all; default 20)"
-    )
+    p.add_argument("--limit", type=int, default=20, help="show this many (0: all; default 20)")
 
     p = sub.add_parser("resume", parents=[common], help="continue a stopped or interrupted run")
     p.add_argument("run_id", metavar="RUN_ID")

@@ -8,7 +8,6 @@ Everything talks real HTTP to the emulator on 127.0.0.1; nothing patches request
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -18,13 +17,12 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from cli_support import child_env
 
 import ccpandas
 from ccpandas._config import ENV_VARIABLES
 from ccpandas.emulator import Emulator
 from ccpandas.widgets.cli import main
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -105,17 +103,6 @@ def cli(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
         return Ran(code, out.getvalue(), err.getvalue())
 
     return run
-
-
-def child_env(emu: Emulator | None, **extra: str) -> dict[str, str]:
-    """The environment of a ``ccpandas`` child: this worktree first on the path, the
-    test's data directories, the emulator's token."""
-    env = {k: v for k, v in os.environ.items() if k not in ENV_VARIABLES}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    if emu is not None:
-        env["CC_ACCESS_TOKEN"] = emu.token
-    env.update(extra)
-    return env
 
 
 @pytest.fixture

@@ -158,7 +158,9 @@ def test_dry_run_sends_nothing(cli, emu, lists, members_csv, tmp_path: Path) -> 
     used = emu.quota_used
     out = tmp_path / "plan.csv"
     ids = ",".join(lists["list_id"].iloc[:1])
-    ran = cli("remove", str(members_csv), "--lists", ids, "--dry-run", "--json", "--output", str(out))
+    ran = cli(
+        "remove", str(members_csv), "--lists", ids, "--dry-run", "--json", "--output", str(out)
+    )
     assert ran.code == ExitCode.OK, ran.err
     report = json.loads(ran.out)
     assert report["dry_run"] is True and report["outcome"] == "planned"
