@@ -56,6 +56,7 @@ def _pytest(session: nox.Session, *folders: str) -> None:
     # (not python -m pytest, which would put the working directory first on sys.path).
     session.run(
         "python",
+        "-P",  # not the working directory first on sys.path: the installed copy
         "-c",
         "import ccpandas, sys; f = ccpandas.__file__; "
         "sys.exit(0 if 'site-packages' in f else f'ccpandas imported from {f}')",
