@@ -23,7 +23,7 @@ from typing import Any
 from ccpandas.emulator.core import Emulator
 from ccpandas.emulator.settings import Settings
 
-__all__ = ["build_parser", "main", "settings_from"]
+__all__ = ["build_parser", "main", "serve", "settings_from"]
 
 
 def _yes_no(text: str) -> bool:
@@ -69,11 +69,15 @@ _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
 assert set(_SETTING_FLAGS) == set(Settings.names()), "every setting needs a CLI flag"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line parser."""
+def build_parser(
+    prog: str = "python -m ccpandas.emulator", *, add_help: bool = True
+) -> argparse.ArgumentParser:
+    """The command-line parser. ``ccpandas emulator`` reuses it as a parent parser
+    (``add_help=False``: the subcommand brings its own ``--help``)."""
     defaults = Settings()
     parser = argparse.ArgumentParser(
-        prog="python -m ccpandas.emulator",
+        prog=prog,
+        add_help=add_help,
         description="Serve a local Constant Contact V3 emulator with a seeded fake account. "
         "Its OAuth2 authorization server (for ccpandas.login) is at /oauth2/default/v1 "
         "on the same port.",
@@ -107,7 +111,14 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    return serve(parser.parse_args(argv), parser)
+
+
+def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Serve the emulator ``args`` describe until Ctrl-C or SIGTERM; the exit status.
+
+    ``parser`` reports bad settings (``parser.error``: exit status 2).
+    """
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(message)s")
     try:

@@ -1,0 +1,108 @@
+"""nox sessions: ccpandas on every supported Python, and on the oldest supported pandas.
+
+``make test`` runs ``nox`` (every session below). Each session installs ccpandas from
+the source tree as a regular, non-editable package (pip builds a wheel) in a virtual
+environment of its own, then runs pytest on the installed copy:
+
+- ``tests-3.11``, ``tests-3.12``, ``tests-3.13``: the newest pandas, the core tests
+  (plan, client, run, public) and the command line's;
+- ``pandas22``: pandas 2.2, the oldest ccpandas supports, on the oldest Python; the core
+  tests only. Its environment is kept between runs (``reuse_venv``).
+
+An interpreter that is not on the machine is reported by nox as a skipped session, never
+counted as a pass. ``error_on_missing_interpreters`` is off here even on CI (nox turns it
+on when ``CI`` is set): CI runs the interpreters its machine has, and its log names the
+skipped ones. Run one session with ``nox -s tests-3.12``; ``nox -l`` lists them.
+
+Interpreters are found on PATH (``python3.12``), else in pyenv's versions folder, so a
+machine with pyenv's interpreters installed but not activated runs them too.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+PYTHONS = ("3.11", "3.12", "3.13")
+OLDEST_PANDAS = "pandas==2.2.*"
+#: The core layers' tests, by folder (the Makefile's CORE_TESTS).
+CORE_TESTS = ("tests/plan", "tests/client", "tests/run", "tests/public")
+TEST_DEPS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100")
+
+nox.options.error_on_missing_interpreters = False
+nox.options.default_venv_backend = "venv"
+
+
+def interpreter(version: str) -> str:
+    """``python3.X`` if it runs from PATH, else pyenv's, else the bare version (nox then
+    reports it missing and skips the session)."""
+    name = f"python{version}"
+    found = shutil.which(name)
+    if found and subprocess.run([found, "--version"], capture_output=True).returncode == 0:
+        return found
+    root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    for path in sorted(glob.glob(f"{root}/versions/{version}.*/bin/{name}"), reverse=True):
+        return path
+    return version
+
+
+def _pytest(session: nox.Session, *folders: str) -> None:
+    # The installed copy, not the source tree: no PYTHONPATH, and the pytest script
+    # (not python -m pytest, which would put the working directory first on sys.path).
+    session.run(
+        "python",
+        "-P",  # not the working directory first on sys.path: the installed copy
+        "-c",
+        "import ccpandas, sys; f = ccpandas.__file__; "
+        "sys.exit(0 if 'site-packages' in f else f'ccpandas imported from {f}')",
+    )
+    tmp = session.create_tmp()
+    session.run(
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *folders,
+        *session.posargs,
+        env={
+            "PYTHONPATH": "",
+            "CCPANDAS_DATA_DIR": os.path.join(tmp, "data"),
+            "CCPANDAS_CONFIG_DIR": os.path.join(tmp, "config"),
+        },
+    )
+
+
+def _install(session: nox.Session, *extra: str) -> None:
+    session.install(".[excel]", *TEST_DEPS, *extra)
+    # A reused environment already has this version: install the current source again.
+    session.install("--no-deps", "--force-reinstall", ".")
+
+
+def _tests(version: str) -> None:
+    @nox.session(name=f"tests-{version}", python=interpreter(version), reuse_venv=True)
+    def tests(session: nox.Session) -> None:
+        """Core and command-line tests on the newest pandas."""
+        _install(session)
+        _pytest(session, *CORE_TESTS, "tests/cli")
+
+
+for _version in PYTHONS:
+    _tests(_version)
+
+
+@nox.session(python=interpreter(PYTHONS[0]), reuse_venv=True)
+def pandas22(session: nox.Session) -> None:
+    """Core tests on pandas 2.2, the oldest pandas ccpandas supports."""
+    _install(session, OLDEST_PANDAS)
+    session.run(
+        "python",
+        "-c",
+        "import pandas, sys; v = pandas.__version__; "
+        "sys.exit(0 if v.startswith('2.2.') else f'pandas {v}, not 2.2')",
+    )
+    _pytest(session, *CORE_TESTS)

@@ -1,0 +1,363 @@
+"""``ccpandas`` commands run in-process (``main([...])``) against the emulator: what they
+print, what they send, and their exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import ccpandas
+from ccpandas.widgets.cli import ExitCode, LogReporter, read_table
+
+#: The documented keys of the JSON object of remove, resume and undo (docs/cli.md).
+REPORT_KEYS = {
+    "command",
+    "run_id",
+    "dry_run",
+    "outcome",
+    "exit_code",
+    "rows",
+    "contacts",
+    "rows_by_status",
+    "requests",
+    "activities",
+    "lists",
+    "stopped",
+    "stop_reason",
+    "resume",
+    "error",
+    "output",
+}
+LIST_KEYS = {
+    "list_id",
+    "name",
+    "requests",
+    "accepted",
+    "completed",
+    "failed",
+    "contacts_sent",
+    "contacts_completed",
+}
+
+
+class FakeTerminal(io.StringIO):
+    """Standard input that says it is a terminal, with the user's typed answer."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def members_of(api, list_id: str) -> set[str]:
+    return set(ccpandas.read_contacts(api, lists=[list_id])["contact_id"])
+
+
+def names(lists: pd.DataFrame, n: int = 2) -> str:
+    return ",".join(lists["name"].iloc[:n])
+
+
+# --------------------------------------------------------------------------- lists, plan
+
+
+def test_lists_text_and_json(cli, lists) -> None:
+    ran = cli("lists")
+    assert ran.code == ExitCode.OK
+    for name in lists["name"]:
+        assert name in ran.out
+    ran = cli("lists", "--json")
+    records = json.loads(ran.out)
+    assert [r["name"] for r in records] == lists["name"].tolist()
+    assert [r["list_id"] for r in records] == lists["list_id"].tolist()
+    assert [r["members"] for r in records] == lists["membership_count"].tolist()
+
+
+def test_plan_prints_the_plan_and_sends_no_change(cli, emu, api, lists, members_csv) -> None:
+    first = lists["list_id"].iloc[0]
+    before = members_of(api, first)
+    used = emu.quota_used
+    ran = cli("plan", str(members_csv), "--lists", names(lists))
+    assert ran.code == ExitCode.OK, ran.err
+    assert "nothing sent yet" in ran.out
+    assert f"{len(before):,} unique valid ids" in ran.out
+    assert emu.quota_used == used + 1  # the one listing that resolves the names
+    assert members_of(api, first) == before
+
+
+def test_plan_with_list_ids_needs_no_connection(cli, emu, lists, members_csv) -> None:
+    used = emu.quota_used
+    ids = ",".join(lists["list_id"].iloc[:2])
+    ran = cli("plan", str(members_csv), "--lists", ids, "--json", token=False)
+    assert ran.code == ExitCode.OK, ran.err
+    body = json.loads(ran.out)
+    assert body["command"] == "plan"
+    assert body["list_ids"] == lists["list_id"].iloc[:2].tolist()
+    assert body["requests"] == 1
+    assert emu.quota_used == used  # no request at all
+
+
+# --------------------------------------------------------------------------- remove
+
+
+def test_remove_yes_json_completes(cli, api, lists, members_csv, tmp_path: Path) -> None:
+    first, second = lists["list_id"].iloc[:2]
+    ids = set(pd.read_csv(members_csv)["contact_id"])
+    ran = cli("remove", str(members_csv), "--lists", names(lists), "--yes", "--json")
+    assert ran.code == ExitCode.OK, ran.err
+    report = json.loads(ran.out)
+    assert set(report) == REPORT_KEYS
+    assert report["outcome"] == "completed"
+    assert report["exit_code"] == 0
+    assert report["command"] == "remove"
+    assert report["dry_run"] is False
+    assert report["stopped"] is False and report["resume"] is None
+    assert report["stop_reason"] is None and report["error"] is None
+    assert report["rows_by_status"] == {"removed": len(ids)}
+    assert report["requests"] == {"total": 1, "accepted": 1, "resent": 0}
+    assert report["activities"] == {"completed": 1}
+    assert [item["name"] for item in report["lists"]] == lists["name"].iloc[:2].tolist()
+    for item in report["lists"]:
+        assert set(item) == LIST_KEYS
+        assert item["contacts_sent"] == item["contacts_completed"] == len(ids)
+    # the lists show it
+    assert not members_of(api, first) & ids
+    assert not members_of(api, second) & ids
+    # the run is journaled: runs lists it
+    listed = json.loads(cli("runs", "--json").out)
+    assert listed[0]["run_id"] == report["run_id"]
+    assert listed[0]["state"] == "completed"
+    text = cli("runs").out
+    assert report["run_id"] in text and "completed" in text
+
+
+def test_remove_text_summary_and_invalid_rows_exit_1(cli, lists, members_csv) -> None:
+    frame = pd.read_csv(members_csv, dtype=str)
+    frame.loc[len(frame)] = ["not-an-id", "x@example.com"]
+    frame.to_csv(members_csv, index=False)
+    ran = cli("remove", str(members_csv), "--lists", names(lists, 1), "--yes")
+    assert ran.code == ExitCode.FAILED
+    assert ": failed" in ran.out
+    assert "invalid_id 1" in ran.out
+    assert "1 of" in ran.out and "did not succeed" in ran.out
+
+
+def test_failed_activity_exit_1(cli, emu, lists, members_csv) -> None:
+    emu.fail_next(1)
+    ran = cli("remove", str(members_csv), "--lists", names(lists, 1), "--yes", "--json")
+    assert ran.code == ExitCode.FAILED
+    report = json.loads(ran.out)
+    assert report["outcome"] == "failed"
+    assert report["activities"] == {"failed": 1}
+    assert report["lists"][0]["failed"] == 1
+    assert report["lists"][0]["contacts_completed"] == 0
+
+
+def test_dry_run_sends_nothing(cli, emu, lists, members_csv, tmp_path: Path) -> None:
+    used = emu.quota_used
+    out = tmp_path / "plan.csv"
+    ids = ",".join(lists["list_id"].iloc[:1])
+    ran = cli(
+        "remove", str(members_csv), "--lists", ids, "--dry-run", "--json", "--output", str(out)
+    )
+    assert ran.code == ExitCode.OK, ran.err
+    report = json.loads(ran.out)
+    assert report["dry_run"] is True and report["outcome"] == "planned"
+    assert report["run_id"] is None
+    assert emu.quota_used == used
+    assert len(pd.read_csv(out)) == len(pd.read_csv(members_csv))
+
+
+def test_confirmation_on_a_terminal(cli, emu, api, lists, members_csv) -> None:
+    first = lists["list_id"].iloc[0]
+    before = members_of(api, first)
+    ran = cli("remove", str(members_csv), "--lists", names(lists, 1), stdin=FakeTerminal("n\n"))
+    assert ran.code == ExitCode.USAGE
+    assert "[y/N]" in ran.err and "not confirmed" in ran.err
+    assert members_of(api, first) == before
+    ran = cli("remove", str(members_csv), "--lists", names(lists, 1), stdin=FakeTerminal("y\n"))
+    assert ran.code == ExitCode.OK, ran.err
+    assert not members_of(api, first) & before
+
+
+def test_refuses_without_a_terminal_and_without_yes(cli, emu, api, lists, members_csv) -> None:
+    first = lists["list_id"].iloc[0]
+    before = members_of(api, first)
+    ran = cli("remove", str(members_csv), "--lists", names(lists, 1))
+    assert ran.code == ExitCode.USAGE
+    assert "--yes" in ran.err and "Nothing was sent" in ran.err
+    assert members_of(api, first) == before
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_output_has_one_row_per_input_row(cli, lists, members_csv, tmp_path, suffix) -> None:
+    out = tmp_path / f"result{suffix}"
+    ran = cli("remove", str(members_csv), "--lists", names(lists, 1), "--yes", "--output", str(out))
+    assert ran.code == ExitCode.OK, ran.err
+    rows = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
+    given = pd.read_csv(members_csv, dtype=str)
+    assert len(rows) == len(given)
+    assert rows["contact_id"].astype(str).tolist() == given["contact_id"].tolist()
+    assert set(rows["status"].astype(str)) == {"removed"}
+    assert f"Wrote {len(given):,} rows to {out}" in ran.out
+
+
+def test_parquet_and_excel_input(cli, lists, members_csv, tmp_path) -> None:
+    frame = pd.read_csv(members_csv, dtype=str)
+    pq, xlsx = tmp_path / "ids.parquet", tmp_path / "ids.xlsx"
+    frame.to_parquet(pq)
+    for path in (pq, xlsx):
+        if path is xlsx:
+            pytest.importorskip("openpyxl", reason="Excel files need openpyxl")
+            frame.to_excel(path, index=False)
+        ran = cli("plan", str(path), "--lists", names(lists, 1), "--json")
+        assert ran.code == ExitCode.OK, ran.err
+        assert json.loads(ran.out)["contacts"] == len(frame)
+
+
+def test_stdin_csv(cli, lists, members_csv) -> None:
+    text = members_csv.read_text()
+    ran = cli("remove", "-", "--lists", names(lists, 1), "--yes", "--json", stdin=text)
+    assert ran.code == ExitCode.OK, ran.err
+    assert json.loads(ran.out)["rows"] == len(text.splitlines()) - 1
+
+
+# --------------------------------------------------------------------------- exit code 2
+
+
+@pytest.mark.parametrize(
+    ("make", "extra", "says"),
+    [
+        (lambda p: p.with_suffix(".json"), [], "cannot tell the format"),
+        (lambda p: p.parent / "nowhere.csv", [], "no such file"),
+        (lambda p: p, ["--column", "contact"], "contact_id"),
+        (lambda p: p, ["--output", "out.txt"], ".csv or .parquet"),
+    ],
+    ids=["unknown-extension", "missing-file", "missing-column", "bad-output"],
+)
+def test_bad_input_exit_2_nothing_sent(cli, emu, lists, members_csv, make, extra, says) -> None:
+    path = make(members_csv)
+    if path.suffix == ".json":
+        path.write_text("{}")
+    used = emu.quota_used
+    ids = lists["list_id"].iloc[0]  # ids, not names: not even a listing is needed
+    ran = cli("remove", str(path), "--lists", ids, "--yes", *extra)
+    assert ran.code == ExitCode.USAGE, ran.err
+    assert says in ran.err
+    assert emu.quota_used == used  # not one request
+
+
+def test_unknown_list_name_exit_2(cli, members_csv) -> None:
+    ran = cli("remove", str(members_csv), "--lists", "Newsleter", "--yes")
+    assert ran.code == ExitCode.USAGE
+    assert "unknown list name" in ran.err and "Nothing was changed" in ran.err
+
+
+def test_usage_errors_exit_2(cli, members_csv) -> None:
+    assert cli("remove", "--lists", "A").code == ExitCode.USAGE  # no FILE
+    assert cli("frobnicate").code == ExitCode.USAGE
+    ran = cli("remove", str(members_csv), "--lists", "A,,B", "--yes")
+    assert ran.code == ExitCode.USAGE and "empty list name" in ran.err
+    ran = cli("resume", "20990101-000000-abcdef")
+    assert ran.code == ExitCode.USAGE
+
+
+def test_not_connected_exit_2(cli, lists, members_csv) -> None:
+    ran = cli("remove", str(members_csv), "--lists", names(lists, 1), "--yes", token=False)
+    assert ran.code == ExitCode.USAGE
+    assert "ccpandas login" in ran.err and "CC_ACCESS_TOKEN" in ran.err
+
+
+# --------------------------------------------------------------------------- exit code 3
+
+
+@pytest.mark.emulator(contacts=700, lists=2)
+def test_quota_spent_exit_3_then_resume(cli, emu, api, tmp_path) -> None:
+    contacts = ccpandas.read_contacts(api)  # 700 contacts: two requests of <= 500
+    path = tmp_path / "all.csv"
+    contacts[["contact_id"]].to_csv(path, index=False)
+    list_ids = ",".join(ccpandas.read_contact_lists(api)["list_id"])
+    emu.configure(daily_quota=emu.quota_used + 1)  # the first POST fits, not the second
+    ran = cli("remove", str(path), "--lists", list_ids, "--yes", "--json")
+    assert ran.code == ExitCode.QUOTA, ran.err
+    report = json.loads(ran.out)
+    assert report["outcome"] == "quota_exceeded"
+    assert report["requests"]["total"] == 2 and report["requests"]["accepted"] == 1
+    assert report["stopped"] is True and report["stop_reason"] == "quota_exceeded"
+    assert report["resume"] == f"ccpandas resume {report['run_id']}"
+    assert "quota" in report["error"]
+    emu.configure(daily_quota=0)  # the reset
+    again = cli("resume", report["run_id"], "--json")
+    assert again.code == ExitCode.OK, again.err
+    resumed = json.loads(again.out)
+    assert resumed["outcome"] == "completed"
+    assert resumed["rows_by_status"] == {"removed": len(contacts)}
+    assert ccpandas.read_contacts(api, lists=list_ids.split(",")).empty
+
+
+# --------------------------------------------------------------------------- undo
+
+
+def test_undo_not_available_exit_2(cli, monkeypatch) -> None:
+    monkeypatch.delattr(ccpandas, "undo", raising=False)
+    ran = cli("undo", "20250301-231501-7f3a2c", "--yes")
+    assert ran.code == ExitCode.USAGE
+    assert "not available in this version" in ran.err
+
+
+def test_undo_calls_the_library_once_it_exists(cli, monkeypatch) -> None:
+    calls = []
+
+    def undo(run_id, *, client):
+        calls.append((run_id, client.base_url))
+        return f"undid {run_id}"
+
+    monkeypatch.setattr(ccpandas, "undo", undo, raising=False)
+    ran = cli("undo", "20250301-231501-7f3a2c", "--yes")
+    assert ran.code == ExitCode.OK, ran.err
+    assert calls and calls[0][0] == "20250301-231501-7f3a2c"
+    assert "undid 20250301-231501-7f3a2c" in ran.out
+
+
+# --------------------------------------------------------------------------- login, logout
+
+
+def test_login_then_lists_then_logout(cli, emu) -> None:
+    emu.configure(auto_approve=True, device_interval=0.05)
+    ran = cli("login", "--client-id", "cli-app", "--auth-url", emu.auth_url, token=False)
+    assert ran.code == ExitCode.OK, ran.err
+    assert "Logged in" in ran.out
+    assert "open this page" in ran.err  # the instructions, on stderr
+    assert cli("lists", "--client-id", "cli-app", token=False).code == ExitCode.OK
+    ran = cli("logout", "--client-id", "cli-app", token=False)
+    assert ran.code == ExitCode.OK and "Logged out" in ran.out
+    assert cli("lists", "--client-id", "cli-app", token=False).code == ExitCode.USAGE
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def test_log_reporter_prints_at_most_every_interval_and_at_the_end() -> None:
+    from ccpandas.run.progress import Snapshot
+
+    ticks = iter([0.0, 1.0, 2.0, 6.0, 7.0, 7.5])
+    out = io.StringIO()
+    rep = LogReporter(out, interval=5.0, clock=lambda: next(ticks))
+    rep.start(Snapshot("starting", 10, 0))  # t=0: a line
+    rep.update(Snapshot("submitting", 10, 1))  # t=1: too soon
+    rep.update(Snapshot("submitting", 10, 2))  # t=2: too soon
+    rep.update(Snapshot("polling", 10, 10, message="a\rb\x1b[2K"))  # t=6: a line
+    rep.update(Snapshot("polling", 10, 10))  # t=7: too soon
+    rep.finish(Snapshot("done", 10, 10))  # the end: always a line
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert "starting: 0 of 10" in lines[0]
+    assert "polling: 10 of 10" in lines[1]
+    assert "done: 10 of 10" in lines[2]
+    assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
+
+
+def test_read_table_keeps_ids_as_text() -> None:
+    frame = read_table("-", stdin=io.StringIO("contact_id\n00123\n\n"))
+    assert frame["contact_id"].tolist()[0] == "00123"

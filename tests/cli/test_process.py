@@ -1,0 +1,181 @@
+"""``python -m ccpandas`` as a child process, the way a shell, cron or CI runs it:
+streams that are not terminals, a real pseudo-terminal, stdin CSV, Ctrl-C, log lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import signal
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from cli_support import child_env
+
+import ccpandas
+from ccpandas.widgets.cli import ExitCode
+
+#: A log-mode progress line: local ISO time with its offset, then the message.
+CLI = (sys.executable, "-m", "ccpandas")
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ccpandas: \w+: ")
+
+
+def first_list(lists: pd.DataFrame) -> str:
+    return str(lists["name"].iloc[0])
+
+
+def test_help_and_the_emulator_module_still_works() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "ccpandas", "--help"],
+        capture_output=True,
+        text=True,
+        env=child_env(None),
+        timeout=60,
+    )
+    assert ran.returncode == 0
+    for command in ("lists", "plan", "remove", "runs", "resume", "undo", "login", "logout"):
+        assert command in ran.stdout
+    ran = subprocess.run(
+        [sys.executable, "-m", "ccpandas.emulator", "--help"],
+        capture_output=True,
+        text=True,
+        env=child_env(None),
+        timeout=60,
+    )
+    assert ran.returncode == 0 and "--daily-quota" in ran.stdout
+
+
+def test_no_terminal_no_yes_refuses(run_cli, api, lists, members_csv) -> None:
+    before = set(ccpandas.read_contacts(api, lists=[lists["list_id"].iloc[0]])["contact_id"])
+    ran = run_cli("remove", str(members_csv), "--lists", first_list(lists))
+    assert ran.code == ExitCode.USAGE
+    assert "--yes" in ran.err and "Nothing was sent" in ran.err
+    after = set(ccpandas.read_contacts(api, lists=[lists["list_id"].iloc[0]])["contact_id"])
+    assert after == before
+
+
+def test_stdin_csv_and_log_progress(run_cli, api, lists, members_csv) -> None:
+    text = members_csv.read_text()
+    refused = run_cli("remove", "-", "--lists", first_list(lists), input=text)
+    assert refused.code == ExitCode.USAGE  # stdin is the CSV: nobody can confirm
+    ran = run_cli("remove", "-", "--lists", first_list(lists), "--yes", "--json", input=text)
+    assert ran.code == ExitCode.OK, ran.err
+    report = json.loads(ran.out)  # stdout is the JSON object alone
+    assert report["outcome"] == "completed"
+    assert report["rows"] == len(text.splitlines()) - 1
+    # stderr is a pipe, not a terminal: plain timestamped lines, no \r, no escapes
+    assert "\r" not in ran.err and "\x1b" not in ran.err
+    lines = ran.err.splitlines()
+    assert len(lines) >= 2
+    assert all(LOG_LINE.match(line) for line in lines), lines
+    assert ": done: 1 of 1 requests sent" in lines[-1]
+
+
+def test_confirmation_on_a_real_terminal(emu, api, lists, members_csv) -> None:
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [
+                *CLI,
+                "remove",
+                str(members_csv),
+                "--lists",
+                first_list(lists),
+                "--base-url",
+                emu.base_url,
+            ],
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(emu),
+        )
+        os.write(master, b"y\n")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert proc.returncode == ExitCode.OK, err
+    assert "[y/N]" in err
+    assert ": completed" in out
+    gone = set(pd.read_csv(members_csv)["contact_id"])
+    assert not gone & set(
+        ccpandas.read_contacts(api, lists=[lists["list_id"].iloc[0]])["contact_id"]
+    )
+
+
+@pytest.mark.emulator(speed=2.0)  # 2 items a second: the activity runs for a while
+def test_interrupt_exit_130_then_resume(emu, api, lists, members_csv, run_cli) -> None:
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "remove",
+            str(members_csv),
+            "--lists",
+            first_list(lists),
+            "--yes",
+            "--json",
+            "--base-url",
+            emu.base_url,
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(emu),
+    )
+    assert proc.stderr is not None
+    # The start line comes before the POST; the next one (5 s later) while polling.
+    started = proc.stderr.readline()
+    polling = proc.stderr.readline()
+    assert LOG_LINE.match(started) and LOG_LINE.match(polling), (started, polling)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.INTERRUPTED
+    report = json.loads(out)
+    assert report["outcome"] == "interrupted" and report["stopped"] is True
+    assert report["requests"]["accepted"] == 1  # sent and journaled before Ctrl-C
+    assert report["resume"] == f"ccpandas resume {report['run_id']}"
+    emu.configure(speed=50_000.0)
+    again = run_cli("resume", report["run_id"], "--json")
+    assert again.code == ExitCode.OK, again.err
+    resumed = json.loads(again.out)
+    assert resumed["outcome"] == "completed"
+    assert resumed["requests"] == {"total": 1, "accepted": 1, "resent": 0}  # not sent twice
+
+
+def test_emulator_subcommand_serves_until_sigterm() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ccpandas", "emulator", "--port", "0", "--contacts", "5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(None),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("ccpandas emulator listening on http://127.0.0.1:")
+        url, token = line.split()[4], line.split("token=")[1].strip()
+        client = ccpandas.Client(token=token, base_url=url, rate=None)
+        assert len(ccpandas.read_contacts(client)) == 5
+        client.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_bad_emulator_option_exit_2() -> None:
+    ran = subprocess.run(
+        [sys.executable, "-m", "ccpandas", "emulator", "--fail-rate", "2"],
+        capture_output=True,
+        text=True,
+        env=child_env(None),
+        timeout=60,
+    )
+    assert ran.returncode == ExitCode.USAGE
+    assert "fail_rate" in ran.stderr or "fail-rate" in ran.stderr
