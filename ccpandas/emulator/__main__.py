@@ -53,7 +53,11 @@ _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
     "fail_rate": (float, "fraction of activities that end failed"),
     "timeout_rate": (float, "fraction of activities that end timed_out"),
     "token_expires_after": (int, "the token answers 401 after this many requests (0: never)"),
-    "unknown_list_status": (int, "status for an unknown list or tag id in a POST: 404 or 400"),
+    "keep_rate": (float, "fraction of removals a completed removal activity leaves in place"),
+    "unknown_list_status": (
+        int,
+        "status for an unknown list or tag id in a POST: 404 or 400 (0: 404 remove, 400 add)",
+    ),
     "unknown_contacts": (str, "unknown source contact ids: report (in activity_errors) or reject"),
     "access_token_lifetime": (float, "seconds an OAuth2 access token lives (0: forever)"),
     "rotate_refresh_tokens": (_yes_no, "each refresh returns a new refresh token: yes or no"),

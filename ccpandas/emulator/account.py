@@ -91,6 +91,7 @@ class Account:
         self._counts: collections.Counter[tuple[str, str, int]] = collections.Counter()
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._ids = random.Random(f"{seed}:ids")
+        self._faults = faults
         self.processor = Processor(self, faults)
 
     # -- housekeeping -----------------------------------------------------------------
@@ -303,12 +304,13 @@ class Account:
     def resolve(self, request: ActivityRequest) -> tuple[tuple[str, ...], list[str]]:
         """Check the ids a request names and list its items (contacts, in order).
 
-        Raises ``ErrorReply`` for unknown lists, tags or segments (status per
-        ``unknown_list_status``) and, with ``unknown_contacts="reject"``, contacts.
+        Raises ``ErrorReply`` for unknown or deleted lists, unknown tags or segments
+        (404 for a removal, 400 for an add, unless ``unknown_list_status`` says one) and,
+        with ``unknown_contacts="reject"``, contacts.
         Returns the items and the messages for ``activity_errors``.
         """
         settings = self.settings
-        missing_status = settings.unknown_list_status
+        missing_status = settings.missing_status(request.kind)
         live_lists = {lid for lid, lst in self._lists.items() if lst.deleted_at is None}
         unknown = [lid for lid in request.list_ids if lid not in live_lists]
         if unknown:
@@ -392,15 +394,22 @@ class Account:
         errors: list[str] = []
         with self.lock:
             if kind == "remove_list_memberships":
+                faults, settings = self._faults, self.settings
+                # the silent "kept" fault: completed, yet still a member (no error either)
+                faulty = bool(faults.keep_members) or settings.keep_rate > 0
                 for cid in contact_ids:
                     member_of = self._lists_of.get(cid)
                     if not member_of:
                         continue
                     for lid in list_ids:
                         if lid in member_of:
+                            if faulty and faults.keep(cid, lid, settings):
+                                continue
                             member_of.discard(lid)
                             self._members[lid].discard(cid)
                 return errors
+            # a list deleted after the activity was accepted gets no members
+            list_ids = tuple(lid for lid in list_ids if self._lists[lid].deleted_at is None)
             for cid in contact_ids:
                 contact = self._contacts.get(cid)
                 if contact is None:
@@ -424,9 +433,18 @@ class Account:
 
     # -- test set-up helpers (no HTTP, immediate) ---------------------------------------
 
+    # Each helper first brings activities up to now, so work the clock says is already
+    # done is applied before the change, never replayed over it later.
+
     def add_members(self, list_id: str, contact_ids: Iterable[str]) -> None:
-        """Put contacts into a list at once (``KeyError`` for an unknown list or contact)."""
+        """Put contacts into a list at once (``KeyError`` for an unknown list or contact).
+
+        Like "someone else added them" between two operations. It does not check the
+        contact's status (the API never puts a deleted contact in a list; this helper
+        will, if told to).
+        """
         with self.lock:
+            self.sync()
             list_id = list_id.lower()
             members = self._members[list_id]
             for cid in contact_ids:
@@ -440,8 +458,9 @@ class Account:
                     members.add(cid)
 
     def remove_members(self, list_id: str, contact_ids: Iterable[str]) -> None:
-        """Take contacts out of a list at once."""
+        """Take contacts out of a list at once (like "someone else removed them")."""
         with self.lock:
+            self.sync()
             list_id = list_id.lower()
             members = self._members[list_id]
             for cid in contact_ids:
@@ -460,6 +479,7 @@ class Account:
     def create_list(self, name: str, description: str = "", *, favorite: bool = False) -> str:
         """Add an empty contact list; returns its id."""
         with self.lock:
+            self.sync()
             now = self.clock.now()
             list_id = self.new_id()
             self._lists[list_id] = ContactList(
@@ -469,8 +489,13 @@ class Account:
             return list_id
 
     def delete_list(self, list_id: str) -> None:
-        """Mark a list deleted (it drops out of GET /contact_lists and its members go)."""
+        """Mark a list deleted (it drops out of GET /contact_lists and its members go).
+
+        Activities then refuse it as a target or source (404 removal, 400 add); one
+        already accepted simply changes nothing more on it.
+        """
         with self.lock:
+            self.sync()
             lst = self._lists[list_id.lower()]
             self.remove_members(lst.list_id, set(self._members[lst.list_id]))
             lst.deleted_at = self.clock.now()
@@ -486,6 +511,7 @@ class Account:
         tag_ids: Iterable[str] = (),
     ) -> str:
         """Add a contact; returns its id."""
+        self.sync()
         if status not in CONTACT_STATUSES:
             raise ValueError(f"status must be one of {', '.join(CONTACT_STATUSES)}")
         if engagement_level not in ENGAGEMENT_LEVELS:
@@ -519,6 +545,50 @@ class Account:
             for tag_id in tags:
                 self._tagged[tag_id].add(contact.contact_id)
             return contact.contact_id
+
+    def delete_contact(self, contact_id: str) -> None:
+        """Delete a contact at once: status ``deleted``, ``deleted_at`` now, and out of
+        every list (as deleted contacts are everywhere in the API).
+
+        ``GET /contacts`` then leaves it out unless ``status=all`` or ``deleted`` is
+        asked for; ``GET /contacts/{id}`` still shows it, with ``deleted_at``. Add
+        activities skip it. ``KeyError`` for an unknown contact.
+
+        Example:
+            >>> from ccpandas.emulator import Emulator
+            >>> acct = Emulator(seed=1, contacts=20, lists=2).account
+            >>> cid = acct.contact_ids(status="active")[0]
+            >>> acct.delete_contact(cid)
+            >>> acct.contact(cid).status, acct.lists_of(cid)
+            ('deleted', set())
+        """
+        self.set_contact_status(contact_id, "deleted")
+
+    def set_contact_status(self, contact_id: str, status: str) -> None:
+        """Give a contact another status at once (one of ``CONTACT_STATUSES``).
+
+        ``deleted`` drops all its memberships; every other status keeps them (an
+        ``unsubscribed`` contact stays a member of its lists and gets an opt-out date).
+        Leaving ``deleted`` does not bring memberships back.
+        ``KeyError`` for an unknown contact, ``ValueError`` for an unknown status.
+        """
+        if status not in CONTACT_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(CONTACT_STATUSES)}")
+        with self.lock:
+            self.sync()
+            contact = self._contacts[contact_id.lower()]
+            now = self.clock.now()
+            contact.status = status
+            contact.updated_at = now
+            contact.permission_to_send = {
+                "active": "explicit",
+                "deleted": "implicit",
+            }.get(status, status)
+            contact.opt_out_at = now if status == "unsubscribed" else None
+            contact.deleted_at = now if status == "deleted" else None
+            if status == "deleted":
+                for list_id in self._lists_of.pop(contact.contact_id, set()):
+                    self._members[list_id].discard(contact.contact_id)
 
     def __repr__(self) -> str:
         return (

@@ -46,7 +46,8 @@ class Emulator:
     :class:`~ccpandas.emulator.settings.Settings` field (``rate``, ``rate_algorithm``,
     ``daily_quota``, ``max_queued_activities``, ``speed``, ``start_delay``,
     ``concurrency``, ``error_rate``, ``latency``, ``spike_rate``, ``spike_latency``,
-    ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``token_expires_after``,
+    ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``keep_rate``,
+    ``token_expires_after``,
     ``unknown_list_status``, ``unknown_contacts``, and the OAuth2 ones:
     ``access_token_lifetime``, ``rotate_refresh_tokens``, ``auto_approve``,
     ``device_interval``, ``device_code_lifetime``, ``token_rate``), which
@@ -218,6 +219,22 @@ class Emulator:
         """Make the next ``count`` activities end ``failed`` (or ``timed_out``) after
         processing the fraction ``at`` of their items."""
         self.faults.fail_next(count, state, at)
+
+    def keep_members(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Make removal activities leave each ``(contact_id, list_id)`` of ``pairs`` in
+        place, silently: the activity still ends ``completed``, with no error.
+
+        For testing a client's "still a member" check. It lasts until
+        ``emu.faults.keep_members.clear()``; the ``keep_rate`` setting does the same to
+        a random fraction of removals.
+
+        Example:
+            >>> emu = Emulator(seed=1, contacts=20, lists=2)
+            >>> emu.keep_members([("C1", "L1")])
+            >>> emu.faults.keep_members
+            {('c1', 'l1')}
+        """
+        self.faults.keep_members.update((c.lower(), lst.lower()) for c, lst in pairs)
 
     @property
     def quota_used(self) -> int:

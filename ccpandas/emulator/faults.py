@@ -5,6 +5,11 @@ stream whether or not that fault is switched on. So the n-th request of a run me
 the same fate under the same seed, and switching one fault on does not reshuffle the
 others. Activities draw their fate when they are created.
 
+One fault is silent: a removal activity that still ends ``completed`` but leaves some
+contacts on their lists (``keep_members`` names exact ``(contact_id, list_id)`` pairs,
+the ``keep_rate`` setting a fraction of all removals). It lets a client's "check that
+they are really gone" step be tested.
+
 Example:
     >>> faults = Faults(seed=3)
     >>> fault = faults.for_request(Settings(error_rate=1.0))
@@ -60,7 +65,12 @@ class Faults:
         self._drop = random.Random(f"{seed}:drop")
         self._spike = random.Random(f"{seed}:spike")
         self._activity = random.Random(f"{seed}:activity")
+        self._keep = random.Random(f"{seed}:keep")
         self._forced: collections.deque[ActivityFate] = collections.deque()
+        #: ``(contact_id, list_id)`` pairs (lower-case) that removal activities leave in
+        #: place while still ending ``completed``; a test adds to it, e.g. with
+        #: ``emu.keep_members([(cid, lid)])``, and may ``clear()`` it.
+        self.keep_members: set[tuple[str, str]] = set()
 
     def for_request(self, settings: Settings) -> RequestFault:
         """Draw the faults of the next request."""
@@ -88,6 +98,26 @@ class Faults:
             raise ValueError("at must be in [0, 1] and count >= 0")
         with self._lock:
             self._forced.extend(ActivityFate(state, at) for _ in range(count))
+
+    def keep(self, contact_id: str, list_id: str, settings: Settings) -> bool:
+        """True when a removal of ``contact_id`` from ``list_id`` is to be skipped silently.
+
+        Exact pairs in :attr:`keep_members` first; then one draw from the keep stream per
+        removal that would change a membership, only while ``keep_rate`` is set (so
+        switching it on does not disturb the other streams).
+
+        Example:
+            >>> faults = Faults(seed=1)
+            >>> faults.keep_members.add(("c1", "l1"))
+            >>> faults.keep("C1", "L1", Settings()), faults.keep("c2", "l1", Settings())
+            (True, False)
+        """
+        if (contact_id.lower(), list_id.lower()) in self.keep_members:
+            return True
+        if settings.keep_rate <= 0:
+            return False
+        with self._lock:
+            return self._keep.random() < settings.keep_rate
 
     def for_activity(self, settings: Settings) -> ActivityFate:
         """Draw the fate of a new activity (a forced one from :meth:`fail_next` first)."""

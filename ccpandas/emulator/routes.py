@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ccpandas.emulator.account import Account
@@ -312,17 +312,12 @@ def get_contacts(ctx: Context) -> Reply:
     f = state["filter"]
     acct = ctx.account
     keep = _contact_predicate(acct, f)
-    if f["lists"]:  # scan only the members of the named lists
-        members = set().union(*(acct.live_members(lid) for lid in f["lists"]))
-        records = (acct.live_contact(cid) for cid in members)
-        scan = sorted((c for c in records if c is not None), key=lambda c: c.ordinal)
-    else:
-        scan = acct.contacts_in_order()
     after = state.get("at", -1)
+    scan = _contact_scan(acct, f["lists"], after)
     page: list[Contact] = []
     more = False
     for contact in scan:
-        if contact.ordinal <= after or not keep(contact):
+        if not keep(contact):
             continue
         if len(page) == state["limit"]:
             more = True
@@ -345,8 +340,30 @@ def get_contacts(ctx: Context) -> Reply:
         page[-1].ordinal if page else 0,
     )
     if f["count"]:
-        body["contacts_count"] = sum(1 for c in scan if keep(c))
+        body["contacts_count"] = sum(1 for c in _contact_scan(acct, f["lists"], -1) if keep(c))
     return Reply(200, body)
+
+
+def _contact_scan(acct: Account, lists: list[str], after: int) -> Iterator[Contact]:
+    """Contacts with an ordinal above ``after``, in account order, that may match.
+
+    A page starts where the last one ended (ordinals are positions in account order),
+    so reading every page costs one pass over the account, not one per page. With
+    ``lists`` and few members next to the account's size, only the members are sorted.
+    """
+    ordered = acct.contacts_in_order()
+    start = max(after + 1, 0)
+    if lists:
+        wanted = [acct.live_members(lid) for lid in lists]
+        if sum(len(m) for m in wanted) * 8 < len(ordered) - start:
+            records = (acct.live_contact(cid) for cid in set().union(*wanted))
+            return iter(
+                sorted(
+                    (c for c in records if c is not None and c.ordinal >= start),
+                    key=lambda c: c.ordinal,
+                )
+            )
+    return (ordered[i] for i in range(start, len(ordered)))
 
 
 def get_contact(ctx: Context) -> Reply:

@@ -23,7 +23,7 @@ DEFAULT_SPEED = 2000.0
 #: (0.25 s at the default speed; almost nothing at a huge test speed).
 START_DELAY_ITEMS = 500.0
 
-_FRACTIONS = ("error_rate", "spike_rate", "drop_rate", "fail_rate", "timeout_rate")
+_FRACTIONS = ("error_rate", "spike_rate", "drop_rate", "fail_rate", "timeout_rate", "keep_rate")
 _OFF_WHEN_ZERO = (
     "rate",
     "daily_quota",
@@ -31,6 +31,7 @@ _OFF_WHEN_ZERO = (
     "token_expires_after",
     "access_token_lifetime",
     "token_rate",
+    "unknown_list_status",
 )
 
 
@@ -44,8 +45,11 @@ class Settings:
     activity), ``start_delay`` (seconds an activity stays ``initialized``; ``None``
     means ``500 / speed``), ``concurrency`` (activities processed at once).
     Faults: ``error_rate``, ``latency``, ``spike_rate``, ``spike_latency``,
-    ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``token_expires_after``.
-    Unknowns: ``unknown_list_status`` (404 or 400), ``unknown_contacts``
+    ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``keep_rate`` (the fraction of
+    removals a completed removal activity silently leaves in place),
+    ``token_expires_after``. Unknowns: ``unknown_list_status`` (404 or 400 for both
+    POSTs; ``None``: as the spec documents each, 404 for removal and 400 for add),
+    ``unknown_contacts``
     (``"report"`` or ``"reject"``). OAuth2 (:mod:`ccpandas.emulator.oauth`):
     ``access_token_lifetime`` (seconds on the emulator's clock, 24 h),
     ``rotate_refresh_tokens``, ``auto_approve``, ``device_interval``,
@@ -66,8 +70,9 @@ class Settings:
     drop_rate: float = 0.0
     fail_rate: float = 0.0
     timeout_rate: float = 0.0
+    keep_rate: float = 0.0
     token_expires_after: int | None = None
-    unknown_list_status: int = 404
+    unknown_list_status: int | None = None
     unknown_contacts: str = "report"
     access_token_lifetime: float | None = 86_400.0
     rotate_refresh_tokens: bool = True
@@ -93,6 +98,23 @@ class Settings:
         if unknown:
             raise TypeError(f"unknown emulator setting(s): {', '.join(unknown)}")
         return dataclasses.replace(self, **changes)
+
+    def missing_status(self, kind: str) -> int:
+        """The status for unknown list, tag or segment ids in a ``kind`` POST.
+
+        The spec documents 404 for ``remove_list_memberships`` but no 404 for
+        ``add_list_memberships`` (only 400), so each gets its own unless
+        ``unknown_list_status`` forces one.
+
+        Example:
+            >>> Settings().missing_status("add"), Settings().missing_status("remove")
+            (400, 404)
+            >>> Settings(unknown_list_status=404).missing_status("add")
+            404
+        """
+        if self.unknown_list_status is not None:
+            return self.unknown_list_status
+        return 400 if kind == "add" else 404
 
     @property
     def effective_start_delay(self) -> float:
@@ -139,7 +161,7 @@ class Settings:
             raise ValueError("fail_rate + timeout_rate must not exceed 1")
         if self.rate_algorithm not in ("bucket", "sliding"):
             raise ValueError("rate_algorithm must be 'bucket' or 'sliding'")
-        if self.unknown_list_status not in (400, 404):
-            raise ValueError("unknown_list_status must be 404 or 400")
+        if self.unknown_list_status not in (None, 400, 404):
+            raise ValueError("unknown_list_status must be 404, 400 or None (per endpoint)")
         if self.unknown_contacts not in ("report", "reject"):
             raise ValueError("unknown_contacts must be 'report' or 'reject'")

@@ -166,3 +166,31 @@ def test_error_bodies_match_the_spec(checker: Checker) -> None:
             statuses.add(r.status_code)
         assert {400, 401, 404, 405, 415, 429} <= statuses
         api.close()
+
+
+def test_snapshot_undo_and_reconciliation_bodies_match_the_spec(checker: Checker) -> None:
+    with Emulator(seed=2, contacts=700, lists=8, **FAST) as emu:
+        api = Api(emu)
+        acct = emu.account
+        lists = acct.list_ids()
+        acct.set_contact_status(sorted(acct.members(lists[0]))[0], "unsubscribed")
+        acct.delete_contact(sorted(acct.members(lists[1]))[0])
+        query = f"?lists={','.join(lists)}&include=list_memberships,taggings&status=all&limit=500"
+        href: str | None = f"/contacts{query}"
+        while href:
+            body = checker.response(api.get(href), "GET", "/contacts")
+            href = body.get("_links", {}).get("next", {}).get("href")
+        full = lists[2:4]
+        cids = sorted(acct.members(lists[0]))[:3]
+        emu.keep_members([(cids[0], lists[0])])
+        removed = api.remove({"source": {"contact_ids": cids}, "list_ids": [lists[0]]})
+        checker.response(removed, "POST", "/activities/remove_list_memberships")
+        gone = sorted(acct.contact_ids("deleted"))[0]
+        undo = api.add({"source": {"contact_ids": [*cids, gone]}, "list_ids": full})
+        checker.response(undo, "POST", "/activities/add_list_memberships")
+        emu.wait_idle(10)
+        done = api.get(f"/activities/{undo.json()['activity_id']}")
+        assert checker.response(done, "GET", "/activities/{activity_id}")["activity_errors"]
+        for query in ("", "?state=completed&limit=1"):
+            checker.response(api.get(f"/activities{query}"), "GET", "/activities")
+        api.close()
