@@ -83,10 +83,32 @@ def plan_list_removal(
     *,
     column: str = "contact_id",
     client: Client | None = None,
+    snapshot: bool | str = False,
+    verify: bool = True,
+    by: str = "auto",
+    progress: Any = False,
 ) -> RemovalPlan:
-    """Plan removing the contacts of ``data[column]`` from ``list_ids``; sends nothing
-    except, when lists are given by name, one listing to resolve the names."""
-    return plan_removal(data, target_lists(list_ids, client), column=column)
+    """Plan removing the contacts of ``data[column]`` (ids or emails) from ``list_ids``;
+    sends no removal. Lists given by name take one listing to resolve the names; a
+    membership snapshot (``snapshot=True``/``"auto"``, see :doc:`removing`) reads the
+    lists' members and shows who will leave in ``plan.changes``."""
+    targets = target_lists(list_ids, client)
+    # -- membership snapshot (ccpandas.run.snapshot)
+    if snapshot is False and by == "contact_id":
+        return plan_removal(data, targets, column=column)
+    from ccpandas.run.snapshot import prepare_frame_plan
+
+    needs_client = snapshot is not False
+    return prepare_frame_plan(
+        data,
+        targets,
+        _client(client) if needs_client else client,
+        column=column,
+        by=by,
+        snapshot=snapshot,
+        verify=verify,
+        progress=progress,
+    )
 
 
 def run_plan(
@@ -184,9 +206,20 @@ def remove_from_lists(
     progress: Any = "auto",
     timeout: float | None = None,
     wait_for_quota: bool = False,
+    snapshot: bool | str = "auto",
+    verify: bool = True,
+    by: str = "auto",
 ) -> RemovalResult:
     """Remove the contacts in ``data[column]`` from the lists ``list_ids`` (UUIDs or
-    exact names).
+    exact names). ``data[column]`` holds contact ids or email addresses (``by="auto"``
+    tells them apart by their values; ``by="email"``/``"contact_id"`` force it).
+
+    ``snapshot="auto"`` reads the target lists' members first when email input needs it,
+    or when the reads cost at most the removal requests (then each contact goes only to
+    the lists it is on); ``True``/``False`` force it; a ``"snap-..."`` id continues an
+    interrupted read. With a snapshot and ``verify=True`` the lists are read again at
+    the end: ``result.changes`` says per (contact, list) pair ``removed`` or
+    ``still_member``.
 
     Invalid, missing and duplicate ids are never sent and stay in ``result.rows`` with
     their reason. ``dry_run=True`` plans and returns without sending anything;
@@ -197,7 +230,16 @@ def remove_from_lists(
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    plan = plan_list_removal(data, list_ids, column=column, client=client)
+    plan = plan_list_removal(
+        data,
+        list_ids,
+        column=column,
+        client=client,
+        snapshot=snapshot,
+        verify=verify,
+        by=by,
+        progress=progress,
+    )
     return run_plan(
         plan,
         client,
@@ -222,8 +264,14 @@ def remove_list_memberships(
     progress: Any = "auto",
     timeout: float | None = None,
     wait_for_quota: bool = False,
+    snapshot: bool | str = "auto",
+    verify: bool = True,
 ) -> RemovalResult:
     """Remove the contacts that ``source`` selects from ``list_ids``.
+
+    With a membership snapshot (``snapshot``, as in :func:`remove_from_lists`) the
+    plan previews who of each target list will leave and ``result.changes`` gives the
+    exact outcome per (contact, list) pair.
 
     ``source`` is any :class:`~ccpandas.Source`: ``Source.contact_ids``,
     ``Source.list_ids``, ``Source.all_active_contacts()`` (needs
@@ -244,7 +292,15 @@ def remove_list_memberships(
     if source.kind.value == "contact_ids":
         if exclude is not None:
             raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
-        plan = plan_removal(pd.Series(list(source.values), dtype=object), targets)
+        plan = plan_list_removal(
+            pd.Series(list(source.values), dtype=object),
+            targets,
+            client=client,
+            snapshot=snapshot,
+            verify=verify,
+            by="contact_id",
+            progress=progress,
+        )
     else:
         plan = plan_source_removal(
             source,
@@ -253,6 +309,13 @@ def remove_list_memberships(
             confirm_all_active=confirm_all_active,
             confirm_empty=confirm_empty,
         )
+        # -- membership snapshot (ccpandas.run.snapshot): a preview of who leaves
+        if snapshot is not False:
+            from ccpandas.run.snapshot import prepare_source_plan
+
+            plan = prepare_source_plan(
+                plan, _client(client), snapshot=snapshot, verify=verify, progress=progress
+            )
     return run_plan(
         plan,
         client,

@@ -70,6 +70,7 @@ __all__ = [
     "plan_requests",
     "preview_source",
     "snapshot_reads",
+    "unknown_membership",
 ]
 
 #: ``GET /contacts?lists=`` takes up to 25 list ids, and pages of up to 500 contacts.
@@ -340,6 +341,10 @@ class MembershipPlan:
     #: journaled instead of the addresses.
     row_codes: np.ndarray | None = None
     notes: tuple[str, ...] = ()
+    #: The journal id of the snapshot read (None when not journaled).
+    snapshot_id: str | None = None
+    #: Re-read the lists after the activities finish (``verify=True``).
+    verify: bool = True
 
     @property
     def known(self) -> bool:
@@ -552,7 +557,7 @@ def _naive_batches(
     seg_ids: np.ndarray, list_groups: tuple[tuple[str, ...], ...]
 ) -> tuple[tuple[Batch, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every contact to every list group (no snapshot): today's batches and pairs."""
-    n, groups = len(seg_ids), len(list_groups)
+    n = len(seg_ids)
     batches = []
     ids = seg_ids.tolist()
     for i in range(0, n, MAX_CONTACTS_PER_REQUEST):
@@ -568,13 +573,20 @@ def _naive_batches(
                     size=len(chunk),
                 )
             )
+    return (tuple(batches), *_naive_pairs(n, list_groups))
+
+
+def _naive_pairs(
+    n: int, list_groups: tuple[tuple[str, ...], ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every contact x every list, and the batch of each pair in today's numbering."""
     n_lists = sum(len(g) for g in list_groups)
     pair_contact = np.repeat(np.arange(n, dtype=np.int64), n_lists)
     pair_list = np.tile(np.arange(n_lists, dtype=np.int64), n)
     group_of_list = pair_list // MAX_LISTS_PER_REQUEST
-    batch_of = (pair_contact // MAX_CONTACTS_PER_REQUEST) * groups + group_of_list
+    batch_of = (pair_contact // MAX_CONTACTS_PER_REQUEST) * len(list_groups) + group_of_list
     was = np.zeros(len(pair_contact), dtype=bool)
-    return tuple(batches), pair_contact, pair_list, was, batch_of
+    return pair_contact, pair_list, was, batch_of
 
 
 def _member_batches(
@@ -952,3 +964,82 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+# -- journal -----------------------------------------------------------------------------------
+def membership_meta(m: MembershipPlan) -> dict[str, Any]:
+    """What the journal keeps of a membership plan (no address): the key, the snapshot
+    id, costs, and for email input the row positions that are ``invalid_email`` or
+    ``not_a_member`` (the rows' resolved contact ids are journaled as the id column).
+
+    Example:
+        >>> snap = MembershipSnapshot.from_records(["l1"], [])
+        >>> m = preview_source(snap, Source.list_ids(["l1"]), ["l1"])
+        >>> membership_meta(m)["key"]
+        'source'
+    """
+    codes: dict[str, list[int]] = {}
+    if m.row_codes is not None:
+        for name, code in (("invalid_email", _INVALID_EMAIL), ("not_a_member", _NOT_A_MEMBER)):
+            codes[name] = np.flatnonzero(m.row_codes == code).tolist()
+    return {
+        "key": m.key,
+        "snapshot_id": m.snapshot_id,
+        "lookup": m.lookup,
+        "read_requests": m.read_requests,
+        "verify_requests": m.verify_requests,
+        "naive_requests": m.naive_requests,
+        "verify": m.verify,
+        "email_codes": codes,
+        "list_names": dict(m.snapshot.list_names) if m.snapshot is not None else {},
+    }
+
+
+def restore_email_rows(rows: pd.DataFrame, codes: Mapping[str, list[int]]) -> pd.DataFrame:
+    """Rows planned again from the journaled contact ids of an email run, with the
+    ``invalid_email`` / ``not_a_member`` statuses put back (the addresses are not kept)."""
+    status = rows["plan_status"].cat.codes.to_numpy().copy()
+    reasons = rows["reason"].astype(object).to_numpy().copy()
+    for name, code, reason in (
+        ("invalid_email", _INVALID_EMAIL, REASON_INVALID_EMAIL),
+        ("not_a_member", _NOT_A_MEMBER, REASON_NOT_A_MEMBER),
+    ):
+        pos = np.asarray(codes.get(name, []), dtype=np.int64)
+        status[pos] = code
+        reasons[pos] = reason
+    out = rows.copy()
+    out["plan_status"] = pd.Categorical.from_codes(status, dtype=MEMBERSHIP_STATUS_DTYPE)
+    out["reason"] = pd.Categorical(reasons)
+    return out
+
+
+def unknown_membership(plan: Any) -> MembershipPlan:
+    """The pairs of a plan made without a snapshot: every contact x every target list,
+    ``was_member`` unknown (their outcomes say ``unverified``, never ``removed``).
+
+    Example:
+        >>> from ccpandas.plan.planner import plan_removal
+        >>> p = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+        ...                  "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
+        >>> len(unknown_membership(p).pair_contact)
+        1
+    """
+    ids = np.empty(sum(len(g) for g in plan.contact_groups), dtype=object)
+    at = 0
+    for g in plan.contact_groups:
+        ids[at : at + len(g)] = list(g)
+        at += len(g)
+    pair_contact, pair_list, was, batch_of = _naive_pairs(len(ids), plan.list_groups)
+    return MembershipPlan(
+        snapshot=None,
+        key="contact_id",
+        contact_ids=ids,
+        emails=np.full(len(ids), None, dtype=object),
+        pair_contact=pair_contact,
+        pair_list=pair_list,
+        was_member=was,
+        will_leave=np.ones(len(pair_contact), dtype=np.int8),
+        pair_batch=batch_of,
+        lookup="none",
+        naive_requests=plan.n_requests,
+    )
