@@ -45,6 +45,7 @@ RUN_COLUMNS = (
     "progress",
     "stop_reason",
     "base_url",
+    "removed_memberships",
 )
 #: What :func:`runs` says about a run.
 RUN_STATES = {
@@ -65,7 +66,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     """Every run in the journal, newest first: one row each with ``run_id``,
     ``started_at``, ``lists`` (how many target lists), ``contacts`` (None when the
     API selected them), ``state`` (see :data:`RUN_STATES`) and ``progress`` (the
-    share of requests whose activity completed, 0 to 1), and more.
+    share of requests whose activity completed, 0 to 1), ``removed_memberships``
+    (what the verification read found removed per list, e.g. "Newsletter 43,
+    Customers 16"; None for runs without one), and more.
 
     Example:
         >>> ccpandas.runs()[["run_id", "state", "progress"]]  # doctest: +SKIP
@@ -83,6 +86,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         "GROUP BY r.run_id ORDER BY r.created_at DESC",
         (UNCERTAIN,),
     )
+    from ccpandas.run.snapshot import run_summaries
+
+    verified = run_summaries(db)  # "Newsletter 43, Customers 16", from the verification
     out = []
     for rec in records:
         n = rec["n_batches"]
@@ -119,6 +125,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
                 "progress": completed / n if n else 1.0,
                 "stop_reason": None if state in ("running", "completed") else reason,
                 "base_url": rec["base_url"],
+                "removed_memberships": verified.get(rec["run_id"]),
             }
         )
     frame = pd.DataFrame.from_records(out, columns=list(RUN_COLUMNS))

@@ -332,6 +332,7 @@ def read_snapshot(
     names: Mapping[str, str] | None = None,
     exact_status: bool = False,
     expected_members: int | None = None,
+    interrupt_as_error: bool = True,
 ) -> tuple[MembershipSnapshot, str | None]:
     """Read the members of ``list_ids`` (every status), 25 lists per pass.
 
@@ -339,8 +340,9 @@ def read_snapshot(
     ``snapshot_id`` continues a journaled read (pages already read are not read again
     unless ``need_emails`` and their addresses are unknown). ``exact_status`` adds a
     ``status=active`` pass so ``all_active_contacts`` previews are exact.
-    A Ctrl-C or an error mid-read raises :class:`SnapshotInterrupted` (or the error,
-    with a note) naming the id that continues it.
+    A Ctrl-C mid-read raises :class:`SnapshotInterrupted` naming the id that continues
+    it (``interrupt_as_error=False``: the KeyboardInterrupt itself, for a run's
+    verification, which ``resume`` continues); an error gets a note naming it.
 
     Example:
         >>> snap, sid = read_snapshot(client, [newsletter_id])  # doctest: +SKIP
@@ -436,6 +438,8 @@ def read_snapshot(
                     else (r["status"] if r["status"] != "active" else "not_active")
                 )
     except KeyboardInterrupt:
+        if not interrupt_as_error:
+            raise
         sid = sj.snapshot_id if sj is not None else None
         raise SnapshotInterrupted(
             f"the membership read was interrupted after {pages_read:,} pages; "
@@ -892,4 +896,5 @@ def read_after(
         run_id=run_id,
         need_emails=False,
         names=names,
+        interrupt_as_error=False,
     )
