@@ -102,7 +102,7 @@ def test_keyboard_interrupt_while_polling_leaves_a_resumable_result(cc_emulator_
 
     with pytest.warns(UserWarning, match="interrupted"):
         result = df.cc.remove_from_lists(
-            [target], client=client, progress=InterruptAfter(3, phase="polling")
+            [target], client=client, progress=InterruptAfter(3, phase="polling"), snapshot=False
         )
 
     assert result.interrupted and result.stopped and not result.done
