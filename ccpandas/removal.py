@@ -289,6 +289,10 @@ def remove_list_memberships(
     if source.kind.value == "list_ids":
         # Source lists may be named too.
         source = Source.list_ids(target_lists(source.values, client))
+    if source.kind.value == "tag_ids" and _needs_names(list(source.values)):
+        from ccpandas.readers import resolve_tag_names  # exact tag names, like list names
+
+        source = Source.tag_ids(resolve_tag_names(list(source.values), _client(client)))
     if source.kind.value == "contact_ids":
         if exclude is not None:
             raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")

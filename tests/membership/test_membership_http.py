@@ -286,3 +286,28 @@ def test_resume_a_run_interrupted_during_verification(cc_emulator_factory, conne
     # A new process learns the same truth from the journal alone.
     rebuilt = ccpandas.run_result(result.run_id, client)
     assert pairs_of(rebuilt.verify().changes, "removed") == expected
+
+
+def test_tags_by_exact_name_for_sources_and_read_contacts(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=19, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    tag = acct.tag_ids()[0]
+    name = acct.tags[tag].name
+    read = ccpandas.read_contacts(client, tags=[name])
+    assert set(read["contact_id"]) == acct.tagged(tag)
+    target = acct.list_ids()[0]
+    result = ccpandas.remove_list_memberships(
+        client, [target], source=Source.tag_ids([name]), dry_run=True, snapshot=False
+    )
+    assert result.plan.source.values == (tag,)
+    with pytest.raises(ccpandas.PlanError, match=r"unknown tag name.*did you mean") as caught:
+        ccpandas.read_contacts(client, tags=[name[:-1] + "x"])
+    assert repr(name) in str(caught.value)
+    acct_tags = acct.tags
+    other = next(t for t in acct.tag_ids() if t != tag)
+    acct_tags[other].name = name  # two tags with one name
+    with pytest.raises(ccpandas.PlanError, match="ambiguous tag name"):
+        ccpandas.remove_list_memberships(
+            client, [target], source=Source.tag_ids([name]), dry_run=True, snapshot=False
+        )
+    assert posts(emu) == 0
