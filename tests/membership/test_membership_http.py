@@ -92,7 +92,11 @@ def test_email_input_mixed_case_whitespace_duplicates_invalid_and_non_members(
     assert set(zip(ch["contact_id"], ch["list_id"], strict=True)) == {
         (c, lid) for c in chosen for lid in (a, b)
     }
-    got = set(zip(ch.loc[ch["was_member"], "contact_id"], ch.loc[ch["was_member"], "list_id"]))
+    got = set(
+        zip(
+            ch.loc[ch["was_member"], "contact_id"], ch.loc[ch["was_member"], "list_id"], strict=True
+        )
+    )
     assert got == expected_member_pairs
     # Only members are sent: at most ceil(members / 500) per group of lists.
     assert plan.n_requests == math.ceil(len(chosen) / 500)
@@ -203,13 +207,15 @@ def test_every_source_kind_previews_and_gets_exact_changes(cc_emulator_factory, 
     preview = ccpandas.remove_list_memberships(client, targets, source=source, dry_run=True, **kw)
     assert posts(emu) == 0
     pc = preview.plan.changes
-    assert set(zip(pc["contact_id"], pc["list_id"])) == {(c, t) for t in targets for c in before[t]}
+    assert set(zip(pc["contact_id"], pc["list_id"], strict=True)) == {
+        (c, t) for t in targets for c in before[t]
+    }
     if kind == "engagement":
         assert pc["will_leave"].isna().all()
         assert "decided by the API" in str(preview.plan)
     else:
         will = pc[pc["will_leave"].fillna(False)]
-        assert set(zip(will["contact_id"], will["list_id"])) == {
+        assert set(zip(will["contact_id"], will["list_id"], strict=True)) == {
             (c, t) for t in targets for c in leaving[t]
         }
         for t in targets:
@@ -230,7 +236,7 @@ def test_keep_in_lists_previews_who_leaves(cc_emulator_factory, connect):
     client, acct = connect(emu), emu.account
     target = acct.list_ids()[0]
     before = acct.members(target)
-    vip = pd.DataFrame({"contact_id": sorted(before)[:7] + [acct.contact_ids()[-1]]})
+    vip = pd.DataFrame({"contact_id": [*sorted(before)[:7], acct.contact_ids()[-1]]})
     preview = vip.cc.keep_in_lists([target], client=client, dry_run=True, snapshot=True)
     leavers = before - set(vip["contact_id"])
     assert preview.plan.membership.leaving([target]) == {target: len(leavers)}
