@@ -589,26 +589,38 @@ def _membership_rows(
     """Row statuses of a membership plan: per contact, the worst state of the batches
     that carry it; ``still_member`` when a re-read shows it still on a list."""
     m = result.plan.membership
-    worst: dict[str, tuple[str, str | None, str | None]] = {}
-    ids = np.asarray(m.contact_ids, dtype=object)
     runs = result.runs
-    for pos in range(len(m.pair_contact)):
-        b = m.pair_batch[pos]
-        if b < 0:
-            continue
-        run = runs[b]
-        st = _batch_row_status(run)
-        cid = ids[m.pair_contact[pos]]
-        if cid not in worst or _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst[cid][0], 9):
-            worst[cid] = (st, run.activity_id, "; ".join(run.errors) or None)
+    states = np.array([_batch_row_status(r) for r in runs] + ["not_sent"], dtype=object)
+    ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
+    errors = np.array([("; ".join(r.errors) or None) for r in runs] + [None], dtype=object)
+    rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
+    # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
+    carried = m.pair_batch >= 0
+    owner, batch = m.pair_contact[carried], m.pair_batch[carried]
+    order = np.lexsort((rank[batch], owner))
+    owner, batch = owner[order], batch[order]
+    first = np.ones(len(owner), dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    worst = np.full(len(m.contact_ids), len(runs), dtype=np.int64)  # len(runs): none
+    worst[owner[first]] = batch[first]
+    pos = pd.Index(m.contact_ids, dtype=object).get_indexer(
+        rows["normalized_id"].to_numpy(dtype=object)[planned]
+    )
+    chosen = np.where(pos >= 0, worst[np.maximum(pos, 0)], len(runs))
+    status[planned], activity[planned], error[planned] = (
+        states[chosen],
+        ids_[chosen],
+        errors[chosen],
+    )
     if result.after is not None:
         ch = result.changes
-        for cid in ch.loc[ch["outcome"] == "still_member", "contact_id"].unique():
-            prev = worst.get(cid, ("removed", None, None))
-            worst[cid] = ("still_member", prev[1], "still a member after the activity completed")
-    keys = pd.Series(rows["normalized_id"].to_numpy(dtype=object)[planned])
-    for target, i in ((status, 0), (activity, 1), (error, 2)):
-        target[planned] = keys.map({k: v[i] for k, v in worst.items()}).to_numpy()
+        still = set(ch.loc[ch["outcome"] == "still_member", "contact_id"].tolist())
+        if still:
+            hit = np.flatnonzero(planned)[
+                np.isin(rows["normalized_id"].to_numpy(dtype=object)[planned], list(still))
+            ]
+            status[hit] = "still_member"
+            error[hit] = "still a member after the activity completed"
 
 
 def _no_changes() -> pd.DataFrame:
