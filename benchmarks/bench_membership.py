@@ -168,12 +168,19 @@ def run_e2e(contacts: int = 6_000, rate: float = RATE, seed: int = 7) -> list[di
 
 def run(quick: bool = False) -> dict[str, Any]:
     """Both parts; ``quick`` uses tiny sizes and a fast emulator."""
+    measured = {
+        "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "load_before": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
     if quick:
         return {
             "plan": run_plan(rows=5_000, sizes=(2_500, 10_000), overlap=1_000, repeats=1),
             "e2e": run_e2e(contacts=1_500, rate=200.0),
         }
-    return {"plan": run_plan(), "e2e": run_e2e()}
+    out = {"plan": run_plan(), "e2e": run_e2e()}
+    measured["load_after"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    out["measured"] = measured
+    return out
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -231,6 +238,14 @@ def markdown(results: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {r['mode']} | {r['segment']:,} | {r['union_members']:,} | {r['reads']:,} | "
             f"{r['removal_requests']:,} | {r['requests']:,} | {r['wall_seconds']:.1f} |"
+        )
+    m = results.get("measured")
+    if m:
+        load = m.get("load_before"), m.get("load_after")
+        lines.append(
+            f"Measured {m['at']} (load average before / after: {load[0][0] if load[0] else '?'}"
+            f" / {load[1][0] if load[1] else '?'}, 1-minute, on 2 cores shared with other work: "
+            "wall times are inflated, the CPU time is steadier)."
         )
     lines.append("")
     return lines
