@@ -19,7 +19,8 @@
     │   │   └── TooManyActivitiesError  429 on activity POSTs: over 1,000 queued
     │   └── ServerError                 5xx
     ├── TransportError                  no usable answer: connection refused, dropped, timed out
-    └── ActivityError                   an activity ended failed / cancelled / timed_out
+    ├── ActivityError                   an activity ended failed / cancelled / timed_out
+    └── SnapshotInterrupted             a membership read stopped; ``snapshot_id`` continues it
 
 Every error carries what a user needs to act on it; none ever carries a token.
 ``APIError`` keeps ``status``, ``error_key``, ``error_message`` and ``request``
@@ -52,6 +53,7 @@ __all__ = [
     "QuotaExceededError",
     "RateLimitError",
     "ServerError",
+    "SnapshotInterrupted",
     "ThrottledError",
     "TooManyActivitiesError",
     "TransportError",
@@ -206,6 +208,15 @@ class ActivityError(CCError):
     def __init__(self, message: str, *, activities: list[Any] | None = None) -> None:
         super().__init__(message)
         self.activities = activities or []
+
+
+class SnapshotInterrupted(CCError):
+    """A membership snapshot read was interrupted (Ctrl-C) before its end; pass
+    ``snapshot=exc.snapshot_id`` to continue it without reading again what is journaled."""
+
+    def __init__(self, message: str, snapshot_id: str | None = None) -> None:
+        super().__init__(message)
+        self.snapshot_id = snapshot_id
 
 
 def next_utc_midnight(now: _dt.datetime | None = None) -> _dt.datetime:

@@ -424,8 +424,12 @@ def plan_membership_removal(
         raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
     if by not in ("auto", "email", "contact_id"):
         raise ValueError(f"by must be 'auto', 'email' or 'contact_id', not {by!r}")
-    emails = normalize_emails(values) if by != "contact_id" else None
-    key = by if by != "auto" else ("email" if _mostly_emails(*emails[1:]) else "contact_id")  # type: ignore[index]
+    parsed = normalize_emails(values) if by != "contact_id" else None
+    if by != "auto":
+        key = by
+    else:
+        assert parsed is not None
+        key = "email" if _mostly_emails(parsed[1], parsed[2]) else "contact_id"
     n = len(values)
     codes = np.full(n, _PLANNED, dtype=np.int8)
     reasons = np.full(n, None, dtype=object)
@@ -436,8 +440,8 @@ def plan_membership_removal(
                 "a membership snapshot (snapshot=True or 'auto')",
                 column=column,
             )
-        assert emails is not None
-        norm, valid, missing = emails
+        assert parsed is not None
+        norm, valid, missing = parsed
         codes[~valid] = _INVALID_EMAIL
         reasons[~valid] = REASON_INVALID_EMAIL
         codes[missing] = _MISSING
@@ -558,7 +562,7 @@ def _naive_batches(
 ) -> tuple[tuple[Batch, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Every contact to every list group (no snapshot): today's batches and pairs."""
     n = len(seg_ids)
-    batches = []
+    batches: list[Batch] = []
     ids = seg_ids.tolist()
     for i in range(0, n, MAX_CONTACTS_PER_REQUEST):
         chunk = tuple(ids[i : i + MAX_CONTACTS_PER_REQUEST])

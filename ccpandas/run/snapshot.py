@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ccpandas.errors import APIError, CCError, PlanError
+from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
 from ccpandas.plan.membership import (
     READ_LISTS_PER_PASS,
     READ_PAGE_SIZE,
@@ -55,14 +55,6 @@ __all__ = [
 ]
 
 _INCLUDE = "list_memberships,taggings"
-
-
-class SnapshotInterrupted(CCError):
-    """A membership read stopped before the end; ``snapshot_id`` continues it."""
-
-    def __init__(self, message: str, snapshot_id: str | None) -> None:
-        super().__init__(message)
-        self.snapshot_id = snapshot_id
 
 
 @dataclass(frozen=True)
@@ -360,7 +352,7 @@ def read_snapshot(
                 )
         else:
             sj = SnapshotJournal.create(db, list_ids, base_url=base_url, phase=phase, run_id=run_id)
-    passes = (
+    passes: list[dict[str, Any]] = (
         sj.passes
         if sj is not None
         else [
@@ -378,7 +370,7 @@ def read_snapshot(
     total_pages = (
         max(1, math.ceil((expected_members or 0) / READ_PAGE_SIZE)) if expected_members else None
     )
-    pages_read = sum(p["pages"] for p in passes)
+    pages_read = sum(int(p["pages"]) for p in passes)  # journaled pages, not read again
     reporter.start(_progress(pages_read, total_pages, len(records)))
     try:
         for i, p in enumerate(passes):

@@ -14,7 +14,7 @@ import ccpandas
 from ccpandas import Source
 from ccpandas.removal import run_plan
 from ccpandas.run.progress import NullReporter
-from ccpandas.run.snapshot import SnapshotInterrupted
+from ccpandas.errors import SnapshotInterrupted
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 REMOVE = "/v3/activities/remove_list_memberships"
@@ -317,3 +317,29 @@ def test_tags_by_exact_name_for_sources_and_read_contacts(cc_emulator_factory, c
             client, [target], source=Source.tag_ids([name]), dry_run=True, snapshot=False
         )
     assert posts(emu) == 0
+
+
+def test_a_tiny_email_segment_against_big_lists_is_looked_up_address_by_address(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=20, contacts=5000, **FAST)
+    client, acct = connect(emu), emu.account
+    targets = acct.list_ids()[:2]
+    union = set().union(*(acct.members(t) for t in targets))
+    assert math.ceil(len(union) / 500) > 3  # a read would cost more than 3 lookups
+    chosen = sorted(acct.members(targets[0]))[:2]
+    df = pd.DataFrame({"email": [acct.contact(c).email.upper() for c in chosen] + ["x@y.example"]})
+    plan = df.cc.plan(targets, "email", client=client)
+    assert plan.membership.lookup == "email lookups"
+    assert "per-address lookups" in str(plan)
+    assert reads(emu) == 3  # one GET /contacts?email= per distinct address
+    before = {t: acct.members(t) for t in targets}
+    result = df.cc.remove_from_lists(targets, "email", client=client, progress=False)
+    expected = {(c, t) for c in chosen for t in targets if c in before[t]}
+    assert pairs_of(result.changes, "removed") == expected
+    assert pairs_of(result.changes, "not_a_member") == {
+        (c, t) for c in chosen for t in targets if c not in before[t]
+    }
+    for t in targets:
+        assert not acct.members(t) & set(chosen)
+    assert result.rows["status"].astype(str).tolist() == ["removed", "removed", "not_a_member"]
