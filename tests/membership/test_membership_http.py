@@ -12,9 +12,9 @@ import pytest
 
 import ccpandas
 from ccpandas import Source
+from ccpandas.errors import SnapshotInterrupted
 from ccpandas.removal import run_plan
 from ccpandas.run.progress import NullReporter
-from ccpandas.errors import SnapshotInterrupted
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 REMOVE = "/v3/activities/remove_list_memberships"
