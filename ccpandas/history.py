@@ -223,13 +223,34 @@ def resume_frame(
             f"run {run_id} removed contacts selected by the API ({journaled.source.kind.value}),"
             f" not a DataFrame's; use ccpandas.resume({run_id!r})"
         )
-    plan = plan_removal(
-        data,
-        journaled.list_ids,
-        column=column,
-        rate=journaled.rate,
-        daily_quota=journaled.daily_quota,
-    )
+    membership = journaled.membership
+    if membership is not None and membership.key == "email":
+        # -- membership snapshot: the journal keeps no address, so the frame's emails
+        # cannot be matched again; the frame must be the one the run started from.
+        return _resume_email_frame(
+            data, result, column, client, wait, timeout, progress, wait_for_quota
+        )
+    if membership is not None:
+        from ccpandas.plan.membership import plan_membership_removal
+
+        plan = plan_membership_removal(
+            data,
+            journaled.list_ids,
+            membership.snapshot,
+            column=column,
+            by="contact_id",
+            rate=journaled.rate,
+            daily_quota=journaled.daily_quota,
+        )
+        plan = dataclasses.replace(plan, membership=membership)
+    else:
+        plan = plan_removal(
+            data,
+            journaled.list_ids,
+            column=column,
+            rate=journaled.rate,
+            daily_quota=journaled.daily_quota,
+        )
     if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
         journaled.batches
     ):
@@ -242,6 +263,36 @@ def resume_frame(
             column=column,
         )
     result.plan = dataclasses.replace(journaled, rows=plan.rows, column=plan.column)
+    _resolve_client(result.runner, client)
+    return result.resume(
+        timeout=timeout, progress=progress, wait=wait, wait_for_quota=wait_for_quota
+    )
+
+
+def _resume_email_frame(
+    data: Any,
+    result: RemovalResult,
+    column: str,
+    client: Client | None,
+    wait: bool,
+    timeout: float | None,
+    progress: Any,
+    wait_for_quota: bool,
+) -> RemovalResult:
+    """``df.cc.resume`` of an email-keyed run: the rows come back with the frame's
+    addresses when the frame has the run's shape and index."""
+    journaled = result.plan
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame({column: data})
+    if column not in frame.columns or not frame.index.equals(journaled.rows.index):
+        raise PlanError(
+            f"this frame does not match run {result.run_id}: the run had "
+            f"{journaled.n_rows:,} rows keyed by email (column {column!r}); pass the frame "
+            f"it started from, or use ccpandas.resume({result.run_id!r}).",
+            column=column,
+        )
+    rows = journaled.rows.copy()
+    rows.insert(0, "email", frame[column])
+    result.plan = dataclasses.replace(journaled, rows=rows, column=column)
     _resolve_client(result.runner, client)
     return result.resume(
         timeout=timeout, progress=progress, wait=wait, wait_for_quota=wait_for_quota

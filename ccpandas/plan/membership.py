@@ -397,6 +397,7 @@ def plan_membership_removal(
     daily_quota: int = 10_000,
     lookup: str = "snapshot",
     read_requests: int | None = None,
+    allow_empty: bool = False,
 ) -> Any:
     """Plan removing the contacts of ``data[column]`` (ids or emails) with a snapshot.
 
@@ -406,7 +407,8 @@ def plan_membership_removal(
     case-insensitively, surrounding whitespace ignored. ``snapshot=None`` with
     ``by="contact_id"`` plans as today (every contact to every list; ``changes`` say
     ``unverified``). Returns a :class:`~ccpandas.plan.planner.RemovalPlan` with
-    ``plan.membership`` set.
+    ``plan.membership`` set. ``allow_empty`` plans a column without any valid id
+    (the journal's rebuild of an email run whose addresses matched nobody).
 
     Example:
         >>> snap = MembershipSnapshot.from_records(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], [])
@@ -464,7 +466,7 @@ def plan_membership_removal(
         fcodes = checked.codes.astype(np.int64)
         codes[:] = checked.status
         reasons[:] = checked.reason
-        if not (fcodes >= 0).any():
+        if not (fcodes >= 0).any() and not allow_empty:
             raise planner._no_valid_ids(values, checked.status, column)
         uniques = np.asarray(checked.ids.to_numpy(dtype=object))
         if snapshot is not None:

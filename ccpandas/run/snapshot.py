@@ -832,7 +832,13 @@ def rebuild_membership_plan(
         plan = base
     else:
         plan = plan_membership_removal(
-            given.rename(column), list(list_ids), snap, column=column, by="contact_id", **pace
+            given.rename(column),
+            list(list_ids),
+            snap,
+            column=column,
+            by="contact_id",
+            allow_empty=mm["key"] == "email",
+            **pace,
         )
         m = plan.membership
         if mm["key"] == "email":

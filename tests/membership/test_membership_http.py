@@ -343,3 +343,28 @@ def test_a_tiny_email_segment_against_big_lists_is_looked_up_address_by_address(
     for t in targets:
         assert not acct.members(t) & set(chosen)
     assert result.rows["status"].astype(str).tolist() == ["removed", "removed", "not_a_member"]
+
+
+def test_df_cc_resume_of_membership_runs_keeps_the_frames_rows(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=22, contacts=1500, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    chosen = sorted(acct.members(target))[:30]
+    by_id = pd.DataFrame({"contact_id": chosen[:20]}, index=[f"r{i}" for i in range(20)])
+    by_email = pd.DataFrame({"email": [acct.contact(c).email for c in chosen[20:]]})
+    first = by_id.cc.remove_from_lists([target], client=client, snapshot=True, progress=False)
+    again = by_id.cc.resume(first.run_id, client=client, progress=False)
+    assert again.rows.index.equals(by_id.index) and again.ok
+    mail = by_email.cc.remove_from_lists([target], "email", client=client, progress=False)
+    back = by_email.cc.resume(mail.run_id, "email", client=client, progress=False)
+    assert back.rows["email"].tolist() == by_email["email"].tolist()
+    assert pairs_of(back.changes, "removed") == {(c, target) for c in chosen[20:]}
+    # An email run whose addresses matched nobody comes back from the journal too.
+    nobody = pd.DataFrame({"email": [acct.contact(c).email for c in chosen[:3]]})
+    empty = nobody.cc.remove_from_lists([target], "email", client=client, progress=False)
+    assert empty.plan.n_requests == 0
+    rebuilt = ccpandas.run_result(empty.run_id, client)
+    assert rebuilt.rows["plan_status"].astype(str).tolist() == ["not_a_member"] * 3
+    with pytest.raises(ccpandas.PlanError, match="does not match"):
+        by_email.iloc[:3].cc.resume(mail.run_id, "email", client=client, progress=False)
+    assert posts(emu) == first.plan.n_requests + mail.plan.n_requests
