@@ -222,7 +222,8 @@ def remove_from_lists(
     ``still_member``.
 
     Invalid, missing and duplicate ids are never sent and stay in ``result.rows`` with
-    their reason. ``dry_run=True`` plans and returns without sending anything;
+    their reason. ``dry_run=True`` plans and returns without sending any removal (a
+    membership snapshot, when taken, reads the lists: that is the preview);
     ``wait=False`` returns once every batch is accepted (``result.wait()`` polls later).
     ``wait_for_quota=True`` sleeps through a spent daily quota instead of stopping.
     The run is journaled: ``ccpandas.resume(result.run_id)`` finishes it from any process.
