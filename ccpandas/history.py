@@ -163,7 +163,13 @@ def run_result(
         runner.client = client
     _check_same_api(run_journal, runner.client)
     runner.journal = run_journal
-    return RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id)
+    result = RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id)
+    if plan.membership is not None:
+        # -- membership snapshot: a finished verification is in the journal already.
+        from ccpandas.run.snapshot import journaled_after
+
+        result.after = journaled_after(db, run_id, plan)
+    return result
 
 
 def resume(

@@ -268,7 +268,9 @@ class RemovalPlan:
         out: list[tuple[str, str]] = []
         if self.source.kind is SourceKind.CONTACT_IDS:
             out.append(("input rows", f"{self.n_rows:,}"))
-            out.append(("contacts", f"{self.n_contacts:,} unique valid ids"))
+            matched = self.membership is not None and self.membership.known
+            what = "members of a target list, to send" if matched else "unique valid ids"
+            out.append(("contacts", f"{self.n_contacts:,} {what}"))
             examples = ", ".join(_short(v) for v in self.invalid_examples(3))
             invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
             out.append(("invalid", invalid))

@@ -264,7 +264,7 @@ class RemovalResult:
             raise PlanError("this was a dry run: nothing to verify")
         if client is not None:
             self.runner.client = client
-        self._verify_now(make_reporter(progress))
+        self._verify_now(make_reporter(progress), fresh=True)
         return self
 
     def _membership(self) -> Any:
@@ -311,13 +311,13 @@ class RemovalResult:
             and self.done
         )
 
-    def _verify_now(self, reporter: Any) -> None:
+    def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
         from ccpandas.run.snapshot import SnapshotJournal, read_after
 
         journal = self.runner.journal
         db = getattr(journal, "db", None)
         after, sid = read_after(
-            self.runner.client, self.plan, db=db, run_id=self.run_id, reporter=reporter
+            self.runner.client, self.plan, db=db, run_id=self.run_id, reporter=reporter, fresh=fresh
         )
         self.after = after
         summary = self.summary_text()

@@ -263,6 +263,16 @@ def load_snapshot(
     return MembershipSnapshot.from_records(list_ids, records, list_names=dict(names))
 
 
+def journaled_after(db: JournalDB, run_id: str, plan: Any) -> MembershipSnapshot | None:
+    """The run's complete verification read from the journal (no request), or None."""
+    sid = run_snapshot_ids(db, run_id).get("after")
+    if sid is None or SnapshotJournal(db, sid).state != "complete":
+        return None
+    m = plan.membership
+    names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
+    return load_snapshot(db, sid, plan.list_ids, names)
+
+
 def run_snapshot_ids(db: JournalDB, run_id: str) -> dict[str, str]:
     """``{"before": id, "after": id}`` of a run's snapshots (the newest of each)."""
     rows = db.query(
@@ -865,10 +875,12 @@ def read_after(
     db: JournalDB | None,
     run_id: str | None,
     reporter: Reporter | None = None,
+    fresh: bool = False,
 ) -> tuple[MembershipSnapshot, str | None]:
     """The verification read: the target lists again (continuing a journaled
     verification of ``run_id`` that was interrupted), or, for plans found by email
-    lookups, each contact again."""
+    lookups, each contact again. A verification already complete in the journal is
+    loaded from it unless ``fresh`` (``result.verify()`` reads anew)."""
     m = plan.membership
     base_url = getattr(client, "base_url", None)
     names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
@@ -879,11 +891,11 @@ def read_after(
     existing = None
     if db is not None and run_id is not None:
         sid = run_snapshot_ids(db, run_id).get("after")
-        if sid is not None and SnapshotJournal(db, sid).state == "complete":
+        if sid is not None and SnapshotJournal(db, sid).state == "complete" and not fresh:
             # Verified before (another process): the journal has the answer.
             return load_snapshot(db, sid, plan.list_ids, names), sid
-        if sid is not None:
-            existing = sid
+        if sid is not None and SnapshotJournal(db, sid).state == "reading":
+            existing = sid  # an interrupted verification: continue it
     return read_snapshot(
         client,
         plan.list_ids,

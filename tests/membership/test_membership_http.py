@@ -289,9 +289,13 @@ def test_resume_a_run_interrupted_during_verification(cc_emulator_factory, conne
     assert posts(emu) == plan.n_requests  # nothing sent twice
     expected = {(c, t) for t in targets for c in before[t] if c in set(chosen)}
     assert pairs_of(again.changes, "removed") == expected
-    # A new process learns the same truth from the journal alone.
+    # A new process learns the same truth from the journal alone (no request)...
+    read_before = reads(emu)
     rebuilt = ccpandas.run_result(result.run_id, client)
+    assert pairs_of(rebuilt.changes, "removed") == expected and reads(emu) == read_before
+    # ...and result.verify() reads the lists anew.
     assert pairs_of(rebuilt.verify().changes, "removed") == expected
+    assert reads(emu) == read_before + after_pages
 
 
 def test_tags_by_exact_name_for_sources_and_read_contacts(cc_emulator_factory, connect):
