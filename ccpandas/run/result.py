@@ -199,6 +199,12 @@ class RemovalResult:
                 target[planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
         else:
             status[planned] = "kept"
+            if membership is not None and membership.known:
+                # An exclude row whose contact is on none of the target lists keeps
+                # nothing: it is not a member (the snapshot says so).
+                ids = rows["normalized_id"].to_numpy(dtype=object)
+                member = membership.snapshot.index.get_indexer(pd.Index(ids, dtype=object)) >= 0
+                status[planned & ~member] = "not_a_member"
         rows["status"] = pd.Categorical(status, categories=ROW_STATUSES)
         rows["activity_id"] = activity
         rows["error"] = error
