@@ -506,7 +506,9 @@ class RemovalResult:
                 try:
                     journal.run_stopped(reason)
                 finally:
-                    reporter.finish(self.runner.snapshot(self.runs, phase))
+                    # The tqdm postfix (and other reporters) end on the verified truth.
+                    truth = f"removed {self.summary_text()}" if self.after is not None else ""
+                    reporter.finish(self.runner.snapshot(self.runs, phase, truth))
 
     def _explain_stop(self, exc: BaseException) -> BaseException:
         """The error to raise when a run stops: what was done, and how to continue."""

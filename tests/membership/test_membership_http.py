@@ -375,3 +375,21 @@ def test_df_cc_resume_of_membership_runs_keeps_the_frames_rows(cc_emulator_facto
     with pytest.raises(ccpandas.PlanError, match="does not match"):
         by_email.iloc[:3].cc.resume(mail.run_id, "email", client=client, progress=False)
     assert posts(emu) == first.plan.n_requests + mail.plan.n_requests
+
+
+def test_the_progress_reporter_ends_on_the_removed_memberships_per_list(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=23, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    chosen = sorted(acct.members(target))[:5]
+    seen = []
+
+    class Watch(NullReporter):
+        def finish(self, snapshot) -> None:
+            seen.append(snapshot.message)
+
+    df = pd.DataFrame({"contact_id": chosen})
+    df.cc.remove_from_lists([target], client=client, snapshot=True, progress=Watch())
+    assert seen[-1] == f"removed {acct.lists[target].name} 5"
