@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_e2e, bench_import, bench_plan, report
+from benchmarks import bench_e2e, bench_import, bench_membership, bench_plan, report
 from benchmarks._util import machine_info
 from benchmarks.chart import write_rate_chart
 
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 CHARTS = ROOT / "docs" / "_static"
-NAMES = ("plan", "e2e", "import")
+NAMES = ("plan", "e2e", "import", "membership")
 
 #: Sizes for --quick: enough to exercise every code path in a few seconds.
 QUICK = {
@@ -92,6 +92,10 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
             else bench_import.run(7)
         )
         bench_import.print_table(results["import"])
+    if "membership" in only:
+        print("\n== membership snapshots: emails, membership-aware batching", flush=True)
+        results["membership"] = bench_membership.run(quick=quick)
+        bench_membership.print_table(results["membership"])
     results["load_after"] = _load_avg()
     results["duration_seconds"] = time.perf_counter() - started
     return results
@@ -132,6 +136,12 @@ def write_outputs(
         text = report.markdown(
             results, verdicts, charts=charts, notes=report.notes(verdicts, results)
         )
+        if results.get("membership"):
+            text = (
+                text.rstrip("\n")
+                + "\n\n"
+                + "\n".join(bench_membership.markdown(results["membership"]))
+            )
         docs_path.parent.mkdir(parents=True, exist_ok=True)
         docs_path.write_text(text, encoding="utf-8")
     return verdicts

@@ -46,15 +46,49 @@ class CCAccessor:
         column: str = "contact_id",
         *,
         client: Client | None = None,
+        snapshot: bool | str = False,
+        verify: bool = True,
+        by: str = "auto",
     ) -> RemovalPlan:
-        """Plan removing this frame's contacts from ``list_ids``; nothing is sent.
+        """Plan removing this frame's contacts (ids or emails) from ``list_ids``; no
+        removal is sent.
 
         Lists given by name need a client to resolve them (one listing request).
+        ``snapshot=True`` (or ``"auto"``) reads the lists' members first: the plan then
+        shows who will leave each list (``plan.changes``); email input needs it.
 
         Example:
             >>> df.cc.plan_removal(["Newsletter"], client=client)  # doctest: +SKIP
         """
-        return removal.plan_list_removal(self._obj, list_ids, column=column, client=client)
+        return removal.plan_list_removal(
+            self._obj,
+            list_ids,
+            column=column,
+            client=client,
+            snapshot=snapshot,
+            verify=verify,
+            by=by,
+        )
+
+    def plan(
+        self,
+        list_ids: str | Iterable[str],
+        column: str = "contact_id",
+        *,
+        client: Client | None = None,
+        snapshot: bool | str = "auto",
+        verify: bool = True,
+        by: str = "auto",
+    ) -> RemovalPlan:
+        """Same as :meth:`plan_removal`, with ``snapshot="auto"`` (a preview of who
+        leaves whenever it is cheap, and always for email input).
+
+        Example:
+            >>> df.cc.plan(["Newsletter"], "email", client=client).changes  # doctest: +SKIP
+        """
+        return self.plan_removal(
+            list_ids, column, client=client, snapshot=snapshot, verify=verify, by=by
+        )
 
     def remove_from_lists(
         self,
@@ -67,6 +101,9 @@ class CCAccessor:
         progress: Any = "auto",
         timeout: float | None = None,
         wait_for_quota: bool = False,
+        snapshot: bool | str = "auto",
+        verify: bool = True,
+        by: str = "auto",
     ) -> RemovalResult | Any:
         """Remove this frame's contacts (``column``) from ``list_ids``.
 
@@ -99,7 +136,14 @@ class CCAccessor:
             "wait_for_quota": wait_for_quota,
         }
         return removal.remove_from_lists(
-            self._obj, list_ids, column=column, client=client, **options
+            self._obj,
+            list_ids,
+            column=column,
+            client=client,
+            snapshot=snapshot,
+            verify=verify,
+            by=by,
+            **options,
         )
 
     def resume(
@@ -159,8 +203,13 @@ class CCAccessor:
         progress: Any = "auto",
         timeout: float | None = None,
         wait_for_quota: bool = False,
+        snapshot: bool | str = "auto",
+        verify: bool = True,
     ) -> RemovalResult:
         """Empty ``list_ids`` of everyone except this frame's contacts.
+
+        With a membership snapshot the plan says how many members of each list will
+        leave (``result.plan.changes``), and ``result.changes`` what really happened.
 
         The source defaults to the members of ``list_ids`` themselves; pass
         ``source=Source.all_active_contacts()`` (with ``confirm_all_active=True``) or
@@ -194,5 +243,7 @@ class CCAccessor:
             exclude=keep,
             confirm_all_active=confirm_all_active,
             confirm_empty=confirm_empty,
+            snapshot=snapshot,
+            verify=verify,
             **options,
         )

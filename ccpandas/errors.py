@@ -23,7 +23,8 @@
         │   └── ServerError             5xx
         ├── TransportError              no usable answer: refused, dropped, timed out, unknown host
         ├── ActivityError               an activity ended failed / cancelled / timed_out
-        └── RunLockedError              another process is driving this run (holds its lock)
+        ├── RunLockedError              another process is driving this run (holds its lock)
+        └── SnapshotInterrupted         a membership read stopped; ``snapshot_id`` continues it
 
 Every error carries what a user needs to act on it; none ever carries a secret: not in
 its message, its attributes, its ``__cause__``/``__context__`` chain, nor in the local
@@ -62,6 +63,7 @@ __all__ = [
     "RateLimitError",
     "RunLockedError",
     "ServerError",
+    "SnapshotInterrupted",
     "ThrottledError",
     "TokenStoreError",
     "TooManyActivitiesError",
@@ -259,6 +261,15 @@ class RunLockedError(CCError):
 
     Also importable as ``ccpandas.run.journal.RunLockedError``.
     """
+
+
+class SnapshotInterrupted(CCError):
+    """A membership snapshot read was interrupted (Ctrl-C) before its end; pass
+    ``snapshot=exc.snapshot_id`` to continue it without reading again what is journaled."""
+
+    def __init__(self, message: str, snapshot_id: str | None = None) -> None:
+        super().__init__(message)
+        self.snapshot_id = snapshot_id
 
 
 def next_utc_midnight(now: _dt.datetime | None = None) -> _dt.datetime:

@@ -47,6 +47,7 @@ RUN_COLUMNS = (
     "progress",
     "stop_reason",
     "base_url",
+    "removed_memberships",
 )
 #: What :func:`runs` says about a run.
 RUN_STATES = {
@@ -70,7 +71,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     """Every run in the journal, newest first: one row each with ``run_id``,
     ``started_at``, ``lists`` (how many target lists), ``contacts`` (None when the
     API selected them), ``state`` (see :data:`RUN_STATES`) and ``progress`` (the
-    share of requests whose activity completed, 0 to 1), and more.
+    share of requests whose activity completed, 0 to 1), ``removed_memberships``
+    (what the verification read found removed per list, e.g. "Newsletter 43,
+    Customers 16"; None for runs without one), and more.
 
     Example:
         >>> ccpandas.runs()[["run_id", "state", "progress"]]  # doctest: +SKIP
@@ -91,6 +94,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         "GROUP BY r.run_id ORDER BY r.created_at DESC",
         (_GOOD, BatchState.UNCERTAIN, Outcome.SENDING),
     )
+    from ccpandas.run.snapshot import run_summaries
+
+    verified = run_summaries(db)  # "Newsletter 43, Customers 16", from the verification
     out = []
     for rec in records:
         n = rec["n_batches"]
@@ -127,6 +133,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
                 "progress": completed / n if n else 1.0,
                 "stop_reason": None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
                 "base_url": rec["base_url"],
+                "removed_memberships": verified.get(rec["run_id"]),
             }
         )
     frame = pd.DataFrame.from_records(out, columns=list(RUN_COLUMNS))
@@ -183,7 +190,13 @@ def _rebuild(
         api = get_default_client()
     _check_same_api(run_journal, api)
     built = template.replace(client=api, journal=run_journal)
-    return RemovalResult(plan, db.load_runs(run_id, plan), built, run_id=run_id)
+    result = RemovalResult(plan, db.load_runs(run_id, plan), built, run_id=run_id)
+    if plan.membership is not None:
+        # -- membership snapshot: a finished verification is in the journal already.
+        from ccpandas.run.snapshot import journaled_after
+
+        result.after = journaled_after(db, run_id, plan)
+    return result
 
 
 def resume(
@@ -259,13 +272,32 @@ def resume_frame(
             f"run {run_id} removed contacts selected by the API ({journaled.source.kind.value}),"
             f" not a DataFrame's; use ccpandas.resume({run_id!r})"
         )
-    plan = plan_removal(
-        data,
-        journaled.list_ids,
-        column=column,
-        rate=journaled.rate,
-        daily_quota=journaled.daily_quota,
-    )
+    membership = journaled.membership
+    if membership is not None and membership.key == "email":
+        # -- membership snapshot: the journal keeps no address, so the frame's emails
+        # cannot be matched again; the frame must be the one the run started from.
+        return _resume_email_frame(data, result, column, **options)
+    if membership is not None:
+        from ccpandas.plan.membership import plan_membership_removal
+
+        plan = plan_membership_removal(
+            data,
+            journaled.list_ids,
+            membership.snapshot,
+            column=column,
+            by="contact_id",
+            rate=journaled.rate,
+            daily_quota=journaled.daily_quota,
+        )
+        plan = dataclasses.replace(plan, membership=membership)
+    else:
+        plan = plan_removal(
+            data,
+            journaled.list_ids,
+            column=column,
+            rate=journaled.rate,
+            daily_quota=journaled.daily_quota,
+        )
     if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
         journaled.batches
     ):
@@ -278,6 +310,26 @@ def resume_frame(
             column=column,
         )
     result.plan = dataclasses.replace(journaled, rows=plan.rows, column=plan.column)
+    return result._continue(**options)
+
+
+def _resume_email_frame(
+    data: Any, result: RemovalResult, column: str, **options: Unpack[RunOptions]
+) -> RemovalResult:
+    """``df.cc.resume`` of an email-keyed run: the rows come back with the frame's
+    addresses when the frame has the run's shape and index."""
+    journaled = result.plan
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame({column: data})
+    if column not in frame.columns or not frame.index.equals(journaled.rows.index):
+        raise PlanError(
+            f"this frame does not match run {result.run_id}: the run had "
+            f"{journaled.n_rows:,} rows keyed by email (column {column!r}); pass the frame "
+            f"it started from, or use ccpandas.resume({result.run_id!r}).",
+            column=column,
+        )
+    rows = journaled.rows.copy()
+    rows.insert(0, "email", frame[column])
+    result.plan = dataclasses.replace(journaled, rows=rows, column=column)
     return result._continue(**options)
 
 

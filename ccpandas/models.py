@@ -197,7 +197,9 @@ class Source:
 
     @classmethod
     def tag_ids(cls, ids: Iterable[str]) -> Source:
-        """Remove contacts carrying any of these tags (at most 50)."""
+        """Remove contacts carrying any of these tags (at most 50 per request): tag ids,
+        or exact tag names, which the removal functions resolve with one
+        ``GET /contact_tags`` (unknown or ambiguous names are a PlanError)."""
         return cls(SourceKind.TAG_IDS, tuple(ids))
 
     @classmethod

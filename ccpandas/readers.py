@@ -18,7 +18,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from itertools import product
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ccpandas.auth.connect import get_default_client
@@ -38,6 +37,7 @@ __all__ = [
     "read_contact_lists",
     "read_contact_tags",
     "read_contacts",
+    "resolve_tag_names",
 ]
 
 #: ``GET /contacts`` accepts at most 25 list ids and 50 tag ids per query.
@@ -148,7 +148,9 @@ def read_contacts(
         status: one or more of ``all``, ``active``, ``deleted``, ``not_set``,
             ``pending_confirmation``, ``temp_hold``, ``unsubscribed`` (API default:
             every contact that is not deleted).
-        tags: tag ids (UUIDs); more than 50 are split like ``lists``.
+        tags: tag ids, or exact tag names (resolved with one GET /contact_tags; an
+            unknown or ambiguous name is a PlanError with close matches); more than 50
+            are split like ``lists``.
         email: one exact email address.
         include: sub-resources to add as columns: ``list_memberships`` and
             ``taggings`` (lists of ids), ``custom_fields``, ``phone_numbers``,
@@ -163,7 +165,7 @@ def read_contacts(
         >>> df.columns.tolist()  # doctest: +SKIP
         ['contact_id', 'email', ..., 'updated_at', 'list_memberships']
     """
-    tag_ids = _uuids("tags", tags, hint="Find tag ids with ccpandas.read_contact_tags().")
+    tag_values = _as_strings("tags", tags)
     statuses = _choices("status", status, CONTACT_STATUSES)
     includes = _choices("include", include, CONTACT_INCLUDES)
     if email is not None and (not isinstance(email, str) or not email.strip()):
@@ -173,6 +175,7 @@ def read_contacts(
 
     api = _client(client)
     list_ids = _list_ids(api, lists)  # after the other checks: names may cost a request
+    tag_ids = list(dict.fromkeys(resolve_tag_names(tag_values, api))) if tag_values else []
     base = {
         "status": statuses,
         "email": email.strip() if email is not None else None,
@@ -261,22 +264,6 @@ def _choices(name: str, value: str | Iterable[str] | None, allowed: tuple[str, .
     return out
 
 
-def _uuids(name: str, value: str | Iterable[str] | None, *, hint: str) -> list[str]:
-    """Validated ids (braces, case and whitespace forgiven), duplicates dropped."""
-    values = _as_strings(name, value)
-    if values is None:
-        return []
-    checked = check_ids(pd.Series(values, dtype=object))
-    bad = [values[i] for i in np.flatnonzero(checked.status != PLANNED)]
-    if bad:
-        shown = ", ".join(repr(v) for v in bad[:5]) + (" ..." if len(bad) > 5 else "")
-        raise PlanError(
-            f"{name} takes ids (36-character UUIDs); {len(bad)} value(s) are not: {shown}. {hint}",
-            values=bad[:10],
-        )
-    return list(dict.fromkeys(str(v) for v in checked.normalized.tolist()))
-
-
 def _list_ids(client: Client | None, lists: str | Iterable[str] | None) -> list[str]:
     """List ids from ids or exact list names (names cost one GET /contact_lists)."""
     values = _as_strings("lists", lists)
@@ -332,6 +319,67 @@ def resolve_list_names(
                 values=list(dict.fromkeys(gone["name"].tolist())),
             )
     return resolve_list_ids(values, active)
+
+
+def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[str, ...]:
+    """Tag ids for tag UUIDs and exact tag names, in the order given.
+
+    UUIDs pass through (normalised) without a request; names cost one
+    ``GET /contact_tags`` listing. An unknown name is a
+    :class:`~ccpandas.errors.PlanError` naming it with close matches; a name two tags
+    share is one naming both ids.
+
+    Example:
+        >>> resolve_tag_names(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"])
+        ('8b54d1f4-5b0e-11ee-8c99-0242ac120002',)
+        >>> resolve_tag_names(["Churned"], client)  # doctest: +SKIP
+        ('5f1e...',)
+    """
+    from ccpandas.plan.planner import _close_matches
+
+    values = list(values)
+    if not values:
+        raise PlanError("no tag given: tags is empty", values=[])
+    checked = check_ids(pd.Series(values, dtype=object))
+    ids = [
+        str(v) if ok else None
+        for v, ok in zip(checked.normalized.tolist(), checked.status == PLANNED, strict=True)
+    ]
+    not_text = [v for v, i in zip(values, ids, strict=True) if i is None and not isinstance(v, str)]
+    if not_text:
+        raise PlanError(
+            f"tag ids and names must be strings; got {', '.join(repr(v) for v in not_text[:5])}",
+            values=not_text[:10],
+        )
+    names = [v for v, i in zip(values, ids, strict=True) if i is None]
+    if not names:
+        return tuple(str(i) for i in ids)
+    tags = read_contact_tags(client)
+    by_name: dict[str, list[str]] = {}
+    for name, tag_id in zip(
+        tags["name"].tolist(), tags["tag_id"].astype(str).tolist(), strict=True
+    ):
+        by_name.setdefault(name, []).append(tag_id.lower())
+    unknown = [n for n in dict.fromkeys(names) if n not in by_name]
+    if unknown:
+        parts = []
+        for name in unknown[:10]:
+            close = _close_matches(name, by_name)
+            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+            parts.append(repr(name) + hint)
+        raise PlanError(
+            f"unknown tag name{'s' * (len(unknown) != 1)}: {', '.join(parts)}. "
+            "read_contact_tags() lists the tags.",
+            values=unknown,
+        )
+    ambiguous = {n: by_name[n] for n in dict.fromkeys(names) if len(by_name[n]) > 1}
+    if ambiguous:
+        parts = [f"{n!r} matches tags {', '.join(t)}" for n, t in ambiguous.items()]
+        raise PlanError(
+            "ambiguous tag name: " + "; ".join(parts) + ". Give the tag id instead.",
+            values=list(ambiguous),
+        )
+    return tuple(i if i is not None else by_name[v][0] for v, i in zip(values, ids, strict=True))
 
 
 def _groups(ids: list[str], size: int) -> list[list[str] | None]:

@@ -17,8 +17,11 @@ import pandas as pd
 
 from ccpandas.errors import PlanError
 from ccpandas.models import Source, SourceKind
+from ccpandas.plan.ids import holds_text
+from ccpandas.plan.membership import detect_key
 from ccpandas.plan.planner import (
     RemovalPlan,
+    frame_column,
     list_names,
     list_values,
     names_not_looked_up,
@@ -97,11 +100,20 @@ def _plan_frame(data: Any, list_ids: Any, column: Any, client: Client | None) ->
 
 
 def _plan_source(
-    client: Client | None, list_ids: Any, source: Any, exclude: Any, **confirm: bool
+    client: Client | None,
+    list_ids: Any,
+    source: Any,
+    exclude: Any,
+    *,
+    snapshot: bool | str = False,
+    verify: bool = True,
+    progress: Any = False,
+    **confirm: bool,
 ) -> RemovalPlan:
     """Plan a removal by ``source``: everything is checked (pure, with stand-ins for
     list names) before the names of the target and source lists are resolved, in one
-    ``GET /contact_lists``."""
+    ``GET /contact_lists``; tag names take one ``GET /contact_tags``. With a snapshot,
+    the plan previews who leaves."""
     targets = list_values(list_ids)
     by_list = isinstance(source, Source) and source.kind is SourceKind.LIST_IDS
     lists = list_values(source.values, "Source.list_ids") if by_list else ()
@@ -109,19 +121,47 @@ def _plan_source(
         if exclude is not None:
             raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
         ids = pd.Series(list(source.values), dtype=object)
-        return _plan_frame(ids, targets, "contact_id", client)
-    names = list_names(targets + lists)
-    if not names:
-        return plan_source_removal(source, targets, exclude=exclude, **confirm)
-    checked = Source.list_ids(stand_ins(lists)) if by_list else source
-    try:
-        plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
-    except PlanError as exc:
-        raise names_not_looked_up(exc, names) from None
-    resolved = target_lists(targets + lists, client)
-    if by_list:
-        source = Source.list_ids(resolved[len(targets) :])
-    return plan_source_removal(source, resolved[: len(targets)], exclude=exclude, **confirm)
+        return plan_list_removal(
+            ids,
+            targets,
+            client=client,
+            snapshot=snapshot,
+            verify=verify,
+            by="contact_id",
+            progress=progress,
+        )
+    by_tag = isinstance(source, Source) and source.kind is SourceKind.TAG_IDS
+    tags = list(source.values) if by_tag else []
+    names, tag_names = list_names(targets + lists), list_names(tags)
+    if names or tag_names:
+        # Checked with stand-ins first: bad input never costs the name lookups.
+        checked = source
+        if by_list:
+            checked = Source.list_ids(stand_ins(lists))
+        elif tag_names:
+            checked = Source.tag_ids(stand_ins(tags))
+        try:
+            plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
+        except PlanError as exc:
+            raise names_not_looked_up(exc, names + tag_names) from None
+    if names:
+        resolved = target_lists(targets + lists, client)
+        if by_list:
+            source = Source.list_ids(resolved[len(targets) :])
+        targets = resolved[: len(targets)]
+    if tag_names:
+        from ccpandas.readers import resolve_tag_names  # exact tag names, like list names
+
+        source = Source.tag_ids(resolve_tag_names(tags, _client(client)))
+    plan = plan_source_removal(source, targets, exclude=exclude, **confirm)
+    # -- membership snapshot (ccpandas.run.snapshot): a preview of who leaves
+    if snapshot is not False:
+        from ccpandas.run.snapshot import prepare_source_plan
+
+        plan = prepare_source_plan(
+            plan, _client(client), snapshot=snapshot, verify=verify, progress=progress
+        )
+    return plan
 
 
 def plan_list_removal(
@@ -130,11 +170,42 @@ def plan_list_removal(
     *,
     column: str = "contact_id",
     client: Client | None = None,
+    snapshot: bool | str = False,
+    verify: bool = True,
+    by: str = "auto",
+    progress: Any = False,
 ) -> RemovalPlan:
-    """Plan removing the contacts of ``data[column]`` from ``list_ids``; sends nothing
-    except, when lists are given by name, one listing to resolve the names (after
-    every argument and the column were checked)."""
-    return _plan_frame(data, list_ids, column, client)
+    """Plan removing the contacts of ``data[column]`` (ids or emails) from ``list_ids``;
+    sends no removal. Everything that can be checked without a request is checked
+    first (the column, its dtype, the ids), so bad data never costs one; then list
+    names take one listing, and a membership snapshot (``snapshot=True``/``"auto"``,
+    see :doc:`removing`) reads the lists' members and shows who will leave in
+    ``plan.changes``."""
+    values = list_values(list_ids)
+    names = list_names(values)
+    column_values = data if isinstance(data, pd.Series) else frame_column(data, column)
+    key = detect_key(column_values, by) if holds_text(column_values.dtype) else "contact_id"
+    if key == "contact_id":
+        try:
+            checked = plan_removal(data, stand_ins(values) if names else values, column=column)
+        except PlanError as exc:
+            raise (names_not_looked_up(exc, names) if names else exc) from None
+        if snapshot is False:
+            return retarget(checked, target_lists(values, client)) if names else checked
+    targets = target_lists(values, client)
+    # -- membership snapshot (ccpandas.run.snapshot)
+    from ccpandas.run.snapshot import prepare_frame_plan
+
+    return prepare_frame_plan(
+        data,
+        targets,
+        _client(client) if snapshot is not False else client,
+        column=column,
+        by=key,
+        snapshot=snapshot,
+        verify=verify,
+        progress=progress,
+    )
 
 
 def run_plan(
@@ -241,12 +312,24 @@ def remove_from_lists(
     progress: Any = "auto",
     timeout: float | None = None,
     wait_for_quota: bool = False,
+    snapshot: bool | str = "auto",
+    verify: bool = True,
+    by: str = "auto",
 ) -> RemovalResult:
     """Remove the contacts in ``data[column]`` from the lists ``list_ids`` (UUIDs or
-    exact names).
+    exact names). ``data[column]`` holds contact ids or email addresses (``by="auto"``
+    tells them apart by their values; ``by="email"``/``"contact_id"`` force it).
+
+    ``snapshot="auto"`` reads the target lists' members first when email input needs it,
+    or when the reads cost at most the removal requests (then each contact goes only to
+    the lists it is on); ``True``/``False`` force it; a ``"snap-..."`` id continues an
+    interrupted read. With a snapshot and ``verify=True`` the lists are read again at
+    the end: ``result.changes`` says per (contact, list) pair ``removed`` or
+    ``still_member``.
 
     Invalid, missing and duplicate ids are never sent and stay in ``result.rows`` with
-    their reason. ``dry_run=True`` plans and returns without sending anything;
+    their reason. ``dry_run=True`` plans and returns without sending any removal (a
+    membership snapshot, when taken, reads the lists: that is the preview);
     ``wait=False`` returns once every batch is accepted (``result.wait()`` polls later);
     ``progress`` is ``"auto"``, ``"tqdm"``, True, False, None or a Reporter;
     ``timeout`` is the seconds to keep polling (None: until the end).
@@ -266,7 +349,16 @@ def remove_from_lists(
     }
     check_run_options(options)
     check_client(client)
-    plan = _plan_frame(data, list_ids, column, client)
+    plan = plan_list_removal(
+        data,
+        list_ids,
+        column=column,
+        client=client,
+        snapshot=snapshot,
+        verify=verify,
+        by=by,
+        progress=progress,
+    )
     return run_plan(plan, client, **options)
 
 
@@ -283,8 +375,14 @@ def remove_list_memberships(
     progress: Any = "auto",
     timeout: float | None = None,
     wait_for_quota: bool = False,
+    snapshot: bool | str = "auto",
+    verify: bool = True,
 ) -> RemovalResult:
     """Remove the contacts that ``source`` selects from ``list_ids``.
+
+    With a membership snapshot (``snapshot``, as in :func:`remove_from_lists`) the
+    plan previews who of each target list will leave and ``result.changes`` gives the
+    exact outcome per (contact, list) pair.
 
     ``source`` is any :class:`~ccpandas.Source`: ``Source.contact_ids``,
     ``Source.list_ids``, ``Source.all_active_contacts()`` (needs
@@ -325,6 +423,9 @@ def remove_list_memberships(
         exclude,
         confirm_all_active=confirm_all_active,
         confirm_empty=confirm_empty,
+        snapshot=snapshot,
+        verify=verify,
+        progress=progress,
     )
     return run_plan(plan, client, **options)
 

@@ -140,6 +140,20 @@ class RemovalPlan:
     daily_quota: int = DAILY_QUOTA
     #: Things the planner decided that the user should know (e.g. merged repeated lists).
     notes: tuple[str, ...] = ()
+    #: The membership snapshot's part (:class:`ccpandas.plan.membership.MembershipPlan`):
+    #: every (contact, target list) pair, was_member, will_leave. None without one.
+    membership: Any = None
+
+    @property
+    def changes(self) -> pd.DataFrame:
+        """One row per (contact, target list) pair the plan concerns: ``contact_id``,
+        ``email``, ``list_id``, ``list_name``, ``was_member``, ``will_leave``. Empty
+        without a membership snapshot (nothing is known about who is on the lists)."""
+        from ccpandas.plan.membership import CHANGE_COLUMNS, changes_frame
+
+        if self.membership is None:
+            return pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
+        return changes_frame(self.membership, self.list_ids)
 
     # -- counts ---------------------------------------------------------------------------
     @cached_property
@@ -263,7 +277,9 @@ class RemovalPlan:
         out: list[tuple[str, str]] = []
         if self.source.kind is SourceKind.CONTACT_IDS:
             out.append(("input rows", f"{self.n_rows:,}"))
-            out.append(("contacts", f"{self.n_contacts:,} unique valid ids"))
+            matched = self.membership is not None and self.membership.known
+            what = "members of a target list, to send" if matched else "unique valid ids"
+            out.append(("contacts", f"{self.n_contacts:,} {what}"))
             examples = ", ".join(_short(v) for v in self.invalid_examples(3))
             invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
             out.append(("invalid", invalid))
@@ -285,6 +301,10 @@ class RemovalPlan:
         days = f"; needs {self.days_needed} days" if self.days_needed > 1 else ""
         out.append(("daily quota", f"{self.quota_share:.1%} of {self.daily_quota:,}/day{days}"))
         out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
+        if self.membership is not None:
+            from ccpandas.plan.membership import plan_lines
+
+            out.extend(plan_lines(self))
         out.extend(("note", note) for note in self.notes)
         return out
 

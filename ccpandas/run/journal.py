@@ -131,6 +131,28 @@ CREATE TABLE IF NOT EXISTS attempts (
     error       TEXT,
     PRIMARY KEY (run_id, batch, attempt)
 ) WITHOUT ROWID;
+-- Membership snapshots (ccpandas.run.snapshot): contact ids, statuses, list and tag ids
+-- only, never an email address.
+CREATE TABLE IF NOT EXISTS snapshots (
+    snapshot_id   TEXT PRIMARY KEY,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL,
+    base_url      TEXT,
+    run_id        TEXT,             -- the run it belongs to (NULL until the run starts)
+    phase         TEXT NOT NULL,    -- before | after (verification)
+    list_ids      TEXT NOT NULL,    -- JSON array of the lists read
+    status_filter TEXT NOT NULL,
+    state         TEXT NOT NULL,    -- reading | complete
+    passes        TEXT NOT NULL,    -- JSON: per 25 lists {{lists, next (cursor), done, pages}}
+    summary       TEXT              -- after: removed memberships per list, for runs()
+);
+CREATE TABLE IF NOT EXISTS snapshot_pages (
+    snapshot_id TEXT NOT NULL,
+    pass        INTEGER NOT NULL,
+    page        INTEGER NOT NULL,
+    members     BLOB NOT NULL,      -- zlib JSON [[contact_id, status, [list ids], [tag ids]]]
+    PRIMARY KEY (snapshot_id, pass, page)
+) WITHOUT ROWID;
 """.format(
     # The vocabularies in the comments come from the enums, never retyped. (No CHECK
     # constraint: CREATE TABLE IF NOT EXISTS could not add one to an existing file.)
@@ -273,7 +295,7 @@ class JournalDB:
     def load_plan(self, run_id: str) -> RemovalPlan:
         """The run's plan, rebuilt from the journal (the same batches, checked)."""
         record = self.run_record(run_id)
-        return _rebuild_plan(run_id, json.loads(record["plan"]), record)
+        return _rebuild_plan(run_id, json.loads(record["plan"]), record, self)
 
     def load_runs(self, run_id: str, plan: RemovalPlan) -> list[BatchRun]:
         """The run's batches with the states last recorded."""
@@ -360,6 +382,12 @@ class RunJournal:
             "notes": list(plan.notes),
             "digest": plan_digest(plan.batches),
         }
+        # -- membership snapshot (ccpandas.run.snapshot): ids and costs, no address.
+        membership = getattr(plan, "membership", None)
+        if membership is not None and membership.snapshot_id is not None:
+            from ccpandas.plan.membership import membership_meta
+
+            meta["membership"] = membership_meta(membership)
         rows_blob = _encode_input(plan)
         with db.transaction() as conn:
             conn.execute(
@@ -384,6 +412,11 @@ class RunJournal:
                 "INSERT INTO batches (run_id, batch, state) VALUES (?, ?, ?)",
                 [(run_id, b.index, BatchState.PENDING) for b in plan.batches],
             )
+            if "membership" in meta:
+                conn.execute(
+                    "UPDATE snapshots SET run_id = ?, phase = 'before' WHERE snapshot_id = ?",
+                    (run_id, meta["membership"]["snapshot_id"]),
+                )
         return cls(db, run_id, base_url=base_url)
 
     @classmethod
@@ -723,7 +756,9 @@ def _source_values(plan: RemovalPlan) -> list[str]:
     return [] if plan.source.kind is SourceKind.CONTACT_IDS else list(plan.source.values)
 
 
-def _rebuild_plan(run_id: str, meta: dict[str, Any], record: dict[str, Any]) -> RemovalPlan:
+def _rebuild_plan(
+    run_id: str, meta: dict[str, Any], record: dict[str, Any], db: JournalDB | None = None
+) -> RemovalPlan:
     """Plan the journaled input again (planning is pure), then check that it gives the
     very requests the run sent."""
     from ccpandas.plan.planner import plan_removal, plan_source_removal
@@ -733,12 +768,21 @@ def _rebuild_plan(run_id: str, meta: dict[str, Any], record: dict[str, Any]) -> 
     kind = SourceKind(meta["source"]["kind"])
     pace = {"rate": meta["rate"], "daily_quota": meta["daily_quota"]}
     column = meta["column"]
-    if kind is SourceKind.CONTACT_IDS:
+    with_snapshot = "membership" in meta and db is not None
+    if kind is SourceKind.CONTACT_IDS and with_snapshot:
+        from ccpandas.run.snapshot_store import rebuild_membership_plan
+
+        plan = rebuild_membership_plan(db, meta, given, list_ids, pace)  # type: ignore[arg-type]
+    elif kind is SourceKind.CONTACT_IDS:
         assert given is not None
         plan = plan_removal(given.rename(column), list_ids, column=column, **pace)
     else:
         source = Source(kind, tuple(meta["source"]["values"]))
         plan = plan_source_removal(source, list_ids, exclude=given, confirm_all_active=True, **pace)
+        if with_snapshot:
+            from ccpandas.run.snapshot_store import rebuild_membership_plan
+
+            plan = rebuild_membership_plan(db, meta, given, list_ids, pace, base=plan)  # type: ignore[arg-type]
     plan = dataclasses.replace(plan, column=column, notes=tuple(meta["notes"]))
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(

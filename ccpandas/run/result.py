@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
@@ -59,6 +60,10 @@ ROW_STATUSES = (
     *map(str, _SENT_STATUSES),
     # exclude rows of a list/all-active source: kept in the lists
     "kept",
+    # with a membership snapshot (ccpandas.plan.membership)
+    "invalid_email",
+    "not_a_member",
+    "still_member",
 )
 
 
@@ -100,6 +105,8 @@ class RemovalResult:
         self.run_id = run_id
         self.stopped = False
         self.interrupted = False
+        #: The verification read (``verify()``), None until it is done.
+        self.after: Any = None
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -183,7 +190,10 @@ class RemovalResult:
         activity = np.full(len(rows), None, dtype=object)
         error = rows["reason"].astype(object).to_numpy(copy=True)
         planned = status == "planned"
-        if self.plan.source.kind.value == "contact_ids":
+        membership = self.plan.membership
+        if membership is not None and membership.key in ("email", "contact_id"):
+            _membership_rows(self, rows, status, activity, error, planned)
+        elif self.plan.source.kind.value == "contact_ids":
             # One entry per contact group, mapped over the rows through a hash table.
             worst = self._group_outcomes()
             groups = pd.Series(rows["batch"].to_numpy()[planned])
@@ -191,10 +201,155 @@ class RemovalResult:
                 target[planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
         else:
             status[planned] = "kept"
+            if membership is not None and membership.known:
+                # An exclude row whose contact is on none of the target lists keeps
+                # nothing: it is not a member (the snapshot says so).
+                ids = rows["normalized_id"].to_numpy(dtype=object)
+                member = membership.snapshot.index.get_indexer(pd.Index(ids, dtype=object)) >= 0
+                status[planned & ~member] = "not_a_member"
         rows["status"] = pd.Categorical(status, categories=ROW_STATUSES)
         rows["activity_id"] = activity
         rows["error"] = error
+        rows["lists_removed_from"] = self._lists_removed_from(rows)
         return rows
+
+    # -- membership truth ----------------------------------------------------------------
+    @property
+    def changes(self) -> pd.DataFrame:
+        """One row per (contact, target list) pair the run concerned: ``contact_id``,
+        ``email`` (when known), ``list_id``, ``list_name``, ``was_member``,
+        ``will_leave`` and ``outcome``: ``removed`` (a re-read shows it gone),
+        ``still_member`` (its activity completed, yet it is still there),
+        ``not_a_member``, ``kept``, ``unverified`` (completed, not re-read), or the
+        state of an activity that did not complete.
+
+        Example:
+            >>> result.changes.query("outcome == 'still_member'")  # doctest: +SKIP
+        """
+        from ccpandas.plan.membership import changes_frame
+
+        m = self._membership()
+        if m is None:
+            return _no_changes()
+        names = dict(m.snapshot.list_names) if m.snapshot is not None else {}
+        if self.after is not None:
+            names.update(self.after.list_names)
+        if m.key in ("email", "contact_id"):
+            states = [_batch_row_status(r) for r in self.runs]
+            return changes_frame(
+                m, self.plan.list_ids, batch_states=states, after=self.after, list_names=names
+            )
+        return changes_frame(
+            m,
+            self.plan.list_ids,
+            source_batch_state=self._worst_state(),
+            after=self.after,
+            list_names=names,
+        )
+
+    def removed_per_list(self) -> dict[str, int] | None:
+        """Memberships a re-read shows removed, per target list name (None before
+        :meth:`verify`)."""
+        if self.after is None:
+            return None
+        ch = self.changes
+        removed = ch[ch["outcome"] == "removed"]
+        counts = removed["list_name"].value_counts(sort=False)
+        return {str(k): int(v) for k, v in counts.items()}
+
+    def verify(self, client: Any = None, progress: Any = False) -> RemovalResult:
+        """Re-read the target lists now and set each pair's outcome from what the API
+        says: ``removed`` only when the contact is gone from that list,
+        ``still_member`` otherwise (warned about loudly). The read is journaled: an
+        interrupted verification continues where it stopped.
+
+        Example:
+            >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
+        """
+        from ccpandas.run.progress import make_reporter
+
+        if self.dry_run:
+            raise PlanError("this was a dry run: nothing to verify")
+        if client is not None:
+            self.runner.client = client
+        self._verify_now(make_reporter(progress), fresh=True)
+        return self
+
+    def _membership(self) -> Any:
+        """The plan's membership part; for plans without a snapshot, today's pairs
+        (every contact x every list, was_member unknown)."""
+        m = self.plan.membership
+        if m is not None or self.plan.source.kind.value != "contact_ids":
+            return m
+        from ccpandas.plan.membership import unknown_membership
+
+        return unknown_membership(self.plan)
+
+    def _worst_state(self) -> str:
+        worst = "removed"
+        for run in self.runs:
+            st = _batch_row_status(run)
+            if _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst, 9):
+                worst = st
+        return worst
+
+    def _lists_removed_from(self, rows: pd.DataFrame) -> pd.Series:
+        """Per row: target lists its contact really left (NA until verified)."""
+        out = pd.array([pd.NA] * len(rows), dtype="Int64")
+        if self.after is None or "normalized_id" not in rows:
+            return pd.Series(out, index=rows.index)
+        ch = self.changes
+        counts = ch.loc[ch["outcome"] == "removed", "contact_id"].value_counts()
+        ids = rows["normalized_id"].astype(object)
+        mapped = ids.map(counts).fillna(0).astype("int64")
+        planned = (rows["plan_status"] == "planned").to_numpy()
+        values = pd.array(mapped.to_numpy(), dtype="Int64")
+        values[~planned] = pd.NA
+        return pd.Series(values, index=rows.index)
+
+    def _should_verify(self) -> bool:
+        m = self.plan.membership
+        return (
+            m is not None
+            and m.known
+            and m.verify
+            and self.after is None
+            and not self.dry_run
+            and not self.runner.stopped
+            and self.done
+        )
+
+    def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
+        from ccpandas.run.snapshot import SnapshotJournal, read_after
+
+        journal = self.runner.journal
+        db = getattr(journal, "db", None)
+        after, sid = read_after(
+            self.runner.client, self.plan, db=db, run_id=self.run_id, reporter=reporter, fresh=fresh
+        )
+        self.after = after
+        summary = self.summary_text()
+        if db is not None and sid is not None:
+            SnapshotJournal(db, sid).complete(summary)
+        ch = self.changes
+        still = ch[ch["outcome"] == "still_member"]
+        if len(still):
+            per = still["list_name"].value_counts()
+            shown = ", ".join(f"{k} {v:,}" for k, v in per.items() if v)
+            warnings.warn(
+                f"{len(still):,} contact(s) are STILL MEMBERS after their removal activity "
+                f"completed ({shown}); result.changes.query(\"outcome == 'still_member'\") "
+                "lists them",
+                stacklevel=3,
+            )
+
+    def summary_text(self) -> str:
+        """ "Newsletter 43, Customers 16": memberships removed per list (verified), or
+        what is known without a re-read."""
+        per = self.removed_per_list()
+        if per is None:
+            return "not verified"
+        return ", ".join(f"{k} {v:,}" for k, v in per.items()) or "none"
 
     def _group_outcomes(self) -> dict[int, tuple[str, str | None, str | None]]:
         # Per contact group: (status, activity id, error) of its worst batch. One entry
@@ -347,6 +502,8 @@ class RemovalResult:
             reason: str | None = None
             try:
                 action()
+                if self._should_verify():
+                    self._verify_now(reporter)
             except KeyboardInterrupt as exc:
                 # Ctrl-C: make the journal agree with what was sent (a POST on its way
                 # is uncertain, as a dead process's would be), then let it propagate:
@@ -371,7 +528,9 @@ class RemovalResult:
                 try:
                     journal.run_stopped(reason)
                 finally:
-                    reporter.finish(runner.snapshot(self.runs, phase))
+                    # The tqdm postfix (and other reporters) end on the verified truth.
+                    truth = f"removed {self.summary_text()}" if self.after is not None else ""
+                    reporter.finish(runner.snapshot(self.runs, phase, truth))
 
     def _interrupted_note(self) -> str:
         sent = sum(r.accepted for r in self.runs)
@@ -416,6 +575,21 @@ class RemovalResult:
         return exc
 
     # -- display ---------------------------------------------------------------------
+    def _membership_line(self) -> str:
+        m = self.plan.membership
+        if self.after is not None:
+            line = f"memberships removed (verified): {self.summary_text()}"
+            ch = self.changes
+            still = int((ch["outcome"] == "still_member").sum())
+            return line + (f"; STILL MEMBERS: {still:,}" if still else "")
+        if m is not None and m.known:
+            from ccpandas.plan.membership import leaving_text
+
+            if (m.will_leave < 0).any():
+                return "members leaving: decided by the API (not verified yet)"
+            return f"members to leave: {leaving_text(m, self.plan.list_ids)} (not verified yet)"
+        return "memberships: unverified (no snapshot); 'removed' rows mean the activity completed"
+
     def __repr__(self) -> str:
         s = self.summary()
         # Sources other than contact ids are selected by the API: no count up front.
@@ -428,6 +602,7 @@ class RemovalResult:
         ]
         counts = self.counts()
         lines.append("  rows by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        lines.append("  " + self._membership_line())
         if self.interrupted or self.stopped:
             lines.append(f"  stopped before the end: {self.resume_call} continues")
         return "\n".join(lines)
@@ -438,11 +613,66 @@ class RemovalResult:
             f"<tr><td>{html.escape(str(k))}</td><td>{v:,}</td></tr>" for k, v in counts.items()
         )
         head = html.escape(repr(self).splitlines()[1].strip())
+        truth = html.escape(self._membership_line())
         return (
             f"<div><strong>RemovalResult</strong> <span>{head}</span>"
+            f"<div class='ccpandas-truth'>{truth}</div>"
             f"<table><thead><tr><th>status</th><th>rows</th></tr></thead>"
             f"<tbody>{cells}</tbody></table></div>"
         )
+
+
+def _membership_rows(
+    result: RemovalResult,
+    rows: pd.DataFrame,
+    status: np.ndarray,
+    activity: np.ndarray,
+    error: np.ndarray,
+    planned: np.ndarray,
+) -> None:
+    """Row statuses of a membership plan: per contact, the worst state of the batches
+    that carry it; ``still_member`` when a re-read shows it still on a list."""
+    m = result.plan.membership
+    runs = result.runs
+    states = np.array([_batch_row_status(r) for r in runs] + ["not_sent"], dtype=object)
+    ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
+    errors = np.array([("; ".join(r.errors) or None) for r in runs] + [None], dtype=object)
+    rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
+    # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
+    carried = m.pair_batch >= 0
+    owner, batch = m.pair_contact[carried], m.pair_batch[carried]
+    order = np.lexsort((rank[batch], owner))
+    owner, batch = owner[order], batch[order]
+    first = np.ones(len(owner), dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    worst = np.full(len(m.contact_ids), len(runs), dtype=np.int64)  # len(runs): none
+    worst[owner[first]] = batch[first]
+    pos = pd.Index(m.contact_ids, dtype=object).get_indexer(
+        rows["normalized_id"].to_numpy(dtype=object)[planned]
+    )
+    chosen = np.where(pos >= 0, worst[np.maximum(pos, 0)], len(runs))
+    status[planned], activity[planned], error[planned] = (
+        states[chosen],
+        ids_[chosen],
+        errors[chosen],
+    )
+    if result.after is not None:
+        ch = result.changes
+        still = set(ch.loc[ch["outcome"] == "still_member", "contact_id"].tolist())
+        if still:
+            hit = np.flatnonzero(planned)[
+                np.isin(rows["normalized_id"].to_numpy(dtype=object)[planned], list(still))
+            ]
+            status[hit] = "still_member"
+            error[hit] = "still a member after the activity completed"
+
+
+def _no_changes() -> pd.DataFrame:
+    from ccpandas.plan.membership import CHANGE_COLUMNS
+
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
+    frame["outcome"] = pd.Series([], dtype=object)
+    return frame
 
 
 def resume_call_text(run_id: str | None, client: Any) -> str:

@@ -1,9 +1,11 @@
 """``make demo``: a segmentation workflow, end to end, on the built-in emulator.
 
 It starts a seeded practice account on 127.0.0.1, reads the members of a list into a
-DataFrame, builds a segment with pandas (unsubscribed contacts, plus a few messy rows
-the way real exports have them), plans, removes with a progress bar, prints what
-happened to every row and verifies through the API that the segment is gone from
+DataFrame, builds a segment of email addresses with pandas (unsubscribed contacts,
+written in mixed case with stray spaces, plus a few messy rows the way real exports
+have them), plans with a membership snapshot, removes by email with a progress bar,
+prints what happened to every row and to every (contact, list) pair, the removed
+memberships per list, and verifies through the API that the segment is gone from
 both target lists.
 
 The run journal and the daily request count of this practice run go to a temporary
@@ -75,29 +77,33 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"{len(members):,} members of {newsletter['name']!r}; by permission status:")
         print(members["status"].value_counts().to_string(), "\n")
 
-        # The segment: members who unsubscribed, plus the mess real exports contain.
-        segment = members.loc[members["status"] == "unsubscribed", ["contact_id", "email"]]
-        messy = pd.DataFrame(
-            {
-                "contact_id": [segment["contact_id"].iloc[0], "not-an-id", None],
-                "email": ["repeated row", "typo", "blank"],
-            }
-        )
-        segment = pd.concat([segment, messy], ignore_index=True)
+        # The segment, keyed by email as CRM exports are: members who unsubscribed,
+        # written the way exports write them, plus the mess they contain.
+        unsub = members.loc[members["status"] == "unsubscribed", "email"].tolist()
+        emails = [e.upper() if i % 3 == 0 else f" {e} " for i, e in enumerate(unsub)]
+        messy = [unsub[0].title(), "not an address", None, "someone@not-a-member.example"]
+        segment = pd.DataFrame({"email": emails + messy})
         second = lists.iloc[1]
         targets = [newsletter["name"], second["name"]]
 
-        plan = segment.cc.plan_removal(targets, client=client)
+        # The plan reads both lists' members first (the snapshot), matches the emails
+        # to contacts and shows how many members of each list will leave.
+        plan = segment.cc.plan(targets, "email", client=client)
         print(plan, "\n")
 
-        result = segment.cc.remove_from_lists(targets, client=client, progress="tqdm")
+        result = segment.cc.remove_from_lists(targets, "email", client=client, progress="tqdm")
         print()
         print(result, "\n")
         print("Rows that were not sent, with their reason:")
         skipped = result.rows[result.rows["status"] != "removed"]
-        print(skipped[["contact_id", "status", "reason", "duplicate_of"]].to_string(), "\n")
+        print(skipped[["email", "status", "reason", "duplicate_of"]].to_string(), "\n")
+        print("What happened to each (contact, list) pair, from the lists read again:")
+        changes = result.changes
+        table = pd.crosstab(changes["list_name"], changes["outcome"].astype(str))
+        print(table.to_string(), "\n")
+        print(f"Removed memberships per list: {result.summary_text()}\n")
 
-        gone = set(segment["contact_id"].dropna())
+        gone = set(result.rows["contact_id"].dropna())
         failed = False
         for target in (newsletter, second):
             after = ccpandas.read_contacts(client, lists=[target["list_id"]])

@@ -104,6 +104,13 @@ class RemovalPanel(w.VBox):
         self.targets = ListPicker(lists, client=client)
         self.source = SourcePicker(data, column, lists=lists, tags=tags, client=client)
         self.preview = PlanPreview()
+        # -- membership snapshot (ccpandas.run.snapshot): exact preview and outcomes
+        self.snapshot = w.Checkbox(
+            value=False,
+            description="Read the lists' members first (who leaves each list; emails as input)",
+            indent=False,
+            layout=w.Layout(width="auto"),
+        )
         self.confirm = w.Checkbox(
             value=False,
             description="I understand",
@@ -146,6 +153,7 @@ class RemovalPanel(w.VBox):
                 section(2, "Source: which contacts"),
                 self.source,
                 section(3, "Preview"),
+                self.snapshot,
                 self.preview,
                 section(4, "Confirm"),
                 w.HBox([self.confirm, self.remove_button], layout=w.Layout(align_items="center")),
@@ -157,6 +165,7 @@ class RemovalPanel(w.VBox):
         )
         self.targets.observe(self._replan, "value")
         self.source.observe(self._replan, "value")
+        self.snapshot.observe(self._replan, "value")
         self.confirm.observe(self._arm, "value")
         self.remove_button.on_click(self._on_remove)
         self.resume_button.on_click(self._on_resume)
@@ -176,7 +185,10 @@ class RemovalPanel(w.VBox):
         plan, error = None, ""
         if self.targets.value and not choice.problem:
             try:
-                plan = choice.plan(self.data, self.targets.value)
+                if self.snapshot.value:
+                    plan = self._with_snapshot(choice, tuple(self.targets.value))
+                else:
+                    plan = choice.plan(self.data, self.targets.value)
             except CCError as exc:
                 error = str(exc)
         self.preview.source_text = self.source.describe()
@@ -186,7 +198,31 @@ class RemovalPanel(w.VBox):
         self.confirm.description = self._confirm_text(plan) if plan else "I understand"
         self._arm()
 
+    def _with_snapshot(self, choice: Any, targets: tuple[str, ...]) -> RemovalPlan:
+        """The plan with the target lists' members read (the checkbox): a column of
+        ids or emails planned against them, or a source plan with its preview."""
+        from ccpandas.removal import _client
+        from ccpandas.run.snapshot import prepare_frame_plan, prepare_source_plan
+
+        client = _client(self.client)
+        if choice.kind is SourceKind.CONTACT_IDS:
+            if self.data is None:
+                raise CCError("there is no DataFrame to take contacts from")
+            return prepare_frame_plan(
+                self.data, targets, client, column=choice.column, snapshot=True
+            )
+        return prepare_source_plan(choice.plan(self.data, targets), client, snapshot=True)
+
     def _confirm_text(self, plan: RemovalPlan) -> str:
+        m = plan.membership
+        if m is not None and m.known and not (m.will_leave < 0).any():
+            from ccpandas.plan.membership import leaving_text
+
+            total = sum(m.leaving(plan.list_ids).values())
+            return (
+                f"I understand {plural(total, 'membership')} will be removed "
+                f"({leaving_text(m, plan.list_ids)})"
+            )
         lists = plural(plan.n_lists, "list")
         kind = plan.source.kind
         if kind is SourceKind.CONTACT_IDS:

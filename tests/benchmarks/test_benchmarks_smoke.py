@@ -152,3 +152,16 @@ def test_cli_quick_run_writes_results_chart_and_page(tmp_path: Path) -> None:
 def test_unknown_column_kind_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="unknown column kind"):
         bench_plan.make_frame(bench_plan.make_values(10), bad)
+
+
+def test_membership_benchmark_runs_both_parts_at_tiny_sizes() -> None:
+    from benchmarks import bench_membership
+
+    r = bench_membership.run(quick=True)
+    p = r["plan"]
+    assert p["removal_requests"] <= 0.25 * p["today_requests"]
+    assert p["snapshot_reads"] == -(-p["union_members"] // 500)
+    modes = [row["mode"] for row in r["e2e"]]
+    assert len(modes) == 2 and r["e2e"][0]["reads"] == 0 and r["e2e"][1]["reads"] > 0
+    assert r["e2e"][1]["removal_requests"] <= r["e2e"][0]["removal_requests"]
+    assert "## Membership snapshots" in "\n".join(bench_membership.markdown(r))

@@ -103,7 +103,7 @@ def test_keyboard_interrupt_while_polling_leaves_a_resumable_result(cc_emulator_
 
     with pytest.raises(KeyboardInterrupt) as caught:
         df.cc.remove_from_lists(
-            [target], client=client, progress=InterruptAfter(3, phase="polling")
+            [target], client=client, progress=InterruptAfter(3, phase="polling"), snapshot=False
         )
     result = caught.value.result  # the interruption propagates, with the result so far
     assert result.run_id in "\n".join(caught.value.__notes__)

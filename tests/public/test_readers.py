@@ -30,8 +30,9 @@ def offline():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"tags": ["not-a-uuid"]}, "tags takes ids"),
-        ({"tags": [UUID, 42]}, "tags takes ids"),
+        # Tag names are resolved with a request; values that are no string never are.
+        ({"tags": [42]}, "tag ids and names must be strings"),
+        ({"tags": [UUID, 42]}, "tag ids and names must be strings"),
         ({"tags": []}, "tags is empty"),
         ({"lists": []}, "lists is empty"),
         ({"lists": {"a": 1}}, "lists must be"),

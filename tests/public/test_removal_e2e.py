@@ -63,7 +63,9 @@ def test_dry_run_sends_nothing(cc_emulator_factory, connect):
     emu = cc_emulator_factory(**FAST)
     client = connect(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:50]})
-    result = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, dry_run=True)
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, dry_run=True, snapshot=False
+    )
     assert result.dry_run and not result.activity_ids
     assert set(result.rows["status"]) == {"not_sent"}
     assert posts(emu) == 0
@@ -148,7 +150,9 @@ def test_client_rate_limit_means_no_throttled_answers(cc_emulator_factory, conne
     emu = cc_emulator_factory(seed=8, contacts=10_000, speed=1_000_000.0)  # real 4/s limit
     client = connect(emu, rate=4.0)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
-    result = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+    )
     assert result.ok and posts(emu, 201) == 20
     assert emu.account.count(status=429) == 0
     assert client.stats.throttled == 0
@@ -162,7 +166,7 @@ def test_injected_errors_and_dropped_connections_still_complete(cc_emulator_fact
     client_retry_floor(client)
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
-    result = df.cc.remove_from_lists([target], client=client, progress=False)
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
     assert result.ok
     assert not emu.account.members(target)
     assert emu.account.count(status=500) + emu.account.count(status=503) > 0
@@ -185,7 +189,7 @@ def test_quota_exhaustion_stops_cleanly_and_resume_finishes(cc_emulator_factory,
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 10 batches
     with pytest.raises(QuotaExceededError, match="resets at") as caught:
-        df.cc.remove_from_lists([target], client=client, progress=False)
+        df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
     result = caught.value.result
     assert len(result.activity_ids) == 6
     counts = result.rows["status"].value_counts()
@@ -205,7 +209,7 @@ def test_failed_activities_then_retry_failed(cc_emulator_factory, connect):
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
     emu.fail_next(1, state="failed")
     emu.fail_next(1, state="timed_out")
-    result = df.cc.remove_from_lists([target], client=client, progress=False)
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
     states = result.activities["state"].tolist()
     assert sorted(states) == ["completed", "failed", "timed_out"]
     assert {"failed", "timed_out"} <= set(result.rows["status"])
@@ -223,7 +227,9 @@ def test_wait_false_then_wait(cc_emulator_factory, connect):
     client = connect(emu)
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
-    result = df.cc.remove_from_lists([target], client=client, wait=False, progress=False)
+    result = df.cc.remove_from_lists(
+        [target], client=client, wait=False, progress=False, snapshot=False
+    )
     assert len(result.activity_ids) == 2
     assert not result.done
     ccpandas.wait(result)
@@ -250,7 +256,7 @@ def test_keyboard_interrupt_leaves_a_consistent_result(cc_emulator_factory, conn
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 5 batches
     with pytest.raises(KeyboardInterrupt) as caught:
-        df.cc.remove_from_lists([target], client=client, progress=InterruptAfter(2))
+        df.cc.remove_from_lists([target], client=client, progress=InterruptAfter(2), snapshot=False)
     (note,) = caught.value.__notes__
     result = caught.value.result
     assert f"ccpandas.run_result({result.run_id!r})" in note and "resume(" in note
@@ -279,7 +285,7 @@ def test_120k_contacts_three_lists_end_to_end(cc_emulator_factory, connect):
         {"contact_id": pd.concat([ids, ids.iloc[:500], pd.Series(["bad"] * 7 + [None] * 3)])}
     ).reset_index(drop=True)
 
-    result = frame.cc.remove_from_lists(targets, client=client, progress=False)
+    result = frame.cc.remove_from_lists(targets, client=client, progress=False, snapshot=False)
 
     assert result.ok
     assert posts(emu, 201) == 240

@@ -24,7 +24,7 @@ def test_resume_never_resends_a_failed_activity_retry_failed_does(cc_emulator_fa
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
     emu.fail_next(1, state="failed")
-    result = df.cc.remove_from_lists([target], client=client, progress=False)
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
     assert sorted(result.activities["state"]) == ["completed", "completed", "failed"]
     assert posts(emu) == 3
 
@@ -55,7 +55,7 @@ def test_a_refused_batch_is_left_by_resume_and_sent_again_by_retry_failed(
     ids = emu.account.contact_ids()
     df = pd.DataFrame({"contact_id": [*ids[:500], STRANGER, *ids[500:]]})  # 4 batches
     with pytest.raises(APIError) as caught:
-        df.cc.remove_from_lists([target], client=client, progress=False)
+        df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
     result = caught.value.result
     assert caught.value.status == 400
     assert result.activities["state"].tolist()[1:] == ["rejected", "pending", "pending"]
@@ -88,7 +88,7 @@ def test_quota_stop_suggests_the_call_that_works_for_this_client(cc_emulator_fac
     # An explicit client and no default: ccpandas.resume(run_id) alone would raise an
     # AuthError, so the message passes the client.
     with pytest.raises(QuotaExceededError) as caught:
-        df.cc.remove_from_lists([first], client=client, progress=False)
+        df.cc.remove_from_lists([first], client=client, progress=False, snapshot=False)
     run_id = caught.value.result.run_id
     assert f"continue with ccpandas.resume({run_id!r}, client=client), or" in str(caught.value)
     assert "client=client" in caught.value.result.resume_call
@@ -100,7 +100,7 @@ def test_quota_stop_suggests_the_call_that_works_for_this_client(cc_emulator_fac
     try:
         emu.configure(daily_quota=emu.quota_used + 1)
         with pytest.raises(QuotaExceededError) as caught:
-            df.cc.remove_from_lists([second], progress=False)
+            df.cc.remove_from_lists([second], progress=False, snapshot=False)
         run_id = caught.value.result.run_id
         assert f"continue with ccpandas.resume({run_id!r}), or" in str(caught.value)
         emu.configure(daily_quota=None)

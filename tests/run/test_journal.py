@@ -206,6 +206,7 @@ def test_source_plans_come_back_too(emu):
         emu.account.list_ids()[:1],
         source=ccpandas.Source.tag_ids([tag]),
         progress=False,
+        snapshot=False,
     )
     assert result.ok
     back = run_result(result.run_id)
@@ -217,6 +218,7 @@ def test_source_plans_come_back_too(emu):
         exclude=pd.Series(keep),
         confirm_all_active=True,
         progress=False,
+        snapshot=False,
     )
     back = run_result(result.run_id)
     assert back.plan.exclude == tuple(keep)
@@ -240,7 +242,7 @@ def test_the_journal_holds_ids_and_states_never_tokens_or_other_columns(emu, dat
     assert b"Bearer" not in stored
     with sqlite3.connect(data_dir_env / JOURNAL_FILE) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert tables == {"meta", "runs", "batches", "attempts"}
+        assert tables == {"meta", "runs", "batches", "attempts", "snapshots", "snapshot_pages"}
         (url,) = conn.execute("SELECT base_url FROM runs").fetchone()
         assert url == emu.base_url
 
@@ -364,7 +366,9 @@ def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     emu.configure(daily_quota=2)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()}, index=range(100, 1700))
     with pytest.raises(ccpandas.QuotaExceededError) as caught:
-        df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
     stopped = caught.value.result
     # an explicit client, no default one: the call to continue must pass it
     assert f"ccpandas.resume({stopped.run_id!r}, client=client)" in str(caught.value)
@@ -397,7 +401,7 @@ def test_df_cc_resume_checks_the_frame_and_keeps_its_rows(emu):
     df = pd.DataFrame({"contact_id": pd.Series(emu.account.contact_ids(), dtype="category")})
     df.index = [f"c{i}" for i in range(len(df))]
     result = df.cc.remove_from_lists(
-        emu.account.list_ids()[:1], client=client, wait=False, progress=False
+        emu.account.list_ids()[:1], client=client, wait=False, progress=False, snapshot=False
     )
     with pytest.raises(PlanError, match="does not match run"):
         df.iloc[:-1].cc.resume(result.run_id, client=client)
@@ -413,7 +417,9 @@ def test_a_run_driven_elsewhere_cannot_be_resumed_meanwhile(emu):
     emu.configure(daily_quota=1)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
     with pytest.raises(ccpandas.QuotaExceededError) as caught:
-        df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
     emu.configure(daily_quota=None)
     result = caught.value.result
     holder = RunJournal.open(result.run_id)

@@ -1,0 +1,646 @@
+"""Read membership snapshots over HTTP: who is on the target lists, before and after.
+
+A snapshot is ``GET /contacts?lists=<up to 25 ids>&include=list_memberships,taggings
+&status=all&limit=500``, paged by ``_links.next.href``: one pass covers 25 lists, and
+reads ``ceil(union of their members / 500)`` pages. The reads go through the
+:class:`~ccpandas.Client`, so they share its rate limiter, retries and daily count.
+Long reads report progress (phase ``reading``) to the run's reporter.
+
+Journaled: each page is committed with the cursor of the next one, so a read that was
+interrupted (Ctrl-C, a dead kernel, a spent quota) continues where it stopped instead of
+reading again what it already knows. The journal keeps contact ids, statuses, list ids
+and tag ids, never the email addresses (personal data). So a read continued from the
+journal knows no address for the pages read before; email input, which needs every
+address, reads those pages again (``need_emails=True``); verification never needs them.
+
+For a tiny segment of addresses against huge lists, :func:`lookup_emails` asks
+``GET /contacts?email=<address>`` once per address instead; :func:`choose_lookup`
+picks whichever costs fewer requests.
+
+Example:
+    >>> snap = read_snapshot(client, ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"])  # doctest: +SKIP
+    >>> snap.sizes()  # doctest: +SKIP
+    {'2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f': 1331}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
+from ccpandas.plan.membership import (
+    READ_LISTS_PER_PASS,
+    READ_PAGE_SIZE,
+    MembershipSnapshot,
+    snapshot_reads,
+)
+from ccpandas.run.journal import JournalDB, open_journal
+from ccpandas.run.progress import NullReporter, Reporter, Snapshot
+from ccpandas.run.snapshot_store import (
+    SnapshotJournal,
+    _from_journal,
+    load_snapshot,
+    run_snapshot_ids,
+)
+
+__all__ = [
+    "ListInfo",
+    "SnapshotInterrupted",
+    "SnapshotJournal",
+    "choose_lookup",
+    "list_info",
+    "lookup_emails",
+    "read_snapshot",
+]
+
+_INCLUDE = "list_memberships,taggings"
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    """A target list's name and member count (``GET /contact_lists``)."""
+
+    list_id: str
+    name: str
+    members: int
+
+
+def list_info(client: Any, list_ids: Sequence[str]) -> dict[str, ListInfo]:
+    """Names and member counts of ``list_ids``: one ``GET /contact_lists`` listing
+    (``include_membership_count=all``), paged.
+
+    Example:
+        >>> list_info(client, [newsletter_id])[newsletter_id].members  # doctest: +SKIP
+        1331
+    """
+    wanted = {str(x).lower() for x in list_ids}
+    out: dict[str, ListInfo] = {}
+    params = {"include_membership_count": "all", "limit": 500, "status": "all"}
+    for item in client.paginate("/contact_lists", "lists", params):
+        lid = str(item.get("list_id", "")).lower()
+        if lid in wanted:
+            out[lid] = ListInfo(
+                lid, str(item.get("name", lid)), int(item.get("membership_count") or 0)
+            )
+    return out
+
+
+# -- the journal of a read ---------------------------------------------------------------------
+def _record(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A contact of ``GET /contacts`` as a snapshot record.
+
+    The API has no status field on a contact: a deleted contact has ``deleted_at``,
+    an unsubscribed one ``permission_to_send: unsubscribed``; anything else is read
+    as ``active`` (a separate ``status=active`` read makes it exact, see
+    :func:`read_snapshot`).
+    """
+    email = item.get("email_address") or {}
+    if item.get("deleted_at"):
+        status = "deleted"
+    elif email.get("permission_to_send") == "unsubscribed":
+        status = "unsubscribed"
+    else:
+        status = "active"
+    lists = [
+        (m.get("list_id") if isinstance(m, Mapping) else m)
+        for m in item.get("list_memberships") or ()
+    ]
+    tags = [(t.get("tag_id") if isinstance(t, Mapping) else t) for t in item.get("taggings") or ()]
+    return {
+        "contact_id": str(item["contact_id"]).lower(),
+        "email": email.get("address"),
+        "status": status,
+        "lists": [str(x).lower() for x in lists],
+        "tags": [str(x).lower() for x in tags],
+    }
+
+
+def read_snapshot(
+    client: Any,
+    list_ids: Sequence[str],
+    *,
+    reporter: Reporter | None = None,
+    journal: JournalDB | bool | None = True,
+    snapshot_id: str | None = None,
+    phase: str = "before",
+    run_id: str | None = None,
+    need_emails: bool = True,
+    names: Mapping[str, str] | None = None,
+    exact_status: bool = False,
+    expected_members: int | None = None,
+    interrupt_as_error: bool = True,
+) -> tuple[MembershipSnapshot, str | None]:
+    """Read the members of ``list_ids`` (every status), 25 lists per pass.
+
+    Returns the snapshot and its journal id (None with ``journal=False``).
+    ``snapshot_id`` continues a journaled read (pages already read are not read again
+    unless ``need_emails`` and their addresses are unknown). ``exact_status`` adds a
+    ``status=active`` pass so ``all_active_contacts`` previews are exact.
+    A Ctrl-C mid-read raises :class:`SnapshotInterrupted` naming the id that continues
+    it (``interrupt_as_error=False``: the KeyboardInterrupt itself, for a run's
+    verification, which ``resume`` continues); an error gets a note naming it.
+
+    Example:
+        >>> snap, sid = read_snapshot(client, [newsletter_id])  # doctest: +SKIP
+    """
+    reporter = reporter or NullReporter()
+    db = open_journal() if journal is True else (journal or None)
+    base_url = getattr(client, "base_url", None)
+    sj: SnapshotJournal | None = None
+    if db is not None:
+        if snapshot_id is not None:
+            sj = SnapshotJournal.open(db, snapshot_id)
+            if [x.lower() for x in sj.list_ids] != [x.lower() for x in list_ids]:
+                raise PlanError(
+                    f"snapshot {snapshot_id} read the lists {sj.list_ids}, not {list(list_ids)}"
+                )
+        else:
+            sj = SnapshotJournal.create(db, list_ids, base_url=base_url, phase=phase, run_id=run_id)
+    passes: list[dict[str, Any]] = (
+        sj.passes
+        if sj is not None
+        else [
+            {
+                "lists": list(list_ids[i : i + READ_LISTS_PER_PASS]),
+                "next": None,
+                "done": False,
+                "pages": 0,
+            }
+            for i in range(0, len(list_ids), READ_LISTS_PER_PASS)
+        ]
+    )
+    records: list[dict[str, Any]] = []
+    requests = 0
+    total_pages = (
+        max(1, math.ceil((expected_members or 0) / READ_PAGE_SIZE)) if expected_members else None
+    )
+    pages_read = sum(int(p["pages"]) for p in passes)  # journaled pages, not read again
+    reporter.start(_progress(pages_read, total_pages, len(records)))
+    try:
+        for i, p in enumerate(passes):
+            known = sj.members(i) if sj is not None and p["pages"] else []
+            if known and need_emails:
+                # The journal has no addresses: read this pass again for them.
+                assert sj is not None
+                sj.restart_pass(i)
+                p.update(next=None, done=False, pages=0)
+                known = []
+            records.extend(_from_journal(r) for r in known)
+            if p["done"]:
+                continue
+            href = p["next"]
+            while True:
+                try:
+                    if href is None:
+                        params = {
+                            "lists": ",".join(p["lists"]),
+                            "include": _INCLUDE,
+                            "status": "all",
+                            "limit": READ_PAGE_SIZE,
+                        }
+                        body = client.request("GET", "/contacts", params=params)
+                    else:
+                        body = client.request("GET", href)
+                except APIError as exc:
+                    if href is not None and 400 <= exc.status < 500 and exc.status != 429:
+                        # The cursor expired: read the pass again from its start.
+                        if sj is not None:
+                            sj.restart_pass(i)
+                        records = [r for r in records if not _in_pass(r, p["lists"])]
+                        href = None
+                        continue
+                    raise
+                requests += 1
+                page = [_record(item) for item in body.get("contacts") or ()]
+                records.extend(page)
+                href = _next(body)
+                if sj is not None:
+                    sj.page_read(
+                        i,
+                        [[r["contact_id"], r["status"], r["lists"], r["tags"]] for r in page],
+                        href,
+                    )
+                pages_read += 1
+                reporter.update(_progress(pages_read, total_pages, len(records)))
+                if href is None:
+                    break
+        if exact_status:
+            active = _read_active(client, list_ids)
+            requests += active[1]
+            for r in records:
+                r["status"] = (
+                    "active"
+                    if r["contact_id"] in active[0]
+                    else (r["status"] if r["status"] != "active" else "not_active")
+                )
+    except KeyboardInterrupt:
+        if not interrupt_as_error:
+            raise
+        sid = sj.snapshot_id if sj is not None else None
+        raise SnapshotInterrupted(
+            f"the membership read was interrupted after {pages_read:,} pages; "
+            + (f"pass snapshot={sid!r} to continue it" if sid else "start it again"),
+            sid,
+        ) from None
+    except CCError as exc:
+        if sj is not None:
+            exc.add_note(
+                f"ccpandas: the membership read stopped after {pages_read:,} pages; "
+                f"pass snapshot={sj.snapshot_id!r} to continue it"
+            )
+        raise
+    finally:
+        reporter.finish(_progress(pages_read, total_pages, len(records), done=True))
+    if sj is not None:
+        sj.complete()
+    snap = MembershipSnapshot.from_records(
+        list_ids, records, list_names=dict(names or {}), requests=requests
+    )
+    return snap, (sj.snapshot_id if sj is not None else None)
+
+
+def _in_pass(record: Mapping[str, Any], lists: Iterable[str]) -> bool:
+    return bool(set(record["lists"]).intersection(lists))
+
+
+def _read_active(client: Any, list_ids: Sequence[str]) -> tuple[set[str], int]:
+    """The ids of the ``active`` members (``status=active``), and the requests spent."""
+    found: set[str] = set()
+    requests = 0
+    for i in range(0, len(list_ids), READ_LISTS_PER_PASS):
+        params = {
+            "lists": ",".join(list_ids[i : i + READ_LISTS_PER_PASS]),
+            "status": "active",
+            "limit": READ_PAGE_SIZE,
+        }
+        body = client.request("GET", "/contacts", params=params)
+        while True:
+            requests += 1
+            found.update(str(c["contact_id"]).lower() for c in body.get("contacts") or ())
+            href = _next(body)
+            if href is None:
+                break
+            body = client.request("GET", href)
+    return found, requests
+
+
+def _next(body: Any) -> str | None:
+    href = (
+        ((body.get("_links") or {}).get("next") or {}).get("href")
+        if isinstance(body, dict)
+        else None
+    )
+    return str(href) if href else None
+
+
+def _progress(pages: int, total: int | None, contacts: int, *, done: bool = False) -> Snapshot:
+    of = f" of ~{total:,}" if total else ""
+    return Snapshot(
+        phase="done" if done else "reading",
+        batches_total=total or pages,
+        batches_submitted=pages,
+        message=f"reading list members: page {pages:,}{of}, {contacts:,} contacts",
+    )
+
+
+def lookup_emails(
+    client: Any,
+    emails: Iterable[str],
+    list_ids: Sequence[str],
+    *,
+    reporter: Reporter | None = None,
+    names: Mapping[str, str] | None = None,
+) -> MembershipSnapshot:
+    """One ``GET /contacts?email=<address>&include=list_memberships,taggings&status=all``
+    per address (the API matches case-insensitively); the contacts found that are on a
+    target list make the snapshot. For a tiny segment against huge lists.
+
+    Example:
+        >>> snap = lookup_emails(client, ["ann@example.com"], [newsletter_id])  # doctest: +SKIP
+    """
+    reporter = reporter or NullReporter()
+    targets = {x.lower() for x in list_ids}
+    wanted = list(dict.fromkeys(emails))
+    records = []
+    reporter.start(_progress(0, len(wanted), 0))
+    try:
+        for n, address in enumerate(wanted, 1):
+            body = client.request(
+                "GET", "/contacts", params={"email": address, "include": _INCLUDE, "status": "all"}
+            )
+            for item in body.get("contacts") or ():
+                rec = _record(item)
+                if targets.intersection(rec["lists"]):
+                    records.append(rec)
+            reporter.update(_progress(n, len(wanted), len(records)))
+    finally:
+        reporter.finish(_progress(len(wanted), len(wanted), len(records), done=True))
+    return MembershipSnapshot.from_records(
+        list_ids, records, list_names=dict(names or {}), requests=len(wanted)
+    )
+
+
+def choose_lookup(n_addresses: int, list_sizes: Sequence[int]) -> tuple[str, int]:
+    """``("snapshot", reads)`` or ``("email lookups", n)``: whichever costs fewer requests.
+
+    Example:
+        >>> choose_lookup(3, [200_000])
+        ('email lookups', 3)
+        >>> choose_lookup(5_000, [2_000])
+        ('snapshot', 4)
+    """
+    reads = snapshot_reads(list_sizes)
+    if n_addresses < reads:
+        return "email lookups", n_addresses
+    return "snapshot", reads
+
+
+def _journal_whole(
+    db: JournalDB | None,
+    snap: MembershipSnapshot,
+    *,
+    base_url: str | None,
+    phase: str,
+    run_id: str | None = None,
+) -> str | None:
+    """Journal a snapshot found by lookups as one page (ids only)."""
+    if db is None:
+        return None
+    sj = SnapshotJournal.create(db, snap.list_ids, base_url=base_url, phase=phase, run_id=run_id)
+    for i in range(len(sj.passes)):
+        sj.page_read(i, [] if i else _journal_records(snap), None)
+    sj.complete()
+    return sj.snapshot_id
+
+
+def _journal_records(snap: MembershipSnapshot) -> list[list[Any]]:
+    return [
+        [c, s, list(ls), list(ts)]
+        for c, s, ls, ts in zip(
+            snap.contact_ids.tolist(), snap.statuses.tolist(), snap.lists, snap.tags, strict=True
+        )
+    ]
+
+
+def lookup_contacts(
+    client: Any, contact_ids: Iterable[str], list_ids: Sequence[str]
+) -> MembershipSnapshot:
+    """One ``GET /contacts/{id}?include=list_memberships,taggings`` per contact (the
+    verification of a plan whose contacts were found by email lookups). A contact that
+    is gone (404, or deleted) is on no list."""
+    targets = {x.lower() for x in list_ids}
+    records, n = [], 0
+    for cid in contact_ids:
+        n += 1
+        try:
+            item = client.request("GET", f"/contacts/{cid}", params={"include": _INCLUDE})
+        except APIError as exc:
+            if exc.status == 404:
+                continue
+            raise
+        rec = _record(item)
+        if targets.intersection(rec["lists"]):
+            records.append(rec)
+    return MembershipSnapshot.from_records(list_ids, records, requests=n)
+
+
+# -- choosing and planning ------------------------------------------------------------------
+#: ``snapshot="auto"`` always reads when the read costs at most this many requests
+#: (one second at 4/s): knowing the truth is worth that much.
+AUTO_FREE_READS = 4
+
+
+def auto_takes(key: str, reads: int, removal_requests: int) -> bool:
+    """The ``snapshot="auto"`` rule: always for email input (it cannot work without);
+    otherwise when the reads cost at most the removal requests the plan would send
+    without a snapshot (or at most :data:`AUTO_FREE_READS`). The snapshot can only
+    lower the removal requests, so at that break-even the whole run costs at most
+    twice today's requests, plus the verification, and says exactly what changed.
+
+    Example:
+        >>> auto_takes("contact_id", 500, 200), auto_takes("contact_id", 3, 1)
+        (False, True)
+    """
+    if key == "email":
+        return True
+    return reads <= max(AUTO_FREE_READS, removal_requests)
+
+
+def _check_choice(snapshot: Any, verify: Any, by: Any) -> None:
+    if not (
+        snapshot is True
+        or snapshot is False
+        or snapshot == "auto"
+        or (isinstance(snapshot, str) and snapshot.startswith("snap-"))
+    ):
+        raise ValueError(
+            f"snapshot must be 'auto', True, False or a snapshot id to continue "
+            f"('snap-...'), not {snapshot!r}"
+        )
+    if not isinstance(verify, bool):
+        raise ValueError(f"verify must be True or False, not {verify!r}")
+    if by not in ("auto", "email", "contact_id"):
+        raise ValueError(f"by must be 'auto', 'email' or 'contact_id', not {by!r}")
+
+
+def prepare_frame_plan(
+    data: Any,
+    targets: Sequence[str],
+    client: Any,
+    *,
+    column: Any = "contact_id",
+    by: str = "auto",
+    snapshot: bool | str = "auto",
+    verify: bool = True,
+    progress: Any = False,
+    journal: JournalDB | bool | None = True,
+) -> Any:
+    """Plan removing the contacts of ``data[column]`` (ids or emails), reading a
+    membership snapshot when ``snapshot`` says so (see :func:`auto_takes`).
+
+    The plan says what it chose and what it cost. Without a snapshot the plan is
+    today's (every contact to every list).
+
+    Example:
+        >>> plan = prepare_frame_plan(df, [newsletter_id], client, column="email")  # doctest: +SKIP
+        >>> plan.changes  # doctest: +SKIP
+    """
+    import dataclasses
+
+    from ccpandas.plan import planner
+    from ccpandas.plan.membership import detect_key, normalize_emails, plan_membership_removal
+    from ccpandas.run.progress import make_reporter
+
+    _check_choice(snapshot, verify, by)
+    values, _ = planner._column_of(data, column)
+    key = detect_key(values, by) if len(values) else "contact_id"
+    base = None
+    if key == "contact_id":
+        base = planner.plan_removal(data, targets, column=column)
+        if snapshot is False:
+            return base
+    elif snapshot is False:
+        raise PlanError(
+            f"column {column!r} holds email addresses; matching them to contacts needs a "
+            "membership snapshot: pass snapshot=True or 'auto' (or by='contact_id' if the "
+            "column really holds ids)",
+            column=column,
+        )
+    if client is None:
+        raise PlanError("a membership snapshot needs a client (GET /contacts)")
+    info = list_info(client, targets)
+    sizes = [info[t].members if t in info else 0 for t in targets]
+    names = {t: i.name for t, i in info.items()}
+    reads = snapshot_reads(sizes)
+    lookup = "snapshot"
+    if base is not None and snapshot == "auto" and not auto_takes(key, reads, base.n_requests):
+        note = (
+            f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
+            f"requests ({reads / base.rate:.0f} s), more than the {base.n_requests:,} removal "
+            "requests; outcomes will say 'unverified'. snapshot=True reads them anyway."
+        )
+        return dataclasses.replace(base, notes=(*base.notes, note))
+    db = open_journal() if journal is True else (journal or None)
+    base_url = getattr(client, "base_url", None)
+    reporter = make_reporter(progress)
+    uniques: list[str] = []
+    if key == "email":
+        norm = normalize_emails(values)[0]
+        uniques = list(dict.fromkeys(x for x in norm.tolist() if x is not None))
+        if not isinstance(snapshot, str) or snapshot == "auto":
+            lookup, _ = choose_lookup(len(uniques), sizes)
+    if lookup == "email lookups":
+        snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names)
+        sid = _journal_whole(db, snap, base_url=base_url, phase="before")
+        verify_cost = len(uniques)
+    else:
+        snap, sid = read_snapshot(
+            client,
+            targets,
+            reporter=reporter,
+            journal=db if db is not None else False,
+            snapshot_id=snapshot if isinstance(snapshot, str) and snapshot != "auto" else None,
+            need_emails=key == "email",
+            names=names,
+            expected_members=sum(sizes),
+        )
+        verify_cost = reads
+    plan = plan_membership_removal(
+        data,
+        targets,
+        snap,
+        column=column,
+        by=key,
+        rate=base.rate if base is not None else planner.DEFAULT_RATE,
+        lookup=lookup,
+        read_requests=snap.requests + 1,  # + the list listing for names and sizes
+    )
+    m = dataclasses.replace(
+        plan.membership, snapshot_id=sid, verify=verify, verify_requests=verify_cost
+    )
+    return dataclasses.replace(plan, membership=m)
+
+
+def prepare_source_plan(
+    plan: Any,
+    client: Any,
+    *,
+    snapshot: bool | str = "auto",
+    verify: bool = True,
+    progress: Any = False,
+    journal: JournalDB | bool | None = True,
+) -> Any:
+    """Add a preview to a plan whose contacts the API selects (tags, lists, all
+    active, engagement level, ``keep_in_lists``): who of each target list will leave.
+
+    Example:
+        >>> plan = prepare_source_plan(plan, client, snapshot=True)  # doctest: +SKIP
+        >>> plan.changes.groupby("list_name")["will_leave"].sum()  # doctest: +SKIP
+    """
+    import dataclasses
+
+    from ccpandas.models import SourceKind
+    from ccpandas.plan.membership import preview_source
+    from ccpandas.run.progress import make_reporter
+
+    _check_choice(snapshot, verify, "auto")
+    if snapshot is False:
+        return plan
+    info = list_info(client, plan.list_ids)
+    sizes = [info[t].members if t in info else 0 for t in plan.list_ids]
+    reads = snapshot_reads(sizes)
+    if snapshot == "auto" and not auto_takes("source", reads, plan.n_requests):
+        note = (
+            f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
+            f"requests, more than the {plan.n_requests:,} removal requests; no preview of who "
+            "leaves. snapshot=True reads them anyway."
+        )
+        return dataclasses.replace(plan, notes=(*plan.notes, note))
+    db = open_journal() if journal is True else (journal or None)
+    exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
+    snap, sid = read_snapshot(
+        client,
+        plan.list_ids,
+        reporter=make_reporter(progress),
+        journal=db if db is not None else False,
+        snapshot_id=snapshot if isinstance(snapshot, str) and snapshot != "auto" else None,
+        need_emails=False,
+        names={t: i.name for t, i in info.items()},
+        exact_status=exact,
+        expected_members=sum(sizes),
+    )
+    m = preview_source(snap, plan.source, plan.list_ids, exclude=plan.exclude)
+    m = dataclasses.replace(
+        m,
+        snapshot_id=sid,
+        verify=verify,
+        read_requests=snap.requests + 1,
+        verify_requests=reads,
+        naive_requests=plan.n_requests,
+    )
+    return dataclasses.replace(plan, membership=m)
+
+
+def read_after(
+    client: Any,
+    plan: Any,
+    *,
+    db: JournalDB | None,
+    run_id: str | None,
+    reporter: Reporter | None = None,
+    fresh: bool = False,
+) -> tuple[MembershipSnapshot, str | None]:
+    """The verification read: the target lists again (continuing a journaled
+    verification of ``run_id`` that was interrupted), or, for plans found by email
+    lookups, each contact again. A verification already complete in the journal is
+    loaded from it unless ``fresh`` (``result.verify()`` reads anew)."""
+    m = plan.membership
+    base_url = getattr(client, "base_url", None)
+    names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
+    if m is not None and m.lookup == "email lookups":
+        snap = lookup_contacts(client, m.contact_ids.tolist(), plan.list_ids)
+        snap = MembershipSnapshot(**{**snap.__dict__, "list_names": names})
+        return snap, _journal_whole(db, snap, base_url=base_url, phase="after", run_id=run_id)
+    existing = None
+    if db is not None and run_id is not None:
+        sid = run_snapshot_ids(db, run_id).get("after")
+        if sid is not None and SnapshotJournal(db, sid).state == "complete" and not fresh:
+            # Verified before (another process): the journal has the answer.
+            return load_snapshot(db, sid, plan.list_ids, names), sid
+        if sid is not None and SnapshotJournal(db, sid).state == "reading":
+            existing = sid  # an interrupted verification: continue it
+    return read_snapshot(
+        client,
+        plan.list_ids,
+        reporter=reporter,
+        journal=db if db is not None else False,
+        snapshot_id=existing,
+        phase="after",
+        run_id=run_id,
+        need_emails=False,
+        names=names,
+        interrupt_as_error=False,
+    )

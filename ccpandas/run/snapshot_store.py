@@ -1,0 +1,296 @@
+"""The journal's membership snapshots: pages of contact ids (never an address), and the
+plans of journaled membership runs rebuilt from them.
+
+Its own module so that the journal (which rebuilds plans) and the snapshot reader (which
+writes pages) both use it without importing each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import secrets
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ccpandas.errors import PlanError
+from ccpandas.plan.membership import READ_LISTS_PER_PASS, MembershipSnapshot
+
+if TYPE_CHECKING:
+    from ccpandas.run.journal import JournalDB
+
+__all__ = [
+    "SnapshotJournal",
+    "journaled_after",
+    "load_snapshot",
+    "rebuild_membership_plan",
+    "run_snapshot_ids",
+    "run_summaries",
+]
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+class SnapshotJournal:
+    """The journal of one snapshot read: its passes, each page's members (ids only)
+    and the cursor to continue from.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> db = JournalDB(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
+        >>> j = SnapshotJournal.create(db, ["l1"], base_url=None)
+        >>> j.state, j.passes[0]["lists"]
+        ('reading', ['l1'])
+    """
+
+    def __init__(self, db: JournalDB, snapshot_id: str) -> None:
+        self.db = db
+        self.snapshot_id = snapshot_id
+
+    def __repr__(self) -> str:
+        return f"SnapshotJournal({self.snapshot_id!r})"
+
+    @classmethod
+    def create(
+        cls,
+        db: JournalDB,
+        list_ids: Sequence[str],
+        *,
+        base_url: str | None,
+        phase: str = "before",
+        run_id: str | None = None,
+        status: str = "all",
+    ) -> SnapshotJournal:
+        """Record a new read of ``list_ids`` (passes of 25 lists)."""
+        now = dt.datetime.now(dt.UTC)
+        snapshot_id = f"snap-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        ids = list(list_ids)
+        passes = [
+            {"lists": ids[i : i + READ_LISTS_PER_PASS], "next": None, "done": False, "pages": 0}
+            for i in range(0, len(ids), READ_LISTS_PER_PASS)
+        ]
+        with db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO snapshots (snapshot_id, created_at, updated_at, base_url, run_id, "
+                "phase, list_ids, status_filter, state, passes) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    snapshot_id,
+                    now.isoformat(),
+                    now.isoformat(),
+                    base_url,
+                    run_id,
+                    phase,
+                    json.dumps(ids),
+                    status,
+                    "reading",
+                    json.dumps(passes),
+                ),
+            )
+        return cls(db, snapshot_id)
+
+    @classmethod
+    def open(cls, db: JournalDB, snapshot_id: str) -> SnapshotJournal:
+        """An existing read (PlanError naming the id when unknown)."""
+        if not db.query("SELECT 1 FROM snapshots WHERE snapshot_id = ?", (snapshot_id,)):
+            raise PlanError(f"no membership snapshot {snapshot_id!r} in the journal {db.path}")
+        return cls(db, snapshot_id)
+
+    @property
+    def record(self) -> dict[str, Any]:
+        return self.db.query("SELECT * FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,))[
+            0
+        ]
+
+    @property
+    def state(self) -> str:
+        """``reading`` or ``complete``."""
+        return str(self.record["state"])
+
+    @property
+    def list_ids(self) -> list[str]:
+        return list(json.loads(self.record["list_ids"]))
+
+    @property
+    def passes(self) -> list[dict[str, Any]]:
+        return list(json.loads(self.record["passes"]))
+
+    def page_read(self, pass_index: int, members: list[list[Any]], next_href: str | None) -> None:
+        """Commit one page (ids only) and where the pass continues, in one transaction."""
+        with self.db.transaction() as conn:
+            (passes_json,) = conn.execute(
+                "SELECT passes FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,)
+            ).fetchone()
+            passes = json.loads(passes_json)
+            p = passes[pass_index]
+            conn.execute(
+                "INSERT OR REPLACE INTO snapshot_pages (snapshot_id, pass, page, members) "
+                "VALUES (?, ?, ?, ?)",
+                (
+                    self.snapshot_id,
+                    pass_index,
+                    p["pages"],
+                    zlib.compress(json.dumps(members, separators=(",", ":")).encode(), 1),
+                ),
+            )
+            p["pages"] += 1
+            p["next"] = next_href
+            p["done"] = next_href is None
+            conn.execute(
+                "UPDATE snapshots SET passes = ?, updated_at = ? WHERE snapshot_id = ?",
+                (json.dumps(passes), _now(), self.snapshot_id),
+            )
+
+    def restart_pass(self, pass_index: int) -> None:
+        """Forget a pass (its cursor expired): it is read again from the start."""
+        with self.db.transaction() as conn:
+            (passes_json,) = conn.execute(
+                "SELECT passes FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,)
+            ).fetchone()
+            passes = json.loads(passes_json)
+            passes[pass_index].update(next=None, done=False, pages=0)
+            conn.execute(
+                "DELETE FROM snapshot_pages WHERE snapshot_id = ? AND pass = ?",
+                (self.snapshot_id, pass_index),
+            )
+            conn.execute(
+                "UPDATE snapshots SET passes = ? WHERE snapshot_id = ?",
+                (json.dumps(passes), self.snapshot_id),
+            )
+
+    def members(self, pass_index: int | None = None) -> list[list[Any]]:
+        """Every journaled member record ``[contact_id, status, lists, tags]``."""
+        sql = "SELECT members FROM snapshot_pages WHERE snapshot_id = ?"
+        params: list[Any] = [self.snapshot_id]
+        if pass_index is not None:
+            sql += " AND pass = ?"
+            params.append(pass_index)
+        out: list[list[Any]] = []
+        for row in self.db.query(sql + " ORDER BY pass, page", params):
+            out.extend(json.loads(zlib.decompress(row["members"])))
+        return out
+
+    def complete(self, summary: str | None = None) -> None:
+        """The read is whole; ``summary`` (e.g. "Newsletter 43, Customers 16") is what
+        ``ccpandas.runs()`` shows for a verification."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE snapshots SET state = 'complete', summary = COALESCE(?, summary), "
+                "updated_at = ? WHERE snapshot_id = ?",
+                (summary, _now(), self.snapshot_id),
+            )
+
+    def set_summary(self, summary: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE snapshots SET summary = ? WHERE snapshot_id = ?",
+                (summary, self.snapshot_id),
+            )
+
+    def link(self, run_id: str, phase: str) -> None:
+        """Attach the read to a run (``before`` or ``after``)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE snapshots SET run_id = ?, phase = ? WHERE snapshot_id = ?",
+                (run_id, phase, self.snapshot_id),
+            )
+
+
+def load_snapshot(
+    db: JournalDB, snapshot_id: str, list_ids: Sequence[str], names: Mapping[str, str]
+) -> MembershipSnapshot:
+    """A journaled snapshot (ids only: no addresses)."""
+    records = [_from_journal(r) for r in SnapshotJournal.open(db, snapshot_id).members()]
+    return MembershipSnapshot.from_records(list_ids, records, list_names=dict(names))
+
+
+def journaled_after(db: JournalDB, run_id: str, plan: Any) -> MembershipSnapshot | None:
+    """The run's complete verification read from the journal (no request), or None."""
+    sid = run_snapshot_ids(db, run_id).get("after")
+    if sid is None or SnapshotJournal(db, sid).state != "complete":
+        return None
+    m = plan.membership
+    names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
+    return load_snapshot(db, sid, plan.list_ids, names)
+
+
+def run_snapshot_ids(db: JournalDB, run_id: str) -> dict[str, str]:
+    """``{"before": id, "after": id}`` of a run's snapshots (the newest of each)."""
+    rows = db.query(
+        "SELECT snapshot_id, phase FROM snapshots WHERE run_id = ? ORDER BY created_at",
+        (run_id,),
+    )
+    return {r["phase"]: r["snapshot_id"] for r in rows}
+
+
+def run_summaries(db: JournalDB) -> dict[str, str]:
+    """run_id -> the removed memberships per list its verification found."""
+    rows = db.query(
+        "SELECT run_id, summary FROM snapshots WHERE phase = 'after' AND summary IS NOT NULL "
+        "ORDER BY created_at"
+    )
+    return {r["run_id"]: r["summary"] for r in rows}
+
+
+# -- reading ----------------------------------------------------------------------------------
+def _from_journal(rec: list[Any]) -> dict[str, Any]:
+    contact_id, status, lists, tags = rec
+    return {"contact_id": contact_id, "email": None, "status": status, "lists": lists, "tags": tags}
+
+
+def rebuild_membership_plan(
+    db: JournalDB,
+    meta: Mapping[str, Any],
+    given: Any,
+    list_ids: Sequence[str],
+    pace: Mapping[str, Any],
+    base: Any = None,
+) -> Any:
+    """The plan of a journaled run with a snapshot, planned again from the journal:
+    the snapshot's pages (ids only) and the run's id column."""
+
+    from ccpandas.plan.membership import (
+        plan_membership_removal,
+        preview_source,
+        restore_email_rows,
+    )
+
+    mm = meta["membership"]
+    sj = SnapshotJournal.open(db, mm["snapshot_id"])
+    names = dict(mm.get("list_names") or {})
+    snap = MembershipSnapshot.from_records(
+        list_ids, [_from_journal(r) for r in sj.members()], list_names=names
+    )
+    column = meta["column"]
+    if mm["key"] == "source":
+        m = preview_source(snap, base.source, list(list_ids), exclude=base.exclude)
+        plan = base
+    else:
+        plan = plan_membership_removal(
+            given.rename(column),
+            list(list_ids),
+            snap,
+            column=column,
+            by="contact_id",
+            allow_empty=mm["key"] == "email",
+            **pace,
+        )
+        m = plan.membership
+        if mm["key"] == "email":
+            rows = restore_email_rows(plan.rows, mm.get("email_codes") or {})
+            codes = rows["plan_status"].cat.codes.to_numpy()
+            plan = dataclasses.replace(plan, rows=rows)
+            m = dataclasses.replace(m, key="email", row_codes=codes)
+    m = dataclasses.replace(
+        m,
+        snapshot_id=mm["snapshot_id"],
+        verify=bool(mm.get("verify", True)),
+        lookup=mm.get("lookup", "snapshot"),
+        read_requests=int(mm.get("read_requests", 0)),
+        verify_requests=int(mm.get("verify_requests", 0)),
+        naive_requests=int(mm.get("naive_requests", 0)),
+    )
+    return dataclasses.replace(plan, membership=m)
