@@ -94,7 +94,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         "GROUP BY r.run_id ORDER BY r.created_at DESC",
         (_GOOD, BatchState.UNCERTAIN, Outcome.SENDING),
     )
-    from ccpandas.run.snapshot import run_summaries
+    from ccpandas.run.snapshot_store import run_summaries
 
     verified = run_summaries(db)  # "Newsletter 43, Customers 16", from the verification
     out = []
@@ -193,7 +193,7 @@ def _rebuild(
     result = RemovalResult(plan, db.load_runs(run_id, plan), built, run_id=run_id)
     if plan.membership is not None:
         # -- membership snapshot: a finished verification is in the journal already.
-        from ccpandas.run.snapshot import journaled_after
+        from ccpandas.run.snapshot_store import journaled_after
 
         result.after = journaled_after(db, run_id, plan)
     return result

@@ -52,7 +52,9 @@ from ccpandas.models import (
     SourceKind,
     chunked,
 )
+from ccpandas.plan import planner
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
+from ccpandas.plan.planner import CHANGE_COLUMNS, _duration
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -106,7 +108,6 @@ OUTCOMES = (
 )
 OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 #: The columns of ``plan.changes`` / ``result.changes``.
-CHANGE_COLUMNS = ("contact_id", "email", "list_id", "list_name", "was_member", "will_leave")
 
 # A deliberately plain address check: one "@", something before it, a dot in the domain,
 # no whitespace. The API is the judge of deliverability; this only separates addresses
@@ -346,6 +347,14 @@ class MembershipPlan:
     #: Re-read the lists after the activities finish (``verify=True``).
     verify: bool = True
 
+    def changes(self, list_ids: Sequence[str]) -> pd.DataFrame:
+        """``plan.changes``: one row per (contact, target list) pair."""
+        return changes_frame(self, list_ids)
+
+    def summary_lines(self, plan: Any) -> list[tuple[str, str]]:
+        """The (label, text) lines this adds to the plan's summary."""
+        return plan_lines(plan)
+
     @property
     def known(self) -> bool:
         """True when ``was_member`` comes from a snapshot."""
@@ -417,8 +426,6 @@ def plan_membership_removal(
         >>> plan.rows["plan_status"].tolist(), plan.n_requests
         (['not_a_member'], 0)
     """
-    from ccpandas.plan import planner
-
     planner._check_pace(rate, daily_quota)
     targets, notes = planner._target_lists(list_ids)
     values, column = planner._column_of(data, column)
@@ -667,8 +674,6 @@ def _rows(
 ) -> pd.DataFrame:
     """One row per input row (same index), like ``plan_removal``'s rows; email input
     adds the given ``email`` and the resolved ``contact_id``."""
-    from ccpandas.plan import planner
-
     index = values.index
     dup = codes == _DUPLICATE
     first_of = np.flatnonzero(first)
@@ -927,8 +932,6 @@ def leaving_text(m: MembershipPlan, list_ids: Sequence[str]) -> str:
 
 def plan_lines(plan: Any) -> list[tuple[str, str]]:
     """The (label, text) lines a membership snapshot adds to a plan's summary."""
-    from ccpandas.plan.planner import _duration
-
     m: MembershipPlan = plan.membership
     out: list[tuple[str, str]] = []
     counts = plan.rows["plan_status"].value_counts() if len(plan.rows) else {}

@@ -63,6 +63,7 @@ from ccpandas.plan.ids import (
 )
 
 __all__ = [
+    "CHANGE_COLUMNS",
     "DAILY_QUOTA",
     "DEFAULT_RATE",
     "MAX_TARGET_LISTS",
@@ -96,6 +97,10 @@ DEFAULT_RATE = 4.0
 _POLL_EVERY_SECONDS = 10.0
 _FINAL_POLLS = 3
 _EXAMPLES = 5
+
+
+#: The columns of ``plan.changes``: one row per (contact, target list) pair.
+CHANGE_COLUMNS = ("contact_id", "email", "list_id", "list_name", "was_member", "will_leave")
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -149,11 +154,11 @@ class RemovalPlan:
         """One row per (contact, target list) pair the plan concerns: ``contact_id``,
         ``email``, ``list_id``, ``list_name``, ``was_member``, ``will_leave``. Empty
         without a membership snapshot (nothing is known about who is on the lists)."""
-        from ccpandas.plan.membership import CHANGE_COLUMNS, changes_frame
-
         if self.membership is None:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
-        return changes_frame(self.membership, self.list_ids)
+        # The membership part computes itself (plan.membership imports this module).
+        changes: pd.DataFrame = self.membership.changes(self.list_ids)
+        return changes
 
     # -- counts ---------------------------------------------------------------------------
     @cached_property
@@ -302,9 +307,7 @@ class RemovalPlan:
         out.append(("daily quota", f"{self.quota_share:.1%} of {self.daily_quota:,}/day{days}"))
         out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
         if self.membership is not None:
-            from ccpandas.plan.membership import plan_lines
-
-            out.extend(plan_lines(self))
+            out.extend(self.membership.summary_lines(self))
         out.extend(("note", note) for note in self.notes)
         return out
 

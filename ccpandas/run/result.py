@@ -668,7 +668,7 @@ def _membership_rows(
 
 
 def _no_changes() -> pd.DataFrame:
-    from ccpandas.plan.membership import CHANGE_COLUMNS
+    from ccpandas.plan.planner import CHANGE_COLUMNS
 
     frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
     frame["outcome"] = pd.Series([], dtype=object)
