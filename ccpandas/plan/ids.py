@@ -319,7 +319,10 @@ def _string_positions(s: pd.Series) -> np.ndarray | None:
     if pd.api.types.infer_dtype(arr, skipna=True) in ("string", "empty"):
         return None
     # A ufunc loop in C calling the builtin isinstance: no Python-level loop.
-    return np.flatnonzero(np.frompyfunc(isinstance, 2, 1)(arr, str).astype(bool))
+    is_text = np.frompyfunc(isinstance, 2, 1)
+    # numpy's stubs take no type as an operand; isinstance(value, str) is what runs.
+    hits = np.asarray(is_text(arr, str))  # type: ignore[call-overload]
+    return np.flatnonzero(hits.astype(bool))
 
 
 def _is_arrow_string(dtype: object) -> bool:
@@ -327,7 +330,8 @@ def _is_arrow_string(dtype: object) -> bool:
         return False
     import pyarrow as pa  # present whenever an ArrowDtype exists
 
-    return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    kind = dtype.pyarrow_dtype
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def _not_a_string(other: pd.Series) -> np.ndarray:
@@ -336,7 +340,8 @@ def _not_a_string(other: pd.Series) -> np.ndarray:
         return np.full(len(other), f"not a string ({other.dtype})", dtype=object)
     kinds = other.map(type)  # the builtin, called from C: no Python-level loop
     text = {k: f"not a string ({k.__name__})" for k in kinds.unique()}
-    return kinds.map(text).to_numpy(dtype=object)
+    reasons: np.ndarray = kinds.map(text).to_numpy(dtype=object)
+    return reasons
 
 
 def _check_strings(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series | None]:
@@ -384,7 +389,8 @@ def _canonical(raw: pd.Series) -> np.ndarray:
     """True where a string is already a canonical lower-case UUID."""
     if _arrow_backed(raw.dtype):
         # Arrow runs the regex in C++ over the whole column.
-        return raw.str.fullmatch(UUID_PATTERN).to_numpy(dtype=bool, na_value=False)
+        matched: np.ndarray = raw.str.fullmatch(UUID_PATTERN).to_numpy(dtype=bool, na_value=False)
+        return matched
     # Python strings: a regex call per value costs about 0.6 us. Instead, join the
     # 36-character values into one bytes buffer (non-ASCII characters become "?"),
     # map every hex digit to "0" and compare each 36-byte record with the template.
@@ -536,6 +542,7 @@ def _check_by_keys(fast: _Canonical) -> CheckedIds:
     general = _check_general(values.iloc[rest]) if len(rest) else None
     respelled = general is not None and bool((general.codes >= 0).any())
     if respelled:
+        assert general is not None  # respelled implies a general pass
         # Other spellings of ids ("{ABC...}"): merge them in, in row order.
         found = general.codes >= 0
         g_hi, g_keys = _keys_of(general.ids)
@@ -575,10 +582,10 @@ def _check_by_keys(fast: _Canonical) -> CheckedIds:
     ids = values.array.take(first)
     from_general = ~is_fast[first]
     if from_general.any():
+        assert general is not None  # a first row outside the fast rows came from it
         at = np.searchsorted(rest, first[from_general])
-        ids[np.flatnonzero(from_general)] = np.asarray(
-            general.ids.take(general.codes[at]), dtype=object
-        )
+        taken: np.ndarray = general.ids.take(general.codes[at]).to_numpy(dtype=object)
+        ids[np.flatnonzero(from_general)] = taken
     return CheckedIds(pd.Index(ids, dtype=ids.dtype), codes, status, reason)
 
 

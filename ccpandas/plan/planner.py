@@ -695,7 +695,7 @@ def list_names(values: Sequence[Any]) -> list[Any]:
         ['VIP']
     """
     checked = check_ids(pd.Series(list(values), dtype=object))
-    return [values[i] for i in np.flatnonzero(checked.status != PLANNED)]
+    return [values[int(i)] for i in np.flatnonzero(checked.status != PLANNED)]
 
 
 def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:
@@ -1043,7 +1043,11 @@ def _ids_by_name(lists: Mapping[str, str] | pd.DataFrame) -> dict[str, list[str]
 
 # -- small helpers ------------------------------------------------------------------------
 def _check_pace(rate: Any, daily_quota: Any) -> None:
-    if not isinstance(rate, numbers.Real) or isinstance(rate, bool) or not 0 < rate < math.inf:
+    if (
+        not isinstance(rate, numbers.Real)
+        or isinstance(rate, bool)
+        or not 0 < float(rate) < math.inf
+    ):
         raise PlanError(f"rate must be a positive number of requests per second, got {rate!r}")
     if (
         not isinstance(daily_quota, numbers.Integral)
@@ -1056,12 +1060,14 @@ def _check_pace(rate: Any, daily_quota: Any) -> None:
 def _objects(values: pd.Index) -> np.ndarray:
     """Python objects in a numpy array, converted in C (``tolist`` would iterate Arrow
     arrays one value at a time)."""
-    return values.to_numpy(dtype=object)
+    objects: np.ndarray = values.to_numpy(dtype=object)
+    return objects
 
 
 def _first_values(values: pd.Series, mask: np.ndarray, k: int) -> list[Any]:
     """The first ``k`` values where ``mask`` is true, without converting the column."""
-    return values.iloc[np.flatnonzero(mask)[:k]].tolist()
+    first: list[Any] = values.iloc[np.flatnonzero(mask)[:k]].tolist()
+    return first
 
 
 def _distinct(values: list[Any]) -> list[Any]:

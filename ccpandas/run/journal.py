@@ -374,7 +374,7 @@ class RunJournal:
         db = db or open_journal()
         now = now or _utcnow()
         run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-        meta = {
+        meta: dict[str, Any] = {
             "source": {"kind": plan.source.kind.value, "values": _source_values(plan)},
             "column": plan.column if _plain(plan.column) else str(plan.column),
             "rate": plan.rate,
