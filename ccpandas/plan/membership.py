@@ -164,7 +164,8 @@ class MembershipSnapshot:
         ids[:] = list(by_id)
         recs = list(by_id.values())
         return cls(
-            list_ids=tuple(list_ids),
+            # A list named twice is read (and planned) once; the planner notes the repeat.
+            list_ids=tuple(dict.fromkeys(list_ids)),
             contact_ids=ids,
             emails=_objects([r.get("email") for r in recs]),
             statuses=_objects([r.get("status") for r in recs]),

@@ -281,7 +281,9 @@ def test_a_generator_of_names_is_resolved_with_one_request(emu, client) -> None:
     name = _names(emu)[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]})
     before = emu.account.count()
-    result = df.cc.remove_from_lists((n for n in [name]), client=client, dry_run=True)
+    result = df.cc.remove_from_lists(
+        (n for n in [name]), client=client, dry_run=True, snapshot=False
+    )
     assert emu.account.count() == before + 1  # the one GET /contact_lists
     lid = next(i for i, lst in emu.account.lists.items() if lst.name == name)
     assert result.plan.list_ids == (lid,)
@@ -336,7 +338,7 @@ def test_keep_in_lists_with_names_checks_the_frame_then_resolves_once(emu, clien
     members = sorted(emu.account.memberships()[_list_id(emu, name)])
     keep = pd.DataFrame({"contact_id": members[:1] or [U1]})
     before = emu.account.count()
-    result = keep.cc.keep_in_lists([name], client=client, dry_run=True)
+    result = keep.cc.keep_in_lists([name], client=client, dry_run=True, snapshot=False)
     assert emu.account.count() == before + 1  # one listing for target and source lists
     assert result.plan.source == Source.list_ids([_list_id(emu, name)])
     # an invalid id in the frame: refused before the names are looked up
@@ -534,11 +536,19 @@ def list_ids_for(draw: Any) -> dict[str, Any]:
 
 
 def _remove(df, lists, column, client):  # ccpandas.remove_from_lists
+    return ccpandas.remove_from_lists(
+        df, lists, column=column, client=client, dry_run=True, snapshot=False
+    )
+
+
+def _remove_auto(df, lists, column, client):  # the default snapshot="auto"
     return ccpandas.remove_from_lists(df, lists, column=column, client=client, dry_run=True)
 
 
 def _accessor_remove(df, lists, column, client):
-    return df.cc.remove_from_lists(lists, column, client=client, dry_run=True, progress=False)
+    return df.cc.remove_from_lists(
+        lists, column, client=client, dry_run=True, progress=False, snapshot=False
+    )
 
 
 def _accessor_plan(df, lists, column, client):
@@ -550,16 +560,24 @@ def _memberships(df, lists, column, client):
     # own frame[column] first: that is the caller's code, so take the first column)
     values = df.iloc[:, 0].tolist()
     return ccpandas.remove_list_memberships(
-        client, lists, source=Source.contact_ids(values), dry_run=True, progress=False
+        client,
+        lists,
+        source=Source.contact_ids(values),
+        dry_run=True,
+        progress=False,
+        snapshot=False,
     )
 
 
 def _keep(df, lists, column, client):
-    return df.cc.keep_in_lists(lists, column, client=client, dry_run=True, progress=False)
+    return df.cc.keep_in_lists(
+        lists, column, client=client, dry_run=True, progress=False, snapshot=False
+    )
 
 
 ENTRY_POINTS = {
     "ccpandas.remove_from_lists": _remove,
+    "ccpandas.remove_from_lists(snapshot=auto)": _remove_auto,
     "df.cc.remove_from_lists": _accessor_remove,
     "df.cc.plan_removal": _accessor_plan,
     "remove_list_memberships(Source.contact_ids)": _memberships,
@@ -603,6 +621,10 @@ def test_refused_cleanly_or_planned_exactly(emu, client, entry, frame, targets) 
     assert not hostile, f"hostile input {hostile} was not refused"
     event("planned")
     sent = emu.account.request_log[before_log:]
+    if entry.endswith("(snapshot=auto)"):
+        # planned with the default snapshot: reads only (lists, members), never a change
+        assert all(r.method == "GET" for r in sent)
+        return
     # planned: at most the one listing that resolves list names, nothing else
     assert all((r.method, r.path.split("?")[0]) == ("GET", "/v3/contact_lists") for r in sent)
     assert emu.account.count() - before <= 1
