@@ -39,7 +39,9 @@ import urllib3
 
 from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
 from ccpandas._secret import Secret
-from ccpandas.client.ratelimit import RateLimiter
+from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
+from ccpandas.client.shared import BudgetKey, SharedState
+from ccpandas.client.shared import resolve as resolve_shared_state
 from ccpandas.client.retry import RetryKind, RetryPolicy, classify, should_retry
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
 from ccpandas.errors import (
@@ -257,11 +259,12 @@ class ClientStats:
       connection, read timeout): each may have been applied twice, which removal and
       addition of memberships tolerate
     - ``refreshes``: token refreshes after a 401
-    - ``quota_used_today``: attempts that may have reached the server since 00:00 UTC
-      (``quota_day``): what this client spent of the 10,000-per-day quota
-    - ``day_counter``: the same count shared by every client and process of this user
-      (:class:`ccpandas.client.quota.DayCounter`, a file in the journal directory); None
-      to keep the count in this client only
+    - ``quota_used_today``: attempts the server counted since 00:00 UTC (``quota_day``):
+      every answer but a 429, and every attempt that may have reached it without an
+      answer; what this client spent of the 10,000-per-day quota
+    - ``day_counter``: the same count shared by everyone on the application key
+      (:class:`ccpandas.client.quota.DayCounter`, in this machine's data directory or,
+      in team mode, Redis); None to keep the count in this client only
     """
 
     requests: int = 0
@@ -409,8 +412,14 @@ class Client:
         session: a ``requests.Session`` to use (the client then does not close it).
         clock, sleep, jitter: injectable time and randomness (tests).
         user_agent: a product token put before ``ccpandas/<version>`` in User-Agent.
-        limiter: a ``ccpandas.client.ratelimit.RateLimiter`` to share between clients of the
-            same application key (the API limits the key, not the client).
+        limiter: a limiter to use instead (``ccpandas.client.ratelimit.RateLimiter`` keeps
+            the pace in this process only).
+        shared_state: where the rate limit and the daily quota ledger are shared with
+            every other client on the same application key: ``"local"`` (every process
+            on this machine), ``"redis://host:6379/0"`` (team mode: every machine), or a
+            :class:`~ccpandas.client.shared.SharedState`; default ``ccpandas.configure``
+            / ``CCPANDAS_SHARED_STATE``, else ``"local"``. See the "Working as a team"
+            guide. A client given ``clock`` or ``sleep`` keeps its limiter in-process.
 
     Example:
         >>> with Client(token="t", base_url="http://localhost:9/v3", rate=None) as c:
@@ -433,7 +442,8 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         user_agent: str | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
+        shared_state: str | SharedState | None = None,
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         parts = urlsplit(self.base_url)
@@ -446,12 +456,17 @@ class Client:
             max_throttled=max_throttled,
             max_retry_seconds=max_retry_seconds,
         )
+        self.shared_state = resolve_shared_state(shared_state)
+        self.budget_key = BudgetKey(self.base_url, self._token_provider)
         if limiter is not None:
-            self.limiter: RateLimiter | None = limiter
-        elif rate is not None:
+            self.limiter: Limiter | None = limiter
+        elif rate is None:
+            self.limiter = None
+        elif clock is not time.monotonic or sleep is not time.sleep:
+            # An injected clock cannot be shared with other processes: pace in-process.
             self.limiter = RateLimiter(rate, clock=clock, sleep=sleep)
         else:
-            self.limiter = None
+            self.limiter = SharedRateLimiter(rate, key=self.budget_key, state=self.shared_state)
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
         self._clock = clock
@@ -461,7 +476,7 @@ class Client:
         self.user_agent = f"{user_agent.strip()} {product}" if user_agent else product
         from ccpandas.client.quota import DayCounter  # touches no file before the first request
 
-        self.stats = ClientStats(day_counter=DayCounter(self.base_url))
+        self.stats = ClientStats(day_counter=DayCounter(self.budget_key, state=self.shared_state))
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -625,7 +640,8 @@ class Client:
                 kind = classify(None, None, sent=sent)
             else:
                 status = resp.status_code
-                self.stats._sent(method, template, reached=True, today=self._today())
+                # The server counts what passed its limits: a 429 costs no quota.
+                self.stats._sent(method, template, reached=status != 429, today=self._today())
                 self.stats._status(status)
                 _log.debug(
                     "%s %s -> %d in %.1f ms (attempt %d)",
