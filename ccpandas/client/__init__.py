@@ -31,13 +31,16 @@ if TYPE_CHECKING:
         set_default_client,
     )
     from ccpandas.client.quota import (
+        DAILY_QUOTA,
         QUOTA_FILE,
         DayCounter,
+        QuotaUsage,
         used_today,
     )
     from ccpandas.client.ratelimit import (
         DEFAULT_MARGIN,
         RateLimiter,
+        SharedRateLimiter,
     )
     from ccpandas.client.retry import (
         RETRYABLE_STATUSES,
@@ -47,6 +50,11 @@ if TYPE_CHECKING:
         classify,
         should_retry,
     )
+    from ccpandas.client.shared import (
+        BudgetKey,
+        SharedState,
+        configure,
+    )
     from ccpandas.client.urls import (
         secure_url,
     )
@@ -54,6 +62,12 @@ if TYPE_CHECKING:
 # Loaded on first use, so importing one module of this package stays cheap.
 _LAZY = {
     "BASE_URL_ENV": "ccpandas.client.http",
+    "BudgetKey": "ccpandas.client.shared",
+    "DAILY_QUOTA": "ccpandas.client.quota",
+    "QuotaUsage": "ccpandas.client.quota",
+    "SharedRateLimiter": "ccpandas.client.ratelimit",
+    "SharedState": "ccpandas.client.shared",
+    "configure": "ccpandas.client.shared",
     "Client": "ccpandas.client.http",
     "ClientStats": "ccpandas.client.http",
     "DEFAULT_BASE_URL": "ccpandas.client.http",
@@ -81,22 +95,28 @@ _LAZY = {
 
 __all__ = [
     "BASE_URL_ENV",
+    "DAILY_QUOTA",
     "DEFAULT_BASE_URL",
     "DEFAULT_MARGIN",
     "QUOTA_FILE",
     "RETRYABLE_STATUSES",
     "TOKEN_ENV",
+    "BudgetKey",
     "Client",
     "ClientStats",
     "DayCounter",
     "EnvToken",
+    "QuotaUsage",
     "RateLimiter",
     "RetryKind",
     "RetryPolicy",
+    "SharedRateLimiter",
+    "SharedState",
     "StaticToken",
     "TokenProvider",
     "backoff_delay",
     "classify",
+    "configure",
     "default_client",
     "is_loopback_host",
     "normalize_base_url",

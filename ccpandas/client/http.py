@@ -39,10 +39,11 @@ import urllib3
 
 from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
 from ccpandas._secret import Secret
+from ccpandas.client.quota import UNCOUNTED_STATUSES, DayCounter
 from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
+from ccpandas.client.retry import RetryKind, RetryPolicy, classify, should_retry
 from ccpandas.client.shared import BudgetKey, SharedState
 from ccpandas.client.shared import resolve as resolve_shared_state
-from ccpandas.client.retry import RetryKind, RetryPolicy, classify, should_retry
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
 from ccpandas.errors import (
     APIError,
@@ -260,8 +261,8 @@ class ClientStats:
       addition of memberships tolerate
     - ``refreshes``: token refreshes after a 401
     - ``quota_used_today``: attempts the server counted since 00:00 UTC (``quota_day``):
-      every answer but a 429, and every attempt that may have reached it without an
-      answer; what this client spent of the 10,000-per-day quota
+      every answer but 401, 403 and 429, and every attempt that may have reached it
+      without an answer; what this client spent of the 10,000-per-day quota
     - ``day_counter``: the same count shared by everyone on the application key
       (:class:`ccpandas.client.quota.DayCounter`, in this machine's data directory or,
       in team mode, Redis); None to keep the count in this client only
@@ -474,8 +475,6 @@ class Client:
         self._jitter = jitter
         product = f"ccpandas/{_library_version()} python-requests/{requests.__version__}"
         self.user_agent = f"{user_agent.strip()} {product}" if user_agent else product
-        from ccpandas.client.quota import DayCounter  # touches no file before the first request
-
         self.stats = ClientStats(day_counter=DayCounter(self.budget_key, state=self.shared_state))
 
     # -- plumbing ---------------------------------------------------------------
@@ -640,8 +639,9 @@ class Client:
                 kind = classify(None, None, sent=sent)
             else:
                 status = resp.status_code
-                # The server counts what passed its limits: a 429 costs no quota.
-                self.stats._sent(method, template, reached=status != 429, today=self._today())
+                # The server counts what passed its limits (see client.quota): a 429 is free.
+                counted = status not in UNCOUNTED_STATUSES
+                self.stats._sent(method, template, reached=counted, today=self._today())
                 self.stats._status(status)
                 _log.debug(
                     "%s %s -> %d in %.1f ms (attempt %d)",

@@ -8,10 +8,12 @@ mode (``CCPANDAS_SHARED_STATE=redis://...``) Redis, so every machine sees one co
 
 What is counted: the API does not say which answers count against the quota. The
 ledger assumes the server counts every request that passed its limits: every answer
-except ``429`` (``throttled`` and ``quota_exceeded`` are refusals that cost nothing,
-as the emulator, our oracle, does), plus requests that got no answer but may have
-reached the server (a dropped connection, a read timeout): those may be over-counted,
-never under-counted. The API's own ``429 quota_exceeded`` stays the authority.
+except those in :data:`UNCOUNTED_STATUSES`: ``429`` (``throttled`` and
+``quota_exceeded`` are refusals that cost nothing), ``401`` (a refused token names no
+application to charge) and ``403`` (refused before the limits, as the emulator, our
+oracle, does); plus requests that got no answer but may have reached the server (a
+dropped connection, a read timeout): those may be over-counted, never under-counted.
+The API's own ``429 quota_exceeded`` stays the authority.
 
 The ledger is per key (:class:`~ccpandas.client.shared.BudgetKey`) and per process, so
 it can say "3,412 of 10,000 used today on this key by 3 processes". A ``DayCounter``
@@ -46,10 +48,19 @@ from ccpandas._config import DEFAULT_BASE_URL
 from ccpandas.client.shared import QUOTA_FILE, BudgetKey, SharedState, resolve
 from ccpandas.client.urls import normalize_base_url
 
-__all__ = ["DAILY_QUOTA", "QUOTA_FILE", "DayCounter", "QuotaUsage", "used_today"]
+__all__ = [
+    "DAILY_QUOTA",
+    "QUOTA_FILE",
+    "UNCOUNTED_STATUSES",
+    "DayCounter",
+    "QuotaUsage",
+    "used_today",
+]
 
 #: Requests per UTC day per application key.
 DAILY_QUOTA = 10_000
+#: Answers the server does not count against the quota (see the module docstring).
+UNCOUNTED_STATUSES = frozenset({401, 403, 429})
 
 log = logging.getLogger("ccpandas")
 

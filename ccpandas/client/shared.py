@@ -44,6 +44,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -448,8 +449,10 @@ class RedisState:
         try:
             return action(*self._redis())
         except (redis.RedisError, OSError) as exc:
-            # Never chained: the redis error's frames hold the connection (and password).
-            raise Unavailable(self._describe(exc)) from None
+            message = self._describe(exc)
+        # Raised outside the except block so it has no __context__: the redis error's
+        # frames hold the connection, and the connection holds the password.
+        raise Unavailable(message)
 
     def _describe(self, exc: BaseException) -> str:
         text = str(exc).replace(self._url.reveal(), self.url)
@@ -562,10 +565,8 @@ class RedisLease:
             self._thread = None
         lock, self._lock = self._lock, None
         if lock is not None:
-            try:
+            with contextlib.suppress(redis.RedisError, OSError):
                 lock.release()
-            except (redis.RedisError, OSError):
-                pass
 
 
 # --------------------------------------------------------------------------- the choice
