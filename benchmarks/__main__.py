@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_e2e, bench_import, bench_plan, report
+from benchmarks import bench_e2e, bench_import, bench_plan, bench_team, report
 from benchmarks._util import machine_info
 from benchmarks.chart import write_rate_chart
 
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 CHARTS = ROOT / "docs" / "_static"
-NAMES = ("plan", "e2e", "import")
+NAMES = ("plan", "e2e", "team", "import")
 
 #: Sizes for --quick: enough to exercise every code path in a few seconds.
 QUICK = {
@@ -40,6 +40,8 @@ QUICK = {
     "e2e_rate": 40.0,
     "e2e_poll_every": 0.25,
     "import_repeats": 1,
+    "team_processes": (1, 2),
+    "team_batches": 8,
 }
 
 
@@ -84,6 +86,14 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
         else:
             results["e2e"] = bench_e2e.run()
         bench_e2e.print_table(results["e2e"])
+    if "team" in only:
+        print("\n== several processes on one key: the shared limiter, local and Redis", flush=True)
+        results["team"] = (
+            bench_team.run(QUICK["team_processes"], total_batches=QUICK["team_batches"])
+            if quick
+            else bench_team.run()
+        )
+        bench_team.print_table(results["team"])
     if "import" in only:
         print("\n== import time", flush=True)
         results["import"] = (

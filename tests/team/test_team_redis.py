@@ -63,6 +63,7 @@ def test_two_machines_share_one_limit_through_redis(emulator, redis_server, tmp_
     assert emu.account.count(method="POST", route=REMOVE) == 24
     assert combined_rate(reports) >= 0.95 * 4
     start, end = busy_window(reports)
+    assert end - start > 2.0, (start, end)  # long enough to judge
     got = shares(reports, start, end)
     assert abs(got[0] - got[1]) <= 0.2 * sum(got) / 2, got
     assert not any(r["warnings"] for r in reports), [r["warnings"] for r in reports]
