@@ -7,6 +7,7 @@ its local limiter at half the rate, warns once, and returns to Redis when it ans
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import traceback
 
@@ -232,3 +233,22 @@ def test_an_unreachable_redis_from_the_start_never_stalls(emulator, tmp_path, ca
     assert 1.5 < took < 6.0, took
     assert caplog.text.count("cannot be reached") == 1
     assert emu.account.count(status=429) == 0
+
+
+def test_counts_made_while_redis_is_away_reach_it_when_it_returns(redis_server, caplog):
+    redis = redis_server()
+    state = SharedState.redis(redis.url)
+    key = "http://127.0.0.1:9/v3 app=team"
+    day = dt.date(2025, 3, 1)
+    state.ledger_add(key, day, 2)
+    assert state.ledger_usage(key, day) == (2, 1, False)
+    redis.kill()
+    state.ledger_add(key, day, 3)  # kept in this process
+    assert state.degraded
+    assert state.ledger_usage(key, day) == (5, 1, True)  # last seen + this process's own
+    redis.start()  # empty: no persistence
+    state._next_probe = 0.0  # due for a try now, not in PROBE_EVERY seconds
+    state.ledger_add(key, day, 1)
+    assert not state.degraded
+    assert state.ledger_usage(key, day) == (4, 1, False)  # 3 held back + 1; the 2 died with it
+    assert caplog.text.count("cannot be reached") == 1
