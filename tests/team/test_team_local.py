@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 from team_support import (
     REMOVE,
@@ -20,6 +21,7 @@ from team_support import (
     shares,
 )
 
+import ccpandas
 from ccpandas.client.quota import DayCounter
 
 pytestmark = pytest.mark.timeout(300)
@@ -52,13 +54,16 @@ def test_processes_on_one_machine_share_the_limit_fairly_without_throttling(
     # one ledger for all of them, equal to the server's own count
     assert DayCounter(emu.base_url).used() == emu.quota_used
     assert DayCounter(emu.base_url).usage().processes == n_processes
+    # and the next plan on the key says so, from the same ledger
+    here = ccpandas.Client(token=emu.token, base_url=emu.base_url)
+    plan = pd.DataFrame({"contact_id": ids}).cc.plan_removal(lists[:1], client=here)
+    expected = f"{emu.quota_used:,} of 10,000 used today on this key by {n_processes} processes"
+    assert expected in str(plan) and expected in plan._repr_html_()
 
 
 def test_the_ledger_equals_the_servers_count_after_mixed_runs_with_throttling_forced(
     emulator, data_dir, tmp_path
 ):
-    import ccpandas
-
     emu = emulator(seed=50, contacts=2000, lists=1, rate=4)
     ids, lists = removal_setup(emu, 3, 4)
     env = child_env(emu, data_dir)
