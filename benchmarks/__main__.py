@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks                      # everything (make bench), about 5 minutes
+    python -m benchmarks                      # everything (make bench), about 7 minutes
     python -m benchmarks --only plan import   # some benchmarks; other results are kept
     python -m benchmarks --quick              # tiny sizes in seconds; writes nothing
     python -m benchmarks --render             # rewrite the page from results.json
@@ -88,11 +88,20 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
         bench_e2e.print_table(results["e2e"])
     if "team" in only:
         print("\n== several processes on one key: the shared limiter, local and Redis", flush=True)
+        team_started, load = time.perf_counter(), _load_avg()
         results["team"] = (
             bench_team.run(QUICK["team_processes"], total_batches=QUICK["team_batches"])
             if quick
             else bench_team.run()
         )
+        # Its own stamp: it is often run alone (--only team), later than the rest.
+        results["team_measured"] = {
+            "date": machine_info()["date"],
+            "os": machine_info()["os"],
+            "seconds": time.perf_counter() - team_started,
+            "load_before": load,
+            "load_after": _load_avg(),
+        }
         bench_team.print_table(results["team"])
     if "import" in only:
         print("\n== import time", flush=True)

@@ -471,6 +471,13 @@ def markdown(
             "see [Working as a team](team.md).",
             "",
         ]
+        stamp = results.get("team_measured")
+        if stamp:
+            lines += [
+                f"Measured {stamp['date']} ({stamp['os']}) in {stamp['seconds']:.0f} s; load "
+                f"average before / after: {_load(stamp)}.",
+                "",
+            ]
         rows = []
         for r in team:
             if r.get("skipped"):
@@ -533,7 +540,8 @@ def markdown(
         "## Reproducing",
         "",
         "```sh",
-        "make bench                       # everything, about 5 minutes",
+        "make bench                       # everything, about 7 minutes",
+        "python -m benchmarks --only team # several processes on one key, under 2 minutes",
         "python -m benchmarks --only plan # one benchmark",
         "python -m benchmarks --quick     # tiny sizes, seconds (no files written)",
         "```",
