@@ -39,7 +39,7 @@ import urllib3
 
 from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
 from ccpandas._secret import Secret
-from ccpandas.client.quota import UNCOUNTED_STATUSES, DayCounter
+from ccpandas.client.quota import DayCounter, server_counted
 from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from ccpandas.client.retry import RetryKind, RetryPolicy, classify, should_retry
 from ccpandas.client.shared import BudgetKey, SharedState
@@ -261,8 +261,9 @@ class ClientStats:
       addition of memberships tolerate
     - ``refreshes``: token refreshes after a 401
     - ``quota_used_today``: attempts the server counted since 00:00 UTC (``quota_day``):
-      every answer but 401, 403 and 429, and every attempt that may have reached it
-      without an answer; what this client spent of the 10,000-per-day quota
+      every answer but 401, 403, 429 throttled and 429 quota_exceeded, and every
+      attempt that may have reached it without an answer; what this client spent of
+      the 10,000-per-day quota
     - ``day_counter``: the same count shared by everyone on the application key
       (:class:`ccpandas.client.quota.DayCounter`, in this machine's data directory or,
       in team mode, Redis); None to keep the count in this client only
@@ -639,8 +640,8 @@ class Client:
                 kind = classify(None, None, sent=sent)
             else:
                 status = resp.status_code
-                # The server counts what passed its limits (see client.quota): a 429 is free.
-                counted = status not in UNCOUNTED_STATUSES
+                # The server counts what passed its limits (see client.quota).
+                counted = server_counted(status, _error_body(resp) if status == 429 else None)
                 self.stats._sent(method, template, reached=counted, today=self._today())
                 self.stats._status(status)
                 _log.debug(

@@ -6,14 +6,15 @@ to a ledger shared by everyone on that key (:mod:`ccpandas.client.shared`): on o
 machine ``quota.sqlite3`` in the data directory (beside ``journal.sqlite3``); in team
 mode (``CCPANDAS_SHARED_STATE=redis://...``) Redis, so every machine sees one count.
 
-What is counted: the API does not say which answers count against the quota. The
-ledger assumes the server counts every request that passed its limits: every answer
-except those in :data:`UNCOUNTED_STATUSES`: ``429`` (``throttled`` and
-``quota_exceeded`` are refusals that cost nothing), ``401`` (a refused token names no
-application to charge) and ``403`` (refused before the limits, as the emulator, our
-oracle, does); plus requests that got no answer but may have reached the server (a
-dropped connection, a read timeout): those may be over-counted, never under-counted.
-The API's own ``429 quota_exceeded`` stays the authority.
+What is counted (:func:`server_counted`): the API does not say which answers count
+against the quota. The ledger assumes the server counts every request that passed its
+limits, as the emulator (our oracle) does: every answer except ``429 throttled`` and
+``429 quota_exceeded`` (the limits' own refusals cost nothing), ``401`` (a refused
+token names no application to charge) and ``403`` (refused before the limits). A
+``429 too_many_activities`` passed the limits and counts. Requests that got no answer
+but may have reached the server (a dropped connection, a read timeout) count too: the
+ledger may over-count, never under-count. The API's own ``429 quota_exceeded`` stays
+the authority.
 
 The ledger is per key (:class:`~ccpandas.client.shared.BudgetKey`) and per process, so
 it can say "3,412 of 10,000 used today on this key by 3 processes". A ``DayCounter``
@@ -43,6 +44,7 @@ import logging
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
 from ccpandas._config import DEFAULT_BASE_URL
 from ccpandas.client.shared import QUOTA_FILE, BudgetKey, SharedState, resolve
@@ -51,16 +53,42 @@ from ccpandas.client.urls import normalize_base_url
 __all__ = [
     "DAILY_QUOTA",
     "QUOTA_FILE",
+    "UNCOUNTED_429_KEYS",
     "UNCOUNTED_STATUSES",
     "DayCounter",
     "QuotaUsage",
+    "server_counted",
     "used_today",
 ]
 
 #: Requests per UTC day per application key.
 DAILY_QUOTA = 10_000
-#: Answers the server does not count against the quota (see the module docstring).
-UNCOUNTED_STATUSES = frozenset({401, 403, 429})
+#: Statuses the server does not count against the quota (see the module docstring).
+UNCOUNTED_STATUSES = frozenset({401, 403})
+#: ``error_key`` of the 429 answers the server does not count: the limits' refusals.
+UNCOUNTED_429_KEYS = frozenset({"throttled", "quota_exceeded"})
+
+
+def server_counted(status: int, body: Any = None) -> bool:
+    """Whether the server counted an answer against the daily quota (see the module
+    docstring). ``body`` is the decoded error body; only a 429's is read.
+
+    Example:
+        >>> server_counted(200), server_counted(401)
+        (True, False)
+        >>> server_counted(429, [{"error_key": "throttled"}])
+        False
+        >>> server_counted(429, [{"error_key": "too_many_activities"}])
+        True
+    """
+    if status in UNCOUNTED_STATUSES:
+        return False
+    if status != 429:
+        return True
+    first = body[0] if isinstance(body, list) and body else body
+    key = first.get("error_key") if isinstance(first, dict) else None
+    return key not in UNCOUNTED_429_KEYS
+
 
 log = logging.getLogger("ccpandas")
 
