@@ -406,7 +406,7 @@ class RedisState:
     kind = "redis"
 
     def __init__(self, url: str | Secret, *, prefix: str = "ccpandas:") -> None:
-        self._url = Secret(url)
+        self._url = url if isinstance(url, Secret) else Secret(url)
         self.url = mask_url(self._url.reveal())
         self.prefix = prefix
         self._clients: dict[int, Any] = {}
