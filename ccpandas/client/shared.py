@@ -406,6 +406,10 @@ class RedisState:
     kind = "redis"
 
     def __init__(self, url: str | Secret, *, prefix: str = "ccpandas:") -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("redis") is None:
+            raise ConfigError("team mode needs the redis package: pip install 'ccpandas[redis]'")
         self._url = url if isinstance(url, Secret) else Secret(url)
         self.url = mask_url(self._url.reveal())
         self.prefix = prefix
@@ -420,14 +424,10 @@ class RedisState:
         with self._lock:
             made = self._clients.get(pid)
             if made is None:
-                try:
-                    import redis
-                    from redis.backoff import NoBackoff
-                    from redis.retry import Retry
-                except ImportError:
-                    raise ConfigError(
-                        "team mode needs the redis package: pip install 'ccpandas[redis]'"
-                    ) from None
+                import redis
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
                 client = redis.Redis.from_url(
                     self._url.reveal(),
                     socket_timeout=_REDIS_TIMEOUT,

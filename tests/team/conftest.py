@@ -7,6 +7,7 @@ which installs it (``.ci/run``): there they fail.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -47,12 +48,16 @@ def emulator() -> Iterator[Callable[..., Emulator]]:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
     """Start ``redis-server`` processes (``make(password=...)``); stopped after."""
+    on_ci = os.environ.get("CI", "").lower() == "true"
     exe = shutil.which("redis-server")
     if exe is None:
-        if os.environ.get("CI", "").lower() == "true":
+        if on_ci:
             pytest.fail("redis-server is not on PATH; CI installs it (.ci/run)")
         pytest.skip("redis-server is not installed (Debian: apt install redis-server)")
-    pytest.importorskip("redis", reason="the redis extra is not installed")
+    if importlib.util.find_spec("redis") is None:
+        if on_ci:
+            pytest.fail("the redis package is missing; it is in the test extra")
+        pytest.skip("the redis package is not installed (pip install 'ccpandas[redis]')")
     started: list[RedisServer] = []
 
     def make(*, password: str | None = None) -> RedisServer:
