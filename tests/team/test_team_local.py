@@ -27,7 +27,7 @@ from ccpandas.client.quota import DayCounter
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.mark.parametrize(("n_processes", "batches"), [(2, 12), (4, 8)])
+@pytest.mark.parametrize(("n_processes", "batches"), [(2, 12), (4, 12)])
 def test_processes_on_one_machine_share_the_limit_fairly_without_throttling(
     emulator, data_dir, tmp_path, n_processes, batches
 ):
