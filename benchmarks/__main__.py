@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks                      # everything (make bench), about 5 minutes
+    python -m benchmarks                      # everything (make bench), about 7 minutes
     python -m benchmarks --only plan import   # some benchmarks; other results are kept
     python -m benchmarks --quick              # tiny sizes in seconds; writes nothing
     python -m benchmarks --render             # rewrite the page from results.json
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_e2e, bench_import, bench_membership, bench_plan, report
+from benchmarks import bench_e2e, bench_import, bench_membership, bench_plan, bench_team, report
 from benchmarks._util import machine_info
 from benchmarks.chart import write_rate_chart
 
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 CHARTS = ROOT / "docs" / "_static"
-NAMES = ("plan", "e2e", "import", "membership")
+NAMES = ("plan", "e2e", "team", "import", "membership")
 
 #: Sizes for --quick: enough to exercise every code path in a few seconds.
 QUICK = {
@@ -40,6 +40,8 @@ QUICK = {
     "e2e_rate": 40.0,
     "e2e_poll_every": 0.25,
     "import_repeats": 1,
+    "team_processes": (1, 2),
+    "team_batches": 8,
 }
 
 
@@ -84,6 +86,23 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
         else:
             results["e2e"] = bench_e2e.run()
         bench_e2e.print_table(results["e2e"])
+    if "team" in only:
+        print("\n== several processes on one key: the shared limiter, local and Redis", flush=True)
+        team_started, load = time.perf_counter(), _load_avg()
+        results["team"] = (
+            bench_team.run(QUICK["team_processes"], total_batches=QUICK["team_batches"])
+            if quick
+            else bench_team.run()
+        )
+        # Its own stamp: it is often run alone (--only team), later than the rest.
+        results["team_measured"] = {
+            "date": machine_info()["date"],
+            "os": machine_info()["os"],
+            "seconds": time.perf_counter() - team_started,
+            "load_before": load,
+            "load_after": _load_avg(),
+        }
+        bench_team.print_table(results["team"])
     if "import" in only:
         print("\n== import time", flush=True)
         results["import"] = (

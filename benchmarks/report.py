@@ -50,6 +50,9 @@ E2E_THROTTLED = 0
 E2E_RATE_RATIO = 0.95
 E2E_WALL_RATIO = 1.05
 IMPORT_SECONDS = 0.5
+TEAM_THROTTLED = 0
+TEAM_RATE_RATIO = 0.95
+TEAM_FAIRNESS = 0.2
 
 
 def _verdict(
@@ -154,6 +157,31 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         ]
         for metric, target, value, shown, met in checks:
             out.append(_verdict("e2e", case, metric, target, value, shown, met))
+    for r in results.get("team") or []:
+        if r.get("skipped"):
+            continue
+        case = f"{r['processes']} process{'es' * (r['processes'] != 1)}, {r['mode']}"
+        out.append(
+            _verdict(
+                "team", case, "throttled answers", "0", r["throttled"], str(r["throttled"]),
+                r["throttled"] == TEAM_THROTTLED,
+            )
+        )  # fmt: skip
+        out.append(
+            _verdict(
+                "team", case, "combined rate / limit", ">= 0.95", r["rate_ratio"],
+                f"{r['rate_ratio']:.3f} ({r['combined_rate']:.2f}/s)",
+                r["rate_ratio"] >= TEAM_RATE_RATIO,
+            )
+        )  # fmt: skip
+        if r["processes"] > 1:
+            dev = r["worst_share_deviation"]
+            out.append(
+                _verdict(
+                    "team", case, "worst deviation from an equal share", "<= 20 %", dev,
+                    f"{dev:.0%} ({' + '.join(map(str, r['shares']))})", dev <= TEAM_FAIRNESS,
+                )
+            )  # fmt: skip
     imp = results.get("import")
     if imp:
         s = imp["seconds"]
@@ -426,6 +454,60 @@ def markdown(
         for caption, path in charts:
             lines += [f"![{caption}]({path})", ""]
 
+    team = results.get("team") or []
+    if team:
+        lines += [
+            "## Several processes on one key",
+            "",
+            "1, 2 and 4 processes removing contacts at the same time with one application "
+            "key, against one emulator at 4 requests per second (its token bucket holds 4). "
+            "*local*: every process on this machine, sharing the limit through the data "
+            "directory's SQLite (the default, nothing configured); *redis*: each process "
+            'with its own data and config directories (a "machine" each), sharing a real '
+            "`redis-server` (`CCPANDAS_SHARED_STATE`). 32 removal requests split between "
+            "the processes, each a fresh interpreter, released together. *Combined rate* "
+            "and the *shares* are counted over the window in which every process had "
+            "requests to send (from the last first request to the first last removal); "
+            "see [Working as a team](team.md).",
+            "",
+        ]
+        stamp = results.get("team_measured")
+        if stamp:
+            lines += [
+                f"Measured {stamp['date']} ({stamp['os']}) in {stamp['seconds']:.0f} s; load "
+                f"average before / after: {_load(stamp)}.",
+                "",
+            ]
+        rows = []
+        for r in team:
+            if r.get("skipped"):
+                rows.append([r["mode"], f"skipped: {r['skipped']}", "", "", "", "", ""])
+                continue
+            rows.append(
+                [
+                    r["mode"],
+                    r["processes"],
+                    r["throttled"],
+                    f"{r['combined_rate']:.2f}/s ({r['rate_ratio']:.3f})",
+                    f"{r['busy_seconds']:.1f}",
+                    " + ".join(map(str, r["shares"])),
+                    "yes" if r["ok"] else "**no**",
+                ]
+            )
+        lines += _md_table(
+            [
+                "shared state",
+                "processes",
+                "throttled",
+                "combined rate (/ limit)",
+                "busy window s",
+                "requests per process in it",
+                "all removed",
+            ],
+            rows,
+        )
+        lines.append("")
+
     imp = results.get("import")
     if imp:
         s = imp["seconds"]
@@ -458,7 +540,8 @@ def markdown(
         "## Reproducing",
         "",
         "```sh",
-        "make bench                       # everything, about 5 minutes",
+        "make bench                       # everything, about 7 minutes",
+        "python -m benchmarks --only team # several processes on one key, under 2 minutes",
         "python -m benchmarks --only plan # one benchmark",
         "python -m benchmarks --quick     # tiny sizes, seconds (no files written)",
         "```",

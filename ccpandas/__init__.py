@@ -55,6 +55,8 @@ _LAZY = {
     "Client": "ccpandas.client.http",
     "get_default_client": "ccpandas.auth.connect",
     "set_default_client": "ccpandas.client.http",
+    # Where the rate limit, quota ledger and run locks are shared (team mode: Redis).
+    "configure": "ccpandas.client.shared",
     "read_contact_lists": "ccpandas.readers",
     "read_contacts": "ccpandas.readers",
     "read_contact_tags": "ccpandas.readers",
@@ -87,6 +89,7 @@ __all__ = [
     "ThrottledError",
     "TransportError",
     "__version__",
+    "configure",
     "connect",
     "get_default_client",
     "login",

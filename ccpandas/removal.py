@@ -191,12 +191,13 @@ def plan_list_removal(
         except PlanError as exc:
             raise (names_not_looked_up(exc, names) if names else exc) from None
         if snapshot is False:
-            return retarget(checked, target_lists(values, client)) if names else checked
+            plan = retarget(checked, target_lists(values, client)) if names else checked
+            return _with_usage(plan, client)
     targets = target_lists(values, client)
     # -- membership snapshot (ccpandas.run.snapshot)
     from ccpandas.run.snapshot import prepare_frame_plan
 
-    return prepare_frame_plan(
+    plan = prepare_frame_plan(
         data,
         targets,
         _client(client) if snapshot is not False else client,
@@ -206,6 +207,23 @@ def plan_list_removal(
         verify=verify,
         progress=progress,
     )
+    return _with_usage(plan, client)
+
+
+def _with_usage(plan: RemovalPlan, client: Any) -> RemovalPlan:
+    """The plan told today's figure of the client's shared quota ledger (when it has one).
+
+    Without a client, the default client's, if one exists: planning never logs in."""
+    if client is None:
+        import sys
+
+        http = sys.modules.get("ccpandas.client.http")  # loaded: a client may exist
+        client = http.default_client() if http is not None else None
+    counter = getattr(getattr(client, "stats", None), "day_counter", None)
+    if counter is None:
+        return plan
+    usage = counter.usage()
+    return plan.with_usage(usage.used, usage.processes)
 
 
 def run_plan(
@@ -281,7 +299,8 @@ def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -
     """Say before anything is sent when the run will not fit in today's quota."""
     needed = plan.n_requests + plan.expected_polls
     counter = getattr(getattr(runner.client, "stats", None), "day_counter", None)
-    used = counter.used() if counter is not None else 0
+    usage = counter.usage() if counter is not None else None
+    used = usage.used if usage is not None else 0
     left = max(0, plan.daily_quota - used)
     if needed <= left:
         return
@@ -295,8 +314,8 @@ def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -
     )
     warnings.warn(
         f"this run needs about {needed:,} requests ({plan.n_requests:,} removals and "
-        f"~{plan.expected_polls:,} polls); {used:,} of the {plan.daily_quota:,} per day "
-        f"were used today from this machine, so it spans about {days} days of quota. " + then,
+        f"~{plan.expected_polls:,} polls); {usage or 'nothing known to be used today'}, "
+        f"so it spans about {days} days of quota. " + then,
         stacklevel=3,
     )
 

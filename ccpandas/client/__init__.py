@@ -33,13 +33,16 @@ if TYPE_CHECKING:
         set_default_client,
     )
     from ccpandas.client.quota import (
+        DAILY_QUOTA,
         QUOTA_FILE,
         DayCounter,
+        QuotaUsage,
         used_today,
     )
     from ccpandas.client.ratelimit import (
         DEFAULT_MARGIN,
         RateLimiter,
+        SharedRateLimiter,
     )
     from ccpandas.client.retry import (
         RETRYABLE_STATUSES,
@@ -50,6 +53,11 @@ if TYPE_CHECKING:
         backoff_delay,
         classify,
         should_retry,
+    )
+    from ccpandas.client.shared import (
+        BudgetKey,
+        SharedState,
+        configure,
     )
     from ccpandas.client.transport import map_transport_error
     from ccpandas.client.urls import (
@@ -63,6 +71,12 @@ _LAZY = {
     "RetryDecision": "ccpandas.client.retry",
     "RetryBudget": "ccpandas.client.retry",
     "BASE_URL_ENV": "ccpandas.client.http",
+    "BudgetKey": "ccpandas.client.shared",
+    "DAILY_QUOTA": "ccpandas.client.quota",
+    "QuotaUsage": "ccpandas.client.quota",
+    "SharedRateLimiter": "ccpandas.client.ratelimit",
+    "SharedState": "ccpandas.client.shared",
+    "configure": "ccpandas.client.shared",
     "Client": "ccpandas.client.http",
     "ClientStats": "ccpandas.client.http",
     "DEFAULT_BASE_URL": "ccpandas.client.http",
@@ -90,24 +104,30 @@ _LAZY = {
 
 __all__ = [
     "BASE_URL_ENV",
+    "DAILY_QUOTA",
     "DEFAULT_BASE_URL",
     "DEFAULT_MARGIN",
     "QUOTA_FILE",
     "RETRYABLE_STATUSES",
     "TOKEN_ENV",
+    "BudgetKey",
     "Client",
     "ClientStats",
     "DayCounter",
     "EnvToken",
+    "QuotaUsage",
     "RateLimiter",
     "RetryBudget",
     "RetryDecision",
     "RetryKind",
     "RetryPolicy",
+    "SharedRateLimiter",
+    "SharedState",
     "StaticToken",
     "TokenProvider",
     "backoff_delay",
     "classify",
+    "configure",
     "default_client",
     "is_loopback_host",
     "map_transport_error",

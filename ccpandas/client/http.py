@@ -38,8 +38,11 @@ import requests
 
 from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
 from ccpandas._secret import Secret
-from ccpandas.client.ratelimit import RateLimiter
+from ccpandas.client.quota import DayCounter, server_counted
+from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from ccpandas.client.retry import RetryBudget, RetryDecision, RetryKind, RetryPolicy, classify
+from ccpandas.client.shared import BudgetKey, SharedState
+from ccpandas.client.shared import resolve as resolve_shared_state
 from ccpandas.client.transport import map_transport_error, mask_authorization
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
 from ccpandas.errors import (
@@ -250,11 +253,13 @@ class ClientStats:
       connection, read timeout): each may have been applied twice, which removal and
       addition of memberships tolerate
     - ``refreshes``: token refreshes after a 401
-    - ``quota_used_today``: attempts that may have reached the server since 00:00 UTC
-      (``quota_day``): what this client spent of the 10,000-per-day quota
-    - ``day_counter``: the same count shared by every client and process of this user
-      (:class:`ccpandas.client.quota.DayCounter`, a file in the journal directory); None
-      to keep the count in this client only
+    - ``quota_used_today``: attempts the server counted since 00:00 UTC (``quota_day``):
+      every answer but 401, 403, 429 throttled and 429 quota_exceeded, and every
+      attempt that may have reached it without an answer; what this client spent of
+      the 10,000-per-day quota
+    - ``day_counter``: the same count shared by everyone on the application key
+      (:class:`ccpandas.client.quota.DayCounter`, in this machine's data directory or,
+      in team mode, Redis); None to keep the count in this client only
     """
 
     requests: int = 0
@@ -406,8 +411,14 @@ class Client:
         session: a ``requests.Session`` to use (the client then does not close it).
         clock, sleep, jitter: injectable time and randomness (tests).
         user_agent: a product token put before ``ccpandas/<version>`` in User-Agent.
-        limiter: a ``ccpandas.client.ratelimit.RateLimiter`` to share between clients of the
-            same application key (the API limits the key, not the client).
+        limiter: a limiter to use instead (``ccpandas.client.ratelimit.RateLimiter`` keeps
+            the pace in this process only).
+        shared_state: where the rate limit and the daily quota ledger are shared with
+            every other client on the same application key: ``"local"`` (every process
+            on this machine), ``"redis://host:6379/0"`` (team mode: every machine), or a
+            :class:`~ccpandas.client.shared.SharedState`; default ``ccpandas.configure``
+            / ``CCPANDAS_SHARED_STATE``, else ``"local"``. See the "Working as a team"
+            guide. A client given ``clock`` or ``sleep`` keeps its limiter in-process.
 
     Example:
         >>> with Client(token="t", base_url="http://localhost:9/v3", rate=None) as c:
@@ -430,7 +441,8 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         user_agent: str | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
+        shared_state: str | SharedState | None = None,
     ) -> None:
         self.base_url = normalize_base_url(resolve_base_url(base_url))
         parts = urlsplit(self.base_url)
@@ -444,12 +456,17 @@ class Client:
             max_throttled=max_throttled,
             max_retry_seconds=max_retry_seconds,
         )
+        self.shared_state = resolve_shared_state(shared_state)
+        self.budget_key = BudgetKey(self.base_url, self._token_provider)
         if limiter is not None:
-            self.limiter: RateLimiter | None = limiter
-        elif rate is not None:
+            self.limiter: Limiter | None = limiter
+        elif rate is None:
+            self.limiter = None
+        elif clock is not time.monotonic or sleep is not time.sleep:
+            # An injected clock cannot be shared with other processes: pace in-process.
             self.limiter = RateLimiter(rate, clock=clock, sleep=sleep)
         else:
-            self.limiter = None
+            self.limiter = SharedRateLimiter(rate, key=self.budget_key, state=self.shared_state)
         self._owns_session = session is None
         self.session = session if session is not None else requests.Session()
         self._clock = clock
@@ -457,9 +474,7 @@ class Client:
         self._jitter = jitter
         product = f"ccpandas/{_library_version()} python-requests/{requests.__version__}"
         self.user_agent = f"{user_agent.strip()} {product}" if user_agent else product
-        from ccpandas.client.quota import DayCounter  # touches no file before the first request
-
-        self.stats = ClientStats(day_counter=DayCounter(self.base_url))
+        self.stats = ClientStats(day_counter=DayCounter(self.budget_key, state=self.shared_state))
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -686,7 +701,9 @@ class Client:
     ) -> _Attempt:
         """Account for an HTTP answer: the decoded body, or its typed error."""
         status = resp.status_code
-        self._count_request(call, reached=True)
+        # The ledger counts what the server counts: not a 429 throttled, 401, ... (quota).
+        counted = server_counted(status, _error_body(resp) if status == 429 else None)
+        self._count_request(call, reached=counted)
         self.stats._status(status)
         _log.debug(
             "%s %s -> %d in %.1f ms (attempt %d)",

@@ -1,146 +1,216 @@
-"""The per-UTC-day request count, shared by every client and process of this user.
+"""The daily quota ledger: requests the server counted per UTC day, for one key.
 
 The API allows 10,000 requests per day per application key and resets the count at
-00:00 UTC. Each :class:`~ccpandas.client.Client` adds every request that may have
-reached the server to a small SQLite file in the journal directory
-(``quota.sqlite3`` beside ``journal.sqlite3``), so two notebooks, or a notebook and a
-script, see one count. SQLite is the lock: an increment is one atomic statement.
+00:00 UTC. Each :class:`~ccpandas.client.Client` adds every request the server counted
+to a ledger shared by everyone on that key (:mod:`ccpandas.client.shared`): on one
+machine ``quota.sqlite3`` in the data directory (beside ``journal.sqlite3``); in team
+mode (``CCPANDAS_SHARED_STATE=redis://...``) Redis, so every machine sees one count.
 
-The count is what *this machine* spent, keyed by the API base URL: another machine or
-another tool using the same application key is not in it. It informs (plans, warnings,
-error messages); the API's own ``429 quota_exceeded`` stays the authority.
+What is counted (:func:`server_counted`): the API does not say which answers count
+against the quota. The ledger assumes the server counts every request that passed its
+limits, as the emulator (our oracle) does: every answer except ``429 throttled`` and
+``429 quota_exceeded`` (the limits' own refusals cost nothing), ``401`` (a refused
+token names no application to charge) and ``403`` (refused before the limits). A
+``429 too_many_activities`` passed the limits and counts. Requests that got no answer
+but may have reached the server (a dropped connection, a read timeout) count too: the
+ledger may over-count, never under-count. The API's own ``429 quota_exceeded`` stays
+the authority.
 
-Counting must never break a request: if the file cannot be written, a warning is logged
-once and the counter switches itself off.
+The ledger is per key (:class:`~ccpandas.client.shared.BudgetKey`) and per process, so
+it can say "3,412 of 10,000 used today on this key by 3 processes". A ``DayCounter``
+of a bare base URL reads every key at that API.
+
+Counting must never break a request: if the local file cannot be written, a warning is
+logged once and the counter switches itself off (Redis going away is not that: the
+counts wait in the process until it answers again).
 
 Example:
-    >>> import datetime as dt, tempfile, pathlib
-    >>> counter = DayCounter("https://api.cc.email/v3",
+    >>> import tempfile, pathlib
+    >>> counter = DayCounter("https://api.cc.email/v3 app=demo",
     ...                      path=pathlib.Path(tempfile.mkdtemp()) / "quota.sqlite3")
     >>> day = dt.date(2025, 3, 1)
     >>> counter.add(day); counter.add(day, 2)
     >>> counter.used(day)
     3
+    >>> str(counter.usage(day))
+    '3 of 10,000 used on 2025-03-01 on this key by 1 process'
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
-import os
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any
 
-from ccpandas._config import DEFAULT_BASE_URL, data_dir
+from ccpandas._config import DEFAULT_BASE_URL
+from ccpandas.client.shared import QUOTA_FILE, BudgetKey, SharedState, resolve
 from ccpandas.client.urls import normalize_base_url
 
-__all__ = ["QUOTA_FILE", "DayCounter", "used_today"]
+__all__ = [
+    "DAILY_QUOTA",
+    "QUOTA_FILE",
+    "UNCOUNTED_429_KEYS",
+    "UNCOUNTED_STATUSES",
+    "DayCounter",
+    "QuotaUsage",
+    "server_counted",
+    "used_today",
+]
 
-#: The counter's file name inside the journal directory.
-QUOTA_FILE = "quota.sqlite3"
-# Days of counts kept; older rows are dropped when a process first opens the file.
-_KEEP_DAYS = 35
+#: Requests per UTC day per application key.
+DAILY_QUOTA = 10_000
+#: Statuses the server does not count against the quota (see the module docstring).
+UNCOUNTED_STATUSES = frozenset({401, 403})
+#: ``error_key`` of the 429 answers the server does not count: the limits' refusals.
+UNCOUNTED_429_KEYS = frozenset({"throttled", "quota_exceeded"})
+
+
+def server_counted(status: int, body: Any = None) -> bool:
+    """Whether the server counted an answer against the daily quota (see the module
+    docstring). ``body`` is the decoded error body; only a 429's is read.
+
+    Example:
+        >>> server_counted(200), server_counted(401)
+        (True, False)
+        >>> server_counted(429, [{"error_key": "throttled"}])
+        False
+        >>> server_counted(429, [{"error_key": "too_many_activities"}])
+        True
+    """
+    if status in UNCOUNTED_STATUSES:
+        return False
+    if status != 429:
+        return True
+    first = body[0] if isinstance(body, list) and body else body
+    key = first.get("error_key") if isinstance(first, dict) else None
+    return key not in UNCOUNTED_429_KEYS
+
 
 log = logging.getLogger("ccpandas")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS request_counts (
-    scope TEXT NOT NULL,     -- the API base URL
-    day   TEXT NOT NULL,     -- UTC date, YYYY-MM-DD
-    n     INTEGER NOT NULL,
-    PRIMARY KEY (scope, day)
-) WITHOUT ROWID;
-"""
-
-# One connection per (file, process), shared by every counter: a notebook may build
-# many clients, and a forked child must not reuse its parent's connection.
-_connections: dict[tuple[str, int], sqlite3.Connection] = {}
-_connections_lock = threading.Lock()
 
 
 def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    key = (str(path), os.getpid())
-    with _connections_lock:
-        conn = _connections.get(key)
-        if conn is None:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            conn = sqlite3.connect(
-                path, timeout=10.0, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            # A lost increment on power failure is harmless; an fsync per request is not.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            horizon = (_today() - dt.timedelta(days=_KEEP_DAYS)).isoformat()
-            conn.execute("DELETE FROM request_counts WHERE day < ?", (horizon,))
-            _connections[key] = conn
-        return conn
+@dataclasses.dataclass(frozen=True)
+class QuotaUsage:
+    """Requests counted on one UTC day for one key, by how many processes.
+
+    ``where`` is ``this machine`` or the (masked) Redis URL; ``stale`` when Redis could
+    not be asked (the last figure seen, plus this process's own counts since).
+
+    Example:
+        >>> str(QuotaUsage(3412, 3, day=dt.date.today()))
+        '3,412 of 10,000 used today on this key by 3 processes'
+    """
+
+    used: int
+    processes: int
+    day: dt.date
+    limit: int = DAILY_QUOTA
+    where: str = "this machine"
+    stale: bool = False
+
+    @property
+    def left(self) -> int:
+        """Requests left today (never below 0)."""
+        return max(0, self.limit - self.used)
+
+    def __str__(self) -> str:
+        when = "today" if self.day == _today() else f"on {self.day.isoformat()}"
+        who = f"{self.processes:,} process{'es' * (self.processes != 1)}"
+        text = f"{self.used:,} of {self.limit:,} used {when} on this key by {who}"
+        return text + (" (Redis unreachable: last known figure)" if self.stale else "")
 
 
 class DayCounter:
-    """Requests per UTC day for one API (``scope``, the base URL), in a shared file.
+    """The ledger of one budget key (``scope``: a :class:`BudgetKey`, its text, or a
+    bare base URL to read every key at that API).
 
-    ``path`` defaults to ``quota.sqlite3`` in the journal directory
-    (``CCPANDAS_DATA_DIR``, else the user data directory), resolved at first use.
-    Nothing touches the disk before the first :meth:`add` or :meth:`used`.
+    ``state`` is where the ledger lives (default: :func:`ccpandas.client.shared.resolve`,
+    i.e. ``configure()``, ``CCPANDAS_SHARED_STATE`` or this machine); ``path`` picks
+    another local file instead. Nothing touches the disk or the network before the first
+    :meth:`add` or :meth:`used`.
     """
 
-    def __init__(self, scope: str, *, path: Path | None = None) -> None:
-        self.scope = scope
+    def __init__(
+        self,
+        scope: str | BudgetKey,
+        *,
+        path: Path | None = None,
+        state: SharedState | None = None,
+    ) -> None:
+        self._scope = scope
         self._path = path
+        self._state = state
         self._lock = threading.Lock()
         self.broken = False
 
     @property
-    def path(self) -> Path:
-        """The counter file."""
-        if self._path is None:
-            self._path = data_dir() / QUOTA_FILE
-        return self._path
+    def scope(self) -> str:
+        """The budget key's text."""
+        return str(self._scope)
 
-    def _run(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]] | None:
-        if self.broken:
-            return None
-        try:
-            with self._lock:
-                return _connect(self.path).execute(sql, params).fetchall()
-        except (sqlite3.Error, OSError) as exc:
-            self.broken = True
-            log.warning(
-                "ccpandas: cannot keep the shared daily request count in %s (%s); "
-                "counting only in this client from now on",
-                self._path,
-                exc,
-            )
-            return None
+    @property
+    def state(self) -> SharedState:
+        """Where the ledger lives."""
+        if self._state is None:
+            self._state = SharedState.local(self._path) if self._path else resolve()
+        return self._state
+
+    @property
+    def path(self) -> Path:
+        """The local ledger file (the fallback in team mode)."""
+        return self.state.local_state.path
+
+    def _broke(self, exc: BaseException) -> None:
+        self.broken = True
+        log.warning(
+            "ccpandas: cannot keep the shared daily request count in %s (%s); "
+            "counting only in this client from now on",
+            self._path or QUOTA_FILE,
+            exc,
+        )
 
     def add(self, day: dt.date | None = None, n: int = 1) -> None:
-        """Count ``n`` requests on UTC ``day`` (default: today)."""
-        self._run(
-            "INSERT INTO request_counts (scope, day, n) VALUES (?, ?, ?) "
-            "ON CONFLICT (scope, day) DO UPDATE SET n = n + excluded.n",
-            (self.scope, (day or _today()).isoformat(), int(n)),
-        )
+        """Count ``n`` requests on UTC ``day`` (default: today). Never raises."""
+        if self.broken:
+            return
+        try:
+            self.state.ledger_add(self.scope, day or _today(), int(n))
+        except (sqlite3.Error, OSError) as exc:
+            self._broke(exc)
+
+    def usage(self, day: dt.date | None = None) -> QuotaUsage:
+        """What the ledger holds for UTC ``day`` (default: today), from every process."""
+        day = day or _today()
+        used = processes = 0
+        stale = self.broken
+        if not self.broken:
+            try:
+                used, processes, stale = self.state.ledger_usage(self.scope, day)
+            except (sqlite3.Error, OSError) as exc:
+                self._broke(exc)
+                stale = True
+        return QuotaUsage(used, processes, day=day, where=self.state.where, stale=stale)
 
     def used(self, day: dt.date | None = None) -> int:
         """Requests counted on UTC ``day`` (default: today) by every process."""
-        rows = self._run(
-            "SELECT n FROM request_counts WHERE scope = ? AND day = ?",
-            (self.scope, (day or _today()).isoformat()),
-        )
-        return int(rows[0][0]) if rows else 0  # type: ignore[call-overload]
+        return self.usage(day).used
 
     def __repr__(self) -> str:
-        return f"DayCounter({self.scope!r})"
+        key = self._scope if isinstance(self._scope, str) else self._scope.base_url
+        return f"DayCounter({key!r})"
 
 
 def used_today(base_url: str | None = None) -> int:
-    """Requests ccpandas sent today (UTC) to ``base_url``, from every process here.
+    """Requests ccpandas counted today (UTC) at ``base_url``, for every key and process
+    sharing this machine's (or, in team mode, the team's) ledger.
 
     ``base_url`` defaults to the real API, ``https://api.cc.email/v3``.
 

@@ -1,4 +1,9 @@
-"""The client-side rate limiter: request starts spaced evenly, shared by every thread.
+"""The client-side rate limiters: request starts spaced evenly.
+
+:class:`SharedRateLimiter` (what a :class:`~ccpandas.client.Client` uses by default)
+hands the slots of one application key out to every thread, process and, in team
+mode, machine (see :mod:`ccpandas.client.shared`); :class:`RateLimiter` keeps them in
+this process only (a client with an injected clock, or ``limiter=RateLimiter(...)``).
 
 Constant Contact allows 4 requests per second per application and does not document
 whether it counts a sliding window or a token bucket. Even spacing satisfies both:
@@ -16,14 +21,41 @@ Example:
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
 
-__all__ = ["DEFAULT_MARGIN", "RateLimiter"]
+from ccpandas.client.shared import QUOTA_FILE
+
+if TYPE_CHECKING:
+    from ccpandas.client.shared import BudgetKey, SharedState
+
+__all__ = ["DEFAULT_MARGIN", "Limiter", "RateLimiter", "SharedRateLimiter"]
+
+log = logging.getLogger("ccpandas")
 
 #: Extra spacing, as a fraction of one second per ``rate`` requests (see module docstring).
 DEFAULT_MARGIN = 0.02
+
+
+class Limiter(Protocol):
+    """What a client needs of a limiter: ``rate``, ``acquire()`` and ``defer(seconds)``."""
+
+    rate: float
+
+    def acquire(self) -> float: ...
+
+    def defer(self, seconds: float) -> None: ...
+
+
+def _check(rate: float, margin: float) -> None:
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+        raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
+    if not 0 <= margin < 1:
+        raise ValueError(f"margin must be in [0, 1), not {margin!r}")
 
 
 class RateLimiter:
@@ -42,10 +74,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if not rate > 0:
-            raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
-        if not 0 <= margin < 1:
-            raise ValueError(f"margin must be in [0, 1), not {margin!r}")
+        _check(rate, margin)
         self.rate = float(rate)
         self.margin = float(margin)
         self.interval = (1.0 + self.margin) / self.rate
@@ -78,3 +107,81 @@ class RateLimiter:
             later = self._clock() + max(0.0, seconds)
             if self._next is None or self._next < later:
                 self._next = later
+
+
+class SharedRateLimiter:
+    """Spaces the request starts of one budget key ``(1 + margin) / rate`` seconds
+    apart across every process sharing ``state`` (this machine's SQLite, or Redis).
+
+    Each :meth:`acquire` takes one slot in one atomic step (GCRA, see
+    :mod:`ccpandas.client.shared`) and sleeps until it, so concurrent processes are
+    served in the order they ask: each gets an equal share while all are busy. A
+    process that dies holds no slot and no lock.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> from ccpandas.client.shared import SharedState
+        >>> state = SharedState.local(pathlib.Path(tempfile.mkdtemp()) / "quota.sqlite3")
+        >>> lim = SharedRateLimiter(4, key="https://api.cc.email/v3 app=demo", state=state)
+        >>> lim
+        SharedRateLimiter(rate=4, margin=0.02, state='local')
+        >>> lim.acquire(), 0.2 < lim.acquire() <= 0.255
+        (0.0, True)
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        key: str | BudgetKey,
+        state: SharedState,
+        margin: float = DEFAULT_MARGIN,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        _check(rate, margin)
+        self.rate = float(rate)
+        self.margin = float(margin)
+        self.interval = (1.0 + self.margin) / self.rate
+        self.key = key
+        self.state = state
+        self._sleep = sleep
+        # This process's own limiter, used only if the local state file is unusable.
+        self._own: RateLimiter | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"SharedRateLimiter(rate={self.rate:g}, margin={self.margin:g}, "
+            f"state={self.state.where if self.state.kind != 'local' else 'local'!r})"
+        )
+
+    def reserve(self) -> float:
+        """Claim the next start slot of the key; return how long to wait for it."""
+        if self._own is None:
+            try:
+                return self.state.reserve(str(self.key), self.interval)
+            except (sqlite3.Error, OSError) as exc:  # a rate limit must never break a request
+                self._own = RateLimiter(self.rate, margin=self.margin)
+                log.warning(
+                    "ccpandas: cannot share the rate limit through %s (%s); pacing this "
+                    "process alone from now on",
+                    QUOTA_FILE,
+                    exc,
+                )
+        return self._own.reserve()
+
+    def acquire(self) -> float:
+        """Wait for the next start slot; return the seconds waited (0.0 when none)."""
+        wait = self.reserve()
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+    def defer(self, seconds: float) -> None:
+        """Hold every process of the key back for ``seconds`` (after a ``throttled``)."""
+        if self._own is None:
+            try:
+                self.state.defer(str(self.key), seconds)
+                return
+            except (sqlite3.Error, OSError):
+                return  # the next reserve() switches to this process's own limiter
+        self._own.defer(seconds)

@@ -145,6 +145,11 @@ class RemovalPlan:
     daily_quota: int = DAILY_QUOTA
     #: Things the planner decided that the user should know (e.g. merged repeated lists).
     notes: tuple[str, ...] = ()
+    #: Requests already counted today on this application key, and by how many
+    #: processes (the shared quota ledger's figure, passed in: see :meth:`with_usage`);
+    #: None when not known.
+    used_today: int | None = None
+    used_by: int | None = None
     #: The membership snapshot's part (:class:`ccpandas.plan.membership.MembershipPlan`):
     #: every (contact, target list) pair, was_member, will_leave. None without one.
     membership: Any = None
@@ -227,6 +232,37 @@ class RemovalPlan:
         same requests."""
         return (self.n_requests + self.expected_polls) / self.daily_quota
 
+    def with_usage(self, used_today: int, used_by: int) -> RemovalPlan:
+        """This plan, knowing that ``used_today`` requests were already counted today on
+        the key, by ``used_by`` processes (the plan never reads the ledger itself).
+
+        Example:
+            >>> plan = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+            ...                     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
+            >>> print(plan.with_usage(3412, 3).quota_text)
+            0.1% of 10,000/day; 3,412 of 10,000 used today on this key by 3 processes
+        """
+        return dataclasses.replace(self, used_today=int(used_today), used_by=int(used_by))
+
+    @property
+    def quota_text(self) -> str:
+        """The run's share of the daily quota, and (when known) what is used today."""
+        days = f"; needs {self.days_needed} days" if self.days_needed > 1 else ""
+        usage = f"; {self.usage_text}" if self.usage_text else ""
+        return f"{self.quota_share:.1%} of {self.daily_quota:,}/day{days}{usage}"
+
+    @property
+    def usage_text(self) -> str | None:
+        """``"3,412 of 10,000 used today on this key by 3 processes"``, or None when the
+        plan was not told (:meth:`with_usage`)."""
+        if self.used_today is None:
+            return None
+        by = self.used_by or 0
+        return (
+            f"{self.used_today:,} of {self.daily_quota:,} used today on this key "
+            f"by {by:,} process{'es' * (by != 1)}"
+        )
+
     @property
     def days_needed(self) -> int:
         """UTC days of quota the run needs, counting the expected polls."""
@@ -271,6 +307,8 @@ class RemovalPlan:
             "daily_quota": self.daily_quota,
             "quota_share": self.quota_share,
             "days_needed": self.days_needed,
+            "used_today": self.used_today,
+            "used_by": self.used_by,
             "rate": self.rate,
             "estimated_seconds": self.estimated_seconds,
             "invalid_examples": self.invalid_examples(),
@@ -303,8 +341,7 @@ class RemovalPlan:
                 f"{self.n_requests:,} removals (+ about {self.expected_polls:,} polls)",
             )
         )
-        days = f"; needs {self.days_needed} days" if self.days_needed > 1 else ""
-        out.append(("daily quota", f"{self.quota_share:.1%} of {self.daily_quota:,}/day{days}"))
+        out.append(("daily quota", self.quota_text))
         out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
         if self.membership is not None:
             out.extend(self.membership.summary_lines(self))

@@ -45,6 +45,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -67,6 +68,8 @@ from ccpandas.run.states import AttemptReason, BatchState, Outcome, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.plan.planner import RemovalPlan
+
+log = logging.getLogger("ccpandas")
 
 __all__ = [
     "DATA_DIR_ENV",
@@ -311,8 +314,13 @@ class JournalDB:
         """The lock file a process holds while it drives ``run_id``."""
         return self.path.parent / "locks" / f"{run_id}.lock"
 
-    def is_driven(self, run_id: str) -> bool:
-        """True when some process holds the run's lock now."""
+    def is_driven(self, run_id: str, *, shared_state: Any = None) -> bool:
+        """True when some process holds the run's lock now (in team mode, on any
+        machine: see :func:`ccpandas.client.shared.resolve`)."""
+        from ccpandas.client.shared import resolve
+
+        if resolve(shared_state).is_locked(_lease_name(run_id)):
+            return True
         lock = _FileLock(self.lock_path(run_id))
         if not lock.path.exists():
             return False
@@ -428,23 +436,26 @@ class RunJournal:
 
     # -- driving ----------------------------------------------------------------------
     @contextlib.contextmanager
-    def attach(self, runs: Sequence[BatchRun]) -> Iterator[None]:
+    def attach(self, runs: Sequence[BatchRun], *, shared_state: Any = None) -> Iterator[None]:
         """Hold the run while this process drives it.
 
         Takes the run's lock (:class:`RunLockedError` if another process has it),
         brings ``runs`` up to date with the journal (another process may have moved the
         run on), and turns attempts left ``sending`` by a dead process into
-        ``uncertain``: their batches are sent again.
+        ``uncertain``: their batches are sent again. In team mode (``shared_state``, by
+        default ``ccpandas.configure`` / ``CCPANDAS_SHARED_STATE``) the lock is also
+        taken in Redis, so a kernel on another machine cannot drive the run either.
         """
         if self._lock is not None:  # re-entrant within this object
             yield
             return
         lock = _FileLock(self.db.lock_path(self.run_id))
         if not lock.try_acquire():
-            raise RunLockedError(
-                f"run {self.run_id} is being driven by another process right now; wait "
-                "for it to finish (ccpandas.runs() shows its state), then resume it."
-            )
+            raise _locked(self.run_id)
+        lease = _take_lease(self.run_id, shared_state)
+        if lease is False:
+            lock.release()
+            raise _locked(self.run_id)
         self._lock = lock
         try:
             self._recover(runs)
@@ -456,6 +467,8 @@ class RunJournal:
             yield
         finally:
             self._lock = None
+            if lease is not None:
+                lease.release()
             lock.release()
 
     def _recover(self, runs: Sequence[BatchRun]) -> None:
@@ -858,6 +871,38 @@ def _decode_input(blob: bytes) -> pd.Series | None:
 
 
 # --------------------------------------------------------------------------- locks
+
+
+def _locked(run_id: str) -> RunLockedError:
+    return RunLockedError(
+        f"run {run_id} is being driven by another process right now; wait "
+        "for it to finish (ccpandas.runs() shows its state), then resume it."
+    )
+
+
+def _lease_name(run_id: str) -> str:
+    return f"run:{run_id}"
+
+
+def _take_lease(run_id: str, shared_state: Any) -> Any:
+    """The run's Redis lock in team mode: the lease, None (one machine, or Redis away:
+    the file lock alone holds the run, with a warning), or False (held elsewhere)."""
+    from ccpandas.client.shared import Unavailable, resolve
+
+    state = resolve(shared_state)
+    lease = state.lease(_lease_name(run_id))
+    if lease is None:
+        return None
+    try:
+        return lease if lease.acquire() else False
+    except Unavailable as exc:
+        log.warning(
+            "ccpandas: run %s: cannot take its lock at %s (%s); holding it on this machine only",
+            run_id,
+            state.where,
+            exc,
+        )
+        return None
 
 
 class _FileLock:

@@ -92,7 +92,8 @@ class PlanPreview(w.VBox):
                 "share of the daily quota",
                 f"{plan.quota_share:.{1 if plan.quota_share >= 0.01 else 2}%} of "
                 f"{plan.daily_quota:,} requests"
-                + (f" (needs {plan.days_needed} days)" if plan.days_needed > 1 else ""),
+                + (f" (needs {plan.days_needed} days)" if plan.days_needed > 1 else "")
+                + (f"; {plan.usage_text}" if plan.usage_text else ""),
             ),
         ]
         return table(["plan (nothing sent yet)", ""], [(esc(a), esc(b)) for a, b in rows])

@@ -1,9 +1,17 @@
-"""The client-side rate limiter on a fake clock (exact, no real waiting)."""
+"""The client-side rate limiters: the in-process one on a fake clock (exact, no real
+waiting), the shared one on one SQLite file with the real clock."""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import math
+import sqlite3
+import subprocess
+import sys
+import textwrap
 import threading
+import time
 from bisect import bisect_right
 from itertools import pairwise
 
@@ -11,7 +19,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ccpandas.client.ratelimit import DEFAULT_MARGIN, RateLimiter
+from ccpandas.client.quota import DayCounter, QuotaUsage
+from ccpandas.client.ratelimit import DEFAULT_MARGIN, RateLimiter, SharedRateLimiter
+from ccpandas.client.shared import MAX_AHEAD, BudgetKey, SharedState
 
 
 class FakeClock:
@@ -132,3 +142,110 @@ def test_invalid_settings_are_refused():
 
 def test_repr():
     assert repr(RateLimiter(4)) == "RateLimiter(rate=4, margin=0.02)"
+
+
+# -- the shared limiter (real clock, one SQLite file: what every process on a machine
+# -- shares; processes themselves are in tests/team) ------------------------------------
+
+
+KEY = "http://127.0.0.1:9/v3 app=test"
+
+
+@pytest.fixture
+def state(tmp_path):
+    return SharedState.local(tmp_path / "quota.sqlite3")
+
+
+def test_limiters_on_one_key_share_their_slots_in_order(state):
+    a = SharedRateLimiter(4, key=KEY, state=state)
+    b = SharedRateLimiter(4, key=KEY, state=state)
+    interval = (1 + DEFAULT_MARGIN) / 4
+    waits = [a.reserve(), b.reserve(), a.reserve(), b.reserve()]
+    assert waits[0] == 0.0
+    for i, wait in enumerate(waits[1:], start=1):
+        assert i * interval - 0.05 < wait <= i * interval, waits
+    # another key has a budget of its own
+    assert SharedRateLimiter(4, key=KEY + "2", state=state).reserve() == 0.0
+
+
+def test_a_throttled_answer_holds_back_every_limiter_of_the_key(state):
+    a = SharedRateLimiter(4, key=KEY, state=state)
+    b = SharedRateLimiter(4, key=KEY, state=state)
+    a.defer(2.0)
+    assert 1.9 < b.reserve() <= 2.0
+
+
+def test_a_dead_process_leaves_no_lock_and_at_most_its_one_slot(state, tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import os, pathlib
+        from ccpandas.client.shared import SharedState
+        state = SharedState.local(pathlib.Path({str(state.local_state.path)!r}))
+        state.reserve({KEY!r}, 0.25)
+        os._exit(9)  # dies holding its slot, without closing anything
+        """
+    )
+    assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 9
+    conn = sqlite3.connect(state.local_state.path, timeout=0)
+    conn.execute("BEGIN IMMEDIATE")  # nobody holds the write lock
+    conn.rollback()
+    conn.close()
+    assert state.reserve(KEY, 0.25) <= 0.25  # the dead one's slot, at most
+
+
+def test_a_clock_that_jumped_back_does_not_stall_everyone(state):
+    state.reserve(KEY, 0.25)
+    conn = sqlite3.connect(state.local_state.path)
+    conn.execute("UPDATE gcra SET tat = ? WHERE scope = ?", (time.time() + 2 * MAX_AHEAD, KEY))
+    conn.commit()
+    conn.close()
+    assert state.reserve(KEY, 0.25) == 0.0
+
+
+def test_an_unusable_state_file_paces_the_process_alone_and_never_raises(tmp_path, caplog):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    broken = SharedState.local(blocker / "sub" / "quota.sqlite3")
+    lim = SharedRateLimiter(4, key=KEY, state=broken)
+    with caplog.at_level(logging.WARNING):
+        waits = [lim.reserve(), lim.reserve()]
+    assert waits[0] == 0.0 and 0.2 < waits[1] <= 0.255
+    assert caplog.text.count("cannot share the rate limit") == 1
+
+
+def test_the_budget_key_never_holds_the_token(monkeypatch):
+    monkeypatch.delenv("CC_CLIENT_ID", raising=False)
+    from ccpandas.client.http import EnvToken, StaticToken
+
+    url = "https://api.cc.email/v3"
+    key = BudgetKey(url, StaticToken("secret-token-123")).value
+    assert key.startswith(url + " token=") and "secret-token-123" not in key
+    assert BudgetKey(url, StaticToken("secret-token-123")).value == key  # stable
+    assert BudgetKey(url, StaticToken("another")).value != key
+    monkeypatch.setenv("CC_ACCESS_TOKEN", "secret-token-123")
+    assert BudgetKey(url, EnvToken()).value == key  # the same token, read from the env
+
+    class Provider:
+        client_id = "app-1"
+
+        def __call__(self) -> str:
+            raise AssertionError("not called to name the key")
+
+    assert BudgetKey(url, Provider()).value == f"{url} app=app-1"
+    assert BudgetKey(url, lambda: "tok").value == url  # not called: the whole API
+    monkeypatch.setenv("CC_CLIENT_ID", "app-2")
+    assert BudgetKey(url, StaticToken("secret-token-123")).value == f"{url} app=app-2"
+
+
+def test_the_ledger_counts_per_process_and_a_base_url_reads_every_key(state):
+    day = dt.date(2025, 3, 1)
+    state.ledger_add(KEY, day, 2, process="host:1")
+    state.ledger_add(KEY, day, 3, process="host:2")
+    state.ledger_add("http://127.0.0.1:9/v3 token=ab", day, 4, process="host:2")
+    state.ledger_add("http://127.0.0.1:99/v3 app=test", day, 100, process="host:3")
+    assert DayCounter(KEY, state=state).usage(day) == QuotaUsage(5, 2, day=day)
+    assert DayCounter("http://127.0.0.1:9/v3", state=state).used(day) == 9
+    assert DayCounter(KEY, state=state).used(day + dt.timedelta(days=1)) == 0
+    assert str(QuotaUsage(3412, 3, day=day)) == (
+        "3,412 of 10,000 used on 2025-03-01 on this key by 3 processes"
+    )

@@ -1,0 +1,87 @@
+"""One machine, several kernels, one application key: the rate limit and the daily
+quota ledger are shared through the data directory, with nothing to configure.
+
+Real processes against one emulator enforcing the API's 4 requests per second.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+from team_support import (
+    REMOVE,
+    busy_window,
+    check_removed,
+    child_env,
+    combined_rate,
+    removal_setup,
+    run_children,
+    shares,
+)
+
+import ccpandas
+from ccpandas.client.quota import DayCounter
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.mark.parametrize(("n_processes", "batches"), [(2, 12), (4, 12)])
+def test_processes_on_one_machine_share_the_limit_fairly_without_throttling(
+    emulator, data_dir, tmp_path, n_processes, batches
+):
+    emu = emulator(seed=40 + n_processes, contacts=batches * 500, lists=1, rate=4)
+    ids, lists = removal_setup(emu, n_processes, batches)
+    before = emu.account.memberships()
+    env = child_env(emu, data_dir)
+    jobs = [({"ids": ids, "list": list_id, "rate": 4}, env) for list_id in lists]
+
+    reports = run_children(jobs, tmp_path)
+
+    assert all(r["ok"] for r in reports)
+    check_removed(emu, before, ids, lists)
+    assert emu.account.count(status=429) == 0  # each process alone would send 4/s
+    assert emu.account.count(method="POST", route=REMOVE) == n_processes * batches
+    rate = combined_rate(reports)
+    assert rate >= 0.95 * 4, rate
+    assert rate <= 4.0, rate
+    start, end = busy_window(reports)
+    assert end - start > 2.0, (start, end)  # long enough to judge
+    got = shares(reports, start, end)
+    fair = sum(got) / n_processes
+    assert all(abs(n - fair) <= 0.2 * fair for n in got), got
+    # one ledger for all of them, equal to the server's own count
+    assert DayCounter(emu.base_url).used() == emu.quota_used
+    assert DayCounter(emu.base_url).usage().processes == n_processes
+    # and the next plan on the key says so, from the same ledger
+    here = ccpandas.Client(token=emu.token, base_url=emu.base_url)
+    plan = pd.DataFrame({"contact_id": ids}).cc.plan_removal(lists[:1], client=here)
+    expected = f"{emu.quota_used:,} of 10,000 used today on this key by {n_processes} processes"
+    assert expected in str(plan) and expected in plan._repr_html_()
+
+
+def test_the_ledger_equals_the_servers_count_after_mixed_runs_with_throttling_forced(
+    emulator, data_dir, tmp_path
+):
+    emu = emulator(seed=50, contacts=2000, lists=1, rate=4)
+    ids, lists = removal_setup(emu, 3, 4)
+    env = child_env(emu, data_dir)
+    # two processes pacing themselves alone at 8/s each (the old behaviour): throttled
+    forced = [({"ids": ids, "list": lid, "rate": 8, "own_limiter": True}, env) for lid in lists[:2]]
+    reports = run_children(forced, tmp_path)
+    assert all(r["ok"] for r in reports)
+    assert emu.account.count(status=429) > 0, "throttling was not forced"
+    # then one sharing the limit, and requests refused before the limits (a bad token)
+    (shared,) = run_children([({"ids": ids, "list": lists[2], "rate": 4}, env)], tmp_path)
+    assert shared["ok"]
+    bad = ccpandas.Client(token="not-the-token", base_url=emu.base_url, rate=None)
+    with pytest.raises(ccpandas.AuthError):
+        bad.get("/contact_lists")
+    assert emu.account.count(status=401) == 1
+
+    assert DayCounter(emu.base_url).used() == emu.quota_used
+    assert emu.quota_used < emu.account.count()  # the 429s and the 401 cost nothing
+    # the children's own counts agree with the ledger too
+    assert sum(r["counted"] for r in [*reports, shared]) == emu.quota_used
+    assert os.path.exists(data_dir / "quota.sqlite3")

@@ -1,0 +1,254 @@
+"""Team mode: "machines" (processes with their own data and config directories) share
+one rate limit, quota ledger and run locks through a real ``redis-server``.
+
+Redis going away mid-run must not crash or stall a run: each machine falls back to
+its local limiter at half the rate, warns once, and returns to Redis when it answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import traceback
+
+import pandas as pd
+import pytest
+from team_support import (
+    REMOVE,
+    busy_window,
+    check_removed,
+    child_env,
+    combined_rate,
+    removal_setup,
+    run_children,
+    shares,
+)
+
+import ccpandas
+from ccpandas.client import shared
+from ccpandas.client.quota import DayCounter
+from ccpandas.client.shared import RedisState, SharedState, Unavailable
+from ccpandas.errors import ConfigError
+from ccpandas.run.journal import JournalDB, RunJournal, RunLockedError
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def machines(emu, tmp_path, url, n=2):
+    return [
+        child_env(
+            emu,
+            tmp_path / f"machine-{i}" / "data",
+            shared_state=url,
+            config_dir=tmp_path / f"machine-{i}" / "config",
+        )
+        for i in range(n)
+    ]
+
+
+def test_two_machines_share_one_limit_through_redis(emulator, redis_server, tmp_path):
+    redis = redis_server()
+    emu = emulator(seed=60, contacts=6000, lists=1, rate=4)
+    ids, lists = removal_setup(emu, 2, 12)
+    before = emu.account.memberships()
+    envs = machines(emu, tmp_path, redis.url)
+    jobs = [
+        ({"ids": ids, "list": lid, "rate": 4}, env) for lid, env in zip(lists, envs, strict=True)
+    ]
+
+    reports = run_children(jobs, tmp_path)
+
+    assert all(r["ok"] for r in reports)
+    check_removed(emu, before, ids, lists)
+    assert emu.account.count(status=429) == 0
+    assert emu.account.count(method="POST", route=REMOVE) == 24
+    assert combined_rate(reports) >= 0.95 * 4
+    start, end = busy_window(reports)
+    assert end - start > 2.0, (start, end)  # long enough to judge
+    got = shares(reports, start, end)
+    assert abs(got[0] - got[1]) <= 0.2 * sum(got) / 2, got
+    assert not any(r["warnings"] for r in reports), [r["warnings"] for r in reports]
+    # nothing went into the machines' local files; the team ledger has it all
+    for i in range(2):
+        assert not (tmp_path / f"machine-{i}" / "data" / "quota.sqlite3").exists()
+    usage = DayCounter(emu.base_url, state=SharedState.redis(redis.url)).usage()
+    assert (usage.used, usage.processes) == (emu.quota_used, 2)
+
+
+def test_redis_killed_mid_run_the_runs_complete_on_the_fallback(emulator, redis_server, tmp_path):
+    redis = redis_server()
+    emu = emulator(seed=61, contacts=8000, lists=1, rate=4)
+    ids, lists = removal_setup(emu, 2, 16)
+    before = emu.account.memberships()
+    envs = machines(emu, tmp_path, redis.url)
+    jobs = [
+        ({"ids": ids, "list": lid, "rate": 4}, env) for lid, env in zip(lists, envs, strict=True)
+    ]
+    outage: dict[str, float] = {}
+
+    def kill_then_restart() -> None:
+        time.sleep(2.5)
+        outage["from"] = time.time()
+        redis.kill()
+        time.sleep(3.0)
+        redis.start()  # the same port, empty (no persistence)
+        outage["to"] = time.time()
+
+    reports = run_children(jobs, tmp_path, during=kill_then_restart)
+
+    assert all(r["ok"] for r in reports)
+    check_removed(emu, before, ids, lists)  # nothing lost
+    assert len(emu.account.activities) == 32  # one activity per batch: none sent twice
+    # the switch-over may cost a few throttled answers, no more (the bucket holds 4)
+    assert emu.account.count(status=429) <= 4
+    for r in reports:
+        down = [w for w in r["warnings"] if "cannot be reached" in w]
+        back = [w for w in r["warnings"] if "answers again; using it" in w]
+        assert len(down) == 1 and len(back) == 1, r["warnings"]
+        # it kept sending during the outage, at the fallback's pace
+        during = [t for t, _m, _s in r["sent"] if outage["from"] + 0.5 < t < outage["to"]]
+        assert 2 <= len(during) <= 2.5 * 3.0 * shared.FALLBACK_SHARE * 4 / 2 + 2, during
+        assert max(t for t, _m, _s in r["sent"]) > outage["to"]  # and went on after
+
+
+def test_run_locks_live_in_redis_and_a_dead_holder_frees_them(redis_server, tmp_path, monkeypatch):
+    redis = redis_server()
+    state = SharedState.redis(redis.url)
+    from ccpandas.plan.planner import plan_removal
+
+    plan = plan_removal(
+        pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]), "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
+    )
+    # two machines whose journals both hold the run (a shared disk where file locks
+    # do not reach, say): only Redis can keep them apart
+    db1 = JournalDB(tmp_path / "m1" / "journal.sqlite3")
+    journal = RunJournal.create(plan, db=db1, base_url="http://127.0.0.1:9/v3")
+    (tmp_path / "m2").mkdir()
+    db1.connect().execute("PRAGMA wal_checkpoint(FULL)")
+    (tmp_path / "m2" / "journal.sqlite3").write_bytes(
+        (tmp_path / "m1" / "journal.sqlite3").read_bytes()
+    )
+    db2 = JournalDB(tmp_path / "m2" / "journal.sqlite3")
+    other = RunJournal.open(journal.run_id, db=db2)
+
+    with journal.attach([], shared_state=state):
+        assert db2.is_driven(journal.run_id, shared_state=state)
+        with pytest.raises(RunLockedError), other.attach([], shared_state=state):
+            pass
+    assert not db2.is_driven(journal.run_id, shared_state=state)
+    with other.attach([], shared_state=state):
+        pass
+
+    # a holder that dies stops renewing: its lock expires after LOCK_TTL
+    monkeypatch.setattr(shared, "LOCK_TTL", 1.0)
+    dead = state.lease("run:x")
+    assert dead is not None and dead.acquire()
+    dead._stop.set()  # as if the process were killed: no renewal, no release
+    assert state.lease("run:x").acquire() is False
+    time.sleep(1.3)
+    alive = state.lease("run:x")
+    assert alive.acquire() is True
+    time.sleep(1.2)  # renewed while held
+    assert state.lease("run:x").acquire() is False
+    alive.release()
+
+
+def test_the_redis_password_never_shows(
+    emulator, redis_server, tmp_path, data_dir, caplog, monkeypatch
+):
+    password = "S3cret-redis-pw-0451"
+    redis = redis_server(password=password)
+    emu = emulator(seed=62, contacts=600, lists=1, rate=20)
+    ids, lists = removal_setup(emu, 1, 1)
+    monkeypatch.setenv("CCPANDAS_SHARED_STATE", redis.url)
+    caplog.set_level("DEBUG")
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=20)
+    result = pd.DataFrame({"contact_id": ids}).cc.remove_from_lists(
+        [lists[0]], client=client, progress=False
+    )
+    assert result.ok
+    assert client.shared_state.kind == "redis" and not client.shared_state.degraded
+    usage = client.stats.day_counter.usage()
+    assert usage.used == emu.quota_used
+    shown = [
+        repr(client),
+        repr(client.limiter),
+        repr(client.shared_state),
+        repr(client.stats),
+        repr(client.stats.day_counter),
+        str(usage),
+        repr(result),
+        str(ccpandas.runs()),
+        caplog.text,
+    ]
+    for path in data_dir.rglob("*"):
+        if path.is_file():
+            shown.append(path.read_bytes().decode("latin-1"))
+    assert all(password not in text for text in shown)
+    assert "redis://:********@127.0.0.1" in repr(client.shared_state)
+
+    # a wrong password: the run goes on (fallback), and neither password shows
+    wrong = redis.url.replace(password, "Wr0ng-pw-7781")
+    caplog.clear()
+    other = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=20, shared_state=wrong)
+    assert len(ccpandas.read_contact_lists(other)) >= 1
+    assert other.shared_state.degraded
+    assert "cannot be reached" in caplog.text
+    assert "Wr0ng-pw-7781" not in caplog.text and password not in caplog.text
+
+    # the error itself: no password in its text, its chain or its frames' locals
+    with pytest.raises(Unavailable) as info:
+        RedisState(wrong).reserve("k", 0.25)
+    exc = info.value
+    assert exc.__cause__ is None and exc.__context__ is None
+    assert "AuthenticationError" in str(exc) and "Wr0ng-pw-7781" not in str(exc)
+    tb = traceback.TracebackException.from_exception(exc, capture_locals=True)
+    ours = [frame for frame in tb.stack if "/ccpandas/" in frame.filename]  # not this test's
+    assert ours
+    assert all("Wr0ng-pw-7781" not in repr(frame.locals) for frame in ours)
+
+    # a malformed URL is refused with the password masked
+    with pytest.raises(ConfigError) as bad:
+        ccpandas.Client(token="t", base_url=emu.base_url, shared_state="http://:Pw-9931@cache:1/0")
+    assert "Pw-9931" not in str(bad.value) and "********" in str(bad.value)
+
+
+def test_an_unreachable_redis_from_the_start_never_stalls(emulator, tmp_path, caplog):
+    pytest.importorskip("redis")
+    # nothing listens on this port: connection refused, at once
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    emu = emulator(seed=63, contacts=50, lists=1, rate=4)
+    client = ccpandas.Client(
+        token=emu.token, base_url=emu.base_url, shared_state=f"redis://127.0.0.1:{port}/0"
+    )
+    started = time.monotonic()
+    for _ in range(5):
+        client.get("/contact_lists")
+    took = time.monotonic() - started
+    # five requests at the fallback's 2/s: about 2 s, no stall
+    assert 1.5 < took < 6.0, took
+    assert caplog.text.count("cannot be reached") == 1
+    assert emu.account.count(status=429) == 0
+
+
+def test_counts_made_while_redis_is_away_reach_it_when_it_returns(redis_server, caplog):
+    redis = redis_server()
+    state = SharedState.redis(redis.url)
+    key = "http://127.0.0.1:9/v3 app=team"
+    day = dt.date(2025, 3, 1)
+    state.ledger_add(key, day, 2)
+    assert state.ledger_usage(key, day) == (2, 1, False)
+    redis.kill()
+    state.ledger_add(key, day, 3)  # kept in this process
+    assert state.degraded
+    assert state.ledger_usage(key, day) == (5, 1, True)  # last seen + this process's own
+    redis.start()  # empty: no persistence
+    state._next_probe = 0.0  # due for a try now, not in PROBE_EVERY seconds
+    state.ledger_add(key, day, 1)
+    assert not state.degraded
+    assert state.ledger_usage(key, day) == (4, 1, False)  # 3 held back + 1; the 2 died with it
+    assert caplog.text.count("cannot be reached") == 1
