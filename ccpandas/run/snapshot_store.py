@@ -41,6 +41,7 @@ class SnapshotJournal:
 
     Example:
         >>> import tempfile, pathlib
+        >>> from ccpandas.run.journal import JournalDB
         >>> db = JournalDB(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
         >>> j = SnapshotJournal.create(db, ["l1"], base_url=None)
         >>> j.state, j.passes[0]["lists"]

@@ -5,7 +5,6 @@ membership is read independently from the emulator's ``Account``."""
 from __future__ import annotations
 
 import math
-import warnings
 
 import pandas as pd
 import pytest
@@ -282,9 +281,9 @@ def test_resume_a_run_interrupted_during_verification(cc_emulator_factory, conne
     plan = df.cc.plan(targets, client=client, snapshot=True)
     after_pages = math.ceil(len(set().union(*before.values()) - set(chosen)) / 500)
     assert after_pages >= 2
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        result = run_plan(plan, client, progress=InterruptReading(1))
+    with pytest.raises(KeyboardInterrupt) as caught:  # Ctrl-C propagates, with the result
+        run_plan(plan, client, progress=InterruptReading(1))
+    result = caught.value.result
     assert result.interrupted and result.after is None and result.done
     read_before = reads(emu)
     again = ccpandas.resume(result.run_id, client=client, progress=False)
