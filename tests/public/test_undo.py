@@ -180,7 +180,7 @@ def test_api_selected_sources_are_undone_exactly(cc_emulator_factory, connect) -
     tag = acct.tag_ids()[0]
     before = {lid: acct.members(lid) for lid in (a, b)}
     tagged = ccpandas.remove_list_memberships(
-        Source.tag_ids([tag]), [a, b], client=client, snapshot=True, progress=False
+        client, [a, b], source=Source.tag_ids([tag]), snapshot=True, progress=False
     )
     assert tagged.ok and pairs_of(tagged.changes, "removed")
     tagged.undo(progress=False)
