@@ -42,6 +42,7 @@ from ccpandas.models import (
     Batch,
     MembershipAction,
     Source,
+    SourceKind,
 )
 
 __all__ = [
@@ -231,6 +232,11 @@ class UndoPlan:
     notes: tuple[str, ...] = field(default=())
 
     # The attributes a result and the runner read of any plan.
+    @property
+    def source(self) -> Source:
+        """The adds name their contacts (``contact_ids`` sources)."""
+        return Source(SourceKind.CONTACT_IDS)
+
     @property
     def n_requests(self) -> int:
         """Add requests to send."""
