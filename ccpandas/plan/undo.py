@@ -170,14 +170,14 @@ def add_batches(
     for group, key in enumerate(ordered):
         members = sorted(groups[key])
         for lg in range(0, len(key), MAX_LISTS_PER_REQUEST):
-            lists = key[lg : lg + MAX_LISTS_PER_REQUEST]
+            chosen = key[lg : lg + MAX_LISTS_PER_REQUEST]
             for cg in range(0, len(members), MAX_CONTACTS_PER_REQUEST):
                 chunk = members[cg : cg + MAX_CONTACTS_PER_REQUEST]
                 batches.append(
                     Batch(
                         start + len(batches),
                         Source.contact_ids(chunk),
-                        tuple(lists),
+                        chosen,
                         contact_group=group,
                         list_group=lg // MAX_LISTS_PER_REQUEST,
                         size=len(chunk),

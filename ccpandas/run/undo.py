@@ -59,6 +59,19 @@ class UndoResult(RemovalResult):
     """
 
     plan: UndoPlan  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        plan: UndoPlan,
+        runs: Any,
+        runner: Runner,
+        *,
+        dry_run: bool = False,
+        run_id: str | None = None,
+    ) -> None:
+        # The base class reads only what both plans have (batches, list_ids, rate...).
+        super().__init__(plan, runs, runner, dry_run=dry_run, run_id=run_id)  # type: ignore[arg-type]
+
     _truth_word = "restored"
 
     @property
