@@ -68,6 +68,7 @@ _LAZY = {
     "runs": "ccpandas.history",
     "run_result": "ccpandas.history",
     "resume": "ccpandas.history",
+    "undo": "ccpandas.history",
     # IPython extension hooks (%load_ext ccpandas); IPython is imported only then.
     "load_ipython_extension": "ccpandas.widgets.ipython",
     "unload_ipython_extension": "ccpandas.widgets.ipython",
@@ -103,6 +104,7 @@ __all__ = [
     "run_result",
     "runs",
     "set_default_client",
+    "undo",
     "wait",
 ]
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ccpandas.client.http import Client
     from ccpandas.run.result import RemovalResult
 
-__all__ = ["RUN_COLUMNS", "RUN_STATES", "resume", "resume_frame", "run_result", "runs"]
+__all__ = ["RUN_COLUMNS", "RUN_STATES", "resume", "resume_frame", "run_result", "runs", "undo"]
 
 #: The columns of :func:`runs`.
 RUN_COLUMNS = (
@@ -48,6 +48,9 @@ RUN_COLUMNS = (
     "stop_reason",
     "base_url",
     "removed_memberships",
+    "kind",
+    "parent",
+    "restored_memberships",
 )
 #: What :func:`runs` says about a run.
 RUN_STATES = {
@@ -73,7 +76,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     API selected them), ``state`` (see :data:`RUN_STATES`) and ``progress`` (the
     share of requests whose activity completed, 0 to 1), ``removed_memberships``
     (what the verification read found removed per list, e.g. "Newsletter 43,
-    Customers 16"; None for runs without one), and more.
+    Customers 16"; None for runs without one), ``kind`` (``remove`` or ``undo``),
+    ``parent`` (an undo: the run it reverses), ``restored_memberships`` (an undo's
+    verified memberships back per list), and more.
 
     Example:
         >>> ccpandas.runs()[["run_id", "state", "progress"]]  # doctest: +SKIP
@@ -81,7 +86,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     db = journal or open_journal()
     records = db.query(
         "SELECT r.run_id, r.created_at, r.updated_at, r.list_ids, r.n_contacts, r.n_rows, "
-        "r.source, r.n_batches, r.status, r.stop_reason, r.base_url, "
+        "r.source, r.n_batches, r.status, r.stop_reason, r.base_url, r.kind, r.parent, "
         "SUM(b.activity_id IS NOT NULL) AS accepted, "
         "SUM(b.state = ?) AS completed, "
         f"SUM(b.state IN ({sql_list(_BAD)})) AS failed, "
@@ -133,7 +138,15 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
                 "progress": completed / n if n else 1.0,
                 "stop_reason": None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
                 "base_url": rec["base_url"],
-                "removed_memberships": verified.get(rec["run_id"]),
+                # -- undo: the verified truth of an undo is what came back.
+                "removed_memberships": None
+                if rec["kind"] == "undo"
+                else verified.get(rec["run_id"]),
+                "kind": rec["kind"],
+                "parent": rec["parent"],
+                "restored_memberships": verified.get(rec["run_id"])
+                if rec["kind"] == "undo"
+                else None,
             }
         )
     frame = pd.DataFrame.from_records(out, columns=list(RUN_COLUMNS))
@@ -181,7 +194,7 @@ def _rebuild(
         raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
     db = journal or open_journal()
     run_journal = RunJournal.open(run_id, db=db)
-    plan = db.load_plan(run_id)
+    kind = db.run_record(run_id).get("kind", "remove")
     template = runner or Runner(None)
     api = client if client is not None else template.client
     if api is None and resolve:
@@ -190,6 +203,11 @@ def _rebuild(
         api = get_default_client()
     _check_same_api(run_journal, api)
     built = template.replace(client=api, journal=run_journal)
+    if kind == "undo":
+        from ccpandas.run.undo import rebuild_undo
+
+        return rebuild_undo(db, run_id, built)
+    plan = db.load_plan(run_id)
     result = RemovalResult(plan, db.load_runs(run_id, plan), built, run_id=run_id)
     if plan.membership is not None:
         # -- membership snapshot: a finished verification is in the journal already.
@@ -267,6 +285,10 @@ def resume_frame(
     check_client(client)
     result = _rebuild(run_id, client, runner=runner, resolve=True)
     journaled = result.plan
+    if not hasattr(journaled, "source"):
+        raise PlanError(
+            f"run {run_id} is an undo, not a DataFrame's removal; use ccpandas.resume({run_id!r})"
+        )
     if journaled.source.kind.value != "contact_ids":
         raise PlanError(
             f"run {run_id} removed contacts selected by the API ({journaled.source.kind.value}),"
@@ -331,6 +353,59 @@ def _resume_email_frame(
     rows.insert(0, "email", frame[column])
     result.plan = dataclasses.replace(journaled, rows=rows, column=column)
     return result._continue(**options)
+
+
+def undo(
+    run_id: str,
+    client: Client | None = None,
+    *,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+    force: bool = False,
+    runner: Runner | None = None,
+) -> Any:
+    """Put back exactly the memberships run ``run_id`` removed, from the journal, in
+    any process.
+
+    The pairs are those whose outcome was ``removed`` in the run's verified
+    ``changes``. A fresh read first decides each pair: ``restore``,
+    ``already_member`` (back on the list: no request spent), or ``cannot_restore``
+    (``deleted`` contact, ``list_deleted``, ``list_limit``: the contact is on 50 lists
+    now). The adds go out as ``POST /activities/add_list_memberships``, contacts
+    grouped by identical list sets (the fewest requests), as a journaled run of kind
+    ``undo`` (``ccpandas.resume(undo_id)`` continues it after a crash), re-read at the
+    end: ``undo_result.changes`` says ``restored`` / ``already_member`` /
+    ``cannot_restore`` per pair. Unsubscribed contacts get their list memberships
+    back and stay unsubscribed.
+
+    ``dry_run=True`` returns the preview (the plan's text: per-list counts, cost, what
+    cannot be restored and why) and sends nothing. A second undo of the same run is a
+    :class:`~ccpandas.PlanError` naming the first (``force=True`` allows it); so is a
+    run taken without a membership snapshot (``snapshot=True`` would have made it
+    possible), or one not finished or not verified.
+
+    Example:
+        >>> preview = ccpandas.undo("20250301-231501-7f3a2c", dry_run=True)  # doctest: +SKIP
+        >>> done = ccpandas.undo("20250301-231501-7f3a2c")  # doctest: +SKIP
+        >>> done.changes["outcome"].value_counts()  # doctest: +SKIP
+    """
+    check_run_options({"dry_run": dry_run, "wait": wait, "progress": progress, "timeout": timeout})
+    check_client(client)
+    if not isinstance(run_id, str):
+        raise TypeError(f"run_id must be a run id string, not {type(run_id).__name__}")
+    if not isinstance(force, bool):
+        raise TypeError(f"force must be True or False, not {force!r}")
+    parent = _rebuild(run_id, client, runner=runner, resolve=True)
+    return parent.undo(
+        parent.runner.client,
+        dry_run=dry_run,
+        wait=wait,
+        progress=progress,
+        timeout=timeout,
+        force=force,
+    )
 
 
 def _check_same_api(journal: RunJournal, client: Any) -> None:

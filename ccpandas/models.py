@@ -24,6 +24,7 @@ __all__ = [
     "ActivityState",
     "Batch",
     "IdSlice",
+    "MembershipAction",
     "Source",
     "SourceKind",
 ]
@@ -68,6 +69,23 @@ _TERMINAL = frozenset(
         ActivityState.TIMED_OUT,
     }
 )
+
+
+class MembershipAction(enum.StrEnum):
+    """What a batch does to its target lists: the bulk activity endpoint it is sent to.
+
+    Example:
+        >>> MembershipAction.ADD.path
+        '/activities/add_list_memberships'
+    """
+
+    REMOVE = "remove_list_memberships"
+    ADD = "add_list_memberships"
+
+    @property
+    def path(self) -> str:
+        """The endpoint, relative to the API's base URL."""
+        return f"/activities/{self.value}"
 
 
 class SourceKind(enum.StrEnum):
@@ -226,7 +244,8 @@ class Batch:
     """One removal request: a source, at most 50 target lists, an optional exclude.
 
     ``index`` is the batch's position in its plan; ``contact_group`` and
-    ``list_group`` say which slice of contacts and of lists it covers.
+    ``list_group`` say which slice of contacts and of lists it covers. ``action`` is
+    the endpoint: removal, or (an undo) ``add_list_memberships`` with the same body.
 
     Example:
         >>> b = Batch(0, Source.contact_ids(["a"]), ("l1",))
@@ -241,9 +260,11 @@ class Batch:
     contact_group: int = 0
     list_group: int = 0
     size: int = field(default=0, compare=False)
+    action: MembershipAction = MembershipAction.REMOVE
 
     def to_json(self) -> dict[str, Any]:
-        """The request body for ``POST /activities/remove_list_memberships``."""
+        """The request body for ``POST /activities/remove_list_memberships`` (or
+        ``add_list_memberships``, the same shape)."""
         body: dict[str, Any] = {"source": self.source.to_json(), "list_ids": list(self.list_ids)}
         if self.exclude:
             body["exclude"] = {"contact_ids": list(self.exclude)}

@@ -74,6 +74,7 @@ log = logging.getLogger("ccpandas")
 __all__ = [
     "DATA_DIR_ENV",
     "JOURNAL_FILE",
+    "RUN_KINDS",
     "JournalDB",
     "RunJournal",
     "RunLockedError",
@@ -103,7 +104,9 @@ CREATE TABLE IF NOT EXISTS runs (
                                   -- as stand-ins), with its index
     status      TEXT NOT NULL,    -- running | ended | stopped
     stop_reason TEXT,             -- why it last stopped (quota_exceeded, interrupted, ...)
-    stopped_at  TEXT
+    stopped_at  TEXT,
+    kind        TEXT NOT NULL DEFAULT 'remove',  -- remove | undo
+    parent      TEXT              -- an undo: the run it reverses
 );
 CREATE TABLE IF NOT EXISTS batches (
     run_id          TEXT NOT NULL,
@@ -182,6 +185,28 @@ def _from_iso(value: str | None) -> dt.datetime | None:
 
 _DIED = "no answer recorded: the process ended while the request was out"
 
+#: The kinds of run: a removal, or an undo re-adding what a removal removed.
+RUN_KINDS = ("remove", "undo")
+# Columns added after the first release: (name, definition). A journal file written
+# before them gets them on open (CREATE TABLE IF NOT EXISTS leaves an old table as is).
+_ADDED_RUN_COLUMNS = (
+    ("kind", "TEXT NOT NULL DEFAULT 'remove'"),
+    ("parent", "TEXT"),
+)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring an existing journal file's tables up to this version's columns."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    for name, definition in _ADDED_RUN_COLUMNS:
+        if name not in have:
+            try:
+                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {definition}")
+            except sqlite3.OperationalError as exc:
+                # Another process added it between our check and our ALTER.
+                if "duplicate column" not in str(exc):
+                    raise
+
 
 # --------------------------------------------------------------------------- the file
 
@@ -217,6 +242,7 @@ class JournalDB:
                     # FULL: a commit is on disk before the next request goes out.
                     conn.execute("PRAGMA synchronous=FULL")
                     conn.executescript(_SCHEMA)
+                    _migrate(conn)
                     conn.execute(
                         "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
                         (str(SCHEMA_VERSION),),
@@ -298,10 +324,15 @@ class JournalDB:
     def load_plan(self, run_id: str) -> RemovalPlan:
         """The run's plan, rebuilt from the journal (the same batches, checked)."""
         record = self.run_record(run_id)
+        if record.get("kind", "remove") != "remove":
+            raise CCError(
+                f"run {run_id} is an {record['kind']} (of run {record.get('parent')}), not "
+                "a removal: ccpandas.run_result() and ccpandas.resume() rebuild it"
+            )
         return _rebuild_plan(run_id, json.loads(record["plan"]), record, self)
 
-    def load_runs(self, run_id: str, plan: RemovalPlan) -> list[BatchRun]:
-        """The run's batches with the states last recorded."""
+    def load_runs(self, run_id: str, plan: Any) -> list[BatchRun]:
+        """The run's batches (``plan.batches``) with the states last recorded."""
         runs = [BatchRun(b) for b in plan.batches]
         _apply_records(runs, self._batch_records(run_id))
         return runs
@@ -425,6 +456,68 @@ class RunJournal:
                     "UPDATE snapshots SET run_id = ?, phase = 'before' WHERE snapshot_id = ?",
                     (run_id, meta["membership"]["snapshot_id"]),
                 )
+        return cls(db, run_id, base_url=base_url)
+
+    @classmethod
+    def create_run(
+        cls,
+        *,
+        kind: str,
+        parent: str | None,
+        source: str,
+        list_ids: Sequence[str],
+        n_rows: int,
+        n_contacts: int | None,
+        batches: Sequence[Batch],
+        meta: dict[str, Any],
+        rows_blob: bytes,
+        base_url: str | None = None,
+        db: JournalDB | None = None,
+        now: dt.datetime | None = None,
+    ) -> RunJournal:
+        """Record a new run of another kind than a plain removal (an ``undo`` of
+        ``parent``): its meta (with the batches' digest) and one record per batch.
+
+        Example:
+            >>> import tempfile
+            >>> db = JournalDB(Path(tempfile.mkdtemp()) / "journal.sqlite3")
+            >>> j = RunJournal.create_run(kind="undo", parent="r1", source="contact_ids",
+            ...     list_ids=[], n_rows=0, n_contacts=0, batches=[], meta={}, rows_blob=b"",
+            ...     db=db)
+            >>> db.run_record(j.run_id)["kind"], db.run_record(j.run_id)["parent"]
+            ('undo', 'r1')
+        """
+        if kind not in RUN_KINDS:
+            raise ValueError(f"kind must be one of {RUN_KINDS}, not {kind!r}")
+        db = db or open_journal()
+        now = now or _utcnow()
+        run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        meta = {**meta, "digest": plan_digest(batches)}
+        with db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO runs (run_id, created_at, updated_at, base_url, source, list_ids, "
+                "n_rows, n_contacts, n_batches, plan, rows, status, kind, parent) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ended', ?, ?)",
+                (
+                    run_id,
+                    _iso(now),
+                    _iso(now),
+                    base_url,
+                    source,
+                    json.dumps(list(list_ids)),
+                    n_rows,
+                    n_contacts,
+                    len(batches),
+                    json.dumps(meta),
+                    rows_blob,
+                    kind,
+                    parent,
+                ),
+            )
+            conn.executemany(
+                "INSERT INTO batches (run_id, batch, state) VALUES (?, ?, ?)",
+                [(run_id, b.index, BatchState.PENDING) for b in batches],
+            )
         return cls(db, run_id, base_url=base_url)
 
     @classmethod

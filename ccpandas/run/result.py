@@ -89,6 +89,9 @@ class RemovalResult:
         >>> result.rows["status"].value_counts()  # doctest: +SKIP
     """
 
+    #: The verb of the verified truth a reporter ends on ("removed Newsletter 43").
+    _truth_word = "removed"
+
     def __init__(
         self,
         plan: RemovalPlan,
@@ -460,6 +463,51 @@ class RemovalResult:
             self._with_reporter(progress, go)
         return self
 
+    def undo(
+        self,
+        client: Any = None,
+        *,
+        dry_run: bool = False,
+        wait: bool = True,
+        progress: Any = "auto",
+        timeout: float | None = None,
+        force: bool = False,
+    ) -> Any:
+        """Put back exactly the memberships this run removed (its verified
+        ``changes`` with outcome ``removed``): an undo run of its own, journaled,
+        resumable, verified at the end. ``dry_run=True`` returns the preview. Needs
+        the run's membership snapshot; ``ccpandas.undo(run_id)`` does the same from
+        the journal in another process (see there for the details).
+
+        Example:
+            >>> result.undo(dry_run=True)  # doctest: +SKIP
+            >>> result.undo().changes["outcome"].value_counts()  # doctest: +SKIP
+        """
+        from ccpandas.run.journal import open_journal
+        from ccpandas.run.undo import run_undo
+
+        check_run_options(
+            {"dry_run": dry_run, "wait": wait, "progress": progress, "timeout": timeout}
+        )
+        if not isinstance(force, bool):
+            raise TypeError(f"force must be True or False, not {force!r}")
+        if client is None:
+            client = self.runner.client
+        if client is None:
+            raise TypeError("undo needs a client: pass client= (a ccpandas.Client)")
+        db = getattr(self.runner.journal, "db", None) or open_journal()
+        return run_undo(
+            self,
+            client,
+            db=db,
+            dry_run=dry_run,
+            wait=wait,
+            progress=progress,
+            timeout=timeout,
+            force=force,
+            runner=self.runner,  # its clock and polling settings
+        )
+
     def raise_for_errors(self) -> RemovalResult:
         """Raise :class:`ActivityError` if any activity failed, was cancelled or timed
         out; return ``self`` otherwise, for chaining."""
@@ -529,7 +577,9 @@ class RemovalResult:
                     journal.run_stopped(reason)
                 finally:
                     # The tqdm postfix (and other reporters) end on the verified truth.
-                    truth = f"removed {self.summary_text()}" if self.after is not None else ""
+                    truth = ""
+                    if self.after is not None:
+                        truth = f"{self._truth_word} {self.summary_text()}"
                     reporter.finish(runner.snapshot(self.runs, phase, truth))
 
     def _interrupted_note(self) -> str:

@@ -50,7 +50,7 @@ from ccpandas.errors import (
     TransportError,
     next_utc_midnight,
 )
-from ccpandas.models import Batch, SourceKind
+from ccpandas.models import Batch, MembershipAction, SourceKind
 from ccpandas.run.batch import BatchRun, BatchState, Outcome
 from ccpandas.run.clock import Clock, SystemClock
 from ccpandas.run.progress import NullReporter, Reporter, Snapshot
@@ -142,6 +142,7 @@ class NullJournal:
 
 class _ActivityClient(Protocol):
     def remove_list_memberships(self, body: dict[str, Any]) -> dict[str, Any]: ...
+    def add_list_memberships(self, body: dict[str, Any]) -> dict[str, Any]: ...
     def get_activity(self, activity_id: str) -> dict[str, Any]: ...
     def iter_activities(self, *, state: str | None = None, limit: int = 500) -> Any: ...
 
@@ -426,7 +427,11 @@ class Runner:
             raise
         log.debug("sending batch %d", run.batch.index)
         try:
-            activity = client.remove_list_memberships(run.batch.to_json())
+            # The batch says which endpoint: a removal, or an undo's add (same body).
+            if run.batch.action is MembershipAction.ADD:
+                activity = client.add_list_memberships(run.batch.to_json())
+            else:
+                activity = client.remove_list_memberships(run.batch.to_json())
         except BaseException as exc:
             run.resent += max(0, getattr(stats, "resent_posts", 0) - resent_before)
             self._record_failure(run, exc)

@@ -90,7 +90,8 @@ _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 #: File name endings ``--output`` writes.
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 #: Row statuses that do not make a removal's exit status 1.
-_FINE_ROWS = frozenset({"removed", "duplicate", "kept"})
+# An undo's pairs: put back, or back already (nothing to do).
+_FINE_ROWS = frozenset({"removed", "duplicate", "kept", "restored", "already_member"})
 
 
 class _Usage(Exception):
@@ -625,15 +626,7 @@ def _cmd_runs(s: _Session) -> int:
 
 
 def _cmd_undo(s: _Session) -> int:
-    # Undo comes with the membership snapshots; until then the command says so.
-    undo = getattr(ccpandas, "undo", None)
-    if undo is None:
-        s.err(
-            f"{PROG} undo: not available in this version of ccpandas "
-            f"({ccpandas.__version__}): undo needs the membership snapshots of a later "
-            "release. Nothing was sent."
-        )
-        return ExitCode.USAGE
+    undo = ccpandas.undo
     s.confirm(f"Undo run {s.args.run_id} (put its removed contacts back on their lists)?")
     result: Any = None
     with _run_errors() as caught:
@@ -642,7 +635,7 @@ def _cmd_undo(s: _Session) -> int:
     if error is not None:
         result = error.result  # type: ignore[attr-defined]
     if hasattr(result, "runs") and hasattr(result, "plan"):
-        return _finish(s, "undo", result, {}, error)
+        return _finish(s, "undo", result, dict(getattr(result.plan, "list_names", {})), error)
     s.out(str(result))
     return ExitCode.OK
 

@@ -4,9 +4,10 @@ It starts a seeded practice account on 127.0.0.1, reads the members of a list in
 DataFrame, builds a segment of email addresses with pandas (unsubscribed contacts,
 written in mixed case with stray spaces, plus a few messy rows the way real exports
 have them), plans with a membership snapshot, removes by email with a progress bar,
-prints what happened to every row and to every (contact, list) pair, the removed
-memberships per list, and verifies through the API that the segment is gone from
-both target lists.
+prints what happened to every row and to every (contact, list) pair and the removed
+memberships per list, verifies through the API that the segment is gone from both
+target lists, then undoes the removal (previewed first) and checks that every list has
+exactly the members it had before.
 
 The run journal and the daily request count of this practice run go to a temporary
 directory (removed afterwards) unless ``CCPANDAS_DATA_DIR`` is set: practice data has no
@@ -86,6 +87,12 @@ def _demo(args: argparse.Namespace) -> int:
         second = lists.iloc[1]
         targets = [newsletter["name"], second["name"]]
 
+        # Who is on both lists now, read independently: the undo must give back exactly this.
+        before = {
+            t["name"]: set(ccpandas.read_contacts(client, lists=[t["list_id"]])["contact_id"])
+            for t in (newsletter, second)
+        }
+
         # The plan reads both lists' members first (the snapshot), matches the emails
         # to contacts and shows how many members of each list will leave.
         plan = segment.cc.plan(targets, "email", client=client)
@@ -114,7 +121,21 @@ def _demo(args: argparse.Namespace) -> int:
                 failed = True
         if failed:
             return 1
-        print("Verified: no contact of the segment is still a member of either list.")
+        print("Verified: no contact of the segment is still a member of either list.\n")
+
+        # Undo: exactly the removed memberships go back, previewed first.
+        print("Undo, previewed (nothing sent yet):")
+        print(result.undo(dry_run=True), "\n")
+        undo = result.undo(progress="tqdm")
+        print()
+        print(undo, "\n")
+        for target in (newsletter, second):
+            now = set(ccpandas.read_contacts(client, lists=[target["list_id"]])["contact_id"])
+            if now != before[target["name"]]:
+                print(f"FAILED: {target['name']!r} is not back to its members before the run")
+                return 1
+            print(f"{target['name']!r} has its {len(now):,} members back.")
+        print("Verified: every list has exactly the members it had before the removal.")
         print(f"Requests sent: {client.stats.requests} ({client.stats.throttled} throttled).")
     return 0
 

@@ -13,6 +13,9 @@ widget status display the default progress display of removals in this kernel
     Start a local Constant Contact emulator in this kernel and connect to it.
 ``%cc_progress widgets|text|off``
     Choose how removals show progress in this kernel.
+``%cc_undo RUN_ID [--dry-run] [--force]``
+    Put back exactly the memberships run RUN_ID removed (``ccpandas.undo``), with the
+    default client; ``--dry-run`` shows the preview and sends nothing.
 
 Example:
     >>> import IPython  # doctest: +SKIP
@@ -128,6 +131,20 @@ class CCMagics(Magics):
             f"{args.contacts:,} contacts, {len(lists):,} lists, {len(tags):,} tags. "
             "Connected: it is the default client now."
         )
+
+    @magic_arguments()
+    @argument("run_id", help="the run to undo (ccpandas.runs() lists them)")
+    @argument("--dry-run", action="store_true", help="show what would come back; send nothing")
+    @argument("--force", action="store_true", help="undo a run that was undone before")
+    @line_magic
+    def cc_undo(self, line: str) -> Any:
+        """``%cc_undo RUN_ID [--dry-run] [--force]``: put back exactly the memberships
+        run RUN_ID removed, with the default client; returns the undo's result (its
+        preview with ``--dry-run``)."""
+        import ccpandas
+
+        args = parse_argstring(self.cc_undo, line)
+        return ccpandas.undo(args.run_id, dry_run=args.dry_run, force=args.force)
 
     @line_magic
     def cc_progress(self, line: str) -> None:

@@ -76,6 +76,7 @@ class RemovalPanel(w.VBox):
 
     result = traitlets.Any(None, help="the RemovalResult once a run ended (or stopped)")
     running = traitlets.Bool(False, help="a removal is running")
+    undo_result = traitlets.Any(None, help="the UndoResult once the Undo button ran")
 
     def __init__(
         self,
@@ -135,6 +136,34 @@ class RemovalPanel(w.VBox):
             layout=w.Layout(width="auto", display="none"),
         )
 
+        # -- undo: put back what the run removed, with its own explicit confirmation.
+        self.undo_confirm = w.Checkbox(
+            value=False,
+            description="I understand",
+            indent=False,
+            disabled=True,
+            layout=w.Layout(width="auto"),
+        )
+        self.undo_button = w.Button(
+            description="Undo",
+            icon="undo",
+            button_style="warning",
+            disabled=True,
+            tooltip="Put back exactly the memberships this run removed",
+        )
+        self.undo_view = w.HTML()
+        self._undo_box = w.VBox(
+            [
+                w.HTML("<h4 style='margin:10px 0 2px'>7. Undo</h4>"),
+                w.HBox(
+                    [self.undo_confirm, self.undo_button], layout=w.Layout(align_items="center")
+                ),
+                self.undo_view,
+            ],
+            layout=w.Layout(display="none"),
+        )
+        self._target = "result"
+
         def section(n: int, text: str) -> w.HTML:
             return w.HTML(f"<h4 style='margin:10px 0 2px'>{n}. {esc(text)}</h4>")
 
@@ -160,6 +189,7 @@ class RemovalPanel(w.VBox):
                 self.message,
                 self._status_box,
                 self._result_box,
+                self._undo_box,
             ],
             layout=w.Layout(width="100%", max_width="900px"),
         )
@@ -169,6 +199,8 @@ class RemovalPanel(w.VBox):
         self.confirm.observe(self._arm, "value")
         self.remove_button.on_click(self._on_remove)
         self.resume_button.on_click(self._on_resume)
+        self.undo_confirm.observe(self._arm_undo, "value")
+        self.undo_button.on_click(self._on_undo)
         self._replan()
 
     # -- steps 1-4: plan and confirm -------------------------------------------------
@@ -267,7 +299,45 @@ class RemovalPanel(w.VBox):
             return
         self._launch(lambda reporter: result.resume(progress=reporter))
 
-    def _launch(self, action: Callable[[Any], RemovalResult]) -> None:
+    # -- step 7: undo ----------------------------------------------------------------
+    def _undoable(self) -> tuple[int, int] | None:
+        """(memberships removed, lists) when the run can be undone from here."""
+        result = self.result
+        if result is None or not result.done or result.after is None or result.dry_run:
+            return None
+        ch = result.changes
+        removed = ch[ch["outcome"] == "removed"]
+        if not len(removed):
+            return None
+        return len(removed), int(removed["list_id"].nunique())
+
+    def _arm_undo(self, change: Any = None) -> None:
+        ready = self.undo_confirm.value and not self.running and self.undo_result is None
+        self.undo_button.disabled = not (ready and self._undoable() is not None)
+
+    def _on_undo(self, _button: Any = None) -> None:
+        # As for Remove: a click without the tick (code can click) sends nothing.
+        result = self.result
+        if self._undoable() is None or self.running or self.undo_result is not None:
+            return
+        if not self.undo_confirm.value:
+            self.undo_view.value = box(note("Nothing sent: tick the confirmation first.", "warn"))
+            return
+        self.undo_view.value = ""
+        client = self.client
+        self._launch(lambda reporter: result.undo(client, progress=reporter), target="undo_result")
+
+    @traitlets.observe("undo_result")
+    def _show_undo(self, change: Any) -> None:
+        undo = change["new"]
+        if undo is None:
+            return
+        self.undo_confirm.disabled = True
+        self.undo_button.disabled = True
+        self.undo_view.value = box(undo._repr_html_())
+
+    def _launch(self, action: Callable[[Any], Any], target: str = "result") -> None:
+        self._target = target
         self.running = True
         self.error = None
         self._freeze(True)
@@ -353,8 +423,12 @@ class RemovalPanel(w.VBox):
         if result is None:
             self._freeze(False)  # nothing was sent: let the analyst fix and retry
             self._arm()
+            self._arm_undo()
             return
-        self.result = result
+        setattr(self, self._target, result)
+        if self._target != "result":
+            self._freeze(False)
+            self.remove_button.disabled = True  # the removal itself is over
 
     @traitlets.observe("result")
     def _show_result(self, change: Any) -> None:
@@ -387,6 +461,17 @@ class RemovalPanel(w.VBox):
         shown = shown.astype(object).where(shown.notna(), "")  # no "None" in the cells
         parts.append(shown.to_html(border=0))
         self.result_view.value = box(*parts)
+        undoable = self._undoable()
+        if undoable is not None:
+            n, lists = undoable
+            self._undo_box.layout.display = None
+            self.undo_confirm.value = False
+            self.undo_confirm.disabled = False
+            self.undo_confirm.description = (
+                f"I understand {n:,} memberships will be added back to {lists:,} "
+                f"list{'s' * (lists != 1)}"
+            )
+            self._arm_undo()
 
     def _freeze(self, frozen: bool) -> None:
         self.targets.set_disabled(frozen)
@@ -394,6 +479,10 @@ class RemovalPanel(w.VBox):
         self.confirm.disabled = frozen or self.plan is None
         self.remove_button.disabled = True
         self.resume_button.disabled = frozen
+        self.undo_confirm.disabled = (
+            frozen or self.undo_result is not None or self._undoable() is None
+        )
+        self.undo_button.disabled = True
 
     # -- text form -------------------------------------------------------------------
     def __repr__(self) -> str:

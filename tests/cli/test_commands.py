@@ -299,13 +299,6 @@ def test_quota_spent_exit_3_then_resume(cli, emu, api, tmp_path) -> None:
 # --------------------------------------------------------------------------- undo
 
 
-def test_undo_not_available_exit_2(cli, monkeypatch) -> None:
-    monkeypatch.delattr(ccpandas, "undo", raising=False)
-    ran = cli("undo", "20250301-231501-7f3a2c", "--yes")
-    assert ran.code == ExitCode.USAGE
-    assert "not available in this version" in ran.err
-
-
 def test_undo_calls_the_library_once_it_exists(cli, monkeypatch) -> None:
     calls = []
 
@@ -318,6 +311,32 @@ def test_undo_calls_the_library_once_it_exists(cli, monkeypatch) -> None:
     assert ran.code == ExitCode.OK, ran.err
     assert calls and calls[0][0] == "20250301-231501-7f3a2c"
     assert "undid 20250301-231501-7f3a2c" in ran.out
+
+
+def test_undo_end_to_end_output_and_exit_codes(cli, api, emu, lists) -> None:
+    first = lists["list_id"].iloc[0]
+    before = members_of(api, first)
+    removal = pd.DataFrame({"contact_id": sorted(before)}).cc.remove_from_lists(
+        [first], client=api, snapshot=True, progress=False
+    )
+    assert members_of(api, first) == set()
+    ran = cli("undo", removal.run_id, "--yes", "--json")
+    assert ran.code == ExitCode.OK, ran.err
+    report = json.loads(ran.out)
+    assert set(report) == REPORT_KEYS and report["command"] == "undo"
+    assert report["outcome"] == "completed"
+    assert report["rows_by_status"] == {"restored": len(before)}
+    assert report["lists"][0]["name"] == lists["name"].iloc[0]
+    assert members_of(api, first) == before
+    # Twice: refused, naming the first undo, nothing sent: a usage/input error.
+    again = cli("undo", removal.run_id, "--yes")
+    assert again.code == ExitCode.USAGE and report["run_id"] in again.err
+    # A run without a snapshot cannot be undone exactly: says which option would have.
+    blind = pd.DataFrame({"contact_id": sorted(before)[:5]}).cc.remove_from_lists(
+        [first], client=api, snapshot=False, progress=False
+    )
+    refused = cli("undo", blind.run_id, "--yes")
+    assert refused.code == ExitCode.USAGE and "snapshot=True" in refused.err
 
 
 # --------------------------------------------------------------------------- login, logout

@@ -80,3 +80,25 @@ def test_terminal_keeps_text_progress_and_cc_progress_switches(
     assert isinstance(progress.make_reporter("auto"), progress.TqdmReporter)
     with pytest.raises(ValueError, match="widgets, text or off"):
         shell.run_line_magic("cc_progress", "fancy")
+
+
+def test_undo_magic_previews_then_restores(shell: InteractiveShell, capsys) -> None:
+    import pandas as pd
+
+    shell.run_line_magic("cc_emulator", "--contacts 300 --seed 8 --lists 2 --rate 0")
+    emu = ext.current_emulator()
+    acct = emu.account
+    first = acct.list_ids()[0]
+    before = acct.members(first)
+    removal = pd.DataFrame({"contact_id": sorted(before)}).cc.remove_from_lists(
+        [first], snapshot=True, progress=False
+    )
+    assert acct.members(first) == set()
+    preview = shell.run_line_magic("cc_undo", f"{removal.run_id} --dry-run")
+    assert preview.dry_run and acct.members(first) == set()
+    assert f"{acct.lists[first].name} {len(before):,}" in repr(preview)
+    undo = shell.run_line_magic("cc_undo", removal.run_id)
+    assert undo.ok and acct.members(first) == before
+    assert set(undo.changes["outcome"]) == {"restored"}
+    with pytest.raises(ccpandas.PlanError, match=undo.run_id):
+        shell.run_line_magic("cc_undo", removal.run_id)

@@ -243,3 +243,39 @@ def test_panel_without_a_dataframe_uses_api_sources(emu: Emulator, client: ccpan
     panel.remove_button.click()
     assert panel.result.ok
     assert not members(emu, "Newsletter") & members(emu, "Webinar attendees")
+
+
+def test_panel_undo_button_asks_first_then_restores_exactly(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    before = {name: members(emu, name) for name in ("Newsletter", "Customers")}
+    panel = RemovalPanel(segment, client=client, lists=lists, background=False)
+    panel.targets.value = ["Newsletter", "Customers"]
+    panel.snapshot.value = True
+    assert panel.undo_button.disabled and panel._undo_box.layout.display == "none"
+    panel.confirm.value = True
+    panel.remove_button.click()
+    result = panel.result
+    assert result is not None and result.ok and result.after is not None
+    assert all(not members(emu, name) & set(segment["contact_id"].dropna()) for name in before)
+    n = sum(len(m) for m in before.values())
+    assert panel._undo_box.layout.display is None
+    assert panel.undo_confirm.description == (
+        f"I understand {n:,} memberships will be added back to 2 lists"
+    )
+    adds = emu.account.count(method="POST", route="/v3/activities/add_list_memberships")
+    assert panel.undo_button.disabled
+    panel.undo_button.click()  # not confirmed: nothing sent
+    assert panel.undo_result is None
+    assert emu.account.count(method="POST", route="/v3/activities/add_list_memberships") == adds
+    assert "tick the confirmation first" in panel.undo_view.value
+
+    panel.undo_confirm.value = True
+    assert not panel.undo_button.disabled
+    panel.undo_button.click()
+    undo = panel.undo_result
+    assert undo is not None and undo.ok
+    assert {name: members(emu, name) for name in before} == before
+    assert set(undo.changes["outcome"]) == {"restored"}
+    assert "UndoResult" in panel.undo_view.value and "restored" in panel.undo_view.value
+    assert panel.undo_button.disabled and panel.undo_confirm.disabled

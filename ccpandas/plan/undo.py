@@ -1,0 +1,436 @@
+"""Plan an undo: the memberships a removal removed, back to their lists (pure).
+
+An undo re-adds exactly the (contact, list) pairs whose outcome was ``removed`` in a
+run's verified ``changes``, through ``POST /activities/add_list_memberships``
+(``source.contact_ids`` up to 500, up to 50 target lists). Before anything is sent, a
+fresh read decides each pair:
+
+- ``restore``: it will be added back;
+- ``already_member``: the contact is on the list again (no request spent on it);
+- ``cannot_restore`` with a reason: ``deleted`` (the contact was deleted since),
+  ``list_deleted`` (the list was), ``list_limit`` (the contact is now on 50 lists, the
+  most the API allows; the lists it has room for are restored, in target-list order).
+
+Contacts are grouped by the identical set of lists they go back to, so the add
+requests are the minimum: the sum over distinct list sets of
+``ceil(contacts / 500) x ceil(lists / 50)``.
+
+Example:
+    >>> pairs = pd.DataFrame({"contact_id": ["c1", "c2", "c2"],
+    ...                       "list_id": ["l1", "l1", "l2"]})
+    >>> decided = decide_undo(pairs, live_lists={"l1", "l2"},
+    ...     contacts={"c1": ("active", ()), "c2": ("unsubscribed", ("l2",))})
+    >>> decided["decision"].tolist()
+    ['restore', 'restore', 'already_member']
+    >>> plan = plan_undo(decided, "r1", ["l1", "l2"], {"l1": "News", "l2": "Shop"})
+    >>> plan.n_requests, plan.restore_per_list()
+    (1, {'News': 2})
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ccpandas.models import (
+    MAX_CONTACTS_PER_REQUEST,
+    MAX_LISTS_PER_REQUEST,
+    Batch,
+    MembershipAction,
+    Source,
+    SourceKind,
+)
+
+__all__ = [
+    "CANNOT_RESTORE_REASONS",
+    "DECISIONS",
+    "MAX_LISTS_PER_CONTACT",
+    "UNDO_CHANGE_COLUMNS",
+    "UNDO_OUTCOMES",
+    "UndoPlan",
+    "add_batches",
+    "decide_undo",
+    "min_add_requests",
+    "plan_undo",
+    "undo_changes",
+]
+
+#: "Each contact can be a member of up to 50 lists" (the API's documented limit).
+MAX_LISTS_PER_CONTACT = 50
+#: What the fresh read decides for each pair.
+DECISIONS = ("restore", "already_member", "cannot_restore")
+#: Why a pair cannot be put back.
+CANNOT_RESTORE_REASONS = {
+    "deleted": "the contact was deleted since the removal",
+    "list_deleted": "the list was deleted since the removal",
+    "list_limit": f"the contact is on {MAX_LISTS_PER_CONTACT} lists now, the most allowed",
+}
+#: The outcomes of ``undo_result.changes``, besides the states of activities that did
+#: not complete (``failed``, ``not_sent``, ``processing``...).
+UNDO_OUTCOMES = ("restored", "already_member", "cannot_restore", "not_restored", "unverified")
+#: The columns of ``undo_result.changes`` (and of ``UndoPlan.pairs`` but ``outcome``).
+UNDO_CHANGE_COLUMNS = (
+    "contact_id",
+    "list_id",
+    "list_name",
+    "contact_status",
+    "decision",
+    "reason",
+    "outcome",
+)
+
+
+def decide_undo(
+    pairs: pd.DataFrame,
+    *,
+    live_lists: set[str] | frozenset[str],
+    contacts: Mapping[str, tuple[str, Sequence[str]]],
+    list_order: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Decide each removed pair from what a fresh read says now.
+
+    ``pairs``: ``contact_id``, ``list_id`` (the pairs the run removed). ``live_lists``:
+    the target lists that still exist. ``contacts``: per contact id, ``(status,
+    lists it is on now)``; a contact missing from it was not found (deleted and
+    purged), ``status == "deleted"`` is deleted. ``list_order``: the order in which a
+    contact near the 50-list limit gets its lists back (default: first seen).
+
+    Returns ``pairs`` with ``contact_status``, ``decision`` and ``reason`` (one of
+    :data:`CANNOT_RESTORE_REASONS`, or None), same order; nothing is dropped.
+    """
+    missing = [c for c in ("contact_id", "list_id") if c not in pairs.columns]
+    if missing:
+        raise ValueError(f"pairs needs the columns contact_id and list_id; missing {missing}")
+    cids = pairs["contact_id"].astype(str).str.lower().tolist()
+    lids = pairs["list_id"].astype(str).str.lower().tolist()
+    order = {lid: i for i, lid in enumerate(list_order or dict.fromkeys(lids))}
+    status_out: list[str] = []
+    decision: list[str] = [""] * len(cids)
+    reason: list[str | None] = [None] * len(cids)
+    # Pairs that could go back, per contact, to apply the 50-list limit in list order.
+    candidates: dict[str, list[int]] = {}
+    for i, (cid, lid) in enumerate(zip(cids, lids, strict=True)):
+        status, now_on = contacts.get(cid, ("deleted", ()))
+        status_out.append(status)
+        if status == "deleted":
+            decision[i], reason[i] = "cannot_restore", "deleted"
+        elif lid not in live_lists:
+            decision[i], reason[i] = "cannot_restore", "list_deleted"
+        elif lid in {str(x).lower() for x in now_on}:
+            decision[i] = "already_member"
+        else:
+            candidates.setdefault(cid, []).append(i)
+    for cid, positions in candidates.items():
+        room = MAX_LISTS_PER_CONTACT - len(set(contacts[cid][1]))
+        positions.sort(key=lambda p: order.get(lids[p], len(order)))
+        for n, p in enumerate(positions):
+            if n < room:
+                decision[p] = "restore"
+            else:
+                decision[p], reason[p] = "cannot_restore", "list_limit"
+    out = pd.DataFrame(
+        {
+            "contact_id": pd.Series(cids, dtype=object),
+            "list_id": pd.Series(lids, dtype=object),
+            "contact_status": pd.Series(status_out, dtype=object),
+            "decision": pd.Series(decision, dtype=object),
+            "reason": pd.Series(reason, dtype=object),
+        }
+    )
+    return out
+
+
+def add_batches(
+    restore: Sequence[tuple[str, str]], list_ids: Sequence[str], start: int = 0
+) -> list[Batch]:
+    """``add_list_memberships`` batches for ``(contact_id, list_id)`` pairs: contacts
+    grouped by their identical set of lists, 500 contacts and 50 lists per request,
+    so their number is :func:`min_add_requests`. Deterministic: sets in target-list
+    order, contacts sorted.
+
+    Example:
+        >>> [(b.source.values, b.list_ids) for b in add_batches(
+        ...     [("c1", "l1"), ("c2", "l1"), ("c2", "l2")], ["l1", "l2"])]
+        [(('c1',), ('l1',)), (('c2',), ('l1', 'l2'))]
+    """
+    rank = {lid: i for i, lid in enumerate(list_ids)}
+    per_contact: dict[str, set[str]] = {}
+    for cid, lid in restore:
+        per_contact.setdefault(cid, set()).add(lid)
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for cid, lists in per_contact.items():
+        key = tuple(sorted(lists, key=lambda x: (rank.get(x, len(rank)), x)))
+        groups.setdefault(key, []).append(cid)
+    batches: list[Batch] = []
+    ordered = sorted(groups, key=lambda k: ([rank.get(x, len(rank)) for x in k], k))
+    for group, key in enumerate(ordered):
+        members = sorted(groups[key])
+        for lg in range(0, len(key), MAX_LISTS_PER_REQUEST):
+            chosen = key[lg : lg + MAX_LISTS_PER_REQUEST]
+            for cg in range(0, len(members), MAX_CONTACTS_PER_REQUEST):
+                chunk = members[cg : cg + MAX_CONTACTS_PER_REQUEST]
+                batches.append(
+                    Batch(
+                        start + len(batches),
+                        Source.contact_ids(chunk),
+                        chosen,
+                        contact_group=group,
+                        list_group=lg // MAX_LISTS_PER_REQUEST,
+                        size=len(chunk),
+                        action=MembershipAction.ADD,
+                    )
+                )
+    return batches
+
+
+def min_add_requests(restore: Sequence[tuple[str, str]]) -> int:
+    """The fewest ``add_list_memberships`` requests that put ``restore`` back: the sum
+    over distinct list sets of ``ceil(contacts / 500) x ceil(lists / 50)``.
+
+    Example:
+        >>> min_add_requests([(f"c{i}", "l1") for i in range(501)] + [("x", "l2")])
+        3
+    """
+    per_contact: dict[str, set[str]] = {}
+    for cid, lid in restore:
+        per_contact.setdefault(cid, set()).add(lid)
+    sets: dict[frozenset[str], int] = {}
+    for lists in per_contact.values():
+        sets[frozenset(lists)] = sets.get(frozenset(lists), 0) + 1
+    return sum(
+        math.ceil(n / MAX_CONTACTS_PER_REQUEST) * math.ceil(len(s) / MAX_LISTS_PER_REQUEST)
+        for s, n in sets.items()
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class UndoPlan:
+    """What an undo of run ``parent_run_id`` will do, before anything is sent.
+
+    ``pairs``: one row per (contact, list) pair the run removed, with
+    ``contact_status``, ``decision`` (:data:`DECISIONS`) and ``reason``; ``batches``:
+    the add requests; ``read_requests``: what the fresh read cost, and what the
+    verification at the end will cost again. ``str(plan)`` and the notebook display
+    say how many memberships come back per list, the cost in requests and time, and
+    which pairs cannot be restored and why.
+
+    Example:
+        >>> print(undo_plan)  # doctest: +SKIP
+    """
+
+    parent_run_id: str
+    list_ids: tuple[str, ...]
+    list_names: Mapping[str, str]
+    pairs: pd.DataFrame
+    batches: tuple[Batch, ...]
+    read_requests: int = 0
+    rate: float = 4.0
+    notes: tuple[str, ...] = field(default=())
+
+    # The attributes a result and the runner read of any plan.
+    @property
+    def source(self) -> Source:
+        """The adds name their contacts (``contact_ids`` sources)."""
+        return Source(SourceKind.CONTACT_IDS)
+
+    @property
+    def n_requests(self) -> int:
+        """Add requests to send."""
+        return len(self.batches)
+
+    @property
+    def n_batches(self) -> int:
+        return len(self.batches)
+
+    @property
+    def n_rows(self) -> int:
+        """Pairs the run removed (one row each)."""
+        return len(self.pairs)
+
+    @property
+    def n_contacts(self) -> int:
+        """Distinct contacts to put back."""
+        return int(self.pairs.loc[self.restore_mask, "contact_id"].nunique())
+
+    @property
+    def restore_mask(self) -> pd.Series:
+        return self.pairs["decision"] == "restore"
+
+    def name_of(self, list_id: str) -> str:
+        return str(self.list_names.get(list_id, list_id))
+
+    def restore_pairs(self) -> list[tuple[str, str]]:
+        """The (contact_id, list_id) pairs the add requests carry."""
+        sel = self.pairs[self.restore_mask]
+        return list(zip(sel["contact_id"].tolist(), sel["list_id"].tolist(), strict=True))
+
+    def restore_per_list(self) -> dict[str, int]:
+        """Memberships that will come back, per list name (target-list order)."""
+        return self._per_list(self.pairs[self.restore_mask])
+
+    def cannot_restore(self) -> pd.DataFrame:
+        """The pairs that cannot be put back, with their reason."""
+        return self.pairs[self.pairs["decision"] == "cannot_restore"].reset_index(drop=True)
+
+    def _per_list(self, frame: pd.DataFrame) -> dict[str, int]:
+        counts = frame["list_id"].value_counts()
+        return {self.name_of(lid): int(counts[lid]) for lid in self.list_ids if lid in counts}
+
+    @property
+    def seconds(self) -> float:
+        """Time the requests take at the rate limit: the adds and the verification read."""
+        return (self.n_requests + self.read_requests) / self.rate
+
+    @property
+    def unsubscribed(self) -> int:
+        """Contacts put back whose permission to send is ``unsubscribed`` (it stays so)."""
+        sel = self.pairs[self.restore_mask]
+        return int(sel.loc[sel["contact_status"] == "unsubscribed", "contact_id"].nunique())
+
+    def summary_lines(self) -> list[tuple[str, str]]:
+        """(label, text) lines of the plan's text and HTML."""
+        per = self.restore_per_list()
+        back = ", ".join(f"{k} {v:,}" for k, v in per.items()) or "none"
+        lines = [
+            ("undoes run", self.parent_run_id),
+            ("memberships removed", f"{self.n_rows:,}"),
+            ("will be added back", f"{int(self.restore_mask.sum()):,} ({back})"),
+        ]
+        already = self.pairs[self.pairs["decision"] == "already_member"]
+        if len(already):
+            lines.append(
+                ("already back", f"{len(already):,} ({_per_text(self._per_list(already))})")
+            )
+        cannot = self.cannot_restore()
+        if len(cannot):
+            reasons = cannot["reason"].value_counts()
+            lines.append(
+                (
+                    "cannot be restored",
+                    f"{len(cannot):,}: "
+                    + "; ".join(
+                        f"{int(n):,} {CANNOT_RESTORE_REASONS.get(str(r), str(r))}"
+                        for r, n in reasons.items()
+                    ),
+                )
+            )
+        if self.unsubscribed:
+            lines.append(
+                (
+                    "unsubscribed",
+                    f"{self.unsubscribed:,} contacts go back on their lists but stay "
+                    "unsubscribed: no email is sent to them",
+                )
+            )
+        lines.append(
+            (
+                "cost",
+                f"{self.n_requests:,} add requests + {self.read_requests:,} reads to verify, "
+                f"about {_duration(self.seconds)} at {self.rate:g}/s",
+            )
+        )
+        lines.extend(("note", n) for n in self.notes)
+        return lines
+
+    def __repr__(self) -> str:
+        width = max(len(k) for k, _ in self.summary_lines())
+        body = "\n".join(f"  {k:<{width}}  {v}" for k, v in self.summary_lines())
+        return f"UndoPlan (nothing sent yet)\n{body}"
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self.summary_lines()
+        )
+        return f"<div><strong>UndoPlan</strong> (nothing sent yet)<table>{rows}</table></div>"
+
+
+def _per_text(per: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in per.items())
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def plan_undo(
+    decided: pd.DataFrame,
+    parent_run_id: str,
+    list_ids: Sequence[str],
+    list_names: Mapping[str, str],
+    *,
+    read_requests: int = 0,
+    rate: float = 4.0,
+) -> UndoPlan:
+    """The undo plan of decided pairs (:func:`decide_undo`): the add batches and the
+    lines the preview shows. Planning the same pairs again gives the same batches."""
+    names = dict(list_names)
+    frame = decided.reset_index(drop=True).copy()
+    frame.insert(2, "list_name", [str(names.get(x, x)) for x in frame["list_id"].tolist()])
+    plan = UndoPlan(
+        parent_run_id=parent_run_id,
+        list_ids=tuple(list_ids),
+        list_names=names,
+        pairs=frame,
+        batches=(),
+        read_requests=read_requests,
+        rate=rate,
+    )
+    batches = tuple(add_batches(plan.restore_pairs(), plan.list_ids))
+    notes: tuple[str, ...] = ()
+    if not batches:
+        notes = ("nothing to add: every pair is already back or cannot be restored",)
+    return UndoPlan(**{**plan.__dict__, "batches": batches, "notes": notes})
+
+
+def undo_changes(
+    plan: UndoPlan,
+    batch_states: Sequence[str],
+    after: set[tuple[str, str]] | None,
+) -> pd.DataFrame:
+    """``undo_result.changes``: per pair, its ``outcome``: ``restored`` (a re-read shows
+    it back), ``already_member``, ``cannot_restore`` (``reason`` says why),
+    ``not_restored`` (its activity completed, yet the re-read does not show it),
+    ``unverified`` (completed, not re-read) or the state of an activity that did not
+    complete. ``batch_states``: per batch, ``completed`` or what it is instead
+    (``not_sent``, ``processing``, ``failed``...); ``after``: the (contact, list) memberships a
+    re-read found, None before it.
+    """
+    frame = plan.pairs.copy()
+    state_of: dict[tuple[str, str], str] = {}
+    for batch, st in zip(plan.batches, batch_states, strict=True):
+        for cid in batch.source.values:
+            for lid in batch.list_ids:
+                state_of[(cid, lid)] = st
+    outcome: list[str] = []
+    reason = frame["reason"].tolist()
+    for i, (cid, lid, dec) in enumerate(
+        zip(frame["contact_id"], frame["list_id"], frame["decision"], strict=True)
+    ):
+        if dec != "restore":
+            outcome.append(str(dec))
+            continue
+        st = state_of.get((cid, lid), "not_sent")
+        if st != "completed":
+            outcome.append(st)
+        elif after is None:
+            outcome.append("unverified")
+        elif (cid, lid) in after:
+            outcome.append("restored")
+        else:
+            outcome.append("not_restored")
+            reason[i] = "its activity completed, but the re-read does not show it on the list"
+    frame["reason"] = pd.Series(reason, dtype=object)
+    frame["outcome"] = pd.Series(outcome, dtype=object)
+    return frame[list(UNDO_CHANGE_COLUMNS)]

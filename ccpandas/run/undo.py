@@ -1,0 +1,496 @@
+"""Undo a removal: put back exactly the memberships a run removed, as a journaled run.
+
+An undo works from the journal alone, in any process, days later. It takes the
+(contact, list) pairs whose outcome was ``removed`` in the run's verified ``changes``
+(so it needs the run's membership snapshot: without one nobody knows who was a member,
+and re-adding everyone sent would add contacts that never were), reads the lists and
+those contacts afresh, decides each pair (:mod:`ccpandas.plan.undo`), and sends the
+``POST /activities/add_list_memberships`` batches through the same runner, journal,
+resume and reconciliation as a removal. The undo is a run of kind ``undo`` whose
+``parent`` is the run it reverses; it ends with a re-read of the lists.
+
+Example:
+    >>> undo = ccpandas.undo("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
+    >>> undo.changes["outcome"].value_counts()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from typing import Any
+
+import pandas as pd
+
+from ccpandas.errors import APIError, CCError, PlanError
+from ccpandas.plan.membership import READ_PAGE_SIZE, snapshot_reads
+from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
+from ccpandas.run.batch import BatchRun, BatchState
+from ccpandas.run.journal import JournalDB, RunJournal, plan_digest
+from ccpandas.run.progress import NullReporter, Reporter, make_reporter
+from ccpandas.run.result import RemovalResult
+from ccpandas.run.runner import Runner
+from ccpandas.run.snapshot import read_snapshot
+from ccpandas.run.snapshot_store import SnapshotJournal, load_snapshot, run_snapshot_ids
+
+__all__ = ["UndoResult", "earlier_undos", "plan_undo_of", "rebuild_undo", "run_undo"]
+
+_INCLUDE = "list_memberships"
+
+
+def _batch_state(run: BatchRun) -> str:
+    if run.state is BatchState.PENDING:
+        return "not_sent"
+    if run.state.busy:
+        return "processing"
+    return str(run.state)
+
+
+class UndoResult(RemovalResult):
+    """The outcome of an undo: the runs, waits and resumes of a removal, with
+    ``changes`` telling per (contact, list) pair whether it was ``restored``,
+    ``already_member`` or ``cannot_restore`` (and why), from a re-read of the lists.
+
+    Example:
+        >>> undo = result.undo(client=client)  # doctest: +SKIP
+        >>> undo.restored_per_list()  # doctest: +SKIP
+        {'Newsletter': 43, 'Customers': 16}
+    """
+
+    plan: UndoPlan  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        plan: UndoPlan,
+        runs: Any,
+        runner: Runner,
+        *,
+        dry_run: bool = False,
+        run_id: str | None = None,
+    ) -> None:
+        # The base class reads only what both plans have (batches, list_ids, rate...).
+        super().__init__(plan, runs, runner, dry_run=dry_run, run_id=run_id)  # type: ignore[arg-type]
+
+    _truth_word = "restored"
+
+    @property
+    def parent_run_id(self) -> str:
+        """The run this undo reverses."""
+        return self.plan.parent_run_id
+
+    @property
+    def changes(self) -> pd.DataFrame:
+        """One row per pair the parent run removed: ``contact_id``, ``list_id``,
+        ``list_name``, ``contact_status``, ``decision``, ``reason`` and ``outcome``
+        (``restored``, ``already_member``, ``cannot_restore``, ``not_restored``,
+        ``unverified``, or the state of an activity that did not complete)."""
+        return undo_changes(self.plan, [_batch_state(r) for r in self.runs], self._after_pairs())
+
+    @property
+    def rows(self) -> pd.DataFrame:
+        """The pairs (an undo has no input rows): the same as :attr:`changes`."""
+        return self.changes
+
+    def counts(self) -> pd.Series:
+        """How many pairs ended in each outcome."""
+        return self.changes["outcome"].value_counts()
+
+    def _after_pairs(self) -> set[tuple[str, str]] | None:
+        if self.after is None:
+            return None
+        owner, target = self.after.member_matrix()
+        ids, lists = self.after.contact_ids, self.after.list_ids
+        pairs = zip(owner.tolist(), target.tolist(), strict=True)
+        return {(str(ids[o]), lists[t]) for o, t in pairs}
+
+    def restored_per_list(self) -> dict[str, int] | None:
+        """Memberships a re-read shows back, per list name (None before verification)."""
+        if self.after is None:
+            return None
+        ch = self.changes
+        return self.plan._per_list(ch[ch["outcome"] == "restored"])
+
+    removed_per_list = restored_per_list  # the name the base class's display uses
+
+    def summary_text(self) -> str:
+        per = self.restored_per_list()
+        if per is None:
+            return "not verified"
+        return ", ".join(f"{k} {v:,}" for k, v in per.items()) or "none"
+
+    def summary(self) -> dict[str, Any]:
+        out = super().summary()
+        out.update(kind="undo", parent=self.parent_run_id, pairs=self.plan.n_rows)
+        return out
+
+    def undo(self, *args: Any, **kwargs: Any) -> UndoResult:
+        raise PlanError(
+            f"run {self.run_id} is itself an undo (of {self.parent_run_id}); undoing an undo "
+            "is not supported: remove those contacts again with a new removal"
+        )
+
+    def verify(self, client: Any = None, progress: Any = False) -> UndoResult:
+        """Re-read the lists now and set each pair's outcome from what the API says."""
+        if self.dry_run:
+            raise PlanError("this was a dry run: nothing to verify")
+        if client is not None:
+            self.runner.client = client
+        self._verify_now(make_reporter(progress), fresh=True)
+        return self
+
+    def _should_verify(self) -> bool:
+        return (
+            self.after is None
+            and not self.dry_run
+            and not self.runner.stopped
+            and self.done
+            and bool(self.plan.batches)
+        )
+
+    def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
+        import warnings
+
+        db = getattr(self.runner.journal, "db", None)
+        lists = _sent_lists(self.plan)
+        existing = None
+        if db is not None and self.run_id is not None and not fresh:
+            sid = run_snapshot_ids(db, self.run_id).get("after")
+            if sid is not None and SnapshotJournal(db, sid).state == "reading":
+                existing = sid  # an interrupted verification: continue it
+        snap, sid = read_snapshot(
+            self.runner.client,
+            lists,
+            reporter=reporter,
+            journal=db if db is not None else False,
+            snapshot_id=existing,
+            phase="after",
+            run_id=self.run_id,
+            need_emails=False,
+            names=self.plan.list_names,
+            interrupt_as_error=False,
+        )
+        self.after = snap
+        if db is not None and sid is not None:
+            SnapshotJournal(db, sid).complete(self.summary_text())
+        ch = self.changes
+        missing = ch[ch["outcome"] == "not_restored"]
+        if len(missing):
+            warnings.warn(
+                f"{len(missing):,} membership(s) are NOT back after their add activity "
+                "completed; undo.changes.query(\"outcome == 'not_restored'\") lists them",
+                stacklevel=3,
+            )
+
+    def _membership_line(self) -> str:
+        if self.after is not None:
+            return f"memberships restored (verified): {self.summary_text()}"
+        per = ", ".join(f"{k} {v:,}" for k, v in self.plan.restore_per_list().items())
+        return f"memberships to restore: {per or 'none'} (not verified yet)"
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        head = "UndoResult" + (" (dry run: nothing was sent)" if self.dry_run else "")
+        lines = [
+            head,
+            f"  undoes run {self.parent_run_id}"
+            + (f"; this undo is run {self.run_id}" if self.run_id else ""),
+        ]
+        if self.dry_run:
+            lines.extend(f"  {k}: {v}" for k, v in self.plan.summary_lines()[1:])
+            return "\n".join(lines)
+        lines.append(
+            f"  add requests: {s['accepted']:,} of {s['batches']:,} accepted; "
+            + ", ".join(f"{k} {v:,}" for k, v in s["activity_states"].items())
+        )
+        counts = self.counts()
+        lines.append("  pairs by outcome: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        lines.append("  " + self._membership_line())
+        if self.interrupted or self.stopped:
+            lines.append(f"  stopped before the end: {self.resume_call} continues")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        if self.dry_run:
+            return self.plan._repr_html_().replace("UndoPlan", "UndoResult (dry run)", 1)
+        cells = "".join(
+            f"<tr><td>{html.escape(str(k))}</td><td>{v:,}</td></tr>"
+            for k, v in self.counts().items()
+        )
+        head = html.escape(" ".join(repr(self).splitlines()[1].split()))
+        truth = html.escape(self._membership_line())
+        return (
+            f"<div><strong>UndoResult</strong> <span>{head}</span>"
+            f"<div class='ccpandas-truth'>{truth}</div>"
+            f"<table><thead><tr><th>outcome</th><th>pairs</th></tr></thead>"
+            f"<tbody>{cells}</tbody></table></div>"
+        )
+
+
+def _sent_lists(plan: UndoPlan) -> list[str]:
+    """The target lists the adds go to (in target-list order)."""
+    used = {lid for b in plan.batches for lid in b.list_ids}
+    return [lid for lid in plan.list_ids if lid in used]
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def earlier_undos(db: JournalDB, run_id: str) -> list[str]:
+    """The undo runs already recorded for ``run_id``, oldest first."""
+    rows = db.query(
+        "SELECT run_id FROM runs WHERE kind = 'undo' AND parent = ? ORDER BY created_at",
+        (run_id,),
+    )
+    return [r["run_id"] for r in rows]
+
+
+def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.DataFrame:
+    """The pairs ``parent`` removed; PlanError saying why when it cannot be undone."""
+    run_id = parent.run_id
+    if isinstance(parent, UndoResult):
+        parent.undo()
+    if parent.dry_run or run_id is None:
+        raise PlanError("only a journaled run that was sent can be undone (this one was not)")
+    m = parent.plan.membership
+    if m is None or not m.known:
+        raise PlanError(
+            f"run {run_id} was taken without a membership snapshot, so nobody knows which "
+            "contacts were really on its lists: it cannot be undone exactly, and re-adding "
+            "every contact it sent would add some that never were members. Runs started "
+            "with snapshot=True (or snapshot='auto' when it takes one) can be undone."
+        )
+    if not parent.done:
+        raise PlanError(
+            f"run {run_id} has not finished (some requests were not accepted or activities "
+            f"are still running): finish it first with {parent.resume_call}, then undo it"
+        )
+    if parent.after is None:
+        raise PlanError(
+            f"run {run_id} was not verified (verify=False, or it stopped before): its "
+            f"removed memberships are not known. ccpandas.run_result({run_id!r}).verify() "
+            "re-reads the lists; an undo then re-adds what that read shows removed."
+        )
+    earlier = earlier_undos(db, run_id)
+    if earlier and not force:
+        raise PlanError(
+            f"run {run_id} was already undone by run {earlier[-1]} "
+            f"(ccpandas.run_result({earlier[-1]!r}) shows what it restored); pass force=True "
+            "to undo it again"
+        )
+    ch = parent.changes
+    removed = ch.loc[ch["outcome"] == "removed", ["contact_id", "list_id"]]
+    if not len(removed):
+        raise PlanError(f"run {run_id} removed no membership: there is nothing to undo")
+    return removed.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the fresh read
+
+
+def _live_lists(client: Any, list_ids: list[str]) -> tuple[set[str], dict[str, str], int]:
+    """Which of ``list_ids`` still exist, their names, and the requests spent."""
+    wanted = set(list_ids)
+    live: set[str] = set()
+    names: dict[str, str] = {}
+    n = 0
+    for item in client.paginate("/contact_lists", "lists", {"status": "all", "limit": 1000}):
+        lid = str(item.get("list_id", "")).lower()
+        if lid in wanted:
+            names[lid] = str(item.get("name", lid))
+            if not item.get("deleted_at"):
+                live.add(lid)
+    n += 1  # at least one page; target lists are few, pages of 1,000 lists
+    return live, names, n
+
+
+def _contacts_now(
+    client: Any, wanted: list[str], reporter: Reporter
+) -> tuple[dict[str, tuple[str, tuple[str, ...]]], int]:
+    """Status and current lists of ``wanted`` contacts: one ``GET /contacts/{id}`` each,
+    or one read of the whole account (``status=all``) when that costs fewer requests."""
+    from ccpandas.run.snapshot import _record
+
+    out: dict[str, tuple[str, tuple[str, ...]]] = {}
+    if not wanted:
+        return out, 0
+    requests = 0
+    pages: int | None = None
+    if len(wanted) > 4:
+        body = client.request(
+            "GET", "/contacts", params={"status": "all", "limit": 1, "include_count": "true"}
+        )
+        requests += 1
+        total = int(body.get("contacts_count") or 0)
+        pages = max(1, math.ceil(total / READ_PAGE_SIZE))
+    if pages is not None and pages < len(wanted):
+        want = set(wanted)
+        params = {"status": "all", "limit": READ_PAGE_SIZE, "include": _INCLUDE}
+        for item in client.paginate("/contacts", "contacts", params):
+            rec = _record(item)
+            if rec["contact_id"] in want:
+                out[rec["contact_id"]] = (rec["status"], tuple(rec["lists"]))
+        return out, requests + pages
+    for cid in wanted:
+        try:
+            item = client.request("GET", f"/contacts/{cid}", params={"include": _INCLUDE})
+        except APIError as exc:
+            if exc.status == 404:
+                requests += 1
+                continue  # gone: decide_undo reads a missing contact as deleted
+            raise
+        requests += 1
+        rec = _record(item)
+        out[rec["contact_id"]] = (rec["status"], tuple(rec["lists"]))
+    return out, requests
+
+
+def plan_undo_of(
+    parent: RemovalResult,
+    client: Any,
+    *,
+    db: JournalDB,
+    force: bool = False,
+    reporter: Reporter | None = None,
+) -> UndoPlan:
+    """Check that ``parent`` can be undone, read its lists and contacts afresh, and
+    plan the adds (nothing is sent)."""
+    removed = _check_undoable(parent, db, force)
+    reporter = reporter or NullReporter()
+    list_ids = [lid for lid in parent.plan.list_ids if lid in set(removed["list_id"])]
+    live, names, requests = _live_lists(client, list_ids)
+    m = parent.plan.membership
+    known_names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
+    names = {**known_names, **names}
+    # Who is on the (live) lists now: already_member without spending an add on it.
+    reads = [lid for lid in list_ids if lid in live]
+    contacts: dict[str, tuple[str, tuple[str, ...]]] = {}
+    sizes_now: dict[str, int] = {}
+    if reads:
+        snap, _ = read_snapshot(
+            client, reads, reporter=reporter, journal=False, need_emails=False, names=names
+        )
+        requests += snap.requests
+        sizes_now = snap.sizes()
+        for cid, status, lists in zip(
+            snap.contact_ids.tolist(), snap.statuses.tolist(), snap.lists, strict=True
+        ):
+            contacts[str(cid)] = (str(status), tuple(lists))
+    # The others: their status (deleted?) and how many lists they are on (50 at most).
+    others = [c for c in dict.fromkeys(removed["contact_id"].tolist()) if c not in contacts]
+    found, spent = _contacts_now(client, others, reporter)
+    contacts.update(found)
+    requests += spent
+    decided = decide_undo(removed, live_lists=live, contacts=contacts, list_order=list_ids)
+    # The verification re-reads the lists the adds go to: their members now plus those
+    # coming back.
+    back = decided.loc[decided["decision"] == "restore", "list_id"].value_counts()
+    sizes = [sizes_now.get(lid, 0) + int(back.get(lid, 0)) for lid in reads if lid in back]
+    plan = plan_undo(
+        decided,
+        str(parent.run_id),
+        list_ids,
+        names,
+        read_requests=snapshot_reads(sizes) if sizes else 0,
+        rate=parent.plan.rate,
+    )
+    note = f"checked just now with {requests:,} read requests (lists, members, contacts)"
+    return UndoPlan(**{**plan.__dict__, "notes": (*plan.notes, note)})
+
+
+# --------------------------------------------------------------------------- the journal
+
+
+def _encode(plan: UndoPlan) -> tuple[dict[str, Any], bytes]:
+    meta = {
+        "parent": plan.parent_run_id,
+        "list_ids": list(plan.list_ids),
+        "list_names": dict(plan.list_names),
+        "read_requests": plan.read_requests,
+        "rate": plan.rate,
+        "notes": list(plan.notes),
+    }
+    cols = ("contact_id", "list_id", "contact_status", "decision", "reason")
+    doc = {c: plan.pairs[c].tolist() for c in cols}
+    return meta, zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
+
+
+def _decode(run_id: str, record: dict[str, Any]) -> UndoPlan:
+    meta = json.loads(record["plan"])
+    doc = json.loads(zlib.decompress(record["rows"]))
+    decided = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in doc.items()})
+    plan = plan_undo(
+        decided,
+        meta["parent"],
+        meta["list_ids"],
+        meta["list_names"],
+        read_requests=meta["read_requests"],
+        rate=meta["rate"],
+    )
+    plan = UndoPlan(**{**plan.__dict__, "notes": tuple(meta["notes"])})
+    if plan_digest(plan.batches) != meta["digest"]:
+        raise CCError(
+            f"the journal of undo run {run_id} does not rebuild into the requests it sent "
+            "(written by another ccpandas version?); it cannot be resumed safely"
+        )
+    return plan
+
+
+def rebuild_undo(db: JournalDB, run_id: str, runner: Runner) -> UndoResult:
+    """The :class:`UndoResult` of journaled undo run ``run_id``; ``runner`` has the
+    client and the run's journal."""
+    record = db.run_record(run_id)
+    plan = _decode(run_id, record)
+    result = UndoResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id)
+    sid = run_snapshot_ids(db, run_id).get("after")
+    if sid is not None and SnapshotJournal(db, sid).state == "complete":
+        result.after = load_snapshot(db, sid, _sent_lists(plan), plan.list_names)
+    return result
+
+
+def run_undo(
+    parent: RemovalResult,
+    client: Any,
+    *,
+    db: JournalDB,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+    force: bool = False,
+    runner: Runner | None = None,
+) -> UndoResult:
+    """Plan the undo of ``parent`` (a fresh read), then, unless ``dry_run``, journal it
+    as a run of kind ``undo`` and send its adds; wait and verify like a removal."""
+    template = runner or Runner(None)
+    reporter = make_reporter(progress)
+    plan = plan_undo_of(parent, client, db=db, force=force, reporter=NullReporter())
+    if dry_run:
+        dry = template.replace(client=client, reporter=NullReporter())
+        return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+    meta, blob = _encode(plan)
+    journal = RunJournal.create_run(
+        kind="undo",
+        parent=plan.parent_run_id,
+        source="contact_ids",
+        list_ids=plan.list_ids,
+        n_rows=plan.n_rows,
+        n_contacts=plan.n_contacts,
+        batches=plan.batches,
+        meta=meta,
+        rows_blob=blob,
+        base_url=getattr(client, "base_url", None),
+        db=db,
+    )
+    built = template.replace(client=client, reporter=reporter, journal=journal)
+    result = UndoResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
+
+    def go() -> None:
+        built.submit(result.runs)
+        if wait and not built.stopped:
+            built.wait(result.runs, timeout=timeout)
+
+    result._with_reporter(None, go)
+    return result

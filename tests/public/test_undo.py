@@ -1,0 +1,269 @@
+"""Undo over HTTP against the emulator: a removal put back exactly, from the result and
+from the journal (another process), killed half-way and resumed, with the pairs that
+cannot be restored reported, refused twice and without a snapshot, and in the fewest
+add requests. Every expected membership is read independently from the emulator."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import ccpandas
+from ccpandas import Source
+from ccpandas.errors import PlanError
+from ccpandas.plan.undo import min_add_requests
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+ADD = "/v3/activities/add_list_memberships"
+REMOVE = "/v3/activities/remove_list_memberships"
+
+
+def adds(emu) -> int:
+    return emu.account.count(method="POST", route=ADD)
+
+
+def pairs_of(changes: pd.DataFrame, outcome: str) -> set[tuple[str, str]]:
+    sel = changes[changes["outcome"] == outcome]
+    return set(zip(sel["contact_id"], sel["list_id"], strict=True))
+
+
+def _remove(emu, client, lists, contacts, **kw):
+    df = pd.DataFrame({"contact_id": sorted(contacts)})
+    return df.cc.remove_from_lists(lists, client=client, snapshot=True, progress=False, **kw)
+
+
+def test_remove_then_undo_restores_every_list_exactly(cc_emulator_factory, connect) -> None:
+    emu = cc_emulator_factory(seed=21, contacts=1800, **FAST)
+    client, acct = connect(emu), emu.account
+    a, b, c = acct.list_ids()[:3]
+    before = {lid: acct.members(lid) for lid in (a, b, c)}
+    everyone = before[a] | before[b] | before[c]
+    # Members of some lists, and non-members too: the undo must not add those.
+    outsiders = [x for x in acct.contact_ids("active") if x not in everyone][:40]
+    chosen = sorted(everyone)[:700] + outsiders
+    result = _remove(emu, client, [a, b, c], chosen)
+    assert result.ok and result.after is not None
+    removed = pairs_of(result.changes, "removed")
+    assert removed and all(acct.members(lid) == before[lid] - set(chosen) for lid in (a, b, c))
+
+    preview = result.undo(dry_run=True)
+    assert adds(emu) == 0
+    assert preview.dry_run and preview.plan.n_requests == min_add_requests(sorted(removed))
+    text = repr(preview)
+    for lid in (a, b, c):
+        n = sum(1 for _, x in removed if x == lid)
+        assert f"{acct.lists[lid].name} {n:,}" in text
+    assert "add requests" in text and "UndoPlan" in preview.plan._repr_html_()
+
+    undo = result.undo(progress=False)
+    assert undo.ok and undo.after is not None
+    # Exactly the snapshot: nobody extra added, nobody missing.
+    for lid in (a, b, c):
+        assert acct.members(lid) == before[lid]
+    assert all(not (acct.lists_of(x) & {a, b, c}) for x in outsiders)
+    ch = undo.changes
+    assert pairs_of(ch, "restored") == removed
+    assert set(ch["outcome"]) == {"restored"}
+    assert adds(emu) == undo.plan.n_requests == min_add_requests(sorted(removed))
+    runs = ccpandas.runs().set_index("run_id")
+    assert runs.loc[undo.run_id, "kind"] == "undo"
+    assert runs.loc[undo.run_id, "parent"] == result.run_id
+    assert runs.loc[result.run_id, "kind"] == "remove"
+    assert acct.lists[a].name in runs.loc[undo.run_id, "restored_memberships"]
+    assert "restored" in repr(undo)
+
+
+def test_add_requests_are_the_minimum_over_list_sets(cc_emulator_factory, connect) -> None:
+    emu = cc_emulator_factory(seed=22, contacts=3000, lists=3, **FAST)
+    client, acct = connect(emu), emu.account
+    a, b, _ = acct.list_ids()[:3]
+    # 1,200 contacts on both lists, 300 on a only, 520 on b only: three list sets.
+    pool = acct.contact_ids("active")
+    both, only_a, only_b = pool[:1200], pool[1200:1500], pool[1500:2020]
+    acct.set_members(a, both + only_a)
+    acct.set_members(b, both + only_b)
+    result = _remove(emu, client, [a, b], both + only_a + only_b)
+    assert result.ok
+    undo = result.undo(progress=False)
+    expected = math.ceil(1200 / 500) + math.ceil(300 / 500) + math.ceil(520 / 500)
+    assert adds(emu) == undo.plan.n_requests == expected == 6
+    assert acct.members(a) == set(both + only_a) and acct.members(b) == set(both + only_b)
+
+
+def test_pairs_that_cannot_be_restored_are_reported(cc_emulator_factory, connect) -> None:
+    emu = cc_emulator_factory(seed=23, contacts=1500, **FAST)
+    client, acct = connect(emu), emu.account
+    a, b, c = acct.list_ids()[:3]
+    before = {lid: acct.members(lid) for lid in (a, b, c)}
+    chosen = sorted(before[a] | before[c])[:300]
+    result = _remove(emu, client, [a, c], chosen)
+    removed = pairs_of(result.changes, "removed")
+    on_a = sorted(x for x, lid in removed if lid == a)
+    gone, back, unsub = on_a[0], on_a[1], on_a[2]
+    acct.delete_contact(gone)
+    acct.add_members(a, [back])
+    acct.set_contact_status(unsub, "unsubscribed")
+    # A contact now on 50 lists: room for none of its lists.
+    full = on_a[3]
+    extra = [acct.create_list(f"filler {i}") for i in range(50 - len(acct.lists_of(full)))]
+    for lid in extra:
+        acct.add_members(lid, [full])
+    assert len(acct.lists_of(full)) == 50
+    acct.delete_list(c)
+
+    preview = ccpandas.undo(result.run_id, client=client, dry_run=True)
+    cannot = preview.plan.cannot_restore()
+    assert set(cannot.loc[cannot["reason"] == "deleted", "contact_id"]) == {gone}
+    assert set(cannot.loc[cannot["reason"] == "list_deleted", "list_id"]) == {c}
+    assert (gone, a) in set(zip(cannot["contact_id"], cannot["list_id"], strict=True))
+    assert set(cannot.loc[cannot["reason"] == "list_limit", "contact_id"]) == {full}
+    text = repr(preview)
+    assert "cannot be restored" in text and "deleted" in text and "stay unsubscribed" in text
+
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    ch = undo.changes
+    assert len(ch) == len(removed)  # every pair reported, none skipped
+    assert pairs_of(ch, "already_member") == {(back, a)}
+    cannot_pairs = pairs_of(ch, "cannot_restore")
+    assert {(gone, a), (full, a)} | {p for p in removed if p[1] == c} <= cannot_pairs
+    restored = pairs_of(ch, "restored")
+    assert restored == removed - cannot_pairs - {(back, a)}
+    assert (unsub, a) in restored and acct.contact(unsub).status == "unsubscribed"
+    assert acct.members(a) == before[a] - {gone, full}
+    assert not acct.lists_of(gone)
+
+
+def test_undo_refused_twice_and_without_snapshot(cc_emulator_factory, connect) -> None:
+    emu = cc_emulator_factory(seed=24, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))[:50]
+    blind = pd.DataFrame({"contact_id": members}).cc.remove_from_lists(
+        [a], client=client, snapshot=False, progress=False
+    )
+    with pytest.raises(PlanError, match=r"snapshot=True") as info:
+        blind.undo()
+    assert "without a membership snapshot" in str(info.value)
+    with pytest.raises(PlanError, match=r"snapshot=True"):
+        ccpandas.undo(blind.run_id, client=client)
+    assert adds(emu) == 0
+
+    acct.add_members(a, members)
+    result = _remove(emu, client, [a], members)
+    first = result.undo(progress=False)
+    assert first.ok
+    with pytest.raises(PlanError, match=first.run_id):
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    with pytest.raises(PlanError, match="itself an undo"):
+        ccpandas.undo(first.run_id, client=client)
+    sent = adds(emu)
+    # force=True undoes it again: everyone is back already, no request is wasted.
+    again = ccpandas.undo(result.run_id, client=client, progress=False, force=True)
+    assert set(again.changes["outcome"]) == {"already_member"}
+    assert adds(emu) == sent
+
+
+def test_api_selected_sources_are_undone_exactly(cc_emulator_factory, connect) -> None:
+    emu = cc_emulator_factory(seed=25, contacts=1500, **FAST)
+    client, acct = connect(emu), emu.account
+    a, b = acct.list_ids()[:2]
+    tag = acct.tag_ids()[0]
+    before = {lid: acct.members(lid) for lid in (a, b)}
+    tagged = ccpandas.remove_list_memberships(
+        client, [a, b], source=Source.tag_ids([tag]), snapshot=True, progress=False
+    )
+    assert tagged.ok and pairs_of(tagged.changes, "removed")
+    tagged.undo(progress=False)
+    assert {lid: acct.members(lid) for lid in (a, b)} == before
+
+    keep = sorted(before[a])[:30]
+    kept = pd.DataFrame({"contact_id": keep}).cc.keep_in_lists(
+        [a], client=client, snapshot=True, progress=False
+    )
+    assert acct.members(a) == set(keep)
+    undo = ccpandas.undo(kept.run_id, client=client, progress=False)
+    assert acct.members(a) == before[a]
+    assert pairs_of(undo.changes, "restored") == {(x, a) for x in before[a] - set(keep)}
+
+
+# -- another process -----------------------------------------------------------------------
+
+_CHILD = textwrap.dedent(
+    """
+    import json, sys, ccpandas
+    base_url, token, run_id, mode = sys.argv[1:5]
+    client = ccpandas.Client(token=token, base_url=base_url, rate=None)
+    if mode == "undo":
+        undo = ccpandas.undo(run_id, client=client, progress=False)
+    else:
+        undo = ccpandas.resume(run_id, client=client, progress=False)
+    print(json.dumps({"run_id": undo.run_id, "ok": undo.ok,
+                      "outcomes": undo.changes["outcome"].value_counts().to_dict()}))
+    """
+)
+
+
+def _child(emu, run_id: str, mode: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(Path(ccpandas.__file__).parents[1])}
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, emu.base_url, emu.token, run_id, mode],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_undo_in_a_fresh_process_from_the_run_id(cc_emulator_factory, connect) -> None:
+    emu = cc_emulator_factory(seed=26, contacts=900, **FAST)
+    client, acct = connect(emu), emu.account
+    a, b = acct.list_ids()[:2]
+    before = {lid: acct.members(lid) for lid in (a, b)}
+    result = _remove(emu, client, [a, b], sorted(before[a] | before[b])[:400])
+    n = len(pairs_of(result.changes, "removed"))
+    out = _child(emu, result.run_id, "undo")
+    assert out["ok"] and out["outcomes"] == {"restored": n}
+    assert {lid: acct.members(lid) for lid in (a, b)} == before
+    assert ccpandas.runs().set_index("run_id").loc[out["run_id"], "parent"] == result.run_id
+
+
+def test_undo_killed_half_way_and_resumed(cc_emulator_factory, connect) -> None:
+    # Slow activities, so the child is killed with some adds accepted and some not.
+    emu = cc_emulator_factory(seed=27, contacts=4000, lists=2, rate=None, speed=50.0)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    pool = acct.contact_ids("active")[:3000]
+    acct.set_members(a, pool)
+    result = _remove(emu, client, [a], pool)
+    assert result.ok and len(pairs_of(result.changes, "removed")) == 3000
+    env = {**os.environ, "PYTHONPATH": str(Path(ccpandas.__file__).parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, emu.base_url, emu.token, result.run_id, "undo"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while adds(emu) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert 2 <= adds(emu) < 6, "the child should die with some adds sent, not all"
+    undo_id = ccpandas.runs().query("kind == 'undo'")["run_id"].iloc[0]
+    out = _child(emu, undo_id, "resume")
+    assert out["ok"] and out["outcomes"] == {"restored": 3000}
+    assert acct.members(a) == set(pool)
+    assert adds(emu) <= 6 + 1  # the accepted adds were followed, not sent again
