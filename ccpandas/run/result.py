@@ -629,21 +629,14 @@ class RemovalResult:
         return title, lines
 
     def _duplicate_example(self) -> str:
-        """ "duplicate rows: 3 (e.g. row 7 is a duplicate of row 2)": ``duplicate_of``
-        holds a row label, not a count."""
-        rows = self.plan.rows
-        if "duplicate_of" not in rows or not len(rows):
+        """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
+        from ccpandas.plan.planner import duplicate_example
+
+        example = duplicate_example(self.plan.rows)
+        if not example:
             return ""
-        dup = rows["duplicate_of"]
-        hit = dup.notna().to_numpy()
-        n = int(hit.sum())
-        if not n:
-            return ""
-        first = int(np.flatnonzero(hit)[0])
-        return (
-            f"duplicate rows: {n:,} (sent once; e.g. row {rows.index[first]!r} is a "
-            f"duplicate of row {dup.iloc[first]!r})"
-        )
+        n = int(self.plan.rows["duplicate_of"].notna().sum())
+        return f"duplicate rows: {n:,}{example}"
 
     def __repr__(self) -> str:
         title, lines = self._facts()
