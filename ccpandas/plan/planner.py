@@ -335,10 +335,21 @@ class RemovalPlan:
         ]
         if self.source.kind is SourceKind.CONTACT_IDS:
             n = len(self.contact_groups)
-            out.append(("contact groups", f"{n:,} (at most {MAX_CONTACTS_PER_REQUEST} contacts per request)"))
+            out.append(
+                (
+                    "contact groups",
+                    f"{n:,} (at most {MAX_CONTACTS_PER_REQUEST} contacts per request)",
+                )
+            )
         elif self.source_groups:
             n = len(self.source_groups)
-            out.append(("source groups", f"{n:,} (at most {MAX_TAGS_PER_REQUEST} tags or {MAX_SOURCE_LISTS} lists per request)"))
+            out.append(
+                (
+                    "source groups",
+                    f"{n:,} (at most {MAX_TAGS_PER_REQUEST} tags or {MAX_SOURCE_LISTS} "
+                    "lists per request)",
+                )
+            )
         out.append(
             (
                 "removal requests",

@@ -617,9 +617,7 @@ class RemovalResult:
         ]
         counts = self.counts()
         if len(counts):
-            lines.append(
-                "rows by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items())
-            )
+            lines.append("rows by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
         duplicate = self._duplicate_example()
         if duplicate:
             lines.append(duplicate)

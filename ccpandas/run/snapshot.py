@@ -47,11 +47,11 @@ from ccpandas.run.snapshot_store import (
 )
 
 __all__ = [
-    "contact_status",
     "ListInfo",
     "SnapshotInterrupted",
     "SnapshotJournal",
     "choose_lookup",
+    "contact_status",
     "list_info",
     "lookup_emails",
     "read_snapshot",

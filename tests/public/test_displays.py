@@ -48,8 +48,8 @@ def test_every_kind_of_result_shows_the_same_facts_in_text_and_html(cc_emulator_
     emu = cc_emulator_factory(seed=41, contacts=1500, daily_quota=None, **FAST)
     client, acct = connect(emu), emu.account
     target, other = acct.list_ids()[:2]
-    members = sorted(acct.members(target))
-    df = pd.DataFrame({"contact_id": members[:700] + members[:3]})
+    everyone = acct.contact_ids()
+    df = pd.DataFrame({"contact_id": everyone[:700] + everyone[:3]})  # 2 requests
 
     # dry run, with and without a snapshot: marked, rows planned (not not_sent)
     for snapshot in (False, True):
@@ -57,7 +57,8 @@ def test_every_kind_of_result_shows_the_same_facts_in_text_and_html(cc_emulator_
         text = assert_same_facts(dry)
         assert "dry run: nothing was sent" in text and "planned" in text
         assert "not_sent" not in text
-        assert set(dry.rows["status"].astype(str)) == {"planned", "duplicate"}
+        assert {"planned", "duplicate"} <= set(dry.rows["status"].astype(str))
+        assert "not_sent" not in set(dry.rows["status"].astype(str))
         assert "duplicate of row 700" not in text and "is a duplicate of row 0" in text
     assert posts(emu) == 0
 
@@ -68,8 +69,10 @@ def test_every_kind_of_result_shows_the_same_facts_in_text_and_html(cc_emulator_
     assert re.search(r"activities: 2 of 2 accepted; .*failed 1", text)
 
     # with a snapshot and verification: the membership truth per list, in both
-    rest = pd.DataFrame({"contact_id": members[700:]})
-    verified = rest.cc.remove_from_lists([target, other], client=client, progress=False, snapshot=True)
+    rest = pd.DataFrame({"contact_id": everyone[700:]})
+    verified = rest.cc.remove_from_lists(
+        [target, other], client=client, progress=False, snapshot=True
+    )
     text = assert_same_facts(verified)
     assert "memberships removed (verified):" in text
 
@@ -92,7 +95,9 @@ def test_a_stopped_run_shows_how_to_continue_in_both(cc_emulator_factory, connec
     client = connect(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     with pytest.raises(QuotaExceededError) as caught:
-        df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False, snapshot=False)
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
     result = caught.value.result
     text = assert_same_facts(result)
     assert f"stopped before the end: {result.resume_call} continues" in text
@@ -106,8 +111,10 @@ def test_a_stopped_run_shows_how_to_continue_in_both(cc_emulator_factory, connec
 def test_rows_put_status_and_reason_first(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=43, contacts=50, **FAST)
     client = connect(emu)
-    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:5] + ["nope"]})
-    result = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False, snapshot=False)
+    df = pd.DataFrame({"contact_id": [*emu.account.contact_ids()[:5], "nope"]})
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+    )
     assert list(result.rows.columns[:2]) == ["status", "reason"]
     assert "planned" in ROW_STATUSES and "not_sent" in ROW_STATUSES
 
@@ -142,7 +149,9 @@ def test_journal_false_is_a_public_keyword_and_works_end_to_end(cc_emulator_fact
     with pytest.raises(TypeError, match="journal must be True or False"):
         df.cc.remove_from_lists([target], client=client, journal="no")
     with pytest.raises(QuotaExceededError) as caught:
-        df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False, journal=False)
+        df.cc.remove_from_lists(
+            [target], client=client, progress=False, snapshot=False, journal=False
+        )
     result = caught.value.result
     assert result.run_id is None and len(runs()) == before  # nothing recorded
     assert "result.resume()" in repr(result) and "result.resume()" in result._repr_html_()
@@ -162,30 +171,30 @@ def test_tqdm_rate_of_a_resume_counts_only_this_sessions_work(cc_emulator_factor
     client = connect(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 10 requests
     with pytest.raises(QuotaExceededError) as caught:
-        df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False, snapshot=False)
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
     result = caught.value.result
     emu.configure(daily_quota=None)
     out = io.StringIO()
     reporter = TqdmReporter(file=out, mininterval=0, ascii=True)
     result.resume(progress=reporter)
     assert result.ok
-    rates = [float(r) for r in re.findall(r"([\d.]+)req/s", out.getvalue())]
-    assert rates, out.getvalue()
-    # 2 requests sent in this session within well under a second of setup: a rate
-    # counting the 8 done before as done now would be far higher than 2 / elapsed.
-    elapsed = max(float(m) for m in re.findall(r"\[00:(\d\d)", out.getvalue()) or ["0"])
-    assert "submitted:  80%" in out.getvalue() or "submitted: 80%" in out.getvalue()
-    last = out.getvalue().split("submitted")[-1]
-    assert re.search(r"10/10", last)
-    assert all(r < 1000 for r in rates), rates  # was e.g. 88246.50req/s
-    del elapsed
+    shown = out.getvalue()
+    rates = [float(r) for r in re.findall(r"([\d.]+)req/s", shown)]
+    assert rates and re.search(r"10/10", shown), shown
+    # 2 requests in this session: the 8 sent before are the bar's start (initial=),
+    # not work done now (a rate like 88246.50req/s before)
+    assert all(r < 1000 for r in rates), rates
 
 
 def test_progress_is_polled_during_a_long_submission(cc_emulator_factory, connect):
     # 40 requests at 4 per second on a manual clock: 10 s of submission. The activities
     # are followed while it goes on, within a few percent more requests.
     clock = ManualClock()
-    emu = cc_emulator_factory(seed=47, contacts=20_000, clock=clock, rate=None, speed=5_000.0, start_delay=0.0)
+    emu = cc_emulator_factory(
+        seed=47, contacts=20_000, clock=clock, rate=None, speed=5_000.0, start_delay=0.0
+    )
     client = connect(emu)
     plan = plan_removal(pd.Series(emu.account.contact_ids()), emu.account.list_ids()[:1])
     assert plan.n_requests == 40
@@ -218,5 +227,8 @@ def test_progress_is_polled_during_a_long_submission(cc_emulator_factory, connec
     assert max(during) > 0, "nothing shown as processed before the last POST"
     log = emu.account.request_log
     last_post = max(r.at for r in log if r.method == "POST")
-    early = [r for r in log if r.method == "GET" and r.route == "/v3/activities" and r.at < last_post]
-    assert 1 <= len(early) <= 2  # every 10 s of submission: 2.5 % more requests at most 5 %
+    early = [
+        r for r in log if r.method == "GET" and r.route == "/v3/activities" and r.at < last_post
+    ]
+    # one poll per 5 s of submission: 1 more request for 40 POSTs (2.5 %)
+    assert len(early) == 1
