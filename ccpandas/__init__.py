@@ -30,6 +30,7 @@ from ccpandas.errors import (
 from ccpandas.models import ActivityState, Source
 from ccpandas.plan.planner import RemovalPlan
 from ccpandas.removal import remove_from_lists, remove_list_memberships, wait
+from ccpandas.run import result as _result
 from ccpandas.run.result import RemovalResult
 
 
@@ -44,6 +45,17 @@ def _notebook_login_view() -> Any:
 
 
 _env.set_login_view_factory(_notebook_login_view)
+
+
+def _run_undo(*args: Any, **kwargs: Any) -> Any:
+    # ccpandas.run.undo builds on RemovalResult, so RemovalResult.undo() reaches it
+    # through this hook; it loads (with the journal) only when a run is undone.
+    from ccpandas.run.undo import run_undo
+
+    return run_undo(*args, **kwargs)
+
+
+_result.set_undo_handler(_run_undo)
 
 try:
     __version__ = version("ccpandas")

@@ -104,6 +104,7 @@ class CCAccessor:
         snapshot: bool | str = "auto",
         verify: bool = True,
         by: str = "auto",
+        journal: bool = True,
     ) -> RemovalResult | Any:
         """Remove this frame's contacts (``column``) from ``list_ids``.
 
@@ -112,7 +113,8 @@ class CCAccessor:
         Returns a :class:`~ccpandas.run.result.RemovalResult` whose ``rows`` has one row per
         row of this frame, with the same index. The run is journaled:
         ``df.cc.resume(result.run_id)`` or ``ccpandas.resume(run_id)`` finishes it after a
-        crash. ``wait_for_quota=True`` sleeps through a spent daily quota.
+        crash (``journal=False`` records nothing: no run id, only ``result.resume()``
+        continues it). ``wait_for_quota=True`` sleeps through a spent daily quota.
 
         Example:
             >>> result = df.cc.remove_from_lists(["Newsletter"], client=client)  # doctest: +SKIP
@@ -143,6 +145,7 @@ class CCAccessor:
             snapshot=snapshot,
             verify=verify,
             by=by,
+            journal=journal,
             **options,
         )
 
@@ -205,6 +208,7 @@ class CCAccessor:
         wait_for_quota: bool = False,
         snapshot: bool | str = "auto",
         verify: bool = True,
+        journal: bool = True,
     ) -> RemovalResult:
         """Empty ``list_ids`` of everyone except this frame's contacts.
 
@@ -216,7 +220,8 @@ class CCAccessor:
         ``Source.list_ids([...])`` for another. This frame's ``column`` is the
         ``exclude`` set: those contacts stay. An empty frame would keep nobody (the
         lists emptied): it is a :class:`~ccpandas.PlanError` unless
-        ``confirm_empty=True``.
+        ``confirm_empty=True``. ``journal=False`` records nothing (as for
+        :func:`ccpandas.remove_from_lists`).
 
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
@@ -245,5 +250,6 @@ class CCAccessor:
             confirm_empty=confirm_empty,
             snapshot=snapshot,
             verify=verify,
+            journal=journal,
             **options,
         )

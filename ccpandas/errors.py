@@ -228,13 +228,28 @@ class QuotaExceededError(RateLimitError):
     ``reset_at`` is the next 00:00 UTC, when the quota resets. Never retried blindly.
     """
 
-    def __init__(self, *args: Any, reset_at: _dt.datetime | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        reset_at: _dt.datetime | None = None,
+        next_step: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         self.reset_at = reset_at or next_utc_midnight()
+        #: What to do now (the run layer says what was done and how to continue).
+        self.next_step = next_step
         super().__init__(*args, **kwargs)
 
     def _describe(self) -> str:
+        # The reset time once, from reset_at: the server's own message (kept in
+        # error_message) states it too, in its own format, so it is not repeated here.
+        where = f" for {self.request}" if self.request else ""
         reset = f"{self.reset_at:%Y-%m-%d %H:%M} UTC"
-        return f"{super()._describe()} (the daily quota resets at {reset})"
+        text = (
+            f"HTTP {self.status} {self.error_key or 'quota_exceeded'}{where}: the daily "
+            f"request quota is spent; it resets at {reset}"
+        )
+        return f"{text}. {self.next_step}" if self.next_step else text
 
 
 class TooManyActivitiesError(RateLimitError):

@@ -35,6 +35,7 @@ RUN_COLUMNS = (
     "started_at",
     "updated_at",
     "lists",
+    "list_names",
     "contacts",
     "rows",
     "source",
@@ -72,21 +73,24 @@ _BUSY = tuple(s for s in BatchState if s.busy)
 
 def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     """Every run in the journal, newest first: one row each with ``run_id``,
-    ``started_at``, ``lists`` (how many target lists), ``contacts`` (None when the
+    ``started_at``, ``lists`` (how many target lists), ``list_names`` ("Newsletter,
+    Customers": names where the journal knows them, ids otherwise), ``contacts`` (None when the
     API selected them), ``state`` (see :data:`RUN_STATES`) and ``progress`` (the
     share of requests whose activity completed, 0 to 1), ``removed_memberships``
     (what the verification read found removed per list, e.g. "Newsletter 43,
     Customers 16"; None for runs without one), ``kind`` (``remove`` or ``undo``),
     ``parent`` (an undo: the run it reverses), ``restored_memberships`` (an undo's
-    verified memberships back per list), and more.
+    verified memberships back per list), and more. A missing text value
+    (``stop_reason`` of a completed run, say) is always None, in an object column.
 
     Example:
         >>> ccpandas.runs()[["run_id", "state", "progress"]]  # doctest: +SKIP
     """
     db = journal or open_journal()
     records = db.query(
-        "SELECT r.run_id, r.created_at, r.updated_at, r.list_ids, r.n_contacts, r.n_rows, "
-        "r.source, r.n_batches, r.status, r.stop_reason, r.base_url, r.kind, r.parent, "
+        "SELECT r.run_id, r.created_at, r.updated_at, r.list_ids, r.plan, r.n_contacts, "
+        "r.n_rows, r.source, r.n_batches, r.status, r.stop_reason, r.base_url, r.kind, "
+        "r.parent, "
         "SUM(b.activity_id IS NOT NULL) AS accepted, "
         "SUM(b.state = ?) AS completed, "
         f"SUM(b.state IN ({sql_list(_BAD)})) AS failed, "
@@ -126,6 +130,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
                 "started_at": rec["created_at"],
                 "updated_at": rec["updated_at"],
                 "lists": len(json.loads(rec["list_ids"])),
+                "list_names": _list_names(rec),
                 "contacts": rec["n_contacts"],
                 "rows": rec["n_rows"],
                 "source": rec["source"],
@@ -149,11 +154,43 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
                 else None,
             }
         )
-    frame = pd.DataFrame.from_records(out, columns=list(RUN_COLUMNS))
+    # Built column by column with fixed dtypes: inferred, a text column with no value
+    # would be None in one call and NaN (pandas' string dtype) in another.
+    frame = pd.DataFrame(
+        {
+            col: pd.Series([r[col] for r in out], dtype=_RUN_DTYPES.get(col, object))
+            for col in RUN_COLUMNS
+        }
+    )
     for col in ("started_at", "updated_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
-    frame["contacts"] = frame["contacts"].astype("Int64")
     return frame
+
+
+# The dtypes of runs()' columns; every other column is object, with None when missing.
+_RUN_DTYPES = {
+    "lists": "int64",
+    "contacts": "Int64",
+    "rows": "int64",
+    "batches": "int64",
+    "accepted": "int64",
+    "completed": "int64",
+    "failed": "int64",
+    "uncertain": "int64",
+    "progress": "float64",
+}
+
+
+def _list_names(rec: dict[str, Any]) -> str:
+    """ "Newsletter, Customers": the target lists by name where the journal knows it
+    (from the run's membership snapshot), by id otherwise."""
+    ids = json.loads(rec["list_ids"])
+    meta = json.loads(rec["plan"] or "{}")
+    names = {
+        **(meta.get("list_names") or {}),
+        **((meta.get("membership") or {}).get("list_names") or {}),
+    }
+    return ", ".join(str(names.get(i, i)) for i in ids)
 
 
 def run_result(
@@ -190,6 +227,14 @@ def _rebuild(
     (or the template's, or with ``resolve`` the default client)."""
     from ccpandas.run.result import RemovalResult
 
+    if run_id is None:
+        # result.run_id of a run made with journal=False: nothing was recorded.
+        raise PlanError(
+            "run_id is None: that run was made with journal=False, so nothing was recorded "
+            "to resume it from; result.resume() continues it in the process that made it"
+        )
+    if not isinstance(run_id, str):
+        raise TypeError(f"run_id must be a string (result.run_id), not {type(run_id).__name__}")
     if runner is not None and not isinstance(runner, Runner):
         raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
     db = journal or open_journal()

@@ -25,6 +25,7 @@ from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
 from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
 from ccpandas.plan.planner import list_names, list_values, resolve_list_ids
+from ccpandas.run.snapshot import contact_status
 
 __all__ = [
     "CONTACT_COLUMNS",
@@ -80,6 +81,7 @@ CONTACT_COLUMNS: dict[str, str] = {
     "first_name": "str",
     "last_name": "str",
     "status": "str",
+    "permission_to_send": "str",
     "created_at": "datetime",
     "updated_at": "datetime",
 }
@@ -157,8 +159,18 @@ def read_contacts(
             ``street_addresses``, ``notes`` (lists of records, as the API sends them).
         limit: contacts per page, 1 to 500 (fewer pages with more).
 
-    Columns: contact_id, email, first_name, last_name, status (the email address'
-    ``permission_to_send``), created_at, updated_at, then one per ``include``.
+    Columns: contact_id, email, first_name, last_name, status, permission_to_send,
+    created_at, updated_at, then one per ``include``. ``status`` speaks the ``status=``
+    filter's vocabulary (``active``, ``unsubscribed``, ``deleted``,
+    ``pending_confirmation``, ``temp_hold``, ``not_set``; see
+    :func:`ccpandas.run.snapshot.contact_status`), so
+    ``contacts[contacts.status == "active"]`` selects what ``status="active"`` reads;
+    ``permission_to_send`` is the email address' permission (``explicit``,
+    ``implicit``, ``unsubscribed``, ...). Changed: ``status`` used to hold the
+    permission (``explicit``/``implicit`` for active contacts, ``implicit`` for
+    deleted ones); code that compared it with ``"explicit"`` or ``"implicit"`` should
+    read ``permission_to_send`` now. ``status == "unsubscribed"`` selects the
+    unsubscribed contacts, as before.
 
     Example:
         >>> df = read_contacts(client, lists=[lid], include="list_memberships")  # doctest: +SKIP
@@ -403,7 +415,11 @@ def _contact_row(item: Mapping[str, Any], includes: Iterable[str]) -> dict[str, 
         "email": address.get("address"),
         "first_name": item.get("first_name"),
         "last_name": item.get("last_name"),
-        "status": address.get("permission_to_send"),
+        # Named for what they hold: the status= filter's vocabulary, and the email
+        # permission apart (``status`` once held the permission: "implicit" for a
+        # deleted contact, never "active").
+        "status": contact_status(item),
+        "permission_to_send": address.get("permission_to_send"),
         "created_at": item.get("created_at"),
         "updated_at": item.get("updated_at"),
     }

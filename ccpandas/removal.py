@@ -183,13 +183,16 @@ def plan_list_removal(
     ``plan.changes``."""
     values = list_values(list_ids)
     names = list_names(values)
-    column_values = data if isinstance(data, pd.Series) else frame_column(data, column)
-    key = detect_key(column_values, by) if holds_text(column_values.dtype) else "contact_id"
-    if key == "contact_id":
-        try:
+    try:
+        column_values = data if isinstance(data, pd.Series) else frame_column(data, column)
+        text = holds_text(column_values.dtype)
+        key = detect_key(column_values, by) if text else "contact_id"
+        checked = None
+        if key == "contact_id":
             checked = plan_removal(data, stand_ins(values) if names else values, column=column)
-        except PlanError as exc:
-            raise (names_not_looked_up(exc, names) if names else exc) from None
+    except PlanError as exc:
+        raise (names_not_looked_up(exc, names) if names else exc) from None
+    if checked is not None:
         if snapshot is False:
             plan = retarget(checked, target_lists(values, client)) if names else checked
             return _with_usage(plan, client)
@@ -334,6 +337,7 @@ def remove_from_lists(
     snapshot: bool | str = "auto",
     verify: bool = True,
     by: str = "auto",
+    journal: bool = True,
 ) -> RemovalResult:
     """Remove the contacts in ``data[column]`` from the lists ``list_ids`` (UUIDs or
     exact names). ``data[column]`` holds contact ids or email addresses (``by="auto"``
@@ -354,6 +358,8 @@ def remove_from_lists(
     ``timeout`` is the seconds to keep polling (None: until the end).
     ``wait_for_quota=True`` sleeps through a spent daily quota instead of stopping.
     The run is journaled: ``ccpandas.resume(result.run_id)`` finishes it from any process.
+    ``journal=False`` records nothing on disk (no ``run_id``, not in ``ccpandas.runs()``;
+    only ``result.resume()`` in this process can continue it).
     A wrong-typed argument is a TypeError/ValueError before anything is sent.
 
     Example:
@@ -368,6 +374,7 @@ def remove_from_lists(
     }
     check_run_options(options)
     check_client(client)
+    check_journal_flag(journal)
     plan = plan_list_removal(
         data,
         list_ids,
@@ -378,7 +385,7 @@ def remove_from_lists(
         by=by,
         progress=progress,
     )
-    return run_plan(plan, client, **options)
+    return run_plan(plan, client, journal=journal, **options)
 
 
 def remove_list_memberships(
@@ -396,6 +403,7 @@ def remove_list_memberships(
     wait_for_quota: bool = False,
     snapshot: bool | str = "auto",
     verify: bool = True,
+    journal: bool = True,
 ) -> RemovalResult:
     """Remove the contacts that ``source`` selects from ``list_ids``.
 
@@ -409,8 +417,8 @@ def remove_list_memberships(
     ``exclude`` (ids, or a DataFrame column) keeps those contacts; it only goes with
     ``list_ids`` and ``all_active_contacts`` sources. An empty ``exclude`` would keep
     nobody: it is a :class:`~ccpandas.PlanError` unless ``confirm_empty=True``.
-    ``dry_run``, ``wait``, ``progress``, ``timeout`` and ``wait_for_quota`` are as
-    for :func:`remove_from_lists`. A wrong-typed argument (a ``source`` that is not a
+    ``dry_run``, ``wait``, ``progress``, ``timeout``, ``wait_for_quota`` and ``journal``
+    are as for :func:`remove_from_lists`. A wrong-typed argument (a ``source`` that is not a
     ``Source``, a ``client`` that is not a ``Client``) is a TypeError/ValueError
     before anything is sent.
 
@@ -429,6 +437,7 @@ def remove_list_memberships(
     check_run_options(options)
     check_client(client)
     check_source(source)
+    check_journal_flag(journal)
     for name, flag in (
         ("confirm_all_active", confirm_all_active),
         ("confirm_empty", confirm_empty),
@@ -446,7 +455,23 @@ def remove_list_memberships(
         verify=verify,
         progress=progress,
     )
-    return run_plan(plan, client, **options)
+    return run_plan(plan, client, journal=journal, **options)
+
+
+def check_journal_flag(journal: Any) -> None:
+    """``journal=`` of the public calls is True or False (a TypeError before anything
+    is sent otherwise).
+
+    Example:
+        >>> check_journal_flag("no")
+        Traceback (most recent call last):
+        ...
+        TypeError: journal must be True or False, not 'no' (str)
+    """
+    if not isinstance(journal, bool):
+        raise TypeError(
+            f"journal must be True or False, not {journal!r} ({type(journal).__name__})"
+        )
 
 
 def wait(

@@ -103,6 +103,7 @@ OUTCOMES = (
     "rejected",
     "uncertain",
     "not_sent",
+    "planned",  # a dry run: nothing was sent
     "unknown",
     "processing",
 )

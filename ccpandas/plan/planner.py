@@ -71,6 +71,7 @@ __all__ = [
     "PLAN_STATUS_DTYPE",
     "ROW_COLUMNS",
     "RemovalPlan",
+    "duplicate_example",
     "frame_column",
     "list_names",
     "list_values",
@@ -78,6 +79,7 @@ __all__ = [
     "normalize_ids",
     "plan_removal",
     "plan_source_removal",
+    "quota_percent",
     "resolve_list_ids",
     "retarget",
     "stand_ins",
@@ -249,7 +251,7 @@ class RemovalPlan:
         """The run's share of the daily quota, and (when known) what is used today."""
         days = f"; needs {self.days_needed} days" if self.days_needed > 1 else ""
         usage = f"; {self.usage_text}" if self.usage_text else ""
-        return f"{self.quota_share:.1%} of {self.daily_quota:,}/day{days}{usage}"
+        return f"{quota_percent(self.quota_share)} of {self.daily_quota:,}/day{days}{usage}"
 
     @property
     def usage_text(self) -> str | None:
@@ -316,7 +318,8 @@ class RemovalPlan:
         }
 
     def _lines(self) -> list[tuple[str, str]]:
-        """(label, text) pairs shared by the text and HTML summaries."""
+        """(label, text) pairs shared by the text and HTML summaries, in an analyst's
+        words; the technical figures are in :meth:`_detail_lines`."""
         out: list[tuple[str, str]] = []
         if self.source.kind is SourceKind.CONTACT_IDS:
             out.append(("input rows", f"{self.n_rows:,}"))
@@ -327,18 +330,23 @@ class RemovalPlan:
             invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
             out.append(("invalid", invalid))
             out.append(("missing", f"{self.n_missing:,}"))
-            out.append(("duplicates", f"{self.n_duplicates:,}"))
+            out.append(("duplicates", f"{self.n_duplicates:,}" + duplicate_example(self.rows)))
+            who = _plural(self.n_contacts or 0, "contact")
         else:
             out.append(("source", _describe_source(self.source)))
             if self.source.accepts_exclude:
                 out.append(("exclude", f"{len(self.exclude):,} contacts kept"))
-        groups = len(self.list_groups)
-        out.append(("lists", f"{self.n_lists:,} ({groups} group{'s' * (groups != 1)} of <= 50)"))
-        out.append(("batches", f"{self.n_batches:,}"))
+            who = _describe_source(self.source)
+        follow = (
+            f", then about {self.expected_polls:,} more to follow them"
+            if self.expected_polls
+            else ""
+        )
         out.append(
             (
-                "API requests",
-                f"{self.n_requests:,} removals (+ about {self.expected_polls:,} polls)",
+                "requests",
+                f"{_plural(self.n_requests, 'request')} to remove {who} from "
+                f"{_plural(self.n_lists, 'list')}{follow}",
             )
         )
         out.append(("daily quota", self.quota_text))
@@ -348,22 +356,117 @@ class RemovalPlan:
         out.extend(("note", note) for note in self.notes)
         return out
 
+    def _detail_lines(self) -> list[tuple[str, str]]:
+        """The technical figures behind :meth:`_lines`: groups, requests, polls."""
+        groups = len(self.list_groups)
+        out = [
+            (
+                "list groups",
+                f"{groups:,} (at most {MAX_LISTS_PER_REQUEST} lists per request)",
+            )
+        ]
+        if self.source.kind is SourceKind.CONTACT_IDS:
+            n = len(self.contact_groups)
+            out.append(
+                (
+                    "contact groups",
+                    f"{n:,} (at most {MAX_CONTACTS_PER_REQUEST} contacts per request)",
+                )
+            )
+        elif self.source_groups:
+            n = len(self.source_groups)
+            out.append(
+                (
+                    "source groups",
+                    f"{n:,} (at most {MAX_TAGS_PER_REQUEST} tags or {MAX_SOURCE_LISTS} "
+                    "lists per request)",
+                )
+            )
+        out.append(
+            (
+                "removal requests",
+                f"{self.n_batches:,} POST /activities/remove_list_memberships, one activity each",
+            )
+        )
+        out.append(
+            (
+                "status polls",
+                f"about {self.expected_polls:,} GET /activities (each reports up to 500 "
+                "activities)",
+            )
+        )
+        return out
+
+    def _title(self) -> str:
+        return f"RemovalPlan ({self.source.kind.value}, nothing sent yet)"
+
     def __str__(self) -> str:
-        lines = self._lines()
+        lines, details = self._lines(), self._detail_lines()
         width = max(len(label) for label, _ in lines)
         body = "\n".join(f"  {label:<{width}}  {text}" for label, text in lines)
-        return f"RemovalPlan ({self.source.kind.value}, nothing sent yet)\n{body}"
+        dwidth = max(len(label) for label, _ in details)
+        more = "\n".join(f"    {label:<{dwidth}}  {text}" for label, text in details)
+        return f"{self._title()}\n{body}\n  details\n{more}"
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        cells = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-            f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
-            for label, text in self._lines()
+        def cells(pairs: list[tuple[str, str]]) -> str:
+            return "".join(
+                f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+                f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+                for label, text in pairs
+            )
+
+        title = html.escape(self._title())
+        return (
+            f"<table class='ccpandas-plan'><caption>{title}</caption>{cells(self._lines())}"
+            "</table><details class='ccpandas-plan-details'><summary>details</summary>"
+            f"<table>{cells(self._detail_lines())}</table></details>"
         )
-        title = html.escape(f"RemovalPlan ({self.source.kind.value}, nothing sent yet)")
-        return f"<table class='ccpandas-plan'><caption>{title}</caption>{cells}</table>"
+
+
+def quota_percent(share: float) -> str:
+    """A share of the daily quota as a percentage, the same in every display: one
+    decimal from 1 %, two below, and "< 0.01%" for less (never "0.0%" for a run
+    that does cost requests).
+
+    Example:
+        >>> quota_percent(0.0005), quota_percent(0.025), quota_percent(0.00001)
+        ('0.05%', '2.5%', '< 0.01%')
+    """
+    if 0 < share < 0.0001:
+        return "< 0.01%"
+    return f"{share:.{1 if share >= 0.01 else 2}%}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'s' * (n != 1)}"
+
+
+def duplicate_example(rows: pd.DataFrame) -> str:
+    """ " (sent once; e.g. row 7 is a duplicate of row 2)", or "" without duplicates:
+    ``duplicate_of`` holds a row label, which a bare number would pass off as a count.
+
+    Example:
+        >>> rows = pd.DataFrame({"duplicate_of": pd.array([pd.NA, 0], dtype="Int64")})
+        >>> duplicate_example(rows)
+        ' (sent once; e.g. row 1 is a duplicate of row 0)'
+    """
+    if "duplicate_of" not in rows or not len(rows):
+        return ""
+    dup = rows["duplicate_of"]
+    hit = dup.notna().to_numpy()
+    if not hit.any():
+        return ""
+    first = int(np.flatnonzero(hit)[0])
+    row, of = (_label(x) for x in (rows.index[first], dup.iloc[first]))
+    return f" (sent once; e.g. row {row!r} is a duplicate of row {of!r})"
+
+
+def _label(value: Any) -> Any:
+    # numpy scalars repr as np.int64(0): show the plain value.
+    return value.item() if isinstance(value, np.generic) else value
 
 
 # -- DataFrame plans ---------------------------------------------------------------------

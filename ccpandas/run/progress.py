@@ -140,8 +140,22 @@ class TqdmReporter:
         from tqdm.auto import tqdm
 
         common = {"file": self._file or sys.stderr, "dynamic_ncols": True, **self._kwargs}
-        self._submit = tqdm(total=snapshot.batches_total, desc="submitted", unit="req", **common)
-        self._items = tqdm(total=0, desc="processed", unit="item", **common)
+        # initial=: a resume starts with work already done; counted as if done now, it
+        # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
+        self._submit = tqdm(
+            total=snapshot.batches_total,
+            initial=snapshot.batches_submitted,
+            desc="submitted",
+            unit="req",
+            **common,
+        )
+        self._items = tqdm(
+            total=snapshot.items_total or None,
+            initial=snapshot.items_completed,
+            desc="processed",
+            unit="item",
+            **common,
+        )
         self.update(snapshot)
 
     def update(self, snapshot: Snapshot) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
 import numpy as np
@@ -26,7 +26,20 @@ from ccpandas.run.runner import Runner, run_error
 if TYPE_CHECKING:
     from ccpandas.plan.planner import RemovalPlan
 
-__all__ = ["ROW_STATUSES", "RemovalResult"]
+__all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
+
+# RemovalResult.undo() runs ccpandas.run.undo, which builds on this module (an undo's
+# result is a RemovalResult): the package root installs it here, as it installs the
+# login view, so the two modules never import each other.
+_undo_handler: Callable[..., Any] | None = None
+
+
+def set_undo_handler(handler: Callable[..., Any] | None) -> None:
+    """Install what :meth:`RemovalResult.undo` calls (``ccpandas`` installs
+    :func:`ccpandas.run.undo.run_undo`)."""
+    global _undo_handler
+    _undo_handler = handler
+
 
 log = logging.getLogger("ccpandas")
 
@@ -34,6 +47,9 @@ log = logging.getLogger("ccpandas")
 # activity completed (the contact is out of the lists).
 _NOT_SENT = "not_sent"
 _REMOVED = "removed"
+# A dry run's rows: they would be sent, and nothing was (not_sent means a real run
+# stopped before their batch went out).
+_PLANNED = "planned"
 
 # A contact group spans several activities when there are more than 50 lists: the
 # row shows the worst of them. Worst first; the order of ROW_STATUSES below.
@@ -44,6 +60,7 @@ _SENT_STATUSES: tuple[str, ...] = (
     BatchState.REJECTED,
     BatchState.UNCERTAIN,
     _NOT_SENT,
+    _PLANNED,
     BatchState.UNKNOWN,
     BatchState.PROCESSING,
     _REMOVED,
@@ -56,7 +73,8 @@ ROW_STATUSES = (
     "invalid_id",
     "missing",
     "duplicate",
-    # the row's contact was sent
+    # the row's contact was sent (or, not_sent/planned, was to be: a stopped run, a
+    # dry run)
     *map(str, _SENT_STATUSES),
     # exclude rows of a list/all-active source: kept in the lists
     "kept",
@@ -67,7 +85,13 @@ ROW_STATUSES = (
 )
 
 
-def _batch_row_status(run: BatchRun) -> str:
+#: The first columns of ``result.rows``, in this order; the rest follow as planned.
+ROW_FRONT_COLUMNS = ("status", "reason")
+
+
+def _batch_row_status(run: BatchRun, dry_run: bool = False) -> str:
+    if dry_run:
+        return _PLANNED
     if run.state is BatchState.COMPLETED:
         return _REMOVED
     if run.state.busy:
@@ -214,7 +238,10 @@ class RemovalResult:
         rows["activity_id"] = activity
         rows["error"] = error
         rows["lists_removed_from"] = self._lists_removed_from(rows)
-        return rows
+        # What happened first, the long id columns after: a terminal shows status and
+        # reason even when a wide normalized_id pushes the rest off screen.
+        front = [c for c in ROW_FRONT_COLUMNS if c in rows.columns]
+        return rows[front + [c for c in rows.columns if c not in front]]
 
     # -- membership truth ----------------------------------------------------------------
     @property
@@ -238,7 +265,7 @@ class RemovalResult:
         if self.after is not None:
             names.update(self.after.list_names)
         if m.key in ("email", "contact_id"):
-            states = [_batch_row_status(r) for r in self.runs]
+            states = [_batch_row_status(r, self.dry_run) for r in self.runs]
             return changes_frame(
                 m, self.plan.list_ids, batch_states=states, after=self.after, list_names=names
             )
@@ -291,7 +318,7 @@ class RemovalResult:
     def _worst_state(self) -> str:
         worst = "removed"
         for run in self.runs:
-            st = _batch_row_status(run)
+            st = _batch_row_status(run, self.dry_run)
             if _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst, 9):
                 worst = st
         return worst
@@ -359,7 +386,7 @@ class RemovalResult:
         # per group, so mapping it over the rows stays vectorised.
         out: dict[int, tuple[str, str | None, str | None]] = {}
         for run in self.runs:
-            st = _batch_row_status(run)
+            st = _batch_row_status(run, self.dry_run)
             err = "; ".join(run.errors) or None
             g = run.batch.contact_group
             if g not in out or _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(out[g][0], 9):
@@ -484,8 +511,10 @@ class RemovalResult:
             >>> result.undo().changes["outcome"].value_counts()  # doctest: +SKIP
         """
         from ccpandas.run.journal import open_journal
-        from ccpandas.run.undo import run_undo
 
+        run_undo = _undo_handler
+        if run_undo is None:  # installed on `import ccpandas`; only a bare import misses it
+            raise CCError("undo is not installed: import ccpandas first")
         check_run_options(
             {"dry_run": dry_run, "wait": wait, "progress": progress, "timeout": timeout}
         )
@@ -605,18 +634,18 @@ class RemovalResult:
         if isinstance(exc, QuotaExceededError):
             # The reset by the runner's clock (injectable), not the client's.
             reset = next_utc_midnight(self.runner.clock.now())
-            message = (
-                f"{exc.error_message or 'the daily request quota is spent'} "
+            step = (
                 f"Stopped cleanly: {done}, nothing is lost. After the reset, continue with "
                 f"{self.resume_call}, or pass wait_for_quota=True to wait instead"
             )
             new = QuotaExceededError(
                 exc.status,
                 exc.error_key,
-                message,
+                exc.error_message,
                 request=exc.request,
                 errors=exc.errors,
                 reset_at=reset,
+                next_step=step,
             )
             new.__cause__ = exc
             return new
@@ -640,35 +669,71 @@ class RemovalResult:
             return f"members to leave: {leaving_text(m, self.plan.list_ids)} (not verified yet)"
         return "memberships: unverified (no snapshot); 'removed' rows mean the activity completed"
 
-    def __repr__(self) -> str:
+    def _facts(self) -> tuple[str, list[str]]:
+        """(title, lines): every fact the text and the HTML displays show, once."""
         s = self.summary()
+        title = "RemovalResult" + (" (dry run: nothing was sent)" if self.dry_run else "")
         # Sources other than contact ids are selected by the API: no count up front.
         contacts = "selected by the API" if s["contacts"] is None else f"{s['contacts']:,}"
         lines = [
-            f"RemovalResult{' (dry run: nothing was sent)' if self.dry_run else ''}",
-            f"  rows: {s['rows']:,}  contacts: {contacts}  lists: {s['lists']:,}",
-            f"  activities: {s['accepted']:,} of {s['batches']:,} accepted; "
+            f"rows: {s['rows']:,}  contacts: {contacts}  lists: {s['lists']:,}",
+            f"activities: {s['accepted']:,} of {s['batches']:,} accepted; "
             + ", ".join(f"{k} {v:,}" for k, v in s["activity_states"].items()),
         ]
         counts = self.counts()
-        lines.append("  rows by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        lines.append("  " + self._membership_line())
+        if len(counts):
+            lines.append("rows by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+        duplicate = self._duplicate_example()
+        if duplicate:
+            lines.append(duplicate)
+        lines.append(self._membership_line())
         if self.interrupted or self.stopped:
-            lines.append(f"  stopped before the end: {self.resume_call} continues")
-        return "\n".join(lines)
+            lines.append(f"stopped before the end: {self.resume_call} continues")
+        return title, lines
+
+    def _duplicate_example(self) -> str:
+        """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
+        from ccpandas.plan.planner import duplicate_example
+
+        example = duplicate_example(self.plan.rows)
+        if not example:
+            return ""
+        n = int(self.plan.rows["duplicate_of"].notna().sum())
+        return f"duplicate rows: {n:,}{example}"
+
+    def __repr__(self) -> str:
+        title, lines = self._facts()
+        return "\n".join([title, *(f"  {line}" for line in lines)])
 
     def _repr_html_(self) -> str:
+        # The same facts as the text, line for line, then a table: rows per status, or
+        # (for sources the API selects, which have no input rows) one row per activity.
+        title, lines = self._facts()
+        esc = html.escape
+        body = "".join(f"<li>{esc(line)}</li>" for line in lines)
         counts = self.counts()
-        cells = "".join(
-            f"<tr><td>{html.escape(str(k))}</td><td>{v:,}</td></tr>" for k, v in counts.items()
-        )
-        head = html.escape(repr(self).splitlines()[1].strip())
-        truth = html.escape(self._membership_line())
+        if len(counts):
+            cells = "".join(
+                f"<tr><td>{esc(str(k))}</td><td>{v:,}</td></tr>" for k, v in counts.items()
+            )
+            table = (
+                "<table><thead><tr><th>status</th><th>rows</th></tr></thead>"
+                f"<tbody>{cells}</tbody></table>"
+            )
+        else:
+            cells = "".join(
+                f"<tr><td>{r.batch.index}</td><td>{esc(str(r.activity_id or ''))}</td>"
+                f"<td>{esc(_batch_row_status(r, self.dry_run))}</td>"
+                f"<td>{len(r.batch.list_ids):,}</td><td>{esc('; '.join(r.errors))}</td></tr>"
+                for r in self.runs
+            )
+            table = (
+                "<table><thead><tr><th>request</th><th>activity</th><th>status</th>"
+                f"<th>lists</th><th>errors</th></tr></thead><tbody>{cells}</tbody></table>"
+            )
         return (
-            f"<div><strong>RemovalResult</strong> <span>{head}</span>"
-            f"<div class='ccpandas-truth'>{truth}</div>"
-            f"<table><thead><tr><th>status</th><th>rows</th></tr></thead>"
-            f"<tbody>{cells}</tbody></table></div>"
+            f"<div class='ccpandas-result'><strong>{esc(title)}</strong>"
+            f"<ul>{body}</ul>{table}</div>"
         )
 
 
@@ -684,7 +749,8 @@ def _membership_rows(
     that carry it; ``still_member`` when a re-read shows it still on a list."""
     m = result.plan.membership
     runs = result.runs
-    states = np.array([_batch_row_status(r) for r in runs] + ["not_sent"], dtype=object)
+    none = _PLANNED if result.dry_run else _NOT_SENT
+    states = np.array([_batch_row_status(r, result.dry_run) for r in runs] + [none], dtype=object)
     ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
     errors = np.array([("; ".join(r.errors) or None) for r in runs] + [None], dtype=object)
     rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])

@@ -51,6 +51,7 @@ __all__ = [
     "SnapshotInterrupted",
     "SnapshotJournal",
     "choose_lookup",
+    "contact_status",
     "list_info",
     "lookup_emails",
     "read_snapshot",
@@ -89,21 +90,38 @@ def list_info(client: Any, list_ids: Sequence[str]) -> dict[str, ListInfo]:
 
 
 # -- the journal of a read ---------------------------------------------------------------------
+# permission_to_send values that are also a status of the GET /contacts status= filter.
+_PERMISSION_STATUSES = frozenset({"unsubscribed", "pending_confirmation", "temp_hold", "not_set"})
+
+
+def contact_status(item: Mapping[str, Any]) -> str:
+    """A ``GET /contacts`` record's status, in the vocabulary of that endpoint's
+    ``status=`` filter. The API has no status field on a contact: a deleted contact
+    has ``deleted_at``; otherwise ``email_address.permission_to_send`` says
+    ``unsubscribed``, ``pending_confirmation``, ``temp_hold`` or ``not_set``, and
+    anything else (``explicit``, ``implicit``) is ``active``. The one place this is
+    decided (snapshots and ``read_contacts`` both use it).
+
+    Example:
+        >>> contact_status({"email_address": {"permission_to_send": "implicit"}})
+        'active'
+        >>> contact_status({"deleted_at": "2025-01-01", "email_address": {}})
+        'deleted'
+    """
+    if item.get("deleted_at"):
+        return "deleted"
+    permission = (item.get("email_address") or {}).get("permission_to_send")
+    return permission if permission in _PERMISSION_STATUSES else "active"
+
+
 def _record(item: Mapping[str, Any]) -> dict[str, Any]:
     """A contact of ``GET /contacts`` as a snapshot record.
 
-    The API has no status field on a contact: a deleted contact has ``deleted_at``,
-    an unsubscribed one ``permission_to_send: unsubscribed``; anything else is read
-    as ``active`` (a separate ``status=active`` read makes it exact, see
-    :func:`read_snapshot`).
+    Its status is :func:`contact_status` (a separate ``status=active`` read makes it
+    exact, see :func:`read_snapshot`).
     """
     email = item.get("email_address") or {}
-    if item.get("deleted_at"):
-        status = "deleted"
-    elif email.get("permission_to_send") == "unsubscribed":
-        status = "unsubscribed"
-    else:
-        status = "active"
+    status = contact_status(item)
     lists = [
         (m.get("list_id") if isinstance(m, Mapping) else m)
         for m in item.get("list_memberships") or ()

@@ -37,6 +37,7 @@ import pandas as pd
 
 import ccpandas
 from ccpandas import history, readers, removal
+from ccpandas.run.progress import NullReporter
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -198,7 +199,7 @@ def _list_values(args: argparse.Namespace) -> list[str]:
 # --------------------------------------------------------------------------- progress
 
 
-class LogReporter:
+class LogReporter(NullReporter):
     """Progress for a log file: plain timestamped lines, never ``\\r`` or escapes.
 
     A line when the run starts, then at most one every ``interval`` seconds while it
@@ -494,12 +495,17 @@ def _finish(
 
 @contextlib.contextmanager
 def _run_errors() -> Iterator[list[BaseException]]:
-    """Collect the error a run stopped on when it carries the result so far."""
+    """Collect the error a run stopped on when it carries the result so far (a Ctrl-C
+    too: the run settles its journal, then the interrupt carries the result)."""
     caught: list[BaseException] = []
     try:
         yield caught
     except ccpandas.CCError as exc:
         if exc.result is None:
+            raise
+        caught.append(exc)
+    except KeyboardInterrupt as exc:
+        if getattr(exc, "result", None) is None:
             raise
         caught.append(exc)
 

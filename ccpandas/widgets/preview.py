@@ -23,7 +23,7 @@ import ipywidgets as w
 import traitlets
 
 from ccpandas.models import SourceKind
-from ccpandas.plan.planner import RemovalPlan
+from ccpandas.plan.planner import RemovalPlan, quota_percent
 from ccpandas.widgets._html import box, duration, esc, note, plural, table
 
 __all__ = ["PlanPreview"]
@@ -90,7 +90,7 @@ class PlanPreview(w.VBox):
             (f"time at {plan.rate:g} requests per second", duration(plan.estimated_seconds)),
             (
                 "share of the daily quota",
-                f"{plan.quota_share:.{1 if plan.quota_share >= 0.01 else 2}%} of "
+                f"{quota_percent(plan.quota_share)} of "
                 f"{plan.daily_quota:,} requests"
                 + (f" (needs {plan.days_needed} days)" if plan.days_needed > 1 else "")
                 + (f"; {plan.usage_text}" if plan.usage_text else ""),

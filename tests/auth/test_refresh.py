@@ -333,7 +333,7 @@ def test_a_20000_contact_removal_crosses_token_expiries(auth_emu, store: TokenSt
     frame = pd.DataFrame({"contact_id": (members + extra)[:20_000]})
     assert len(frame) == 20_000
 
-    result = frame.cc.remove_from_lists([list_id], progress=False)
+    result = frame.cc.remove_from_lists([list_id], progress=False, snapshot=False)
 
     assert result.ok and result.done
     assert emu.account.members(list_id) == set()
@@ -502,7 +502,7 @@ def test_tokens_expiring_by_time_during_a_long_removal(auth_emu) -> None:
     frame = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     started = time.monotonic()
 
-    result = frame.cc.remove_from_lists([list_id], progress=False)
+    result = frame.cc.remove_from_lists([list_id], progress=False, snapshot=False)
 
     took = time.monotonic() - started
     assert result.ok and result.done
@@ -550,7 +550,7 @@ def test_tokens_expiring_on_the_servers_clock_during_a_removal(auth_emu) -> None
 
     jumper = threading.Thread(target=jump, daemon=True)
     jumper.start()
-    result = frame.cc.remove_from_lists([list_id], progress=False)
+    result = frame.cc.remove_from_lists([list_id], progress=False, snapshot=False)
     jumper.join(10)
 
     assert errors == [] and jumps == [3, 8, 13]

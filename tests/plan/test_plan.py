@@ -494,13 +494,21 @@ def test_text_summary() -> None:
         "40,000 unique valid ids",
         "invalid          2 (e.g. 'oops', 7)",
         "missing          1",
-        "duplicates       1",
-        "120 (3 groups of <= 50)",
-        "240",  # batches
+        # duplicate_of names a row, not a count
+        "duplicates       1 (sent once; e.g. row 40003 is a duplicate of row 1)",
+        # in an analyst's words; the groups and polls one level down
+        f"240 requests to remove 40,000 contacts from 120 lists, then about "
+        f"{plan.expected_polls} more to follow them",
         "2.5% of 10,000/day",
         "time at 4 req/s  1 min 0 s",
+        "  details\n",
+        "list groups       3 (at most 50 lists per request)",
+        "contact groups    80 (at most 500 contacts per request)",
     ):
         assert part in text, part
+    summary = text.split("  details\n")[0]
+    for jargon in ("group of", "batches", "removals (+", "polls"):
+        assert jargon not in summary, jargon
 
 
 def test_text_summary_over_a_days_quota() -> None:
@@ -521,7 +529,9 @@ def test_html_summary_escapes_values() -> None:
     page = plan._repr_html_()
     assert page.startswith("<table") and "<script>" not in page
     assert "&lt;script&gt;" in page
-    assert "invalid" in page and "API requests" in page
+    assert "invalid" in page and "requests" in page
+    # the technical figures one level down, in a <details>
+    assert "<details" in page and "list groups" in page.split("<details")[1]
 
 
 # -- other sources --------------------------------------------------------------------------

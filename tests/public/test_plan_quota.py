@@ -19,7 +19,9 @@ def test_quota_share_counts_removals_and_polls() -> None:
     assert plan.n_requests == 3 and plan.expected_polls >= 1
     assert plan.quota_share == (3 + plan.expected_polls) / 10_000
     assert plan.summary()["quota_share"] == plan.quota_share
-    assert f"{plan.quota_share:.1%} of 10,000/day" in str(plan)
+    # 3 removals + 4 polls of 10,000: two decimals below 1 % (it said "0.1%" once)
+    assert plan.quota_share == 0.0007
+    assert "0.07% of 10,000/day" in str(plan)
 
 
 def test_share_and_days_needed_tell_the_same_story() -> None:

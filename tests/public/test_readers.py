@@ -93,6 +93,7 @@ def test_column_schemas_are_the_documented_ones():
         "first_name",
         "last_name",
         "status",
+        "permission_to_send",
         "created_at",
         "updated_at",
     ]
@@ -179,7 +180,8 @@ def test_read_contacts_of_a_list_over_many_pages(emu, client):
     contact = acct.contacts[row.contact_id]
     assert row.email == contact.email
     assert row.first_name == contact.first_name
-    assert row.status == contact.permission_to_send
+    assert row.permission_to_send == contact.permission_to_send
+    assert row.status == contact.status
     assert sorted(row.list_memberships) == sorted(acct.lists_of(row.contact_id))
     assert list(row.taggings) == list(contact.tag_ids)
     assert client.stats.requests == -(-len(live) // 10)  # each page once
@@ -195,6 +197,26 @@ def test_read_contacts_filters(emu, client):
     tag = acct.tag_ids()[0]
     tagged = read_contacts(client, tags=tag.upper())  # case forgiven
     assert set(tagged.contact_id) == acct.tagged(tag)
+
+
+def test_status_column_speaks_the_status_filters_vocabulary(emu, client):
+    # status= reads and the status column agree: filtering the frame by the column
+    # selects exactly what the filter reads, for every status, deleted ones included.
+    acct = emu.account
+    everyone = read_contacts(client, status="all")
+    by_status = everyone.groupby("status")["contact_id"].agg(set).to_dict()
+    for status in ("active", "unsubscribed", "deleted", "pending_confirmation", "temp_hold"):
+        filtered = read_contacts(client, status=status)
+        assert set(filtered.contact_id) == set(acct.contact_ids(status=status)) != set()
+        assert by_status[status] == set(filtered.contact_id), status
+        assert (filtered["status"] == status).all(), status
+    # the docs' segmentation still selects the unsubscribed contacts
+    unsub = everyone[everyone["status"] == "unsubscribed"]
+    assert set(unsub.contact_id) == set(acct.contact_ids(status="unsubscribed"))
+    # the email permission has its own column; a deleted contact is not "implicit"
+    deleted = everyone[everyone.status == "deleted"]
+    assert len(deleted) and "implicit" not in set(everyone["status"])
+    assert set(everyone["permission_to_send"]) >= {"unsubscribed"}
 
 
 def test_read_contacts_by_list_name(emu, client):

@@ -67,7 +67,7 @@ def test_dry_run_sends_nothing(cc_emulator_factory, connect):
         emu.account.list_ids()[:1], client=client, dry_run=True, snapshot=False
     )
     assert result.dry_run and not result.activity_ids
-    assert set(result.rows["status"]) == {"not_sent"}
+    assert set(result.rows["status"]) == {"planned"}  # was not_sent: a dry run now says planned
     assert posts(emu) == 0
 
 
