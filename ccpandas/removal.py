@@ -192,10 +192,9 @@ def plan_list_removal(
             checked = plan_removal(data, stand_ins(values) if names else values, column=column)
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
-    if checked is not None:
-        if snapshot is False:
-            plan = retarget(checked, target_lists(values, client)) if names else checked
-            return _with_usage(plan, client)
+    if checked is not None and snapshot is False:
+        plan = retarget(checked, target_lists(values, client)) if names else checked
+        return _with_usage(plan, client)
     targets = target_lists(values, client)
     # -- membership snapshot (ccpandas.run.snapshot)
     from ccpandas.run.snapshot import prepare_frame_plan
