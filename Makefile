@@ -2,8 +2,6 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# The core layers' tests, by folder (they mirror ccpandas/): what runs under pandas 2.2 too.
-CORE_TESTS := tests/plan tests/client tests/run tests/public
 # The pages whose every Python block runs as a test (Sybil, see conftest.py). Not yet:
 # docs/authentication.md (its logins need an OAuth browser step against the emulator).
 DOC_PAGES := README.md $(filter-out docs/authentication.md,$(wildcard docs/*.md))

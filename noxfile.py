@@ -30,7 +30,7 @@ import nox
 
 PYTHONS = ("3.11", "3.12", "3.13")
 OLDEST_PANDAS = "pandas==2.2.*"
-#: The core layers' tests, by folder (the Makefile's CORE_TESTS).
+#: The core layers' tests, by folder: the folders mirror ccpandas/ (no hand-kept list of files).
 CORE_TESTS = ("tests/plan", "tests/client", "tests/run", "tests/public")
 TEST_DEPS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100")
 
