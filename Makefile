@@ -2,9 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-# The pages whose every Python block runs as a test (Sybil, see conftest.py). Not yet:
-# docs/authentication.md (its logins need an OAuth browser step against the emulator).
-DOC_PAGES := README.md $(filter-out docs/authentication.md,$(wildcard docs/*.md))
+# The pages whose every Python block runs as a test (Sybil, see conftest.py).
+DOC_PAGES := README.md $(wildcard docs/*.md)
 # Fast unit tests for `make check`: no browser, no child processes, no long runs.
 UNIT_TESTS := tests/plan tests/client tests/run
 

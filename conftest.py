@@ -3,8 +3,9 @@
 Run them with ``pytest README.md docs`` (``make test`` does). Each page is one namespace,
 run top to bottom like a reader would; a page starts its own emulator in a visible block,
 so every snippet works when pasted into a fresh session. ``teardown`` stops anything a
-page left running. The Jupyter page runs its blocks in a real ipykernel, as notebook
-cells, so ``%`` magics and widgets work as they do there.
+page left running. The Jupyter page, and any block with a ``%`` magic or a ``getpass``
+prompt, run in a real ipykernel, as notebook cells, so magics, widgets and input prompts
+work as they do there (a prompt gets a fixed practice answer).
 
 Markers a page may use (MyST comments, invisible in the rendered docs):
 
@@ -28,6 +29,14 @@ from sybil.parsers.myst import ClearNamespaceParser, CodeBlockParser, SkipParser
 _KERNEL_PAGES = {"jupyter.md"}
 
 
+def _needs_kernel(example: Example) -> bool:
+    """A block for a notebook: on a Jupyter page, with a ``%`` magic, or asking for
+    input (``getpass``: the kernel answers it with a practice value)."""
+    source = str(example.parsed)
+    magic = any(line.lstrip().startswith("%") for line in source.splitlines())
+    return Path(example.path).name in _KERNEL_PAGES or magic or "getpass" in source
+
+
 def _kernel_evaluator(example: Example) -> str | None:
     """Run a block in a real ipykernel, as a notebook cell runs (widgets, magics)."""
     kernel = example.namespace.get("__kernel__")
@@ -42,7 +51,14 @@ def _kernel_evaluator(example: Example) -> str | None:
         if msg["msg_type"] == "error":
             errors.append(f"{msg['content']['ename']}: {msg['content']['evalue']}")
 
-    reply = client.execute_interactive(example.parsed, timeout=120, output_hook=on_output)
+    # A block that asks for input (getpass) gets a fixed practice answer.
+    reply = client.execute_interactive(
+        example.parsed,
+        timeout=60,
+        output_hook=on_output,
+        allow_stdin=True,
+        stdin_hook=lambda msg: client.input("practice-input"),
+    )
     if reply["content"]["status"] != "ok" or errors:
         raise AssertionError("the block failed in the kernel: " + "; ".join(errors))
     return None
@@ -55,7 +71,7 @@ class _PageEvaluator:
         self._python = PythonEvaluator()
 
     def __call__(self, example: Example) -> str | None:
-        if Path(example.path).name in _KERNEL_PAGES:
+        if _needs_kernel(example):
             return _kernel_evaluator(example)
         return self._python(example)
 
