@@ -242,7 +242,7 @@ class RemovalPlan:
             >>> plan = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
             ...                     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
             >>> print(plan.with_usage(3412, 3).quota_text)
-            0.1% of 10,000/day; 3,412 of 10,000 used today on this key by 3 processes
+            0.05% of 10,000/day; 3,412 of 10,000 used today on this key by 3 processes
         """
         return dataclasses.replace(self, used_today=int(used_today), used_by=int(used_by))
 
