@@ -50,6 +50,7 @@ import os
 import secrets
 import sqlite3
 import threading
+import time
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -208,6 +209,40 @@ def _migrate(conn: sqlite3.Connection) -> None:
                     raise
 
 
+def _open(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before the next request goes out.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(_SCHEMA)
+        _migrate(conn)
+        conn.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _open_with_retry(path: Path, seconds: float = 30.0) -> sqlite3.Connection:
+    """Open (and on first use create) the journal. Several processes starting at once on
+    a new file race for the switch to WAL, which SQLite answers "database is locked"
+    without waiting for its busy timeout: such an answer is retried, briefly."""
+    deadline = time.monotonic() + seconds
+    delay = 0.02
+    while True:
+        try:
+            return _open(path)
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc) or "busy" in str(exc)
+            if not busy or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 # --------------------------------------------------------------------------- the file
 
 
@@ -235,18 +270,7 @@ class JournalDB:
             if self._conn is None or self._pid != os.getpid():
                 try:
                     self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    conn = sqlite3.connect(
-                        self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-                    )
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    # FULL: a commit is on disk before the next request goes out.
-                    conn.execute("PRAGMA synchronous=FULL")
-                    conn.executescript(_SCHEMA)
-                    _migrate(conn)
-                    conn.execute(
-                        "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)",
-                        (str(SCHEMA_VERSION),),
-                    )
+                    conn = _open_with_retry(self.path)
                 except (sqlite3.Error, OSError) as exc:
                     raise ConfigError(
                         f"cannot open the run journal {self.path}: {exc}. Set "
