@@ -32,7 +32,8 @@ PYTHONS = ("3.11", "3.12", "3.13")
 OLDEST_PANDAS = "pandas==2.2.*"
 #: The core layers' tests, by folder: the folders mirror ccpandas/ (no hand-kept list of files).
 CORE_TESTS = ("tests/plan", "tests/client", "tests/run", "tests/public")
-TEST_DEPS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100")
+# sybil: the root conftest.py collects the doc pages (not run in these sessions)
+TEST_DEPS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "sybil>=9")
 
 nox.options.error_on_missing_interpreters = False
 nox.options.default_venv_backend = "venv"
