@@ -493,21 +493,17 @@ def _finish(
     return report["exit_code"]
 
 
-@contextlib.contextmanager
-def _run_errors() -> Iterator[list[BaseException]]:
-    """Collect the error a run stopped on when it carries the result so far (a Ctrl-C
-    too: the run settles its journal, then the interrupt carries the result)."""
-    caught: list[BaseException] = []
+def _settled(run: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    """Run ``run()`` and return ``(result, None)``, or ``(error.result, error)`` when it
+    stopped on an error that carries the result so far (a Ctrl-C too: the run settles
+    its journal, then the interrupt carries the result). Any other error propagates."""
     try:
-        yield caught
-    except ccpandas.CCError as exc:
-        if exc.result is None:
+        return run(), None
+    except (ccpandas.CCError, KeyboardInterrupt) as exc:
+        result = getattr(exc, "result", None)
+        if result is None:
             raise
-        caught.append(exc)
-    except KeyboardInterrupt as exc:
-        if getattr(exc, "result", None) is None:
-            raise
-        caught.append(exc)
+        return result, exc
 
 
 # --------------------------------------------------------------------------- commands
@@ -577,36 +573,28 @@ def _cmd_remove(s: _Session) -> int:
         f"Remove {plan.n_contacts:,} contacts from {plan.n_lists:,} "
         f"list{'s' * (plan.n_lists != 1)} ({targets}) with {plan.n_requests:,} requests?"
     )
-    result: RemovalResult | None = None
-    with _run_errors() as caught:
-        result = removal.run_plan(
+    result, error = _settled(
+        lambda: removal.run_plan(
             plan,
             s.client(),
             progress=_reporter(s.args, s.stderr),
             timeout=s.args.timeout,
             wait_for_quota=s.args.wait_for_quota,
         )
-    error = caught[0] if caught else None
-    if error is not None:
-        result = error.result  # type: ignore[attr-defined]
-    assert result is not None
+    )
     return _finish(s, "remove", result, names, error)
 
 
 def _cmd_resume(s: _Session) -> int:
-    result: RemovalResult | None = None
-    with _run_errors() as caught:
-        result = history.resume(
+    result, error = _settled(
+        lambda: history.resume(
             s.args.run_id,
             s.client(),
             progress=_reporter(s.args, s.stderr),
             timeout=s.args.timeout,
             wait_for_quota=s.args.wait_for_quota,
         )
-    error = caught[0] if caught else None
-    if error is not None:
-        result = error.result  # type: ignore[attr-defined]
-    assert result is not None
+    )
     return _finish(s, "resume", result, {}, error)
 
 
@@ -634,12 +622,7 @@ def _cmd_runs(s: _Session) -> int:
 def _cmd_undo(s: _Session) -> int:
     undo = ccpandas.undo
     s.confirm(f"Undo run {s.args.run_id} (put its removed contacts back on their lists)?")
-    result: Any = None
-    with _run_errors() as caught:
-        result = undo(s.args.run_id, client=s.client())
-    error = caught[0] if caught else None
-    if error is not None:
-        result = error.result  # type: ignore[attr-defined]
+    result, error = _settled(lambda: undo(s.args.run_id, client=s.client()))
     if hasattr(result, "runs") and hasattr(result, "plan"):
         return _finish(s, "undo", result, dict(getattr(result.plan, "list_names", {})), error)
     s.out(str(result))

@@ -241,14 +241,16 @@ def test_undo_in_a_fresh_process_from_the_run_id(cc_emulator_factory, connect) -
 
 
 def test_undo_killed_half_way_and_resumed(cc_emulator_factory, connect) -> None:
-    # Slow activities, so the child is killed with some adds accepted and some not.
-    emu = cc_emulator_factory(seed=27, contacts=4000, lists=2, rate=None, speed=50.0)
+    emu = cc_emulator_factory(seed=27, contacts=4000, lists=2, **FAST)
     client, acct = connect(emu), emu.account
     a = acct.list_ids()[0]
     pool = acct.contact_ids("active")[:3000]
     acct.set_members(a, pool)
     result = _remove(emu, client, [a], pool)
     assert result.ok and len(pairs_of(result.changes, "removed")) == 3000
+    # For the undo: slow activities, so the accepted adds are still processing when the
+    # child is killed, and slow answers, so the kill lands between two adds, not after all.
+    emu.configure(speed=50.0, start_delay=0.0, latency=0.3)
     env = {**os.environ, "PYTHONPATH": str(Path(ccpandas.__file__).parents[1])}
     proc = subprocess.Popen(
         [sys.executable, "-c", _CHILD, emu.base_url, emu.token, result.run_id, "undo"],
@@ -263,6 +265,9 @@ def test_undo_killed_half_way_and_resumed(cc_emulator_factory, connect) -> None:
     proc.wait(timeout=30)
     assert 2 <= adds(emu) < 6, "the child should die with some adds sent, not all"
     undo_id = ccpandas.runs().query("kind == 'undo'")["run_id"].iloc[0]
+    running = [a for a in acct.activities.values() if a.kind == "add_list_memberships"]
+    assert any(a.state != "completed" for a in running), "an accepted add still running"
+    emu.configure(speed=FAST["speed"], latency=0.0)  # the resume ends them quickly
     out = _child(emu, undo_id, "resume")
     assert out["ok"] and out["outcomes"] == {"restored": 3000}
     assert acct.members(a) == set(pool)
