@@ -54,19 +54,26 @@ CHROMIUM_FLAGS = [
 TIMEOUT_MS = 60_000
 
 
-# Per front end: the server module, its notebook URL, its screenshots (step -> file).
+# Per front end: the server module, its notebook URL, its screenshots (step -> file) and
+# the window width. The widths make the panel at most 720 px wide, so the Jupyter guide
+# shows each screenshot at its own size (one image pixel per CSS pixel) inside the docs
+# theme's 736 px text column.
 FRONT_ENDS = {
     "lab": {
         "module": "jupyterlab",
         "path": "/doc/tree/panel.ipynb",  # single-document mode: no sidebars
         "shots": {"confirm": "jupyter-panel-confirm.png", "done": "jupyter-panel-done.png"},
+        "width": 888,
     },
     "notebook7": {
         "module": "notebook",
         "path": "/notebooks/panel.ipynb",
         "shots": {"done": "jupyter-panel-notebook7.png"},
+        "width": 740,
     },
 }
+#: The widest a screenshot may be to show at its own size in the docs' text column.
+SHOT_MAX_WIDTH = 720
 
 
 def _missing(reason: str) -> None:
@@ -246,11 +253,16 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
     shots = FRONT_ENDS[front_end]["shots"]
     shots_dir = _shots_dir(tmp_path)
 
-    def shoot(locator, step: str) -> None:  # type: ignore[no-untyped-def]
+    def shoot(page, step: str) -> None:  # type: ignore[no-untyped-def]
         # each front end saves only its own screenshots (no overwriting the other's)
         if step in shots:
             shots_dir.mkdir(parents=True, exist_ok=True)
-            locator.screenshot(path=str(shots_dir / shots[step]))
+            cell = page.locator(".jp-Notebook .jp-Cell").nth(2)
+            # JupyterLab's: the panel alone; Notebook 7's: the whole cell, code included
+            what = cell if front_end == "notebook7" else cell.locator(".jp-OutputArea-output")
+            box = what.first.bounding_box()
+            assert box is not None and box["width"] <= SHOT_MAX_WIDTH, box
+            what.first.screenshot(path=str(shots_dir / shots[step]))
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -258,7 +270,7 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_FLAGS,
-            viewport={"width": 1200, "height": 2600},  # the whole panel on screen
+            viewport={"width": FRONT_ENDS[front_end]["width"], "height": 2600},  # all the panel
         )
         try:
             page = context.new_page()
@@ -285,14 +297,14 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
             expect(remove).to_be_disabled()
             confirm.locator("input[type=checkbox]").check()
             expect(remove).to_be_enabled()
-            shoot(panel, "confirm")
+            shoot(page, "confirm")
 
             # 5. remove and watch: every activity completed
             remove.click()
             expect(panel).to_contain_text(re.compile(r"done: \d+ activit(y|ies) completed"))
             expect(panel).to_contain_text("result.rows")  # 6. the result
             expect(panel.locator(".badge.bad")).to_have_count(0)
-            shoot(panel, "done")
+            shoot(page, "done")
 
             # the memberships are gone, checked in the kernel; the click ran in the
             # background (the Stop button was live)
