@@ -3,11 +3,11 @@
 ::
 
     Exception
-    └── CCError                         every ccpandas error (``result``: the run so far, if any)
+    └── CCError                         every ccpandas error (``result``: the run so far)
         ├── PlanError (ValueError)      bad input, found before anything is sent
-        ├── ConfigError (ValueError)    a setting that cannot work (plain-http URL to a remote host)
-        ├── AuthError                   no token, refresh failed, 401 after refresh (``error_key``)
-        │   ├── TokenStoreError         the saved credentials cannot be read, written or locked
+        ├── ConfigError (ValueError)    a setting that cannot work (http to a remote host)
+        ├── AuthError                   no token, refresh failed, 401 after a refresh
+        │   ├── TokenStoreError         saved credentials cannot be read, written or locked
         │   └── UnauthorizedError       401 (also an APIError)
         ├── APIError                    the API answered with an error status
         │   ├── BadRequestError         400
@@ -21,10 +21,10 @@
         │   │   ├── QuotaExceededError  429 ``quota_exceeded`` (carries ``reset_at``)
         │   │   └── TooManyActivitiesError  429 on activity POSTs: over 1,000 queued
         │   └── ServerError             5xx
-        ├── TransportError              no usable answer: refused, dropped, timed out, unknown host
+        ├── TransportError              no answer: refused, dropped, timed out, unknown host
         ├── ActivityError               an activity ended failed / cancelled / timed_out
         ├── RunLockedError              another process is driving this run (holds its lock)
-        └── SnapshotInterrupted         a membership read stopped; ``snapshot_id`` continues it
+        └── SnapshotInterrupted         a membership read stopped; ``snapshot_id`` continues
 
 Every error carries what a user needs to act on it; none ever carries a secret: not in
 its message, its attributes, its ``__cause__``/``__context__`` chain, nor in the local
@@ -313,8 +313,8 @@ def error_for_response(
     array, or anything else a proxy may send).
 
     Example:
-        >>> err = error_for_response(429, [{"error_key": "throttled", "error_message": "slow"}])
-        >>> type(err).__name__
+        >>> body = [{"error_key": "throttled", "error_message": "slow"}]
+        >>> type(error_for_response(429, body)).__name__
         'ThrottledError'
     """
     errors: list[dict[str, Any]] = []

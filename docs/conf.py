@@ -25,6 +25,15 @@ myst_heading_anchors = 3
 
 # Notebooks keep the outputs nbval checked; the docs render them, never re-run them.
 nb_execution_mode = "off"
+# A static page has no kernel to draw a widget with (and would fetch a widget manager
+# from a CDN on every view): show each widget's text form instead, which ccpandas writes
+# for such pages ("ccpandas removal status: done: ..."). Notebook 03 shows its panel as a
+# screenshot beneath the cell (tests/widgets/test_browser.py takes it).
+nb_mime_priority_overrides = [
+    (builder, "application/vnd.jupyter.widget-view+json", None)
+    for builder in ("html", "dirhtml", "singlehtml")
+]
+nb_ipywidgets_js: dict[str, dict[str, str]] = {}
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
@@ -39,3 +48,5 @@ nitpicky = False
 html_theme = "furo"
 html_title = f"ccpandas {release}"
 html_static_path = ["_static"]
+# Small layout rules of our own (docs/_static/layout.css).
+html_css_files = ["layout.css"]

@@ -1,8 +1,10 @@
 """Run the notebooks top to bottom and save them with their outputs.
 
 The saved outputs are what ``pytest --nbval`` compares against (ids, ports and timestamps
-are sanitised by ``sanitize.cfg``), and what the documentation renders, widget state
-included. Run it after editing a notebook::
+are sanitised by ``sanitize.cfg``), and what the documentation renders (widgets as their
+text form: notebook 03's panel is a screenshot that tests/widgets/test_browser.py takes).
+The widget state is saved too, so Jupyter draws the widgets of a notebook opened without
+running it. Run it after editing a notebook::
 
     .venv/bin/python notebooks/execute.py                # all of them
     .venv/bin/python notebooks/execute.py 01-quickstart.ipynb
@@ -29,7 +31,7 @@ def execute(path: Path, timeout: int = 120) -> float:
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(HERE)}},
-        store_widget_state=True,  # the docs render the widgets from this state
+        store_widget_state=True,  # Jupyter draws the saved widgets on opening
         record_timing=False,  # no timestamps in the saved file
     ).execute()
     nbformat.write(nb, path)

@@ -199,7 +199,7 @@ def check_progress(progress: Any) -> None:
         >>> check_progress(3)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        TypeError: progress must be 'auto', 'tqdm', True, False, None or a Reporter ..., not 3 (int)
+        TypeError: progress must be 'auto', 'tqdm', True, False, None or ..., not 3 (int)
     """
     accepted = "'auto', 'tqdm', True, False, None or a Reporter object"
     if progress is None or isinstance(progress, bool):

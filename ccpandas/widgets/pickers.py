@@ -84,12 +84,12 @@ class ItemPicker(w.VBox):
 
         self.filter = w.Text(
             placeholder=f"type to filter {noun}s by name",
-            layout=w.Layout(width="100%"),
+            layout=w.Layout(width="auto"),
         )
         self.select = w.SelectMultiple(
             options=list(zip(self._labels, self._ids, strict=True)),
             rows=min(rows, max(len(self._ids), 2)),
-            layout=w.Layout(width="100%"),
+            layout=w.Layout(width="auto"),
         )
         self.clear_button = w.Button(description="Clear", layout=w.Layout(width="auto"))
         self.count = w.HTML()
@@ -101,7 +101,7 @@ class ItemPicker(w.VBox):
                 self.select,
                 w.HBox([self.count, self.clear_button], layout=w.Layout(align_items="center")),
             ],
-            layout=w.Layout(width="100%"),
+            layout=w.Layout(width="auto"),
         )
         self.filter.observe(self._on_filter, "value")
         self.select.observe(self._on_select, "value")

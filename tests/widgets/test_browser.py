@@ -54,19 +54,26 @@ CHROMIUM_FLAGS = [
 TIMEOUT_MS = 60_000
 
 
-# Per front end: the server module, its notebook URL, its screenshots (step -> file).
+# Per front end: the server module, its notebook URL, its screenshots (step -> file) and
+# the window width. The widths make the panel at most 720 px wide, so the Jupyter guide
+# shows each screenshot at its own size (one image pixel per CSS pixel) inside the docs
+# theme's 736 px text column.
 FRONT_ENDS = {
     "lab": {
         "module": "jupyterlab",
         "path": "/doc/tree/panel.ipynb",  # single-document mode: no sidebars
         "shots": {"confirm": "jupyter-panel-confirm.png", "done": "jupyter-panel-done.png"},
+        "width": 888,
     },
     "notebook7": {
         "module": "notebook",
         "path": "/notebooks/panel.ipynb",
         "shots": {"done": "jupyter-panel-notebook7.png"},
+        "width": 740,
     },
 }
+#: The widest a screenshot may be to show at its own size in the docs' text column.
+SHOT_MAX_WIDTH = 720
 
 
 def _missing(reason: str) -> None:
@@ -145,6 +152,14 @@ def notebook_url(front_end: str, tmp_path: Path) -> Iterator[str]:
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)"}},
     )
     nbformat.write(nb, tmp_path / "panel.ipynb")
+    with _serve(front_end, tmp_path) as url:
+        yield url + FRONT_ENDS[front_end]["path"]
+
+
+@contextlib.contextmanager
+def _serve(front_end: str, tmp_path: Path) -> Iterator[str]:
+    """Run the front end's server on ``tmp_path`` (no token, a private home) on a free
+    loopback port; yields its URL."""
     home = tmp_path / "home"
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
     settings.mkdir(parents=True)
@@ -201,7 +216,7 @@ def notebook_url(front_end: str, tmp_path: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 pytest.fail(f"{front_end} did not start within 60 s")
             time.sleep(0.2)
-        yield url + FRONT_ENDS[front_end]["path"]
+        yield url
     finally:
         proc.terminate()
         try:
@@ -246,11 +261,16 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
     shots = FRONT_ENDS[front_end]["shots"]
     shots_dir = _shots_dir(tmp_path)
 
-    def shoot(locator, step: str) -> None:  # type: ignore[no-untyped-def]
+    def shoot(page, step: str) -> None:  # type: ignore[no-untyped-def]
         # each front end saves only its own screenshots (no overwriting the other's)
         if step in shots:
             shots_dir.mkdir(parents=True, exist_ok=True)
-            locator.screenshot(path=str(shots_dir / shots[step]))
+            cell = page.locator(".jp-Notebook .jp-Cell").nth(2)
+            # JupyterLab's: the panel alone; Notebook 7's: the whole cell, code included
+            what = cell if front_end == "notebook7" else cell.locator(".jp-OutputArea-output")
+            box = what.first.bounding_box()
+            assert box is not None and box["width"] <= SHOT_MAX_WIDTH, box
+            what.first.screenshot(path=str(shots_dir / shots[step]))
 
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
@@ -258,7 +278,7 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_FLAGS,
-            viewport={"width": 1200, "height": 2600},  # the whole panel on screen
+            viewport={"width": FRONT_ENDS[front_end]["width"], "height": 2600},  # all the panel
         )
         try:
             page = context.new_page()
@@ -285,14 +305,14 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
             expect(remove).to_be_disabled()
             confirm.locator("input[type=checkbox]").check()
             expect(remove).to_be_enabled()
-            shoot(panel, "confirm")
+            shoot(page, "confirm")
 
             # 5. remove and watch: every activity completed
             remove.click()
             expect(panel).to_contain_text(re.compile(r"done: \d+ activit(y|ies) completed"))
             expect(panel).to_contain_text("result.rows")  # 6. the result
             expect(panel.locator(".badge.bad")).to_have_count(0)
-            shoot(panel, "done")
+            shoot(page, "done")
 
             # the memberships are gone, checked in the kernel; the click ran in the
             # background (the Stop button was live)
@@ -317,3 +337,61 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
         finally:
             context.close()
     assert set(shots.values()) <= {p.name for p in shots_dir.glob("*.png")}
+
+
+#: The interactive-panel notebook, and the screenshot of its panel that the docs show
+#: beneath the panel's cell (static pages cannot draw widgets).
+PANEL_NOTEBOOK = ROOT / "notebooks" / "03-interactive-panel.ipynb"
+PANEL_NOTEBOOK_SHOT = "03-interactive-panel.png"
+
+
+def test_panel_notebook_in_a_real_browser(tmp_path: Path) -> None:
+    """Notebook 03 run cell by cell in JupyterLab: its panel ends as the notebook says
+    (two lists, every activity completed, the result rows), photographed for the docs:
+    into ``notebooks/`` with ``CCPANDAS_UPDATE_SCREENSHOTS=1``, else a temporary folder."""
+    from playwright.sync_api import expect, sync_playwright
+
+    _requirements("lab")
+    nb = nbformat.read(PANEL_NOTEBOOK, as_version=4)
+    nb.metadata.pop("widgets", None)  # nothing from the saved run: only this one's
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nbformat.write(nb, tmp_path / PANEL_NOTEBOOK.name)
+    code = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    panel_cell = next(i for i in code if nb.cells[i].source.strip().endswith("\npanel"))
+    left_cell = next(i for i in code if "of the segment left" in nb.cells[i].source)
+    updating = os.environ.get(UPDATE_SCREENSHOTS_ENV, "").strip() == "1"
+    shots_dir = PANEL_NOTEBOOK.parent if updating else tmp_path / "screenshots"
+
+    with _serve("lab", tmp_path) as url, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": FRONT_ENDS["lab"]["width"], "height": 2600},
+        )
+        try:
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            expect.set_options(timeout=TIMEOUT_MS)
+            page.goto(f"{url}/doc/tree/{PANEL_NOTEBOOK.name}")
+            page.locator(".jp-Notebook .jp-Cell").nth(len(nb.cells) - 1).wait_for()
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status=idle]").wait_for()
+            for i in code:
+                _run_cell(page, i)
+            expect(_output(page, left_cell)).to_contain_text("0 of the segment left")
+            panel = _output(page, panel_cell)
+            expect(panel).to_contain_text("I understand 26 contacts will be removed from 2 lists")
+            expect(panel).to_contain_text("done: 1 activity completed")
+            expect(panel).to_contain_text("result.rows")
+            expect(panel.locator(".badge.bad")).to_have_count(0)
+            output = panel.locator(".jp-OutputArea-output").first
+            box = output.bounding_box()
+            assert box is not None and box["width"] <= SHOT_MAX_WIDTH, box
+            shots_dir.mkdir(parents=True, exist_ok=True)
+            output.screenshot(path=str(shots_dir / PANEL_NOTEBOOK_SHOT))
+        finally:
+            context.close()
+    assert (shots_dir / PANEL_NOTEBOOK_SHOT).stat().st_size > 0
