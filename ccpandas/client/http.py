@@ -328,6 +328,10 @@ def resolve_base_url(base_url: str | None = None) -> str:
     ``CC_BASE_URL`` from the environment, else :data:`DEFAULT_BASE_URL` (not checked
     here: :func:`normalize_base_url` does that).
 
+    Args:
+        base_url: The API's base URL, e.g. ``"http://127.0.0.1:8765/v3"`` for a local
+            emulator. None (the default) reads ``CC_BASE_URL``, else uses the real API's.
+
     Example:
         >>> resolve_base_url("http://127.0.0.1:9/v3")
         'http://127.0.0.1:9/v3'
@@ -885,6 +889,16 @@ def set_default_client(client: Client | None) -> Client | None:
 
     ``set_default_client(None)`` forgets it (the next call builds one from the
     environment again).
+
+    Args:
+        client: The :class:`~ccpandas.Client` to use from now on, e.g.
+            ``ccpandas.Client(token=...)``; None forgets the current one.
+
+    Returns:
+        The default client until now, or None (keep it to put it back later).
+
+    Raises:
+        TypeError: ``client`` is neither a ``Client`` nor None.
 
     Example:
         >>> old = set_default_client(Client(token="t", base_url="http://127.0.0.1:9/v3"))
