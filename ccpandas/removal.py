@@ -573,8 +573,8 @@ def wait(
             every activity has ended. Activities still running at the timeout keep
             running on the server and show as ``processing``; ``result.wait()``
             follows them again.
-        progress: How progress is shown, as for :func:`remove_from_lists`. None (the
-            default) keeps the display the run already has.
+        progress: How progress is shown, as for :func:`ccpandas.remove_from_lists`. None
+            (the default) keeps the display the run already has.
 
     Returns:
         ``result`` itself, brought up to date.
