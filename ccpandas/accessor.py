@@ -33,7 +33,13 @@ __all__ = ["CCAccessor"]
 
 @pd.api.extensions.register_dataframe_accessor("cc")
 class CCAccessor:
-    """Constant Contact actions on a DataFrame of contacts (``df.cc``)."""
+    """Constant Contact actions on a DataFrame of contacts (``df.cc``).
+
+    pandas builds it on first use of ``df.cc``; you never create one yourself.
+
+    Args:
+        obj: The DataFrame the accessor belongs to (``df`` in ``df.cc``).
+    """
 
     def __init__(self, obj: pd.DataFrame) -> None:
         if not isinstance(obj, pd.DataFrame):  # pragma: no cover - pandas guarantees it
@@ -54,8 +60,34 @@ class CCAccessor:
         removal is sent.
 
         Lists given by name need a client to resolve them (one listing request).
-        ``snapshot=True`` (or ``"auto"``) reads the lists' members first: the plan then
-        shows who will leave each list (``plan.changes``); email input needs it.
+
+        Args:
+            list_ids: The target lists: one list UUID or exact name of an active list, or
+                several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
+                Names cost one ``GET /contact_lists`` to resolve.
+            column: The column of this frame that holds the contacts (contact ids or
+                email addresses). Default ``"contact_id"``.
+            client: The :class:`~ccpandas.Client` to use. None (the default) uses the
+                default client (:func:`ccpandas.get_default_client`). It is needed only to
+                resolve list names or read members: planning by list UUIDs without a
+                snapshot sends nothing.
+            snapshot: Whether to read the target lists' members first (a membership
+                snapshot), so the plan shows who will leave each list
+                (``plan.changes``): False (the default) reads nothing, True reads them,
+                ``"auto"`` reads them when email input needs it or when the reads cost no
+                more than the removal requests; a ``"snap-..."`` id continues an
+                interrupted read. Email input needs a snapshot.
+            verify: With a membership snapshot, True (the default) reads the lists again
+                at the end, so ``result.changes`` says per (contact, list) pair
+                ``removed`` or ``still_member``; False skips that read. No effect without
+                a snapshot.
+            by: What the column holds: ``"auto"`` (the default) tells contact ids and
+                email addresses apart by their values; ``"contact_id"`` or ``"email"``
+                forces one.
+
+        Returns:
+            A :class:`~ccpandas.plan.planner.RemovalPlan`; ``print(plan)`` says what
+            would be sent and what it costs.
 
         Example:
             >>> df.cc.plan_removal(["Newsletter"], client=client)  # doctest: +SKIP
@@ -83,6 +115,31 @@ class CCAccessor:
         """Same as :meth:`plan_removal`, with ``snapshot="auto"`` (a preview of who
         leaves whenever it is cheap, and always for email input).
 
+        Args:
+            list_ids: The target lists: one list UUID or exact name of an active list, or
+                several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
+                Names cost one ``GET /contact_lists`` to resolve.
+            column: The column of this frame that holds the contacts (contact ids or
+                email addresses). Default ``"contact_id"``.
+            client: The :class:`~ccpandas.Client` to use. None (the default) uses the
+                default client (:func:`ccpandas.get_default_client`). It is needed only to
+                resolve list names or read members: planning by list UUIDs without a
+                snapshot sends nothing.
+            snapshot: Whether to read the target lists' members first (a membership
+                snapshot): ``"auto"`` (the default) reads them when email input needs it
+                or when the reads cost no more than the removal requests; True or False
+                forces it; a ``"snap-..."`` id continues an interrupted read.
+            verify: With a membership snapshot, True (the default) reads the lists again
+                at the end, so ``result.changes`` says per (contact, list) pair
+                ``removed`` or ``still_member``; False skips that read. No effect without
+                a snapshot.
+            by: What the column holds: ``"auto"`` (the default) tells contact ids and
+                email addresses apart by their values; ``"contact_id"`` or ``"email"``
+                forces one.
+
+        Returns:
+            A :class:`~ccpandas.plan.planner.RemovalPlan`.
+
         Example:
             >>> df.cc.plan(["Newsletter"], "email", client=client).changes  # doctest: +SKIP
         """
@@ -109,12 +166,57 @@ class CCAccessor:
         """Remove this frame's contacts (``column``) from ``list_ids``.
 
         In a notebook, calling it without ``list_ids`` opens the removal panel instead.
+        The run is journaled: ``df.cc.resume(result.run_id)`` or
+        ``ccpandas.resume(run_id)`` finishes it after a crash.
 
-        Returns a :class:`~ccpandas.run.result.RemovalResult` whose ``rows`` has one row per
-        row of this frame, with the same index. The run is journaled:
-        ``df.cc.resume(result.run_id)`` or ``ccpandas.resume(run_id)`` finishes it after a
-        crash (``journal=False`` records nothing: no run id, only ``result.resume()``
-        continues it). ``wait_for_quota=True`` sleeps through a spent daily quota.
+        Args:
+            list_ids: The target lists: one list UUID or exact name of an active list,
+                or several (a list, tuple or Series), e.g.
+                ``["Newsletter", "Customers"]``. Names cost one ``GET /contact_lists``
+                to resolve. None (the default) opens the removal panel in a notebook
+                and is a :class:`~ccpandas.PlanError` elsewhere.
+            column: The column of this frame that holds the contacts (contact ids or
+                email addresses). Default ``"contact_id"``.
+            client: The :class:`~ccpandas.Client` to use. None (the default) uses
+                the default client (:func:`ccpandas.get_default_client`).
+            dry_run: True plans the run and returns its result without sending any change
+                (a membership snapshot, when one is taken, still reads the lists: that is
+                the preview). False (the default) sends it.
+            wait: True (the default) polls until every activity has ended. False returns
+                once every request is accepted; ``result.wait()`` follows the activities
+                later.
+            progress: How progress is shown: ``"auto"`` (the widget display in a notebook
+                after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
+                (same as ``"auto"``), False or None (nothing), or a
+                :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
+            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+                every activity has ended. Activities still running at the timeout keep
+                running on the server and show as ``processing``; ``result.wait()``
+                follows them again.
+            wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
+                UTC) and then continues. False (the default) stops the run with
+                :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
+                continues it after the reset.
+            snapshot: Whether to read the target lists' members first (a membership
+                snapshot): ``"auto"`` (the default) reads them when email input needs it
+                or when the reads cost no more than the removal requests; True or False
+                forces it; a ``"snap-..."`` id continues an interrupted read.
+            verify: With a membership snapshot, True (the default) reads the lists again
+                at the end, so ``result.changes`` says per (contact, list) pair
+                ``removed`` or ``still_member``; False skips that read. No effect without
+                a snapshot.
+            by: What the column holds: ``"auto"`` (the default) tells contact ids and
+                email addresses apart by their values; ``"contact_id"`` or ``"email"``
+                forces one.
+            journal: True (the default) records the run in the journal on disk, so
+                ``ccpandas.resume(result.run_id)`` can finish it from any process and
+                ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
+                ``result.resume()`` in this process can continue it).
+
+        Returns:
+            A :class:`~ccpandas.run.result.RemovalResult` whose ``rows`` has one row
+            per row of this frame, with the same index (the panel, in a notebook
+            without ``list_ids``).
 
         Example:
             >>> result = df.cc.remove_from_lists(["Newsletter"], client=client)  # doctest: +SKIP
@@ -167,6 +269,33 @@ class CCAccessor:
         The frame must plan into the run's requests (else :class:`~ccpandas.PlanError`,
         nothing sent); the result's rows keep its index.
 
+        Args:
+            run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it,
+                e.g. ``"20250301-231501-7f3a2c"``.
+            column: The column of this frame that holds the contacts (contact ids or
+                email addresses). Default ``"contact_id"``.
+            client: The :class:`~ccpandas.Client` to use. None (the default) uses
+                the default client (:func:`ccpandas.get_default_client`). It must talk to
+                the API the run started on.
+            wait: True (the default) polls until every activity has ended. False returns
+                once every request is accepted; ``result.wait()`` follows the activities
+                later.
+            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+                every activity has ended. Activities still running at the timeout keep
+                running on the server and show as ``processing``; ``result.wait()``
+                follows them again.
+            progress: How progress is shown: ``"auto"`` (the widget display in a notebook
+                after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
+                (same as ``"auto"``), False or None (nothing), or a
+                :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
+            wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
+                UTC) and then continues. False (the default) stops the run with
+                :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
+                continues it after the reset.
+
+        Returns:
+            The run's :class:`~ccpandas.run.result.RemovalResult`, continued.
+
         Example:
             >>> result = df.cc.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
         """
@@ -184,6 +313,20 @@ class CCAccessor:
         self, column: str = "contact_id", *, client: Client | None = None, **kwargs: Any
     ) -> Any:
         """The interactive removal panel for this frame (ipywidgets; see the Jupyter guide).
+
+        Args:
+            column: The column of this frame that holds the contacts, pre-selected in
+                the panel. Default ``"contact_id"``.
+            client: The :class:`~ccpandas.Client` the panel reads and sends with. None
+                (the default) uses the default client
+                (:func:`ccpandas.get_default_client`).
+            kwargs: More options of :class:`ccpandas.widgets.RemovalPanel`: ``lists``
+                and ``tags`` (the account's lists and tags as DataFrames, read when
+                omitted) and ``background`` (run the removal in a worker thread).
+
+        Returns:
+            The :class:`ccpandas.widgets.RemovalPanel`; display it as a cell's last
+            value.
 
         Example:
             >>> panel = df.cc.removal_panel()  # doctest: +SKIP
@@ -218,10 +361,59 @@ class CCAccessor:
         The source defaults to the members of ``list_ids`` themselves; pass
         ``source=Source.all_active_contacts()`` (with ``confirm_all_active=True``) or
         ``Source.list_ids([...])`` for another. This frame's ``column`` is the
-        ``exclude`` set: those contacts stay. An empty frame would keep nobody (the
-        lists emptied): it is a :class:`~ccpandas.PlanError` unless
-        ``confirm_empty=True``. ``journal=False`` records nothing (as for
-        :func:`ccpandas.remove_from_lists`).
+        ``exclude`` set: those contacts stay.
+
+        Args:
+            list_ids: The lists to empty of everyone else: one list UUID or exact name
+                of an active list, or several (a list, tuple or Series), e.g.
+                ``["VIP"]``. Names cost one ``GET /contact_lists`` to resolve.
+            column: The column of this frame that holds the contact ids to keep.
+                Default ``"contact_id"``.
+            source: Who may leave, a :class:`~ccpandas.Source`. None (the default)
+                means the members of ``list_ids`` themselves; or
+                ``Source.list_ids([...])``, or ``Source.all_active_contacts()`` (with
+                ``confirm_all_active=True``).
+            client: The :class:`~ccpandas.Client` to use. None (the default) uses
+                the default client (:func:`ccpandas.get_default_client`).
+            confirm_all_active: Must be True to remove with
+                ``Source.all_active_contacts()``: a guard against emptying the lists by
+                mistake. Default False.
+            confirm_empty: Must be True to accept an empty frame, which keeps nobody (the
+                lists emptied); otherwise that is a :class:`~ccpandas.PlanError`. Default
+                False.
+            dry_run: True plans the run and returns its result without sending any change
+                (a membership snapshot, when one is taken, still reads the lists: that is
+                the preview). False (the default) sends it.
+            wait: True (the default) polls until every activity has ended. False returns
+                once every request is accepted; ``result.wait()`` follows the activities
+                later.
+            progress: How progress is shown: ``"auto"`` (the widget display in a notebook
+                after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
+                (same as ``"auto"``), False or None (nothing), or a
+                :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
+            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+                every activity has ended. Activities still running at the timeout keep
+                running on the server and show as ``processing``; ``result.wait()``
+                follows them again.
+            wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
+                UTC) and then continues. False (the default) stops the run with
+                :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
+                continues it after the reset.
+            snapshot: Whether to read the target lists' members first (a membership
+                snapshot): ``"auto"`` (the default) reads them when the reads cost no
+                more than the removal requests; True or False forces it; a ``"snap-..."``
+                id continues an interrupted read.
+            verify: With a membership snapshot, True (the default) reads the lists again
+                at the end, so ``result.changes`` says per (contact, list) pair
+                ``removed`` or ``still_member``; False skips that read. No effect without
+                a snapshot.
+            journal: True (the default) records the run in the journal on disk, so
+                ``ccpandas.resume(result.run_id)`` can finish it from any process and
+                ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
+                ``result.resume()`` in this process can continue it).
+
+        Returns:
+            A :class:`~ccpandas.run.result.RemovalResult`.
 
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP

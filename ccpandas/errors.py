@@ -88,6 +88,17 @@ class PlanError(CCError, ValueError):
     """The input cannot be planned; raised before any request is sent.
 
     ``column`` and ``values`` (a few offending values) say where to look.
+
+    Args:
+        message: What went wrong, for people (the exception's text).
+        column: The input column concerned, e.g. ``"contact_id"``; None (the default) when
+            none is.
+        values: A few offending values, e.g. the unknown list names; None (the default) when
+            there are none to show.
+
+    Example:
+        >>> PlanError("unknown list name: 'Promo'", values=["Promo"]).values
+        ['Promo']
     """
 
     def __init__(self, message: str, *, column: str | None = None, values: Any = None) -> None:
@@ -107,6 +118,11 @@ class AuthError(CCError):
     ``error_key`` names the OAuth2 error where there is one (``invalid_grant``,
     ``access_denied``, ``expired_token`` ...), or ``transport`` when the authorization
     server gave no answer.
+
+    Args:
+        args: The message (and any more exception arguments), as for any exception.
+        error_key: The OAuth2 error's name, e.g. ``"invalid_grant"``; None (the default)
+            when there is none.
 
     Example:
         >>> AuthError("the refresh token was refused", error_key="invalid_grant").error_key
@@ -128,6 +144,10 @@ class TokenStoreError(AuthError):
 
     ``error_key`` is ``"token_store"``. The message names the file and the operating
     system's reason, never a token.
+
+    Args:
+        message: What went wrong, naming the file and the operating system's reason (never a
+            token).
     """
 
     def __init__(self, message: str) -> None:
@@ -137,10 +157,15 @@ class TokenStoreError(AuthError):
 class TransportError(CCError):
     """The request got no usable answer (connection refused or dropped, timeout).
 
-    ``sent`` is True when the request may have reached the server (the outcome is
-    unknown), False when it certainly did not. ``reason`` is the underlying error's type
-    and message, without URLs or headers (e.g. ``"could not connect (Connection
-    refused)"``); ``host`` the host that was asked, when known.
+    Args:
+        message: What went wrong, for people (the exception's text).
+        request: The request, as ``"METHOD /path"``; None (the default) when unknown.
+        sent: True (the default) when the request may have reached the server (the outcome
+            is unknown), False when it certainly did not.
+        reason: The underlying error's type and message, without URLs or headers, e.g.
+            ``"could not connect (Connection refused)"``; None (the default) when unknown.
+        host: The host that was asked, e.g. ``"api.cc.email"``; None (the default) when
+            unknown.
     """
 
     def __init__(
@@ -162,9 +187,23 @@ class TransportError(CCError):
 class APIError(CCError):
     """The API answered with an error status.
 
-    Attributes: ``status`` (HTTP code), ``error_key`` and ``error_message`` (the first
-    entry of the documented error body), ``errors`` (all entries) and ``request``
-    (``"METHOD /path"``; never headers, never a token).
+    Each argument is kept as the attribute of the same name. The client builds these
+    errors (:func:`error_for_response`); catch them, or their subclasses.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+
+    Example:
+        >>> str(APIError(404, "not_found", "no such list", request="GET /v3/contact_lists/x"))
+        'HTTP 404 not_found for GET /v3/contact_lists/x: no such list'
     """
 
     def __init__(
@@ -191,41 +230,144 @@ class APIError(CCError):
 
 
 class BadRequestError(APIError):
-    """400: the API rejected the request body or parameters."""
+    """400: the API rejected the request body or parameters.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class UnauthorizedError(APIError, AuthError):
-    """401: the token is missing, wrong or expired (and refreshing did not help)."""
+    """401: the token is missing, wrong or expired (and refreshing did not help).
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class ForbiddenError(APIError):
-    """403: the token lacks a scope (``contact_data``) or the user a privilege."""
+    """403: the token lacks a scope (``contact_data``) or the user a privilege.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class NotFoundError(APIError):
-    """404: no such list, contact, tag or activity."""
+    """404: no such list, contact, tag or activity.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class ConflictError(APIError):
-    """409: the request conflicts with the account's state."""
+    """409: the request conflicts with the account's state.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class UnsupportedMediaTypeError(APIError):
-    """415: the body was not sent as JSON."""
+    """415: the body was not sent as JSON.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class RateLimitError(APIError):
-    """429: a rate limit answered."""
+    """429: a rate limit answered.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class ThrottledError(RateLimitError):
-    """429 ``throttled``: over 4 requests per second. The client retries it."""
+    """429 ``throttled``: over 4 requests per second. The client retries it.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class QuotaExceededError(RateLimitError):
     """429 ``quota_exceeded``: the 10,000-per-day quota is spent.
 
     ``reset_at`` is the next 00:00 UTC, when the quota resets. Never retried blindly.
+
+    Args:
+        args: ``status``, ``error_key`` and ``error_message``, as for :class:`APIError`.
+        reset_at: When the quota resets (UTC). None (the default) is the next 00:00 UTC.
+        next_step: What to do now, added to the message, e.g. the ``ccpandas.resume(...)``
+            call that continues the run; None (the default) adds nothing.
+        kwargs: ``request`` and ``errors``, as for :class:`APIError`.
     """
 
     def __init__(
@@ -253,17 +395,47 @@ class QuotaExceededError(RateLimitError):
 
 
 class TooManyActivitiesError(RateLimitError):
-    """429 on an activity POST: the account already has 1,000 queued activities."""
+    """429 on an activity POST: the account already has 1,000 queued activities.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class ServerError(APIError):
-    """5xx: the service failed. Retried with backoff."""
+    """5xx: the service failed. Retried with backoff.
+
+    Args:
+        status: The HTTP status of the answer, e.g. ``404``.
+        error_key: The ``error_key`` of the answer's first error entry, e.g.
+            ``"not_found"``; None when the body had none.
+        error_message: The ``error_message`` of that entry, as the API wrote it; None when
+            the body had none.
+        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
+            token); None when unknown.
+        errors: Every entry of the answer's error body (dicts with ``error_key`` and
+            ``error_message``). None (the default) is none.
+    """
 
 
 class ActivityError(CCError):
     """One or more activities ended ``failed``, ``cancelled`` or ``timed_out``.
 
     ``activities`` holds the failed activity records (id, state, errors).
+
+    Args:
+        message: What went wrong, for people (the exception's text).
+        activities: The failed activities' records
+            (:class:`~ccpandas.run.progress.ActivityProgress`: id, state, errors). None (the
+            default) is none.
     """
 
     def __init__(self, message: str, *, activities: list[Any] | None = None) -> None:
@@ -280,7 +452,13 @@ class RunLockedError(CCError):
 
 class SnapshotInterrupted(CCError):
     """A membership snapshot read was interrupted (Ctrl-C) before its end; pass
-    ``snapshot=exc.snapshot_id`` to continue it without reading again what is journaled."""
+    ``snapshot=exc.snapshot_id`` to continue it without reading again what is journaled.
+
+    Args:
+        message: What went wrong, for people (the exception's text).
+        snapshot_id: The interrupted read's id, e.g. ``"snap-20250301-231501-7f3a2c"``, to
+            pass as ``snapshot=``; None (the default) when nothing was journaled.
+    """
 
     def __init__(self, message: str, snapshot_id: str | None = None) -> None:
         super().__init__(message)
@@ -309,8 +487,18 @@ def error_for_response(
 ) -> APIError:
     """Build the typed error for an HTTP error answer.
 
-    ``body`` is the decoded JSON (the documented ``[{"error_key", "error_message"}]``
-    array, or anything else a proxy may send).
+    Args:
+        status: The HTTP status of the answer, e.g. ``429``.
+        body: The answer's decoded JSON: the documented
+            ``[{"error_key": ..., "error_message": ...}]`` array, or anything else a proxy
+            may send (a dict, text, None).
+        request: The request, as ``"METHOD /path"``, for the message; None (the default)
+            when unknown.
+        now: The current time, for a quota error's reset time. None (the default) is now.
+
+    Returns:
+        The :class:`APIError` subclass for the status and ``error_key`` (e.g.
+        :class:`ThrottledError` for ``429 throttled``), to raise.
 
     Example:
         >>> body = [{"error_key": "throttled", "error_message": "slow"}]

@@ -83,6 +83,15 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     verified memberships back per list), and more. A missing text value
     (``stop_reason`` of a completed run, say) is always None, in an object column.
 
+    Args:
+        journal: The journal database to use (a :class:`~ccpandas.run.journal.JournalDB`).
+            None (the default) opens the one in the data directory
+            (:func:`~ccpandas.run.journal.data_dir`).
+
+    Returns:
+        A DataFrame with the columns of :data:`RUN_COLUMNS`, one row per run; no rows when
+        nothing was journaled yet.
+
     Example:
         >>> ccpandas.runs()[["run_id", "state", "progress"]]  # doctest: +SKIP
     """
@@ -207,6 +216,28 @@ def run_result(
     ``wait()`` and ``retry_failed()`` continue it with ``client`` (or the default
     client).
 
+    Args:
+        run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+            ``"20250301-231501-7f3a2c"``.
+        client: The :class:`~ccpandas.Client` that later ``result.resume()``, ``wait()`` or
+            ``retry_failed()`` calls send with. None (the default) uses the default client
+            (:func:`ccpandas.get_default_client`) when one is needed; rebuilding the result
+            sends nothing.
+        runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
+            limits) the run uses instead of the defaults; for tests. None (the default) uses
+            the defaults.
+        journal: The journal database to use (a :class:`~ccpandas.run.journal.JournalDB`).
+            None (the default) opens the one in the data directory
+            (:func:`~ccpandas.run.journal.data_dir`).
+
+    Returns:
+        The run's :class:`~ccpandas.RemovalResult` (an
+        :class:`~ccpandas.run.undo.UndoResult` for an undo run).
+
+    Raises:
+        PlanError: ``run_id`` is None: the run was made with ``journal=False``.
+        TypeError: ``run_id`` is not a string, or ``client`` is not a ``Client``.
+
     Example:
         >>> result = ccpandas.run_result("20250301-231501-7f3a2c")  # doctest: +SKIP
         >>> result.rows["status"].value_counts()  # doctest: +SKIP
@@ -280,12 +311,37 @@ def resume(
     requests the API refused (4xx) are not sent again: ``result.retry_failed()`` does
     that.
 
-    ``wait=False`` returns once every batch is accepted; ``timeout`` is the seconds to
-    keep polling; ``progress`` as for ``remove_from_lists``; ``wait_for_quota=True``
-    sleeps through a spent daily quota. Returns the same kind of result as the first
-    call. ``client`` defaults to the default client; it must talk to the API the run
-    started on. ``runner`` is a template with injected clocks (tests). Wrong-typed
-    arguments are a TypeError/ValueError before anything is sent.
+    Args:
+        run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+            ``"20250301-231501-7f3a2c"``.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses the
+            default client (:func:`ccpandas.get_default_client`). It must talk to the API
+            the run started on.
+        wait: True (the default) polls until every activity has ended. False returns once
+            every request is accepted; ``result.wait()`` follows the activities later.
+        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until every
+            activity has ended. Activities still running at the timeout keep running on the
+            server and show as ``processing``; ``result.wait()`` follows them again.
+        progress: How progress is shown: ``"auto"`` (the widget display in a notebook after
+            ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True (same as
+            ``"auto"``), False or None (nothing), or a
+            :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
+        wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00 UTC) and
+            then continues. False (the default) stops the run with
+            :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)`` continues it
+            after the reset.
+        runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
+            limits) the run uses instead of the defaults; for tests. None (the default) uses
+            the defaults.
+
+    Returns:
+        The same kind of result as the first call (a :class:`~ccpandas.RemovalResult`, or an
+        :class:`~ccpandas.run.undo.UndoResult` for an undo run), continued.
+
+    Raises:
+        TypeError: An argument of the wrong type (before anything is sent).
+        ValueError: An argument out of range, e.g. a negative ``timeout``.
+        CCError: ``client`` talks to another API than the one the run started on.
 
     Example:
         >>> result = ccpandas.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
@@ -426,10 +482,43 @@ def undo(
     back and stay unsubscribed.
 
     ``dry_run=True`` returns the preview (the plan's text: per-list counts, cost, what
-    cannot be restored and why) and sends nothing. A second undo of the same run is a
-    :class:`~ccpandas.PlanError` naming the first (``force=True`` allows it); so is a
-    run taken without a membership snapshot (``snapshot=True`` would have made it
-    possible), or one not finished or not verified.
+    cannot be restored and why) and sends nothing. A run taken without a membership
+    snapshot (``snapshot=True`` would have made it possible), or one not finished or
+    not verified, cannot be undone: a :class:`~ccpandas.PlanError`.
+
+    Args:
+        run_id: The id of the removal run to undo, as ``result.run_id`` and
+            ``ccpandas.runs()`` show it, e.g. ``"20250301-231501-7f3a2c"``.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses
+            the default client (:func:`ccpandas.get_default_client`). It must talk to the
+            API the run started on.
+        dry_run: True reads the lists and returns the preview, an
+            :class:`~ccpandas.run.undo.UndoResult` marked as a dry run (per-list counts,
+            cost, what cannot be restored and why), without sending any change. False (the
+            default) sends the undo.
+        wait: True (the default) polls until every activity has ended. False returns once
+            every request is accepted; ``result.wait()`` follows the activities later.
+        progress: How progress is shown: ``"auto"`` (the widget display in a notebook after
+            ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True (same as
+            ``"auto"``), False or None (nothing), or a
+            :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
+        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until every
+            activity has ended. Activities still running at the timeout keep running on the
+            server and show as ``processing``; ``result.wait()`` follows them again.
+        force: True allows a second undo of a run already undone. False (the default)
+            refuses it with a :class:`~ccpandas.PlanError` naming the first undo.
+        runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
+            limits) the run uses instead of the defaults; for tests. None (the default) uses
+            the defaults.
+
+    Returns:
+        An :class:`~ccpandas.run.undo.UndoResult`; its ``changes`` say ``restored``,
+        ``already_member`` or ``cannot_restore`` per pair.
+
+    Raises:
+        PlanError: The run cannot be undone (no membership snapshot, not finished or not
+            verified, already undone without ``force=True``).
+        TypeError: An argument of the wrong type (before anything is sent).
 
     Example:
         >>> preview = ccpandas.undo("20250301-231501-7f3a2c", dry_run=True)  # doctest: +SKIP

@@ -41,7 +41,15 @@ UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 
 
 class ActivityState(enum.StrEnum):
-    """The documented states of a bulk activity."""
+    """The documented states of a bulk activity.
+
+    Args:
+        value: A state as the API spells it, e.g. ``ActivityState("completed")``.
+
+    Example:
+        >>> ActivityState("timed_out").terminal, ActivityState("completed").ok
+        (True, True)
+    """
 
     INITIALIZED = "initialized"
     PROCESSING = "processing"
@@ -187,6 +195,12 @@ class IdSlice(Sequence[str]):
 class Source:
     """Which contacts an activity removes. Build it with the class methods.
 
+    Args:
+        kind: What selects the contacts (a ``SourceKind``: ``contact_ids``, ``list_ids``,
+            ``tag_ids``, ``engagement_level`` or ``all_active_contacts``).
+        values: The ids (or the one engagement level) of that kind. Default none, as for
+            ``all_active_contacts``.
+
     Example:
         >>> Source.engagement_level("low").to_json()
         {'engagement_level': 'low'}
@@ -200,12 +214,25 @@ class Source:
         """Remove exactly these contacts (at most 500 per request).
 
         An :class:`IdSlice` is kept as it is (not copied into a tuple).
+
+        Args:
+            ids: Contact ids, e.g. ``df["contact_id"]`` or
+                ``["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]``.
+
+        Example:
+            >>> Source.contact_ids(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]).kind.value
+            'contact_ids'
         """
         return cls(SourceKind.CONTACT_IDS, ids if isinstance(ids, IdSlice) else tuple(ids))
 
     @classmethod
     def list_ids(cls, ids: Iterable[str]) -> Source:
-        """Remove every member of these lists (at most 50)."""
+        """Remove every member of these lists (at most 50).
+
+        Args:
+            ids: List UUIDs or exact names of active lists, e.g. ``["Spring promo"]``; the
+                removal functions resolve names with one ``GET /contact_lists``.
+        """
         return cls(SourceKind.LIST_IDS, tuple(ids))
 
     @classmethod
@@ -217,12 +244,20 @@ class Source:
     def tag_ids(cls, ids: Iterable[str]) -> Source:
         """Remove contacts carrying any of these tags (at most 50 per request): tag ids,
         or exact tag names, which the removal functions resolve with one
-        ``GET /contact_tags`` (unknown or ambiguous names are a PlanError)."""
+        ``GET /contact_tags`` (unknown or ambiguous names are a PlanError).
+
+        Args:
+            ids: Tag ids or exact tag names, e.g. ``["Churned"]``.
+        """
         return cls(SourceKind.TAG_IDS, tuple(ids))
 
     @classmethod
     def engagement_level(cls, level: str) -> Source:
-        """Remove contacts at one engagement level: unqualified, low, medium or high."""
+        """Remove contacts at one engagement level: unqualified, low, medium or high.
+
+        Args:
+            level: The level: ``"unqualified"``, ``"low"``, ``"medium"`` or ``"high"``.
+        """
         return cls(SourceKind.ENGAGEMENT_LEVEL, (level,))
 
     @property

@@ -109,8 +109,22 @@ def read_contact_lists(
 
     Columns: list_id, name, description, favorite, created_at, updated_at,
     membership_count (``Int64``; ``<NA>`` when ``include_membership_count=None``).
-    ``status`` is ``active`` (default), ``deleted`` or ``all``;
-    ``include_membership_count`` counts ``all`` members or only ``active`` ones.
+
+    Args:
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses the default
+            client (:func:`ccpandas.get_default_client`).
+        status: Which lists: ``"active"`` (the default), ``"deleted"`` or ``"all"``.
+        include_membership_count: What ``membership_count`` counts: ``"all"`` (the default)
+            every member, ``"active"`` only the active ones; None leaves the column empty
+            (``<NA>``).
+
+    Returns:
+        A DataFrame with one row per list, columns as above (the same columns when there are
+        none).
+
+    Raises:
+        PlanError: A ``status`` or ``include_membership_count`` it does not know, before
+            anything is sent.
 
     Example:
         >>> lists = read_contact_lists(client)  # doctest: +SKIP
@@ -142,6 +156,8 @@ def read_contacts(
     """Contacts matching the filters, one row per contact, every page read.
 
     Args:
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses the default
+            client (:func:`ccpandas.get_default_client`).
         lists: list ids, or exact names of active lists (resolved with one
             GET /contact_lists; an unknown or ambiguous name, or one that only a
             deleted list has, is a PlanError): contacts in any of them. More
@@ -220,6 +236,13 @@ def read_contact_tags(client: Client | None = None) -> pd.DataFrame:
     """Every tag of the account with the number of contacts carrying it.
 
     Columns: tag_id, name, contacts_count (``Int64``), created_at, updated_at.
+
+    Args:
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses the default
+            client (:func:`ccpandas.get_default_client`).
+
+    Returns:
+        A DataFrame with one row per tag, columns as above.
 
     Example:
         >>> tags = read_contact_tags(client)  # doctest: +SKIP

@@ -339,27 +339,67 @@ def remove_from_lists(
     journal: bool = True,
 ) -> RemovalResult:
     """Remove the contacts in ``data[column]`` from the lists ``list_ids`` (UUIDs or
-    exact names). ``data[column]`` holds contact ids or email addresses (``by="auto"``
-    tells them apart by their values; ``by="email"``/``"contact_id"`` force it).
-
-    ``snapshot="auto"`` reads the target lists' members first when email input needs it,
-    or when the reads cost at most the removal requests (then each contact goes only to
-    the lists it is on); ``True``/``False`` force it; a ``"snap-..."`` id continues an
-    interrupted read. With a snapshot and ``verify=True`` the lists are read again at
-    the end: ``result.changes`` says per (contact, list) pair ``removed`` or
-    ``still_member``.
+    exact names).
 
     Invalid, missing and duplicate ids are never sent and stay in ``result.rows`` with
-    their reason. ``dry_run=True`` plans and returns without sending any removal (a
-    membership snapshot, when taken, reads the lists: that is the preview);
-    ``wait=False`` returns once every batch is accepted (``result.wait()`` polls later);
-    ``progress`` is ``"auto"``, ``"tqdm"``, True, False, None or a Reporter;
-    ``timeout`` is the seconds to keep polling (None: until the end).
-    ``wait_for_quota=True`` sleeps through a spent daily quota instead of stopping.
-    The run is journaled: ``ccpandas.resume(result.run_id)`` finishes it from any process.
-    ``journal=False`` records nothing on disk (no ``run_id``, not in ``ccpandas.runs()``;
-    only ``result.resume()`` in this process can continue it).
-    A wrong-typed argument is a TypeError/ValueError before anything is sent.
+    their reason. With a membership snapshot (``snapshot``) each contact is sent only
+    for the lists it is on, and the plan previews who leaves which list. The run is
+    journaled: ``ccpandas.resume(result.run_id)`` finishes it from any process.
+
+    Args:
+        data: The contacts: a DataFrame (its ``column`` is read) or a Series of
+            contact ids or email addresses. It is never changed.
+        list_ids: The target lists: one list UUID or exact name of an active list, or
+            several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
+            Names cost one ``GET /contact_lists`` to resolve.
+        column: The column of ``data`` that holds the contacts (contact ids or email
+            addresses). Default ``"contact_id"``.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses
+            the default client (:func:`ccpandas.get_default_client`).
+        dry_run: True plans the run and returns its result without sending any change
+            (a membership snapshot, when one is taken, still reads the lists: that is
+            the preview). False (the default) sends it.
+        wait: True (the default) polls until every activity has ended. False returns
+            once every request is accepted; ``result.wait()`` follows the activities
+            later.
+        progress: How progress is shown: ``"auto"`` (the widget display in a notebook
+            after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
+            (same as ``"auto"``), False or None (nothing), or a
+            :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
+        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+            every activity has ended. Activities still running at the timeout keep
+            running on the server and show as ``processing``; ``result.wait()``
+            follows them again.
+        wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
+            UTC) and then continues. False (the default) stops the run with
+            :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
+            continues it after the reset.
+        snapshot: Whether to read the target lists' members first (a membership
+            snapshot): ``"auto"`` (the default) reads them when email input needs it
+            or when the reads cost no more than the removal requests; True or False
+            forces it; a ``"snap-..."`` id continues an interrupted read.
+        verify: With a membership snapshot, True (the default) reads the lists again
+            at the end, so ``result.changes`` says per (contact, list) pair
+            ``removed`` or ``still_member``; False skips that read. No effect without
+            a snapshot.
+        by: What the column holds: ``"auto"`` (the default) tells contact ids and
+            email addresses apart by their values; ``"contact_id"`` or ``"email"``
+            forces one.
+        journal: True (the default) records the run in the journal on disk, so
+            ``ccpandas.resume(result.run_id)`` can finish it from any process and
+            ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
+            ``result.resume()`` in this process can continue it).
+
+    Returns:
+        A :class:`~ccpandas.RemovalResult`: ``result.rows`` has one row per input row
+        (same index) with its status.
+
+    Raises:
+        TypeError: An argument of the wrong type (before anything is sent).
+        ValueError: An argument out of range, e.g. a negative ``timeout`` (before
+            anything is sent).
+        PlanError: Input that cannot be planned (a missing column, an unknown list
+            name), before any removal is sent.
 
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
@@ -406,20 +446,69 @@ def remove_list_memberships(
 ) -> RemovalResult:
     """Remove the contacts that ``source`` selects from ``list_ids``.
 
-    With a membership snapshot (``snapshot``, as in :func:`remove_from_lists`) the
-    plan previews who of each target list will leave and ``result.changes`` gives the
-    exact outcome per (contact, list) pair.
+    The API selects the contacts (one ``POST`` per request, no contact ids sent). With a
+    membership snapshot the plan previews who of each target list will leave and
+    ``result.changes`` gives the exact outcome per (contact, list) pair.
 
-    ``source`` is any :class:`~ccpandas.Source`: ``Source.contact_ids``,
-    ``Source.list_ids``, ``Source.all_active_contacts()`` (needs
-    ``confirm_all_active=True``), ``Source.tag_ids`` or ``Source.engagement_level``.
-    ``exclude`` (ids, or a DataFrame column) keeps those contacts; it only goes with
-    ``list_ids`` and ``all_active_contacts`` sources. An empty ``exclude`` would keep
-    nobody: it is a :class:`~ccpandas.PlanError` unless ``confirm_empty=True``.
-    ``dry_run``, ``wait``, ``progress``, ``timeout``, ``wait_for_quota`` and ``journal``
-    are as for :func:`remove_from_lists`. A wrong-typed argument (a ``source`` that is not a
-    ``Source``, a ``client`` that is not a ``Client``) is a TypeError/ValueError
-    before anything is sent.
+    Args:
+        client: The :class:`~ccpandas.Client` to use. None uses the default
+            client (:func:`ccpandas.get_default_client`).
+        list_ids: The target lists: one list UUID or exact name of an active list, or
+            several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
+            Names cost one ``GET /contact_lists`` to resolve.
+        source: Which contacts leave, a :class:`~ccpandas.Source`:
+            ``Source.contact_ids([...])``, ``Source.list_ids([...])`` (the members of
+            those lists), ``Source.tag_ids([...])``, ``Source.engagement_level(...)``
+            or ``Source.all_active_contacts()`` (needs ``confirm_all_active=True``).
+        exclude: Contacts to keep (contact ids, or a DataFrame column of them); only
+            with ``Source.list_ids`` and ``Source.all_active_contacts`` sources.
+            None (the default) keeps nobody back.
+        confirm_all_active: Must be True to remove with
+            ``Source.all_active_contacts()``: a guard against emptying the lists by
+            mistake. Default False.
+        confirm_empty: Must be True to accept an empty ``exclude``, which keeps
+            nobody; otherwise that is a :class:`~ccpandas.PlanError`. Default False.
+        dry_run: True plans the run and returns its result without sending any change
+            (a membership snapshot, when one is taken, still reads the lists: that is
+            the preview). False (the default) sends it.
+        wait: True (the default) polls until every activity has ended. False returns
+            once every request is accepted; ``result.wait()`` follows the activities
+            later.
+        progress: How progress is shown: ``"auto"`` (the widget display in a notebook
+            after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
+            (same as ``"auto"``), False or None (nothing), or a
+            :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
+        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+            every activity has ended. Activities still running at the timeout keep
+            running on the server and show as ``processing``; ``result.wait()``
+            follows them again.
+        wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
+            UTC) and then continues. False (the default) stops the run with
+            :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
+            continues it after the reset.
+        snapshot: Whether to read the target lists' members first (a membership
+            snapshot): ``"auto"`` (the default) reads them when the reads cost no
+            more than the removal requests; True or False forces it; a ``"snap-..."``
+            id continues an interrupted read.
+        verify: With a membership snapshot, True (the default) reads the lists again
+            at the end, so ``result.changes`` says per (contact, list) pair
+            ``removed`` or ``still_member``; False skips that read. No effect without
+            a snapshot.
+        journal: True (the default) records the run in the journal on disk, so
+            ``ccpandas.resume(result.run_id)`` can finish it from any process and
+            ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
+            ``result.resume()`` in this process can continue it).
+
+    Returns:
+        A :class:`~ccpandas.RemovalResult`; ``result.activities`` has one row per
+        request.
+
+    Raises:
+        TypeError: An argument of the wrong type, e.g. a ``source`` that is not a
+            ``Source`` (before anything is sent).
+        ValueError: An argument out of range (before anything is sent).
+        PlanError: A selection that cannot be planned (an unknown list or tag name,
+            ``exclude`` with a source it does not go with), before anything is sent.
 
     Example:
         >>> remove_list_memberships(  # doctest: +SKIP
@@ -476,5 +565,21 @@ def check_journal_flag(journal: Any) -> None:
 def wait(
     result: RemovalResult, timeout: float | None = None, progress: Any = None
 ) -> RemovalResult:
-    """Resume polling a result returned with ``wait=False``; same as ``result.wait()``."""
+    """Resume polling a result returned with ``wait=False``; same as ``result.wait()``.
+
+    Args:
+        result: The :class:`~ccpandas.RemovalResult` to follow.
+        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+            every activity has ended. Activities still running at the timeout keep
+            running on the server and show as ``processing``; ``result.wait()``
+            follows them again.
+        progress: How progress is shown, as for :func:`ccpandas.remove_from_lists`. None
+            (the default) keeps the display the run already has.
+
+    Returns:
+        ``result`` itself, brought up to date.
+
+    Example:
+        >>> result = ccpandas.wait(result, timeout=600)  # doctest: +SKIP
+    """
     return result.wait(timeout=timeout, progress=progress)

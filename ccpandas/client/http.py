@@ -328,6 +328,10 @@ def resolve_base_url(base_url: str | None = None) -> str:
     ``CC_BASE_URL`` from the environment, else :data:`DEFAULT_BASE_URL` (not checked
     here: :func:`normalize_base_url` does that).
 
+    Args:
+        base_url: The API's base URL, e.g. ``"http://127.0.0.1:8765/v3"`` for a local
+            emulator. None (the default) reads ``CC_BASE_URL``, else uses the real API's.
+
     Example:
         >>> resolve_base_url("http://127.0.0.1:9/v3")
         'http://127.0.0.1:9/v3'
@@ -528,7 +532,18 @@ class Client:
         return url, host_path
 
     def url_for(self, path: str) -> str:
-        """The full URL a ``path`` resolves to (see :meth:`request`)."""
+        """The full URL a ``path`` resolves to (see :meth:`request`).
+
+        Args:
+            path: The API path, relative to the base URL (``"/contact_lists"``), absolute
+                from the host as in ``_links.next.href`` (``"/v3/contacts?cursor=..."``), or
+                a full URL on the same host; a URL on another host is refused (it would get
+                the token).
+
+        Example:
+            >>> Client(token="t", base_url="http://127.0.0.1:9/v3").url_for("/contacts")
+            'http://127.0.0.1:9/v3/contacts'
+        """
         return self._split(path)[0]
 
     def _token(self) -> Secret:
@@ -575,6 +590,30 @@ class Client:
         ``quota_exceeded``, a host name that does not resolve...). ``idempotent``
         overrides whether the request may be re-sent after an ambiguous failure
         (default: True for GET and for the list-membership activity POSTs).
+
+        Args:
+            method: The HTTP method, e.g. ``"GET"`` or ``"POST"`` (any case).
+            path: The API path, relative to the base URL (``"/contact_lists"``), absolute
+                from the host as in ``_links.next.href`` (``"/v3/contacts?cursor=..."``), or
+                a full URL on the same host; a URL on another host is refused (it would get
+                the token).
+            params: The query string as a mapping, e.g. ``{"limit": 500}``; None values are
+                dropped, lists comma-joined. None (the default) sends none.
+            json: The request body, encoded as JSON, e.g. ``batch.to_json()``. None (the
+                default) sends no body.
+            idempotent: Whether the request may be re-sent after an ambiguous failure (no
+                answer, a 5xx after it may have been done). None (the default): True for GET
+                and for the list-membership activity POSTs, False otherwise.
+
+        Returns:
+            The decoded JSON body, or None for an empty one.
+
+        Raises:
+            APIError: The API refused the request (400, 401, 403, 404, ...), or retries were
+                exhausted (``ServerError``, ``ThrottledError``).
+            QuotaExceededError: The daily quota is spent.
+            TransportError: No answer: the network, a host name that does not resolve, a
+                timeout.
 
         Example:
             >>> client.request("GET", "/contact_lists", params={"limit": 10})  # doctest: +SKIP
@@ -758,6 +797,16 @@ class Client:
     def get(self, path: str, **params: Any) -> Any:
         """GET ``path`` with query ``params`` (None values dropped, lists comma-joined).
 
+        Args:
+            path: The API path, relative to the base URL (``"/contact_lists"``), absolute
+                from the host as in ``_links.next.href`` (``"/v3/contacts?cursor=..."``), or
+                a full URL on the same host; a URL on another host is refused (it would get
+                the token).
+            params: The query parameters as keywords, e.g. ``limit=500, status="active"``.
+
+        Returns:
+            The decoded JSON body.
+
         Example:
             >>> client.get("/contact_tags", limit=500)  # doctest: +SKIP
         """
@@ -767,6 +816,22 @@ class Client:
         self, path: str, key: str, params: Mapping[str, Any] | None = None
     ) -> Iterator[dict[str, Any]]:
         """Yield the items of ``body[key]`` page after page, following ``_links.next.href``.
+
+        Args:
+            path: The API path, relative to the base URL (``"/contact_lists"``), absolute
+                from the host as in ``_links.next.href`` (``"/v3/contacts?cursor=..."``), or
+                a full URL on the same host; a URL on another host is refused (it would get
+                the token).
+            key: The key of each page's body that holds the items, e.g. ``"lists"`` or
+                ``"contacts"``.
+            params: The first page's query, e.g. ``{"limit": 500}``; the next pages' links
+                carry their own. None (the default) sends none.
+
+        Yields:
+            Each item (a dict), in the API's order.
+
+        Raises:
+            CCError: The API repeated a page link (the paging would never end).
 
         Example:
             >>> pages = client.paginate("/contact_lists", "lists", {"limit": 500})  # doctest: +SKIP
@@ -791,17 +856,41 @@ class Client:
         Re-sent after an ambiguous failure (removal is idempotent), counted in
         ``stats.resent_posts``.
 
+        Args:
+            body: The request body: ``source`` (e.g. ``{"contact_ids": [...]}``) and
+                ``list_ids``, as ``Batch.to_json()`` builds it; ``exclude`` for list and
+                all-active sources.
+
+        Returns:
+            The activity the API created, with its ``activity_id``.
+
         Example:
             >>> client.remove_list_memberships(batch.to_json())["activity_id"]  # doctest: +SKIP
         """
         return self.request("POST", "/activities/remove_list_memberships", json=dict(body))
 
     def add_list_memberships(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """POST /activities/add_list_memberships (the mirror of removal); return the activity."""
+        """POST /activities/add_list_memberships (the mirror of removal); return the activity.
+
+        Args:
+            body: The request body: ``source`` (e.g. ``{"contact_ids": [...]}``) and
+                ``list_ids``, as ``Batch.to_json()`` builds it.
+
+        Returns:
+            The activity the API created, with its ``activity_id``.
+        """
         return self.request("POST", "/activities/add_list_memberships", json=dict(body))
 
     def get_activity(self, activity_id: str) -> dict[str, Any]:
-        """GET /activities/{activity_id}: one activity's state, progress and errors."""
+        """GET /activities/{activity_id}: one activity's state, progress and errors.
+
+        Args:
+            activity_id: The activity's id, as the POST that created it answered.
+
+        Returns:
+            The activity as the API describes it: ``state``, ``percent_done``,
+            ``activity_errors``...
+        """
         if not isinstance(activity_id, str) or not activity_id.strip():
             raise CCError(f"activity_id must be a non-empty string, not {activity_id!r}")
         return self.request("GET", f"/activities/{quote(activity_id.strip(), safe='')}")
@@ -810,6 +899,15 @@ class Client:
         self, *, state: str | None = None, limit: int = 500
     ) -> Iterator[dict[str, Any]]:
         """Every activity of the past 10 days (GET /activities, paged), newest first.
+
+        Args:
+            state: Only activities in this state: ``"processing"``, ``"completed"``,
+                ``"cancelled"``, ``"failed"`` or ``"timed_out"``. None (the default) lists
+                every one.
+            limit: Activities per page, 1 to 500. Default 500 (the fewest requests).
+
+        Yields:
+            Each activity (a dict), newest first.
 
         Example:
             >>> running = [a for a in client.iter_activities(state="processing")]  # doctest: +SKIP
@@ -885,6 +983,16 @@ def set_default_client(client: Client | None) -> Client | None:
 
     ``set_default_client(None)`` forgets it (the next call builds one from the
     environment again).
+
+    Args:
+        client: The :class:`~ccpandas.Client` to use from now on, e.g.
+            ``ccpandas.Client(token=...)``; None forgets the current one.
+
+    Returns:
+        The default client until now, or None (keep it to put it back later).
+
+    Raises:
+        TypeError: ``client`` is neither a ``Client`` nor None.
 
     Example:
         >>> old = set_default_client(Client(token="t", base_url="http://127.0.0.1:9/v3"))

@@ -73,6 +73,15 @@ def server_counted(status: int, body: Any = None) -> bool:
     """Whether the server counted an answer against the daily quota (see the module
     docstring). ``body`` is the decoded error body; only a 429's is read.
 
+    Args:
+        status: The HTTP status of the answer, e.g. ``200`` or ``429``.
+        body: The answer's decoded JSON body (a dict, or the API's list of errors), or None
+            (the default). Only a 429's ``error_key`` matters: ``throttled`` and
+            ``quota_exceeded`` are not counted.
+
+    Returns:
+        True when the answer used one request of the daily quota.
+
     Example:
         >>> server_counted(200), server_counted(401)
         (True, False)
@@ -101,8 +110,16 @@ def _today() -> dt.date:
 class QuotaUsage:
     """Requests counted on one UTC day for one key, by how many processes.
 
-    ``where`` is ``this machine`` or the (masked) Redis URL; ``stale`` when Redis could
-    not be asked (the last figure seen, plus this process's own counts since).
+    Args:
+        used: Requests counted on ``day``, e.g. ``3412``.
+        processes: How many processes sent them.
+        day: The UTC day counted, a ``datetime.date``.
+        limit: The daily quota the figure is read against. Default :data:`DAILY_QUOTA`
+            (10,000).
+        where: Where the ledger is: ``"this machine"`` (the default) or the masked Redis URL
+            of team mode.
+        stale: True when Redis could not be asked: the last figure seen, plus this process's
+            own counts since. Default False.
 
     Example:
         >>> str(QuotaUsage(3412, 3, day=dt.date.today()))
@@ -132,10 +149,18 @@ class DayCounter:
     """The ledger of one budget key (``scope``: a :class:`BudgetKey`, its text, or a
     bare base URL to read every key at that API).
 
-    ``state`` is where the ledger lives (default: :func:`ccpandas.client.shared.resolve`,
-    i.e. ``configure()``, ``CCPANDAS_SHARED_STATE`` or this machine); ``path`` picks
-    another local file instead. Nothing touches the disk or the network before the first
-    :meth:`add` or :meth:`used`.
+    Nothing touches the disk or the network before the first :meth:`add` or
+    :meth:`used`.
+
+    Args:
+        scope: Whose requests: a :class:`~ccpandas.client.shared.BudgetKey`, its text (e.g.
+            ``"https://api.cc.email/v3 app=my-app"``), or a bare base URL to read every key
+            at that API.
+        path: A local SQLite file to keep the ledger in, instead of the shared state. None
+            (the default) uses ``state``.
+        state: Where the ledger lives, a :class:`~ccpandas.client.shared.SharedState`. None
+            (the default) resolves it at first use (:func:`ccpandas.client.shared.resolve`:
+            ``configure()``, ``CCPANDAS_SHARED_STATE``, else this machine).
     """
 
     def __init__(
@@ -178,7 +203,12 @@ class DayCounter:
         )
 
     def add(self, day: dt.date | None = None, n: int = 1) -> None:
-        """Count ``n`` requests on UTC ``day`` (default: today). Never raises."""
+        """Count ``n`` requests on UTC ``day`` (default: today). Never raises.
+
+        Args:
+            day: The UTC day, a ``datetime.date``. None (the default) is today.
+            n: How many requests to count. Default 1.
+        """
         if self.broken:
             return
         try:
@@ -187,7 +217,15 @@ class DayCounter:
             self._broke(exc)
 
     def usage(self, day: dt.date | None = None) -> QuotaUsage:
-        """What the ledger holds for UTC ``day`` (default: today), from every process."""
+        """What the ledger holds for UTC ``day`` (default: today), from every process.
+
+        Args:
+            day: The UTC day, a ``datetime.date``. None (the default) is today.
+
+        Returns:
+            A :class:`QuotaUsage`; ``str()`` of it reads "3,412 of 10,000 used today on this
+            key by 3 processes".
+        """
         day = day or _today()
         used = processes = 0
         stale = self.broken
@@ -200,7 +238,11 @@ class DayCounter:
         return QuotaUsage(used, processes, day=day, where=self.state.where, stale=stale)
 
     def used(self, day: dt.date | None = None) -> int:
-        """Requests counted on UTC ``day`` (default: today) by every process."""
+        """Requests counted on UTC ``day`` (default: today) by every process.
+
+        Args:
+            day: The UTC day, a ``datetime.date``. None (the default) is today.
+        """
         return self.usage(day).used
 
     def __repr__(self) -> str:
@@ -212,7 +254,9 @@ def used_today(base_url: str | None = None) -> int:
     """Requests ccpandas counted today (UTC) at ``base_url``, for every key and process
     sharing this machine's (or, in team mode, the team's) ledger.
 
-    ``base_url`` defaults to the real API, ``https://api.cc.email/v3``.
+    Args:
+        base_url: The API whose requests to count, e.g. ``"http://127.0.0.1:8765/v3"`` for a
+            local emulator. None (the default) is the real API, ``https://api.cc.email/v3``.
 
     Example:
         >>> used_today("https://api.cc.email/v3")  # doctest: +SKIP

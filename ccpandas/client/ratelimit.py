@@ -118,6 +118,22 @@ class SharedRateLimiter:
     served in the order they ask: each gets an equal share while all are busy. A
     process that dies holds no slot and no lock.
 
+    Args:
+        rate: Requests per second allowed for the key, e.g. ``4`` (Constant Contact's
+            limit); a positive number.
+        key: The budget key: a :class:`~ccpandas.client.shared.BudgetKey` or its text, e.g.
+            ``"https://api.cc.email/v3 app=my-app"``. Every limiter with the same key and
+            state shares one pace.
+        state: Where the pace is shared: a :class:`~ccpandas.client.shared.SharedState`
+            (this machine's SQLite, or Redis in team mode).
+        margin: Extra spacing as a fraction of the interval, in [0, 1): starts are
+            ``(1 + margin) / rate`` seconds apart. Default :data:`DEFAULT_MARGIN` (0.02).
+        sleep: How to wait, a function of seconds. Default ``time.sleep``; tests pass a fake
+            one.
+
+    Raises:
+        ValueError: ``rate`` is not positive, or ``margin`` is outside [0, 1).
+
     Example:
         >>> import tempfile, pathlib
         >>> from ccpandas.client.shared import SharedState
@@ -177,7 +193,12 @@ class SharedRateLimiter:
         return wait
 
     def defer(self, seconds: float) -> None:
-        """Hold every process of the key back for ``seconds`` (after a ``throttled``)."""
+        """Hold every process of the key back for ``seconds`` (after a ``throttled``).
+
+        Args:
+            seconds: How long from now no request of the key starts, e.g. the server's
+                ``Retry-After``.
+        """
         if self._own is None:
             try:
                 self.state.defer(str(self.key), seconds)

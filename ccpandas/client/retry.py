@@ -43,7 +43,11 @@ RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 
 class RetryKind(enum.StrEnum):
-    """Why an attempt failed, as far as retrying is concerned."""
+    """Why an attempt failed, as far as retrying is concerned.
+
+    Args:
+        value: A kind by its name, e.g. ``RetryKind("throttled")``.
+    """
 
     THROTTLED = "throttled"  # 429 throttled: over the per-second limit
     TOO_MANY_ACTIVITIES = "too_many_activities"  # 429 on activity POSTs: 1,000 queued
@@ -60,8 +64,14 @@ class RetryKind(enum.StrEnum):
 def classify(status: int | None, error_key: str | None, *, sent: bool = True) -> RetryKind | None:
     """The :class:`RetryKind` of a failed attempt, or None when it must not be retried.
 
-    ``status`` None means no HTTP answer at all; ``sent`` then says whether the
-    request may have reached the server.
+    Args:
+        status: The HTTP status of the answer, e.g. ``503``; None when there was no HTTP
+            answer at all.
+        error_key: The ``error_key`` of the answer's body (e.g. ``"throttled"`` or
+            ``"quota_exceeded"`` for a 429), or None.
+        sent: Without an answer: whether the request may have reached the server (True, the
+            default: the outcome is unknown) or certainly did not (False: the connection
+            never opened).
 
     Example:
         >>> classify(None, None, sent=False)
@@ -87,9 +97,17 @@ def backoff_delay(
 ) -> float:
     """Exponential backoff with full jitter: ``jitter() * min(cap, base * 2 ** (retry - 1))``.
 
-    ``retry`` counts from 1 (the first retry). ``jitter`` returns a number in [0, 1]
-    (``random.random`` in production); values outside are clamped. The result is
-    never below ``floor``.
+    Args:
+        retry: Which retry this is, counting from 1 (the first retry).
+        base: The first retry's longest wait, in seconds, e.g. ``0.5``; it doubles with each
+            retry.
+        cap: The longest wait of any retry, in seconds.
+        jitter: Random draws in [0, 1] that spread the waits (``random.random`` in
+            production); values outside are clamped.
+        floor: The shortest wait, in seconds. Default 0.
+
+    Raises:
+        ValueError: ``retry`` is below 1.
 
     Example:
         >>> [backoff_delay(n, base=0.5, cap=4.0, jitter=lambda: 1.0) for n in (1, 2, 3, 4, 5)]
@@ -108,17 +126,37 @@ def backoff_delay(
 class RetryPolicy:
     """Bounds and backoff shapes for retries.
 
-    ``max_attempts`` counts every attempt including the first; ``max_retry_seconds``
-    bounds the time from the first attempt until the last retry would start.
-    "Too many activities" clears only as queued activities finish, so it backs off
-    from ``activities_base_delay`` up to ``activities_max_delay`` instead.
-
     A ``throttled`` answer proves the server did nothing and clears within a second,
     yet two notebooks sharing one application key meet it many times in a row: so
     throttled answers do not use up ``max_attempts``. They have their own budget,
     ``max_throttled`` retries per request, and back off only up to
     ``throttled_max_delay``, since waiting longer than the limit's one-second window
-    gains nothing.
+    gains nothing. "Too many activities" clears only as queued activities finish, so
+    it backs off from ``activities_base_delay`` up to ``activities_max_delay``.
+
+    Args:
+        max_attempts: Attempts per request, the first included (throttled answers not
+            counted). Default 8; at least 1.
+        max_retry_seconds: No retry starts later than this many seconds after the first
+            attempt. Default 300.
+        base_delay: The first retry's longest wait, in seconds (doubling after). Default
+            0.5.
+        max_delay: The longest wait between two attempts, in seconds. Default 20.
+        max_throttled: ``429 throttled`` answers retried per request. Default 60.
+        throttled_max_delay: The longest wait after a throttled answer, in seconds. Default
+            2.
+        activities_base_delay: The first wait after ``429 too many activities``, in seconds.
+            Default 5.
+        activities_max_delay: The longest wait after ``429 too many activities``, in
+            seconds. Default 60.
+
+    Raises:
+        ValueError: ``max_attempts`` below 1, or a negative ``max_retry_seconds`` or
+            ``max_throttled``.
+
+    Example:
+        >>> RetryPolicy(max_attempts=3).max_throttled
+        60
     """
 
     max_attempts: int = 8
@@ -150,6 +188,18 @@ class RetryPolicy:
 
         A server's ``Retry-After`` (not documented by Constant Contact, honoured if
         sent) raises the delay to at least that many seconds.
+
+        Args:
+            kind: Why the attempt failed (a :class:`RetryKind`): it picks the backoff.
+            retry: Which retry of its budget this is, counting from 1.
+            jitter: Random draws in [0, 1] that spread the waits (``random.random`` in
+                production; tests pass a constant).
+            retry_after: The server's ``Retry-After``, in seconds, when it sent one: the
+                wait is at least that. None (the default) when it sent none.
+
+        Example:
+            >>> RetryPolicy().delay(RetryKind.SERVER_ERROR, retry=2, jitter=lambda: 1.0)
+            1.0
         """
         if kind is RetryKind.TOO_MANY_ACTIVITIES:
             wait = backoff_delay(
@@ -181,12 +231,22 @@ def should_retry(
 ) -> bool:
     """Decide whether to send the request again.
 
-    ``attempts`` is how many were made so far and ``throttled`` how many of them were
-    answered ``429 throttled`` (those count against ``policy.max_throttled`` instead of
-    ``policy.max_attempts``); ``elapsed`` is the seconds since the first one started
-    and ``delay`` the wait before the next. ``replayable`` is False for a request that
-    must not run twice: it is then retried only when the failure proves the server
-    did not act (a throttle, or a connection that never opened).
+    Args:
+        kind: Why the attempt failed (a :class:`RetryKind`), or None for a failure no retry
+            can fix.
+        attempts: How many attempts were made so far, the first included.
+        elapsed: Seconds since the first attempt started.
+        delay: The wait before the next attempt, in seconds (from
+            :meth:`RetryPolicy.delay`).
+        policy: The :class:`RetryPolicy` giving the budgets.
+        replayable: False for a request that must not run twice: it is then retried only
+            when the failure proves the server did not act (a throttle, a connection that
+            never opened). Default True.
+        throttled: How many of the attempts were answered ``429 throttled``: those count
+            against ``policy.max_throttled`` instead of ``policy.max_attempts``. Default 0.
+
+    Returns:
+        True to send the request again after ``delay``.
 
     Example:
         >>> p = RetryPolicy(max_attempts=3)
@@ -215,10 +275,14 @@ def should_retry(
 class RetryDecision:
     """What :meth:`RetryBudget.decide` answers about one failed attempt.
 
-    ``retry``: send again after ``delay`` seconds. ``number`` is which retry of its
-    budget that would be and ``budget`` that budget's size (throttles count against
-    ``max_throttled``, everything else against ``max_attempts - 1``): for the log line.
-    ``note``: when giving up after more than one attempt, what to add to the error.
+    Args:
+        retry: True to send the request again after ``delay`` seconds.
+        delay: Seconds to wait before the retry. Default 0.
+        number: Which retry of its budget that would be (for the log line). Default 0.
+        budget: That budget's size: throttles count against ``max_throttled``, everything
+            else against ``max_attempts - 1``. Default 0.
+        note: When giving up after more than one attempt, what to add to the error, e.g.
+            ``"gave up after 8 attempts in 41.2 s"``; None (the default) otherwise.
     """
 
     retry: bool
@@ -235,6 +299,12 @@ class RetryBudget:
     Call :meth:`attempt` before each attempt (a resend with a refreshed token is not
     one) and :meth:`decide` after each failed one. ``started`` and ``now`` are readings
     of the same clock (seconds).
+
+    Args:
+        policy: The :class:`RetryPolicy` giving the budgets.
+        started: When the first attempt started, a reading of the client's clock.
+        attempts: Attempts made so far. Default 0.
+        throttled: Throttled answers so far. Default 0.
 
     Example:
         >>> budget = RetryBudget(RetryPolicy(max_attempts=2), started=0.0)
@@ -269,8 +339,20 @@ class RetryBudget:
     ) -> RetryDecision:
         """Whether to retry after a ``kind`` failure (None: never), and after how long.
 
-        ``replayable`` is False for a request that must not run twice (see
-        :func:`should_retry`); ``retry_after`` a server's ``Retry-After`` in seconds.
+        Args:
+            kind: Why the attempt failed (a :class:`RetryKind`), or None for a failure no
+                retry can fix.
+            now: The current reading of the clock ``started`` came from.
+            jitter: Random draws in [0, 1] that spread the waits (``random.random`` in
+                production; tests pass a constant).
+            replayable: False for a request that must not run twice: it is then retried only
+                when the failure proves the server did not act (a throttle, a connection
+                that never opened). Default True.
+            retry_after: The server's ``Retry-After``, in seconds, when it sent one: the
+                wait is at least that. None (the default) when it sent none.
+
+        Returns:
+            A :class:`RetryDecision`.
         """
         if kind is None:
             return RetryDecision(retry=False)

@@ -135,6 +135,17 @@ class BudgetKey:
 
     Resolved once, at first use (a token may be read from the environment only then).
 
+    Args:
+        base_url: The API's base URL, e.g. ``"https://api.cc.email/v3"``: budgets at
+            different APIs never mix.
+        token: The client's token callable (what it calls for an access token), or None. It
+            names the key only through its ``client_id`` attribute, or, for a plain token, a
+            salted hash of the token it returns; None (the default) leaves the base URL (and
+            ``CC_CLIENT_ID``) to name the key.
+        client_id: The application's client id, when known: it names the key
+            (``app=<client_id>``) before anything else. None (the default) looks at the
+            token provider, then ``CC_CLIENT_ID``.
+
     Example:
         >>> BudgetKey("https://api.cc.email/v3", client_id="my-app").value
         'https://api.cc.email/v3 app=my-app'
@@ -576,6 +587,12 @@ class SharedState:
     """The shared state clients use: this machine's (:meth:`local`) or Redis with the
     local state as its fallback (:meth:`redis`). Build one with :func:`resolve`.
 
+    Args:
+        local: This machine's state (a ``LocalState``, SQLite): the whole state without
+            Redis, the fallback with it.
+        redis: The Redis state of team mode (a ``RedisState``), or None (the default) for
+            this machine only.
+
     Example:
         >>> SharedState.redis("redis://:pw@cache:6379/0")
         SharedState('redis://:********@cache:6379/0')
@@ -592,12 +609,25 @@ class SharedState:
 
     @classmethod
     def local(cls, path: Path | None = None) -> SharedState:
-        """This machine only: ``quota.sqlite3`` in the data directory."""
+        """This machine only: ``quota.sqlite3`` in the data directory.
+
+        Args:
+            path: The SQLite file to keep the state in. None (the default) uses
+                ``quota.sqlite3`` in the data directory (``CCPANDAS_DATA_DIR``), read at
+                each use.
+        """
         return cls(LocalState(path))
 
     @classmethod
     def redis(cls, url: str | Secret, *, local_path: Path | None = None) -> SharedState:
-        """Team mode: Redis at ``url`` (``redis://[:password@]host:port/db``)."""
+        """Team mode: Redis at ``url`` (``redis://[:password@]host:port/db``).
+
+        Args:
+            url: The Redis URL, e.g. ``"redis://:password@cache.internal:6379/0"`` (a
+                password in it is never shown: reprs and logs mask it).
+            local_path: The SQLite file of the local fallback, used while Redis cannot be
+                reached. None (the default) uses ``quota.sqlite3`` in the data directory.
+        """
         return cls(LocalState(local_path), RedisState(url))
 
     @property
@@ -656,7 +686,14 @@ class SharedState:
 
     def reserve(self, scope: str, interval: float) -> float:
         """Take the next request slot of ``scope`` (``interval`` seconds apart); return
-        the seconds the caller must wait for it."""
+        the seconds the caller must wait for it.
+
+        Args:
+            scope: The budget key's text (:attr:`BudgetKey.value`, e.g.
+                ``"https://api.cc.email/v3 app=my-app"``): whose budget it is.
+            interval: Seconds between two request starts of that budget, e.g. ``0.255`` for
+                4 per second with the margin.
+        """
         redis = self._try_redis()
         if redis is not None:
             try:
@@ -671,7 +708,14 @@ class SharedState:
         return self.local_state.reserve(scope + " fallback", interval / FALLBACK_SHARE)
 
     def defer(self, scope: str, seconds: float) -> None:
-        """Hold back every slot of ``scope`` for ``seconds`` (after a throttled answer)."""
+        """Hold back every slot of ``scope`` for ``seconds`` (after a throttled answer).
+
+        Args:
+            scope: The budget key's text (:attr:`BudgetKey.value`, e.g.
+                ``"https://api.cc.email/v3 app=my-app"``): whose budget it is.
+            seconds: How long from now no slot is handed out, e.g. the server's
+                ``Retry-After``.
+        """
         redis = self._try_redis()
         if redis is not None:
             try:
@@ -690,7 +734,16 @@ class SharedState:
         """Count ``n`` requests the server counted, on UTC ``day``, for this process.
 
         In team mode while Redis is away, the counts wait in this process and are
-        added when it answers again."""
+        added when it answers again.
+
+        Args:
+            scope: The budget key's text (:attr:`BudgetKey.value`, e.g.
+                ``"https://api.cc.email/v3 app=my-app"``): whose budget it is.
+            day: The UTC day the requests count against, a ``datetime.date``.
+            n: How many requests to add. Default 1.
+            process: Who sent them, as ``host:pid``. None (the default) is this process
+                (:func:`process_id`).
+        """
         process = process or process_id()
         if self.redis_state is None:
             self.local_state.ledger_add(scope, day, process, n)
@@ -710,7 +763,13 @@ class SharedState:
     def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int, bool]:
         """``(requests, processes, stale)`` counted on ``day`` for ``scope``; ``stale``
         when Redis could not be asked (the last figure seen, plus this process's own
-        counts since)."""
+        counts since).
+
+        Args:
+            scope: The budget key's text (:attr:`BudgetKey.value`, e.g.
+                ``"https://api.cc.email/v3 app=my-app"``): whose budget it is.
+            day: The UTC day to count, a ``datetime.date``.
+        """
         if self.redis_state is None:
             return (*self.local_state.ledger_usage(scope, day), False)
         redis = self._try_redis()
@@ -733,12 +792,20 @@ class SharedState:
     # -- run locks -------------------------------------------------------------------
     def lease(self, name: str) -> RedisLease | None:
         """A Redis lock for ``name`` in team mode; None on one machine (the journal's
-        file lock is enough there)."""
+        file lock is enough there).
+
+        Args:
+            name: The lock's name, e.g. ``"run:20250301-231501-7f3a2c"`` for a run.
+        """
         return None if self.redis_state is None else self.redis_state.lease(name)
 
     def is_locked(self, name: str) -> bool:
         """True when a process anywhere holds the Redis lock ``name`` (False when local
-        or unreachable)."""
+        or unreachable).
+
+        Args:
+            name: The lock's name, e.g. ``"run:20250301-231501-7f3a2c"`` for a run.
+        """
         if self.redis_state is None:
             return False
         try:
@@ -803,8 +870,17 @@ def resolve(shared_state: str | SharedState | None = None) -> SharedState:
 
 def configure(*, shared_state: str | SharedState | None = None) -> None:
     """Set where every client built from now on shares its rate limit, daily quota
-    ledger and run locks: ``"redis://host:6379/0"`` (team mode), ``"local"`` (this
-    machine), or None (back to ``CCPANDAS_SHARED_STATE``, else this machine).
+    ledger and run locks. Clients built before keep theirs.
+
+    Args:
+        shared_state: Where to share: ``"redis://host:6379/0"`` (team mode: every process
+            and machine using that Redis shares one budget), ``"local"`` (the processes of
+            this machine, in ``quota.sqlite3`` in the data directory), a
+            :class:`SharedState`, or None (the default: back to ``CCPANDAS_SHARED_STATE``,
+            else this machine).
+
+    Raises:
+        TypeError: ``shared_state`` is not a string, a ``SharedState`` or None.
 
     Example:
         >>> import ccpandas

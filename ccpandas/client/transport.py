@@ -48,6 +48,10 @@ _FATAL = (
 def mask_authorization(request: Any) -> None:
     """Mask the ``Authorization`` header of a (prepared) request in place, if it has one.
 
+    Args:
+        request: A ``requests`` request or prepared request (anything with ``headers``), or
+            None; it is changed in place, so an error holding it never shows the token.
+
     Example:
         >>> r = requests.Request("GET", "http://h/", headers={"Authorization": "Bearer x"})
         >>> p = r.prepare(); mask_authorization(p); p.headers["Authorization"]
@@ -63,6 +67,10 @@ def clear_chain(exc: BaseException | None) -> None:
     ``__cause__``/``__context__`` chain (frames still running are left alone).
 
     The frames' file names and line numbers stay, so the traceback still prints.
+
+    Args:
+        exc: The exception whose tracebacks to clear (their frames' locals may hold the
+            token), or None (nothing to do).
     """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
@@ -144,8 +152,20 @@ def map_transport_error(
 ) -> tuple[TransportError, bool]:
     """``(error, fatal)`` for a request that got no answer; ``fatal``: never retry it.
 
-    ``label`` is ``"METHOD /path"``. The returned error has ``exc`` as ``__cause__``,
-    disarmed (see the module docstring); raise it later, outside any ``except`` block.
+    The returned error has ``exc`` as ``__cause__``, disarmed (see the module
+    docstring); raise it later, outside any ``except`` block.
+
+    Args:
+        exc: The ``requests`` error the attempt raised.
+        label: The request, as ``"METHOD /path"`` (e.g. ``"GET /v3/contacts"``), for the
+            message.
+        host: The host the request went to, named when it does not resolve. None (the
+            default) when unknown.
+
+    Returns:
+        ``(error, fatal)``: the :class:`~ccpandas.errors.TransportError` to raise, and True
+        when no retry can fix it (a host name that does not resolve, a TLS failure, a bad
+        URL).
     """
     for req in (getattr(exc, "request", None), getattr(exc.response, "request", None)):
         mask_authorization(req)

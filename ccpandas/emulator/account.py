@@ -56,7 +56,23 @@ class RequestRecord:
 
 
 class Account:
-    """Contacts, lists, tags, memberships, activities, tokens and request counts."""
+    """Contacts, lists, tags, memberships, activities, tokens and request counts.
+
+    The :class:`~ccpandas.emulator.Emulator` builds it (``emu.account``); its methods
+    read and change the account directly, without HTTP, to set up or check a test.
+
+    Args:
+        data: The seeded records to start from (``SeedData``: contacts, lists, tags,
+            memberships), from ``seed_account``.
+        clock: The emulator's clock (``now()`` and ``monotonic()``), e.g. a
+            :class:`~ccpandas.emulator.clock.ManualClock`.
+        settings: The :class:`~ccpandas.emulator.settings.Settings` in force.
+        faults: The fault injector (random faults and :meth:`Emulator.fail_next` /
+            :meth:`Emulator.keep_members`).
+        tokens: The bearer tokens the server accepts (a ``TokenStore``).
+        seed: The seed new ids follow, so a test run gives the same ids each time. Default
+            0.
+    """
 
     def __init__(
         self,
@@ -118,7 +134,17 @@ class Account:
     def record_request(
         self, method: str, route: str, path: str, status: int, *, dropped: bool = False
     ) -> None:
-        """Count one request under ``(method, route, status)`` and log it."""
+        """Count one request under ``(method, route, status)`` and log it.
+
+        Args:
+            method: The HTTP method, e.g. ``"POST"``.
+            route: The route template, e.g. ``"/v3/activities/remove_list_memberships"``
+                (ids replaced by placeholders).
+            path: The path as requested, e.g. ``"/v3/activities/4f2c..."``.
+            status: The answer's HTTP status, e.g. ``201``.
+            dropped: True when the connection was closed with no answer (the ``drop_rate``
+                fault). Default False.
+        """
         with self.lock:
             self._counts[(method, route, status)] += 1
             self._log.append(RequestRecord(method, route, path, status, dropped, self.clock.now()))
@@ -144,12 +170,21 @@ class Account:
             return dict(self._tags)
 
     def contact(self, contact_id: str) -> Contact:
-        """One contact (a copy); ``KeyError`` if unknown."""
+        """One contact (a copy); ``KeyError`` if unknown.
+
+        Args:
+            contact_id: The contact's id (any case).
+        """
         with self.lock:
             return dataclasses.replace(self._contacts[contact_id.lower()])
 
     def contact_ids(self, status: str | None = None) -> list[str]:
-        """Contact ids in account order, optionally only those with ``status``."""
+        """Contact ids in account order, optionally only those with ``status``.
+
+        Args:
+            status: Only contacts with this status, e.g. ``"active"`` or ``"unsubscribed"``.
+                None (the default) is every contact, deleted ones too.
+        """
         with self.lock:
             return [c.contact_id for c in self._by_ordinal if status in (None, c.status)]
 
@@ -158,19 +193,35 @@ class Account:
         return self._by_ordinal
 
     def live_contact(self, contact_id: str) -> Contact | None:
-        """The live record of one contact, or None (for the server, under the lock)."""
+        """The live record of one contact, or None (for the server, under the lock).
+
+        Args:
+            contact_id: The contact's id, lower case.
+        """
         return self._contacts.get(contact_id)
 
     def live_lists_of(self, contact_id: str) -> set[str] | frozenset[str]:
-        """The live set of lists of one contact (for the server, under the lock)."""
+        """The live set of lists of one contact (for the server, under the lock).
+
+        Args:
+            contact_id: The contact's id, lower case.
+        """
         return self._lists_of.get(contact_id, frozenset())
 
     def live_members(self, list_id: str) -> set[str] | frozenset[str]:
-        """The live member set of one list (for the server, under the lock)."""
+        """The live member set of one list (for the server, under the lock).
+
+        Args:
+            list_id: The list's id, lower case.
+        """
         return self._members.get(list_id, frozenset())
 
     def list_ids(self, *, include_deleted: bool = False) -> list[str]:
-        """List ids in account order."""
+        """List ids in account order.
+
+        Args:
+            include_deleted: True lists deleted lists too. Default False.
+        """
         with self.lock:
             return [
                 lst.list_id
@@ -179,7 +230,11 @@ class Account:
             ]
 
     def list_named(self, name: str) -> str:
-        """The id of the list called exactly ``name``; ``KeyError`` if none."""
+        """The id of the list called exactly ``name``; ``KeyError`` if none.
+
+        Args:
+            name: The list's exact name, e.g. ``"Newsletter"``.
+        """
         with self.lock:
             for lst in self._lists.values():
                 if lst.name == name:
@@ -194,7 +249,11 @@ class Account:
     # -- reading: memberships ------------------------------------------------------------
 
     def members(self, list_id: str) -> set[str]:
-        """The contact ids in list ``list_id`` now; ``KeyError`` if no such list."""
+        """The contact ids in list ``list_id`` now; ``KeyError`` if no such list.
+
+        Args:
+            list_id: The list's id (any case).
+        """
         with self.lock:
             self.sync()
             return set(self._members[list_id.lower()])
@@ -206,13 +265,21 @@ class Account:
             return {lid: set(m) for lid, m in self._members.items()}
 
     def lists_of(self, contact_id: str) -> set[str]:
-        """The lists ``contact_id`` belongs to now."""
+        """The lists ``contact_id`` belongs to now.
+
+        Args:
+            contact_id: The contact's id (any case).
+        """
         with self.lock:
             self.sync()
             return set(self._lists_of.get(contact_id.lower(), ()))
 
     def tagged(self, *tag_ids: str) -> set[str]:
-        """Non-deleted contacts carrying any of ``tag_ids``."""
+        """Non-deleted contacts carrying any of ``tag_ids``.
+
+        Args:
+            tag_ids: Tag ids (any case), given one by one: ``tagged(t1, t2)``.
+        """
         with self.lock:
             found: set[str] = set()
             for tag_id in tag_ids:
@@ -225,7 +292,11 @@ class Account:
             return {c.contact_id for c in self._by_ordinal if c.status == "active"}
 
     def engaged(self, level: str) -> set[str]:
-        """Non-deleted contacts at engagement ``level`` (unqualified/low/medium/high)."""
+        """Non-deleted contacts at engagement ``level`` (unqualified/low/medium/high).
+
+        Args:
+            level: ``"unqualified"``, ``"low"``, ``"medium"`` or ``"high"``.
+        """
         with self.lock:
             return {
                 c.contact_id
@@ -234,7 +305,12 @@ class Account:
             }
 
     def membership_count(self, list_id: str, *, active_only: bool = False) -> int:
-        """How many contacts list ``list_id`` has (only ``active`` ones if asked)."""
+        """How many contacts list ``list_id`` has (only ``active`` ones if asked).
+
+        Args:
+            list_id: The list's id, lower case.
+            active_only: True counts only contacts with status ``active``. Default False.
+        """
         with self.lock:
             members = self._members.get(list_id, set())
             if not active_only:
@@ -242,13 +318,21 @@ class Account:
             return sum(1 for cid in members if self._contacts[cid].status == "active")
 
     def tag_count(self, tag_id: str) -> int:
-        """How many non-deleted contacts carry ``tag_id``."""
+        """How many non-deleted contacts carry ``tag_id``.
+
+        Args:
+            tag_id: The tag's id (any case).
+        """
         return len(self.tagged(tag_id))
 
     # -- reading: activities and requests ------------------------------------------------
 
     def activity(self, activity_id: str) -> Activity:
-        """A snapshot of one activity as it is now; ``KeyError`` if unknown or expired."""
+        """A snapshot of one activity as it is now; ``KeyError`` if unknown or expired.
+
+        Args:
+            activity_id: The activity's id (any case).
+        """
         with self.lock:
             self.sync()
             return self._activities[activity_id.lower()].copy()
@@ -265,7 +349,11 @@ class Account:
         return list(self._activities.values())
 
     def find_activity(self, activity_id: str) -> Activity | None:
-        """The live record of one activity, or None (for the server)."""
+        """The live record of one activity, or None (for the server).
+
+        Args:
+            activity_id: The activity's id, lower case.
+        """
         return self._activities.get(activity_id)
 
     @property
@@ -291,7 +379,14 @@ class Account:
     def count(
         self, *, method: str | None = None, route: str | None = None, status: int | None = None
     ) -> int:
-        """How many requests matched all the given filters."""
+        """How many requests matched all the given filters.
+
+        Args:
+            method: Only this HTTP method, e.g. ``"POST"``. None (the default): any.
+            route: Only this route template, e.g.
+                ``"/v3/activities/remove_list_memberships"``. None (the default): any.
+            status: Only answers with this status, e.g. ``429``. None (the default): any.
+        """
         with self.lock:
             return sum(
                 n
@@ -307,7 +402,14 @@ class Account:
         Raises ``ErrorReply`` for unknown or deleted lists, unknown tags or segments
         (404 for a removal, 400 for an add, unless ``unknown_list_status`` says one) and,
         with ``unknown_contacts="reject"``, contacts.
-        Returns the items and the messages for ``activity_errors``.
+
+        Args:
+            request: The validated request body (an ``ActivityRequest``: kind, source,
+                target lists, exclude).
+
+        Returns:
+            ``(items, errors)``: the contact ids the activity will process, in account
+            order, and the messages for ``activity_errors``.
         """
         settings = self.settings
         missing_status = settings.missing_status(request.kind)
@@ -361,7 +463,16 @@ class Account:
         """Create an activity from a request body without HTTP (no limits, no faults).
 
         Validates exactly as the endpoint does (raising ``ErrorReply``). Handy to set up
-        a queue or a scenario quickly. ``kind`` is ``"remove"`` or ``"add"``.
+        a queue or a scenario quickly.
+
+        Args:
+            body: The request body as the POST would send it, e.g.
+                ``{"source": {"contact_ids": [...]}, "list_ids": [...]}``.
+            kind: ``"remove"`` (the default: ``remove_list_memberships``) or ``"add"``
+                (``add_list_memberships``).
+
+        Returns:
+            A snapshot of the new activity.
         """
         request = parse_activity_body(body, kind=kind)
         with self.lock:
@@ -372,7 +483,13 @@ class Account:
         self, request: ActivityRequest, resolved: tuple[tuple[str, ...], list[str]] | None = None
     ) -> Activity:
         """Queue a validated request (resolving it unless ``resolved`` is given);
-        returns the live record."""
+        returns the live record.
+
+        Args:
+            request: The validated request body (an ``ActivityRequest``).
+            resolved: What :meth:`resolve` answered for it, when already known. None (the
+                default) resolves it here.
+        """
         with self.lock:
             items, errors = resolved if resolved is not None else self.resolve(request)
             activity = self.processor.submit(request, items, errors)
@@ -381,7 +498,11 @@ class Account:
 
     def cancel_activity(self, activity_id: str) -> bool:
         """End a running or queued activity as ``cancelled`` (a test hook; the V3 API has
-        no cancel call). False if it had already ended."""
+        no cancel call). False if it had already ended.
+
+        Args:
+            activity_id: The activity's id (any case).
+        """
         with self.lock:
             self.sync()
             return self.processor.cancel(self._activities[activity_id.lower()])
@@ -389,7 +510,13 @@ class Account:
     def apply_memberships(
         self, kind: str, contact_ids: Iterable[str], list_ids: Iterable[str]
     ) -> list[str]:
-        """Apply one slice of an activity; returns messages for ``activity_errors``."""
+        """Apply one slice of an activity; returns messages for ``activity_errors``.
+
+        Args:
+            kind: ``"remove_list_memberships"`` or ``"add_list_memberships"``.
+            contact_ids: The slice's contacts, lower case.
+            list_ids: The activity's target lists, lower case.
+        """
         list_ids = tuple(list_ids)
         errors: list[str] = []
         with self.lock:
@@ -442,6 +569,10 @@ class Account:
         Like "someone else added them" between two operations. It does not check the
         contact's status (the API never puts a deleted contact in a list; this helper
         will, if told to).
+
+        Args:
+            list_id: The list's id (any case).
+            contact_ids: The contacts' ids (any case).
         """
         with self.lock:
             self.sync()
@@ -458,7 +589,12 @@ class Account:
                     members.add(cid)
 
     def remove_members(self, list_id: str, contact_ids: Iterable[str]) -> None:
-        """Take contacts out of a list at once (like "someone else removed them")."""
+        """Take contacts out of a list at once (like "someone else removed them").
+
+        Args:
+            list_id: The list's id (any case).
+            contact_ids: The contacts' ids (any case).
+        """
         with self.lock:
             self.sync()
             list_id = list_id.lower()
@@ -470,14 +606,25 @@ class Account:
                     self._lists_of[cid].discard(list_id)
 
     def set_members(self, list_id: str, contact_ids: Iterable[str]) -> None:
-        """Make a list hold exactly ``contact_ids``."""
+        """Make a list hold exactly ``contact_ids``.
+
+        Args:
+            list_id: The list's id (any case).
+            contact_ids: Every contact the list should hold (any case); the others leave it.
+        """
         wanted = {cid.lower() for cid in contact_ids}
         with self.lock:
             self.remove_members(list_id, self._members[list_id.lower()] - wanted)
             self.add_members(list_id, wanted)
 
     def create_list(self, name: str, description: str = "", *, favorite: bool = False) -> str:
-        """Add an empty contact list; returns its id."""
+        """Add an empty contact list; returns its id.
+
+        Args:
+            name: The list's name, e.g. ``"Spring promo"``.
+            description: Its description. Default empty.
+            favorite: Whether it is marked a favorite. Default False.
+        """
         with self.lock:
             self.sync()
             now = self.clock.now()
@@ -493,6 +640,9 @@ class Account:
 
         Activities then refuse it as a target or source (404 removal, 400 add); one
         already accepted simply changes nothing more on it.
+
+        Args:
+            list_id: The list's id (any case).
         """
         with self.lock:
             self.sync()
@@ -510,7 +660,22 @@ class Account:
         engagement_level: str = "medium",
         tag_ids: Iterable[str] = (),
     ) -> str:
-        """Add a contact; returns its id."""
+        """Add a contact; returns its id.
+
+        Args:
+            email: The contact's email address, e.g. ``"ana@example.com"``.
+            first_name: The first name. Default empty.
+            last_name: The last name. Default empty.
+            status: The contact's status: ``"active"`` (the default), ``"unsubscribed"``,
+                ``"pending_confirmation"``, ``"temp_hold"``, ``"not_set"`` or ``"deleted"``.
+            engagement_level: ``"unqualified"``, ``"low"``, ``"medium"`` (the default) or
+                ``"high"``.
+            tag_ids: Ids of existing tags it carries. Default none.
+
+        Raises:
+            ValueError: An unknown status or engagement level.
+            KeyError: An unknown tag id.
+        """
         self.sync()
         if status not in CONTACT_STATUSES:
             raise ValueError(f"status must be one of {', '.join(CONTACT_STATUSES)}")
@@ -554,6 +719,9 @@ class Account:
         asked for; ``GET /contacts/{id}`` still shows it, with ``deleted_at``. Add
         activities skip it. ``KeyError`` for an unknown contact.
 
+        Args:
+            contact_id: The contact's id (any case).
+
         Example:
             >>> from ccpandas.emulator import Emulator
             >>> acct = Emulator(seed=1, contacts=20, lists=2).account
@@ -571,6 +739,11 @@ class Account:
         ``unsubscribed`` contact stays a member of its lists and gets an opt-out date).
         Leaving ``deleted`` does not bring memberships back.
         ``KeyError`` for an unknown contact, ``ValueError`` for an unknown status.
+
+        Args:
+            contact_id: The contact's id (any case).
+            status: The new status: ``"active"``, ``"unsubscribed"``,
+                ``"pending_confirmation"``, ``"temp_hold"``, ``"not_set"`` or ``"deleted"``.
         """
         if status not in CONTACT_STATUSES:
             raise ValueError(f"status must be one of {', '.join(CONTACT_STATUSES)}")

@@ -60,6 +60,11 @@ class ManualClock:
     Use it for exact tests of the limits and of activity progress. Activities make no
     progress and ``Emulator.wait_idle`` times out while it stands still.
 
+    Args:
+        start: The time it shows at first, timezone-aware (e.g.
+            ``datetime(2025, 3, 1, 23, 59, tzinfo=datetime.UTC)``). None (the default) is
+            2025-01-01 12:00 UTC.
+
     Example:
         >>> clock = ManualClock(dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
         >>> clock.monotonic()
@@ -83,7 +88,14 @@ class ManualClock:
             return self._mono
 
     def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds`` (>= 0)."""
+        """Move time forward by ``seconds`` (>= 0).
+
+        Args:
+            seconds: How far to move, e.g. ``120`` or ``86400`` for a day.
+
+        Raises:
+            ValueError: ``seconds`` is negative.
+        """
         if seconds < 0:
             raise ValueError("a clock only moves forward")
         with self._lock:
@@ -91,7 +103,15 @@ class ManualClock:
             self._mono += seconds
 
     def set(self, when: dt.datetime) -> None:
-        """Jump forward to ``when`` (an aware datetime not before ``now()``)."""
+        """Jump forward to ``when`` (an aware datetime not before ``now()``).
+
+        Args:
+            when: The time to jump to: a timezone-aware datetime, not before ``now()``, e.g.
+                ``datetime(2025, 3, 2, tzinfo=datetime.UTC)``.
+
+        Raises:
+            ValueError: ``when`` is naive or in the past.
+        """
         when = _as_utc(when)
         with self._lock:
             delta = (when - self._now).total_seconds()
@@ -106,7 +126,11 @@ class OffsetClock:
 
     For end-to-end tests that need time to pass normally (activities progress, the
     client sleeps) and also to cross a boundary, e.g. past 00:00 UTC so the daily
-    quota resets. ``start`` pins the wall time at creation (then it flows on).
+    quota resets.
+
+    Args:
+        start: The wall time at creation, timezone-aware; it flows on from there. None (the
+            default) is the real time.
 
     Example:
         >>> clock = OffsetClock(dt.datetime(2025, 1, 1, 23, 59, 59, tzinfo=dt.UTC))
@@ -129,7 +153,19 @@ class OffsetClock:
             return time.monotonic() + self._mono_offset
 
     def advance(self, seconds: float = 0.0, *, hours: float = 0.0, days: float = 0.0) -> None:
-        """Jump forward by the given amount (the sum of the arguments, >= 0)."""
+        """Jump forward by the given amount (the sum of the arguments, >= 0).
+
+        Args:
+            seconds: Seconds to skip. Default 0.
+            hours: Hours to skip. Default 0.
+            days: Days to skip. Default 0.
+
+        Raises:
+            ValueError: The sum is negative.
+
+        Example:
+            >>> OffsetClock().advance(hours=6)
+        """
         total = seconds + hours * 3600 + days * 86400
         if total < 0:
             raise ValueError("a clock only moves forward")
@@ -138,7 +174,15 @@ class OffsetClock:
             self._mono_offset += total
 
     def set(self, when: dt.datetime) -> None:
-        """Jump forward to ``when`` (an aware datetime not before ``now()``)."""
+        """Jump forward to ``when`` (an aware datetime not before ``now()``).
+
+        Args:
+            when: The time to jump to: a timezone-aware datetime, not before ``now()``, e.g.
+                ``datetime(2025, 3, 2, tzinfo=datetime.UTC)``.
+
+        Raises:
+            ValueError: ``when`` is naive or in the past.
+        """
         self.advance((_as_utc(when) - self.now()).total_seconds())
 
     def __repr__(self) -> str:

@@ -37,22 +37,38 @@ class Emulator:
 
     Construction seeds the account (``emu.account`` is usable at once);
     :meth:`start` (or ``with``) serves it on ``host:port`` (``port=0``: a free port)
-    in background threads.
+    in background threads. ``emu.oauth`` is the authorization server (device flow,
+    authorization code with PKCE, refresh) at :attr:`auth_url`.
 
-    Keyword arguments: ``seed`` (data, token and faults all follow it), ``token``
-    (default: derived from the seed), ``contacts``/``lists``/``tags`` (account size),
-    ``host`` (loopback only) and ``port``, ``clock`` (default: the system clock; see
-    :class:`~ccpandas.emulator.clock.ManualClock` and ``OffsetClock``), and every
-    :class:`~ccpandas.emulator.settings.Settings` field (``rate``, ``rate_algorithm``,
-    ``daily_quota``, ``max_queued_activities``, ``speed``, ``start_delay``,
-    ``concurrency``, ``error_rate``, ``latency``, ``spike_rate``, ``spike_latency``,
-    ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``keep_rate``,
-    ``token_expires_after``,
-    ``unknown_list_status``, ``unknown_contacts``, and the OAuth2 ones:
-    ``access_token_lifetime``, ``rotate_refresh_tokens``, ``auto_approve``,
-    ``device_interval``, ``device_code_lifetime``, ``token_rate``), which
-    :meth:`configure` can change while it runs. ``emu.oauth`` is the authorization
-    server (device flow, authorization code with PKCE, refresh) at :attr:`auth_url`.
+    Args:
+        seed: The seed the account's data, its token and its random faults all follow: the
+            same seed, the same account. Default 0.
+        token: The access token it accepts, e.g. ``"test-token"``. None (the default)
+            derives one from the seed (:attr:`token` tells it).
+        contacts: How many contacts the seeded account has. Default 200.
+        lists: How many contact lists it has (the first are ``Newsletter``, ``Customers``,
+            ``Prospects``...). Default 6.
+        tags: How many tags it has. Default 5.
+        host: The loopback address to serve on, e.g. ``"127.0.0.1"`` (the default) or
+            ``"::1"``; any other host is refused.
+        port: The port to serve on. 0 (the default) picks a free one (:attr:`port` tells
+            it).
+        clock: The emulator's clock (activities, quota days, token lifetimes): a
+            :class:`~ccpandas.emulator.clock.ManualClock` or
+            :class:`~ccpandas.emulator.clock.OffsetClock` for tests. None (the default) is
+            the system clock.
+        settings: Any :class:`~ccpandas.emulator.settings.Settings` field by name, e.g.
+            ``rate=None, error_rate=0.1, speed=1e6``; :meth:`configure` can change them
+            while it runs.
+
+    Raises:
+        ValueError: A host that is not a loopback address, a port out of range, a bad
+            setting value.
+        TypeError: An unknown setting name.
+
+    Example:
+        >>> Emulator(seed=1, contacts=20, rate=None).settings.rate is None
+        True
     """
 
     def __init__(
@@ -170,7 +186,16 @@ class Emulator:
         return self._token
 
     def headers(self, token: str | None = None) -> dict[str, str]:
-        """``Authorization`` and ``Content-Type`` headers for a plain HTTP call."""
+        """``Authorization`` and ``Content-Type`` headers for a plain HTTP call.
+
+        Args:
+            token: The token to send. None (the default) is the emulator's own
+                (:attr:`token`).
+
+        Example:
+            >>> Emulator(seed=1, contacts=1, token="t").headers()["Authorization"]
+            'Bearer t'
+        """
         return {
             "Authorization": f"Bearer {token or self._token}",
             "Content-Type": "application/json",
@@ -189,6 +214,13 @@ class Emulator:
         Takes effect for the next request. Activities already running are first
         brought up to now at the old speed, so a speed change applies from this moment.
         Unknown names raise ``TypeError``, bad values ``ValueError`` (nothing changes).
+
+        Args:
+            changes: Settings by name (:class:`~ccpandas.emulator.settings.Settings`), e.g.
+                ``rate=1, error_rate=0.1``.
+
+        Returns:
+            The settings now in force.
         """
         with self.account.lock:
             new = self.account.settings.replace(**changes)
@@ -208,16 +240,42 @@ class Emulator:
         ``expires_after`` gives it its own budget of requests (else the
         ``token_expires_after`` setting applies); ``scopes`` without
         ``contact_data`` make every endpoint answer 403.
+
+        Args:
+            scopes: The token's scopes. Default ``contact_data`` and ``offline_access``;
+                leave out ``contact_data`` to test 403 answers.
+            expires_after: Accepted requests after which this token answers 401. None (the
+                default): the ``token_expires_after`` setting.
+            token: The token's text. None (the default) derives one from the seed.
+
+        Returns:
+            The token.
+
+        Example:
+            >>> emu = Emulator(seed=1, contacts=1)
+            >>> emu.issue_token(token="second") == "second"
+            True
         """
         return self.account.tokens.issue(token, scopes=scopes, expires_after=expires_after)
 
     def revoke_token(self, token: str) -> None:
-        """Make ``token`` answer 401 from now on."""
+        """Make ``token`` answer 401 from now on.
+
+        Args:
+            token: A token the emulator accepted, e.g. :attr:`token` or one from
+                :meth:`issue_token`.
+        """
         self.account.tokens.revoke(token)
 
     def fail_next(self, count: int = 1, state: str = "failed", at: float = 0.5) -> None:
         """Make the next ``count`` activities end ``failed`` (or ``timed_out``) after
-        processing the fraction ``at`` of their items."""
+        processing the fraction ``at`` of their items.
+
+        Args:
+            count: How many of the next activities fail. Default 1.
+            state: How they end: ``"failed"`` (the default) or ``"timed_out"``.
+            at: The fraction of their items processed before they end, 0 to 1. Default 0.5.
+        """
         self.faults.fail_next(count, state, at)
 
     def keep_members(self, pairs: Iterable[tuple[str, str]]) -> None:
@@ -227,6 +285,10 @@ class Emulator:
         For testing a client's "still a member" check. It lasts until
         ``emu.faults.keep_members.clear()``; the ``keep_rate`` setting does the same to
         a random fraction of removals.
+
+        Args:
+            pairs: ``(contact_id, list_id)`` pairs to leave in place, any case, e.g.
+                ``[("C1", "L1")]``.
 
         Example:
             >>> emu = Emulator(seed=1, contacts=20, lists=2)
@@ -246,6 +308,9 @@ class Emulator:
 
         Raises ``TimeoutError`` after ``timeout`` seconds; with a ``ManualClock`` that
         nobody advances, activities never progress.
+
+        Args:
+            timeout: Seconds of real time to wait at most. Default 10.
         """
         deadline = time.monotonic() + timeout
         while True:

@@ -39,21 +39,61 @@ _OFF_WHEN_ZERO = (
 class Settings:
     """Every setting that ``Emulator.configure`` can change. See the emulator guide.
 
-    Limits: ``rate`` (requests per second, default 4), ``rate_algorithm``
-    (``"bucket"`` or ``"sliding"``), ``daily_quota`` (10,000 per UTC day),
-    ``max_queued_activities`` (1,000). Processing: ``speed`` (items per second per
-    activity), ``start_delay`` (seconds an activity stays ``initialized``; ``None``
-    means ``500 / speed``), ``concurrency`` (activities processed at once).
-    Faults: ``error_rate``, ``latency``, ``spike_rate``, ``spike_latency``,
-    ``drop_rate``, ``fail_rate``, ``timeout_rate``, ``keep_rate`` (the fraction of
-    removals a completed removal activity silently leaves in place),
-    ``token_expires_after``. Unknowns: ``unknown_list_status`` (404 or 400 for both
-    POSTs; ``None``: as the spec documents each, 404 for removal and 400 for add),
-    ``unknown_contacts``
-    (``"report"`` or ``"reject"``). OAuth2 (:mod:`ccpandas.emulator.oauth`):
-    ``access_token_lifetime`` (seconds on the emulator's clock, 24 h),
-    ``rotate_refresh_tokens``, ``auto_approve``, ``device_interval``,
-    ``device_code_lifetime``, ``token_rate`` (token endpoint requests per second, 1).
+    Limits come first, then processing, faults, answers to unknown ids and the OAuth2
+    server (:mod:`ccpandas.emulator.oauth`). ``0`` and ``None`` both switch a limit off.
+
+    Args:
+        rate: Requests per second before 429 ``throttled``. Default 4; 0 or None: no limit.
+        rate_algorithm: How the rate is counted: ``"bucket"`` (the default: a token bucket
+            of ``rate`` tokens) or ``"sliding"`` (at most ``rate`` requests in any
+            one-second window, stricter).
+        daily_quota: Requests per UTC day of the emulator's clock before 429
+            ``quota_exceeded``. Default 10,000; 0 or None: no limit.
+        max_queued_activities: Unfinished activities before activity POSTs get 429. Default
+            1,000; 0 or None: no limit.
+        speed: Items (contacts) an activity processes per second. Default 2,000.
+        start_delay: Seconds a new activity stays ``initialized``. None (the default) is
+            ``500 / speed``.
+        concurrency: Activities processed at the same time. Default 1.
+        error_rate: The fraction of requests answered 500 or 503 before reaching the
+            endpoint (nothing happens), e.g. ``0.1``. Default 0.
+        latency: Seconds added before every answer. Default 0.
+        spike_rate: The fraction of answers delayed ``spike_latency`` seconds more. Default
+            0.
+        spike_latency: Seconds a spike adds. Default 5.
+        drop_rate: The fraction of requests handled, then left with no answer (the
+            connection is closed). Default 0.
+        fail_rate: The fraction of activities that end ``failed``. Default 0.
+        timeout_rate: The fraction of activities that end ``timed_out``. Default 0;
+            ``fail_rate + timeout_rate`` is at most 1.
+        keep_rate: The fraction of removals (one contact from one list) that a removal
+            activity silently does not do, while still ending ``completed``. Default 0.
+        token_expires_after: Accepted requests after which a token answers 401. None (the
+            default) or 0: never.
+        unknown_list_status: The status for unknown or deleted list, tag or segment ids in a
+            POST: 404 or 400 for both POSTs. None (the default) or 0: 404 for removal, 400
+            for add, as the spec documents them.
+        unknown_contacts: Unknown source ``contact_ids``: ``"report"`` (the default:
+            accepted, listed in ``activity_errors``) or ``"reject"`` (400).
+        access_token_lifetime: Seconds an OAuth2 access token lives on the emulator's clock.
+            Default 86,400 (24 h); 0 or None: forever.
+        rotate_refresh_tokens: True (the default): each refresh returns a new refresh token
+            and retires the old one; False: refresh tokens live long.
+        auto_approve: True approves every login at once (``/authorize`` redirects, device
+            codes start approved). Default False.
+        device_interval: Seconds the device flow asks clients to wait between polls. Default
+            5; 0: no check.
+        device_code_lifetime: Seconds a device code can be approved. Default 600.
+        token_rate: Token endpoint requests per second before 429. Default 1; 0 or None: no
+            limit.
+
+    Raises:
+        TypeError: A value of the wrong type.
+        ValueError: A value out of range, e.g. a fraction above 1.
+
+    Example:
+        >>> Settings(rate=0, fail_rate=0.5).rate is None
+        True
     """
 
     rate: float | None = 4
@@ -93,7 +133,15 @@ class Settings:
         return tuple(f.name for f in dataclasses.fields(cls))
 
     def replace(self, **changes: Any) -> Settings:
-        """A copy with ``changes`` applied; unknown names raise ``TypeError``."""
+        """A copy with ``changes`` applied; unknown names raise ``TypeError``.
+
+        Args:
+            changes: Settings by name, e.g. ``rate=1, error_rate=0.1``.
+
+        Example:
+            >>> Settings().replace(speed=10.0).speed
+            10.0
+        """
         unknown = sorted(set(changes) - set(self.names()))
         if unknown:
             raise TypeError(f"unknown emulator setting(s): {', '.join(unknown)}")
@@ -105,6 +153,10 @@ class Settings:
         The spec documents 404 for ``remove_list_memberships`` but no 404 for
         ``add_list_memberships`` (only 400), so each gets its own unless
         ``unknown_list_status`` forces one.
+
+        Args:
+            kind: Which POST: ``"add"`` (``add_list_memberships``) or ``"remove"``
+                (``remove_list_memberships``).
 
         Example:
             >>> Settings().missing_status("add"), Settings().missing_status("remove")

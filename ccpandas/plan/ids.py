@@ -276,6 +276,13 @@ def normalize_ids(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     ``planned`` and missing elsewhere; the status is a categorical of
     ``planned``/``invalid_id``/``missing`` (repeats are the plan's business).
 
+    Args:
+        values: A Series of contact ids as given: any dtype, with missing values, braces,
+            upper case or whitespace.
+
+    Returns:
+        ``(ids, status)``: two Series with the index of ``values``.
+
     Example:
         >>> ids, status = normalize_ids(pd.Series(["{8b54d1f4-5b0e-11ee-8c99-0242ac120002}"]))
         >>> ids[0], status[0]

@@ -109,19 +109,47 @@ CHANGE_COLUMNS = ("contact_id", "email", "list_id", "list_name", "was_member", "
 class RemovalPlan:
     """What a removal will send, and what happens to every input row. Nothing is sent.
 
-    ``rows`` has the input's index (one row per input row, even where labels repeat)
-    and the columns ``contact_id`` (the value as given, dtype kept), ``normalized_id``
-    (the canonical id for ``planned`` and ``duplicate`` rows, in the column's string
-    storage), ``plan_status`` (categorical of :data:`PLAN_STATUSES`), ``reason``
-    (categorical text for rows that are not planned), ``duplicate_of`` (index label of
-    the first row with the same id, exactly as in the index: a nullable integer of the
-    index's own type for integer indexes, e.g. UInt64, else objects) and ``batch`` (nullable
-    Int64: the contact group that carries the row's id, for ``planned`` rows; each
-    contact group goes out once per list group).
-
+    Build one with :func:`plan_removal`, :func:`plan_source_removal` or
+    ``df.cc.plan_removal``; ``print(plan)`` says what will be sent and what it costs.
     For plans from :func:`plan_source_removal` the API selects the contacts: ``rows``
     holds the ``exclude`` ids (``planned`` there means "will be kept"), and
     ``contact_groups`` is empty.
+
+    Args:
+        rows: One row per input row, with the input's index (even where labels repeat), and
+            the columns ``contact_id`` (the value as given, dtype kept), ``normalized_id``
+            (the canonical id for ``planned`` and ``duplicate`` rows, in the column's string
+            storage), ``plan_status`` (categorical of :data:`PLAN_STATUSES`), ``reason``
+            (categorical text for rows that are not planned), ``duplicate_of`` (the index
+            label of the first row with the same id, exactly as in the index: a nullable
+            integer of the index's own type for integer indexes, e.g. UInt64, else objects)
+            and ``batch`` (nullable Int64: the contact group that carries the row's id, for
+            ``planned`` rows; each contact group goes out once per list group).
+        list_ids: The target list ids, in order, without repeats.
+        list_groups: The target lists in groups of at most 50 (one request's worth).
+        contact_groups: The unique valid contact ids in groups of at most 500 (one request's
+            worth); empty when the API selects the contacts.
+        batches: The requests to send (:class:`~ccpandas.models.Batch` objects), in order:
+            every contact group once per list group.
+        source: What selects the contacts (a :class:`~ccpandas.Source`): the contact ids, or
+            a list, tag, engagement or all-active source.
+        exclude: The contact ids to keep, for list and all-active sources. Default none.
+        source_groups: The ids of a ``tag_ids`` or ``list_ids`` source in groups of at most
+            50. Default none.
+        column: The input column's label (None for sources the API selects).
+        rate: Requests per second the run will be sent at, for the time estimate. Default
+            4.0 (the API's limit).
+        daily_quota: Requests per UTC day the application key may send, for the quota share.
+            Default :data:`DAILY_QUOTA` (10,000).
+        notes: Things the planner decided that the user should know, e.g. merged repeated
+            lists. Default none.
+        used_today: Requests already counted today on this application key (the shared quota
+            ledger's figure, see :meth:`with_usage`), or None (the default) when not known.
+        used_by: How many processes sent ``used_today``, or None (the default) when not
+            known.
+        membership: The membership snapshot's part
+            (:class:`ccpandas.plan.membership.MembershipPlan`: every (contact, target list)
+            pair, ``was_member``, ``will_leave``), or None (the default) without a snapshot.
 
     Example:
         >>> plan = plan_removal(
@@ -238,6 +266,14 @@ class RemovalPlan:
         """This plan, knowing that ``used_today`` requests were already counted today on
         the key, by ``used_by`` processes (the plan never reads the ledger itself).
 
+        Args:
+            used_today: Requests already counted today on the application key, e.g.
+                ``3412``.
+            used_by: How many processes sent them.
+
+        Returns:
+            A copy of this plan whose ``quota_text`` and display tell the figure.
+
         Example:
             >>> plan = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
             ...                     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
@@ -276,7 +312,11 @@ class RemovalPlan:
         return self.n_requests / self.rate
 
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
-        """A few distinct values that were rejected as ``invalid_id``."""
+        """A few distinct values that were rejected as ``invalid_id``.
+
+        Args:
+            n: How many examples at most. Default 5.
+        """
         bad = (self.rows["plan_status"] == "invalid_id").to_numpy()
         return _distinct(_first_values(self.rows["contact_id"], bad, n * 20))[:n]
 
@@ -431,6 +471,10 @@ def quota_percent(share: float) -> str:
     decimal from 1 %, two below, and "< 0.01%" for less (never "0.0%" for a run
     that does cost requests).
 
+    Args:
+        share: The share of the daily quota, e.g. ``0.0005`` for 5 of 10,000 requests (1.0
+            is a whole day's quota).
+
     Example:
         >>> quota_percent(0.0005), quota_percent(0.025), quota_percent(0.00001)
         ('0.05%', '2.5%', '< 0.01%')
@@ -447,6 +491,10 @@ def _plural(n: int, word: str) -> str:
 def duplicate_example(rows: pd.DataFrame) -> str:
     """ " (sent once; e.g. row 7 is a duplicate of row 2)", or "" without duplicates:
     ``duplicate_of`` holds a row label, which a bare number would pass off as a count.
+
+    Args:
+        rows: A plan's ``rows`` (at least its ``duplicate_of`` column, with the input's
+            index).
 
     Example:
         >>> rows = pd.DataFrame({"duplicate_of": pd.array([pd.NA, 0], dtype="Int64")})
@@ -480,10 +528,28 @@ def plan_removal(
 ) -> RemovalPlan:
     """Plan removing the contacts in ``data[column]`` (or the Series ``data``) from lists.
 
-    ``list_ids`` is one list UUID or an iterable of them (names must be resolved first,
-    see :func:`resolve_list_ids`). Repeated list ids are merged, keeping their order
-    (the plan's ``notes`` say so). More than 50 lists are split into groups of 50.
-    Raises :class:`~ccpandas.errors.PlanError` when nothing sensible can be planned.
+    Pure: nothing is sent or read. Invalid, missing and duplicate ids are kept in
+    ``plan.rows`` with their reason and never sent.
+
+    Args:
+        data: The contacts: a DataFrame (its ``column`` is read) or a Series of contact ids.
+        list_ids: The target lists: one list UUID or several (a list, tuple or Series).
+            Names must be resolved first (:func:`resolve_list_ids`); repeated ids are
+            merged, keeping their order (the plan's ``notes`` say so), and more than 50
+            lists are split into groups of 50.
+        column: The column of ``data`` that holds the contact ids. Default ``"contact_id"``;
+            a Series is read whole.
+        rate: Requests per second the run will be sent at, for the time estimate. Default
+            4.0 (the API's limit).
+        daily_quota: Requests per UTC day the application key may send, for the quota share.
+            Default :data:`DAILY_QUOTA` (10,000).
+
+    Returns:
+        A :class:`RemovalPlan`.
+
+    Raises:
+        PlanError: Nothing sensible can be planned: no such column, no rows, a column that
+            holds no text, no valid id, an unresolved list name.
 
     Example:
         >>> plan = plan_removal(
@@ -542,6 +608,13 @@ def retarget(plan: RemovalPlan, list_ids: str | Iterable[str]) -> RemovalPlan:
     are kept, its list groups, batches and notes made anew. This lets the data be
     checked (pure) before list names are resolved (a request), without checking twice.
 
+    Args:
+        plan: A plan of contact ids (from :func:`plan_removal`).
+        list_ids: The new target lists: one list UUID or several, names already resolved.
+
+    Raises:
+        ValueError: ``plan`` is not a plan of contact ids.
+
     Example:
         >>> plan = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
         ...                     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
@@ -565,6 +638,10 @@ def retarget(plan: RemovalPlan, list_ids: str | Iterable[str]) -> RemovalPlan:
 def frame_column(data: Any, column: Any) -> pd.Series:
     """The column ``column`` of the DataFrame ``data``, or a PlanError saying why not
     (not a DataFrame, no such column, a label that is not hashable or appears twice).
+
+    Args:
+        data: The DataFrame to read.
+        column: The column's label, e.g. ``"contact_id"``.
 
     Example:
         >>> frame_column(pd.DataFrame({"contact_id": ["a"]}), "contact_id").tolist()
@@ -751,6 +828,14 @@ def list_values(list_ids: Any, argument: str = "list_ids") -> tuple[str, ...]:
     NaN, numbers, bytes, lists...), empty or blank strings, and more than
     :data:`MAX_TARGET_LISTS` distinct values.
 
+    Args:
+        list_ids: The lists as given: one list UUID or exact name, or several (a list,
+            tuple, Series, Index or generator), e.g. ``["Newsletter", "Customers"]``.
+        argument: The argument's name in error messages. Default ``"list_ids"``.
+
+    Returns:
+        The values, in order, as a tuple of strings.
+
     Example:
         >>> list_values(v for v in ["VIP", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"])
         ('VIP', '2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f')
@@ -801,6 +886,9 @@ def stand_ins(values: Sequence[str]) -> tuple[str, ...]:
     to plan with, so the data are checked before names cost a request; the real
     lists replace them after (:func:`retarget`, or a second plan).
 
+    Args:
+        values: Target lists as given: list UUIDs and exact list names.
+
     Example:
         >>> stand_ins(["VIP", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"])[0] == NAME_STAND_IN
         True
@@ -812,6 +900,10 @@ def stand_ins(values: Sequence[str]) -> tuple[str, ...]:
 def names_not_looked_up(error: PlanError, names: Sequence[str]) -> PlanError:
     """``error`` (found with :func:`stand_ins` for ``names``) saying that the names
     were not looked up: nothing was sent, so whether they exist is still open.
+
+    Args:
+        error: The PlanError found while planning with stand-ins.
+        names: The list (or tag) names that stand-ins replaced.
 
     Example:
         >>> str(names_not_looked_up(PlanError("column 'x' not found"), ["VIP"]))
@@ -829,6 +921,9 @@ def names_not_looked_up(error: PlanError, names: Sequence[str]) -> PlanError:
 def list_names(values: Sequence[Any]) -> list[Any]:
     """The values that are not list UUIDs (braces, case and whitespace forgiven), in
     order: the names a ``GET /contact_lists`` must resolve.
+
+    Args:
+        values: Target lists as given: list UUIDs and exact list names.
 
     Example:
         >>> list_names(["VIP", "{2D0E3A5C-8A1D-4D43-9F3E-1C2B3A4D5E6F}"])
@@ -874,7 +969,35 @@ def plan_source_removal(
     ``Source.all_active_contacts()`` needs ``confirm_all_active=True``. More than 50
     source tags or lists are split into groups of 50: batches = source groups x list
     groups. A ``Source.contact_ids`` source is planned like a column by
-    :func:`plan_removal`.
+    :func:`plan_removal`. Pure: nothing is sent or read.
+
+    Args:
+        source: Which contacts leave, a :class:`~ccpandas.Source`:
+            ``Source.list_ids([...])``, ``Source.tag_ids([...])``,
+            ``Source.engagement_level(...)``, ``Source.all_active_contacts()`` or
+            ``Source.contact_ids([...])``, with ids (names resolved first).
+        list_ids: The target lists: one list UUID or several (a list, tuple or Series).
+            Names must be resolved first (:func:`resolve_list_ids`); repeated ids are
+            merged, keeping their order (the plan's ``notes`` say so), and more than 50
+            lists are split into groups of 50.
+        exclude: Contacts to keep: contact ids, a Series, or a DataFrame with a
+            ``contact_id`` column; every value must be a valid id. None (the default) keeps
+            nobody back.
+        confirm_all_active: Must be True to plan with ``Source.all_active_contacts()``: a
+            guard against emptying the lists by mistake. Default False.
+        confirm_empty: Must be True to accept an empty ``exclude``, which keeps nobody;
+            otherwise that is a :class:`~ccpandas.PlanError`. Default False.
+        rate: Requests per second the run will be sent at, for the time estimate. Default
+            4.0 (the API's limit).
+        daily_quota: Requests per UTC day the application key may send, for the quota share.
+            Default :data:`DAILY_QUOTA` (10,000).
+
+    Returns:
+        A :class:`RemovalPlan`.
+
+    Raises:
+        PlanError: A source that is not a ``Source``, ``exclude`` with a source it does not
+            go with, a missing confirmation, malformed ids.
 
     Example:
         >>> plan = plan_source_removal(
@@ -1102,6 +1225,20 @@ def resolve_list_ids(
     DataFrame read from ``GET /contact_lists`` (columns ``list_id`` and ``name``) or a
     mapping of name to id. Unknown and ambiguous names raise
     :class:`~ccpandas.errors.PlanError` naming them. Pure: nothing is fetched.
+
+    Args:
+        values: List UUIDs and exact list names: one string, or several (a list, tuple or
+            Series), e.g. ``["Newsletter", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"]``.
+        lists: The account's lists to look names up in: the DataFrame of
+            :func:`ccpandas.read_contact_lists` (columns ``list_id`` and ``name``) or a
+            mapping of name to id. None is enough when every value is a UUID.
+
+    Returns:
+        The list ids, in the order given.
+
+    Raises:
+        PlanError: An empty ``values``, a value that is not a string, an unknown or
+            ambiguous name, or names with ``lists=None``.
 
     Example:
         >>> lists = pd.DataFrame({"list_id": ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"],

@@ -93,14 +93,25 @@ def decide_undo(
 ) -> pd.DataFrame:
     """Decide each removed pair from what a fresh read says now.
 
-    ``pairs``: ``contact_id``, ``list_id`` (the pairs the run removed). ``live_lists``:
-    the target lists that still exist. ``contacts``: per contact id, ``(status,
-    lists it is on now)``; a contact missing from it was not found (deleted and
-    purged), ``status == "deleted"`` is deleted. ``list_order``: the order in which a
-    contact near the 50-list limit gets its lists back (default: first seen).
+    Args:
+        pairs: The pairs the run removed: a DataFrame with the columns ``contact_id`` and
+            ``list_id``.
+        live_lists: The ids of the target lists that still exist; a pair on any other list
+            is ``cannot_restore`` (``list_deleted``).
+        contacts: Per contact id, ``(status, lists it is on now)``, e.g.
+            ``{"c1": ("active", ("l2",))}``. A contact missing from it was not found
+            (deleted and purged); ``status == "deleted"`` is deleted.
+        list_order: The order in which a contact near the 50-list limit gets its lists back,
+            e.g. the run's target lists. None (the default) is the order the lists first
+            appear in ``pairs``.
 
-    Returns ``pairs`` with ``contact_status``, ``decision`` and ``reason`` (one of
-    :data:`CANNOT_RESTORE_REASONS`, or None), same order; nothing is dropped.
+    Returns:
+        ``pairs`` with ``contact_status``, ``decision`` (:data:`DECISIONS`) and ``reason``
+        (a key of :data:`CANNOT_RESTORE_REASONS`, or None), in the same order; nothing is
+        dropped.
+
+    Raises:
+        ValueError: ``pairs`` lacks the ``contact_id`` or ``list_id`` column.
     """
     missing = [c for c in ("contact_id", "list_id") if c not in pairs.columns]
     if missing:
@@ -152,6 +163,17 @@ def add_batches(
     so their number is :func:`min_add_requests`. Deterministic: sets in target-list
     order, contacts sorted.
 
+    Args:
+        restore: The ``(contact_id, list_id)`` pairs to put back, e.g.
+            ``[("c1", "l1"), ("c2", "l1")]``.
+        list_ids: The target lists in the order the batches should follow (the run's
+            target-list order); lists not in it come last.
+        start: The index of the first batch, so batches appended to others keep counting.
+            Default 0.
+
+    Returns:
+        The :class:`~ccpandas.models.Batch` objects (action ``add``), in sending order.
+
     Example:
         >>> [(b.source.values, b.list_ids) for b in add_batches(
         ...     [("c1", "l1"), ("c2", "l1"), ("c2", "l2")], ["l1", "l2"])]
@@ -191,6 +213,10 @@ def min_add_requests(restore: Sequence[tuple[str, str]]) -> int:
     """The fewest ``add_list_memberships`` requests that put ``restore`` back: the sum
     over distinct list sets of ``ceil(contacts / 500) x ceil(lists / 50)``.
 
+    Args:
+        restore: The ``(contact_id, list_id)`` pairs to put back, e.g.
+            ``[("c1", "l1"), ("c2", "l1")]``.
+
     Example:
         >>> min_add_requests([(f"c{i}", "l1") for i in range(501)] + [("x", "l2")])
         3
@@ -211,12 +237,24 @@ def min_add_requests(restore: Sequence[tuple[str, str]]) -> int:
 class UndoPlan:
     """What an undo of run ``parent_run_id`` will do, before anything is sent.
 
-    ``pairs``: one row per (contact, list) pair the run removed, with
-    ``contact_status``, ``decision`` (:data:`DECISIONS`) and ``reason``; ``batches``:
-    the add requests; ``read_requests``: what the fresh read cost, and what the
-    verification at the end will cost again. ``str(plan)`` and the notebook display
-    say how many memberships come back per list, the cost in requests and time, and
-    which pairs cannot be restored and why.
+    ``str(plan)`` and the notebook display say how many memberships come back per
+    list, the cost in requests and time, and which pairs cannot be restored and why.
+    Build one with :func:`plan_undo`.
+
+    Args:
+        parent_run_id: The id of the removal run this undo reverses, e.g.
+            ``"20250301-231501-7f3a2c"``.
+        list_ids: The run's target lists, in its order.
+        list_names: List id to list name, for the texts; an id without a name is shown as
+            the id.
+        pairs: One row per (contact, list) pair the run removed, with ``contact_id``,
+            ``list_id``, ``list_name``, ``contact_status``, ``decision`` (:data:`DECISIONS`)
+            and ``reason``.
+        batches: The add requests (:func:`add_batches`), in sending order.
+        read_requests: What the fresh read cost in requests; the verification at the end
+            costs as much again. Default 0.
+        rate: Requests per second, for the time estimate. Default 4.0 (the API's limit).
+        notes: Extra lines the preview shows, e.g. "nothing to add: ...". Default none.
 
     Example:
         >>> print(undo_plan)  # doctest: +SKIP
@@ -374,7 +412,24 @@ def plan_undo(
     rate: float = 4.0,
 ) -> UndoPlan:
     """The undo plan of decided pairs (:func:`decide_undo`): the add batches and the
-    lines the preview shows. Planning the same pairs again gives the same batches."""
+    lines the preview shows. Planning the same pairs again gives the same batches.
+
+    Args:
+        decided: The decided pairs, as :func:`decide_undo` returns them.
+        parent_run_id: The id of the removal run this undo reverses, e.g.
+            ``"20250301-231501-7f3a2c"``.
+        list_ids: The run's target lists, in its order (the batches follow it).
+        list_names: List id to list name, for the texts, e.g. ``{"l1": "Newsletter"}``.
+        read_requests: What the fresh read cost in requests; the verification at the end
+            costs as much again. Default 0.
+        rate: Requests per second, for the time estimate. Default 4.0 (the API's limit).
+
+    Returns:
+        An :class:`UndoPlan`.
+
+    Example:
+        >>> plan = plan_undo(decided, "r1", ["l1", "l2"], {"l1": "News"})  # doctest: +SKIP
+    """
     names = dict(list_names)
     frame = decided.reset_index(drop=True).copy()
     frame.insert(2, "list_name", [str(names.get(x, x)) for x in frame["list_id"].tolist()])
@@ -403,9 +458,17 @@ def undo_changes(
     it back), ``already_member``, ``cannot_restore`` (``reason`` says why),
     ``not_restored`` (its activity completed, yet the re-read does not show it),
     ``unverified`` (completed, not re-read) or the state of an activity that did not
-    complete. ``batch_states``: per batch, ``completed`` or what it is instead
-    (``not_sent``, ``processing``, ``failed``...); ``after``: the (contact, list) memberships a
-    re-read found, None before it.
+    complete.
+
+    Args:
+        plan: The :class:`UndoPlan` that was run.
+        batch_states: Per batch of the plan, in order: ``completed`` or what it is instead
+            (``not_sent``, ``processing``, ``failed``...).
+        after: The (contact_id, list_id) memberships the verification re-read found, or None
+            before that read (completed pairs are then ``unverified``).
+
+    Returns:
+        A DataFrame with the columns :data:`UNDO_CHANGE_COLUMNS`, one row per pair.
     """
     frame = plan.pairs.copy()
     state_of: dict[tuple[str, str], str] = {}

@@ -83,8 +83,7 @@ __all__ = [
     "open_journal",
 ]
 
-#: Environment variable naming the directory of the journal and the quota counter.
-#: The journal's file name inside that directory.
+#: The journal's file name inside the data directory (:func:`data_dir`).
 JOURNAL_FILE = "journal.sqlite3"
 SCHEMA_VERSION = 1
 
@@ -249,6 +248,13 @@ def _open_with_retry(path: Path, seconds: float = 30.0) -> sqlite3.Connection:
 class JournalDB:
     """One journal file. Thread-safe; one connection per process.
 
+    Nothing touches the disk before the first query; :func:`open_journal` gives one
+    shared object per file.
+
+    Args:
+        path: The SQLite file, e.g. ``journal.sqlite3`` in the data directory; created, with
+            its directory, on first use.
+
     Example:
         >>> import tempfile
         >>> JournalDB(Path(tempfile.mkdtemp()) / "journal.sqlite3").run_ids()
@@ -294,7 +300,16 @@ class JournalDB:
             conn.execute("COMMIT")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows of a read-only query."""
+        """Rows of a read-only query.
+
+        Args:
+            sql: One SQL ``SELECT``, with ``?`` placeholders, e.g.
+                ``"SELECT run_id FROM runs WHERE status = ?"``.
+            params: The values of the placeholders, in order. Default none.
+
+        Returns:
+            One dict per row, column name to value.
+        """
         with self._lock:
             conn = self.connect()
             cursor = conn.execute(sql, tuple(params))
@@ -307,7 +322,12 @@ class JournalDB:
         return [r["run_id"] for r in self.query("SELECT run_id FROM runs ORDER BY created_at DESC")]
 
     def run_record(self, run_id: str) -> dict[str, Any]:
-        """The ``runs`` row of ``run_id``; CCError naming the known runs if unknown."""
+        """The ``runs`` row of ``run_id``; CCError naming the known runs if unknown.
+
+        Args:
+            run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+                ``"20250301-231501-7f3a2c"``.
+        """
         rows = self.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
         if not rows:
             known = ", ".join(self.run_ids()[:5]) or "none"
@@ -319,6 +339,15 @@ class JournalDB:
 
     def attempts(self, run_id: str) -> pd.DataFrame:
         """Every POST attempt of a run: batch, attempt, reason, outcome, activity id...
+
+        Args:
+            run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+                ``"20250301-231501-7f3a2c"``.
+
+        Returns:
+            A DataFrame with one row per attempt: ``batch``, ``attempt``, ``reason``,
+            ``sent_at``, ``answered_at``, ``outcome``, ``activity_id``, ``resends`` and
+            ``error``.
 
         Example:
             >>> open_journal().attempts(result.run_id)  # doctest: +SKIP
@@ -346,7 +375,16 @@ class JournalDB:
         return frame
 
     def load_plan(self, run_id: str) -> RemovalPlan:
-        """The run's plan, rebuilt from the journal (the same batches, checked)."""
+        """The run's plan, rebuilt from the journal (the same batches, checked).
+
+        Args:
+            run_id: The id of a removal run (not an undo), e.g.
+                ``"20250301-231501-7f3a2c"``.
+
+        Raises:
+            CCError: The run is unknown, is not a removal, or does not rebuild into the
+                requests it sent.
+        """
         record = self.run_record(run_id)
         if record.get("kind", "remove") != "remove":
             raise CCError(
@@ -356,7 +394,13 @@ class JournalDB:
         return _rebuild_plan(run_id, json.loads(record["plan"]), record, self)
 
     def load_runs(self, run_id: str, plan: Any) -> list[BatchRun]:
-        """The run's batches (``plan.batches``) with the states last recorded."""
+        """The run's batches (``plan.batches``) with the states last recorded.
+
+        Args:
+            run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+                ``"20250301-231501-7f3a2c"``.
+            plan: The run's plan (from :meth:`load_plan`), whose batches to fill in.
+        """
         runs = [BatchRun(b) for b in plan.batches]
         _apply_records(runs, self._batch_records(run_id))
         return runs
@@ -366,12 +410,26 @@ class JournalDB:
 
     # -- locks ----------------------------------------------------------------------
     def lock_path(self, run_id: str) -> Path:
-        """The lock file a process holds while it drives ``run_id``."""
+        """The lock file a process holds while it drives ``run_id``.
+
+        Args:
+            run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+                ``"20250301-231501-7f3a2c"``.
+        """
         return self.path.parent / "locks" / f"{run_id}.lock"
 
     def is_driven(self, run_id: str, *, shared_state: Any = None) -> bool:
         """True when some process holds the run's lock now (in team mode, on any
-        machine: see :func:`ccpandas.client.shared.resolve`)."""
+        machine: see :func:`ccpandas.client.shared.resolve`).
+
+        Args:
+            run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+                ``"20250301-231501-7f3a2c"``.
+            shared_state: Where run locks are shared in team mode: a
+                :class:`~ccpandas.client.shared.SharedState`, a ``"redis://..."`` URL or
+                ``"local"``. None (the default) uses :func:`ccpandas.configure`'s, else
+                ``CCPANDAS_SHARED_STATE``, else this machine's.
+        """
         from ccpandas.client.shared import resolve
 
         if resolve(shared_state).is_locked(_lease_name(run_id)):
@@ -391,6 +449,13 @@ _journals_lock = threading.Lock()
 
 def open_journal(path: Path | str | None = None) -> JournalDB:
     """The journal at ``path`` (default: ``journal.sqlite3`` in :func:`data_dir`).
+
+    One :class:`JournalDB` per file is kept, so every caller shares its connection.
+
+    Args:
+        path: The journal file, e.g. ``"~/runs/journal.sqlite3"``. None (the default) is
+            ``journal.sqlite3`` in the data directory (``CCPANDAS_DATA_DIR``, else the user
+            data directory).
 
     Example:
         >>> open_journal().path.name  # doctest: +SKIP
@@ -412,6 +477,12 @@ class RunJournal:
     """The journal of one run: what the runner calls (see :class:`ccpandas.run.runner.Journal`).
 
     Build it with :meth:`create` (a new run) or :meth:`open` (an existing one).
+
+    Args:
+        db: The journal file the run is in (a :class:`JournalDB`).
+        run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+            ``"20250301-231501-7f3a2c"``.
+        base_url: The API the run talks to, as recorded; None when unknown.
     """
 
     def __init__(self, db: JournalDB, run_id: str, *, base_url: str | None = None) -> None:
@@ -433,7 +504,18 @@ class RunJournal:
         db: JournalDB | None = None,
         now: dt.datetime | None = None,
     ) -> RunJournal:
-        """Record a new run of ``plan`` (durably) and return its journal."""
+        """Record a new run of ``plan`` (durably) and return its journal.
+
+        Args:
+            plan: The :class:`~ccpandas.plan.planner.RemovalPlan` to run: its input column,
+                batches and settings are recorded, so another process can rebuild it.
+            base_url: The API the run talks to, e.g. ``"https://api.cc.email/v3"``; a resume
+                refuses a client for another. None (the default) records none.
+            db: The journal file to write in (a :class:`JournalDB`). None (the default)
+                opens the one in the data directory (:func:`open_journal`).
+            now: The run's creation time (UTC), which also names it. None (the default) is
+                now; tests pass a fixed one.
+        """
         db = db or open_journal()
         now = now or _utcnow()
         run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -502,6 +584,27 @@ class RunJournal:
         """Record a new run of another kind than a plain removal (an ``undo`` of
         ``parent``): its meta (with the batches' digest) and one record per batch.
 
+        Args:
+            kind: The run's kind, one of :data:`RUN_KINDS`: ``"undo"`` (or ``"remove"``).
+            parent: The run it reverses (an undo's removal run id), or None.
+            source: The kind of its requests' source, e.g. ``"contact_ids"``.
+            list_ids: Its target lists, in order.
+            n_rows: Its number of rows (an undo: the pairs).
+            n_contacts: Its number of distinct contacts, or None when the API selects them.
+            batches: Its requests (:class:`~ccpandas.models.Batch` objects), in order.
+            meta: What rebuilding the run needs, as a JSON-ready dict; the batches' digest
+                is added.
+            rows_blob: Its rows, encoded as bytes by the caller, to rebuild the result.
+            base_url: The API the run talks to, e.g. ``"https://api.cc.email/v3"``; a resume
+                refuses a client for another. None (the default) records none.
+            db: The journal file to write in (a :class:`JournalDB`). None (the default)
+                opens the one in the data directory (:func:`open_journal`).
+            now: The run's creation time (UTC), which also names it. None (the default) is
+                now; tests pass a fixed one.
+
+        Raises:
+            ValueError: ``kind`` is not one of :data:`RUN_KINDS`.
+
         Example:
             >>> import tempfile
             >>> db = JournalDB(Path(tempfile.mkdtemp()) / "journal.sqlite3")
@@ -546,7 +649,17 @@ class RunJournal:
 
     @classmethod
     def open(cls, run_id: str, *, db: JournalDB | None = None) -> RunJournal:
-        """The journal of an existing run."""
+        """The journal of an existing run.
+
+        Args:
+            run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+                ``"20250301-231501-7f3a2c"``.
+            db: The journal file to look in (a :class:`JournalDB`). None (the default) opens
+                the one in the data directory (:func:`open_journal`).
+
+        Raises:
+            CCError: No such run in the journal.
+        """
         db = db or open_journal()
         record = db.run_record(run_id)
         return cls(db, run_id, base_url=record["base_url"])
@@ -562,6 +675,17 @@ class RunJournal:
         ``uncertain``: their batches are sent again. In team mode (``shared_state``, by
         default ``ccpandas.configure`` / ``CCPANDAS_SHARED_STATE``) the lock is also
         taken in Redis, so a kernel on another machine cannot drive the run either.
+
+        Args:
+            runs: The run's :class:`~ccpandas.run.batch.BatchRun` objects, one per batch, in
+                order.
+            shared_state: Where run locks are shared in team mode: a
+                :class:`~ccpandas.client.shared.SharedState`, a ``"redis://..."`` URL or
+                ``"local"``. None (the default) uses :func:`ccpandas.configure`'s, else
+                ``CCPANDAS_SHARED_STATE``, else this machine's.
+
+        Raises:
+            RunLockedError: Another process drives the run right now.
         """
         if self._lock is not None:  # re-entrant within this object
             yield
@@ -662,7 +786,12 @@ class RunJournal:
     def batch_reconciled(self, run: BatchRun) -> None:
         """Record what reconciliation found for ``run``'s unanswered attempts: its
         activity (the latest becomes ``adopted``, with the activity id) or none (they
-        become ``not_sent``: they never took effect)."""
+        become ``not_sent``: they never took effect).
+
+        Args:
+            run: The batch (a :class:`~ccpandas.run.batch.BatchRun`) reconciliation looked
+                for; its ``outcome`` says whether its activity was found (``adopted``).
+        """
         index = run.batch.index
         now = _iso(_utcnow())
         adopted = run.outcome is Outcome.ADOPTED
@@ -702,7 +831,12 @@ class RunJournal:
         """After an interruption in this process: the attempts still ``sending`` get the
         outcome their batch holds in memory (``uncertain`` unless its answer arrived),
         and every batch is written as the runner knows it. ``runs()`` then counts as
-        uncertain exactly the batches a resume reconciles or sends again."""
+        uncertain exactly the batches a resume reconciles or sends again.
+
+        Args:
+            runs: The run's :class:`~ccpandas.run.batch.BatchRun` objects, one per batch, in
+                order.
+        """
         by_index = {r.batch.index: r for r in runs}
         dangling = self.db.query(
             f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
@@ -736,7 +870,12 @@ class RunJournal:
 
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned: ``reason`` None when it ended normally, else why
-        it stopped (``quota_exceeded``, ``interrupted``, an error's name...)."""
+        it stopped (``quota_exceeded``, ``interrupted``, an error's name...).
+
+        Args:
+            reason: Why the run stopped, e.g. ``"quota_exceeded"``; None when it ended
+                normally.
+        """
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, stop_reason = ?, stopped_at = ?, updated_at = ? "
@@ -752,7 +891,11 @@ class RunJournal:
 
     # -- the runner's hooks (each one commits before returning) ------------------------
     def batch_sending(self, run: BatchRun) -> None:
-        """Record an attempt of ``run`` as ``sending``, durably, before the POST."""
+        """Record an attempt of ``run`` as ``sending``, durably, before the POST.
+
+        Args:
+            run: The batch (a :class:`~ccpandas.run.batch.BatchRun`) about to be sent.
+        """
         index = run.batch.index
         if run.state is BatchState.UNCERTAIN:
             reason = AttemptReason.UNCERTAIN
@@ -777,7 +920,12 @@ class RunJournal:
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
 
     def batch_answered(self, run: BatchRun) -> None:
-        """Record the outcome of the attempt just made, and the batch's new state."""
+        """Record the outcome of the attempt just made, and the batch's new state.
+
+        Args:
+            run: The batch (a :class:`~ccpandas.run.batch.BatchRun`) whose request was
+                answered (or not: its ``outcome`` says).
+        """
         index = run.batch.index
         resends = run.resent - self._resent_at_send.pop(index, run.resent)
         outcome = Outcome(run.outcome or Outcome.UNCERTAIN)
@@ -804,7 +952,12 @@ class RunJournal:
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
 
     def states_changed(self, runs: Sequence[BatchRun]) -> None:
-        """Record the activity states a poll brought."""
+        """Record the activity states a poll brought.
+
+        Args:
+            runs: The batches (:class:`~ccpandas.run.batch.BatchRun` objects) whose state
+                changed; none is a no-op.
+        """
         if not runs:
             return
         with self.db.transaction() as conn:

@@ -33,7 +33,20 @@ __all__ = [
 
 @dataclass(frozen=True)
 class ActivityProgress:
-    """The last known state of one batch and its activity."""
+    """The last known state of one batch and its activity.
+
+    Args:
+        batch: The batch's position in its plan, from 0.
+        activity_id: The activity the API created for it, or None before it is accepted.
+        state: Its state: ``pending`` before it is sent, then the API's activity state
+            (``processing``, ``completed``, ``failed``...); a
+            :class:`~ccpandas.run.states.BatchState`.
+        percent_done: How far the API says the activity is, 0 to 100. Default 0.
+        items_completed: Items (contact x list pairs, as the API counts them) processed so
+            far. Default 0.
+        items_total: Items the activity has to process; 0 (the default) until the API says.
+        errors: The activity's error messages, if any. Default none.
+    """
 
     batch: int
     activity_id: str | None
@@ -46,7 +59,19 @@ class ActivityProgress:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything a display needs at one moment of a run."""
+    """Everything a display needs at one moment of a run.
+
+    Args:
+        phase: What the run is doing: ``"starting"``, ``"submitting"``, ``"polling"``,
+            ``"waiting"`` (a full queue or a spent quota), ``"done"`` or ``"stopped"``.
+        batches_total: Requests in the run.
+        batches_submitted: Requests the API accepted so far.
+        activities: One :class:`ActivityProgress` per batch, in order. Default none.
+        message: A line for people, e.g. why the run waits. Default empty.
+        wait_seconds: How long the current wait lasts, in seconds (phase ``waiting``).
+            Default 0.
+        extra: Anything more a display may show; ccpandas puts nothing there. Default empty.
+    """
 
     phase: str  # "submitting", "polling", "waiting", "done", "stopped"
     batches_total: int
@@ -87,13 +112,25 @@ class Reporter(Protocol):
     """What the runner calls. All methods are called from the running thread."""
 
     def start(self, snapshot: Snapshot) -> None:
-        """The run begins."""
+        """The run begins.
+
+        Args:
+            snapshot: The run's state at the start (a :class:`Snapshot`).
+        """
 
     def update(self, snapshot: Snapshot) -> None:
-        """Something changed: a batch was sent, a poll answered, a wait began."""
+        """Something changed: a batch was sent, a poll answered, a wait began.
+
+        Args:
+            snapshot: The run's state now (a :class:`Snapshot`).
+        """
 
     def finish(self, snapshot: Snapshot) -> None:
-        """The run ended (done, timed out, stopped or failed)."""
+        """The run ended (done, timed out, stopped or failed).
+
+        Args:
+            snapshot: The run's state at the end (a :class:`Snapshot`).
+        """
 
     @property
     def stop_requested(self) -> bool:
@@ -124,7 +161,18 @@ class NullReporter:
 class TqdmReporter:
     """Two tqdm bars: requests submitted, and items completed by the API.
 
-    ``file`` defaults to stderr, like tqdm itself.
+    ``progress="tqdm"`` picks it; pass an instance as ``progress=`` to choose where the
+    bars go.
+
+    Args:
+        file: Where the bars are written, e.g. ``sys.stdout`` or an open file. None (the
+            default) is stderr, like tqdm itself.
+        tqdm_kwargs: More keyword arguments for both ``tqdm`` bars, e.g. ``ncols=80`` or
+            ``mininterval=5``.
+
+    Example:
+        >>> bars = TqdmReporter(file=sys.stdout, ncols=80)
+        >>> ccpandas.remove_from_lists(df, ["Newsletter"], progress=bars)  # doctest: +SKIP
     """
 
     stop_requested = False
@@ -186,13 +234,28 @@ _default_factory: ReporterFactory | None = None
 
 def set_default_reporter_factory(factory: ReporterFactory | None) -> None:
     """Make ``progress="auto"`` build reporters with ``factory`` (the Jupyter extension
-    sets its widget reporter here); ``None`` restores the default."""
+    sets its widget reporter here); ``None`` restores the default.
+
+    Args:
+        factory: A function of no arguments that returns a new :class:`Reporter` for each
+            run, or None to go back to tqdm.
+
+    Example:
+        >>> set_default_reporter_factory(NullReporter)
+        >>> type(make_reporter("auto")).__name__
+        'NullReporter'
+        >>> set_default_reporter_factory(None)
+    """
     global _default_factory
     _default_factory = factory
 
 
 def check_progress(progress: Any) -> None:
     """TypeError/ValueError unless ``progress`` is a value ``progress=`` accepts.
+
+    Args:
+        progress: The value to check: ``"auto"``, ``"tqdm"``, True, False, None or a
+            :class:`Reporter` object pass.
 
     Example:
         >>> check_progress("tqdm")
@@ -220,6 +283,12 @@ def make_reporter(progress: bool | str | Reporter | None) -> Reporter:
     ``"auto"`` (or True): the kernel's default (widgets after ``%load_ext ccpandas``),
     else tqdm when stderr is a terminal or in CI, else tqdm anyway (it degrades to text).
     ``False``/``None``: nothing. ``"tqdm"``: tqdm. A Reporter object is used as is.
+
+    Args:
+        progress: How progress is shown: ``"auto"`` (the widget display in a notebook after
+            ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True (same as
+            ``"auto"``), False or None (nothing), or a
+            :class:`~ccpandas.run.progress.Reporter` object.
 
     Example:
         >>> isinstance(make_reporter("tqdm"), TqdmReporter)

@@ -106,7 +106,19 @@ class RemovalResult:
 
     ``rows`` has one row per input row (same index) with ``status``, ``activity_id``
     and ``error``; ``activities`` one row per batch. ``wait()``, ``resume()`` and
-    ``retry_failed()`` continue the run in place.
+    ``retry_failed()`` continue the run in place. You get one from the removal
+    functions (or :func:`ccpandas.run_result`), never build it yourself.
+
+    Args:
+        plan: The :class:`~ccpandas.plan.planner.RemovalPlan` that was run (or will be).
+        runs: One :class:`~ccpandas.run.batch.BatchRun` per request of the plan, in order:
+            each batch's state, activity id and errors.
+        runner: The :class:`~ccpandas.run.runner.Runner` that sends and polls (its client,
+            journal and display).
+        dry_run: True for the result of a dry run: nothing was sent, and nothing can be
+            continued. Default False.
+        run_id: The run's journal id, e.g. ``"20250301-231501-7f3a2c"``; None (the default)
+            when nothing is journaled (``journal=False``, a dry run).
 
     Example:
         >>> result = df.cc.remove_from_lists(["Newsletter"], client=client)  # doctest: +SKIP
@@ -293,6 +305,18 @@ class RemovalResult:
         ``still_member`` otherwise (warned about loudly). The read is journaled: an
         interrupted verification continues where it stopped.
 
+        Args:
+            client: The :class:`~ccpandas.Client` to read with. None (the default) uses the
+                run's own client.
+            progress: How the read shows its progress, as for
+                :func:`ccpandas.remove_from_lists`. False (the default) shows nothing.
+
+        Returns:
+            This result, with ``changes`` from the new read.
+
+        Raises:
+            PlanError: This was a dry run: there is nothing to verify.
+
         Example:
             >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
         """
@@ -420,6 +444,21 @@ class RemovalResult:
 
         Activities still running at the timeout are reported as ``processing``,
         never as failed.
+
+        Args:
+            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+                every activity has ended. Activities still running at the timeout keep
+                running on the server and show as ``processing``; ``result.wait()`` follows
+                them again.
+            progress: How progress is shown, as for :func:`ccpandas.remove_from_lists`. None
+                (the default) keeps the display the run already has.
+
+        Returns:
+            This result, brought up to date.
+
+        Example:
+            >>> result.wait(timeout=600).done  # doctest: +SKIP
+            True
         """
         check_run_options({"timeout": timeout, "progress": progress})
         self._with_reporter(progress, lambda: self.runner.wait(self.runs, timeout=timeout))
@@ -438,13 +477,33 @@ class RemovalResult:
         their activity failed; nor are batches the API refused (4xx):
         :meth:`retry_failed` sends those. A batch whose earlier request got no answer
         is first looked for on the server (see the Reliability guide): found, it is
-        followed, not sent again.
+        followed, not sent again. ``ccpandas.resume(run_id)`` does the same from the
+        journal, in another process.
 
-        ``timeout``: seconds to keep polling; ``progress``: a new display (None keeps
-        the one in use); ``wait=False`` returns once every batch is accepted;
-        ``wait_for_quota=True`` sleeps through a spent daily quota instead of stopping
-        (None keeps the run's setting). ``ccpandas.resume(run_id)`` does the same from
-        the journal, in another process.
+        Args:
+            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+                every activity has ended. Activities still running at the timeout keep
+                running on the server and show as ``processing``; ``result.wait()`` follows
+                them again.
+            progress: How progress is shown, as for :func:`ccpandas.remove_from_lists`. None
+                (the default) keeps the display the run already has.
+            wait: True (the default) polls until every activity has ended. False returns
+                once every request is accepted; ``result.wait()`` follows the activities
+                later.
+            wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00 UTC)
+                and then continues. False stops the run with
+                :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)`` continues
+                it after the reset. None (the default) keeps the run's setting.
+
+        Returns:
+            This result, continued.
+
+        Raises:
+            PlanError: This was a dry run: call the removal again with ``dry_run=False``.
+
+        Example:
+            >>> result.resume(wait_for_quota=True).ok  # doctest: +SKIP
+            True
         """
         options: RunOptions = {"timeout": timeout, "progress": progress, "wait": wait}
         if wait_for_quota is not None:
@@ -471,6 +530,17 @@ class RemovalResult:
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
         """Re-submit only the batches whose activity ended failed, cancelled or timed
         out, and those the API refused (a 4xx answer), then wait for them.
+
+        Args:
+            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+                every activity has ended. Activities still running at the timeout keep
+                running on the server and show as ``processing``; ``result.wait()`` follows
+                them again.
+            progress: How progress is shown, as for :func:`ccpandas.remove_from_lists`. None
+                (the default) keeps the display the run already has.
+
+        Returns:
+            This result; nothing is sent when no batch needs it.
 
         Example:
             >>> result.retry_failed().ok  # doctest: +SKIP
@@ -505,6 +575,36 @@ class RemovalResult:
         resumable, verified at the end. ``dry_run=True`` returns the preview. Needs
         the run's membership snapshot; ``ccpandas.undo(run_id)`` does the same from
         the journal in another process (see there for the details).
+
+        Args:
+            client: The :class:`~ccpandas.Client` to read and send with. None (the default)
+                uses the run's own client.
+            dry_run: True reads the lists and returns the preview, an
+                :class:`~ccpandas.run.undo.UndoResult` marked as a dry run (per-list counts,
+                cost, what cannot be restored and why), without sending any change. False
+                (the default) sends the undo.
+            wait: True (the default) polls until every activity has ended. False returns
+                once every request is accepted; ``result.wait()`` follows the activities
+                later.
+            progress: How progress is shown: ``"auto"`` (the widget display in a notebook
+                after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
+                (same as ``"auto"``), False or None (nothing), or a
+                :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
+            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
+                every activity has ended. Activities still running at the timeout keep
+                running on the server and show as ``processing``; ``result.wait()`` follows
+                them again.
+            force: True allows a second undo of a run already undone. False (the default)
+                refuses it with a :class:`~ccpandas.PlanError` naming the first undo.
+
+        Returns:
+            An :class:`~ccpandas.run.undo.UndoResult`; its ``changes`` say ``restored``,
+            ``already_member`` or ``cannot_restore`` per pair.
+
+        Raises:
+            PlanError: The run cannot be undone (no membership snapshot, not finished or not
+                verified, already undone without ``force=True``).
+            TypeError: No client: the result has none and ``client`` is None.
 
         Example:
             >>> result.undo(dry_run=True)  # doctest: +SKIP

@@ -51,6 +51,18 @@ class UndoResult(RemovalResult):
     """The outcome of an undo: the runs, waits and resumes of a removal, with
     ``changes`` telling per (contact, list) pair whether it was ``restored``,
     ``already_member`` or ``cannot_restore`` (and why), from a re-read of the lists.
+    You get one from :func:`ccpandas.undo` or :meth:`RemovalResult.undo`.
+
+    Args:
+        plan: The :class:`~ccpandas.plan.undo.UndoPlan` that was run (or will be).
+        runs: One :class:`~ccpandas.run.batch.BatchRun` per request of the plan, in order:
+            each batch's state, activity id and errors.
+        runner: The :class:`~ccpandas.run.runner.Runner` that sends and polls (its client,
+            journal and display).
+        dry_run: True for the result of a dry run: nothing was sent, and nothing can be
+            continued. Default False.
+        run_id: The run's journal id, e.g. ``"20250301-231501-7f3a2c"``; None (the default)
+            when nothing is journaled (``journal=False``, a dry run).
 
     Example:
         >>> undo = result.undo(client=client)  # doctest: +SKIP
@@ -125,13 +137,33 @@ class UndoResult(RemovalResult):
         return out
 
     def undo(self, *args: Any, **kwargs: Any) -> UndoResult:
+        """Refused: an undo cannot be undone; remove those contacts again with a new
+        removal.
+
+        Args:
+            args: Ignored.
+            kwargs: Ignored.
+
+        Raises:
+            PlanError: Always.
+        """
         raise PlanError(
             f"run {self.run_id} is itself an undo (of {self.parent_run_id}); undoing an undo "
             "is not supported: remove those contacts again with a new removal"
         )
 
     def verify(self, client: Any = None, progress: Any = False) -> UndoResult:
-        """Re-read the lists now and set each pair's outcome from what the API says."""
+        """Re-read the lists now and set each pair's outcome from what the API says.
+
+        Args:
+            client: The :class:`~ccpandas.Client` to read with. None (the default) uses the
+                run's own client.
+            progress: How the read shows its progress, as for
+                :func:`ccpandas.remove_from_lists`. False (the default) shows nothing.
+
+        Returns:
+            This result, with ``changes`` from the new read.
+        """
         if self.dry_run:
             raise PlanError("this was a dry run: nothing to verify")
         if client is not None:

@@ -75,6 +75,15 @@ def cc_emulator(
 ) -> Emulator:
     """A running emulator for one test, configured by ``@pytest.mark.cc_emulator(...)``.
 
+    Tests ask for it by name; pytest passes the arguments.
+
+    Args:
+        request: pytest's request for the test: its ``cc_emulator`` markers (the closest
+            wins) give the :class:`~ccpandas.emulator.Emulator` keyword arguments, on top of
+            :data:`FIXTURE_DEFAULTS`.
+        cc_emulator_factory: The :func:`cc_emulator_factory` fixture, which starts it and
+            stops it after the test.
+
     Example::
 
         def test_lists(cc_emulator):
