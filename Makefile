@@ -6,6 +6,14 @@ PY     := $(VENV)/bin/python
 DOC_PAGES := README.md $(wildcard docs/*.md)
 # Fast unit tests for `make check`: no browser, no child processes, no long runs.
 UNIT_TESTS := tests/plan tests/client tests/run
+# The suite mostly waits (on HTTP to the emulator, child processes, kernels, a browser),
+# so it runs in worker processes (pytest-xdist), a file per worker at a time: a doc page
+# or a notebook runs top to bottom in one kernel. Tests marked `serial` (several
+# processes sharing one rate limit, "no throttled answer" checks) run alone afterwards.
+WORKERS  ?= 4
+PARALLEL := -n $(WORKERS) --dist loadfile
+# Every test run keeps its journal and saved logins out of the user's own folders.
+PRIVATE  := CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d)
 
 .PHONY: demo test check package nox lint types contracts format docs bench install install-test clean check-python
 
@@ -51,7 +59,7 @@ contracts: install-test
 
 # The fast inner loop: lint, types, import contracts and the unit tests, in under a minute.
 check: lint types contracts
-	CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d) $(PY) -m pytest -q -x -p no:cacheprovider $(UNIT_TESTS)
+	$(PRIVATE) $(PY) -m pytest -q -x -p no:cacheprovider $(PARALLEL) -m "not serial" $(UNIT_TESTS)
 
 format: install-test
 	$(PY) -m ruff check --fix ccpandas tests benchmarks
@@ -60,10 +68,12 @@ format: install-test
 docs: install-test
 	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
-test: lint types contracts
+# The docs are built first: the layout test (tests/docs) checks that very build.
+test: lint types contracts docs
 	$(PY) -m pytest -q --doctest-modules ccpandas
-	CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d) $(PY) -m pytest --nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES)
-	$(MAKE) docs
+	$(PRIVATE) CCPANDAS_DOCS_HTML=docs/_build/html $(PY) -m pytest $(PARALLEL) -m "not serial" \
+		--nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES)
+	$(PRIVATE) $(PY) -m pytest -m serial tests
 	$(MAKE) package
 	$(MAKE) nox
 

@@ -25,6 +25,20 @@ from sybil import Example, Sybil
 from sybil.evaluators.python import PythonEvaluator
 from sybil.parsers.myst import ClearNamespaceParser, CodeBlockParser, SkipParser
 
+
+def pytest_configure(config: Any) -> None:
+    """Under pytest-xdist (``make test`` runs ``-n 4``), each worker process gets its own
+    journal and saved-login folders beneath the ones the run was given, so doc pages and
+    notebook kernels on different workers never read each other's runs."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    for variable in ("CCPANDAS_DATA_DIR", "CCPANDAS_CONFIG_DIR"):
+        base = os.environ.get(variable)
+        if base:
+            os.environ[variable] = os.path.join(base, worker)
+
+
 #: Pages whose blocks run in a Jupyter kernel, like notebook cells (magics, widgets).
 _KERNEL_PAGES = {"jupyter.md"}
 

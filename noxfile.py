@@ -33,7 +33,15 @@ OLDEST_PANDAS = "pandas==2.2.*"
 #: The core layers' tests, by folder: the folders mirror ccpandas/ (no hand-kept list of files).
 CORE_TESTS = ("tests/plan", "tests/client", "tests/run", "tests/public")
 # sybil: the root conftest.py collects the doc pages (not run in these sessions)
-TEST_DEPS = ("pytest>=8", "pytest-timeout>=2.3", "hypothesis>=6.100", "sybil>=9")
+TEST_DEPS = (
+    "pytest>=8",
+    "pytest-timeout>=2.3",
+    "pytest-xdist>=3.5",
+    "hypothesis>=6.100",
+    "sybil>=9",
+)
+#: As in the Makefile: the tests in worker processes, then the timing-sensitive ones alone.
+WORKERS = os.environ.get("WORKERS", "4")
 
 nox.options.error_on_missing_interpreters = False
 nox.options.default_venv_backend = "venv"
@@ -63,19 +71,15 @@ def _pytest(session: nox.Session, *folders: str) -> None:
         "sys.exit(0 if 'site-packages' in f else f'ccpandas imported from {f}')",
     )
     tmp = session.create_tmp()
-    session.run(
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        *folders,
-        *session.posargs,
-        env={
-            "PYTHONPATH": "",
-            "CCPANDAS_DATA_DIR": os.path.join(tmp, "data"),
-            "CCPANDAS_CONFIG_DIR": os.path.join(tmp, "config"),
-        },
-    )
+    env = {
+        "PYTHONPATH": "",
+        "CCPANDAS_DATA_DIR": os.path.join(tmp, "data"),
+        "CCPANDAS_CONFIG_DIR": os.path.join(tmp, "config"),
+    }
+    common = ("-q", "-p", "no:cacheprovider", *folders, *session.posargs)
+    session.run("pytest", "-n", WORKERS, "--dist", "loadfile", "-m", "not serial", *common, env=env)
+    # pytest exits 5 when no test is marked serial in these folders: nothing to run
+    session.run("pytest", "-m", "serial", *common, env=env, success_codes=[0, 5])
 
 
 def _install(session: nox.Session, *extra: str) -> None:

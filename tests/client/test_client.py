@@ -951,6 +951,8 @@ def test_too_many_activities_is_retried_then_raised(cc_emulator_factory):
     assert (client.stats.retries, client.stats.resent_posts) == (2, 0)
 
 
+# Zero throttled answers needs steady spacing: alone, not beside busy workers.
+@pytest.mark.serial
 def test_limiters_on_both_sides_mean_no_throttling(cc_emulator_factory):
     emu = cc_emulator_factory(seed=3, rate=20, rate_algorithm="sliding", daily_quota=None)
     client = emu_client(emu, rate=20)

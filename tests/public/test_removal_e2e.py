@@ -146,6 +146,8 @@ def test_all_active_contacts_needs_confirmation(cc_emulator_factory, connect):
     assert emu.account.members(target) == before - (emu.account.active_contacts() - set(keep))
 
 
+# Zero throttled answers needs steady spacing: alone, not beside busy workers.
+@pytest.mark.serial
 def test_client_rate_limit_means_no_throttled_answers(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=8, contacts=10_000, speed=1_000_000.0)  # real 4/s limit
     client = connect(emu, rate=4.0)

@@ -15,7 +15,8 @@ if str(ROOT) not in sys.path:  # `benchmarks` is a folder of the repository, not
 
 from benchmarks import bench_team, report  # noqa: E402
 
-pytestmark = pytest.mark.timeout(300)
+# Several processes measure how they share one limit: alone, not beside busy workers.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.serial]
 
 
 def test_the_team_benchmark_measures_processes_sharing_one_key() -> None:

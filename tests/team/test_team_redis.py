@@ -31,7 +31,8 @@ from ccpandas.client.shared import RedisState, SharedState, Unavailable
 from ccpandas.errors import ConfigError
 from ccpandas.run.journal import JournalDB, RunJournal, RunLockedError
 
-pytestmark = pytest.mark.timeout(300)
+# Several processes measure how they share one limit: alone, not beside busy workers.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.serial]
 
 
 def machines(emu, tmp_path, url, n=2):
