@@ -9,7 +9,8 @@ UNIT_TESTS := tests/plan tests/client tests/run
 # The suite mostly waits (on HTTP to the emulator, child processes, kernels, a browser),
 # so it runs in worker processes (pytest-xdist), a file per worker at a time: a doc page
 # or a notebook runs top to bottom in one kernel. Tests marked `serial` (several
-# processes sharing one rate limit, "no throttled answer" checks) run alone afterwards.
+# processes sharing one rate limit, "no throttled answer" checks, the browser tests)
+# run alone afterwards.
 WORKERS  ?= 4
 PARALLEL := -n $(WORKERS) --dist loadfile
 # Every test run keeps its journal and saved logins out of the user's own folders.

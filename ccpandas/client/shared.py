@@ -327,9 +327,9 @@ class LocalState:
         """Hold every slot of ``scope`` back until ``seconds`` from now."""
         until = time.time() + min(max(0.0, seconds), MAX_AHEAD)
         self._execute(
-            "INSERT INTO gcra (scope, tat) VALUES (?1, ?2) "
-            "ON CONFLICT (scope) DO UPDATE SET tat = max(tat, ?2)",
-            (scope, until),
+            "INSERT INTO gcra (scope, tat) VALUES (:scope, :until) "
+            "ON CONFLICT (scope) DO UPDATE SET tat = max(tat, :until)",
+            {"scope": scope, "until": until},
         )
 
     def ledger_add(self, scope: str, day: dt.date, process: str, n: int) -> None:

@@ -35,7 +35,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.slow
+# A real JupyterLab, kernel and Chromium, with UI timeouts: alone, not beside busy workers.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Where the Jupyter guide's screenshots live; written only when this variable is ``1``.
