@@ -414,6 +414,9 @@ def remove_from_lists(
     check_run_options(options)
     check_client(client)
     check_journal_flag(journal)
+    # One reporter for the whole call: the membership read and the removal show in one
+    # display (one pair of tqdm bars at a time), not one display each.
+    options["progress"] = make_reporter(progress)
     plan = plan_list_removal(
         data,
         list_ids,
@@ -422,7 +425,7 @@ def remove_from_lists(
         snapshot=snapshot,
         verify=verify,
         by=by,
-        progress=progress,
+        progress=options["progress"],
     )
     return run_plan(plan, client, journal=journal, **options)
 
@@ -532,6 +535,7 @@ def remove_list_memberships(
     ):
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be True or False, not {flag!r} ({type(flag).__name__})")
+    options["progress"] = make_reporter(progress)  # one display for the read and the run
     plan = _plan_source(
         client,
         list_ids,
@@ -541,7 +545,7 @@ def remove_list_memberships(
         confirm_empty=confirm_empty,
         snapshot=snapshot,
         verify=verify,
-        progress=progress,
+        progress=options["progress"],
     )
     return run_plan(plan, client, journal=journal, **options)
 

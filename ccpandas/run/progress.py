@@ -22,6 +22,7 @@ from ccpandas.run.states import BatchState
 __all__ = [
     "ActivityProgress",
     "NullReporter",
+    "PhaseReporter",
     "Reporter",
     "Snapshot",
     "TqdmReporter",
@@ -156,6 +157,51 @@ class NullReporter:
 
     def finish(self, snapshot: Snapshot) -> None:
         pass
+
+
+class PhaseReporter:
+    """Reports a step inside a run (the verification read) as one phase of that run.
+
+    The step calls ``start``/``update``/``finish`` as if it ran alone; the run's
+    reporter sees only ``update`` calls, each the step's snapshot turned by ``frame``
+    into one of the run's (e.g. the run's activities with the phase ``"verifying"``).
+    So a display shows one run, from its single ``start`` to its single ``finish``,
+    instead of a second display (or a second pair of bars) for the step.
+
+    Example:
+        >>> seen = []
+        >>> class Watch(NullReporter):
+        ...     def update(self, snapshot):
+        ...         seen.append(snapshot.phase)
+        >>> def frame(read):
+        ...     return Snapshot("verifying", 1, 1, message=read.message)
+        >>> step = PhaseReporter(Watch(), frame)
+        >>> step.start(Snapshot("reading", 0, 0))
+        >>> step.finish(Snapshot("read", 1, 1))
+        >>> seen
+        ['verifying', 'verifying']
+    """
+
+    def __init__(self, reporter: Reporter, frame: Callable[[Snapshot], Snapshot]) -> None:
+        self.reporter = reporter
+        self.frame = frame
+
+    @property
+    def stop_requested(self) -> bool:
+        return bool(self.reporter.stop_requested)
+
+    @property
+    def sleep(self) -> Callable[[float], None] | None:
+        return self.reporter.sleep
+
+    def start(self, snapshot: Snapshot) -> None:
+        self.reporter.update(self.frame(snapshot))
+
+    def update(self, snapshot: Snapshot) -> None:
+        self.reporter.update(self.frame(snapshot))
+
+    def finish(self, snapshot: Snapshot) -> None:
+        self.reporter.update(self.frame(snapshot))
 
 
 class TqdmReporter:

@@ -8,6 +8,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import warnings
@@ -20,7 +21,7 @@ import pandas as pd
 from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
 from ccpandas.run.batch import BatchRun, BatchState
 from ccpandas.run.options import RunOptions, check_run_options
-from ccpandas.run.progress import make_reporter
+from ccpandas.run.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.runner import Runner, run_error
 
 if TYPE_CHECKING:
@@ -680,7 +681,9 @@ class RemovalResult:
             try:
                 action()
                 if self._should_verify():
-                    self._verify_now(reporter)
+                    # The re-read is a phase of this run, not a run of its own: the
+                    # reporter keeps its one display (tqdm its bars) and ends on finish.
+                    self._verify_now(PhaseReporter(reporter, self._verifying(runner)))
             except KeyboardInterrupt as exc:
                 # Ctrl-C: make the journal agree with what was sent (a POST on its way
                 # is uncertain, as a dead process's would be), then let it propagate:
@@ -708,8 +711,19 @@ class RemovalResult:
                     # The tqdm postfix (and other reporters) end on the verified truth.
                     truth = ""
                     if self.after is not None:
-                        truth = f"{self._truth_word} {self.summary_text()}"
+                        truth = f"{self._truth_word} (verified): {self.summary_text()}"
                     reporter.finish(runner.snapshot(self.runs, phase, truth))
+
+    def _verifying(self, runner: Any) -> Callable[[Snapshot], Snapshot]:
+        """How the verification read's progress shows in this run's reporter: the
+        run's activities, phase ``verifying``, the read's words (and the read itself in
+        ``extra["read"]``)."""
+
+        def frame(read: Snapshot) -> Snapshot:
+            snap = runner.snapshot(self.runs, "verifying", read.message)
+            return dataclasses.replace(snap, extra={**snap.extra, "read": read})
+
+        return frame
 
     def _interrupted_note(self) -> str:
         sent = sum(r.accepted for r in self.runs)

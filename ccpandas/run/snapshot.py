@@ -315,9 +315,19 @@ def _next(body: Any) -> str | None:
 
 
 def _progress(pages: int, total: int | None, contacts: int, *, done: bool = False) -> Snapshot:
+    """A read's progress: phase ``reading``, then ``read`` at its end (a read is not a
+    removal: it never ends ``done``, which a display would count activities for)."""
+    if done:
+        return Snapshot(
+            phase="read",
+            batches_total=pages,
+            batches_submitted=pages,
+            message=f"read list members: {pages:,} page{'' if pages == 1 else 's'}, "
+            f"{contacts:,} contacts",
+        )
     of = f" of ~{total:,}" if total else ""
     return Snapshot(
-        phase="done" if done else "reading",
+        phase="reading",
         batches_total=total or pages,
         batches_submitted=pages,
         message=f"reading list members: page {pages:,}{of}, {contacts:,} contacts",

@@ -44,6 +44,17 @@ _ORDER = {**{s: 0 for s in BatchState.bad_states()}, BatchState.REJECTED: 0, Bat
 
 #: Every text status starts with this, so a notebook sanitizer can match it.
 TEXT_PREFIX = "ccpandas removal status: "
+# Failed activities the text form names (the widget's table shows up to max_rows).
+_TEXT_BAD_ROWS = 3
+
+
+def _current_cell() -> int | None:
+    """The execution count of the cell running now (None outside IPython)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    count = getattr(shell, "execution_count", None) if shell is not None else None
+    return count if isinstance(count, int) else None
 
 
 def _sent(snap: Snapshot) -> int:
@@ -61,6 +72,11 @@ def headline(snap: Snapshot) -> str:
     bad = sum(a.state in _BAD for a in snap.activities)
     running = _running(snap)
     sent = _sent(snap)
+    if snap.phase in ("reading", "read"):
+        # A membership read (before a removal, or on its own): its pages, not activities.
+        return snap.message or "reading the lists' members"
+    if snap.phase == "verifying":
+        return "verifying the result: " + (snap.message or "reading the lists again")
     if snap.phase == "starting":
         return f"starting: {plural(total, 'request')} to send"
     if snap.phase == "submitting":
@@ -140,7 +156,9 @@ class StatusDisplay(w.VBox):
         self._last_draw = -float("inf")
         self._last_text = -float("inf")
         self._dirty = False
-        self._handle: Any = None
+        self._handle: Any = None  # the display of this status (auto_display)
+        self._shown_in: int | None = None  # the cell it was displayed in
+        self._live = False  # a run is reporting: updates refresh the display
 
         self.header = w.HTML()
         self.bar = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="60%"))
@@ -210,14 +228,25 @@ class StatusDisplay(w.VBox):
         self._controls.layout.display = None
 
     def start(self, snapshot: Snapshot) -> None:
-        """A run begins: re-arm the Stop button and draw."""
+        """A run begins: re-arm the Stop button and draw.
+
+        With ``auto_display`` the status is displayed once per cell: a second run
+        reported in the same cell (the membership read, then the removal it plans)
+        continues the same display, which ends on the last run's final state.
+        """
         self.reset()
         self.value = snapshot
         self._draw(snapshot)
         if self.auto_display:
-            from IPython.display import display
+            cell = _current_cell()
+            if self._handle is not None and cell is not None and cell == self._shown_in:
+                self._handle.update(self)
+            else:
+                from IPython.display import display
 
-            self._handle = display(self, display_id=True)
+                self._handle = display(self, display_id=True)
+                self._shown_in = cell
+            self._live = True
             self._last_text = self.clock()
 
     def update(self, snapshot: Snapshot) -> None:
@@ -228,8 +257,10 @@ class StatusDisplay(w.VBox):
             self._draw(snapshot)
         else:
             self._dirty = True
-        if self._handle is not None and (
-            phase_changed or self.clock() - self._last_text >= self.text_interval
+        if (
+            self._live
+            and self._handle is not None
+            and (phase_changed or self.clock() - self._last_text >= self.text_interval)
         ):
             # Front ends that cannot draw widgets show the text form, which only
             # changes when the output is sent again; widget front ends redraw the same
@@ -245,11 +276,11 @@ class StatusDisplay(w.VBox):
         self._draw(snapshot)
         self.stop_button.disabled = True
         self._controls.layout.display = "none"
-        if self._handle is not None:
-            # Front ends that cannot draw widgets show the text form: refresh it so
-            # it tells the end of the run, not its start.
+        if self._live and self._handle is not None:
+            # Front ends that cannot draw widgets, a saved notebook and the docs show
+            # the text form as the last update left it: it tells the end of the run.
             self._handle.update(self)
-            self._handle = None
+        self._live = False
 
     # -- drawing ---------------------------------------------------------------------
     def _set_hint(self) -> None:
@@ -270,10 +301,19 @@ class StatusDisplay(w.VBox):
         finished = sum(a.state in _TERMINAL for a in acts)
         ended = snap.phase in ("done", "stopped")
         kind = "danger" if bad else ""
+        head = headline(snap)
         self.header.value = box(
-            note("<b>" + esc(headline(snap)) + "</b>", kind),
-            note(esc(snap.message), "muted") if snap.message else "",
+            note("<b>" + esc(head) + "</b>", kind),
+            note(esc(snap.message), "muted") if snap.message and snap.message not in head else "",
         )
+        if snap.phase in ("reading", "read"):
+            # A membership read has pages, not activities.
+            self.bar.max = max(snap.batches_total, snap.batches_submitted, 1)
+            self.bar.value = snap.batches_submitted
+            self.bar.bar_style = "success" if snap.phase == "read" else ""
+            self.counts.value = box(note(esc(f"{snap.batches_submitted:,} pages read")))
+            self.rows.value = ""
+            return
         if snap.items_total:
             self.bar.max, self.bar.value = (
                 snap.items_total,
@@ -332,14 +372,27 @@ class StatusDisplay(w.VBox):
 
     # -- text form -------------------------------------------------------------------
     def text(self) -> str:
-        """The status as one line of text, e.g. ``"done: 2 activities completed"``."""
+        """The status in words, the facts the widget shows: the headline and items,
+        e.g. ``"done: 2 activities completed; 84 of 84 items"``, then (indented lines)
+        the message under the headline (what a re-read verified) and the activities
+        that need attention with their first error."""
         if self.value is None:
             return "not started"
         snap = self.value
-        line = headline(snap)
+        head = headline(snap)
+        line = head
         if snap.items_total:
             line += f"; {snap.items_completed:,} of {snap.items_total:,} items"
-        return line
+        lines = [line]
+        if snap.message and snap.message not in head:
+            lines.append("  " + snap.message)
+        bad = [a for a in snap.activities if a.state in _BAD]
+        for a in bad[:_TEXT_BAD_ROWS]:
+            error = f": {a.errors[0]}" if a.errors else ""
+            lines.append(f"  batch {a.batch} {a.state}{error}")
+        if len(bad) > _TEXT_BAD_ROWS:
+            lines.append(f"  … {len(bad) - _TEXT_BAD_ROWS:,} more (all in result.activities)")
+        return "\n".join(lines)
 
     def __repr__(self) -> str:
         return TEXT_PREFIX + self.text()

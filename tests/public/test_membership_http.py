@@ -34,16 +34,27 @@ def pairs_of(changes: pd.DataFrame, outcome: str) -> set[tuple[str, str]]:
 
 
 class InterruptReading(NullReporter):
-    """Ctrl-C after ``n`` pages of a membership read (the ``after``-th read)."""
+    """Ctrl-C after ``n`` pages of a membership read (the ``nth_read``-th read).
+
+    A read of its own reports ``reading`` from its ``start``; a run's verification read
+    reports as the run's phase ``verifying``, the read's own progress in ``extra["read"]``.
+    """
 
     def __init__(self, n: int, nth_read: int = 1) -> None:
         self.n, self.nth, self.reads = n, nth_read, 0
+        self.verifying = False
 
     def start(self, snapshot) -> None:
+        self.verifying = False
         if snapshot.phase == "reading":
             self.reads += 1
 
     def update(self, snapshot) -> None:
+        if snapshot.phase == "verifying":
+            if not self.verifying:
+                self.verifying = True
+                self.reads += 1
+            snapshot = snapshot.extra["read"]
         if (
             snapshot.phase == "reading"
             and self.reads == self.nth
@@ -391,4 +402,4 @@ def test_the_progress_reporter_ends_on_the_removed_memberships_per_list(
 
     df = pd.DataFrame({"contact_id": chosen})
     df.cc.remove_from_lists([target], client=client, snapshot=True, progress=Watch())
-    assert seen[-1] == f"removed {acct.lists[target].name} 5"
+    assert seen[-1] == f"removed (verified): {acct.lists[target].name} 5"

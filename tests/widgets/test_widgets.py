@@ -237,7 +237,10 @@ def test_status_display_draws_progress_and_one_row_per_activity() -> None:
     rows = status.rows.value
     assert rows.count("<tr") == 3  # header + one per activity
     assert '<tr class="bad">' in rows and "boom" in rows  # the failed one stays red
-    assert status.text() == ("done with errors: 1 of 2 activities failed; 600 of 1,000 items")
+    # The text form names what the red row shows: the failed activity and its error.
+    assert status.text() == (
+        "done with errors: 1 of 2 activities failed; 600 of 1,000 items\n  batch 1 failed: boom"
+    )
 
 
 def test_status_display_stop_says_the_server_keeps_going() -> None:
