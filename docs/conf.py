@@ -37,7 +37,11 @@ nb_ipywidgets_js: dict[str, dict[str, str]] = {}
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
-autodoc_default_options = {"members": True, "show-inheritance": True}
+# No default "members": autodoc lets a default of True override a directive's own list
+# (``:members: a, b`` rendered every member), so each directive says what it renders:
+# ``:members:`` alone for every documented public member, ``:members: a, b`` for those,
+# nothing for the object alone.
+autodoc_default_options = {"show-inheritance": True}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 

@@ -255,6 +255,31 @@ class OAuthToken:
     A refused refresh (``invalid_grant``) raises AuthError and leaves the saved
     credentials alone until a new login replaces them.
 
+    Args:
+        credentials: The :class:`~ccpandas.auth.tokenstore.Credentials` to start from:
+            a login's, or the ones a token store saved.
+        session: The ``ccpandas.auth.flows.OAuthSession`` that calls the token
+            endpoint. None (the default) makes one for ``credentials.client_id`` with
+            ``auth_url`` and ``client_secret``.
+        auth_url: The authorization server, e.g. ``emu.auth_url`` for the emulator's.
+            None (the default) is the one the credentials came from
+            (``credentials.auth_url``), else ``CC_AUTH_URL``, else Constant Contact's.
+            Not used with ``session``.
+        client_secret: A confidential application's client secret, sent with each
+            refresh. None (the default) sends none (a public application). Not used
+            with ``session``.
+        store: The :class:`~ccpandas.auth.tokenstore.TokenStore` that keeps the
+            credentials: each refresh is saved there, under its file lock, and a newer
+            refresh by another kernel of the same login is read from it. None (the
+            default) keeps the refreshed tokens in this provider only.
+        clock: How the provider reads the time, a function returning seconds since the
+            epoch. Default ``time.time``; tests pass a fake one.
+        sleep: How to wait, a function of seconds. Default ``time.sleep``; tests pass a
+            fake one.
+        min_refresh_interval: The fewest seconds between two refreshes (the token
+            endpoint allows about one request a second); a refresh due sooner waits.
+            Default 1.0.
+
     Example:
         >>> creds = Credentials("my-app", Secret("at"), Secret("rt"), expires_at=None)
         >>> token = OAuthToken(creds, auth_url="http://127.0.0.1:9/oauth2/default/v1")
@@ -362,6 +387,11 @@ class OAuthToken:
         answer and the server is not asked again. ``force=True`` always asks the server.
         Either way, refreshes are ``min_refresh_interval`` seconds apart at least (the
         call waits).
+
+        Args:
+            force: True asks the server for a new token even when another thread or
+                kernel has just renewed it. False (the default) takes that newer token
+                instead, as the client does after a 401.
         """
         with self._lock:
             if not force:
@@ -556,10 +586,54 @@ def login(
     session, replacing the previous ones only once this login succeeded, and the client
     becomes the default one (``set_default=True``).
 
-    ``client_id`` is your application's API key (default ``CC_CLIENT_ID``); ``auth_url``
-    the authorization server (default ``CC_AUTH_URL``, else Constant Contact's);
-    ``base_url`` the API (default ``CC_BASE_URL``, else Constant Contact's);
-    ``client_options`` more keyword arguments for the Client (``rate``, ``timeout``...).
+    Args:
+        client_id: Your application's API key (its OAuth2 client id), e.g.
+            ``"0a1b2c3d-..."``. None (the default) reads ``CC_CLIENT_ID``.
+        scopes: The scopes to ask for, e.g. ``["contact_data"]``. Default
+            ``contact_data`` (the contact endpoints) and ``offline_access`` (a refresh
+            token, to stay connected beyond the access token's 24 hours).
+        flow: ``"device"`` (the default): a link and a code to approve in any browser,
+            on any machine. ``"pkce"``: the browser on this machine, which comes back
+            to ``redirect_uri``.
+        auth_url: The authorization server, e.g. ``emu.auth_url`` for the emulator's.
+            None (the default) reads ``CC_AUTH_URL``, else Constant Contact's
+            (``https://authz.constantcontact.com/oauth2/default/v1``).
+        base_url: The API the client talks to, e.g. ``emu.base_url`` for the emulator.
+            None (the default) reads ``CC_BASE_URL``, else the real API,
+            ``https://api.cc.email/v3``. The saved login records it.
+        client_secret: A confidential application's client secret, e.g. from
+            ``getpass.getpass()`` (never type it into a widget). None (the default)
+            reads ``CC_CLIENT_SECRET``; without either, the application is public.
+        redirect_uri: Where the PKCE flow's browser comes back: an ``http://``
+            loopback address registered in your application. Default
+            ``"http://127.0.0.1:8976/callback"``. Only ``flow="pkce"`` uses it.
+        open_browser: Whether the PKCE flow opens the sign-in page in a browser itself
+            (the link is shown either way). None (the default) opens it outside a
+            notebook only. Only ``flow="pkce"`` uses it.
+        view: Where the login shows its link, code and status: a
+            :class:`~ccpandas.auth.flows.LoginView` such as
+            :class:`~ccpandas.auth.flows.TextView`. None (the default) is the login
+            widget in a notebook, else lines of text on stdout.
+        store: The :class:`~ccpandas.auth.tokenstore.TokenStore` that keeps the
+            credentials. None (the default) is the token store in your config folder
+            (``CCPANDAS_CONFIG_DIR`` chooses it), except for a practice login to the
+            emulator, which then keeps them in a
+            :class:`~ccpandas.auth.tokenstore.MemoryTokenStore` of this process.
+        save: True (the default) saves the credentials in ``store`` for later sessions,
+            and each refresh after them. False keeps them in this client only.
+        timeout: Seconds to wait for your approval at most, e.g. ``120``. None (the
+            default) waits as long as the device code is valid (the server says how
+            long, e.g. 10 minutes), or 600 seconds for the PKCE flow.
+        set_default: True (the default) makes the client the default client
+            (:func:`ccpandas.set_default_client`), which every call with
+            ``client=None`` uses. False only returns it.
+        client_options: More keyword arguments for the :class:`~ccpandas.Client`, e.g.
+            ``{"rate": 2.0, "max_attempts": 4}``. None (the default) uses its defaults.
+        min_refresh_interval: The fewest seconds between two refreshes of the access
+            token (the token endpoint allows about one request a second). Default 1.0.
+
+    Returns:
+        The connected :class:`~ccpandas.Client`.
 
     Example:
         >>> client = ccpandas.login(client_id="0a1b2c3d-...")  # doctest: +SKIP
@@ -655,15 +729,55 @@ def connect(
     ``CC_ACCESS_TOKEN`` (refreshable with ``CC_REFRESH_TOKEN`` and ``CC_CLIENT_ID``), then
     credentials saved by an earlier login, then (``interactive=True``) :func:`login`.
 
-    ``client_id`` picks the saved credentials (default ``CC_CLIENT_ID``, or the only
-    application with saved credentials). A saved login is only used for the base URL it
-    was made for: with ``base_url`` (or ``CC_BASE_URL``) set, a login saved for another
-    base URL is never picked (files saved before the base URL was recorded count as the
-    real API's); without, the saved login's own base URL is used. The other keywords are
-    :func:`login`'s (``login_options``: ``view``, ``redirect_uri``, ``open_browser``,
-    ``timeout``, ``save``; see :class:`InteractiveOptions`). The client becomes the
-    default one (``set_default=True``). Raises AuthError with what to do when no source
-    has a token and ``interactive`` is False.
+    A saved login is only used for the base URL it was made for: with ``base_url`` (or
+    ``CC_BASE_URL``) set, a login saved for another base URL is never picked (files saved
+    before the base URL was recorded count as the real API's); without, the saved login's
+    own base URL is used. The client becomes the default one (``set_default=True``).
+    Raises AuthError with what to do when no source has a token and ``interactive`` is
+    False.
+
+    Args:
+        client_id: Your application's API key (its OAuth2 client id), e.g.
+            ``"0a1b2c3d-..."``: it picks the saved login and refreshes
+            ``CC_ACCESS_TOKEN``. None (the default) reads ``CC_CLIENT_ID``, else takes
+            the only application with a saved login (for this base URL).
+        token: An access token, or a function returning one (called before each
+            request), e.g. ``os.environ["MY_TOKEN"]``: the first source, used as it is
+            (ccpandas does not refresh it). None (the default) goes on to the
+            environment.
+        base_url: The API the client talks to, e.g. ``emu.base_url`` for the emulator.
+            None (the default) reads ``CC_BASE_URL``, else the saved login's own base
+            URL, else the real API, ``https://api.cc.email/v3``.
+        auth_url: The authorization server that refreshes and logs in, e.g.
+            ``emu.auth_url`` for the emulator's. None (the default) is the saved
+            login's, else ``CC_AUTH_URL``, else Constant Contact's.
+        scopes: The scopes an interactive login asks for, e.g. ``["contact_data"]``.
+            Default ``contact_data`` and ``offline_access``, as for :func:`login`.
+        flow: How an interactive login runs: ``"device"`` (the default) or ``"pkce"``,
+            as for :func:`login`.
+        client_secret: A confidential application's client secret, e.g. from
+            ``getpass.getpass()``. None (the default) reads ``CC_CLIENT_SECRET``;
+            without either, the application is public.
+        interactive: True (the default) ends with an interactive :func:`login` when no
+            other source has a token (a client id is needed). False raises
+            :class:`~ccpandas.errors.AuthError` with what to do instead.
+        store: The :class:`~ccpandas.auth.tokenstore.TokenStore` to read saved logins
+            from and to save refreshed credentials in. None (the default) is the token
+            store in your config folder (``CCPANDAS_CONFIG_DIR`` chooses it); a practice
+            login to the emulator keeps its credentials in memory, as for :func:`login`.
+        set_default: True (the default) makes the client the default client
+            (:func:`ccpandas.set_default_client`), which every call with
+            ``client=None`` uses. False only returns it.
+        client_options: More keyword arguments for the :class:`~ccpandas.Client`, e.g.
+            ``{"rate": 2.0, "max_attempts": 4}``. None (the default) uses its defaults.
+        min_refresh_interval: The fewest seconds between two refreshes of the access
+            token (the token endpoint allows about one request a second). Default 1.0.
+        **login_options: The interactive login's own options
+            (:class:`InteractiveOptions`): ``redirect_uri``, ``open_browser``, ``view``,
+            ``timeout`` and ``save``, as for :func:`login`.
+
+    Returns:
+        The connected :class:`~ccpandas.Client`.
 
     Example:
         >>> client = ccpandas.connect()  # doctest: +SKIP
@@ -783,6 +897,20 @@ def logout(
     saved): revoke its refresh token at the server (``revoke=True``, best effort), delete
     it from the token store, and drop it from every client of this kernel. True if a
     saved login was removed.
+
+    Args:
+        client_id: Your application's API key (its OAuth2 client id), e.g.
+            ``"0a1b2c3d-..."``. None (the default) reads ``CC_CLIENT_ID``, else takes
+            the only application with a saved login.
+        store: The :class:`~ccpandas.auth.tokenstore.TokenStore` that holds the saved
+            login. None (the default) is the token store in your config folder
+            (``CCPANDAS_CONFIG_DIR`` chooses it).
+        revoke: True (the default) revokes the refresh token at the authorization
+            server first (best effort: without network it only logs a warning). False
+            only forgets it here.
+        auth_url: The authorization server to revoke the token at, e.g.
+            ``emu.auth_url``. None (the default) is the one the login was made with,
+            else ``CC_AUTH_URL``, else Constant Contact's.
 
     Example:
         >>> ccpandas.logout()  # doctest: +SKIP

@@ -465,23 +465,49 @@ def credentials_from_answer(
 
 class LoginView(Protocol):
     """What a login shows the user. :class:`TextView` prints; in a notebook,
-    :class:`ccpandas.widgets.login.LoginWidget` shows a link, the code and a countdown."""
+    :class:`ccpandas.widgets.login.LoginWidget` shows a link, the code and a countdown.
+    Any object with these four methods can be passed as ``login(view=...)``."""
 
     def show_device_code(self, code: DeviceCode) -> None:
-        """A device login started: show ``code.link`` and ``code.user_code``."""
+        """A device login started: show ``code.link`` and ``code.user_code``.
+
+        Args:
+            code: The started device login (a ``DeviceCode``): the page to open
+                (``link``), the code it must show (``user_code``) and how many seconds
+                it stays valid (``expires_in``).
+        """
 
     def show_url(self, url: str) -> None:
-        """A PKCE login started: the user must open ``url``."""
+        """A PKCE login started: the user must open ``url``.
+
+        Args:
+            url: The authorization server's sign-in page for this login.
+        """
 
     def tick(self, remaining: float) -> None:
-        """About once a second while waiting: seconds left before the code expires."""
+        """About once a second while waiting: seconds left before the code expires.
+
+        Args:
+            remaining: Seconds left before the login gives up, e.g. ``540.0``.
+        """
 
     def status(self, state: str, message: str) -> None:
-        """``waiting``, ``connected``, ``denied``, ``expired``, ``cancelled`` or ``failed``."""
+        """The login's state changed.
+
+        Args:
+            state: ``"waiting"``, ``"connected"``, ``"denied"``, ``"expired"``,
+                ``"cancelled"`` or ``"failed"``.
+            message: The same in a sentence for the user (never a token), e.g.
+                ``"Login cancelled."``.
+        """
 
 
 class TextView:
     """The terminal's view of a login: plain lines on ``stream`` (default stdout).
+
+    Args:
+        stream: Where the lines go, e.g. an ``io.StringIO``. None (the default) is
+            ``sys.stdout`` at each line.
 
     Example:
         >>> import io

@@ -81,6 +81,26 @@ class Credentials:
     the token), so a later session knows the saved, rotated tokens continue it; for a
     login, a random id of that login. A session only takes over saved credentials of its
     own chain, never another login's (None: saved before chains were named).
+
+    Args:
+        client_id: The application's client id (its API key), e.g. ``"my-app"``.
+        access_token: The access token, as a :class:`~ccpandas._secret.Secret` (it
+            never shows in a repr).
+        refresh_token: The refresh token, as a ``Secret``. None (the default) when the
+            login has none (no ``offline_access`` scope).
+        expires_at: When the access token expires, in seconds since the epoch, e.g.
+            ``time.time() + 86400``. None (the default) when unknown.
+        scopes: The scopes the server granted, e.g.
+            ``("contact_data", "offline_access")``. Default none.
+        obtained_at: When the tokens were issued, in seconds since the epoch. Default 0
+            (unknown).
+        auth_url: The authorization server that issued them. None (the default) when
+            not recorded.
+        base_url: The API they were made for, e.g. ``"https://api.cc.email/v3"``. None
+            (the default) when not recorded: a saved login then counts as the real
+            API's.
+        origin: The token chain they belong to (see above). None (the default) for
+            credentials saved before chains were named.
     """
 
     client_id: str
@@ -172,9 +192,17 @@ def _load_keyring(choice: Any) -> Any:
 class TokenStore:
     """Credentials saved per client id in ``directory`` (default: :func:`config_dir`/tokens).
 
-    ``keyring``: None (use the system keyring only when ``CCPANDAS_KEYRING=1``), True,
-    False, or an object with keyring's ``get_password``/``set_password``/
-    ``delete_password``. ``lock_timeout``: seconds to wait for another process.
+    Args:
+        directory: The folder of the credential files, e.g. ``tempfile.mkdtemp()``
+            for a throwaway store. None (the default) is the ``tokens`` folder of
+            :func:`config_dir` (``CCPANDAS_CONFIG_DIR`` when set, else the platform's
+            config folder).
+        keyring: Where the two tokens go: None (the default) puts them in the system
+            keyring only when ``CCPANDAS_KEYRING=1`` (and the ``keyring`` package is
+            installed), True always, False never (the file holds them); or an object
+            with keyring's ``get_password``, ``set_password`` and ``delete_password``.
+        lock_timeout: Seconds to wait for another process's file lock before a
+            :class:`~ccpandas.errors.TokenStoreError`. Default 60.
     """
 
     def __init__(
@@ -200,7 +228,11 @@ class TokenStore:
         return self._chosen
 
     def path(self, client_id: str) -> Path:
-        """The file that holds ``client_id``'s credentials."""
+        """The file that holds ``client_id``'s credentials.
+
+        Args:
+            client_id: The application's client id (its API key), e.g. ``"my-app"``.
+        """
         if not isinstance(client_id, str) or not client_id.strip():
             raise AuthError("client_id must be a non-empty string")
         return self.directory / f"{_file_name(client_id.strip())}.json"
@@ -214,7 +246,11 @@ class TokenStore:
     @contextlib.contextmanager
     def locked(self, client_id: str) -> Iterator[None]:
         """Hold ``client_id``'s file lock (re-entrant in one thread; other threads and
-        processes wait up to ``lock_timeout`` seconds, then get an AuthError)."""
+        processes wait up to ``lock_timeout`` seconds, then get an AuthError).
+
+        Args:
+            client_id: The application's client id (its API key), e.g. ``"my-app"``.
+        """
         import filelock
 
         lock_path = str(self.path(client_id)) + ".lock"
@@ -246,7 +282,11 @@ class TokenStore:
 
     def load(self, client_id: str) -> Credentials | None:
         """The saved credentials of ``client_id``, or None (nothing saved, or unreadable:
-        a warning is logged and the file is left for a new login to replace)."""
+        a warning is logged and the file is left for a new login to replace).
+
+        Args:
+            client_id: The application's client id (its API key), e.g. ``"my-app"``.
+        """
         path = self.path(client_id)
         with self.locked(client_id):
             creds, failure = self._read(path, client_id.strip())
@@ -285,7 +325,12 @@ class TokenStore:
             return None, f"the keyring refused: {type(exc).__name__}"
 
     def save(self, credentials: Credentials) -> None:
-        """Save (replace) the credentials of ``credentials.client_id``, atomically."""
+        """Save (replace) the credentials of ``credentials.client_id``, atomically.
+
+        Args:
+            credentials: The :class:`Credentials` to save, e.g. a refresh's; they
+                replace the saved ones of ``credentials.client_id``.
+        """
         client_id = credentials.client_id.strip()
         path = self.path(client_id)
         data: dict[str, Any] = {"format": _FORMAT, **credentials.public_dict()}
@@ -317,7 +362,11 @@ class TokenStore:
         return ""
 
     def delete(self, client_id: str) -> bool:
-        """Forget ``client_id``'s credentials; True if there were any."""
+        """Forget ``client_id``'s credentials; True if there were any.
+
+        Args:
+            client_id: The application's client id (its API key), e.g. ``"my-app"``.
+        """
         path = self.path(client_id)
         with self.locked(client_id):
             existed = path.exists()
@@ -345,7 +394,8 @@ class MemoryTokenStore(TokenStore):
     """A token store that keeps credentials in this process only (nothing on disk).
 
     Practice logins (to the local emulator) use one unless you pass ``store=``, so they
-    never land in your real token store.
+    never land in your real token store. It has the methods of :class:`TokenStore`
+    (``load``, ``save``, ``delete``, ``client_ids``, ``locked``) and takes no arguments.
 
     Example:
         >>> store = MemoryTokenStore()

@@ -168,7 +168,12 @@ def _widget_factory() -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Called by ``%load_ext ccpandas``: accessor, magics, widget progress."""
+    """Called by ``%load_ext ccpandas``: accessor, magics, widget progress.
+
+    Args:
+        ipython: The running IPython shell (``get_ipython()``), which the ``%cc_*``
+            magics are registered with.
+    """
     import ccpandas  # noqa: F401  (registers df.cc)
     from ccpandas._env import in_notebook
 

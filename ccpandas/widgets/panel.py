@@ -65,13 +65,19 @@ class RemovalPanel(w.VBox):
     """Walks an analyst through one removal, from picking lists to the result.
 
     Args:
-        data: the DataFrame of contacts (None: only API-selected sources).
-        column: its contact id column (pre-selected).
-        client: the :class:`~ccpandas.Client`; default client when omitted.
-        lists, tags: the account's lists and tags (fetched when omitted: lists now,
-            tags when the tag source is picked).
-        background: run the removal in a worker thread (True), in the caller (False),
-            or decide per click (None): the browser's clicks run in the background.
+        data: The DataFrame of contacts. None (the default) offers only the sources the
+            API selects (lists, tags, engagement, all active contacts).
+        column: The column of ``data`` that holds the contacts, pre-selected in the
+            panel. Default ``"contact_id"``.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses
+            the default client (:func:`ccpandas.get_default_client`).
+        lists: The account's lists, a DataFrame as :func:`ccpandas.read_contact_lists`
+            returns. None (the default) reads them now.
+        tags: The account's tags, a DataFrame as :func:`ccpandas.read_contact_tags`
+            returns. None (the default) reads them when the tag source is picked.
+        background: True runs the removal in a worker thread, False in the caller.
+            None (the default) decides per click: the browser's clicks run in the
+            background.
     """
 
     result = traitlets.Any(None, help="the RemovalResult once a run ended (or stopped)")
@@ -395,6 +401,10 @@ class RemovalPanel(w.VBox):
         """Block until a background run ends (no-op otherwise); return the result.
 
         For code and tests: while it blocks, the kernel does not process clicks.
+
+        Args:
+            timeout: Seconds to wait at most, e.g. ``60``; the run goes on after it.
+                None (the default) waits until the run ends.
         """
         future = self._future
         if future is not None and self.running:
@@ -522,6 +532,17 @@ def removal_panel(
     **kwargs: Any,
 ) -> RemovalPanel:
     """Build the removal panel for ``data`` (what ``df.cc.removal_panel()`` returns).
+
+    Args:
+        data: The DataFrame of contacts. None (the default) offers only the sources the
+            API selects (lists, tags, engagement, all active contacts).
+        column: The column of ``data`` that holds the contacts, pre-selected in the
+            panel. Default ``"contact_id"``.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses
+            the default client (:func:`ccpandas.get_default_client`).
+        **kwargs: More options of :class:`RemovalPanel`: ``lists`` and ``tags`` (the
+            account's lists and tags as DataFrames, read when omitted) and
+            ``background`` (run the removal in a worker thread).
 
     Example:
         >>> panel = removal_panel(df, client=client)  # doctest: +SKIP

@@ -115,7 +115,11 @@ class ItemPicker(w.VBox):
         return tuple(self._ids)
 
     def name_of(self, item_id: str) -> str:
-        """The name of an item id (``""`` for an unknown id)."""
+        """The name of an item id (``""`` for an unknown id).
+
+        Args:
+            item_id: A list or tag id of the picker, e.g. one of ``picker.value``.
+        """
         try:
             return self._names[self._ids.index(item_id)]
         except ValueError:
@@ -225,7 +229,12 @@ class ItemPicker(w.VBox):
         self.count.value = box(*parts)
 
     def set_disabled(self, disabled: bool) -> None:
-        """Freeze (or unfreeze) the picker, e.g. while a removal runs."""
+        """Freeze (or unfreeze) the picker, e.g. while a removal runs.
+
+        Args:
+            disabled: True freezes the filter, the list box and the Clear button; False
+                makes them usable again.
+        """
         for control in (self.filter, self.select, self.clear_button):
             control.disabled = disabled
 
@@ -244,10 +253,23 @@ def _fetch(kind: str, client: Client | None) -> pd.DataFrame:
 class ListPicker(ItemPicker):
     """Pick contact lists by name (with member counts).
 
-    ``lists`` is a frame like :func:`ccpandas.read_contact_lists` returns; when omitted
-    it is fetched with ``client`` (or the default client). More than ``per_request``
-    (50) are allowed and explained: the plan splits them into groups of 50. Give
-    ``max_selected`` for a hard stop instead.
+    More than ``per_request`` (50) are allowed and explained: the plan splits them into
+    groups of 50. Give ``max_selected`` for a hard stop instead.
+
+    Args:
+        lists: The account's lists, a DataFrame as :func:`ccpandas.read_contact_lists`
+            returns (``list_id``, ``name``, and ``membership_count`` when shown). None
+            (the default) reads them with ``client``.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses
+            the default client (:func:`ccpandas.get_default_client`).
+        max_selected: The most lists that can be picked, e.g. ``10``; picking more is
+            refused with a message. None (the default) sets no limit.
+        per_request: How many lists one request takes: picking more shows that the
+            plan splits them into groups. Default 50, the API's limit; None says
+            nothing.
+        title: A heading shown above the widget, e.g. ``"Target lists"``. Default
+            none.
+        rows: How many lists the box shows at once (it scrolls for more). Default 8.
 
     Example:
         >>> picker = ListPicker(client=client)  # doctest: +SKIP
@@ -281,6 +303,16 @@ class ListPicker(ItemPicker):
 
 class TagPicker(ItemPicker):
     """Pick contact tags (with contact counts); more than 50 are split into groups.
+
+    Args:
+        tags: The account's tags, a DataFrame as :func:`ccpandas.read_contact_tags`
+            returns (``tag_id``, ``name``, and ``contacts_count`` when shown). None (the
+            default) reads them with ``client``.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses
+            the default client (:func:`ccpandas.get_default_client`).
+        title: A heading shown above the widget, e.g. ``"Target lists"``. Default
+            none.
+        rows: How many tags the box shows at once (it scrolls for more). Default 6.
 
     Example:
         >>> TagPicker(client=client).value  # doctest: +SKIP

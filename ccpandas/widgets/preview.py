@@ -34,7 +34,14 @@ _PEEK = 5
 class PlanPreview(w.VBox):
     """Shows a :class:`~ccpandas.plan.RemovalPlan` (``value``) or why there is none
     (``error``). ``source_text`` describes an API-selected source in words (with list
-    and tag names), since the plan itself only knows ids."""
+    and tag names), since the plan itself only knows ids.
+
+    Args:
+        title: A heading shown above the widget, e.g. ``"Target lists"``. Default
+            none.
+        placeholder: What the preview says while there is no plan. Default (empty):
+            "Pick the target lists and a source to see the plan."
+    """
 
     value = traitlets.Instance(RemovalPlan, allow_none=True, help="the plan shown")
     error = traitlets.Unicode("", help="why there is no plan (shown in red)")

@@ -55,8 +55,18 @@ _ALL_ACTIVE_WARNING = (
 class SourceChoice:
     """What the source picker currently says. Frozen, so ``observe`` sees each change.
 
-    ``column`` names the DataFrame's contact id column (the source for ``contact_ids``,
-    the contacts to keep for ``list_ids``/``all_active_contacts`` when ``keep``).
+    Args:
+        kind: What selects the contacts (a ``SourceKind``: ``contact_ids``,
+            ``list_ids``, ``tag_ids``, ``engagement_level`` or ``all_active_contacts``).
+        column: The DataFrame's contact id column, e.g. ``"contact_id"``: the source
+            for ``contact_ids``, the contacts to spare for ``list_ids`` and
+            ``all_active_contacts`` with ``keep``. Default None (not picked yet).
+        ids: The list UUIDs (``list_ids``) or tag ids (``tag_ids``) whose contacts are
+            removed. Default none.
+        level: The engagement level for ``engagement_level``: ``"unqualified"``,
+            ``"low"``, ``"medium"`` or ``"high"``. Default None (not picked yet).
+        keep: True spares the contacts in ``column`` of the DataFrame (for
+            ``list_ids`` and ``all_active_contacts``). Default False.
 
     Example:
         >>> SourceChoice(SourceKind.ENGAGEMENT_LEVEL, level="low").source().to_json()
@@ -98,6 +108,12 @@ class SourceChoice:
         """Plan removing this source's contacts from ``list_ids`` (list UUIDs). Pure.
 
         Raises :class:`~ccpandas.errors.PlanError` with the reason when it cannot.
+
+        Args:
+            data: The DataFrame of contacts the choice's ``column`` refers to (needed
+                for ``contact_ids``, and for ``keep``). None when there is none.
+            list_ids: The target lists' UUIDs, e.g. ``picker.value`` of a
+                :class:`~ccpandas.widgets.ListPicker`.
         """
         from ccpandas.plan.planner import plan_removal, plan_source_removal
 
@@ -137,11 +153,20 @@ class SourcePicker(w.VBox):
     """Choose the source of a removal. ``value`` is a :class:`SourceChoice`.
 
     Args:
-        data: the DataFrame of contacts; without it the DataFrame kind is not offered.
-        column: the contact id column to pre-select (default ``contact_id``).
-        lists, tags: frames as :func:`ccpandas.read_contact_lists` /
-            :func:`ccpandas.read_contact_tags` return; fetched with ``client`` on
-            first need when omitted (tags only when the tag kind is picked).
+        data: The DataFrame of contacts. None (the default) offers only the sources the
+            API selects (lists, tags, engagement, all active contacts).
+        column: The column of ``data`` that holds the contact ids, pre-selected.
+            Default ``"contact_id"``; when ``data`` has no such column, the first one
+            named like it is, else the first column.
+        lists: The account's lists, a DataFrame as :func:`ccpandas.read_contact_lists`
+            returns. None (the default) reads them with ``client`` on first need.
+        tags: The account's tags, a DataFrame as :func:`ccpandas.read_contact_tags`
+            returns. None (the default) reads them with ``client`` when the tag source
+            is picked.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses
+            the default client (:func:`ccpandas.get_default_client`).
+        title: A heading shown above the widget, e.g. ``"Target lists"``. Default
+            none.
 
     Example:
         >>> picker = SourcePicker(df, client=client)  # doctest: +SKIP
@@ -295,7 +320,12 @@ class SourcePicker(w.VBox):
         return text
 
     def set_disabled(self, disabled: bool) -> None:
-        """Freeze (or unfreeze) every control, e.g. while a removal runs."""
+        """Freeze (or unfreeze) every control, e.g. while a removal runs.
+
+        Args:
+            disabled: True freezes the source's controls; False makes them usable
+                again.
+        """
         for control in (self.kind, self.column, self.keep, self.level):
             control.disabled = disabled
         for picker in (self.lists, self.tags):

@@ -115,17 +115,24 @@ class StatusDisplay(w.VBox):
     """Live status of a removal: a progress bar and one row per activity.
 
     Args:
-        stoppable: show the Stop button. A click only reaches the kernel while the
-            kernel is free, so the panel shows it when it runs the removal in the
-            background; a plain call in a cell shows how to interrupt instead.
-        auto_display: display itself when a run starts (the default reporter of a
-            plain call does; the panel embeds it instead).
-        max_rows: activities shown in the table (those needing attention first).
-        min_interval: seconds between redraws while updates pour in.
-        text_interval: seconds between refreshes of the displayed output (what front
-            ends without widgets show as a line of text) within one phase; a new phase
-            refreshes it at once.
-        clock: injectable monotonic clock.
+        stoppable: True (the default) shows the Stop button. A click only reaches the
+            kernel while the kernel is free, so the panel shows it when it runs the
+            removal in the background; a plain call in a cell shows how to interrupt
+            instead.
+        auto_display: True displays the widget when a run starts (the default reporter
+            of a plain call does). False (the default) leaves that to the caller (the
+            panel embeds it).
+        max_rows: The most activities the table shows, those needing attention first.
+            Default 100.
+        min_interval: The fewest seconds between two redraws while updates pour in.
+            Default 0.2.
+        text_interval: The fewest seconds between two refreshes of the displayed output
+            (what front ends without widgets show as a line of text) within one phase;
+            a new phase refreshes it at once. Default 2.0.
+        clock: How the display reads the time, a function returning seconds
+            (monotonic). Default ``time.monotonic``; tests pass a fake one.
+        title: A heading shown above the widget, e.g. ``"Target lists"``. Default
+            none.
 
     Example:
         >>> status = StatusDisplay(stoppable=True)
@@ -214,7 +221,11 @@ class StatusDisplay(w.VBox):
 
     def sleep(self, seconds: float) -> None:
         """The runner's pause between polls: draw what is pending, then wait, waking
-        up at once when Stop is requested."""
+        up at once when Stop is requested.
+
+        Args:
+            seconds: How long to wait, e.g. ``2.0`` until the next poll.
+        """
         if self._dirty and self.value is not None:
             self._draw(self.value)
         self._stop.wait(seconds)
@@ -233,6 +244,9 @@ class StatusDisplay(w.VBox):
         With ``auto_display`` the status is displayed once per cell: a second run
         reported in the same cell (the membership read, then the removal it plans)
         continues the same display, which ends on the last run's final state.
+
+        Args:
+            snapshot: The run's state at the start (a :class:`~ccpandas.run.progress.Snapshot`).
         """
         self.reset()
         self.value = snapshot
@@ -250,7 +264,11 @@ class StatusDisplay(w.VBox):
             self._last_text = self.clock()
 
     def update(self, snapshot: Snapshot) -> None:
-        """Something changed; redraws at most every ``min_interval`` seconds."""
+        """Something changed; redraws at most every ``min_interval`` seconds.
+
+        Args:
+            snapshot: The run's state now (a :class:`~ccpandas.run.progress.Snapshot`).
+        """
         phase_changed = self.value is None or self.value.phase != snapshot.phase
         self.value = snapshot
         if phase_changed or self.clock() - self._last_draw >= self.min_interval:
@@ -271,7 +289,11 @@ class StatusDisplay(w.VBox):
             self._handle.update(self)
 
     def finish(self, snapshot: Snapshot) -> None:
-        """The run ended: final draw; the Stop button goes away."""
+        """The run ended: final draw; the Stop button goes away.
+
+        Args:
+            snapshot: The run's state at the end (a :class:`~ccpandas.run.progress.Snapshot`).
+        """
         self.value = snapshot
         self._draw(snapshot)
         self.stop_button.disabled = True

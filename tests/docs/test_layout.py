@@ -4,9 +4,9 @@ No code block, diagram, table or notebook output scrolls sideways, the page itse
 not, and every screenshot shows at its own size (one image pixel per CSS pixel), in
 headless Chromium at 1280x900, the width of a common laptop screen.
 
-The HTML is built once for the module with Sphinx into a temporary folder (about 15 s),
-or taken from ``CCPANDAS_DOCS_HTML``, a build made before (``make docs`` writes
-``docs/_build/html``). It needs the system Chromium and the ``playwright`` package, as
+The HTML is built once for the session with Sphinx into a temporary folder (about 15 s,
+tests/conftest.py), or taken from ``CCPANDAS_DOCS_HTML``, a build made before (``make
+docs`` writes ``docs/_build/html``). It needs the system Chromium and the ``playwright`` package, as
 the browser test does: without them it skips, saying which is missing, except in CI
 (``CI=true``), where a missing piece is a failure.
 
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -98,32 +96,9 @@ def _missing(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def html(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built HTML: ``CCPANDAS_DOCS_HTML``, else a fresh build of docs/."""
-    given = os.environ.get("CCPANDAS_DOCS_HTML")
-    if given:
-        return Path(given)
-    out = tmp_path_factory.mktemp("docs-html")
-    build = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sphinx",
-            "-q",
-            "-b",
-            "html",
-            "-d",
-            str(out / ".doctrees"),
-            str(DOCS),
-            str(out),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert build.returncode == 0, f"sphinx failed:\n{build.stdout}\n{build.stderr}"
-    return out
+def html(docs_html: Path) -> Path:
+    """The built HTML (tests/conftest.py: ``CCPANDAS_DOCS_HTML`` or one build a session)."""
+    return docs_html
 
 
 @pytest.fixture(scope="module")
