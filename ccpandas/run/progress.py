@@ -204,6 +204,10 @@ class PhaseReporter:
         self.reporter.update(self.frame(snapshot))
 
 
+#: The phases of a membership read (``ccpandas.run.snapshot``), not of a removal.
+_READ_PHASES = frozenset({"reading", "read"})
+
+
 class TqdmReporter:
     """Two tqdm bars: requests submitted, and items completed by the API.
 
@@ -236,6 +240,13 @@ class TqdmReporter:
         common = {"file": self._file or sys.stderr, "dynamic_ncols": True, **self._kwargs}
         # initial=: a resume starts with work already done; counted as if done now, it
         # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
+        if snapshot.phase in _READ_PHASES:
+            # A membership read sends GET pages, not removals: one bar, counting pages.
+            self._submit = tqdm(
+                total=snapshot.batches_total or None, desc="reading lists", unit="page", **common
+            )
+            self.update(snapshot)
+            return
         self._submit = tqdm(
             total=snapshot.batches_total,
             initial=snapshot.batches_submitted,
@@ -254,6 +265,13 @@ class TqdmReporter:
 
     def update(self, snapshot: Snapshot) -> None:
         if self._submit is None:
+            return
+        if self._items is None:  # a read: pages so far, of about how many
+            if snapshot.batches_total and self._submit.total != snapshot.batches_total:
+                self._submit.total = snapshot.batches_total
+            self._submit.n = snapshot.batches_submitted
+            self._submit.set_postfix_str(snapshot.message or snapshot.phase, refresh=False)
+            self._submit.refresh()
             return
         self._submit.n = snapshot.batches_submitted
         self._submit.set_postfix_str(snapshot.message or snapshot.phase, refresh=False)

@@ -146,9 +146,12 @@ def test_tqdm_bars_end_on_the_verified_truth(emu: Emulator, client: ccpandas.Cli
     frames = [line for line in out.getvalue().replace("\r", "\n").splitlines() if line]
     submitted = [line for line in frames if line.startswith("submitted")]
     assert f"removed (verified): {name} 7" in submitted[-1]  # the run's last frame
-    # A bar is drawn first without a postfix: one for the read before, one for the run
-    # (the re-read opens none).
-    assert len([line for line in submitted if line.endswith("?req/s]")]) == 2
+    # A bar is drawn first without a postfix: one for the run (the re-read opens none).
+    assert len([line for line in submitted if line.endswith("?req/s]")]) == 1
+    # The read before the run counts pages of list members, not removal requests.
+    reading = [line for line in frames if line.startswith("reading lists")]
+    assert reading and "page" in reading[-1] and "read list members: 1 page" in reading[-1]
+    assert frames.index(reading[-1]) < frames.index(submitted[0])
 
 
 def test_an_executed_notebook_saves_one_display_with_the_final_counts(tmp_path: Path) -> None:
