@@ -66,8 +66,9 @@ format: install-test
 	$(PY) -m ruff check --fix ccpandas tests benchmarks
 	$(PY) -m ruff format ccpandas tests benchmarks
 
+# -E: a whole new build every time, so a changed docstring is never shown stale.
 docs: install-test
-	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	$(PY) -m sphinx -E -W --keep-going -q -b html docs docs/_build/html
 
 # The docs are built first: the layout test (tests/docs) checks that very build.
 test: lint types contracts docs

@@ -33,7 +33,7 @@ def docs_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     15 s), shared by the layout test and the API reference test."""
     given = os.environ.get("CCPANDAS_DOCS_HTML")
     if given:
-        return Path(given)
+        return Path(given).resolve()  # a relative path from the Makefile: as a file URI
     out = tmp_path_factory.mktemp("docs-html")
     build = subprocess.run(
         [
