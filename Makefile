@@ -77,21 +77,21 @@ test: lint types contracts docs
 		--nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES)
 	$(PRIVATE) $(PY) -m pytest -m serial tests
 	$(MAKE) package
-	$(MAKE) nox
+	$(MAKE) nox WHEEL="$$(ls "$(CURDIR)"/dist/*.whl)"
 
-# The release artefacts, checked as a user gets them: build the sdist and the wheel into a
-# temporary folder, `twine check` them, install the wheel (not editable) in a throwaway
-# venv, and run the demo, `ccpandas --help` and a plan against its own emulator from it.
+# The release artefacts, checked as a user gets them: build the sdist and the wheel into
+# dist/, `twine check` them, install the wheel (not editable) in a throwaway venv, and
+# run the demo, `ccpandas --help` and a plan against its own emulator from it.
 package: install-test
 	@set -e; tmp=$$(mktemp -d); emu=; \
 	trap 'test -z "$$emu" || kill $$emu 2>/dev/null; rm -rf "$$tmp"' EXIT; \
 	fail() { echo "make package: $$1 failed:"; cat "$$tmp/log"; exit 1; }; \
-	echo "package: building the sdist and the wheel"; \
-	$(PY) -m build --outdir "$$tmp/dist" . >"$$tmp/log" 2>&1 || fail "python -m build"; \
-	$(PY) -m twine check --strict "$$tmp"/dist/* >"$$tmp/log" 2>&1 || fail "twine check"; \
-	echo "package: installing $$(cd "$$tmp/dist" && ls *.whl) in a new venv"; \
+	echo "package: building the sdist and the wheel into dist/"; rm -rf dist; \
+	$(PY) -m build --outdir dist . >"$$tmp/log" 2>&1 || fail "python -m build"; \
+	$(PY) -m twine check --strict dist/* >"$$tmp/log" 2>&1 || fail "twine check"; \
+	echo "package: installing $$(cd dist && ls *.whl) in a new venv"; \
 	$(PYTHON) -m venv "$$tmp/venv" && bin="$$tmp/venv/bin"; \
-	"$$bin/python" -m pip install --quiet "$$tmp"/dist/*.whl >"$$tmp/log" 2>&1 || fail "pip install"; \
+	"$$bin/python" -m pip install --quiet dist/*.whl >"$$tmp/log" 2>&1 || fail "pip install"; \
 	cd "$$tmp"; export CCPANDAS_DATA_DIR="$$tmp/data" CCPANDAS_CONFIG_DIR="$$tmp/config"; \
 	"$$bin/python" -c 'import ccpandas, sys; sys.exit("site-packages" not in ccpandas.__file__)' || fail "import"; \
 	"$$bin/python" -m ccpandas.demo --contacts 500 >"$$tmp/log" 2>&1 || fail "the demo"; \
@@ -106,8 +106,12 @@ package: install-test
 
 # Python 3.11, 3.12 and 3.13 (and pandas 2.2) as nox sessions, see noxfile.py. A Python
 # this machine lacks is reported as a skipped session; sessions keep their venvs (.nox/).
+# `make test` passes WHEEL, the wheel `make package` just built and checked: every session
+# installs that very file, so it is installed and tested on every interpreter present.
+# Without WHEEL, pip builds one from the source tree in each session.
+WHEEL ?=
 nox: install-test
-	$(VENV)/bin/nox
+	CCPANDAS_WHEEL="$(WHEEL)" $(VENV)/bin/nox
 
 bench: install-test
 	$(PY) -m benchmarks

@@ -1,8 +1,10 @@
 """nox sessions: ccpandas on every supported Python, and on the oldest supported pandas.
 
-``make test`` runs ``nox`` (every session below). Each session installs ccpandas from
-the source tree as a regular, non-editable package (pip builds a wheel) in a virtual
-environment of its own, then runs pytest on the installed copy:
+``make test`` runs ``nox`` (every session below). Each session installs ccpandas as a
+regular, non-editable package in a virtual environment of its own: the wheel named by
+``CCPANDAS_WHEEL`` (``make test`` passes the one ``make package`` built and checked),
+else a wheel pip builds from the source tree. It then runs pytest on the installed copy
+(in worker processes, then the ``serial`` tests alone):
 
 - ``tests-3.11``, ``tests-3.12``, ``tests-3.13``: the newest pandas, the core tests
   (plan, client, run, public) and the command line's;
@@ -83,9 +85,12 @@ def _pytest(session: nox.Session, *folders: str) -> None:
 
 
 def _install(session: nox.Session, *extra: str) -> None:
-    session.install(".[excel]", *TEST_DEPS, *extra)
-    # A reused environment already has this version: install the current source again.
-    session.install("--no-deps", "--force-reinstall", ".")
+    # CCPANDAS_WHEEL (make test sets it to the wheel `make package` built and checked):
+    # every session tests that very file; without it, pip builds one from the source tree.
+    wheel = os.environ.get("CCPANDAS_WHEEL") or "."
+    session.install(f"{wheel}[excel]", *TEST_DEPS, *extra)
+    # A reused environment already has this version: install the current build again.
+    session.install("--no-deps", "--force-reinstall", wheel)
 
 
 def _tests(version: str) -> None:
