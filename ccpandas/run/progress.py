@@ -205,7 +205,7 @@ class PhaseReporter:
 
 
 #: The phases of a membership read (``ccpandas.run.snapshot``), not of a removal.
-_READ_PHASES = frozenset({"reading", "read"})
+READ_PHASES = frozenset({"reading", "read"})
 
 
 class TqdmReporter:
@@ -240,7 +240,7 @@ class TqdmReporter:
         common = {"file": self._file or sys.stderr, "dynamic_ncols": True, **self._kwargs}
         # initial=: a resume starts with work already done; counted as if done now, it
         # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
-        if snapshot.phase in _READ_PHASES:
+        if snapshot.phase in READ_PHASES:
             # A membership read sends GET pages, not removals: one bar, counting pages.
             self._submit = tqdm(
                 total=snapshot.batches_total or None, desc="reading lists", unit="page", **common

@@ -37,7 +37,7 @@ import pandas as pd
 
 import ccpandas
 from ccpandas import history, readers, removal
-from ccpandas.run.progress import NullReporter
+from ccpandas.run.progress import READ_PHASES, NullReporter
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -90,9 +90,12 @@ INPUT_FORMATS = {
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 #: File name endings ``--output`` writes.
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-#: Row statuses that do not make a removal's exit status 1.
-# An undo's pairs: put back, or back already (nothing to do).
-_FINE_ROWS = frozenset({"removed", "duplicate", "kept", "restored", "already_member"})
+#: Row statuses that do not make a removal's exit status 1: done, or nothing to do (a
+#: repeat; on none of the target lists, as the membership snapshot showed). An undo's
+#: pairs: put back, or back already.
+_FINE_ROWS = frozenset(
+    {"removed", "duplicate", "kept", "not_a_member", "restored", "already_member"}
+)
 
 
 class _Usage(Exception):
@@ -196,6 +199,9 @@ def _list_values(args: argparse.Namespace) -> list[str]:
     return values
 
 
+#: ``--snapshot`` values: the library's ``snapshot=`` argument.
+_SNAPSHOT: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
+
 # --------------------------------------------------------------------------- progress
 
 
@@ -232,7 +238,10 @@ class LogReporter(NullReporter):
         self._last = -math.inf
 
     def _line(self, snapshot: Snapshot) -> None:
-        parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} requests sent"]
+        if snapshot.phase in READ_PHASES:  # a membership read: pages, not removal requests
+            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} pages read"]
+        else:
+            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} requests sent"]
         if snapshot.items_total:
             parts.append(
                 f"{snapshot.items_completed:,} of {snapshot.items_total:,} items processed"
@@ -349,6 +358,15 @@ class _Session:
 def _list_rows(result: RemovalResult, names: dict[str, str]) -> list[dict[str, Any]]:
     """Per target list: requests, and contacts sent and in completed activities."""
     counted = result.plan.source.kind.value == "contact_ids"
+    # What a re-read of the lists shows (None without a membership snapshot): "removed",
+    # or "restored" for an undo, per list id.
+    word = result._truth_word
+    verified: dict[str, int] | None = None
+    if result.after is not None:
+        ch = result.changes
+        verified = {
+            str(k): int(v) for k, v in ch[ch["outcome"] == word]["list_id"].value_counts().items()
+        }
     out = []
     for list_id in result.plan.list_ids:
         runs = [r for r in result.runs if list_id in r.batch.list_ids]
@@ -366,6 +384,8 @@ def _list_rows(result: RemovalResult, names: dict[str, str]) -> list[dict[str, A
                 # engagement sources, where the API selects them).
                 "contacts_sent": sum(r.batch.size for r in accepted) if counted else None,
                 "contacts_completed": sum(r.batch.size for r in completed) if counted else None,
+                # removed (restored, for an undo) as the re-read shows; None: not read
+                "verified": None if verified is None else verified.get(list_id, 0),
             }
         )
     return out
@@ -415,6 +435,8 @@ def _report(
         },
         "activities": summary["activity_states"],
         "lists": _list_rows(result, names),
+        # what the lists' "verified" counts count: "removed", or "restored" for an undo
+        "verified_word": result._truth_word,
         "stopped": unfinished,
         "stop_reason": _stop_reason(outcome, error),
         "resume": f"{PROG} resume {result.run_id}" if unfinished and result.run_id else None,
@@ -460,6 +482,10 @@ def _text(report: dict[str, Any]) -> str:
             )
         if item["failed"]:
             text += f", {item['failed']:,} requests failed"
+        if item["verified"] is not None:
+            text += (
+                f"; {report['verified_word']} (verified by reading the list) {item['verified']:,}"
+            )
         lines.append(f"  list       {label}: {text}")
     if report["error"]:
         lines.append(f"  error      {report['error']}")
@@ -538,7 +564,23 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         raise
     # The names the user gave, for the report (a value that was an id names nothing).
     names = {i: v for i, v in zip(ids, values, strict=True) if i != v.strip().strip("{}").lower()}
-    plan = removal.plan_list_removal(data, ids, column=args.column, client=client)
+    snapshot = _SNAPSHOT[args.snapshot]
+    if client is None and snapshot == "auto":
+        snapshot = False  # `ccpandas plan` with no login: ids plan offline (emails cannot)
+    try:
+        plan = removal.plan_list_removal(
+            data,
+            ids,
+            column=args.column,
+            client=client,
+            snapshot=snapshot,
+            by=args.by,
+            progress=_reporter(args, s.stderr) if snapshot is not False else False,
+        )
+    except ccpandas.PlanError as exc:
+        if "snapshot" in str(exc):
+            exc.add_note("On the command line: --snapshot auto (the default, with a login) or yes.")
+        raise
     return plan, names, client
 
 
@@ -731,7 +773,22 @@ def _file_options(parser: argparse.ArgumentParser) -> None:
         help="one target list, name or id, taken whole (for a name with a comma)",
     )
     parser.add_argument(
-        "--column", default="contact_id", help="the column of contact ids (default: contact_id)"
+        "--column",
+        default="contact_id",
+        help="the column of contact ids or email addresses (default: contact_id)",
+    )
+    parser.add_argument(
+        "--by",
+        choices=("auto", "contact_id", "email"),
+        default="auto",
+        help="what the column holds (auto: told from its values)",
+    )
+    parser.add_argument(
+        "--snapshot",
+        choices=tuple(_SNAPSHOT),
+        default="auto",
+        help="read the lists' members first, send only what changes and verify after: "
+        "auto (always for emails; for ids when cheap), yes, no (default: auto)",
     )
     parser.add_argument(
         "--format",
@@ -777,9 +834,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         parents=[common],
         description="Remove contacts from Constant Contact lists from a file of contact "
-        "ids; every run is journaled and resumable. Exit codes: 0 done, 1 some rows or "
-        "activities failed, 2 bad usage or input (nothing sent), 3 quota spent (resume "
-        "later), 130 interrupted.",
+        "ids or email addresses; every run is journaled and resumable. Exit codes: 0 "
+        "done, 1 some rows or activities failed, 2 bad usage or input (nothing sent), "
+        "3 quota spent (resume later), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"ccpandas {ccpandas.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

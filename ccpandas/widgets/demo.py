@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
 
@@ -45,6 +46,16 @@ def _practice_data_dir() -> Iterator[str]:
             yield path
         finally:
             os.environ.pop(DATA_DIR_ENV, None)
+
+
+def _progress() -> Any:
+    """Bars on a terminal; in a log (``make demo > demo.log``, CI) plain timestamped
+    lines, as the command line writes them, instead of tqdm's ``\\r`` redraws."""
+    if sys.stderr.isatty():
+        return "tqdm"
+    from ccpandas.widgets.cli import LogReporter
+
+    return LogReporter(sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +109,7 @@ def _demo(args: argparse.Namespace) -> int:
         plan = segment.cc.plan(targets, "email", client=client)
         print(plan, "\n")
 
-        result = segment.cc.remove_from_lists(targets, "email", client=client, progress="tqdm")
+        result = segment.cc.remove_from_lists(targets, "email", client=client, progress=_progress())
         print()
         print(result, "\n")
         print("Rows that were not sent, with their reason:")
@@ -126,7 +137,7 @@ def _demo(args: argparse.Namespace) -> int:
         # Undo: exactly the removed memberships go back, previewed first.
         print("Undo, previewed (nothing sent yet):")
         print(result.undo(dry_run=True), "\n")
-        undo = result.undo(progress="tqdm")
+        undo = result.undo(progress=_progress())
         print()
         print(undo, "\n")
         for target in (newsletter, second):

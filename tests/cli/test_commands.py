@@ -15,6 +15,7 @@ from ccpandas.widgets.cli import ExitCode, LogReporter, read_table
 
 #: The documented keys of the JSON object of remove, resume and undo (docs/cli.md).
 REPORT_KEYS = {
+    "verified_word",
     "command",
     "run_id",
     "dry_run",
@@ -41,6 +42,7 @@ LIST_KEYS = {
     "failed",
     "contacts_sent",
     "contacts_completed",
+    "verified",
 }
 
 
@@ -78,7 +80,7 @@ def test_plan_prints_the_plan_and_sends_no_change(cli, emu, api, lists, members_
     first = lists["list_id"].iloc[0]
     before = members_of(api, first)
     used = emu.quota_used
-    ran = cli("plan", str(members_csv), "--lists", names(lists))
+    ran = cli("plan", str(members_csv), "--lists", names(lists), "--snapshot", "no")
     assert ran.code == ExitCode.OK, ran.err
     assert "nothing sent yet" in ran.out
     assert f"{len(before):,} unique valid ids" in ran.out
@@ -155,7 +157,7 @@ def test_failed_activity_exit_1(cli, emu, lists, members_csv) -> None:
 
 
 def test_dry_run_sends_nothing(cli, emu, lists, members_csv, tmp_path: Path) -> None:
-    used = emu.quota_used
+    used, posts = emu.quota_used, emu.account.count(method="POST")
     out = tmp_path / "plan.csv"
     ids = ",".join(lists["list_id"].iloc[:1])
     ran = cli(
@@ -165,8 +167,43 @@ def test_dry_run_sends_nothing(cli, emu, lists, members_csv, tmp_path: Path) -> 
     report = json.loads(ran.out)
     assert report["dry_run"] is True and report["outcome"] == "planned"
     assert report["run_id"] is None
-    assert emu.quota_used == used
+    # The plan read the list's members (GET pages); no removal was sent.
+    assert emu.quota_used > used
+    assert emu.account.count(method="POST") == posts
     assert len(pd.read_csv(out)) == len(pd.read_csv(members_csv))
+
+
+def test_remove_by_email_reads_the_lists_and_reports_what_they_show(
+    cli, emu, api, lists, tmp_path: Path
+) -> None:
+    first = lists["list_id"].iloc[0]
+    members = ccpandas.read_contacts(api, lists=[first])
+    path = tmp_path / "emails.csv"
+    segment = members[["email"]].head(20)
+    # Upper case and one address that is on no list: matched case-insensitively; the
+    # stranger is reported, not sent.
+    frame = pd.concat(
+        [segment.assign(email=segment["email"].str.upper()), pd.DataFrame({"email": ["x@y.z"]})]
+    )
+    frame.to_csv(path, index=False)
+    name = lists["name"].iloc[0]
+    planned = cli("plan", str(path), "--column", "email", "--lists", name)
+    assert planned.code == ExitCode.OK, planned.err
+    assert "members leaving" in planned.out and f"{name} 20" in planned.out
+    assert "pages read" in planned.err  # the read's progress, in pages, on stderr
+    ran = cli("remove", str(path), "--column", "email", "--lists", name, "--yes", "--json")
+    assert ran.code == ExitCode.OK, ran.err
+    report = json.loads(ran.out)
+    assert report["verified_word"] == "removed"
+    assert report["lists"][0]["verified"] == 20
+    assert report["rows_by_status"]["removed"] == 20
+    assert sum(report["rows_by_status"].values()) == 21  # no row dropped
+    assert not set(members["contact_id"].head(20)) & members_of(api, first)
+    text = cli("remove", str(path), "--column", "email", "--lists", name, "--dry-run")
+    assert text.code == ExitCode.OK, text.err
+    no_snapshot = cli("plan", str(path), "--column", "email", "--lists", name, "--snapshot", "no")
+    assert no_snapshot.code == ExitCode.USAGE
+    assert "--snapshot auto" in no_snapshot.err
 
 
 def test_confirmation_on_a_terminal(cli, emu, api, lists, members_csv) -> None:
@@ -279,7 +316,8 @@ def test_quota_spent_exit_3_then_resume(cli, emu, api, tmp_path) -> None:
     contacts[["contact_id"]].to_csv(path, index=False)
     list_ids = ",".join(ccpandas.read_contact_lists(api)["list_id"])
     emu.configure(daily_quota=emu.quota_used + 1)  # the first POST fits, not the second
-    ran = cli("remove", str(path), "--lists", list_ids, "--yes", "--json")
+    # No snapshot: the reads would take the one request the quota has left.
+    ran = cli("remove", str(path), "--lists", list_ids, "--yes", "--json", "--snapshot", "no")
     assert ran.code == ExitCode.QUOTA, ran.err
     report = json.loads(ran.out)
     assert report["outcome"] == "quota_exceeded"
@@ -375,6 +413,18 @@ def test_log_reporter_prints_at_most_every_interval_and_at_the_end() -> None:
     assert "polling: 10 of 10" in lines[1]
     assert "done: 10 of 10" in lines[2]
     assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
+
+
+def test_log_reporter_counts_a_membership_read_in_pages() -> None:
+    from ccpandas.run.progress import Snapshot
+
+    out = io.StringIO()
+    rep = LogReporter(out, interval=0.0)
+    rep.start(Snapshot("reading", 4, 0, message="reading list members: page 0 of ~4"))
+    rep.finish(Snapshot("read", 4, 4, message="read list members: 4 pages, 1,721 contacts"))
+    first, last = out.getvalue().splitlines()
+    assert "reading: 0 of 4 pages read" in first and "requests" not in first
+    assert "read: 4 of 4 pages read" in last and "requests" not in last
 
 
 def test_read_table_keeps_ids_as_text() -> None:

@@ -118,6 +118,8 @@ def test_interrupt_exit_130_then_resume(emu, api, lists, members_csv, run_cli) -
             first_list(lists),
             "--yes",
             "--json",
+            "--snapshot",  # the lines below are the run's, not a membership read's
+            "no",
             "--base-url",
             emu.base_url,
         ],

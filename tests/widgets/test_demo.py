@@ -22,8 +22,15 @@ def test_demo_verifies_both_lists_and_keeps_its_journal_to_itself(
 
     assert demo.main(["--contacts", "600", "--speed", "1000000"]) == 0
 
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert out.count(" now has ") == 2  # both target lists read back
+    # stderr is no terminal here (as in `make demo > demo.log`): plain timestamped lines,
+    # the read counted in pages, no tqdm redraws.
+    log = captured.err
+    assert "\r" not in log and "\x1b" not in log
+    assert "ccpandas: read: " in log and "pages read" in log
+    assert "removed (verified): " in log and "restored (verified): " in log
     assert "Verified: no contact of the segment is still a member of either list." in out
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written == [], f"the demo wrote into the user's data directory: {written}"
