@@ -27,7 +27,7 @@ myst_heading_anchors = 3
 nb_execution_mode = "off"
 # A static page has no kernel to draw a widget with (and would fetch a widget manager
 # from a CDN on every view): show each widget's text form instead, which ccpandas writes
-# for such pages ("ccpandas removal status: done: ..."). Notebook 03 shows its panel as a
+# for such pages ("ccpandas status: done: ..."). Notebook 03 shows its panel as a
 # screenshot beneath the cell (tests/widgets/test_browser.py takes it).
 nb_mime_priority_overrides = [
     (builder, "application/vnd.jupyter.widget-view+json", None)

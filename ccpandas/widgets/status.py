@@ -42,8 +42,9 @@ _BAD = frozenset({*BatchState.bad_states(), BatchState.REJECTED, BatchState.UNKN
 # Rows shown first when there are more activities than rows: what needs attention.
 _ORDER = {**{s: 0 for s in BatchState.bad_states()}, BatchState.REJECTED: 0, BatchState.UNKNOWN: 1}
 
-#: Every text status starts with this, so a notebook sanitizer can match it.
-TEXT_PREFIX = "ccpandas removal status: "
+#: Every text status starts with this (a removal, an undo or a membership read alike),
+#: so a notebook sanitizer can match it.
+TEXT_PREFIX = "ccpandas status: "
 # Failed activities the text form names (the widget's table shows up to max_rows).
 _TEXT_BAD_ROWS = 3
 

@@ -319,8 +319,8 @@ def test_status_display_text_fallback_is_refreshed_at_the_end(capsys) -> None:
     status.finish(Snapshot("done", 1, 1, (act(0, "completed", 500),)))
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        "ccpandas removal status: starting: 1 request to send",
-        "ccpandas removal status: done: 1 activity completed; 500 of 500 items",
+        "ccpandas status: starting: 1 request to send",
+        "ccpandas status: done: 1 activity completed; 500 of 500 items",
     ]
 
 
@@ -332,7 +332,7 @@ def test_status_display_text_fallback_follows_phases_and_time(capsys) -> None:
     InteractiveShell.instance()
     now = [0.0]
     status = StatusDisplay(auto_display=True, clock=lambda: now[0])
-    prefix = "ccpandas removal status: "
+    prefix = "ccpandas status: "
     status.start(Snapshot("starting", 2, 0))
     status.update(Snapshot("submitting", 2, 1, (act(0, "pending", total=0),)))
     now[0] += 0.5
