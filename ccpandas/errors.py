@@ -46,6 +46,7 @@ Example:
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 from typing import Any
 
 __all__ = [
@@ -184,6 +185,14 @@ class TransportError(CCError):
         self.host = host
 
 
+def _args_section(cls: type) -> str:
+    """The ``Args:`` section of ``cls``'s docstring (up to the next section)."""
+    doc = inspect.cleandoc(cls.__doc__ or "")
+    start = doc.index("Args:")
+    end = doc.find("\n\nExample:", start)
+    return doc[start : end if end != -1 else len(doc)]
+
+
 class APIError(CCError):
     """The API answered with an error status.
 
@@ -222,6 +231,14 @@ class APIError(CCError):
         self.errors = errors or []
         super().__init__(self._describe())
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # A subclass that keeps this constructor documents its arguments with this
+        # class's own Args section (the API reference shows them on every subclass).
+        super().__init_subclass__(**kwargs)
+        doc = inspect.cleandoc(cls.__doc__ or "")
+        if "__init__" not in cls.__dict__ and "Args:" not in doc:
+            cls.__doc__ = f"{doc}\n\n{_args_section(APIError)}"
+
     def _describe(self) -> str:
         where = f" for {self.request}" if self.request else ""
         key = f" {self.error_key}" if self.error_key else ""
@@ -230,131 +247,35 @@ class APIError(CCError):
 
 
 class BadRequestError(APIError):
-    """400: the API rejected the request body or parameters.
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """400: the API rejected the request body or parameters."""
 
 
 class UnauthorizedError(APIError, AuthError):
-    """401: the token is missing, wrong or expired (and refreshing did not help).
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """401: the token is missing, wrong or expired (and refreshing did not help)."""
 
 
 class ForbiddenError(APIError):
-    """403: the token lacks a scope (``contact_data``) or the user a privilege.
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """403: the token lacks a scope (``contact_data``) or the user a privilege."""
 
 
 class NotFoundError(APIError):
-    """404: no such list, contact, tag or activity.
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """404: no such list, contact, tag or activity."""
 
 
 class ConflictError(APIError):
-    """409: the request conflicts with the account's state.
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """409: the request conflicts with the account's state."""
 
 
 class UnsupportedMediaTypeError(APIError):
-    """415: the body was not sent as JSON.
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """415: the body was not sent as JSON."""
 
 
 class RateLimitError(APIError):
-    """429: a rate limit answered.
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """429: a rate limit answered."""
 
 
 class ThrottledError(RateLimitError):
-    """429 ``throttled``: over 4 requests per second. The client retries it.
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """429 ``throttled``: over 4 requests per second. The client retries it."""
 
 
 class QuotaExceededError(RateLimitError):
@@ -395,35 +316,11 @@ class QuotaExceededError(RateLimitError):
 
 
 class TooManyActivitiesError(RateLimitError):
-    """429 on an activity POST: the account already has 1,000 queued activities.
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """429 on an activity POST: the account already has 1,000 queued activities."""
 
 
 class ServerError(APIError):
-    """5xx: the service failed. Retried with backoff.
-
-    Args:
-        status: The HTTP status of the answer, e.g. ``404``.
-        error_key: The ``error_key`` of the answer's first error entry, e.g.
-            ``"not_found"``; None when the body had none.
-        error_message: The ``error_message`` of that entry, as the API wrote it; None when
-            the body had none.
-        request: The request that failed, as ``"METHOD /path"`` (never headers, never a
-            token); None when unknown.
-        errors: Every entry of the answer's error body (dicts with ``error_key`` and
-            ``error_message``). None (the default) is none.
-    """
+    """5xx: the service failed. Retried with backoff."""
 
 
 class ActivityError(CCError):
