@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ccpandas import removal
+from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
 from ccpandas.plan.planner import frame_column, list_values
@@ -46,6 +47,7 @@ class CCAccessor:
             raise AttributeError("the cc accessor works on DataFrames")
         self._obj = obj
 
+    @shared_params
     def plan_removal(
         self,
         list_ids: str | Iterable[str],
@@ -77,13 +79,8 @@ class CCAccessor:
                 ``"auto"`` reads them when email input needs it or when the reads cost no
                 more than the removal requests; a ``"snap-..."`` id continues an
                 interrupted read. Email input needs a snapshot.
-            verify: With a membership snapshot, True (the default) reads the lists again
-                at the end, so ``result.changes`` says per (contact, list) pair
-                ``removed`` or ``still_member``; False skips that read. No effect without
-                a snapshot.
-            by: What the column holds: ``"auto"`` (the default) tells contact ids and
-                email addresses apart by their values; ``"contact_id"`` or ``"email"``
-                forces one.
+            verify: {shared}
+            by: {shared}
 
         Returns:
             A :class:`~ccpandas.plan.planner.RemovalPlan`; ``print(plan)`` says what
@@ -102,6 +99,7 @@ class CCAccessor:
             by=by,
         )
 
+    @shared_params
     def plan(
         self,
         list_ids: str | Iterable[str],
@@ -125,17 +123,9 @@ class CCAccessor:
                 default client (:func:`ccpandas.get_default_client`). It is needed only to
                 resolve list names or read members: planning by list UUIDs without a
                 snapshot sends nothing.
-            snapshot: Whether to read the target lists' members first (a membership
-                snapshot): ``"auto"`` (the default) reads them when email input needs it
-                or when the reads cost no more than the removal requests; True or False
-                forces it; a ``"snap-..."`` id continues an interrupted read.
-            verify: With a membership snapshot, True (the default) reads the lists again
-                at the end, so ``result.changes`` says per (contact, list) pair
-                ``removed`` or ``still_member``; False skips that read. No effect without
-                a snapshot.
-            by: What the column holds: ``"auto"`` (the default) tells contact ids and
-                email addresses apart by their values; ``"contact_id"`` or ``"email"``
-                forces one.
+            snapshot: {shared}
+            verify: {shared}
+            by: {shared}
 
         Returns:
             A :class:`~ccpandas.plan.planner.RemovalPlan`.
@@ -147,6 +137,7 @@ class CCAccessor:
             list_ids, column, client=client, snapshot=snapshot, verify=verify, by=by
         )
 
+    @shared_params
     def remove_from_lists(
         self,
         list_ids: str | Iterable[str] | None = None,
@@ -177,37 +168,15 @@ class CCAccessor:
                 and is a :class:`~ccpandas.PlanError` elsewhere.
             column: The column of this frame that holds the contacts (contact ids or
                 email addresses). Default ``"contact_id"``.
-            client: The :class:`~ccpandas.Client` to use. None (the default) uses
-                the default client (:func:`ccpandas.get_default_client`).
-            dry_run: True plans the run and returns its result without sending any change
-                (a membership snapshot, when one is taken, still reads the lists: that is
-                the preview). False (the default) sends it.
-            wait: True (the default) polls until every activity has ended. False returns
-                once every request is accepted; ``result.wait()`` follows the activities
-                later.
-            progress: How progress is shown: ``"auto"`` (the widget display in a notebook
-                after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
-                (same as ``"auto"``), False or None (nothing), or a
-                :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
-            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-                every activity has ended. Activities still running at the timeout keep
-                running on the server and show as ``processing``; ``result.wait()``
-                follows them again.
-            wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
-                UTC) and then continues. False (the default) stops the run with
-                :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
-                continues it after the reset.
-            snapshot: Whether to read the target lists' members first (a membership
-                snapshot): ``"auto"`` (the default) reads them when email input needs it
-                or when the reads cost no more than the removal requests; True or False
-                forces it; a ``"snap-..."`` id continues an interrupted read.
-            verify: With a membership snapshot, True (the default) reads the lists again
-                at the end, so ``result.changes`` says per (contact, list) pair
-                ``removed`` or ``still_member``; False skips that read. No effect without
-                a snapshot.
-            by: What the column holds: ``"auto"`` (the default) tells contact ids and
-                email addresses apart by their values; ``"contact_id"`` or ``"email"``
-                forces one.
+            client: {shared}
+            dry_run: {shared}
+            wait: {shared}
+            progress: {shared}
+            timeout: {shared}
+            wait_for_quota: {shared}
+            snapshot: {shared}
+            verify: {shared}
+            by: {shared}
             journal: True (the default) records the run in the journal on disk, so
                 ``ccpandas.resume(result.run_id)`` can finish it from any process and
                 ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
@@ -251,6 +220,7 @@ class CCAccessor:
             **options,
         )
 
+    @shared_params
     def resume(
         self,
         run_id: str,
@@ -277,21 +247,10 @@ class CCAccessor:
             client: The :class:`~ccpandas.Client` to use. None (the default) uses
                 the default client (:func:`ccpandas.get_default_client`). It must talk to
                 the API the run started on.
-            wait: True (the default) polls until every activity has ended. False returns
-                once every request is accepted; ``result.wait()`` follows the activities
-                later.
-            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-                every activity has ended. Activities still running at the timeout keep
-                running on the server and show as ``processing``; ``result.wait()``
-                follows them again.
-            progress: How progress is shown: ``"auto"`` (the widget display in a notebook
-                after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
-                (same as ``"auto"``), False or None (nothing), or a
-                :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
-            wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
-                UTC) and then continues. False (the default) stops the run with
-                :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
-                continues it after the reset.
+            wait: {shared}
+            timeout: {shared}
+            progress: {shared}
+            wait_for_quota: {shared}
 
         Returns:
             The run's :class:`~ccpandas.run.result.RemovalResult`, continued.
@@ -335,6 +294,7 @@ class CCAccessor:
 
         return RemovalPanel(self._obj, column, client=client, **kwargs)
 
+    @shared_params
     def keep_in_lists(
         self,
         list_ids: str | Iterable[str],
@@ -373,40 +333,23 @@ class CCAccessor:
                 means the members of ``list_ids`` themselves; or
                 ``Source.list_ids([...])``, or ``Source.all_active_contacts()`` (with
                 ``confirm_all_active=True``).
-            client: The :class:`~ccpandas.Client` to use. None (the default) uses
-                the default client (:func:`ccpandas.get_default_client`).
+            client: {shared}
             confirm_all_active: Must be True to remove with
                 ``Source.all_active_contacts()``: a guard against emptying the lists by
                 mistake. Default False.
             confirm_empty: Must be True to accept an empty frame, which keeps nobody (the
                 lists emptied); otherwise that is a :class:`~ccpandas.PlanError`. Default
                 False.
-            dry_run: True plans the run and returns its result without sending any change
-                (a membership snapshot, when one is taken, still reads the lists: that is
-                the preview). False (the default) sends it.
-            wait: True (the default) polls until every activity has ended. False returns
-                once every request is accepted; ``result.wait()`` follows the activities
-                later.
-            progress: How progress is shown: ``"auto"`` (the widget display in a notebook
-                after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
-                (same as ``"auto"``), False or None (nothing), or a
-                :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
-            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-                every activity has ended. Activities still running at the timeout keep
-                running on the server and show as ``processing``; ``result.wait()``
-                follows them again.
-            wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
-                UTC) and then continues. False (the default) stops the run with
-                :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
-                continues it after the reset.
+            dry_run: {shared}
+            wait: {shared}
+            progress: {shared}
+            timeout: {shared}
+            wait_for_quota: {shared}
             snapshot: Whether to read the target lists' members first (a membership
                 snapshot): ``"auto"`` (the default) reads them when the reads cost no
                 more than the removal requests; True or False forces it; a ``"snap-..."``
                 id continues an interrupted read.
-            verify: With a membership snapshot, True (the default) reads the lists again
-                at the end, so ``result.changes`` says per (contact, list) pair
-                ``removed`` or ``still_member``; False skips that read. No effect without
-                a snapshot.
+            verify: {shared}
             journal: True (the default) records the run in the journal on disk, so
                 ``ccpandas.resume(result.run_id)`` can finish it from any process and
                 ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only

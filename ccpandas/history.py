@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
+from ccpandas._docs import shared_params
 from ccpandas.errors import CCError, PlanError
 from ccpandas.run.batch import BatchState, Outcome
 from ccpandas.run.journal import JournalDB, RunJournal, open_journal, plan_digest
@@ -71,6 +72,7 @@ _BAD = (*BatchState.bad_states(), BatchState.REJECTED, BatchState.UNKNOWN)
 _BUSY = tuple(s for s in BatchState if s.busy)
 
 
+@shared_params
 def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     """Every run in the journal, newest first: one row each with ``run_id``,
     ``started_at``, ``lists`` (how many target lists), ``list_names`` ("Newsletter,
@@ -84,9 +86,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     (``stop_reason`` of a completed run, say) is always None, in an object column.
 
     Args:
-        journal: The journal database to use (a :class:`~ccpandas.run.journal.JournalDB`).
-            None (the default) opens the one in the data directory
-            (:func:`~ccpandas.run.journal.data_dir`).
+        journal: {shared}
 
     Returns:
         A DataFrame with the columns of :data:`RUN_COLUMNS`, one row per run; no rows when
@@ -202,6 +202,7 @@ def _list_names(rec: dict[str, Any]) -> str:
     return ", ".join(str(names.get(i, i)) for i in ids)
 
 
+@shared_params
 def run_result(
     run_id: str,
     client: Client | None = None,
@@ -226,9 +227,7 @@ def run_result(
         runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
             limits) the run uses instead of the defaults; for tests. None (the default) uses
             the defaults.
-        journal: The journal database to use (a :class:`~ccpandas.run.journal.JournalDB`).
-            None (the default) opens the one in the data directory
-            (:func:`~ccpandas.run.journal.data_dir`).
+        journal: {shared}
 
     Returns:
         The run's :class:`~ccpandas.RemovalResult` (an
@@ -293,6 +292,7 @@ def _rebuild(
     return result
 
 
+@shared_params
 def resume(
     run_id: str,
     client: Client | None = None,
@@ -317,19 +317,10 @@ def resume(
         client: The :class:`~ccpandas.Client` to use. None (the default) uses the
             default client (:func:`ccpandas.get_default_client`). It must talk to the API
             the run started on.
-        wait: True (the default) polls until every activity has ended. False returns once
-            every request is accepted; ``result.wait()`` follows the activities later.
-        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until every
-            activity has ended. Activities still running at the timeout keep running on the
-            server and show as ``processing``; ``result.wait()`` follows them again.
-        progress: How progress is shown: ``"auto"`` (the widget display in a notebook after
-            ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True (same as
-            ``"auto"``), False or None (nothing), or a
-            :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
-        wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00 UTC) and
-            then continues. False (the default) stops the run with
-            :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)`` continues it
-            after the reset.
+        wait: {shared}
+        timeout: {shared}
+        progress: {shared}
+        wait_for_quota: {shared}
         runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
             limits) the run uses instead of the defaults; for tests. None (the default) uses
             the defaults.
@@ -456,6 +447,7 @@ def _resume_email_frame(
     return result._continue(**options)
 
 
+@shared_params
 def undo(
     run_id: str,
     client: Client | None = None,
@@ -496,15 +488,9 @@ def undo(
             :class:`~ccpandas.run.undo.UndoResult` marked as a dry run (per-list counts,
             cost, what cannot be restored and why), without sending any change. False (the
             default) sends the undo.
-        wait: True (the default) polls until every activity has ended. False returns once
-            every request is accepted; ``result.wait()`` follows the activities later.
-        progress: How progress is shown: ``"auto"`` (the widget display in a notebook after
-            ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True (same as
-            ``"auto"``), False or None (nothing), or a
-            :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
-        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until every
-            activity has ended. Activities still running at the timeout keep running on the
-            server and show as ``processing``; ``result.wait()`` follows them again.
+        wait: {shared}
+        progress: {shared}
+        timeout: {shared}
         force: True allows a second undo of a run already undone. False (the default)
             refuses it with a :class:`~ccpandas.PlanError` naming the first undo.
         runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,

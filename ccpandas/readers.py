@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from ccpandas._docs import shared_params
 from ccpandas.auth.connect import get_default_client
 from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
@@ -99,6 +100,7 @@ _DATETIME_DTYPE = "datetime64[ns, UTC]"
 # --------------------------------------------------------------------------- readers
 
 
+@shared_params
 def read_contact_lists(
     client: Client | None = None,
     *,
@@ -111,8 +113,7 @@ def read_contact_lists(
     membership_count (``Int64``; ``<NA>`` when ``include_membership_count=None``).
 
     Args:
-        client: The :class:`~ccpandas.Client` to use. None (the default) uses the default
-            client (:func:`ccpandas.get_default_client`).
+        client: {shared}
         status: Which lists: ``"active"`` (the default), ``"deleted"`` or ``"all"``.
         include_membership_count: What ``membership_count`` counts: ``"all"`` (the default)
             every member, ``"active"`` only the active ones; None leaves the column empty
@@ -143,6 +144,7 @@ def read_contact_lists(
     return _frame((_pick(item, CONTACT_LIST_COLUMNS) for item in items), CONTACT_LIST_COLUMNS)
 
 
+@shared_params
 def read_contacts(
     client: Client | None = None,
     *,
@@ -156,8 +158,7 @@ def read_contacts(
     """Contacts matching the filters, one row per contact, every page read.
 
     Args:
-        client: The :class:`~ccpandas.Client` to use. None (the default) uses the default
-            client (:func:`ccpandas.get_default_client`).
+        client: {shared}
         lists: list ids, or exact names of active lists (resolved with one
             GET /contact_lists; an unknown or ambiguous name, or one that only a
             deleted list has, is a PlanError): contacts in any of them. More
@@ -232,14 +233,14 @@ def read_contacts(
     return _frame(rows(), schema)
 
 
+@shared_params
 def read_contact_tags(client: Client | None = None) -> pd.DataFrame:
     """Every tag of the account with the number of contacts carrying it.
 
     Columns: tag_id, name, contacts_count (``Int64``), created_at, updated_at.
 
     Args:
-        client: The :class:`~ccpandas.Client` to use. None (the default) uses the default
-            client (:func:`ccpandas.get_default_client`).
+        client: {shared}
 
     Returns:
         A DataFrame with one row per tag, columns as above.

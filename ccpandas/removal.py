@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
+from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
@@ -322,6 +323,7 @@ def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -
     )
 
 
+@shared_params
 def remove_from_lists(
     data: pd.DataFrame | pd.Series,
     list_ids: str | Iterable[str],
@@ -354,37 +356,15 @@ def remove_from_lists(
             Names cost one ``GET /contact_lists`` to resolve.
         column: The column of ``data`` that holds the contacts (contact ids or email
             addresses). Default ``"contact_id"``.
-        client: The :class:`~ccpandas.Client` to use. None (the default) uses
-            the default client (:func:`ccpandas.get_default_client`).
-        dry_run: True plans the run and returns its result without sending any change
-            (a membership snapshot, when one is taken, still reads the lists: that is
-            the preview). False (the default) sends it.
-        wait: True (the default) polls until every activity has ended. False returns
-            once every request is accepted; ``result.wait()`` follows the activities
-            later.
-        progress: How progress is shown: ``"auto"`` (the widget display in a notebook
-            after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
-            (same as ``"auto"``), False or None (nothing), or a
-            :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
-        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-            every activity has ended. Activities still running at the timeout keep
-            running on the server and show as ``processing``; ``result.wait()``
-            follows them again.
-        wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
-            UTC) and then continues. False (the default) stops the run with
-            :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
-            continues it after the reset.
-        snapshot: Whether to read the target lists' members first (a membership
-            snapshot): ``"auto"`` (the default) reads them when email input needs it
-            or when the reads cost no more than the removal requests; True or False
-            forces it; a ``"snap-..."`` id continues an interrupted read.
-        verify: With a membership snapshot, True (the default) reads the lists again
-            at the end, so ``result.changes`` says per (contact, list) pair
-            ``removed`` or ``still_member``; False skips that read. No effect without
-            a snapshot.
-        by: What the column holds: ``"auto"`` (the default) tells contact ids and
-            email addresses apart by their values; ``"contact_id"`` or ``"email"``
-            forces one.
+        client: {shared}
+        dry_run: {shared}
+        wait: {shared}
+        progress: {shared}
+        timeout: {shared}
+        wait_for_quota: {shared}
+        snapshot: {shared}
+        verify: {shared}
+        by: {shared}
         journal: True (the default) records the run in the journal on disk, so
             ``ccpandas.resume(result.run_id)`` can finish it from any process and
             ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
@@ -430,6 +410,7 @@ def remove_from_lists(
     return run_plan(plan, client, journal=journal, **options)
 
 
+@shared_params
 def remove_list_memberships(
     client: Client | None,
     list_ids: str | Iterable[str],
@@ -471,32 +452,16 @@ def remove_list_memberships(
             mistake. Default False.
         confirm_empty: Must be True to accept an empty ``exclude``, which keeps
             nobody; otherwise that is a :class:`~ccpandas.PlanError`. Default False.
-        dry_run: True plans the run and returns its result without sending any change
-            (a membership snapshot, when one is taken, still reads the lists: that is
-            the preview). False (the default) sends it.
-        wait: True (the default) polls until every activity has ended. False returns
-            once every request is accepted; ``result.wait()`` follows the activities
-            later.
-        progress: How progress is shown: ``"auto"`` (the widget display in a notebook
-            after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
-            (same as ``"auto"``), False or None (nothing), or a
-            :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
-        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-            every activity has ended. Activities still running at the timeout keep
-            running on the server and show as ``processing``; ``result.wait()``
-            follows them again.
-        wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00
-            UTC) and then continues. False (the default) stops the run with
-            :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)``
-            continues it after the reset.
+        dry_run: {shared}
+        wait: {shared}
+        progress: {shared}
+        timeout: {shared}
+        wait_for_quota: {shared}
         snapshot: Whether to read the target lists' members first (a membership
             snapshot): ``"auto"`` (the default) reads them when the reads cost no
             more than the removal requests; True or False forces it; a ``"snap-..."``
             id continues an interrupted read.
-        verify: With a membership snapshot, True (the default) reads the lists again
-            at the end, so ``result.changes`` says per (contact, list) pair
-            ``removed`` or ``still_member``; False skips that read. No effect without
-            a snapshot.
+        verify: {shared}
         journal: True (the default) records the run in the journal on disk, so
             ``ccpandas.resume(result.run_id)`` can finish it from any process and
             ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
@@ -566,6 +531,7 @@ def check_journal_flag(journal: Any) -> None:
         )
 
 
+@shared_params
 def wait(
     result: RemovalResult, timeout: float | None = None, progress: Any = None
 ) -> RemovalResult:
@@ -573,12 +539,8 @@ def wait(
 
     Args:
         result: The :class:`~ccpandas.RemovalResult` to follow.
-        timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-            every activity has ended. Activities still running at the timeout keep
-            running on the server and show as ``processing``; ``result.wait()``
-            follows them again.
-        progress: How progress is shown, as for :func:`ccpandas.remove_from_lists`. None
-            (the default) keeps the display the run already has.
+        timeout: {shared}
+        progress: {shared:progress_keep}
 
     Returns:
         ``result`` itself, brought up to date.

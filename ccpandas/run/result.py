@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 import numpy as np
 import pandas as pd
 
+from ccpandas._docs import shared_params
 from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
 from ccpandas.run.batch import BatchRun, BatchState
 from ccpandas.run.options import RunOptions, check_run_options
@@ -440,6 +441,7 @@ class RemovalResult:
         }
 
     # -- continuing ------------------------------------------------------------------
+    @shared_params
     def wait(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
         """Poll until every activity is terminal (or ``timeout`` seconds pass).
 
@@ -447,12 +449,8 @@ class RemovalResult:
         never as failed.
 
         Args:
-            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-                every activity has ended. Activities still running at the timeout keep
-                running on the server and show as ``processing``; ``result.wait()`` follows
-                them again.
-            progress: How progress is shown, as for :func:`ccpandas.remove_from_lists`. None
-                (the default) keeps the display the run already has.
+            timeout: {shared}
+            progress: {shared:progress_keep}
 
         Returns:
             This result, brought up to date.
@@ -465,6 +463,7 @@ class RemovalResult:
         self._with_reporter(progress, lambda: self.runner.wait(self.runs, timeout=timeout))
         return self
 
+    @shared_params
     def resume(
         self,
         timeout: float | None = None,
@@ -482,15 +481,9 @@ class RemovalResult:
         journal, in another process.
 
         Args:
-            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-                every activity has ended. Activities still running at the timeout keep
-                running on the server and show as ``processing``; ``result.wait()`` follows
-                them again.
-            progress: How progress is shown, as for :func:`ccpandas.remove_from_lists`. None
-                (the default) keeps the display the run already has.
-            wait: True (the default) polls until every activity has ended. False returns
-                once every request is accepted; ``result.wait()`` follows the activities
-                later.
+            timeout: {shared}
+            progress: {shared:progress_keep}
+            wait: {shared}
             wait_for_quota: True sleeps through a spent daily quota (it resets at 00:00 UTC)
                 and then continues. False stops the run with
                 :class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)`` continues
@@ -528,17 +521,14 @@ class RemovalResult:
         self._with_reporter(options.get("progress"), go)
         return self
 
+    @shared_params
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
         """Re-submit only the batches whose activity ended failed, cancelled or timed
         out, and those the API refused (a 4xx answer), then wait for them.
 
         Args:
-            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-                every activity has ended. Activities still running at the timeout keep
-                running on the server and show as ``processing``; ``result.wait()`` follows
-                them again.
-            progress: How progress is shown, as for :func:`ccpandas.remove_from_lists`. None
-                (the default) keeps the display the run already has.
+            timeout: {shared}
+            progress: {shared:progress_keep}
 
         Returns:
             This result; nothing is sent when no batch needs it.
@@ -561,6 +551,7 @@ class RemovalResult:
             self._with_reporter(progress, go)
         return self
 
+    @shared_params
     def undo(
         self,
         client: Any = None,
@@ -584,17 +575,9 @@ class RemovalResult:
                 :class:`~ccpandas.run.undo.UndoResult` marked as a dry run (per-list counts,
                 cost, what cannot be restored and why), without sending any change. False
                 (the default) sends the undo.
-            wait: True (the default) polls until every activity has ended. False returns
-                once every request is accepted; ``result.wait()`` follows the activities
-                later.
-            progress: How progress is shown: ``"auto"`` (the widget display in a notebook
-                after ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True
-                (same as ``"auto"``), False or None (nothing), or a
-                :class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.
-            timeout: Seconds to keep polling, e.g. ``600``. None (the default) polls until
-                every activity has ended. Activities still running at the timeout keep
-                running on the server and show as ``processing``; ``result.wait()`` follows
-                them again.
+            wait: {shared}
+            progress: {shared}
+            timeout: {shared}
             force: True allows a second undo of a run already undone. False (the default)
                 refuses it with a :class:`~ccpandas.PlanError` naming the first undo.
 

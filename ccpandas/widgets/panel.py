@@ -37,6 +37,7 @@ import ipywidgets as w
 import pandas as pd
 import traitlets
 
+from ccpandas._docs import shared_params
 from ccpandas._env import in_widget_event
 from ccpandas.errors import CCError
 from ccpandas.models import SourceKind
@@ -61,6 +62,7 @@ FALLBACK_TEXT = (
 _RESULT_ROWS = 10
 
 
+@shared_params
 class RemovalPanel(w.VBox):
     """Walks an analyst through one removal, from picking lists to the result.
 
@@ -69,8 +71,7 @@ class RemovalPanel(w.VBox):
             API selects (lists, tags, engagement, all active contacts).
         column: The column of ``data`` that holds the contacts, pre-selected in the
             panel. Default ``"contact_id"``.
-        client: The :class:`~ccpandas.Client` to use. None (the default) uses
-            the default client (:func:`ccpandas.get_default_client`).
+        client: {shared}
         lists: The account's lists, a DataFrame as :func:`ccpandas.read_contact_lists`
             returns. None (the default) reads them now.
         tags: The account's tags, a DataFrame as :func:`ccpandas.read_contact_tags`
@@ -524,6 +525,7 @@ def _in_worker(action: Callable[[Any], Any], reporter: Any) -> concurrent.future
     return future
 
 
+@shared_params
 def removal_panel(
     data: pd.DataFrame | None = None,
     column: Any = "contact_id",
@@ -538,8 +540,7 @@ def removal_panel(
             API selects (lists, tags, engagement, all active contacts).
         column: The column of ``data`` that holds the contacts, pre-selected in the
             panel. Default ``"contact_id"``.
-        client: The :class:`~ccpandas.Client` to use. None (the default) uses
-            the default client (:func:`ccpandas.get_default_client`).
+        client: {shared}
         **kwargs: More options of :class:`RemovalPanel`: ``lists`` and ``tags`` (the
             account's lists and tags as DataFrames, read when omitted) and
             ``background`` (run the removal in a worker thread).

@@ -24,6 +24,7 @@ import ipywidgets as w
 import pandas as pd
 import traitlets
 
+from ccpandas._docs import shared_params
 from ccpandas.models import MAX_LISTS_PER_REQUEST, MAX_TAGS_PER_REQUEST
 from ccpandas.widgets._html import box, esc, note, plural
 
@@ -250,6 +251,7 @@ def _fetch(kind: str, client: Client | None) -> pd.DataFrame:
     return readers.read_contact_tags(client)
 
 
+@shared_params
 class ListPicker(ItemPicker):
     """Pick contact lists by name (with member counts).
 
@@ -260,8 +262,7 @@ class ListPicker(ItemPicker):
         lists: The account's lists, a DataFrame as :func:`ccpandas.read_contact_lists`
             returns (``list_id``, ``name``, and ``membership_count`` when shown). None
             (the default) reads them with ``client``.
-        client: The :class:`~ccpandas.Client` to use. None (the default) uses
-            the default client (:func:`ccpandas.get_default_client`).
+        client: {shared}
         max_selected: The most lists that can be picked, e.g. ``10``; picking more is
             refused with a message. None (the default) sets no limit.
         per_request: How many lists one request takes: picking more shows that the
@@ -301,6 +302,7 @@ class ListPicker(ItemPicker):
         )
 
 
+@shared_params
 class TagPicker(ItemPicker):
     """Pick contact tags (with contact counts); more than 50 are split into groups.
 
@@ -308,8 +310,7 @@ class TagPicker(ItemPicker):
         tags: The account's tags, a DataFrame as :func:`ccpandas.read_contact_tags`
             returns (``tag_id``, ``name``, and ``contacts_count`` when shown). None (the
             default) reads them with ``client``.
-        client: The :class:`~ccpandas.Client` to use. None (the default) uses
-            the default client (:func:`ccpandas.get_default_client`).
+        client: {shared}
         title: A heading shown above the widget, e.g. ``"Target lists"``. Default
             none.
         rows: How many tags the box shows at once (it scrolls for more). Default 6.

@@ -24,6 +24,7 @@ import ipywidgets as w
 import pandas as pd
 import traitlets
 
+from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import ENGAGEMENT_LEVELS, MAX_SOURCE_LISTS, Source, SourceKind
 from ccpandas.widgets._html import box, esc, note, plural
@@ -149,6 +150,7 @@ def _guess_column(data: pd.DataFrame, column: Any) -> Any:
     return data.columns[0] if len(data.columns) else None
 
 
+@shared_params
 class SourcePicker(w.VBox):
     """Choose the source of a removal. ``value`` is a :class:`SourceChoice`.
 
@@ -163,8 +165,7 @@ class SourcePicker(w.VBox):
         tags: The account's tags, a DataFrame as :func:`ccpandas.read_contact_tags`
             returns. None (the default) reads them with ``client`` when the tag source
             is picked.
-        client: The :class:`~ccpandas.Client` to use. None (the default) uses
-            the default client (:func:`ccpandas.get_default_client`).
+        client: {shared}
         title: A heading shown above the widget, e.g. ``"Target lists"``. Default
             none.
 

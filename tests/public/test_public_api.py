@@ -55,3 +55,31 @@ def test_plan_removal_never_mutates_the_frame():
     before = df.copy()
     df.cc.plan_removal(["7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"])
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_every_shared_parameter_placeholder_is_filled() -> None:
+    """A docstring line ``name: {shared}`` left unfilled (its function not decorated
+    with ``shared_params``) would show the placeholder in the API reference."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from ccpandas import _docs
+
+    unfilled = []
+    for info in pkgutil.walk_packages(ccpandas.__path__, "ccpandas."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            members = [obj, *vars(obj).values()] if inspect.isclass(obj) else [obj]
+            for member in members:
+                member = getattr(member, "fget", member)  # a property's docstring
+                doc = getattr(member, "__doc__", None)
+                if member is _docs.shared_params or not isinstance(doc, str):
+                    continue
+                if _docs._LINE.search(doc):
+                    unfilled.append(f"{info.name}.{name}")
+    assert unfilled == []
+    # and the filled text is the shared one
+    assert _docs.PARAMETERS["wait"][:40] in " ".join(ccpandas.remove_from_lists.__doc__.split())

@@ -1,0 +1,113 @@
+"""One description per recurring parameter, shared by every docstring that takes it.
+
+In a decorated function's ``Args:`` section, the line ``name: {shared}`` becomes
+``name: `` and the text of :data:`PARAMETERS` ``[name]`` (``{shared:key}`` takes another
+key's text), wrapped at the line's own indentation, so the API reference says the same
+thing in the same words everywhere and the words live in one place (pandas fills its
+docstrings the same way, with its ``doc`` decorator).
+
+Example:
+    >>> @shared_params
+    ... def f(wait=True):
+    ...     '''Do it.
+    ...
+    ...     Args:
+    ...         wait: {shared}
+    ...     '''
+    >>> "wait: True (the default) polls until every activity" in f.__doc__
+    True
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import TypeVar
+
+__all__ = ["PARAMETERS", "shared_params"]
+
+T = TypeVar("T")
+
+#: The shared descriptions, by parameter name (or by a key ``{shared:key}`` names).
+PARAMETERS: dict[str, str] = {
+    "client": (
+        "The :class:`~ccpandas.Client` to use. None (the default) uses the default client "
+        "(:func:`ccpandas.get_default_client`)."
+    ),
+    "dry_run": (
+        "True plans the run and returns its result without sending any change (a "
+        "membership snapshot, when one is taken, still reads the lists: that is the "
+        "preview). False (the default) sends it."
+    ),
+    "wait": (
+        "True (the default) polls until every activity has ended. False returns once "
+        "every request is accepted; ``result.wait()`` follows the activities later."
+    ),
+    "progress": (
+        'How progress is shown: ``"auto"`` (the widget display in a notebook after '
+        '``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True (same as '
+        '``"auto"``), False or None (nothing), or a '
+        ':class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.'
+    ),
+    "progress_keep": (
+        "How progress is shown, as for :func:`ccpandas.remove_from_lists`. None (the "
+        "default) keeps the display the run already has."
+    ),
+    "timeout": (
+        "Seconds to keep polling, e.g. ``600``. None (the default) polls until every "
+        "activity has ended. Activities still running at the timeout keep running on the "
+        "server and show as ``processing``; ``result.wait()`` follows them again."
+    ),
+    "wait_for_quota": (
+        "True sleeps through a spent daily quota (it resets at 00:00 UTC) and then "
+        "continues. False (the default) stops the run with "
+        ":class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)`` continues it "
+        "after the reset."
+    ),
+    "snapshot": (
+        "Whether to read the target lists' members first (a membership snapshot): "
+        '``"auto"`` (the default) reads them when email input needs it or when the reads '
+        "cost no more than the removal requests; True or False forces it; a "
+        '``"snap-..."`` id continues an interrupted read.'
+    ),
+    "verify": (
+        "With a membership snapshot, True (the default) reads the lists again at the end, "
+        "so ``result.changes`` says per (contact, list) pair ``removed`` or "
+        "``still_member``; False skips that read. No effect without a snapshot."
+    ),
+    "by": (
+        'What the column holds: ``"auto"`` (the default) tells contact ids and email '
+        'addresses apart by their values; ``"contact_id"`` or ``"email"`` forces one.'
+    ),
+    "journal": (
+        "The journal database to use (a :class:`~ccpandas.run.journal.JournalDB`). None "
+        "(the default) opens the one in the data directory "
+        "(:func:`~ccpandas.run.journal.data_dir`)."
+    ),
+}
+
+_LINE = re.compile(r"^(?P<indent>[ \t]*)(?P<name>\w+): \{shared(?::(?P<key>\w+))?\}$", re.M)
+#: Docstring lines stay within this many characters.
+WIDTH = 88
+
+
+def shared_params(obj: T) -> T:
+    """Fill the ``{shared}`` placeholders of ``obj``'s docstring (a function or a
+    class); an unknown name is a KeyError at import time, never a silent gap."""
+    doc = obj.__doc__
+    if doc:
+        obj.__doc__ = _LINE.sub(_fill, doc)
+    return obj
+
+
+def _fill(match: re.Match[str]) -> str:
+    indent, name = match["indent"], match["name"]
+    text = PARAMETERS[match["key"] or name]
+    return textwrap.fill(
+        f"{name}: {text}",
+        width=WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent + "    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
