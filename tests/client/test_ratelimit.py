@@ -160,10 +160,19 @@ def test_limiters_on_one_key_share_their_slots_in_order(state):
     a = SharedRateLimiter(4, key=KEY, state=state)
     b = SharedRateLimiter(4, key=KEY, state=state)
     interval = (1 + DEFAULT_MARGIN) / 4
-    waits = [a.reserve(), b.reserve(), a.reserve(), b.reserve()]
+    waits, before, after = [], [], []
+    for limiter in (a, b, a, b):
+        before.append(time.time())  # the limiter's own clock (shared across processes)
+        waits.append(limiter.reserve())
+        after.append(time.time())
     assert waits[0] == 0.0
+    # Slot i starts i intervals after slot 0, however long a loaded machine takes between
+    # two reserve() calls: each call read the clock somewhere in [before, after], so
+    # slot i lies in [before[i] + wait, after[i] + wait] and slot 0 in [before, after].
     for i, wait in enumerate(waits[1:], start=1):
-        assert i * interval - 0.05 < wait <= i * interval, waits
+        low, high = before[i] + wait - after[0], after[i] + wait - before[0]
+        assert low - 1e-3 <= i * interval <= high + 1e-3, (waits, before, after)
+        assert wait <= i * interval  # never longer than the queue ahead of it
     # another key has a budget of its own
     assert SharedRateLimiter(4, key=KEY + "2", state=state).reserve() == 0.0
 
