@@ -44,7 +44,7 @@ install: $(VENV)/.installed-base
 install-test: $(VENV)/.installed-test
 
 demo: install
-	$(PY) -m ccpandas.widgets.demo
+	$(PY) -m ccpandas.cli.demo
 
 lint: install-test
 	$(PY) -m ruff check ccpandas tests benchmarks notebooks
@@ -94,7 +94,7 @@ package: install-test
 	"$$bin/python" -m pip install --quiet dist/*.whl >"$$tmp/log" 2>&1 || fail "pip install"; \
 	cd "$$tmp"; export CCPANDAS_DATA_DIR="$$tmp/data" CCPANDAS_CONFIG_DIR="$$tmp/config"; \
 	"$$bin/python" -c 'import ccpandas, sys; sys.exit("site-packages" not in ccpandas.__file__)' || fail "import"; \
-	"$$bin/python" -m ccpandas.demo --contacts 500 >"$$tmp/log" 2>&1 || fail "the demo"; \
+	"$$bin/python" -m ccpandas.cli.demo --contacts 500 >"$$tmp/log" 2>&1 || fail "the demo"; \
 	"$$bin/ccpandas" --help >"$$tmp/log" 2>&1 || fail "ccpandas --help"; \
 	"$$bin/ccpandas" emulator --port 0 --contacts 50 >"$$tmp/emu" 2>&1 & emu=$$!; \
 	for i in $$(seq 100); do grep -q listening "$$tmp/emu" && break; sleep 0.1; done; \

@@ -48,7 +48,7 @@ FAST_SPEED = 1_000_000.0
 REMOVE_ROUTE = "/v3/activities/remove_list_memberships"
 POLL_ROUTES = ("/v3/activities", "/v3/activities/{activity_id}")
 _TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out"})
-#: Where ccpandas keeps its journal and daily request count (see ccpandas.run.journal).
+#: Where ccpandas keeps its journal and daily request count (see ccpandas.store.journal).
 DATA_DIR_ENV = "CCPANDAS_DATA_DIR"
 
 

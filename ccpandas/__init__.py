@@ -14,8 +14,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from ccpandas import _env, _lazy
+from ccpandas import _env
 from ccpandas import accessor as _accessor  # noqa: F401  (registers df.cc)
+from ccpandas.api import remove_from_lists, remove_list_memberships, wait
 from ccpandas.errors import (
     ActivityError,
     APIError,
@@ -29,7 +30,6 @@ from ccpandas.errors import (
 )
 from ccpandas.models import ActivityState, Source
 from ccpandas.plan.planner import RemovalPlan
-from ccpandas.removal import remove_from_lists, remove_list_memberships, wait
 from ccpandas.run import result as _result
 from ccpandas.run.result import RemovalResult
 
@@ -77,10 +77,10 @@ _LAZY = {
     "logout": "ccpandas.auth.connect",
     "connect": "ccpandas.auth.connect",
     # The run journal (sqlite3) loads on first use.
-    "runs": "ccpandas.history",
-    "run_result": "ccpandas.history",
-    "resume": "ccpandas.history",
-    "undo": "ccpandas.history",
+    "runs": "ccpandas.api",
+    "run_result": "ccpandas.api",
+    "resume": "ccpandas.api",
+    "undo": "ccpandas.api",
     # IPython extension hooks (%load_ext ccpandas); IPython is imported only then.
     "load_ipython_extension": "ccpandas.widgets.ipython",
     "unload_ipython_extension": "ccpandas.widgets.ipython",
@@ -120,4 +120,4 @@ __all__ = [
     "wait",
 ]
 
-__getattr__, __dir__ = _lazy.attach("ccpandas", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _env.attach("ccpandas", _LAZY, globals(), __all__)

@@ -1,6 +1,6 @@
-"""``python -m ccpandas``: the ``ccpandas`` command line (:mod:`ccpandas.widgets.cli`)."""
+"""``python -m ccpandas``: the ``ccpandas`` command line (:mod:`ccpandas.cli.main`)."""
 
-from ccpandas.widgets.cli import main
+from ccpandas.cli.main import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -47,7 +47,7 @@ PARAMETERS: dict[str, str] = {
         'How progress is shown: ``"auto"`` (the widget display in a notebook after '
         '``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True (same as '
         '``"auto"``), False or None (nothing), or a '
-        ':class:`~ccpandas.run.progress.Reporter` object. Default ``"auto"``.'
+        ':class:`~ccpandas.report.progress.Reporter` object. Default ``"auto"``.'
     ),
     "progress_keep": (
         "How progress is shown, as for :func:`ccpandas.remove_from_lists`. None (the "
@@ -80,9 +80,9 @@ PARAMETERS: dict[str, str] = {
         'addresses apart by their values; ``"contact_id"`` or ``"email"`` forces one.'
     ),
     "journal": (
-        "The journal database to use (a :class:`~ccpandas.run.journal.JournalDB`). None "
+        "The journal database to use (a :class:`~ccpandas.store.journal.JournalDB`). None "
         "(the default) opens the one in the data directory "
-        "(:func:`~ccpandas.run.journal.data_dir`)."
+        "(:func:`~ccpandas.store.journal.data_dir`)."
     ),
 }
 

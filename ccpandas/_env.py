@@ -1,4 +1,5 @@
-"""Where are we running? Answers that never import ipywidgets, and the front-end hook.
+"""Where are we running, what loads lazily: answers that never import ipywidgets, the
+front-end hook, and the lazy exports (:func:`attach`) every package ``__init__`` uses.
 
 The lower layers never pick a user interface themselves: a front end registers one with
 :func:`set_login_view_factory` (the package root registers the notebook login widget,
@@ -15,11 +16,13 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any
 
 __all__ = [
+    "attach",
     "in_notebook",
     "in_widget_event",
     "kernel",
@@ -85,3 +88,36 @@ def login_view() -> Any | None:
     """The registered front end's login view, or None when there is none to show."""
     factory = _login_view_factory
     return factory() if factory is not None else None
+
+
+# -- lazy exports (PEP 562): importing ccpandas must not import requests, sqlite3 or
+# ipywidgets until they are needed; every package __init__ uses this one helper.
+def attach(
+    package: str,
+    names: dict[str, str],
+    namespace: MutableMapping[str, Any],
+    extra: Iterable[str] = (),
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``(__getattr__, __dir__)`` for ``package``: ``names`` maps each lazy name to the
+    module that defines it; a loaded value is cached in ``namespace`` (the package's
+    ``globals()``), so the import happens once.
+
+    Example:
+        >>> getattr_, dir_ = attach("json", {"dumps": "json"}, {})  # as json.__init__ would
+        >>> getattr_("dumps")({"a": 1})
+        '{"a": 1}'
+    """
+    listed = set(names) | set(extra)
+
+    def __getattr__(name: str) -> Any:
+        module = names.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(namespace) | listed)
+
+    return __getattr__, __dir__

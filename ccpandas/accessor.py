@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ccpandas import removal
+from ccpandas import api
 from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
@@ -89,7 +89,7 @@ class CCAccessor:
         Example:
             >>> df.cc.plan_removal(["Newsletter"], client=client)  # doctest: +SKIP
         """
-        return removal.plan_list_removal(
+        return api.plan_list_removal(
             self._obj,
             list_ids,
             column=column,
@@ -208,7 +208,7 @@ class CCAccessor:
             "timeout": timeout,
             "wait_for_quota": wait_for_quota,
         }
-        return removal.remove_from_lists(
+        return api.remove_from_lists(
             self._obj,
             list_ids,
             column=column,
@@ -258,7 +258,7 @@ class CCAccessor:
         Example:
             >>> result = df.cc.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
         """
-        from ccpandas.history import resume_frame
+        from ccpandas.api import resume_frame
 
         options: RunOptions = {
             "wait": wait,
@@ -376,7 +376,7 @@ class CCAccessor:
             check_source(source)
         keep, list_ids = frame_column(self._obj, column), list_values(list_ids)
         src = source if source is not None else Source.list_ids(list_ids)
-        return removal.remove_list_memberships(
+        return api.remove_list_memberships(
             client,
             list_ids,
             source=src,

@@ -331,7 +331,7 @@ class ActivityError(CCError):
     Args:
         message: What went wrong, for people (the exception's text).
         activities: The failed activities' records
-            (:class:`~ccpandas.run.progress.ActivityProgress`: id, state, errors). None (the
+            (:class:`~ccpandas.report.progress.ActivityProgress`: id, state, errors). None (the
             default) is none.
     """
 
@@ -343,7 +343,7 @@ class ActivityError(CCError):
 class RunLockedError(CCError):
     """Another process is driving this run right now (it holds the run's lock).
 
-    Also importable as ``ccpandas.run.journal.RunLockedError``.
+    Also importable as ``ccpandas.store.journal.RunLockedError``.
     """
 
 

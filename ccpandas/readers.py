@@ -26,7 +26,7 @@ from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
 from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
 from ccpandas.plan.planner import list_names, list_values, resolve_list_ids
-from ccpandas.run.snapshot import contact_status
+from ccpandas.read.snapshot import contact_status
 
 __all__ = [
     "CONTACT_COLUMNS",
@@ -180,7 +180,7 @@ def read_contacts(
     created_at, updated_at, then one per ``include``. ``status`` speaks the ``status=``
     filter's vocabulary (``active``, ``unsubscribed``, ``deleted``,
     ``pending_confirmation``, ``temp_hold``, ``not_set``; see
-    :func:`ccpandas.run.snapshot.contact_status`), so
+    :func:`ccpandas.read.snapshot.contact_status`), so
     ``contacts[contacts.status == "active"]`` selects what ``status="active"`` reads;
     ``permission_to_send`` is the email address' permission (``explicit``,
     ``implicit``, ``unsubscribed``, ...). Changed: ``status`` used to hold the

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ccpandas import _lazy
+from ccpandas import _env
 
 if TYPE_CHECKING:
     from ccpandas.auth.connect import (
@@ -133,4 +133,4 @@ __all__ = [
     "pkce_flow",
 ]
 
-__getattr__, __dir__ = _lazy.attach("ccpandas.auth", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _env.attach("ccpandas.auth", _LAZY, globals(), __all__)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ccpandas import _lazy
+from ccpandas import _env
 
 if TYPE_CHECKING:
     from ccpandas.client.http import (
@@ -139,4 +139,4 @@ __all__ = [
     "used_today",
 ]
 
-__getattr__, __dir__ = _lazy.attach("ccpandas.client", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _env.attach("ccpandas.client", _LAZY, globals(), __all__)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ccpandas import _lazy
+from ccpandas import _env
 
 if TYPE_CHECKING:
     from ccpandas.plan.ids import (
@@ -82,4 +82,4 @@ __all__ = [
     "resolve_list_ids",
 ]
 
-__getattr__, __dir__ = _lazy.attach("ccpandas.plan", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _env.attach("ccpandas.plan", _LAZY, globals(), __all__)

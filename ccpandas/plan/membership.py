@@ -1,7 +1,7 @@
 """Membership truth, pure: who is on which target list, emails as input, and removal
 batches that only carry contacts to the lists they are on.
 
-Nothing here sends a request (the reads are in :mod:`ccpandas.run.snapshot`). A
+Nothing here sends a request (the reads are in :mod:`ccpandas.read.snapshot`). A
 :class:`MembershipSnapshot` holds, for the target lists, every member contact with its
 email, status, list memberships and tag ids. :func:`plan_membership_removal` turns a
 column of contact ids or email addresses into a :class:`~ccpandas.plan.planner.RemovalPlan`

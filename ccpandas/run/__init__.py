@@ -1,7 +1,7 @@
 """Running a plan: batch states, the runner, progress reporting, the journal, results.
 
 Depends on ``plan``, ``client`` and ``auth`` below it; front ends (tqdm, widgets, the
-CLI) only watch it through the :class:`~ccpandas.run.progress.Reporter` interface.
+CLI) only watch it through the :class:`~ccpandas.report.progress.Reporter` interface.
 
 Example:
     >>> from ccpandas.run import BatchState
@@ -13,30 +13,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ccpandas import _lazy
+from ccpandas import _env
 
 if TYPE_CHECKING:
-    from ccpandas.run.batch import (
-        ACCEPTED,
-        NOT_SENT,
-        BatchRun,
-        BatchState,
-        Outcome,
-    )
-    from ccpandas.run.journal import (
-        DATA_DIR_ENV,
-        JOURNAL_FILE,
-        JournalDB,
-        RunJournal,
-        RunLockedError,
-        data_dir,
-        open_journal,
-    )
-    from ccpandas.run.journal_codec import (
-        decode_series,
-        encode_series,
-    )
-    from ccpandas.run.progress import (
+    from ccpandas.report.progress import (
         ActivityProgress,
         NullReporter,
         Reporter,
@@ -54,35 +34,55 @@ if TYPE_CHECKING:
         NullJournal,
         Runner,
     )
+    from ccpandas.store.batch import (
+        ACCEPTED,
+        NOT_SENT,
+        BatchRun,
+        BatchState,
+        Outcome,
+    )
+    from ccpandas.store.codec import (
+        decode_series,
+        encode_series,
+    )
+    from ccpandas.store.journal import (
+        DATA_DIR_ENV,
+        JOURNAL_FILE,
+        JournalDB,
+        RunJournal,
+        RunLockedError,
+        data_dir,
+        open_journal,
+    )
 
 # Loaded on first use, so importing one module of this package stays cheap.
 _LAZY = {
-    "ACCEPTED": "ccpandas.run.batch",
-    "ActivityProgress": "ccpandas.run.progress",
-    "BatchRun": "ccpandas.run.batch",
-    "BatchState": "ccpandas.run.batch",
-    "DATA_DIR_ENV": "ccpandas.run.journal",
-    "JOURNAL_FILE": "ccpandas.run.journal",
+    "ACCEPTED": "ccpandas.store.batch",
+    "ActivityProgress": "ccpandas.report.progress",
+    "BatchRun": "ccpandas.store.batch",
+    "BatchState": "ccpandas.store.batch",
+    "DATA_DIR_ENV": "ccpandas.store.journal",
+    "JOURNAL_FILE": "ccpandas.store.journal",
     "Journal": "ccpandas.run.runner",
-    "JournalDB": "ccpandas.run.journal",
-    "NOT_SENT": "ccpandas.run.batch",
+    "JournalDB": "ccpandas.store.journal",
+    "NOT_SENT": "ccpandas.store.batch",
     "NullJournal": "ccpandas.run.runner",
-    "NullReporter": "ccpandas.run.progress",
-    "Outcome": "ccpandas.run.batch",
+    "NullReporter": "ccpandas.report.progress",
+    "Outcome": "ccpandas.store.batch",
     "ROW_STATUSES": "ccpandas.run.result",
     "RemovalResult": "ccpandas.run.result",
-    "Reporter": "ccpandas.run.progress",
-    "RunJournal": "ccpandas.run.journal",
-    "RunLockedError": "ccpandas.run.journal",
+    "Reporter": "ccpandas.report.progress",
+    "RunJournal": "ccpandas.store.journal",
+    "RunLockedError": "ccpandas.store.journal",
     "Runner": "ccpandas.run.runner",
-    "Snapshot": "ccpandas.run.progress",
-    "TqdmReporter": "ccpandas.run.progress",
-    "data_dir": "ccpandas.run.journal",
-    "decode_series": "ccpandas.run.journal_codec",
-    "encode_series": "ccpandas.run.journal_codec",
-    "make_reporter": "ccpandas.run.progress",
-    "open_journal": "ccpandas.run.journal",
-    "set_default_reporter_factory": "ccpandas.run.progress",
+    "Snapshot": "ccpandas.report.progress",
+    "TqdmReporter": "ccpandas.report.progress",
+    "data_dir": "ccpandas.store.journal",
+    "decode_series": "ccpandas.store.codec",
+    "encode_series": "ccpandas.store.codec",
+    "make_reporter": "ccpandas.report.progress",
+    "open_journal": "ccpandas.store.journal",
+    "set_default_reporter_factory": "ccpandas.report.progress",
 }
 
 __all__ = [
@@ -114,4 +114,4 @@ __all__ = [
     "set_default_reporter_factory",
 ]
 
-__getattr__, __dir__ = _lazy.attach("ccpandas.run", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _env.attach("ccpandas.run", _LAZY, globals(), __all__)

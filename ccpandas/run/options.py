@@ -22,7 +22,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
-from ccpandas.run.progress import Reporter, check_progress
+from ccpandas.report.progress import Reporter, check_progress
 
 __all__ = [
     "RUN_OPTION_DEFAULTS",
@@ -42,7 +42,7 @@ class RunOptions(TypedDict, total=False):
     - ``wait``: poll until every activity ends (True), or return once every batch is
       accepted (False).
     - ``progress``: ``"auto"``, ``"tqdm"``, True, False, None or a
-      :class:`~ccpandas.run.progress.Reporter`.
+      :class:`~ccpandas.report.progress.Reporter`.
     - ``timeout``: seconds to keep polling (None: until the end); the activities keep
       running on the server after it.
     - ``wait_for_quota``: sleep through a spent daily quota (until 00:00 UTC) instead

@@ -20,10 +20,10 @@ import pandas as pd
 
 from ccpandas._docs import shared_params
 from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
-from ccpandas.run.batch import BatchRun, BatchState
+from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.options import RunOptions, check_run_options
-from ccpandas.run.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.runner import Runner, run_error
+from ccpandas.store.batch import BatchRun, BatchState
 
 if TYPE_CHECKING:
     from ccpandas.plan.planner import RemovalPlan
@@ -113,7 +113,7 @@ class RemovalResult:
 
     Args:
         plan: The :class:`~ccpandas.plan.planner.RemovalPlan` that was run (or will be).
-        runs: One :class:`~ccpandas.run.batch.BatchRun` per request of the plan, in order:
+        runs: One :class:`~ccpandas.store.batch.BatchRun` per request of the plan, in order:
             each batch's state, activity id and errors.
         runner: The :class:`~ccpandas.run.runner.Runner` that sends and polls (its client,
             journal and display).
@@ -322,7 +322,7 @@ class RemovalResult:
         Example:
             >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
         """
-        from ccpandas.run.progress import make_reporter
+        from ccpandas.report.progress import make_reporter
 
         if self.dry_run:
             raise PlanError("this was a dry run: nothing to verify")
@@ -376,7 +376,7 @@ class RemovalResult:
         )
 
     def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
-        from ccpandas.run.snapshot import SnapshotJournal, read_after
+        from ccpandas.read.snapshot import SnapshotJournal, read_after
 
         journal = self.runner.journal
         db = getattr(journal, "db", None)
@@ -594,7 +594,7 @@ class RemovalResult:
             >>> result.undo(dry_run=True)  # doctest: +SKIP
             >>> result.undo().changes["outcome"].value_counts()  # doctest: +SKIP
         """
-        from ccpandas.run.journal import open_journal
+        from ccpandas.store.journal import open_journal
 
         run_undo = _undo_handler
         if run_undo is None:  # installed on `import ccpandas`; only a bare import misses it

@@ -51,9 +51,9 @@ from ccpandas.errors import (
     next_utc_midnight,
 )
 from ccpandas.models import Batch, MembershipAction, SourceKind
-from ccpandas.run.batch import BatchRun, BatchState, Outcome
+from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.run.clock import Clock, SystemClock
-from ccpandas.run.progress import NullReporter, Reporter, Snapshot
+from ccpandas.store.batch import BatchRun, BatchState, Outcome
 
 __all__ = ["BatchRun", "Journal", "NullJournal", "Runner"]
 
@@ -66,7 +66,7 @@ MAX_QUEUED_ACTIVITIES = 1_000
 @runtime_checkable
 class Journal(Protocol):
     """Where a run records what it does, so a dead kernel can resume
-    (:class:`ccpandas.run.journal.RunJournal`).
+    (:class:`ccpandas.store.journal.RunJournal`).
 
     Each call must be durable before it returns: the runner sends nothing until then.
     """

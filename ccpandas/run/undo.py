@@ -26,13 +26,13 @@ import pandas as pd
 from ccpandas.errors import APIError, CCError, PlanError
 from ccpandas.plan.membership import READ_PAGE_SIZE, snapshot_reads
 from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
-from ccpandas.run.batch import BatchRun, BatchState
-from ccpandas.run.journal import JournalDB, RunJournal, plan_digest
-from ccpandas.run.progress import NullReporter, Reporter, make_reporter
+from ccpandas.read.snapshot import read_snapshot
+from ccpandas.report.progress import NullReporter, Reporter, make_reporter
 from ccpandas.run.result import RemovalResult
 from ccpandas.run.runner import Runner
-from ccpandas.run.snapshot import read_snapshot
-from ccpandas.run.snapshot_store import SnapshotJournal, load_snapshot, run_snapshot_ids
+from ccpandas.store.batch import BatchRun, BatchState
+from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
+from ccpandas.store.snapshots import SnapshotJournal, load_snapshot, run_snapshot_ids
 
 __all__ = ["UndoResult", "earlier_undos", "plan_undo_of", "rebuild_undo", "run_undo"]
 
@@ -55,7 +55,7 @@ class UndoResult(RemovalResult):
 
     Args:
         plan: The :class:`~ccpandas.plan.undo.UndoPlan` that was run (or will be).
-        runs: One :class:`~ccpandas.run.batch.BatchRun` per request of the plan, in order:
+        runs: One :class:`~ccpandas.store.batch.BatchRun` per request of the plan, in order:
             each batch's state, activity id and errors.
         runner: The :class:`~ccpandas.run.runner.Runner` that sends and polls (its client,
             journal and display).
@@ -343,7 +343,7 @@ def _contacts_now(
 ) -> tuple[dict[str, tuple[str, tuple[str, ...]]], int]:
     """Status and current lists of ``wanted`` contacts: one ``GET /contacts/{id}`` each,
     or one read of the whole account (``status=all``) when that costs fewer requests."""
-    from ccpandas.run.snapshot import _record
+    from ccpandas.read.snapshot import _record
 
     out: dict[str, tuple[str, tuple[str, ...]]] = {}
     if not wanted:

@@ -7,7 +7,7 @@ Every widget is usable on its own and has a ``value`` trait that ``observe`` can
 ``TagPicker``           ``value``: selected tag ids
 ``SourcePicker``        ``value``: a :class:`~ccpandas.widgets.source.SourceChoice`
 ``PlanPreview``         ``value``: the :class:`~ccpandas.plan.RemovalPlan` shown
-``StatusDisplay``       ``value``: the latest :class:`~ccpandas.run.progress.Snapshot`
+``StatusDisplay``       ``value``: the latest :class:`~ccpandas.report.progress.Snapshot`
                         (it is the Reporter used by removals in a notebook)
 ``RemovalPanel``        ``result``: the :class:`~ccpandas.RemovalResult` of its run
 =====================  ===============================================================
@@ -23,7 +23,7 @@ Example:
 
 from __future__ import annotations
 
-from ccpandas import _lazy
+from ccpandas import _env
 from ccpandas._env import in_notebook, in_widget_event
 
 _LAZY = {
@@ -64,4 +64,4 @@ __all__ = [
     "set_login_flow",
 ]
 
-__getattr__, __dir__ = _lazy.attach("ccpandas.widgets", _LAZY, globals(), __all__)
+__getattr__, __dir__ = _env.attach("ccpandas.widgets", _LAZY, globals(), __all__)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ccpandas.run.batch import BatchState
+from ccpandas.store.batch import BatchState
 
 __all__ = ["STYLE", "badge", "box", "duration", "esc", "note", "plural", "table"]
 

@@ -30,7 +30,7 @@ from typing import Any
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ccpandas.run.progress import NullReporter, TqdmReporter, set_default_reporter_factory
+from ccpandas.report.progress import NullReporter, TqdmReporter, set_default_reporter_factory
 
 __all__ = ["CCMagics", "current_emulator", "load_ipython_extension", "unload_ipython_extension"]
 

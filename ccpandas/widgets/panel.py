@@ -112,7 +112,7 @@ class RemovalPanel(w.VBox):
         self.targets = ListPicker(lists, client=client)
         self.source = SourcePicker(data, column, lists=lists, tags=tags, client=client)
         self.preview = PlanPreview()
-        # -- membership snapshot (ccpandas.run.snapshot): exact preview and outcomes
+        # -- membership snapshot (ccpandas.read.snapshot): exact preview and outcomes
         self.snapshot = w.Checkbox(
             value=False,
             description="Read the lists' members first (who leaves each list; emails as input)",
@@ -240,8 +240,8 @@ class RemovalPanel(w.VBox):
     def _with_snapshot(self, choice: Any, targets: tuple[str, ...]) -> RemovalPlan:
         """The plan with the target lists' members read (the checkbox): a column of
         ids or emails planned against them, or a source plan with its preview."""
-        from ccpandas.removal import _client
-        from ccpandas.run.snapshot import prepare_frame_plan, prepare_source_plan
+        from ccpandas.api import _client
+        from ccpandas.read.snapshot import prepare_frame_plan, prepare_source_plan
 
         client = _client(self.client)
         if choice.kind is SourceKind.CONTACT_IDS:
@@ -295,7 +295,7 @@ class RemovalPanel(w.VBox):
             )
             return
         self.message.value = ""
-        from ccpandas.removal import run_plan
+        from ccpandas.api import run_plan
 
         client = self.client
         self._launch(lambda reporter: run_plan(plan, client, progress=reporter))

@@ -1,9 +1,9 @@
 """The live status display: the widget front end of the Reporter interface.
 
-:class:`StatusDisplay` *is* a :class:`~ccpandas.run.progress.Reporter`: the runner calls
+:class:`StatusDisplay` *is* a :class:`~ccpandas.report.progress.Reporter`: the runner calls
 ``start``/``update``/``finish`` with immutable snapshots, and the display draws an
 overall progress bar and one row per activity (state, percent done, items, errors).
-Its ``value`` trait holds the latest :class:`~ccpandas.run.progress.Snapshot`.
+Its ``value`` trait holds the latest :class:`~ccpandas.report.progress.Snapshot`.
 
 Threads: the display is only ever touched from the kernel's main thread. A plain
 ``df.cc.remove_from_lists(...)`` runs in the cell, so updates come from the cell's own
@@ -12,7 +12,7 @@ worker then reports into a :class:`SnapshotBuffer` (plain data behind a lock) an
 panel copies the latest snapshot into the display from the kernel's event loop.
 
 Example:
-    >>> from ccpandas.run.progress import Snapshot
+    >>> from ccpandas.report.progress import Snapshot
     >>> status = StatusDisplay()
     >>> status.start(Snapshot("starting", batches_total=2, batches_submitted=0))
     >>> status.text()
@@ -30,8 +30,8 @@ import ipywidgets as w
 import traitlets
 
 from ccpandas._env import in_notebook
-from ccpandas.run.batch import BatchState
-from ccpandas.run.progress import ActivityProgress, Snapshot, TqdmReporter
+from ccpandas.report.progress import ActivityProgress, Snapshot, TqdmReporter
+from ccpandas.store.batch import BatchState
 from ccpandas.widgets._html import badge, box, esc, note, plural, table
 
 __all__ = ["SnapshotBuffer", "StatusDisplay", "make_widget_reporter"]
@@ -247,7 +247,7 @@ class StatusDisplay(w.VBox):
         continues the same display, which ends on the last run's final state.
 
         Args:
-            snapshot: The run's state at the start (a :class:`~ccpandas.run.progress.Snapshot`).
+            snapshot: The run's state at the start (a :class:`~ccpandas.report.progress.Snapshot`).
         """
         self.reset()
         self.value = snapshot
@@ -268,7 +268,7 @@ class StatusDisplay(w.VBox):
         """Something changed; redraws at most every ``min_interval`` seconds.
 
         Args:
-            snapshot: The run's state now (a :class:`~ccpandas.run.progress.Snapshot`).
+            snapshot: The run's state now (a :class:`~ccpandas.report.progress.Snapshot`).
         """
         phase_changed = self.value is None or self.value.phase != snapshot.phase
         self.value = snapshot
@@ -293,7 +293,7 @@ class StatusDisplay(w.VBox):
         """The run ended: final draw; the Stop button goes away.
 
         Args:
-            snapshot: The run's state at the end (a :class:`~ccpandas.run.progress.Snapshot`).
+            snapshot: The run's state at the end (a :class:`~ccpandas.report.progress.Snapshot`).
         """
         self.value = snapshot
         self._draw(snapshot)

@@ -21,8 +21,8 @@ from cli_support import child_env
 
 import ccpandas
 from ccpandas._config import ENV_VARIABLES
+from ccpandas.cli.main import main
 from ccpandas.emulator import Emulator
-from ccpandas.widgets.cli import main
 
 
 @dataclass

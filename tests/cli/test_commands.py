@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import ccpandas
-from ccpandas.widgets.cli import ExitCode, LogReporter, read_table
+from ccpandas.cli.main import ExitCode, LogReporter, read_table
 
 #: The documented keys of the JSON object of remove, resume and undo (docs/cli.md).
 REPORT_KEYS = {
@@ -396,7 +396,7 @@ def test_login_then_lists_then_logout(cli, emu) -> None:
 
 
 def test_log_reporter_prints_at_most_every_interval_and_at_the_end() -> None:
-    from ccpandas.run.progress import Snapshot
+    from ccpandas.report.progress import Snapshot
 
     ticks = iter([0.0, 1.0, 2.0, 6.0, 7.0, 7.5])
     out = io.StringIO()
@@ -416,7 +416,7 @@ def test_log_reporter_prints_at_most_every_interval_and_at_the_end() -> None:
 
 
 def test_log_reporter_counts_a_membership_read_in_pages() -> None:
-    from ccpandas.run.progress import Snapshot
+    from ccpandas.report.progress import Snapshot
 
     out = io.StringIO()
     rep = LogReporter(out, interval=0.0)

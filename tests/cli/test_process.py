@@ -16,7 +16,7 @@ import pytest
 from cli_support import child_env
 
 import ccpandas
-from ccpandas.widgets.cli import ExitCode
+from ccpandas.cli.main import ExitCode
 
 #: A log-mode progress line: local ISO time with its offset, then the message.
 CLI = (sys.executable, "-m", "ccpandas")

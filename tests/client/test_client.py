@@ -1025,8 +1025,7 @@ def test_every_public_error_is_in_the_tree_and_exported():
     import inspect
 
     import ccpandas.errors as errors_module
-    import ccpandas.journal
-    import ccpandas.run.journal
+    import ccpandas.store.journal
 
     public = {
         name
@@ -1040,8 +1039,8 @@ def test_every_public_error_is_in_the_tree_and_exported():
     for name in public:
         assert issubclass(getattr(errors_module, name), CCError), name
     # RunLockedError lives in the tree; its old homes name the same class.
-    assert ccpandas.run.journal.RunLockedError is errors_module.RunLockedError
-    assert ccpandas.journal.RunLockedError is errors_module.RunLockedError
+    assert ccpandas.store.journal.RunLockedError is errors_module.RunLockedError
+    assert ccpandas.store.journal.RunLockedError is errors_module.RunLockedError
 
 
 def test_auth_error_takes_its_error_key_as_an_argument():

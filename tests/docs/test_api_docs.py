@@ -289,12 +289,12 @@ def test_the_reference_renders_what_the_test_reads():
             "ccpandas.plan.undo.plan_undo",
             "ccpandas.errors.QuotaExceededError",
             "ccpandas.emulator.Account.add_contact",
-            "ccpandas.run.progress.Snapshot",
+            "ccpandas.report.progress.Snapshot",
         ),
         "authentication.md": (
             "ccpandas.auth.login",
             "ccpandas.auth.OAuthToken.refresh",
-            "ccpandas.tokenstore.TokenStore.save",
+            "ccpandas.auth.tokenstore.TokenStore.save",
             "ccpandas.widgets.login.LoginWidget",
         ),
         "jupyter.md": (
@@ -309,7 +309,7 @@ def test_the_reference_renders_what_the_test_reads():
             assert name in objects[page], f"{page}: {name}"
     assert len(objects["api.md"]) > 200
     # A listed member is rendered, an unlisted one is not.
-    assert "ccpandas.tokenstore.MemoryTokenStore.load" not in objects["authentication.md"]
+    assert "ccpandas.auth.tokenstore.MemoryTokenStore.load" not in objects["authentication.md"]
 
 
 def test_every_rendered_parameter_is_described():

@@ -328,7 +328,7 @@ def test_cli_refuses_bad_arguments(args: list[str], capsys: pytest.CaptureFixtur
     assert out == "" and "error:" in err
 
 
-# -- the pytest fixture shipped in ccpandas.widgets.testing ----------------------------
+# -- the pytest fixture shipped in ccpandas.emulator.pytest_plugin ----------------------------
 
 
 def test_plugin_is_registered(pytestconfig: pytest.Config) -> None:

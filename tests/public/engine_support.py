@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccpandas.run.progress import NullReporter
+from ccpandas.report.progress import NullReporter
 
 REMOVE = "/v3/activities/remove_list_memberships"
 

@@ -15,14 +15,13 @@ import pytest
 from engine_support import posts
 
 import ccpandas
+from ccpandas.api import remove_from_lists, remove_list_memberships, run_plan, runs
 from ccpandas.emulator import ManualClock
 from ccpandas.errors import PlanError, QuotaExceededError
-from ccpandas.history import runs
 from ccpandas.models import Source
 from ccpandas.plan.planner import plan_removal
-from ccpandas.removal import remove_from_lists, remove_list_memberships, run_plan
+from ccpandas.report.progress import TqdmReporter
 from ccpandas.run.clock import ClockFrom
-from ccpandas.run.progress import TqdmReporter
 from ccpandas.run.result import ROW_STATUSES
 from ccpandas.run.runner import Runner
 
@@ -214,7 +213,7 @@ def test_progress_is_polled_during_a_long_submission(cc_emulator_factory, connec
 
     seen: list[tuple[str, int, int]] = []
 
-    class Watch(ccpandas.run.progress.NullReporter):
+    class Watch(ccpandas.report.progress.NullReporter):
         def update(self, snapshot):
             seen.append((snapshot.phase, snapshot.batches_submitted, snapshot.items_completed))
 

@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 
 import ccpandas
 from ccpandas import CCError, PlanError, Source
+from ccpandas.api import plan_list_removal
 from ccpandas.emulator import Emulator
 from ccpandas.plan.ids import check_ids, holds_text
 from ccpandas.plan.planner import list_values, plan_removal, resolve_list_ids
-from ccpandas.removal import plan_list_removal
 
 pa = pytest.importorskip("pyarrow", reason="the Arrow dtypes need pyarrow")
 

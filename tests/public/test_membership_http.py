@@ -11,9 +11,9 @@ import pytest
 
 import ccpandas
 from ccpandas import Source
+from ccpandas.api import run_plan
 from ccpandas.errors import SnapshotInterrupted
-from ccpandas.removal import run_plan
-from ccpandas.run.progress import NullReporter
+from ccpandas.report.progress import NullReporter
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 REMOVE = "/v3/activities/remove_list_memberships"

@@ -10,8 +10,7 @@ import pytest
 
 import ccpandas
 from ccpandas import Source
-from ccpandas.history import resume, runs
-from ccpandas.removal import remove_list_memberships, run_plan
+from ccpandas.api import remove_list_memberships, resume, run_plan, runs
 
 # (keyword, bad value, error type, words the message must hold)
 BAD_OPTIONS = [

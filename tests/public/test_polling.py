@@ -10,10 +10,9 @@ import pandas as pd
 import pytest
 from engine_support import InterruptAfter, posts
 
+from ccpandas.api import run_plan, runs
 from ccpandas.emulator import ManualClock
-from ccpandas.history import runs
 from ccpandas.plan.planner import plan_removal
-from ccpandas.removal import run_plan
 from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
 

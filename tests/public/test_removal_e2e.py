@@ -10,7 +10,7 @@ from engine_support import REMOVE, InterruptAfter, posts
 
 import ccpandas
 from ccpandas import PlanError, QuotaExceededError, Source
-from ccpandas.history import run_result, runs
+from ccpandas.api import run_result, runs
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 

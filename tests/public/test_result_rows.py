@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from ccpandas.plan.planner import plan_removal
-from ccpandas.run.batch import BatchRun
 from ccpandas.run.result import ROW_STATUSES, RemovalResult
 from ccpandas.run.runner import Runner
+from ccpandas.store.batch import BatchRun
 
 LISTS = [f"00000000-0000-4000-8000-{i:012d}" for i in range(60)]  # two list groups
 

@@ -9,9 +9,9 @@ from engine_support import posts
 
 import ccpandas
 from ccpandas import QuotaExceededError
+from ccpandas.api import runs
 from ccpandas.errors import APIError
-from ccpandas.history import runs
-from ccpandas.run.journal import open_journal
+from ccpandas.store.journal import open_journal
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 #: A well-formed contact id the seeded accounts do not have.

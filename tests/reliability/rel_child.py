@@ -32,8 +32,7 @@ import pandas as pd
 
 import ccpandas
 import ccpandas.client.http  # imported before forking, so each worker starts at once
-from ccpandas.history import resume
-from ccpandas.removal import run_plan
+from ccpandas.api import resume, run_plan
 from ccpandas.run.runner import Runner
 
 # The log lines that mark the points a test may kill a worker at.

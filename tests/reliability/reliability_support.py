@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 
 import ccpandas
-from ccpandas.run.journal import open_journal
 from ccpandas.run.runner import Runner
+from ccpandas.store.journal import open_journal
 
 REMOVE = "/v3/activities/remove_list_memberships"
 FINAL_ROW_STATUSES = {

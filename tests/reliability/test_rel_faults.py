@@ -23,12 +23,11 @@ from reliability_support import (
 
 import ccpandas
 from ccpandas import QuotaExceededError
+from ccpandas.api import resume, run_plan, runs
 from ccpandas.emulator import OffsetClock
-from ccpandas.history import resume, runs
-from ccpandas.removal import run_plan
+from ccpandas.report.progress import NullReporter
 from ccpandas.run.clock import ClockFrom
-from ccpandas.run.journal import open_journal
-from ccpandas.run.progress import NullReporter
+from ccpandas.store.journal import open_journal
 
 
 def segment(emu, n: int | None = None, *, extra: bool = True) -> pd.DataFrame:

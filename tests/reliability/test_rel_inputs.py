@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from reliability_support import REMOVE, check_all, fast_client, fast_runner, memberships
 
 from ccpandas import PlanError, remove_from_lists
+from ccpandas.api import plan_list_removal, run_plan
 from ccpandas.emulator import Emulator
 from ccpandas.plan.planner import plan_removal
-from ccpandas.removal import plan_list_removal, run_plan
 
 HAS_ARROW = importlib.util.find_spec("pyarrow") is not None
 CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ccpandas.history import run_result, runs
+from ccpandas.api import run_result, runs
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs SIGINT to a subprocess")
 

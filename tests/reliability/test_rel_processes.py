@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 from reliability_support import REMOVE, check_all, check_rows, memberships
 
+from ccpandas.api import run_result, runs
 from ccpandas.client.quota import DayCounter
-from ccpandas.history import run_result, runs
-from ccpandas.run.journal import open_journal
+from ccpandas.store.journal import open_journal
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL")
 

@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 
 import ccpandas
+from ccpandas.api import RUN_COLUMNS, resume, run_plan, run_result, runs
 from ccpandas.client.quota import QUOTA_FILE, DayCounter
 from ccpandas.emulator import Emulator
 from ccpandas.errors import CCError, ConfigError, PlanError
-from ccpandas.history import RUN_COLUMNS, resume, run_result, runs
 from ccpandas.plan.planner import plan_removal
-from ccpandas.removal import run_plan
-from ccpandas.run.journal import (
+from ccpandas.run.runner import Runner
+from ccpandas.store.journal import (
     DATA_DIR_ENV,
     JOURNAL_FILE,
     RunJournal,
@@ -31,7 +31,6 @@ from ccpandas.run.journal import (
     data_dir,
     open_journal,
 )
-from ccpandas.run.runner import Runner
 
 REMOVE = "/v3/activities/remove_list_memberships"
 UID = "8b54d1f4-5b0e-11ee-8c99-0242ac120002"
@@ -280,7 +279,7 @@ def test_each_attempt_is_committed_before_its_post_and_its_answer_before_the_nex
 def _killed_mid_post(emu, client, *, reached_server: bool):
     """What a process killed mid-request leaves: the attempt on record as sending, the
     request applied by the server (or not), no answer recorded."""
-    from ccpandas.run.batch import BatchRun
+    from ccpandas.store.batch import BatchRun
 
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
     plan = df.cc.plan_removal(emu.account.list_ids()[:1])

@@ -26,8 +26,8 @@ import pandas as pd
 import requests
 
 import ccpandas
+from ccpandas.api import run_plan
 from ccpandas.client.ratelimit import RateLimiter
-from ccpandas.removal import run_plan
 from ccpandas.run.runner import Runner
 
 

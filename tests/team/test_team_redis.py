@@ -29,7 +29,7 @@ from ccpandas.client import shared
 from ccpandas.client.quota import DayCounter
 from ccpandas.client.shared import RedisState, SharedState, Unavailable
 from ccpandas.errors import ConfigError
-from ccpandas.run.journal import JournalDB, RunJournal, RunLockedError
+from ccpandas.store.journal import JournalDB, RunJournal, RunLockedError
 
 # Several processes measure how they share one limit: alone, not beside busy workers.
 pytestmark = [pytest.mark.timeout(300), pytest.mark.serial]

@@ -10,7 +10,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import ccpandas
 from ccpandas.auth.connect import get_default_client
 from ccpandas.client.http import set_default_client
-from ccpandas.run import progress
+from ccpandas.report import progress
 from ccpandas.widgets import ipython as ext
 
 

@@ -22,8 +22,8 @@ from IPython.utils.capture import capture_output
 
 import ccpandas
 from ccpandas.emulator import Emulator
-from ccpandas.run import progress
-from ccpandas.run.progress import TqdmReporter
+from ccpandas.report import progress
+from ccpandas.report.progress import TqdmReporter
 from ccpandas.widgets.status import TEXT_PREFIX, StatusDisplay
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -123,7 +123,7 @@ def test_the_verification_is_a_labelled_phase_of_the_run(
 def test_a_read_on_its_own_says_what_it_read() -> None:
     """A membership read shown alone (``result.verify(progress=...)``) speaks of pages
     and contacts, never of activities it does not have."""
-    from ccpandas.run.snapshot import _progress
+    from ccpandas.read.snapshot import _progress
 
     status = StatusDisplay()
     status.start(_progress(0, 3, 0))

@@ -14,7 +14,7 @@ import traitlets
 
 from ccpandas.models import SourceKind
 from ccpandas.plan.planner import plan_removal
-from ccpandas.run.progress import ActivityProgress, Snapshot
+from ccpandas.report.progress import ActivityProgress, Snapshot
 from ccpandas.widgets import (
     ListPicker,
     PlanPreview,

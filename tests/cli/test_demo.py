@@ -1,4 +1,4 @@
-"""``make demo`` (``python -m ccpandas.widgets.demo``): it verifies both target lists, and its
+"""``make demo`` (``python -m ccpandas.cli.demo``): it verifies both target lists, and its
 practice run stays out of the user's real data directory."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ccpandas.run.journal import DATA_DIR_ENV
-from ccpandas.widgets import demo
+from ccpandas.store.journal import DATA_DIR_ENV
+from ccpandas.cli import demo
 
 
 def test_demo_verifies_both_lists_and_keeps_its_journal_to_itself(

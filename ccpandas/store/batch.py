@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccpandas.models import Batch
-from ccpandas.run.progress import ActivityProgress
-from ccpandas.run.states import BatchState, Outcome
+from ccpandas.report.progress import ActivityProgress
+from ccpandas.vocab import BatchState, Outcome
 
 __all__ = ["ACCEPTED", "ADOPTED", "NOT_SENT", "BatchRun", "BatchState", "Outcome"]
 

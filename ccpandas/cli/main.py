@@ -1,7 +1,7 @@
 """The ``ccpandas`` command line: the library's removals for scripts, cron and CI.
 
-Every command is a thin layer over the public functions (:mod:`ccpandas.removal`,
-:mod:`ccpandas.history`, :mod:`ccpandas.readers`, :mod:`ccpandas.auth`), so a run
+Every command is a thin layer over the public functions (:mod:`ccpandas.api`,
+:mod:`ccpandas.api`, :mod:`ccpandas.readers`, :mod:`ccpandas.auth`), so a run
 started here is the same journaled run a notebook sees in ``ccpandas.runs()``.
 
 It is built on :mod:`argparse`: the standard library, no new dependency, and the
@@ -36,13 +36,13 @@ from typing import TYPE_CHECKING, Any, TextIO
 import pandas as pd
 
 import ccpandas
-from ccpandas import history, readers, removal
-from ccpandas.run.progress import READ_PHASES, NullReporter
+from ccpandas import api, readers
+from ccpandas.report.progress import READ_PHASES, NullReporter
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
     from ccpandas.plan.planner import RemovalPlan
-    from ccpandas.run.progress import Snapshot
+    from ccpandas.report.progress import Snapshot
     from ccpandas.run.result import RemovalResult
 
 __all__ = [
@@ -215,7 +215,7 @@ class LogReporter(NullReporter):
         >>> import io
         >>> out = io.StringIO()
         >>> rep = LogReporter(out, interval=5, clock=iter([0, 1, 9]).__next__)
-        >>> from ccpandas.run.progress import Snapshot
+        >>> from ccpandas.report.progress import Snapshot
         >>> rep.start(Snapshot("submitting", 4, 0))
         >>> rep.update(Snapshot("submitting", 4, 1))  # 1 s later: too soon, no line
         >>> rep.finish(Snapshot("done", 4, 4))
@@ -278,7 +278,7 @@ def _reporter(args: argparse.Namespace, stderr: TextIO) -> Any:
     if mode == "none":
         return False
     if mode == "bar" or (mode == "auto" and stderr.isatty()):
-        from ccpandas.run.progress import TqdmReporter  # tqdm only for a terminal
+        from ccpandas.report.progress import TqdmReporter  # tqdm only for a terminal
 
         return TqdmReporter(file=stderr)
     return LogReporter(stderr)
@@ -558,7 +558,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     sends = args.command == "remove" and not args.dry_run
     client = s.client() if sends else s.client_or_none()
     try:
-        ids = removal.target_lists(values, client)
+        ids = api.target_lists(values, client)
     except ccpandas.AuthError as exc:
         exc.add_note("List names are resolved through the API: give list ids, or connect.")
         raise
@@ -568,7 +568,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     if client is None and snapshot == "auto":
         snapshot = False  # `ccpandas plan` with no login: ids plan offline (emails cannot)
     try:
-        plan = removal.plan_list_removal(
+        plan = api.plan_list_removal(
             data,
             ids,
             column=args.column,
@@ -604,7 +604,7 @@ def _cmd_plan(s: _Session) -> int:
 def _cmd_remove(s: _Session) -> int:
     plan, names, client = _plan(s)
     if s.args.dry_run:
-        planned = removal.run_plan(plan, client, dry_run=True)
+        planned = api.run_plan(plan, client, dry_run=True)
         if not s.json:
             s.out(str(plan))
         return _finish(s, "remove", planned, names, None)
@@ -616,7 +616,7 @@ def _cmd_remove(s: _Session) -> int:
         f"list{'s' * (plan.n_lists != 1)} ({targets}) with {plan.n_requests:,} requests?"
     )
     result, error = _settled(
-        lambda: removal.run_plan(
+        lambda: api.run_plan(
             plan,
             s.client(),
             progress=_reporter(s.args, s.stderr),
@@ -629,7 +629,7 @@ def _cmd_remove(s: _Session) -> int:
 
 def _cmd_resume(s: _Session) -> int:
     result, error = _settled(
-        lambda: history.resume(
+        lambda: api.resume(
             s.args.run_id,
             s.client(),
             progress=_reporter(s.args, s.stderr),
@@ -641,7 +641,7 @@ def _cmd_resume(s: _Session) -> int:
 
 
 def _cmd_runs(s: _Session) -> int:
-    frame = history.runs()
+    frame = api.runs()
     if s.args.limit:
         frame = frame.head(s.args.limit)
     if s.json:

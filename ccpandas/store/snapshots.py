@@ -19,7 +19,7 @@ from ccpandas.errors import PlanError
 from ccpandas.plan.membership import READ_LISTS_PER_PASS, MembershipSnapshot
 
 if TYPE_CHECKING:
-    from ccpandas.run.journal import JournalDB
+    from ccpandas.store.journal import JournalDB
 
 __all__ = [
     "SnapshotJournal",
@@ -41,7 +41,7 @@ class SnapshotJournal:
 
     Example:
         >>> import tempfile, pathlib
-        >>> from ccpandas.run.journal import JournalDB
+        >>> from ccpandas.store.journal import JournalDB
         >>> db = JournalDB(pathlib.Path(tempfile.mkdtemp()) / "j.sqlite3")
         >>> j = SnapshotJournal.create(db, ["l1"], base_url=None)
         >>> j.state, j.passes[0]["lists"]

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from ccpandas.run.states import BatchState
+from ccpandas.vocab import BatchState
 
 __all__ = [
     "ActivityProgress",
@@ -41,7 +41,7 @@ class ActivityProgress:
         activity_id: The activity the API created for it, or None before it is accepted.
         state: Its state: ``pending`` before it is sent, then the API's activity state
             (``processing``, ``completed``, ``failed``...); a
-            :class:`~ccpandas.run.states.BatchState`.
+            :class:`~ccpandas.vocab.BatchState`.
         percent_done: How far the API says the activity is, 0 to 100. Default 0.
         items_completed: Items (contact x list pairs, as the API counts them) processed so
             far. Default 0.
@@ -204,7 +204,7 @@ class PhaseReporter:
         self.reporter.update(self.frame(snapshot))
 
 
-#: The phases of a membership read (``ccpandas.run.snapshot``), not of a removal.
+#: The phases of a membership read (``ccpandas.read.snapshot``), not of a removal.
 READ_PHASES = frozenset({"reading", "read"})
 
 
@@ -352,7 +352,7 @@ def make_reporter(progress: bool | str | Reporter | None) -> Reporter:
         progress: How progress is shown: ``"auto"`` (the widget display in a notebook after
             ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True (same as
             ``"auto"``), False or None (nothing), or a
-            :class:`~ccpandas.run.progress.Reporter` object.
+            :class:`~ccpandas.report.progress.Reporter` object.
 
     Example:
         >>> isinstance(make_reporter("tqdm"), TqdmReporter)

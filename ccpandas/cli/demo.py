@@ -13,7 +13,7 @@ The run journal and the daily request count of this practice run go to a tempora
 directory (removed afterwards) unless ``CCPANDAS_DATA_DIR`` is set: practice data has no
 place in the real journal.
 
-Run it with ``python -m ccpandas.widgets.demo`` (``--contacts N`` for a bigger account).
+Run it with ``python -m ccpandas.cli.demo`` (``--contacts N`` for a bigger account).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _progress() -> Any:
     lines, as the command line writes them, instead of tqdm's ``\\r`` redraws."""
     if sys.stderr.isatty():
         return "tqdm"
-    from ccpandas.widgets.cli import LogReporter
+    from ccpandas.cli.main import LogReporter
 
     return LogReporter(sys.stderr)
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         >>> main(["--contacts", "500"])  # doctest: +SKIP
         0
     """
-    parser = argparse.ArgumentParser(prog="python -m ccpandas.widgets.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ccpandas.cli.demo", description=__doc__)
     parser.add_argument("--contacts", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--speed", type=float, default=20_000.0, help="emulator items/s")

@@ -1,7 +1,7 @@
 """The one state vocabulary of a run: :class:`BatchState` and :class:`Outcome`.
 
-Its own module (re-exported by :mod:`ccpandas.run.batch`) so that the reporters in
-:mod:`ccpandas.run.progress`, which :mod:`ccpandas.run.batch` builds on, can name states
+Its own module (re-exported by :mod:`ccpandas.store.batch`) so that the reporters in
+:mod:`ccpandas.report.progress`, which :mod:`ccpandas.store.batch` builds on, can name states
 without an import cycle.
 
 Example:

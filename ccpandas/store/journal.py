@@ -63,9 +63,9 @@ from ccpandas._config import DATA_DIR_ENV, data_dir
 from ccpandas.errors import CCError, ConfigError, RunLockedError
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.plan.ids import INVALID, check_ids
-from ccpandas.run.batch import BatchRun
-from ccpandas.run.journal_codec import _opaque_type, decode_series, encode_series
-from ccpandas.run.states import AttemptReason, BatchState, Outcome, sql_list
+from ccpandas.store.batch import BatchRun
+from ccpandas.store.codec import _opaque_type, decode_series, encode_series
+from ccpandas.vocab import AttemptReason, BatchState, Outcome, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.plan.planner import RemovalPlan
@@ -137,7 +137,7 @@ CREATE TABLE IF NOT EXISTS attempts (
     error       TEXT,
     PRIMARY KEY (run_id, batch, attempt)
 ) WITHOUT ROWID;
--- Membership snapshots (ccpandas.run.snapshot): contact ids, statuses, list and tag ids
+-- Membership snapshots (ccpandas.read.snapshot): contact ids, statuses, list and tag ids
 -- only, never an email address.
 CREATE TABLE IF NOT EXISTS snapshots (
     snapshot_id   TEXT PRIMARY KEY,
@@ -527,7 +527,7 @@ class RunJournal:
             "notes": list(plan.notes),
             "digest": plan_digest(plan.batches),
         }
-        # -- membership snapshot (ccpandas.run.snapshot): ids and costs, no address.
+        # -- membership snapshot (ccpandas.read.snapshot): ids and costs, no address.
         membership = getattr(plan, "membership", None)
         if membership is not None and membership.snapshot_id is not None:
             from ccpandas.plan.membership import membership_meta
@@ -677,7 +677,7 @@ class RunJournal:
         taken in Redis, so a kernel on another machine cannot drive the run either.
 
         Args:
-            runs: The run's :class:`~ccpandas.run.batch.BatchRun` objects, one per batch, in
+            runs: The run's :class:`~ccpandas.store.batch.BatchRun` objects, one per batch, in
                 order.
             shared_state: Where run locks are shared in team mode: a
                 :class:`~ccpandas.client.shared.SharedState`, a ``"redis://..."`` URL or
@@ -789,7 +789,7 @@ class RunJournal:
         become ``not_sent``: they never took effect).
 
         Args:
-            run: The batch (a :class:`~ccpandas.run.batch.BatchRun`) reconciliation looked
+            run: The batch (a :class:`~ccpandas.store.batch.BatchRun`) reconciliation looked
                 for; its ``outcome`` says whether its activity was found (``adopted``).
         """
         index = run.batch.index
@@ -834,7 +834,7 @@ class RunJournal:
         uncertain exactly the batches a resume reconciles or sends again.
 
         Args:
-            runs: The run's :class:`~ccpandas.run.batch.BatchRun` objects, one per batch, in
+            runs: The run's :class:`~ccpandas.store.batch.BatchRun` objects, one per batch, in
                 order.
         """
         by_index = {r.batch.index: r for r in runs}
@@ -894,7 +894,7 @@ class RunJournal:
         """Record an attempt of ``run`` as ``sending``, durably, before the POST.
 
         Args:
-            run: The batch (a :class:`~ccpandas.run.batch.BatchRun`) about to be sent.
+            run: The batch (a :class:`~ccpandas.store.batch.BatchRun`) about to be sent.
         """
         index = run.batch.index
         if run.state is BatchState.UNCERTAIN:
@@ -923,7 +923,7 @@ class RunJournal:
         """Record the outcome of the attempt just made, and the batch's new state.
 
         Args:
-            run: The batch (a :class:`~ccpandas.run.batch.BatchRun`) whose request was
+            run: The batch (a :class:`~ccpandas.store.batch.BatchRun`) whose request was
                 answered (or not: its ``outcome`` says).
         """
         index = run.batch.index
@@ -955,7 +955,7 @@ class RunJournal:
         """Record the activity states a poll brought.
 
         Args:
-            runs: The batches (:class:`~ccpandas.run.batch.BatchRun` objects) whose state
+            runs: The batches (:class:`~ccpandas.store.batch.BatchRun` objects) whose state
                 changed; none is a no-op.
         """
         if not runs:
@@ -1053,7 +1053,7 @@ def _rebuild_plan(
     column = meta["column"]
     with_snapshot = "membership" in meta and db is not None
     if kind is SourceKind.CONTACT_IDS and with_snapshot:
-        from ccpandas.run.snapshot_store import rebuild_membership_plan
+        from ccpandas.store.snapshots import rebuild_membership_plan
 
         plan = rebuild_membership_plan(db, meta, given, list_ids, pace)  # type: ignore[arg-type]
     elif kind is SourceKind.CONTACT_IDS:
@@ -1063,7 +1063,7 @@ def _rebuild_plan(
         source = Source(kind, tuple(meta["source"]["values"]))
         plan = plan_source_removal(source, list_ids, exclude=given, confirm_all_active=True, **pace)
         if with_snapshot:
-            from ccpandas.run.snapshot_store import rebuild_membership_plan
+            from ccpandas.store.snapshots import rebuild_membership_plan
 
             plan = rebuild_membership_plan(db, meta, given, list_ids, pace, base=plan)  # type: ignore[arg-type]
     plan = dataclasses.replace(plan, column=column, notes=tuple(meta["notes"]))

@@ -37,9 +37,9 @@ from ccpandas.plan.membership import (
     MembershipSnapshot,
     snapshot_reads,
 )
-from ccpandas.run.journal import JournalDB, open_journal
-from ccpandas.run.progress import NullReporter, Reporter, Snapshot
-from ccpandas.run.snapshot_store import (
+from ccpandas.report.progress import NullReporter, Reporter, Snapshot
+from ccpandas.store.journal import JournalDB, open_journal
+from ccpandas.store.snapshots import (
     SnapshotJournal,
     _from_journal,
     load_snapshot,
@@ -500,7 +500,7 @@ def prepare_frame_plan(
 
     from ccpandas.plan import planner
     from ccpandas.plan.membership import detect_key, normalize_emails, plan_membership_removal
-    from ccpandas.run.progress import make_reporter
+    from ccpandas.report.progress import make_reporter
 
     _check_choice(snapshot, verify, by)
     values, _ = planner._column_of(data, column)
@@ -592,7 +592,7 @@ def prepare_source_plan(
 
     from ccpandas.models import SourceKind
     from ccpandas.plan.membership import preview_source
-    from ccpandas.run.progress import make_reporter
+    from ccpandas.report.progress import make_reporter
 
     _check_choice(snapshot, verify, "auto")
     if snapshot is False:

@@ -1,0 +1,1078 @@
+"""The public verbs: plan a change, run it, and find, resume or undo recorded runs.
+
+Removal plans, runs and returns a :class:`~ccpandas.run.result.RemovalResult`; the journal's
+runs are listed by :func:`runs`, rebuilt by :func:`run_result`, continued by :func:`resume`
+and reverted by :func:`undo`.
+
+Example:
+    >>> import ccpandas
+    >>> result = ccpandas.remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
+    >>> ccpandas.runs()  # doctest: +SKIP
+                     run_id                started_at  lists  contacts      state  progress
+    0  20250301-231501-7f3a2c 2025-03-01 23:15:01+00:00      1    120000  completed      1.0
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import warnings
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Unpack
+
+import pandas as pd
+
+from ccpandas._docs import shared_params
+from ccpandas.errors import CCError, PlanError
+from ccpandas.models import Source, SourceKind
+from ccpandas.plan.ids import holds_text
+from ccpandas.plan.membership import detect_key
+from ccpandas.plan.planner import (
+    RemovalPlan,
+    frame_column,
+    list_names,
+    list_values,
+    names_not_looked_up,
+    plan_removal,
+    plan_source_removal,
+    resolve_list_ids,
+    retarget,
+    stand_ins,
+)
+from ccpandas.report.progress import NullReporter, make_reporter
+from ccpandas.run.options import (
+    RUN_OPTION_DEFAULTS,
+    RunOptions,
+    check_client,
+    check_run_options,
+    check_source,
+)
+from ccpandas.run.result import RemovalResult, resume_call_text
+from ccpandas.run.runner import Journal, NullJournal, Runner
+from ccpandas.store.batch import BatchRun, BatchState, Outcome
+from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
+from ccpandas.vocab import RunState, sql_list
+
+if TYPE_CHECKING:
+    from ccpandas.client.http import Client
+
+
+log = logging.getLogger("ccpandas")
+
+__all__ = [
+    "RUN_COLUMNS",
+    "RUN_STATES",
+    "check_client",
+    "check_source",
+    "plan_list_removal",
+    "remove_from_lists",
+    "remove_list_memberships",
+    "resume",
+    "resume_frame",
+    "run_plan",
+    "run_result",
+    "runs",
+    "undo",
+    "wait",
+]
+
+
+def _client(client: Client | None) -> Client:
+    from ccpandas.auth.connect import get_default_client
+
+    check_client(client)
+    return client if client is not None else get_default_client()
+
+
+def target_lists(list_ids: str | Iterable[str], client: Client | None) -> tuple[str, ...]:
+    """Resolve list UUIDs and exact names of active lists to list ids.
+
+    Names need a client (one ``GET /contact_lists`` listing); UUIDs do not. Deleted
+    lists never match a name: a name only a deleted list has is a PlanError saying so,
+    before anything is sent.
+
+    Example:
+        >>> target_lists(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], None)
+        ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
+    """
+    values = list_values(list_ids)  # read once, refused here before any request
+    if list_names(values):
+        from ccpandas.readers import resolve_list_names
+
+        return resolve_list_names(values, _client(client))
+    return resolve_list_ids(values, None)
+
+
+def _plan_frame(data: Any, list_ids: Any, column: Any, client: Client | None) -> RemovalPlan:
+    """Plan ``data[column]``: the data are checked (pure) before list names are
+    resolved (a request), so bad data never costs one."""
+    values = list_values(list_ids)
+    names = list_names(values)
+    if not names:
+        return plan_removal(data, values, column=column)
+    try:
+        plan = plan_removal(data, stand_ins(values), column=column)
+    except PlanError as exc:
+        raise names_not_looked_up(exc, names) from None
+    return retarget(plan, target_lists(values, client))
+
+
+def _plan_source(
+    client: Client | None,
+    list_ids: Any,
+    source: Any,
+    exclude: Any,
+    *,
+    snapshot: bool | str = False,
+    verify: bool = True,
+    progress: Any = False,
+    **confirm: bool,
+) -> RemovalPlan:
+    """Plan a removal by ``source``: everything is checked (pure, with stand-ins for
+    list names) before the names of the target and source lists are resolved, in one
+    ``GET /contact_lists``; tag names take one ``GET /contact_tags``. With a snapshot,
+    the plan previews who leaves."""
+    targets = list_values(list_ids)
+    by_list = isinstance(source, Source) and source.kind is SourceKind.LIST_IDS
+    lists = list_values(source.values, "Source.list_ids") if by_list else ()
+    if isinstance(source, Source) and source.kind is SourceKind.CONTACT_IDS:
+        if exclude is not None:
+            raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
+        ids = pd.Series(list(source.values), dtype=object)
+        return plan_list_removal(
+            ids,
+            targets,
+            client=client,
+            snapshot=snapshot,
+            verify=verify,
+            by="contact_id",
+            progress=progress,
+        )
+    by_tag = isinstance(source, Source) and source.kind is SourceKind.TAG_IDS
+    tags = list(source.values) if by_tag else []
+    names, tag_names = list_names(targets + lists), list_names(tags)
+    if names or tag_names:
+        # Checked with stand-ins first: bad input never costs the name lookups.
+        checked = source
+        if by_list:
+            checked = Source.list_ids(stand_ins(lists))
+        elif tag_names:
+            checked = Source.tag_ids(stand_ins(tags))
+        try:
+            plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
+        except PlanError as exc:
+            raise names_not_looked_up(exc, names + tag_names) from None
+    if names:
+        resolved = target_lists(targets + lists, client)
+        if by_list:
+            source = Source.list_ids(resolved[len(targets) :])
+        targets = resolved[: len(targets)]
+    if tag_names:
+        from ccpandas.readers import resolve_tag_names  # exact tag names, like list names
+
+        source = Source.tag_ids(resolve_tag_names(tags, _client(client)))
+    plan = plan_source_removal(source, targets, exclude=exclude, **confirm)
+    # -- membership snapshot (ccpandas.read.snapshot): a preview of who leaves
+    if snapshot is not False:
+        from ccpandas.read.snapshot import prepare_source_plan
+
+        plan = prepare_source_plan(
+            plan, _client(client), snapshot=snapshot, verify=verify, progress=progress
+        )
+    return plan
+
+
+def plan_list_removal(
+    data: pd.DataFrame | pd.Series,
+    list_ids: str | Iterable[str],
+    *,
+    column: str = "contact_id",
+    client: Client | None = None,
+    snapshot: bool | str = False,
+    verify: bool = True,
+    by: str = "auto",
+    progress: Any = False,
+) -> RemovalPlan:
+    """Plan removing the contacts of ``data[column]`` (ids or emails) from ``list_ids``;
+    sends no removal. Everything that can be checked without a request is checked
+    first (the column, its dtype, the ids), so bad data never costs one; then list
+    names take one listing, and a membership snapshot (``snapshot=True``/``"auto"``,
+    see :doc:`removing`) reads the lists' members and shows who will leave in
+    ``plan.changes``."""
+    values = list_values(list_ids)
+    names = list_names(values)
+    try:
+        column_values = data if isinstance(data, pd.Series) else frame_column(data, column)
+        text = holds_text(column_values.dtype)
+        key = detect_key(column_values, by) if text else "contact_id"
+        checked = None
+        if key == "contact_id":
+            checked = plan_removal(data, stand_ins(values) if names else values, column=column)
+    except PlanError as exc:
+        raise (names_not_looked_up(exc, names) if names else exc) from None
+    if checked is not None and snapshot is False:
+        plan = retarget(checked, target_lists(values, client)) if names else checked
+        return _with_usage(plan, client)
+    targets = target_lists(values, client)
+    # -- membership snapshot (ccpandas.read.snapshot)
+    from ccpandas.read.snapshot import prepare_frame_plan
+
+    plan = prepare_frame_plan(
+        data,
+        targets,
+        _client(client) if snapshot is not False else client,
+        column=column,
+        by=key,
+        snapshot=snapshot,
+        verify=verify,
+        progress=progress,
+    )
+    return _with_usage(plan, client)
+
+
+def _with_usage(plan: RemovalPlan, client: Any) -> RemovalPlan:
+    """The plan told today's figure of the client's shared quota ledger (when it has one).
+
+    Without a client, the default client's, if one exists: planning never logs in."""
+    if client is None:
+        import sys
+
+        http = sys.modules.get("ccpandas.client.http")  # loaded: a client may exist
+        client = http.default_client() if http is not None else None
+    counter = getattr(getattr(client, "stats", None), "day_counter", None)
+    if counter is None:
+        return plan
+    usage = counter.usage()
+    return plan.with_usage(usage.used, usage.processes)
+
+
+def run_plan(
+    plan: RemovalPlan,
+    client: Client | None = None,
+    *,
+    runner: Runner | None = None,
+    journal: bool | Journal = True,
+    **options: Unpack[RunOptions],
+) -> RemovalResult:
+    """Execute ``plan``: submit its batches in order, then (``wait=True``) poll until
+    every activity is terminal or ``timeout`` seconds pass.
+
+    ``options`` are the run options (:class:`~ccpandas.run.options.RunOptions`):
+    ``dry_run`` (False), ``wait`` (True), ``progress`` ("auto"), ``timeout`` (None) and
+    ``wait_for_quota`` (False), as :func:`remove_from_lists` documents them. They and
+    ``client`` are checked before anything is sent or journaled.
+
+    Errors the client cannot retry away (quota spent, a refused request, the network
+    gone) stop the run and are raised with the result so far on ``exc.result``.
+    The run is recorded in the journal (``journal=True``, see
+    :mod:`ccpandas.store.journal`) so ``ccpandas.resume(result.run_id)`` can finish it from
+    any process; ``journal=False`` records nothing. ``runner`` is a template whose
+    settings (clock, polling, limits) the run uses (tests); the client, reporter,
+    journal and ``wait_for_quota`` come from this call.
+
+    Example:
+        >>> result = run_plan(plan, client, progress=False)  # doctest: +SKIP
+        >>> result.run_id  # doctest: +SKIP
+        '20250301-231501-7f3a2c'
+    """
+    check_run_options(options)
+    check_client(client)
+    if runner is not None and not isinstance(runner, Runner):
+        raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
+    if journal not in (True, False, None) and not isinstance(journal, Journal):
+        raise TypeError(f"journal must be True, False or a Journal, not {journal!r}")
+    opts: RunOptions = {**RUN_OPTION_DEFAULTS, **options}
+    template = runner or Runner(None)
+    if opts["dry_run"]:
+        dry = template.replace(reporter=NullReporter())
+        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+    api = template.client if template.client is not None else _client(client)
+    reporter = make_reporter(opts["progress"])
+    chosen: Journal = template.journal
+    if journal is True:
+        if isinstance(chosen, NullJournal):
+            from ccpandas.store.journal import RunJournal
+
+            chosen = RunJournal.create(plan, base_url=getattr(api, "base_url", None))
+    elif journal is not False and journal is not None:
+        chosen = journal
+    runner = template.replace(
+        client=api, reporter=reporter, journal=chosen, wait_for_quota=opts["wait_for_quota"]
+    )
+    run_id = getattr(runner.journal, "run_id", None)
+    if run_id is not None:
+        log.info("run %s: %d requests to send", run_id, plan.n_requests)
+    _warn_if_over_quota(plan, runner, run_id)
+    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], runner, run_id=run_id)
+    timeout = opts["timeout"]
+
+    def go() -> None:
+        runner.submit(result.runs)
+        if opts["wait"] and not runner.stopped:
+            runner.wait(result.runs, timeout=timeout)
+
+    result._with_reporter(None, go)
+    return result
+
+
+def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -> None:
+    """Say before anything is sent when the run will not fit in today's quota."""
+    needed = plan.n_requests + plan.expected_polls
+    counter = getattr(getattr(runner.client, "stats", None), "day_counter", None)
+    usage = counter.usage() if counter is not None else None
+    used = usage.used if usage is not None else 0
+    left = max(0, plan.daily_quota - used)
+    if needed <= left:
+        return
+    days = plan.days_needed if used == 0 else 1 + math.ceil((needed - left) / plan.daily_quota)
+    then = (
+        "It will wait for each reset (wait_for_quota=True)."
+        if runner.wait_for_quota
+        else "It will stop when the quota is spent; "
+        + resume_call_text(run_id, runner.client)
+        + " continues after 00:00 UTC (or pass wait_for_quota=True to wait)."
+    )
+    warnings.warn(
+        f"this run needs about {needed:,} requests ({plan.n_requests:,} removals and "
+        f"~{plan.expected_polls:,} polls); {usage or 'nothing known to be used today'}, "
+        f"so it spans about {days} days of quota. " + then,
+        stacklevel=3,
+    )
+
+
+@shared_params
+def remove_from_lists(
+    data: pd.DataFrame | pd.Series,
+    list_ids: str | Iterable[str],
+    *,
+    column: str = "contact_id",
+    client: Client | None = None,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+    wait_for_quota: bool = False,
+    snapshot: bool | str = "auto",
+    verify: bool = True,
+    by: str = "auto",
+    journal: bool = True,
+) -> RemovalResult:
+    """Remove the contacts in ``data[column]`` from the lists ``list_ids`` (UUIDs or
+    exact names).
+
+    Invalid, missing and duplicate ids are never sent and stay in ``result.rows`` with
+    their reason. With a membership snapshot (``snapshot``) each contact is sent only
+    for the lists it is on, and the plan previews who leaves which list. The run is
+    journaled: ``ccpandas.resume(result.run_id)`` finishes it from any process.
+
+    Args:
+        data: The contacts: a DataFrame (its ``column`` is read) or a Series of
+            contact ids or email addresses. It is never changed.
+        list_ids: The target lists: one list UUID or exact name of an active list, or
+            several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
+            Names cost one ``GET /contact_lists`` to resolve.
+        column: The column of ``data`` that holds the contacts (contact ids or email
+            addresses). Default ``"contact_id"``.
+        client: {shared}
+        dry_run: {shared}
+        wait: {shared}
+        progress: {shared}
+        timeout: {shared}
+        wait_for_quota: {shared}
+        snapshot: {shared}
+        verify: {shared}
+        by: {shared}
+        journal: True (the default) records the run in the journal on disk, so
+            ``ccpandas.resume(result.run_id)`` can finish it from any process and
+            ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
+            ``result.resume()`` in this process can continue it).
+
+    Returns:
+        A :class:`~ccpandas.RemovalResult`: ``result.rows`` has one row per input row
+        (same index) with its status.
+
+    Raises:
+        TypeError: An argument of the wrong type (before anything is sent).
+        ValueError: An argument out of range, e.g. a negative ``timeout`` (before
+            anything is sent).
+        PlanError: Input that cannot be planned (a missing column, an unknown list
+            name), before any removal is sent.
+
+    Example:
+        >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
+    """
+    options: RunOptions = {
+        "dry_run": dry_run,
+        "wait": wait,
+        "progress": progress,
+        "timeout": timeout,
+        "wait_for_quota": wait_for_quota,
+    }
+    check_run_options(options)
+    check_client(client)
+    check_journal_flag(journal)
+    # One reporter for the whole call: the membership read and the removal show in one
+    # display (one pair of tqdm bars at a time), not one display each.
+    options["progress"] = make_reporter(progress)
+    plan = plan_list_removal(
+        data,
+        list_ids,
+        column=column,
+        client=client,
+        snapshot=snapshot,
+        verify=verify,
+        by=by,
+        progress=options["progress"],
+    )
+    return run_plan(plan, client, journal=journal, **options)
+
+
+@shared_params
+def remove_list_memberships(
+    client: Client | None,
+    list_ids: str | Iterable[str],
+    *,
+    source: Source,
+    exclude: pd.Series | Iterable[str] | None = None,
+    confirm_all_active: bool = False,
+    confirm_empty: bool = False,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+    wait_for_quota: bool = False,
+    snapshot: bool | str = "auto",
+    verify: bool = True,
+    journal: bool = True,
+) -> RemovalResult:
+    """Remove the contacts that ``source`` selects from ``list_ids``.
+
+    The API selects the contacts (one ``POST`` per request, no contact ids sent). With a
+    membership snapshot the plan previews who of each target list will leave and
+    ``result.changes`` gives the exact outcome per (contact, list) pair.
+
+    Args:
+        client: The :class:`~ccpandas.Client` to use. None uses the default
+            client (:func:`ccpandas.get_default_client`).
+        list_ids: The target lists: one list UUID or exact name of an active list, or
+            several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
+            Names cost one ``GET /contact_lists`` to resolve.
+        source: Which contacts leave, a :class:`~ccpandas.Source`:
+            ``Source.contact_ids([...])``, ``Source.list_ids([...])`` (the members of
+            those lists), ``Source.tag_ids([...])``, ``Source.engagement_level(...)``
+            or ``Source.all_active_contacts()`` (needs ``confirm_all_active=True``).
+        exclude: Contacts to keep (contact ids, or a DataFrame column of them); only
+            with ``Source.list_ids`` and ``Source.all_active_contacts`` sources.
+            None (the default) keeps nobody back.
+        confirm_all_active: Must be True to remove with
+            ``Source.all_active_contacts()``: a guard against emptying the lists by
+            mistake. Default False.
+        confirm_empty: Must be True to accept an empty ``exclude``, which keeps
+            nobody; otherwise that is a :class:`~ccpandas.PlanError`. Default False.
+        dry_run: {shared}
+        wait: {shared}
+        progress: {shared}
+        timeout: {shared}
+        wait_for_quota: {shared}
+        snapshot: Whether to read the target lists' members first (a membership
+            snapshot): ``"auto"`` (the default) reads them when the reads cost no
+            more than the removal requests; True or False forces it; a ``"snap-..."``
+            id continues an interrupted read.
+        verify: {shared}
+        journal: True (the default) records the run in the journal on disk, so
+            ``ccpandas.resume(result.run_id)`` can finish it from any process and
+            ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
+            ``result.resume()`` in this process can continue it).
+
+    Returns:
+        A :class:`~ccpandas.RemovalResult`; ``result.activities`` has one row per
+        request.
+
+    Raises:
+        TypeError: An argument of the wrong type, e.g. a ``source`` that is not a
+            ``Source`` (before anything is sent).
+        ValueError: An argument out of range (before anything is sent).
+        PlanError: A selection that cannot be planned (an unknown list or tag name,
+            ``exclude`` with a source it does not go with), before anything is sent.
+
+    Example:
+        >>> remove_list_memberships(  # doctest: +SKIP
+        ...     client, ["Newsletter"], source=Source.tag_ids([churned_tag_id])
+        ... )
+    """
+    options: RunOptions = {
+        "dry_run": dry_run,
+        "wait": wait,
+        "progress": progress,
+        "timeout": timeout,
+        "wait_for_quota": wait_for_quota,
+    }
+    check_run_options(options)
+    check_client(client)
+    check_source(source)
+    check_journal_flag(journal)
+    for name, flag in (
+        ("confirm_all_active", confirm_all_active),
+        ("confirm_empty", confirm_empty),
+    ):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, not {flag!r} ({type(flag).__name__})")
+    options["progress"] = make_reporter(progress)  # one display for the read and the run
+    plan = _plan_source(
+        client,
+        list_ids,
+        source,
+        exclude,
+        confirm_all_active=confirm_all_active,
+        confirm_empty=confirm_empty,
+        snapshot=snapshot,
+        verify=verify,
+        progress=options["progress"],
+    )
+    return run_plan(plan, client, journal=journal, **options)
+
+
+def check_journal_flag(journal: Any) -> None:
+    """``journal=`` of the public calls is True or False (a TypeError before anything
+    is sent otherwise).
+
+    Example:
+        >>> check_journal_flag("no")
+        Traceback (most recent call last):
+        ...
+        TypeError: journal must be True or False, not 'no' (str)
+    """
+    if not isinstance(journal, bool):
+        raise TypeError(
+            f"journal must be True or False, not {journal!r} ({type(journal).__name__})"
+        )
+
+
+@shared_params
+def wait(
+    result: RemovalResult, timeout: float | None = None, progress: Any = None
+) -> RemovalResult:
+    """Resume polling a result returned with ``wait=False``; same as ``result.wait()``.
+
+    Args:
+        result: The :class:`~ccpandas.RemovalResult` to follow.
+        timeout: {shared}
+        progress: {shared:progress_keep}
+
+    Returns:
+        ``result`` itself, brought up to date.
+
+    Example:
+        >>> result = ccpandas.wait(result, timeout=600)  # doctest: +SKIP
+    """
+    return result.wait(timeout=timeout, progress=progress)
+
+
+#: The columns of :func:`runs`.
+RUN_COLUMNS = (
+    "run_id",
+    "started_at",
+    "updated_at",
+    "lists",
+    "list_names",
+    "contacts",
+    "rows",
+    "source",
+    "batches",
+    "accepted",
+    "completed",
+    "failed",
+    "uncertain",
+    "state",
+    "progress",
+    "stop_reason",
+    "base_url",
+    "removed_memberships",
+    "kind",
+    "parent",
+    "restored_memberships",
+)
+#: What :func:`runs` says about a run.
+RUN_STATES = {
+    RunState.RUNNING: "a process is driving it right now",
+    RunState.COMPLETED: "every activity completed",
+    RunState.FAILED: "every request was answered, but some activities failed or were "
+    "refused: result.retry_failed() sends those again",
+    RunState.PROCESSING: "every request was accepted; activities were still running at "
+    "the last look: resume() follows them",
+    RunState.STOPPED: "some requests were never accepted (quota, error, interruption, a "
+    "dead process): resume() sends them",
+}
+# What a batch's state counts as in runs(): done well, done badly (nothing more will
+# happen without retry_failed), or followed by the API.
+_GOOD = BatchState.COMPLETED
+_BAD = (*BatchState.bad_states(), BatchState.REJECTED, BatchState.UNKNOWN)
+_BUSY = tuple(s for s in BatchState if s.busy)
+
+
+@shared_params
+def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
+    """Every run in the journal, newest first: one row each with ``run_id``,
+    ``started_at``, ``lists`` (how many target lists), ``list_names`` ("Newsletter,
+    Customers": names where the journal knows them, ids otherwise), ``contacts`` (None when the
+    API selected them), ``state`` (see :data:`RUN_STATES`) and ``progress`` (the
+    share of requests whose activity completed, 0 to 1), ``removed_memberships``
+    (what the verification read found removed per list, e.g. "Newsletter 43,
+    Customers 16"; None for runs without one), ``kind`` (``remove`` or ``undo``),
+    ``parent`` (an undo: the run it reverses), ``restored_memberships`` (an undo's
+    verified memberships back per list), and more. A missing text value
+    (``stop_reason`` of a completed run, say) is always None, in an object column.
+
+    Args:
+        journal: {shared}
+
+    Returns:
+        A DataFrame with the columns of :data:`RUN_COLUMNS`, one row per run; no rows when
+        nothing was journaled yet.
+
+    Example:
+        >>> ccpandas.runs()[["run_id", "state", "progress"]]  # doctest: +SKIP
+    """
+    db = journal or open_journal()
+    records = db.query(
+        "SELECT r.run_id, r.created_at, r.updated_at, r.list_ids, r.plan, r.n_contacts, "
+        "r.n_rows, r.source, r.n_batches, r.status, r.stop_reason, r.base_url, r.kind, "
+        "r.parent, "
+        "SUM(b.activity_id IS NOT NULL) AS accepted, "
+        "SUM(b.state = ?) AS completed, "
+        f"SUM(b.state IN ({sql_list(_BAD)})) AS failed, "
+        # Unanswered: uncertain, or an attempt a dead process left on its way (a resume
+        # turns it uncertain): exactly the batches a resume reconciles or sends again.
+        "SUM(b.state = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
+        "AND a.batch = b.batch AND a.outcome = ?)) AS uncertain, "
+        f"SUM(b.activity_id IS NOT NULL AND b.state IN ({sql_list(_BUSY)})) AS busy "
+        "FROM runs r LEFT JOIN batches b ON b.run_id = r.run_id "
+        "GROUP BY r.run_id ORDER BY r.created_at DESC",
+        (_GOOD, BatchState.UNCERTAIN, Outcome.SENDING),
+    )
+    from ccpandas.store.snapshots import run_summaries
+
+    verified = run_summaries(db)  # "Newsletter 43, Customers 16", from the verification
+    out = []
+    for rec in records:
+        n = rec["n_batches"]
+        completed, failed = rec["completed"] or 0, rec["failed"] or 0
+        accepted, busy = rec["accepted"] or 0, rec["busy"] or 0
+        if rec["status"] == "running" and db.is_driven(rec["run_id"]):
+            state = RunState.RUNNING
+        elif completed == n:
+            state = RunState.COMPLETED
+        elif completed + failed == n:
+            state = RunState.FAILED
+        elif accepted + failed == n and busy:
+            state = RunState.PROCESSING
+        else:
+            state = RunState.STOPPED
+        reason = rec["stop_reason"]
+        if rec["status"] == "running" and state is not RunState.RUNNING:
+            reason = "the process driving it ended"
+        out.append(
+            {
+                "run_id": rec["run_id"],
+                "started_at": rec["created_at"],
+                "updated_at": rec["updated_at"],
+                "lists": len(json.loads(rec["list_ids"])),
+                "list_names": _list_names(rec),
+                "contacts": rec["n_contacts"],
+                "rows": rec["n_rows"],
+                "source": rec["source"],
+                "batches": n,
+                "accepted": accepted,
+                "completed": completed,
+                "failed": failed,
+                "uncertain": rec["uncertain"] or 0,
+                "state": str(state),
+                "progress": completed / n if n else 1.0,
+                "stop_reason": None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
+                "base_url": rec["base_url"],
+                # -- undo: the verified truth of an undo is what came back.
+                "removed_memberships": None
+                if rec["kind"] == "undo"
+                else verified.get(rec["run_id"]),
+                "kind": rec["kind"],
+                "parent": rec["parent"],
+                "restored_memberships": verified.get(rec["run_id"])
+                if rec["kind"] == "undo"
+                else None,
+            }
+        )
+    # Built column by column with fixed dtypes: inferred, a text column with no value
+    # would be None in one call and NaN (pandas' string dtype) in another.
+    frame = pd.DataFrame(
+        {
+            col: pd.Series([r[col] for r in out], dtype=_RUN_DTYPES.get(col, object))
+            for col in RUN_COLUMNS
+        }
+    )
+    for col in ("started_at", "updated_at"):
+        frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
+    return frame
+
+
+# The dtypes of runs()' columns; every other column is object, with None when missing.
+_RUN_DTYPES = {
+    "lists": "int64",
+    "contacts": "Int64",
+    "rows": "int64",
+    "batches": "int64",
+    "accepted": "int64",
+    "completed": "int64",
+    "failed": "int64",
+    "uncertain": "int64",
+    "progress": "float64",
+}
+
+
+def _list_names(rec: dict[str, Any]) -> str:
+    """ "Newsletter, Customers": the target lists by name where the journal knows it
+    (from the run's membership snapshot), by id otherwise."""
+    ids = json.loads(rec["list_ids"])
+    meta = json.loads(rec["plan"] or "{}")
+    names = {
+        **(meta.get("list_names") or {}),
+        **((meta.get("membership") or {}).get("list_names") or {}),
+    }
+    return ", ".join(str(names.get(i, i)) for i in ids)
+
+
+@shared_params
+def run_result(
+    run_id: str,
+    client: Client | None = None,
+    *,
+    runner: Runner | None = None,
+    journal: JournalDB | None = None,
+) -> RemovalResult:
+    """Rebuild the :class:`~ccpandas.RemovalResult` of ``run_id`` from the journal.
+
+    Nothing is sent: ``result.rows`` (one row per input row, the input's index) and
+    ``result.activities`` show what was last recorded. ``result.resume()``,
+    ``wait()`` and ``retry_failed()`` continue it with ``client`` (or the default
+    client).
+
+    Args:
+        run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+            ``"20250301-231501-7f3a2c"``.
+        client: The :class:`~ccpandas.Client` that later ``result.resume()``, ``wait()`` or
+            ``retry_failed()`` calls send with. None (the default) uses the default client
+            (:func:`ccpandas.get_default_client`) when one is needed; rebuilding the result
+            sends nothing.
+        runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
+            limits) the run uses instead of the defaults; for tests. None (the default) uses
+            the defaults.
+        journal: {shared}
+
+    Returns:
+        The run's :class:`~ccpandas.RemovalResult` (an
+        :class:`~ccpandas.run.undo.UndoResult` for an undo run).
+
+    Raises:
+        PlanError: ``run_id`` is None: the run was made with ``journal=False``.
+        TypeError: ``run_id`` is not a string, or ``client`` is not a ``Client``.
+
+    Example:
+        >>> result = ccpandas.run_result("20250301-231501-7f3a2c")  # doctest: +SKIP
+        >>> result.rows["status"].value_counts()  # doctest: +SKIP
+    """
+    check_client(client)
+    return _rebuild(run_id, client, runner=runner, journal=journal)
+
+
+def _rebuild(
+    run_id: str,
+    client: Any,
+    *,
+    runner: Runner | None,
+    journal: JournalDB | None = None,
+    resolve: bool = False,
+) -> RemovalResult:
+    """The result of ``run_id``, its runner built with everything it needs: ``client``
+    (or the template's, or with ``resolve`` the default client)."""
+    from ccpandas.run.result import RemovalResult
+
+    if run_id is None:
+        # result.run_id of a run made with journal=False: nothing was recorded.
+        raise PlanError(
+            "run_id is None: that run was made with journal=False, so nothing was recorded "
+            "to resume it from; result.resume() continues it in the process that made it"
+        )
+    if not isinstance(run_id, str):
+        raise TypeError(f"run_id must be a string (result.run_id), not {type(run_id).__name__}")
+    if runner is not None and not isinstance(runner, Runner):
+        raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
+    db = journal or open_journal()
+    run_journal = RunJournal.open(run_id, db=db)
+    kind = db.run_record(run_id).get("kind", "remove")
+    template = runner or Runner(None)
+    api = client if client is not None else template.client
+    if api is None and resolve:
+        from ccpandas.auth.connect import get_default_client
+
+        api = get_default_client()
+    _check_same_api(run_journal, api)
+    built = template.replace(client=api, journal=run_journal)
+    if kind == "undo":
+        from ccpandas.run.undo import rebuild_undo
+
+        return rebuild_undo(db, run_id, built)
+    plan = db.load_plan(run_id)
+    result = RemovalResult(plan, db.load_runs(run_id, plan), built, run_id=run_id)
+    if plan.membership is not None:
+        # -- membership snapshot: a finished verification is in the journal already.
+        from ccpandas.store.snapshots import journaled_after
+
+        result.after = journaled_after(db, run_id, plan)
+    return result
+
+
+@shared_params
+def resume(
+    run_id: str,
+    client: Client | None = None,
+    *,
+    wait: bool = True,
+    timeout: float | None = None,
+    progress: Any = "auto",
+    wait_for_quota: bool = False,
+    runner: Runner | None = None,
+) -> RemovalResult:
+    """Continue a journaled run, in this process or any other: follow the activities
+    already accepted, send only the batches with no accepted activity, then wait. A
+    batch whose request got no answer (a dead process, a lost connection) is first
+    looked for on the server: its activity, if found, is followed; otherwise it is sent
+    again (removal is idempotent; see the Reliability guide). Failed activities and
+    requests the API refused (4xx) are not sent again: ``result.retry_failed()`` does
+    that.
+
+    Args:
+        run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+            ``"20250301-231501-7f3a2c"``.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses the
+            default client (:func:`ccpandas.get_default_client`). It must talk to the API
+            the run started on.
+        wait: {shared}
+        timeout: {shared}
+        progress: {shared}
+        wait_for_quota: {shared}
+        runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
+            limits) the run uses instead of the defaults; for tests. None (the default) uses
+            the defaults.
+
+    Returns:
+        The same kind of result as the first call (a :class:`~ccpandas.RemovalResult`, or an
+        :class:`~ccpandas.run.undo.UndoResult` for an undo run), continued.
+
+    Raises:
+        TypeError: An argument of the wrong type (before anything is sent).
+        ValueError: An argument out of range, e.g. a negative ``timeout``.
+        CCError: ``client`` talks to another API than the one the run started on.
+
+    Example:
+        >>> result = ccpandas.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
+        >>> result.ok  # doctest: +SKIP
+        True
+    """
+    options: RunOptions = {
+        "wait": wait,
+        "timeout": timeout,
+        "progress": progress,
+        "wait_for_quota": wait_for_quota,
+    }
+    return _resume(run_id, client, runner=runner, **options)
+
+
+def _resume(
+    run_id: str, client: Client | None, *, runner: Runner | None, **options: Unpack[RunOptions]
+) -> RemovalResult:
+    check_run_options(options)
+    check_client(client)
+    result = _rebuild(run_id, client, runner=runner, resolve=True)
+    return result._continue(**options)
+
+
+def resume_frame(
+    data: pd.DataFrame | pd.Series,
+    run_id: str,
+    *,
+    column: str = "contact_id",
+    client: Client | None = None,
+    runner: Runner | None = None,
+    **options: Unpack[RunOptions],
+) -> RemovalResult:
+    """Resume ``run_id`` for the frame it started from (``df.cc.resume``, which lists
+    the options): the result's rows keep the frame's exact index and values. A frame
+    that would not produce the run's requests raises :class:`~ccpandas.PlanError` and
+    nothing is sent.
+    """
+    from ccpandas.plan.planner import plan_removal
+
+    check_run_options(options)
+    check_client(client)
+    result = _rebuild(run_id, client, runner=runner, resolve=True)
+    journaled = result.plan
+    if not hasattr(journaled, "source"):
+        raise PlanError(
+            f"run {run_id} is an undo, not a DataFrame's removal; use ccpandas.resume({run_id!r})"
+        )
+    if journaled.source.kind.value != "contact_ids":
+        raise PlanError(
+            f"run {run_id} removed contacts selected by the API ({journaled.source.kind.value}),"
+            f" not a DataFrame's; use ccpandas.resume({run_id!r})"
+        )
+    membership = journaled.membership
+    if membership is not None and membership.key == "email":
+        # -- membership snapshot: the journal keeps no address, so the frame's emails
+        # cannot be matched again; the frame must be the one the run started from.
+        return _resume_email_frame(data, result, column, **options)
+    if membership is not None:
+        from ccpandas.plan.membership import plan_membership_removal
+
+        plan = plan_membership_removal(
+            data,
+            journaled.list_ids,
+            membership.snapshot,
+            column=column,
+            by="contact_id",
+            rate=journaled.rate,
+            daily_quota=journaled.daily_quota,
+        )
+        plan = dataclasses.replace(plan, membership=membership)
+    else:
+        plan = plan_removal(
+            data,
+            journaled.list_ids,
+            column=column,
+            rate=journaled.rate,
+            daily_quota=journaled.daily_quota,
+        )
+    if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
+        journaled.batches
+    ):
+        raise PlanError(
+            f"this frame does not match run {run_id}: it plans {plan.n_rows:,} rows and "
+            f"{plan.n_contacts:,} contacts in {plan.n_requests:,} requests, the run had "
+            f"{journaled.n_rows:,} rows and {journaled.n_contacts:,} contacts in "
+            f"{journaled.n_requests:,} requests. Pass the frame the run started from, or "
+            f"use ccpandas.resume({run_id!r}).",
+            column=column,
+        )
+    result.plan = dataclasses.replace(journaled, rows=plan.rows, column=plan.column)
+    return result._continue(**options)
+
+
+def _resume_email_frame(
+    data: Any, result: RemovalResult, column: str, **options: Unpack[RunOptions]
+) -> RemovalResult:
+    """``df.cc.resume`` of an email-keyed run: the rows come back with the frame's
+    addresses when the frame has the run's shape and index."""
+    journaled = result.plan
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame({column: data})
+    if column not in frame.columns or not frame.index.equals(journaled.rows.index):
+        raise PlanError(
+            f"this frame does not match run {result.run_id}: the run had "
+            f"{journaled.n_rows:,} rows keyed by email (column {column!r}); pass the frame "
+            f"it started from, or use ccpandas.resume({result.run_id!r}).",
+            column=column,
+        )
+    rows = journaled.rows.copy()
+    rows.insert(0, "email", frame[column])
+    result.plan = dataclasses.replace(journaled, rows=rows, column=column)
+    return result._continue(**options)
+
+
+@shared_params
+def undo(
+    run_id: str,
+    client: Client | None = None,
+    *,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+    force: bool = False,
+    runner: Runner | None = None,
+) -> Any:
+    """Put back exactly the memberships run ``run_id`` removed, from the journal, in
+    any process.
+
+    The pairs are those whose outcome was ``removed`` in the run's verified
+    ``changes``. A fresh read first decides each pair: ``restore``,
+    ``already_member`` (back on the list: no request spent), or ``cannot_restore``
+    (``deleted`` contact, ``list_deleted``, ``list_limit``: the contact is on 50 lists
+    now). The adds go out as ``POST /activities/add_list_memberships``, contacts
+    grouped by identical list sets (the fewest requests), as a journaled run of kind
+    ``undo`` (``ccpandas.resume(undo_id)`` continues it after a crash), re-read at the
+    end: ``undo_result.changes`` says ``restored`` / ``already_member`` /
+    ``cannot_restore`` per pair. Unsubscribed contacts get their list memberships
+    back and stay unsubscribed.
+
+    ``dry_run=True`` returns the preview (the plan's text: per-list counts, cost, what
+    cannot be restored and why) and sends nothing. A run taken without a membership
+    snapshot (``snapshot=True`` would have made it possible), or one not finished or
+    not verified, cannot be undone: a :class:`~ccpandas.PlanError`.
+
+    Args:
+        run_id: The id of the removal run to undo, as ``result.run_id`` and
+            ``ccpandas.runs()`` show it, e.g. ``"20250301-231501-7f3a2c"``.
+        client: The :class:`~ccpandas.Client` to use. None (the default) uses
+            the default client (:func:`ccpandas.get_default_client`). It must talk to the
+            API the run started on.
+        dry_run: True reads the lists and returns the preview, an
+            :class:`~ccpandas.run.undo.UndoResult` marked as a dry run (per-list counts,
+            cost, what cannot be restored and why), without sending any change. False (the
+            default) sends the undo.
+        wait: {shared}
+        progress: {shared}
+        timeout: {shared}
+        force: True allows a second undo of a run already undone. False (the default)
+            refuses it with a :class:`~ccpandas.PlanError` naming the first undo.
+        runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
+            limits) the run uses instead of the defaults; for tests. None (the default) uses
+            the defaults.
+
+    Returns:
+        An :class:`~ccpandas.run.undo.UndoResult`; its ``changes`` say ``restored``,
+        ``already_member`` or ``cannot_restore`` per pair.
+
+    Raises:
+        PlanError: The run cannot be undone (no membership snapshot, not finished or not
+            verified, already undone without ``force=True``).
+        TypeError: An argument of the wrong type (before anything is sent).
+
+    Example:
+        >>> preview = ccpandas.undo("20250301-231501-7f3a2c", dry_run=True)  # doctest: +SKIP
+        >>> done = ccpandas.undo("20250301-231501-7f3a2c")  # doctest: +SKIP
+        >>> done.changes["outcome"].value_counts()  # doctest: +SKIP
+    """
+    check_run_options({"dry_run": dry_run, "wait": wait, "progress": progress, "timeout": timeout})
+    check_client(client)
+    if not isinstance(run_id, str):
+        raise TypeError(f"run_id must be a run id string, not {type(run_id).__name__}")
+    if not isinstance(force, bool):
+        raise TypeError(f"force must be True or False, not {force!r}")
+    parent = _rebuild(run_id, client, runner=runner, resolve=True)
+    return parent.undo(
+        parent.runner.client,
+        dry_run=dry_run,
+        wait=wait,
+        progress=progress,
+        timeout=timeout,
+        force=force,
+    )
+
+
+def _check_same_api(journal: RunJournal, client: Any) -> None:
+    base_url = getattr(client, "base_url", None)
+    if base_url is None or journal.base_url is None or base_url == journal.base_url:
+        return
+    raise CCError(
+        f"run {journal.run_id} was sent to {journal.base_url}; this client talks to "
+        f"{base_url}. Resume it with a client for the same API (and account)."
+    )

@@ -1,0 +1,1 @@
+"""How a run reports progress: one Reporter interface that every front end watches."""
