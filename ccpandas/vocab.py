@@ -19,7 +19,15 @@ from typing import Any
 
 from ccpandas.models import ActivityState
 
-__all__ = ["AttemptReason", "BatchState", "Outcome", "RunState", "sql_list"]
+__all__ = [
+    "Action",
+    "AttemptReason",
+    "BatchState",
+    "Outcome",
+    "PairOutcome",
+    "RunState",
+    "sql_list",
+]
 
 
 class BatchState(enum.StrEnum):
@@ -124,6 +132,32 @@ class RunState(enum.StrEnum):
     FAILED = BatchState.FAILED.value
     PROCESSING = BatchState.PROCESSING.value
     STOPPED = "stopped"
+
+
+class Action(enum.StrEnum):
+    """What a run asks of one (contact, list) pair (``changes["action"]``)."""
+
+    NONE = "none"  # leave it as it is (not a member, already one, kept)
+    REMOVE = "remove"
+    ADD = "add"
+    BY_API = "by_api"  # an engagement-level source: the API decides who leaves
+
+
+class PairOutcome(enum.StrEnum):
+    """What became of one (contact, list) pair (``changes["outcome"]``), besides the
+    state of an activity that did not complete (``failed``, ``processing``...)."""
+
+    REMOVED = "removed"  # it was on the list and a re-read shows it gone
+    STILL_MEMBER = "still_member"  # its activity completed, yet it is still on the list
+    NOT_A_MEMBER = "not_a_member"  # it was not on the list: nothing to remove
+    KEPT = "kept"  # the plan keeps it (exclude set, not selected by the source)
+    RESTORED = "restored"  # an undo put it back and a re-read shows it
+    NOT_RESTORED = "not_restored"  # an undo's add completed, yet the re-read does not show it
+    ALREADY_MEMBER = "already_member"  # it is on the list already: nothing to add
+    CANNOT_RESTORE = "cannot_restore"  # an undo cannot put it back (the reason says why)
+    UNVERIFIED = "unverified"  # its activity completed; no re-read says more
+    NOT_SENT = "not_sent"
+    PLANNED = "planned"  # a dry run: nothing was sent
 
 
 def sql_list(values: Iterable[enum.StrEnum]) -> str:

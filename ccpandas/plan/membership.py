@@ -47,14 +47,23 @@ from ccpandas.errors import PlanError
 from ccpandas.models import (
     MAX_CONTACTS_PER_REQUEST,
     MAX_LISTS_PER_REQUEST,
-    Batch,
     Source,
     SourceKind,
     chunked,
 )
 from ccpandas.plan import planner
+from ccpandas.plan.changes import (
+    BY_API,
+    NONE,
+    REMOVE,
+    ChangeSet,
+    cross_pair_batch,
+    pair_outcomes,
+    unique_names,
+)
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration
+from ccpandas.vocab import PairOutcome
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -316,23 +325,15 @@ def detect_key(values: pd.Series, by: str = "auto") -> Literal["email", "contact
 # -- planning --------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class MembershipPlan:
-    """What the snapshot adds to a plan: every (contact, target list) pair it concerns.
-
-    Pairs are positional arrays: ``pair_contact`` (into ``contact_ids`` / ``emails``),
-    ``pair_list`` (into the plan's ``list_ids``), ``was_member`` (bool; all False
-    without a snapshot, see ``known``), ``will_leave`` (int8: 1 yes, 0 no, -1 decided
-    by the API) and ``pair_batch`` (the batch that carries the pair, -1 none).
+    """What the snapshot adds to a plan: the run's :class:`~ccpandas.plan.changes.ChangeSet`
+    (every (contact, target list) pair it concerns, ``was_member`` and each pair's
+    action), and how the contacts were found and what reading them costs.
     """
 
     snapshot: MembershipSnapshot | None
     key: str
-    contact_ids: np.ndarray
-    emails: np.ndarray
-    pair_contact: np.ndarray
-    pair_list: np.ndarray
-    was_member: np.ndarray
-    will_leave: np.ndarray
-    pair_batch: np.ndarray
+    #: Every (contact, target list) pair, batched (``pair_batch`` filled in).
+    change_set: ChangeSet
     #: How the contacts were found: "snapshot", "email lookups" or "none".
     lookup: str = "snapshot"
     #: Read requests the snapshot took or will take, and the same again to verify.
@@ -349,6 +350,39 @@ class MembershipPlan:
     #: Re-read the lists after the activities finish (``verify=True``).
     verify: bool = True
 
+    # Positional views of the change set (the result and the panel read these).
+    @property
+    def contact_ids(self) -> np.ndarray:
+        return self.change_set.contact_ids
+
+    @property
+    def emails(self) -> np.ndarray:
+        cs = self.change_set
+        return cs.emails if cs.emails is not None else np.full(len(cs.contact_ids), None)
+
+    @property
+    def pair_contact(self) -> np.ndarray:
+        return self.change_set.pair_contact
+
+    @property
+    def pair_list(self) -> np.ndarray:
+        return self.change_set.pair_list
+
+    @property
+    def was_member(self) -> np.ndarray:
+        return self.change_set.was_member
+
+    @property
+    def pair_batch(self) -> np.ndarray:
+        cs = self.change_set
+        return cs.pair_batch if cs.pair_batch is not None else np.full(cs.n_pairs, -1)
+
+    @property
+    def will_leave(self) -> np.ndarray:
+        """Per pair: 1 it leaves, 0 it stays, -1 the API decides (int8)."""
+        action = self.change_set.action
+        return np.where(action == REMOVE, 1, np.where(action == BY_API, -1, 0)).astype(np.int8)
+
     def changes(self, list_ids: Sequence[str]) -> pd.DataFrame:
         """``plan.changes``: one row per (contact, target list) pair."""
         return changes_frame(self, list_ids)
@@ -364,7 +398,7 @@ class MembershipPlan:
 
     def leaving(self, list_ids: Sequence[str]) -> dict[str, int]:
         """Members of each target list that will leave (-1 pairs not counted)."""
-        sel = self.was_member & (self.will_leave == 1)
+        sel = self.was_member & (self.change_set.action == REMOVE)
         counts = np.bincount(self.pair_list[sel], minlength=len(list_ids))
         return {lid: int(c) for lid, c in zip(list_ids, counts, strict=True)}
 
@@ -435,129 +469,30 @@ def plan_membership_removal(
         raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
     if by not in ("auto", "email", "contact_id"):
         raise ValueError(f"by must be 'auto', 'email' or 'contact_id', not {by!r}")
-    parsed = normalize_emails(values) if by != "contact_id" else None
-    if by != "auto":
-        key = by
-    else:
-        assert parsed is not None
-        key = "email" if _mostly_emails(parsed[1], parsed[2]) else "contact_id"
-    n = len(values)
-    codes = np.full(n, _PLANNED, dtype=np.int8)
-    reasons = np.full(n, None, dtype=object)
-    if key == "email":
-        if snapshot is None:
-            raise PlanError(
-                f"column {column!r} holds email addresses: matching them to contacts needs "
-                "a membership snapshot (snapshot=True or 'auto')",
-                column=column,
-            )
-        assert parsed is not None
-        norm, valid, missing = parsed
-        codes[~valid] = _INVALID_EMAIL
-        reasons[~valid] = REASON_INVALID_EMAIL
-        codes[missing] = _MISSING
-        reasons[missing] = "missing value"
-        if not valid.any():
-            raise PlanError(
-                f"no email address in column {column!r} ({n:,} rows): e.g. "
-                + ", ".join(planner._short(v) for v in values.iloc[:3].tolist()),
-                column=column,
-            )
-        # Duplicates by address (in any case): factorise the valid ones.
-        fcodes = np.full(n, -1, dtype=np.int64)
-        fcodes[valid], uniques = pd.factorize(norm[valid])
-        pos = snapshot.email_index.get_indexer(uniques)  # -1: no member has it
-        contact_pos = np.full(n, -1, dtype=np.int64)
-        contact_pos[valid] = pos[fcodes[valid]]
-        dup_reason = REASON_DUPLICATE_EMAIL
-    else:
-        checked = check_ids(values)
-        fcodes = checked.codes.astype(np.int64)
-        codes[:] = checked.status
-        reasons[:] = checked.reason
-        if not (fcodes >= 0).any() and not allow_empty:
-            raise planner._no_valid_ids(values, checked.status, column)
-        uniques = np.asarray(checked.ids.to_numpy(dtype=object))
-        if snapshot is not None:
-            pos = snapshot.index.get_indexer(uniques)
-            contact_pos = np.full(n, -1, dtype=np.int64)
-            contact_pos[fcodes >= 0] = pos[fcodes[fcodes >= 0]]
-        else:
-            contact_pos = None
-        dup_reason = REASON_DUPLICATE
-    first = first_rows(fcodes)
-    dup = (fcodes >= 0) & ~first
-    codes[dup] = _DUPLICATE
-    reasons[dup] = dup_reason
-    if contact_pos is not None:
-        # Not on any target list: nothing to send (an id, or an address nobody has).
-        no_member = first & (contact_pos < 0)
-        codes[no_member] = _NOT_A_MEMBER
-        reasons[no_member] = REASON_NOT_A_MEMBER if key == "email" else REASON_NOT_A_MEMBER_ID
-    # The segment: each distinct contact once, in order of first appearance.
-    first_pos = np.flatnonzero(first)
-    if contact_pos is not None:
-        seg_rows = first_pos[contact_pos[first_pos] >= 0]
-        seg_snap = contact_pos[seg_rows]
-        seg_ids = snapshot.contact_ids[seg_snap] if len(seg_snap) else np.empty(0, dtype=object)  # type: ignore[union-attr]
-    else:
-        seg_rows = first_pos
-        seg_snap = None
-        seg_ids = uniques[fcodes[seg_rows]]
-    seg_ids = np.asarray(seg_ids, dtype=object)
-    list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
-    n_targets = len(targets)
-    naive = plan_requests(int(first.sum()), n_targets)
-    if snapshot is None:
-        batches, pair_contact, pair_list, was, batch_of = _naive_batches(seg_ids, list_groups)
-        leave = np.ones(len(pair_contact), dtype=np.int8)
-    else:
-        assert seg_snap is not None
-        batches, pair_contact, pair_list, was, batch_of = _member_batches(
-            snapshot, targets, list_groups, seg_ids, seg_snap
-        )
-        leave = was.astype(np.int8)
-    # The row's first batch (Int64): which request carries the row's contact.
-    first_batch = np.full(len(seg_ids), -1, dtype=np.int64)
-    sent = batch_of >= 0
-    if sent.any():
-        order = np.argsort(batch_of[sent], kind="stable")
-        owners = pair_contact[sent][order]
-        uniq, at = np.unique(owners[::-1], return_index=True)
-        first_batch[uniq] = batch_of[sent][order][::-1][at]
-    row_batch = np.full(n, -1, dtype=np.int64)
-    row_batch[seg_rows] = first_batch
-    emails = np.full(len(seg_ids), None, dtype=object)
-    if snapshot is not None and seg_snap is not None and len(seg_snap):
-        emails = snapshot.emails[seg_snap]
-    rows = _rows(values, codes, reasons, fcodes, first, row_batch, key, seg_rows, seg_ids)
+    match = _match(values, column, snapshot, by, allow_empty)
+    cs = _change_set(match, snapshot, targets)
+    batches, cs = cs.batched()
+    row_batch = np.full(len(values), -1, dtype=np.int64)
+    row_batch[match.seg_rows] = _first_batches(cs)
+    rows = _rows(values, match, row_batch)
     if read_requests is None:
         read_requests = snapshot.requests if snapshot is not None else 0
     membership = MembershipPlan(
         snapshot=snapshot,
-        key=key,
-        contact_ids=seg_ids,
-        emails=emails,
-        pair_contact=pair_contact,
-        pair_list=pair_list,
-        was_member=was,
-        will_leave=leave,
-        pair_batch=batch_of,
+        key=match.key,
+        change_set=cs,
         lookup=lookup if snapshot is not None else "none",
         read_requests=read_requests,
         verify_requests=read_requests,
-        naive_requests=naive,
-        row_codes=codes if key == "email" else None,
+        naive_requests=plan_requests(int(match.first.sum()), len(targets)),
+        row_codes=match.codes if match.key == "email" else None,
     )
-    src_ids = tuple(seg_ids.tolist())
+    src_ids = tuple(cs.contact_ids.tolist())
     return planner.RemovalPlan(
         rows=rows,
         list_ids=targets,
-        list_groups=list_groups,
-        contact_groups=tuple(
-            src_ids[i : i + MAX_CONTACTS_PER_REQUEST]
-            for i in range(0, len(seg_ids), MAX_CONTACTS_PER_REQUEST)
-        ),
+        list_groups=tuple(chunked(targets, MAX_LISTS_PER_REQUEST)),
+        contact_groups=tuple(chunked(src_ids, MAX_CONTACTS_PER_REQUEST)),
         batches=batches,
         source=Source.contact_ids(src_ids),
         column=column,
@@ -568,114 +503,180 @@ def plan_membership_removal(
     )
 
 
-def _naive_batches(
-    seg_ids: np.ndarray, list_groups: tuple[tuple[str, ...], ...]
-) -> tuple[tuple[Batch, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every contact to every list group (no snapshot): today's batches and pairs."""
-    n = len(seg_ids)
-    batches: list[Batch] = []
-    ids = seg_ids.tolist()
-    for i in range(0, n, MAX_CONTACTS_PER_REQUEST):
-        chunk = tuple(ids[i : i + MAX_CONTACTS_PER_REQUEST])
-        for j, lists in enumerate(list_groups):
-            batches.append(
-                Batch(
-                    index=len(batches),
-                    source=Source.contact_ids(chunk),
-                    list_ids=lists,
-                    contact_group=i // MAX_CONTACTS_PER_REQUEST,
-                    list_group=j,
-                    size=len(chunk),
-                )
-            )
-    return (tuple(batches), *_naive_pairs(n, list_groups))
+@dataclass(frozen=True, eq=False)
+class _Match:
+    """Every input row matched to a contact: its status code and reason, its factor
+    code (-1: no usable value), whether it is the first row of its contact, and the
+    segment: each distinct contact once (``seg_rows`` its first row, ``seg_snap`` its
+    position in the snapshot or None without one, ``seg_ids`` its contact id)."""
+
+    key: str
+    codes: np.ndarray
+    reasons: np.ndarray
+    fcodes: np.ndarray
+    first: np.ndarray
+    seg_rows: np.ndarray
+    seg_snap: np.ndarray | None
+    seg_ids: np.ndarray
 
 
-def _naive_pairs(
-    n: int, list_groups: tuple[tuple[str, ...], ...]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every contact x every list, and the batch of each pair in today's numbering."""
-    n_lists = sum(len(g) for g in list_groups)
+def _match(
+    values: pd.Series,
+    column: Any,
+    snapshot: MembershipSnapshot | None,
+    by: str,
+    allow_empty: bool,
+) -> _Match:
+    parsed = normalize_emails(values) if by != "contact_id" else None
+    key = by
+    if by == "auto":
+        assert parsed is not None
+        key = "email" if _mostly_emails(parsed[1], parsed[2]) else "contact_id"
+    pos: np.ndarray | None
+    if key == "email":
+        codes, reasons, fcodes, uniques, pos = _match_emails(values, column, snapshot, parsed)
+        dup_reason = REASON_DUPLICATE_EMAIL
+    else:
+        codes, reasons, fcodes, uniques, pos = _match_ids(values, column, snapshot, allow_empty)
+        dup_reason = REASON_DUPLICATE
+    first = first_rows(fcodes)
+    dup = (fcodes >= 0) & ~first
+    codes[dup] = _DUPLICATE
+    reasons[dup] = dup_reason
+    first_pos = np.flatnonzero(first)
+    if pos is None:
+        return _Match(
+            key, codes, reasons, fcodes, first, first_pos, None, uniques[fcodes[first_pos]]
+        )
+    contact_pos = np.full(len(values), -1, dtype=np.int64)
+    has = fcodes >= 0
+    contact_pos[has] = pos[fcodes[has]]
+    # Not on any target list: nothing to send (an id, or an address nobody has).
+    no_member = first & (contact_pos < 0)
+    codes[no_member] = _NOT_A_MEMBER
+    reasons[no_member] = REASON_NOT_A_MEMBER if key == "email" else REASON_NOT_A_MEMBER_ID
+    seg_rows = first_pos[contact_pos[first_pos] >= 0]
+    seg_snap = contact_pos[seg_rows]
+    seg_ids = np.asarray(snapshot.contact_ids[seg_snap], dtype=object)  # type: ignore[union-attr]
+    return _Match(key, codes, reasons, fcodes, first, seg_rows, seg_snap, seg_ids)
+
+
+def _match_emails(
+    values: pd.Series, column: Any, snapshot: MembershipSnapshot | None, parsed: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Statuses, reasons, factor codes, distinct addresses and their snapshot positions."""
+    if snapshot is None:
+        raise PlanError(
+            f"column {column!r} holds email addresses: matching them to contacts needs "
+            "a membership snapshot (snapshot=True or 'auto')",
+            column=column,
+        )
+    n = len(values)
+    norm, valid, missing = parsed
+    codes = np.full(n, _PLANNED, dtype=np.int8)
+    reasons = np.full(n, None, dtype=object)
+    codes[~valid] = _INVALID_EMAIL
+    reasons[~valid] = REASON_INVALID_EMAIL
+    codes[missing] = _MISSING
+    reasons[missing] = "missing value"
+    if not valid.any():
+        raise PlanError(
+            f"no email address in column {column!r} ({n:,} rows): e.g. "
+            + ", ".join(planner._short(v) for v in values.iloc[:3].tolist()),
+            column=column,
+        )
+    # Duplicates by address (in any case): factorise the valid ones.
+    fcodes = np.full(n, -1, dtype=np.int64)
+    fcodes[valid], uniques = pd.factorize(norm[valid])
+    return (
+        codes,
+        reasons,
+        fcodes,
+        np.asarray(uniques, dtype=object),
+        snapshot.email_index.get_indexer(uniques),
+    )
+
+
+def _match_ids(
+    values: pd.Series, column: Any, snapshot: MembershipSnapshot | None, allow_empty: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    checked = check_ids(values)
+    fcodes = checked.codes.astype(np.int64)
+    codes = np.asarray(checked.status, dtype=np.int8).copy()
+    reasons = np.asarray(checked.reason, dtype=object).copy()
+    if not (fcodes >= 0).any() and not allow_empty:
+        raise planner._no_valid_ids(values, checked.status, column)
+    uniques = np.asarray(checked.ids.to_numpy(dtype=object))
+    pos = snapshot.index.get_indexer(uniques) if snapshot is not None else None
+    return codes, reasons, fcodes, uniques, pos
+
+
+def _change_set(
+    match: _Match, snapshot: MembershipSnapshot | None, targets: tuple[str, ...]
+) -> ChangeSet:
+    """The diff: every segment contact x every target list; without a snapshot every
+    pair is to be removed (membership unknown), with one only the member pairs."""
+    n, n_lists = len(match.seg_ids), len(targets)
     pair_contact = np.repeat(np.arange(n, dtype=np.int64), n_lists)
     pair_list = np.tile(np.arange(n_lists, dtype=np.int64), n)
-    group_of_list = pair_list // MAX_LISTS_PER_REQUEST
-    batch_of = (pair_contact // MAX_CONTACTS_PER_REQUEST) * len(list_groups) + group_of_list
-    was = np.zeros(len(pair_contact), dtype=bool)
-    return pair_contact, pair_list, was, batch_of
+    if snapshot is None:
+        was = np.zeros(n * n_lists, dtype=bool)
+        action = np.full(n * n_lists, REMOVE, dtype=np.int8)
+        emails = np.full(n, None, dtype=object)
+    else:
+        assert match.seg_snap is not None
+        was = _was_member(snapshot, targets, match.seg_snap)
+        action = np.where(was, REMOVE, NONE).astype(np.int8)
+        emails = snapshot.emails[match.seg_snap] if n else np.full(0, None, dtype=object)
+    return ChangeSet(
+        contact_ids=match.seg_ids,
+        list_ids=targets,
+        pair_contact=pair_contact,
+        pair_list=pair_list,
+        action=action,
+        was_member=was,
+        known=snapshot is not None,
+        emails=emails,
+    )
 
 
-def _member_batches(
-    snapshot: MembershipSnapshot,
-    targets: tuple[str, ...],
-    list_groups: tuple[tuple[str, ...], ...],
-    seg_ids: np.ndarray,
-    seg_snap: np.ndarray,
-) -> tuple[tuple[Batch, ...], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Batches that carry each contact only to the list groups it is on.
-
-    Pairs: every segment contact x every target list (``was_member`` from the
-    snapshot); only member pairs are carried by a batch.
-    """
-    n, n_lists = len(seg_ids), len(targets)
+def _was_member(
+    snapshot: MembershipSnapshot, targets: tuple[str, ...], seg_snap: np.ndarray
+) -> np.ndarray:
+    """Per (segment contact x target list) pair, in that order: a member before?"""
     target_pos = pd.Index(snapshot.list_ids, dtype=object).get_indexer(list(targets))
     if (target_pos < 0).any():
         missing = [t for t, p in zip(targets, target_pos, strict=True) if p < 0]
         raise PlanError(f"the snapshot does not cover target lists {missing}", values=missing)
-    pair_contact = np.repeat(np.arange(n, dtype=np.int64), n_lists)
-    pair_list = np.tile(np.arange(n_lists, dtype=np.int64), n)
-    was = np.zeros(n * n_lists, dtype=bool)
-    batch_of = np.full(n * n_lists, -1, dtype=np.int64)
-    batches: list[Batch] = []
-    offset = 0
-    for j, lists in enumerate(list_groups):
-        width = len(lists)
-        cols = target_pos[offset : offset + width]
+    blocks = []
+    for offset in range(0, len(targets), MAX_LISTS_PER_REQUEST):
+        cols = target_pos[offset : offset + MAX_LISTS_PER_REQUEST]
         mask = snapshot.masks(cols)[seg_snap]
-        on = np.flatnonzero(mask)
-        # Fill was_member from the bits, for every list of the group.
-        bits = (mask[:, None] >> np.arange(width, dtype=np.uint64)[None, :]) & np.uint64(1)
-        block = bits.astype(bool)
-        rows_idx = np.arange(n, dtype=np.int64)[:, None] * n_lists + (
-            offset + np.arange(width, dtype=np.int64)
-        )
-        was[rows_idx.ravel()] = block.ravel()
-        # Same membership sets together (stable: input order within a set).
-        order = on[np.argsort(mask[on], kind="stable")]
-        for start in range(0, len(order), MAX_CONTACTS_PER_REQUEST):
-            chunk = order[start : start + MAX_CONTACTS_PER_REQUEST]
-            union = int(np.bitwise_or.reduce(mask[chunk]))
-            chosen = tuple(lists[b] for b in range(width) if union >> b & 1)
-            index = len(batches)
-            batches.append(
-                Batch(
-                    index=index,
-                    source=Source.contact_ids(tuple(seg_ids[chunk].tolist())),
-                    list_ids=chosen,
-                    contact_group=start // MAX_CONTACTS_PER_REQUEST,
-                    list_group=j,
-                    size=len(chunk),
-                )
-            )
-            pairs = (chunk[:, None] * n_lists + (offset + np.arange(width))[None, :]).ravel()
-            member = block[chunk].ravel()
-            batch_of[pairs[member]] = index
-        offset += width
-    return tuple(batches), pair_contact, pair_list, was, batch_of
+        bits = (mask[:, None] >> np.arange(len(cols), dtype=np.uint64)[None, :]) & np.uint64(1)
+        blocks.append(bits.astype(bool))
+    if not blocks:
+        return np.zeros(0, dtype=bool)
+    return np.concatenate(blocks, axis=1).ravel()
 
 
-def _rows(
-    values: pd.Series,
-    codes: np.ndarray,
-    reasons: np.ndarray,
-    fcodes: np.ndarray,
-    first: np.ndarray,
-    row_batch: np.ndarray,
-    key: str,
-    seg_rows: np.ndarray,
-    seg_ids: np.ndarray,
-) -> pd.DataFrame:
+def _first_batches(cs: ChangeSet) -> np.ndarray:
+    """Per contact, the first batch that carries it (-1: none)."""
+    first = np.full(len(cs.contact_ids), -1, dtype=np.int64)
+    batch_of = cs.pair_batch if cs.pair_batch is not None else np.full(cs.n_pairs, -1)
+    sent = batch_of >= 0
+    if sent.any():
+        order = np.argsort(batch_of[sent], kind="stable")
+        owners = cs.pair_contact[sent][order]
+        uniq, at = np.unique(owners[::-1], return_index=True)
+        first[uniq] = batch_of[sent][order][::-1][at]
+    return first
+
+
+def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFrame:
     """One row per input row (same index), like ``plan_removal``'s rows; email input
     adds the given ``email`` and the resolved ``contact_id``."""
+    codes, reasons, fcodes, first = match.codes, match.reasons, match.fcodes, match.first
+    key, seg_rows, seg_ids = match.key, match.seg_rows, match.seg_ids
     index = values.index
     dup = codes == _DUPLICATE
     first_of = np.flatnonzero(first)
@@ -775,16 +776,20 @@ def preview_source(
         selected[kept[kept >= 0]] = 0
     # Compact to the contacts that have a target membership.
     used, pair_contact = np.unique(owner, return_inverse=True)
+    leave = selected[owner] if len(owner) else np.zeros(0, dtype=np.int8)
+    cs = ChangeSet(
+        contact_ids=snapshot.contact_ids[used],
+        list_ids=tuple(targets),
+        pair_contact=pair_contact.astype(np.int64),
+        pair_list=pair_list,
+        action=np.where(leave == 1, REMOVE, np.where(leave < 0, BY_API, NONE)).astype(np.int8),
+        was_member=np.ones(len(owner), dtype=bool),
+        emails=snapshot.emails[used],
+    )
     return MembershipPlan(
         snapshot=snapshot,
         key="source",
-        contact_ids=snapshot.contact_ids[used],
-        emails=snapshot.emails[used],
-        pair_contact=pair_contact.astype(np.int64),
-        pair_list=pair_list,
-        was_member=np.ones(len(owner), dtype=bool),
-        will_leave=selected[owner] if len(owner) else np.zeros(0, dtype=np.int8),
-        pair_batch=np.full(len(owner), -1, dtype=np.int64),
+        change_set=cs,
         read_requests=snapshot.requests,
         verify_requests=snapshot.requests,
     )
@@ -831,7 +836,7 @@ def changes_frame(
             "email": m.emails[m.pair_contact] if n else np.empty(0, dtype=object),
             "list_id": lids[m.pair_list] if n else np.empty(0, dtype=object),
             "list_name": pd.Categorical.from_codes(
-                m.pair_list, categories=pd.Index(_unique_names(lids, names), dtype=object)
+                m.pair_list, categories=pd.Index(unique_names(list(lids), names), dtype=object)
             ),
             "was_member": was,
             "will_leave": leave,
@@ -845,19 +850,6 @@ def changes_frame(
     return frame
 
 
-def _unique_names(lids: np.ndarray, names: Mapping[str, str]) -> list[str]:
-    """Display names of the lists, made unique (two lists may share a name)."""
-    seen: dict[str, int] = {}
-    out = []
-    for lid in lids.tolist():
-        name = names.get(lid, lid)
-        if name in seen:
-            name = f"{name} ({lid})"
-        seen[name] = 1
-        out.append(name)
-    return out
-
-
 def _outcomes(
     m: MembershipPlan,
     batch_states: Sequence[str] | None,
@@ -865,34 +857,27 @@ def _outcomes(
     after: MembershipSnapshot | None,
     lids: np.ndarray,
 ) -> np.ndarray:
-    n = len(m.pair_contact)
-    if source_state is not None:
-        state = np.full(n, source_state, dtype=object)
-    else:
-        states = np.asarray(list(batch_states or ()), dtype=object)
-        state = np.full(n, "not_sent", dtype=object)
-        carried = m.pair_batch >= 0
-        if len(states):
-            state[carried] = states[m.pair_batch[carried]]
-    completed = state == "removed"
-    # What the activity says, until a re-read says more: completed is not "removed".
-    out = np.where(completed, "unverified", state).astype(object)
+    cs = m.change_set
+    if source_state is not None:  # the API selects the contacts: one state for all
+        cs = cs.replace(pair_batch=np.zeros(cs.n_pairs, dtype=np.int64))
+        batch_states = [source_state]
     still = _still_member(m, after, lids) if after is not None else None
-    if still is not None:
-        out[completed & still] = "still_member"
-    if not m.known:
-        # No before snapshot: gone could mean removed or never there; still there is sure.
-        return out
-    was, leave = m.was_member, m.will_leave
-    out[~was] = "not_a_member"
-    kept = was & (leave == 0)
-    api = was & (leave < 0)  # engagement level: the API decides who leaves
-    if still is None:
-        out[kept] = "kept"
-        return out
-    out[was & ~still] = "removed"  # gone from the list: removed, by the run or partially
-    out[(kept | api) & still] = "kept"
-    return out
+    was, action = cs.was_member, cs.action
+    idle = np.where(was, str(PairOutcome.KEPT), str(PairOutcome.NOT_A_MEMBER))
+    removed, kept = str(PairOutcome.REMOVED), str(PairOutcome.KEPT)
+    out = pair_outcomes(
+        cs,
+        batch_states or (),
+        still,
+        words={REMOVE: (removed, str(PairOutcome.STILL_MEMBER)), BY_API: (removed, kept)},
+        idle=idle,
+        completed=removed,  # a completed removal's row status
+        credit_read=True,
+    )
+    if still is not None and cs.known:
+        out[(action == NONE) & was & ~still] = removed  # gone from the list, by whoever
+        out[(action == BY_API) & still] = kept  # the API decided to keep it
+    return np.asarray(out, dtype=object)
 
 
 def _still_member(m: MembershipPlan, after: MembershipSnapshot, lids: np.ndarray) -> np.ndarray:
@@ -1040,17 +1025,21 @@ def unknown_membership(plan: Any) -> MembershipPlan:
     for g in plan.contact_groups:
         ids[at : at + len(g)] = list(g)
         at += len(g)
-    pair_contact, pair_list, was, batch_of = _naive_pairs(len(ids), plan.list_groups)
+    n, n_lists = len(ids), len(plan.list_ids)
+    cs = ChangeSet(
+        contact_ids=ids,
+        list_ids=tuple(plan.list_ids),
+        pair_contact=np.repeat(np.arange(n, dtype=np.int64), n_lists),
+        pair_list=np.tile(np.arange(n_lists, dtype=np.int64), n),
+        action=np.full(n * n_lists, REMOVE, dtype=np.int8),
+        was_member=np.zeros(n * n_lists, dtype=bool),
+        known=False,
+        pair_batch=cross_pair_batch(n, n_lists),
+    )
     return MembershipPlan(
         snapshot=None,
         key="contact_id",
-        contact_ids=ids,
-        emails=np.full(len(ids), None, dtype=object),
-        pair_contact=pair_contact,
-        pair_list=pair_list,
-        was_member=was,
-        will_leave=np.ones(len(pair_contact), dtype=np.int8),
-        pair_batch=batch_of,
+        change_set=cs,
         lookup="none",
         naive_requests=plan.n_requests,
     )

@@ -30,20 +30,19 @@ Example:
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ccpandas.models import (
-    MAX_CONTACTS_PER_REQUEST,
-    MAX_LISTS_PER_REQUEST,
     Batch,
-    MembershipAction,
     Source,
     SourceKind,
 )
+from ccpandas.plan.changes import ADD, NONE, ChangeSet, pair_outcomes
+from ccpandas.vocab import PairOutcome
 
 __all__ = [
     "CANNOT_RESTORE_REASONS",
@@ -179,34 +178,8 @@ def add_batches(
         ...     [("c1", "l1"), ("c2", "l1"), ("c2", "l2")], ["l1", "l2"])]
         [(('c1',), ('l1',)), (('c2',), ('l1', 'l2'))]
     """
-    rank = {lid: i for i, lid in enumerate(list_ids)}
-    per_contact: dict[str, set[str]] = {}
-    for cid, lid in restore:
-        per_contact.setdefault(cid, set()).add(lid)
-    groups: dict[tuple[str, ...], list[str]] = {}
-    for cid, lists in per_contact.items():
-        key = tuple(sorted(lists, key=lambda x: (rank.get(x, len(rank)), x)))
-        groups.setdefault(key, []).append(cid)
-    batches: list[Batch] = []
-    ordered = sorted(groups, key=lambda k: ([rank.get(x, len(rank)) for x in k], k))
-    for group, key in enumerate(ordered):
-        members = sorted(groups[key])
-        for lg in range(0, len(key), MAX_LISTS_PER_REQUEST):
-            chosen = key[lg : lg + MAX_LISTS_PER_REQUEST]
-            for cg in range(0, len(members), MAX_CONTACTS_PER_REQUEST):
-                chunk = members[cg : cg + MAX_CONTACTS_PER_REQUEST]
-                batches.append(
-                    Batch(
-                        start + len(batches),
-                        Source.contact_ids(chunk),
-                        chosen,
-                        contact_group=group,
-                        list_group=lg // MAX_LISTS_PER_REQUEST,
-                        size=len(chunk),
-                        action=MembershipAction.ADD,
-                    )
-                )
-    return batches
+    cs = ChangeSet.from_pairs(restore, ADD, list_order=list_ids, was_member=False)
+    return list(cs.batches(start))
 
 
 def min_add_requests(restore: Sequence[tuple[str, str]]) -> int:
@@ -221,16 +194,7 @@ def min_add_requests(restore: Sequence[tuple[str, str]]) -> int:
         >>> min_add_requests([(f"c{i}", "l1") for i in range(501)] + [("x", "l2")])
         3
     """
-    per_contact: dict[str, set[str]] = {}
-    for cid, lid in restore:
-        per_contact.setdefault(cid, set()).add(lid)
-    sets: dict[frozenset[str], int] = {}
-    for lists in per_contact.values():
-        sets[frozenset(lists)] = sets.get(frozenset(lists), 0) + 1
-    return sum(
-        math.ceil(n / MAX_CONTACTS_PER_REQUEST) * math.ceil(len(s) / MAX_LISTS_PER_REQUEST)
-        for s, n in sets.items()
-    )
+    return ChangeSet.from_pairs(restore, ADD, was_member=False).min_requests()
 
 
 @dataclass(frozen=True, eq=False)
@@ -255,6 +219,8 @@ class UndoPlan:
             costs as much again. Default 0.
         rate: Requests per second, for the time estimate. Default 4.0 (the API's limit).
         notes: Extra lines the preview shows, e.g. "nothing to add: ...". Default none.
+        change_set: The pairs as a :class:`~ccpandas.plan.changes.ChangeSet` (``add``
+            where the decision is ``restore``), batched; :func:`plan_undo` builds it.
 
     Example:
         >>> print(undo_plan)  # doctest: +SKIP
@@ -268,6 +234,8 @@ class UndoPlan:
     read_requests: int = 0
     rate: float = 4.0
     notes: tuple[str, ...] = field(default=())
+    #: The pairs as a change set (``add`` for the pairs to restore), batched.
+    change_set: ChangeSet | None = None
 
     # The attributes a result and the runner read of any plan.
     @property
@@ -433,20 +401,24 @@ def plan_undo(
     names = dict(list_names)
     frame = decided.reset_index(drop=True).copy()
     frame.insert(2, "list_name", [str(names.get(x, x)) for x in frame["list_id"].tolist()])
-    plan = UndoPlan(
+    pairs = list(zip(frame["contact_id"].tolist(), frame["list_id"].tolist(), strict=True))
+    cs = ChangeSet.from_pairs(pairs, ADD, list_order=list_ids, was_member=False)
+    restore = (frame["decision"] == "restore").to_numpy()
+    batches, cs = cs.replace(action=np.where(restore, ADD, NONE).astype(np.int8)).batched()
+    notes: tuple[str, ...] = ()
+    if not batches:
+        notes = ("nothing to add: every pair is already back or cannot be restored",)
+    return UndoPlan(
         parent_run_id=parent_run_id,
         list_ids=tuple(list_ids),
         list_names=names,
         pairs=frame,
-        batches=(),
+        batches=batches,
         read_requests=read_requests,
         rate=rate,
+        notes=notes,
+        change_set=cs,
     )
-    batches = tuple(add_batches(plan.restore_pairs(), plan.list_ids))
-    notes: tuple[str, ...] = ()
-    if not batches:
-        notes = ("nothing to add: every pair is already back or cannot be restored",)
-    return UndoPlan(**{**plan.__dict__, "batches": batches, "notes": notes})
 
 
 def undo_changes(
@@ -471,29 +443,21 @@ def undo_changes(
         A DataFrame with the columns :data:`UNDO_CHANGE_COLUMNS`, one row per pair.
     """
     frame = plan.pairs.copy()
-    state_of: dict[tuple[str, str], str] = {}
-    for batch, st in zip(plan.batches, batch_states, strict=True):
-        for cid in batch.source.values:
-            for lid in batch.list_ids:
-                state_of[(cid, lid)] = st
-    outcome: list[str] = []
-    reason = frame["reason"].tolist()
-    for i, (cid, lid, dec) in enumerate(
-        zip(frame["contact_id"], frame["list_id"], frame["decision"], strict=True)
-    ):
-        if dec != "restore":
-            outcome.append(str(dec))
-            continue
-        st = state_of.get((cid, lid), "not_sent")
-        if st != "completed":
-            outcome.append(st)
-        elif after is None:
-            outcome.append("unverified")
-        elif (cid, lid) in after:
-            outcome.append("restored")
-        else:
-            outcome.append("not_restored")
-            reason[i] = "its activity completed, but the re-read does not show it on the list"
+    cs = plan.change_set
+    if cs is None:  # a plan built by hand: batch it as plan_undo does
+        cs = plan_undo(plan.pairs, plan.parent_run_id, plan.list_ids, {}).change_set
+        assert cs is not None
+    outcome = pair_outcomes(
+        cs,
+        batch_states,
+        after,
+        words={ADD: (str(PairOutcome.RESTORED), str(PairOutcome.NOT_RESTORED))},
+        idle=frame["decision"].astype(str).to_numpy(dtype=object),
+    )
+    reason = frame["reason"].to_numpy(dtype=object).copy()
+    reason[outcome == str(PairOutcome.NOT_RESTORED)] = (
+        "its activity completed, but the re-read does not show it on the list"
+    )
     frame["reason"] = pd.Series(reason, dtype=object)
     frame["outcome"] = pd.Series(outcome, dtype=object)
     return frame[list(UNDO_CHANGE_COLUMNS)]

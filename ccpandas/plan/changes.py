@@ -1,0 +1,486 @@
+"""The change set: every (contact, list) pair a run concerns, and what it asks of each.
+
+Every kind of membership change (remove, undo, and add and sync next) builds one
+:class:`ChangeSet`; everything after it is shared: batching into the fewest requests
+(:meth:`ChangeSet.batches`), counting, the ``changes`` frames, and the verified
+outcome of each pair (:func:`pair_outcomes`). Pure: numpy and pandas only.
+
+A pair's action is a small integer code (:data:`NONE`, :data:`REMOVE`, :data:`ADD`,
+:data:`BY_API`), so a million pairs cost a few bytes each.
+
+Example:
+    >>> cs = ChangeSet.from_pairs([("c1", "l1"), ("c2", "l1"), ("c2", "l2")], ADD,
+    ...                           list_order=["l1", "l2"])
+    >>> [(b.source.values, b.list_ids, b.action.value) for b in cs.batches()]
+    [(('c1',), ('l1',), 'add_list_memberships'), (('c2',), ('l1', 'l2'), 'add_list_memberships')]
+    >>> cs.invert().per_list(REMOVE)
+    {'l1': 2, 'l2': 1}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ccpandas.models import (
+    MAX_CONTACTS_PER_REQUEST,
+    MAX_LISTS_PER_REQUEST,
+    Batch,
+    MembershipAction,
+    Source,
+    chunked,
+)
+from ccpandas.vocab import Action, BatchState, PairOutcome
+
+__all__ = [
+    "ADD",
+    "BY_API",
+    "NONE",
+    "REMOVE",
+    "ChangeSet",
+    "cross_pair_batch",
+    "pair_outcomes",
+    "unique_names",
+]
+
+#: Pair action codes (``ChangeSet.action``): leave the pair as it is, take the contact
+#: off the list, put it on, or let the API decide (an engagement-level source).
+NONE, REMOVE, ADD, BY_API = 0, 1, 2, -1
+_ACTION_OF = {NONE: Action.NONE, REMOVE: Action.REMOVE, ADD: Action.ADD, BY_API: Action.BY_API}
+_ENDPOINT = {REMOVE: MembershipAction.REMOVE, ADD: MembershipAction.ADD}
+
+
+@dataclass(frozen=True, eq=False)
+class ChangeSet:
+    """Every (contact, list) pair of a run, positional: ``pair_contact`` indexes
+    ``contact_ids`` (and ``emails``), ``pair_list`` indexes ``list_ids``.
+
+    Args:
+        contact_ids: The distinct contacts, in the order their first row appears.
+        list_ids: The target lists, in order.
+        pair_contact: Per pair, the position of its contact (int64).
+        pair_list: Per pair, the position of its list (int64).
+        action: Per pair, its action code (int8: :data:`NONE`, :data:`REMOVE`,
+            :data:`ADD`, :data:`BY_API`).
+        was_member: Per pair, whether the contact was on the list before the run (bool;
+            meaningful only when ``known``).
+        known: True when ``was_member`` comes from a read of the lists (a snapshot).
+        emails: Per contact, its address where known (None otherwise). Default: none.
+        pair_batch: Per pair, the batch that carries it (-1: none), once batched.
+
+    Example:
+        >>> cs = ChangeSet.from_pairs([("c1", "l1")], REMOVE)
+        >>> cs.n_pairs, cs.per_list(REMOVE)
+        (1, {'l1': 1})
+    """
+
+    contact_ids: np.ndarray
+    list_ids: tuple[str, ...]
+    pair_contact: np.ndarray
+    pair_list: np.ndarray
+    action: np.ndarray
+    was_member: np.ndarray
+    known: bool = True
+    emails: np.ndarray | None = None
+    pair_batch: np.ndarray | None = None
+
+    # -- building ----------------------------------------------------------------------
+    @classmethod
+    def from_pairs(
+        cls,
+        pairs: Sequence[tuple[str, str]],
+        action: int,
+        *,
+        list_order: Sequence[str] | None = None,
+        was_member: bool | None = None,
+    ) -> ChangeSet:
+        """A change set asking ``action`` of each ``(contact_id, list_id)`` pair.
+
+        Args:
+            pairs: The pairs, e.g. ``[("c1", "l1")]``; their order is kept.
+            action: The action code for every pair (:data:`REMOVE` or :data:`ADD`).
+            list_order: The target lists in order; lists not in it follow, sorted.
+                Default: the lists sorted.
+            was_member: What is known of the pairs before the run; None (the default)
+                is "not known", else every pair was (True) or was not (False) a member.
+        """
+        cids = [str(c) for c, _ in pairs]
+        lids = [str(x) for _, x in pairs]
+        order = list(dict.fromkeys(list_order or ()))
+        lists = (*order, *sorted(set(lids) - set(order)))  # the same whatever the pair order
+        contacts = pd.Index(list(dict.fromkeys(cids)), dtype=object)
+        n = len(pairs)
+        return cls(
+            contact_ids=contacts.to_numpy(dtype=object),
+            list_ids=lists,
+            pair_contact=contacts.get_indexer(cids).astype(np.int64),
+            pair_list=pd.Index(lists, dtype=object).get_indexer(lids).astype(np.int64),
+            action=np.full(n, action, dtype=np.int8),
+            was_member=np.full(n, bool(was_member), dtype=bool),
+            known=was_member is not None,
+        )
+
+    def replace(self, **changes: Any) -> ChangeSet:
+        """A copy with some fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+    def invert(self, changed: np.ndarray | None = None) -> ChangeSet:
+        """The change set that reverses this one: each changed pair asks the opposite
+        action and was (before the inverse) what the original made it; every other
+        pair asks nothing.
+
+        Args:
+            changed: Per pair, whether the run really changed it (e.g. verified
+                ``removed``); None (the default) takes every pair with an action.
+        """
+        acted = np.isin(self.action, (REMOVE, ADD))
+        mask = acted if changed is None else (np.asarray(changed, dtype=bool) & acted)
+        flipped = np.where(self.action == REMOVE, ADD, REMOVE).astype(np.int8)
+        return self.replace(
+            action=np.where(mask, flipped, NONE).astype(np.int8),
+            was_member=np.where(mask, self.action == ADD, self.was_member),
+            known=True,
+            pair_batch=None,
+        )
+
+    # -- counting ----------------------------------------------------------------------
+    @property
+    def n_pairs(self) -> int:
+        """Pairs in the set."""
+        return len(self.pair_contact)
+
+    def mask(self, action: int) -> np.ndarray:
+        """Per pair: does it ask ``action``?"""
+        return np.asarray(self.action == action)
+
+    def pairs(self, action: int) -> list[tuple[str, str]]:
+        """The ``(contact_id, list_id)`` pairs that ask ``action``, in pair order."""
+        sel = self.mask(action)
+        lids = np.asarray(self.list_ids, dtype=object)
+        return list(
+            zip(
+                self.contact_ids[self.pair_contact[sel]].tolist(),
+                lids[self.pair_list[sel]].tolist(),
+                strict=True,
+            )
+        )
+
+    def per_list(self, action: int, among: np.ndarray | None = None) -> dict[str, int]:
+        """Pairs asking ``action`` per list id (target order), lists with none left out.
+
+        Args:
+            action: The action code counted.
+            among: Only these pairs (a boolean mask). Default: every pair.
+        """
+        sel = self.mask(action) if among is None else (self.mask(action) & among)
+        counts = np.bincount(self.pair_list[sel], minlength=len(self.list_ids))
+        return {lid: int(n) for lid, n in zip(self.list_ids, counts, strict=True) if n}
+
+    def min_requests(self) -> int:
+        """The fewest requests that carry every pair with an action, each exactly:
+        per action, the sum over distinct list sets of ``ceil(contacts/500) x
+        ceil(lists/50)``."""
+        total = 0
+        for code in (REMOVE, ADD):
+            sets: dict[frozenset[int], int] = {}
+            for lists in _lists_per_contact(self, code).values():
+                sets[lists] = sets.get(lists, 0) + 1
+            total += sum(
+                math.ceil(n / MAX_CONTACTS_PER_REQUEST) * math.ceil(len(s) / MAX_LISTS_PER_REQUEST)
+                for s, n in sets.items()
+            )
+        return total
+
+    # -- batching ----------------------------------------------------------------------
+    def batches(self, start: int = 0) -> tuple[Batch, ...]:
+        """The requests that carry every pair with an action: removals first, then adds.
+
+        Without a read of the lists (``known`` False), every contact goes to every list
+        group, contact groups outermost. Adds go by identical list set (a contact is
+        never put on a list it should not be on); so do removals when the set also adds.
+        Removals alone go by list group, contacts ordered by their set of lists, each
+        request naming the union of its contacts' lists: taking someone off a list they
+        are not on changes nothing, and that packs more into each request.
+
+        Args:
+            start: The index of the first batch. Default 0.
+        """
+        return self.batched(start)[0]
+
+    def batched(self, start: int = 0) -> tuple[tuple[Batch, ...], ChangeSet]:
+        """:meth:`batches`, and this set with ``pair_batch`` filled in."""
+        pair_batch = np.full(self.n_pairs, -1, dtype=np.int64)
+        out: list[Batch] = []
+        adds = bool(self.mask(ADD).any())
+        for code in (REMOVE, ADD):
+            if not self.mask(code).any():
+                continue
+            if code == REMOVE and not self.known:
+                new = _cross_batches(self, start + len(out), pair_batch)
+            elif code == REMOVE and not adds:
+                new = _union_batches(self, start + len(out), pair_batch)
+            else:
+                new = _exact_batches(self, code, start + len(out), pair_batch)
+            out.extend(new)
+        return tuple(out), self.replace(pair_batch=pair_batch)
+
+    # -- frames ------------------------------------------------------------------------
+    def frame(self, list_names: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """One row per pair: ``contact_id``, ``email``, ``list_id``, ``list_name``,
+        ``action``, ``was_member`` (NA when not known).
+
+        Args:
+            list_names: List id to name; an id without one is shown as the id.
+        """
+        n = self.n_pairs
+        lids = np.asarray(self.list_ids, dtype=object)
+        emails = self.emails if self.emails is not None else np.full(0, None, dtype=object)
+        was = pd.array(self.was_member, dtype="boolean")
+        if not self.known:
+            was[:] = pd.NA
+        names = unique_names(self.list_ids, list_names or {})
+        return pd.DataFrame(
+            {
+                "contact_id": self.contact_ids[self.pair_contact] if n else _empty(),
+                "email": emails[self.pair_contact] if n and len(emails) else _nones(n),
+                "list_id": lids[self.pair_list] if n else _empty(),
+                "list_name": pd.Categorical.from_codes(
+                    self.pair_list, categories=pd.Index(names, dtype=object)
+                ),
+                "action": pd.Categorical.from_codes(
+                    _action_codes(self.action), categories=[str(a) for a in _ACTION_OF.values()]
+                ),
+                "was_member": was,
+            }
+        )
+
+    def member_after(self, after: set[tuple[str, str]] | np.ndarray) -> np.ndarray:
+        """Per pair: is the contact on the list in a later read?
+
+        Args:
+            after: The ``(contact_id, list_id)`` memberships the read found, or already
+                a boolean array per pair.
+        """
+        if isinstance(after, np.ndarray):
+            return after.astype(bool)
+        lids = np.asarray(self.list_ids, dtype=object)
+        cids = self.contact_ids[self.pair_contact].tolist() if self.n_pairs else []
+        lists = lids[self.pair_list].tolist()
+        return np.fromiter(
+            ((c, lid) in after for c, lid in zip(cids, lists, strict=True)),
+            dtype=bool,
+            count=self.n_pairs,
+        )
+
+
+def _empty() -> np.ndarray:
+    return np.empty(0, dtype=object)
+
+
+def _nones(n: int) -> np.ndarray:
+    return np.full(n, None, dtype=object)
+
+
+def _action_codes(action: np.ndarray) -> np.ndarray:
+    # Categories follow _ACTION_OF's order: none, remove, add, by_api.
+    order = {code: i for i, code in enumerate(_ACTION_OF)}
+    lut = np.array([order[c] for c in (NONE, REMOVE, ADD)] + [order[BY_API]], dtype=np.int8)
+    return lut[np.where(action < 0, 3, action)]
+
+
+def unique_names(list_ids: Sequence[str], names: Mapping[str, str]) -> list[str]:
+    """Display names of the lists, made unique (two lists may share a name).
+
+    Example:
+        >>> unique_names(["l1", "l2"], {"l1": "News", "l2": "News"})
+        ['News', 'News (l2)']
+    """
+    seen: set[str] = set()
+    out = []
+    for lid in list_ids:
+        name = names.get(lid, lid)
+        if name in seen:
+            name = f"{name} ({lid})"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def _lists_per_contact(cs: ChangeSet, code: int) -> dict[int, frozenset[int]]:
+    sel = cs.mask(code)
+    per: dict[int, set[int]] = {}
+    for c, lst in zip(cs.pair_contact[sel].tolist(), cs.pair_list[sel].tolist(), strict=True):
+        per.setdefault(c, set()).add(lst)
+    return {c: frozenset(s) for c, s in per.items()}
+
+
+def _exact_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray) -> list[Batch]:
+    """Contacts grouped by their identical set of lists (in target order, contacts
+    sorted), 500 contacts and 50 lists per request: the minimum, never a pair extra."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for c, on in _lists_per_contact(cs, code).items():
+        groups.setdefault(tuple(sorted(on)), []).append(c)
+    batches: list[Batch] = []
+    at: dict[tuple[int, int], int] = {}  # (contact, list) -> batch
+    for group, key in enumerate(sorted(groups)):
+        members = sorted(groups[key], key=lambda c: str(cs.contact_ids[c]))
+        for lg, chosen in enumerate(chunked([str(i) for i in key], MAX_LISTS_PER_REQUEST)):
+            lists = tuple(int(x) for x in chosen)
+            for chunk in chunked([str(c) for c in members], MAX_CONTACTS_PER_REQUEST):
+                index = start + len(batches)
+                ids = tuple(str(cs.contact_ids[int(c)]) for c in chunk)
+                batches.append(_batch(cs, code, index, ids, lists, group, lg))
+                at.update({(int(c), lst): index for c in chunk for lst in lists})
+    sel = np.flatnonzero(cs.mask(code))
+    pair_batch[sel] = [
+        at[(c, lst)]
+        for c, lst in zip(cs.pair_contact[sel].tolist(), cs.pair_list[sel].tolist(), strict=True)
+    ]
+    return batches
+
+
+def cross_pair_batch(n_contacts: int, n_lists: int) -> np.ndarray:
+    """The batch of each (contact x list) pair, contacts outermost, when every contact
+    goes to every list group (:meth:`ChangeSet.batches` without a read of the lists).
+
+    Example:
+        >>> cross_pair_batch(2, 51).reshape(2, 51)[:, [0, 50]].tolist()
+        [[0, 1], [0, 1]]
+    """
+    pair_contact = np.repeat(np.arange(n_contacts, dtype=np.int64), n_lists)
+    pair_list = np.tile(np.arange(n_lists, dtype=np.int64), n_contacts)
+    groups = math.ceil(n_lists / MAX_LISTS_PER_REQUEST)
+    chunk = pair_contact // MAX_CONTACTS_PER_REQUEST
+    return np.asarray(chunk * groups + pair_list // MAX_LISTS_PER_REQUEST, dtype=np.int64)
+
+
+def _cross_batches(cs: ChangeSet, start: int, pair_batch: np.ndarray) -> list[Batch]:
+    """Every contact to every list group, contact groups outermost (a full cross of
+    ``contact_ids`` x ``list_ids``, as a set without a read of the lists is)."""
+    groups = chunked([str(i) for i in range(len(cs.list_ids))], MAX_LISTS_PER_REQUEST)
+    ids = cs.contact_ids.tolist()
+    batches: list[Batch] = []
+    for cg, chunk in enumerate(chunked(ids, MAX_CONTACTS_PER_REQUEST)):
+        for lg, lists in enumerate(groups):
+            index = start + len(batches)
+            batches.append(_batch(cs, REMOVE, index, chunk, tuple(map(int, lists)), cg, lg))
+    pair_batch[:] = start + cross_pair_batch(len(ids), len(cs.list_ids))
+    return batches
+
+
+def _union_batches(cs: ChangeSet, start: int, pair_batch: np.ndarray) -> list[Batch]:
+    """Removals by list group of 50: contacts ordered by their set of lists in the group
+    (stable: first-appearance order within a set), 500 per request, each request
+    naming the union of its contacts' lists."""
+    n = len(cs.contact_ids)
+    sel = cs.mask(REMOVE)
+    batches: list[Batch] = []
+    for j, offset in enumerate(range(0, len(cs.list_ids), MAX_LISTS_PER_REQUEST)):
+        width = min(MAX_LISTS_PER_REQUEST, len(cs.list_ids) - offset)
+        in_group = sel & (cs.pair_list >= offset) & (cs.pair_list < offset + width)
+        bits = np.left_shift(np.uint64(1), (cs.pair_list[in_group] - offset).astype(np.uint64))
+        mask = np.zeros(n, dtype=np.uint64)
+        np.bitwise_or.at(mask, cs.pair_contact[in_group], bits)
+        on = np.flatnonzero(mask)
+        order = on[np.argsort(mask[on], kind="stable")]
+        owner = np.full(n, -1, dtype=np.int64)
+        for first in range(0, len(order), MAX_CONTACTS_PER_REQUEST):
+            chunk = order[first : first + MAX_CONTACTS_PER_REQUEST]
+            union = int(np.bitwise_or.reduce(mask[chunk]))
+            lists = tuple(offset + b for b in range(width) if union >> b & 1)
+            index = start + len(batches)
+            ids = tuple(cs.contact_ids[chunk].tolist())
+            contact_group = first // MAX_CONTACTS_PER_REQUEST
+            batches.append(_batch(cs, REMOVE, index, ids, lists, contact_group, j))
+            owner[chunk] = index
+        pair_batch[in_group] = owner[cs.pair_contact[in_group]]
+    return batches
+
+
+def _batch(
+    cs: ChangeSet,
+    code: int,
+    index: int,
+    ids: tuple[str, ...],
+    lists: tuple[int, ...],
+    cg: int,
+    lg: int,
+) -> Batch:
+    return Batch(
+        index=index,
+        source=Source.contact_ids(ids),
+        list_ids=tuple(cs.list_ids[i] for i in lists),
+        contact_group=cg,
+        list_group=lg,
+        size=len(ids),
+        action=_ENDPOINT[code],
+    )
+
+
+# -- outcomes ------------------------------------------------------------------------------
+def pair_outcomes(
+    cs: ChangeSet,
+    batch_states: Sequence[str],
+    after: set[tuple[str, str]] | np.ndarray | None,
+    *,
+    words: Mapping[int, tuple[str, str]],
+    idle: str | np.ndarray,
+    completed: str = BatchState.COMPLETED,
+    credit_read: bool = False,
+) -> np.ndarray:
+    """Per pair, what became of it, as a word.
+
+    A pair with an action takes its batch's state until the batch completed; then it is
+    ``unverified`` without a later read, else the first of ``words[action]`` when the
+    read shows the change (e.g. ``removed``) and the second when it does not
+    (``still_member``).
+
+    Args:
+        cs: The change set that was run (batched: ``pair_batch`` filled in).
+        batch_states: Per batch, ``completed`` or the state it is in instead (``failed``,
+            ``not_sent``, ``processing``...).
+        after: The memberships a read after the run found (see
+            :meth:`ChangeSet.member_after`), or None before any.
+        words: Action code to (word when the read shows the change, word when it does not).
+        idle: The word (or words, per pair) for pairs without an action.
+        completed: The batch state that means "completed". Default ``"completed"``.
+        credit_read: A change the later read shows counts whatever its batch's state (it
+            happened, by this run or partly). Default False: only completed batches count.
+            Either way a change counts only with a read before the run (``cs.known``):
+            without it, a contact gone from a list may never have been on it.
+
+    Example:
+        >>> cs = ChangeSet.from_pairs([("c1", "l1"), ("c2", "l1")], REMOVE, was_member=True)
+        >>> cs = cs.batched()[1]
+        >>> pair_outcomes(cs, ["completed"], {("c2", "l1")},
+        ...               words={REMOVE: ("removed", "still_member")},
+        ...               idle="not_a_member").tolist()
+        ['removed', 'still_member']
+    """
+    n = cs.n_pairs
+    out = np.empty(n, dtype=object)
+    out[:] = idle if isinstance(idle, str) else np.asarray(idle, dtype=object)
+    states = np.asarray(list(batch_states), dtype=object)
+    carried = cs.pair_batch if cs.pair_batch is not None else np.full(n, -1, dtype=np.int64)
+    state = np.full(n, str(PairOutcome.NOT_SENT), dtype=object)
+    has = carried >= 0
+    if len(states):
+        state[has] = states[carried[has]]
+    done = state == str(completed)
+    member = cs.member_after(after) if after is not None else None
+    for code, (yes, no) in words.items():
+        sel = cs.mask(code)
+        out[sel] = np.where(done[sel], str(PairOutcome.UNVERIFIED), state[sel])
+        if member is None:
+            continue
+        changed = member if code == ADD else ~member
+        if cs.known:  # without the state before, a pair gone may never have been there
+            out[sel & (changed if credit_read else changed & done)] = yes
+        out[sel & done & ~changed] = no
+    return out
