@@ -42,6 +42,7 @@ from ccpandas.plan.planner import (
     stand_ins,
 )
 from ccpandas.report.progress import NullReporter, make_reporter
+from ccpandas.run.kinds import KINDS, kind_of
 from ccpandas.run.options import (
     RUN_OPTION_DEFAULTS,
     RunOptions,
@@ -692,17 +693,14 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
                 "progress": completed / n if n else 1.0,
                 "stop_reason": None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
                 "base_url": rec["base_url"],
-                # -- undo: the verified truth of an undo is what came back.
-                "removed_memberships": None
-                if rec["kind"] == "undo"
-                else verified.get(rec["run_id"]),
                 "kind": rec["kind"],
                 "parent": rec["parent"],
-                "restored_memberships": verified.get(rec["run_id"])
-                if rec["kind"] == "undo"
-                else None,
             }
         )
+        # What a re-read verified, in the column of the run's kind ("removed_memberships").
+        for kind in KINDS.values():
+            out[-1][kind.verified_column] = None
+        out[-1][kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
     # Built column by column with fixed dtypes: inferred, a text column with no value
     # would be None in one call and NaN (pandas' string dtype) in another.
     frame = pd.DataFrame(
@@ -795,7 +793,6 @@ def _rebuild(
 ) -> RemovalResult:
     """The result of ``run_id``, its runner built with everything it needs: ``client``
     (or the template's, or with ``resolve`` the default client)."""
-    from ccpandas.run.result import RemovalResult
 
     if run_id is None:
         # result.run_id of a run made with journal=False: nothing was recorded.
@@ -809,7 +806,7 @@ def _rebuild(
         raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
     db = journal or open_journal()
     run_journal = RunJournal.open(run_id, db=db)
-    kind = db.run_record(run_id).get("kind", "remove")
+    kind = kind_of(db.run_record(run_id).get("kind"))
     template = runner or Runner(None)
     api = client if client is not None else template.client
     if api is None and resolve:
@@ -817,19 +814,7 @@ def _rebuild(
 
         api = get_default_client()
     _check_same_api(run_journal, api)
-    built = template.replace(client=api, journal=run_journal)
-    if kind == "undo":
-        from ccpandas.run.undo import rebuild_undo
-
-        return rebuild_undo(db, run_id, built)
-    plan = db.load_plan(run_id)
-    result = RemovalResult(plan, db.load_runs(run_id, plan), built, run_id=run_id)
-    if plan.membership is not None:
-        # -- membership snapshot: a finished verification is in the journal already.
-        from ccpandas.store.snapshots import journaled_after
-
-        result.after = journaled_after(db, run_id, plan)
-    return result
+    return kind.rebuild(db, run_id, template.replace(client=api, journal=run_journal))
 
 
 @shared_params

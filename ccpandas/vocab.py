@@ -25,6 +25,7 @@ __all__ = [
     "BatchState",
     "Outcome",
     "PairOutcome",
+    "RunKind",
     "RunState",
     "sql_list",
 ]
@@ -132,6 +133,13 @@ class RunState(enum.StrEnum):
     FAILED = BatchState.FAILED.value
     PROCESSING = BatchState.PROCESSING.value
     STOPPED = "stopped"
+
+
+class RunKind(enum.StrEnum):
+    """What a run changes (the journal's ``runs.kind``, ``ccpandas.runs()``'s ``kind``)."""
+
+    REMOVE = "remove"
+    UNDO = "undo"
 
 
 class Action(enum.StrEnum):

@@ -21,6 +21,7 @@ import math
 import zlib
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ccpandas.errors import APIError, CCError, PlanError
@@ -31,6 +32,7 @@ from ccpandas.report.progress import NullReporter, Reporter, make_reporter
 from ccpandas.run.result import RemovalResult
 from ccpandas.run.runner import Runner
 from ccpandas.store.batch import BatchRun, BatchState
+from ccpandas.store.codec import decode_change_set, encode_change_set
 from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
 from ccpandas.store.snapshots import SnapshotJournal, load_snapshot, run_snapshot_ids
 
@@ -444,15 +446,25 @@ def _encode(plan: UndoPlan) -> tuple[dict[str, Any], bytes]:
         "rate": plan.rate,
         "notes": list(plan.notes),
     }
-    cols = ("contact_id", "list_id", "contact_status", "decision", "reason")
-    doc = {c: plan.pairs[c].tolist() for c in cols}
+    assert plan.change_set is not None
+    # The pairs as every kind journals them, and what the fresh read decided of each.
+    doc = {
+        "changes": encode_change_set(plan.change_set),
+        **{c: plan.pairs[c].tolist() for c in ("contact_status", "decision", "reason")},
+    }
     return meta, zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
 
 
 def _decode(run_id: str, record: dict[str, Any]) -> UndoPlan:
     meta = json.loads(record["plan"])
     doc = json.loads(zlib.decompress(record["rows"]))
-    decided = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in doc.items()})
+    if "changes" in doc:
+        cs = decode_change_set(doc.pop("changes"))
+        lids = np.asarray(cs.list_ids, dtype=object)
+        doc["contact_id"] = cs.contact_ids[cs.pair_contact].tolist()
+        doc["list_id"] = lids[cs.pair_list].tolist()
+    columns = ("contact_id", "list_id", "contact_status", "decision", "reason")
+    decided = pd.DataFrame({k: pd.Series(doc[k], dtype=object) for k in columns})
     plan = plan_undo(
         decided,
         meta["parent"],

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
 from functools import cache
@@ -25,7 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["decode_series", "encode_series"]
+from ccpandas.plan.changes import ChangeSet
+
+__all__ = ["decode_change_set", "decode_series", "encode_change_set", "encode_series"]
 
 _TEXT_DTYPES = ("str", "string[python]", "string[pyarrow]", "arrow_string")
 
@@ -196,3 +199,48 @@ def decode_series(doc: dict[str, Any]) -> pd.Series:
     values = _decode_array(doc)
     index = _decode_index(doc["index"])
     return pd.Series(values, index=index, name=_unname(doc["name"]), copy=False)
+
+
+# -- change sets ----------------------------------------------------------------------------
+# Every kind journals its pairs the same way: each id once, the pairs as small integer
+# arrays (base64 of their little-endian bytes), so a new kind needs no encoding of its own.
+_PAIR_ARRAYS = {"pair_contact": "<i4", "pair_list": "<i4", "action": "<i1", "was_member": "?"}
+
+
+def encode_change_set(cs: ChangeSet) -> dict[str, Any]:
+    """The change set as a JSON-ready dict (see :func:`decode_change_set`); batches are
+    not kept: batching the decoded set again gives the same ones.
+
+    Example:
+        >>> from ccpandas.plan.changes import ADD
+        >>> cs = ChangeSet.from_pairs([("c1", "l1"), ("c2", "l1")], ADD, was_member=False)
+        >>> back = decode_change_set(encode_change_set(cs))
+        >>> back.pairs(ADD), back.known
+        ([('c1', 'l1'), ('c2', 'l1')], True)
+    """
+    doc: dict[str, Any] = {
+        "contact_ids": [str(c) for c in cs.contact_ids.tolist()],
+        "list_ids": list(cs.list_ids),
+        "known": bool(cs.known),
+    }
+    for name, dtype in _PAIR_ARRAYS.items():
+        raw = np.ascontiguousarray(getattr(cs, name), dtype=dtype).tobytes()
+        doc[name] = base64.b64encode(raw).decode("ascii")
+    return doc
+
+
+def decode_change_set(doc: dict[str, Any]) -> ChangeSet:
+    """The :class:`~ccpandas.plan.changes.ChangeSet` :func:`encode_change_set` encoded."""
+    arrays = {
+        name: np.frombuffer(base64.b64decode(doc[name]), dtype=dtype)
+        for name, dtype in _PAIR_ARRAYS.items()
+    }
+    return ChangeSet(
+        contact_ids=np.asarray(doc["contact_ids"], dtype=object),
+        list_ids=tuple(doc["list_ids"]),
+        pair_contact=arrays["pair_contact"].astype(np.int64),
+        pair_list=arrays["pair_list"].astype(np.int64),
+        action=arrays["action"].astype(np.int8),
+        was_member=arrays["was_member"].astype(bool),
+        known=bool(doc["known"]),
+    )

@@ -65,7 +65,7 @@ from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.plan.ids import INVALID, check_ids
 from ccpandas.store.batch import BatchRun
 from ccpandas.store.codec import _opaque_type, decode_series, encode_series
-from ccpandas.vocab import AttemptReason, BatchState, Outcome, sql_list
+from ccpandas.vocab import AttemptReason, BatchState, Outcome, RunKind, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.plan.planner import RemovalPlan
@@ -186,7 +186,7 @@ def _from_iso(value: str | None) -> dt.datetime | None:
 _DIED = "no answer recorded: the process ended while the request was out"
 
 #: The kinds of run: a removal, or an undo re-adding what a removal removed.
-RUN_KINDS = ("remove", "undo")
+RUN_KINDS = tuple(str(k) for k in RunKind)
 # Columns added after the first release: (name, definition). A journal file written
 # before them gets them on open (CREATE TABLE IF NOT EXISTS leaves an old table as is).
 _ADDED_RUN_COLUMNS = (
@@ -386,7 +386,7 @@ class JournalDB:
                 requests it sent.
         """
         record = self.run_record(run_id)
-        if record.get("kind", "remove") != "remove":
+        if (record.get("kind") or RunKind.REMOVE) != RunKind.REMOVE:
             raise CCError(
                 f"run {run_id} is an {record['kind']} (of run {record.get('parent')}), not "
                 "a removal: ccpandas.run_result() and ccpandas.resume() rebuild it"
