@@ -202,14 +202,7 @@ class CCAccessor:
                 "e.g. df.cc.remove_from_lists(['Newsletter']) (in a notebook, no list_ids "
                 "opens the removal panel)"
             )
-        options = RunOptions.of(
-            dry_run=dry_run,
-            wait=wait,
-            progress=progress,
-            timeout=timeout,
-            wait_for_quota=wait_for_quota,
-            verify=verify,
-        )
+        options = RunOptions.pick(locals())
         choice = SnapshotChoice(snapshot=snapshot, by=by)
         check_client(client)
         api.check_flags(journal=journal)
@@ -258,9 +251,7 @@ class CCAccessor:
         """
         from ccpandas.api import resume_frame
 
-        options = RunOptions.of(
-            wait=wait, timeout=timeout, progress=progress, wait_for_quota=wait_for_quota
-        )
+        options = RunOptions.pick(locals())
         check_client(client)
         return resume_frame(self._obj, run_id, options, column=column, client=client)
 
@@ -359,14 +350,7 @@ class CCAccessor:
         """
         # Every argument checked once, before anything is sent; list names are resolved
         # later, in one request.
-        options = RunOptions.of(
-            dry_run=dry_run,
-            wait=wait,
-            progress=progress,
-            timeout=timeout,
-            wait_for_quota=wait_for_quota,
-            verify=verify,
-        )
+        options = RunOptions.pick(locals())
         choice = SnapshotChoice(snapshot=snapshot)
         check_client(client)
         if source is not None:

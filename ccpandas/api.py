@@ -427,14 +427,7 @@ def remove_from_lists(
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    options = RunOptions.of(
-        dry_run=dry_run,
-        wait=wait,
-        progress=progress,
-        timeout=timeout,
-        wait_for_quota=wait_for_quota,
-        verify=verify,
-    )
+    options = RunOptions.pick(locals())
     choice = SnapshotChoice(snapshot=snapshot, by=by)
     check_client(client)
     check_flags(journal=journal)
@@ -538,14 +531,7 @@ def remove_list_memberships(
         ...     client, ["Newsletter"], source=Source.tag_ids([churned_tag_id])
         ... )
     """
-    options = RunOptions.of(
-        dry_run=dry_run,
-        wait=wait,
-        progress=progress,
-        timeout=timeout,
-        wait_for_quota=wait_for_quota,
-        verify=verify,
-    )
+    options = RunOptions.pick(locals())
     choice = SnapshotChoice(snapshot=snapshot)
     check_client(client)
     check_source(source)
@@ -937,9 +923,7 @@ def resume(
         >>> result.ok  # doctest: +SKIP
         True
     """
-    options = RunOptions.of(
-        wait=wait, timeout=timeout, progress=progress, wait_for_quota=wait_for_quota
-    )
+    options = RunOptions.pick(locals())
     check_client(client)
     return _rebuild(run_id, client, runner=runner, resolve=True)._continue(options)
 
@@ -1096,7 +1080,7 @@ def undo(
         >>> done = ccpandas.undo("20250301-231501-7f3a2c")  # doctest: +SKIP
         >>> done.changes["outcome"].value_counts()  # doctest: +SKIP
     """
-    options = RunOptions.of(dry_run=dry_run, wait=wait, progress=progress, timeout=timeout)
+    options = RunOptions.pick(locals())
     check_client(client)
     if not isinstance(run_id, str):
         raise TypeError(f"run_id must be a run id string, not {type(run_id).__name__}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from ccpandas.report.progress import Reporter, check_progress
@@ -105,6 +106,27 @@ class RunOptions:
                 f"the options are {', '.join(names)}"
             )
         return cls(**options)
+
+    @classmethod
+    def pick(cls, arguments: Mapping[str, Any]) -> RunOptions:
+        """The bundle of the run options among ``arguments``, checked like :meth:`of`.
+
+        A public call spells each option as a keyword for its users; it passes its
+        ``locals()`` here first thing, so the options are not retyped a second time.
+
+        Args:
+            arguments: Names and values, e.g. a function's ``locals()``; names that are
+                not run options are left out.
+
+        Example:
+            >>> def call(data, *, wait=True, timeout=None):
+            ...     return RunOptions.pick(locals())
+            >>> call("df", timeout=5)
+            RunOptions(dry_run=False, wait=True, progress='auto', timeout=5, \
+wait_for_quota=False, verify=True)
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in arguments.items() if k in names})
 
     def replace(self, **changes: Any) -> RunOptions:
         """A copy with ``changes``, checked like :meth:`of`.

@@ -508,9 +508,7 @@ class RemovalResult:
         """
         if wait_for_quota is None:
             wait_for_quota = self.runner.wait_for_quota  # the run's setting
-        options = RunOptions.of(
-            timeout=timeout, progress=progress, wait=wait, wait_for_quota=wait_for_quota
-        )
+        options = RunOptions.pick(locals())
         return self._continue(options)
 
     def _continue(self, options: RunOptions) -> RemovalResult:
@@ -602,7 +600,7 @@ class RemovalResult:
             >>> result.undo(dry_run=True)  # doctest: +SKIP
             >>> result.undo().changes["outcome"].value_counts()  # doctest: +SKIP
         """
-        options = RunOptions.of(dry_run=dry_run, wait=wait, progress=progress, timeout=timeout)
+        options = RunOptions.pick(locals())
         if not isinstance(force, bool):
             raise TypeError(f"force must be True or False, not {force!r}")
         return self._undo(client, options, force)
