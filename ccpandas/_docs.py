@@ -75,6 +75,11 @@ PARAMETERS: dict[str, str] = {
         "so ``result.changes`` says per (contact, list) pair ``removed`` or "
         "``still_member``; False skips that read. No effect without a snapshot."
     ),
+    "verify_plan": (
+        "A choice of the run, not of its plan: give ``verify`` where the plan runs "
+        "(:func:`ccpandas.api.run_plan`, or the removal itself). True (the default) "
+        "changes nothing; False warns that it does nothing here."
+    ),
     "by": (
         'What the column holds: ``"auto"`` (the default) tells contact ids and email '
         'addresses apart by their values; ``"contact_id"`` or ``"email"`` forces one.'

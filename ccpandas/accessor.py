@@ -22,7 +22,8 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
 from ccpandas.plan.planner import frame_column, list_values
-from ccpandas.run.options import RunOptions, check_client, check_run_options, check_source
+from ccpandas.read.snapshot import SnapshotChoice
+from ccpandas.run.options import RunOptions, check_client, check_source
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -79,7 +80,7 @@ class CCAccessor:
                 ``"auto"`` reads them when email input needs it or when the reads cost no
                 more than the removal requests; a ``"snap-..."`` id continues an
                 interrupted read. Email input needs a snapshot.
-            verify: {shared}
+            verify: {shared:verify_plan}
             by: {shared}
 
         Returns:
@@ -124,7 +125,7 @@ class CCAccessor:
                 resolve list names or read members: planning by list UUIDs without a
                 snapshot sends nothing.
             snapshot: {shared}
-            verify: {shared}
+            verify: {shared:verify_plan}
             by: {shared}
 
         Returns:
@@ -201,23 +202,13 @@ class CCAccessor:
                 "e.g. df.cc.remove_from_lists(['Newsletter']) (in a notebook, no list_ids "
                 "opens the removal panel)"
             )
-        options: RunOptions = {
-            "dry_run": dry_run,
-            "wait": wait,
-            "progress": progress,
-            "timeout": timeout,
-            "wait_for_quota": wait_for_quota,
-        }
-        return api.remove_from_lists(
-            self._obj,
-            list_ids,
-            column=column,
-            client=client,
-            snapshot=snapshot,
-            verify=verify,
-            by=by,
-            journal=journal,
-            **options,
+        options = RunOptions.pick(locals())
+        choice = SnapshotChoice(snapshot=snapshot, by=by)
+        check_client(client)
+        api.check_flags(journal=journal)
+        targets = list_values(list_ids)
+        return api.remove_frame(
+            self._obj, targets, options, choice, column=column, client=client, journal=journal
         )
 
     @shared_params
@@ -260,13 +251,9 @@ class CCAccessor:
         """
         from ccpandas.api import resume_frame
 
-        options: RunOptions = {
-            "wait": wait,
-            "timeout": timeout,
-            "progress": progress,
-            "wait_for_quota": wait_for_quota,
-        }
-        return resume_frame(self._obj, run_id, column=column, client=client, **options)
+        options = RunOptions.pick(locals())
+        check_client(client)
+        return resume_frame(self._obj, run_id, options, column=column, client=client)
 
     def removal_panel(
         self, column: str = "contact_id", *, client: Client | None = None, **kwargs: Any
@@ -361,30 +348,25 @@ class CCAccessor:
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
         """
-        options: RunOptions = {
-            "dry_run": dry_run,
-            "wait": wait,
-            "progress": progress,
-            "timeout": timeout,
-            "wait_for_quota": wait_for_quota,
-        }
-        # Every argument checked before anything is sent; list names are resolved later,
-        # in one request.
-        check_run_options(options)
+        # Every argument checked once, before anything is sent; list names are resolved
+        # later, in one request.
+        options = RunOptions.pick(locals())
+        choice = SnapshotChoice(snapshot=snapshot)
         check_client(client)
         if source is not None:
             check_source(source)
-        keep, list_ids = frame_column(self._obj, column), list_values(list_ids)
-        src = source if source is not None else Source.list_ids(list_ids)
-        return api.remove_list_memberships(
+        api.check_flags(
+            journal=journal, confirm_all_active=confirm_all_active, confirm_empty=confirm_empty
+        )
+        keep, targets = frame_column(self._obj, column), list_values(list_ids)
+        return api.remove_by_source(
             client,
-            list_ids,
-            source=src,
+            targets,
+            options,
+            choice,
+            source=source if source is not None else Source.list_ids(targets),
             exclude=keep,
             confirm_all_active=confirm_all_active,
             confirm_empty=confirm_empty,
-            snapshot=snapshot,
-            verify=verify,
             journal=journal,
-            **options,
         )

@@ -20,7 +20,7 @@ import logging
 import math
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -41,15 +41,10 @@ from ccpandas.plan.planner import (
     retarget,
     stand_ins,
 )
+from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.kinds import KINDS, kind_of
-from ccpandas.run.options import (
-    RUN_OPTION_DEFAULTS,
-    RunOptions,
-    check_client,
-    check_run_options,
-    check_source,
-)
+from ccpandas.run.options import RunOptions, check_client, check_source
 from ccpandas.run.result import RemovalResult, resume_call_text
 from ccpandas.run.runner import Journal, NullJournal, Runner
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
@@ -98,7 +93,12 @@ def target_lists(list_ids: str | Iterable[str], client: Client | None) -> tuple[
         >>> target_lists(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], None)
         ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
     """
-    values = list_values(list_ids)  # read once, refused here before any request
+    return _resolve(list_values(list_ids), client)  # refused here before any request
+
+
+def _resolve(values: tuple[str, ...], client: Client | None) -> tuple[str, ...]:
+    """The list ids of ``values`` (as :func:`list_values` read them, once, at the entry
+    point): names take one ``GET /contact_lists``."""
     if list_names(values):
         from ccpandas.readers import resolve_list_names
 
@@ -122,35 +122,26 @@ def _plan_frame(data: Any, list_ids: Any, column: Any, client: Client | None) ->
 
 def _plan_source(
     client: Client | None,
-    list_ids: Any,
+    targets: tuple[str, ...],
     source: Any,
     exclude: Any,
     *,
-    snapshot: bool | str = False,
-    verify: bool = True,
+    choice: SnapshotChoice,
     progress: Any = False,
     **confirm: bool,
 ) -> RemovalPlan:
-    """Plan a removal by ``source``: everything is checked (pure, with stand-ins for
-    list names) before the names of the target and source lists are resolved, in one
-    ``GET /contact_lists``; tag names take one ``GET /contact_tags``. With a snapshot,
-    the plan previews who leaves."""
-    targets = list_values(list_ids)
+    """Plan a removal by ``source`` from ``targets`` (read by :func:`list_values`):
+    everything is checked (pure, with stand-ins for list names) before the names of the
+    target and source lists are resolved, in one ``GET /contact_lists``; tag names take
+    one ``GET /contact_tags``. With a snapshot, the plan previews who leaves."""
     by_list = isinstance(source, Source) and source.kind is SourceKind.LIST_IDS
     lists = list_values(source.values, "Source.list_ids") if by_list else ()
     if isinstance(source, Source) and source.kind is SourceKind.CONTACT_IDS:
         if exclude is not None:
             raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
         ids = pd.Series(list(source.values), dtype=object)
-        return plan_list_removal(
-            ids,
-            targets,
-            client=client,
-            snapshot=snapshot,
-            verify=verify,
-            by="contact_id",
-            progress=progress,
-        )
+        by_id = dataclasses.replace(choice, by="contact_id")
+        return _plan_list(ids, targets, client=client, choice=by_id, progress=progress)
     by_tag = isinstance(source, Source) and source.kind is SourceKind.TAG_IDS
     tags = list(source.values) if by_tag else []
     names, tag_names = list_names(targets + lists), list_names(tags)
@@ -166,7 +157,7 @@ def _plan_source(
         except PlanError as exc:
             raise names_not_looked_up(exc, names + tag_names) from None
     if names:
-        resolved = target_lists(targets + lists, client)
+        resolved = _resolve(targets + lists, client)
         if by_list:
             source = Source.list_ids(resolved[len(targets) :])
         targets = resolved[: len(targets)]
@@ -176,12 +167,10 @@ def _plan_source(
         source = Source.tag_ids(resolve_tag_names(tags, _client(client)))
     plan = plan_source_removal(source, targets, exclude=exclude, **confirm)
     # -- membership snapshot (ccpandas.read.snapshot): a preview of who leaves
-    if snapshot is not False:
+    if choice.snapshot is not False:
         from ccpandas.read.snapshot import prepare_source_plan
 
-        plan = prepare_source_plan(
-            plan, _client(client), snapshot=snapshot, verify=verify, progress=progress
-        )
+        plan = prepare_source_plan(plan, _client(client), choice=choice, progress=progress)
     return plan
 
 
@@ -201,22 +190,45 @@ def plan_list_removal(
     first (the column, its dtype, the ids), so bad data never costs one; then list
     names take one listing, and a membership snapshot (``snapshot=True``/``"auto"``,
     see :doc:`removing`) reads the lists' members and shows who will leave in
-    ``plan.changes``."""
+    ``plan.changes``. ``verify`` is a choice of the run, not of its plan: give it to
+    :func:`run_plan` (False here warns that it does nothing)."""
+    choice = SnapshotChoice(snapshot=snapshot, by=by)
+    if not RunOptions.of(verify=verify).verify:
+        warnings.warn(
+            "verify=False does nothing to a plan: verification is chosen when the plan "
+            "runs; pass verify=False to run_plan() (or to the removal) instead",
+            stacklevel=2,
+        )
     values = list_values(list_ids)
+    return _plan_list(data, values, column=column, client=client, choice=choice, progress=progress)
+
+
+def _plan_list(
+    data: pd.DataFrame | pd.Series,
+    values: tuple[str, ...],
+    *,
+    column: str = "contact_id",
+    client: Client | None = None,
+    choice: SnapshotChoice,
+    progress: Any = False,
+) -> RemovalPlan:
+    """:func:`plan_list_removal` below its checks: ``values`` read by
+    :func:`list_values`, ``choice`` checked."""
     names = list_names(values)
+    snapshot = choice.snapshot
     try:
         column_values = data if isinstance(data, pd.Series) else frame_column(data, column)
         text = holds_text(column_values.dtype)
-        key = detect_key(column_values, by) if text else "contact_id"
+        key = detect_key(column_values, choice.by) if text else "contact_id"
         checked = None
         if key == "contact_id":
             checked = plan_removal(data, stand_ins(values) if names else values, column=column)
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
     if checked is not None and snapshot is False:
-        plan = retarget(checked, target_lists(values, client)) if names else checked
+        plan = retarget(checked, _resolve(values, client)) if names else checked
         return _with_usage(plan, client)
-    targets = target_lists(values, client)
+    targets = _resolve(values, client)
     # -- membership snapshot (ccpandas.read.snapshot)
     from ccpandas.read.snapshot import prepare_frame_plan
 
@@ -224,10 +236,8 @@ def plan_list_removal(
         data,
         targets,
         _client(client) if snapshot is not False else client,
+        choice=dataclasses.replace(choice, by=key),
         column=column,
-        by=key,
-        snapshot=snapshot,
-        verify=verify,
         progress=progress,
     )
     return _with_usage(plan, client)
@@ -255,15 +265,16 @@ def run_plan(
     *,
     runner: Runner | None = None,
     journal: bool | Journal = True,
-    **options: Unpack[RunOptions],
+    **options: Any,
 ) -> RemovalResult:
     """Execute ``plan``: submit its batches in order, then (``wait=True``) poll until
     every activity is terminal or ``timeout`` seconds pass.
 
     ``options`` are the run options (:class:`~ccpandas.run.options.RunOptions`):
-    ``dry_run`` (False), ``wait`` (True), ``progress`` ("auto"), ``timeout`` (None) and
-    ``wait_for_quota`` (False), as :func:`remove_from_lists` documents them. They and
-    ``client`` are checked before anything is sent or journaled.
+    ``dry_run`` (False), ``wait`` (True), ``progress`` ("auto"), ``timeout`` (None),
+    ``wait_for_quota`` (False) and ``verify`` (True), as :func:`remove_from_lists`
+    documents them. They and ``client`` are checked before anything is sent or
+    journaled.
 
     Errors the client cannot retry away (quota spent, a refused request, the network
     gone) stop the run and are raised with the result so far on ``exc.result``.
@@ -278,41 +289,54 @@ def run_plan(
         >>> result.run_id  # doctest: +SKIP
         '20250301-231501-7f3a2c'
     """
-    check_run_options(options)
+    bundle = RunOptions.of(**options)
     check_client(client)
     if runner is not None and not isinstance(runner, Runner):
         raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
     if journal not in (True, False, None) and not isinstance(journal, Journal):
         raise TypeError(f"journal must be True, False or a Journal, not {journal!r}")
-    opts: RunOptions = {**RUN_OPTION_DEFAULTS, **options}
+    return execute(plan, client, bundle, runner=runner, journal=journal)
+
+
+def execute(
+    plan: RemovalPlan,
+    client: Client | None,
+    options: RunOptions,
+    *,
+    runner: Runner | None = None,
+    journal: bool | Journal | None = True,
+) -> RemovalResult:
+    """:func:`run_plan` below its checks: every argument was checked where the user
+    gave it, and ``options`` arrive whole."""
     template = runner or Runner(None)
-    if opts["dry_run"]:
+    if options.dry_run:
         dry = template.replace(reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     api = template.client if template.client is not None else _client(client)
-    reporter = make_reporter(opts["progress"])
+    reporter = make_reporter(options.progress)
     chosen: Journal = template.journal
     if journal is True:
         if isinstance(chosen, NullJournal):
             from ccpandas.store.journal import RunJournal
 
-            chosen = RunJournal.create(plan, base_url=getattr(api, "base_url", None))
+            base_url = getattr(api, "base_url", None)
+            chosen = RunJournal.create(plan, base_url=base_url, verify=options.verify)
     elif journal is not False and journal is not None:
         chosen = journal
     runner = template.replace(
-        client=api, reporter=reporter, journal=chosen, wait_for_quota=opts["wait_for_quota"]
+        client=api, reporter=reporter, journal=chosen, wait_for_quota=options.wait_for_quota
     )
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
     _warn_if_over_quota(plan, runner, run_id)
-    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], runner, run_id=run_id)
-    timeout = opts["timeout"]
+    runs = [BatchRun(b) for b in plan.batches]
+    result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
     def go() -> None:
         runner.submit(result.runs)
-        if opts["wait"] and not runner.stopped:
-            runner.wait(result.runs, timeout=timeout)
+        if options.wait and not runner.stopped:
+            runner.wait(result.runs, timeout=options.timeout)
 
     result._with_reporter(None, go)
     return result
@@ -404,30 +428,35 @@ def remove_from_lists(
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    options: RunOptions = {
-        "dry_run": dry_run,
-        "wait": wait,
-        "progress": progress,
-        "timeout": timeout,
-        "wait_for_quota": wait_for_quota,
-    }
-    check_run_options(options)
+    options = RunOptions.pick(locals())
+    choice = SnapshotChoice(snapshot=snapshot, by=by)
     check_client(client)
-    check_journal_flag(journal)
+    check_flags(journal=journal)
+    targets = list_values(list_ids)
+    return remove_frame(
+        data, targets, options, choice, column=column, client=client, journal=journal
+    )
+
+
+def remove_frame(
+    data: pd.DataFrame | pd.Series,
+    targets: tuple[str, ...],
+    options: RunOptions,
+    choice: SnapshotChoice,
+    *,
+    column: str = "contact_id",
+    client: Client | None = None,
+    journal: bool = True,
+) -> RemovalResult:
+    """:func:`remove_from_lists` (and ``df.cc.remove_from_lists``) below its checks:
+    ``targets`` read by :func:`list_values`, the bundles checked, the client checked."""
     # One reporter for the whole call: the membership read and the removal show in one
     # display (one pair of tqdm bars at a time), not one display each.
-    options["progress"] = make_reporter(progress)
-    plan = plan_list_removal(
-        data,
-        list_ids,
-        column=column,
-        client=client,
-        snapshot=snapshot,
-        verify=verify,
-        by=by,
-        progress=options["progress"],
+    options = options.replace(progress=make_reporter(options.progress))
+    plan = _plan_list(
+        data, targets, column=column, client=client, choice=choice, progress=options.progress
     )
-    return run_plan(plan, client, journal=journal, **options)
+    return execute(plan, client, options, journal=journal)
 
 
 @shared_params
@@ -503,52 +532,65 @@ def remove_list_memberships(
         ...     client, ["Newsletter"], source=Source.tag_ids([churned_tag_id])
         ... )
     """
-    options: RunOptions = {
-        "dry_run": dry_run,
-        "wait": wait,
-        "progress": progress,
-        "timeout": timeout,
-        "wait_for_quota": wait_for_quota,
-    }
-    check_run_options(options)
+    options = RunOptions.pick(locals())
+    choice = SnapshotChoice(snapshot=snapshot)
     check_client(client)
     check_source(source)
-    check_journal_flag(journal)
-    for name, flag in (
-        ("confirm_all_active", confirm_all_active),
-        ("confirm_empty", confirm_empty),
-    ):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, not {flag!r} ({type(flag).__name__})")
-    options["progress"] = make_reporter(progress)  # one display for the read and the run
+    check_flags(journal=journal, confirm_all_active=confirm_all_active, confirm_empty=confirm_empty)
+    return remove_by_source(
+        client,
+        list_values(list_ids),
+        options,
+        choice,
+        source=source,
+        exclude=exclude,
+        confirm_all_active=confirm_all_active,
+        confirm_empty=confirm_empty,
+        journal=journal,
+    )
+
+
+def remove_by_source(
+    client: Client | None,
+    targets: tuple[str, ...],
+    options: RunOptions,
+    choice: SnapshotChoice,
+    *,
+    source: Source,
+    exclude: pd.Series | Iterable[str] | None = None,
+    confirm_all_active: bool = False,
+    confirm_empty: bool = False,
+    journal: bool = True,
+) -> RemovalResult:
+    """:func:`remove_list_memberships` (and ``df.cc.keep_in_lists``) below its checks:
+    ``targets`` read by :func:`list_values`, every argument checked."""
+    options = options.replace(progress=make_reporter(options.progress))  # one display
     plan = _plan_source(
         client,
-        list_ids,
+        targets,
         source,
         exclude,
         confirm_all_active=confirm_all_active,
         confirm_empty=confirm_empty,
-        snapshot=snapshot,
-        verify=verify,
-        progress=options["progress"],
+        choice=choice,
+        progress=options.progress,
     )
-    return run_plan(plan, client, journal=journal, **options)
+    return execute(plan, client, options, journal=journal)
 
 
-def check_journal_flag(journal: Any) -> None:
-    """``journal=`` of the public calls is True or False (a TypeError before anything
-    is sent otherwise).
+def check_flags(**flags: Any) -> None:
+    """Each of ``flags`` (``journal=``, ``confirm_empty=``... of the public calls) is
+    True or False: a TypeError naming the first that is not, before anything is sent.
 
     Example:
-        >>> check_journal_flag("no")
+        >>> check_flags(journal="no")
         Traceback (most recent call last):
         ...
         TypeError: journal must be True or False, not 'no' (str)
     """
-    if not isinstance(journal, bool):
-        raise TypeError(
-            f"journal must be True or False, not {journal!r} ({type(journal).__name__})"
-        )
+    for name, flag in flags.items():
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, not {flag!r} ({type(flag).__name__})")
 
 
 @shared_params
@@ -864,42 +906,27 @@ def resume(
         >>> result.ok  # doctest: +SKIP
         True
     """
-    options: RunOptions = {
-        "wait": wait,
-        "timeout": timeout,
-        "progress": progress,
-        "wait_for_quota": wait_for_quota,
-    }
-    return _resume(run_id, client, runner=runner, **options)
-
-
-def _resume(
-    run_id: str, client: Client | None, *, runner: Runner | None, **options: Unpack[RunOptions]
-) -> RemovalResult:
-    check_run_options(options)
+    options = RunOptions.pick(locals())
     check_client(client)
-    result = _rebuild(run_id, client, runner=runner, resolve=True)
-    return result._continue(**options)
+    return _rebuild(run_id, client, runner=runner, resolve=True)._continue(options)
 
 
 def resume_frame(
     data: pd.DataFrame | pd.Series,
     run_id: str,
+    options: RunOptions,
     *,
     column: str = "contact_id",
     client: Client | None = None,
     runner: Runner | None = None,
-    **options: Unpack[RunOptions],
 ) -> RemovalResult:
-    """Resume ``run_id`` for the frame it started from (``df.cc.resume``, which lists
-    the options): the result's rows keep the frame's exact index and values. A frame
-    that would not produce the run's requests raises :class:`~ccpandas.PlanError` and
-    nothing is sent.
+    """Resume ``run_id`` for the frame it started from (``df.cc.resume``, which checks
+    the arguments and lists the options): the result's rows keep the frame's exact index
+    and values. A frame that would not produce the run's requests raises
+    :class:`~ccpandas.PlanError` and nothing is sent.
     """
     from ccpandas.plan.planner import plan_removal
 
-    check_run_options(options)
-    check_client(client)
     result = _rebuild(run_id, client, runner=runner, resolve=True)
     journaled = result.plan
     if not hasattr(journaled, "source"):
@@ -915,7 +942,7 @@ def resume_frame(
     if membership is not None and membership.key == "email":
         # -- membership snapshot: the journal keeps no address, so the frame's emails
         # cannot be matched again; the frame must be the one the run started from.
-        return _resume_email_frame(data, result, column, **options)
+        return _resume_email_frame(data, result, column, options)
     if membership is not None:
         from ccpandas.plan.membership import plan_membership_removal
 
@@ -949,11 +976,11 @@ def resume_frame(
             column=column,
         )
     result.plan = dataclasses.replace(journaled, rows=plan.rows, column=plan.column)
-    return result._continue(**options)
+    return result._continue(options)
 
 
 def _resume_email_frame(
-    data: Any, result: RemovalResult, column: str, **options: Unpack[RunOptions]
+    data: Any, result: RemovalResult, column: str, options: RunOptions
 ) -> RemovalResult:
     """``df.cc.resume`` of an email-keyed run: the rows come back with the frame's
     addresses when the frame has the run's shape and index."""
@@ -969,7 +996,7 @@ def _resume_email_frame(
     rows = journaled.rows.copy()
     rows.insert(0, "email", frame[column])
     result.plan = dataclasses.replace(journaled, rows=rows, column=column)
-    return result._continue(**options)
+    return result._continue(options)
 
 
 @shared_params
@@ -1036,21 +1063,14 @@ def undo(
         >>> done = ccpandas.undo("20250301-231501-7f3a2c")  # doctest: +SKIP
         >>> done.changes["outcome"].value_counts()  # doctest: +SKIP
     """
-    check_run_options({"dry_run": dry_run, "wait": wait, "progress": progress, "timeout": timeout})
+    options = RunOptions.pick(locals())
     check_client(client)
     if not isinstance(run_id, str):
         raise TypeError(f"run_id must be a run id string, not {type(run_id).__name__}")
     if not isinstance(force, bool):
         raise TypeError(f"force must be True or False, not {force!r}")
     parent = _rebuild(run_id, client, runner=runner, resolve=True)
-    return parent.undo(
-        parent.runner.client,
-        dry_run=dry_run,
-        wait=wait,
-        progress=progress,
-        timeout=timeout,
-        force=force,
-    )
+    return parent._undo(parent.runner.client, options, force)
 
 
 def _check_same_api(journal: RunJournal, client: Any) -> None:

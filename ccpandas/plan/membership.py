@@ -347,8 +347,6 @@ class MembershipPlan:
     notes: tuple[str, ...] = ()
     #: The journal id of the snapshot read (None when not journaled).
     snapshot_id: str | None = None
-    #: Re-read the lists after the activities finish (``verify=True``).
-    verify: bool = True
 
     # Positional views of the change set (the result and the panel read these).
     @property
@@ -985,7 +983,6 @@ def membership_meta(m: MembershipPlan) -> dict[str, Any]:
         "read_requests": m.read_requests,
         "verify_requests": m.verify_requests,
         "naive_requests": m.naive_requests,
-        "verify": m.verify,
         "email_codes": codes,
         "list_names": dict(m.snapshot.list_names) if m.snapshot is not None else {},
     }

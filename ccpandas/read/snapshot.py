@@ -48,6 +48,7 @@ from ccpandas.store.snapshots import (
 
 __all__ = [
     "ListInfo",
+    "SnapshotChoice",
     "SnapshotInterrupted",
     "SnapshotJournal",
     "choose_lookup",
@@ -457,21 +458,50 @@ def auto_takes(key: str, reads: int, removal_requests: int) -> bool:
     return reads <= max(AUTO_FREE_READS, removal_requests)
 
 
-def _check_choice(snapshot: Any, verify: Any, by: Any) -> None:
-    if not (
-        snapshot is True
-        or snapshot is False
-        or snapshot == "auto"
-        or (isinstance(snapshot, str) and snapshot.startswith("snap-"))
-    ):
-        raise ValueError(
-            f"snapshot must be 'auto', True, False or a snapshot id to continue "
-            f"('snap-...'), not {snapshot!r}"
-        )
-    if not isinstance(verify, bool):
-        raise ValueError(f"verify must be True or False, not {verify!r}")
-    if by not in ("auto", "email", "contact_id"):
-        raise ValueError(f"by must be 'auto', 'email' or 'contact_id', not {by!r}")
+@dataclass(frozen=True)
+class SnapshotChoice:
+    """Whether a plan reads the target lists' members first, and what a column holds:
+    checked once, where the user gives them.
+
+    Args:
+        snapshot: ``"auto"`` (the default), True, False, or a ``"snap-..."`` id that
+            continues an interrupted read.
+        by: What the column holds: ``"auto"`` (the default), ``"contact_id"`` or
+            ``"email"``.
+
+    Raises:
+        ValueError: A value it does not know.
+
+    Example:
+        >>> SnapshotChoice(snapshot="yes")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: snapshot must be 'auto', True, False or a snapshot id to continue ...
+    """
+
+    snapshot: bool | str = "auto"
+    by: str = "auto"
+
+    def __post_init__(self) -> None:
+        snapshot = self.snapshot
+        if not (
+            snapshot is True
+            or snapshot is False
+            or snapshot == "auto"
+            or (isinstance(snapshot, str) and snapshot.startswith("snap-"))
+        ):
+            raise ValueError(
+                f"snapshot must be 'auto', True, False or a snapshot id to continue "
+                f"('snap-...'), not {snapshot!r}"
+            )
+        if self.by not in ("auto", "email", "contact_id"):
+            raise ValueError(f"by must be 'auto', 'email' or 'contact_id', not {self.by!r}")
+
+    @property
+    def snapshot_id(self) -> str | None:
+        """The interrupted read to continue (a ``"snap-..."`` id), or None."""
+        snap = self.snapshot
+        return snap if isinstance(snap, str) and snap != "auto" else None
 
 
 def prepare_frame_plan(
@@ -479,21 +509,21 @@ def prepare_frame_plan(
     targets: Sequence[str],
     client: Any,
     *,
+    choice: SnapshotChoice,
     column: Any = "contact_id",
-    by: str = "auto",
-    snapshot: bool | str = "auto",
-    verify: bool = True,
     progress: Any = False,
     journal: JournalDB | bool | None = True,
 ) -> Any:
     """Plan removing the contacts of ``data[column]`` (ids or emails), reading a
-    membership snapshot when ``snapshot`` says so (see :func:`auto_takes`).
+    membership snapshot when ``choice.snapshot`` says so (see :func:`auto_takes`).
 
     The plan says what it chose and what it cost. Without a snapshot the plan is
     today's (every contact to every list).
 
     Example:
-        >>> plan = prepare_frame_plan(df, [newsletter_id], client, column="email")  # doctest: +SKIP
+        >>> plan = prepare_frame_plan(  # doctest: +SKIP
+        ...     df, [newsletter_id], client, choice=SnapshotChoice(), column="email"
+        ... )
         >>> plan.changes  # doctest: +SKIP
     """
     import dataclasses
@@ -502,9 +532,9 @@ def prepare_frame_plan(
     from ccpandas.plan.membership import detect_key, normalize_emails, plan_membership_removal
     from ccpandas.report.progress import make_reporter
 
-    _check_choice(snapshot, verify, by)
+    snapshot = choice.snapshot
     values, _ = planner._column_of(data, column)
-    key = detect_key(values, by) if len(values) else "contact_id"
+    key = detect_key(values, choice.by) if len(values) else "contact_id"
     base = None
     if key == "contact_id":
         base = planner.plan_removal(data, targets, column=column)
@@ -550,7 +580,7 @@ def prepare_frame_plan(
             targets,
             reporter=reporter,
             journal=db if db is not None else False,
-            snapshot_id=snapshot if isinstance(snapshot, str) and snapshot != "auto" else None,
+            snapshot_id=choice.snapshot_id,
             need_emails=key == "email",
             names=names,
             expected_members=sum(sizes),
@@ -566,9 +596,7 @@ def prepare_frame_plan(
         lookup=lookup,
         read_requests=snap.requests + 1,  # + the list listing for names and sizes
     )
-    m = dataclasses.replace(
-        plan.membership, snapshot_id=sid, verify=verify, verify_requests=verify_cost
-    )
+    m = dataclasses.replace(plan.membership, snapshot_id=sid, verify_requests=verify_cost)
     return dataclasses.replace(plan, membership=m)
 
 
@@ -576,8 +604,7 @@ def prepare_source_plan(
     plan: Any,
     client: Any,
     *,
-    snapshot: bool | str = "auto",
-    verify: bool = True,
+    choice: SnapshotChoice,
     progress: Any = False,
     journal: JournalDB | bool | None = True,
 ) -> Any:
@@ -585,7 +612,9 @@ def prepare_source_plan(
     active, engagement level, ``keep_in_lists``): who of each target list will leave.
 
     Example:
-        >>> plan = prepare_source_plan(plan, client, snapshot=True)  # doctest: +SKIP
+        >>> plan = prepare_source_plan(  # doctest: +SKIP
+        ...     plan, client, choice=SnapshotChoice(snapshot=True)
+        ... )
         >>> plan.changes.groupby("list_name")["will_leave"].sum()  # doctest: +SKIP
     """
     import dataclasses
@@ -594,7 +623,7 @@ def prepare_source_plan(
     from ccpandas.plan.membership import preview_source
     from ccpandas.report.progress import make_reporter
 
-    _check_choice(snapshot, verify, "auto")
+    snapshot = choice.snapshot
     if snapshot is False:
         return plan
     info = list_info(client, plan.list_ids)
@@ -614,7 +643,7 @@ def prepare_source_plan(
         plan.list_ids,
         reporter=make_reporter(progress),
         journal=db if db is not None else False,
-        snapshot_id=snapshot if isinstance(snapshot, str) and snapshot != "auto" else None,
+        snapshot_id=choice.snapshot_id,
         need_emails=False,
         names={t: i.name for t, i in info.items()},
         exact_status=exact,
@@ -624,7 +653,6 @@ def prepare_source_plan(
     m = dataclasses.replace(
         m,
         snapshot_id=sid,
-        verify=verify,
         read_requests=snap.requests + 1,
         verify_requests=reads,
         naive_requests=plan.n_requests,

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,7 +55,9 @@ def _rebuild_removal(db: JournalDB, run_id: str, runner: Runner) -> Any:
     from ccpandas.run.result import RemovalResult
 
     plan = db.load_plan(run_id)
-    result = RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id)
+    record = db.run_record(run_id)
+    verify = bool(json.loads(record["plan"] or "{}").get("verify", True))  # the run's option
+    result = RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id, verify=verify)
     if plan.membership is not None:
         # -- membership snapshot: a finished verification is in the journal already.
         from ccpandas.store.snapshots import journaled_after

@@ -1,15 +1,16 @@
-"""The run options, defined once: what every removal call passes down to the runner.
+"""The run options, defined once: one checked bundle from the entry point to the runner.
 
 The public functions users call (``remove_from_lists``, ``remove_list_memberships``,
-``df.cc.*``, ``resume``) spell each keyword out, so their signatures and the API
-reference show and document every one; everything in between forwards them as one
-bundle, ``**options: Unpack[RunOptions]`` (the pattern of stripe-python's
-``_request_options.py``). :func:`check_run_options` checks a bundle before anything is
-sent or journaled, at every entry point.
+``df.cc.*``, ``resume``, ``undo``, the result's ``wait``/``resume``/``retry_failed``/
+``undo``) spell each keyword out, so their signatures and the API reference show and
+document every one. Each turns them into one :class:`RunOptions` with
+:meth:`RunOptions.of`, which checks every value before anything is sent or journaled;
+everything below takes the bundle whole and never checks it again.
 
 Example:
-    >>> check_run_options({"dry_run": True, "timeout": 30})
-    >>> check_run_options({"timeout": -1})
+    >>> RunOptions.of(dry_run=True, timeout=30).timeout
+    30
+    >>> RunOptions.of(timeout=-1)
     Traceback (most recent call last):
     ...
     ValueError: timeout must be None or seconds >= 0, not -1
@@ -17,85 +18,127 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal
 
 from ccpandas.report.progress import Reporter, check_progress
 
 __all__ = [
-    "RUN_OPTION_DEFAULTS",
     "RunOptions",
     "check_client",
     "check_progress",
-    "check_run_options",
     "check_source",
     "check_timeout",
 ]
 
-
-class RunOptions(TypedDict, total=False):
-    """How a run is driven; every key is optional (see :data:`RUN_OPTION_DEFAULTS`).
-
-    - ``dry_run``: plan and return without sending anything (bool).
-    - ``wait``: poll until every activity ends (True), or return once every batch is
-      accepted (False).
-    - ``progress``: ``"auto"``, ``"tqdm"``, True, False, None or a
-      :class:`~ccpandas.report.progress.Reporter`.
-    - ``timeout``: seconds to keep polling (None: until the end); the activities keep
-      running on the server after it.
-    - ``wait_for_quota``: sleep through a spent daily quota (until 00:00 UTC) instead
-      of stopping.
-    """
-
-    dry_run: bool
-    wait: bool
-    progress: bool | Literal["auto", "tqdm"] | Reporter | None
-    timeout: float | None
-    wait_for_quota: bool
+_FLAGS = ("dry_run", "wait", "wait_for_quota", "verify")
 
 
-#: The value each option takes when a call does not give it.
-RUN_OPTION_DEFAULTS: RunOptions = {
-    "dry_run": False,
-    "wait": True,
-    "progress": "auto",
-    "timeout": None,
-    "wait_for_quota": False,
-}
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How a run is driven: built and checked once, at the call users make.
 
-_FLAGS = ("dry_run", "wait", "wait_for_quota")
+    Args:
+        dry_run: Plan and return without sending anything. Default False.
+        wait: Poll until every activity ends (True, the default), or return once every
+            batch is accepted (False).
+        progress: ``"auto"`` (the default), ``"tqdm"``, True, False, None or a
+            :class:`~ccpandas.report.progress.Reporter`. Calls that continue a run read
+            None as "keep the run's display".
+        timeout: Seconds to keep polling (None, the default: until the end); the
+            activities keep running on the server after it.
+        wait_for_quota: Sleep through a spent daily quota (until 00:00 UTC) instead of
+            stopping. Default False.
+        verify: With a membership snapshot, read the lists again once the activities
+            end (True, the default). A choice of the run, not of its plan.
 
-
-def check_run_options(options: Mapping[str, Any]) -> None:
-    """Raise TypeError/ValueError, naming the option and the bad value, unless every
-    option in ``options`` has a value it accepts (an unknown key is a TypeError too).
-
-    Called at every entry point before the first request and the first journal row.
+    Raises:
+        TypeError: A value of the wrong type, e.g. ``wait="yes"``.
+        ValueError: A value out of range, e.g. ``timeout=-1``.
 
     Example:
-        >>> check_run_options({"wait": "yes"})
-        Traceback (most recent call last):
-        ...
-        TypeError: wait must be True or False, not 'yes' (str)
+        >>> options = RunOptions.of(wait=False)
+        >>> options.replace(progress=False).progress, options.wait
+        (False, False)
     """
-    unknown = sorted(set(options) - set(RunOptions.__annotations__))
-    if unknown:
-        raise TypeError(
-            f"unexpected run option{'s' * (len(unknown) != 1)} {', '.join(unknown)}; "
-            f"the options are {', '.join(RunOptions.__annotations__)}"
-        )
-    for name in _FLAGS:
-        if name in options and not isinstance(options[name], bool):
-            value = options[name]
+
+    dry_run: bool = False
+    wait: bool = True
+    progress: bool | Literal["auto", "tqdm"] | Reporter | None = "auto"
+    timeout: float | None = None
+    wait_for_quota: bool = False
+    verify: bool = True
+
+    def __post_init__(self) -> None:
+        # Checked here, so no RunOptions exists with a bad value (replace() builds anew).
+        for name in _FLAGS:
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise TypeError(
+                    f"{name} must be True or False, not {_short(value)} ({type(value).__name__})"
+                )
+        check_timeout(self.timeout)
+        check_progress(self.progress)
+
+    @classmethod
+    def of(cls, **options: Any) -> RunOptions:
+        """The bundle of ``options`` (the rest take their defaults), checked: an
+        unknown name is a TypeError that lists the known ones.
+
+        Args:
+            options: Run options by name: ``dry_run``, ``wait``, ``progress``,
+                ``timeout``, ``wait_for_quota``, ``verify``.
+
+        Example:
+            >>> RunOptions.of(wiat=False)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            TypeError: unexpected run option wiat; the options are dry_run, wait, ...
+        """
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(options) - set(names))
+        if unknown:
             raise TypeError(
-                f"{name} must be True or False, not {_short(value)} ({type(value).__name__})"
+                f"unexpected run option{'s' * (len(unknown) != 1)} {', '.join(unknown)}; "
+                f"the options are {', '.join(names)}"
             )
-    if "timeout" in options:
-        check_timeout(options["timeout"])
-    if "progress" in options:
-        check_progress(options["progress"])
+        return cls(**options)
+
+    @classmethod
+    def pick(cls, arguments: Mapping[str, Any]) -> RunOptions:
+        """The bundle of the run options among ``arguments``, checked like :meth:`of`.
+
+        A public call spells each option as a keyword for its users; it passes its
+        ``locals()`` here first thing, so the options are not retyped a second time.
+
+        Args:
+            arguments: Names and values, e.g. a function's ``locals()``; names that are
+                not run options are left out.
+
+        Example:
+            >>> def call(data, *, wait=True, timeout=None):
+            ...     return RunOptions.pick(locals())
+            >>> call("df", timeout=5)
+            RunOptions(dry_run=False, wait=True, progress='auto', timeout=5, \
+wait_for_quota=False, verify=True)
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in arguments.items() if k in names})
+
+    def replace(self, **changes: Any) -> RunOptions:
+        """A copy with ``changes``, checked like :meth:`of`.
+
+        Args:
+            changes: Run options by name, as for :meth:`of`.
+
+        Example:
+            >>> RunOptions.of().replace(wait=False).wait
+            False
+        """
+        return dataclasses.replace(self, **changes)
 
 
 def check_timeout(timeout: Any, name: str = "timeout") -> None:

@@ -13,7 +13,7 @@ import html
 import logging
 import warnings
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ import pandas as pd
 from ccpandas._docs import shared_params
 from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
-from ccpandas.run.options import RunOptions, check_run_options
+from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
 from ccpandas.store.batch import BatchRun, BatchState
 
@@ -121,6 +121,8 @@ class RemovalResult:
             continued. Default False.
         run_id: The run's journal id, e.g. ``"20250301-231501-7f3a2c"``; None (the default)
             when nothing is journaled (``journal=False``, a dry run).
+        verify: The run's ``verify`` option: with a membership snapshot, re-read the lists
+            once every activity has ended (True, the default), or not (False).
 
     Example:
         >>> result = df.cc.remove_from_lists(["Newsletter"], client=client)  # doctest: +SKIP
@@ -138,12 +140,15 @@ class RemovalResult:
         *,
         dry_run: bool = False,
         run_id: str | None = None,
+        verify: bool = True,
     ) -> None:
         self.plan = plan
         self.runs = list(runs)
         self.runner = runner
         self.dry_run = dry_run
         self.run_id = run_id
+        #: Re-read the lists when the activities end (the run's ``verify`` option).
+        self.verify_after = verify
         self.stopped = False
         self.interrupted = False
         #: The verification read (``verify()``), None until it is done.
@@ -368,7 +373,7 @@ class RemovalResult:
         return (
             m is not None
             and m.known
-            and m.verify
+            and self.verify_after
             and self.after is None
             and not self.dry_run
             and not self.runner.stopped
@@ -459,8 +464,10 @@ class RemovalResult:
             >>> result.wait(timeout=600).done  # doctest: +SKIP
             True
         """
-        check_run_options({"timeout": timeout, "progress": progress})
-        self._with_reporter(progress, lambda: self.runner.wait(self.runs, timeout=timeout))
+        options = RunOptions.of(timeout=timeout, progress=progress)
+        self._with_reporter(
+            options.progress, lambda: self.runner.wait(self.runs, timeout=options.timeout)
+        )
         return self
 
     @shared_params
@@ -499,26 +506,25 @@ class RemovalResult:
             >>> result.resume(wait_for_quota=True).ok  # doctest: +SKIP
             True
         """
-        options: RunOptions = {"timeout": timeout, "progress": progress, "wait": wait}
-        if wait_for_quota is not None:
-            options["wait_for_quota"] = wait_for_quota
-        return self._continue(**options)
+        if wait_for_quota is None:
+            wait_for_quota = self.runner.wait_for_quota  # the run's setting
+        options = RunOptions.pick(locals())
+        return self._continue(options)
 
-    def _continue(self, **options: Unpack[RunOptions]) -> RemovalResult:
-        """:meth:`resume` with a checked option bundle (``ccpandas.resume`` forwards here)."""
-        check_run_options(options)
+    def _continue(self, options: RunOptions) -> RemovalResult:
+        """:meth:`resume` with a checked bundle (``ccpandas.resume`` forwards here);
+        ``options.progress`` None keeps the run's display."""
         if self.dry_run:
             raise PlanError("this was a dry run; call remove_from_lists(..., dry_run=False)")
-        if "wait_for_quota" in options:
-            self.runner = self.runner.replace(wait_for_quota=options["wait_for_quota"])
-        timeout = options.get("timeout")
+        if options.wait_for_quota != self.runner.wait_for_quota:
+            self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
 
         def go() -> None:
             self.runner.submit(self.runs)
-            if options.get("wait", True) and not self.runner.stopped:
-                self.runner.wait(self.runs, timeout=timeout)
+            if options.wait and not self.runner.stopped:
+                self.runner.wait(self.runs, timeout=options.timeout)
 
-        self._with_reporter(options.get("progress"), go)
+        self._with_reporter(options.progress, go)
         return self
 
     @shared_params
@@ -537,7 +543,7 @@ class RemovalResult:
             >>> result.retry_failed().ok  # doctest: +SKIP
             True
         """
-        check_run_options({"timeout": timeout, "progress": progress})
+        options = RunOptions.of(timeout=timeout, progress=progress)
 
         def go() -> None:
             # Chosen under the journal's lock: another process may have moved on.
@@ -545,10 +551,10 @@ class RemovalResult:
             if todo:
                 self.runner.submit(self.runs, todo=todo)
             if not self.runner.stopped:
-                self.runner.wait(self.runs, timeout=timeout)
+                self.runner.wait(self.runs, timeout=options.timeout)
 
         if self.retryable_runs:
-            self._with_reporter(progress, go)
+            self._with_reporter(options.progress, go)
         return self
 
     @shared_params
@@ -594,32 +600,25 @@ class RemovalResult:
             >>> result.undo(dry_run=True)  # doctest: +SKIP
             >>> result.undo().changes["outcome"].value_counts()  # doctest: +SKIP
         """
+        options = RunOptions.pick(locals())
+        if not isinstance(force, bool):
+            raise TypeError(f"force must be True or False, not {force!r}")
+        return self._undo(client, options, force)
+
+    def _undo(self, client: Any, options: RunOptions, force: bool) -> Any:
+        """:meth:`undo` with checked arguments (``ccpandas.undo`` forwards here)."""
         from ccpandas.store.journal import open_journal
 
         run_undo = _undo_handler
         if run_undo is None:  # installed on `import ccpandas`; only a bare import misses it
             raise CCError("undo is not installed: import ccpandas first")
-        check_run_options(
-            {"dry_run": dry_run, "wait": wait, "progress": progress, "timeout": timeout}
-        )
-        if not isinstance(force, bool):
-            raise TypeError(f"force must be True or False, not {force!r}")
         if client is None:
             client = self.runner.client
         if client is None:
             raise TypeError("undo needs a client: pass client= (a ccpandas.Client)")
         db = getattr(self.runner.journal, "db", None) or open_journal()
-        return run_undo(
-            self,
-            client,
-            db=db,
-            dry_run=dry_run,
-            wait=wait,
-            progress=progress,
-            timeout=timeout,
-            force=force,
-            runner=self.runner,  # its clock and polling settings
-        )
+        # The runner: its clock and polling settings.
+        return run_undo(self, client, options, db=db, force=force, runner=self.runner)
 
     def raise_for_errors(self) -> RemovalResult:
         """Raise :class:`ActivityError` if any activity failed, was cancelled or timed

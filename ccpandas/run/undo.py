@@ -29,6 +29,7 @@ from ccpandas.plan.membership import READ_PAGE_SIZE, snapshot_reads
 from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
 from ccpandas.read.snapshot import read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
+from ccpandas.run.options import RunOptions
 from ccpandas.run.result import RemovalResult
 from ccpandas.run.runner import Runner
 from ccpandas.store.batch import BatchRun, BatchState
@@ -497,21 +498,19 @@ def rebuild_undo(db: JournalDB, run_id: str, runner: Runner) -> UndoResult:
 def run_undo(
     parent: RemovalResult,
     client: Any,
+    options: RunOptions,
     *,
     db: JournalDB,
-    dry_run: bool = False,
-    wait: bool = True,
-    progress: Any = "auto",
-    timeout: float | None = None,
     force: bool = False,
     runner: Runner | None = None,
 ) -> UndoResult:
-    """Plan the undo of ``parent`` (a fresh read), then, unless ``dry_run``, journal it
-    as a run of kind ``undo`` and send its adds; wait and verify like a removal."""
+    """Plan the undo of ``parent`` (a fresh read), then, unless ``options.dry_run``,
+    journal it as a run of kind ``undo`` and send its adds; wait and verify like a
+    removal. ``options`` were checked where the user gave them."""
     template = runner or Runner(None)
-    reporter = make_reporter(progress)
+    reporter = make_reporter(options.progress)
     plan = plan_undo_of(parent, client, db=db, force=force, reporter=NullReporter())
-    if dry_run:
+    if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
         return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     meta, blob = _encode(plan)
@@ -533,8 +532,8 @@ def run_undo(
 
     def go() -> None:
         built.submit(result.runs)
-        if wait and not built.stopped:
-            built.wait(result.runs, timeout=timeout)
+        if options.wait and not built.stopped:
+            built.wait(result.runs, timeout=options.timeout)
 
     result._with_reporter(None, go)
     return result

@@ -503,6 +503,7 @@ class RunJournal:
         base_url: str | None = None,
         db: JournalDB | None = None,
         now: dt.datetime | None = None,
+        verify: bool = True,
     ) -> RunJournal:
         """Record a new run of ``plan`` (durably) and return its journal.
 
@@ -515,11 +516,15 @@ class RunJournal:
                 opens the one in the data directory (:func:`open_journal`).
             now: The run's creation time (UTC), which also names it. None (the default) is
                 now; tests pass a fixed one.
+            verify: The run's ``verify`` option (a re-read of the lists at the end, with a
+                membership snapshot), kept so a resume in another process does the same.
+                Default True.
         """
         db = db or open_journal()
         now = now or _utcnow()
         run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         meta: dict[str, Any] = {
+            "verify": verify,
             "source": {"kind": plan.source.kind.value, "values": _source_values(plan)},
             "column": plan.column if _plain(plan.column) else str(plan.column),
             "rate": plan.rate,

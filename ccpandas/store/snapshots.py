@@ -288,7 +288,6 @@ def rebuild_membership_plan(
     m = dataclasses.replace(
         m,
         snapshot_id=mm["snapshot_id"],
-        verify=bool(mm.get("verify", True)),
         lookup=mm.get("lookup", "snapshot"),
         read_requests=int(mm.get("read_requests", 0)),
         verify_requests=int(mm.get("verify_requests", 0)),

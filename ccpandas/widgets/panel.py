@@ -241,16 +241,19 @@ class RemovalPanel(w.VBox):
         """The plan with the target lists' members read (the checkbox): a column of
         ids or emails planned against them, or a source plan with its preview."""
         from ccpandas.api import _client
-        from ccpandas.read.snapshot import prepare_frame_plan, prepare_source_plan
+        from ccpandas.read.snapshot import (
+            SnapshotChoice,
+            prepare_frame_plan,
+            prepare_source_plan,
+        )
 
         client = _client(self.client)
+        read = SnapshotChoice(snapshot=True)
         if choice.kind is SourceKind.CONTACT_IDS:
             if self.data is None:
                 raise CCError("there is no DataFrame to take contacts from")
-            return prepare_frame_plan(
-                self.data, targets, client, column=choice.column, snapshot=True
-            )
-        return prepare_source_plan(choice.plan(self.data, targets), client, snapshot=True)
+            return prepare_frame_plan(self.data, targets, client, choice=read, column=choice.column)
+        return prepare_source_plan(choice.plan(self.data, targets), client, choice=read)
 
     def _confirm_text(self, plan: RemovalPlan) -> str:
         m = plan.membership
