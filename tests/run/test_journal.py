@@ -310,6 +310,23 @@ def test_a_post_the_server_applied_without_an_answer_is_adopted_not_sent_again(e
     assert "adopted, not sent again" in caplog.text
 
 
+def test_an_initialized_activity_showing_only_list_count_is_still_adopted():
+    # The service's initialized activities may show status {"list_count": n} alone
+    # (activity_shape="sparse"): matching on list_count must then suffice, or the batch
+    # would be sent a second time. start_delay keeps it initialized while resume looks.
+    with Emulator(
+        seed=5, contacts=1600, lists=3, rate=None, speed=1e6, start_delay=3.0,
+        activity_shape="sparse",
+    ) as emu:  # fmt: skip
+        client = client_for(emu)
+        journal = _killed_mid_post(emu, client, reached_server=True)
+        listed = client.get("/activities")["activities"][0]
+        assert listed["state"] == "initialized" and listed["status"] == {"list_count": 1}
+        result = resume(journal.run_id, client=client, progress=False, runner=quick(client))
+        assert result.ok and result.runner.adopted == 1
+        assert posts(emu, 201) == 2  # batch 0 adopted, not sent again
+
+
 def test_a_post_that_never_reached_the_server_is_sent_once_both_attempts_on_record(emu):
     client = client_for(emu)
     journal = _killed_mid_post(emu, client, reached_server=False)
