@@ -445,8 +445,11 @@ def _keyring_failure(ring: Any, exc: BaseException) -> str:
     """What a keyring's refusal was and what to do, from the error's type and numbers only
     (a backend's message might quote what it was given)."""
     backend = ring.get_keyring() if hasattr(ring, "get_keyring") else ring
-    code = getattr(exc, "winerror", None) or getattr(exc, "errno", None)
-    why = type(exc).__name__ + (f" {code}" if isinstance(code, int) else "")
+    winerror = getattr(exc, "winerror", None)
+    code = winerror or getattr(exc, "errno", None)
+    why = ("Windows error" if winerror else type(exc).__name__) + (
+        f" {code}" if isinstance(code, int) else ""
+    )
     return (
         f"the system keyring ({type(backend).__name__}) refused to store them: {why}. "
         "Unlock the keyring (or allow Python to use it), or keep the tokens in the "
