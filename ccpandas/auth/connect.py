@@ -418,7 +418,7 @@ class OAuthToken:
         creds = self.credentials
         store = self.store
         with store.locked(self.client_id) if store is not None else contextlib.nullcontext():
-            latest = store.load(self.client_id) if store is not None else None
+            latest = self._load_latest(store) if store is not None else None
             if (
                 latest is not None
                 and _same_chain(creds, latest)
@@ -474,6 +474,15 @@ class OAuthToken:
         )
         _log.info("refreshed the access token for %s (valid for %s)", self.client_id, left)
         return True
+
+    def _load_latest(self, store: TokenStore) -> Credentials | None:
+        """The saved credentials, or None when they cannot be read now (the refresh goes
+        on from this session's own tokens rather than end the session)."""
+        try:
+            return store.load(self.client_id)
+        except TokenStoreError as exc:
+            _log.warning("refreshing without the saved credentials: %s", exc)
+            return None
 
     def _save_refreshed(self, store: TokenStore, old: Credentials, fresh: Credentials) -> None:
         """Save a refresh's credentials; if that fails, keep them (the caller does), warn
