@@ -49,6 +49,7 @@ from ccpandas._config import (
     ENV_VARIABLES,
     REFRESH_TOKEN_ENV,
 )
+from ccpandas._docs import shared_params
 from ccpandas._env import in_notebook, login_view
 from ccpandas._secret import Secret
 from ccpandas.auth.flows import (
@@ -946,6 +947,7 @@ def connect(
     )
 
 
+@shared_params
 def logout(
     client_id: str | None = None,
     *,
@@ -959,12 +961,8 @@ def logout(
     saved login was removed.
 
     Args:
-        client_id: Your application's API key (its OAuth2 client id), e.g.
-            ``"0a1b2c3d-..."``. None (the default) reads ``CC_CLIENT_ID``, else takes
-            the only application with a saved login.
-        store: The :class:`~ccpandas.auth.tokenstore.TokenStore` that holds the saved
-            login. None (the default) is the token store in your config folder
-            (``CCPANDAS_CONFIG_DIR`` chooses it).
+        client_id: {shared:saved_client_id}
+        store: {shared:saved_store}
         revoke: True (the default) revokes the refresh token at the authorization
             server first (best effort: without network it only logs a warning). False
             only forgets it here.
@@ -1028,6 +1026,7 @@ def _warn_if_idle(creds: Credentials, now: float) -> None:
     )
 
 
+@shared_params
 def refresh_saved_login(
     client_id: str | None = None,
     *,
@@ -1047,12 +1046,8 @@ def refresh_saved_login(
     be read or written), ``"transport"`` (the server did not answer: try later).
 
     Args:
-        client_id: Your application's API key (its OAuth2 client id), e.g.
-            ``"0a1b2c3d-..."``. None (the default) reads ``CC_CLIENT_ID``, else takes
-            the only application with a saved login.
-        store: The :class:`~ccpandas.auth.tokenstore.TokenStore` that holds the saved
-            login. None (the default) is the token store in your config folder
-            (``CCPANDAS_CONFIG_DIR`` chooses it).
+        client_id: {shared:saved_client_id}
+        store: {shared:saved_store}
         auth_url: The authorization server, e.g. ``emu.auth_url``. None (the default)
             is the one the login was made with, else ``CC_AUTH_URL``, else Constant
             Contact's.

@@ -312,7 +312,9 @@ def test_keyring_and_keep_alive_errors_keep_no_token(auth_emu, private_env: Path
 
     ring.fail_writes = False
     store.save(creds)
-    ring.writes_left = 3  # the check before the refresh passes; the save after it fails
+    # The check before the refresh rewrites the same entries and passes; the save after
+    # the refresh fails.
+    ring.writes_left = len(ring.entries)
     err = catch(lambda: refresh_saved_login(CLIENT_ID, store=store))
     assert isinstance(err, TokenStoreError)
     assert str(err).startswith(f"Refreshed the access token of {CLIENT_ID}, but could not")
