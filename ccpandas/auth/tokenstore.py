@@ -464,7 +464,7 @@ def _file_failure(path: Path, exc: OSError) -> str:
 
     folder = path.parent
     reason = f"{type(exc).__name__}: {exc.strerror or exc}"
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):  # no EDQUOT on Windows
         fix = f"free some space on the disk of {folder}"
     elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         fix = f"make {folder} writable by you, or set {CONFIG_DIR_ENV} to a folder that is"

@@ -700,8 +700,12 @@ def _cmd_refresh(s: _Session) -> int:
             getattr(s.args, "client_id", None), auth_url=getattr(s.args, "auth_url", None)
         )
     except ccpandas.AuthError as exc:
-        s.err(f"{PROG} login --refresh: {_message(exc)}")
-        return _REFRESH_EXITS.get(exc.error_key, ExitCode.FAILED)  # transport: try later
+        code = _REFRESH_EXITS.get(exc.error_key, ExitCode.FAILED)
+        later = (
+            "\nThe saved login is unchanged; try again later." if code == ExitCode.FAILED else ""
+        )
+        s.err(f"{PROG} login --refresh: {_message(exc)}{later}")
+        return code
     until = creds.expires_at
     valid = (
         ""

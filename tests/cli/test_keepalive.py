@@ -9,6 +9,7 @@ Against the emulator's OAuth server (rotating refresh tokens, 1 token request a 
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -151,4 +152,17 @@ def test_cron_runs_it_as_a_process(emu: Emulator, run_cli) -> None:
     emu.oauth.revoke_refresh_token(TokenStore().load(CLIENT_ID).refresh_token.reveal())
     ran = run_cli("login", "--refresh", "--client-id", CLIENT_ID)
     assert ran.code == ExitCode.REFRESH_REFUSED, ran.err
+    assert_no_secret(emu, ran.out, ran.err)
+
+
+def test_an_unreachable_server_exits_1_and_keeps_the_login(emu: Emulator, cli) -> None:
+    old = save_login(emu)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/oauth2/default/v1"
+    ran = cli("login", "--refresh", "--client-id", CLIENT_ID, "--auth-url", dead, token=False)
+    assert ran.code == ExitCode.FAILED == 1
+    assert "no answer from the authorization server" in ran.err
+    assert "The saved login is unchanged; try again later." in ran.err
+    assert TokenStore().load(CLIENT_ID).refresh_token == old.refresh_token
     assert_no_secret(emu, ran.out, ran.err)
