@@ -17,11 +17,11 @@ from pathlib import Path
 
 import keyring
 import pytest
+from ccpandas.widgets.cli import ExitCode
 
 from ccpandas._secret import Secret
 from ccpandas.auth.tokenstore import Credentials, TokenStore
 from ccpandas.emulator import Emulator, ManualClock
-from ccpandas.widgets.cli import ExitCode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
 from auth_support import capped_keyring  # the auth tests' Windows-like keyring backend
