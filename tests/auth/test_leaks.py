@@ -29,12 +29,12 @@ import pandas as pd
 import pytest
 import requests
 from auth_support import BROWSER_THREAD, CLIENT_ID, Secrets, User, capped_keyring
-from ccpandas.widgets.cli import main
 
 import ccpandas
 from ccpandas._secret import Secret
 from ccpandas.auth.connect import connect, login, logout
 from ccpandas.auth.tokenstore import Credentials, TokenStore
+from ccpandas.cli.main import main
 from ccpandas.errors import AuthError, CCError, ConfigError
 from ccpandas.widgets.login import LoginWidget
 

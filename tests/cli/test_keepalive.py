@@ -17,10 +17,10 @@ from pathlib import Path
 
 import keyring
 import pytest
-from ccpandas.widgets.cli import ExitCode
 
 from ccpandas._secret import Secret
 from ccpandas.auth.tokenstore import Credentials, TokenStore
+from ccpandas.cli.main import ExitCode
 from ccpandas.emulator import Emulator, ManualClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
