@@ -70,7 +70,8 @@ _WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,60}$")
 
 
 class Result(enum.Enum):
-    """What one check found."""
+    """What one check found: the account answers as assumed, differently, or gave
+    nothing to compare."""
 
     AS_ASSUMED = "as assumed"
     DIFFERS = "differs"
@@ -106,7 +107,14 @@ class Assumption:
 
 @dataclasses.dataclass(frozen=True)
 class Check:
-    """One row of the doctor's table."""
+    """One row of the doctor's table.
+
+    Args:
+        name: The assumption's name, e.g. ``"paging.last_page"``.
+        assumes: What ccpandas assumes, in words.
+        result: As assumed, differs or not seen (:class:`Result`).
+        seen: What differs, in shapes and API words (empty unless it differs).
+    """
 
     name: str
     assumes: str
@@ -852,6 +860,17 @@ class DoctorReport:
 
     ``str(report)`` is the table; :meth:`to_frame` the same as a DataFrame;
     :meth:`report` the anonymised shapes for a bug report.
+
+    Args:
+        checks: One :class:`Check` per assumption of :data:`ASSUMPTIONS`.
+        requests: The requests sent (retries included).
+        base_url: The API that answered, e.g. ``"https://api.cc.email/v3"``.
+        shapes: Each answer's request, status, header names and body shape, and the
+            token's form and claim names (what :meth:`report` adds to the checks).
+
+    Example:
+        >>> report = ccpandas.doctor(client)  # doctest: +SKIP
+        >>> report.to_frame().query("result == 'differs'")  # doctest: +SKIP
     """
 
     checks: tuple[Check, ...]

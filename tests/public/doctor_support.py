@@ -309,9 +309,7 @@ CHANGES: dict[str, Change] = {
         _fixed(_on(_status(404), lambda body, headers: [{**body[0], "error_key": "not_found"}]))
     ),
     "errors.gateway_401": Change(_fixed(_on(_status(401), lambda body, headers: [body]))),
-    "errors.www_authenticate": Change(
-        _fixed(_on(_status(401), _pop_header("www-authenticate")))
-    ),
+    "errors.www_authenticate": Change(_fixed(_on(_status(401), _pop_header("www-authenticate")))),
     "headers.rate_limit": Change(_fixed(_on(_every, _header("X-RateLimit-Remaining", "9999")))),
     "clock.skew": Change(_fixed(_on(_every, _skewed))),
 }

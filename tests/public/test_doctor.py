@@ -112,7 +112,7 @@ def test_the_proxy_alone_changes_nothing(emu: Emulator, run: Callable[..., Any])
 
 
 def test_what_differs_is_said_in_shapes(emu: Emulator, run: Callable[..., Any]) -> None:
-    proxy = ShapeProxy(emu.url, CHANGES["values.timestamps"].alter("")) # type: ignore[misc]
+    proxy = ShapeProxy(emu.url, CHANGES["values.timestamps"].alter(""))  # type: ignore[misc]
     try:
         report, _ = run(jwt(aud="https://api.example.invalid/v2"), base_url=f"{proxy.url}/v3")
     finally:
