@@ -71,7 +71,9 @@ __all__ = [
     "TransportError",
     "UnauthorizedError",
     "UnsupportedMediaTypeError",
+    "error_entries",
     "error_for_response",
+    "rate_limit_kind",
 ]
 
 
@@ -379,6 +381,65 @@ _BY_STATUS: dict[int, type[APIError]] = {
 }
 
 
+def error_entries(body: Any) -> list[dict[str, Any]]:
+    """The entries of an error body, whatever its shape, as ``error_key`` /
+    ``error_message`` dicts.
+
+    The service answers in two shapes: its application's errors are an array of
+    ``{"error_key", "error_message"}`` objects, its API gateway's (401, 429, 504) a
+    single object, sometimes with only a ``message`` (``{"message": "Limit
+    Exceeded"}``), which is taken as the ``error_message``.
+
+    Args:
+        body: The answer's decoded JSON: an array, an object, or anything else (text,
+            None), which has no entries.
+
+    Returns:
+        The entries; each keeps its other fields.
+
+    Example:
+        >>> error_entries({"message": "Limit Exceeded"})
+        [{'message': 'Limit Exceeded', 'error_message': 'Limit Exceeded'}]
+        >>> error_entries([{"error_key": "contacts.api.not_found", "error_message": "x"}])
+        [{'error_key': 'contacts.api.not_found', 'error_message': 'x'}]
+    """
+    raw = body if isinstance(body, list) else [body] if isinstance(body, dict) else []
+    entries = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            continue
+        if "error_message" not in entry and isinstance(entry.get("message"), str):
+            entry = {**entry, "error_message": entry["message"]}
+        entries.append(entry)
+    return entries
+
+
+def rate_limit_kind(error_key: str | None) -> str:
+    """Which limit a 429 with ``error_key`` reports: ``"throttled"`` (per second, retried),
+    ``"too_many_activities"`` (the queue of 1,000 activities) or ``"quota_exceeded"``
+    (the daily quota, never retried before 00:00 UTC).
+
+    A 429 with no ``error_key`` is the daily quota: the gateway's per-second refusal
+    always says ``throttled``, while its quota refusal (``{"message": "Limit
+    Exceeded"}``) names no key. Retrying it every few seconds would only burn the next
+    day's requests.
+
+    Args:
+        error_key: The ``error_key`` of the 429's body, or None when it has none.
+
+    Example:
+        >>> rate_limit_kind("throttled"), rate_limit_kind(None)
+        ('throttled', 'quota_exceeded')
+        >>> rate_limit_kind("too_many_activities")
+        'too_many_activities'
+    """
+    if error_key == "throttled":
+        return "throttled"
+    if error_key is None or error_key == "quota_exceeded":
+        return "quota_exceeded"
+    return "too_many_activities"
+
+
 def error_for_response(
     status: int, body: Any, *, request: str | None = None, now: _dt.datetime | None = None
 ) -> APIError:
@@ -387,8 +448,9 @@ def error_for_response(
     Args:
         status: The HTTP status of the answer, e.g. ``429``.
         body: The answer's decoded JSON: the documented
-            ``[{"error_key": ..., "error_message": ...}]`` array, or anything else a proxy
-            may send (a dict, text, None).
+            ``[{"error_key": ..., "error_message": ...}]`` array, the gateway's single
+            object (``{"error_key": "throttled", ...}``, ``{"message": "Limit
+            Exceeded"}``), or anything else a proxy may send (text, None).
         request: The request, as ``"METHOD /path"``, for the message; None (the default)
             when unknown.
         now: The current time, for a quota error's reset time. None (the default) is now.
@@ -402,20 +464,17 @@ def error_for_response(
         >>> type(error_for_response(429, body)).__name__
         'ThrottledError'
     """
-    errors: list[dict[str, Any]] = []
-    if isinstance(body, list):
-        errors = [e for e in body if isinstance(e, dict)]
-    elif isinstance(body, dict):
-        errors = [body]
+    errors = error_entries(body)
     key = errors[0].get("error_key") if errors else None
     message = errors[0].get("error_message") if errors else None
     kwargs: dict[str, Any] = {"request": request, "errors": errors}
     if status == 429:
-        if key == "quota_exceeded":
+        kind = rate_limit_kind(key)
+        if kind == "quota_exceeded":
             return QuotaExceededError(
                 status, key, message, reset_at=next_utc_midnight(now), **kwargs
             )
-        if key == "throttled":
+        if kind == "throttled":
             return ThrottledError(status, key, message, **kwargs)
         return TooManyActivitiesError(status, key, message, **kwargs)
     if status >= 500:

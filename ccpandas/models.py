@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ __all__ = [
     "MAX_TAGS_PER_REQUEST",
     "UUID_RE",
     "ActivityState",
+    "activity_error_texts",
     "Batch",
     "IdSlice",
     "MembershipAction",
@@ -38,6 +40,37 @@ ENGAGEMENT_LEVELS = ("unqualified", "low", "medium", "high")
 
 #: A canonical lower-case 8-4-4-4-12 UUID.
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def activity_error_texts(errors: Any) -> tuple[str, ...]:
+    """The message texts of an activity's ``activity_errors``, whatever their shape.
+
+    The spec says strings; the service has also been seen to send ``{"message": ...}``
+    objects. Both read as their text, never as a dict's repr; an object without a
+    message reads as its JSON.
+
+    Args:
+        errors: The ``activity_errors`` value of an activity body (a list, usually; None
+            or a single string or object are read too).
+
+    Returns:
+        One text per error.
+
+    Example:
+        >>> activity_error_texts(["gone", {"message": "not added"}, None])
+        ('gone', 'not added')
+    """
+    if errors is None:
+        return ()
+    items = errors if isinstance(errors, list | tuple) else [errors]
+    texts = []
+    for item in items:
+        if isinstance(item, dict):
+            text = item.get("message", item.get("error_message"))
+            texts.append(str(text) if text is not None else json.dumps(item, sort_keys=True))
+        elif item is not None:
+            texts.append(str(item))
+    return tuple(texts)
 
 
 class ActivityState(enum.StrEnum):

@@ -49,6 +49,7 @@ from typing import Any
 from ccpandas._config import DEFAULT_BASE_URL
 from ccpandas.client.shared import QUOTA_FILE, BudgetKey, SharedState, resolve
 from ccpandas.client.urls import normalize_base_url
+from ccpandas.errors import error_entries, rate_limit_kind
 
 __all__ = [
     "DAILY_QUOTA",
@@ -89,14 +90,16 @@ def server_counted(status: int, body: Any = None) -> bool:
         False
         >>> server_counted(429, [{"error_key": "too_many_activities"}])
         True
+        >>> server_counted(429, {"message": "Limit Exceeded"})  # the quota, in its other shape
+        False
     """
     if status in UNCOUNTED_STATUSES:
         return False
     if status != 429:
         return True
-    first = body[0] if isinstance(body, list) and body else body
-    key = first.get("error_key") if isinstance(first, dict) else None
-    return key not in UNCOUNTED_429_KEYS
+    entries = error_entries(body)
+    key = entries[0].get("error_key") if entries else None
+    return rate_limit_kind(key) not in UNCOUNTED_429_KEYS
 
 
 log = logging.getLogger("ccpandas")

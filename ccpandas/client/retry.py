@@ -27,6 +27,8 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ccpandas.errors import rate_limit_kind
+
 __all__ = [
     "RETRYABLE_STATUSES",
     "RetryBudget",
@@ -68,7 +70,8 @@ def classify(status: int | None, error_key: str | None, *, sent: bool = True) ->
         status: The HTTP status of the answer, e.g. ``503``; None when there was no HTTP
             answer at all.
         error_key: The ``error_key`` of the answer's body (e.g. ``"throttled"`` or
-            ``"quota_exceeded"`` for a 429), or None.
+            ``"quota_exceeded"`` for a 429), or None (a 429 without one is the daily
+            quota, see :func:`~ccpandas.errors.rate_limit_kind`).
         sent: Without an answer: whether the request may have reached the server (True, the
             default: the outcome is unknown) or certainly did not (False: the connection
             never opened).
@@ -82,9 +85,10 @@ def classify(status: int | None, error_key: str | None, *, sent: bool = True) ->
     if status is None:
         return RetryKind.CONNECTION_LOST if sent else RetryKind.CONNECT_FAILED
     if status == 429:
-        if error_key == "quota_exceeded":
+        kind = rate_limit_kind(error_key)
+        if kind == "quota_exceeded":
             return None  # resets at 00:00 UTC: waiting minutes would not help
-        if error_key == "throttled":
+        if kind == "throttled":
             return RetryKind.THROTTLED
         return RetryKind.TOO_MANY_ACTIVITIES
     if status in RETRYABLE_STATUSES:

@@ -65,6 +65,14 @@ _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
     "device_interval": (float, "seconds the device flow asks clients to wait between polls"),
     "device_code_lifetime": (float, "seconds a device code stays valid"),
     "token_rate": (float, "token endpoint requests per second (0: no limit)"),
+    "error_shape": (str, "error bodies: real (gateway objects, namespaced keys) or array"),
+    "quota_error": (str, "the daily-quota 429 body: object or limit_exceeded"),
+    "timestamps": (str, "timestamp precision: seconds or milliseconds"),
+    "activity_errors": (str, "activity_errors entries: strings or objects"),
+    "activity_shape": (str, "activity bodies: full or sparse"),
+    "gateway_timeouts": (_yes_no, "a third of injected faults on reads are 504: yes or no"),
+    "last_page_links": (str, "the last page's _links: empty ({}) or absent"),
+    "access_tokens": (str, "OAuth2 access tokens: jwt or opaque"),
 }
 assert set(_SETTING_FLAGS) == set(Settings.names()), "every setting needs a CLI flag"
 

@@ -29,7 +29,7 @@ from ccpandas.emulator.faults import Faults
 from ccpandas.emulator.model import CONTACT_STATUSES, Activity, Contact, ContactList, Tag
 from ccpandas.emulator.processing import Processor
 from ccpandas.emulator.replies import ErrorReply
-from ccpandas.emulator.seed import MAX_LISTS_PER_CONTACT, SeedData, uuid4
+from ccpandas.emulator.seed import MAX_LISTS_PER_CONTACT, SeedData, uuid1
 from ccpandas.emulator.settings import Settings
 from ccpandas.emulator.tokens import TokenStore
 from ccpandas.emulator.validation import ActivityRequest, parse_activity_body
@@ -115,7 +115,7 @@ class Account:
     def new_id(self) -> str:
         """A fresh, reproducible UUID for a new record."""
         with self.lock:
-            return uuid4(self._ids)
+            return uuid1(self._ids)
 
     def sync(self) -> None:
         """Bring activities up to the clock's time and forget those past retention."""

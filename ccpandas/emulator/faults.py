@@ -72,13 +72,18 @@ class Faults:
         #: ``emu.keep_members([(cid, lid)])``, and may ``clear()`` it.
         self.keep_members: set[tuple[str, str]] = set()
 
-    def for_request(self, settings: Settings) -> RequestFault:
-        """Draw the faults of the next request."""
+    def for_request(self, settings: Settings, *, read: bool = False) -> RequestFault:
+        """Draw the faults of the next request; a ``read`` (GET) may also meet a 504
+        gateway timeout (``gateway_timeouts``), as reads on the real service do."""
         with self._lock:
             hit, which = self._error.random(), self._error.random()
             drop = self._drop.random()
             spike = self._spike.random()
-        error_status = (500 if which < 0.5 else 503) if hit < settings.error_rate else None
+        if read and settings.gateway_timeouts:
+            status = 500 if which < 1 / 3 else 503 if which < 2 / 3 else 504
+        else:
+            status = 500 if which < 0.5 else 503
+        error_status = status if hit < settings.error_rate else None
         delay = settings.latency + (settings.spike_latency if spike < settings.spike_rate else 0)
         return RequestFault(
             error_status=error_status,

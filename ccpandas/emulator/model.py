@@ -5,6 +5,8 @@ account hands out copies, so what a test holds never changes under it.
 
 Example:
     >>> iso(dt.datetime(2025, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC))
+    '2025-01-02T03:04:05Z'
+    >>> iso(dt.datetime(2025, 1, 2, 3, 4, 5, 678000, tzinfo=dt.UTC), seconds=False)
     '2025-01-02T03:04:05.678Z'
 """
 
@@ -36,9 +38,12 @@ CONTACT_STATUSES = (
 )
 
 
-def iso(value: dt.datetime) -> str:
-    """ISO-8601 in UTC with milliseconds and ``Z``, as the API writes timestamps."""
+def iso(value: dt.datetime, *, seconds: bool = True) -> str:
+    """ISO-8601 in UTC with ``Z``: whole seconds, as the API writes timestamps, or with
+    milliseconds (``seconds=False``, the ``timestamps="milliseconds"`` setting)."""
     value = value.astimezone(dt.UTC)
+    if seconds:
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 

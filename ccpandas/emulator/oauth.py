@@ -50,6 +50,7 @@ import itertools
 import json
 import random
 import urllib.parse
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from ipaddress import ip_address
 from typing import Any
@@ -57,7 +58,7 @@ from typing import Any
 from ccpandas.emulator.account import Account
 from ccpandas.emulator.limits import RateLimiter
 from ccpandas.emulator.pipeline import Outcome
-from ccpandas.emulator.tokens import DEFAULT_SCOPES
+from ccpandas.emulator.tokens import API_AUDIENCE, DEFAULT_SCOPES, ISSUER, fake_jwt
 
 __all__ = [
     "AUTH_PATH",
@@ -76,10 +77,13 @@ KNOWN_SCOPES = frozenset(
 )
 #: How long an authorization code may wait before it is exchanged.
 CODE_LIFETIME = dt.timedelta(minutes=5)
+#: About how long a JWT access token is, in characters (the real ones: 1,100 to 1,200).
+JWT_LENGTH = 1150
 #: A refresh token not used for this long expires (Constant Contact: 180 days).
 REFRESH_IDLE_LIMIT = dt.timedelta(days=180)
 _USER_CODE_LETTERS = "BCDFGHJKLMNPQRSTVWXZ"  # no vowels: no words, no 0/O or 1/I confusion
 _FORM = "application/x-www-form-urlencoded"
+_TOKEN_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 class _OAuthError(Exception):
@@ -192,9 +196,13 @@ class AuthServer:
     the seed, like the rest of the emulator.
     """
 
+    #: The ``sub`` claim of its tokens: the emulated account's owner.
+    OWNER = "owner@example.com"
+
     def __init__(self, account: Account, *, seed: int = 0) -> None:
         self.account = account
         self._rng = random.Random(f"{seed}:oauth")
+        self._kid = "".join(self._rng.choice(_TOKEN_LETTERS) for _ in range(43))
         self._devices: dict[str, _DeviceGrant] = {}
         self._user_codes: dict[str, str] = {}  # user code -> device code
         self._codes: dict[str, _CodeGrant] = {}
@@ -344,12 +352,68 @@ class AuthServer:
 
     # -- issuing tokens -----------------------------------------------------------------
 
+    def _random_text(self, size: int, alphabet: str = _TOKEN_LETTERS) -> str:
+        return "".join(self._rng.choice(alphabet) for _ in range(size))
+
+    def _claims(self, client_id: str, now: dt.datetime, expires_at: dt.datetime | None) -> dict:
+        """The claims of the service's access tokens (Okta's, plus Constant Contact's)."""
+        iat = int(now.timestamp())
+        # A token that never expires (access_token_lifetime=None) still carries an
+        # ``exp``: ten years on, as a JWT always does.
+        exp = int(expires_at.timestamp()) if expires_at else iat + 10 * 365 * 86_400
+        return {
+            "ver": 1,
+            "jti": "AT." + self._random_text(43),
+            "iss": ISSUER,
+            "aud": API_AUDIENCE,
+            "iat": iat,
+            "exp": exp,
+            "cid": client_id,
+            "uid": "00u" + self._random_text(17),
+            "scp": [],
+            "auth_time": iat,
+            "sub": self.OWNER,
+            "platform_user_id": str(uuid.UUID(int=self._rng.getrandbits(128), version=4)),
+        }
+
+    def _access_token(
+        self, client_id: str, scopes: frozenset[str], now: dt.datetime, expires_at: Any
+    ) -> str | None:
+        """A JWT-shaped access token (``access_tokens="jwt"``), else None (opaque)."""
+        if self.account.settings.access_tokens != "jwt":
+            return None
+        claims = self._claims(client_id, now, expires_at)
+        claims["scp"] = sorted(scopes)
+        # Real tokens carry more claims than the emulator knows of; one filler claim
+        # brings the token to the real ones' length (about 1,150 characters), which is
+        # what a token store must hold.
+        size = len(fake_jwt(claims, random.Random(0), kid=self._kid))
+        claims["emulator_padding"] = self._random_text(max(0, (JWT_LENGTH - size) * 3 // 4 - 23))
+        return fake_jwt(claims, self._rng, kid=self._kid)
+
+    def _id_token(self, client_id: str) -> str:
+        """The OpenID Connect ``id_token`` the authorization-code (PKCE) answer carries."""
+        now = self.account.clock.now()
+        claims = self._claims(client_id, now, now + dt.timedelta(hours=1))
+        for name in ("scp", "cid", "uid", "platform_user_id"):
+            del claims[name]
+        claims.update(
+            jti="ID." + self._random_text(43), aud=client_id, amr=["pwd"], idp=ISSUER[-20:]
+        )
+        token = fake_jwt(claims, self._rng, kid=self._kid)
+        self._issued.append(token)
+        return token
+
     def _issue(self, client_id: str, scopes: frozenset[str], family: int | None = None) -> dict:
         acct = self.account
         now = acct.clock.now()
         lifetime = acct.settings.access_token_lifetime
         expires_at = now + dt.timedelta(seconds=lifetime) if lifetime else None
-        access = acct.tokens.issue(scopes=scopes, expires_at=expires_at)
+        access = acct.tokens.issue(
+            self._access_token(client_id, scopes, now, expires_at),
+            scopes=scopes,
+            expires_at=expires_at,
+        )
         self._issued.append(access)
         body: dict[str, Any] = {
             "token_type": "Bearer",
@@ -433,7 +497,9 @@ class AuthServer:
         verifier = form.get("code_verifier", "")
         if not 43 <= len(verifier) <= 128 or _pkce_s256(verifier) != grant.challenge:
             raise _OAuthError("invalid_grant", "The PKCE code_verifier does not match.")
-        return self._issue(client_id, grant.scopes)
+        body = self._issue(client_id, grant.scopes)
+        body["id_token"] = self._id_token(client_id)
+        return body
 
     def _refresh_token(self, client_id: str, form: Mapping[str, str]) -> dict:
         token = form.get("refresh_token", "")

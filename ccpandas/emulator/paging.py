@@ -1,8 +1,10 @@
 """Opaque paging cursors for ``_links.next.href``.
 
-A cursor carries the collection, the query's filters, the page size and where the next
-page starts (a position in a stable order, not an offset, so records changing between
-pages never shift a page). Clients must follow the href, never build cursors.
+A cursor is one opaque base64 (URL-safe, unpadded) string, as the real service's are.
+Decoded, it carries the collection, the query's filters, the page size (``limit``),
+where the next page starts (a position in a stable order, not an offset, so records
+changing between pages never shift a page) and a signature. Clients must follow the
+href, never build cursors.
 
 Example:
     >>> cursor = encode_cursor("contacts", {"at": 41, "limit": 2})
@@ -38,24 +40,30 @@ def _digest(raw: bytes) -> str:
     return hmac.new(_KEY, raw, hashlib.sha256).hexdigest()[:24]
 
 
-def encode_cursor(collection: str, state: dict[str, Any]) -> str:
-    """Pack ``state`` into an opaque, URL-safe cursor for ``collection``.
+def _canonical(state: dict[str, Any]) -> bytes:
+    return json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
 
-    A checksum rides along, so an edited or made-up cursor is refused (400) instead of
-    being half understood.
+
+def encode_cursor(collection: str, state: dict[str, Any]) -> str:
+    """Pack ``state`` into an opaque, URL-safe base64 cursor for ``collection``.
+
+    A signature (``s``) rides along, so an edited or made-up cursor is refused (400)
+    instead of being half understood.
     """
-    raw = json.dumps({"c": collection, **state}, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=") + "." + _digest(raw)
+    signed = {"c": collection, **state}
+    signed["s"] = _digest(_canonical(signed))
+    return base64.urlsafe_b64encode(_canonical(signed)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, collection: str) -> dict[str, Any]:
     """Unpack a cursor made by :func:`encode_cursor`; 400 if it is not one of ours."""
-    body, _, digest = cursor.partition(".")
     state: Any = None
     try:
-        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        if digest == _digest(raw):
-            state = json.loads(raw)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        state = json.loads(raw)
+        digest = state.pop("s", None) if isinstance(state, dict) else None
+        if not isinstance(digest, str) or not hmac.compare_digest(digest, _digest(_canonical(state))):
+            state = None
     except (binascii.Error, ValueError, UnicodeDecodeError):
         state = None
     if not isinstance(state, dict) or state.pop("c", None) != collection:

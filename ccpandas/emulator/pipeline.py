@@ -2,7 +2,7 @@
 
 In order: route (404 / 405) -> body size (413) -> bearer token (401) and scope (403)
 -> daily quota (429 ``quota_exceeded``) -> per-second limit (429 ``throttled``) ->
-injected 500/503 -> the endpoint's handler (415, 400, 404, 429 ``too_many_activities``,
+injected 500/503 (and 504 on reads) -> the endpoint's handler (415, 400, 404, 429 ``too_many_activities``,
 200, 201). Then the request is counted, and the server applies the injected delay and,
 if drawn, drops the connection instead of answering (only for requests whose handler
 ran, so a dropped POST did create its activity).
@@ -11,8 +11,8 @@ Example:
     >>> from ccpandas.emulator import Emulator
     >>> emu = Emulator(seed=1)
     >>> out = emu.pipeline.handle("GET", "/v3/contact_tags", {}, b"")
-    >>> out.status, out.body[:17]
-    (401, b'[{"error_key":"un')
+    >>> out.status, out.body
+    (401, b'{"error_key":"unauthorized","error_message":"Unauthorized"}')
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ from typing import Any
 from ccpandas.emulator.account import Account
 from ccpandas.emulator.faults import Faults, RequestFault
 from ccpandas.emulator.limits import DailyQuota, RateLimiter
-from ccpandas.emulator.replies import ErrorReply, dumps
+from ccpandas.emulator.replies import (
+    GATEWAY_TIMEOUT,
+    LIMIT_EXCEEDED,
+    THROTTLED,
+    UNAUTHORIZED,
+    ErrorReply,
+    dumps,
+)
 from ccpandas.emulator.routes import Context, RouteTable
 
 __all__ = ["Outcome", "Pipeline"]
@@ -90,7 +97,8 @@ class Pipeline:
         acct = self.account
         with acct.lock:
             settings = acct.settings
-            fault = self.faults.for_request(settings)  # drawn for every request, in order
+            # drawn for every request, in order
+            fault = self.faults.for_request(settings, read=method == "GET")
             route, params, allowed = self.routes.match(method, path)
             extra: dict[str, str] = {}
             handled = False
@@ -116,7 +124,8 @@ class Pipeline:
                     Context(acct, settings, params, query, body, hdrs.get("content-type"), hdrs)
                 )
             except ErrorReply as err:
-                reply = err.reply()
+                reply = err.reply(settings.error_shape)
+                extra.update(err.headers)
             except Exception:  # never let a request take the server down
                 logger.exception("emulator: unexpected error answering %s %s", method, path)
                 reply = ErrorReply(
@@ -138,7 +147,14 @@ class Pipeline:
             token, now=acct.clock.now(), default_expires_after=acct.settings.token_expires_after
         )
         if verdict != "ok":
-            raise ErrorReply(401, "unauthorized", _AUTH_MESSAGES[verdict])
+            # The gateway says only "Unauthorized", whatever the reason, and challenges.
+            raise ErrorReply(
+                401,
+                "unauthorized",
+                _AUTH_MESSAGES[verdict],
+                gateway=UNAUTHORIZED,
+                headers={"WWW-Authenticate": "Bearer realm=api.cc.email"},
+            )
         if scope not in scopes:
             raise ErrorReply(
                 403, "forbidden", f"The access token lacks the '{scope}' scope this call needs."
@@ -150,12 +166,16 @@ class Pipeline:
         now = acct.clock.now()
         if self.quota.exhausted(now, settings.daily_quota):
             reset = self.quota.reset_at(now)
-            raise ErrorReply(
-                429,
-                "quota_exceeded",
+            message = (
                 f"The daily quota of {settings.daily_quota} requests is spent; it resets at "
-                f"{reset:%Y-%m-%dT%H:%M:%SZ} (00:00 UTC).",
+                f"{reset:%Y-%m-%dT%H:%M:%SZ} (00:00 UTC)."
             )
+            gateway = (
+                LIMIT_EXCEEDED
+                if settings.quota_error == "limit_exceeded"
+                else {"error_key": "quota_exceeded", "error_message": message}
+            )
+            raise ErrorReply(429, "quota_exceeded", message, gateway=gateway)
         if not self.limiter.try_acquire(
             acct.clock.monotonic(), rate=settings.rate, algorithm=settings.rate_algorithm
         ):
@@ -163,6 +183,7 @@ class Pipeline:
                 429,
                 "throttled",
                 f"Too many requests: at most {settings.rate:g} requests per second.",
+                gateway=THROTTLED,
             )
         self.quota.count(now)
 
@@ -175,6 +196,10 @@ class Pipeline:
         if fault.error_status == 503:
             raise ErrorReply(
                 503, "service_unavailable", "Our internal service is temporarily unavailable."
+            )
+        if fault.error_status == 504:
+            raise ErrorReply(
+                504, "gateway_timeout", "The service did not answer in time.", gateway=GATEWAY_TIMEOUT
             )
 
     def quota_used(self) -> int:

@@ -106,14 +106,20 @@ def _page_state(ctx: Context, collection: str, default_limit: int, max_limit: in
 
 
 def _paged(
-    collection: str, key: str, rows: list[Any], state: dict, more: bool, position: int
+    ctx: Context,
+    collection: str,
+    key: str,
+    rows: list[Any],
+    state: dict,
+    more: bool,
+    position: int,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {key: rows}
     links = next_link(
         collection, encode_cursor(collection, {**state, "at": position}) if more else None
     )
-    if links:
-        body["_links"] = links
+    if links or ctx.settings.last_page_links == "empty":
+        body["_links"] = links  # the last page keeps an empty "_links": {}, as the API does
     return body
 
 
@@ -134,7 +140,7 @@ def _post_activity(kind: str) -> Callable[[Context], Reply]:
                 f"activities (at most {limit}). Wait for some to finish.",
             )
         activity = acct.create_activity(request, resolved)
-        return Reply(201, activity_json(activity))
+        return Reply(201, activity_json(activity, ctx.settings))
 
     handler.__name__ = f"post_{kind}_list_memberships"
     return handler
@@ -145,7 +151,7 @@ def get_activity(ctx: Context) -> Reply:
     activity = ctx.account.find_activity(activity_id)
     if activity is None:
         raise ErrorReply(404, "not_found", f"No activity with activity_id {activity_id}.")
-    return Reply(200, activity_json(activity))
+    return Reply(200, activity_json(activity, ctx.settings))
 
 
 def get_activities(ctx: Context) -> Reply:
@@ -167,9 +173,10 @@ def get_activities(ctx: Context) -> Reply:
     page = chosen[: state["limit"]]
     more = len(chosen) > len(page)
     body = _paged(
+        ctx,
         "activities",
         "activities",
-        [activity_json(a) for a in page],
+        [activity_json(a, ctx.settings) for a in page],
         {k: v for k, v in state.items() if k != "at"},
         more,
         page[-1].ordinal if page else 0,
@@ -208,9 +215,11 @@ def get_contact_lists(ctx: Context) -> Reply:
     rest = [lst for lst in chosen if lst.ordinal > after]
     page = rest[: state["limit"]]
     rows = [
-        list_json(lst, _membership_count(ctx, lst.list_id, state["membership"])) for lst in page
+        list_json(lst, _membership_count(ctx, lst.list_id, state["membership"]), ctx.settings)
+        for lst in page
     ]
     body = _paged(
+        ctx,
         "contact_lists",
         "lists",
         rows,
@@ -229,7 +238,8 @@ def get_contact_list(ctx: Context) -> Reply:
     if lst is None:
         raise ErrorReply(404, "not_found", f"No contact list with list_id {list_id}.")
     how = csv_param(ctx.query, "include_membership_count", choices=("all", "active"))
-    return Reply(200, list_json(lst, _membership_count(ctx, list_id, how[0] if how else None)))
+    count = _membership_count(ctx, list_id, how[0] if how else None)
+    return Reply(200, list_json(lst, count, ctx.settings))
 
 
 def get_contact_tags(ctx: Context) -> Reply:
@@ -240,8 +250,12 @@ def get_contact_tags(ctx: Context) -> Reply:
     rest = [t for t in ctx.account.tags.values() if t.ordinal > after]
     page = rest[: state["limit"]]
     acct = ctx.account
-    rows = [tag_json(t, acct.tag_count(t.tag_id) if state["count"] else None) for t in page]
+    rows = [
+        tag_json(t, acct.tag_count(t.tag_id) if state["count"] else None, ctx.settings)
+        for t in page
+    ]
     body = _paged(
+        ctx,
         "contact_tags",
         "tags",
         rows,
@@ -326,10 +340,12 @@ def get_contacts(ctx: Context) -> Reply:
             c,
             f["include"],
             sorted(acct.live_lists_of(c.contact_id)) if "list_memberships" in f["include"] else (),
+            ctx.settings,
         )
         for c in page
     ]
     body = _paged(
+        ctx,
         "contacts",
         "contacts",
         rows,
@@ -373,7 +389,7 @@ def get_contact(ctx: Context) -> Reply:
     memberships = (
         sorted(ctx.account.live_lists_of(contact_id)) if "list_memberships" in include else ()
     )
-    return Reply(200, contact_json(contact, include, memberships))
+    return Reply(200, contact_json(contact, include, memberships, ctx.settings))
 
 
 # -- the table ----------------------------------------------------------------------------

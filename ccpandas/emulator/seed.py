@@ -22,7 +22,7 @@ import random
 from ccpandas.emulator.model import Contact, ContactList, Tag
 from ccpandas.models import ENGAGEMENT_LEVELS
 
-__all__ = ["MAX_LISTS_PER_CONTACT", "MAX_TAGS_PER_CONTACT", "SeedData", "seed_account", "uuid4"]
+__all__ = ["MAX_LISTS_PER_CONTACT", "MAX_TAGS_PER_CONTACT", "SeedData", "seed_account", "uuid1"]
 
 #: "Each contact can be a member of up to 50 lists" (spec); taggings are capped at 50 too.
 MAX_LISTS_PER_CONTACT = 50
@@ -64,17 +64,24 @@ _STATUSES = (
 _ENGAGEMENT_WEIGHTS = (0.25, 0.35, 0.25, 0.15)  # unqualified, low, medium, high
 
 
-_UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-_UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
+_UUID_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
+_UUID1_SET = (0x1000 << 64) | (0x8000 << 48)
 
 
-def uuid4(rng: random.Random) -> str:
-    """A version-4 UUID string drawn from ``rng`` (so it is reproducible).
+def uuid1(rng: random.Random) -> str:
+    """A version-1 UUID string drawn from ``rng`` (so it is reproducible).
 
-    Same bits as ``uuid.UUID(int=..., version=4)``, formatted directly because seeding
+    The service's ids are version-1 (time-based) UUIDs; these carry the version and
+    variant bits of one, with random time, clock and node fields (nothing reads them).
+    Same bits as ``uuid.UUID(int=..., version=1)``, formatted directly because seeding
     100,000 contacts through ``uuid.UUID`` costs a noticeable share of the start-up.
+
+    Example:
+        >>> import uuid
+        >>> uuid.UUID(uuid1(random.Random(1))).version
+        1
     """
-    h = f"{(rng.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    h = f"{(rng.getrandbits(128) & _UUID_CLEAR) | _UUID1_SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
@@ -107,7 +114,7 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData
 
     tag_records = [
         Tag(
-            tag_id=uuid4(rng),
+            tag_id=uuid1(rng),
             ordinal=i,
             name=_name(_TAG_NAMES, i),
             tag_source=rng.choice(_TAG_SOURCES),
@@ -118,7 +125,7 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData
     ]
     list_records = [
         ContactList(
-            list_id=uuid4(rng),
+            list_id=uuid1(rng),
             ordinal=i,
             name=_name(_LIST_NAMES, i),
             description=f"{_name(_LIST_NAMES, i)} (seeded by the ccpandas emulator)",
@@ -151,7 +158,7 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData
         updated = created + dt.timedelta(seconds=round(rand() * (_SPAN - offset), 3))
         people.append(
             Contact(
-                contact_id=uuid4(rng),
+                contact_id=uuid1(rng),
                 ordinal=i,
                 email=f"{first}.{last}{i}@{_DOMAINS[i % len(_DOMAINS)]}".lower(),
                 first_name=first,

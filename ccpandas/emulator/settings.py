@@ -34,6 +34,17 @@ _OFF_WHEN_ZERO = (
     "unknown_list_status",
 )
 
+#: Settings that pick one of a few shapes (the first is the default).
+_CHOICES = {
+    "error_shape": ("real", "array"),
+    "quota_error": ("object", "limit_exceeded"),
+    "timestamps": ("seconds", "milliseconds"),
+    "activity_errors": ("strings", "objects"),
+    "activity_shape": ("full", "sparse"),
+    "last_page_links": ("empty", "absent"),
+    "access_tokens": ("jwt", "opaque"),
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
@@ -86,6 +97,27 @@ class Settings:
         device_code_lifetime: Seconds a device code can be approved. Default 600.
         token_rate: Token endpoint requests per second before 429. Default 1; 0 or None: no
             limit.
+        error_shape: ``"real"`` (the default): errors in the shapes the real service sends
+            them (the API gateway's 401 and 429 as JSON objects, the application's errors
+            as arrays with namespaced keys such as ``contacts.api.not_found``);
+            ``"array"``: every error as the spec's array with short keys (``not_found``).
+        quota_error: The body of the daily-quota 429 (``error_shape="real"`` only):
+            ``"object"`` (the default: ``{"error_key": "quota_exceeded", ...}``) or
+            ``"limit_exceeded"`` (``{"message": "Limit Exceeded"}``).
+        timestamps: ``"seconds"`` (the default: ``2024-10-30T18:56:35Z``) or
+            ``"milliseconds"`` (``2024-10-30T18:56:35.123Z``).
+        activity_errors: ``activity_errors`` entries as ``"strings"`` (the default, as the
+            spec says) or ``"objects"`` (``{"message": ...}``).
+        activity_shape: ``"full"`` (the default: every activity has ``percent_done`` from
+            0, the three ``status`` counts and ``_links``) or ``"sparse"``: an
+            ``initialized`` activity shows ``percent_done`` 1 and only
+            ``status.list_count``, and a ``completed`` one has no ``_links``.
+        gateway_timeouts: True (the default): a third of the faults ``error_rate`` injects
+            into reads (GET) are 504 gateway timeouts; False: 500 and 503 only.
+        last_page_links: ``"empty"`` (the default): the last page of a collection keeps
+            ``"_links": {}``; ``"absent"``: it has no ``_links``.
+        access_tokens: ``"jwt"`` (the default): OAuth2 access tokens are RS256 JWTs of
+            about 1,150 characters; ``"opaque"``: short random strings.
 
     Raises:
         TypeError: A value of the wrong type.
@@ -120,6 +152,14 @@ class Settings:
     device_interval: float = 5.0
     device_code_lifetime: float = 600.0
     token_rate: float | None = 1.0
+    error_shape: str = "real"
+    quota_error: str = "object"
+    timestamps: str = "seconds"
+    activity_errors: str = "strings"
+    activity_shape: str = "full"
+    gateway_timeouts: bool = True
+    last_page_links: str = "empty"
+    access_tokens: str = "jwt"
 
     def __post_init__(self) -> None:
         for name in _OFF_WHEN_ZERO:
@@ -191,7 +231,7 @@ class Settings:
                 number(name, strict=True)
         number("device_interval")
         number("device_code_lifetime", strict=True)
-        for name in ("rotate_refresh_tokens", "auto_approve"):
+        for name in ("rotate_refresh_tokens", "auto_approve", "gateway_timeouts"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name in ("daily_quota", "max_queued_activities", "token_expires_after", "concurrency"):
@@ -217,3 +257,6 @@ class Settings:
             raise ValueError("unknown_list_status must be 404, 400 or None (per endpoint)")
         if self.unknown_contacts not in ("report", "reject"):
             raise ValueError("unknown_contacts must be 'report' or 'reject'")
+        for name, choices in _CHOICES.items():
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}")

@@ -15,17 +15,52 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 import random
 import threading
 from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["DEFAULT_SCOPES", "TokenInfo", "TokenStore", "default_token"]
+__all__ = ["API_AUDIENCE", "DEFAULT_SCOPES", "TokenInfo", "TokenStore", "default_token", "fake_jwt"]
 
 #: The scopes a default token carries: everything this project needs.
 DEFAULT_SCOPES = frozenset({"contact_data", "offline_access"})
+#: The ``aud`` claim of the service's access tokens.
+API_AUDIENCE = "https://api.cc.email/v3"
+#: The ``iss`` claim: Constant Contact's identity server (an Okta authorization server).
+ISSUER = "https://identity.constantcontact.com/oauth2/aus1lm3ry9mF7x2Ja0h8"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def fake_jwt(claims: dict[str, Any], rng: random.Random, *, kid: str) -> str:
+    """A token shaped like an RS256 JWT: ``header.payload.signature`` in base64url.
+
+    The header and payload are real JSON (a client may decode the claims, as
+    ``ccpandas doctor`` does); the signature is 256 random bytes from ``rng``, the
+    length of an RSA-2048 signature, and signs nothing: the emulator knows its tokens
+    by their text, and no client here verifies signatures (that needs the issuer's
+    keys, and a dependency). With the claims the OAuth2 server puts in, a token has the
+    real ones' length, about 1,100 to 1,200 characters.
+
+    Example:
+        >>> token = fake_jwt({"aud": API_AUDIENCE}, random.Random(1), kid="k")
+        >>> header, payload, signature = token.split(".")
+        >>> json.loads(base64.urlsafe_b64decode(header + "=="))
+        {'kid': 'k', 'alg': 'RS256'}
+        >>> len(base64.urlsafe_b64decode(signature + "=="))
+        256
+    """
+    header = _b64url(json.dumps({"kid": kid, "alg": "RS256"}, separators=(",", ":")).encode())
+    payload = _b64url(json.dumps(claims, separators=(",", ":")).encode())
+    signature = _b64url(rng.getrandbits(2048).to_bytes(256, "big"))
+    return f"{header}.{payload}.{signature}"
 
 
 def default_token(seed: int) -> str:

@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccpandas.models import Batch
+from ccpandas.models import Batch, activity_error_texts
 from ccpandas.run.progress import ActivityProgress
 from ccpandas.run.states import BatchState, Outcome
 
@@ -123,7 +123,7 @@ class BatchRun:
         self.percent_done = int(activity.get("percent_done") or 0)
         self.items_total = int(status.get("items_total_count") or self.items_total)
         self.items_completed = int(status.get("items_completed_count") or 0)
-        self.errors = tuple(str(e) for e in activity.get("activity_errors") or ())
+        self.errors = activity_error_texts(activity.get("activity_errors"))
         if self.terminal and self.finished_at is None:
             self.finished_at = now
         return before != (self.state, self.percent_done, self.items_completed, self.errors)

@@ -774,9 +774,12 @@ def _matches(batch: Batch, activity: dict[str, Any]) -> bool:
     status = activity.get("status") or {}
     if _int(status.get("list_count")) != len(batch.list_ids):
         return False
-    if batch.source.kind is SourceKind.CONTACT_IDS:
-        return _int(status.get("items_total_count")) == batch.size
-    return True  # the API picks the contacts: their number cannot be foreseen
+    total = status.get("items_total_count")
+    if batch.source.kind is SourceKind.CONTACT_IDS and total is not None:
+        return _int(total) == batch.size
+    # The API picks the contacts (their number cannot be foreseen), or a fresh activity
+    # shows only list_count (the service's initialized activities may).
+    return True
 
 
 def _same_shape(a: BatchRun, b: BatchRun) -> bool:

@@ -181,7 +181,8 @@ def test_refresh_tokens_rotate_or_live_long(auth_emu) -> None:
 
 def test_tokens_expire_on_the_emulator_clock_and_scopes_are_enforced(auth_emu) -> None:
     clock = ManualClock()
-    emu = auth_emu(clock=clock, access_token_lifetime=3600)
+    # error_shape="array": the 401 says why (the gateway's default says "Unauthorized")
+    emu = auth_emu(clock=clock, access_token_lifetime=3600, error_shape="array")
     body = emu.oauth.grant(CLIENT_ID)
     assert body["expires_in"] == 3600
     assert api_get(emu, body["access_token"]).status_code == 200

@@ -21,7 +21,7 @@ from ccpandas.client.retry import (
         (429, "throttled", True, RetryKind.THROTTLED),
         (429, "quota_exceeded", True, None),
         (429, "too_many_requests", True, RetryKind.TOO_MANY_ACTIVITIES),
-        (429, None, True, RetryKind.TOO_MANY_ACTIVITIES),
+        (429, None, True, None),  # no error_key: the daily quota ({"message": "Limit Exceeded"})
         (500, None, True, RetryKind.SERVER_ERROR),
         (502, None, True, RetryKind.SERVER_ERROR),
         (503, "service_unavailable", True, RetryKind.SERVER_ERROR),

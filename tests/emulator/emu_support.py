@@ -7,6 +7,7 @@ from typing import Any
 import requests
 
 from ccpandas.emulator import Emulator
+from ccpandas.emulator.replies import NAMESPACED_KEYS
 
 #: Fast and unlimited: for tests that are not about the limits.
 FAST: dict[str, Any] = {"speed": 1e9, "rate": None, "daily_quota": None}
@@ -57,14 +58,23 @@ class Api:
 
 
 def assert_error(response: requests.Response, status: int, key: str | None = None) -> str:
-    """The response is ``status`` with the documented error body; returns the message."""
+    """The response is ``status`` with an error body in either shape the emulator
+    serves; returns the message.
+
+    ``key`` is the short key (``not_found``): the ``"array"`` error shape sends it as
+    it is, the default ``"real"`` shape namespaced (``contacts.api.not_found``) in an
+    array, or, for the gateway's own errors (401, 429), in a single object.
+    """
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"] == "application/json"
     body = response.json()
-    assert isinstance(body, list) and body, body
-    for entry in body:
+    entries = body if isinstance(body, list) else [body]
+    assert entries, body
+    for entry in entries:
         assert set(entry) == {"error_key", "error_message"}, entry
         assert isinstance(entry["error_key"], str) and isinstance(entry["error_message"], str)
     if key is not None:
-        assert body[0]["error_key"] == key, body
-    return body[0]["error_message"]
+        assert entries[0]["error_key"] in (key, NAMESPACED_KEYS.get(key)), body
+        if entries[0]["error_key"] != key:
+            assert isinstance(body, list), body  # namespaced keys: application errors
+    return entries[0]["error_message"]

@@ -226,7 +226,9 @@ def test_deleted_target_list_counts_as_unknown(emu: Emulator, api: Api) -> None:
 
 def test_activity_progresses_through_its_states_with_the_clock() -> None:
     clock = ManualClock(dt.datetime(2025, 6, 1, 9, tzinfo=dt.UTC))
-    with Emulator(seed=1, speed=10, start_delay=2, rate=None, clock=clock) as emu:
+    with Emulator(
+        seed=1, speed=10, start_delay=2, rate=None, clock=clock, timestamps="milliseconds"
+    ) as emu:
         api = Api(emu)
         target = emu.account.list_ids()[0]
         members = sorted(emu.account.members(target), key=lambda c: emu.account.contact(c).ordinal)

@@ -36,7 +36,8 @@ def _ids(pages: list[dict]) -> list[str]:
 
 
 def test_a_snapshot_of_25_lists_pages_to_the_end() -> None:
-    with Emulator(seed=3, contacts=3000, lists=25, **FAST) as emu:
+    # the old last-page shape (no "_links"); the default ({}) is tested in test_emu_shapes
+    with Emulator(seed=3, contacts=3000, lists=25, last_page_links="absent", **FAST) as emu:
         api = Api(emu)
         acct = emu.account
         lists = acct.list_ids()
@@ -355,7 +356,17 @@ def test_hooks_apply_finished_work_before_their_own_change() -> None:
 
 def test_activity_items_carry_what_reconciliation_matches_on() -> None:
     clock = ManualClock(T0)
-    with Emulator(seed=1, speed=10, start_delay=1, rate=None, clock=clock) as emu:
+    # the old shapes: timestamps with milliseconds, no _links on the last page (the
+    # defaults, whole seconds and "_links": {}, are tested in test_emu_shapes)
+    with Emulator(
+        seed=1,
+        speed=10,
+        start_delay=1,
+        rate=None,
+        clock=clock,
+        timestamps="milliseconds",
+        last_page_links="absent",
+    ) as emu:
         api = Api(emu)
         acct = emu.account
         a, b = acct.list_ids()[:2]

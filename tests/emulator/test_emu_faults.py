@@ -167,7 +167,8 @@ def test_fail_next_hook_picks_exact_activities(emu: Emulator, api: Api) -> None:
 
 
 def test_token_expires_after_n_requests() -> None:
-    with Emulator(seed=1, token_expires_after=3, **FAST) as emu:
+    # error_shape="array": messages that say why (the gateway's 401 says "Unauthorized")
+    with Emulator(seed=1, token_expires_after=3, error_shape="array", **FAST) as emu:
         api = Api(emu)
         assert [api.get(TAGS).status_code for _ in range(3)] == [200] * 3
         assert "expired" in assert_error(api.get(TAGS), 401, "unauthorized")

@@ -43,6 +43,7 @@ def _statuses(api: Api, n: int) -> list[int]:
 
 def test_a_burst_over_the_rate_is_throttled(limited, clock: ManualClock) -> None:
     emu, api = limited
+    emu.configure(error_shape="array")  # the message naming the rate (the gateway's does not)
     assert _statuses(api, 4) == [200] * 4
     assert "4 requests per second" in assert_error(api.get(TAGS), 429, "throttled")
     clock.advance(0.25)  # one request's worth of budget comes back

@@ -147,6 +147,7 @@ def test_json_with_charset_is_fine(api: Api, target: str, member: str) -> None:
 
 
 def test_missing_or_wrong_token_gets_401(emu: Emulator) -> None:
+    emu.configure(error_shape="array")  # the messages that say why (the gateway says less)
     url = emu.base_url + "/contact_lists"
     assert_error(requests.get(url, timeout=5), 401, "unauthorized")
     assert_error(
