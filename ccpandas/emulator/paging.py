@@ -62,7 +62,9 @@ def decode_cursor(cursor: str, collection: str) -> dict[str, Any]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         state = json.loads(raw)
         digest = state.pop("s", None) if isinstance(state, dict) else None
-        if not isinstance(digest, str) or not hmac.compare_digest(digest, _digest(_canonical(state))):
+        if not isinstance(digest, str) or not hmac.compare_digest(
+            digest, _digest(_canonical(state))
+        ):
             state = None
     except (binascii.Error, ValueError, UnicodeDecodeError):
         state = None

@@ -199,7 +199,10 @@ class Pipeline:
             )
         if fault.error_status == 504:
             raise ErrorReply(
-                504, "gateway_timeout", "The service did not answer in time.", gateway=GATEWAY_TIMEOUT
+                504,
+                "gateway_timeout",
+                "The service did not answer in time.",
+                gateway=GATEWAY_TIMEOUT,
             )
 
     def quota_used(self) -> int:

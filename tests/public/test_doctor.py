@@ -207,7 +207,41 @@ def test_the_clock_check_allows_the_date_headers_rounding() -> None:
     stamp = 1_700_000_000.0  # Tue, 14 Nov 2023 22:13:20 GMT
     date = "Tue, 14 Nov 2023 22:13:20 GMT"
     assert _skew([answer(date, stamp + 0.9)]) is None
+    # The server's time is taken as Date + 0.5 s, half-way through the request.
+    assert _skew([answer(date, stamp + MAX_SKEW + 0.5)]) is None  # 4.9 s
     assert _skew([answer(date, stamp + MAX_SKEW + 2)]) == (
-        "the server's clock is 7 s behind this machine's"
+        "the server's clock is 6 s behind this machine's"  # 6.4 s
+    )
+    assert _skew([answer(date, stamp - MAX_SKEW)]) == (
+        "the server's clock is 6 s ahead of this machine's"  # 5.6 s
     )
     assert _skew([Answer("GET /x", 200, {}, {})]) is Result.NOT_SEEN
+
+
+@pytest.mark.parametrize(
+    ("settings", "differs"),
+    [
+        ({"error_shape": "array"}, ["errors.namespaced_key", "errors.gateway_401"]),
+        ({"timestamps": "milliseconds"}, ["values.timestamps"]),
+        ({"last_page_links": "absent"}, ["paging.last_page"]),
+    ],
+)
+def test_the_emulators_previous_shapes_differ(settings: dict, differs: list[str]) -> None:
+    with Emulator(seed=4, contacts=10, lists=3, rate=None, **settings) as e:
+        token = e.issue_token(token=jwt())
+        with ccpandas.Client(token=token, base_url=e.base_url, rate=None) as client:
+            assert ccpandas.doctor(client).differs == differs
+
+
+@pytest.mark.parametrize(("tokens", "result"), [("jwt", "as assumed"), ("opaque", "not seen")])
+def test_a_login_through_the_emulators_oauth_server(tokens: str, result: str) -> None:
+    with Emulator(seed=4, contacts=10, lists=3, auto_approve=True, access_tokens=tokens) as e:
+        client = ccpandas.login(
+            client_id="practice", auth_url=e.auth_url, base_url=e.base_url, set_default=False
+        )
+        with client:
+            report = ccpandas.doctor(client)
+    assert {c.name: c.result.value for c in report.checks if c.name in TOKEN_ROWS} == (
+        dict.fromkeys(TOKEN_ROWS, result)
+    )
+    assert report.ok
