@@ -36,7 +36,7 @@ import pandas as pd
 import requests
 
 from ccpandas._docs import shared_params
-from ccpandas.client.http import Client
+from ccpandas.client.http import Client, _library_version
 from ccpandas.client.transport import map_transport_error
 from ccpandas.errors import (
     APIError,
@@ -905,10 +905,8 @@ class DoctorReport:
         Example:
             >>> json.dumps(report.report())  # doctest: +SKIP
         """
-        from ccpandas import __version__
-
         return {
-            "ccpandas": __version__,
+            "ccpandas": _library_version(),
             "requests": self.requests,
             "checks": [
                 {"name": c.name, "result": c.result.value, "seen": c.seen} for c in self.checks

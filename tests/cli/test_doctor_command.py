@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from ccpandas.assumptions import ASSUMPTIONS
 from ccpandas.widgets.cli import ExitCode, main
 

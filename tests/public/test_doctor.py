@@ -135,9 +135,9 @@ def test_a_token_without_the_scope_makes_reads_differ(run: Callable[..., Any]) -
 
 
 def test_a_refused_token_raises(emu: Emulator) -> None:
-    with ccpandas.Client(token="never-issued", base_url=emu.base_url, rate=None) as client:
-        with pytest.raises(ccpandas.AuthError):
-            ccpandas.doctor(client)
+    client = ccpandas.Client(token="never-issued", base_url=emu.base_url, rate=None)
+    with client, pytest.raises(ccpandas.AuthError):
+        ccpandas.doctor(client)
 
 
 def test_one_list_leaves_the_next_page_unseen() -> None:
