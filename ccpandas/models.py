@@ -23,12 +23,12 @@ __all__ = [
     "MAX_TAGS_PER_REQUEST",
     "UUID_RE",
     "ActivityState",
-    "activity_error_texts",
     "Batch",
     "IdSlice",
     "MembershipAction",
     "Source",
     "SourceKind",
+    "activity_error_texts",
 ]
 
 # Limits from the developer guide / spec descriptions (not the spec's maxItems: 0 defect).

@@ -2,10 +2,10 @@
 
 In order: route (404 / 405) -> body size (413) -> bearer token (401) and scope (403)
 -> daily quota (429 ``quota_exceeded``) -> per-second limit (429 ``throttled``) ->
-injected 500/503 (and 504 on reads) -> the endpoint's handler (415, 400, 404, 429 ``too_many_activities``,
-200, 201). Then the request is counted, and the server applies the injected delay and,
-if drawn, drops the connection instead of answering (only for requests whose handler
-ran, so a dropped POST did create its activity).
+injected 500/503 (and 504 on reads) -> the endpoint's handler (415, 400, 404, 429
+``too_many_activities``, 200, 201). Then the request is counted, and the server applies
+the injected delay and, if drawn, drops the connection instead of answering (only for
+requests whose handler ran, so a dropped POST did create its activity).
 
 Example:
     >>> from ccpandas.emulator import Emulator
