@@ -43,6 +43,7 @@ from ccpandas.errors import (
     QuotaExceededError,
     ThrottledError,
     UnauthorizedError,
+    error_entries,
 )
 from ccpandas.readers import _client
 
@@ -363,7 +364,9 @@ def _timestamp_form(value: Any) -> str:
     ``'dddd-dd-ddTdd:dd:dd.d+dd:dd'``."""
     if not isinstance(value, str):
         return f"is {shape(value)}"
-    return "is " + repr(re.sub(r"\d", "d", value[:40]))
+    # Digits as d, other letters but the T and Z of a timestamp as x: the form, no value.
+    masked = re.sub(r"\d", "d", re.sub(r"[^\W\dTZ_]", "x", value[:40]))
+    return "is " + repr(masked)
 
 
 def _ids(answers: Sequence[Answer]) -> list[Any]:
@@ -405,9 +408,8 @@ def _error_array(answers: Sequence[Answer]) -> Verdict:
 
 def _error_key(expected: str) -> Callable[[Sequence[Answer]], Verdict]:
     def check(answers: Sequence[Answer]) -> Verdict:
-        body = _body(answers)
-        first = body[0] if isinstance(body, list) and body else body
-        key = first.get("error_key") if isinstance(first, dict) else None
+        entries = error_entries(_body(answers))
+        key = entries[0].get("error_key") if entries else None
         return None if key == expected else f"error_key {_word(key)}"
 
     return check
@@ -844,9 +846,8 @@ def _judge(assumption: Assumption, answers: Mapping[str, Answer]) -> Check:
 
 
 def _refusal(answer: Answer, want: int) -> str:
-    body = answer.body
-    first = body[0] if isinstance(body, list) and body else body
-    key = first.get("error_key") if isinstance(first, dict) else None
+    entries = error_entries(answer.body)
+    key = entries[0].get("error_key") if entries else None
     said = f" ({_word(key)})" if key is not None else ""
     return f"{answer.request} answered HTTP {answer.status}{said}, not {want}"
 
@@ -928,9 +929,9 @@ class DoctorReport:
         width = max(len(c.name) for c in self.checks)
         counts = {r: sum(c.result is r for c in self.checks) for r in Result}
         lines = [
-            f"ccpandas doctor: {len(self.checks)} assumptions checked against "
-            f"{self.base_url} with {self.requests} GET requests: "
-            + ", ".join(f"{n} {r.value}" for r, n in counts.items() if n)
+            f"ccpandas doctor: {len(self.checks)} assumptions checked against {self.base_url}",
+            f"with {self.requests} GET requests: "
+            + ", ".join(f"{n} {r.value}" for r, n in counts.items() if n),
         ]
         for c in self.checks:
             lines.append(f"{c.name:<{width}}  {c.result.value:<10}  {c.assumes}")
@@ -946,7 +947,8 @@ class DoctorReport:
 def doctor(client: Client | None = None) -> DoctorReport:
     """Check what ccpandas assumes about the API against the account: read-only.
 
-    Sends at most 7 GET requests, never a write: the first page of lists (one list),
+    Sends 7 GET requests (more only when the client retries a failed answer), never a
+    write: the first page of lists (one list),
     the next page and the last one, one contact with its list memberships, one
     activity, a contact that does not exist (the 404's body) and one request without
     a token (the 401's body). It compares them, the access token's claims (decoded,

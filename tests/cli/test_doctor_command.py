@@ -27,7 +27,7 @@ def doctor_with(token: str, emu, monkeypatch) -> SimpleNamespace:
 def test_doctor_prints_the_table_exit_0(cli, emu) -> None:
     ran = cli("doctor")
     assert ran.code == ExitCode.OK, ran.out + ran.err
-    rows = [line.split()[:2] for line in ran.out.splitlines()[1:] if not line.startswith(" ")]
+    rows = [line.split()[:2] for line in ran.out.splitlines()[2:] if not line.startswith(" ")]
     assert [name for name, _ in rows] == NAMES
     assert {result for _, result in rows} <= {"as", "not"}  # "as assumed", "not seen"
     assert emu.token not in ran.out + ran.err

@@ -245,3 +245,14 @@ def test_a_login_through_the_emulators_oauth_server(tokens: str, result: str) ->
         dict.fromkeys(TOKEN_ROWS, result)
     )
     assert report.ok
+
+
+def test_what_was_seen_never_quotes_a_value_of_the_account() -> None:
+    from ccpandas.assumptions import _timestamp_form, _word
+
+    assert _timestamp_form("2024-10-30T18:56:35.5+00:00") == "is 'dddd-dd-ddTdd:dd:dd.d+dd:dd'"
+    assert _timestamp_form("Ann Lee") == "is 'xxx xxx'"  # not a timestamp: its form only
+    assert _word("contacts.api.not_found") == "'contacts.api.not_found'"  # an API word
+    assert _word("ann@example.com") == "email-like string"
+    assert _word("Ann Lee") == "string"
+    assert _word("8b54d1f4-5b0e-11ee-8c99-0242ac120002") == "uuid-v1"
