@@ -287,3 +287,13 @@ def test_an_error_raised_by_the_runner_keeps_no_token(auth_emu, store: TokenStor
     err = catch(lambda: frame.cc.remove_from_lists([list_id], client=client, progress=False))
     assert isinstance(err, CCError)
     assert_clean(err, [*emu.oauth.issued_secrets(), emu.token])
+
+
+def test_doctor_keeps_no_token(auth_emu, store: TokenStore) -> None:
+    # A login's JWT, whose claims doctor decodes; the quota runs out in the middle.
+    emu = auth_emu(daily_quota=3)
+    client = _logged_in(emu, store)
+    err = catch(lambda: ccpandas.doctor(client))
+    assert isinstance(err, QuotaExceededError)
+    assert err.request == "GET /v3/contacts"  # after the three reads of the lists
+    assert_clean(err, [*emu.oauth.issued_secrets(), emu.token])
