@@ -90,7 +90,7 @@ def server_counted(status: int, body: Any = None) -> bool:
         False
         >>> server_counted(429, [{"error_key": "too_many_activities"}])
         True
-        >>> server_counted(429, {"message": "Limit Exceeded"})  # the quota, in its other shape
+        >>> server_counted(429, {"message": "Limit Exceeded"})  # the quota's other shape
         False
     """
     if status in UNCOUNTED_STATUSES:

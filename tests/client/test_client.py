@@ -967,8 +967,11 @@ def test_limiters_on_both_sides_mean_no_throttling(cc_emulator_factory):
     assert emu.account.count(status=200) == 40
 
 
-def test_throttled_answers_are_retried(cc_emulator_factory):
-    emu = cc_emulator_factory(seed=4, rate=10, rate_algorithm="sliding", daily_quota=None)
+@pytest.mark.parametrize("shape", ["real", "array"])  # the gateway's object, the spec's array
+def test_throttled_answers_are_retried(cc_emulator_factory, shape):
+    emu = cc_emulator_factory(
+        seed=4, rate=10, rate_algorithm="sliding", daily_quota=None, error_shape=shape
+    )
     client = emu_client(emu, rate=None, jitter=lambda: 0.2)  # no client limiter: a burst
     for _ in range(15):
         client.get("/contact_tags")

@@ -310,6 +310,23 @@ def test_a_post_the_server_applied_without_an_answer_is_adopted_not_sent_again(e
     assert "adopted, not sent again" in caplog.text
 
 
+def test_an_initialized_activity_showing_only_list_count_is_still_adopted():
+    # The service's initialized activities may show status {"list_count": n} alone
+    # (activity_shape="sparse"): matching on list_count must then suffice, or the batch
+    # would be sent a second time. start_delay keeps it initialized while resume looks.
+    with Emulator(
+        seed=5, contacts=1600, lists=3, rate=None, speed=1e6, start_delay=3.0,
+        activity_shape="sparse",
+    ) as emu:  # fmt: skip
+        client = client_for(emu)
+        journal = _killed_mid_post(emu, client, reached_server=True)
+        listed = client.get("/activities")["activities"][0]
+        assert listed["state"] == "initialized" and listed["status"] == {"list_count": 1}
+        result = resume(journal.run_id, client=client, progress=False, runner=quick(client))
+        assert result.ok and result.runner.adopted == 1
+        assert posts(emu, 201) == 2  # batch 0 adopted, not sent again
+
+
 def test_a_post_that_never_reached_the_server_is_sent_once_both_attempts_on_record(emu):
     client = client_for(emu)
     journal = _killed_mid_post(emu, client, reached_server=False)
@@ -531,3 +548,25 @@ def test_journal_rows_are_json_in_a_compressed_blob():
     assert doc["column"]["values"] == [UID, "<str value not kept>"]
     assert doc["column"]["index"] == {"range": [0, 2, 1], "name": None}
     assert json.loads(record["plan"])["digest"]
+
+
+def test_a_batch_reads_activities_in_every_shape_the_service_sends(emu):
+    # Bodies without status, percent_done or _links, and errors as strings or objects:
+    # applying them never fails, and errors are kept as their text.
+    import datetime as dt
+
+    from ccpandas.run.batch import BatchRun
+    from ccpandas.run.states import BatchState
+
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]})
+    run = BatchRun(df.cc.plan_removal(emu.account.list_ids()[:1]).batches[0])
+    now = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+    assert run.apply({"activity_id": "a", "state": "initialized"}, now)
+    assert (run.state, run.percent_done, run.items_completed) == (BatchState.INITIALIZED, 0, 0)
+    run.apply({"state": "processing", "status": {"items_total_count": 3}}, now)
+    run.apply({"state": "processing", "percent_done": 1, "status": {"list_count": 1}}, now)
+    assert run.items_total == 3  # kept: the sparse body did not say
+    errors = ["gone", {"message": "not changed"}, {"error_message": "x"}, {"code": 7}]
+    run.apply({"state": "failed", "percent_done": 50, "activity_errors": errors}, now)
+    assert run.errors == ("gone", "not changed", "x", '{"code": 7}')
+    assert run.terminal and run.finished_at == now

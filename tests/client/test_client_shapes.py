@@ -1,0 +1,101 @@
+"""The client understands every shape the emulator serves (each a variant of the real
+service), over real HTTP: object and array error bodies, the quota 429 without an
+``error_key``, 504 gateway timeouts, cursor paging with either last page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ccpandas.client.http import Client
+from ccpandas.errors import (
+    BadRequestError,
+    NotFoundError,
+    QuotaExceededError,
+    ServerError,
+    UnauthorizedError,
+    error_for_response,
+)
+
+FAST = {"speed": 1e9, "rate": None, "daily_quota": None}
+UNKNOWN = "00000000-0000-1000-8000-000000000000"
+
+
+def emu_client(emu: Any, **kw: Any) -> Client:
+    kw.setdefault("rate", None)
+    kw.setdefault("jitter", lambda: 0.0)  # retry at once: the tests stay fast
+    return Client(token=kw.pop("token", emu.token), base_url=emu.base_url, **kw)
+
+
+@pytest.mark.parametrize("shape", ["real", "array"])
+def test_401_in_either_shape_is_an_unauthorized_error(cc_emulator_factory, shape):
+    emu = cc_emulator_factory(seed=5, contacts=20, error_shape=shape, **FAST)
+    with pytest.raises(UnauthorizedError) as info:
+        emu_client(emu, token="wrong-token").get("/contact_lists")
+    assert info.value.error_key == "unauthorized" and info.value.error_message
+
+
+@pytest.mark.parametrize("shape", ["real", "array"])
+def test_application_errors_in_either_shape_keep_their_key_and_message(cc_emulator_factory, shape):
+    emu = cc_emulator_factory(seed=5, contacts=20, error_shape=shape, **FAST)
+    client = emu_client(emu)
+    with pytest.raises(NotFoundError) as missing:
+        client.get(f"/contacts/{UNKNOWN}")
+    with pytest.raises(BadRequestError) as bad:
+        client.get("/contacts", limit=501)
+    prefix = "contacts.api." if shape == "real" else ""
+    assert missing.value.error_key == f"{prefix}not_found"
+    expected = "contacts.api.validation.error" if shape == "real" else "validation_error"
+    assert bad.value.error_key == expected
+    assert UNKNOWN in missing.value.error_message and "limit" in bad.value.error_message
+    assert client.stats.retries == 0
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"quota_error": "limit_exceeded"}, {"error_shape": "array"}],
+    ids=["object", "limit_exceeded", "array"],
+)
+def test_every_quota_429_is_a_quota_error_never_retried(cc_emulator_factory, settings):
+    emu = cc_emulator_factory(seed=6, rate=None, daily_quota=2, speed=1e9, **settings)
+    client = emu_client(emu)
+    for _ in range(2):
+        client.get("/contact_tags")
+    with pytest.raises(QuotaExceededError) as info:
+        client.get("/contact_tags")
+    assert info.value.status == 429 and info.value.reset_at is not None
+    assert client.stats.retries == 0
+    assert emu.account.count(status=429) == 1  # asked once: not retried for an hour
+    if settings.get("quota_error") == "limit_exceeded":
+        assert info.value.error_key is None and info.value.error_message == "Limit Exceeded"
+    # Refused requests cost no quota: the client's ledger must not count it either.
+    assert client.stats.requests == 3
+
+
+def test_a_429_without_error_key_is_the_quota_whatever_else_it_says():
+    for body in ({"message": "Limit Exceeded"}, {"message": "Something else"}, None, []):
+        assert isinstance(error_for_response(429, body), QuotaExceededError), body
+
+
+def test_504_gateway_timeouts_on_reads_are_retried_then_raised(cc_emulator_factory):
+    emu = cc_emulator_factory(seed=4, contacts=20, error_rate=1.0, **FAST)
+    client = emu_client(emu, max_attempts=12)
+    with pytest.raises(ServerError) as info:
+        client.get("/contact_tags")
+    seen = {r.status for r in emu.account.request_log}
+    assert 504 in seen and seen <= {500, 503, 504}
+    assert client.stats.retries == 11
+    if info.value.status == 504:
+        assert info.value.error_message == "Endpoint request timed out"
+    emu.configure(error_rate=0.0)
+    assert len(client.get("/contact_tags")["tags"]) == 5
+
+
+@pytest.mark.parametrize("links", ["empty", "absent"])
+def test_cursor_paging_ends_on_either_last_page(cc_emulator_factory, links):
+    emu = cc_emulator_factory(seed=5, contacts=120, last_page_links=links, **FAST)
+    client = emu_client(emu)
+    items = list(client.paginate("/contacts", "contacts", {"limit": 7, "status": "all"}))
+    assert sorted(c["contact_id"] for c in items) == sorted(emu.account.contacts)
+    assert client.stats.requests == -(-120 // 7)
