@@ -256,3 +256,33 @@ def test_what_was_seen_never_quotes_a_value_of_the_account() -> None:
     assert _word("ann@example.com") == "email-like string"
     assert _word("Ann Lee") == "string"
     assert _word("8b54d1f4-5b0e-11ee-8c99-0242ac120002") == "uuid-v1"
+
+
+@pytest.mark.parametrize(
+    ("settings", "fail"),
+    [
+        ({"activity_shape": "sparse", "start_delay": 1000.0}, False),  # initialized: sparse
+        ({"activity_shape": "sparse"}, False),  # completed: no _links
+        ({"activity_errors": "objects"}, True),  # failed: {"message": ...} errors
+        ({"activity_errors": "strings"}, True),
+    ],
+)
+def test_every_variant_of_the_real_activities_is_as_assumed(settings: dict, fail: bool) -> None:
+    kwargs = {"seed": 4, "contacts": 10, "lists": 3, "rate": None, "speed": 1e6, **settings}
+    with Emulator(**kwargs) as e:
+        token = e.issue_token(token=jwt())
+        with ccpandas.Client(token=token, base_url=e.base_url, rate=None) as client:
+            if fail:
+                e.fail_next()
+            contact = next(client.paginate("/contacts", "contacts", {"limit": 1}))
+            body = {"source": {"contact_ids": [contact["contact_id"]]}}
+            client.add_list_memberships({**body, "list_ids": e.account.list_ids()})
+            if settings.get("start_delay") is None:
+                e.wait_idle()
+            activity = next(client.iter_activities())
+            report = ccpandas.doctor(client)
+    assert bool(activity["activity_errors"]) is fail
+    if fail:  # the errors' shape as the setting says
+        objects = settings["activity_errors"] == "objects"
+        assert isinstance(activity["activity_errors"][0], dict) is objects
+    assert report.ok and set(results(report).values()) == {"as assumed"}, str(report)
