@@ -939,6 +939,10 @@ class DoctorReport:
                 lines.append(f"{'':<{width}}  {'':<10}  seen: {c.seen}")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        # In a notebook: the table (pandas escapes every cell).
+        return self.to_frame().to_html(index=False)
+
     def __repr__(self) -> str:
         return f"<DoctorReport {len(self.checks)} checks, differs: {self.differs or 'none'}>"
 

@@ -286,3 +286,19 @@ def test_every_variant_of_the_real_activities_is_as_assumed(settings: dict, fail
         objects = settings["activity_errors"] == "objects"
         assert isinstance(activity["activity_errors"][0], dict) is objects
     assert report.ok and set(results(report).values()) == {"as assumed"}, str(report)
+
+
+def test_a_client_that_is_not_one_is_refused_before_any_request(emu: Emulator) -> None:
+    with pytest.raises(TypeError, match=r"client must be a ccpandas\.Client, not str"):
+        ccpandas.doctor(emu.base_url)  # type: ignore[arg-type]
+    assert emu.account.request_log[-1].method == "POST"  # the fixture's activity, no more
+
+
+def test_the_table_in_a_notebook_and_as_a_frame(run: Callable[..., Any]) -> None:
+    report, _ = run(jwt(aud="https://api.example.invalid/v2"))
+    frame = report.to_frame()
+    assert frame.columns.tolist() == ["name", "result", "assumes", "seen"]
+    assert frame.set_index("name").loc["token.audience", "result"] == "differs"
+    html = report._repr_html_()
+    assert html.count("<tr>") == len(NAMES) and "aud 'https://api.example.invalid/v2'" in html
+    assert repr(report) == "<DoctorReport 25 checks, differs: ['token.audience']>"
