@@ -21,6 +21,7 @@ import base64
 import dataclasses
 import email.utils
 import enum
+import inspect
 import json
 import re
 import threading
@@ -45,7 +46,9 @@ from ccpandas.errors import (
     UnauthorizedError,
     error_entries,
 )
+from ccpandas.models import ActivityState
 from ccpandas.readers import _client
+from ccpandas.run.runner import Runner
 
 __all__ = ["ASSUMPTIONS", "Assumption", "Check", "DoctorReport", "Result", "doctor"]
 
@@ -54,9 +57,10 @@ AUDIENCE = "https://api.cc.email/v3"
 #: Access tokens last 24 hours; a minute's slack for the issuer's rounding.
 TOKEN_LIFETIME = 24 * 3600 + 60
 #: The clock may be this far off the server's: the runner looks for a lost request's
-#: activity from 5 s before its journaled send time (``Runner(reconcile_margin=5.0)``).
-MAX_SKEW = 5.0
-ACTIVITY_STATES = ("initialized", "processing", "completed", "cancelled", "failed", "timed_out")
+#: activity from this long before its journaled send time (``Runner.reconcile_margin``).
+MAX_SKEW: float = inspect.signature(Runner).parameters["reconcile_margin"].default
+#: The states an activity goes through (:class:`ccpandas.ActivityState`).
+ACTIVITY_STATES = tuple(s.value for s in ActivityState)
 _ACTIVITY_STATUS_KEYS = ("items_total_count", "items_completed_count", "list_count")
 _TIMESTAMP_KEYS = ("created_at", "updated_at", "started_at", "completed_at")
 _ID_KEYS = ("list_id", "contact_id", "activity_id")
