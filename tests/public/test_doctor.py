@@ -4,6 +4,7 @@ assumed, and a proxy that changes one shape at a time makes exactly that row dif
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -302,3 +303,22 @@ def test_the_table_in_a_notebook_and_as_a_frame(run: Callable[..., Any]) -> None
     html = report._repr_html_()
     assert html.count("<tr>") == len(NAMES) and "aud 'https://api.example.invalid/v2'" in html
     assert repr(report) == "<DoctorReport 25 checks, differs: ['token.audience']>"
+
+
+@pytest.mark.parametrize(
+    ("claims", "row", "seen"),
+    [
+        ({"exp": int(time.time()) - 7200}, "token.lifetime", "expired 2.0 h ago"),
+        ({"exp": None}, "token.lifetime", "no exp claim"),
+        ({"scp": None, "scope": "contact_data offline_access"}, "token.scopes", ""),
+        ({"scp": None}, "token.scopes", "no scp or scope claim"),
+        ({"aud": ["https://api.cc.email/v3", "other"]}, "token.audience", ""),
+    ],
+)
+def test_token_claims_in_their_other_forms(
+    run: Callable[..., Any], claims: dict, row: str, seen: str
+) -> None:
+    report, _ = run(jwt(**claims))
+    check = next(c for c in report.checks if c.name == row)
+    assert (check.result.value, check.seen) == ("differs" if seen else "as assumed", seen)
+    assert report.differs == ([row] if seen else [])
