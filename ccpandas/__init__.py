@@ -72,6 +72,8 @@ _LAZY = {
     "read_contact_lists": "ccpandas.readers",
     "read_contacts": "ccpandas.readers",
     "read_contact_tags": "ccpandas.readers",
+    # A read-only check of the API's shapes against the account.
+    "doctor": "ccpandas.api",
     # OAuth2 login and the token store load on first use.
     "login": "ccpandas.auth.connect",
     "logout": "ccpandas.auth.connect",
@@ -104,6 +106,7 @@ __all__ = [
     "__version__",
     "configure",
     "connect",
+    "doctor",
     "get_default_client",
     "login",
     "logout",

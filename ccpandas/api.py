@@ -41,6 +41,7 @@ from ccpandas.plan.planner import (
     retarget,
     stand_ins,
 )
+from ccpandas.read.assumptions import DoctorReport, check_account
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.kinds import KINDS, kind_of
@@ -62,6 +63,7 @@ __all__ = [
     "RUN_STATES",
     "check_client",
     "check_source",
+    "doctor",
     "plan_list_removal",
     "remove_from_lists",
     "remove_list_memberships",
@@ -1081,3 +1083,33 @@ def _check_same_api(journal: RunJournal, client: Any) -> None:
         f"run {journal.run_id} was sent to {journal.base_url}; this client talks to "
         f"{base_url}. Resume it with a client for the same API (and account)."
     )
+
+
+@shared_params
+def doctor(client: Client | None = None) -> DoctorReport:
+    """Check what ccpandas assumes about the API against the account: read-only.
+
+    Sends 7 GET requests (more only when the client retries a failed answer), never a
+    write: the first page of lists (one list),
+    the next page and the last one, one contact with its list memberships, one
+    activity, a contact that does not exist (the 404's body) and one request without
+    a token (the 401's body). It compares them, the access token's claims (decoded,
+    never verified nor shown) and the server's clock with :data:`ASSUMPTIONS`.
+
+    Args:
+        client: {shared}
+
+    Returns:
+        A :class:`DoctorReport`: ``str()`` of it is the table, ``.ok`` is False when an
+        assumption differs, ``.write_report(path)`` writes the anonymised shapes.
+
+    Raises:
+        AuthError: No token, or the API refused it.
+        QuotaExceededError: The daily quota is spent.
+        TransportError: No answer from the API.
+
+    Example:
+        >>> report = ccpandas.doctor(client)  # doctest: +SKIP
+        >>> print(report)  # doctest: +SKIP
+    """
+    return check_account(_client(client))

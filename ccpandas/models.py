@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "MAX_CLOCK_SKEW_SECONDS",
     "ENGAGEMENT_LEVELS",
     "MAX_CONTACTS_PER_REQUEST",
     "MAX_LISTS_PER_REQUEST",
@@ -110,6 +111,12 @@ _TERMINAL = frozenset(
         ActivityState.TIMED_OUT,
     }
 )
+
+
+#: How far the machine's clock may be off the API's: the runner looks for a lost
+#: request's activity from this many seconds before its journaled send time, and
+#: ``ccpandas.doctor`` flags a larger skew.
+MAX_CLOCK_SKEW_SECONDS = 5.0
 
 
 class MembershipAction(enum.StrEnum):

@@ -9,10 +9,10 @@ emulator's own argparse parser (``python -m ccpandas.emulator``) becomes
 ``ccpandas emulator`` as a parent parser instead of being rewritten.
 
 Exit codes (:class:`ExitCode`): 0 all done, 1 some rows or activities failed (or the
-run stopped on an error), 2 bad usage or input (nothing sent), 3 the daily quota is
-spent (``ccpandas resume RUN_ID`` after the reset), 130 interrupted; ``login --refresh``
-(the keep-alive for cron) also 4 no saved login, 5 refresh refused (log in again), 6 the
-token store could not be read or written.
+run stopped on an error; for ``doctor``: an assumption differs), 2 bad usage or input
+(nothing sent), 3 the daily quota is spent (``ccpandas resume RUN_ID`` after the
+reset), 130 interrupted; ``login --refresh`` (the keep-alive for cron) also 4 no saved
+login, 5 refresh refused (log in again), 6 the token store could not be read or written.
 
 Example:
     >>> main(["plan", "-", "--lists", "Newsletter"])  # doctest: +SKIP
@@ -67,7 +67,8 @@ class ExitCode(enum.IntEnum):
     #: was sent, or is a duplicate of one that was).
     OK = 0
     #: Some rows or activities did not succeed, activities were still running at
-    #: ``--timeout``, or the run stopped on an error after it started.
+    #: ``--timeout``, or the run stopped on an error after it started. ``doctor``: an
+    #: assumption differs.
     FAILED = 1
     #: Bad usage or input, not connected, declined at the prompt: nothing was sent.
     USAGE = 2
@@ -749,6 +750,31 @@ def _cmd_logout(s: _Session) -> int:
     return ExitCode.OK
 
 
+def _cmd_doctor(s: _Session) -> int:
+    from ccpandas.api import doctor
+
+    path = s.args.report
+    if path is not None:
+        file = Path(path)
+        if file.is_dir():
+            raise _Usage(f"--report {path} is a directory: name a file (report.json)")
+        if not file.parent.is_dir():
+            raise _Usage(f"--report {path}: the folder {file.parent} does not exist")
+    report = doctor(s.client())
+    if path is not None:
+        report.write_report(path)
+    if s.json:
+        body = {"command": "doctor", "ok": report.ok, "requests": report.requests}
+        body["checks"] = report.to_frame().to_dict(orient="records")
+        body["report"] = path
+        s.out(json.dumps(body))
+    else:
+        s.out(str(report))
+        if path is not None:
+            s.out(f"Wrote the anonymised report (shapes and key names only) to {path}")
+    return ExitCode.OK if report.ok else ExitCode.FAILED
+
+
 def _cmd_emulator(s: _Session) -> int:
     from ccpandas.emulator.__main__ import serve
 
@@ -764,6 +790,7 @@ _COMMANDS: dict[str, Callable[[_Session], int]] = {
     "undo": _cmd_undo,
     "login": _cmd_login,
     "logout": _cmd_logout,
+    "doctor": _cmd_doctor,
     "emulator": _cmd_emulator,
 }
 
@@ -929,6 +956,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("logout", parents=[common], help="revoke and delete the saved login")
     p.add_argument("--no-revoke", action="store_true", help="delete here only; do not revoke")
+
+    p = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="check what ccpandas assumes against the account (read-only; exit 1: differs)",
+    )
+    p.add_argument(
+        "--report",
+        metavar="FILE",
+        help="write the answers' shapes and key names (no value of the account) as JSON",
+    )
 
     emu = emulator_parser(f"{PROG} emulator", add_help=False)
     p = sub.add_parser(

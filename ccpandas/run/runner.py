@@ -50,7 +50,7 @@ from ccpandas.errors import (
     TransportError,
     next_utc_midnight,
 )
-from ccpandas.models import Batch, MembershipAction, SourceKind
+from ccpandas.models import MAX_CLOCK_SKEW_SECONDS, Batch, MembershipAction, SourceKind
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.run.clock import Clock, SystemClock
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
@@ -247,7 +247,7 @@ class Runner:
         quota_jitter: float = 300.0,
         max_queued: int = MAX_QUEUED_ACTIVITIES,
         queue_patience: float = 3600.0,
-        reconcile_margin: float = 5.0,
+        reconcile_margin: float = MAX_CLOCK_SKEW_SECONDS,
         reconcile_horizon: float = 900.0,
         submit_poll_every: float = 5.0,
     ) -> None:

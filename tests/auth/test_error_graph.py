@@ -321,3 +321,13 @@ def test_keyring_and_keep_alive_errors_keep_no_token(auth_emu, private_env: Path
     assert "log in again" in str(err)
     assert emu.oauth.events["token:refresh_token"] == 1
     assert_clean(err, [*creds.secret_dict().values(), *emu.oauth.issued_secrets()])
+
+
+def test_doctor_keeps_no_token(auth_emu, store: TokenStore) -> None:
+    # A login's JWT, whose claims doctor decodes; the quota runs out in the middle.
+    emu = auth_emu(daily_quota=3)
+    client = _logged_in(emu, store)
+    err = catch(lambda: ccpandas.doctor(client))
+    assert isinstance(err, QuotaExceededError)
+    assert err.request == "GET /v3/contacts"  # after the three reads of the lists
+    assert_clean(err, [*emu.oauth.issued_secrets(), emu.token])
