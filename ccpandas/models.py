@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "MAX_CLOCK_SKEW_SECONDS",
     "ENGAGEMENT_LEVELS",
+    "MAX_CLOCK_SKEW_SECONDS",
     "MAX_CONTACTS_PER_REQUEST",
     "MAX_LISTS_PER_REQUEST",
     "MAX_SOURCE_LISTS",
