@@ -41,7 +41,6 @@ from ccpandas.plan.planner import (
     retarget,
     stand_ins,
 )
-from ccpandas.read.assumptions import DoctorReport, check_account
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.kinds import KINDS, kind_of
@@ -54,6 +53,7 @@ from ccpandas.vocab import RunState, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
+    from ccpandas.read.assumptions import DoctorReport
 
 
 log = logging.getLogger("ccpandas")
@@ -1112,4 +1112,7 @@ def doctor(client: Client | None = None) -> DoctorReport:
         >>> report = ccpandas.doctor(client)  # doctest: +SKIP
         >>> print(report)  # doctest: +SKIP
     """
-    return check_account(_client(client))
+    from ccpandas.read.assumptions import check_account
+    from ccpandas.readers import _client as resolve_client
+
+    return check_account(resolve_client(client))

@@ -8,8 +8,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from ccpandas.widgets.cli import ExitCode, main
 
+from ccpandas.cli.main import ExitCode, main
 from ccpandas.read.assumptions import ASSUMPTIONS
 
 NAMES = [a.name for a in ASSUMPTIONS]
