@@ -22,6 +22,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, Literal, TypedDict
 
+from ccpandas.errors import short_repr
 from ccpandas.report.progress import Reporter, check_progress
 
 __all__ = [
@@ -89,9 +90,8 @@ def check_run_options(options: Mapping[str, Any]) -> None:
     for name in _FLAGS:
         if name in options and not isinstance(options[name], bool):
             value = options[name]
-            raise TypeError(
-                f"{name} must be True or False, not {_short(value)} ({type(value).__name__})"
-            )
+            shown = f"{short_repr(value, 60)} ({type(value).__name__})"
+            raise TypeError(f"{name} must be True or False, not {shown}")
     if "timeout" in options:
         check_timeout(options["timeout"])
     if "progress" in options:
@@ -113,7 +113,7 @@ def check_timeout(timeout: Any, name: str = "timeout") -> None:
     if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
         raise TypeError(
             f"{name} must be None or seconds (an int or float), not "
-            f"{_short(timeout)} ({type(timeout).__name__})"
+            f"{short_repr(timeout, 60)} ({type(timeout).__name__})"
         )
     if math.isnan(float(timeout)) or timeout < 0:
         raise ValueError(f"{name} must be None or seconds >= 0, not {timeout!r}")
@@ -156,8 +156,3 @@ def check_source(source: Any) -> None:
             "source must be a ccpandas.Source (e.g. Source.tag_ids([...]) or "
             f"Source.contact_ids([...])), not a {type(source).__name__}"
         )
-
-
-def _short(value: Any, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
