@@ -79,6 +79,16 @@ PARAMETERS: dict[str, str] = {
         'What the column holds: ``"auto"`` (the default) tells contact ids and email '
         'addresses apart by their values; ``"contact_id"`` or ``"email"`` forces one.'
     ),
+    "saved_client_id": (
+        'Your application\'s API key (its OAuth2 client id), e.g. ``"0a1b2c3d-..."``. '
+        "None (the default) reads ``CC_CLIENT_ID``, else takes the only application with a "
+        "saved login."
+    ),
+    "saved_store": (
+        "The :class:`~ccpandas.auth.tokenstore.TokenStore` that holds the saved login. None "
+        "(the default) is the token store in your config folder (``CCPANDAS_CONFIG_DIR`` "
+        "chooses it)."
+    ),
     "journal": (
         "The journal database to use (a :class:`~ccpandas.store.journal.JournalDB`). None "
         "(the default) opens the one in the data directory "

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         login,
         logout,
         normalize_auth_url,
+        refresh_saved_login,
     )
     from ccpandas.auth.flows import (
         DEVICE_GRANT,
@@ -94,6 +95,7 @@ _LAZY = {
     "logout": "ccpandas.auth.connect",
     "normalize_auth_url": "ccpandas.auth.connect",
     "pkce_flow": "ccpandas.auth.flows",
+    "refresh_saved_login": "ccpandas.auth.connect",
 }
 
 __all__ = [
@@ -131,6 +133,7 @@ __all__ = [
     "logout",
     "normalize_auth_url",
     "pkce_flow",
+    "refresh_saved_login",
 ]
 
 __getattr__, __dir__ = _env.attach("ccpandas.auth", _LAZY, globals(), __all__)

@@ -38,6 +38,7 @@ import logging
 import threading
 import time
 import uuid
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict, Unpack
@@ -48,6 +49,7 @@ from ccpandas._config import (
     ENV_VARIABLES,
     REFRESH_TOKEN_ENV,
 )
+from ccpandas._docs import shared_params
 from ccpandas._env import in_notebook, login_view
 from ccpandas._secret import Secret
 from ccpandas.auth.flows import (
@@ -75,7 +77,7 @@ from ccpandas.client.http import (
     set_default_client,
 )
 from ccpandas.client.urls import is_loopback_host
-from ccpandas.errors import AuthError, ConfigError
+from ccpandas.errors import AuthError, ConfigError, TokenStoreError
 
 __all__ = [
     "AUTH_URL_ENV",
@@ -100,6 +102,7 @@ __all__ = [
     "login",
     "logout",
     "normalize_auth_url",
+    "refresh_saved_login",
 ]
 
 #: ``contact_data`` for the contact endpoints, ``offline_access`` for a refresh token.
@@ -108,6 +111,12 @@ DEFAULT_SCOPES = ("contact_data", "offline_access")
 MIN_REFRESH_INTERVAL = 1.0
 #: Refresh this long before expiry at most (less for short-lived tokens: 10 % of the life).
 MAX_REFRESH_MARGIN = 300.0
+#: After a failed save of refreshed credentials, try again this many seconds later.
+SAVE_RETRY_INTERVAL = 60.0
+#: Constant Contact drops a refresh token left unused this many days...
+REFRESH_IDLE_LIMIT_DAYS = 180
+#: ...and ccpandas warns this many days after its last use.
+REFRESH_IDLE_WARNING_DAYS = 150
 
 _log = logging.getLogger("ccpandas.auth.connect")
 _GUIDE = (
@@ -251,7 +260,8 @@ class OAuthToken:
     token endpoint's limit), take the store's file lock, start from the newest saved
     refresh token of the same token chain (another kernel may have rotated it; the saved
     credentials of another login are never taken over), and save the new one before
-    returning (if that fails, the new tokens are kept in memory and an error is logged).
+    returning (if that fails, the new tokens are kept in memory, a warning says what
+    failed and how to fix it, and the save is tried again once a minute).
     A refused refresh (``invalid_grant``) raises AuthError and leaves the saved
     credentials alone until a new login replaces them.
 
@@ -318,6 +328,9 @@ class OAuthToken:
         self._handed = threading.local()
         #: Successful refreshes by this provider (proactive and after a 401).
         self.refreshes = 0
+        #: Why the current credentials are not saved yet (None: saved, or no store).
+        self.unsaved: str | None = None
+        self._retry_save_at = float("inf")
         _providers.add(self)
 
     def __repr__(self) -> str:
@@ -364,6 +377,8 @@ class OAuthToken:
 
     def __call__(self) -> str:
         with self._lock:
+            if self.unsaved is not None and self._clock() >= self._retry_save_at:
+                self._retry_save()
             creds = self.credentials
             if self._due(creds):
                 try:
@@ -404,7 +419,7 @@ class OAuthToken:
         creds = self.credentials
         store = self.store
         with store.locked(self.client_id) if store is not None else contextlib.nullcontext():
-            latest = store.load(self.client_id) if store is not None else None
+            latest = self._load_latest(store) if store is not None else None
             if (
                 latest is not None
                 and _same_chain(creds, latest)
@@ -449,20 +464,7 @@ class OAuthToken:
                         "session's refreshed credentials replace them",
                         self.client_id,
                     )
-                try:
-                    store.save(fresh)
-                except Exception as exc:  # disk full, lock timeout, keyring refused...
-                    # Keep the fresh tokens anyway: the old refresh token is spent, so
-                    # dropping these would end this session at its next refresh.
-                    _log.error(
-                        "could not save the refreshed credentials of %s (%s): this session "
-                        "keeps using them, but other and later sessions may have to log in "
-                        "again with ccpandas.login(); free the disk or the token store's "
-                        "lock (%s)",
-                        self.client_id,
-                        _why(exc),
-                        store.directory,
-                    )
+                self._save_refreshed(store, creds, fresh)
             self._creds = fresh
             self._last_refresh = fresh.obtained_at
             self.refreshes += 1
@@ -473,6 +475,64 @@ class OAuthToken:
         )
         _log.info("refreshed the access token for %s (valid for %s)", self.client_id, left)
         return True
+
+    def _load_latest(self, store: TokenStore) -> Credentials | None:
+        """The saved credentials, or None when they cannot be read now (the refresh goes
+        on from this session's own tokens rather than end the session)."""
+        try:
+            return store.load(self.client_id)
+        except TokenStoreError as exc:
+            _log.warning("refreshing without the saved credentials: %s", exc)
+            return None
+
+    def _save_refreshed(self, store: TokenStore, old: Credentials, fresh: Credentials) -> None:
+        """Save a refresh's credentials; if that fails, keep them (the caller does), warn
+        what failed and how to fix it, and try again :data:`SAVE_RETRY_INTERVAL` later."""
+        try:
+            store.save(fresh)
+        except Exception as exc:  # disk full, lock timeout, keyring refused...
+            failure = _why(exc)
+        else:
+            self.unsaved = None
+            return
+        # Outside the except block: the failed save's frames held the tokens.
+        self.unsaved = failure
+        self._retry_save_at = self._clock() + SAVE_RETRY_INTERVAL
+        rotated = fresh.refresh_token is not None and fresh.refresh_token != old.refresh_token
+        message = (
+            f"Refreshed the access token of {self.client_id}, but {failure}. This session "
+            "keeps working with the new tokens; fix that and it saves them by itself (it "
+            "tries again at its requests, once a minute)."
+        )
+        if rotated:
+            message += (
+                " Until then the saved refresh token is spent (the server replaced it), so "
+                "other and later sessions would have to log in again."
+            )
+        warnings.warn(message, UserWarning, stacklevel=4)
+
+    def _retry_save(self) -> None:
+        """Try again to save credentials a failed save left in memory only, unless the
+        store now holds newer ones (another login's, or this chain's)."""
+        store, creds = self.store, self._creds
+        if store is None or creds is None:
+            self.unsaved = None
+            return
+        try:
+            with store.locked(self.client_id):
+                latest = store.load(self.client_id)
+                if latest is not None and (
+                    not _same_chain(creds, latest) or latest.obtained_at > creds.obtained_at
+                ):
+                    self.unsaved = None  # superseded: not ours to overwrite
+                    return
+                store.save(creds)
+        except Exception as exc:  # still failing: quietly, the warning was given
+            _log.debug("still cannot save the credentials of %s (%s)", self.client_id, _why(exc))
+            self._retry_save_at = self._clock() + SAVE_RETRY_INTERVAL
+            return
+        self.unsaved = None
+        _log.warning("saved the refreshed credentials of %s now", self.client_id)
 
     def _ask_for_refresh(self, refresh_token: Secret) -> dict[str, Any]:
         """The token endpoint's answer to ``refresh_token``; a refused one (``invalid_grant``)
@@ -840,6 +900,7 @@ def connect(
     cid = _resolve_client_id(client_id, store, api_url)
     saved = _saved_for(store, cid, api_url) if cid else None
     if saved is not None:
+        _warn_if_idle(saved, time.time())
         provider = OAuthToken(
             saved,
             auth_url=auth_url,
@@ -886,6 +947,7 @@ def connect(
     )
 
 
+@shared_params
 def logout(
     client_id: str | None = None,
     *,
@@ -899,12 +961,8 @@ def logout(
     saved login was removed.
 
     Args:
-        client_id: Your application's API key (its OAuth2 client id), e.g.
-            ``"0a1b2c3d-..."``. None (the default) reads ``CC_CLIENT_ID``, else takes
-            the only application with a saved login.
-        store: The :class:`~ccpandas.auth.tokenstore.TokenStore` that holds the saved
-            login. None (the default) is the token store in your config folder
-            (``CCPANDAS_CONFIG_DIR`` chooses it).
+        client_id: {shared:saved_client_id}
+        store: {shared:saved_store}
         revoke: True (the default) revokes the refresh token at the authorization
             server first (best effort: without network it only logs a warning). False
             only forgets it here.
@@ -946,6 +1004,95 @@ def logout(
     if isinstance(func, OAuthToken) and func.client_id == cid:
         set_default_client(None)
     return removed
+
+
+def _warn_if_idle(creds: Credentials, now: float) -> None:
+    """Warn when the saved refresh token has gone unused for
+    :data:`REFRESH_IDLE_WARNING_DAYS` days: the server drops it at
+    :data:`REFRESH_IDLE_LIMIT_DAYS`. Its last use is when the saved tokens were obtained
+    (each refresh uses the refresh token and saves its answer)."""
+    if creds.refresh_token is None or not creds.obtained_at:
+        return  # nothing to keep alive, or not known when it was last used
+    days = (now - creds.obtained_at) / 86400
+    if days < REFRESH_IDLE_WARNING_DAYS:
+        return
+    warnings.warn(
+        f"The saved refresh token of {creds.client_id} has gone unused for {days:.0f} "
+        f"days; Constant Contact drops one unused for {REFRESH_IDLE_LIMIT_DAYS} days, and "
+        "then only a new login works. Keep it alive with `ccpandas login --refresh` from "
+        f"cron (weekly is plenty); {_GUIDE}",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+@shared_params
+def refresh_saved_login(
+    client_id: str | None = None,
+    *,
+    store: TokenStore | None = None,
+    auth_url: str | None = None,
+    client_secret: str | Secret | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Credentials:
+    """Refresh the saved login now and save the new tokens, without a browser: the
+    keep-alive that ``ccpandas login --refresh`` runs from cron.
+
+    It first checks that the store can be written (before the refresh token is spent),
+    warns when the refresh token had gone unused for 150 days, then refreshes. Raises
+    :class:`~ccpandas.errors.AuthError` whose ``error_key`` says what failed:
+    ``"no_saved_login"``, ``"invalid_grant"`` or ``"no_refresh_token"`` (log in again),
+    ``"token_store"`` (a :class:`~ccpandas.errors.TokenStoreError`: the store could not
+    be read or written), ``"transport"`` (the server did not answer: try later).
+
+    Args:
+        client_id: {shared:saved_client_id}
+        store: {shared:saved_store}
+        auth_url: The authorization server, e.g. ``emu.auth_url``. None (the default)
+            is the one the login was made with, else ``CC_AUTH_URL``, else Constant
+            Contact's.
+        client_secret: A confidential application's client secret. None (the default)
+            reads ``CC_CLIENT_SECRET``; without either, the application is public.
+        clock: How the time is read, a function returning seconds since the epoch.
+            Default ``time.time``; tests pass a fake one.
+
+    Returns:
+        The new, saved :class:`~ccpandas.auth.tokenstore.Credentials` (tokens masked).
+
+    Example:
+        >>> creds = refresh_saved_login(client_id="0a1b2c3d-...")  # doctest: +SKIP
+    """
+    store = store if store is not None else TokenStore()
+    cid = _resolve_client_id(client_id, store)
+    saved = store.load(cid) if cid else None
+    if cid is None or saved is None:
+        which = f" for {cid}" if cid else ""
+        raise AuthError(
+            f"No saved login{which} to refresh. Log in once with `ccpandas login "
+            f"--client-id YOUR_API_KEY` (or ccpandas.login()); {_GUIDE}",
+            error_key="no_saved_login",
+        )
+    _warn_if_idle(saved, clock())
+    with store.locked(cid):
+        # Can the store be written? Found out now, while the saved refresh token works.
+        store.save(store.load(cid) or saved)
+    provider = OAuthToken(
+        saved,
+        auth_url=auth_url,
+        client_secret=client_secret if client_secret is not None else env(CLIENT_SECRET_ENV),
+        store=store,
+        clock=clock,
+    )
+    with warnings.catch_warnings(record=True):  # its advice is for a session that goes on
+        warnings.simplefilter("always")
+        provider.refresh(force=True)
+    if provider.unsaved is not None:
+        raise TokenStoreError(
+            f"Refreshed the access token of {cid}, but {provider.unsaved}. The new tokens "
+            "end with this process and the saved refresh token is spent: fix that, then "
+            f"log in again (`ccpandas login --client-id {cid}`)."
+        )
+    return provider.credentials
 
 
 def get_default_client() -> Client:

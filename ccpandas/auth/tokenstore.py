@@ -13,7 +13,8 @@ one's rotated refresh token instead of sending the old one (which the server wou
 
 Optionally the secrets go to the system keyring instead of the file (``keyring=True``,
 or ``CCPANDAS_KEYRING=1`` with the ``keyring`` package installed); the file then keeps
-only what is not secret.
+only what is not secret. The pair of tokens is longer than Windows' Credential Manager
+takes in one entry, so it is split over several (:mod:`ccpandas.auth.keyring_chunks`).
 
 Example:
     >>> import tempfile
@@ -45,6 +46,7 @@ from typing import Any
 
 from ccpandas._config import CONFIG_DIR_ENV, KEYRING_ENV, config_dir, env, env_flag
 from ccpandas._secret import Secret
+from ccpandas.auth import keyring_chunks
 from ccpandas.errors import AuthError, TokenStoreError
 
 __all__ = [
@@ -313,7 +315,7 @@ class TokenStore:
             if data.get("secrets") == "keyring":
                 if self._keyring is None:
                     raise ValueError("the tokens are in the keyring, which is not enabled")
-                text = self._keyring.get_password(_KEYRING_SERVICE, client_id)
+                text = keyring_chunks.read(self._keyring, _KEYRING_SERVICE, client_id)
                 secret = json.loads(text) if text else {}
             else:
                 secret = data
@@ -340,25 +342,27 @@ class TokenStore:
         if failure:
             # Raised here, outside the except block: the failed write's frames held the
             # tokens in clear, and this error chains none of them.
-            raise TokenStoreError(f"could not save the credentials of {client_id} ({failure})")
+            raise TokenStoreError(f"could not save the credentials of {client_id}: {failure}")
 
     def _write(
         self, path: Path, client_id: str, data: dict[str, Any], credentials: Credentials
     ) -> str:
-        """Write the file (and the keyring); "" when done, else what went wrong."""
+        """Write the keyring (if used), then the file; "" when done, else what went wrong
+        and what to do about it."""
         data = dict(data)  # the caller's copy stays without the tokens
-        try:
-            if self._keyring is not None:
+        if self._keyring is not None:
+            try:
                 secret = json.dumps(credentials.secret_dict())
-                self._keyring.set_password(_KEYRING_SERVICE, client_id, secret)
+                keyring_chunks.write(self._keyring, _KEYRING_SERVICE, client_id, secret)
                 data["secrets"] = "keyring"
-            else:
-                data.update(credentials.secret_dict())
+            except Exception as exc:  # a keyring backend's own errors, OSError included
+                return _keyring_failure(self._keyring, exc)
+        else:
+            data.update(credentials.secret_dict())
+        try:
             _write_private(path, json.dumps(data, indent=1).encode("utf-8"))
         except OSError as exc:
-            return f"{type(exc).__name__}: {exc.strerror or exc} in {path.parent}"
-        except Exception as exc:  # a keyring backend's own errors
-            return f"the keyring refused: {type(exc).__name__}"
+            return _file_failure(path, exc)
         return ""
 
     def delete(self, client_id: str) -> bool:
@@ -374,7 +378,7 @@ class TokenStore:
                 path.unlink()
             if self._keyring is not None:
                 with contextlib.suppress(Exception):  # keyring backends raise their own errors
-                    self._keyring.delete_password(_KEYRING_SERVICE, client_id.strip())
+                    keyring_chunks.delete(self._keyring, _KEYRING_SERVICE, client_id.strip())
         return existed
 
     def client_ids(self) -> list[str]:
@@ -435,6 +439,40 @@ class MemoryTokenStore(TokenStore):
     def client_ids(self) -> list[str]:
         with self._lock:
             return sorted(self._saved)
+
+
+def _keyring_failure(ring: Any, exc: BaseException) -> str:
+    """What a keyring's refusal was and what to do, from the error's type and numbers only
+    (a backend's message might quote what it was given)."""
+    backend = ring.get_keyring() if hasattr(ring, "get_keyring") else ring
+    winerror = getattr(exc, "winerror", None)
+    code = winerror or getattr(exc, "errno", None)
+    why = ("Windows error" if winerror else type(exc).__name__) + (
+        f" {code}" if isinstance(code, int) else ""
+    )
+    return (
+        f"the system keyring ({type(backend).__name__}) refused to store them: {why}. "
+        "Unlock the keyring (or allow Python to use it), or keep the tokens in the "
+        "private file instead: set CCPANDAS_KEYRING=0, or pass TokenStore(keyring=False)"
+    )
+
+
+def _file_failure(path: Path, exc: OSError) -> str:
+    """What a failed write of ``path`` was and what to do, by the operating system's
+    error number."""
+    import errno
+
+    folder = path.parent
+    reason = f"{type(exc).__name__}: {exc.strerror or exc}"
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):  # no EDQUOT on Windows
+        fix = f"free some space on the disk of {folder}"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        fix = f"make {folder} writable by you, or set {CONFIG_DIR_ENV} to a folder that is"
+    elif exc.errno == errno.EISDIR:
+        fix = f"remove the folder {path} (a file of that name belongs there)"
+    else:
+        fix = f"check {folder} (or set {CONFIG_DIR_ENV} to another folder)"
+    return f"writing {path} failed ({reason}): {fix}"
 
 
 def _write_private(path: Path, data: bytes) -> None:

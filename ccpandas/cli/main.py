@@ -10,7 +10,9 @@ emulator's own argparse parser (``python -m ccpandas.emulator``) becomes
 
 Exit codes (:class:`ExitCode`): 0 all done, 1 some rows or activities failed (or the
 run stopped on an error), 2 bad usage or input (nothing sent), 3 the daily quota is
-spent (``ccpandas resume RUN_ID`` after the reset), 130 interrupted.
+spent (``ccpandas resume RUN_ID`` after the reset), 130 interrupted; ``login --refresh``
+(the keep-alive for cron) also 4 no saved login, 5 refresh refused (log in again), 6 the
+token store could not be read or written.
 
 Example:
     >>> main(["plan", "-", "--lists", "Newsletter"])  # doctest: +SKIP
@@ -71,6 +73,14 @@ class ExitCode(enum.IntEnum):
     USAGE = 2
     #: The daily request quota is spent: ``ccpandas resume RUN_ID`` after 00:00 UTC.
     QUOTA = 3
+    #: ``login --refresh``: there is no saved login to refresh (log in once).
+    NO_LOGIN = 4
+    #: ``login --refresh``: the server refused the refresh token (expired after 180 days
+    #: unused, revoked, or spent): log in again.
+    REFRESH_REFUSED = 5
+    #: ``login --refresh``: the token store could not be read or written (disk full,
+    #: keyring locked, no permission); the message says what to fix.
+    STORE_FAILED = 6
     #: Interrupted (Ctrl-C): what was sent is journaled; ``ccpandas resume RUN_ID``.
     INTERRUPTED = 130
 
@@ -671,10 +681,47 @@ def _cmd_undo(s: _Session) -> int:
     return ExitCode.OK
 
 
+#: ``login --refresh``: the exit status for each AuthError.error_key.
+_REFRESH_EXITS = {
+    "no_saved_login": ExitCode.NO_LOGIN,
+    "invalid_grant": ExitCode.REFRESH_REFUSED,
+    "no_refresh_token": ExitCode.REFRESH_REFUSED,
+    "token_store": ExitCode.STORE_FAILED,
+    None: ExitCode.USAGE,  # e.g. several saved logins and no --client-id
+}
+
+
+def _cmd_refresh(s: _Session) -> int:
+    """``login --refresh``: renew and re-save the saved login, no browser (cron)."""
+    from ccpandas.auth.connect import refresh_saved_login
+
+    try:
+        creds = refresh_saved_login(
+            getattr(s.args, "client_id", None), auth_url=getattr(s.args, "auth_url", None)
+        )
+    except ccpandas.AuthError as exc:
+        code = _REFRESH_EXITS.get(exc.error_key, ExitCode.FAILED)
+        later = (
+            "\nThe saved login is unchanged; try again later." if code == ExitCode.FAILED else ""
+        )
+        s.err(f"{PROG} login --refresh: {_message(exc)}{later}")
+        return code
+    until = creds.expires_at
+    valid = (
+        ""
+        if until is None
+        else time.strftime(", valid until %Y-%m-%d %H:%M UTC", time.gmtime(until))
+    )
+    s.out(f"Refreshed and saved the login of {creds.client_id}{valid}.")
+    return ExitCode.OK
+
+
 def _cmd_login(s: _Session) -> int:
     from ccpandas.auth import TextView
 
     args = s.args
+    if args.refresh:
+        return _cmd_refresh(s)
     client = ccpandas.login(
         getattr(args, "client_id", None),
         flow=args.flow,
@@ -836,7 +883,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Remove contacts from Constant Contact lists from a file of contact "
         "ids or email addresses; every run is journaled and resumable. Exit codes: 0 "
         "done, 1 some rows or activities failed, 2 bad usage or input (nothing sent), "
-        "3 quota spent (resume later), 130 interrupted.",
+        "3 quota spent (resume later), 130 interrupted; login --refresh: 4 no saved "
+        "login, 5 refresh refused, 6 token store failed.",
     )
     parser.add_argument("--version", action="version", version=f"ccpandas {ccpandas.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -872,6 +920,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flow", choices=("device", "pkce"), default="device")
     p.add_argument("--no-browser", action="store_true", help="never open a browser (pkce)")
     p.add_argument("--timeout", type=float, metavar="SECONDS", help="give up after this long")
+    p.add_argument(
+        "--refresh",
+        action="store_true",
+        help="refresh and re-save the saved login, no browser (keep-alive for cron); exit "
+        "4 no saved login, 5 refresh refused, 6 token store failed",
+    )
 
     p = sub.add_parser("logout", parents=[common], help="revoke and delete the saved login")
     p.add_argument("--no-revoke", action="store_true", help="delete here only; do not revoke")

@@ -9,7 +9,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import requests
 
@@ -169,3 +169,116 @@ class User(TextView):
             thread.join(10)
         if self.errors:
             raise self.errors[0]
+
+
+# --------------------------------------------------------------------------- real-life tokens
+
+
+def b64url(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def jwt_like(length: int, *, seed: int = 0) -> str:
+    """An access token shaped as Constant Contact's: an RS256 JWT (header, Okta's claims
+    with the API's audience, a 2048-bit signature) of exactly ``length`` characters."""
+    import json
+    import random
+
+    rng = random.Random(seed)
+    signature = b64url(rng.randbytes(256))  # 342 characters
+    claims = {
+        "ver": 1,
+        "iss": "https://identity.constantcontact.com/oauth2/aus1lm3ry9mF7x2Ja0h8",
+        "aud": "https://api.cc.email/v3",
+        "iat": 1730314595,
+        "exp": 1730400995,
+        "cid": CLIENT_ID,
+        "uid": "00u" + b64url(rng.randbytes(12)),
+        "scp": ["contact_data", "offline_access"],
+        "auth_time": 1730314590,
+        "sub": "someone@example.com",
+        "platform_user_id": "9a8b7c6d-5e4f-11ef-8a3b-0242ac120002",
+    }
+    for kid_pad in range(4):
+        header = b64url(json.dumps({"kid": "k" * (43 + kid_pad), "alg": "RS256"}).encode())
+        for jti_pad in range(2000):
+            claims["jti"] = "AT." + "x" * jti_pad
+            token = f"{header}.{b64url(json.dumps(claims).encode())}.{signature}"
+            if len(token) >= length:
+                break
+        if len(token) == length:
+            return token
+    raise ValueError(f"no JWT of exactly {length} characters")
+
+
+def okta_refresh_token(seed: int = 0) -> str:
+    """A refresh token shaped as Okta's (Constant Contact's server): 43 characters."""
+    import random
+
+    return b64url(random.Random(seed).randbytes(32))
+
+
+class WinError(OSError):
+    """What keyring's Windows backend raises (win32ctypes' ``pywintypes.error``):
+    ``OSError(winerror, funcname, message)``, whose ``strerror`` is the function name."""
+
+    def __init__(self, winerror: int, funcname: str, message: str) -> None:
+        super().__init__(winerror, funcname, message)
+        self.winerror, self.funcname = winerror, funcname
+
+
+def _capped_backend() -> type:
+    from keyring.backend import KeyringBackend
+    from keyring.errors import PasswordDeleteError
+
+    from ccpandas.auth.keyring_chunks import WINDOWS_BLOB_BYTES
+
+    class CappedWindowsKeyring(KeyringBackend):
+        """Windows' Credential Manager as keyring's WinVaultKeyring uses it: the secret
+        goes to ``CredWrite`` as UTF-16 (two bytes a character), which refuses more than
+        2,560 bytes with error 1783. ``fail_writes`` makes every write fail the same way
+        (a locked or broken keyring); ``writes_left`` lets that many more succeed first
+        (a save interrupted halfway)."""
+
+        priority = 1  # type: ignore[assignment]
+        # The entries live with the class, as a real one's live in the operating system,
+        # not in the backend object: the error-graph walk (which skips classes) then sees
+        # what it would see of a real backend.
+        _vaults: ClassVar[dict[int, dict[tuple[str, str], str]]] = {}
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._vaults[id(self)] = {}
+            self.fail_writes = False
+            self.writes_left: int | None = None
+
+        @property
+        def entries(self) -> dict[tuple[str, str], str]:
+            return self._vaults[id(self)]
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.entries.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            if self.writes_left is not None:
+                if self.writes_left <= 0:
+                    raise WinError(1726, "CredWrite", "The remote procedure call failed.")
+                self.writes_left -= 1
+            if self.fail_writes:
+                raise WinError(1312, "CredWrite", "A specified logon session does not exist.")
+            if len(password.encode("utf-16-le")) > WINDOWS_BLOB_BYTES:
+                raise WinError(1783, "CredWrite", "The stub received bad data.")
+            self.entries[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            if self.entries.pop((service, username), None) is None:
+                raise PasswordDeleteError(service)
+
+    return CappedWindowsKeyring
+
+
+def capped_keyring() -> Any:
+    """A new :class:`CappedWindowsKeyring` (a real ``keyring`` backend)."""
+    return _capped_backend()()

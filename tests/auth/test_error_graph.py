@@ -27,11 +27,11 @@ from typing import Any
 
 import pandas as pd
 import requests
-from auth_support import CLIENT_ID, User
+from auth_support import CLIENT_ID, User, capped_keyring
 
 import ccpandas
 from ccpandas._secret import Secret
-from ccpandas.auth.connect import OAuthToken, TextView, login
+from ccpandas.auth.connect import OAuthToken, TextView, login, refresh_saved_login
 from ccpandas.auth.tokenstore import Credentials, TokenStore
 from ccpandas.client.http import Client
 from ccpandas.errors import (
@@ -287,3 +287,37 @@ def test_an_error_raised_by_the_runner_keeps_no_token(auth_emu, store: TokenStor
     err = catch(lambda: frame.cc.remove_from_lists([list_id], client=client, progress=False))
     assert isinstance(err, CCError)
     assert_clean(err, [*emu.oauth.issued_secrets(), emu.token])
+
+
+def test_keyring_and_keep_alive_errors_keep_no_token(auth_emu, private_env: Path) -> None:
+    """The keyring's refusals (its errors' frames held the pieces of the secret) and the
+    keep-alive's failure after a refresh whose answer could not be saved."""
+    emu = auth_emu()
+    ring = capped_keyring()
+    store = TokenStore(keyring=ring)
+    body = emu.oauth.grant(CLIENT_ID)
+    creds = Credentials(
+        CLIENT_ID,
+        Secret(body["access_token"] + "." + "x" * 1200),  # a JWT's length: 2 pieces
+        Secret(body["refresh_token"]),
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        origin="login-graph",
+    )
+    ring.fail_writes = True
+    err = catch(lambda: store.save(creds))
+    assert isinstance(err, TokenStoreError) and "CappedWindowsKeyring" in str(err)
+    assert err.__context__ is None and err.__cause__ is None
+    assert_clean(err, [*creds.secret_dict().values(), *emu.oauth.issued_secrets()])
+
+    ring.fail_writes = False
+    store.save(creds)
+    # The check before the refresh rewrites the same entries and passes; the save after
+    # the refresh fails.
+    ring.writes_left = len(ring.entries)
+    err = catch(lambda: refresh_saved_login(CLIENT_ID, store=store))
+    assert isinstance(err, TokenStoreError)
+    assert str(err).startswith(f"Refreshed the access token of {CLIENT_ID}, but could not")
+    assert "log in again" in str(err)
+    assert emu.oauth.events["token:refresh_token"] == 1
+    assert_clean(err, [*creds.secret_dict().values(), *emu.oauth.issued_secrets()])

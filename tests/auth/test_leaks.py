@@ -15,21 +15,27 @@ other processes, anything shaped like an emulator token or a credential.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import time
 import traceback
+import warnings
 from pathlib import Path
 
+import keyring
 import pandas as pd
 import pytest
 import requests
-from auth_support import BROWSER_THREAD, CLIENT_ID, Secrets, User
+from auth_support import BROWSER_THREAD, CLIENT_ID, Secrets, User, capped_keyring
 
 import ccpandas
+from ccpandas._secret import Secret
 from ccpandas.auth.connect import connect, login, logout
-from ccpandas.auth.tokenstore import TokenStore
+from ccpandas.auth.tokenstore import Credentials, TokenStore
 from ccpandas.errors import AuthError, CCError, ConfigError
+from ccpandas.widgets.cli import main
 from ccpandas.widgets.login import LoginWidget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,7 +197,12 @@ def test_no_token_leaks_anywhere(
         ),
     )
 
-    # 6. Logout.
+    # 6. Real-life tokens: a Windows-like keyring that refuses the save after a rotating
+    #    refresh (the session warns and goes on), the keep-alive on the command line
+    #    (done with a 150-day warning, store failed, refused).
+    keep_alive(emu, keep, monkeypatch)
+
+    # 7. Logout.
     assert logout(CLIENT_ID)
     expect_error(AuthError, lambda: ccpandas.read_contact_lists(client))
 
@@ -227,6 +238,50 @@ def test_no_token_leaks_anywhere(
         for m in TOKEN_SHAPE.finditer(text)
     ]
     assert shaped == []
+
+
+def keep_alive(emu, keep, monkeypatch) -> None:
+    """Step 6 of the leak test: the keyring, a failed save, ``ccpandas login --refresh``."""
+    ring, old_ring = capped_keyring(), keyring.get_keyring()
+    keyring.set_keyring(ring)
+    monkeypatch.setenv("CCPANDAS_KEYRING", "1")
+    try:
+        body, now = emu.oauth.grant("ring-app"), time.time()
+        TokenStore().save(
+            Credentials(
+                "ring-app",
+                Secret(body["access_token"] + "." + "j" * 1150),  # a JWT's length
+                Secret(body["refresh_token"]),
+                expires_at=now - 1,
+                obtained_at=now - 151 * 86400,
+                auth_url=emu.auth_url,
+                base_url=emu.base_url,
+                origin="login-leaks",
+            )
+        )
+        codes = [cli_refresh("ring-app", keep)]  # 0, with the 150-day warning
+        ring.fail_writes = True
+        codes.append(cli_refresh("ring-app", keep))  # 6
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            session = connect("ring-app", interactive=False, client_options={"rate": None})
+            session._token_provider.func.refresh(force=True)  # rotated; not saved
+            keep(ccpandas.read_contact_lists(session), session._token_provider.func)
+        keep(*(w.message for w in caught))
+        ring.fail_writes = False
+        spent = TokenStore().load("ring-app")
+        emu.oauth.revoke_refresh_token(spent.refresh_token.reveal())
+        codes.append(cli_refresh("ring-app", keep))  # 5
+        assert codes == [0, 6, 5] and len(caught) == 1
+    finally:
+        keyring.set_keyring(old_ring)
+
+
+def cli_refresh(client_id: str, keep) -> int:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["login", "--refresh", "--client-id", client_id], stdout=out, stderr=err)
+    keep(out.getvalue(), err.getvalue())
+    return code
 
 
 def test_the_store_file_itself_holds_the_tokens_and_nothing_else_does(

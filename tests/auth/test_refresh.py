@@ -435,7 +435,7 @@ def test_a_login_never_takes_over_a_newer_login_of_the_same_app(
     ids=["disk-full", "lock-timeout"],
 )
 def test_a_failed_save_keeps_the_fresh_tokens_in_memory(
-    auth_emu, caplog, failure: Exception
+    auth_emu, recwarn, failure: Exception
 ) -> None:
     emu = auth_emu()
 
@@ -453,20 +453,20 @@ def test_a_failed_save_keeps_the_fresh_tokens_in_memory(
     token = OAuthToken(creds, store=store, min_refresh_interval=0)
     client = ccpandas.Client(token=token, base_url=emu.base_url, rate=None)
     emu.revoke_token(creds.access_token.reveal())
-    with caplog.at_level(logging.INFO, logger="ccpandas.auth.connect"):
-        assert len(ccpandas.read_contact_lists(client)) == 3  # refreshed; not saved
-        token.refresh(force=True)  # starts from the rotated token kept in memory
-        assert len(ccpandas.read_contact_lists(client)) == 3
+    assert len(ccpandas.read_contact_lists(client)) == 3  # refreshed; not saved
+    token.refresh(force=True)  # starts from the rotated token kept in memory
+    assert len(ccpandas.read_contact_lists(client)) == 3
     assert emu.oauth.events["token:refresh_token"] == 2
     assert emu.oauth.events["refresh_reuse"] == 0  # never an invalid_grant
     assert emu.oauth.live_refresh_tokens(CLIENT_ID) == [token.credentials.refresh_token.reveal()]
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert len(errors) == 2
-    message = errors[0].getMessage()
-    assert "could not save the refreshed credentials" in message
-    assert ("No space left" if isinstance(failure, OSError) else "locked") in message
+    warned = [str(w.message) for w in recwarn if issubclass(w.category, UserWarning)]
+    assert len(warned) == 2  # one a failed refresh save
+    assert warned[0].startswith(f"Refreshed the access token of {CLIENT_ID}, but ")
+    assert ("No space left" if isinstance(failure, OSError) else "locked") in warned[0]
+    assert "keeps working with the new tokens" in warned[0]
+    assert token.unsaved is not None
     for secret in emu.oauth.issued_secrets():
-        assert secret not in caplog.text
+        assert all(secret not in text for text in warned)
     assert store.load(CLIENT_ID).access_token == creds.access_token  # the file: unchanged
 
 

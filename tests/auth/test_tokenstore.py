@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from auth_support import capped_keyring
 
 from ccpandas._secret import Secret
 from ccpandas.auth.tokenstore import Credentials, TokenStore, config_dir
@@ -88,20 +89,7 @@ def test_unreadable_file_is_ignored_with_a_warning_and_kept(store: TokenStore, c
 
 
 def test_keyring_holds_the_secrets_when_enabled(private_env: Path) -> None:
-    class MemoryKeyring:
-        def __init__(self) -> None:
-            self.items: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, user: str) -> str | None:
-            return self.items.get((service, user))
-
-        def set_password(self, service: str, user: str, value: str) -> None:
-            self.items[(service, user)] = value
-
-        def delete_password(self, service: str, user: str) -> None:
-            del self.items[(service, user)]
-
-    ring = MemoryKeyring()
+    ring = capped_keyring()  # a real keyring backend, in memory
     store = TokenStore(keyring=ring)
     store.save(creds())
     text = store.path("app-1").read_text()
@@ -111,7 +99,7 @@ def test_keyring_holds_the_secrets_when_enabled(private_env: Path) -> None:
     assert loaded is not None and loaded.refresh_token == Secret("refresh-1")
     assert TokenStore(keyring=False).load("app-1") is None  # the file alone is not enough
     store.delete("app-1")
-    assert ring.items == {}
+    assert ring.entries == {}
 
 
 def test_the_lock_keeps_other_processes_out(store: TokenStore, tmp_path: Path) -> None:
