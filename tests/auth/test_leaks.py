@@ -34,8 +34,8 @@ import ccpandas
 from ccpandas._secret import Secret
 from ccpandas.auth.connect import connect, login, logout
 from ccpandas.auth.tokenstore import Credentials, TokenStore
+from ccpandas.cli.main import main
 from ccpandas.errors import AuthError, CCError, ConfigError
-from ccpandas.widgets.cli import main
 from ccpandas.widgets.login import LoginWidget
 
 ROOT = Path(__file__).resolve().parents[2]

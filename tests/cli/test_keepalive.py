@@ -20,8 +20,8 @@ import pytest
 
 from ccpandas._secret import Secret
 from ccpandas.auth.tokenstore import Credentials, TokenStore
+from ccpandas.cli.main import ExitCode
 from ccpandas.emulator import Emulator, ManualClock
-from ccpandas.widgets.cli import ExitCode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
 from auth_support import capped_keyring  # the auth tests' Windows-like keyring backend
