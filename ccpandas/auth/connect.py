@@ -915,8 +915,18 @@ def connect(
     )
 
 
-def _secret_of(o: Mapping[str, Any]) -> str | Secret | None:
-    return o["client_secret"] if o["client_secret"] is not None else env(CLIENT_SECRET_ENV)
+def _provider(
+    creds: Credentials, store: TokenStore, auth_url: str | None, o: Mapping[str, Any]
+) -> OAuthToken:
+    """The refreshing token provider of ``creds``, with the session options ``o``."""
+    secret = o["client_secret"]
+    return OAuthToken(
+        creds,
+        auth_url=auth_url,
+        client_secret=secret if secret is not None else env(CLIENT_SECRET_ENV),
+        store=store,
+        min_refresh_interval=o["min_refresh_interval"],
+    )
 
 
 def _connect_env(
@@ -955,13 +965,7 @@ def _connect_env(
             base_url=api_url,
             origin=origin,
         )
-    provider = OAuthToken(
-        creds,
-        auth_url=auth_url,
-        client_secret=_secret_of(o),
-        store=store,
-        min_refresh_interval=o["min_refresh_interval"],
-    )
+    provider = _provider(creds, store, auth_url, o)
     _log.info("connecting with %s and %s", TOKEN_ENV, REFRESH_TOKEN_ENV)
     return _client_for(provider, url, o["client_options"], o["set_default"])
 
@@ -977,13 +981,7 @@ def _connect_saved(
     """A client with a saved login, refreshed now if its token has expired; None when
     the login no longer works and ``interactive`` lets a new one replace it."""
     _warn_if_idle(saved, time.time())
-    provider = OAuthToken(
-        saved,
-        auth_url=auth_url,
-        client_secret=_secret_of(o),
-        store=store,
-        min_refresh_interval=o["min_refresh_interval"],
-    )
+    provider = _provider(saved, store, auth_url, o)
     try:
         provider()  # refreshes now if the saved token has expired
     except AuthError as exc:
