@@ -37,9 +37,9 @@ Example:
     >>> state = SharedState.local(pathlib.Path(tempfile.mkdtemp()) / "quota.sqlite3")
     >>> state
     SharedState('local')
-    >>> round(state.reserve("https://api.cc.email/v3 app=demo", 0.25), 2)
+    >>> round(state.reserve("https://api.cc.email/v3 app=demo", 0.25), 2)  # the first: now
     0.0
-    >>> 0.2 < state.reserve("https://api.cc.email/v3 app=demo", 0.25) <= 0.25
+    >>> 0 < state.reserve("https://api.cc.email/v3 app=demo", 0.25) <= 0.25  # the next
     True
 """
 
