@@ -1,18 +1,20 @@
 """One secret of any length in a system keyring, split over entries that each fit.
 
-Windows' Credential Manager refuses a secret over 2,560 bytes (``CRED_MAX_CREDENTIAL_BLOB_SIZE``,
-5 x 512), and keyring's Windows backend hands the secret to ``CredWrite`` as UTF-16, two
-bytes a character: 1,280 characters at most. A JSON pair of a 1,150-character JWT and a
-43-character refresh token is 1,234 characters and fits; with a 1,200-character JWT it is
-1,284 and ``CredWrite`` fails with error 1783 ("The stub received bad data").
+Windows' Credential Manager refuses a secret over 2,560 bytes
+(``CRED_MAX_CREDENTIAL_BLOB_SIZE``, 5 x 512), and keyring's Windows backend hands the
+secret to ``CredWrite`` as UTF-16, two bytes a character: 1,280 characters at most. A
+JSON pair of a 1,150-character JWT and a 43-character refresh token is 1,234 characters
+and fits; with a 1,200-character JWT it is 1,284 and ``CredWrite`` fails with error 1783
+("The stub received bad data").
 
-So the secret is cut in pieces of :data:`CHUNK_CHARS` characters, each in an entry of its
-own (``<user>#a1``, ``<user>#a2``...), and a small manifest under ``<user>`` names the
-pieces. A save writes the pieces into the slot the manifest does not use (``a`` or ``b``),
-then switches the manifest to them, then deletes the old slot's pieces: until the manifest
-changes, the previous secret stays whole, so an interrupted save loses nothing. Each piece
-starts with the save's random generation id, so a set whose pieces come from different
-saves (edited outside ccpandas, or a backend that lost an entry) is detected, never joined.
+So the secret is cut in pieces of :data:`CHUNK_CHARS` characters, each in an entry of
+its own (``<user>#a1``, ``<user>#a2``...), and a small manifest under ``<user>`` names
+the pieces. A save writes the pieces into the slot the manifest does not use (``a`` or
+``b``), then switches the manifest to them, then deletes the old slot's pieces: until
+the manifest changes, the previous secret stays whole, so an interrupted save loses
+nothing. Each piece starts with the save's random generation id, so a set whose pieces
+come from different saves (edited outside ccpandas, or a backend that lost an entry) is
+detected, never joined.
 
 Example:
     >>> ring = _DictRing()
