@@ -77,6 +77,17 @@ __all__ = [
 ]
 
 
+def short_repr(value: Any, width: int = 40) -> str:
+    """How a bad value is named in an error message: its repr, cut to ``width``.
+
+    Example:
+        >>> short_repr("x" * 50, width=10)
+        "'xxxxxx..."
+    """
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 class CCError(Exception):
     """Base class of every ccpandas error.
 

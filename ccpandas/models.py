@@ -1,4 +1,5 @@
-"""Plain, frozen data: what a removal is made of. No I/O, no pandas, no HTTP.
+"""Plain, frozen data: what a removal is made of and the daily quota it spends. No I/O, no
+pandas, no HTTP.
 
 Example:
     >>> src = Source.tag_ids(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"])
@@ -8,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import json
 import re
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "DAILY_QUOTA",
     "ENGAGEMENT_LEVELS",
     "MAX_CLOCK_SKEW_SECONDS",
     "MAX_CONTACTS_PER_REQUEST",
@@ -30,6 +33,7 @@ __all__ = [
     "Source",
     "SourceKind",
     "activity_error_texts",
+    "quota_day",
 ]
 
 # Limits from the developer guide / spec descriptions (not the spec's maxItems: 0 defect).
@@ -38,6 +42,8 @@ MAX_LISTS_PER_REQUEST = 50
 MAX_SOURCE_LISTS = 50
 MAX_TAGS_PER_REQUEST = 50
 ENGAGEMENT_LEVELS = ("unqualified", "low", "medium", "high")
+#: Requests an application key may send per UTC day (Constant Contact's default).
+DAILY_QUOTA = 10_000
 
 #: A canonical lower-case 8-4-4-4-12 UUID.
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -354,3 +360,13 @@ def chunked(seq: Sequence[str], size: int) -> list[tuple[str, ...]]:
         [('a', 'b'), ('c',)]
     """
     return [tuple(seq[i : i + size]) for i in range(0, len(seq), size)]
+
+
+def quota_day() -> dt.date:
+    """Today in UTC: the day the daily quota counts against.
+
+    Example:
+        >>> quota_day() == dt.datetime.now(dt.UTC).date()
+        True
+    """
+    return dt.datetime.now(dt.UTC).date()

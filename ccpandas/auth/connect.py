@@ -127,13 +127,36 @@ _providers: weakref.WeakSet[OAuthToken] = weakref.WeakSet()
 
 
 # --------------------------------------------------------------------------- option bundles
-# Defined once, as stripe-python's _request_options.py does, for the functions that only
-# pass them on (connect() to login(), %cc_connect to connect(), the login prompt to
-# login()). login() and connect() still spell out their own keywords: users call them.
+# As stripe-python does (a TypedDict per bundle, taken with Unpack): login() and
+# connect() name what picks the application and the servers, and take the rest as one
+# bundle, checked once (an unknown name is a TypeError, as for any keyword) and passed
+# on whole: connect() to login(), %cc_connect to connect(), the login prompt to login().
 
 
 class InteractiveOptions(TypedDict, total=False):
-    """Options only an interactive :func:`login` uses (see :func:`login` for each)."""
+    """Options only an interactive :func:`login` uses. Every key is optional:
+
+    ``redirect_uri``
+        Where the PKCE flow's browser comes back: an ``http://`` loopback address
+        registered in your application. Default ``"http://127.0.0.1:8976/callback"``.
+        Only ``flow="pkce"`` uses it.
+    ``open_browser``
+        Whether the PKCE flow opens the sign-in page in a browser itself (the link is
+        shown either way). None (the default) opens it outside a notebook only. Only
+        ``flow="pkce"`` uses it.
+    ``view``
+        Where the login shows its link, code and status: a
+        :class:`~ccpandas.auth.flows.LoginView` such as
+        :class:`~ccpandas.auth.flows.TextView`. None (the default) is the login widget
+        in a notebook, else lines of text on stdout.
+    ``timeout``
+        Seconds to wait for your approval at most, e.g. ``120``. None (the default)
+        waits as long as the device code is valid (the server says how long, e.g. 10
+        minutes), or 600 seconds for the PKCE flow.
+    ``save``
+        True (the default) saves the credentials in ``store`` for later sessions, and
+        each refresh after them. False keeps them in this client only.
+    """
 
     redirect_uri: str
     open_browser: bool | None
@@ -143,7 +166,34 @@ class InteractiveOptions(TypedDict, total=False):
 
 
 class SessionOptions(TypedDict, total=False):
-    """Options of every token source of :func:`connect` and of :func:`login`."""
+    """Options of every token source of :func:`connect` and of :func:`login`. Every key
+    is optional:
+
+    ``scopes``
+        The scopes a login asks for, e.g. ``["contact_data"]``. Default
+        ``contact_data`` (the contact endpoints) and ``offline_access`` (a refresh
+        token, to stay connected beyond the access token's 24 hours).
+    ``client_secret``
+        A confidential application's client secret, e.g. from ``getpass.getpass()``
+        (never type it into a widget). None (the default) reads ``CC_CLIENT_SECRET``;
+        without either, the application is public.
+    ``store``
+        The :class:`~ccpandas.auth.tokenstore.TokenStore` that keeps the credentials
+        (:func:`connect` reads saved logins from it too). None (the default) is the
+        token store in your config folder (``CCPANDAS_CONFIG_DIR`` chooses it), except
+        for a practice login to the emulator, which then keeps them in a
+        :class:`~ccpandas.auth.tokenstore.MemoryTokenStore` of this process.
+    ``set_default``
+        True (the default) makes the client the default client
+        (:func:`ccpandas.set_default_client`), which every call with ``client=None``
+        uses. False only returns it.
+    ``client_options``
+        More keyword arguments for the :class:`~ccpandas.Client`, e.g.
+        ``{"rate": 2.0, "max_attempts": 4}``. None (the default) uses its defaults.
+    ``min_refresh_interval``
+        The fewest seconds between two refreshes of the access token (the token
+        endpoint allows about one request a second). Default 1.0.
+    """
 
     scopes: Iterable[str]
     client_secret: str | Secret | None
@@ -154,7 +204,21 @@ class SessionOptions(TypedDict, total=False):
 
 
 class LoginOptions(InteractiveOptions, SessionOptions, total=False):
-    """Every keyword of :func:`login` but ``client_id``.
+    """Every keyword of :func:`login` but ``client_id``: those of
+    :class:`InteractiveOptions` and :class:`SessionOptions`, and these (all optional):
+
+    ``flow``
+        ``"device"`` (the default): a link and a code to approve in any browser, on any
+        machine. ``"pkce"``: the browser on this machine, which comes back to
+        ``redirect_uri``.
+    ``auth_url``
+        The authorization server, e.g. ``emu.auth_url`` for the emulator's. None (the
+        default) reads ``CC_AUTH_URL``, else Constant Contact's
+        (``https://authz.constantcontact.com/oauth2/default/v1``).
+    ``base_url``
+        The API the client talks to, e.g. ``emu.base_url`` for the emulator. None (the
+        default) reads ``CC_BASE_URL``, else the real API, ``https://api.cc.email/v3``.
+        The saved login records it.
 
     Example:
         >>> options: LoginOptions = {"flow": "pkce", "open_browser": False}
@@ -168,11 +232,53 @@ class LoginOptions(InteractiveOptions, SessionOptions, total=False):
 
 
 class ConnectOptions(InteractiveOptions, SessionOptions, total=False):
-    """The keywords of :func:`connect` that ``%cc_connect`` passes on (it takes
-    ``base_url``, ``client_id``, ``flow`` and ``auth_url`` itself)."""
+    """The keywords of :func:`connect` after its client id, servers and flow (what
+    ``%cc_connect`` passes on): those of :class:`InteractiveOptions` (for the login it
+    may end with) and :class:`SessionOptions`, and these (both optional):
+
+    ``token``
+        An access token, or a function returning one (called before each request),
+        e.g. ``os.environ["MY_TOKEN"]``: the first source, used as it is (ccpandas does
+        not refresh it). None (the default) goes on to the environment.
+    ``interactive``
+        True (the default) ends with an interactive :func:`login` when no other source
+        has a token (a client id is needed). False raises
+        :class:`~ccpandas.errors.AuthError` with what to do instead.
+    """
 
     token: str | Callable[[], str] | None
     interactive: bool
+
+
+# Every option's default (login() and connect() fill the ones not given).
+_DEFAULTS: dict[str, Any] = {
+    "redirect_uri": DEFAULT_REDIRECT_URI,
+    "open_browser": None,
+    "view": None,
+    "timeout": None,
+    "save": True,
+    "scopes": DEFAULT_SCOPES,
+    "client_secret": None,
+    "store": None,
+    "set_default": True,
+    "client_options": None,
+    "min_refresh_interval": MIN_REFRESH_INTERVAL,
+    "flow": "device",
+    "auth_url": None,
+    "base_url": None,
+    "token": None,
+    "interactive": True,
+}
+
+
+def _options(given: Mapping[str, Any], bundle: type, function: str) -> dict[str, Any]:
+    """Every option of ``bundle`` (a TypedDict): the ``given`` ones, else the default;
+    a name not in the bundle is refused as Python refuses an unknown keyword."""
+    names = bundle.__optional_keys__ | bundle.__required_keys__  # type: ignore[attr-defined]
+    for name in given:
+        if name not in names:
+            raise TypeError(f"{function}() got an unexpected keyword argument {name!r}")
+    return {name: given.get(name, _DEFAULTS[name]) for name in names}
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -618,24 +724,7 @@ def _client_for(
     return client
 
 
-def login(
-    client_id: str | None = None,
-    *,
-    scopes: Iterable[str] = DEFAULT_SCOPES,
-    flow: str = "device",
-    auth_url: str | None = None,
-    base_url: str | None = None,
-    client_secret: str | Secret | None = None,
-    redirect_uri: str = DEFAULT_REDIRECT_URI,
-    open_browser: bool | None = None,
-    view: LoginView | None = None,
-    store: TokenStore | None = None,
-    save: bool = True,
-    timeout: float | None = None,
-    set_default: bool = True,
-    client_options: Mapping[str, Any] | None = None,
-    min_refresh_interval: float = MIN_REFRESH_INTERVAL,
-) -> Client:
+def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Client:
     """Log in to Constant Contact interactively and return a connected client.
 
     ``flow="device"`` (default) shows a link and a code (a widget in a notebook, text in
@@ -649,58 +738,25 @@ def login(
     Args:
         client_id: Your application's API key (its OAuth2 client id), e.g.
             ``"0a1b2c3d-..."``. None (the default) reads ``CC_CLIENT_ID``.
-        scopes: The scopes to ask for, e.g. ``["contact_data"]``. Default
-            ``contact_data`` (the contact endpoints) and ``offline_access`` (a refresh
-            token, to stay connected beyond the access token's 24 hours).
-        flow: ``"device"`` (the default): a link and a code to approve in any browser,
-            on any machine. ``"pkce"``: the browser on this machine, which comes back
-            to ``redirect_uri``.
-        auth_url: The authorization server, e.g. ``emu.auth_url`` for the emulator's.
-            None (the default) reads ``CC_AUTH_URL``, else Constant Contact's
-            (``https://authz.constantcontact.com/oauth2/default/v1``).
-        base_url: The API the client talks to, e.g. ``emu.base_url`` for the emulator.
-            None (the default) reads ``CC_BASE_URL``, else the real API,
-            ``https://api.cc.email/v3``. The saved login records it.
-        client_secret: A confidential application's client secret, e.g. from
-            ``getpass.getpass()`` (never type it into a widget). None (the default)
-            reads ``CC_CLIENT_SECRET``; without either, the application is public.
-        redirect_uri: Where the PKCE flow's browser comes back: an ``http://``
-            loopback address registered in your application. Default
-            ``"http://127.0.0.1:8976/callback"``. Only ``flow="pkce"`` uses it.
-        open_browser: Whether the PKCE flow opens the sign-in page in a browser itself
-            (the link is shown either way). None (the default) opens it outside a
-            notebook only. Only ``flow="pkce"`` uses it.
-        view: Where the login shows its link, code and status: a
-            :class:`~ccpandas.auth.flows.LoginView` such as
-            :class:`~ccpandas.auth.flows.TextView`. None (the default) is the login
-            widget in a notebook, else lines of text on stdout.
-        store: The :class:`~ccpandas.auth.tokenstore.TokenStore` that keeps the
-            credentials. None (the default) is the token store in your config folder
-            (``CCPANDAS_CONFIG_DIR`` chooses it), except for a practice login to the
-            emulator, which then keeps them in a
-            :class:`~ccpandas.auth.tokenstore.MemoryTokenStore` of this process.
-        save: True (the default) saves the credentials in ``store`` for later sessions,
-            and each refresh after them. False keeps them in this client only.
-        timeout: Seconds to wait for your approval at most, e.g. ``120``. None (the
-            default) waits as long as the device code is valid (the server says how
-            long, e.g. 10 minutes), or 600 seconds for the PKCE flow.
-        set_default: True (the default) makes the client the default client
-            (:func:`ccpandas.set_default_client`), which every call with
-            ``client=None`` uses. False only returns it.
-        client_options: More keyword arguments for the :class:`~ccpandas.Client`, e.g.
-            ``{"rate": 2.0, "max_attempts": 4}``. None (the default) uses its defaults.
-        min_refresh_interval: The fewest seconds between two refreshes of the access
-            token (the token endpoint allows about one request a second). Default 1.0.
+        **options: How to log in, by name, each described in :class:`LoginOptions`:
+            ``flow`` (``"device"``, the default, or ``"pkce"``), ``auth_url``,
+            ``base_url``, ``scopes``, ``client_secret``, ``redirect_uri``,
+            ``open_browser``, ``view``, ``store``, ``save``, ``timeout``,
+            ``set_default``, ``client_options`` and ``min_refresh_interval``.
 
     Returns:
         The connected :class:`~ccpandas.Client`.
+
+    Raises:
+        TypeError: An option that :class:`LoginOptions` does not name.
 
     Example:
         >>> client = ccpandas.login(client_id="0a1b2c3d-...")  # doctest: +SKIP
         To connect ccpandas to Constant Contact, open this page and sign in: ...
     """
-    if flow not in ("device", "pkce"):
-        raise ConfigError(f"flow must be 'device' or 'pkce', not {flow!r}")
+    o = _options(options, LoginOptions, "login")
+    if o["flow"] not in ("device", "pkce"):
+        raise ConfigError(f"flow must be 'device' or 'pkce', not {o['flow']!r}")
     cid = client_id.strip() if isinstance(client_id, str) and client_id.strip() else None
     cid = cid or env(CLIENT_ID_ENV)
     if cid is None:
@@ -708,40 +764,18 @@ def login(
             "login needs your application's client id (its API key): "
             f"ccpandas.login(client_id=...) or set {CLIENT_ID_ENV}; {_GUIDE}"
         )
-    scope_list = _scopes(scopes)
-    api_url = base_url or env(BASE_URL_ENV) or DEFAULT_BASE_URL
+    scope_list = _scopes(o["scopes"])
+    api_url = o["base_url"] or env(BASE_URL_ENV) or DEFAULT_BASE_URL
     normalize_base_url(api_url)  # a bad base URL fails now, not after the login
+    secret = o["client_secret"]
     session = OAuthSession(
         cid,
-        auth_url=auth_url,
-        client_secret=client_secret if client_secret is not None else env(CLIENT_SECRET_ENV),
+        auth_url=o["auth_url"],
+        client_secret=secret if secret is not None else env(CLIENT_SECRET_ENV),
     )
-    store = _login_store(store, api_url, session.auth_url)
-    view = view if view is not None else _default_view()
-    try:
-        if flow == "device":
-            body = device_flow(
-                session, scope_list, view, timeout=timeout, sleep=time.sleep, clock=time.monotonic
-            )
-        else:
-            if open_browser is None:
-                open_browser = not in_notebook()
-            body = pkce_flow(
-                session,
-                scope_list,
-                view,
-                redirect_uri=redirect_uri,
-                open_browser=open_browser,
-                timeout=timeout,
-                clock=time.monotonic,
-            )
-    except KeyboardInterrupt:
-        view.status("cancelled", "Login cancelled.")
-        raise
-    except AuthError as exc:
-        if exc.error_key not in ("access_denied", "expired_token"):
-            view.status("failed", f"The sign-in failed: {exc}")
-        raise
+    store = _login_store(o["store"], api_url, session.auth_url)
+    view = o["view"] if o["view"] is not None else _default_view()
+    body = _run_flow(session, scope_list, view, o)
     creds = credentials_from_answer(
         body,
         client_id=cid,
@@ -751,7 +785,7 @@ def login(
         origin=_new_chain(),  # refreshes carry it: this login's saved successors
     )
     del body  # raw tokens: not in this frame if saving fails
-    if save:
+    if o["save"]:
         store.save(creds)  # only now: a failed login leaves the old credentials alone
     if "contact_data" not in creds.scopes and creds.scopes:
         _log.warning(
@@ -762,28 +796,49 @@ def login(
     provider = OAuthToken(
         creds,
         session=session,
-        store=store if save else None,
-        min_refresh_interval=min_refresh_interval,
+        store=store if o["save"] else None,
+        min_refresh_interval=o["min_refresh_interval"],
     )
     view.status("connected", f"Connected to Constant Contact ({' '.join(creds.scopes)}).")
-    return _client_for(provider, api_url, client_options, set_default)
+    return _client_for(provider, api_url, o["client_options"], o["set_default"])
+
+
+def _run_flow(
+    session: OAuthSession, scopes: tuple[str, ...], view: LoginView, o: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The token endpoint's answer to the login's flow; the view says how it ended
+    when it did not succeed."""
+    try:
+        if o["flow"] == "device":
+            return device_flow(
+                session, scopes, view, timeout=o["timeout"], sleep=time.sleep, clock=time.monotonic
+            )
+        open_browser = o["open_browser"]
+        return pkce_flow(
+            session,
+            scopes,
+            view,
+            redirect_uri=o["redirect_uri"],
+            open_browser=not in_notebook() if open_browser is None else open_browser,
+            timeout=o["timeout"],
+            clock=time.monotonic,
+        )
+    except KeyboardInterrupt:
+        view.status("cancelled", "Login cancelled.")
+        raise
+    except AuthError as exc:
+        if exc.error_key not in ("access_denied", "expired_token"):
+            view.status("failed", f"The sign-in failed: {exc}")
+        raise
 
 
 def connect(
     client_id: str | None = None,
     *,
-    token: str | Callable[[], str] | None = None,
     base_url: str | None = None,
     auth_url: str | None = None,
-    scopes: Iterable[str] = DEFAULT_SCOPES,
     flow: str = "device",
-    client_secret: str | Secret | None = None,
-    interactive: bool = True,
-    store: TokenStore | None = None,
-    set_default: bool = True,
-    client_options: Mapping[str, Any] | None = None,
-    min_refresh_interval: float = MIN_REFRESH_INTERVAL,
-    **login_options: Unpack[InteractiveOptions],
+    **options: Unpack[ConnectOptions],
 ) -> Client:
     """A connected client from the first token source that has one: ``token=``, then
     ``CC_ACCESS_TOKEN`` (refreshable with ``CC_REFRESH_TOKEN`` and ``CC_CLIENT_ID``), then
@@ -801,130 +856,48 @@ def connect(
             ``"0a1b2c3d-..."``: it picks the saved login and refreshes
             ``CC_ACCESS_TOKEN``. None (the default) reads ``CC_CLIENT_ID``, else takes
             the only application with a saved login (for this base URL).
-        token: An access token, or a function returning one (called before each
-            request), e.g. ``os.environ["MY_TOKEN"]``: the first source, used as it is
-            (ccpandas does not refresh it). None (the default) goes on to the
-            environment.
         base_url: The API the client talks to, e.g. ``emu.base_url`` for the emulator.
             None (the default) reads ``CC_BASE_URL``, else the saved login's own base
             URL, else the real API, ``https://api.cc.email/v3``.
         auth_url: The authorization server that refreshes and logs in, e.g.
             ``emu.auth_url`` for the emulator's. None (the default) is the saved
             login's, else ``CC_AUTH_URL``, else Constant Contact's.
-        scopes: The scopes an interactive login asks for, e.g. ``["contact_data"]``.
-            Default ``contact_data`` and ``offline_access``, as for :func:`login`.
         flow: How an interactive login runs: ``"device"`` (the default) or ``"pkce"``,
             as for :func:`login`.
-        client_secret: A confidential application's client secret, e.g. from
-            ``getpass.getpass()``. None (the default) reads ``CC_CLIENT_SECRET``;
-            without either, the application is public.
-        interactive: True (the default) ends with an interactive :func:`login` when no
-            other source has a token (a client id is needed). False raises
-            :class:`~ccpandas.errors.AuthError` with what to do instead.
-        store: The :class:`~ccpandas.auth.tokenstore.TokenStore` to read saved logins
-            from and to save refreshed credentials in. None (the default) is the token
-            store in your config folder (``CCPANDAS_CONFIG_DIR`` chooses it); a practice
-            login to the emulator keeps its credentials in memory, as for :func:`login`.
-        set_default: True (the default) makes the client the default client
-            (:func:`ccpandas.set_default_client`), which every call with
-            ``client=None`` uses. False only returns it.
-        client_options: More keyword arguments for the :class:`~ccpandas.Client`, e.g.
-            ``{"rate": 2.0, "max_attempts": 4}``. None (the default) uses its defaults.
-        min_refresh_interval: The fewest seconds between two refreshes of the access
-            token (the token endpoint allows about one request a second). Default 1.0.
-        **login_options: The interactive login's own options
-            (:class:`InteractiveOptions`): ``redirect_uri``, ``open_browser``, ``view``,
-            ``timeout`` and ``save``, as for :func:`login`.
+        **options: The rest, by name, each described in :class:`ConnectOptions`:
+            ``token``, ``interactive``, ``scopes``, ``client_secret``, ``store``,
+            ``set_default``, ``client_options``, ``min_refresh_interval``, and the
+            interactive login's ``redirect_uri``, ``open_browser``, ``view``,
+            ``timeout`` and ``save``.
 
     Returns:
         The connected :class:`~ccpandas.Client`.
+
+    Raises:
+        TypeError: An option that :class:`ConnectOptions` does not name.
 
     Example:
         >>> client = ccpandas.connect()  # doctest: +SKIP
         >>> client = ccpandas.connect(client_id="0a1b2c3d-...", interactive=False)  # doctest: +SKIP
     """
-    given_store = store  # a login applies the practice-login rule to None itself
-    store = store if store is not None else TokenStore()
+    o = _options(options, ConnectOptions, "connect")
+    store = o["store"] if o["store"] is not None else TokenStore()
     api_url = base_url or env(BASE_URL_ENV)
-    options = dict(client_options or {})
-
-    # 1. explicit token
-    if token is not None:
-        return _client_for(token, api_url or DEFAULT_BASE_URL, options, set_default)
-
-    # 2. the environment
-    if env(TOKEN_ENV):
-        env_refresh = env(REFRESH_TOKEN_ENV)
-        cid = client_id or env(CLIENT_ID_ENV)
-        if env_refresh and not cid:
-            _log.warning(
-                "%s is set but %s is not: refreshing needs the client id (your "
-                "application's API key), so %s is used as it is and requests will fail "
-                "with 401 once it expires. Set %s (or pass client_id=) to refresh it.",
-                REFRESH_TOKEN_ENV,
-                CLIENT_ID_ENV,
-                TOKEN_ENV,
-                CLIENT_ID_ENV,
-            )
-        if env_refresh and cid:
-            store = _login_store(given_store, api_url, auth_url or env(AUTH_URL_ENV))
-            origin = _fingerprint(env_refresh)
-            saved = store.load(cid)
-            if saved is not None and saved.origin == origin:
-                creds = saved  # the rotated successors of this same refresh token
-            else:
-                creds = Credentials(
-                    cid,
-                    Secret(env(TOKEN_ENV) or ""),
-                    Secret(env_refresh),
-                    obtained_at=0.0,
-                    auth_url=None,
-                    base_url=api_url,
-                    origin=origin,
-                )
-            provider = OAuthToken(
-                creds,
-                auth_url=auth_url,
-                client_secret=client_secret
-                if client_secret is not None
-                else env(CLIENT_SECRET_ENV),
-                store=store,
-                min_refresh_interval=min_refresh_interval,
-            )
-            _log.info("connecting with %s and %s", TOKEN_ENV, REFRESH_TOKEN_ENV)
-            return _client_for(provider, api_url or DEFAULT_BASE_URL, options, set_default)
-        _log.info("connecting with %s", TOKEN_ENV)
-        return _client_for(None, api_url or DEFAULT_BASE_URL, options, set_default)
-
+    if o["token"] is not None:  # 1. explicit token
+        return _client_for(
+            o["token"], api_url or DEFAULT_BASE_URL, o["client_options"], o["set_default"]
+        )
+    if env(TOKEN_ENV):  # 2. the environment
+        return _connect_env(client_id, api_url, auth_url, o)
     # 3. saved credentials (made for this base URL)
     cid = _resolve_client_id(client_id, store, api_url)
     saved = _saved_for(store, cid, api_url) if cid else None
-    if saved is not None:
-        _warn_if_idle(saved, time.time())
-        provider = OAuthToken(
-            saved,
-            auth_url=auth_url,
-            client_secret=client_secret if client_secret is not None else env(CLIENT_SECRET_ENV),
-            store=store,
-            min_refresh_interval=min_refresh_interval,
-        )
-        try:
-            provider()  # refreshes now if the saved token has expired
-        except AuthError as exc:
-            if not interactive or exc.error_key not in (
-                "invalid_grant",
-                "no_refresh_token",
-            ):
-                raise
-            _log.warning("the saved login no longer works; logging in again")
-        else:
-            _log.info("connecting with the saved login of %s", cid)
-            return _client_for(
-                provider, api_url or saved.base_url or DEFAULT_BASE_URL, options, set_default
-            )
-
+    if cid is not None and saved is not None:
+        client = _connect_saved(cid, saved, store, api_url, auth_url, o)
+        if client is not None:
+            return client
     # 4. interactive login
-    if not interactive or cid is None:
+    if not o["interactive"] or cid is None:
         how = (
             f"Pass token=..., set {TOKEN_ENV}, or log in once with "
             f"ccpandas.login(client_id=...) (or set {CLIENT_ID_ENV})"
@@ -932,19 +905,93 @@ def connect(
         if cid is not None:
             how = f"No saved login for {cid}. {how}"
         raise AuthError(f"Not connected to Constant Contact. {how}; {_GUIDE}")
+    passed_on = {k: v for k, v in o.items() if k not in ("token", "interactive")}
     return login(
         cid,
-        scopes=scopes,
         flow=flow,
         auth_url=auth_url or (saved.auth_url if saved else None),
         base_url=api_url or (saved.base_url if saved else None),
-        client_secret=client_secret,
-        store=given_store,
-        set_default=set_default,
-        client_options=options,
-        min_refresh_interval=min_refresh_interval,
-        **login_options,
+        **passed_on,  # the store as given: a login applies the practice-login rule to None
     )
+
+
+def _provider(
+    creds: Credentials, store: TokenStore, auth_url: str | None, o: Mapping[str, Any]
+) -> OAuthToken:
+    """The refreshing token provider of ``creds``, with the session options ``o``."""
+    secret = o["client_secret"]
+    return OAuthToken(
+        creds,
+        auth_url=auth_url,
+        client_secret=secret if secret is not None else env(CLIENT_SECRET_ENV),
+        store=store,
+        min_refresh_interval=o["min_refresh_interval"],
+    )
+
+
+def _connect_env(
+    client_id: str | None, api_url: str | None, auth_url: str | None, o: Mapping[str, Any]
+) -> Client:
+    """A client with ``CC_ACCESS_TOKEN``: refreshed with ``CC_REFRESH_TOKEN`` when the
+    client id is known (continuing its saved successors), else used as it is."""
+    env_refresh = env(REFRESH_TOKEN_ENV)
+    cid = client_id or env(CLIENT_ID_ENV)
+    url = api_url or DEFAULT_BASE_URL
+    if env_refresh and not cid:
+        _log.warning(
+            "%s is set but %s is not: refreshing needs the client id (your "
+            "application's API key), so %s is used as it is and requests will fail "
+            "with 401 once it expires. Set %s (or pass client_id=) to refresh it.",
+            REFRESH_TOKEN_ENV,
+            CLIENT_ID_ENV,
+            TOKEN_ENV,
+            CLIENT_ID_ENV,
+        )
+    if not (env_refresh and cid):
+        _log.info("connecting with %s", TOKEN_ENV)
+        return _client_for(None, url, o["client_options"], o["set_default"])
+    store = _login_store(o["store"], api_url, auth_url or env(AUTH_URL_ENV))
+    origin = _fingerprint(env_refresh)
+    saved = store.load(cid)
+    if saved is not None and saved.origin == origin:
+        creds = saved  # the rotated successors of this same refresh token
+    else:
+        creds = Credentials(
+            cid,
+            Secret(env(TOKEN_ENV) or ""),
+            Secret(env_refresh),
+            obtained_at=0.0,
+            auth_url=None,
+            base_url=api_url,
+            origin=origin,
+        )
+    provider = _provider(creds, store, auth_url, o)
+    _log.info("connecting with %s and %s", TOKEN_ENV, REFRESH_TOKEN_ENV)
+    return _client_for(provider, url, o["client_options"], o["set_default"])
+
+
+def _connect_saved(
+    cid: str,
+    saved: Credentials,
+    store: TokenStore,
+    api_url: str | None,
+    auth_url: str | None,
+    o: Mapping[str, Any],
+) -> Client | None:
+    """A client with a saved login, refreshed now if its token has expired; None when
+    the login no longer works and ``interactive`` lets a new one replace it."""
+    _warn_if_idle(saved, time.time())
+    provider = _provider(saved, store, auth_url, o)
+    try:
+        provider()  # refreshes now if the saved token has expired
+    except AuthError as exc:
+        if not o["interactive"] or exc.error_key not in ("invalid_grant", "no_refresh_token"):
+            raise
+        _log.warning("the saved login no longer works; logging in again")
+        return None
+    _log.info("connecting with the saved login of %s", cid)
+    url = api_url or saved.base_url or DEFAULT_BASE_URL
+    return _client_for(provider, url, o["client_options"], o["set_default"])
 
 
 @shared_params

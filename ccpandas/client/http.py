@@ -54,7 +54,7 @@ from ccpandas.errors import (
     TransportError,
     error_for_response,
 )
-from ccpandas.models import ActivityState
+from ccpandas.models import ActivityState, quota_day
 
 __all__ = [
     "BASE_URL_ENV",
@@ -560,9 +560,6 @@ class Client:
         refresh = getattr(self._token_provider, "refresh", None)
         return bool(refresh()) if callable(refresh) else False
 
-    def _today(self) -> _dt.date:
-        return _dt.datetime.now(_dt.UTC).date()
-
     def _replayable(self, method: str, host_path: str) -> bool:
         if method in _SAFE_METHODS:
             return True
@@ -715,7 +712,7 @@ class Client:
     def _count_request(self, call: _Call, *, reached: bool) -> None:
         """Count one attempt in the stats and, when it may have reached the server, in
         the daily quota ledger."""
-        self.stats._sent(call.method, call.template, reached=reached, today=self._today())
+        self.stats._sent(call.method, call.template, reached=reached, today=quota_day())
 
     def _no_answer(
         self, call: _Call, error: TransportError, *, fatal: bool, number: int, started: float

@@ -50,6 +50,7 @@ from ccpandas._config import DEFAULT_BASE_URL
 from ccpandas.client.shared import QUOTA_FILE, BudgetKey, SharedState, resolve
 from ccpandas.client.urls import normalize_base_url
 from ccpandas.errors import error_entries, rate_limit_kind
+from ccpandas.models import DAILY_QUOTA, quota_day
 
 __all__ = [
     "DAILY_QUOTA",
@@ -62,8 +63,6 @@ __all__ = [
     "used_today",
 ]
 
-#: Requests per UTC day per application key.
-DAILY_QUOTA = 10_000
 #: Statuses the server does not count against the quota (see the module docstring).
 UNCOUNTED_STATUSES = frozenset({401, 403})
 #: ``error_key`` of the 429 answers the server does not count: the limits' refusals.
@@ -105,10 +104,6 @@ def server_counted(status: int, body: Any = None) -> bool:
 log = logging.getLogger("ccpandas")
 
 
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
-
-
 @dataclasses.dataclass(frozen=True)
 class QuotaUsage:
     """Requests counted on one UTC day for one key, by how many processes.
@@ -142,7 +137,7 @@ class QuotaUsage:
         return max(0, self.limit - self.used)
 
     def __str__(self) -> str:
-        when = "today" if self.day == _today() else f"on {self.day.isoformat()}"
+        when = "today" if self.day == quota_day() else f"on {self.day.isoformat()}"
         who = f"{self.processes:,} process{'es' * (self.processes != 1)}"
         text = f"{self.used:,} of {self.limit:,} used {when} on this key by {who}"
         return text + (" (Redis unreachable: last known figure)" if self.stale else "")
@@ -215,7 +210,7 @@ class DayCounter:
         if self.broken:
             return
         try:
-            self.state.ledger_add(self.scope, day or _today(), int(n))
+            self.state.ledger_add(self.scope, day or quota_day(), int(n))
         except (sqlite3.Error, OSError) as exc:
             self._broke(exc)
 
@@ -229,7 +224,7 @@ class DayCounter:
             A :class:`QuotaUsage`; ``str()`` of it reads "3,412 of 10,000 used today on this
             key by 3 processes".
         """
-        day = day or _today()
+        day = day or quota_day()
         used = processes = 0
         stale = self.broken
         if not self.broken:

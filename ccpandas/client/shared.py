@@ -13,15 +13,16 @@ Three things are shared, all keyed by the budget key (:class:`BudgetKey`):
   process, so "3,412 of 10,000 used today on this key by 3 processes" can be said;
 - the **run locks** (team mode only; on one machine the journal's file lock does it).
 
-Backends: :class:`LocalState` (default, nothing to configure) keeps the TAT and the
-ledger in ``quota.sqlite3`` in the data directory; one ``INSERT ... ON CONFLICT DO
-UPDATE ... RETURNING`` per slot, in WAL mode, so every process of this user on this
-machine shares them. :class:`RedisState` (team mode, ``CCPANDAS_SHARED_STATE=
-redis://host:6379/0``) does the same step as a server-side Lua script (the clock is
-Redis' own ``TIME``, so machines whose clocks differ still agree), and holds run locks
-as expiring keys. If Redis cannot be reached, :class:`SharedState` falls back to the
-local state at :data:`FALLBACK_SHARE` of the rate, warns once, buffers the ledger's
-counts and goes back to Redis when it answers again.
+Backends (in :mod:`ccpandas.client.backends`): :class:`LocalState` (default, nothing
+to configure) keeps the TAT and the ledger in ``quota.sqlite3`` in the data directory;
+one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` per slot, in WAL mode, so every
+process of this user on this machine shares them. :class:`RedisState` (team mode,
+``CCPANDAS_SHARED_STATE=redis://host:6379/0``) does the same step as a server-side Lua
+script (the clock is Redis' own ``TIME``, so machines whose clocks differ still agree),
+and holds run locks as expiring keys. If Redis cannot be reached, :class:`SharedState`
+falls back to the local state at :data:`FALLBACK_SHARE` of the rate, warns once,
+buffers the ledger's counts and goes back to Redis when it answers again
+(:class:`RedisFallback`).
 
 Why a hand-written Lua script rather than the ``limits`` library: ``limits`` answers
 "may I send now?" (a moving window or a fixed window), which makes every process poll
@@ -36,68 +37,61 @@ Example:
     >>> state = SharedState.local(pathlib.Path(tempfile.mkdtemp()) / "quota.sqlite3")
     >>> state
     SharedState('local')
-    >>> round(state.reserve("https://api.cc.email/v3 app=demo", 0.25), 2)
+    >>> round(state.reserve("https://api.cc.email/v3 app=demo", 0.25), 2)  # the first: now
     0.0
-    >>> 0.2 < state.reserve("https://api.cc.email/v3 app=demo", 0.25) <= 0.25
+    >>> 0 < state.reserve("https://api.cc.email/v3 app=demo", 0.25) <= 0.25  # the next
     True
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import logging
 import os
 import socket
-import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from ccpandas._config import CLIENT_ID_ENV, SHARED_STATE_ENV, data_dir, env
-from ccpandas._secret import MASK, Secret
+from ccpandas._config import CLIENT_ID_ENV, SHARED_STATE_ENV, env
+from ccpandas._secret import Secret
+from ccpandas.client.backends import MAX_AHEAD, scope_matches
+from ccpandas.client.backends.redis import RedisLease, RedisState, Unavailable, mask_url
+from ccpandas.client.backends.sqlite import LOCAL, QUOTA_FILE, LocalState
 from ccpandas.errors import ConfigError
 
 __all__ = [
     "FALLBACK_SHARE",
     "LOCAL",
+    "MAX_AHEAD",
     "QUOTA_FILE",
     "BudgetKey",
     "LocalState",
     "RedisState",
     "SharedState",
+    "Unavailable",
     "configure",
     "process_id",
     "resolve",
 ]
 
-#: The file of the local state (rate-limit timestamps and the quota ledger).
-QUOTA_FILE = "quota.sqlite3"
-#: ``shared_state`` value for this machine only (the default).
-LOCAL = "local"
 #: The share of the rate a process keeps to while Redis is unreachable: other machines
 #: may be falling back at the same moment, each with its own local limiter.
 FALLBACK_SHARE = 0.5
 #: Seconds between attempts to reach Redis again while it is down.
 PROBE_EVERY = 2.0
-#: A TAT further ahead than this is from a clock that jumped: it is reset to now.
-MAX_AHEAD = 600.0
 #: Seconds a Redis run lock lives without being renewed (a dead holder frees it then).
 LOCK_TTL = 30.0
-# Days of ledger kept.
-_KEEP_DAYS = 35
-_REDIS_TIMEOUT = 0.5  # seconds: a gone Redis must not stall a request for long
 
 log = logging.getLogger("ccpandas")
 
-
-def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+# What :meth:`RedisFallback._via_redis` returns when Redis was not asked or did not answer.
+_MISSED: Any = object()
 
 
 _process: tuple[int, str] | None = None
@@ -212,378 +206,96 @@ def _reads_freely(token: Callable[[], Any]) -> bool:
     return type(token).__name__ in ("StaticToken", "EnvToken") or isinstance(token, str)
 
 
-def _scope_matches(scope: str, wanted: str) -> bool:
-    """A key matches itself; a bare base URL matches every key at that API."""
-    return scope == wanted or (" " not in wanted and scope.startswith(wanted + " "))
-
-
-# --------------------------------------------------------------------------- local
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS gcra (
-    scope TEXT PRIMARY KEY,  -- the budget key
-    tat   REAL NOT NULL      -- theoretical arrival time of the next slot (Unix seconds)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS quota_ledger (
-    scope   TEXT NOT NULL,   -- the budget key
-    day     TEXT NOT NULL,   -- UTC date, YYYY-MM-DD
-    process TEXT NOT NULL,   -- host:pid
-    n       INTEGER NOT NULL,
-    PRIMARY KEY (scope, day, process)
-) WITHOUT ROWID;
-"""
-
-# One connection per (file, process), shared by every user of the file: a notebook may
-# build many clients, and a forked child must not reuse its parent's connection.
-_connections: dict[tuple[str, int], sqlite3.Connection] = {}
-_connections_lock = threading.Lock()
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    key = (str(path), os.getpid())
-    with _connections_lock:
-        conn = _connections.get(key)
-        if conn is None:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            conn = sqlite3.connect(
-                path, timeout=10.0, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            # A lost slot or increment on power failure is harmless; an fsync per
-            # request is not.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            _migrate(conn)
-            horizon = (_today() - dt.timedelta(days=_KEEP_DAYS)).isoformat()
-            conn.execute("DELETE FROM quota_ledger WHERE day < ?", (horizon,))
-            _connections[key] = conn
-        return conn
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Move the counts of ccpandas <= 0.x (one row per base URL and day) into the ledger."""
-    old = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request_counts'"
-    ).fetchone()
-    if old is None:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            "INSERT OR IGNORE INTO quota_ledger (scope, day, process, n) "
-            "SELECT scope, day, 'before the ledger', n FROM request_counts"
-        )
-        conn.execute("DROP TABLE request_counts")
-        conn.execute("COMMIT")
-    except sqlite3.Error:
-        conn.execute("ROLLBACK")
-
-
-class LocalState:
-    """The shared state of every process of this user on this machine (SQLite).
-
-    ``path`` defaults to ``quota.sqlite3`` in the data directory, resolved at first use;
-    nothing touches the disk before then.
-
-    Example:
-        >>> import tempfile
-        >>> local = LocalState(Path(tempfile.mkdtemp()) / "quota.sqlite3")
-        >>> local.ledger_add("k", dt.date(2025, 3, 1), "host:1", 2)
-        >>> local.ledger_usage("k", dt.date(2025, 3, 1))
-        (2, 1)
-    """
-
-    kind = LOCAL
-
-    def __init__(self, path: Path | None = None) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-
-    @property
-    def path(self) -> Path:
-        """The file; by default read from the data directory at each use, so a changed
-        ``CCPANDAS_DATA_DIR`` is followed."""
-        return self._path if self._path is not None else data_dir() / QUOTA_FILE
-
-    def _execute(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return _connect(self.path).execute(sql, params).fetchall()
-
-    def reserve(self, scope: str, interval: float) -> float:
-        """Take the next slot of ``scope``; return the seconds to wait for it."""
-        now = time.time()
-        # One statement: SQLite takes the write lock for it, so it is atomic across
-        # processes, and no lock outlives it.
-        rows = self._execute(
-            "INSERT INTO gcra (scope, tat) VALUES (:scope, :now + :interval) "
-            "ON CONFLICT (scope) DO UPDATE SET tat = (CASE WHEN tat < :now OR "
-            "tat > :now + :ahead THEN :now ELSE tat END) + :interval RETURNING tat",
-            {"scope": scope, "now": now, "interval": interval, "ahead": MAX_AHEAD},
-        )
-        return max(0.0, float(rows[0][0]) - interval - now)
-
-    def defer(self, scope: str, seconds: float) -> None:
-        """Hold every slot of ``scope`` back until ``seconds`` from now."""
-        until = time.time() + min(max(0.0, seconds), MAX_AHEAD)
-        self._execute(
-            "INSERT INTO gcra (scope, tat) VALUES (:scope, :until) "
-            "ON CONFLICT (scope) DO UPDATE SET tat = max(tat, :until)",
-            {"scope": scope, "until": until},
-        )
-
-    def ledger_add(self, scope: str, day: dt.date, process: str, n: int) -> None:
-        """Count ``n`` requests of ``process`` on ``day``."""
-        self._execute(
-            "INSERT INTO quota_ledger (scope, day, process, n) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (scope, day, process) DO UPDATE SET n = n + excluded.n",
-            (scope, day.isoformat(), process, int(n)),
-        )
-
-    def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int]:
-        """``(requests, processes)`` counted on ``day`` for ``scope`` (a bare base URL:
-        every key at that API)."""
-        like = scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
-        rows = self._execute(
-            "SELECT coalesce(sum(n), 0), count(DISTINCT process) FROM quota_ledger "
-            "WHERE day = ? AND (scope = ? OR (? AND scope LIKE ? ESCAPE '\\'))",
-            (day.isoformat(), scope, " " not in scope, like),
-        )
-        return int(rows[0][0]), int(rows[0][1])
-
-    def __repr__(self) -> str:
-        return f"LocalState({str(self._path) if self._path else 'data dir'!r})"
-
-
-# --------------------------------------------------------------------------- Redis
-
-# KEYS[1] the TAT; ARGV interval, max ahead. Returns the wait in seconds, as text (a Lua
-# number would be truncated to an integer).
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local interval = tonumber(ARGV[1])
-local ahead = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now or tat > now + ahead then tat = now end
-redis.call('SET', KEYS[1], string.format('%.6f', tat + interval), 'EX', math.ceil(ahead) + 60)
-return string.format('%.6f', tat - now)
-"""
-# KEYS[1] the TAT; ARGV seconds from now.
-_DEFER = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local later = now + tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < later then
-  redis.call('SET', KEYS[1], string.format('%.6f', later), 'EX', math.ceil(ARGV[1]) + 60)
-end
-return 1
-"""
-
-
-def mask_url(url: str) -> str:
-    """``url`` with its user name and password masked (shown in reprs, logs and errors).
-
-    Example:
-        >>> mask_url("redis://:hunter2@cache:6379/0")
-        'redis://:********@cache:6379/0'
-    """
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = f":{MASK}@{host}" + (f":{port}" if port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-class Unavailable(Exception):
-    """Redis did not answer (internal: callers fall back). Carries no secret."""
-
-
-class RedisState:
-    """The shared state in a Redis server (team mode), via the ``redis`` package.
-
-    Every call raises :class:`Unavailable` (never a ``redis`` error, whose chain could
-    hold the connection's password) when Redis cannot be reached.
-    """
-
-    kind = "redis"
-
-    def __init__(self, url: str | Secret, *, prefix: str = "ccpandas:") -> None:
-        import importlib.util
-
-        if importlib.util.find_spec("redis") is None:
-            raise ConfigError("team mode needs the redis package: pip install 'ccpandas[redis]'")
-        self._url = url if isinstance(url, Secret) else Secret(url)
-        self.url = mask_url(self._url.reveal())
-        self.prefix = prefix
-        self._clients: dict[int, Any] = {}
-        self._lock = threading.Lock()
-
-    def __repr__(self) -> str:
-        return f"RedisState({self.url!r})"
-
-    def _redis(self) -> Any:
-        pid = os.getpid()
-        with self._lock:
-            made = self._clients.get(pid)
-            if made is None:
-                import redis
-                from redis.backoff import NoBackoff
-                from redis.retry import Retry
-
-                client = redis.Redis.from_url(
-                    self._url.reveal(),
-                    socket_timeout=_REDIS_TIMEOUT,
-                    socket_connect_timeout=_REDIS_TIMEOUT,
-                    retry=Retry(NoBackoff(), 0),  # we fall back at once instead
-                    decode_responses=True,
-                )
-                made = (
-                    client,
-                    client.register_script(_RESERVE),
-                    client.register_script(_DEFER),
-                )
-                self._clients[pid] = made
-            return made
-
-    def _call(self, action: Callable[..., Any]) -> Any:
-        import redis
-
-        try:
-            return action(*self._redis())
-        except (redis.RedisError, OSError) as exc:
-            message = self._describe(exc)
-        # Raised outside the except block so it has no __context__: the redis error's
-        # frames hold the connection, and the connection holds the password.
-        raise Unavailable(message)
-
-    def _describe(self, exc: BaseException) -> str:
-        text = str(exc).replace(self._url.reveal(), self.url)
-        password = urlsplit(self._url.reveal()).password
-        if password:
-            text = text.replace(password, MASK)
-        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-    def _key(self, *parts: str) -> str:
-        return self.prefix + ":".join(parts)
-
-    def ping(self) -> None:
-        """Raise :class:`Unavailable` unless Redis answers."""
-        self._call(lambda r, *_: r.ping())
-
-    def reserve(self, scope: str, interval: float) -> float:
-        key = self._key("gcra", scope)
-        wait = self._call(lambda _r, script, _d: script(keys=[key], args=[interval, MAX_AHEAD]))
-        return max(0.0, float(wait))
-
-    def defer(self, scope: str, seconds: float) -> None:
-        key = self._key("gcra", scope)
-        seconds = min(max(0.0, seconds), MAX_AHEAD)
-        self._call(lambda _r, _s, script: script(keys=[key], args=[seconds]))
-
-    def _ledger_key(self, scope: str, day: dt.date) -> str:
-        return self._key("quota", day.isoformat(), scope)
-
-    def ledger_add(self, scope: str, day: dt.date, process: str, n: int) -> None:
-        key = self._ledger_key(scope, day)
-
-        def add(r: Any, *_: Any) -> None:
-            pipe = r.pipeline(transaction=True)
-            pipe.hincrby(key, process, int(n))
-            pipe.expire(key, _KEEP_DAYS * 86_400)
-            pipe.execute()
-
-        self._call(add)
-
-    def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int]:
-        def usage(r: Any, *_: Any) -> tuple[int, int]:
-            if " " in scope:
-                counts = [int(v) for v in r.hvals(self._ledger_key(scope, day))]
-                return sum(counts), len(counts)
-            processes: Counter[str] = Counter()
-            head = self._ledger_key("", day)
-            for key in r.scan_iter(match=head + "*", count=500):
-                if _scope_matches(key[len(head) :], scope):
-                    processes.update({p: int(v) for p, v in r.hgetall(key).items()})
-            return sum(processes.values()), len(processes)
-
-        return self._call(usage)
-
-    def lease(self, name: str) -> RedisLease:
-        """A run lock named ``name`` (not yet taken)."""
-        return RedisLease(self, self._key("lock", name))
-
-    def is_locked(self, name: str) -> bool:
-        return bool(self._call(lambda r, *_: r.exists(self._key("lock", name))))
-
-
-class RedisLease:
-    """A lock in Redis that expires :data:`LOCK_TTL` seconds after its holder stops
-    renewing it (a thread renews it every third of that), so a dead holder frees it."""
-
-    def __init__(self, state: RedisState, key: str) -> None:
-        self._state = state
-        self.key = key
-        self._lock: Any = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def acquire(self) -> bool:
-        """True when taken; False when another process holds it; raises
-        :class:`Unavailable` when Redis cannot be reached."""
-
-        def take(r: Any, *_: Any) -> bool:
-            lock = r.lock(self.key, timeout=LOCK_TTL, blocking=False, thread_local=False)
-            if not lock.acquire(blocking=False):
-                return False
-            self._lock = lock
-            return True
-
-        if not self._state._call(take):
-            return False
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._renew, name="ccpandas-lease", daemon=True)
-        self._thread.start()
-        return True
-
-    def _renew(self) -> None:
-        import redis
-
-        while not self._stop.wait(LOCK_TTL / 3):
-            try:
-                self._lock.reacquire()
-            except redis.exceptions.LockNotOwnedError:
-                log.warning("ccpandas: the run lock %s expired while held", self.key)
-                return
-            except (redis.RedisError, OSError):
-                continue  # Redis away for a moment: try again at the next beat
-
-    def release(self) -> None:
-        """Give the lock back (best effort: it expires on its own anyway)."""
-        import redis
-
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
-            self._thread = None
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            with contextlib.suppress(redis.RedisError, OSError):
-                lock.release()
-
-
 # --------------------------------------------------------------------------- the choice
 
 
-class SharedState:
+class RedisFallback:
+    """Whether Redis answers, and what waits for it while it does not: the part of
+    :class:`SharedState` that degrades to this machine's state and comes back.
+
+    After a failed call Redis is marked down (warned once) and not tried again for
+    :data:`PROBE_EVERY` seconds; ledger counts made meanwhile wait in this process and
+    are added when it answers again.
+    """
+
+    redis_state: RedisState | None
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._down = False
+        self._next_probe = 0.0
+        self._pending: Counter[tuple[str, dt.date, str]] = Counter()
+        self._last_usage: dict[tuple[str, dt.date], tuple[int, int]] = {}
+
+    @property
+    def where(self) -> str:
+        """Where the state is, for people: ``this machine`` or the masked Redis URL."""
+        return "this machine" if self.redis_state is None else self.redis_state.url
+
+    @property
+    def degraded(self) -> bool:
+        """True while Redis is unreachable and the local fallback is in use."""
+        return self._down
+
+    def _via_redis(self, action: Callable[[RedisState], Any]) -> Any:
+        """``action(redis)``'s answer; :data:`_MISSED` when there is no Redis, it is down
+        and not yet due for another try, or it does not answer now."""
+        redis = self.redis_state
+        if redis is None:
+            return _MISSED
+        with self._lock:
+            if self._down and time.monotonic() < self._next_probe:
+                return _MISSED
+        try:
+            value = action(redis)
+        except Unavailable as exc:
+            self._failed(exc)
+            return _MISSED
+        self._answered()
+        return value
+
+    def _failed(self, exc: Unavailable) -> None:
+        with self._lock:
+            first = not self._down
+            self._down = True
+            self._next_probe = time.monotonic() + PROBE_EVERY
+        if first:
+            log.warning(
+                "ccpandas: the shared state at %s cannot be reached (%s); pacing with this "
+                "machine's limiter at %d%% of the rate until it answers again",
+                self.where,
+                exc,
+                round(FALLBACK_SHARE * 100),
+            )
+
+    def _answered(self) -> None:
+        if not self._down:
+            return
+        with self._lock:
+            was_down, self._down = self._down, False
+            pending, self._pending = self._pending, Counter()
+        if was_down:
+            log.warning("ccpandas: the shared state at %s answers again; using it", self.where)
+        for (scope, day, process), n in pending.items():
+            self._count_in_redis(scope, day, process, n)
+
+    def _count_in_redis(self, scope: str, day: dt.date, process: str, n: int) -> None:
+        """Add ``n`` to Redis' ledger, or keep them here until it answers again."""
+        if self._via_redis(lambda redis: redis.ledger_add(scope, day, process, n)) is _MISSED:
+            with self._lock:
+                self._pending[(scope, day, process)] += n
+
+    def _last_seen(self, scope: str, day: dt.date) -> tuple[int, int, bool]:
+        """The usage last read from Redis plus this process's counts since (stale)."""
+        used, processes = self._last_usage.get((scope, day), (0, 0))
+        with self._lock:
+            mine = sum(
+                n for (s, d, _), n in self._pending.items() if d == day and scope_matches(s, scope)
+            )
+        return used + mine, max(processes, 1 if mine else 0), True
+
+
+class SharedState(RedisFallback):
     """The shared state clients use: this machine's (:meth:`local`) or Redis with the
     local state as its fallback (:meth:`redis`). Build one with :func:`resolve`.
 
@@ -599,13 +311,9 @@ class SharedState:
     """
 
     def __init__(self, local: LocalState, redis: RedisState | None = None) -> None:
+        super().__init__()
         self.local_state = local
         self.redis_state = redis
-        self._lock = threading.Lock()
-        self._down = False
-        self._next_probe = 0.0
-        self._pending: Counter[tuple[str, dt.date, str]] = Counter()
-        self._last_usage: dict[tuple[str, dt.date], tuple[int, int]] = {}
 
     @classmethod
     def local(cls, path: Path | None = None) -> SharedState:
@@ -635,54 +343,8 @@ class SharedState:
         """``"local"`` or ``"redis"``."""
         return LOCAL if self.redis_state is None else "redis"
 
-    @property
-    def where(self) -> str:
-        """Where the state is, for people: ``this machine`` or the masked Redis URL."""
-        return "this machine" if self.redis_state is None else self.redis_state.url
-
-    @property
-    def degraded(self) -> bool:
-        """True while Redis is unreachable and the local fallback is in use."""
-        return self._down
-
     def __repr__(self) -> str:
         return f"SharedState({LOCAL if self.redis_state is None else self.redis_state.url!r})"
-
-    # -- Redis or the fallback -------------------------------------------------------
-    def _try_redis(self) -> RedisState | None:
-        """Redis when it should be tried now, else None (local only, or down and not
-        yet due for another try)."""
-        if self.redis_state is None:
-            return None
-        with self._lock:
-            if self._down and time.monotonic() < self._next_probe:
-                return None
-        return self.redis_state
-
-    def _failed(self, exc: Unavailable) -> None:
-        with self._lock:
-            first = not self._down
-            self._down = True
-            self._next_probe = time.monotonic() + PROBE_EVERY
-        if first:
-            log.warning(
-                "ccpandas: the shared state at %s cannot be reached (%s); pacing with this "
-                "machine's limiter at %d%% of the rate until it answers again",
-                self.where,
-                exc,
-                round(FALLBACK_SHARE * 100),
-            )
-
-    def _answered(self) -> None:
-        if not self._down:
-            return
-        with self._lock:
-            was_down, self._down = self._down, False
-            pending, self._pending = self._pending, Counter()
-        if was_down:
-            log.warning("ccpandas: the shared state at %s answers again; using it", self.where)
-        for (scope, day, process), n in pending.items():
-            self.ledger_add(scope, day, n, process=process)
 
     def reserve(self, scope: str, interval: float) -> float:
         """Take the next request slot of ``scope`` (``interval`` seconds apart); return
@@ -694,15 +356,9 @@ class SharedState:
             interval: Seconds between two request starts of that budget, e.g. ``0.255`` for
                 4 per second with the margin.
         """
-        redis = self._try_redis()
-        if redis is not None:
-            try:
-                wait = redis.reserve(scope, interval)
-            except Unavailable as exc:
-                self._failed(exc)
-            else:
-                self._answered()
-                return wait
+        wait = self._via_redis(lambda redis: redis.reserve(scope, interval))
+        if wait is not _MISSED:
+            return float(wait)
         if self.redis_state is None:
             return self.local_state.reserve(scope, interval)
         return self.local_state.reserve(scope + " fallback", interval / FALLBACK_SHARE)
@@ -716,13 +372,8 @@ class SharedState:
             seconds: How long from now no slot is handed out, e.g. the server's
                 ``Retry-After``.
         """
-        redis = self._try_redis()
-        if redis is not None:
-            try:
-                redis.defer(scope, seconds)
-                return
-            except Unavailable as exc:
-                self._failed(exc)
+        if self._via_redis(lambda redis: redis.defer(scope, seconds)) is not _MISSED:
+            return
         if self.redis_state is None:
             self.local_state.defer(scope, seconds)
         else:
@@ -748,17 +399,7 @@ class SharedState:
         if self.redis_state is None:
             self.local_state.ledger_add(scope, day, process, n)
             return
-        redis = self._try_redis()
-        if redis is not None:
-            try:
-                redis.ledger_add(scope, day, process, n)
-            except Unavailable as exc:
-                self._failed(exc)
-            else:
-                self._answered()
-                return
-        with self._lock:
-            self._pending[(scope, day, process)] += n
+        self._count_in_redis(scope, day, process, n)
 
     def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int, bool]:
         """``(requests, processes, stale)`` counted on ``day`` for ``scope``; ``stale``
@@ -772,22 +413,11 @@ class SharedState:
         """
         if self.redis_state is None:
             return (*self.local_state.ledger_usage(scope, day), False)
-        redis = self._try_redis()
-        if redis is not None:
-            try:
-                used, processes = redis.ledger_usage(scope, day)
-            except Unavailable as exc:
-                self._failed(exc)
-            else:
-                self._answered()
-                self._last_usage[(scope, day)] = (used, processes)
-                return used, processes, False
-        used, processes = self._last_usage.get((scope, day), (0, 0))
-        with self._lock:
-            mine = sum(
-                n for (s, d, _), n in self._pending.items() if d == day and _scope_matches(s, scope)
-            )
-        return used + mine, max(processes, 1 if mine else 0), True
+        usage = self._via_redis(lambda redis: redis.ledger_usage(scope, day))
+        if usage is _MISSED:
+            return self._last_seen(scope, day)
+        self._last_usage[(scope, day)] = usage
+        return (*usage, False)
 
     # -- run locks -------------------------------------------------------------------
     def lease(self, name: str) -> RedisLease | None:
@@ -797,7 +427,7 @@ class SharedState:
         Args:
             name: The lock's name, e.g. ``"run:20250301-231501-7f3a2c"`` for a run.
         """
-        return None if self.redis_state is None else self.redis_state.lease(name)
+        return None if self.redis_state is None else self.redis_state.lease(name, LOCK_TTL)
 
     def is_locked(self, name: str) -> bool:
         """True when a process anywhere holds the Redis lock ``name`` (False when local

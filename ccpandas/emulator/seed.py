@@ -111,8 +111,18 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData
     if min(contacts, lists, tags) < 0:
         raise ValueError("contacts, lists and tags must be >= 0")
     rng = random.Random(seed)
+    # The order of the draws is the account: tags, lists, contacts, then who carries
+    # which tag and who is on which list.
+    tag_records = _seed_tags(rng, tags)
+    list_records = _seed_lists(rng, lists)
+    people = _seed_contacts(rng, contacts)
+    _carry_tags(rng, people, tag_records)
+    memberships = _fill_lists(rng, people, list_records)
+    return SeedData(people, list_records, tag_records, memberships)
 
-    tag_records = [
+
+def _seed_tags(rng: random.Random, tags: int) -> list[Tag]:
+    return [
         Tag(
             tag_id=uuid1(rng),
             ordinal=i,
@@ -123,7 +133,10 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData
         )
         for i in range(tags)
     ]
-    list_records = [
+
+
+def _seed_lists(rng: random.Random, lists: int) -> list[ContactList]:
+    return [
         ContactList(
             list_id=uuid1(rng),
             ordinal=i,
@@ -136,6 +149,9 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData
         for i in range(lists)
     ]
 
+
+def _seed_contacts(rng: random.Random, contacts: int) -> list[Contact]:
+    """``contacts`` people, their statuses and engagement drawn by weight."""
     # Hot loop for large accounts: one rng.random() per choice with precomputed
     # cumulative weights (rng.choices rebuilds them on every call).
     status_cum = list(itertools.accumulate(w for _, w, _ in _STATUSES))
@@ -174,19 +190,28 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData
                 deleted_at=updated if status == "deleted" else None,
             )
         )
+    return people
 
-    # Tags: each tag is carried by a share of the contacts (popularity varies by tag).
-    carried: list[list[str]] = [[] for _ in range(contacts)]
+
+def _carry_tags(rng: random.Random, people: list[Contact], tag_records: list[Tag]) -> None:
+    """Each tag is carried by a share of the contacts (popularity varies by tag)."""
+    carried: list[list[str]] = [[] for _ in range(len(people))]
     for tag in tag_records:
         share = rng.uniform(0.03, 0.3)
-        for idx in sorted(rng.sample(range(contacts), round(share * contacts))):
+        for idx in sorted(rng.sample(range(len(people)), round(share * len(people)))):
             if len(carried[idx]) < MAX_TAGS_PER_CONTACT:
                 carried[idx].append(tag.tag_id)
     for person, tag_ids in zip(people, carried, strict=True):
         person.tag_ids = tuple(tag_ids)
 
-    # Lists: the first ten are large and overlap heavily; later ones are small, so a
-    # thousand-list account still keeps each contact under the 50-list cap.
+
+def _fill_lists(
+    rng: random.Random, people: list[Contact], list_records: list[ContactList]
+) -> dict[str, set[str]]:
+    """The members of each list: the first ten are large and overlap heavily; later
+    ones are small, so a thousand-list account still keeps each contact under the
+    50-list cap."""
+    contacts = len(people)
     per_contact = [0] * contacts
     memberships: dict[str, set[str]] = {}
     for i, lst in enumerate(list_records):
@@ -197,4 +222,4 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData
                 per_contact[idx] += 1
                 members.add(people[idx].contact_id)
         memberships[lst.list_id] = members
-    return SeedData(people, list_records, tag_records, memberships)
+    return memberships

@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccpandas.errors import PlanError
+from ccpandas.errors import PlanError, short_repr
 from ccpandas.models import (
+    DAILY_QUOTA,
     ENGAGEMENT_LEVELS,
     MAX_CONTACTS_PER_REQUEST,
     MAX_LISTS_PER_REQUEST,
@@ -92,9 +93,10 @@ PLAN_STATUS_DTYPE = ID_STATUS_DTYPE
 ROW_COLUMNS = ("contact_id", "normalized_id", "plan_status", "reason", "duplicate_of", "batch")
 #: An account has at most 1,000 lists.
 MAX_TARGET_LISTS = 1_000
-#: Requests per day per application key, and per second.
-DAILY_QUOTA = 10_000
+#: Requests per second per application key (the daily quota is models.DAILY_QUOTA).
 DEFAULT_RATE = 4.0
+# How a bad value is named in a message (membership.py reads it from here too).
+_short = short_repr
 # Rough polling cadence for the expected_polls estimate (the runner backs off 1 s -> 15 s).
 _POLL_EVERY_SECONDS = 10.0
 _FINAL_POLLS = 3
@@ -1350,11 +1352,6 @@ def _first_values(values: pd.Series, mask: np.ndarray, k: int) -> list[Any]:
 def _distinct(values: list[Any]) -> list[Any]:
     """``values`` without repeats, in order (values may be unhashable: compare reprs)."""
     return list({repr(v): v for v in values}.values())
-
-
-def _short(value: Any, width: int = 40) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def _describe_source(source: Source) -> str:

@@ -42,6 +42,7 @@ from ccpandas.models import (
     SourceKind,
 )
 from ccpandas.plan.changes import ADD, NONE, ChangeSet, pair_outcomes
+from ccpandas.plan.planner import _duration
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -360,14 +361,6 @@ class UndoPlan:
 
 def _per_text(per: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in per.items())
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def plan_undo(

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
@@ -167,118 +167,156 @@ def read_snapshot(
     """
     reporter = reporter or NullReporter()
     db = open_journal() if journal is True else (journal or None)
-    base_url = getattr(client, "base_url", None)
-    sj: SnapshotJournal | None = None
-    if db is not None:
-        if snapshot_id is not None:
-            sj = SnapshotJournal.open(db, snapshot_id)
-            if [x.lower() for x in sj.list_ids] != [x.lower() for x in list_ids]:
-                raise PlanError(
-                    f"snapshot {snapshot_id} read the lists {sj.list_ids}, not {list(list_ids)}"
-                )
-        else:
-            sj = SnapshotJournal.create(db, list_ids, base_url=base_url, phase=phase, run_id=run_id)
-    passes: list[dict[str, Any]] = (
-        sj.passes
-        if sj is not None
-        else [
-            {
-                "lists": list(list_ids[i : i + READ_LISTS_PER_PASS]),
-                "next": None,
-                "done": False,
-                "pages": 0,
-            }
-            for i in range(0, len(list_ids), READ_LISTS_PER_PASS)
-        ]
-    )
-    records: list[dict[str, Any]] = []
-    requests = 0
+    sj = _snapshot_journal(db, snapshot_id, list_ids, client, phase=phase, run_id=run_id)
+    passes = sj.passes if sj is not None else _new_passes(list_ids)
     total_pages = (
         max(1, math.ceil((expected_members or 0) / READ_PAGE_SIZE)) if expected_members else None
     )
-    pages_read = sum(int(p["pages"]) for p in passes)  # journaled pages, not read again
-    reporter.start(_progress(pages_read, total_pages, len(records)))
+    # Journaled pages are not read again.
+    reading = _Reading(client, sj, reporter, total_pages, sum(int(p["pages"]) for p in passes))
+    reporter.start(reading.progress())
     try:
         for i, p in enumerate(passes):
-            known = sj.members(i) if sj is not None and p["pages"] else []
-            if known and need_emails:
-                # The journal has no addresses: read this pass again for them.
-                assert sj is not None
-                sj.restart_pass(i)
-                p.update(next=None, done=False, pages=0)
-                known = []
-            records.extend(_from_journal(r) for r in known)
-            if p["done"]:
-                continue
-            href = p["next"]
-            while True:
-                try:
-                    if href is None:
-                        params = {
-                            "lists": ",".join(p["lists"]),
-                            "include": _INCLUDE,
-                            "status": "all",
-                            "limit": READ_PAGE_SIZE,
-                        }
-                        body = client.request("GET", "/contacts", params=params)
-                    else:
-                        body = client.request("GET", href)
-                except APIError as exc:
-                    if href is not None and 400 <= exc.status < 500 and exc.status != 429:
-                        # The cursor expired: read the pass again from its start.
-                        if sj is not None:
-                            sj.restart_pass(i)
-                        records = [r for r in records if not _in_pass(r, p["lists"])]
-                        href = None
-                        continue
-                    raise
-                requests += 1
-                page = [_record(item) for item in body.get("contacts") or ()]
-                records.extend(page)
-                href = _next(body)
-                if sj is not None:
-                    sj.page_read(
-                        i,
-                        [[r["contact_id"], r["status"], r["lists"], r["tags"]] for r in page],
-                        href,
-                    )
-                pages_read += 1
-                reporter.update(_progress(pages_read, total_pages, len(records)))
-                if href is None:
-                    break
+            reading.read_pass(i, p, need_emails=need_emails)
         if exact_status:
-            active = _read_active(client, list_ids)
-            requests += active[1]
-            for r in records:
-                r["status"] = (
-                    "active"
-                    if r["contact_id"] in active[0]
-                    else (r["status"] if r["status"] != "active" else "not_active")
-                )
+            reading.mark_active(list_ids)
     except KeyboardInterrupt:
         if not interrupt_as_error:
             raise
         sid = sj.snapshot_id if sj is not None else None
         raise SnapshotInterrupted(
-            f"the membership read was interrupted after {pages_read:,} pages; "
+            f"the membership read was interrupted after {reading.pages_read:,} pages; "
             + (f"pass snapshot={sid!r} to continue it" if sid else "start it again"),
             sid,
         ) from None
     except CCError as exc:
         if sj is not None:
             exc.add_note(
-                f"ccpandas: the membership read stopped after {pages_read:,} pages; "
+                f"ccpandas: the membership read stopped after {reading.pages_read:,} pages; "
                 f"pass snapshot={sj.snapshot_id!r} to continue it"
             )
         raise
     finally:
-        reporter.finish(_progress(pages_read, total_pages, len(records), done=True))
+        reporter.finish(reading.progress(done=True))
     if sj is not None:
         sj.complete()
     snap = MembershipSnapshot.from_records(
-        list_ids, records, list_names=dict(names or {}), requests=requests
+        list_ids, reading.records, list_names=dict(names or {}), requests=reading.requests
     )
     return snap, (sj.snapshot_id if sj is not None else None)
+
+
+def _snapshot_journal(
+    db: JournalDB | None,
+    snapshot_id: str | None,
+    list_ids: Sequence[str],
+    client: Any,
+    *,
+    phase: str,
+    run_id: str | None,
+) -> SnapshotJournal | None:
+    """The read's journal: the one ``snapshot_id`` continues, a new one, or None."""
+    if db is None:
+        return None
+    if snapshot_id is None:
+        base_url = getattr(client, "base_url", None)
+        return SnapshotJournal.create(db, list_ids, base_url=base_url, phase=phase, run_id=run_id)
+    sj = SnapshotJournal.open(db, snapshot_id)
+    if [x.lower() for x in sj.list_ids] != [x.lower() for x in list_ids]:
+        raise PlanError(
+            f"snapshot {snapshot_id} read the lists {sj.list_ids}, not {list(list_ids)}"
+        )
+    return sj
+
+
+def _new_passes(list_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The passes of a read without a journal: 25 lists each, none read yet."""
+    return [
+        {
+            "lists": list(list_ids[i : i + READ_LISTS_PER_PASS]),
+            "next": None,
+            "done": False,
+            "pages": 0,
+        }
+        for i in range(0, len(list_ids), READ_LISTS_PER_PASS)
+    ]
+
+
+@dataclass
+class _Reading:
+    """One membership read under way: what it has read, what it spent, who watches."""
+
+    client: Any
+    sj: SnapshotJournal | None
+    reporter: Reporter
+    total_pages: int | None
+    pages_read: int = 0
+    requests: int = 0
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def progress(self, *, done: bool = False) -> Snapshot:
+        return _progress(self.pages_read, self.total_pages, len(self.records), done=done)
+
+    def read_pass(self, i: int, p: dict[str, Any], *, need_emails: bool) -> None:
+        """Read pass ``i`` from where its journal left it (or take its journaled pages)."""
+        sj = self.sj
+        known = sj.members(i) if sj is not None and p["pages"] else []
+        if known and need_emails:
+            # The journal has no addresses: read this pass again for them.
+            assert sj is not None
+            sj.restart_pass(i)
+            p.update(next=None, done=False, pages=0)
+            known = []
+        self.records.extend(_from_journal(r) for r in known)
+        if p["done"]:
+            return
+        href = p["next"]
+        while True:
+            body = self._fetch(i, p, href)
+            self.requests += 1
+            page = [_record(item) for item in body.get("contacts") or ()]
+            self.records.extend(page)
+            href = _next(body)
+            if sj is not None:
+                rows = [[r["contact_id"], r["status"], r["lists"], r["tags"]] for r in page]
+                sj.page_read(i, rows, href)
+            self.pages_read += 1
+            self.reporter.update(self.progress())
+            if href is None:
+                return
+
+    def _fetch(self, i: int, p: dict[str, Any], href: str | None) -> Any:
+        """The page at ``href``, or the pass's first page (None); a cursor that expired
+        reads the pass again from its start."""
+        try:
+            if href is None:
+                params = {
+                    "lists": ",".join(p["lists"]),
+                    "include": _INCLUDE,
+                    "status": "all",
+                    "limit": READ_PAGE_SIZE,
+                }
+                return self.client.request("GET", "/contacts", params=params)
+            return self.client.request("GET", href)
+        except APIError as exc:
+            if href is None or not 400 <= exc.status < 500 or exc.status == 429:
+                raise
+        # The cursor expired: read the pass again from its start.
+        if self.sj is not None:
+            self.sj.restart_pass(i)
+        self.records = [r for r in self.records if not _in_pass(r, p["lists"])]
+        return self._fetch(i, p, None)
+
+    def mark_active(self, list_ids: Sequence[str]) -> None:
+        """Tell ``active`` members from the rest exactly (a ``status=active`` pass)."""
+        active, requests = _read_active(self.client, list_ids)
+        self.requests += requests
+        for r in self.records:
+            r["status"] = (
+                "active"
+                if r["contact_id"] in active
+                else (r["status"] if r["status"] != "active" else "not_active")
+            )
 
 
 def _in_pass(record: Mapping[str, Any], lists: Iterable[str]) -> bool:
@@ -529,7 +567,7 @@ def prepare_frame_plan(
     import dataclasses
 
     from ccpandas.plan import planner
-    from ccpandas.plan.membership import detect_key, normalize_emails, plan_membership_removal
+    from ccpandas.plan.membership import detect_key, plan_membership_removal
     from ccpandas.report.progress import make_reporter
 
     snapshot = choice.snapshot
@@ -553,7 +591,6 @@ def prepare_frame_plan(
     sizes = [info[t].members if t in info else 0 for t in targets]
     names = {t: i.name for t, i in info.items()}
     reads = snapshot_reads(sizes)
-    lookup = "snapshot"
     if base is not None and snapshot == "auto" and not auto_takes(key, reads, base.n_requests):
         note = (
             f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
@@ -561,31 +598,18 @@ def prepare_frame_plan(
             "requests; outcomes will say 'unverified'. snapshot=True reads them anyway."
         )
         return dataclasses.replace(base, notes=(*base.notes, note))
-    db = open_journal() if journal is True else (journal or None)
-    base_url = getattr(client, "base_url", None)
-    reporter = make_reporter(progress)
-    uniques: list[str] = []
-    if key == "email":
-        norm = normalize_emails(values)[0]
-        uniques = list(dict.fromkeys(x for x in norm.tolist() if x is not None))
-        if not isinstance(snapshot, str) or snapshot == "auto":
-            lookup, _ = choose_lookup(len(uniques), sizes)
-    if lookup == "email lookups":
-        snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names)
-        sid = _journal_whole(db, snap, base_url=base_url, phase="before")
-        verify_cost = len(uniques)
-    else:
-        snap, sid = read_snapshot(
-            client,
-            targets,
-            reporter=reporter,
-            journal=db if db is not None else False,
-            snapshot_id=choice.snapshot_id,
-            need_emails=key == "email",
-            names=names,
-            expected_members=sum(sizes),
-        )
-        verify_cost = reads
+    lookup, snap, sid, verify_cost = _read_for_plan(
+        client,
+        targets,
+        values,
+        key=key,
+        snapshot=snapshot,
+        sizes=sizes,
+        names=names,
+        reads=reads,
+        reporter=make_reporter(progress),
+        journal=journal,
+    )
     plan = plan_membership_removal(
         data,
         targets,
@@ -598,6 +622,50 @@ def prepare_frame_plan(
     )
     m = dataclasses.replace(plan.membership, snapshot_id=sid, verify_requests=verify_cost)
     return dataclasses.replace(plan, membership=m)
+
+
+def _read_for_plan(
+    client: Any,
+    targets: Sequence[str],
+    values: Any,
+    *,
+    key: str,
+    snapshot: bool | str,
+    sizes: Sequence[int],
+    names: Mapping[str, str],
+    reads: int,
+    reporter: Reporter,
+    journal: JournalDB | bool | None,
+) -> tuple[str, MembershipSnapshot, str | None, int]:
+    """What a frame's plan reads of the lists: ``(lookup, snapshot, snapshot id, the
+    requests a verification costs)``: a lookup per address, or ``reads`` (the lists
+    read again)."""
+    from ccpandas.plan.membership import normalize_emails
+
+    db = open_journal() if journal is True else (journal or None)
+    lookup = "snapshot"
+    uniques: list[str] = []
+    if key == "email":
+        norm = normalize_emails(values)[0]
+        uniques = list(dict.fromkeys(x for x in norm.tolist() if x is not None))
+        if not isinstance(snapshot, str) or snapshot == "auto":
+            lookup, _ = choose_lookup(len(uniques), sizes)
+    if lookup == "email lookups":
+        snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names)
+        base_url = getattr(client, "base_url", None)
+        sid = _journal_whole(db, snap, base_url=base_url, phase="before")
+        return lookup, snap, sid, len(uniques)
+    snap, sid = read_snapshot(
+        client,
+        targets,
+        reporter=reporter,
+        journal=db if db is not None else False,
+        snapshot_id=snapshot if isinstance(snapshot, str) and snapshot != "auto" else None,
+        need_emails=key == "email",
+        names=names,
+        expected_members=sum(sizes),
+    )
+    return lookup, snap, sid, reads
 
 
 def prepare_source_plan(

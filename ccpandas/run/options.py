@@ -24,6 +24,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from ccpandas.errors import short_repr
 from ccpandas.report.progress import Reporter, check_progress
 
 __all__ = [
@@ -78,7 +79,7 @@ class RunOptions:
             value = getattr(self, name)
             if not isinstance(value, bool):
                 raise TypeError(
-                    f"{name} must be True or False, not {_short(value)} ({type(value).__name__})"
+                    f"{name} must be True or False, not {short_repr(value, 60)} ({type(value).__name__})"
                 )
         check_timeout(self.timeout)
         check_progress(self.progress)
@@ -156,7 +157,7 @@ def check_timeout(timeout: Any, name: str = "timeout") -> None:
     if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
         raise TypeError(
             f"{name} must be None or seconds (an int or float), not "
-            f"{_short(timeout)} ({type(timeout).__name__})"
+            f"{short_repr(timeout, 60)} ({type(timeout).__name__})"
         )
     if math.isnan(float(timeout)) or timeout < 0:
         raise ValueError(f"{name} must be None or seconds >= 0, not {timeout!r}")
@@ -199,8 +200,3 @@ def check_source(source: Any) -> None:
             "source must be a ccpandas.Source (e.g. Source.tag_ids([...]) or "
             f"Source.contact_ids([...])), not a {type(source).__name__}"
         )
-
-
-def _short(value: Any, width: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 3] + "..."

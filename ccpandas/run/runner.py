@@ -37,7 +37,7 @@ import datetime as dt
 import logging
 import math
 import random
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ccpandas.errors import (
@@ -168,6 +168,20 @@ def outcome_of(exc: BaseException) -> Outcome:
     if isinstance(exc, CCError):
         return Outcome.NOT_SENT  # e.g. no token: raised before the request went out
     return Outcome.UNCERTAIN  # interrupted (or a bug) inside the HTTP call: it may have gone out
+
+
+def _activities_since(client: Any, oldest: dt.datetime) -> list[tuple[dt.datetime, Any]]:
+    """The activities created since ``oldest``, with their creation times (one
+    ``GET /activities`` listing, newest first, paged back to ``oldest``)."""
+    seen: list[tuple[dt.datetime, Any]] = []
+    for item in client.iter_activities(limit=500):
+        created = _parse_time(item.get("created_at"))
+        if created is None:
+            continue
+        if created < oldest:
+            break  # newest first: the rest is older than every window
+        seen.append((created, item))
+    return seen
 
 
 def _short_error(exc: BaseException) -> str:
@@ -531,27 +545,9 @@ class Runner:
         claimed = set(self.journal.claimed_activity_ids())
         for r in runs:
             claimed.update(a for a in (r.activity_id, *r.previous_activity_ids) if a)
-        # Every other unanswered request on record may have created an activity too:
-        # another run's (any shape: unknown here), or another batch of this run of the
-        # same shape. An activity one of them could have made is not adopted.
-        run_id = getattr(self.journal, "run_id", None)
         by_index = {r.batch.index: r for r in runs}
-        rivals: list[tuple[int | None, dt.datetime]] = []
-        for rid, index, sent in self.journal.unanswered_attempts():
-            if rid != run_id:
-                rivals.append((None, sent))
-            elif index in by_index:
-                rivals.append((index, sent))
-        for r in todo:  # this process's own unanswered sends (no journal: not on record)
-            rivals.append((r.batch.index, r.unanswered_since or _EPOCH))
-        seen: list[tuple[dt.datetime, dict[str, Any]]] = []
-        for item in client.iter_activities(limit=500):
-            created = _parse_time(item.get("created_at"))
-            if created is None:
-                continue
-            if created < oldest:
-                break  # newest first: the rest is older than every window
-            seen.append((created, item))
+        rivals = self._rivals(by_index, todo)
+        seen = _activities_since(client, oldest)
         now = self.clock.now()
         adopted = []
 
@@ -579,43 +575,71 @@ class Runner:
                     run.batch.index,
                     found[0][1].get("activity_id"),
                 )
-            elif len(found) == 1:
-                created, item = found[0]
-                _take_activity(run, item, Outcome.ADOPTED, now, submitted_at=created)
+            elif self._settle(run, found, now):
                 claimed.add(str(run.activity_id))
-                self.journal.batch_reconciled(run)
-                self.adopted += 1
                 adopted.append(run)
-                log.info(
-                    "batch %d: its unanswered request did create activity %s (created %s): "
-                    "adopted, not sent again",
-                    run.batch.index,
-                    run.activity_id,
-                    f"{created:%H:%M:%S}",
-                )
-            elif found:
-                log.warning(
-                    "batch %d: %d activities on the server match its unanswered request "
-                    "(%s): it cannot tell which, if any, is its own, so it sends the batch "
-                    "again (removal is idempotent)",
-                    run.batch.index,
-                    len(found),
-                    ", ".join(str(i.get("activity_id")) for _, i in found[:5]),
-                )
-            else:
-                # Nothing on the server: that request never took effect. The batch is
-                # plain unsent now (it is sent as a first send, not counted as resent).
-                run.state = BatchState.PENDING
-                run.outcome = Outcome.NOT_SENT
-                run.unanswered_since = None
-                run.last_error = _NOT_FOUND
-                self.journal.batch_reconciled(run)
-                log.info(
-                    "batch %d: no activity on the server matches its unanswered request: "
-                    "it never took effect, sending it",
-                    run.batch.index,
-                )
         return adopted
+
+    def _rivals(
+        self, by_index: Mapping[int, BatchRun], todo: Sequence[BatchRun]
+    ) -> list[tuple[int | None, dt.datetime]]:
+        """Every other unanswered request on record, as ``(batch index or None, sent)``:
+        each may have created an activity too. Another run's (None: any shape, unknown
+        here), or another batch of this run; and this process's own unanswered sends
+        (without a journal they are not on record). An activity one of them could have
+        made is not adopted."""
+        run_id = getattr(self.journal, "run_id", None)
+        rivals: list[tuple[int | None, dt.datetime]] = []
+        for rid, index, sent in self.journal.unanswered_attempts():
+            if rid != run_id:
+                rivals.append((None, sent))
+            elif index in by_index:
+                rivals.append((index, sent))
+        for r in todo:
+            rivals.append((r.batch.index, r.unanswered_since or _EPOCH))
+        return rivals
+
+    def _settle(
+        self, run: BatchRun, found: Sequence[tuple[dt.datetime, Any]], now: dt.datetime
+    ) -> bool:
+        """Adopt the one activity ``found`` for ``run`` (True), or leave the batch to
+        be sent: several found (ambiguous), or none (the request never took effect)."""
+        if len(found) == 1:
+            created, item = found[0]
+            _take_activity(run, item, Outcome.ADOPTED, now, submitted_at=created)
+            self.journal.batch_reconciled(run)
+            self.adopted += 1
+            log.info(
+                "batch %d: its unanswered request did create activity %s (created %s): "
+                "adopted, not sent again",
+                run.batch.index,
+                run.activity_id,
+                f"{created:%H:%M:%S}",
+            )
+            return True
+        if found:
+            log.warning(
+                "batch %d: %d activities on the server match its unanswered request "
+                "(%s): it cannot tell which, if any, is its own, so it sends the batch "
+                "again (removal is idempotent)",
+                run.batch.index,
+                len(found),
+                ", ".join(str(i.get("activity_id")) for _, i in found[:5]),
+            )
+            return False
+        # Nothing on the server: that request never took effect. The batch is plain
+        # unsent now (it is sent as a first send, not counted as resent).
+        run.state = BatchState.PENDING
+        run.outcome = Outcome.NOT_SENT
+        run.unanswered_since = None
+        run.last_error = _NOT_FOUND
+        self.journal.batch_reconciled(run)
+        log.info(
+            "batch %d: no activity on the server matches its unanswered request: "
+            "it never took effect, sending it",
+            run.batch.index,
+        )
+        return False
 
     # -- the daily quota ---------------------------------------------------------------
     def _wait_for_quota(self, runs: Sequence[BatchRun]) -> bool:

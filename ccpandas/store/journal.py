@@ -63,6 +63,7 @@ from ccpandas._config import DATA_DIR_ENV, data_dir
 from ccpandas.errors import CCError, ConfigError, RunLockedError
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.plan.ids import INVALID, check_ids
+from ccpandas.store import locks
 from ccpandas.store.batch import BatchRun
 from ccpandas.store.codec import _opaque_type, decode_series, encode_series
 from ccpandas.vocab import AttemptReason, BatchState, Outcome, RunKind, sql_list
@@ -416,7 +417,7 @@ class JournalDB:
             run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
                 ``"20250301-231501-7f3a2c"``.
         """
-        return self.path.parent / "locks" / f"{run_id}.lock"
+        return locks.lock_path(self.path, run_id)
 
     def is_driven(self, run_id: str, *, shared_state: Any = None) -> bool:
         """True when some process holds the run's lock now (in team mode, on any
@@ -430,17 +431,7 @@ class JournalDB:
                 ``"local"``. None (the default) uses :func:`ccpandas.configure`'s, else
                 ``CCPANDAS_SHARED_STATE``, else this machine's.
         """
-        from ccpandas.client.shared import resolve
-
-        if resolve(shared_state).is_locked(_lease_name(run_id)):
-            return True
-        lock = _FileLock(self.lock_path(run_id))
-        if not lock.path.exists():
-            return False
-        if lock.try_acquire():
-            lock.release()
-            return False
-        return True
+        return locks.is_driven(self.lock_path(run_id), run_id, shared_state)
 
 
 _journals: dict[str, JournalDB] = {}
@@ -489,7 +480,7 @@ class RunJournal:
         self.db = db
         self.run_id = run_id
         self.base_url = base_url
-        self._lock: _FileLock | None = None
+        self._held = False  # this object holds the run's lock (attach() is re-entrant)
         self._resent_at_send: dict[int, int] = {}
 
     def __repr__(self) -> str:
@@ -692,30 +683,21 @@ class RunJournal:
         Raises:
             RunLockedError: Another process drives the run right now.
         """
-        if self._lock is not None:  # re-entrant within this object
+        if self._held:  # re-entrant within this object
             yield
             return
-        lock = _FileLock(self.db.lock_path(self.run_id))
-        if not lock.try_acquire():
-            raise _locked(self.run_id)
-        lease = _take_lease(self.run_id, shared_state)
-        if lease is False:
-            lock.release()
-            raise _locked(self.run_id)
-        self._lock = lock
-        try:
-            self._recover(runs)
-            with self.db.transaction() as conn:
-                conn.execute(
-                    "UPDATE runs SET status = 'running', updated_at = ? WHERE run_id = ?",
-                    (_iso(_utcnow()), self.run_id),
-                )
-            yield
-        finally:
-            self._lock = None
-            if lease is not None:
-                lease.release()
-            lock.release()
+        with locks.hold_run(self.db.lock_path(self.run_id), self.run_id, shared_state):
+            self._held = True
+            try:
+                self._recover(runs)
+                with self.db.transaction() as conn:
+                    conn.execute(
+                        "UPDATE runs SET status = 'running', updated_at = ? WHERE run_id = ?",
+                        (_iso(_utcnow()), self.run_id),
+                    )
+                yield
+            finally:
+                self._held = False
 
     def _recover(self, runs: Sequence[BatchRun]) -> None:
         dangling = self.db.query(
@@ -1143,65 +1125,3 @@ def _without_invalid_values(rows: pd.DataFrame) -> pd.Series:
 def _decode_input(blob: bytes) -> pd.Series | None:
     doc = json.loads(zlib.decompress(blob))
     return None if doc["column"] is None else decode_series(doc["column"])
-
-
-# --------------------------------------------------------------------------- locks
-
-
-def _locked(run_id: str) -> RunLockedError:
-    return RunLockedError(
-        f"run {run_id} is being driven by another process right now; wait "
-        "for it to finish (ccpandas.runs() shows its state), then resume it."
-    )
-
-
-def _lease_name(run_id: str) -> str:
-    return f"run:{run_id}"
-
-
-def _take_lease(run_id: str, shared_state: Any) -> Any:
-    """The run's Redis lock in team mode: the lease, None (one machine, or Redis away:
-    the file lock alone holds the run, with a warning), or False (held elsewhere)."""
-    from ccpandas.client.shared import Unavailable, resolve
-
-    state = resolve(shared_state)
-    lease = state.lease(_lease_name(run_id))
-    if lease is None:
-        return None
-    try:
-        return lease if lease.acquire() else False
-    except Unavailable as exc:
-        log.warning(
-            "ccpandas: run %s: cannot take its lock at %s (%s); holding it on this machine only",
-            run_id,
-            state.where,
-            exc,
-        )
-        return None
-
-
-class _FileLock:
-    """An exclusive OS lock on a file (``filelock``: ``flock`` on POSIX, ``msvcrt`` on
-    Windows), released by the OS if the process dies. Per open file, so two objects
-    in one process exclude each other too."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock: Any = None
-
-    def try_acquire(self) -> bool:
-        import filelock
-
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock = filelock.FileLock(str(self.path), mode=0o600)
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            return False
-        self._lock = lock
-        return True
-
-    def release(self) -> None:
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            lock.release()

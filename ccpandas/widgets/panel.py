@@ -62,6 +62,22 @@ FALLBACK_TEXT = (
 _RESULT_ROWS = 10
 
 
+def _section(n: int, text: str) -> w.HTML:
+    """A step's heading."""
+    return w.HTML(f"<h4 style='margin:10px 0 2px'>{n}. {esc(text)}</h4>")
+
+
+def _understood() -> w.Checkbox:
+    """An "I understand" box, off and disabled until there is something to confirm."""
+    return w.Checkbox(
+        value=False,
+        description="I understand",
+        indent=False,
+        disabled=True,
+        layout=w.Layout(width="auto"),
+    )
+
+
 @shared_params
 class RemovalPanel(w.VBox):
     """Walks an analyst through one removal, from picking lists to the result.
@@ -119,13 +135,23 @@ class RemovalPanel(w.VBox):
             indent=False,
             layout=w.Layout(width="auto"),
         )
-        self.confirm = w.Checkbox(
-            value=False,
-            description="I understand",
-            indent=False,
-            disabled=True,
-            layout=w.Layout(width="auto"),
-        )
+        self._build_run_controls()
+        self._build_undo()
+        self._target = "result"
+        super().__init__(self._sections(), layout=w.Layout(width="100%", max_width="900px"))
+        self.targets.observe(self._replan, "value")
+        self.source.observe(self._replan, "value")
+        self.snapshot.observe(self._replan, "value")
+        self.confirm.observe(self._arm, "value")
+        self.remove_button.on_click(self._on_remove)
+        self.resume_button.on_click(self._on_resume)
+        self.undo_confirm.observe(self._arm_undo, "value")
+        self.undo_button.on_click(self._on_undo)
+        self._replan()
+
+    def _build_run_controls(self) -> None:
+        """Steps 4-6: the confirmation, the Remove button, the status and the result."""
+        self.confirm = _understood()
         self.remove_button = w.Button(
             description="Remove",
             icon="trash",
@@ -142,15 +168,17 @@ class RemovalPanel(w.VBox):
             tooltip="Follow the activities again; send what was not sent",
             layout=w.Layout(width="auto", display="none"),
         )
-
-        # -- undo: put back what the run removed, with its own explicit confirmation.
-        self.undo_confirm = w.Checkbox(
-            value=False,
-            description="I understand",
-            indent=False,
-            disabled=True,
-            layout=w.Layout(width="auto"),
+        self._status_box = w.VBox(
+            [_section(5, "Status"), self.status], layout=w.Layout(display="none")
         )
+        self._result_box = w.VBox(
+            [_section(6, "Result"), self.resume_button, self.result_view],
+            layout=w.Layout(display="none"),
+        )
+
+    def _build_undo(self) -> None:
+        """Step 7: put back what the run removed, with its own explicit confirmation."""
+        self.undo_confirm = _understood()
         self.undo_button = w.Button(
             description="Undo",
             icon="undo",
@@ -161,7 +189,7 @@ class RemovalPanel(w.VBox):
         self.undo_view = w.HTML()
         self._undo_box = w.VBox(
             [
-                w.HTML("<h4 style='margin:10px 0 2px'>7. Undo</h4>"),
+                _section(7, "Undo"),
                 w.HBox(
                     [self.undo_confirm, self.undo_button], layout=w.Layout(align_items="center")
                 ),
@@ -169,46 +197,25 @@ class RemovalPanel(w.VBox):
             ],
             layout=w.Layout(display="none"),
         )
-        self._target = "result"
 
-        def section(n: int, text: str) -> w.HTML:
-            return w.HTML(f"<h4 style='margin:10px 0 2px'>{n}. {esc(text)}</h4>")
-
-        self._status_box = w.VBox(
-            [section(5, "Status"), self.status], layout=w.Layout(display="none")
-        )
-        self._result_box = w.VBox(
-            [section(6, "Result"), self.resume_button, self.result_view],
-            layout=w.Layout(display="none"),
-        )
-        super().__init__(
-            [
-                w.HTML("<h3 style='margin:4px 0'>Remove contacts from lists</h3>"),
-                section(1, "Target lists: remove from"),
-                self.targets,
-                section(2, "Source: which contacts"),
-                self.source,
-                section(3, "Preview"),
-                self.snapshot,
-                self.preview,
-                section(4, "Confirm"),
-                w.HBox([self.confirm, self.remove_button], layout=w.Layout(align_items="center")),
-                self.message,
-                self._status_box,
-                self._result_box,
-                self._undo_box,
-            ],
-            layout=w.Layout(width="100%", max_width="900px"),
-        )
-        self.targets.observe(self._replan, "value")
-        self.source.observe(self._replan, "value")
-        self.snapshot.observe(self._replan, "value")
-        self.confirm.observe(self._arm, "value")
-        self.remove_button.on_click(self._on_remove)
-        self.resume_button.on_click(self._on_resume)
-        self.undo_confirm.observe(self._arm_undo, "value")
-        self.undo_button.on_click(self._on_undo)
-        self._replan()
+    def _sections(self) -> list[w.Widget]:
+        """The panel, top to bottom: the seven steps."""
+        return [
+            w.HTML("<h3 style='margin:4px 0'>Remove contacts from lists</h3>"),
+            _section(1, "Target lists: remove from"),
+            self.targets,
+            _section(2, "Source: which contacts"),
+            self.source,
+            _section(3, "Preview"),
+            self.snapshot,
+            self.preview,
+            _section(4, "Confirm"),
+            w.HBox([self.confirm, self.remove_button], layout=w.Layout(align_items="center")),
+            self.message,
+            self._status_box,
+            self._result_box,
+            self._undo_box,
+        ]
 
     # -- steps 1-4: plan and confirm -------------------------------------------------
     @property

@@ -1,0 +1,261 @@
+"""The shared state in a Redis server (team mode), via the ``redis`` package.
+
+Taking a slot is a server-side Lua script (the clock is Redis' own ``TIME``, so
+machines whose clocks differ still agree); the ledger is one hash per key and day; run
+locks are expiring keys a thread renews. Every call raises :class:`Unavailable` when
+Redis cannot be reached, and :class:`ccpandas.client.shared.SharedState` falls back to
+this machine's state then.
+
+The Redis URL may hold a password: it lives in a :class:`~ccpandas._secret.Secret`;
+reprs, logs and errors show it as ``redis://:********@host:6379/0``.
+
+Example:
+    >>> mask_url("redis://:pw@cache:6379/0")
+    'redis://:********@cache:6379/0'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ccpandas._secret import MASK, Secret
+from ccpandas.client.backends import KEEP_DAYS, MAX_AHEAD, scope_matches
+from ccpandas.errors import ConfigError
+
+__all__ = ["RedisLease", "RedisState", "Unavailable", "mask_url"]
+
+_REDIS_TIMEOUT = 0.5  # seconds: a gone Redis must not stall a request for long
+
+log = logging.getLogger("ccpandas")
+
+# KEYS[1] the TAT; ARGV interval, max ahead. Returns the wait in seconds, as text (a Lua
+# number would be truncated to an integer).
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local ahead = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now or tat > now + ahead then tat = now end
+redis.call('SET', KEYS[1], string.format('%.6f', tat + interval), 'EX', math.ceil(ahead) + 60)
+return string.format('%.6f', tat - now)
+"""
+# KEYS[1] the TAT; ARGV seconds from now.
+_DEFER = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local later = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < later then
+  redis.call('SET', KEYS[1], string.format('%.6f', later), 'EX', math.ceil(ARGV[1]) + 60)
+end
+return 1
+"""
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its user name and password masked (shown in reprs, logs and errors).
+
+    Example:
+        >>> mask_url("redis://:hunter2@cache:6379/0")
+        'redis://:********@cache:6379/0'
+    """
+    parts = urlsplit(url)
+    if parts.password is None and parts.username is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = f":{MASK}@{host}" + (f":{port}" if port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+class Unavailable(Exception):
+    """Redis did not answer (internal: callers fall back). Carries no secret."""
+
+
+class RedisState:
+    """The shared state in a Redis server (team mode), via the ``redis`` package.
+
+    Every call raises :class:`Unavailable` (never a ``redis`` error, whose chain could
+    hold the connection's password) when Redis cannot be reached.
+    """
+
+    kind = "redis"
+
+    def __init__(self, url: str | Secret, *, prefix: str = "ccpandas:") -> None:
+        import importlib.util
+
+        if importlib.util.find_spec("redis") is None:
+            raise ConfigError("team mode needs the redis package: pip install 'ccpandas[redis]'")
+        self._url = url if isinstance(url, Secret) else Secret(url)
+        self.url = mask_url(self._url.reveal())
+        self.prefix = prefix
+        self._clients: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"RedisState({self.url!r})"
+
+    def _redis(self) -> Any:
+        pid = os.getpid()
+        with self._lock:
+            made = self._clients.get(pid)
+            if made is None:
+                import redis
+                from redis.backoff import NoBackoff
+                from redis.retry import Retry
+
+                client = redis.Redis.from_url(
+                    self._url.reveal(),
+                    socket_timeout=_REDIS_TIMEOUT,
+                    socket_connect_timeout=_REDIS_TIMEOUT,
+                    retry=Retry(NoBackoff(), 0),  # we fall back at once instead
+                    decode_responses=True,
+                )
+                made = (
+                    client,
+                    client.register_script(_RESERVE),
+                    client.register_script(_DEFER),
+                )
+                self._clients[pid] = made
+            return made
+
+    def _call(self, action: Callable[..., Any]) -> Any:
+        import redis
+
+        try:
+            return action(*self._redis())
+        except (redis.RedisError, OSError) as exc:
+            message = self._describe(exc)
+        # Raised outside the except block so it has no __context__: the redis error's
+        # frames hold the connection, and the connection holds the password.
+        raise Unavailable(message)
+
+    def _describe(self, exc: BaseException) -> str:
+        text = str(exc).replace(self._url.reveal(), self.url)
+        password = urlsplit(self._url.reveal()).password
+        if password:
+            text = text.replace(password, MASK)
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+    def _key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def ping(self) -> None:
+        """Raise :class:`Unavailable` unless Redis answers."""
+        self._call(lambda r, *_: r.ping())
+
+    def reserve(self, scope: str, interval: float) -> float:
+        key = self._key("gcra", scope)
+        wait = self._call(lambda _r, script, _d: script(keys=[key], args=[interval, MAX_AHEAD]))
+        return max(0.0, float(wait))
+
+    def defer(self, scope: str, seconds: float) -> None:
+        key = self._key("gcra", scope)
+        seconds = min(max(0.0, seconds), MAX_AHEAD)
+        self._call(lambda _r, _s, script: script(keys=[key], args=[seconds]))
+
+    def _ledger_key(self, scope: str, day: dt.date) -> str:
+        return self._key("quota", day.isoformat(), scope)
+
+    def ledger_add(self, scope: str, day: dt.date, process: str, n: int) -> None:
+        key = self._ledger_key(scope, day)
+
+        def add(r: Any, *_: Any) -> None:
+            pipe = r.pipeline(transaction=True)
+            pipe.hincrby(key, process, int(n))
+            pipe.expire(key, KEEP_DAYS * 86_400)
+            pipe.execute()
+
+        self._call(add)
+
+    def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int]:
+        def usage(r: Any, *_: Any) -> tuple[int, int]:
+            if " " in scope:
+                counts = [int(v) for v in r.hvals(self._ledger_key(scope, day))]
+                return sum(counts), len(counts)
+            processes: Counter[str] = Counter()
+            head = self._ledger_key("", day)
+            for key in r.scan_iter(match=head + "*", count=500):
+                if scope_matches(key[len(head) :], scope):
+                    processes.update({p: int(v) for p, v in r.hgetall(key).items()})
+            return sum(processes.values()), len(processes)
+
+        return self._call(usage)
+
+    def lease(self, name: str, ttl: float) -> RedisLease:
+        """A run lock named ``name`` (not yet taken) that lives ``ttl`` seconds unless
+        renewed."""
+        return RedisLease(self, self._key("lock", name), ttl)
+
+    def is_locked(self, name: str) -> bool:
+        return bool(self._call(lambda r, *_: r.exists(self._key("lock", name))))
+
+
+class RedisLease:
+    """A lock in Redis that expires ``ttl`` seconds after its holder stops renewing it
+    (a thread renews it every third of that), so a dead holder frees it."""
+
+    def __init__(self, state: RedisState, key: str, ttl: float) -> None:
+        self._state = state
+        self.key = key
+        self.ttl = ttl
+        self._lock: Any = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self) -> bool:
+        """True when taken; False when another process holds it; raises
+        :class:`Unavailable` when Redis cannot be reached."""
+
+        def take(r: Any, *_: Any) -> bool:
+            lock = r.lock(self.key, timeout=self.ttl, blocking=False, thread_local=False)
+            if not lock.acquire(blocking=False):
+                return False
+            self._lock = lock
+            return True
+
+        if not self._state._call(take):
+            return False
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._renew, name="ccpandas-lease", daemon=True)
+        self._thread.start()
+        return True
+
+    def _renew(self) -> None:
+        import redis
+
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                self._lock.reacquire()
+            except redis.exceptions.LockNotOwnedError:
+                log.warning("ccpandas: the run lock %s expired while held", self.key)
+                return
+            except (redis.RedisError, OSError):
+                continue  # Redis away for a moment: try again at the next beat
+
+    def release(self) -> None:
+        """Give the lock back (best effort: it expires on its own anyway)."""
+        import redis
+
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            with contextlib.suppress(redis.RedisError, OSError):
+                lock.release()

@@ -1,0 +1,168 @@
+"""The shared state of every process of this user on this machine, in SQLite.
+
+The TAT of each budget key and the quota ledger live in ``quota.sqlite3`` in the data
+directory; one ``INSERT ... ON CONFLICT DO UPDATE ... RETURNING`` per slot, in WAL
+mode, so every process of this user on this machine shares them. See
+:mod:`ccpandas.client.shared` for what is shared and why.
+
+Example:
+    >>> import tempfile
+    >>> local = LocalState(Path(tempfile.mkdtemp()) / "quota.sqlite3")
+    >>> local.reserve("k", 0.25)
+    0.0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ccpandas._config import data_dir
+from ccpandas.client.backends import KEEP_DAYS, MAX_AHEAD
+from ccpandas.models import quota_day
+
+__all__ = ["LOCAL", "QUOTA_FILE", "LocalState"]
+
+#: The file of the local state (rate-limit timestamps and the quota ledger).
+QUOTA_FILE = "quota.sqlite3"
+#: ``shared_state`` value for this machine only (the default).
+LOCAL = "local"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS gcra (
+    scope TEXT PRIMARY KEY,  -- the budget key
+    tat   REAL NOT NULL      -- theoretical arrival time of the next slot (Unix seconds)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS quota_ledger (
+    scope   TEXT NOT NULL,   -- the budget key
+    day     TEXT NOT NULL,   -- UTC date, YYYY-MM-DD
+    process TEXT NOT NULL,   -- host:pid
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (scope, day, process)
+) WITHOUT ROWID;
+"""
+
+# One connection per (file, process), shared by every user of the file: a notebook may
+# build many clients, and a forked child must not reuse its parent's connection.
+_connections: dict[tuple[str, int], sqlite3.Connection] = {}
+_connections_lock = threading.Lock()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    key = (str(path), os.getpid())
+    with _connections_lock:
+        conn = _connections.get(key)
+        if conn is None:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            conn = sqlite3.connect(
+                path, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            # A lost slot or increment on power failure is harmless; an fsync per
+            # request is not.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            _migrate(conn)
+            horizon = (quota_day() - dt.timedelta(days=KEEP_DAYS)).isoformat()
+            conn.execute("DELETE FROM quota_ledger WHERE day < ?", (horizon,))
+            _connections[key] = conn
+        return conn
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Move the counts of ccpandas <= 0.x (one row per base URL and day) into the ledger."""
+    old = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request_counts'"
+    ).fetchone()
+    if old is None:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT OR IGNORE INTO quota_ledger (scope, day, process, n) "
+            "SELECT scope, day, 'before the ledger', n FROM request_counts"
+        )
+        conn.execute("DROP TABLE request_counts")
+        conn.execute("COMMIT")
+    except sqlite3.Error:
+        conn.execute("ROLLBACK")
+
+
+class LocalState:
+    """The shared state of every process of this user on this machine (SQLite).
+
+    ``path`` defaults to ``quota.sqlite3`` in the data directory, resolved at first use;
+    nothing touches the disk before then.
+
+    Example:
+        >>> import tempfile
+        >>> local = LocalState(Path(tempfile.mkdtemp()) / "quota.sqlite3")
+        >>> local.ledger_add("k", dt.date(2025, 3, 1), "host:1", 2)
+        >>> local.ledger_usage("k", dt.date(2025, 3, 1))
+        (2, 1)
+    """
+
+    kind = LOCAL
+
+    def __init__(self, path: Path | None = None) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        """The file; by default read from the data directory at each use, so a changed
+        ``CCPANDAS_DATA_DIR`` is followed."""
+        return self._path if self._path is not None else data_dir() / QUOTA_FILE
+
+    def _execute(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return _connect(self.path).execute(sql, params).fetchall()
+
+    def reserve(self, scope: str, interval: float) -> float:
+        """Take the next slot of ``scope``; return the seconds to wait for it."""
+        now = time.time()
+        # One statement: SQLite takes the write lock for it, so it is atomic across
+        # processes, and no lock outlives it.
+        rows = self._execute(
+            "INSERT INTO gcra (scope, tat) VALUES (:scope, :now + :interval) "
+            "ON CONFLICT (scope) DO UPDATE SET tat = (CASE WHEN tat < :now OR "
+            "tat > :now + :ahead THEN :now ELSE tat END) + :interval RETURNING tat",
+            {"scope": scope, "now": now, "interval": interval, "ahead": MAX_AHEAD},
+        )
+        return max(0.0, float(rows[0][0]) - interval - now)
+
+    def defer(self, scope: str, seconds: float) -> None:
+        """Hold every slot of ``scope`` back until ``seconds`` from now."""
+        until = time.time() + min(max(0.0, seconds), MAX_AHEAD)
+        self._execute(
+            "INSERT INTO gcra (scope, tat) VALUES (:scope, :until) "
+            "ON CONFLICT (scope) DO UPDATE SET tat = max(tat, :until)",
+            {"scope": scope, "until": until},
+        )
+
+    def ledger_add(self, scope: str, day: dt.date, process: str, n: int) -> None:
+        """Count ``n`` requests of ``process`` on ``day``."""
+        self._execute(
+            "INSERT INTO quota_ledger (scope, day, process, n) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (scope, day, process) DO UPDATE SET n = n + excluded.n",
+            (scope, day.isoformat(), process, int(n)),
+        )
+
+    def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int]:
+        """``(requests, processes)`` counted on ``day`` for ``scope`` (a bare base URL:
+        every key at that API)."""
+        like = scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
+        rows = self._execute(
+            "SELECT coalesce(sum(n), 0), count(DISTINCT process) FROM quota_ledger "
+            "WHERE day = ? AND (scope = ? OR (? AND scope LIKE ? ESCAPE '\\'))",
+            (day.isoformat(), scope, " " not in scope, like),
+        )
+        return int(rows[0][0]), int(rows[0][1])
+
+    def __repr__(self) -> str:
+        return f"LocalState({str(self._path) if self._path else 'data dir'!r})"

@@ -1,0 +1,136 @@
+"""Run locks: one process drives a run at a time.
+
+On one machine an OS file lock (``locks/<run_id>.lock`` beside the journal) is enough;
+in team mode (:mod:`ccpandas.client.shared`) the run is also leased in Redis, so a
+kernel on another machine cannot drive it either. A process that dies frees both: the
+OS drops its file lock, and its Redis lease expires once nobody renews it.
+
+Example:
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "locks" / "r1.lock"
+    >>> with hold_run(path, "r1", "local"):
+    ...     is_driven(path, "r1", "local")
+    True
+    >>> is_driven(path, "r1", "local")
+    False
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ccpandas.client.shared import Unavailable, resolve
+from ccpandas.errors import RunLockedError
+
+__all__ = ["hold_run", "is_driven", "lock_path"]
+
+log = logging.getLogger("ccpandas")
+
+
+def lock_path(journal_path: Path, run_id: str) -> Path:
+    """The lock file a process holds while it drives ``run_id`` of the journal at
+    ``journal_path``.
+
+    Example:
+        >>> lock_path(Path("/data/journal.sqlite3"), "r1").as_posix()
+        '/data/locks/r1.lock'
+    """
+    return journal_path.parent / "locks" / f"{run_id}.lock"
+
+
+def is_driven(path: Path, run_id: str, shared_state: Any = None) -> bool:
+    """True when some process holds the run's lock file ``path``, or (team mode) its
+    Redis lease, now."""
+    if resolve(shared_state).is_locked(_lease_name(run_id)):
+        return True
+    lock = _FileLock(path)
+    if not lock.path.exists():
+        return False
+    if lock.try_acquire():
+        lock.release()
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def hold_run(path: Path, run_id: str, shared_state: Any = None) -> Iterator[None]:
+    """Hold the run's lock file ``path`` and, in team mode, its Redis lease while the
+    block runs.
+
+    Raises:
+        RunLockedError: Another process drives the run right now.
+    """
+    lock = _FileLock(path)
+    if not lock.try_acquire():
+        raise _locked(run_id)
+    lease = _take_lease(run_id, shared_state)
+    if lease is False:
+        lock.release()
+        raise _locked(run_id)
+    try:
+        yield
+    finally:
+        if lease is not None:
+            lease.release()
+        lock.release()
+
+
+def _locked(run_id: str) -> RunLockedError:
+    return RunLockedError(
+        f"run {run_id} is being driven by another process right now; wait "
+        "for it to finish (ccpandas.runs() shows its state), then resume it."
+    )
+
+
+def _lease_name(run_id: str) -> str:
+    return f"run:{run_id}"
+
+
+def _take_lease(run_id: str, shared_state: Any) -> Any:
+    """The run's Redis lock in team mode: the lease, None (one machine, or Redis away:
+    the file lock alone holds the run, with a warning), or False (held elsewhere)."""
+    state = resolve(shared_state)
+    lease = state.lease(_lease_name(run_id))
+    if lease is None:
+        return None
+    try:
+        return lease if lease.acquire() else False
+    except Unavailable as exc:
+        log.warning(
+            "ccpandas: run %s: cannot take its lock at %s (%s); holding it on this machine only",
+            run_id,
+            state.where,
+            exc,
+        )
+        return None
+
+
+class _FileLock:
+    """An exclusive OS lock on a file (``filelock``: ``flock`` on POSIX, ``msvcrt`` on
+    Windows), released by the OS if the process dies. Per open file, so two objects
+    in one process exclude each other too."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock: Any = None
+
+    def try_acquire(self) -> bool:
+        import filelock
+
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = filelock.FileLock(str(self.path), mode=0o600)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            return False
+        self._lock = lock
+        return True
+
+    def release(self) -> None:
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()

@@ -1,0 +1,50 @@
+"""login() and connect() take their options as one bundle (LoginOptions,
+ConnectOptions): a misspelt option is refused before any request, and connect() hands
+the options of its interactive login on to login() whole."""
+
+from __future__ import annotations
+
+import pytest
+from auth_support import CLIENT_ID, User
+
+import ccpandas
+from ccpandas.auth.connect import connect, login
+from ccpandas.auth.tokenstore import TokenStore
+
+
+def test_login_refuses_a_misspelt_option_before_any_request(auth_emu) -> None:
+    emu = auth_emu()
+    user = User(emu)
+    with pytest.raises(TypeError, match=r"login\(\) got an unexpected keyword argument 'flwo'"):
+        login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=user, flwo="pkce")
+    assert user.codes == [] and emu.oauth.issued_secrets() == []
+
+
+def test_connect_refuses_a_misspelt_option_before_any_request(auth_emu) -> None:
+    emu = auth_emu()
+    user = User(emu)
+    with pytest.raises(TypeError, match=r"connect\(\) got an unexpected keyword argument"):
+        connect(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=user, interactiv=1)
+    assert user.codes == [] and emu.oauth.issued_secrets() == []
+
+
+def test_connect_hands_its_login_options_to_login(auth_emu, store: TokenStore) -> None:
+    emu = auth_emu()
+    user = User(emu)
+    client = connect(
+        CLIENT_ID,
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        view=user,  # the login shows its code here, not on stdout
+        scopes=["contact_data"],  # no offline_access: no refresh token
+        store=store,
+        save=False,
+        set_default=False,
+        client_options={"rate": None},
+    )
+    user.join()
+    assert len(user.codes) == 1 and user.states[-1] == "connected"
+    assert emu.oauth.live_refresh_tokens(CLIENT_ID) == []
+    assert store.load(CLIENT_ID) is None  # save=False reached login()
+    assert ccpandas.set_default_client(None) is None  # set_default=False too
+    assert len(ccpandas.read_contact_lists(client)) == 3
