@@ -72,6 +72,7 @@ _LAZY = {
     "read_contact_lists": "ccpandas.readers",
     "read_contacts": "ccpandas.readers",
     "read_contact_tags": "ccpandas.readers",
+    "read_segments": "ccpandas.readers",
     # OAuth2 login and the token store load on first use.
     "login": "ccpandas.auth.connect",
     "logout": "ccpandas.auth.connect",
@@ -110,6 +111,7 @@ __all__ = [
     "read_contact_lists",
     "read_contact_tags",
     "read_contacts",
+    "read_segments",
     "remove_from_lists",
     "remove_list_memberships",
     "resume",

@@ -25,9 +25,7 @@ import contextlib
 import enum
 import json
 import logging
-import math
 import sys
-import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -37,12 +35,11 @@ import pandas as pd
 
 import ccpandas
 from ccpandas import history, readers, removal
-from ccpandas.run.progress import READ_PHASES, NullReporter
+from ccpandas.run.progress import LogReporter
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
     from ccpandas.plan.planner import RemovalPlan
-    from ccpandas.run.progress import Snapshot
     from ccpandas.run.result import RemovalResult
 
 __all__ = [
@@ -203,73 +200,6 @@ def _list_values(args: argparse.Namespace) -> list[str]:
 _SNAPSHOT: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
 
 # --------------------------------------------------------------------------- progress
-
-
-class LogReporter(NullReporter):
-    """Progress for a log file: plain timestamped lines, never ``\\r`` or escapes.
-
-    A line when the run starts, then at most one every ``interval`` seconds while it
-    runs, and one when it ends. Pass it as ``progress=``.
-
-    Example:
-        >>> import io
-        >>> out = io.StringIO()
-        >>> rep = LogReporter(out, interval=5, clock=iter([0, 1, 9]).__next__)
-        >>> from ccpandas.run.progress import Snapshot
-        >>> rep.start(Snapshot("submitting", 4, 0))
-        >>> rep.update(Snapshot("submitting", 4, 1))  # 1 s later: too soon, no line
-        >>> rep.finish(Snapshot("done", 4, 4))
-        >>> [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
-        ['ccpandas: submitting: 0 of 4 requests sent', 'ccpandas: done: 4 of 4 requests sent']
-    """
-
-    stop_requested = False
-
-    def __init__(
-        self,
-        stream: TextIO | None = None,
-        *,
-        interval: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._stream = stream
-        self.interval = interval
-        self._clock = clock
-        self._last = -math.inf
-
-    def _line(self, snapshot: Snapshot) -> None:
-        if snapshot.phase in READ_PHASES:  # a membership read: pages, not removal requests
-            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} pages read"]
-        else:
-            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} requests sent"]
-        if snapshot.items_total:
-            parts.append(
-                f"{snapshot.items_completed:,} of {snapshot.items_total:,} items processed"
-            )
-        if snapshot.failed:
-            parts.append(f"{snapshot.failed:,} activities failed")
-        if snapshot.wait_seconds:
-            parts.append(f"waiting {snapshot.wait_seconds:.0f} s")
-        if snapshot.message:
-            parts.append(snapshot.message)
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        text = f"{stamp} ccpandas: {snapshot.phase}: " + "; ".join(parts)
-        # A log line is one line: a message never breaks it or moves the cursor.
-        text = "".join(c if c.isprintable() else " " for c in text)
-        print(text, file=self._stream or sys.stderr, flush=True)
-
-    def start(self, snapshot: Snapshot) -> None:
-        self._last = self._clock()
-        self._line(snapshot)
-
-    def update(self, snapshot: Snapshot) -> None:
-        now = self._clock()
-        if now - self._last >= self.interval:
-            self._last = now
-            self._line(snapshot)
-
-    def finish(self, snapshot: Snapshot) -> None:
-        self._line(snapshot)
 
 
 def _reporter(args: argparse.Namespace, stderr: TextIO) -> Any:
@@ -536,7 +466,7 @@ def _settled(run: Callable[[], Any]) -> tuple[Any, BaseException | None]:
 
 
 def _cmd_lists(s: _Session) -> int:
-    lists = readers.read_contact_lists(s.client(), status=s.args.status)
+    lists = readers.read_contact_lists(s.client(), status=s.args.status, progress=False)
     frame = lists[["name", "list_id", "membership_count"]].rename(
         columns={"membership_count": "members"}
     )
