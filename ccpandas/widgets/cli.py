@@ -246,7 +246,7 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
         if "openpyxl" in str(exc):
             raise _Usage(
                 f"cannot read {where}: reading Excel files needs openpyxl, which is not "
-                'installed: pip install "ccpandas[excel]"'
+                'installed: pip install "ccpandas[excel]" (or: pip install openpyxl)'
             ) from None
         raise _Usage(f"cannot read {where}: {exc}") from None
     except (ValueError, OSError) as exc:
