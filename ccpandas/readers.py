@@ -30,7 +30,7 @@ from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
 from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
 from ccpandas.plan.planner import list_names, list_values, resolve_list_ids
-from ccpandas.run.progress import PageProgress, Reporter, make_reporter
+from ccpandas.run.progress import PageProgress, Reporter, check_progress
 from ccpandas.run.snapshot import contact_status
 
 __all__ = [
@@ -163,14 +163,14 @@ def read_contact_lists(
     _choice("status", status, LIST_STATUSES)
     if include_membership_count is not None:
         _choice("include_membership_count", include_membership_count, MEMBERSHIP_COUNTS)
-    reporter = make_reporter(progress, plain_when_piped=True)
+    check_progress(progress)
     params = {
         "limit": 1000,  # an account has at most 1,000 lists: usually a single page
         "status": status,
         "include_membership_count": include_membership_count,
     }
     return _read_all(
-        _client(client), "/contact_lists", "lists", params, CONTACT_LIST_COLUMNS, reporter
+        _client(client), "/contact_lists", "lists", params, CONTACT_LIST_COLUMNS, progress
     )
 
 
@@ -275,7 +275,7 @@ def read_contacts(
         "optout_before": optout_before,
     }
     dates = _date_filters(given)
-    reporter = make_reporter(progress, plain_when_piped=True)
+    check_progress(progress)
     if segment_id is not None:
         others = {
             "lists": lists,
@@ -287,7 +287,7 @@ def read_contacts(
         }
         segment = _segment_query(segment_id, [k for k, v in others.items() if v is not None])
         params = {"segment_id": segment, "limit": limit}
-        return _read_all(_client(client), "/contacts", "contacts", params, None, reporter)
+        return _read_all(_client(client), "/contacts", "contacts", params, None, progress)
 
     api = _client(client)
     list_ids = _list_ids(api, lists)  # after the other checks: names may cost a request
@@ -306,7 +306,7 @@ def read_contacts(
     schema = dict(CONTACT_COLUMNS)
     schema.update({name: "object" for name in includes})
 
-    pages = PageProgress(reporter, "contacts", "contacts")
+    pages = PageProgress(progress, "contacts", "contacts")
 
     def rows() -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
@@ -343,10 +343,10 @@ def read_contact_tags(client: Client | None = None, *, progress: Progress = "aut
         >>> tags = read_contact_tags(client)  # doctest: +SKIP
         >>> tags.sort_values("contacts_count", ascending=False).head()  # doctest: +SKIP
     """
-    reporter = make_reporter(progress, plain_when_piped=True)
+    check_progress(progress)
     params = {"limit": 500, "include_count": True}
     return _read_all(
-        _client(client), "/contact_tags", "tags", params, CONTACT_TAG_COLUMNS, reporter
+        _client(client), "/contact_tags", "tags", params, CONTACT_TAG_COLUMNS, progress
     )
 
 
@@ -380,9 +380,9 @@ def read_segments(
         >>> quiet = read_contacts(client, segment_id=never.segment_id.item())  # doctest: +SKIP
     """
     _choice("sort_by", sort_by, SEGMENT_SORTS)
-    reporter = make_reporter(progress, plain_when_piped=True)
+    check_progress(progress)
     params = {"limit": 1000, "sort_by": sort_by}  # 1000: the API's default and its most
-    return _read_all(_client(client), "/segments", "segments", params, SEGMENT_COLUMNS, reporter)
+    return _read_all(_client(client), "/segments", "segments", params, SEGMENT_COLUMNS, progress)
 
 
 def _read_all(
@@ -391,11 +391,11 @@ def _read_all(
     key: str,
     params: Mapping[str, Any],
     schema: Mapping[str, str] | None,
-    reporter: Reporter,
+    progress: Progress,
 ) -> pd.DataFrame:
     """Every page of one GET as a frame of ``schema`` (None: contact rows), its pages
-    reported to ``reporter``."""
-    pages = PageProgress(reporter, key, key)
+    reported as ``progress`` says."""
+    pages = PageProgress(progress, key, key)
     try:
         items = api.paginate(path, key, params, on_page=pages.page)
         if schema is None:

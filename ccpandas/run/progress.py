@@ -308,6 +308,13 @@ class LogReporter(NullReporter):
     A line when the run starts, then at most one every ``interval`` seconds while it
     runs, and one when it ends. Pass it as ``progress=``.
 
+    Args:
+        stream: Where the lines go, e.g. an open log file. None (the default) is
+            ``sys.stderr`` at the time of each line.
+        interval: The fewest seconds between two lines while it runs. Default 5.
+        clock: Where the time comes from (seconds, only differences count). Default
+            ``time.monotonic``.
+
     Example:
         >>> import io
         >>> out = io.StringIO()
@@ -375,11 +382,14 @@ class PageProgress:
 
     Pass :meth:`page` as ``on_page`` to :meth:`ccpandas.Client.paginate` (for every
     query of a read); :meth:`close` when the read ends, however it ends. A read of one
-    page shows nothing; from the second page on the reporter sees phase ``reading``
-    (pages so far; the total is not known in advance), and ``read`` at the end.
+    page shows nothing and makes no reporter (no empty widget in a notebook); from the
+    second page on the reporter sees phase ``reading`` (pages so far; the total is not
+    known in advance), and ``read`` at the end.
 
     Args:
-        reporter: Where to report (from :func:`make_reporter`).
+        progress: The reader's ``progress=`` argument: ``"auto"``, ``"tqdm"``, True,
+            False, None or a :class:`Reporter` (see :func:`make_reporter`; ``"auto"``
+            writes :class:`LogReporter` lines when stderr is not a terminal).
         what: What is read, for the message, e.g. ``"contacts"``.
         key: The key of a page's body that holds the items, e.g. ``"contacts"``.
 
@@ -396,8 +406,10 @@ class PageProgress:
         ['contacts: page 2, 3 so far']
     """
 
-    def __init__(self, reporter: Reporter, what: str, key: str) -> None:
-        self.reporter = reporter
+    def __init__(self, progress: bool | str | Reporter | None, what: str, key: str) -> None:
+        check_progress(progress)
+        self.progress = progress
+        self.reporter: Reporter = NullReporter()
         self.what = what
         self.key = key
         self.pages = 0
@@ -430,6 +442,7 @@ class PageProgress:
         self.items += len(items) if isinstance(items, list) else 0
         if not self.started and (more or self.pages > 1):
             self.started = True
+            self.reporter = make_reporter(self.progress, plain_when_piped=True)
             self.reporter.start(self._snapshot(more))
         elif self.started:
             self.reporter.update(self._snapshot(more))

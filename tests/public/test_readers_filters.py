@@ -282,3 +282,25 @@ def test_tqdm_progress_draws_a_bar_of_pages(emu, client, capsys):
     read_contacts(client, limit=100, status="all", progress="tqdm")
     err = capsys.readouterr().err
     assert "reading" in err and "4page" in err.replace(" ", "")
+
+
+def test_a_one_page_read_makes_no_display_at_all(emu, client):
+    """In a notebook, "auto" makes the kernel's widget display: a one-page read must not
+    leave an empty one behind (a reporter is made only when a second page comes)."""
+    from ccpandas.run.progress import set_default_reporter_factory
+
+    made = []
+
+    def factory():
+        made.append(Recorder())
+        return made[-1]
+
+    set_default_reporter_factory(factory)
+    try:
+        read_contact_lists(client)
+        read_contacts(client, limit=500)
+        assert made == []
+        read_contacts(client, limit=100, status="all")
+        assert len(made) == 1 and made[0].calls[-1] == ("finish", "read", 4)
+    finally:
+        set_default_reporter_factory(None)
