@@ -277,14 +277,8 @@ def read_contacts(
     dates = _date_filters(given)
     check_progress(progress)
     if segment_id is not None:
-        others = {
-            "lists": lists,
-            "status": status,
-            "tags": tags,
-            "email": email,
-            "include": include,
-            **given,
-        }
+        others = {"lists": lists, "status": status, "tags": tags, "email": email}
+        others.update(include=include, **given)
         segment = _segment_query(segment_id, [k for k, v in others.items() if v is not None])
         params = {"segment_id": segment, "limit": limit}
         return _read_all(_client(client), "/contacts", "contacts", params, None, progress)
@@ -299,13 +293,25 @@ def read_contacts(
         "include": includes,
         "limit": limit,
     }
+    return _read_groups(api, base, list_ids, tag_ids, includes, progress)
+
+
+def _read_groups(
+    api: Client,
+    base: Mapping[str, Any],
+    list_ids: list[str],
+    tag_ids: list[str],
+    includes: list[str],
+    progress: Progress,
+) -> pd.DataFrame:
+    """``GET /contacts`` with ``base``'s filters, once per (list group, tag group), the
+    results merged without duplicate contacts."""
     # A contact matches when it is in any of the lists (and carries any of the tags):
     # every (list group, tag group) pair together covers exactly the full filter.
     list_groups = _groups(list_ids, MAX_LISTS_PER_QUERY)
     tag_groups = _groups(tag_ids, MAX_TAGS_PER_QUERY)
     schema = dict(CONTACT_COLUMNS)
     schema.update({name: "object" for name in includes})
-
     pages = PageProgress(progress, "contacts", "contacts")
 
     def rows() -> Iterator[dict[str, Any]]:
