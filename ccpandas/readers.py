@@ -277,8 +277,8 @@ def read_contacts(
     dates = _date_filters(given)
     check_progress(progress)
     if segment_id is not None:
-        others = {"lists": lists, "status": status, "tags": tags, "email": email}
-        others.update(include=include, **given)
+        others: dict[str, Any] = {"lists": lists, "status": status, "tags": tags}
+        others.update(email=email, include=include, **given)
         segment = _segment_query(segment_id, [k for k, v in others.items() if v is not None])
         params = {"segment_id": segment, "limit": limit}
         return _read_all(_client(client), "/contacts", "contacts", params, None, progress)
