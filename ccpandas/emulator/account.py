@@ -809,7 +809,11 @@ class Account:
             contact = self._contacts[contact_id.lower()]
             now = self.clock.now()
             contact.status = status
-            contact.updated_at = now
+            if status != "unsubscribed":
+                # An opt-out dates the email address (opt_out_date), not the contact:
+                # its updated_at, and so updated_after, stays as it was (see
+                # docs/emulator.md for the source).
+                contact.updated_at = now
             contact.permission_to_send = {
                 "active": "explicit",
                 "deleted": "implicit",

@@ -182,6 +182,7 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int, segments: i
                 carried[idx].append(tag.tag_id)
     for person, tag_ids in zip(people, carried, strict=True):
         person.tag_ids = tuple(tag_ids)
+    _opt_out_dates(seed, people)
 
     # Lists: the first ten are large and overlap heavily; later ones are small, so a
     # thousand-list account still keeps each contact under the 50-list cap.
@@ -198,6 +199,16 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int, segments: i
     return SeedData(
         people, list_records, tag_records, memberships, _segments(seed, segments, people)
     )
+
+
+def _opt_out_dates(seed: int, people: list[Contact]) -> None:
+    """Date each unsubscribed contact's opt-out some time after it was created, apart
+    from its ``updated_at`` (an opt-out does not change it in the real service), from a
+    generator of its own so every other record of the seed stays as it was."""
+    rng = random.Random(f"{seed}:opt-outs")
+    for person in people:
+        if person.status == "unsubscribed":
+            person.opt_out_at = _when(rng, person.created_at)
 
 
 def _segments(seed: int, count: int, people: list[Contact]) -> list[Segment]:

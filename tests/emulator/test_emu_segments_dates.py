@@ -23,6 +23,16 @@ def _ids(api: Api, path: str) -> list[str]:
     return [c["contact_id"] for body in api.pages(path) for c in body["contacts"]]
 
 
+def test_seeded_opt_outs_are_dated_apart_from_updates() -> None:
+    data = seed_account(seed=4, contacts=400, lists=1, tags=1)
+    gone = [c for c in data.contacts if c.status == "unsubscribed"]
+    assert len(gone) > 10
+    assert all(c.created_at <= c.opt_out_at for c in gone)
+    assert sum(c.opt_out_at != c.updated_at for c in gone) == len(gone)
+    others = [c for c in data.contacts if c.status != "unsubscribed"]
+    assert all(c.opt_out_at is None for c in others)
+
+
 def test_segments_are_seeded_apart_from_the_other_records() -> None:
     with_segments = seed_account(seed=4, contacts=50, lists=2, tags=2, segments=3)
     without = seed_account(seed=4, contacts=50, lists=2, tags=2)
@@ -134,8 +144,12 @@ def test_optout_filters_follow_an_unsubscribe_made_now(emu: Emulator, api: Api) 
     cid = acct.contact_ids("active")[0]
     since = (emu.clock.now() - dt.timedelta(seconds=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert _ids(api, f"/contacts?optout_after={since}") == []
+    updated = acct.contact(cid).updated_at
     acct.set_contact_status(cid, "unsubscribed")
     assert _ids(api, f"/contacts?optout_after={since}") == [cid]
+    # An opt-out dates the email address, not the contact (as the real service does).
+    assert acct.contact(cid).updated_at == updated
+    assert _ids(api, f"/contacts?updated_after={since}") == []
     # combined with the other filters: all must match
     assert _ids(api, f"/contacts?optout_after={since}&status=active") == []
     assert _ids(api, f"/contacts?optout_after={since}&status=unsubscribed") == [cid]
