@@ -387,7 +387,7 @@ def read_segments(
     """
     _choice("sort_by", sort_by, SEGMENT_SORTS)
     check_progress(progress)
-    params = {"limit": 1000, "sort_by": sort_by}  # 1000: the API's default and its most
+    params = {"limit": 1000, "sort_by": sort_by}  # the API's default page size
     return _read_all(_client(client), "/segments", "segments", params, SEGMENT_COLUMNS, progress)
 
 

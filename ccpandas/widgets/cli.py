@@ -115,8 +115,8 @@ class _Usage(Exception):
 @dataclasses.dataclass(frozen=True)
 class InputFile:
     """How FILE was read: its format and, for CSV and TSV, the encoding and separator,
-    each with where it came from (``"given"`` by a flag, ``"detected"``, or the
-    format's ``"default"``).
+    each with where it came from (``"given"`` by a flag, ``"detected"``, the format's
+    ``"default"``, or ``"stream"``: a text stream decoded already).
 
     Example:
         >>> InputFile("members.csv", "csv", "cp1252", "detected", ";", "detected").text()
@@ -286,7 +286,7 @@ def _decoded(source: Any, where: str, encoding: str | None) -> tuple[str, str, s
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
         raise _Usage(f"cannot read {where}: {exc}") from None
     if isinstance(raw, str):  # a text stream: decoded already
-        return raw, encoding or getattr(source, "encoding", None) or "text", "given"
+        return raw, getattr(source, "encoding", None) or "text", "stream"
     enc, enc_from = (
         (encoding, "given") if encoding is not None else (_detect(raw, where), "detected")
     )
