@@ -74,6 +74,7 @@ _LAZY = {
     "read_contact_tags": "ccpandas.readers",
     # A read-only check of the API's shapes against the account.
     "doctor": "ccpandas.api",
+    "read_segments": "ccpandas.readers",
     # OAuth2 login and the token store load on first use.
     "login": "ccpandas.auth.connect",
     "logout": "ccpandas.auth.connect",
@@ -113,6 +114,7 @@ __all__ = [
     "read_contact_lists",
     "read_contact_tags",
     "read_contacts",
+    "read_segments",
     "remove_from_lists",
     "remove_list_memberships",
     "resume",

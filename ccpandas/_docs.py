@@ -49,6 +49,13 @@ PARAMETERS: dict[str, str] = {
         '``"auto"``), False or None (nothing), or a '
         ':class:`~ccpandas.report.progress.Reporter` object. Default ``"auto"``.'
     ),
+    "progress_read": (
+        "How the pages of a read are shown, as for :func:`ccpandas.remove_from_lists`: "
+        '``"auto"`` (the default), ``"tqdm"``, True, False or None, or a '
+        ":class:`~ccpandas.report.progress.Reporter`. Only a read of more than one page "
+        'shows anything; with ``"auto"`` outside a notebook and with stderr not a '
+        "terminal (a log, cron), plain timestamped lines instead of a bar."
+    ),
     "progress_keep": (
         "How progress is shown, as for :func:`ccpandas.remove_from_lists`. None (the "
         "default) keeps the display the run already has."

@@ -1,4 +1,5 @@
-"""Read contact lists, contacts and tags into DataFrames (every page, typed columns).
+"""Read contact lists, contacts, tags and segments into DataFrames (every page, typed
+columns).
 
 Every reader takes ``client=None`` (then :func:`ccpandas.get_default_client`),
 checks its arguments before sending anything (:class:`~ccpandas.errors.PlanError`), and
@@ -14,10 +15,13 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
+import numbers
 from collections.abc import Iterable, Iterator, Mapping
 from itertools import product
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ccpandas._docs import shared_params
@@ -27,6 +31,7 @@ from ccpandas.errors import PlanError
 from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
 from ccpandas.plan.planner import list_names, list_values, resolve_list_ids
 from ccpandas.read.snapshot import contact_status
+from ccpandas.report.progress import PageProgress, Reporter, check_progress
 
 __all__ = [
     "CONTACT_COLUMNS",
@@ -34,11 +39,14 @@ __all__ = [
     "CONTACT_LIST_COLUMNS",
     "CONTACT_STATUSES",
     "CONTACT_TAG_COLUMNS",
+    "DATE_FILTERS",
     "MAX_LISTS_PER_QUERY",
     "MAX_TAGS_PER_QUERY",
+    "SEGMENT_COLUMNS",
     "read_contact_lists",
     "read_contact_tags",
     "read_contacts",
+    "read_segments",
     "resolve_tag_names",
 ]
 
@@ -63,7 +71,14 @@ CONTACT_INCLUDES = (
     "taggings",
     "notes",
 )
+#: The date filters of ``GET /contacts``, as (after, before) pairs.
+DATE_FILTERS = (
+    ("created_after", "created_before"),
+    ("updated_after", "updated_before"),
+    ("optout_after", "optout_before"),
+)
 LIST_STATUSES = ("all", "active", "deleted")
+SEGMENT_SORTS = ("date", "name")
 MEMBERSHIP_COUNTS = ("all", "active")
 
 # Column name -> kind; the kind picks the dtype (see _column).
@@ -94,7 +109,18 @@ CONTACT_TAG_COLUMNS: dict[str, str] = {
     "updated_at": "datetime",
 }
 
+SEGMENT_COLUMNS: dict[str, str] = {
+    "segment_id": "int",
+    "name": "str",
+    "created_at": "datetime",
+    "edited_at": "datetime",
+}
+
 _DATETIME_DTYPE = "datetime64[ns, UTC]"
+#: What a progress argument may be (see :func:`ccpandas.report.progress.make_reporter`).
+Progress = bool | str | Reporter | None
+#: What a date filter accepts (a ``pandas.Timestamp`` is a ``datetime``).
+DateLike = dt.datetime | dt.date | str | np.datetime64
 
 
 # --------------------------------------------------------------------------- readers
@@ -106,6 +132,7 @@ def read_contact_lists(
     *,
     status: str = "active",
     include_membership_count: str | None = "all",
+    progress: Progress = "auto",
 ) -> pd.DataFrame:
     """Every contact list of the account, one row per list.
 
@@ -118,6 +145,7 @@ def read_contact_lists(
         include_membership_count: What ``membership_count`` counts: ``"all"`` (the default)
             every member, ``"active"`` only the active ones; None leaves the column empty
             (``<NA>``).
+        progress: {shared:progress_read}
 
     Returns:
         A DataFrame with one row per list, columns as above (the same columns when there are
@@ -135,13 +163,15 @@ def read_contact_lists(
     _choice("status", status, LIST_STATUSES)
     if include_membership_count is not None:
         _choice("include_membership_count", include_membership_count, MEMBERSHIP_COUNTS)
+    check_progress(progress)
     params = {
         "limit": 1000,  # an account has at most 1,000 lists: usually a single page
         "status": status,
         "include_membership_count": include_membership_count,
     }
-    items = _client(client).paginate("/contact_lists", "lists", params)
-    return _frame((_pick(item, CONTACT_LIST_COLUMNS) for item in items), CONTACT_LIST_COLUMNS)
+    return _read_all(
+        _client(client), "/contact_lists", "lists", params, CONTACT_LIST_COLUMNS, progress
+    )
 
 
 @shared_params
@@ -154,8 +184,20 @@ def read_contacts(
     email: str | None = None,
     include: str | Iterable[str] | None = None,
     limit: int = 500,
+    segment_id: int | str | None = None,
+    created_after: DateLike | None = None,
+    created_before: DateLike | None = None,
+    updated_after: DateLike | None = None,
+    updated_before: DateLike | None = None,
+    optout_after: DateLike | None = None,
+    optout_before: DateLike | None = None,
+    progress: Progress = "auto",
 ) -> pd.DataFrame:
     """Contacts matching the filters, one row per contact, every page read.
+
+    The filters combine: a contact is read when it matches all of them (any of the
+    ``lists``, any of the ``tags``). ``segment_id`` is the exception: the API allows
+    only ``limit`` beside it.
 
     Args:
         client: {shared}
@@ -175,6 +217,28 @@ def read_contacts(
             ``taggings`` (lists of ids), ``custom_fields``, ``phone_numbers``,
             ``street_addresses``, ``notes`` (lists of records, as the API sends them).
         limit: contacts per page, 1 to 500 (fewer pages with more).
+        segment_id: a segment's id (an integer, as :func:`read_segments` gives it):
+            the contacts that meet the segment's criteria now. The API allows no other
+            filter beside it (a PlanError names the others given); filter the frame
+            instead.
+        created_after: contacts created after this moment: a ``datetime``, a
+            ``pandas.Timestamp``, a ``date`` (its midnight) or an ISO-8601 string
+            (``"2024-05-06"``, ``"2024-05-06T09:30:00Z"``). A value without a time zone
+            is UTC, like the readers' datetime columns; one with a zone is converted.
+        created_before: contacts created before this moment (same forms). With
+            ``created_after``, a range; it must come after it.
+        updated_after: contacts whose details (name, ...) changed after this moment.
+            An unsubscribe does not change ``updated_at`` in Constant Contact: use
+            ``optout_after`` for those.
+        updated_before: contacts whose details last changed before this moment.
+        optout_after: contacts who unsubscribed after this moment ("everyone who
+            unsubscribed since Monday"); contacts that never did are left out.
+        optout_before: contacts who unsubscribed before this moment.
+        progress: {shared:progress_read}
+
+    Every date bound is exclusive, and each ``_after`` must be earlier than its
+    ``_before``; a bad value is a PlanError naming the argument, before anything
+    is sent.
 
     Columns: contact_id, email, first_name, last_name, status, permission_to_send,
     created_at, updated_at, then one per ``include``. ``status`` speaks the ``status=``
@@ -193,6 +257,7 @@ def read_contacts(
         >>> df = read_contacts(client, lists=[lid], include="list_memberships")  # doctest: +SKIP
         >>> df.columns.tolist()  # doctest: +SKIP
         ['contact_id', 'email', ..., 'updated_at', 'list_memberships']
+        >>> gone = read_contacts(client, optout_after="2024-05-06")  # doctest: +SKIP
     """
     tag_values = _as_strings("tags", tags)
     statuses = _choices("status", status, CONTACT_STATUSES)
@@ -201,6 +266,22 @@ def read_contacts(
         raise PlanError(f"email must be a non-empty string, not {email!r}")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
         raise PlanError(f"limit must be an integer from 1 to 500, not {limit!r}")
+    given = {
+        "created_after": created_after,
+        "created_before": created_before,
+        "updated_after": updated_after,
+        "updated_before": updated_before,
+        "optout_after": optout_after,
+        "optout_before": optout_before,
+    }
+    dates = _date_filters(given)
+    check_progress(progress)
+    if segment_id is not None:
+        others: dict[str, Any] = {"lists": lists, "status": status, "tags": tags}
+        others.update(email=email, include=include, **given)
+        segment = _segment_query(segment_id, [k for k, v in others.items() if v is not None])
+        params = {"segment_id": segment, "limit": limit}
+        return _read_all(_client(client), "/contacts", "contacts", params, None, progress)
 
     api = _client(client)
     list_ids = _list_ids(api, lists)  # after the other checks: names may cost a request
@@ -208,21 +289,36 @@ def read_contacts(
     base = {
         "status": statuses,
         "email": email.strip() if email is not None else None,
+        **dates,
         "include": includes,
         "limit": limit,
     }
+    return _read_groups(api, base, list_ids, tag_ids, includes, progress)
+
+
+def _read_groups(
+    api: Client,
+    base: Mapping[str, Any],
+    list_ids: list[str],
+    tag_ids: list[str],
+    includes: list[str],
+    progress: Progress,
+) -> pd.DataFrame:
+    """``GET /contacts`` with ``base``'s filters, once per (list group, tag group), the
+    results merged without duplicate contacts."""
     # A contact matches when it is in any of the lists (and carries any of the tags):
     # every (list group, tag group) pair together covers exactly the full filter.
     list_groups = _groups(list_ids, MAX_LISTS_PER_QUERY)
     tag_groups = _groups(tag_ids, MAX_TAGS_PER_QUERY)
     schema = dict(CONTACT_COLUMNS)
     schema.update({name: "object" for name in includes})
+    pages = PageProgress(progress, "contacts", "contacts")
 
     def rows() -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
         for list_group, tag_group in product(list_groups, tag_groups):
             params = {**base, "lists": list_group, "tags": tag_group}
-            for item in api.paginate("/contacts", "contacts", params):
+            for item in api.paginate("/contacts", "contacts", params, on_page=pages.page):
                 cid = item.get("contact_id")
                 if cid is not None:
                     if cid in seen:
@@ -230,17 +326,21 @@ def read_contacts(
                     seen.add(cid)
                 yield _contact_row(item, includes)
 
-    return _frame(rows(), schema)
+    try:
+        return _frame(rows(), schema)
+    finally:
+        pages.close()
 
 
 @shared_params
-def read_contact_tags(client: Client | None = None) -> pd.DataFrame:
+def read_contact_tags(client: Client | None = None, *, progress: Progress = "auto") -> pd.DataFrame:
     """Every tag of the account with the number of contacts carrying it.
 
     Columns: tag_id, name, contacts_count (``Int64``), created_at, updated_at.
 
     Args:
         client: {shared}
+        progress: {shared:progress_read}
 
     Returns:
         A DataFrame with one row per tag, columns as above.
@@ -249,9 +349,66 @@ def read_contact_tags(client: Client | None = None) -> pd.DataFrame:
         >>> tags = read_contact_tags(client)  # doctest: +SKIP
         >>> tags.sort_values("contacts_count", ascending=False).head()  # doctest: +SKIP
     """
+    check_progress(progress)
     params = {"limit": 500, "include_count": True}
-    items = _client(client).paginate("/contact_tags", "tags", params)
-    return _frame((_pick(item, CONTACT_TAG_COLUMNS) for item in items), CONTACT_TAG_COLUMNS)
+    return _read_all(
+        _client(client), "/contact_tags", "tags", params, CONTACT_TAG_COLUMNS, progress
+    )
+
+
+@shared_params
+def read_segments(
+    client: Client | None = None, *, sort_by: str = "date", progress: Progress = "auto"
+) -> pd.DataFrame:
+    """Every segment of the account (``GET /segments``; deleted ones are left out).
+
+    A segment built in Constant Contact (say, "did not open the last 5 campaigns")
+    can feed a removal: ``read_contacts(segment_id=...)`` reads its contacts.
+
+    Columns: segment_id (``Int64``), name, created_at, edited_at (when its name or
+    criteria last changed).
+
+    Args:
+        client: {shared}
+        sort_by: ``"date"`` (the default: the most recently edited first) or ``"name"``
+            (A to Z), as the API sorts them.
+        progress: {shared:progress_read}
+
+    Returns:
+        A DataFrame with one row per segment, columns as above.
+
+    Raises:
+        PlanError: A ``sort_by`` it does not know, before anything is sent.
+
+    Example:
+        >>> segments = read_segments(client)  # doctest: +SKIP
+        >>> never = segments[segments.name == "Never clicked"]  # doctest: +SKIP
+        >>> quiet = read_contacts(client, segment_id=never.segment_id.item())  # doctest: +SKIP
+    """
+    _choice("sort_by", sort_by, SEGMENT_SORTS)
+    check_progress(progress)
+    params = {"limit": 1000, "sort_by": sort_by}  # the API's default page size
+    return _read_all(_client(client), "/segments", "segments", params, SEGMENT_COLUMNS, progress)
+
+
+def _read_all(
+    api: Client,
+    path: str,
+    key: str,
+    params: Mapping[str, Any],
+    schema: Mapping[str, str] | None,
+    progress: Progress,
+) -> pd.DataFrame:
+    """Every page of one GET as a frame of ``schema`` (None: contact rows), its pages
+    reported as ``progress`` says."""
+    pages = PageProgress(progress, key, key)
+    try:
+        items = api.paginate(path, key, params, on_page=pages.page)
+        if schema is None:
+            return _frame((_contact_row(item, ()) for item in items), CONTACT_COLUMNS)
+        return _frame((_pick(item, schema) for item in items), schema)
+    finally:
+        pages.close()
 
 
 # --------------------------------------------------------------------------- arguments
@@ -269,6 +426,73 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise PlanError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
     return value
+
+
+def _instant(name: str, value: Any) -> dt.datetime:
+    """``value`` as an aware UTC datetime; naive values are UTC."""
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise PlanError(
+                f"{name} must be an ISO-8601 date or date-time such as '2024-05-06' or "
+                f"'2024-05-06T09:30:00Z', not {value!r}"
+            ) from None
+    elif isinstance(value, np.datetime64 | dt.datetime) and pd.isna(value):
+        raise PlanError(f"{name} is NaT (no date); pass None (the default) to leave it out")
+    elif isinstance(value, np.datetime64):
+        parsed = pd.Timestamp(value).to_pydatetime()
+    elif isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, dt.date):
+        parsed = dt.datetime.combine(value, dt.time())
+    else:
+        raise PlanError(
+            f"{name} must be a datetime, a date or an ISO-8601 string, "
+            f"not {type(value).__name__} {value!r}"
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _wire(moment: dt.datetime) -> str:
+    """ISO-8601 in UTC with ``Z``, milliseconds only when there are any."""
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    millis = moment.microsecond // 1000
+    return f"{text}.{millis:03d}Z" if millis else f"{text}Z"
+
+
+def _date_filters(given: Mapping[str, Any]) -> dict[str, str]:
+    """The date filters' query values; a PlanError for a bad value or an empty range."""
+    moments = {k: _instant(k, v) for k, v in given.items() if v is not None}
+    for after, before in DATE_FILTERS:
+        if after in moments and before in moments and moments[after] >= moments[before]:
+            raise PlanError(
+                f"{after} ({_wire(moments[after])}) must be earlier than {before} "
+                f"({_wire(moments[before])}): no contact can match both"
+            )
+    return {k: _wire(v) for k, v in moments.items()}
+
+
+def _segment_query(segment_id: Any, others: list[str]) -> str:
+    """``segment_id`` as the query sends it; a PlanError for a bad id or another filter."""
+    if (
+        isinstance(segment_id, bool)
+        or not isinstance(segment_id, numbers.Integral | str)
+        or not str(segment_id).strip().isdigit()
+    ):
+        raise PlanError(
+            f"segment_id must be a segment's number (read_segments() lists them), "
+            f"not {segment_id!r}"
+        )
+    if others:
+        raise PlanError(
+            "segment_id can only be combined with limit (the API allows no other filter "
+            f"beside it); also given: {', '.join(others)}. Read the segment, then filter "
+            "the frame."
+        )
+    return str(int(str(segment_id).strip()))
 
 
 def _as_strings(name: str, value: str | Iterable[Any] | None) -> list[Any] | None:
@@ -331,7 +555,7 @@ def resolve_list_names(
     """
     values = list(list_values(values, argument))
     api = _client(client)
-    active = read_contact_lists(api, status="active", include_membership_count=None)
+    active = read_contact_lists(api, status="active", include_membership_count=None, progress=False)
     known = set(active["name"].dropna().tolist())
     checked = check_ids(pd.Series(values, dtype=object))
     unknown = [
@@ -340,7 +564,9 @@ def resolve_list_names(
         if status != PLANNED and isinstance(v, str) and v not in known
     ]
     if unknown:
-        deleted = read_contact_lists(api, status="deleted", include_membership_count=None)
+        deleted = read_contact_lists(
+            api, status="deleted", include_membership_count=None, progress=False
+        )
         gone = deleted[deleted["name"].isin(unknown)]
         if len(gone):
             parts = [
@@ -390,7 +616,7 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
     names = [v for v, i in zip(values, ids, strict=True) if i is None]
     if not names:
         return tuple(str(i) for i in ids)
-    tags = read_contact_tags(client)
+    tags = read_contact_tags(client, progress=False)
     by_name: dict[str, list[str]] = {}
     for name, tag_id in zip(
         tags["name"].tolist(), tags["tag_id"].astype(str).tolist(), strict=True

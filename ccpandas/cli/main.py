@@ -23,14 +23,21 @@ Example:
 from __future__ import annotations
 
 import argparse
+import bz2
+import codecs
 import contextlib
+import csv
+import dataclasses
 import enum
+import gzip
+import io
 import json
 import logging
-import math
+import lzma
 import sys
 import time
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -39,21 +46,22 @@ import pandas as pd
 
 import ccpandas
 from ccpandas import api, readers
-from ccpandas.report.progress import READ_PHASES, NullReporter
+from ccpandas.report.progress import LogReporter
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
     from ccpandas.plan.planner import RemovalPlan
-    from ccpandas.report.progress import Snapshot
     from ccpandas.run.result import RemovalResult
 
 __all__ = [
     "INPUT_FORMATS",
     "OUTPUT_FORMATS",
     "ExitCode",
+    "InputFile",
     "LogReporter",
     "build_parser",
     "main",
+    "read_input",
     "read_table",
 ]
 
@@ -116,10 +124,70 @@ class _Usage(Exception):
 # --------------------------------------------------------------------------- input
 
 
-def read_table(path: str, fmt: str | None = None, *, stdin: TextIO | None = None) -> pd.DataFrame:
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    """How FILE was read: its format and, for CSV and TSV, the encoding and separator,
+    each with where it came from (``"given"`` by a flag, ``"detected"``, the format's
+    ``"default"``, or ``"stream"``: a text stream decoded already).
+
+    Example:
+        >>> InputFile("members.csv", "csv", "cp1252", "detected", ";", "detected").text()
+        "Read members.csv as CSV: encoding cp1252 (detected), separator ';' (detected)"
+    """
+
+    name: str
+    format: str
+    encoding: str | None = None
+    encoding_from: str | None = None
+    sep: str | None = None
+    sep_from: str | None = None
+
+    def text(self) -> str:
+        """One line for people."""
+        line = f"Read {self.name} as {_FORMAT_NAMES.get(self.format, self.format)}"
+        if self.encoding is None:
+            return line
+        return (
+            f"{line}: encoding {self.encoding} ({self.encoding_from}), "
+            f"separator {_show_sep(self.sep)} ({self.sep_from})"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``input`` object of ``--json`` (documented in docs/cli.md)."""
+        return dataclasses.asdict(self)
+
+
+_FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "excel": "Excel", "parquet": "Parquet"}
+#: The separators the sniffer chooses from (``--sep`` takes any single character).
+_SEPARATORS = ",;\t|"
+#: ``--sep`` spellings of a tab that a shell passes through easily.
+_TAB_NAMES = ("\\t", "tab", "TAB")
+#: How much of a file that is not UTF-8 charset-normalizer looks at.
+_DETECT_BYTES = 256 * 1024
+#: Byte-order marks, longest first (UTF-32's starts like UTF-16's).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+#: Compressed files read whole, decompressed (pandas infers the same from the name).
+_OPENERS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+
+
+def read_table(
+    path: str,
+    fmt: str | None = None,
+    *,
+    stdin: TextIO | None = None,
+    encoding: str | None = None,
+    sep: str | None = None,
+) -> pd.DataFrame:
     """Read ``path`` with pandas' own reader for its ending (see :data:`INPUT_FORMATS`);
     ``-`` reads CSV from standard input. CSV, TSV and Excel cells are read as text, so
-    ids keep their exact spelling; empty cells are missing values.
+    ids keep their exact spelling; empty cells are missing values. :func:`read_input`
+    says how (CSV's encoding and separator are detected unless given).
 
     Raises a usage error (exit 2) for a missing file, an unknown ending or a file the
     reader cannot parse.
@@ -129,12 +197,37 @@ def read_table(path: str, fmt: str | None = None, *, stdin: TextIO | None = None
         >>> read_table("-", stdin=io.StringIO("contact_id\\nabc\\n")).contact_id.tolist()
         ['abc']
     """
+    return read_input(path, fmt, stdin=stdin, encoding=encoding, sep=sep)[0]
+
+
+def read_input(
+    path: str,
+    fmt: str | None = None,
+    *,
+    stdin: TextIO | None = None,
+    encoding: str | None = None,
+    sep: str | None = None,
+) -> tuple[pd.DataFrame, InputFile]:
+    """:func:`read_table`, and how the file was read (an :class:`InputFile`).
+
+    CSV and TSV: the encoding is ``encoding`` if given, else the byte-order mark's,
+    else UTF-8 if the bytes are valid UTF-8, else charset-normalizer's guess (cp1252,
+    what Excel on Windows writes in Western Europe and the Americas, when it is among
+    the likeliest). The separator is ``sep`` if given, else what :class:`csv.Sniffer`
+    finds among ``, ; tab |``, else the format's (``,`` for CSV, tab for TSV).
+
+    Example:
+        >>> import io
+        >>> frame, how = read_input("-", stdin=io.StringIO("email;name\\na@example.com;Ana\\n"))
+        >>> frame.columns.tolist(), how.sep, how.sep_from
+        (['email', 'name'], ';', 'detected')
+    """
+    where = "standard input" if path == "-" else path
     if path == "-":
-        source: Any = stdin if stdin is not None else sys.stdin
         kind = fmt or "csv"
         if kind not in ("csv", "tsv"):
             raise _Usage(f"standard input (-) is read as CSV or TSV, not {kind}")
-        where = "standard input"
+        source: Any = stdin if stdin is not None else sys.stdin
     else:
         file = Path(path)
         if not file.exists():
@@ -142,18 +235,129 @@ def read_table(path: str, fmt: str | None = None, *, stdin: TextIO | None = None
         if file.is_dir():
             raise _Usage(f"{path} is a directory, not a file")
         kind = fmt or _format_of(file)
-        source, where = file, path
+        source = file
+    if kind not in ("csv", "tsv"):
+        for flag, value in (("--encoding", encoding), ("--sep", sep)):
+            if value is not None:
+                raise _Usage(f"{flag} applies to CSV and TSV input, not to {where} ({kind})")
+        return _read_binary(source, kind, where), InputFile(where, kind)
+    text, enc, enc_from = _decoded(source, where, encoding)
+    separator, sep_from = _separator(text, kind, sep)
+    how = InputFile(where, kind, enc, enc_from, separator, sep_from)
     try:
-        if kind in ("csv", "tsv"):
-            return pd.read_csv(source, dtype=str, sep="\t" if kind == "tsv" else ",")
+        return pd.read_csv(io.StringIO(text), dtype=str, sep=separator), how
+    except (ValueError, pd.errors.ParserError) as exc:
+        # pandas' EmptyDataError is a ValueError.
+        raise _Usage(f"cannot read {where} as {kind} ({how.text()}): {exc}") from None
+
+
+def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
+    try:
         if kind == "excel":
             return pd.read_excel(source, dtype=str)
         return pd.read_parquet(source)
     except ImportError as exc:  # an optional reader (openpyxl, odfpy) is not installed
+        if "openpyxl" in str(exc):
+            raise _Usage(
+                f"cannot read {where}: reading Excel files needs openpyxl, which is not "
+                'installed: pip install "ccpandas[excel]" (or: pip install openpyxl)'
+            ) from None
         raise _Usage(f"cannot read {where}: {exc}") from None
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        # pandas' EmptyDataError is a ValueError; pyarrow's errors are OSError/ValueError.
+    except (ValueError, OSError) as exc:
+        # pyarrow's errors are OSError/ValueError.
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
+
+
+def _raw(source: Any) -> bytes | str:
+    """The bytes of a file (decompressed) or of standard input; text when standard
+    input is a text stream without bytes beneath (already decoded)."""
+    if isinstance(source, Path):
+        suffix = source.suffix.lower()
+        if suffix == ".zip":
+            with zipfile.ZipFile(source) as archive:
+                names = [n for n in archive.namelist() if not n.endswith("/")]
+                if len(names) != 1:
+                    raise _Usage(f"{source}: a .zip must hold exactly one file, not {len(names)}")
+                return archive.read(names[0])
+        if suffix == ".zst":
+            raise _Usage(f"{source}: .zst is not read; decompress it first (zstd -d)")
+        with _OPENERS.get(suffix, open)(source, "rb") as fh:
+            data: bytes = fh.read()
+        return data
+    buffer = getattr(source, "buffer", None)
+    return buffer.read() if buffer is not None else source.read()
+
+
+def _decoded(source: Any, where: str, encoding: str | None) -> tuple[str, str, str]:
+    """The text of ``source``, its encoding and where that came from."""
+    if encoding is not None:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise _Usage(f"--encoding {encoding}: no such encoding (try cp1252 or utf-8)") from None
+    try:
+        raw = _raw(source)
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        raise _Usage(f"cannot read {where}: {exc}") from None
+    if isinstance(raw, str):  # a text stream: decoded already
+        return raw, getattr(source, "encoding", None) or "text", "stream"
+    enc, enc_from = (
+        (encoding, "given") if encoding is not None else (_detect(raw, where), "detected")
+    )
+    try:
+        return raw.decode(enc), enc, enc_from
+    except UnicodeDecodeError as exc:
+        raise _Usage(
+            f"cannot read {where} as {enc} ({enc_from}): {exc.reason} at byte {exc.start}; "
+            "give its encoding with --encoding (Excel on Windows: cp1252)"
+        ) from None
+
+
+def _detect(raw: bytes, where: str) -> str:
+    for bom, name in _BOMS:
+        if raw.startswith(bom):
+            return name
+    try:
+        raw.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    import charset_normalizer  # requests' own dependency; only for text that is not UTF-8
+
+    # A sample is enough to choose, and the whole file took seconds for 100,000 rows; a
+    # sample that chose wrong fails to decode the rest, which says so (exit 2).
+    matches = list(charset_normalizer.from_bytes(raw[:_DETECT_BYTES]))
+    if not matches:
+        raise _Usage(
+            f"cannot tell the encoding of {where}: give it with --encoding (Excel on "
+            "Windows: cp1252)"
+        )
+    best = min(m.chaos for m in matches)
+    # Short files fit several code pages about as well; Excel on Windows writes cp1252
+    # in Western Europe and the Americas, so it wins whenever it is among the likeliest.
+    for match in matches:
+        if match.chaos <= best + 0.1 and "cp1252" in match.could_be_from_charset:
+            return "cp1252"
+    return codecs.lookup(matches[0].encoding).name
+
+
+def _separator(text: str, kind: str, sep: str | None) -> tuple[str, str]:
+    if sep is not None:
+        sep = "\t" if sep in _TAB_NAMES else sep
+        if len(sep) != 1 or sep in '\r\n"':
+            raise _Usage(f"--sep {sep!r}: give one character, such as ';' or ',' (tab: --sep tab)")
+        return sep, "given"
+    sample = text[:65536]
+    if "\n" in sample.rstrip("\r\n"):
+        sample = sample[: sample.rfind("\n")]  # whole lines only
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_SEPARATORS).delimiter, "detected"
+    except csv.Error:  # one column, or nothing to tell by
+        return ("\t" if kind == "tsv" else ","), "default"
+
+
+def _show_sep(sep: str | None) -> str:
+    return "tab" if sep == "\t" else repr(sep)
 
 
 def _format_of(file: Path) -> str:
@@ -216,73 +420,6 @@ _SNAPSHOT: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
 # --------------------------------------------------------------------------- progress
 
 
-class LogReporter(NullReporter):
-    """Progress for a log file: plain timestamped lines, never ``\\r`` or escapes.
-
-    A line when the run starts, then at most one every ``interval`` seconds while it
-    runs, and one when it ends. Pass it as ``progress=``.
-
-    Example:
-        >>> import io
-        >>> out = io.StringIO()
-        >>> rep = LogReporter(out, interval=5, clock=iter([0, 1, 9]).__next__)
-        >>> from ccpandas.report.progress import Snapshot
-        >>> rep.start(Snapshot("submitting", 4, 0))
-        >>> rep.update(Snapshot("submitting", 4, 1))  # 1 s later: too soon, no line
-        >>> rep.finish(Snapshot("done", 4, 4))
-        >>> [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
-        ['ccpandas: submitting: 0 of 4 requests sent', 'ccpandas: done: 4 of 4 requests sent']
-    """
-
-    stop_requested = False
-
-    def __init__(
-        self,
-        stream: TextIO | None = None,
-        *,
-        interval: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._stream = stream
-        self.interval = interval
-        self._clock = clock
-        self._last = -math.inf
-
-    def _line(self, snapshot: Snapshot) -> None:
-        if snapshot.phase in READ_PHASES:  # a membership read: pages, not removal requests
-            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} pages read"]
-        else:
-            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} requests sent"]
-        if snapshot.items_total:
-            parts.append(
-                f"{snapshot.items_completed:,} of {snapshot.items_total:,} items processed"
-            )
-        if snapshot.failed:
-            parts.append(f"{snapshot.failed:,} activities failed")
-        if snapshot.wait_seconds:
-            parts.append(f"waiting {snapshot.wait_seconds:.0f} s")
-        if snapshot.message:
-            parts.append(snapshot.message)
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-        text = f"{stamp} ccpandas: {snapshot.phase}: " + "; ".join(parts)
-        # A log line is one line: a message never breaks it or moves the cursor.
-        text = "".join(c if c.isprintable() else " " for c in text)
-        print(text, file=self._stream or sys.stderr, flush=True)
-
-    def start(self, snapshot: Snapshot) -> None:
-        self._last = self._clock()
-        self._line(snapshot)
-
-    def update(self, snapshot: Snapshot) -> None:
-        now = self._clock()
-        if now - self._last >= self.interval:
-            self._last = now
-            self._line(snapshot)
-
-    def finish(self, snapshot: Snapshot) -> None:
-        self._line(snapshot)
-
-
 def _reporter(args: argparse.Namespace, stderr: TextIO) -> Any:
     """``--progress``: bars on a terminal, timestamped lines in a log, or nothing."""
     mode = getattr(args, "progress", "auto")
@@ -305,6 +442,8 @@ class _Session:
         self.args = args
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self._client: Client | None = None
+        #: How FILE was read (plan and remove), for the report.
+        self.input: InputFile | None = None
 
     @property
     def json(self) -> bool:
@@ -526,6 +665,8 @@ def _finish(
     if output is not None:
         _write_rows(result.rows, output)
     report = _report(command, result, names, error, output)
+    # How FILE was read (remove); resume and undo read no file.
+    report["input"] = s.input.as_json() if s.input else None
     s.out(json.dumps(report, default=str) if s.json else _text(report))
     return report["exit_code"]
 
@@ -547,7 +688,7 @@ def _settled(run: Callable[[], Any]) -> tuple[Any, BaseException | None]:
 
 
 def _cmd_lists(s: _Session) -> int:
-    lists = readers.read_contact_lists(s.client(), status=s.args.status)
+    lists = readers.read_contact_lists(s.client(), status=s.args.status, progress=False)
     frame = lists[["name", "list_id", "membership_count"]].rename(
         columns={"membership_count": "members"}
     )
@@ -565,7 +706,9 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     args = s.args
     values = _list_values(args)
     _output_format(getattr(args, "output", None))
-    data = read_table(args.file, args.format, stdin=s.stdin)
+    data, s.input = read_input(
+        args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
+    )
     sends = args.command == "remove" and not args.dry_run
     client = s.client() if sends else s.client_or_none()
     try:
@@ -604,9 +747,12 @@ def _cmd_plan(s: _Session) -> int:
         body = {"command": "plan", **plan.summary(), "list_ids": list(plan.list_ids)}
         body["list_names"] = [names.get(i) for i in plan.list_ids]
         body["output"] = output
+        body["input"] = s.input.as_json() if s.input else None
         s.out(json.dumps(body, default=str))
     else:
         s.out(str(plan))
+        if s.input is not None:
+            s.out(s.input.text())
         if output is not None:
             s.out(f"Wrote {plan.n_rows:,} rows to {output}")
     return ExitCode.OK
@@ -614,13 +760,13 @@ def _cmd_plan(s: _Session) -> int:
 
 def _cmd_remove(s: _Session) -> int:
     plan, names, client = _plan(s)
-    if s.args.dry_run:
-        planned = api.run_plan(plan, client, dry_run=True)
-        if not s.json:
-            s.out(str(plan))
-        return _finish(s, "remove", planned, names, None)
     if not s.json:
         s.out(str(plan))
+        if s.input is not None:
+            s.out(s.input.text())
+    if s.args.dry_run:
+        planned = api.run_plan(plan, client, dry_run=True)
+        return _finish(s, "remove", planned, names, None)
     targets = ", ".join(names.get(i, i) for i in plan.list_ids)
     s.confirm(
         f"Remove {plan.n_contacts:,} contacts from {plan.n_lists:,} "
@@ -868,6 +1014,16 @@ def _file_options(parser: argparse.ArgumentParser) -> None:
         "--format",
         choices=sorted(set(INPUT_FORMATS.values())),
         help="read FILE as this format whatever its name",
+    )
+    parser.add_argument(
+        "--encoding",
+        metavar="NAME",
+        help="the encoding of a CSV or TSV FILE, e.g. cp1252 or utf-8 (default: detected)",
+    )
+    parser.add_argument(
+        "--sep",
+        metavar="CHAR",
+        help="the separator of a CSV or TSV FILE, e.g. ';' or tab (default: detected)",
     )
     parser.add_argument(
         "--output", metavar="PATH", help="write the per-row result to PATH (.csv or .parquet)"

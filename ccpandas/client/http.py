@@ -810,7 +810,12 @@ class Client:
         return self.request("GET", path, params=params)
 
     def paginate(
-        self, path: str, key: str, params: Mapping[str, Any] | None = None
+        self,
+        path: str,
+        key: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        on_page: Callable[[Mapping[str, Any], bool], None] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield the items of ``body[key]`` page after page, following ``_links.next.href``.
 
@@ -823,6 +828,9 @@ class Client:
                 ``"contacts"``.
             params: The first page's query, e.g. ``{"limit": 500}``; the next pages' links
                 carry their own. None (the default) sends none.
+            on_page: Called with each page's body and whether another page follows,
+                before that page's items are yielded (a reader counts pages for its
+                progress display). None (the default) calls nothing.
 
         Yields:
             Each item (a dict), in the API's order.
@@ -838,8 +846,10 @@ class Client:
         body = self.request("GET", path, params=params)
         while True:
             items = body.get(key) if isinstance(body, dict) else None
-            yield from items or ()
             href = _next_href(body)
+            if on_page is not None:
+                on_page(body if isinstance(body, dict) else {}, bool(href))
+            yield from items or ()
             if not href:
                 return
             if href in seen:

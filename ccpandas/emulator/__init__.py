@@ -21,7 +21,7 @@ from __future__ import annotations
 from ccpandas.emulator.account import Account, RequestRecord
 from ccpandas.emulator.clock import Clock, ManualClock, OffsetClock, SystemClock
 from ccpandas.emulator.core import Emulator
-from ccpandas.emulator.model import Activity, Contact, ContactList, Tag
+from ccpandas.emulator.model import Activity, Contact, ContactList, Segment, Tag
 from ccpandas.emulator.settings import Settings
 from ccpandas.emulator.tokens import TokenStore
 
@@ -35,6 +35,7 @@ __all__ = [
     "ManualClock",
     "OffsetClock",
     "RequestRecord",
+    "Segment",
     "Settings",
     "SystemClock",
     "Tag",

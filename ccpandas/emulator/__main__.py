@@ -97,6 +97,7 @@ def build_parser(
     parser.add_argument("--contacts", type=int, default=200, help="number of contacts")
     parser.add_argument("--lists", type=int, default=6, help="number of contact lists")
     parser.add_argument("--tags", type=int, default=5, help="number of tags")
+    parser.add_argument("--segments", type=int, default=0, help="number of segments")
     parser.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
     group = parser.add_argument_group("limits, processing and faults")
     for name, (kind, text) in _SETTING_FLAGS.items():
@@ -136,6 +137,7 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             contacts=args.contacts,
             lists=args.lists,
             tags=args.tags,
+            segments=args.segments,
             host=args.host,
             port=args.port,
             **settings_from(args),

@@ -26,7 +26,14 @@ from typing import Any
 
 from ccpandas.emulator.clock import Clock
 from ccpandas.emulator.faults import Faults
-from ccpandas.emulator.model import CONTACT_STATUSES, Activity, Contact, ContactList, Tag
+from ccpandas.emulator.model import (
+    CONTACT_STATUSES,
+    Activity,
+    Contact,
+    ContactList,
+    Segment,
+    Tag,
+)
 from ccpandas.emulator.processing import Processor
 from ccpandas.emulator.replies import ErrorReply
 from ccpandas.emulator.seed import MAX_LISTS_PER_CONTACT, SeedData, uuid1
@@ -94,6 +101,7 @@ class Account:
         self._by_ordinal: list[Contact] = list(data.contacts)
         self._lists: dict[str, ContactList] = {lst.list_id: lst for lst in data.lists}
         self._tags: dict[str, Tag] = {t.tag_id: t for t in data.tags}
+        self._segments: dict[int, Segment] = {g.segment_id: g for g in data.segments}
         self._members: dict[str, set[str]] = {lid: set(m) for lid, m in data.memberships.items()}
         self._lists_of: dict[str, set[str]] = collections.defaultdict(set)
         for list_id, members in self._members.items():
@@ -168,6 +176,53 @@ class Account:
         """All tags by id, in account order."""
         with self.lock:
             return dict(self._tags)
+
+    @property
+    def segments(self) -> dict[int, Segment]:
+        """All segments by id, in the order they were made."""
+        with self.lock:
+            return dict(self._segments)
+
+    def segment_members(self, segment_id: int) -> list[Contact]:
+        """The live contacts a segment selects, in account order (deleted ones never:
+        a segment's criteria see only contacts that exist). ``KeyError`` if unknown.
+
+        Args:
+            segment_id: The segment's id, e.g. ``1``.
+        """
+        with self.lock:
+            members = self._segments[segment_id].contact_ids
+            found = (self._contacts.get(cid) for cid in members)
+            live = [c for c in found if c is not None and c.status != "deleted"]
+            return sorted(live, key=lambda c: c.ordinal)
+
+    def create_segment(self, name: str, contact_ids: Iterable[str]) -> int:
+        """Add a segment selecting ``contact_ids``; returns its id (1, 2, ...).
+
+        Args:
+            name: Its name, unique in the account (``ValueError`` otherwise).
+            contact_ids: The contacts its criteria select (any case; ``KeyError`` for an
+                unknown one).
+
+        Example:
+            >>> from ccpandas.emulator import Emulator
+            >>> acct = Emulator(seed=1, contacts=20, lists=2).account
+            >>> sid = acct.create_segment("Openers", acct.contact_ids("active")[:3])
+            >>> len(acct.segment_members(sid))
+            3
+        """
+        with self.lock:
+            self.sync()
+            if any(g.name == name for g in self._segments.values()):
+                raise ValueError(f"a segment named {name!r} exists already")
+            ids = frozenset(cid.lower() for cid in contact_ids)
+            unknown = sorted(ids - self._contacts.keys())
+            if unknown:
+                raise KeyError(f"no contact {unknown[0]}")
+            now = self.clock.now()
+            segment_id = max(self._segments, default=0) + 1
+            self._segments[segment_id] = Segment(segment_id, name, ids, now, now)
+            return segment_id
 
     def contact(self, contact_id: str) -> Contact:
         """One contact (a copy); ``KeyError`` if unknown.
@@ -451,10 +506,12 @@ class Account:
             chosen = self.active_contacts()
         elif kind == "engagement_level":
             chosen = self.engaged(values[0])
-        else:  # segment_id: the emulator has no segments
-            raise ErrorReply(
-                missing_status, "not_found", f"source.segment_id: no segment {values[0]}."
-            )
+        else:  # segment_id
+            if values[0] not in self._segments:
+                raise ErrorReply(
+                    missing_status, "not_found", f"source.segment_id: no segment {values[0]}."
+                )
+            chosen = {c.contact_id for c in self.segment_members(values[0])}
         chosen.difference_update(request.exclude)
         items = sorted(chosen, key=lambda cid: self._contacts[cid].ordinal)
         return tuple(items), errors
@@ -752,7 +809,11 @@ class Account:
             contact = self._contacts[contact_id.lower()]
             now = self.clock.now()
             contact.status = status
-            contact.updated_at = now
+            if status != "unsubscribed":
+                # An opt-out dates the email address (opt_out_date), not the contact:
+                # its updated_at, and so updated_after, stays as it was (see
+                # docs/emulator.md for the source).
+                contact.updated_at = now
             contact.permission_to_send = {
                 "active": "explicit",
                 "deleted": "implicit",

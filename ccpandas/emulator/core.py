@@ -49,6 +49,8 @@ class Emulator:
         lists: How many contact lists it has (the first are ``Newsletter``, ``Customers``,
             ``Prospects``...). Default 6.
         tags: How many tags it has. Default 5.
+        segments: How many segments it has (ids 1, 2, ..., each selecting a share of
+            the contacts that are not deleted). Default 0.
         host: The loopback address to serve on, e.g. ``"127.0.0.1"`` (the default) or
             ``"::1"``; any other host is refused.
         port: The port to serve on. 0 (the default) picks a free one (:attr:`port` tells
@@ -79,6 +81,7 @@ class Emulator:
         contacts: int = 200,
         lists: int = 6,
         tags: int = 5,
+        segments: int = 0,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Clock | None = None,
@@ -89,13 +92,13 @@ class Emulator:
             raise ValueError("port must be between 0 and 65535")
         self._requested_port = port
         self.seed = seed
-        self.sizes = {"contacts": contacts, "lists": lists, "tags": tags}
+        self.sizes = {"contacts": contacts, "lists": lists, "tags": tags, "segments": segments}
         self.clock: Clock = clock or SystemClock()
         self.faults = Faults(seed)
         tokens = TokenStore(seed)
         self._token = tokens.issue(token or default_token(seed), scopes=DEFAULT_SCOPES)
         self.account = Account(
-            seed_account(seed=seed, contacts=contacts, lists=lists, tags=tags),
+            seed_account(seed=seed, contacts=contacts, lists=lists, tags=tags, segments=segments),
             clock=self.clock,
             settings=Settings().replace(**settings),
             faults=self.faults,

@@ -22,6 +22,7 @@ __all__ = [
     "Activity",
     "Contact",
     "ContactList",
+    "Segment",
     "Tag",
     "iso",
 ]
@@ -91,6 +92,22 @@ class Tag:
     tag_source: str
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+@dataclasses.dataclass(slots=True)
+class Segment:
+    """One segment: a saved query in Constant Contact, here its fixed set of members.
+
+    The real service evaluates ``segment_criteria`` when asked; the emulator keeps the
+    contacts the criteria would select (``contact_ids``), which is what
+    ``GET /contacts?segment_id=`` and an add activity from ``source.segment_id`` read.
+    """
+
+    segment_id: int
+    name: str
+    contact_ids: frozenset[str]
+    created_at: dt.datetime
+    edited_at: dt.datetime
 
 
 @dataclasses.dataclass(slots=True, eq=False)  # identity: one record per activity

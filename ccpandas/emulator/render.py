@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ccpandas.emulator.model import Activity, Contact, ContactList, Tag, iso
+from ccpandas.emulator.model import Activity, Contact, ContactList, Segment, Tag, iso
 from ccpandas.emulator.settings import Settings
 from ccpandas.models import ActivityState
 
-__all__ = ["activity_json", "contact_json", "list_json", "tag_json"]
+__all__ = ["activity_json", "contact_json", "list_json", "segment_json", "tag_json"]
 
 #: ``include=`` values of GET /contacts that the emulator fills (the others are empty).
 EMPTY_SUBRESOURCES = ("custom_fields", "phone_numbers", "street_addresses", "notes")
@@ -107,6 +107,16 @@ def tag_json(
     if contacts_count is not None:
         body["contacts_count"] = contacts_count
     return body
+
+
+def segment_json(segment: Segment) -> dict[str, Any]:
+    """A segment as ``GET /segments`` lists it (``SegmentMaster``)."""
+    return {
+        "name": segment.name,
+        "segment_id": segment.segment_id,
+        "created_at": iso(segment.created_at),
+        "edited_at": iso(segment.edited_at),
+    }
 
 
 def contact_json(

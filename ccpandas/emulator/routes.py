@@ -23,7 +23,13 @@ from typing import Any
 from ccpandas.emulator.account import Account
 from ccpandas.emulator.model import CONTACT_STATUSES, Contact
 from ccpandas.emulator.paging import decode_cursor, encode_cursor, next_link
-from ccpandas.emulator.render import activity_json, contact_json, list_json, tag_json
+from ccpandas.emulator.render import (
+    activity_json,
+    contact_json,
+    list_json,
+    segment_json,
+    tag_json,
+)
 from ccpandas.emulator.replies import ErrorReply, Reply
 from ccpandas.emulator.settings import Settings
 from ccpandas.emulator.validation import (
@@ -269,13 +275,42 @@ def get_contact_tags(ctx: Context) -> Reply:
 # -- contacts -----------------------------------------------------------------------------
 
 
-def _contact_filter(query: Mapping[str, str]) -> dict[str, Any]:
-    if "segment_id" in query:
+#: The date filters of GET /contacts and the contact field each one bounds.
+_DATE_FILTERS = {
+    "created_after": "created_at",
+    "created_before": "created_at",
+    "updated_after": "updated_at",
+    "updated_before": "updated_at",
+    "optout_after": "opt_out_at",
+    "optout_before": "opt_out_at",
+}
+#: What ``segment_id`` may be combined with: "only ... the limit query parameter" (spec).
+_SEGMENT_COMPANIONS = frozenset({"segment_id", "limit"})
+
+
+def _segment_filter(ctx: Context) -> int:
+    """The segment of ``GET /contacts?segment_id=``: 400 if combined with another
+    filter, 404 for an unknown segment."""
+    others = sorted(set(ctx.query) - _SEGMENT_COMPANIONS)
+    if others:
         raise ErrorReply(
-            400, "validation_error", "segment_id is not supported: the emulator has no segments."
+            400,
+            "validation_error",
+            "segment_id can only be combined with the limit query parameter; "
+            f"also given: {', '.join(others)}.",
         )
+    raw = ctx.query["segment_id"].strip()
+    if not raw.isdigit():
+        raise ErrorReply(400, "validation_error", "segment_id must be a non-negative integer.")
+    segment_id = int(raw)
+    if segment_id not in ctx.account.segments:
+        raise ErrorReply(404, "not_found", f"No segment with segment_id {segment_id}.")
+    return segment_id
+
+
+def _contact_filter(query: Mapping[str, str]) -> dict[str, Any]:
     dates = {}
-    for name in ("created_after", "created_before", "updated_after", "updated_before"):
+    for name in _DATE_FILTERS:
         value = datetime_param(query, name)
         if value is not None:
             dates[name] = value.isoformat()
@@ -309,7 +344,11 @@ def _contact_predicate(acct: Account, f: dict[str, Any]) -> Callable[[Contact], 
         if lists_of is not None and not lists.intersection(lists_of(c.contact_id)):
             return False
         for name, bound in bounds.items():
-            value = c.created_at if name.startswith("created") else c.updated_at
+            # Both bounds are exclusive; a contact that never opted out matches no
+            # optout_ filter.
+            value = getattr(c, _DATE_FILTERS[name])
+            if value is None:
+                return False
             if (value <= bound) if name.endswith("after") else (value >= bound):
                 return False
         return True
@@ -317,8 +356,31 @@ def _contact_predicate(acct: Account, f: dict[str, Any]) -> Callable[[Contact], 
     return keep
 
 
+def _segment_page(ctx: Context, state: dict) -> Reply:
+    """A page of ``GET /contacts?segment_id=``: the segment's live contacts, in account
+    order (no ``include``, no count: the spec allows only ``limit`` beside it)."""
+    members = ctx.account.segment_members(state["segment"])
+    after = state.get("at", -1)
+    rest = [c for c in members if c.ordinal > after]
+    page = rest[: state["limit"]]
+    body = _paged(
+        ctx,
+        "contacts",
+        "contacts",
+        [contact_json(c, settings=ctx.settings) for c in page],
+        {k: v for k, v in state.items() if k != "at"},
+        len(rest) > len(page),
+        page[-1].ordinal if page else 0,
+    )
+    return Reply(200, body)
+
+
 def get_contacts(ctx: Context) -> Reply:
     state = _page_state(ctx, "contacts", 50, 500)
+    if "cursor" not in ctx.query and "segment_id" in ctx.query:
+        state["segment"] = _segment_filter(ctx)
+    if "segment" in state:
+        return _segment_page(ctx, state)
     if "cursor" not in ctx.query:
         state["filter"] = _contact_filter(ctx.query)
     f = state["filter"]
@@ -392,6 +454,38 @@ def get_contact(ctx: Context) -> Reply:
     return Reply(200, contact_json(contact, include, memberships, ctx.settings))
 
 
+# -- segments -----------------------------------------------------------------------------
+
+
+def get_segments(ctx: Context) -> Reply:
+    """``GET /segments``: name, id and dates; ``sort_by=date`` (the default: the most
+    recently edited first) or ``name`` (A to Z); ``limit`` defaults to 1000."""
+    state = _page_state(ctx, "segments", 1000, 1000)
+    if "cursor" not in ctx.query:
+        sort_by = (ctx.query.get("sort_by") or "date").strip().lower()
+        if sort_by not in ("date", "name"):
+            raise ErrorReply(400, "validation_error", "sort_by must be one of: date, name.")
+        state["sort_by"] = sort_by
+    segments = list(ctx.account.segments.values())
+    if state["sort_by"] == "name":
+        segments.sort(key=lambda g: (g.name, g.segment_id))
+    else:
+        segments.sort(key=lambda g: (g.edited_at, g.segment_id), reverse=True)
+    start = state.get("at", 0)
+    page = segments[start : start + state["limit"]]
+    rows = [segment_json(g) for g in page]
+    body = _paged(
+        ctx,
+        "segments",
+        "segments",
+        rows,
+        {k: v for k, v in state.items() if k != "at"},
+        start + len(page) < len(segments),
+        start + len(page),
+    )
+    return Reply(200, body)
+
+
 # -- the table ----------------------------------------------------------------------------
 
 ROUTES: tuple[Route, ...] = (
@@ -402,6 +496,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v3/contact_lists", get_contact_lists),
     Route("GET", "/v3/contact_lists/{list_id}", get_contact_list),
     Route("GET", "/v3/contact_tags", get_contact_tags),
+    Route("GET", "/v3/segments", get_segments),
     Route("GET", "/v3/contacts", get_contacts),
     Route("GET", "/v3/contacts/{contact_id}", get_contact),
 )

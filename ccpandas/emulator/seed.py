@@ -19,7 +19,7 @@ import datetime as dt
 import itertools
 import random
 
-from ccpandas.emulator.model import Contact, ContactList, Tag
+from ccpandas.emulator.model import Contact, ContactList, Segment, Tag
 from ccpandas.models import ENGAGEMENT_LEVELS
 
 __all__ = ["MAX_LISTS_PER_CONTACT", "MAX_TAGS_PER_CONTACT", "SeedData", "seed_account", "uuid1"]
@@ -52,6 +52,10 @@ _TAG_NAMES = (
     "Press", "Board", "Student", "Wholesale",
 )  # fmt: skip
 _TAG_SOURCES = ("Contact", "Account", "ESTY", "Shopify")
+_SEGMENT_NAMES = (
+    "Opened in the last 30 days", "Never clicked", "Lapsed customers", "High engagement",
+    "New this quarter", "Donors over 100",
+)  # fmt: skip
 # (status, weight, permission_to_send)
 _STATUSES = (
     ("active", 0.78, None),
@@ -99,6 +103,7 @@ class SeedData:
     lists: list[ContactList]
     tags: list[Tag]
     memberships: dict[str, set[str]]
+    segments: list[Segment] = dataclasses.field(default_factory=list)
 
 
 def _name(pool: tuple[str, ...], i: int) -> str:
@@ -106,10 +111,10 @@ def _name(pool: tuple[str, ...], i: int) -> str:
     return base if i < len(pool) else f"{base} {i // len(pool) + 1}"
 
 
-def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData:
+def seed_account(*, seed: int, contacts: int, lists: int, tags: int, segments: int = 0) -> SeedData:
     """Build the account for ``seed``; sizes are counts of each record kind."""
-    if min(contacts, lists, tags) < 0:
-        raise ValueError("contacts, lists and tags must be >= 0")
+    if min(contacts, lists, tags, segments) < 0:
+        raise ValueError("contacts, lists, tags and segments must be >= 0")
     rng = random.Random(seed)
     # The order of the draws is the account: tags, lists, contacts, then who carries
     # which tag and who is on which list.
@@ -117,8 +122,12 @@ def seed_account(*, seed: int, contacts: int, lists: int, tags: int) -> SeedData
     list_records = _seed_lists(rng, lists)
     people = _seed_contacts(rng, contacts)
     _carry_tags(rng, people, tag_records)
+    # Opt-out dates and segments come from generators of their own: adding them leaves
+    # every other record of the seed as it was.
+    _opt_out_dates(seed, people)
     memberships = _fill_lists(rng, people, list_records)
-    return SeedData(people, list_records, tag_records, memberships)
+    segment_records = _segments(seed, segments, people)
+    return SeedData(people, list_records, tag_records, memberships, segment_records)
 
 
 def _seed_tags(rng: random.Random, tags: int) -> list[Tag]:
@@ -223,3 +232,37 @@ def _fill_lists(
                 members.add(people[idx].contact_id)
         memberships[lst.list_id] = members
     return memberships
+
+
+def _opt_out_dates(seed: int, people: list[Contact]) -> None:
+    """Date each unsubscribed contact's opt-out some time after it was created, apart
+    from its ``updated_at`` (an opt-out does not change it in the real service), from a
+    generator of its own so every other record of the seed stays as it was."""
+    rng = random.Random(f"{seed}:opt-outs")
+    for person in people:
+        if person.status == "unsubscribed":
+            person.opt_out_at = _when(rng, person.created_at)
+
+
+def _segments(seed: int, count: int, people: list[Contact]) -> list[Segment]:
+    """Segments with ids 1, 2, ... over the contacts that are not deleted.
+
+    Drawn from their own generator, so adding segments leaves every other record of the
+    seed as it was.
+    """
+    rng = random.Random(f"{seed}:segments")
+    live = [c.contact_id for c in people if c.status != "deleted"]
+    out = []
+    for i in range(count):
+        share = rng.uniform(0.05, 0.3)
+        created = _when(rng)
+        out.append(
+            Segment(
+                segment_id=i + 1,
+                name=_name(_SEGMENT_NAMES, i),
+                contact_ids=frozenset(rng.sample(live, round(share * len(live)))),
+                created_at=created,
+                edited_at=_when(rng, created),
+            )
+        )
+    return out

@@ -12,16 +12,21 @@ Example:
 
 from __future__ import annotations
 
+import math
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TextIO, runtime_checkable
 
+from ccpandas._env import in_notebook
 from ccpandas.vocab import BatchState
 
 __all__ = [
     "ActivityProgress",
+    "LogReporter",
     "NullReporter",
+    "PageProgress",
     "PhaseReporter",
     "Reporter",
     "Snapshot",
@@ -242,8 +247,12 @@ class TqdmReporter:
         # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
         if snapshot.phase in READ_PHASES:
             # A membership read sends GET pages, not removals: one bar, counting pages.
+            known = snapshot.extra.get("pages_known", True)
             self._submit = tqdm(
-                total=snapshot.batches_total or None, desc="reading lists", unit="page", **common
+                total=(snapshot.batches_total or None) if known else None,
+                desc="reading lists" if known else "reading",
+                unit="page",
+                **common,
             )
             self.update(snapshot)
             return
@@ -267,7 +276,8 @@ class TqdmReporter:
         if self._submit is None:
             return
         if self._items is None:  # a read: pages so far, of about how many
-            if snapshot.batches_total and self._submit.total != snapshot.batches_total:
+            known = snapshot.extra.get("pages_known", True)
+            if known and snapshot.batches_total and self._submit.total != snapshot.batches_total:
                 self._submit.total = snapshot.batches_total
             self._submit.n = snapshot.batches_submitted
             self._submit.set_postfix_str(snapshot.message or snapshot.phase, refresh=False)
@@ -290,6 +300,158 @@ class TqdmReporter:
             if bar is not None:
                 bar.close()
         self._submit = self._items = None
+
+
+class LogReporter(NullReporter):
+    """Progress for a log file: plain timestamped lines, never ``\\r`` or escapes.
+
+    A line when the run starts, then at most one every ``interval`` seconds while it
+    runs, and one when it ends. Pass it as ``progress=``.
+
+    Args:
+        stream: Where the lines go, e.g. an open log file. None (the default) is
+            ``sys.stderr`` at the time of each line.
+        interval: The fewest seconds between two lines while it runs. Default 5.
+        clock: Where the time comes from (seconds, only differences count). Default
+            ``time.monotonic``.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> rep = LogReporter(out, interval=5, clock=iter([0, 1, 9]).__next__)
+        >>> rep.start(Snapshot("submitting", 4, 0))
+        >>> rep.update(Snapshot("submitting", 4, 1))  # 1 s later: too soon, no line
+        >>> rep.finish(Snapshot("done", 4, 4))
+        >>> [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
+        ['ccpandas: submitting: 0 of 4 requests sent', 'ccpandas: done: 4 of 4 requests sent']
+    """
+
+    stop_requested = False
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self.interval = interval
+        self._clock = clock
+        self._last = -math.inf
+
+    def _line(self, snapshot: Snapshot) -> None:
+        if snapshot.phase in READ_PHASES and not snapshot.extra.get("pages_known", True):
+            parts = []  # a reader's read: its message says it all (no total to show)
+        elif snapshot.phase in READ_PHASES:  # a membership read: pages, not removal requests
+            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} pages read"]
+        else:
+            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} requests sent"]
+        if snapshot.items_total:
+            parts.append(
+                f"{snapshot.items_completed:,} of {snapshot.items_total:,} items processed"
+            )
+        if snapshot.failed:
+            parts.append(f"{snapshot.failed:,} activities failed")
+        if snapshot.wait_seconds:
+            parts.append(f"waiting {snapshot.wait_seconds:.0f} s")
+        if snapshot.message:
+            parts.append(snapshot.message)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        text = f"{stamp} ccpandas: {snapshot.phase}: " + "; ".join(parts)
+        # A log line is one line: a message never breaks it or moves the cursor.
+        text = "".join(c if c.isprintable() else " " for c in text)
+        print(text, file=self._stream or sys.stderr, flush=True)
+
+    def start(self, snapshot: Snapshot) -> None:
+        self._last = self._clock()
+        self._line(snapshot)
+
+    def update(self, snapshot: Snapshot) -> None:
+        now = self._clock()
+        if now - self._last >= self.interval:
+            self._last = now
+            self._line(snapshot)
+
+    def finish(self, snapshot: Snapshot) -> None:
+        self._line(snapshot)
+
+
+class PageProgress:
+    """Reports the pages of a reader's GETs, once a read takes more than one page.
+
+    Pass :meth:`page` as ``on_page`` to :meth:`ccpandas.Client.paginate` (for every
+    query of a read); :meth:`close` when the read ends, however it ends. A read of one
+    page shows nothing and makes no reporter (no empty widget in a notebook); from the
+    second page on the reporter sees phase ``reading`` (pages so far; the total is not
+    known in advance), and ``read`` at the end.
+
+    Args:
+        progress: The reader's ``progress=`` argument: ``"auto"``, ``"tqdm"``, True,
+            False, None or a :class:`Reporter` (see :func:`make_reporter`; ``"auto"``
+            writes :class:`LogReporter` lines when stderr is not a terminal).
+        what: What is read, for the message, e.g. ``"contacts"``.
+        key: The key of a page's body that holds the items, e.g. ``"contacts"``.
+
+    Example:
+        >>> seen = []
+        >>> class Watch(NullReporter):
+        ...     def update(self, snapshot):
+        ...         seen.append(snapshot.message)
+        >>> pages = PageProgress(Watch(), "contacts", "contacts")
+        >>> pages.page({"contacts": [{}, {}]}, True)
+        >>> pages.page({"contacts": [{}]}, False)
+        >>> pages.close()
+        >>> seen
+        ['contacts: page 2, 3 so far']
+    """
+
+    def __init__(self, progress: bool | str | Reporter | None, what: str, key: str) -> None:
+        check_progress(progress)
+        self.progress = progress
+        self.reporter: Reporter = NullReporter()
+        self.what = what
+        self.key = key
+        self.pages = 0
+        self.items = 0
+        self.started = False
+
+    def _snapshot(self, more: bool, *, done: bool = False) -> Snapshot:
+        pages = self.pages
+        unknown = {"pages_known": False}
+        if done:
+            text = f"{self.what}: {pages:,} page{'s' * (pages != 1)}, {self.items:,} {self.what}"
+            return Snapshot("read", pages, pages, message=text, extra=unknown)
+        return Snapshot(
+            "reading",
+            pages + more,  # a lower bound: the API does not say how many pages follow
+            pages,
+            message=f"{self.what}: page {pages:,}, {self.items:,} so far",
+            extra=unknown,
+        )
+
+    def page(self, body: Mapping[str, Any], more: bool) -> None:
+        """One page arrived; ``more``: another follows (a ``next`` link).
+
+        Args:
+            body: The page's decoded JSON body.
+            more: True when the page links to a next one.
+        """
+        self.pages += 1
+        items = body.get(self.key)
+        self.items += len(items) if isinstance(items, list) else 0
+        if not self.started and (more or self.pages > 1):
+            self.started = True
+            self.reporter = make_reporter(self.progress, plain_when_piped=True)
+            self.reporter.start(self._snapshot(more))
+        elif self.started:
+            self.reporter.update(self._snapshot(more))
+
+    def close(self) -> None:
+        """The read ended: a last report, if anything was shown."""
+        if self.started:
+            self.started = False
+            self.reporter.finish(self._snapshot(False, done=True))
 
 
 ReporterFactory = Callable[[], Reporter]
@@ -341,7 +503,9 @@ def check_progress(progress: Any) -> None:
         raise TypeError(f"progress must be {accepted}, not {text} ({type(progress).__name__})")
 
 
-def make_reporter(progress: bool | str | Reporter | None) -> Reporter:
+def make_reporter(
+    progress: bool | str | Reporter | None, *, plain_when_piped: bool = False
+) -> Reporter:
     """Turn the ``progress=`` argument into a Reporter.
 
     ``"auto"`` (or True): the kernel's default (widgets after ``%load_ext ccpandas``),
@@ -353,6 +517,9 @@ def make_reporter(progress: bool | str | Reporter | None) -> Reporter:
             ``%load_ext ccpandas``, else tqdm bars on stderr), ``"tqdm"``, True (same as
             ``"auto"``), False or None (nothing), or a
             :class:`~ccpandas.report.progress.Reporter` object.
+        plain_when_piped: With ``"auto"``, outside a notebook, when stderr is not a
+            terminal (a log, a pipe, cron): plain :class:`LogReporter` lines instead of
+            tqdm's redraws. False (the default) keeps tqdm (the readers pass True).
 
     Example:
         >>> isinstance(make_reporter("tqdm"), TqdmReporter)
@@ -362,8 +529,19 @@ def make_reporter(progress: bool | str | Reporter | None) -> Reporter:
     if progress is None or progress is False:
         return NullReporter()
     if progress is True or progress == "auto":
-        return _default_factory() if _default_factory is not None else TqdmReporter()
+        if _default_factory is not None:
+            return _default_factory()
+        if plain_when_piped and not _stderr_is_terminal() and not in_notebook():
+            return LogReporter()  # sys.stderr when it writes: pytest's capture, say
+        return TqdmReporter()
     if progress == "tqdm":
         return TqdmReporter()
     assert isinstance(progress, Reporter)
     return progress
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):  # replaced by an object without isatty, or closed
+        return False

@@ -78,8 +78,9 @@ class RunOptions:
         for name in _FLAGS:
             value = getattr(self, name)
             if not isinstance(value, bool):
+                shown = short_repr(value, 60)
                 raise TypeError(
-                    f"{name} must be True or False, not {short_repr(value, 60)} ({type(value).__name__})"
+                    f"{name} must be True or False, not {shown} ({type(value).__name__})"
                 )
         check_timeout(self.timeout)
         check_progress(self.progress)

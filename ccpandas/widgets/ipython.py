@@ -97,6 +97,7 @@ class CCMagics(Magics):
     @argument("--contacts", type=int, default=1000, help="contacts to create (default 1000)")
     @argument("--seed", type=int, default=0, help="random seed: same seed, same account")
     @argument("--lists", type=int, default=None, help="contact lists to create")
+    @argument("--segments", type=int, default=None, help="segments to create (default 0)")
     @argument("--speed", type=float, default=None, help="items an activity processes per second")
     @argument("--rate", type=float, default=None, help="requests per second (default 4; 0: off)")
     @line_magic
@@ -109,7 +110,7 @@ class CCMagics(Magics):
         args = parse_argstring(self.cc_emulator, line)
         _stop_emulator()
         options: dict[str, Any] = {"seed": args.seed, "contacts": args.contacts}
-        for name in ("lists", "speed", "rate"):
+        for name in ("lists", "segments", "speed", "rate"):
             if getattr(args, name) is not None:
                 options[name] = getattr(args, name)
         emulator = Emulator(**options)

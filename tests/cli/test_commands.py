@@ -32,6 +32,7 @@ REPORT_KEYS = {
     "resume",
     "error",
     "output",
+    "input",
 }
 LIST_KEYS = {
     "list_id",

@@ -165,7 +165,7 @@ def test_add_respects_the_50_list_cap() -> None:
         api.close()
 
 
-def test_add_accepts_segment_id_but_the_emulator_has_no_segments(emu: Emulator, api: Api) -> None:
+def test_add_from_an_unknown_segment_is_not_found(emu: Emulator, api: Api) -> None:
     target = emu.account.list_ids()[0]
     # 400, not 404: the spec documents no 404 for add_list_memberships
     assert_error(api.add({"source": {"segment_id": 4}, "list_ids": [target]}), 400, "not_found")

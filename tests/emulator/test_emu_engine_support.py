@@ -205,7 +205,9 @@ def test_add_takes_every_source_the_spec_allows(emu: Emulator, api: Api, kind: s
     assert acct.members(fresh[0]) == acct.members(fresh[1]) == expected
 
 
-def test_add_takes_50_target_lists_and_segment_id_is_unknown(emu: Emulator, api: Api) -> None:
+def test_add_takes_50_target_lists_and_an_unknown_segment_id_is_refused(
+    emu: Emulator, api: Api
+) -> None:
     acct = emu.account
     lists = [acct.create_list(f"T{i}") for i in range(50)]
     cid = next(c for c in acct.contact_ids("active") if not acct.lists_of(c))

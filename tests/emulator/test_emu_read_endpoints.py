@@ -188,7 +188,6 @@ def test_contacts_empty_sub_resources_on_request(api: Api) -> None:
         "lists=not-a-uuid",
         "lists=" + ",".join([UNKNOWN] * 26),
         "tags=" + ",".join(["x"]),
-        "segment_id=3",
         "include_count=yes",
     ],
 )

@@ -196,3 +196,15 @@ def test_snapshot_undo_and_reconciliation_bodies_match_the_spec(checker: Checker
         for query in ("", "?state=completed&limit=1"):
             checker.response(api.get(f"/activities{query}"), "GET", "/activities")
         api.close()
+
+
+def test_segment_bodies_match_the_spec(checker: Checker) -> None:
+    with Emulator(seed=3, contacts=60, segments=3, **FAST) as emu:
+        api = Api(emu)
+        for query in ("", "?sort_by=name", "?limit=2"):
+            checker.response(api.get(f"/segments{query}"), "GET", "/segments")
+        checker.response(api.get("/contacts?segment_id=1&limit=3"), "GET", "/contacts")
+        dates = "optout_after=2021-01-01T00:00:00Z&created_before=2024-12-31&status=all"
+        checker.response(api.get(f"/contacts?{dates}"), "GET", "/contacts")
+        api.close()
+    assert checker.checked == {"GET /segments", "GET /contacts"}

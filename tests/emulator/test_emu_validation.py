@@ -201,7 +201,9 @@ def test_head_gets_405_without_a_body(emu: Emulator) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/v3", "/v2/contacts", "/v3/segments", "/v3/contacts/x/y"])
+@pytest.mark.parametrize(
+    "path", ["/", "/v3", "/v2/contacts", "/v3/segments/x/y", "/v3/contacts/x/y"]
+)
 def test_unknown_path_gets_404(api: Api, path: str) -> None:
     assert_error(api.session.get(api.url(path), timeout=5), 404, "not_found")
 

@@ -37,9 +37,11 @@ def test_emulator_magic_starts_and_connects(shell: InteractiveShell, capsys) -> 
     assert get_default_client().base_url == emu.base_url
     lists = ccpandas.read_contact_lists()
     assert len(lists) == 3
+    assert ccpandas.read_segments().empty  # none unless asked for
     # a second %cc_emulator replaces the first
-    shell.run_line_magic("cc_emulator", "--contacts 10 --seed 5 --lists 2")
+    shell.run_line_magic("cc_emulator", "--contacts 10 --seed 5 --lists 2 --segments 2")
     assert not emu.running and ext.current_emulator() is not emu
+    assert sorted(ccpandas.read_segments().segment_id) == [1, 2]
 
 
 def test_connect_magic_uses_the_environment_and_never_prints_the_token(

@@ -1,0 +1,178 @@
+"""Files as people have them: CSVs that Excel on Windows saves (cp1252, CRLF), European
+semicolons, UTF-8 with a BOM, tabs; the flags that override detection; Excel input
+without openpyxl. Each is planned through the command line against the emulator."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from cli_support import child_env
+
+import ccpandas
+from ccpandas.cli.main import ExitCode, read_input
+
+#: Names an export from Europe holds: é, è, ü, ß, ø, and cp1252's own € and quotes.
+NAMES = ["Renée", "Lefèvre-Crémieux", "Müller", "Strauß", "Søren", "€ “VIP”"]
+
+
+@pytest.fixture
+def members(api: ccpandas.Client, lists: pd.DataFrame) -> pd.DataFrame:
+    """The first list's members, with accented names beside their ids and emails."""
+    frame = ccpandas.read_contacts(api, lists=[lists["list_id"].iloc[0]])
+    out = frame[["contact_id", "email"]].astype(object)
+    out["name"] = [NAMES[i % len(NAMES)] for i in range(len(out))]
+    return out
+
+
+def _write(frame: pd.DataFrame, path: Path, *, sep: str, encoding: str) -> Path:
+    # lineterminator CRLF: as Excel on Windows saves "CSV" files.
+    frame.to_csv(path, index=False, sep=sep, encoding=encoding, lineterminator="\r\n")
+    return path
+
+
+def _plan(cli, path: Path, lists: pd.DataFrame, *flags: str) -> dict:
+    ran = cli("plan", str(path), "--lists", lists["name"].iloc[0], "--json", *flags)
+    assert ran.code == ExitCode.OK, ran.err
+    return json.loads(ran.out)
+
+
+@pytest.mark.parametrize(
+    ("suffix", "sep", "encoding", "seen_encoding", "seen_sep"),
+    [
+        (".csv", ",", "cp1252", "cp1252", ","),  # Excel on Windows: "CSV (Comma delimited)"
+        (".csv", ";", "cp1252", "cp1252", ";"),  # ... where the decimal comma is the norm
+        (".csv", ",", "utf-8-sig", "utf-8-sig", ","),  # Excel's "CSV UTF-8": a BOM first
+        (".csv", ";", "utf-8", "utf-8", ";"),
+        (".tsv", "\t", "utf-8", "utf-8", "\t"),
+        (".csv", "\t", "utf-16", "utf-16", "\t"),  # Excel's "Unicode Text"
+    ],
+    ids=["cp1252-comma", "cp1252-semicolon", "utf8-bom", "utf8-semicolon", "tab", "utf16-tab"],
+)
+def test_files_are_read_as_saved_and_the_plan_says_how(
+    cli, lists, members, tmp_path, suffix, sep, encoding, seen_encoding, seen_sep
+) -> None:
+    path = _write(members, tmp_path / f"export{suffix}", sep=sep, encoding=encoding)
+    body = _plan(cli, path, lists)
+    assert body["contacts"] == len(members) and body["rows"] == len(members)
+    assert body["input"] == {
+        "name": str(path),
+        "format": suffix[1:],
+        "encoding": seen_encoding,
+        "encoding_from": "detected",
+        "sep": seen_sep,
+        "sep_from": "detected",
+    }
+    frame, _ = read_input(str(path))
+    assert frame.columns.tolist() == ["contact_id", "email", "name"]
+    assert frame["name"].tolist() == members["name"].tolist()  # every accent intact
+    ran = cli("plan", str(path), "--lists", lists["name"].iloc[0])
+    assert ran.code == ExitCode.OK, ran.err
+    shown = "tab" if seen_sep == "\t" else repr(seen_sep)
+    assert (
+        f"Read {path} as {suffix[1:].upper()}: encoding {seen_encoding} (detected), "
+        f"separator {shown} (detected)" in ran.out
+    )
+
+
+def test_a_cp1252_file_was_an_error_before(members, tmp_path) -> None:
+    """The bug report: pandas alone reads Excel's cp1252 file as UTF-8 and fails."""
+    path = _write(members, tmp_path / "excel.csv", sep=";", encoding="cp1252")
+    with pytest.raises(UnicodeDecodeError, match="'utf-8' codec can't decode byte"):
+        pd.read_csv(path, dtype=str)
+
+
+def test_flags_override_detection(cli, lists, members, tmp_path) -> None:
+    # Polish names in cp1250 (Excel on a Polish Windows): a guess could be wrong there.
+    polish = ["Łukasz", "Żółw", "Świętosława"]
+    pl = members.assign(name=[polish[i % 3] for i in range(len(members))])
+    path = _write(pl, tmp_path / "pl.csv", sep=";", encoding="cp1250")
+    body = _plan(cli, path, lists, "--encoding", "CP1250", "--sep", ";")
+    assert body["input"]["encoding"] == "cp1250" and body["input"]["encoding_from"] == "given"
+    assert body["input"]["sep"] == ";" and body["input"]["sep_from"] == "given"
+    assert body["contacts"] == len(pl)
+    frame, _ = read_input(str(path), encoding="cp1250", sep=";")
+    assert frame["name"].tolist() == pl["name"].tolist()
+    # a wrong separator, given on purpose, is used as given: one column, not contact_id
+    wrong = cli("plan", str(path), "--lists", lists["name"].iloc[0], "--sep", ",")
+    assert wrong.code == ExitCode.USAGE and "contact_id" in wrong.err
+    # tab spelled for a shell
+    tsv = _write(members, tmp_path / "t.txt.csv", sep="\t", encoding="utf-8")
+    assert _plan(cli, tsv, lists, "--sep", "tab")["input"]["sep"] == "\t"
+    # UTF-8 given for a cp1252 file: refused with the fix, before anything is sent
+    cp = _write(members, tmp_path / "cp.csv", sep=",", encoding="cp1252")
+    ran = cli("plan", str(cp), "--lists", lists["name"].iloc[0], "--encoding", "utf-8")
+    assert ran.code == ExitCode.USAGE
+    assert "as utf-8 (given)" in ran.err and "--encoding" in ran.err
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--encoding", "klingon"], "no such encoding"),
+        (["--sep", ";;"], "give one character"),
+        (["--sep", '"'], "give one character"),
+    ],
+)
+def test_bad_flags_exit_2_and_send_nothing(cli, emu, lists, members, tmp_path, flags, says):
+    path = _write(members, tmp_path / "m.csv", sep=",", encoding="utf-8")
+    used = emu.quota_used
+    ran = cli("remove", str(path), "--lists", lists["list_id"].iloc[0], "--yes", *flags)
+    assert ran.code == ExitCode.USAGE and says in ran.err
+    assert emu.quota_used == used
+
+
+def test_encoding_and_sep_are_for_text_files_only(cli, lists, members, tmp_path) -> None:
+    path = tmp_path / "m.parquet"
+    members.to_parquet(path)
+    ran = cli("plan", str(path), "--lists", lists["list_id"].iloc[0], "--sep", ";")
+    assert ran.code == ExitCode.USAGE and "--sep applies to CSV and TSV input" in ran.err
+    body = _plan(cli, path, lists)
+    assert body["input"]["format"] == "parquet" and body["input"]["encoding"] is None
+
+
+def test_compressed_and_stdin_csv_are_detected_too(cli, lists, members, tmp_path) -> None:
+    path = tmp_path / "m.csv.gz"
+    members.to_csv(path, index=False, sep=";", encoding="cp1252", compression="gzip")
+    assert _plan(cli, path, lists)["input"]["encoding"] == "cp1252"
+    stdin = io.TextIOWrapper(io.BytesIO(members.to_csv(index=False, sep=";").encode()))
+    ran = cli("plan", "-", "--lists", lists["name"].iloc[0], "--json", stdin=stdin)
+    assert ran.code == ExitCode.OK, ran.err
+    assert json.loads(ran.out)["input"]["sep"] == ";"
+
+
+def test_remove_reports_how_the_file_was_read(cli, lists, members, tmp_path) -> None:
+    path = _write(members, tmp_path / "m.csv", sep=";", encoding="cp1252")
+    ran = cli("remove", str(path), "--lists", lists["name"].iloc[0], "--yes", "--json")
+    assert ran.code == ExitCode.OK, ran.err
+    report = json.loads(ran.out)
+    assert report["input"]["encoding"] == "cp1252" and report["rows_by_status"] == {
+        "removed": len(members)
+    }
+
+
+def test_excel_without_openpyxl_says_what_to_install(emu, lists, members, tmp_path) -> None:
+    pytest.importorskip("openpyxl", reason="writing the test's .xlsx needs openpyxl")
+    path = tmp_path / "m.xlsx"
+    members.to_excel(path, index=False)
+    # The child cannot import openpyxl (None in sys.modules), as on a plain install.
+    code = (
+        "import sys; sys.modules['openpyxl'] = None\n"
+        "from ccpandas.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code, "plan", str(path), "--lists", lists["list_id"].iloc[0]],
+        capture_output=True,
+        text=True,
+        env=child_env(emu),
+        timeout=120,
+    )
+    assert ran.returncode == ExitCode.USAGE, ran.stderr
+    assert 'pip install "ccpandas[excel]"' in ran.stderr
+    assert "Traceback" not in ran.stderr
