@@ -14,9 +14,6 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "ccpandas"
 MAX_FUNCTION_LINES = 80
 MAX_TOP_LEVEL_MODULES = 12
-# Issue 19: plan_membership_removal (151 lines) is being split by the rewrite of plan/;
-# remove this entry with that change.
-WAIVED = {("plan/membership.py", "plan_membership_removal")}
 
 
 def _docstring_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
@@ -53,18 +50,9 @@ def test_no_function_is_longer_than_80_lines() -> None:
     for path in sorted(PACKAGE.rglob("*.py")):
         rel = path.relative_to(PACKAGE).as_posix()
         for name, line, length in function_lengths(path.read_text(encoding="utf-8")):
-            if length > MAX_FUNCTION_LINES and (rel, name) not in WAIVED:
+            if length > MAX_FUNCTION_LINES:
                 too_long.append(f"ccpandas/{rel}:{line} {name}: {length} lines")
     assert not too_long, "split these functions:\n" + "\n".join(too_long)
-
-
-def test_the_waived_functions_still_need_the_waiver() -> None:
-    # A waiver outlives its reason silently otherwise.
-    for rel, name in WAIVED:
-        lengths = function_lengths((PACKAGE / rel).read_text(encoding="utf-8"))
-        assert any(n == name and length > MAX_FUNCTION_LINES for n, _, length in lengths), (
-            f"{rel} {name} is short enough now: remove it from WAIVED"
-        )
 
 
 def test_at_most_12_modules_directly_in_the_package() -> None:

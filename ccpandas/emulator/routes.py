@@ -483,6 +483,9 @@ def get_segments(ctx: Context) -> Reply:
         start + len(page) < len(segments),
         start + len(page),
     )
+    # The spec's SegmentsDTO requires "next" inside "_links": its last page has none.
+    if not body.get("_links"):
+        body.pop("_links", None)
     return Reply(200, body)
 
 
