@@ -698,25 +698,39 @@ class RemovalResult:
                     phase = "stopped"
                     reason = reason or "stopped"
                 self.stop_reason = reason
-                self._record_outcome()
                 try:
                     journal.run_stopped(reason)
                 finally:
-                    # The tqdm postfix (and other reporters) end on the verified truth.
-                    truth = ""
-                    if self.after is not None:
-                        truth = f"{self._truth_word} (verified): {self.summary_text()}"
-                    reporter.finish(runner.snapshot(self.runs, phase, truth))
+                    self._finish_report(reporter, phase)
 
-    def _record_outcome(self) -> None:
-        """Keep the summary's word in the journal, for ``ccpandas.runs()``."""
-        record = getattr(self.runner.journal, "run_outcome", None)
-        if record is None or self.dry_run:
-            return
+    def _finish_report(self, reporter: Any, phase: str) -> None:
+        """The end of a driving call: the summary's word into the journal (for
+        ``ccpandas.runs()``), and the reporter's last snapshot, which ends on the
+        verified truth and carries the summary (``extra["summary"]``) for displays."""
+        summary = self._record_outcome()
+        truth = ""
+        if self.after is not None:
+            truth = f"{self._truth_word} (verified): {self.summary_text()}"
+        snap = self.runner.snapshot(self.runs, phase, truth)
+        if summary is not None:
+            snap = dataclasses.replace(snap, extra={**snap.extra, "summary": summary})
+        reporter.finish(snap)
+
+    def _record_outcome(self) -> Summary | None:
+        """Keep the summary's word in the journal, for ``ccpandas.runs()``; the summary
+        (None if it could not be made: a display never crashes a run)."""
         try:
-            record(self.summary().outcome)
-        except Exception as exc:  # a record for runs(), never a reason to crash a run
-            log.warning("run %s: its outcome was not recorded (%s)", self.run_id, exc)
+            summary = self.summary()
+        except Exception as exc:
+            log.warning("run %s: no summary (%s)", self.run_id, exc)
+            return None
+        record = getattr(self.runner.journal, "run_outcome", None)
+        if record is not None and not self.dry_run:
+            try:
+                record(summary.outcome)
+            except Exception as exc:  # a record for runs(), never a reason to crash a run
+                log.warning("run %s: its outcome was not recorded (%s)", self.run_id, exc)
+        return summary
 
     def _verifying(self, runner: Any) -> Callable[[Snapshot], Snapshot]:
         """How the verification read's progress shows in this run's reporter: the
