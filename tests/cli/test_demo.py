@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ccpandas.store.journal import DATA_DIR_ENV
 from ccpandas.cli import demo
+from ccpandas.store.journal import DATA_DIR_ENV
 
 
 def test_demo_verifies_both_lists_and_keeps_its_journal_to_itself(
