@@ -302,8 +302,12 @@ class Summary:
         return "\n".join([self.title, *(f"  {line}" for line in self.lines())])
 
     def html(self, table: str = "") -> str:
-        """The HTML display: the same lines as :meth:`text`, then ``table`` (or the
-        counts per status)."""
+        """The HTML display: the same lines as :meth:`text`, then a table.
+
+        Args:
+            table: The table's HTML, e.g. one row per activity; empty (the default)
+                shows the counts per status.
+        """
         esc = html.escape
         body = "".join(f"<li>{esc(line)}</li>" for line in self.lines())
         if not table and self.by_status:
@@ -353,7 +357,11 @@ class Summary:
         }
 
     def report_text(self, output: str | None = None) -> str:
-        """The CLI's readable summary (``ccpandas remove``, ``resume``, ``undo``)."""
+        """The CLI's readable summary (``ccpandas remove``, ``resume``, ``undo``).
+
+        Args:
+            output: The ``--output`` path the rows were written to, or None.
+        """
         what = "Dry run" if self.dry_run else f"Run {self.run_id or '(not journaled)'}"
         lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
         shown = f" ({_counts(self.by_status)})" if self.by_status else ""
