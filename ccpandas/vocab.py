@@ -155,7 +155,11 @@ def sql_list(values: Iterable[enum.StrEnum]) -> str:
 
 
 class ExitCode(enum.IntEnum):
-    """What a ``ccpandas`` command's exit status means (:attr:`RunOutcome.exit_code`)."""
+    """What a ``ccpandas`` command's exit status means (:attr:`RunOutcome.exit_code`).
+
+    Args:
+        value: The status, e.g. ``ExitCode(1)``.
+    """
 
     #: Everything asked for was done: every pair that could be sent ended as asked. Rows
     #: that could never be sent (invalid, missing, duplicate, not a member) are skipped,
@@ -176,6 +180,9 @@ class ExitCode(enum.IntEnum):
 class RunOutcome(enum.StrEnum):
     """What a run came to, in one word: the same in ``repr(result)``, the panel, the
     CLI's summary and ``--json``, and ``ccpandas.runs()``.
+
+    Args:
+        value: The word, e.g. ``RunOutcome("completed")``.
 
     Example:
         >>> RunOutcome.COMPLETED.exit_code, RunOutcome.FAILED.run_state

@@ -116,6 +116,33 @@ class Summary:
 
     Build it with :meth:`of`; ``result.summary()`` does.
 
+    Args:
+        run_id: The run's journal id; None when nothing was journaled.
+        words: The :class:`KindWords` of the run's kind (a removal, an undo).
+        parent: The run an undo reverses; None for a removal.
+        dry_run: True when nothing was meant to be sent.
+        outcome: The one word (:class:`~ccpandas.vocab.RunOutcome`).
+        rows: Input rows (an undo: pairs).
+        contacts: Unique valid contacts; None when the API selected them.
+        n_lists: Target lists.
+        by_status: Rows (an undo: pairs) per status, e.g. ``{"removed": 42}``.
+        pairs: (contact, list) pairs per outcome of ``result.changes``.
+        lists: One :class:`ListFigures` per target list.
+        batches: Requests of the plan.
+        accepted: Requests the API accepted.
+        resent: Requests sent again after no answer.
+        sent: POST attempts, resends included.
+        reads: Read requests of the membership snapshot and the verification, when
+            known; None otherwise.
+        activity_states: Requests per activity state, e.g. ``{"completed": 2}``.
+        verified: True when a re-read of the lists says how each pair ended.
+        truth: The membership line: what the re-read shows, or what is expected.
+        stop_reason: Why the run stopped (``quota_exceeded``, ``timeout``...), or None.
+        error: The error the run stopped on, as text, or None.
+        resume_call: The Python call that continues an unfinished run, or None.
+        facts: Extra lines of the kind, e.g. the duplicates' example.
+        preview: A dry-run undo's plan lines, (label, text) each.
+
     Example:
         >>> s = result.summary()  # doctest: +SKIP
         >>> s.outcome, s.ok, s.exit_code, s.skipped  # doctest: +SKIP
