@@ -49,7 +49,7 @@ from ccpandas.run.result import RemovalResult, resume_call_text
 from ccpandas.run.runner import Journal, NullJournal, Runner
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
 from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
-from ccpandas.vocab import RunState, sql_list
+from ccpandas.vocab import RunOutcome, RunState, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -638,13 +638,16 @@ RUN_COLUMNS = (
     "kind",
     "parent",
     "restored_memberships",
+    "outcome",
 )
 #: What :func:`runs` says about a run.
 RUN_STATES = {
     RunState.RUNNING: "a process is driving it right now",
-    RunState.COMPLETED: "every activity completed",
-    RunState.FAILED: "every request was answered, but some activities failed or were "
-    "refused: result.retry_failed() sends those again",
+    RunState.COMPLETED: "every sendable pair ended as asked (rows never sendable are "
+    "skipped, not failures): the result's outcome, result.ok and the CLI's exit 0",
+    RunState.FAILED: "every request was answered, but some pair did not end as asked: an "
+    "activity failed or was refused (result.retry_failed() sends those again), or a "
+    "re-read shows contacts still members",
     RunState.PROCESSING: "every request was accepted; activities were still running at "
     "the last look: resume() follows them",
     RunState.STOPPED: "some requests were never accepted (quota, error, interruption, a "
@@ -667,7 +670,10 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     (what the verification read found removed per list, e.g. "Newsletter 43,
     Customers 16"; None for runs without one), ``kind`` (``remove`` or ``undo``),
     ``parent`` (an undo: the run it reverses), ``restored_memberships`` (an undo's
-    verified memberships back per list), and more. A missing text value
+    verified memberships back per list), ``outcome`` (the run's summary word, as
+    ``result.summary()`` and the CLI say it: ``completed``, ``failed``,
+    ``quota_exceeded``...; None for a run driven now, or journaled without one), and
+    more. A missing text value
     (``stop_reason`` of a completed run, say) is always None, in an object column.
 
     Args:
@@ -684,7 +690,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     records = db.query(
         "SELECT r.run_id, r.created_at, r.updated_at, r.list_ids, r.plan, r.n_contacts, "
         "r.n_rows, r.source, r.n_batches, r.status, r.stop_reason, r.base_url, r.kind, "
-        "r.parent, "
+        "r.parent, r.outcome, "
         "SUM(b.activity_id IS NOT NULL) AS accepted, "
         "SUM(b.state = ?) AS completed, "
         f"SUM(b.state IN ({sql_list(_BAD)})) AS failed, "
@@ -704,17 +710,8 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     for rec in records:
         n = rec["n_batches"]
         completed, failed = rec["completed"] or 0, rec["failed"] or 0
-        accepted, busy = rec["accepted"] or 0, rec["busy"] or 0
-        if rec["status"] == "running" and db.is_driven(rec["run_id"]):
-            state = RunState.RUNNING
-        elif completed == n:
-            state = RunState.COMPLETED
-        elif completed + failed == n:
-            state = RunState.FAILED
-        elif accepted + failed == n and busy:
-            state = RunState.PROCESSING
-        else:
-            state = RunState.STOPPED
+        accepted = rec["accepted"] or 0
+        state = _run_state(rec, db)
         reason = rec["stop_reason"]
         if rec["status"] == "running" and state is not RunState.RUNNING:
             reason = "the process driving it ended"
@@ -739,6 +736,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
                 "base_url": rec["base_url"],
                 "kind": rec["kind"],
                 "parent": rec["parent"],
+                "outcome": rec["outcome"] if rec["status"] != "running" else None,
             }
         )
         # What a re-read verified, in the column of the run's kind ("removed_memberships").
@@ -756,6 +754,28 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     for col in ("started_at", "updated_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     return frame
+
+
+def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
+    """A run's ``state`` in :func:`runs`: the word its summary left in the journal
+    (:attr:`RunOutcome.run_state <ccpandas.vocab.RunOutcome.run_state>`, the same as
+    the result's and the CLI's); for a run driven now, one that died while driven, or
+    one journaled before outcomes were kept, the word its batches' states give."""
+    n = rec["n_batches"]
+    completed, failed = rec["completed"] or 0, rec["failed"] or 0
+    accepted, busy = rec["accepted"] or 0, rec["busy"] or 0
+    if rec["status"] == "running":
+        if db.is_driven(rec["run_id"]):
+            return RunState.RUNNING
+    elif rec["outcome"]:
+        return RunOutcome(rec["outcome"]).run_state
+    if completed == n:
+        return RunState.COMPLETED
+    if completed + failed == n:
+        return RunState.FAILED
+    if accepted + failed == n and busy:
+        return RunState.PROCESSING
+    return RunState.STOPPED
 
 
 # The dtypes of runs()' columns; every other column is object, with None when missing.

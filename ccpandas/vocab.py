@@ -23,9 +23,12 @@ __all__ = [
     "Action",
     "AttemptReason",
     "BatchState",
+    "ExitCode",
+    "Fate",
     "Outcome",
     "PairOutcome",
     "RunKind",
+    "RunOutcome",
     "RunState",
     "sql_list",
 ]
@@ -180,3 +183,109 @@ def sql_list(values: Iterable[enum.StrEnum]) -> str:
     if not all(w.replace("_", "").isalpha() for w in words):  # never anything but words
         raise ValueError(f"not state words: {words!r}")
     return ", ".join(f"'{w}'" for w in words)
+
+
+# ----------------------------------------------------------------------------------
+# One summary (issue 19 item 4): what a whole run came to, in every front end.
+# (A block of its own: the words of ccpandas.run.summary, the CLI and runs().)
+
+
+class ExitCode(enum.IntEnum):
+    """What a ``ccpandas`` command's exit status means (:attr:`RunOutcome.exit_code`).
+
+    Args:
+        value: The status, e.g. ``ExitCode(1)``.
+    """
+
+    #: Everything asked for was done: every pair that could be sent ended as asked. Rows
+    #: that could never be sent (invalid, missing, duplicate, not a member) are skipped,
+    #: counted apart, and do not change it.
+    OK = 0
+    #: Some pair did not end as asked (a failed activity, a contact still a member after
+    #: its removal), activities were still running at ``--timeout``, or the run stopped
+    #: on an error after it started. ``doctor``: an assumption differs.
+    FAILED = 1
+    #: Bad usage or input, not connected, declined at the prompt: nothing was sent.
+    USAGE = 2
+    #: The daily request quota is spent: ``ccpandas resume RUN_ID`` after 00:00 UTC.
+    QUOTA = 3
+    #: ``login --refresh``: there is no saved login to refresh (log in once).
+    NO_LOGIN = 4
+    #: ``login --refresh``: the server refused the refresh token (expired after 180 days
+    #: unused, revoked, or spent): log in again.
+    REFRESH_REFUSED = 5
+    #: ``login --refresh``: the token store could not be read or written (disk full,
+    #: keyring locked, no permission); the message says what to fix.
+    STORE_FAILED = 6
+    #: Interrupted (Ctrl-C): what was sent is journaled; ``ccpandas resume RUN_ID``.
+    INTERRUPTED = 130
+
+
+class RunOutcome(enum.StrEnum):
+    """What a run came to, in one word: the same in ``repr(result)``, the panel, the
+    CLI's summary and ``--json``, and ``ccpandas.runs()``.
+
+    Args:
+        value: The word, e.g. ``RunOutcome("completed")``.
+
+    Example:
+        >>> RunOutcome.COMPLETED.exit_code, RunOutcome.FAILED.run_state
+        (<ExitCode.OK: 0>, <RunState.FAILED: 'failed'>)
+    """
+
+    PLANNED = "planned"  # a dry run: nothing was sent
+    COMPLETED = "completed"  # every sendable pair ended as asked (skips counted apart)
+    FAILED = "failed"  # every request answered, but some pair did not end as asked
+    PROCESSING = "processing"  # activities still running at the last look
+    STOPPED = "stopped"  # some requests were never accepted (an error, a stop)
+    QUOTA_EXCEEDED = "quota_exceeded"
+    INTERRUPTED = "interrupted"
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The ``ccpandas`` exit status of a run with this outcome."""
+        return _EXIT_CODES[self]
+
+    @property
+    def run_state(self) -> RunState:
+        """The ``state`` word of ``ccpandas.runs()``: the outcome, or ``stopped`` for a
+        run stopped by the quota or an interrupt (its ``stop_reason`` says which)."""
+        return _RUN_STATES.get(self, RunState.STOPPED)
+
+    @property
+    def unfinished(self) -> bool:
+        """The run did not get to the end: ``ccpandas resume`` continues it."""
+        return self in _UNFINISHED
+
+
+_EXIT_CODES = {
+    RunOutcome.PLANNED: ExitCode.OK,
+    RunOutcome.COMPLETED: ExitCode.OK,
+    RunOutcome.FAILED: ExitCode.FAILED,
+    RunOutcome.PROCESSING: ExitCode.FAILED,
+    RunOutcome.STOPPED: ExitCode.FAILED,
+    RunOutcome.QUOTA_EXCEEDED: ExitCode.QUOTA,
+    RunOutcome.INTERRUPTED: ExitCode.INTERRUPTED,
+}
+_RUN_STATES = {
+    RunOutcome.COMPLETED: RunState.COMPLETED,
+    RunOutcome.FAILED: RunState.FAILED,
+    RunOutcome.PROCESSING: RunState.PROCESSING,
+}
+_UNFINISHED = frozenset(
+    {
+        RunOutcome.PROCESSING,
+        RunOutcome.STOPPED,
+        RunOutcome.QUOTA_EXCEEDED,
+        RunOutcome.INTERRUPTED,
+    }
+)
+
+
+class Fate(enum.StrEnum):
+    """What a row status or pair outcome counts as in a run's summary."""
+
+    DONE = "done"  # ended as asked (removed, restored; kept: nothing asked)
+    SKIPPED = "skipped"  # never sendable, or nothing to do: counted apart, not a failure
+    FAILED = "failed"  # sent, and not ended as asked
+    OPEN = "open"  # not ended yet: not sent, no answer, still running, a dry run's plan

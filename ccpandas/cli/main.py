@@ -8,11 +8,14 @@ It is built on :mod:`argparse`: the standard library, no new dependency, and the
 emulator's own argparse parser (``python -m ccpandas.emulator``) becomes
 ``ccpandas emulator`` as a parent parser instead of being rewritten.
 
-Exit codes (:class:`ExitCode`): 0 all done, 1 some rows or activities failed (or the
-run stopped on an error; for ``doctor``: an assumption differs), 2 bad usage or input
-(nothing sent), 3 the daily quota is spent (``ccpandas resume RUN_ID`` after the
-reset), 130 interrupted; ``login --refresh`` (the keep-alive for cron) also 4 no saved
-login, 5 refresh refused (log in again), 6 the token store could not be read or written.
+Exit codes (:class:`~ccpandas.vocab.ExitCode`, from the result's one summary,
+:mod:`ccpandas.run.summary`): 0 every sendable row done (rows never sendable are
+skipped and counted, not failures), 1 some pair did not end as asked (or the run
+stopped on an error or a timeout), 2 bad usage or input (nothing sent), 3 the daily
+quota is spent (``ccpandas resume RUN_ID`` after the reset), 130 interrupted. For
+``doctor``, 1 means an assumption differs; ``login --refresh`` (the keep-alive for cron)
+also gives 4 no saved login, 5 refresh refused (log in again), 6 the token store could
+not be read or written.
 
 Example:
     >>> main(["plan", "-", "--lists", "Newsletter"])  # doctest: +SKIP
@@ -28,7 +31,6 @@ import codecs
 import contextlib
 import csv
 import dataclasses
-import enum
 import gzip
 import io
 import json
@@ -47,6 +49,7 @@ import pandas as pd
 import ccpandas
 from ccpandas import api, readers
 from ccpandas.report.progress import LogReporter
+from ccpandas.vocab import ExitCode
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -68,32 +71,6 @@ __all__ = [
 PROG = "ccpandas"
 
 
-class ExitCode(enum.IntEnum):
-    """What a ``ccpandas`` command's exit status means."""
-
-    #: Everything asked for was done (a removal: every activity completed and every row
-    #: was sent, or is a duplicate of one that was).
-    OK = 0
-    #: Some rows or activities did not succeed, activities were still running at
-    #: ``--timeout``, or the run stopped on an error after it started. ``doctor``: an
-    #: assumption differs.
-    FAILED = 1
-    #: Bad usage or input, not connected, declined at the prompt: nothing was sent.
-    USAGE = 2
-    #: The daily request quota is spent: ``ccpandas resume RUN_ID`` after 00:00 UTC.
-    QUOTA = 3
-    #: ``login --refresh``: there is no saved login to refresh (log in once).
-    NO_LOGIN = 4
-    #: ``login --refresh``: the server refused the refresh token (expired after 180 days
-    #: unused, revoked, or spent): log in again.
-    REFRESH_REFUSED = 5
-    #: ``login --refresh``: the token store could not be read or written (disk full,
-    #: keyring locked, no permission); the message says what to fix.
-    STORE_FAILED = 6
-    #: Interrupted (Ctrl-C): what was sent is journaled; ``ccpandas resume RUN_ID``.
-    INTERRUPTED = 130
-
-
 #: File name endings read as input, and the pandas reader each one uses.
 INPUT_FORMATS = {
     ".csv": "csv",
@@ -109,12 +86,6 @@ INPUT_FORMATS = {
 _COMPRESSED = (".gz", ".bz2", ".zip", ".xz", ".zst")
 #: File name endings ``--output`` writes.
 OUTPUT_FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-#: Row statuses that do not make a removal's exit status 1: done, or nothing to do (a
-#: repeat; on none of the target lists, as the membership snapshot showed). An undo's
-#: pairs: put back, or back already.
-_FINE_ROWS = frozenset(
-    {"removed", "duplicate", "kept", "not_a_member", "restored", "already_member"}
-)
 
 
 class _Usage(Exception):
@@ -505,155 +476,6 @@ class _Session:
 # --------------------------------------------------------------------------- reports
 
 
-def _list_rows(result: RemovalResult, names: dict[str, str]) -> list[dict[str, Any]]:
-    """Per target list: requests, and contacts sent and in completed activities."""
-    counted = result.plan.source.kind.value == "contact_ids"
-    # What a re-read of the lists shows (None without a membership snapshot): "removed",
-    # or "restored" for an undo, per list id.
-    word = result._truth_word
-    verified: dict[str, int] | None = None
-    if result.after is not None:
-        ch = result.changes
-        verified = {
-            str(k): int(v) for k, v in ch[ch["outcome"] == word]["list_id"].value_counts().items()
-        }
-    out = []
-    for list_id in result.plan.list_ids:
-        runs = [r for r in result.runs if list_id in r.batch.list_ids]
-        accepted = [r for r in runs if r.accepted]
-        completed = [r for r in runs if r.state == "completed"]
-        out.append(
-            {
-                "list_id": list_id,
-                "name": names.get(list_id),
-                "requests": len(runs),
-                "accepted": len(accepted),
-                "completed": len(completed),
-                "failed": sum(bool(r.failed) for r in runs),
-                # Contacts are counted only when the input named them (not for tag or
-                # engagement sources, where the API selects them).
-                "contacts_sent": sum(r.batch.size for r in accepted) if counted else None,
-                "contacts_completed": sum(r.batch.size for r in completed) if counted else None,
-                # removed (restored, for an undo) as the re-read shows; None: not read
-                "verified": None if verified is None else verified.get(list_id, 0),
-            }
-        )
-    return out
-
-
-def _outcome(result: RemovalResult, error: BaseException | None) -> tuple[str, ExitCode]:
-    if isinstance(error, ccpandas.QuotaExceededError):
-        return "quota_exceeded", ExitCode.QUOTA
-    if result.interrupted:
-        return "interrupted", ExitCode.INTERRUPTED
-    if error is not None:
-        return "stopped", ExitCode.FAILED
-    if result.dry_run:
-        return "planned", ExitCode.OK
-    if not result.done:
-        return ("stopped" if result.stopped else "processing"), ExitCode.FAILED
-    statuses = set(result.counts().index.astype(str))
-    if result.ok and statuses <= _FINE_ROWS:
-        return "completed", ExitCode.OK
-    return "failed", ExitCode.FAILED
-
-
-def _report(
-    command: str,
-    result: RemovalResult,
-    names: dict[str, str],
-    error: BaseException | None,
-    output: str | None,
-) -> dict[str, Any]:
-    """The stable JSON object of a removal, resume or undo (documented in docs/cli.md)."""
-    outcome, code = _outcome(result, error)
-    summary = result.summary()
-    unfinished = outcome in ("quota_exceeded", "interrupted", "stopped", "processing")
-    return {
-        "command": command,
-        "run_id": result.run_id,
-        "dry_run": result.dry_run,
-        "outcome": outcome,
-        "exit_code": int(code),
-        "rows": summary["rows"],
-        "contacts": summary["contacts"],
-        "rows_by_status": {str(k): int(v) for k, v in result.counts().items()},
-        "requests": {
-            "total": summary["batches"],
-            "accepted": summary["accepted"],
-            "resent": summary["resent"],
-        },
-        "activities": summary["activity_states"],
-        "lists": _list_rows(result, names),
-        # what the lists' "verified" counts count: "removed", or "restored" for an undo
-        "verified_word": result._truth_word,
-        "stopped": unfinished,
-        "stop_reason": _stop_reason(outcome, error),
-        "resume": f"{PROG} resume {result.run_id}" if unfinished and result.run_id else None,
-        "error": str(error) if error is not None else None,
-        "output": output,
-    }
-
-
-def _stop_reason(outcome: str, error: BaseException | None) -> str | None:
-    if outcome == "quota_exceeded":
-        return "quota_exceeded"
-    if outcome == "interrupted":
-        return "interrupted"
-    if outcome == "processing":
-        return "timeout"
-    if error is not None:
-        return str(getattr(error, "error_key", None) or type(error).__name__)
-    return "stopped" if outcome == "stopped" else None
-
-
-def _text(report: dict[str, Any]) -> str:
-    """The readable summary of :func:`_report`'s object."""
-    what = "Dry run" if report["dry_run"] else f"Run {report['run_id'] or '(not journaled)'}"
-    lines = [f"{what}: {report['outcome'].replace('_', ' ')}"]
-    contacts = report["contacts"]
-    rows = ", ".join(f"{k} {v:,}" for k, v in report["rows_by_status"].items())
-    lines.append(f"  rows       {report['rows']:,}" + (f" ({rows})" if rows else ""))
-    lines.append(
-        "  contacts   "
-        + ("selected by the API" if contacts is None else f"{contacts:,} unique valid ids")
-    )
-    req = report["requests"]
-    states = ", ".join(f"{k} {v:,}" for k, v in report["activities"].items())
-    lines.append(f"  requests   {req['accepted']:,} of {req['total']:,} accepted; {states}")
-    for item in report["lists"]:
-        label = item["name"] or item["list_id"]
-        if item["contacts_sent"] is None:
-            text = f"{item['completed']:,} of {item['requests']:,} requests completed"
-        else:
-            text = (
-                f"{item['contacts_sent']:,} contacts sent, "
-                f"{item['contacts_completed']:,} in completed activities"
-            )
-        if item["failed"]:
-            text += f", {item['failed']:,} requests failed"
-        if item["verified"] is not None:
-            text += (
-                f"; {report['verified_word']} (verified by reading the list) {item['verified']:,}"
-            )
-        lines.append(f"  list       {label}: {text}")
-    if report["error"]:
-        lines.append(f"  error      {report['error']}")
-    if report["resume"]:
-        lines.append(f"Continue with: {report['resume']}")
-    bad = {k: v for k, v in report["rows_by_status"].items() if k not in _FINE_ROWS}
-    if bad and not report["dry_run"]:
-        where = "in " + report["output"] if report["output"] else "written with --output"
-        lines.append(
-            f"{sum(bad.values()):,} of {report['rows']:,} rows did not succeed "
-            f"({', '.join(f'{k} {v:,}' for k, v in bad.items())}): their status and "
-            f"error are {where}"
-        )
-    if report["output"]:
-        lines.append(f"Wrote {report['rows']:,} rows to {report['output']}")
-    return "\n".join(lines)
-
-
 def _finish(
     s: _Session,
     command: str,
@@ -661,14 +483,22 @@ def _finish(
     names: dict[str, str],
     error: BaseException | None,
 ) -> int:
+    """Print the result's one summary (text, or ``--json``); its outcome is the exit
+    status (:class:`~ccpandas.vocab.RunOutcome`, docs/cli.md)."""
+    from ccpandas.run.summary import Summary
+
     output = getattr(s.args, "output", None)
     if output is not None:
         _write_rows(result.rows, output)
-    report = _report(command, result, names, error, output)
-    # How FILE was read (remove); resume and undo read no file.
-    report["input"] = s.input.as_json() if s.input else None
-    s.out(json.dumps(report, default=str) if s.json else _text(report))
-    return report["exit_code"]
+    summary = Summary.of(result, error=error, names=names)
+    if s.json:
+        payload = summary.to_json(command, output)
+        # How FILE was read (remove); resume and undo read no file.
+        payload["input"] = s.input.as_json() if s.input else None
+        s.out(json.dumps(payload, default=str))
+    else:
+        s.out(summary.report_text(output))
+    return int(summary.exit_code)
 
 
 def _settled(run: Callable[[], Any]) -> tuple[Any, BaseException | None]:
@@ -1065,9 +895,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         description="Remove contacts from Constant Contact lists from a file of contact "
         "ids or email addresses; every run is journaled and resumable. Exit codes: 0 "
-        "done, 1 some rows or activities failed, 2 bad usage or input (nothing sent), "
-        "3 quota spent (resume later), 130 interrupted; login --refresh: 4 no saved "
-        "login, 5 refresh refused, 6 token store failed.",
+        "done (rows never sendable are skipped, counted apart), 1 some contacts not "
+        "removed as asked (or stopped), 2 bad usage or input (nothing sent), "
+        "3 quota spent (resume later), 130 interrupted; login --refresh: 4 no saved login, "
+        "5 refresh refused, 6 token store failed.",
     )
     parser.add_argument("--version", action="version", version=f"ccpandas {ccpandas.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

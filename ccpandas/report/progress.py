@@ -76,7 +76,8 @@ class Snapshot:
         message: A line for people, e.g. why the run waits. Default empty.
         wait_seconds: How long the current wait lasts, in seconds (phase ``waiting``).
             Default 0.
-        extra: Anything more a display may show; ccpandas puts nothing there. Default empty.
+        extra: Anything more a display may show: the verification read ("read"), and the
+            run's :class:`~ccpandas.run.summary.Summary` ("summary") at its end. Default empty.
     """
 
     phase: str  # "submitting", "polling", "waiting", "done", "stopped"

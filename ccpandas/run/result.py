@@ -23,6 +23,7 @@ from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededErro
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
+from ccpandas.run.summary import REMOVAL_WORDS, KindWords, Summary
 from ccpandas.store.batch import BatchRun, BatchState
 
 if TYPE_CHECKING:
@@ -129,8 +130,13 @@ class RemovalResult:
         >>> result.rows["status"].value_counts()  # doctest: +SKIP
     """
 
-    #: The verb of the verified truth a reporter ends on ("removed Newsletter 43").
-    _truth_word = "removed"
+    #: The words this kind of run is shown with (its summary reads them).
+    _words: KindWords = REMOVAL_WORDS
+
+    @property
+    def _truth_word(self) -> str:
+        """The verb of the verified truth a reporter ends on ("removed Newsletter 43")."""
+        return self._words.truth
 
     def __init__(
         self,
@@ -151,6 +157,9 @@ class RemovalResult:
         self.verify_after = verify
         self.stopped = False
         self.interrupted = False
+        #: Why the last driving call stopped (``quota_exceeded``, ``interrupted``, an
+        #: error's key...); None when it ended normally.
+        self.stop_reason: str | None = None
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
 
@@ -162,8 +171,12 @@ class RemovalResult:
 
     @property
     def ok(self) -> bool:
-        """Every activity completed."""
-        return all(r.state is BatchState.COMPLETED for r in self.runs)
+        """Every pair that could be sent ended as asked: every activity completed and,
+        when the lists were re-read, every pair shows it (no ``still_member``). Rows never
+        sendable (invalid, missing, duplicate, not a member) are skipped, not failures.
+        The same as ``result.summary().ok``, the CLI's exit 0 and ``runs()``'
+        ``completed``."""
+        return self.summary().ok
 
     @property
     def failed_runs(self) -> list[BatchRun]:
@@ -334,6 +347,7 @@ class RemovalResult:
         if client is not None:
             self.runner.client = client
         self._verify_now(make_reporter(progress), fresh=True)
+        self._record_outcome()  # a re-read can change the word (still members)
         return self
 
     def _membership(self) -> Any:
@@ -405,12 +419,13 @@ class RemovalResult:
             )
 
     def summary_text(self) -> str:
-        """ "Newsletter 43, Customers 16": memberships removed per list (verified), or
-        what is known without a re-read."""
-        per = self.removed_per_list()
-        if per is None:
+        """ "Newsletter 43, Customers 16": memberships a re-read shows removed (an undo:
+        restored) per list, or "not verified" before one."""
+        if self.after is None:
             return "not verified"
-        return ", ".join(f"{k} {v:,}" for k, v in per.items()) or "none"
+        ch = self.changes
+        done = ch.loc[ch["outcome"] == self._words.truth, "list_name"].value_counts(sort=False)
+        return ", ".join(f"{k} {int(v):,}" for k, v in done.items()) or "none"
 
     def _group_outcomes(self) -> dict[int, tuple[str, str | None, str | None]]:
         # Per contact group: (status, activity id, error) of its worst batch. One entry
@@ -425,25 +440,19 @@ class RemovalResult:
         return out
 
     def counts(self) -> pd.Series:
-        """How many input rows ended in each status."""
-        return self.rows["status"].value_counts().loc[lambda s: s > 0]
+        """How many input rows (an undo: pairs) ended in each status."""
+        return self.rows[self._words.status_column].value_counts().loc[lambda s: s > 0]
 
-    def summary(self) -> dict[str, Any]:
-        """Headline numbers of the run."""
-        states = pd.Series([r.state for r in self.runs], dtype=object).value_counts()
-        return {
-            "run_id": self.run_id,
-            "rows": self.plan.n_rows,
-            "contacts": self.plan.n_contacts,
-            "lists": len(self.plan.list_ids),
-            "batches": len(self.runs),
-            "accepted": sum(r.accepted for r in self.runs),
-            "resent": sum(r.resent for r in self.runs),
-            "activity_states": {str(k): int(v) for k, v in states.items()},
-            "done": self.done,
-            "ok": self.ok,
-            "dry_run": self.dry_run,
-        }
+    def summary(self) -> Summary:
+        """What the run came to, once: its outcome word, ``ok``, the exit code it means,
+        rows per status (skips apart from failures), per-list figures, activities. The
+        text and HTML displays, the panel, the CLI and ``runs()`` all render it.
+
+        Example:
+            >>> result.summary().outcome  # doctest: +SKIP
+            <RunOutcome.COMPLETED: 'completed'>
+        """
+        return Summary.of(self)
 
     # -- continuing ------------------------------------------------------------------
     @shared_params
@@ -687,14 +696,40 @@ class RemovalResult:
                 if self.stopped:
                     phase = "stopped"
                     reason = reason or "stopped"
+                self.stop_reason = reason
                 try:
                     journal.run_stopped(reason)
                 finally:
-                    # The tqdm postfix (and other reporters) end on the verified truth.
-                    truth = ""
-                    if self.after is not None:
-                        truth = f"{self._truth_word} (verified): {self.summary_text()}"
-                    reporter.finish(runner.snapshot(self.runs, phase, truth))
+                    self._finish_report(reporter, phase)
+
+    def _finish_report(self, reporter: Any, phase: str) -> None:
+        """The end of a driving call: the summary's word into the journal (for
+        ``ccpandas.runs()``), and the reporter's last snapshot, which ends on the
+        verified truth and carries the summary (``extra["summary"]``) for displays."""
+        summary = self._record_outcome()
+        truth = ""
+        if self.after is not None:
+            truth = f"{self._truth_word} (verified): {self.summary_text()}"
+        snap = self.runner.snapshot(self.runs, phase, truth)
+        if summary is not None:
+            snap = dataclasses.replace(snap, extra={**snap.extra, "summary": summary})
+        reporter.finish(snap)
+
+    def _record_outcome(self) -> Summary | None:
+        """Keep the summary's word in the journal, for ``ccpandas.runs()``; the summary
+        (None if it could not be made: a display never crashes a run)."""
+        try:
+            summary = self.summary()
+        except Exception as exc:
+            log.warning("run %s: no summary (%s)", self.run_id, exc)
+            return None
+        record = getattr(self.runner.journal, "run_outcome", None)
+        if record is not None and not self.dry_run:
+            try:
+                record(summary.outcome)
+            except Exception as exc:  # a record for runs(), never a reason to crash a run
+                log.warning("run %s: its outcome was not recorded (%s)", self.run_id, exc)
+        return summary
 
     def _verifying(self, runner: Any) -> Callable[[Snapshot], Snapshot]:
         """How the verification read's progress shows in this run's reporter: the
@@ -750,13 +785,9 @@ class RemovalResult:
         return exc
 
     # -- display ---------------------------------------------------------------------
-    def _membership_line(self) -> str:
+    def _pending_truth(self) -> str:
+        """The membership line before a re-read: what is expected, or why unknown."""
         m = self.plan.membership
-        if self.after is not None:
-            line = f"memberships removed (verified): {self.summary_text()}"
-            ch = self.changes
-            still = int((ch["outcome"] == "still_member").sum())
-            return line + (f"; STILL MEMBERS: {still:,}" if still else "")
         if m is not None and m.known:
             from ccpandas.plan.membership import leaving_text
 
@@ -765,72 +796,90 @@ class RemovalResult:
             return f"members to leave: {leaving_text(m, self.plan.list_ids)} (not verified yet)"
         return "memberships: unverified (no snapshot); 'removed' rows mean the activity completed"
 
-    def _facts(self) -> tuple[str, list[str]]:
-        """(title, lines): every fact the text and the HTML displays show, once."""
-        s = self.summary()
-        title = "RemovalResult" + (" (dry run: nothing was sent)" if self.dry_run else "")
-        # Sources other than contact ids are selected by the API: no count up front.
-        contacts = "selected by the API" if s["contacts"] is None else f"{s['contacts']:,}"
-        lines = [
-            f"rows: {s['rows']:,}  contacts: {contacts}  lists: {s['lists']:,}",
-            f"activities: {s['accepted']:,} of {s['batches']:,} accepted; "
-            + ", ".join(f"{k} {v:,}" for k, v in s["activity_states"].items()),
-        ]
-        counts = self.counts()
-        if len(counts):
-            lines.append("rows by status: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        duplicate = self._duplicate_example()
-        if duplicate:
-            lines.append(duplicate)
-        lines.append(self._membership_line())
-        if self.interrupted or self.stopped:
-            lines.append(f"stopped before the end: {self.resume_call} continues")
-        return title, lines
-
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
         from ccpandas.plan.planner import duplicate_example
 
-        example = duplicate_example(self.plan.rows)
+        rows = getattr(self.plan, "rows", None)  # an undo's plan has pairs, no input rows
+        if rows is None or "duplicate_of" not in rows:
+            return ""
+        example = duplicate_example(rows)
         if not example:
             return ""
-        n = int(self.plan.rows["duplicate_of"].notna().sum())
+        n = int(rows["duplicate_of"].notna().sum())
         return f"duplicate rows: {n:,}{example}"
 
     def __repr__(self) -> str:
-        title, lines = self._facts()
-        return "\n".join([title, *(f"  {line}" for line in lines)])
+        return self.summary().text()
 
     def _repr_html_(self) -> str:
-        # The same facts as the text, line for line, then a table: rows per status, or
-        # (for sources the API selects, which have no input rows) one row per activity.
-        title, lines = self._facts()
+        # The summary's lines, then a table: rows per status, or (for sources the API
+        # selects, which have no input rows) one row per activity.
+        summary = self.summary()
+        if summary.by_status:
+            return summary.html()
         esc = html.escape
-        body = "".join(f"<li>{esc(line)}</li>" for line in lines)
-        counts = self.counts()
-        if len(counts):
-            cells = "".join(
-                f"<tr><td>{esc(str(k))}</td><td>{v:,}</td></tr>" for k, v in counts.items()
-            )
-            table = (
-                "<table><thead><tr><th>status</th><th>rows</th></tr></thead>"
-                f"<tbody>{cells}</tbody></table>"
-            )
-        else:
-            cells = "".join(
-                f"<tr><td>{r.batch.index}</td><td>{esc(str(r.activity_id or ''))}</td>"
-                f"<td>{esc(_batch_row_status(r, self.dry_run))}</td>"
-                f"<td>{len(r.batch.list_ids):,}</td><td>{esc('; '.join(r.errors))}</td></tr>"
-                for r in self.runs
-            )
-            table = (
-                "<table><thead><tr><th>request</th><th>activity</th><th>status</th>"
-                f"<th>lists</th><th>errors</th></tr></thead><tbody>{cells}</tbody></table>"
-            )
-        return (
-            f"<div class='ccpandas-result'><strong>{esc(title)}</strong>"
-            f"<ul>{body}</ul>{table}</div>"
+        cells = "".join(
+            f"<tr><td>{r.batch.index}</td><td>{esc(str(r.activity_id or ''))}</td>"
+            f"<td>{esc(_batch_row_status(r, self.dry_run))}</td>"
+            f"<td>{len(r.batch.list_ids):,}</td><td>{esc('; '.join(r.errors))}</td></tr>"
+            for r in self.runs
         )
+        return summary.html(
+            "<table><thead><tr><th>request</th><th>activity</th><th>status</th>"
+            f"<th>lists</th><th>errors</th></tr></thead><tbody>{cells}</tbody></table>"
+        )
+
+
+#: How a failed pair outcome is named loudly on the membership line.
+_LOUD = {"still_member": "STILL MEMBERS", "not_restored": "NOT BACK"}
+
+
+def summary_inputs(result: RemovalResult) -> dict[str, Any]:
+    """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads from a result,
+    computed once: counts per status and per pair outcome, list names, the verified
+    truth per list, the membership line, the kind's extra facts."""
+    from ccpandas.run.summary import Fate, fate_of
+
+    words = result._words
+    counts = result.counts()
+    by_status = {str(k): int(v) for k, v in counts.items() if v}
+    ch = result.changes
+    pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
+    names: dict[str, str] = dict(getattr(result.plan, "list_names", None) or {})
+    m = result.plan.membership if hasattr(result.plan, "membership") else None
+    reads: int | None = None
+    if m is not None and m.snapshot is not None:
+        names.update(m.snapshot.list_names)
+        reads = int(m.snapshot.requests)
+    if result.after is not None:
+        names.update(result.after.list_names)
+        reads = (reads or 0) + int(getattr(result.after, "requests", 0) or 0)
+    verified: dict[str, int] | None = None
+    if result.after is not None:
+        done = ch[ch["outcome"] == words.truth]
+        verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
+        truth = f"memberships {words.truth} (verified): {result.summary_text()}"
+        loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
+        truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
+    else:
+        truth = result._pending_truth()
+    preview = []
+    if words.preview and hasattr(result.plan, "summary_lines"):
+        preview = [(k, v) for k, v in result.plan.summary_lines()[1:]]
+    dup = result._duplicate_example()
+    return {
+        "words": words,
+        "by_status": by_status,
+        "pairs": pairs,
+        "list_names": names,
+        "verified_per_list": verified,
+        "truth": truth,
+        "reads": reads,
+        "parent": getattr(result, "parent_run_id", None),
+        "facts": [dup] if dup else [],
+        "preview": preview,
+    }
 
 
 def _membership_rows(

@@ -88,6 +88,10 @@ class Journal(Protocol):
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned; ``reason`` None when it ended normally."""
 
+    def run_outcome(self, outcome: str) -> None:
+        """The run's summary word (:class:`ccpandas.vocab.RunOutcome`) as the driving
+        call left it, for ``ccpandas.runs()``."""
+
     def batch_reconciled(self, run: BatchRun) -> None:
         """Reconciliation settled ``run``'s unanswered attempts: its activity was found
         (``run.outcome`` adopted) or none exists (not_sent)."""
@@ -125,6 +129,9 @@ class NullJournal:
         yield
 
     def run_stopped(self, reason: str | None) -> None:
+        pass
+
+    def run_outcome(self, outcome: str) -> None:
         pass
 
     def batch_reconciled(self, run: BatchRun) -> None:

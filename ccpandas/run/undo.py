@@ -32,6 +32,7 @@ from ccpandas.report.progress import NullReporter, Reporter, make_reporter
 from ccpandas.run.options import RunOptions
 from ccpandas.run.result import RemovalResult
 from ccpandas.run.runner import Runner
+from ccpandas.run.summary import UNDO_WORDS
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.codec import decode_change_set, encode_change_set
 from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
@@ -87,7 +88,7 @@ class UndoResult(RemovalResult):
         # The base class reads only what both plans have (batches, list_ids, rate...).
         super().__init__(plan, runs, runner, dry_run=dry_run, run_id=run_id)  # type: ignore[arg-type]
 
-    _truth_word = "restored"
+    _words = UNDO_WORDS
 
     @property
     def parent_run_id(self) -> str:
@@ -107,10 +108,6 @@ class UndoResult(RemovalResult):
         """The pairs (an undo has no input rows): the same as :attr:`changes`."""
         return self.changes
 
-    def counts(self) -> pd.Series:
-        """How many pairs ended in each outcome."""
-        return self.changes["outcome"].value_counts()
-
     def _after_pairs(self) -> set[tuple[str, str]] | None:
         if self.after is None:
             return None
@@ -125,19 +122,6 @@ class UndoResult(RemovalResult):
             return None
         ch = self.changes
         return self.plan._per_list(ch[ch["outcome"] == "restored"])
-
-    removed_per_list = restored_per_list  # the name the base class's display uses
-
-    def summary_text(self) -> str:
-        per = self.restored_per_list()
-        if per is None:
-            return "not verified"
-        return ", ".join(f"{k} {v:,}" for k, v in per.items()) or "none"
-
-    def summary(self) -> dict[str, Any]:
-        out = super().summary()
-        out.update(kind="undo", parent=self.parent_run_id, pairs=self.plan.n_rows)
-        return out
 
     def undo(self, *args: Any, **kwargs: Any) -> UndoResult:
         """Refused: an undo cannot be undone; remove those contacts again with a new
@@ -154,25 +138,6 @@ class UndoResult(RemovalResult):
             f"run {self.run_id} is itself an undo (of {self.parent_run_id}); undoing an undo "
             "is not supported: remove those contacts again with a new removal"
         )
-
-    def verify(self, client: Any = None, progress: Any = False) -> UndoResult:
-        """Re-read the lists now and set each pair's outcome from what the API says.
-
-        Args:
-            client: The :class:`~ccpandas.Client` to read with. None (the default) uses the
-                run's own client.
-            progress: How the read shows its progress, as for
-                :func:`ccpandas.remove_from_lists`. False (the default) shows nothing.
-
-        Returns:
-            This result, with ``changes`` from the new read.
-        """
-        if self.dry_run:
-            raise PlanError("this was a dry run: nothing to verify")
-        if client is not None:
-            self.runner.client = client
-        self._verify_now(make_reporter(progress), fresh=True)
-        return self
 
     def _should_verify(self) -> bool:
         return (
@@ -217,51 +182,9 @@ class UndoResult(RemovalResult):
                 stacklevel=3,
             )
 
-    def _membership_line(self) -> str:
-        if self.after is not None:
-            return f"memberships restored (verified): {self.summary_text()}"
+    def _pending_truth(self) -> str:
         per = ", ".join(f"{k} {v:,}" for k, v in self.plan.restore_per_list().items())
         return f"memberships to restore: {per or 'none'} (not verified yet)"
-
-    def __repr__(self) -> str:
-        s = self.summary()
-        head = "UndoResult" + (" (dry run: nothing was sent)" if self.dry_run else "")
-        lines = [
-            head,
-            f"  undoes run {self.parent_run_id}"
-            + (f"; this undo is run {self.run_id}" if self.run_id else ""),
-        ]
-        if self.dry_run:
-            lines.extend(f"  {k}: {v}" for k, v in self.plan.summary_lines()[1:])
-            return "\n".join(lines)
-        lines.append(
-            f"  add requests: {s['accepted']:,} of {s['batches']:,} accepted; "
-            + ", ".join(f"{k} {v:,}" for k, v in s["activity_states"].items())
-        )
-        counts = self.counts()
-        lines.append("  pairs by outcome: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
-        lines.append("  " + self._membership_line())
-        if self.interrupted or self.stopped:
-            lines.append(f"  stopped before the end: {self.resume_call} continues")
-        return "\n".join(lines)
-
-    def _repr_html_(self) -> str:
-        import html
-
-        if self.dry_run:
-            return self.plan._repr_html_().replace("UndoPlan", "UndoResult (dry run)", 1)
-        cells = "".join(
-            f"<tr><td>{html.escape(str(k))}</td><td>{v:,}</td></tr>"
-            for k, v in self.counts().items()
-        )
-        head = html.escape(" ".join(repr(self).splitlines()[1].split()))
-        truth = html.escape(self._membership_line())
-        return (
-            f"<div><strong>UndoResult</strong> <span>{head}</span>"
-            f"<div class='ccpandas-truth'>{truth}</div>"
-            f"<table><thead><tr><th>outcome</th><th>pairs</th></tr></thead>"
-            f"<tbody>{cells}</tbody></table></div>"
-        )
 
 
 def _sent_lists(plan: UndoPlan) -> list[str]:

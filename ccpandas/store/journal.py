@@ -66,7 +66,7 @@ from ccpandas.plan.ids import INVALID, check_ids
 from ccpandas.store import locks
 from ccpandas.store.batch import BatchRun
 from ccpandas.store.codec import _opaque_type, decode_series, encode_series
-from ccpandas.vocab import AttemptReason, BatchState, Outcome, RunKind, sql_list
+from ccpandas.vocab import AttemptReason, BatchState, Outcome, RunKind, RunOutcome, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.plan.planner import RemovalPlan
@@ -107,7 +107,9 @@ CREATE TABLE IF NOT EXISTS runs (
     stop_reason TEXT,             -- why it last stopped (quota_exceeded, interrupted, ...)
     stopped_at  TEXT,
     kind        TEXT NOT NULL DEFAULT 'remove',  -- remove | undo
-    parent      TEXT              -- an undo: the run it reverses
+    parent      TEXT,             -- an undo: the run it reverses
+    outcome     TEXT              -- the summary's word when the driving call returned:
+                                  -- {run_outcomes}; NULL: older, or died while driven
 );
 CREATE TABLE IF NOT EXISTS batches (
     run_id          TEXT NOT NULL,
@@ -166,6 +168,7 @@ CREATE TABLE IF NOT EXISTS snapshot_pages (
     outcomes=" | ".join(Outcome),
     reasons=" | ".join(AttemptReason),
     states=" | ".join(BatchState),
+    run_outcomes=" | ".join(RunOutcome),
 )
 # Attempts whose fate is unknown: a dead process's (sending) or a lost answer's.
 _UNANSWERED = sql_list([Outcome.SENDING, Outcome.UNCERTAIN])
@@ -193,6 +196,7 @@ RUN_KINDS = tuple(str(k) for k in RunKind)
 _ADDED_RUN_COLUMNS = (
     ("kind", "TEXT NOT NULL DEFAULT 'remove'"),
     ("parent", "TEXT"),
+    ("outcome", "TEXT"),
 )
 
 
@@ -875,6 +879,17 @@ class RunJournal:
                     self.run_id,
                 ),
             )
+
+    def run_outcome(self, outcome: str) -> None:
+        """Record the run's summary word (:class:`~ccpandas.vocab.RunOutcome`) as the
+        driving call left it: ``ccpandas.runs()`` shows the same word as the result.
+
+        Args:
+            outcome: The word, e.g. ``"completed"``.
+        """
+        word = RunOutcome(outcome)  # a fixed word of the vocabulary, never free text
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE runs SET outcome = ? WHERE run_id = ?", (str(word), self.run_id))
 
     # -- the runner's hooks (each one commits before returning) ------------------------
     def batch_sending(self, run: BatchRun) -> None:

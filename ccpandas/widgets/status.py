@@ -66,6 +66,16 @@ def _running(snap: Snapshot) -> int:
     return sum(a.activity_id is not None and a.state not in _TERMINAL for a in snap.activities)
 
 
+def _outcome_news(snap: Snapshot) -> str:
+    """The run's summary line (``result.summary().outcome_line``) when the run ended
+    otherwise than completed: e.g. every activity completed, yet a re-read shows
+    contacts still members. A completed run's headline says it all already."""
+    summary = snap.extra.get("summary")
+    if summary is None or summary.ok or summary.dry_run:
+        return ""
+    return str(summary.outcome_line)
+
+
 def headline(snap: Snapshot) -> str:
     """One line saying where the run stands (plain text, no HTML)."""
     total = snap.batches_total
@@ -325,9 +335,11 @@ class StatusDisplay(w.VBox):
         ended = snap.phase in ("done", "stopped")
         kind = "danger" if bad else ""
         head = headline(snap)
+        word = _outcome_news(snap)
         self.header.value = box(
             note("<b>" + esc(head) + "</b>", kind),
             note(esc(snap.message), "muted") if snap.message and snap.message not in head else "",
+            note(esc(word), "danger") if word else "",
         )
         if snap.phase in ("reading", "read"):
             # A membership read has pages, not activities.
@@ -409,6 +421,9 @@ class StatusDisplay(w.VBox):
         lines = [line]
         if snap.message and snap.message not in head:
             lines.append("  " + snap.message)
+        word = _outcome_news(snap)
+        if word:
+            lines.append("  " + word)
         bad = [a for a in snap.activities if a.state in _BAD]
         for a in bad[:_TEXT_BAD_ROWS]:
             error = f": {a.errors[0]}" if a.errors else ""

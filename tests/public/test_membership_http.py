@@ -161,8 +161,11 @@ def test_completed_activity_that_left_a_contact_in_is_still_member(cc_emulator_f
     df = pd.DataFrame({"contact_id": members})
     with pytest.warns(UserWarning, match="STILL MEMBERS"):
         result = df.cc.remove_from_lists([target], client=client, snapshot=True, progress=False)
-    assert result.ok  # the activity says completed...
-    assert pairs_of(result.changes, "still_member") == {(stubborn, target)}  # ...the list not
+    # The activity says completed, the list does not: not every pair ended as asked,
+    # so the result is not ok (issue 21 §1; it was ok before).
+    assert result.done and set(result.activities["state"]) == {"completed"}
+    assert not result.ok and result.summary().outcome == "failed"
+    assert pairs_of(result.changes, "still_member") == {(stubborn, target)}
     assert result.rows.loc[3, "status"] == "still_member"
     assert "STILL MEMBERS: 1" in repr(result)
     assert acct.members(target) & set(members) == {stubborn}

@@ -197,3 +197,25 @@ def test_an_executed_notebook_saves_one_display_with_the_final_counts(tmp_path: 
         f"{TEXT_PREFIX}done: 1 activity completed; {n:,} of {n:,} items\n"
         f"  removed (verified): {verified.group(1)}"
     )
+
+
+def test_a_run_not_ended_as_asked_says_so_in_the_status_display(
+    emu: Emulator, client: ccpandas.Client
+) -> None:
+    """Every activity completed, yet the re-read shows a contact still on the list: the
+    display ends on the summary's outcome line, the word repr(result), the CLI and
+    runs() use, not only on "done: 1 activity completed"."""
+    name, ids = members_of_first_list(emu, client, 12)
+    list_id = ccpandas.read_contact_lists(client).iloc[0]["list_id"]
+    emu.keep_members([(ids[0], list_id)])
+    status = StatusDisplay(stoppable=False)
+    with pytest.warns(UserWarning, match="STILL MEMBERS"):
+        result = pd.DataFrame({"contact_id": ids}).cc.remove_from_lists(
+            [name], client=client, progress=status
+        )
+    line = result.summary().outcome_line
+    assert line == "outcome: failed; not as asked 1 (still_member 1)"
+    assert status.text().startswith("done: 1 activity completed; 12 of 12 items")
+    assert "\n  " + line in status.text()
+    assert line in status.header.value
+    assert line in repr(result)

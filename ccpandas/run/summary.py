@@ -1,0 +1,530 @@
+"""One summary of a run, computed once, rendered by every front end.
+
+:class:`Summary` is what a result came to: its outcome word (:class:`RunOutcome`), the
+exit code that word means, rows and pairs per status, what was skipped apart from what
+failed, per-list figures, activities, the stop reason and the hints. ``repr(result)``,
+``result._repr_html_()``, the panel, the CLI's summary and ``--json`` and, through the
+journal, ``ccpandas.runs()`` all render it, so they cannot disagree.
+
+What differs between kinds of run (a removal, an undo) is data, :class:`KindWords`,
+that the result class names; the rules are here, once.
+
+Example:
+    >>> fate_of("invalid_id"), fate_of("still_member"), fate_of("removed")
+    (<Fate.SKIPPED: 'skipped'>, <Fate.FAILED: 'failed'>, <Fate.DONE: 'done'>)
+    >>> RunOutcome.COMPLETED.exit_code
+    <ExitCode.OK: 0>
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from ccpandas.store.batch import BatchRun, BatchState
+from ccpandas.vocab import ExitCode, Fate, RunOutcome
+
+__all__ = ["REMOVAL_WORDS", "UNDO_WORDS", "KindWords", "ListFigures", "Summary", "fate_of"]
+
+# What each row status / pair outcome counts as. Batch states are the enum's words; the
+# others are the planner's, the membership pairs' and the undo's.
+_FATES: dict[str, Fate] = {
+    "removed": Fate.DONE,
+    "restored": Fate.DONE,
+    "kept": Fate.DONE,  # an exclude row: kept in the lists, as asked
+    "unverified": Fate.DONE,  # its activity completed; no re-read (no snapshot)
+    "invalid_id": Fate.SKIPPED,
+    "missing": Fate.SKIPPED,
+    "duplicate": Fate.SKIPPED,  # sent once, with the row it repeats
+    "invalid_email": Fate.SKIPPED,
+    "not_a_member": Fate.SKIPPED,
+    "already_member": Fate.SKIPPED,  # an undo's pair already back
+    "cannot_restore": Fate.SKIPPED,  # an undo's pair never sendable (deleted, 50 lists)
+    "still_member": Fate.FAILED,
+    "not_restored": Fate.FAILED,
+    **{str(s): Fate.FAILED for s in (*BatchState.bad_states(), BatchState.REJECTED)},
+    str(BatchState.UNKNOWN): Fate.FAILED,
+    str(BatchState.UNCERTAIN): Fate.OPEN,
+    str(BatchState.PROCESSING): Fate.OPEN,
+    "not_sent": Fate.OPEN,
+    "planned": Fate.OPEN,
+}
+
+
+def fate_of(word: str) -> Fate:
+    """What a row status or pair outcome counts as: done, skipped, failed or open.
+
+    Example:
+        >>> fate_of("not_sent")
+        <Fate.OPEN: 'open'>
+    """
+    return _FATES.get(str(word), Fate.OPEN)
+
+
+@dataclasses.dataclass(frozen=True)
+class KindWords:
+    """The words a kind of run is shown with (data, so result classes need not
+    override their displays)."""
+
+    kind: str  #: the journal's kind: "remove", "undo"
+    title: str  #: the class shown: "RemovalResult"
+    truth: str  #: the verified pair outcome: "removed", "restored"
+    unit: str  #: what ``rows`` counts: "rows", "pairs"
+    counted: str  #: the label of the per-status counts: "rows by status"
+    requests: str  #: the label of the requests line: "activities", "add requests"
+    preview: bool = False  #: a dry run shows the plan's summary lines
+    parent_label: str = "follows run"  #: how the run names its parent: "undoes run"
+    status_column: str = "status"  #: the column of ``result.rows`` counted per status
+
+
+REMOVAL_WORDS = KindWords(
+    "remove", "RemovalResult", "removed", "rows", "rows by status", "activities"
+)
+UNDO_WORDS = KindWords(
+    "undo",
+    "UndoResult",
+    "restored",
+    "pairs",
+    "pairs by outcome",
+    "add requests",
+    preview=True,
+    parent_label="undoes run",
+    status_column="outcome",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ListFigures:
+    """One target list's figures in a summary."""
+
+    list_id: str
+    name: str | None
+    requests: int
+    accepted: int
+    completed: int
+    failed: int
+    contacts_sent: int | None  #: None when the API selected the contacts
+    contacts_completed: int | None
+    verified: int | None  #: pairs a re-read shows ended as asked; None without one
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """What a run came to, once: every display renders this.
+
+    Build it with :meth:`of`; ``result.summary()`` does.
+
+    Args:
+        run_id: The run's journal id; None when nothing was journaled.
+        words: The :class:`KindWords` of the run's kind (a removal, an undo).
+        parent: The run an undo reverses; None for a removal.
+        dry_run: True when nothing was meant to be sent.
+        outcome: The one word (:class:`~ccpandas.vocab.RunOutcome`).
+        rows: Input rows (an undo: pairs).
+        contacts: Unique valid contacts; None when the API selected them.
+        n_lists: Target lists.
+        by_status: Rows (an undo: pairs) per status, e.g. ``{"removed": 42}``.
+        pairs: (contact, list) pairs per outcome of ``result.changes``.
+        lists: One :class:`ListFigures` per target list.
+        batches: Requests of the plan.
+        accepted: Requests the API accepted.
+        resent: Requests sent again after no answer.
+        sent: POST attempts, resends included.
+        reads: Read requests of the membership snapshot and the verification, when
+            known; None otherwise.
+        activity_states: Requests per activity state, e.g. ``{"completed": 2}``.
+        verified: True when a re-read of the lists says how each pair ended.
+        truth: The membership line: what the re-read shows, or what is expected.
+        stop_reason: Why the run stopped (``quota_exceeded``, ``timeout``...), or None.
+        error: The error the run stopped on, as text, or None.
+        resume_call: The Python call that continues an unfinished run, or None.
+        facts: Extra lines of the kind, e.g. the duplicates' example.
+        preview: A dry-run undo's plan lines, (label, text) each.
+
+    Example:
+        >>> s = result.summary()  # doctest: +SKIP
+        >>> s.outcome, s.ok, s.exit_code, s.skipped  # doctest: +SKIP
+        (<RunOutcome.COMPLETED: 'completed'>, True, <ExitCode.OK: 0>, {'invalid_id': 1})
+    """
+
+    run_id: str | None
+    words: KindWords
+    parent: str | None
+    dry_run: bool
+    outcome: RunOutcome
+    rows: int
+    contacts: int | None
+    n_lists: int
+    by_status: Mapping[str, int]  #: rows (an undo: pairs) per status, worst first
+    pairs: Mapping[str, int]  #: (contact, list) pairs per outcome
+    lists: tuple[ListFigures, ...]
+    batches: int
+    accepted: int
+    resent: int
+    sent: int  #: POST attempts, resends included
+    reads: int | None  #: read requests of the snapshot and verification, when known
+    activity_states: Mapping[str, int]
+    verified: bool  #: a re-read of the lists says how each pair ended
+    truth: str  #: the membership line: what the re-read shows, or what is expected
+    stop_reason: str | None
+    error: str | None
+    resume_call: str | None  #: the Python call that continues the run
+    facts: tuple[str, ...] = ()  #: extra lines of the kind: the duplicates' example
+    preview: tuple[tuple[str, str], ...] = ()  #: a dry-run undo: the plan's lines
+
+    # -- derived ---------------------------------------------------------------------
+    @property
+    def ok(self) -> bool:
+        """Every pair that could be sent ended as asked (skips do not count)."""
+        return self.outcome is RunOutcome.COMPLETED
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The ``ccpandas`` exit status this outcome means."""
+        return self.outcome.exit_code
+
+    @property
+    def stopped(self) -> bool:
+        """The run did not get to the end (quota, interrupt, error, timeout)."""
+        return self.outcome.unfinished
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Rows never sendable or with nothing to do, per status (not failures)."""
+        return self._of_fate(Fate.SKIPPED)
+
+    @property
+    def failures(self) -> dict[str, int]:
+        """Rows (pairs) sent that did not end as asked, per status."""
+        return self._of_fate(Fate.FAILED)
+
+    @property
+    def activities_completed(self) -> int:
+        """Activities that completed."""
+        return int(self.activity_states.get(str(BatchState.COMPLETED), 0))
+
+    @property
+    def activities_failed(self) -> int:
+        """Activities that failed, were cancelled or timed out."""
+        return sum(int(self.activity_states.get(str(s), 0)) for s in BatchState.bad_states())
+
+    def _of_fate(self, fate: Fate) -> dict[str, int]:
+        return {k: v for k, v in self.by_status.items() if fate_of(k) is fate}
+
+    # -- built once ------------------------------------------------------------------
+    @classmethod
+    def of(
+        cls,
+        result: Any,
+        *,
+        error: BaseException | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> Summary:
+        """The summary of ``result`` (a removal's or an undo's).
+
+        Args:
+            result: The :class:`~ccpandas.RemovalResult` (or undo result) to summarise.
+            error: The error the run stopped on, if the caller caught one (the CLI).
+            names: List names the caller knows (as the user gave them), by list id; the
+                result's own names fill in the others.
+
+        Example:
+            >>> Summary.of(result).outcome  # doctest: +SKIP
+            <RunOutcome.COMPLETED: 'completed'>
+        """
+        from ccpandas.run.result import summary_inputs
+
+        got = summary_inputs(result)
+        words: KindWords = got["words"]
+        by_status: dict[str, int] = got["by_status"]
+        pairs: dict[str, int] = got["pairs"]
+        runs: list[BatchRun] = list(result.runs)
+        outcome = _outcome(result, runs, by_status, pairs, error)
+        list_names = {**got["list_names"], **(names or {})}
+        states: dict[str, int] = {}
+        for r in runs:
+            states[str(r.state)] = states.get(str(r.state), 0) + 1
+        return cls(
+            run_id=result.run_id,
+            words=words,
+            parent=got["parent"],
+            dry_run=bool(result.dry_run),
+            outcome=outcome,
+            rows=int(result.plan.n_rows),
+            contacts=result.plan.n_contacts,
+            n_lists=len(result.plan.list_ids),
+            by_status=by_status,
+            pairs=pairs,
+            lists=_list_figures(result, runs, list_names, got["verified_per_list"]),
+            batches=len(runs),
+            accepted=sum(r.accepted for r in runs),
+            resent=sum(r.resent for r in runs),
+            sent=sum(r.attempts for r in runs),
+            reads=got["reads"],
+            activity_states=dict(sorted(states.items(), key=lambda kv: -kv[1])),
+            verified=result.after is not None,
+            truth=got["truth"],
+            stop_reason=_stop_reason(result, outcome, error),
+            error=str(error) if error is not None else None,
+            resume_call=result.resume_call if outcome.unfinished else None,
+            facts=tuple(got["facts"]),
+            preview=tuple(got["preview"]) if words.preview and result.dry_run else (),
+        )
+
+    # -- renderers -------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        """ "RemovalResult", with "(dry run: nothing was sent)" for a dry run."""
+        return self.words.title + (" (dry run: nothing was sent)" if self.dry_run else "")
+
+    @property
+    def outcome_line(self) -> str:
+        """ "outcome: completed (ok); skipped 2 (invalid_id 2)": the run in one line."""
+        text = f"outcome: {self.outcome}"
+        if self.outcome is RunOutcome.COMPLETED:
+            text += " (ok)"
+        failed = self.failures
+        if failed:
+            text += f"; not as asked {sum(failed.values()):,} ({_counts(failed)})"
+        skipped = self.skipped
+        if skipped and not self.dry_run:
+            text += f"; skipped {sum(skipped.values()):,} ({_counts(skipped)})"
+        return text
+
+    def lines(self) -> list[str]:
+        """The facts of the text and HTML displays, one per line (without the title)."""
+        if self.preview:
+            return [
+                self.outcome_line,
+                *self._parent_line(),
+                *(f"{label}: {text}" for label, text in self.preview),
+            ]
+        contacts = "selected by the API" if self.contacts is None else f"{self.contacts:,}"
+        out = [self.outcome_line, *self._parent_line()]
+        out.append(
+            f"{self.words.unit}: {self.rows:,}  contacts: {contacts}  lists: {self.n_lists:,}"
+        )
+        out.append(
+            f"{self.words.requests}: {self.accepted:,} of {self.batches:,} accepted; "
+            + _counts(self.activity_states)
+        )
+        if self.by_status:
+            out.append(f"{self.words.counted}: {_counts(self.by_status)}")
+        out.extend(self.facts)
+        out.append(self.truth)
+        if self.outcome.unfinished and self.resume_call:
+            out.append(f"stopped before the end: {self.resume_call} continues")
+        return out
+
+    def _parent_line(self) -> list[str]:
+        if self.parent is None:
+            return []
+        mine = f"; this {self.words.kind} is run {self.run_id}" if self.run_id else ""
+        return [f"{self.words.parent_label} {self.parent}{mine}"]
+
+    def text(self) -> str:
+        """The text display (``repr(result)``)."""
+        return "\n".join([self.title, *(f"  {line}" for line in self.lines())])
+
+    def html(self, table: str = "") -> str:
+        """The HTML display: the same lines as :meth:`text`, then a table.
+
+        Args:
+            table: The table's HTML, e.g. one row per activity; empty (the default)
+                shows the counts per status.
+        """
+        esc = html.escape
+        body = "".join(f"<li>{esc(line)}</li>" for line in self.lines())
+        if not table and self.by_status:
+            cells = "".join(
+                f"<tr><td>{esc(str(k))}</td><td>{v:,}</td></tr>" for k, v in self.by_status.items()
+            )
+            label = "rows" if self.words.unit == "rows" else "pairs"
+            table = (
+                f"<table><thead><tr><th>status</th><th>{label}</th></tr></thead>"
+                f"<tbody>{cells}</tbody></table>"
+            )
+        return (
+            f"<div class='ccpandas-result ccpandas-{esc(str(self.outcome))}'>"
+            f"<strong>{esc(self.title)}</strong><ul>{body}</ul>{table}</div>"
+        )
+
+    def to_json(self, command: str, output: str | None = None) -> dict[str, Any]:
+        """The CLI's ``--json`` object (its keys are documented in docs/cli.md).
+
+        Args:
+            command: The command that ran: "remove", "resume", "undo".
+            output: The ``--output`` path, or None.
+        """
+        unfinished = self.outcome.unfinished
+        return {
+            "command": command,
+            "kind": self.words.kind,
+            "run_id": self.run_id,
+            "dry_run": self.dry_run,
+            "outcome": str(self.outcome),
+            "ok": self.ok,
+            "exit_code": int(self.exit_code),
+            "rows": self.rows,
+            "contacts": self.contacts,
+            "rows_by_status": dict(self.by_status),
+            "skipped": self.skipped if not self.dry_run else {},
+            "pairs_by_outcome": dict(self.pairs),
+            "requests": {"total": self.batches, "accepted": self.accepted, "resent": self.resent},
+            "activities": dict(self.activity_states),
+            "lists": [dataclasses.asdict(item) for item in self.lists],
+            "verified_word": self.words.truth,
+            "stopped": unfinished,
+            "stop_reason": self.stop_reason,
+            "resume": f"ccpandas resume {self.run_id}" if unfinished and self.run_id else None,
+            "error": self.error or None,
+            "output": output,
+        }
+
+    def report_text(self, output: str | None = None) -> str:
+        """The CLI's readable summary (``ccpandas remove``, ``resume``, ``undo``).
+
+        Args:
+            output: The ``--output`` path the rows were written to, or None.
+        """
+        what = "Dry run" if self.dry_run else f"Run {self.run_id or '(not journaled)'}"
+        lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
+        shown = f" ({_counts(self.by_status)})" if self.by_status else ""
+        lines.append(f"  rows       {self.rows:,}{shown}")
+        lines.append(
+            "  contacts   "
+            + (
+                "selected by the API"
+                if self.contacts is None
+                else f"{self.contacts:,} unique valid ids"
+            )
+        )
+        lines.append(
+            f"  requests   {self.accepted:,} of {self.batches:,} accepted; "
+            + _counts(self.activity_states)
+        )
+        lines.extend(f"  list       {self._list_text(item)}" for item in self.lists)
+        skipped = self.skipped
+        if skipped and not self.dry_run:
+            lines.append(
+                f"  skipped    {sum(skipped.values()):,} {self.words.unit} never sendable or "
+                f"with nothing to do ({_counts(skipped)}): not failures"
+            )
+        if self.error:
+            lines.append(f"  error      {self.error}")
+        if self.outcome.unfinished and self.run_id:
+            lines.append(f"Continue with: ccpandas resume {self.run_id}")
+        bad = {k: v for k, v in self.by_status.items() if fate_of(k) in (Fate.FAILED, Fate.OPEN)}
+        if bad and not self.dry_run and not self.ok:
+            where = "in " + output if output else "written with --output"
+            lines.append(
+                f"{sum(bad.values()):,} of {self.rows:,} {self.words.unit} did not succeed "
+                f"({_counts(bad)}): their status and error are {where}"
+            )
+        if output:
+            lines.append(f"Wrote {self.rows:,} {self.words.unit} to {output}")
+        return "\n".join(lines)
+
+    def _list_text(self, item: ListFigures) -> str:
+        label = item.name or item.list_id
+        if item.contacts_sent is None:
+            text = f"{item.completed:,} of {item.requests:,} requests completed"
+        else:
+            text = (
+                f"{item.contacts_sent:,} contacts sent, "
+                f"{item.contacts_completed:,} in completed activities"
+            )
+        if item.failed:
+            text += f", {item.failed:,} requests failed"
+        if item.verified is not None:
+            text += f"; {self.words.truth} (verified by reading the list) {item.verified:,}"
+        return f"{label}: {text}"
+
+    @property
+    def status_text(self) -> str:
+        """The status display's last word: "completed: removed (verified): A 3"."""
+        if self.verified:
+            return f"{self.outcome}: {self.truth.removeprefix('memberships ')}"
+        return str(self.outcome)
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items())
+
+
+def _outcome(
+    result: Any,
+    runs: list[BatchRun],
+    by_status: Mapping[str, int],
+    pairs: Mapping[str, int],
+    error: BaseException | None,
+) -> RunOutcome:
+    """The one word: the rules every front end shares (docs/cli.md, exit codes)."""
+    from ccpandas.errors import QuotaExceededError
+
+    reason = getattr(result, "stop_reason", None)
+    if result.dry_run:
+        return RunOutcome.PLANNED
+    if result.interrupted or isinstance(error, KeyboardInterrupt):
+        return RunOutcome.INTERRUPTED
+    if isinstance(error, QuotaExceededError) or reason == "quota_exceeded":
+        return RunOutcome.QUOTA_EXCEEDED
+    if error is not None or (reason is not None and not result.done):
+        return RunOutcome.STOPPED
+    if not result.done:
+        ended = all(r.terminal or r.state is BatchState.REJECTED for r in runs)
+        if ended:  # nothing more will happen without retry_failed(): refused batches
+            return RunOutcome.FAILED
+        busy = all(r.accepted or r.failed or r.state is BatchState.REJECTED for r in runs)
+        return RunOutcome.PROCESSING if busy and not result.stopped else RunOutcome.STOPPED
+    words = [*by_status, *pairs]
+    if any(r.state is not BatchState.COMPLETED for r in runs) or any(
+        fate_of(w) is not Fate.DONE and fate_of(w) is not Fate.SKIPPED for w in words
+    ):
+        return RunOutcome.FAILED
+    return RunOutcome.COMPLETED
+
+
+def _stop_reason(result: Any, outcome: RunOutcome, error: BaseException | None) -> str | None:
+    if outcome in (RunOutcome.QUOTA_EXCEEDED, RunOutcome.INTERRUPTED):
+        return str(outcome)
+    if outcome is RunOutcome.PROCESSING:
+        return "timeout"
+    if error is not None:
+        return str(getattr(error, "error_key", None) or type(error).__name__)
+    if outcome is RunOutcome.STOPPED:
+        return getattr(result, "stop_reason", None) or "stopped"
+    return None
+
+
+def _list_figures(
+    result: Any,
+    runs: list[BatchRun],
+    names: Mapping[str, str],
+    verified: Mapping[str, int] | None,
+) -> tuple[ListFigures, ...]:
+    """Per target list: requests, and contacts sent and in completed activities."""
+    # Contacts are counted only when the input named them (not for tag or engagement
+    # sources, where the API selects them).
+    counted = result.plan.n_contacts is not None
+    out = []
+    for list_id in result.plan.list_ids:
+        mine = [r for r in runs if list_id in r.batch.list_ids]
+        accepted = [r for r in mine if r.accepted]
+        completed = [r for r in mine if r.state is BatchState.COMPLETED]
+        out.append(
+            ListFigures(
+                list_id=list_id,
+                name=names.get(list_id),
+                requests=len(mine),
+                accepted=len(accepted),
+                completed=len(completed),
+                failed=sum(bool(r.failed) for r in mine),
+                contacts_sent=sum(r.batch.size for r in accepted) if counted else None,
+                contacts_completed=sum(r.batch.size for r in completed) if counted else None,
+                verified=None if verified is None else int(verified.get(list_id, 0)),
+            )
+        )
+    return tuple(out)
