@@ -270,6 +270,7 @@ WORKER = textwrap.dedent(
     client_id, go, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     store = TokenStore()
     token = OAuthToken(store.load(client_id), store=store, min_refresh_interval=0)
+    print("loaded", flush=True)  # the test starts both once both say so
     while not go.exists():  # start together with the other process
         time.sleep(0.001)
     errors = []
@@ -299,7 +300,10 @@ def test_two_processes_share_the_store_without_forking_the_chain(
         )
         for _ in range(2)
     ]
-    time.sleep(0.5)  # both have loaded the same saved refresh token by now
+    # Both have loaded the same saved refresh token before either refreshes, however
+    # slowly they started.
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "loaded"
     go.touch()
     outs = []
     for proc in procs:
