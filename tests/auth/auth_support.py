@@ -78,7 +78,12 @@ class User(TextView):
     link, POST the decision), or follows a PKCE login's URL and its redirect.
 
     ``decision``: ``approve`` or ``deny``; ``after_pending``: first let the client poll
-    that many times (``authorization_pending``) before answering.
+    that many times (``authorization_pending``) before answering. ``at_once``: answer a
+    device login on the page before ``show_device_code`` returns, so before the client's
+    first poll (no race with it; needed with a frozen emulator clock, where every poll
+    after the first answers ``slow_down``). An answer that fails in the background is
+    raised in the client's thread at its next ``tick``, so the login fails instead of
+    polling on until the code expires.
     """
 
     def __init__(
@@ -88,12 +93,14 @@ class User(TextView):
         *,
         after_pending: int = 0,
         hook: bool = False,
+        at_once: bool = False,
     ) -> None:
         super().__init__()
         self.emu = emu
         self.decision = decision
         self.after_pending = after_pending
         self.hook = hook
+        self.at_once = at_once
         self.codes: list[DeviceCode] = []
         self.states: list[str] = []
         self.ticks = 0
@@ -137,7 +144,12 @@ class User(TextView):
             )
             assert done.status_code == 200
 
-        self._background(answer)
+        if self.at_once:
+            if self.after_pending:
+                raise ValueError("at_once answers before any poll: after_pending must be 0")
+            answer()
+        else:
+            self._background(answer)
 
     def show_url(self, url: str) -> None:
         super().show_url(url)
@@ -159,6 +171,8 @@ class User(TextView):
 
     def tick(self, remaining: float) -> None:
         self.ticks += 1
+        if self.errors:  # the person's answer failed: no approval will come
+            raise self.errors[0]
 
     def status(self, state: str, message: str) -> None:
         super().status(state, message)

@@ -183,10 +183,13 @@ def test_connect_logs_in_again_when_the_saved_login_is_dead(auth_emu, store: Tok
     emu = auth_emu(clock=clock)
     creds = saved_login(emu, store, now=time.time() - 2 * 86400)  # expired by our clock
     emu.oauth.revoke_refresh_token(creds.refresh_token.reveal())
-    user = User(emu)
+    # The emulator's clock is frozen: a poll that came before the approval would make
+    # every later one answer slow_down. The person approves before the first poll.
+    user = User(emu, at_once=True)
     client = connect(CLIENT_ID, view=user, client_options={"rate": None})
     user.join()
     assert user.codes and emu.oauth.events["token:device_code"] == 1
+    assert emu.oauth.events["error:authorization_pending"] == 0  # one poll: the tokens
     assert len(ccpandas.read_contact_lists(client)) == 3
     with pytest.raises(AuthError, match="Log in again"):
         emu.oauth.revoke_refresh_token(store.load(CLIENT_ID).refresh_token.reveal())
@@ -267,6 +270,7 @@ WORKER = textwrap.dedent(
     client_id, go, rounds = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     store = TokenStore()
     token = OAuthToken(store.load(client_id), store=store, min_refresh_interval=0)
+    print("loaded", flush=True)  # the test starts both once both say so
     while not go.exists():  # start together with the other process
         time.sleep(0.001)
     errors = []
@@ -296,7 +300,10 @@ def test_two_processes_share_the_store_without_forking_the_chain(
         )
         for _ in range(2)
     ]
-    time.sleep(0.5)  # both have loaded the same saved refresh token by now
+    # Both have loaded the same saved refresh token before either refreshes, however
+    # slowly they started.
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "loaded"
     go.touch()
     outs = []
     for proc in procs:

@@ -107,14 +107,19 @@ def test_the_lock_keeps_other_processes_out(store: TokenStore, tmp_path: Path) -
     holder = textwrap.dedent(
         """
         import sys, time
+        from pathlib import Path
         from ccpandas.auth.tokenstore import TokenStore
+        release, deadline = Path(sys.argv[1]), time.monotonic() + 60
         with TokenStore().locked("app-1"):
             print("locked", flush=True)
-            time.sleep(float(sys.argv[1]))
+            # held until the test says so (or a minute, should the test die first)
+            while not release.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
         """
     )
+    release = tmp_path / "release"
     proc = subprocess.Popen(
-        [sys.executable, "-c", holder, "1.5"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", holder, str(release)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
@@ -122,6 +127,7 @@ def test_the_lock_keeps_other_processes_out(store: TokenStore, tmp_path: Path) -
         with pytest.raises(AuthError, match="locked by another process"):
             impatient.save(creds(n=2))
     finally:
+        release.touch()
         proc.wait(10)
     loaded = store.load("app-1")
     assert loaded is not None and loaded.access_token.reveal() == "access-1"

@@ -55,10 +55,15 @@ def test_busy_activities_are_polled_less_and_less_often(cc_emulator_factory, con
 
 
 def test_polling_reads_the_collection_not_each_activity(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=32, contacts=3000, rate=None, speed=20_000.0)
+    # The emulator's clock moves only when the runner sleeps: all six activities are
+    # still unfinished at the first poll, however long the six POSTs took.
+    clock = ManualClock()
+    emu = cc_emulator_factory(seed=32, contacts=3000, clock=clock, rate=None, speed=20_000.0)
     client = connect(emu)
     plan = plan_removal(pd.Series(emu.account.contact_ids()), emu.account.list_ids()[:1])
-    runner = Runner(client, poll_min=0.02, poll_max=0.1)
+    runner = Runner(
+        client, poll_min=0.02, poll_max=0.1, clock=ClockFrom(clock, sleep=clock.advance)
+    )
 
     result = run_plan(plan, client, progress=False, runner=runner)
 

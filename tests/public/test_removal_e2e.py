@@ -11,6 +11,7 @@ from engine_support import REMOVE, InterruptAfter, posts
 import ccpandas
 from ccpandas import PlanError, QuotaExceededError, Source
 from ccpandas.api import run_result, runs
+from ccpandas.emulator import ManualClock
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 
@@ -239,7 +240,10 @@ def test_wait_false_then_wait(cc_emulator_factory, connect):
 
 
 def test_timeout_reports_running_activities_as_processing(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=13, contacts=1000, rate=None, speed=300.0)
+    # The emulator's clock stands still until the test moves it: the activities are
+    # still running when the 0.3 s timeout ends the wait, however slow the machine.
+    clock = ManualClock()
+    emu = cc_emulator_factory(seed=13, contacts=1000, clock=clock, rate=None, speed=300.0)
     client = connect(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     result = df.cc.remove_from_lists(
@@ -248,6 +252,7 @@ def test_timeout_reports_running_activities_as_processing(cc_emulator_factory, c
     assert not result.done
     assert "failed" not in set(result.rows["status"])
     assert "processing" in set(result.rows["status"])
+    clock.advance(60)  # both batches' 1,000 contacts take under 10 s at this speed
     result.wait()
     assert result.ok
 

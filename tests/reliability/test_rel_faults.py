@@ -24,7 +24,7 @@ from reliability_support import (
 import ccpandas
 from ccpandas import QuotaExceededError
 from ccpandas.api import resume, run_plan, runs
-from ccpandas.emulator import OffsetClock
+from ccpandas.emulator import ManualClock, OffsetClock
 from ccpandas.report.progress import NullReporter
 from ccpandas.run.clock import ClockFrom
 from ccpandas.store.journal import open_journal
@@ -284,13 +284,18 @@ def test_never_more_than_the_queue_limit_in_flight(emulator):
 def test_too_many_queued_activities_answer_is_waited_out(emulator):
     # The runner does not know the account's queue (another run may fill it): the 429
     # that says so pauses submission until activities finish.
-    emu = emulator(seed=29, contacts=5000, speed=10_000.0, max_queued_activities=2)
+    # The emulator's clock moves only when the runner sleeps: activities stay queued
+    # while batches are sent and while the client retries (its real-time sleep), however
+    # slow the machine, so the third POST always finds the queue full.
+    clock = ManualClock()
+    emu = emulator(seed=29, contacts=5000, speed=10_000.0, max_queued_activities=2, clock=clock)
     client = fast_client(emu, max_attempts=2)  # so the runner, not the client, waits
     before = memberships(emu)
     frame = segment(emu)
     plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
     recorder = Recorder()
-    result = run_plan(plan, client, progress=recorder, runner=fast_runner(client))
+    runner = fast_runner(client, clock=ClockFrom(clock, sleep=clock.advance))
+    result = run_plan(plan, client, progress=recorder, runner=runner)
     assert result.ok
     assert emu.account.count(method="POST", route=REMOVE, status=429) > 0
     assert any("too many queued" in s.message for s in recorder.snapshots)
