@@ -61,3 +61,63 @@ def test_at_most_12_modules_directly_in_the_package() -> None:
         f"{len(modules)} modules directly in ccpandas/ (at most {MAX_TOP_LEVEL_MODULES}): "
         + ", ".join(modules)
     )
+
+
+def _overrides(cls: type) -> list[str]:
+    """The methods (and properties) ``cls`` defines again over its direct parent."""
+    parent = cls.__mro__[1]
+    return sorted(
+        name
+        for name, value in vars(cls).items()
+        if name not in ("__init_subclass__", "__class_getitem__", "__new__")
+        and (callable(value) or isinstance(value, property | classmethod | staticmethod))
+        and hasattr(parent, name)
+        and getattr(parent, name) is not getattr(object, name, None)
+        # Implementing what an abstract base asks for is its seam, not an override.
+        and not getattr(getattr(parent, name), "__isabstractmethod__", False)
+    )
+
+
+def test_no_subclass_overrides_more_than_4_methods_of_its_parent() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import ccpandas
+
+    heavy = []
+    for info in pkgutil.walk_packages(ccpandas.__path__, "ccpandas."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            parent = cls.__mro__[1]
+            if cls.__module__ != info.name or not parent.__module__.startswith("ccpandas"):
+                continue
+            names = _overrides(cls)
+            if len(names) > 4:
+                heavy.append(f"{info.name}.{cls.__name__} over {parent.__name__}: {names}")
+    assert not heavy, "a seam is missing:\n" + "\n".join(heavy)
+
+
+def test_the_override_count_sees_an_override() -> None:
+    class Base:
+        def a(self) -> int:
+            return 1
+
+        @property
+        def b(self) -> int:
+            return 2
+
+    class Child(Base):
+        def a(self) -> int:
+            return 3
+
+        @property
+        def b(self) -> int:
+            return 4
+
+        def c(self) -> int:
+            return 5
+
+    assert _overrides(Child) == ["a", "b"]

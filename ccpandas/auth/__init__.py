@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 # Loaded on first use, so importing one module of this package stays cheap.
 _LAZY = {
+    "CredentialStore": "ccpandas.auth.tokenstore",
     "MemoryTokenStore": "ccpandas.auth.tokenstore",
     "SessionOptions": "ccpandas.auth.connect",
     "LoginOptions": "ccpandas.auth.connect",

@@ -66,7 +66,7 @@ from ccpandas.auth.flows import (
     normalize_auth_url,
     pkce_flow,
 )
-from ccpandas.auth.tokenstore import Credentials, MemoryTokenStore, TokenStore
+from ccpandas.auth.tokenstore import Credentials, CredentialStore, MemoryTokenStore, TokenStore
 from ccpandas.client.http import (
     BASE_URL_ENV,
     DEFAULT_BASE_URL,
@@ -197,7 +197,7 @@ class SessionOptions(TypedDict, total=False):
 
     scopes: Iterable[str]
     client_secret: str | Secret | None
-    store: TokenStore | None
+    store: CredentialStore | None
     set_default: bool
     client_options: Mapping[str, Any] | None
     min_refresh_interval: float
@@ -292,8 +292,8 @@ def _is_practice(base_url: str | None, auth_url: str | None) -> bool:
 
 
 def _login_store(
-    store: TokenStore | None, base_url: str | None, auth_url: str | None
-) -> TokenStore:
+    store: CredentialStore | None, base_url: str | None, auth_url: str | None
+) -> CredentialStore:
     """Where a login keeps its credentials: ``store`` when given; for a practice login
     (the emulator) an in-memory store unless the token store's place was chosen
     (``CCPANDAS_CONFIG_DIR``), so it never lands in your real token store; else the
@@ -412,7 +412,7 @@ class OAuthToken:
         session: OAuthSession | None = None,
         auth_url: str | None = None,
         client_secret: str | Secret | None = None,
-        store: TokenStore | None = None,
+        store: CredentialStore | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         min_refresh_interval: float = MIN_REFRESH_INTERVAL,
@@ -582,7 +582,7 @@ class OAuthToken:
         _log.info("refreshed the access token for %s (valid for %s)", self.client_id, left)
         return True
 
-    def _load_latest(self, store: TokenStore) -> Credentials | None:
+    def _load_latest(self, store: CredentialStore) -> Credentials | None:
         """The saved credentials, or None when they cannot be read now (the refresh goes
         on from this session's own tokens rather than end the session)."""
         try:
@@ -591,7 +591,7 @@ class OAuthToken:
             _log.warning("refreshing without the saved credentials: %s", exc)
             return None
 
-    def _save_refreshed(self, store: TokenStore, old: Credentials, fresh: Credentials) -> None:
+    def _save_refreshed(self, store: CredentialStore, old: Credentials, fresh: Credentials) -> None:
         """Save a refresh's credentials; if that fails, keep them (the caller does), warn
         what failed and how to fix it, and try again :data:`SAVE_RETRY_INTERVAL` later."""
         try:
@@ -673,7 +673,7 @@ def _default_view() -> LoginView:
 
 
 def _resolve_client_id(
-    client_id: str | None, store: TokenStore, base_url: str | None = None
+    client_id: str | None, store: CredentialStore, base_url: str | None = None
 ) -> str | None:
     """``client_id``, else ``CC_CLIENT_ID``, else the only application with a saved login
     (with ``base_url``: the only one saved for that base URL)."""
@@ -697,7 +697,7 @@ def _resolve_client_id(
     return None
 
 
-def _saved_for(store: TokenStore, client_id: str, base_url: str | None) -> Credentials | None:
+def _saved_for(store: CredentialStore, client_id: str, base_url: str | None) -> Credentials | None:
     """The saved login of ``client_id``, if it was made for ``base_url`` (any base URL
     when None: it is then used with the base URL it was made for)."""
     saved = store.load(client_id)
@@ -916,7 +916,7 @@ def connect(
 
 
 def _provider(
-    creds: Credentials, store: TokenStore, auth_url: str | None, o: Mapping[str, Any]
+    creds: Credentials, store: CredentialStore, auth_url: str | None, o: Mapping[str, Any]
 ) -> OAuthToken:
     """The refreshing token provider of ``creds``, with the session options ``o``."""
     secret = o["client_secret"]
@@ -973,7 +973,7 @@ def _connect_env(
 def _connect_saved(
     cid: str,
     saved: Credentials,
-    store: TokenStore,
+    store: CredentialStore,
     api_url: str | None,
     auth_url: str | None,
     o: Mapping[str, Any],
@@ -998,7 +998,7 @@ def _connect_saved(
 def logout(
     client_id: str | None = None,
     *,
-    store: TokenStore | None = None,
+    store: CredentialStore | None = None,
     revoke: bool = True,
     auth_url: str | None = None,
 ) -> bool:
@@ -1077,7 +1077,7 @@ def _warn_if_idle(creds: Credentials, now: float) -> None:
 def refresh_saved_login(
     client_id: str | None = None,
     *,
-    store: TokenStore | None = None,
+    store: CredentialStore | None = None,
     auth_url: str | None = None,
     client_secret: str | Secret | None = None,
     clock: Callable[[], float] = time.time,

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import dataclasses
 import hashlib
@@ -52,6 +53,7 @@ from ccpandas.errors import AuthError, TokenStoreError
 __all__ = [
     "CONFIG_DIR_ENV",
     "KEYRING_ENV",
+    "CredentialStore",
     "Credentials",
     "MemoryTokenStore",
     "TokenStore",
@@ -191,7 +193,60 @@ def _load_keyring(choice: Any) -> Any:
     return choice  # an object with get_password / set_password / delete_password
 
 
-class TokenStore:
+class CredentialStore(abc.ABC):
+    """What every token store does: credentials per client id, saved, loaded, deleted,
+    listed, and a lock that keeps two processes from refreshing at once.
+    :class:`TokenStore` keeps them on disk (or in the keyring), :class:`MemoryTokenStore`
+    in this process only.
+    """
+
+    _chosen = False
+
+    @property
+    def chosen(self) -> bool:
+        """True when this store's place was chosen (a folder given, or
+        ``CCPANDAS_CONFIG_DIR`` set), False for the platform's default folder."""
+        return self._chosen
+
+    @abc.abstractmethod
+    def locked(self, client_id: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the store's lock for ``client_id``: no other process (or thread)
+        refreshes and saves it meanwhile.
+
+        Args:
+            client_id: The application's client id, e.g. ``"app-1"``.
+        """
+
+    @abc.abstractmethod
+    def load(self, client_id: str) -> Credentials | None:
+        """The saved credentials of ``client_id``, or None.
+
+        Args:
+            client_id: The application's client id, e.g. ``"app-1"``.
+        """
+
+    @abc.abstractmethod
+    def save(self, credentials: Credentials) -> None:
+        """Save ``credentials`` (under their client id), replacing any saved before.
+
+        Args:
+            credentials: The :class:`Credentials` to keep.
+        """
+
+    @abc.abstractmethod
+    def delete(self, client_id: str) -> bool:
+        """Delete the saved credentials of ``client_id``; False when there were none.
+
+        Args:
+            client_id: The application's client id, e.g. ``"app-1"``.
+        """
+
+    @abc.abstractmethod
+    def client_ids(self) -> list[str]:
+        """The client ids with saved credentials, sorted."""
+
+
+class TokenStore(CredentialStore):
     """Credentials saved per client id in ``directory`` (default: :func:`config_dir`/tokens).
 
     Args:
@@ -222,12 +277,6 @@ class TokenStore:
     def __repr__(self) -> str:
         where = "keyring" if self._keyring is not None else "file"
         return f"TokenStore({str(self.directory)!r}, secrets={where})"
-
-    @property
-    def chosen(self) -> bool:
-        """True when this store's place was chosen (a folder given, or
-        ``CCPANDAS_CONFIG_DIR`` set), False for the platform's default folder."""
-        return self._chosen
 
     def path(self, client_id: str) -> Path:
         """The file that holds ``client_id``'s credentials.
@@ -394,7 +443,7 @@ class TokenStore:
         return sorted(ids)
 
 
-class MemoryTokenStore(TokenStore):
+class MemoryTokenStore(CredentialStore):
     """A token store that keeps credentials in this process only (nothing on disk).
 
     Practice logins (to the local emulator) use one unless you pass ``store=``, so they
@@ -410,9 +459,6 @@ class MemoryTokenStore(TokenStore):
 
     def __init__(self) -> None:
         self.directory = Path("<memory>")
-        self._keyring = None
-        self.lock_timeout = 0.0
-        self._chosen = False
         self._saved: dict[str, Credentials] = {}
         self._lock = threading.RLock()
 

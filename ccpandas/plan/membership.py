@@ -394,6 +394,10 @@ class MembershipPlan:
         """True when ``was_member`` comes from a snapshot."""
         return self.snapshot is not None
 
+    def leaving_text(self, list_ids: Sequence[str]) -> str:
+        """``"Newsletter 43, Customers 16"``: see :func:`leaving_text`."""
+        return leaving_text(self, list_ids)
+
     def leaving(self, list_ids: Sequence[str]) -> dict[str, int]:
         """Members of each target list that will leave (-1 pairs not counted)."""
         sel = self.was_member & (self.change_set.action == REMOVE)

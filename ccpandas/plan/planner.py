@@ -197,6 +197,25 @@ class RemovalPlan:
         changes: pd.DataFrame = self.membership.changes(self.list_ids)
         return changes
 
+    # -- what a result asks of any plan -----------------------------------------------------
+    @property
+    def verifiable(self) -> bool:
+        """True when a re-read of the lists can show each pair's outcome: the plan has a
+        membership snapshot to compare it with."""
+        return self.membership is not None and bool(self.membership.known)
+
+    def pending_text(self) -> str:
+        """The membership line of a result before a re-read: what is expected, or why
+        it is unknown."""
+        m = self.membership
+        if m is None or not m.known:
+            return (
+                "memberships: unverified (no snapshot); 'removed' rows mean the activity completed"
+            )
+        if (m.will_leave < 0).any():
+            return "members leaving: decided by the API (not verified yet)"
+        return f"members to leave: {m.leaving_text(self.list_ids)} (not verified yet)"
+
     # -- counts ---------------------------------------------------------------------------
     @cached_property
     def _counts(self) -> dict[str, int]:

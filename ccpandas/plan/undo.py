@@ -267,6 +267,16 @@ class UndoPlan:
     def restore_mask(self) -> pd.Series:
         return self.pairs["decision"] == "restore"
 
+    @property
+    def verifiable(self) -> bool:
+        """True when there is something to re-read: the adds were planned."""
+        return bool(self.batches)
+
+    def pending_text(self) -> str:
+        """The membership line of a result before the re-read."""
+        per = ", ".join(f"{k} {v:,}" for k, v in self.restore_per_list().items())
+        return f"memberships to restore: {per or 'none'} (not verified yet)"
+
     def name_of(self, list_id: str) -> str:
         return str(self.list_names.get(list_id, list_id))
 

@@ -27,7 +27,7 @@ from ccpandas.run.summary import REMOVAL_WORDS, KindWords, Summary
 from ccpandas.store.batch import BatchRun, BatchState
 
 if TYPE_CHECKING:
-    from ccpandas.plan.planner import RemovalPlan
+    pass
 
 __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
 
@@ -140,7 +140,7 @@ class RemovalResult:
 
     def __init__(
         self,
-        plan: RemovalPlan,
+        plan: Any,  # a RemovalPlan, or another kind's plan (an UndoPlan)
         runs: Sequence[BatchRun],
         runner: Runner,
         *,
@@ -383,10 +383,8 @@ class RemovalResult:
         return pd.Series(values, index=rows.index)
 
     def _should_verify(self) -> bool:
-        m = self.plan.membership
         return (
-            m is not None
-            and m.known
+            self.plan.verifiable
             and self.verify_after
             and self.after is None
             and not self.dry_run
@@ -787,14 +785,7 @@ class RemovalResult:
     # -- display ---------------------------------------------------------------------
     def _pending_truth(self) -> str:
         """The membership line before a re-read: what is expected, or why unknown."""
-        m = self.plan.membership
-        if m is not None and m.known:
-            from ccpandas.plan.membership import leaving_text
-
-            if (m.will_leave < 0).any():
-                return "members leaving: decided by the API (not verified yet)"
-            return f"members to leave: {leaving_text(m, self.plan.list_ids)} (not verified yet)"
-        return "memberships: unverified (no snapshot); 'removed' rows mean the activity completed"
+        return str(self.plan.pending_text())
 
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""

@@ -67,6 +67,8 @@ class UndoResult(RemovalResult):
             continued. Default False.
         run_id: The run's journal id, e.g. ``"20250301-231501-7f3a2c"``; None (the default)
             when nothing is journaled (``journal=False``, a dry run).
+        verify: Re-read the lists the adds went to once every activity has ended (True,
+            the default), or not (False).
 
     Example:
         >>> undo = result.undo(client=client)  # doctest: +SKIP
@@ -74,19 +76,7 @@ class UndoResult(RemovalResult):
         {'Newsletter': 43, 'Customers': 16}
     """
 
-    plan: UndoPlan  # type: ignore[assignment]
-
-    def __init__(
-        self,
-        plan: UndoPlan,
-        runs: Any,
-        runner: Runner,
-        *,
-        dry_run: bool = False,
-        run_id: str | None = None,
-    ) -> None:
-        # The base class reads only what both plans have (batches, list_ids, rate...).
-        super().__init__(plan, runs, runner, dry_run=dry_run, run_id=run_id)  # type: ignore[arg-type]
+    plan: UndoPlan
 
     _words = UNDO_WORDS
 
@@ -139,15 +129,6 @@ class UndoResult(RemovalResult):
             "is not supported: remove those contacts again with a new removal"
         )
 
-    def _should_verify(self) -> bool:
-        return (
-            self.after is None
-            and not self.dry_run
-            and not self.runner.stopped
-            and self.done
-            and bool(self.plan.batches)
-        )
-
     def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
         import warnings
 
@@ -181,10 +162,6 @@ class UndoResult(RemovalResult):
                 "completed; undo.changes.query(\"outcome == 'not_restored'\") lists them",
                 stacklevel=3,
             )
-
-    def _pending_truth(self) -> str:
-        per = ", ".join(f"{k} {v:,}" for k, v in self.plan.restore_per_list().items())
-        return f"memberships to restore: {per or 'none'} (not verified yet)"
 
 
 def _sent_lists(plan: UndoPlan) -> list[str]:
