@@ -27,6 +27,7 @@ __all__ = [
     "Fate",
     "Outcome",
     "PairOutcome",
+    "RowStatus",
     "RunKind",
     "RunOutcome",
     "RunState",
@@ -152,6 +153,18 @@ class Action(enum.StrEnum):
     REMOVE = "remove"
     ADD = "add"
     BY_API = "by_api"  # an engagement-level source: the API decides who leaves
+
+
+class RowStatus(enum.StrEnum):
+    """What the planner says of an input row (``plan.rows["plan_status"]``); a result's
+    rows add the outcome of their contact's batch (:class:`PairOutcome`, ``failed``...)."""
+
+    PLANNED = "planned"  # a contact to send
+    INVALID_ID = "invalid_id"  # not a usable contact id
+    MISSING = "missing"  # no value
+    DUPLICATE = "duplicate"  # repeats an earlier row's contact
+    INVALID_EMAIL = "invalid_email"  # email input: not an address
+    NOT_A_MEMBER = "not_a_member"  # on none of the target lists: nothing to send
 
 
 class PairOutcome(enum.StrEnum):

@@ -121,3 +121,22 @@ def test_the_override_count_sees_an_override() -> None:
             return 5
 
     assert _overrides(Child) == ["a", "b"]
+
+
+def test_each_outcome_word_is_spelled_in_at_most_2_modules() -> None:
+    # One vocabulary (ccpandas/vocab.py): a row status or pair outcome written out as a
+    # string anywhere else is a second home for a word that must mean one thing.
+    from ccpandas.vocab import PairOutcome, RowStatus
+
+    words = {str(w) for w in (*RowStatus, *PairOutcome)}
+    spelled: dict[str, set[str]] = {w: set() for w in words}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel.startswith("emulator/"):  # the oracle speaks the API's words on its own
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and node.value in words:
+                spelled[node.value].add(rel)
+    loose = {w: sorted(m) for w, m in spelled.items() if len(m) > 2}
+    assert not loose, f"outcome words spelled in more than 2 modules: {loose}"
+    assert spelled["removed"] == {"vocab.py"}  # the count does see a word's home

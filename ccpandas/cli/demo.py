@@ -31,6 +31,7 @@ import pandas as pd
 import ccpandas
 from ccpandas._config import DATA_DIR_ENV, env
 from ccpandas.emulator import Emulator
+from ccpandas.vocab import PairOutcome
 
 
 @contextlib.contextmanager
@@ -113,7 +114,7 @@ def _demo(args: argparse.Namespace) -> int:
         print()
         print(result, "\n")
         print("Rows that were not sent, with their reason:")
-        skipped = result.rows[result.rows["status"] != "removed"]
+        skipped = result.rows[result.rows["status"] != PairOutcome.REMOVED.value]
         print(skipped[["email", "status", "reason", "duplicate_of"]].to_string(), "\n")
         print("What happened to each (contact, list) pair, from the lists read again:")
         changes = result.changes

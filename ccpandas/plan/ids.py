@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ccpandas.vocab import RowStatus
+
 __all__ = [
     "ID_STATUSES",
     "ID_STATUS_DTYPE",
@@ -42,7 +44,12 @@ __all__ = [
 ]
 
 #: Every status a row of a plan can have, in this order (the categories of ``plan_status``).
-ID_STATUSES = ("planned", "invalid_id", "missing", "duplicate")
+ID_STATUSES = (
+    RowStatus.PLANNED.value,
+    RowStatus.INVALID_ID.value,
+    RowStatus.MISSING.value,
+    RowStatus.DUPLICATE.value,
+)
 ID_STATUS_DTYPE = pd.CategoricalDtype(list(ID_STATUSES))
 # Integer codes into ID_STATUSES, used for the positional numpy arrays.
 PLANNED, INVALID, MISSING, DUPLICATE = range(4)

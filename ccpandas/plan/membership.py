@@ -63,7 +63,7 @@ from ccpandas.plan.changes import (
 )
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration
-from ccpandas.vocab import PairOutcome
+from ccpandas.vocab import PairOutcome, RowStatus
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -89,7 +89,11 @@ READ_LISTS_PER_PASS = 25
 READ_PAGE_SIZE = 500
 
 #: Plan statuses with a snapshot: the id statuses plus the two email/membership ones.
-MEMBERSHIP_PLAN_STATUSES = (*ID_STATUSES, "invalid_email", "not_a_member")
+MEMBERSHIP_PLAN_STATUSES = (
+    *ID_STATUSES,
+    RowStatus.INVALID_EMAIL.value,
+    RowStatus.NOT_A_MEMBER.value,
+)
 MEMBERSHIP_STATUS_DTYPE = pd.CategoricalDtype(list(MEMBERSHIP_PLAN_STATUSES))
 _PLANNED, _INVALID_ID, _MISSING, _DUPLICATE, _INVALID_EMAIL, _NOT_A_MEMBER = range(6)
 
@@ -100,19 +104,19 @@ REASON_DUPLICATE_EMAIL = "the same address as an earlier row, in any case (see d
 
 #: What ``changes["outcome"]`` can say about one (contact, list) pair.
 OUTCOMES = (
-    "removed",  # the contact was on the list and a re-read shows it gone
-    "still_member",  # its activity completed, yet the list still has the contact
-    "not_a_member",  # the contact was not on the list: nothing to remove
-    "kept",  # the plan keeps it (exclude set, not selected by the source)
-    "unverified",  # its activity completed; no re-read says whether it left
+    PairOutcome.REMOVED.value,  # the contact was on the list and a re-read shows it gone
+    PairOutcome.STILL_MEMBER.value,  # its activity completed, yet the list still has the contact
+    RowStatus.NOT_A_MEMBER.value,  # the contact was not on the list: nothing to remove
+    PairOutcome.KEPT.value,  # the plan keeps it (exclude set, not selected by the source)
+    PairOutcome.UNVERIFIED.value,  # its activity completed; no re-read says whether it left
     # the pair's activity did not complete:
     "failed",
     "cancelled",
     "timed_out",
     "rejected",
     "uncertain",
-    "not_sent",
-    "planned",  # a dry run: nothing was sent
+    PairOutcome.NOT_SENT.value,
+    RowStatus.PLANNED.value,  # a dry run: nothing was sent
     "unknown",
     "processing",
 )
@@ -926,9 +930,11 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
     counts = plan.rows["plan_status"].value_counts() if len(plan.rows) else {}
     if m.key == "email":
         out.append(("input", "email addresses, matched case-insensitively to list members"))
-        out.append(("invalid emails", f"{int(counts.get('invalid_email', 0)):,}"))
+        invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
+        out.append(("invalid emails", f"{invalid:,}"))
     if m.key in ("email", "contact_id") and m.known:
-        out.append(("not a member", f"{int(counts.get('not_a_member', 0)):,} rows (not sent)"))
+        outside = int(counts.get(RowStatus.NOT_A_MEMBER.value, 0))
+        out.append(("not a member", f"{outside:,} rows (not sent)"))
     if not m.known:
         out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
         return out
@@ -978,7 +984,10 @@ def membership_meta(m: MembershipPlan) -> dict[str, Any]:
     """
     codes: dict[str, list[int]] = {}
     if m.row_codes is not None:
-        for name, code in (("invalid_email", _INVALID_EMAIL), ("not_a_member", _NOT_A_MEMBER)):
+        for name, code in (
+            (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL),
+            (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER),
+        ):
             codes[name] = np.flatnonzero(m.row_codes == code).tolist()
     return {
         "key": m.key,
@@ -998,8 +1007,8 @@ def restore_email_rows(rows: pd.DataFrame, codes: Mapping[str, list[int]]) -> pd
     status = rows["plan_status"].cat.codes.to_numpy().copy()
     reasons = rows["reason"].astype(object).to_numpy().copy()
     for name, code, reason in (
-        ("invalid_email", _INVALID_EMAIL, REASON_INVALID_EMAIL),
-        ("not_a_member", _NOT_A_MEMBER, REASON_NOT_A_MEMBER),
+        (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL, REASON_INVALID_EMAIL),
+        (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER, REASON_NOT_A_MEMBER),
     ):
         pos = np.asarray(codes.get(name, []), dtype=np.int64)
         status[pos] = code

@@ -62,6 +62,7 @@ from ccpandas.plan.ids import (
     holds_text,
     normalize_ids,
 )
+from ccpandas.vocab import RowStatus
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -237,17 +238,17 @@ class RemovalPlan:
     @property
     def n_invalid(self) -> int:
         """Rows whose value is not a usable id (malformed, or not a string)."""
-        return self._counts["invalid_id"]
+        return self._counts[RowStatus.INVALID_ID.value]
 
     @property
     def n_missing(self) -> int:
         """Rows with no value (NaN, None, NA, empty or blank string)."""
-        return self._counts["missing"]
+        return self._counts[RowStatus.MISSING.value]
 
     @property
     def n_duplicates(self) -> int:
         """Rows repeating an id seen in an earlier row."""
-        return self._counts["duplicate"]
+        return self._counts[RowStatus.DUPLICATE.value]
 
     @property
     def n_lists(self) -> int:
@@ -338,7 +339,7 @@ class RemovalPlan:
         Args:
             n: How many examples at most. Default 5.
         """
-        bad = (self.rows["plan_status"] == "invalid_id").to_numpy()
+        bad = (self.rows["plan_status"] == RowStatus.INVALID_ID.value).to_numpy()
         return _distinct(_first_values(self.rows["contact_id"], bad, n * 20))[:n]
 
     # -- summaries ------------------------------------------------------------------------
@@ -357,7 +358,7 @@ class RemovalPlan:
             "rows": self.n_rows,
             "contacts": self.n_contacts,
             "invalid": self.n_invalid,
-            "missing": self.n_missing,
+            RowStatus.MISSING.value: self.n_missing,
             "duplicates": self.n_duplicates,
             "lists": self.n_lists,
             "list_groups": len(self.list_groups),
@@ -390,7 +391,7 @@ class RemovalPlan:
             examples = ", ".join(_short(v) for v in self.invalid_examples(3))
             invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
             out.append(("invalid", invalid))
-            out.append(("missing", f"{self.n_missing:,}"))
+            out.append((RowStatus.MISSING.value, f"{self.n_missing:,}"))
             out.append(("duplicates", f"{self.n_duplicates:,}" + duplicate_example(self.rows)))
             who = _plural(self.n_contacts or 0, "contact")
         else:

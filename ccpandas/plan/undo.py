@@ -62,7 +62,7 @@ __all__ = [
 #: "Each contact can be a member of up to 50 lists" (the API's documented limit).
 MAX_LISTS_PER_CONTACT = 50
 #: What the fresh read decides for each pair.
-DECISIONS = ("restore", "already_member", "cannot_restore")
+DECISIONS = ("restore", PairOutcome.ALREADY_MEMBER.value, PairOutcome.CANNOT_RESTORE.value)
 #: Why a pair cannot be put back.
 CANNOT_RESTORE_REASONS = {
     "deleted": "the contact was deleted since the removal",
@@ -71,7 +71,13 @@ CANNOT_RESTORE_REASONS = {
 }
 #: The outcomes of ``undo_result.changes``, besides the states of activities that did
 #: not complete (``failed``, ``not_sent``, ``processing``...).
-UNDO_OUTCOMES = ("restored", "already_member", "cannot_restore", "not_restored", "unverified")
+UNDO_OUTCOMES = (
+    PairOutcome.RESTORED.value,
+    PairOutcome.ALREADY_MEMBER.value,
+    PairOutcome.CANNOT_RESTORE.value,
+    PairOutcome.NOT_RESTORED.value,
+    PairOutcome.UNVERIFIED.value,
+)
 #: The columns of ``undo_result.changes`` (and of ``UndoPlan.pairs`` but ``outcome``).
 UNDO_CHANGE_COLUMNS = (
     "contact_id",
@@ -128,11 +134,11 @@ def decide_undo(
         status, now_on = contacts.get(cid, ("deleted", ()))
         status_out.append(status)
         if status == "deleted":
-            decision[i], reason[i] = "cannot_restore", "deleted"
+            decision[i], reason[i] = PairOutcome.CANNOT_RESTORE.value, "deleted"
         elif lid not in live_lists:
-            decision[i], reason[i] = "cannot_restore", "list_deleted"
+            decision[i], reason[i] = PairOutcome.CANNOT_RESTORE.value, "list_deleted"
         elif lid in {str(x).lower() for x in now_on}:
-            decision[i] = "already_member"
+            decision[i] = PairOutcome.ALREADY_MEMBER.value
         else:
             candidates.setdefault(cid, []).append(i)
     for cid, positions in candidates.items():
@@ -142,7 +148,7 @@ def decide_undo(
             if n < room:
                 decision[p] = "restore"
             else:
-                decision[p], reason[p] = "cannot_restore", "list_limit"
+                decision[p], reason[p] = PairOutcome.CANNOT_RESTORE.value, "list_limit"
     out = pd.DataFrame(
         {
             "contact_id": pd.Series(cids, dtype=object),
@@ -291,7 +297,9 @@ class UndoPlan:
 
     def cannot_restore(self) -> pd.DataFrame:
         """The pairs that cannot be put back, with their reason."""
-        return self.pairs[self.pairs["decision"] == "cannot_restore"].reset_index(drop=True)
+        return self.pairs[self.pairs["decision"] == PairOutcome.CANNOT_RESTORE.value].reset_index(
+            drop=True
+        )
 
     def _per_list(self, frame: pd.DataFrame) -> dict[str, int]:
         counts = frame["list_id"].value_counts()
@@ -317,7 +325,7 @@ class UndoPlan:
             ("memberships removed", f"{self.n_rows:,}"),
             ("will be added back", f"{int(self.restore_mask.sum()):,} ({back})"),
         ]
-        already = self.pairs[self.pairs["decision"] == "already_member"]
+        already = self.pairs[self.pairs["decision"] == PairOutcome.ALREADY_MEMBER.value]
         if len(already):
             lines.append(
                 ("already back", f"{len(already):,} ({_per_text(self._per_list(already))})")

@@ -25,6 +25,7 @@ from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
 from ccpandas.run.summary import REMOVAL_WORDS, KindWords, Summary
 from ccpandas.store.batch import BatchRun, BatchState
+from ccpandas.vocab import PairOutcome, RowStatus
 
 if TYPE_CHECKING:
     pass
@@ -48,11 +49,11 @@ log = logging.getLogger("ccpandas")
 
 # Row statuses that are not batch states: a row's batch was never sent, or its
 # activity completed (the contact is out of the lists).
-_NOT_SENT = "not_sent"
-_REMOVED = "removed"
+_NOT_SENT = PairOutcome.NOT_SENT.value
+_REMOVED = PairOutcome.REMOVED.value
 # A dry run's rows: they would be sent, and nothing was (not_sent means a real run
 # stopped before their batch went out).
-_PLANNED = "planned"
+_PLANNED = RowStatus.PLANNED.value
 
 # A contact group spans several activities when there are more than 50 lists: the
 # row shows the worst of them. Worst first; the order of ROW_STATUSES below.
@@ -73,18 +74,18 @@ _PRECEDENCE = {str(status): rank for rank, status in enumerate(_SENT_STATUSES)}
 #: What can have happened to an input row, worst first within each family.
 ROW_STATUSES = (
     # the row never reached the API (the planner's statuses)
-    "invalid_id",
-    "missing",
-    "duplicate",
+    RowStatus.INVALID_ID.value,
+    RowStatus.MISSING.value,
+    RowStatus.DUPLICATE.value,
     # the row's contact was sent (or, not_sent/planned, was to be: a stopped run, a
     # dry run)
     *map(str, _SENT_STATUSES),
     # exclude rows of a list/all-active source: kept in the lists
-    "kept",
+    PairOutcome.KEPT.value,
     # with a membership snapshot (ccpandas.plan.membership)
-    "invalid_email",
-    "not_a_member",
-    "still_member",
+    RowStatus.INVALID_EMAIL.value,
+    RowStatus.NOT_A_MEMBER.value,
+    PairOutcome.STILL_MEMBER.value,
 )
 
 
@@ -248,7 +249,7 @@ class RemovalResult:
         status = rows["plan_status"].astype(object).to_numpy(copy=True)
         activity = np.full(len(rows), None, dtype=object)
         error = rows["reason"].astype(object).to_numpy(copy=True)
-        planned = status == "planned"
+        planned = status == RowStatus.PLANNED.value
         membership = self.plan.membership
         if membership is not None and membership.key in ("email", "contact_id"):
             _membership_rows(self, rows, status, activity, error, planned)
@@ -259,13 +260,13 @@ class RemovalResult:
             for target, pos in ((status, 0), (activity, 1), (error, 2)):
                 target[planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
         else:
-            status[planned] = "kept"
+            status[planned] = PairOutcome.KEPT.value
             if membership is not None and membership.known:
                 # An exclude row whose contact is on none of the target lists keeps
                 # nothing: it is not a member (the snapshot says so).
                 ids = rows["normalized_id"].to_numpy(dtype=object)
                 member = membership.snapshot.index.get_indexer(pd.Index(ids, dtype=object)) >= 0
-                status[planned & ~member] = "not_a_member"
+                status[planned & ~member] = RowStatus.NOT_A_MEMBER.value
         rows["status"] = pd.Categorical(status, categories=ROW_STATUSES)
         rows["activity_id"] = activity
         rows["error"] = error
@@ -315,7 +316,7 @@ class RemovalResult:
         if self.after is None:
             return None
         ch = self.changes
-        removed = ch[ch["outcome"] == "removed"]
+        removed = ch[ch["outcome"] == PairOutcome.REMOVED.value]
         counts = removed["list_name"].value_counts(sort=False)
         return {str(k): int(v) for k, v in counts.items()}
 
@@ -361,7 +362,7 @@ class RemovalResult:
         return unknown_membership(self.plan)
 
     def _worst_state(self) -> str:
-        worst = "removed"
+        worst = PairOutcome.REMOVED.value
         for run in self.runs:
             st = _batch_row_status(run, self.dry_run)
             if _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst, 9):
@@ -374,10 +375,10 @@ class RemovalResult:
         if self.after is None or "normalized_id" not in rows:
             return pd.Series(out, index=rows.index)
         ch = self.changes
-        counts = ch.loc[ch["outcome"] == "removed", "contact_id"].value_counts()
+        counts = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, "contact_id"].value_counts()
         ids = rows["normalized_id"].astype(object)
         mapped = ids.map(counts).fillna(0).astype("int64")
-        planned = (rows["plan_status"] == "planned").to_numpy()
+        planned = (rows["plan_status"] == RowStatus.PLANNED.value).to_numpy()
         values = pd.array(mapped.to_numpy(), dtype="Int64")
         values[~planned] = pd.NA
         return pd.Series(values, index=rows.index)
@@ -405,7 +406,7 @@ class RemovalResult:
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(summary)
         ch = self.changes
-        still = ch[ch["outcome"] == "still_member"]
+        still = ch[ch["outcome"] == PairOutcome.STILL_MEMBER.value]
         if len(still):
             per = still["list_name"].value_counts()
             shown = ", ".join(f"{k} {v:,}" for k, v in per.items() if v)
@@ -823,7 +824,10 @@ class RemovalResult:
 
 
 #: How a failed pair outcome is named loudly on the membership line.
-_LOUD = {"still_member": "STILL MEMBERS", "not_restored": "NOT BACK"}
+_LOUD = {
+    PairOutcome.STILL_MEMBER.value: "STILL MEMBERS",
+    PairOutcome.NOT_RESTORED.value: "NOT BACK",
+}
 
 
 def summary_inputs(result: RemovalResult) -> dict[str, Any]:
@@ -910,12 +914,12 @@ def _membership_rows(
     )
     if result.after is not None:
         ch = result.changes
-        still = set(ch.loc[ch["outcome"] == "still_member", "contact_id"].tolist())
+        still = set(ch.loc[ch["outcome"] == PairOutcome.STILL_MEMBER.value, "contact_id"].tolist())
         if still:
             hit = np.flatnonzero(planned)[
                 np.isin(rows["normalized_id"].to_numpy(dtype=object)[planned], list(still))
             ]
-            status[hit] = "still_member"
+            status[hit] = PairOutcome.STILL_MEMBER.value
             error[hit] = "still a member after the activity completed"
 
 

@@ -24,32 +24,32 @@ from collections.abc import Mapping
 from typing import Any
 
 from ccpandas.store.batch import BatchRun, BatchState
-from ccpandas.vocab import ExitCode, Fate, RunOutcome
+from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
 
 __all__ = ["REMOVAL_WORDS", "UNDO_WORDS", "KindWords", "ListFigures", "Summary", "fate_of"]
 
 # What each row status / pair outcome counts as. Batch states are the enum's words; the
 # others are the planner's, the membership pairs' and the undo's.
 _FATES: dict[str, Fate] = {
-    "removed": Fate.DONE,
-    "restored": Fate.DONE,
-    "kept": Fate.DONE,  # an exclude row: kept in the lists, as asked
-    "unverified": Fate.DONE,  # its activity completed; no re-read (no snapshot)
-    "invalid_id": Fate.SKIPPED,
-    "missing": Fate.SKIPPED,
-    "duplicate": Fate.SKIPPED,  # sent once, with the row it repeats
-    "invalid_email": Fate.SKIPPED,
-    "not_a_member": Fate.SKIPPED,
-    "already_member": Fate.SKIPPED,  # an undo's pair already back
-    "cannot_restore": Fate.SKIPPED,  # an undo's pair never sendable (deleted, 50 lists)
-    "still_member": Fate.FAILED,
-    "not_restored": Fate.FAILED,
+    PairOutcome.REMOVED.value: Fate.DONE,
+    PairOutcome.RESTORED.value: Fate.DONE,
+    PairOutcome.KEPT.value: Fate.DONE,  # an exclude row: kept in the lists, as asked
+    PairOutcome.UNVERIFIED.value: Fate.DONE,  # its activity completed; no re-read (no snapshot)
+    RowStatus.INVALID_ID.value: Fate.SKIPPED,
+    RowStatus.MISSING.value: Fate.SKIPPED,
+    RowStatus.DUPLICATE.value: Fate.SKIPPED,  # sent once, with the row it repeats
+    RowStatus.INVALID_EMAIL.value: Fate.SKIPPED,
+    RowStatus.NOT_A_MEMBER.value: Fate.SKIPPED,
+    PairOutcome.ALREADY_MEMBER.value: Fate.SKIPPED,  # an undo's pair already back
+    PairOutcome.CANNOT_RESTORE.value: Fate.SKIPPED,  # an undo's: deleted, 50 lists
+    PairOutcome.STILL_MEMBER.value: Fate.FAILED,
+    PairOutcome.NOT_RESTORED.value: Fate.FAILED,
     **{str(s): Fate.FAILED for s in (*BatchState.bad_states(), BatchState.REJECTED)},
     str(BatchState.UNKNOWN): Fate.FAILED,
     str(BatchState.UNCERTAIN): Fate.OPEN,
     str(BatchState.PROCESSING): Fate.OPEN,
-    "not_sent": Fate.OPEN,
-    "planned": Fate.OPEN,
+    PairOutcome.NOT_SENT.value: Fate.OPEN,
+    RowStatus.PLANNED.value: Fate.OPEN,
 }
 
 
@@ -80,12 +80,12 @@ class KindWords:
 
 
 REMOVAL_WORDS = KindWords(
-    "remove", "RemovalResult", "removed", "rows", "rows by status", "activities"
+    "remove", "RemovalResult", PairOutcome.REMOVED.value, "rows", "rows by status", "activities"
 )
 UNDO_WORDS = KindWords(
     "undo",
     "UndoResult",
-    "restored",
+    PairOutcome.RESTORED.value,
     "pairs",
     "pairs by outcome",
     "add requests",

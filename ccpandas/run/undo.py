@@ -37,6 +37,7 @@ from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.codec import decode_change_set, encode_change_set
 from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
 from ccpandas.store.snapshots import SnapshotJournal, load_snapshot, run_snapshot_ids
+from ccpandas.vocab import PairOutcome
 
 __all__ = ["UndoResult", "earlier_undos", "plan_undo_of", "rebuild_undo", "run_undo"]
 
@@ -45,7 +46,7 @@ _INCLUDE = "list_memberships"
 
 def _batch_state(run: BatchRun) -> str:
     if run.state is BatchState.PENDING:
-        return "not_sent"
+        return PairOutcome.NOT_SENT.value
     if run.state.busy:
         return "processing"
     return str(run.state)
@@ -111,7 +112,7 @@ class UndoResult(RemovalResult):
         if self.after is None:
             return None
         ch = self.changes
-        return self.plan._per_list(ch[ch["outcome"] == "restored"])
+        return self.plan._per_list(ch[ch["outcome"] == PairOutcome.RESTORED.value])
 
     def undo(self, *args: Any, **kwargs: Any) -> UndoResult:
         """Refused: an undo cannot be undone; remove those contacts again with a new
@@ -155,7 +156,7 @@ class UndoResult(RemovalResult):
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(self.summary_text())
         ch = self.changes
-        missing = ch[ch["outcome"] == "not_restored"]
+        missing = ch[ch["outcome"] == PairOutcome.NOT_RESTORED.value]
         if len(missing):
             warnings.warn(
                 f"{len(missing):,} membership(s) are NOT back after their add activity "
@@ -216,7 +217,7 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             "to undo it again"
         )
     ch = parent.changes
-    removed = ch.loc[ch["outcome"] == "removed", ["contact_id", "list_id"]]
+    removed = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, ["contact_id", "list_id"]]
     if not len(removed):
         raise PlanError(f"run {run_id} removed no membership: there is nothing to undo")
     return removed.reset_index(drop=True)

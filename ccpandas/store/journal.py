@@ -66,7 +66,15 @@ from ccpandas.plan.ids import INVALID, check_ids
 from ccpandas.store import locks
 from ccpandas.store.batch import BatchRun
 from ccpandas.store.codec import _opaque_type, decode_series, encode_series
-from ccpandas.vocab import AttemptReason, BatchState, Outcome, RunKind, RunOutcome, sql_list
+from ccpandas.vocab import (
+    AttemptReason,
+    BatchState,
+    Outcome,
+    RowStatus,
+    RunKind,
+    RunOutcome,
+    sql_list,
+)
 
 if TYPE_CHECKING:
     from ccpandas.plan.planner import RemovalPlan
@@ -1124,7 +1132,7 @@ def _without_invalid_values(rows: pd.DataFrame) -> pd.Series:
         for pos in bad:
             new[pos] = _stand_in(str(checked.reason[pos]), f" #{pos}")
         return column.cat.rename_categories(pd.Index(new, dtype=object))
-    invalid = (rows["plan_status"] == "invalid_id").to_numpy()
+    invalid = (rows["plan_status"] == RowStatus.INVALID_ID.value).to_numpy()
     if not invalid.any():
         return column
     out = column.copy()

@@ -41,6 +41,7 @@ from ccpandas._docs import shared_params
 from ccpandas._env import in_widget_event
 from ccpandas.errors import CCError
 from ccpandas.models import SourceKind
+from ccpandas.vocab import PairOutcome
 from ccpandas.widgets._html import box, esc, note, plural
 from ccpandas.widgets.pickers import ListPicker
 from ccpandas.widgets.preview import PlanPreview
@@ -323,7 +324,7 @@ class RemovalPanel(w.VBox):
         if result is None or not result.done or result.after is None or result.dry_run:
             return None
         ch = result.changes
-        removed = ch[ch["outcome"] == "removed"]
+        removed = ch[ch["outcome"] == PairOutcome.REMOVED.value]
         if not len(removed):
             return None
         return len(removed), int(removed["list_id"].nunique())

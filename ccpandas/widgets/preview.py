@@ -24,6 +24,7 @@ import traitlets
 
 from ccpandas.models import SourceKind
 from ccpandas.plan.planner import RemovalPlan, quota_percent
+from ccpandas.vocab import RowStatus
 from ccpandas.widgets._html import box, duration, esc, note, plural, table
 
 __all__ = ["PlanPreview"]
@@ -109,7 +110,9 @@ class PlanPreview(w.VBox):
         if plan.source.kind is not SourceKind.CONTACT_IDS:
             return ""
         status = plan.rows["plan_status"]
-        bad = plan.rows[status.isin(["invalid_id", "missing"]).to_numpy()]
+        bad = plan.rows[
+            status.isin([RowStatus.INVALID_ID.value, RowStatus.MISSING.value]).to_numpy()
+        ]
         if bad.empty:
             return ""
         shown = bad.head(_PEEK)
