@@ -41,6 +41,8 @@ TEST_DEPS = (
     "pytest-xdist>=3.5",
     "hypothesis>=6.100",
     "sybil>=9",
+    # the keep-alive tests save logins to a keyring backend of their own
+    "keyring>=24",
 )
 #: As in the Makefile: the tests in worker processes, then the timing-sensitive ones alone.
 WORKERS = os.environ.get("WORKERS", "4")
