@@ -140,3 +140,18 @@ def test_each_outcome_word_is_spelled_in_at_most_2_modules() -> None:
     loose = {w: sorted(m) for w, m in spelled.items() if len(m) > 2}
     assert not loose, f"outcome words spelled in more than 2 modules: {loose}"
     assert spelled["removed"] == {"vocab.py"}  # the count does see a word's home
+
+
+def test_no_import_cycle_type_checking_imports_included() -> None:
+    import grimp
+
+    graph = grimp.build_graph("ccpandas", exclude_type_checking_imports=False)
+    cycles = sorted(
+        {
+            tuple(sorted((a, b)))
+            for a in graph.modules
+            for b in graph.find_modules_directly_imported_by(a)
+            if graph.find_shortest_chain(importer=b, imported=a)
+        }
+    )
+    assert not cycles, f"modules that import each other (through any chain): {cycles}"

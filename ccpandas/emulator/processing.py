@@ -35,15 +35,34 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import Protocol
 
+from ccpandas.emulator.clock import Clock
 from ccpandas.emulator.faults import Faults
 from ccpandas.emulator.model import Activity
+from ccpandas.emulator.settings import Settings
 from ccpandas.emulator.validation import ActivityRequest
 from ccpandas.models import ActivityState
 
-if TYPE_CHECKING:
-    from ccpandas.emulator.account import Account
+
+class Account(Protocol):
+    """What the processor needs of the account it changes (an
+    :class:`~ccpandas.emulator.account.Account`, which imports this module)."""
+
+    clock: Clock
+    settings: Settings
+
+    def new_id(self) -> str:
+        """A fresh, reproducible UUID for a new record."""
+        ...
+
+    def apply_memberships(
+        self, kind: str, contact_ids: Iterable[str], list_ids: Iterable[str]
+    ) -> list[str]:
+        """Apply one slice of an activity; messages for ``activity_errors``."""
+        ...
+
 
 __all__ = ["MAX_ACTIVITY_ERRORS", "Processor"]
 

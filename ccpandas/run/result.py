@@ -784,6 +784,11 @@ class RemovalResult:
         return exc
 
     # -- display ---------------------------------------------------------------------
+    def summary_inputs(self) -> dict[str, Any]:
+        """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads of this
+        result, computed once (see :func:`summary_inputs`)."""
+        return summary_inputs(self)
+
     def _pending_truth(self) -> str:
         """The membership line before a re-read: what is expected, or why unknown."""
         return str(self.plan.pending_text())

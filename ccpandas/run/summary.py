@@ -234,9 +234,7 @@ class Summary:
             >>> Summary.of(result).outcome  # doctest: +SKIP
             <RunOutcome.COMPLETED: 'completed'>
         """
-        from ccpandas.run.result import summary_inputs
-
-        got = summary_inputs(result)
+        got = result.summary_inputs()  # the result computes them: no import of it here
         words: KindWords = got["words"]
         by_status: dict[str, int] = got["by_status"]
         pairs: dict[str, int] = got["pairs"]

@@ -11,15 +11,32 @@ import dataclasses
 import datetime as dt
 import json
 import secrets
+import sqlite3
 import zlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
 
 from ccpandas.errors import PlanError
 from ccpandas.plan.membership import READ_LISTS_PER_PASS, MembershipSnapshot
 
-if TYPE_CHECKING:
-    from ccpandas.store.journal import JournalDB
+
+class JournalFile(Protocol):
+    """What the snapshot pages need of the journal file (a
+    :class:`~ccpandas.store.journal.JournalDB`): named here so that the journal, which
+    rebuilds plans from these pages, and this module do not import each other."""
+
+    path: Path
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The rows of a SELECT, as dicts."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """A connection inside one committed (or rolled back) transaction."""
+        ...
+
 
 __all__ = [
     "SnapshotJournal",
@@ -48,7 +65,7 @@ class SnapshotJournal:
         ('reading', ['l1'])
     """
 
-    def __init__(self, db: JournalDB, snapshot_id: str) -> None:
+    def __init__(self, db: JournalFile, snapshot_id: str) -> None:
         self.db = db
         self.snapshot_id = snapshot_id
 
@@ -58,7 +75,7 @@ class SnapshotJournal:
     @classmethod
     def create(
         cls,
-        db: JournalDB,
+        db: JournalFile,
         list_ids: Sequence[str],
         *,
         base_url: str | None,
@@ -94,7 +111,7 @@ class SnapshotJournal:
         return cls(db, snapshot_id)
 
     @classmethod
-    def open(cls, db: JournalDB, snapshot_id: str) -> SnapshotJournal:
+    def open(cls, db: JournalFile, snapshot_id: str) -> SnapshotJournal:
         """An existing read (PlanError naming the id when unknown)."""
         if not db.query("SELECT 1 FROM snapshots WHERE snapshot_id = ?", (snapshot_id,)):
             raise PlanError(f"no membership snapshot {snapshot_id!r} in the journal {db.path}")
@@ -201,14 +218,14 @@ class SnapshotJournal:
 
 
 def load_snapshot(
-    db: JournalDB, snapshot_id: str, list_ids: Sequence[str], names: Mapping[str, str]
+    db: JournalFile, snapshot_id: str, list_ids: Sequence[str], names: Mapping[str, str]
 ) -> MembershipSnapshot:
     """A journaled snapshot (ids only: no addresses)."""
     records = [_from_journal(r) for r in SnapshotJournal.open(db, snapshot_id).members()]
     return MembershipSnapshot.from_records(list_ids, records, list_names=dict(names))
 
 
-def journaled_after(db: JournalDB, run_id: str, plan: Any) -> MembershipSnapshot | None:
+def journaled_after(db: JournalFile, run_id: str, plan: Any) -> MembershipSnapshot | None:
     """The run's complete verification read from the journal (no request), or None."""
     sid = run_snapshot_ids(db, run_id).get("after")
     if sid is None or SnapshotJournal(db, sid).state != "complete":
@@ -218,7 +235,7 @@ def journaled_after(db: JournalDB, run_id: str, plan: Any) -> MembershipSnapshot
     return load_snapshot(db, sid, plan.list_ids, names)
 
 
-def run_snapshot_ids(db: JournalDB, run_id: str) -> dict[str, str]:
+def run_snapshot_ids(db: JournalFile, run_id: str) -> dict[str, str]:
     """``{"before": id, "after": id}`` of a run's snapshots (the newest of each)."""
     rows = db.query(
         "SELECT snapshot_id, phase FROM snapshots WHERE run_id = ? ORDER BY created_at",
@@ -227,7 +244,7 @@ def run_snapshot_ids(db: JournalDB, run_id: str) -> dict[str, str]:
     return {r["phase"]: r["snapshot_id"] for r in rows}
 
 
-def run_summaries(db: JournalDB) -> dict[str, str]:
+def run_summaries(db: JournalFile) -> dict[str, str]:
     """run_id -> the removed memberships per list its verification found."""
     rows = db.query(
         "SELECT run_id, summary FROM snapshots WHERE phase = 'after' AND summary IS NOT NULL "
@@ -243,7 +260,7 @@ def _from_journal(rec: list[Any]) -> dict[str, Any]:
 
 
 def rebuild_membership_plan(
-    db: JournalDB,
+    db: JournalFile,
     meta: Mapping[str, Any],
     given: Any,
     list_ids: Sequence[str],
