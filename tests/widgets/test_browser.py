@@ -228,10 +228,27 @@ def _serve(front_end: str, tmp_path: Path) -> Iterator[str]:
 
 
 def _run_cell(page, index: int) -> None:
-    """Select cell ``index`` (0-based) by its input and run it with Shift+Enter."""
+    """Select cell ``index`` (0-based) by its input and run it with Shift+Enter, until
+    the kernel has taken it: its prompt shows ``[*]`` or an execution count.
+
+    Notebook 7 can lose a Shift+Enter (the keypress reaches the page before the cell's
+    editor has focus), and a lost ``%load_ext`` makes the next cell's magic unknown: a
+    cell whose prompt is still empty is sent again. Nothing is sent twice, since a cell
+    the kernel took no longer has an empty prompt.
+    """
+    from playwright.sync_api import expect
+
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
+    prompt = cell.locator(".jp-InputPrompt")
+    for _ in range(5):
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            expect(prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"), timeout=10_000)
+            return
+        except AssertionError:
+            continue  # the keypress was lost: the prompt is still "[ ]:"
+    expect(prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"))
 
 
 def _output(page, index: int):
