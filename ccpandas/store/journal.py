@@ -809,19 +809,8 @@ class RunJournal:
             if adopted:
                 created = _iso(run.submitted_at)
                 note = f"no answer was recorded; activity found on the server (created {created})"
-                conn.execute(
-                    "UPDATE attempts SET outcome = ?, activity_id = ?, error = ? "
-                    "WHERE run_id = ? AND batch = ? AND attempt = "
-                    "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
-                    (
-                        Outcome.ADOPTED,
-                        run.activity_id,
-                        note,
-                        self.run_id,
-                        index,
-                        self.run_id,
-                        index,
-                    ),
+                self._set_last_attempt(
+                    conn, index, outcome=Outcome.ADOPTED, activity_id=run.activity_id, error=note
                 )
             self._write_batches(conn, [run])
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
@@ -942,24 +931,27 @@ class RunJournal:
         error = "; ".join(run.errors) if outcome is Outcome.REJECTED else run.last_error
         now = _iso(_utcnow())
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, resends = ?, "
-                "error = ? WHERE run_id = ? AND batch = ? AND attempt = "
-                "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
-                (
-                    outcome,
-                    now,
-                    run.activity_id if outcome is Outcome.ACCEPTED else None,
-                    resends,
-                    error,
-                    self.run_id,
-                    index,
-                    self.run_id,
-                    index,
-                ),
+            self._set_last_attempt(
+                conn,
+                index,
+                outcome=outcome,
+                answered_at=now,
+                activity_id=run.activity_id if outcome is Outcome.ACCEPTED else None,
+                resends=resends,
+                error=error,
             )
             self._write_batches(conn, [run])
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+
+    def _set_last_attempt(self, conn: sqlite3.Connection, batch: int, **fields: Any) -> None:
+        """Set ``fields`` (column names of ``attempts``, fixed by the callers) on the
+        latest attempt of ``batch``."""
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        conn.execute(
+            f"UPDATE attempts SET {assignments} WHERE run_id = ? AND batch = ? AND attempt = "
+            "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
+            (*fields.values(), self.run_id, batch, self.run_id, batch),
+        )
 
     def states_changed(self, runs: Sequence[BatchRun]) -> None:
         """Record the activity states a poll brought.
