@@ -144,6 +144,8 @@ class RunKind(enum.StrEnum):
 
     REMOVE = "remove"
     UNDO = "undo"
+    ADD = "add"  # put the frame's contacts on the lists
+    SYNC = "sync"  # make each list hold exactly the frame's contacts (adds and removes)
 
 
 class Action(enum.StrEnum):
@@ -165,6 +167,9 @@ class RowStatus(enum.StrEnum):
     DUPLICATE = "duplicate"  # repeats an earlier row's contact
     INVALID_EMAIL = "invalid_email"  # email input: not an address
     NOT_A_MEMBER = "not_a_member"  # on none of the target lists: nothing to send
+    NOT_A_CONTACT = "not_a_contact"  # add/sync by email: no contact has it (never created)
+    ALREADY_MEMBER = "already_member"  # add: on every target list already, nothing to send
+    KEPT = "kept"  # sync: on every target list already, and stays
 
 
 class PairOutcome(enum.StrEnum):
@@ -178,6 +183,8 @@ class PairOutcome(enum.StrEnum):
     RESTORED = "restored"  # an undo put it back and a re-read shows it
     NOT_RESTORED = "not_restored"  # an undo's add completed, yet the re-read does not show it
     ALREADY_MEMBER = "already_member"  # it is on the list already: nothing to add
+    ADDED = "added"  # an add put it on the list and a re-read shows it
+    NOT_ADDED = "not_added"  # its add completed, yet the re-read does not show it
     CANNOT_RESTORE = "cannot_restore"  # an undo cannot put it back (the reason says why)
     UNVERIFIED = "unverified"  # its activity completed; no re-read says more
     NOT_SENT = "not_sent"

@@ -202,11 +202,12 @@ class ChangeSet:
         """The requests that carry every pair with an action: removals first, then adds.
 
         Without a read of the lists (``known`` False), every contact goes to every list
-        group, contact groups outermost. Adds go by identical list set (a contact is
-        never put on a list it should not be on); so do removals when the set also adds.
-        Removals alone go by list group, contacts ordered by their set of lists, each
-        request naming the union of its contacts' lists: taking someone off a list they
-        are not on changes nothing, and that packs more into each request.
+        group, contact groups outermost. Otherwise, when a request may name more lists
+        than a contact's own without changing anything else (removing a non-member,
+        adding a member: see :func:`_union_safe`), pairs go by list group, contacts
+        ordered by their set of lists, each request naming the union of its contacts'
+        lists: that packs more into each request. Else they go by identical list set (a
+        contact is never put on, or taken off, a list it should not be).
 
         Args:
             start: The index of the first batch. Default 0.
@@ -217,14 +218,14 @@ class ChangeSet:
         """:meth:`batches`, and this set with ``pair_batch`` filled in."""
         pair_batch = np.full(self.n_pairs, -1, dtype=np.int64)
         out: list[Batch] = []
-        adds = bool(self.mask(ADD).any())
+        cross = self.n_pairs == len(self.contact_ids) * len(self.list_ids)
         for code in (REMOVE, ADD):
             if not self.mask(code).any():
                 continue
-            if code == REMOVE and not self.known:
-                new = _cross_batches(self, start + len(out), pair_batch)
-            elif code == REMOVE and not adds:
-                new = _union_batches(self, start + len(out), pair_batch)
+            if not self.known and cross:
+                new = _cross_batches(self, code, start + len(out), pair_batch)
+            elif self.known and _union_safe(self, code):
+                new = _union_batches(self, code, start + len(out), pair_batch)
             else:
                 new = _exact_batches(self, code, start + len(out), pair_batch)
             out.extend(new)
@@ -360,7 +361,24 @@ def cross_pair_batch(n_contacts: int, n_lists: int) -> np.ndarray:
     return np.asarray(chunk * groups + pair_list // MAX_LISTS_PER_REQUEST, dtype=np.int64)
 
 
-def _cross_batches(cs: ChangeSet, start: int, pair_batch: np.ndarray) -> list[Batch]:
+def _union_safe(cs: ChangeSet, code: int) -> bool:
+    """True when a request may name the union of its contacts' lists for ``code``:
+    each of its contacts' other pairs is a no-op for ``code`` (removing a non-member,
+    adding a member), and, for adds or beside them, each contact has a pair for every
+    target list (an absent pair may be a non-member, whom a union would add)."""
+    carriers = np.zeros(len(cs.contact_ids), dtype=bool)
+    carriers[cs.pair_contact[cs.mask(code)]] = True
+    mine = carriers[cs.pair_contact]
+    noop = (cs.action == NONE) & (cs.was_member == (code == ADD))
+    if (mine & (cs.action != code) & ~noop).any():
+        return False
+    if code == REMOVE and not cs.mask(ADD).any():
+        return True  # a known set's absent pair is no membership: removing it is a no-op
+    per = np.bincount(cs.pair_contact[mine], minlength=len(cs.contact_ids))[carriers]
+    return bool((per == len(cs.list_ids)).all())
+
+
+def _cross_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray) -> list[Batch]:
     """Every contact to every list group, contact groups outermost (a full cross of
     ``contact_ids`` x ``list_ids``, as a set without a read of the lists is)."""
     groups = chunked([str(i) for i in range(len(cs.list_ids))], MAX_LISTS_PER_REQUEST)
@@ -369,17 +387,17 @@ def _cross_batches(cs: ChangeSet, start: int, pair_batch: np.ndarray) -> list[Ba
     for cg, chunk in enumerate(chunked(ids, MAX_CONTACTS_PER_REQUEST)):
         for lg, lists in enumerate(groups):
             index = start + len(batches)
-            batches.append(_batch(cs, REMOVE, index, chunk, tuple(map(int, lists)), cg, lg))
+            batches.append(_batch(cs, code, index, chunk, tuple(map(int, lists)), cg, lg))
     pair_batch[:] = start + cross_pair_batch(len(ids), len(cs.list_ids))
     return batches
 
 
-def _union_batches(cs: ChangeSet, start: int, pair_batch: np.ndarray) -> list[Batch]:
-    """Removals by list group of 50: contacts ordered by their set of lists in the group
+def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray) -> list[Batch]:
+    """Pairs of ``code`` by list group of 50: contacts ordered by their set of lists in the group
     (stable: first-appearance order within a set), 500 per request, each request
     naming the union of its contacts' lists."""
     n = len(cs.contact_ids)
-    sel = cs.mask(REMOVE)
+    sel = cs.mask(code)
     batches: list[Batch] = []
     for j, offset in enumerate(range(0, len(cs.list_ids), MAX_LISTS_PER_REQUEST)):
         width = min(MAX_LISTS_PER_REQUEST, len(cs.list_ids) - offset)
@@ -397,7 +415,7 @@ def _union_batches(cs: ChangeSet, start: int, pair_batch: np.ndarray) -> list[Ba
             index = start + len(batches)
             ids = tuple(cs.contact_ids[chunk].tolist())
             contact_group = first // MAX_CONTACTS_PER_REQUEST
-            batches.append(_batch(cs, REMOVE, index, ids, lists, contact_group, j))
+            batches.append(_batch(cs, code, index, ids, lists, contact_group, j))
             owner[chunk] = index
         pair_batch[in_group] = owner[cs.pair_contact[in_group]]
     return batches

@@ -53,6 +53,7 @@ from ccpandas.models import (
 )
 from ccpandas.plan import planner
 from ccpandas.plan.changes import (
+    ADD,
     BY_API,
     NONE,
     REMOVE,
@@ -63,7 +64,7 @@ from ccpandas.plan.changes import (
 )
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration
-from ccpandas.vocab import PairOutcome, RowStatus
+from ccpandas.vocab import PairOutcome, RowStatus, RunKind
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -93,19 +94,43 @@ MEMBERSHIP_PLAN_STATUSES = (
     *ID_STATUSES,
     RowStatus.INVALID_EMAIL.value,
     RowStatus.NOT_A_MEMBER.value,
+    RowStatus.NOT_A_CONTACT.value,
+    RowStatus.ALREADY_MEMBER.value,
+    RowStatus.KEPT.value,
 )
 MEMBERSHIP_STATUS_DTYPE = pd.CategoricalDtype(list(MEMBERSHIP_PLAN_STATUSES))
-_PLANNED, _INVALID_ID, _MISSING, _DUPLICATE, _INVALID_EMAIL, _NOT_A_MEMBER = range(6)
+(
+    _PLANNED,
+    _INVALID_ID,
+    _MISSING,
+    _DUPLICATE,
+    _INVALID_EMAIL,
+    _NOT_A_MEMBER,
+    _NOT_A_CONTACT,
+    _ALREADY_MEMBER,
+    _KEPT,
+) = range(9)
+#: The row status of a contact with nothing to send, per kind (add: on every list).
+_IDLE_ROW = {RunKind.REMOVE: _NOT_A_MEMBER, RunKind.ADD: _ALREADY_MEMBER, RunKind.SYNC: _KEPT}
 
 REASON_INVALID_EMAIL = "not an email address"
 REASON_NOT_A_MEMBER = "no member of any target list has this address"
 REASON_NOT_A_MEMBER_ID = "this contact is a member of none of the target lists"
+REASON_NOT_A_CONTACT = "no contact in the account has this address (none is created)"
+_IDLE_REASON = {
+    RunKind.REMOVE: REASON_NOT_A_MEMBER_ID,
+    RunKind.ADD: "on every target list already: nothing to add",
+    RunKind.SYNC: "on every target list already: kept",
+}
 REASON_DUPLICATE_EMAIL = "the same address as an earlier row, in any case (see duplicate_of)"
 
 #: What ``changes["outcome"]`` can say about one (contact, list) pair.
 OUTCOMES = (
     PairOutcome.REMOVED.value,  # the contact was on the list and a re-read shows it gone
     PairOutcome.STILL_MEMBER.value,  # its activity completed, yet the list still has the contact
+    PairOutcome.ADDED.value,  # an add: a re-read shows the contact on the list
+    PairOutcome.NOT_ADDED.value,  # its add completed, yet the re-read does not show it
+    PairOutcome.ALREADY_MEMBER.value,  # an add: on the list already, nothing sent
     RowStatus.NOT_A_MEMBER.value,  # the contact was not on the list: nothing to remove
     PairOutcome.KEPT.value,  # the plan keeps it (exclude set, not selected by the source)
     PairOutcome.UNVERIFIED.value,  # its activity completed; no re-read says whether it left
@@ -351,6 +376,8 @@ class MembershipPlan:
     notes: tuple[str, ...] = ()
     #: The journal id of the snapshot read (None when not journaled).
     snapshot_id: str | None = None
+    #: What the run does (a :class:`~ccpandas.vocab.RunKind`): its idle pairs' word.
+    kind: str = RunKind.REMOVE
 
     # Positional views of the change set (the result and the panel read these).
     @property
@@ -449,8 +476,12 @@ def plan_membership_removal(
     lookup: str = "snapshot",
     read_requests: int | None = None,
     allow_empty: bool = False,
+    kind: str = RunKind.REMOVE,
+    max_removed: float | int | None = None,
 ) -> Any:
-    """Plan removing the contacts of ``data[column]`` (ids or emails) with a snapshot.
+    """Plan removing the contacts of ``data[column]`` (ids or emails) with a snapshot,
+    or, by ``kind``, adding them (``"add"``) or making each list hold exactly them
+    (``"sync"``: the other members leave, at most ``max_removed`` of a list).
 
     Each contact goes only to the list groups it is a member of; within a group,
     contacts are ordered by their exact set of memberships, so each batch names only
@@ -475,11 +506,17 @@ def plan_membership_removal(
         raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
     if by not in ("auto", "email", "contact_id"):
         raise ValueError(f"by must be 'auto', 'email' or 'contact_id', not {by!r}")
-    match = _match(values, column, snapshot, by, allow_empty)
-    cs = _change_set(match, snapshot, targets)
+    kind = RunKind(kind)
+    if kind is RunKind.SYNC and snapshot is None:
+        raise PlanError("a sync needs a membership snapshot: who is on the lists now")
+    match = _match(values, column, snapshot, by, allow_empty, kind)
+    cs = _change_set(match, snapshot, targets, kind)
+    if kind is RunKind.SYNC:
+        check_max_removed(cs, snapshot, max_removed)  # type: ignore[arg-type]
     batches, cs = cs.batched()
     row_batch = np.full(len(values), -1, dtype=np.int64)
-    row_batch[match.seg_rows] = _first_batches(cs)
+    row_batch[match.seg_rows] = _first_batches(cs)[: len(match.seg_rows)]
+    _mark_idle(match, cs, kind)
     rows = _rows(values, match, row_batch)
     if read_requests is None:
         read_requests = snapshot.requests if snapshot is not None else 0
@@ -492,8 +529,10 @@ def plan_membership_removal(
         verify_requests=read_requests,
         naive_requests=plan_requests(int(match.first.sum()), len(targets)),
         row_codes=match.codes if match.key == "email" else None,
+        kind=kind,
     )
     src_ids = tuple(cs.contact_ids.tolist())
+    notes += _membership_notes(snapshot, membership, targets) if kind is RunKind.REMOVE else ()
     return planner.RemovalPlan(
         rows=rows,
         list_ids=targets,
@@ -504,8 +543,9 @@ def plan_membership_removal(
         column=column,
         rate=float(rate),
         daily_quota=int(daily_quota),
-        notes=notes + _membership_notes(snapshot, membership, targets),
+        notes=notes,
         membership=membership,
+        kind=kind,
     )
 
 
@@ -532,6 +572,7 @@ def _match(
     snapshot: MembershipSnapshot | None,
     by: str,
     allow_empty: bool,
+    kind: RunKind = RunKind.REMOVE,
 ) -> _Match:
     parsed = normalize_emails(values) if by != "contact_id" else None
     key = by
@@ -557,13 +598,18 @@ def _match(
     contact_pos = np.full(len(values), -1, dtype=np.int64)
     has = fcodes >= 0
     contact_pos[has] = pos[fcodes[has]]
-    # Not on any target list: nothing to send (an id, or an address nobody has).
     no_member = first & (contact_pos < 0)
-    codes[no_member] = _NOT_A_MEMBER
-    reasons[no_member] = REASON_NOT_A_MEMBER if key == "email" else REASON_NOT_A_MEMBER_ID
-    seg_rows = first_pos[contact_pos[first_pos] >= 0]
+    if kind is RunKind.REMOVE:  # on no target list: nothing to send
+        codes[no_member] = _NOT_A_MEMBER
+        reasons[no_member] = REASON_NOT_A_MEMBER if key == "email" else REASON_NOT_A_MEMBER_ID
+    elif key == "email":  # the read covered every address: nobody has this one
+        codes[no_member] = _NOT_A_CONTACT
+        reasons[no_member] = REASON_NOT_A_CONTACT
+    seg_rows = first_pos[(codes[first_pos] == _PLANNED)]
     seg_snap = contact_pos[seg_rows]
-    seg_ids = np.asarray(snapshot.contact_ids[seg_snap], dtype=object)  # type: ignore[union-attr]
+    seg_ids = uniques[fcodes[seg_rows]].astype(object)
+    known = seg_snap >= 0  # an id on no target list is added as given
+    seg_ids[known] = snapshot.contact_ids[seg_snap[known]]  # type: ignore[union-attr]
     return _Match(key, codes, reasons, fcodes, first, seg_rows, seg_snap, seg_ids)
 
 
@@ -618,23 +664,30 @@ def _match_ids(
 
 
 def _change_set(
-    match: _Match, snapshot: MembershipSnapshot | None, targets: tuple[str, ...]
+    match: _Match,
+    snapshot: MembershipSnapshot | None,
+    targets: tuple[str, ...],
+    kind: RunKind = RunKind.REMOVE,
 ) -> ChangeSet:
-    """The diff: every segment contact x every target list; without a snapshot every
-    pair is to be removed (membership unknown), with one only the member pairs."""
+    """The diff: every segment contact x every target list. A removal removes the
+    member pairs, an add adds the others; without a snapshot every pair is sent
+    (membership unknown). A sync adds like an add, and removes every other member."""
     n, n_lists = len(match.seg_ids), len(targets)
     pair_contact = np.repeat(np.arange(n, dtype=np.int64), n_lists)
     pair_list = np.tile(np.arange(n_lists, dtype=np.int64), n)
+    todo = ADD if kind in (RunKind.ADD, RunKind.SYNC) else REMOVE
+    emails = np.full(n, None, dtype=object)
+    was = np.zeros(n * n_lists, dtype=bool)
     if snapshot is None:
-        was = np.zeros(n * n_lists, dtype=bool)
-        action = np.full(n * n_lists, REMOVE, dtype=np.int8)
-        emails = np.full(n, None, dtype=object)
+        action = np.full(n * n_lists, todo, dtype=np.int8)
     else:
         assert match.seg_snap is not None
-        was = _was_member(snapshot, targets, match.seg_snap)
-        action = np.where(was, REMOVE, NONE).astype(np.int8)
-        emails = snapshot.emails[match.seg_snap] if n else np.full(0, None, dtype=object)
-    return ChangeSet(
+        known = match.seg_snap >= 0
+        was_known = _was_member(snapshot, targets, match.seg_snap[known]).reshape(-1, n_lists)
+        was.reshape(n, n_lists)[known] = was_known
+        action = np.where(was == (todo == REMOVE), todo, NONE).astype(np.int8)
+        emails[known] = snapshot.emails[match.seg_snap[known]]
+    cs = ChangeSet(
         contact_ids=match.seg_ids,
         list_ids=targets,
         pair_contact=pair_contact,
@@ -644,6 +697,70 @@ def _change_set(
         known=snapshot is not None,
         emails=emails,
     )
+    if kind is RunKind.SYNC:
+        assert snapshot is not None and match.seg_snap is not None
+        return _with_leavers(cs, snapshot, match.seg_snap)
+    return cs
+
+
+def _with_leavers(cs: ChangeSet, snapshot: MembershipSnapshot, seg_snap: np.ndarray) -> ChangeSet:
+    """A sync's change set: the segment's pairs, then every member of a target list
+    outside the segment, with a pair for each target list (removed where a member)."""
+    owner, _ = snapshot.member_matrix()
+    extra = np.setdiff1d(np.unique(owner), seg_snap)
+    n, n_lists = len(cs.contact_ids), len(cs.list_ids)
+    was = _was_member(snapshot, cs.list_ids, extra)
+    return cs.replace(
+        contact_ids=np.concatenate([cs.contact_ids, snapshot.contact_ids[extra]]),
+        emails=np.concatenate([np.asarray(cs.emails, dtype=object), snapshot.emails[extra]]),
+        pair_contact=np.repeat(np.arange(n + len(extra), dtype=np.int64), n_lists),
+        pair_list=np.tile(np.arange(n_lists, dtype=np.int64), n + len(extra)),
+        action=np.concatenate([cs.action, np.where(was, REMOVE, NONE).astype(np.int8)]),
+        was_member=np.concatenate([cs.was_member, was]),
+    )
+
+
+def check_max_removed(
+    cs: ChangeSet, snapshot: MembershipSnapshot, max_removed: float | int | None
+) -> None:
+    """The sync guard: refuse a change set that removes more than ``max_removed`` of
+    any list's current members (a share in (0, 1], or a count); None: no guard.
+
+    Example:
+        >>> snap = MembershipSnapshot.from_records(["l1"], [
+        ...     {"contact_id": "c1", "lists": ["l1"]},
+        ...     {"contact_id": "c2", "lists": ["l1"]}])
+        >>> cs = ChangeSet.from_pairs([("c1", "l1"), ("c2", "l1")], REMOVE, was_member=True)
+        >>> check_max_removed(cs, snap, 0.5)  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        ...
+        ccpandas.errors.PlanError: the sync would remove 2 of the 2 members of 'l1'
+    """
+    if max_removed is None:
+        return
+    sizes = snapshot.sizes()
+    for lid, leaving in cs.per_list(REMOVE).items():
+        size = sizes.get(lid, 0)
+        limit = max_removed * size if isinstance(max_removed, float) else max_removed
+        if leaving > limit:
+            raise PlanError(
+                f"the sync would remove {leaving:,} of the {size:,} members of "
+                f"{snapshot.name_of(lid)!r}, more than max_removed={max_removed!r} allows "
+                f"({int(limit):,}): check the segment, or raise max_removed (None turns the "
+                "guard off)",
+                values=[lid],
+            )
+
+
+def _mark_idle(match: _Match, cs: ChangeSet, kind: RunKind) -> None:
+    """Add and sync rows whose contact has nothing to send: ``already_member``/``kept``."""
+    n = len(match.seg_rows)
+    if not cs.known:
+        return
+    busy = np.bincount(cs.pair_contact[cs.action != NONE], minlength=len(cs.contact_ids))[:n]
+    idle = match.seg_rows[busy == 0]
+    match.codes[idle] = _IDLE_ROW[kind]
+    match.reasons[idle] = _IDLE_REASON[kind]
 
 
 def _was_member(

@@ -153,6 +153,8 @@ class RemovalPlan:
         membership: The membership snapshot's part
             (:class:`ccpandas.plan.membership.MembershipPlan`: every (contact, target list)
             pair, ``was_member``, ``will_leave``), or None (the default) without a snapshot.
+        kind: What the run does: ``"remove"`` (the default), ``"add"`` or ``"sync"``
+            (see :class:`~ccpandas.vocab.RunKind`).
 
     Example:
         >>> plan = plan_removal(
@@ -186,6 +188,8 @@ class RemovalPlan:
     #: The membership snapshot's part (:class:`ccpandas.plan.membership.MembershipPlan`):
     #: every (contact, target list) pair, was_member, will_leave. None without one.
     membership: Any = None
+    #: What the run does (a :class:`~ccpandas.vocab.RunKind`): remove, add or sync.
+    kind: str = "remove"
 
     @property
     def changes(self) -> pd.DataFrame:
@@ -460,7 +464,8 @@ class RemovalPlan:
         return out
 
     def _title(self) -> str:
-        return f"RemovalPlan ({self.source.kind.value}, nothing sent yet)"
+        what = {"add": "AddPlan", "sync": "SyncPlan"}.get(str(self.kind), "RemovalPlan")
+        return f"{what} ({self.source.kind.value}, nothing sent yet)"
 
     def __str__(self) -> str:
         lines, details = self._lines(), self._detail_lines()
