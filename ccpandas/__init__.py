@@ -16,7 +16,7 @@ from typing import Any
 
 from ccpandas import _env
 from ccpandas import accessor as _accessor  # noqa: F401  (registers df.cc)
-from ccpandas.api import remove_from_lists, remove_list_memberships, wait
+from ccpandas.api import add_to_lists, remove_from_lists, remove_list_memberships, sync_lists, wait
 from ccpandas.errors import (
     ActivityError,
     APIError,
@@ -116,6 +116,8 @@ __all__ = [
     "read_contacts",
     "read_segments",
     "remove_from_lists",
+    "add_to_lists",
+    "sync_lists",
     "remove_list_memberships",
     "resume",
     "run_result",

@@ -110,9 +110,12 @@ class CCAccessor:
         snapshot: bool | str = "auto",
         verify: bool = True,
         by: str = "auto",
+        kind: str = "remove",
+        max_removed: float | int | None = 0.5,
     ) -> RemovalPlan:
-        """Same as :meth:`plan_removal`, with ``snapshot="auto"`` (a preview of who
-        leaves whenever it is cheap, and always for email input).
+        """Plan a removal (as :meth:`plan_removal`, with ``snapshot="auto"``: a preview
+        of who leaves whenever it is cheap, and always for email input), an add or a
+        sync (``kind``); nothing is sent but the reads.
 
         Args:
             list_ids: The target lists: one list UUID or exact name of an active list, or
@@ -127,15 +130,28 @@ class CCAccessor:
             snapshot: {shared}
             verify: {shared:verify_plan}
             by: {shared}
+            kind: ``"remove"`` (the default), ``"add"`` or ``"sync"``: what
+                :meth:`remove_from_lists`, :meth:`add_to_lists` or :meth:`sync_lists`
+                would send.
+            max_removed: A sync's guard (see :meth:`sync_lists`). Default 0.5.
 
         Returns:
-            A :class:`~ccpandas.plan.planner.RemovalPlan`.
+            A :class:`~ccpandas.plan.planner.RemovalPlan` (shown as ``AddPlan`` or
+            ``SyncPlan`` for those kinds).
 
         Example:
             >>> df.cc.plan(["Newsletter"], "email", client=client).changes  # doctest: +SKIP
         """
-        return self.plan_removal(
-            list_ids, column, client=client, snapshot=snapshot, verify=verify, by=by
+        return api.plan_list_removal(
+            self._obj,
+            list_ids,
+            column=column,
+            client=client,
+            snapshot=snapshot,
+            verify=verify,
+            by=by,
+            kind=api.RunKind(kind),
+            max_removed=max_removed,
         )
 
     @shared_params
@@ -210,6 +226,90 @@ class CCAccessor:
         return api.remove_frame(
             self._obj, targets, options, choice, column=column, client=client, journal=journal
         )
+
+    @shared_params
+    def add_to_lists(
+        self,
+        list_ids: str | Iterable[str],
+        column: str = "contact_id",
+        *,
+        client: Client | None = None,
+        dry_run: bool = False,
+        wait: bool = True,
+        progress: Any = "auto",
+        timeout: float | None = None,
+        wait_for_quota: bool = False,
+        snapshot: bool | str = "auto",
+        verify: bool = True,
+        by: str = "auto",
+        journal: bool = True,
+    ) -> RemovalResult:
+        """Put this frame's contacts (``column``) on ``list_ids``: see
+        :func:`ccpandas.add_to_lists`, which takes the same arguments.
+
+        Args:
+            list_ids: The target lists: list UUIDs or exact names of active lists.
+            column: The column that holds the contacts (ids or email addresses).
+                Default ``"contact_id"``.
+            client: {shared}
+            dry_run: {shared}
+            wait: {shared}
+            progress: {shared}
+            timeout: {shared}
+            wait_for_quota: {shared}
+            snapshot: {shared}
+            verify: {shared}
+            by: {shared}
+            journal: True (the default) journals the run; False records nothing.
+
+        Example:
+            >>> df.cc.add_to_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
+        """
+        return api._change(api.RunKind.ADD, locals(), data=self._obj)
+
+    @shared_params
+    def sync_lists(
+        self,
+        list_ids: str | Iterable[str],
+        column: str = "contact_id",
+        *,
+        max_removed: float | int | None = 0.5,
+        client: Client | None = None,
+        dry_run: bool = False,
+        wait: bool = True,
+        progress: Any = "auto",
+        timeout: float | None = None,
+        wait_for_quota: bool = False,
+        snapshot: bool | str = "auto",
+        verify: bool = True,
+        by: str = "auto",
+        journal: bool = True,
+    ) -> RemovalResult:
+        """Make each of ``list_ids`` hold exactly this frame's contacts: see
+        :func:`ccpandas.sync_lists`, which takes the same arguments.
+
+        Args:
+            list_ids: The lists to sync: list UUIDs or exact names of active lists.
+            column: The column that holds the contacts (ids or email addresses).
+                Default ``"contact_id"``.
+            max_removed: The most a sync may remove from one list: a share of its
+                members (a float in (0, 1]), a count (an int), or None (no guard).
+                Default 0.5.
+            client: {shared}
+            dry_run: {shared}
+            wait: {shared}
+            progress: {shared}
+            timeout: {shared}
+            wait_for_quota: {shared}
+            snapshot: {shared}
+            verify: {shared}
+            by: {shared}
+            journal: True (the default) journals the run; False records nothing.
+
+        Example:
+            >>> df.cc.sync_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
+        """
+        return api._change(api.RunKind.SYNC, locals(), data=self._obj)
 
     @shared_params
     def resume(

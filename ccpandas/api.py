@@ -28,7 +28,7 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
-from ccpandas.plan.membership import detect_key
+from ccpandas.plan.membership import detect_key, max_removed_value
 from ccpandas.plan.planner import (
     RemovalPlan,
     frame_column,
@@ -38,6 +38,7 @@ from ccpandas.plan.planner import (
     plan_removal,
     plan_source_removal,
     resolve_list_ids,
+    as_kind,
     retarget,
     stand_ins,
 )
@@ -49,7 +50,7 @@ from ccpandas.run.result import RemovalResult, resume_call_text
 from ccpandas.run.runner import Journal, NullJournal, Runner
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
 from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
-from ccpandas.vocab import RunOutcome, RunState, sql_list
+from ccpandas.vocab import RunKind, RunOutcome, RunState, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -186,9 +187,11 @@ def plan_list_removal(
     verify: bool = True,
     by: str = "auto",
     progress: Any = False,
+    kind: str = "remove",
+    max_removed: float | int | None = 0.5,
 ) -> RemovalPlan:
-    """Plan removing the contacts of ``data[column]`` (ids or emails) from ``list_ids``;
-    sends no removal. Everything that can be checked without a request is checked
+    """Plan removing (``kind``: adding, syncing) the contacts of ``data[column]`` (ids
+    or emails) from ``list_ids``; sends no change. Everything that can be checked without a request is checked
     first (the column, its dtype, the ids), so bad data never costs one; then list
     names take one listing, and a membership snapshot (``snapshot=True``/``"auto"``,
     see :doc:`removing`) reads the lists' members and shows who will leave in
@@ -202,7 +205,16 @@ def plan_list_removal(
             stacklevel=2,
         )
     values = list_values(list_ids)
-    return _plan_list(data, values, column=column, client=client, choice=choice, progress=progress)
+    return _plan_list(
+        data,
+        values,
+        column=column,
+        client=client,
+        choice=choice,
+        progress=progress,
+        kind=RunKind(kind),
+        max_removed=max_removed_value(max_removed) if kind == RunKind.SYNC else None,
+    )
 
 
 def _plan_list(
@@ -213,11 +225,18 @@ def _plan_list(
     client: Client | None = None,
     choice: SnapshotChoice,
     progress: Any = False,
+    kind: str = "remove",
+    max_removed: float | int | None = None,
 ) -> RemovalPlan:
     """:func:`plan_list_removal` below its checks: ``values`` read by
     :func:`list_values`, ``choice`` checked."""
     names = list_names(values)
     snapshot = choice.snapshot
+    if kind == "sync" and snapshot is False:
+        raise PlanError(
+            "a sync reads the lists first (it removes every member outside the frame): "
+            "snapshot=False cannot sync"
+        )
     try:
         column_values = data if isinstance(data, pd.Series) else frame_column(data, column)
         text = holds_text(column_values.dtype)
@@ -229,7 +248,7 @@ def _plan_list(
         raise (names_not_looked_up(exc, names) if names else exc) from None
     if checked is not None and snapshot is False:
         plan = retarget(checked, _resolve(values, client)) if names else checked
-        return _with_usage(plan, client)
+        return _with_usage(as_kind(plan, kind), client)
     targets = _resolve(values, client)
     # -- membership snapshot (ccpandas.read.snapshot)
     from ccpandas.read.snapshot import prepare_frame_plan
@@ -241,6 +260,8 @@ def _plan_list(
         choice=dataclasses.replace(choice, by=key),
         column=column,
         progress=progress,
+        kind=kind,
+        max_removed=max_removed,
     )
     return _with_usage(plan, client)
 
@@ -449,16 +470,156 @@ def remove_frame(
     column: str = "contact_id",
     client: Client | None = None,
     journal: bool = True,
+    kind: str = "remove",
+    max_removed: float | int | None = None,
 ) -> RemovalResult:
-    """:func:`remove_from_lists` (and ``df.cc.remove_from_lists``) below its checks:
-    ``targets`` read by :func:`list_values`, the bundles checked, the client checked."""
+    """:func:`remove_from_lists`, :func:`add_to_lists` and :func:`sync_lists` (and their
+    ``df.cc`` methods) below their checks: ``targets`` read by :func:`list_values`, the
+    bundles checked, the client checked."""
     # One reporter for the whole call: the membership read and the removal show in one
     # display (one pair of tqdm bars at a time), not one display each.
     options = options.replace(progress=make_reporter(options.progress))
     plan = _plan_list(
-        data, targets, column=column, client=client, choice=choice, progress=options.progress
+        data,
+        targets,
+        column=column,
+        client=client,
+        choice=choice,
+        progress=options.progress,
+        kind=kind,
+        max_removed=max_removed,
     )
     return execute(plan, client, options, journal=journal)
+
+
+@shared_params
+def add_to_lists(
+    data: pd.DataFrame | pd.Series,
+    list_ids: str | Iterable[str],
+    *,
+    column: str = "contact_id",
+    client: Client | None = None,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+    wait_for_quota: bool = False,
+    snapshot: bool | str = "auto",
+    verify: bool = True,
+    by: str = "auto",
+    journal: bool = True,
+) -> RemovalResult:
+    """Put the contacts in ``data[column]`` on the lists ``list_ids`` (UUIDs or exact
+    names), with ``POST /activities/add_list_memberships``. No contact is created.
+
+    With a membership snapshot only contacts not yet on a list are sent for it (rows
+    on every list already say ``already_member``); addresses on none of the lists are
+    looked up (``not_a_contact`` when no contact has one), the cheaper way: one
+    ``GET /contacts?email=`` each, or every contact read. Then it runs, is verified
+    and journaled exactly as :func:`remove_from_lists`; ``result.undo()`` takes the
+    added contacts off again.
+
+    Args:
+        data: The contacts: a DataFrame (its ``column`` is read) or a Series of
+            contact ids or email addresses. It is never changed.
+        list_ids: The target lists: one list UUID or exact name of an active list, or
+            several, e.g. ``["Newsletter"]``.
+        column: The column of ``data`` that holds the contacts. Default ``"contact_id"``.
+        client: {shared}
+        dry_run: {shared}
+        wait: {shared}
+        progress: {shared}
+        timeout: {shared}
+        wait_for_quota: {shared}
+        snapshot: {shared}
+        verify: {shared}
+        by: {shared}
+        journal: True (the default) records the run in the journal on disk
+            (``ccpandas.resume(result.run_id)``, ``ccpandas.runs()``); False records
+            nothing.
+
+    Returns:
+        A :class:`~ccpandas.RemovalResult` (shown as ``AddResult``): ``rows`` per input
+        row, ``changes`` per (contact, list) pair with ``action`` and ``outcome``.
+
+    Example:
+        >>> result = add_to_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
+    """
+    return _change(RunKind.ADD, locals())
+
+
+@shared_params
+def sync_lists(
+    data: pd.DataFrame | pd.Series,
+    list_ids: str | Iterable[str],
+    *,
+    column: str = "contact_id",
+    max_removed: float | int | None = 0.5,
+    client: Client | None = None,
+    dry_run: bool = False,
+    wait: bool = True,
+    progress: Any = "auto",
+    timeout: float | None = None,
+    wait_for_quota: bool = False,
+    snapshot: bool | str = "auto",
+    verify: bool = True,
+    by: str = "auto",
+    journal: bool = True,
+) -> RemovalResult:
+    """Make each list of ``list_ids`` hold exactly the contacts of ``data[column]``
+    that exist: add the missing ones and remove every other member, in one run, one
+    journal entry and one result. It always reads the lists first.
+
+    Args:
+        data: The segment: a DataFrame (its ``column`` is read) or a Series of contact
+            ids or email addresses. It is never changed.
+        list_ids: The lists to sync: UUIDs or exact names of active lists.
+        column: The column of ``data`` that holds the contacts. Default ``"contact_id"``.
+        max_removed: The guard against a wrong or empty segment: the most a sync may
+            remove from any one list, as a share of its current members (a float in
+            (0, 1]) or a count (an int). More is a :class:`~ccpandas.PlanError`
+            before any request is sent. None turns it off. Default 0.5.
+        client: {shared}
+        dry_run: {shared}
+        wait: {shared}
+        progress: {shared}
+        timeout: {shared}
+        wait_for_quota: {shared}
+        snapshot: {shared}
+        verify: {shared}
+        by: {shared}
+        journal: True (the default) records the run in the journal on disk
+            (``ccpandas.resume(result.run_id)``, ``ccpandas.runs()``); False records
+            nothing.
+
+    Returns:
+        A :class:`~ccpandas.RemovalResult` (shown as ``SyncResult``); its ``changes``
+        hold the adds and the removals (``action``).
+
+    Example:
+        >>> result = sync_lists(segment, ["Newsletter"], client=client)  # doctest: +SKIP
+    """
+    return _change(RunKind.SYNC, locals())
+
+
+def _change(kind: RunKind, given: dict[str, Any], data: Any = None) -> RemovalResult:
+    """Add or sync (``given``: the public call's arguments), checked before anything."""
+    options = RunOptions.pick(given)
+    choice = SnapshotChoice(snapshot=given["snapshot"], by=given["by"])
+    check_client(given["client"])
+    check_flags(journal=given["journal"])
+    max_removed = max_removed_value(given.get("max_removed"))
+    return remove_frame(
+        given["data"] if data is None else data,
+        list_values(given["list_ids"]),
+        options,
+        choice,
+        column=given["column"],
+        client=given["client"],
+        journal=given["journal"],
+        kind=kind,
+        max_removed=max_removed,
+    )
 
 
 @shared_params
@@ -638,6 +799,7 @@ RUN_COLUMNS = (
     "kind",
     "parent",
     "restored_memberships",
+    "changed_memberships",
     "outcome",
 )
 #: What :func:`runs` says about a run.

@@ -89,6 +89,9 @@ class ChangeSet:
     known: bool = True
     emails: np.ndarray | None = None
     pair_batch: np.ndarray | None = None
+    #: A pair absent from a known set is no membership (a read of the lists built it);
+    #: False for a set that names only its own pairs (an undo's).
+    complete: bool = True
 
     # -- building ----------------------------------------------------------------------
     @classmethod
@@ -372,7 +375,7 @@ def _union_safe(cs: ChangeSet, code: int) -> bool:
     noop = (cs.action == NONE) & (cs.was_member == (code == ADD))
     if (mine & (cs.action != code) & ~noop).any():
         return False
-    if code == REMOVE and not cs.mask(ADD).any():
+    if code == REMOVE and cs.complete and not cs.mask(ADD).any():
         return True  # a known set's absent pair is no membership: removing it is a no-op
     per = np.bincount(cs.pair_contact[mine], minlength=len(cs.contact_ids))[carriers]
     return bool((per == len(cs.list_ids)).all())

@@ -64,7 +64,7 @@ from ccpandas.plan.changes import (
 )
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration
-from ccpandas.vocab import PairOutcome, RowStatus, RunKind
+from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -752,6 +752,31 @@ def check_max_removed(
             )
 
 
+def max_removed_value(value: Any) -> float | int | None:
+    """``max_removed`` checked: None, a share in (0, 1] (a float) or a count >= 0
+    (an int).
+
+    Example:
+        >>> max_removed_value(0.5), max_removed_value(200), max_removed_value(None)
+        (0.5, 200, None)
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(
+            f"max_removed must be a share (a float in (0, 1]), a count (an int) or None, "
+            f"not {value!r}"
+        )
+    if isinstance(value, float) and not 0 < value <= 1:
+        raise ValueError(
+            f"max_removed={value!r}: a share must be in (0, 1]; give a count as an int "
+            "(e.g. 200), or None to turn the guard off"
+        )
+    if isinstance(value, int) and value < 0:
+        raise ValueError(f"max_removed={value!r}: a count cannot be negative")
+    return value
+
+
 def _mark_idle(match: _Match, cs: ChangeSet, kind: RunKind) -> None:
     """Add and sync rows whose contact has nothing to send: ``already_member``/``kept``."""
     n = len(match.seg_rows)
@@ -953,6 +978,7 @@ def changes_frame(
         was[:] = pd.NA
     leave = pd.array(m.will_leave == 1, dtype="boolean")
     leave[m.will_leave < 0] = pd.NA
+    action = np.asarray([str(a) for a in _ACTION_WORDS], dtype=object)[m.change_set.action]
     frame = pd.DataFrame(
         {
             "contact_id": m.contact_ids[m.pair_contact] if n else np.empty(0, dtype=object),
@@ -961,6 +987,7 @@ def changes_frame(
             "list_name": pd.Categorical.from_codes(
                 m.pair_list, categories=pd.Index(unique_names(list(lids), names), dtype=object)
             ),
+            "action": pd.Categorical(action, categories=[str(a) for a in _ACTION_WORDS]),
             "was_member": was,
             "will_leave": leave,
         }
@@ -986,21 +1013,33 @@ def _outcomes(
         batch_states = [source_state]
     still = _still_member(m, after, lids) if after is not None else None
     was, action = cs.was_member, cs.action
-    idle = np.where(was, str(PairOutcome.KEPT), str(PairOutcome.NOT_A_MEMBER))
+    on = PairOutcome.ALREADY_MEMBER if m.kind == RunKind.ADD else PairOutcome.KEPT
+    idle = np.where(was, str(on), str(PairOutcome.NOT_A_MEMBER))
     removed, kept = str(PairOutcome.REMOVED), str(PairOutcome.KEPT)
+    added = str(PairOutcome.ADDED)
+    states = np.asarray(list(batch_states or ()), dtype=object)
+    states[states == added] = removed  # a completed batch's row status, whatever its action
     out = pair_outcomes(
         cs,
-        batch_states or (),
+        states.tolist(),
         still,
-        words={REMOVE: (removed, str(PairOutcome.STILL_MEMBER)), BY_API: (removed, kept)},
+        words={
+            REMOVE: (removed, str(PairOutcome.STILL_MEMBER)),
+            BY_API: (removed, kept),
+            ADD: (added, str(PairOutcome.NOT_ADDED)),
+        },
         idle=idle,
-        completed=removed,  # a completed removal's row status
+        completed=removed,
         credit_read=True,
     )
     if still is not None and cs.known:
         out[(action == NONE) & was & ~still] = removed  # gone from the list, by whoever
         out[(action == BY_API) & still] = kept  # the API decided to keep it
     return np.asarray(out, dtype=object)
+
+
+#: ``changes["action"]``'s words, by action code (NONE, REMOVE, ADD, BY_API).
+_ACTION_WORDS = (Action.NONE, Action.REMOVE, Action.ADD, Action.BY_API)
 
 
 def _still_member(m: MembershipPlan, after: MembershipSnapshot, lids: np.ndarray) -> np.ndarray:
@@ -1104,6 +1143,7 @@ def membership_meta(m: MembershipPlan) -> dict[str, Any]:
         for name, code in (
             (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL),
             (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER),
+            (RowStatus.NOT_A_CONTACT.value, _NOT_A_CONTACT),
         ):
             codes[name] = np.flatnonzero(m.row_codes == code).tolist()
     return {
@@ -1126,6 +1166,7 @@ def restore_email_rows(rows: pd.DataFrame, codes: Mapping[str, list[int]]) -> pd
     for name, code, reason in (
         (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL, REASON_INVALID_EMAIL),
         (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER, REASON_NOT_A_MEMBER),
+        (RowStatus.NOT_A_CONTACT.value, _NOT_A_CONTACT, REASON_NOT_A_CONTACT),
     ):
         pos = np.asarray(codes.get(name, []), dtype=np.int64)
         status[pos] = code
@@ -1158,7 +1199,7 @@ def unknown_membership(plan: Any) -> MembershipPlan:
         list_ids=tuple(plan.list_ids),
         pair_contact=np.repeat(np.arange(n, dtype=np.int64), n_lists),
         pair_list=np.tile(np.arange(n_lists, dtype=np.int64), n),
-        action=np.full(n * n_lists, REMOVE, dtype=np.int8),
+        action=np.full(n * n_lists, ADD if plan.kind == RunKind.ADD else REMOVE, dtype=np.int8),
         was_member=np.zeros(n * n_lists, dtype=bool),
         known=False,
         pair_batch=cross_pair_batch(n, n_lists),
@@ -1169,4 +1210,5 @@ def unknown_membership(plan: Any) -> MembershipPlan:
         change_set=cs,
         lookup="none",
         naive_requests=plan.n_requests,
+        kind=plan.kind,
     )

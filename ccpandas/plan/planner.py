@@ -44,6 +44,7 @@ from ccpandas.models import (
     MAX_TAGS_PER_REQUEST,
     Batch,
     IdSlice,
+    MembershipAction,
     Source,
     SourceKind,
     chunked,
@@ -105,7 +106,15 @@ _EXAMPLES = 5
 
 
 #: The columns of ``plan.changes``: one row per (contact, target list) pair.
-CHANGE_COLUMNS = ("contact_id", "email", "list_id", "list_name", "was_member", "will_leave")
+CHANGE_COLUMNS = (
+    "contact_id",
+    "email",
+    "list_id",
+    "list_name",
+    "action",
+    "was_member",
+    "will_leave",
+)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -621,6 +630,22 @@ def plan_removal(
         daily_quota=int(daily_quota),
         notes=notes,
     )
+
+
+def as_kind(plan: RemovalPlan, kind: str) -> RemovalPlan:
+    """A plan made without a read of the lists, for ``kind``: an add sends the same
+    requests to ``add_list_memberships`` (every contact to every list).
+
+    Example:
+        >>> p = as_kind(plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+        ...                          "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"), "add")
+        >>> p.kind, p.batches[0].action.value
+        ('add', 'add_list_memberships')
+    """
+    if kind == "remove":
+        return plan
+    batches = tuple(dataclasses.replace(b, action=MembershipAction.ADD) for b in plan.batches)
+    return dataclasses.replace(plan, batches=batches, kind=kind)
 
 
 def _contact_batches(

@@ -41,7 +41,7 @@ from ccpandas.models import (
     Source,
     SourceKind,
 )
-from ccpandas.plan.changes import ADD, NONE, ChangeSet, pair_outcomes
+from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
 from ccpandas.plan.planner import _duration
 from ccpandas.vocab import PairOutcome
 
@@ -62,7 +62,14 @@ __all__ = [
 #: "Each contact can be a member of up to 50 lists" (the API's documented limit).
 MAX_LISTS_PER_CONTACT = 50
 #: What the fresh read decides for each pair.
-DECISIONS = ("restore", PairOutcome.ALREADY_MEMBER.value, PairOutcome.CANNOT_RESTORE.value)
+DECISIONS = (
+    "restore",
+    PairOutcome.ALREADY_MEMBER.value,
+    PairOutcome.CANNOT_RESTORE.value,
+    # the undo of an add or a sync: a pair it added comes off again, if still there
+    "remove",
+    PairOutcome.NOT_A_MEMBER.value,
+)
 #: Why a pair cannot be put back.
 CANNOT_RESTORE_REASONS = {
     "deleted": "the contact was deleted since the removal",
@@ -130,10 +137,18 @@ def decide_undo(
     reason: list[str | None] = [None] * len(cids)
     # Pairs that could go back, per contact, to apply the 50-list limit in list order.
     candidates: dict[str, list[int]] = {}
+    take_off = (
+        pairs["undo_action"].astype(str).eq("remove").tolist()
+        if "undo_action" in pairs.columns
+        else [False] * len(cids)
+    )
     for i, (cid, lid) in enumerate(zip(cids, lids, strict=True)):
         status, now_on = contacts.get(cid, ("deleted", ()))
         status_out.append(status)
-        if status == "deleted":
+        if take_off[i]:  # an added pair: off again if it is still there
+            on = lid in live_lists and lid in {str(x).lower() for x in now_on}
+            decision[i] = "remove" if on else PairOutcome.NOT_A_MEMBER.value
+        elif status == "deleted":
             decision[i], reason[i] = PairOutcome.CANNOT_RESTORE.value, "deleted"
         elif lid not in live_lists:
             decision[i], reason[i] = PairOutcome.CANNOT_RESTORE.value, "list_deleted"
@@ -320,11 +335,14 @@ class UndoPlan:
         """(label, text) lines of the plan's text and HTML."""
         per = self.restore_per_list()
         back = ", ".join(f"{k} {v:,}" for k, v in per.items()) or "none"
+        off = self.pairs[self.pairs["decision"] == "remove"]
         lines = [
             ("undoes run", self.parent_run_id),
-            ("memberships removed", f"{self.n_rows:,}"),
+            ("memberships " + ("changed" if len(off) else "removed"), f"{self.n_rows:,}"),
             ("will be added back", f"{int(self.restore_mask.sum()):,} ({back})"),
         ]
+        if len(off):
+            lines.append(("will be taken off", f"{len(off):,} ({_per_text(self._per_list(off))})"))
         already = self.pairs[self.pairs["decision"] == PairOutcome.ALREADY_MEMBER.value]
         if len(already):
             lines.append(
@@ -415,7 +433,10 @@ def plan_undo(
     pairs = list(zip(frame["contact_id"].tolist(), frame["list_id"].tolist(), strict=True))
     cs = ChangeSet.from_pairs(pairs, ADD, list_order=list_ids, was_member=False)
     restore = (frame["decision"] == "restore").to_numpy()
-    batches, cs = cs.replace(action=np.where(restore, ADD, NONE).astype(np.int8)).batched()
+    off = (frame["decision"] == "remove").to_numpy()
+    action = np.where(restore, ADD, np.where(off, REMOVE, NONE)).astype(np.int8)
+    # The set names only its pairs: a request never takes in a contact's other lists.
+    batches, cs = cs.replace(action=action, was_member=off, complete=False).batched()
     notes: tuple[str, ...] = ()
     if not batches:
         notes = ("nothing to add: every pair is already back or cannot be restored",)
@@ -462,7 +483,10 @@ def undo_changes(
         cs,
         batch_states,
         after,
-        words={ADD: (str(PairOutcome.RESTORED), str(PairOutcome.NOT_RESTORED))},
+        words={
+            ADD: (str(PairOutcome.RESTORED), str(PairOutcome.NOT_RESTORED)),
+            REMOVE: (str(PairOutcome.REMOVED), str(PairOutcome.STILL_MEMBER)),
+        },
         idle=frame["decision"].astype(str).to_numpy(dtype=object),
     )
     reason = frame["reason"].to_numpy(dtype=object).copy()

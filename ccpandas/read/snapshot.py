@@ -410,6 +410,78 @@ def lookup_emails(
     )
 
 
+def resolve_addresses(
+    client: Any, addresses: Sequence[str], snap: MembershipSnapshot
+) -> tuple[MembershipSnapshot, str]:
+    """``snap`` with the contacts of ``addresses`` that are on none of its lists (an
+    add or sync by email must know them), and a note of how they were found: one
+    ``GET /contacts?email=`` each, or every contact read (a count, then pages of 500),
+    whichever costs fewer requests. An address no contact has stays unknown.
+
+    Example:
+        >>> snap, how = resolve_addresses(client, ["new@example.com"], snap)  # doctest: +SKIP
+    """
+    known = set(snap.email_index.dropna().tolist())
+    missing = [a for a in dict.fromkeys(addresses) if a not in known]
+    if not missing:
+        return snap, ""
+    requests, how = len(missing), "one GET /contacts?email= per address"
+    records: list[dict[str, Any]] = []
+    pages = None
+    if len(missing) > 2:
+        body = client.request(
+            "GET", "/contacts", params={"status": "all", "limit": 1, "include_count": "true"}
+        )
+        pages = max(1, math.ceil(int(body.get("contacts_count") or 0) / READ_PAGE_SIZE))
+    if pages is not None and pages < len(missing):
+        wanted = set(missing)
+        records, requests = _read_all_contacts(client, wanted)
+        requests, how = requests + 1, "reading every contact (a count, then pages of 500)"
+    else:
+        for address in missing:
+            params = {"email": address, "include": _INCLUDE, "status": "all"}
+            body = client.request("GET", "/contacts", params=params)
+            records.extend(map(_record, body.get("contacts") or ()))
+        requests += 0 if pages is None else 1
+    merged = MembershipSnapshot.from_records(
+        snap.list_ids,
+        [*_snapshot_records(snap), *records],
+        list_names=snap.list_names,
+        requests=snap.requests + requests,
+    )
+    note = (
+        f"{len(missing):,} addresses on none of the target lists looked up by {how}: "
+        f"{requests:,} requests, {len(merged) - len(snap):,} contacts found"
+    )
+    return merged, note
+
+
+def _read_all_contacts(client: Any, wanted: set[str]) -> tuple[list[dict[str, Any]], int]:
+    """Every contact (``status=all``, with list memberships) whose address is wanted."""
+    params: dict[str, Any] | None = {"status": "all", "include": _INCLUDE, "limit": READ_PAGE_SIZE}
+    href: str | None = "/contacts"
+    records: list[dict[str, Any]] = []
+    pages = 0
+    while href:
+        body = client.request("GET", href, params=params)
+        pages, params = pages + 1, None
+        for item in body.get("contacts") or ():
+            if str(item.get("email_address", {}).get("address", "")).strip().lower() in wanted:
+                records.append(_record(item))
+        href = _next(body)
+    return records, pages
+
+
+def _snapshot_records(snap: MembershipSnapshot) -> list[dict[str, Any]]:
+    return [
+        {"contact_id": c, "email": e, "status": s, "lists": ls, "tags": ts}
+        for c, e, s, ls, ts in zip(
+            snap.contact_ids.tolist(), snap.emails.tolist(), snap.statuses.tolist(),
+            snap.lists, snap.tags, strict=True,
+        )
+    ]
+
+
 def choose_lookup(n_addresses: int, list_sizes: Sequence[int]) -> tuple[str, int]:
     """``("snapshot", reads)`` or ``("email lookups", n)``: whichever costs fewer requests.
 
@@ -551,9 +623,12 @@ def prepare_frame_plan(
     column: Any = "contact_id",
     progress: Any = False,
     journal: JournalDB | bool | None = True,
+    kind: str = "remove",
+    max_removed: float | int | None = None,
 ) -> Any:
-    """Plan removing the contacts of ``data[column]`` (ids or emails), reading a
-    membership snapshot when ``choice.snapshot`` says so (see :func:`auto_takes`).
+    """Plan removing (``kind``: adding, syncing) the contacts of ``data[column]`` (ids
+    or emails), reading a membership snapshot when ``choice.snapshot`` says so (see
+    :func:`auto_takes`; a sync always reads).
 
     The plan says what it chose and what it cost. Without a snapshot the plan is
     today's (every contact to every list).
@@ -567,15 +642,20 @@ def prepare_frame_plan(
     import dataclasses
 
     from ccpandas.plan import planner
-    from ccpandas.plan.membership import detect_key, plan_membership_removal
+    from ccpandas.plan.membership import detect_key, normalize_emails, plan_membership_removal
     from ccpandas.report.progress import make_reporter
 
     snapshot = choice.snapshot
     values, _ = planner._column_of(data, column)
     key = detect_key(values, choice.by) if len(values) else "contact_id"
     base = None
+    if kind == "sync" and snapshot is False:
+        raise PlanError(
+            "a sync reads the lists first (it removes every member outside the frame): "
+            "snapshot=False cannot sync"
+        )
     if key == "contact_id":
-        base = planner.plan_removal(data, targets, column=column)
+        base = planner.as_kind(planner.plan_removal(data, targets, column=column), kind)
         if snapshot is False:
             return base
     elif snapshot is False:
@@ -591,7 +671,8 @@ def prepare_frame_plan(
     sizes = [info[t].members if t in info else 0 for t in targets]
     names = {t: i.name for t, i in info.items()}
     reads = snapshot_reads(sizes)
-    if base is not None and snapshot == "auto" and not auto_takes(key, reads, base.n_requests):
+    blind_ok = kind != "sync"
+    if blind_ok and base is not None and snapshot == "auto" and not auto_takes(key, reads, base.n_requests):
         note = (
             f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
             f"requests ({reads / base.rate:.0f} s), more than the {base.n_requests:,} removal "
@@ -610,6 +691,10 @@ def prepare_frame_plan(
         reporter=make_reporter(progress),
         journal=journal,
     )
+    note = ""
+    if key == "email" and kind != "remove":  # an address on no target list: who is it?
+        norm = normalize_emails(values)[0]
+        snap, note = resolve_addresses(client, [x for x in norm.tolist() if x is not None], snap)
     plan = plan_membership_removal(
         data,
         targets,
@@ -619,9 +704,11 @@ def prepare_frame_plan(
         rate=base.rate if base is not None else planner.DEFAULT_RATE,
         lookup=lookup,
         read_requests=snap.requests + 1,  # + the list listing for names and sizes
+        kind=kind,
+        max_removed=max_removed,
     )
     m = dataclasses.replace(plan.membership, snapshot_id=sid, verify_requests=verify_cost)
-    return dataclasses.replace(plan, membership=m)
+    return dataclasses.replace(plan, membership=m, notes=(*plan.notes, *([note] if note else ())))
 
 
 def _read_for_plan(

@@ -13,7 +13,7 @@ Example:
     >>> kind_of("undo").verified_column
     'restored_memberships'
     >>> sorted(k.value for k in KINDS)
-    ['remove', 'undo']
+    ['add', 'remove', 'sync', 'undo']
 """
 
 from __future__ import annotations
@@ -76,6 +76,9 @@ def _rebuild_undo(db: JournalDB, run_id: str, runner: Runner) -> Any:
 KINDS: dict[RunKind, Kind] = {
     RunKind.REMOVE: Kind(RunKind.REMOVE, _rebuild_removal, "removed_memberships"),
     RunKind.UNDO: Kind(RunKind.UNDO, _rebuild_undo, "restored_memberships"),
+    # Add and sync are the removal's engine with other actions: the same rebuild.
+    RunKind.ADD: Kind(RunKind.ADD, _rebuild_removal, "changed_memberships"),
+    RunKind.SYNC: Kind(RunKind.SYNC, _rebuild_removal, "changed_memberships"),
 }
 
 

@@ -23,7 +23,8 @@ from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededErro
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import REMOVAL_WORDS, KindWords, Summary
+from ccpandas.models import MembershipAction
+from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, KindWords, Summary
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import PairOutcome, RowStatus
 
@@ -46,11 +47,13 @@ def set_undo_handler(handler: Callable[..., Any] | None) -> None:
 
 
 log = logging.getLogger("ccpandas")
+_KIND_WORDS = {"add": ADD_WORDS, "sync": SYNC_WORDS}
 
 # Row statuses that are not batch states: a row's batch was never sent, or its
 # activity completed (the contact is out of the lists).
 _NOT_SENT = PairOutcome.NOT_SENT.value
 _REMOVED = PairOutcome.REMOVED.value
+_ADDED = PairOutcome.ADDED.value
 # A dry run's rows: they would be sent, and nothing was (not_sent means a real run
 # stopped before their batch went out).
 _PLANNED = RowStatus.PLANNED.value
@@ -68,6 +71,7 @@ _SENT_STATUSES: tuple[str, ...] = (
     BatchState.UNKNOWN,
     BatchState.PROCESSING,
     _REMOVED,
+    _ADDED,
 )
 _PRECEDENCE = {str(status): rank for rank, status in enumerate(_SENT_STATUSES)}
 
@@ -86,6 +90,10 @@ ROW_STATUSES = (
     RowStatus.INVALID_EMAIL.value,
     RowStatus.NOT_A_MEMBER.value,
     PairOutcome.STILL_MEMBER.value,
+    # add and sync (the same words as their pair outcomes)
+    RowStatus.NOT_A_CONTACT.value,
+    RowStatus.ALREADY_MEMBER.value,
+    PairOutcome.NOT_ADDED.value,
 )
 
 
@@ -97,7 +105,7 @@ def _batch_row_status(run: BatchRun, dry_run: bool = False) -> str:
     if dry_run:
         return _PLANNED
     if run.state is BatchState.COMPLETED:
-        return _REMOVED
+        return _ADDED if run.batch.action is MembershipAction.ADD else _REMOVED
     if run.state.busy:
         return str(BatchState.PROCESSING)
     if run.state is BatchState.PENDING:
@@ -131,8 +139,10 @@ class RemovalResult:
         >>> result.rows["status"].value_counts()  # doctest: +SKIP
     """
 
-    #: The words this kind of run is shown with (its summary reads them).
-    _words: KindWords = REMOVAL_WORDS
+    @property
+    def _words(self) -> KindWords:
+        """The words this kind of run is shown with (its summary reads them)."""
+        return _KIND_WORDS.get(str(getattr(self.plan, "kind", "remove")), REMOVAL_WORDS)
 
     @property
     def _truth_word(self) -> str:
@@ -423,8 +433,12 @@ class RemovalResult:
         if self.after is None:
             return "not verified"
         ch = self.changes
-        done = ch.loc[ch["outcome"] == self._words.truth, "list_name"].value_counts(sort=False)
-        return ", ".join(f"{k} {int(v):,}" for k, v in done.items()) or "none"
+        parts = []
+        for word in self._words.truths:
+            done = ch.loc[ch["outcome"] == word, "list_name"].value_counts(sort=False)
+            text = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
+            parts.append(f"{word} {text or 'none'}" if self._words.also else text or "none")
+        return "; ".join(parts)
 
     def _group_outcomes(self) -> dict[int, tuple[str, str | None, str | None]]:
         # Per contact group: (status, activity id, error) of its worst batch. One entry
@@ -857,9 +871,10 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
         reads = (reads or 0) + int(getattr(result.after, "requests", 0) or 0)
     verified: dict[str, int] | None = None
     if result.after is not None:
-        done = ch[ch["outcome"] == words.truth]
+        done = ch[ch["outcome"].isin(words.truths)]
         verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
-        truth = f"memberships {words.truth} (verified): {result.summary_text()}"
+        verb = " and ".join(words.truths)
+        truth = f"memberships {verb} (verified): {result.summary_text()}"
         loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
         truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
     else:
@@ -919,13 +934,19 @@ def _membership_rows(
     )
     if result.after is not None:
         ch = result.changes
-        still = set(ch.loc[ch["outcome"] == PairOutcome.STILL_MEMBER.value, "contact_id"].tolist())
-        if still:
-            hit = np.flatnonzero(planned)[
-                np.isin(rows["normalized_id"].to_numpy(dtype=object)[planned], list(still))
-            ]
-            status[hit] = PairOutcome.STILL_MEMBER.value
-            error[hit] = "still a member after the activity completed"
+        ids = rows["normalized_id"].to_numpy(dtype=object)[planned]
+        for word, why in _NOT_AS_ASKED.items():
+            wrong = ch.loc[ch["outcome"] == word, "contact_id"].tolist()
+            if wrong:
+                hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
+                status[hit], error[hit] = word, why
+
+
+#: A row whose contact has a pair that did not end as asked (verified by a re-read).
+_NOT_AS_ASKED = {
+    PairOutcome.NOT_ADDED.value: "not on the list after its add completed",
+    PairOutcome.STILL_MEMBER.value: "still a member after the activity completed",
+}
 
 
 def _no_changes() -> pd.DataFrame:

@@ -26,13 +26,16 @@ from typing import Any
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
 
-__all__ = ["REMOVAL_WORDS", "UNDO_WORDS", "KindWords", "ListFigures", "Summary", "fate_of"]
+__all__ = ["ADD_WORDS", "REMOVAL_WORDS", "SYNC_WORDS", "UNDO_WORDS", "KindWords", "ListFigures", "Summary", "fate_of"]
 
 # What each row status / pair outcome counts as. Batch states are the enum's words; the
 # others are the planner's, the membership pairs' and the undo's.
 _FATES: dict[str, Fate] = {
     PairOutcome.REMOVED.value: Fate.DONE,
     PairOutcome.RESTORED.value: Fate.DONE,
+    PairOutcome.ADDED.value: Fate.DONE,
+    PairOutcome.NOT_ADDED.value: Fate.FAILED,
+    RowStatus.NOT_A_CONTACT.value: Fate.SKIPPED,  # add/sync by email: never created
     PairOutcome.KEPT.value: Fate.DONE,  # an exclude row: kept in the lists, as asked
     PairOutcome.UNVERIFIED.value: Fate.DONE,  # its activity completed; no re-read (no snapshot)
     RowStatus.INVALID_ID.value: Fate.SKIPPED,
@@ -77,10 +80,22 @@ class KindWords:
     preview: bool = False  #: a dry run shows the plan's summary lines
     parent_label: str = "follows run"  #: how the run names its parent: "undoes run"
     status_column: str = "status"  #: the column of ``result.rows`` counted per status
+    also: str = ""  #: a second verified outcome: a sync's "removed" beside "added"
+
+    @property
+    def truths(self) -> tuple[str, ...]:
+        """Every pair outcome that counts as verified done: ("added", "removed")."""
+        return (self.truth, self.also) if self.also else (self.truth,)
 
 
 REMOVAL_WORDS = KindWords(
     "remove", "RemovalResult", PairOutcome.REMOVED.value, "rows", "rows by status", "activities"
+)
+ADD_WORDS = KindWords(
+    "add", "AddResult", PairOutcome.ADDED.value, "rows", "rows by status", "activities"
+)
+SYNC_WORDS = dataclasses.replace(
+    ADD_WORDS, kind="sync", title="SyncResult", also=PairOutcome.REMOVED.value
 )
 UNDO_WORDS = KindWords(
     "undo",
@@ -92,6 +107,7 @@ UNDO_WORDS = KindWords(
     preview=True,
     parent_label="undoes run",
     status_column="outcome",
+    also=PairOutcome.REMOVED.value,  # the undo of an add or a sync takes pairs off again
 )
 
 

@@ -217,10 +217,14 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             "to undo it again"
         )
     ch = parent.changes
-    removed = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, ["contact_id", "list_id"]]
-    if not len(removed):
-        raise PlanError(f"run {run_id} removed no membership: there is nothing to undo")
-    return removed.reset_index(drop=True)
+    done = ch["outcome"].isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value])
+    changed = ch.loc[done, ["contact_id", "list_id"]].reset_index(drop=True)
+    if not len(changed):
+        raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
+    # What reverses each pair: a removed one is added back, an added one taken off.
+    added = (ch.loc[done, "outcome"] == PairOutcome.ADDED.value).to_numpy()
+    changed["undo_action"] = np.where(added, "remove", "add")
+    return changed
 
 
 # --------------------------------------------------------------------------- the fresh read
@@ -315,7 +319,8 @@ def plan_undo_of(
         ):
             contacts[str(cid)] = (str(status), tuple(lists))
     # The others: their status (deleted?) and how many lists they are on (50 at most).
-    others = [c for c in dict.fromkeys(removed["contact_id"].tolist()) if c not in contacts]
+    readd = removed.loc[removed["undo_action"] == "add", "contact_id"]  # status, list count
+    others = [c for c in dict.fromkeys(readd.tolist()) if c not in contacts]
     found, spent = _contacts_now(client, others, reporter)
     contacts.update(found)
     requests += spent

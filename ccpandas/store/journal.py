@@ -399,7 +399,7 @@ class JournalDB:
                 requests it sent.
         """
         record = self.run_record(run_id)
-        if (record.get("kind") or RunKind.REMOVE) != RunKind.REMOVE:
+        if (record.get("kind") or RunKind.REMOVE) == RunKind.UNDO:
             raise CCError(
                 f"run {run_id} is an {record['kind']} (of run {record.get('parent')}), not "
                 "a removal: ccpandas.run_result() and ccpandas.resume() rebuild it"
@@ -545,8 +545,8 @@ class RunJournal:
         with db.transaction() as conn:
             conn.execute(
                 "INSERT INTO runs (run_id, created_at, updated_at, base_url, source, list_ids, "
-                "n_rows, n_contacts, n_batches, plan, rows, status) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ended')",
+                "n_rows, n_contacts, n_batches, plan, rows, status, kind) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ended', ?)",
                 (
                     run_id,
                     _iso(now),
@@ -559,6 +559,7 @@ class RunJournal:
                     plan.n_batches,
                     json.dumps(meta),
                     rows_blob,
+                    str(getattr(plan, "kind", RunKind.REMOVE)),
                 ),
             )
             conn.executemany(
@@ -1046,7 +1047,7 @@ def _rebuild_plan(
 ) -> RemovalPlan:
     """Plan the journaled input again (planning is pure), then check that it gives the
     very requests the run sent."""
-    from ccpandas.plan.planner import plan_removal, plan_source_removal
+    from ccpandas.plan.planner import as_kind, plan_removal, plan_source_removal
 
     given = _decode_input(record["rows"])
     list_ids = json.loads(record["list_ids"])
@@ -1054,13 +1055,15 @@ def _rebuild_plan(
     pace = {"rate": meta["rate"], "daily_quota": meta["daily_quota"]}
     column = meta["column"]
     with_snapshot = "membership" in meta and db is not None
+    run_kind = record.get("kind") or RunKind.REMOVE
     if kind is SourceKind.CONTACT_IDS and with_snapshot:
         from ccpandas.store.snapshots import rebuild_membership_plan
 
-        plan = rebuild_membership_plan(db, meta, given, list_ids, pace)  # type: ignore[arg-type]
+        plan = rebuild_membership_plan(db, meta, given, list_ids, pace, kind=run_kind)  # type: ignore[arg-type]
     elif kind is SourceKind.CONTACT_IDS:
         assert given is not None
         plan = plan_removal(given.rename(column), list_ids, column=column, **pace)
+        plan = as_kind(plan, run_kind)
     else:
         source = Source(kind, tuple(meta["source"]["values"]))
         plan = plan_source_removal(source, list_ids, exclude=given, confirm_all_active=True, **pace)

@@ -266,6 +266,7 @@ def rebuild_membership_plan(
     list_ids: Sequence[str],
     pace: Mapping[str, Any],
     base: Any = None,
+    kind: str = "remove",
 ) -> Any:
     """The plan of a journaled run with a snapshot, planned again from the journal:
     the snapshot's pages (ids only) and the run's id column."""
@@ -294,6 +295,7 @@ def rebuild_membership_plan(
             column=column,
             by="contact_id",
             allow_empty=mm["key"] == "email",
+            kind=kind,
             **pace,
         )
         m = plan.membership

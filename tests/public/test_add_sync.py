@@ -1,0 +1,115 @@
+"""Add and sync end to end over HTTP against the emulator: email and id input, the
+``max_removed`` guard, junk rows, verification, undo and the journal. Every expected
+membership is read independently from the emulator's ``Account``."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+import ccpandas
+from ccpandas.errors import PlanError
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+ADD = "/v3/activities/add_list_memberships"
+REMOVE = "/v3/activities/remove_list_memberships"
+
+
+def pairs_of(changes: pd.DataFrame, outcome: str, action: str | None = None) -> set:
+    sel = changes[changes["outcome"] == outcome]
+    if action is not None:
+        sel = sel[sel["action"] == action]
+    return set(zip(sel["contact_id"], sel["list_id"], strict=True))
+
+
+def test_add_by_email_sends_only_non_members_and_verifies(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=21, contacts=1500, **FAST)
+    client, acct = connect(emu), emu.account
+    a, b = acct.list_ids()[:2]
+    before = {a: acct.members(a), b: acct.members(b)}
+    on_both = next(iter(before[a] & before[b]))
+    outsiders = [c for c in acct.contact_ids("active") if c not in before[a] | before[b]][:30]
+    on_a = sorted(before[a] - before[b])[:20]
+    chosen = [on_both, *outsiders, *on_a]
+    emails = [acct.contact(c).email for c in chosen]
+    column = [
+        *[e.upper() if i % 2 else f" {e} " for i, e in enumerate(emails)],
+        emails[3],  # a duplicate
+        "not an address",
+        None,
+        "nobody@nowhere.example",  # no contact has it: never created
+    ]
+    df = pd.DataFrame({"email": column})
+    result = df.cc.add_to_lists([a, b], "email", client=client, progress=False)
+    status = result.rows["status"].astype(str).tolist()
+    assert status[0] == "already_member"
+    assert status[1 : len(chosen)] == ["added"] * (len(chosen) - 1)
+    assert status[len(chosen) :] == ["duplicate", "invalid_email", "missing", "not_a_contact"]
+    expected = {(c, lid) for c in chosen for lid in (a, b) if c not in before[lid]}
+    assert pairs_of(result.changes, "added", "add") == expected
+    assert pairs_of(result.changes, "already_member") == {
+        (c, lid) for c in chosen for lid in (a, b) if c in before[lid]
+    }
+    for lid in (a, b):
+        assert acct.members(lid) == before[lid] | {c for c, x in expected if x == lid}
+    assert result.ok and result.summary().exit_code == 0
+    # The fewest activities: all outsiders and the a-members share one request (adding a
+    # member again changes nothing), never a contact to a list it should not join.
+    assert acct.count(method="POST", route=ADD) == math.ceil(len(chosen) / 500)
+    assert acct.count(method="POST", route=REMOVE) == 0
+    assert "AddResult" in repr(result) and "added" in repr(result)
+    runs = ccpandas.runs().set_index("run_id")
+    assert runs.loc[result.run_id, "kind"] == "add"
+    assert acct.lists[a].name in runs.loc[result.run_id, "changed_memberships"]
+
+
+def test_sync_adds_the_segment_removes_the_rest_and_undo_reverses_it(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=22, contacts=1200, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))
+    keep = members[: len(members) * 3 // 4]
+    newcomers = [c for c in acct.contact_ids("active") if c not in set(members)][:40]
+    segment = pd.DataFrame({"contact_id": [*keep, *newcomers, "not-an-id", keep[0]]})
+    plan = segment.cc.plan([a], kind="sync", client=client)
+    assert "SyncPlan" in str(plan)
+    result = segment.cc.sync_lists([a], client=client, progress=False)
+    assert acct.members(a) == set(keep) | set(newcomers)
+    ch = result.changes
+    assert pairs_of(ch, "removed", "remove") == {(c, a) for c in members[len(keep) :]}
+    assert pairs_of(ch, "added", "add") == {(c, a) for c in newcomers}
+    assert pairs_of(ch, "kept") == {(c, a) for c in keep}
+    status = result.rows["status"].astype(str).tolist()
+    assert status[: len(keep)] == ["kept"] * len(keep)
+    assert status[len(keep) : -2] == ["added"] * len(newcomers)
+    assert status[-2:] == ["invalid_id", "duplicate"]
+    assert result.ok
+    undo = result.undo(progress=False)
+    assert undo.ok
+    assert acct.members(a) == set(members)
+
+
+def test_sync_guard_refuses_before_any_request(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=23, contacts=800, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))
+    small = pd.DataFrame({"contact_id": members[:2]})
+    with pytest.raises(PlanError, match="max_removed") as info:
+        small.cc.sync_lists([a], client=client, progress=False)
+    assert acct.lists[a].name in str(info.value)
+    assert f"{len(members) - 2:,} of the {len(members):,}" in str(info.value)
+    assert acct.count(method="POST") == 0
+    with pytest.raises(PlanError, match="max_removed"):
+        small.cc.sync_lists([a], client=client, progress=False, max_removed=5)
+    with pytest.raises(ValueError, match="max_removed"):
+        small.cc.sync_lists([a], client=client, max_removed=1.5)
+    with pytest.raises(TypeError, match="max_removed"):
+        small.cc.sync_lists([a], client=client, max_removed="half")
+    assert acct.count(method="POST") == 0
+    result = small.cc.sync_lists([a], client=client, progress=False, max_removed=None)
+    assert result.ok and acct.members(a) == set(members[:2])
