@@ -42,10 +42,18 @@ from ccpandas.emulator.tokens import TokenStore
 from ccpandas.emulator.validation import ActivityRequest, parse_activity_body
 from ccpandas.models import ENGAGEMENT_LEVELS
 
-__all__ = ["ACTIVITY_RETENTION", "REQUEST_LOG_SIZE", "Account", "RequestRecord"]
+__all__ = [
+    "ACTIVITY_RETENTION",
+    "NEW_SUBSCRIBER_WINDOW",
+    "REQUEST_LOG_SIZE",
+    "Account",
+    "RequestRecord",
+]
 
 #: Activities are kept this long after they are created (then GET answers 404).
 ACTIVITY_RETENTION = dt.timedelta(days=10)
+#: ``source.new_subscriber`` adds "contacts that subscribed within the last 30 days".
+NEW_SUBSCRIBER_WINDOW = dt.timedelta(days=30)
 #: The request log keeps the most recent this many requests.
 REQUEST_LOG_SIZE = 10_000
 
@@ -99,6 +107,12 @@ class Account:
         self.tokens = tokens
         self._contacts: dict[str, Contact] = {c.contact_id: c for c in data.contacts}
         self._by_ordinal: list[Contact] = list(data.contacts)
+        # GET /contacts?email= looks addresses up here instead of scanning the account:
+        # lower-cased address -> ids in account order (a list, as nothing stops a test
+        # from giving two contacts one address).
+        self._by_email: dict[str, list[str]] = collections.defaultdict(list)
+        for contact in data.contacts:
+            self._by_email[contact.email.lower()].append(contact.contact_id)
         self._lists: dict[str, ContactList] = {lst.list_id: lst for lst in data.lists}
         self._tags: dict[str, Tag] = {t.tag_id: t for t in data.tags}
         self._segments: dict[int, Segment] = {g.segment_id: g for g in data.segments}
@@ -255,6 +269,15 @@ class Account:
         """
         return self._contacts.get(contact_id)
 
+    def live_with_email(self, email: str) -> list[Contact]:
+        """The live records with this address, in account order (for the server, under
+        the lock); deleted contacts too, as ``GET /contacts`` filters by status later.
+
+        Args:
+            email: The address, lower case, e.g. ``"ana.silva@example.com"``.
+        """
+        return [self._contacts[cid] for cid in self._by_email.get(email, ())]
+
     def live_lists_of(self, contact_id: str) -> set[str] | frozenset[str]:
         """The live set of lists of one contact (for the server, under the lock).
 
@@ -345,6 +368,17 @@ class Account:
         """Contacts with status ``active`` (what ``all_active_contacts`` selects)."""
         with self.lock:
             return {c.contact_id for c in self._by_ordinal if c.status == "active"}
+
+    def new_subscribers(self) -> set[str]:
+        """Contacts who subscribed within the last 30 days (what ``new_subscriber``
+        selects): ``active`` ones whose opt-in (``created_at``) is that recent."""
+        with self.lock:
+            since = self.clock.now() - NEW_SUBSCRIBER_WINDOW
+            return {
+                c.contact_id
+                for c in self._by_ordinal
+                if c.status == "active" and c.created_at >= since
+            }
 
     def engaged(self, level: str) -> set[str]:
         """Non-deleted contacts at engagement ``level`` (unqualified/low/medium/high).
@@ -504,6 +538,8 @@ class Account:
             chosen = self.tagged(*values)
         elif kind == "all_active_contacts":
             chosen = self.active_contacts()
+        elif kind == "new_subscriber":
+            chosen = self.new_subscribers()
         elif kind == "engagement_level":
             chosen = self.engaged(values[0])
         else:  # segment_id
@@ -764,9 +800,44 @@ class Account:
             )
             self._contacts[contact.contact_id] = contact
             self._by_ordinal.append(contact)
+            self._by_email[email.lower()].append(contact.contact_id)  # the newest: last
             for tag_id in tags:
                 self._tagged[tag_id].add(contact.contact_id)
             return contact.contact_id
+
+    def set_contact_email(self, contact_id: str, email: str) -> None:
+        """Give a contact another email address at once (``updated_at`` becomes now).
+
+        ``GET /contacts?email=`` then finds it by the new address only. Change addresses
+        here, not on a record from :attr:`contacts`: the lookup index follows this call.
+        ``KeyError`` for an unknown contact.
+
+        Args:
+            contact_id: The contact's id (any case).
+            email: The new address, e.g. ``"ana@example.org"``.
+
+        Example:
+            >>> from ccpandas.emulator import Emulator
+            >>> acct = Emulator(seed=1, contacts=20, lists=2).account
+            >>> cid = acct.contact_ids()[0]
+            >>> acct.set_contact_email(cid, "Ana@Example.org")
+            >>> acct.contact(cid).email
+            'Ana@Example.org'
+        """
+        with self.lock:
+            self.sync()
+            contact = self._contacts[contact_id.lower()]
+            before = contact.email.lower()
+            old = self._by_email.get(before, [])
+            if contact.contact_id in old:
+                old.remove(contact.contact_id)
+            if not old:
+                self._by_email.pop(before, None)
+            contact.email = email
+            contact.updated_at = self.clock.now()
+            new = self._by_email[email.lower()]
+            new.append(contact.contact_id)
+            new.sort(key=lambda cid: self._contacts[cid].ordinal)
 
     def delete_contact(self, contact_id: str) -> None:
         """Delete a contact at once: status ``deleted``, ``deleted_at`` now, and out of

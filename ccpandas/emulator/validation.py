@@ -51,8 +51,15 @@ SOURCE_LIMITS = {
     "tag_ids": MAX_TAGS_PER_REQUEST,
 }
 _REMOVE_SOURCES = ("contact_ids", "list_ids", "all_active_contacts", "tag_ids", "engagement_level")
-_ADD_SOURCES = (*_REMOVE_SOURCES, "segment_id")
-_EXCLUDABLE = ("list_ids", "all_active_contacts")
+# segment_id is the spec's; new_subscriber only the developer guide's ("Add Contacts to
+# Lists"), which says to use it with exclude.
+_ADD_SOURCES = (*_REMOVE_SOURCES, "segment_id", "new_subscriber")
+#: The sources that ``true`` selects (``false`` is the spec's default: "not this source").
+_FLAG_SOURCES = ("all_active_contacts", "new_subscriber")
+_EXCLUDABLE = {
+    "remove": ("list_ids", "all_active_contacts"),
+    "add": ("list_ids", "all_active_contacts", "new_subscriber"),
+}
 
 
 def _bad(message: str) -> ErrorReply:
@@ -100,8 +107,8 @@ class ActivityRequest:
 
     def source_json(self) -> dict[str, Any]:
         """The ``source`` object as it was understood."""
-        if self.source_kind == "all_active_contacts":
-            return {"all_active_contacts": True}
+        if self.source_kind in _FLAG_SOURCES:
+            return {self.source_kind: True}
         if self.source_kind in ("engagement_level", "segment_id"):
             return {self.source_kind: self.source_values[0]}
         return {self.source_kind: list(self.source_values)}
@@ -165,9 +172,9 @@ def parse_activity_body(body: Any, *, kind: str) -> ActivityRequest:
     values: tuple[Any, ...]
     if source_kind in SOURCE_LIMITS:
         values = _uuid_array(value, f"source.{source_kind}", limit=SOURCE_LIMITS[source_kind])
-    elif source_kind == "all_active_contacts":
+    elif source_kind in _FLAG_SOURCES:
         if value is not True:
-            raise _bad("source.all_active_contacts must be true.")
+            raise _bad(f"source.{source_kind} must be true.")
         values = ()
     elif source_kind == "engagement_level":
         if value not in ENGAGEMENT_LEVELS:
@@ -189,10 +196,11 @@ def parse_activity_body(body: Any, *, kind: str) -> ActivityRequest:
             exclude = _uuid_array(
                 raw_exclude["contact_ids"], "exclude.contact_ids", limit=None, allow_empty=True
             )
-        if exclude and source_kind not in _EXCLUDABLE:
+        excludable = _EXCLUDABLE[kind]
+        if exclude and source_kind not in excludable:
             raise _bad(
-                "exclude.contact_ids is only allowed with source list_ids or "
-                f"all_active_contacts (this request's source is {source_kind})."
+                f"exclude.contact_ids is only allowed with source {' or '.join(excludable)} "
+                f"(this request's source is {source_kind})."
             )
     return ActivityRequest(kind, source_kind, values, list_ids, exclude)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -9,6 +10,10 @@ import requests
 from ccpandas.emulator import Emulator
 from ccpandas.emulator.replies import NAMESPACED_KEYS
 
+#: The official V3 spec, kept beside the repository (never copied into it).
+SPEC = (
+    Path(__file__).parents[2] / ".." / "shared" / "reference" / "constant-contact-v3-swagger.yaml"
+)
 #: Fast and unlimited: for tests that are not about the limits.
 FAST: dict[str, Any] = {"speed": 1e9, "rate": None, "daily_quota": None}
 

@@ -161,6 +161,53 @@ def test_contacts_filter_by_tag_status_and_email(emu: Emulator, api: Api) -> Non
     assert [c["contact_id"] for c in r.json()["contacts"]] == [someone.contact_id]
 
 
+def test_email_lookup_follows_address_changes_deletes_and_new_contacts(
+    emu: Emulator, api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acct = emu.account
+
+    def scan() -> list:
+        raise AssertionError("GET /contacts?email= scanned the whole account")
+
+    monkeypatch.setattr(acct, "contacts_in_order", scan)  # the index answers, or a 500
+
+    def found(email: str, **params: str) -> list[str]:
+        """Every contact id the lookup answers, following the next links."""
+        ids: list[str] = []
+        r = api.get("/contacts", params={"email": email, **params})
+        assert r.status_code == 200, r.text
+        while True:
+            ids += [c["contact_id"] for c in r.json()["contacts"]]
+            href = r.json().get("_links", {}).get("next", {}).get("href")
+            if not href:
+                return ids
+            r = api.get(href)
+
+    cid = acct.contact_ids(status="active")[5]
+    old = acct.contact(cid).email
+    assert found(old.upper()) == [cid]
+    acct.set_contact_email(cid, "New.Address@Example.ORG")
+    assert found(old, status="all") == []
+    new = "new.address@example.org"
+    assert found(new) == [cid]
+    shown = api.get("/contacts", params={"email": new, "include": "list_memberships"}).json()
+    assert shown["contacts"][0]["email_address"]["address"] == "New.Address@Example.ORG"
+    assert set(shown["contacts"][0]["list_memberships"]) == acct.lists_of(cid)
+
+    acct.delete_contact(cid)
+    assert found(new) == []  # the default status leaves deleted contacts out
+    assert found(new.upper(), status="all") == found(new, status="deleted") == [cid]
+
+    newcomer = acct.add_contact("NEW.address@example.org")  # the address is free again
+    assert found(new) == [newcomer]
+    assert found(new, status="all", limit="1") == [cid, newcomer]  # account order, 2 pages
+    r = api.get("/contacts", params={"email": new, "status": "all", "include_count": "true"})
+    assert r.json()["contacts_count"] == 2
+
+    acct.set_contact_email(newcomer, old)  # the first contact's old address
+    assert found(old) == [newcomer] and found(new, status="all") == [cid]
+
+
 def test_contacts_filter_by_dates(emu: Emulator, api: Api) -> None:
     cut = dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
     pages = api.pages("/contacts?created_after=2023-01-01T00:00:00Z&status=all&limit=500")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,13 +17,10 @@ import pytest
 yaml = pytest.importorskip("yaml")
 jsonschema = pytest.importorskip("jsonschema")
 
-from emu_support import FAST, Api  # noqa: E402
+from emu_support import FAST, SPEC, Api  # noqa: E402
 
 from ccpandas.emulator import Emulator, ManualClock  # noqa: E402
 
-SPEC = (
-    Path(__file__).parents[2] / ".." / "shared" / "reference" / "constant-contact-v3-swagger.yaml"
-)
 if not SPEC.is_file():
     pytest.skip(
         f"the Constant Contact V3 spec is not at {SPEC.resolve()} (it is kept beside the "
