@@ -799,7 +799,8 @@ RUN_COLUMNS = (
     "kind",
     "parent",
     "restored_memberships",
-    "changed_memberships",
+    "added_memberships",
+    "synced_memberships",
     "outcome",
 )
 #: What :func:`runs` says about a run.
@@ -830,7 +831,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     API selected them), ``state`` (see :data:`RUN_STATES`) and ``progress`` (the
     share of requests whose activity completed, 0 to 1), ``removed_memberships``
     (what the verification read found removed per list, e.g. "Newsletter 43,
-    Customers 16"; None for runs without one), ``kind`` (``remove`` or ``undo``),
+    Customers 16"; None for runs without one), ``kind`` (``remove``, ``add``, ``sync``
+    or ``undo``), ``added_memberships`` and ``synced_memberships`` (the same for an add
+    and a sync),
     ``parent`` (an undo: the run it reverses), ``restored_memberships`` (an undo's
     verified memberships back per list), ``outcome`` (the run's summary word, as
     ``result.summary()`` and the CLI say it: ``completed``, ``failed``,

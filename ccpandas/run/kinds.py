@@ -77,8 +77,8 @@ KINDS: dict[RunKind, Kind] = {
     RunKind.REMOVE: Kind(RunKind.REMOVE, _rebuild_removal, "removed_memberships"),
     RunKind.UNDO: Kind(RunKind.UNDO, _rebuild_undo, "restored_memberships"),
     # Add and sync are the removal's engine with other actions: the same rebuild.
-    RunKind.ADD: Kind(RunKind.ADD, _rebuild_removal, "changed_memberships"),
-    RunKind.SYNC: Kind(RunKind.SYNC, _rebuild_removal, "changed_memberships"),
+    RunKind.ADD: Kind(RunKind.ADD, _rebuild_removal, "added_memberships"),
+    RunKind.SYNC: Kind(RunKind.SYNC, _rebuild_removal, "synced_memberships"),
 }
 
 

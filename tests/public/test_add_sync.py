@@ -62,7 +62,7 @@ def test_add_by_email_sends_only_non_members_and_verifies(cc_emulator_factory, c
     assert "AddResult" in repr(result) and "added" in repr(result)
     runs = ccpandas.runs().set_index("run_id")
     assert runs.loc[result.run_id, "kind"] == "add"
-    assert acct.lists[a].name in runs.loc[result.run_id, "changed_memberships"]
+    assert acct.lists[a].name in runs.loc[result.run_id, "added_memberships"]
 
 
 def test_sync_adds_the_segment_removes_the_rest_and_undo_reverses_it(
