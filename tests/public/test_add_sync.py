@@ -5,6 +5,13 @@ membership is read independently from the emulator's ``Account``."""
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -113,3 +120,73 @@ def test_sync_guard_refuses_before_any_request(cc_emulator_factory, connect):
     assert acct.count(method="POST") == 0
     result = small.cc.sync_lists([a], client=client, progress=False, max_removed=None)
     assert result.ok and acct.members(a) == set(members[:2])
+
+
+# -- a process killed half way, resumed from the journal ------------------------------------
+
+_CHILD = textwrap.dedent(
+    """
+    import sys, pandas as pd, ccpandas
+    base_url, token, path, kind, target = sys.argv[1:6]
+    client = ccpandas.Client(token=token, base_url=base_url, rate=None)
+    frame = pd.read_csv(path)
+    change = ccpandas.add_to_lists if kind == "add" else ccpandas.sync_lists
+    change(frame, [target], column=frame.columns[0], client=client, progress=False)
+    """
+)
+
+
+def _posts(emu) -> int:
+    return emu.account.count(method="POST", route=ADD) + emu.account.count(
+        method="POST", route=REMOVE
+    )
+
+
+def _killed_then_resumed(emu, client, path: Path, kind: str, target: str):
+    """Run ``kind`` in a child, SIGKILL it once 2 activities were posted, resume here."""
+    emu.configure(speed=50.0, start_delay=0.0, latency=0.3)
+    env = {**os.environ, "PYTHONPATH": str(Path(ccpandas.__file__).parents[1])}
+    args = [sys.executable, "-c", _CHILD, emu.base_url, emu.token, str(path), kind, target]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while _posts(emu) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    sent = _posts(emu)
+    assert 2 <= sent, proc.stderr.read().decode() if proc.stderr else ""
+    run = ccpandas.runs().iloc[0]
+    assert run["kind"] == kind and run["state"] != "completed"
+    emu.configure(speed=FAST["speed"], latency=0.0)
+    result = ccpandas.resume(run["run_id"], client=client, progress=False)
+    assert _posts(emu) <= result.plan.n_requests + 1  # accepted batches were not sent again
+    return result
+
+
+def test_add_by_email_killed_half_way_and_resumed(cc_emulator_factory, connect, tmp_path):
+    emu = cc_emulator_factory(seed=24, contacts=3500, lists=2, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    acct.set_members(a, [])
+    pool = acct.contact_ids("active")[:3000]
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"email": [acct.contact(c).email for c in pool]}).to_csv(path, index=False)
+    result = _killed_then_resumed(emu, client, path, "add", a)
+    assert result.ok and acct.members(a) == set(pool)
+    assert pairs_of(result.changes, "added") == {(c, a) for c in pool}
+
+
+def test_sync_killed_half_way_and_resumed(cc_emulator_factory, connect, tmp_path):
+    emu = cc_emulator_factory(seed=25, contacts=4000, lists=2, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    pool = acct.contact_ids("active")[:3500]
+    acct.set_members(a, pool[:2000])
+    segment = pool[500:3500]  # 500 leave, 1,500 stay, 1,500 join
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"contact_id": segment}).to_csv(path, index=False)
+    result = _killed_then_resumed(emu, client, path, "sync", a)
+    assert result.ok and acct.members(a) == set(segment)
+    ch = result.changes
+    assert pairs_of(ch, "removed", "remove") == {(c, a) for c in pool[:500]}
+    assert pairs_of(ch, "added", "add") == {(c, a) for c in pool[2000:3500]}
