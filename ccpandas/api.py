@@ -31,6 +31,7 @@ from ccpandas.plan.ids import holds_text
 from ccpandas.plan.membership import detect_key, max_removed_value
 from ccpandas.plan.planner import (
     RemovalPlan,
+    as_kind,
     frame_column,
     list_names,
     list_values,
@@ -38,7 +39,6 @@ from ccpandas.plan.planner import (
     plan_removal,
     plan_source_removal,
     resolve_list_ids,
-    as_kind,
     retarget,
     stand_ins,
 )
@@ -191,12 +191,12 @@ def plan_list_removal(
     max_removed: float | int | None = 0.5,
 ) -> RemovalPlan:
     """Plan removing (``kind``: adding, syncing) the contacts of ``data[column]`` (ids
-    or emails) from ``list_ids``; sends no change. Everything that can be checked without a request is checked
-    first (the column, its dtype, the ids), so bad data never costs one; then list
-    names take one listing, and a membership snapshot (``snapshot=True``/``"auto"``,
-    see :doc:`removing`) reads the lists' members and shows who will leave in
-    ``plan.changes``. ``verify`` is a choice of the run, not of its plan: give it to
-    :func:`run_plan` (False here warns that it does nothing)."""
+    or emails) from ``list_ids``; sends no change. Everything that can be checked
+    without a request is checked first (the column, its dtype, the ids), so bad data
+    never costs one; then list names take one listing, and a membership snapshot
+    (``snapshot=True``/``"auto"``, see :doc:`removing`) reads the lists' members and
+    shows who will leave in ``plan.changes``. ``verify`` is a choice of the run, not
+    of its plan: give it to :func:`run_plan` (False here warns that it does nothing)."""
     choice = SnapshotChoice(snapshot=snapshot, by=by)
     if not RunOptions.of(verify=verify).verify:
         warnings.warn(

@@ -1088,9 +1088,13 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         out.append(("input", "email addresses, matched case-insensitively to list members"))
         invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
         out.append(("invalid emails", f"{invalid:,}"))
-    if m.key in ("email", "contact_id") and m.known:
+    if m.key in ("email", "contact_id") and m.known and m.kind == RunKind.REMOVE:
         outside = int(counts.get(RowStatus.NOT_A_MEMBER.value, 0))
         out.append(("not a member", f"{outside:,} rows (not sent)"))
+    elif m.key == "email":
+        nobody = int(counts.get(RowStatus.NOT_A_CONTACT.value, 0))
+        rows = f"{nobody:,} row{'s' * (nobody != 1)}"
+        out.append(("not a contact", f"{rows}: no contact has the address (none is made)"))
     if not m.known:
         out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
         return out
@@ -1112,17 +1116,54 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
             f"{m.verify_requests:,} requests ({_duration(m.verify_requests / plan.rate)}) after",
         )
     )
-    if (m.will_leave < 0).any():
+    if m.kind != RunKind.REMOVE:
+        out.extend(_change_lines(m, plan.list_ids))
+    elif (m.will_leave < 0).any():
         out.append(("members leaving", "decided by the API (engagement level)"))
     else:
         out.append(("members leaving", leaving_text(m, plan.list_ids) or "none"))
-    if m.key in ("email", "contact_id"):
+    if m.key in ("email", "contact_id") and m.kind == RunKind.REMOVE:
         out.append(
             (
                 "without snapshot",
                 f"{m.naive_requests:,} removal requests (this plan: {plan.n_requests:,})",
             )
         )
+    return out
+
+
+def _change_lines(m: MembershipPlan, list_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """An add's or a sync's lines: per list what is added, removed and kept, a few
+    examples, and the unsubscribed contacts (on the list, but sent no email)."""
+    cs = m.change_set
+    names = m.snapshot.list_names if m.snapshot is not None else {}
+    idle = cs.was_member & (cs.action == NONE)
+    emails = m.emails
+    out = []
+    for label, code in (("to add", ADD), ("to remove", REMOVE)):
+        if code == REMOVE and m.kind != RunKind.SYNC:
+            continue
+        counts = cs.per_list(code)
+        text = ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in counts.items()) or "none"
+        who = np.unique(cs.pair_contact[cs.mask(code)])[:3]
+        shown = [emails[c] or cs.contact_ids[c] for c in who]
+        out.append((label, text + (f" (e.g. {', '.join(map(str, shown))})" if shown else "")))
+    kept = np.bincount(cs.pair_list[idle], minlength=len(list_ids)).tolist()
+    word = "kept" if m.kind == RunKind.SYNC else "already members"
+    text = ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in zip(list_ids, kept, strict=True))
+    out.append((word, text))
+    if m.snapshot is not None:
+        adding = np.unique(cs.pair_contact[cs.mask(ADD)])
+        pos = m.snapshot.index.get_indexer(cs.contact_ids[adding])
+        unsub = int((m.snapshot.statuses[pos[pos >= 0]] == "unsubscribed").sum())
+        if unsub:
+            out.append(
+                (
+                    "unsubscribed",
+                    f"{unsub:,} contacts to add are unsubscribed: they go on the list but "
+                    "no email is sent to them",
+                )
+            )
     return out
 
 

@@ -476,8 +476,12 @@ def _snapshot_records(snap: MembershipSnapshot) -> list[dict[str, Any]]:
     return [
         {"contact_id": c, "email": e, "status": s, "lists": ls, "tags": ts}
         for c, e, s, ls, ts in zip(
-            snap.contact_ids.tolist(), snap.emails.tolist(), snap.statuses.tolist(),
-            snap.lists, snap.tags, strict=True,
+            snap.contact_ids.tolist(),
+            snap.emails.tolist(),
+            snap.statuses.tolist(),
+            snap.lists,
+            snap.tags,
+            strict=True,
         )
     ]
 
@@ -671,12 +675,12 @@ def prepare_frame_plan(
     sizes = [info[t].members if t in info else 0 for t in targets]
     names = {t: i.name for t, i in info.items()}
     reads = snapshot_reads(sizes)
-    blind_ok = kind != "sync"
-    if blind_ok and base is not None and snapshot == "auto" and not auto_takes(key, reads, base.n_requests):
+    blind_ok = kind != "sync" and snapshot == "auto"
+    if base is not None and blind_ok and not auto_takes(key, reads, base.n_requests):
         note = (
             f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
-            f"requests ({reads / base.rate:.0f} s), more than the {base.n_requests:,} removal "
-            "requests; outcomes will say 'unverified'. snapshot=True reads them anyway."
+            f"requests ({reads / base.rate:.0f} s), more than the {base.n_requests:,} "
+            "requests to send; outcomes will say 'unverified'. snapshot=True reads them anyway."
         )
         return dataclasses.replace(base, notes=(*base.notes, note))
     lookup, snap, sid, verify_cost = _read_for_plan(

@@ -20,10 +20,10 @@ import pandas as pd
 
 from ccpandas._docs import shared_params
 from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
+from ccpandas.models import MembershipAction
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.models import MembershipAction
 from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, KindWords, Summary
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import PairOutcome, RowStatus

@@ -26,7 +26,16 @@ from typing import Any
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
 
-__all__ = ["ADD_WORDS", "REMOVAL_WORDS", "SYNC_WORDS", "UNDO_WORDS", "KindWords", "ListFigures", "Summary", "fate_of"]
+__all__ = [
+    "ADD_WORDS",
+    "REMOVAL_WORDS",
+    "SYNC_WORDS",
+    "UNDO_WORDS",
+    "KindWords",
+    "ListFigures",
+    "Summary",
+    "fate_of",
+]
 
 # What each row status / pair outcome counts as. Batch states are the enum's words; the
 # others are the planner's, the membership pairs' and the undo's.
