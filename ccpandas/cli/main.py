@@ -916,6 +916,28 @@ def _max_removed(text: str) -> float | int | None:
         ) from None
 
 
+def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``remove``, ``add`` and ``sync``: one set of flags (``sync`` adds its guard)."""
+    for name, text in (
+        ("remove", "remove FILE's contacts from lists"),
+        ("add", "put FILE's contacts on lists (only non-members are sent)"),
+        ("sync", "make each list hold exactly FILE's contacts (adds and removes)"),
+    ):
+        p = sub.add_parser(name, parents=[common], help=text)
+        _file_options(p)
+        p.add_argument("--dry-run", action="store_true", help="plan and report; send nothing")
+        p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+        _run_options(p)
+    p.add_argument(
+        "--max-removed",
+        type=_max_removed,
+        default=0.5,
+        metavar="SHARE|N|none",
+        help="refuse a sync that removes more of any list than this share of its members "
+        "(0.5), count (200) or none (default: 0.5)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ccpandas`` parser with every subcommand.
 
@@ -947,24 +969,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _file_options(p)
 
-    for name, text in (
-        ("remove", "remove FILE's contacts from lists"),
-        ("add", "put FILE's contacts on lists (only non-members are sent)"),
-        ("sync", "make each list hold exactly FILE's contacts (adds and removes)"),
-    ):
-        p = sub.add_parser(name, parents=[common], help=text)
-        _file_options(p)
-        p.add_argument("--dry-run", action="store_true", help="plan and report; send nothing")
-        p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-        _run_options(p)
-    p.add_argument(
-        "--max-removed",
-        type=_max_removed,
-        default=0.5,
-        metavar="SHARE|N|none",
-        help="refuse a sync that removes more of any list than this share of its members "
-        "(0.5), count (200) or none (default: 0.5)",
-    )
+    _change_commands(sub, common)
 
     p = sub.add_parser("runs", parents=[common], help="the runs in the journal, newest first")
     p.add_argument("--limit", type=int, default=20, help="show this many (0: all; default 20)")

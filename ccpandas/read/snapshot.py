@@ -653,11 +653,6 @@ def prepare_frame_plan(
     values, _ = planner._column_of(data, column)
     key = detect_key(values, choice.by) if len(values) else "contact_id"
     base = None
-    if kind == "sync" and snapshot is False:
-        raise PlanError(
-            "a sync reads the lists first (it removes every member outside the frame): "
-            "snapshot=False cannot sync"
-        )
     if key == "contact_id":
         base = planner.as_kind(planner.plan_removal(data, targets, column=column), kind)
         if snapshot is False:
