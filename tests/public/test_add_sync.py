@@ -195,3 +195,50 @@ def test_sync_killed_half_way_and_resumed(cc_emulator_factory, connect, tmp_path
     ch = result.changes
     assert pairs_of(ch, "removed", "remove") == {(c, a) for c in pool[:500]}
     assert pairs_of(ch, "added", "add") == {(c, a) for c in pool[2000:3500]}
+
+
+def test_sync_sends_the_fewest_activities_and_undo_by_run_id(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=26, contacts=3000, lists=3, **FAST)
+    client, acct = connect(emu), emu.account
+    lists = acct.list_ids()[:3]
+    pool = acct.contact_ids("active")[:2400]
+    # Overlapping lists with every shape of membership, and a segment across them.
+    for i, lid in enumerate(lists):
+        acct.set_members(lid, pool[i * 300 : i * 300 + 1200])
+    before = {lid: acct.members(lid) for lid in lists}
+    segment = pool[600:2400]
+    result = pd.DataFrame({"contact_id": segment}).cc.sync_lists(
+        lists, client=client, progress=False, max_removed=None
+    )
+    assert result.ok
+    for lid in lists:
+        assert acct.members(lid) == set(segment)
+    # One list group: the minimum is ceil(contacts to add / 500) + ceil(to remove / 500).
+    ch = result.changes
+    adds = ch.loc[ch["action"] == "add", "contact_id"].nunique()
+    removes = ch.loc[ch["action"] == "remove", "contact_id"].nunique()
+    sent = emu.account.count(method="POST", route=ADD) + emu.account.count(
+        method="POST", route=REMOVE
+    )
+    assert sent == math.ceil(adds / 500) + math.ceil(removes / 500)
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    assert undo.ok and {lid: acct.members(lid) for lid in lists} == before
+    assert ccpandas.runs().set_index("run_id").loc[undo.run_id, "parent"] == result.run_id
+
+
+def test_an_add_the_api_refuses_is_not_added_and_not_ok(cc_emulator_factory, connect):
+    # A contact on 50 lists already: the API adds it to no more (the spec's limit).
+    emu = cc_emulator_factory(seed=27, contacts=200, lists=52, **FAST)
+    client, acct = connect(emu), emu.account
+    lists = acct.list_ids()
+    full, fine = acct.contact_ids("active")[:2]
+    for lid in lists[:50]:
+        acct.set_members(lid, acct.members(lid) | {full})
+    target = lists[51]
+    acct.set_members(target, set())
+    frame = pd.DataFrame({"contact_id": [full, fine]})
+    result = frame.cc.add_to_lists([target], client=client, progress=False)
+    assert result.rows["status"].astype(str).tolist() == ["not_added", "added"]
+    assert pairs_of(result.changes, "not_added") == {(full, target)}
+    assert not result.ok and result.summary().exit_code == 1
+    assert acct.members(target) == {fine}
