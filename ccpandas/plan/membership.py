@@ -153,6 +153,8 @@ OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 # from ids, names and typos.
 _EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
 _AUTO_SHARE = 0.5
+#: ``by="auto"`` looks at this many values of a longer column (evenly spaced).
+_KEY_SAMPLE = 10_000
 
 
 # -- the snapshot ----------------------------------------------------------------------------
@@ -328,6 +330,14 @@ def looks_like_emails(values: pd.Series) -> bool:
         >>> looks_like_emails(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]))
         False
     """
+    values = pd.Series(values, copy=False)
+    if len(values) > _KEY_SAMPLE:
+        # A bounded, evenly spaced sample decides (the column's whole length would cost
+        # more than planning it); too few values in it: the whole column.
+        at = np.linspace(0, len(values) - 1, _KEY_SAMPLE).astype(np.int64)
+        valid, missing = normalize_emails(values.iloc[at])[1:]
+        if int((~missing).sum()) >= _KEY_SAMPLE // 10:
+            return _mostly_emails(valid, missing)
     return _mostly_emails(*normalize_emails(values)[1:])
 
 
@@ -574,11 +584,8 @@ def _match(
     allow_empty: bool,
     kind: RunKind = RunKind.REMOVE,
 ) -> _Match:
-    parsed = normalize_emails(values) if by != "contact_id" else None
-    key = by
-    if by == "auto":
-        assert parsed is not None
-        key = "email" if _mostly_emails(parsed[1], parsed[2]) else "contact_id"
+    key = detect_key(values, by)
+    parsed = normalize_emails(values) if key == "email" else None
     pos: np.ndarray | None
     if key == "email":
         codes, reasons, fcodes, uniques, pos = _match_emails(values, column, snapshot, parsed)
