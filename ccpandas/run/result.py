@@ -465,7 +465,22 @@ class RemovalResult:
             >>> result.summary().outcome  # doctest: +SKIP
             <RunOutcome.COMPLETED: 'completed'>
         """
-        return Summary.of(self)
+        # Computed once per state of the run: ok, repr and the panel ask it often.
+        key = self._state_key()
+        cached = getattr(self, "_summary", None)
+        if cached is None or cached[0] != key:
+            cached = self._summary = (key, Summary.of(self))
+        return cached[1]
+
+    def _state_key(self) -> tuple[Any, ...]:
+        """What a summary depends on: each batch's fields, the re-read, the stop."""
+        fields = ("state", "activity_id", "percent_done", "items_completed", "errors")
+        fields += ("outcome", "attempts", "resent", "last_error")
+        runs = tuple(
+            (*(getattr(r, f) for f in fields), tuple(r.previous_activity_ids)) for r in self.runs
+        )
+        flags = (self.dry_run, self.stopped, self.interrupted, self.stop_reason)
+        return (runs, id(self.after), flags)
 
     # -- continuing ------------------------------------------------------------------
     @shared_params
