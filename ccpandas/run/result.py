@@ -48,6 +48,18 @@ def set_undo_handler(handler: Callable[..., Any] | None) -> None:
 
 log = logging.getLogger("ccpandas")
 _KIND_WORDS = {"add": ADD_WORDS, "sync": SYNC_WORDS}
+#: The fields of a batch its run's summary reads (a change makes a new summary).
+_SUMMARY_FIELDS = (
+    "state",
+    "activity_id",
+    "percent_done",
+    "items_completed",
+    "errors",
+    "outcome",
+    "attempts",
+    "resent",
+    "last_error",
+)
 
 # Row statuses that are not batch states: a row's batch was never sent, or its
 # activity completed (the contact is out of the lists).
@@ -474,8 +486,7 @@ class RemovalResult:
 
     def _state_key(self) -> tuple[Any, ...]:
         """What a summary depends on: each batch's fields, the re-read, the stop."""
-        fields = ("state", "activity_id", "percent_done", "items_completed", "errors")
-        fields += ("outcome", "attempts", "resent", "last_error")
+        fields = _SUMMARY_FIELDS
         runs = tuple(
             (*(getattr(r, f) for f in fields), tuple(r.previous_activity_ids)) for r in self.runs
         )
