@@ -124,8 +124,13 @@ class Account:
     # -- housekeeping -----------------------------------------------------------------
 
     def new_id(self, at: dt.datetime | None = None) -> str:
-        """A fresh UUID for a new record: reproducible under the seed, or with ``at``
-        carrying that time (an activity's, as the service's ids do)."""
+        """A fresh UUID for a new record.
+
+        Args:
+            at: The time the UUID's time fields carry (an activity's creation time, as
+                the service's time-based ids do: unique over time). None (the default)
+                draws every field from the seed, so a record's id is reproducible.
+        """
         with self.lock:
             return uuid1(self._ids) if at is None else uuid1_at(self._ids, at)
 
