@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,19 +23,6 @@ from ccpandas.run.runner import Runner
 from ccpandas.store.journal import DATA_DIR_ENV, open_journal
 
 REMOVE = "/v3/activities/remove_list_memberships"
-
-
-@pytest.fixture(autouse=True)
-def data_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv(DATA_DIR_ENV, str(path))
-    return path
-
-
-@pytest.fixture
-def emu():
-    with Emulator(seed=7, contacts=1200, lists=2, rate=None, speed=1e6) as emulator:
-        yield emulator
 
 
 class Faulty(ccpandas.Client):

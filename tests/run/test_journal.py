@@ -19,7 +19,6 @@ import pytest
 import ccpandas
 from ccpandas.api import RUN_COLUMNS, resume, run_plan, run_result, runs
 from ccpandas.client.quota import QUOTA_FILE, DayCounter
-from ccpandas.emulator import Emulator
 from ccpandas.errors import CCError, ConfigError, PlanError
 from ccpandas.plan.planner import plan_removal
 from ccpandas.run.runner import Runner
@@ -35,19 +34,6 @@ from ccpandas.store.journal import (
 REMOVE = "/v3/activities/remove_list_memberships"
 UID = "8b54d1f4-5b0e-11ee-8c99-0242ac120002"
 LIST = "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
-
-
-@pytest.fixture(autouse=True)
-def data_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv(DATA_DIR_ENV, str(path))
-    return path
-
-
-@pytest.fixture
-def emu():
-    with Emulator(seed=5, contacts=1600, lists=3, rate=None, speed=1e6) as emulator:
-        yield emulator
 
 
 def client_for(emu, **kwargs) -> ccpandas.Client:
