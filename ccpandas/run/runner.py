@@ -411,7 +411,7 @@ class Runner:
                 unusable += 1
                 if unusable >= MAX_UNUSABLE_ANSWERS:
                     raise
-                log.warning("batch %d: %s; sending it again", run.batch.index, exc)
+                log.warning("batch %d: %s; sending it again (idempotent)", run.batch.index, exc)
             except QuotaExceededError:
                 if not self.wait_for_quota:
                     raise
@@ -530,8 +530,7 @@ class Runner:
             raise UnusableAnswerError(
                 201,
                 "no_activity_id",
-                "the answer names no activity_id: the activity it created cannot be "
-                "followed, so the batch is sent again",
+                "the answer names no activity_id: the activity it created cannot be followed",
                 request=request,
             )
         holder = self.holder_of(runs, aid)
@@ -540,8 +539,7 @@ class Runner:
                 201,
                 "replayed_answer",
                 f"the answer names activity {aid}, which {holder} already follows: an "
-                "earlier answer replayed (a cache or proxy in the way?), so the batch is "
-                "sent again",
+                "earlier answer replayed (a cache or proxy in the way?)",
                 request=request,
             )
 
