@@ -860,7 +860,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         "SUM(b.state = ?) AS completed, "
         f"SUM(b.state IN ({sql_list(_BAD)})) AS failed, "
         # Unanswered: uncertain, or an attempt a dead process left on its way (a resume
-        # turns it uncertain): exactly the batches a resume reconciles or sends again.
+        # turns it uncertain): exactly the batches a resume sends again.
         "SUM(b.state = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
         "AND a.batch = b.batch AND a.outcome = ?)) AS uncertain, "
         f"SUM(b.activity_id IS NOT NULL AND b.state IN ({sql_list(_BUSY)})) AS busy "
@@ -1059,11 +1059,11 @@ def resume(
 ) -> RemovalResult:
     """Continue a journaled run, in this process or any other: follow the activities
     already accepted, send only the batches with no accepted activity, then wait. A
-    batch whose request got no answer (a dead process, a lost connection) is first
-    looked for on the server: its activity, if found, is followed; otherwise it is sent
-    again (removal is idempotent; see the Reliability guide). Failed activities and
-    requests the API refused (4xx) are not sent again: ``result.retry_failed()`` does
-    that.
+    batch whose request got no usable answer (a dead process, a lost connection, a 201
+    that could not be read) is sent again and counted as re-sent: both bulk actions are
+    idempotent, and an activity is never taken for a batch's by its shape (see the
+    Reliability guide). Failed activities and requests the API refused (4xx) are not
+    sent again: ``result.retry_failed()`` does that.
 
     Args:
         run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.

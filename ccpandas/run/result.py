@@ -530,10 +530,10 @@ class RemovalResult:
         """Send the batches that were never accepted (stopped, interrupted, quota,
         unknown outcome), then wait. Accepted batches are never sent again, even when
         their activity failed; nor are batches the API refused (4xx):
-        :meth:`retry_failed` sends those. A batch whose earlier request got no answer
-        is first looked for on the server (see the Reliability guide): found, it is
-        followed, not sent again. ``ccpandas.resume(run_id)`` does the same from the
-        journal, in another process.
+        :meth:`retry_failed` sends those. A batch whose earlier request got no usable
+        answer is sent again (idempotent) and counted as re-sent (see the Reliability
+        guide). ``ccpandas.resume(run_id)`` does the same from the journal, in another
+        process.
 
         Args:
             timeout: {shared}
@@ -786,7 +786,7 @@ class RemovalResult:
         unsure = sum(r.state is BatchState.UNCERTAIN for r in self.runs)
         done = f"{sent:,} of {len(self.runs):,} requests accepted"
         if unsure:
-            done += f", {unsure:,} without an answer (looked for on the server on resume)"
+            done += f", {unsure:,} without an answer (sent again on resume)"
         if self.run_id is None:
             return f"ccpandas: interrupted; {done}. result.resume() continues the run."
         return (
