@@ -264,6 +264,8 @@ class RemovalPanel(w.VBox):
             value="0.5",
             description="max_removed",
             placeholder="0.5, 200 or none",
+            # Each new value plans again, which reads the lists: on Enter, not per key.
+            continuous_update=False,
             layout=w.Layout(width="220px"),
         )
         self._guard_box = w.HBox(

@@ -102,6 +102,7 @@ def test_sync_mode_guard_then_sync_in_the_background_and_undo(
     assert panel.remove_button.description == "Sync"
     assert panel.snapshot.value and panel.snapshot.disabled  # a sync always reads
     assert panel._guard_box.layout.display is None and panel.max_removed.value == "0.5"
+    assert not panel.max_removed.continuous_update  # typing does not read the lists per key
     panel.targets.value = ["Customers"]
     assert panel.plan is not None and panel.plan.kind == "sync"
 
