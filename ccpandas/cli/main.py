@@ -903,17 +903,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 def _max_removed(text: str) -> float | int | None:
     """``--max-removed``: ``0.5`` (a share), ``200`` (a count) or ``none``."""
-    from ccpandas.plan.membership import max_removed_value
+    from ccpandas.plan.membership import max_removed_of
 
-    if text.strip().lower() == "none":
-        return None
     try:
-        value: float | int = int(text) if text.strip().isdigit() else float(text)
-        return max_removed_value(value)
-    except (TypeError, ValueError) as exc:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: a share in (0, 1] such as 0.5, a count such as 200, or none ({exc})"
-        ) from None
+        return max_removed_of(text)
+    except ccpandas.PlanError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:

@@ -784,6 +784,27 @@ def max_removed_value(value: Any) -> float | int | None:
     return value
 
 
+def max_removed_of(text: str) -> float | int | None:
+    """The sync guard as typed (the panel's field, the CLI's ``--max-removed``): a share
+    (``"0.5"``), a count (``"200"``) or ``"none"`` (no guard). Anything else is a
+    :class:`~ccpandas.errors.PlanError`.
+
+    Example:
+        >>> max_removed_of("0.25"), max_removed_of(" 200 "), max_removed_of("None")
+        (0.25, 200, None)
+    """
+    word = text.strip()
+    if word.lower() == "none":
+        return None
+    try:
+        return max_removed_value(int(word) if word.isdigit() else float(word))
+    except ValueError as exc:
+        raise PlanError(
+            f"max_removed {text!r}: a share in (0, 1] such as 0.5, a count such as 200, "
+            f"or none ({exc})"
+        ) from None
+
+
 def _mark_idle(match: _Match, cs: ChangeSet, kind: RunKind) -> None:
     """Add and sync rows whose contact has nothing to send: ``already_member``/``kept``."""
     n = len(match.seg_rows)
@@ -1156,7 +1177,7 @@ def _change_lines(m: MembershipPlan, list_ids: Sequence[str]) -> list[tuple[str,
         shown = [emails[c] or cs.contact_ids[c] for c in who]
         out.append((label, text + (f" (e.g. {', '.join(map(str, shown))})" if shown else "")))
     kept = np.bincount(cs.pair_list[idle], minlength=len(list_ids)).tolist()
-    word = "kept" if m.kind == RunKind.SYNC else "already members"
+    word = str(PairOutcome.KEPT) if m.kind == RunKind.SYNC else "already members"
     text = ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in zip(list_ids, kept, strict=True))
     out.append((word, text))
     if m.snapshot is not None:

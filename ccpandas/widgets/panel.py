@@ -47,6 +47,7 @@ from ccpandas._docs import shared_params
 from ccpandas._env import in_widget_event
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import SourceKind
+from ccpandas.plan.membership import max_removed_of
 from ccpandas.vocab import PairOutcome, RunKind
 from ccpandas.widgets._html import box, esc, note, plural
 from ccpandas.widgets.pickers import ListPicker
@@ -125,28 +126,6 @@ _GUARD_HELP = (
     "max_removed: the most a sync may remove from any one list, a share of its members "
     "(0.5), a count (200) or none. More stops the sync before anything is sent."
 )
-
-
-def max_removed_of(text: str) -> float | int | None:
-    """The sync guard as typed in the panel: a share (``"0.5"``), a count (``"200"``)
-    or ``"none"`` (no guard). Anything else is a :class:`~ccpandas.errors.PlanError`.
-
-    Example:
-        >>> max_removed_of("0.25"), max_removed_of(" 200 "), max_removed_of("None")
-        (0.25, 200, None)
-    """
-    from ccpandas.plan.membership import max_removed_value
-
-    word = text.strip()
-    if word.lower() == "none":
-        return None
-    try:
-        return max_removed_value(int(word) if word.isdigit() else float(word))
-    except ValueError as exc:
-        raise PlanError(
-            f"max_removed {text!r}: type a share in (0, 1] such as 0.5, a count such as "
-            f"200, or none ({exc})"
-        ) from None
 
 
 def _heading(n: int, text: str) -> str:
