@@ -27,7 +27,7 @@ import traitlets
 from ccpandas.models import MembershipAction, SourceKind
 from ccpandas.plan.changes import ADD, NONE, REMOVE
 from ccpandas.plan.planner import RemovalPlan, quota_percent
-from ccpandas.vocab import RowStatus, RunKind
+from ccpandas.vocab import PairOutcome, RowStatus, RunKind
 from ccpandas.widgets._html import box, duration, esc, note, plural, table
 
 __all__ = ["ListChange", "PlanPreview", "change_text", "list_changes", "per_list_text"]
@@ -272,10 +272,10 @@ def change_text(plan: RemovalPlan) -> str:
         who = plural(plan.n_contacts or 0, "contact")
         return f"{who} will be added to {plural(plan.n_lists, 'list')}"
     added = sum(c.added for c in changes)
-    detail = per_list_text(changes, "added")
+    detail = per_list_text(changes, PairOutcome.ADDED.value)
     text = f"{plural(added, 'membership')} will be added" + (f" ({detail})" if detail else "")
     if plan.kind == RunKind.SYNC:
         removed = sum(c.removed for c in changes)
-        detail = per_list_text(changes, "removed")
+        detail = per_list_text(changes, PairOutcome.REMOVED.value)
         text += f" and {removed:,} removed" + (f" ({detail})" if detail else "")
     return text
