@@ -445,12 +445,14 @@ class RemovalResult:
         if self.after is None:
             return "not verified"
         ch = self.changes
-        parts = []
+        parts = {}
         for word in self._words.truths:
             done = ch.loc[ch["outcome"] == word, "list_name"].value_counts(sort=False)
-            text = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
-            parts.append(f"{word} {text or 'none'}" if self._words.also else text or "none")
-        return "; ".join(parts)
+            parts[word] = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
+        if not self._words.also:  # one word: the per-list figures alone
+            return parts[self._words.truth] or "none"
+        # Two (a sync's added and removed): each that happened, named.
+        return "; ".join(f"{w} {t}" for w, t in parts.items() if t) or "none"
 
     def _group_outcomes(self) -> dict[int, tuple[str, str | None, str | None]]:
         # Per contact group: (status, activity id, error) of its worst batch. One entry
@@ -899,7 +901,7 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
     if result.after is not None:
         done = ch[ch["outcome"].isin(words.truths)]
         verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
-        verb = " and ".join(words.truths)
+        verb = "changed" if words.also else words.truth
         truth = f"memberships {verb} (verified): {result.summary_text()}"
         loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
         truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
