@@ -201,6 +201,7 @@ class MembershipSnapshot:
         for rec in records:
             by_id.setdefault(str(rec["contact_id"]).lower(), rec)
         n = len(by_id)
+        shared: dict[str, str] = {}  # one string per list or tag id, however many members
         ids = np.empty(n, dtype=object)
         ids[:] = list(by_id)
         recs = list(by_id.values())
@@ -210,8 +211,8 @@ class MembershipSnapshot:
             contact_ids=ids,
             emails=_objects([r.get("email") for r in recs]),
             statuses=_objects([r.get("status") for r in recs]),
-            lists=_objects([tuple(str(x).lower() for x in r.get("lists") or ()) for r in recs]),
-            tags=_objects([tuple(str(x).lower() for x in r.get("tags") or ()) for r in recs]),
+            lists=_objects([_ids(r.get("lists"), shared) for r in recs]),
+            tags=_objects([_ids(r.get("tags"), shared) for r in recs]),
             list_names=dict(list_names or {}),
             requests=requests,
         )
@@ -285,6 +286,16 @@ class MembershipSnapshot:
     def member_matrix(self) -> tuple[np.ndarray, np.ndarray]:
         """(contact positions, target list positions) of every target membership."""
         return self._pairs
+
+
+def _ids(values: Any, shared: dict[str, str]) -> tuple[str, ...]:
+    """Ids lower-cased, each string held once in ``shared`` (a snapshot of a million
+    members names the same few lists a million times)."""
+    out = []
+    for x in values or ():
+        text = str(x)
+        out.append(shared.get(text) or shared.setdefault(text, text.lower()))
+    return tuple(out)
 
 
 def _objects(values: list[Any]) -> np.ndarray:
