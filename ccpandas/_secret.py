@@ -8,13 +8,18 @@ Example:
     '********'
     >>> s.reveal()
     'abc123'
+
+A token pasted with a line break, or typed with a character no HTTP header can carry,
+is named by :func:`header_problem` (where, never what), before it reaches the HTTP stack
+whose errors would quote it.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, NoReturn
 
-__all__ = ["MASK", "Secret"]
+__all__ = ["MASK", "Secret", "header_problem"]
 
 MASK = "********"
 
@@ -68,3 +73,35 @@ class Secret:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
         return self
+
+
+def header_problem(value: str) -> str | None:
+    """Why ``value`` (a token, already stripped) cannot go into an HTTP header, or None.
+
+    Says what kind of character is wrong and where, never the value itself: line breaks
+    and other control characters (a copy-paste), and anything outside printable ASCII
+    (OAuth bearer tokens are ASCII; ``http.client`` refuses control characters and
+    cannot encode the rest, and its errors quote the whole header).
+
+    Args:
+        value: The token to check, e.g. what a user pasted.
+
+    Example:
+        >>> header_problem("abc.def-123") is None
+        True
+        >>> header_problem("abc\\r\\ndef")
+        'a line break (character 4 of 8)'
+        >>> header_problem("abc\\u20ac")
+        'a character outside ASCII (character 4 of 4)'
+    """
+    for position, char in enumerate(value, 1):
+        if char in "\r\n":
+            kind = "a line break"
+        elif unicodedata.category(char) == "Cc":
+            kind = "a control character" if char != "\t" else "a tab"
+        elif ord(char) > 126:
+            kind = "a character outside ASCII"
+        else:
+            continue
+        return f"{kind} (character {position} of {len(value)})"
+    return None
