@@ -142,16 +142,15 @@ def bearer_token(value: str | Secret, *, source: str = "the access token") -> Se
         ccpandas.errors.AuthError: the access token has a line break (character 4 of 7)...
     """
     text = (value.reveal() if isinstance(value, Secret) else value).strip()
-    if not text:
-        raise AuthError(f"{source} is empty", error_key="malformed_token")
-    problem = header_problem(text)
-    if problem is not None:
-        raise AuthError(
-            f"{source} has {problem}, which no HTTP header can carry; nothing was sent. "
-            "Copy the token again, in one piece.",
-            error_key="malformed_token",
-        )
-    return Secret(text)
+    problem = header_problem(text) if text else "nothing"
+    if problem is None:
+        return Secret(text)
+    del value, text  # the error's traceback shows this frame's locals
+    raise AuthError(
+        f"{source} has {problem}, which no HTTP header can carry; nothing was sent. "
+        "Copy the token again, in one piece.",
+        error_key="malformed_token",
+    )
 
 
 @runtime_checkable
@@ -176,10 +175,15 @@ class StaticToken:
     def __init__(self, token: str | Secret) -> None:
         if not isinstance(token, str | Secret) or not token:
             raise AuthError("the access token must be a non-empty string")
-        self._secret = bearer_token(token)  # refused here, before any request
+        self._secret = Secret(Secret(token).reveal().strip())
 
     def __call__(self) -> str:
         return self._secret.reveal()
+
+    def check(self) -> None:
+        """Raise the AuthError of :func:`bearer_token` now if no header can carry the
+        token (a client checks its fixed token when it is built)."""
+        bearer_token(self._secret)
 
     def __repr__(self) -> str:
         return "StaticToken(********)"
@@ -499,12 +503,15 @@ class Client:
         limiter: Limiter | None = None,
         shared_state: str | SharedState | None = None,
     ) -> None:
+        self._token_provider = _token_provider(token)
+        del token  # no later error's traceback may show it in this frame's locals
+        if isinstance(self._token_provider, StaticToken):
+            self._token_provider.check()  # a broken fixed token: refused before any request
         self.base_url = normalize_base_url(resolve_base_url(base_url))
         parts = urlsplit(self.base_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._host = parts.hostname
         self._base_path = parts.path  # "/v3", or "" for a host-root base URL
-        self._token_provider = _token_provider(token)
         self.timeout = _check_timeout(timeout)
         self.retry_policy = RetryPolicy(
             max_attempts=max_attempts,
