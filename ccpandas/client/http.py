@@ -43,6 +43,7 @@ from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from ccpandas.client.retry import RetryBudget, RetryDecision, RetryKind, RetryPolicy, classify
 from ccpandas.client.shared import BudgetKey, SharedState
 from ccpandas.client.shared import resolve as resolve_shared_state
+from ccpandas.client.shared import hide as hide_setting
 from ccpandas.client.transport import disarm, map_transport_error, mask_authorization
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
 from ccpandas.errors import (
@@ -505,6 +506,7 @@ class Client:
     ) -> None:
         self._token_provider = _token_provider(token)
         del token  # no later error's traceback may show it in this frame's locals
+        shared_state = hide_setting(shared_state)  # a Redis URL's password, likewise
         if isinstance(self._token_provider, StaticToken):
             self._token_provider.check()  # a broken fixed token: refused before any request
         self.base_url = normalize_base_url(resolve_base_url(base_url))
