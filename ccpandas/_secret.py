@@ -9,6 +9,9 @@ Example:
     >>> s.reveal()
     'abc123'
 
+Files that keep data (the journal, the quota ledger) are made private by
+:func:`private_file`: 0600, whatever the umask and the folder's mode.
+
 A token pasted with a line break, or typed with a character no HTTP header can carry,
 is named by :func:`header_problem` (where, never what), before it reaches the HTTP stack
 whose errors would quote it.
@@ -16,10 +19,15 @@ whose errors would quote it.
 
 from __future__ import annotations
 
+import os
 import unicodedata
+from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["MASK", "Secret", "header_problem"]
+__all__ = ["MASK", "Secret", "header_problem", "private_file"]
+
+#: What SQLite adds beside a database file (same data: same mode).
+_SQLITE_SIDES = ("-wal", "-shm", "-journal")
 
 MASK = "********"
 
@@ -105,3 +113,36 @@ def header_problem(value: str) -> str | None:
             continue
         return f"{kind} (character {position} of {len(value)})"
     return None
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` (and its folder) readable by this user only, before anyone
+    writes to it; make an existing one (and SQLite's ``-wal``, ``-shm``, ``-journal``
+    beside it) private too. Returns ``path``.
+
+    Needed although a new data folder is made 0700: a folder that already exists
+    (0755, made by hand or by an older version) keeps its mode, and files created in
+    it get 0644 from the usual umask. SQLite creates its side files with the mode of
+    the database file, so making that one 0600 first is enough for new files.
+
+    Args:
+        path: The file to be, e.g. ``journal.sqlite3`` in the data directory.
+
+    Example:
+        >>> import tempfile
+        >>> p = private_file(Path(tempfile.mkdtemp()) / "new" / "journal.sqlite3")
+        >>> oct(p.stat().st_mode & 0o777)
+        '0o600'
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # O_CREAT with mode 0600: born private (the umask can only remove bits).
+    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    for each in (path, *(path.with_name(path.name + side) for side in _SQLITE_SIDES)):
+        try:
+            if each.stat().st_mode & 0o077:
+                os.chmod(each, 0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # another user's file: not ours to change
+            continue
+    return path

@@ -14,7 +14,11 @@ proxy adapter would), so the real ``http.client`` raises its real error.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
+import stat
 import traceback
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -228,3 +232,51 @@ def test_a_half_built_client_has_a_repr(emu):
     assert isinstance(error, ValueError)
     shown = everything_shown(error)
     assert "Client(base_url=" in shown and emu.token not in shown
+
+
+# --------------------------------------------------------------------------- file modes
+
+
+@pytest.fixture
+def open_folder(tmp_path, monkeypatch):
+    """A data directory that already exists with 0755, under the usual umask 022."""
+    folder = tmp_path / "data"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    monkeypatch.setenv("CCPANDAS_DATA_DIR", str(folder))
+    old = os.umask(0o022)
+    yield folder
+    os.umask(old)
+
+
+def modes(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): oct(stat.S_IMODE(p.stat().st_mode))
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_journal_and_quota_files_are_private_in_an_open_folder(emu, open_folder):
+    client = Client(token=emu.token, base_url=emu.base_url, rate=20)
+    frame = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    result = frame.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    assert result.ok
+
+    found = modes(open_folder)
+    assert {"journal.sqlite3", "quota.sqlite3"} <= set(found)
+    assert any(name.endswith("-wal") for name in found)  # SQLite's side files too
+    assert found == {name: "0o600" for name in found}
+
+
+def test_files_an_older_version_left_readable_are_made_private(emu, open_folder):
+    for name in ("journal.sqlite3", "quota.sqlite3"):
+        sqlite3.connect(open_folder / name).close()  # made under umask 022: 0644
+        (open_folder / name).chmod(0o644)
+    client = Client(token=emu.token, base_url=emu.base_url, rate=20)
+    assert ccpandas.runs().empty
+    client.get("/contact_lists")
+
+    found = modes(open_folder)
+    assert {"journal.sqlite3", "quota.sqlite3"} <= set(found)
+    assert found == {name: "0o600" for name in found}
