@@ -255,7 +255,7 @@ class OAuthSession:
         except requests.RequestException as exc:
             _forget_request(exc)
             return None, f"failed: ({type(exc).__name__})"
-        except Exception as exc:  # noqa: BLE001 - http.client's errors quote the header
+        except Exception as exc:  # http.client's errors quote the header
             from ccpandas.client.transport import disarm
 
             disarm(exc)

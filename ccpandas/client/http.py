@@ -42,8 +42,8 @@ from ccpandas.client.quota import DayCounter, server_counted
 from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from ccpandas.client.retry import RetryBudget, RetryDecision, RetryKind, RetryPolicy, classify
 from ccpandas.client.shared import BudgetKey, SharedState
-from ccpandas.client.shared import resolve as resolve_shared_state
 from ccpandas.client.shared import hide as hide_setting
+from ccpandas.client.shared import resolve as resolve_shared_state
 from ccpandas.client.transport import disarm, map_transport_error, mask_authorization
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
 from ccpandas.errors import (
@@ -61,9 +61,9 @@ from ccpandas.models import ActivityState, quota_day
 __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "REQUEST_LOG",
     "TOKEN_ENV",
     "Client",
-    "REQUEST_LOG",
     "ClientStats",
     "EnvToken",
     "StaticToken",
@@ -765,7 +765,7 @@ class Client:
                 timeout=self.timeout,
                 allow_redirects=False,  # a redirect could carry the token elsewhere
             )
-        except Exception as exc:  # noqa: BLE001 - the one masking path of the HTTP stack
+        except Exception as exc:  # the one masking path of every error of the HTTP stack
             # Not only requests' errors: http.client's ValueError or UnicodeEncodeError
             # quote the header they refuse, and urllib3's frames hold it as a local.
             error, fatal = map_transport_error(exc, call.label, host=self._host)

@@ -489,8 +489,8 @@ def _check_url(value: Secret) -> tuple[str, str | None]:
 
 
 def _parse(value: str | Secret) -> SharedState:
-    value = hide(value)
-    key, problem = _check_url(value)
+    value = hide(value)  # in no frame's locals in clear
+    key, problem = _check_url(Secret(value))
     if problem is not None:
         raise ConfigError(problem)
     with _states_lock:

@@ -102,13 +102,13 @@ def disarm(exc: BaseException) -> None:
         "Invalid value 'Bearer ********'"
     """
     for inner in _chain(exc):
-        for req in (getattr(inner, "request", None), getattr(getattr(inner, "response", None), "request", None)):
+        for req in (
+            getattr(inner, "request", None),
+            getattr(getattr(inner, "response", None), "request", None),
+        ):
             mask_authorization(req)
         if any(isinstance(a, str) for a in inner.args):
-            try:
-                inner.args = tuple(_mask_text(a) if isinstance(a, str) else a for a in inner.args)
-            except (AttributeError, TypeError):  # pragma: no cover - a read-only args
-                pass
+            inner.args = tuple(_mask_text(a) if isinstance(a, str) else a for a in inner.args)
     clear_chain(exc)
 
 

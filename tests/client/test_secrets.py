@@ -59,7 +59,7 @@ def caught(action: Any) -> BaseException:
     """What ``action()`` raised (this frame holds no token, only the action)."""
     try:
         action()
-    except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt too
+    except BaseException as exc:  # KeyboardInterrupt too
         return exc
     raise AssertionError("nothing was raised")
 

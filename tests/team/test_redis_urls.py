@@ -46,7 +46,7 @@ def shown(exc: BaseException) -> str:
 def caught(action: Any) -> BaseException:
     try:
         action()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return exc
     raise AssertionError("nothing was raised")
 
@@ -120,9 +120,7 @@ def test_a_url_only_redis_py_client_refuses_degrades_never_crashes(emulator, cap
 def test_the_command_line_never_shows_the_password(emulator, tmp_path, name):
     password = PASSWORDS[name]
     emu = emulator(seed=72, contacts=20, lists=1, rate=None)
-    env = child_env(
-        emu, tmp_path / "data", shared_state=f"redis://:{password}@127.0.0.1:63x9/0"
-    )
+    env = child_env(emu, tmp_path / "data", shared_state=f"redis://:{password}@127.0.0.1:63x9/0")
     ran = subprocess.run(
         [sys.executable, "-m", "ccpandas", "lists"],
         capture_output=True,
