@@ -16,7 +16,9 @@ Example:
 Tokens: ``token=`` (a string, or a callable returning one, such as a refreshing token
 provider), else the ``CC_ACCESS_TOKEN`` environment variable, read at each request so a
 client built before the variable is set still works. A missing token raises
-:class:`~ccpandas.errors.AuthError` at the first request, before anything is sent.
+:class:`~ccpandas.errors.AuthError` at the first request, before anything is sent; so
+does one no HTTP header can carry (a line break inside, a non-ASCII character), with
+an error that does not show it. Spaces and line breaks around a token are dropped.
 """
 
 from __future__ import annotations
@@ -243,6 +245,18 @@ def _token_provider(token: str | Callable[[], str] | None) -> Callable[[], str]:
     if callable(token):
         return _CallableToken(token)
     raise TypeError(f"token must be a str or a callable returning one, not {type(token).__name__}")
+
+
+def _token_source(provider: Callable[[], str]) -> str:
+    """How an error names the token ``provider`` gives (never the token)."""
+    if isinstance(provider, EnvToken):
+        return f"the access token in {provider.name}"
+    if isinstance(provider, _CallableToken):
+        client_id = getattr(provider.func, "client_id", None)
+        if isinstance(client_id, str):
+            return f"the access token of the login of {client_id}"
+        return "the access token your token function returned"
+    return "the access token"
 
 
 class _BearerAuth(requests.auth.AuthBase):
@@ -537,8 +551,9 @@ class Client:
         self._sleep = sleep
         self._jitter = jitter
         product = f"ccpandas/{_library_version()} python-requests/{requests.__version__}"
-        if user_agent and header_problem(user_agent.strip()):
-            raise ConfigError(f"user_agent has {header_problem(user_agent.strip())}")
+        agent_problem = header_problem(user_agent.strip()) if user_agent else None
+        if agent_problem is not None:
+            raise ConfigError(f"user_agent has {agent_problem}, which no HTTP header can carry")
         self.user_agent = f"{user_agent.strip()} {product}" if user_agent else product
         self.stats = ClientStats(day_counter=DayCounter(self.budget_key, state=self.shared_state))
 
@@ -614,7 +629,7 @@ class Client:
 
     def _token(self) -> Secret:
         """The token to send, stripped and checked, whatever provider gave it."""
-        return bearer_token(self._token_provider())
+        return bearer_token(self._token_provider(), source=_token_source(self._token_provider))
 
     def _refresh_on_401(self) -> bool:
         """Called once when the API answers 401; return True to resend with a new token.

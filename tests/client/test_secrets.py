@@ -108,6 +108,7 @@ def test_a_token_no_header_can_carry_is_refused_before_sending(emu, name, monkey
         assert outcome_of(error) is Outcome.NOT_SENT
         shown = everything_shown(error)
         assert emu.token not in shown and token not in shown
+    assert "token function" in str(errors[1]) and "CC_ACCESS_TOKEN" in str(errors[2])
     assert emu.account.count() == 0  # nothing reached the server
 
 
