@@ -69,7 +69,7 @@ def mask_authorization(request: Any) -> None:
 
 
 # A bearer or basic credential quoted in an error's text (as http.client quotes a header).
-_QUOTED_CREDENTIAL = re.compile(r"(Bearer|Basic)(\s+|\\x20)[^\s'\"]+", re.IGNORECASE)
+_QUOTED_CREDENTIAL = re.compile(r"(Bearer|Basic)(\s+|\\x20)[^\s'\"]+")
 # Functions of the HTTP stack that run before anything goes on the wire: an error
 # raised inside them means the request was never sent (headers are buffered until
 # http.client's endheaders).
