@@ -61,7 +61,13 @@ from urllib.parse import urlsplit
 from ccpandas._config import CLIENT_ID_ENV, SHARED_STATE_ENV, env
 from ccpandas._secret import Secret
 from ccpandas.client.backends import MAX_AHEAD, scope_matches
-from ccpandas.client.backends.redis import RedisLease, RedisState, Unavailable, mask_url
+from ccpandas.client.backends.redis import (
+    RedisLease,
+    RedisState,
+    Unavailable,
+    encode_userinfo,
+    mask_url,
+)
 from ccpandas.client.backends.sqlite import LOCAL, QUOTA_FILE, LocalState
 from ccpandas.errors import ConfigError
 
@@ -336,6 +342,7 @@ class SharedState(RedisFallback):
             local_path: The SQLite file of the local fallback, used while Redis cannot be
                 reached. None (the default) uses ``quota.sqlite3`` in the data directory.
         """
+        url = hide(url)  # in no frame's locals
         return cls(LocalState(local_path), RedisState(url))
 
     @property
@@ -451,29 +458,50 @@ _states: dict[str, SharedState] = {}
 _states_lock = threading.Lock()
 
 
-def _parse(value: str) -> SharedState:
-    text = value.strip()
+def hide(value: Any) -> Any:
+    """A string setting (a Redis URL may hold a password) as a Secret, anything else
+    as it is: the first line of every function given one, so no frame's locals (what a
+    traceback with locals shows) hold it in clear.
+
+    Example:
+        >>> hide("redis://:pw@cache:6379/0"), hide(None)
+        (Secret('********'), None)
+    """
+    return Secret(value) if isinstance(value, str) else value
+
+
+def _check_url(value: Secret) -> tuple[str, str | None]:
+    """``(key, problem)``: the key :func:`_parse` keeps the state under (``local``, or a
+    hash: the URL itself is not kept), and why the setting cannot work, masked (None
+    when it can; :class:`RedisState` then asks redis-py whether it reads the URL)."""
+    text = value.reveal().strip()
     if text.lower() == LOCAL:
-        key = LOCAL
-    else:
-        parts = urlsplit(text)
-        if parts.scheme.lower() not in ("redis", "rediss", "unix") or not (
-            parts.hostname or parts.path
-        ):
-            raise ConfigError(
-                f"shared_state must be 'local' or a Redis URL such as "
-                f"redis://host:6379/0, not {mask_url(text)!r}"
-            )
-        key = hashlib.sha256(text.encode()).hexdigest()  # the URL itself is not kept here
+        return LOCAL, None
+    parts = urlsplit(encode_userinfo(text))  # a password may hold / ? # @
+    if parts.scheme.lower() not in ("redis", "rediss", "unix") or not (
+        parts.hostname or parts.path
+    ):
+        return "", (
+            f"shared_state must be 'local' or a Redis URL such as "
+            f"redis://host:6379/0, not {mask_url(text)!r}"
+        )
+    return hashlib.sha256(text.encode()).hexdigest(), None
+
+
+def _parse(value: str | Secret) -> SharedState:
+    value = hide(value)  # in no frame's locals in clear
+    key, problem = _check_url(Secret(value))
+    if problem is not None:
+        raise ConfigError(problem)
     with _states_lock:
         state = _states.get(key)
         if state is None:
-            state = SharedState.local() if key == LOCAL else SharedState.redis(text)
+            state = SharedState.local() if key == LOCAL else SharedState.redis(value)
             _states[key] = state
         return state
 
 
-def resolve(shared_state: str | SharedState | None = None) -> SharedState:
+def resolve(shared_state: str | Secret | SharedState | None = None) -> SharedState:
     """The shared state to use: ``shared_state`` when given, else what
     :func:`configure` set, else ``CCPANDAS_SHARED_STATE``, else this machine's.
 
@@ -484,10 +512,11 @@ def resolve(shared_state: str | SharedState | None = None) -> SharedState:
         >>> resolve("local").kind
         'local'
     """
+    shared_state = hide(shared_state)
     if isinstance(shared_state, SharedState):
         return shared_state
     if shared_state is not None:
-        if not isinstance(shared_state, str):
+        if not isinstance(shared_state, Secret):
             raise TypeError(
                 "shared_state must be 'local', a redis:// URL or a SharedState, "
                 f"not {type(shared_state).__name__}"
@@ -498,7 +527,7 @@ def resolve(shared_state: str | SharedState | None = None) -> SharedState:
     return _parse(env(SHARED_STATE_ENV) or LOCAL)
 
 
-def configure(*, shared_state: str | SharedState | None = None) -> None:
+def configure(*, shared_state: str | Secret | SharedState | None = None) -> None:
     """Set where every client built from now on shares its rate limit, daily quota
     ledger and run locks. Clients built before keep theirs.
 
@@ -518,4 +547,5 @@ def configure(*, shared_state: str | SharedState | None = None) -> None:
         >>> ccpandas.configure(shared_state=None)
     """
     global _configured
+    shared_state = hide(shared_state)  # a Redis URL's password: in no frame's locals
     _configured = None if shared_state is None else resolve(shared_state)

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from ccpandas._config import DATA_DIR_ENV, data_dir
+from ccpandas._secret import private_file
 from ccpandas.errors import CCError, ConfigError, RunLockedError
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.plan.ids import INVALID, check_ids
@@ -287,7 +288,7 @@ class JournalDB:
         with self._lock:
             if self._conn is None or self._pid != os.getpid():
                 try:
-                    self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    private_file(self.path)  # 0600 even in an existing 0755 folder
                     conn = _open_with_retry(self.path)
                 except (sqlite3.Error, OSError) as exc:
                     raise ConfigError(

@@ -7,10 +7,15 @@ Redis cannot be reached, and :class:`ccpandas.client.shared.SharedState` falls b
 this machine's state then.
 
 The Redis URL may hold a password: it lives in a :class:`~ccpandas._secret.Secret`;
-reprs, logs and errors show it as ``redis://:********@host:6379/0``.
+reprs, logs and errors show it as ``redis://:********@host:6379/0``. A password as
+``openssl rand -base64`` makes it (with ``/``, ``+``, ``=``; other generators add ``#``
+or ``?``) may be written as it is: everything between ``://`` and the last ``@`` is
+the user and password, masked when shown and percent-encoded for redis-py.
 
 Example:
     >>> mask_url("redis://:pw@cache:6379/0")
+    'redis://:********@cache:6379/0'
+    >>> mask_url("redis://:a/b#c?d@cache:6379/0")
     'redis://:********@cache:6379/0'
 """
 
@@ -20,17 +25,18 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from ccpandas._secret import MASK, Secret
 from ccpandas.client.backends import KEEP_DAYS, MAX_AHEAD, scope_matches
 from ccpandas.errors import ConfigError
 
-__all__ = ["RedisLease", "RedisState", "Unavailable", "mask_url"]
+__all__ = ["RedisLease", "RedisState", "Unavailable", "encode_userinfo", "mask_url"]
 
 _REDIS_TIMEOUT = 0.5  # seconds: a gone Redis must not stall a request for long
 
@@ -61,25 +67,55 @@ return 1
 """
 
 
+def _split_userinfo(url: str) -> tuple[str, str | None, str]:
+    """``(scheme://, user:password or None, the rest)``: the user information is
+    everything between ``://`` and the *last* ``@``, whatever it holds (a password may
+    hold ``/``, ``?``, ``#`` or ``@``, which ``urlsplit`` takes for the URL's parts)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    head = scheme + sep
+    userinfo, at, host = rest.rpartition("@")
+    return (head, userinfo, host) if at else (head, None, rest)
+
+
 def mask_url(url: str) -> str:
-    """``url`` with its user name and password masked (shown in reprs, logs and errors).
+    """``url`` with everything between ``://`` and the last ``@`` masked, and without its
+    query or fragment (``?password=`` is a redis-py option): what reprs, logs and errors
+    show.
+
+    Args:
+        url: A Redis URL, e.g. ``"redis://:hunter2@cache:6379/0"``.
 
     Example:
         >>> mask_url("redis://:hunter2@cache:6379/0")
         'redis://:********@cache:6379/0'
+        >>> mask_url("redis://cache:6379/0?password=hunter2")
+        'redis://cache:6379/0'
     """
-    parts = urlsplit(url)
-    if parts.password is None and parts.username is None:
+    head, userinfo, rest = _split_userinfo(url)
+    rest = re.split(r"[?#]", rest, maxsplit=1)[0]
+    return head + (f":{MASK}@" if userinfo is not None else "") + rest
+
+
+def encode_userinfo(url: str) -> str:
+    """``url`` with the characters of its user and password that would end the user
+    information (``/ ? # @``) percent-encoded, so redis-py (which decodes them) gets
+    the password as written; an already encoded password (``%2F``) stays as it is.
+
+    Args:
+        url: A Redis URL, e.g. ``"redis://:a/b@cache:6379/0"``.
+
+    Example:
+        >>> encode_userinfo("redis://:a/b#c?d@e@cache:6379/0")
+        'redis://:a%2Fb%23c%3Fd%40e@cache:6379/0'
+    """
+    head, userinfo, rest = _split_userinfo(url)
+    if userinfo is None:
         return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    netloc = f":{MASK}@{host}" + (f":{port}" if port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    for char in "/?#@":
+        userinfo = userinfo.replace(char, f"%{ord(char):02X}")
+    return f"{head}{userinfo}@{rest}"
 
 
 class Unavailable(Exception):
@@ -100,11 +136,27 @@ class RedisState:
 
         if importlib.util.find_spec("redis") is None:
             raise ConfigError("team mode needs the redis package: pip install 'ccpandas[redis]'")
-        self._url = url if isinstance(url, Secret) else Secret(url)
-        self.url = mask_url(self._url.reveal())
+        raw = url.reveal() if isinstance(url, Secret) else url
+        self._url = Secret(encode_userinfo(raw))
+        self.url = mask_url(raw)
+        del url, raw  # a ConfigError below must not show them in this frame's locals
         self.prefix = prefix
         self._clients: dict[int, Any] = {}
         self._lock = threading.Lock()
+        problem = self._parse_problem()
+        if problem is not None:
+            raise ConfigError(f"the Redis URL {self.url} cannot be used: {problem}")
+
+    def _parse_problem(self) -> str | None:
+        """What redis-py finds wrong in the URL (a port that is no number...), masked;
+        None when it reads it."""
+        from redis.connection import parse_url
+
+        try:
+            parse_url(self._url.reveal())
+        except ValueError as exc:  # its text may quote a piece of the password
+            return self._describe(exc)
+        return None
 
     def __repr__(self) -> str:
         return f"RedisState({self.url!r})"
@@ -138,17 +190,23 @@ class RedisState:
 
         try:
             return action(*self._redis())
-        except (redis.RedisError, OSError) as exc:
+        except (redis.RedisError, OSError, ValueError) as exc:
+            # ValueError: redis-py's for a URL it cannot read; it must degrade like a
+            # Redis that does not answer, never crash a request.
             message = self._describe(exc)
         # Raised outside the except block so it has no __context__: the redis error's
         # frames hold the connection, and the connection holds the password.
         raise Unavailable(message)
 
     def _describe(self, exc: BaseException) -> str:
+        """``exc``'s type and text, with the URL, its user information and every piece
+        of the password (as written and as encoded) masked."""
         text = str(exc).replace(self._url.reveal(), self.url)
-        password = urlsplit(self._url.reveal()).password
-        if password:
-            text = text.replace(password, MASK)
+        userinfo = _split_userinfo(self._url.reveal())[1] or ""
+        password = userinfo.partition(":")[2]
+        for secret in (userinfo, password, unquote(userinfo), unquote(password)):
+            if secret:
+                text = text.replace(secret, MASK)
         return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
     def _key(self, *parts: str) -> str:
