@@ -273,8 +273,9 @@ def journal_error(path: Path, exc: sqlite3.Error) -> JournalError:
     the runs it holds can be resumed or undone, so setting it aside is the user's call.
 
     Example:
-        >>> journal_error(Path("j.sqlite3"), sqlite3.DatabaseError("file is not a database"))
-        JournalError('the run journal j.sqlite3 is damaged (file is not a database) ...')
+        >>> error = sqlite3.DatabaseError("file is not a database")
+        >>> str(journal_error(Path("j.sqlite3"), error))[:40]
+        'the run journal j.sqlite3 is damaged (fi'
     """
     name = str(getattr(exc, "sqlite_errorname", ""))
     if _damaged(exc):
