@@ -263,7 +263,7 @@ _DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 
 def _damaged(exc: sqlite3.Error) -> bool:
     name = str(getattr(exc, "sqlite_errorname", ""))
-    return name.startswith(_DAMAGED) or "malformed" in str(exc)
+    return name.startswith(_DAMAGED) or any(w in str(exc) for w in ("malformed", "not a database"))
 
 
 def journal_error(path: Path, exc: sqlite3.Error) -> JournalError:
