@@ -667,7 +667,7 @@ class RemovalResult:
         runner = self.runner
         reporter = runner.reporter
         journal = runner.journal
-        runner.stopped = False
+        runner.stopped, runner.stop_reason = False, None
         self.interrupted = False
         # Holding the run (journal lock) first: if another process drives it, nothing
         # is sent from here, and the batches are brought up to date before acting.
@@ -701,7 +701,7 @@ class RemovalResult:
                 self.stopped = runner.stopped or self.interrupted or reason is not None
                 if self.stopped:
                     phase = "stopped"
-                    reason = reason or "stopped"
+                    reason = reason or runner.stop_reason or "stopped"
                 self.stop_reason = reason
                 try:
                     self._record_stop(journal, reason)
