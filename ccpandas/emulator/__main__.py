@@ -73,6 +73,7 @@ _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
     "gateway_timeouts": (_yes_no, "a third of injected faults on reads are 504: yes or no"),
     "last_page_links": (str, "the last page's _links: empty ({}) or absent"),
     "access_tokens": (str, "OAuth2 access tokens: jwt or opaque"),
+    "activity_paging": (str, "GET /v3/activities pages: normal, or repeating (an endless loop)"),
 }
 assert set(_SETTING_FLAGS) == set(Settings.names()), "every setting needs a CLI flag"
 

@@ -43,6 +43,7 @@ _CHOICES = {
     "activity_shape": ("full", "sparse"),
     "last_page_links": ("empty", "absent"),
     "access_tokens": ("jwt", "opaque"),
+    "activity_paging": ("normal", "repeating"),
 }
 
 
@@ -118,6 +119,9 @@ class Settings:
             ``"_links": {}``; ``"absent"``: it has no ``_links``.
         access_tokens: ``"jwt"`` (the default): OAuth2 access tokens are RS256 JWTs of
             about 1,150 characters; ``"opaque"``: short random strings.
+        activity_paging: ``"normal"`` (the default) or ``"repeating"``: every
+            ``GET /v3/activities`` page links to the same page again, under a new cursor
+            each time (a paging loop that never ends).
 
     Raises:
         TypeError: A value of the wrong type.
@@ -160,6 +164,7 @@ class Settings:
     gateway_timeouts: bool = True
     last_page_links: str = "empty"
     access_tokens: str = "jwt"
+    activity_paging: str = "normal"
 
     def __post_init__(self) -> None:
         for name in _OFF_WHEN_ZERO:

@@ -572,7 +572,9 @@ class Runner:
             claimed.update(a for a in (r.activity_id, *r.previous_activity_ids) if a)
         by_index = {r.batch.index: r for r in runs}
         rivals = self._rivals(by_index, todo)
-        seen = _activities_since(client, oldest)
+        # Read a horizon further back than any window: an activity there may be a lost
+        # request's, seen through a clock that differs from the server's (_settle).
+        seen = _activities_since(client, oldest - horizon)
         now = self.clock.now()
         adopted = []
 
@@ -600,7 +602,7 @@ class Runner:
                     run.batch.index,
                     found[0][1].get("activity_id"),
                 )
-            elif self._settle(run, found, now):
+            elif self._settle(run, found, now, _near_misses(seen, since, margin, horizon, claimed)):
                 claimed.add(str(run.activity_id))
                 adopted.append(run)
         return adopted
@@ -625,10 +627,16 @@ class Runner:
         return rivals
 
     def _settle(
-        self, run: BatchRun, found: Sequence[tuple[dt.datetime, Any]], now: dt.datetime
+        self,
+        run: BatchRun,
+        found: Sequence[tuple[dt.datetime, Any]],
+        now: dt.datetime,
+        near: int = 0,
     ) -> bool:
         """Adopt the one activity ``found`` for ``run`` (True), or leave the batch to
-        be sent: several found (ambiguous), or none (the request never took effect)."""
+        be sent: several found (ambiguous), or none (the request never took effect,
+        unless ``near`` unclaimed activities lie just outside the window: then the
+        clocks may differ, and the batch is sent as the possible duplicate it is)."""
         if len(found) == 1:
             created, item = found[0]
             _take_activity(run, item, Outcome.ADOPTED, now, submitted_at=created)
@@ -650,6 +658,19 @@ class Runner:
                 run.batch.index,
                 len(found),
                 ", ".join(str(i.get("activity_id")) for _, i in found[:5]),
+            )
+            return False
+        if near:
+            # The window is this machine's clock; created_at is the server's. With the
+            # clocks apart, the lost request's activity may be among these: "never took
+            # effect" would be a guess, and a duplicate would go uncounted.
+            run.last_error = _NEAR_MISS.format(near)
+            log.warning(
+                "batch %d: no activity matches its unanswered request in the window, but "
+                "%d unclaimed activities lie just outside it (the clocks may differ): "
+                "sending it again, counted as a possible duplicate",
+                run.batch.index,
+                near,
             )
             return False
         # Nothing on the server: that request never took effect. The batch is plain
@@ -822,6 +843,31 @@ class Runner:
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NOT_FOUND = "no answer; no matching activity on the server (reconciled): it never took effect"
+_NEAR_MISS = (
+    "no answer; no matching activity in the window, but {} unclaimed just outside it "
+    "(the clocks may differ): sent again, counted as a possible duplicate"
+)
+
+
+def _near_misses(
+    seen: Sequence[tuple[dt.datetime, Any]],
+    since: dt.datetime,
+    margin: dt.timedelta,
+    horizon: dt.timedelta,
+    claimed: set[str],
+) -> int:
+    """Unclaimed activities (any shape) created within ``horizon`` outside the window
+    ``[since - margin, since + horizon]``: a skewed clock may have put the lost
+    request's activity there."""
+    return sum(
+        1
+        for created, item in seen
+        if str(item.get("activity_id")) not in claimed
+        and (
+            since - margin - horizon <= created < since - margin
+            or since + horizon < created <= since + 2 * horizon
+        )
+    )
 
 
 def _take_activity(
