@@ -321,3 +321,36 @@ def test_a_redis_that_lost_its_data_is_warned_about(redis_server, caplog):
     assert state.ledger_usage(key, day) == (2, 1, False)  # the 6 before are gone ...
     assert caplog.text.count("was reset") == 1  # ... and that is said, once
     assert "counts it held are gone" in caplog.text
+
+
+def test_four_machines_on_the_fallback_keep_the_keys_rate(emulator, redis_server, tmp_path):
+    # Four machines share the key's 4/s through Redis; Redis dies for good early on.
+    # Each falls back to its share as last seen (1/s): together 4/s, never 8/s.
+    redis = redis_server()
+    emu = emulator(seed=64, contacts=6000, lists=1, rate=4)
+    ids, lists = removal_setup(emu, 4, 12)
+    before = emu.account.memberships()
+    envs = machines(emu, tmp_path, redis.url, n=4)
+    jobs = [
+        ({"ids": ids, "list": lid, "rate": 4}, env) for lid, env in zip(lists, envs, strict=True)
+    ]
+    outage: dict[str, float] = {}
+
+    def kill() -> None:
+        time.sleep(2.5)
+        outage["from"] = time.time()
+        redis.kill()
+
+    reports = run_children(jobs, tmp_path, during=kill)
+
+    assert all(r["ok"] for r in reports)
+    check_removed(emu, before, ids, lists)
+    # From a second after the outage began to the moment the first machine finished:
+    # every machine on its fallback, all four still busy.
+    start = outage["from"] + 1.0
+    end = min(max(t for t, _m, _s in r["sent"]) for r in reports)
+    assert end - start > 3.0, (start, end)  # long enough to judge
+    sent = sum(start <= t <= end for r in reports for t, _m, _s in r["sent"])
+    assert sent / (end - start) <= 4.0 * 1.15 + 1 / (end - start), sent
+    # the switch-over may cost a few throttled answers, no more (the bucket holds 4)
+    assert emu.account.count(status=429) <= 4
