@@ -306,7 +306,11 @@ class RedisLease:
             try:
                 self._lock.reacquire()
             except redis.exceptions.LockNotOwnedError:
-                log.warning("ccpandas: the run lock %s expired while held", self.key)
+                log.warning(
+                    "ccpandas: the run lock %s expired while held, or Redis lost its data "
+                    "(FLUSHALL, a restart): another process may now drive this run",
+                    self.key,
+                )
                 return
             except (redis.RedisError, OSError):
                 continue  # Redis away for a moment: try again at the next beat
