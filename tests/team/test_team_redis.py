@@ -303,7 +303,7 @@ def test_a_wrong_redis_password_fails_at_configure_not_for_good(redis_server, ca
     assert "refused" not in caplog.text  # nothing degraded for good, nothing logged
 
 
-def test_a_redis_that_lost_its_data_is_warned_about(redis_server, caplog):
+def test_a_redis_that_lost_its_data_is_warned_about(redis_server, caplog, monkeypatch):
     import redis as redis_py
 
     redis = redis_server()
@@ -312,6 +312,9 @@ def test_a_redis_that_lost_its_data_is_warned_about(redis_server, caplog):
     day = dt.date(2025, 3, 1)
     state.ledger_add(key, day, 5)
     state.ledger_add(key, day, 1)
+    monkeypatch.setattr(shared, "LOCK_TTL", 0.6)  # renewed every 0.2 s
+    lease = state.lease("run:flushed")
+    assert lease is not None and lease.acquire()
     assert "was reset" not in caplog.text
     redis_py.Redis.from_url(redis.url).flushall()  # someone's FLUSHALL
 
@@ -321,6 +324,12 @@ def test_a_redis_that_lost_its_data_is_warned_about(redis_server, caplog):
     assert state.ledger_usage(key, day) == (2, 1, False)  # the 6 before are gone ...
     assert caplog.text.count("was reset") == 1  # ... and that is said, once
     assert "counts it held are gone" in caplog.text
+    # the run lock's holder finds it gone at its next renewal, and says so
+    deadline = time.monotonic() + 10
+    while "lost its data" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lease.release()
+    assert "run lock ccpandas:lock:run:flushed expired while held, or Redis lost" in caplog.text
 
 
 def test_four_machines_on_the_fallback_keep_the_keys_rate(emulator, redis_server, tmp_path):
