@@ -24,8 +24,10 @@ an error that does not show it. Spaces and line breaks around a token are droppe
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json as _json
 import logging
+import math
 import random
 import re
 import threading
@@ -59,7 +61,7 @@ from ccpandas.errors import (
     UnusableAnswerError,
     error_for_response,
 )
-from ccpandas.models import ActivityState, quota_day
+from ccpandas.models import DAILY_QUOTA, ActivityState, quota_day
 
 __all__ = [
     "BASE_URL_ENV",
@@ -82,6 +84,10 @@ __all__ = [
 
 # The values GET /activities takes as state= (every state but initialized).
 ACTIVITY_STATES = tuple(s.value for s in ActivityState if s is not ActivityState.INITIALIZED)
+
+#: The most activities an account can hold: the API keeps them 10 days, and each costs
+#: one request of a 10,000-a-day quota. No activity listing reads more pages than these fill.
+MAX_ACTIVITIES_KEPT = 10 * DAILY_QUOTA
 
 _log = logging.getLogger("ccpandas.client.http")
 #: ccpandas' own request log: each attempt's method, full URL, status, time and headers,
@@ -906,6 +912,8 @@ class Client:
         params: Mapping[str, Any] | None = None,
         *,
         on_page: Callable[[Mapping[str, Any], bool], None] | None = None,
+        item_key: str | None = None,
+        max_pages: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield the items of ``body[key]`` page after page, following ``_links.next.href``.
 
@@ -921,6 +929,13 @@ class Client:
             on_page: Called with each page's body and whether another page follows,
                 before that page's items are yielded (a reader counts pages for its
                 progress display). None (the default) calls nothing.
+            item_key: The key that identifies an item, e.g. ``"activity_id"``: an item
+                already read is not yielded again, and a page of nothing new ends the
+                paging with a warning (its next link may be new each time while the
+                page repeats: the paging would never end). None (the default) checks
+                nothing.
+            max_pages: At most this many pages are read; more ends the paging with a
+                warning. None (the default): no limit.
 
         Yields:
             Each item (a dict), in the API's order.
@@ -933,17 +948,28 @@ class Client:
             >>> names = [item["name"] for item in pages]  # doctest: +SKIP
         """
         seen: set[str] = set()
+        read: set[Any] = set()
         body = self.request("GET", path, params=params)
-        while True:
-            items = body.get(key) if isinstance(body, dict) else None
+        for page in itertools.count(1):
+            items = (body.get(key) if isinstance(body, dict) else None) or []
             href = _next_href(body)
+            if item_key is not None:
+                fresh = [i for i in items if not isinstance(i, dict) or i.get(item_key) not in read]
+                if items and not fresh:
+                    _log.warning("%s: page %d repeats what was read; stopped paging", path, page)
+                    return
+                read.update(i.get(item_key) for i in fresh if isinstance(i, dict))
+                items = fresh
             if on_page is not None:
                 on_page(body if isinstance(body, dict) else {}, bool(href))
-            yield from items or ()
+            yield from items
             if not href:
                 return
             if href in seen:
                 raise CCError(f"the API repeated the page link {_path_only(href)}; stopped paging")
+            if max_pages is not None and page >= max_pages:
+                _log.warning("%s: more than %d pages; stopped paging", path, max_pages)
+                return
             seen.add(href)
             body = self.request("GET", href)
 
@@ -1004,7 +1030,10 @@ class Client:
             limit: Activities per page, 1 to 500. Default 500 (the fewest requests).
 
         Yields:
-            Each activity (a dict), newest first.
+            Each activity (a dict), newest first, once. The paging stops (with a
+            warning) at a page that only repeats activities already read, and after as
+            many pages as the most activities an account keeps could fill
+            (:data:`MAX_ACTIVITIES_KEPT`).
 
         Example:
             >>> running = [a for a in client.iter_activities(state="processing")]  # doctest: +SKIP
@@ -1013,7 +1042,13 @@ class Client:
             raise CCError(f"state must be one of {', '.join(ACTIVITY_STATES)}, not {state!r}")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
             raise CCError(f"limit must be an integer from 1 to 500, not {limit!r}")
-        return self.paginate("/activities", "activities", {"limit": limit, "state": state})
+        return self.paginate(
+            "/activities",
+            "activities",
+            {"limit": limit, "state": state},
+            item_key="activity_id",
+            max_pages=math.ceil(MAX_ACTIVITIES_KEPT / limit) + 1,
+        )
 
 
 def _shown_header(name: str, value: str) -> str:

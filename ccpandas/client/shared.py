@@ -20,9 +20,15 @@ process of this user on this machine shares them. :class:`RedisState` (team mode
 ``CCPANDAS_SHARED_STATE=redis://host:6379/0``) does the same step as a server-side Lua
 script (the clock is Redis' own ``TIME``, so machines whose clocks differ still agree),
 and holds run locks as expiring keys. If Redis cannot be reached, :class:`SharedState`
-falls back to the local state at :data:`FALLBACK_SHARE` of the rate, warns once,
-buffers the ledger's counts and goes back to Redis when it answers again
-(:class:`RedisFallback`).
+falls back to the local state, warns once, buffers the ledger's counts and goes back to
+Redis when it answers again (:class:`RedisFallback`). The fallback paces this process at
+its share of the rate as last seen in Redis (the rate divided by the processes that
+took a slot within a minute), and never faster than :data:`FALLBACK_RATE` (1/s): every
+machine of the team falls back at the same moment, each with its own limiter, so 4
+machines send at most the 4/s the key allows, not 4 x 2/s. A Redis that refuses the
+URL's password is refused at once (``ConfigError`` when the state is first resolved:
+``configure()``, ``Client(shared_state=...)``), since waiting never heals it; a
+Redis that lost its data (FLUSHALL, a restart without persistence) is warned about.
 
 Why a hand-written Lua script rather than the ``limits`` library: ``limits`` answers
 "may I send now?" (a moving window or a fixed window), which makes every process poll
@@ -72,7 +78,7 @@ from ccpandas.client.backends.sqlite import LOCAL, QUOTA_FILE, LocalState
 from ccpandas.errors import ConfigError
 
 __all__ = [
-    "FALLBACK_SHARE",
+    "FALLBACK_RATE",
     "LOCAL",
     "MAX_AHEAD",
     "QUOTA_FILE",
@@ -86,9 +92,10 @@ __all__ = [
     "resolve",
 ]
 
-#: The share of the rate a process keeps to while Redis is unreachable: other machines
-#: may be falling back at the same moment, each with its own local limiter.
-FALLBACK_SHARE = 0.5
+#: Requests per second a process sends at most while Redis is unreachable (less when
+#: its share of the rate, as last seen, is less): the other machines of the team are
+#: falling back at the same moment, each with its own local limiter.
+FALLBACK_RATE = 1.0
 #: Seconds between attempts to reach Redis again while it is down.
 PROBE_EVERY = 2.0
 #: Seconds a Redis run lock lives without being renewed (a dead holder frees it then).
@@ -268,10 +275,11 @@ class RedisFallback:
         if first:
             log.warning(
                 "ccpandas: the shared state at %s cannot be reached (%s); pacing with this "
-                "machine's limiter at %d%% of the rate until it answers again",
+                "machine's limiter at this process's share of the rate as last seen, at "
+                "most %g request/s, until it answers again",
                 self.where,
                 exc,
-                round(FALLBACK_SHARE * 100),
+                FALLBACK_RATE,
             )
 
     def _answered(self) -> None:
@@ -363,12 +371,30 @@ class SharedState(RedisFallback):
             interval: Seconds between two request starts of that budget, e.g. ``0.255`` for
                 4 per second with the margin.
         """
-        wait = self._via_redis(lambda redis: redis.reserve(scope, interval))
+        wait = self._via_redis(lambda redis: redis.reserve(scope, interval, process_id()))
         if wait is not _MISSED:
             return float(wait)
         if self.redis_state is None:
             return self.local_state.reserve(scope, interval)
-        return self.local_state.reserve(scope + " fallback", interval / FALLBACK_SHARE)
+        return self.local_state.reserve(
+            scope + " fallback", self.fallback_interval(scope, interval)
+        )
+
+    def fallback_interval(self, scope: str, interval: float) -> float:
+        """Seconds between this process's requests while Redis is away: its share as
+        last seen (``interval`` times the processes that took slots lately), and at least
+        ``1 / FALLBACK_RATE``.
+
+        Args:
+            scope: The budget key's text (:attr:`BudgetKey.value`).
+            interval: Seconds between two request starts of the whole team.
+
+        Example:
+            >>> SharedState.redis("redis://cache:6379/0").fallback_interval("k", 0.25)
+            1.0
+        """
+        team = self.redis_state.team_seen.get(scope, 1) if self.redis_state else 1
+        return max(interval * max(team, 1), 1.0 / FALLBACK_RATE)
 
     def defer(self, scope: str, seconds: float) -> None:
         """Hold back every slot of ``scope`` for ``seconds`` (after a throttled answer).
@@ -497,6 +523,9 @@ def _parse(value: str | Secret) -> SharedState:
         state = _states.get(key)
         if state is None:
             state = SharedState.local() if key == LOCAL else SharedState.redis(value)
+            if state.redis_state is not None:
+                # Once per URL: a refused password fails here, not as a lasting fallback.
+                state.redis_state.check_login()
             _states[key] = state
         return state
 
@@ -540,6 +569,8 @@ def configure(*, shared_state: str | Secret | SharedState | None = None) -> None
 
     Raises:
         TypeError: ``shared_state`` is not a string, a ``SharedState`` or None.
+        ConfigError: Redis refused the URL's password (an unreachable Redis is not an
+            error: it is fallen back from, and tried again).
 
     Example:
         >>> import ccpandas
@@ -548,4 +579,7 @@ def configure(*, shared_state: str | Secret | SharedState | None = None) -> None
     """
     global _configured
     shared_state = hide(shared_state)  # a Redis URL's password: in no frame's locals
-    _configured = None if shared_state is None else resolve(shared_state)
+    state = None if shared_state is None else resolve(shared_state)
+    if state is not None and state.redis_state is not None:
+        state.redis_state.check_login()  # a SharedState built by hand is checked too
+    _configured = state

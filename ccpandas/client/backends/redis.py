@@ -36,24 +36,38 @@ from ccpandas._secret import MASK, Secret
 from ccpandas.client.backends import KEEP_DAYS, MAX_AHEAD, scope_matches
 from ccpandas.errors import ConfigError
 
-__all__ = ["RedisLease", "RedisState", "Unavailable", "encode_userinfo", "mask_url"]
+__all__ = [
+    "TEAM_WINDOW",
+    "RedisLease",
+    "RedisState",
+    "Unavailable",
+    "encode_userinfo",
+    "mask_url",
+]
 
 _REDIS_TIMEOUT = 0.5  # seconds: a gone Redis must not stall a request for long
 
 log = logging.getLogger("ccpandas")
 
-# KEYS[1] the TAT; ARGV interval, max ahead. Returns the wait in seconds, as text (a Lua
-# number would be truncated to an integer).
+# KEYS[1] the TAT, KEYS[2] the team (who took a slot lately); ARGV interval, max ahead,
+# this process, the team window. Returns the wait in seconds as text (a Lua number would
+# be truncated to an integer), and how many processes took a slot within the window.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local interval = tonumber(ARGV[1])
 local ahead = tonumber(ARGV[2])
+local window = tonumber(ARGV[4])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now or tat > now + ahead then tat = now end
 redis.call('SET', KEYS[1], string.format('%.6f', tat + interval), 'EX', math.ceil(ahead) + 60)
-return string.format('%.6f', tat - now)
+redis.call('ZADD', KEYS[2], now, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+redis.call('EXPIRE', KEYS[2], math.ceil(window) + 60)
+return {string.format('%.6f', tat - now), redis.call('ZCARD', KEYS[2])}
 """
+#: Seconds a process counts as one of the team after it last took a slot.
+TEAM_WINDOW = 60.0
 # KEYS[1] the TAT; ARGV seconds from now.
 _DEFER = """
 local t = redis.call('TIME')
@@ -122,6 +136,16 @@ class Unavailable(Exception):
     """Redis did not answer (internal: callers fall back). Carries no secret."""
 
 
+def _refused_login(exc: BaseException) -> bool:
+    """Redis answered, and refused the URL's credentials: waiting will not help."""
+    import redis
+
+    errors = (redis.AuthenticationError, redis.exceptions.AuthenticationWrongNumberOfArgsError)
+    return isinstance(exc, errors) or (
+        isinstance(exc, redis.ResponseError) and str(exc).startswith(("NOAUTH", "WRONGPASS"))
+    )
+
+
 class RedisState:
     """The shared state in a Redis server (team mode), via the ``redis`` package.
 
@@ -143,6 +167,11 @@ class RedisState:
         self.prefix = prefix
         self._clients: dict[int, Any] = {}
         self._lock = threading.Lock()
+        #: Processes that took a slot of a scope within :data:`TEAM_WINDOW`, as last seen.
+        self.team_seen: dict[str, int] = {}
+        # The mark this process first saw in Redis: another one later means Redis lost
+        # everything meanwhile (FLUSHALL, a restart without persistence).
+        self._epoch: str | None = None
         problem = self._parse_problem()
         if problem is not None:
             raise ConfigError(f"the Redis URL {self.url} cannot be used: {problem}")
@@ -216,9 +245,33 @@ class RedisState:
         """Raise :class:`Unavailable` unless Redis answers."""
         self._call(lambda r, *_: r.ping())
 
-    def reserve(self, scope: str, interval: float) -> float:
-        key = self._key("gcra", scope)
-        wait = self._call(lambda _r, script, _d: script(keys=[key], args=[interval, MAX_AHEAD]))
+    def check_login(self) -> None:
+        """Raise :class:`~ccpandas.errors.ConfigError` when Redis refuses the URL's
+        credentials (a wrong password never heals); an unreachable Redis is not an
+        error here (it is fallen back from, and tried again)."""
+        import redis
+
+        try:
+            self._redis()[0].ping()
+        except (redis.RedisError, OSError) as exc:
+            if not _refused_login(exc):
+                return
+            message = self._describe(exc)
+        else:
+            return
+        # Raised outside the except block: no chain to the connection (the password).
+        raise ConfigError(
+            f"Redis at {self.url} refused the login ({message}): check the password "
+            "in the shared_state URL (CCPANDAS_SHARED_STATE)"
+        )
+
+    def reserve(self, scope: str, interval: float, member: str = "") -> float:
+        """Take the next slot of ``scope``; the seconds to wait for it. ``member`` (this
+        process) is counted in :attr:`team_seen` for the scope."""
+        keys = [self._key("gcra", scope), self._key("team", scope)]
+        args = [interval, MAX_AHEAD, member or str(os.getpid()), TEAM_WINDOW]
+        wait, team = self._call(lambda _r, script, _d: script(keys=keys, args=args))
+        self.team_seen[scope] = int(team)
         return max(0.0, float(wait))
 
     def defer(self, scope: str, seconds: float) -> None:
@@ -232,13 +285,31 @@ class RedisState:
     def ledger_add(self, scope: str, day: dt.date, process: str, n: int) -> None:
         key = self._ledger_key(scope, day)
 
-        def add(r: Any, *_: Any) -> None:
+        def add(r: Any, *_: Any) -> Any:
             pipe = r.pipeline(transaction=True)
             pipe.hincrby(key, process, int(n))
             pipe.expire(key, KEEP_DAYS * 86_400)
-            pipe.execute()
+            pipe.get(self._key("epoch"))
+            epoch = pipe.execute()[-1]
+            if epoch is None:  # new, or emptied: mark it (the first process to ask wins)
+                r.set(self._key("epoch"), os.urandom(8).hex(), nx=True)
+                epoch = r.get(self._key("epoch"))
+            return epoch
 
-        self._call(add)
+        self._check_epoch(self._call(add))
+
+    def _check_epoch(self, epoch: str | None) -> None:
+        """Warn when Redis' mark changed since this process last saw it: its data was
+        dropped (FLUSHALL, a restart without persistence), ledger counts and run locks."""
+        with self._lock:
+            before, self._epoch = self._epoch, epoch
+        if before is not None and epoch != before:
+            log.warning(
+                "ccpandas: the shared state at %s was reset (FLUSHALL, or a restart "
+                "without persistence): the daily request counts it held are gone, so the "
+                "quota figures count from zero again, and run locks held in it were lost",
+                self.url,
+            )
 
     def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int]:
         def usage(r: Any, *_: Any) -> tuple[int, int]:
@@ -300,7 +371,11 @@ class RedisLease:
             try:
                 self._lock.reacquire()
             except redis.exceptions.LockNotOwnedError:
-                log.warning("ccpandas: the run lock %s expired while held", self.key)
+                log.warning(
+                    "ccpandas: the run lock %s expired while held, or Redis lost its data "
+                    "(FLUSHALL, a restart): another process may now drive this run",
+                    self.key,
+                )
                 return
             except (redis.RedisError, OSError):
                 continue  # Redis away for a moment: try again at the next beat
