@@ -90,11 +90,7 @@ class PlanPreview(w.VBox):
         rows += [
             ("target lists", lists),
             ("activities (one per request)", f"{plan.n_batches:,}"),
-            (
-                "API requests",
-                f"{plural(plan.n_requests, 'removal')} + about "
-                f"{plural(plan.expected_polls, 'status check')}",
-            ),
+            ("API requests", _requests_text(plan)),
             (f"time at {plan.rate:g} requests per second", duration(plan.estimated_seconds)),
             (
                 "share of the daily quota",
@@ -154,3 +150,18 @@ class PlanPreview(w.VBox):
 
     def __repr__(self) -> str:
         return f"PlanPreview({self.text()})"
+
+
+def _requests_text(plan: RemovalPlan) -> str:
+    """Every request the run costs, as the plan counts them (``total_requests``):
+    "1 removal + about 4 status checks" without a snapshot, with its reads beside."""
+    text = (
+        f"{plural(plan.n_requests, 'removal')} + about "
+        f"{plural(plan.expected_polls, 'status check')}"
+    )
+    if plan.read_requests or plan.verify_requests:
+        text = (
+            f"{plan.total_requests:,} in all: {plural(plan.read_requests, 'read')} "
+            f"(snapshot) + {text} + {plural(plan.verify_requests, 'read')} to verify"
+        )
+    return text
