@@ -38,6 +38,7 @@ import pandas as pd
 
 from ccpandas.models import (
     Batch,
+    MembershipAction,
     Source,
     SourceKind,
 )
@@ -385,7 +386,9 @@ class UndoPlan:
                     "unsubscribed: no email is sent to them",
                 )
             )
-        changes = f"{self.n_requests:,} change request{'s' * (self.n_requests != 1)}"
+        adds_only = all(b.action is MembershipAction.ADD for b in self.batches)
+        what = "add" if adds_only else "change"
+        changes = f"{self.n_requests:,} {what} request{'s' * (self.n_requests != 1)}"
         lines.append(
             (
                 "cost",

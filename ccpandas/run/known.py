@@ -118,4 +118,3 @@ def errored_pairs(
                 about &= np.isin(pair_list, list(only))
             hit |= in_batch & about
     return hit if hit.any() else None
-

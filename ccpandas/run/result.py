@@ -946,7 +946,10 @@ def _membership_rows(
     )
     ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
     errors = np.array(
-        [_batch_error(r, str(st), result.plan.verifiable) for r, st in zip(runs, states)]
+        [
+            _batch_error(r, str(st), result.plan.verifiable)
+            for r, st in zip(runs, states, strict=False)
+        ]
         + [None],
         dtype=object,
     )

@@ -106,9 +106,7 @@ def test_a_failed_activity_without_a_snapshot_says_unknown_with_a_hint(
     assert not result.ok and result.summary().outcome.exit_code == 1
 
 
-def test_a_failed_activity_with_a_snapshot_says_what_the_reread_shows(
-    cc_emulator_factory, connect
-):
+def test_a_failed_activity_with_a_snapshot_says_what_the_reread_shows(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=2105, contacts=1500, **FAST)
     client = connect(emu)
     target = emu.account.list_ids()[0]

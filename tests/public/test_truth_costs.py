@@ -28,7 +28,7 @@ def test_an_email_plan_counts_its_reads_and_verification(cc_emulator_factory, co
     target = emu.account.list_ids()[0]
     members = sorted(emu.account.members(target))
     emails = [emu.account.contact(c).email for c in members]
-    df = pd.DataFrame({"email": emails + ["not an address", ""]})
+    df = pd.DataFrame({"email": [*emails, "not an address", ""]})
 
     before = emu.account.count()
     plan = df.cc.plan([target], client=client, column="email", snapshot=True)
