@@ -1007,16 +1007,16 @@ def _error_rows(
 ) -> None:
     """Rows whose contact a completed activity's ``activity_errors`` name (e.g. "not
     found") say ``api_error`` with that message, not ``removed``/``added``."""
+    named = [contact_errors(r) for r in result.runs if r.state is BatchState.COMPLETED]
+    named = [n for n in named if n]
     done = np.isin(status, (_REMOVED, _ADDED)) & planned
-    if not done.any():
+    if not named or not done.any():
         return
-    ids = rows["normalized_id"].astype(object).map(lambda v: str(v).lower()).to_numpy()
-    for run in result.runs:
-        named = contact_errors(run) if run.state is BatchState.COMPLETED else {}
-        if named:
-            msg = pd.Series(ids).map(named).to_numpy(dtype=object)
-            hit = done & pd.notna(msg)
-            status[hit], error[hit] = PairOutcome.API_ERROR.value, msg[hit]
+    ids = pd.Series(rows["normalized_id"].to_numpy(dtype=object))  # lower case, as named
+    for per_contact in named:
+        msg = ids.map(per_contact).to_numpy(dtype=object)
+        hit = done & pd.notna(msg)
+        status[hit], error[hit] = PairOutcome.API_ERROR.value, msg[hit]
 
 
 def _credited_rows(
