@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from engine_support import posts
 
+from ccpandas.report.progress import NullReporter
+
 FAST = {"rate": None, "speed": 1_000_000.0}
 
 
@@ -150,3 +152,39 @@ def test_a_failed_activity_with_a_snapshot_not_reread_says_unknown_and_verify(
     status = result.rows["status"].astype(str)
     assert set(status) == {"removed", "failed"}
     assert (status == "removed").sum() == len(set(members) - set(emu.account.members(target)))
+
+
+class DeleteOnStart(NullReporter):
+    """Deletes a contact once the run starts (after the snapshot read, before the POST)."""
+
+    def __init__(self, emu, contact_id: str) -> None:
+        self.emu, self.contact_id = emu, contact_id
+
+    def start(self, snapshot) -> None:
+        if snapshot.phase == "starting":
+            self.emu.account.delete_contact(self.contact_id)
+
+
+def test_an_add_with_a_snapshot_maps_activity_errors_onto_rows_and_pairs(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=2107, contacts=300, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    active = set(emu.account.contact_ids(status="active"))
+    outside = sorted(active - set(emu.account.members(target)))[:6]
+    gone = outside[0]
+    df = pd.DataFrame({"contact_id": outside})
+
+    result = df.cc.add_to_lists(
+        [target], client=client, progress=DeleteOnStart(emu, gone), snapshot=True
+    )
+
+    assert result.after is not None  # verified by a re-read
+    status = result.rows.set_index("contact_id")["status"].astype(str)
+    assert status[gone] == "api_error" and (status.drop(gone) == "added").all()
+    error = result.rows.set_index("contact_id")["error"]
+    assert gone in error[gone] and "deleted" in error[gone]
+    pairs = result.changes.set_index("contact_id")["outcome"].astype(str)
+    assert pairs[gone] == "api_error" and (pairs.drop(gone) == "added").all()
+    assert not result.ok and result.summary().outcome.exit_code == 1
