@@ -367,7 +367,8 @@ def execute(
 
 def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -> None:
     """Say before anything is sent when the run will not fit in today's quota."""
-    needed = plan.n_requests + plan.expected_polls
+    # The snapshot's reads are spent already; the changes, polls and verification follow.
+    needed = plan.n_requests + plan.expected_polls + plan.verify_requests
     counter = getattr(getattr(runner.client, "stats", None), "day_counter", None)
     usage = counter.usage() if counter is not None else None
     used = usage.used if usage is not None else 0
@@ -383,8 +384,9 @@ def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -
         + " continues after 00:00 UTC (or pass wait_for_quota=True to wait)."
     )
     warnings.warn(
-        f"this run needs about {needed:,} requests ({plan.n_requests:,} removals and "
-        f"~{plan.expected_polls:,} polls); {usage or 'nothing known to be used today'}, "
+        f"this run needs about {needed:,} requests ({plan.n_requests:,} changes, "
+        f"~{plan.expected_polls:,} polls and {plan.verify_requests:,} reads to verify); "
+        f"{usage or 'nothing known to be used today'}, "
         f"so it spans about {days} days of quota. " + then,
         stacklevel=3,
     )

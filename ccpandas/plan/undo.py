@@ -38,11 +38,12 @@ import pandas as pd
 
 from ccpandas.models import (
     Batch,
+    MembershipAction,
     Source,
     SourceKind,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import _duration
+from ccpandas.plan.planner import _duration, expected_polls
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -243,6 +244,8 @@ class UndoPlan:
         notes: Extra lines the preview shows, e.g. "nothing to add: ...". Default none.
         change_set: The pairs as a :class:`~ccpandas.plan.changes.ChangeSet` (``add``
             where the decision is ``restore``), batched; :func:`plan_undo` builds it.
+        check_requests: What the fresh read that decided the pairs cost (lists, members,
+            contacts): the undo reads as much again before it sends. Default 0.
 
     Example:
         >>> print(undo_plan)  # doctest: +SKIP
@@ -258,6 +261,8 @@ class UndoPlan:
     notes: tuple[str, ...] = field(default=())
     #: The pairs as a change set (``add`` for the pairs to restore), batched.
     change_set: ChangeSet | None = None
+    #: The fresh read's requests (the preview's; the undo reads anew before sending).
+    check_requests: int = 0
 
     # The attributes a result and the runner read of any plan.
     @property
@@ -321,9 +326,21 @@ class UndoPlan:
         return {self.name_of(lid): int(counts[lid]) for lid in self.list_ids if lid in counts}
 
     @property
+    def expected_polls(self) -> int:
+        """About how many ``GET /activities`` follow the changes."""
+        return expected_polls(self.n_requests, self.rate)
+
+    @property
+    def total_requests(self) -> int:
+        """Every request the undo costs: its fresh read of the lists, the changes, the
+        expected polls and the verification read."""
+        return self.check_requests + self.n_requests + self.expected_polls + self.read_requests
+
+    @property
     def seconds(self) -> float:
-        """Time the requests take at the rate limit: the adds and the verification read."""
-        return (self.n_requests + self.read_requests) / self.rate
+        """Time the requests take at the rate limit: the fresh read, the changes and
+        the verification read."""
+        return (self.check_requests + self.n_requests + self.read_requests) / self.rate
 
     @property
     def unsubscribed(self) -> int:
@@ -369,11 +386,16 @@ class UndoPlan:
                     "unsubscribed: no email is sent to them",
                 )
             )
+        adds_only = all(b.action is MembershipAction.ADD for b in self.batches)
+        what = "add" if adds_only else "change"
+        changes = f"{self.n_requests:,} {what} request{'s' * (self.n_requests != 1)}"
         lines.append(
             (
                 "cost",
-                f"{self.n_requests:,} add requests + {self.read_requests:,} reads to verify, "
-                f"about {_duration(self.seconds)} at {self.rate:g}/s",
+                f"{self.total_requests:,} requests: {self.check_requests:,} reads to check "
+                f"the lists (as this preview did) + {changes} + about "
+                f"{self.expected_polls:,} status checks + {self.read_requests:,} reads to "
+                f"verify, about {_duration(self.seconds)} at {self.rate:g}/s",
             )
         )
         lines.extend(("note", n) for n in self.notes)

@@ -338,7 +338,7 @@ def plan_undo_of(
         rate=parent.plan.rate,
     )
     note = f"checked just now with {requests:,} read requests (lists, members, contacts)"
-    return UndoPlan(**{**plan.__dict__, "notes": (*plan.notes, note)})
+    return UndoPlan(**{**plan.__dict__, "notes": (*plan.notes, note), "check_requests": requests})
 
 
 # --------------------------------------------------------------------------- the journal
@@ -350,6 +350,7 @@ def _encode(plan: UndoPlan) -> tuple[dict[str, Any], bytes]:
         "list_ids": list(plan.list_ids),
         "list_names": dict(plan.list_names),
         "read_requests": plan.read_requests,
+        "check_requests": plan.check_requests,
         "rate": plan.rate,
         "notes": list(plan.notes),
     }
@@ -380,7 +381,8 @@ def _decode(run_id: str, record: dict[str, Any]) -> UndoPlan:
         read_requests=meta["read_requests"],
         rate=meta["rate"],
     )
-    plan = UndoPlan(**{**plan.__dict__, "notes": tuple(meta["notes"])})
+    checked = int(meta.get("check_requests", 0))  # journals before issue 21 have none
+    plan = UndoPlan(**{**plan.__dict__, "notes": tuple(meta["notes"]), "check_requests": checked})
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
             f"the journal of undo run {run_id} does not rebuild into the requests it sent "

@@ -158,10 +158,7 @@ class PlanPreview(w.VBox):
         rows += [
             ("target lists", lists),
             ("activities (one per request)", f"{plan.n_batches:,}"),
-            (
-                "API requests",
-                f"{_requests_text(plan)} + about {plural(plan.expected_polls, 'status check')}",
-            ),
+            ("API requests", _requests_text(plan)),
             (f"time at {plan.rate:g} requests per second", duration(plan.estimated_seconds)),
             (
                 "share of the daily quota",
@@ -249,14 +246,22 @@ def _skipped(plan: RemovalPlan) -> str:
 
 
 def _requests_text(plan: RemovalPlan) -> str:
-    """``"3 removals"`` (a removal), ``"2 adds, 1 removal"`` (a sync): the requests by
-    endpoint."""
+    """Every request the run costs, as the plan counts them (``total_requests``), the
+    sends by endpoint: "1 removal + about 4 status checks" without a snapshot, "2 adds,
+    1 removal + ..." for a sync, with its reads beside."""
     if plan.kind == RunKind.REMOVE:
-        return plural(plan.n_requests, "removal")
-    adds = sum(b.action is MembershipAction.ADD for b in plan.batches)
-    removes = plan.n_batches - adds
-    parts = [plural(adds, "add")] + ([plural(removes, "removal")] if removes else [])
-    return ", ".join(parts)
+        sends = plural(plan.n_requests, "removal")
+    else:
+        adds = sum(b.action is MembershipAction.ADD for b in plan.batches)
+        removes = plan.n_batches - adds
+        sends = ", ".join([plural(adds, "add")] + ([plural(removes, "removal")] if removes else []))
+    text = f"{sends} + about {plural(plan.expected_polls, 'status check')}"
+    if plan.read_requests or plan.verify_requests:
+        text = (
+            f"{plan.total_requests:,} in all: {plural(plan.read_requests, 'read')} "
+            f"(snapshot) + {text} + {plural(plan.verify_requests, 'read')} to verify"
+        )
+    return text
 
 
 def change_text(plan: RemovalPlan) -> str:
