@@ -48,6 +48,7 @@ import pandas as pd
 
 import ccpandas
 from ccpandas import api, readers
+from ccpandas.plan.planner import list_names
 from ccpandas.report.progress import LogReporter
 from ccpandas.vocab import ExitCode
 
@@ -542,19 +543,22 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     sends = args.command in _KINDS and not args.dry_run
     client = s.client() if sends else s.client_or_none()
     try:
-        ids = api.target_lists(values, client)
+        # Names are resolved now (the one listing); UUIDs are checked by the plan, after
+        # the data, so bad data never costs that listing.
+        targets = api.resolve_targets(tuple(values), client if list_names(values) else None)
     except ccpandas.AuthError as exc:
         exc.add_note("List names are resolved through the API: give list ids, or connect.")
         raise
     # The names the user gave, for the report (a value that was an id names nothing).
-    names = {i: v for i, v in zip(ids, values, strict=True) if i != v.strip().strip("{}").lower()}
+    given = zip(targets.ids, values, strict=True)
+    names = {i: v for i, v in given if i != v.strip().strip("{}").lower()}
     snapshot = _SNAPSHOT[args.snapshot]
     if client is None and snapshot == "auto":
         snapshot = False  # `ccpandas plan` with no login: ids plan offline (emails cannot)
     try:
         plan = api.plan_list_removal(
             data,
-            ids,
+            targets,
             column=args.column,
             client=client,
             snapshot=snapshot,
