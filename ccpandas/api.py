@@ -1258,8 +1258,10 @@ def undo(
         wait: {shared}
         progress: {shared}
         timeout: {shared}
-        force: True allows a second undo of a run already undone. False (the default)
-            refuses it with a :class:`~ccpandas.PlanError` naming the first undo.
+        force: True undoes anyway: a run already undone, or one whose pairs later runs
+            changed again (the preview names them; undoing reverts them too). False
+            (the default) refuses both with a :class:`~ccpandas.PlanError` naming those
+            runs.
         runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
             limits) the run uses instead of the defaults; for tests. None (the default) uses
             the defaults.
@@ -1270,7 +1272,8 @@ def undo(
 
     Raises:
         PlanError: The run cannot be undone (no membership snapshot, not finished or not
-            verified, already undone without ``force=True``).
+            verified, already undone or changed again by a later run without
+            ``force=True``).
         TypeError: An argument of the wrong type (before anything is sent).
 
     Example:

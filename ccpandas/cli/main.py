@@ -674,7 +674,7 @@ def _cmd_runs(s: _Session) -> int:
 def _cmd_undo(s: _Session) -> int:
     undo = ccpandas.undo
     s.confirm(f"Undo run {s.args.run_id} (put its removed contacts back on their lists)?")
-    result, error = _settled(lambda: undo(s.args.run_id, client=s.client()))
+    result, error = _settled(lambda: undo(s.args.run_id, client=s.client(), force=s.args.force))
     if hasattr(result, "runs") and hasattr(result, "plan"):
         return _finish(s, "undo", result, dict(getattr(result.plan, "list_names", {})), error)
     s.out(str(result))
@@ -987,6 +987,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--output", metavar="PATH", help="write the per-row result (.csv or .parquet)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="undo even a run already undone, or one whose pairs later runs changed again "
+        "(reverting those runs for them)",
+    )
 
     p = sub.add_parser("login", parents=[common], help="log in with OAuth2 and save the login")
     p.add_argument("--flow", choices=("device", "pkce"), default="device")

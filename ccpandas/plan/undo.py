@@ -243,6 +243,10 @@ class UndoPlan:
         notes: Extra lines the preview shows, e.g. "nothing to add: ...". Default none.
         change_set: The pairs as a :class:`~ccpandas.plan.changes.ChangeSet` (``add``
             where the decision is ``restore``), batched; :func:`plan_undo` builds it.
+        later_runs: The runs journaled after the parent that changed some of its pairs
+            again, oldest first: ``(run_id, kind, pairs)`` each. Undoing the parent
+            would silently revert their changes of those pairs, so the undo needs
+            ``force=True``. Default none.
 
     Example:
         >>> print(undo_plan)  # doctest: +SKIP
@@ -258,6 +262,27 @@ class UndoPlan:
     notes: tuple[str, ...] = field(default=())
     #: The pairs as a change set (``add`` for the pairs to restore), batched.
     change_set: ChangeSet | None = None
+    #: Later runs that changed some of the same pairs: (run_id, kind, pairs), oldest first.
+    later_runs: tuple[tuple[str, str, int], ...] = ()
+
+    def later_text(self) -> str:
+        """The later runs that changed the same pairs, and what undoing now does to them
+        ("" when none).
+
+        Example:
+            >>> plan.later_text()  # doctest: +SKIP
+            'run 20250302-... (remove, 50 pairs) changed some of these pairs again ...'
+        """
+        if not self.later_runs:
+            return ""
+        parts = [f"{r} ({k}, {n:,} pair{'s' * (n != 1)})" for r, k, n in self.later_runs]
+        one = len(parts) == 1
+        return (
+            f"{'run' if one else 'runs'} {', '.join(parts)} changed some of these pairs "
+            f"again after run {self.parent_run_id}; undoing it would silently revert "
+            f"{'that run' if one else 'those runs'} for them: pass force=True (--force) "
+            "to undo anyway"
+        )
 
     # The attributes a result and the runner read of any plan.
     @property
@@ -376,6 +401,8 @@ class UndoPlan:
                 f"about {_duration(self.seconds)} at {self.rate:g}/s",
             )
         )
+        if self.later_runs:
+            lines.append(("changed since", self.later_text()))
         lines.extend(("note", n) for n in self.notes)
         return lines
 
