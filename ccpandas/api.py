@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -28,7 +28,7 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
-from ccpandas.plan.membership import detect_key, max_removed_value
+from ccpandas.plan.membership import detect_key, max_removed_value, snapshot_reads
 from ccpandas.plan.planner import (
     RemovalPlan,
     as_kind,
@@ -42,7 +42,7 @@ from ccpandas.plan.planner import (
     retarget,
     stand_ins,
 )
-from ccpandas.read.lists import Targets, check_targets, read_lists
+from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.kinds import KINDS, kind_of
@@ -183,13 +183,22 @@ def _plan_source(
         source = Source.tag_ids(resolve_tag_names(tags, _client(client)))
     plan = plan_source_removal(source, targets, exclude=exclude, **confirm)
     # -- membership snapshot (ccpandas.read.snapshot): a preview of who leaves
-    if choice.snapshot is not False:
-        from ccpandas.read.snapshot import prepare_source_plan
+    if choice.snapshot is False:
+        return _costed(plan, resolved.lists)
+    from ccpandas.read.snapshot import prepare_source_plan
 
-        plan = prepare_source_plan(
-            plan, _client(client), choice=choice, progress=progress, lists=resolved.lists
-        )
-    return plan
+    return prepare_source_plan(
+        plan, _client(client), choice=choice, progress=progress, lists=resolved.lists
+    )
+
+
+def _costed(plan: RemovalPlan, lists: Mapping[str, ListInfo] | None) -> RemovalPlan:
+    """``plan`` (no snapshot) told what a snapshot of its lists would cost, when the
+    listing (``lists``) gave their sizes: the plan says what would make it undoable."""
+    if lists is None:
+        return plan
+    sizes = [lists[t].members for t in plan.list_ids if t in lists]
+    return dataclasses.replace(plan, snapshot_cost=snapshot_reads(sizes))
 
 
 def plan_list_removal(
@@ -274,7 +283,7 @@ def _plan_list(
         values = resolve_targets(tuple(given), client if offline else _client(client))
     if checked is not None and snapshot is False:
         plan = retarget(checked, values.ids) if names else checked
-        return _with_usage(as_kind(plan, kind), client)
+        return _with_usage(_costed(as_kind(plan, kind), values.lists), client)
     # -- membership snapshot (ccpandas.read.snapshot)
     from ccpandas.read.snapshot import prepare_frame_plan
 

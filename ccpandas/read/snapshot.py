@@ -666,9 +666,10 @@ def prepare_frame_plan(
         note = (
             f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
             f"requests ({reads / base.rate:.0f} s), more than the {base.n_requests:,} "
-            "requests to send; outcomes will say 'unverified'. snapshot=True reads them anyway."
+            "requests to send; outcomes will say 'unverified' and the run cannot be undone. "
+            "snapshot=True reads them anyway."
         )
-        return dataclasses.replace(base, notes=(*base.notes, note))
+        return dataclasses.replace(base, notes=(*base.notes, note), snapshot_cost=reads)
     lookup, snap, sid, verify_cost = _read_for_plan(
         client,
         targets,
@@ -780,9 +781,9 @@ def prepare_source_plan(
         note = (
             f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
             f"requests, more than the {plan.n_requests:,} removal requests; no preview of who "
-            "leaves. snapshot=True reads them anyway."
+            "leaves, and the run cannot be undone. snapshot=True reads them anyway."
         )
-        return dataclasses.replace(plan, notes=(*plan.notes, note))
+        return dataclasses.replace(plan, notes=(*plan.notes, note), snapshot_cost=reads)
     db = open_journal() if journal is True else (journal or None)
     exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
     snap, sid = read_snapshot(
