@@ -1252,7 +1252,9 @@ def undo(
     ``dry_run=True`` returns the preview (the plan's text: per-list counts, cost, what
     cannot be restored and why) and sends nothing. A run taken without a membership
     snapshot (``snapshot=True`` would have made it possible), or one not finished or
-    not verified, cannot be undone: a :class:`~ccpandas.PlanError`.
+    not verified, cannot be undone: a :class:`~ccpandas.PlanError`. Nor, without
+    ``force=True``, can a run whose pairs a later run changed again: the preview names
+    those runs (undoing would silently revert them for those pairs).
 
     Args:
         run_id: The id of the removal run to undo, as ``result.run_id`` and

@@ -259,17 +259,19 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
     for row in rows:
         if row["kind"] == "undo" and row["parent"] == run_id:
             continue
-        if not lists & {str(x) for x in json.loads(row["list_ids"])}:
+        shared = lists & {str(x) for x in json.loads(row["list_ids"])}
+        if not shared:
             continue
-        hit = _touched(db, str(row["run_id"]), row["kind"], wanted, lists)
+        try:
+            hit = _touched(db, str(row["run_id"]), row["kind"], wanted)
+        except CCError:  # not rebuildable here (another version wrote it): assume it did
+            hit = sum(lid in shared for _, lid in wanted)
         if hit:
             out.append((str(row["run_id"]), str(row["kind"] or "remove"), hit))
     return out
 
 
-def _touched(
-    db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str, str]], lists: set[str]
-) -> int:
+def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str, str]]) -> int:
     """How many of ``wanted`` pairs journaled run ``run_id`` changed (or asked to)."""
     from ccpandas.run.result import rebuild_removal
 
