@@ -231,7 +231,7 @@ class RemovalPlan:
             cost = "at the cost of reading the lists before (1 request per 500 members) and after"
         else:
             cost = (
-                f"for {2 * reads:,} more requests (about {_duration(2 * reads / self.rate)}): "
+                f"for {2 * reads:,} more requests ({_duration(2 * reads / self.rate)}): "
                 f"{_plural(reads, 'read')} of the lists before, as many to verify after"
             )
         return (
