@@ -165,6 +165,9 @@ class RemovalPlan:
             pair, ``was_member``, ``will_leave``), or None (the default) without a snapshot.
         kind: What the run does: ``"remove"`` (the default), ``"add"`` or ``"sync"``
             (see :class:`~ccpandas.vocab.RunKind`).
+        snapshot_cost: Without a snapshot: the read requests one would cost (the lists'
+            sizes were read), so the plan can say what makes the run undoable; None (the
+            default) when not known.
 
     Example:
         >>> plan = plan_removal(
@@ -200,6 +203,42 @@ class RemovalPlan:
     membership: Any = None
     #: What the run does (a :class:`~ccpandas.vocab.RunKind`): remove, add or sync.
     kind: str = "remove"
+    #: Without a snapshot: what reading one would cost in requests (None: not known).
+    snapshot_cost: int | None = None
+
+    @property
+    def undoable(self) -> bool:
+        """Whether the run can be undone exactly (``ccpandas.undo``): only with a
+        membership snapshot, which says who really was a member before; the run must
+        also finish and be verified."""
+        return self.membership is not None and bool(self.membership.known)
+
+    @property
+    def undo_text(self) -> str:
+        """Whether the run can be undone and, if not, what a snapshot would cost to make
+        it so, in one line (the plan's text, the panel and the CLI show it).
+
+        Example:
+            >>> plan_removal(
+            ...     pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+            ...     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f",
+            ... ).undo_text  # doctest: +ELLIPSIS
+            'not possible: no membership snapshot, so nobody will know who really was ...'
+        """
+        if self.undoable:
+            return "possible: ccpandas.undo(run_id) puts back exactly what the re-read shows"
+        reads = self.snapshot_cost
+        if reads is None:
+            cost = "at the cost of reading the lists before (1 request per 500 members) and after"
+        else:
+            cost = (
+                f"for {2 * reads:,} more requests ({_duration(2 * reads / self.rate)}): "
+                f"{_plural(reads, 'read')} of the lists before, as many to verify after"
+            )
+        return (
+            "not possible: no membership snapshot, so nobody will know who really was a "
+            f"member; snapshot=True (--snapshot yes) makes it possible, {cost}"
+        )
 
     @property
     def changes(self) -> pd.DataFrame:
@@ -421,6 +460,8 @@ class RemovalPlan:
             "estimated_seconds": self.estimated_seconds,
             "invalid_examples": self.invalid_examples(),
             "notes": list(self.notes),
+            "undoable": self.undoable,
+            "snapshot_cost": self.snapshot_cost,
         }
 
     def _lines(self) -> list[tuple[str, str]]:
@@ -470,6 +511,7 @@ class RemovalPlan:
         out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
         if self.membership is not None:
             out.extend(self.membership.summary_lines(self))
+        out.append(("undo", self.undo_text))
         out.extend(("note", note) for note in self.notes)
         return out
 

@@ -246,6 +246,10 @@ class UndoPlan:
             where the decision is ``restore``), batched; :func:`plan_undo` builds it.
         check_requests: What the fresh read that decided the pairs cost (lists, members,
             contacts): the undo reads as much again before it sends. Default 0.
+        later_runs: The runs journaled after the parent that changed some of its pairs
+            again, oldest first: ``(run_id, kind, pairs)`` each. Undoing the parent
+            would silently revert their changes of those pairs, so the undo needs
+            ``force=True``. Default none.
 
     Example:
         >>> print(undo_plan)  # doctest: +SKIP
@@ -263,6 +267,27 @@ class UndoPlan:
     change_set: ChangeSet | None = None
     #: The fresh read's requests (the preview's; the undo reads anew before sending).
     check_requests: int = 0
+    #: Later runs that changed some of the same pairs: (run_id, kind, pairs), oldest first.
+    later_runs: tuple[tuple[str, str, int], ...] = ()
+
+    def later_text(self) -> str:
+        """The later runs that changed the same pairs, and what undoing now does to them
+        ("" when none).
+
+        Example:
+            >>> plan.later_text()  # doctest: +SKIP
+            'run 20250302-... (remove, 50 pairs) changed some of these pairs again ...'
+        """
+        if not self.later_runs:
+            return ""
+        parts = [f"{r} ({k}, {n:,} pair{'s' * (n != 1)})" for r, k, n in self.later_runs]
+        one = len(parts) == 1
+        return (
+            f"{'run' if one else 'runs'} {', '.join(parts)} changed some of these pairs "
+            f"again after run {self.parent_run_id}; undoing it would silently revert "
+            f"{'that run' if one else 'those runs'} for them: pass force=True (--force) "
+            "to undo anyway"
+        )
 
     # The attributes a result and the runner read of any plan.
     @property
@@ -398,6 +423,8 @@ class UndoPlan:
                 f"verify, about {_duration(self.seconds)} at {self.rate:g}/s",
             )
         )
+        if self.later_runs:
+            lines.append(("changed since", self.later_text()))
         lines.extend(("note", n) for n in self.notes)
         return lines
 

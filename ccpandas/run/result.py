@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import logging
 import warnings
 from collections.abc import Callable, Sequence
@@ -51,6 +52,25 @@ __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
 # result is a RemovalResult): the package root installs it here, as it installs the
 # login view, so the two modules never import each other.
 _undo_handler: Callable[..., Any] | None = None
+
+
+def rebuild_removal(db: Any, run_id: str, runner: Runner) -> RemovalResult:
+    """The result of journaled run ``run_id`` of a removal, add or sync, its batches in
+    the states last recorded and its verification, if finished, from the journal.
+
+    Example:
+        >>> result = rebuild_removal(db, run_id, Runner(None))  # doctest: +SKIP
+    """
+    plan = db.load_plan(run_id)
+    record = db.run_record(run_id)
+    verify = bool(json.loads(record["plan"] or "{}").get("verify", True))  # the run's option
+    result = RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id, verify=verify)
+    if plan.membership is not None:
+        # -- membership snapshot: a finished verification is in the journal already.
+        from ccpandas.store.snapshots import journaled_after
+
+        result.after = journaled_after(db, run_id, plan)
+    return result
 
 
 def set_undo_handler(handler: Callable[..., Any] | None) -> None:
@@ -671,8 +691,10 @@ class RemovalResult:
             wait: {shared}
             progress: {shared}
             timeout: {shared}
-            force: True allows a second undo of a run already undone. False (the default)
-                refuses it with a :class:`~ccpandas.PlanError` naming the first undo.
+            force: True undoes anyway: a run already undone, or one whose pairs later runs
+                changed again (the preview names them; undoing reverts them too). False
+                (the default) refuses both with a :class:`~ccpandas.PlanError` naming those
+                runs.
 
         Returns:
             An :class:`~ccpandas.run.undo.UndoResult`; its ``changes`` say ``restored``,
@@ -680,7 +702,8 @@ class RemovalResult:
 
         Raises:
             PlanError: The run cannot be undone (no membership snapshot, not finished or not
-                verified, already undone without ``force=True``).
+                verified, already undone or changed again by a later run without
+                ``force=True``).
             TypeError: No client: the result has none and ``client`` is None.
 
         Example:

@@ -2,8 +2,9 @@
 
 ``value`` holds the :class:`~ccpandas.plan.RemovalPlan` (or None); set it and the
 preview redraws: valid, invalid, missing and duplicate rows with a peek at the
-unusable ones, activities, API requests, the time at the rate limit and the share of
-the daily quota; for an add or a sync, each list's adds and removes (from the plan's
+unusable ones, activities, API requests, the time at the rate limit, the share of
+the daily quota, whether the run can be undone (and what a snapshot would cost to
+make it so); for an add or a sync, each list's adds and removes (from the plan's
 change set). ``error`` holds the reason when no plan can be made.
 
 Example:
@@ -167,6 +168,7 @@ class PlanPreview(w.VBox):
                 + (f" (needs {plan.days_needed} days)" if plan.days_needed > 1 else "")
                 + (f"; {plan.usage_text}" if plan.usage_text else ""),
             ),
+            ("undo", plan.undo_text),  # said before the run, not when undo fails
         ]
         return table(["plan (nothing sent yet)", ""], [(esc(a), esc(b)) for a, b in rows])
 

@@ -187,7 +187,8 @@ def client_retry_floor(client) -> None:
 
 
 def test_quota_exhaustion_stops_cleanly_and_resume_finishes(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=10, contacts=5000, daily_quota=6, **FAST)
+    # 7: the list listing (a run checks its lists) and 6 POSTs.
+    emu = cc_emulator_factory(seed=10, contacts=5000, daily_quota=7, **FAST)
     client = connect(emu)
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 10 batches
