@@ -60,7 +60,8 @@ def test_e2e_benchmark_runs_ccpandas_and_the_naive_script_on_fresh_emulators() -
         assert r["activities"] == r["minimum_requests"]
         # A fresh emulator per run: the log holds this run's requests only.
         assert len(r["request_offsets"]) == r["total_requests"] == len(r["request_kinds"])
-        assert r["total_requests"] == r["removal_requests"] + r["poll_requests"]
+        sent = r["removal_requests"] + r["poll_requests"] + r["read_requests"]
+        assert r["total_requests"] == sent
         for key in ("wall_seconds", "achieved_rate", "rate_ratio", "wall_ratio"):
             assert r[key] > 0, key
     naive = [r for r in rows if r["runner"] == "naive"]

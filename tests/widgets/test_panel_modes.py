@@ -61,7 +61,7 @@ def test_add_mode_previews_confirms_adds_and_undoes(
     shown = plain(panel.preview.html.value)
     assert f"Newsletter {to_news} {len(on_news)}" in shown  # to add, already members
     assert f"Customers {to_customers} 0" in shown
-    assert "contacts to add (valid, unique) 17" in shown and "API requests 1 add" in shown
+    assert "contacts to add (valid, unique) 17" in shown and "+ 1 add + about" in shown
     assert panel.preview.text().startswith(
         f"plan: {to_news + to_customers} memberships will be added"
     )
@@ -124,7 +124,7 @@ def test_sync_mode_guard_then_sync_in_the_background_and_undo(
     )
     shown = plain(panel.preview.html.value)
     assert f"Customers {len(newcomers)} {len(leave)} {len(keep)}" in shown  # add, remove, kept
-    assert "API requests 1 add, 1 removal" in shown
+    assert "+ 1 add, 1 removal + about" in shown
     panel.confirm.value = True
     panel.remove_button.click()  # a worker thread; plain Python waits here
     result = panel.wait(60)
