@@ -38,6 +38,7 @@ import pandas as pd
 
 from ccpandas.models import (
     Batch,
+    MembershipAction,
     Source,
     SourceKind,
 )
@@ -301,6 +302,16 @@ class UndoPlan:
     def name_of(self, list_id: str) -> str:
         return str(self.list_names.get(list_id, list_id))
 
+    def _requests_text(self) -> str:
+        """``"3 add requests"``, or for the undo of a sync ``"1 add + 1 removal requests"``."""
+        adds = sum(b.action is MembershipAction.ADD for b in self.batches)
+        removals = len(self.batches) - adds
+        if not removals:
+            return f"{adds:,} add requests"
+        if not adds:
+            return f"{removals:,} removal requests"
+        return f"{adds:,} add + {removals:,} removal requests"
+
     def restore_pairs(self) -> list[tuple[str, str]]:
         """The (contact_id, list_id) pairs the add requests carry."""
         sel = self.pairs[self.restore_mask]
@@ -372,7 +383,7 @@ class UndoPlan:
         lines.append(
             (
                 "cost",
-                f"{self.n_requests:,} add requests + {self.read_requests:,} reads to verify, "
+                f"{self._requests_text()} + {self.read_requests:,} reads to verify, "
                 f"about {_duration(self.seconds)} at {self.rate:g}/s",
             )
         )
