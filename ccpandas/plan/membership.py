@@ -1088,15 +1088,9 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         out.append(("input", "email addresses, matched case-insensitively to list members"))
         invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
         out.append(("invalid emails", f"{invalid:,}"))
-    adding = m.kind in (RunKind.ADD, RunKind.SYNC)
-    if m.key in ("email", "contact_id") and m.known and not adding:
+    if m.key in ("email", "contact_id") and m.known:
         outside = int(counts.get(RowStatus.NOT_A_MEMBER.value, 0))
         out.append(("not a member", f"{outside:,} rows (not sent)"))
-    if m.key == "email" and m.known and adding:
-        strangers = int(counts.get(RowStatus.NOT_A_CONTACT.value, 0))
-        out.append(
-            ("not a contact", f"{strangers:,} rows (no contact has the address: none is created)")
-        )
     if not m.known:
         out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
         return out
@@ -1118,8 +1112,6 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
             f"{m.verify_requests:,} requests ({_duration(m.verify_requests / plan.rate)}) after",
         )
     )
-    if adding:
-        return out + change_lines(m, plan.list_ids)
     if (m.will_leave < 0).any():
         out.append(("members leaving", "decided by the API (engagement level)"))
     else:
@@ -1132,73 +1124,6 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
             )
         )
     return out
-
-
-#: Lists shown one per line in an add's or a sync's plan; ``plan.changes`` has them all.
-_LISTS_SHOWN = 10
-
-
-def change_lines(m: MembershipPlan, list_ids: Sequence[str]) -> list[tuple[str, str]]:
-    """An add's or a sync's plan lines: per list, the pairs to add, to remove and left
-    as they are (with an example of each), then the unsubscribed contacts to add.
-
-    Example:
-        >>> news = "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
-        >>> snap = MembershipSnapshot.from_records([news], [
-        ...     {"contact_id": "8b54d1f4-5b0e-11ee-8c99-0242ac120001", "email": "a@x.org",
-        ...      "status": "unsubscribed", "lists": [], "tags": []},
-        ...     {"contact_id": "8b54d1f4-5b0e-11ee-8c99-0242ac120002", "email": "b@x.org",
-        ...      "status": "active", "lists": [news], "tags": []}],
-        ...     list_names={news: "News"})
-        >>> plan = plan_membership_removal(
-        ...     pd.Series(["a@x.org"]), [news], snap, kind="sync", max_removed=None)
-        >>> change_lines(plan.membership, [news])  # doctest: +NORMALIZE_WHITESPACE
-        [('News', 'add 1 (e.g. a@x.org), remove 1 (e.g. b@x.org), keep 0'),
-         ('unsubscribed', '1 contact to add is unsubscribed: it goes on the lists but
-           receives no email')]
-    """
-    cs = m.change_set
-    names = m.snapshot.list_names if m.snapshot is not None else {}
-    emails = m.emails
-    who = np.where(pd.isna(emails), cs.contact_ids, emails)
-    stays = "keep" if m.kind == RunKind.SYNC else "already on it"
-    idle = (cs.action == NONE) & cs.was_member
-    out: list[tuple[str, str]] = []
-    for i, lid in enumerate(list_ids[:_LISTS_SHOWN]):
-        on = cs.pair_list == i
-        parts = []
-        for word, sel in (("add", cs.action == ADD), ("remove", cs.action == REMOVE)):
-            picked = cs.pair_contact[on & sel]
-            if m.kind == RunKind.ADD and word == "remove":
-                continue
-            examples = ", ".join(str(who[c]) for c in picked[:1])
-            parts.append(f"{word} {len(picked):,}" + (f" (e.g. {examples})" if examples else ""))
-        parts.append(f"{stays} {int((on & idle).sum()):,}")
-        out.append((str(names.get(lid, lid)), ", ".join(parts)))
-    if len(list_ids) > _LISTS_SHOWN:
-        out.append(("more lists", f"{len(list_ids) - _LISTS_SHOWN:,} (see plan.changes)"))
-    n = _unsubscribed_to_add(m)
-    if n:
-        out.append(
-            (
-                "unsubscribed",
-                f"{n:,} contact{'s' * (n != 1)} to add {'are' if n != 1 else 'is'} unsubscribed: "
-                f"{'they go' if n != 1 else 'it goes'} on the lists but "
-                f"receive{'s' * (n == 1)} no email",
-            )
-        )
-    return out
-
-
-def _unsubscribed_to_add(m: MembershipPlan) -> int:
-    """Contacts with a pair to add whose permission to send is ``unsubscribed``."""
-    if m.snapshot is None:
-        return 0
-    cs = m.change_set
-    adding = np.unique(cs.pair_contact[cs.action == ADD])
-    pos = m.snapshot.index.get_indexer(cs.contact_ids[adding])
-    statuses = m.snapshot.statuses[pos[pos >= 0]]
-    return int((statuses == "unsubscribed").sum())
 
 
 # -- journal -----------------------------------------------------------------------------------

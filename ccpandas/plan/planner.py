@@ -400,9 +400,6 @@ class RemovalPlan:
             out.append(("input rows", f"{self.n_rows:,}"))
             matched = self.membership is not None and self.membership.known
             what = "members of a target list, to send" if matched else "unique valid ids"
-            if matched and self._verb != "remove":
-                # An add's contacts are the segment's; a sync's also every member it removes.
-                what = _CONTACTS_OF.get(self._verb, what)
             out.append(("contacts", f"{self.n_contacts:,} {what}"))
             examples = ", ".join(_short(v) for v in self.invalid_examples(3))
             invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
@@ -420,15 +417,10 @@ class RemovalPlan:
             if self.expected_polls
             else ""
         )
-        doing = {
-            "remove": f"to remove {who} from",
-            "add": "to add contacts to",
-            "sync": "to add and remove contacts on",
-        }[self._verb]
         out.append(
             (
                 "requests",
-                f"{_plural(self.n_requests, 'request')} {doing} "
+                f"{_plural(self.n_requests, 'request')} to remove {who} from "
                 f"{_plural(self.n_lists, 'list')}{follow}",
             )
         )
@@ -465,22 +457,12 @@ class RemovalPlan:
                     "lists per request)",
                 )
             )
-        if self._verb == "remove":
-            out.append(
-                (
-                    "removal requests",
-                    f"{self.n_batches:,} POST /activities/remove_list_memberships, "
-                    "one activity each",
-                )
+        out.append(
+            (
+                "removal requests",
+                f"{self.n_batches:,} POST /activities/remove_list_memberships, one activity each",
             )
-        else:
-            sends = [
-                f"{n:,} POST {action.path}"
-                for action in (MembershipAction.ADD, MembershipAction.REMOVE)
-                if (n := sum(b.action is action for b in self.batches))
-            ]
-            what = " + ".join(sends) or "none"
-            out.append(("change requests", f"{what}, one activity each"))
+        )
         out.append(
             (
                 "status polls",
@@ -489,12 +471,6 @@ class RemovalPlan:
             )
         )
         return out
-
-    @property
-    def _verb(self) -> str:
-        """``"remove"``, ``"add"`` or ``"sync"``: what the plan's requests do."""
-        kind = str(self.kind)
-        return kind if kind in ("add", "sync") else "remove"
 
     def _title(self) -> str:
         what = {"add": "AddPlan", "sync": "SyncPlan"}.get(str(self.kind), "RemovalPlan")
@@ -524,13 +500,6 @@ class RemovalPlan:
             "</table><details class='ccpandas-plan-details'><summary>details</summary>"
             f"<table>{cells(self._detail_lines())}</table></details>"
         )
-
-
-#: The "contacts" line of a plan with a membership snapshot, by kind.
-_CONTACTS_OF = {
-    "add": "of the segment, found in the account",
-    "sync": "in the segment or on a target list",
-}
 
 
 def quota_percent(share: float) -> str:
