@@ -368,7 +368,8 @@ class CCAccessor:
                 (:func:`ccpandas.get_default_client`).
             kwargs: More options of :class:`ccpandas.widgets.RemovalPanel`: ``lists``
                 and ``tags`` (the account's lists and tags as DataFrames, read when
-                omitted) and ``background`` (run the removal in a worker thread).
+                omitted), ``background`` (run the removal in a worker thread) and
+                ``mode`` (``"remove"``, ``"add"`` or ``"sync"``).
 
         Returns:
             The :class:`ccpandas.widgets.RemovalPanel`; display it as a cell's last

@@ -31,6 +31,7 @@ from ccpandas.plan.ids import holds_text
 from ccpandas.plan.membership import detect_key, max_removed_value
 from ccpandas.plan.planner import (
     RemovalPlan,
+    as_kind,
     frame_column,
     list_names,
     list_values,
@@ -38,7 +39,6 @@ from ccpandas.plan.planner import (
     plan_removal,
     plan_source_removal,
     resolve_list_ids,
-    as_kind,
     retarget,
     stand_ins,
 )
@@ -191,12 +191,12 @@ def plan_list_removal(
     max_removed: float | int | None = 0.5,
 ) -> RemovalPlan:
     """Plan removing (``kind``: adding, syncing) the contacts of ``data[column]`` (ids
-    or emails) from ``list_ids``; sends no change. Everything that can be checked without a request is checked
-    first (the column, its dtype, the ids), so bad data never costs one; then list
-    names take one listing, and a membership snapshot (``snapshot=True``/``"auto"``,
-    see :doc:`removing`) reads the lists' members and shows who will leave in
-    ``plan.changes``. ``verify`` is a choice of the run, not of its plan: give it to
-    :func:`run_plan` (False here warns that it does nothing)."""
+    or emails) from ``list_ids``; sends no change. Everything that can be checked
+    without a request is checked first (the column, its dtype, the ids), so bad data
+    never costs one; then list names take one listing, and a membership snapshot
+    (``snapshot=True``/``"auto"``, see :doc:`removing`) reads the lists' members and
+    shows who will leave in ``plan.changes``. ``verify`` is a choice of the run, not
+    of its plan: give it to :func:`run_plan` (False here warns that it does nothing)."""
     choice = SnapshotChoice(snapshot=snapshot, by=by)
     if not RunOptions.of(verify=verify).verify:
         warnings.warn(
@@ -860,7 +860,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         "SUM(b.state = ?) AS completed, "
         f"SUM(b.state IN ({sql_list(_BAD)})) AS failed, "
         # Unanswered: uncertain, or an attempt a dead process left on its way (a resume
-        # turns it uncertain): exactly the batches a resume reconciles or sends again.
+        # turns it uncertain): exactly the batches a resume sends again.
         "SUM(b.state = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
         "AND a.batch = b.batch AND a.outcome = ?)) AS uncertain, "
         f"SUM(b.activity_id IS NOT NULL AND b.state IN ({sql_list(_BUSY)})) AS busy "
@@ -1059,11 +1059,11 @@ def resume(
 ) -> RemovalResult:
     """Continue a journaled run, in this process or any other: follow the activities
     already accepted, send only the batches with no accepted activity, then wait. A
-    batch whose request got no answer (a dead process, a lost connection) is first
-    looked for on the server: its activity, if found, is followed; otherwise it is sent
-    again (removal is idempotent; see the Reliability guide). Failed activities and
-    requests the API refused (4xx) are not sent again: ``result.retry_failed()`` does
-    that.
+    batch whose request got no usable answer (a dead process, a lost connection, a 201
+    that could not be read) is sent again and counted as re-sent: both bulk actions are
+    idempotent, and an activity is never taken for a batch's by its shape (see the
+    Reliability guide). Failed activities and requests the API refused (4xx) are not
+    sent again: ``result.retry_failed()`` does that.
 
     Args:
         run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.

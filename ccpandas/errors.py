@@ -20,7 +20,9 @@
         │   │   ├── ThrottledError      429 ``throttled`` (retried automatically)
         │   │   ├── QuotaExceededError  429 ``quota_exceeded`` (carries ``reset_at``)
         │   │   └── TooManyActivitiesError  429 on activity POSTs: over 1,000 queued
-        │   └── ServerError             5xx
+        │   ├── ServerError             5xx
+        │   └── UnusableAnswerError     2xx that cannot be used: not JSON, no activity id,
+        │                               or another batch's activity id (a replayed answer)
         ├── TransportError              no answer: refused, dropped, timed out, unknown host
         ├── ActivityError               an activity ended failed / cancelled / timed_out
         ├── RunLockedError              another process is driving this run (holds its lock)
@@ -71,6 +73,7 @@ __all__ = [
     "TransportError",
     "UnauthorizedError",
     "UnsupportedMediaTypeError",
+    "UnusableAnswerError",
     "error_entries",
     "error_for_response",
     "rate_limit_kind",
@@ -334,6 +337,32 @@ class TooManyActivitiesError(RateLimitError):
 
 class ServerError(APIError):
     """5xx: the service failed. Retried with backoff."""
+
+
+class UnusableAnswerError(APIError):
+    """The API answered success (``status`` 2xx), but the answer cannot be used: its body
+    is not JSON (``error_key`` ``invalid_json``), an activity POST's 201 has no
+    ``activity_id`` (``no_activity_id``), or names an activity another batch already
+    follows (``replayed_answer``: a cache or proxy answered with an earlier 201).
+
+    An activity POST answered this way may have created an activity: its batch is
+    uncertain and is sent again (both bulk actions are idempotent), never followed.
+
+    Args:
+        args: ``status``, ``error_key`` and ``error_message``, as for :class:`APIError`.
+        activity_id: The activity id the answer names, when one could be read (kept as
+            claimed, so no other batch follows it); None (the default) when none.
+        kwargs: ``request`` and ``errors``, as for :class:`APIError`.
+
+    Example:
+        >>> err = UnusableAnswerError(201, "no_activity_id", "no activity_id in the 201")
+        >>> err.status, err.activity_id
+        (201, None)
+    """
+
+    def __init__(self, *args: Any, activity_id: str | None = None, **kwargs: Any) -> None:
+        self.activity_id = activity_id
+        super().__init__(*args, **kwargs)
 
 
 class ActivityError(CCError):

@@ -119,8 +119,8 @@ _TERMINAL = frozenset(
 )
 
 
-#: How far the machine's clock may be off the API's: the runner looks for a lost
-#: request's activity from this many seconds before its journaled send time, and
+#: How far the machine's clock may be off the API's: the wait for the daily quota's
+#: reset (00:00 UTC by the API's clock) is timed by this machine's, and
 #: ``ccpandas.doctor`` flags a larger skew.
 MAX_CLOCK_SKEW_SECONDS = 5.0
 

@@ -107,8 +107,9 @@ class Outcome(enum.StrEnum):
 
     SENDING = "sending"  # journaled before the POST; never seen after a clean exit
     ACCEPTED = "accepted"
-    #: No answer was recorded, but reconciliation found the activity on the server
-    #: (GET /activities) and took it as this attempt's: see the Reliability guide.
+    #: Only in journals of earlier versions, which took an activity found on the server
+    #: by its shape as an unanswered attempt's. Never recorded now: see the Reliability
+    #: guide.
     ADOPTED = "adopted"
     REJECTED = "rejected"
     NOT_SENT = "not_sent"

@@ -539,7 +539,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     data, s.input = read_input(
         args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
     )
-    sends = args.command == "remove" and not args.dry_run
+    sends = args.command in _KINDS and not args.dry_run
     client = s.client() if sends else s.client_or_none()
     try:
         ids = api.target_lists(values, client)
@@ -560,6 +560,8 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
             snapshot=snapshot,
             by=args.by,
             progress=_reporter(args, s.stderr) if snapshot is not False else False,
+            kind=_KINDS.get(args.command, "remove"),
+            max_removed=getattr(args, "max_removed", None),
         )
     except ccpandas.PlanError as exc:
         if "snapshot" in str(exc):
@@ -588,20 +590,37 @@ def _cmd_plan(s: _Session) -> int:
     return ExitCode.OK
 
 
+#: The commands that change lists, and the kind of run each is.
+_KINDS = {"remove": "remove", "add": "add", "sync": "sync"}
+
+
+def _question(plan: RemovalPlan, names: dict[str, str]) -> str:
+    """The confirmation: who is removed (added) on which lists, in how many requests."""
+    targets = ", ".join(names.get(i, i) for i in plan.list_ids)
+    lists = f"{plan.n_lists:,} list{'s' * (plan.n_lists != 1)} ({targets})"
+    requests = f"with {plan.n_requests:,} requests"
+    m = plan.membership
+    if plan.kind == "remove" or m is None:
+        verb = "Add" if plan.kind == "add" else "Remove"
+        where = "to" if plan.kind == "add" else "from"
+        return f"{verb} {plan.n_contacts:,} contacts {where} {lists} {requests}?"
+    from ccpandas.plan.changes import ADD, REMOVE
+
+    adds, removes = (int(m.change_set.mask(code).sum()) for code in (ADD, REMOVE))
+    return f"On {lists}: add {adds:,} and remove {removes:,} memberships {requests}?"
+
+
 def _cmd_remove(s: _Session) -> int:
     plan, names, client = _plan(s)
+    command = s.args.command
     if not s.json:
         s.out(str(plan))
         if s.input is not None:
             s.out(s.input.text())
     if s.args.dry_run:
         planned = api.run_plan(plan, client, dry_run=True)
-        return _finish(s, "remove", planned, names, None)
-    targets = ", ".join(names.get(i, i) for i in plan.list_ids)
-    s.confirm(
-        f"Remove {plan.n_contacts:,} contacts from {plan.n_lists:,} "
-        f"list{'s' * (plan.n_lists != 1)} ({targets}) with {plan.n_requests:,} requests?"
-    )
+        return _finish(s, command, planned, names, None)
+    s.confirm(_question(plan, names))
     result, error = _settled(
         lambda: api.run_plan(
             plan,
@@ -611,7 +630,7 @@ def _cmd_remove(s: _Session) -> int:
             wait_for_quota=s.args.wait_for_quota,
         )
     )
-    return _finish(s, "remove", result, names, error)
+    return _finish(s, command, result, names, error)
 
 
 def _cmd_resume(s: _Session) -> int:
@@ -761,6 +780,8 @@ _COMMANDS: dict[str, Callable[[_Session], int]] = {
     "lists": _cmd_lists,
     "plan": _cmd_plan,
     "remove": _cmd_remove,
+    "add": _cmd_remove,
+    "sync": _cmd_remove,
     "runs": _cmd_runs,
     "resume": _cmd_resume,
     "undo": _cmd_undo,
@@ -880,6 +901,38 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _max_removed(text: str) -> float | int | None:
+    """``--max-removed``: ``0.5`` (a share), ``200`` (a count) or ``none``."""
+    from ccpandas.plan.membership import max_removed_of
+
+    try:
+        return max_removed_of(text)
+    except ccpandas.PlanError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``remove``, ``add`` and ``sync``: one set of flags (``sync`` adds its guard)."""
+    for name, text in (
+        ("remove", "remove FILE's contacts from lists"),
+        ("add", "put FILE's contacts on lists (only non-members are sent)"),
+        ("sync", "make each list hold exactly FILE's contacts (adds and removes)"),
+    ):
+        p = sub.add_parser(name, parents=[common], help=text)
+        _file_options(p)
+        p.add_argument("--dry-run", action="store_true", help="plan and report; send nothing")
+        p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+        _run_options(p)
+    p.add_argument(
+        "--max-removed",
+        type=_max_removed,
+        default=0.5,
+        metavar="SHARE|N|none",
+        help="refuse a sync that removes more of any list than this share of its members "
+        "(0.5), count (200) or none (default: 0.5)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ccpandas`` parser with every subcommand.
 
@@ -911,11 +964,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _file_options(p)
 
-    p = sub.add_parser("remove", parents=[common], help="remove FILE's contacts from lists")
-    _file_options(p)
-    p.add_argument("--dry-run", action="store_true", help="plan and report; send nothing")
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    _run_options(p)
+    _change_commands(sub, common)
 
     p = sub.add_parser("runs", parents=[common], help="the runs in the journal, newest first")
     p.add_argument("--limit", type=int, default=20, help="show this many (0: all; default 20)")

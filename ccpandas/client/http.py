@@ -52,6 +52,7 @@ from ccpandas.errors import (
     ForbiddenError,
     QuotaExceededError,
     TransportError,
+    UnusableAnswerError,
     error_for_response,
 )
 from ccpandas.models import ActivityState, quota_day
@@ -936,18 +937,26 @@ def _check_timeout(timeout: Any) -> float | tuple[float, float]:
 
 
 def _decode(resp: requests.Response, label: str) -> Any:
+    """A success's JSON body; :class:`UnusableAnswerError` when it is not JSON (a 201
+    cut short or rewritten on its way: the request may still have taken effect)."""
     if resp.status_code == 204 or not resp.content:
         return None
     try:
         return resp.json()
     except ValueError:
         ctype = resp.headers.get("Content-Type", "no content type")
-        raise APIError(
+        found = _ACTIVITY_ID.search(resp.text)
+        raise UnusableAnswerError(
             resp.status_code,
             "invalid_json",
             f"the answer is not JSON ({ctype})",
             request=label,
+            activity_id=found.group(1) if found else None,
         ) from None
+
+
+# An activity id still legible in a body cut short: the activity it names exists.
+_ACTIVITY_ID = re.compile(r'"activity_id"\s*:\s*"([0-9A-Za-z-]{1,64})"')
 
 
 def _error_body(resp: requests.Response) -> Any:

@@ -73,6 +73,10 @@ _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
     "gateway_timeouts": (_yes_no, "a third of injected faults on reads are 504: yes or no"),
     "last_page_links": (str, "the last page's _links: empty ({}) or absent"),
     "access_tokens": (str, "OAuth2 access tokens: jwt or opaque"),
+    "activity_answers": (
+        str,
+        "activity POSTs' 201: json, truncated, no_activity_id or replay (a caching proxy)",
+    ),
 }
 assert set(_SETTING_FLAGS) == set(Settings.names()), "every setting needs a CLI flag"
 

@@ -36,7 +36,7 @@ from ccpandas.emulator.model import (
 )
 from ccpandas.emulator.processing import Processor
 from ccpandas.emulator.replies import ErrorReply
-from ccpandas.emulator.seed import MAX_LISTS_PER_CONTACT, SeedData, uuid1
+from ccpandas.emulator.seed import MAX_LISTS_PER_CONTACT, SeedData, uuid1, uuid1_at
 from ccpandas.emulator.settings import Settings
 from ccpandas.emulator.tokens import TokenStore
 from ccpandas.emulator.validation import ActivityRequest, parse_activity_body
@@ -126,6 +126,9 @@ class Account:
             for tag_id in contact.tag_ids:
                 self._tagged[tag_id].add(contact.contact_id)
         self._activities: dict[str, Activity] = {}
+        #: The body of the last 201 an activity POST got: what a caching proxy replays
+        #: (``activity_answers="replay"``).
+        self.last_activity_answer: dict[str, Any] | None = None
         self._counts: collections.Counter[tuple[str, str, int]] = collections.Counter()
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._ids = random.Random(f"{seed}:ids")
@@ -134,10 +137,16 @@ class Account:
 
     # -- housekeeping -----------------------------------------------------------------
 
-    def new_id(self) -> str:
-        """A fresh, reproducible UUID for a new record."""
+    def new_id(self, at: dt.datetime | None = None) -> str:
+        """A fresh UUID for a new record.
+
+        Args:
+            at: The time the UUID's time fields carry (an activity's creation time, as
+                the service's time-based ids do: unique over time). None (the default)
+                draws every field from the seed, so a record's id is reproducible.
+        """
         with self.lock:
-            return uuid1(self._ids)
+            return uuid1(self._ids) if at is None else uuid1_at(self._ids, at)
 
     def sync(self) -> None:
         """Bring activities up to the clock's time and forget those past retention."""

@@ -134,7 +134,8 @@ class Pipeline:
             drop = fault.drop and handled
             template = route.template if route is not None else "<unknown>"
             acct.record_request(method, template, target, reply.status, dropped=drop)
-        return Outcome(reply.status, dumps(reply.body), extra, fault.delay, drop)
+        body = reply.raw if reply.raw is not None else dumps(reply.body)
+        return Outcome(reply.status, body, extra, fault.delay, drop)
 
     def _authorize(self, header: str | None, scope: str) -> None:
         acct = self.account

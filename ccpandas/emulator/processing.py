@@ -53,8 +53,8 @@ class Account(Protocol):
     clock: Clock
     settings: Settings
 
-    def new_id(self) -> str:
-        """A fresh, reproducible UUID for a new record."""
+    def new_id(self, at: dt.datetime | None = None) -> str:
+        """A fresh UUID for a new record (``at``: the time its fields carry)."""
         ...
 
     def apply_memberships(
@@ -102,7 +102,7 @@ class Processor:
         fate = self._faults.for_activity(settings)
         self._ordinal += 1
         activity = Activity(
-            activity_id=acct.new_id(),
+            activity_id=acct.new_id(at=now_wall),
             ordinal=self._ordinal,
             kind=f"{request.kind}_list_memberships",
             list_ids=request.list_ids,

@@ -84,10 +84,12 @@ class ErrorReply(Exception):
 
 @dataclasses.dataclass
 class Reply:
-    """A status and a JSON-serialisable body."""
+    """A status and a JSON-serialisable body; ``raw`` bytes are sent instead of the
+    body's JSON when given (an answer mangled on its way, ``activity_answers``)."""
 
     status: int
     body: Any
+    raw: bytes | None = None
 
 
 def dumps(body: Any) -> bytes:

@@ -30,7 +30,7 @@ from ccpandas.emulator.render import (
     segment_json,
     tag_json,
 )
-from ccpandas.emulator.replies import ErrorReply, Reply
+from ccpandas.emulator.replies import ErrorReply, Reply, dumps
 from ccpandas.emulator.settings import Settings
 from ccpandas.emulator.validation import (
     bool_param,
@@ -134,8 +134,12 @@ def _paged(
 
 def _post_activity(kind: str) -> Callable[[Context], Reply]:
     def handler(ctx: Context) -> Reply:
-        request = parse_activity_body(parse_json(ctx.body, ctx.content_type), kind=kind)
         acct = ctx.account
+        answers = ctx.settings.activity_answers
+        if answers == "replay" and acct.last_activity_answer is not None:
+            # A cache in the way answers with its copy: the request never reaches the API.
+            return Reply(201, acct.last_activity_answer)
+        request = parse_activity_body(parse_json(ctx.body, ctx.content_type), kind=kind)
         resolved = acct.resolve(request)
         limit = ctx.settings.max_queued_activities
         if limit is not None and acct.processor.queued >= limit:
@@ -146,10 +150,23 @@ def _post_activity(kind: str) -> Callable[[Context], Reply]:
                 f"activities (at most {limit}). Wait for some to finish.",
             )
         activity = acct.create_activity(request, resolved)
-        return Reply(201, activity_json(activity, ctx.settings))
+        body = activity_json(activity, ctx.settings)
+        acct.last_activity_answer = body
+        return _mangled(Reply(201, body), answers)
 
     handler.__name__ = f"post_{kind}_list_memberships"
     return handler
+
+
+def _mangled(reply: Reply, answers: str) -> Reply:
+    """The 201 as ``activity_answers`` says it arrives: cut short (not JSON), or
+    without its ``activity_id``; the activity exists either way."""
+    if answers == "truncated":
+        text = dumps(reply.body)
+        return dataclasses.replace(reply, raw=text[: len(text) // 2])
+    if answers == "no_activity_id":
+        return Reply(reply.status, {k: v for k, v in reply.body.items() if k != "activity_id"})
+    return reply
 
 
 def get_activity(ctx: Context) -> Reply:

@@ -89,6 +89,30 @@ def uuid1(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+def uuid1_at(rng: random.Random, when: dt.datetime) -> str:
+    """A version-1 UUID whose time fields hold ``when`` (100 ns steps since 1582), its
+    clock and node fields drawn from ``rng``: the service's activity ids carry their
+    creation time, so two emulators never hand out the same one.
+
+    Example:
+        >>> import uuid
+        >>> at = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
+        >>> u = uuid.UUID(uuid1_at(random.Random(1), at))
+        >>> u.version, dt.datetime(1582, 10, 15, tzinfo=dt.UTC) + dt.timedelta(
+        ...     microseconds=u.time // 10) == at
+        (1, True)
+    """
+    step = when - _GREGORIAN
+    ticks = ((step.days * 86_400 + step.seconds) * 1_000_000 + step.microseconds) * 10
+    timed = (ticks & 0xFFFFFFFF) << 96 | ((ticks >> 32) & 0xFFFF) << 80 | (ticks >> 48) << 64
+    drawn = rng.getrandbits(128) & ((1 << 64) - 1)  # one draw, as uuid1: the stream moves alike
+    h = f"{(timed | drawn) & _UUID_CLEAR | _UUID1_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_GREGORIAN = dt.datetime(1582, 10, 15, tzinfo=dt.UTC)
+
+
 def _when(rng: random.Random, after: dt.datetime | None = None) -> dt.datetime:
     start = after or _EPOCH
     room = _SPAN - (start - _EPOCH).total_seconds()

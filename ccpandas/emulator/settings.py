@@ -43,6 +43,7 @@ _CHOICES = {
     "activity_shape": ("full", "sparse"),
     "last_page_links": ("empty", "absent"),
     "access_tokens": ("jwt", "opaque"),
+    "activity_answers": ("json", "truncated", "no_activity_id", "replay"),
 }
 
 
@@ -118,6 +119,12 @@ class Settings:
             ``"_links": {}``; ``"absent"``: it has no ``_links``.
         access_tokens: ``"jwt"`` (the default): OAuth2 access tokens are RS256 JWTs of
             about 1,150 characters; ``"opaque"``: short random strings.
+        activity_answers: How the 201 of an activity POST comes back, as a proxy or a
+            cache in the way may mangle it: ``"json"`` (the default: the activity);
+            ``"truncated"`` (the activity is created, its JSON cut short: not JSON);
+            ``"no_activity_id"`` (created, the JSON lacks ``activity_id``); ``"replay"``
+            (a cache: the last 201 an activity POST got is answered again and nothing is
+            created; with no 201 yet, the POST is handled and its 201 kept).
 
     Raises:
         TypeError: A value of the wrong type.
@@ -160,6 +167,7 @@ class Settings:
     gateway_timeouts: bool = True
     last_page_links: str = "empty"
     access_tokens: str = "jwt"
+    activity_answers: str = "json"
 
     def __post_init__(self) -> None:
         for name in _OFF_WHEN_ZERO:

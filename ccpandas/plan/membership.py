@@ -153,6 +153,8 @@ OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 # from ids, names and typos.
 _EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
 _AUTO_SHARE = 0.5
+#: ``by="auto"`` looks at this many values of a longer column (evenly spaced).
+_KEY_SAMPLE = 10_000
 
 
 # -- the snapshot ----------------------------------------------------------------------------
@@ -199,6 +201,7 @@ class MembershipSnapshot:
         for rec in records:
             by_id.setdefault(str(rec["contact_id"]).lower(), rec)
         n = len(by_id)
+        shared: dict[str, str] = {}  # one string per list or tag id, however many members
         ids = np.empty(n, dtype=object)
         ids[:] = list(by_id)
         recs = list(by_id.values())
@@ -208,8 +211,8 @@ class MembershipSnapshot:
             contact_ids=ids,
             emails=_objects([r.get("email") for r in recs]),
             statuses=_objects([r.get("status") for r in recs]),
-            lists=_objects([tuple(str(x).lower() for x in r.get("lists") or ()) for r in recs]),
-            tags=_objects([tuple(str(x).lower() for x in r.get("tags") or ()) for r in recs]),
+            lists=_objects([_ids(r.get("lists"), shared) for r in recs]),
+            tags=_objects([_ids(r.get("tags"), shared) for r in recs]),
             list_names=dict(list_names or {}),
             requests=requests,
         )
@@ -285,6 +288,16 @@ class MembershipSnapshot:
         return self._pairs
 
 
+def _ids(values: Any, shared: dict[str, str]) -> tuple[str, ...]:
+    """Ids lower-cased, each string held once in ``shared`` (a snapshot of a million
+    members names the same few lists a million times)."""
+    out = []
+    for x in values or ():
+        text = str(x)
+        out.append(shared.get(text) or shared.setdefault(text, text.lower()))
+    return tuple(out)
+
+
 def _objects(values: list[Any]) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
@@ -328,6 +341,14 @@ def looks_like_emails(values: pd.Series) -> bool:
         >>> looks_like_emails(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]))
         False
     """
+    values = pd.Series(values, copy=False)
+    if len(values) > _KEY_SAMPLE:
+        # A bounded, evenly spaced sample decides (the column's whole length would cost
+        # more than planning it); too few values in it: the whole column.
+        at = np.linspace(0, len(values) - 1, _KEY_SAMPLE).astype(np.int64)
+        valid, missing = normalize_emails(values.iloc[at])[1:]
+        if int((~missing).sum()) >= _KEY_SAMPLE // 10:
+            return _mostly_emails(valid, missing)
     return _mostly_emails(*normalize_emails(values)[1:])
 
 
@@ -574,11 +595,8 @@ def _match(
     allow_empty: bool,
     kind: RunKind = RunKind.REMOVE,
 ) -> _Match:
-    parsed = normalize_emails(values) if by != "contact_id" else None
-    key = by
-    if by == "auto":
-        assert parsed is not None
-        key = "email" if _mostly_emails(parsed[1], parsed[2]) else "contact_id"
+    key = detect_key(values, by)
+    parsed = normalize_emails(values) if key == "email" else None
     pos: np.ndarray | None
     if key == "email":
         codes, reasons, fcodes, uniques, pos = _match_emails(values, column, snapshot, parsed)
@@ -775,6 +793,27 @@ def max_removed_value(value: Any) -> float | int | None:
     if isinstance(value, int) and value < 0:
         raise ValueError(f"max_removed={value!r}: a count cannot be negative")
     return value
+
+
+def max_removed_of(text: str) -> float | int | None:
+    """The sync guard as typed (the panel's field, the CLI's ``--max-removed``): a share
+    (``"0.5"``), a count (``"200"``) or ``"none"`` (no guard). Anything else is a
+    :class:`~ccpandas.errors.PlanError`.
+
+    Example:
+        >>> max_removed_of("0.25"), max_removed_of(" 200 "), max_removed_of("None")
+        (0.25, 200, None)
+    """
+    word = text.strip()
+    if word.lower() == "none":
+        return None
+    try:
+        return max_removed_value(int(word) if word.isdigit() else float(word))
+    except ValueError as exc:
+        raise PlanError(
+            f"max_removed {text!r}: a share in (0, 1] such as 0.5, a count such as 200, "
+            f"or none ({exc})"
+        ) from None
 
 
 def _mark_idle(match: _Match, cs: ChangeSet, kind: RunKind) -> None:
@@ -1088,9 +1127,13 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         out.append(("input", "email addresses, matched case-insensitively to list members"))
         invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
         out.append(("invalid emails", f"{invalid:,}"))
-    if m.key in ("email", "contact_id") and m.known:
+    if m.key in ("email", "contact_id") and m.known and m.kind == RunKind.REMOVE:
         outside = int(counts.get(RowStatus.NOT_A_MEMBER.value, 0))
         out.append(("not a member", f"{outside:,} rows (not sent)"))
+    elif m.key == "email":
+        nobody = int(counts.get(RowStatus.NOT_A_CONTACT.value, 0))
+        rows = f"{nobody:,} row{'s' * (nobody != 1)}"
+        out.append(("not a contact", f"{rows}: no contact has the address (none is made)"))
     if not m.known:
         out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
         return out
@@ -1112,17 +1155,54 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
             f"{m.verify_requests:,} requests ({_duration(m.verify_requests / plan.rate)}) after",
         )
     )
-    if (m.will_leave < 0).any():
+    if m.kind != RunKind.REMOVE:
+        out.extend(_change_lines(m, plan.list_ids))
+    elif (m.will_leave < 0).any():
         out.append(("members leaving", "decided by the API (engagement level)"))
     else:
         out.append(("members leaving", leaving_text(m, plan.list_ids) or "none"))
-    if m.key in ("email", "contact_id"):
+    if m.key in ("email", "contact_id") and m.kind == RunKind.REMOVE:
         out.append(
             (
                 "without snapshot",
                 f"{m.naive_requests:,} removal requests (this plan: {plan.n_requests:,})",
             )
         )
+    return out
+
+
+def _change_lines(m: MembershipPlan, list_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """An add's or a sync's lines: per list what is added, removed and kept, a few
+    examples, and the unsubscribed contacts (on the list, but sent no email)."""
+    cs = m.change_set
+    names = m.snapshot.list_names if m.snapshot is not None else {}
+    idle = cs.was_member & (cs.action == NONE)
+    emails = m.emails
+    out = []
+    for label, code in (("to add", ADD), ("to remove", REMOVE)):
+        if code == REMOVE and m.kind != RunKind.SYNC:
+            continue
+        counts = cs.per_list(code)
+        text = ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in counts.items()) or "none"
+        who = np.unique(cs.pair_contact[cs.mask(code)])[:3]
+        shown = [emails[c] or cs.contact_ids[c] for c in who]
+        out.append((label, text + (f" (e.g. {', '.join(map(str, shown))})" if shown else "")))
+    kept = np.bincount(cs.pair_list[idle], minlength=len(list_ids)).tolist()
+    word = str(PairOutcome.KEPT) if m.kind == RunKind.SYNC else "already members"
+    text = ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in zip(list_ids, kept, strict=True))
+    out.append((word, text))
+    if m.snapshot is not None:
+        adding = np.unique(cs.pair_contact[cs.mask(ADD)])
+        pos = m.snapshot.index.get_indexer(cs.contact_ids[adding])
+        unsub = int((m.snapshot.statuses[pos[pos >= 0]] == "unsubscribed").sum())
+        if unsub:
+            out.append(
+                (
+                    "unsubscribed",
+                    f"{unsub:,} contacts to add are unsubscribed: they go on the list but "
+                    "no email is sent to them",
+                )
+            )
     return out
 
 

@@ -400,6 +400,8 @@ class RemovalPlan:
             out.append(("input rows", f"{self.n_rows:,}"))
             matched = self.membership is not None and self.membership.known
             what = "members of a target list, to send" if matched else "unique valid ids"
+            if self.kind != "remove":
+                what = "in the account, to send" if matched else "unique valid ids"
             out.append(("contacts", f"{self.n_contacts:,} {what}"))
             examples = ", ".join(_short(v) for v in self.invalid_examples(3))
             invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
@@ -417,10 +419,13 @@ class RemovalPlan:
             if self.expected_polls
             else ""
         )
+        verb = {"add": "to add {} to", "sync": "to sync {} with"}.get(
+            str(self.kind), "to remove {} from"
+        )
         out.append(
             (
                 "requests",
-                f"{_plural(self.n_requests, 'request')} to remove {who} from "
+                f"{_plural(self.n_requests, 'request')} {verb.format(who)} "
                 f"{_plural(self.n_lists, 'list')}{follow}",
             )
         )
@@ -457,12 +462,10 @@ class RemovalPlan:
                     "lists per request)",
                 )
             )
-        out.append(
-            (
-                "removal requests",
-                f"{self.n_batches:,} POST /activities/remove_list_memberships, one activity each",
-            )
-        )
+        for action in dict.fromkeys(b.action for b in self.batches) or [MembershipAction.REMOVE]:
+            n = sum(b.action is action for b in self.batches)
+            label = "add requests" if action is MembershipAction.ADD else "removal requests"
+            out.append((label, f"{n:,} POST /activities/{action.value}, one activity each"))
         out.append(
             (
                 "status polls",

@@ -349,7 +349,7 @@ class UndoPlan:
         off = self.pairs[self.pairs["decision"] == "remove"]
         lines = [
             ("undoes run", self.parent_run_id),
-            ("memberships " + ("changed" if len(off) else "removed"), f"{self.n_rows:,}"),
+            (f"memberships {'changed' if len(off) else PairOutcome.REMOVED}", f"{self.n_rows:,}"),
             ("will be added back", f"{int(self.restore_mask.sum()):,} ({back})"),
         ]
         if len(off):

@@ -52,8 +52,8 @@ __all__ = ["ASSUMPTIONS", "Assumption", "Check", "DoctorReport", "Result", "chec
 AUDIENCE = "https://api.cc.email/v3"
 #: Access tokens last 24 hours; a minute's slack for the issuer's rounding.
 TOKEN_LIFETIME = 24 * 3600 + 60
-#: The clock may be this far off the server's: the runner looks for a lost request's
-#: activity from this long before its journaled send time (``Runner.reconcile_margin``).
+#: The clock may be this far off the server's: the wait for the daily quota's reset
+#: (00:00 UTC by the API's clock) is timed by this machine's.
 MAX_SKEW: float = MAX_CLOCK_SKEW_SECONDS
 #: The states an activity goes through (:class:`ccpandas.ActivityState`).
 ACTIVITY_STATES = tuple(s.value for s in ActivityState)

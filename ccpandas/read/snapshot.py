@@ -476,8 +476,12 @@ def _snapshot_records(snap: MembershipSnapshot) -> list[dict[str, Any]]:
     return [
         {"contact_id": c, "email": e, "status": s, "lists": ls, "tags": ts}
         for c, e, s, ls, ts in zip(
-            snap.contact_ids.tolist(), snap.emails.tolist(), snap.statuses.tolist(),
-            snap.lists, snap.tags, strict=True,
+            snap.contact_ids.tolist(),
+            snap.emails.tolist(),
+            snap.statuses.tolist(),
+            snap.lists,
+            snap.tags,
+            strict=True,
         )
     ]
 
@@ -649,11 +653,6 @@ def prepare_frame_plan(
     values, _ = planner._column_of(data, column)
     key = detect_key(values, choice.by) if len(values) else "contact_id"
     base = None
-    if kind == "sync" and snapshot is False:
-        raise PlanError(
-            "a sync reads the lists first (it removes every member outside the frame): "
-            "snapshot=False cannot sync"
-        )
     if key == "contact_id":
         base = planner.as_kind(planner.plan_removal(data, targets, column=column), kind)
         if snapshot is False:
@@ -671,12 +670,12 @@ def prepare_frame_plan(
     sizes = [info[t].members if t in info else 0 for t in targets]
     names = {t: i.name for t, i in info.items()}
     reads = snapshot_reads(sizes)
-    blind_ok = kind != "sync"
-    if blind_ok and base is not None and snapshot == "auto" and not auto_takes(key, reads, base.n_requests):
+    blind_ok = kind != "sync" and snapshot == "auto"
+    if base is not None and blind_ok and not auto_takes(key, reads, base.n_requests):
         note = (
             f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
-            f"requests ({reads / base.rate:.0f} s), more than the {base.n_requests:,} removal "
-            "requests; outcomes will say 'unverified'. snapshot=True reads them anyway."
+            f"requests ({reads / base.rate:.0f} s), more than the {base.n_requests:,} "
+            "requests to send; outcomes will say 'unverified'. snapshot=True reads them anyway."
         )
         return dataclasses.replace(base, notes=(*base.notes, note))
     lookup, snap, sid, verify_cost = _read_for_plan(

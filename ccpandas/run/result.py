@@ -20,10 +20,10 @@ import pandas as pd
 
 from ccpandas._docs import shared_params
 from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
+from ccpandas.models import MembershipAction
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.models import MembershipAction
 from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, KindWords, Summary
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import PairOutcome, RowStatus
@@ -48,6 +48,18 @@ def set_undo_handler(handler: Callable[..., Any] | None) -> None:
 
 log = logging.getLogger("ccpandas")
 _KIND_WORDS = {"add": ADD_WORDS, "sync": SYNC_WORDS}
+#: The fields of a batch its run's summary reads (a change makes a new summary).
+_SUMMARY_FIELDS = (
+    "state",
+    "activity_id",
+    "percent_done",
+    "items_completed",
+    "errors",
+    "outcome",
+    "attempts",
+    "resent",
+    "last_error",
+)
 
 # Row statuses that are not batch states: a row's batch was never sent, or its
 # activity completed (the contact is out of the lists).
@@ -433,12 +445,14 @@ class RemovalResult:
         if self.after is None:
             return "not verified"
         ch = self.changes
-        parts = []
+        parts = {}
         for word in self._words.truths:
             done = ch.loc[ch["outcome"] == word, "list_name"].value_counts(sort=False)
-            text = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
-            parts.append(f"{word} {text or 'none'}" if self._words.also else text or "none")
-        return "; ".join(parts)
+            parts[word] = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
+        if not self._words.also:  # one word: the per-list figures alone
+            return parts[self._words.truth] or "none"
+        # Two (a sync's added and removed): each that happened, named.
+        return "; ".join(f"{w} {t}" for w, t in parts.items() if t) or "none"
 
     def _group_outcomes(self) -> dict[int, tuple[str, str | None, str | None]]:
         # Per contact group: (status, activity id, error) of its worst batch. One entry
@@ -465,7 +479,21 @@ class RemovalResult:
             >>> result.summary().outcome  # doctest: +SKIP
             <RunOutcome.COMPLETED: 'completed'>
         """
-        return Summary.of(self)
+        # Computed once per state of the run: ok, repr and the panel ask it often.
+        key = self._state_key()
+        cached = getattr(self, "_summary", None)
+        if cached is None or cached[0] != key:
+            cached = self._summary = (key, Summary.of(self))
+        return cached[1]
+
+    def _state_key(self) -> tuple[Any, ...]:
+        """What a summary depends on: each batch's fields, the re-read, the stop."""
+        fields = _SUMMARY_FIELDS
+        runs = tuple(
+            (*(getattr(r, f) for f in fields), tuple(r.previous_activity_ids)) for r in self.runs
+        )
+        flags = (self.dry_run, self.stopped, self.interrupted, self.stop_reason)
+        return (runs, id(self.after), flags)
 
     # -- continuing ------------------------------------------------------------------
     @shared_params
@@ -504,10 +532,10 @@ class RemovalResult:
         """Send the batches that were never accepted (stopped, interrupted, quota,
         unknown outcome), then wait. Accepted batches are never sent again, even when
         their activity failed; nor are batches the API refused (4xx):
-        :meth:`retry_failed` sends those. A batch whose earlier request got no answer
-        is first looked for on the server (see the Reliability guide): found, it is
-        followed, not sent again. ``ccpandas.resume(run_id)`` does the same from the
-        journal, in another process.
+        :meth:`retry_failed` sends those. A batch whose earlier request got no usable
+        answer is sent again (idempotent) and counted as re-sent (see the Reliability
+        guide). ``ccpandas.resume(run_id)`` does the same from the journal, in another
+        process.
 
         Args:
             timeout: {shared}
@@ -760,7 +788,7 @@ class RemovalResult:
         unsure = sum(r.state is BatchState.UNCERTAIN for r in self.runs)
         done = f"{sent:,} of {len(self.runs):,} requests accepted"
         if unsure:
-            done += f", {unsure:,} without an answer (looked for on the server on resume)"
+            done += f", {unsure:,} without an answer (sent again on resume)"
         if self.run_id is None:
             return f"ccpandas: interrupted; {done}. result.resume() continues the run."
         return (
@@ -873,7 +901,7 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
     if result.after is not None:
         done = ch[ch["outcome"].isin(words.truths)]
         verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
-        verb = " and ".join(words.truths)
+        verb = "changed" if words.also else words.truth
         truth = f"memberships {verb} (verified): {result.summary_text()}"
         loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
         truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)

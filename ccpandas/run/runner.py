@@ -20,11 +20,13 @@ Limits the runner respects on its own:
   00:00 UTC), or with ``wait_for_quota=True`` sleeps until then, plus some jitter so
   several waiting runs do not all start in the same second.
 
-Before sending again a batch whose earlier POST got no answer (``uncertain``: a dead
-process, a dropped connection), the runner asks the server whether that POST created an
-activity after all (:meth:`Runner.reconcile`): one that matches the batch, created in
-the attempt's time window and claimed by no journaled batch, is adopted instead of
-sending the batch again. See the Reliability guide for what this can tell apart.
+A batch whose POST got no usable answer is ``uncertain`` and is sent again: no answer
+(a dead process, a dropped connection, a 5xx), a 201 whose body cannot be read or names
+no ``activity_id``, or a 201 naming an activity another batch already holds (a cache
+replaying an earlier answer; :meth:`Runner.holder_of`). Both bulk actions are
+idempotent, so a second activity changes nothing; an activity is never taken for a
+batch's by its shape, which could report contacts removed that were not. Every such
+re-send is counted (``BatchRun.resent``). See the Reliability guide.
 
 The clock (wall time, monotonic time, sleeping) and the random draws are injectable, so
 tests drive hours in milliseconds.
@@ -37,7 +39,8 @@ import datetime as dt
 import logging
 import math
 import random
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ccpandas.errors import (
@@ -48,9 +51,10 @@ from ccpandas.errors import (
     RateLimitError,
     TooManyActivitiesError,
     TransportError,
+    UnusableAnswerError,
     next_utc_midnight,
 )
-from ccpandas.models import MAX_CLOCK_SKEW_SECONDS, Batch, MembershipAction, SourceKind
+from ccpandas.models import MembershipAction
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.run.clock import Clock, SystemClock
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
@@ -92,17 +96,9 @@ class Journal(Protocol):
         """The run's summary word (:class:`ccpandas.vocab.RunOutcome`) as the driving
         call left it, for ``ccpandas.runs()``."""
 
-    def batch_reconciled(self, run: BatchRun) -> None:
-        """Reconciliation settled ``run``'s unanswered attempts: its activity was found
-        (``run.outcome`` adopted) or none exists (not_sent)."""
-
-    def claimed_activity_ids(self) -> set[str]:
-        """Every activity id any journaled batch holds (of any run): never adopted."""
-        ...
-
-    def unanswered_attempts(self) -> list[tuple[str, int, dt.datetime]]:
-        """``(run_id, batch, sent_at)`` of every attempt, of any run, that never got an
-        answer (uncertain, or left sending): each may have created an activity."""
+    def activity_holder(self, activity_id: str) -> str | None:
+        """Which journaled batch, of any run on the same API, already holds
+        ``activity_id`` (e.g. ``"batch 3 of run 20250301-231501-7f3a2c"``); None if none."""
         ...
 
     def settle(self, runs: Sequence[BatchRun]) -> None:
@@ -134,14 +130,8 @@ class NullJournal:
     def run_outcome(self, outcome: str) -> None:
         pass
 
-    def batch_reconciled(self, run: BatchRun) -> None:
-        pass
-
-    def claimed_activity_ids(self) -> set[str]:
-        return set()
-
-    def unanswered_attempts(self) -> list[tuple[str, int, dt.datetime]]:
-        return []
+    def activity_holder(self, activity_id: str) -> str | None:
+        return None
 
     def settle(self, runs: Sequence[BatchRun]) -> None:
         pass
@@ -163,9 +153,13 @@ def outcome_of(exc: BaseException) -> Outcome:
         'uncertain'
         >>> str(outcome_of(APIError(404, "not_found")))
         'rejected'
+        >>> str(outcome_of(UnusableAnswerError(201, "invalid_json")))
+        'uncertain'
     """
     if isinstance(exc, TransportError):
         return Outcome.UNCERTAIN if exc.sent else Outcome.NOT_SENT
+    if isinstance(exc, UnusableAnswerError):
+        return Outcome.UNCERTAIN  # the API said yes: an activity may exist, not one to follow
     if isinstance(exc, APIError):
         if exc.status >= 500:
             return Outcome.UNCERTAIN  # the server may have acted before it failed
@@ -177,18 +171,27 @@ def outcome_of(exc: BaseException) -> Outcome:
     return Outcome.UNCERTAIN  # interrupted (or a bug) inside the HTTP call: it may have gone out
 
 
-def _activities_since(client: Any, oldest: dt.datetime) -> list[tuple[dt.datetime, Any]]:
-    """The activities created since ``oldest``, with their creation times (one
-    ``GET /activities`` listing, newest first, paged back to ``oldest``)."""
-    seen: list[tuple[dt.datetime, Any]] = []
-    for item in client.iter_activities(limit=500):
-        created = _parse_time(item.get("created_at"))
-        if created is None:
-            continue
-        if created < oldest:
-            break  # newest first: the rest is older than every window
-        seen.append((created, item))
-    return seen
+class _Claims:
+    """The activity ids this process's batches hold, per API (base URL): a 201 naming
+    one of them again is a replayed answer. Kept for every run, ``journal=False`` ones
+    included; the journal answers for other processes' runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, str], str] = {}
+
+    def holder(self, api: str, activity_id: str) -> str | None:
+        with self._lock:
+            return self._held.get((api, activity_id))
+
+    def claim(self, api: str, activity_id: str, holder: str) -> None:
+        with self._lock:
+            self._held.setdefault((api, activity_id), holder)
+
+
+_CLAIMS = _Claims()
+#: Sends of one batch in a row whose 201 could not be used before the run stops.
+MAX_UNUSABLE_ANSWERS = 3
 
 
 def _short_error(exc: BaseException) -> str:
@@ -220,10 +223,6 @@ class Runner:
             1,000 per account).
         queue_patience: seconds to keep retrying while the API answers that the
             account has too many queued activities.
-        reconcile_margin, reconcile_horizon: the window, around an unanswered POST's
-            send time, in which :meth:`reconcile` looks for the activity it may have
-            created: from ``reconcile_margin`` seconds before (clock skew) to
-            ``reconcile_horizon`` seconds after (the client's retries).
         submit_poll_every: seconds between polls while a long submission goes on (so
             the "processed" progress moves before the last POST); a submission shorter
             than this polls not at all before :meth:`wait`.
@@ -248,8 +247,6 @@ class Runner:
         "quota_jitter",
         "max_queued",
         "queue_patience",
-        "reconcile_margin",
-        "reconcile_horizon",
         "submit_poll_every",
     )
 
@@ -268,8 +265,6 @@ class Runner:
         quota_jitter: float = 300.0,
         max_queued: int = MAX_QUEUED_ACTIVITIES,
         queue_patience: float = 3600.0,
-        reconcile_margin: float = MAX_CLOCK_SKEW_SECONDS,
-        reconcile_horizon: float = 900.0,
         submit_poll_every: float = 5.0,
     ) -> None:
         if clock is not None and not isinstance(clock, Clock):
@@ -294,8 +289,6 @@ class Runner:
         self.max_queued = max_queued
         #: Seconds to keep retrying while the API says too many activities are queued.
         self.queue_patience = queue_patience
-        self.reconcile_margin = reconcile_margin
-        self.reconcile_horizon = reconcile_horizon
         #: During a long submission, poll the accepted activities every this many
         #: seconds, so progress shows before the last POST (one GET /activities per
         #: 20 POSTs at 4 req/s; the plan's expected_polls counts one per 10 s).
@@ -303,8 +296,6 @@ class Runner:
         self.stopped = False
         self.polls = 0
         self.quota_waits = 0
-        #: Unanswered batches found on the server by :meth:`reconcile` (not sent again).
-        self.adopted = 0
 
     def replace(self, **changes: Any) -> Runner:
         """A new runner with these settings changed (the counters carried over).
@@ -320,7 +311,7 @@ class Runner:
         client = settings.pop("client")
         settings.update(changes)
         new = Runner(settings.pop("client", client), **settings)
-        new.polls, new.quota_waits, new.adopted = self.polls, self.quota_waits, self.adopted
+        new.polls, new.quota_waits = self.polls, self.quota_waits
         return new
 
     # -- reporting -------------------------------------------------------------------
@@ -365,6 +356,10 @@ class Runner:
         sent only when named in ``todo`` (``result.retry_failed()``): sending it again
         is a choice, not a continuation.
 
+        A batch without a usable answer (``uncertain``) is sent again, and counted in
+        its ``resent``: both bulk actions are idempotent, and an activity is never
+        taken for a batch's by its shape (it could be another run's).
+
         Pauses while ``max_queued`` of the run's activities are unfinished. Stops at
         the first error that the client's retries (and the waits above) could not
         overcome and re-raises it; the batches already accepted keep their activity ids.
@@ -374,10 +369,13 @@ class Runner:
             queue = [r for r in runs if r.needs_sending]
         else:
             queue = [r for r in todo if r.needs_sending or r.retryable]
-        unanswered = [r for r in queue if r.state is BatchState.UNCERTAIN]
-        if unanswered:
-            adopted = set(map(id, self.reconcile(runs, unanswered)))
-            queue = [r for r in queue if id(r) not in adopted]
+        unsure = sum(r.state is BatchState.UNCERTAIN for r in queue)
+        if unsure:
+            log.info(
+                "%d batch(es) got no usable answer before: sending them again "
+                "(idempotent; counted as re-sent)",
+                unsure,
+            )
         last_poll = self.clock.monotonic()
         for n, run in enumerate(queue, start=1):
             if self._stop_requested():
@@ -402,10 +400,18 @@ class Runner:
         False when the user stopped the run meanwhile."""
         refused_since: float | None = None
         interval = self.poll_min
+        unusable = 0
         while True:
             try:
-                self._submit_one(run)
+                self._submit_one(runs, run)
                 return True
+            except UnusableAnswerError as exc:
+                # The API said yes, but the answer cannot be followed: send it again
+                # (idempotent), a few times; a cache that keeps replaying stops the run.
+                unusable += 1
+                if unusable >= MAX_UNUSABLE_ANSWERS:
+                    raise
+                log.warning("batch %d: %s; sending it again (idempotent)", run.batch.index, exc)
             except QuotaExceededError:
                 if not self.wait_for_quota:
                     raise
@@ -449,12 +455,13 @@ class Runner:
             self.reporter.update(self.snapshot(runs, "submitting"))
         return not self.stopped
 
-    def _submit_one(self, run: BatchRun) -> None:
+    def _submit_one(self, runs: Sequence[BatchRun], run: BatchRun) -> None:
         client = self._client()
         stats = getattr(client, "stats", None)
         resent_before = getattr(stats, "resent_posts", 0)
         if run.state is BatchState.UNCERTAIN:
             run.resent += 1  # the previous attempt may have created an activity
+        run.unused_activity_id = None
         before = run.outcome
         # SENDING until the answer is recorded: an interruption in between leaves the
         # batch uncertain (settle_interrupted), as a dead process's would be on resume.
@@ -471,23 +478,75 @@ class Runner:
                 activity = client.add_list_memberships(run.batch.to_json())
             else:
                 activity = client.remove_list_memberships(run.batch.to_json())
+            self._check_answer(runs, run, activity)
         except BaseException as exc:
             run.resent += max(0, getattr(stats, "resent_posts", 0) - resent_before)
             self._record_failure(run, exc)
+            if run.unused_activity_id is not None:
+                self._claim(run, run.unused_activity_id)
             self.journal.batch_answered(run)
             raise
         run.sending_since = None
         # The client re-sends a POST that got no answer (removal is idempotent): each
         # re-send may have left an activity behind, so it is counted.
         run.resent += max(0, getattr(stats, "resent_posts", 0) - resent_before)
-        _take_activity(run, activity, Outcome.ACCEPTED, self.clock.now())
+        _take_activity(run, activity, self.clock.now())
+        self._claim(run, str(run.activity_id))
         self.journal.batch_answered(run)
         log.info("batch %d accepted as activity %s", run.batch.index, run.activity_id)
+
+    # -- whose activity --------------------------------------------------------------
+    def _api(self) -> str:
+        return str(getattr(self.client, "base_url", ""))
+
+    def _holder_text(self, run: BatchRun) -> str:
+        run_id = getattr(self.journal, "run_id", None)
+        where = f"run {run_id}" if run_id else "a run of this process (not journaled)"
+        return f"batch {run.batch.index} of {where}"
+
+    def _claim(self, run: BatchRun, activity_id: str) -> None:
+        _CLAIMS.claim(self._api(), activity_id, self._holder_text(run))
+
+    def holder_of(self, runs: Sequence[BatchRun], activity_id: str) -> str | None:
+        """Which batch already holds ``activity_id``: one of ``runs``, another run's in
+        this process (journaled or not), or one of any run in the journal file on the
+        same API. None when none does: a 201 naming it is the batch's own.
+
+        Example:
+            >>> Runner(None).holder_of([], "00000000-0000-1000-8000-000000000000") is None
+            True
+        """
+        for other in runs:
+            if activity_id in (other.activity_id, *other.previous_activity_ids):
+                return f"batch {other.batch.index} of this run"
+        return _CLAIMS.holder(self._api(), activity_id) or self.journal.activity_holder(activity_id)
+
+    def _check_answer(self, runs: Sequence[BatchRun], run: BatchRun, activity: Any) -> None:
+        """Raise :class:`UnusableAnswerError` for a 201 the batch cannot follow: no
+        ``activity_id``, or one another batch holds (an earlier answer replayed)."""
+        aid = activity.get("activity_id") if isinstance(activity, dict) else None
+        request = f"POST {run.batch.action.path}"
+        if not isinstance(aid, str) or not aid.strip():
+            raise UnusableAnswerError(
+                201,
+                "no_activity_id",
+                "the answer names no activity_id: the activity it created cannot be followed",
+                request=request,
+            )
+        holder = self.holder_of(runs, aid)
+        if holder is not None:
+            raise UnusableAnswerError(
+                201,
+                "replayed_answer",
+                f"the answer names activity {aid}, which {holder} already follows: an "
+                "earlier answer replayed (a cache or proxy in the way?)",
+                request=request,
+            )
 
     @staticmethod
     def _record_failure(run: BatchRun, exc: BaseException) -> None:
         outcome = outcome_of(exc)
-        sent_at, run.sending_since = run.sending_since, None
+        run.sending_since = None
         run.outcome = outcome
         run.last_error = _short_error(exc)
         if outcome is Outcome.NOT_SENT:
@@ -500,11 +559,15 @@ class Runner:
         if outcome is Outcome.REJECTED:
             run.state = BatchState.REJECTED
             run.errors = (run.last_error,)
-            run.unanswered_since = None
         else:
             run.state = BatchState.UNCERTAIN
             run.errors = ()
-            run.unanswered_since = run.unanswered_since or sent_at
+            legible = getattr(exc, "activity_id", None)
+            if isinstance(exc, UnusableAnswerError) and legible:
+                # A 201 cut short still named its activity: it exists and is nobody's to
+                # follow; kept as claimed (journaled with the attempt).
+                run.unused_activity_id = legible
+                run.previous_activity_ids.append(legible)
 
     def settle_interrupted(self, runs: Sequence[BatchRun]) -> list[BatchRun]:
         """After an interruption (Ctrl-C): a batch whose POST was on its way when it
@@ -515,138 +578,6 @@ class Runner:
             self._record_failure(run, KeyboardInterrupt())
             run.last_error = "interrupted while the request was out"
         return caught
-
-    # -- reconciliation ----------------------------------------------------------------
-    def reconcile(self, runs: Sequence[BatchRun], unanswered: Sequence[BatchRun]) -> list[BatchRun]:
-        """Look on the server for the activities the unanswered POSTs of ``unanswered``
-        may have created, and adopt them; returns the batches adopted (not to be sent).
-
-        One ``GET /activities`` listing (newest first, paged back to the oldest window)
-        is read. For each batch, latest first, a *candidate* is an activity:
-
-        - created from ``reconcile_margin`` seconds before the first unanswered send
-          of the batch to ``reconcile_horizon`` seconds after it;
-        - whose ``status`` matches the batch: ``list_count`` its number of target lists
-          and, for a contact-ids source, ``items_total_count`` its number of contacts;
-        - claimed by no batch (this run's, or any run's in the journal).
-
-        Exactly one candidate, that no other unanswered request on record could have
-        made: adopted (the batch follows that activity, the attempt is recorded
-        ``adopted``). None: the request never took effect (recorded ``not_sent``) and
-        the batch is sent. Several, or one another request may have made: ambiguous,
-        so the batch stays uncertain and is sent again (removal is idempotent: a
-        second activity costs one request; adopting the wrong one could report contacts
-        removed that were not), with a warning naming them.
-        """
-        client = self._client()
-        todo = [r for r in unanswered if r.unanswered_since is not None]
-        for run in unanswered:
-            if run.unanswered_since is None:
-                log.info("batch %d: no send time on record, sending it again", run.batch.index)
-        if not todo:
-            return []
-        todo.sort(key=lambda r: r.unanswered_since or _EPOCH, reverse=True)
-        margin = dt.timedelta(seconds=self.reconcile_margin)
-        horizon = dt.timedelta(seconds=self.reconcile_horizon)
-        oldest = min(r.unanswered_since or _EPOCH for r in todo) - margin
-        claimed = set(self.journal.claimed_activity_ids())
-        for r in runs:
-            claimed.update(a for a in (r.activity_id, *r.previous_activity_ids) if a)
-        by_index = {r.batch.index: r for r in runs}
-        rivals = self._rivals(by_index, todo)
-        seen = _activities_since(client, oldest)
-        now = self.clock.now()
-        adopted = []
-
-        def contested(run: BatchRun, created: dt.datetime) -> bool:
-            return any(
-                (index is None or (index != run.batch.index and _same_shape(by_index[index], run)))
-                and sent - margin <= created <= sent + horizon
-                for index, sent in rivals
-            )
-
-        for run in todo:
-            since = run.unanswered_since or _EPOCH
-            found = [
-                (created, item)
-                for created, item in seen
-                if since - margin <= created <= since + horizon
-                and str(item.get("activity_id")) not in claimed
-                and _matches(run.batch, item)
-            ]
-            if len(found) == 1 and contested(run, found[0][0]):
-                log.warning(
-                    "batch %d: activity %s matches its unanswered request, but another "
-                    "unanswered request on record (another run's, or another batch's) may "
-                    "have created it: sending the batch again (removal is idempotent)",
-                    run.batch.index,
-                    found[0][1].get("activity_id"),
-                )
-            elif self._settle(run, found, now):
-                claimed.add(str(run.activity_id))
-                adopted.append(run)
-        return adopted
-
-    def _rivals(
-        self, by_index: Mapping[int, BatchRun], todo: Sequence[BatchRun]
-    ) -> list[tuple[int | None, dt.datetime]]:
-        """Every other unanswered request on record, as ``(batch index or None, sent)``:
-        each may have created an activity too. Another run's (None: any shape, unknown
-        here), or another batch of this run; and this process's own unanswered sends
-        (without a journal they are not on record). An activity one of them could have
-        made is not adopted."""
-        run_id = getattr(self.journal, "run_id", None)
-        rivals: list[tuple[int | None, dt.datetime]] = []
-        for rid, index, sent in self.journal.unanswered_attempts():
-            if rid != run_id:
-                rivals.append((None, sent))
-            elif index in by_index:
-                rivals.append((index, sent))
-        for r in todo:
-            rivals.append((r.batch.index, r.unanswered_since or _EPOCH))
-        return rivals
-
-    def _settle(
-        self, run: BatchRun, found: Sequence[tuple[dt.datetime, Any]], now: dt.datetime
-    ) -> bool:
-        """Adopt the one activity ``found`` for ``run`` (True), or leave the batch to
-        be sent: several found (ambiguous), or none (the request never took effect)."""
-        if len(found) == 1:
-            created, item = found[0]
-            _take_activity(run, item, Outcome.ADOPTED, now, submitted_at=created)
-            self.journal.batch_reconciled(run)
-            self.adopted += 1
-            log.info(
-                "batch %d: its unanswered request did create activity %s (created %s): "
-                "adopted, not sent again",
-                run.batch.index,
-                run.activity_id,
-                f"{created:%H:%M:%S}",
-            )
-            return True
-        if found:
-            log.warning(
-                "batch %d: %d activities on the server match its unanswered request "
-                "(%s): it cannot tell which, if any, is its own, so it sends the batch "
-                "again (removal is idempotent)",
-                run.batch.index,
-                len(found),
-                ", ".join(str(i.get("activity_id")) for _, i in found[:5]),
-            )
-            return False
-        # Nothing on the server: that request never took effect. The batch is plain
-        # unsent now (it is sent as a first send, not counted as resent).
-        run.state = BatchState.PENDING
-        run.outcome = Outcome.NOT_SENT
-        run.unanswered_since = None
-        run.last_error = _NOT_FOUND
-        self.journal.batch_reconciled(run)
-        log.info(
-            "batch %d: no activity on the server matches its unanswered request: "
-            "it never took effect, sending it",
-            run.batch.index,
-        )
-        return False
 
     # -- the daily quota ---------------------------------------------------------------
     def _wait_for_quota(self, runs: Sequence[BatchRun]) -> bool:
@@ -771,74 +702,21 @@ class Runner:
         return bool(changed_runs)
 
 
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_NOT_FOUND = "no answer; no matching activity on the server (reconciled): it never took effect"
-
-
-def _take_activity(
-    run: BatchRun,
-    activity: dict[str, Any],
-    outcome: Outcome,
-    now: dt.datetime,
-    *,
-    submitted_at: dt.datetime | None = None,
-) -> None:
-    """``run`` follows ``activity`` from now on (accepted by a 201, or adopted)."""
+def _take_activity(run: BatchRun, activity: dict[str, Any], now: dt.datetime) -> None:
+    """``run`` follows ``activity`` from now on (accepted by a 201)."""
     if run.activity_id is not None:
         run.previous_activity_ids.append(run.activity_id)
     run.activity_id = str(activity["activity_id"])
     run.attempts += 1
-    run.submitted_at = submitted_at or now
+    run.submitted_at = now
     run.finished_at = None
     run.state = BatchState.INITIALIZED
     run.percent_done = run.items_completed = 0
     run.errors = ()
-    run.outcome = outcome
+    run.outcome = Outcome.ACCEPTED
     run.last_error = None
-    run.unanswered_since = None
     run.sending_since = None
     run.apply(activity, now)
-
-
-def _matches(batch: Batch, activity: dict[str, Any]) -> bool:
-    """``activity``'s status counts are those ``batch``'s request would give."""
-    status = activity.get("status") or {}
-    if _int(status.get("list_count")) != len(batch.list_ids):
-        return False
-    total = status.get("items_total_count")
-    if batch.source.kind is SourceKind.CONTACT_IDS and total is not None:
-        return _int(total) == batch.size
-    # The API picks the contacts (their number cannot be foreseen), or a fresh activity
-    # shows only list_count (the service's initialized activities may).
-    return True
-
-
-def _same_shape(a: BatchRun, b: BatchRun) -> bool:
-    """Requests whose activities :func:`_matches` cannot tell apart."""
-    if len(a.batch.list_ids) != len(b.batch.list_ids):
-        return False
-    contacts = SourceKind.CONTACT_IDS
-    if a.batch.source.kind is contacts and b.batch.source.kind is contacts:
-        return a.batch.size == b.batch.size
-    return True
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    """An API timestamp (ISO-8601, ``Z`` or offset) as an aware UTC datetime."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.astimezone(dt.UTC) if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def run_error(exc: BaseException, result: Any) -> BaseException:

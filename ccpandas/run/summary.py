@@ -26,7 +26,16 @@ from typing import Any
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
 
-__all__ = ["ADD_WORDS", "REMOVAL_WORDS", "SYNC_WORDS", "UNDO_WORDS", "KindWords", "ListFigures", "Summary", "fate_of"]
+__all__ = [
+    "ADD_WORDS",
+    "REMOVAL_WORDS",
+    "SYNC_WORDS",
+    "UNDO_WORDS",
+    "KindWords",
+    "ListFigures",
+    "Summary",
+    "fate_of",
+]
 
 # What each row status / pair outcome counts as. Batch states are the enum's words; the
 # others are the planner's, the membership pairs' and the undo's.
@@ -323,6 +332,7 @@ class Summary:
         out.append(
             f"{self.words.requests}: {self.accepted:,} of {self.batches:,} accepted; "
             + _counts(self.activity_states)
+            + self._resent_text
         )
         if self.by_status:
             out.append(f"{self.words.counted}: {_counts(self.by_status)}")
@@ -331,6 +341,14 @@ class Summary:
         if self.outcome.unfinished and self.resume_call:
             out.append(f"stopped before the end: {self.resume_call} continues")
         return out
+
+    @property
+    def _resent_text(self) -> str:
+        # Each re-send may have left one more activity on the server: say how many, so
+        # the server's activity list adds up (accepted <= activities <= accepted + this).
+        if not self.resent:
+            return ""
+        return f"; {self.resent:,} re-sent (no usable answer before; idempotent)"
 
     def _parent_line(self) -> list[str]:
         if self.parent is None:
@@ -418,6 +436,7 @@ class Summary:
         lines.append(
             f"  requests   {self.accepted:,} of {self.batches:,} accepted; "
             + _counts(self.activity_states)
+            + self._resent_text
         )
         lines.extend(f"  list       {self._list_text(item)}" for item in self.lists)
         skipped = self.skipped

@@ -6,7 +6,7 @@ An undo works from the journal alone, in any process, days later. It takes the
 and re-adding everyone sent would add contacts that never were), reads the lists and
 those contacts afresh, decides each pair (:mod:`ccpandas.plan.undo`), and sends the
 ``POST /activities/add_list_memberships`` batches through the same runner, journal,
-resume and reconciliation as a removal. The undo is a run of kind ``undo`` whose
+resume and re-sends as a removal. The undo is a run of kind ``undo`` whose
 ``parent`` is the run it reverses; it ends with a re-read of the lists.
 
 Example:

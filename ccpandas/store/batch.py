@@ -53,13 +53,14 @@ class BatchRun:
     #: Sends after one whose outcome was unknown (no answer, a 5xx): each may have
     #: created an activity too. Harmless (removal is idempotent), but counted.
     resent: int = 0
-    #: The outcome of the latest POST: accepted, adopted, rejected, not_sent or uncertain.
+    #: The outcome of the latest POST: accepted, rejected, not_sent or uncertain
+    #: (``adopted`` only in journals of earlier versions).
     outcome: Outcome | None = None
     #: Why the latest POST did not succeed (None after an accepted one).
     last_error: str | None = None
-    #: When the first POST whose answer never came was sent (None once one is answered):
-    #: an activity it created can only be newer (reconciliation looks from there).
-    unanswered_since: dt.datetime | None = None
+    #: An activity the latest POST created that the batch does not follow: its 201 was
+    #: cut short but still named it. Journaled with the attempt, so no batch takes it.
+    unused_activity_id: str | None = None
     #: When the POST now on its way was sent (None between POSTs).
     sending_since: dt.datetime | None = None
 

@@ -17,10 +17,11 @@ gets a ``run_id`` and its story goes into ``journal.sqlite3`` in the data direct
 
 Every write is committed (WAL mode, ``synchronous=FULL``) before the runner sends the
 next request, so a run killed at any instant can be resumed: accepted activities are
-followed again, never re-sent; a batch whose last attempt never got an answer is
-``uncertain``: on resume the runner looks for the activity that attempt may have created
-(``GET /activities``) and adopts it (outcome ``adopted``), or sends the batch again
-(removal is idempotent), every attempt on record.
+followed again, never re-sent; a batch whose last attempt never got a usable answer is
+``uncertain`` and is sent again on resume (both bulk actions are idempotent; an activity
+is never taken for a batch's by its shape), every attempt on record. The activity ids
+the attempts received are claimed: a 201 naming one of them again (a replayed answer)
+is never followed by another batch (:meth:`RunJournal.activity_holder`).
 
 The journal holds ids and states only: no token (not even part of one), no other
 column of the DataFrame, no value of the id column that is not an id. One process at a
@@ -73,7 +74,6 @@ from ccpandas.vocab import (
     RowStatus,
     RunKind,
     RunOutcome,
-    sql_list,
 )
 
 if TYPE_CHECKING:
@@ -148,6 +148,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     error       TEXT,
     PRIMARY KEY (run_id, batch, attempt)
 ) WITHOUT ROWID;
+-- Who holds an activity id: looked up at every 201 (a replayed answer names one held).
+CREATE INDEX IF NOT EXISTS attempts_by_activity ON attempts (activity_id);
 -- Membership snapshots (ccpandas.read.snapshot): contact ids, statuses, list and tag ids
 -- only, never an email address.
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -178,9 +180,6 @@ CREATE TABLE IF NOT EXISTS snapshot_pages (
     states=" | ".join(BatchState),
     run_outcomes=" | ".join(RunOutcome),
 )
-# Attempts whose fate is unknown: a dead process's (sending) or a lost answer's.
-_UNANSWERED = sql_list([Outcome.SENDING, Outcome.UNCERTAIN])
-_ANSWERED = sql_list(o for o in Outcome if o.answered)
 
 
 def _utcnow() -> dt.datetime:
@@ -740,87 +739,31 @@ class RunJournal:
                 )
                 self._write_batches(conn, changed)
                 conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
-        self._load_unanswered(runs)
 
-    def _load_unanswered(self, runs: Sequence[BatchRun]) -> None:
-        """Give each uncertain batch the send time of its first attempt since the last
-        answered one: reconciliation looks for its activity from there."""
-        rows = self.db.query(
-            "SELECT a.batch, MIN(a.sent_at) AS since FROM attempts a "
-            f"WHERE a.run_id = ? AND a.outcome IN ({_UNANSWERED}) AND a.attempt > COALESCE("
-            "(SELECT MAX(b.attempt) FROM attempts b WHERE b.run_id = a.run_id AND "
-            f"b.batch = a.batch AND b.outcome IN ({_ANSWERED})), 0) GROUP BY a.batch",
-            (self.run_id,),
-        )
-        since = {r["batch"]: _from_iso(r["since"]) for r in rows}
-        for run in runs:
-            if run.state is BatchState.UNCERTAIN and run.unanswered_since is None:
-                run.unanswered_since = since.get(run.batch.index)
-
-    def claimed_activity_ids(self) -> set[str]:
-        """Every activity id an attempt of any run in this journal file received: an
-        activity another run (another kernel on this machine) is following is never
-        adopted by this one."""
-        rows = self.db.query(
-            "SELECT DISTINCT activity_id FROM attempts WHERE activity_id IS NOT NULL"
-        )
-        return {str(r["activity_id"]) for r in rows}
-
-    def unanswered_attempts(self) -> list[tuple[str, int, dt.datetime]]:
-        """``(run_id, batch, sent_at)`` of every attempt in this journal file, of any
-        run, that never got an answer (or was re-sent by the client): each may have left
-        an activity on the server that nobody follows."""
-        rows = self.db.query(
-            # A POST the client re-sent after no answer may have left one activity more,
-            # even when the attempt ended accepted.
-            "SELECT run_id, batch, sent_at FROM attempts "
-            f"WHERE outcome IN ({_UNANSWERED}) OR resends > 0"
-        )
-        out = []
-        for r in rows:
-            sent = _from_iso(r["sent_at"])
-            if sent is not None:
-                out.append((str(r["run_id"]), int(r["batch"]), sent))
-        return out
-
-    def batch_reconciled(self, run: BatchRun) -> None:
-        """Record what reconciliation found for ``run``'s unanswered attempts: its
-        activity (the latest becomes ``adopted``, with the activity id) or none (they
-        become ``not_sent``: they never took effect).
+    def activity_holder(self, activity_id: str) -> str | None:
+        """Which batch of a run in this journal file, on this run's API, an attempt of
+        which received ``activity_id``: a 201 naming it again is a replayed answer,
+        never another batch's to follow.
 
         Args:
-            run: The batch (a :class:`~ccpandas.store.batch.BatchRun`) reconciliation looked
-                for; its ``outcome`` says whether its activity was found (``adopted``).
+            activity_id: The id a 201 named.
+
+        Returns:
+            e.g. ``"batch 3 of run 20250301-231501-7f3a2c"``, or None when no attempt on
+            record received it.
         """
-        index = run.batch.index
-        now = _iso(_utcnow())
-        adopted = run.outcome is Outcome.ADOPTED
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE attempts SET outcome = ?, answered_at = ?, error = ? "
-                f"WHERE run_id = ? AND batch = ? AND outcome IN ({_UNANSWERED})",
-                (
-                    Outcome.NOT_SENT,
-                    now,
-                    "reconciled: no matching activity on the server",
-                    self.run_id,
-                    index,
-                ),
-            )
-            if adopted:
-                created = _iso(run.submitted_at)
-                note = f"no answer was recorded; activity found on the server (created {created})"
-                self._set_last_attempt(
-                    conn, index, outcome=Outcome.ADOPTED, activity_id=run.activity_id, error=note
-                )
-            self._write_batches(conn, [run])
-            conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+        rows = self.db.query(
+            "SELECT a.run_id, a.batch FROM attempts a JOIN runs r ON r.run_id = a.run_id "
+            "WHERE a.activity_id = ? AND r.base_url IS ? LIMIT 1",
+            (activity_id, self.base_url),
+        )
+        return f"batch {rows[0]['batch']} of run {rows[0]['run_id']}" if rows else None
 
     def settle(self, runs: Sequence[BatchRun]) -> None:
         """After an interruption in this process: the attempts still ``sending`` get the
         outcome their batch holds in memory (``uncertain`` unless its answer arrived),
         and every batch is written as the runner knows it. ``runs()`` then counts as
-        uncertain exactly the batches a resume reconciles or sends again.
+        uncertain exactly the batches a resume sends again.
 
         Args:
             runs: The run's :class:`~ccpandas.store.batch.BatchRun` objects, one per batch, in
@@ -937,7 +880,10 @@ class RunJournal:
                 index,
                 outcome=outcome,
                 answered_at=now,
-                activity_id=run.activity_id if outcome is Outcome.ACCEPTED else None,
+                # A 201 cut short that still named its activity: on record as claimed.
+                activity_id=run.activity_id
+                if outcome is Outcome.ACCEPTED
+                else run.unused_activity_id,
                 resends=resends,
                 error=error,
             )

@@ -1,4 +1,9 @@
-"""The removal panel: target lists, source, preview, confirm, live status, result.
+"""The removal panel: mode, target lists, source, preview, confirm, live status, result.
+
+Its mode (``panel.mode``) is what the run does: ``"remove"`` (the default) takes the
+contacts off the target lists, ``"add"`` puts the DataFrame's contacts on them, and
+``"sync"`` makes each list hold exactly the DataFrame's contacts (with the
+``max_removed`` guard). Every mode has the same preview, confirmation, status and undo.
 
 Built from the small widgets of this package (each usable alone): a
 :class:`~ccpandas.widgets.pickers.ListPicker`, a
@@ -31,6 +36,7 @@ import asyncio
 import concurrent.futures
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
@@ -39,12 +45,13 @@ import traitlets
 
 from ccpandas._docs import shared_params
 from ccpandas._env import in_widget_event
-from ccpandas.errors import CCError
+from ccpandas.errors import CCError, PlanError
 from ccpandas.models import SourceKind
-from ccpandas.vocab import PairOutcome
+from ccpandas.plan.membership import max_removed_of
+from ccpandas.vocab import PairOutcome, RunKind
 from ccpandas.widgets._html import box, esc, note, plural
 from ccpandas.widgets.pickers import ListPicker
-from ccpandas.widgets.preview import PlanPreview
+from ccpandas.widgets.preview import PlanPreview, change_text
 from ccpandas.widgets.source import SourcePicker
 from ccpandas.widgets.status import SnapshotBuffer, StatusDisplay
 
@@ -53,7 +60,7 @@ if TYPE_CHECKING:
     from ccpandas.plan.planner import RemovalPlan
     from ccpandas.run.result import RemovalResult
 
-__all__ = ["RemovalPanel", "removal_panel"]
+__all__ = ["MODES", "RemovalPanel", "max_removed_of", "removal_panel"]
 
 #: What a front end without widgets shows instead of the panel.
 FALLBACK_TEXT = (
@@ -63,9 +70,71 @@ FALLBACK_TEXT = (
 _RESULT_ROWS = 10
 
 
+@dataclass(frozen=True)
+class _Mode:
+    """What the panel says in one mode."""
+
+    title: str
+    targets: str
+    button: str
+    icon: str
+    style: str
+    tooltip: str
+    snapshot: str
+
+
+#: The panel's modes, in the order offered: what a run does to the target lists.
+MODES: dict[str, str] = {
+    "remove": "remove from lists",
+    "add": "add to lists",
+    "sync": "sync lists (add the missing, remove the rest)",
+}
+_WORDS = {
+    "remove": _Mode(
+        "Remove contacts from lists",
+        "Target lists: remove from",
+        "Remove",
+        "trash",
+        "danger",
+        "Send the removal to Constant Contact",
+        "Read the lists' members first (who leaves each list; emails as input)",
+    ),
+    "add": _Mode(
+        "Add contacts to lists",
+        "Target lists: add to",
+        "Add",
+        "plus",
+        "primary",
+        "Send the additions to Constant Contact",
+        "Read the lists' members first (only new members are sent; emails as input)",
+    ),
+    "sync": _Mode(
+        "Sync lists to this DataFrame",
+        "Target lists: make each hold exactly the source's contacts",
+        "Sync",
+        "exchange",
+        "danger",
+        "Send the additions and removals to Constant Contact",
+        "Read the lists' members first (a sync always does: who joins and who leaves)",
+    ),
+}
+_FRAME_ONLY = (
+    "Add and sync take the contacts of a DataFrame: pick 'contacts in this DataFrame' "
+    "as the source (the API's other sources only remove here)."
+)
+_GUARD_HELP = (
+    "max_removed: the most a sync may remove from any one list, a share of its members "
+    "(0.5), a count (200) or none. More stops the sync before anything is sent."
+)
+
+
+def _heading(n: int, text: str) -> str:
+    return f"<h4 style='margin:10px 0 2px'>{n}. {esc(text)}</h4>"
+
+
 def _section(n: int, text: str) -> w.HTML:
     """A step's heading."""
-    return w.HTML(f"<h4 style='margin:10px 0 2px'>{n}. {esc(text)}</h4>")
+    return w.HTML(_heading(n, text))
 
 
 def _understood() -> w.Checkbox:
@@ -96,6 +165,10 @@ class RemovalPanel(w.VBox):
         background: True runs the removal in a worker thread, False in the caller.
             None (the default) decides per click: the browser's clicks run in the
             background.
+        mode: What the run does, pre-selected: ``"remove"`` (the default), ``"add"``
+            or ``"sync"`` (see :data:`MODES`). Add and sync take the DataFrame's
+            contacts; a sync always reads the lists first and has the ``max_removed``
+            field (default 0.5).
     """
 
     result = traitlets.Any(None, help="the RemovalResult once a run ended (or stopped)")
@@ -111,9 +184,14 @@ class RemovalPanel(w.VBox):
         lists: pd.DataFrame | None = None,
         tags: pd.DataFrame | None = None,
         background: bool | None = None,
+        mode: str = "remove",
     ) -> None:
         if data is not None and not isinstance(data, pd.DataFrame):
             raise TypeError(f"data must be a DataFrame, not {type(data).__name__}")
+        if not isinstance(mode, str) or mode not in MODES:
+            raise ValueError(
+                f"mode must be one of {', '.join(map(repr, list(MODES)))}, not {mode!r}"
+            )
         if lists is None:
             from ccpandas.readers import read_contact_lists
 
@@ -136,6 +214,7 @@ class RemovalPanel(w.VBox):
             indent=False,
             layout=w.Layout(width="auto"),
         )
+        self._build_mode(mode)
         self._build_run_controls()
         self._build_undo()
         self._target = "result"
@@ -143,11 +222,60 @@ class RemovalPanel(w.VBox):
         self.targets.observe(self._replan, "value")
         self.source.observe(self._replan, "value")
         self.snapshot.observe(self._replan, "value")
+        self.mode.observe(self._mode_changed, "value")
+        self.max_removed.observe(self._replan, "value")
         self.confirm.observe(self._arm, "value")
         self.remove_button.on_click(self._on_remove)
         self.resume_button.on_click(self._on_resume)
         self.undo_confirm.observe(self._arm_undo, "value")
         self.undo_button.on_click(self._on_undo)
+        self._mode_changed()
+
+    def _build_mode(self, mode: str) -> None:
+        """The mode choice (remove, add, sync) and a sync's ``max_removed`` guard."""
+        self._switching = False  # the mode is changing: plan once, at the end
+        self.mode = w.RadioButtons(
+            options=[(label, kind) for kind, label in MODES.items()],
+            value=mode,
+            layout=w.Layout(width="auto"),
+        )
+        self.max_removed = w.Text(
+            value="0.5",
+            description="max_removed",
+            placeholder="0.5, 200 or none",
+            # Each new value plans again, which reads the lists: on Enter, not per key.
+            continuous_update=False,
+            layout=w.Layout(width="220px"),
+        )
+        self._guard_box = w.HBox(
+            [self.max_removed, w.HTML(box(note(esc(_GUARD_HELP), "muted")))],
+            layout=w.Layout(align_items="center", display="none"),
+        )
+        self._title = w.HTML()
+        self._targets_heading = w.HTML()
+
+    def _mode_changed(self, change: Any = None) -> None:
+        """Words, the guard field and the snapshot box follow the mode; then one plan."""
+        mode = self.mode.value
+        words = _WORDS[mode]
+        self._title.value = f"<h3 style='margin:4px 0'>{esc(words.title)}</h3>"
+        self._targets_heading.value = _heading(1, words.targets)
+        button = self.remove_button
+        button.description, button.icon = words.button, words.icon
+        button.button_style, button.tooltip = words.style, words.tooltip
+        self._guard_box.layout.display = None if mode == RunKind.SYNC else "none"
+        self._switching = True
+        try:
+            if mode != RunKind.REMOVE:
+                # Add and sync take the DataFrame's contacts, and read the lists: only
+                # new members are sent, and the undo knows exactly what changed.
+                if self.data is not None:
+                    self.source.kind.value = SourceKind.CONTACT_IDS
+                self.snapshot.value = True
+            self.snapshot.disabled = mode == RunKind.SYNC
+            self.snapshot.description = words.snapshot
+        finally:
+            self._switching = False
         self._replan()
 
     def _build_run_controls(self) -> None:
@@ -185,7 +313,8 @@ class RemovalPanel(w.VBox):
             icon="undo",
             button_style="warning",
             disabled=True,
-            tooltip="Put back exactly the memberships this run removed",
+            tooltip="Reverse exactly what this run changed: put back what it removed, "
+            "take off what it added",
         )
         self.undo_view = w.HTML()
         self._undo_box = w.VBox(
@@ -200,10 +329,12 @@ class RemovalPanel(w.VBox):
         )
 
     def _sections(self) -> list[w.Widget]:
-        """The panel, top to bottom: the seven steps."""
+        """The panel, top to bottom: the mode, then the seven steps."""
         return [
-            w.HTML("<h3 style='margin:4px 0'>Remove contacts from lists</h3>"),
-            _section(1, "Target lists: remove from"),
+            self._title,
+            self.mode,
+            self._guard_box,
+            self._targets_heading,
             self.targets,
             _section(2, "Source: which contacts"),
             self.source,
@@ -225,17 +356,14 @@ class RemovalPanel(w.VBox):
         return self.preview.value
 
     def _replan(self, change: Any = None) -> None:
-        if self.running or self.result is not None:
+        if self.running or self.result is not None or self._switching:
             return
         self.confirm.value = False  # a new plan needs a new confirmation
         choice = self.source.value
         plan, error = None, ""
         if self.targets.value and not choice.problem:
             try:
-                if self.snapshot.value:
-                    plan = self._with_snapshot(choice, tuple(self.targets.value))
-                else:
-                    plan = choice.plan(self.data, self.targets.value)
+                plan = self._make_plan(choice, tuple(self.targets.value))
             except CCError as exc:
                 error = str(exc)
         self.preview.source_text = self.source.describe()
@@ -245,25 +373,48 @@ class RemovalPanel(w.VBox):
         self.confirm.description = self._confirm_text(plan) if plan else "I understand"
         self._arm()
 
-    def _with_snapshot(self, choice: Any, targets: tuple[str, ...]) -> RemovalPlan:
-        """The plan with the target lists' members read (the checkbox): a column of
-        ids or emails planned against them, or a source plan with its preview."""
-        from ccpandas.api import _client
-        from ccpandas.read.snapshot import (
-            SnapshotChoice,
-            prepare_frame_plan,
-            prepare_source_plan,
-        )
+    def _make_plan(self, choice: Any, targets: tuple[str, ...]) -> RemovalPlan:
+        """The plan of the current mode, source and target lists. A DataFrame's column
+        is planned by ``plan_list_removal`` whenever the lists are read or the mode is
+        not a removal; without a read, a removal's plan is pure."""
+        mode = RunKind(self.mode.value)
+        read = bool(self.snapshot.value) or mode == RunKind.SYNC
+        if choice.kind is SourceKind.CONTACT_IDS and (read or mode != RunKind.REMOVE):
+            from ccpandas.api import plan_list_removal
 
-        client = _client(self.client)
-        read = SnapshotChoice(snapshot=True)
-        if choice.kind is SourceKind.CONTACT_IDS:
             if self.data is None:
                 raise CCError("there is no DataFrame to take contacts from")
-            return prepare_frame_plan(self.data, targets, client, choice=read, column=choice.column)
+            guard = max_removed_of(self.max_removed.value) if mode == RunKind.SYNC else None
+            return plan_list_removal(
+                self.data,
+                targets,
+                column=choice.column,
+                client=self.client,
+                snapshot=read,
+                kind=mode,
+                max_removed=guard,
+            )
+        if mode != RunKind.REMOVE:
+            raise PlanError(_FRAME_ONLY)
+        if read:
+            return self._with_snapshot(choice, targets)
+        return choice.plan(self.data, targets)
+
+    def _with_snapshot(self, choice: Any, targets: tuple[str, ...]) -> RemovalPlan:
+        """A source's plan with the target lists' members read (the checkbox): a
+        preview of who leaves."""
+        from ccpandas.api import check_client
+        from ccpandas.auth.connect import get_default_client
+        from ccpandas.read.snapshot import SnapshotChoice, prepare_source_plan
+
+        check_client(self.client)
+        client = self.client if self.client is not None else get_default_client()
+        read = SnapshotChoice(snapshot=True)
         return prepare_source_plan(choice.plan(self.data, targets), client, choice=read)
 
     def _confirm_text(self, plan: RemovalPlan) -> str:
+        if plan.kind != RunKind.REMOVE:
+            return "I understand " + change_text(plan)
         m = plan.membership
         if m is not None and m.known and not (m.will_leave < 0).any():
             from ccpandas.plan.membership import leaving_text
@@ -318,16 +469,18 @@ class RemovalPanel(w.VBox):
         self._launch(lambda reporter: result.resume(progress=reporter))
 
     # -- step 7: undo ----------------------------------------------------------------
-    def _undoable(self) -> tuple[int, int] | None:
-        """(memberships removed, lists) when the run can be undone from here."""
+    def _undoable(self) -> tuple[int, int, int] | None:
+        """(memberships added, removed, lists) when the run can be undone from here."""
         result = self.result
         if result is None or not result.done or result.after is None or result.dry_run:
             return None
         ch = result.changes
-        removed = ch[ch["outcome"] == PairOutcome.REMOVED.value]
-        if not len(removed):
+        outcome = ch["outcome"]
+        changed = ch[outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value])]
+        if not len(changed):
             return None
-        return len(removed), int(removed["list_id"].nunique())
+        added = int((changed["outcome"] == PairOutcome.ADDED.value).sum())
+        return added, len(changed) - added, int(changed["list_id"].nunique())
 
     def _arm_undo(self, change: Any = None) -> None:
         ready = self.undo_confirm.value and not self.running and self.undo_result is None
@@ -485,19 +638,17 @@ class RemovalPanel(w.VBox):
         self.result_view.value = box(*parts)
         undoable = self._undoable()
         if undoable is not None:
-            n, lists = undoable
             self._undo_box.layout.display = None
             self.undo_confirm.value = False
             self.undo_confirm.disabled = False
-            self.undo_confirm.description = (
-                f"I understand {n:,} memberships will be added back to {lists:,} "
-                f"list{'s' * (lists != 1)}"
-            )
+            self.undo_confirm.description = _undo_text(*undoable)
             self._arm_undo()
 
     def _freeze(self, frozen: bool) -> None:
         self.targets.set_disabled(frozen)
         self.source.set_disabled(frozen)
+        self.mode.disabled = self.max_removed.disabled = frozen
+        self.snapshot.disabled = frozen or self.mode.value == RunKind.SYNC
         self.confirm.disabled = frozen or self.plan is None
         self.remove_button.disabled = True
         self.resume_button.disabled = frozen
@@ -514,6 +665,19 @@ class RemovalPanel(w.VBox):
         data = super()._repr_mimebundle_(**kwargs)
         data["text/plain"] = FALLBACK_TEXT
         return data
+
+
+def _undo_text(added: int, removed: int, lists: int) -> str:
+    """The undo's confirmation: what it puts back and what it takes off again."""
+    where = plural(lists, "list")
+    if not added:
+        return f"I understand {plural(removed, 'membership')} will be added back to {where}"
+    if not removed:
+        return f"I understand {plural(added, 'membership')} will be taken off {where} again"
+    return (
+        f"I understand {plural(added, 'added membership')} will be taken off again and "
+        f"{removed:,} removed ones put back ({where})"
+    )
 
 
 def _in_worker(action: Callable[[Any], Any], reporter: Any) -> concurrent.futures.Future[Any]:
@@ -553,8 +717,9 @@ def removal_panel(
             panel. Default ``"contact_id"``.
         client: {shared}
         **kwargs: More options of :class:`RemovalPanel`: ``lists`` and ``tags`` (the
-            account's lists and tags as DataFrames, read when omitted) and
-            ``background`` (run the removal in a worker thread).
+            account's lists and tags as DataFrames, read when omitted),
+            ``background`` (run the removal in a worker thread) and ``mode``
+            (``"remove"``, ``"add"`` or ``"sync"``).
 
     Example:
         >>> panel = removal_panel(df, client=client)  # doctest: +SKIP

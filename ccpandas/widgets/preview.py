@@ -1,9 +1,10 @@
-"""The plan preview: what a removal will send, shown before anything is sent.
+"""The plan preview: what a removal (an add, a sync) will send, shown before anything is sent.
 
 ``value`` holds the :class:`~ccpandas.plan.RemovalPlan` (or None); set it and the
 preview redraws: valid, invalid, missing and duplicate rows with a peek at the
 unusable ones, activities, API requests, the time at the rate limit and the share of
-the daily quota. ``error`` holds the reason when no plan can be made.
+the daily quota; for an add or a sync, each list's adds and removes (from the plan's
+change set). ``error`` holds the reason when no plan can be made.
 
 Example:
     >>> import pandas as pd
@@ -17,19 +18,84 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as w
 import traitlets
 
-from ccpandas.models import SourceKind
+from ccpandas.models import MembershipAction, SourceKind
+from ccpandas.plan.changes import ADD, NONE, REMOVE
 from ccpandas.plan.planner import RemovalPlan, quota_percent
-from ccpandas.vocab import RowStatus
+from ccpandas.vocab import PairOutcome, RowStatus, RunKind
 from ccpandas.widgets._html import box, duration, esc, note, plural, table
 
-__all__ = ["PlanPreview"]
+__all__ = ["ListChange", "PlanPreview", "change_text", "list_changes", "per_list_text"]
 
 _PEEK = 5
+# The contacts row of a DataFrame's plan, by kind (a removal's words are the original).
+_CONTACTS_LABEL = {
+    RunKind.REMOVE: "contacts to remove (valid, unique)",
+    RunKind.ADD: "contacts to add (valid, unique)",
+    RunKind.SYNC: "contacts in the segment (valid, unique)",
+}
+_BLIND_ADD = (
+    "The lists' members are not read: every contact is sent to every list (members "
+    "already on a list stay as they are). Read the members first to see who is new."
+)
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """What a plan does to one target list: memberships it adds, removes, leaves.
+
+    Args:
+        list_id: The list's id.
+        name: The list's name (its id when the name is not known).
+        added: Contacts put on the list.
+        removed: Members taken off it.
+        unchanged: Members that stay (``already_member`` in an add, ``kept`` in a sync).
+    """
+
+    list_id: str
+    name: str
+    added: int
+    removed: int
+    unchanged: int
+
+
+def list_changes(plan: RemovalPlan) -> list[ListChange] | None:
+    """Each target list's adds, removes and unchanged members, counted on the plan's
+    change set; None when the lists' members were not read (nothing is known).
+
+    Example:
+        >>> list_changes(plan_removal(df, [list_id])) is None  # doctest: +SKIP
+        True
+    """
+    m = plan.membership
+    if m is None or not m.known:
+        return None
+    cs = m.change_set
+    adds, removes = cs.per_list(ADD), cs.per_list(REMOVE)
+    stays = cs.per_list(NONE, among=cs.was_member)
+    names = m.snapshot.list_names if m.snapshot is not None else {}
+    return [
+        ListChange(
+            lid, names.get(lid, lid), adds.get(lid, 0), removes.get(lid, 0), stays.get(lid, 0)
+        )
+        for lid in cs.list_ids
+    ]
+
+
+def per_list_text(changes: list[ListChange], what: str) -> str:
+    """``"Newsletter 10, Customers 19"``: the lists with some ``what`` (``"added"`` or
+    ``"removed"``), e.g. for a confirmation.
+
+    Example:
+        >>> per_list_text([ListChange("l1", "Newsletter", 10, 0, 3)], "added")
+        'Newsletter 10'
+    """
+    return ", ".join(f"{c.name} {getattr(c, what):,}" for c in changes if getattr(c, what))
 
 
 class PlanPreview(w.VBox):
@@ -67,14 +133,16 @@ class PlanPreview(w.VBox):
         if plan is None:
             self.html.value = box(note(esc(self.placeholder), "muted"))
             return
-        self.html.value = box(self._summary(plan), self._peek(plan), self._notes(plan))
+        self.html.value = box(
+            self._summary(plan), self._per_list(plan), self._peek(plan), self._notes(plan)
+        )
 
     def _summary(self, plan: RemovalPlan) -> str:
         rows: list[tuple[str, str]] = []
         if plan.source.kind is SourceKind.CONTACT_IDS:
             rows += [
                 ("rows in the DataFrame", f"{plan.n_rows:,}"),
-                ("contacts to remove (valid, unique)", f"{plan.n_contacts:,}"),
+                (_CONTACTS_LABEL[RunKind(plan.kind)], f"{plan.n_contacts:,}"),
                 ("invalid ids (never sent)", f"{plan.n_invalid:,}"),
                 ("missing ids (never sent)", f"{plan.n_missing:,}"),
                 ("duplicate rows (sent once)", f"{plan.n_duplicates:,}"),
@@ -92,8 +160,7 @@ class PlanPreview(w.VBox):
             ("activities (one per request)", f"{plan.n_batches:,}"),
             (
                 "API requests",
-                f"{plural(plan.n_requests, 'removal')} + about "
-                f"{plural(plan.expected_polls, 'status check')}",
+                f"{_requests_text(plan)} + about {plural(plan.expected_polls, 'status check')}",
             ),
             (f"time at {plan.rate:g} requests per second", duration(plan.estimated_seconds)),
             (
@@ -105,6 +172,23 @@ class PlanPreview(w.VBox):
             ),
         ]
         return table(["plan (nothing sent yet)", ""], [(esc(a), esc(b)) for a, b in rows])
+
+    def _per_list(self, plan: RemovalPlan) -> str:
+        """An add's or a sync's changes per target list (a removal says it in its
+        confirmation)."""
+        if plan.kind == RunKind.REMOVE:
+            return ""
+        changes = list_changes(plan)
+        if changes is None:
+            return note(esc(_BLIND_ADD), "muted")
+        sync = plan.kind == RunKind.SYNC
+        header = ["list", "to add", *(["to remove"] if sync else [])]
+        header.append("kept" if sync else "already members")
+        rows = [
+            [esc(c.name), f"{c.added:,}", *([f"{c.removed:,}"] if sync else []), f"{c.unchanged:,}"]
+            for c in changes
+        ]
+        return note("<b>Each list</b>") + table(header, rows, numeric=range(1, len(header)))
 
     def _peek(self, plan: RemovalPlan) -> str:
         if plan.source.kind is not SourceKind.CONTACT_IDS:
@@ -144,13 +228,54 @@ class PlanPreview(w.VBox):
             return "no plan yet"
         lists = plural(plan.n_lists, "list")
         reqs = plural(plan.n_requests, "request")
+        if plan.kind != RunKind.REMOVE:
+            return f"plan: {change_text(plan)} in {reqs} ({_skipped(plan)})"
         if plan.source.kind is SourceKind.CONTACT_IDS:
             return (
                 f"plan: {plural(plan.n_contacts or 0, 'contact')} from {lists} in {reqs} "
-                f"({plan.n_invalid:,} invalid, {plan.n_missing:,} missing, "
-                f"{plan.n_duplicates:,} duplicate rows)"
+                f"({_skipped(plan)})"
             )
         return f"plan: {self.source_text or plan.summary()['source']} from {lists} in {reqs}"
 
     def __repr__(self) -> str:
         return f"PlanPreview({self.text()})"
+
+
+def _skipped(plan: RemovalPlan) -> str:
+    return (
+        f"{plan.n_invalid:,} invalid, {plan.n_missing:,} missing, "
+        f"{plan.n_duplicates:,} duplicate rows"
+    )
+
+
+def _requests_text(plan: RemovalPlan) -> str:
+    """``"3 removals"`` (a removal), ``"2 adds, 1 removal"`` (a sync): the requests by
+    endpoint."""
+    if plan.kind == RunKind.REMOVE:
+        return plural(plan.n_requests, "removal")
+    adds = sum(b.action is MembershipAction.ADD for b in plan.batches)
+    removes = plan.n_batches - adds
+    parts = [plural(adds, "add")] + ([plural(removes, "removal")] if removes else [])
+    return ", ".join(parts)
+
+
+def change_text(plan: RemovalPlan) -> str:
+    """An add's or a sync's plan in words, e.g. ``"29 memberships will be added
+    (Newsletter 10, Customers 19)"``; a sync adds ``"and 8 removed (Newsletter 8)"``.
+
+    Example:
+        >>> change_text(df.cc.plan(["Newsletter"], kind="add"))  # doctest: +SKIP
+        '10 memberships will be added (Newsletter 10)'
+    """
+    changes = list_changes(plan)
+    if changes is None:  # an add without the members read: every contact to every list
+        who = plural(plan.n_contacts or 0, "contact")
+        return f"{who} will be added to {plural(plan.n_lists, 'list')}"
+    added = sum(c.added for c in changes)
+    detail = per_list_text(changes, PairOutcome.ADDED.value)
+    text = f"{plural(added, 'membership')} will be added" + (f" ({detail})" if detail else "")
+    if plan.kind == RunKind.SYNC:
+        removed = sum(c.removed for c in changes)
+        detail = per_list_text(changes, PairOutcome.REMOVED.value)
+        text += f" and {removed:,} removed" + (f" ({detail})" if detail else "")
+    return text

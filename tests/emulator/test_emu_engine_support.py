@@ -1,7 +1,7 @@
-"""What the engine's membership snapshots, undo and crash reconciliation rely on.
+"""What the engine's membership snapshots, undo and activity polling rely on.
 
 Snapshots read every member of up to 25 lists through ``GET /contacts``; undo re-adds
-contacts with ``add_list_memberships``; reconciliation matches an uncertain POST against
+contacts with ``add_list_memberships``; the runner follows many activities with one
 ``GET /activities``. Plus the "kept" fault and the hooks that change the account
 between operations. All over real HTTP.
 """
@@ -353,10 +353,10 @@ def test_hooks_apply_finished_work_before_their_own_change() -> None:
         api.close()
 
 
-# -- GET /activities: reconciling an uncertain POST ---------------------------------------------
+# -- GET /activities: following many activities at once ---------------------------------------
 
 
-def test_activity_items_carry_what_reconciliation_matches_on() -> None:
+def test_activity_items_carry_what_polling_reads() -> None:
     clock = ManualClock(T0)
     # the old shapes: timestamps with milliseconds, no _links on the last page (the
     # defaults, whole seconds and "_links": {}, are tested in test_emu_shapes)

@@ -4,6 +4,7 @@ activities, expiring tokens. All deterministic under the seed."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 import requests
@@ -208,3 +209,44 @@ def test_configure_rejects_bad_settings_and_keeps_the_old_ones(emu: Emulator) ->
     with pytest.raises(ValueError):
         emu.configure(speed=0)
     assert emu.settings.error_rate == 0 and emu.settings.speed == 1e9
+
+
+# -- activity_answers: a 201 mangled or replayed on its way --------------------------------
+def test_a_201_cut_short_is_not_json_yet_its_activity_exists(emu: Emulator, api: Api) -> None:
+    emu.configure(activity_answers="truncated")
+    r = api.remove(_body(emu))
+    assert r.status_code == 201 and r.headers["Content-Type"] == "application/json"
+    with pytest.raises(ValueError):
+        r.json()
+    (activity_id,) = emu.account.activities
+    assert f'"activity_id":"{activity_id}"' in r.text  # the first half: the id is legible
+
+
+def test_a_201_without_activity_id_still_created_its_activity(emu: Emulator, api: Api) -> None:
+    emu.configure(activity_answers="no_activity_id")
+    body = api.remove(_body(emu)).json()
+    assert "activity_id" not in body and body["state"] == "initialized"
+    assert len(emu.account.activities) == 1
+
+
+def test_replay_answers_the_last_201_again_and_creates_nothing(emu: Emulator, api: Api) -> None:
+    emu.configure(activity_answers="replay")
+    first = api.remove(_body(emu))  # no 201 yet: handled, and kept
+    again = [api.remove({"source": {"contact_ids": []}, "list_ids": []}) for _ in range(2)]
+    assert [r.status_code for r in again] == [201, 201]
+    assert {r.text for r in again} == {first.text}  # even for a body that is not valid
+    assert list(emu.account.activities) == [first.json()["activity_id"]]
+    emu.configure(activity_answers="json")
+    assert api.remove(_body(emu)).json()["activity_id"] != first.json()["activity_id"]
+
+
+def test_two_emulators_with_one_seed_never_hand_out_the_same_activity_id() -> None:
+    # The service's activity ids are time-based (version 1) UUIDs: unique over time,
+    # so a journal that outlives an emulator never meets one of its ids again.
+    def first_activity() -> str:
+        with Emulator(seed=3, **FAST) as emu:
+            return emu.account.submit_activity(_body(emu)).activity_id
+
+    one, two = first_activity(), first_activity()
+    assert one != two
+    assert uuid.UUID(one).version == 1

@@ -166,7 +166,7 @@ def test_error_bodies_match_the_spec(checker: Checker) -> None:
         api.close()
 
 
-def test_snapshot_undo_and_reconciliation_bodies_match_the_spec(checker: Checker) -> None:
+def test_snapshot_undo_and_polling_bodies_match_the_spec(checker: Checker) -> None:
     with Emulator(seed=2, contacts=700, lists=8, **FAST) as emu:
         api = Api(emu)
         acct = emu.account

@@ -5,6 +5,13 @@ membership is read independently from the emulator's ``Account``."""
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -31,8 +38,12 @@ def test_add_by_email_sends_only_non_members_and_verifies(cc_emulator_factory, c
     before = {a: acct.members(a), b: acct.members(b)}
     on_both = next(iter(before[a] & before[b]))
     outsiders = [c for c in acct.contact_ids("active") if c not in before[a] | before[b]][:30]
-    on_a = sorted(before[a] - before[b])[:20]
-    chosen = [on_both, *outsiders, *on_a]
+    unsubscribed = [c for c in acct.contact_ids("unsubscribed") if c not in before[a] | before[b]][
+        :3
+    ]
+    assert len(unsubscribed) == 3
+    on_a = sorted(c for c in before[a] - before[b] if acct.contact(c).status == "active")[:20]
+    chosen = [on_both, *outsiders, *unsubscribed, *on_a]
     emails = [acct.contact(c).email for c in chosen]
     column = [
         *[e.upper() if i % 2 else f" {e} " for i, e in enumerate(emails)],
@@ -42,6 +53,9 @@ def test_add_by_email_sends_only_non_members_and_verifies(cc_emulator_factory, c
         "nobody@nowhere.example",  # no contact has it: never created
     ]
     df = pd.DataFrame({"email": column})
+    text = str(df.cc.plan([a, b], "email", kind="add", client=client))
+    assert "AddPlan" in text and "3 contacts to add are unsubscribed" in text
+    assert "not a contact    1 row:" in text
     result = df.cc.add_to_lists([a, b], "email", client=client, progress=False)
     status = result.rows["status"].astype(str).tolist()
     assert status[0] == "already_member"
@@ -65,9 +79,7 @@ def test_add_by_email_sends_only_non_members_and_verifies(cc_emulator_factory, c
     assert acct.lists[a].name in runs.loc[result.run_id, "added_memberships"]
 
 
-def test_sync_adds_the_segment_removes_the_rest_and_undo_reverses_it(
-    cc_emulator_factory, connect
-):
+def test_sync_adds_the_segment_removes_the_rest_and_undo_reverses_it(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=22, contacts=1200, **FAST)
     client, acct = connect(emu), emu.account
     a = acct.list_ids()[0]
@@ -113,3 +125,120 @@ def test_sync_guard_refuses_before_any_request(cc_emulator_factory, connect):
     assert acct.count(method="POST") == 0
     result = small.cc.sync_lists([a], client=client, progress=False, max_removed=None)
     assert result.ok and acct.members(a) == set(members[:2])
+
+
+# -- a process killed half way, resumed from the journal ------------------------------------
+
+_CHILD = textwrap.dedent(
+    """
+    import sys, pandas as pd, ccpandas
+    base_url, token, path, kind, target = sys.argv[1:6]
+    client = ccpandas.Client(token=token, base_url=base_url, rate=None)
+    frame = pd.read_csv(path)
+    change = ccpandas.add_to_lists if kind == "add" else ccpandas.sync_lists
+    change(frame, [target], column=frame.columns[0], client=client, progress=False)
+    """
+)
+
+
+def _posts(emu) -> int:
+    return emu.account.count(method="POST", route=ADD) + emu.account.count(
+        method="POST", route=REMOVE
+    )
+
+
+def _killed_then_resumed(emu, client, path: Path, kind: str, target: str):
+    """Run ``kind`` in a child, SIGKILL it once 2 activities were posted, resume here."""
+    emu.configure(speed=50.0, start_delay=0.0, latency=0.3)
+    env = {**os.environ, "PYTHONPATH": str(Path(ccpandas.__file__).parents[1])}
+    args = [sys.executable, "-c", _CHILD, emu.base_url, emu.token, str(path), kind, target]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while _posts(emu) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    sent = _posts(emu)
+    assert sent >= 2, proc.stderr.read().decode() if proc.stderr else ""
+    run = ccpandas.runs().iloc[0]
+    assert run["kind"] == kind and run["state"] != "completed"
+    emu.configure(speed=FAST["speed"], latency=0.0)
+    result = ccpandas.resume(run["run_id"], client=client, progress=False)
+    assert _posts(emu) <= result.plan.n_requests + 1  # accepted batches were not sent again
+    return result
+
+
+def test_add_by_email_killed_half_way_and_resumed(cc_emulator_factory, connect, tmp_path):
+    emu = cc_emulator_factory(seed=24, contacts=3500, lists=2, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    acct.set_members(a, [])
+    pool = acct.contact_ids("active")[:3000]
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"email": [acct.contact(c).email for c in pool]}).to_csv(path, index=False)
+    result = _killed_then_resumed(emu, client, path, "add", a)
+    assert result.ok and acct.members(a) == set(pool)
+    assert pairs_of(result.changes, "added") == {(c, a) for c in pool}
+
+
+def test_sync_killed_half_way_and_resumed(cc_emulator_factory, connect, tmp_path):
+    emu = cc_emulator_factory(seed=25, contacts=4000, lists=2, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    pool = acct.contact_ids("active")[:3500]
+    acct.set_members(a, pool[:2000])
+    segment = pool[500:3500]  # 500 leave, 1,500 stay, 1,500 join
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"contact_id": segment}).to_csv(path, index=False)
+    result = _killed_then_resumed(emu, client, path, "sync", a)
+    assert result.ok and acct.members(a) == set(segment)
+    ch = result.changes
+    assert pairs_of(ch, "removed", "remove") == {(c, a) for c in pool[:500]}
+    assert pairs_of(ch, "added", "add") == {(c, a) for c in pool[2000:3500]}
+
+
+def test_sync_sends_the_fewest_activities_and_undo_by_run_id(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=26, contacts=3000, lists=3, **FAST)
+    client, acct = connect(emu), emu.account
+    lists = acct.list_ids()[:3]
+    pool = acct.contact_ids("active")[:2400]
+    # Overlapping lists with every shape of membership, and a segment across them.
+    for i, lid in enumerate(lists):
+        acct.set_members(lid, pool[i * 300 : i * 300 + 1200])
+    before = {lid: acct.members(lid) for lid in lists}
+    segment = pool[600:2400]
+    result = pd.DataFrame({"contact_id": segment}).cc.sync_lists(
+        lists, client=client, progress=False, max_removed=None
+    )
+    assert result.ok
+    for lid in lists:
+        assert acct.members(lid) == set(segment)
+    # One list group: the minimum is ceil(contacts to add / 500) + ceil(to remove / 500).
+    ch = result.changes
+    adds = ch.loc[ch["action"] == "add", "contact_id"].nunique()
+    removes = ch.loc[ch["action"] == "remove", "contact_id"].nunique()
+    sent = emu.account.count(method="POST", route=ADD) + emu.account.count(
+        method="POST", route=REMOVE
+    )
+    assert sent == math.ceil(adds / 500) + math.ceil(removes / 500)
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    assert undo.ok and {lid: acct.members(lid) for lid in lists} == before
+    assert ccpandas.runs().set_index("run_id").loc[undo.run_id, "parent"] == result.run_id
+
+
+def test_an_add_the_api_refuses_is_not_added_and_not_ok(cc_emulator_factory, connect):
+    # A contact on 50 lists already: the API adds it to no more (the spec's limit).
+    emu = cc_emulator_factory(seed=27, contacts=200, lists=52, **FAST)
+    client, acct = connect(emu), emu.account
+    lists = acct.list_ids()
+    full, fine = acct.contact_ids("active")[:2]
+    for lid in lists[:50]:
+        acct.set_members(lid, acct.members(lid) | {full})
+    target = lists[51]
+    acct.set_members(target, set())
+    frame = pd.DataFrame({"contact_id": [full, fine]})
+    result = frame.cc.add_to_lists([target], client=client, progress=False)
+    assert result.rows["status"].astype(str).tolist() == ["not_added", "added"]
+    assert pairs_of(result.changes, "not_added") == {(full, target)}
+    assert not result.ok and result.summary().exit_code == 1
+    assert acct.members(target) == {fine}

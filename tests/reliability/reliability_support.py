@@ -4,9 +4,9 @@ emulator's own state (never against what the client believes).
 1. Every input row has a final, accounted state in ``result.rows``.
 2. The memberships the emulator holds are exactly what the request asked for: no
    contact missed, no other membership touched.
-3. No batch with an accepted (or adopted) activity was sent again, except ``uncertain``
-   ones (no answer came back and none was found on the server), which are counted;
-   every activity on the server is one of ours.
+3. No batch with an accepted activity was sent again, except ``uncertain`` ones (no
+   usable answer came back: they are sent again, never matched to an activity by its
+   shape), which are counted; every activity on the server is one of ours.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ def check_no_resend(emu: Any, result: Any) -> dict[str, int]:
         # after an accepted attempt, the batch is sent again only to retry a failed one
         previous = None
         for _, att in mine.iterrows():
-            if previous is not None and previous["outcome"] in ("accepted", "adopted"):
+            if previous is not None and previous["outcome"] == "accepted":
                 assert att["reason"] == "retry_failed", (run.batch.index, att.to_dict())
                 assert server[previous["activity_id"]].state in _BAD_ACTIVITY
             previous = att

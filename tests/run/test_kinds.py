@@ -21,3 +21,30 @@ def test_every_journal_word_has_a_kind_and_none_is_a_removal() -> None:
 def test_an_unknown_kind_says_to_upgrade() -> None:
     with pytest.raises(CCError, match=r"'mirror'.*upgrade ccpandas"):
         kind_of("mirror")
+
+
+def test_a_summary_is_computed_once_per_state_of_the_run(monkeypatch) -> None:
+    import pandas as pd
+
+    from ccpandas.api import run_plan
+    from ccpandas.plan.planner import plan_removal
+    from ccpandas.run import result as result_module
+
+    plan = plan_removal(
+        pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]), "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
+    )
+    dry = run_plan(plan, dry_run=True)
+    calls: list[object] = []
+    real = result_module.Summary.of
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(result_module.Summary, "of", counting)
+    assert [dry.ok for _ in range(5)] == [dry.ok] * 5
+    repr(dry)
+    assert len(calls) == 1  # ok, ok, ... and the repr: one summary
+    dry.runs[0].state = "completed"  # the run moved on: a new summary
+    dry.summary()
+    assert len(calls) == 2

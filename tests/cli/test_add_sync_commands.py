@@ -1,0 +1,62 @@
+"""``ccpandas add`` and ``ccpandas sync``: the same flags, confirmation, summary and
+exit codes as ``remove``, against the emulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+import ccpandas
+from ccpandas.vocab import ExitCode
+
+
+def members_of(api, list_id: str) -> set[str]:
+    return set(ccpandas.read_contacts(api, lists=[list_id])["contact_id"])
+
+
+def test_add_by_email_puts_the_contacts_on_the_list(cli, api, lists, tmp_path: Path) -> None:
+    target = lists["list_id"].iloc[1]
+    everyone = ccpandas.read_contacts(api)
+    outside = everyone[~everyone["contact_id"].isin(members_of(api, target))].head(12)
+    path = tmp_path / "new.csv"
+    pd.DataFrame({"email": [*outside["email"], "nobody@nowhere.example", "junk"]}).to_csv(
+        path, index=False
+    )
+    name = lists["name"].iloc[1]
+    refused = cli("add", str(path), "--lists", name, "--column", "email")
+    assert refused.code == ExitCode.USAGE and "--yes" in refused.err
+    ran = cli("add", str(path), "--lists", name, "--column", "email", "--yes", "--json")
+    assert ran.code == ExitCode.OK, ran.err
+    report = json.loads(ran.out)
+    assert report["command"] == "add" and report["outcome"] == "completed"
+    assert report["rows_by_status"] == {
+        "added": 12,
+        "not_a_contact": 1,
+        "invalid_email": 1,
+    }
+    assert set(outside["contact_id"]) <= members_of(api, target)
+    runs = json.loads(cli("runs", "--json").out)
+    assert runs[0]["kind"] == "add"
+
+
+def test_sync_guard_and_sync(cli, api, lists, tmp_path: Path) -> None:
+    target = lists["list_id"].iloc[0]
+    members = sorted(members_of(api, target))
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"contact_id": members[:1]}).to_csv(path, index=False)
+    name = lists["name"].iloc[0]
+    guarded = cli("sync", str(path), "--lists", name, "--yes")
+    assert guarded.code == ExitCode.USAGE and "max_removed" in guarded.err
+    assert members_of(api, target) == set(members)
+    bad = cli("sync", str(path), "--lists", name, "--max-removed", "2.5", "--yes")
+    assert bad.code == ExitCode.USAGE and "--max-removed" in bad.err
+    ran = cli("sync", str(path), "--lists", name, "--max-removed", "none", "--yes", "--json")
+    assert ran.code == ExitCode.OK, ran.err
+    report = json.loads(ran.out)
+    assert report["command"] == "sync" and report["outcome"] == "completed"
+    assert members_of(api, target) == {members[0]}
+    undo = cli("undo", report["run_id"], "--yes", "--json")
+    assert undo.code == ExitCode.OK, undo.err
+    assert members_of(api, target) == set(members)

@@ -1,0 +1,177 @@
+"""The panel's add and sync modes against the emulator over real HTTP, headless: the
+mode choice, the per-list preview, the confirmation that names adds and removes, the
+``max_removed`` guard, the live status and the undo. Every expected membership is
+read independently from the emulator's ``Account``."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+import ccpandas
+from ccpandas.emulator import Emulator
+from ccpandas.errors import PlanError
+from ccpandas.models import SourceKind
+from ccpandas.widgets import RemovalPanel
+from ccpandas.widgets.panel import max_removed_of
+
+ADD = "/v3/activities/add_list_memberships"
+REMOVE = "/v3/activities/remove_list_memberships"
+
+
+def members(emu: Emulator, name: str) -> set[str]:
+    return set(emu.account.members(emu.account.list_named(name)))
+
+
+def posts(emu: Emulator, route: str) -> int:
+    return emu.account.count(method="POST", route=route)
+
+
+def plain(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_add_mode_previews_confirms_adds_and_undoes(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame
+) -> None:
+    news, customers = members(emu, "Newsletter"), members(emu, "Customers")
+    outsiders = sorted(set(emu.account.contact_ids("active")) - news - customers)[:12]
+    on_news = sorted(news - customers)[:5]
+    ids = [*outsiders, *on_news]
+    segment = pd.DataFrame({"contact_id": [*ids, "not-an-id", None, ids[0]]})
+    panel = RemovalPanel(segment, client=client, lists=lists, background=False)
+    assert panel.mode.value == "remove" and panel.remove_button.description == "Remove"
+    panel.mode.value = "add"
+    assert panel.snapshot.value and not panel.snapshot.disabled  # an add reads the lists
+    assert panel.remove_button.description == "Add"
+    assert "Add contacts to lists" in panel._title.value
+    panel.targets.value = ["Newsletter", "Customers"]
+
+    plan = panel.plan
+    assert plan is not None and plan.kind == "add"
+    to_news, to_customers = len(outsiders), len(ids)  # the Newsletter members stay
+    adds = {"Newsletter": to_news, "Customers": to_customers}
+    names = dict(zip(lists["list_id"], lists["name"], strict=True))
+    per_list = ", ".join(f"{names[i]} {adds[names[i]]}" for i in plan.list_ids)
+    assert panel.confirm.description == (
+        f"I understand {to_news + to_customers} memberships will be added ({per_list})"
+    )
+    shown = plain(panel.preview.html.value)
+    assert f"Newsletter {to_news} {len(on_news)}" in shown  # to add, already members
+    assert f"Customers {to_customers} 0" in shown
+    assert "contacts to add (valid, unique) 17" in shown and "API requests 1 add" in shown
+    assert panel.preview.text().startswith(
+        f"plan: {to_news + to_customers} memberships will be added"
+    )
+
+    panel.remove_button.click()  # not confirmed: nothing is sent
+    assert posts(emu, ADD) == 0 and panel.result is None
+    panel.confirm.value = True
+    panel.remove_button.click()
+    result = panel.result
+    assert result is not None and result.ok and result.plan.kind == "add"
+    assert members(emu, "Newsletter") == news | set(outsiders)
+    assert members(emu, "Customers") == customers | set(ids)
+    assert posts(emu, ADD) == 1 and posts(emu, REMOVE) == 0
+    assert panel.status.text().startswith("done: 1 activity completed")
+    assert "added (verified)" in panel.status.text()
+    assert "AddResult" in panel.result_view.value
+    assert panel.mode.disabled  # the run is over: no other mode for this plan
+
+    assert panel.undo_confirm.description == (
+        f"I understand {to_news + to_customers} memberships will be taken off 2 lists again"
+    )
+    panel.undo_confirm.value = True
+    panel.undo_button.click()
+    assert panel.undo_result is not None and panel.undo_result.ok
+    assert members(emu, "Newsletter") == news and members(emu, "Customers") == customers
+
+
+def test_sync_mode_guard_then_sync_in_the_background_and_undo(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame
+) -> None:
+    before = members(emu, "Customers")
+    ranked = sorted(before)
+    keep = ranked[: len(ranked) * 3 // 4]
+    leave = set(ranked) - set(keep)
+    newcomers = sorted(set(emu.account.contact_ids("active")) - before)[:9]
+    segment = pd.DataFrame({"contact_id": [*keep, *newcomers, "junk", keep[0]]})
+    panel = RemovalPanel(segment, client=client, lists=lists, mode="sync", background=True)
+    assert panel.remove_button.description == "Sync"
+    assert panel.snapshot.value and panel.snapshot.disabled  # a sync always reads
+    assert panel._guard_box.layout.display is None and panel.max_removed.value == "0.5"
+    assert not panel.max_removed.continuous_update  # typing does not read the lists per key
+    panel.targets.value = ["Customers"]
+    assert panel.plan is not None and panel.plan.kind == "sync"
+
+    panel.max_removed.value = "0.1"  # fewer than the quarter the sync would remove
+    assert panel.plan is None and panel.confirm.disabled
+    error = panel.preview.error
+    assert "max_removed" in error and "'Customers'" in error
+    assert f"{len(leave)} of the {len(before)} members" in error
+    panel.max_removed.value = "half"
+    assert panel.plan is None and "max_removed 'half'" in panel.preview.error
+    panel.max_removed.value = str(len(leave))  # a count: exactly enough
+    assert panel.plan is not None
+    panel.max_removed.value = "0.5"
+    assert posts(emu, ADD) + posts(emu, REMOVE) == 0
+
+    assert panel.confirm.description == (
+        f"I understand {len(newcomers)} memberships will be added (Customers "
+        f"{len(newcomers)}) and {len(leave)} removed (Customers {len(leave)})"
+    )
+    shown = plain(panel.preview.html.value)
+    assert f"Customers {len(newcomers)} {len(leave)} {len(keep)}" in shown  # add, remove, kept
+    assert "API requests 1 add, 1 removal" in shown
+    panel.confirm.value = True
+    panel.remove_button.click()  # a worker thread; plain Python waits here
+    result = panel.wait(60)
+    assert result is not None and result.ok and panel.status.stoppable
+    assert members(emu, "Customers") == set(keep) | set(newcomers)
+    assert posts(emu, ADD) == 1 and posts(emu, REMOVE) == 1
+    assert panel.status.text().startswith("done: 2 activities completed")
+    assert "SyncResult" in panel.result_view.value
+
+    assert panel.undo_confirm.description == (
+        f"I understand {len(newcomers)} added memberships will be taken off again and "
+        f"{len(leave)} removed ones put back (1 list)"
+    )
+    panel.undo_confirm.value = True
+    panel.undo_button.click()
+    panel.wait(60)
+    assert panel.undo_result is not None and panel.undo_result.ok
+    assert members(emu, "Customers") == before
+
+
+def test_modes_take_the_dataframe_and_say_what_they_cannot_do(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame
+) -> None:
+    with pytest.raises(ValueError, match="mode must be one of 'remove', 'add', 'sync'"):
+        RemovalPanel(pd.DataFrame({"contact_id": []}), client=client, lists=lists, mode="move")
+    ids = sorted(emu.account.contact_ids("active"))[:4]
+    panel = RemovalPanel(pd.DataFrame({"contact_id": ids}), client=client, lists=lists)
+    panel.targets.value = ["Prospects"]
+    panel.source.kind.value = SourceKind.TAG_IDS
+    panel.mode.value = "add"  # add takes the DataFrame's contacts: the source follows
+    assert panel.source.kind.value is SourceKind.CONTACT_IDS
+    panel.snapshot.value = False  # an add without the read: every contact is sent
+    assert panel.confirm.description == "I understand 4 contacts will be added to 1 list"
+    assert "not read" in plain(panel.preview.html.value)
+    panel.source.kind.value = SourceKind.ENGAGEMENT_LEVEL
+    panel.source.level.value = "low"
+    assert panel.plan is None and "contacts in this DataFrame" in panel.preview.error
+    panel.mode.value = "remove"  # the API's sources remove as before
+    assert panel.plan is not None and panel.plan.kind == "remove"
+    assert panel.remove_button.description == "Remove"
+    assert panel.confirm.description.endswith("will be removed from 1 list")
+    assert posts(emu, ADD) + posts(emu, REMOVE) == 0
+
+
+def test_max_removed_as_typed() -> None:
+    assert max_removed_of("0.5") == 0.5 and max_removed_of("12") == 12
+    assert max_removed_of(" NONE ") is None
+    for bad in ("1.5", "-3", "", "half"):
+        with pytest.raises(PlanError, match="max_removed"):
+            max_removed_of(bad)
