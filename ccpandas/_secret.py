@@ -8,13 +8,26 @@ Example:
     '********'
     >>> s.reveal()
     'abc123'
+
+Files that keep data (the journal, the quota ledger) are made private by
+:func:`private_file`: 0600, whatever the umask and the folder's mode.
+
+A token pasted with a line break, or typed with a character no HTTP header can carry,
+is named by :func:`header_problem` (where, never what), before it reaches the HTTP stack
+whose errors would quote it.
 """
 
 from __future__ import annotations
 
+import os
+import unicodedata
+from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["MASK", "Secret"]
+__all__ = ["MASK", "Secret", "header_problem", "private_file"]
+
+#: What SQLite adds beside a database file (same data: same mode).
+_SQLITE_SIDES = ("-wal", "-shm", "-journal")
 
 MASK = "********"
 
@@ -68,3 +81,68 @@ class Secret:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
         return self
+
+
+def header_problem(value: str) -> str | None:
+    """Why ``value`` (a token, already stripped) cannot go into an HTTP header, or None.
+
+    Says what kind of character is wrong and where, never the value itself: line breaks
+    and other control characters (a copy-paste), and anything outside printable ASCII
+    (OAuth bearer tokens are ASCII; ``http.client`` refuses control characters and
+    cannot encode the rest, and its errors quote the whole header).
+
+    Args:
+        value: The token to check, e.g. what a user pasted.
+
+    Example:
+        >>> header_problem("abc.def-123") is None
+        True
+        >>> header_problem("abc\\r\\ndef")
+        'a line break (character 4 of 8)'
+        >>> header_problem("abc\\u20ac")
+        'a character outside ASCII (character 4 of 4)'
+    """
+    for position, char in enumerate(value, 1):
+        if char in "\r\n":
+            kind = "a line break"
+        elif unicodedata.category(char) == "Cc":
+            kind = "a control character" if char != "\t" else "a tab"
+        elif ord(char) > 126:
+            kind = "a character outside ASCII"
+        else:
+            continue
+        return f"{kind} (character {position} of {len(value)})"
+    return None
+
+
+def private_file(path: Path) -> Path:
+    """Create ``path`` (and its folder) readable by this user only, before anyone
+    writes to it; make an existing one (and SQLite's ``-wal``, ``-shm``, ``-journal``
+    beside it) private too. Returns ``path``.
+
+    Needed although a new data folder is made 0700: a folder that already exists
+    (0755, made by hand or by an older version) keeps its mode, and files created in
+    it get 0644 from the usual umask. SQLite creates its side files with the mode of
+    the database file, so making that one 0600 first is enough for new files.
+
+    Args:
+        path: The file to be, e.g. ``journal.sqlite3`` in the data directory.
+
+    Example:
+        >>> import tempfile
+        >>> p = private_file(Path(tempfile.mkdtemp()) / "new" / "journal.sqlite3")
+        >>> oct(p.stat().st_mode & 0o777)
+        '0o600'
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # O_CREAT with mode 0600: born private (the umask can only remove bits).
+    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    for each in (path, *(path.with_name(path.name + side) for side in _SQLITE_SIDES)):
+        try:
+            if each.stat().st_mode & 0o077:
+                os.chmod(each, 0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:  # another user's file: not ours to change
+            continue
+    return path

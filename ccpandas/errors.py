@@ -26,6 +26,7 @@
         ├── TransportError              no answer: refused, dropped, timed out, unknown host
         ├── ActivityError               an activity ended failed / cancelled / timed_out
         ├── RunLockedError              another process is driving this run (holds its lock)
+        ├── JournalError                the run journal's file is damaged, or cannot be written
         └── SnapshotInterrupted         a membership read stopped; ``snapshot_id`` continues
 
 Every error carries what a user needs to act on it; none ever carries a secret: not in
@@ -60,6 +61,7 @@ __all__ = [
     "ConfigError",
     "ConflictError",
     "ForbiddenError",
+    "JournalError",
     "NotFoundError",
     "PlanError",
     "QuotaExceededError",
@@ -387,6 +389,25 @@ class RunLockedError(CCError):
 
     Also importable as ``ccpandas.store.journal.RunLockedError``.
     """
+
+
+class JournalError(CCError):
+    """The run journal's SQLite file cannot be used: damaged (a corrupted page), or a
+    write failed (a full disk). The message names the file and what to do; ``path`` is
+    the file.
+
+    Args:
+        message: What went wrong and what to do, for people (the exception's text).
+        path: The journal file, e.g. ``~/.local/share/ccpandas/journal.sqlite3``.
+
+    Example:
+        >>> JournalError("the run journal is damaged", path="journal.sqlite3").path
+        'journal.sqlite3'
+    """
+
+    def __init__(self, message: str, *, path: Any = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 class SnapshotInterrupted(CCError):

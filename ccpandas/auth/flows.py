@@ -37,7 +37,7 @@ from typing import Any, Protocol, TextIO
 import requests
 
 from ccpandas._config import AUTH_URL_ENV, DEFAULT_AUTH_URL, env
-from ccpandas._secret import Secret
+from ccpandas._secret import Secret, header_problem
 from ccpandas.auth.tokenstore import Credentials
 from ccpandas.client.urls import is_loopback_host, secure_url
 from ccpandas.errors import AuthError, ConfigError
@@ -70,12 +70,19 @@ _log = logging.getLogger("ccpandas.auth.connect")
 
 
 def secret_or_none(value: str | Secret | None) -> Secret | None:
-    """A client secret as a Secret (None when absent or blank)."""
-    if value is None or isinstance(value, Secret):
-        return value or None
-    if not isinstance(value, str):
+    """A client secret as a Secret, without surrounding whitespace (None when absent or
+    blank); ConfigError, not showing it, when no HTTP header could carry it."""
+    if value is None:
+        return None
+    if not isinstance(value, str | Secret):
         raise TypeError(f"client_secret must be a string, not {type(value).__name__}")
-    return Secret(value) if value.strip() else None
+    text = (value.reveal() if isinstance(value, Secret) else value).strip()
+    if not text:
+        return None
+    problem = header_problem(text)
+    if problem is not None:
+        raise ConfigError(f"the client secret has {problem}; copy it again, in one piece")
+    return Secret(text)
 
 
 def normalize_auth_url(url: str) -> str:
@@ -248,6 +255,11 @@ class OAuthSession:
         except requests.RequestException as exc:
             _forget_request(exc)
             return None, f"failed: ({type(exc).__name__})"
+        except Exception as exc:  # http.client's errors quote the header
+            from ccpandas.client.transport import disarm
+
+            disarm(exc)
+            return None, f"failed: ({type(exc).__name__} in the HTTP library)"
         _forget_prepared(resp.request)
         return resp, ""
 

@@ -117,6 +117,14 @@ class Credentials:
     base_url: str | None = None
     origin: str | None = None
 
+    def __post_init__(self) -> None:
+        # A token saved or pasted with a trailing line break still works: the client
+        # strips the access token it sends; the refresh token goes into a form body.
+        for name in ("access_token", "refresh_token"):
+            value = getattr(self, name)
+            if isinstance(value, Secret) and value.reveal() != value.reveal().strip():
+                object.__setattr__(self, name, Secret(value.reveal().strip()))
+
     def __repr__(self) -> str:
         expires = "None" if self.expires_at is None else f"{self.expires_at:.0f}"
         refresh = "yes" if self.refresh_token else "no"

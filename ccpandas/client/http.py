@@ -16,14 +16,18 @@ Example:
 Tokens: ``token=`` (a string, or a callable returning one, such as a refreshing token
 provider), else the ``CC_ACCESS_TOKEN`` environment variable, read at each request so a
 client built before the variable is set still works. A missing token raises
-:class:`~ccpandas.errors.AuthError` at the first request, before anything is sent.
+:class:`~ccpandas.errors.AuthError` at the first request, before anything is sent; so
+does one no HTTP header can carry (a line break inside, a non-ASCII character), with
+an error that does not show it. Spaces and line breaks around a token are dropped.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import json as _json
 import logging
+import math
 import random
 import re
 import threading
@@ -37,35 +41,39 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
-from ccpandas._secret import Secret
+from ccpandas._secret import MASK, Secret, header_problem
 from ccpandas.client.quota import DayCounter, server_counted
 from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
 from ccpandas.client.retry import RetryBudget, RetryDecision, RetryKind, RetryPolicy, classify
 from ccpandas.client.shared import BudgetKey, SharedState
+from ccpandas.client.shared import hide as hide_setting
 from ccpandas.client.shared import resolve as resolve_shared_state
-from ccpandas.client.transport import map_transport_error, mask_authorization
+from ccpandas.client.transport import disarm, map_transport_error, mask_authorization
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
 from ccpandas.errors import (
     APIError,
     AuthError,
     CCError,
+    ConfigError,
     ForbiddenError,
     QuotaExceededError,
     TransportError,
     UnusableAnswerError,
     error_for_response,
 )
-from ccpandas.models import ActivityState, quota_day
+from ccpandas.models import DAILY_QUOTA, ActivityState, quota_day
 
 __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
+    "REQUEST_LOG",
     "TOKEN_ENV",
     "Client",
     "ClientStats",
     "EnvToken",
     "StaticToken",
     "TokenProvider",
+    "bearer_token",
     "default_client",
     "is_loopback_host",
     "normalize_base_url",
@@ -77,7 +85,20 @@ __all__ = [
 # The values GET /activities takes as state= (every state but initialized).
 ACTIVITY_STATES = tuple(s.value for s in ActivityState if s is not ActivityState.INITIALIZED)
 
+#: The most activities an account can hold: the API keeps them 10 days, and each costs
+#: one request of a 10,000-a-day quota. No activity listing reads more pages than these fill.
+MAX_ACTIVITIES_KEPT = 10 * DAILY_QUOTA
+
 _log = logging.getLogger("ccpandas.client.http")
+#: ccpandas' own request log: each attempt's method, full URL, status, time and headers,
+#: credentials masked (never a body). Off unless turned on by name, since it shows query
+#: strings: ``logging.getLogger("ccpandas.http").setLevel(logging.DEBUG)``.
+REQUEST_LOG = "ccpandas.http"
+_request_log = logging.getLogger(REQUEST_LOG)
+if _request_log.level == logging.NOTSET:  # a level set before this import stays
+    _request_log.setLevel(logging.INFO)
+# Headers the request log shows masked (they carry credentials or sessions).
+_MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 # Methods that may always be sent twice. POSTs are replayable only for the endpoints
 # below, whose effect is idempotent (removing or adding a membership twice is harmless).
@@ -104,6 +125,44 @@ _FORBIDDEN_ADVICE = (
 # --------------------------------------------------------------------------- tokens
 
 
+def bearer_token(value: str | Secret, *, source: str = "the access token") -> Secret:
+    """``value`` without surrounding whitespace, as a :class:`~ccpandas._secret.Secret`,
+    checked to be sendable in an ``Authorization`` header.
+
+    Every token a client sends passes here first (whatever provided it), so a token
+    pasted with a trailing line break still works, and one with a line break inside or a
+    non-ASCII character is refused before anything is sent, by an error that does not
+    show it (``http.client``'s own error would quote the whole header).
+
+    Args:
+        value: The token, e.g. what a user pasted, or what a token provider returned.
+        source: How the error names the token, e.g. ``"the access token in
+            CC_ACCESS_TOKEN"``. Default ``"the access token"``.
+
+    Raises:
+        AuthError: The token is empty, or holds a control character or a non-ASCII
+            character (``error_key`` ``"malformed_token"``).
+
+    Example:
+        >>> bearer_token("  abc.def\\n").reveal()
+        'abc.def'
+        >>> bearer_token("abc\\ndef")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ccpandas.errors.AuthError: the access token has a line break (character 4 of 7)...
+    """
+    text = (value.reveal() if isinstance(value, Secret) else value).strip()
+    problem = header_problem(text) if text else "nothing"
+    if problem is None:
+        return Secret(text)
+    del value, text  # the error's traceback shows this frame's locals
+    raise AuthError(
+        f"{source} has {problem}, which no HTTP header can carry; nothing was sent. "
+        "Copy the token again, in one piece.",
+        error_key="malformed_token",
+    )
+
+
 @runtime_checkable
 class TokenProvider(Protocol):
     """Anything that returns the current access token when called.
@@ -123,13 +182,18 @@ class StaticToken:
         StaticToken(********)
     """
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str | Secret) -> None:
         if not isinstance(token, str | Secret) or not token:
             raise AuthError("the access token must be a non-empty string")
-        self._secret = Secret(token)
+        self._secret = Secret(Secret(token).reveal().strip())
 
     def __call__(self) -> str:
         return self._secret.reveal()
+
+    def check(self) -> None:
+        """Raise the AuthError of :func:`bearer_token` now if no header can carry the
+        token (a client checks its fixed token when it is built)."""
+        bearer_token(self._secret)
 
     def __repr__(self) -> str:
         return "StaticToken(********)"
@@ -188,6 +252,18 @@ def _token_provider(token: str | Callable[[], str] | None) -> Callable[[], str]:
     if callable(token):
         return _CallableToken(token)
     raise TypeError(f"token must be a str or a callable returning one, not {type(token).__name__}")
+
+
+def _token_source(provider: Callable[[], str]) -> str:
+    """How an error names the token ``provider`` gives (never the token)."""
+    if isinstance(provider, EnvToken):
+        return f"the access token in {provider.name}"
+    if isinstance(provider, _CallableToken):
+        client_id = getattr(provider.func, "client_id", None)
+        if isinstance(client_id, str):
+            return f"the access token of the login of {client_id}"
+        return "the access token your token function returned"
+    return "the access token"
 
 
 class _BearerAuth(requests.auth.AuthBase):
@@ -449,12 +525,16 @@ class Client:
         limiter: Limiter | None = None,
         shared_state: str | SharedState | None = None,
     ) -> None:
+        self._token_provider = _token_provider(token)
+        del token  # no later error's traceback may show it in this frame's locals
+        shared_state = hide_setting(shared_state)  # a Redis URL's password, likewise
+        if isinstance(self._token_provider, StaticToken):
+            self._token_provider.check()  # a broken fixed token: refused before any request
         self.base_url = normalize_base_url(resolve_base_url(base_url))
         parts = urlsplit(self.base_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._host = parts.hostname
         self._base_path = parts.path  # "/v3", or "" for a host-root base URL
-        self._token_provider = _token_provider(token)
         self.timeout = _check_timeout(timeout)
         self.retry_policy = RetryPolicy(
             max_attempts=max_attempts,
@@ -478,14 +558,21 @@ class Client:
         self._sleep = sleep
         self._jitter = jitter
         product = f"ccpandas/{_library_version()} python-requests/{requests.__version__}"
+        agent_problem = header_problem(user_agent.strip()) if user_agent else None
+        if agent_problem is not None:
+            raise ConfigError(f"user_agent has {agent_problem}, which no HTTP header can carry")
         self.user_agent = f"{user_agent.strip()} {product}" if user_agent else product
         self.stats = ClientStats(day_counter=DayCounter(self.budget_key, state=self.shared_state))
 
     # -- plumbing ---------------------------------------------------------------
 
     def __repr__(self) -> str:
-        rate = "None" if self.limiter is None else f"{self.limiter.rate:g}"
-        return f"Client(base_url={self.base_url!r}, rate={rate})"
+        # getattr: a constructor that failed half-way leaves a client without some of
+        # these, and a traceback showing its frames' locals still calls repr on it.
+        base_url = getattr(self, "base_url", None)
+        limiter = getattr(self, "limiter", None)
+        rate = "None" if limiter is None else f"{getattr(limiter, 'rate', 0):g}"
+        return f"Client(base_url={base_url!r}, rate={rate})"
 
     def __enter__(self) -> Client:
         return self
@@ -548,7 +635,8 @@ class Client:
         return self._split(path)[0]
 
     def _token(self) -> Secret:
-        return Secret(self._token_provider())
+        """The token to send, stripped and checked, whatever provider gave it."""
+        return bearer_token(self._token_provider(), source=_token_source(self._token_provider))
 
     def _refresh_on_401(self) -> bool:
         """Called once when the API answers 401; return True to resend with a new token.
@@ -699,9 +787,14 @@ class Client:
                 timeout=self.timeout,
                 allow_redirects=False,  # a redirect could carry the token elsewhere
             )
-        except requests.RequestException as exc:
+        except Exception as exc:  # the one masking path of every error of the HTTP stack
+            # Not only requests' errors: http.client's ValueError or UnicodeEncodeError
+            # quote the header they refuse, and urllib3's frames hold it as a local.
             error, fatal = map_transport_error(exc, call.label, host=self._host)
             return self._no_answer(call, error, fatal=fatal, number=number, started=started)
+        except BaseException as exc:  # KeyboardInterrupt mid-request: let it go, disarmed
+            disarm(exc)
+            raise
         mask_authorization(resp.request)
         return self._answer(call, resp, number=number, started=started)
 
@@ -721,6 +814,7 @@ class Client:
         """Account for an attempt that got no usable answer."""
         self._count_request(call, reached=error.sent and not fatal)
         self.stats._add("transport_errors")
+        _log_exchange(call, None, f"no answer ({error.reason})", self._clock() - started, number)
         if fatal:
             return _Attempt(error=error)
         _log.debug(
@@ -742,6 +836,7 @@ class Client:
         counted = server_counted(status, _error_body(resp) if status == 429 else None)
         self._count_request(call, reached=counted)
         self.stats._status(status)
+        _log_exchange(call, resp, str(status), self._clock() - started, number)
         _log.debug(
             "%s %s -> %d in %.1f ms (attempt %d)",
             call.method,
@@ -817,6 +912,8 @@ class Client:
         params: Mapping[str, Any] | None = None,
         *,
         on_page: Callable[[Mapping[str, Any], bool], None] | None = None,
+        item_key: str | None = None,
+        max_pages: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield the items of ``body[key]`` page after page, following ``_links.next.href``.
 
@@ -832,6 +929,13 @@ class Client:
             on_page: Called with each page's body and whether another page follows,
                 before that page's items are yielded (a reader counts pages for its
                 progress display). None (the default) calls nothing.
+            item_key: The key that identifies an item, e.g. ``"activity_id"``: an item
+                already read is not yielded again, and a page of nothing new ends the
+                paging with a warning (its next link may be new each time while the
+                page repeats: the paging would never end). None (the default) checks
+                nothing.
+            max_pages: At most this many pages are read; more ends the paging with a
+                warning. None (the default): no limit.
 
         Yields:
             Each item (a dict), in the API's order.
@@ -844,17 +948,28 @@ class Client:
             >>> names = [item["name"] for item in pages]  # doctest: +SKIP
         """
         seen: set[str] = set()
+        read: set[Any] = set()
         body = self.request("GET", path, params=params)
-        while True:
-            items = body.get(key) if isinstance(body, dict) else None
+        for page in itertools.count(1):
+            items = (body.get(key) if isinstance(body, dict) else None) or []
             href = _next_href(body)
+            if item_key is not None:
+                fresh = [i for i in items if not isinstance(i, dict) or i.get(item_key) not in read]
+                if items and not fresh:
+                    _log.warning("%s: page %d repeats what was read; stopped paging", path, page)
+                    return
+                read.update(i.get(item_key) for i in fresh if isinstance(i, dict))
+                items = fresh
             if on_page is not None:
                 on_page(body if isinstance(body, dict) else {}, bool(href))
-            yield from items or ()
+            yield from items
             if not href:
                 return
             if href in seen:
                 raise CCError(f"the API repeated the page link {_path_only(href)}; stopped paging")
+            if max_pages is not None and page >= max_pages:
+                _log.warning("%s: more than %d pages; stopped paging", path, max_pages)
+                return
             seen.add(href)
             body = self.request("GET", href)
 
@@ -915,7 +1030,10 @@ class Client:
             limit: Activities per page, 1 to 500. Default 500 (the fewest requests).
 
         Yields:
-            Each activity (a dict), newest first.
+            Each activity (a dict), newest first, once. The paging stops (with a
+            warning) at a page that only repeats activities already read, and after as
+            many pages as the most activities an account keeps could fill
+            (:data:`MAX_ACTIVITIES_KEPT`).
 
         Example:
             >>> running = [a for a in client.iter_activities(state="processing")]  # doctest: +SKIP
@@ -924,7 +1042,51 @@ class Client:
             raise CCError(f"state must be one of {', '.join(ACTIVITY_STATES)}, not {state!r}")
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
             raise CCError(f"limit must be an integer from 1 to 500, not {limit!r}")
-        return self.paginate("/activities", "activities", {"limit": limit, "state": state})
+        return self.paginate(
+            "/activities",
+            "activities",
+            {"limit": limit, "state": state},
+            item_key="activity_id",
+            max_pages=math.ceil(MAX_ACTIVITIES_KEPT / limit) + 1,
+        )
+
+
+def _shown_header(name: str, value: str) -> str:
+    """A header as the request log shows it: credentials masked, scheme kept."""
+    lower = name.lower()
+    if lower not in _MASKED_HEADERS:
+        return f"{name}: {value}"
+    if lower.endswith("authorization") and " " in value:  # "Bearer ********"
+        return f"{name}: {value.split(' ', 1)[0]} {MASK}"
+    return f"{name}: {MASK}"
+
+
+def _log_exchange(
+    call: _Call, resp: requests.Response | None, outcome: str, seconds: float, number: int
+) -> None:
+    """One attempt in the request log (:data:`REQUEST_LOG`), when it is on: ``> `` the
+    headers sent, ``< `` the headers answered, every credential masked."""
+    if not _request_log.isEnabledFor(logging.DEBUG):
+        return
+    if resp is not None:
+        url, sent = resp.request.url or call.url, dict(resp.request.headers)
+        answered = dict(resp.headers)
+    else:
+        prepared = requests.PreparedRequest()
+        prepared.prepare_url(call.url, call.params)
+        url, sent, answered = prepared.url or call.url, {**call.headers}, {}
+        sent["Authorization"] = "Bearer (masked)"
+    lines = [f"> {_shown_header(k, v)}" for k, v in sent.items()]
+    lines += [f"< {_shown_header(k, v)}" for k, v in answered.items()]
+    _request_log.debug(
+        "%s %s -> %s in %.1f ms (attempt %d)\n%s",
+        call.method,
+        url,
+        outcome,
+        seconds * 1000,
+        number,
+        "\n".join(lines),
+    )
 
 
 def _check_timeout(timeout: Any) -> float | tuple[float, float]:

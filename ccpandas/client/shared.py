@@ -20,9 +20,15 @@ process of this user on this machine shares them. :class:`RedisState` (team mode
 ``CCPANDAS_SHARED_STATE=redis://host:6379/0``) does the same step as a server-side Lua
 script (the clock is Redis' own ``TIME``, so machines whose clocks differ still agree),
 and holds run locks as expiring keys. If Redis cannot be reached, :class:`SharedState`
-falls back to the local state at :data:`FALLBACK_SHARE` of the rate, warns once,
-buffers the ledger's counts and goes back to Redis when it answers again
-(:class:`RedisFallback`).
+falls back to the local state, warns once, buffers the ledger's counts and goes back to
+Redis when it answers again (:class:`RedisFallback`). The fallback paces this process at
+its share of the rate as last seen in Redis (the rate divided by the processes that
+took a slot within a minute), and never faster than :data:`FALLBACK_RATE` (1/s): every
+machine of the team falls back at the same moment, each with its own limiter, so 4
+machines send at most the 4/s the key allows, not 4 x 2/s. A Redis that refuses the
+URL's password is refused at once (``ConfigError`` when the state is first resolved:
+``configure()``, ``Client(shared_state=...)``), since waiting never heals it; a
+Redis that lost its data (FLUSHALL, a restart without persistence) is warned about.
 
 Why a hand-written Lua script rather than the ``limits`` library: ``limits`` answers
 "may I send now?" (a moving window or a fixed window), which makes every process poll
@@ -61,12 +67,18 @@ from urllib.parse import urlsplit
 from ccpandas._config import CLIENT_ID_ENV, SHARED_STATE_ENV, env
 from ccpandas._secret import Secret
 from ccpandas.client.backends import MAX_AHEAD, scope_matches
-from ccpandas.client.backends.redis import RedisLease, RedisState, Unavailable, mask_url
+from ccpandas.client.backends.redis import (
+    RedisLease,
+    RedisState,
+    Unavailable,
+    encode_userinfo,
+    mask_url,
+)
 from ccpandas.client.backends.sqlite import LOCAL, QUOTA_FILE, LocalState
 from ccpandas.errors import ConfigError
 
 __all__ = [
-    "FALLBACK_SHARE",
+    "FALLBACK_RATE",
     "LOCAL",
     "MAX_AHEAD",
     "QUOTA_FILE",
@@ -80,9 +92,10 @@ __all__ = [
     "resolve",
 ]
 
-#: The share of the rate a process keeps to while Redis is unreachable: other machines
-#: may be falling back at the same moment, each with its own local limiter.
-FALLBACK_SHARE = 0.5
+#: Requests per second a process sends at most while Redis is unreachable (less when
+#: its share of the rate, as last seen, is less): the other machines of the team are
+#: falling back at the same moment, each with its own local limiter.
+FALLBACK_RATE = 1.0
 #: Seconds between attempts to reach Redis again while it is down.
 PROBE_EVERY = 2.0
 #: Seconds a Redis run lock lives without being renewed (a dead holder frees it then).
@@ -262,10 +275,11 @@ class RedisFallback:
         if first:
             log.warning(
                 "ccpandas: the shared state at %s cannot be reached (%s); pacing with this "
-                "machine's limiter at %d%% of the rate until it answers again",
+                "machine's limiter at this process's share of the rate as last seen, at "
+                "most %g request/s, until it answers again",
                 self.where,
                 exc,
-                round(FALLBACK_SHARE * 100),
+                FALLBACK_RATE,
             )
 
     def _answered(self) -> None:
@@ -336,6 +350,7 @@ class SharedState(RedisFallback):
             local_path: The SQLite file of the local fallback, used while Redis cannot be
                 reached. None (the default) uses ``quota.sqlite3`` in the data directory.
         """
+        url = hide(url)  # in no frame's locals
         return cls(LocalState(local_path), RedisState(url))
 
     @property
@@ -356,12 +371,30 @@ class SharedState(RedisFallback):
             interval: Seconds between two request starts of that budget, e.g. ``0.255`` for
                 4 per second with the margin.
         """
-        wait = self._via_redis(lambda redis: redis.reserve(scope, interval))
+        wait = self._via_redis(lambda redis: redis.reserve(scope, interval, process_id()))
         if wait is not _MISSED:
             return float(wait)
         if self.redis_state is None:
             return self.local_state.reserve(scope, interval)
-        return self.local_state.reserve(scope + " fallback", interval / FALLBACK_SHARE)
+        return self.local_state.reserve(
+            scope + " fallback", self.fallback_interval(scope, interval)
+        )
+
+    def fallback_interval(self, scope: str, interval: float) -> float:
+        """Seconds between this process's requests while Redis is away: its share as
+        last seen (``interval`` times the processes that took slots lately), and at least
+        ``1 / FALLBACK_RATE``.
+
+        Args:
+            scope: The budget key's text (:attr:`BudgetKey.value`).
+            interval: Seconds between two request starts of the whole team.
+
+        Example:
+            >>> SharedState.redis("redis://cache:6379/0").fallback_interval("k", 0.25)
+            1.0
+        """
+        team = self.redis_state.team_seen.get(scope, 1) if self.redis_state else 1
+        return max(interval * max(team, 1), 1.0 / FALLBACK_RATE)
 
     def defer(self, scope: str, seconds: float) -> None:
         """Hold back every slot of ``scope`` for ``seconds`` (after a throttled answer).
@@ -451,29 +484,53 @@ _states: dict[str, SharedState] = {}
 _states_lock = threading.Lock()
 
 
-def _parse(value: str) -> SharedState:
-    text = value.strip()
+def hide(value: Any) -> Any:
+    """A string setting (a Redis URL may hold a password) as a Secret, anything else
+    as it is: the first line of every function given one, so no frame's locals (what a
+    traceback with locals shows) hold it in clear.
+
+    Example:
+        >>> hide("redis://:pw@cache:6379/0"), hide(None)
+        (Secret('********'), None)
+    """
+    return Secret(value) if isinstance(value, str) else value
+
+
+def _check_url(value: Secret) -> tuple[str, str | None]:
+    """``(key, problem)``: the key :func:`_parse` keeps the state under (``local``, or a
+    hash: the URL itself is not kept), and why the setting cannot work, masked (None
+    when it can; :class:`RedisState` then asks redis-py whether it reads the URL)."""
+    text = value.reveal().strip()
     if text.lower() == LOCAL:
-        key = LOCAL
-    else:
-        parts = urlsplit(text)
-        if parts.scheme.lower() not in ("redis", "rediss", "unix") or not (
-            parts.hostname or parts.path
-        ):
-            raise ConfigError(
-                f"shared_state must be 'local' or a Redis URL such as "
-                f"redis://host:6379/0, not {mask_url(text)!r}"
-            )
-        key = hashlib.sha256(text.encode()).hexdigest()  # the URL itself is not kept here
+        return LOCAL, None
+    parts = urlsplit(encode_userinfo(text))  # a password may hold / ? # @
+    if parts.scheme.lower() not in ("redis", "rediss", "unix") or not (
+        parts.hostname or parts.path
+    ):
+        return "", (
+            f"shared_state must be 'local' or a Redis URL such as "
+            f"redis://host:6379/0, not {mask_url(text)!r}"
+        )
+    return hashlib.sha256(text.encode()).hexdigest(), None
+
+
+def _parse(value: str | Secret) -> SharedState:
+    value = hide(value)  # in no frame's locals in clear
+    key, problem = _check_url(Secret(value))
+    if problem is not None:
+        raise ConfigError(problem)
     with _states_lock:
         state = _states.get(key)
         if state is None:
-            state = SharedState.local() if key == LOCAL else SharedState.redis(text)
+            state = SharedState.local() if key == LOCAL else SharedState.redis(value)
+            if state.redis_state is not None:
+                # Once per URL: a refused password fails here, not as a lasting fallback.
+                state.redis_state.check_login()
             _states[key] = state
         return state
 
 
-def resolve(shared_state: str | SharedState | None = None) -> SharedState:
+def resolve(shared_state: str | Secret | SharedState | None = None) -> SharedState:
     """The shared state to use: ``shared_state`` when given, else what
     :func:`configure` set, else ``CCPANDAS_SHARED_STATE``, else this machine's.
 
@@ -484,10 +541,11 @@ def resolve(shared_state: str | SharedState | None = None) -> SharedState:
         >>> resolve("local").kind
         'local'
     """
+    shared_state = hide(shared_state)
     if isinstance(shared_state, SharedState):
         return shared_state
     if shared_state is not None:
-        if not isinstance(shared_state, str):
+        if not isinstance(shared_state, Secret):
             raise TypeError(
                 "shared_state must be 'local', a redis:// URL or a SharedState, "
                 f"not {type(shared_state).__name__}"
@@ -498,7 +556,7 @@ def resolve(shared_state: str | SharedState | None = None) -> SharedState:
     return _parse(env(SHARED_STATE_ENV) or LOCAL)
 
 
-def configure(*, shared_state: str | SharedState | None = None) -> None:
+def configure(*, shared_state: str | Secret | SharedState | None = None) -> None:
     """Set where every client built from now on shares its rate limit, daily quota
     ledger and run locks. Clients built before keep theirs.
 
@@ -511,6 +569,8 @@ def configure(*, shared_state: str | SharedState | None = None) -> None:
 
     Raises:
         TypeError: ``shared_state`` is not a string, a ``SharedState`` or None.
+        ConfigError: Redis refused the URL's password (an unreachable Redis is not an
+            error: it is fallen back from, and tried again).
 
     Example:
         >>> import ccpandas
@@ -518,4 +578,8 @@ def configure(*, shared_state: str | SharedState | None = None) -> None:
         >>> ccpandas.configure(shared_state=None)
     """
     global _configured
-    _configured = None if shared_state is None else resolve(shared_state)
+    shared_state = hide(shared_state)  # a Redis URL's password: in no frame's locals
+    state = None if shared_state is None else resolve(shared_state)
+    if state is not None and state.redis_state is not None:
+        state.redis_state.check_login()  # a SharedState built by hand is checked too
+    _configured = state

@@ -1,4 +1,4 @@
-"""The one place where requests/urllib3 exceptions become a ccpandas ``TransportError``.
+"""The one place where exceptions of the HTTP stack become a ccpandas ``TransportError``.
 
 Modelled on httpx's ``map_httpcore_exceptions`` (``httpx/_transports/default.py``): the
 client never looks at a requests exception anywhere else. :func:`map_transport_error`
@@ -6,11 +6,16 @@ says whether the request may have reached the server (``sent``), whether any ret
 help (``fatal``: a bad URL, a TLS failure, a host name that does not resolve), and a
 short reason without URLs (they may carry PII) or headers.
 
-The requests exception stays the ``__cause__`` of ours, for debugging, but disarmed:
-the token in the request requests keeps on it is masked, and every frame of every
+The requests exception stays the ``__cause__`` of ours, for debugging, but disarmed
+(:func:`disarm`): the token in the request requests keeps on it is masked, a
+``Bearer ...`` quoted in its text (or its causes') is masked, and every frame of every
 traceback in its chain (requests', urllib3's, http.client's: they hold the
 ``Authorization`` header as a local variable) is cleared, so a debugger, Sentry or
 ``%xmode Verbose`` finds no secret there.
+
+Any other exception the stack raises (``http.client``'s ``ValueError("Invalid header
+value b'Bearer ...'")``, a ``UnicodeEncodeError`` quoting the header) is mapped here too,
+by its type alone: its text, which may quote a header, is never shown nor chained.
 
 Example:
     >>> import requests
@@ -22,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 import socket
 import traceback
 from typing import Any
@@ -32,7 +38,7 @@ import urllib3
 from ccpandas._secret import MASK
 from ccpandas.errors import TransportError
 
-__all__ = ["clear_chain", "map_transport_error", "mask_authorization"]
+__all__ = ["clear_chain", "disarm", "map_transport_error", "mask_authorization"]
 
 # requests errors that no retry can fix (bad URL, TLS failure): raised at once.
 _FATAL = (
@@ -60,6 +66,50 @@ def mask_authorization(request: Any) -> None:
     headers = getattr(request, "headers", None)
     if headers is not None and "Authorization" in headers:
         headers["Authorization"] = f"Bearer {MASK}"
+
+
+# A bearer or basic credential quoted in an error's text (as http.client quotes a header).
+_QUOTED_CREDENTIAL = re.compile(r"(Bearer|Basic)(\s+|\\x20)[^\s'\"]+")
+# Functions of the HTTP stack that run before anything goes on the wire: an error
+# raised inside them means the request was never sent (headers are buffered until
+# http.client's endheaders).
+_BEFORE_SENDING = frozenset(
+    {"putrequest", "putheader", "prepare", "prepare_request", "prepare_headers", "prepare_url"}
+)
+
+
+def _mask_text(text: str) -> str:
+    """``text`` with any quoted bearer or basic credential masked.
+
+    Example:
+        >>> _mask_text("Invalid header value b'Bearer abc\\\\n'")
+        "Invalid header value b'Bearer ********'"
+    """
+    return _QUOTED_CREDENTIAL.sub(lambda m: f"{m.group(1)} {MASK}", text)
+
+
+def disarm(exc: BaseException) -> None:
+    """Make ``exc`` and its chain safe to show: the requests they keep masked, quoted
+    credentials in their text masked, their frames' local variables cleared.
+
+    Args:
+        exc: An exception raised by the HTTP stack, e.g. a ``requests.ConnectionError``
+            or a ``KeyboardInterrupt`` that landed inside ``http.client``.
+
+    Example:
+        >>> exc = requests.exceptions.InvalidHeader("Invalid value 'Bearer abc'")
+        >>> disarm(exc); str(exc)
+        "Invalid value 'Bearer ********'"
+    """
+    for inner in _chain(exc):
+        for req in (
+            getattr(inner, "request", None),
+            getattr(getattr(inner, "response", None), "request", None),
+        ):
+            mask_authorization(req)
+        if any(isinstance(a, str) for a in inner.args):
+            inner.args = tuple(_mask_text(a) if isinstance(a, str) else a for a in inner.args)
+    clear_chain(exc)
 
 
 def clear_chain(exc: BaseException | None) -> None:
@@ -128,6 +178,33 @@ def _reason(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {text}" if text else type(inner).__name__
 
 
+def _raised_before_sending(exc: BaseException) -> bool:
+    """True when ``exc`` was raised while the request was still being built (nothing
+    went on the wire): inside requests' ``prepare*`` or http.client's ``put*``."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_name in _BEFORE_SENDING:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _map_foreign(exc: BaseException, label: str) -> TransportError:
+    """The error for an exception that is not requests' own: named by its type only
+    (its text may quote a header), not chained, its frames cleared. Never retried: it
+    comes from what was asked, not from the network."""
+    sent = not _raised_before_sending(exc)
+    clear_chain(exc)
+    reason = f"{type(exc).__name__} in the HTTP library"
+    where = "before sending" if not sent else "perhaps after sending"
+    return TransportError(
+        f"{label}: {reason}, {where} (its text is not shown: it may quote a header)",
+        request=label,
+        sent=sent,
+        reason=reason,
+    )
+
+
 def _was_sent(exc: requests.RequestException) -> bool:
     """False only when the request certainly never reached the server."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -148,15 +225,17 @@ def _unresolved(exc: BaseException) -> bool:
 
 
 def map_transport_error(
-    exc: requests.RequestException, label: str, *, host: str | None = None
+    exc: Exception, label: str, *, host: str | None = None
 ) -> tuple[TransportError, bool]:
     """``(error, fatal)`` for a request that got no answer; ``fatal``: never retry it.
 
-    The returned error has ``exc`` as ``__cause__``, disarmed (see the module
-    docstring); raise it later, outside any ``except`` block.
+    The returned error has a requests ``exc`` as ``__cause__``, disarmed (see the module
+    docstring); any other exception is named by its type only, and not chained. Raise
+    the error later, outside any ``except`` block.
 
     Args:
-        exc: The ``requests`` error the attempt raised.
+        exc: What the attempt raised: a ``requests`` error, or any other exception of
+            the HTTP stack (``http.client``'s ``ValueError`` for a bad header...).
         label: The request, as ``"METHOD /path"`` (e.g. ``"GET /v3/contacts"``), for the
             message.
         host: The host the request went to, named when it does not resolve. None (the
@@ -167,8 +246,11 @@ def map_transport_error(
         when no retry can fix it (a host name that does not resolve, a TLS failure, a bad
         URL).
     """
-    for req in (getattr(exc, "request", None), getattr(exc.response, "request", None)):
-        mask_authorization(req)
+    if not isinstance(exc, requests.RequestException):
+        foreign = _map_foreign(exc, label)
+        foreign.host = host
+        return foreign, True
+    disarm(exc)
     if _unresolved(exc):
         reason = f"the host name {host} does not resolve (DNS lookup failed)"
         error = TransportError(
@@ -181,6 +263,5 @@ def map_transport_error(
         reason = _reason(exc)
         error = TransportError(f"{label}: {reason}", request=label, sent=sent, reason=reason)
     error.host = host
-    clear_chain(exc)
     error.__cause__ = exc
     return error, fatal

@@ -77,6 +77,7 @@ _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
         str,
         "activity POSTs' 201: json, truncated, no_activity_id or replay (a caching proxy)",
     ),
+    "activity_paging": (str, "GET /v3/activities pages: normal, or repeating (an endless loop)"),
 }
 assert set(_SETTING_FLAGS) == set(Settings.names()), "every setting needs a CLI flag"
 

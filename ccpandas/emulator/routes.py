@@ -195,6 +195,11 @@ def get_activities(ctx: Context) -> Reply:
     ]
     page = chosen[: state["limit"]]
     more = len(chosen) > len(page)
+    position = page[-1].ordinal if page else 0
+    if more and ctx.settings.activity_paging == "repeating":
+        # The fault: the next link leads to this very page, its cursor new each time.
+        position = before if before is not None else page[0].ordinal + 1
+        state["turn"] = state.get("turn", 0) + 1
     body = _paged(
         ctx,
         "activities",
@@ -202,7 +207,7 @@ def get_activities(ctx: Context) -> Reply:
         [activity_json(a, ctx.settings) for a in page],
         {k: v for k, v in state.items() if k != "at"},
         more,
-        page[-1].ordinal if page else 0,
+        position,
     )
     return Reply(200, body)
 

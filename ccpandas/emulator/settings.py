@@ -44,6 +44,7 @@ _CHOICES = {
     "last_page_links": ("empty", "absent"),
     "access_tokens": ("jwt", "opaque"),
     "activity_answers": ("json", "truncated", "no_activity_id", "replay"),
+    "activity_paging": ("normal", "repeating"),
 }
 
 
@@ -125,6 +126,9 @@ class Settings:
             ``"no_activity_id"`` (created, the JSON lacks ``activity_id``); ``"replay"``
             (a cache: the last 201 an activity POST got is answered again and nothing is
             created; with no 201 yet, the POST is handled and its 201 kept).
+        activity_paging: ``"normal"`` (the default) or ``"repeating"``: every
+            ``GET /v3/activities`` page links to the same page again, under a new cursor
+            each time (a paging loop that never ends).
 
     Raises:
         TypeError: A value of the wrong type.
@@ -168,6 +172,7 @@ class Settings:
     last_page_links: str = "empty"
     access_tokens: str = "jwt"
     activity_answers: str = "json"
+    activity_paging: str = "normal"
 
     def __post_init__(self) -> None:
         for name in _OFF_WHEN_ZERO:

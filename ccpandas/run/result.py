@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from ccpandas._docs import shared_params
-from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
+from ccpandas.errors import (
+    ActivityError,
+    CCError,
+    JournalError,
+    PlanError,
+    QuotaExceededError,
+    next_utc_midnight,
+)
 from ccpandas.models import MembershipAction
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.options import RunOptions
@@ -703,7 +710,7 @@ class RemovalResult:
         runner = self.runner
         reporter = runner.reporter
         journal = runner.journal
-        runner.stopped = False
+        runner.stopped, runner.stop_reason = False, None
         self.interrupted = False
         # Holding the run (journal lock) first: if another process drives it, nothing
         # is sent from here, and the batches are brought up to date before acting.
@@ -737,12 +744,24 @@ class RemovalResult:
                 self.stopped = runner.stopped or self.interrupted or reason is not None
                 if self.stopped:
                     phase = "stopped"
-                    reason = reason or "stopped"
+                    reason = reason or runner.stop_reason or "stopped"
                 self.stop_reason = reason
                 try:
-                    journal.run_stopped(reason)
+                    self._record_stop(journal, reason)
                 finally:
                     self._finish_report(reporter, phase)
+
+    def _record_stop(self, journal: Any, reason: str | None) -> None:
+        """Journal why the driving call returned. A journal that cannot take it (a full
+        disk) never hides the error that stopped the run; after a normal end it is
+        raised with the run's id and how to continue."""
+        try:
+            journal.run_stopped(reason)
+        except JournalError as exc:
+            if reason is not None:  # an error is on its way out already: it tells more
+                log.warning("run %s: its stop was not journaled (%s)", self.run_id, exc)
+                return
+            raise run_error(self._explain_stop(exc), self) from None
 
     def _finish_report(self, reporter: Any, phase: str) -> None:
         """The end of a driving call: the summary's word into the journal (for

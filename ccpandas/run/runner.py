@@ -7,9 +7,12 @@ thread, so reporters (tqdm, widgets) are only touched from there.
 Polling uses ``GET /activities`` (up to 500 activities per call) and falls back to
 ``GET /activities/{id}`` only for an activity that the collection no longer shows. The
 interval starts at ``poll_min`` seconds (1 s) after the last submission and grows by
-``poll_growth`` up to ``poll_max`` (15 s) while activities stay busy, progressing or
-not; it starts over only when new activities were submitted. So a long activity costs
-a handful of polls, not one a second.
+``poll_growth`` up to ``poll_max`` (15 s) while activities stay busy and progress; it
+starts over only when new activities were submitted. So a long activity costs a handful
+of polls, not one a second. While a poll sees no change at all (an activity stuck in
+``processing``), the interval doubles on, up to ``poll_idle_max`` (5 min); after
+``activity_timeout`` seconds (2 h) without any change the runner stops following, and
+the run is left stopped and resumable (the activities keep running on the server).
 
 Limits the runner respects on its own:
 
@@ -216,6 +219,11 @@ class Runner:
             default the system's), so tests drive hours of waiting in milliseconds.
         poll_min, poll_max, poll_growth: polling interval, growing from ``poll_min`` by
             ``poll_growth`` up to ``poll_max`` while activities stay busy.
+        poll_idle_max: while polls see no change, the interval doubles beyond
+            ``poll_max`` up to this many seconds (default 300).
+        activity_timeout: seconds without any change in the followed activities after
+            which :meth:`wait` stops (resumable, ``stop_reason`` ``activity_timeout``);
+            None never stops. Default 7,200 (2 h).
         jitter: random draws in [0, 1) spreading the quota waits.
         wait_for_quota: on ``429 quota_exceeded``, sleep until 00:00 UTC plus up to
             ``quota_jitter`` seconds and continue, instead of stopping.
@@ -242,6 +250,8 @@ class Runner:
         "poll_min",
         "poll_max",
         "poll_growth",
+        "poll_idle_max",
+        "activity_timeout",
         "jitter",
         "wait_for_quota",
         "quota_jitter",
@@ -260,6 +270,8 @@ class Runner:
         poll_min: float = 1.0,
         poll_max: float = 15.0,
         poll_growth: float = 1.6,
+        poll_idle_max: float = 300.0,
+        activity_timeout: float | None = 7200.0,
         jitter: Callable[[], float] = random.random,
         wait_for_quota: bool = False,
         quota_jitter: float = 300.0,
@@ -279,6 +291,10 @@ class Runner:
         self.poll_min = poll_min
         self.poll_max = poll_max
         self.poll_growth = poll_growth
+        #: The polling interval's cap while polls see no change (a stuck activity).
+        self.poll_idle_max = poll_idle_max
+        #: Seconds without any change before :meth:`wait` stops following (None: never).
+        self.activity_timeout = activity_timeout
         self.jitter = jitter
         #: On 429 quota_exceeded: sleep until 00:00 UTC plus up to ``quota_jitter``
         #: seconds, then continue (True), or stop so the run can be resumed (False).
@@ -294,6 +310,8 @@ class Runner:
         #: 20 POSTs at 4 req/s; the plan's expected_polls counts one per 10 s).
         self.submit_poll_every = submit_poll_every
         self.stopped = False
+        #: Why :meth:`wait` stopped on its own (``activity_timeout``), None otherwise.
+        self.stop_reason: str | None = None
         self.polls = 0
         self.quota_waits = 0
 
@@ -619,12 +637,15 @@ class Runner:
     def wait(self, runs: Sequence[BatchRun], timeout: float | None = None) -> bool:
         """Poll until every accepted activity is terminal; True when they all are.
 
-        Returns False when ``timeout`` seconds pass or the user asks to stop; the
-        activities keep running on the server either way.
+        Returns False when ``timeout`` seconds pass, the user asks to stop, or no
+        followed activity changed for ``activity_timeout`` seconds (then ``stopped``,
+        with ``stop_reason`` ``activity_timeout``); the activities keep running on the
+        server either way.
         """
         deadline = None if timeout is None else self.clock.monotonic() + timeout
         interval = self.poll_min
         followed: set[str | None] = set()
+        quiet_since = self.clock.monotonic()
         while True:
             pending = [r for r in runs if r.in_flight]
             if not pending:
@@ -640,20 +661,48 @@ class Runner:
                 # activity that creeps forward would otherwise be polled every second.
                 interval = self.poll_min
                 followed |= ids
-            self._poll_waiting_for_quota(runs, pending)
+                quiet_since = self.clock.monotonic()
+            changed = self._poll_waiting_for_quota(runs, pending)
             if self.stopped:
                 return False
             self.reporter.update(self.snapshot(runs, "polling"))
             if all(r.terminal for r in pending):
                 return True
+            if changed:
+                quiet_since = self.clock.monotonic()
+            elif self._stuck(pending, self.clock.monotonic() - quiet_since):
+                return False
             pause = interval
-            interval = min(interval * self.poll_growth, self.poll_max)
+            interval = self._next_interval(interval, changed)
             if deadline is not None:
                 left = deadline - self.clock.monotonic()
                 if left <= 0:
                     return False
                 pause = min(pause, left)
             self._sleep_watching_stop(pause)
+
+    def _next_interval(self, interval: float, changed: bool) -> float:
+        """Grow by ``poll_growth`` up to ``poll_max``; while nothing changes, double on
+        up to ``poll_idle_max`` (a stuck activity would cost 5,760 polls a day at 15 s)."""
+        if changed or interval < self.poll_max:
+            return min(interval * self.poll_growth, self.poll_max)
+        return min(interval * 2, max(self.poll_idle_max, self.poll_max))
+
+    def _stuck(self, pending: Sequence[BatchRun], quiet: float) -> bool:
+        """True (and the run stopped) once nothing changed for ``activity_timeout``."""
+        if self.activity_timeout is None or quiet < self.activity_timeout:
+            return False
+        self.stopped, self.stop_reason = True, "activity_timeout"
+        log.warning(
+            "no change in the run's unfinished activities (%d; e.g. %s, %s) for %.0f s: "
+            "stopped following them (activity_timeout); they keep running on the server, "
+            "and resuming the run follows them again",
+            len(pending),
+            pending[0].activity_id,
+            pending[0].state,
+            quiet,
+        )
+        return True
 
     def _sleep_watching_stop(self, seconds: float) -> None:
         # Sleep in short steps so a Stop button is honoured within a fraction of a second.

@@ -61,7 +61,8 @@ import numpy as np
 import pandas as pd
 
 from ccpandas._config import DATA_DIR_ENV, data_dir
-from ccpandas.errors import CCError, ConfigError, RunLockedError
+from ccpandas._secret import private_file
+from ccpandas.errors import CCError, ConfigError, JournalError, RunLockedError
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.plan.ids import INVALID, check_ids
 from ccpandas.store import locks
@@ -256,6 +257,50 @@ def _open_with_retry(path: Path, seconds: float = 30.0) -> sqlite3.Connection:
 
 # --------------------------------------------------------------------------- the file
 
+# SQLite's words for a file that is not (or no longer) a sound database.
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def _damaged(exc: sqlite3.Error) -> bool:
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    return name.startswith(_DAMAGED) or any(w in str(exc) for w in ("malformed", "not a database"))
+
+
+def journal_error(path: Path, exc: sqlite3.Error) -> JournalError:
+    """What to tell a user whose journal file failed: damaged, full disk, or else.
+
+    The file is never moved or replaced on its own: it is the only record from which
+    the runs it holds can be resumed or undone, so setting it aside is the user's call.
+
+    Example:
+        >>> error = sqlite3.DatabaseError("file is not a database")
+        >>> str(journal_error(Path("j.sqlite3"), error))[:40]
+        'the run journal j.sqlite3 is damaged (fi'
+    """
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    if _damaged(exc):
+        text = (
+            f"the run journal {path} is damaged ({exc}) and cannot be used. Move it "
+            f"aside (rename it, e.g. to {path.name}.damaged, with any {path.name}-wal "
+            f"and -shm beside it): the next run starts a new journal. The runs recorded "
+            "in the old file can then no longer be listed, resumed or undone from here "
+            f"(sqlite3's .recover command may save some). Or set {DATA_DIR_ENV} to "
+            "another directory."
+        )
+    elif name == "SQLITE_FULL" or "full" in str(exc):
+        text = (
+            f"the run journal {path} could not be written: the disk is full ({exc}). "
+            "Free some space: every step written before is kept, and resuming the run "
+            "continues it."
+        )
+    else:
+        text = (
+            f"the run journal {path} could not be read or written ({exc}). Check that "
+            f"the file and its directory are writable and on a local disk, or set "
+            f"{DATA_DIR_ENV} to another directory."
+        )
+    return JournalError(text, path=path)
+
 
 class JournalDB:
     """One journal file. Thread-safe; one connection per process.
@@ -287,29 +332,42 @@ class JournalDB:
         with self._lock:
             if self._conn is None or self._pid != os.getpid():
                 try:
-                    self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    private_file(self.path)  # 0600 even in an existing 0755 folder
                     conn = _open_with_retry(self.path)
-                except (sqlite3.Error, OSError) as exc:
-                    raise ConfigError(
-                        f"cannot open the run journal {self.path}: {exc}. Set "
-                        f"{DATA_DIR_ENV} to a writable local directory (the journal lets "
-                        "a run resume after a crash), or pass journal=False to run_plan."
-                    ) from exc
+                except sqlite3.DatabaseError as exc:
+                    if _damaged(exc):
+                        raise journal_error(self.path, exc) from exc
+                    raise self._unusable(exc) from exc
+                except OSError as exc:
+                    raise self._unusable(exc) from exc
                 self._conn, self._pid = conn, os.getpid()
             return self._conn
+
+    def _unusable(self, exc: BaseException) -> ConfigError:
+        return ConfigError(
+            f"cannot open the run journal {self.path}: {exc}. Set "
+            f"{DATA_DIR_ENV} to a writable local directory (the journal lets "
+            "a run resume after a crash), or pass journal=False to run_plan."
+        )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``: one durable write, or none."""
         with self._lock:
             conn = self.connect()
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    # SQLite may have rolled back on its own (a full disk): then there
+                    # is nothing left to roll back, and the first error is the one to tell.
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise journal_error(self.path, exc) from exc
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """Rows of a read-only query.
@@ -324,9 +382,12 @@ class JournalDB:
         """
         with self._lock:
             conn = self.connect()
-            cursor = conn.execute(sql, tuple(params))
-            names = [d[0] for d in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            try:
+                cursor = conn.execute(sql, tuple(params))
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            except sqlite3.Error as exc:
+                raise journal_error(self.path, exc) from exc
 
     # -- reading --------------------------------------------------------------------
     def run_ids(self) -> list[str]:

@@ -8,6 +8,7 @@ connections, redirects), and the emulator (further down) behaves like the API.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import logging
 import pickle
@@ -1051,3 +1052,40 @@ def test_auth_error_takes_its_error_key_as_an_argument():
     assert AuthError("no token").error_key is None
     err = UnauthorizedError(401, "unauthorized", "bad token")
     assert isinstance(err, AuthError) and err.error_key == "unauthorized"
+
+
+def test_activity_paging_that_repeats_a_page_under_new_links_ends(emu, caplog):
+    # The service's fault: the next link changes on every page while the page repeats.
+    ids = emu.account.contact_ids()
+    target = emu.account.list_ids()[0]
+    for i in range(30):
+        emu.account.submit_activity({"source": {"contact_ids": [ids[i]]}, "list_ids": [target]})
+    emu.configure(activity_paging="repeating")
+    client = emu_client(emu)
+
+    # islice: a guard, so paging without end fails here rather than hangs.
+    read = list(itertools.islice(client.iter_activities(limit=10), 1_000))
+
+    assert len(read) == len({a["activity_id"] for a in read}) == 10  # each one once
+    assert emu.account.count(route="/v3/activities") == 2  # the repeat seen, no third page
+    assert "repeats what was read" in caplog.text
+
+
+def test_activity_paging_reads_no_more_pages_than_the_activities_kept_can_fill(emu, caplog):
+    # Each page new, the links never ending: at most as many pages as 10 days of the
+    # daily quota's activities fill (100,000 activities: 201 pages of 500, 101 of 1,000).
+    from ccpandas.client.http import MAX_ACTIVITIES_KEPT
+
+    assert MAX_ACTIVITIES_KEPT == 100_000
+    ids = emu.account.contact_ids()
+    target = emu.account.list_ids()[0]
+    for i in range(12):
+        emu.account.submit_activity({"source": {"contact_ids": [ids[i]]}, "list_ids": [target]})
+    client = emu_client(emu)
+    pages = list(
+        client.paginate(
+            "/activities", "activities", {"limit": 1}, item_key="activity_id", max_pages=5
+        )
+    )
+    assert len(pages) == 5 and emu.account.count(route="/v3/activities") == 5
+    assert "more than 5 pages" in caplog.text

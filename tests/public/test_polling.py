@@ -122,3 +122,40 @@ def test_keyboard_interrupt_while_polling_leaves_a_resumable_result(cc_emulator_
     result.resume(progress=False)
     assert result.ok and posts(emu) == 3  # followed to the end, nothing sent again
     assert not emu.account.members(target) & set(df["contact_id"])
+
+
+def test_a_stuck_activity_is_polled_ever_less_often_then_left_resumable(
+    cc_emulator_factory, connect
+):
+    # An activity that stays `processing` without moving (one item every 10,000 s on the
+    # emulator's clock). Polled every 15 s it would cost 480 requests in two hours.
+    clock = ManualClock()
+    emu = cc_emulator_factory(
+        seed=35, contacts=500, clock=clock, rate=None, speed=1e-4, start_delay=0.0
+    )
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    plan = plan_removal(pd.Series(emu.account.contact_ids()), [target])
+    runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance))
+
+    # timeout: a guard, so code that polls forever fails rather than hangs.
+    result = run_plan(plan, client, progress=False, runner=runner, timeout=3 * 3600)
+
+    assert result.stopped and not result.ok and result.stop_reason == "activity_timeout"
+    assert set(result.rows["status"]) == {"processing"}  # never "failed"
+    polls = [r.at for r in emu.account.request_log if r.route == COLLECTION]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(polls)]
+    # Up to 15 s as before, then doubling while nothing changes, up to 5 min.
+    assert gaps[7:12] == pytest.approx([30.0, 60.0, 120.0, 240.0, 300.0], abs=1e-6)
+    assert max(gaps) == pytest.approx(300.0)
+    # Stopped after 2 h without any change: about 35 polls instead of 480.
+    assert 7200 <= (polls[-1] - polls[1]).total_seconds() < 7200 + 300
+    assert len(polls) <= 40
+    row = runs().set_index("run_id").loc[result.run_id]
+    assert row["stop_reason"] == "activity_timeout"
+
+    # The activity gets going again: resuming follows it to the end, nothing re-sent.
+    emu.configure(speed=1e6)
+    result.resume(progress=False)
+    assert result.ok and posts(emu) == 1
+    assert not emu.account.members(target)

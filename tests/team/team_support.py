@@ -165,7 +165,10 @@ class RedisServer:
         deadline = time.monotonic() + 20
         while True:
             try:
-                redis.Redis.from_url(self.url, socket_timeout=0.5).ping()
+                # By parts, not from the URL: a password may hold / # ? as it is.
+                redis.Redis(
+                    "127.0.0.1", self.port, password=self.password, socket_timeout=0.5
+                ).ping()
                 return self
             except redis.RedisError:
                 if self.proc.poll() is not None or time.monotonic() > deadline:

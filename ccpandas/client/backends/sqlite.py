@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ccpandas._config import data_dir
+from ccpandas._secret import private_file
 from ccpandas.client.backends import KEEP_DAYS, MAX_AHEAD
 from ccpandas.models import quota_day
 
@@ -58,7 +59,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     with _connections_lock:
         conn = _connections.get(key)
         if conn is None:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_file(path)  # 0600 even in an existing 0755 folder
             conn = sqlite3.connect(
                 path, timeout=10.0, isolation_level=None, check_same_thread=False
             )

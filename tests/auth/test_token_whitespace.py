@@ -1,0 +1,68 @@
+"""Tokens and client secrets with spaces or line breaks around them (a copy-paste, a
+hand-edited file) work; a client secret no header can carry is refused without being
+shown. Against the emulator's API and authorization server."""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+
+import pytest
+from auth_support import CLIENT_ID
+
+import ccpandas
+from ccpandas._secret import Secret
+from ccpandas.auth.connect import OAuthToken, connect
+from ccpandas.auth.flows import OAuthSession
+from ccpandas.auth.tokenstore import Credentials, TokenStore
+from ccpandas.errors import ConfigError
+
+
+def test_a_saved_login_with_line_breaks_around_its_tokens_works(auth_emu, store: TokenStore):
+    emu = auth_emu()
+    body = emu.oauth.grant(CLIENT_ID)
+    now = time.time()
+    store.save(
+        Credentials(
+            CLIENT_ID,
+            Secret(body["access_token"]),
+            Secret(body["refresh_token"]),
+            expires_at=now + body["expires_in"],
+            obtained_at=now,
+            auth_url=emu.auth_url,
+            base_url=emu.base_url,
+        )
+    )
+    # the file, edited by hand (or pasted into): a line break after each token
+    path = store.path(CLIENT_ID)
+    data = json.loads(path.read_text())
+    data["access_token"] += "\r\n"
+    data["refresh_token"] = " " + data["refresh_token"] + "\n"
+    path.write_text(json.dumps(data))
+
+    client = connect(CLIENT_ID, base_url=emu.base_url, interactive=False)
+
+    assert len(ccpandas.read_contact_lists(client)) >= 1
+    provider = client._token_provider.func
+    assert isinstance(provider, OAuthToken)
+    assert provider.refresh(force=True)  # the refresh token, stripped, was accepted
+    assert len(ccpandas.read_contact_lists(client)) >= 1
+    assert emu.account.count(status=401) == 0
+
+
+def test_credentials_strip_their_tokens():
+    creds = Credentials("app", Secret(" at-1\n"), Secret("rt-1\r\n"))
+    assert creds.access_token == Secret("at-1") and creds.refresh_token == Secret("rt-1")
+
+
+def test_a_client_secret_is_stripped_or_refused_without_being_shown(auth_emu):
+    emu = auth_emu()
+    session = OAuthSession(CLIENT_ID, auth_url=emu.auth_url, client_secret=" s3cr3t-x\n")
+    assert session._client_secret == Secret("s3cr3t-x")
+
+    for bad in ("s3cr3t\r\nx", "s3cr3t\u20acx"):
+        with pytest.raises(ConfigError) as info:
+            OAuthSession(CLIENT_ID, auth_url=emu.auth_url, client_secret=bad)
+        text = "".join(traceback.format_exception(info.value)) + repr(info.value)
+        assert "s3cr3t" not in text and "client secret has" in text
