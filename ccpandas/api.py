@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -28,7 +28,7 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
-from ccpandas.plan.membership import detect_key, max_removed_value
+from ccpandas.plan.membership import detect_key, max_removed_value, snapshot_reads
 from ccpandas.plan.planner import (
     RemovalPlan,
     as_kind,
@@ -42,6 +42,7 @@ from ccpandas.plan.planner import (
     retarget,
     stand_ins,
 )
+from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.kinds import KINDS, kind_of
@@ -88,25 +89,33 @@ def _client(client: Client | None) -> Client:
 def target_lists(list_ids: str | Iterable[str], client: Client | None) -> tuple[str, ...]:
     """Resolve list UUIDs and exact names of active lists to list ids.
 
-    Names need a client (one ``GET /contact_lists`` listing); UUIDs do not. Deleted
-    lists never match a name: a name only a deleted list has is a PlanError saying so,
-    before anything is sent.
+    With a client, one ``GET /contact_lists`` listing checks them all: a name only a
+    deleted list has, and an id that is not an active list of this account (a typo, a
+    deleted list, another account's list), are a PlanError naming it, before anything
+    is sent. Without a client, UUIDs are taken as given (planning offline); names
+    need the default client.
 
     Example:
         >>> target_lists(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], None)
         ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
     """
-    return _resolve(list_values(list_ids), client)  # refused here before any request
+    return resolve_targets(list_values(list_ids), client).ids  # refused before any request
 
 
-def _resolve(values: tuple[str, ...], client: Client | None) -> tuple[str, ...]:
-    """The list ids of ``values`` (as :func:`list_values` read them, once, at the entry
-    point): names take one ``GET /contact_lists``."""
-    if list_names(values):
-        from ccpandas.readers import resolve_list_names
+def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
+    """The :class:`~ccpandas.read.lists.Targets` of ``values`` (as :func:`list_values`
+    read them, once, at the entry point): checked against one ``GET /contact_lists``
+    when there is a client or a name to resolve; UUIDs alone and no client stay
+    offline, unchecked.
 
-        return resolve_list_names(values, _client(client))
-    return resolve_list_ids(values, None)
+    Example:
+        >>> resolve_targets(("2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f",), None).checked
+        False
+    """
+    if client is None and not list_names(values):
+        return Targets(resolve_list_ids(values, None))
+    lists = read_lists(_client(client))
+    return Targets(check_targets(values, lists), lists)
 
 
 def _plan_frame(data: Any, list_ids: Any, column: Any, client: Client | None) -> RemovalPlan:
@@ -131,12 +140,14 @@ def _plan_source(
     *,
     choice: SnapshotChoice,
     progress: Any = False,
+    online: bool = False,
     **confirm: bool,
 ) -> RemovalPlan:
     """Plan a removal by ``source`` from ``targets`` (read by :func:`list_values`):
-    everything is checked (pure, with stand-ins for list names) before the names of the
-    target and source lists are resolved, in one ``GET /contact_lists``; tag names take
-    one ``GET /contact_tags``. With a snapshot, the plan previews who leaves."""
+    everything is checked (pure, with stand-ins for list names) before the target and
+    source lists are checked and their names resolved, in one ``GET /contact_lists``
+    (``online``: a run, which checks even UUIDs with the default client); tag names
+    take one ``GET /contact_tags``. With a snapshot, the plan previews who leaves."""
     by_list = isinstance(source, Source) and source.kind is SourceKind.LIST_IDS
     lists = list_values(source.values, "Source.list_ids") if by_list else ()
     if isinstance(source, Source) and source.kind is SourceKind.CONTACT_IDS:
@@ -144,12 +155,14 @@ def _plan_source(
             raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
         ids = pd.Series(list(source.values), dtype=object)
         by_id = dataclasses.replace(choice, by="contact_id")
-        return _plan_list(ids, targets, client=client, choice=by_id, progress=progress)
+        return _plan_list(
+            ids, targets, client=client, choice=by_id, progress=progress, online=online
+        )
     by_tag = isinstance(source, Source) and source.kind is SourceKind.TAG_IDS
     tags = list(source.values) if by_tag else []
     names, tag_names = list_names(targets + lists), list_names(tags)
-    if names or tag_names:
-        # Checked with stand-ins first: bad input never costs the name lookups.
+    if names or tag_names or online or client is not None:
+        # Checked with stand-ins first: bad input never costs the list or tag listing.
         checked = source
         if by_list:
             checked = Source.list_ids(stand_ins(lists))
@@ -158,28 +171,39 @@ def _plan_source(
         try:
             plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
         except PlanError as exc:
-            raise names_not_looked_up(exc, names + tag_names) from None
-    if names:
-        resolved = _resolve(targets + lists, client)
-        if by_list:
-            source = Source.list_ids(resolved[len(targets) :])
-        targets = resolved[: len(targets)]
+            looked = names + tag_names
+            raise (names_not_looked_up(exc, looked) if looked else exc) from None
+    resolved = resolve_targets(targets + lists, _client(client) if online else client)
+    if by_list:
+        source = Source.list_ids(resolved.ids[len(targets) :])
+    targets = resolved.ids[: len(targets)]
     if tag_names:
         from ccpandas.readers import resolve_tag_names  # exact tag names, like list names
 
         source = Source.tag_ids(resolve_tag_names(tags, _client(client)))
     plan = plan_source_removal(source, targets, exclude=exclude, **confirm)
     # -- membership snapshot (ccpandas.read.snapshot): a preview of who leaves
-    if choice.snapshot is not False:
-        from ccpandas.read.snapshot import prepare_source_plan
+    if choice.snapshot is False:
+        return _costed(plan, resolved.lists)
+    from ccpandas.read.snapshot import prepare_source_plan
 
-        plan = prepare_source_plan(plan, _client(client), choice=choice, progress=progress)
-    return plan
+    return prepare_source_plan(
+        plan, _client(client), choice=choice, progress=progress, lists=resolved.lists
+    )
+
+
+def _costed(plan: RemovalPlan, lists: Mapping[str, ListInfo] | None) -> RemovalPlan:
+    """``plan`` (no snapshot) told what a snapshot of its lists would cost, when the
+    listing (``lists``) gave their sizes: the plan says what would make it undoable."""
+    if lists is None:
+        return plan
+    sizes = [lists[t].members for t in plan.list_ids if t in lists]
+    return dataclasses.replace(plan, snapshot_cost=snapshot_reads(sizes))
 
 
 def plan_list_removal(
     data: pd.DataFrame | pd.Series,
-    list_ids: str | Iterable[str],
+    list_ids: str | Iterable[str] | Targets,
     *,
     column: str = "contact_id",
     client: Client | None = None,
@@ -193,7 +217,10 @@ def plan_list_removal(
     """Plan removing (``kind``: adding, syncing) the contacts of ``data[column]`` (ids
     or emails) from ``list_ids``; sends no change. Everything that can be checked
     without a request is checked first (the column, its dtype, the ids), so bad data
-    never costs one; then list names take one listing, and a membership snapshot
+    never costs one; then one listing resolves list names and refuses any list that is
+    not an active list of the account (with a client, names or a snapshot; UUIDs with
+    neither plan offline, unchecked; ``list_ids`` may be the checked
+    :func:`resolve_targets` of an earlier listing), and a membership snapshot
     (``snapshot=True``/``"auto"``, see :doc:`removing`) reads the lists' members and
     shows who will leave in ``plan.changes``. ``verify`` is a choice of the run, not
     of its plan: give it to :func:`run_plan` (False here warns that it does nothing)."""
@@ -204,7 +231,7 @@ def plan_list_removal(
             "runs; pass verify=False to run_plan() (or to the removal) instead",
             stacklevel=2,
         )
-    values = list_values(list_ids)
+    values = list_ids if isinstance(list_ids, Targets) else list_values(list_ids)
     return _plan_list(
         data,
         values,
@@ -219,7 +246,7 @@ def plan_list_removal(
 
 def _plan_list(
     data: pd.DataFrame | pd.Series,
-    values: tuple[str, ...],
+    values: tuple[str, ...] | Targets,
     *,
     column: str = "contact_id",
     client: Client | None = None,
@@ -227,10 +254,15 @@ def _plan_list(
     progress: Any = False,
     kind: str = "remove",
     max_removed: float | int | None = None,
+    online: bool = False,
 ) -> RemovalPlan:
     """:func:`plan_list_removal` below its checks: ``values`` read by
-    :func:`list_values`, ``choice`` checked."""
-    names = list_names(values)
+    :func:`list_values` (or already resolved), ``choice`` checked. The target lists
+    are checked against one ``GET /contact_lists`` after the data: always with a
+    client, names or a snapshot, and for a run (``online``: the default client); a
+    plan of UUIDs with no client and no snapshot stays offline, unchecked."""
+    given = values.ids if isinstance(values, Targets) else values
+    names = list_names(given)
     snapshot = choice.snapshot
     if kind == "sync" and snapshot is False:
         raise PlanError(
@@ -243,25 +275,28 @@ def _plan_list(
         key = detect_key(column_values, choice.by) if text else "contact_id"
         checked = None
         if key == "contact_id":
-            checked = plan_removal(data, stand_ins(values) if names else values, column=column)
+            checked = plan_removal(data, stand_ins(given) if names else given, column=column)
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
+    if not (isinstance(values, Targets) and values.checked):
+        offline = checked is not None and snapshot is False and not online
+        values = resolve_targets(tuple(given), client if offline else _client(client))
     if checked is not None and snapshot is False:
-        plan = retarget(checked, _resolve(values, client)) if names else checked
-        return _with_usage(as_kind(plan, kind), client)
-    targets = _resolve(values, client)
+        plan = retarget(checked, values.ids) if names else checked
+        return _with_usage(_costed(as_kind(plan, kind), values.lists), client)
     # -- membership snapshot (ccpandas.read.snapshot)
     from ccpandas.read.snapshot import prepare_frame_plan
 
     plan = prepare_frame_plan(
         data,
-        targets,
+        values.ids,
         _client(client) if snapshot is not False else client,
         choice=dataclasses.replace(choice, by=key),
         column=column,
         progress=progress,
         kind=kind,
         max_removed=max_removed,
+        lists=values.lists,
     )
     return _with_usage(plan, client)
 
@@ -367,7 +402,8 @@ def execute(
 
 def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -> None:
     """Say before anything is sent when the run will not fit in today's quota."""
-    needed = plan.n_requests + plan.expected_polls
+    # The snapshot's reads are spent already; the changes, polls and verification follow.
+    needed = plan.n_requests + plan.expected_polls + plan.verify_requests
     counter = getattr(getattr(runner.client, "stats", None), "day_counter", None)
     usage = counter.usage() if counter is not None else None
     used = usage.used if usage is not None else 0
@@ -383,8 +419,9 @@ def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -
         + " continues after 00:00 UTC (or pass wait_for_quota=True to wait)."
     )
     warnings.warn(
-        f"this run needs about {needed:,} requests ({plan.n_requests:,} removals and "
-        f"~{plan.expected_polls:,} polls); {usage or 'nothing known to be used today'}, "
+        f"this run needs about {needed:,} requests ({plan.n_requests:,} changes, "
+        f"~{plan.expected_polls:,} polls and {plan.verify_requests:,} reads to verify); "
+        f"{usage or 'nothing known to be used today'}, "
         f"so it spans about {days} days of quota. " + then,
         stacklevel=3,
     )
@@ -488,6 +525,7 @@ def remove_frame(
         progress=options.progress,
         kind=kind,
         max_removed=max_removed,
+        online=not options.dry_run,  # a run checks its lists, even given as UUIDs
     )
     return execute(plan, client, options, journal=journal)
 
@@ -737,6 +775,7 @@ def remove_by_source(
         confirm_empty=confirm_empty,
         choice=choice,
         progress=options.progress,
+        online=not options.dry_run,
     )
     return execute(plan, client, options, journal=journal)
 
@@ -1215,7 +1254,9 @@ def undo(
     ``dry_run=True`` returns the preview (the plan's text: per-list counts, cost, what
     cannot be restored and why) and sends nothing. A run taken without a membership
     snapshot (``snapshot=True`` would have made it possible), or one not finished or
-    not verified, cannot be undone: a :class:`~ccpandas.PlanError`.
+    not verified, cannot be undone: a :class:`~ccpandas.PlanError`. Nor, without
+    ``force=True``, can a run whose pairs a later run changed again: the preview names
+    those runs (undoing would silently revert them for those pairs).
 
     Args:
         run_id: The id of the removal run to undo, as ``result.run_id`` and
@@ -1230,8 +1271,10 @@ def undo(
         wait: {shared}
         progress: {shared}
         timeout: {shared}
-        force: True allows a second undo of a run already undone. False (the default)
-            refuses it with a :class:`~ccpandas.PlanError` naming the first undo.
+        force: True undoes anyway: a run already undone, or one whose pairs later runs
+            changed again (the preview names them; undoing reverts them too). False
+            (the default) refuses both with a :class:`~ccpandas.PlanError` naming those
+            runs.
         runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
             limits) the run uses instead of the defaults; for tests. None (the default) uses
             the defaults.
@@ -1242,7 +1285,8 @@ def undo(
 
     Raises:
         PlanError: The run cannot be undone (no membership snapshot, not finished or not
-            verified, already undone without ``force=True``).
+            verified, already undone or changed again by a later run without
+            ``force=True``).
         TypeError: An argument of the wrong type (before anything is sent).
 
     Example:

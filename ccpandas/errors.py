@@ -26,7 +26,7 @@
         ├── TransportError              no answer: refused, dropped, timed out, unknown host
         ├── ActivityError               an activity ended failed / cancelled / timed_out
         ├── RunLockedError              another process is driving this run (holds its lock)
-        ├── JournalError                the run journal's file is damaged, or cannot be written
+        ├── JournalError                the journal file is damaged, or cannot be written
         └── SnapshotInterrupted         a membership read stopped; ``snapshot_id`` continues
 
 Every error carries what a user needs to act on it; none ever carries a secret: not in

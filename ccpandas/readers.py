@@ -30,6 +30,7 @@ from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
 from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
 from ccpandas.plan.planner import list_names, list_values, resolve_list_ids
+from ccpandas.read.lists import check_targets, read_lists
 from ccpandas.read.snapshot import contact_status
 from ccpandas.report.progress import PageProgress, Reporter, check_progress
 
@@ -540,47 +541,22 @@ def resolve_list_names(
 ) -> tuple[str, ...]:
     """List ids for list UUIDs and exact names of *active* lists, in the order given.
 
-    Reads the active lists once (``GET /contact_lists``). A deleted list is never a
-    match: removing from it fails mid-run, and a list deleted then re-created under the
-    same name must not make that name ambiguous. A name that only a deleted list has
-    is a :class:`~ccpandas.errors.PlanError` that says so (one more listing, only
-    then); other unknown names are a PlanError with close matches. ``values`` are
-    checked first (:func:`ccpandas.plan.planner.list_values`; ``argument`` names them
-    in errors): values that are neither ids nor plausible names (None, NaN, numbers,
-    bytes, blank strings) are refused without a request.
+    Reads the account's lists once (``GET /contact_lists``, active and deleted). A
+    deleted list is never a match: removing from it fails mid-run, and a list deleted
+    then re-created under the same name must not make that name ambiguous. A name
+    that only a deleted list has is a :class:`~ccpandas.errors.PlanError` that says so;
+    other unknown names are a PlanError with close matches; so is a UUID that is not
+    an active list of the account. ``values`` are checked first
+    (:func:`ccpandas.plan.planner.list_values`; ``argument`` names them in errors):
+    values that are neither ids nor plausible names (None, NaN, numbers, bytes, blank
+    strings) are refused without a request.
 
     Example:
         >>> resolve_list_names(["Newsletter"], client)  # doctest: +SKIP
         ('0a8c6f2e-...',)
     """
     values = list(list_values(values, argument))
-    api = _client(client)
-    active = read_contact_lists(api, status="active", include_membership_count=None, progress=False)
-    known = set(active["name"].dropna().tolist())
-    checked = check_ids(pd.Series(values, dtype=object))
-    unknown = [
-        v
-        for v, status in zip(values, checked.status, strict=True)
-        if status != PLANNED and isinstance(v, str) and v not in known
-    ]
-    if unknown:
-        deleted = read_contact_lists(
-            api, status="deleted", include_membership_count=None, progress=False
-        )
-        gone = deleted[deleted["name"].isin(unknown)]
-        if len(gone):
-            parts = [
-                f"{name!r} (deleted list {', '.join(group['list_id'].astype(str))})"
-                for name, group in gone.groupby("name", sort=False)
-            ]
-            raise PlanError(
-                f"no active list named {', '.join(parts)}: only a deleted list has that "
-                "name, and a deleted list cannot be changed. Nothing was sent. Restore the "
-                "list in Constant Contact, or name an active list (read_contact_lists() "
-                "shows them).",
-                values=list(dict.fromkeys(gone["name"].tolist())),
-            )
-    return resolve_list_ids(values, active)
+    return check_targets(values, read_lists(_client(client)), argument)
 
 
 def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[str, ...]:

@@ -188,6 +188,9 @@ class PairOutcome(enum.StrEnum):
     NOT_ADDED = "not_added"  # its add completed, yet the re-read does not show it
     CANNOT_RESTORE = "cannot_restore"  # an undo cannot put it back (the reason says why)
     UNVERIFIED = "unverified"  # its activity completed; no re-read says more
+    #: its activity ended, and its ``activity_errors`` name this contact (e.g. "not
+    #: found"): the API says it did not do it, and no re-read shows it done
+    API_ERROR = "api_error"
     NOT_SENT = "not_sent"
     PLANNED = "planned"  # a dry run: nothing was sent
 

@@ -48,6 +48,7 @@ import pandas as pd
 
 import ccpandas
 from ccpandas import api, readers
+from ccpandas.plan.planner import list_names
 from ccpandas.report.progress import LogReporter
 from ccpandas.vocab import ExitCode
 
@@ -542,19 +543,22 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     sends = args.command in _KINDS and not args.dry_run
     client = s.client() if sends else s.client_or_none()
     try:
-        ids = api.target_lists(values, client)
+        # Names are resolved now (the one listing); UUIDs are checked by the plan, after
+        # the data, so bad data never costs that listing.
+        targets = api.resolve_targets(tuple(values), client if list_names(values) else None)
     except ccpandas.AuthError as exc:
         exc.add_note("List names are resolved through the API: give list ids, or connect.")
         raise
     # The names the user gave, for the report (a value that was an id names nothing).
-    names = {i: v for i, v in zip(ids, values, strict=True) if i != v.strip().strip("{}").lower()}
+    given = zip(targets.ids, values, strict=True)
+    names = {i: v for i, v in given if i != v.strip().strip("{}").lower()}
     snapshot = _SNAPSHOT[args.snapshot]
     if client is None and snapshot == "auto":
         snapshot = False  # `ccpandas plan` with no login: ids plan offline (emails cannot)
     try:
         plan = api.plan_list_removal(
             data,
-            ids,
+            targets,
             column=args.column,
             client=client,
             snapshot=snapshot,
@@ -670,7 +674,7 @@ def _cmd_runs(s: _Session) -> int:
 def _cmd_undo(s: _Session) -> int:
     undo = ccpandas.undo
     s.confirm(f"Undo run {s.args.run_id} (put its removed contacts back on their lists)?")
-    result, error = _settled(lambda: undo(s.args.run_id, client=s.client()))
+    result, error = _settled(lambda: undo(s.args.run_id, client=s.client(), force=s.args.force))
     if hasattr(result, "runs") and hasattr(result, "plan"):
         return _finish(s, "undo", result, dict(getattr(result.plan, "list_names", {})), error)
     s.out(str(result))
@@ -978,6 +982,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--output", metavar="PATH", help="write the per-row result (.csv or .parquet)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="undo even a run already undone, or one whose pairs later runs changed again "
+        "(reverting those runs for them)",
+    )
 
     p = sub.add_parser("login", parents=[common], help="log in with OAuth2 and save the login")
     p.add_argument("--flow", choices=("device", "pkce"), default="device")

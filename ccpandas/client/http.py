@@ -774,7 +774,14 @@ class Client:
         so nothing this frame or the answer refers to shows the token.
         """
         token = self._token()  # AuthError here: nothing was sent
-        self._acquire_slot()
+        try:
+            self._acquire_slot()
+        except KeyboardInterrupt as exc:
+            # Ctrl-C while waiting for the slot: this attempt never went out (nor did an
+            # earlier one, on the first attempt), so the runner records "not sent", not
+            # "without an answer" (ccpandas.run.runner.outcome_of reads this).
+            exc.sent = number > 1  # type: ignore[attr-defined]
+            raise
         started = self._clock()
         try:
             resp = self.session.request(

@@ -454,6 +454,7 @@ def pair_outcomes(
     idle: str | np.ndarray,
     completed: str = BatchState.COMPLETED,
     credit_read: bool = False,
+    errored: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per pair, what became of it, as a word.
 
@@ -475,6 +476,9 @@ def pair_outcomes(
             happened, by this run or partly). Default False: only completed batches count.
             Either way a change counts only with a read before the run (``cs.known``):
             without it, a contact gone from a list may never have been on it.
+        errored: Per pair, whether its activity's ``activity_errors`` name it. Such a
+            pair of a completed batch is ``api_error`` unless the later read shows the
+            change (a read is the truth). Default None: no errors.
 
     Example:
         >>> cs = ChangeSet.from_pairs([("c1", "l1"), ("c2", "l1")], REMOVE, was_member=True)
@@ -504,4 +508,9 @@ def pair_outcomes(
         if cs.known:  # without the state before, a pair gone may never have been there
             out[sel & (changed if credit_read else changed & done)] = yes
         out[sel & done & ~changed] = no
+    if errored is not None:
+        hit = np.asarray(errored, dtype=bool) & done & (cs.action != NONE)
+        if member is not None and cs.known:  # a read that shows the change wins
+            hit &= np.where(cs.action == ADD, ~member, member)
+        out[hit] = str(PairOutcome.API_ERROR)
     return out

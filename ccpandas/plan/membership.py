@@ -134,6 +134,7 @@ OUTCOMES = (
     RowStatus.NOT_A_MEMBER.value,  # the contact was not on the list: nothing to remove
     PairOutcome.KEPT.value,  # the plan keeps it (exclude set, not selected by the source)
     PairOutcome.UNVERIFIED.value,  # its activity completed; no re-read says whether it left
+    PairOutcome.API_ERROR.value,  # its activity's activity_errors name the contact
     # the pair's activity did not complete:
     "failed",
     "cancelled",
@@ -991,6 +992,7 @@ def changes_frame(
     after: MembershipSnapshot | None = None,
     source_batch_state: str | None = None,
     list_names: Mapping[str, str] | None = None,
+    errored: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """One row per (contact, target list) pair of the plan, with its outcome.
 
@@ -1000,6 +1002,7 @@ def changes_frame(
     re-read (verification): a member pair is ``removed`` only when ``after`` no longer
     has it, ``still_member`` when its activity completed and it is still there.
     Without ``batch_states`` (a plan, not a result) there is no ``outcome`` column.
+    ``errored`` marks the pairs an activity's ``activity_errors`` name (``api_error``).
 
     Example:
         >>> snap = MembershipSnapshot.from_records(["l1"], [
@@ -1034,7 +1037,8 @@ def changes_frame(
     if batch_states is None and source_batch_state is None:
         return frame
     frame["outcome"] = pd.Categorical(
-        _outcomes(m, batch_states, source_batch_state, after, lids), dtype=OUTCOME_DTYPE
+        _outcomes(m, batch_states, source_batch_state, after, lids, errored),
+        dtype=OUTCOME_DTYPE,
     )
     return frame
 
@@ -1045,6 +1049,7 @@ def _outcomes(
     source_state: str | None,
     after: MembershipSnapshot | None,
     lids: np.ndarray,
+    errored: np.ndarray | None = None,
 ) -> np.ndarray:
     cs = m.change_set
     if source_state is not None:  # the API selects the contacts: one state for all
@@ -1070,6 +1075,7 @@ def _outcomes(
         idle=idle,
         completed=removed,
         credit_read=True,
+        errored=errored,
     )
     if still is not None and cs.known:
         out[(action == NONE) & was & ~still] = removed  # gone from the list, by whoever

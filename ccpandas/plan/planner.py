@@ -75,6 +75,7 @@ __all__ = [
     "ROW_COLUMNS",
     "RemovalPlan",
     "duplicate_example",
+    "expected_polls",
     "frame_column",
     "list_names",
     "list_values",
@@ -164,6 +165,9 @@ class RemovalPlan:
             pair, ``was_member``, ``will_leave``), or None (the default) without a snapshot.
         kind: What the run does: ``"remove"`` (the default), ``"add"`` or ``"sync"``
             (see :class:`~ccpandas.vocab.RunKind`).
+        snapshot_cost: Without a snapshot: the read requests one would cost (the lists'
+            sizes were read), so the plan can say what makes the run undoable; None (the
+            default) when not known.
 
     Example:
         >>> plan = plan_removal(
@@ -199,6 +203,42 @@ class RemovalPlan:
     membership: Any = None
     #: What the run does (a :class:`~ccpandas.vocab.RunKind`): remove, add or sync.
     kind: str = "remove"
+    #: Without a snapshot: what reading one would cost in requests (None: not known).
+    snapshot_cost: int | None = None
+
+    @property
+    def undoable(self) -> bool:
+        """Whether the run can be undone exactly (``ccpandas.undo``): only with a
+        membership snapshot, which says who really was a member before; the run must
+        also finish and be verified."""
+        return self.membership is not None and bool(self.membership.known)
+
+    @property
+    def undo_text(self) -> str:
+        """Whether the run can be undone and, if not, what a snapshot would cost to make
+        it so, in one line (the plan's text, the panel and the CLI show it).
+
+        Example:
+            >>> plan_removal(
+            ...     pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+            ...     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f",
+            ... ).undo_text  # doctest: +ELLIPSIS
+            'not possible: no membership snapshot, so nobody will know who really was ...'
+        """
+        if self.undoable:
+            return "possible: ccpandas.undo(run_id) puts back exactly what the re-read shows"
+        reads = self.snapshot_cost
+        if reads is None:
+            cost = "at the cost of reading the lists before (1 request per 500 members) and after"
+        else:
+            cost = (
+                f"for {2 * reads:,} more requests ({_duration(2 * reads / self.rate)}): "
+                f"{_plural(reads, 'read')} of the lists before, as many to verify after"
+            )
+        return (
+            "not possible: no membership snapshot, so nobody will know who really was a "
+            f"member; snapshot=True (--snapshot yes) makes it possible, {cost}"
+        )
 
     @property
     def changes(self) -> pd.DataFrame:
@@ -287,16 +327,41 @@ class RemovalPlan:
         (up to 500 activities) per tick covers them: about one tick every 10 s while
         submitting, plus a few until the last activity ends.
         """
-        if not self.batches:
-            return 0
-        return math.ceil(self.estimated_seconds / _POLL_EVERY_SECONDS) + _FINAL_POLLS
+        return expected_polls(self.n_requests, self.rate)
+
+    @property
+    def read_requests(self) -> int:
+        """Read requests of the membership snapshot (list reads or email lookups) that
+        this plan took or will take; 0 without one."""
+        m = self.membership
+        return int(m.read_requests) if m is not None and m.known else 0
+
+    @property
+    def verify_requests(self) -> int:
+        """Read requests of the re-read that verifies the run (about the snapshot's
+        again); 0 without a snapshot (nothing to compare with)."""
+        m = self.membership
+        return int(m.verify_requests) if m is not None and m.known else 0
+
+    @property
+    def total_requests(self) -> int:
+        """Every request the run costs: the snapshot's reads (or email lookups), the
+        changes, the expected polls and the verification's reads.
+
+        Example:
+            >>> plan = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+            ...                     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
+            >>> plan.total_requests == plan.n_requests + plan.expected_polls
+            True
+        """
+        return self.read_requests + self.n_requests + self.expected_polls + self.verify_requests
 
     @property
     def quota_share(self) -> float:
-        """The requests the run needs, removals plus the expected polls, as a share of
-        the daily quota (1.0 = a whole day's quota); :attr:`days_needed` counts the
-        same requests."""
-        return (self.n_requests + self.expected_polls) / self.daily_quota
+        """Every request the run costs (:attr:`total_requests`: reads, changes, polls,
+        verification) as a share of the daily quota (1.0 = a whole day's quota);
+        :attr:`days_needed` counts the same requests."""
+        return self.total_requests / self.daily_quota
 
     def with_usage(self, used_today: int, used_by: int) -> RemovalPlan:
         """This plan, knowing that ``used_today`` requests were already counted today on
@@ -339,13 +404,15 @@ class RemovalPlan:
 
     @property
     def days_needed(self) -> int:
-        """UTC days of quota the run needs, counting the expected polls."""
-        return max(1, math.ceil((self.n_requests + self.expected_polls) / self.daily_quota))
+        """UTC days of quota the run needs: every request it costs (:attr:`total_requests`)."""
+        return max(1, math.ceil(self.total_requests / self.daily_quota))
 
     @property
     def estimated_seconds(self) -> float:
-        """Seconds to submit every removal request at ``rate`` requests per second."""
-        return self.n_requests / self.rate
+        """Seconds the run's requests take at ``rate`` requests per second: the
+        snapshot's reads, the changes and the verification's reads (the polls go while
+        the activities run)."""
+        return (self.read_requests + self.n_requests + self.verify_requests) / self.rate
 
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
         """A few distinct values that were rejected as ``invalid_id``.
@@ -382,6 +449,9 @@ class RemovalPlan:
             "batches": self.n_batches,
             "requests": self.n_requests,
             "expected_polls": self.expected_polls,
+            "read_requests": self.read_requests,
+            "verify_requests": self.verify_requests,
+            "total_requests": self.total_requests,
             "daily_quota": self.daily_quota,
             "quota_share": self.quota_share,
             "days_needed": self.days_needed,
@@ -391,6 +461,8 @@ class RemovalPlan:
             "estimated_seconds": self.estimated_seconds,
             "invalid_examples": self.invalid_examples(),
             "notes": list(self.notes),
+            "undoable": self.undoable,
+            "snapshot_cost": self.snapshot_cost,
         }
 
     def _lines(self) -> list[tuple[str, str]]:
@@ -420,6 +492,12 @@ class RemovalPlan:
             if self.expected_polls
             else ""
         )
+        if self.read_requests or self.verify_requests:
+            follow += (
+                f"; {self.total_requests:,} in all with the snapshot's "
+                f"{_plural(self.read_requests, 'read')} and "
+                f"{_plural(self.verify_requests, 'read')} to verify"
+            )
         verb = {"add": "to add {} to", "sync": "to sync {} with"}.get(
             str(self.kind), "to remove {} from"
         )
@@ -434,6 +512,7 @@ class RemovalPlan:
         out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
         if self.membership is not None:
             out.extend(self.membership.summary_lines(self))
+        out.append(("undo", self.undo_text))
         out.extend(("note", note) for note in self.notes)
         return out
 
@@ -1417,6 +1496,20 @@ def _describe_source(source: Source) -> str:
     what = "tag" if kind is SourceKind.TAG_IDS else "list"
     n = len(source.values)
     return f"members of {n:,} {what}{'s' * (n != 1)}"
+
+
+def expected_polls(n_requests: int, rate: float) -> int:
+    """A rough estimate of the ``GET /activities`` polls that follow ``n_requests``
+    changes sent at ``rate`` per second: one per 10 s of sending, and a few more until
+    the last activity ends.
+
+    Example:
+        >>> expected_polls(0, 4.0), expected_polls(3, 4.0), expected_polls(400, 4.0)
+        (0, 4, 13)
+    """
+    if not n_requests:
+        return 0
+    return math.ceil(n_requests / rate / _POLL_EVERY_SECONDS) + _FINAL_POLLS
 
 
 def _duration(seconds: float) -> str:

@@ -43,7 +43,7 @@ from ccpandas.models import (
     SourceKind,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import _duration
+from ccpandas.plan.planner import _duration, expected_polls
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -244,6 +244,12 @@ class UndoPlan:
         notes: Extra lines the preview shows, e.g. "nothing to add: ...". Default none.
         change_set: The pairs as a :class:`~ccpandas.plan.changes.ChangeSet` (``add``
             where the decision is ``restore``), batched; :func:`plan_undo` builds it.
+        check_requests: What the fresh read that decided the pairs cost (lists, members,
+            contacts): the undo reads as much again before it sends. Default 0.
+        later_runs: The runs journaled after the parent that changed some of its pairs
+            again, oldest first: ``(run_id, kind, pairs)`` each. Undoing the parent
+            would silently revert their changes of those pairs, so the undo needs
+            ``force=True``. Default none.
 
     Example:
         >>> print(undo_plan)  # doctest: +SKIP
@@ -259,6 +265,29 @@ class UndoPlan:
     notes: tuple[str, ...] = field(default=())
     #: The pairs as a change set (``add`` for the pairs to restore), batched.
     change_set: ChangeSet | None = None
+    #: The fresh read's requests (the preview's; the undo reads anew before sending).
+    check_requests: int = 0
+    #: Later runs that changed some of the same pairs: (run_id, kind, pairs), oldest first.
+    later_runs: tuple[tuple[str, str, int], ...] = ()
+
+    def later_text(self) -> str:
+        """The later runs that changed the same pairs, and what undoing now does to them
+        ("" when none).
+
+        Example:
+            >>> plan.later_text()  # doctest: +SKIP
+            'run 20250302-... (remove, 50 pairs) changed some of these pairs again ...'
+        """
+        if not self.later_runs:
+            return ""
+        parts = [f"{r} ({k}, {n:,} pair{'s' * (n != 1)})" for r, k, n in self.later_runs]
+        one = len(parts) == 1
+        return (
+            f"{'run' if one else 'runs'} {', '.join(parts)} changed some of these pairs "
+            f"again after run {self.parent_run_id}; undoing it would silently revert "
+            f"{'that run' if one else 'those runs'} for them: pass force=True (--force) "
+            "to undo anyway"
+        )
 
     # The attributes a result and the runner read of any plan.
     @property
@@ -302,16 +331,6 @@ class UndoPlan:
     def name_of(self, list_id: str) -> str:
         return str(self.list_names.get(list_id, list_id))
 
-    def _requests_text(self) -> str:
-        """``"3 add requests"``, or for the undo of a sync ``"1 add + 1 removal requests"``."""
-        adds = sum(b.action is MembershipAction.ADD for b in self.batches)
-        removals = len(self.batches) - adds
-        if not removals:
-            return f"{adds:,} add requests"
-        if not adds:
-            return f"{removals:,} removal requests"
-        return f"{adds:,} add + {removals:,} removal requests"
-
     def restore_pairs(self) -> list[tuple[str, str]]:
         """The (contact_id, list_id) pairs the add requests carry."""
         sel = self.pairs[self.restore_mask]
@@ -332,9 +351,21 @@ class UndoPlan:
         return {self.name_of(lid): int(counts[lid]) for lid in self.list_ids if lid in counts}
 
     @property
+    def expected_polls(self) -> int:
+        """About how many ``GET /activities`` follow the changes."""
+        return expected_polls(self.n_requests, self.rate)
+
+    @property
+    def total_requests(self) -> int:
+        """Every request the undo costs: its fresh read of the lists, the changes, the
+        expected polls and the verification read."""
+        return self.check_requests + self.n_requests + self.expected_polls + self.read_requests
+
+    @property
     def seconds(self) -> float:
-        """Time the requests take at the rate limit: the adds and the verification read."""
-        return (self.n_requests + self.read_requests) / self.rate
+        """Time the requests take at the rate limit: the fresh read, the changes and
+        the verification read."""
+        return (self.check_requests + self.n_requests + self.read_requests) / self.rate
 
     @property
     def unsubscribed(self) -> int:
@@ -380,13 +411,20 @@ class UndoPlan:
                     "unsubscribed: no email is sent to them",
                 )
             )
+        adds_only = all(b.action is MembershipAction.ADD for b in self.batches)
+        what = "add" if adds_only else "change"
+        changes = f"{self.n_requests:,} {what} request{'s' * (self.n_requests != 1)}"
         lines.append(
             (
                 "cost",
-                f"{self._requests_text()} + {self.read_requests:,} reads to verify, "
-                f"about {_duration(self.seconds)} at {self.rate:g}/s",
+                f"{self.total_requests:,} requests: {self.check_requests:,} reads to check "
+                f"the lists (as this preview did) + {changes} + about "
+                f"{self.expected_polls:,} status checks + {self.read_requests:,} reads to "
+                f"verify, about {_duration(self.seconds)} at {self.rate:g}/s",
             )
         )
+        if self.later_runs:
+            lines.append(("changed since", self.later_text()))
         lines.extend(("note", n) for n in self.notes)
         return lines
 

@@ -37,6 +37,7 @@ from ccpandas.plan.membership import (
     MembershipSnapshot,
     snapshot_reads,
 )
+from ccpandas.read.lists import ListInfo, check_targets, read_lists
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.store.journal import JournalDB, open_journal
 from ccpandas.store.snapshots import (
@@ -53,41 +54,29 @@ __all__ = [
     "SnapshotJournal",
     "choose_lookup",
     "contact_status",
-    "list_info",
     "lookup_emails",
     "read_snapshot",
+    "target_info",
 ]
 
 _INCLUDE = "list_memberships,taggings"
 
 
-@dataclass(frozen=True)
-class ListInfo:
-    """A target list's name and member count (``GET /contact_lists``)."""
-
-    list_id: str
-    name: str
-    members: int
-
-
-def list_info(client: Any, list_ids: Sequence[str]) -> dict[str, ListInfo]:
-    """Names and member counts of ``list_ids``: one ``GET /contact_lists`` listing
-    (``include_membership_count=all``), paged.
+def target_info(
+    client: Any, targets: Sequence[str], lists: Mapping[str, ListInfo] | None = None
+) -> dict[str, ListInfo]:
+    """The target lists' names and sizes, from ``lists`` when the plan already read
+    them (:class:`~ccpandas.read.lists.Targets`), else from one listing; a
+    :class:`~ccpandas.errors.PlanError` naming any target that is not an active list
+    of the account, before anything is sent.
 
     Example:
-        >>> list_info(client, [newsletter_id])[newsletter_id].members  # doctest: +SKIP
-        1331
+        >>> target_info(client, [newsletter_id])[newsletter_id].name  # doctest: +SKIP
+        'Newsletter'
     """
-    wanted = {str(x).lower() for x in list_ids}
-    out: dict[str, ListInfo] = {}
-    params = {"include_membership_count": "all", "limit": 500, "status": "all"}
-    for item in client.paginate("/contact_lists", "lists", params):
-        lid = str(item.get("list_id", "")).lower()
-        if lid in wanted:
-            out[lid] = ListInfo(
-                lid, str(item.get("name", lid)), int(item.get("membership_count") or 0)
-            )
-    return out
+    lists = read_lists(client) if lists is None else lists
+    check_targets(targets, lists)
+    return {t: lists[t] for t in targets}
 
 
 # -- the journal of a read ---------------------------------------------------------------------
@@ -629,10 +618,12 @@ def prepare_frame_plan(
     journal: JournalDB | bool | None = True,
     kind: str = "remove",
     max_removed: float | int | None = None,
+    lists: Mapping[str, ListInfo] | None = None,
 ) -> Any:
     """Plan removing (``kind``: adding, syncing) the contacts of ``data[column]`` (ids
     or emails), reading a membership snapshot when ``choice.snapshot`` says so (see
-    :func:`auto_takes`; a sync always reads).
+    :func:`auto_takes`; a sync always reads). ``lists``: the account's lists when the
+    caller read them already (names resolved), so the listing is read once.
 
     The plan says what it chose and what it cost. Without a snapshot the plan is
     today's (every contact to every list).
@@ -666,8 +657,8 @@ def prepare_frame_plan(
         )
     if client is None:
         raise PlanError("a membership snapshot needs a client (GET /contacts)")
-    info = list_info(client, targets)
-    sizes = [info[t].members if t in info else 0 for t in targets]
+    info = target_info(client, targets, lists)
+    sizes = [info[t].members for t in targets]
     names = {t: i.name for t, i in info.items()}
     reads = snapshot_reads(sizes)
     blind_ok = kind != "sync" and snapshot == "auto"
@@ -675,9 +666,10 @@ def prepare_frame_plan(
         note = (
             f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
             f"requests ({reads / base.rate:.0f} s), more than the {base.n_requests:,} "
-            "requests to send; outcomes will say 'unverified'. snapshot=True reads them anyway."
+            "requests to send; outcomes will say 'unverified' and the run cannot be undone. "
+            "snapshot=True reads them anyway."
         )
-        return dataclasses.replace(base, notes=(*base.notes, note))
+        return dataclasses.replace(base, notes=(*base.notes, note), snapshot_cost=reads)
     lookup, snap, sid, verify_cost = _read_for_plan(
         client,
         targets,
@@ -761,9 +753,11 @@ def prepare_source_plan(
     choice: SnapshotChoice,
     progress: Any = False,
     journal: JournalDB | bool | None = True,
+    lists: Mapping[str, ListInfo] | None = None,
 ) -> Any:
     """Add a preview to a plan whose contacts the API selects (tags, lists, all
     active, engagement level, ``keep_in_lists``): who of each target list will leave.
+    ``lists``: the account's lists when the caller read them already.
 
     Example:
         >>> plan = prepare_source_plan(  # doctest: +SKIP
@@ -780,16 +774,16 @@ def prepare_source_plan(
     snapshot = choice.snapshot
     if snapshot is False:
         return plan
-    info = list_info(client, plan.list_ids)
-    sizes = [info[t].members if t in info else 0 for t in plan.list_ids]
+    info = target_info(client, plan.list_ids, lists)
+    sizes = [info[t].members for t in plan.list_ids]
     reads = snapshot_reads(sizes)
     if snapshot == "auto" and not auto_takes("source", reads, plan.n_requests):
         note = (
             f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
             f"requests, more than the {plan.n_requests:,} removal requests; no preview of who "
-            "leaves. snapshot=True reads them anyway."
+            "leaves, and the run cannot be undone. snapshot=True reads them anyway."
         )
-        return dataclasses.replace(plan, notes=(*plan.notes, note))
+        return dataclasses.replace(plan, notes=(*plan.notes, note), snapshot_cost=reads)
     db = open_journal() if journal is True else (journal or None)
     exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
     snap, sid = read_snapshot(

@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -52,18 +51,9 @@ class Kind:
 
 
 def _rebuild_removal(db: JournalDB, run_id: str, runner: Runner) -> Any:
-    from ccpandas.run.result import RemovalResult
+    from ccpandas.run.result import rebuild_removal
 
-    plan = db.load_plan(run_id)
-    record = db.run_record(run_id)
-    verify = bool(json.loads(record["plan"] or "{}").get("verify", True))  # the run's option
-    result = RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id, verify=verify)
-    if plan.membership is not None:
-        # -- membership snapshot: a finished verification is in the journal already.
-        from ccpandas.store.snapshots import journaled_after
-
-        result.after = journaled_after(db, run_id, plan)
-    return result
+    return rebuild_removal(db, run_id, runner)
 
 
 def _rebuild_undo(db: JournalDB, run_id: str, runner: Runner) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import json
 import logging
 import warnings
 from collections.abc import Callable, Sequence
@@ -29,11 +30,18 @@ from ccpandas.errors import (
 )
 from ccpandas.models import MembershipAction
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
+from ccpandas.run.known import (
+    contact_errors,
+    errored_pairs,
+    general_errors,
+    partly_done,
+    unknown_reason,
+)
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
 from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, KindWords, Summary
 from ccpandas.store.batch import BatchRun, BatchState
-from ccpandas.vocab import PairOutcome, RowStatus
+from ccpandas.vocab import Action, PairOutcome, RowStatus
 
 if TYPE_CHECKING:
     pass
@@ -44,6 +52,25 @@ __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
 # result is a RemovalResult): the package root installs it here, as it installs the
 # login view, so the two modules never import each other.
 _undo_handler: Callable[..., Any] | None = None
+
+
+def rebuild_removal(db: Any, run_id: str, runner: Runner) -> RemovalResult:
+    """The result of journaled run ``run_id`` of a removal, add or sync, its batches in
+    the states last recorded and its verification, if finished, from the journal.
+
+    Example:
+        >>> result = rebuild_removal(db, run_id, Runner(None))  # doctest: +SKIP
+    """
+    plan = db.load_plan(run_id)
+    record = db.run_record(run_id)
+    verify = bool(json.loads(record["plan"] or "{}").get("verify", True))  # the run's option
+    result = RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id, verify=verify)
+    if plan.membership is not None:
+        # -- membership snapshot: a finished verification is in the journal already.
+        from ccpandas.store.snapshots import journaled_after
+
+        result.after = journaled_after(db, run_id, plan)
+    return result
 
 
 def set_undo_handler(handler: Callable[..., Any] | None) -> None:
@@ -109,6 +136,8 @@ ROW_STATUSES = (
     RowStatus.INVALID_EMAIL.value,
     RowStatus.NOT_A_MEMBER.value,
     PairOutcome.STILL_MEMBER.value,
+    # its completed activity's activity_errors name the contact (e.g. not found)
+    PairOutcome.API_ERROR.value,
     # add and sync (the same words as their pair outcomes)
     RowStatus.NOT_A_CONTACT.value,
     RowStatus.ALREADY_MEMBER.value,
@@ -120,9 +149,13 @@ ROW_STATUSES = (
 ROW_FRONT_COLUMNS = ("status", "reason")
 
 
-def _batch_row_status(run: BatchRun, dry_run: bool = False) -> str:
+def _batch_row_status(run: BatchRun, dry_run: bool = False, reread: bool = True) -> str:
+    """The status a batch gives its rows. ``reread`` False: no re-read says what an
+    activity that ended badly part way did, so its rows are ``unknown``, not ``failed``."""
     if dry_run:
         return _PLANNED
+    if not reread and partly_done(run):
+        return str(BatchState.UNKNOWN)
     if run.state is BatchState.COMPLETED:
         return _ADDED if run.batch.action is MembershipAction.ADD else _REMOVED
     if run.state.busy:
@@ -289,6 +322,7 @@ class RemovalResult:
             groups = pd.Series(rows["batch"].to_numpy()[planned])
             for target, pos in ((status, 0), (activity, 1), (error, 2)):
                 target[planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
+            _error_rows(self, rows, status, error, planned)
         else:
             status[planned] = PairOutcome.KEPT.value
             if membership is not None and membership.known:
@@ -313,8 +347,10 @@ class RemovalResult:
         ``email`` (when known), ``list_id``, ``list_name``, ``was_member``,
         ``will_leave`` and ``outcome``: ``removed`` (a re-read shows it gone),
         ``still_member`` (its activity completed, yet it is still there),
-        ``not_a_member``, ``kept``, ``unverified`` (completed, not re-read), or the
-        state of an activity that did not complete.
+        ``not_a_member``, ``kept``, ``unverified`` (completed, not re-read),
+        ``api_error`` (its activity's ``activity_errors`` name the contact, and no
+        re-read shows it done), or the state of an activity that did not complete
+        (``unknown`` when it ended badly part way and no re-read says more).
 
         Example:
             >>> result.changes.query("outcome == 'still_member'")  # doctest: +SKIP
@@ -328,9 +364,23 @@ class RemovalResult:
         if self.after is not None:
             names.update(self.after.list_names)
         if m.key in ("email", "contact_id"):
-            states = [_batch_row_status(r, self.dry_run) for r in self.runs]
+            reread = self.after is not None
+            states = [_batch_row_status(r, self.dry_run, reread) for r in self.runs]
+            errored = errored_pairs(
+                self.runs,
+                m.contact_ids,
+                m.pair_contact,
+                m.pair_list,
+                m.change_set.pair_batch,
+                self.plan.list_ids,
+            )
             return changes_frame(
-                m, self.plan.list_ids, batch_states=states, after=self.after, list_names=names
+                m,
+                self.plan.list_ids,
+                batch_states=states,
+                after=self.after,
+                list_names=names,
+                errored=errored,
             )
         return changes_frame(
             m,
@@ -394,7 +444,7 @@ class RemovalResult:
     def _worst_state(self) -> str:
         worst = PairOutcome.REMOVED.value
         for run in self.runs:
-            st = _batch_row_status(run, self.dry_run)
+            st = _batch_row_status(run, self.dry_run, self.after is not None)
             if _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst, 9):
                 worst = st
         return worst
@@ -467,8 +517,8 @@ class RemovalResult:
         # per group, so mapping it over the rows stays vectorised.
         out: dict[int, tuple[str, str | None, str | None]] = {}
         for run in self.runs:
-            st = _batch_row_status(run, self.dry_run)
-            err = "; ".join(run.errors) or None
+            st = _batch_row_status(run, self.dry_run, self.after is not None)
+            err = _batch_error(run, st, self.plan.verifiable)
             g = run.batch.contact_group
             if g not in out or _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(out[g][0], 9):
                 out[g] = (st, run.activity_id, err)
@@ -642,8 +692,10 @@ class RemovalResult:
             wait: {shared}
             progress: {shared}
             timeout: {shared}
-            force: True allows a second undo of a run already undone. False (the default)
-                refuses it with a :class:`~ccpandas.PlanError` naming the first undo.
+            force: True undoes anyway: a run already undone, or one whose pairs later runs
+                changed again (the preview names them; undoing reverts them too). False
+                (the default) refuses both with a :class:`~ccpandas.PlanError` naming those
+                runs.
 
         Returns:
             An :class:`~ccpandas.run.undo.UndoResult`; its ``changes`` say ``restored``,
@@ -651,7 +703,8 @@ class RemovalResult:
 
         Raises:
             PlanError: The run cannot be undone (no membership snapshot, not finished or not
-                verified, already undone without ``force=True``).
+                verified, already undone or changed again by a later run without
+                ``force=True``).
             TypeError: No client: the result has none and ``client`` is None.
 
         Example:
@@ -958,9 +1011,19 @@ def _membership_rows(
     m = result.plan.membership
     runs = result.runs
     none = _PLANNED if result.dry_run else _NOT_SENT
-    states = np.array([_batch_row_status(r, result.dry_run) for r in runs] + [none], dtype=object)
+    reread = result.after is not None
+    states = np.array(
+        [_batch_row_status(r, result.dry_run, reread) for r in runs] + [none], dtype=object
+    )
     ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
-    errors = np.array([("; ".join(r.errors) or None) for r in runs] + [None], dtype=object)
+    errors = np.array(
+        [
+            _batch_error(r, str(st), result.plan.verifiable)
+            for r, st in zip(runs, states, strict=False)
+        ]
+        + [None],
+        dtype=object,
+    )
     rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
     # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
     carried = m.pair_batch >= 0
@@ -980,14 +1043,77 @@ def _membership_rows(
         ids_[chosen],
         errors[chosen],
     )
-    if result.after is not None:
-        ch = result.changes
-        ids = rows["normalized_id"].to_numpy(dtype=object)[planned]
-        for word, why in _NOT_AS_ASKED.items():
-            wrong = ch.loc[ch["outcome"] == word, "contact_id"].tolist()
-            if wrong:
-                hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
-                status[hit], error[hit] = word, why
+    if result.after is None:
+        _error_rows(result, rows, status, error, planned)
+        return
+    ch = result.changes
+    ids = rows["normalized_id"].to_numpy(dtype=object)[planned]
+    _credited_rows(result, ch, ids, status, error, planned)
+    wrong = ch.loc[ch["outcome"] == PairOutcome.API_ERROR.value, "contact_id"].unique()
+    if len(wrong):  # the re-read does not show it done either
+        _error_rows(result, rows, status, error, planned & np.isin(rows["normalized_id"], wrong))
+    for word, why in _NOT_AS_ASKED.items():
+        wrong = ch.loc[ch["outcome"] == word, "contact_id"].tolist()
+        if wrong:
+            hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
+            status[hit], error[hit] = word, why
+
+
+def _batch_error(run: BatchRun, status: str, verifiable: bool) -> str | None:
+    """The ``error`` a batch gives its rows: why ``unknown``, or its activity's errors
+    that name none of its contacts (those that do go to their own rows)."""
+    if status == str(BatchState.UNKNOWN) and partly_done(run):
+        return unknown_reason(run, verifiable)
+    if run.state is BatchState.COMPLETED:
+        return general_errors(run)
+    return "; ".join(run.errors) or None
+
+
+def _error_rows(
+    result: RemovalResult,
+    rows: pd.DataFrame,
+    status: np.ndarray,
+    error: np.ndarray,
+    planned: np.ndarray,
+) -> None:
+    """Rows whose contact a completed activity's ``activity_errors`` name (e.g. "not
+    found") say ``api_error`` with that message, not ``removed``/``added``."""
+    named = [contact_errors(r) for r in result.runs if r.state is BatchState.COMPLETED]
+    named = [n for n in named if n]
+    done = np.isin(status, (_REMOVED, _ADDED)) & planned
+    if not named or not done.any():
+        return
+    ids = pd.Series(rows["normalized_id"].to_numpy(dtype=object))  # lower case, as named
+    for per_contact in named:
+        msg = ids.map(per_contact).to_numpy(dtype=object)
+        hit = done & pd.notna(msg)
+        status[hit], error[hit] = PairOutcome.API_ERROR.value, msg[hit]
+
+
+def _credited_rows(
+    result: RemovalResult,
+    ch: pd.DataFrame,
+    ids: np.ndarray,
+    status: np.ndarray,
+    error: np.ndarray,
+    planned: np.ndarray,
+) -> None:
+    """Rows of an activity that ended badly part way, whose every change the re-read
+    shows done: the verified word (``removed``, ``added``), not ``failed``."""
+    bad = {str(s) for s in BatchState.bad_states()}
+    at = np.flatnonzero(planned)
+    stuck = np.isin(status[at], list(bad))
+    if not stuck.any():
+        return
+    acted = ch[ch["action"].astype(str) != Action.NONE.value]
+    truths = set(result._words.truths)
+    per = acted.groupby("contact_id", observed=True)["outcome"].agg(
+        lambda s: s.iloc[0] if s.astype(str).isin(truths).all() else None
+    )
+    word = pd.Series(ids[stuck]).map(per).to_numpy(dtype=object)
+    hit = at[stuck][pd.notna(word)]
+    status[hit] = word[pd.notna(word)].astype(str)
+    error[hit] = "its activity ended badly part way; the re-read shows this contact done"
 
 
 #: A row whose contact has a pair that did not end as asked (verified by a re-read).

@@ -171,6 +171,8 @@ def outcome_of(exc: BaseException) -> Outcome:
         return Outcome.REJECTED
     if isinstance(exc, CCError):
         return Outcome.NOT_SENT  # e.g. no token: raised before the request went out
+    if isinstance(exc, KeyboardInterrupt) and getattr(exc, "sent", True) is False:
+        return Outcome.NOT_SENT  # Ctrl-C while it waited for its rate-limit slot
     return Outcome.UNCERTAIN  # interrupted (or a bug) inside the HTTP call: it may have gone out
 
 
@@ -340,7 +342,9 @@ class Runner:
         message: str = "",
         wait_seconds: float = 0.0,
     ) -> Snapshot:
-        """The state of ``runs`` for reporters."""
+        """The state of ``runs`` for reporters; ``extra["run_id"]`` names a journaled
+        run (a display's hints name it: ``ccpandas.resume(run_id)``)."""
+        run_id = getattr(self.journal, "run_id", None)
         return Snapshot(
             phase=phase,
             batches_total=len(runs),
@@ -348,6 +352,7 @@ class Runner:
             activities=tuple(r.progress() for r in runs),
             message=message,
             wait_seconds=wait_seconds,
+            extra={"run_id": run_id} if isinstance(run_id, str) else {},
         )
 
     def _stop_requested(self) -> bool:

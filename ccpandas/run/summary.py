@@ -55,6 +55,7 @@ _FATES: dict[str, Fate] = {
     PairOutcome.ALREADY_MEMBER.value: Fate.SKIPPED,  # an undo's pair already back
     PairOutcome.CANNOT_RESTORE.value: Fate.SKIPPED,  # an undo's: deleted, 50 lists
     PairOutcome.STILL_MEMBER.value: Fate.FAILED,
+    PairOutcome.API_ERROR.value: Fate.FAILED,  # sent, and the API says it was not done
     PairOutcome.NOT_RESTORED.value: Fate.FAILED,
     **{str(s): Fate.FAILED for s in (*BatchState.bad_states(), BatchState.REJECTED)},
     str(BatchState.UNKNOWN): Fate.FAILED,

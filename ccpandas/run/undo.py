@@ -39,7 +39,14 @@ from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
 from ccpandas.store.snapshots import SnapshotJournal, load_snapshot, run_snapshot_ids
 from ccpandas.vocab import PairOutcome
 
-__all__ = ["UndoResult", "earlier_undos", "plan_undo_of", "rebuild_undo", "run_undo"]
+__all__ = [
+    "UndoResult",
+    "earlier_undos",
+    "later_runs",
+    "plan_undo_of",
+    "rebuild_undo",
+    "run_undo",
+]
 
 _INCLUDE = "list_memberships"
 
@@ -227,6 +234,75 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     return changed
 
 
+def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[str, str, int]]:
+    """The runs journaled after ``run_id`` (same API) that changed some of ``pairs``
+    (``contact_id``, ``list_id``) again, oldest first, as ``(run_id, kind, pairs)``.
+
+    A later run's changed pairs are what its re-read verified (removed, added,
+    restored), or, unverified, what it asked (without a snapshot: every contact of a
+    sent request on each of its lists; a source the API selected: every pair of its
+    lists). The run's own undos are not counted: the "already undone" check names them.
+
+    Example:
+        >>> later_runs(open_journal(), "20250301-231501-7f3a2c", removed)  # doctest: +SKIP
+        [('20250302-080000-1a2b3c', 'remove', 50)]
+    """
+    me = db.run_record(run_id)
+    lists = set(pairs["list_id"])
+    wanted = set(zip(pairs["contact_id"], pairs["list_id"], strict=True))
+    rows = db.query(
+        "SELECT run_id, kind, parent, list_ids FROM runs WHERE created_at > ? AND run_id != ? "
+        "AND base_url IS ? ORDER BY created_at",
+        (me["created_at"], run_id, me["base_url"]),
+    )
+    out = []
+    for row in rows:
+        if row["kind"] == "undo" and row["parent"] == run_id:
+            continue
+        shared = lists & {str(x) for x in json.loads(row["list_ids"])}
+        if not shared:
+            continue
+        try:
+            hit = _touched(db, str(row["run_id"]), row["kind"], wanted)
+        except CCError:  # not rebuildable here (another version wrote it): assume it did
+            hit = sum(lid in shared for _, lid in wanted)
+        if hit:
+            out.append((str(row["run_id"]), str(row["kind"] or "remove"), hit))
+    return out
+
+
+def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str, str]]) -> int:
+    """How many of ``wanted`` pairs journaled run ``run_id`` changed (or asked to)."""
+    from ccpandas.run.result import rebuild_removal
+
+    blank = Runner(None)
+    if kind == "undo":
+        result: RemovalResult = rebuild_undo(db, run_id, blank)
+        ch = result.changes
+        ch = ch[ch["decision"].isin(["restore", "remove"])]
+    else:
+        result = rebuild_removal(db, run_id, blank)
+        ch = result.changes
+        changed = [o.value for o in (PairOutcome.REMOVED, PairOutcome.ADDED)]
+        if result.after is None:
+            changed.append(PairOutcome.UNVERIFIED.value)
+        ch = ch[ch["outcome"].isin(changed)]
+    if len(ch) or result.plan.membership is not None:
+        return len(wanted & set(zip(ch["contact_id"], ch["list_id"], strict=True)))
+    hit: set[tuple[str, str]] = set()
+    for run in result.runs:  # no snapshot: what the sent requests named
+        if run.state is BatchState.PENDING:
+            continue
+        batch = run.batch
+        values = batch.source.values if batch.source.kind.value == "contact_ids" else None
+        hit |= {
+            (c, lid)
+            for c, lid in wanted
+            if lid in batch.list_ids and (values is None or c in set(values))
+        }
+    return len(hit)
+
+
 # --------------------------------------------------------------------------- the fresh read
 
 
@@ -338,7 +414,9 @@ def plan_undo_of(
         rate=parent.plan.rate,
     )
     note = f"checked just now with {requests:,} read requests (lists, members, contacts)"
-    return UndoPlan(**{**plan.__dict__, "notes": (*plan.notes, note)})
+    later = tuple(later_runs(db, str(parent.run_id), removed))
+    fields = {"notes": (*plan.notes, note), "check_requests": requests, "later_runs": later}
+    return UndoPlan(**{**plan.__dict__, **fields})
 
 
 # --------------------------------------------------------------------------- the journal
@@ -350,8 +428,10 @@ def _encode(plan: UndoPlan) -> tuple[dict[str, Any], bytes]:
         "list_ids": list(plan.list_ids),
         "list_names": dict(plan.list_names),
         "read_requests": plan.read_requests,
+        "check_requests": plan.check_requests,
         "rate": plan.rate,
         "notes": list(plan.notes),
+        "later_runs": [list(r) for r in plan.later_runs],
     }
     assert plan.change_set is not None
     # The pairs as every kind journals them, and what the fresh read decided of each.
@@ -380,7 +460,10 @@ def _decode(run_id: str, record: dict[str, Any]) -> UndoPlan:
         read_requests=meta["read_requests"],
         rate=meta["rate"],
     )
-    plan = UndoPlan(**{**plan.__dict__, "notes": tuple(meta["notes"])})
+    checked = int(meta.get("check_requests", 0))  # journals before issue 21 have none
+    later = tuple(tuple(r) for r in meta.get("later_runs") or ())
+    fields = {"notes": tuple(meta["notes"]), "check_requests": checked, "later_runs": later}
+    plan = UndoPlan(**{**plan.__dict__, **fields})
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
             f"the journal of undo run {run_id} does not rebuild into the requests it sent "
@@ -416,6 +499,9 @@ def run_undo(
     template = runner or Runner(None)
     reporter = make_reporter(options.progress)
     plan = plan_undo_of(parent, client, db=db, force=force, reporter=NullReporter())
+    if plan.later_runs and not force and not options.dry_run:
+        # The preview (dry_run) names them; the undo itself needs the user's word.
+        raise PlanError(f"nothing was sent: {plan.later_text()}")
     if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
         return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)

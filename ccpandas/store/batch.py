@@ -105,14 +105,17 @@ class BatchRun:
         return self.activity_id is not None and not self.terminal
 
     def progress(self) -> ActivityProgress:
-        """An immutable view for reporters."""
+        """An immutable view for reporters. Until the API says how many items an
+        activity has, its planned contacts stand in (one item per contact, as the API
+        counts them), so a display's total is the planned one from the start and never
+        grows during a run."""
         return ActivityProgress(
             batch=self.batch.index,
             activity_id=self.activity_id,
             state=self.state,
             percent_done=self.percent_done,
             items_completed=self.items_completed,
-            items_total=self.items_total,
+            items_total=self.items_total or self.batch.size,
             errors=self.errors,
         )
 

@@ -2,8 +2,9 @@
 
 ``value`` holds the :class:`~ccpandas.plan.RemovalPlan` (or None); set it and the
 preview redraws: valid, invalid, missing and duplicate rows with a peek at the
-unusable ones, activities, API requests, the time at the rate limit and the share of
-the daily quota; for an add or a sync, each list's adds and removes (from the plan's
+unusable ones, activities, API requests, the time at the rate limit, the share of
+the daily quota, whether the run can be undone (and what a snapshot would cost to
+make it so); for an add or a sync, each list's adds and removes (from the plan's
 change set). ``error`` holds the reason when no plan can be made.
 
 Example:
@@ -158,10 +159,7 @@ class PlanPreview(w.VBox):
         rows += [
             ("target lists", lists),
             ("activities (one per request)", f"{plan.n_batches:,}"),
-            (
-                "API requests",
-                f"{_requests_text(plan)} + about {plural(plan.expected_polls, 'status check')}",
-            ),
+            ("API requests", _requests_text(plan)),
             (f"time at {plan.rate:g} requests per second", duration(plan.estimated_seconds)),
             (
                 "share of the daily quota",
@@ -170,6 +168,7 @@ class PlanPreview(w.VBox):
                 + (f" (needs {plan.days_needed} days)" if plan.days_needed > 1 else "")
                 + (f"; {plan.usage_text}" if plan.usage_text else ""),
             ),
+            ("undo", plan.undo_text),  # said before the run, not when undo fails
         ]
         return table(["plan (nothing sent yet)", ""], [(esc(a), esc(b)) for a, b in rows])
 
@@ -249,14 +248,22 @@ def _skipped(plan: RemovalPlan) -> str:
 
 
 def _requests_text(plan: RemovalPlan) -> str:
-    """``"3 removals"`` (a removal), ``"2 adds, 1 removal"`` (a sync): the requests by
-    endpoint."""
+    """Every request the run costs, as the plan counts them (``total_requests``), the
+    sends by endpoint: "1 removal + about 4 status checks" without a snapshot, "2 adds,
+    1 removal + ..." for a sync, with its reads beside."""
     if plan.kind == RunKind.REMOVE:
-        return plural(plan.n_requests, "removal")
-    adds = sum(b.action is MembershipAction.ADD for b in plan.batches)
-    removes = plan.n_batches - adds
-    parts = [plural(adds, "add")] + ([plural(removes, "removal")] if removes else [])
-    return ", ".join(parts)
+        sends = plural(plan.n_requests, "removal")
+    else:
+        adds = sum(b.action is MembershipAction.ADD for b in plan.batches)
+        removes = plan.n_batches - adds
+        sends = ", ".join([plural(adds, "add")] + ([plural(removes, "removal")] if removes else []))
+    text = f"{sends} + about {plural(plan.expected_polls, 'status check')}"
+    if plan.read_requests or plan.verify_requests:
+        text = (
+            f"{plan.total_requests:,} in all: {plural(plan.read_requests, 'read')} "
+            f"(snapshot) + {text} + {plural(plan.verify_requests, 'read')} to verify"
+        )
+    return text
 
 
 def change_text(plan: RemovalPlan) -> str:

@@ -177,6 +177,7 @@ class StatusDisplay(w.VBox):
         self._handle: Any = None  # the display of this status (auto_display)
         self._shown_in: int | None = None  # the cell it was displayed in
         self._live = False  # a run is reporting: updates refresh the display
+        self._run_id: str | None = None  # the journaled run shown (its hints name it)
 
         self.header = w.HTML()
         self.bar = w.IntProgress(min=0, max=1, value=0, layout=w.Layout(width="60%"))
@@ -320,13 +321,21 @@ class StatusDisplay(w.VBox):
         if self.stoppable:
             text = "The server keeps processing what was already sent."
         else:
+            # After an interrupt the call never returned: no ``result`` was assigned, so
+            # the hint names the run (the interruption's message does too).
+            run = esc(repr(self._run_id)) if self._run_id else "run_id"
             text = (
                 "To stop waiting, interrupt the kernel (■); the server keeps processing "
-                "what was sent, and <code>result.wait()</code> follows it again."
+                f"what was sent, <code>ccpandas.resume({run})</code> follows it again and "
+                f"<code>ccpandas.run_result({run})</code> is the result so far."
             )
         self.hint.value = box(note(text, "muted"))
 
     def _draw(self, snap: Snapshot) -> None:
+        run_id = snap.extra.get("run_id")
+        if run_id != self._run_id:
+            self._run_id = run_id
+            self._set_hint()
         self._last_draw = self.clock()
         self._dirty = False
         acts = snap.activities

@@ -33,6 +33,8 @@ FINAL_ROW_STATUSES = {
     "cancelled",
     "timed_out",
     "rejected",
+    "unknown",  # its activity ended badly part way; nothing re-read (issue 21)
+    "api_error",  # its activity's activity_errors name the contact (issue 21)
 }
 _BAD_ACTIVITY = {"failed", "cancelled", "timed_out"}
 

@@ -282,7 +282,12 @@ def test_every_input_plans_correctly_or_is_refused_before_sending(case, data_dir
         assert emu.account.count(method="POST") == 0  # planning sends nothing
 
         result = run_plan(plan, client, progress=False, runner=fast_runner(client))
-        assert result.ok
+        # A well-formed id the account does not have is reported in activity_errors:
+        # its row says api_error and the run is not ok (issue 21: it said removed).
+        sent = result.rows["plan_status"] == "planned"
+        strangers = ~result.rows["normalized_id"].isin(emu.account.contact_ids()) & sent
+        assert result.ok == (not strangers.any())
+        assert (result.rows.loc[strangers, "status"] == "api_error").all()
         assert emu.account.count(method="POST", route=REMOVE) == plan.n_requests
         check_all(emu, before, [result], [data])
 

@@ -158,7 +158,7 @@ def test_panel_api_sources(
 def test_failed_activity_stays_red(
     emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
 ) -> None:
-    emu.fail_next(1)
+    emu.fail_next(1, at=0.0)  # nothing done: its rows say failed (half done: unknown)
     panel = RemovalPanel(segment, client=client, lists=lists)
     panel.targets.value = ["Newsletter"]
     panel.confirm.value = True

@@ -253,8 +253,9 @@ class RedisState:
 
         try:
             self._redis()[0].ping()
-        except (redis.RedisError, OSError) as exc:
-            if not _refused_login(exc):
+        except (redis.RedisError, OSError, ValueError) as exc:
+            # ValueError: a URL option only redis-py's client refuses: degraded at use.
+            if isinstance(exc, ValueError) or not _refused_login(exc):
                 return
             message = self._describe(exc)
         else:

@@ -1,0 +1,190 @@
+"""Every number true (issue 21): rows and pairs say what is known, over HTTP against the
+emulator. A contact the API reports in ``activity_errors`` is not ``removed``/``added``;
+an activity that failed part way says what the re-read shows, or ``unknown``."""
+
+from __future__ import annotations
+
+import uuid
+
+import pandas as pd
+import pytest
+from engine_support import posts
+
+from ccpandas.report.progress import NullReporter
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+
+
+def _strangers(n: int, seed: int) -> list[str]:
+    """Well-formed contact ids no emulator account has."""
+    return [str(uuid.UUID(int=(seed << 64) + i, version=4)) for i in range(n)]
+
+
+@pytest.mark.parametrize("shape", ["strings", "objects"])
+def test_unknown_contacts_removed_without_a_snapshot_are_not_reported_removed(
+    cc_emulator_factory, connect, shape
+):
+    emu = cc_emulator_factory(seed=2101, contacts=400, activity_errors=shape, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    known = sorted(emu.account.members(target))[:20]
+    assert len(known) == 20
+    strangers = _strangers(80, 2101)
+    df = pd.DataFrame({"contact_id": known + strangers})
+
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
+
+    assert posts(emu, 201) == 1 and result.done
+    rows = result.rows
+    assert rows["status"].iloc[:20].tolist() == ["removed"] * 20
+    assert rows["status"].iloc[20:].tolist() == ["api_error"] * 80
+    # each row names its own contact's message, as text (never a dict's repr)
+    for cid, err in zip(strangers, rows["error"].iloc[20:], strict=True):
+        assert cid in err and "not found" in err and "{" not in err
+    assert rows["error"].iloc[:20].isna().all()
+    pairs = result.changes.set_index("contact_id")["outcome"].astype(str)
+    assert (pairs.loc[strangers] == "api_error").all()
+    assert (pairs.loc[known] == "unverified").all()
+    summary = result.summary()
+    assert not result.ok and str(summary.outcome) == "failed"
+    assert summary.outcome.exit_code == 1
+    assert "api_error 80" in summary.outcome_line
+
+
+def test_unknown_contacts_added_without_a_snapshot_are_not_reported_added(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=2102, contacts=100, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    active = set(emu.account.contact_ids(status="active"))
+    outside = sorted(active - set(emu.account.members(target)))[:10]
+    deleted = sorted(set(emu.account.contact_ids(status="deleted")))[:1]
+    assert len(outside) == 10 and deleted
+    strangers = _strangers(5, 2102)
+    df = pd.DataFrame({"contact_id": outside + strangers + deleted})
+
+    result = df.cc.add_to_lists([target], client=client, progress=False, snapshot=False)
+
+    assert result.done and set(outside) <= set(emu.account.members(target))
+    assert result.rows["status"].iloc[:10].tolist() == ["added"] * 10
+    assert result.rows["status"].iloc[10:].tolist() == ["api_error"] * 6
+    assert "deleted" in result.rows["error"].iloc[-1]  # its own message
+    pairs = result.changes.set_index("contact_id")["outcome"].astype(str)
+    assert (pairs.loc[strangers + deleted] == "api_error").all()
+    assert not result.ok and result.summary().outcome.exit_code == 1
+
+
+def test_known_contacts_only_still_complete_ok(cc_emulator_factory, connect):
+    # The control: with nothing in activity_errors, a run without a snapshot is ok.
+    emu = cc_emulator_factory(seed=2103, contacts=100, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
+    assert result.ok and set(result.rows["status"]) == {"removed"}
+
+
+def test_a_failed_activity_without_a_snapshot_says_unknown_with_a_hint(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=2104, contacts=1000, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:500]})  # one batch
+    emu.fail_next(1, state="failed", at=0.5)
+
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
+
+    assert result.activities["state"].astype(str).tolist() == ["failed"]
+    gone = set(members) - set(emu.account.members(target))
+    assert gone  # the activity did part of its work before it failed
+    rows = result.rows
+    assert set(rows["status"].astype(str)) == {"unknown"}  # not "failed": some were removed
+    assert rows["error"].str.contains("result.retry_failed()", regex=False).all()
+    assert rows["error"].str.contains("50%", regex=False).all()
+    assert set(result.changes["outcome"].astype(str)) == {"unknown"}
+    assert not result.ok and result.summary().outcome.exit_code == 1
+
+
+def test_a_failed_activity_with_a_snapshot_says_what_the_reread_shows(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=2105, contacts=1500, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))[:500]
+    df = pd.DataFrame({"contact_id": members})
+    emu.fail_next(1, state="failed", at=0.5)
+
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
+
+    assert result.after is not None  # verified by a re-read
+    still = set(emu.account.members(target)) & set(members)
+    gone = set(members) - still
+    assert gone and still
+    status = result.rows.set_index("contact_id")["status"].astype(str)
+    assert (status.loc[sorted(gone)] == "removed").all()
+    assert (status.loc[sorted(still)] == "failed").all()
+    pairs = result.changes.set_index("contact_id")["outcome"].astype(str)
+    assert (pairs.loc[sorted(gone)] == "removed").all()
+    assert (pairs.loc[sorted(still)] == "failed").all()
+    assert not result.ok
+
+
+def test_a_failed_activity_with_a_snapshot_not_reread_says_unknown_and_verify(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=2106, contacts=1500, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))[:500]
+    df = pd.DataFrame({"contact_id": members})
+    emu.fail_next(1, state="failed", at=0.5)
+
+    result = df.cc.remove_from_lists(
+        [target], client=client, progress=False, snapshot=True, verify=False
+    )
+
+    assert result.after is None
+    assert set(result.rows["status"].astype(str)) == {"unknown"}
+    assert result.rows["error"].str.contains("result.verify()", regex=False).all()
+    result.verify()
+    status = result.rows["status"].astype(str)
+    assert set(status) == {"removed", "failed"}
+    assert (status == "removed").sum() == len(set(members) - set(emu.account.members(target)))
+
+
+class DeleteOnStart(NullReporter):
+    """Deletes a contact once the run starts (after the snapshot read, before the POST)."""
+
+    def __init__(self, emu, contact_id: str) -> None:
+        self.emu, self.contact_id = emu, contact_id
+
+    def start(self, snapshot) -> None:
+        if snapshot.phase == "starting":
+            self.emu.account.delete_contact(self.contact_id)
+
+
+def test_an_add_with_a_snapshot_maps_activity_errors_onto_rows_and_pairs(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=2107, contacts=300, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    active = set(emu.account.contact_ids(status="active"))
+    outside = sorted(active - set(emu.account.members(target)))[:6]
+    gone = outside[0]
+    df = pd.DataFrame({"contact_id": outside})
+
+    result = df.cc.add_to_lists(
+        [target], client=client, progress=DeleteOnStart(emu, gone), snapshot=True
+    )
+
+    assert result.after is not None  # verified by a re-read
+    status = result.rows.set_index("contact_id")["status"].astype(str)
+    assert status[gone] == "api_error" and (status.drop(gone) == "added").all()
+    error = result.rows.set_index("contact_id")["error"]
+    assert gone in error[gone] and "deleted" in error[gone]
+    pairs = result.changes.set_index("contact_id")["outcome"].astype(str)
+    assert pairs[gone] == "api_error" and (pairs.drop(gone) == "added").all()
+    assert not result.ok and result.summary().outcome.exit_code == 1

@@ -1,0 +1,99 @@
+"""Every number true (issue 21 §6): the plan's, the undo preview's and the panel's
+cost figures count every request, over HTTP against the emulator: the snapshot's reads
+(or email lookups), the changes, the expected polls and the verification's reads."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from ccpandas.api import run_plan
+from ccpandas.widgets.preview import PlanPreview
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+CHANGES = ("/v3/activities/remove_list_memberships", "/v3/activities/add_list_memberships")
+
+
+def _reads(emu) -> int:
+    """GET requests the emulator saw, activity polls left out."""
+    return sum(
+        1 for r in emu.account.request_log if r.method == "GET" and "activities" not in r.route
+    )
+
+
+def test_an_email_plan_counts_its_reads_and_verification(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=2111, contacts=1200, lists=3, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    emails = [emu.account.contact(c).email for c in members]
+    df = pd.DataFrame({"email": [*emails, "not an address", ""]})
+
+    before = emu.account.count()
+    plan = df.cc.plan([target], client=client, column="email", snapshot=True)
+    spent = emu.account.count() - before
+
+    assert plan.read_requests > 0 and plan.verify_requests > 0
+    # the plan's reads are the requests planning cost (a list listing at most beside)
+    assert plan.read_requests <= spent <= plan.read_requests + 1
+    total = plan.read_requests + plan.n_requests + plan.expected_polls + plan.verify_requests
+    assert plan.total_requests == total > plan.n_requests + plan.expected_polls
+    assert plan.quota_share == total / plan.daily_quota
+    assert plan.summary()["total_requests"] == total
+    assert plan.estimated_seconds == (
+        (plan.read_requests + plan.n_requests + plan.verify_requests) / plan.rate
+    )
+    assert f"{total:,} in all" in str(plan)
+
+    # the panel's cost line says the same
+    preview = PlanPreview()
+    preview.value = plan
+    shown = re.sub(r"<[^>]+>", " ", preview.html.value)
+    assert f"{total:,} in all" in shown and "to verify" in shown
+
+    # the run spends what the plan said on changes and verification
+    before_reads, before_posts = _reads(emu), emu.account.count(method="POST")
+    result = run_plan(plan, client=client, progress=False)
+    assert result.ok and result.after is not None
+    assert emu.account.count(method="POST") - before_posts == plan.n_requests
+    assert _reads(emu) - before_reads == plan.verify_requests
+
+
+def test_a_plan_without_a_snapshot_counts_changes_and_polls_only(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=2112, contacts=600, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    plan = df.cc.plan_removal([target], client=client)
+    assert plan.read_requests == plan.verify_requests == 0
+    assert plan.total_requests == plan.n_requests + plan.expected_polls
+    assert "in all" not in str(plan)
+
+
+def test_the_undo_preview_counts_its_fresh_read(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=2113, contacts=800, lists=2, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
+    assert result.ok
+
+    before = emu.account.count()
+    preview = result.undo(dry_run=True, progress=False)
+    spent = emu.account.count() - before
+    plan = preview.plan
+    assert plan.check_requests == spent > 0
+    total = plan.check_requests + plan.n_requests + plan.expected_polls + plan.read_requests
+    assert plan.total_requests == total
+    (cost,) = [text for label, text in plan.summary_lines() if label == "cost"]
+    assert cost.startswith(f"{total:,} requests: {spent:,} reads to check the lists")
+    assert f"{plan.read_requests:,} reads to verify" in cost
+
+    # the undo itself reads as much again, then changes, polls and verifies
+    before = emu.account.count()
+    undone = result.undo(progress=False)
+    assert undone.ok
+    posts = sum(emu.account.count(method="POST", route=r) for r in CHANGES)
+    assert posts >= plan.n_requests
+    assert emu.account.count() - before >= plan.check_requests + plan.n_requests

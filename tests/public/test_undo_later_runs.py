@@ -1,0 +1,98 @@
+"""Undo after a later run (issue 21, section 2): R1 removes 300, a later run R2 (same
+journal) removes 50 of them again after they were re-added. Undoing R1 would put all
+300 back and silently revert R2: the preview names R2, and the undo refuses without
+``force=True``. Over real HTTP against the emulator; memberships read from the
+emulator's own account."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+
+import ccpandas
+from ccpandas.errors import PlanError
+from ccpandas.vocab import ExitCode
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+ADD = "/v3/activities/add_list_memberships"
+
+
+def _remove(client, lists, contacts, **kw):
+    df = pd.DataFrame({"contact_id": sorted(contacts)})
+    return df.cc.remove_from_lists(lists, client=client, snapshot=True, progress=False, **kw)
+
+
+def _r1_then_r2(emu, client):
+    acct = emu.account
+    a, b = sorted(acct.list_ids(), key=lambda lid: -len(acct.live_members(lid)))[:2]
+    r1_contacts = sorted(acct.live_members(a))[:300]
+    r1 = _remove(client, [a], r1_contacts)
+    assert r1.ok and len(r1.changes.query("outcome == 'removed'")) == 300
+    again = r1_contacts[:50]
+    acct.add_members(a, again)  # re-added by hand (a sign-up form, an import)
+    r2 = _remove(client, [a], again)
+    assert r2.ok and len(r2.changes.query("outcome == 'removed'")) == 50
+    # A later run on another list touches none of R1's pairs: never named.
+    other = _remove(client, [b], sorted(acct.live_members(b) - set(r1_contacts))[:5])
+    assert other.ok
+    return a, r1, r2, other, again, r1_contacts
+
+
+def test_undo_names_a_later_run_and_refuses_without_force(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=31, contacts=2000, **FAST)
+    client, acct = connect(emu), emu.account
+    a, r1, r2, other, _again, r1_contacts = _r1_then_r2(emu, client)
+
+    preview = ccpandas.undo(r1.run_id, client=client, dry_run=True, progress=False)
+    assert preview.plan.later_runs == ((r2.run_id, "remove", 50),)
+    text = str(preview.plan)
+    assert r2.run_id in text and "50 pairs" in text and "force=True" in text
+    assert other.run_id not in text
+
+    for call in (
+        lambda: ccpandas.undo(r1.run_id, client=client, progress=False),
+        lambda: r1.undo(client=client, progress=False),
+    ):
+        with pytest.raises(PlanError, match="nothing was sent") as info:
+            call()
+        assert r2.run_id in str(info.value)
+    assert emu.account.count(method="POST", route=ADD) == 0
+    assert not acct.members(a) & set(r1_contacts)  # R2's removals stand
+
+    done = ccpandas.undo(r1.run_id, client=client, force=True, progress=False)
+    assert done.ok and done.plan.later_runs == ((r2.run_id, "remove", 50),)
+    assert set(r1_contacts) <= acct.members(a)  # all 300 back, R2 reverted as asked
+    rebuilt = ccpandas.run_result(done.run_id)
+    assert rebuilt.plan.later_runs == done.plan.later_runs  # journaled
+
+
+def test_undo_of_the_later_run_alone_is_not_refused(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=32, contacts=2000, **FAST)
+    client, acct = connect(emu), emu.account
+    a, _r1, r2, _other, again, _ = _r1_then_r2(emu, client)
+    done = r2.undo(client=client, progress=False)  # nothing came after R2 on list a
+    assert done.ok and done.plan.later_runs == ()
+    assert set(again) <= acct.members(a)
+
+
+def test_cli_undo_refuses_then_force(cc_emulator_factory, connect, monkeypatch):
+    from ccpandas.cli.main import main
+
+    emu = cc_emulator_factory(seed=33, contacts=2000, **FAST)
+    client, acct = connect(emu), emu.account
+    a, r1, r2, _other, _again, r1_contacts = _r1_then_r2(emu, client)
+    monkeypatch.setenv("CC_ACCESS_TOKEN", emu.token)
+
+    def cli(*args: str) -> tuple[int, str]:
+        out, err = io.StringIO(), io.StringIO()
+        argv = ["undo", r1.run_id, "--yes", *args, "--base-url", emu.base_url]
+        return main(argv, stdin=io.StringIO(""), stdout=out, stderr=err), err.getvalue()
+
+    code, err = cli()
+    assert code == ExitCode.USAGE and r2.run_id in err and "--force" in err
+    assert emu.account.count(method="POST", route=ADD) == 0
+    code, err = cli("--force")
+    assert code == ExitCode.OK, err
+    assert set(r1_contacts) <= acct.members(a)
