@@ -23,7 +23,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks import bench_e2e, bench_import, bench_membership, bench_plan, bench_team, report
+from benchmarks import (
+    bench_e2e,
+    bench_import,
+    bench_membership,
+    bench_plan,
+    bench_sync,
+    bench_team,
+    report,
+)
 from benchmarks._util import machine_info
 from benchmarks.chart import write_rate_chart
 
@@ -31,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 CHARTS = ROOT / "docs" / "_static"
-NAMES = ("plan", "e2e", "team", "import", "membership")
+NAMES = ("plan", "e2e", "team", "import", "membership", "sync")
 
 #: Sizes for --quick: enough to exercise every code path in a few seconds.
 QUICK = {
@@ -115,6 +123,20 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
         print("\n== membership snapshots: emails, membership-aware batching", flush=True)
         results["membership"] = bench_membership.run(quick=quick)
         bench_membership.print_table(results["membership"])
+    if "sync" in only:
+        print("\n== sync a segment to two lists against the emulator", flush=True)
+        load = _load_avg()
+        if quick:
+            results["sync"] = bench_sync.run(contacts=1_500, newcomers=60, rate=100.0)
+        else:
+            results["sync"] = bench_sync.run()
+        # Its own stamp, like the team benchmark: it may be run alone (--only sync).
+        results["sync_measured"] = (
+            f"Measured {machine_info()['date']} (load average before / after: "
+            f"{load[0] if load else '?'} / {(_load_avg() or ['?'])[0]}, 1-minute, on 2 cores "
+            "shared with other work)."
+        )
+        bench_sync.print_table(results["sync"])
     results["load_after"] = _load_avg()
     results["duration_seconds"] = time.perf_counter() - started
     return results
@@ -161,6 +183,9 @@ def write_outputs(
                 + "\n\n"
                 + "\n".join(bench_membership.markdown(results["membership"]))
             )
+        if results.get("sync"):
+            section = bench_sync.markdown(results["sync"], results.get("sync_measured"))
+            text = text.rstrip("\n") + "\n\n" + "\n".join(section)
         docs_path.parent.mkdir(parents=True, exist_ok=True)
         docs_path.write_text(text, encoding="utf-8")
     return verdicts

@@ -263,8 +263,9 @@ class RemovalPlan:
         it is unknown."""
         m = self.membership
         if m is None or not m.known:
+            done = "added" if str(self.kind) == "add" else "removed"
             return (
-                "memberships: unverified (no snapshot); 'removed' rows mean the activity completed"
+                f"memberships: unverified (no snapshot); '{done}' rows mean the activity completed"
             )
         if (m.will_leave < 0).any():
             return "members leaving: decided by the API (not verified yet)"

@@ -198,8 +198,9 @@ class RemovalResult:
 
     @property
     def _truth_word(self) -> str:
-        """The verb of the verified truth a reporter ends on ("removed Newsletter 43")."""
-        return self._words.truth
+        """The verb of the verified truth a reporter ends on ("removed Newsletter 43"),
+        the summary's own: "changed" for a kind that both adds and removes (a sync)."""
+        return "changed" if self._words.also else self._words.truth
 
     def __init__(
         self,

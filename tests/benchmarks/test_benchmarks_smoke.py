@@ -166,3 +166,32 @@ def test_membership_benchmark_runs_both_parts_at_tiny_sizes() -> None:
     assert len(modes) == 2 and r["e2e"][0]["reads"] == 0 and r["e2e"][1]["reads"] > 0
     assert r["e2e"][1]["removal_requests"] <= r["e2e"][0]["removal_requests"]
     assert "## Membership snapshots" in "\n".join(bench_membership.markdown(r))
+
+
+def test_minimum_activities_counts_contacts_not_pairs() -> None:
+    from benchmarks.bench_sync import minimum_activities
+
+    # "a" lacks l2, "b" lacks l1: one add request serves both; "c" leaves.
+    assert minimum_activities({"a", "b"}, [{"a", "c"}, {"b"}]) == (2, 2, 1)
+    many = {f"c{i}" for i in range(1_001)}
+    assert minimum_activities(many, [set()]) == (3, 1_001, 0)
+    assert minimum_activities(set(), [many]) == (3, 0, 1_001)
+
+
+def test_sync_benchmark_counts_every_request_against_the_minimum(tmp_path: Path) -> None:
+    from benchmarks import bench_sync
+
+    rows = bench_sync.run(contacts=1_500, newcomers=60, rate=100.0)
+    assert [r["by"] for r in rows] == ["email", "contact_id"]
+    for r in rows:
+        assert r["ok"], r["by"]  # each list holds exactly the segment's contacts
+        assert r["adds"] > 0 and r["removes"] > 0
+        assert r["activities"] == r["add_requests"] + r["remove_requests"]
+        assert r["activities"] == r["minimum_activities"]
+        assert r["verify_reads"] > 0 and r["reads_before"] > 0 and r["throttled"] == 0
+        parts = ("activities", "list_lookups", "reads_before", "polls", "verify_reads")
+        assert sum(r[k] for k in parts) <= r["total_requests"]
+    # By email the newcomers' addresses cost reads that contact ids do not.
+    assert rows[0]["reads_before"] > rows[1]["reads_before"]
+    text = "\n".join(bench_sync.markdown(rows, "Measured now."))
+    assert "## Sync" in text and "Measured now." in text

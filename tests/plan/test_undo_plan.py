@@ -114,3 +114,17 @@ def test_changes_outcomes_from_states_and_the_reread() -> None:
     ch = undo_changes(plan, ["completed"], {("a", "l0"), ("c", "l0")})
     assert ch["outcome"].tolist() == ["restored", "not_restored", "already_member"]
     assert ch["reason"].iloc[1] and ch["reason"].iloc[0] is None
+
+
+def test_the_cost_line_of_an_undo_says_change_requests_when_it_also_removes() -> None:
+    """The undo of a sync sends adds (the removed pairs back) and removals (the added
+    pairs off): its cost line does not call them all "add requests"."""
+    pairs = _pairs([("gone1", "l0"), ("new1", "l0")]).assign(undo_action=["add", "remove"])
+    now = {"gone1": ("active", ()), "new1": ("active", ("l0",))}
+    d = decide_undo(pairs, live_lists={"l0"}, contacts=now, list_order=["l0"])
+    assert d["decision"].tolist() == ["restore", "remove"]
+    both = plan_undo(d, "r1", ["l0"], {"l0": "News"}, read_requests=1)
+    assert {b.action for b in both.batches} == {MembershipAction.ADD, MembershipAction.REMOVE}
+    assert "+ 2 change requests +" in str(both) and "add request" not in str(both)
+    only_back = plan_undo(d.iloc[[0]], "r1", ["l0"], {"l0": "News"})
+    assert "+ 1 add request +" in str(only_back)
