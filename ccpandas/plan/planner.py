@@ -749,15 +749,48 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
     names = [str(c) for c in data.columns]
     shown = ", ".join(repr(c) for c in list(data.columns)[:20])
     more = f" and {len(names) - 20} more" if len(names) > 20 else ""
-    close = _close_matches(str(column), names)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    plausible = _plausible_columns(data)
+    if len(plausible) == 1:
+        # What the values hold beats a look-alike name ('contact' for 'contact_id').
+        (only, what), close = plausible[0], [plausible[0][0]]
+        hint = f" Did you mean {only!r}? It is the only column that holds {what}."
+    else:
+        close = [c for c, _ in plausible] or _close_matches(str(column), names)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     columns = f"its columns are {shown}{more}" if names else "it has no columns"
     return PlanError(
         f"column {column!r} not found in the DataFrame; {columns}.{hint} "
-        "Pass column='...' to name the contact id column.",
+        "Pass column='...' to name the column of contact ids or email addresses.",
         column=column,
         values=close,
     )
+
+
+def _plausible_columns(data: pd.DataFrame, sample: int = 50) -> list[tuple[str, str]]:
+    """The text columns whose first values are mostly email addresses or contact ids,
+    with what they hold: ``[("email", "email addresses")]``.
+
+    Example:
+        >>> _plausible_columns(pd.DataFrame({"email": ["a@b.co"], "name": ["Ann"]}))
+        [('email', 'email addresses')]
+    """
+    from ccpandas.plan.membership import looks_like_emails  # it builds on this module
+
+    found = []
+    for name in data.columns:
+        values = data[name]
+        if not isinstance(name, str) or not isinstance(values, pd.Series):
+            continue  # a repeated label gives a frame: not a candidate
+        if not holds_text(values.dtype):
+            continue
+        head = values.dropna().iloc[:sample]
+        if head.empty:
+            continue
+        if looks_like_emails(head):
+            found.append((name, "email addresses"))
+        elif (check_ids(head).status == PLANNED).mean() >= 0.5:
+            found.append((name, "contact ids"))
+    return found
 
 
 def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:

@@ -42,7 +42,7 @@ from ccpandas.models import (
     SourceKind,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import _duration
+from ccpandas.plan.planner import _duration, _plural
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -372,7 +372,8 @@ class UndoPlan:
         lines.append(
             (
                 "cost",
-                f"{self.n_requests:,} add requests + {self.read_requests:,} reads to verify, "
+                f"{_plural(self.n_requests, 'add request')} + "
+                f"{_plural(self.read_requests, 'read')} to verify, "
                 f"about {_duration(self.seconds)} at {self.rate:g}/s",
             )
         )

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from ccpandas._docs import shared_params
-from ccpandas.errors import ActivityError, CCError, PlanError, QuotaExceededError, next_utc_midnight
+from ccpandas.errors import (
+    ActivityError,
+    CCError,
+    PlanError,
+    QuotaExceededError,
+    UnauthorizedError,
+    next_utc_midnight,
+)
 from ccpandas.models import MembershipAction
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.options import RunOptions
@@ -793,6 +800,23 @@ class RemovalResult:
             )
             new.__cause__ = exc
             return new
+        if isinstance(exc, UnauthorizedError) and self.run_id is not None:
+            # As for the quota: what to do (a new login), then the call that continues.
+            new_401 = UnauthorizedError(
+                exc.status,
+                exc.error_key,
+                exc.error_message,
+                request=exc.request,
+                errors=exc.errors,
+                next_step=(
+                    f"The access token has expired or was revoked. Stopped: {done}, "
+                    "nothing is lost. Log in again (`%cc_connect` in a notebook, "
+                    f"`ccpandas login` on the command line), then continue with "
+                    f"{self.resume_call}"
+                ),
+            )
+            new_401.__cause__ = exc
+            return new_401
         if not isinstance(exc, PlanError) and self.run_id is not None:
             exc.add_note(f"ccpandas: {done}; {self.resume_call} continues the run.")
         return exc
