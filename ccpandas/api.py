@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -247,7 +247,10 @@ def _plan_list(
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
     if checked is not None and snapshot is False:
-        plan = retarget(checked, _resolve(values, client)) if names else checked
+        if not names:
+            return _with_usage(as_kind(checked, kind), client)
+        targets = _resolve(values, client)
+        plan = _named(retarget(checked, targets), values, targets)
         return _with_usage(as_kind(plan, kind), client)
     targets = _resolve(values, client)
     # -- membership snapshot (ccpandas.read.snapshot)
@@ -263,7 +266,14 @@ def _plan_list(
         kind=kind,
         max_removed=max_removed,
     )
-    return _with_usage(plan, client)
+    return _with_usage(_named(plan, values, targets), client)
+
+
+def _named(plan: RemovalPlan, values: Sequence[str], ids: Sequence[str]) -> RemovalPlan:
+    """``plan`` with the names the user gave its lists (by id), so the journal keeps
+    them: a resume or ``runs()`` in another process names the lists as given."""
+    given = {i: v for i, v in zip(ids, values, strict=True) if v in list_names([v])}
+    return dataclasses.replace(plan, list_names={**given, **plan.list_names})
 
 
 def _with_usage(plan: RemovalPlan, client: Any) -> RemovalPlan:
@@ -1206,8 +1216,8 @@ def undo(
     ``already_member`` (back on the list: no request spent), or ``cannot_restore``
     (``deleted`` contact, ``list_deleted``, ``list_limit``: the contact is on 50 lists
     now). The adds go out as ``POST /activities/add_list_memberships``, contacts
-    grouped by identical list sets (the fewest requests), as a journaled run of kind
-    ``undo`` (``ccpandas.resume(undo_id)`` continues it after a crash), re-read at the
+    grouped by identical list sets, or by list when that takes fewer requests, as a
+    journaled run of kind ``undo`` (``ccpandas.resume(undo_id)`` continues it after a crash), re-read at the
     end: ``undo_result.changes`` says ``restored`` / ``already_member`` /
     ``cannot_restore`` per pair. Unsubscribed contacts get their list memberships
     back and stay unsubscribed.

@@ -592,6 +592,8 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         kind=_KINDS.get(args.command, "remove"),
         max_removed=getattr(args, "max_removed", None),
     )
+    # The names as given go into the journal: `ccpandas resume` elsewhere shows them.
+    plan = dataclasses.replace(plan, list_names={**names, **plan.list_names})
     return plan, names, client
 
 

@@ -164,6 +164,8 @@ class RemovalPlan:
             pair, ``was_member``, ``will_leave``), or None (the default) without a snapshot.
         kind: What the run does: ``"remove"`` (the default), ``"add"`` or ``"sync"``
             (see :class:`~ccpandas.vocab.RunKind`).
+        list_names: The names the user gave the target lists, by list id, e.g.
+            ``{"2d0e3a5c-...": "Newsletter"}``. Default none (lists given by id).
 
     Example:
         >>> plan = plan_removal(
@@ -199,6 +201,8 @@ class RemovalPlan:
     membership: Any = None
     #: What the run does (a :class:`~ccpandas.vocab.RunKind`): remove, add or sync.
     kind: str = "remove"
+    #: The names the user gave the target lists, by list id (journaled with the run).
+    list_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def changes(self) -> pd.DataFrame:
