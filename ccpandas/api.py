@@ -1217,10 +1217,10 @@ def undo(
     (``deleted`` contact, ``list_deleted``, ``list_limit``: the contact is on 50 lists
     now). The adds go out as ``POST /activities/add_list_memberships``, contacts
     grouped by identical list sets, or by list when that takes fewer requests, as a
-    journaled run of kind ``undo`` (``ccpandas.resume(undo_id)`` continues it after a crash), re-read at the
-    end: ``undo_result.changes`` says ``restored`` / ``already_member`` /
-    ``cannot_restore`` per pair. Unsubscribed contacts get their list memberships
-    back and stay unsubscribed.
+    journaled run of kind ``undo`` (``ccpandas.resume(undo_id)`` continues it after a
+    crash), re-read at the end: ``undo_result.changes`` says ``restored`` /
+    ``already_member`` / ``cannot_restore`` per pair. Unsubscribed contacts get their
+    list memberships back and stay unsubscribed.
 
     ``dry_run=True`` returns the preview (the plan's text: per-list counts, cost, what
     cannot be restored and why) and sends nothing. A run taken without a membership

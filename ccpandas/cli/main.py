@@ -1133,6 +1133,8 @@ def _message(exc: BaseException) -> str:
     return in_flags("\n".join([str(exc), *getattr(exc, "__notes__", ())]))
 
 
+#: ``snapshot=`` values and their ``--snapshot`` spellings.
+_YES_NO = {"True": "yes", "False": "no", "'auto'": "auto"}
 #: The library's words for its arguments and calls, and the command line's for them.
 _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str], ...] = (
     (re.compile(r"\bsnapshot=True or '?auto'?"), "--snapshot yes or auto"),
@@ -1146,7 +1148,6 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
     (re.compile(r"ccpandas\.login\([^)]*\)"), "ccpandas login --client-id YOUR_API_KEY"),
 )
-_YES_NO = {"True": "yes", "False": "no", "'auto'": "auto"}
 
 
 def in_flags(text: str) -> str:
