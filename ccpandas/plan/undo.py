@@ -369,12 +369,14 @@ class UndoPlan:
                     "unsubscribed: no email is sent to them",
                 )
             )
+        took = _duration(self.seconds)
         lines.append(
             (
                 "cost",
                 f"{_plural(self.n_requests, 'add request')} + "
                 f"{_plural(self.read_requests, 'read')} to verify, "
-                f"about {_duration(self.seconds)} at {self.rate:g}/s",
+                # "< 1 s" is a bound already: "about < 1 s" says nothing more.
+                f"{took if took.startswith('<') else 'about ' + took} at {self.rate:g}/s",
             )
         )
         lines.extend(("note", n) for n in self.notes)
