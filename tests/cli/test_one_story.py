@@ -17,7 +17,6 @@ import pandas as pd
 
 import ccpandas
 from ccpandas.cli.main import ExitCode, main
-from conftest import Ran
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ccpandas: \w+: ")
 
@@ -69,15 +68,14 @@ def test_a_401_says_log_in_then_resume_and_resume_names_the_lists(
     out, err = io.StringIO(), io.StringIO()
     args = ["remove", str(members_csv), "--lists", name, "--yes", "--snapshot", "no", "--json"]
     code = main([*args, "--base-url", emu.base_url], stdin=io.StringIO(), stdout=out, stderr=err)
-    ran = Ran(code, out.getvalue(), err.getvalue())
-    report = json.loads(ran.out)
-    assert ran.code == ExitCode.FAILED and report["outcome"] == "stopped"
+    report = json.loads(out.getvalue())
+    assert code == ExitCode.FAILED and report["outcome"] == "stopped"
     assert report["lists"][0]["name"] == name
     error = report["error"]
     assert "expired or was revoked" in error and "Log in again" in error
     assert "`ccpandas login`" in error and "%cc_connect" in error
     assert f"ccpandas resume {report['run_id']}" in error and "ccpandas.resume(" not in error
-    assert short not in ran.out + ran.err
+    assert short not in out.getvalue() + err.getvalue()
     again = cli("resume", report["run_id"], "--json")  # the emulator's own token: a new login
     resumed = json.loads(again.out)
     assert again.code == ExitCode.OK and resumed["outcome"] == "completed", again.err
