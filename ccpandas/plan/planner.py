@@ -754,12 +754,14 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
     shown = ", ".join(repr(c) for c in list(data.columns)[:20])
     more = f" and {len(names) - 20} more" if len(names) > 20 else ""
     plausible = _plausible_columns(data)
-    if len(plausible) == 1:
+    close = _close_matches(str(column), names)
+    both = [c for c in close if c in dict(plausible)]
+    if not both and len(plausible) == 1:
         # What the values hold beats a look-alike name ('contact' for 'contact_id').
         (only, what), close = plausible[0], [plausible[0][0]]
         hint = f" Did you mean {only!r}? It is the only column that holds {what}."
     else:
-        close = [c for c, _ in plausible] or _close_matches(str(column), names)
+        close = both or [c for c, _ in plausible] or close
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     columns = f"its columns are {shown}{more}" if names else "it has no columns"
     return PlanError(
@@ -778,8 +780,6 @@ def _plausible_columns(data: pd.DataFrame, sample: int = 50) -> list[tuple[str, 
         >>> _plausible_columns(pd.DataFrame({"email": ["a@b.co"], "name": ["Ann"]}))
         [('email', 'email addresses')]
     """
-    from ccpandas.plan.membership import looks_like_emails  # it builds on this module
-
     found = []
     for name in data.columns:
         values = data[name]
@@ -790,7 +790,11 @@ def _plausible_columns(data: pd.DataFrame, sample: int = 50) -> list[tuple[str, 
         head = values.dropna().iloc[:sample]
         if head.empty:
             continue
-        if looks_like_emails(head):
+        # As plain Python strings: any text dtype (Arrow dictionaries too) reads so.
+        text = pd.Series([v.strip() for v in head.tolist() if isinstance(v, str)], dtype=object)
+        # A hint, not the check: one "@" and no space is enough to point at the column
+        # (ccpandas.plan.membership judges the addresses; it imports this module).
+        if len(text) and text.str.fullmatch(r"[^@\s]+@[^@\s]+").mean() >= 0.5:
             found.append((name, "email addresses"))
         elif (check_ids(head).status == PLANNED).mean() >= 0.5:
             found.append((name, "contact ids"))
