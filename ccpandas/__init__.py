@@ -11,7 +11,7 @@ Example:
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 from typing import Any
 
 from ccpandas import _env
@@ -58,8 +58,9 @@ def _run_undo(*args: Any, **kwargs: Any) -> Any:
 _result.set_undo_handler(_run_undo)
 
 try:
-    __version__ = version("ccpandas")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    # Through the module: a bare ``version`` import would be ccpandas.version, a function.
+    __version__ = _metadata.version("ccpandas")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 # Public names that live in modules imported on first use (requests, widgets).

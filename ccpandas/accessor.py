@@ -33,6 +33,25 @@ if TYPE_CHECKING:
 __all__ = ["CCAccessor"]
 
 
+@pd.api.extensions.register_series_accessor("cc")
+class _SeriesAccessor:
+    """``series.cc``: the accessor works on DataFrames; say so, and how to get one.
+
+    Example:
+        >>> pd.Series(["a@example.com"], name="email").cc  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        AttributeError: .cc works on a DataFrame, not a Series: ...
+    """
+
+    def __init__(self, obj: pd.Series) -> None:
+        name = obj.name if isinstance(obj.name, str) else "contact_id"
+        raise AttributeError(
+            ".cc works on a DataFrame, not a Series: use series.to_frame().cc (a frame "
+            f"with the one column {name!r}), or df.cc with column={name!r} on the frame "
+            "the series came from"
+        )
+
+
 @pd.api.extensions.register_dataframe_accessor("cc")
 class CCAccessor:
     """Constant Contact actions on a DataFrame of contacts (``df.cc``).

@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -283,6 +283,7 @@ def _plan_list(
         values = resolve_targets(tuple(given), client if offline else _client(client))
     if checked is not None and snapshot is False:
         plan = retarget(checked, values.ids) if names else checked
+        plan = _named(plan, given, values.ids)
         return _with_usage(_costed(as_kind(plan, kind), values.lists), client)
     # -- membership snapshot (ccpandas.read.snapshot)
     from ccpandas.read.snapshot import prepare_frame_plan
@@ -298,7 +299,14 @@ def _plan_list(
         max_removed=max_removed,
         lists=values.lists,
     )
-    return _with_usage(plan, client)
+    return _with_usage(_named(plan, given, values.ids), client)
+
+
+def _named(plan: RemovalPlan, values: Sequence[str], ids: Sequence[str]) -> RemovalPlan:
+    """``plan`` with the names the user gave its lists (by id), so the journal keeps
+    them: a resume or ``runs()`` in another process names the lists as given."""
+    given = {i: v for i, v in zip(ids, values, strict=True) if v in list_names([v])}
+    return dataclasses.replace(plan, list_names={**given, **plan.list_names})
 
 
 def _with_usage(plan: RemovalPlan, client: Any) -> RemovalPlan:
@@ -1245,11 +1253,11 @@ def undo(
     ``already_member`` (back on the list: no request spent), or ``cannot_restore``
     (``deleted`` contact, ``list_deleted``, ``list_limit``: the contact is on 50 lists
     now). The adds go out as ``POST /activities/add_list_memberships``, contacts
-    grouped by identical list sets (the fewest requests), as a journaled run of kind
-    ``undo`` (``ccpandas.resume(undo_id)`` continues it after a crash), re-read at the
-    end: ``undo_result.changes`` says ``restored`` / ``already_member`` /
-    ``cannot_restore`` per pair. Unsubscribed contacts get their list memberships
-    back and stay unsubscribed.
+    grouped by identical list sets, or by list when that takes fewer requests, as a
+    journaled run of kind ``undo`` (``ccpandas.resume(undo_id)`` continues it after a
+    crash), re-read at the end: ``undo_result.changes`` says ``restored`` /
+    ``already_member`` / ``cannot_restore`` per pair. Unsubscribed contacts get their
+    list memberships back and stay unsubscribed.
 
     ``dry_run=True`` returns the preview (the plan's text: per-list counts, cost, what
     cannot be restored and why) and sends nothing. A run taken without a membership

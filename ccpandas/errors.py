@@ -269,7 +269,28 @@ class BadRequestError(APIError):
 
 
 class UnauthorizedError(APIError, AuthError):
-    """401: the token is missing, wrong or expired (and refreshing did not help)."""
+    """401: the token is missing, wrong, expired or revoked (and refreshing did not help).
+
+    Args:
+        args: ``status``, ``error_key`` and ``error_message``, as for :class:`APIError`.
+        next_step: What to do now, added to the message: for a run, log in again and the
+            ``ccpandas.resume(...)`` call that continues it. None (the default) adds
+            nothing.
+        kwargs: ``request`` and ``errors``, as for :class:`APIError`.
+
+    Example:
+        >>> str(UnauthorizedError(401, "unauthorized", next_step="Log in again"))
+        'HTTP 401 unauthorized. Log in again'
+    """
+
+    def __init__(self, *args: Any, next_step: str | None = None, **kwargs: Any) -> None:
+        #: What to do now (the run layer says what was done and how to continue).
+        self.next_step = next_step
+        super().__init__(*args, **kwargs)
+
+    def _describe(self) -> str:
+        text = super()._describe()
+        return f"{text}. {self.next_step}" if self.next_step else text
 
 
 class ForbiddenError(APIError):

@@ -36,6 +36,7 @@ import io
 import json
 import logging
 import lzma
+import re
 import sys
 import time
 import warnings
@@ -48,7 +49,7 @@ import pandas as pd
 
 import ccpandas
 from ccpandas import api, readers
-from ccpandas.plan.planner import list_names
+from ccpandas.plan.planner import _plural, list_names
 from ccpandas.report.progress import LogReporter
 from ccpandas.vocab import ExitCode
 
@@ -362,9 +363,35 @@ def _output_format(path: str | None) -> str | None:
     return kind
 
 
+#: What a spreadsheet reads as a formula at the start of a cell (OWASP's CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _defused(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with every text cell that a spreadsheet would run as a formula prefixed
+    with ``'`` (an input file's ``=HYPERLINK(...)`` comes back in ``contact_id``).
+
+    Example:
+        >>> _defused(pd.DataFrame({"a": ["=1+1", "ok", None]}))["a"].tolist()
+        ["'=1+1", 'ok', None]
+    """
+    out = rows.copy()
+    for name in out.columns:
+        column = out[name]
+        if column.dtype != object and not isinstance(column.dtype, pd.StringDtype):
+            continue  # numbers, categories of statuses and booleans hold no formula
+        text = column.astype(object)
+        risky = text.map(lambda v: isinstance(v, str) and v.startswith(_FORMULA_STARTS))
+        if risky.any():
+            out[name] = text.where(~risky, "'" + text.astype(str))
+    return out
+
+
 def _write_rows(rows: pd.DataFrame, path: str) -> None:
+    # An unnamed index is the input's row numbers: a column without a header, not data.
+    keep_index = any(name is not None for name in rows.index.names)
     if OUTPUT_FORMATS[Path(path).suffix.lower()] == "csv":
-        rows.to_csv(path, index=True)
+        _defused(rows).to_csv(path, index=keep_index)
     else:
         # Object columns of text and None (activity_id, error) as nullable strings.
         rows.to_parquet(path, index=True)
@@ -492,6 +519,8 @@ def _finish(
     if output is not None:
         _write_rows(result.rows, output)
     summary = Summary.of(result, error=error, names=names)
+    if summary.error:  # the library's words for the next step, as flags and commands
+        summary = dataclasses.replace(summary, error=in_flags(summary.error))
     if s.json:
         payload = summary.to_json(command, output)
         # How FILE was read (remove); resume and undo read no file.
@@ -555,22 +584,19 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     snapshot = _SNAPSHOT[args.snapshot]
     if client is None and snapshot == "auto":
         snapshot = False  # `ccpandas plan` with no login: ids plan offline (emails cannot)
-    try:
-        plan = api.plan_list_removal(
-            data,
-            targets,
-            column=args.column,
-            client=client,
-            snapshot=snapshot,
-            by=args.by,
-            progress=_reporter(args, s.stderr) if snapshot is not False else False,
-            kind=_KINDS.get(args.command, "remove"),
-            max_removed=getattr(args, "max_removed", None),
-        )
-    except ccpandas.PlanError as exc:
-        if "snapshot" in str(exc):
-            exc.add_note("On the command line: --snapshot auto (the default, with a login) or yes.")
-        raise
+    plan = api.plan_list_removal(
+        data,
+        targets,
+        column=args.column,
+        client=client,
+        snapshot=snapshot,
+        by=args.by,
+        progress=_reporter(args, s.stderr) if snapshot is not False else False,
+        kind=_KINDS.get(args.command, "remove"),
+        max_removed=getattr(args, "max_removed", None),
+    )
+    # The names as given go into the journal: `ccpandas resume` elsewhere shows them.
+    plan = dataclasses.replace(plan, list_names={**names, **plan.list_names})
     return plan, names, client
 
 
@@ -602,7 +628,7 @@ def _question(plan: RemovalPlan, names: dict[str, str]) -> str:
     """The confirmation: who is removed (added) on which lists, in how many requests."""
     targets = ", ".join(names.get(i, i) for i in plan.list_ids)
     lists = f"{plan.n_lists:,} list{'s' * (plan.n_lists != 1)} ({targets})"
-    requests = f"with {plan.n_requests:,} requests"
+    requests = f"with {_plural(plan.n_requests, 'request')}"
     m = plan.membership
     if plan.kind == "remove" or m is None:
         verb = "Add" if plan.kind == "add" else "Remove"
@@ -661,20 +687,39 @@ def _cmd_runs(s: _Session) -> int:
     if frame.empty:
         s.out("No runs in the journal.")
         return ExitCode.OK
-    shown = frame[["run_id", "started_at", "state", "lists", "contacts", "progress", "stop_reason"]]
+    columns = ["run_id", "started_at", "kind", "state", "list_names", "contacts", "progress"]
+    shown = frame[[*columns, "parent", "stop_reason"]]
     shown = shown.assign(
         started_at=shown["started_at"].dt.strftime("%Y-%m-%d %H:%M UTC"),
+        list_names=shown["list_names"].map(_short_names),
+        contacts=shown["contacts"].map(lambda n: "" if pd.isna(n) else f"{int(n):,}"),
         progress=shown["progress"].map("{:.0%}".format),
+        parent=shown["parent"].fillna(""),
         stop_reason=shown["stop_reason"].fillna(""),
-    )
+    ).rename(columns={"list_names": "lists"})
     s.out(shown.to_string(index=False))
     return ExitCode.OK
+
+
+def _short_names(names: Any, width: int = 40) -> str:
+    """ "Newsletter, Customers", cut to ``width`` characters for the ``runs`` table."""
+    text = "" if names is None or (isinstance(names, float) and pd.isna(names)) else str(names)
+    return text if len(text) <= width else text[: width - 3].rstrip(", ") + "..."
 
 
 def _cmd_undo(s: _Session) -> int:
     undo = ccpandas.undo
     s.confirm(f"Undo run {s.args.run_id} (put its removed contacts back on their lists)?")
-    result, error = _settled(lambda: undo(s.args.run_id, client=s.client(), force=s.args.force))
+    result, error = _settled(
+        lambda: undo(
+            s.args.run_id,
+            client=s.client(),
+            force=s.args.force,
+            # Bars on a terminal, timestamped lines in a log: as remove and resume.
+            progress=_reporter(s.args, s.stderr),
+            timeout=s.args.timeout,
+        )
+    )
     if hasattr(result, "runs") and hasattr(result, "plan"):
         return _finish(s, "undo", result, dict(getattr(result.plan, "list_names", {})), error)
     s.out(str(result))
@@ -885,18 +930,19 @@ def _file_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_options(parser: argparse.ArgumentParser) -> None:
+def _run_options(parser: argparse.ArgumentParser, *, quota: bool = True) -> None:
     parser.add_argument(
         "--timeout",
         type=float,
         metavar="SECONDS",
         help="stop waiting for activities after this long (exit 1; resume follows them)",
     )
-    parser.add_argument(
-        "--wait-for-quota",
-        action="store_true",
-        help="sleep through a spent daily quota (until 00:00 UTC) instead of stopping",
-    )
+    if quota:
+        parser.add_argument(
+            "--wait-for-quota",
+            action="store_true",
+            help="sleep through a spent daily quota (until 00:00 UTC) instead of stopping",
+        )
     parser.add_argument(
         "--progress",
         choices=("auto", "bar", "log", "none"),
@@ -988,6 +1034,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="undo even a run already undone, or one whose pairs later runs changed again "
         "(reverting those runs for them)",
     )
+    _run_options(p, quota=False)
 
     p = sub.add_parser("login", parents=[common], help="log in with OAuth2 and save the login")
     p.add_argument("--flow", choices=("device", "pkce"), default="device")
@@ -1088,4 +1135,36 @@ def main(
 
 
 def _message(exc: BaseException) -> str:
-    return "\n".join([str(exc), *getattr(exc, "__notes__", ())])
+    return in_flags("\n".join([str(exc), *getattr(exc, "__notes__", ())]))
+
+
+#: ``snapshot=`` values and their ``--snapshot`` spellings.
+_YES_NO = {"True": "yes", "False": "no", "'auto'": "auto"}
+#: The library's words for its arguments and calls, and the command line's for them.
+_PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str], ...] = (
+    (re.compile(r"\bsnapshot=True or '?auto'?"), "--snapshot yes or auto"),
+    (re.compile(r"\bsnapshot=(True|False|'auto')"), lambda m: "--snapshot " + _YES_NO[m[1]]),
+    (re.compile(r"\bwait_for_quota=True"), "--wait-for-quota"),
+    (re.compile(r"\bcolumn='\.\.\.'"), "--column NAME"),
+    (
+        re.compile(r"\b(column|by|max_removed|timeout)=('([^']*)'|[\w.]+)"),
+        lambda m: f"--{m[1].replace('_', '-')} {m[3] if m[3] is not None else m[2]}",
+    ),
+    (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
+    (re.compile(r"ccpandas\.login\([^)]*\)"), "ccpandas login --client-id YOUR_API_KEY"),
+)
+
+
+def in_flags(text: str) -> str:
+    """``text`` with the library's argument and call spellings as the command line's
+    flags and commands: a message written for Python, shown by the CLI.
+
+    Example:
+        >>> in_flags("pass snapshot=True or 'auto' (or by='contact_id')")
+        'pass --snapshot yes or auto (or --by contact_id)'
+        >>> in_flags("continue with ccpandas.resume('20250301-231501-7f3a2c')")
+        'continue with ccpandas resume 20250301-231501-7f3a2c'
+    """
+    for pattern, spelling in _PYTHON_WORDS:
+        text = pattern.sub(spelling, text)
+    return text

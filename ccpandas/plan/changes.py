@@ -187,18 +187,11 @@ class ChangeSet:
 
     def min_requests(self) -> int:
         """The fewest requests that carry every pair with an action, each exactly:
-        per action, the sum over distinct list sets of ``ceil(contacts/500) x
-        ceil(lists/50)``."""
-        total = 0
-        for code in (REMOVE, ADD):
-            sets: dict[frozenset[int], int] = {}
-            for lists in _lists_per_contact(self, code).values():
-                sets[lists] = sets.get(lists, 0) + 1
-            total += sum(
-                math.ceil(n / MAX_CONTACTS_PER_REQUEST) * math.ceil(len(s) / MAX_LISTS_PER_REQUEST)
-                for s, n in sets.items()
-            )
-        return total
+        per action, the fewer of the sum over distinct list sets of ``ceil(contacts/500)
+        x ceil(lists/50)`` and the sum over lists of ``ceil(contacts/500)``."""
+        return sum(
+            min(_per_set_count(self, code), _per_list_count(self, code)) for code in (REMOVE, ADD)
+        )
 
     # -- batching ----------------------------------------------------------------------
     def batches(self, start: int = 0) -> tuple[Batch, ...]:
@@ -209,8 +202,9 @@ class ChangeSet:
         than a contact's own without changing anything else (removing a non-member,
         adding a member: see :func:`_union_safe`), pairs go by list group, contacts
         ordered by their set of lists, each request naming the union of its contacts'
-        lists: that packs more into each request. Else they go by identical list set (a
-        contact is never put on, or taken off, a list it should not be).
+        lists: that packs more into each request. Else they go by identical list set, or
+        one list per request when that takes fewer requests (a contact is never put
+        on, or taken off, a list it should not be).
 
         Args:
             start: The index of the first batch. Default 0.
@@ -229,6 +223,10 @@ class ChangeSet:
                 new = _cross_batches(self, code, start + len(out), pair_batch)
             elif self.known and _union_safe(self, code):
                 new = _union_batches(self, code, start + len(out), pair_batch)
+            elif _per_list_count(self, code) < _per_set_count(self, code):
+                # Contacts on many different subsets of the lists (an undo of a run
+                # whose contacts were on some of its lists each): one list per request.
+                new = _per_list_batches(self, code, start + len(out), pair_batch)
             else:
                 new = _exact_batches(self, code, start + len(out), pair_batch)
             out.extend(new)
@@ -324,9 +322,46 @@ def _lists_per_contact(cs: ChangeSet, code: int) -> dict[int, frozenset[int]]:
     return {c: frozenset(s) for c, s in per.items()}
 
 
+def _per_set_count(cs: ChangeSet, code: int) -> int:
+    """Requests :func:`_exact_batches` sends for ``code``."""
+    sets: dict[frozenset[int], int] = {}
+    for lists in _lists_per_contact(cs, code).values():
+        sets[lists] = sets.get(lists, 0) + 1
+    return sum(
+        math.ceil(n / MAX_CONTACTS_PER_REQUEST) * math.ceil(len(s) / MAX_LISTS_PER_REQUEST)
+        for s, n in sets.items()
+    )
+
+
+def _per_list_count(cs: ChangeSet, code: int) -> int:
+    """Requests :func:`_per_list_batches` sends for ``code``."""
+    per_list = np.bincount(cs.pair_list[cs.mask(code)], minlength=len(cs.list_ids))
+    return int(np.ceil(per_list / MAX_CONTACTS_PER_REQUEST).sum())
+
+
+def _per_list_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray) -> list[Batch]:
+    """One list per request (target order), its contacts sorted, 500 per request:
+    never a pair extra, and fewer requests than by list set when the contacts are on
+    many different subsets of the lists."""
+    sel = np.flatnonzero(cs.mask(code))
+    batches: list[Batch] = []
+    for lst in range(len(cs.list_ids)):
+        mine = sel[cs.pair_list[sel] == lst]
+        if not len(mine):
+            continue
+        order = mine[np.argsort(cs.contact_ids[cs.pair_contact[mine]].astype(str), kind="stable")]
+        for group, first in enumerate(range(0, len(order), MAX_CONTACTS_PER_REQUEST)):
+            chunk = order[first : first + MAX_CONTACTS_PER_REQUEST]
+            ids = tuple(str(i) for i in cs.contact_ids[cs.pair_contact[chunk]].tolist())
+            index = start + len(batches)
+            batches.append(_batch(cs, code, index, ids, (lst,), group, lst))
+            pair_batch[chunk] = index
+    return batches
+
+
 def _exact_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray) -> list[Batch]:
     """Contacts grouped by their identical set of lists (in target order, contacts
-    sorted), 500 contacts and 50 lists per request: the minimum, never a pair extra."""
+    sorted), 500 contacts and 50 lists per request: never a pair extra."""
     groups: dict[tuple[int, ...], list[int]] = {}
     for c, on in _lists_per_contact(cs, code).items():
         groups.setdefault(tuple(sorted(on)), []).append(c)

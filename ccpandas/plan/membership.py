@@ -63,7 +63,7 @@ from ccpandas.plan.changes import (
     unique_names,
 )
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
-from ccpandas.plan.planner import CHANGE_COLUMNS, _duration
+from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
 from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind
 
 __all__ = [
@@ -316,6 +316,8 @@ def normalize_emails(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndar
         >>> norm, valid, missing = normalize_emails(pd.Series([" A@B.co ", "x", None]))
         >>> norm.tolist(), valid.tolist(), missing.tolist()
         (['a@b.co', None, None], [True, False, False], [False, False, True])
+        >>> normalize_emails(pd.Series(["mailto:a@b.co"]))[1].tolist()
+        [False]
     """
     obj = pd.Series(values, copy=False).astype(object).to_numpy()
     na = pd.isna(obj)
@@ -326,7 +328,11 @@ def normalize_emails(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndar
     empty = pc.equal(stripped, "").fill_null(False).to_numpy(zero_copy_only=False)
     missing = na | empty.astype(bool)
     matched = pc.match_substring_regex(stripped, f"^{_EMAIL_PATTERN}$")
-    valid = matched.fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+    # A link copied from a page ("mailto:ann@example.com") is no address: its local
+    # part would be "mailto:ann" (RE2 has no lookahead to say so in the pattern).
+    link = pc.starts_with(stripped, "mailto:", ignore_case=True)
+    valid = pc.and_(matched, pc.invert(link)).fill_null(False)
+    valid = valid.to_numpy(zero_copy_only=False).astype(bool)
     norm = pc.utf8_lower(stripped).to_numpy(zero_copy_only=False).astype(object)
     norm[~valid] = None
     return norm, valid, missing
@@ -1152,13 +1158,15 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
     out.append(
         (
             "snapshot",
-            f"{reads:,} requests ({_duration(reads / plan.rate)} at {plan.rate:g}/s) by {how}",
+            f"{_plural(reads, 'request')} ({_duration(reads / plan.rate)} at "
+            f"{plan.rate:g}/s) by {how}",
         )
     )
     out.append(
         (
             "verification",
-            f"{m.verify_requests:,} requests ({_duration(m.verify_requests / plan.rate)}) after",
+            f"{_plural(m.verify_requests, 'request')} "
+            f"({_duration(m.verify_requests / plan.rate)}) after",
         )
     )
     if m.kind != RunKind.REMOVE:
@@ -1171,7 +1179,7 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         out.append(
             (
                 "without snapshot",
-                f"{m.naive_requests:,} removal requests (this plan: {plan.n_requests:,})",
+                f"{_plural(m.naive_requests, 'removal request')} (this plan: {plan.n_requests:,})",
             )
         )
     return out

@@ -168,6 +168,8 @@ class RemovalPlan:
         snapshot_cost: Without a snapshot: the read requests one would cost (the lists'
             sizes were read), so the plan can say what makes the run undoable; None (the
             default) when not known.
+        list_names: The names the user gave the target lists, by list id, e.g.
+            ``{"2d0e3a5c-...": "Newsletter"}``. Default none (lists given by id).
 
     Example:
         >>> plan = plan_removal(
@@ -239,6 +241,9 @@ class RemovalPlan:
             "not possible: no membership snapshot, so nobody will know who really was a "
             f"member; snapshot=True (--snapshot yes) makes it possible, {cost}"
         )
+
+    #: The names the user gave the target lists, by list id (journaled with the run).
+    list_names: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def changes(self) -> pd.DataFrame:
@@ -829,15 +834,52 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
     names = [str(c) for c in data.columns]
     shown = ", ".join(repr(c) for c in list(data.columns)[:20])
     more = f" and {len(names) - 20} more" if len(names) > 20 else ""
+    plausible = _plausible_columns(data)
     close = _close_matches(str(column), names)
-    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    both = [c for c in close if c in dict(plausible)]
+    if not both and len(plausible) == 1:
+        # What the values hold beats a look-alike name ('contact' for 'contact_id').
+        (only, what), close = plausible[0], [plausible[0][0]]
+        hint = f" Did you mean {only!r}? It is the only column that holds {what}."
+    else:
+        close = both or [c for c, _ in plausible] or close
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     columns = f"its columns are {shown}{more}" if names else "it has no columns"
     return PlanError(
         f"column {column!r} not found in the DataFrame; {columns}.{hint} "
-        "Pass column='...' to name the contact id column.",
+        "Pass column='...' to name the column of contact ids or email addresses.",
         column=column,
         values=close,
     )
+
+
+def _plausible_columns(data: pd.DataFrame, sample: int = 50) -> list[tuple[str, str]]:
+    """The text columns whose first values are mostly email addresses or contact ids,
+    with what they hold: ``[("email", "email addresses")]``.
+
+    Example:
+        >>> _plausible_columns(pd.DataFrame({"email": ["a@b.co"], "name": ["Ann"]}))
+        [('email', 'email addresses')]
+    """
+    found = []
+    for name in data.columns:
+        values = data[name]
+        if not isinstance(name, str) or not isinstance(values, pd.Series):
+            continue  # a repeated label gives a frame: not a candidate
+        if not holds_text(values.dtype):
+            continue
+        head = values.dropna().iloc[:sample]
+        if head.empty:
+            continue
+        # As plain Python strings: any text dtype (Arrow dictionaries too) reads so.
+        text = pd.Series([v.strip() for v in head.tolist() if isinstance(v, str)], dtype=object)
+        # A hint, not the check: one "@" and no space is enough to point at the column
+        # (ccpandas.plan.membership judges the addresses; it imports this module).
+        if len(text) and text.str.fullmatch(r"[^@\s]+@[^@\s]+").mean() >= 0.5:
+            found.append((name, "email addresses"))
+        elif (check_ids(head).status == PLANNED).mean() >= 0.5:
+            found.append((name, "contact ids"))
+    return found
 
 
 def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:

@@ -43,7 +43,7 @@ from ccpandas.models import (
     SourceKind,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import _duration, expected_polls
+from ccpandas.plan.planner import _duration, _plural, expected_polls
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -413,14 +413,17 @@ class UndoPlan:
             )
         adds_only = all(b.action is MembershipAction.ADD for b in self.batches)
         what = "add" if adds_only else "change"
-        changes = f"{self.n_requests:,} {what} request{'s' * (self.n_requests != 1)}"
+        changes = _plural(self.n_requests, f"{what} request")
+        took = _duration(self.seconds)
         lines.append(
             (
                 "cost",
-                f"{self.total_requests:,} requests: {self.check_requests:,} reads to check "
-                f"the lists (as this preview did) + {changes} + about "
-                f"{self.expected_polls:,} status checks + {self.read_requests:,} reads to "
-                f"verify, about {_duration(self.seconds)} at {self.rate:g}/s",
+                f"{self.total_requests:,} requests: {_plural(self.check_requests, 'read')} to "
+                f"check the lists (as this preview did) + {changes} + about "
+                f"{_plural(self.expected_polls, 'status check')} + "
+                f"{_plural(self.read_requests, 'read')} to verify, "
+                # "< 1 s" is a bound already: "about < 1 s" says nothing more.
+                f"{took if took.startswith('<') else 'about ' + took} at {self.rate:g}/s",
             )
         )
         if self.later_runs:

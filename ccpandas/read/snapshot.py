@@ -37,6 +37,7 @@ from ccpandas.plan.membership import (
     MembershipSnapshot,
     snapshot_reads,
 )
+from ccpandas.plan.planner import _plural
 from ccpandas.read.lists import ListInfo, check_targets, read_lists
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.store.journal import JournalDB, open_journal
@@ -440,7 +441,7 @@ def resolve_addresses(
     )
     note = (
         f"{len(missing):,} addresses on none of the target lists looked up by {how}: "
-        f"{requests:,} requests, {len(merged) - len(snap):,} contacts found"
+        f"{_plural(requests, 'request')}, {len(merged) - len(snap):,} contacts found"
     )
     return merged, note
 

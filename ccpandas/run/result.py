@@ -26,6 +26,7 @@ from ccpandas.errors import (
     JournalError,
     PlanError,
     QuotaExceededError,
+    UnauthorizedError,
     next_utc_midnight,
 )
 from ccpandas.models import MembershipAction
@@ -883,17 +884,15 @@ class RemovalResult:
                 f"Stopped cleanly: {done}, nothing is lost. After the reset, continue with "
                 f"{self.resume_call}, or pass wait_for_quota=True to wait instead"
             )
-            new = QuotaExceededError(
-                exc.status,
-                exc.error_key,
-                exc.error_message,
-                request=exc.request,
-                errors=exc.errors,
-                reset_at=reset,
-                next_step=step,
+            return _restated(exc, QuotaExceededError, step, reset_at=reset)
+        if isinstance(exc, UnauthorizedError) and self.run_id is not None:
+            # As for the quota: what to do (a new login), then the call that continues.
+            step = (
+                f"The access token has expired or was revoked. Stopped: {done}, nothing "
+                "is lost. Log in again (`%cc_connect` in a notebook, `ccpandas login` on "
+                f"the command line), then continue with {self.resume_call}"
             )
-            new.__cause__ = exc
-            return new
+            return _restated(exc, UnauthorizedError, step)
         if not isinstance(exc, PlanError) and self.run_id is not None:
             exc.add_note(f"ccpandas: {done}; {self.resume_call} continues the run.")
         return exc
@@ -1129,6 +1128,22 @@ def _no_changes() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
     frame["outcome"] = pd.Series([], dtype=object)
     return frame
+
+
+def _restated(exc: Any, cls: type[Any], step: str, **extra: Any) -> Any:
+    """``exc`` (an API error) again as ``cls``, its message ending with ``step`` (what
+    to do now); the original stays its ``__cause__``."""
+    new = cls(
+        exc.status,
+        exc.error_key,
+        exc.error_message,
+        request=exc.request,
+        errors=exc.errors,
+        next_step=step,
+        **extra,
+    )
+    new.__cause__ = exc
+    return new
 
 
 def resume_call_text(run_id: str | None, client: Any) -> str:

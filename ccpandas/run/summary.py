@@ -23,6 +23,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+from ccpandas.plan.planner import _plural
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
 
@@ -471,7 +472,7 @@ class Summary:
                 f"{item.contacts_completed:,} in completed activities"
             )
         if item.failed:
-            text += f", {item.failed:,} requests failed"
+            text += f", {_plural(item.failed, 'request')} failed"
         if item.verified is not None:
             text += f"; {self.words.truth} (verified by reading the list) {item.verified:,}"
         return f"{label}: {text}"

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ccpandas.errors import APIError, CCError, PlanError
 from ccpandas.plan.membership import READ_PAGE_SIZE, snapshot_reads
+from ccpandas.plan.planner import _plural
 from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
 from ccpandas.read.snapshot import read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
@@ -413,7 +414,7 @@ def plan_undo_of(
         read_requests=snapshot_reads(sizes) if sizes else 0,
         rate=parent.plan.rate,
     )
-    note = f"checked just now with {requests:,} read requests (lists, members, contacts)"
+    note = f"checked just now with {_plural(requests, 'read request')} (lists, members, contacts)"
     later = tuple(later_runs(db, str(parent.run_id), removed))
     fields = {"notes": (*plan.notes, note), "check_requests": requests, "later_runs": later}
     return UndoPlan(**{**plan.__dict__, **fields})

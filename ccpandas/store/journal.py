@@ -595,6 +595,9 @@ class RunJournal:
             "notes": list(plan.notes),
             "digest": plan_digest(plan.batches),
         }
+        if getattr(plan, "list_names", None):
+            # The names as given, so a resume elsewhere names the lists (runs() reads it).
+            meta["list_names"] = dict(plan.list_names)
         # -- membership snapshot (ccpandas.read.snapshot): ids and costs, no address.
         membership = getattr(plan, "membership", None)
         if membership is not None and membership.snapshot_id is not None:
@@ -1078,7 +1081,9 @@ def _rebuild_plan(
             from ccpandas.store.snapshots import rebuild_membership_plan
 
             plan = rebuild_membership_plan(db, meta, given, list_ids, pace, base=plan)  # type: ignore[arg-type]
-    plan = dataclasses.replace(plan, column=column, notes=tuple(meta["notes"]))
+    plan = dataclasses.replace(
+        plan, column=column, notes=tuple(meta["notes"]), list_names=meta.get("list_names") or {}
+    )
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
             f"the journal of run {run_id} does not rebuild into the requests it sent "

@@ -125,7 +125,8 @@ def test_token_expiry_mid_run_then_resume_with_a_new_token(emulator):
     assert result.run_id and result.stopped
     assert len(result.activity_ids) == 5
     assert result.rows["status"].value_counts()["not_sent"] == 2500
-    assert any(result.run_id in note for note in caught.value.__notes__)
+    # The message itself says what to do: log in again, then the call that continues.
+    assert f"then continue with ccpandas.resume({result.run_id!r}" in str(caught.value)
     check_memberships(emu, before, [result], exact=False)  # nothing else touched so far
 
     fresh = fast_client(emu, token=emu.issue_token())
