@@ -277,7 +277,7 @@ def test_files_an_older_version_left_readable_are_made_private(emu, open_folder)
         sqlite3.connect(open_folder / name).close()  # made under umask 022: 0644
         (open_folder / name).chmod(0o644)
     client = Client(token=emu.token, base_url=emu.base_url, rate=20)
-    assert len(ccpandas.runs()) == runs_before
+    assert ccpandas.runs().empty
     client.get("/contact_lists")
 
     found = modes(open_folder)
