@@ -983,6 +983,21 @@ def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
+def _undo_command(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``undo RUN_ID``: its flags."""
+    p = sub.add_parser("undo", parents=[common], help="put a run's removed contacts back")
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--output", metavar="PATH", help="write the per-row result (.csv or .parquet)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="undo even a run already undone, or one whose pairs later runs changed again "
+        "(reverting those runs for them)",
+    )
+    _run_options(p, quota=False)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``ccpandas`` parser with every subcommand.
 
@@ -1024,17 +1039,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", metavar="PATH", help="write the per-row result (.csv or .parquet)")
     _run_options(p)
 
-    p = sub.add_parser("undo", parents=[common], help="put a run's removed contacts back")
-    p.add_argument("run_id", metavar="RUN_ID")
-    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--output", metavar="PATH", help="write the per-row result (.csv or .parquet)")
-    p.add_argument(
-        "--force",
-        action="store_true",
-        help="undo even a run already undone, or one whose pairs later runs changed again "
-        "(reverting those runs for them)",
-    )
-    _run_options(p, quota=False)
+    _undo_command(sub, common)
 
     p = sub.add_parser("login", parents=[common], help="log in with OAuth2 and save the login")
     p.add_argument("--flow", choices=("device", "pkce"), default="device")

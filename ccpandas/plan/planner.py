@@ -63,7 +63,7 @@ from ccpandas.plan.ids import (
     holds_text,
     normalize_ids,
 )
-from ccpandas.vocab import RowStatus
+from ccpandas.vocab import PairOutcome, RowStatus
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -268,7 +268,7 @@ class RemovalPlan:
         it is unknown."""
         m = self.membership
         if m is None or not m.known:
-            done = "added" if str(self.kind) == "add" else "removed"
+            done = PairOutcome.ADDED if str(self.kind) == "add" else PairOutcome.REMOVED
             return (
                 f"memberships: unverified (no snapshot); '{done}' rows mean the activity completed"
             )

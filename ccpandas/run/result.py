@@ -200,8 +200,9 @@ class RemovalResult:
     @property
     def _truth_word(self) -> str:
         """The verb of the verified truth a reporter ends on ("removed Newsletter 43"),
-        the summary's own: "changed" for a kind that both adds and removes (a sync)."""
-        return "changed" if self._words.also else self._words.truth
+        the summary's own: "changed" when a run both added and removed (a sync)."""
+        done = [w for w, text in self._verified_parts().items() if text]
+        return done[0] if len(done) == 1 else "changed" if done else self._words.truth
 
     def __init__(
         self,
@@ -503,15 +504,22 @@ class RemovalResult:
         restored) per list, or "not verified" before one."""
         if self.after is None:
             return "not verified"
+        done = {w: text for w, text in self._verified_parts().items() if text}
+        if len(done) <= 1:  # one kind of change: the per-list figures alone
+            return next(iter(done.values()), "none")
+        # A sync's added and removed: each named.
+        return "; ".join(f"{w} {t}" for w, t in done.items())
+
+    def _verified_parts(self) -> dict[str, str]:
+        """Per verified outcome word ("added", "removed"), its per-list figures."""
+        if self.after is None:
+            return {}
         ch = self.changes
         parts = {}
         for word in self._words.truths:
             done = ch.loc[ch["outcome"] == word, "list_name"].value_counts(sort=False)
             parts[word] = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
-        if not self._words.also:  # one word: the per-list figures alone
-            return parts[self._words.truth] or "none"
-        # Two (a sync's added and removed): each that happened, named.
-        return "; ".join(f"{w} {t}" for w, t in parts.items() if t) or "none"
+        return parts
 
     def _group_outcomes(self) -> dict[int, tuple[str, str | None, str | None]]:
         # Per contact group: (status, activity id, error) of its worst batch. One entry
@@ -973,8 +981,7 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
     if result.after is not None:
         done = ch[ch["outcome"].isin(words.truths)]
         verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
-        verb = "changed" if words.also else words.truth
-        truth = f"memberships {verb} (verified): {result.summary_text()}"
+        truth = f"memberships {result._truth_word} (verified): {result.summary_text()}"
         loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
         truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
     else:

@@ -350,7 +350,7 @@ def test_notebooks_executed_now_show_no_token(tmp_path: Path) -> None:
     from ccpandas.emulator.tokens import default_token
 
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-    assert len(paths) == 3
+    assert len(paths) == 4
     # A control, run alongside: a notebook that does put its token in a widget's state.
     control = tmp_path / "control.ipynb"
     nbformat.write(

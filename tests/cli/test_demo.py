@@ -30,8 +30,7 @@ def test_demo_verifies_both_lists_and_keeps_its_journal_to_itself(
     log = captured.err
     assert "\r" not in log and "\x1b" not in log
     assert "ccpandas: read: " in log and "pages read" in log
-    # The undo's last line speaks as its result does: "changed (verified): restored ...".
-    assert "removed (verified): " in log and "changed (verified): restored " in log
+    assert "removed (verified): " in log and "restored (verified): " in log
     assert "Verified: no contact of the segment is still a member of either list." in out
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert written == [], f"the demo wrote into the user's data directory: {written}"

@@ -44,6 +44,6 @@ def test_counts_of_one_are_singular(cc_emulator_factory, connect) -> None:
     texts.append(repr(result))
     preview = result.undo(dry_run=True)
     texts.append(str(preview))
-    assert "1 add request + 1 read to verify, < 1 s at" in str(preview)
+    assert "+ 1 add request + about" in str(preview) and "+ 1 read to verify" in str(preview)
     for text in texts:
         assert not PLURAL_ONE.search(text), PLURAL_ONE.search(text)

@@ -88,7 +88,8 @@ def test_the_undo_preview_counts_its_fresh_read(cc_emulator_factory, connect):
     assert plan.total_requests == total
     (cost,) = [text for label, text in plan.summary_lines() if label == "cost"]
     assert cost.startswith(f"{total:,} requests: {spent:,} reads to check the lists")
-    assert f"{plan.read_requests:,} reads to verify" in cost
+    verify = f"{plan.read_requests:,} read{'s' * (plan.read_requests != 1)} to verify"
+    assert verify in cost
 
     # the undo itself reads as much again, then changes, polls and verifies
     before = emu.account.count()
