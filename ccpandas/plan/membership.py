@@ -1175,7 +1175,7 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         out.append(("members leaving", "decided by the API (engagement level)"))
     else:
         out.append(("members leaving", leaving_text(m, plan.list_ids) or "none"))
-    if m.key in ("email", "contact_id") and m.kind == RunKind.REMOVE:
+    if m.key == "contact_id" and m.kind == RunKind.REMOVE:  # addresses need the read
         out.append(
             (
                 "without snapshot",

@@ -483,7 +483,8 @@ class RemovalPlan:
             out.append(("contacts", f"{self.n_contacts:,} {what}"))
             examples = ", ".join(_short(v) for v in self.invalid_examples(3))
             invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
-            out.append(("invalid", invalid))
+            if not self._by_email:  # addresses: "invalid emails" below says it
+                out.append(("invalid", invalid))
             out.append((RowStatus.MISSING.value, f"{self.n_missing:,}"))
             out.append(("duplicates", f"{self.n_duplicates:,}" + duplicate_example(self.rows)))
             who = _plural(self.n_contacts or 0, "contact")
@@ -560,9 +561,14 @@ class RemovalPlan:
         )
         return out
 
+    @property
+    def _by_email(self) -> bool:
+        return self.membership is not None and self.membership.key == "email"
+
     def _title(self) -> str:
         what = {"add": "AddPlan", "sync": "SyncPlan"}.get(str(self.kind), "RemovalPlan")
-        return f"{what} ({self.source.kind.value}, nothing sent yet)"
+        given = "email addresses" if self._by_email else self.source.kind.value
+        return f"{what} ({given}, nothing sent yet)"
 
     def __str__(self) -> str:
         lines, details = self._lines(), self._detail_lines()

@@ -141,13 +141,7 @@ class PlanPreview(w.VBox):
     def _summary(self, plan: RemovalPlan) -> str:
         rows: list[tuple[str, str]] = []
         if plan.source.kind is SourceKind.CONTACT_IDS:
-            rows += [
-                ("rows in the DataFrame", f"{plan.n_rows:,}"),
-                (_CONTACTS_LABEL[RunKind(plan.kind)], f"{plan.n_contacts:,}"),
-                ("invalid ids (never sent)", f"{plan.n_invalid:,}"),
-                ("missing ids (never sent)", f"{plan.n_missing:,}"),
-                ("duplicate rows (sent once)", f"{plan.n_duplicates:,}"),
-            ]
+            rows += _row_lines(plan)
         else:
             rows.append(("source", self.source_text or plan.summary()["source"]))
             if plan.source.accepts_exclude:
@@ -238,6 +232,37 @@ class PlanPreview(w.VBox):
 
     def __repr__(self) -> str:
         return f"PlanPreview({self.text()})"
+
+
+#: Rows a plan leaves out because they need nothing (shown when there are some).
+_IDLE_ROWS = {
+    RowStatus.NOT_A_MEMBER: "on none of the target lists (nothing to remove)",
+    RowStatus.NOT_A_CONTACT: "no contact has the address (none is made)",
+    RowStatus.ALREADY_MEMBER: "on every target list already (nothing to add)",
+    RowStatus.KEPT: "on every target list already (kept)",
+}
+
+
+def _row_lines(plan: RemovalPlan) -> list[tuple[str, str]]:
+    """Every input row counted once, so the lines add up to the rows: the contacts to
+    send, the rows never sent (invalid, missing), the repeats, and those that need
+    nothing (not a member, already one...)."""
+    counts = plan.rows["plan_status"].astype(str).value_counts()
+    by_email = plan.membership is not None and plan.membership.key == "email"
+    invalid = (
+        ("invalid emails (never sent)", int(counts.get(RowStatus.INVALID_EMAIL.value, 0)))
+        if by_email
+        else ("invalid ids (never sent)", plan.n_invalid)
+    )
+    out = [
+        ("rows in the DataFrame", plan.n_rows),
+        (_CONTACTS_LABEL[RunKind(plan.kind)], int(counts.get(RowStatus.PLANNED.value, 0))),
+        invalid,
+        ("missing ids (never sent)", plan.n_missing),
+        ("duplicate rows (sent once)", plan.n_duplicates),
+    ]
+    out += [(label, int(counts.get(s.value, 0))) for s, label in _IDLE_ROWS.items()]
+    return [(label, f"{n:,}") for i, (label, n) in enumerate(out) if n or i < 5]
 
 
 def _skipped(plan: RemovalPlan) -> str:

@@ -41,3 +41,18 @@ def test_a_snapshot_holds_each_list_id_once() -> None:
     assert snap.lists[0] == ("l1", "l2")
     assert all(a is b for a, b in zip(snap.lists[0], snap.lists[2], strict=True))
     assert snap.tags[0][0] is snap.tags[1][0]
+
+
+def test_a_plan_of_addresses_speaks_of_addresses() -> None:
+    # Issue 21: headed "RemovalPlan (contact_ids, ...)", "invalid 0" above "invalid
+    # emails 40", and "without snapshot 14 removal requests" for input that needs one.
+    lid = "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
+    snap = membership.MembershipSnapshot.from_records(
+        [lid],
+        [{"contact_id": "8b54d1f4-5b0e-11ee-8c99-0242ac120002", "email": "a@b.co", "lists": [lid]}],
+    )
+    plan = membership.plan_membership_removal(pd.Series(["a@b.co", "junk"]), [lid], snap)
+    text = str(plan)
+    assert text.startswith("RemovalPlan (email addresses, nothing sent yet)")
+    assert "invalid emails   1" in text
+    assert "\n  invalid  " not in text and "without snapshot" not in text

@@ -43,3 +43,32 @@ def test_panel_with_snapshot_takes_emails_and_says_who_leaves(cc_emulator_factor
     changes = result.changes
     assert set(changes.loc[changes["outcome"] == "removed", "contact_id"]) == set(chosen)
     assert not acct.members(news) & set(chosen)
+
+
+def test_the_preview_counts_every_row_once(cc_emulator_factory):
+    # Issue 21: "402 rows = 267 + 0 + 0 + 0", with no "not a member" line.
+    from ccpandas.widgets import RemovalPanel
+
+    emu = cc_emulator_factory(seed=22, contacts=900, **FAST)
+    client, acct = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None), emu.account
+    news = acct.list_named("Newsletter")
+    members = sorted(acct.members(news))[:30]
+    outsiders = [c for c in acct.contact_ids("active") if c not in acct.members(news)][:12]
+    emails = [acct.contact(c).email for c in [*members, *outsiders]]
+    df = pd.DataFrame({"email": [*emails, "not an address", emails[0]]})
+    panel = RemovalPanel(df, "email", client=client, lists=ccpandas.read_contact_lists(client))
+    panel.targets.value = ["Newsletter"]
+    panel.snapshot.value = True
+    text = " ".join(panel.preview.html.value.split())
+    assert "RemovalPlan" not in text  # (the panel shows its own table)
+    figures = {
+        "rows in the DataFrame": len(df),
+        "contacts to remove (valid, unique)": 30,
+        "invalid emails (never sent)": 1,
+        "duplicate rows (sent once)": 1,
+        "on none of the target lists (nothing to remove)": 12,
+    }
+    for label, n in figures.items():
+        assert f"<td>{label}</td><td>{n}</td>" in text.replace("> <", "><"), label
+    assert sum(list(figures.values())[1:]) == len(df)
+    assert "invalid ids" not in text
