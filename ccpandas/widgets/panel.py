@@ -97,7 +97,8 @@ _WORDS = {
         "trash",
         "danger",
         "Send the removal to Constant Contact",
-        "Read the lists' members first (who leaves each list; emails as input)",
+        "Read the lists' members first when cheap, always for emails (who leaves each "
+        "list, exact outcomes, undo)",
     ),
     "add": _Mode(
         "Add contacts to lists",
@@ -208,9 +209,11 @@ class RemovalPanel(w.VBox):
         self.source = SourcePicker(data, column, lists=lists, tags=tags, client=client)
         self.preview = PlanPreview()
         # -- membership snapshot (ccpandas.read.snapshot): exact preview and outcomes
+        # Ticked, as Python's snapshot="auto": the contacts' lists are read when that is
+        # cheap (always for emails), so the preview, the outcomes and undo are exact.
         self.snapshot = w.Checkbox(
-            value=False,
-            description="Read the lists' members first (who leaves each list; emails as input)",
+            value=True,
+            description=_WORDS["remove"].snapshot,
             indent=False,
             layout=w.Layout(width="auto"),
         )
@@ -390,7 +393,7 @@ class RemovalPanel(w.VBox):
                 targets,
                 column=choice.column,
                 client=self.client,
-                snapshot=read,
+                snapshot=("auto" if mode != RunKind.SYNC else True) if read else False,
                 kind=mode,
                 max_removed=guard,
             )

@@ -37,6 +37,7 @@ def test_panel_removes_nothing_before_confirm_then_everything(
     removal_posts,
 ) -> None:
     panel = RemovalPanel(segment, client=client, lists=lists)
+    panel.snapshot.value = False  # the path without reading the lists
     panel.targets.filter.value = "e"  # typing filters; picks stay
     panel.targets.value = ["Newsletter", "Customers"]
     plan = panel.plan
@@ -129,6 +130,7 @@ def test_panel_api_sources(
     before = set(acct.members(target))
     keep = sorted(before)[:5]
     panel = RemovalPanel(pd.DataFrame({"contact_id": keep}), client=client, lists=lists)
+    panel.snapshot.value = False  # the path without reading the lists
     panel.targets.value = ["Prospects"]
     panel.source.kind.value = kind
     if setup == "tag":
@@ -233,6 +235,7 @@ def test_background_without_an_event_loop_waits_in_place(
 
 def test_panel_without_a_dataframe_uses_api_sources(emu: Emulator, client: ccpandas.Client) -> None:
     panel = RemovalPanel(client=client)  # lists fetched through the client
+    panel.snapshot.value = False  # the path without reading the lists
     assert panel.source.value.kind is SourceKind.LIST_IDS
     panel.targets.value = ["Webinar attendees"]
     panel.source.lists.value = ["Newsletter"]

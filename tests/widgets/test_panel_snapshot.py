@@ -24,6 +24,7 @@ def test_panel_with_snapshot_takes_emails_and_says_who_leaves(cc_emulator_factor
     df = pd.DataFrame({"email": [acct.contact(c).email.upper() for c in chosen]})
     lists = ccpandas.read_contact_lists(client)
     panel = RemovalPanel(df, "email", client=client, lists=lists)
+    panel.snapshot.value = False  # ticked by default, as snapshot="auto"
     panel.targets.value = ["Newsletter", "Customers"]
     assert panel.plan is None  # an email column cannot be planned without the snapshot
     panel.snapshot.value = True
@@ -72,3 +73,29 @@ def test_the_preview_counts_every_row_once(cc_emulator_factory):
         assert f"<td>{label}</td><td>{n}</td>" in text.replace("> <", "><"), label
     assert sum(list(figures.values())[1:]) == len(df)
     assert "invalid ids" not in text
+
+
+def test_the_panel_reads_the_lists_by_default_as_python_does(cc_emulator_factory):
+    # Issue 21: the panel read nothing by default where snapshot="auto" reads; its
+    # confirmation counted rows ("402 contacts will be removed") where fewer were members,
+    # and an email column said "no valid contact id" without naming the box.
+    from ccpandas.widgets import RemovalPanel
+
+    emu = cc_emulator_factory(seed=23, contacts=900, **FAST)
+    client, acct = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None), emu.account
+    news = acct.list_named("Newsletter")
+    members = sorted(acct.members(news))[:20]
+    outsiders = [c for c in acct.contact_ids("active") if c not in acct.members(news)][:7]
+    df = pd.DataFrame({"email": [acct.contact(c).email for c in [*members, *outsiders]]})
+    panel = RemovalPanel(df, "email", client=client, lists=ccpandas.read_contact_lists(client))
+    assert panel.snapshot.value is True
+    panel.targets.value = ["Newsletter"]
+    plan = panel.plan
+    assert plan is not None and plan.membership is not None and plan.membership.known
+    confirm = "I understand 20 memberships will be removed (Newsletter 20)"
+    assert panel.confirm.description == confirm
+    panel.confirm.value = True
+    panel.remove_button.click()
+    result = panel.wait(30)
+    assert result is not None and result.ok and result.after is not None  # verified
+    assert not acct.members(news) & set(members)
