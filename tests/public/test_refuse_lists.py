@@ -33,9 +33,8 @@ def _bad_lists(emu, other) -> dict[str, str]:
 
 
 # A sync always reads the lists (snapshot=False is refused on its own): no such case.
-_CASES = [
-    (v, s) for v in ("remove", "add", "sync") for s in ("auto", True, False) if (v, s) != ("sync", False)
-]
+_VERBS, _SNAPSHOTS = ("remove", "add", "sync"), ("auto", True, False)
+_CASES = [(v, s) for v in _VERBS for s in _SNAPSHOTS if (v, s) != ("sync", False)]
 
 
 @pytest.mark.parametrize(("verb", "snapshot"), _CASES)

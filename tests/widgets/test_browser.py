@@ -317,7 +317,7 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
 
             # 1. pick two lists; 3. the preview follows; 4. confirm
             _pick(panel, ["Newsletter", "Customers"])
-            confirm = panel.locator("label", has_text="will be removed from 2 lists")
+            confirm = panel.locator("label", has_text="memberships will be removed (")
             expect(confirm).to_be_visible()
             expect(panel).to_contain_text("contacts to remove (valid, unique)")
             expect(remove).to_be_disabled()
@@ -342,7 +342,7 @@ def test_panel_removes_in_a_real_browser(notebook_url: str, front_end: str, tmp_
             slow = _output(page, 4)
             expect(slow.get_by_text("Remove contacts from lists")).to_be_visible()
             _pick(slow, ["Prospects"])
-            slow.locator("label", has_text="will be removed from 1 list").locator(
+            slow.locator("label", has_text="memberships will be removed (").locator(
                 "input[type=checkbox]"
             ).check()
             slow.get_by_role("button", name=_named("Remove")).click()
@@ -401,7 +401,9 @@ def test_panel_notebook_in_a_real_browser(tmp_path: Path) -> None:
                 _run_cell(page, i)
             expect(_output(page, left_cell)).to_contain_text("0 of the segment left")
             panel = _output(page, panel_cell)
-            expect(panel).to_contain_text("I understand 26 contacts will be removed from 2 lists")
+            expect(panel).to_contain_text(
+                "I understand 37 memberships will be removed (Newsletter 11, Prospects 26)"
+            )
             expect(panel).to_contain_text("done: 1 activity completed")
             expect(panel).to_contain_text("result.rows")
             expect(panel.locator(".badge.bad")).to_have_count(0)
