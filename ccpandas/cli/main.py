@@ -372,7 +372,8 @@ def _defused(rows: pd.DataFrame) -> pd.DataFrame:
     with ``'`` (an input file's ``=HYPERLINK(...)`` comes back in ``contact_id``).
 
     Example:
-        >>> _defused(pd.DataFrame({"a": ["=1+1", "ok", None]}))["a"].tolist()
+        >>> frame = pd.DataFrame({"a": pd.Series(["=1+1", "ok", None], dtype=object)})
+        >>> _defused(frame)["a"].tolist()
         ["'=1+1", 'ok', None]
     """
     out = rows.copy()

@@ -376,7 +376,7 @@ class RemovalResult:
                 m.change_set.pair_batch,
                 self.plan.list_ids,
             )
-            return changes_frame(
+            frame = changes_frame(
                 m,
                 self.plan.list_ids,
                 batch_states=states,
@@ -384,6 +384,8 @@ class RemovalResult:
                 list_names=names,
                 errored=errored,
             )
+            frame["reason"] = _pair_reasons(frame, self.runs)
+            return frame
         return changes_frame(
             m,
             self.plan.list_ids,
@@ -1127,6 +1129,23 @@ _NOT_AS_ASKED = {
     PairOutcome.NOT_ADDED.value: "not on the list after its add completed",
     PairOutcome.STILL_MEMBER.value: "still a member after the activity completed",
 }
+
+
+def _pair_reasons(frame: pd.DataFrame, runs: Sequence[BatchRun]) -> pd.Series:
+    """Why a pair did not end as asked: the API's message for its contact
+    (``api_error``), or what the re-read showed (``not_added``, ``still_member``)."""
+    from ccpandas.run.known import contact_errors
+
+    said: dict[str, str] = {}
+    for run in runs:
+        said.update(contact_errors(run))
+    outcome = frame["outcome"].astype(str)
+    reason = pd.Series(None, index=frame.index, dtype=object)
+    api = (outcome == PairOutcome.API_ERROR.value).to_numpy()
+    reason[api] = frame.loc[api, "contact_id"].map(said).to_numpy()
+    for word, why in _NOT_AS_ASKED.items():
+        reason[(outcome == word).to_numpy()] = why
+    return reason
 
 
 def _no_changes() -> pd.DataFrame:

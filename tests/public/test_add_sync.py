@@ -242,5 +242,7 @@ def test_an_add_the_api_refuses_is_not_added_and_not_ok(cc_emulator_factory, con
     assert result.rows["status"].astype(str).tolist() == ["api_error", "added"]
     assert "50" in str(result.rows["error"].iloc[0])
     assert pairs_of(result.changes, "api_error") == {(full, target)}
+    ch = result.changes.set_index("contact_id")
+    assert "50" in ch.loc[full, "reason"] and pd.isna(ch.loc[fine, "reason"])  # why, per pair
     assert not result.ok and result.summary().exit_code == 1
     assert acct.members(target) == {fine}
