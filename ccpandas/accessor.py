@@ -6,7 +6,7 @@ changes the frame.
 Example:
     >>> import pandas as pd, ccpandas
     >>> df = pd.DataFrame({"contact_id": ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"]})
-    >>> df.cc.plan_removal(["7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"]).n_requests
+    >>> df.cc.plan(["7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"], snapshot=False).n_requests
     1
 """
 
@@ -68,58 +68,6 @@ class CCAccessor:
         self._obj = obj
 
     @shared_params
-    def plan_removal(
-        self,
-        list_ids: str | Iterable[str],
-        column: str = "contact_id",
-        *,
-        client: Client | None = None,
-        snapshot: bool | str = False,
-        verify: bool = True,
-        by: str = "auto",
-    ) -> RemovalPlan:
-        """Plan removing this frame's contacts (ids or emails) from ``list_ids``; no
-        removal is sent.
-
-        Lists given by name need a client to resolve them (one listing request).
-
-        Args:
-            list_ids: The target lists: one list UUID or exact name of an active list, or
-                several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
-                Names cost one ``GET /contact_lists`` to resolve.
-            column: The column of this frame that holds the contacts (contact ids or
-                email addresses). Default ``"contact_id"``.
-            client: The :class:`~ccpandas.Client` to use. None (the default) uses the
-                default client (:func:`ccpandas.get_default_client`). It is needed only to
-                resolve list names or read members: planning by list UUIDs without a
-                snapshot sends nothing.
-            snapshot: Whether to read the target lists' members first (a membership
-                snapshot), so the plan shows who will leave each list
-                (``plan.changes``): False (the default) reads nothing, True reads them,
-                ``"auto"`` reads them when email input needs it or when the reads cost no
-                more than the removal requests; a ``"snap-..."`` id continues an
-                interrupted read. Email input needs a snapshot.
-            verify: {shared:verify_plan}
-            by: {shared}
-
-        Returns:
-            A :class:`~ccpandas.plan.planner.RemovalPlan`; ``print(plan)`` says what
-            would be sent and what it costs.
-
-        Example:
-            >>> df.cc.plan_removal(["Newsletter"], client=client)  # doctest: +SKIP
-        """
-        return api.plan_list_removal(
-            self._obj,
-            list_ids,
-            column=column,
-            client=client,
-            snapshot=snapshot,
-            verify=verify,
-            by=by,
-        )
-
-    @shared_params
     def plan(
         self,
         list_ids: str | Iterable[str],
@@ -132,9 +80,11 @@ class CCAccessor:
         kind: str = "remove",
         max_removed: float | int | None = 0.5,
     ) -> RemovalPlan:
-        """Plan a removal (as :meth:`plan_removal`, with ``snapshot="auto"``: a preview
-        of who leaves whenever it is cheap, and always for email input), an add or a
-        sync (``kind``); nothing is sent but the reads.
+        """Plan a removal, an add or a sync (``kind``) of this frame's contacts (ids or
+        emails); nothing is sent but the reads. With ``snapshot="auto"`` (the default,
+        as for the runs) the lists' members are read when that is cheap, and always
+        for email input, so the plan previews who leaves or joins each list; with
+        ``snapshot=False`` it plans offline (list UUIDs: no request at all).
 
         Args:
             list_ids: The target lists: one list UUID or exact name of an active list, or

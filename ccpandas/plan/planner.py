@@ -123,7 +123,7 @@ class RemovalPlan:
     """What a removal will send, and what happens to every input row. Nothing is sent.
 
     Build one with :func:`plan_removal`, :func:`plan_source_removal` or
-    ``df.cc.plan_removal``; ``print(plan)`` says what will be sent and what it costs.
+    ``df.cc.plan``; ``print(plan)`` says what will be sent and what it costs.
     For plans from :func:`plan_source_removal` the API selects the contacts: ``rows``
     holds the ``exclude`` ids (``planned`` there means "will be kept"), and
     ``contact_groups`` is empty.

@@ -259,7 +259,8 @@ def _refused_without_requests(emu: Emulator, call: Callable[[], Any], *words: st
 )
 def test_bad_list_values_cost_no_request(emu, client, bad) -> None:
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]})
-    _refused_without_requests(emu, lambda: df.cc.plan_removal(bad, client=client), "list_ids")
+    plan = lambda: df.cc.plan(bad, client=client, snapshot=False)  # noqa: E731
+    _refused_without_requests(emu, plan, "list_ids")
     # next to a real name, too: the name is never looked up
     mixed = [_names(emu)[0], *bad] if isinstance(bad, list) else bad
     calls = [
@@ -306,7 +307,7 @@ def test_bad_data_and_column_cost_no_request_even_with_list_names(
 ) -> None:
     names = _names(emu)[:1]  # names would cost a GET: the data are checked first
     calls = [
-        lambda: data.cc.plan_removal(names, column, client=client),
+        lambda: data.cc.plan(names, column, client=client, snapshot=False),
         lambda: data.cc.remove_from_lists(names, column, client=client, dry_run=True),
         lambda: ccpandas.remove_from_lists(data, names, column=column, client=client),
     ]
@@ -552,7 +553,7 @@ def _accessor_remove(df, lists, column, client):
 
 
 def _accessor_plan(df, lists, column, client):
-    return df.cc.plan_removal(lists, column, client=client)
+    return df.cc.plan(lists, column, client=client, snapshot=False)
 
 
 def _memberships(df, lists, column, client):
@@ -579,7 +580,7 @@ ENTRY_POINTS = {
     "ccpandas.remove_from_lists": _remove,
     "ccpandas.remove_from_lists(snapshot=auto)": _remove_auto,
     "df.cc.remove_from_lists": _accessor_remove,
-    "df.cc.plan_removal": _accessor_plan,
+    "df.cc.plan": _accessor_plan,
     "remove_list_memberships(Source.contact_ids)": _memberships,
     "df.cc.keep_in_lists": _keep,
 }

@@ -97,7 +97,7 @@ def test_a_source_that_is_not_a_source_is_a_type_error(setup, bad):
 
 def test_run_plan_refuses_bad_options_and_runners(setup):
     emu, client, df, _ = setup
-    plan = df.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = df.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     with pytest.raises(TypeError, match="timeout"):
         run_plan(plan, client, timeout="soon")
     with pytest.raises(TypeError, match="runner must be"):

@@ -53,7 +53,7 @@ def test_plan_removal_never_mutates_the_frame():
 
     df = pd.DataFrame({"contact_id": ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f", "x"]})
     before = df.copy()
-    df.cc.plan_removal(["7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"])
+    df.cc.plan(["7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"], snapshot=False)
     pd.testing.assert_frame_equal(df, before)
 
 

@@ -26,7 +26,7 @@ def test_cc_on_a_series_says_to_use_a_dataframe() -> None:
     with pytest.raises(AttributeError, match=r"\.cc works on a DataFrame, not a Series"):
         series.cc  # noqa: B018
     with pytest.raises(AttributeError, match=r"series\.to_frame\(\)\.cc"):
-        series.cc.plan_removal  # noqa: B018
+        series.cc.plan  # noqa: B018
     assert not hasattr(pd.Series(["x"]), "cc")
     assert hasattr(series.to_frame(), "cc")
 
@@ -47,3 +47,11 @@ def test_counts_of_one_are_singular(cc_emulator_factory, connect) -> None:
     assert "+ 1 add request + about" in str(preview) and "+ 1 read to verify" in str(preview)
     for text in texts:
         assert not PLURAL_ONE.search(text), PLURAL_ONE.search(text)
+
+
+def test_one_plan_entry_point_on_the_accessor() -> None:
+    # Issue 21: df.cc.plan and df.cc.plan_removal differed only in a default.
+    frame = pd.DataFrame({"contact_id": ["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]})
+    assert not hasattr(frame.cc, "plan_removal")
+    plan = frame.cc.plan(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], snapshot=False)
+    assert plan.n_requests == 1  # offline: list UUIDs, no snapshot, no request

@@ -101,7 +101,7 @@ def test_a_plan_says_that_verify_false_belongs_to_the_run():
     df = pd.DataFrame({"contact_id": ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"]})
     target = "7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d"
     with pytest.warns(UserWarning, match="verify=False does nothing to a plan"):
-        plan = df.cc.plan_removal([target], verify=False)
+        plan = df.cc.plan([target], verify=False, snapshot=False)
     assert plan.n_requests == 1
     with pytest.raises(TypeError, match="verify must be True or False"):
         df.cc.plan([target], snapshot=False, verify="no")

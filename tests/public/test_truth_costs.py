@@ -65,7 +65,7 @@ def test_a_plan_without_a_snapshot_counts_changes_and_polls_only(cc_emulator_fac
     client = connect(emu)
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
-    plan = df.cc.plan_removal([target], client=client)
+    plan = df.cc.plan([target], client=client, snapshot=False)
     assert plan.read_requests == plan.verify_requests == 0
     assert plan.total_requests == plan.n_requests + plan.expected_polls
     assert "in all" not in str(plan)

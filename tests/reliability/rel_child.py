@@ -98,7 +98,7 @@ def do(job: dict[str, Any]) -> None:
     api = client(job)
     if job["op"] == "run":
         frame = pd.DataFrame({"contact_id": job["ids"]})
-        plan = frame.cc.plan_removal(job["lists"])
+        plan = frame.cc.plan(job["lists"], snapshot=False)
         result = run_plan(plan, api, progress=False, runner=runner(job, api))
         say("DONE", json.dumps({"run_id": result.run_id, "ok": result.ok}))
     elif job["op"] == "resume":

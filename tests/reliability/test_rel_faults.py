@@ -72,7 +72,7 @@ def test_server_errors_dropped_connections_and_latency_spikes(emulator):
     targets = emu.account.list_ids()[:120]  # 3 list groups x 6 contact groups = 18 batches
     before = memberships(emu)
     frame = segment(emu)
-    plan = frame.cc.plan_removal(targets)
+    plan = frame.cc.plan(targets, snapshot=False)
 
     runner = fast_runner(client, poll_min=0.001, poll_max=0.005)
     result = run_plan(plan, client, progress=False, runner=runner)
@@ -101,7 +101,7 @@ def test_throttling_storm_mid_run(emulator):
         if snapshot.batches_submitted == 2 and emu.settings.rate != 1:
             emu.configure(rate=1)  # the limit drops to 1 request per second mid-run
 
-    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = frame.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     result = run_plan(plan, client, progress=Recorder(storm), runner=fast_runner(client))
 
     assert result.ok and plan.n_batches == 3
@@ -117,7 +117,7 @@ def test_token_expiry_mid_run_then_resume_with_a_new_token(emulator):
     client = fast_client(emu, token=short_lived)
     before = memberships(emu)
     frame = segment(emu)
-    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = frame.cc.plan(emu.account.list_ids()[:1], snapshot=False)
 
     with pytest.raises(ccpandas.AuthError, match="401") as caught:
         run_plan(plan, client, progress=False, runner=fast_runner(client))
@@ -159,7 +159,7 @@ def test_token_expiry_mid_run_with_a_refreshing_token(emulator):
     before = memberships(emu)
     frame = segment(emu)
     result = run_plan(
-        frame.cc.plan_removal(emu.account.list_ids()[:2]),
+        frame.cc.plan(emu.account.list_ids()[:2], snapshot=False),
         client,
         progress=False,
         runner=fast_runner(client),
@@ -175,7 +175,7 @@ def test_failed_and_timed_out_activities_then_retry_failed(emulator):
     client = fast_client(emu)
     before = memberships(emu)
     frame = segment(emu)
-    plan = frame.cc.plan_removal(emu.account.list_ids()[:2])
+    plan = frame.cc.plan(emu.account.list_ids()[:2], snapshot=False)
     result = run_plan(plan, client, progress=False, runner=fast_runner(client))
 
     states = set(result.activities["state"])
@@ -209,7 +209,7 @@ def test_daily_quota_mid_run_then_past_midnight_resume(emulator):
     client = fast_client(emu)
     before = memberships(emu)
     frame = segment(emu)
-    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = frame.cc.plan(emu.account.list_ids()[:1], snapshot=False)
 
     runner = fast_runner(client, clock=ClockFrom(clock))
     with pytest.raises(QuotaExceededError) as caught:
@@ -255,7 +255,7 @@ def test_wait_for_quota_sleeps_until_midnight_and_shows_the_wait(emulator):
         quota_jitter=60.0,
     )
     recorder = Recorder()
-    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = frame.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     result = run_plan(plan, client, progress=recorder, runner=runner, wait_for_quota=True)
 
     assert result.ok and not result.stopped
@@ -273,7 +273,7 @@ def test_never_more_than_the_queue_limit_in_flight(emulator):
     client = fast_client(emu)
     before = memberships(emu)
     frame = segment(emu)
-    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = frame.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     recorder = Recorder()
     result = run_plan(plan, client, progress=recorder, runner=fast_runner(client, max_queued=3))
     assert result.ok
@@ -293,7 +293,7 @@ def test_too_many_queued_activities_answer_is_waited_out(emulator):
     client = fast_client(emu, max_attempts=2)  # so the runner, not the client, waits
     before = memberships(emu)
     frame = segment(emu)
-    plan = frame.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = frame.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     recorder = Recorder()
     runner = fast_runner(client, clock=ClockFrom(clock, sleep=clock.advance))
     result = run_plan(plan, client, progress=recorder, runner=runner)

@@ -253,7 +253,8 @@ def test_each_attempt_is_committed_before_its_post_and_its_answer_before_the_nex
     client = Watching(token=emu.token, base_url=emu.base_url, rate=None)
     client.seen = []
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1500]})
-    result = run_plan(df.cc.plan_removal(emu.account.list_ids()[:1]), client, progress=False)
+    offline = df.cc.plan(emu.account.list_ids()[:1], snapshot=False)
+    result = run_plan(offline, client, progress=False)
     assert result.ok and len(client.seen) == 3
     for n, rows in enumerate(client.seen):
         *answered, sending = sorted(rows)
@@ -268,7 +269,7 @@ def _killed_mid_post(emu, client, *, reached_server: bool):
     from ccpandas.store.batch import BatchRun
 
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
-    plan = df.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = df.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     journal = RunJournal.create(plan, base_url=emu.base_url)
     journal.batch_sending(BatchRun(plan.batches[0]))
     if reached_server:
@@ -413,7 +414,7 @@ def test_unknown_run_ids_name_the_known_ones(emu):
 
 def test_journal_false_records_nothing(emu, data_dir_env):
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:10]})
-    plan = df.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = df.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     result = run_plan(plan, client_for(emu), progress=False, journal=False)
     assert result.ok and result.run_id is None
     assert not (data_dir_env / JOURNAL_FILE).exists()
@@ -429,7 +430,8 @@ def test_top_level_names():
 def test_a_run_that_needs_more_than_todays_quota_says_so_before_sending(emu):
     client = client_for(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
-    plan = dataclasses.replace(df.cc.plan_removal(emu.account.list_ids()[:1]), daily_quota=3)
+    offline = df.cc.plan(emu.account.list_ids()[:1], snapshot=False)
+    plan = dataclasses.replace(offline, daily_quota=3)
     with pytest.warns(UserWarning, match=r"about 3 days of quota.*ccpandas\.resume\("):
         result = run_plan(plan, client, progress=False, runner=quick(client))
     assert result.ok
@@ -479,7 +481,7 @@ def test_a_batch_reads_activities_in_every_shape_the_service_sends(emu):
     from ccpandas.vocab import BatchState
 
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]})
-    run = BatchRun(df.cc.plan_removal(emu.account.list_ids()[:1]).batches[0])
+    run = BatchRun(df.cc.plan(emu.account.list_ids()[:1], snapshot=False).batches[0])
     now = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
     assert run.apply({"activity_id": "a", "state": "initialized"}, now)
     assert (run.state, run.percent_done, run.items_completed) == (BatchState.INITIALIZED, 0, 0)

@@ -41,7 +41,7 @@ def killed_after_the_server_applied_it(emu, client) -> RunJournal:
     """A process killed mid-POST: its attempt on record as sending, the server's
     activity created, no answer recorded."""
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
-    plan = df.cc.plan_removal(emu.account.list_ids()[:1])
+    plan = df.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     journal = RunJournal.create(plan, base_url=emu.base_url)
     journal.batch_sending(BatchRun(plan.batches[0]))
     client.remove_list_memberships(plan.batches[0].to_json())

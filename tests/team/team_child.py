@@ -73,7 +73,7 @@ def main() -> None:
     api.retry_policy = dataclasses.replace(
         api.retry_policy, activities_base_delay=0.05, activities_max_delay=0.2
     )
-    plan = pd.DataFrame({"contact_id": job["ids"]}).cc.plan_removal([job["list"]])
+    plan = pd.DataFrame({"contact_id": job["ids"]}).cc.plan([job["list"]], snapshot=False)
     runner = Runner(api, poll_min=0.2, poll_max=0.5)
     print("READY", flush=True)
     if sys.stdin.readline().strip() != "go":

@@ -57,7 +57,7 @@ def test_processes_on_one_machine_share_the_limit_fairly_without_throttling(
     assert DayCounter(emu.base_url).usage().processes == n_processes
     # and the next plan on the key says so, from the same ledger
     here = ccpandas.Client(token=emu.token, base_url=emu.base_url)
-    plan = pd.DataFrame({"contact_id": ids}).cc.plan_removal(lists[:1], client=here)
+    plan = pd.DataFrame({"contact_id": ids}).cc.plan(lists[:1], client=here, snapshot=False)
     # The plan checks its target list first (one listing, from this process): counted.
     by = n_processes + 1
     expected = f"{emu.quota_used:,} of 10,000 used today on this key by {by} processes"
