@@ -405,7 +405,9 @@ def plan_undo_of(
     # The verification re-reads the lists the adds go to: their members now plus those
     # coming back.
     back = decided.loc[decided["decision"] == "restore", "list_id"].value_counts()
-    sizes = [sizes_now.get(lid, 0) + int(back.get(lid, 0)) for lid in reads if lid in back]
+    # Every list a request goes to is re-read: those pairs come back to, or off.
+    sent = set(decided.loc[decided["decision"].isin(["restore", "remove"]), "list_id"])
+    sizes = [sizes_now.get(lid, 0) + int(back.get(lid, 0)) for lid in reads if lid in sent]
     plan = plan_undo(
         decided,
         str(parent.run_id),

@@ -76,6 +76,9 @@ def test_add_by_email_sends_only_non_members_and_verifies(cc_emulator_factory, c
     assert "AddResult" in repr(result) and "added" in repr(result)
     runs = ccpandas.runs().set_index("run_id")
     assert runs.loc[result.run_id, "kind"] == "add"
+    # The undo of an add only takes pairs off: its preview still counts the re-read.
+    preview = result.undo(dry_run=True)
+    assert preview.plan.read_requests > 0 and "will be taken off" in str(preview)
     assert acct.lists[a].name in runs.loc[result.run_id, "added_memberships"]
 
 
