@@ -635,9 +635,8 @@ def _question(plan: RemovalPlan, names: dict[str, str]) -> str:
         verb = "Add" if plan.kind == "add" else "Remove"
         where = "to" if plan.kind == "add" else "from"
         return f"{verb} {plan.n_contacts:,} contacts {where} {lists} {requests}?"
-    from ccpandas.plan.changes import ADD, REMOVE
-
-    adds, removes = (int(m.change_set.mask(code).sum()) for code in (ADD, REMOVE))
+    changes = m.per_list()
+    adds, removes = sum(c.added for c in changes), sum(c.removed for c in changes)
     return f"On {lists}: add {adds:,} and remove {removes:,} memberships {requests}?"
 
 

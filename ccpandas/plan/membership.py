@@ -72,6 +72,7 @@ __all__ = [
     "OUTCOMES",
     "READ_LISTS_PER_PASS",
     "READ_PAGE_SIZE",
+    "ListChange",
     "MembershipPlan",
     "MembershipSnapshot",
     "changes_frame",
@@ -379,6 +380,25 @@ def detect_key(values: pd.Series, by: str = "auto") -> Literal["email", "contact
     return "email" if looks_like_emails(values) else "contact_id"
 
 
+@dataclass(frozen=True)
+class ListChange:
+    """What a plan does to one target list: memberships it adds, removes, leaves.
+
+    Args:
+        list_id: The list's id.
+        name: The list's name (its id when the name is not known).
+        added: Contacts put on the list.
+        removed: Members taken off it.
+        unchanged: Members that stay (``already_member`` in an add, ``kept`` in a sync).
+    """
+
+    list_id: str
+    name: str
+    added: int
+    removed: int
+    unchanged: int
+
+
 # -- planning --------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class MembershipPlan:
@@ -456,6 +476,20 @@ class MembershipPlan:
     def leaving_text(self, list_ids: Sequence[str]) -> str:
         """``"Newsletter 43, Customers 16"``: see :func:`leaving_text`."""
         return leaving_text(self, list_ids)
+
+    def per_list(self) -> list[ListChange]:
+        """Each target list's adds, removes and members that stay, counted on the
+        change set (the plan's lines, the panel's preview and the CLI's question)."""
+        cs = self.change_set
+        adds, removes = cs.per_list(ADD), cs.per_list(REMOVE)
+        stays = cs.per_list(NONE, among=cs.was_member)
+        names = self.snapshot.list_names if self.snapshot is not None else {}
+        return [
+            ListChange(
+                lid, names.get(lid, lid), adds.get(lid, 0), removes.get(lid, 0), stays.get(lid, 0)
+            )
+            for lid in cs.list_ids
+        ]
 
     def leaving(self, list_ids: Sequence[str]) -> dict[str, int]:
         """Members of each target list that will leave (-1 pairs not counted)."""
@@ -1170,7 +1204,7 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         )
     )
     if m.kind != RunKind.REMOVE:
-        out.extend(_change_lines(m, plan.list_ids))
+        out.extend(_change_lines(m))
     elif (m.will_leave < 0).any():
         out.append(("members leaving", "decided by the API (engagement level)"))
     else:
@@ -1185,26 +1219,22 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _change_lines(m: MembershipPlan, list_ids: Sequence[str]) -> list[tuple[str, str]]:
+def _change_lines(m: MembershipPlan) -> list[tuple[str, str]]:
     """An add's or a sync's lines: per list what is added, removed and kept, a few
     examples, and the unsubscribed contacts (on the list, but sent no email)."""
-    cs = m.change_set
-    names = m.snapshot.list_names if m.snapshot is not None else {}
-    idle = cs.was_member & (cs.action == NONE)
-    emails = m.emails
+    cs, changes, emails = m.change_set, m.per_list(), m.emails
     out = []
-    for label, code in (("to add", ADD), ("to remove", REMOVE)):
+    words = (PairOutcome.ADDED.value, PairOutcome.REMOVED.value)
+    for label, code, what in zip(("to add", "to remove"), (ADD, REMOVE), words, strict=True):
         if code == REMOVE and m.kind != RunKind.SYNC:
             continue
-        counts = cs.per_list(code)
-        text = ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in counts.items()) or "none"
+        text = ", ".join(f"{c.name} {getattr(c, what):,}" for c in changes if getattr(c, what))
         who = np.unique(cs.pair_contact[cs.mask(code)])[:3]
         shown = [emails[c] or cs.contact_ids[c] for c in who]
-        out.append((label, text + (f" (e.g. {', '.join(map(str, shown))})" if shown else "")))
-    kept = np.bincount(cs.pair_list[idle], minlength=len(list_ids)).tolist()
+        eg = f" (e.g. {', '.join(map(str, shown))})" if shown else ""
+        out.append((label, (text or "none") + eg))
     word = str(PairOutcome.KEPT) if m.kind == RunKind.SYNC else "already members"
-    text = ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in zip(list_ids, kept, strict=True))
-    out.append((word, text))
+    out.append((word, ", ".join(f"{c.name} {c.unchanged:,}" for c in changes)))
     if m.snapshot is not None:
         adding = np.unique(cs.pair_contact[cs.mask(ADD)])
         pos = m.snapshot.index.get_indexer(cs.contact_ids[adding])

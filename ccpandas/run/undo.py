@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 import zlib
 from typing import Any
 
@@ -25,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ccpandas.errors import APIError, CCError, PlanError
-from ccpandas.plan.membership import READ_PAGE_SIZE, snapshot_reads
+from ccpandas.plan.membership import snapshot_reads
 from ccpandas.plan.planner import _plural
 from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
 from ccpandas.read.snapshot import read_snapshot
@@ -328,7 +327,7 @@ def _contacts_now(
 ) -> tuple[dict[str, tuple[str, tuple[str, ...]]], int]:
     """Status and current lists of ``wanted`` contacts: one ``GET /contacts/{id}`` each,
     or one read of the whole account (``status=all``) when that costs fewer requests."""
-    from ccpandas.read.snapshot import _record
+    from ccpandas.read.snapshot import _record, contact_pages, every_contact
 
     out: dict[str, tuple[str, tuple[str, ...]]] = {}
     if not wanted:
@@ -336,19 +335,11 @@ def _contacts_now(
     requests = 0
     pages: int | None = None
     if len(wanted) > 4:
-        body = client.request(
-            "GET", "/contacts", params={"status": "all", "limit": 1, "include_count": "true"}
-        )
-        requests += 1
-        total = int(body.get("contacts_count") or 0)
-        pages = max(1, math.ceil(total / READ_PAGE_SIZE))
+        pages, requests = contact_pages(client), 1
     if pages is not None and pages < len(wanted):
         want = set(wanted)
-        params = {"status": "all", "limit": READ_PAGE_SIZE, "include": _INCLUDE}
-        for item in client.paginate("/contacts", "contacts", params):
-            rec = _record(item)
-            if rec["contact_id"] in want:
-                out[rec["contact_id"]] = (rec["status"], tuple(rec["lists"]))
+        for rec in every_contact(client, lambda r: r["contact_id"] in want):
+            out[rec["contact_id"]] = (rec["status"], tuple(rec["lists"]))
         return out, requests + pages
     for cid in wanted:
         try:

@@ -19,14 +19,13 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as w
 import traitlets
 
 from ccpandas.models import MembershipAction, SourceKind
-from ccpandas.plan.changes import ADD, NONE, REMOVE
+from ccpandas.plan.membership import ListChange
 from ccpandas.plan.planner import RemovalPlan, quota_percent
 from ccpandas.vocab import PairOutcome, RowStatus, RunKind
 from ccpandas.widgets._html import box, duration, esc, note, plural, table
@@ -46,46 +45,17 @@ _BLIND_ADD = (
 )
 
 
-@dataclass(frozen=True)
-class ListChange:
-    """What a plan does to one target list: memberships it adds, removes, leaves.
-
-    Args:
-        list_id: The list's id.
-        name: The list's name (its id when the name is not known).
-        added: Contacts put on the list.
-        removed: Members taken off it.
-        unchanged: Members that stay (``already_member`` in an add, ``kept`` in a sync).
-    """
-
-    list_id: str
-    name: str
-    added: int
-    removed: int
-    unchanged: int
-
-
 def list_changes(plan: RemovalPlan) -> list[ListChange] | None:
-    """Each target list's adds, removes and unchanged members, counted on the plan's
-    change set; None when the lists' members were not read (nothing is known).
+    """Each target list's adds, removes and unchanged members (the plan's
+    :meth:`~ccpandas.plan.membership.MembershipPlan.per_list`); None when the lists'
+    members were not read (nothing is known).
 
     Example:
         >>> list_changes(plan_removal(df, [list_id])) is None  # doctest: +SKIP
         True
     """
     m = plan.membership
-    if m is None or not m.known:
-        return None
-    cs = m.change_set
-    adds, removes = cs.per_list(ADD), cs.per_list(REMOVE)
-    stays = cs.per_list(NONE, among=cs.was_member)
-    names = m.snapshot.list_names if m.snapshot is not None else {}
-    return [
-        ListChange(
-            lid, names.get(lid, lid), adds.get(lid, 0), removes.get(lid, 0), stays.get(lid, 0)
-        )
-        for lid in cs.list_ids
-    ]
+    return m.per_list() if m is not None and m.known else None
 
 
 def per_list_text(changes: list[ListChange], what: str) -> str:

@@ -19,13 +19,6 @@ from ccpandas.store.journal import DATA_DIR_ENV, JOURNAL_FILE, open_journal
 REMOVE = "/v3/activities/remove_list_memberships"
 
 
-@pytest.fixture(autouse=True)
-def data_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv(DATA_DIR_ENV, str(path))
-    return path
-
-
 @pytest.fixture
 def emu():
     with Emulator(seed=7, contacts=3000, lists=3, rate=None, speed=1e6) as emulator:

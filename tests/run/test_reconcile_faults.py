@@ -6,7 +6,6 @@ the journal's record and the emulator's activities are the evidence."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,16 +16,9 @@ from ccpandas.emulator import Emulator
 from ccpandas.emulator.clock import OffsetClock
 from ccpandas.run.runner import Runner
 from ccpandas.store.batch import BatchRun
-from ccpandas.store.journal import DATA_DIR_ENV, RunJournal, open_journal
+from ccpandas.store.journal import RunJournal, open_journal
 
 REMOVE = "/v3/activities/remove_list_memberships"
-
-
-@pytest.fixture(autouse=True)
-def data_dir_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "data"
-    monkeypatch.setenv(DATA_DIR_ENV, str(path))
-    return path
 
 
 def client_for(emu) -> ccpandas.Client:
