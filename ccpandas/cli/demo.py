@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
-from typing import Any
 
 import pandas as pd
 
 import ccpandas
 from ccpandas._config import DATA_DIR_ENV, env
+from ccpandas.cli.main import progress_reporter
 from ccpandas.emulator import Emulator
 from ccpandas.vocab import PairOutcome
 
@@ -47,16 +48,6 @@ def _practice_data_dir() -> Iterator[str]:
             yield path
         finally:
             os.environ.pop(DATA_DIR_ENV, None)
-
-
-def _progress() -> Any:
-    """Bars on a terminal; in a log (``make demo > demo.log``, CI) plain timestamped
-    lines, as the command line writes them, instead of tqdm's ``\\r`` redraws."""
-    if sys.stderr.isatty():
-        return "tqdm"
-    from ccpandas.cli.main import LogReporter
-
-    return LogReporter(sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    # Bars on a terminal; in a log, timestamped lines, as the command line writes them.
+    bars = functools.partial(progress_reporter, "auto", sys.stderr)
     with Emulator(seed=args.seed, contacts=args.contacts, lists=6, speed=args.speed) as emu:
         print(f"Practice account on {emu.base_url} ({args.contacts:,} fake contacts)\n")
         client = ccpandas.Client(token=emu.token, base_url=emu.base_url)
@@ -99,18 +92,18 @@ def _demo(args: argparse.Namespace) -> int:
         second = lists.iloc[1]
         targets = [newsletter["name"], second["name"]]
 
+        def members(target: pd.Series) -> set[str]:
+            return set(ccpandas.read_contacts(client, lists=[target["list_id"]])["contact_id"])
+
         # Who is on both lists now, read independently: the undo must give back exactly this.
-        before = {
-            t["name"]: set(ccpandas.read_contacts(client, lists=[t["list_id"]])["contact_id"])
-            for t in (newsletter, second)
-        }
+        before = {t["name"]: members(t) for t in (newsletter, second)}
 
         # The plan reads both lists' members first (the snapshot), matches the emails
         # to contacts and shows how many members of each list will leave.
         plan = segment.cc.plan(targets, "email", client=client)
         print(plan, "\n")
 
-        result = segment.cc.remove_from_lists(targets, "email", client=client, progress=_progress())
+        result = segment.cc.remove_from_lists(targets, "email", client=client, progress=bars())
         print()
         print(result, "\n")
         print("Rows that were not sent, with their reason:")
@@ -125,8 +118,8 @@ def _demo(args: argparse.Namespace) -> int:
         gone = set(result.rows["contact_id"].dropna())
         failed = False
         for target in (newsletter, second):
-            after = ccpandas.read_contacts(client, lists=[target["list_id"]])
-            still = gone & set(after["contact_id"])
+            after = members(target)
+            still = gone & after
             print(f"{target['name']!r} now has {len(after):,} members.")
             if still:
                 print(f"FAILED: {len(still)} contacts of the segment are still members")
@@ -138,11 +131,11 @@ def _demo(args: argparse.Namespace) -> int:
         # Undo: exactly the removed memberships go back, previewed first.
         print("Undo, previewed (nothing sent yet):")
         print(result.undo(dry_run=True), "\n")
-        undo = result.undo(progress=_progress())
+        undo = result.undo(progress=bars())
         print()
         print(undo, "\n")
         for target in (newsletter, second):
-            now = set(ccpandas.read_contacts(client, lists=[target["list_id"]])["contact_id"])
+            now = members(target)
             if now != before[target["name"]]:
                 print(f"FAILED: {target['name']!r} is not back to its members before the run")
                 return 1

@@ -420,9 +420,14 @@ _SNAPSHOT: dict[str, bool | str] = {"auto": "auto", "yes": True, "no": False}
 # --------------------------------------------------------------------------- progress
 
 
-def _reporter(args: argparse.Namespace, stderr: TextIO) -> Any:
-    """``--progress``: bars on a terminal, timestamped lines in a log, or nothing."""
-    mode = getattr(args, "progress", "auto")
+def progress_reporter(mode: str, stderr: TextIO) -> Any:
+    """``--progress``: bars on a terminal, timestamped lines in a log (``make demo >
+    demo.log``, CI) instead of tqdm's ``\\r`` redraws, or nothing.
+
+    Example:
+        >>> progress_reporter("none", sys.stderr)
+        False
+    """
     if mode == "none":
         return False
     if mode == "bar" or (mode == "auto" and stderr.isatty()):
@@ -430,6 +435,16 @@ def _reporter(args: argparse.Namespace, stderr: TextIO) -> Any:
 
         return TqdmReporter(file=stderr)
     return LogReporter(stderr)
+
+
+def _run_options(s: _Session) -> dict[str, Any]:
+    """``--progress``, ``--timeout`` and (but for ``undo``) ``--wait-for-quota``: the
+    run options of ``remove``, ``add``, ``sync``, ``resume`` and ``undo``."""
+    progress = progress_reporter(s.args.progress, s.stderr)
+    options = {"progress": progress, "timeout": s.args.timeout}
+    if hasattr(s.args, "wait_for_quota"):
+        options["wait_for_quota"] = s.args.wait_for_quota
+    return options
 
 
 # --------------------------------------------------------------------------- the session
@@ -516,20 +531,35 @@ def _finish(
     status (:class:`~ccpandas.vocab.RunOutcome`, docs/cli.md)."""
     from ccpandas.run.summary import Summary
 
-    output = getattr(s.args, "output", None)
-    if output is not None:
-        _write_rows(result.rows, output)
+    output = _write_output(s, result.rows)
     summary = Summary.of(result, error=error, names=names)
     if summary.error:  # the library's words for the next step, as flags and commands
         summary = dataclasses.replace(summary, error=in_flags(summary.error))
     if s.json:
-        payload = summary.to_json(command, output)
-        # How FILE was read (remove); resume and undo read no file.
-        payload["input"] = s.input.as_json() if s.input else None
-        s.out(json.dumps(payload, default=str))
+        _print_json(s, summary.to_json(command, output))
     else:
         s.out(summary.report_text(output))
     return int(summary.exit_code)
+
+
+def _write_output(s: _Session, rows: pd.DataFrame) -> str | None:
+    """``--output``: write ``rows`` there; the path (None without the flag)."""
+    output = getattr(s.args, "output", None)
+    if output is not None:
+        _write_rows(rows, output)
+    return output
+
+
+def _print_json(s: _Session, body: dict[str, Any]) -> None:
+    # How FILE was read (plan, remove, add, sync); resume and undo read no file.
+    body["input"] = s.input.as_json() if s.input else None
+    s.out(json.dumps(body, default=str))
+
+
+def _show_plan(s: _Session, plan: RemovalPlan) -> None:
+    s.out(str(plan))
+    if s.input is not None:
+        s.out(s.input.text())
 
 
 def _settled(run: Callable[[], Any]) -> tuple[Any, BaseException | None]:
@@ -570,7 +600,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     data, s.input = read_input(
         args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
     )
-    sends = args.command in _KINDS and not args.dry_run
+    sends = args.command in _CHANGES and not args.dry_run
     client = s.client() if sends else s.client_or_none()
     try:
         # Names are resolved now (the one listing); UUIDs are checked by the plan, after
@@ -592,8 +622,10 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         client=client,
         snapshot=snapshot,
         by=args.by,
-        progress=_reporter(args, s.stderr) if snapshot is not False else False,
-        kind=_KINDS.get(args.command, "remove"),
+        progress=progress_reporter(getattr(args, "progress", "auto"), s.stderr)
+        if snapshot is not False
+        else False,
+        kind=args.command if args.command in _CHANGES else "remove",
         max_removed=getattr(args, "max_removed", None),
     )
     # The names as given go into the journal: `ccpandas resume` elsewhere shows them.
@@ -603,26 +635,21 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
 
 def _cmd_plan(s: _Session) -> int:
     plan, names, _ = _plan(s)
-    output = getattr(s.args, "output", None)
-    if output is not None:
-        _write_rows(plan.rows, output)
+    output = _write_output(s, plan.rows)
     if s.json:
         body = {"command": "plan", **plan.summary(), "list_ids": list(plan.list_ids)}
         body["list_names"] = [names.get(i) for i in plan.list_ids]
         body["output"] = output
-        body["input"] = s.input.as_json() if s.input else None
-        s.out(json.dumps(body, default=str))
+        _print_json(s, body)
     else:
-        s.out(str(plan))
-        if s.input is not None:
-            s.out(s.input.text())
+        _show_plan(s, plan)
         if output is not None:
             s.out(f"Wrote {plan.n_rows:,} rows to {output}")
     return ExitCode.OK
 
 
-#: The commands that change lists, and the kind of run each is.
-_KINDS = {"remove": "remove", "add": "add", "sync": "sync"}
+#: The commands that change lists: each is the kind of run it starts.
+_CHANGES = ("remove", "add", "sync")
 
 
 def _question(plan: RemovalPlan, names: dict[str, str]) -> str:
@@ -644,35 +671,17 @@ def _cmd_remove(s: _Session) -> int:
     plan, names, client = _plan(s)
     command = s.args.command
     if not s.json:
-        s.out(str(plan))
-        if s.input is not None:
-            s.out(s.input.text())
+        _show_plan(s, plan)
     if s.args.dry_run:
         planned = api.run_plan(plan, client, dry_run=True)
         return _finish(s, command, planned, names, None)
     s.confirm(_question(plan, names))
-    result, error = _settled(
-        lambda: api.run_plan(
-            plan,
-            s.client(),
-            progress=_reporter(s.args, s.stderr),
-            timeout=s.args.timeout,
-            wait_for_quota=s.args.wait_for_quota,
-        )
-    )
+    result, error = _settled(lambda: api.run_plan(plan, s.client(), **_run_options(s)))
     return _finish(s, command, result, names, error)
 
 
 def _cmd_resume(s: _Session) -> int:
-    result, error = _settled(
-        lambda: api.resume(
-            s.args.run_id,
-            s.client(),
-            progress=_reporter(s.args, s.stderr),
-            timeout=s.args.timeout,
-            wait_for_quota=s.args.wait_for_quota,
-        )
-    )
+    result, error = _settled(lambda: api.resume(s.args.run_id, s.client(), **_run_options(s)))
     return _finish(s, "resume", result, {}, error)
 
 
@@ -708,16 +717,10 @@ def _short_names(names: Any, width: int = 40) -> str:
 
 
 def _cmd_undo(s: _Session) -> int:
-    undo = ccpandas.undo
     s.confirm(f"Undo run {s.args.run_id} (put its removed contacts back on their lists)?")
     result, error = _settled(
-        lambda: undo(
-            s.args.run_id,
-            client=s.client(),
-            force=s.args.force,
-            # Bars on a terminal, timestamped lines in a log: as remove and resume.
-            progress=_reporter(s.args, s.stderr),
-            timeout=s.args.timeout,
+        lambda: ccpandas.undo(
+            s.args.run_id, client=s.client(), force=s.args.force, **_run_options(s)
         )
     )
     if hasattr(result, "runs") and hasattr(result, "plan"):
@@ -930,7 +933,7 @@ def _file_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _run_options(parser: argparse.ArgumentParser, *, quota: bool = True) -> None:
+def _run_flags(parser: argparse.ArgumentParser, *, quota: bool = True) -> None:
     parser.add_argument(
         "--timeout",
         type=float,
@@ -972,7 +975,7 @@ def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         _file_options(p)
         p.add_argument("--dry-run", action="store_true", help="plan and report; send nothing")
         p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-        _run_options(p)
+        _run_flags(p)
     p.add_argument(
         "--max-removed",
         type=_max_removed,
@@ -995,7 +998,7 @@ def _undo_command(sub: Any, common: argparse.ArgumentParser) -> None:
         help="undo even a run already undone, or one whose pairs later runs changed again "
         "(reverting those runs for them)",
     )
-    _run_options(p, quota=False)
+    _run_flags(p, quota=False)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -1037,7 +1040,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("resume", parents=[common], help="continue a stopped or interrupted run")
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--output", metavar="PATH", help="write the per-row result (.csv or .parquet)")
-    _run_options(p)
+    _run_flags(p)
 
     _undo_command(sub, common)
 

@@ -24,7 +24,8 @@ Example:
 from __future__ import annotations
 
 from ccpandas import _env
-from ccpandas._env import in_notebook, in_widget_event
+from ccpandas._env import in_notebook as in_notebook
+from ccpandas._env import in_widget_event as in_widget_event
 
 _LAZY = {
     "ItemPicker": "ccpandas.widgets.pickers",
@@ -44,24 +45,6 @@ _LAZY = {
     "set_login_flow": "ccpandas.widgets.login",
 }
 
-__all__ = [
-    "ItemPicker",
-    "ListPicker",
-    "LoginPrompt",
-    "LoginWidget",
-    "PlanPreview",
-    "RemovalPanel",
-    "SnapshotBuffer",
-    "SourceChoice",
-    "SourcePicker",
-    "StatusDisplay",
-    "TagPicker",
-    "connect",
-    "in_notebook",
-    "in_widget_event",
-    "make_widget_reporter",
-    "removal_panel",
-    "set_login_flow",
-]
+__all__ = sorted([*_LAZY, "in_notebook", "in_widget_event"])
 
 __getattr__, __dir__ = _env.attach("ccpandas.widgets", _LAZY, globals(), __all__)

@@ -117,11 +117,8 @@ class CCMagics(Magics):
         emulator.start()
         _emulator = emulator
         # The client keeps to the same pace as the emulator (0 switches both off).
-        client = (
-            Client(token=emulator.token, base_url=emulator.base_url)
-            if args.rate is None
-            else Client(token=emulator.token, base_url=emulator.base_url, rate=args.rate or None)
-        )
+        pace: dict[str, Any] = {} if args.rate is None else {"rate": args.rate or None}
+        client = Client(token=emulator.token, base_url=emulator.base_url, **pace)
         set_default_client(client)
         from ccpandas.readers import read_contact_lists, read_contact_tags
 

@@ -210,13 +210,11 @@ class LoginPrompt(w.VBox):
                 view=self.login,
                 **self._login_options,
             )
-        except (AuthError, ConfigError, OSError) as exc:
-            if self.login.value in ("idle", "waiting"):
+        except (AuthError, ConfigError, OSError, KeyboardInterrupt) as exc:
+            # A KeyboardInterrupt: the kernel was interrupted while waiting.
+            if not isinstance(exc, KeyboardInterrupt) and self.login.value in ("idle", "waiting"):
                 # not told by the flow itself (a bad URL, an unreachable server...)
                 self.login.status("failed", str(exc))
-            self.login_button.disabled = self.client_id.disabled = False
-            return
-        except KeyboardInterrupt:  # the kernel was interrupted while waiting
             self.login_button.disabled = self.client_id.disabled = False
             return
         self.login_button.layout.display = "none"

@@ -133,20 +133,23 @@ def _heading(n: int, text: str) -> str:
     return f"<h4 style='margin:10px 0 2px'>{n}. {esc(text)}</h4>"
 
 
-def _section(n: int, text: str) -> w.HTML:
-    """A step's heading."""
-    return w.HTML(_heading(n, text))
+def _section(n: int, text: str, *parts: w.Widget) -> w.VBox:
+    """A step: its heading, then ``parts`` (hidden until the step is reached)."""
+    return w.VBox([w.HTML(_heading(n, text)), *parts], layout=w.Layout(display="none"))
 
 
-def _understood() -> w.Checkbox:
-    """An "I understand" box, off and disabled until there is something to confirm."""
-    return w.Checkbox(
+def _confirmed(**button: Any) -> tuple[w.Checkbox, w.Button, w.HBox]:
+    """An "I understand" box and the button it arms, both off and disabled until
+    there is something to confirm, side by side."""
+    tick = w.Checkbox(
         value=False,
         description="I understand",
         indent=False,
         disabled=True,
         layout=w.Layout(width="auto"),
     )
+    go = w.Button(disabled=True, **button)
+    return tick, go, w.HBox([tick, go], layout=w.Layout(align_items="center"))
 
 
 @shared_params
@@ -283,12 +286,10 @@ class RemovalPanel(w.VBox):
 
     def _build_run_controls(self) -> None:
         """Steps 4-6: the confirmation, the Remove button, the status and the result."""
-        self.confirm = _understood()
-        self.remove_button = w.Button(
+        self.confirm, self.remove_button, self._confirm_row = _confirmed(
             description="Remove",
             icon="trash",
             button_style="danger",
-            disabled=True,
             tooltip="Send the removal to Constant Contact",
         )
         self.status = StatusDisplay(stoppable=True)
@@ -300,36 +301,20 @@ class RemovalPanel(w.VBox):
             tooltip="Follow the activities again; send what was not sent",
             layout=w.Layout(width="auto", display="none"),
         )
-        self._status_box = w.VBox(
-            [_section(5, "Status"), self.status], layout=w.Layout(display="none")
-        )
-        self._result_box = w.VBox(
-            [_section(6, "Result"), self.resume_button, self.result_view],
-            layout=w.Layout(display="none"),
-        )
+        self._status_box = _section(5, "Status", self.status)
+        self._result_box = _section(6, "Result", self.resume_button, self.result_view)
 
     def _build_undo(self) -> None:
         """Step 7: put back what the run removed, with its own explicit confirmation."""
-        self.undo_confirm = _understood()
-        self.undo_button = w.Button(
+        self.undo_confirm, self.undo_button, row = _confirmed(
             description="Undo",
             icon="undo",
             button_style="warning",
-            disabled=True,
             tooltip="Reverse exactly what this run changed: put back what it removed, "
             "take off what it added",
         )
         self.undo_view = w.HTML()
-        self._undo_box = w.VBox(
-            [
-                _section(7, "Undo"),
-                w.HBox(
-                    [self.undo_confirm, self.undo_button], layout=w.Layout(align_items="center")
-                ),
-                self.undo_view,
-            ],
-            layout=w.Layout(display="none"),
-        )
+        self._undo_box = _section(7, "Undo", row, self.undo_view)
 
     def _sections(self) -> list[w.Widget]:
         """The panel, top to bottom: the mode, then the seven steps."""
@@ -339,13 +324,13 @@ class RemovalPanel(w.VBox):
             self._guard_box,
             self._targets_heading,
             self.targets,
-            _section(2, "Source: which contacts"),
+            w.HTML(_heading(2, "Source: which contacts")),
             self.source,
-            _section(3, "Preview"),
+            w.HTML(_heading(3, "Preview")),
             self.snapshot,
             self.preview,
-            _section(4, "Confirm"),
-            w.HBox([self.confirm, self.remove_button], layout=w.Layout(align_items="center")),
+            w.HTML(_heading(4, "Confirm")),
+            self._confirm_row,
             self.message,
             self._status_box,
             self._result_box,
@@ -427,21 +412,19 @@ class RemovalPanel(w.VBox):
                 f"I understand {plural(total, 'membership')} will be removed "
                 f"({leaving_text(m, plan.list_ids)})"
             )
-        lists = plural(plan.n_lists, "list")
-        kind = plan.source.kind
+        kind, n = plan.source.kind, len(plan.source.values)
+        kept = f" (except {len(plan.exclude):,} kept)" if plan.exclude else ""
         if kind is SourceKind.CONTACT_IDS:
             who = plural(plan.n_contacts or 0, "contact")
-            return f"I understand {who} will be removed from {lists}"
-        kept = f" (except {len(plan.exclude):,} kept)" if plan.exclude else ""
-        if kind is SourceKind.ALL_ACTIVE_CONTACTS:
-            return f"I understand ALL active contacts{kept} will be removed from {lists}"
-        if kind is SourceKind.LIST_IDS:
-            who = f"the members of {plural(len(plan.source.values), 'list')}{kept}"
+        elif kind is SourceKind.ALL_ACTIVE_CONTACTS:
+            who = f"ALL active contacts{kept}"
+        elif kind is SourceKind.LIST_IDS:
+            who = f"the members of {plural(n, 'list')}{kept}"
         elif kind is SourceKind.TAG_IDS:
-            who = f"the contacts with {plural(len(plan.source.values), 'tag')}"
+            who = f"the contacts with {plural(n, 'tag')}"
         else:
             who = f"the contacts at engagement level {plan.source.values[0]!r}"
-        return f"I understand {who} will be removed from {lists}"
+        return f"I understand {who} will be removed from {plural(plan.n_lists, 'list')}"
 
     def _arm(self, change: Any = None) -> None:
         ready = self.plan is not None and self.confirm.value and not self.running
@@ -518,15 +501,13 @@ class RemovalPanel(w.VBox):
         self._status_box.layout.display = None
         self.resume_button.layout.display = "none"
         self.status.reset()
+        try:
+            loop = asyncio.get_running_loop() if self.background is not False else None
+        except RuntimeError:
+            loop = None
         background = self.background
-        loop = None
-        if background is not False:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            if background is None:
-                background = loop is not None and in_widget_event()
+        if background is None:  # a click in the browser runs in the background
+            background = loop is not None and in_widget_event()
         if background:
             self.status.stoppable = True
             self._buffer = SnapshotBuffer(self.status)
@@ -539,16 +520,13 @@ class RemovalPanel(w.VBox):
             return
         self.status.stoppable = False
         future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        try:
-            future.set_result(action(self.status))
-        except BaseException as exc:
-            future.set_exception(exc)
-            if not isinstance(exc, Exception):
-                # Ctrl-C (interrupt the kernel): show the result so far and the resume
-                # button, then let the interruption reach the cell.
-                self._done(future)
-                raise
+        _settle(future, action, self.status)
         self._done(future)
+        stopped = future.exception()
+        if stopped is not None and not isinstance(stopped, Exception):
+            # Ctrl-C (interrupt the kernel): the result so far and the resume button
+            # are shown; now the interruption reaches the cell.
+            raise stopped
 
     async def _follow(self) -> None:
         """Runs on the kernel's event loop: draw snapshots until the worker ends."""
@@ -588,13 +566,9 @@ class RemovalPanel(w.VBox):
     def _done(self, future: concurrent.futures.Future[Any]) -> None:
         if not self.running:  # already finished (wait() and the task both got here)
             return
-        result = None
-        exc = future.exception()
-        if exc is None:
-            result = future.result()
-        else:
-            self.error = exc
-            result = getattr(exc, "result", None)
+        exc = self.error = future.exception()
+        result = future.result() if exc is None else getattr(exc, "result", None)
+        if exc is not None:
             self.message.value = box(note(f"The run stopped with an error: {esc(exc)}", "danger"))
         self._future = self._buffer = self._task = None
         self.running = False
@@ -690,17 +664,23 @@ def _in_worker(action: Callable[[Any], Any], reporter: Any) -> concurrent.future
     (what was sent is known to the runner; ``resume()`` continues it).
     """
     future: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(action(reporter))
-        except BaseException as exc:  # handed to the main thread, which reports it
-            future.set_exception(exc)
-
-    threading.Thread(target=run, name="ccpandas-removal", daemon=True).start()
+    future.set_running_or_notify_cancel()
+    worker = threading.Thread(
+        target=_settle, args=(future, action, reporter), name="ccpandas-removal", daemon=True
+    )
+    worker.start()
     return future
+
+
+def _settle(
+    future: concurrent.futures.Future[Any], action: Callable[[Any], Any], reporter: Any
+) -> None:
+    """``action(reporter)``'s outcome, a result or any exception, into ``future``
+    (the main thread reports it)."""
+    try:
+        future.set_result(action(reporter))
+    except BaseException as exc:
+        future.set_exception(exc)
 
 
 @shared_params

@@ -162,18 +162,12 @@ class PlanPreview(w.VBox):
         ]
         if bad.empty:
             return ""
-        shown = bad.head(_PEEK)
+        shown = bad.head(_PEEK)[["contact_id", "plan_status", "reason"]]
         body = table(
             ["row", "value", "status", "reason"],
             [
                 (esc(idx), f"<code>{esc(repr(val))}</code>", esc(st), esc(reason))
-                for idx, val, st, reason in zip(
-                    shown.index,
-                    shown["contact_id"],
-                    shown["plan_status"],
-                    shown["reason"],
-                    strict=True,
-                )
+                for idx, val, st, reason in shown.itertuples(name=None)
             ],
         )
         more = f" (first {_PEEK} of {len(bad):,})" if len(bad) > _PEEK else ""

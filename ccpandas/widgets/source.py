@@ -28,7 +28,7 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import ENGAGEMENT_LEVELS, MAX_SOURCE_LISTS, Source, SourceKind
 from ccpandas.widgets._html import box, esc, note, plural
-from ccpandas.widgets.pickers import ListPicker, TagPicker
+from ccpandas.widgets.pickers import ItemPicker, ListPicker, TagPicker
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -43,6 +43,14 @@ SOURCE_LABELS: dict[SourceKind, str] = {
     SourceKind.ALL_ACTIVE_CONTACTS: "all active contacts",
     SourceKind.TAG_IDS: "contacts with tags",
     SourceKind.ENGAGEMENT_LEVEL: "engagement level",
+}
+
+#: Why a choice of each kind cannot be planned yet, when it cannot.
+_PROBLEMS = {
+    SourceKind.CONTACT_IDS: "Pick the column that holds the contact ids.",
+    SourceKind.LIST_IDS: "Pick the lists whose members are removed.",
+    SourceKind.TAG_IDS: "Pick at least one tag.",
+    SourceKind.ENGAGEMENT_LEVEL: "Pick an engagement level.",
 }
 
 _ALL_ACTIVE_WARNING = (
@@ -83,27 +91,21 @@ class SourceChoice:
     @property
     def problem(self) -> str:
         """Why this choice cannot be planned yet (``""`` when it can)."""
-        if self.kind is SourceKind.CONTACT_IDS and self.column is None:
-            return "Pick the column that holds the contact ids."
-        if self.kind is SourceKind.LIST_IDS and not self.ids:
-            return "Pick the lists whose members are removed."
-        if self.kind is SourceKind.TAG_IDS and not self.ids:
-            return "Pick at least one tag."
-        if self.kind is SourceKind.ENGAGEMENT_LEVEL and self.level not in ENGAGEMENT_LEVELS:
-            return "Pick an engagement level."
-        return ""
+        missing = {
+            SourceKind.CONTACT_IDS: self.column is None,
+            SourceKind.LIST_IDS: not self.ids,
+            SourceKind.TAG_IDS: not self.ids,
+            SourceKind.ENGAGEMENT_LEVEL: self.level not in ENGAGEMENT_LEVELS,
+        }
+        return _PROBLEMS[self.kind] if missing.get(self.kind) else ""
 
     def source(self) -> Source | None:
         """The API source for kinds the API selects (None for ``contact_ids``)."""
-        if self.kind is SourceKind.LIST_IDS:
-            return Source.list_ids(self.ids)
-        if self.kind is SourceKind.ALL_ACTIVE_CONTACTS:
-            return Source.all_active_contacts()
-        if self.kind is SourceKind.TAG_IDS:
-            return Source.tag_ids(self.ids)
         if self.kind is SourceKind.ENGAGEMENT_LEVEL:
             return Source.engagement_level(self.level or "")
-        return None
+        if self.kind is SourceKind.ALL_ACTIVE_CONTACTS:
+            return Source.all_active_contacts()
+        return Source(self.kind, self.ids) if self.kind is not SourceKind.CONTACT_IDS else None
 
     def plan(self, data: pd.DataFrame | None, list_ids: Iterable[str]) -> RemovalPlan:
         """Plan removing this source's contacts from ``list_ids`` (list UUIDs). Pure.
@@ -244,29 +246,28 @@ class SourcePicker(w.VBox):
         self._changed()
 
     # -- the parts that need the account ---------------------------------------------
-    def _ensure_lists(self) -> None:
-        if self.lists is not None:
-            return
-        self.lists = ListPicker(self._lists_frame, client=self.client, per_request=MAX_SOURCE_LISTS)
-        self.lists.observe(self._changed, "value")
-        self._lists_box.children = [self.lists]
-
-    def _ensure_tags(self) -> None:
-        if self.tags is not None:
-            return
-        self.tags = TagPicker(self._tags_frame, client=self.client)
-        self.tags.observe(self._changed, "value")
-        self._tags_box.children = [self.tags]
+    def _picker(self, kind: SourceKind) -> ItemPicker | None:
+        """The list or tag picker of ``kind``, made (reading the account) on first need;
+        None for the other kinds."""
+        if kind is SourceKind.LIST_IDS and self.lists is None:
+            self.lists = ListPicker(
+                self._lists_frame, client=self.client, per_request=MAX_SOURCE_LISTS
+            )
+            self.lists.observe(self._changed, "value")
+            self._lists_box.children = [self.lists]
+        elif kind is SourceKind.TAG_IDS and self.tags is None:
+            self.tags = TagPicker(self._tags_frame, client=self.client)
+            self.tags.observe(self._changed, "value")
+            self._tags_box.children = [self.tags]
+        return {SourceKind.LIST_IDS: self.lists, SourceKind.TAG_IDS: self.tags}.get(kind)
 
     # -- state -----------------------------------------------------------------------
     def _changed(self, change: Any = None) -> None:
         kind = self.kind.value
         problem = ""
+        picker = None
         try:
-            if kind is SourceKind.LIST_IDS:
-                self._ensure_lists()
-            elif kind is SourceKind.TAG_IDS:
-                self._ensure_tags()
+            picker = self._picker(kind)
         except Exception as exc:  # the account could not be read: say so, stay usable
             problem = f"Could not read the account: {exc}"
         has_data = self.data is not None
@@ -282,15 +283,10 @@ class SourcePicker(w.VBox):
         }
         for part, visible in show.items():
             part.layout.display = None if visible else "none"
-        ids: tuple[str, ...] = ()
-        if kind is SourceKind.LIST_IDS and self.lists is not None:
-            ids = self.lists.value
-        elif kind is SourceKind.TAG_IDS and self.tags is not None:
-            ids = self.tags.value
         self.value = SourceChoice(
             kind=kind,
             column=self.column.value if has_data else None,
-            ids=ids,
+            ids=picker.value if picker is not None else (),
             level=self.level.value if kind is SourceKind.ENGAGEMENT_LEVEL else None,
             keep=bool(has_data and keepable and self.keep.value),
         )
@@ -306,16 +302,13 @@ class SourcePicker(w.VBox):
             return f"the contacts at engagement level {choice.level!r}"
         if choice.kind is SourceKind.ALL_ACTIVE_CONTACTS:
             text = "ALL active contacts of the account"
-        elif choice.kind is SourceKind.LIST_IDS:
-            assert self.lists is not None
-            names = ", ".join(repr(self.lists.name_of(i)) for i in choice.ids[:5])
-            more = f" and {len(choice.ids) - 5} more" if len(choice.ids) > 5 else ""
-            text = f"the members of {plural(len(choice.ids), 'list')} ({names}{more})"
         else:
-            assert self.tags is not None
-            names = ", ".join(repr(self.tags.name_of(i)) for i in choice.ids[:5])
+            picker = self.lists if choice.kind is SourceKind.LIST_IDS else self.tags
+            assert picker is not None
+            names = ", ".join(repr(picker.name_of(i)) for i in choice.ids[:5])
             more = f" and {len(choice.ids) - 5} more" if len(choice.ids) > 5 else ""
-            text = f"the contacts with {plural(len(choice.ids), 'tag')} ({names}{more})"
+            who = "the members of" if picker is self.lists else "the contacts with"
+            text = f"{who} {plural(len(choice.ids), picker.noun)} ({names}{more})"
         if choice.keep:
             text += f", except the contacts in column {choice.column!r} of this DataFrame"
         return text

@@ -58,22 +58,17 @@ def _current_cell() -> int | None:
     return count if isinstance(count, int) else None
 
 
-def _sent(snap: Snapshot) -> int:
-    return sum(a.activity_id is not None for a in snap.activities)
-
-
-def _running(snap: Snapshot) -> int:
-    return sum(a.activity_id is not None and a.state not in _TERMINAL for a in snap.activities)
-
-
-def _outcome_news(snap: Snapshot) -> str:
-    """The run's summary line (``result.summary().outcome_line``) when the run ended
-    otherwise than completed: e.g. every activity completed, yet a re-read shows
-    contacts still members. A completed run's headline says it all already."""
+def _news(snap: Snapshot) -> tuple[str, str, str]:
+    """The headline, the message under it (when the headline does not say it) and the
+    run's summary line (``result.summary().outcome_line``) when the run ended otherwise
+    than completed: e.g. every activity completed, yet a re-read shows contacts still
+    members. A completed run's headline says it all already."""
+    head = headline(snap)
+    message = snap.message if snap.message and snap.message not in head else ""
     summary = snap.extra.get("summary")
     if summary is None or summary.ok or summary.dry_run:
-        return ""
-    return str(summary.outcome_line)
+        return head, message, ""
+    return head, message, str(summary.outcome_line)
 
 
 def headline(snap: Snapshot) -> str:
@@ -81,8 +76,8 @@ def headline(snap: Snapshot) -> str:
     total = snap.batches_total
     finished = sum(a.state in _TERMINAL for a in snap.activities)
     bad = sum(a.state in _BAD for a in snap.activities)
-    running = _running(snap)
-    sent = _sent(snap)
+    sent = sum(a.activity_id is not None for a in snap.activities)
+    running = sum(a.activity_id is not None and a.state not in _TERMINAL for a in snap.activities)
     if snap.phase in ("reading", "read"):
         # A membership read (before a removal, or on its own): its pages, not activities.
         return snap.message or "reading the lists' members"
@@ -342,12 +337,10 @@ class StatusDisplay(w.VBox):
         bad = sum(a.state in _BAD for a in acts)
         finished = sum(a.state in _TERMINAL for a in acts)
         ended = snap.phase in ("done", "stopped")
-        kind = "danger" if bad else ""
-        head = headline(snap)
-        word = _outcome_news(snap)
+        head, message, word = _news(snap)
         self.header.value = box(
-            note("<b>" + esc(head) + "</b>", kind),
-            note(esc(snap.message), "muted") if snap.message and snap.message not in head else "",
+            note("<b>" + esc(head) + "</b>", "danger" if bad else ""),
+            note(esc(message), "muted") if message else "",
             note(esc(word), "danger") if word else "",
         )
         if snap.phase in ("reading", "read"):
@@ -423,16 +416,10 @@ class StatusDisplay(w.VBox):
         if self.value is None:
             return "not started"
         snap = self.value
-        head = headline(snap)
-        line = head
+        head, *news = _news(snap)
         if snap.items_total:
-            line += f"; {snap.items_completed:,} of {snap.items_total:,} items"
-        lines = [line]
-        if snap.message and snap.message not in head:
-            lines.append("  " + snap.message)
-        word = _outcome_news(snap)
-        if word:
-            lines.append("  " + word)
+            head += f"; {snap.items_completed:,} of {snap.items_total:,} items"
+        lines = [head, *("  " + line for line in news if line)]
         bad = [a for a in snap.activities if a.state in _BAD]
         for a in bad[:_TEXT_BAD_ROWS]:
             error = f": {a.errors[0]}" if a.errors else ""
