@@ -852,12 +852,10 @@ def _common() -> argparse.ArgumentParser:
 
     Their default is SUPPRESS so a subcommand never overwrites a value given before it.
     """
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     group = common.add_argument_group("connection and output")
-    sup = argparse.SUPPRESS
     group.add_argument(
         "--base-url",
-        default=sup,
         metavar="URL",
         help="the API (default: CC_BASE_URL, else Constant Contact's). The token comes "
         "from CC_ACCESS_TOKEN (refreshed with CC_REFRESH_TOKEN and CC_CLIENT_ID), else "
@@ -865,19 +863,12 @@ def _common() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--client-id",
-        default=sup,
         metavar="ID",
         help="your application's API key: picks the saved login (default: CC_CLIENT_ID)",
     )
-    group.add_argument(
-        "--auth-url", default=sup, metavar="URL", help="the OAuth2 server (default: CC_AUTH_URL)"
-    )
-    group.add_argument(
-        "--json", action="store_true", default=sup, help="print one JSON object (machines)"
-    )
-    group.add_argument(
-        "-v", "--verbose", action="store_true", default=sup, help="log requests to stderr"
-    )
+    group.add_argument("--auth-url", metavar="URL", help="the OAuth2 server (default: CC_AUTH_URL)")
+    group.add_argument("--json", action="store_true", help="print one JSON object (machines)")
+    group.add_argument("-v", "--verbose", action="store_true", help="log requests to stderr")
     return common
 
 

@@ -30,6 +30,7 @@ import ipywidgets as w
 import traitlets
 
 from ccpandas.widgets._html import box, duration, esc, note
+from ccpandas.widgets._parts import TextBox, row
 
 if TYPE_CHECKING:
     from ccpandas.auth.connect import ConnectOptions, DeviceCode, LoginOptions
@@ -121,7 +122,7 @@ class LoginWidget(w.VBox):
         return f"LoginWidget(state={self.value!r})"
 
 
-class LoginPrompt(w.VBox):
+class LoginPrompt(TextBox):
     """Shown when no token source works: says how to connect, and logs in from the
     notebook with a client id field and a *Log in* button (the device login, with a
     :class:`LoginWidget` for its link and code). Holds no secret and asks for none: a
@@ -183,7 +184,7 @@ class LoginPrompt(w.VBox):
         super().__init__(
             [
                 self.html,
-                w.HBox([self.client_id, self.login_button], layout=w.Layout(align_items="center")),
+                row(self.client_id, self.login_button),
                 self.login,
             ]
         )
@@ -228,11 +229,6 @@ class LoginPrompt(w.VBox):
             "%cc_connect --client-id YOUR_API_KEY (ccpandas.login), or use %cc_emulator "
             "to practise."
         )
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        data = super()._repr_mimebundle_(**kwargs)
-        data["text/plain"] = repr(self)
-        return data
 
 
 def _login_options(options: Mapping[str, Any]) -> LoginOptions:

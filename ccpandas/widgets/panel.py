@@ -50,6 +50,7 @@ from ccpandas.models import SourceKind
 from ccpandas.plan.membership import max_removed_of
 from ccpandas.vocab import PairOutcome, RunKind
 from ccpandas.widgets._html import box, esc, note, plural
+from ccpandas.widgets._parts import TextBox, row
 from ccpandas.widgets.pickers import ListPicker
 from ccpandas.widgets.preview import PlanPreview, change_text
 from ccpandas.widgets.source import SourcePicker
@@ -68,6 +69,7 @@ FALLBACK_TEXT = (
     "Notebook 7, VS Code). Without one, call df.cc.remove_from_lists(list_ids) instead."
 )
 _RESULT_ROWS = 10
+_ROWS_CODE = "<code>panel.result.rows</code>"
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,11 @@ _FRAME_ONLY = (
     "Add and sync take the contacts of a DataFrame: pick 'contacts in this DataFrame' "
     "as the source (the API's other sources only remove here)."
 )
+_UNFINISHED = (
+    "Not everything is finished: what was sent keeps running on the server. "
+    "<i>Keep waiting</i> (or <code>panel.result.resume()</code>) follows it and "
+    "sends what was not sent."
+)
 _GUARD_HELP = (
     "max_removed: the most a sync may remove from any one list, a share of its members "
     "(0.5), a count (200) or none. More stops the sync before anything is sent."
@@ -149,11 +156,11 @@ def _confirmed(**button: Any) -> tuple[w.Checkbox, w.Button, w.HBox]:
         layout=w.Layout(width="auto"),
     )
     go = w.Button(disabled=True, **button)
-    return tick, go, w.HBox([tick, go], layout=w.Layout(align_items="center"))
+    return tick, go, row(tick, go)
 
 
 @shared_params
-class RemovalPanel(w.VBox):
+class RemovalPanel(TextBox):
     """Walks an analyst through one removal, from picking lists to the result.
 
     Args:
@@ -225,11 +232,9 @@ class RemovalPanel(w.VBox):
         self._build_undo()
         self._target = "result"
         super().__init__(self._sections(), layout=w.Layout(width="100%", max_width="900px"))
-        self.targets.observe(self._replan, "value")
-        self.source.observe(self._replan, "value")
-        self.snapshot.observe(self._replan, "value")
+        for control in (self.targets, self.source, self.snapshot, self.max_removed):
+            control.observe(self._replan, "value")
         self.mode.observe(self._mode_changed, "value")
-        self.max_removed.observe(self._replan, "value")
         self.confirm.observe(self._arm, "value")
         self.remove_button.on_click(self._on_remove)
         self.resume_button.on_click(self._on_resume)
@@ -253,10 +258,8 @@ class RemovalPanel(w.VBox):
             continuous_update=False,
             layout=w.Layout(width="220px"),
         )
-        self._guard_box = w.HBox(
-            [self.max_removed, w.HTML(box(note(esc(_GUARD_HELP), "muted")))],
-            layout=w.Layout(align_items="center", display="none"),
-        )
+        guard_help = w.HTML(box(note(esc(_GUARD_HELP), "muted")))
+        self._guard_box = row(self.max_removed, guard_help, display="none")
         self._title = w.HTML()
         self._targets_heading = w.HTML()
 
@@ -286,12 +289,8 @@ class RemovalPanel(w.VBox):
 
     def _build_run_controls(self) -> None:
         """Steps 4-6: the confirmation, the Remove button, the status and the result."""
-        self.confirm, self.remove_button, self._confirm_row = _confirmed(
-            description="Remove",
-            icon="trash",
-            button_style="danger",
-            tooltip="Send the removal to Constant Contact",
-        )
+        # The button's words, icon and style are the mode's (_mode_changed).
+        self.confirm, self.remove_button, self._confirm_row = _confirmed()
         self.status = StatusDisplay(stoppable=True)
         self.message = w.HTML()
         self.result_view = w.HTML()
@@ -592,27 +591,15 @@ class RemovalPanel(w.VBox):
         self.resume_button.layout.display = None if unfinished else "none"
         self.resume_button.disabled = False
         rows = result.rows
-        parts = [result._repr_html_()]
-        if unfinished:
-            parts.append(
-                note(
-                    "Not everything is finished: what was sent keeps running on the server. "
-                    "<i>Keep waiting</i> (or <code>panel.result.resume()</code>) follows it and "
-                    "sends what was not sent.",
-                    "warn",
-                )
-            )
-        parts.append(
-            note(
-                f"<b>result.rows</b> ({len(rows):,} rows"
-                + (f", first {_RESULT_ROWS} shown" if len(rows) > _RESULT_ROWS else "")
-                + "; all in <code>panel.result.rows</code>)"
-            )
-        )
+        more = f", first {_RESULT_ROWS} shown" if len(rows) > _RESULT_ROWS else ""
         shown = rows.head(_RESULT_ROWS)[["contact_id", "status", "error", "activity_id"]]
         shown = shown.astype(object).where(shown.notna(), "")  # no "None" in the cells
-        parts.append(shown.to_html(border=0))
-        self.result_view.value = box(*parts)
+        self.result_view.value = box(
+            result._repr_html_(),
+            note(_UNFINISHED, "warn") if unfinished else "",
+            note(f"<b>result.rows</b> ({len(rows):,} rows{more}; all in {_ROWS_CODE})"),
+            shown.to_html(border=0),
+        )
         undoable = self._undoable()
         if undoable is not None:
             self._undo_box.layout.display = None
@@ -638,10 +625,9 @@ class RemovalPanel(w.VBox):
     def __repr__(self) -> str:
         return "RemovalPanel()"
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        data = super()._repr_mimebundle_(**kwargs)
-        data["text/plain"] = FALLBACK_TEXT
-        return data
+    def plain(self) -> str:
+        """What a front end without widgets shows: how to do without the panel."""
+        return FALLBACK_TEXT
 
 
 def _undo_text(added: int, removed: int, lists: int) -> str:

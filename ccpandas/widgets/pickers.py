@@ -26,7 +26,8 @@ import traitlets
 
 from ccpandas._docs import shared_params
 from ccpandas.models import MAX_LISTS_PER_REQUEST, MAX_TAGS_PER_REQUEST
-from ccpandas.widgets._html import box, esc, note, plural
+from ccpandas.widgets._html import box, note, plural
+from ccpandas.widgets._parts import row, titled
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -94,16 +95,8 @@ class ItemPicker(w.VBox):
         )
         self.clear_button = w.Button(description="Clear", layout=w.Layout(width="auto"))
         self.count = w.HTML()
-        heading = [w.HTML(f"<b>{esc(title)}</b>")] if title else []
-        super().__init__(
-            [
-                *heading,
-                self.filter,
-                self.select,
-                w.HBox([self.count, self.clear_button], layout=w.Layout(align_items="center")),
-            ],
-            layout=w.Layout(width="auto"),
-        )
+        controls = titled(title, self.filter, self.select, row(self.count, self.clear_button))
+        super().__init__(controls, layout=w.Layout(width="auto"))
         self.filter.observe(self._on_filter, "value")
         self.select.observe(self._on_select, "value")
         self.clear_button.on_click(lambda _b: setattr(self, "value", ()))

@@ -29,6 +29,7 @@ from ccpandas.plan.membership import ListChange
 from ccpandas.plan.planner import RemovalPlan, quota_percent
 from ccpandas.vocab import PairOutcome, RowStatus, RunKind
 from ccpandas.widgets._html import box, duration, esc, note, plural, table
+from ccpandas.widgets._parts import titled
 
 __all__ = ["ListChange", "PlanPreview", "change_text", "list_changes", "per_list_text"]
 
@@ -88,8 +89,7 @@ class PlanPreview(w.VBox):
     def __init__(self, title: str = "", placeholder: str = "") -> None:
         self.placeholder = placeholder or "Pick the target lists and a source to see the plan."
         self.html = w.HTML()
-        heading = [w.HTML(f"<b>{esc(title)}</b>")] if title else []
-        super().__init__([*heading, self.html], layout=w.Layout(width="100%"))
+        super().__init__(titled(title, self.html), layout=w.Layout(width="100%"))
         self._draw()
 
     @traitlets.observe("value", "error", "source_text")

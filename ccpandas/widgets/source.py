@@ -28,6 +28,7 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import ENGAGEMENT_LEVELS, MAX_SOURCE_LISTS, Source, SourceKind
 from ccpandas.widgets._html import box, esc, note, plural
+from ccpandas.widgets._parts import titled
 from ccpandas.widgets.pickers import ItemPicker, ListPicker, TagPicker
 
 if TYPE_CHECKING:
@@ -226,10 +227,9 @@ class SourcePicker(w.VBox):
         self._tags_box = w.VBox()
         self._column_row = w.HBox([self.column])
         self._keep_row = w.HBox([self.keep])
-        heading = [w.HTML(f"<b>{esc(title)}</b>")] if title else []
         super().__init__(
-            [
-                *heading,
+            titled(
+                title,
                 self.kind,
                 self._column_row,
                 self._lists_box,
@@ -238,7 +238,7 @@ class SourcePicker(w.VBox):
                 self._tags_box,
                 self.level,
                 self.message,
-            ],
+            ),
             layout=w.Layout(width="100%"),
         )
         for control in (self.kind, self.column, self.keep, self.level):

@@ -33,6 +33,7 @@ from ccpandas._env import in_notebook
 from ccpandas.report.progress import ActivityProgress, Snapshot, TqdmReporter
 from ccpandas.store.batch import BatchState
 from ccpandas.widgets._html import badge, box, esc, note, plural, table
+from ccpandas.widgets._parts import TextBox, row, titled
 
 __all__ = ["SnapshotBuffer", "StatusDisplay", "make_widget_reporter"]
 
@@ -117,7 +118,7 @@ def headline(snap: Snapshot) -> str:
     return f"done: {plural(finished, 'activity', 'activities')} completed"
 
 
-class StatusDisplay(w.VBox):
+class StatusDisplay(TextBox):
     """Live status of a removal: a progress bar and one row per activity.
 
     Args:
@@ -187,19 +188,10 @@ class StatusDisplay(w.VBox):
             layout=w.Layout(width="auto"),
         )
         self.hint = w.HTML()
-        self._controls = w.HBox(
-            [self.stop_button, self.hint], layout=w.Layout(align_items="center")
-        )
+        self._controls = row(self.stop_button, self.hint)
         self.stop_button.on_click(lambda _b: self.request_stop())
-        heading = [w.HTML(f"<b>{esc(title)}</b>")] if title else []
         super().__init__(
-            [
-                *heading,
-                self.header,
-                w.HBox([self.bar, self.counts], layout=w.Layout(align_items="center")),
-                self.rows,
-                self._controls,
-            ]
+            titled(title, self.header, row(self.bar, self.counts), self.rows, self._controls)
         )
         self.stoppable = stoppable
 
@@ -352,20 +344,14 @@ class StatusDisplay(w.VBox):
             self.rows.value = ""
             return
         if snap.items_total:
-            self.bar.max, self.bar.value = (
-                snap.items_total,
-                min(snap.items_completed, snap.items_total),
-            )
+            self.bar.max = snap.items_total
+            self.bar.value = min(snap.items_completed, snap.items_total)
             items = f"{snap.items_completed:,} of {snap.items_total:,} items"
         else:
             self.bar.max, self.bar.value = max(snap.batches_total, 1), finished
             items = "items not reported yet"
-        if bad:
-            self.bar.bar_style = "danger"
-        elif ended and finished == snap.batches_total and snap.batches_total:
-            self.bar.bar_style = "success"
-        else:
-            self.bar.bar_style = ""
+        complete = ended and finished == snap.batches_total and snap.batches_total
+        self.bar.bar_style = "danger" if bad else "success" if complete else ""
         self.counts.value = box(
             note(esc(items)),
             note(
@@ -430,12 +416,6 @@ class StatusDisplay(w.VBox):
 
     def __repr__(self) -> str:
         return TEXT_PREFIX + self.text()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        # What front ends without widgets show: the status in words.
-        data = super()._repr_mimebundle_(**kwargs)
-        data["text/plain"] = repr(self)
-        return data
 
 
 class SnapshotBuffer:
