@@ -149,10 +149,13 @@ class LoginPrompt(TextBox):
         flow: str = "device",
         login_options: LoginOptions | None = None,
     ) -> None:
-        self._base_url = base_url
-        self._auth_url = auth_url
-        self._flow = flow
-        self._login_options: dict[str, Any] = dict(login_options or {})
+        # What the Log in button hands to ccpandas.login, beside the client id and view.
+        self._login_kw: dict[str, Any] = {
+            **(login_options or {}),
+            "flow": flow,
+            "auth_url": auth_url,
+            "base_url": base_url or None,
+        }
         self.html = w.HTML(
             box(
                 note("<b>Not connected to Constant Contact.</b>"),
@@ -203,14 +206,7 @@ class LoginPrompt(TextBox):
         self.login_button.disabled = self.client_id.disabled = True
         self.login.value = "idle"  # a new attempt: what the flow says next is about it
         try:
-            client = login(
-                client_id,
-                flow=self._flow,
-                auth_url=self._auth_url,
-                base_url=self._base_url or None,
-                view=self.login,
-                **self._login_options,
-            )
+            client = login(client_id, view=self.login, **self._login_kw)
         except (AuthError, ConfigError, OSError, KeyboardInterrupt) as exc:
             # A KeyboardInterrupt: the kernel was interrupted while waiting.
             if not isinstance(exc, KeyboardInterrupt) and self.login.value in ("idle", "waiting"):

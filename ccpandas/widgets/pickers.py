@@ -236,14 +236,6 @@ class ItemPicker(w.VBox):
         return f"{type(self).__name__}({len(self.value)} of {plural(len(self._ids), self.noun)})"
 
 
-def _fetch(kind: str, client: Client | None) -> pd.DataFrame:
-    from ccpandas import readers
-
-    if kind == "lists":
-        return readers.read_contact_lists(client)
-    return readers.read_contact_tags(client)
-
-
 @shared_params
 class ListPicker(ItemPicker):
     """Pick contact lists by name (with member counts).
@@ -281,7 +273,9 @@ class ListPicker(ItemPicker):
         rows: int = 8,
     ) -> None:
         if lists is None:
-            lists = _fetch("lists", client)
+            from ccpandas.readers import read_contact_lists
+
+            lists = read_contact_lists(client)
         super().__init__(
             lists,
             id_column="list_id",
@@ -322,7 +316,9 @@ class TagPicker(ItemPicker):
         rows: int = 6,
     ) -> None:
         if tags is None:
-            tags = _fetch("tags", client)
+            from ccpandas.readers import read_contact_tags
+
+            tags = read_contact_tags(client)
         super().__init__(
             tags,
             id_column="tag_id",
