@@ -578,17 +578,27 @@ def _settled(run: Callable[[], Any]) -> tuple[Any, BaseException | None]:
 # --------------------------------------------------------------------------- commands
 
 
+#: How a command readies its table for people (``runs``: dates, short names...).
+_Shown = Callable[[pd.DataFrame], pd.DataFrame]
+
+
 def _cmd_lists(s: _Session) -> int:
     lists = readers.read_contact_lists(s.client(), status=s.args.status, progress=False)
     frame = lists[["name", "list_id", "membership_count"]].rename(
         columns={"membership_count": "members"}
     )
+    return _table(s, frame, "No lists.")
+
+
+def _table(s: _Session, frame: pd.DataFrame, empty: str, shown: _Shown | None = None) -> int:
+    """``--json``: the rows as JSON records; else the table as text (as ``shown``
+    readies it), or ``empty`` when it has no rows."""
     if s.json:
-        s.out(json.dumps(json.loads(frame.to_json(orient="records"))))
+        s.out(json.dumps(json.loads(frame.to_json(orient="records", date_format="iso"))))
     elif frame.empty:
-        s.out("No lists.")
+        s.out(empty)
     else:
-        s.out(frame.to_string(index=False))
+        s.out((shown(frame) if shown else frame).to_string(index=False))
     return ExitCode.OK
 
 
@@ -689,16 +699,14 @@ def _cmd_runs(s: _Session) -> int:
     frame = api.runs()
     if s.args.limit:
         frame = frame.head(s.args.limit)
-    if s.json:
-        records = json.loads(frame.to_json(orient="records", date_format="iso"))
-        s.out(json.dumps(records))
-        return ExitCode.OK
-    if frame.empty:
-        s.out("No runs in the journal.")
-        return ExitCode.OK
+    return _table(s, frame, "No runs in the journal.", _runs_shown)
+
+
+def _runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """The ``runs`` table as people read it: dates, short list names, counts, shares."""
     columns = ["run_id", "started_at", "kind", "state", "list_names", "contacts", "progress"]
     shown = frame[[*columns, "parent", "stop_reason"]]
-    shown = shown.assign(
+    return shown.assign(
         started_at=shown["started_at"].dt.strftime("%Y-%m-%d %H:%M UTC"),
         list_names=shown["list_names"].map(_short_names),
         contacts=shown["contacts"].map(lambda n: "" if pd.isna(n) else f"{int(n):,}"),
@@ -706,8 +714,6 @@ def _cmd_runs(s: _Session) -> int:
         parent=shown["parent"].fillna(""),
         stop_reason=shown["stop_reason"].fillna(""),
     ).rename(columns={"list_names": "lists"})
-    s.out(shown.to_string(index=False))
-    return ExitCode.OK
 
 
 def _short_names(names: Any, width: int = 40) -> str:

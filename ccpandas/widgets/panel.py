@@ -305,7 +305,7 @@ class RemovalPanel(TextBox):
 
     def _build_undo(self) -> None:
         """Step 7: put back what the run removed, with its own explicit confirmation."""
-        self.undo_confirm, self.undo_button, row = _confirmed(
+        self.undo_confirm, self.undo_button, undo_row = _confirmed(
             description="Undo",
             icon="undo",
             button_style="warning",
@@ -313,7 +313,7 @@ class RemovalPanel(TextBox):
             "take off what it added",
         )
         self.undo_view = w.HTML()
-        self._undo_box = _section(7, "Undo", row, self.undo_view)
+        self._undo_box = _section(7, "Undo", undo_row, self.undo_view)
 
     def _sections(self) -> list[w.Widget]:
         """The panel, top to bottom: the mode, then the seven steps."""
