@@ -54,7 +54,6 @@ from ccpandas._env import in_notebook, login_view
 from ccpandas._secret import Secret
 from ccpandas.auth.flows import (
     AUTH_URL_ENV,
-    DEFAULT_AUTH_URL,
     DEFAULT_REDIRECT_URI,
     DeviceCode,
     LoginView,
@@ -63,7 +62,6 @@ from ccpandas.auth.flows import (
     credentials_from_answer,
     device_flow,
     env,
-    normalize_auth_url,
     pkce_flow,
 )
 from ccpandas.auth.tokenstore import Credentials, CredentialStore, MemoryTokenStore, TokenStore
@@ -80,20 +78,12 @@ from ccpandas.client.urls import is_loopback_host
 from ccpandas.errors import AuthError, ConfigError, TokenStoreError
 
 __all__ = [
-    "AUTH_URL_ENV",
-    "CLIENT_ID_ENV",
-    "CLIENT_SECRET_ENV",
-    "DEFAULT_AUTH_URL",
-    "DEFAULT_REDIRECT_URI",
     "DEFAULT_SCOPES",
     "ENV_VARIABLES",
-    "REFRESH_TOKEN_ENV",
     "ConnectOptions",
     "DeviceCode",
     "InteractiveOptions",
     "LoginOptions",
-    "LoginView",
-    "OAuthSession",
     "OAuthToken",
     "SessionOptions",
     "TextView",
@@ -101,7 +91,6 @@ __all__ = [
     "get_default_client",
     "login",
     "logout",
-    "normalize_auth_url",
     "refresh_saved_login",
 ]
 

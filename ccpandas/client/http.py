@@ -34,7 +34,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import quote, urlsplit
 
@@ -383,17 +383,11 @@ class ClientStats:
         """
         with self._lock:
             return {
-                "requests": self.requests,
-                "by_endpoint": dict(self.by_endpoint),
-                "by_status": dict(self.by_status),
-                "retries": self.retries,
-                "throttled": self.throttled,
-                "server_errors": self.server_errors,
-                "transport_errors": self.transport_errors,
-                "resent_posts": self.resent_posts,
-                "refreshes": self.refreshes,
-                "quota_used_today": self.quota_used_today,
-                "quota_day": self.quota_day,
+                f.name: dict(value)
+                if isinstance(value := getattr(self, f.name), Counter)
+                else value
+                for f in fields(self)
+                if f.repr
             }
 
 
@@ -606,9 +600,7 @@ class Client:
                     f"refusing to follow a link to another host ({parts.hostname}): "
                     "it would receive the access token"
                 )
-            raw_path, query = parts.path, parts.query
-        else:
-            raw_path, query = parts.path, parts.query
+        raw_path, query = parts.path, parts.query
         if not raw_path.startswith("/"):
             raw_path = "/" + raw_path
         base = self._base_path
@@ -775,7 +767,8 @@ class Client:
         """
         token = self._token()  # AuthError here: nothing was sent
         try:
-            self._acquire_slot()
+            if self.limiter is not None:
+                self.limiter.acquire()  # the shared rate limit's next start slot
         except KeyboardInterrupt as exc:
             # Ctrl-C while waiting for the slot: this attempt never went out (nor did an
             # earlier one, on the first attempt), so the runner records "not sent", not
@@ -805,33 +798,17 @@ class Client:
         mask_authorization(resp.request)
         return self._answer(call, resp, number=number, started=started)
 
-    def _acquire_slot(self) -> None:
-        """Wait for the shared rate limiter's next start slot (none without a limiter)."""
-        if self.limiter is not None:
-            self.limiter.acquire()
-
-    def _count_request(self, call: _Call, *, reached: bool) -> None:
-        """Count one attempt in the stats and, when it may have reached the server, in
-        the daily quota ledger."""
-        self.stats._sent(call.method, call.template, reached=reached, today=quota_day())
-
     def _no_answer(
         self, call: _Call, error: TransportError, *, fatal: bool, number: int, started: float
     ) -> _Attempt:
         """Account for an attempt that got no usable answer."""
-        self._count_request(call, reached=error.sent and not fatal)
+        self.stats._sent(
+            call.method, call.template, reached=error.sent and not fatal, today=quota_day()
+        )
         self.stats._add("transport_errors")
         _log_exchange(call, None, f"no answer ({error.reason})", self._clock() - started, number)
         if fatal:
             return _Attempt(error=error)
-        _log.debug(
-            "%s %s -> no answer (%s) after %.1f ms (attempt %d)",
-            call.method,
-            call.host_path,
-            error.reason,
-            (self._clock() - started) * 1000,
-            number,
-        )
         return _Attempt(error=error, kind=classify(None, None, sent=error.sent))
 
     def _answer(
@@ -841,17 +818,9 @@ class Client:
         status = resp.status_code
         # The ledger counts what the server counts: not a 429 throttled, 401, ... (quota).
         counted = server_counted(status, _error_body(resp) if status == 429 else None)
-        self._count_request(call, reached=counted)
+        self.stats._sent(call.method, call.template, reached=counted, today=quota_day())
         self.stats._status(status)
         _log_exchange(call, resp, str(status), self._clock() - started, number)
-        _log.debug(
-            "%s %s -> %d in %.1f ms (attempt %d)",
-            call.method,
-            call.host_path,
-            status,
-            (self._clock() - started) * 1000,
-            number,
-        )
         if 200 <= status < 300:
             return _Attempt(value=_decode(resp, call.label), status=status)
         error = self._error_for(resp, call)
@@ -1071,8 +1040,18 @@ def _shown_header(name: str, value: str) -> str:
 def _log_exchange(
     call: _Call, resp: requests.Response | None, outcome: str, seconds: float, number: int
 ) -> None:
-    """One attempt in the request log (:data:`REQUEST_LOG`), when it is on: ``> `` the
-    headers sent, ``< `` the headers answered, every credential masked."""
+    """One attempt in the debug log (its path, no query string) and in the request log
+    (:data:`REQUEST_LOG`), when it is on: the full URL, ``> `` the headers sent, ``< ``
+    the headers answered, every credential masked."""
+    took = "in" if resp is not None else "after"
+    _log.debug(
+        "%s %s -> %s %.1f ms (attempt %d)",
+        call.method,
+        call.host_path,
+        f"{outcome} {took}",
+        seconds * 1000,
+        number,
+    )
     if not _request_log.isEnabledFor(logging.DEBUG):
         return
     if resp is not None:
