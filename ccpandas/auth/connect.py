@@ -702,13 +702,12 @@ def _saved_for(store: CredentialStore, client_id: str, base_url: str | None) -> 
 
 
 def _client_for(
-    provider: Callable[[], str] | str | None,
-    base_url: str,
-    client_options: Mapping[str, Any] | None,
-    set_default: bool,
+    provider: Callable[[], str] | str | None, base_url: str, o: Mapping[str, Any]
 ) -> Client:
-    client = Client(token=provider, base_url=base_url, **dict(client_options or {}))
-    if set_default:
+    """A client of ``provider`` at ``base_url``, with the session options ``o``
+    (``client_options``, and ``set_default``: it becomes the default client)."""
+    client = Client(token=provider, base_url=base_url, **dict(o["client_options"] or {}))
+    if o["set_default"]:
         set_default_client(client)
     return client
 
@@ -789,7 +788,7 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
         min_refresh_interval=o["min_refresh_interval"],
     )
     view.status("connected", f"Connected to Constant Contact ({' '.join(creds.scopes)}).")
-    return _client_for(provider, api_url, o["client_options"], o["set_default"])
+    return _client_for(provider, api_url, o)
 
 
 def _run_flow(
@@ -873,9 +872,7 @@ def connect(
     store = o["store"] if o["store"] is not None else TokenStore()
     api_url = base_url or env(BASE_URL_ENV)
     if o["token"] is not None:  # 1. explicit token
-        return _client_for(
-            o["token"], api_url or DEFAULT_BASE_URL, o["client_options"], o["set_default"]
-        )
+        return _client_for(o["token"], api_url or DEFAULT_BASE_URL, o)
     if env(TOKEN_ENV):  # 2. the environment
         return _connect_env(client_id, api_url, auth_url, o)
     # 3. saved credentials (made for this base URL)
@@ -938,7 +935,7 @@ def _connect_env(
         )
     if not (env_refresh and cid):
         _log.info("connecting with %s", TOKEN_ENV)
-        return _client_for(None, url, o["client_options"], o["set_default"])
+        return _client_for(None, url, o)
     store = _login_store(o["store"], api_url, auth_url or env(AUTH_URL_ENV))
     origin = _fingerprint(env_refresh)
     saved = store.load(cid)
@@ -956,7 +953,7 @@ def _connect_env(
         )
     provider = _provider(creds, store, auth_url, o)
     _log.info("connecting with %s and %s", TOKEN_ENV, REFRESH_TOKEN_ENV)
-    return _client_for(provider, url, o["client_options"], o["set_default"])
+    return _client_for(provider, url, o)
 
 
 def _connect_saved(
@@ -980,7 +977,7 @@ def _connect_saved(
         return None
     _log.info("connecting with the saved login of %s", cid)
     url = api_url or saved.base_url or DEFAULT_BASE_URL
-    return _client_for(provider, url, o["client_options"], o["set_default"])
+    return _client_for(provider, url, o)
 
 
 @shared_params

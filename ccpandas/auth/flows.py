@@ -52,7 +52,6 @@ __all__ = [
     "LoginView",
     "OAuthSession",
     "TextView",
-    "auth_error",
     "credentials_from_answer",
     "device_flow",
     "normalize_auth_url",
@@ -105,11 +104,6 @@ def normalize_auth_url(url: str) -> str:
         example="https://host/oauth2/default/v1",
         carries="refresh tokens and client secrets",
     )
-
-
-def auth_error(message: str, error_key: str | None = None) -> AuthError:
-    """``AuthError(message, error_key=error_key)``: kept for code that imported it."""
-    return AuthError(message, error_key=error_key)
 
 
 class _SecretBasicAuth(requests.auth.AuthBase):

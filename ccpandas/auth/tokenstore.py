@@ -135,15 +135,9 @@ class Credentials:
 
     def public_dict(self) -> dict[str, Any]:
         """Everything but the two tokens (what the file keeps when a keyring holds them)."""
-        return {
-            "client_id": self.client_id,
-            "expires_at": self.expires_at,
-            "scopes": list(self.scopes),
-            "obtained_at": self.obtained_at,
-            "auth_url": self.auth_url,
-            "base_url": self.base_url,
-            "origin": self.origin,
-        }
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del data["access_token"], data["refresh_token"]
+        return {**data, "scopes": list(self.scopes)}
 
     def secret_dict(self) -> dict[str, str | None]:
         """The two tokens, revealed: only the store calls this, to write them."""

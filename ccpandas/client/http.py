@@ -594,12 +594,12 @@ class Client:
         if not isinstance(path, str) or not path:
             raise CCError(f"path must be a non-empty string, not {path!r}")
         parts = urlsplit(path)
-        if parts.scheme or parts.netloc:
-            if f"{parts.scheme.lower()}://{parts.netloc.lower()}" != self._origin:
-                raise CCError(
-                    f"refusing to follow a link to another host ({parts.hostname}): "
-                    "it would receive the access token"
-                )
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        if (parts.scheme or parts.netloc) and origin != self._origin:
+            raise CCError(
+                f"refusing to follow a link to another host ({parts.hostname}): "
+                "it would receive the access token"
+            )
         raw_path, query = parts.path, parts.query
         if not raw_path.startswith("/"):
             raw_path = "/" + raw_path
