@@ -902,16 +902,22 @@ def connect(
 
 
 def _provider(
-    creds: Credentials, store: CredentialStore, auth_url: str | None, o: Mapping[str, Any]
+    creds: Credentials,
+    store: CredentialStore,
+    auth_url: str | None,
+    o: Mapping[str, Any],
+    clock: Callable[[], float] = time.time,
 ) -> OAuthToken:
-    """The refreshing token provider of ``creds``, with the session options ``o``."""
+    """The refreshing token provider of ``creds``, with the session options ``o``
+    (``client_secret``, default ``CC_CLIENT_SECRET``; ``min_refresh_interval``)."""
     secret = o["client_secret"]
     return OAuthToken(
         creds,
         auth_url=auth_url,
         client_secret=secret if secret is not None else env(CLIENT_SECRET_ENV),
         store=store,
-        min_refresh_interval=o["min_refresh_interval"],
+        clock=clock,
+        min_refresh_interval=o.get("min_refresh_interval", MIN_REFRESH_INTERVAL),
     )
 
 
@@ -1109,13 +1115,7 @@ def refresh_saved_login(
     with store.locked(cid):
         # Can the store be written? Found out now, while the saved refresh token works.
         store.save(store.load(cid) or saved)
-    provider = OAuthToken(
-        saved,
-        auth_url=auth_url,
-        client_secret=client_secret if client_secret is not None else env(CLIENT_SECRET_ENV),
-        store=store,
-        clock=clock,
-    )
+    provider = _provider(saved, store, auth_url, {"client_secret": client_secret}, clock)
     with warnings.catch_warnings(record=True):  # its advice is for a session that goes on
         warnings.simplefilter("always")
         provider.refresh(force=True)

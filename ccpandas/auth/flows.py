@@ -332,14 +332,12 @@ class OAuthSession:
         """Use a refresh token; the answer may hold a new (rotated) one."""
         from oauthlib.oauth2 import WebApplicationClient
 
-        kwargs: dict[str, Any] = {}
-        if self._client_secret is None:
-            kwargs["client_id"] = self.client_id
         fields = Secret(
             WebApplicationClient(self.client_id).prepare_refresh_body(
                 refresh_token=refresh_token.reveal(),
                 scope=list(scopes) if scopes else None,
-                **kwargs,
+                client_id=self.client_id,
+                include_client_id=self._client_secret is None,
             )
         )
         return self._token(fields, what="token refresh")

@@ -35,7 +35,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -72,7 +72,6 @@ __all__ = [
     "ClientStats",
     "EnvToken",
     "StaticToken",
-    "TokenProvider",
     "bearer_token",
     "default_client",
     "is_loopback_host",
@@ -161,17 +160,6 @@ def bearer_token(value: str | Secret, *, source: str = "the access token") -> Se
         "Copy the token again, in one piece.",
         error_key="malformed_token",
     )
-
-
-@runtime_checkable
-class TokenProvider(Protocol):
-    """Anything that returns the current access token when called.
-
-    A provider may also have ``refresh() -> bool``: the client calls it once after a
-    401 and, when it returns True, sends the request again with the new token.
-    """
-
-    def __call__(self) -> str: ...
 
 
 class StaticToken:
@@ -471,7 +459,9 @@ class Client:
 
     Args:
         token: the access token, or a callable returning it (called before each
-            request, so a refreshing provider works); default ``CC_ACCESS_TOKEN``.
+            request, so a refreshing provider works; one that also has
+            ``refresh() -> bool`` is asked once after a 401, and True sends the request
+            again with the new token); default ``CC_ACCESS_TOKEN``.
         base_url: the API; default ``CC_BASE_URL`` from the environment, else
             ``https://api.cc.email/v3`` (the same rule as :func:`ccpandas.connect` and the
             default client); plain ``http://`` only to a loopback host (the emulator).
