@@ -44,16 +44,19 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict, Unpack
 
 from ccpandas._config import (
+    AUTH_URL_ENV,
+    BASE_URL_ENV,
     CLIENT_ID_ENV,
     CLIENT_SECRET_ENV,
     ENV_VARIABLES,
     REFRESH_TOKEN_ENV,
+    TOKEN_ENV,
+    env,
 )
 from ccpandas._docs import shared_params
 from ccpandas._env import in_notebook, login_view
 from ccpandas._secret import Secret
 from ccpandas.auth.flows import (
-    AUTH_URL_ENV,
     DEFAULT_REDIRECT_URI,
     DeviceCode,
     LoginView,
@@ -61,14 +64,11 @@ from ccpandas.auth.flows import (
     TextView,
     credentials_from_answer,
     device_flow,
-    env,
     pkce_flow,
 )
 from ccpandas.auth.tokenstore import Credentials, CredentialStore, MemoryTokenStore, TokenStore
 from ccpandas.client.http import (
-    BASE_URL_ENV,
     DEFAULT_BASE_URL,
-    TOKEN_ENV,
     Client,
     default_client,
     normalize_base_url,

@@ -43,8 +43,6 @@ from ccpandas.client.urls import is_loopback_host, secure_url
 from ccpandas.errors import AuthError, ConfigError
 
 __all__ = [
-    "AUTH_URL_ENV",
-    "DEFAULT_AUTH_URL",
     "DEFAULT_REDIRECT_URI",
     "DEVICE_GRANT",
     "SLOW_DOWN_STEP",

@@ -64,10 +64,8 @@ from ccpandas.errors import (
 from ccpandas.models import DAILY_QUOTA, ActivityState, quota_day
 
 __all__ = [
-    "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "REQUEST_LOG",
-    "TOKEN_ENV",
     "Client",
     "ClientStats",
     "EnvToken",
@@ -797,9 +795,7 @@ class Client:
         )
         self.stats._add("transport_errors")
         _log_exchange(call, None, f"no answer ({error.reason})", self._clock() - started, number)
-        if fatal:
-            return _Attempt(error=error)
-        return _Attempt(error=error, kind=classify(None, None, sent=error.sent))
+        return _Attempt(error=error, kind=None if fatal else classify(None, None, sent=error.sent))
 
     def _answer(
         self, call: _Call, resp: requests.Response, *, number: int, started: float
@@ -932,7 +928,8 @@ class Client:
             if not href:
                 return
             if href in seen:
-                raise CCError(f"the API repeated the page link {_path_only(href)}; stopped paging")
+                link = urlsplit(href).path
+                raise CCError(f"the API repeated the page link {link}; stopped paging")
             if max_pages is not None and page >= max_pages:
                 _log.warning("%s: more than %d pages; stopped paging", path, max_pages)
                 return
@@ -1114,10 +1111,6 @@ def _next_href(body: Any) -> str | None:
     nxt = (body.get("_links") or {}).get("next") or {}
     href = nxt.get("href") if isinstance(nxt, dict) else None
     return href if isinstance(href, str) and href else None
-
-
-def _path_only(href: str) -> str:
-    return urlsplit(href).path
 
 
 def _short(error: BaseException) -> str:
