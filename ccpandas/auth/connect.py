@@ -44,17 +44,19 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict, Unpack
 
 from ccpandas._config import (
+    AUTH_URL_ENV,
+    BASE_URL_ENV,
     CLIENT_ID_ENV,
     CLIENT_SECRET_ENV,
     ENV_VARIABLES,
     REFRESH_TOKEN_ENV,
+    TOKEN_ENV,
+    env,
 )
 from ccpandas._docs import shared_params
 from ccpandas._env import in_notebook, login_view
 from ccpandas._secret import Secret
 from ccpandas.auth.flows import (
-    AUTH_URL_ENV,
-    DEFAULT_AUTH_URL,
     DEFAULT_REDIRECT_URI,
     DeviceCode,
     LoginView,
@@ -62,15 +64,11 @@ from ccpandas.auth.flows import (
     TextView,
     credentials_from_answer,
     device_flow,
-    env,
-    normalize_auth_url,
     pkce_flow,
 )
 from ccpandas.auth.tokenstore import Credentials, CredentialStore, MemoryTokenStore, TokenStore
 from ccpandas.client.http import (
-    BASE_URL_ENV,
     DEFAULT_BASE_URL,
-    TOKEN_ENV,
     Client,
     default_client,
     normalize_base_url,
@@ -80,20 +78,12 @@ from ccpandas.client.urls import is_loopback_host
 from ccpandas.errors import AuthError, ConfigError, TokenStoreError
 
 __all__ = [
-    "AUTH_URL_ENV",
-    "CLIENT_ID_ENV",
-    "CLIENT_SECRET_ENV",
-    "DEFAULT_AUTH_URL",
-    "DEFAULT_REDIRECT_URI",
     "DEFAULT_SCOPES",
     "ENV_VARIABLES",
-    "REFRESH_TOKEN_ENV",
     "ConnectOptions",
     "DeviceCode",
     "InteractiveOptions",
     "LoginOptions",
-    "LoginView",
-    "OAuthSession",
     "OAuthToken",
     "SessionOptions",
     "TextView",
@@ -101,7 +91,6 @@ __all__ = [
     "get_default_client",
     "login",
     "logout",
-    "normalize_auth_url",
     "refresh_saved_login",
 ]
 
@@ -713,13 +702,12 @@ def _saved_for(store: CredentialStore, client_id: str, base_url: str | None) -> 
 
 
 def _client_for(
-    provider: Callable[[], str] | str | None,
-    base_url: str,
-    client_options: Mapping[str, Any] | None,
-    set_default: bool,
+    provider: Callable[[], str] | str | None, base_url: str, o: Mapping[str, Any]
 ) -> Client:
-    client = Client(token=provider, base_url=base_url, **dict(client_options or {}))
-    if set_default:
+    """A client of ``provider`` at ``base_url``, with the session options ``o``
+    (``client_options``, and ``set_default``: it becomes the default client)."""
+    client = Client(token=provider, base_url=base_url, **dict(o["client_options"] or {}))
+    if o["set_default"]:
         set_default_client(client)
     return client
 
@@ -800,7 +788,7 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
         min_refresh_interval=o["min_refresh_interval"],
     )
     view.status("connected", f"Connected to Constant Contact ({' '.join(creds.scopes)}).")
-    return _client_for(provider, api_url, o["client_options"], o["set_default"])
+    return _client_for(provider, api_url, o)
 
 
 def _run_flow(
@@ -884,9 +872,7 @@ def connect(
     store = o["store"] if o["store"] is not None else TokenStore()
     api_url = base_url or env(BASE_URL_ENV)
     if o["token"] is not None:  # 1. explicit token
-        return _client_for(
-            o["token"], api_url or DEFAULT_BASE_URL, o["client_options"], o["set_default"]
-        )
+        return _client_for(o["token"], api_url or DEFAULT_BASE_URL, o)
     if env(TOKEN_ENV):  # 2. the environment
         return _connect_env(client_id, api_url, auth_url, o)
     # 3. saved credentials (made for this base URL)
@@ -916,16 +902,22 @@ def connect(
 
 
 def _provider(
-    creds: Credentials, store: CredentialStore, auth_url: str | None, o: Mapping[str, Any]
+    creds: Credentials,
+    store: CredentialStore,
+    auth_url: str | None,
+    o: Mapping[str, Any],
+    clock: Callable[[], float] = time.time,
 ) -> OAuthToken:
-    """The refreshing token provider of ``creds``, with the session options ``o``."""
+    """The refreshing token provider of ``creds``, with the session options ``o``
+    (``client_secret``, default ``CC_CLIENT_SECRET``; ``min_refresh_interval``)."""
     secret = o["client_secret"]
     return OAuthToken(
         creds,
         auth_url=auth_url,
         client_secret=secret if secret is not None else env(CLIENT_SECRET_ENV),
         store=store,
-        min_refresh_interval=o["min_refresh_interval"],
+        clock=clock,
+        min_refresh_interval=o.get("min_refresh_interval", MIN_REFRESH_INTERVAL),
     )
 
 
@@ -949,7 +941,7 @@ def _connect_env(
         )
     if not (env_refresh and cid):
         _log.info("connecting with %s", TOKEN_ENV)
-        return _client_for(None, url, o["client_options"], o["set_default"])
+        return _client_for(None, url, o)
     store = _login_store(o["store"], api_url, auth_url or env(AUTH_URL_ENV))
     origin = _fingerprint(env_refresh)
     saved = store.load(cid)
@@ -967,7 +959,7 @@ def _connect_env(
         )
     provider = _provider(creds, store, auth_url, o)
     _log.info("connecting with %s and %s", TOKEN_ENV, REFRESH_TOKEN_ENV)
-    return _client_for(provider, url, o["client_options"], o["set_default"])
+    return _client_for(provider, url, o)
 
 
 def _connect_saved(
@@ -991,7 +983,7 @@ def _connect_saved(
         return None
     _log.info("connecting with the saved login of %s", cid)
     url = api_url or saved.base_url or DEFAULT_BASE_URL
-    return _client_for(provider, url, o["client_options"], o["set_default"])
+    return _client_for(provider, url, o)
 
 
 @shared_params
@@ -1123,13 +1115,7 @@ def refresh_saved_login(
     with store.locked(cid):
         # Can the store be written? Found out now, while the saved refresh token works.
         store.save(store.load(cid) or saved)
-    provider = OAuthToken(
-        saved,
-        auth_url=auth_url,
-        client_secret=client_secret if client_secret is not None else env(CLIENT_SECRET_ENV),
-        store=store,
-        clock=clock,
-    )
+    provider = _provider(saved, store, auth_url, {"client_secret": client_secret}, clock)
     with warnings.catch_warnings(record=True):  # its advice is for a session that goes on
         warnings.simplefilter("always")
         provider.refresh(force=True)

@@ -43,8 +43,6 @@ from ccpandas.client.urls import is_loopback_host, secure_url
 from ccpandas.errors import AuthError, ConfigError
 
 __all__ = [
-    "AUTH_URL_ENV",
-    "DEFAULT_AUTH_URL",
     "DEFAULT_REDIRECT_URI",
     "DEVICE_GRANT",
     "SLOW_DOWN_STEP",
@@ -52,7 +50,6 @@ __all__ = [
     "LoginView",
     "OAuthSession",
     "TextView",
-    "auth_error",
     "credentials_from_answer",
     "device_flow",
     "normalize_auth_url",
@@ -105,11 +102,6 @@ def normalize_auth_url(url: str) -> str:
         example="https://host/oauth2/default/v1",
         carries="refresh tokens and client secrets",
     )
-
-
-def auth_error(message: str, error_key: str | None = None) -> AuthError:
-    """``AuthError(message, error_key=error_key)``: kept for code that imported it."""
-    return AuthError(message, error_key=error_key)
 
 
 class _SecretBasicAuth(requests.auth.AuthBase):
@@ -338,14 +330,12 @@ class OAuthSession:
         """Use a refresh token; the answer may hold a new (rotated) one."""
         from oauthlib.oauth2 import WebApplicationClient
 
-        kwargs: dict[str, Any] = {}
-        if self._client_secret is None:
-            kwargs["client_id"] = self.client_id
         fields = Secret(
             WebApplicationClient(self.client_id).prepare_refresh_body(
                 refresh_token=refresh_token.reveal(),
                 scope=list(scopes) if scopes else None,
-                **kwargs,
+                client_id=self.client_id,
+                include_client_id=self._client_secret is None,
             )
         )
         return self._token(fields, what="token refresh")

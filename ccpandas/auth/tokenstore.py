@@ -135,15 +135,9 @@ class Credentials:
 
     def public_dict(self) -> dict[str, Any]:
         """Everything but the two tokens (what the file keeps when a keyring holds them)."""
-        return {
-            "client_id": self.client_id,
-            "expires_at": self.expires_at,
-            "scopes": list(self.scopes),
-            "obtained_at": self.obtained_at,
-            "auth_url": self.auth_url,
-            "base_url": self.base_url,
-            "origin": self.origin,
-        }
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        del data["access_token"], data["refresh_token"]
+        return {**data, "scopes": list(self.scopes)}
 
     def secret_dict(self) -> dict[str, str | None]:
         """The two tokens, revealed: only the store calls this, to write them."""
@@ -185,20 +179,16 @@ def _file_name(client_id: str) -> str:
 
 def _load_keyring(choice: Any) -> Any:
     """The keyring module or object to use, or None (the file holds the secrets)."""
-    if choice is False:
-        return None
     if choice is None:
-        if not env_flag(KEYRING_ENV):
-            return None
-        choice = True
-    if choice is True:
-        try:
-            import keyring  # optional: only where it is already installed
-        except ImportError:
-            _log.warning("%s is set but the keyring package is not installed", KEYRING_ENV)
-            return None
-        return keyring
-    return choice  # an object with get_password / set_password / delete_password
+        choice = env_flag(KEYRING_ENV)
+    if choice is not True:
+        return choice or None  # False, or an object with get/set/delete_password
+    try:
+        import keyring  # optional: only where it is already installed
+    except ImportError:
+        _log.warning("%s is set but the keyring package is not installed", KEYRING_ENV)
+        return None
+    return keyring
 
 
 class CredentialStore(abc.ABC):

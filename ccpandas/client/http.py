@@ -34,8 +34,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass, field, fields
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -64,15 +64,12 @@ from ccpandas.errors import (
 from ccpandas.models import DAILY_QUOTA, ActivityState, quota_day
 
 __all__ = [
-    "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "REQUEST_LOG",
-    "TOKEN_ENV",
     "Client",
     "ClientStats",
     "EnvToken",
     "StaticToken",
-    "TokenProvider",
     "bearer_token",
     "default_client",
     "is_loopback_host",
@@ -161,17 +158,6 @@ def bearer_token(value: str | Secret, *, source: str = "the access token") -> Se
         "Copy the token again, in one piece.",
         error_key="malformed_token",
     )
-
-
-@runtime_checkable
-class TokenProvider(Protocol):
-    """Anything that returns the current access token when called.
-
-    A provider may also have ``refresh() -> bool``: the client calls it once after a
-    401 and, when it returns True, sends the request again with the new token.
-    """
-
-    def __call__(self) -> str: ...
 
 
 class StaticToken:
@@ -383,17 +369,11 @@ class ClientStats:
         """
         with self._lock:
             return {
-                "requests": self.requests,
-                "by_endpoint": dict(self.by_endpoint),
-                "by_status": dict(self.by_status),
-                "retries": self.retries,
-                "throttled": self.throttled,
-                "server_errors": self.server_errors,
-                "transport_errors": self.transport_errors,
-                "resent_posts": self.resent_posts,
-                "refreshes": self.refreshes,
-                "quota_used_today": self.quota_used_today,
-                "quota_day": self.quota_day,
+                f.name: dict(value)
+                if isinstance(value := getattr(self, f.name), Counter)
+                else value
+                for f in fields(self)
+                if f.repr
             }
 
 
@@ -477,7 +457,9 @@ class Client:
 
     Args:
         token: the access token, or a callable returning it (called before each
-            request, so a refreshing provider works); default ``CC_ACCESS_TOKEN``.
+            request, so a refreshing provider works; one that also has
+            ``refresh() -> bool`` is asked once after a 401, and True sends the request
+            again with the new token); default ``CC_ACCESS_TOKEN``.
         base_url: the API; default ``CC_BASE_URL`` from the environment, else
             ``https://api.cc.email/v3`` (the same rule as :func:`ccpandas.connect` and the
             default client); plain ``http://`` only to a loopback host (the emulator).
@@ -600,15 +582,13 @@ class Client:
         if not isinstance(path, str) or not path:
             raise CCError(f"path must be a non-empty string, not {path!r}")
         parts = urlsplit(path)
-        if parts.scheme or parts.netloc:
-            if f"{parts.scheme.lower()}://{parts.netloc.lower()}" != self._origin:
-                raise CCError(
-                    f"refusing to follow a link to another host ({parts.hostname}): "
-                    "it would receive the access token"
-                )
-            raw_path, query = parts.path, parts.query
-        else:
-            raw_path, query = parts.path, parts.query
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        if (parts.scheme or parts.netloc) and origin != self._origin:
+            raise CCError(
+                f"refusing to follow a link to another host ({parts.hostname}): "
+                "it would receive the access token"
+            )
+        raw_path, query = parts.path, parts.query
         if not raw_path.startswith("/"):
             raw_path = "/" + raw_path
         base = self._base_path
@@ -775,7 +755,8 @@ class Client:
         """
         token = self._token()  # AuthError here: nothing was sent
         try:
-            self._acquire_slot()
+            if self.limiter is not None:
+                self.limiter.acquire()  # the shared rate limit's next start slot
         except KeyboardInterrupt as exc:
             # Ctrl-C while waiting for the slot: this attempt never went out (nor did an
             # earlier one, on the first attempt), so the runner records "not sent", not
@@ -805,34 +786,16 @@ class Client:
         mask_authorization(resp.request)
         return self._answer(call, resp, number=number, started=started)
 
-    def _acquire_slot(self) -> None:
-        """Wait for the shared rate limiter's next start slot (none without a limiter)."""
-        if self.limiter is not None:
-            self.limiter.acquire()
-
-    def _count_request(self, call: _Call, *, reached: bool) -> None:
-        """Count one attempt in the stats and, when it may have reached the server, in
-        the daily quota ledger."""
-        self.stats._sent(call.method, call.template, reached=reached, today=quota_day())
-
     def _no_answer(
         self, call: _Call, error: TransportError, *, fatal: bool, number: int, started: float
     ) -> _Attempt:
         """Account for an attempt that got no usable answer."""
-        self._count_request(call, reached=error.sent and not fatal)
+        self.stats._sent(
+            call.method, call.template, reached=error.sent and not fatal, today=quota_day()
+        )
         self.stats._add("transport_errors")
         _log_exchange(call, None, f"no answer ({error.reason})", self._clock() - started, number)
-        if fatal:
-            return _Attempt(error=error)
-        _log.debug(
-            "%s %s -> no answer (%s) after %.1f ms (attempt %d)",
-            call.method,
-            call.host_path,
-            error.reason,
-            (self._clock() - started) * 1000,
-            number,
-        )
-        return _Attempt(error=error, kind=classify(None, None, sent=error.sent))
+        return _Attempt(error=error, kind=None if fatal else classify(None, None, sent=error.sent))
 
     def _answer(
         self, call: _Call, resp: requests.Response, *, number: int, started: float
@@ -841,17 +804,9 @@ class Client:
         status = resp.status_code
         # The ledger counts what the server counts: not a 429 throttled, 401, ... (quota).
         counted = server_counted(status, _error_body(resp) if status == 429 else None)
-        self._count_request(call, reached=counted)
+        self.stats._sent(call.method, call.template, reached=counted, today=quota_day())
         self.stats._status(status)
         _log_exchange(call, resp, str(status), self._clock() - started, number)
-        _log.debug(
-            "%s %s -> %d in %.1f ms (attempt %d)",
-            call.method,
-            call.host_path,
-            status,
-            (self._clock() - started) * 1000,
-            number,
-        )
         if 200 <= status < 300:
             return _Attempt(value=_decode(resp, call.label), status=status)
         error = self._error_for(resp, call)
@@ -973,7 +928,8 @@ class Client:
             if not href:
                 return
             if href in seen:
-                raise CCError(f"the API repeated the page link {_path_only(href)}; stopped paging")
+                link = urlsplit(href).path
+                raise CCError(f"the API repeated the page link {link}; stopped paging")
             if max_pages is not None and page >= max_pages:
                 _log.warning("%s: more than %d pages; stopped paging", path, max_pages)
                 return
@@ -1071,8 +1027,18 @@ def _shown_header(name: str, value: str) -> str:
 def _log_exchange(
     call: _Call, resp: requests.Response | None, outcome: str, seconds: float, number: int
 ) -> None:
-    """One attempt in the request log (:data:`REQUEST_LOG`), when it is on: ``> `` the
-    headers sent, ``< `` the headers answered, every credential masked."""
+    """One attempt in the debug log (its path, no query string) and in the request log
+    (:data:`REQUEST_LOG`), when it is on: the full URL, ``> `` the headers sent, ``< ``
+    the headers answered, every credential masked."""
+    took = "in" if resp is not None else "after"
+    _log.debug(
+        "%s %s -> %s %.1f ms (attempt %d)",
+        call.method,
+        call.host_path,
+        f"{outcome} {took}",
+        seconds * 1000,
+        number,
+    )
     if not _request_log.isEnabledFor(logging.DEBUG):
         return
     if resp is not None:
@@ -1145,10 +1111,6 @@ def _next_href(body: Any) -> str | None:
     nxt = (body.get("_links") or {}).get("next") or {}
     href = nxt.get("href") if isinstance(nxt, dict) else None
     return href if isinstance(href, str) and href else None
-
-
-def _path_only(href: str) -> str:
-    return urlsplit(href).path
 
 
 def _short(error: BaseException) -> str:

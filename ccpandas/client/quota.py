@@ -42,7 +42,6 @@ import dataclasses
 import datetime as dt
 import logging
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +170,6 @@ class DayCounter:
         self._scope = scope
         self._path = path
         self._state = state
-        self._lock = threading.Lock()
         self.broken = False
 
     @property

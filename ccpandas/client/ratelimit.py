@@ -51,13 +51,6 @@ class Limiter(Protocol):
     def defer(self, seconds: float) -> None: ...
 
 
-def _check(rate: float, margin: float) -> None:
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
-        raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
-    if not 0 <= margin < 1:
-        raise ValueError(f"margin must be in [0, 1), not {margin!r}")
-
-
 class RateLimiter:
     """Spaces request starts at least ``(1 + margin) / rate`` seconds apart.
 
@@ -74,7 +67,10 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        _check(rate, margin)
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+            raise ValueError(f"rate must be a positive number of requests per second, not {rate!r}")
+        if not 0 <= margin < 1:
+            raise ValueError(f"margin must be in [0, 1), not {margin!r}")
         self.rate = float(rate)
         self.margin = float(margin)
         self.interval = (1.0 + self.margin) / self.rate
@@ -109,7 +105,7 @@ class RateLimiter:
                 self._next = later
 
 
-class SharedRateLimiter:
+class SharedRateLimiter(RateLimiter):
     """Spaces the request starts of one budget key ``(1 + margin) / rate`` seconds
     apart across every process sharing ``state`` (this machine's SQLite, or Redis).
 
@@ -154,13 +150,9 @@ class SharedRateLimiter:
         margin: float = DEFAULT_MARGIN,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        _check(rate, margin)
-        self.rate = float(rate)
-        self.margin = float(margin)
-        self.interval = (1.0 + self.margin) / self.rate
+        super().__init__(rate, margin=margin, sleep=sleep)
         self.key = key
         self.state = state
-        self._sleep = sleep
         # This process's own limiter, used only if the local state file is unusable.
         self._own: RateLimiter | None = None
 
@@ -184,13 +176,6 @@ class SharedRateLimiter:
                     exc,
                 )
         return self._own.reserve()
-
-    def acquire(self) -> float:
-        """Wait for the next start slot; return the seconds waited (0.0 when none)."""
-        wait = self.reserve()
-        if wait > 0:
-            self._sleep(wait)
-        return wait
 
     def defer(self, seconds: float) -> None:
         """Hold every process of the key back for ``seconds`` (after a ``throttled``).

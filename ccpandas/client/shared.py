@@ -405,12 +405,9 @@ class SharedState(RedisFallback):
             seconds: How long from now no slot is handed out, e.g. the server's
                 ``Retry-After``.
         """
-        if self._via_redis(lambda redis: redis.defer(scope, seconds)) is not _MISSED:
-            return
-        if self.redis_state is None:
-            self.local_state.defer(scope, seconds)
-        else:
-            self.local_state.defer(scope + " fallback", seconds)
+        if self._via_redis(lambda redis: redis.defer(scope, seconds)) is _MISSED:
+            local = scope if self.redis_state is None else scope + " fallback"
+            self.local_state.defer(local, seconds)
 
     def ledger_add(
         self, scope: str, day: dt.date, n: int = 1, *, process: str | None = None

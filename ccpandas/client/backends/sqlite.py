@@ -68,30 +68,10 @@ def _connect(path: Path) -> sqlite3.Connection:
             # request is not.
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
-            _migrate(conn)
             horizon = (quota_day() - dt.timedelta(days=KEEP_DAYS)).isoformat()
             conn.execute("DELETE FROM quota_ledger WHERE day < ?", (horizon,))
             _connections[key] = conn
         return conn
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Move the counts of ccpandas <= 0.x (one row per base URL and day) into the ledger."""
-    old = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'request_counts'"
-    ).fetchone()
-    if old is None:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            "INSERT OR IGNORE INTO quota_ledger (scope, day, process, n) "
-            "SELECT scope, day, 'before the ledger', n FROM request_counts"
-        )
-        conn.execute("DROP TABLE request_counts")
-        conn.execute("COMMIT")
-    except sqlite3.Error:
-        conn.execute("ROLLBACK")
 
 
 class LocalState:
