@@ -4,6 +4,7 @@ Usage::
 
     python -m benchmarks                      # everything (make bench), about 7 minutes
     python -m benchmarks --only plan import   # some benchmarks; other results are kept
+    python -m benchmarks --only grid          # requests against the best possible
     python -m benchmarks --quick              # tiny sizes in seconds; writes nothing
     python -m benchmarks --render             # rewrite the page from results.json
 
@@ -25,6 +26,7 @@ from typing import Any
 
 from benchmarks import (
     bench_e2e,
+    bench_grid,
     bench_import,
     bench_membership,
     bench_plan,
@@ -39,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 CHARTS = ROOT / "docs" / "_static"
-NAMES = ("plan", "e2e", "team", "import", "membership", "sync")
+NAMES = ("plan", "e2e", "team", "import", "membership", "sync", "grid")
 
 #: Sizes for --quick: enough to exercise every code path in a few seconds.
 QUICK = {
@@ -137,6 +139,17 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
             "shared with other work)."
         )
         bench_sync.print_table(results["sync"])
+    if "grid" in only:
+        print("\n== requests against the best possible, over a grid of lists and segments")
+        load, grid_started = _load_avg(), time.perf_counter()
+        results["grid"] = bench_grid.run(bench_grid.QUICK_GRID if quick else None)
+        # Its own stamp, like sync: it is often run alone (--only grid).
+        results["grid_measured"] = (
+            f"Measured {machine_info()['date']} in {time.perf_counter() - grid_started:.0f} s "
+            f"(load average before / after: {load[0] if load else '?'} / "
+            f"{(_load_avg() or ['?'])[0]}, 1-minute, on 2 cores shared with other work)."
+        )
+        bench_grid.print_table(results["grid"])
     results["load_after"] = _load_avg()
     results["duration_seconds"] = time.perf_counter() - started
     return results
@@ -185,6 +198,9 @@ def write_outputs(
             )
         if results.get("sync"):
             section = bench_sync.markdown(results["sync"], results.get("sync_measured"))
+            text = text.rstrip("\n") + "\n\n" + "\n".join(section)
+        if results.get("grid"):
+            section = bench_grid.markdown(results["grid"], results.get("grid_measured"))
             text = text.rstrip("\n") + "\n\n" + "\n".join(section)
         docs_path.parent.mkdir(parents=True, exist_ok=True)
         docs_path.write_text(text, encoding="utf-8")

@@ -220,6 +220,11 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 not heavy,
             )
         )
+    # The request grid's verdicts live beside its benchmark (imported here, not at the
+    # top: bench_grid builds its verdicts with this module's helpers).
+    from benchmarks.bench_grid import targets as grid_targets
+
+    out += grid_targets(results.get("grid") or [])
     return out
 
 
@@ -542,6 +547,7 @@ def markdown(
         "make bench                       # everything, about 7 minutes",
         "python -m benchmarks --only team # several processes on one key, under 2 minutes",
         "python -m benchmarks --only plan # one benchmark",
+        "python -m benchmarks --only grid # requests against the best possible",
         "python -m benchmarks --quick     # tiny sizes, seconds (no files written)",
         "```",
         "",
