@@ -526,6 +526,8 @@ def print_table(rows: Sequence[dict[str, Any]]) -> None:
 
 def _summary(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
     rows = measured(rows)
+    if not rows:
+        return []
     ratios = sorted(r["best_ratio"] for r in rows)
     near = sum(1 for x in ratios if x <= 1.3)
     worst = max(rows, key=lambda r: r["best_ratio"])

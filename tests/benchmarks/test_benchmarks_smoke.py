@@ -230,7 +230,11 @@ def test_grid_layout_caps_a_contact_at_50_lists() -> None:
 def test_grid_quick_run_counts_every_request_against_the_best(tmp_path: Path) -> None:
     from benchmarks import bench_grid
 
-    rows = bench_grid.run(bench_grid.QUICK_GRID)
+    results, page = tmp_path / "results.json", tmp_path / "benchmarks.md"
+    args = ["--quick", "--only", "grid", "--results", str(results), "--docs", str(page)]
+    assert cli.main([*args, "--charts", str(tmp_path)]) == 0
+    data = json.loads(results.read_text())
+    rows = data["grid"]
     assert len(rows) == 8
     for r in rows:
         assert r["exact"] and r["result_ok"], r  # the segment left, nobody else did
@@ -240,9 +244,28 @@ def test_grid_quick_run_counts_every_request_against_the_best(tmp_path: Path) ->
         assert r["plan_total"] is not None and r["plan_ratio"] > 0
     # Every choice of snapshot="auto" ran: a blind send, a list read, email lookups.
     assert {r["choice"] for r in rows} >= {"blind", "snapshot", "email lookups"}
-    verdicts = bench_grid.targets(rows)
-    assert [v["metric"] for v in verdicts][-1] == "segment removed, nobody else, result ok"
+    verdicts = [v for v in data["targets"] if v["benchmark"] == "grid"]
+    assert verdicts == bench_grid.targets(rows)
+    assert verdicts[-1]["metric"] == "segment removed, nobody else, result ok"
     assert verdicts[-1]["met"]
-    text = "\n".join(bench_grid.markdown(rows, "Measured now."))
-    assert "## Requests against the best possible" in text and "Measured now." in text
-    assert text.count("\n| ") >= len(rows) + 4  # the summary and one row per cell
+    text = page.read_text()
+    assert "## Requests against the best possible" in text and "**The best possible**" in text
+    assert text.count("\n| 8 x 600 | half |") == 4  # one row per cell of 8 lists
+
+
+def test_grid_shows_an_account_it_left_out() -> None:
+    from benchmarks import bench_grid
+
+    grid = {"lists": (60,), "size": (10_000,), "overlap": ("none",), "share": (1.0,)}
+    rows = bench_grid.run({**grid, "by": ("contact_id",)})  # 600,000 contacts: not built
+    assert rows == [
+        {
+            "lists": 60,
+            "size": 10_000,
+            "overlap": "none",
+            "union": 600_000,
+            "skipped": "600,000 contacts on the lists (over 100,000)",
+        }
+    ]
+    assert bench_grid.targets(rows) == []
+    assert "not run: 600,000 contacts" in "\n".join(bench_grid.markdown(rows))
