@@ -155,12 +155,27 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
     return results
 
 
-def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """Keep the sections of ``previous`` that this run did not measure."""
+#: The stamp of a whole-suite run (the page's "Machine" lines).
+SUITE_STAMP = ("machine", "load_before", "load_after", "duration_seconds")
+
+
+def merge(
+    previous: dict[str, Any] | None, new: dict[str, Any], *, partial: bool = False
+) -> dict[str, Any]:
+    """Keep the sections of ``previous`` that this run did not measure. A ``partial``
+    run (``--only``) keeps the whole suite's stamp too: its sections carry their own.
+
+    Example:
+        >>> old = {"quick": False, "machine": "m1", "plan": 1, "grid": 2}
+        >>> merge(old, {"quick": False, "machine": "m2", "grid": 3}, partial=True)
+        {'quick': False, 'machine': 'm1', 'plan': 1, 'grid': 3}
+    """
     if not previous or previous.get("quick") != new.get("quick"):
         return new
     merged = dict(previous)
     merged.update(new)
+    if partial:
+        merged.update({k: previous[k] for k in SUITE_STAMP if k in previous})
     return merged
 
 
@@ -171,7 +186,7 @@ def write_outputs(
     verdicts = report.check_targets(results)
     results["targets"] = verdicts
     results_path.parent.mkdir(parents=True, exist_ok=True)
-    results_path.write_text(json.dumps(_jsonable(results), indent=1) + "\n", encoding="utf-8")
+    results_path.write_text(json.dumps(_jsonable(results), indent=2) + "\n", encoding="utf-8")
     charts: list[tuple[str, str]] = []
     e2e = results.get("e2e") or []
     for contacts, lists in sorted({(r["contacts"], r["lists"]) for r in e2e}, reverse=True):
@@ -242,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 previous = json.loads(results_path.read_text(encoding="utf-8"))
             except ValueError:
                 previous = None
-        results = merge(previous, results)
+        results = merge(previous, results, partial=set(args.only) != set(NAMES))
         docs_path = args.docs or (None if args.quick else DOCS)
         charts_dir = args.charts or (results_path.parent if args.quick else CHARTS)
         verdicts = write_outputs(
