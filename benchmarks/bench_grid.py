@@ -455,43 +455,39 @@ def targets(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _rows(rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
     headers = [
-        "lists x size",
-        "overlap",
+        "lists x size, overlap",
         "segment (members)",
-        "input",
         "chosen",
-        "sent: list + reads + sends + polls + verify",
+        "sent = list + read + send + poll + verify",
         "best (read / blind)",
         "sent / best",
         "verify / sends",
-        "plan / sent",
+        "plan (/ sent)",
         "exact",
     ]
     body: list[list[Any]] = []
     for r in rows:
+        shape = f"{r['lists']} x {r['size']:,} {r['overlap']}"
         if r.get("skipped"):
-            shape = [f"{r['lists']} x {r['size']:,}", r["overlap"]]
-            body.append(shape + [f"not run: {r['skipped']}"] + [""] * (len(headers) - 3))
+            body.append([shape, "", "", f"not run: {r['skipped']}"] + [""] * (len(headers) - 4))
             continue
         parts = " + ".join(
             str(r[f"sent_{k}"]) for k in ("listing", "reads", "sends", "polls", "verify")
         )
         other = f" + {r['sent_other']} other" if r["sent_other"] else ""
         blind = f"{r['best_blind']:,}" if r["best_blind"] else "-"
+        plan = r["plan_total"]
         body.append(
             [
-                f"{r['lists']} x {r['size']:,}",
-                r["overlap"],
-                f"{r['segment']:,} ({r['segment_members']:,})",
-                "emails" if r["by"] == "email" else "ids",
+                shape,
+                f"{r['segment']:,} {'emails' if r['by'] == 'email' else 'ids'} "
+                f"({r['segment_members']:,})",
                 r["choice"],
                 f"{r['sent_total']:,} = {parts}{other}",
                 f"{r['best_best']:,} ({r['best_read']:,} / {blind})",
                 _x(r["best_ratio"]),
                 _x(r["verify_ratio"]),
-                f"{r['plan_total']:,} = {_x(r['plan_ratio'])}"
-                if r["plan_total"] is not None
-                else "-",
+                f"{plan:,} ({_x(r['plan_ratio'])})" if plan is not None else "-",
                 "yes" if r["exact"] and r["result_ok"] else "**no**",
             ]
         )

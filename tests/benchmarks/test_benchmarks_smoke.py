@@ -250,7 +250,7 @@ def test_grid_quick_run_counts_every_request_against_the_best(tmp_path: Path) ->
     assert verdicts[-1]["met"]
     text = page.read_text()
     assert "## Requests against the best possible" in text and "**The best possible**" in text
-    assert text.count("\n| 8 x 600 | half |") == 4  # one row per cell of 8 lists
+    assert text.count("\n| 8 x 600 half |") == 4  # one row per cell of 8 lists
 
 
 def test_grid_shows_an_account_it_left_out() -> None:
