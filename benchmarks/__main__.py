@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m benchmarks                      # everything (make bench), about 7 minutes
+    python -m benchmarks                      # everything (make bench), 10 to 15 minutes
     python -m benchmarks --only plan import   # some benchmarks; other results are kept
     python -m benchmarks --only grid          # requests against the best possible
     python -m benchmarks --quick              # tiny sizes in seconds; writes nothing

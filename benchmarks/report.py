@@ -561,7 +561,7 @@ def markdown(
         "## Reproducing",
         "",
         "```sh",
-        "make bench                       # everything, about 7 minutes",
+        "make bench                       # everything, 10 to 15 minutes",
         "python -m benchmarks --only team # several processes on one key, under 2 minutes",
         "python -m benchmarks --only plan # one benchmark",
         "python -m benchmarks --only grid # requests against the best possible",
