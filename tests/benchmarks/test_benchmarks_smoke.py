@@ -217,6 +217,15 @@ def test_grid_best_possible_takes_the_cheaper_strategy() -> None:
     assert (best["reads"], best["sends"], best["verify"]) == (3, 2, 2)
 
 
+def test_grid_examples_hold() -> None:
+    import doctest
+
+    from benchmarks import bench_grid
+
+    outcome = doctest.testmod(bench_grid)
+    assert outcome.attempted >= 6 and outcome.failed == 0
+
+
 def test_grid_layout_caps_a_contact_at_50_lists() -> None:
     from benchmarks.bench_grid import layout
 
