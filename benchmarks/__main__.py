@@ -2,8 +2,9 @@
 
 Usage::
 
-    python -m benchmarks                      # everything (make bench), about 7 minutes
+    python -m benchmarks                      # everything (make bench), 10 to 15 minutes
     python -m benchmarks --only plan import   # some benchmarks; other results are kept
+    python -m benchmarks --only grid          # requests against the best possible
     python -m benchmarks --quick              # tiny sizes in seconds; writes nothing
     python -m benchmarks --render             # rewrite the page from results.json
 
@@ -25,6 +26,7 @@ from typing import Any
 
 from benchmarks import (
     bench_e2e,
+    bench_grid,
     bench_import,
     bench_membership,
     bench_plan,
@@ -39,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results.json"
 DOCS = ROOT / "docs" / "benchmarks.md"
 CHARTS = ROOT / "docs" / "_static"
-NAMES = ("plan", "e2e", "team", "import", "membership", "sync")
+NAMES = ("plan", "e2e", "team", "import", "membership", "sync", "grid")
 
 #: Sizes for --quick: enough to exercise every code path in a few seconds.
 QUICK = {
@@ -137,17 +139,43 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
             "shared with other work)."
         )
         bench_sync.print_table(results["sync"])
+    if "grid" in only:
+        print("\n== requests against the best possible, over a grid of lists and segments")
+        load, grid_started = _load_avg(), time.perf_counter()
+        results["grid"] = bench_grid.run(bench_grid.QUICK_GRID if quick else None)
+        # Its own stamp, like sync: it is often run alone (--only grid).
+        results["grid_measured"] = (
+            f"Measured {machine_info()['date']} in {time.perf_counter() - grid_started:.0f} s "
+            f"(load average before / after: {load[0] if load else '?'} / "
+            f"{(_load_avg() or ['?'])[0]}, 1-minute, on 2 cores shared with other work)."
+        )
+        bench_grid.print_table(results["grid"])
     results["load_after"] = _load_avg()
     results["duration_seconds"] = time.perf_counter() - started
     return results
 
 
-def merge(previous: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
-    """Keep the sections of ``previous`` that this run did not measure."""
+#: The stamp of a whole-suite run (the page's "Machine" lines).
+SUITE_STAMP = ("machine", "load_before", "load_after", "duration_seconds")
+
+
+def merge(
+    previous: dict[str, Any] | None, new: dict[str, Any], *, partial: bool = False
+) -> dict[str, Any]:
+    """Keep the sections of ``previous`` that this run did not measure. A ``partial``
+    run (``--only``) keeps the whole suite's stamp too: its sections carry their own.
+
+    Example:
+        >>> old = {"quick": False, "machine": "m1", "plan": 1, "grid": 2}
+        >>> merge(old, {"quick": False, "machine": "m2", "grid": 3}, partial=True)
+        {'quick': False, 'machine': 'm1', 'plan': 1, 'grid': 3}
+    """
     if not previous or previous.get("quick") != new.get("quick"):
         return new
     merged = dict(previous)
     merged.update(new)
+    if partial:
+        merged.update({k: previous[k] for k in SUITE_STAMP if k in previous})
     return merged
 
 
@@ -158,7 +186,7 @@ def write_outputs(
     verdicts = report.check_targets(results)
     results["targets"] = verdicts
     results_path.parent.mkdir(parents=True, exist_ok=True)
-    results_path.write_text(json.dumps(_jsonable(results), indent=1) + "\n", encoding="utf-8")
+    results_path.write_text(json.dumps(_jsonable(results), indent=2) + "\n", encoding="utf-8")
     charts: list[tuple[str, str]] = []
     e2e = results.get("e2e") or []
     for contacts, lists in sorted({(r["contacts"], r["lists"]) for r in e2e}, reverse=True):
@@ -185,6 +213,9 @@ def write_outputs(
             )
         if results.get("sync"):
             section = bench_sync.markdown(results["sync"], results.get("sync_measured"))
+            text = text.rstrip("\n") + "\n\n" + "\n".join(section)
+        if results.get("grid"):
+            section = bench_grid.markdown(results["grid"], results.get("grid_measured"))
             text = text.rstrip("\n") + "\n\n" + "\n".join(section)
         docs_path.parent.mkdir(parents=True, exist_ok=True)
         docs_path.write_text(text, encoding="utf-8")
@@ -226,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 previous = json.loads(results_path.read_text(encoding="utf-8"))
             except ValueError:
                 previous = None
-        results = merge(previous, results)
+        results = merge(previous, results, partial=set(args.only) != set(NAMES))
         docs_path = args.docs or (None if args.quick else DOCS)
         charts_dir = args.charts or (results_path.parent if args.quick else CHARTS)
         verdicts = write_outputs(

@@ -31,6 +31,23 @@ EXPLANATIONS: dict[str, str] = {
     "plan:wall time:object": (
         "See the speed-up note: the object column pays for one visit of every Python string."
     ),
+    # The request grid (bench_grid), as measured before issue 23's changes.
+    "grid:requests sent / best possible": (
+        '`snapshot="auto"` prices the read as the sum of the list sizes, not their union, '
+        "so with overlapping lists it sends blind (cell A: 400 removal requests where the "
+        "union of 20,000 members is 60 pages and 40 requests) or, for addresses, looks each "
+        "one up and verifies each contact again (cell B: 1,000 lookups and 1,000 re-reads "
+        "where 60 pages find them)."
+    ),
+    "grid:verification reads / change requests": (
+        "The verification re-reads the whole lists (or every looked-up contact) whatever "
+        "the change: it costs as much as the first read, however few requests were sent."
+    ),
+    "grid:plan's total_requests / requests sent": (
+        "The plan prices the verification as the sum of the list sizes' pages and the polls "
+        "at the 4 requests/s of the API, while the run re-reads the union after the change "
+        "and, unthrottled here, polls once or twice."
+    ),
     "plan:peak memory / input column size": (
         "The plan holds per row a status, reason, duplicate_of and batch (about 20 bytes), "
         "and while planning a 64-bit key and half id per canonical row plus pandas' hash "
@@ -220,6 +237,11 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 not heavy,
             )
         )
+    # The request grid's verdicts live beside its benchmark (imported here, not at the
+    # top: bench_grid builds its verdicts with this module's helpers).
+    from benchmarks.bench_grid import targets as grid_targets
+
+    out += grid_targets(results.get("grid") or [])
     return out
 
 
@@ -539,9 +561,10 @@ def markdown(
         "## Reproducing",
         "",
         "```sh",
-        "make bench                       # everything, about 7 minutes",
+        "make bench                       # everything, 10 to 15 minutes",
         "python -m benchmarks --only team # several processes on one key, under 2 minutes",
         "python -m benchmarks --only plan # one benchmark",
+        "python -m benchmarks --only grid # requests against the best possible",
         "python -m benchmarks --quick     # tiny sizes, seconds (no files written)",
         "```",
         "",

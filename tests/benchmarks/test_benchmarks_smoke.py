@@ -12,6 +12,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -195,3 +196,85 @@ def test_sync_benchmark_counts_every_request_against_the_minimum(tmp_path: Path)
     assert rows[0]["reads_before"] > rows[1]["reads_before"]
     text = "\n".join(bench_sync.markdown(rows, "Measured now."))
     assert "## Sync" in text and "Measured now." in text
+
+
+def test_grid_best_possible_takes_the_cheaper_strategy() -> None:
+    from benchmarks.bench_grid import best_possible
+
+    # 2 lists of 1,000 (the same members), 600 of them in the segment, by id.
+    same = [range(1_000), range(1_000)]
+    best = best_possible(same, range(600), "contact_id")
+    # read: listing + 2 pages (one pass) + 2 sends (one group) + poll + 1 page after
+    assert (best["reads"], best["sends"], best["verify"]) == (2, 2, 1)
+    assert best["read"] == 1 + 2 + 2 + 1 + 1 and best["blind"] == 1 + 2 + 1
+    assert best["best"] == 4  # blind is cheaper: nobody outside the segment is sent
+    # By email there is no blind send, and 3 lookups beat 2 pages only when fewer.
+    assert best_possible(same, range(3), "email")["reads"] == 2
+    assert best_possible(same, range(1), "email")["reads"] == 1
+    # 60 lists are two groups of 50 and three passes of 25.
+    sixty = [range(i * 10, i * 10 + 10) for i in range(60)]
+    best = best_possible(sixty, range(600), "email")
+    assert (best["reads"], best["sends"], best["verify"]) == (3, 2, 2)
+
+
+def test_grid_examples_hold() -> None:
+    import doctest
+
+    from benchmarks import bench_grid
+
+    outcome = doctest.testmod(bench_grid)
+    assert outcome.attempted >= 6 and outcome.failed == 0
+
+
+def test_grid_layout_caps_a_contact_at_50_lists() -> None:
+    from benchmarks.bench_grid import layout
+
+    members, union = layout(60, 100, "full")
+    assert union == 200 and len(members) == 60
+    per_contact = np.bincount(np.concatenate(members))
+    assert per_contact.max() == 50 and per_contact.sum() == 6_000
+    assert layout(2, 10, "none")[1] == 20 and layout(2, 10, "half")[1] == 15
+
+
+def test_grid_quick_run_counts_every_request_against_the_best(tmp_path: Path) -> None:
+    from benchmarks import bench_grid
+
+    results, page = tmp_path / "results.json", tmp_path / "benchmarks.md"
+    args = ["--quick", "--only", "grid", "--results", str(results), "--docs", str(page)]
+    assert cli.main([*args, "--charts", str(tmp_path)]) == 0
+    data = json.loads(results.read_text())
+    rows = data["grid"]
+    assert len(rows) == 8
+    for r in rows:
+        assert r["exact"] and r["result_ok"], r  # the segment left, nobody else did
+        parts = ("listing", "reads", "sends", "polls", "verify", "other")
+        assert sum(r[f"sent_{k}"] for k in parts) == r["sent_total"]
+        assert r["sent_total"] >= r["best_best"] > 0 and r["sent_throttled"] == 0
+        assert r["plan_total"] is not None and r["plan_ratio"] > 0
+    # Every choice of snapshot="auto" ran: a blind send, a list read, email lookups.
+    assert {r["choice"] for r in rows} >= {"blind", "snapshot", "email lookups"}
+    verdicts = [v for v in data["targets"] if v["benchmark"] == "grid"]
+    assert verdicts == bench_grid.targets(rows)
+    assert verdicts[-1]["metric"] == "segment removed, nobody else, result ok"
+    assert verdicts[-1]["met"]
+    text = page.read_text()
+    assert "## Requests against the best possible" in text and "**The best possible**" in text
+    assert text.count("\n| 8 x 600 half |") == 4  # one row per cell of 8 lists
+
+
+def test_grid_shows_an_account_it_left_out() -> None:
+    from benchmarks import bench_grid
+
+    grid = {"lists": (60,), "size": (10_000,), "overlap": ("none",), "share": (1.0,)}
+    rows = bench_grid.run({**grid, "by": ("contact_id",)})  # 600,000 contacts: not built
+    assert rows == [
+        {
+            "lists": 60,
+            "size": 10_000,
+            "overlap": "none",
+            "union": 600_000,
+            "skipped": "600,000 contacts on the lists (over 100,000)",
+        }
+    ]
+    assert bench_grid.targets(rows) == []
+    assert "not run: 600,000 contacts" in "\n".join(bench_grid.markdown(rows))
