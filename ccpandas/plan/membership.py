@@ -1267,9 +1267,53 @@ def choose_verification(full: int, changed: int, sends: int) -> tuple[VerifyMeth
     return VerifyMethod.SAMPLE, min(VERIFY_SAMPLE_SIZE, budget, max(1, changed))
 
 
-def with_verification(m: MembershipPlan, full: int, sends: int) -> MembershipPlan:
+def reads_after(m: MembershipPlan, list_ids: Sequence[str]) -> int | None:
+    """The pages a full re-read of ``list_ids`` costs once the plan's changes are done:
+    per pass of 25 lists, the union of the members left (and added), 500 a page; None
+    without a snapshot. A removal that empties the lists costs one page per pass.
+
+    Example:
+        >>> snap = MembershipSnapshot.from_records(["l1"], [
+        ...     {"contact_id": "c1", "status": "active", "lists": ["l1"], "tags": []}])
+        >>> reads_after(preview_source(snap, Source.list_ids(["l1"]), ["l1"]), ["l1"])
+        1
+    """
+    snap = m.snapshot
+    if snap is None:
+        return None
+    lids = list(list_ids)
+    n_lists = len(lids)
+    if len(set(lids)) != n_lists:  # a list named twice: the plan's own numbering differs
+        return None
+    owner, target = snap.member_matrix()
+    lpos = pd.Index(lids, dtype=object).get_indexer(list(snap.list_ids))
+    # Contacts numbered in the plan's change set, then the snapshot's others after them.
+    cs = m.change_set
+    cpos = np.array(pd.Index(cs.contact_ids, dtype=object).get_indexer(snap.contact_ids))
+    extra = np.flatnonzero(cpos < 0)
+    cpos[extra] = len(cs.contact_ids) + np.arange(len(extra))
+    keys = np.unique(cpos[owner] * n_lists + lpos[target])
+    pair_keys = cs.pair_contact * n_lists + cs.pair_list
+    keys = np.union1d(
+        np.setdiff1d(keys, pair_keys[cs.action == REMOVE]), pair_keys[cs.action == ADD]
+    )
+    total = 0
+    for i in range(0, n_lists, READ_LISTS_PER_PASS):
+        in_pass = (keys % n_lists >= i) & (keys % n_lists < i + READ_LISTS_PER_PASS)
+        members = len(np.unique(keys[in_pass] // n_lists))
+        total += max(1, math.ceil(members / READ_PAGE_SIZE))
+    return total
+
+
+def with_verification(
+    m: MembershipPlan, full: int, sends: int, list_ids: Sequence[str] | None = None
+) -> MembershipPlan:
     """``m`` with the verification ``verify="auto"`` chooses (see
-    :func:`choose_verification`) and its cost."""
+    :func:`choose_verification`) and its cost; ``full`` is what a full re-read costs
+    (with ``list_ids``, for a snapshot read: what is left on the lists after the run,
+    :func:`reads_after`)."""
+    after = reads_after(m, list_ids) if list_ids is not None else None
+    full = after if after is not None else full
     method, cost = choose_verification(full, len(changed_contacts(m)), sends)
     return dataclasses.replace(m, verify_method=method, verify_requests=cost)
 

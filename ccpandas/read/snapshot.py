@@ -816,7 +816,8 @@ def prepare_frame_plan(
         kind=kind,
         max_removed=max_removed,
     )
-    m = with_verification(plan.membership, verify_cost, plan.n_requests)
+    after = targets if lookup == "snapshot" else None  # email lookups: one per contact
+    m = with_verification(plan.membership, verify_cost, plan.n_requests, after)
     m = dataclasses.replace(m, snapshot_id=sid)
     return dataclasses.replace(plan, membership=m, notes=(*plan.notes, *([note] if note else ())))
 
@@ -918,7 +919,7 @@ def prepare_source_plan(
     )
     m = preview_source(snap, plan.source, plan.list_ids, exclude=plan.exclude)
     m = dataclasses.replace(
-        with_verification(m, reads, plan.n_requests),
+        with_verification(m, reads, plan.n_requests, plan.list_ids),
         snapshot_id=sid,
         read_requests=snap.requests + 1,
         naive_requests=plan.n_requests,

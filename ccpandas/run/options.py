@@ -90,9 +90,10 @@ class RunOptions:
                     f"{name} must be True or False, not {shown} ({type(value).__name__})"
                 )
         if not isinstance(self.verify, bool) and self.verify not in VERIFY_WORDS:
-            raise (TypeError if not isinstance(self.verify, str) else ValueError)(
-                f"verify must be True, False or one of {', '.join(map(repr, VERIFY_WORDS))}, "
-                f"not {short_repr(self.verify, 60)}"
+            shown = short_repr(self.verify, 60)
+            raise TypeError(
+                f"verify must be True or False, not {shown} ({type(self.verify).__name__}); "
+                f"or one of {', '.join(map(repr, VERIFY_WORDS))}"
             )
         check_timeout(self.timeout)
         check_progress(self.progress)

@@ -407,7 +407,7 @@ class RemovalResult:
         if covered is None or covered.all():
             return frame
         bare = build(None, False)["outcome"].astype(object).to_numpy()
-        out = frame["outcome"].astype(object).to_numpy()
+        out = frame["outcome"].astype(object).to_numpy(copy=True)
         out[~covered] = bare[~covered]
         frame["outcome"] = pd.Categorical(out, dtype=frame["outcome"].dtype)
         return frame
@@ -415,9 +415,9 @@ class RemovalResult:
     def _covered_pairs(self) -> np.ndarray | None:
         """Per pair of the plan, whether the verification saw its contact; None when it
         saw every one (a full re-read) or there is none."""
-        m = self._membership()
-        if self.after is None or m is None or self.verify_method() is VerifyMethod.FULL:
+        if self.after is None or self.verify_method() is VerifyMethod.FULL:
             return None
+        m = self._membership()
         seen = pd.Index(m.contact_ids, dtype=object).isin(self.after.contact_ids)
         return np.asarray(seen[m.pair_contact], dtype=bool)
 
@@ -429,7 +429,7 @@ class RemovalResult:
             >>> result.verify_method()  # doctest: +SKIP
             <VerifyMethod.CHANGED: 'changed'>
         """
-        option, m = self.verify_after, self.plan.membership
+        option, m = self.verify_after, getattr(self.plan, "membership", None)
         if option is True or m is None:
             return VerifyMethod.FULL
         if isinstance(option, str) and option in set(VerifyMethod):
@@ -445,9 +445,9 @@ class RemovalResult:
             >>> result.verification()  # doctest: +SKIP
             {'method': 'sample', 'pairs': 12000, 'verified': 50, 'sample': True}
         """
+        if self.after is None or getattr(self.plan, "membership", None) is None:
+            return None  # no snapshot, or an undo (its own full re-read)
         m = self._membership()
-        if self.after is None or m is None:
-            return None
         from ccpandas.plan.changes import NONE
 
         acted = m.change_set.action != NONE  # nothing to verify of a pair left as it was
