@@ -218,7 +218,7 @@ class Summary:
         if not v:
             return ""
         if v["sample"]:
-            return f"by a sample of {v['verified']:,} of {v['pairs']:,} pairs ({v['method']})"
+            return f"by a sample of {v['verified']:,} of {v['pairs']:,} pairs"
         return f"all {v['pairs']:,} changed pairs ({v['method']})"
 
     # -- derived ---------------------------------------------------------------------
