@@ -1312,7 +1312,9 @@ def with_verification(
     :func:`choose_verification`) and its cost; ``full`` is what a full re-read costs
     (with ``list_ids``, for a snapshot read: what is left on the lists after the run,
     :func:`reads_after`)."""
-    after = reads_after(m, list_ids) if list_ids is not None else None
+    # Found by email lookups, a full verification looks each contact up again.
+    lists_read = list_ids is not None and m.lookup != "email lookups"
+    after = reads_after(m, list_ids) if lists_read and list_ids is not None else None
     full = after if after is not None else full
     method, cost = choose_verification(full, len(changed_contacts(m)), sends)
     return dataclasses.replace(m, verify_method=method, verify_requests=cost)

@@ -816,8 +816,7 @@ def prepare_frame_plan(
         kind=kind,
         max_removed=max_removed,
     )
-    after = targets if lookup == "snapshot" else None  # email lookups: one per contact
-    m = with_verification(plan.membership, verify_cost, plan.n_requests, after)
+    m = with_verification(plan.membership, verify_cost, plan.n_requests, targets)
     m = dataclasses.replace(m, snapshot_id=sid)
     return dataclasses.replace(plan, membership=m, notes=(*plan.notes, *([note] if note else ())))
 
