@@ -621,6 +621,10 @@ def _cmd_plan(s: _Session) -> int:
     return ExitCode.OK
 
 
+#: ``--verify`` values: the library's ``verify=`` argument.
+_VERIFY: dict[str, bool | str] = {"auto": "auto", "full": True, "changed": "changed"}
+_VERIFY.update({"sample": "sample", "none": False})
+
 #: The commands that change lists, and the kind of run each is.
 _KINDS = {"remove": "remove", "add": "add", "sync": "sync"}
 
@@ -658,6 +662,7 @@ def _cmd_remove(s: _Session) -> int:
             progress=_reporter(s.args, s.stderr),
             timeout=s.args.timeout,
             wait_for_quota=s.args.wait_for_quota,
+            verify=_VERIFY[s.args.verify],
         )
     )
     return _finish(s, command, result, names, error)
@@ -972,6 +977,14 @@ def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         _file_options(p)
         p.add_argument("--dry-run", action="store_true", help="plan and report; send nothing")
         p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+        p.add_argument(
+            "--verify",
+            choices=tuple(_VERIFY),
+            default="auto",
+            help="how to check what changed at the end, with a snapshot: auto (the plan's "
+            "choice, at most the sends' cost), full (re-read the lists), changed, sample, "
+            "none (default: auto)",
+        )
         _run_options(p)
     p.add_argument(
         "--max-removed",

@@ -632,7 +632,12 @@ def read_changed(
     seen: dict[str, dict[str, Any]] = {}
     pages, href = 0, None
     while pages < budget:
-        body = client.request("GET", href or "/contacts", params=None if href else params)
+        try:
+            body = client.request("GET", href or "/contacts", params=None if href else params)
+        except APIError as exc:
+            if href is None or not 400 <= exc.status < 500 or exc.status == 429:
+                raise
+            break  # the cursor expired: the contacts not seen yet are looked up instead
         pages += 1
         for item in body.get("contacts") or ():
             rec = _record(item)

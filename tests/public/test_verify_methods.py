@@ -134,3 +134,28 @@ def test_undo_of_a_sampled_run_puts_back_every_pair(cc_emulator_factory, connect
     assert result.verification()["sample"] and not acct.members(target) & set(gone)
     undo = result.undo(progress=False)
     assert undo.ok and set(gone) <= acct.members(target)
+
+
+def test_auto_samples_when_a_source_changes_too_many_contacts_to_read(cc_emulator_factory, connect):
+    from ccpandas import Source
+
+    emu = cc_emulator_factory(seed=236, contacts=20000, **FAST)
+    client, acct = connect(emu), emu.account
+    target = big_list(emu, 8000)
+    members = acct.members(target)
+    tag = max(acct.tag_ids(), key=lambda t: len(acct.tagged(t) & members))
+    leaving = acct.tagged(tag) & members
+    # One request removes them all; reading them (or what stays) costs more than 4.
+    assert len(leaving) > 2000 and len(members - leaving) > 2000
+    kw = {"snapshot": True, "progress": False}
+    before = reads(emu)
+    result = ccpandas.remove_list_memberships(client, [target], source=Source.tag_ids([tag]), **kw)
+    plan = result.plan
+    assert plan.n_requests == 1 and plan.membership.verify_method == "sample"
+    assert "random sample" in repr(plan) and plan.verify_requests == 4
+    spent = reads(emu) - before - plan.read_requests + 1  # the listing is no contact read
+    assert spent == 4
+    v = result.verification()
+    assert v["sample"] and v["verified"] == 4 and v["pairs"] == len(leaving)
+    assert result.ok and f"verified by a sample of 4 of {len(leaving):,} pairs" in repr(result)
+    assert not acct.members(target) & leaving
