@@ -546,13 +546,20 @@ def lookup_contacts(
 
 
 def _looked_up(
-    client: Any, contact_ids: Sequence[str], list_ids: Sequence[str]
+    client: Any,
+    contact_ids: Sequence[str],
+    list_ids: Sequence[str],
+    reporter: Reporter | None = None,
+    done: int = 0,
 ) -> list[dict[str, Any]]:
     """Each contact as ``GET /contacts/{id}`` shows it, its lists cut to ``list_ids``
-    (maybe none); a contact that is gone (404) is on no list."""
+    (maybe none); a contact that is gone (404) is on no list. ``reporter`` hears of
+    each (``done`` requests before them)."""
     targets = {x.lower() for x in list_ids}
-    records = []
+    records: list[dict[str, Any]] = []
     for cid in contact_ids:
+        if reporter is not None:
+            reporter.update(_progress(done + len(records), None, len(records)))
         try:
             item = client.request("GET", f"/contacts/{cid}", params={"include": _INCLUDE})
         except APIError as exc:
@@ -578,7 +585,13 @@ def _seeded_pick(ids: Sequence[str], k: int, seed: str | None) -> list[str]:
 
 
 def lookup_sample(
-    client: Any, contact_ids: Sequence[str], list_ids: Sequence[str], *, k: int, seed: str | None
+    client: Any,
+    contact_ids: Sequence[str],
+    list_ids: Sequence[str],
+    *,
+    k: int,
+    seed: str | None,
+    reporter: Reporter | None = None,
 ) -> MembershipSnapshot:
     """A sample of ``k`` of ``contact_ids`` (seeded by ``seed``, the run id), each looked
     up with ``GET /contacts/{id}?include=list_memberships``: the snapshot holds exactly
@@ -592,7 +605,7 @@ def lookup_sample(
         50
     """
     chosen = _seeded_pick(list(contact_ids), k, seed)
-    records = _looked_up(client, chosen, list_ids)
+    records = _looked_up(client, chosen, list_ids, reporter)
     return MembershipSnapshot.from_records(list_ids, records, requests=len(chosen))
 
 
@@ -610,6 +623,7 @@ def read_changed(
     since: dt.datetime,
     budget: int,
     seed: str | None = None,
+    reporter: Reporter | None = None,
 ) -> MembershipSnapshot:
     """The contacts of ``contact_ids`` as they are now, for at most ``budget`` requests:
     ``GET /contacts?updated_after=<since>&status=all&include=list_memberships&limit=500``
@@ -644,11 +658,13 @@ def read_changed(
             if rec["contact_id"] in wanted:
                 seen[rec["contact_id"]] = _on_targets(rec, targets)
         href = _next(body)
+        if reporter is not None:
+            reporter.update(_progress(pages, None, len(seen)))
         if href is None:
             break
     unseen = [c for c in contact_ids if c not in seen]
     chosen = _seeded_pick(unseen, max(0, budget - pages), seed)
-    records = [*seen.values(), *_looked_up(client, chosen, list_ids)]
+    records = [*seen.values(), *_looked_up(client, chosen, list_ids, reporter, pages)]
     return MembershipSnapshot.from_records(list_ids, records, requests=pages + len(chosen))
 
 
@@ -958,13 +974,7 @@ def read_after(
         done = _journaled_after(db, run_id, fresh)
         if done is not None:
             return load_snapshot(db, done, plan.list_ids, names), done  # type: ignore[arg-type]
-        budget = verify_budget(plan.n_requests)
-        ids = m.contact_ids[changed_contacts(m)].tolist()
-        if method is VerifyMethod.CHANGED and since is not None:
-            snap = read_changed(client, ids, plan.list_ids, since=since, budget=budget, seed=run_id)
-        else:
-            k = min(VERIFY_SAMPLE_SIZE, budget)
-            snap = lookup_sample(client, ids, plan.list_ids, k=k, seed=run_id)
+        snap = _changed_or_sample(client, plan, method, since, run_id, reporter)
         snap = MembershipSnapshot(**{**snap.__dict__, "list_names": names})
         return snap, _journal_whole(db, snap, base_url=base_url, phase="after", run_id=run_id)
     if m is not None and m.lookup == "email lookups":
@@ -991,3 +1001,33 @@ def read_after(
         names=names,
         interrupt_as_error=False,
     )
+
+
+def _changed_or_sample(
+    client: Any,
+    plan: Any,
+    method: VerifyMethod,
+    since: dt.datetime | None,
+    seed: str | None,
+    reporter: Reporter | None,
+) -> MembershipSnapshot:
+    """The changed contacts of ``plan`` as they are now, for at most its sends (or 4)
+    requests: read since the run started (``CHANGED``, with ``since``) or a sample."""
+    budget = verify_budget(plan.n_requests)
+    m = plan.membership
+    ids = m.contact_ids[changed_contacts(m)].tolist()
+    reporter = reporter or NullReporter()
+    reporter.start(_progress(0, budget, 0))
+    snap = None
+    try:
+        if method is VerifyMethod.CHANGED and since is not None:
+            snap = read_changed(
+                client, ids, plan.list_ids, since=since, budget=budget, seed=seed, reporter=reporter
+            )
+        else:
+            k = min(VERIFY_SAMPLE_SIZE, budget)
+            snap = lookup_sample(client, ids, plan.list_ids, k=k, seed=seed, reporter=reporter)
+        return snap
+    finally:
+        spent, seen = (snap.requests, len(snap)) if snap is not None else (0, 0)
+        reporter.finish(_progress(spent, budget, seen, done=True))

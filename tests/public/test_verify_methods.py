@@ -35,7 +35,8 @@ def run_and_count(emu, client, df, target, **options):
     """The result, and the requests its verification read (after the sends)."""
     plan = df.cc.plan([target], client=client, snapshot=True)
     before = reads(emu)
-    result = ccpandas.api.run_plan(plan, client=client, progress=False, **options)
+    options.setdefault("progress", False)
+    result = ccpandas.api.run_plan(plan, client=client, **options)
     return plan, result, reads(emu) - before
 
 
@@ -100,8 +101,12 @@ def test_a_sample_is_labelled_in_the_result_the_cli_summary_and_runs(
     target = big_list(emu, 300)
     gone = sorted(acct.members(target))[:200]
     df = pd.DataFrame({"contact_id": gone})
-    plan, result, spent = run_and_count(emu, client, df, target, verify="sample")
+    from ccpandas.widgets.status import StatusDisplay
+
+    panel = StatusDisplay(stoppable=False)  # the panel's status display
+    plan, result, spent = run_and_count(emu, client, df, target, verify="sample", progress=panel)
     assert plan.n_requests == 1 and spent == 4  # at most the sends, or 4 requests
+    assert "verified by a sample of 4 of 200 pairs" in panel.text()
     v = result.verification()
     assert v == {"method": "sample", "pairs": 200, "verified": 4, "sample": True}
     outcomes = result.changes["outcome"].astype(str).value_counts().to_dict()
@@ -159,3 +164,29 @@ def test_auto_samples_when_a_source_changes_too_many_contacts_to_read(cc_emulato
     assert v["sample"] and v["verified"] == 4 and v["pairs"] == len(leaving)
     assert result.ok and f"verified by a sample of 4 of {len(leaving):,} pairs" in repr(result)
     assert not acct.members(target) & leaving
+
+
+def test_a_sample_interrupted_mid_verification_resumes_with_the_same_contacts(
+    cc_emulator_factory, connect
+):
+    from engine_support import InterruptAfter
+
+    emu = cc_emulator_factory(seed=237, contacts=3000, **FAST)
+    client, acct = connect(emu), emu.account
+    target = big_list(emu, 300)
+    gone = sorted(acct.members(target))[:150]
+    df = pd.DataFrame({"contact_id": gone})
+    plan = df.cc.plan([target], client=client, snapshot=True)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        ccpandas.api.run_plan(
+            plan, client=client, verify="sample", progress=InterruptAfter(1, "verifying")
+        )
+    run_id = caught.value.run_id
+    assert ccpandas.run_result(run_id, client=client).after is None  # not verified yet
+    resumed = ccpandas.resume(run_id, client=client, progress=False)
+    assert resumed.ok and resumed.verification()["sample"]
+    sampled = set(resumed.changes.query("outcome == 'removed'")["contact_id"])
+    assert len(sampled) == 4
+    # The same contacts as a fresh verification of the same run picks (seeded by its id).
+    again = ccpandas.run_result(run_id, client=client).verify()
+    assert set(again.changes.query("outcome == 'removed'")["contact_id"]) == sampled
