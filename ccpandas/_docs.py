@@ -78,14 +78,19 @@ PARAMETERS: dict[str, str] = {
         '``"snap-..."`` id continues an interrupted read.'
     ),
     "verify": (
-        "With a membership snapshot, True (the default) reads the lists again at the end, "
-        "so ``result.changes`` says per (contact, list) pair ``removed`` or "
-        "``still_member``; False skips that read. No effect without a snapshot."
+        "With a membership snapshot, how the run checks at the end what changed, so "
+        "``result.changes`` says per (contact, list) pair ``removed`` or "
+        '``still_member``: ``"auto"`` (the default) takes the plan\'s choice (its '
+        "``verification`` line: a full re-read when it costs at most the sends or 4 "
+        "requests, else a read of the contacts changed since the run started, else a "
+        "random sample, labelled as one); True forces the full re-read; "
+        '``"changed"`` or ``"sample"`` force those; False skips it. No effect without '
+        "a snapshot."
     ),
     "verify_plan": (
         "A choice of the run, not of its plan: give ``verify`` where the plan runs "
-        "(:func:`ccpandas.api.run_plan`, or the removal itself). True (the default) "
-        "changes nothing; False warns that it does nothing here."
+        '(:func:`ccpandas.api.run_plan`, or the removal itself). ``"auto"`` (the '
+        "default) or True changes nothing; False warns that it does nothing here."
     ),
     "by": (
         'What the column holds: ``"auto"`` (the default) tells contact ids and email '

@@ -75,7 +75,7 @@ class CCAccessor:
         *,
         client: Client | None = None,
         snapshot: bool | str = "auto",
-        verify: bool = True,
+        verify: bool | str = "auto",
         by: str = "auto",
         kind: str = "remove",
         max_removed: float | int | None = 0.5,
@@ -136,7 +136,7 @@ class CCAccessor:
         timeout: float | None = None,
         wait_for_quota: bool = False,
         snapshot: bool | str = "auto",
-        verify: bool = True,
+        verify: bool | str = "auto",
         by: str = "auto",
         journal: bool = True,
     ) -> RemovalResult | Any:
@@ -209,7 +209,7 @@ class CCAccessor:
         timeout: float | None = None,
         wait_for_quota: bool = False,
         snapshot: bool | str = "auto",
-        verify: bool = True,
+        verify: bool | str = "auto",
         by: str = "auto",
         journal: bool = True,
     ) -> RemovalResult:
@@ -250,7 +250,7 @@ class CCAccessor:
         timeout: float | None = None,
         wait_for_quota: bool = False,
         snapshot: bool | str = "auto",
-        verify: bool = True,
+        verify: bool | str = "auto",
         by: str = "auto",
         journal: bool = True,
     ) -> RemovalResult:
@@ -367,7 +367,7 @@ class CCAccessor:
         timeout: float | None = None,
         wait_for_quota: bool = False,
         snapshot: bool | str = "auto",
-        verify: bool = True,
+        verify: bool | str = "auto",
         journal: bool = True,
     ) -> RemovalResult:
         """Empty ``list_ids`` of everyone except this frame's contacts.

@@ -208,7 +208,7 @@ def plan_list_removal(
     column: str = "contact_id",
     client: Client | None = None,
     snapshot: bool | str = False,
-    verify: bool = True,
+    verify: bool | str = "auto",
     by: str = "auto",
     progress: Any = False,
     kind: str = "remove",
@@ -448,7 +448,7 @@ def remove_from_lists(
     timeout: float | None = None,
     wait_for_quota: bool = False,
     snapshot: bool | str = "auto",
-    verify: bool = True,
+    verify: bool | str = "auto",
     by: str = "auto",
     journal: bool = True,
 ) -> RemovalResult:
@@ -551,7 +551,7 @@ def add_to_lists(
     timeout: float | None = None,
     wait_for_quota: bool = False,
     snapshot: bool | str = "auto",
-    verify: bool = True,
+    verify: bool | str = "auto",
     by: str = "auto",
     journal: bool = True,
 ) -> RemovalResult:
@@ -608,7 +608,7 @@ def sync_lists(
     timeout: float | None = None,
     wait_for_quota: bool = False,
     snapshot: bool | str = "auto",
-    verify: bool = True,
+    verify: bool | str = "auto",
     by: str = "auto",
     journal: bool = True,
 ) -> RemovalResult:
@@ -683,7 +683,7 @@ def remove_list_memberships(
     timeout: float | None = None,
     wait_for_quota: bool = False,
     snapshot: bool | str = "auto",
-    verify: bool = True,
+    verify: bool | str = "auto",
     journal: bool = True,
 ) -> RemovalResult:
     """Remove the contacts that ``source`` selects from ``list_ids``.

@@ -31,6 +31,7 @@ __all__ = [
     "RunKind",
     "RunOutcome",
     "RunState",
+    "VerifyMethod",
     "sql_list",
 ]
 
@@ -156,6 +157,17 @@ class Action(enum.StrEnum):
     REMOVE = "remove"
     ADD = "add"
     BY_API = "by_api"  # an engagement-level source: the API decides who leaves
+
+
+class VerifyMethod(enum.StrEnum):
+    """How a run verifies what it changed (``verify="auto"`` picks one, the plan shows it)."""
+
+    NONE = "none"  # verify=False: nothing is read again
+    FULL = "full"  # the target lists are read again (or, found by email, every contact)
+    #: GET /contacts?updated_after=<run start>: the contacts changed since, then a look-up
+    #: of each changed contact that read does not show
+    CHANGED = "changed"
+    SAMPLE = "sample"  # a seeded random sample of changed contacts, each looked up
 
 
 class RowStatus(enum.StrEnum):

@@ -658,6 +658,10 @@ def _cmd_plan(s: _Session) -> int:
     return ExitCode.OK
 
 
+#: ``--verify`` values: the library's ``verify=`` argument.
+_VERIFY: dict[str, bool | str] = {"auto": "auto", "full": True, "changed": "changed"}
+_VERIFY.update({"sample": "sample", "none": False})
+
 #: The commands that change lists: each is the kind of run it starts.
 _CHANGES = ("remove", "add", "sync")
 
@@ -686,7 +690,10 @@ def _cmd_remove(s: _Session) -> int:
         planned = api.run_plan(plan, client, dry_run=True)
         return _finish(s, command, planned, names, None)
     s.confirm(_question(plan, names))
-    result, error = _settled(lambda: api.run_plan(plan, s.client(), **_run_options(s)))
+    verify = _VERIFY[s.args.verify]
+    result, error = _settled(
+        lambda: api.run_plan(plan, s.client(), **_run_options(s), verify=verify)
+    )
     return _finish(s, command, result, names, error)
 
 
@@ -972,6 +979,14 @@ def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         _file_options(p)
         p.add_argument("--dry-run", action="store_true", help="plan and report; send nothing")
         p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+        p.add_argument(
+            "--verify",
+            choices=tuple(_VERIFY),
+            default="auto",
+            help="how to check what changed at the end, with a snapshot: auto (the plan's "
+            "choice, at most the sends' cost), full (re-read the lists), changed, sample, "
+            "none (default: auto)",
+        )
         _run_flags(p)
     p.add_argument(
         "--max-removed",

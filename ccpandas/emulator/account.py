@@ -636,6 +636,7 @@ class Account:
                                 continue
                             member_of.discard(lid)
                             self._members[lid].discard(cid)
+                            self._touch(cid)
                 return errors
             # a list deleted after the activity was accepted gets no members
             list_ids = tuple(lid for lid in list_ids if self._lists[lid].deleted_at is None)
@@ -658,7 +659,14 @@ class Account:
                         continue
                     member_of.add(lid)
                     self._members[lid].add(cid)
+                    self._touch(cid)
             return errors
+
+    def _touch(self, contact_id: str) -> None:
+        """A membership change dates the contact: its ``updated_at`` (and so
+        ``updated_after``) follows it. Assumed, as the classic API documented it (see
+        docs/emulator.md); ccpandas's verification never relies on it alone."""
+        self._contacts[contact_id].updated_at = self.clock.now()
 
     # -- test set-up helpers (no HTTP, immediate) ---------------------------------------
 

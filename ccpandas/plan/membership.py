@@ -64,7 +64,7 @@ from ccpandas.plan.changes import (
 )
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
-from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind
+from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind, VerifyMethod
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -413,8 +413,9 @@ class MembershipPlan:
     change_set: ChangeSet
     #: How the contacts were found: "snapshot", "email lookups" or "none".
     lookup: str = "snapshot"
-    #: Read requests the snapshot took or will take, and the same again to verify.
+    #: Read requests the snapshot took or will take.
     read_requests: int = 0
+    #: Requests of the verification ``verify="auto"`` chose (``verify_method``).
     verify_requests: int = 0
     #: Requests the plan would send without the snapshot (today's count).
     naive_requests: int = 0
@@ -426,6 +427,8 @@ class MembershipPlan:
     snapshot_id: str | None = None
     #: What the run does (a :class:`~ccpandas.vocab.RunKind`): its idle pairs' word.
     kind: str = RunKind.REMOVE
+    #: How ``verify="auto"`` verifies the run (a :class:`~ccpandas.vocab.VerifyMethod`).
+    verify_method: str = VerifyMethod.FULL
 
     # Positional views of the change set (the result and the panel read these).
     @property
@@ -1196,13 +1199,7 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
             f"{plan.rate:g}/s) by {how}",
         )
     )
-    out.append(
-        (
-            "verification",
-            f"{_plural(m.verify_requests, 'request')} "
-            f"({_duration(m.verify_requests / plan.rate)}) after",
-        )
-    )
+    out.append(("verification", verification_text(m, plan.rate, plan.n_requests)))
     if m.kind != RunKind.REMOVE:
         out.extend(_change_lines(m))
     elif (m.will_leave < 0).any():
@@ -1217,6 +1214,140 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
             )
         )
     return out
+
+
+# -- verification ----------------------------------------------------------------------------
+#: A verification of at most this many requests is always a full re-read (one second at
+#: 4/s): knowing every pair's truth is worth that much.
+VERIFY_FREE_REQUESTS = 4
+#: The largest sample of changed contacts ``verify="auto"`` looks up when nothing cheaper
+#: shows the change.
+VERIFY_SAMPLE_SIZE = 50
+
+
+def verify_budget(sends: int) -> int:
+    """The most requests ``verify="auto"`` spends: the sends, or a few.
+
+    Example:
+        >>> verify_budget(1), verify_budget(40)
+        (4, 40)
+    """
+    return max(VERIFY_FREE_REQUESTS, int(sends))
+
+
+def changed_contacts(m: MembershipPlan) -> np.ndarray:
+    """Positions (into ``m.contact_ids``) of the contacts with a pair to change."""
+    cs = m.change_set
+    return np.unique(cs.pair_contact[cs.action != NONE])
+
+
+def choose_verification(full: int, changed: int, sends: int) -> tuple[VerifyMethod, int]:
+    """How ``verify="auto"`` verifies a run, and the requests it expects to spend.
+
+    ``full``: the requests of a full re-read; ``changed``: contacts with a pair to
+    change; ``sends``: the run's change requests. A full re-read when it costs at most
+    :func:`verify_budget`; else the contacts changed since the run started (one page of
+    500 each), when that fits; else a sample of at most :data:`VERIFY_SAMPLE_SIZE`
+    contacts, each looked up.
+
+    Example:
+        >>> choose_verification(4, 4, 1)
+        (<VerifyMethod.FULL: 'full'>, 4)
+        >>> choose_verification(200, 4, 1)
+        (<VerifyMethod.CHANGED: 'changed'>, 1)
+        >>> choose_verification(200, 20_000, 2)
+        (<VerifyMethod.SAMPLE: 'sample'>, 4)
+    """
+    budget = verify_budget(sends)
+    if full <= budget:
+        return VerifyMethod.FULL, int(full)
+    pages = max(1, math.ceil(changed / READ_PAGE_SIZE))
+    if pages <= budget:
+        return VerifyMethod.CHANGED, pages
+    return VerifyMethod.SAMPLE, min(VERIFY_SAMPLE_SIZE, budget, max(1, changed))
+
+
+def reads_after(m: MembershipPlan, list_ids: Sequence[str]) -> int | None:
+    """The pages a full re-read of ``list_ids`` costs once the plan's changes are done:
+    per pass of 25 lists, the union of the members left (and added), 500 a page; None
+    without a snapshot. A removal that empties the lists costs one page per pass.
+
+    Example:
+        >>> snap = MembershipSnapshot.from_records(["l1"], [
+        ...     {"contact_id": "c1", "status": "active", "lists": ["l1"], "tags": []}])
+        >>> reads_after(preview_source(snap, Source.list_ids(["l1"]), ["l1"]), ["l1"])
+        1
+    """
+    snap = m.snapshot
+    if snap is None:
+        return None
+    lids = list(list_ids)
+    n_lists = len(lids)
+    if len(set(lids)) != n_lists:  # a list named twice: the plan's own numbering differs
+        return None
+    owner, target = snap.member_matrix()
+    lpos = pd.Index(lids, dtype=object).get_indexer(list(snap.list_ids))
+    # Contacts numbered in the plan's change set, then the snapshot's others after them.
+    cs = m.change_set
+    cpos = np.array(pd.Index(cs.contact_ids, dtype=object).get_indexer(snap.contact_ids))
+    extra = np.flatnonzero(cpos < 0)
+    cpos[extra] = len(cs.contact_ids) + np.arange(len(extra))
+    keys = np.unique(cpos[owner] * n_lists + lpos[target])
+    pair_keys = cs.pair_contact * n_lists + cs.pair_list
+    keys = np.union1d(
+        np.setdiff1d(keys, pair_keys[cs.action == REMOVE]), pair_keys[cs.action == ADD]
+    )
+    total = 0
+    for i in range(0, n_lists, READ_LISTS_PER_PASS):
+        in_pass = (keys % n_lists >= i) & (keys % n_lists < i + READ_LISTS_PER_PASS)
+        members = len(np.unique(keys[in_pass] // n_lists))
+        total += max(1, math.ceil(members / READ_PAGE_SIZE))
+    return total
+
+
+def with_verification(
+    m: MembershipPlan, full: int, sends: int, list_ids: Sequence[str] | None = None
+) -> MembershipPlan:
+    """``m`` with the verification ``verify="auto"`` chooses (see
+    :func:`choose_verification`) and its cost; ``full`` is what a full re-read costs
+    (with ``list_ids``, for a snapshot read: what is left on the lists after the run,
+    :func:`reads_after`)."""
+    # Found by email lookups, a full verification looks each contact up again.
+    lists_read = list_ids is not None and m.lookup != "email lookups"
+    after = reads_after(m, list_ids) if lists_read and list_ids is not None else None
+    full = after if after is not None else full
+    method, cost = choose_verification(full, len(changed_contacts(m)), sends)
+    return dataclasses.replace(m, verify_method=method, verify_requests=cost)
+
+
+_VERIFY_HOW = {
+    VerifyMethod.FULL: "a full re-read of the lists",
+    VerifyMethod.CHANGED: (
+        "the contacts changed since the run started (GET /contacts?updated_after=), "
+        "then a look-up of each changed contact that read does not show"
+    ),
+    VerifyMethod.SAMPLE: "a random sample of the changed contacts, each looked up",
+}
+
+
+def verification_text(m: MembershipPlan, rate: float, sends: int = 0) -> str:
+    """The plan's verification line: the method ``verify="auto"`` chose and its cost.
+
+    Example:
+        >>> snap = MembershipSnapshot.from_records(["l1"], [])
+        >>> m = preview_source(snap, Source.list_ids(["l1"]), ["l1"])
+        >>> verification_text(m, 4.0)
+        'a full re-read of the lists: 0 requests (0 s) after'
+    """
+    method = VerifyMethod(m.verify_method)
+    cost = f"{_plural(m.verify_requests, 'request')} ({_duration(m.verify_requests / rate)})"
+    if method is VerifyMethod.SAMPLE:
+        cost = f"{cost}: labelled as a sample"
+    elif method is VerifyMethod.CHANGED:
+        cost = f"about {cost}, at most {verify_budget(sends):,}"
+    if method is VerifyMethod.FULL:
+        return f"{_VERIFY_HOW[method]}: {cost} after"
+    return f"{_VERIFY_HOW[method]}: {cost} after; verify=True forces a full re-read"
 
 
 def _change_lines(m: MembershipPlan) -> list[tuple[str, str]]:
@@ -1276,6 +1407,7 @@ def membership_meta(m: MembershipPlan) -> dict[str, Any]:
         "lookup": m.lookup,
         "read_requests": m.read_requests,
         "verify_requests": m.verify_requests,
+        "verify_method": str(m.verify_method),
         "naive_requests": m.naive_requests,
         "email_codes": codes,
         "list_names": dict(m.snapshot.list_names) if m.snapshot is not None else {},

@@ -25,17 +25,25 @@ Example:
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
 from ccpandas.plan.membership import (
     READ_LISTS_PER_PASS,
     READ_PAGE_SIZE,
+    VERIFY_SAMPLE_SIZE,
     MembershipSnapshot,
+    changed_contacts,
     snapshot_reads,
+    verify_budget,
+    with_verification,
 )
 from ccpandas.plan.planner import _plural
 from ccpandas.read.lists import ListInfo, check_targets, read_lists
@@ -47,6 +55,7 @@ from ccpandas.store.snapshots import (
     load_snapshot,
     run_snapshot_ids,
 )
+from ccpandas.vocab import VerifyMethod
 
 __all__ = [
     "ListInfo",
@@ -56,6 +65,8 @@ __all__ = [
     "choose_lookup",
     "contact_status",
     "lookup_emails",
+    "lookup_sample",
+    "read_changed",
     "read_snapshot",
     "target_info",
 ]
@@ -524,21 +535,147 @@ def lookup_contacts(
 ) -> MembershipSnapshot:
     """One ``GET /contacts/{id}?include=list_memberships,taggings`` per contact (the
     verification of a plan whose contacts were found by email lookups). A contact that
-    is gone (404, or deleted) is on no list."""
+    is gone (404, or deleted) is on no list.
+
+    Example:
+        >>> snap = lookup_contacts(client, [contact_id], [newsletter_id])  # doctest: +SKIP
+    """
+    ids = list(contact_ids)
+    records = [r for r in _looked_up(client, ids, list_ids) if r["lists"]]
+    return MembershipSnapshot.from_records(list_ids, records, requests=len(ids))
+
+
+def _looked_up(
+    client: Any,
+    contact_ids: Sequence[str],
+    list_ids: Sequence[str],
+    reporter: Reporter | None = None,
+    done: int = 0,
+) -> list[dict[str, Any]]:
+    """Each contact as ``GET /contacts/{id}`` shows it, its lists cut to ``list_ids``
+    (maybe none); a contact that is gone (404) is on no list. ``reporter`` hears of
+    each (``done`` requests before them)."""
     targets = {x.lower() for x in list_ids}
-    records, n = [], 0
+    records: list[dict[str, Any]] = []
     for cid in contact_ids:
-        n += 1
+        if reporter is not None:
+            reporter.update(_progress(done + len(records), None, len(records)))
         try:
             item = client.request("GET", f"/contacts/{cid}", params={"include": _INCLUDE})
         except APIError as exc:
-            if exc.status == 404:
-                continue
-            raise
-        rec = _record(item)
-        if targets.intersection(rec["lists"]):
-            records.append(rec)
-    return MembershipSnapshot.from_records(list_ids, records, requests=n)
+            if exc.status != 404:
+                raise
+            item = {"contact_id": cid, "deleted_at": "gone"}
+        records.append(_on_targets(_record(item), targets))
+    return records
+
+
+def _on_targets(rec: dict[str, Any], targets: set[str]) -> dict[str, Any]:
+    return {**rec, "lists": [x for x in rec["lists"] if x in targets]}
+
+
+def _seeded_pick(ids: Sequence[str], k: int, seed: str | None) -> list[str]:
+    """``k`` of ``ids`` at random, the same ones for the same ``seed`` (a run id: a
+    resumed verification looks up the same contacts)."""
+    if k >= len(ids):
+        return list(ids)
+    digest = hashlib.sha256((seed or "ccpandas").encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "big"))
+    return [ids[i] for i in sorted(rng.choice(len(ids), size=k, replace=False).tolist())]
+
+
+def lookup_sample(
+    client: Any,
+    contact_ids: Sequence[str],
+    list_ids: Sequence[str],
+    *,
+    k: int,
+    seed: str | None,
+    reporter: Reporter | None = None,
+) -> MembershipSnapshot:
+    """A sample of ``k`` of ``contact_ids`` (seeded by ``seed``, the run id), each looked
+    up with ``GET /contacts/{id}?include=list_memberships``: the snapshot holds exactly
+    the contacts looked up (their lists cut to ``list_ids``, maybe none).
+
+    Example:
+        >>> snap = lookup_sample(  # doctest: +SKIP
+        ...     client, ids, [newsletter_id], k=50, seed=run_id
+        ... )
+        >>> len(snap)  # doctest: +SKIP
+        50
+    """
+    chosen = _seeded_pick(list(contact_ids), k, seed)
+    records = _looked_up(client, chosen, list_ids, reporter)
+    return MembershipSnapshot.from_records(list_ids, records, requests=len(chosen))
+
+
+#: How long before the first change request the read of changed contacts starts: the
+#: server's clock may lag this machine's (a contact it misses is looked up, never
+#: assumed changed).
+CHANGED_SINCE_MARGIN = dt.timedelta(minutes=10)
+
+
+def read_changed(
+    client: Any,
+    contact_ids: Sequence[str],
+    list_ids: Sequence[str],
+    *,
+    since: dt.datetime,
+    budget: int,
+    seed: str | None = None,
+    reporter: Reporter | None = None,
+) -> MembershipSnapshot:
+    """The contacts of ``contact_ids`` as they are now, for at most ``budget`` requests:
+    ``GET /contacts?updated_after=<since>&status=all&include=list_memberships&limit=500``
+    (the contacts changed since the run started, with their lists), then one
+    ``GET /contacts/{id}`` per contact that read did not show, while the budget lasts
+    (a seeded sample of them when it does not). The snapshot holds exactly the contacts
+    seen (their lists cut to ``list_ids``, maybe none): one it does not hold is not
+    verified. Relies on nothing: a contact whose membership change did not touch its
+    ``updated_at`` is looked up like any other unseen one.
+
+    Example:
+        >>> snap = read_changed(  # doctest: +SKIP
+        ...     client, ids, [newsletter_id], since=start, budget=4
+        ... )
+    """
+    targets = {x.lower() for x in list_ids}
+    wanted = set(contact_ids)
+    stamp = (since - CHANGED_SINCE_MARGIN).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    params = {"updated_after": stamp, "status": "all", "include": _INCLUDE, "limit": READ_PAGE_SIZE}
+    seen: dict[str, dict[str, Any]] = {}
+    pages, href = 0, None
+    while pages < budget:
+        try:
+            body = client.request("GET", href or "/contacts", params=None if href else params)
+        except APIError as exc:
+            if href is None or not 400 <= exc.status < 500 or exc.status == 429:
+                raise
+            break  # the cursor expired: the contacts not seen yet are looked up instead
+        pages += 1
+        for item in body.get("contacts") or ():
+            rec = _record(item)
+            if rec["contact_id"] in wanted:
+                seen[rec["contact_id"]] = _on_targets(rec, targets)
+        href = _next(body)
+        if reporter is not None:
+            reporter.update(_progress(pages, None, len(seen)))
+        if href is None:
+            break
+    unseen = [c for c in contact_ids if c not in seen]
+    chosen = _seeded_pick(unseen, max(0, budget - pages), seed)
+    records = [*seen.values(), *_looked_up(client, chosen, list_ids, reporter, pages)]
+    return MembershipSnapshot.from_records(list_ids, records, requests=pages + len(chosen))
+
+
+def _journaled_after(db: JournalDB | None, run_id: str | None, fresh: bool) -> str | None:
+    """The id of the run's complete verification in the journal (None: read it)."""
+    if db is None or run_id is None or fresh:
+        return None
+    sid = run_snapshot_ids(db, run_id).get("after")
+    if sid is not None and SnapshotJournal(db, sid).state == "complete":
+        return sid
+    return None
 
 
 # -- choosing and planning ------------------------------------------------------------------
@@ -700,7 +837,8 @@ def prepare_frame_plan(
         kind=kind,
         max_removed=max_removed,
     )
-    m = dataclasses.replace(plan.membership, snapshot_id=sid, verify_requests=verify_cost)
+    m = with_verification(plan.membership, verify_cost, plan.n_requests, targets)
+    m = dataclasses.replace(m, snapshot_id=sid)
     return dataclasses.replace(plan, membership=m, notes=(*plan.notes, *([note] if note else ())))
 
 
@@ -801,10 +939,9 @@ def prepare_source_plan(
     )
     m = preview_source(snap, plan.source, plan.list_ids, exclude=plan.exclude)
     m = dataclasses.replace(
-        m,
+        with_verification(m, reads, plan.n_requests, plan.list_ids),
         snapshot_id=sid,
         read_requests=snap.requests + 1,
-        verify_requests=reads,
         naive_requests=plan.n_requests,
     )
     return dataclasses.replace(plan, membership=m)
@@ -818,14 +955,28 @@ def read_after(
     run_id: str | None,
     reporter: Reporter | None = None,
     fresh: bool = False,
+    method: VerifyMethod = VerifyMethod.FULL,
+    since: dt.datetime | None = None,
 ) -> tuple[MembershipSnapshot, str | None]:
     """The verification read: the target lists again (continuing a journaled
     verification of ``run_id`` that was interrupted), or, for plans found by email
     lookups, each contact again. A verification already complete in the journal is
-    loaded from it unless ``fresh`` (``result.verify()`` reads anew)."""
+    loaded from it unless ``fresh`` (``result.verify()`` reads anew).
+
+    ``method`` :attr:`~ccpandas.vocab.VerifyMethod.CHANGED` reads the contacts changed
+    since ``since`` (see :func:`read_changed`), ``SAMPLE`` looks up a sample (see
+    :func:`lookup_sample`): their snapshot holds exactly the contacts it verified, on
+    the target lists or not (a contact it does not hold is not verified)."""
     m = plan.membership
     base_url = getattr(client, "base_url", None)
     names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
+    if m is not None and method in (VerifyMethod.CHANGED, VerifyMethod.SAMPLE):
+        done = _journaled_after(db, run_id, fresh)
+        if done is not None:
+            return load_snapshot(db, done, plan.list_ids, names), done  # type: ignore[arg-type]
+        snap = _changed_or_sample(client, plan, method, since, run_id, reporter)
+        snap = MembershipSnapshot(**{**snap.__dict__, "list_names": names})
+        return snap, _journal_whole(db, snap, base_url=base_url, phase="after", run_id=run_id)
     if m is not None and m.lookup == "email lookups":
         snap = lookup_contacts(client, m.contact_ids.tolist(), plan.list_ids)
         snap = MembershipSnapshot(**{**snap.__dict__, "list_names": names})
@@ -850,3 +1001,33 @@ def read_after(
         names=names,
         interrupt_as_error=False,
     )
+
+
+def _changed_or_sample(
+    client: Any,
+    plan: Any,
+    method: VerifyMethod,
+    since: dt.datetime | None,
+    seed: str | None,
+    reporter: Reporter | None,
+) -> MembershipSnapshot:
+    """The changed contacts of ``plan`` as they are now, for at most its sends (or 4)
+    requests: read since the run started (``CHANGED``, with ``since``) or a sample."""
+    budget = verify_budget(plan.n_requests)
+    m = plan.membership
+    ids = m.contact_ids[changed_contacts(m)].tolist()
+    reporter = reporter or NullReporter()
+    reporter.start(_progress(0, budget, 0))
+    snap = None
+    try:
+        if method is VerifyMethod.CHANGED and since is not None:
+            snap = read_changed(
+                client, ids, plan.list_ids, since=since, budget=budget, seed=seed, reporter=reporter
+            )
+        else:
+            k = min(VERIFY_SAMPLE_SIZE, budget)
+            snap = lookup_sample(client, ids, plan.list_ids, k=k, seed=seed, reporter=reporter)
+        return snap
+    finally:
+        spent, seen = (snap.requests, len(snap)) if snap is not None else (0, 0)
+        reporter.finish(_progress(spent, budget, seen, done=True))

@@ -26,6 +26,7 @@ from typing import Any, Literal
 
 from ccpandas.errors import short_repr
 from ccpandas.report.progress import Reporter, check_progress
+from ccpandas.vocab import VerifyMethod
 
 __all__ = [
     "RunOptions",
@@ -35,7 +36,9 @@ __all__ = [
     "check_timeout",
 ]
 
-_FLAGS = ("dry_run", "wait", "wait_for_quota", "verify")
+_FLAGS = ("dry_run", "wait", "wait_for_quota")
+#: The words ``verify`` takes beside True and False.
+VERIFY_WORDS = ("auto", *(str(m) for m in VerifyMethod if m is not VerifyMethod.NONE))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +56,12 @@ class RunOptions:
             activities keep running on the server after it.
         wait_for_quota: Sleep through a spent daily quota (until 00:00 UTC) instead of
             stopping. Default False.
-        verify: With a membership snapshot, read the lists again once the activities
-            end (True, the default). A choice of the run, not of its plan.
+        verify: With a membership snapshot, how to check what changed once the
+            activities end: ``"auto"`` (the default) takes the plan's choice (a full
+            re-read when it costs at most the sends or 4 requests, else a read of the
+            contacts changed since the run started, else a labelled sample); True (or
+            ``"full"``) forces the full re-read; ``"changed"`` or ``"sample"`` force
+            those; False reads nothing. A choice of the run, not of its plan.
 
     Raises:
         TypeError: A value of the wrong type, e.g. ``wait="yes"``.
@@ -71,7 +78,7 @@ class RunOptions:
     progress: bool | Literal["auto", "tqdm"] | Reporter | None = "auto"
     timeout: float | None = None
     wait_for_quota: bool = False
-    verify: bool = True
+    verify: bool | str = "auto"
 
     def __post_init__(self) -> None:
         # Checked here, so no RunOptions exists with a bad value (replace() builds anew).
@@ -82,6 +89,12 @@ class RunOptions:
                 raise TypeError(
                     f"{name} must be True or False, not {shown} ({type(value).__name__})"
                 )
+        if not isinstance(self.verify, bool) and self.verify not in VERIFY_WORDS:
+            shown = short_repr(self.verify, 60)
+            raise TypeError(
+                f"verify must be True or False, not {shown} ({type(self.verify).__name__}); "
+                f"or one of {', '.join(map(repr, VERIFY_WORDS))}"
+            )
         check_timeout(self.timeout)
         check_progress(self.progress)
 
@@ -125,7 +138,7 @@ class RunOptions:
             ...     return RunOptions.pick(locals())
             >>> call("df", timeout=5)
             RunOptions(dry_run=False, wait=True, progress='auto', timeout=5, \
-wait_for_quota=False, verify=True)
+wait_for_quota=False, verify='auto')
         """
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in arguments.items() if k in names})

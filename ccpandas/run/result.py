@@ -13,7 +13,7 @@ import html
 import json
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,7 +42,7 @@ from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
 from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, KindWords, Summary
 from ccpandas.store.batch import BatchRun, BatchState
-from ccpandas.vocab import Action, PairOutcome, RowStatus
+from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 
 if TYPE_CHECKING:
     pass
@@ -64,7 +64,8 @@ def rebuild_removal(db: Any, run_id: str, runner: Runner) -> RemovalResult:
     """
     plan = db.load_plan(run_id)
     record = db.run_record(run_id)
-    verify = bool(json.loads(record["plan"] or "{}").get("verify", True))  # the run's option
+    verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
+    verify = verify if isinstance(verify, bool | str) else True
     result = RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id, verify=verify)
     if plan.membership is not None:
         # -- membership snapshot: a finished verification is in the journal already.
@@ -184,8 +185,9 @@ class RemovalResult:
             continued. Default False.
         run_id: The run's journal id, e.g. ``"20250301-231501-7f3a2c"``; None (the default)
             when nothing is journaled (``journal=False``, a dry run).
-        verify: The run's ``verify`` option: with a membership snapshot, re-read the lists
-            once every activity has ended (True, the default), or not (False).
+        verify: The run's ``verify`` option: with a membership snapshot, how to verify
+            once every activity has ended (``"auto"``, the default: the plan's choice;
+            True: re-read the lists; ``"changed"``, ``"sample"``), or not (False).
 
     Example:
         >>> result = df.cc.remove_from_lists(["Newsletter"], client=client)  # doctest: +SKIP
@@ -212,14 +214,14 @@ class RemovalResult:
         *,
         dry_run: bool = False,
         run_id: str | None = None,
-        verify: bool = True,
+        verify: bool | str = "auto",
     ) -> None:
         self.plan = plan
         self.runs = list(runs)
         self.runner = runner
         self.dry_run = dry_run
         self.run_id = run_id
-        #: Re-read the lists when the activities end (the run's ``verify`` option).
+        #: Verify when the activities end (the run's ``verify`` option).
         self.verify_after = verify
         self.stopped = False
         self.interrupted = False
@@ -366,8 +368,6 @@ class RemovalResult:
         if self.after is not None:
             names.update(self.after.list_names)
         if m.key in ("email", "contact_id"):
-            reread = self.after is not None
-            states = [_batch_row_status(r, self.dry_run, reread) for r in self.runs]
             errored = errored_pairs(
                 self.runs,
                 m.contact_ids,
@@ -376,23 +376,86 @@ class RemovalResult:
                 m.change_set.pair_batch,
                 self.plan.list_ids,
             )
-            frame = changes_frame(
-                m,
-                self.plan.list_ids,
-                batch_states=states,
-                after=self.after,
-                list_names=names,
-                errored=errored,
+            frame = self._covered(
+                lambda after, reread: changes_frame(
+                    m,
+                    self.plan.list_ids,
+                    batch_states=[_batch_row_status(r, self.dry_run, reread) for r in self.runs],
+                    after=after,
+                    list_names=names,
+                    errored=errored,
+                )
             )
             frame["reason"] = _pair_reasons(frame, self.runs)
             return frame
-        return changes_frame(
-            m,
-            self.plan.list_ids,
-            source_batch_state=self._worst_state(),
-            after=self.after,
-            list_names=names,
+        return self._covered(
+            lambda after, reread: changes_frame(
+                m,
+                self.plan.list_ids,
+                source_batch_state=self._worst_state(reread),
+                after=after,
+                list_names=names,
+            )
         )
+
+    def _covered(self, build: Callable[[Any, bool], pd.DataFrame]) -> pd.DataFrame:
+        """``build(after, reread)``'s frame, where a pair the verification did not see
+        (a narrowed read or a sample: its contact is not in ``after``) keeps the outcome
+        it has without one: never more than was verified."""
+        frame = build(self.after, self.after is not None)
+        covered = self._covered_pairs()
+        if covered is None or covered.all():
+            return frame
+        bare = build(None, False)["outcome"].astype(object).to_numpy()
+        out = frame["outcome"].astype(object).to_numpy(copy=True)
+        out[~covered] = bare[~covered]
+        frame["outcome"] = pd.Categorical(out, dtype=frame["outcome"].dtype)
+        return frame
+
+    def _covered_pairs(self) -> np.ndarray | None:
+        """Per pair of the plan, whether the verification saw its contact; None when it
+        saw every one (a full re-read) or there is none."""
+        if self.after is None or self.verify_method() is VerifyMethod.FULL:
+            return None
+        m = self._membership()
+        seen = pd.Index(m.contact_ids, dtype=object).isin(self.after.contact_ids)
+        return np.asarray(seen[m.pair_contact], dtype=bool)
+
+    def verify_method(self) -> VerifyMethod:
+        """How this run verifies: its ``verify`` option, ``"auto"`` (or False, for an
+        explicit :meth:`verify`) taking the plan's choice.
+
+        Example:
+            >>> result.verify_method()  # doctest: +SKIP
+            <VerifyMethod.CHANGED: 'changed'>
+        """
+        option, m = self.verify_after, getattr(self.plan, "membership", None)
+        if option is True or m is None:
+            return VerifyMethod.FULL
+        if isinstance(option, str) and option in set(VerifyMethod):
+            return VerifyMethod(option)
+        return VerifyMethod(getattr(m, "verify_method", VerifyMethod.FULL))
+
+    def verification(self) -> dict[str, Any] | None:
+        """What the verification covered: ``method``, ``pairs`` (pairs with a change),
+        ``verified`` (of those, the pairs it saw) and ``sample`` (True when it saw
+        fewer than all: the outcomes of the others stay ``unverified``); None before it.
+
+        Example:
+            >>> result.verification()  # doctest: +SKIP
+            {'method': 'sample', 'pairs': 12000, 'verified': 50, 'sample': True}
+        """
+        if self.after is None or getattr(self.plan, "membership", None) is None:
+            return None  # no snapshot, or an undo (its own full re-read)
+        m = self._membership()
+        from ccpandas.plan.changes import NONE
+
+        acted = m.change_set.action != NONE  # nothing to verify of a pair left as it was
+        covered = self._covered_pairs()
+        seen = int(acted.sum()) if covered is None else int((covered & acted).sum())
+        total = int(acted.sum())
+        method = str(self.verify_method())
+        return {"method": method, "pairs": total, "verified": seen, "sample": seen < total}
 
     def removed_per_list(self) -> dict[str, int] | None:
         """Memberships a re-read shows removed, per target list name (None before
@@ -445,10 +508,11 @@ class RemovalResult:
 
         return unknown_membership(self.plan)
 
-    def _worst_state(self) -> str:
+    def _worst_state(self, reread: bool | None = None) -> str:
+        reread = self.after is not None if reread is None else reread
         worst = PairOutcome.REMOVED.value
         for run in self.runs:
-            st = _batch_row_status(run, self.dry_run, self.after is not None)
+            st = _batch_row_status(run, self.dry_run, reread)
             if _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst, 9):
                 worst = st
         return worst
@@ -465,12 +529,14 @@ class RemovalResult:
         planned = (rows["plan_status"] == RowStatus.PLANNED.value).to_numpy()
         values = pd.array(mapped.to_numpy(), dtype="Int64")
         values[~planned] = pd.NA
+        if self._covered_pairs() is not None:  # contacts the verification did not see
+            values[~ids.isin(self.after.contact_ids).to_numpy()] = pd.NA
         return pd.Series(values, index=rows.index)
 
     def _should_verify(self) -> bool:
         return (
             self.plan.verifiable
-            and self.verify_after
+            and self.verify_after is not False
             and self.after is None
             and not self.dry_run
             and not self.runner.stopped
@@ -483,7 +549,14 @@ class RemovalResult:
         journal = self.runner.journal
         db = getattr(journal, "db", None)
         after, sid = read_after(
-            self.runner.client, self.plan, db=db, run_id=self.run_id, reporter=reporter, fresh=fresh
+            self.runner.client,
+            self.plan,
+            db=db,
+            run_id=self.run_id,
+            reporter=reporter,
+            fresh=fresh,
+            method=self.verify_method(),
+            since=min((r.submitted_at for r in self.runs if r.submitted_at), default=None),
         )
         self.after = after
         summary = self.summary_text()
@@ -508,9 +581,10 @@ class RemovalResult:
             return "not verified"
         done = {w: text for w, text in self._verified_parts().items() if text}
         if len(done) <= 1:  # one kind of change: the per-list figures alone
-            return next(iter(done.values()), "none")
-        # A sync's added and removed: each named.
-        return "; ".join(f"{w} {t}" for w, t in done.items())
+            text = next(iter(done.values()), "none")
+        else:  # A sync's added and removed: each named.
+            text = "; ".join(f"{w} {t}" for w, t in done.items())
+        return text + sample_label(self.verification())
 
     def _verified_parts(self) -> dict[str, str]:
         """Per verified outcome word ("added", "removed"), its per-list figures."""
@@ -992,7 +1066,9 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
     if words.preview and hasattr(result.plan, "summary_lines"):
         preview = [(k, v) for k, v in result.plan.summary_lines()[1:]]
     dup = result._duplicate_example()
+    verification = result.verification() if hasattr(result, "verification") else None
     return {
+        "verification": verification,
         "words": words,
         "by_status": by_status,
         "pairs": pairs,
@@ -1004,6 +1080,20 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
         "facts": [dup] if dup else [],
         "preview": preview,
     }
+
+
+def sample_label(verification: Mapping[str, Any] | None) -> str:
+    """ " (verified by a sample of 50 of 12,000 pairs)" when the verification saw only
+    some of the changed pairs; empty otherwise.
+
+    Example:
+        >>> sample_label({"method": "sample", "pairs": 12000, "verified": 50, "sample": True})
+        ' (verified by a sample of 50 of 12,000 pairs)'
+    """
+    if not verification or not verification["sample"]:
+        return ""
+    seen, pairs = verification["verified"], verification["pairs"]
+    return f" (verified by a sample of {seen:,} of {pairs:,} pairs)"
 
 
 def _membership_rows(

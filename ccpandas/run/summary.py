@@ -169,6 +169,9 @@ class Summary:
         resume_call: The Python call that continues an unfinished run, or None.
         facts: Extra lines of the kind, e.g. the duplicates' example.
         preview: A dry-run undo's plan lines, (label, text) each.
+        verification: What the verification covered (``method``, ``pairs``, ``verified``,
+            ``sample``), as :meth:`RemovalResult.verification
+            <ccpandas.RemovalResult.verification>` says; None without one.
 
     Example:
         >>> s = result.summary()  # doctest: +SKIP
@@ -200,6 +203,23 @@ class Summary:
     resume_call: str | None  #: the Python call that continues the run
     facts: tuple[str, ...] = ()  #: extra lines of the kind: the duplicates' example
     preview: tuple[tuple[str, str], ...] = ()  #: a dry-run undo: the plan's lines
+    verification: Mapping[str, Any] | None = None  #: what the verification covered
+
+    @property
+    def by_sample(self) -> bool:
+        """The verification saw only a sample of the changed pairs (the others stay
+        ``unverified``)."""
+        return bool(self.verification and self.verification.get("sample"))
+
+    @property
+    def verification_text(self) -> str:
+        """ "by a sample of 50 of 12,000 pairs", "all 4 changed pairs (changed)", or ""."""
+        v = self.verification
+        if not v:
+            return ""
+        if v["sample"]:
+            return f"by a sample of {v['verified']:,} of {v['pairs']:,} pairs"
+        return f"all {v['pairs']:,} changed pairs ({v['method']})"
 
     # -- derived ---------------------------------------------------------------------
     @property
@@ -296,6 +316,7 @@ class Summary:
             resume_call=result.resume_call if outcome.unfinished else None,
             facts=tuple(got["facts"]),
             preview=tuple(got["preview"]) if words.preview and result.dry_run else (),
+            verification=got.get("verification"),
         )
 
     # -- renderers -------------------------------------------------------------------
@@ -309,7 +330,7 @@ class Summary:
         """ "outcome: completed (ok); skipped 2 (invalid_id 2)": the run in one line."""
         text = f"outcome: {self.outcome}"
         if self.outcome is RunOutcome.COMPLETED:
-            text += " (ok)"
+            text += f" (ok, verified {self.verification_text})" if self.by_sample else " (ok)"
         failed = self.failures
         if failed:
             text += f"; not as asked {sum(failed.values()):,} ({_counts(failed)})"
@@ -410,6 +431,7 @@ class Summary:
             "activities": dict(self.activity_states),
             "lists": [dataclasses.asdict(item) for item in self.lists],
             "verified_word": self.words.truth,
+            "verification": dict(self.verification) if self.verification else None,
             "stopped": unfinished,
             "stop_reason": self.stop_reason,
             "resume": f"ccpandas resume {self.run_id}" if unfinished and self.run_id else None,
@@ -447,6 +469,8 @@ class Summary:
                 f"  skipped    {sum(skipped.values()):,} {self.words.unit} never sendable or "
                 f"with nothing to do ({_counts(skipped)}): not failures"
             )
+        if self.verification:
+            lines.append(f"  verified   {self.verification_text}")
         if self.error:
             lines.append(f"  error      {self.error}")
         if self.outcome.unfinished and self.run_id:
@@ -474,7 +498,8 @@ class Summary:
         if item.failed:
             text += f", {_plural(item.failed, 'request')} failed"
         if item.verified is not None:
-            text += f"; {self.words.truth} (verified by reading the list) {item.verified:,}"
+            how = "in the sample" if self.by_sample else "by reading the list"
+            text += f"; {self.words.truth} (verified {how}) {item.verified:,}"
         return f"{label}: {text}"
 
     @property

@@ -37,7 +37,7 @@ from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.codec import decode_change_set, encode_change_set
 from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
 from ccpandas.store.snapshots import SnapshotJournal, load_snapshot, run_snapshot_ids
-from ccpandas.vocab import PairOutcome
+from ccpandas.vocab import Action, PairOutcome
 
 __all__ = [
     "UndoResult",
@@ -224,12 +224,20 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             "to undo it again"
         )
     ch = parent.changes
-    done = ch["outcome"].isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value])
+    outcome, action = ch["outcome"].astype(str), ch["action"].astype(str)
+    # A pair a sampled verification did not see is undone too (its activity completed):
+    # the undo's own fresh read says whether it is still to put back.
+    unseen = (outcome == PairOutcome.UNVERIFIED.value) & action.isin(
+        [Action.REMOVE.value, Action.ADD.value]
+    )
+    done = outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value]) | unseen
     changed = ch.loc[done, ["contact_id", "list_id"]].reset_index(drop=True)
     if not len(changed):
         raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
     # What reverses each pair: a removed one is added back, an added one taken off.
-    added = (ch.loc[done, "outcome"] == PairOutcome.ADDED.value).to_numpy()
+    added = ((outcome == PairOutcome.ADDED.value) | (unseen & (action == Action.ADD.value)))[
+        done
+    ].to_numpy()
     changed["undo_action"] = np.where(added, "remove", "add")
     return changed
 

@@ -566,7 +566,7 @@ class RunJournal:
         base_url: str | None = None,
         db: JournalDB | None = None,
         now: dt.datetime | None = None,
-        verify: bool = True,
+        verify: bool | str = True,
     ) -> RunJournal:
         """Record a new run of ``plan`` (durably) and return its journal.
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from ccpandas.errors import PlanError
 from ccpandas.plan.membership import READ_LISTS_PER_PASS, MembershipSnapshot
+from ccpandas.vocab import VerifyMethod
 
 
 class JournalFile(Protocol):
@@ -310,6 +311,7 @@ def rebuild_membership_plan(
         lookup=mm.get("lookup", "snapshot"),
         read_requests=int(mm.get("read_requests", 0)),
         verify_requests=int(mm.get("verify_requests", 0)),
+        verify_method=str(mm.get("verify_method", VerifyMethod.FULL)),
         naive_requests=int(mm.get("naive_requests", 0)),
     )
     return dataclasses.replace(plan, membership=m)

@@ -20,6 +20,7 @@ REPORT_KEYS = {
     "skipped",
     "pairs_by_outcome",
     "verified_word",
+    "verification",
     "command",
     "run_id",
     "dry_run",

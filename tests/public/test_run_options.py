@@ -43,7 +43,7 @@ def test_verify_false_is_kept_by_the_run_and_a_resume_from_the_journal(
     assert set(again.verify().changes["outcome"].astype(str)) == {"removed"}
 
 
-def test_verify_true_by_default_rereads_after_a_resume(cc_emulator_factory, connect):
+def test_verify_auto_by_default_rereads_after_a_resume(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=72, contacts=900, **FAST)
     client, acct = connect(emu), emu.account
     target = acct.list_ids()[0]
@@ -51,7 +51,7 @@ def test_verify_true_by_default_rereads_after_a_resume(cc_emulator_factory, conn
     result = df.cc.remove_from_lists([target], client=client, snapshot=True, wait=False)
     read_before = reads(emu)
     again = ccpandas.resume(result.run_id, client=client, progress=False)
-    assert again.verify_after is True and again.after is not None
+    assert again.verify_after == "auto" and again.after is not None
     assert reads(emu) > read_before
     assert set(again.changes["outcome"].astype(str)) == {"removed"}
 

@@ -1,0 +1,42 @@
+"""``--verify``: the CLI's summary and ``--json`` say when a run was verified by a
+sample (issue 23 §2), against the emulator in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ccpandas.cli.main import ExitCode
+
+
+@pytest.mark.emulator(seed=31, contacts=2000)
+def test_a_sample_is_labelled_in_the_summary_json_and_runs(cli, emu, tmp_path: Path) -> None:
+    acct = emu.account
+    target = max(acct.list_ids(), key=lambda t: len(acct.members(t)))
+    members = sorted(acct.members(target))
+    assert len(members) >= 200
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    pd.DataFrame({"contact_id": members[:100]}).to_csv(first, index=False)
+    pd.DataFrame({"contact_id": members[100:200]}).to_csv(second, index=False)
+    flags = ("--lists", target, "--yes", "--snapshot", "yes", "--verify", "sample")
+    ran = cli("remove", str(first), *flags, "--progress", "none")
+    assert ran.code == ExitCode.OK, ran.err
+    assert "verified   by a sample of 4 of 100 pairs" in ran.out
+    assert "(verified in the sample) 4" in ran.out
+    ran = cli("remove", str(second), *flags, "--json")
+    assert ran.code == ExitCode.OK, ran.err
+    report = json.loads(ran.out)
+    assert report["ok"] is True
+    assert report["verification"] == {
+        "method": "sample",
+        "pairs": 100,
+        "verified": 4,
+        "sample": True,
+    }
+    assert report["pairs_by_outcome"] == {"removed": 4, "unverified": 96}
+    listed = json.loads(cli("runs", "--json").out)
+    assert "verified by a sample of 4 of 100 pairs" in listed[0]["removed_memberships"]
+    assert not acct.members(target) & set(members[:200])
