@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import operator
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -88,8 +89,9 @@ class Ragged(Sequence[tuple[str, ...]]):
         """From a table, the flat codes and each item's length."""
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(np.asarray(lengths, dtype=np.int64), out=offsets[1:])
-        flat = np.asarray(codes, dtype=np.int32).astype(_code_dtype(len(table)))
-        return cls(tuple(table), flat, offsets)
+        dtype = _code_dtype(len(table))
+        flat = codes if getattr(codes, "dtype", None) == dtype else np.asarray(codes, np.int32)
+        return cls(tuple(table), flat.astype(dtype, copy=False), offsets)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -127,17 +129,54 @@ class Ragged(Sequence[tuple[str, ...]]):
         """Per flat code, the position of its item (int32)."""
         return np.repeat(np.arange(len(self), dtype=np.int32), self.lengths())
 
+    def slices(self) -> Iterator[tuple[int, int]]:
+        """Ranges ``(lo, hi)`` of items covering about 65,536 codes each: what is
+        computed per code is computed a slice at a time, a few MB however many."""
+        bounds = np.searchsorted(self.offsets, np.arange(0, len(self.codes), _CHUNK))
+        edges = [*np.unique(bounds).tolist(), len(self)]
+        for lo, hi in itertools.pairwise(edges):
+            if hi > lo:
+                yield lo, hi
+
+    def slice_owners(self, lo: int, hi: int) -> np.ndarray:
+        """Per code of items ``lo`` to ``hi``, the position of its item (int32)."""
+        return np.repeat(np.arange(lo, hi, dtype=np.int32), np.diff(self.offsets[lo : hi + 1]))
+
     def positions(self, ids: Sequence[str]) -> np.ndarray:
         """Per table code, the position of its id in ``ids`` (-1: absent), as int32."""
         at = {x: k for k, x in enumerate(ids)}
         return np.fromiter((at.get(x, -1) for x in self.table), np.int32, len(self.table))
 
+    def remap(self, mapping: np.ndarray, table: Sequence[str]) -> Ragged:
+        """Each item's codes mapped through ``mapping`` (per table code: its code in
+        ``table``, -1 to leave it out), in order.
+
+        Example:
+            >>> r = Ragged.from_tuples([("x", "l1"), ("l2",)])
+            >>> list(r.remap(r.positions(["l1", "l2"]), ["l1", "l2"]))
+            [('l1',), ('l2',)]
+        """
+        dtype = _code_dtype(len(table))
+        lengths = np.zeros(len(self), dtype=np.int64)
+        parts = [np.zeros(0, dtype=dtype)]
+        for lo, hi in self.slices():
+            a, b = int(self.offsets[lo]), int(self.offsets[hi])
+            new = mapping[self.codes[a:b]]
+            keep = new >= 0
+            owner = self.slice_owners(lo, hi) - lo
+            lengths[lo:hi] = np.bincount(owner[keep], minlength=hi - lo)
+            parts.append(new[keep].astype(dtype))
+        return Ragged.of(table, np.concatenate(parts), lengths)
+
     def has_any(self, ids: Iterable[str]) -> np.ndarray:
         """Per item: does it hold any of ``ids``?"""
         wanted = set(ids)
         hit = np.fromiter((x in wanted for x in self.table), bool, len(self.table))
-        per_code = hit[self.codes] if len(self.codes) else np.zeros(0, dtype=bool)
-        return np.bincount(self.owners()[per_code], minlength=len(self)) > 0
+        out = np.zeros(len(self), dtype=bool)
+        for lo, hi in self.slices():
+            a, b = int(self.offsets[lo]), int(self.offsets[hi])
+            out[self.slice_owners(lo, hi)[hit[self.codes[a:b]]]] = True
+        return out
 
     def nbytes(self) -> int:
         """The arrays' bytes (the table's strings not counted)."""
@@ -150,9 +189,10 @@ class SnapshotBuilder:
     list and tag ids as codes, each id and status string held once.
 
     Example:
-        >>> b = SnapshotBuilder().extend([{"contact_id": "C1", "email": "a@b.co", "status": "active",
-        ...            "lists": ["L1", "L2"], "tags": []},
-        ...           {"contact_id": "c1", "lists": ["L1"]}])
+        >>> b = SnapshotBuilder().extend([
+        ...     {"contact_id": "C1", "email": "a@b.co", "status": "active",
+        ...      "lists": ["L1", "L2"], "tags": []},
+        ...     {"contact_id": "c1", "lists": ["L1"]}])
         >>> len(b), b.columns()["lists"][0]
         (1, ('l1', 'l2'))
     """

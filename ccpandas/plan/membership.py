@@ -31,7 +31,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,7 +51,6 @@ from ccpandas.models import (
     chunked,
 )
 from ccpandas.plan import planner
-from ccpandas.plan.compact import Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.changes import (
     ADD,
     BY_API,
@@ -63,6 +61,7 @@ from ccpandas.plan.changes import (
     pair_outcomes,
     unique_names,
 )
+from ccpandas.plan.compact import Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
 from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind
@@ -158,8 +157,6 @@ _EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
 _AUTO_SHARE = 0.5
 #: ``by="auto"`` looks at this many values of a longer column (evenly spaced).
 _KEY_SAMPLE = 10_000
-#: Pairs a snapshot's bit masks are computed from at once (bounds the temporaries).
-_PAIR_CHUNK = 1 << 16
 
 
 # -- the snapshot ----------------------------------------------------------------------------
@@ -257,11 +254,7 @@ class MembershipSnapshot:
     def _targets(self) -> Ragged:
         """Per contact, its target lists as positions into ``list_ids``: two bytes a
         membership (owners are recomputed when asked, not held)."""
-        lists = self.lists
-        target = lists.positions(self.list_ids)[lists.codes]
-        keep = target >= 0
-        lengths = np.bincount(lists.owners()[keep], minlength=len(self))
-        return Ragged.of(self.list_ids, target[keep], lengths)
+        return self.lists.remap(self.lists.positions(self.list_ids), self.list_ids)
 
     @property
     def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
@@ -295,16 +288,13 @@ class MembershipSnapshot:
         mask = np.zeros(len(self), dtype=np.uint64)
         # A slice of contacts at a time: the per-pair temporaries stay a few MB however
         # many pairs the snapshot holds.
-        bounds = np.searchsorted(targets.offsets, np.arange(0, len(targets.codes), _PAIR_CHUNK))
-        lengths = targets.lengths()
-        for lo, hi in itertools.pairwise([*np.unique(bounds).tolist(), len(self)]):
+        for lo, hi in targets.slices():
             a, b = int(targets.offsets[lo]), int(targets.offsets[hi])
             bit = slot[targets.codes[a:b]]
-            owner = np.repeat(np.arange(lo, hi, dtype=np.int32), lengths[lo:hi])
             sel = bit >= 0
             # Distinct (contact, list) pairs: OR-ing the bits.
             bits = np.left_shift(np.uint64(1), bit[sel].astype(np.uint64))
-            np.bitwise_or.at(mask, owner[sel], bits)
+            np.bitwise_or.at(mask, targets.slice_owners(lo, hi)[sel], bits)
         return mask
 
     def member_matrix(self) -> tuple[np.ndarray, np.ndarray]:

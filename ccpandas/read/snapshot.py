@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
+from ccpandas.plan.compact import SnapshotBuilder
 from ccpandas.plan.membership import (
     READ_LISTS_PER_PASS,
     READ_PAGE_SIZE,
     MembershipSnapshot,
     snapshot_reads,
 )
-from ccpandas.plan.compact import SnapshotBuilder
 from ccpandas.plan.planner import _plural
 from ccpandas.read.lists import ListInfo, check_targets, read_lists
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
