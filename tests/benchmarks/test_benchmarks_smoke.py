@@ -195,3 +195,18 @@ def test_sync_benchmark_counts_every_request_against_the_minimum(tmp_path: Path)
     assert rows[0]["reads_before"] > rows[1]["reads_before"]
     text = "\n".join(bench_sync.markdown(rows, "Measured now."))
     assert "## Sync" in text and "Measured now." in text
+
+
+def test_membership_benchmark_measures_bytes_per_pair_and_per_journal_page() -> None:
+    from benchmarks import bench_membership
+
+    mem = bench_membership.run_memory(contacts=1_000)
+    assert mem["pairs"] == 20 * 1_000  # 20 target lists each (the 21st is no target)
+    assert 0 < mem["snapshot"] < mem["whole"] <= mem["peak"]
+    pages = bench_membership.run_journal(pages=2)
+    assert [p["lists"] for p in pages] == [1, 50]
+    for p in pages:
+        assert p["floor_bytes"] < p["page_bytes"] < p["previous_page_bytes"]
+        assert p["file_bytes_per_page"] > 0
+    text = "\n".join(bench_membership.memory_markdown(mem, pages))
+    assert "### Memory" in text and "| 50 lists |" in text
