@@ -405,9 +405,8 @@ def memory_markdown(mem: dict[str, Any], journal: list[dict[str, Any]]) -> list[
         f"{mem['lists']} lists each ({mem['pairs']:,} (member, list) pairs), read page by "
         "page as a read does, then the plan of an email segment of every other member. "
         "Bytes per pair as tracemalloc counts them (Python objects and numpy arrays), "
-        f"beside the same measure on the version before compact snapshots (96b11bd) and "
-        f"the audit's {MEMORY_AUDIT} "
-        "bytes per pair:",
+        "beside the same measure on the version before compact snapshots (96b11bd) and "
+        f"the audit's {MEMORY_AUDIT} bytes per pair:",
         "",
         "| bytes per pair | target | before | now | met |",
         "|---|---|---|---|---|",

@@ -167,15 +167,17 @@ class MembershipSnapshot:
     One entry per member contact (a member of at least one of ``list_ids``), by
     position: ``contact_ids`` (canonical), ``emails`` (as the API gave them; None when
     not known, e.g. pages continued from the journal), ``statuses``, ``lists`` (every
-    list the contact is on, target or not: a tuple of ids) and ``tags`` (tag ids).
-    ``list_names`` maps list ids to names where known.
+    list the contact is on, target or not: ``snap.lists[i]`` is a tuple of ids) and
+    ``tags`` (tag ids). Lists and tags are held as small integer codes, not tuples (a
+    few bytes per membership: see :mod:`ccpandas.plan.compact`). ``list_names`` maps
+    list ids to names where known.
 
     Example:
         >>> snap = MembershipSnapshot.from_records(["l1"], [
         ...     {"contact_id": "c1", "email": "a@b.co", "status": "active",
         ...      "lists": ["l1", "l9"], "tags": ["t1"]}])
-        >>> snap.members("l1"), snap.n_pairs
-        ({'c1'}, 1)
+        >>> snap.members("l1"), snap.n_pairs, snap.lists[0]
+        ({'c1'}, 1, ('l1', 'l9'))
     """
 
     list_ids: tuple[str, ...]
