@@ -178,10 +178,6 @@ class Ragged(Sequence[tuple[str, ...]]):
             out[self.slice_owners(lo, hi)[hit[self.codes[a:b]]]] = True
         return out
 
-    def nbytes(self) -> int:
-        """The arrays' bytes (the table's strings not counted)."""
-        return int(self.codes.nbytes + self.offsets.nbytes)
-
 
 class SnapshotBuilder:
     """A snapshot's columns, filled a page at a time while a read is under way: each
