@@ -36,6 +36,7 @@ from ccpandas.models import (
     Source,
     chunked,
 )
+from ccpandas.plan.compact import bincount
 from ccpandas.vocab import Action, BatchState, PairOutcome
 
 __all__ = [
@@ -64,8 +65,9 @@ class ChangeSet:
     Args:
         contact_ids: The distinct contacts, in the order their first row appears.
         list_ids: The target lists, in order.
-        pair_contact: Per pair, the position of its contact (int64).
-        pair_list: Per pair, the position of its list (int64).
+        pair_contact: Per pair, the position of its contact (an integer array).
+        pair_list: Per pair, the position of its list (an integer array: a snapshot's
+            plan holds int32 and int16, a few bytes a pair).
         action: Per pair, its action code (int8: :data:`NONE`, :data:`REMOVE`,
             :data:`ADD`, :data:`BY_API`).
         was_member: Per pair, whether the contact was on the list before the run (bool;
@@ -182,7 +184,7 @@ class ChangeSet:
             among: Only these pairs (a boolean mask). Default: every pair.
         """
         sel = self.mask(action) if among is None else (self.mask(action) & among)
-        counts = np.bincount(self.pair_list[sel], minlength=len(self.list_ids))
+        counts = bincount(self.pair_list[sel], minlength=len(self.list_ids))
         return {lid: int(n) for lid, n in zip(self.list_ids, counts, strict=True) if n}
 
     def min_requests(self) -> int:
@@ -213,7 +215,7 @@ class ChangeSet:
 
     def batched(self, start: int = 0) -> tuple[tuple[Batch, ...], ChangeSet]:
         """:meth:`batches`, and this set with ``pair_batch`` filled in."""
-        pair_batch = np.full(self.n_pairs, -1, dtype=np.int64)
+        pair_batch = np.full(self.n_pairs, -1, dtype=np.int32)  # 4 bytes a pair
         out: list[Batch] = []
         cross = self.n_pairs == len(self.contact_ids) * len(self.list_ids)
         for code in (REMOVE, ADD):
@@ -435,17 +437,16 @@ def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
     (stable: first-appearance order within a set), 500 per request, each request
     naming the union of its contacts' lists."""
     n = len(cs.contact_ids)
-    sel = cs.mask(code)
     batches: list[Batch] = []
     for j, offset in enumerate(range(0, len(cs.list_ids), MAX_LISTS_PER_REQUEST)):
         width = min(MAX_LISTS_PER_REQUEST, len(cs.list_ids) - offset)
-        in_group = sel & (cs.pair_list >= offset) & (cs.pair_list < offset + width)
-        bits = np.left_shift(np.uint64(1), (cs.pair_list[in_group] - offset).astype(np.uint64))
         mask = np.zeros(n, dtype=np.uint64)
-        np.bitwise_or.at(mask, cs.pair_contact[in_group], bits)
+        for part in _pair_slices(cs.n_pairs):
+            contact, bit, hit = _group_bits(cs, code, part, offset, width)
+            np.bitwise_or.at(mask, contact[hit], np.left_shift(np.uint64(1), bit[hit]))
         on = np.flatnonzero(mask)
         order = on[np.argsort(mask[on], kind="stable")]
-        owner = np.full(n, -1, dtype=np.int64)
+        owner = np.full(n, -1, dtype=np.int32)
         for first in range(0, len(order), MAX_CONTACTS_PER_REQUEST):
             chunk = order[first : first + MAX_CONTACTS_PER_REQUEST]
             union = int(np.bitwise_or.reduce(mask[chunk]))
@@ -455,8 +456,28 @@ def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
             contact_group = first // MAX_CONTACTS_PER_REQUEST
             batches.append(_batch(cs, code, index, ids, lists, contact_group, j))
             owner[chunk] = index
-        pair_batch[in_group] = owner[cs.pair_contact[in_group]]
+        for part in _pair_slices(cs.n_pairs):
+            contact, _, hit = _group_bits(cs, code, part, offset, width)
+            pair_batch[part][hit] = owner[contact[hit]]
     return batches
+
+
+#: Pairs whose per-pair temporaries are made at once (a few MB, however many pairs).
+_PAIR_CHUNK = 1 << 16
+
+
+def _pair_slices(n_pairs: int) -> list[slice]:
+    return [slice(a, min(n_pairs, a + _PAIR_CHUNK)) for a in range(0, n_pairs, _PAIR_CHUNK)]
+
+
+def _group_bits(
+    cs: ChangeSet, code: int, part: slice, offset: int, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the pairs of ``part``: their contacts, their list's bit within the group of
+    lists from ``offset`` (``width`` of them), and whether they ask ``code`` there."""
+    rel = cs.pair_list[part].astype(np.int64) - offset
+    hit = (cs.action[part] == code) & (rel >= 0) & (rel < width)
+    return cs.pair_contact[part], np.where(hit, rel, 0).astype(np.uint64), hit
 
 
 def _batch(

@@ -31,7 +31,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +61,7 @@ from ccpandas.plan.changes import (
     pair_outcomes,
     unique_names,
 )
+from ccpandas.plan.compact import Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
 from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind, VerifyMethod
@@ -167,54 +167,57 @@ class MembershipSnapshot:
     One entry per member contact (a member of at least one of ``list_ids``), by
     position: ``contact_ids`` (canonical), ``emails`` (as the API gave them; None when
     not known, e.g. pages continued from the journal), ``statuses``, ``lists`` (every
-    list the contact is on, target or not: a tuple of ids) and ``tags`` (tag ids).
-    ``list_names`` maps list ids to names where known.
+    list the contact is on, target or not: ``snap.lists[i]`` is a tuple of ids) and
+    ``tags`` (tag ids). Lists and tags are held as small integer codes, not tuples (a
+    few bytes per membership: see :mod:`ccpandas.plan.compact`). ``list_names`` maps
+    list ids to names where known.
 
     Example:
         >>> snap = MembershipSnapshot.from_records(["l1"], [
         ...     {"contact_id": "c1", "email": "a@b.co", "status": "active",
         ...      "lists": ["l1", "l9"], "tags": ["t1"]}])
-        >>> snap.members("l1"), snap.n_pairs
-        ({'c1'}, 1)
+        >>> snap.members("l1"), snap.n_pairs, snap.lists[0]
+        ({'c1'}, 1, ('l1', 'l9'))
     """
 
     list_ids: tuple[str, ...]
     contact_ids: np.ndarray
     emails: np.ndarray
     statuses: np.ndarray
-    lists: np.ndarray
-    tags: np.ndarray
+    #: Per contact, its lists (and tags) as codes into a table of distinct ids (a
+    #: :class:`~ccpandas.plan.compact.Ragged`: indexing gives a tuple of ids); any
+    #: sequence of tuples given is converted.
+    lists: Ragged
+    tags: Ragged
     list_names: Mapping[str, str] = field(default_factory=dict)
     #: Requests the reads took (for the result's cost lines).
     requests: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("lists", "tags"):
+            value = getattr(self, name)
+            if not isinstance(value, Ragged):
+                object.__setattr__(self, name, Ragged.from_tuples(value))
 
     @classmethod
     def from_records(
         cls,
         list_ids: Sequence[str],
-        records: Iterable[Mapping[str, Any]],
+        records: Iterable[Mapping[str, Any]] | SnapshotBuilder,
         *,
         list_names: Mapping[str, str] | None = None,
         requests: int = 0,
     ) -> MembershipSnapshot:
         """Build from dicts with ``contact_id``, ``email``, ``status``, ``lists``,
-        ``tags``; a contact seen twice (two passes of 25 lists) is kept once."""
-        by_id: dict[str, Mapping[str, Any]] = {}
-        for rec in records:
-            by_id.setdefault(str(rec["contact_id"]).lower(), rec)
-        n = len(by_id)
-        shared: dict[str, str] = {}  # one string per list or tag id, however many members
-        ids = np.empty(n, dtype=object)
-        ids[:] = list(by_id)
-        recs = list(by_id.values())
+        ``tags`` (or a :class:`~ccpandas.plan.compact.SnapshotBuilder` filled with
+        them); a contact seen twice (two passes of 25 lists) is kept once."""
+        builder = records if isinstance(records, SnapshotBuilder) else None
+        if builder is None:
+            builder = SnapshotBuilder().extend(records)  # type: ignore[arg-type]
         return cls(
             # A list named twice is read (and planned) once; the planner notes the repeat.
             list_ids=tuple(dict.fromkeys(list_ids)),
-            contact_ids=ids,
-            emails=_objects([r.get("email") for r in recs]),
-            statuses=_objects([r.get("status") for r in recs]),
-            lists=_objects([_ids(r.get("lists"), shared) for r in recs]),
-            tags=_objects([_ids(r.get("tags"), shared) for r in recs]),
+            **builder.columns(),
             list_names=dict(list_names or {}),
             requests=requests,
         )
@@ -238,7 +241,11 @@ class MembershipSnapshot:
     @cached_property
     def email_index(self) -> pd.Index:
         """Normalised email -> position (None where unknown)."""
-        return pd.Index(normalize_emails(pd.Series(self.emails, dtype=object))[0], dtype=object)
+        norm = normalize_emails(pd.Series(self.emails, dtype=object))[0]
+        # An address given in its normal form already keeps its one string (most are).
+        same = np.flatnonzero(norm == self.emails)
+        norm[same] = self.emails[same]
+        return pd.Index(norm, dtype=object)
 
     @property
     def has_emails(self) -> bool:
@@ -246,20 +253,22 @@ class MembershipSnapshot:
         return bool(len(self) == 0 or pd.notna(self.emails).all())
 
     @cached_property
+    def _targets(self) -> Ragged:
+        """Per contact, its target lists as positions into ``list_ids``: two bytes a
+        membership (owners are recomputed when asked, not held)."""
+        return self.lists.remap(self.lists.positions(self.list_ids), self.list_ids)
+
+    @property
     def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(contact position, target list position) of every target membership."""
-        lengths = np.fromiter(map(len, self.lists), dtype=np.int64, count=len(self))
-        flat = np.empty(int(lengths.sum()), dtype=object)
-        flat[:] = list(itertools.chain.from_iterable(self.lists))
-        owner = np.repeat(np.arange(len(self), dtype=np.int64), lengths)
-        target = pd.Index(self.list_ids, dtype=object).get_indexer(flat)
-        keep = target >= 0
-        return owner[keep], target[keep].astype(np.int64)
+        """(contact position int32, target list position int16) of every target
+        membership, contact by contact."""
+        targets = self._targets
+        return targets.owners(), targets.codes
 
     @property
     def n_pairs(self) -> int:
         """Target memberships (contact, list) in the snapshot."""
-        return len(self._pairs[0])
+        return len(self._targets.codes)
 
     def members(self, list_id: str) -> set[str]:
         """The contact ids on ``list_id`` (a target list)."""
@@ -269,41 +278,30 @@ class MembershipSnapshot:
 
     def sizes(self) -> dict[str, int]:
         """Members per target list."""
-        counts = np.bincount(self._pairs[1], minlength=len(self.list_ids))
+        counts = bincount(self._targets.codes, minlength=len(self.list_ids))
         return {lid: int(c) for lid, c in zip(self.list_ids, counts, strict=True)}
 
     def masks(self, lists: Sequence[int]) -> np.ndarray:
         """Per contact, a uint64 bit mask of its memberships among the target list
         positions ``lists`` (at most 64: one list group is at most 50)."""
-        owner, target = self._pairs
-        slot = np.full(len(self.list_ids), -1, dtype=np.int64)
+        targets = self._targets
+        slot = np.full(len(self.list_ids), -1, dtype=np.int8)
         slot[np.asarray(lists, dtype=np.int64)] = np.arange(len(lists))
-        bit = slot[target]
-        sel = bit >= 0
         mask = np.zeros(len(self), dtype=np.uint64)
-        # Distinct (contact, list) pairs: adding the bits is OR-ing them.
-        np.add.at(mask, owner[sel], np.left_shift(np.uint64(1), bit[sel].astype(np.uint64)))
+        # A slice of contacts at a time: the per-pair temporaries stay a few MB however
+        # many pairs the snapshot holds.
+        for lo, hi in targets.slices():
+            a, b = int(targets.offsets[lo]), int(targets.offsets[hi])
+            bit = slot[targets.codes[a:b]]
+            sel = bit >= 0
+            # Distinct (contact, list) pairs: OR-ing the bits.
+            bits = np.left_shift(np.uint64(1), bit[sel].astype(np.uint64))
+            np.bitwise_or.at(mask, targets.slice_owners(lo, hi)[sel], bits)
         return mask
 
     def member_matrix(self) -> tuple[np.ndarray, np.ndarray]:
         """(contact positions, target list positions) of every target membership."""
         return self._pairs
-
-
-def _ids(values: Any, shared: dict[str, str]) -> tuple[str, ...]:
-    """Ids lower-cased, each string held once in ``shared`` (a snapshot of a million
-    members names the same few lists a million times)."""
-    out = []
-    for x in values or ():
-        text = str(x)
-        out.append(shared.get(text) or shared.setdefault(text, text.lower()))
-    return tuple(out)
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
 
 
 # -- emails ----------------------------------------------------------------------------------
@@ -497,7 +495,7 @@ class MembershipPlan:
     def leaving(self, list_ids: Sequence[str]) -> dict[str, int]:
         """Members of each target list that will leave (-1 pairs not counted)."""
         sel = self.was_member & (self.change_set.action == REMOVE)
-        counts = np.bincount(self.pair_list[sel], minlength=len(list_ids))
+        counts = bincount(self.pair_list[sel], minlength=len(list_ids))
         return {lid: int(c) for lid, c in zip(list_ids, counts, strict=True)}
 
 
@@ -735,8 +733,9 @@ def _change_set(
     member pairs, an add adds the others; without a snapshot every pair is sent
     (membership unknown). A sync adds like an add, and removes every other member."""
     n, n_lists = len(match.seg_ids), len(targets)
-    pair_contact = np.repeat(np.arange(n, dtype=np.int64), n_lists)
-    pair_list = np.tile(np.arange(n_lists, dtype=np.int64), n)
+    # Every segment contact x every list: small integer positions (a few bytes a pair).
+    pair_contact = np.repeat(np.arange(n, dtype=np.int32), n_lists)
+    pair_list = np.tile(np.arange(n_lists, dtype=_list_dtype(n_lists)), n)
     todo = ADD if kind in (RunKind.ADD, RunKind.SYNC) else REMOVE
     emails = np.full(n, None, dtype=object)
     was = np.zeros(n * n_lists, dtype=bool)
@@ -747,7 +746,8 @@ def _change_set(
         known = match.seg_snap >= 0
         was_known = _was_member(snapshot, targets, match.seg_snap[known]).reshape(-1, n_lists)
         was.reshape(n, n_lists)[known] = was_known
-        action = np.where(was == (todo == REMOVE), todo, NONE).astype(np.int8)
+        # int8 codes throughout (np.where of two Python ints would make 8 bytes a pair)
+        action = np.where(was == (todo == REMOVE), np.int8(todo), np.int8(NONE))
         emails[known] = snapshot.emails[match.seg_snap[known]]
     cs = ChangeSet(
         contact_ids=match.seg_ids,
@@ -775,11 +775,16 @@ def _with_leavers(cs: ChangeSet, snapshot: MembershipSnapshot, seg_snap: np.ndar
     return cs.replace(
         contact_ids=np.concatenate([cs.contact_ids, snapshot.contact_ids[extra]]),
         emails=np.concatenate([np.asarray(cs.emails, dtype=object), snapshot.emails[extra]]),
-        pair_contact=np.repeat(np.arange(n + len(extra), dtype=np.int64), n_lists),
-        pair_list=np.tile(np.arange(n_lists, dtype=np.int64), n + len(extra)),
-        action=np.concatenate([cs.action, np.where(was, REMOVE, NONE).astype(np.int8)]),
+        pair_contact=np.repeat(np.arange(n + len(extra), dtype=np.int32), n_lists),
+        pair_list=np.tile(np.arange(n_lists, dtype=_list_dtype(n_lists)), n + len(extra)),
+        action=np.concatenate([cs.action, np.where(was, np.int8(REMOVE), np.int8(NONE))]),
         was_member=np.concatenate([cs.was_member, was]),
     )
+
+
+def _list_dtype(n_lists: int) -> Any:
+    """The pair list position's integer type: 2 bytes for up to 32,767 lists."""
+    return np.int16 if n_lists < 2**15 else np.int32
 
 
 def check_max_removed(
@@ -865,7 +870,7 @@ def _mark_idle(match: _Match, cs: ChangeSet, kind: RunKind) -> None:
     n = len(match.seg_rows)
     if not cs.known:
         return
-    busy = np.bincount(cs.pair_contact[cs.action != NONE], minlength=len(cs.contact_ids))[:n]
+    busy = bincount(cs.pair_contact[cs.action != NONE], minlength=len(cs.contact_ids))[:n]
     idle = match.seg_rows[busy == 0]
     match.codes[idle] = _IDLE_ROW[kind]
     match.reasons[idle] = _IDLE_REASON[kind]
@@ -882,9 +887,10 @@ def _was_member(
     blocks = []
     for offset in range(0, len(targets), MAX_LISTS_PER_REQUEST):
         cols = target_pos[offset : offset + MAX_LISTS_PER_REQUEST]
-        mask = snapshot.masks(cols)[seg_snap]
-        bits = (mask[:, None] >> np.arange(len(cols), dtype=np.uint64)[None, :]) & np.uint64(1)
-        blocks.append(bits.astype(bool))
+        mask = snapshot.masks(cols)[seg_snap].astype("<u8")
+        # One byte per 8 lists until the bits are unpacked (not 8 bytes per pair).
+        bits = np.unpackbits(mask.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+        blocks.append(bits[:, : len(cols)].view(bool))
     if not blocks:
         return np.zeros(0, dtype=bool)
     return np.concatenate(blocks, axis=1).ravel()
@@ -892,14 +898,13 @@ def _was_member(
 
 def _first_batches(cs: ChangeSet) -> np.ndarray:
     """Per contact, the first batch that carries it (-1: none)."""
-    first = np.full(len(cs.contact_ids), -1, dtype=np.int64)
-    batch_of = cs.pair_batch if cs.pair_batch is not None else np.full(cs.n_pairs, -1)
-    sent = batch_of >= 0
-    if sent.any():
-        order = np.argsort(batch_of[sent], kind="stable")
-        owners = cs.pair_contact[sent][order]
-        uniq, at = np.unique(owners[::-1], return_index=True)
-        first[uniq] = batch_of[sent][order][::-1][at]
+    none = np.iinfo(np.int64).max
+    first = np.full(len(cs.contact_ids), none, dtype=np.int64)
+    if cs.pair_batch is not None:
+        sent = cs.pair_batch >= 0
+        # The lowest batch index per contact, without sorting the pairs.
+        np.minimum.at(first, cs.pair_contact[sent], cs.pair_batch[sent])
+    first[first == none] = -1
     return first
 
 
@@ -991,17 +996,16 @@ def preview_source(
     if kind is SourceKind.ENGAGEMENT_LEVEL:
         selected = np.full(n, -1, dtype=np.int8)
     else:
+        wanted = {str(v).lower() for v in source.values}
         if kind is SourceKind.TAG_IDS:
-            wanted = {str(v).lower() for v in source.values}
-            hit = [bool(wanted.intersection(t)) for t in snapshot.tags]
+            hit = snapshot.tags.has_any(wanted)
         elif kind is SourceKind.LIST_IDS:
-            wanted = {str(v).lower() for v in source.values}
-            hit = [bool(wanted.intersection(ls)) for ls in snapshot.lists]
+            hit = snapshot.lists.has_any(wanted)
         elif kind is SourceKind.ALL_ACTIVE_CONTACTS:
-            hit = [s == "active" for s in snapshot.statuses]
+            hit = np.asarray(snapshot.statuses == "active", dtype=bool).reshape(n)
         else:
             raise PlanError(f"no source preview for {kind.value}")
-        selected = np.asarray(hit, dtype=np.int8) if n else np.zeros(0, dtype=np.int8)
+        selected = hit.astype(np.int8)
     if exclude:
         kept = snapshot.index.get_indexer(pd.Index(list(exclude), dtype=object))
         selected[kept[kept >= 0]] = 0
@@ -1011,8 +1015,8 @@ def preview_source(
     cs = ChangeSet(
         contact_ids=snapshot.contact_ids[used],
         list_ids=tuple(targets),
-        pair_contact=pair_contact.astype(np.int64),
-        pair_list=pair_list,
+        pair_contact=pair_contact.astype(np.int32),
+        pair_list=pair_list.astype(_list_dtype(len(targets))),
         action=np.where(leave == 1, REMOVE, np.where(leave < 0, BY_API, NONE)).astype(np.int8),
         was_member=np.ones(len(owner), dtype=bool),
         emails=snapshot.emails[used],
@@ -1142,7 +1146,7 @@ def _still_member(m: MembershipPlan, after: MembershipSnapshot, lids: np.ndarray
     a_c, a_l = cpos[owner], lpos[target]
     ok = (a_c >= 0) & (a_l >= 0)
     keys_after = np.unique(a_c[ok] * len(lids) + a_l[ok])
-    keys = m.pair_contact * len(lids) + m.pair_list
+    keys = m.pair_contact.astype(np.int64) * len(lids) + m.pair_list
     return np.isin(keys, keys_after, assume_unique=False)
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
+from ccpandas.plan.compact import SnapshotBuilder
 from ccpandas.plan.membership import (
     READ_LISTS_PER_PASS,
     READ_PAGE_SIZE,
@@ -253,7 +254,8 @@ class _Reading:
     total_pages: int | None
     pages_read: int = 0
     requests: int = 0
-    records: list[dict[str, Any]] = field(default_factory=list)
+    #: What the read found so far, compact (codes, not a dict per contact).
+    records: SnapshotBuilder = field(default_factory=SnapshotBuilder)
 
     def progress(self, *, done: bool = False) -> Snapshot:
         return _progress(self.pages_read, self.total_pages, len(self.records), done=done)
@@ -305,23 +307,20 @@ class _Reading:
         # The cursor expired: read the pass again from its start.
         if self.sj is not None:
             self.sj.restart_pass(i)
-        self.records = [r for r in self.records if not _in_pass(r, p["lists"])]
+        self.records.drop_lists(p["lists"])
         return self._fetch(i, p, None)
 
     def mark_active(self, list_ids: Sequence[str]) -> None:
         """Tell ``active`` members from the rest exactly (a ``status=active`` pass)."""
         active, requests = _read_active(self.client, list_ids)
         self.requests += requests
-        for r in self.records:
-            r["status"] = (
-                "active"
-                if r["contact_id"] in active
-                else (r["status"] if r["status"] != "active" else "not_active")
-            )
-
-
-def _in_pass(record: Mapping[str, Any], lists: Iterable[str]) -> bool:
-    return bool(set(record["lists"]).intersection(lists))
+        b = self.records
+        b.set_statuses(
+            [
+                "active" if cid in active else (s if s != "active" else "not_active")
+                for cid, s in zip(b.contact_ids, b.statuses, strict=True)
+            ]
+        )
 
 
 def _read_active(client: Any, list_ids: Sequence[str]) -> tuple[set[str], int]:

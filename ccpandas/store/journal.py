@@ -170,7 +170,9 @@ CREATE TABLE IF NOT EXISTS snapshot_pages (
     snapshot_id TEXT NOT NULL,
     pass        INTEGER NOT NULL,
     page        INTEGER NOT NULL,
-    members     BLOB NOT NULL,      -- zlib JSON [[contact_id, status, [list ids], [tag ids]]]
+    members     BLOB NOT NULL,      -- store.codec.encode_page: 'CCJ2' + zlib of UUID bytes and
+                                    -- small codes (older pages: zlib JSON [[contact_id, status,
+                                    -- [list ids], [tag ids]]], still read)
     PRIMARY KEY (snapshot_id, pass, page)
 ) WITHOUT ROWID;
 """.format(

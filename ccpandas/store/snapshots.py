@@ -12,14 +12,15 @@ import datetime as dt
 import json
 import secrets
 import sqlite3
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
 from ccpandas.errors import PlanError
+from ccpandas.plan.compact import SnapshotBuilder
 from ccpandas.plan.membership import READ_LISTS_PER_PASS, MembershipSnapshot
+from ccpandas.store.codec import decode_page, encode_page
 from ccpandas.vocab import VerifyMethod
 
 
@@ -69,6 +70,7 @@ class SnapshotJournal:
     def __init__(self, db: JournalFile, snapshot_id: str) -> None:
         self.db = db
         self.snapshot_id = snapshot_id
+        self._lists: list[str] | None = None
 
     def __repr__(self) -> str:
         return f"SnapshotJournal({self.snapshot_id!r})"
@@ -131,7 +133,9 @@ class SnapshotJournal:
 
     @property
     def list_ids(self) -> list[str]:
-        return list(json.loads(self.record["list_ids"]))
+        if self._lists is None:  # fixed at creation: read once, used by every page
+            self._lists = list(json.loads(self.record["list_ids"]))
+        return list(self._lists)
 
     @property
     def passes(self) -> list[dict[str, Any]]:
@@ -139,6 +143,7 @@ class SnapshotJournal:
 
     def page_read(self, pass_index: int, members: list[list[Any]], next_href: str | None) -> None:
         """Commit one page (ids only) and where the pass continues, in one transaction."""
+        blob = encode_page(members, self.list_ids)
         with self.db.transaction() as conn:
             (passes_json,) = conn.execute(
                 "SELECT passes FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,)
@@ -152,7 +157,7 @@ class SnapshotJournal:
                     self.snapshot_id,
                     pass_index,
                     p["pages"],
-                    zlib.compress(json.dumps(members, separators=(",", ":")).encode(), 1),
+                    blob,
                 ),
             )
             p["pages"] += 1
@@ -182,15 +187,25 @@ class SnapshotJournal:
 
     def members(self, pass_index: int | None = None) -> list[list[Any]]:
         """Every journaled member record ``[contact_id, status, lists, tags]``."""
-        sql = "SELECT members FROM snapshot_pages WHERE snapshot_id = ?"
+        return [row for page in self.pages(pass_index) for row in page]
+
+    def pages(self, pass_index: int | None = None) -> Iterator[list[list[Any]]]:
+        """The journaled pages' member records, a page at a time (pages written by an
+        older version read too; an unreadable one is a JournalError)."""
+        sql = "SELECT pass, page FROM snapshot_pages WHERE snapshot_id = ?"
         params: list[Any] = [self.snapshot_id]
         if pass_index is not None:
             sql += " AND pass = ?"
             params.append(pass_index)
-        out: list[list[Any]] = []
-        for row in self.db.query(sql + " ORDER BY pass, page", params):
-            out.extend(json.loads(zlib.decompress(row["members"])))
-        return out
+        keys = [(r["pass"], r["page"]) for r in self.db.query(sql + " ORDER BY pass, page", params)]
+        lists = self.list_ids
+        for key in keys:  # one blob in memory at a time
+            (row,) = self.db.query(
+                "SELECT members FROM snapshot_pages WHERE snapshot_id = ? AND pass = ? "
+                "AND page = ?",
+                (self.snapshot_id, *key),
+            )
+            yield decode_page(row["members"], lists)
 
     def complete(self, summary: str | None = None) -> None:
         """The read is whole; ``summary`` (e.g. "Newsletter 43, Customers 16") is what
@@ -222,8 +237,9 @@ def load_snapshot(
     db: JournalFile, snapshot_id: str, list_ids: Sequence[str], names: Mapping[str, str]
 ) -> MembershipSnapshot:
     """A journaled snapshot (ids only: no addresses)."""
-    records = [_from_journal(r) for r in SnapshotJournal.open(db, snapshot_id).members()]
-    return MembershipSnapshot.from_records(list_ids, records, list_names=dict(names))
+    return MembershipSnapshot.from_records(
+        list_ids, _journal_builder(SnapshotJournal.open(db, snapshot_id)), list_names=dict(names)
+    )
 
 
 def journaled_after(db: JournalFile, run_id: str, plan: Any) -> MembershipSnapshot | None:
@@ -255,6 +271,14 @@ def run_summaries(db: JournalFile) -> dict[str, str]:
 
 
 # -- reading ----------------------------------------------------------------------------------
+def _journal_builder(sj: SnapshotJournal) -> SnapshotBuilder:
+    """A journaled read's members, compact, a page at a time."""
+    builder = SnapshotBuilder()
+    for page in sj.pages():
+        builder.extend(map(_from_journal, page))
+    return builder
+
+
 def _from_journal(rec: list[Any]) -> dict[str, Any]:
     contact_id, status, lists, tags = rec
     return {"contact_id": contact_id, "email": None, "status": status, "lists": lists, "tags": tags}
@@ -281,9 +305,7 @@ def rebuild_membership_plan(
     mm = meta["membership"]
     sj = SnapshotJournal.open(db, mm["snapshot_id"])
     names = dict(mm.get("list_names") or {})
-    snap = MembershipSnapshot.from_records(
-        list_ids, [_from_journal(r) for r in sj.members()], list_names=names
-    )
+    snap = MembershipSnapshot.from_records(list_ids, _journal_builder(sj), list_names=names)
     column = meta["column"]
     if mm["key"] == "source":
         m = preview_source(snap, base.source, list(list_ids), exclude=base.exclude)

@@ -278,3 +278,18 @@ def test_grid_shows_an_account_it_left_out() -> None:
     ]
     assert bench_grid.targets(rows) == []
     assert "not run: 600,000 contacts" in "\n".join(bench_grid.markdown(rows))
+
+
+def test_membership_benchmark_measures_bytes_per_pair_and_per_journal_page() -> None:
+    from benchmarks import bench_membership
+
+    mem = bench_membership.run_memory(contacts=1_000)
+    assert mem["pairs"] == 20 * 1_000  # 20 target lists each (the 21st is no target)
+    assert 0 < mem["snapshot"] < mem["whole"] <= mem["peak"]
+    pages = bench_membership.run_journal(pages=2)
+    assert [p["lists"] for p in pages] == [1, 50]
+    for p in pages:
+        assert p["floor_bytes"] < p["page_bytes"] < p["previous_page_bytes"]
+        assert p["file_bytes_per_page"] > 0
+    text = "\n".join(bench_membership.memory_markdown(mem, pages))
+    assert "### Memory" in text and "| 50 lists |" in text

@@ -1,0 +1,283 @@
+"""Compact columns for membership snapshots: ragged id lists as small integer codes.
+
+A snapshot of a million members on 50 lists holds 50 million (member, list) pairs. As
+Python tuples of strings that is about 8 bytes a pair for the pointers alone, plus a
+tuple per contact; as codes it is 2 bytes a pair (a list index into a table of the
+distinct ids, each id held once) plus one offset per contact: a CSR layout.
+:class:`Ragged` is that layout; :class:`SnapshotBuilder` fills it page by page while a
+read is under way, so the read never holds a dict per contact. Pure: numpy only.
+
+Example:
+    >>> r = Ragged.from_tuples([("l1", "l2"), (), ("l2",)])
+    >>> r[0], len(r), r.codes.dtype.name, r.lengths().tolist()
+    (('l1', 'l2'), 3, 'int16', [2, 0, 1])
+    >>> r.has_any({"l2"}).tolist()
+    [True, False, True]
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+from array import array
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Ragged", "SnapshotBuilder", "bincount"]
+
+#: Items decoded at once when a Ragged is iterated (bounds the transient Python ints).
+_CHUNK = 65_536
+
+
+def bincount(values: np.ndarray, minlength: int = 0) -> np.ndarray:
+    """``np.bincount`` a slice at a time: it widens small codes to 8 bytes each, which
+    for 50 million int16 codes would be 400 MB at once.
+
+    Example:
+        >>> bincount(np.array([0, 2, 2], dtype=np.int16), 4).tolist()
+        [1, 0, 2, 0]
+    """
+    out = np.zeros(minlength, dtype=np.int64)
+    for a in range(0, len(values), _CHUNK):
+        part = np.bincount(values[a : a + _CHUNK], minlength=minlength)
+        if len(part) > len(out):
+            part[: len(out)] += out
+            out = part
+        else:
+            out[: len(part)] += part
+    return out
+
+
+def _code_dtype(n_table: int) -> Any:
+    """The smallest signed code type for a table of ``n_table`` ids."""
+    return np.int16 if n_table < 2**15 else np.int32
+
+
+@dataclass(frozen=True, eq=False)
+class Ragged(Sequence[tuple[str, ...]]):
+    """A sequence of id tuples held as codes: item ``i`` is
+    ``tuple(table[c] for c in codes[offsets[i]:offsets[i + 1]])``. Each id string is
+    held once (in ``table``), so equal ids of two items are the same object.
+
+    Example:
+        >>> r = Ragged.from_tuples([("a",), ("a", "b")])
+        >>> r[1], r[0][0] is r[1][0], list(r)
+        (('a', 'b'), True, [('a',), ('a', 'b')])
+    """
+
+    table: tuple[str, ...]
+    codes: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def from_tuples(cls, values: Iterable[Any]) -> Ragged:
+        """From an iterable of id sequences (None is an empty one)."""
+        seen: dict[str, int] = {}
+        codes: array[int] = array("i")
+        lengths: array[int] = array("q")
+        for item in values:
+            ids = item or ()
+            codes.extend(seen.setdefault(x, len(seen)) for x in ids)
+            lengths.append(len(ids))
+        return cls.of(tuple(seen), codes, lengths)
+
+    @classmethod
+    def of(cls, table: Sequence[str], codes: Any, lengths: Any) -> Ragged:
+        """From a table, the flat codes and each item's length."""
+        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(np.asarray(lengths, dtype=np.int64), out=offsets[1:])
+        dtype = _code_dtype(len(table))
+        flat = codes if getattr(codes, "dtype", None) == dtype else np.asarray(codes, np.int32)
+        return cls(tuple(table), flat.astype(dtype, copy=False), offsets)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        j = operator.index(i)
+        j = j + n if j < 0 else j
+        if not 0 <= j < n:
+            raise IndexError(f"index {i} out of range for {n} items")
+        a, b = int(self.offsets[j]), int(self.offsets[j + 1])
+        table = self.table
+        return tuple(table[c] for c in self.codes[a:b].tolist())
+
+    def __iter__(self) -> Iterator[tuple[str, ...]]:
+        table, n = self.table, len(self)
+        for start in range(0, n, _CHUNK):
+            stop = min(n, start + _CHUNK)
+            offs = self.offsets[start : stop + 1].tolist()
+            codes = self.codes[offs[0] : offs[-1]].tolist()
+            base = offs[0]
+            for k in range(stop - start):
+                yield tuple(table[c] for c in codes[offs[k] - base : offs[k + 1] - base])
+
+    def __repr__(self) -> str:
+        return f"Ragged({len(self):,} items, {len(self.codes):,} ids, {len(self.table):,} distinct)"
+
+    def lengths(self) -> np.ndarray:
+        """Ids per item (int64)."""
+        return np.diff(self.offsets)
+
+    def owners(self) -> np.ndarray:
+        """Per flat code, the position of its item (int32)."""
+        return np.repeat(np.arange(len(self), dtype=np.int32), self.lengths())
+
+    def slices(self) -> Iterator[tuple[int, int]]:
+        """Ranges ``(lo, hi)`` of items covering about 65,536 codes each: what is
+        computed per code is computed a slice at a time, a few MB however many."""
+        bounds = np.searchsorted(self.offsets, np.arange(0, len(self.codes), _CHUNK))
+        edges = [*np.unique(bounds).tolist(), len(self)]
+        for lo, hi in itertools.pairwise(edges):
+            if hi > lo:
+                yield lo, hi
+
+    def slice_owners(self, lo: int, hi: int) -> np.ndarray:
+        """Per code of items ``lo`` to ``hi``, the position of its item (int32)."""
+        return np.repeat(np.arange(lo, hi, dtype=np.int32), np.diff(self.offsets[lo : hi + 1]))
+
+    def positions(self, ids: Sequence[str]) -> np.ndarray:
+        """Per table code, the position of its id in ``ids`` (-1: absent), as int32."""
+        at = {x: k for k, x in enumerate(ids)}
+        return np.fromiter((at.get(x, -1) for x in self.table), np.int32, len(self.table))
+
+    def remap(self, mapping: np.ndarray, table: Sequence[str]) -> Ragged:
+        """Each item's codes mapped through ``mapping`` (per table code: its code in
+        ``table``, -1 to leave it out), in order.
+
+        Example:
+            >>> r = Ragged.from_tuples([("x", "l1"), ("l2",)])
+            >>> list(r.remap(r.positions(["l1", "l2"]), ["l1", "l2"]))
+            [('l1',), ('l2',)]
+        """
+        dtype = _code_dtype(len(table))
+        lengths = np.zeros(len(self), dtype=np.int64)
+        parts = [np.zeros(0, dtype=dtype)]
+        for lo, hi in self.slices():
+            a, b = int(self.offsets[lo]), int(self.offsets[hi])
+            new = mapping[self.codes[a:b]]
+            keep = new >= 0
+            owner = self.slice_owners(lo, hi) - lo
+            lengths[lo:hi] = np.bincount(owner[keep], minlength=hi - lo)
+            parts.append(new[keep].astype(dtype))
+        return Ragged.of(table, np.concatenate(parts), lengths)
+
+    def has_any(self, ids: Iterable[str]) -> np.ndarray:
+        """Per item: does it hold any of ``ids``?"""
+        wanted = set(ids)
+        hit = np.fromiter((x in wanted for x in self.table), bool, len(self.table))
+        out = np.zeros(len(self), dtype=bool)
+        for lo, hi in self.slices():
+            a, b = int(self.offsets[lo]), int(self.offsets[hi])
+            out[self.slice_owners(lo, hi)[hit[self.codes[a:b]]]] = True
+        return out
+
+
+class SnapshotBuilder:
+    """A snapshot's columns, filled a page at a time while a read is under way: each
+    contact once (its first record wins: a contact read by two passes of 25 lists),
+    list and tag ids as codes, each id and status string held once.
+
+    Example:
+        >>> b = SnapshotBuilder().extend([
+        ...     {"contact_id": "C1", "email": "a@b.co", "status": "active",
+        ...      "lists": ["L1", "L2"], "tags": []},
+        ...     {"contact_id": "c1", "lists": ["L1"]}])
+        >>> len(b), b.columns()["lists"][0]
+        (1, ('l1', 'l2'))
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self.contact_ids: list[str] = []
+        self.emails: list[str | None] = []
+        self.statuses: list[Any] = []
+        self._words: dict[Any, Any] = {}
+        self._tables: tuple[dict[str, int], dict[str, int]] = ({}, {})
+        self._lower: tuple[dict[str, str], dict[str, str]] = ({}, {})
+        self._codes: tuple[array[int], array[int]] = (array("i"), array("i"))
+        self._lengths: tuple[array[int], array[int]] = (array("q"), array("q"))
+
+    def __len__(self) -> int:
+        return len(self.contact_ids)
+
+    def __repr__(self) -> str:
+        return f"SnapshotBuilder({len(self):,} contacts)"
+
+    def add(self, rec: Mapping[str, Any]) -> bool:
+        """Add one record (``contact_id``, ``email``, ``status``, ``lists``, ``tags``);
+        False when its contact is already in."""
+        cid = str(rec["contact_id"]).lower()
+        if cid in self._seen:
+            return False
+        self._seen.add(cid)
+        self.contact_ids.append(cid)
+        self.emails.append(rec.get("email"))
+        status = rec.get("status")
+        self.statuses.append(self._words.setdefault(status, status))
+        for k, key in enumerate(("lists", "tags")):
+            ids = rec.get(key) or ()
+            self._codes[k].extend(self._code(k, x) for x in ids)
+            self._lengths[k].append(len(ids))
+        return True
+
+    def extend(self, records: Iterable[Mapping[str, Any]]) -> SnapshotBuilder:
+        """Add every record; returns the builder."""
+        for rec in records:
+            self.add(rec)
+        return self
+
+    def _code(self, k: int, value: Any) -> int:
+        text = str(value)
+        low = self._lower[k].get(text)
+        if low is None:
+            low = self._lower[k].setdefault(text, text.lower())
+        table = self._tables[k]
+        return table.setdefault(low, len(table))
+
+    def ragged(self, k: int) -> Ragged:
+        """The lists (``k`` 0) or the tags (1) as a :class:`Ragged`."""
+        return Ragged.of(tuple(self._tables[k]), self._codes[k], self._lengths[k])
+
+    def columns(self) -> dict[str, Any]:
+        """The snapshot's columns: ``contact_ids``, ``emails``, ``statuses`` (object
+        arrays) and ``lists``, ``tags`` (:class:`Ragged`)."""
+        return {
+            "contact_ids": _objects(self.contact_ids),
+            "emails": _objects(self.emails),
+            "statuses": _objects(self.statuses),
+            "lists": self.ragged(0),
+            "tags": self.ragged(1),
+        }
+
+    def drop_lists(self, lists: Iterable[str]) -> None:
+        """Forget the contacts on any of ``lists`` (a pass read again from its start)."""
+        keep = ~self.ragged(0).has_any(x.lower() for x in lists)
+        if keep.all():
+            return
+        kept = np.flatnonzero(keep).tolist()
+        self.contact_ids = [self.contact_ids[i] for i in kept]
+        self.emails = [self.emails[i] for i in kept]
+        self.statuses = [self.statuses[i] for i in kept]
+        self._seen = set(self.contact_ids)
+        for k in (0, 1):
+            r = self.ragged(k)
+            mask = np.repeat(keep, r.lengths())
+            self._codes[k][:] = array("i", r.codes[mask].astype(np.int32).tobytes())
+            self._lengths[k][:] = array("q", r.lengths()[keep].tobytes())
+
+    def set_statuses(self, statuses: Sequence[Any]) -> None:
+        """Replace every contact's status (in contact order), each word held once."""
+        self.statuses = [self._words.setdefault(s, s) for s in statuses]
+
+
+def _objects(values: Sequence[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out

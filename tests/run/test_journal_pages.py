@@ -1,0 +1,113 @@
+"""The journal's snapshot pages: compact (UUID bytes, list ids as indices into the
+snapshot's lists, small codes, zlib), exact, and pages of the previous format still
+read; a damaged page is a clear JournalError."""
+
+from __future__ import annotations
+
+import json
+import random
+import zlib
+
+import pytest
+
+import ccpandas
+from ccpandas.emulator.seed import uuid1
+from ccpandas.errors import JournalError
+from ccpandas.read.snapshot import read_snapshot
+from ccpandas.store.codec import PAGE_MAGIC, decode_page, encode_page
+from ccpandas.store.journal import open_journal
+from ccpandas.store.snapshots import SnapshotJournal, load_snapshot
+
+
+def _ids(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [uuid1(rng) for _ in range(n)]
+
+
+def _page(n: int, lists: list[str], seed: int = 1, shuffle: bool = True) -> list[list]:
+    """``n`` contacts on every list of ``lists`` (in any order when ``shuffle``)."""
+    rng = random.Random(seed)
+    tags = [uuid1(rng) for _ in range(5)]
+    return [
+        [
+            uuid1(rng),
+            rng.choice(["active", "unsubscribed", "temp_hold"]),
+            rng.sample(lists, len(lists)) if shuffle else list(lists),
+            rng.sample(tags, rng.randint(0, 2)),
+        ]
+        for _ in range(n)
+    ]
+
+
+def _old_blob(rows: list[list]) -> bytes:
+    """A page as the previous version wrote it."""
+    return zlib.compress(json.dumps(rows, separators=(",", ":")).encode(), 1)
+
+
+def test_a_page_reads_back_exactly_whatever_its_ids() -> None:
+    lists = _ids(3, 9)
+    rows = [
+        *_page(40, lists),
+        ["C1", None, ["l9", lists[0]], []],  # not a UUID: ids kept as text
+        [lists[0].upper(), "active", [], ["T"]],  # not canonical: text too
+    ]
+    for page in (rows, rows[:40], []):
+        blob = encode_page(page, lists)
+        assert blob.startswith(PAGE_MAGIC)
+        assert decode_page(blob, lists) == page
+    many = [[f"c{i}", "active", [f"x{i}"], []] for i in range(300)]  # 300 other lists
+    assert decode_page(encode_page(many, []), []) == many
+
+
+@pytest.mark.parametrize("n_lists", [1, 50])
+def test_a_page_of_500_contacts_is_several_times_smaller(n_lists: int) -> None:
+    lists = _ids(n_lists, n_lists)
+    rows = _page(500, lists, shuffle=False)
+    new, old = len(encode_page(rows, lists)), len(_old_blob(rows))
+    # 500 random 128-bit ids are 8,000 bytes that no compression removes.
+    assert new < 9_500 and new * (1.5 if n_lists == 1 else 3.5) < old, (new, old)
+
+
+def _journal_with(blob: bytes, lists: list[str]) -> tuple[object, str]:
+    db = open_journal()
+    sj = SnapshotJournal.create(db, lists, base_url=None)
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO snapshot_pages (snapshot_id, pass, page, members) VALUES (?, 0, 0, ?)",
+            (sj.snapshot_id, blob),
+        )
+    sj.complete()
+    return db, sj.snapshot_id
+
+
+def test_a_page_of_the_previous_format_still_loads() -> None:
+    lists = _ids(2, 4)
+    rows = _page(30, lists)
+    db, sid = _journal_with(_old_blob(rows), lists)
+    snap = load_snapshot(db, sid, lists, {})
+    assert snap.contact_ids.tolist() == [r[0] for r in rows]
+    assert [list(x) for x in snap.lists] == [r[2] for r in rows]
+    assert SnapshotJournal(db, sid).members() == rows
+
+
+def test_a_damaged_page_is_a_journal_error() -> None:
+    lists = _ids(1, 5)
+    blob = encode_page(_page(10, lists), lists)
+    db, sid = _journal_with(blob[:-20], lists)
+    with pytest.raises(JournalError, match="cannot be read"):
+        load_snapshot(db, sid, lists, {})
+
+
+def test_a_journaled_read_loads_as_it_was_read(emu) -> None:
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    targets = emu.account.list_ids()[:2]
+    snap, sid = read_snapshot(client, targets, need_emails=False)
+    db = open_journal()
+    blobs = db.query("SELECT members FROM snapshot_pages WHERE snapshot_id = ?", (sid,))
+    assert len(blobs) >= 2 and all(bytes(b["members"]).startswith(PAGE_MAGIC) for b in blobs)
+    back = load_snapshot(db, sid, targets, {})
+    assert back.contact_ids.tolist() == snap.contact_ids.tolist()
+    assert back.statuses.tolist() == snap.statuses.tolist()
+    assert list(back.lists) == list(snap.lists) and list(back.tags) == list(snap.tags)
+    assert back.sizes() == snap.sizes() == {t: len(emu.account.members(t)) for t in targets}
+    client.close()
