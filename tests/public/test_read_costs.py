@@ -17,6 +17,7 @@ from ccpandas.errors import QuotaExceededError, QuotaShortError
 from ccpandas.run.budget import QuotaCheck
 from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
+from ccpandas.widgets.preview import PlanPreview
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 
@@ -87,6 +88,9 @@ def test_disjoint_lists_are_probed_then_sent_blind(account, connect):
     assert plan.read_requests == plan.planning_requests == 2 == spent
     assert plan.total_requests == 2 + plan.n_requests + plan.expected_polls
     assert f"{plan.total_requests:,} in all with 2 reads to plan" in str(plan)
+    preview = PlanPreview()
+    preview.value = plan
+    assert f"{plan.total_requests:,} in all: 2 reads + " in preview.html.value
     (note,) = [n for n in plan.notes if n.startswith("read choice")]
     assert "counted 3,000 members" in note and "chose sending without a snapshot" in note
 
