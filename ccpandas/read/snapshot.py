@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -573,6 +574,13 @@ class SnapshotChoice:
         return snap if isinstance(snap, str) and snap != "auto" else None
 
 
+#: The note of a frame's plan that sends without a snapshot.
+_NO_SNAPSHOT = (
+    "no membership snapshot (snapshot='auto'): outcomes will say 'unverified' and the run "
+    "cannot be undone. snapshot=True reads the lists anyway."
+)
+
+
 def prepare_frame_plan(
     data: Any,
     targets: Sequence[str],
@@ -604,8 +612,6 @@ def prepare_frame_plan(
         ... )
         >>> plan.changes  # doctest: +SKIP
     """
-    import dataclasses
-
     from ccpandas.plan import planner
     from ccpandas.plan.membership import detect_key, plan_membership_removal
     from ccpandas.report.progress import make_reporter
@@ -613,18 +619,9 @@ def prepare_frame_plan(
     snapshot = choice.snapshot
     values, _ = planner._column_of(data, column)
     key = detect_key(values, choice.by) if len(values) else "contact_id"
-    base = None
-    if key == "contact_id":
-        base = planner.as_kind(planner.plan_removal(data, targets, column=column), kind)
-        if snapshot is False:
-            return base
-    elif snapshot is False:
-        raise PlanError(
-            f"column {column!r} holds email addresses; matching them to contacts needs a "
-            "membership snapshot: pass snapshot=True or 'auto' (or by='contact_id' if the "
-            "column really holds ids)",
-            column=column,
-        )
+    base = _blind_base(data, targets, column=column, key=key, snapshot=snapshot, kind=kind)
+    if base is not None and snapshot is False:
+        return base
     if client is None:
         raise PlanError("a membership snapshot needs a client (GET /contacts)")
     info = target_info(client, targets, lists)
@@ -644,17 +641,9 @@ def prepare_frame_plan(
         rate=rate,
         gate=gate,
     )
-    if base is not None and how == BLIND:
-        note = (
-            "no membership snapshot (snapshot='auto'): outcomes will say 'unverified' and "
-            "the run cannot be undone. snapshot=True reads the lists anyway."
-        )
-        return dataclasses.replace(
-            base,
-            notes=(*base.notes, why, note),
-            snapshot_cost=cost.reads,
-            planning_requests=1 + cost.probes,  # the list listing and the union probes
-        )
+    if base is not None and how == BLIND:  # the listing and the probes are its reads
+        cost_fields = {"snapshot_cost": cost.reads, "planning_requests": 1 + cost.probes}
+        return dataclasses.replace(base, notes=(*base.notes, why, _NO_SNAPSHOT), **cost_fields)
     snap, sid = _read_for_plan(
         client,
         targets,
@@ -662,15 +651,15 @@ def prepare_frame_plan(
         how=how,
         snapshot_id=choice.snapshot_id,
         key=key,
-        names={t: i.name for t, i in info.items()},
-        sizes=sizes,
+        info=info,
         cost=cost,
         reporter=make_reporter(progress),
         journal=journal,
     )
-    note = ""
     if key == "email" and kind != "remove":  # an address on no target list: who is it?
         snap, note = resolve_addresses(client, uniques, snap)
+    else:
+        note = ""
     plan = plan_membership_removal(
         data,
         targets,
@@ -679,17 +668,35 @@ def prepare_frame_plan(
         by=key,
         rate=rate,
         lookup=how,
-        # + the list listing for names and sizes, and the union probes
-        read_requests=snap.requests + 1 + cost.probes,
+        read_requests=snap.requests + 1 + cost.probes,  # + the listing and the probes
         kind=kind,
         max_removed=max_removed,
     )
-    # The verification re-reads what is left on the lists (or looks each contact up).
-    m = plan.membership
+    m = plan.membership  # the verification looks each contact up, or re-reads the lists
     verify = len(m.contact_ids) if how == LOOKUPS else after_reads(m)
     m = dataclasses.replace(m, snapshot_id=sid, verify_requests=verify)
     notes = (*plan.notes, why, *([note] if note else ()))
     return dataclasses.replace(plan, membership=m, notes=notes)
+
+
+def _blind_base(
+    data: Any, targets: Sequence[str], *, column: Any, key: str, snapshot: bool | str, kind: str
+) -> Any:
+    """The plan without a snapshot of a column of contact ids (every contact to every
+    list), None for addresses; a :class:`PlanError` for addresses with
+    ``snapshot=False``, which cannot be matched without the read."""
+    from ccpandas.plan import planner
+
+    if key == "contact_id":
+        return planner.as_kind(planner.plan_removal(data, targets, column=column), kind)
+    if snapshot is False:
+        raise PlanError(
+            f"column {column!r} holds email addresses; matching them to contacts needs a "
+            "membership snapshot: pass snapshot=True or 'auto' (or by='contact_id' if the "
+            "column really holds ids)",
+            column=column,
+        )
+    return None
 
 
 def _unique_addresses(values: Any) -> list[str]:
@@ -708,14 +715,14 @@ def _read_for_plan(
     how: str,
     snapshot_id: str | None,
     key: str,
-    names: Mapping[str, str],
-    sizes: Sequence[int],
+    info: Mapping[str, ListInfo],
     cost: ReadCost,
     reporter: Reporter,
     journal: JournalDB | bool | None,
 ) -> tuple[MembershipSnapshot, str | None]:
     """What a frame's plan reads of the lists (``how``: the lists, or a lookup per
     address): ``(snapshot, snapshot id)``."""
+    names = {t: i.name for t, i in info.items()}
     db = open_journal() if journal is True else (journal or None)
     if how == LOOKUPS:
         snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names)
@@ -729,7 +736,7 @@ def _read_for_plan(
         snapshot_id=snapshot_id,
         need_emails=key == "email",
         names=names,
-        expected_members=cost.members(sizes),
+        expected_members=cost.members([i.members for i in info.values()]),
     )
 
 
