@@ -518,7 +518,8 @@ def remove_frame(
     options = options.replace(progress=make_reporter(options.progress))
     gate = None
     if not options.dry_run:  # a run fits in today's quota before its first list read
-        waiter = Runner(_client(client), reporter=make_reporter(options.progress))
+        # client=None: the default one, built by the plan after its checks of the data.
+        waiter = Runner(client, reporter=make_reporter(options.progress))
         gate = QuotaCheck(waiter.replace(wait_for_quota=options.wait_for_quota))
     plan = _plan_list(
         data,

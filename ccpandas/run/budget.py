@@ -43,8 +43,8 @@ class QuotaCheck:
     client (the ledger), clock and ``wait_for_quota``.
 
     Args:
-        runner: The run's runner: its client's ledger says what is used today; its
-            clock and reporter wait for the reset.
+        runner: The run's runner: its client's ledger (the default client's when it has
+            none) says what is used today; its clock and reporter wait for the reset.
         limit: The daily quota. Default 10,000.
     """
 
@@ -54,7 +54,12 @@ class QuotaCheck:
     waited: bool = False
 
     def _used(self) -> int | None:
-        counter = getattr(getattr(self.runner.client, "stats", None), "day_counter", None)
+        client = self.runner.client
+        if client is None:  # the default client, once the run built it (never a login)
+            from ccpandas.client.http import default_client
+
+            client = default_client()
+        counter = getattr(getattr(client, "stats", None), "day_counter", None)
         return None if counter is None else int(counter.usage().used)
 
     def left(self) -> int:
