@@ -424,7 +424,7 @@ def _check_quota(plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None) -> 
         f"about {needed:,} requests ({plan.n_requests:,} changes, "
         f"~{plan.expected_polls:,} polls and {plan.verify_requests:,} reads to verify)"
     )
-    gate.check(needed, detail)
+    gate.check(needed, detail, before="its first change")
 
 
 @shared_params

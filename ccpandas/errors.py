@@ -371,6 +371,8 @@ class QuotaShortError(QuotaExceededError):
             the list reads, sends, polls and a re-read to verify"``; empty (the
             default) says only the number.
         reset_at: When the quota resets (UTC). None (the default) is the next 00:00 UTC.
+        before: Where the run stopped. Default ``"its first list read"`` (a run made
+            from a plan read earlier stops before ``"its first change"``).
 
     Example:
         >>> err = QuotaShortError(412, used=9_700)
@@ -388,9 +390,11 @@ class QuotaShortError(QuotaExceededError):
         limit: int = 10_000,
         detail: str = "",
         reset_at: _dt.datetime | None = None,
+        before: str = "its first list read",
     ) -> None:
         self.needed, self.used, self.limit = int(needed), int(used), int(limit)
         self.detail = detail or f"about {self.needed:,} requests"
+        self.before = before
         super().__init__(429, "quota_short", None, reset_at=reset_at)
 
     @property
@@ -401,8 +405,8 @@ class QuotaShortError(QuotaExceededError):
     def _describe(self) -> str:
         return (
             f"this run needs {self.detail}, but {self.used:,} of {self.limit:,} are used "
-            f"today on this key. Only {self.left:,} are left, so nothing was read or "
-            f"sent. The quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC: run it "
+            f"today on this key. Only {self.left:,} are left, so it stopped before "
+            f"{self.before}. The quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC: run it "
             "then, pass wait_for_quota=True to wait for the reset, or split the run"
         )
 

@@ -243,6 +243,9 @@ def choose_read(
     most = rule.estimate(high, cost.most, sum(sizes))
     if gate is not None:
         gate.check(least, _needs(low, least, cost, rule, probed=False))
+    # Probe only when the count can change something: the choice (the bounds choose
+    # differently) or the quota's verdict (the worst case does not fit). A forced read,
+    # one list a pass, or bounds on one side of the break-even cost no probe.
     if not cost.exact and (low != high or (gate is not None and most > gate.left())):
         cost = ReadCost(cost.most, cost.least, probe_unions(client, list_ids, sizes))
     how = rule.decide(cost.reads)

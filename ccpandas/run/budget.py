@@ -67,15 +67,18 @@ class QuotaCheck:
         used = self._used()
         return self.limit if used is None else max(0, self.limit - used)
 
-    def check(self, needed: int, detail: str) -> None:
+    def check(self, needed: int, detail: str, before: str = "its first list read") -> None:
         """Return when ``needed`` requests fit in what is left today; otherwise refuse
         (:class:`~ccpandas.errors.QuotaShortError`) or, with ``wait_for_quota``, wait
-        for the reset. ``detail`` says what the requests are, for the message."""
+        for the reset. ``detail`` says what the requests are, ``before`` what comes
+        next, for the message."""
         used = self._used()
         if used is None or self.waited or needed <= self.limit - used:
             return
         reset = next_utc_midnight(self.runner.clock.now())
-        short = QuotaShortError(needed, used=used, limit=self.limit, detail=detail, reset_at=reset)
+        short = QuotaShortError(
+            needed, used=used, limit=self.limit, detail=detail, reset_at=reset, before=before
+        )
         if not self.runner.wait_for_quota:
             raise short
         self.waited = True
@@ -88,4 +91,4 @@ class QuotaCheck:
             return
         log.warning("%s; waiting for the reset (wait_for_quota=True)", short)
         if not self.runner.wait_for_reset():
-            raise short  # stopped while waiting: nothing was read or sent
+            raise short  # stopped while waiting, before anything of the run was spent

@@ -150,7 +150,7 @@ def test_a_run_that_cannot_fit_refuses_before_its_first_read(big_list, connect):
     assert err.needed == 402 and err.left == 300 - 1
     assert "this run needs about 402 requests" in str(err)
     assert "9,701 of 10,000 are used today on this key" in str(err)
-    assert "Only 299 are left, so nothing was read or sent" in str(err)
+    assert "Only 299 are left, so it stopped before its first list read" in str(err)
     assert "wait_for_quota=True" in str(err)
     assert isinstance(err, QuotaExceededError)  # handled as the quota everywhere
     assert emu.account.count(route="/v3/contacts") == 0

@@ -438,6 +438,8 @@ def test_a_run_that_needs_more_than_todays_quota_refuses_before_sending(emu):
         QuotaShortError, match=r"needs about 8 requests \(4 changes.*0 of 3 are used"
     ):
         run_plan(plan, client, progress=False, runner=quick(client))
+    with pytest.raises(QuotaShortError, match="so it stopped before its first change"):
+        run_plan(plan, client, progress=False, runner=quick(client))
     assert emu.account.count(method="POST") == 0
     # More than a whole day of 3, nothing used today: waiting would not help, it goes
     # and waits at each reset.
