@@ -241,12 +241,13 @@ def choose_read(
     low, high = rule.decide(cost.least), rule.decide(cost.most)
     least = rule.estimate(low, cost.least, max(sizes, default=0))
     most = rule.estimate(high, cost.most, sum(sizes))
-    if gate is not None:
-        gate.check(least, _needs(low, least, cost, rule, probed=False))
+    if gate is not None:  # the cheaper end first: refused so, the run needs no probe
+        cheap = min((least, low), (most, high))
+        gate.check(cheap[0], _needs(cheap[1], cheap[0], cost, rule, probed=False))
     # Probe only when the count can change something: the choice (the bounds choose
     # differently) or the quota's verdict (the worst case does not fit). A forced read,
     # one list a pass, or bounds on one side of the break-even cost no probe.
-    if not cost.exact and (low != high or (gate is not None and most > gate.left())):
+    if not cost.exact and (low != high or (gate is not None and max(least, most) > gate.left())):
         cost = ReadCost(cost.most, cost.least, probe_unions(client, list_ids, sizes))
     how = rule.decide(cost.reads)
     needed = rule.estimate(how, cost.reads, cost.members(sizes))

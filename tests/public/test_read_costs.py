@@ -219,3 +219,15 @@ def test_the_plan_counts_what_the_run_spends(cc_emulator_factory, connect, colum
     assert result.ok and plan.verifiable is read
     assert probes(emu) == (column == "contact_id")  # 16,000 addresses: the read, surely
     assert abs(spent - plan.total_requests) <= 0.1 * spent, (spent, plan.summary())
+
+
+def test_a_run_that_cannot_fit_even_at_its_cheapest_spends_no_probe(account, connect):
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    targets = shape(emu, [active[:1000]] * 2)  # 2 to 4 pages: open until probed
+    client.stats.day_counter.add(n=9_995)
+    df = pd.DataFrame({"email": [emu.account.contact(c).email for c in active[:1000]]})
+    with pytest.raises(QuotaShortError, match=r"about 10 requests at the least \(the lists"):
+        df.cc.remove_from_lists(targets, client=client, column="email", progress=False)
+    assert probes(emu) == 0 and list_reads(emu) == 0
+    assert emu.account.count() == 1  # the list listing
