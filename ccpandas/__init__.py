@@ -25,6 +25,7 @@ from ccpandas.errors import (
     ConfigError,
     PlanError,
     QuotaExceededError,
+    QuotaShortError,
     ThrottledError,
     TransportError,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "ConfigError",
     "PlanError",
     "QuotaExceededError",
+    "QuotaShortError",
     "RemovalPlan",
     "RemovalResult",
     "Source",

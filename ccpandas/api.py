@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -45,9 +44,10 @@ from ccpandas.plan.planner import (
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
+from ccpandas.run.budget import QuotaCheck
 from ccpandas.run.kinds import KINDS, kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source
-from ccpandas.run.result import RemovalResult, resume_call_text
+from ccpandas.run.result import RemovalResult
 from ccpandas.run.runner import Journal, NullJournal, Runner
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
 from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
@@ -255,12 +255,14 @@ def _plan_list(
     kind: str = "remove",
     max_removed: float | int | None = None,
     online: bool = False,
+    gate: QuotaCheck | None = None,
 ) -> RemovalPlan:
     """:func:`plan_list_removal` below its checks: ``values`` read by
     :func:`list_values` (or already resolved), ``choice`` checked. The target lists
     are checked against one ``GET /contact_lists`` after the data: always with a
     client, names or a snapshot, and for a run (``online``: the default client); a
-    plan of UUIDs with no client and no snapshot stays offline, unchecked."""
+    plan of UUIDs with no client and no snapshot stays offline, unchecked. ``gate``:
+    a run's quota check, asked before the first list read."""
     given = values.ids if isinstance(values, Targets) else values
     names = list_names(given)
     snapshot = choice.snapshot
@@ -298,6 +300,7 @@ def _plan_list(
         kind=kind,
         max_removed=max_removed,
         lists=values.lists,
+        gate=gate,
     )
     return _with_usage(_named(plan, given, values.ids), client)
 
@@ -371,9 +374,11 @@ def execute(
     *,
     runner: Runner | None = None,
     journal: bool | Journal | None = True,
+    gate: QuotaCheck | None = None,
 ) -> RemovalResult:
     """:func:`run_plan` below its checks: every argument was checked where the user
-    gave it, and ``options`` arrive whole."""
+    gave it, and ``options`` arrive whole. ``gate``: the quota check planning already
+    asked (a run refused or waited for the reset before its first read)."""
     template = runner or Runner(None)
     if options.dry_run:
         dry = template.replace(reporter=NullReporter())
@@ -395,7 +400,7 @@ def execute(
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
-    _warn_if_over_quota(plan, runner, run_id)
+    _check_quota(plan, runner, gate)
     runs = [BatchRun(b) for b in plan.batches]
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
@@ -408,31 +413,18 @@ def execute(
     return result
 
 
-def _warn_if_over_quota(plan: RemovalPlan, runner: Runner, run_id: str | None) -> None:
-    """Say before anything is sent when the run will not fit in today's quota."""
-    # The snapshot's reads are spent already; the changes, polls and verification follow.
+def _check_quota(plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None) -> None:
+    """Refuse (or wait for the reset) before anything is sent when the run does not fit
+    in what is left of today's quota (:class:`~ccpandas.run.budget.QuotaCheck`)."""
+    # The snapshot's reads are spent already (the ledger counts them); the changes,
+    # polls and verification follow.
     needed = plan.n_requests + plan.expected_polls + plan.verify_requests
-    counter = getattr(getattr(runner.client, "stats", None), "day_counter", None)
-    usage = counter.usage() if counter is not None else None
-    used = usage.used if usage is not None else 0
-    left = max(0, plan.daily_quota - used)
-    if needed <= left:
-        return
-    days = plan.days_needed if used == 0 else 1 + math.ceil((needed - left) / plan.daily_quota)
-    then = (
-        "It will wait for each reset (wait_for_quota=True)."
-        if runner.wait_for_quota
-        else "It will stop when the quota is spent; "
-        + resume_call_text(run_id, runner.client)
-        + " continues after 00:00 UTC (or pass wait_for_quota=True to wait)."
+    gate = gate or QuotaCheck(runner, plan.daily_quota)
+    detail = (
+        f"about {needed:,} requests ({plan.n_requests:,} changes, "
+        f"~{plan.expected_polls:,} polls and {plan.verify_requests:,} reads to verify)"
     )
-    warnings.warn(
-        f"this run needs about {needed:,} requests ({plan.n_requests:,} changes, "
-        f"~{plan.expected_polls:,} polls and {plan.verify_requests:,} reads to verify); "
-        f"{usage or 'nothing known to be used today'}, "
-        f"so it spans about {days} days of quota. " + then,
-        stacklevel=3,
-    )
+    gate.check(needed, detail, before="its first change")
 
 
 @shared_params
@@ -524,6 +516,11 @@ def remove_frame(
     # One reporter for the whole call: the membership read and the removal show in one
     # display (one pair of tqdm bars at a time), not one display each.
     options = options.replace(progress=make_reporter(options.progress))
+    gate = None
+    if not options.dry_run:  # a run fits in today's quota before its first list read
+        # client=None: the default one, built by the plan after its checks of the data.
+        waiter = Runner(client, reporter=make_reporter(options.progress))
+        gate = QuotaCheck(waiter.replace(wait_for_quota=options.wait_for_quota))
     plan = _plan_list(
         data,
         targets,
@@ -534,8 +531,9 @@ def remove_frame(
         kind=kind,
         max_removed=max_removed,
         online=not options.dry_run,  # a run checks its lists, even given as UUIDs
+        gate=gate,
     )
-    return execute(plan, client, options, journal=journal)
+    return execute(plan, client, options, journal=journal, gate=gate)
 
 
 @shared_params

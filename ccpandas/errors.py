@@ -19,6 +19,7 @@
         │   ├── RateLimitError          429
         │   │   ├── ThrottledError      429 ``throttled`` (retried automatically)
         │   │   ├── QuotaExceededError  429 ``quota_exceeded`` (carries ``reset_at``)
+        │   │   │   └── QuotaShortError  a run needs more than today's quota has left
         │   │   └── TooManyActivitiesError  429 on activity POSTs: over 1,000 queued
         │   ├── ServerError             5xx
         │   └── UnusableAnswerError     2xx that cannot be used: not JSON, no activity id,
@@ -65,6 +66,7 @@ __all__ = [
     "NotFoundError",
     "PlanError",
     "QuotaExceededError",
+    "QuotaShortError",
     "RateLimitError",
     "RunLockedError",
     "ServerError",
@@ -352,6 +354,61 @@ class QuotaExceededError(RateLimitError):
             f"request quota is spent; it resets at {reset}"
         )
         return f"{text}. {self.next_step}" if self.next_step else text
+
+
+class QuotaShortError(QuotaExceededError):
+    """A run needs more requests than are left of today's quota on its key: refused
+    before its first list read (or, for a plan read earlier, before its first change),
+    so nothing is spent on a run that would stop half way. ``wait_for_quota=True``
+    waits for the reset instead. No API answer: ``status`` is the 429 the quota would
+    give, ``error_key`` is ``"quota_short"``.
+
+    Args:
+        needed: The requests the run needs from now on, e.g. ``412``.
+        used: The requests already counted today on the key (the shared ledger).
+        limit: The daily quota. Default 10,000.
+        detail: What the requests are, for the message, e.g. ``"about 412 requests:
+            the list reads, sends, polls and a re-read to verify"``; empty (the
+            default) says only the number.
+        reset_at: When the quota resets (UTC). None (the default) is the next 00:00 UTC.
+        before: Where the run stopped. Default ``"its first list read"`` (a run made
+            from a plan read earlier stops before ``"its first change"``).
+
+    Example:
+        >>> err = QuotaShortError(412, used=9_700)
+        >>> err.left, isinstance(err, QuotaExceededError)
+        (300, True)
+        >>> str(err).split(". ")[0]
+        'this run needs about 412 requests, but 9,700 of 10,000 are used today on this key'
+    """
+
+    def __init__(
+        self,
+        needed: int,
+        *,
+        used: int,
+        limit: int = 10_000,
+        detail: str = "",
+        reset_at: _dt.datetime | None = None,
+        before: str = "its first list read",
+    ) -> None:
+        self.needed, self.used, self.limit = int(needed), int(used), int(limit)
+        self.detail = detail or f"about {self.needed:,} requests"
+        self.before = before
+        super().__init__(429, "quota_short", None, reset_at=reset_at)
+
+    @property
+    def left(self) -> int:
+        """Requests left today (never below 0)."""
+        return max(0, self.limit - self.used)
+
+    def _describe(self) -> str:
+        return (
+            f"this run needs {self.detail}, but {self.used:,} of {self.limit:,} are used "
+            f"today on this key. Only {self.left:,} are left, so it stopped before "
+            f"{self.before}. The quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC: run it "
+            "then, pass wait_for_quota=True to wait for the reset, or split the run"
+        )
 
 
 class TooManyActivitiesError(RateLimitError):

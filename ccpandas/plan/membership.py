@@ -83,6 +83,7 @@ __all__ = [
     "plan_requests",
     "preview_source",
     "snapshot_reads",
+    "union_reads",
     "unknown_membership",
 ]
 
@@ -511,20 +512,35 @@ def plan_requests(n_contacts: int, n_lists: int) -> int:
     )
 
 
-def snapshot_reads(list_sizes: Sequence[int]) -> int:
-    """An upper bound of the read requests for lists of these sizes: per pass of 25
-    lists ``ceil(sum of sizes / 500)`` (at least one page); the union of the members
-    is what is read, so overlapping lists cost less.
+def snapshot_reads(list_sizes: Sequence[int], *, least: bool = False) -> int:
+    """The read requests for lists of these sizes, 25 lists per pass: the union of a
+    pass's members is read, ``ceil(union / 500)`` pages (at least one). The union is
+    at most the sum of the sizes (the default, an upper bound) and at least the largest
+    list of the pass (``least=True``, a lower bound); with one list per pass both are
+    exact. Only a count of each union (:func:`union_reads`) tells the truth between.
 
     Example:
-        >>> snapshot_reads([50_000, 200_000])
-        500
+        >>> snapshot_reads([50_000, 200_000]), snapshot_reads([50_000, 200_000], least=True)
+        (500, 400)
     """
     sizes = list(list_sizes)
     total = 0
     for i in range(0, len(sizes), READ_LISTS_PER_PASS):
-        total += max(1, math.ceil(sum(sizes[i : i + READ_LISTS_PER_PASS]) / READ_PAGE_SIZE))
+        group = sizes[i : i + READ_LISTS_PER_PASS]
+        members = max(group) if least else sum(group)
+        total += max(1, math.ceil(members / READ_PAGE_SIZE))
     return total
+
+
+def union_reads(unions: Sequence[int]) -> int:
+    """The exact read requests of passes whose unions of members are ``unions`` (one
+    count per pass of 25 lists): ``ceil(union / 500)`` pages each, at least one.
+
+    Example:
+        >>> union_reads([10_400, 0])
+        22
+    """
+    return sum(max(1, math.ceil(u / READ_PAGE_SIZE)) for u in unions)
 
 
 def plan_membership_removal(

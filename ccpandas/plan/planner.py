@@ -170,6 +170,9 @@ class RemovalPlan:
             default) when not known.
         list_names: The names the user gave the target lists, by list id, e.g.
             ``{"2d0e3a5c-...": "Newsletter"}``. Default none (lists given by id).
+        planning_requests: Without a snapshot: the reads planning spent to choose
+            none (the list listing and the union probes), counted in
+            :attr:`read_requests`. Default 0.
 
     Example:
         >>> plan = plan_removal(
@@ -207,6 +210,8 @@ class RemovalPlan:
     kind: str = "remove"
     #: Without a snapshot: what reading one would cost in requests (None: not known).
     snapshot_cost: int | None = None
+    #: Without a snapshot: the reads planning spent choosing none (listing, probes).
+    planning_requests: int = 0
 
     @property
     def undoable(self) -> bool:
@@ -336,10 +341,11 @@ class RemovalPlan:
 
     @property
     def read_requests(self) -> int:
-        """Read requests of the membership snapshot (list reads or email lookups) that
-        this plan took or will take; 0 without one."""
+        """Read requests of the membership snapshot (list reads or email lookups, with
+        the listing and union probes) that this plan took or will take; without one,
+        the reads planning spent deciding so (:attr:`planning_requests`)."""
         m = self.membership
-        return int(m.read_requests) if m is not None and m.known else 0
+        return int(m.read_requests) if m is not None and m.known else self.planning_requests
 
     @property
     def verify_requests(self) -> int:
@@ -498,7 +504,12 @@ class RemovalPlan:
             if self.expected_polls
             else ""
         )
-        if self.read_requests or self.verify_requests:
+        if self.planning_requests and not self.verifiable:
+            follow += (
+                f"; {self.total_requests:,} in all with "
+                f"{_plural(self.read_requests, 'read')} to plan"
+            )
+        elif self.read_requests or self.verify_requests:
             follow += (
                 f"; {self.total_requests:,} in all with the snapshot's "
                 f"{_plural(self.read_requests, 'read')} and "

@@ -14,8 +14,9 @@ journal knows no address for the pages read before; email input, which needs eve
 address, reads those pages again (``need_emails=True``); verification never needs them.
 
 For a tiny segment of addresses against huge lists, :func:`lookup_emails` asks
-``GET /contacts?email=<address>`` once per address instead; :func:`choose_lookup`
-picks whichever costs fewer requests.
+``GET /contacts?email=<address>`` once per address instead;
+:func:`ccpandas.read.costs.choose_read` picks whichever costs fewer requests, on the
+exact read cost (union probes) when the list sizes leave it open.
 
 Example:
     >>> snap = read_snapshot(client, ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"])  # doctest: +SKIP
@@ -25,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import math
@@ -42,11 +44,11 @@ from ccpandas.plan.membership import (
     VERIFY_SAMPLE_SIZE,
     MembershipSnapshot,
     changed_contacts,
-    snapshot_reads,
     verify_budget,
     with_verification,
 )
 from ccpandas.plan.planner import _plural
+from ccpandas.read.costs import BLIND, LOOKUPS, QuotaGate, ReadCost, choose_read
 from ccpandas.read.lists import ListInfo, check_targets, read_lists
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.store.journal import JournalDB, open_journal
@@ -63,7 +65,6 @@ __all__ = [
     "SnapshotChoice",
     "SnapshotInterrupted",
     "SnapshotJournal",
-    "choose_lookup",
     "contact_status",
     "lookup_emails",
     "lookup_sample",
@@ -487,21 +488,6 @@ def _snapshot_records(snap: MembershipSnapshot) -> list[dict[str, Any]]:
     ]
 
 
-def choose_lookup(n_addresses: int, list_sizes: Sequence[int]) -> tuple[str, int]:
-    """``("snapshot", reads)`` or ``("email lookups", n)``: whichever costs fewer requests.
-
-    Example:
-        >>> choose_lookup(3, [200_000])
-        ('email lookups', 3)
-        >>> choose_lookup(5_000, [2_000])
-        ('snapshot', 4)
-    """
-    reads = snapshot_reads(list_sizes)
-    if n_addresses < reads:
-        return "email lookups", n_addresses
-    return "snapshot", reads
-
-
 def _journal_whole(
     db: JournalDB | None,
     snap: MembershipSnapshot,
@@ -678,27 +664,6 @@ def _journaled_after(db: JournalDB | None, run_id: str | None, fresh: bool) -> s
 
 
 # -- choosing and planning ------------------------------------------------------------------
-#: ``snapshot="auto"`` always reads when the read costs at most this many requests
-#: (one second at 4/s): knowing the truth is worth that much.
-AUTO_FREE_READS = 4
-
-
-def auto_takes(key: str, reads: int, removal_requests: int) -> bool:
-    """The ``snapshot="auto"`` rule: always for email input (it cannot work without);
-    otherwise when the reads cost at most the removal requests the plan would send
-    without a snapshot (or at most :data:`AUTO_FREE_READS`). The snapshot can only
-    lower the removal requests, so at that break-even the whole run costs at most
-    twice today's requests, plus the verification, and says exactly what changed.
-
-    Example:
-        >>> auto_takes("contact_id", 500, 200), auto_takes("contact_id", 3, 1)
-        (False, True)
-    """
-    if key == "email":
-        return True
-    return reads <= max(AUTO_FREE_READS, removal_requests)
-
-
 @dataclass(frozen=True)
 class SnapshotChoice:
     """Whether a plan reads the target lists' members first, and what a column holds:
@@ -745,6 +710,13 @@ class SnapshotChoice:
         return snap if isinstance(snap, str) and snap != "auto" else None
 
 
+#: The note of a frame's plan that sends without a snapshot.
+_NO_SNAPSHOT = (
+    "no membership snapshot (snapshot='auto'): outcomes will say 'unverified' and the run "
+    "cannot be undone. snapshot=True reads the lists anyway."
+)
+
+
 def prepare_frame_plan(
     data: Any,
     targets: Sequence[str],
@@ -757,14 +729,18 @@ def prepare_frame_plan(
     kind: str = "remove",
     max_removed: float | int | None = None,
     lists: Mapping[str, ListInfo] | None = None,
+    gate: QuotaGate | None = None,
 ) -> Any:
     """Plan removing (``kind``: adding, syncing) the contacts of ``data[column]`` (ids
     or emails), reading a membership snapshot when ``choice.snapshot`` says so (see
-    :func:`auto_takes`; a sync always reads). ``lists``: the account's lists when the
-    caller read them already (names resolved), so the listing is read once.
+    :func:`~ccpandas.read.costs.choose_read`: on the exact read cost, from union
+    probes when the list sizes leave the choice open; a sync always reads).
+    ``lists``: the account's lists when the caller read them already (names
+    resolved), so the listing is read once. ``gate``: a run's quota check, told the
+    whole run's requests before the first list read (it refuses or waits).
 
-    The plan says what it chose and what it cost. Without a snapshot the plan is
-    today's (every contact to every list).
+    The plan says what it chose, what it cost and why (a ``read choice`` note).
+    Without a snapshot the plan is today's (every contact to every list).
 
     Example:
         >>> plan = prepare_frame_plan(  # doctest: +SKIP
@@ -772,117 +748,134 @@ def prepare_frame_plan(
         ... )
         >>> plan.changes  # doctest: +SKIP
     """
-    import dataclasses
-
     from ccpandas.plan import planner
-    from ccpandas.plan.membership import detect_key, normalize_emails, plan_membership_removal
+    from ccpandas.plan.membership import detect_key, plan_membership_removal
     from ccpandas.report.progress import make_reporter
 
     snapshot = choice.snapshot
     values, _ = planner._column_of(data, column)
     key = detect_key(values, choice.by) if len(values) else "contact_id"
-    base = None
-    if key == "contact_id":
-        base = planner.as_kind(planner.plan_removal(data, targets, column=column), kind)
-        if snapshot is False:
-            return base
-    elif snapshot is False:
-        raise PlanError(
-            f"column {column!r} holds email addresses; matching them to contacts needs a "
-            "membership snapshot: pass snapshot=True or 'auto' (or by='contact_id' if the "
-            "column really holds ids)",
-            column=column,
-        )
+    base = _blind_base(data, targets, column=column, key=key, snapshot=snapshot, kind=kind)
+    if base is not None and snapshot is False:
+        return base
     if client is None:
         raise PlanError("a membership snapshot needs a client (GET /contacts)")
     info = target_info(client, targets, lists)
     sizes = [info[t].members for t in targets]
-    names = {t: i.name for t, i in info.items()}
-    reads = snapshot_reads(sizes)
-    blind_ok = kind != "sync" and snapshot == "auto"
-    if base is not None and blind_ok and not auto_takes(key, reads, base.n_requests):
-        note = (
-            f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
-            f"requests ({reads / base.rate:.0f} s), more than the {base.n_requests:,} "
-            "requests to send; outcomes will say 'unverified' and the run cannot be undone. "
-            "snapshot=True reads them anyway."
-        )
-        return dataclasses.replace(base, notes=(*base.notes, note), snapshot_cost=reads)
-    lookup, snap, sid, verify_cost = _read_for_plan(
+    uniques = _unique_addresses(values) if key == "email" else []
+    blind = base.n_requests if base is not None and kind != "sync" and snapshot == "auto" else None
+    rate = base.rate if base is not None else planner.DEFAULT_RATE
+    how, cost, why = choose_read(
         client,
         targets,
-        values,
+        sizes,
         key=key,
-        snapshot=snapshot,
-        sizes=sizes,
-        names=names,
-        reads=reads,
+        kind=kind,
+        forced=choice.snapshot_id is not None or (key == "contact_id" and snapshot is True),
+        n_contacts=len(uniques) if base is None else int(base.n_contacts or 0),
+        blind_sends=blind,
+        rate=rate,
+        gate=gate,
+    )
+    if base is not None and how == BLIND:  # the listing and the probes are its reads
+        cost_fields = {"snapshot_cost": cost.reads, "planning_requests": 1 + cost.probes}
+        return dataclasses.replace(base, notes=(*base.notes, why, _NO_SNAPSHOT), **cost_fields)
+    snap, sid = _read_for_plan(
+        client,
+        targets,
+        uniques,
+        how=how,
+        snapshot_id=choice.snapshot_id,
+        key=key,
+        info=info,
+        cost=cost,
         reporter=make_reporter(progress),
         journal=journal,
     )
-    note = ""
     if key == "email" and kind != "remove":  # an address on no target list: who is it?
-        norm = normalize_emails(values)[0]
-        snap, note = resolve_addresses(client, [x for x in norm.tolist() if x is not None], snap)
+        snap, note = resolve_addresses(client, uniques, snap)
+    else:
+        note = ""
     plan = plan_membership_removal(
         data,
         targets,
         snap,
         column=column,
         by=key,
-        rate=base.rate if base is not None else planner.DEFAULT_RATE,
-        lookup=lookup,
-        read_requests=snap.requests + 1,  # + the list listing for names and sizes
+        rate=rate,
+        lookup=how,
+        read_requests=snap.requests + 1 + cost.probes,  # + the listing and the probes
         kind=kind,
         max_removed=max_removed,
     )
-    m = with_verification(plan.membership, verify_cost, plan.n_requests, targets)
+    # A full verification looks each contact up again, or re-reads the lists (what the
+    # run leaves on them: with_verification works that out; the read is the fallback).
+    full = len(plan.membership.contact_ids) if how == LOOKUPS else snap.requests
+    m = with_verification(plan.membership, full, plan.n_requests, targets)
     m = dataclasses.replace(m, snapshot_id=sid)
-    return dataclasses.replace(plan, membership=m, notes=(*plan.notes, *([note] if note else ())))
+    notes = (*plan.notes, why, *([note] if note else ()))
+    return dataclasses.replace(plan, membership=m, notes=notes)
+
+
+def _blind_base(
+    data: Any, targets: Sequence[str], *, column: Any, key: str, snapshot: bool | str, kind: str
+) -> Any:
+    """The plan without a snapshot of a column of contact ids (every contact to every
+    list), None for addresses; a :class:`PlanError` for addresses with
+    ``snapshot=False``, which cannot be matched without the read."""
+    from ccpandas.plan import planner
+
+    if key == "contact_id":
+        return planner.as_kind(planner.plan_removal(data, targets, column=column), kind)
+    if snapshot is False:
+        raise PlanError(
+            f"column {column!r} holds email addresses; matching them to contacts needs a "
+            "membership snapshot: pass snapshot=True or 'auto' (or by='contact_id' if the "
+            "column really holds ids)",
+            column=column,
+        )
+    return None
+
+
+def _unique_addresses(values: Any) -> list[str]:
+    """The distinct valid addresses of an email column, normalised, in order."""
+    from ccpandas.plan.membership import normalize_emails
+
+    norm = normalize_emails(values)[0]
+    return list(dict.fromkeys(x for x in norm.tolist() if x is not None))
 
 
 def _read_for_plan(
     client: Any,
     targets: Sequence[str],
-    values: Any,
+    uniques: Sequence[str],
     *,
+    how: str,
+    snapshot_id: str | None,
     key: str,
-    snapshot: bool | str,
-    sizes: Sequence[int],
-    names: Mapping[str, str],
-    reads: int,
+    info: Mapping[str, ListInfo],
+    cost: ReadCost,
     reporter: Reporter,
     journal: JournalDB | bool | None,
-) -> tuple[str, MembershipSnapshot, str | None, int]:
-    """What a frame's plan reads of the lists: ``(lookup, snapshot, snapshot id, the
-    requests a verification costs)``: a lookup per address, or ``reads`` (the lists
-    read again)."""
-    from ccpandas.plan.membership import normalize_emails
-
+) -> tuple[MembershipSnapshot, str | None]:
+    """What a frame's plan reads of the lists (``how``: the lists, or a lookup per
+    address): ``(snapshot, snapshot id)``."""
+    names = {t: i.name for t, i in info.items()}
     db = open_journal() if journal is True else (journal or None)
-    lookup = "snapshot"
-    uniques: list[str] = []
-    if key == "email":
-        norm = normalize_emails(values)[0]
-        uniques = list(dict.fromkeys(x for x in norm.tolist() if x is not None))
-        if not isinstance(snapshot, str) or snapshot == "auto":
-            lookup, _ = choose_lookup(len(uniques), sizes)
-    if lookup == "email lookups":
+    if how == LOOKUPS:
         snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names)
         base_url = getattr(client, "base_url", None)
-        sid = _journal_whole(db, snap, base_url=base_url, phase="before")
-        return lookup, snap, sid, len(uniques)
-    snap, sid = read_snapshot(
+        return snap, _journal_whole(db, snap, base_url=base_url, phase="before")
+    return read_snapshot(
         client,
         targets,
         reporter=reporter,
         journal=db if db is not None else False,
-        snapshot_id=snapshot if isinstance(snapshot, str) and snapshot != "auto" else None,
+        snapshot_id=snapshot_id,
         need_emails=key == "email",
         names=names,
-        expected_members=sum(sizes),
+        expected_members=cost.members([i.members for i in info.values()]),
     )
-    return lookup, snap, sid, reads
 
 
 def prepare_source_plan(
@@ -915,14 +908,27 @@ def prepare_source_plan(
         return plan
     info = target_info(client, plan.list_ids, lists)
     sizes = [info[t].members for t in plan.list_ids]
-    reads = snapshot_reads(sizes)
-    if snapshot == "auto" and not auto_takes("source", reads, plan.n_requests):
+    how, cost, why = choose_read(
+        client,
+        plan.list_ids,
+        sizes,
+        key="source",
+        forced=snapshot != "auto",
+        n_contacts=0,
+        blind_sends=plan.n_requests if snapshot == "auto" else None,
+        rate=plan.rate,
+    )
+    if how == BLIND:
         note = (
-            f"no membership snapshot (snapshot='auto'): reading the lists would cost {reads:,} "
-            f"requests, more than the {plan.n_requests:,} removal requests; no preview of who "
-            "leaves, and the run cannot be undone. snapshot=True reads them anyway."
+            "no membership snapshot (snapshot='auto'): no preview of who leaves, and the "
+            "run cannot be undone. snapshot=True reads the lists anyway."
         )
-        return dataclasses.replace(plan, notes=(*plan.notes, note), snapshot_cost=reads)
+        return dataclasses.replace(
+            plan,
+            notes=(*plan.notes, why, note),
+            snapshot_cost=cost.reads,
+            planning_requests=1 + cost.probes,
+        )
     db = open_journal() if journal is True else (journal or None)
     exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
     snap, sid = read_snapshot(
@@ -934,16 +940,16 @@ def prepare_source_plan(
         need_emails=False,
         names={t: i.name for t, i in info.items()},
         exact_status=exact,
-        expected_members=sum(sizes),
+        expected_members=cost.members(sizes),
     )
     m = preview_source(snap, plan.source, plan.list_ids, exclude=plan.exclude)
     m = dataclasses.replace(
-        with_verification(m, reads, plan.n_requests, plan.list_ids),
+        with_verification(m, snap.requests, plan.n_requests, plan.list_ids),
         snapshot_id=sid,
-        read_requests=snap.requests + 1,
+        read_requests=snap.requests + 1 + cost.probes,  # + the listing and the probes
         naive_requests=plan.n_requests,
     )
-    return dataclasses.replace(plan, membership=m)
+    return dataclasses.replace(plan, membership=m, notes=(*plan.notes, why))
 
 
 def read_after(

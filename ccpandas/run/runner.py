@@ -603,6 +603,17 @@ class Runner:
         return caught
 
     # -- the daily quota ---------------------------------------------------------------
+    def wait_for_reset(self) -> bool:
+        """Sleep until the daily quota resets (00:00 UTC plus jitter), before a run
+        whose requests do not fit in what is left today starts (``wait_for_quota=True``);
+        False if the user stopped it meanwhile.
+
+        Example:
+            >>> Runner(None).wait_for_reset()  # doctest: +SKIP
+            True
+        """
+        return self._wait_for_quota(())
+
     def _wait_for_quota(self, runs: Sequence[BatchRun]) -> bool:
         """Sleep until the daily quota resets (00:00 UTC plus jitter); False if the
         user stopped the run meanwhile."""

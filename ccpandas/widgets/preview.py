@@ -247,6 +247,8 @@ def _requests_text(plan: RemovalPlan) -> str:
         removes = plan.n_batches - adds
         sends = ", ".join([plural(adds, "add")] + ([plural(removes, "removal")] if removes else []))
     text = f"{sends} + about {plural(plan.expected_polls, 'status check')}"
+    if plan.planning_requests and not plan.verifiable:  # listing and probes, no snapshot
+        return f"{plan.total_requests:,} in all: {plural(plan.read_requests, 'read')} + {text}"
     if plan.read_requests or plan.verify_requests:
         text = (
             f"{plan.total_requests:,} in all: {plural(plan.read_requests, 'read')} "

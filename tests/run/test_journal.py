@@ -19,7 +19,7 @@ import pytest
 import ccpandas
 from ccpandas.api import RUN_COLUMNS, resume, run_plan, run_result, runs
 from ccpandas.client.quota import QUOTA_FILE, DayCounter
-from ccpandas.errors import CCError, ConfigError, PlanError
+from ccpandas.errors import CCError, ConfigError, PlanError, QuotaShortError
 from ccpandas.plan.planner import plan_removal
 from ccpandas.run.runner import Runner
 from ccpandas.store.journal import (
@@ -427,13 +427,24 @@ def test_top_level_names():
 
 
 # -- the daily count ----------------------------------------------------------------------
-def test_a_run_that_needs_more_than_todays_quota_says_so_before_sending(emu):
+def test_a_run_that_needs_more_than_todays_quota_refuses_before_sending(emu):
+    # It used to warn and send until the quota ran out; issue 23 asks it to refuse, or
+    # to wait with wait_for_quota=True, before anything is spent.
     client = client_for(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     offline = df.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     plan = dataclasses.replace(offline, daily_quota=3)
-    with pytest.warns(UserWarning, match=r"about 3 days of quota.*ccpandas\.resume\("):
-        result = run_plan(plan, client, progress=False, runner=quick(client))
+    with pytest.raises(
+        QuotaShortError, match=r"needs about 8 requests \(4 changes.*0 of 3 are used"
+    ):
+        run_plan(plan, client, progress=False, runner=quick(client))
+    with pytest.raises(QuotaShortError, match="so it stopped before its first change"):
+        run_plan(plan, client, progress=False, runner=quick(client))
+    assert emu.account.count(method="POST") == 0
+    # More than a whole day of 3, nothing used today: waiting would not help, it goes
+    # and waits at each reset.
+    with pytest.warns(UserWarning, match=r"more than a whole day's quota of 3"):
+        result = run_plan(plan, client, progress=False, runner=quick(client), wait_for_quota=True)
     assert result.ok
 
 

@@ -1,0 +1,94 @@
+"""Whether a run fits in what is left of today's quota, decided before it spends any.
+
+A run tells :class:`QuotaCheck` every request it needs (the list reads or lookups,
+the sends, the polls and the verification) before its first list read, and again
+before its first change. The key's shared ledger (:mod:`ccpandas.client.quota`) says
+what is used today. When the run needs more than is left:
+
+- ``wait_for_quota=False`` (the default) refuses it with
+  :class:`~ccpandas.errors.QuotaShortError`, naming the figures: nothing is spent on
+  a run that would stop half way;
+- ``wait_for_quota=True`` waits for the reset (00:00 UTC) first, once, so the run
+  starts on a fresh day; a run bigger than a whole day then goes, and the runner
+  waits at each reset.
+
+Without a ledger (a client that keeps none) nothing is known to be used: the check
+lets the run go, and the API's own ``429 quota_exceeded`` stays the authority.
+
+Example:
+    >>> check = QuotaCheck(Runner(None))
+    >>> check.left()  # no client, no ledger: the whole day
+    10000
+    >>> check.check(412, "about 412 requests")  # fits: returns
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+
+from ccpandas.errors import QuotaShortError, next_utc_midnight
+from ccpandas.models import DAILY_QUOTA
+from ccpandas.run.runner import Runner
+
+__all__ = ["QuotaCheck"]
+
+log = logging.getLogger("ccpandas")
+
+
+@dataclass
+class QuotaCheck:
+    """A run's quota check (:class:`ccpandas.read.costs.QuotaGate`), on its runner's
+    client (the ledger), clock and ``wait_for_quota``.
+
+    Args:
+        runner: The run's runner: its client's ledger (the default client's when it has
+            none) says what is used today; its clock and reporter wait for the reset.
+        limit: The daily quota. Default 10,000.
+    """
+
+    runner: Runner
+    limit: int = DAILY_QUOTA
+    #: Whether this run already waited for a reset (it waits once).
+    waited: bool = False
+
+    def _used(self) -> int | None:
+        client = self.runner.client
+        if client is None:  # the default client, once the run built it (never a login)
+            from ccpandas.client.http import default_client
+
+            client = default_client()
+        counter = getattr(getattr(client, "stats", None), "day_counter", None)
+        return None if counter is None else int(counter.usage().used)
+
+    def left(self) -> int:
+        """Requests left today on the key (the whole day when no ledger is kept)."""
+        used = self._used()
+        return self.limit if used is None else max(0, self.limit - used)
+
+    def check(self, needed: int, detail: str, before: str = "its first list read") -> None:
+        """Return when ``needed`` requests fit in what is left today; otherwise refuse
+        (:class:`~ccpandas.errors.QuotaShortError`) or, with ``wait_for_quota``, wait
+        for the reset. ``detail`` says what the requests are, ``before`` what comes
+        next, for the message."""
+        used = self._used()
+        if used is None or self.waited or needed <= self.limit - used:
+            return
+        reset = next_utc_midnight(self.runner.clock.now())
+        short = QuotaShortError(
+            needed, used=used, limit=self.limit, detail=detail, reset_at=reset, before=before
+        )
+        if not self.runner.wait_for_quota:
+            raise short
+        self.waited = True
+        if used == 0:  # a fresh day cannot hold it: go now, waiting at each reset
+            warnings.warn(
+                f"this run needs {detail}, more than a whole day's quota of "
+                f"{self.limit:,}: it will wait for each reset (wait_for_quota=True)",
+                stacklevel=4,
+            )
+            return
+        log.warning("%s; waiting for the reset (wait_for_quota=True)", short)
+        if not self.runner.wait_for_reset():
+            raise short  # stopped while waiting, before anything of the run was spent

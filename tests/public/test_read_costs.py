@@ -1,0 +1,233 @@
+"""Exact read costs and every request counted (issue 23 §1, §3), over HTTP against the
+emulator: union probes (``GET /contacts?include_count=true``) when the list sizes
+leave the choice open, none when they decide it; a run that cannot fit in what is left
+of today's quota refused before its first list read; the plan's request figure within
+10 % of what the run then spends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+import pandas as pd
+import pytest
+
+from ccpandas.emulator.clock import ManualClock
+from ccpandas.errors import QuotaExceededError, QuotaShortError
+from ccpandas.run.budget import QuotaCheck
+from ccpandas.run.clock import ClockFrom
+from ccpandas.run.runner import Runner
+from ccpandas.widgets.preview import PlanPreview
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+
+
+def probes(emu) -> int:
+    """The union probes the emulator answered."""
+    return sum(
+        1 for r in emu.account.request_log if r.method == "GET" and "include_count=true" in r.path
+    )
+
+
+def list_reads(emu) -> int:
+    """``GET /contacts`` requests other than the probes (pages, lookups)."""
+    return sum(
+        1
+        for r in emu.account.request_log
+        if r.method == "GET" and r.route == "/v3/contacts" and "include_count" not in r.path
+    )
+
+
+def shape(emu, lists: list[list[str]]) -> list[str]:
+    """The account's first lists hold exactly these members; their ids."""
+    ids = emu.account.list_ids()[: len(lists)]
+    for lid, members in zip(ids, lists, strict=True):
+        emu.account.set_members(lid, members)
+    return ids
+
+
+@pytest.fixture
+def account(cc_emulator_factory):
+    return cc_emulator_factory(seed=2301, contacts=4000, lists=3, **FAST)
+
+
+def test_overlapping_lists_are_probed_and_read(account, connect):
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    # Three lists of the same 1,000 members: their sizes say 2 to 6 pages, the sends
+    # without a snapshot 3: only the union's count can tell whether reading pays.
+    targets = shape(emu, [active[:1000]] * 3)
+    df = pd.DataFrame({"contact_id": active[:1200]})
+    before = emu.account.count()
+    plan = df.cc.plan(targets, client=client)
+    spent = emu.account.count() - before
+
+    assert probes(emu) == 1 and list_reads(emu) == 2
+    assert plan.verifiable and plan.membership.lookup == "snapshot"
+    assert plan.read_requests == 1 + 1 + 2 == spent  # listing, probe, pages
+    (note,) = [n for n in plan.notes if n.startswith("read choice")]
+    assert "1 union probe" in note and "counted 1,000 members" in note
+    assert "costs 2 requests (the list sizes said 2 to 6)" in note
+    assert "3 requests to send without a snapshot" in note and "chose reading" in note
+    # a full re-read after the removal finds the lists empty: one page
+    assert plan.verify_requests == 1
+
+
+def test_disjoint_lists_are_probed_then_sent_blind(account, connect):
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    targets = shape(emu, [active[:1500], active[1500:3000]])
+    df = pd.DataFrame({"contact_id": active[:2000]})
+    before = emu.account.count()
+    plan = df.cc.plan(targets, client=client)
+    spent = emu.account.count() - before
+
+    assert probes(emu) == 1 and list_reads(emu) == 0
+    assert not plan.verifiable and plan.snapshot_cost == 6
+    # the listing and the probe are the plan's reads, in its total and its text
+    assert plan.read_requests == plan.planning_requests == 2 == spent
+    assert plan.total_requests == 2 + plan.n_requests + plan.expected_polls
+    assert f"{plan.total_requests:,} in all with 2 reads to plan" in str(plan)
+    preview = PlanPreview()
+    preview.value = plan
+    assert f"{plan.total_requests:,} in all: 2 reads + " in preview.html.value
+    (note,) = [n for n in plan.notes if n.startswith("read choice")]
+    assert "counted 3,000 members" in note and "chose sending without a snapshot" in note
+
+
+def test_no_probe_when_the_list_sizes_decide(account, connect):
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    targets = shape(emu, [active[:1000]] * 2)
+    df = pd.DataFrame({"contact_id": active[:1200]})
+    # one list: its size is its union
+    df.cc.plan(targets[:1], client=client)
+    # forced: the lists are read whatever they cost
+    plan = df.cc.plan(targets, client=client, snapshot=True)
+    # an email segment far larger than the upper bound: the read wins either way
+    emails = pd.DataFrame({"email": [emu.account.contact(c).email for c in active[:1000]]})
+    by_email = emails.cc.plan(targets, client=client, column="email")
+    assert probes(emu) == 0
+    assert plan.verifiable and by_email.membership.lookup == "snapshot"
+    assert "not probed, it could not change the choice" in by_email.notes[-1]
+
+
+def test_email_lookups_only_when_cheaper_than_the_exact_read(account, connect):
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    targets = shape(emu, [active[:1000]] * 2)
+    three = pd.DataFrame({"email": [emu.account.contact(c).email for c in active[:3]]})
+    # 3 lookups against a read of 2 to 4 pages: the probe says 2, so the read
+    plan = three.cc.plan(targets, client=client, column="email")
+    assert probes(emu) == 1 and plan.membership.lookup == "snapshot"
+    assert "3 email lookups (one per address)" in plan.notes[-1]
+    # 1 lookup is cheaper than any read of these lists: no probe, one lookup
+    one = three.head(1).cc.plan(targets, client=client, column="email")
+    assert probes(emu) == 1 and one.membership.lookup == "email lookups"
+    assert one.read_requests == 1 + 1 and one.verify_requests == 1
+
+
+# -- the quota, before the first read ---------------------------------------------------------
+@pytest.fixture
+def big_list(cc_emulator_factory):
+    """A list of 99,000 members: 198 pages to read, as many to verify."""
+    emu = cc_emulator_factory(seed=2302, contacts=100_000, lists=1, tags=0, **FAST)
+    (target,) = emu.account.list_ids()
+    emu.account.set_members(target, emu.account.contact_ids()[:99_000])
+    return emu, target
+
+
+def test_a_run_that_cannot_fit_refuses_before_its_first_read(big_list, connect):
+    emu, target = big_list
+    client = connect(emu)
+    client.stats.day_counter.add(n=9_700)
+    emails = [emu.account.contact(c).email for c in emu.account.contact_ids()[:1000]]
+    df = pd.DataFrame({"email": emails})
+    with pytest.raises(QuotaShortError) as caught:
+        df.cc.remove_from_lists([target], client=client, column="email", progress=False)
+    err = caught.value
+    # 198 reads, 2 sends and their 4 polls, 198 reads to verify; only the listing spent
+    assert err.needed == 402 and err.left == 300 - 1
+    assert "this run needs about 402 requests" in str(err)
+    assert "9,701 of 10,000 are used today on this key" in str(err)
+    assert "Only 299 are left, so it stopped before its first list read" in str(err)
+    assert "wait_for_quota=True" in str(err)
+    assert isinstance(err, QuotaExceededError)  # handled as the quota everywhere
+    assert emu.account.count(route="/v3/contacts") == 0
+    assert emu.account.count(method="POST") == 0
+    assert emu.account.count() == 1  # the list listing
+
+
+def _runner(client, clock: ManualClock, **kwargs) -> Runner:
+    return Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0, **kwargs)
+
+
+def test_wait_for_quota_waits_for_the_reset_before_the_first_read(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=2303, contacts=50, **FAST)
+    client = connect(emu)
+    client.stats.day_counter.add(n=9_700)
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    refusing = QuotaCheck(_runner(client, clock))
+    assert refusing.left() == 300
+    refusing.check(300, "300 requests")  # fits: returns
+    with pytest.raises(QuotaShortError, match="resets at 2025-03-02 00:00 UTC"):
+        refusing.check(402, "about 402 requests")
+    assert clock.now().hour == 22  # no wait
+
+    waiting = QuotaCheck(_runner(client, clock, wait_for_quota=True))
+    waiting.check(402, "about 402 requests")
+    assert clock.now() >= dt.datetime(2025, 3, 2, tzinfo=dt.UTC) and waiting.waited
+    waiting.check(402, "about 402 requests")  # waited once: goes on
+    assert clock.now() < dt.datetime(2025, 3, 2, 0, 1, tzinfo=dt.UTC)
+
+
+def test_a_run_bigger_than_a_day_warns_and_goes_with_wait_for_quota(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=2304, contacts=50, **FAST)
+    client = connect(emu)
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    with pytest.raises(QuotaShortError, match="12,000 requests"):
+        QuotaCheck(_runner(client, clock)).check(12_000, "about 12,000 requests")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        QuotaCheck(_runner(client, clock, wait_for_quota=True)).check(12_000, "12,000")
+    assert any("more than a whole day's quota" in str(w.message) for w in caught)
+    assert clock.now().hour == 22  # nothing used today: waiting would not help
+
+
+# -- the plan's figure against the run's --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("column", "read"),
+    [("contact_id", True), ("contact_id", False), ("email", True)],
+    ids=["ids-read", "ids-blind", "emails"],
+)
+def test_the_plan_counts_what_the_run_spends(cc_emulator_factory, connect, column, read):
+    emu = cc_emulator_factory(seed=2305, contacts=30_000, lists=3, **FAST)
+    client = connect(emu)
+    active = emu.account.contact_ids(status="active")
+    # a union of 12,000 members (24 pages) against 32 sends, or 18,000 (36): blind; the
+    # sizes (20 to 48 pages) leave it open. Big enough that the polls, which the plan
+    # can only estimate, weigh little.
+    start = 2000 if read else 8000
+    targets = shape(emu, [active[:10_000], active[start : start + 10_000], active[5000:9000]])
+    segment = active[1000:17_000]
+    values = segment if column == "contact_id" else [emu.account.contact(c).email for c in segment]
+    df = pd.DataFrame({column: values})
+    before = emu.account.count()
+    result = df.cc.remove_from_lists(targets, client=client, column=column, progress=False)
+    spent = emu.account.count() - before
+    plan = result.plan
+    assert result.ok and plan.verifiable is read
+    assert probes(emu) == (column == "contact_id")  # 16,000 addresses: the read, surely
+    assert abs(spent - plan.total_requests) <= 0.1 * spent, (spent, plan.summary())
+
+
+def test_a_run_that_cannot_fit_even_at_its_cheapest_spends_no_probe(account, connect):
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    targets = shape(emu, [active[:1000]] * 2)  # 2 to 4 pages: open until probed
+    client.stats.day_counter.add(n=9_995)
+    df = pd.DataFrame({"email": [emu.account.contact(c).email for c in active[:1000]]})
+    with pytest.raises(QuotaShortError, match=r"about 10 requests at the least \(the lists"):
+        df.cc.remove_from_lists(targets, client=client, column="email", progress=False)
+    assert probes(emu) == 0 and list_reads(emu) == 0
+    assert emu.account.count() == 1  # the list listing
