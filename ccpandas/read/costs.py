@@ -32,6 +32,7 @@ from ccpandas.plan.membership import (
     plan_requests,
     snapshot_reads,
     union_reads,
+    verify_budget,
 )
 from ccpandas.plan.planner import _plural, expected_polls
 
@@ -196,7 +197,9 @@ class _Rule:
 
     def estimate(self, how: str, reads: int, members: int) -> int:
         """Every request of the run after the listing: reads (or lookups), sends,
-        polls and a full verification (upper bounds where the read will tell)."""
+        polls and the verification ``verify="auto"`` spends at most (a full re-read
+        or lookups, within :func:`~ccpandas.plan.membership.verify_budget`; upper
+        bounds where the read will tell)."""
         n = self.n_contacts
         if how == BLIND:
             sends = self.blind_sends or 0
@@ -205,7 +208,7 @@ class _Rule:
             reads = n  # one per address, and at most as many contacts to verify
         reached = {"add": n, "sync": n + members}.get(str(self.kind), min(n, members))
         sends = plan_requests(reached, self.n_lists) if reached else 0
-        return 2 * reads + sends + expected_polls(sends, self.rate)
+        return reads + min(reads, verify_budget(sends)) + sends + expected_polls(sends, self.rate)
 
 
 def choose_read(
@@ -259,7 +262,7 @@ def choose_read(
 def _needs(how: str, needed: int, cost: ReadCost, rule: _Rule, *, probed: bool) -> str:
     """What a refusal says the run needs, and why."""
     what = {BLIND: "sends and polls", LOOKUPS: "email lookups, sends, polls and their check"}
-    parts = what.get(how, "the list reads, sends, polls and a re-read to verify")
+    parts = what.get(how, "the list reads, sends, polls and the check after")
     bound = "" if probed or cost.exact else " at the least (the lists' sizes bound the read)"
     return f"about {needed:,} requests{bound}: {parts}"
 

@@ -140,17 +140,18 @@ def big_list(cc_emulator_factory):
 def test_a_run_that_cannot_fit_refuses_before_its_first_read(big_list, connect):
     emu, target = big_list
     client = connect(emu)
-    client.stats.day_counter.add(n=9_700)
+    client.stats.day_counter.add(n=9_850)
     emails = [emu.account.contact(c).email for c in emu.account.contact_ids()[:1000]]
     df = pd.DataFrame({"email": emails})
     with pytest.raises(QuotaShortError) as caught:
         df.cc.remove_from_lists([target], client=client, column="email", progress=False)
     err = caught.value
-    # 198 reads, 2 sends and their 4 polls, 198 reads to verify; only the listing spent
-    assert err.needed == 402 and err.left == 300 - 1
-    assert "this run needs about 402 requests" in str(err)
-    assert "9,701 of 10,000 are used today on this key" in str(err)
-    assert "Only 299 are left, so it stopped before its first list read" in str(err)
+    # 198 reads, 2 sends and their 4 polls, at most 4 to verify (verify="auto" spends at
+    # most the sends, or 4); only the listing spent
+    assert err.needed == 208 and err.left == 150 - 1
+    assert "this run needs about 208 requests" in str(err)
+    assert "9,851 of 10,000 are used today on this key" in str(err)
+    assert "Only 149 are left, so it stopped before its first list read" in str(err)
     assert "wait_for_quota=True" in str(err)
     assert isinstance(err, QuotaExceededError)  # handled as the quota everywhere
     assert emu.account.count(route="/v3/contacts") == 0
