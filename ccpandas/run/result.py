@@ -311,6 +311,21 @@ class RemovalResult:
     def rows(self) -> pd.DataFrame:
         """One row per input row, same index: the plan's columns plus ``status``,
         ``activity_id`` and ``error``."""
+        return self._per_state("rows", self._build_rows)
+
+    def _per_state(self, name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """``build()``'s frame, built once per state of the run (:meth:`_state_key`): the
+        summary, the displays and the caller ask for ``rows`` and ``changes`` many times
+        each. A copy each time, so what a caller does to one never reaches the next."""
+        key = self._state_key()
+        frames = self.__dict__.setdefault("_frames", {})
+        hit = frames.get(name)
+        if hit is None or hit[0] != key or hit[1] is not self.after:
+            # The re-read is kept with the frame: its id in the key is never reused.
+            hit = frames[name] = (key, self.after, build())
+        return hit[2].copy()
+
+    def _build_rows(self) -> pd.DataFrame:
         rows = self.plan.rows.copy()
         # Positional arrays: the input index may repeat labels.
         status = rows["plan_status"].astype(object).to_numpy(copy=True)
@@ -359,6 +374,9 @@ class RemovalResult:
         Example:
             >>> result.changes.query("outcome == 'still_member'")  # doctest: +SKIP
         """
+        return self._per_state("changes", self._build_changes)
+
+    def _build_changes(self) -> pd.DataFrame:
         from ccpandas.plan.membership import changes_frame
 
         m = self._membership()

@@ -61,9 +61,12 @@ def _batch_state(run: BatchRun) -> str:
 
 class UndoResult(RemovalResult):
     """The outcome of an undo: the runs, waits and resumes of a removal, with
-    ``changes`` telling per (contact, list) pair whether it was ``restored``,
-    ``already_member`` or ``cannot_restore`` (and why), from a re-read of the lists.
-    You get one from :func:`ccpandas.undo` or :meth:`RemovalResult.undo`.
+    ``changes`` telling per pair the parent run changed (``contact_id``, ``list_id``,
+    ``list_name``, ``contact_status``, ``decision``, ``reason``) its ``outcome``:
+    ``restored``, ``already_member``, ``cannot_restore``, ``not_restored``,
+    ``unverified``, or the state of an activity that did not complete, from a re-read
+    of the lists. ``rows`` holds the same pairs (an undo has no input rows). You get
+    one from :func:`ccpandas.undo` or :meth:`RemovalResult.undo`.
 
     Args:
         plan: The :class:`~ccpandas.plan.undo.UndoPlan` that was run (or will be).
@@ -93,17 +96,10 @@ class UndoResult(RemovalResult):
         """The run this undo reverses."""
         return self.plan.parent_run_id
 
-    @property
-    def changes(self) -> pd.DataFrame:
-        """One row per pair the parent run removed: ``contact_id``, ``list_id``,
-        ``list_name``, ``contact_status``, ``decision``, ``reason`` and ``outcome``
-        (``restored``, ``already_member``, ``cannot_restore``, ``not_restored``,
-        ``unverified``, or the state of an activity that did not complete)."""
+    def _build_changes(self) -> pd.DataFrame:
         return undo_changes(self.plan, [_batch_state(r) for r in self.runs], self._after_pairs())
 
-    @property
-    def rows(self) -> pd.DataFrame:
-        """The pairs (an undo has no input rows): the same as :attr:`changes`."""
+    def _build_rows(self) -> pd.DataFrame:
         return self.changes
 
     def _after_pairs(self) -> set[tuple[str, str]] | None:
