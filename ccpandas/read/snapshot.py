@@ -808,8 +808,7 @@ def prepare_frame_plan(
         kind=kind,
         max_removed=max_removed,
     )
-    # A full verification looks each contact up again, or re-reads the lists (what the
-    # run leaves on them: with_verification works that out; the read is the fallback).
+    # A full check looks each contact up again, or re-reads what the lists keep.
     full = len(plan.membership.contact_ids) if how == LOOKUPS else snap.requests
     m = with_verification(plan.membership, full, plan.n_requests, targets)
     m = dataclasses.replace(m, snapshot_id=sid)
