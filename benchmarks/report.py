@@ -114,6 +114,10 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 m < PLAN_MEMORY,
             )
         )
+    if results.get("plan_vectorised"):
+        from benchmarks.bench_plan import vectorised_verdicts
+
+        out.extend(vectorised_verdicts(results["plan_vectorised"]))
     for r in results.get("e2e") or []:
         if r["runner"] != "ccpandas":
             continue

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from ccpandas.plan.ids import _string_positions
 
-__all__ = ["EMAIL_PATTERN", "arrow_text", "email_keys", "factorize_text", "positions"]
+__all__ = ["EMAIL_PATTERN", "arrow_text", "email_keys", "factorize_text", "folded", "positions"]
 
 # A deliberately plain address check: one "@", something before it, a dot in the domain,
 # no whitespace. The API is the judge of deliverability; this only separates addresses
@@ -93,6 +93,19 @@ def email_keys(values: Any) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     valid = pc.and_(matched, pc.invert(link)).fill_null(False)
     keys = pc.if_else(valid, pc.utf8_lower(stripped), pa.scalar(None, text.type))
     return keys, _bools(valid), missing
+
+
+def folded(values: Any) -> pa.Array:
+    """The strings of ``values`` trimmed and lower-cased (null: not a string), as
+    :func:`email_keys` makes its keys but without the address check: a table to look
+    keys up in (a value that is no address can only equal keys that are none either,
+    and those are never looked up).
+
+    Example:
+        >>> folded(pd.Series([" Ann@Example.com", None], dtype=object)).to_pylist()
+        ['ann@example.com', None]
+    """
+    return pc.utf8_lower(pc.utf8_trim_whitespace(arrow_text(values)[0]))
 
 
 def _bools(values: Any) -> np.ndarray:

@@ -62,7 +62,7 @@ from ccpandas.plan.changes import (
     unique_names,
 )
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
-from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, positions
+from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, folded, positions
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
 from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind
 
@@ -234,13 +234,13 @@ class MembershipSnapshot:
     @cached_property
     def email_index(self) -> pd.Index:
         """Normalised email -> position (None where unknown)."""
-        return pd.Index(self.email_keys.to_numpy(zero_copy_only=False), dtype=object)
+        return pd.Index(normalize_emails(self.emails)[0], dtype=object)
 
     @cached_property
     def email_keys(self) -> pa.Array:
-        """Per contact, its normalised email in Arrow (null where unknown): what
-        addresses are matched against."""
-        return email_keys(self.emails)[0]
+        """Per contact, its email trimmed and lower-cased in Arrow (null where unknown):
+        what addresses are matched against."""
+        return folded(self.emails)
 
     @cached_property
     def id_keys(self) -> pa.Array:
@@ -890,14 +890,12 @@ def _was_member(
 
 def _first_batches(cs: ChangeSet) -> np.ndarray:
     """Per contact, the first batch that carries it (-1: none)."""
-    first = np.full(len(cs.contact_ids), -1, dtype=np.int64)
     batch_of = cs.pair_batch if cs.pair_batch is not None else np.full(cs.n_pairs, -1)
     sent = batch_of >= 0
-    if sent.any():
-        order = np.argsort(batch_of[sent], kind="stable")
-        owners = cs.pair_contact[sent][order]
-        uniq, at = np.unique(owners[::-1], return_index=True)
-        first[uniq] = batch_of[sent][order][::-1][at]
+    none = np.iinfo(np.int64).max
+    first = np.full(len(cs.contact_ids), none, dtype=np.int64)
+    np.minimum.at(first, cs.pair_contact[sent], batch_of[sent])  # no sort
+    first[first == none] = -1
     return first
 
 
@@ -913,12 +911,11 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
     first_at = np.full(int(fcodes.max()) + 1 if len(fcodes) and fcodes.max() >= 0 else 0, -1)
     first_at[fcodes[first_of]] = first_of
     dup_of = planner._duplicate_labels(index, dup, first_at[fcodes[dup]])
-    resolved = np.full(len(values), None, dtype=object)
-    # Every row that names a segment contact (its first row and its duplicates).
-    code_to_id = np.full(len(first_at), None, dtype=object)
+    # Every row that names a segment contact (its first row and its duplicates); code
+    # -1 (no contact) takes the appended None.
+    code_to_id = np.full(len(first_at) + 1, None, dtype=object)
     code_to_id[fcodes[seg_rows]] = seg_ids
-    has = fcodes >= 0
-    resolved[has] = code_to_id[fcodes[has]]
+    resolved = code_to_id[fcodes]
     reason = _reason_categorical(reasons)
     batch = pd.arrays.IntegerArray(row_batch, mask=row_batch < 0)
     columns: dict[str, Any] = {}
@@ -934,7 +931,7 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
         duplicate_of=pd.Series(dup_of, index=index, dtype=getattr(dup_of, "dtype", object)),
         batch=batch,
     )
-    return pd.DataFrame(columns, index=index)
+    return pd.DataFrame(columns, index=index, copy=False)
 
 
 def _reason_categorical(reasons: np.ndarray) -> pd.Categorical:
