@@ -921,14 +921,17 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
     columns: dict[str, Any] = {}
     if key == "email":
         columns["email"] = values
-        columns["contact_id"] = pd.Series(resolved, index=index, dtype=object)
+        # Its own array: the two columns must not share memory.
+        columns["contact_id"] = pd.Series(code_to_id[fcodes], index=index, dtype=object, copy=False)
     else:
         columns["contact_id"] = values
     columns.update(
-        normalized_id=pd.Series(resolved, index=index, dtype=object),
+        normalized_id=pd.Series(resolved, index=index, dtype=object, copy=False),
         plan_status=pd.Categorical.from_codes(codes, dtype=MEMBERSHIP_STATUS_DTYPE),
         reason=reason,
-        duplicate_of=pd.Series(dup_of, index=index, dtype=getattr(dup_of, "dtype", object)),
+        duplicate_of=pd.Series(
+            dup_of, index=index, dtype=getattr(dup_of, "dtype", object), copy=False
+        ),
         batch=batch,
     )
     return pd.DataFrame(columns, index=index, copy=False)
