@@ -85,6 +85,10 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
         sizes = QUICK["plan_sizes"] if quick else (100_000, 1_000_000)
         results["plan"] = bench_plan.run(sizes, repeats=1 if quick else None)
         bench_plan.print_table(results["plan"])
+        print("\n== planning: every plan beside a vectorised pandas baseline", flush=True)
+        big = QUICK["plan_sizes"] if quick else (1_000_000, 5_000_000)
+        results["plan_vectorised"] = bench_plan.run_vectorised(big, repeats=1 if quick else 3)
+        bench_plan.print_vectorised(results["plan_vectorised"])
     if "e2e" in only:
         print("\n== end to end against the emulator: ccpandas and a naive script", flush=True)
         if quick:
@@ -205,6 +209,9 @@ def write_outputs(
         text = report.markdown(
             results, verdicts, charts=charts, notes=report.notes(verdicts, results)
         )
+        if results.get("plan_vectorised"):
+            section = bench_plan.markdown_vectorised(results["plan_vectorised"])
+            text = text.rstrip("\n") + "\n\n" + "\n".join(section)
         if results.get("membership"):
             text = (
                 text.rstrip("\n")

@@ -40,7 +40,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ccpandas.errors import PlanError
 from ccpandas.models import (
@@ -63,6 +62,7 @@ from ccpandas.plan.changes import (
 )
 from ccpandas.plan.compact import Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
+from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, folded, positions
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
 from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind, VerifyMethod
 
@@ -151,10 +151,6 @@ OUTCOMES = (
 OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 #: The columns of ``plan.changes`` / ``result.changes``.
 
-# A deliberately plain address check: one "@", something before it, a dot in the domain,
-# no whitespace. The API is the judge of deliverability; this only separates addresses
-# from ids, names and typos.
-_EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
 _AUTO_SHARE = 0.5
 #: ``by="auto"`` looks at this many values of a longer column (evenly spaced).
 _KEY_SAMPLE = 10_000
@@ -248,6 +244,17 @@ class MembershipSnapshot:
         norm[same] = self.emails[same]
         return pd.Index(norm, dtype=object)
 
+    @cached_property
+    def email_keys(self) -> pa.Array:
+        """Per contact, its email trimmed and lower-cased in Arrow (null where unknown):
+        what addresses are matched against."""
+        return folded(self.emails)
+
+    @cached_property
+    def id_keys(self) -> pa.Array:
+        """Per contact, its id in Arrow: what contact ids are matched against."""
+        return arrow_text(self.contact_ids)[0]
+
     @property
     def has_emails(self) -> bool:
         """True when every contact's email is known (a complete fresh read)."""
@@ -319,23 +326,8 @@ def normalize_emails(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndar
         >>> normalize_emails(pd.Series(["mailto:a@b.co"]))[1].tolist()
         [False]
     """
-    obj = pd.Series(values, copy=False).astype(object).to_numpy()
-    na = pd.isna(obj)
-    is_str = np.fromiter((isinstance(v, str) for v in obj), dtype=bool, count=len(obj))
-    # Arrow compute runs in C: 10x faster than pandas' object string methods.
-    text = pa.array(np.where(is_str, obj, None), type=pa.string(), from_pandas=True)
-    stripped = pc.utf8_trim_whitespace(text)
-    empty = pc.equal(stripped, "").fill_null(False).to_numpy(zero_copy_only=False)
-    missing = na | empty.astype(bool)
-    matched = pc.match_substring_regex(stripped, f"^{_EMAIL_PATTERN}$")
-    # A link copied from a page ("mailto:ann@example.com") is no address: its local
-    # part would be "mailto:ann" (RE2 has no lookahead to say so in the pattern).
-    link = pc.starts_with(stripped, "mailto:", ignore_case=True)
-    valid = pc.and_(matched, pc.invert(link)).fill_null(False)
-    valid = valid.to_numpy(zero_copy_only=False).astype(bool)
-    norm = pc.utf8_lower(stripped).to_numpy(zero_copy_only=False).astype(object)
-    norm[~valid] = None
-    return norm, valid, missing
+    keys, valid, missing = email_keys(values)
+    return keys.to_numpy(zero_copy_only=False), valid, missing
 
 
 def looks_like_emails(values: pd.Series) -> bool:
@@ -654,10 +646,9 @@ def _match(
     kind: RunKind = RunKind.REMOVE,
 ) -> _Match:
     key = detect_key(values, by)
-    parsed = normalize_emails(values) if key == "email" else None
     pos: np.ndarray | None
     if key == "email":
-        codes, reasons, fcodes, uniques, pos = _match_emails(values, column, snapshot, parsed)
+        codes, reasons, fcodes, uniques, pos = _match_emails(values, column, snapshot)
         dup_reason = REASON_DUPLICATE_EMAIL
     else:
         codes, reasons, fcodes, uniques, pos = _match_ids(values, column, snapshot, allow_empty)
@@ -668,9 +659,8 @@ def _match(
     reasons[dup] = dup_reason
     first_pos = np.flatnonzero(first)
     if pos is None:
-        return _Match(
-            key, codes, reasons, fcodes, first, first_pos, None, uniques[fcodes[first_pos]]
-        )
+        seg_ids = _objects_at(uniques, fcodes[first_pos])
+        return _Match(key, codes, reasons, fcodes, first, first_pos, None, seg_ids)
     contact_pos = np.full(len(values), -1, dtype=np.int64)
     has = fcodes >= 0
     contact_pos[has] = pos[fcodes[has]]
@@ -683,16 +673,30 @@ def _match(
         reasons[no_member] = REASON_NOT_A_CONTACT
     seg_rows = first_pos[(codes[first_pos] == _PLANNED)]
     seg_snap = contact_pos[seg_rows]
-    seg_ids = uniques[fcodes[seg_rows]].astype(object)
     known = seg_snap >= 0  # an id on no target list is added as given
+    seg_ids = np.empty(len(seg_rows), dtype=object)
     seg_ids[known] = snapshot.contact_ids[seg_snap[known]]  # type: ignore[union-attr]
+    if not known.all():
+        seg_ids[~known] = _objects_at(uniques, fcodes[seg_rows[~known]])
     return _Match(key, codes, reasons, fcodes, first, seg_rows, seg_snap, seg_ids)
 
 
+def _objects_at(uniques: Any, at: np.ndarray) -> np.ndarray:
+    """``uniques[at]`` (an Arrow array or a pandas Index) as Python strings: only the
+    values a plan names, not every row's."""
+    if isinstance(uniques, pa.Array):
+        picked: np.ndarray = uniques.take(pa.array(at)).to_numpy(zero_copy_only=False)
+        return picked.astype(object, copy=False)
+    return np.asarray(uniques.take(at).to_numpy(dtype=object))
+
+
 def _match_emails(
-    values: pd.Series, column: Any, snapshot: MembershipSnapshot | None, parsed: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Statuses, reasons, factor codes, distinct addresses and their snapshot positions."""
+    values: pd.Series, column: Any, snapshot: MembershipSnapshot | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array, np.ndarray]:
+    """Statuses, reasons, factor codes, distinct addresses and their snapshot positions.
+
+    All in Arrow: the addresses are normalised, deduplicated (a dictionary encoding,
+    in order of first appearance) and looked up in the snapshot by Arrow kernels."""
     if snapshot is None:
         raise PlanError(
             f"column {column!r} holds email addresses: matching them to contacts needs "
@@ -700,7 +704,7 @@ def _match_emails(
             column=column,
         )
     n = len(values)
-    norm, valid, missing = parsed
+    keys, valid, missing = email_keys(values)
     codes = np.full(n, _PLANNED, dtype=np.int8)
     reasons = np.full(n, None, dtype=object)
     codes[~valid] = _INVALID_EMAIL
@@ -713,29 +717,26 @@ def _match_emails(
             + ", ".join(planner._short(v) for v in values.iloc[:3].tolist()),
             column=column,
         )
-    # Duplicates by address (in any case): factorise the valid ones.
-    fcodes = np.full(n, -1, dtype=np.int64)
-    fcodes[valid], uniques = pd.factorize(norm[valid])
-    return (
-        codes,
-        reasons,
-        fcodes,
-        np.asarray(uniques, dtype=object),
-        snapshot.email_index.get_indexer(uniques),
-    )
+    # Duplicates by address (in any case): the codes number the addresses in order of
+    # first appearance (-1: not an address), as first_rows needs.
+    fcodes, uniques = factorize_text(keys)
+    return codes, reasons, fcodes, uniques, positions(snapshot.email_keys, uniques)
 
 
 def _match_ids(
     values: pd.Series, column: Any, snapshot: MembershipSnapshot | None, allow_empty: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index, np.ndarray | None]:
     checked = check_ids(values)
     fcodes = checked.codes.astype(np.int64)
     codes = np.asarray(checked.status, dtype=np.int8).copy()
     reasons = np.asarray(checked.reason, dtype=object).copy()
     if not (fcodes >= 0).any() and not allow_empty:
         raise planner._no_valid_ids(values, checked.status, column)
-    uniques = np.asarray(checked.ids.to_numpy(dtype=object))
-    pos = snapshot.index.get_indexer(uniques) if snapshot is not None else None
+    uniques = checked.ids
+    if snapshot is None:
+        return codes, reasons, fcodes, uniques, None
+    # The ids stay in their Arrow buffers: one Arrow hash lookup, no Python string each.
+    pos = positions(snapshot.id_keys, arrow_text(uniques)[0])
     return codes, reasons, fcodes, uniques, pos
 
 
@@ -936,28 +937,45 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
     first_at = np.full(int(fcodes.max()) + 1 if len(fcodes) and fcodes.max() >= 0 else 0, -1)
     first_at[fcodes[first_of]] = first_of
     dup_of = planner._duplicate_labels(index, dup, first_at[fcodes[dup]])
-    resolved = np.full(len(values), None, dtype=object)
-    # Every row that names a segment contact (its first row and its duplicates).
-    code_to_id = np.full(len(first_at), None, dtype=object)
+    # Every row that names a segment contact (its first row and its duplicates); code
+    # -1 (no contact) takes the appended None.
+    code_to_id = np.full(len(first_at) + 1, None, dtype=object)
     code_to_id[fcodes[seg_rows]] = seg_ids
-    has = fcodes >= 0
-    resolved[has] = code_to_id[fcodes[has]]
-    reason = pd.Categorical(reasons)
+    resolved = code_to_id[fcodes]
+    reason = _reason_categorical(reasons)
     batch = pd.arrays.IntegerArray(row_batch, mask=row_batch < 0)
     columns: dict[str, Any] = {}
     if key == "email":
         columns["email"] = values
-        columns["contact_id"] = pd.Series(resolved, index=index, dtype=object)
+        # Its own array: the two columns must not share memory.
+        columns["contact_id"] = pd.Series(code_to_id[fcodes], index=index, dtype=object, copy=False)
     else:
         columns["contact_id"] = values
     columns.update(
-        normalized_id=pd.Series(resolved, index=index, dtype=object),
+        normalized_id=pd.Series(resolved, index=index, dtype=object, copy=False),
         plan_status=pd.Categorical.from_codes(codes, dtype=MEMBERSHIP_STATUS_DTYPE),
         reason=reason,
-        duplicate_of=pd.Series(dup_of, index=index, dtype=getattr(dup_of, "dtype", object)),
+        duplicate_of=pd.Series(
+            dup_of, index=index, dtype=getattr(dup_of, "dtype", object), copy=False
+        ),
         batch=batch,
     )
-    return pd.DataFrame(columns, index=index)
+    return pd.DataFrame(columns, index=index, copy=False)
+
+
+def _reason_categorical(reasons: np.ndarray) -> pd.Categorical:
+    """``pd.Categorical(reasons)`` (None: missing; sorted categories) without
+    pandas inferring a text dtype for every row: only the few distinct reasons are.
+
+    Example:
+        >>> _reason_categorical(np.array(["b", None, "a", "b"], dtype=object)).tolist()
+        ['b', nan, 'a', 'b']
+    """
+    codes, texts = pd.factorize(reasons)
+    categories = pd.Index(texts).sort_values()
+    # Code -1 (no reason) takes the appended -1.
+    order = np.append(categories.get_indexer(texts), -1)
+    return pd.Categorical.from_codes(order[codes], categories=categories)
 
 
 def _membership_notes(

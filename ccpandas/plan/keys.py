@@ -1,0 +1,146 @@
+"""Text keys in Arrow: a column as Arrow strings, email addresses normalised, strings
+numbered and looked up, with no Python object per row.
+
+An Arrow-backed column (pandas 3's ``str``, ``string[pyarrow]``, ``dtype_backend=
+"pyarrow"``) is read from its own buffers; an object column is copied into Arrow once.
+Trimming, lower-casing, the address check, numbering (a dictionary encoding) and lookups
+(``index_in``) are Arrow kernels: hash tables over the strings' bytes, in C++.
+
+Example:
+    >>> keys, valid, missing = email_keys(pd.Series([" Ann@Example.com", "x", None]))
+    >>> codes, uniques = factorize_text(keys)
+    >>> codes.tolist(), uniques.to_pylist()
+    ([0, -1, -1], ['ann@example.com'])
+    >>> positions(pa.array(["bob@x.org", "ann@example.com"]), uniques).tolist()
+    [1]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ccpandas.plan.ids import _string_positions
+
+__all__ = ["EMAIL_PATTERN", "arrow_text", "email_keys", "factorize_text", "folded", "positions"]
+
+# A deliberately plain address check: one "@", something before it, a dot in the domain,
+# no whitespace. The API is the judge of deliverability; this only separates addresses
+# from ids, names and typos.
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
+
+
+def arrow_text(values: Any) -> tuple[pa.Array, np.ndarray]:
+    """``values`` (a Series, Index or array of any dtype) as one Arrow string array,
+    null where a value is not a string, and the mask of the missing values (NA).
+
+    Arrow-backed text is taken as it is (no copy); an object column is copied into
+    Arrow once, in C; a categorical converts its categories only.
+
+    Example:
+        >>> text, na = arrow_text(pd.Series(["a", None, 7], dtype=object))
+        >>> text.to_pylist(), na.tolist()
+        (['a', None, None], [False, True, False])
+    """
+    if isinstance(values, pd.Series):
+        s = values
+    else:  # an object array stays object (pandas 3 would infer ``str``)
+        s = pd.Series(values, dtype=getattr(values, "dtype", object), copy=False)
+    na = s.isna().to_numpy(dtype=bool)
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = arrow_text(s.cat.categories)[0]
+        codes = s.cat.codes.to_numpy()
+        return categories.take(pa.array(codes, mask=codes < 0)), na
+    if isinstance(dtype, pd.ArrowDtype | pd.StringDtype):
+        arr = pa.array(s.array)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+        if pa.types.is_dictionary(arr.type):
+            arr = arr.cast(arr.type.value_type)  # decoded once, in C++
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            return arr, na
+    elif pd.api.types.is_object_dtype(dtype):
+        strings = _string_positions(s)
+        objects = s.to_numpy()
+        if strings is not None:  # values that are neither strings nor missing: null
+            objects = np.full(len(s), None, dtype=object)
+            objects[strings] = s.to_numpy()[strings]
+        return pa.array(objects, type=pa.string(), from_pandas=True), na
+    return pa.nulls(len(s), pa.string()), na  # numbers, dates...: no text at all
+
+
+def email_keys(values: Any) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Email addresses trimmed and lower-cased, as one Arrow string array (null where a
+    value is not an address), with the ``valid`` and ``missing`` masks.
+
+    Example:
+        >>> keys, valid, missing = email_keys(pd.Series([" A@B.co ", 5, " "], dtype=object))
+        >>> keys.to_pylist(), valid.tolist(), missing.tolist()
+        (['a@b.co', None, None], [True, False, False], [False, False, True])
+    """
+    text, na = arrow_text(values)
+    stripped = pc.utf8_trim_whitespace(text)
+    missing = na | _bools(pc.equal(stripped, ""))
+    matched = pc.match_substring_regex(stripped, f"^{EMAIL_PATTERN}$")
+    # A link copied from a page ("mailto:ann@example.com") is no address: its local
+    # part would be "mailto:ann" (RE2 has no lookahead to say so in the pattern).
+    link = pc.starts_with(stripped, "mailto:", ignore_case=True)
+    valid = pc.and_(matched, pc.invert(link)).fill_null(False)
+    keys = pc.if_else(valid, pc.utf8_lower(stripped), pa.scalar(None, text.type))
+    return keys, _bools(valid), missing
+
+
+def folded(values: Any) -> pa.Array:
+    """The strings of ``values`` trimmed and lower-cased (null: not a string), as
+    :func:`email_keys` makes its keys but without the address check: a table to look
+    keys up in (a value that is no address can only equal keys that are none either,
+    and those are never looked up).
+
+    Example:
+        >>> folded(pd.Series([" Ann@Example.com", None], dtype=object)).to_pylist()
+        ['ann@example.com', None]
+    """
+    return pc.utf8_lower(pc.utf8_trim_whitespace(arrow_text(values)[0]))
+
+
+def _bools(values: Any) -> np.ndarray:
+    """An Arrow boolean array as numpy (null: False)."""
+    out: np.ndarray = values.fill_null(False).to_numpy(zero_copy_only=False)
+    return out.astype(bool, copy=False)
+
+
+# -- numbering and lookups -----------------------------------------------------------------
+def factorize_text(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Number the strings of ``arr`` in order of first appearance: ``(codes, uniques)``,
+    ``codes`` per value (int64, -1 for null) and ``uniques`` each string once.
+
+    Example:
+        >>> codes, uniques = factorize_text(pa.array(["x", None, "y", "x"]))
+        >>> codes.tolist(), uniques.to_pylist()
+        ([0, -1, 1, 0], ['x', 'y'])
+    """
+    # Arrow numbers a dictionary in order of first appearance, as first_rows needs.
+    encoded = pc.dictionary_encode(arr)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+    return codes.astype(np.int64, copy=False), encoded.dictionary
+
+
+def positions(table: pa.Array, keys: pa.Array) -> np.ndarray:
+    """Per key, the position of its first occurrence in ``table`` (-1: not there):
+    one Arrow hash table over ``table``.
+
+    Example:
+        >>> positions(pa.array(["a", "b", None]), pa.array(["b", "z"])).tolist()
+        [1, -1]
+    """
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if table.type != keys.type:
+        table = table.cast(keys.type)
+    found: np.ndarray = pc.index_in(keys, value_set=table).fill_null(-1).to_numpy()
+    return found.astype(np.int64, copy=False)
