@@ -837,11 +837,20 @@ def _blind_base(
 
 
 def _unique_addresses(values: Any) -> list[str]:
-    """The distinct valid addresses of an email column, normalised, in order."""
-    from ccpandas.plan.membership import normalize_emails
+    """The distinct valid addresses of an email column, normalised, in order.
 
-    norm = normalize_emails(values)[0]
-    return list(dict.fromkeys(x for x in norm.tolist() if x is not None))
+    Example:
+        >>> import pandas as pd
+        >>> _unique_addresses(pd.Series([" B@x.co", "a@x.co", "b@x.co", "typo", None]))
+        ['b@x.co', 'a@x.co']
+    """
+    import pyarrow.compute as pc
+
+    from ccpandas.plan.keys import email_keys
+
+    # In Arrow: a Python string for each distinct address only (the lookups need them).
+    keys = email_keys(values)[0]
+    return [str(x) for x in pc.unique(keys.drop_null()).to_pylist()]
 
 
 def _read_for_plan(
