@@ -213,6 +213,7 @@ def plan_list_removal(
     progress: Any = False,
     kind: str = "remove",
     max_removed: float | int | None = 0.5,
+    wait_for_quota: bool | None = None,
 ) -> RemovalPlan:
     """Plan removing (``kind``: adding, syncing) the contacts of ``data[column]`` (ids
     or emails) from ``list_ids``; sends no change. Everything that can be checked
@@ -223,7 +224,13 @@ def plan_list_removal(
     :func:`resolve_targets` of an earlier listing), and a membership snapshot
     (``snapshot=True``/``"auto"``, see :doc:`removing`) reads the lists' members and
     shows who will leave in ``plan.changes``. ``verify`` is a choice of the run, not
-    of its plan: give it to :func:`run_plan` (False here warns that it does nothing)."""
+    of its plan: give it to :func:`run_plan` (False here warns that it does nothing).
+
+    ``wait_for_quota``: None (the default) checks no quota (a plan only reads). True or
+    False, for a plan that is about to run (the command line's): first check that the
+    whole run fits in what is left of today's quota, before its first list read, as
+    :func:`remove_from_lists` does: wait for the reset (True) or refuse with
+    :class:`~ccpandas.QuotaShortError` (False)."""
     choice = SnapshotChoice(snapshot=snapshot, by=by)
     if not RunOptions.of(verify=verify).verify:
         warnings.warn(
@@ -241,7 +248,15 @@ def plan_list_removal(
         progress=progress,
         kind=RunKind(kind),
         max_removed=max_removed_value(max_removed) if kind == RunKind.SYNC else None,
+        gate=None if wait_for_quota is None else _quota_gate(client, progress, wait_for_quota),
     )
+
+
+def _quota_gate(client: Client | None, progress: Any, wait_for_quota: bool) -> QuotaCheck:
+    """A run's quota check, before its first list read (client None: the default one,
+    built by the plan after its checks of the data)."""
+    waiter = Runner(client, reporter=make_reporter(progress))
+    return QuotaCheck(waiter.replace(wait_for_quota=wait_for_quota))
 
 
 def _plan_list(
@@ -516,11 +531,10 @@ def remove_frame(
     # One reporter for the whole call: the membership read and the removal show in one
     # display (one pair of tqdm bars at a time), not one display each.
     options = options.replace(progress=make_reporter(options.progress))
-    gate = None
-    if not options.dry_run:  # a run fits in today's quota before its first list read
-        # client=None: the default one, built by the plan after its checks of the data.
-        waiter = Runner(client, reporter=make_reporter(options.progress))
-        gate = QuotaCheck(waiter.replace(wait_for_quota=options.wait_for_quota))
+    # A run fits in today's quota before its first list read.
+    gate = (
+        None if options.dry_run else _quota_gate(client, options.progress, options.wait_for_quota)
+    )
     plan = _plan_list(
         data,
         targets,

@@ -440,3 +440,21 @@ def test_log_reporter_counts_a_membership_read_in_pages() -> None:
 def test_read_table_keeps_ids_as_text() -> None:
     frame = read_table("-", stdin=io.StringIO("contact_id\n00123\n\n"))
     assert frame["contact_id"].tolist()[0] == "00123"
+
+
+@pytest.mark.emulator(contacts=700, lists=2)
+def test_a_run_over_todays_quota_is_refused_before_its_first_read(cli, emu, api, tmp_path) -> None:
+    contacts = ccpandas.read_contacts(api)
+    path = tmp_path / "all.csv"
+    contacts[["contact_id"]].to_csv(path, index=False)
+    list_ids = ",".join(ccpandas.read_contact_lists(api)["list_id"])
+    # The key's shared ledger (the command's process reads the same one): 5 left today.
+    api.stats.day_counter.add(n=10_000 - 5 - api.stats.day_counter.usage().used)
+    reads, posts = emu.account.count(route="/v3/contacts"), emu.account.count(method="POST")
+    ran = cli("remove", str(path), "--lists", list_ids, "--yes", "--json", "--snapshot", "yes")
+    assert ran.code == ExitCode.QUOTA, ran.err
+    assert "stopped before its first list read" in ran.err
+    assert emu.account.count(route="/v3/contacts") == reads  # no list read, no lookup
+    assert emu.account.count(method="POST") == posts
+    # --dry-run spends the reads a plan needs, and says what the run would cost.
+    assert cli("remove", str(path), "--lists", list_ids, "--dry-run").code == ExitCode.OK
