@@ -27,7 +27,7 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
-from ccpandas.plan.membership import detect_key, max_removed_value, snapshot_reads
+from ccpandas.plan.membership import detect_key, max_removed_value, snapshot_reads, verified_as
 from ccpandas.plan.planner import (
     RemovalPlan,
     as_kind,
@@ -395,6 +395,9 @@ def execute(
     gave it, and ``options`` arrive whole. ``gate``: the quota check planning already
     asked (a run refused or waited for the reset before its first read)."""
     template = runner or Runner(None)
+    m = plan.membership
+    if m is not None and m.known:  # the total and the quota check count what it spends
+        plan = dataclasses.replace(plan, membership=verified_as(m, options.verify, plan.n_requests))
     if options.dry_run:
         dry = template.replace(reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)

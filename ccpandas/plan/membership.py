@@ -420,6 +420,8 @@ class MembershipPlan:
     kind: str = RunKind.REMOVE
     #: How ``verify="auto"`` verifies the run (a :class:`~ccpandas.vocab.VerifyMethod`).
     verify_method: str = VerifyMethod.FULL
+    #: Requests of a full re-read (what ``verify=True`` spends).
+    full_verify_requests: int = 0
 
     # Positional views of the change set (the result and the panel read these).
     @property
@@ -1355,6 +1357,35 @@ def with_verification(
     after = reads_after(m, list_ids) if lists_read and list_ids is not None else None
     full = after if after is not None else full
     method, cost = choose_verification(full, len(changed_contacts(m)), sends)
+    return dataclasses.replace(
+        m, verify_method=method, verify_requests=cost, full_verify_requests=int(full)
+    )
+
+
+def verified_as(m: MembershipPlan, option: bool | str, sends: int) -> MembershipPlan:
+    """``m`` costed for a run's ``verify`` option, so that the plan's request total
+    and the quota check count what the run will spend: ``"auto"`` keeps the plan's
+    choice; False none; True (or ``"full"``) a full re-read; ``"changed"`` and
+    ``"sample"`` within :func:`verify_budget` of ``sends``.
+
+    Example:
+        >>> snap = MembershipSnapshot.from_records(["l1"], [
+        ...     {"contact_id": "c1", "status": "active", "lists": ["l1"], "tags": []}])
+        >>> m = with_verification(preview_source(snap, Source.list_ids(["l1"]), ["l1"]), 1, 1)
+        >>> verified_as(m, False, 1).verify_requests, verified_as(m, True, 1).verify_requests
+        (0, 1)
+    """
+    if option == "auto":
+        return m
+    if option is False:
+        return dataclasses.replace(m, verify_requests=0)
+    method = VerifyMethod.FULL if option is True else VerifyMethod(option)
+    changed, budget = len(changed_contacts(m)), verify_budget(sends)
+    cost = {
+        VerifyMethod.FULL: m.full_verify_requests or m.verify_requests,
+        VerifyMethod.CHANGED: min(budget, max(1, math.ceil(changed / READ_PAGE_SIZE))),
+        VerifyMethod.SAMPLE: min(VERIFY_SAMPLE_SIZE, budget, max(1, changed)),
+    }[method]
     return dataclasses.replace(m, verify_method=method, verify_requests=cost)
 
 
@@ -1446,6 +1477,7 @@ def membership_meta(m: MembershipPlan) -> dict[str, Any]:
         "read_requests": m.read_requests,
         "verify_requests": m.verify_requests,
         "verify_method": str(m.verify_method),
+        "full_verify_requests": m.full_verify_requests,
         "naive_requests": m.naive_requests,
         "email_codes": codes,
         "list_names": dict(m.snapshot.list_names) if m.snapshot is not None else {},

@@ -334,6 +334,7 @@ def rebuild_membership_plan(
         read_requests=int(mm.get("read_requests", 0)),
         verify_requests=int(mm.get("verify_requests", 0)),
         verify_method=str(mm.get("verify_method", VerifyMethod.FULL)),
+        full_verify_requests=int(mm.get("full_verify_requests", 0)),
         naive_requests=int(mm.get("naive_requests", 0)),
     )
     return dataclasses.replace(plan, membership=m)

@@ -75,6 +75,21 @@ def test_verify_true_still_rereads_the_whole_list(cc_emulator_factory, connect):
     assert result.ok and result.verification()["method"] == "full"
 
 
+@pytest.mark.parametrize("verify", [True, False, "sample"])
+def test_the_run_counts_the_verification_its_option_asks_for(cc_emulator_factory, connect, verify):
+    emu = cc_emulator_factory(seed=232, contacts=9000, **FAST)
+    client, acct = connect(emu), emu.account
+    target = big_list(emu, 2600)
+    size = len(acct.members(target))
+    df = pd.DataFrame({"contact_id": sorted(acct.members(target))[:4]})
+    plan, result, spent = run_and_count(emu, client, df, target, verify=verify)
+    assert plan.membership.verify_method == "changed"  # the plan's own choice, 1 request
+    # The run's plan (its total, its quota check, its display) counts what it spent.
+    assert result.plan.verify_requests == spent
+    assert spent == {True: math.ceil((size - 4) / 500), False: 0, "sample": 4}[verify]
+    assert result.plan.total_requests - plan.total_requests == spent - plan.verify_requests
+
+
 def test_a_pair_the_server_kept_is_caught_by_the_narrowed_read(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=233, contacts=9000, **FAST)
     client, acct = connect(emu), emu.account
