@@ -380,6 +380,8 @@ class RemovalPanel(TextBox):
                 snapshot=("auto" if mode != RunKind.SYNC else True) if read else False,
                 kind=mode,
                 max_removed=guard,
+                # As every run: refused before the first list read when it cannot fit.
+                wait_for_quota=False,
             )
         if mode != RunKind.REMOVE:
             raise PlanError(_FRAME_ONLY)

@@ -175,3 +175,18 @@ def test_max_removed_as_typed() -> None:
     for bad in ("1.5", "-3", "", "half"):
         with pytest.raises(PlanError, match="max_removed"):
             max_removed_of(bad)
+
+
+def test_a_preview_over_todays_quota_says_so_before_reading(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame
+) -> None:
+    news = sorted(members(emu, "Newsletter"))
+    segment = pd.DataFrame({"email": [emu.account.contact(c).email for c in news[:40]]})
+    panel = RemovalPanel(segment, "email", client=client, lists=lists, background=False)
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - 2 - counter.usage().used)  # 2 requests left today on the key
+    reads = emu.account.count(method="GET", route="/v3/contacts")
+    panel.targets.value = ["Newsletter"]
+    assert panel.plan is None and panel.confirm.disabled  # nothing to confirm
+    assert "stopped before its first list read" in panel.preview.error
+    assert emu.account.count(method="GET", route="/v3/contacts") == reads
