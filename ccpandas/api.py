@@ -141,6 +141,7 @@ def _plan_source(
     choice: SnapshotChoice,
     progress: Any = False,
     online: bool = False,
+    gate: QuotaCheck | None = None,
     **confirm: bool,
 ) -> RemovalPlan:
     """Plan a removal by ``source`` from ``targets`` (read by :func:`list_values`):
@@ -156,7 +157,7 @@ def _plan_source(
         ids = pd.Series(list(source.values), dtype=object)
         by_id = dataclasses.replace(choice, by="contact_id")
         return _plan_list(
-            ids, targets, client=client, choice=by_id, progress=progress, online=online
+            ids, targets, client=client, choice=by_id, progress=progress, online=online, gate=gate
         )
     by_tag = isinstance(source, Source) and source.kind is SourceKind.TAG_IDS
     tags = list(source.values) if by_tag else []
@@ -188,7 +189,7 @@ def _plan_source(
     from ccpandas.read.snapshot import prepare_source_plan
 
     return prepare_source_plan(
-        plan, _client(client), choice=choice, progress=progress, lists=resolved.lists
+        plan, _client(client), choice=choice, progress=progress, lists=resolved.lists, gate=gate
     )
 
 
@@ -789,6 +790,10 @@ def remove_by_source(
     """:func:`remove_list_memberships` (and ``df.cc.keep_in_lists``) below its checks:
     ``targets`` read by :func:`list_values`, every argument checked."""
     options = options.replace(progress=make_reporter(options.progress))  # one display
+    # A run fits in today's quota before its first list read.
+    gate = (
+        None if options.dry_run else _quota_gate(client, options.progress, options.wait_for_quota)
+    )
     plan = _plan_source(
         client,
         targets,
@@ -799,8 +804,9 @@ def remove_by_source(
         choice=choice,
         progress=options.progress,
         online=not options.dry_run,
+        gate=gate,
     )
-    return execute(plan, client, options, journal=journal)
+    return execute(plan, client, options, journal=journal, gate=gate)
 
 
 def check_flags(**flags: Any) -> None:

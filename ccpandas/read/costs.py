@@ -208,6 +208,8 @@ class _Rule:
             reads = n  # one per address, and at most as many contacts to verify
         reached = {"add": n, "sync": n + members}.get(str(self.kind), min(n, members))
         sends = plan_requests(reached, self.n_lists) if reached else 0
+        if self.key == "source":  # the API picks the contacts: the plan's own requests
+            sends = self.blind_sends or 0
         return reads + min(reads, verify_budget(sends)) + sends + expected_polls(sends, self.rate)
 
 

@@ -894,10 +894,12 @@ def prepare_source_plan(
     progress: Any = False,
     journal: JournalDB | bool | None = True,
     lists: Mapping[str, ListInfo] | None = None,
+    gate: QuotaGate | None = None,
 ) -> Any:
     """Add a preview to a plan whose contacts the API selects (tags, lists, all
     active, engagement level, ``keep_in_lists``): who of each target list will leave.
-    ``lists``: the account's lists when the caller read them already.
+    ``lists``: the account's lists when the caller read them already. ``gate``: a
+    run's quota check, told the whole run's requests before the first list read.
 
     Example:
         >>> plan = prepare_source_plan(  # doctest: +SKIP
@@ -925,6 +927,7 @@ def prepare_source_plan(
         n_contacts=0,
         blind_sends=plan.n_requests if snapshot == "auto" else None,
         rate=plan.rate,
+        gate=gate,
     )
     if how == BLIND:
         note = (

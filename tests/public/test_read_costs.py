@@ -232,3 +232,15 @@ def test_a_run_that_cannot_fit_even_at_its_cheapest_spends_no_probe(account, con
         df.cc.remove_from_lists(targets, client=client, column="email", progress=False)
     assert probes(emu) == 0 and list_reads(emu) == 0
     assert emu.account.count() == 1  # the list listing
+
+
+def test_keep_in_lists_over_todays_quota_refuses_before_its_first_read(account, connect):
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:3000]])  # 6 pages to read, up to 6 to verify
+    client.stats.day_counter.add(n=10_000 - 5)
+    keep = pd.DataFrame({"contact_id": active[:10]})
+    with pytest.raises(QuotaShortError, match="stopped before its first list read"):
+        keep.cc.keep_in_lists([target], client=client, snapshot=True, progress=False)
+    assert list_reads(emu) == 0 and probes(emu) == 0
+    assert emu.account.count(method="POST") == 0
