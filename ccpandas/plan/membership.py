@@ -1337,12 +1337,13 @@ def reads_after(m: MembershipPlan, list_ids: Sequence[str]) -> int | None:
     keys = np.union1d(
         np.setdiff1d(keys, pair_keys[cs.action == REMOVE]), pair_keys[cs.action == ADD]
     )
-    total = 0
-    for i in range(0, n_lists, READ_LISTS_PER_PASS):
-        in_pass = (keys % n_lists >= i) & (keys % n_lists < i + READ_LISTS_PER_PASS)
-        members = len(np.unique(keys[in_pass] // n_lists))
-        total += max(1, math.ceil(members / READ_PAGE_SIZE))
-    return total
+    if not n_lists:
+        return 0
+    # Each pass's union: the distinct contacts of its pairs (one pass per 25 lists).
+    passes = (keys % n_lists) // READ_LISTS_PER_PASS
+    n_passes = -(-n_lists // READ_LISTS_PER_PASS)
+    pass_of_contact = np.unique((keys // n_lists) * n_passes + passes) % n_passes
+    return union_reads(np.bincount(pass_of_contact, minlength=n_passes).tolist())
 
 
 def with_verification(

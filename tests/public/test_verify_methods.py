@@ -31,6 +31,13 @@ def big_list(emu, at_least: int) -> str:
     return target
 
 
+def four_of_a_big_list(emu):
+    """A list of at least 2,600 members, its size, and a frame of 4 of its members."""
+    target = big_list(emu, 2600)
+    members = emu.account.members(target)
+    return target, len(members), pd.DataFrame({"contact_id": sorted(members)[:4]})
+
+
 def run_and_count(emu, client, df, target, **options):
     """The result, and the requests its verification read (after the sends)."""
     plan = df.cc.plan([target], client=client, snapshot=True)
@@ -43,9 +50,7 @@ def run_and_count(emu, client, df, target, **options):
 def test_a_small_change_to_a_big_list_verifies_for_at_most_the_sends(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=231, contacts=9000, **FAST)
     client, acct = connect(emu), emu.account
-    target = big_list(emu, 2600)
-    size = len(acct.members(target))
-    df = pd.DataFrame({"contact_id": sorted(acct.members(target))[:4]})
+    target, size, df = four_of_a_big_list(emu)
     plan, result, spent = run_and_count(emu, client, df, target)
     m = plan.membership
     assert m.verify_method == "changed" and m.verify_requests == 1
@@ -66,10 +71,8 @@ def test_a_small_change_to_a_big_list_verifies_for_at_most_the_sends(cc_emulator
 
 def test_verify_true_still_rereads_the_whole_list(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=232, contacts=9000, **FAST)
-    client, acct = connect(emu), emu.account
-    target = big_list(emu, 2600)
-    size = len(acct.members(target))
-    df = pd.DataFrame({"contact_id": sorted(acct.members(target))[:4]})
+    client = connect(emu)
+    target, size, df = four_of_a_big_list(emu)
     _, result, spent = run_and_count(emu, client, df, target, verify=True)
     assert spent == math.ceil((size - 4) / 500)
     assert result.ok and result.verification()["method"] == "full"
@@ -78,10 +81,8 @@ def test_verify_true_still_rereads_the_whole_list(cc_emulator_factory, connect):
 @pytest.mark.parametrize("verify", [True, False, "sample"])
 def test_the_run_counts_the_verification_its_option_asks_for(cc_emulator_factory, connect, verify):
     emu = cc_emulator_factory(seed=232, contacts=9000, **FAST)
-    client, acct = connect(emu), emu.account
-    target = big_list(emu, 2600)
-    size = len(acct.members(target))
-    df = pd.DataFrame({"contact_id": sorted(acct.members(target))[:4]})
+    client = connect(emu)
+    target, size, df = four_of_a_big_list(emu)
     plan, result, spent = run_and_count(emu, client, df, target, verify=verify)
     assert plan.membership.verify_method == "changed"  # the plan's own choice, 1 request
     # The run's plan (its total, its quota check, its display) counts what it spent.
