@@ -236,15 +236,6 @@ class MembershipSnapshot:
         return pd.Index(self.contact_ids, dtype=object)
 
     @cached_property
-    def email_index(self) -> pd.Index:
-        """Normalised email -> position (None where unknown)."""
-        norm = normalize_emails(pd.Series(self.emails, dtype=object))[0]
-        # An address given in its normal form already keeps its one string (most are).
-        same = np.flatnonzero(norm == self.emails)
-        norm[same] = self.emails[same]
-        return pd.Index(norm, dtype=object)
-
-    @cached_property
     def email_keys(self) -> pa.Array:
         """Per contact, its email trimmed and lower-cased in Arrow (null where unknown):
         what addresses are matched against."""

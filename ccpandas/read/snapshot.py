@@ -422,8 +422,13 @@ def resolve_addresses(
     Example:
         >>> snap, how = resolve_addresses(client, ["new@example.com"], snap)  # doctest: +SKIP
     """
-    known = set(snap.email_index.dropna().tolist())
-    missing = [a for a in dict.fromkeys(addresses) if a not in known]
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    given = list(dict.fromkeys(addresses))
+    # The snapshot's addresses as planning matches them (Arrow keys, trimmed and folded).
+    known = pc.is_in(pa.array(given, pa.string()), value_set=snap.email_keys).to_pylist()
+    missing = [a for a, k in zip(given, known, strict=True) if not k]
     if not missing:
         return snap, ""
     requests, how = len(missing), "one GET /contacts?email= per address"

@@ -74,7 +74,6 @@ def test_planning_addresses_makes_no_python_string_per_row(monkeypatch) -> None:
         raise AssertionError("planning went through Python objects")
 
     monkeypatch.setattr(membership, "normalize_emails", refuse)
-    monkeypatch.setattr(MembershipSnapshot, "email_index", property(refuse))
     monkeypatch.setattr(MembershipSnapshot, "index", property(refuse))
     values = pd.Series(VALUES, dtype="str")
     plan = plan_membership_removal(values, [L1, L2], _snapshot(), by="email")
