@@ -46,15 +46,22 @@ def test_panel_with_snapshot_takes_emails_and_says_who_leaves(cc_emulator_factor
     assert not acct.members(news) & set(chosen)
 
 
+def newsletter_and_outsiders(factory, seed: int, n_members: int, n_outsiders: int):
+    """An emulator (900 contacts), a client, and the first members of its Newsletter
+    and active contacts not on it."""
+    emu = factory(seed=seed, contacts=900, **FAST)
+    client, acct = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None), emu.account
+    on_news = acct.members(acct.list_named("Newsletter"))
+    outsiders = [c for c in acct.contact_ids("active") if c not in on_news][:n_outsiders]
+    return emu, client, sorted(on_news)[:n_members], outsiders
+
+
 def test_the_preview_counts_every_row_once(cc_emulator_factory):
     # Issue 21: "402 rows = 267 + 0 + 0 + 0", with no "not a member" line.
     from ccpandas.widgets import RemovalPanel
 
-    emu = cc_emulator_factory(seed=22, contacts=900, **FAST)
-    client, acct = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None), emu.account
-    news = acct.list_named("Newsletter")
-    members = sorted(acct.members(news))[:30]
-    outsiders = [c for c in acct.contact_ids("active") if c not in acct.members(news)][:12]
+    emu, client, members, outsiders = newsletter_and_outsiders(cc_emulator_factory, 22, 30, 12)
+    acct = emu.account
     emails = [acct.contact(c).email for c in [*members, *outsiders]]
     df = pd.DataFrame({"email": [*emails, "not an address", emails[0]]})
     panel = RemovalPanel(df, "email", client=client, lists=ccpandas.read_contact_lists(client))
@@ -81,11 +88,8 @@ def test_the_panel_reads_the_lists_by_default_as_python_does(cc_emulator_factory
     # and an email column said "no valid contact id" without naming the box.
     from ccpandas.widgets import RemovalPanel
 
-    emu = cc_emulator_factory(seed=23, contacts=900, **FAST)
-    client, acct = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None), emu.account
-    news = acct.list_named("Newsletter")
-    members = sorted(acct.members(news))[:20]
-    outsiders = [c for c in acct.contact_ids("active") if c not in acct.members(news)][:7]
+    emu, client, members, outsiders = newsletter_and_outsiders(cc_emulator_factory, 23, 20, 7)
+    acct = emu.account
     df = pd.DataFrame({"email": [acct.contact(c).email for c in [*members, *outsiders]]})
     panel = RemovalPanel(df, "email", client=client, lists=ccpandas.read_contact_lists(client))
     assert panel.snapshot.value is True
@@ -98,4 +102,4 @@ def test_the_panel_reads_the_lists_by_default_as_python_does(cc_emulator_factory
     panel.remove_button.click()
     result = panel.wait(30)
     assert result is not None and result.ok and result.after is not None  # verified
-    assert not acct.members(news) & set(members)
+    assert not acct.members(acct.list_named("Newsletter")) & set(members)
