@@ -233,6 +233,8 @@ def plan_list_removal(
     :func:`remove_from_lists` does: wait for the reset (True) or refuse with
     :class:`~ccpandas.QuotaShortError` (False)."""
     choice = SnapshotChoice(snapshot=snapshot, by=by)
+    if wait_for_quota is not None:
+        RunOptions.of(wait_for_quota=wait_for_quota)  # True or False, checked first
     if not RunOptions.of(verify=verify).verify:
         warnings.warn(
             "verify=False does nothing to a plan: verification is chosen when the plan "

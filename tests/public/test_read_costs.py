@@ -12,6 +12,7 @@ import warnings
 import pandas as pd
 import pytest
 
+from ccpandas.api import plan_list_removal
 from ccpandas.emulator.clock import ManualClock
 from ccpandas.errors import QuotaExceededError, QuotaShortError
 from ccpandas.run.budget import QuotaCheck
@@ -244,3 +245,12 @@ def test_keep_in_lists_over_todays_quota_refuses_before_its_first_read(account, 
         keep.cc.keep_in_lists([target], client=client, snapshot=True, progress=False)
     assert list_reads(emu) == 0 and probes(emu) == 0
     assert emu.account.count(method="POST") == 0
+
+
+def test_a_plan_s_quota_check_takes_only_true_or_false(account, connect):
+    emu, client = account, connect(account)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids(status="active")[:3]})
+    before = emu.account.count()
+    with pytest.raises(TypeError, match="wait_for_quota must be True or False, not 'yes'"):
+        plan_list_removal(df, emu.account.list_ids()[:1], client=client, wait_for_quota="yes")
+    assert emu.account.count() == before  # nothing sent
