@@ -511,6 +511,8 @@ def pair_outcomes(
     completed: str = BatchState.COMPLETED,
     credit_read: bool = False,
     errored: np.ndarray | None = None,
+    seen: np.ndarray | None = None,
+    unseen_states: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Per pair, what became of it, as a word.
 
@@ -535,6 +537,11 @@ def pair_outcomes(
         errored: Per pair, whether its activity's ``activity_errors`` name it. Such a
             pair of a completed batch is ``api_error`` unless the later read shows the
             change (a read is the truth). Default None: no errors.
+        seen: Per pair, whether ``after``'s read saw its contact (a read of what changed,
+            or a sample, sees some). A pair it did not see keeps the outcome it has
+            without a read. Default None: the read saw every pair.
+        unseen_states: Per batch, the state its pairs unseen by the read take (an
+            activity that ended part way: ``unknown``). Default: ``batch_states``.
 
     Example:
         >>> cs = ChangeSet.from_pairs([("c1", "l1"), ("c2", "l1")], REMOVE, was_member=True)
@@ -551,8 +558,12 @@ def pair_outcomes(
     carried = cs.pair_batch if cs.pair_batch is not None else np.full(n, -1, dtype=np.int64)
     state = np.full(n, str(PairOutcome.NOT_SENT), dtype=object)
     has = carried >= 0
+    saw = np.ones(n, dtype=bool) if seen is None else np.asarray(seen, dtype=bool)
     if len(states):
         state[has] = states[carried[has]]
+    if unseen_states is not None and len(states):
+        blind = has & ~saw
+        state[blind] = np.asarray(list(unseen_states), dtype=object)[carried[blind]]
     done = state == str(completed)
     member = cs.member_after(after) if after is not None else None
     for code, (yes, no) in words.items():
@@ -560,13 +571,13 @@ def pair_outcomes(
         out[sel] = np.where(done[sel], str(PairOutcome.UNVERIFIED), state[sel])
         if member is None:
             continue
-        changed = member if code == ADD else ~member
+        changed, sel = (member if code == ADD else ~member), sel & saw
         if cs.known:  # without the state before, a pair gone may never have been there
             out[sel & (changed if credit_read else changed & done)] = yes
         out[sel & done & ~changed] = no
     if errored is not None:
         hit = np.asarray(errored, dtype=bool) & done & (cs.action != NONE)
         if member is not None and cs.known:  # a read that shows the change wins
-            hit &= np.where(cs.action == ADD, ~member, member)
+            hit &= np.where(cs.action == ADD, ~member, member) | ~saw
         out[hit] = str(PairOutcome.API_ERROR)
     return out

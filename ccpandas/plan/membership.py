@@ -1064,25 +1064,28 @@ def changes_frame(
     *,
     batch_states: Sequence[str] | None = None,
     after: MembershipSnapshot | None = None,
-    source_batch_state: str | None = None,
     list_names: Mapping[str, str] | None = None,
     errored: np.ndarray | None = None,
+    seen: np.ndarray | None = None,
+    unseen_states: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """One row per (contact, target list) pair of the plan, with its outcome.
 
     ``batch_states`` is the row status of each batch (``removed`` for a completed
-    activity, else ``failed``, ``processing``, ... as in ``result.rows``); source plans
-    give one ``source_batch_state`` for all their batches (the worst). ``after`` is the
-    re-read (verification): a member pair is ``removed`` only when ``after`` no longer
-    has it, ``still_member`` when its activity completed and it is still there.
-    Without ``batch_states`` (a plan, not a result) there is no ``outcome`` column.
-    ``errored`` marks the pairs an activity's ``activity_errors`` name (``api_error``).
+    activity, else ``failed``, ``processing``, ... as in ``result.rows``); a source plan
+    gives one for all its batches (the worst). ``after`` is the re-read (verification):
+    a member pair is ``removed`` only when ``after`` no longer has it, ``still_member``
+    when its activity completed and it is still there. ``seen`` marks the pairs that
+    read saw (None: all); the others keep their outcome without it, from
+    ``unseen_states`` (default ``batch_states``). Without ``batch_states`` (a plan, not
+    a result) there is no ``outcome`` column. ``errored`` marks the pairs an
+    activity's ``activity_errors`` name (``api_error``).
 
     Example:
         >>> snap = MembershipSnapshot.from_records(["l1"], [
         ...     {"contact_id": "c1", "status": "active", "lists": ["l1"], "tags": []}])
         >>> m = preview_source(snap, Source.list_ids(["l1"]), ["l1"])
-        >>> changes_frame(m, ["l1"], source_batch_state="removed", after=snap)["outcome"].tolist()
+        >>> changes_frame(m, ["l1"], batch_states=["removed"], after=snap)["outcome"].tolist()
         ['still_member']
     """
     names = dict(m.snapshot.list_names) if m.snapshot is not None else {}
@@ -1108,10 +1111,10 @@ def changes_frame(
             "will_leave": leave,
         }
     )
-    if batch_states is None and source_batch_state is None:
+    if batch_states is None:
         return frame
     frame["outcome"] = pd.Categorical(
-        _outcomes(m, batch_states, source_batch_state, after, lids, errored),
+        _outcomes(m, batch_states, after, lids, errored, seen, unseen_states),
         dtype=OUTCOME_DTYPE,
     )
     return frame
@@ -1119,27 +1122,25 @@ def changes_frame(
 
 def _outcomes(
     m: MembershipPlan,
-    batch_states: Sequence[str] | None,
-    source_state: str | None,
+    batch_states: Sequence[str],
     after: MembershipSnapshot | None,
     lids: np.ndarray,
-    errored: np.ndarray | None = None,
+    errored: np.ndarray | None,
+    seen: np.ndarray | None,
+    unseen_states: Sequence[str] | None,
 ) -> np.ndarray:
     cs = m.change_set
-    if source_state is not None:  # the API selects the contacts: one state for all
+    if m.key == "source":  # the API selects the contacts: one state for all
         cs = cs.replace(pair_batch=np.zeros(cs.n_pairs, dtype=np.int64))
-        batch_states = [source_state]
     still = _still_member(m, after, lids) if after is not None else None
     was, action = cs.was_member, cs.action
     on = PairOutcome.ALREADY_MEMBER if m.kind == RunKind.ADD else PairOutcome.KEPT
     idle = np.where(was, str(on), str(PairOutcome.NOT_A_MEMBER))
     removed, kept = str(PairOutcome.REMOVED), str(PairOutcome.KEPT)
     added = str(PairOutcome.ADDED)
-    states = np.asarray(list(batch_states or ()), dtype=object)
-    states[states == added] = removed  # a completed batch's row status, whatever its action
     out = pair_outcomes(
         cs,
-        states.tolist(),
+        _completed_as(batch_states, removed),
         still,
         words={
             REMOVE: (removed, str(PairOutcome.STILL_MEMBER)),
@@ -1150,11 +1151,21 @@ def _outcomes(
         completed=removed,
         credit_read=True,
         errored=errored,
+        seen=seen,
+        unseen_states=None if unseen_states is None else _completed_as(unseen_states, removed),
     )
     if still is not None and cs.known:
-        out[(action == NONE) & was & ~still] = removed  # gone from the list, by whoever
-        out[(action == BY_API) & still] = kept  # the API decided to keep it
+        saw = True if seen is None else seen
+        out[(action == NONE) & was & ~still & saw] = removed  # gone from the list, by whoever
+        out[(action == BY_API) & still & saw] = kept  # the API decided to keep it
     return np.asarray(out, dtype=object)
+
+
+def _completed_as(states: Sequence[str], word: str) -> list[str]:
+    """``states`` with a completed batch's row status (``added``), whatever its action,
+    as ``word``."""
+    added = str(PairOutcome.ADDED)
+    return [word if st == added else st for st in states]
 
 
 #: ``changes["action"]``'s words, by action code (NONE, REMOVE, ADD, BY_API).

@@ -385,50 +385,31 @@ class RemovalResult:
         names = dict(m.snapshot.list_names) if m.snapshot is not None else {}
         if self.after is not None:
             names.update(self.after.list_names)
-        if m.key in ("email", "contact_id"):
-            errored = errored_pairs(
-                self.runs,
-                m.contact_ids,
-                m.pair_contact,
-                m.pair_list,
-                m.change_set.pair_batch,
-                self.plan.list_ids,
-            )
-            frame = self._covered(
-                lambda after, reread: changes_frame(
-                    m,
-                    self.plan.list_ids,
-                    batch_states=[_batch_row_status(r, self.dry_run, reread) for r in self.runs],
-                    after=after,
-                    list_names=names,
-                    errored=errored,
-                )
-            )
-            frame["reason"] = _pair_reasons(frame, self.runs)
-            return frame
-        return self._covered(
-            lambda after, reread: changes_frame(
-                m,
-                self.plan.list_ids,
-                source_batch_state=self._worst_state(reread),
-                after=after,
-                list_names=names,
-            )
+        source, errored = m.key not in ("email", "contact_id"), None
+        if not source:  # the API selects a source's contacts: no errors to match
+            pairs = (m.contact_ids, m.pair_contact, m.pair_list, m.change_set.pair_batch)
+            errored = errored_pairs(self.runs, *pairs, self.plan.list_ids)
+        frame = changes_frame(
+            m,
+            self.plan.list_ids,
+            batch_states=self._batch_states(source, self.after is not None),
+            after=self.after,
+            list_names=names,
+            errored=errored,
+            # A pair the verification did not see (a narrowed read, a sample) keeps the
+            # outcome it has without one: never more than was verified.
+            seen=self._covered_pairs(),
+            unseen_states=self._batch_states(source, False),
         )
-
-    def _covered(self, build: Callable[[Any, bool], pd.DataFrame]) -> pd.DataFrame:
-        """``build(after, reread)``'s frame, where a pair the verification did not see
-        (a narrowed read or a sample: its contact is not in ``after``) keeps the outcome
-        it has without one: never more than was verified."""
-        frame = build(self.after, self.after is not None)
-        covered = self._covered_pairs()
-        if covered is None or covered.all():
-            return frame
-        bare = build(None, False)["outcome"].astype(object).to_numpy()
-        out = frame["outcome"].astype(object).to_numpy(copy=True)
-        out[~covered] = bare[~covered]
-        frame["outcome"] = pd.Categorical(out, dtype=frame["outcome"].dtype)
+        if not source:
+            frame["reason"] = _pair_reasons(frame, self.runs)
         return frame
+
+    def _batch_states(self, source: bool, reread: bool) -> list[str]:
+        """Per batch, the status it gives its pairs (a source plan: one, the worst)."""
+        if source:
+            return [self._worst_state(reread)]
+        return [_batch_row_status(r, self.dry_run, reread) for r in self.runs]
 
     def _covered_pairs(self) -> np.ndarray | None:
         """Per pair of the plan, whether the verification saw its contact; None when it
@@ -526,8 +507,7 @@ class RemovalResult:
 
         return unknown_membership(self.plan)
 
-    def _worst_state(self, reread: bool | None = None) -> str:
-        reread = self.after is not None if reread is None else reread
+    def _worst_state(self, reread: bool) -> str:
         worst = PairOutcome.REMOVED.value
         for run in self.runs:
             st = _batch_row_status(run, self.dry_run, reread)

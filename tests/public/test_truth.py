@@ -108,15 +108,21 @@ def test_a_failed_activity_without_a_snapshot_says_unknown_with_a_hint(
     assert not result.ok and result.summary().outcome.exit_code == 1
 
 
-def test_a_failed_activity_with_a_snapshot_says_what_the_reread_shows(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=2105, contacts=1500, **FAST)
+def failing_part_way(cc_emulator_factory, connect, seed: int, **options):
+    """A removal with a snapshot of 500 members of a list, in one activity that fails
+    half way: the result, the emulator, the list and the members."""
+    emu = cc_emulator_factory(seed=seed, contacts=1500, **FAST)
     client = connect(emu)
     target = emu.account.list_ids()[0]
     members = sorted(emu.account.members(target))[:500]
     df = pd.DataFrame({"contact_id": members})
     emu.fail_next(1, state="failed", at=0.5)
+    kw = {"progress": False, "snapshot": True, **options}
+    return df.cc.remove_from_lists([target], client=client, **kw), emu, target, members
 
-    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
+
+def test_a_failed_activity_with_a_snapshot_says_what_the_reread_shows(cc_emulator_factory, connect):
+    result, emu, target, members = failing_part_way(cc_emulator_factory, connect, 2105)
 
     assert result.after is not None  # verified by a re-read
     still = set(emu.account.members(target)) & set(members)
@@ -134,15 +140,8 @@ def test_a_failed_activity_with_a_snapshot_says_what_the_reread_shows(cc_emulato
 def test_a_failed_activity_with_a_snapshot_not_reread_says_unknown_and_verify(
     cc_emulator_factory, connect
 ):
-    emu = cc_emulator_factory(seed=2106, contacts=1500, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
-    members = sorted(emu.account.members(target))[:500]
-    df = pd.DataFrame({"contact_id": members})
-    emu.fail_next(1, state="failed", at=0.5)
-
-    result = df.cc.remove_from_lists(
-        [target], client=client, progress=False, snapshot=True, verify=False
+    result, emu, target, members = failing_part_way(
+        cc_emulator_factory, connect, 2106, verify=False
     )
 
     assert result.after is None
@@ -188,3 +187,20 @@ def test_an_add_with_a_snapshot_maps_activity_errors_onto_rows_and_pairs(
     pairs = result.changes.set_index("contact_id")["outcome"].astype(str)
     assert pairs[gone] == "api_error" and (pairs.drop(gone) == "added").all()
     assert not result.ok and result.summary().outcome.exit_code == 1
+
+
+def test_a_failed_activity_verified_by_a_sample_says_unknown_for_pairs_it_did_not_see(
+    cc_emulator_factory, connect
+):
+    result, emu, target, members = failing_part_way(
+        cc_emulator_factory, connect, 2107, verify="sample"
+    )
+
+    assert result.verification()["sample"]
+    seen = set(result.after.contact_ids)
+    assert 0 < len(seen) < len(members)
+    pairs = result.changes.set_index("contact_id")["outcome"].astype(str)
+    # What the sample saw, it settles; the rest of a part-done activity is not known.
+    gone = set(members) - set(emu.account.members(target))
+    assert all(pairs[c] == ("removed" if c in gone else "failed") for c in seen)
+    assert set(pairs.drop(sorted(seen))) == {"unknown"}

@@ -47,3 +47,20 @@ def test_changes_and_rows_are_built_once_per_state(emu, counted):
     result.verify()
     assert set(result.changes["outcome"].astype(str)) == {"removed"}
     assert len(counted) > built
+
+
+def test_a_sample_verified_run_builds_its_changes_in_one_pass(emu, counted):
+    # Pairs the sample did not see keep their outcome without a read: the same frame,
+    # not a second one built without the read.
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    target = max(emu.account.list_ids(), key=lambda t: len(emu.account.members(t)))
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:40]})
+    result = df.cc.remove_from_lists(
+        [target], client=client, snapshot=True, verify="sample", progress=False
+    )
+    assert result.verification()["sample"]
+    result.__dict__.pop("_frames")  # forget what the run built
+    before = len(counted)
+    outcomes = result.changes["outcome"].astype(str).value_counts().to_dict()
+    assert len(counted) - before == 1
+    assert outcomes == {"removed": 4, "unverified": 36}
