@@ -876,6 +876,7 @@ class Client:
         on_page: Callable[[Mapping[str, Any], bool], None] | None = None,
         item_key: str | None = None,
         max_pages: int | None = None,
+        budget: int | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Yield the items of ``body[key]`` page after page, following ``_links.next.href``.
 
@@ -898,6 +899,10 @@ class Client:
                 nothing.
             max_pages: At most this many pages are read; more ends the paging with a
                 warning. None (the default): no limit.
+            budget: At most this many pages, for a reader that settles the rest another
+                way: the paging ends quietly after them, or where the API refuses a next
+                link (a 4xx other than 429: an expired cursor). None (the default): no
+                budget, and such a refusal raises.
 
         Yields:
             Each item (a dict), in the API's order.
@@ -911,6 +916,8 @@ class Client:
         """
         seen: set[str] = set()
         read: set[Any] = set()
+        if budget is not None and budget < 1:
+            return
         body = self.request("GET", path, params=params)
         for page in itertools.count(1):
             items = (body.get(key) if isinstance(body, dict) else None) or []
@@ -933,8 +940,15 @@ class Client:
             if max_pages is not None and page >= max_pages:
                 _log.warning("%s: more than %d pages; stopped paging", path, max_pages)
                 return
+            if budget is not None and page >= budget:
+                return
             seen.add(href)
-            body = self.request("GET", href)
+            try:
+                body = self.request("GET", href)
+            except APIError as exc:
+                if budget is None or not 400 <= exc.status < 500 or exc.status == 429:
+                    raise
+                return  # the cursor expired: the reader settles the rest its own way
 
     def remove_list_memberships(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST /activities/remove_list_memberships; return the activity (state initialized).

@@ -634,24 +634,19 @@ def read_changed(
     stamp = (since - CHANGED_SINCE_MARGIN).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     params = {"updated_after": stamp, "status": "all", "include": _INCLUDE, "limit": READ_PAGE_SIZE}
     seen: dict[str, dict[str, Any]] = {}
-    pages, href = 0, None
-    while pages < budget:
-        try:
-            body = client.request("GET", href or "/contacts", params=None if href else params)
-        except APIError as exc:
-            if href is None or not 400 <= exc.status < 500 or exc.status == 429:
-                raise
-            break  # the cursor expired: the contacts not seen yet are looked up instead
+    pages = 0
+
+    def page(body: Mapping[str, Any], more: bool) -> None:
+        nonlocal pages
         pages += 1
-        for item in body.get("contacts") or ():
-            rec = _record(item)
-            if rec["contact_id"] in wanted:
-                seen[rec["contact_id"]] = _on_targets(rec, targets)
-        href = _next(body)
         if reporter is not None:
             reporter.update(_progress(pages, None, len(seen)))
-        if href is None:
-            break
+
+    # An expired cursor ends the read: the contacts not seen yet are looked up instead.
+    for item in client.paginate("/contacts", "contacts", params, on_page=page, budget=budget):
+        rec = _record(item)
+        if rec["contact_id"] in wanted:
+            seen[rec["contact_id"]] = _on_targets(rec, targets)
     unseen = [c for c in contact_ids if c not in seen]
     chosen = _seeded_pick(unseen, max(0, budget - pages), seed)
     records = [*seen.values(), *_looked_up(client, chosen, list_ids, reporter, pages)]

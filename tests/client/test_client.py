@@ -863,6 +863,43 @@ def test_paging_across_many_pages(emu):
     assert emu.account.count(route="/v3/contacts") == client.stats.requests
 
 
+def test_paging_within_a_budget_stops_quietly_after_it(emu, caplog):
+    # A reader that settles the rest another way (verification's read of changed
+    # contacts) spends at most its budget: no warning, no page more.
+    client = emu_client(emu)
+    pages: list[bool] = []
+    params = {"limit": 7, "status": "all"}
+    items = list(
+        client.paginate(
+            "/contacts", "contacts", params, budget=3, on_page=lambda b, m: pages.append(m)
+        )
+    )
+    assert len(items) == 21 and pages == [True, True, True]  # more pages followed
+    assert emu.account.count(route="/v3/contacts") == 3
+    assert not list(client.paginate("/contacts", "contacts", params, budget=0))
+    assert emu.account.count(route="/v3/contacts") == 3  # a budget of 0 reads nothing
+    assert "stopped paging" not in caplog.text
+
+
+def test_an_expired_cursor_ends_a_budgeted_paging_and_raises_without_one(emu, monkeypatch):
+    import secrets
+
+    from ccpandas.emulator import paging
+
+    client = emu_client(emu)
+    params = {"limit": 7, "status": "all"}
+
+    def restart(body, more):  # a server restarted: the cursors it gave are refused (400)
+        monkeypatch.setattr(paging, "_KEY", secrets.token_bytes(32))
+
+    budgeted = client.paginate("/contacts", "contacts", params, budget=10, on_page=restart)
+    assert len(list(budgeted)) == 7  # the first page; the refused next link ends it
+    assert emu.account.count(route="/v3/contacts") == 2
+    with pytest.raises(APIError) as caught:
+        list(client.paginate("/contacts", "contacts", params, on_page=restart))
+    assert caught.value.status == 400
+
+
 def test_a_host_name_loopback_base_url_works(emu):
     client = Client(token=emu.token, base_url=f"http://localhost:{emu.port}/v3", rate=None)
     assert len(list(client.paginate("/contact_tags", "tags"))) == 3

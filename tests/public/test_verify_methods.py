@@ -206,3 +206,34 @@ def test_a_sample_interrupted_mid_verification_resumes_with_the_same_contacts(
     # The same contacts as a fresh verification of the same run picks (seeded by its id).
     again = ccpandas.run_result(run_id, client=client).verify()
     assert set(again.changes.query("outcome == 'removed'")["contact_id"]) == sampled
+
+
+def test_an_expired_cursor_in_the_changed_read_looks_up_the_rest(
+    cc_emulator_factory, connect, monkeypatch
+):
+    import datetime as dt
+    import secrets
+
+    from ccpandas.emulator import paging
+    from ccpandas.read.snapshot import read_changed
+    from ccpandas.report.progress import NullReporter
+
+    class Restart(NullReporter):  # the server restarts after the first page: its cursor expires
+        def update(self, snapshot) -> None:
+            monkeypatch.setattr(paging, "_KEY", secrets.token_bytes(32))
+
+    emu = cc_emulator_factory(seed=238, contacts=3000, **FAST)
+    client, acct = connect(emu), emu.account
+    target = big_list(emu, 700)
+    gone = sorted(acct.members(target))[:600]
+    since = dt.datetime.now(dt.UTC)
+    for part in (gone[:500], gone[500:]):
+        client.remove_list_memberships({"source": {"contact_ids": part}, "list_ids": [target]})
+    emu.wait_idle()
+    before = acct.count(method="GET", route=CONTACTS)
+    snap = read_changed(client, gone, [target], since=since, budget=3, seed="s", reporter=Restart())
+    # One page of 500 changed contacts, its next link refused, 2 of the other 100 looked up.
+    assert acct.count(method="GET", route=CONTACTS) - before == 2
+    assert acct.count(method="GET", route=ONE_CONTACT) == 2
+    assert snap.requests == 3 and len(snap) == 502 and set(snap.contact_ids) <= set(gone)
+    assert not snap.member_matrix()[0].size  # none is on the list any more
