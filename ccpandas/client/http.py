@@ -940,7 +940,7 @@ class Client:
             if max_pages is not None and page >= max_pages:
                 _log.warning("%s: more than %d pages; stopped paging", path, max_pages)
                 return
-            if budget is not None and page >= budget:
+            if page == budget:  # spent: the reader settles the rest its own way
                 return
             seen.add(href)
             try:
@@ -948,7 +948,7 @@ class Client:
             except APIError as exc:
                 if budget is None or not 400 <= exc.status < 500 or exc.status == 429:
                     raise
-                return  # the cursor expired: the reader settles the rest its own way
+                return  # the cursor expired: the same
 
     def remove_list_memberships(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST /activities/remove_list_memberships; return the activity (state initialized).

@@ -1138,9 +1138,10 @@ def _outcomes(
     idle = np.where(was, str(on), str(PairOutcome.NOT_A_MEMBER))
     removed, kept = str(PairOutcome.REMOVED), str(PairOutcome.KEPT)
     added = str(PairOutcome.ADDED)
+    one = {added: removed}  # a completed batch's row status, whatever its action
     out = pair_outcomes(
         cs,
-        _completed_as(batch_states, removed),
+        [one.get(st, st) for st in batch_states],
         still,
         words={
             REMOVE: (removed, str(PairOutcome.STILL_MEMBER)),
@@ -1152,20 +1153,13 @@ def _outcomes(
         credit_read=True,
         errored=errored,
         seen=seen,
-        unseen_states=None if unseen_states is None else _completed_as(unseen_states, removed),
+        unseen_states=unseen_states and [one.get(st, st) for st in unseen_states],
     )
     if still is not None and cs.known:
         saw = True if seen is None else seen
         out[(action == NONE) & was & ~still & saw] = removed  # gone from the list, by whoever
         out[(action == BY_API) & still & saw] = kept  # the API decided to keep it
     return np.asarray(out, dtype=object)
-
-
-def _completed_as(states: Sequence[str], word: str) -> list[str]:
-    """``states`` with a completed batch's row status (``added``), whatever its action,
-    as ``word``."""
-    added = str(PairOutcome.ADDED)
-    return [word if st == added else st for st in states]
 
 
 #: ``changes["action"]``'s words, by action code (NONE, REMOVE, ADD, BY_API).

@@ -634,13 +634,12 @@ def read_changed(
     stamp = (since - CHANGED_SINCE_MARGIN).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     params = {"updated_after": stamp, "status": "all", "include": _INCLUDE, "limit": READ_PAGE_SIZE}
     seen: dict[str, dict[str, Any]] = {}
-    pages = 0
+    pages: list[bool] = []
 
     def page(body: Mapping[str, Any], more: bool) -> None:
-        nonlocal pages
-        pages += 1
+        pages.append(more)
         if reporter is not None:
-            reporter.update(_progress(pages, None, len(seen)))
+            reporter.update(_progress(len(pages), None, len(seen)))
 
     # An expired cursor ends the read: the contacts not seen yet are looked up instead.
     for item in client.paginate("/contacts", "contacts", params, on_page=page, budget=budget):
@@ -648,9 +647,9 @@ def read_changed(
         if rec["contact_id"] in wanted:
             seen[rec["contact_id"]] = _on_targets(rec, targets)
     unseen = [c for c in contact_ids if c not in seen]
-    chosen = _seeded_pick(unseen, max(0, budget - pages), seed)
-    records = [*seen.values(), *_looked_up(client, chosen, list_ids, reporter, pages)]
-    return MembershipSnapshot.from_records(list_ids, records, requests=pages + len(chosen))
+    chosen = _seeded_pick(unseen, max(0, budget - len(pages)), seed)
+    records = [*seen.values(), *_looked_up(client, chosen, list_ids, reporter, len(pages))]
+    return MembershipSnapshot.from_records(list_ids, records, requests=len(pages) + len(chosen))
 
 
 def _journaled_after(db: JournalDB | None, run_id: str | None, fresh: bool) -> str | None:

@@ -407,9 +407,10 @@ class RemovalResult:
 
     def _batch_states(self, source: bool, reread: bool) -> list[str]:
         """Per batch, the status it gives its pairs (a source plan: one, the worst)."""
-        if source:
-            return [self._worst_state(reread)]
-        return [_batch_row_status(r, self.dry_run, reread) for r in self.runs]
+        states = [_batch_row_status(r, self.dry_run, reread) for r in self.runs]
+        if source:  # every pair takes the worst state (removed when none is worse)
+            return [min([_REMOVED, *states], key=lambda st: _PRECEDENCE.get(st, 9))]
+        return states
 
     def _covered_pairs(self) -> np.ndarray | None:
         """Per pair of the plan, whether the verification saw its contact; None when it
@@ -506,14 +507,6 @@ class RemovalResult:
         from ccpandas.plan.membership import unknown_membership
 
         return unknown_membership(self.plan)
-
-    def _worst_state(self, reread: bool) -> str:
-        worst = PairOutcome.REMOVED.value
-        for run in self.runs:
-            st = _batch_row_status(run, self.dry_run, reread)
-            if _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst, 9):
-                worst = st
-        return worst
 
     def _lists_removed_from(self, rows: pd.DataFrame) -> pd.Series:
         """Per row: target lists its contact really left (NA until verified)."""
