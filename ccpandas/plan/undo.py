@@ -32,6 +32,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -269,6 +270,9 @@ class UndoPlan:
     check_requests: int = 0
     #: Later runs that changed some of the same pairs: (run_id, kind, pairs), oldest first.
     later_runs: tuple[tuple[str, str, int], ...] = ()
+    #: Its kind (:mod:`ccpandas.run.kinds`); no membership snapshot of its own.
+    kind: ClassVar[str] = "undo"
+    membership: ClassVar[Any] = None
 
     def later_text(self) -> str:
         """The later runs that changed the same pairs, and what undoing now does to them
@@ -317,6 +321,13 @@ class UndoPlan:
     @property
     def restore_mask(self) -> pd.Series:
         return self.pairs["decision"] == "restore"
+
+    @property
+    def verify_lists(self) -> list[str]:
+        """The target lists the changes go to (in target-list order): what the
+        verification re-reads."""
+        used = {lid for b in self.batches for lid in b.list_ids}
+        return [lid for lid in self.list_ids if lid in used]
 
     @property
     def verifiable(self) -> bool:

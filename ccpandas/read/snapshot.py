@@ -55,6 +55,7 @@ from ccpandas.store.journal import JournalDB, open_journal
 from ccpandas.store.snapshots import (
     SnapshotJournal,
     _from_journal,
+    after_target,
     load_snapshot,
     run_snapshot_ids,
 )
@@ -990,7 +991,7 @@ def read_after(
     the target lists or not (a contact it does not hold is not verified)."""
     m = plan.membership
     base_url = getattr(client, "base_url", None)
-    names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
+    lists, names = after_target(plan)
     if m is not None and method in (VerifyMethod.CHANGED, VerifyMethod.SAMPLE):
         done = _journaled_after(db, run_id, fresh)
         if done is not None:
@@ -1007,12 +1008,12 @@ def read_after(
         sid = run_snapshot_ids(db, run_id).get("after")
         if sid is not None and SnapshotJournal(db, sid).state == "complete" and not fresh:
             # Verified before (another process): the journal has the answer.
-            return load_snapshot(db, sid, plan.list_ids, names), sid
+            return load_snapshot(db, sid, lists, names), sid
         if sid is not None and SnapshotJournal(db, sid).state == "reading":
             existing = sid  # an interrupted verification: continue it
     return read_snapshot(
         client,
-        plan.list_ids,
+        lists,
         reporter=reporter,
         journal=db if db is not None else False,
         snapshot_id=existing,

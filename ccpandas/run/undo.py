@@ -29,23 +29,23 @@ from ccpandas.plan.planner import _plural
 from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
 from ccpandas.read.snapshot import read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
+from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions
 from ccpandas.run.result import RemovalResult
 from ccpandas.run.runner import Runner
-from ccpandas.run.summary import UNDO_WORDS
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.codec import decode_change_set, encode_change_set
 from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
-from ccpandas.store.snapshots import SnapshotJournal, load_snapshot, run_snapshot_ids
 from ccpandas.vocab import Action, PairOutcome
 
 __all__ = [
     "UndoResult",
     "earlier_undos",
     "later_runs",
+    "load_undo_plan",
     "plan_undo_of",
-    "rebuild_undo",
     "run_undo",
+    "undo_changes_of",
 ]
 
 _INCLUDE = "list_memberships"
@@ -60,118 +60,27 @@ def _batch_state(run: BatchRun) -> str:
 
 
 class UndoResult(RemovalResult):
-    """The outcome of an undo: the runs, waits and resumes of a removal, with
-    ``changes`` telling per pair the parent run changed (``contact_id``, ``list_id``,
-    ``list_name``, ``contact_status``, ``decision``, ``reason``) its ``outcome``:
-    ``restored``, ``already_member``, ``cannot_restore``, ``not_restored``,
-    ``unverified``, or the state of an activity that did not complete, from a re-read
-    of the lists. ``rows`` holds the same pairs (an undo has no input rows). You get
-    one from :func:`ccpandas.undo` or :meth:`RemovalResult.undo`.
-
-    Args:
-        plan: The :class:`~ccpandas.plan.undo.UndoPlan` that was run (or will be).
-        runs: One :class:`~ccpandas.store.batch.BatchRun` per request of the plan, in order:
-            each batch's state, activity id and errors.
-        runner: The :class:`~ccpandas.run.runner.Runner` that sends and polls (its client,
-            journal and display).
-        dry_run: True for the result of a dry run: nothing was sent, and nothing can be
-            continued. Default False.
-        run_id: The run's journal id, e.g. ``"20250301-231501-7f3a2c"``; None (the default)
-            when nothing is journaled (``journal=False``, a dry run).
-        verify: Re-read the lists the adds went to once every activity has ended (True,
-            the default), or not (False).
+    """The result of an undo is a :class:`~ccpandas.RemovalResult` (one result type for
+    every kind); this name stays for imports. Its ``changes`` tell per pair the parent
+    run changed (``contact_id``, ``list_id``, ``list_name``, ``contact_status``,
+    ``decision``, ``reason``) its ``outcome``: ``restored``, ``already_member``,
+    ``cannot_restore``, ``not_restored``, ``unverified``, or the state of an activity
+    that did not complete; ``rows`` holds the same pairs.
 
     Example:
         >>> undo = result.undo(client=client)  # doctest: +SKIP
-        >>> undo.restored_per_list()  # doctest: +SKIP
-        {'Newsletter': 43, 'Customers': 16}
     """
 
-    plan: UndoPlan
 
-    _words = UNDO_WORDS
-
-    @property
-    def parent_run_id(self) -> str:
-        """The run this undo reverses."""
-        return self.plan.parent_run_id
-
-    def _build_changes(self) -> pd.DataFrame:
-        return undo_changes(self.plan, [_batch_state(r) for r in self.runs], self._after_pairs())
-
-    def _build_rows(self) -> pd.DataFrame:
-        return self.changes
-
-    def _after_pairs(self) -> set[tuple[str, str]] | None:
-        if self.after is None:
-            return None
-        owner, target = self.after.member_matrix()
-        ids, lists = self.after.contact_ids, self.after.list_ids
+def undo_changes_of(result: RemovalResult) -> pd.DataFrame:
+    """The undo kind's ``result.changes`` (see :func:`~ccpandas.plan.undo.undo_changes`)."""
+    after = None
+    if result.after is not None:
+        owner, target = result.after.member_matrix()
+        ids, lists = result.after.contact_ids, result.after.list_ids
         pairs = zip(owner.tolist(), target.tolist(), strict=True)
-        return {(str(ids[o]), lists[t]) for o, t in pairs}
-
-    def restored_per_list(self) -> dict[str, int] | None:
-        """Memberships a re-read shows back, per list name (None before verification)."""
-        if self.after is None:
-            return None
-        ch = self.changes
-        return self.plan._per_list(ch[ch["outcome"] == PairOutcome.RESTORED.value])
-
-    def undo(self, *args: Any, **kwargs: Any) -> UndoResult:
-        """Refused: an undo cannot be undone; remove those contacts again with a new
-        removal.
-
-        Args:
-            args: Ignored.
-            kwargs: Ignored.
-
-        Raises:
-            PlanError: Always.
-        """
-        raise PlanError(
-            f"run {self.run_id} is itself an undo (of {self.parent_run_id}); undoing an undo "
-            "is not supported: remove those contacts again with a new removal"
-        )
-
-    def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
-        import warnings
-
-        db = getattr(self.runner.journal, "db", None)
-        lists = _sent_lists(self.plan)
-        existing = None
-        if db is not None and self.run_id is not None and not fresh:
-            sid = run_snapshot_ids(db, self.run_id).get("after")
-            if sid is not None and SnapshotJournal(db, sid).state == "reading":
-                existing = sid  # an interrupted verification: continue it
-        snap, sid = read_snapshot(
-            self.runner.client,
-            lists,
-            reporter=reporter,
-            journal=db if db is not None else False,
-            snapshot_id=existing,
-            phase="after",
-            run_id=self.run_id,
-            need_emails=False,
-            names=self.plan.list_names,
-            interrupt_as_error=False,
-        )
-        self.after = snap
-        if db is not None and sid is not None:
-            SnapshotJournal(db, sid).complete(self.summary_text())
-        ch = self.changes
-        missing = ch[ch["outcome"] == PairOutcome.NOT_RESTORED.value]
-        if len(missing):
-            warnings.warn(
-                f"{len(missing):,} membership(s) are NOT back after their add activity "
-                "completed; undo.changes.query(\"outcome == 'not_restored'\") lists them",
-                stacklevel=3,
-            )
-
-
-def _sent_lists(plan: UndoPlan) -> list[str]:
-    """The target lists the adds go to (in target-list order)."""
-    used = {lid for b in plan.batches for lid in b.list_ids}
-    return [lid for lid in plan.list_ids if lid in used]
+        after = {(str(ids[o]), lists[t]) for o, t in pairs}
+    return undo_changes(result.plan, [_batch_state(r) for r in result.runs], after)
 
 
 # --------------------------------------------------------------------------- checks
@@ -189,8 +98,11 @@ def earlier_undos(db: JournalDB, run_id: str) -> list[str]:
 def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.DataFrame:
     """The pairs ``parent`` removed; PlanError saying why when it cannot be undone."""
     run_id = parent.run_id
-    if isinstance(parent, UndoResult):
-        parent.undo()
+    if parent.parent_run_id is not None:
+        raise PlanError(
+            f"run {run_id} is itself an undo (of {parent.parent_run_id}); undoing an undo "
+            "is not supported: remove those contacts again with a new removal"
+        )
     if parent.dry_run or run_id is None:
         raise PlanError("only a journaled run that was sent can be undone (this one was not)")
     m = parent.plan.membership
@@ -277,16 +189,11 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
 
 def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str, str]]) -> int:
     """How many of ``wanted`` pairs journaled run ``run_id`` changed (or asked to)."""
-    from ccpandas.run.result import rebuild_removal
-
-    blank = Runner(None)
-    if kind == "undo":
-        result: RemovalResult = rebuild_undo(db, run_id, blank)
-        ch = result.changes
+    result: RemovalResult = kind_of(kind).rebuild(db, run_id, Runner(None))
+    ch = result.changes
+    if "decision" in ch:  # an undo: what it decided to change
         ch = ch[ch["decision"].isin(["restore", "remove"])]
     else:
-        result = rebuild_removal(db, run_id, blank)
-        ch = result.changes
         changed = [o.value for o in (PairOutcome.REMOVED, PairOutcome.ADDED)]
         if result.after is None:
             changed.append(PairOutcome.UNVERIFIED.value)
@@ -440,7 +347,9 @@ def _encode(plan: UndoPlan) -> tuple[dict[str, Any], bytes]:
     return meta, zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
 
 
-def _decode(run_id: str, record: dict[str, Any]) -> UndoPlan:
+def load_undo_plan(db: JournalDB, run_id: str) -> UndoPlan:
+    """The plan of journaled undo run ``run_id``, rebuilt into the requests it sent."""
+    record = db.run_record(run_id)
     meta = json.loads(record["plan"])
     doc = json.loads(zlib.decompress(record["rows"]))
     if "changes" in doc:
@@ -470,18 +379,6 @@ def _decode(run_id: str, record: dict[str, Any]) -> UndoPlan:
     return plan
 
 
-def rebuild_undo(db: JournalDB, run_id: str, runner: Runner) -> UndoResult:
-    """The :class:`UndoResult` of journaled undo run ``run_id``; ``runner`` has the
-    client and the run's journal."""
-    record = db.run_record(run_id)
-    plan = _decode(run_id, record)
-    result = UndoResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id)
-    sid = run_snapshot_ids(db, run_id).get("after")
-    if sid is not None and SnapshotJournal(db, sid).state == "complete":
-        result.after = load_snapshot(db, sid, _sent_lists(plan), plan.list_names)
-    return result
-
-
 def run_undo(
     parent: RemovalResult,
     client: Any,
@@ -490,7 +387,7 @@ def run_undo(
     db: JournalDB,
     force: bool = False,
     runner: Runner | None = None,
-) -> UndoResult:
+) -> RemovalResult:
     """Plan the undo of ``parent`` (a fresh read), then, unless ``options.dry_run``,
     journal it as a run of kind ``undo`` and send its adds; wait and verify like a
     removal. ``options`` were checked where the user gave them."""
@@ -502,7 +399,7 @@ def run_undo(
         raise PlanError(f"nothing was sent: {plan.later_text()}")
     if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
-        return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     meta, blob = _encode(plan)
     journal = RunJournal.create_run(
         kind="undo",
@@ -518,7 +415,7 @@ def run_undo(
         db=db,
     )
     built = template.replace(client=client, reporter=reporter, journal=journal)
-    result = UndoResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
+    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
 
     def go() -> None:
         built.submit(result.runs)
