@@ -539,14 +539,14 @@ def lookup_contacts(
 def _looked_up(
     client: Any,
     contact_ids: Sequence[str],
-    list_ids: Sequence[str],
+    list_ids: Sequence[str] | None,
     reporter: Reporter | None = None,
     done: int = 0,
 ) -> list[dict[str, Any]]:
     """Each contact as ``GET /contacts/{id}`` shows it, its lists cut to ``list_ids``
-    (maybe none); a contact that is gone (404) is on no list. ``reporter`` hears of
-    each (``done`` requests before them)."""
-    targets = {x.lower() for x in list_ids}
+    (maybe none; None: all its lists); a contact that is gone (404) is deleted, on no
+    list. ``reporter`` hears of each (``done`` requests before them)."""
+    targets = None if list_ids is None else {x.lower() for x in list_ids}
     records: list[dict[str, Any]] = []
     for cid in contact_ids:
         if reporter is not None:
@@ -557,7 +557,8 @@ def _looked_up(
             if exc.status != 404:
                 raise
             item = {"contact_id": cid, "deleted_at": "gone"}
-        records.append(_on_targets(_record(item), targets))
+        rec = _record(item)
+        records.append(rec if targets is None else _on_targets(rec, targets))
     return records
 
 

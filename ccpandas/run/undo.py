@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccpandas.errors import APIError, CCError, PlanError
+from ccpandas.errors import CCError, PlanError
 from ccpandas.plan.membership import snapshot_reads
 from ccpandas.plan.planner import _plural
 from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
+from ccpandas.read.lists import read_lists
 from ccpandas.read.snapshot import read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
 from ccpandas.run.kinds import kind_of
@@ -47,8 +48,6 @@ __all__ = [
     "run_undo",
     "undo_changes_of",
 ]
-
-_INCLUDE = "list_memberships"
 
 
 def _batch_state(run: BatchRun) -> str:
@@ -219,51 +218,28 @@ def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str
 
 def _live_lists(client: Any, list_ids: list[str]) -> tuple[set[str], dict[str, str], int]:
     """Which of ``list_ids`` still exist, their names, and the requests spent."""
-    wanted = set(list_ids)
-    live: set[str] = set()
-    names: dict[str, str] = {}
-    n = 0
-    for item in client.paginate("/contact_lists", "lists", {"status": "all", "limit": 1000}):
-        lid = str(item.get("list_id", "")).lower()
-        if lid in wanted:
-            names[lid] = str(item.get("name", lid))
-            if not item.get("deleted_at"):
-                live.add(lid)
-    n += 1  # at least one page; target lists are few, pages of 1,000 lists
-    return live, names, n
+    lists = read_lists(client)
+    known = [lid for lid in list_ids if lid in lists]
+    live = {lid for lid in known if not lists[lid].deleted}
+    # At least one page; target lists are few, pages of 1,000 lists.
+    return live, {lid: lists[lid].name for lid in known}, 1
 
 
 def _contacts_now(
-    client: Any, wanted: list[str], reporter: Reporter
+    client: Any, wanted: list[str]
 ) -> tuple[dict[str, tuple[str, tuple[str, ...]]], int]:
     """Status and current lists of ``wanted`` contacts: one ``GET /contacts/{id}`` each,
     or one read of the whole account (``status=all``) when that costs fewer requests."""
-    from ccpandas.read.snapshot import _record, contact_pages, every_contact
+    from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact
 
-    out: dict[str, tuple[str, tuple[str, ...]]] = {}
-    if not wanted:
-        return out, 0
-    requests = 0
-    pages: int | None = None
-    if len(wanted) > 4:
-        pages, requests = contact_pages(client), 1
+    pages, requests = (contact_pages(client), 1) if len(wanted) > 4 else (None, 0)
     if pages is not None and pages < len(wanted):
         want = set(wanted)
-        for rec in every_contact(client, lambda r: r["contact_id"] in want):
-            out[rec["contact_id"]] = (rec["status"], tuple(rec["lists"]))
-        return out, requests + pages
-    for cid in wanted:
-        try:
-            item = client.request("GET", f"/contacts/{cid}", params={"include": _INCLUDE})
-        except APIError as exc:
-            if exc.status == 404:
-                requests += 1
-                continue  # gone: decide_undo reads a missing contact as deleted
-            raise
-        requests += 1
-        rec = _record(item)
-        out[rec["contact_id"]] = (rec["status"], tuple(rec["lists"]))
-    return out, requests
+        records = list(every_contact(client, lambda r: r["contact_id"] in want))
+        requests += pages
+    else:  # a contact gone (404) is deleted: decide_undo says so
+        records, requests = _looked_up(client, wanted, None), requests + len(wanted)
+    return {r["contact_id"]: (r["status"], tuple(r["lists"])) for r in records}, requests
 
 
 def plan_undo_of(
@@ -300,7 +276,7 @@ def plan_undo_of(
     # The others: their status (deleted?) and how many lists they are on (50 at most).
     readd = removed.loc[removed["undo_action"] == "add", "contact_id"]  # status, list count
     others = [c for c in dict.fromkeys(readd.tolist()) if c not in contacts]
-    found, spent = _contacts_now(client, others, reporter)
+    found, spent = _contacts_now(client, others)
     contacts.update(found)
     requests += spent
     decided = decide_undo(removed, live_lists=live, contacts=contacts, list_order=list_ids)
