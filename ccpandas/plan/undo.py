@@ -40,8 +40,6 @@ import pandas as pd
 from ccpandas.models import (
     Batch,
     MembershipAction,
-    Source,
-    SourceKind,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
 from ccpandas.plan.planner import _duration, _plural, expected_polls
@@ -295,17 +293,8 @@ class UndoPlan:
 
     # The attributes a result and the runner read of any plan.
     @property
-    def source(self) -> Source:
-        """The adds name their contacts (``contact_ids`` sources)."""
-        return Source(SourceKind.CONTACT_IDS)
-
-    @property
     def n_requests(self) -> int:
         """Add requests to send."""
-        return len(self.batches)
-
-    @property
-    def n_batches(self) -> int:
         return len(self.batches)
 
     @property
@@ -341,11 +330,6 @@ class UndoPlan:
 
     def name_of(self, list_id: str) -> str:
         return str(self.list_names.get(list_id, list_id))
-
-    def restore_pairs(self) -> list[tuple[str, str]]:
-        """The (contact_id, list_id) pairs the add requests carry."""
-        sel = self.pairs[self.restore_mask]
-        return list(zip(sel["contact_id"].tolist(), sel["list_id"].tolist(), strict=True))
 
     def restore_per_list(self) -> dict[str, int]:
         """Memberships that will come back, per list name (target-list order)."""

@@ -724,13 +724,18 @@ class RemovalResult:
             raise PlanError("this was a dry run; call remove_from_lists(..., dry_run=False)")
         if options.wait_for_quota != self.runner.wait_for_quota:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
+        return self._send(options, options.progress)
+
+    def _send(self, options: RunOptions, progress: Any = None) -> RemovalResult:
+        """Send the batches not accepted yet, then (``options.wait``) wait for them;
+        ``progress`` None keeps the run's display."""
 
         def go() -> None:
             self.runner.submit(self.runs)
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
-        self._with_reporter(options.progress, go)
+        self._with_reporter(progress, go)
         return self
 
     @shared_params

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from typing import Any
@@ -296,30 +297,26 @@ def plan_undo_of(
     )
     note = f"checked just now with {_plural(requests, 'read request')} (lists, members, contacts)"
     later = tuple(later_runs(db, str(parent.run_id), removed))
-    fields = {"notes": (*plan.notes, note), "check_requests": requests, "later_runs": later}
-    return UndoPlan(**{**plan.__dict__, **fields})
+    return dataclasses.replace(
+        plan, notes=(*plan.notes, note), check_requests=requests, later_runs=later
+    )
 
 
 # --------------------------------------------------------------------------- the journal
 
 
+#: What the journal keeps of an undo plan besides its pairs (the change set) and their
+#: decisions: enough to plan them again into the same requests.
+_META = ("list_ids", "list_names", "read_requests", "check_requests", "rate", "notes", "later_runs")
+_DECIDED = ("contact_status", "decision", "reason")
+
+
 def _encode(plan: UndoPlan) -> tuple[dict[str, Any], bytes]:
-    meta = {
-        "parent": plan.parent_run_id,
-        "list_ids": list(plan.list_ids),
-        "list_names": dict(plan.list_names),
-        "read_requests": plan.read_requests,
-        "check_requests": plan.check_requests,
-        "rate": plan.rate,
-        "notes": list(plan.notes),
-        "later_runs": [list(r) for r in plan.later_runs],
-    }
     assert plan.change_set is not None
+    meta = {"parent": plan.parent_run_id, **{k: getattr(plan, k) for k in _META}}
     # The pairs as every kind journals them, and what the fresh read decided of each.
-    doc = {
-        "changes": encode_change_set(plan.change_set),
-        **{c: plan.pairs[c].tolist() for c in ("contact_status", "decision", "reason")},
-    }
+    doc = {"changes": encode_change_set(plan.change_set)}
+    doc.update({c: plan.pairs[c].tolist() for c in _DECIDED})
     return meta, zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
 
 
@@ -330,10 +327,9 @@ def load_undo_plan(db: JournalDB, run_id: str) -> UndoPlan:
     doc = json.loads(zlib.decompress(record["rows"]))
     if "changes" in doc:
         cs = decode_change_set(doc.pop("changes"))
-        lids = np.asarray(cs.list_ids, dtype=object)
         doc["contact_id"] = cs.contact_ids[cs.pair_contact].tolist()
-        doc["list_id"] = lids[cs.pair_list].tolist()
-    columns = ("contact_id", "list_id", "contact_status", "decision", "reason")
+        doc["list_id"] = np.asarray(cs.list_ids, dtype=object)[cs.pair_list].tolist()
+    columns = ("contact_id", "list_id", *_DECIDED)
     decided = pd.DataFrame({k: pd.Series(doc[k], dtype=object) for k in columns})
     plan = plan_undo(
         decided,
@@ -343,10 +339,12 @@ def load_undo_plan(db: JournalDB, run_id: str) -> UndoPlan:
         read_requests=meta["read_requests"],
         rate=meta["rate"],
     )
-    checked = int(meta.get("check_requests", 0))  # journals before issue 21 have none
-    later = tuple(tuple(r) for r in meta.get("later_runs") or ())
-    fields = {"notes": tuple(meta["notes"]), "check_requests": checked, "later_runs": later}
-    plan = UndoPlan(**{**plan.__dict__, **fields})
+    plan = dataclasses.replace(
+        plan,
+        notes=tuple(meta["notes"]),
+        check_requests=int(meta.get("check_requests", 0)),  # none before issue 21
+        later_runs=tuple(tuple(r) for r in meta.get("later_runs") or ()),
+    )
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
             f"the journal of undo run {run_id} does not rebuild into the requests it sent "
@@ -392,11 +390,4 @@ def run_undo(
     )
     built = template.replace(client=client, reporter=reporter, journal=journal)
     result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
-
-    def go() -> None:
-        built.submit(result.runs)
-        if options.wait and not built.stopped:
-            built.wait(result.runs, timeout=options.timeout)
-
-    result._with_reporter(None, go)
-    return result
+    return result._send(options)
