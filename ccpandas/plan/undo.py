@@ -164,16 +164,8 @@ def decide_undo(
                 decision[p] = "restore"
             else:
                 decision[p], reason[p] = PairOutcome.CANNOT_RESTORE.value, "list_limit"
-    out = pd.DataFrame(
-        {
-            "contact_id": pd.Series(cids, dtype=object),
-            "list_id": pd.Series(lids, dtype=object),
-            "contact_status": pd.Series(status_out, dtype=object),
-            "decision": pd.Series(decision, dtype=object),
-            "reason": pd.Series(reason, dtype=object),
-        }
-    )
-    return out
+    columns = {"contact_id": cids, "list_id": lids, "contact_status": status_out}
+    return pd.DataFrame({**columns, "decision": decision, "reason": reason}, dtype=object)
 
 
 def add_batches(

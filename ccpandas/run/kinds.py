@@ -1,9 +1,10 @@
 """Kinds of membership change: the one place a new kind plugs in.
 
-A kind says how its change set is built and how a journaled run of it is rebuilt;
-everything else (batching, running, the journal's batches and attempts, verification,
-the summary) is shared. The journal records a run's kind as a :class:`~ccpandas.vocab.
-RunKind` word; :func:`kind_of` maps it back to the :class:`Kind` that rebuilds it.
+A kind says how its change set is built, how the journal's plan of a run of it is
+loaded, and the words it is shown with; everything else (batching, running, the one
+result type :class:`~ccpandas.RemovalResult`, the journal's batches and attempts,
+verification, the summary) is shared. The journal records a run's kind as a
+:class:`~ccpandas.vocab.RunKind` word; :func:`kind_of` maps it back to its :class:`Kind`.
 
 To add a kind: add its word to :class:`~ccpandas.vocab.RunKind`, write its planner (a
 function that returns a plan holding a :class:`~ccpandas.plan.changes.ChangeSet`), and

@@ -54,7 +54,8 @@ def rebuild_run(db: Any, run_id: str, runner: Runner, plan: Any) -> RemovalResul
     finished, from the journal.
 
     Example:
-        >>> result = rebuild_run(db, run_id, Runner(None), db.load_plan(run_id))  # doctest: +SKIP
+        >>> plan = db.load_plan(run_id)  # doctest: +SKIP
+        >>> result = rebuild_run(db, run_id, Runner(None), plan)  # doctest: +SKIP
     """
     from ccpandas.store.snapshots import journaled_after
 
