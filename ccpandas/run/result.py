@@ -447,7 +447,7 @@ class RemovalResult:
             >>> result.verify_method()  # doctest: +SKIP
             <VerifyMethod.CHANGED: 'changed'>
         """
-        option, m = self.verify_after, getattr(self.plan, "membership", None)
+        option, m = self.verify_after, self.plan.membership
         if option is True or m is None:
             return VerifyMethod.FULL
         if isinstance(option, str) and option in set(VerifyMethod):
@@ -463,7 +463,7 @@ class RemovalResult:
             >>> result.verification()  # doctest: +SKIP
             {'method': 'sample', 'pairs': 12000, 'verified': 50, 'sample': True}
         """
-        if self.after is None or getattr(self.plan, "membership", None) is None:
+        if self.after is None or self.plan.membership is None:
             return None  # no snapshot, or an undo (its own full re-read)
         m = self._membership()
         from ccpandas.plan.changes import NONE
@@ -1069,8 +1069,8 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
     by_status = {str(k): int(v) for k, v in counts.items() if v}
     ch = result.changes
     pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
-    names: dict[str, str] = dict(getattr(result.plan, "list_names", None) or {})
-    m = result.plan.membership if hasattr(result.plan, "membership") else None
+    names: dict[str, str] = dict(result.plan.list_names or {})
+    m = result.plan.membership
     reads: int | None = None
     if m is not None and m.snapshot is not None:
         names.update(m.snapshot.list_names)
@@ -1088,10 +1088,10 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
     else:
         truth = result._pending_truth()
     preview = []
-    if words.preview and hasattr(result.plan, "summary_lines"):
+    if words.preview:  # a kind whose plan has lines of its own (the undo's)
         preview = [(k, v) for k, v in result.plan.summary_lines()[1:]]
     dup = result._duplicate_example()
-    verification = result.verification() if hasattr(result, "verification") else None
+    verification = result.verification()
     return {
         "verification": verification,
         "words": words,
