@@ -31,7 +31,6 @@ from ccpandas.errors import (
 )
 from ccpandas.models import ActivityState, Source
 from ccpandas.plan.planner import RemovalPlan
-from ccpandas.run import result as _result
 from ccpandas.run.result import RemovalResult
 
 
@@ -47,16 +46,6 @@ def _notebook_login_view() -> Any:
 
 _env.set_login_view_factory(_notebook_login_view)
 
-
-def _run_undo(*args: Any, **kwargs: Any) -> Any:
-    # ccpandas.run.undo builds on RemovalResult, so RemovalResult.undo() reaches it
-    # through this hook; it loads (with the journal) only when a run is undone.
-    from ccpandas.run.undo import run_undo
-
-    return run_undo(*args, **kwargs)
-
-
-_result.set_undo_handler(_run_undo)
 
 try:
     # Through the module: a bare ``version`` import would be ccpandas.version, a function.

@@ -1067,8 +1067,7 @@ def run_result(
         journal: {shared}
 
     Returns:
-        The run's :class:`~ccpandas.RemovalResult` (an
-        :class:`~ccpandas.run.undo.UndoResult` for an undo run).
+        The run's :class:`~ccpandas.RemovalResult` (of any kind: an undo's too).
 
     Raises:
         PlanError: ``run_id`` is None: the run was made with ``journal=False``.
@@ -1150,8 +1149,7 @@ def resume(
             the defaults.
 
     Returns:
-        The same kind of result as the first call (a :class:`~ccpandas.RemovalResult`, or an
-        :class:`~ccpandas.run.undo.UndoResult` for an undo run), continued.
+        The run's :class:`~ccpandas.RemovalResult` (of any kind: an undo's too), continued.
 
     Raises:
         TypeError: An argument of the wrong type (before anything is sent).
@@ -1296,7 +1294,7 @@ def undo(
             the default client (:func:`ccpandas.get_default_client`). It must talk to the
             API the run started on.
         dry_run: True reads the lists and returns the preview, an
-            :class:`~ccpandas.run.undo.UndoResult` marked as a dry run (per-list counts,
+            :class:`~ccpandas.RemovalResult` marked as a dry run (per-list counts,
             cost, what cannot be restored and why), without sending any change. False (the
             default) sends the undo.
         wait: {shared}
@@ -1311,7 +1309,7 @@ def undo(
             the defaults.
 
     Returns:
-        An :class:`~ccpandas.run.undo.UndoResult`; its ``changes`` say ``restored``,
+        The undo's :class:`~ccpandas.RemovalResult`; its ``changes`` say ``restored``,
         ``already_member`` or ``cannot_restore`` per pair.
 
     Raises:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -39,8 +40,6 @@ import pandas as pd
 from ccpandas.models import (
     Batch,
     MembershipAction,
-    Source,
-    SourceKind,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
 from ccpandas.plan.planner import _duration, _plural, expected_polls
@@ -165,16 +164,8 @@ def decide_undo(
                 decision[p] = "restore"
             else:
                 decision[p], reason[p] = PairOutcome.CANNOT_RESTORE.value, "list_limit"
-    out = pd.DataFrame(
-        {
-            "contact_id": pd.Series(cids, dtype=object),
-            "list_id": pd.Series(lids, dtype=object),
-            "contact_status": pd.Series(status_out, dtype=object),
-            "decision": pd.Series(decision, dtype=object),
-            "reason": pd.Series(reason, dtype=object),
-        }
-    )
-    return out
+    columns = {"contact_id": cids, "list_id": lids, "contact_status": status_out}
+    return pd.DataFrame({**columns, "decision": decision, "reason": reason}, dtype=object)
 
 
 def add_batches(
@@ -269,6 +260,9 @@ class UndoPlan:
     check_requests: int = 0
     #: Later runs that changed some of the same pairs: (run_id, kind, pairs), oldest first.
     later_runs: tuple[tuple[str, str, int], ...] = ()
+    #: Its kind (:mod:`ccpandas.run.kinds`); no membership snapshot of its own.
+    kind: ClassVar[str] = "undo"
+    membership: ClassVar[Any] = None
 
     def later_text(self) -> str:
         """The later runs that changed the same pairs, and what undoing now does to them
@@ -291,17 +285,8 @@ class UndoPlan:
 
     # The attributes a result and the runner read of any plan.
     @property
-    def source(self) -> Source:
-        """The adds name their contacts (``contact_ids`` sources)."""
-        return Source(SourceKind.CONTACT_IDS)
-
-    @property
     def n_requests(self) -> int:
         """Add requests to send."""
-        return len(self.batches)
-
-    @property
-    def n_batches(self) -> int:
         return len(self.batches)
 
     @property
@@ -319,6 +304,13 @@ class UndoPlan:
         return self.pairs["decision"] == "restore"
 
     @property
+    def verify_lists(self) -> list[str]:
+        """The target lists the changes go to (in target-list order): what the
+        verification re-reads."""
+        used = {lid for b in self.batches for lid in b.list_ids}
+        return [lid for lid in self.list_ids if lid in used]
+
+    @property
     def verifiable(self) -> bool:
         """True when there is something to re-read: the adds were planned."""
         return bool(self.batches)
@@ -330,11 +322,6 @@ class UndoPlan:
 
     def name_of(self, list_id: str) -> str:
         return str(self.list_names.get(list_id, list_id))
-
-    def restore_pairs(self) -> list[tuple[str, str]]:
-        """The (contact_id, list_id) pairs the add requests carry."""
-        sel = self.pairs[self.restore_mask]
-        return list(zip(sel["contact_id"].tolist(), sel["list_id"].tolist(), strict=True))
 
     def restore_per_list(self) -> dict[str, int]:
         """Memberships that will come back, per list name (target-list order)."""

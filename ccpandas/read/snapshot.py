@@ -55,6 +55,7 @@ from ccpandas.store.journal import JournalDB, open_journal
 from ccpandas.store.snapshots import (
     SnapshotJournal,
     _from_journal,
+    after_target,
     load_snapshot,
     run_snapshot_ids,
 )
@@ -538,14 +539,14 @@ def lookup_contacts(
 def _looked_up(
     client: Any,
     contact_ids: Sequence[str],
-    list_ids: Sequence[str],
+    list_ids: Sequence[str] | None,
     reporter: Reporter | None = None,
     done: int = 0,
 ) -> list[dict[str, Any]]:
     """Each contact as ``GET /contacts/{id}`` shows it, its lists cut to ``list_ids``
-    (maybe none); a contact that is gone (404) is on no list. ``reporter`` hears of
-    each (``done`` requests before them)."""
-    targets = {x.lower() for x in list_ids}
+    (maybe none; None: all its lists); a contact that is gone (404) is deleted, on no
+    list. ``reporter`` hears of each (``done`` requests before them)."""
+    targets = None if list_ids is None else {x.lower() for x in list_ids}
     records: list[dict[str, Any]] = []
     for cid in contact_ids:
         if reporter is not None:
@@ -556,7 +557,8 @@ def _looked_up(
             if exc.status != 404:
                 raise
             item = {"contact_id": cid, "deleted_at": "gone"}
-        records.append(_on_targets(_record(item), targets))
+        rec = _record(item)
+        records.append(rec if targets is None else _on_targets(rec, targets))
     return records
 
 
@@ -984,7 +986,7 @@ def read_after(
     the target lists or not (a contact it does not hold is not verified)."""
     m = plan.membership
     base_url = getattr(client, "base_url", None)
-    names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
+    lists, names = after_target(plan)
     if m is not None and method in (VerifyMethod.CHANGED, VerifyMethod.SAMPLE):
         done = _journaled_after(db, run_id, fresh)
         if done is not None:
@@ -1001,12 +1003,12 @@ def read_after(
         sid = run_snapshot_ids(db, run_id).get("after")
         if sid is not None and SnapshotJournal(db, sid).state == "complete" and not fresh:
             # Verified before (another process): the journal has the answer.
-            return load_snapshot(db, sid, plan.list_ids, names), sid
+            return load_snapshot(db, sid, lists, names), sid
         if sid is not None and SnapshotJournal(db, sid).state == "reading":
             existing = sid  # an interrupted verification: continue it
     return read_snapshot(
         client,
-        plan.list_ids,
+        lists,
         reporter=reporter,
         journal=db if db is not None else False,
         snapshot_id=existing,

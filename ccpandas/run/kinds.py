@@ -1,13 +1,15 @@
 """Kinds of membership change: the one place a new kind plugs in.
 
-A kind says how its change set is built and how a journaled run of it is rebuilt;
-everything else (batching, running, the journal's batches and attempts, verification,
-the summary) is shared. The journal records a run's kind as a :class:`~ccpandas.vocab.
-RunKind` word; :func:`kind_of` maps it back to the :class:`Kind` that rebuilds it.
+A kind says how its change set is built, how the journal's plan of a run of it is
+loaded, and the words it is shown with; everything else (batching, running, the one
+result type :class:`~ccpandas.RemovalResult`, the journal's batches and attempts,
+verification, the summary) is shared. The journal records a run's kind as a
+:class:`~ccpandas.vocab.RunKind` word; :func:`kind_of` maps it back to its :class:`Kind`.
 
 To add a kind: add its word to :class:`~ccpandas.vocab.RunKind`, write its planner (a
 function that returns a plan holding a :class:`~ccpandas.plan.changes.ChangeSet`), and
-register a :class:`Kind` here with its rebuild.
+register a :class:`Kind` here: how the journal's plan is loaded, its words, and
+(only for a kind without input rows) its own ``changes``.
 
 Example:
     >>> kind_of("undo").verified_column
@@ -22,7 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from ccpandas.errors import CCError
+from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, UNDO_WORDS, KindWords
 from ccpandas.vocab import RunKind
 
 if TYPE_CHECKING:
@@ -38,37 +43,53 @@ class Kind:
 
     Args:
         word: Its word in the journal and in ``ccpandas.runs()``'s ``kind`` column.
-        rebuild: ``rebuild(db, run_id, runner)``: the result of a journaled run of this
-            kind, its batches in the states last recorded (``runner`` carries the
-            client and the run's journal).
+        load: ``load(db, run_id)``: the plan of a journaled run of this kind, rebuilt
+            into the requests it sent.
         verified_column: The column of ``ccpandas.runs()`` that shows what a re-read
             verified per list (e.g. ``removed_memberships``).
+        words: The words its results are shown with (:class:`~ccpandas.run.summary.KindWords`).
+        changes: ``changes(result)``: the kind's own ``result.changes``, or None (the
+            default) for the membership pairs every plan with a snapshot has. A kind with
+            its own changes has no input rows: ``result.rows`` are its changes.
     """
 
     word: RunKind
-    rebuild: Callable[[JournalDB, str, Runner], Any]
+    load: Callable[[JournalDB, str], Any]
     verified_column: str
+    words: KindWords
+    changes: Callable[[Any], pd.DataFrame] | None = None
+
+    def rebuild(self, db: JournalDB, run_id: str, runner: Runner) -> Any:
+        """The result of journaled run ``run_id`` of this kind, its batches in the states
+        last recorded (``runner`` carries the client and the run's journal)."""
+        from ccpandas.run.result import rebuild_run
+
+        return rebuild_run(db, run_id, runner, self.load(db, run_id))
 
 
-def _rebuild_removal(db: JournalDB, run_id: str, runner: Runner) -> Any:
-    from ccpandas.run.result import rebuild_removal
-
-    return rebuild_removal(db, run_id, runner)
+def _load_removal(db: JournalDB, run_id: str) -> Any:
+    return db.load_plan(run_id)
 
 
-def _rebuild_undo(db: JournalDB, run_id: str, runner: Runner) -> Any:
-    from ccpandas.run.undo import rebuild_undo
+def _load_undo(db: JournalDB, run_id: str) -> Any:
+    from ccpandas.run.undo import load_undo_plan
 
-    return rebuild_undo(db, run_id, runner)
+    return load_undo_plan(db, run_id)
+
+
+def _undo_changes(result: Any) -> pd.DataFrame:
+    from ccpandas.run.undo import undo_changes_of
+
+    return undo_changes_of(result)
 
 
 #: Every kind, by its word.
 KINDS: dict[RunKind, Kind] = {
-    RunKind.REMOVE: Kind(RunKind.REMOVE, _rebuild_removal, "removed_memberships"),
-    RunKind.UNDO: Kind(RunKind.UNDO, _rebuild_undo, "restored_memberships"),
-    # Add and sync are the removal's engine with other actions: the same rebuild.
-    RunKind.ADD: Kind(RunKind.ADD, _rebuild_removal, "added_memberships"),
-    RunKind.SYNC: Kind(RunKind.SYNC, _rebuild_removal, "synced_memberships"),
+    RunKind.REMOVE: Kind(RunKind.REMOVE, _load_removal, "removed_memberships", REMOVAL_WORDS),
+    RunKind.UNDO: Kind(RunKind.UNDO, _load_undo, "restored_memberships", UNDO_WORDS, _undo_changes),
+    # Add and sync are the removal's engine with other actions.
+    RunKind.ADD: Kind(RunKind.ADD, _load_removal, "added_memberships", ADD_WORDS),
+    RunKind.SYNC: Kind(RunKind.SYNC, _load_removal, "synced_memberships", SYNC_WORDS),
 }
 
 

@@ -14,7 +14,7 @@ import json
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,7 @@ from ccpandas.errors import (
 )
 from ccpandas.models import MembershipAction
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
+from ccpandas.run.kinds import Kind, kind_of
 from ccpandas.run.known import (
     contact_errors,
     errored_pairs,
@@ -40,50 +41,35 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, KindWords, Summary
+from ccpandas.run.summary import KindWords, Summary
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
 
-# RemovalResult.undo() runs ccpandas.run.undo, which builds on this module (an undo's
-# result is a RemovalResult): the package root installs it here, as it installs the
-# login view, so the two modules never import each other.
-_undo_handler: Callable[..., Any] | None = None
 
-
-def rebuild_removal(db: Any, run_id: str, runner: Runner) -> RemovalResult:
-    """The result of journaled run ``run_id`` of a removal, add or sync, its batches in
-    the states last recorded and its verification, if finished, from the journal.
+def rebuild_run(db: Any, run_id: str, runner: Runner, plan: Any) -> RemovalResult:
+    """The result of journaled run ``run_id`` of any kind, from its ``plan`` (the kind
+    loads it), its batches in the states last recorded and its verification, if
+    finished, from the journal.
 
     Example:
-        >>> result = rebuild_removal(db, run_id, Runner(None))  # doctest: +SKIP
+        >>> plan = db.load_plan(run_id)  # doctest: +SKIP
+        >>> result = rebuild_run(db, run_id, Runner(None), plan)  # doctest: +SKIP
     """
-    plan = db.load_plan(run_id)
+    from ccpandas.store.snapshots import journaled_after
+
     record = db.run_record(run_id)
     verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
     verify = verify if isinstance(verify, bool | str) else True
     result = RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id, verify=verify)
-    if plan.membership is not None:
-        # -- membership snapshot: a finished verification is in the journal already.
-        from ccpandas.store.snapshots import journaled_after
-
+    if plan.membership is not None or plan.verifiable:
+        # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)
     return result
 
 
-def set_undo_handler(handler: Callable[..., Any] | None) -> None:
-    """Install what :meth:`RemovalResult.undo` calls (``ccpandas`` installs
-    :func:`ccpandas.run.undo.run_undo`)."""
-    global _undo_handler
-    _undo_handler = handler
-
-
 log = logging.getLogger("ccpandas")
-_KIND_WORDS = {"add": ADD_WORDS, "sync": SYNC_WORDS}
 #: The fields of a batch its run's summary reads (a change makes a new summary).
 _SUMMARY_FIELDS = (
     "state",
@@ -195,9 +181,19 @@ class RemovalResult:
     """
 
     @property
+    def _kind(self) -> Kind:
+        """The kind of run (:mod:`ccpandas.run.kinds`): how it is loaded, shown, changed."""
+        return kind_of(getattr(self.plan, "kind", None))
+
+    @property
     def _words(self) -> KindWords:
         """The words this kind of run is shown with (its summary reads them)."""
-        return _KIND_WORDS.get(str(getattr(self.plan, "kind", "remove")), REMOVAL_WORDS)
+        return self._kind.words
+
+    @property
+    def parent_run_id(self) -> str | None:
+        """The run this one reverses (an undo's), or None."""
+        return getattr(self.plan, "parent_run_id", None)
 
     @property
     def _truth_word(self) -> str:
@@ -208,7 +204,7 @@ class RemovalResult:
 
     def __init__(
         self,
-        plan: Any,  # a RemovalPlan, or another kind's plan (an UndoPlan)
+        plan: Any,  # a RemovalPlan, or another kind's plan (an undo's)
         runs: Sequence[BatchRun],
         runner: Runner,
         *,
@@ -326,6 +322,8 @@ class RemovalResult:
         return hit[2].copy()
 
     def _build_rows(self) -> pd.DataFrame:
+        if self._kind.changes is not None:  # a kind without input rows: its pairs
+            return self.changes
         rows = self.plan.rows.copy()
         # Positional arrays: the input index may repeat labels.
         status = rows["plan_status"].astype(object).to_numpy(copy=True)
@@ -379,6 +377,8 @@ class RemovalResult:
     def _build_changes(self) -> pd.DataFrame:
         from ccpandas.plan.membership import changes_frame
 
+        if self._kind.changes is not None:
+            return self._kind.changes(self)
         m = self._membership()
         if m is None:
             return _no_changes()
@@ -429,7 +429,7 @@ class RemovalResult:
             >>> result.verify_method()  # doctest: +SKIP
             <VerifyMethod.CHANGED: 'changed'>
         """
-        option, m = self.verify_after, getattr(self.plan, "membership", None)
+        option, m = self.verify_after, self.plan.membership
         if option is True or m is None:
             return VerifyMethod.FULL
         if isinstance(option, str) and option in set(VerifyMethod):
@@ -445,7 +445,7 @@ class RemovalResult:
             >>> result.verification()  # doctest: +SKIP
             {'method': 'sample', 'pairs': 12000, 'verified': 50, 'sample': True}
         """
-        if self.after is None or getattr(self.plan, "membership", None) is None:
+        if self.after is None or self.plan.membership is None:
             return None  # no snapshot, or an undo (its own full re-read)
         m = self._membership()
         from ccpandas.plan.changes import NONE
@@ -554,16 +554,12 @@ class RemovalResult:
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(summary)
         ch = self.changes
-        still = ch[ch["outcome"] == PairOutcome.STILL_MEMBER.value]
-        if len(still):
-            per = still["list_name"].value_counts()
-            shown = ", ".join(f"{k} {v:,}" for k, v in per.items() if v)
-            warnings.warn(
-                f"{len(still):,} contact(s) are STILL MEMBERS after their removal activity "
-                f"completed ({shown}); result.changes.query(\"outcome == 'still_member'\") "
-                "lists them",
-                stacklevel=3,
-            )
+        for word, text in _WARNINGS.items():
+            wrong = ch[ch["outcome"] == word]
+            if len(wrong):
+                per = wrong["list_name"].value_counts()
+                shown = ", ".join(f"{k} {v:,}" for k, v in per.items() if v)
+                warnings.warn(text.format(n=len(wrong), per=shown), stacklevel=3)
 
     def summary_text(self) -> str:
         """ "Newsletter 43, Customers 16": memberships a re-read shows removed (an undo:
@@ -702,13 +698,18 @@ class RemovalResult:
             raise PlanError("this was a dry run; call remove_from_lists(..., dry_run=False)")
         if options.wait_for_quota != self.runner.wait_for_quota:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
+        return self._send(options, options.progress)
+
+    def _send(self, options: RunOptions, progress: Any = None) -> RemovalResult:
+        """Send the batches not accepted yet, then (``options.wait``) wait for them;
+        ``progress`` None keeps the run's display."""
 
         def go() -> None:
             self.runner.submit(self.runs)
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
-        self._with_reporter(options.progress, go)
+        self._with_reporter(progress, go)
         return self
 
     @shared_params
@@ -762,7 +763,7 @@ class RemovalResult:
             client: The :class:`~ccpandas.Client` to read and send with. None (the default)
                 uses the run's own client.
             dry_run: True reads the lists and returns the preview, an
-                :class:`~ccpandas.run.undo.UndoResult` marked as a dry run (per-list counts,
+                :class:`~ccpandas.RemovalResult` marked as a dry run (per-list counts,
                 cost, what cannot be restored and why), without sending any change. False
                 (the default) sends the undo.
             wait: {shared}
@@ -774,7 +775,7 @@ class RemovalResult:
                 runs.
 
         Returns:
-            An :class:`~ccpandas.run.undo.UndoResult`; its ``changes`` say ``restored``,
+            The undo's :class:`~ccpandas.RemovalResult`; its ``changes`` say ``restored``,
             ``already_member`` or ``cannot_restore`` per pair.
 
         Raises:
@@ -794,11 +795,9 @@ class RemovalResult:
 
     def _undo(self, client: Any, options: RunOptions, force: bool) -> Any:
         """:meth:`undo` with checked arguments (``ccpandas.undo`` forwards here)."""
+        from ccpandas.run.undo import run_undo
         from ccpandas.store.journal import open_journal
 
-        run_undo = _undo_handler
-        if run_undo is None:  # installed on `import ccpandas`; only a bare import misses it
-            raise CCError("undo is not installed: import ccpandas first")
         if client is None:
             client = self.runner.client
         if client is None:
@@ -1017,6 +1016,14 @@ class RemovalResult:
         )
 
 
+#: The warning a verification gives when pairs did not end as asked.
+_WARNINGS = {
+    PairOutcome.STILL_MEMBER.value: "{n:,} contact(s) are STILL MEMBERS after their removal "
+    "activity completed ({per}); result.changes.query(\"outcome == 'still_member'\") lists them",
+    PairOutcome.NOT_RESTORED.value: "{n:,} membership(s) are NOT back after their add activity "
+    "completed; undo.changes.query(\"outcome == 'not_restored'\") lists them",
+}
+
 #: How a failed pair outcome is named loudly on the membership line.
 _LOUD = {
     PairOutcome.STILL_MEMBER.value: "STILL MEMBERS",
@@ -1035,8 +1042,8 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
     by_status = {str(k): int(v) for k, v in counts.items() if v}
     ch = result.changes
     pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
-    names: dict[str, str] = dict(getattr(result.plan, "list_names", None) or {})
-    m = result.plan.membership if hasattr(result.plan, "membership") else None
+    names: dict[str, str] = dict(result.plan.list_names or {})
+    m = result.plan.membership
     reads: int | None = None
     if m is not None and m.snapshot is not None:
         names.update(m.snapshot.list_names)
@@ -1054,10 +1061,10 @@ def summary_inputs(result: RemovalResult) -> dict[str, Any]:
     else:
         truth = result._pending_truth()
     preview = []
-    if words.preview and hasattr(result.plan, "summary_lines"):
+    if words.preview:  # a kind whose plan has lines of its own (the undo's)
         preview = [(k, v) for k, v in result.plan.summary_lines()[1:]]
     dup = result._duplicate_example()
-    verification = result.verification() if hasattr(result, "verification") else None
+    verification = result.verification()
     return {
         "verification": verification,
         "words": words,

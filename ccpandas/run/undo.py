@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zlib
 from typing import Any
@@ -23,32 +24,31 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccpandas.errors import APIError, CCError, PlanError
+from ccpandas.errors import CCError, PlanError
 from ccpandas.plan.membership import snapshot_reads
 from ccpandas.plan.planner import _plural
 from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
+from ccpandas.read.lists import read_lists
 from ccpandas.read.snapshot import read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
+from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions
 from ccpandas.run.result import RemovalResult
 from ccpandas.run.runner import Runner
-from ccpandas.run.summary import UNDO_WORDS
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.codec import decode_change_set, encode_change_set
 from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
-from ccpandas.store.snapshots import SnapshotJournal, load_snapshot, run_snapshot_ids
 from ccpandas.vocab import Action, PairOutcome
 
 __all__ = [
     "UndoResult",
     "earlier_undos",
     "later_runs",
+    "load_undo_plan",
     "plan_undo_of",
-    "rebuild_undo",
     "run_undo",
+    "undo_changes_of",
 ]
-
-_INCLUDE = "list_memberships"
 
 
 def _batch_state(run: BatchRun) -> str:
@@ -60,118 +60,27 @@ def _batch_state(run: BatchRun) -> str:
 
 
 class UndoResult(RemovalResult):
-    """The outcome of an undo: the runs, waits and resumes of a removal, with
-    ``changes`` telling per pair the parent run changed (``contact_id``, ``list_id``,
-    ``list_name``, ``contact_status``, ``decision``, ``reason``) its ``outcome``:
-    ``restored``, ``already_member``, ``cannot_restore``, ``not_restored``,
-    ``unverified``, or the state of an activity that did not complete, from a re-read
-    of the lists. ``rows`` holds the same pairs (an undo has no input rows). You get
-    one from :func:`ccpandas.undo` or :meth:`RemovalResult.undo`.
-
-    Args:
-        plan: The :class:`~ccpandas.plan.undo.UndoPlan` that was run (or will be).
-        runs: One :class:`~ccpandas.store.batch.BatchRun` per request of the plan, in order:
-            each batch's state, activity id and errors.
-        runner: The :class:`~ccpandas.run.runner.Runner` that sends and polls (its client,
-            journal and display).
-        dry_run: True for the result of a dry run: nothing was sent, and nothing can be
-            continued. Default False.
-        run_id: The run's journal id, e.g. ``"20250301-231501-7f3a2c"``; None (the default)
-            when nothing is journaled (``journal=False``, a dry run).
-        verify: Re-read the lists the adds went to once every activity has ended (True,
-            the default), or not (False).
+    """The result of an undo is a :class:`~ccpandas.RemovalResult` (one result type for
+    every kind); this name stays for imports. Its ``changes`` tell per pair the parent
+    run changed (``contact_id``, ``list_id``, ``list_name``, ``contact_status``,
+    ``decision``, ``reason``) its ``outcome``: ``restored``, ``already_member``,
+    ``cannot_restore``, ``not_restored``, ``unverified``, or the state of an activity
+    that did not complete; ``rows`` holds the same pairs.
 
     Example:
         >>> undo = result.undo(client=client)  # doctest: +SKIP
-        >>> undo.restored_per_list()  # doctest: +SKIP
-        {'Newsletter': 43, 'Customers': 16}
     """
 
-    plan: UndoPlan
 
-    _words = UNDO_WORDS
-
-    @property
-    def parent_run_id(self) -> str:
-        """The run this undo reverses."""
-        return self.plan.parent_run_id
-
-    def _build_changes(self) -> pd.DataFrame:
-        return undo_changes(self.plan, [_batch_state(r) for r in self.runs], self._after_pairs())
-
-    def _build_rows(self) -> pd.DataFrame:
-        return self.changes
-
-    def _after_pairs(self) -> set[tuple[str, str]] | None:
-        if self.after is None:
-            return None
-        owner, target = self.after.member_matrix()
-        ids, lists = self.after.contact_ids, self.after.list_ids
+def undo_changes_of(result: RemovalResult) -> pd.DataFrame:
+    """The undo kind's ``result.changes`` (see :func:`~ccpandas.plan.undo.undo_changes`)."""
+    after = None
+    if result.after is not None:
+        owner, target = result.after.member_matrix()
+        ids, lists = result.after.contact_ids, result.after.list_ids
         pairs = zip(owner.tolist(), target.tolist(), strict=True)
-        return {(str(ids[o]), lists[t]) for o, t in pairs}
-
-    def restored_per_list(self) -> dict[str, int] | None:
-        """Memberships a re-read shows back, per list name (None before verification)."""
-        if self.after is None:
-            return None
-        ch = self.changes
-        return self.plan._per_list(ch[ch["outcome"] == PairOutcome.RESTORED.value])
-
-    def undo(self, *args: Any, **kwargs: Any) -> UndoResult:
-        """Refused: an undo cannot be undone; remove those contacts again with a new
-        removal.
-
-        Args:
-            args: Ignored.
-            kwargs: Ignored.
-
-        Raises:
-            PlanError: Always.
-        """
-        raise PlanError(
-            f"run {self.run_id} is itself an undo (of {self.parent_run_id}); undoing an undo "
-            "is not supported: remove those contacts again with a new removal"
-        )
-
-    def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
-        import warnings
-
-        db = getattr(self.runner.journal, "db", None)
-        lists = _sent_lists(self.plan)
-        existing = None
-        if db is not None and self.run_id is not None and not fresh:
-            sid = run_snapshot_ids(db, self.run_id).get("after")
-            if sid is not None and SnapshotJournal(db, sid).state == "reading":
-                existing = sid  # an interrupted verification: continue it
-        snap, sid = read_snapshot(
-            self.runner.client,
-            lists,
-            reporter=reporter,
-            journal=db if db is not None else False,
-            snapshot_id=existing,
-            phase="after",
-            run_id=self.run_id,
-            need_emails=False,
-            names=self.plan.list_names,
-            interrupt_as_error=False,
-        )
-        self.after = snap
-        if db is not None and sid is not None:
-            SnapshotJournal(db, sid).complete(self.summary_text())
-        ch = self.changes
-        missing = ch[ch["outcome"] == PairOutcome.NOT_RESTORED.value]
-        if len(missing):
-            warnings.warn(
-                f"{len(missing):,} membership(s) are NOT back after their add activity "
-                "completed; undo.changes.query(\"outcome == 'not_restored'\") lists them",
-                stacklevel=3,
-            )
-
-
-def _sent_lists(plan: UndoPlan) -> list[str]:
-    """The target lists the adds go to (in target-list order)."""
-    used = {lid for b in plan.batches for lid in b.list_ids}
-    return [lid for lid in plan.list_ids if lid in used]
+        after = {(str(ids[o]), lists[t]) for o, t in pairs}
+    return undo_changes(result.plan, [_batch_state(r) for r in result.runs], after)
 
 
 # --------------------------------------------------------------------------- checks
@@ -189,8 +98,11 @@ def earlier_undos(db: JournalDB, run_id: str) -> list[str]:
 def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.DataFrame:
     """The pairs ``parent`` removed; PlanError saying why when it cannot be undone."""
     run_id = parent.run_id
-    if isinstance(parent, UndoResult):
-        parent.undo()
+    if parent.parent_run_id is not None:
+        raise PlanError(
+            f"run {run_id} is itself an undo (of {parent.parent_run_id}); undoing an undo "
+            "is not supported: remove those contacts again with a new removal"
+        )
     if parent.dry_run or run_id is None:
         raise PlanError("only a journaled run that was sent can be undone (this one was not)")
     m = parent.plan.membership
@@ -277,16 +189,11 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
 
 def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str, str]]) -> int:
     """How many of ``wanted`` pairs journaled run ``run_id`` changed (or asked to)."""
-    from ccpandas.run.result import rebuild_removal
-
-    blank = Runner(None)
-    if kind == "undo":
-        result: RemovalResult = rebuild_undo(db, run_id, blank)
-        ch = result.changes
+    result: RemovalResult = kind_of(kind).rebuild(db, run_id, Runner(None))
+    ch = result.changes
+    if "decision" in ch:  # an undo: what it decided to change
         ch = ch[ch["decision"].isin(["restore", "remove"])]
     else:
-        result = rebuild_removal(db, run_id, blank)
-        ch = result.changes
         changed = [o.value for o in (PairOutcome.REMOVED, PairOutcome.ADDED)]
         if result.after is None:
             changed.append(PairOutcome.UNVERIFIED.value)
@@ -312,51 +219,28 @@ def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str
 
 def _live_lists(client: Any, list_ids: list[str]) -> tuple[set[str], dict[str, str], int]:
     """Which of ``list_ids`` still exist, their names, and the requests spent."""
-    wanted = set(list_ids)
-    live: set[str] = set()
-    names: dict[str, str] = {}
-    n = 0
-    for item in client.paginate("/contact_lists", "lists", {"status": "all", "limit": 1000}):
-        lid = str(item.get("list_id", "")).lower()
-        if lid in wanted:
-            names[lid] = str(item.get("name", lid))
-            if not item.get("deleted_at"):
-                live.add(lid)
-    n += 1  # at least one page; target lists are few, pages of 1,000 lists
-    return live, names, n
+    lists = read_lists(client)
+    known = [lid for lid in list_ids if lid in lists]
+    live = {lid for lid in known if not lists[lid].deleted}
+    # At least one page; target lists are few, pages of 1,000 lists.
+    return live, {lid: lists[lid].name for lid in known}, 1
 
 
 def _contacts_now(
-    client: Any, wanted: list[str], reporter: Reporter
+    client: Any, wanted: list[str]
 ) -> tuple[dict[str, tuple[str, tuple[str, ...]]], int]:
     """Status and current lists of ``wanted`` contacts: one ``GET /contacts/{id}`` each,
     or one read of the whole account (``status=all``) when that costs fewer requests."""
-    from ccpandas.read.snapshot import _record, contact_pages, every_contact
+    from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact
 
-    out: dict[str, tuple[str, tuple[str, ...]]] = {}
-    if not wanted:
-        return out, 0
-    requests = 0
-    pages: int | None = None
-    if len(wanted) > 4:
-        pages, requests = contact_pages(client), 1
+    pages, requests = (contact_pages(client), 1) if len(wanted) > 4 else (None, 0)
     if pages is not None and pages < len(wanted):
         want = set(wanted)
-        for rec in every_contact(client, lambda r: r["contact_id"] in want):
-            out[rec["contact_id"]] = (rec["status"], tuple(rec["lists"]))
-        return out, requests + pages
-    for cid in wanted:
-        try:
-            item = client.request("GET", f"/contacts/{cid}", params={"include": _INCLUDE})
-        except APIError as exc:
-            if exc.status == 404:
-                requests += 1
-                continue  # gone: decide_undo reads a missing contact as deleted
-            raise
-        requests += 1
-        rec = _record(item)
-        out[rec["contact_id"]] = (rec["status"], tuple(rec["lists"]))
-    return out, requests
+        records = list(every_contact(client, lambda r: r["contact_id"] in want))
+        requests += pages
+    else:  # a contact gone (404) is deleted: decide_undo says so
+        records, requests = _looked_up(client, wanted, None), requests + len(wanted)
+    return {r["contact_id"]: (r["status"], tuple(r["lists"])) for r in records}, requests
 
 
 def plan_undo_of(
@@ -393,7 +277,7 @@ def plan_undo_of(
     # The others: their status (deleted?) and how many lists they are on (50 at most).
     readd = removed.loc[removed["undo_action"] == "add", "contact_id"]  # status, list count
     others = [c for c in dict.fromkeys(readd.tolist()) if c not in contacts]
-    found, spent = _contacts_now(client, others, reporter)
+    found, spent = _contacts_now(client, others)
     contacts.update(found)
     requests += spent
     decided = decide_undo(removed, live_lists=live, contacts=contacts, list_order=list_ids)
@@ -413,42 +297,39 @@ def plan_undo_of(
     )
     note = f"checked just now with {_plural(requests, 'read request')} (lists, members, contacts)"
     later = tuple(later_runs(db, str(parent.run_id), removed))
-    fields = {"notes": (*plan.notes, note), "check_requests": requests, "later_runs": later}
-    return UndoPlan(**{**plan.__dict__, **fields})
+    return dataclasses.replace(
+        plan, notes=(*plan.notes, note), check_requests=requests, later_runs=later
+    )
 
 
 # --------------------------------------------------------------------------- the journal
 
 
+#: What the journal keeps of an undo plan besides its pairs (the change set) and their
+#: decisions: enough to plan them again into the same requests.
+_META = ("list_ids", "list_names", "read_requests", "check_requests", "rate", "notes", "later_runs")
+_DECIDED = ("contact_status", "decision", "reason")
+
+
 def _encode(plan: UndoPlan) -> tuple[dict[str, Any], bytes]:
-    meta = {
-        "parent": plan.parent_run_id,
-        "list_ids": list(plan.list_ids),
-        "list_names": dict(plan.list_names),
-        "read_requests": plan.read_requests,
-        "check_requests": plan.check_requests,
-        "rate": plan.rate,
-        "notes": list(plan.notes),
-        "later_runs": [list(r) for r in plan.later_runs],
-    }
     assert plan.change_set is not None
+    meta = {"parent": plan.parent_run_id, **{k: getattr(plan, k) for k in _META}}
     # The pairs as every kind journals them, and what the fresh read decided of each.
-    doc = {
-        "changes": encode_change_set(plan.change_set),
-        **{c: plan.pairs[c].tolist() for c in ("contact_status", "decision", "reason")},
-    }
+    doc = {"changes": encode_change_set(plan.change_set)}
+    doc.update({c: plan.pairs[c].tolist() for c in _DECIDED})
     return meta, zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
 
 
-def _decode(run_id: str, record: dict[str, Any]) -> UndoPlan:
+def load_undo_plan(db: JournalDB, run_id: str) -> UndoPlan:
+    """The plan of journaled undo run ``run_id``, rebuilt into the requests it sent."""
+    record = db.run_record(run_id)
     meta = json.loads(record["plan"])
     doc = json.loads(zlib.decompress(record["rows"]))
     if "changes" in doc:
         cs = decode_change_set(doc.pop("changes"))
-        lids = np.asarray(cs.list_ids, dtype=object)
         doc["contact_id"] = cs.contact_ids[cs.pair_contact].tolist()
-        doc["list_id"] = lids[cs.pair_list].tolist()
-    columns = ("contact_id", "list_id", "contact_status", "decision", "reason")
+        doc["list_id"] = np.asarray(cs.list_ids, dtype=object)[cs.pair_list].tolist()
+    columns = ("contact_id", "list_id", *_DECIDED)
     decided = pd.DataFrame({k: pd.Series(doc[k], dtype=object) for k in columns})
     plan = plan_undo(
         decided,
@@ -458,28 +339,18 @@ def _decode(run_id: str, record: dict[str, Any]) -> UndoPlan:
         read_requests=meta["read_requests"],
         rate=meta["rate"],
     )
-    checked = int(meta.get("check_requests", 0))  # journals before issue 21 have none
-    later = tuple(tuple(r) for r in meta.get("later_runs") or ())
-    fields = {"notes": tuple(meta["notes"]), "check_requests": checked, "later_runs": later}
-    plan = UndoPlan(**{**plan.__dict__, **fields})
+    plan = dataclasses.replace(
+        plan,
+        notes=tuple(meta["notes"]),
+        check_requests=int(meta.get("check_requests", 0)),  # none before issue 21
+        later_runs=tuple(tuple(r) for r in meta.get("later_runs") or ()),
+    )
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
             f"the journal of undo run {run_id} does not rebuild into the requests it sent "
             "(written by another ccpandas version?); it cannot be resumed safely"
         )
     return plan
-
-
-def rebuild_undo(db: JournalDB, run_id: str, runner: Runner) -> UndoResult:
-    """The :class:`UndoResult` of journaled undo run ``run_id``; ``runner`` has the
-    client and the run's journal."""
-    record = db.run_record(run_id)
-    plan = _decode(run_id, record)
-    result = UndoResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id)
-    sid = run_snapshot_ids(db, run_id).get("after")
-    if sid is not None and SnapshotJournal(db, sid).state == "complete":
-        result.after = load_snapshot(db, sid, _sent_lists(plan), plan.list_names)
-    return result
 
 
 def run_undo(
@@ -490,7 +361,7 @@ def run_undo(
     db: JournalDB,
     force: bool = False,
     runner: Runner | None = None,
-) -> UndoResult:
+) -> RemovalResult:
     """Plan the undo of ``parent`` (a fresh read), then, unless ``options.dry_run``,
     journal it as a run of kind ``undo`` and send its adds; wait and verify like a
     removal. ``options`` were checked where the user gave them."""
@@ -502,7 +373,7 @@ def run_undo(
         raise PlanError(f"nothing was sent: {plan.later_text()}")
     if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
-        return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     meta, blob = _encode(plan)
     journal = RunJournal.create_run(
         kind="undo",
@@ -518,12 +389,5 @@ def run_undo(
         db=db,
     )
     built = template.replace(client=client, reporter=reporter, journal=journal)
-    result = UndoResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
-
-    def go() -> None:
-        built.submit(result.runs)
-        if options.wait and not built.stopped:
-            built.wait(result.runs, timeout=options.timeout)
-
-    result._with_reporter(None, go)
-    return result
+    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
+    return result._send(options)

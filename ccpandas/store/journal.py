@@ -585,9 +585,6 @@ class RunJournal:
                 membership snapshot), kept so a resume in another process does the same.
                 Default True.
         """
-        db = db or open_journal()
-        now = now or _utcnow()
-        run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         meta: dict[str, Any] = {
             "verify": verify,
             "source": {"kind": plan.source.kind.value, "values": _source_values(plan)},
@@ -595,7 +592,6 @@ class RunJournal:
             "rate": plan.rate,
             "daily_quota": plan.daily_quota,
             "notes": list(plan.notes),
-            "digest": plan_digest(plan.batches),
         }
         if getattr(plan, "list_names", None):
             # The names as given, so a resume elsewhere names the lists (runs() reads it).
@@ -606,37 +602,20 @@ class RunJournal:
             from ccpandas.plan.membership import membership_meta
 
             meta["membership"] = membership_meta(membership)
-        rows_blob = _encode_input(plan)
-        with db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO runs (run_id, created_at, updated_at, base_url, source, list_ids, "
-                "n_rows, n_contacts, n_batches, plan, rows, status, kind) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ended', ?)",
-                (
-                    run_id,
-                    _iso(now),
-                    _iso(now),
-                    base_url,
-                    plan.source.kind.value,
-                    json.dumps(list(plan.list_ids)),
-                    plan.n_rows,
-                    plan.n_contacts,
-                    plan.n_batches,
-                    json.dumps(meta),
-                    rows_blob,
-                    str(getattr(plan, "kind", RunKind.REMOVE)),
-                ),
-            )
-            conn.executemany(
-                "INSERT INTO batches (run_id, batch, state) VALUES (?, ?, ?)",
-                [(run_id, b.index, BatchState.PENDING) for b in plan.batches],
-            )
-            if "membership" in meta:
-                conn.execute(
-                    "UPDATE snapshots SET run_id = ?, phase = 'before' WHERE snapshot_id = ?",
-                    (run_id, meta["membership"]["snapshot_id"]),
-                )
-        return cls(db, run_id, base_url=base_url)
+        return cls.create_run(
+            kind=str(getattr(plan, "kind", RunKind.REMOVE)),
+            parent=None,
+            source=plan.source.kind.value,
+            list_ids=plan.list_ids,
+            n_rows=plan.n_rows,
+            n_contacts=plan.n_contacts,
+            batches=plan.batches,
+            meta=meta,
+            rows_blob=_encode_input(plan),
+            base_url=base_url,
+            db=db,
+            now=now,
+        )
 
     @classmethod
     def create_run(
@@ -655,8 +634,10 @@ class RunJournal:
         db: JournalDB | None = None,
         now: dt.datetime | None = None,
     ) -> RunJournal:
-        """Record a new run of another kind than a plain removal (an ``undo`` of
-        ``parent``): its meta (with the batches' digest) and one record per batch.
+        """Record a new run of any kind (:meth:`create` records a removal, add or sync
+        plan; an ``undo`` of ``parent`` comes here directly): its meta (with the batches'
+        digest), one record per batch, and the membership snapshot it was planned from
+        (``meta["membership"]``), all in one transaction.
 
         Args:
             kind: The run's kind, one of :data:`RUN_KINDS`: ``"undo"`` (or ``"remove"``).
@@ -719,6 +700,11 @@ class RunJournal:
                 "INSERT INTO batches (run_id, batch, state) VALUES (?, ?, ?)",
                 [(run_id, b.index, BatchState.PENDING) for b in batches],
             )
+            if "membership" in meta:  # the snapshot the plan was made from is the run's
+                conn.execute(
+                    "UPDATE snapshots SET run_id = ?, phase = 'before' WHERE snapshot_id = ?",
+                    (run_id, meta["membership"]["snapshot_id"]),
+                )
         return cls(db, run_id, base_url=base_url)
 
     @classmethod

@@ -247,9 +247,19 @@ def journaled_after(db: JournalFile, run_id: str, plan: Any) -> MembershipSnapsh
     sid = run_snapshot_ids(db, run_id).get("after")
     if sid is None or SnapshotJournal(db, sid).state != "complete":
         return None
+    return load_snapshot(db, sid, *after_target(plan))
+
+
+def after_target(plan: Any) -> tuple[list[str], dict[str, str]]:
+    """The lists a verification of ``plan`` re-reads and their names: its target lists
+    (the names its snapshot read), or those a kind without a snapshot sends to
+    (``plan.verify_lists``, e.g. an undo's, named by ``plan.list_names``)."""
+    own = getattr(plan, "verify_lists", None)
+    if own is not None:
+        return list(own), dict(plan.list_names)
     m = plan.membership
     names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
-    return load_snapshot(db, sid, plan.list_ids, names)
+    return list(plan.list_ids), names
 
 
 def run_snapshot_ids(db: JournalFile, run_id: str) -> dict[str, str]:
