@@ -51,6 +51,9 @@ class Kind:
         changes: ``changes(result)``: the kind's own ``result.changes``, or None (the
             default) for the membership pairs every plan with a snapshot has. A kind with
             its own changes has no input rows: ``result.rows`` are its changes.
+        result: ``result()``: the class of its results, a
+            :class:`~ccpandas.RemovalResult` with no overrides (the default: that class),
+            so ``isinstance`` tells the kinds apart and nothing else differs.
     """
 
     word: RunKind
@@ -58,13 +61,15 @@ class Kind:
     verified_column: str
     words: KindWords
     changes: Callable[[Any], pd.DataFrame] | None = None
+    result: Callable[[], type] | None = None
 
     def rebuild(self, db: JournalDB, run_id: str, runner: Runner) -> Any:
         """The result of journaled run ``run_id`` of this kind, its batches in the states
         last recorded (``runner`` carries the client and the run's journal)."""
-        from ccpandas.run.result import rebuild_run
+        from ccpandas.run.result import RemovalResult, rebuild_run
 
-        return rebuild_run(db, run_id, runner, self.load(db, run_id))
+        cls = self.result() if self.result is not None else RemovalResult
+        return rebuild_run(db, run_id, runner, self.load(db, run_id), cls=cls)
 
 
 def _load_removal(db: JournalDB, run_id: str) -> Any:
@@ -77,6 +82,12 @@ def _load_undo(db: JournalDB, run_id: str) -> Any:
     return load_undo_plan(db, run_id)
 
 
+def _undo_result() -> type:
+    from ccpandas.run.undo import UndoResult
+
+    return UndoResult
+
+
 def _undo_changes(result: Any) -> pd.DataFrame:
     from ccpandas.run.undo import undo_changes_of
 
@@ -86,7 +97,9 @@ def _undo_changes(result: Any) -> pd.DataFrame:
 #: Every kind, by its word.
 KINDS: dict[RunKind, Kind] = {
     RunKind.REMOVE: Kind(RunKind.REMOVE, _load_removal, "removed_memberships", REMOVAL_WORDS),
-    RunKind.UNDO: Kind(RunKind.UNDO, _load_undo, "restored_memberships", UNDO_WORDS, _undo_changes),
+    RunKind.UNDO: Kind(
+        RunKind.UNDO, _load_undo, "restored_memberships", UNDO_WORDS, _undo_changes, _undo_result
+    ),
     # Add and sync are the removal's engine with other actions.
     RunKind.ADD: Kind(RunKind.ADD, _load_removal, "added_memberships", ADD_WORDS),
     RunKind.SYNC: Kind(RunKind.SYNC, _load_removal, "synced_memberships", SYNC_WORDS),

@@ -14,7 +14,7 @@ import json
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -48,10 +48,12 @@ from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
 
 
-def rebuild_run(db: Any, run_id: str, runner: Runner, plan: Any) -> RemovalResult:
-    """The result of journaled run ``run_id`` of any kind, from its ``plan`` (the kind
-    loads it), its batches in the states last recorded and its verification, if
-    finished, from the journal.
+def rebuild_run(
+    db: Any, run_id: str, runner: Runner, plan: Any, cls: type[RemovalResult] | None = None
+) -> RemovalResult:
+    """The result (a ``cls``, default :class:`RemovalResult`) of journaled run ``run_id``
+    of any kind, from its ``plan`` (the kind loads it), its batches in the states last
+    recorded and its verification, if finished, from the journal.
 
     Example:
         >>> plan = db.load_plan(run_id)  # doctest: +SKIP
@@ -62,7 +64,8 @@ def rebuild_run(db: Any, run_id: str, runner: Runner, plan: Any) -> RemovalResul
     record = db.run_record(run_id)
     verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
     verify = verify if isinstance(verify, bool | str) else True
-    result = RemovalResult(plan, db.load_runs(run_id, plan), runner, run_id=run_id, verify=verify)
+    runs = db.load_runs(run_id, plan)
+    result = (cls or RemovalResult)(plan, runs, runner, run_id=run_id, verify=verify)
     if plan.membership is not None or plan.verifiable:
         # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)
@@ -700,7 +703,7 @@ class RemovalResult:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
         return self._send(options, options.progress)
 
-    def _send(self, options: RunOptions, progress: Any = None) -> RemovalResult:
+    def _send(self, options: RunOptions, progress: Any = None) -> Self:
         """Send the batches not accepted yet, then (``options.wait``) wait for them;
         ``progress`` None keeps the run's display."""
 

@@ -60,12 +60,13 @@ def _batch_state(run: BatchRun) -> str:
 
 
 class UndoResult(RemovalResult):
-    """The result of an undo is a :class:`~ccpandas.RemovalResult` (one result type for
-    every kind); this name stays for imports. Its ``changes`` tell per pair the parent
-    run changed (``contact_id``, ``list_id``, ``list_name``, ``contact_status``,
-    ``decision``, ``reason``) its ``outcome``: ``restored``, ``already_member``,
-    ``cannot_restore``, ``not_restored``, ``unverified``, or the state of an activity
-    that did not complete; ``rows`` holds the same pairs.
+    """The result of an undo: a :class:`~ccpandas.RemovalResult` (one result type for
+    every kind) that adds nothing, so ``isinstance`` tells an undo apart and everything
+    else is the one result's. Its ``changes`` tell per pair the parent run changed
+    (``contact_id``, ``list_id``, ``list_name``, ``contact_status``, ``decision``,
+    ``reason``) its ``outcome``: ``restored``, ``already_member``, ``cannot_restore``,
+    ``not_restored``, ``unverified``, or the state of an activity that did not complete;
+    ``rows`` holds the same pairs.
 
     Example:
         >>> undo = result.undo(client=client)  # doctest: +SKIP
@@ -361,7 +362,7 @@ def run_undo(
     db: JournalDB,
     force: bool = False,
     runner: Runner | None = None,
-) -> RemovalResult:
+) -> UndoResult:
     """Plan the undo of ``parent`` (a fresh read), then, unless ``options.dry_run``,
     journal it as a run of kind ``undo`` and send its adds; wait and verify like a
     removal. ``options`` were checked where the user gave them."""
@@ -373,7 +374,7 @@ def run_undo(
         raise PlanError(f"nothing was sent: {plan.later_text()}")
     if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
-        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+        return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     meta, blob = _encode(plan)
     journal = RunJournal.create_run(
         kind="undo",
@@ -389,5 +390,5 @@ def run_undo(
         db=db,
     )
     built = template.replace(client=client, reporter=reporter, journal=journal)
-    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
+    result = UndoResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
     return result._send(options)
