@@ -21,9 +21,7 @@ from ccpandas import api
 from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
-from ccpandas.plan.planner import frame_column, list_values
-from ccpandas.read.snapshot import SnapshotChoice
-from ccpandas.run.options import RunOptions, check_client, check_source
+from ccpandas.run.options import RunOptions, check_client
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -187,14 +185,7 @@ class CCAccessor:
                 "e.g. df.cc.remove_from_lists(['Newsletter']) (in a notebook, no list_ids "
                 "opens the removal panel)"
             )
-        options = RunOptions.pick(locals())
-        choice = SnapshotChoice(snapshot=snapshot, by=by)
-        check_client(client)
-        api.check_flags(journal=journal)
-        targets = list_values(list_ids)
-        return api.remove_frame(
-            self._obj, targets, options, choice, column=column, client=client, journal=journal
-        )
+        return api._change(api.RunKind.REMOVE, locals(), data=self._obj)
 
     @shared_params
     def add_to_lists(
@@ -418,25 +409,4 @@ class CCAccessor:
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
         """
-        # Every argument checked once, before anything is sent; list names are resolved
-        # later, in one request.
-        options = RunOptions.pick(locals())
-        choice = SnapshotChoice(snapshot=snapshot)
-        check_client(client)
-        if source is not None:
-            check_source(source)
-        api.check_flags(
-            journal=journal, confirm_all_active=confirm_all_active, confirm_empty=confirm_empty
-        )
-        keep, targets = frame_column(self._obj, column), list_values(list_ids)
-        return api.remove_by_source(
-            client,
-            targets,
-            options,
-            choice,
-            source=source if source is not None else Source.list_ids(targets),
-            exclude=keep,
-            confirm_all_active=confirm_all_active,
-            confirm_empty=confirm_empty,
-            journal=journal,
-        )
+        return api._by_source(locals(), keep=self._obj)

@@ -139,16 +139,16 @@ def _plan_source(
     exclude: Any,
     *,
     choice: SnapshotChoice,
-    progress: Any = False,
-    online: bool = False,
-    gate: QuotaCheck | None = None,
+    options: RunOptions,
     **confirm: bool,
 ) -> RemovalPlan:
     """Plan a removal by ``source`` from ``targets`` (read by :func:`list_values`):
     everything is checked (pure, with stand-ins for list names) before the target and
     source lists are checked and their names resolved, in one ``GET /contact_lists``
-    (``online``: a run, which checks even UUIDs with the default client); tag names
-    take one ``GET /contact_tags``. With a snapshot, the plan previews who leaves."""
+    (a run, not a dry run, checks even UUIDs with the default client); tag names take
+    one ``GET /contact_tags``. With a snapshot, the plan previews who leaves.
+    ``options``: the call's, :meth:`~ccpandas.run.options.RunOptions.started`."""
+    online = not options.dry_run
     by_list = isinstance(source, Source) and source.kind is SourceKind.LIST_IDS
     lists = list_values(source.values, "Source.list_ids") if by_list else ()
     if isinstance(source, Source) and source.kind is SourceKind.CONTACT_IDS:
@@ -156,9 +156,7 @@ def _plan_source(
             raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
         ids = pd.Series(list(source.values), dtype=object)
         by_id = dataclasses.replace(choice, by="contact_id")
-        return _plan_list(
-            ids, targets, client=client, choice=by_id, progress=progress, online=online, gate=gate
-        )
+        return _plan_list(ids, targets, client=client, choice=by_id, options=options)
     by_tag = isinstance(source, Source) and source.kind is SourceKind.TAG_IDS
     tags = list(source.values) if by_tag else []
     names, tag_names = list_names(targets + lists), list_names(tags)
@@ -189,7 +187,12 @@ def _plan_source(
     from ccpandas.read.snapshot import prepare_source_plan
 
     return prepare_source_plan(
-        plan, _client(client), choice=choice, progress=progress, lists=resolved.lists, gate=gate
+        plan,
+        _client(client),
+        choice=choice,
+        progress=options.progress,
+        lists=resolved.lists,
+        gate=options.gate,
     )
 
 
@@ -233,9 +236,10 @@ def plan_list_removal(
     :func:`remove_from_lists` does: wait for the reset (True) or refuse with
     :class:`~ccpandas.QuotaShortError` (False)."""
     choice = SnapshotChoice(snapshot=snapshot, by=by)
-    if wait_for_quota is not None:
-        RunOptions.of(wait_for_quota=wait_for_quota)  # True or False, checked first
-    if not RunOptions.of(verify=verify).verify:
+    quota = {} if wait_for_quota is None else {"wait_for_quota": wait_for_quota}
+    # A plan sends nothing (a dry run); one about to run asks the quota before its reads.
+    options = RunOptions.of(dry_run=True, progress=progress, verify=verify, **quota)
+    if not options.verify:
         warnings.warn(
             "verify=False does nothing to a plan: verification is chosen when the plan "
             "runs; pass verify=False to run_plan() (or to the removal) instead",
@@ -248,18 +252,10 @@ def plan_list_removal(
         column=column,
         client=client,
         choice=choice,
-        progress=progress,
+        options=options.started(client, quota=bool(quota)),
         kind=RunKind(kind),
         max_removed=max_removed_value(max_removed) if kind == RunKind.SYNC else None,
-        gate=None if wait_for_quota is None else _quota_gate(client, progress, wait_for_quota),
     )
-
-
-def _quota_gate(client: Client | None, progress: Any, wait_for_quota: bool) -> QuotaCheck:
-    """A run's quota check, before its first list read (client None: the default one,
-    built by the plan after its checks of the data)."""
-    waiter = Runner(client, reporter=make_reporter(progress))
-    return QuotaCheck(waiter.replace(wait_for_quota=wait_for_quota))
 
 
 def _plan_list(
@@ -269,18 +265,17 @@ def _plan_list(
     column: str = "contact_id",
     client: Client | None = None,
     choice: SnapshotChoice,
-    progress: Any = False,
+    options: RunOptions,
     kind: str = "remove",
     max_removed: float | int | None = None,
-    online: bool = False,
-    gate: QuotaCheck | None = None,
 ) -> RemovalPlan:
     """:func:`plan_list_removal` below its checks: ``values`` read by
-    :func:`list_values` (or already resolved), ``choice`` checked. The target lists
-    are checked against one ``GET /contact_lists`` after the data: always with a
-    client, names or a snapshot, and for a run (``online``: the default client); a
-    plan of UUIDs with no client and no snapshot stays offline, unchecked. ``gate``:
-    a run's quota check, asked before the first list read."""
+    :func:`list_values` (or already resolved), ``choice`` checked, ``options``
+    :meth:`~ccpandas.run.options.RunOptions.started` (its ``gate``, a run's quota
+    check, is asked before the first list read). The target lists are checked
+    against one ``GET /contact_lists`` after the data: always with a client, names or
+    a snapshot, and for a run that sends (with the default client); a plan of UUIDs
+    with no client and no snapshot stays offline, unchecked."""
     given = values.ids if isinstance(values, Targets) else values
     names = list_names(given)
     snapshot = choice.snapshot
@@ -299,7 +294,7 @@ def _plan_list(
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
     if not (isinstance(values, Targets) and values.checked):
-        offline = checked is not None and snapshot is False and not online
+        offline = checked is not None and snapshot is False and options.dry_run
         values = resolve_targets(tuple(given), client if offline else _client(client))
     if checked is not None and snapshot is False:
         plan = retarget(checked, values.ids) if names else checked
@@ -314,11 +309,11 @@ def _plan_list(
         _client(client) if snapshot is not False else client,
         choice=dataclasses.replace(choice, by=key),
         column=column,
-        progress=progress,
+        progress=options.progress,
         kind=kind,
         max_removed=max_removed,
         lists=values.lists,
-        gate=gate,
+        gate=options.gate,
     )
     return _with_usage(_named(plan, given, values.ids), client)
 
@@ -392,11 +387,10 @@ def execute(
     *,
     runner: Runner | None = None,
     journal: bool | Journal | None = True,
-    gate: QuotaCheck | None = None,
 ) -> RemovalResult:
     """:func:`run_plan` below its checks: every argument was checked where the user
-    gave it, and ``options`` arrive whole. ``gate``: the quota check planning already
-    asked (a run refused or waited for the reset before its first read)."""
+    gave it, and ``options`` arrive whole (their ``gate``: the quota check planning
+    already asked, when the run refused or waited for the reset before its first read)."""
     template = runner or Runner(None)
     m = plan.membership
     if m is not None and m.known:  # the total and the quota check count what it spends
@@ -421,7 +415,7 @@ def execute(
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
-    _check_quota(plan, runner, gate)
+    _check_quota(plan, runner, options.gate)
     runs = [BatchRun(b) for b in plan.batches]
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
@@ -509,51 +503,7 @@ def remove_from_lists(
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    options = RunOptions.pick(locals())
-    choice = SnapshotChoice(snapshot=snapshot, by=by)
-    check_client(client)
-    check_flags(journal=journal)
-    targets = list_values(list_ids)
-    return remove_frame(
-        data, targets, options, choice, column=column, client=client, journal=journal
-    )
-
-
-def remove_frame(
-    data: pd.DataFrame | pd.Series,
-    targets: tuple[str, ...],
-    options: RunOptions,
-    choice: SnapshotChoice,
-    *,
-    column: str = "contact_id",
-    client: Client | None = None,
-    journal: bool = True,
-    kind: str = "remove",
-    max_removed: float | int | None = None,
-) -> RemovalResult:
-    """:func:`remove_from_lists`, :func:`add_to_lists` and :func:`sync_lists` (and their
-    ``df.cc`` methods) below their checks: ``targets`` read by :func:`list_values`, the
-    bundles checked, the client checked."""
-    # One reporter for the whole call: the membership read and the removal show in one
-    # display (one pair of tqdm bars at a time), not one display each.
-    options = options.replace(progress=make_reporter(options.progress))
-    # A run fits in today's quota before its first list read.
-    gate = (
-        None if options.dry_run else _quota_gate(client, options.progress, options.wait_for_quota)
-    )
-    plan = _plan_list(
-        data,
-        targets,
-        column=column,
-        client=client,
-        choice=choice,
-        progress=options.progress,
-        kind=kind,
-        max_removed=max_removed,
-        online=not options.dry_run,  # a run checks its lists, even given as UUIDs
-        gate=gate,
-    )
-    return execute(plan, client, options, journal=journal, gate=gate)
+    return _change(RunKind.REMOVE, locals())
 
 
 @shared_params
@@ -667,23 +617,29 @@ def sync_lists(
 
 
 def _change(kind: RunKind, given: dict[str, Any], data: Any = None) -> RemovalResult:
-    """Add or sync (``given``: the public call's arguments), checked before anything."""
+    """Remove, add or sync the contacts of a frame: :func:`remove_from_lists`,
+    :func:`add_to_lists`, :func:`sync_lists` and their ``df.cc`` methods (``given``: the
+    public call's arguments, ``data``: the accessor's frame). Every argument is
+    checked before anything is read or sent; then one bundle of options goes down."""
     options = RunOptions.pick(given)
     choice = SnapshotChoice(snapshot=given["snapshot"], by=given["by"])
-    check_client(given["client"])
+    client = given["client"]
+    check_client(client)
     check_flags(journal=given["journal"])
     max_removed = max_removed_value(given.get("max_removed"))
-    return remove_frame(
+    targets = list_values(given["list_ids"])
+    options = options.started(client)  # one display, and the run's quota check
+    plan = _plan_list(
         given["data"] if data is None else data,
-        list_values(given["list_ids"]),
-        options,
-        choice,
+        targets,
         column=given["column"],
-        client=given["client"],
-        journal=given["journal"],
+        client=client,
+        choice=choice,
+        options=options,
         kind=kind,
         max_removed=max_removed,
     )
+    return execute(plan, client, options, journal=given["journal"])
 
 
 @shared_params
@@ -759,56 +715,36 @@ def remove_list_memberships(
         ...     client, ["Newsletter"], source=Source.tag_ids([churned_tag_id])
         ... )
     """
-    options = RunOptions.pick(locals())
-    choice = SnapshotChoice(snapshot=snapshot)
+    return _by_source(locals())
+
+
+def _by_source(given: dict[str, Any], keep: pd.DataFrame | None = None) -> RemovalResult:
+    """Remove the contacts a source selects: :func:`remove_list_memberships` and
+    ``df.cc.keep_in_lists`` (``given``: the public call's arguments; ``keep``: the
+    accessor's frame, whose ``column`` is the ``exclude`` set and whose source defaults
+    to the members of the lists themselves). Every argument is checked before anything
+    is read or sent; list names are resolved later, in one request."""
+    options = RunOptions.pick(given)
+    choice = SnapshotChoice(snapshot=given["snapshot"])
+    client, source = given["client"], given["source"]
     check_client(client)
-    check_source(source)
-    check_flags(journal=journal, confirm_all_active=confirm_all_active, confirm_empty=confirm_empty)
-    return remove_by_source(
-        client,
-        list_values(list_ids),
-        options,
-        choice,
-        source=source,
-        exclude=exclude,
-        confirm_all_active=confirm_all_active,
-        confirm_empty=confirm_empty,
-        journal=journal,
-    )
-
-
-def remove_by_source(
-    client: Client | None,
-    targets: tuple[str, ...],
-    options: RunOptions,
-    choice: SnapshotChoice,
-    *,
-    source: Source,
-    exclude: pd.Series | Iterable[str] | None = None,
-    confirm_all_active: bool = False,
-    confirm_empty: bool = False,
-    journal: bool = True,
-) -> RemovalResult:
-    """:func:`remove_list_memberships` (and ``df.cc.keep_in_lists``) below its checks:
-    ``targets`` read by :func:`list_values`, every argument checked."""
-    options = options.replace(progress=make_reporter(options.progress))  # one display
-    # A run fits in today's quota before its first list read.
-    gate = (
-        None if options.dry_run else _quota_gate(client, options.progress, options.wait_for_quota)
-    )
+    if keep is None or source is not None:
+        check_source(source)
+    confirm = {k: given[k] for k in ("confirm_all_active", "confirm_empty")}
+    check_flags(journal=given["journal"], **confirm)
+    exclude = given["exclude"] if keep is None else frame_column(keep, given["column"])
+    targets = list_values(given["list_ids"])
+    options = options.started(client)  # one display, and the run's quota check
     plan = _plan_source(
         client,
         targets,
-        source,
+        source if source is not None else Source.list_ids(targets),
         exclude,
-        confirm_all_active=confirm_all_active,
-        confirm_empty=confirm_empty,
         choice=choice,
-        progress=options.progress,
-        online=not options.dry_run,
-        gate=gate,
+        options=options,
+        **confirm,
     )
-    return execute(plan, client, options, journal=journal, gate=gate)
+    return execute(plan, client, options, journal=given["journal"])
 
 
 def check_flags(**flags: Any) -> None:
