@@ -109,17 +109,8 @@ class CCAccessor:
         Example:
             >>> df.cc.plan(["Newsletter"], "email", client=client).changes  # doctest: +SKIP
         """
-        return api.plan_list_removal(
-            self._obj,
-            list_ids,
-            column=column,
-            client=client,
-            snapshot=snapshot,
-            verify=verify,
-            by=by,
-            kind=api.RunKind(kind),
-            max_removed=max_removed,
-        )
+        given = {k: v for k, v in locals().items() if k != "self"}
+        return api.plan_list_removal(self._obj, **given)
 
     @shared_params
     def remove_from_lists(

@@ -235,7 +235,7 @@ def plan_list_removal(
     whole run fits in what is left of today's quota, before its first list read, as
     :func:`remove_from_lists` does: wait for the reset (True) or refuse with
     :class:`~ccpandas.QuotaShortError` (False)."""
-    choice = SnapshotChoice(snapshot=snapshot, by=by)
+    kind, choice = RunKind(kind), SnapshotChoice(snapshot=snapshot, by=by)
     quota = {} if wait_for_quota is None else {"wait_for_quota": wait_for_quota}
     # A plan sends nothing (a dry run); one about to run asks the quota before its reads.
     options = RunOptions.of(dry_run=True, progress=progress, verify=verify, **quota)
@@ -253,7 +253,7 @@ def plan_list_removal(
         client=client,
         choice=choice,
         options=options.started(client, quota=bool(quota)),
-        kind=RunKind(kind),
+        kind=kind,
         max_removed=max_removed_value(max_removed) if kind == RunKind.SYNC else None,
     )
 
@@ -950,17 +950,8 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
 
 
 # The dtypes of runs()' columns; every other column is object, with None when missing.
-_RUN_DTYPES = {
-    "lists": "int64",
-    "contacts": "Int64",
-    "rows": "int64",
-    "batches": "int64",
-    "accepted": "int64",
-    "completed": "int64",
-    "failed": "int64",
-    "uncertain": "int64",
-    "progress": "float64",
-}
+_COUNTS = ("lists", "rows", "batches", "accepted", "completed", "failed", "uncertain")
+_RUN_DTYPES = dict.fromkeys(_COUNTS, "int64") | {"contacts": "Int64", "progress": "float64"}
 
 
 def _list_names(rec: dict[str, Any]) -> str:
@@ -1118,8 +1109,6 @@ def resume_frame(
     and values. A frame that would not produce the run's requests raises
     :class:`~ccpandas.PlanError` and nothing is sent.
     """
-    from ccpandas.plan.planner import plan_removal
-
     result = _rebuild(run_id, client, runner=runner, resolve=True)
     journaled = result.plan
     if not hasattr(journaled, "source"):
@@ -1132,6 +1121,8 @@ def resume_frame(
             f" not a DataFrame's; use ccpandas.resume({run_id!r})"
         )
     membership = journaled.membership
+    # Planned as the run was: its lists, rate and quota.
+    same = {"column": column, "rate": journaled.rate, "daily_quota": journaled.daily_quota}
     if membership is not None and membership.key == "email":
         # -- membership snapshot: the journal keeps no address, so the frame's emails
         # cannot be matched again; the frame must be the one the run started from.
@@ -1139,24 +1130,11 @@ def resume_frame(
     if membership is not None:
         from ccpandas.plan.membership import plan_membership_removal
 
-        plan = plan_membership_removal(
-            data,
-            journaled.list_ids,
-            membership.snapshot,
-            column=column,
-            by="contact_id",
-            rate=journaled.rate,
-            daily_quota=journaled.daily_quota,
-        )
+        targets, snapshot = journaled.list_ids, membership.snapshot
+        plan = plan_membership_removal(data, targets, snapshot, by="contact_id", **same)
         plan = dataclasses.replace(plan, membership=membership)
     else:
-        plan = plan_removal(
-            data,
-            journaled.list_ids,
-            column=column,
-            rate=journaled.rate,
-            daily_quota=journaled.daily_quota,
-        )
+        plan = plan_removal(data, journaled.list_ids, **same)
     if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
         journaled.batches
     ):

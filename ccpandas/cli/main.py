@@ -638,9 +638,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         kind=args.command if args.command in _CHANGES else "remove",
         max_removed=getattr(args, "max_removed", None),
         # A run (not --dry-run, not `plan`) fits in today's quota before its first read.
-        wait_for_quota=None
-        if args.command not in _CHANGES or args.dry_run
-        else args.wait_for_quota,
+        wait_for_quota=args.wait_for_quota if sends else None,
     )
     # The names as given go into the journal: `ccpandas resume` elsewhere shows them.
     plan = dataclasses.replace(plan, list_names={**names, **plan.list_names})
