@@ -86,22 +86,6 @@ def _client(client: Client | None) -> Client:
     return client if client is not None else get_default_client()
 
 
-def target_lists(list_ids: str | Iterable[str], client: Client | None) -> tuple[str, ...]:
-    """Resolve list UUIDs and exact names of active lists to list ids.
-
-    With a client, one ``GET /contact_lists`` listing checks them all: a name only a
-    deleted list has, and an id that is not an active list of this account (a typo, a
-    deleted list, another account's list), are a PlanError naming it, before anything
-    is sent. Without a client, UUIDs are taken as given (planning offline); names
-    need the default client.
-
-    Example:
-        >>> target_lists(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], None)
-        ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
-    """
-    return resolve_targets(list_values(list_ids), client).ids  # refused before any request
-
-
 def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
     """The :class:`~ccpandas.read.lists.Targets` of ``values`` (as :func:`list_values`
     read them, once, at the entry point): checked against one ``GET /contact_lists``
@@ -116,20 +100,6 @@ def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
         return Targets(resolve_list_ids(values, None))
     lists = read_lists(_client(client))
     return Targets(check_targets(values, lists), lists)
-
-
-def _plan_frame(data: Any, list_ids: Any, column: Any, client: Client | None) -> RemovalPlan:
-    """Plan ``data[column]``: the data are checked (pure) before list names are
-    resolved (a request), so bad data never costs one."""
-    values = list_values(list_ids)
-    names = list_names(values)
-    if not names:
-        return plan_removal(data, values, column=column)
-    try:
-        plan = plan_removal(data, stand_ins(values), column=column)
-    except PlanError as exc:
-        raise names_not_looked_up(exc, names) from None
-    return retarget(plan, target_lists(values, client))
 
 
 def _plan_source(

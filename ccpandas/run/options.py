@@ -213,11 +213,9 @@ def check_client(client: Any, name: str = "client") -> None:
     from ccpandas.client.http import Client
 
     if client is not None and not isinstance(client, Client):
-        text = repr(client)
-        text = text if len(text) <= 60 else text[:57] + "..."
         raise TypeError(
             f"{name} must be a ccpandas.Client (or None for the default client), "
-            f"not {text} ({type(client).__name__})"
+            f"not {short_repr(client, 60)} ({type(client).__name__})"
         )
 
 
