@@ -85,9 +85,7 @@ class CCAccessor:
         ``snapshot=False`` it plans offline (list UUIDs: no request at all).
 
         Args:
-            list_ids: The target lists: one list UUID or exact name of an active list, or
-                several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
-                Names cost one ``GET /contact_lists`` to resolve.
+            list_ids: {shared}
             column: The column of this frame that holds the contacts (contact ids or
                 email addresses). Default ``"contact_id"``.
             client: The :class:`~ccpandas.Client` to use. None (the default) uses the
@@ -136,11 +134,9 @@ class CCAccessor:
         ``ccpandas.resume(run_id)`` finishes it after a crash.
 
         Args:
-            list_ids: The target lists: one list UUID or exact name of an active list,
-                or several (a list, tuple or Series), e.g.
-                ``["Newsletter", "Customers"]``. Names cost one ``GET /contact_lists``
-                to resolve. None (the default) opens the removal panel in a notebook
-                and is a :class:`~ccpandas.PlanError` elsewhere.
+            list_ids: {shared}
+                None (the default) opens the removal panel in a notebook and is a
+                :class:`~ccpandas.PlanError` elsewhere.
             column: The column of this frame that holds the contacts (contact ids or
                 email addresses). Default ``"contact_id"``.
             client: {shared}
@@ -152,10 +148,7 @@ class CCAccessor:
             snapshot: {shared}
             verify: {shared}
             by: {shared}
-            journal: True (the default) records the run in the journal on disk, so
-                ``ccpandas.resume(result.run_id)`` can finish it from any process and
-                ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
-                ``result.resume()`` in this process can continue it).
+            journal: {shared:record}
 
         Returns:
             A :class:`~ccpandas.run.result.RemovalResult` whose ``rows`` has one row
@@ -199,7 +192,7 @@ class CCAccessor:
         :func:`ccpandas.add_to_lists`, which takes the same arguments.
 
         Args:
-            list_ids: The target lists: list UUIDs or exact names of active lists.
+            list_ids: {shared}
             column: The column that holds the contacts (ids or email addresses).
                 Default ``"contact_id"``.
             client: {shared}
@@ -211,7 +204,7 @@ class CCAccessor:
             snapshot: {shared}
             verify: {shared}
             by: {shared}
-            journal: True (the default) journals the run; False records nothing.
+            journal: {shared:record}
 
         Example:
             >>> df.cc.add_to_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
@@ -255,7 +248,7 @@ class CCAccessor:
             snapshot: {shared}
             verify: {shared}
             by: {shared}
-            journal: True (the default) journals the run; False records nothing.
+            journal: {shared:record}
 
         Example:
             >>> df.cc.sync_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
@@ -389,10 +382,7 @@ class CCAccessor:
                 more than the removal requests; True or False forces it; a ``"snap-..."``
                 id continues an interrupted read.
             verify: {shared}
-            journal: True (the default) records the run in the journal on disk, so
-                ``ccpandas.resume(result.run_id)`` can finish it from any process and
-                ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
-                ``result.resume()`` in this process can continue it).
+            journal: {shared:record}
 
         Returns:
             A :class:`~ccpandas.run.result.RemovalResult`.

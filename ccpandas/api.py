@@ -440,9 +440,7 @@ def remove_from_lists(
     Args:
         data: The contacts: a DataFrame (its ``column`` is read) or a Series of
             contact ids or email addresses. It is never changed.
-        list_ids: The target lists: one list UUID or exact name of an active list, or
-            several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
-            Names cost one ``GET /contact_lists`` to resolve.
+        list_ids: {shared}
         column: The column of ``data`` that holds the contacts (contact ids or email
             addresses). Default ``"contact_id"``.
         client: {shared}
@@ -454,10 +452,7 @@ def remove_from_lists(
         snapshot: {shared}
         verify: {shared}
         by: {shared}
-        journal: True (the default) records the run in the journal on disk, so
-            ``ccpandas.resume(result.run_id)`` can finish it from any process and
-            ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
-            ``result.resume()`` in this process can continue it).
+        journal: {shared:record}
 
     Returns:
         A :class:`~ccpandas.RemovalResult`: ``result.rows`` has one row per input row
@@ -506,8 +501,7 @@ def add_to_lists(
     Args:
         data: The contacts: a DataFrame (its ``column`` is read) or a Series of
             contact ids or email addresses. It is never changed.
-        list_ids: The target lists: one list UUID or exact name of an active list, or
-            several, e.g. ``["Newsletter"]``.
+        list_ids: {shared}
         column: The column of ``data`` that holds the contacts. Default ``"contact_id"``.
         client: {shared}
         dry_run: {shared}
@@ -518,9 +512,7 @@ def add_to_lists(
         snapshot: {shared}
         verify: {shared}
         by: {shared}
-        journal: True (the default) records the run in the journal on disk
-            (``ccpandas.resume(result.run_id)``, ``ccpandas.runs()``); False records
-            nothing.
+        journal: {shared:record}
 
     Returns:
         A :class:`~ccpandas.RemovalResult` (shown as ``AddResult``): ``rows`` per input
@@ -572,9 +564,7 @@ def sync_lists(
         snapshot: {shared}
         verify: {shared}
         by: {shared}
-        journal: True (the default) records the run in the journal on disk
-            (``ccpandas.resume(result.run_id)``, ``ccpandas.runs()``); False records
-            nothing.
+        journal: {shared:record}
 
     Returns:
         A :class:`~ccpandas.RemovalResult` (shown as ``SyncResult``); its ``changes``
@@ -639,9 +629,7 @@ def remove_list_memberships(
     Args:
         client: The :class:`~ccpandas.Client` to use. None uses the default
             client (:func:`ccpandas.get_default_client`).
-        list_ids: The target lists: one list UUID or exact name of an active list, or
-            several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
-            Names cost one ``GET /contact_lists`` to resolve.
+        list_ids: {shared}
         source: Which contacts leave, a :class:`~ccpandas.Source`:
             ``Source.contact_ids([...])``, ``Source.list_ids([...])`` (the members of
             those lists), ``Source.tag_ids([...])``, ``Source.engagement_level(...)``
@@ -664,10 +652,7 @@ def remove_list_memberships(
             more than the removal requests; True or False forces it; a ``"snap-..."``
             id continues an interrupted read.
         verify: {shared}
-        journal: True (the default) records the run in the journal on disk, so
-            ``ccpandas.resume(result.run_id)`` can finish it from any process and
-            ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
-            ``result.resume()`` in this process can continue it).
+        journal: {shared:record}
 
     Returns:
         A :class:`~ccpandas.RemovalResult`; ``result.activities`` has one row per
