@@ -45,7 +45,7 @@ from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.budget import QuotaCheck
-from ccpandas.run.kinds import KINDS, kind_of
+from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source
 from ccpandas.run.result import RemovalResult
 from ccpandas.run.runner import Journal, NullJournal, Runner
@@ -373,8 +373,6 @@ def execute(
     chosen: Journal = template.journal
     if journal is True:
         if isinstance(chosen, NullJournal):
-            from ccpandas.store.journal import RunJournal
-
             base_url = getattr(api, "base_url", None)
             chosen = RunJournal.create(plan, base_url=base_url, verify=options.verify)
     elif journal is not False and journal is not None:
@@ -814,17 +812,18 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     """
     db = journal or open_journal()
     records = db.query(
-        "SELECT r.run_id, r.created_at, r.updated_at, r.list_ids, r.plan, r.n_contacts, "
-        "r.n_rows, r.source, r.n_batches, r.status, r.stop_reason, r.base_url, r.kind, "
-        "r.parent, r.outcome, "
-        "SUM(b.activity_id IS NOT NULL) AS accepted, "
-        "SUM(b.state = ?) AS completed, "
-        f"SUM(b.state IN ({sql_list(_BAD)})) AS failed, "
+        # Named as runs()' columns; the counts are 0 for a run without batches.
+        "SELECT r.run_id, r.created_at AS started_at, r.updated_at, r.list_ids, r.plan, "
+        "r.n_contacts AS contacts, r.n_rows AS rows, r.source, r.n_batches AS batches, "
+        "r.status, r.stop_reason, r.base_url, r.kind, r.parent, r.outcome, "
+        "IFNULL(SUM(b.activity_id IS NOT NULL), 0) AS accepted, "
+        "IFNULL(SUM(b.state = ?), 0) AS completed, "
+        f"IFNULL(SUM(b.state IN ({sql_list(_BAD)})), 0) AS failed, "
         # Unanswered: uncertain, or an attempt a dead process left on its way (a resume
         # turns it uncertain): exactly the batches a resume sends again.
-        "SUM(b.state = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
-        "AND a.batch = b.batch AND a.outcome = ?)) AS uncertain, "
-        f"SUM(b.activity_id IS NOT NULL AND b.state IN ({sql_list(_BUSY)})) AS busy "
+        "IFNULL(SUM(b.state = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
+        "AND a.batch = b.batch AND a.outcome = ?)), 0) AS uncertain, "
+        f"IFNULL(SUM(b.activity_id IS NOT NULL AND b.state IN ({sql_list(_BUSY)})), 0) AS busy "
         "FROM runs r LEFT JOIN batches b ON b.run_id = r.run_id "
         "GROUP BY r.run_id ORDER BY r.created_at DESC",
         (_GOOD, BatchState.UNCERTAIN, Outcome.SENDING),
@@ -834,41 +833,22 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     verified = run_summaries(db)  # "Newsletter 43, Customers 16", from the verification
     out = []
     for rec in records:
-        n = rec["n_batches"]
-        completed, failed = rec["completed"] or 0, rec["failed"] or 0
-        accepted = rec["accepted"] or 0
         state = _run_state(rec, db)
         reason = rec["stop_reason"]
         if rec["status"] == "running" and state is not RunState.RUNNING:
             reason = "the process driving it ended"
-        out.append(
-            {
-                "run_id": rec["run_id"],
-                "started_at": rec["created_at"],
-                "updated_at": rec["updated_at"],
-                "lists": len(json.loads(rec["list_ids"])),
-                "list_names": _list_names(rec),
-                "contacts": rec["n_contacts"],
-                "rows": rec["n_rows"],
-                "source": rec["source"],
-                "batches": n,
-                "accepted": accepted,
-                "completed": completed,
-                "failed": failed,
-                "uncertain": rec["uncertain"] or 0,
-                "state": str(state),
-                "progress": completed / n if n else 1.0,
-                "stop_reason": None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
-                "base_url": rec["base_url"],
-                "kind": rec["kind"],
-                "parent": rec["parent"],
-                "outcome": rec["outcome"] if rec["status"] != "running" else None,
-            }
+        row = {col: rec.get(col) for col in RUN_COLUMNS}  # None where the journal has none
+        row.update(
+            lists=len(json.loads(rec["list_ids"])),
+            list_names=_list_names(rec),
+            state=str(state),
+            progress=rec["completed"] / rec["batches"] if rec["batches"] else 1.0,
+            stop_reason=None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
+            outcome=rec["outcome"] if rec["status"] != "running" else None,
         )
         # What a re-read verified, in the column of the run's kind ("removed_memberships").
-        for kind in KINDS.values():
-            out[-1][kind.verified_column] = None
-        out[-1][kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
+        row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
+        out.append(row)
     # Built column by column with fixed dtypes: inferred, a text column with no value
     # would be None in one call and NaN (pandas' string dtype) in another.
     frame = pd.DataFrame(
@@ -887,9 +867,8 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
     (:attr:`RunOutcome.run_state <ccpandas.vocab.RunOutcome.run_state>`, the same as
     the result's and the CLI's); for a run driven now, one that died while driven, or
     one journaled before outcomes were kept, the word its batches' states give."""
-    n = rec["n_batches"]
-    completed, failed = rec["completed"] or 0, rec["failed"] or 0
-    accepted, busy = rec["accepted"] or 0, rec["busy"] or 0
+    n, completed, failed = rec["batches"], rec["completed"], rec["failed"]
+    accepted, busy = rec["accepted"], rec["busy"]
     if rec["status"] == "running":
         if db.is_driven(rec["run_id"]):
             return RunState.RUNNING
