@@ -44,7 +44,7 @@ from ccpandas.plan.planner import (
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
-from ccpandas.run.budget import QuotaCheck
+from ccpandas.run.budget import QuotaCheck, day_usage
 from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source
 from ccpandas.run.result import RemovalResult
@@ -105,7 +105,7 @@ def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
 def _plan_source(
     client: Client | None,
     targets: tuple[str, ...],
-    source: Any,
+    source: Source,
     exclude: Any,
     *,
     choice: SnapshotChoice,
@@ -119,16 +119,15 @@ def _plan_source(
     one ``GET /contact_tags``. With a snapshot, the plan previews who leaves.
     ``options``: the call's, :meth:`~ccpandas.run.options.RunOptions.started`."""
     online = not options.dry_run
-    by_list = isinstance(source, Source) and source.kind is SourceKind.LIST_IDS
+    by_list = source.kind is SourceKind.LIST_IDS  # a Source: checked by the public call
     lists = list_values(source.values, "Source.list_ids") if by_list else ()
-    if isinstance(source, Source) and source.kind is SourceKind.CONTACT_IDS:
+    if source.kind is SourceKind.CONTACT_IDS:
         if exclude is not None:
             raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
         ids = pd.Series(list(source.values), dtype=object)
         by_id = dataclasses.replace(choice, by="contact_id")
         return _plan_list(ids, targets, client=client, choice=by_id, options=options)
-    by_tag = isinstance(source, Source) and source.kind is SourceKind.TAG_IDS
-    tags = list(source.values) if by_tag else []
+    tags = list(source.values) if source.kind is SourceKind.TAG_IDS else []
     names, tag_names = list_names(targets + lists), list_names(tags)
     if names or tag_names or online or client is not None:
         # Checked with stand-ins first: bad input never costs the list or tag listing.
@@ -299,16 +298,8 @@ def _with_usage(plan: RemovalPlan, client: Any) -> RemovalPlan:
     """The plan told today's figure of the client's shared quota ledger (when it has one).
 
     Without a client, the default client's, if one exists: planning never logs in."""
-    if client is None:
-        import sys
-
-        http = sys.modules.get("ccpandas.client.http")  # loaded: a client may exist
-        client = http.default_client() if http is not None else None
-    counter = getattr(getattr(client, "stats", None), "day_counter", None)
-    if counter is None:
-        return plan
-    usage = counter.usage()
-    return plan.with_usage(usage.used, usage.processes)
+    usage = day_usage(client)
+    return plan if usage is None else plan.with_usage(usage.used, usage.processes)
 
 
 def run_plan(
