@@ -205,8 +205,10 @@ def plan_list_removal(
     :func:`remove_from_lists` does: wait for the reset (True) or refuse with
     :class:`~ccpandas.QuotaShortError` (False)."""
     kind, choice = RunKind(kind), SnapshotChoice(snapshot=snapshot, by=by)
-    quota = {} if wait_for_quota is None else {"wait_for_quota": wait_for_quota}
-    # A plan sends nothing (a dry run); one about to run asks the quota before its reads.
+    # A plan sends nothing (a dry run); one about to run (wait_for_quota True or False)
+    # asks the quota before its first read.
+    about_to_run = wait_for_quota is not None
+    quota = {"wait_for_quota": wait_for_quota} if about_to_run else {}
     options = RunOptions.of(dry_run=True, progress=progress, verify=verify, **quota)
     if not options.verify:
         warnings.warn(
@@ -221,7 +223,7 @@ def plan_list_removal(
         column=column,
         client=client,
         choice=choice,
-        options=options.started(client, quota=bool(quota)),
+        options=options.started(client, quota=about_to_run),
         kind=kind,
         max_removed=max_removed_value(max_removed) if kind == RunKind.SYNC else None,
     )

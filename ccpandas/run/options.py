@@ -5,7 +5,9 @@ The public functions users call (``remove_from_lists``, ``remove_list_membership
 ``undo``) spell each keyword out, so their signatures and the API reference show and
 document every one. Each turns them into one :class:`RunOptions` with
 :meth:`RunOptions.of`, which checks every value before anything is sent or journaled;
-everything below takes the bundle whole and never checks it again.
+everything below takes the bundle whole and never checks it again. What a run owns
+itself (one reporter for the whole call, its quota check) joins the bundle with
+:meth:`RunOptions.started`.
 
 Example:
     >>> RunOptions.of(dry_run=True, timeout=30).timeout
