@@ -292,8 +292,19 @@ def _plan_list(
 def _named(plan: RemovalPlan, values: Sequence[str], ids: Sequence[str]) -> RemovalPlan:
     """``plan`` with the names the user gave its lists (by id), so the journal keeps
     them: a resume or ``runs()`` in another process names the lists as given."""
-    given = {i: v for i, v in zip(ids, values, strict=True) if v in list_names([v])}
-    return dataclasses.replace(plan, list_names={**given, **plan.list_names})
+    return dataclasses.replace(plan, list_names={**given_names(values, ids), **plan.list_names})
+
+
+def given_names(values: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
+    """The names the user gave lists, by list id: ``values`` as given, ``ids`` the
+    lists they resolved to (a value that was a list id names nothing).
+
+    Example:
+        >>> given_names(["VIP", "7C6B5A4D-3E2F-4A1B-8C9D-0E1F2A3B4C5D"], ["id-1", "id-2"])
+        {'id-1': 'VIP'}
+    """
+    names = set(list_names(values))
+    return {i: v for i, v in zip(ids, values, strict=True) if v in names}
 
 
 def _with_usage(plan: RemovalPlan, client: Any) -> RemovalPlan:

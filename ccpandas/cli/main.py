@@ -620,8 +620,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         exc.add_note("List names are resolved through the API: give list ids, or connect.")
         raise
     # The names the user gave, for the report (a value that was an id names nothing).
-    given = zip(targets.ids, values, strict=True)
-    names = {i: v for i, v in given if i != v.strip().strip("{}").lower()}
+    names = api.given_names(values, targets.ids)
     snapshot = _SNAPSHOT[args.snapshot]
     if client is None and snapshot == "auto":
         snapshot = False  # `ccpandas plan` with no login: ids plan offline (emails cannot)
