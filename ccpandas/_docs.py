@@ -92,6 +92,17 @@ PARAMETERS: dict[str, str] = {
         '(:func:`ccpandas.api.run_plan`, or the removal itself). ``"auto"`` (the '
         "default) or True changes nothing; False warns that it does nothing here."
     ),
+    "list_ids": (
+        "The target lists: one list UUID or exact name of an active list, or several (a "
+        'list, tuple or Series), e.g. ``["Newsletter", "Customers"]``. Names cost one '
+        "``GET /contact_lists`` to resolve."
+    ),
+    "record": (
+        "True (the default) records the run in the journal on disk, so "
+        "``ccpandas.resume(result.run_id)`` can finish it from any process and "
+        "``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only "
+        "``result.resume()`` in this process can continue it)."
+    ),
     "by": (
         'What the column holds: ``"auto"`` (the default) tells contact ids and email '
         'addresses apart by their values; ``"contact_id"`` or ``"email"`` forces one.'

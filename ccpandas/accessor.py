@@ -21,9 +21,7 @@ from ccpandas import api
 from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
-from ccpandas.plan.planner import frame_column, list_values
-from ccpandas.read.snapshot import SnapshotChoice
-from ccpandas.run.options import RunOptions, check_client, check_source
+from ccpandas.run.options import RunOptions, check_client
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -87,9 +85,7 @@ class CCAccessor:
         ``snapshot=False`` it plans offline (list UUIDs: no request at all).
 
         Args:
-            list_ids: The target lists: one list UUID or exact name of an active list, or
-                several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
-                Names cost one ``GET /contact_lists`` to resolve.
+            list_ids: {shared}
             column: The column of this frame that holds the contacts (contact ids or
                 email addresses). Default ``"contact_id"``.
             client: The :class:`~ccpandas.Client` to use. None (the default) uses the
@@ -111,17 +107,8 @@ class CCAccessor:
         Example:
             >>> df.cc.plan(["Newsletter"], "email", client=client).changes  # doctest: +SKIP
         """
-        return api.plan_list_removal(
-            self._obj,
-            list_ids,
-            column=column,
-            client=client,
-            snapshot=snapshot,
-            verify=verify,
-            by=by,
-            kind=api.RunKind(kind),
-            max_removed=max_removed,
-        )
+        given = {k: v for k, v in locals().items() if k != "self"}
+        return api.plan_list_removal(self._obj, **given)
 
     @shared_params
     def remove_from_lists(
@@ -147,11 +134,9 @@ class CCAccessor:
         ``ccpandas.resume(run_id)`` finishes it after a crash.
 
         Args:
-            list_ids: The target lists: one list UUID or exact name of an active list,
-                or several (a list, tuple or Series), e.g.
-                ``["Newsletter", "Customers"]``. Names cost one ``GET /contact_lists``
-                to resolve. None (the default) opens the removal panel in a notebook
-                and is a :class:`~ccpandas.PlanError` elsewhere.
+            list_ids: {shared}
+                None (the default) opens the removal panel in a notebook and is a
+                :class:`~ccpandas.PlanError` elsewhere.
             column: The column of this frame that holds the contacts (contact ids or
                 email addresses). Default ``"contact_id"``.
             client: {shared}
@@ -163,10 +148,7 @@ class CCAccessor:
             snapshot: {shared}
             verify: {shared}
             by: {shared}
-            journal: True (the default) records the run in the journal on disk, so
-                ``ccpandas.resume(result.run_id)`` can finish it from any process and
-                ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
-                ``result.resume()`` in this process can continue it).
+            journal: {shared:record}
 
         Returns:
             A :class:`~ccpandas.run.result.RemovalResult` whose ``rows`` has one row
@@ -187,14 +169,7 @@ class CCAccessor:
                 "e.g. df.cc.remove_from_lists(['Newsletter']) (in a notebook, no list_ids "
                 "opens the removal panel)"
             )
-        options = RunOptions.pick(locals())
-        choice = SnapshotChoice(snapshot=snapshot, by=by)
-        check_client(client)
-        api.check_flags(journal=journal)
-        targets = list_values(list_ids)
-        return api.remove_frame(
-            self._obj, targets, options, choice, column=column, client=client, journal=journal
-        )
+        return api._change(api.RunKind.REMOVE, locals(), data=self._obj)
 
     @shared_params
     def add_to_lists(
@@ -217,7 +192,7 @@ class CCAccessor:
         :func:`ccpandas.add_to_lists`, which takes the same arguments.
 
         Args:
-            list_ids: The target lists: list UUIDs or exact names of active lists.
+            list_ids: {shared}
             column: The column that holds the contacts (ids or email addresses).
                 Default ``"contact_id"``.
             client: {shared}
@@ -229,7 +204,7 @@ class CCAccessor:
             snapshot: {shared}
             verify: {shared}
             by: {shared}
-            journal: True (the default) journals the run; False records nothing.
+            journal: {shared:record}
 
         Example:
             >>> df.cc.add_to_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
@@ -273,7 +248,7 @@ class CCAccessor:
             snapshot: {shared}
             verify: {shared}
             by: {shared}
-            journal: True (the default) journals the run; False records nothing.
+            journal: {shared:record}
 
         Example:
             >>> df.cc.sync_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
@@ -407,10 +382,7 @@ class CCAccessor:
                 more than the removal requests; True or False forces it; a ``"snap-..."``
                 id continues an interrupted read.
             verify: {shared}
-            journal: True (the default) records the run in the journal on disk, so
-                ``ccpandas.resume(result.run_id)`` can finish it from any process and
-                ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
-                ``result.resume()`` in this process can continue it).
+            journal: {shared:record}
 
         Returns:
             A :class:`~ccpandas.run.result.RemovalResult`.
@@ -418,25 +390,4 @@ class CCAccessor:
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
         """
-        # Every argument checked once, before anything is sent; list names are resolved
-        # later, in one request.
-        options = RunOptions.pick(locals())
-        choice = SnapshotChoice(snapshot=snapshot)
-        check_client(client)
-        if source is not None:
-            check_source(source)
-        api.check_flags(
-            journal=journal, confirm_all_active=confirm_all_active, confirm_empty=confirm_empty
-        )
-        keep, targets = frame_column(self._obj, column), list_values(list_ids)
-        return api.remove_by_source(
-            client,
-            targets,
-            options,
-            choice,
-            source=source if source is not None else Source.list_ids(targets),
-            exclude=keep,
-            confirm_all_active=confirm_all_active,
-            confirm_empty=confirm_empty,
-            journal=journal,
-        )
+        return api._by_source(locals(), keep=self._obj)

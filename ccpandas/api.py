@@ -44,8 +44,8 @@ from ccpandas.plan.planner import (
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
-from ccpandas.run.budget import QuotaCheck
-from ccpandas.run.kinds import KINDS, kind_of
+from ccpandas.run.budget import QuotaCheck, day_usage
+from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source
 from ccpandas.run.result import RemovalResult
 from ccpandas.run.runner import Journal, NullJournal, Runner
@@ -86,22 +86,6 @@ def _client(client: Client | None) -> Client:
     return client if client is not None else get_default_client()
 
 
-def target_lists(list_ids: str | Iterable[str], client: Client | None) -> tuple[str, ...]:
-    """Resolve list UUIDs and exact names of active lists to list ids.
-
-    With a client, one ``GET /contact_lists`` listing checks them all: a name only a
-    deleted list has, and an id that is not an active list of this account (a typo, a
-    deleted list, another account's list), are a PlanError naming it, before anything
-    is sent. Without a client, UUIDs are taken as given (planning offline); names
-    need the default client.
-
-    Example:
-        >>> target_lists(["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"], None)
-        ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
-    """
-    return resolve_targets(list_values(list_ids), client).ids  # refused before any request
-
-
 def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
     """The :class:`~ccpandas.read.lists.Targets` of ``values`` (as :func:`list_values`
     read them, once, at the entry point): checked against one ``GET /contact_lists``
@@ -118,49 +102,32 @@ def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
     return Targets(check_targets(values, lists), lists)
 
 
-def _plan_frame(data: Any, list_ids: Any, column: Any, client: Client | None) -> RemovalPlan:
-    """Plan ``data[column]``: the data are checked (pure) before list names are
-    resolved (a request), so bad data never costs one."""
-    values = list_values(list_ids)
-    names = list_names(values)
-    if not names:
-        return plan_removal(data, values, column=column)
-    try:
-        plan = plan_removal(data, stand_ins(values), column=column)
-    except PlanError as exc:
-        raise names_not_looked_up(exc, names) from None
-    return retarget(plan, target_lists(values, client))
-
-
 def _plan_source(
     client: Client | None,
     targets: tuple[str, ...],
-    source: Any,
+    source: Source,
     exclude: Any,
     *,
     choice: SnapshotChoice,
-    progress: Any = False,
-    online: bool = False,
-    gate: QuotaCheck | None = None,
+    options: RunOptions,
     **confirm: bool,
 ) -> RemovalPlan:
     """Plan a removal by ``source`` from ``targets`` (read by :func:`list_values`):
     everything is checked (pure, with stand-ins for list names) before the target and
     source lists are checked and their names resolved, in one ``GET /contact_lists``
-    (``online``: a run, which checks even UUIDs with the default client); tag names
-    take one ``GET /contact_tags``. With a snapshot, the plan previews who leaves."""
-    by_list = isinstance(source, Source) and source.kind is SourceKind.LIST_IDS
+    (a run, not a dry run, checks even UUIDs with the default client); tag names take
+    one ``GET /contact_tags``. With a snapshot, the plan previews who leaves.
+    ``options``: the call's, :meth:`~ccpandas.run.options.RunOptions.started`."""
+    online = not options.dry_run
+    by_list = source.kind is SourceKind.LIST_IDS  # a Source: checked by the public call
     lists = list_values(source.values, "Source.list_ids") if by_list else ()
-    if isinstance(source, Source) and source.kind is SourceKind.CONTACT_IDS:
+    if source.kind is SourceKind.CONTACT_IDS:
         if exclude is not None:
             raise PlanError("exclude only goes with Source.list_ids or Source.all_active_contacts")
         ids = pd.Series(list(source.values), dtype=object)
         by_id = dataclasses.replace(choice, by="contact_id")
-        return _plan_list(
-            ids, targets, client=client, choice=by_id, progress=progress, online=online, gate=gate
-        )
-    by_tag = isinstance(source, Source) and source.kind is SourceKind.TAG_IDS
-    tags = list(source.values) if by_tag else []
+        return _plan_list(ids, targets, client=client, choice=by_id, options=options)
+    tags = list(source.values) if source.kind is SourceKind.TAG_IDS else []
     names, tag_names = list_names(targets + lists), list_names(tags)
     if names or tag_names or online or client is not None:
         # Checked with stand-ins first: bad input never costs the list or tag listing.
@@ -189,7 +156,12 @@ def _plan_source(
     from ccpandas.read.snapshot import prepare_source_plan
 
     return prepare_source_plan(
-        plan, _client(client), choice=choice, progress=progress, lists=resolved.lists, gate=gate
+        plan,
+        _client(client),
+        choice=choice,
+        progress=options.progress,
+        lists=resolved.lists,
+        gate=options.gate,
     )
 
 
@@ -232,10 +204,13 @@ def plan_list_removal(
     whole run fits in what is left of today's quota, before its first list read, as
     :func:`remove_from_lists` does: wait for the reset (True) or refuse with
     :class:`~ccpandas.QuotaShortError` (False)."""
-    choice = SnapshotChoice(snapshot=snapshot, by=by)
-    if wait_for_quota is not None:
-        RunOptions.of(wait_for_quota=wait_for_quota)  # True or False, checked first
-    if not RunOptions.of(verify=verify).verify:
+    kind, choice = RunKind(kind), SnapshotChoice(snapshot=snapshot, by=by)
+    # A plan sends nothing (a dry run); one about to run (wait_for_quota True or False)
+    # asks the quota before its first read.
+    about_to_run = wait_for_quota is not None
+    quota = {"wait_for_quota": wait_for_quota} if about_to_run else {}
+    options = RunOptions.of(dry_run=True, progress=progress, verify=verify, **quota)
+    if not options.verify:
         warnings.warn(
             "verify=False does nothing to a plan: verification is chosen when the plan "
             "runs; pass verify=False to run_plan() (or to the removal) instead",
@@ -248,18 +223,10 @@ def plan_list_removal(
         column=column,
         client=client,
         choice=choice,
-        progress=progress,
-        kind=RunKind(kind),
+        options=options.started(client, quota=about_to_run),
+        kind=kind,
         max_removed=max_removed_value(max_removed) if kind == RunKind.SYNC else None,
-        gate=None if wait_for_quota is None else _quota_gate(client, progress, wait_for_quota),
     )
-
-
-def _quota_gate(client: Client | None, progress: Any, wait_for_quota: bool) -> QuotaCheck:
-    """A run's quota check, before its first list read (client None: the default one,
-    built by the plan after its checks of the data)."""
-    waiter = Runner(client, reporter=make_reporter(progress))
-    return QuotaCheck(waiter.replace(wait_for_quota=wait_for_quota))
 
 
 def _plan_list(
@@ -269,18 +236,17 @@ def _plan_list(
     column: str = "contact_id",
     client: Client | None = None,
     choice: SnapshotChoice,
-    progress: Any = False,
+    options: RunOptions,
     kind: str = "remove",
     max_removed: float | int | None = None,
-    online: bool = False,
-    gate: QuotaCheck | None = None,
 ) -> RemovalPlan:
     """:func:`plan_list_removal` below its checks: ``values`` read by
-    :func:`list_values` (or already resolved), ``choice`` checked. The target lists
-    are checked against one ``GET /contact_lists`` after the data: always with a
-    client, names or a snapshot, and for a run (``online``: the default client); a
-    plan of UUIDs with no client and no snapshot stays offline, unchecked. ``gate``:
-    a run's quota check, asked before the first list read."""
+    :func:`list_values` (or already resolved), ``choice`` checked, ``options``
+    :meth:`~ccpandas.run.options.RunOptions.started` (its ``gate``, a run's quota
+    check, is asked before the first list read). The target lists are checked
+    against one ``GET /contact_lists`` after the data: always with a client, names or
+    a snapshot, and for a run that sends (with the default client); a plan of UUIDs
+    with no client and no snapshot stays offline, unchecked."""
     given = values.ids if isinstance(values, Targets) else values
     names = list_names(given)
     snapshot = choice.snapshot
@@ -299,7 +265,7 @@ def _plan_list(
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
     if not (isinstance(values, Targets) and values.checked):
-        offline = checked is not None and snapshot is False and not online
+        offline = checked is not None and snapshot is False and options.dry_run
         values = resolve_targets(tuple(given), client if offline else _client(client))
     if checked is not None and snapshot is False:
         plan = retarget(checked, values.ids) if names else checked
@@ -314,11 +280,11 @@ def _plan_list(
         _client(client) if snapshot is not False else client,
         choice=dataclasses.replace(choice, by=key),
         column=column,
-        progress=progress,
+        progress=options.progress,
         kind=kind,
         max_removed=max_removed,
         lists=values.lists,
-        gate=gate,
+        gate=options.gate,
     )
     return _with_usage(_named(plan, given, values.ids), client)
 
@@ -326,24 +292,27 @@ def _plan_list(
 def _named(plan: RemovalPlan, values: Sequence[str], ids: Sequence[str]) -> RemovalPlan:
     """``plan`` with the names the user gave its lists (by id), so the journal keeps
     them: a resume or ``runs()`` in another process names the lists as given."""
-    given = {i: v for i, v in zip(ids, values, strict=True) if v in list_names([v])}
-    return dataclasses.replace(plan, list_names={**given, **plan.list_names})
+    return dataclasses.replace(plan, list_names={**given_names(values, ids), **plan.list_names})
+
+
+def given_names(values: Sequence[str], ids: Sequence[str]) -> dict[str, str]:
+    """The names the user gave lists, by list id: ``values`` as given, ``ids`` the
+    lists they resolved to (a value that was a list id names nothing).
+
+    Example:
+        >>> given_names(["VIP", "7C6B5A4D-3E2F-4A1B-8C9D-0E1F2A3B4C5D"], ["id-1", "id-2"])
+        {'id-1': 'VIP'}
+    """
+    names = set(list_names(values))
+    return {i: v for i, v in zip(ids, values, strict=True) if v in names}
 
 
 def _with_usage(plan: RemovalPlan, client: Any) -> RemovalPlan:
     """The plan told today's figure of the client's shared quota ledger (when it has one).
 
     Without a client, the default client's, if one exists: planning never logs in."""
-    if client is None:
-        import sys
-
-        http = sys.modules.get("ccpandas.client.http")  # loaded: a client may exist
-        client = http.default_client() if http is not None else None
-    counter = getattr(getattr(client, "stats", None), "day_counter", None)
-    if counter is None:
-        return plan
-    usage = counter.usage()
-    return plan.with_usage(usage.used, usage.processes)
+    usage = day_usage(client)
+    return plan if usage is None else plan.with_usage(usage.used, usage.processes)
 
 
 def run_plan(
@@ -392,11 +361,10 @@ def execute(
     *,
     runner: Runner | None = None,
     journal: bool | Journal | None = True,
-    gate: QuotaCheck | None = None,
 ) -> RemovalResult:
     """:func:`run_plan` below its checks: every argument was checked where the user
-    gave it, and ``options`` arrive whole. ``gate``: the quota check planning already
-    asked (a run refused or waited for the reset before its first read)."""
+    gave it, and ``options`` arrive whole (their ``gate``: the quota check planning
+    already asked, when the run refused or waited for the reset before its first read)."""
     template = runner or Runner(None)
     m = plan.membership
     if m is not None and m.known:  # the total and the quota check count what it spends
@@ -409,8 +377,6 @@ def execute(
     chosen: Journal = template.journal
     if journal is True:
         if isinstance(chosen, NullJournal):
-            from ccpandas.store.journal import RunJournal
-
             base_url = getattr(api, "base_url", None)
             chosen = RunJournal.create(plan, base_url=base_url, verify=options.verify)
     elif journal is not False and journal is not None:
@@ -421,7 +387,7 @@ def execute(
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
-    _check_quota(plan, runner, gate)
+    _check_quota(plan, runner, options.gate)
     runs = [BatchRun(b) for b in plan.batches]
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
@@ -476,9 +442,7 @@ def remove_from_lists(
     Args:
         data: The contacts: a DataFrame (its ``column`` is read) or a Series of
             contact ids or email addresses. It is never changed.
-        list_ids: The target lists: one list UUID or exact name of an active list, or
-            several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
-            Names cost one ``GET /contact_lists`` to resolve.
+        list_ids: {shared}
         column: The column of ``data`` that holds the contacts (contact ids or email
             addresses). Default ``"contact_id"``.
         client: {shared}
@@ -490,10 +454,7 @@ def remove_from_lists(
         snapshot: {shared}
         verify: {shared}
         by: {shared}
-        journal: True (the default) records the run in the journal on disk, so
-            ``ccpandas.resume(result.run_id)`` can finish it from any process and
-            ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
-            ``result.resume()`` in this process can continue it).
+        journal: {shared:record}
 
     Returns:
         A :class:`~ccpandas.RemovalResult`: ``result.rows`` has one row per input row
@@ -509,51 +470,7 @@ def remove_from_lists(
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    options = RunOptions.pick(locals())
-    choice = SnapshotChoice(snapshot=snapshot, by=by)
-    check_client(client)
-    check_flags(journal=journal)
-    targets = list_values(list_ids)
-    return remove_frame(
-        data, targets, options, choice, column=column, client=client, journal=journal
-    )
-
-
-def remove_frame(
-    data: pd.DataFrame | pd.Series,
-    targets: tuple[str, ...],
-    options: RunOptions,
-    choice: SnapshotChoice,
-    *,
-    column: str = "contact_id",
-    client: Client | None = None,
-    journal: bool = True,
-    kind: str = "remove",
-    max_removed: float | int | None = None,
-) -> RemovalResult:
-    """:func:`remove_from_lists`, :func:`add_to_lists` and :func:`sync_lists` (and their
-    ``df.cc`` methods) below their checks: ``targets`` read by :func:`list_values`, the
-    bundles checked, the client checked."""
-    # One reporter for the whole call: the membership read and the removal show in one
-    # display (one pair of tqdm bars at a time), not one display each.
-    options = options.replace(progress=make_reporter(options.progress))
-    # A run fits in today's quota before its first list read.
-    gate = (
-        None if options.dry_run else _quota_gate(client, options.progress, options.wait_for_quota)
-    )
-    plan = _plan_list(
-        data,
-        targets,
-        column=column,
-        client=client,
-        choice=choice,
-        progress=options.progress,
-        kind=kind,
-        max_removed=max_removed,
-        online=not options.dry_run,  # a run checks its lists, even given as UUIDs
-        gate=gate,
-    )
-    return execute(plan, client, options, journal=journal, gate=gate)
+    return _change(RunKind.REMOVE, locals())
 
 
 @shared_params
@@ -586,8 +503,7 @@ def add_to_lists(
     Args:
         data: The contacts: a DataFrame (its ``column`` is read) or a Series of
             contact ids or email addresses. It is never changed.
-        list_ids: The target lists: one list UUID or exact name of an active list, or
-            several, e.g. ``["Newsletter"]``.
+        list_ids: {shared}
         column: The column of ``data`` that holds the contacts. Default ``"contact_id"``.
         client: {shared}
         dry_run: {shared}
@@ -598,9 +514,7 @@ def add_to_lists(
         snapshot: {shared}
         verify: {shared}
         by: {shared}
-        journal: True (the default) records the run in the journal on disk
-            (``ccpandas.resume(result.run_id)``, ``ccpandas.runs()``); False records
-            nothing.
+        journal: {shared:record}
 
     Returns:
         A :class:`~ccpandas.RemovalResult` (shown as ``AddResult``): ``rows`` per input
@@ -652,9 +566,7 @@ def sync_lists(
         snapshot: {shared}
         verify: {shared}
         by: {shared}
-        journal: True (the default) records the run in the journal on disk
-            (``ccpandas.resume(result.run_id)``, ``ccpandas.runs()``); False records
-            nothing.
+        journal: {shared:record}
 
     Returns:
         A :class:`~ccpandas.RemovalResult` (shown as ``SyncResult``); its ``changes``
@@ -667,23 +579,29 @@ def sync_lists(
 
 
 def _change(kind: RunKind, given: dict[str, Any], data: Any = None) -> RemovalResult:
-    """Add or sync (``given``: the public call's arguments), checked before anything."""
+    """Remove, add or sync the contacts of a frame: :func:`remove_from_lists`,
+    :func:`add_to_lists`, :func:`sync_lists` and their ``df.cc`` methods (``given``: the
+    public call's arguments, ``data``: the accessor's frame). Every argument is
+    checked before anything is read or sent; then one bundle of options goes down."""
     options = RunOptions.pick(given)
     choice = SnapshotChoice(snapshot=given["snapshot"], by=given["by"])
-    check_client(given["client"])
+    client = given["client"]
+    check_client(client)
     check_flags(journal=given["journal"])
     max_removed = max_removed_value(given.get("max_removed"))
-    return remove_frame(
+    targets = list_values(given["list_ids"])
+    options = options.started(client)  # one display, and the run's quota check
+    plan = _plan_list(
         given["data"] if data is None else data,
-        list_values(given["list_ids"]),
-        options,
-        choice,
+        targets,
         column=given["column"],
-        client=given["client"],
-        journal=given["journal"],
+        client=client,
+        choice=choice,
+        options=options,
         kind=kind,
         max_removed=max_removed,
     )
+    return execute(plan, client, options, journal=given["journal"])
 
 
 @shared_params
@@ -713,9 +631,7 @@ def remove_list_memberships(
     Args:
         client: The :class:`~ccpandas.Client` to use. None uses the default
             client (:func:`ccpandas.get_default_client`).
-        list_ids: The target lists: one list UUID or exact name of an active list, or
-            several (a list, tuple or Series), e.g. ``["Newsletter", "Customers"]``.
-            Names cost one ``GET /contact_lists`` to resolve.
+        list_ids: {shared}
         source: Which contacts leave, a :class:`~ccpandas.Source`:
             ``Source.contact_ids([...])``, ``Source.list_ids([...])`` (the members of
             those lists), ``Source.tag_ids([...])``, ``Source.engagement_level(...)``
@@ -738,10 +654,7 @@ def remove_list_memberships(
             more than the removal requests; True or False forces it; a ``"snap-..."``
             id continues an interrupted read.
         verify: {shared}
-        journal: True (the default) records the run in the journal on disk, so
-            ``ccpandas.resume(result.run_id)`` can finish it from any process and
-            ``ccpandas.runs()`` lists it. False records nothing (no ``run_id``; only
-            ``result.resume()`` in this process can continue it).
+        journal: {shared:record}
 
     Returns:
         A :class:`~ccpandas.RemovalResult`; ``result.activities`` has one row per
@@ -759,56 +672,36 @@ def remove_list_memberships(
         ...     client, ["Newsletter"], source=Source.tag_ids([churned_tag_id])
         ... )
     """
-    options = RunOptions.pick(locals())
-    choice = SnapshotChoice(snapshot=snapshot)
+    return _by_source(locals())
+
+
+def _by_source(given: dict[str, Any], keep: pd.DataFrame | None = None) -> RemovalResult:
+    """Remove the contacts a source selects: :func:`remove_list_memberships` and
+    ``df.cc.keep_in_lists`` (``given``: the public call's arguments; ``keep``: the
+    accessor's frame, whose ``column`` is the ``exclude`` set and whose source defaults
+    to the members of the lists themselves). Every argument is checked before anything
+    is read or sent; list names are resolved later, in one request."""
+    options = RunOptions.pick(given)
+    choice = SnapshotChoice(snapshot=given["snapshot"])
+    client, source = given["client"], given["source"]
     check_client(client)
-    check_source(source)
-    check_flags(journal=journal, confirm_all_active=confirm_all_active, confirm_empty=confirm_empty)
-    return remove_by_source(
-        client,
-        list_values(list_ids),
-        options,
-        choice,
-        source=source,
-        exclude=exclude,
-        confirm_all_active=confirm_all_active,
-        confirm_empty=confirm_empty,
-        journal=journal,
-    )
-
-
-def remove_by_source(
-    client: Client | None,
-    targets: tuple[str, ...],
-    options: RunOptions,
-    choice: SnapshotChoice,
-    *,
-    source: Source,
-    exclude: pd.Series | Iterable[str] | None = None,
-    confirm_all_active: bool = False,
-    confirm_empty: bool = False,
-    journal: bool = True,
-) -> RemovalResult:
-    """:func:`remove_list_memberships` (and ``df.cc.keep_in_lists``) below its checks:
-    ``targets`` read by :func:`list_values`, every argument checked."""
-    options = options.replace(progress=make_reporter(options.progress))  # one display
-    # A run fits in today's quota before its first list read.
-    gate = (
-        None if options.dry_run else _quota_gate(client, options.progress, options.wait_for_quota)
-    )
+    if keep is None or source is not None:
+        check_source(source)
+    confirm = {k: given[k] for k in ("confirm_all_active", "confirm_empty")}
+    check_flags(journal=given["journal"], **confirm)
+    exclude = given["exclude"] if keep is None else frame_column(keep, given["column"])
+    targets = list_values(given["list_ids"])
+    options = options.started(client)  # one display, and the run's quota check
     plan = _plan_source(
         client,
         targets,
-        source,
+        source if source is not None else Source.list_ids(targets),
         exclude,
-        confirm_all_active=confirm_all_active,
-        confirm_empty=confirm_empty,
         choice=choice,
-        progress=options.progress,
-        online=not options.dry_run,
-        gate=gate,
+        options=options,
+        **confirm,
     )
-    return execute(plan, client, options, journal=journal, gate=gate)
+    return execute(plan, client, options, journal=given["journal"])
 
 
 def check_flags(**flags: Any) -> None:
@@ -923,17 +816,18 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     """
     db = journal or open_journal()
     records = db.query(
-        "SELECT r.run_id, r.created_at, r.updated_at, r.list_ids, r.plan, r.n_contacts, "
-        "r.n_rows, r.source, r.n_batches, r.status, r.stop_reason, r.base_url, r.kind, "
-        "r.parent, r.outcome, "
-        "SUM(b.activity_id IS NOT NULL) AS accepted, "
-        "SUM(b.state = ?) AS completed, "
-        f"SUM(b.state IN ({sql_list(_BAD)})) AS failed, "
+        # Named as runs()' columns; the counts are 0 for a run without batches.
+        "SELECT r.run_id, r.created_at AS started_at, r.updated_at, r.list_ids, r.plan, "
+        "r.n_contacts AS contacts, r.n_rows AS rows, r.source, r.n_batches AS batches, "
+        "r.status, r.stop_reason, r.base_url, r.kind, r.parent, r.outcome, "
+        "IFNULL(SUM(b.activity_id IS NOT NULL), 0) AS accepted, "
+        "IFNULL(SUM(b.state = ?), 0) AS completed, "
+        f"IFNULL(SUM(b.state IN ({sql_list(_BAD)})), 0) AS failed, "
         # Unanswered: uncertain, or an attempt a dead process left on its way (a resume
         # turns it uncertain): exactly the batches a resume sends again.
-        "SUM(b.state = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
-        "AND a.batch = b.batch AND a.outcome = ?)) AS uncertain, "
-        f"SUM(b.activity_id IS NOT NULL AND b.state IN ({sql_list(_BUSY)})) AS busy "
+        "IFNULL(SUM(b.state = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
+        "AND a.batch = b.batch AND a.outcome = ?)), 0) AS uncertain, "
+        f"IFNULL(SUM(b.activity_id IS NOT NULL AND b.state IN ({sql_list(_BUSY)})), 0) AS busy "
         "FROM runs r LEFT JOIN batches b ON b.run_id = r.run_id "
         "GROUP BY r.run_id ORDER BY r.created_at DESC",
         (_GOOD, BatchState.UNCERTAIN, Outcome.SENDING),
@@ -943,41 +837,22 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     verified = run_summaries(db)  # "Newsletter 43, Customers 16", from the verification
     out = []
     for rec in records:
-        n = rec["n_batches"]
-        completed, failed = rec["completed"] or 0, rec["failed"] or 0
-        accepted = rec["accepted"] or 0
         state = _run_state(rec, db)
         reason = rec["stop_reason"]
         if rec["status"] == "running" and state is not RunState.RUNNING:
             reason = "the process driving it ended"
-        out.append(
-            {
-                "run_id": rec["run_id"],
-                "started_at": rec["created_at"],
-                "updated_at": rec["updated_at"],
-                "lists": len(json.loads(rec["list_ids"])),
-                "list_names": _list_names(rec),
-                "contacts": rec["n_contacts"],
-                "rows": rec["n_rows"],
-                "source": rec["source"],
-                "batches": n,
-                "accepted": accepted,
-                "completed": completed,
-                "failed": failed,
-                "uncertain": rec["uncertain"] or 0,
-                "state": str(state),
-                "progress": completed / n if n else 1.0,
-                "stop_reason": None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
-                "base_url": rec["base_url"],
-                "kind": rec["kind"],
-                "parent": rec["parent"],
-                "outcome": rec["outcome"] if rec["status"] != "running" else None,
-            }
+        row = {col: rec.get(col) for col in RUN_COLUMNS}  # None where the journal has none
+        row.update(
+            lists=len(json.loads(rec["list_ids"])),
+            list_names=_list_names(rec),
+            state=str(state),
+            progress=rec["completed"] / rec["batches"] if rec["batches"] else 1.0,
+            stop_reason=None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
+            outcome=rec["outcome"] if rec["status"] != "running" else None,
         )
         # What a re-read verified, in the column of the run's kind ("removed_memberships").
-        for kind in KINDS.values():
-            out[-1][kind.verified_column] = None
-        out[-1][kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
+        row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
+        out.append(row)
     # Built column by column with fixed dtypes: inferred, a text column with no value
     # would be None in one call and NaN (pandas' string dtype) in another.
     frame = pd.DataFrame(
@@ -996,9 +871,8 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
     (:attr:`RunOutcome.run_state <ccpandas.vocab.RunOutcome.run_state>`, the same as
     the result's and the CLI's); for a run driven now, one that died while driven, or
     one journaled before outcomes were kept, the word its batches' states give."""
-    n = rec["n_batches"]
-    completed, failed = rec["completed"] or 0, rec["failed"] or 0
-    accepted, busy = rec["accepted"] or 0, rec["busy"] or 0
+    n, completed, failed = rec["batches"], rec["completed"], rec["failed"]
+    accepted, busy = rec["accepted"], rec["busy"]
     if rec["status"] == "running":
         if db.is_driven(rec["run_id"]):
             return RunState.RUNNING
@@ -1014,17 +888,8 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
 
 
 # The dtypes of runs()' columns; every other column is object, with None when missing.
-_RUN_DTYPES = {
-    "lists": "int64",
-    "contacts": "Int64",
-    "rows": "int64",
-    "batches": "int64",
-    "accepted": "int64",
-    "completed": "int64",
-    "failed": "int64",
-    "uncertain": "int64",
-    "progress": "float64",
-}
+_COUNTS = ("lists", "rows", "batches", "accepted", "completed", "failed", "uncertain")
+_RUN_DTYPES = dict.fromkeys(_COUNTS, "int64") | {"contacts": "Int64", "progress": "float64"}
 
 
 def _list_names(rec: dict[str, Any]) -> str:
@@ -1180,8 +1045,6 @@ def resume_frame(
     and values. A frame that would not produce the run's requests raises
     :class:`~ccpandas.PlanError` and nothing is sent.
     """
-    from ccpandas.plan.planner import plan_removal
-
     result = _rebuild(run_id, client, runner=runner, resolve=True)
     journaled = result.plan
     if not hasattr(journaled, "source"):
@@ -1194,6 +1057,8 @@ def resume_frame(
             f" not a DataFrame's; use ccpandas.resume({run_id!r})"
         )
     membership = journaled.membership
+    # Planned as the run was: its lists, rate and quota.
+    same = {"column": column, "rate": journaled.rate, "daily_quota": journaled.daily_quota}
     if membership is not None and membership.key == "email":
         # -- membership snapshot: the journal keeps no address, so the frame's emails
         # cannot be matched again; the frame must be the one the run started from.
@@ -1201,24 +1066,11 @@ def resume_frame(
     if membership is not None:
         from ccpandas.plan.membership import plan_membership_removal
 
-        plan = plan_membership_removal(
-            data,
-            journaled.list_ids,
-            membership.snapshot,
-            column=column,
-            by="contact_id",
-            rate=journaled.rate,
-            daily_quota=journaled.daily_quota,
-        )
+        targets, snapshot = journaled.list_ids, membership.snapshot
+        plan = plan_membership_removal(data, targets, snapshot, by="contact_id", **same)
         plan = dataclasses.replace(plan, membership=membership)
     else:
-        plan = plan_removal(
-            data,
-            journaled.list_ids,
-            column=column,
-            rate=journaled.rate,
-            daily_quota=journaled.daily_quota,
-        )
+        plan = plan_removal(data, journaled.list_ids, **same)
     if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
         journaled.batches
     ):

@@ -620,8 +620,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         exc.add_note("List names are resolved through the API: give list ids, or connect.")
         raise
     # The names the user gave, for the report (a value that was an id names nothing).
-    given = zip(targets.ids, values, strict=True)
-    names = {i: v for i, v in given if i != v.strip().strip("{}").lower()}
+    names = api.given_names(values, targets.ids)
     snapshot = _SNAPSHOT[args.snapshot]
     if client is None and snapshot == "auto":
         snapshot = False  # `ccpandas plan` with no login: ids plan offline (emails cannot)
@@ -638,9 +637,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         kind=args.command if args.command in _CHANGES else "remove",
         max_removed=getattr(args, "max_removed", None),
         # A run (not --dry-run, not `plan`) fits in today's quota before its first read.
-        wait_for_quota=None
-        if args.command not in _CHANGES or args.dry_run
-        else args.wait_for_quota,
+        wait_for_quota=args.wait_for_quota if sends else None,
     )
     # The names as given go into the journal: `ccpandas resume` elsewhere shows them.
     plan = dataclasses.replace(plan, list_names={**names, **plan.list_names})

@@ -25,14 +25,16 @@ Example:
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 from ccpandas.errors import QuotaShortError, next_utc_midnight
 from ccpandas.models import DAILY_QUOTA
 from ccpandas.run.runner import Runner
 
-__all__ = ["QuotaCheck"]
+__all__ = ["QuotaCheck", "day_usage"]
 
 log = logging.getLogger("ccpandas")
 
@@ -54,13 +56,8 @@ class QuotaCheck:
     waited: bool = False
 
     def _used(self) -> int | None:
-        client = self.runner.client
-        if client is None:  # the default client, once the run built it (never a login)
-            from ccpandas.client.http import default_client
-
-            client = default_client()
-        counter = getattr(getattr(client, "stats", None), "day_counter", None)
-        return None if counter is None else int(counter.usage().used)
+        usage = day_usage(self.runner.client)
+        return None if usage is None else int(usage.used)
 
     def left(self) -> int:
         """Requests left today on the key (the whole day when no ledger is kept)."""
@@ -92,3 +89,19 @@ class QuotaCheck:
         log.warning("%s; waiting for the reset (wait_for_quota=True)", short)
         if not self.runner.wait_for_reset():
             raise short  # stopped while waiting, before anything of the run was spent
+
+
+def day_usage(client: Any) -> Any:
+    """Today's figures of the shared quota ledger of ``client``'s key (``used``,
+    ``processes``), or None when the client keeps no ledger. ``client`` None: the
+    default client's, once one exists (asking never logs in).
+
+    Example:
+        >>> day_usage(object()) is None
+        True
+    """
+    if client is None:
+        http = sys.modules.get("ccpandas.client.http")  # loaded: a default client may exist
+        client = http.default_client() if http is not None else None
+    counter = getattr(getattr(client, "stats", None), "day_counter", None)
+    return None if counter is None else counter.usage()

@@ -5,7 +5,9 @@ The public functions users call (``remove_from_lists``, ``remove_list_membership
 ``undo``) spell each keyword out, so their signatures and the API reference show and
 document every one. Each turns them into one :class:`RunOptions` with
 :meth:`RunOptions.of`, which checks every value before anything is sent or journaled;
-everything below takes the bundle whole and never checks it again.
+everything below takes the bundle whole and never checks it again. What a run owns
+itself (one reporter for the whole call, its quota check) joins the bundle with
+:meth:`RunOptions.started`.
 
 Example:
     >>> RunOptions.of(dry_run=True, timeout=30).timeout
@@ -25,7 +27,9 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from ccpandas.errors import short_repr
-from ccpandas.report.progress import Reporter, check_progress
+from ccpandas.report.progress import Reporter, check_progress, make_reporter
+from ccpandas.run.budget import QuotaCheck
+from ccpandas.run.runner import Runner
 from ccpandas.vocab import VerifyMethod
 
 __all__ = [
@@ -37,6 +41,8 @@ __all__ = [
 ]
 
 _FLAGS = ("dry_run", "wait", "wait_for_quota")
+#: The options a call takes by name (``gate`` is the run's own, never given).
+_NAMES = (*_FLAGS[:2], "progress", "timeout", _FLAGS[2], "verify")
 #: The words ``verify`` takes beside True and False.
 VERIFY_WORDS = ("auto", *(str(m) for m in VerifyMethod if m is not VerifyMethod.NONE))
 
@@ -62,6 +68,9 @@ class RunOptions:
             contacts changed since the run started, else a labelled sample); True (or
             ``"full"``) forces the full re-read; ``"changed"`` or ``"sample"`` force
             those; False reads nothing. A choice of the run, not of its plan.
+        gate: The run's quota check (:class:`~ccpandas.run.budget.QuotaCheck`), set by
+            :meth:`started`, never by a caller: asked before the first list read and
+            again before the first change.
 
     Raises:
         TypeError: A value of the wrong type, e.g. ``wait="yes"``.
@@ -79,6 +88,7 @@ class RunOptions:
     timeout: float | None = None
     wait_for_quota: bool = False
     verify: bool | str = "auto"
+    gate: QuotaCheck | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Checked here, so no RunOptions exists with a bad value (replace() builds anew).
@@ -113,12 +123,11 @@ class RunOptions:
             ...
             TypeError: unexpected run option wiat; the options are dry_run, wait, ...
         """
-        names = [f.name for f in dataclasses.fields(cls)]
-        unknown = sorted(set(options) - set(names))
+        unknown = sorted(set(options) - set(_NAMES))
         if unknown:
             raise TypeError(
                 f"unexpected run option{'s' * (len(unknown) != 1)} {', '.join(unknown)}; "
-                f"the options are {', '.join(names)}"
+                f"the options are {', '.join(_NAMES)}"
             )
         return cls(**options)
 
@@ -140,8 +149,7 @@ class RunOptions:
             RunOptions(dry_run=False, wait=True, progress='auto', timeout=5, \
 wait_for_quota=False, verify='auto')
         """
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in arguments.items() if k in names})
+        return cls(**{k: v for k, v in arguments.items() if k in _NAMES})
 
     def replace(self, **changes: Any) -> RunOptions:
         """A copy with ``changes``, checked like :meth:`of`.
@@ -154,6 +162,23 @@ wait_for_quota=False, verify='auto')
             False
         """
         return dataclasses.replace(self, **changes)
+
+    def started(self, client: Any, *, quota: bool | None = None) -> RunOptions:
+        """The bundle a run carries from its first read on, ``client`` its client (None:
+        the default one, built once the data are checked): one reporter for the whole
+        call (the membership read and the changes show in one display), and the quota
+        check (``gate``) of a run that sends (``quota``: None, unless a dry run).
+
+        Example:
+            >>> RunOptions.of(dry_run=True, progress=False).started(None).gate is None
+            True
+        """
+        reporter = make_reporter(self.progress)
+        sends = not self.dry_run if quota is None else quota
+        if sends:
+            runner = Runner(client, reporter=reporter, wait_for_quota=self.wait_for_quota)
+            return self.replace(progress=reporter, gate=QuotaCheck(runner))
+        return self.replace(progress=reporter)
 
 
 def check_timeout(timeout: Any, name: str = "timeout") -> None:
@@ -190,11 +215,9 @@ def check_client(client: Any, name: str = "client") -> None:
     from ccpandas.client.http import Client
 
     if client is not None and not isinstance(client, Client):
-        text = repr(client)
-        text = text if len(text) <= 60 else text[:57] + "..."
         raise TypeError(
             f"{name} must be a ccpandas.Client (or None for the default client), "
-            f"not {text} ({type(client).__name__})"
+            f"not {short_repr(client, 60)} ({type(client).__name__})"
         )
 
 

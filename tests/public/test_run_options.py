@@ -105,3 +105,16 @@ def test_a_plan_says_that_verify_false_belongs_to_the_run():
     assert plan.n_requests == 1
     with pytest.raises(TypeError, match="verify must be True or False"):
         df.cc.plan([target], snapshot=False, verify="no")
+
+
+def test_a_plans_progress_is_checked_with_its_other_options_before_any_request(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=75, contacts=300, **FAST)
+    client = connect(emu)
+    name = emu.account.lists[emu.account.list_ids()[0]].name  # resolving it is a request
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:5]})
+    # snapshot=False reads no member, so nothing showed progress: it went unchecked.
+    with pytest.raises(ValueError, match="progress must be 'auto', 'tqdm', True, False"):
+        ccpandas.api.plan_list_removal(df, [name], client=client, snapshot=False, progress="bar")
+    assert emu.account.count() == 0, [(r.method, r.route) for r in emu.account.request_log]

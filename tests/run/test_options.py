@@ -80,3 +80,17 @@ def test_verify_is_not_part_of_the_pure_plan():
     snap = MembershipSnapshot.from_records(["l1"], [])
     m = preview_source(snap, Source.list_ids(["l1"]), ["l1"])
     assert "verify" not in membership_meta(m)
+
+
+def test_the_quota_gate_is_the_runs_own_set_when_it_starts():
+    with pytest.raises(TypeError, match="unexpected run option gate; the options are dry_run"):
+        RunOptions.of(gate=None)
+    assert "gate" not in repr(RunOptions.of())  # the bundle a user sees names their options
+    run = RunOptions.of(progress=False).started(None)
+    assert isinstance(run.progress, NullReporter) and run.gate is not None
+    assert run.gate.runner.wait_for_quota is False and run.gate.runner.reporter is run.progress
+    assert RunOptions.of(dry_run=True).started(None).gate is None  # a dry run spends nothing
+    # A plan about to run (the command line's) asks the quota although it sends nothing.
+    planned = RunOptions.of(dry_run=True, wait_for_quota=True).started(None, quota=True)
+    assert planned.gate is not None and planned.gate.runner.wait_for_quota is True
+    assert run == run.replace(gate=None)  # the gate is no part of what the options are
