@@ -395,11 +395,14 @@ class RemovalPanel(TextBox):
         from ccpandas.api import check_client
         from ccpandas.auth.connect import get_default_client
         from ccpandas.read.snapshot import SnapshotChoice, prepare_source_plan
+        from ccpandas.run.options import RunOptions
 
         check_client(self.client)
         client = self.client if self.client is not None else get_default_client()
         read = SnapshotChoice(snapshot=True)
-        return prepare_source_plan(choice.plan(self.data, targets), client, choice=read)
+        # As every run: refused before the first list read when it cannot fit today.
+        gate = RunOptions.of(wait_for_quota=False).started(client).gate
+        return prepare_source_plan(choice.plan(self.data, targets), client, choice=read, gate=gate)
 
     def _confirm_text(self, plan: RemovalPlan) -> str:
         if plan.kind != RunKind.REMOVE:

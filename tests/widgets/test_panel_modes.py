@@ -190,3 +190,19 @@ def test_a_preview_over_todays_quota_says_so_before_reading(
     assert panel.plan is None and panel.confirm.disabled  # nothing to confirm
     assert "stopped before its first list read" in panel.preview.error
     assert emu.account.count(method="GET", route="/v3/contacts") == reads
+
+
+def test_a_source_preview_with_the_read_ticked_over_todays_quota_says_so_before_reading(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame
+) -> None:
+    panel = RemovalPanel(None, client=client, lists=lists, background=False)
+    panel.source.kind.value = SourceKind.LIST_IDS
+    panel.source.lists.value = ["Prospects"]
+    panel.snapshot.value = True  # "read the lists": the preview reads their members
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - 2 - counter.usage().used)  # 2 requests left today on the key
+    reads = emu.account.count(method="GET", route="/v3/contacts")
+    panel.targets.value = ["Newsletter"]
+    assert panel.plan is None and panel.confirm.disabled  # nothing to confirm
+    assert "stopped before its first list read" in panel.preview.error
+    assert emu.account.count(method="GET", route="/v3/contacts") == reads
