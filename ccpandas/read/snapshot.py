@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
-from ccpandas.plan.compact import SnapshotBuilder
+from ccpandas.plan.compact import PageCounts, Selection, SnapshotBuilder
 from ccpandas.plan.membership import (
     READ_LISTS_PER_PASS,
     READ_PAGE_SIZE,
@@ -154,10 +154,15 @@ def read_snapshot(
     exact_status: bool = False,
     expected_members: int | None = None,
     interrupt_as_error: bool = True,
+    select: Selection | None = None,
 ) -> tuple[MembershipSnapshot, str | None]:
     """Read the members of ``list_ids`` (every status), 25 lists per pass.
 
     Returns the snapshot and its journal id (None with ``journal=False``).
+    ``select``: the members the run's input selects; the snapshot (and the journal's
+    pages) keep only those and count the others (``snap.others``), so a snapshot
+    continued or loaded from the journal is the very one read. Continuing a read
+    made for another input is a :class:`~ccpandas.errors.PlanError`.
     ``snapshot_id`` continues a journaled read (pages already read are not read again
     unless ``need_emails`` and their addresses are unknown). ``exact_status`` adds a
     ``status=active`` pass so ``all_active_contacts`` previews are exact.
@@ -170,13 +175,16 @@ def read_snapshot(
     """
     reporter = reporter or NullReporter()
     db = open_journal() if journal is True else (journal or None)
-    sj = _snapshot_journal(db, snapshot_id, list_ids, client, phase=phase, run_id=run_id)
+    sj = _snapshot_journal(
+        db, snapshot_id, list_ids, client, phase=phase, run_id=run_id, select=select
+    )
     passes = sj.passes if sj is not None else _new_passes(list_ids)
     total_pages = (
         max(1, math.ceil((expected_members or 0) / READ_PAGE_SIZE)) if expected_members else None
     )
     # Journaled pages are not read again.
     reading = _Reading(client, sj, reporter, total_pages, sum(int(p["pages"]) for p in passes))
+    reading.select, reading.passes = select, passes
     reporter.start(reading.progress())
     try:
         for i, p in enumerate(passes):
@@ -217,19 +225,46 @@ def _snapshot_journal(
     *,
     phase: str,
     run_id: str | None,
+    select: Selection | None = None,
 ) -> SnapshotJournal | None:
     """The read's journal: the one ``snapshot_id`` continues, a new one, or None."""
     if db is None:
         return None
     if snapshot_id is None:
         base_url = getattr(client, "base_url", None)
-        return SnapshotJournal.create(db, list_ids, base_url=base_url, phase=phase, run_id=run_id)
+        return SnapshotJournal.create(
+            db, list_ids, base_url=base_url, phase=phase, run_id=run_id, selection=select
+        )
     sj = SnapshotJournal.open(db, snapshot_id)
     if [x.lower() for x in sj.list_ids] != [x.lower() for x in list_ids]:
         raise PlanError(
             f"snapshot {snapshot_id} read the lists {sj.list_ids}, not {list(list_ids)}"
         )
+    _check_selection(sj, select)
     return sj
+
+
+def _check_selection(sj: SnapshotJournal, select: Selection | None) -> None:
+    """Refuse to continue a read whose pages kept the members of another input (what
+    this one needs may not be in them); a read that kept every member continues."""
+    kept = sj.selection
+    if kept is None:
+        if select is not None:
+            sj.set_selection(select)
+        return
+    if select is not None and select.record() == kept:
+        return
+    what = {
+        "contact_id": "contact ids",
+        "email": "email addresses",
+        "changed": "the contacts a run changed",
+    }.get(kept["by"], kept["by"])
+    raise PlanError(
+        f"snapshot {sj.snapshot_id} was read for other input ({kept['keys']:,} {what}): "
+        "its pages keep only the members that input selects, so it cannot plan this one. "
+        "Continue it with the same column it was started with, or pass snapshot=True to "
+        "read the lists again"
+    )
 
 
 def _new_passes(list_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -257,6 +292,10 @@ class _Reading:
     requests: int = 0
     #: What the read found so far, compact (codes, not a dict per contact).
     records: SnapshotBuilder = field(default_factory=SnapshotBuilder)
+    #: The members kept (the others are counted), None: every one.
+    select: Selection | None = None
+    #: The passes of 25 lists (``lists`` each).
+    passes: list[dict[str, Any]] = field(default_factory=list)
 
     def progress(self, *, done: bool = False) -> Snapshot:
         return _progress(self.pages_read, self.total_pages, len(self.records), done=done)
@@ -264,14 +303,16 @@ class _Reading:
     def read_pass(self, i: int, p: dict[str, Any], *, need_emails: bool) -> None:
         """Read pass ``i`` from where its journal left it (or take its journaled pages)."""
         sj = self.sj
-        known = sj.members(i) if sj is not None and p["pages"] else []
-        if known and need_emails:
+        if sj is not None and p["pages"] and need_emails:
             # The journal has no addresses: read this pass again for them.
-            assert sj is not None
             sj.restart_pass(i)
             p.update(next=None, done=False, pages=0)
-            known = []
-        self.records.extend(_from_journal(r) for r in known)
+        if sj is not None and p["pages"]:
+            keys = self.select.keys if self.select is not None else None
+            for _, rows, counts in sj.counted_pages(i, keys):
+                self.records.extend(_from_journal(r) for r in rows)
+                if counts is not None:
+                    self.records.count_others(i, p["lists"], counts)
         if p["done"]:
             return
         href = p["next"]
@@ -279,15 +320,29 @@ class _Reading:
             body = self._fetch(i, p, href)
             self.requests += 1
             page = [_record(item) for item in body.get("contacts") or ()]
-            self.records.extend(page)
+            kept, counts = self._project(i, page)
+            self.records.extend(kept)
+            if counts is not None:
+                self.records.count_others(i, p["lists"], counts)
             href = _next(body)
             if sj is not None:
-                rows = [[r["contact_id"], r["status"], r["lists"], r["tags"]] for r in page]
-                sj.page_read(i, rows, href)
+                rows = [[r["contact_id"], r["status"], r["lists"], r["tags"]] for r in kept]
+                sel = self.select
+                at = sel.index if sel is not None and sel.by == "contact_id" else None
+                sj.page_read(i, rows, href, counts=counts, keys=at)
             self.pages_read += 1
             self.reporter.update(self.progress())
             if href is None:
                 return
+
+    def _project(self, i: int, page: list[dict[str, Any]]) -> tuple[list[Any], PageCounts | None]:
+        """The records of pass ``i``'s page that the read keeps, and the counts of the
+        others (None: it keeps every one). The live snapshot and the journal get the
+        very same, so a plan made again from the journal is the one made now."""
+        if self.select is None:
+            return page, None
+        earlier = frozenset(x.lower() for q in self.passes[:i] for x in q["lists"])
+        return self.select.split(page, self.passes[i]["lists"], earlier)
 
     def _fetch(self, i: int, p: dict[str, Any], href: str | None) -> Any:
         """The page at ``href``, or the pass's first page (None); a cursor that expired
@@ -308,7 +363,7 @@ class _Reading:
         # The cursor expired: read the pass again from its start.
         if self.sj is not None:
             self.sj.restart_pass(i)
-        self.records.drop_lists(p["lists"])
+        self.records.forget_pass(i, p["lists"])
         return self._fetch(i, p, None)
 
     def mark_active(self, list_ids: Sequence[str]) -> None:
@@ -449,6 +504,7 @@ def resolve_addresses(
         [*_snapshot_records(snap), *records],
         list_names=snap.list_names,
         requests=snap.requests + requests,
+        others=snap.others,
     )
     note = (
         f"{len(missing):,} addresses on none of the target lists looked up by {how}: "
@@ -789,6 +845,7 @@ def prepare_frame_plan(
         client,
         targets,
         uniques,
+        select=_input_selection(values, key, uniques) if kind != "sync" else None,
         how=how,
         snapshot_id=choice.snapshot_id,
         key=key,
@@ -858,11 +915,28 @@ def _unique_addresses(values: Any) -> list[str]:
     return [str(x) for x in pc.unique(keys.drop_null()).to_pylist()]
 
 
+def _input_selection(values: Any, key: str, addresses: Sequence[str]) -> Selection:
+    """The members a frame's read keeps: those its ids or its (valid, normalised)
+    ``addresses`` name; a sync needs every member (each one not named leaves).
+
+    Example:
+        >>> import pandas as pd
+        >>> _input_selection(pd.Series(["B", None]), "email", ["b@x.co"]).keys
+        ('b@x.co',)
+    """
+    if key == "email":
+        return Selection.of("email", addresses)
+    from ccpandas.plan.ids import check_ids
+
+    return Selection.of("contact_id", check_ids(values).ids)
+
+
 def _read_for_plan(
     client: Any,
     targets: Sequence[str],
     uniques: Sequence[str],
     *,
+    select: Selection | None,
     how: str,
     snapshot_id: str | None,
     key: str,
@@ -872,7 +946,8 @@ def _read_for_plan(
     journal: JournalDB | bool | None,
 ) -> tuple[MembershipSnapshot, str | None]:
     """What a frame's plan reads of the lists (``how``: the lists, or a lookup per
-    address): ``(snapshot, snapshot id)``."""
+    address): ``(snapshot, snapshot id)``; a read of the lists keeps the members
+    ``select`` selects."""
     names = {t: i.name for t, i in info.items()}
     db = open_journal() if journal is True else (journal or None)
     if how == LOOKUPS:
@@ -888,6 +963,7 @@ def _read_for_plan(
         need_emails=key == "email",
         names=names,
         expected_members=cost.members([i.members for i in info.values()]),
+        select=select,
     )
 
 
@@ -1010,6 +1086,8 @@ def read_after(
             return load_snapshot(db, sid, plan.list_ids, names), sid
         if sid is not None and SnapshotJournal(db, sid).state == "reading":
             existing = sid  # an interrupted verification: continue it
+    # Only the changed contacts' rows say anything of the run (the rest are counted).
+    changed = m.contact_ids[changed_contacts(m)] if m is not None else None
     return read_snapshot(
         client,
         plan.list_ids,
@@ -1021,6 +1099,7 @@ def read_after(
         need_emails=False,
         names=names,
         interrupt_as_error=False,
+        select=Selection.of("changed", changed) if changed is not None else None,
     )
 
 
