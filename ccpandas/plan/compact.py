@@ -216,14 +216,14 @@ class Others:
 
 
 #: What a read's selection can select by: the contact ids of an id column, the
-#: addresses of an email column, or the contacts a run changed (its verification).
-SELECT_BY = ("contact_id", "email", "changed")
+#: addresses of an email column, or the contacts of a run's pairs (its verification).
+SELECT_BY = ("contact_id", "email", "run")
 
 
 @dataclass(frozen=True)
 class Selection:
-    """The members a read keeps: those whose id (``by`` ``contact_id`` or
-    ``changed``) or address (``email``, trimmed and lower-cased) is one of ``keys``
+    """The members a read keeps: those whose id (``by`` ``contact_id`` or ``run``)
+    or address (``email``, trimmed and lower-cased) is one of ``keys``
     (sorted, each once). The others are only counted (:class:`PageCounts`).
 
     Example:
@@ -234,6 +234,9 @@ class Selection:
 
     by: str
     keys: tuple[str, ...]
+    #: For addresses: per key, the first row of the input that gives it (the run's
+    #: journaled id column holds its contact there), else empty.
+    rows: tuple[int, ...] = ()
 
     @classmethod
     def of(cls, by: str, keys: Any) -> Selection:
@@ -250,6 +253,60 @@ class Selection:
         text = keys if hasattr(keys, "drop_null") else arrow_text(keys)[0]
         distinct = pc.unique(text.drop_null())
         return cls(by, tuple(distinct.take(pc.array_sort_indices(distinct)).to_pylist()))
+
+    @classmethod
+    def of_emails(cls, values: Any) -> Selection:
+        """The valid addresses of an email column (normalised as planning matches
+        them), each with the first row that gives it.
+
+        Example:
+            >>> sel = Selection.of_emails(["b@x.co", "typo", " A@x.co", "b@x.co"])
+            >>> sel.keys, sel.rows
+            (('a@x.co', 'b@x.co'), (2, 0))
+        """
+        import pyarrow.compute as pc
+
+        from ccpandas.plan.keys import email_keys, factorize_text
+
+        codes, uniques = factorize_text(
+            email_keys(_objects(list(values)) if isinstance(values, list) else values)[0]
+        )
+        given = np.flatnonzero(codes >= 0)[::-1]
+        first = np.zeros(len(uniques), dtype=np.int64)
+        first[codes[given]] = given  # written last to first: each key's first row stays
+        order = pc.array_sort_indices(uniques).to_numpy()
+        return cls("email", tuple(uniques.take(order).to_pylist()), tuple(first[order].tolist()))
+
+    def positions(
+        self, records: Sequence[Mapping[str, Any]], seen: dict[str, str]
+    ) -> list[int] | None:
+        """What a journal page keeps of the selected ``records``' ids: positions into
+        the run's input (of its distinct ids, or the first row of an address), or
+        None when the ids must stay (a read of a run's contacts; an address of two
+        contacts). ``seen``: address -> the contact the read found first with it
+        (updated): the one planning takes, the only one its row names.
+
+        Example:
+            >>> sel = Selection.of_emails(["b@x.co", "a@x.co"])
+            >>> seen = {}
+            >>> sel.positions([{"contact_id": "c1", "email": "A@x.co"}], seen), seen
+            ([1], {'a@x.co': 'c1'})
+            >>> sel.positions([{"contact_id": "c2", "email": "a@x.co"}], seen) is None
+            True
+        """
+        at = self.index
+        if self.by == "contact_id":
+            return [at[str(r["contact_id"]).lower()] for r in records]
+        if self.by != "email":
+            return None
+        from ccpandas.plan.keys import folded
+
+        found = folded(_objects([r.get("email") for r in records])).to_pylist()
+        ok = True
+        for address, rec in zip(found, records, strict=True):
+            cid = str(rec["contact_id"]).lower()
+            ok = seen.setdefault(address, cid) == cid and ok
+        return [self.rows[at[k]] for k in found] if ok else None
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -286,21 +343,33 @@ class Selection:
         records: Sequence[Mapping[str, Any]],
         pass_lists: Sequence[str],
         earlier: frozenset[str],
+        targets: frozenset[str],
     ) -> tuple[list[Mapping[str, Any]], PageCounts]:
         """The selected records of a page of a pass over ``pass_lists``, and the
         others' counts. ``earlier``: the (lower-case) lists of the earlier passes: a
         contact on one of them was counted there, and a list read there too is
-        counted there only."""
+        counted there only. A record kept keeps its id, status and the (lower-case)
+        ``targets`` it is on: a run by ids or addresses needs nothing else (its other
+        lists and its tags only preview a removal by source, which keeps every member).
+
+        Example:
+            >>> sel = Selection.of("contact_id", ["c1"])
+            >>> recs = [{"contact_id": "c1", "status": "active", "lists": ["l1", "x"],
+            ...          "tags": ["t"]}, {"contact_id": "c2", "lists": ["l1"]}]
+            >>> kept, counts = sel.split(recs, ["l1"], frozenset(), frozenset({"l1"}))
+            >>> kept[0]["lists"], kept[0]["tags"], counts
+            (['l1'], [], PageCounts(lists=(1,), contacts=1, new=1))
+        """
         hit = self.picks(records)
         slot = {x.lower(): k for k, x in enumerate(pass_lists) if x.lower() not in earlier}
         per = [0] * len(pass_lists)
         kept: list[Mapping[str, Any]] = []
         contacts = new = 0
         for rec, selected in zip(records, hit.tolist(), strict=True):
-            if selected:
-                kept.append(rec)
-                continue
             lists = [str(x).lower() for x in rec.get("lists") or ()]
+            if selected:
+                kept.append({**rec, "lists": [x for x in lists if x in targets], "tags": []})
+                continue
             contacts += 1
             new += not earlier.intersection(lists)
             for x in lists:

@@ -257,7 +257,7 @@ def _check_selection(sj: SnapshotJournal, select: Selection | None) -> None:
     what = {
         "contact_id": "contact ids",
         "email": "email addresses",
-        "changed": "the contacts a run changed",
+        "run": "the contacts of a run",
     }.get(kept["by"], kept["by"])
     raise PlanError(
         f"snapshot {sj.snapshot_id} was read for other input ({kept['keys']:,} {what}): "
@@ -296,6 +296,8 @@ class _Reading:
     select: Selection | None = None
     #: The passes of 25 lists (``lists`` each).
     passes: list[dict[str, Any]] = field(default_factory=list)
+    #: Address -> the first member kept with it (see :meth:`Selection.positions`).
+    addresses: dict[str, str] = field(default_factory=dict)
 
     def progress(self, *, done: bool = False) -> Snapshot:
         return _progress(self.pages_read, self.total_pages, len(self.records), done=done)
@@ -308,6 +310,7 @@ class _Reading:
             sj.restart_pass(i)
             p.update(next=None, done=False, pages=0)
         if sj is not None and p["pages"]:
+            # (A read for addresses never gets here: its pages are read again.)
             keys = self.select.keys if self.select is not None else None
             for _, rows, counts in sj.counted_pages(i, keys):
                 self.records.extend(_from_journal(r) for r in rows)
@@ -328,8 +331,8 @@ class _Reading:
             if sj is not None:
                 rows = [[r["contact_id"], r["status"], r["lists"], r["tags"]] for r in kept]
                 sel = self.select
-                at = sel.index if sel is not None and sel.by == "contact_id" else None
-                sj.page_read(i, rows, href, counts=counts, keys=at)
+                at = sel.positions(kept, self.addresses) if sel is not None else None
+                sj.page_read(i, rows, href, counts=counts, positions=at)
             self.pages_read += 1
             self.reporter.update(self.progress())
             if href is None:
@@ -342,7 +345,8 @@ class _Reading:
         if self.select is None:
             return page, None
         earlier = frozenset(x.lower() for q in self.passes[:i] for x in q["lists"])
-        return self.select.split(page, self.passes[i]["lists"], earlier)
+        targets = frozenset(x.lower() for q in self.passes for x in q["lists"])
+        return self.select.split(page, self.passes[i]["lists"], earlier, targets)
 
     def _fetch(self, i: int, p: dict[str, Any], href: str | None) -> Any:
         """The page at ``href``, or the pass's first page (None); a cursor that expired
@@ -845,7 +849,7 @@ def prepare_frame_plan(
         client,
         targets,
         uniques,
-        select=_input_selection(values, key, uniques) if kind != "sync" else None,
+        select=_input_selection(values, key) if kind != "sync" else None,
         how=how,
         snapshot_id=choice.snapshot_id,
         key=key,
@@ -915,17 +919,17 @@ def _unique_addresses(values: Any) -> list[str]:
     return [str(x) for x in pc.unique(keys.drop_null()).to_pylist()]
 
 
-def _input_selection(values: Any, key: str, addresses: Sequence[str]) -> Selection:
-    """The members a frame's read keeps: those its ids or its (valid, normalised)
-    ``addresses`` name; a sync needs every member (each one not named leaves).
+def _input_selection(values: Any, key: str) -> Selection:
+    """The members a frame's read keeps: those its ids or its valid addresses name
+    (a sync needs every member: each one not named leaves).
 
     Example:
         >>> import pandas as pd
-        >>> _input_selection(pd.Series(["B", None]), "email", ["b@x.co"]).keys
+        >>> _input_selection(pd.Series([" B@x.co", "typo", None]), "email").keys
         ('b@x.co',)
     """
     if key == "email":
-        return Selection.of("email", addresses)
+        return Selection.of_emails(values)
     from ccpandas.plan.ids import check_ids
 
     return Selection.of("contact_id", check_ids(values).ids)
@@ -1086,8 +1090,9 @@ def read_after(
             return load_snapshot(db, sid, plan.list_ids, names), sid
         if sid is not None and SnapshotJournal(db, sid).state == "reading":
             existing = sid  # an interrupted verification: continue it
-    # Only the changed contacts' rows say anything of the run (the rest are counted).
-    changed = m.contact_ids[changed_contacts(m)] if m is not None else None
+    # Only the rows of the run's contacts say anything of its pairs (the rest are
+    # counted): a contact left as it was shows a removal by someone else too.
+    ours = m.contact_ids if m is not None else None
     return read_snapshot(
         client,
         plan.list_ids,
@@ -1099,7 +1104,7 @@ def read_after(
         need_emails=False,
         names=names,
         interrupt_as_error=False,
-        select=Selection.of("changed", changed) if changed is not None else None,
+        select=Selection.of("run", ours) if ours is not None else None,
     )
 
 

@@ -24,7 +24,7 @@ import json
 import struct
 import uuid
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -281,11 +281,11 @@ def encode_page(
     list_ids: Sequence[str],
     *,
     counts: PageCounts | None = None,
-    keys: Mapping[str, int] | None = None,
+    positions: Sequence[int] | None = None,
 ) -> bytes:
     """A snapshot page ``[[contact_id, status, [list ids], [tag ids]], ...]`` as compact
     bytes: contact ids as 16 UUID bytes (text when any is not a canonical UUID), or as
-    positions into the run's input when ``keys`` (id -> position) holds every one;
+    ``positions`` (per row) into the run's input, which decoding is given back;
     list ids as indices into ``list_ids`` (the snapshot's lists, kept once in its row)
     or into the page's own few other ids, statuses and tags the same way, columns of
     small integers, zlib-compressed; ``counts``: the members the page does not keep.
@@ -296,8 +296,8 @@ def encode_page(
         >>> blob = encode_page(rows, ["l1"])
         >>> blob[:4], decode_page(blob, ["l1"]) == rows
         (b'CCJ3', True)
-        >>> at = {rows[0][0]: 0}
-        >>> decode_page(encode_page(rows, ["l1"], keys=at), ["l1"], keys=[rows[0][0]]) == rows
+        >>> blob = encode_page(rows, ["l1"], positions=[0])
+        >>> decode_page(blob, ["l1"], keys=[rows[0][0]]) == rows
         True
     """
     table: dict[Any, int] = {lid: k for k, lid in enumerate(list_ids)}
@@ -311,8 +311,7 @@ def encode_page(
         return k
 
     ids = [str(r[0]) for r in rows]
-    at = [keys.get(c) for c in ids] if keys is not None else None
-    positional = at is not None and None not in at
+    positional = positions is not None
     binary = not positional and all(_is_uuid(c) for c in ids)
     statuses = [code(r[1]) for r in rows]
     lists = [[code(x) for x in r[2]] for r in rows]
@@ -326,9 +325,9 @@ def encode_page(
         "codes": wide,
     }
     parts: list[bytes] = []
-    if positional:
-        head["pos"] = _width(max(at, default=0) + 1)  # type: ignore[type-var]
-        parts.append(np.asarray(at, dtype=head["pos"]).tobytes())
+    if positions is not None:
+        head["pos"] = _width(max(positions, default=0) + 1)
+        parts.append(np.asarray(positions, dtype=head["pos"]).tobytes())
     if counts is not None:
         head["counts"] = [counts.contacts, counts.new, list(counts.lists)]
     header = json.dumps(head, separators=(",", ":")).encode()
@@ -398,6 +397,8 @@ def _page_rows(
         if keys is None:
             raise ValueError("its contact ids are positions into the run's input, not given")
         ids = [keys[k] for k in take(n, head["pos"])]
+        if not all(isinstance(c, str) for c in ids):
+            raise ValueError("its positions point at no contact id of the run's input")
     elif head["uuid"]:
         raw = bytes(body[: 16 * n])
         at = 16 * n

@@ -168,12 +168,12 @@ class SnapshotJournal:
         next_href: str | None,
         *,
         counts: PageCounts | None = None,
-        keys: Mapping[str, int] | None = None,
+        positions: Sequence[int] | None = None,
     ) -> None:
         """Commit one page (ids only; ``counts``: the members it does not keep;
-        ``keys``: id -> position in the run's input, kept instead of the id) and where
-        the pass continues, in one transaction."""
-        blob = encode_page(members, self.list_ids, counts=counts, keys=keys)
+        ``positions``: per member, its position in the run's input, kept instead of
+        its id) and where the pass continues, in one transaction."""
+        blob = encode_page(members, self.list_ids, counts=counts, positions=positions)
         with self.db.transaction() as conn:
             (passes_json,) = conn.execute(
                 "SELECT passes FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,)
@@ -334,10 +334,13 @@ def _journal_builder(sj: SnapshotJournal, keys: Sequence[str] | None = None) -> 
 
 
 def input_selection(sj: SnapshotJournal, given: Any) -> Sequence[str] | None:
-    """The keys the positions of ``sj``'s pages point into: those of the run's
-    journaled id column ``given`` (None when its pages keep ids). A column whose keys
-    are not those the read was made for is a JournalError."""
+    """What the positions of ``sj``'s pages point into: the distinct ids of the run's
+    journaled id column ``given``, or (a read for addresses) that column's rows, each
+    row's contact; None when its pages keep ids. A column whose ids are not those the
+    read was made for is a JournalError."""
     record = sj.selection
+    if record is not None and record["by"] == "email" and given is not None:
+        return [c if isinstance(c, str) else None for c in given.tolist()]
     if record is None or record["by"] != "contact_id":
         return None
     from ccpandas.plan.ids import check_ids
