@@ -244,12 +244,13 @@ def _snapshot_journal(
     return sj
 
 
-def _check_selection(sj: SnapshotJournal, select: Selection | None) -> None:
+def _check_selection(sj: SnapshotJournal, select: Selection | None, *, record: bool = True) -> None:
     """Refuse to continue a read whose pages kept the members of another input (what
-    this one needs may not be in them); a read that kept every member continues."""
+    this one needs may not be in them); a read that kept every member continues (and,
+    ``record``, keeps only what ``select`` selects from now on)."""
     kept = sj.selection
     if kept is None:
-        if select is not None:
+        if select is not None and record:
             sj.set_selection(select)
         return
     if select is not None and select.record() == kept:
@@ -825,6 +826,10 @@ def prepare_frame_plan(
         return base
     if client is None:
         raise PlanError("a membership snapshot needs a client (GET /contacts)")
+    select = None
+    if kind != "sync" and (choice.snapshot_id is not None or base is None):
+        select = _input_selection(values, key)
+    _check_continued(journal, choice.snapshot_id, select)  # before any request
     info = target_info(client, targets, lists)
     sizes = [info[t].members for t in targets]
     uniques = _unique_addresses(values) if key == "email" else []
@@ -849,7 +854,8 @@ def prepare_frame_plan(
         client,
         targets,
         uniques,
-        select=_input_selection(values, key) if kind != "sync" else None,
+        # Planned from only the members the input selects (a sync: every member).
+        select=_input_selection(values, key) if select is None and kind != "sync" else select,
         how=how,
         snapshot_id=choice.snapshot_id,
         key=key,
@@ -917,6 +923,16 @@ def _unique_addresses(values: Any) -> list[str]:
     # In Arrow: a Python string for each distinct address only (the lookups need them).
     keys = email_keys(values)[0]
     return [str(x) for x in pc.unique(keys.drop_null()).to_pylist()]
+
+
+def _check_continued(
+    journal: JournalDB | bool | None, snapshot_id: str | None, select: Selection | None
+) -> None:
+    """Refuse, before any request, to continue a read ``snapshot_id`` that was made
+    for another input (see :func:`_check_selection`)."""
+    db = open_journal() if journal is True else (journal or None)
+    if db is not None and snapshot_id is not None:
+        _check_selection(SnapshotJournal.open(db, snapshot_id), select, record=False)
 
 
 def _input_selection(values: Any, key: str) -> Selection:
@@ -1001,6 +1017,7 @@ def prepare_source_plan(
     snapshot = choice.snapshot
     if snapshot is False:
         return plan
+    _check_continued(journal, choice.snapshot_id, None)  # before any request
     info = target_info(client, plan.list_ids, lists)
     sizes = [info[t].members for t in plan.list_ids]
     how, cost, why = choose_read(

@@ -395,7 +395,11 @@ def _page_rows(
 
     if head.get("pos"):
         if keys is None:
-            raise ValueError("its contact ids are positions into the run's input, not given")
+            raise JournalError(
+                "a membership snapshot page of the journal keeps its contact ids as "
+                "positions into the run's input: it loads with its run (resume, "
+                "run_result), or continues with the same column (snapshot='snap-...')"
+            )
         ids = [keys[k] for k in take(n, head["pos"])]
         if not all(isinstance(c, str) for c in ids):
             raise ValueError("its positions point at no contact id of the run's input")
