@@ -9,6 +9,7 @@ import math
 
 import pandas as pd
 import pytest
+from test_membership_http import InterruptReading, reads
 
 from ccpandas.errors import JournalError, PlanError, SnapshotInterrupted
 from ccpandas.plan.compact import Selection
@@ -18,8 +19,6 @@ from ccpandas.run.runner import Runner
 from ccpandas.store.codec import read_page
 from ccpandas.store.journal import open_journal, plan_digest
 from ccpandas.store.snapshots import SnapshotJournal
-
-from test_membership_http import InterruptReading, reads
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 

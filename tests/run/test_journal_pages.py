@@ -14,8 +14,8 @@ import pytest
 import ccpandas
 from ccpandas.emulator.seed import uuid1
 from ccpandas.errors import JournalError
-from ccpandas.read.snapshot import read_snapshot
 from ccpandas.plan.compact import PageCounts
+from ccpandas.read.snapshot import read_snapshot
 from ccpandas.store.codec import PAGE_MAGIC, decode_page, encode_page, read_page
 from ccpandas.store.journal import open_journal
 from ccpandas.store.snapshots import SnapshotJournal, load_snapshot
