@@ -343,7 +343,7 @@ def encode_page(
 
 
 def decode_page(
-    blob: bytes, list_ids: Sequence[str], keys: Sequence[str] | None = None
+    blob: bytes, list_ids: Sequence[str], keys: Sequence[str | None] | None = None
 ) -> list[list[Any]]:
     """The rows :func:`encode_page` encoded (``keys``: the run's input keys its
     positions point into); an older page (zlib JSON) reads as it was written,
@@ -352,7 +352,7 @@ def decode_page(
 
 
 def read_page(
-    blob: bytes, list_ids: Sequence[str], keys: Sequence[str] | None = None
+    blob: bytes, list_ids: Sequence[str], keys: Sequence[str | None] | None = None
 ) -> tuple[list[list[Any]], PageCounts | None]:
     """The rows of a page and the counts of the members it did not keep (None: it
     kept every one). See :func:`decode_page`.
@@ -382,7 +382,7 @@ def read_page(
 
 
 def _page_rows(
-    body: memoryview, head: dict[str, Any], table: list[Any], keys: Sequence[str] | None
+    body: memoryview, head: dict[str, Any], table: list[Any], keys: Sequence[str | None] | None
 ) -> list[list[Any]]:
     n, wide = int(head["n"]), np.dtype(head["codes"])
     at = 0

@@ -216,14 +216,14 @@ class SnapshotJournal:
             )
 
     def members(
-        self, pass_index: int | None = None, keys: Sequence[str] | None = None
+        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
     ) -> list[list[Any]]:
         """Every journaled member record ``[contact_id, status, lists, tags]`` (those
         its pages keep; ``keys``: the run's input keys their positions point into)."""
         return [row for page in self.pages(pass_index, keys) for row in page]
 
     def pages(
-        self, pass_index: int | None = None, keys: Sequence[str] | None = None
+        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
     ) -> Iterator[list[list[Any]]]:
         """The journaled pages' member records, a page at a time (pages written by an
         older version read too; an unreadable one is a JournalError)."""
@@ -231,7 +231,7 @@ class SnapshotJournal:
             yield rows
 
     def counted_pages(
-        self, pass_index: int | None = None, keys: Sequence[str] | None = None
+        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
     ) -> Iterator[tuple[int, list[list[Any]], PageCounts | None]]:
         """Per journaled page: its pass, its member records and the counts of the
         members it does not keep (None: it keeps every one)."""
@@ -282,7 +282,7 @@ def load_snapshot(
     snapshot_id: str,
     list_ids: Sequence[str],
     names: Mapping[str, str],
-    keys: Sequence[str] | None = None,
+    keys: Sequence[str | None] | None = None,
 ) -> MembershipSnapshot:
     """A journaled snapshot (ids only: no addresses; the members its pages only
     counted are counted; ``keys``: the run's input keys their positions point into)."""
@@ -321,7 +321,9 @@ def run_summaries(db: JournalFile) -> dict[str, str]:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def _journal_builder(sj: SnapshotJournal, keys: Sequence[str] | None = None) -> SnapshotBuilder:
+def _journal_builder(
+    sj: SnapshotJournal, keys: Sequence[str | None] | None = None
+) -> SnapshotBuilder:
     """A journaled read's members, compact, a page at a time: the members its pages
     keep, and the counts of the others (as the read that wrote them built them)."""
     builder = SnapshotBuilder()
@@ -333,7 +335,7 @@ def _journal_builder(sj: SnapshotJournal, keys: Sequence[str] | None = None) -> 
     return builder
 
 
-def input_selection(sj: SnapshotJournal, given: Any) -> Sequence[str] | None:
+def _input_keys(sj: SnapshotJournal, given: Any) -> Sequence[str | None] | None:
     """What the positions of ``sj``'s pages point into: the distinct ids of the run's
     journaled id column ``given``, or (a read for addresses) that column's rows, each
     row's contact; None when its pages keep ids. A column whose ids are not those the
@@ -345,9 +347,7 @@ def input_selection(sj: SnapshotJournal, given: Any) -> Sequence[str] | None:
         return None
     from ccpandas.plan.ids import check_ids
 
-    selection = Selection.of(
-        "contact_id", check_ids(given).ids.tolist() if given is not None else ()
-    )
+    selection = Selection.of("contact_id", check_ids(given).ids if given is not None else ())
     if selection.fingerprint != record["fingerprint"]:
         raise JournalError(
             f"membership snapshot {sj.snapshot_id} was read for another id column than "
@@ -382,7 +382,7 @@ def rebuild_membership_plan(
     mm = meta["membership"]
     sj = SnapshotJournal.open(db, mm["snapshot_id"])
     names = dict(mm.get("list_names") or {})
-    keys = input_selection(sj, given)
+    keys = _input_keys(sj, given)
     snap = MembershipSnapshot.from_records(list_ids, _journal_builder(sj, keys), list_names=names)
     column = meta["column"]
     if mm["key"] == "source":
