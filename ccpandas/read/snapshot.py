@@ -826,10 +826,7 @@ def prepare_frame_plan(
         return base
     if client is None:
         raise PlanError("a membership snapshot needs a client (GET /contacts)")
-    select = None
-    if kind != "sync" and (choice.snapshot_id is not None or base is None):
-        select = _input_selection(values, key)
-    _check_continued(journal, choice.snapshot_id, select)  # before any request
+    _check_continued(journal, choice.snapshot_id, values, key, kind)  # before any request
     info = target_info(client, targets, lists)
     sizes = [info[t].members for t in targets]
     uniques = _unique_addresses(values) if key == "email" else []
@@ -850,12 +847,12 @@ def prepare_frame_plan(
     if base is not None and how == BLIND:  # the listing and the probes are its reads
         cost_fields = {"snapshot_cost": cost.reads, "planning_requests": 1 + cost.probes}
         return dataclasses.replace(base, notes=(*base.notes, why, _NO_SNAPSHOT), **cost_fields)
-    snap, sid = _read_for_plan(
+    snap, sid, note = _read_for_plan(
         client,
         targets,
         uniques,
-        # Planned from only the members the input selects (a sync: every member).
-        select=_input_selection(values, key) if select is None and kind != "sync" else select,
+        values=values,
+        kind=kind,
         how=how,
         snapshot_id=choice.snapshot_id,
         key=key,
@@ -864,10 +861,6 @@ def prepare_frame_plan(
         reporter=make_reporter(progress),
         journal=journal,
     )
-    if key == "email" and kind != "remove":  # an address on no target list: who is it?
-        snap, note = resolve_addresses(client, uniques, snap)
-    else:
-        note = ""
     plan = plan_membership_removal(
         data,
         targets,
@@ -926,24 +919,32 @@ def _unique_addresses(values: Any) -> list[str]:
 
 
 def _check_continued(
-    journal: JournalDB | bool | None, snapshot_id: str | None, select: Selection | None
+    journal: JournalDB | bool | None,
+    snapshot_id: str | None,
+    values: Any = None,
+    key: str = "contact_id",
+    kind: str = "remove",
 ) -> None:
     """Refuse, before any request, to continue a read ``snapshot_id`` that was made
-    for another input (see :func:`_check_selection`)."""
+    for another input than the column ``values`` (see :func:`_check_selection`;
+    None: a source, which keeps every member)."""
     db = open_journal() if journal is True else (journal or None)
     if db is not None and snapshot_id is not None:
+        select = None if values is None else _input_selection(values, key, kind)
         _check_selection(SnapshotJournal.open(db, snapshot_id), select, record=False)
 
 
-def _input_selection(values: Any, key: str) -> Selection:
-    """The members a frame's read keeps: those its ids or its valid addresses name
-    (a sync needs every member: each one not named leaves).
+def _input_selection(values: Any, key: str, kind: str) -> Selection | None:
+    """The members a frame's read keeps: those its ids or its valid addresses name;
+    None for a sync, which needs every member (each one not named leaves).
 
     Example:
         >>> import pandas as pd
-        >>> _input_selection(pd.Series([" B@x.co", "typo", None]), "email").keys
+        >>> _input_selection(pd.Series([" B@x.co", "typo", None]), "email", "add").keys
         ('b@x.co',)
     """
+    if kind == "sync":
+        return None
     if key == "email":
         return Selection.of_emails(values)
     from ccpandas.plan.ids import check_ids
@@ -956,7 +957,8 @@ def _read_for_plan(
     targets: Sequence[str],
     uniques: Sequence[str],
     *,
-    select: Selection | None,
+    values: Any,
+    kind: str,
     how: str,
     snapshot_id: str | None,
     key: str,
@@ -964,27 +966,33 @@ def _read_for_plan(
     cost: ReadCost,
     reporter: Reporter,
     journal: JournalDB | bool | None,
-) -> tuple[MembershipSnapshot, str | None]:
+) -> tuple[MembershipSnapshot, str | None, str]:
     """What a frame's plan reads of the lists (``how``: the lists, or a lookup per
-    address): ``(snapshot, snapshot id)``; a read of the lists keeps the members
-    ``select`` selects."""
+    address): ``(snapshot, snapshot id, note)``. A read of the lists keeps the members
+    the column ``values`` selects (a sync: every one); an add or sync by email then
+    finds the addresses on no target list (the note says how)."""
     names = {t: i.name for t, i in info.items()}
     db = open_journal() if journal is True else (journal or None)
     if how == LOOKUPS:
         snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names)
         base_url = getattr(client, "base_url", None)
-        return snap, _journal_whole(db, snap, base_url=base_url, phase="before")
-    return read_snapshot(
-        client,
-        targets,
-        reporter=reporter,
-        journal=db if db is not None else False,
-        snapshot_id=snapshot_id,
-        need_emails=key == "email",
-        names=names,
-        expected_members=cost.members([i.members for i in info.values()]),
-        select=select,
-    )
+        sid = _journal_whole(db, snap, base_url=base_url, phase="before")
+    else:
+        snap, sid = read_snapshot(
+            client,
+            targets,
+            reporter=reporter,
+            journal=db if db is not None else False,
+            snapshot_id=snapshot_id,
+            need_emails=key == "email",
+            names=names,
+            expected_members=cost.members([i.members for i in info.values()]),
+            select=_input_selection(values, key, kind),
+        )
+    if key == "email" and kind != "remove":  # an address on no target list: who is it?
+        snap, note = resolve_addresses(client, uniques, snap)
+        return snap, sid, note
+    return snap, sid, ""
 
 
 def prepare_source_plan(
@@ -1017,7 +1025,7 @@ def prepare_source_plan(
     snapshot = choice.snapshot
     if snapshot is False:
         return plan
-    _check_continued(journal, choice.snapshot_id, None)  # before any request
+    _check_continued(journal, choice.snapshot_id)  # before any request
     info = target_info(client, plan.list_ids, lists)
     sizes = [info[t].members for t in plan.list_ids]
     how, cost, why = choose_read(
