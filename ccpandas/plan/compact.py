@@ -17,16 +17,18 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import operator
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Ragged", "SnapshotBuilder", "bincount"]
+__all__ = ["Others", "PageCounts", "Ragged", "Selection", "SnapshotBuilder", "bincount"]
 
 #: Items decoded at once when a Ragged is iterated (bounds the transient Python ints).
 _CHUNK = 65_536
@@ -179,6 +181,204 @@ class Ragged(Sequence[tuple[str, ...]]):
         return out
 
 
+@dataclass(frozen=True)
+class PageCounts:
+    """What a projected page keeps of the members its run's input does not select:
+    per list of its pass (in the pass's order) how many of them are on it,
+    ``contacts`` (how many there are: each is read once per pass) and ``new`` (those
+    on no list of an earlier pass: each contact is counted once over the passes).
+
+    Example:
+        >>> PageCounts(lists=(3, 1), contacts=3, new=3).lists
+        (3, 1)
+    """
+
+    lists: tuple[int, ...]
+    contacts: int
+    new: int
+
+
+@dataclass(frozen=True)
+class Others:
+    """The members a read counted but did not keep (its run's input does not select
+    them): per target list (lower-case id) how many, per pass of 25 lists how many
+    (the pass's union) and how many contacts in all. They change nothing a plan
+    sends; they only make the lists' sizes and a re-read's cost what they are.
+
+    Example:
+        >>> Others({"l1": 2}, (2,), 2).per_list["l1"]
+        2
+    """
+
+    per_list: Mapping[str, int] = field(default_factory=dict)
+    per_pass: tuple[int, ...] = ()
+    contacts: int = 0
+
+
+#: What a read's selection can select by: the contact ids of an id column, the
+#: addresses of an email column, or the contacts of a run's pairs (its verification).
+SELECT_BY = ("contact_id", "email", "run")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The members a read keeps: those whose id (``by`` ``contact_id`` or ``run``)
+    or address (``email``, trimmed and lower-cased) is one of ``keys``
+    (sorted, each once). The others are only counted (:class:`PageCounts`).
+
+    Example:
+        >>> sel = Selection.of("contact_id", ["c2", "c1", "c2"])
+        >>> sel.keys, sel.picks([{"contact_id": "C1"}, {"contact_id": "c9"}]).tolist()
+        (('c1', 'c2'), [True, False])
+    """
+
+    by: str
+    keys: tuple[str, ...]
+    #: For addresses: per key, the first row of the input that gives it (the run's
+    #: journaled id column holds its contact there), else empty.
+    rows: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, by: str, keys: Any) -> Selection:
+        """A selection of the distinct ``keys`` (strings as they are matched: a list,
+        an Index or an Arrow array; missing values are left out), sorted in Arrow."""
+        import pyarrow.compute as pc
+
+        from ccpandas.plan.keys import arrow_text
+
+        if by not in SELECT_BY:
+            raise ValueError(f"a read selects by one of {SELECT_BY}, not {by!r}")
+        if isinstance(keys, Iterator | list | tuple | set | frozenset):
+            keys = _objects(list(keys))
+        text = keys if hasattr(keys, "drop_null") else arrow_text(keys)[0]
+        distinct = pc.unique(text.drop_null())
+        return cls(by, tuple(distinct.take(pc.array_sort_indices(distinct)).to_pylist()))
+
+    @classmethod
+    def of_emails(cls, values: Any) -> Selection:
+        """The valid addresses of an email column (normalised as planning matches
+        them), each with the first row that gives it.
+
+        Example:
+            >>> sel = Selection.of_emails(["b@x.co", "typo", " A@x.co", "b@x.co"])
+            >>> sel.keys, sel.rows
+            (('a@x.co', 'b@x.co'), (2, 0))
+        """
+        import pyarrow.compute as pc
+
+        from ccpandas.plan.keys import email_keys, factorize_text
+
+        codes, uniques = factorize_text(
+            email_keys(_objects(list(values)) if isinstance(values, list) else values)[0]
+        )
+        given = np.flatnonzero(codes >= 0)[::-1]
+        first = np.zeros(len(uniques), dtype=np.int64)
+        first[codes[given]] = given  # written last to first: each key's first row stays
+        order = pc.array_sort_indices(uniques).to_numpy()
+        return cls("email", tuple(uniques.take(order).to_pylist()), tuple(first[order].tolist()))
+
+    def positions(
+        self, records: Sequence[Mapping[str, Any]], seen: dict[str, str]
+    ) -> list[int] | None:
+        """What a journal page keeps of the selected ``records``' ids: positions into
+        the run's input (of its distinct ids, or the first row of an address), or
+        None when the ids must stay (a read of a run's contacts; an address of two
+        contacts). ``seen``: address -> the contact the read found first with it
+        (updated): the one planning takes, the only one its row names.
+
+        Example:
+            >>> sel = Selection.of_emails(["b@x.co", "a@x.co"])
+            >>> seen = {}
+            >>> sel.positions([{"contact_id": "c1", "email": "A@x.co"}], seen), seen
+            ([1], {'a@x.co': 'c1'})
+            >>> sel.positions([{"contact_id": "c2", "email": "a@x.co"}], seen) is None
+            True
+        """
+        at = self.index
+        if self.by == "contact_id":
+            return [at[str(r["contact_id"]).lower()] for r in records]
+        if self.by != "email":
+            return None
+        from ccpandas.plan.keys import folded
+
+        found = folded(_objects([r.get("email") for r in records])).to_pylist()
+        ok = True
+        for address, rec in zip(found, records, strict=True):
+            cid = str(rec["contact_id"]).lower()
+            ok = seen.setdefault(address, cid) == cid and ok
+        return [self.rows[at[k]] for k in found] if ok else None
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Key -> its position in ``keys`` (what a journal page keeps of an id)."""
+        return {k: i for i, k in enumerate(self.keys)}
+
+    @property
+    def fingerprint(self) -> str:
+        """A digest of ``by`` and the keys: the same for the same input, in any order."""
+        return hashlib.sha256("\n".join((self.by, *self.keys)).encode()).hexdigest()
+
+    def record(self) -> dict[str, Any]:
+        """What the journal keeps of it (no key: the keys may be addresses)."""
+        return {"by": self.by, "keys": len(self.keys), "fingerprint": self.fingerprint}
+
+    def picks(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Per record, whether it is selected."""
+        if self.by == "email":
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            from ccpandas.plan.keys import folded
+
+            # Folded exactly as planning matches addresses.
+            found = folded(_objects([r.get("email") for r in records]))
+            hit = pc.is_in(found, value_set=pa.array(self.keys, pa.string()))
+            return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+        at = self.index
+        ids = (str(r["contact_id"]).lower() for r in records)
+        return np.fromiter((c in at for c in ids), bool, len(records))
+
+    def split(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        pass_lists: Sequence[str],
+        earlier: frozenset[str],
+        targets: frozenset[str],
+    ) -> tuple[list[Mapping[str, Any]], PageCounts]:
+        """The selected records of a page of a pass over ``pass_lists``, and the
+        others' counts. ``earlier``: the (lower-case) lists of the earlier passes: a
+        contact on one of them was counted there, and a list read there too is
+        counted there only. A record kept keeps its id, status and the (lower-case)
+        ``targets`` it is on: a run by ids or addresses needs nothing else (its other
+        lists and its tags only preview a removal by source, which keeps every member).
+
+        Example:
+            >>> sel = Selection.of("contact_id", ["c1"])
+            >>> recs = [{"contact_id": "c1", "status": "active", "lists": ["l1", "x"],
+            ...          "tags": ["t"]}, {"contact_id": "c2", "lists": ["l1"]}]
+            >>> kept, counts = sel.split(recs, ["l1"], frozenset(), frozenset({"l1"}))
+            >>> kept[0]["lists"], kept[0]["tags"], counts
+            (['l1'], [], PageCounts(lists=(1,), contacts=1, new=1))
+        """
+        hit = self.picks(records)
+        slot = {x.lower(): k for k, x in enumerate(pass_lists) if x.lower() not in earlier}
+        per = [0] * len(pass_lists)
+        kept: list[Mapping[str, Any]] = []
+        contacts = new = 0
+        for rec, selected in zip(records, hit.tolist(), strict=True):
+            lists = [str(x).lower() for x in rec.get("lists") or ()]
+            if selected:
+                kept.append({**rec, "lists": [x for x in lists if x in targets], "tags": []})
+                continue
+            contacts += 1
+            new += not earlier.intersection(lists)
+            for x in lists:
+                k = slot.get(x)
+                if k is not None:
+                    per[k] += 1
+        return kept, PageCounts(tuple(per), contacts, new)
+
+
 class SnapshotBuilder:
     """A snapshot's columns, filled a page at a time while a read is under way: each
     contact once (its first record wins: a contact read by two passes of 25 lists),
@@ -203,6 +403,8 @@ class SnapshotBuilder:
         self._lower: tuple[dict[str, str], dict[str, str]] = ({}, {})
         self._codes: tuple[array[int], array[int]] = (array("i"), array("i"))
         self._lengths: tuple[array[int], array[int]] = (array("q"), array("q"))
+        #: Per pass: the members counted, not kept (per list, contacts, new contacts).
+        self._others: dict[int, tuple[dict[str, int], int, int]] = {}
 
     def __len__(self) -> int:
         return len(self.contact_ids)
@@ -233,6 +435,31 @@ class SnapshotBuilder:
             self.add(rec)
         return self
 
+    def count_others(self, pass_index: int, pass_lists: Sequence[str], counts: PageCounts) -> None:
+        """Add a page's counts of the members it did not keep (pass ``pass_index``
+        over ``pass_lists``)."""
+        per, contacts, new = self._others.get(pass_index, ({}, 0, 0))
+        for lid, n in zip(pass_lists, counts.lists, strict=True):
+            if n:
+                per[lid.lower()] = per.get(lid.lower(), 0) + n
+        self._others[pass_index] = (per, contacts + counts.contacts, new + counts.new)
+
+    def forget_pass(self, pass_index: int, lists: Iterable[str]) -> None:
+        """Forget what pass ``pass_index`` over ``lists`` found (it is read again from
+        its start): the contacts on any of them and its counts."""
+        self._others.pop(pass_index, None)
+        self.drop_lists(lists)
+
+    def others(self) -> Others:
+        """The counts of the members not kept, over every pass."""
+        per: dict[str, int] = {}
+        for lists, _, _ in self._others.values():
+            for lid, n in lists.items():
+                per[lid] = per.get(lid, 0) + n
+        n_passes = max(self._others, default=-1) + 1
+        per_pass = tuple(self._others.get(i, ({}, 0, 0))[1] for i in range(n_passes))
+        return Others(per, per_pass, sum(v[2] for v in self._others.values()))
+
     def _code(self, k: int, value: Any) -> int:
         text = str(value)
         low = self._lower[k].get(text)
@@ -247,8 +474,10 @@ class SnapshotBuilder:
 
     def columns(self) -> dict[str, Any]:
         """The snapshot's columns: ``contact_ids``, ``emails``, ``statuses`` (object
-        arrays) and ``lists``, ``tags`` (:class:`Ragged`)."""
+        arrays), ``lists``, ``tags`` (:class:`Ragged`) and ``others`` (the counts of
+        the members not kept, :class:`Others`)."""
         return {
+            "others": self.others(),
             "contact_ids": _objects(self.contact_ids),
             "emails": _objects(self.emails),
             "statuses": _objects(self.statuses),

@@ -60,7 +60,7 @@ from ccpandas.plan.changes import (
     pair_outcomes,
     unique_names,
 )
-from ccpandas.plan.compact import Ragged, SnapshotBuilder, bincount
+from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, folded, positions
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
@@ -169,6 +169,11 @@ class MembershipSnapshot:
     few bytes per membership: see :mod:`ccpandas.plan.compact`). ``list_names`` maps
     list ids to names where known.
 
+    A read for one run keeps only the members its input selects (its ids, its
+    addresses, the contacts it changed) and counts the rest in ``others``
+    (:class:`~ccpandas.plan.compact.Others`): :meth:`sizes` and :attr:`n_contacts`
+    count them, the columns do not hold them.
+
     Example:
         >>> snap = MembershipSnapshot.from_records(["l1"], [
         ...     {"contact_id": "c1", "email": "a@b.co", "status": "active",
@@ -189,6 +194,8 @@ class MembershipSnapshot:
     list_names: Mapping[str, str] = field(default_factory=dict)
     #: Requests the reads took (for the result's cost lines).
     requests: int = 0
+    #: The members read but not kept (the run's input does not select them), counted.
+    others: Others = field(default_factory=Others)
 
     def __post_init__(self) -> None:
         for name in ("lists", "tags"):
@@ -204,17 +211,22 @@ class MembershipSnapshot:
         *,
         list_names: Mapping[str, str] | None = None,
         requests: int = 0,
+        others: Others | None = None,
     ) -> MembershipSnapshot:
         """Build from dicts with ``contact_id``, ``email``, ``status``, ``lists``,
         ``tags`` (or a :class:`~ccpandas.plan.compact.SnapshotBuilder` filled with
-        them); a contact seen twice (two passes of 25 lists) is kept once."""
+        them); a contact seen twice (two passes of 25 lists) is kept once. ``others``:
+        the members counted, not kept (default: the builder's counts, or none)."""
         builder = records if isinstance(records, SnapshotBuilder) else None
         if builder is None:
             builder = SnapshotBuilder().extend(records)  # type: ignore[arg-type]
+        columns = builder.columns()
+        if others is not None:
+            columns["others"] = others
         return cls(
             # A list named twice is read (and planned) once; the planner notes the repeat.
             list_ids=tuple(dict.fromkeys(list_ids)),
-            **builder.columns(),
+            **columns,
             list_names=dict(list_names or {}),
             requests=requests,
         )
@@ -224,7 +236,12 @@ class MembershipSnapshot:
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{self.name_of(lid)} {n:,}" for lid, n in self.sizes().items())
-        return f"MembershipSnapshot({len(self):,} contacts; {sizes})"
+        return f"MembershipSnapshot({self.n_contacts:,} contacts; {sizes})"
+
+    @property
+    def n_contacts(self) -> int:
+        """Contacts on the target lists: those held and those only counted."""
+        return len(self) + self.others.contacts
 
     def name_of(self, list_id: str) -> str:
         """The list's name, or its id when the name is not known."""
@@ -276,9 +293,13 @@ class MembershipSnapshot:
         return set(self.contact_ids[owner[target == j]].tolist())
 
     def sizes(self) -> dict[str, int]:
-        """Members per target list."""
+        """Members per target list (those only counted too)."""
         counts = bincount(self._targets.codes, minlength=len(self.list_ids))
-        return {lid: int(c) for lid, c in zip(self.list_ids, counts, strict=True)}
+        more = self.others.per_list
+        return {
+            lid: int(c) + more.get(lid.lower(), 0)
+            for lid, c in zip(self.list_ids, counts, strict=True)
+        }
 
     def masks(self, lists: Sequence[int]) -> np.ndarray:
         """Per contact, a uint64 bit mask of its memberships among the target list
@@ -1335,11 +1356,15 @@ def reads_after(m: MembershipPlan, list_ids: Sequence[str]) -> int | None:
     )
     if not n_lists:
         return 0
-    # Each pass's union: the distinct contacts of its pairs (one pass per 25 lists).
+    # Each pass's union: the distinct contacts of its pairs (one pass per 25 lists),
+    # and the members the read only counted (the plan changes none of them).
     passes = (keys % n_lists) // READ_LISTS_PER_PASS
     n_passes = -(-n_lists // READ_LISTS_PER_PASS)
     pass_of_contact = np.unique((keys // n_lists) * n_passes + passes) % n_passes
-    return union_reads(np.bincount(pass_of_contact, minlength=n_passes).tolist())
+    unions = np.bincount(pass_of_contact, minlength=n_passes)
+    counted = snap.others.per_pass[:n_passes]
+    unions[: len(counted)] += np.asarray(counted, dtype=unions.dtype)
+    return union_reads(unions.tolist())
 
 
 def with_verification(

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
-from ccpandas.plan.compact import SnapshotBuilder
+from ccpandas.plan.compact import PageCounts, Selection, SnapshotBuilder
 from ccpandas.plan.membership import (
     READ_LISTS_PER_PASS,
     READ_PAGE_SIZE,
@@ -155,10 +155,15 @@ def read_snapshot(
     exact_status: bool = False,
     expected_members: int | None = None,
     interrupt_as_error: bool = True,
+    select: Selection | None = None,
 ) -> tuple[MembershipSnapshot, str | None]:
     """Read the members of ``list_ids`` (every status), 25 lists per pass.
 
     Returns the snapshot and its journal id (None with ``journal=False``).
+    ``select``: the members the run's input selects; the snapshot (and the journal's
+    pages) keep only those and count the others (``snap.others``), so a snapshot
+    continued or loaded from the journal is the very one read. Continuing a read
+    made for another input is a :class:`~ccpandas.errors.PlanError`.
     ``snapshot_id`` continues a journaled read (pages already read are not read again
     unless ``need_emails`` and their addresses are unknown). ``exact_status`` adds a
     ``status=active`` pass so ``all_active_contacts`` previews are exact.
@@ -171,13 +176,16 @@ def read_snapshot(
     """
     reporter = reporter or NullReporter()
     db = open_journal() if journal is True else (journal or None)
-    sj = _snapshot_journal(db, snapshot_id, list_ids, client, phase=phase, run_id=run_id)
+    sj = _snapshot_journal(
+        db, snapshot_id, list_ids, client, phase=phase, run_id=run_id, select=select
+    )
     passes = sj.passes if sj is not None else _new_passes(list_ids)
     total_pages = (
         max(1, math.ceil((expected_members or 0) / READ_PAGE_SIZE)) if expected_members else None
     )
     # Journaled pages are not read again.
     reading = _Reading(client, sj, reporter, total_pages, sum(int(p["pages"]) for p in passes))
+    reading.select, reading.passes = select, passes
     reporter.start(reading.progress())
     try:
         for i, p in enumerate(passes):
@@ -218,19 +226,47 @@ def _snapshot_journal(
     *,
     phase: str,
     run_id: str | None,
+    select: Selection | None = None,
 ) -> SnapshotJournal | None:
     """The read's journal: the one ``snapshot_id`` continues, a new one, or None."""
     if db is None:
         return None
     if snapshot_id is None:
         base_url = getattr(client, "base_url", None)
-        return SnapshotJournal.create(db, list_ids, base_url=base_url, phase=phase, run_id=run_id)
+        return SnapshotJournal.create(
+            db, list_ids, base_url=base_url, phase=phase, run_id=run_id, selection=select
+        )
     sj = SnapshotJournal.open(db, snapshot_id)
     if [x.lower() for x in sj.list_ids] != [x.lower() for x in list_ids]:
         raise PlanError(
             f"snapshot {snapshot_id} read the lists {sj.list_ids}, not {list(list_ids)}"
         )
+    _check_selection(sj, select)
     return sj
+
+
+def _check_selection(sj: SnapshotJournal, select: Selection | None, *, record: bool = True) -> None:
+    """Refuse to continue a read whose pages kept the members of another input (what
+    this one needs may not be in them); a read that kept every member continues (and,
+    ``record``, keeps only what ``select`` selects from now on)."""
+    kept = sj.selection
+    if kept is None:
+        if select is not None and record:
+            sj.set_selection(select)
+        return
+    if select is not None and select.record() == kept:
+        return
+    what = {
+        "contact_id": "contact ids",
+        "email": "email addresses",
+        "run": "the contacts of a run",
+    }.get(kept["by"], kept["by"])
+    raise PlanError(
+        f"snapshot {sj.snapshot_id} was read for other input ({kept['keys']:,} {what}): "
+        "its pages keep only the members that input selects, so it cannot plan this one. "
+        "Continue it with the same column it was started with, or pass snapshot=True to "
+        "read the lists again"
+    )
 
 
 def _new_passes(list_ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -258,6 +294,12 @@ class _Reading:
     requests: int = 0
     #: What the read found so far, compact (codes, not a dict per contact).
     records: SnapshotBuilder = field(default_factory=SnapshotBuilder)
+    #: The members kept (the others are counted), None: every one.
+    select: Selection | None = None
+    #: The passes of 25 lists (``lists`` each).
+    passes: list[dict[str, Any]] = field(default_factory=list)
+    #: Address -> the first member kept with it (see :meth:`Selection.positions`).
+    addresses: dict[str, str] = field(default_factory=dict)
 
     def progress(self, *, done: bool = False) -> Snapshot:
         return _progress(self.pages_read, self.total_pages, len(self.records), done=done)
@@ -265,14 +307,17 @@ class _Reading:
     def read_pass(self, i: int, p: dict[str, Any], *, need_emails: bool) -> None:
         """Read pass ``i`` from where its journal left it (or take its journaled pages)."""
         sj = self.sj
-        known = sj.members(i) if sj is not None and p["pages"] else []
-        if known and need_emails:
+        if sj is not None and p["pages"] and need_emails:
             # The journal has no addresses: read this pass again for them.
-            assert sj is not None
             sj.restart_pass(i)
             p.update(next=None, done=False, pages=0)
-            known = []
-        self.records.extend(_from_journal(r) for r in known)
+        if sj is not None and p["pages"]:
+            # (A read for addresses never gets here: its pages are read again.)
+            keys = self.select.keys if self.select is not None else None
+            for _, rows, counts in sj.counted_pages(i, keys):
+                self.records.extend(_from_journal(r) for r in rows)
+                if counts is not None:
+                    self.records.count_others(i, p["lists"], counts)
         if p["done"]:
             return
         href = p["next"]
@@ -280,15 +325,30 @@ class _Reading:
             body = self._fetch(i, p, href)
             self.requests += 1
             page = [_record(item) for item in body.get("contacts") or ()]
-            self.records.extend(page)
+            kept, counts = self._project(i, page)
+            self.records.extend(kept)
+            if counts is not None:
+                self.records.count_others(i, p["lists"], counts)
             href = _next(body)
             if sj is not None:
-                rows = [[r["contact_id"], r["status"], r["lists"], r["tags"]] for r in page]
-                sj.page_read(i, rows, href)
+                rows = [[r["contact_id"], r["status"], r["lists"], r["tags"]] for r in kept]
+                sel = self.select
+                at = sel.positions(kept, self.addresses) if sel is not None else None
+                sj.page_read(i, rows, href, counts=counts, positions=at)
             self.pages_read += 1
             self.reporter.update(self.progress())
             if href is None:
                 return
+
+    def _project(self, i: int, page: list[dict[str, Any]]) -> tuple[list[Any], PageCounts | None]:
+        """The records of pass ``i``'s page that the read keeps, and the counts of the
+        others (None: it keeps every one). The live snapshot and the journal get the
+        very same, so a plan made again from the journal is the one made now."""
+        if self.select is None:
+            return page, None
+        earlier = frozenset(x.lower() for q in self.passes[:i] for x in q["lists"])
+        targets = frozenset(x.lower() for q in self.passes for x in q["lists"])
+        return self.select.split(page, self.passes[i]["lists"], earlier, targets)
 
     def _fetch(self, i: int, p: dict[str, Any], href: str | None) -> Any:
         """The page at ``href``, or the pass's first page (None); a cursor that expired
@@ -309,7 +369,7 @@ class _Reading:
         # The cursor expired: read the pass again from its start.
         if self.sj is not None:
             self.sj.restart_pass(i)
-        self.records.drop_lists(p["lists"])
+        self.records.forget_pass(i, p["lists"])
         return self._fetch(i, p, None)
 
     def mark_active(self, list_ids: Sequence[str]) -> None:
@@ -450,6 +510,7 @@ def resolve_addresses(
         [*_snapshot_records(snap), *records],
         list_names=snap.list_names,
         requests=snap.requests + requests,
+        others=snap.others,
     )
     note = (
         f"{len(missing):,} addresses on none of the target lists looked up by {how}: "
@@ -761,6 +822,7 @@ def prepare_frame_plan(
         return base
     if client is None:
         raise PlanError("a membership snapshot needs a client (GET /contacts)")
+    _check_continued(journal, choice.snapshot_id, values, key, kind)  # before any request
     info = target_info(client, targets, lists)
     sizes = [info[t].members for t in targets]
     uniques = _unique_addresses(values) if key == "email" else []
@@ -781,10 +843,12 @@ def prepare_frame_plan(
     if base is not None and how == BLIND:  # the listing and the probes are its reads
         cost_fields = {"snapshot_cost": cost.reads, "planning_requests": 1 + cost.probes}
         return dataclasses.replace(base, notes=(*base.notes, why, _NO_SNAPSHOT), **cost_fields)
-    snap, sid = _read_for_plan(
+    snap, sid, note = _read_for_plan(
         client,
         targets,
         uniques,
+        values=values,
+        kind=kind,
         how=how,
         snapshot_id=choice.snapshot_id,
         key=key,
@@ -793,10 +857,6 @@ def prepare_frame_plan(
         reporter=make_reporter(progress),
         journal=journal,
     )
-    if key == "email" and kind != "remove":  # an address on no target list: who is it?
-        snap, note = resolve_addresses(client, uniques, snap)
-    else:
-        note = ""
     plan = plan_membership_removal(
         data,
         targets,
@@ -854,11 +914,47 @@ def _unique_addresses(values: Any) -> list[str]:
     return [str(x) for x in pc.unique(keys.drop_null()).to_pylist()]
 
 
+def _check_continued(
+    journal: JournalDB | bool | None,
+    snapshot_id: str | None,
+    values: Any = None,
+    key: str = "contact_id",
+    kind: str = "remove",
+) -> None:
+    """Refuse, before any request, to continue a read ``snapshot_id`` that was made
+    for another input than the column ``values`` (see :func:`_check_selection`;
+    None: a source, which keeps every member)."""
+    db = open_journal() if journal is True else (journal or None)
+    if db is not None and snapshot_id is not None:
+        select = None if values is None else _input_selection(values, key, kind)
+        _check_selection(SnapshotJournal.open(db, snapshot_id), select, record=False)
+
+
+def _input_selection(values: Any, key: str, kind: str) -> Selection | None:
+    """The members a frame's read keeps: those its ids or its valid addresses name;
+    None for a sync, which needs every member (each one not named leaves).
+
+    Example:
+        >>> import pandas as pd
+        >>> _input_selection(pd.Series([" B@x.co", "typo", None]), "email", "add").keys
+        ('b@x.co',)
+    """
+    if kind == "sync":
+        return None
+    if key == "email":
+        return Selection.of_emails(values)
+    from ccpandas.plan.ids import check_ids
+
+    return Selection.of("contact_id", check_ids(values).ids)
+
+
 def _read_for_plan(
     client: Any,
     targets: Sequence[str],
     uniques: Sequence[str],
     *,
+    values: Any,
+    kind: str,
     how: str,
     snapshot_id: str | None,
     key: str,
@@ -866,25 +962,33 @@ def _read_for_plan(
     cost: ReadCost,
     reporter: Reporter,
     journal: JournalDB | bool | None,
-) -> tuple[MembershipSnapshot, str | None]:
+) -> tuple[MembershipSnapshot, str | None, str]:
     """What a frame's plan reads of the lists (``how``: the lists, or a lookup per
-    address): ``(snapshot, snapshot id)``."""
+    address): ``(snapshot, snapshot id, note)``. A read of the lists keeps the members
+    the column ``values`` selects (a sync: every one); an add or sync by email then
+    finds the addresses on no target list (the note says how)."""
     names = {t: i.name for t, i in info.items()}
     db = open_journal() if journal is True else (journal or None)
     if how == LOOKUPS:
         snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names)
         base_url = getattr(client, "base_url", None)
-        return snap, _journal_whole(db, snap, base_url=base_url, phase="before")
-    return read_snapshot(
-        client,
-        targets,
-        reporter=reporter,
-        journal=db if db is not None else False,
-        snapshot_id=snapshot_id,
-        need_emails=key == "email",
-        names=names,
-        expected_members=cost.members([i.members for i in info.values()]),
-    )
+        sid = _journal_whole(db, snap, base_url=base_url, phase="before")
+    else:
+        snap, sid = read_snapshot(
+            client,
+            targets,
+            reporter=reporter,
+            journal=db if db is not None else False,
+            snapshot_id=snapshot_id,
+            need_emails=key == "email",
+            names=names,
+            expected_members=cost.members([i.members for i in info.values()]),
+            select=_input_selection(values, key, kind),
+        )
+    if key == "email" and kind != "remove":  # an address on no target list: who is it?
+        snap, note = resolve_addresses(client, uniques, snap)
+        return snap, sid, note
+    return snap, sid, ""
 
 
 def prepare_source_plan(
@@ -917,6 +1021,7 @@ def prepare_source_plan(
     snapshot = choice.snapshot
     if snapshot is False:
         return plan
+    _check_continued(journal, choice.snapshot_id)  # before any request
     info = target_info(client, plan.list_ids, lists)
     sizes = [info[t].members for t in plan.list_ids]
     how, cost, why = choose_read(
@@ -1006,6 +1111,9 @@ def read_after(
             return load_snapshot(db, sid, lists, names), sid
         if sid is not None and SnapshotJournal(db, sid).state == "reading":
             existing = sid  # an interrupted verification: continue it
+    # Only the rows of the run's contacts say anything of its pairs (the rest are
+    # counted): a contact left as it was shows a removal by someone else too.
+    ours = m.contact_ids if m is not None else None
     return read_snapshot(
         client,
         lists,
@@ -1017,6 +1125,7 @@ def read_after(
         need_emails=False,
         names=names,
         interrupt_as_error=False,
+        select=Selection.of("run", ours) if ours is not None else None,
     )
 
 

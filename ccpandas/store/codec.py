@@ -33,6 +33,7 @@ import pandas as pd
 
 from ccpandas.errors import JournalError
 from ccpandas.plan.changes import ChangeSet
+from ccpandas.plan.compact import PageCounts
 
 __all__ = [
     "decode_change_set",
@@ -41,6 +42,7 @@ __all__ = [
     "encode_change_set",
     "encode_page",
     "encode_series",
+    "read_page",
 ]
 
 _TEXT_DTYPES = ("str", "string[python]", "string[pyarrow]", "arrow_string")
@@ -260,24 +262,43 @@ def decode_change_set(doc: dict[str, Any]) -> ChangeSet:
 
 
 # -- snapshot pages -------------------------------------------------------------------------
-#: A journal page of the compact format starts with these bytes; an older page is a zlib
-#: stream of JSON (its first byte 0x78), which still reads.
-PAGE_MAGIC = b"CCJ2"
+#: A journal page of the compact format starts with these bytes (``CCJ3``: with the
+#: counts of the members not kept, and contact ids maybe as positions into the run's
+#: input; ``CCJ2``: every member, ids as UUID bytes); an older page is a zlib stream of
+#: JSON (its first byte 0x78). Each still reads.
+PAGE_MAGIC = b"CCJ3"
+_PAGE_MAGICS = (b"CCJ2", PAGE_MAGIC)
 _HEADER = struct.Struct("<I")
 
 
-def encode_page(rows: Sequence[Sequence[Any]], list_ids: Sequence[str]) -> bytes:
+def _width(n: int) -> str:
+    """The smallest unsigned code type for codes below ``n``."""
+    return "<u1" if n <= 256 else ("<u2" if n <= 65_536 else "<u4")
+
+
+def encode_page(
+    rows: Sequence[Sequence[Any]],
+    list_ids: Sequence[str],
+    *,
+    counts: PageCounts | None = None,
+    positions: Sequence[int] | None = None,
+) -> bytes:
     """A snapshot page ``[[contact_id, status, [list ids], [tag ids]], ...]`` as compact
-    bytes: contact ids as 16 UUID bytes (text when any is not a canonical UUID), list
-    ids as indices into ``list_ids`` (the snapshot's lists, kept once in its row) or
-    into the page's own few other ids, statuses and tags the same way, columns of
-    small integers, zlib-compressed. :func:`decode_page` gives the rows back exactly.
+    bytes: contact ids as 16 UUID bytes (text when any is not a canonical UUID), or as
+    ``positions`` (per row) into the run's input, which decoding is given back;
+    list ids as indices into ``list_ids`` (the snapshot's lists, kept once in its row)
+    or into the page's own few other ids, statuses and tags the same way, columns of
+    small integers, zlib-compressed; ``counts``: the members the page does not keep.
+    :func:`decode_page` gives the rows back exactly.
 
     Example:
         >>> rows = [["8b54d1f4-5b0e-11ee-8c99-0242ac120002", "active", ["l1", "l9"], []]]
         >>> blob = encode_page(rows, ["l1"])
         >>> blob[:4], decode_page(blob, ["l1"]) == rows
-        (b'CCJ2', True)
+        (b'CCJ3', True)
+        >>> blob = encode_page(rows, ["l1"], positions=[0])
+        >>> decode_page(blob, ["l1"], keys=[rows[0][0]]) == rows
+        True
     """
     table: dict[Any, int] = {lid: k for k, lid in enumerate(list_ids)}
     extra: list[Any] = []
@@ -290,22 +311,27 @@ def encode_page(rows: Sequence[Sequence[Any]], list_ids: Sequence[str]) -> bytes
         return k
 
     ids = [str(r[0]) for r in rows]
-    binary = all(_is_uuid(c) for c in ids)
+    positional = positions is not None
+    binary = not positional and all(_is_uuid(c) for c in ids)
     statuses = [code(r[1]) for r in rows]
     lists = [[code(x) for x in r[2]] for r in rows]
     tags = [[code(x) for x in r[3]] for r in rows]
-    wide = "<u1" if len(table) <= 256 else ("<u2" if len(table) <= 65_536 else "<u4")
-    header = json.dumps(
-        {
-            "n": len(rows),
-            "uuid": binary,
-            "ids": None if binary else ids,
-            "extra": extra,
-            "codes": wide,
-        },
-        separators=(",", ":"),
-    ).encode()
-    parts = [_HEADER.pack(len(header)), header]
+    wide = _width(len(table))
+    head: dict[str, Any] = {
+        "n": len(rows),
+        "uuid": binary,
+        "ids": None if binary or positional else ids,
+        "extra": extra,
+        "codes": wide,
+    }
+    parts: list[bytes] = []
+    if positions is not None:
+        head["pos"] = _width(max(positions, default=0) + 1)
+        parts.append(np.asarray(positions, dtype=head["pos"]).tobytes())
+    if counts is not None:
+        head["counts"] = [counts.contacts, counts.new, list(counts.lists)]
+    header = json.dumps(head, separators=(",", ":")).encode()
+    parts[:0] = [_HEADER.pack(len(header)), header]
     if binary:
         parts.append(b"".join(bytes.fromhex(c.replace("-", "")) for c in ids))
     parts.append(np.asarray(statuses, dtype=wide).tobytes())
@@ -313,20 +339,41 @@ def encode_page(rows: Sequence[Sequence[Any]], list_ids: Sequence[str]) -> bytes
         parts.append(np.asarray([len(x) for x in ragged], dtype="<u2").tobytes())
         flat = [k for x in ragged for k in x]
         parts.append(np.asarray(flat, dtype=wide).tobytes())
-    return PAGE_MAGIC + zlib.compress(b"".join(parts), 6)
+    return PAGE_MAGIC + zlib.compress(b"".join(parts), 9)
 
 
-def decode_page(blob: bytes, list_ids: Sequence[str]) -> list[list[Any]]:
-    """The rows :func:`encode_page` encoded; an older page (zlib JSON) reads as it was
-    written, anything else is a :class:`~ccpandas.errors.JournalError`."""
+def decode_page(
+    blob: bytes, list_ids: Sequence[str], keys: Sequence[str | None] | None = None
+) -> list[list[Any]]:
+    """The rows :func:`encode_page` encoded (``keys``: the run's input keys its
+    positions point into); an older page (zlib JSON) reads as it was written,
+    anything else is a :class:`~ccpandas.errors.JournalError`."""
+    return read_page(blob, list_ids, keys)[0]
+
+
+def read_page(
+    blob: bytes, list_ids: Sequence[str], keys: Sequence[str | None] | None = None
+) -> tuple[list[list[Any]], PageCounts | None]:
+    """The rows of a page and the counts of the members it did not keep (None: it
+    kept every one). See :func:`decode_page`.
+
+    Example:
+        >>> blob = encode_page([], ["l1"], counts=PageCounts((4,), 4, 4))
+        >>> read_page(blob, ["l1"])
+        ([], PageCounts(lists=(4,), contacts=4, new=4))
+    """
     try:
-        if bytes(blob[:4]) != PAGE_MAGIC:
-            return list(json.loads(zlib.decompress(blob)))
+        if bytes(blob[:4]) not in _PAGE_MAGICS:
+            return list(json.loads(zlib.decompress(blob))), None
         raw = zlib.decompress(blob[4:])
         (size,) = _HEADER.unpack_from(raw)
         head = json.loads(raw[4 : 4 + size])
-        return _page_rows(memoryview(raw)[4 + size :], head, [*list_ids, *head["extra"]])
-    except (zlib.error, ValueError, KeyError, TypeError, struct.error) as exc:
+        table = [*list_ids, *head["extra"]]
+        rows = _page_rows(memoryview(raw)[4 + size :], head, table, keys)
+        counted = head.get("counts")
+        counts = None if counted is None else PageCounts(tuple(counted[2]), *counted[:2])
+        return rows, counts
+    except (zlib.error, ValueError, KeyError, TypeError, IndexError, struct.error) as exc:
         raise JournalError(
             f"a membership snapshot page of the journal cannot be read ({exc}): it was "
             "written by another version of ccpandas, or the file is damaged; read the "
@@ -334,7 +381,9 @@ def decode_page(blob: bytes, list_ids: Sequence[str]) -> list[list[Any]]:
         ) from None
 
 
-def _page_rows(body: memoryview, head: dict[str, Any], table: list[Any]) -> list[list[Any]]:
+def _page_rows(
+    body: memoryview, head: dict[str, Any], table: list[Any], keys: Sequence[str | None] | None
+) -> list[list[Any]]:
     n, wide = int(head["n"]), np.dtype(head["codes"])
     at = 0
 
@@ -344,7 +393,17 @@ def _page_rows(body: memoryview, head: dict[str, Any], table: list[Any]) -> list
         at += out.nbytes
         return out.tolist()
 
-    if head["uuid"]:
+    if head.get("pos"):
+        if keys is None:
+            raise JournalError(
+                "a membership snapshot page of the journal keeps its contact ids as "
+                "positions into the run's input: it loads with its run (resume, "
+                "run_result), or continues with the same column (snapshot='snap-...')"
+            )
+        ids = [keys[k] for k in take(n, head["pos"])]
+        if not all(isinstance(c, str) for c in ids):
+            raise ValueError("its positions point at no contact id of the run's input")
+    elif head["uuid"]:
         raw = bytes(body[: 16 * n])
         at = 16 * n
         ids = [str(uuid.UUID(bytes=raw[i : i + 16])) for i in range(0, 16 * n, 16)]

@@ -164,15 +164,19 @@ CREATE TABLE IF NOT EXISTS snapshots (
     status_filter TEXT NOT NULL,
     state         TEXT NOT NULL,    -- reading | complete
     passes        TEXT NOT NULL,    -- JSON: per 25 lists {{lists, next (cursor), done, pages}}
-    summary       TEXT              -- after: removed memberships per list, for runs()
+    summary       TEXT,             -- after: removed memberships per list, for runs()
+    selection     TEXT              -- JSON {{by, keys, fingerprint}}: the members its pages
+                                    -- keep (the rest counted); NULL: every member
 );
 CREATE TABLE IF NOT EXISTS snapshot_pages (
     snapshot_id TEXT NOT NULL,
     pass        INTEGER NOT NULL,
     page        INTEGER NOT NULL,
-    members     BLOB NOT NULL,      -- store.codec.encode_page: 'CCJ2' + zlib of UUID bytes and
-                                    -- small codes (older pages: zlib JSON [[contact_id, status,
-                                    -- [list ids], [tag ids]]], still read)
+    members     BLOB NOT NULL,      -- store.codec.encode_page: 'CCJ3' + zlib of the kept
+                                    -- members (UUID bytes or positions into the run's input,
+                                    -- small codes) and the others' counts (older pages:
+                                    -- 'CCJ2', every member; zlib JSON [[contact_id, status,
+                                    -- [list ids], [tag ids]]]; both still read)
     PRIMARY KEY (snapshot_id, pass, page)
 ) WITHOUT ROWID;
 """.format(
@@ -208,15 +212,21 @@ _ADDED_RUN_COLUMNS = (
     ("parent", "TEXT"),
     ("outcome", "TEXT"),
 )
+_ADDED_SNAPSHOT_COLUMNS = (("selection", "TEXT"),)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring an existing journal file's tables up to this version's columns."""
-    have = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
-    for name, definition in _ADDED_RUN_COLUMNS:
+    for table, added in (("runs", _ADDED_RUN_COLUMNS), ("snapshots", _ADDED_SNAPSHOT_COLUMNS)):
+        _add_columns(conn, table, added)
+
+
+def _add_columns(conn: sqlite3.Connection, table: str, added: Sequence[tuple[str, str]]) -> None:
+    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+    for name, definition in added:
         if name not in have:
             try:
-                conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {definition}")
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
             except sqlite3.OperationalError as exc:
                 # Another process added it between our check and our ALTER.
                 if "duplicate column" not in str(exc):

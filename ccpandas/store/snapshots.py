@@ -17,10 +17,10 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-from ccpandas.errors import PlanError
-from ccpandas.plan.compact import SnapshotBuilder
+from ccpandas.errors import JournalError, PlanError
+from ccpandas.plan.compact import PageCounts, Selection, SnapshotBuilder
 from ccpandas.plan.membership import READ_LISTS_PER_PASS, MembershipSnapshot
-from ccpandas.store.codec import decode_page, encode_page
+from ccpandas.store.codec import encode_page, read_page
 from ccpandas.vocab import VerifyMethod
 
 
@@ -85,8 +85,10 @@ class SnapshotJournal:
         phase: str = "before",
         run_id: str | None = None,
         status: str = "all",
+        selection: Selection | None = None,
     ) -> SnapshotJournal:
-        """Record a new read of ``list_ids`` (passes of 25 lists)."""
+        """Record a new read of ``list_ids`` (passes of 25 lists); ``selection``: the
+        members its pages keep (the others are counted), None: every member."""
         now = dt.datetime.now(dt.UTC)
         snapshot_id = f"snap-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         ids = list(list_ids)
@@ -97,7 +99,8 @@ class SnapshotJournal:
         with db.transaction() as conn:
             conn.execute(
                 "INSERT INTO snapshots (snapshot_id, created_at, updated_at, base_url, run_id, "
-                "phase, list_ids, status_filter, state, passes) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "phase, list_ids, status_filter, state, passes, selection) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     snapshot_id,
                     now.isoformat(),
@@ -109,6 +112,7 @@ class SnapshotJournal:
                     status,
                     "reading",
                     json.dumps(passes),
+                    None if selection is None else json.dumps(selection.record()),
                 ),
             )
         return cls(db, snapshot_id)
@@ -141,9 +145,35 @@ class SnapshotJournal:
     def passes(self) -> list[dict[str, Any]]:
         return list(json.loads(self.record["passes"]))
 
-    def page_read(self, pass_index: int, members: list[list[Any]], next_href: str | None) -> None:
-        """Commit one page (ids only) and where the pass continues, in one transaction."""
-        blob = encode_page(members, self.list_ids)
+    @property
+    def selection(self) -> dict[str, Any] | None:
+        """What selected the members its pages keep (``by``, ``keys``, ``fingerprint``,
+        see :meth:`Selection.record`), None when they keep every member."""
+        text = self.record.get("selection")
+        return None if text is None else dict(json.loads(text))
+
+    def set_selection(self, selection: Selection) -> None:
+        """Its pages from now on keep what ``selection`` selects (a read journaled by
+        an older version, which kept every member, continued)."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE snapshots SET selection = ? WHERE snapshot_id = ?",
+                (json.dumps(selection.record()), self.snapshot_id),
+            )
+
+    def page_read(
+        self,
+        pass_index: int,
+        members: list[list[Any]],
+        next_href: str | None,
+        *,
+        counts: PageCounts | None = None,
+        positions: Sequence[int] | None = None,
+    ) -> None:
+        """Commit one page (ids only; ``counts``: the members it does not keep;
+        ``positions``: per member, its position in the run's input, kept instead of
+        its id) and where the pass continues, in one transaction."""
+        blob = encode_page(members, self.list_ids, counts=counts, positions=positions)
         with self.db.transaction() as conn:
             (passes_json,) = conn.execute(
                 "SELECT passes FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,)
@@ -185,27 +215,41 @@ class SnapshotJournal:
                 (json.dumps(passes), self.snapshot_id),
             )
 
-    def members(self, pass_index: int | None = None) -> list[list[Any]]:
-        """Every journaled member record ``[contact_id, status, lists, tags]``."""
-        return [row for page in self.pages(pass_index) for row in page]
+    def members(
+        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
+    ) -> list[list[Any]]:
+        """Every journaled member record ``[contact_id, status, lists, tags]`` (those
+        its pages keep; ``keys``: the run's input keys their positions point into)."""
+        return [row for page in self.pages(pass_index, keys) for row in page]
 
-    def pages(self, pass_index: int | None = None) -> Iterator[list[list[Any]]]:
+    def pages(
+        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
+    ) -> Iterator[list[list[Any]]]:
         """The journaled pages' member records, a page at a time (pages written by an
         older version read too; an unreadable one is a JournalError)."""
+        for _, rows, _ in self.counted_pages(pass_index, keys):
+            yield rows
+
+    def counted_pages(
+        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
+    ) -> Iterator[tuple[int, list[list[Any]], PageCounts | None]]:
+        """Per journaled page: its pass, its member records and the counts of the
+        members it does not keep (None: it keeps every one)."""
         sql = "SELECT pass, page FROM snapshot_pages WHERE snapshot_id = ?"
         params: list[Any] = [self.snapshot_id]
         if pass_index is not None:
             sql += " AND pass = ?"
             params.append(pass_index)
-        keys = [(r["pass"], r["page"]) for r in self.db.query(sql + " ORDER BY pass, page", params)]
+        at = [(r["pass"], r["page"]) for r in self.db.query(sql + " ORDER BY pass, page", params)]
         lists = self.list_ids
-        for key in keys:  # one blob in memory at a time
+        for where in at:  # one blob in memory at a time
             (row,) = self.db.query(
                 "SELECT members FROM snapshot_pages WHERE snapshot_id = ? AND pass = ? "
                 "AND page = ?",
-                (self.snapshot_id, *key),
+                (self.snapshot_id, *where),
             )
-            yield decode_page(row["members"], lists)
+            rows, counts = read_page(row["members"], lists, keys)
+            yield where[0], rows, counts
 
     def complete(self, summary: str | None = None) -> None:
         """The read is whole; ``summary`` (e.g. "Newsletter 43, Customers 16") is what
@@ -234,11 +278,17 @@ class SnapshotJournal:
 
 
 def load_snapshot(
-    db: JournalFile, snapshot_id: str, list_ids: Sequence[str], names: Mapping[str, str]
+    db: JournalFile,
+    snapshot_id: str,
+    list_ids: Sequence[str],
+    names: Mapping[str, str],
+    keys: Sequence[str | None] | None = None,
 ) -> MembershipSnapshot:
-    """A journaled snapshot (ids only: no addresses)."""
+    """A journaled snapshot (ids only: no addresses; the members its pages only
+    counted are counted; ``keys``: the run's input keys their positions point into)."""
+    sj = SnapshotJournal.open(db, snapshot_id)
     return MembershipSnapshot.from_records(
-        list_ids, _journal_builder(SnapshotJournal.open(db, snapshot_id)), list_names=dict(names)
+        list_ids, _journal_builder(sj, keys), list_names=dict(names)
     )
 
 
@@ -281,12 +331,39 @@ def run_summaries(db: JournalFile) -> dict[str, str]:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def _journal_builder(sj: SnapshotJournal) -> SnapshotBuilder:
-    """A journaled read's members, compact, a page at a time."""
+def _journal_builder(
+    sj: SnapshotJournal, keys: Sequence[str | None] | None = None
+) -> SnapshotBuilder:
+    """A journaled read's members, compact, a page at a time: the members its pages
+    keep, and the counts of the others (as the read that wrote them built them)."""
     builder = SnapshotBuilder()
-    for page in sj.pages():
-        builder.extend(map(_from_journal, page))
+    passes = sj.passes
+    for i, rows, counts in sj.counted_pages(keys=keys):
+        builder.extend(map(_from_journal, rows))
+        if counts is not None:
+            builder.count_others(i, passes[i]["lists"], counts)
     return builder
+
+
+def _input_keys(sj: SnapshotJournal, given: Any) -> Sequence[str | None] | None:
+    """What the positions of ``sj``'s pages point into: the distinct ids of the run's
+    journaled id column ``given``, or (a read for addresses) that column's rows, each
+    row's contact; None when its pages keep ids. A column whose ids are not those the
+    read was made for is a JournalError."""
+    record = sj.selection
+    if record is not None and record["by"] == "email" and given is not None:
+        return [c if isinstance(c, str) else None for c in given.tolist()]
+    if record is None or record["by"] != "contact_id":
+        return None
+    from ccpandas.plan.ids import check_ids
+
+    selection = Selection.of("contact_id", check_ids(given).ids if given is not None else ())
+    if selection.fingerprint != record["fingerprint"]:
+        raise JournalError(
+            f"membership snapshot {sj.snapshot_id} was read for another id column than "
+            "the one its run journaled: the run cannot be planned again from it"
+        )
+    return selection.keys
 
 
 def _from_journal(rec: list[Any]) -> dict[str, Any]:
@@ -315,7 +392,8 @@ def rebuild_membership_plan(
     mm = meta["membership"]
     sj = SnapshotJournal.open(db, mm["snapshot_id"])
     names = dict(mm.get("list_names") or {})
-    snap = MembershipSnapshot.from_records(list_ids, _journal_builder(sj), list_names=names)
+    keys = _input_keys(sj, given)
+    snap = MembershipSnapshot.from_records(list_ids, _journal_builder(sj, keys), list_names=names)
     column = meta["column"]
     if mm["key"] == "source":
         m = preview_source(snap, base.source, list(list_ids), exclude=base.exclude)

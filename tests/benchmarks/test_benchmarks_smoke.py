@@ -8,6 +8,7 @@ asserted: speed is for ``make bench`` to measure, not for tests to guess.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -286,10 +287,18 @@ def test_membership_benchmark_measures_bytes_per_pair_and_per_journal_page() -> 
     mem = bench_membership.run_memory(contacts=1_000)
     assert mem["pairs"] == 20 * 1_000  # 20 target lists each (the 21st is no target)
     assert 0 < mem["snapshot"] < mem["whole"] <= mem["peak"]
-    pages = bench_membership.run_journal(pages=2)
-    assert [p["lists"] for p in pages] == [1, 50]
+    pages = bench_membership.run_journal(members=1_000)
+    assert [(p["lists"], p["share"], p["key"]) for p in pages][:2] == [
+        (1, 0.01, "contact_id"),
+        (1, 0.01, "email"),
+    ]
+    assert len(pages) == 12 and {p["lists"] for p in pages} == {1, 50}
     for p in pages:
-        assert p["floor_bytes"] < p["page_bytes"] < p["previous_page_bytes"]
-        assert p["file_bytes_per_page"] > 0
+        # Real pages of a run: smaller than every member's, and a small segment's
+        # pages hold little more than the counts.
+        assert 0 < p["page_bytes"] < p["every_member_page_bytes"]
+        assert p["pages"] == 2 * math.ceil(p["lists"] / 25)  # 25 lists a pass
+        if p["share"] <= 0.1:
+            assert p["page_bytes"] * 10 < p["audit_page_bytes"]
     text = "\n".join(bench_membership.memory_markdown(mem, pages))
-    assert "### Memory" in text and "| 50 lists |" in text
+    assert "### Memory" in text and "| 50 | 100% | email |" in text

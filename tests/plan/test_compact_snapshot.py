@@ -137,3 +137,31 @@ def test_a_snapshot_plan_holds_under_40_bytes_a_pair() -> None:
         tracemalloc.stop()
     assert snap.n_pairs == 120_000 and plan.n_requests > 0
     assert held / snap.n_pairs < 40, f"{held / snap.n_pairs:.1f} bytes per pair"
+
+
+def test_a_selection_keeps_its_members_and_counts_the_others_once() -> None:
+    from ccpandas.plan.compact import PageCounts, Selection
+
+    sel = Selection.of("contact_id", ["c2", "c2"])
+    assert sel.keys == ("c2",) and sel.fingerprint != Selection.of("email", ["c2"]).fingerprint
+    recs = [
+        {"contact_id": "c1", "status": "active", "lists": ["l1", "l3", "x"], "tags": ["t"]},
+        {"contact_id": "c2", "status": "active", "lists": ["l1", "l3", "x"], "tags": ["t"]},
+        {"contact_id": "c3", "status": "active", "lists": ["l3"], "tags": []},
+    ]
+    targets = frozenset({"l1", "l2", "l3"})
+    # Pass 0 over l1, l2; pass 1 over l3 reads c1 and c2 again (they are on l3 too).
+    kept0, first = sel.split(recs[:2], ["l1", "l2"], frozenset(), targets)
+    kept1, second = sel.split(recs, ["l3"], frozenset({"l1", "l2"}), targets)
+    assert [r["lists"] for r in kept0] == [["l1", "l3"]] and kept0[0]["tags"] == []
+    assert first == PageCounts((1, 0), contacts=1, new=1)
+    assert second == PageCounts((2,), contacts=2, new=1)  # c1 was counted in pass 0
+    b = SnapshotBuilder().extend(kept0).extend(kept1)
+    b.count_others(0, ["l1", "l2"], first)
+    b.count_others(1, ["l3"], second)
+    snap = MembershipSnapshot.from_records(["l1", "l2", "l3"], b)
+    assert len(snap) == 1 and snap.n_contacts == 3
+    assert snap.sizes() == {"l1": 2, "l2": 0, "l3": 3}
+    assert snap.others.per_pass == (1, 2)
+    b.forget_pass(1, ["l3"])  # its cursor expired: read again from its start
+    assert b.others().per_pass == (1,) and len(b) == 0

@@ -1,6 +1,7 @@
-"""The journal's snapshot pages: compact (UUID bytes, list ids as indices into the
-snapshot's lists, small codes, zlib), exact, and pages of the previous format still
-read; a damaged page is a clear JournalError."""
+"""The journal's snapshot pages: compact (UUID bytes or positions into the run's input,
+list ids as indices into the snapshot's lists, small codes, the counts of the members
+not kept, zlib), exact, and pages of the previous formats still read; a damaged page is
+a clear JournalError."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import pytest
 import ccpandas
 from ccpandas.emulator.seed import uuid1
 from ccpandas.errors import JournalError
+from ccpandas.plan.compact import PageCounts
 from ccpandas.read.snapshot import read_snapshot
-from ccpandas.store.codec import PAGE_MAGIC, decode_page, encode_page
+from ccpandas.store.codec import PAGE_MAGIC, decode_page, encode_page, read_page
 from ccpandas.store.journal import open_journal
 from ccpandas.store.snapshots import SnapshotJournal, load_snapshot
 
@@ -111,3 +113,32 @@ def test_a_journaled_read_loads_as_it_was_read(emu) -> None:
     assert list(back.lists) == list(snap.lists) and list(back.tags) == list(snap.tags)
     assert back.sizes() == snap.sizes() == {t: len(emu.account.members(t)) for t in targets}
     client.close()
+
+
+def test_a_page_with_counts_and_positions_reads_back_exactly() -> None:
+    lists = _ids(3, 11)
+    rows = [[r[0], r[1], r[2], []] for r in _page(40, lists)]
+    keys = sorted(r[0] for r in rows)
+    at = [keys.index(r[0]) for r in rows]
+    counts = PageCounts(lists=(7, 0, 3), contacts=9, new=6)
+    blob = encode_page(rows, lists, counts=counts, positions=at)
+    assert read_page(blob, lists, keys) == (rows, counts)
+    # 40 positions of one byte, not 40 ids of 16: well under the ids alone.
+    assert len(blob) < 40 * 16 < len(encode_page(rows, lists, counts=counts))
+    with pytest.raises(JournalError, match="positions into the run's input"):
+        read_page(blob, lists)
+    # Positions that point at no contact id (another input) are refused too.
+    with pytest.raises(JournalError, match="cannot be read"):
+        read_page(blob, lists, [None] * len(keys))
+    # A page that keeps every member has no counts.
+    assert read_page(encode_page(rows, lists), lists) == (rows, None)
+
+
+def test_a_page_of_the_ccj2_format_still_loads() -> None:
+    lists = _ids(2, 12)
+    rows = _page(30, lists)
+    blob = b"CCJ2" + encode_page(rows, lists)[4:]  # that version's layout, its magic
+    db, sid = _journal_with(blob, lists)
+    assert SnapshotJournal(db, sid).members() == rows
+    snap = load_snapshot(db, sid, lists, {})
+    assert snap.sizes() == {lid: 30 for lid in lists} and snap.others.contacts == 0

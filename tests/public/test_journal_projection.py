@@ -1,0 +1,154 @@
+"""A run's membership read journals only what the run needs: the members its input
+selects (ids as positions into the run's own input) and counts of the rest. A plan made
+again from the journal is the live one, figures included; a read continued for another
+input is refused before any request."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from test_membership_http import InterruptReading, reads
+
+from ccpandas.errors import JournalError, PlanError, SnapshotInterrupted
+from ccpandas.plan.compact import Selection
+from ccpandas.plan.membership import reads_after
+from ccpandas.run.result import rebuild_removal
+from ccpandas.run.runner import Runner
+from ccpandas.store.codec import read_page
+from ccpandas.store.journal import open_journal, plan_digest
+from ccpandas.store.snapshots import SnapshotJournal
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+
+
+def _pages(sid: str, keys: list) -> list[tuple[list, object]]:
+    """Each page's rows (positions read through ``keys``) and counts."""
+    db = open_journal()
+    lists = SnapshotJournal(db, sid).list_ids
+    blobs = db.query("SELECT members FROM snapshot_pages WHERE snapshot_id = ?", (sid,))
+    assert all(bytes(b["members"]).startswith(b"CCJ3") for b in blobs)
+    with pytest.raises(JournalError, match="positions into the run's input"):
+        read_page(blobs[0]["members"], lists)  # without the input: no ids
+    return [read_page(b["members"], lists, keys) for b in blobs]
+
+
+def _same_plan(live, rebuilt, targets) -> None:
+    """Every figure the plan shows and every request it sends."""
+    a, b = live.membership, rebuilt.membership
+    assert b.snapshot.sizes() == a.snapshot.sizes()
+    assert b.snapshot.n_contacts == a.snapshot.n_contacts
+    assert reads_after(b, targets) == reads_after(a, targets)
+    assert (b.verify_method, b.verify_requests) == (a.verify_method, a.verify_requests)
+    assert b.leaving(targets) == a.leaving(targets)
+    assert plan_digest(rebuilt.batches) == plan_digest(live.batches)
+    # (The journal keeps no address: the rebuilt pairs have none.)
+    pd.testing.assert_frame_equal(
+        rebuilt.changes.drop(columns="email"), live.changes.drop(columns="email")
+    )
+
+
+@pytest.mark.parametrize("key", ["contact_id", "email"])
+def test_a_run_rebuilt_from_its_projected_journal_is_the_live_plan(
+    cc_emulator_factory, connect, key
+):
+    emu = cc_emulator_factory(seed=31, contacts=3000, **FAST)
+    client, acct = connect(emu), emu.account
+    targets = acct.list_ids()[:2]
+    before = {t: acct.members(t) for t in targets}
+    union = sorted(set().union(*before.values()))
+    chosen = union[::10]  # a tenth of the members
+    values = chosen if key == "contact_id" else [acct.contact(c).email for c in chosen]
+    df = pd.DataFrame({key: values})
+    plan = df.cc.plan(targets, key, client=client, snapshot=True)
+    snap = plan.membership.snapshot
+    # The snapshot holds the segment and counts the rest: the lists' true sizes.
+    assert len(snap) == len(chosen) < snap.n_contacts == len(union)
+    assert snap.sizes() == {t: len(before[t]) for t in targets}
+    # The pages keep the segment's ids as positions into the run's own column: its
+    # distinct ids (sorted), or for addresses the rows (each row's contact).
+    if key == "contact_id":
+        keys = list(Selection.of("contact_id", chosen).keys)
+    else:
+        keys = plan.rows["contact_id"].tolist()
+    pages = _pages(plan.membership.snapshot_id, keys)
+    assert len(pages) == math.ceil(len(union) / 500)
+    assert sorted(r[0] for rows, _ in pages for r in rows) == chosen
+    others = sum(counts.contacts for _, counts in pages)
+    assert others == len(union) - len(chosen)
+    result = df.cc.remove_from_lists(targets, key, client=client, snapshot=True, progress=False)
+    assert result.ok
+    rebuilt = rebuild_removal(open_journal(), result.run_id, Runner(None))
+    _same_plan(result.plan, rebuilt.plan, targets)
+    # Without the counts the rebuilt sizes would be the segment's memberships only.
+    held = {t: int((snap.lists.has_any([t])).sum()) for t in targets}
+    assert held != rebuilt.plan.membership.snapshot.sizes()
+    outcomes = rebuilt.changes["outcome"].astype(str)
+    assert outcomes.tolist() == result.changes["outcome"].astype(str).tolist()
+    assert "removed" in set(outcomes) and "still_member" not in set(outcomes)
+
+
+def test_a_read_interrupted_is_continued_by_the_same_input_only(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=32, contacts=4000, **FAST)
+    client, acct = connect(emu), emu.account
+    targets = acct.list_ids()[:3]
+    union = sorted(set().union(*(acct.members(t) for t in targets)))
+    pages = math.ceil(len(union) / 500)
+    assert pages >= 3
+    chosen = union[::7]
+    df = pd.DataFrame({"contact_id": chosen})
+    with pytest.raises(SnapshotInterrupted) as caught:
+        df.cc.remove_from_lists(targets, client=client, snapshot=True, progress=InterruptReading(2))
+    sid = caught.value.snapshot_id
+    assert SnapshotJournal(open_journal(), sid).selection["by"] == "contact_id"
+
+    # Another column (a different segment, or the same contacts as addresses): refused
+    # before any read (the accessor's listing of the lists comes first), naming what to do.
+    asked = reads(emu)
+    other = pd.DataFrame({"contact_id": union[::5]})
+    with pytest.raises(PlanError, match=r"read for other input.*snapshot=True"):
+        other.cc.plan(targets, client=client, snapshot=sid)
+    emails = pd.DataFrame({"email": [acct.contact(c).email for c in chosen]})
+    with pytest.raises(PlanError, match=r"snapshot=True"):
+        emails.cc.plan(targets, "email", client=client, snapshot=sid)
+    assert reads(emu) == asked
+
+    # The same contacts (in another order) continue it: only the pages not journaled
+    # are read, and the plan is the one a fresh read gives.
+    read_before = reads(emu)
+    again = df.iloc[::-1].cc.plan(targets, client=client, snapshot=sid)
+    assert reads(emu) - read_before == pages - 2
+    fresh = df.iloc[::-1].cc.plan(targets, client=client, snapshot=True)
+    assert again.membership.snapshot.sizes() == fresh.membership.snapshot.sizes()
+    assert again.membership.snapshot.n_contacts == fresh.membership.snapshot.n_contacts
+    assert plan_digest(again.batches) == plan_digest(fresh.batches)
+    # (Pages continued from the journal know no address.)
+    pd.testing.assert_frame_equal(
+        again.changes.drop(columns="email"), fresh.changes.drop(columns="email")
+    )
+
+
+def test_the_verification_journals_only_the_runs_contacts(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=33, contacts=3000, **FAST)
+    client, acct = connect(emu), emu.account
+    targets = acct.list_ids()[:2]
+    union = sorted(set().union(*(acct.members(t) for t in targets)))
+    chosen = union[:40]
+    result = pd.DataFrame({"contact_id": chosen}).cc.remove_from_lists(
+        targets, client=client, snapshot=True, verify=True, progress=False
+    )
+    assert result.ok
+    after = SnapshotJournal(open_journal(), _after_id(result.run_id))
+    assert after.selection["by"] == "run"
+    kept = after.members()
+    assert kept == []  # every contact of the run left every list: no row to keep
+    loaded = rebuild_removal(open_journal(), result.run_id, Runner(None))
+    assert loaded.after.sizes() == {t: len(acct.members(t)) for t in targets}
+    assert loaded.summary_text() == result.summary_text()
+
+
+def _after_id(run_id: str) -> str:
+    from ccpandas.store.snapshots import run_snapshot_ids
+
+    return run_snapshot_ids(open_journal(), run_id)["after"]
