@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+# Registers the undo kind (ccpandas.run.kinds) and what RemovalResult.undo() runs.
+import ccpandas.run.undo  # noqa: F401
 from ccpandas._docs import shared_params
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import Source, SourceKind
@@ -47,7 +49,7 @@ from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.budget import QuotaCheck, day_usage
 from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source
-from ccpandas.run.result import RemovalResult
+from ccpandas.run.result import RemovalResult, rebuild_run
 from ccpandas.run.runner import Journal, NullJournal, Runner
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
 from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
@@ -969,7 +971,7 @@ def _rebuild(
         raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
     db = journal or open_journal()
     run_journal = RunJournal.open(run_id, db=db)
-    kind = kind_of(db.run_record(run_id).get("kind"))
+    kind_of(db.run_record(run_id).get("kind"))  # a kind this version knows, or say so
     template = runner or Runner(None)
     api = client if client is not None else template.client
     if api is None and resolve:
@@ -977,7 +979,7 @@ def _rebuild(
 
         api = get_default_client()
     _check_same_api(run_journal, api)
-    return kind.rebuild(db, run_id, template.replace(client=api, journal=run_journal))
+    return rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
 
 
 @shared_params

@@ -8,14 +8,17 @@ verification, the summary) is shared. The journal records a run's kind as a
 
 To add a kind: add its word to :class:`~ccpandas.vocab.RunKind`, write its planner (a
 function that returns a plan holding a :class:`~ccpandas.plan.changes.ChangeSet`), and
-register a :class:`Kind` here: how the journal's plan is loaded, its words, and
-(only for a kind without input rows) its own ``changes``.
+register a :class:`Kind`: how the journal's plan is loaded, its words, and (only for
+a kind without input rows) its own ``changes``. The kinds that share the removal's
+planner are registered here; a kind with a module of its own registers itself there
+with :func:`register` (``ccpandas.run.undo`` does), so this registry imports no kind's
+module and nothing imports in a circle.
 
 Example:
-    >>> kind_of("undo").verified_column
-    'restored_memberships'
-    >>> sorted(k.value for k in KINDS)
-    ['add', 'remove', 'sync', 'undo']
+    >>> kind_of("add").verified_column
+    'added_memberships'
+    >>> {"add", "remove", "sync"} <= {k.value for k in KINDS}
+    True
 """
 
 from __future__ import annotations
@@ -27,14 +30,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ccpandas.errors import CCError
-from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, UNDO_WORDS, KindWords
+from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, KindWords
 from ccpandas.vocab import RunKind
 
 if TYPE_CHECKING:
-    from ccpandas.run.runner import Runner
     from ccpandas.store.journal import JournalDB
 
-__all__ = ["KINDS", "Kind", "kind_of"]
+__all__ = ["KINDS", "Kind", "kind_of", "register"]
 
 
 @dataclass(frozen=True)
@@ -51,9 +53,9 @@ class Kind:
         changes: ``changes(result)``: the kind's own ``result.changes``, or None (the
             default) for the membership pairs every plan with a snapshot has. A kind with
             its own changes has no input rows: ``result.rows`` are its changes.
-        result: ``result()``: the class of its results, a
-            :class:`~ccpandas.RemovalResult` with no overrides (the default: that class),
-            so ``isinstance`` tells the kinds apart and nothing else differs.
+        result: The class of its results: a :class:`~ccpandas.RemovalResult` with no
+            overrides, so ``isinstance`` tells the kinds apart; None (the default) for
+            that class itself.
     """
 
     word: RunKind
@@ -61,49 +63,25 @@ class Kind:
     verified_column: str
     words: KindWords
     changes: Callable[[Any], pd.DataFrame] | None = None
-    result: Callable[[], type] | None = None
-
-    def rebuild(self, db: JournalDB, run_id: str, runner: Runner) -> Any:
-        """The result of journaled run ``run_id`` of this kind, its batches in the states
-        last recorded (``runner`` carries the client and the run's journal)."""
-        from ccpandas.run.result import RemovalResult, rebuild_run
-
-        cls = self.result() if self.result is not None else RemovalResult
-        return rebuild_run(db, run_id, runner, self.load(db, run_id), cls=cls)
+    result: type | None = None
 
 
 def _load_removal(db: JournalDB, run_id: str) -> Any:
     return db.load_plan(run_id)
 
 
-def _load_undo(db: JournalDB, run_id: str) -> Any:
-    from ccpandas.run.undo import load_undo_plan
-
-    return load_undo_plan(db, run_id)
-
-
-def _undo_result() -> type:
-    from ccpandas.run.undo import UndoResult
-
-    return UndoResult
-
-
-def _undo_changes(result: Any) -> pd.DataFrame:
-    from ccpandas.run.undo import undo_changes_of
-
-    return undo_changes_of(result)
-
-
 #: Every kind, by its word.
 KINDS: dict[RunKind, Kind] = {
     RunKind.REMOVE: Kind(RunKind.REMOVE, _load_removal, "removed_memberships", REMOVAL_WORDS),
-    RunKind.UNDO: Kind(
-        RunKind.UNDO, _load_undo, "restored_memberships", UNDO_WORDS, _undo_changes, _undo_result
-    ),
     # Add and sync are the removal's engine with other actions.
     RunKind.ADD: Kind(RunKind.ADD, _load_removal, "added_memberships", ADD_WORDS),
     RunKind.SYNC: Kind(RunKind.SYNC, _load_removal, "synced_memberships", SYNC_WORDS),
 }
+
+
+def register(kind: Kind) -> None:
+    """Add ``kind`` to :data:`KINDS` (a kind's own module calls this when imported)."""
+    KINDS[kind.word] = kind
 
 
 def kind_of(word: str | None) -> Kind:

@@ -48,24 +48,36 @@ from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
 
 
-def rebuild_run(
-    db: Any, run_id: str, runner: Runner, plan: Any, cls: type[RemovalResult] | None = None
-) -> RemovalResult:
-    """The result (a ``cls``, default :class:`RemovalResult`) of journaled run ``run_id``
-    of any kind, from its ``plan`` (the kind loads it), its batches in the states last
-    recorded and its verification, if finished, from the journal.
+# RemovalResult.undo() runs ccpandas.run.undo, which builds on this module (an undo's
+# result is a RemovalResult): that module installs itself here when imported (the
+# public entry points import it), so the two modules never import each other.
+_undo_handler: Callable[..., Any] | None = None
+
+
+def set_undo_handler(handler: Callable[..., Any] | None) -> None:
+    """Install what :meth:`RemovalResult.undo` calls (``ccpandas.run.undo`` installs
+    its :func:`~ccpandas.run.undo.run_undo`)."""
+    global _undo_handler
+    _undo_handler = handler
+
+
+def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
+    """The result of journaled run ``run_id`` of any kind: its plan (its kind loads
+    it), its batches in the states last recorded and its verification, if finished,
+    from the journal; ``runner`` carries the client and the run's journal.
 
     Example:
-        >>> plan = db.load_plan(run_id)  # doctest: +SKIP
-        >>> result = rebuild_run(db, run_id, Runner(None), plan)  # doctest: +SKIP
+        >>> result = rebuild_run(db, run_id, Runner(None))  # doctest: +SKIP
     """
     from ccpandas.store.snapshots import journaled_after
 
     record = db.run_record(run_id)
+    kind = kind_of(record.get("kind"))
+    plan = kind.load(db, run_id)
     verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
     verify = verify if isinstance(verify, bool | str) else True
     runs = db.load_runs(run_id, plan)
-    result = (cls or RemovalResult)(plan, runs, runner, run_id=run_id, verify=verify)
+    result = (kind.result or RemovalResult)(plan, runs, runner, run_id=run_id, verify=verify)
     if plan.membership is not None or plan.verifiable:
         # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)
@@ -798,9 +810,11 @@ class RemovalResult:
 
     def _undo(self, client: Any, options: RunOptions, force: bool) -> Any:
         """:meth:`undo` with checked arguments (``ccpandas.undo`` forwards here)."""
-        from ccpandas.run.undo import run_undo
         from ccpandas.store.journal import open_journal
 
+        run_undo = _undo_handler
+        if run_undo is None:  # installed by ccpandas.run.undo, which every entry point loads
+            raise CCError("undo is not installed: import ccpandas.api (or ccpandas) first")
         if client is None:
             client = self.runner.client
         if client is None:

@@ -31,14 +31,15 @@ from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
 from ccpandas.read.lists import read_lists
 from ccpandas.read.snapshot import read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
-from ccpandas.run.kinds import kind_of
+from ccpandas.run.kinds import Kind, register
 from ccpandas.run.options import RunOptions
-from ccpandas.run.result import RemovalResult
+from ccpandas.run.result import RemovalResult, rebuild_run, set_undo_handler
 from ccpandas.run.runner import Runner
+from ccpandas.run.summary import UNDO_WORDS
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.codec import decode_change_set, encode_change_set
 from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
-from ccpandas.vocab import Action, PairOutcome
+from ccpandas.vocab import Action, PairOutcome, RunKind
 
 __all__ = [
     "UndoResult",
@@ -190,7 +191,7 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
 
 def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str, str]]) -> int:
     """How many of ``wanted`` pairs journaled run ``run_id`` changed (or asked to)."""
-    result: RemovalResult = kind_of(kind).rebuild(db, run_id, Runner(None))
+    result: RemovalResult = rebuild_run(db, run_id, Runner(None))
     ch = result.changes
     if "decision" in ch:  # an undo: what it decided to change
         ch = ch[ch["decision"].isin(["restore", "remove"])]
@@ -392,3 +393,17 @@ def run_undo(
     built = template.replace(client=client, reporter=reporter, journal=journal)
     result = UndoResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
     return result._send(options)
+
+
+# The undo kind: its journaled plan, words, changes and result class (ccpandas.run.kinds).
+register(
+    Kind(
+        RunKind.UNDO,
+        load_undo_plan,
+        "restored_memberships",
+        UNDO_WORDS,
+        changes=undo_changes_of,
+        result=UndoResult,
+    )
+)
+set_undo_handler(run_undo)

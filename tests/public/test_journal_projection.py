@@ -14,7 +14,7 @@ from test_membership_http import InterruptReading, reads
 from ccpandas.errors import JournalError, PlanError, SnapshotInterrupted
 from ccpandas.plan.compact import Selection
 from ccpandas.plan.membership import reads_after
-from ccpandas.run.kinds import kind_of
+from ccpandas.run.result import rebuild_run
 from ccpandas.run.runner import Runner
 from ccpandas.store.codec import read_page
 from ccpandas.store.journal import open_journal, plan_digest
@@ -79,7 +79,7 @@ def test_a_run_rebuilt_from_its_projected_journal_is_the_live_plan(
     assert others == len(union) - len(chosen)
     result = df.cc.remove_from_lists(targets, key, client=client, snapshot=True, progress=False)
     assert result.ok
-    rebuilt = kind_of("remove").rebuild(open_journal(), result.run_id, Runner(None))
+    rebuilt = rebuild_run(open_journal(), result.run_id, Runner(None))
     _same_plan(result.plan, rebuilt.plan, targets)
     # Without the counts the rebuilt sizes would be the segment's memberships only.
     held = {t: int((snap.lists.has_any([t])).sum()) for t in targets}
@@ -143,7 +143,7 @@ def test_the_verification_journals_only_the_runs_contacts(cc_emulator_factory, c
     assert after.selection["by"] == "run"
     kept = after.members()
     assert kept == []  # every contact of the run left every list: no row to keep
-    loaded = kind_of("remove").rebuild(open_journal(), result.run_id, Runner(None))
+    loaded = rebuild_run(open_journal(), result.run_id, Runner(None))
     assert loaded.after.sizes() == {t: len(acct.members(t)) for t in targets}
     assert loaded.summary_text() == result.summary_text()
 
