@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks._util import table
-from benchmarks.bench_e2e import FAST_SPEED, POLL_ROUTES, _private_data_dir
+from benchmarks._util import request_kinds, table
+from benchmarks.bench_e2e import FAST_SPEED, _private_data_dir
 from benchmarks.report import _md_table, _verdict
 
 __all__ = [
@@ -56,11 +56,6 @@ PAGE = 500  # contacts per GET /contacts page, and per change request
 PASS_LISTS = 25  # lists per GET /contacts?lists= pass
 GROUP_LISTS = 50  # lists per change request (and on one contact at most)
 OVERLAPS = {"none": 0.0, "half": 0.5, "full": 1.0}
-LISTING_ROUTE = "/v3/contact_lists"
-SEND_ROUTES = (
-    "/v3/activities/remove_list_memberships",
-    "/v3/activities/add_list_memberships",
-)
 
 #: The grid: list counts, list sizes, overlaps, segment size / list size, inputs.
 FULL_GRID: dict[str, tuple[Any, ...]] = {
@@ -190,29 +185,6 @@ def best_possible(
 
 
 # -- measuring ---------------------------------------------------------------------------
-def _kinds(log: Sequence[Any]) -> dict[str, int]:
-    """The run's requests by kind; reads of contacts before the first change request
-    and after the last one (the verification) are told apart by their place."""
-    sends = [i for i, r in enumerate(log) if r.method == "POST" and r.route in SEND_ROUTES]
-    first, last = (sends[0], sends[-1]) if sends else (len(log), len(log))
-    reads = [
-        i for i, r in enumerate(log) if r.method == "GET" and r.route.startswith("/v3/contacts")
-    ]
-    out = {
-        "listing": sum(1 for r in log if r.method == "GET" and r.route == LISTING_ROUTE),
-        "reads": sum(1 for i in reads if i < first),
-        "sends": len(sends),
-        "polls": sum(1 for r in log if r.method == "GET" and r.route in POLL_ROUTES),
-        "verify": sum(1 for i in reads if i > last),
-        "throttled": sum(1 for r in log if r.status == 429),
-        "total": len(log),
-    }
-    out["other"] = out["total"] - sum(
-        out[k] for k in ("listing", "reads", "sends", "polls", "verify")
-    )
-    return out
-
-
 def _plan_figures(result: Any) -> dict[str, Any]:
     """What the plan said it would cost. Attributes another version of the library may
     lack read as None (a figure not there yet), never as 0."""
@@ -258,9 +230,9 @@ def _one_run(emu: Any, ids: list[str], targets: list[str], by: str) -> dict[str,
     emu.wait_idle(timeout=60)
     sent = acct.count() - before
     row = {"wall_seconds": wall, "result_ok": bool(result.ok), **_plan_figures(result)}
-    row.update(
-        {f"sent_{k}": v for k, v in _kinds(acct.request_log[-sent:] if sent else []).items()}
-    )
+    kinds = request_kinds(acct.request_log[-sent:] if sent else [])
+    kinds = {k: v for k, v in kinds.items() if k not in ("adds", "removes")}
+    row.update({f"sent_{k}": v for k, v in kinds.items()})
     return row
 
 
