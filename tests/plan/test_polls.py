@@ -68,9 +68,7 @@ def test_a_backlog_costs_more_polls_the_slower_the_service() -> None:
     assert counts[2] == 1 + polls_until(200.0, 10.25)
 
 
-@pytest.mark.parametrize(
-    ("n", "submission_polls"), [(20, 0), (21, 0), (22, 1), (40, 1), (41, 2)]
-)
+@pytest.mark.parametrize(("n", "submission_polls"), [(20, 0), (21, 0), (22, 1), (40, 1), (41, 2)])
 def test_polls_while_submitting_every_5_s_not_after_the_last_post(
     n: int, submission_polls: int
 ) -> None:
@@ -98,9 +96,7 @@ def test_more_than_500_unfinished_activities_cost_a_page_each_500() -> None:
 
 def test_items_is_one_count_for_all_or_one_per_request() -> None:
     slow = PollModel(speed=10.0, start_delay=0.0)
-    assert expected_polls(2, 4.0, [500, 500], model=slow) == expected_polls(
-        2, 4.0, 500, model=slow
-    )
+    assert expected_polls(2, 4.0, [500, 500], model=slow) == expected_polls(2, 4.0, 500, model=slow)
     # a small last request ends sooner than a full one
     assert expected_polls(2, 4.0, [10, 10], model=slow) < expected_polls(2, 4.0, 500, model=slow)
     with pytest.raises(ValueError, match="items has 1 counts for 2 requests"):

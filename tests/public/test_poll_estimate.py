@@ -30,7 +30,7 @@ POLL_ROUTES = ("/v3/activities", "/v3/activities/{activity_id}")
 
 def test_the_estimate_assumes_the_emulators_pace_and_the_runners_schedule() -> None:
     settings = Settings()
-    assert ASSUMED_SPEED == settings.speed
+    assert settings.speed == ASSUMED_SPEED
     assert PollModel().delay == settings.effective_start_delay
     runner = Runner(None)
     assert (runner.poll_min, runner.poll_max, runner.poll_growth) == (
@@ -70,9 +70,7 @@ def test_a_run_at_the_assumed_speed_polls_as_the_plan_said(cc_emulator_factory, 
 
 
 @pytest.mark.parametrize("speed", [500.0, 100.0])
-def test_a_backlog_polls_as_the_simulation_of_its_pace_says(
-    cc_emulator_factory, connect, speed
-):
+def test_a_backlog_polls_as_the_simulation_of_its_pace_says(cc_emulator_factory, connect, speed):
     # Processing 500 contacts takes 1 s or 5 s, so the activities queue up behind the
     # sends and the runner waits on its growing intervals long after the last POST.
     plan, polls, _, rounds = _run(cc_emulator_factory, connect, contacts=6_000, speed=speed)
