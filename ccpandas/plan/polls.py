@@ -8,7 +8,10 @@ growing by :data:`POLL_GROWTH` up to :data:`POLL_MAX` until every activity ended
 poll is one ``GET /activities`` page per 500 unfinished activities. How long an
 activity takes is the service's business: no public figure exists, so the estimate
 assumes the emulator's defaults (:data:`ASSUMED_SPEED` contacts per second, after a
-start delay of 500 contacts' worth, one activity at a time).
+start delay of 500 contacts' worth, one activity at a time). Not modelled: the wait
+while 1,000 activities are queued (at the assumed speed the queue stays short at
+4 requests/s) and the longer intervals while nothing changes (something always
+progresses when activities run one after another).
 
 Example:
     >>> expected_polls(1, 4.0, 100)  # polled at once, again 1 s later: done
@@ -81,6 +84,13 @@ class PollModel:
     poll_growth: float = POLL_GROWTH
     submit_poll_every: float = SUBMIT_POLL_EVERY
 
+    def __post_init__(self) -> None:
+        values = (self.speed, self.poll_min, self.poll_max, self.poll_growth)
+        if not all(v > 0 for v in values) or self.submit_poll_every < 0:
+            raise ValueError(f"the poll model needs positive figures, got {self!r}")
+        if self.start_delay is not None and self.start_delay < 0:
+            raise ValueError(f"start_delay must be 0 or more seconds, got {self.start_delay!r}")
+
     @property
     def delay(self) -> float:
         """The start delay in seconds."""
@@ -135,6 +145,8 @@ def expected_polls(
         >>> expected_polls(1, 4.0, 500, model=slow)  # at 0.25, 1.25, 2.85, ..., 56.5 s
         9
     """
+    if not rate > 0:
+        raise ValueError(f"rate must be a positive number of requests per second, got {rate!r}")
     if not n_requests:
         return 0
     if isinstance(items, int):
@@ -153,7 +165,7 @@ def _simulate(runs: tuple[tuple[int, int], ...], rate: float, model: PollModel) 
     ends: list[float] = []  # each activity's end: processed one at a time, in order
     state = _Pace(gap)
     free = 0.0  # when the processing slot frees
-    last_poll = seen = 0.0
+    last_poll = seen = 0.0  # when the last poll went (``seen``: what it saw had ended)
     sizes = [k for k, n in runs for _ in range(n)]
     for i, n_items in enumerate(sizes):
         t = state.take()  # the POST

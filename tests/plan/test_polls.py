@@ -103,6 +103,15 @@ def test_items_is_one_count_for_all_or_one_per_request() -> None:
         expected_polls(2, 4.0, [500])
 
 
+def test_bad_figures_are_refused_with_their_value() -> None:
+    with pytest.raises(ValueError, match=r"rate must be a positive number.*got 0"):
+        expected_polls(2, 0)
+    with pytest.raises(ValueError, match=r"positive figures.*speed=0"):
+        PollModel(speed=0)
+    with pytest.raises(ValueError, match="start_delay must be 0 or more seconds, got -1"):
+        PollModel(start_delay=-1)
+
+
 def test_request_items_are_the_contacts_each_request_carries() -> None:
     batches = [
         Batch(0, Source.contact_ids(["a", "b", "c"]), ("l",)),
