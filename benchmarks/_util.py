@@ -1,4 +1,5 @@
-"""Small helpers shared by the benchmarks: machine facts, timing, tables.
+"""Small helpers shared by the benchmarks: machine facts, timing, tables, and the
+emulator's request log told apart by kind.
 
 Example:
     >>> print(table(["a", "b"], [[1, 2.5]]))
@@ -19,7 +20,22 @@ import tracemalloc
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["best_seconds", "machine_info", "measure_peak", "table"]
+__all__ = [
+    "ADD_ROUTE",
+    "POLL_ROUTES",
+    "REMOVE_ROUTE",
+    "best_seconds",
+    "machine_info",
+    "measure_peak",
+    "request_kinds",
+    "table",
+]
+
+ADD_ROUTE = "/v3/activities/add_list_memberships"
+REMOVE_ROUTE = "/v3/activities/remove_list_memberships"
+SEND_ROUTES = (REMOVE_ROUTE, ADD_ROUTE)
+POLL_ROUTES = ("/v3/activities", "/v3/activities/{activity_id}")
+LISTING_ROUTE = "/v3/contact_lists"
 
 
 def machine_info() -> dict[str, Any]:
@@ -144,3 +160,41 @@ def _cell(value: Any) -> str:
 def python_exe() -> str:
     """The interpreter running the benchmarks (subprocesses use the same one)."""
     return sys.executable
+
+
+def request_kinds(log: Sequence[Any]) -> dict[str, int]:
+    """A run's requests by kind, from the emulator's request log (records with
+    ``method``, ``route`` and ``status``): the list listing, the reads of contacts
+    before the first change request and after the last one (the verification), told
+    apart by their place, the change requests (adds and removes), the polls, the
+    ``429`` answers, the total and whatever is none of these (``other``).
+
+    Example:
+        >>> from types import SimpleNamespace as R
+        >>> log = [R(method="GET", route="/v3/contacts", status=200),
+        ...        R(method="POST", route=REMOVE_ROUTE, status=201),
+        ...        R(method="GET", route="/v3/activities", status=200)]
+        >>> kinds = request_kinds(log)
+        >>> kinds["reads"], kinds["sends"], kinds["polls"], kinds["verify"], kinds["other"]
+        (1, 1, 1, 0, 0)
+    """
+    sends = [i for i, r in enumerate(log) if r.method == "POST" and r.route in SEND_ROUTES]
+    first, last = (sends[0], sends[-1]) if sends else (len(log), len(log))
+    reads = [
+        i for i, r in enumerate(log) if r.method == "GET" and r.route.startswith("/v3/contacts")
+    ]
+    out = {
+        "listing": sum(1 for r in log if r.method == "GET" and r.route == LISTING_ROUTE),
+        "reads": sum(1 for i in reads if i < first),
+        "sends": len(sends),
+        "adds": sum(1 for i in sends if log[i].route == ADD_ROUTE),
+        "removes": sum(1 for i in sends if log[i].route == REMOVE_ROUTE),
+        "polls": sum(1 for r in log if r.method == "GET" and r.route in POLL_ROUTES),
+        "verify": sum(1 for i in reads if i > last),
+        "throttled": sum(1 for r in log if r.status == 429),
+        "total": len(log),
+    }
+    out["other"] = out["total"] - sum(
+        out[k] for k in ("listing", "reads", "sends", "polls", "verify")
+    )
+    return out

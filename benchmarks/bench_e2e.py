@@ -37,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from benchmarks._util import table
+from benchmarks._util import POLL_ROUTES, REMOVE_ROUTE, table
 
 __all__ = ["SCENARIOS", "naive_remove", "print_table", "run"]
 
@@ -45,8 +45,6 @@ __all__ = ["SCENARIOS", "naive_remove", "print_table", "run"]
 SCENARIOS: tuple[tuple[int, int], ...] = ((50_000, 3), (20_000, 120))
 #: Items per second per activity: fast enough that the server never holds anyone up.
 FAST_SPEED = 1_000_000.0
-REMOVE_ROUTE = "/v3/activities/remove_list_memberships"
-POLL_ROUTES = ("/v3/activities", "/v3/activities/{activity_id}")
 _TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out"})
 #: Where ccpandas keeps its journal and daily request count (see ccpandas.store.journal).
 DATA_DIR_ENV = "CCPANDAS_DATA_DIR"

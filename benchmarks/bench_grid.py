@@ -7,9 +7,11 @@ lists are laid out by the cell: ``lists`` lists of ``size`` members each, overla
 its group of 50) or ``full`` (the lists of a group of 50 hold the same members; a
 contact can be on 50 lists at most, so 60 lists are two groups of distinct members).
 The segment holds ``share x size`` contacts: members first (as many as there are),
-then contacts on no target list; by contact id or by email address. Both the server
-and the client run without a rate limit (the count of requests is what is measured,
-not the time); every request is counted by the emulator.
+then contacts on no target list; by contact id or by email address. The client sends
+at the API's 4 requests per second and the emulator processes activities at its
+default 2,000 contacts per second, as the plan assumes: how often a run polls depends
+on time (the quick grid runs unlimited and at once, to check the paths, not the
+figures). Every request is counted by the emulator.
 
 Measured per cell, side by side:
 
@@ -21,7 +23,7 @@ Measured per cell, side by side:
 - whether every member of the segment left every list (and nobody else did).
 
 Example (the whole quick grid, which prints a line per account, is
-``run(QUICK_GRID)``):
+``run(QUICK_GRID, rate=None, speed=FAST_SPEED)``):
     >>> best_possible([range(1_000)] * 2, range(600), "contact_id")
     {'reads': 2, 'sends': 2, 'verify': 1, 'read': 7, 'blind': 4, 'best': 4}
 """
@@ -38,9 +40,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks._util import table
-from benchmarks.bench_e2e import FAST_SPEED, POLL_ROUTES, _private_data_dir
+from benchmarks._util import request_kinds, table
+from benchmarks.bench_e2e import _private_data_dir
 from benchmarks.report import _md_table, _verdict
+from ccpandas.plan.polls import ASSUMED_SPEED
 
 __all__ = [
     "FULL_GRID",
@@ -56,11 +59,6 @@ PAGE = 500  # contacts per GET /contacts page, and per change request
 PASS_LISTS = 25  # lists per GET /contacts?lists= pass
 GROUP_LISTS = 50  # lists per change request (and on one contact at most)
 OVERLAPS = {"none": 0.0, "half": 0.5, "full": 1.0}
-LISTING_ROUTE = "/v3/contact_lists"
-SEND_ROUTES = (
-    "/v3/activities/remove_list_memberships",
-    "/v3/activities/add_list_memberships",
-)
 
 #: The grid: list counts, list sizes, overlaps, segment size / list size, inputs.
 FULL_GRID: dict[str, tuple[Any, ...]] = {
@@ -101,6 +99,10 @@ HEADLINES: dict[tuple[Any, ...], dict[str, Any]] = {
 MAX_UNION = 100_000
 VERIFY_RATIO = 1.0
 PLAN_TOLERANCE = 0.10
+#: The client's pace (the API's limit) and the emulator's processing speed (its
+#: default), both as the plan assumes them; the quick grid runs unlimited and at once.
+RATE = 4.0
+SPEED = ASSUMED_SPEED
 
 
 # -- the cell's account ------------------------------------------------------------------
@@ -190,29 +192,6 @@ def best_possible(
 
 
 # -- measuring ---------------------------------------------------------------------------
-def _kinds(log: Sequence[Any]) -> dict[str, int]:
-    """The run's requests by kind; reads of contacts before the first change request
-    and after the last one (the verification) are told apart by their place."""
-    sends = [i for i, r in enumerate(log) if r.method == "POST" and r.route in SEND_ROUTES]
-    first, last = (sends[0], sends[-1]) if sends else (len(log), len(log))
-    reads = [
-        i for i, r in enumerate(log) if r.method == "GET" and r.route.startswith("/v3/contacts")
-    ]
-    out = {
-        "listing": sum(1 for r in log if r.method == "GET" and r.route == LISTING_ROUTE),
-        "reads": sum(1 for i in reads if i < first),
-        "sends": len(sends),
-        "polls": sum(1 for r in log if r.method == "GET" and r.route in POLL_ROUTES),
-        "verify": sum(1 for i in reads if i > last),
-        "throttled": sum(1 for r in log if r.status == 429),
-        "total": len(log),
-    }
-    out["other"] = out["total"] - sum(
-        out[k] for k in ("listing", "reads", "sends", "polls", "verify")
-    )
-    return out
-
-
 def _plan_figures(result: Any) -> dict[str, Any]:
     """What the plan said it would cost. Attributes another version of the library may
     lack read as None (a figure not there yet), never as 0."""
@@ -240,7 +219,9 @@ def _verification(result: Any, m: Any) -> str | None:
     return None
 
 
-def _one_run(emu: Any, ids: list[str], targets: list[str], by: str) -> dict[str, Any]:
+def _one_run(
+    emu: Any, ids: list[str], targets: list[str], by: str, rate: float | None
+) -> dict[str, Any]:
     import ccpandas
 
     acct = emu.account
@@ -250,7 +231,7 @@ def _one_run(emu: Any, ids: list[str], targets: list[str], by: str) -> dict[str,
         df = pd.DataFrame({"contact_id": ids})
     before = acct.count()
     # A fresh journal and daily count per run: the grid sends more than a day's quota.
-    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=rate)
     with _private_data_dir(), client:
         start = time.perf_counter()
         result = df.cc.remove_from_lists(targets, by, client=client, progress=False)
@@ -258,9 +239,9 @@ def _one_run(emu: Any, ids: list[str], targets: list[str], by: str) -> dict[str,
     emu.wait_idle(timeout=60)
     sent = acct.count() - before
     row = {"wall_seconds": wall, "result_ok": bool(result.ok), **_plan_figures(result)}
-    row.update(
-        {f"sent_{k}": v for k, v in _kinds(acct.request_log[-sent:] if sent else []).items()}
-    )
+    kinds = request_kinds(acct.request_log[-sent:] if sent else [])
+    kinds = {k: v for k, v in kinds.items() if k not in ("adds", "removes")}
+    row.update({f"sent_{k}": v for k, v in kinds.items()})
     return row
 
 
@@ -280,7 +261,9 @@ class _Account:
             self.emu.account.set_members(lid, wanted)
 
 
-def _account(lists: int, size: int, overlap: str, biggest: int, seed: int) -> _Account:
+def _account(
+    lists: int, size: int, overlap: str, biggest: int, seed: int, speed: float
+) -> _Account:
     from ccpandas.emulator import Emulator
 
     positions, union = layout(lists, size, overlap)
@@ -292,7 +275,7 @@ def _account(lists: int, size: int, overlap: str, biggest: int, seed: int) -> _A
         lists=0,
         tags=0,
         rate=None,
-        speed=FAST_SPEED,
+        speed=speed,
         daily_quota=None,
     )
     acct = emu.account
@@ -303,12 +286,22 @@ def _account(lists: int, size: int, overlap: str, biggest: int, seed: int) -> _A
 
 
 def run_account(
-    lists: int, size: int, overlap: str, shares: Sequence[float], bys: Sequence[str], seed: int = 7
+    lists: int,
+    size: int,
+    overlap: str,
+    shares: Sequence[float],
+    bys: Sequence[str],
+    seed: int = 7,
+    *,
+    rate: float | None = RATE,
+    speed: float = SPEED,
 ) -> list[dict[str, Any]]:
-    """Every (share, by) cell on one account, its lists restored between runs."""
+    """Every (share, by) cell on one account, its lists restored between runs; the
+    client sends at ``rate`` (None: unlimited), the emulator processes ``speed``
+    contacts per second."""
     rows = []
     biggest = max(round(s * size) for s in shares)
-    a = _account(lists, size, overlap, biggest, seed)
+    a = _account(lists, size, overlap, biggest, seed, speed)
     try:
         for share, by in itertools.product(shares, bys):
             a.restore()
@@ -323,10 +316,12 @@ def run_account(
                 "segment": len(ids),
                 "union": a.union,
                 "segment_members": int(min(len(ids), a.union)),
+                "rate": rate,
+                "speed": speed,
             }
             best = best_possible(a.positions, pos.tolist(), by)
             row.update({f"best_{k}": v for k, v in best.items()})
-            row.update(_one_run(a.emu, ids, list(a.layout), by))
+            row.update(_one_run(a.emu, ids, list(a.layout), by, rate))
             leaving = set(ids)
             row["exact"] = all(
                 set(a.emu.account.members(t)) == set(w) - leaving for t, w in a.layout.items()
@@ -356,9 +351,16 @@ def _derive(row: dict[str, Any]) -> None:
 
 
 def run(
-    grid: dict[str, Sequence[Any]] | None = None, *, seed: int = 7, max_union: int = MAX_UNION
+    grid: dict[str, Sequence[Any]] | None = None,
+    *,
+    seed: int = 7,
+    max_union: int = MAX_UNION,
+    rate: float | None = RATE,
+    speed: float = SPEED,
 ) -> list[dict[str, Any]]:
-    """Every cell of ``grid`` (default :data:`FULL_GRID`), one emulator per account.
+    """Every cell of ``grid`` (default :data:`FULL_GRID`), one emulator per account,
+    the client at ``rate`` requests per second (None: unlimited) and the emulator at
+    ``speed`` contacts per second (default: as the plan assumes them).
     An account whose lists hold more than ``max_union`` contacts is not built: its
     cells are one row saying so (``skipped``), so the page shows the gap."""
     g = grid or FULL_GRID
@@ -379,7 +381,7 @@ def run(
             )
             continue
         started = time.perf_counter()
-        rows += run_account(lists, size, overlap, g["share"], g["by"], seed)
+        rows += run_account(lists, size, overlap, g["share"], g["by"], seed, rate=rate, speed=speed)
         took = time.perf_counter() - started
         print(f"  {lists} x {size:,} {overlap}: {union:,} contacts, {took:.0f} s", flush=True)
     return rows
@@ -553,9 +555,10 @@ def _summary(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
             "the plan's figure (`plan.total_requests`)",
             "the requests the emulator counted in the run",
             f"{close} of {len(rows)} cells within 10 %; planned "
-            f"{_total(rows, 'plan_total'):,}, sent {_total(rows, 'sent_total'):,}; without "
-            f"the polls (the plan expects activities that take seconds, the emulator ends "
-            f"them at once): {polls} of {len(rows)} within 10 %",
+            f"{_total(rows, 'plan_total'):,}, sent {_total(rows, 'sent_total'):,}; of them "
+            f"polls: planned {_total(rows, 'plan_polls'):,}, sent "
+            f"{_total(rows, 'sent_polls'):,}; without the polls: {polls} of {len(rows)} "
+            "within 10 %",
             "within 10 %",
         ]
     )
@@ -584,9 +587,9 @@ def markdown(rows: Sequence[dict[str, Any]], stamp: str | None = None) -> list[s
         "members; one list overlaps nothing, so it runs as *none* only), a segment of "
         f"{_join([f'{s:g}' for s in g['share']])} x the list size (members first, a random "
         "sample of the union, then contacts on no target list), by contact id or by email "
-        f"address: {len(measured(rows))} cells{_skipped(rows)}. Server and client run "
-        "without a rate limit; every request is counted by the emulator. After each run "
-        "the lists must hold exactly their members outside the segment (*exact*).",
+        f"address: {len(measured(rows))} cells{_skipped(rows)}. {_pace(rows)} Every "
+        "request is counted by the emulator. After each run the lists must hold exactly "
+        "their members outside the segment (*exact*).",
         "",
         "**The best possible** is the lower of two strategies, computed from the account's "
         "true lists. *read*: 1 listing of the lists (`GET /contact_lists`, for names and "
@@ -610,6 +613,25 @@ def markdown(rows: Sequence[dict[str, Any]], stamp: str | None = None) -> list[s
     if stamp:
         lines += [stamp, ""]
     return lines
+
+
+def _pace(rows: Sequence[dict[str, Any]]) -> str:
+    """How fast the cells' runs went: the client's rate and the emulator's speed.
+
+    Example:
+        >>> _pace([{"rate": 4.0, "speed": 2_000.0}])  # doctest: +ELLIPSIS
+        'The client sends at 4 requests per second and the emulator processes 2,000 ...'
+    """
+    paces = {(r.get("rate"), r.get("speed")) for r in measured(rows)}
+    if len(paces) != 1 or None in next(iter(paces)):
+        return "Server and client run without a rate limit, activities end at once."
+    rate, speed = paces.pop()
+    return (
+        f"The client sends at {rate:g} requests per second and the emulator processes "
+        f"{speed:,.0f} contacts per second (its default): the pace the plan assumes for "
+        "its poll estimate, since how often a run polls depends on time. The server "
+        "enforces no limit of its own."
+    )
 
 
 def _skipped(rows: Sequence[dict[str, Any]]) -> str:

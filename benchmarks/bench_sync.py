@@ -38,13 +38,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks._util import table
-from benchmarks.bench_e2e import FAST_SPEED, POLL_ROUTES, _private_data_dir
+from benchmarks._util import request_kinds, table
+from benchmarks.bench_e2e import FAST_SPEED, _private_data_dir
 
 __all__ = ["markdown", "minimum_activities", "print_table", "run"]
 
-ADD_ROUTE = "/v3/activities/add_list_memberships"
-REMOVE_ROUTE = "/v3/activities/remove_list_memberships"
 #: Targets: change requests / minimum, wall time / ideal.
 ACTIVITY_RATIO = 1.0
 WALL_RATIO = 1.05
@@ -95,7 +93,7 @@ def _one(by: str, *, contacts: int, newcomers: int, keep: float, rate: float, se
             wall = time.perf_counter() - start
         emu.wait_idle(timeout=30)
         exact = all(set(acct.members(lid)) == set(seg_ids) for lid in targets)
-        row = _counts(acct.request_log, acct.count)
+        row = _counts(acct.request_log)
     row.update(
         by=by,
         contacts=contacts,
@@ -116,23 +114,19 @@ def _one(by: str, *, contacts: int, newcomers: int, keep: float, rate: float, se
     return row
 
 
-def _counts(log: Sequence[Any], count: Any) -> dict[str, Any]:
-    """Requests by kind, from the emulator's log: reads before the first change and
-    after the last one (the verification) are told apart by their place."""
-    posts = [i for i, rec in enumerate(log) if rec.method == "POST"]
-    first, last = (posts[0], posts[-1]) if posts else (len(log), len(log))
-    reads = [i for i, rec in enumerate(log) if rec.route == "/v3/contacts"]
+def _counts(log: Sequence[Any]) -> dict[str, Any]:
+    """Requests by kind, from the emulator's log (:func:`benchmarks._util.request_kinds`)."""
+    kinds = request_kinds(log)
     return {
-        "activities": count(method="POST", route=ADD_ROUTE)
-        + count(method="POST", route=REMOVE_ROUTE),
-        "add_requests": count(method="POST", route=ADD_ROUTE),
-        "remove_requests": count(method="POST", route=REMOVE_ROUTE),
-        "list_lookups": count(method="GET", route="/v3/contact_lists"),
-        "reads_before": sum(1 for i in reads if i < first),
-        "verify_reads": sum(1 for i in reads if i > last),
-        "polls": sum(count(method="GET", route=r) for r in POLL_ROUTES),
-        "throttled": count(status=429),
-        "total_requests": len(log),
+        "activities": kinds["sends"],
+        "add_requests": kinds["adds"],
+        "remove_requests": kinds["removes"],
+        "list_lookups": kinds["listing"],
+        "reads_before": kinds["reads"],
+        "verify_reads": kinds["verify"],
+        "polls": kinds["polls"],
+        "throttled": kinds["throttled"],
+        "total_requests": kinds["total"],
     }
 
 

@@ -63,6 +63,7 @@ from ccpandas.plan.ids import (
     holds_text,
     normalize_ids,
 )
+from ccpandas.plan.polls import expected_polls, request_items
 from ccpandas.vocab import PairOutcome, RowStatus
 
 __all__ = [
@@ -100,9 +101,6 @@ MAX_TARGET_LISTS = 1_000
 DEFAULT_RATE = 4.0
 # How a bad value is named in a message (membership.py reads it from here too).
 _short = short_repr
-# Rough polling cadence for the expected_polls estimate (the runner backs off 1 s -> 15 s).
-_POLL_EVERY_SECONDS = 10.0
-_FINAL_POLLS = 3
 _EXAMPLES = 5
 
 
@@ -329,15 +327,12 @@ class RemovalPlan:
         """Removal requests to send, ``ceil(contacts/500) x ceil(lists/50)`` (the minimum)."""
         return len(self.batches)
 
-    @property
+    @cached_property
     def expected_polls(self) -> int:
-        """A rough estimate of the ``GET /activities`` calls spent waiting.
-
-        Activities finish within seconds, so few are pending at a time and one call
-        (up to 500 activities) per tick covers them: about one tick every 10 s while
-        submitting, plus a few until the last activity ends.
-        """
-        return expected_polls(self.n_requests, self.rate)
+        """The ``GET /activities`` calls spent following the activities: the runner's
+        polling schedule simulated at :attr:`rate`, with each request's contacts
+        processed at the assumed speed (:func:`ccpandas.plan.polls.expected_polls`)."""
+        return expected_polls(self.n_requests, self.rate, request_items(self.batches))
 
     @property
     def read_requests(self) -> int:
@@ -390,7 +385,7 @@ class RemovalPlan:
             >>> plan = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
             ...                     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
             >>> print(plan.with_usage(3412, 3).quota_text)
-            0.05% of 10,000/day; 3,412 of 10,000 used today on this key by 3 processes
+            0.03% of 10,000/day; 3,412 of 10,000 used today on this key by 3 processes
         """
         return dataclasses.replace(self, used_today=int(used_today), used_by=int(used_by))
 
@@ -1555,20 +1550,6 @@ def _describe_source(source: Source) -> str:
     what = "tag" if kind is SourceKind.TAG_IDS else "list"
     n = len(source.values)
     return f"members of {n:,} {what}{'s' * (n != 1)}"
-
-
-def expected_polls(n_requests: int, rate: float) -> int:
-    """A rough estimate of the ``GET /activities`` polls that follow ``n_requests``
-    changes sent at ``rate`` per second: one per 10 s of sending, and a few more until
-    the last activity ends.
-
-    Example:
-        >>> expected_polls(0, 4.0), expected_polls(3, 4.0), expected_polls(400, 4.0)
-        (0, 4, 13)
-    """
-    if not n_requests:
-        return 0
-    return math.ceil(n_requests / rate / _POLL_EVERY_SECONDS) + _FINAL_POLLS
 
 
 def _duration(seconds: float) -> str:

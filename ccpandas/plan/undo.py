@@ -42,7 +42,8 @@ from ccpandas.models import (
     MembershipAction,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import _duration, _plural, expected_polls
+from ccpandas.plan.planner import _duration, _plural
+from ccpandas.plan.polls import expected_polls, request_items
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -339,8 +340,9 @@ class UndoPlan:
 
     @property
     def expected_polls(self) -> int:
-        """About how many ``GET /activities`` follow the changes."""
-        return expected_polls(self.n_requests, self.rate)
+        """About how many ``GET /activities`` follow the changes (the runner's polling
+        simulated: :func:`ccpandas.plan.polls.expected_polls`)."""
+        return expected_polls(self.n_requests, self.rate, request_items(self.batches))
 
     @property
     def total_requests(self) -> int:

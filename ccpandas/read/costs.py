@@ -23,10 +23,12 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ccpandas.models import MAX_CONTACTS_PER_REQUEST, MAX_LISTS_PER_REQUEST
 from ccpandas.plan.membership import (
     READ_LISTS_PER_PASS,
     plan_requests,
@@ -34,7 +36,8 @@ from ccpandas.plan.membership import (
     union_reads,
     verify_budget,
 )
-from ccpandas.plan.planner import _plural, expected_polls
+from ccpandas.plan.planner import _plural
+from ccpandas.plan.polls import expected_polls
 
 __all__ = [
     "AUTO_FREE_READS",
@@ -203,14 +206,23 @@ class _Rule:
         n = self.n_contacts
         if how == BLIND:
             sends = self.blind_sends or 0
-            return sends + expected_polls(sends, self.rate)
+            return sends + self.polls(sends, n)
         if how == LOOKUPS:
             reads = n  # one per address, and at most as many contacts to verify
         reached = {"add": n, "sync": n + members}.get(str(self.kind), min(n, members))
         sends = plan_requests(reached, self.n_lists) if reached else 0
         if self.key == "source":  # the API picks the contacts: the plan's own requests
-            sends = self.blind_sends or 0
-        return reads + min(reads, verify_budget(sends)) + sends + expected_polls(sends, self.rate)
+            sends, reached = self.blind_sends or 0, 0
+        return reads + min(reads, verify_budget(sends)) + sends + self.polls(sends, reached)
+
+    def polls(self, sends: int, contacts: int) -> int:
+        """The polls that follow ``sends`` requests carrying ``contacts`` contacts to
+        every group of 50 lists (0: the API picks them, full requests assumed)."""
+        if not sends:
+            return 0
+        groups = math.ceil(self.n_lists / MAX_LISTS_PER_REQUEST)
+        per = math.ceil(contacts * groups / sends) if contacts else MAX_CONTACTS_PER_REQUEST
+        return expected_polls(sends, self.rate, min(per, MAX_CONTACTS_PER_REQUEST))
 
 
 def choose_read(

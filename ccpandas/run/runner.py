@@ -58,6 +58,7 @@ from ccpandas.errors import (
     next_utc_midnight,
 )
 from ccpandas.models import MembershipAction
+from ccpandas.plan.polls import POLL_GROWTH, POLL_MAX, POLL_MIN, SUBMIT_POLL_EVERY
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.run.clock import Clock, SystemClock
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
@@ -269,9 +270,9 @@ class Runner:
         reporter: Reporter | None = None,
         journal: Journal | None = None,
         clock: Clock | None = None,
-        poll_min: float = 1.0,
-        poll_max: float = 15.0,
-        poll_growth: float = 1.6,
+        poll_min: float = POLL_MIN,
+        poll_max: float = POLL_MAX,
+        poll_growth: float = POLL_GROWTH,
         poll_idle_max: float = 300.0,
         activity_timeout: float | None = 7200.0,
         jitter: Callable[[], float] = random.random,
@@ -279,7 +280,7 @@ class Runner:
         quota_jitter: float = 300.0,
         max_queued: int = MAX_QUEUED_ACTIVITIES,
         queue_patience: float = 3600.0,
-        submit_poll_every: float = 5.0,
+        submit_poll_every: float = SUBMIT_POLL_EVERY,
     ) -> None:
         if clock is not None and not isinstance(clock, Clock):
             raise TypeError(
@@ -309,7 +310,7 @@ class Runner:
         self.queue_patience = queue_patience
         #: During a long submission, poll the accepted activities every this many
         #: seconds, so progress shows before the last POST (one GET /activities per
-        #: 20 POSTs at 4 req/s; the plan's expected_polls counts one per 10 s).
+        #: 20 POSTs at 4 req/s; the plan's expected_polls simulates this schedule).
         self.submit_poll_every = submit_poll_every
         self.stopped = False
         #: Why :meth:`wait` stopped on its own (``activity_timeout``), None otherwise.

@@ -19,16 +19,17 @@ def test_quota_share_counts_removals_and_polls() -> None:
     assert plan.n_requests == 3 and plan.expected_polls >= 1
     assert plan.quota_share == (3 + plan.expected_polls) / 10_000
     assert plan.summary()["quota_share"] == plan.quota_share
-    # 3 removals + 4 polls of 10,000: two decimals below 1 % (it said "0.1%" once)
-    assert plan.quota_share == 0.0007
-    assert "0.07% of 10,000/day" in str(plan)
+    # 3 removals + 2 polls of 10,000: two decimals below 1 % (it said "0.1%" once)
+    assert plan.quota_share == 0.0005
+    assert "0.05% of 10,000/day" in str(plan)
 
 
 def test_share_and_days_needed_tell_the_same_story() -> None:
-    # 20 removals fit in a day of 30 requests; with the ~200 polls of a 2,000 s run
-    # they do not. The share must say so too, not "67%" beside "needs 8 days".
+    # 20 removals fit in a day of 30 requests; with the polls of a 2,000 s run (one
+    # after each removal but the first and the last, sent 100 s apart, and one at the
+    # end) they do not. The share must say so too, not "67%" beside "needs 2 days".
     plan = plan_removal(ids(10_000), LISTS, rate=0.01, daily_quota=30)
-    assert plan.n_requests == 20 and plan.expected_polls == 203
-    assert plan.days_needed == 8
-    assert plan.quota_share == (20 + 203) / 30
-    assert "743.3% of 30/day; needs 8 days" in str(plan)
+    assert plan.n_requests == 20 and plan.expected_polls == 19
+    assert plan.days_needed == 2
+    assert plan.quota_share == (20 + 19) / 30
+    assert "130.0% of 30/day; needs 2 days" in str(plan)

@@ -435,7 +435,7 @@ def test_a_run_that_needs_more_than_todays_quota_refuses_before_sending(emu):
     offline = df.cc.plan(emu.account.list_ids()[:1], snapshot=False)
     plan = dataclasses.replace(offline, daily_quota=3)
     with pytest.raises(
-        QuotaShortError, match=r"needs about 8 requests \(4 changes.*0 of 3 are used"
+        QuotaShortError, match=r"needs about 6 requests \(4 changes.*0 of 3 are used"
     ):
         run_plan(plan, client, progress=False, runner=quick(client))
     with pytest.raises(QuotaShortError, match="so it stopped before its first change"):

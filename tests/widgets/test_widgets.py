@@ -197,7 +197,7 @@ def test_plan_preview_shows_the_numbers_and_a_peek_at_bad_rows() -> None:
         "duplicate rows (sent once) 1",
         "activities (one per request) 1",
         "time at 4 requests per second under 1 s",
-        "share of the daily quota 0.05% of 10,000 requests",
+        "share of the daily quota 0.03% of 10,000 requests",
         "Rows that will not be sent",
         "'nope' invalid_id",
     ):
