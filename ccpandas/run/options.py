@@ -204,20 +204,27 @@ def check_timeout(timeout: Any, name: str = "timeout") -> None:
 
 def check_client(client: Any, name: str = "client") -> None:
     """TypeError unless ``client`` is None (the default client) or a
-    :class:`ccpandas.Client`; checked before anything is sent.
+    :class:`ccpandas.Client`; checked before anything is sent. Text is never quoted
+    back: a string given as a client is most likely a token.
 
     Example:
         >>> check_client("my-token")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        TypeError: client must be a ccpandas.Client (or None ...), not 'my-token' (str)
+        TypeError: client must be a ccpandas.Client (or None ...), not a str (8 characters...
     """
     from ccpandas.client.http import Client
 
     if client is not None and not isinstance(client, Client):
+        kind = type(client).__name__
+        given = (
+            f"a {kind} ({len(client)} characters, not shown: a token? connect with "
+            "ccpandas.connect() or ccpandas.login() for a client)"
+            if isinstance(client, str | bytes)
+            else f"{short_repr(client, 60)} ({kind})"
+        )
         raise TypeError(
-            f"{name} must be a ccpandas.Client (or None for the default client), "
-            f"not {short_repr(client, 60)} ({type(client).__name__})"
+            f"{name} must be a ccpandas.Client (or None for the default client), not {given}"
         )
 
 

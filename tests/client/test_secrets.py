@@ -283,3 +283,14 @@ def test_files_an_older_version_left_readable_are_made_private(emu, open_folder)
     found = modes(open_folder)
     assert {"journal.sqlite3", "quota.sqlite3"} <= set(found)
     assert found == {name: "0o600" for name in found}
+
+
+@pytest.mark.parametrize("given", ["eyJhbGciOiJSUzI1NiJ9.SECRETPAYLOAD.sig", b"SECRETPAYLOAD"])
+def test_a_token_passed_as_the_client_is_not_quoted_in_the_error(given):
+    frame = pd.DataFrame({"contact_id": ["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]})
+    with pytest.raises(TypeError) as caught:
+        ccpandas.remove_from_lists(frame, ["Newsletter"], client=given, progress=False)
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "SECRETPAYLOAD" not in shown
+    assert "client must be a ccpandas.Client" in str(caught.value)
+    assert f"{len(given)} characters" in str(caught.value)
