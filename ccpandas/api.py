@@ -1069,10 +1069,12 @@ def resume_frame(
         from ccpandas.plan.membership import plan_membership_removal
 
         targets, snapshot = journaled.list_ids, membership.snapshot
-        plan = plan_membership_removal(data, targets, snapshot, by="contact_id", **same)
+        plan = plan_membership_removal(
+            data, targets, snapshot, by="contact_id", kind=journaled.kind, **same
+        )
         plan = dataclasses.replace(plan, membership=membership)
     else:
-        plan = plan_removal(data, journaled.list_ids, **same)
+        plan = as_kind(plan_removal(data, journaled.list_ids, **same), journaled.kind)
     if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
         journaled.batches
     ):

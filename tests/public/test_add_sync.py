@@ -249,3 +249,25 @@ def test_an_add_the_api_refuses_is_not_added_and_not_ok(cc_emulator_factory, con
     assert "50" in ch.loc[full, "reason"] and pd.isna(ch.loc[fine, "reason"])  # why, per pair
     assert not result.ok and result.summary().exit_code == 1
     assert acct.members(target) == {fine}
+
+
+@pytest.mark.parametrize("kind", ["add", "sync"])
+def test_df_cc_resume_finishes_an_add_or_a_sync_from_its_frame(cc_emulator_factory, connect, kind):
+    emu = cc_emulator_factory(seed=26, contacts=2000, lists=2, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))
+    outside = [c for c in acct.contact_ids("active") if c not in set(members)][:30]
+    segment = outside + members[:5]  # a sync takes the other members off
+    df = pd.DataFrame({"contact_id": segment}, index=[f"r{i}" for i in range(len(segment))])
+    options = {"client": client, "snapshot": True, "wait": False, "progress": False}
+    if kind == "add":
+        started = df.cc.add_to_lists([a], **options)
+    else:
+        started = df.cc.sync_lists([a], max_removed=None, **options)
+    assert started.plan.kind == kind and not started.done
+    resumed = df.cc.resume(started.run_id, client=client, progress=False)
+    assert resumed.ok and resumed.plan.kind == kind
+    assert resumed.rows.index.tolist() == df.index.tolist()
+    wanted = set(segment) if kind == "sync" else set(members) | set(outside)
+    assert acct.members(a) == wanted
