@@ -313,6 +313,14 @@ class Selection:
         """Key -> its position in ``keys`` (what a journal page keeps of an id)."""
         return {k: i for i, k in enumerate(self.keys)}
 
+    @cached_property
+    def key_array(self) -> Any:
+        """``keys`` as an Arrow array, built once: a read matches every page against
+        it (a million addresses take longer to convert than a page to read)."""
+        import pyarrow as pa
+
+        return pa.array(self.keys, pa.string())
+
     @property
     def fingerprint(self) -> str:
         """A digest of ``by`` and the keys: the same for the same input, in any order."""
@@ -325,14 +333,13 @@ class Selection:
     def picks(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Per record, whether it is selected."""
         if self.by == "email":
-            import pyarrow as pa
             import pyarrow.compute as pc
 
             from ccpandas.plan.keys import folded
 
             # Folded exactly as planning matches addresses.
             found = folded(_objects([r.get("email") for r in records]))
-            hit = pc.is_in(found, value_set=pa.array(self.keys, pa.string()))
+            hit = pc.is_in(found, value_set=self.key_array)
             return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
         at = self.index
         ids = (str(r["contact_id"]).lower() for r in records)
