@@ -179,6 +179,10 @@ def read_snapshot(
     sj = _snapshot_journal(
         db, snapshot_id, list_ids, client, phase=phase, run_id=run_id, select=select
     )
+    if sj is not None and sj.selection is None:
+        # Its pages kept every member (each with all its lists): counting the others
+        # from here on would count a contact of two passes of 25 lists twice.
+        select = None
     passes = sj.passes if sj is not None else _new_passes(list_ids)
     total_pages = (
         max(1, math.ceil((expected_members or 0) / READ_PAGE_SIZE)) if expected_members else None
@@ -245,14 +249,12 @@ def _snapshot_journal(
     return sj
 
 
-def _check_selection(sj: SnapshotJournal, select: Selection | None, *, record: bool = True) -> None:
+def _check_selection(sj: SnapshotJournal, select: Selection | None) -> None:
     """Refuse to continue a read whose pages kept the members of another input (what
-    this one needs may not be in them); a read that kept every member continues (and,
-    ``record``, keeps only what ``select`` selects from now on)."""
+    this one needs may not be in them); a read that kept every member continues
+    keeping every member."""
     kept = sj.selection
     if kept is None:
-        if select is not None and record:
-            sj.set_selection(select)
         return
     if select is not None and select.record() == kept:
         return
@@ -927,7 +929,7 @@ def _check_continued(
     db = open_journal() if journal is True else (journal or None)
     if db is not None and snapshot_id is not None:
         select = None if values is None else _input_selection(values, key, kind)
-        _check_selection(SnapshotJournal.open(db, snapshot_id), select, record=False)
+        _check_selection(SnapshotJournal.open(db, snapshot_id), select)
 
 
 def _input_selection(values: Any, key: str, kind: str) -> Selection | None:

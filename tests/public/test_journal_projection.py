@@ -152,3 +152,28 @@ def _after_id(run_id: str) -> str:
     from ccpandas.store.snapshots import run_snapshot_ids
 
     return run_snapshot_ids(open_journal(), run_id)["after"]
+
+
+def test_a_read_that_kept_every_member_is_continued_keeping_every_member(
+    cc_emulator_factory, connect
+):
+    # Its pages kept each contact with all its lists: a selection from the second pass
+    # of 25 lists on would count a contact of both passes again in the second.
+    from ccpandas.read.snapshot import read_snapshot
+
+    emu = cc_emulator_factory(seed=34, contacts=0, **FAST)
+    client, acct = connect(emu), emu.account
+    lists = [acct.create_list(f"L{i}") for i in range(26)]
+    both, chosen = acct.add_contact("both@x.co"), acct.add_contact("chosen@x.co")
+    acct.add_members(lists[0], [both, chosen])
+    acct.add_members(lists[25], [both])
+    with pytest.raises(SnapshotInterrupted) as caught:
+        read_snapshot(client, lists, reporter=InterruptReading(1))  # after the first pass
+    sid = caught.value.snapshot_id
+    assert SnapshotJournal(open_journal(), sid).passes[0]["done"]
+    select = Selection.of("contact_id", [chosen])
+    snap, _ = read_snapshot(client, lists, snapshot_id=sid, select=select, need_emails=False)
+    assert snap.n_contacts == 2
+    assert snap.sizes()[lists[25].lower()] == 1 and snap.sizes()[lists[0].lower()] == 2
+    assert SnapshotJournal(open_journal(), sid).selection is None
+    assert reads(emu) == 2  # a page a pass: the first is not read again
