@@ -246,17 +246,29 @@ def _snapshot_journal(
             f"snapshot {snapshot_id} read the lists {sj.list_ids}, not {list(list_ids)}"
         )
     _check_selection(sj, select)
+    kept = sj.selection
+    if select is not None and kept is not None and kept != select.record():
+        sj.set_selection(select)  # an email column's read, read again for it
     return sj
 
 
 def _check_selection(sj: SnapshotJournal, select: Selection | None) -> None:
     """Refuse to continue a read whose pages kept the members of another input (what
     this one needs may not be in them); a read that kept every member continues
-    keeping every member."""
+    keeping every member. A read for addresses is read again whole (the journal
+    keeps no address, nor anything that tells which were the input), so any email
+    column continues it, unless a run was planned from it: its pages are that run's."""
     kept = sj.selection
-    if kept is None:
+    by = None if kept is None else kept["by"]
+    if kept is None or (by != "email" and select is not None and select.record() == kept):
         return
-    if select is not None and select.record() == kept:
+    run_id = sj.record["run_id"]
+    if by == "email" and run_id is not None:
+        raise PlanError(
+            f"snapshot {sj.snapshot_id} was read for run {run_id}: its pages are that "
+            "run's. Pass snapshot=True to read the lists again"
+        )
+    if by == "email" and select is not None and select.by == "email":
         return
     what = {
         "contact_id": "contact ids",

@@ -177,3 +177,48 @@ def test_a_read_that_kept_every_member_is_continued_keeping_every_member(
     assert snap.sizes()[lists[25].lower()] == 1 and snap.sizes()[lists[0].lower()] == 2
     assert SnapshotJournal(open_journal(), sid).selection is None
     assert reads(emu) == 2  # a page a pass: the first is not read again
+
+
+def test_an_email_read_journals_nothing_derived_from_the_addresses(cc_emulator_factory, connect):
+    import hashlib
+
+    emu = cc_emulator_factory(seed=35, contacts=3000, **FAST)
+    client, acct = connect(emu), emu.account
+    targets = acct.list_ids()[:2]
+    union = sorted(set().union(*(acct.members(t) for t in targets)))
+    df = pd.DataFrame({"email": [acct.contact(c).email for c in union[::9]]})
+    with pytest.raises(SnapshotInterrupted) as caught:
+        df.cc.remove_from_lists(
+            targets, "email", client=client, snapshot=True, progress=InterruptReading(2)
+        )
+    sid = caught.value.snapshot_id
+    db = open_journal()
+    assert SnapshotJournal(db, sid).selection == {"by": "email", "keys": len(df)}
+    # (What the journal kept before: a digest anyone could confirm by guessing.)
+    keys = Selection.of_emails(df["email"]).keys
+    digest = hashlib.sha256("\n".join(("email", *keys)).encode()).hexdigest()
+    (row,) = db.query("SELECT selection FROM snapshots WHERE snapshot_id = ?", (sid,))
+    assert digest not in row["selection"] and digest.encode() not in db.path.read_bytes()
+
+    # Continued (its pages are read again for their addresses): the plan a fresh read
+    # gives, for the same column or another one.
+    fresh = df.cc.plan(targets, "email", client=client, snapshot=True)
+    again = df.cc.plan(targets, "email", client=client, snapshot=sid)
+    assert plan_digest(again.batches) == plan_digest(fresh.batches)
+    assert again.membership.snapshot.sizes() == fresh.membership.snapshot.sizes()
+    pd.testing.assert_frame_equal(again.changes, fresh.changes)
+    other = pd.DataFrame({"email": [acct.contact(c).email for c in union[::4]]})
+    mixed = other.cc.plan(targets, "email", client=client, snapshot=sid)
+    alone = other.cc.plan(targets, "email", client=client, snapshot=True)
+    assert plan_digest(mixed.batches) == plan_digest(alone.batches)
+    assert SnapshotJournal(db, sid).selection == {"by": "email", "keys": len(other)}
+
+    # Once a run was planned from it, its pages are that run's: refused before a request.
+    result = other.cc.remove_from_lists(
+        targets, "email", client=client, snapshot=sid, progress=False
+    )
+    assert result.ok and rebuild_run(db, result.run_id, Runner(None)).changes is not None
+    asked = reads(emu)
+    with pytest.raises(PlanError, match=rf"{result.run_id}.*snapshot=True"):
+        df.cc.plan(targets, "email", client=client, snapshot=sid)
+    assert reads(emu) == asked
