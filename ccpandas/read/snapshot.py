@@ -836,7 +836,8 @@ def prepare_frame_plan(
         return base
     if client is None:
         raise PlanError("a membership snapshot needs a client (GET /contacts)")
-    _check_continued(journal, choice.snapshot_id, values, key, kind)  # before any request
+    if lists is None:  # (a caller that listed the lists checked it before that)
+        check_continued(journal, choice.snapshot_id, values, key, kind)  # before any request
     info = target_info(client, targets, lists)
     sizes = [info[t].members for t in targets]
     uniques = _unique_addresses(values) if key == "email" else []
@@ -928,7 +929,7 @@ def _unique_addresses(values: Any) -> list[str]:
     return [str(x) for x in pc.unique(keys.drop_null()).to_pylist()]
 
 
-def _check_continued(
+def check_continued(
     journal: JournalDB | bool | None,
     snapshot_id: str | None,
     values: Any = None,
@@ -937,7 +938,11 @@ def _check_continued(
 ) -> None:
     """Refuse, before any request, to continue a read ``snapshot_id`` that was made
     for another input than the column ``values`` (see :func:`_check_selection`;
-    None: a source, which keeps every member)."""
+    None: a source, which keeps every member).
+
+    Example:
+        >>> check_continued(False, "snap-1")  # no journal: nothing to continue
+    """
     db = open_journal() if journal is True else (journal or None)
     if db is not None and snapshot_id is not None:
         select = None if values is None else _input_selection(values, key, kind)
@@ -1035,7 +1040,8 @@ def prepare_source_plan(
     snapshot = choice.snapshot
     if snapshot is False:
         return plan
-    _check_continued(journal, choice.snapshot_id)  # before any request
+    if lists is None:  # (a caller that listed the lists checked it before that)
+        check_continued(journal, choice.snapshot_id)  # before any request
     info = target_info(client, plan.list_ids, lists)
     sizes = [info[t].members for t in plan.list_ids]
     how, cost, why = choose_read(
