@@ -465,6 +465,18 @@ class SnapshotBuilder:
         self._others.pop(pass_index, None)
         self.drop_lists(lists)
 
+    @property
+    def n_contacts(self) -> int:
+        """The contacts found so far: those kept and those only counted.
+
+        Example:
+            >>> b = SnapshotBuilder().extend([{"contact_id": "c1", "lists": ["l1"]}])
+            >>> b.count_others(0, ["l1"], PageCounts(lists=(2,), contacts=2, new=2))
+            >>> len(b), b.n_contacts
+            (1, 3)
+        """
+        return len(self) + sum(new for _, _, new in self._others.values())
+
     def others(self) -> Others:
         """The counts of the members not kept, over every pass."""
         per: dict[str, int] = {}

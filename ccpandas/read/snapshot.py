@@ -316,7 +316,7 @@ class _Reading:
     addresses: dict[str, str] = field(default_factory=dict)
 
     def progress(self, *, done: bool = False) -> Snapshot:
-        return _progress(self.pages_read, self.total_pages, len(self.records), done=done)
+        return _progress(self.pages_read, self.total_pages, self.records.n_contacts, done=done)
 
     def read_pass(self, i: int, p: dict[str, Any], *, need_emails: bool) -> None:
         """Read pass ``i`` from where its journal left it (or take its journaled pages)."""

@@ -228,3 +228,31 @@ def test_an_email_read_journals_nothing_derived_from_the_addresses(cc_emulator_f
     with pytest.raises(PlanError, match=rf"{result.run_id}.*snapshot=True"):
         df.cc.plan(targets, "email", client=client, snapshot=sid)
     assert acct.count() == asked
+
+
+def test_a_projected_reads_progress_counts_every_contact(cc_emulator_factory, connect):
+    from ccpandas.read.snapshot import read_snapshot
+    from ccpandas.report.progress import NullReporter
+
+    class Messages(NullReporter):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def update(self, snapshot) -> None:
+            self.seen.append(snapshot.message)
+
+        def finish(self, snapshot) -> None:
+            self.seen.append(snapshot.message)
+
+    emu = cc_emulator_factory(seed=36, contacts=3000, **FAST)
+    client, acct = connect(emu), emu.account
+    targets = acct.list_ids()[:2]
+    union = sorted(set().union(*(acct.members(t) for t in targets)))
+    rec = Messages()
+    snap, _ = read_snapshot(
+        client, targets, reporter=rec, select=Selection.of("contact_id", union[:40])
+    )
+    assert len(snap) == 40 and snap.n_contacts == len(union)
+    pages = math.ceil(len(union) / 500)
+    assert rec.seen[-1] == f"read list members: {pages} pages, {len(union):,} contacts"
+    assert rec.seen[0] == "reading list members: page 1, 500 contacts"
