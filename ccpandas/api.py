@@ -143,6 +143,10 @@ def _plan_source(
         except PlanError as exc:
             looked = names + tag_names
             raise (names_not_looked_up(exc, looked) if looked else exc) from None
+    if choice.snapshot is not False:
+        from ccpandas.read.snapshot import check_continued
+
+        check_continued(True, choice.snapshot_id)  # before a request
     resolved = resolve_targets(targets + lists, _client(client) if online else client)
     if by_list:
         source = Source.list_ids(resolved.ids[len(targets) :])
@@ -266,6 +270,10 @@ def _plan_list(
             checked = plan_removal(data, stand_ins(given) if names else given, column=column)
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
+    if snapshot is not False:
+        from ccpandas.read.snapshot import check_continued
+
+        check_continued(True, choice.snapshot_id, column_values, key, kind)  # before a request
     if not (isinstance(values, Targets) and values.checked):
         offline = checked is not None and snapshot is False and options.dry_run
         values = resolve_targets(tuple(given), client if offline else _client(client))

@@ -313,26 +313,41 @@ class Selection:
         """Key -> its position in ``keys`` (what a journal page keeps of an id)."""
         return {k: i for i, k in enumerate(self.keys)}
 
+    @cached_property
+    def key_array(self) -> Any:
+        """``keys`` as an Arrow array, built once: a read matches every page against
+        it (a million addresses take longer to convert than a page to read)."""
+        import pyarrow as pa
+
+        return pa.array(self.keys, pa.string())
+
     @property
     def fingerprint(self) -> str:
         """A digest of ``by`` and the keys: the same for the same input, in any order."""
         return hashlib.sha256("\n".join((self.by, *self.keys)).encode()).hexdigest()
 
     def record(self) -> dict[str, Any]:
-        """What the journal keeps of it (no key: the keys may be addresses)."""
+        """What the journal keeps of it: no key, and for addresses nothing derived
+        from them (a digest of one address is confirmed by guessing it).
+
+        Example:
+            >>> Selection.of_emails(["a@x.co"]).record()
+            {'by': 'email', 'keys': 1}
+        """
+        if self.by == "email":
+            return {"by": self.by, "keys": len(self.keys)}
         return {"by": self.by, "keys": len(self.keys), "fingerprint": self.fingerprint}
 
     def picks(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Per record, whether it is selected."""
         if self.by == "email":
-            import pyarrow as pa
             import pyarrow.compute as pc
 
             from ccpandas.plan.keys import folded
 
             # Folded exactly as planning matches addresses.
             found = folded(_objects([r.get("email") for r in records]))
-            hit = pc.is_in(found, value_set=pa.array(self.keys, pa.string()))
+            hit = pc.is_in(found, value_set=self.key_array)
             return np.asarray(hit.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
         at = self.index
         ids = (str(r["contact_id"]).lower() for r in records)
@@ -449,6 +464,18 @@ class SnapshotBuilder:
         its start): the contacts on any of them and its counts."""
         self._others.pop(pass_index, None)
         self.drop_lists(lists)
+
+    @property
+    def n_contacts(self) -> int:
+        """The contacts found so far: those kept and those only counted.
+
+        Example:
+            >>> b = SnapshotBuilder().extend([{"contact_id": "c1", "lists": ["l1"]}])
+            >>> b.count_others(0, ["l1"], PageCounts(lists=(2,), contacts=2, new=2))
+            >>> len(b), b.n_contacts
+            (1, 3)
+        """
+        return len(self) + sum(new for _, _, new in self._others.values())
 
     def others(self) -> Others:
         """The counts of the members not kept, over every pass."""

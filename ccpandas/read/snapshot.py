@@ -179,6 +179,10 @@ def read_snapshot(
     sj = _snapshot_journal(
         db, snapshot_id, list_ids, client, phase=phase, run_id=run_id, select=select
     )
+    if sj is not None and sj.selection is None:
+        # Its pages kept every member (each with all its lists): counting the others
+        # from here on would count a contact of two passes of 25 lists twice.
+        select = None
     passes = sj.passes if sj is not None else _new_passes(list_ids)
     total_pages = (
         max(1, math.ceil((expected_members or 0) / READ_PAGE_SIZE)) if expected_members else None
@@ -242,19 +246,29 @@ def _snapshot_journal(
             f"snapshot {snapshot_id} read the lists {sj.list_ids}, not {list(list_ids)}"
         )
     _check_selection(sj, select)
+    kept = sj.selection
+    if select is not None and kept is not None and kept != select.record():
+        sj.set_selection(select)  # an email column's read, read again for it
     return sj
 
 
-def _check_selection(sj: SnapshotJournal, select: Selection | None, *, record: bool = True) -> None:
+def _check_selection(sj: SnapshotJournal, select: Selection | None) -> None:
     """Refuse to continue a read whose pages kept the members of another input (what
-    this one needs may not be in them); a read that kept every member continues (and,
-    ``record``, keeps only what ``select`` selects from now on)."""
+    this one needs may not be in them); a read that kept every member continues
+    keeping every member. A read for addresses is read again whole (the journal
+    keeps no address, nor anything that tells which were the input), so any email
+    column continues it, unless a run was planned from it: its pages are that run's."""
     kept = sj.selection
-    if kept is None:
-        if select is not None and record:
-            sj.set_selection(select)
+    by = None if kept is None else kept["by"]
+    if kept is None or (by != "email" and select is not None and select.record() == kept):
         return
-    if select is not None and select.record() == kept:
+    run_id = sj.record["run_id"]
+    if by == "email" and run_id is not None:
+        raise PlanError(
+            f"snapshot {sj.snapshot_id} was read for run {run_id}: its pages are that "
+            "run's. Pass snapshot=True to read the lists again"
+        )
+    if by == "email" and select is not None and select.by == "email":
         return
     what = {
         "contact_id": "contact ids",
@@ -302,7 +316,7 @@ class _Reading:
     addresses: dict[str, str] = field(default_factory=dict)
 
     def progress(self, *, done: bool = False) -> Snapshot:
-        return _progress(self.pages_read, self.total_pages, len(self.records), done=done)
+        return _progress(self.pages_read, self.total_pages, self.records.n_contacts, done=done)
 
     def read_pass(self, i: int, p: dict[str, Any], *, need_emails: bool) -> None:
         """Read pass ``i`` from where its journal left it (or take its journaled pages)."""
@@ -822,7 +836,8 @@ def prepare_frame_plan(
         return base
     if client is None:
         raise PlanError("a membership snapshot needs a client (GET /contacts)")
-    _check_continued(journal, choice.snapshot_id, values, key, kind)  # before any request
+    if lists is None:  # (a caller that listed the lists checked it before that)
+        check_continued(journal, choice.snapshot_id, values, key, kind)  # before any request
     info = target_info(client, targets, lists)
     sizes = [info[t].members for t in targets]
     uniques = _unique_addresses(values) if key == "email" else []
@@ -914,7 +929,7 @@ def _unique_addresses(values: Any) -> list[str]:
     return [str(x) for x in pc.unique(keys.drop_null()).to_pylist()]
 
 
-def _check_continued(
+def check_continued(
     journal: JournalDB | bool | None,
     snapshot_id: str | None,
     values: Any = None,
@@ -923,11 +938,15 @@ def _check_continued(
 ) -> None:
     """Refuse, before any request, to continue a read ``snapshot_id`` that was made
     for another input than the column ``values`` (see :func:`_check_selection`;
-    None: a source, which keeps every member)."""
+    None: a source, which keeps every member).
+
+    Example:
+        >>> check_continued(False, "snap-1")  # no journal: nothing to continue
+    """
     db = open_journal() if journal is True else (journal or None)
     if db is not None and snapshot_id is not None:
         select = None if values is None else _input_selection(values, key, kind)
-        _check_selection(SnapshotJournal.open(db, snapshot_id), select, record=False)
+        _check_selection(SnapshotJournal.open(db, snapshot_id), select)
 
 
 def _input_selection(values: Any, key: str, kind: str) -> Selection | None:
@@ -1021,7 +1040,8 @@ def prepare_source_plan(
     snapshot = choice.snapshot
     if snapshot is False:
         return plan
-    _check_continued(journal, choice.snapshot_id)  # before any request
+    if lists is None:  # (a caller that listed the lists checked it before that)
+        check_continued(journal, choice.snapshot_id)  # before any request
     info = target_info(client, plan.list_ids, lists)
     sizes = [info[t].members for t in plan.list_ids]
     how, cost, why = choose_read(

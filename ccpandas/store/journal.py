@@ -165,7 +165,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
     state         TEXT NOT NULL,    -- reading | complete
     passes        TEXT NOT NULL,    -- JSON: per 25 lists {{lists, next (cursor), done, pages}}
     summary       TEXT,             -- after: removed memberships per list, for runs()
-    selection     TEXT              -- JSON {{by, keys, fingerprint}}: the members its pages
+    selection     TEXT              -- JSON {{by, keys[, fingerprint]}}: the members its pages
                                     -- keep (the rest counted); NULL: every member
 );
 CREATE TABLE IF NOT EXISTS snapshot_pages (

@@ -147,14 +147,14 @@ class SnapshotJournal:
 
     @property
     def selection(self) -> dict[str, Any] | None:
-        """What selected the members its pages keep (``by``, ``keys``, ``fingerprint``,
-        see :meth:`Selection.record`), None when they keep every member."""
+        """What selected the members its pages keep (``by``, ``keys`` and for ids a
+        ``fingerprint``, see :meth:`Selection.record`), None when they keep every member."""
         text = self.record.get("selection")
         return None if text is None else dict(json.loads(text))
 
     def set_selection(self, selection: Selection) -> None:
-        """Its pages from now on keep what ``selection`` selects (a read journaled by
-        an older version, which kept every member, continued)."""
+        """Its pages from now on keep what ``selection`` selects (a read for addresses,
+        read again whole for another email column)."""
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE snapshots SET selection = ? WHERE snapshot_id = ?",

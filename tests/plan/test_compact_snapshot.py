@@ -165,3 +165,23 @@ def test_a_selection_keeps_its_members_and_counts_the_others_once() -> None:
     assert snap.others.per_pass == (1, 2)
     b.forget_pass(1, ["l3"])  # its cursor expired: read again from its start
     assert b.others().per_pass == (1,) and len(b) == 0
+
+
+def test_an_email_selection_builds_its_arrow_keys_once(monkeypatch) -> None:
+    # A read matches every page against the input's addresses: converting a million
+    # of them per page took longer than reading the page.
+    import pyarrow as pa
+
+    sel = compact.Selection.of_emails([f"u{i}@x.co" for i in range(50)])
+    real, built = pa.array, []
+
+    def spy(obj, *args, **kwargs):
+        built.append(obj is sel.keys)
+        return real(obj, *args, **kwargs)
+
+    monkeypatch.setattr(pa, "array", spy)
+    page = [{"contact_id": f"c{i}", "email": f"U{i}@x.co "} for i in range(0, 100, 3)]
+    first, second = sel.picks(page), sel.picks(page[::-1])
+    assert first.tolist() == [i < 50 for i in range(0, 100, 3)] == second.tolist()[::-1]
+    assert sum(built) == 1
+    assert sel.key_array is sel.key_array

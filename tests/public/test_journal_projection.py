@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from test_membership_http import InterruptReading, reads
 
+import ccpandas
+from ccpandas import Source
 from ccpandas.errors import JournalError, PlanError, SnapshotInterrupted
 from ccpandas.plan.compact import Selection
 from ccpandas.plan.membership import reads_after
@@ -104,15 +106,19 @@ def test_a_read_interrupted_is_continued_by_the_same_input_only(cc_emulator_fact
     assert SnapshotJournal(open_journal(), sid).selection["by"] == "contact_id"
 
     # Another column (a different segment, or the same contacts as addresses): refused
-    # before any read (the accessor's listing of the lists comes first), naming what to do.
-    asked = reads(emu)
+    # before any request (not even the listing of the lists), naming what to do.
+    asked = acct.count()
     other = pd.DataFrame({"contact_id": union[::5]})
     with pytest.raises(PlanError, match=r"read for other input.*snapshot=True"):
         other.cc.plan(targets, client=client, snapshot=sid)
     emails = pd.DataFrame({"email": [acct.contact(c).email for c in chosen]})
     with pytest.raises(PlanError, match=r"snapshot=True"):
         emails.cc.plan(targets, "email", client=client, snapshot=sid)
-    assert reads(emu) == asked
+    with pytest.raises(PlanError, match=r"snapshot=True"):  # a source: every member
+        ccpandas.remove_list_memberships(
+            client, targets, source=Source.tag_ids([acct.tag_ids()[0]]), snapshot=sid
+        )
+    assert acct.count() == asked
 
     # The same contacts (in another order) continue it: only the pages not journaled
     # are read, and the plan is the one a fresh read gives.
@@ -152,3 +158,101 @@ def _after_id(run_id: str) -> str:
     from ccpandas.store.snapshots import run_snapshot_ids
 
     return run_snapshot_ids(open_journal(), run_id)["after"]
+
+
+def test_a_read_that_kept_every_member_is_continued_keeping_every_member(
+    cc_emulator_factory, connect
+):
+    # Its pages kept each contact with all its lists: a selection from the second pass
+    # of 25 lists on would count a contact of both passes again in the second.
+    from ccpandas.read.snapshot import read_snapshot
+
+    emu = cc_emulator_factory(seed=34, contacts=0, **FAST)
+    client, acct = connect(emu), emu.account
+    lists = [acct.create_list(f"L{i}") for i in range(26)]
+    both, chosen = acct.add_contact("both@x.co"), acct.add_contact("chosen@x.co")
+    acct.add_members(lists[0], [both, chosen])
+    acct.add_members(lists[25], [both])
+    with pytest.raises(SnapshotInterrupted) as caught:
+        read_snapshot(client, lists, reporter=InterruptReading(1))  # after the first pass
+    sid = caught.value.snapshot_id
+    assert SnapshotJournal(open_journal(), sid).passes[0]["done"]
+    select = Selection.of("contact_id", [chosen])
+    snap, _ = read_snapshot(client, lists, snapshot_id=sid, select=select, need_emails=False)
+    assert snap.n_contacts == 2
+    assert snap.sizes()[lists[25].lower()] == 1 and snap.sizes()[lists[0].lower()] == 2
+    assert SnapshotJournal(open_journal(), sid).selection is None
+    assert reads(emu) == 2  # a page a pass: the first is not read again
+
+
+def test_an_email_read_journals_nothing_derived_from_the_addresses(cc_emulator_factory, connect):
+    import hashlib
+
+    emu = cc_emulator_factory(seed=35, contacts=3000, **FAST)
+    client, acct = connect(emu), emu.account
+    targets = acct.list_ids()[:2]
+    union = sorted(set().union(*(acct.members(t) for t in targets)))
+    df = pd.DataFrame({"email": [acct.contact(c).email for c in union[::9]]})
+    with pytest.raises(SnapshotInterrupted) as caught:
+        df.cc.remove_from_lists(
+            targets, "email", client=client, snapshot=True, progress=InterruptReading(2)
+        )
+    sid = caught.value.snapshot_id
+    db = open_journal()
+    assert SnapshotJournal(db, sid).selection == {"by": "email", "keys": len(df)}
+    # (What the journal kept before: a digest anyone could confirm by guessing.)
+    keys = Selection.of_emails(df["email"]).keys
+    digest = hashlib.sha256("\n".join(("email", *keys)).encode()).hexdigest()
+    (row,) = db.query("SELECT selection FROM snapshots WHERE snapshot_id = ?", (sid,))
+    assert digest not in row["selection"] and digest.encode() not in db.path.read_bytes()
+
+    # Continued (its pages are read again for their addresses): the plan a fresh read
+    # gives, for the same column or another one.
+    fresh = df.cc.plan(targets, "email", client=client, snapshot=True)
+    again = df.cc.plan(targets, "email", client=client, snapshot=sid)
+    assert plan_digest(again.batches) == plan_digest(fresh.batches)
+    assert again.membership.snapshot.sizes() == fresh.membership.snapshot.sizes()
+    pd.testing.assert_frame_equal(again.changes, fresh.changes)
+    other = pd.DataFrame({"email": [acct.contact(c).email for c in union[::4]]})
+    mixed = other.cc.plan(targets, "email", client=client, snapshot=sid)
+    alone = other.cc.plan(targets, "email", client=client, snapshot=True)
+    assert plan_digest(mixed.batches) == plan_digest(alone.batches)
+    assert SnapshotJournal(db, sid).selection == {"by": "email", "keys": len(other)}
+
+    # Once a run was planned from it, its pages are that run's: refused before a request.
+    result = other.cc.remove_from_lists(
+        targets, "email", client=client, snapshot=sid, progress=False
+    )
+    assert result.ok and rebuild_run(db, result.run_id, Runner(None)).changes is not None
+    asked = acct.count()
+    with pytest.raises(PlanError, match=rf"{result.run_id}.*snapshot=True"):
+        df.cc.plan(targets, "email", client=client, snapshot=sid)
+    assert acct.count() == asked
+
+
+def test_a_projected_reads_progress_counts_every_contact(cc_emulator_factory, connect):
+    from ccpandas.read.snapshot import read_snapshot
+    from ccpandas.report.progress import NullReporter
+
+    class Messages(NullReporter):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def update(self, snapshot) -> None:
+            self.seen.append(snapshot.message)
+
+        def finish(self, snapshot) -> None:
+            self.seen.append(snapshot.message)
+
+    emu = cc_emulator_factory(seed=36, contacts=3000, **FAST)
+    client, acct = connect(emu), emu.account
+    targets = acct.list_ids()[:2]
+    union = sorted(set().union(*(acct.members(t) for t in targets)))
+    rec = Messages()
+    snap, _ = read_snapshot(
+        client, targets, reporter=rec, select=Selection.of("contact_id", union[:40])
+    )
+    assert len(snap) == 40 and snap.n_contacts == len(union)
+    pages = math.ceil(len(union) / 500)
+    assert rec.seen[-1] == f"read list members: {pages} pages, {len(union):,} contacts"
+    assert rec.seen[0] == "reading list members: page 1, 500 contacts"
