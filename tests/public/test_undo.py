@@ -261,6 +261,7 @@ def test_undo_killed_half_way_and_resumed(cc_emulator_factory, connect) -> None:
     deadline = time.monotonic() + 120
     while adds(emu) < 2 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
+    assert proc.poll() is None, f"the child ended before the kill: {proc.communicate()}"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert 2 <= adds(emu) < 6, "the child should die with some adds sent, not all"
