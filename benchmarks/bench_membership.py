@@ -31,7 +31,6 @@ import gc
 import math
 import os
 import random
-import tempfile
 import time
 import tracemalloc
 import uuid
@@ -40,6 +39,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.bench_e2e import _private_data_dir
 
 __all__ = ["markdown", "print_table", "run"]
 
@@ -129,50 +130,38 @@ def run_e2e(contacts: int = 6_000, rate: float = RATE, seed: int = 7) -> list[di
     from ccpandas.emulator import Emulator
 
     out = []
-    old = os.environ.get("CCPANDAS_DATA_DIR")
-    with tempfile.TemporaryDirectory() as data:
-        os.environ["CCPANDAS_DATA_DIR"] = data
-        try:
-            for mode in ("today (ids, no snapshot)", "emails + snapshot + verify"):
-                with Emulator(seed=seed, contacts=contacts, lists=6, rate=rate, speed=1e6) as emu:
-                    acct = emu.account
-                    targets = acct.list_ids()[:2]
-                    union = sorted(set(acct.members(targets[0])) | set(acct.members(targets[1])))
-                    outsiders = [c for c in acct.contact_ids() if c not in set(union)]
-                    k = min(len(union) // 2, len(outsiders) // 4)
-                    seg_ids = union[:k] + outsiders[: 4 * k]  # 20 % members
-                    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=rate)
-                    t = time.perf_counter()
-                    if mode.startswith("today"):
-                        df = pd.DataFrame({"contact_id": seg_ids})
-                        df.cc.remove_from_lists(
-                            targets, client=client, snapshot=False, progress=False
-                        )
-                    else:
-                        df = pd.DataFrame(
-                            {"email": [acct.contact(c).email.upper() for c in seg_ids]}
-                        )
-                        df.cc.remove_from_lists(targets, "email", client=client, progress=False)
-                    wall = time.perf_counter() - t
-                    out.append(
-                        {
-                            "mode": mode,
-                            "segment": len(seg_ids),
-                            "union_members": len(union),
-                            "removal_requests": acct.count(
-                                method="POST", route="/v3/activities/remove_list_memberships"
-                            ),
-                            "reads": acct.count(method="GET", route="/v3/contacts"),
-                            "requests": client.stats.requests,
-                            "wall_seconds": wall,
-                        }
-                    )
-                    client.close()
-        finally:
-            if old is None:
-                os.environ.pop("CCPANDAS_DATA_DIR", None)
-            else:
-                os.environ["CCPANDAS_DATA_DIR"] = old
+    with _private_data_dir():
+        for mode in ("today (ids, no snapshot)", "emails + snapshot + verify"):
+            with Emulator(seed=seed, contacts=contacts, lists=6, rate=rate, speed=1e6) as emu:
+                acct = emu.account
+                targets = acct.list_ids()[:2]
+                union = sorted(set(acct.members(targets[0])) | set(acct.members(targets[1])))
+                outsiders = [c for c in acct.contact_ids() if c not in set(union)]
+                k = min(len(union) // 2, len(outsiders) // 4)
+                seg_ids = union[:k] + outsiders[: 4 * k]  # 20 % members
+                client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=rate)
+                t = time.perf_counter()
+                if mode.startswith("today"):
+                    df = pd.DataFrame({"contact_id": seg_ids})
+                    df.cc.remove_from_lists(targets, client=client, snapshot=False, progress=False)
+                else:
+                    df = pd.DataFrame({"email": [acct.contact(c).email.upper() for c in seg_ids]})
+                    df.cc.remove_from_lists(targets, "email", client=client, progress=False)
+                wall = time.perf_counter() - t
+                out.append(
+                    {
+                        "mode": mode,
+                        "segment": len(seg_ids),
+                        "union_members": len(union),
+                        "removal_requests": acct.count(
+                            method="POST", route="/v3/activities/remove_list_memberships"
+                        ),
+                        "reads": acct.count(method="GET", route="/v3/contacts"),
+                        "requests": client.stats.requests,
+                        "wall_seconds": wall,
+                    }
+                )
+                client.close()
     return out
 
 
@@ -285,47 +274,39 @@ def run_journal(members: int = 5_000, seed: int = 3) -> list[dict[str, Any]]:
     from ccpandas.store.journal import open_journal
 
     out = []
-    old = os.environ.get("CCPANDAS_DATA_DIR")
-    with tempfile.TemporaryDirectory() as data:
-        os.environ["CCPANDAS_DATA_DIR"] = data
-        try:
-            for n_lists in (1, 50):
-                with Emulator(seed=seed, contacts=members + 500, lists=3, speed=1e6) as emu:
-                    targets = _journal_account(emu, n_lists, members)
-                    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
-                    db = open_journal()
-                    _, every = read_snapshot(client, targets, journal=db, need_emails=False)
-                    pages, full = _stored(db, every)  # type: ignore[arg-type]
-                    ids = sorted(emu.account.members(targets[0]))
-                    rng = random.Random(seed)
-                    for share in (0.01, 0.1, 1.0):
-                        chosen = rng.sample(ids, max(1, round(share * len(ids))))
-                        for key in ("contact_id", "email"):
-                            values = chosen
-                            if key == "email":
-                                values = [emu.account.contact(c).email for c in chosen]
-                            df = pd.DataFrame({key: values})
-                            plan = df.cc.plan(targets, key, client=client, snapshot=True)
-                            sid = plan.membership.snapshot_id
-                            n, stored = _stored(db, sid)
-                            out.append(
-                                {
-                                    "lists": n_lists,
-                                    "members": len(ids),
-                                    "share": share,
-                                    "key": key,
-                                    "pages": n,
-                                    "page_bytes": stored / n,
-                                    "every_member_page_bytes": full / pages,
-                                    "audit_page_bytes": JOURNAL_AUDIT[n_lists],
-                                }
-                            )
-                    client.close()
-        finally:
-            if old is None:
-                os.environ.pop("CCPANDAS_DATA_DIR", None)
-            else:
-                os.environ["CCPANDAS_DATA_DIR"] = old
+    with _private_data_dir():
+        for n_lists in (1, 50):
+            with Emulator(seed=seed, contacts=members + 500, lists=3, speed=1e6) as emu:
+                targets = _journal_account(emu, n_lists, members)
+                client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+                db = open_journal()
+                _, every = read_snapshot(client, targets, journal=db, need_emails=False)
+                pages, full = _stored(db, every)  # type: ignore[arg-type]
+                ids = sorted(emu.account.members(targets[0]))
+                rng = random.Random(seed)
+                for share in (0.01, 0.1, 1.0):
+                    chosen = rng.sample(ids, max(1, round(share * len(ids))))
+                    for key in ("contact_id", "email"):
+                        values = chosen
+                        if key == "email":
+                            values = [emu.account.contact(c).email for c in chosen]
+                        df = pd.DataFrame({key: values})
+                        plan = df.cc.plan(targets, key, client=client, snapshot=True)
+                        sid = plan.membership.snapshot_id
+                        n, stored = _stored(db, sid)
+                        out.append(
+                            {
+                                "lists": n_lists,
+                                "members": len(ids),
+                                "share": share,
+                                "key": key,
+                                "pages": n,
+                                "page_bytes": stored / n,
+                                "every_member_page_bytes": full / pages,
+                                "audit_page_bytes": JOURNAL_AUDIT[n_lists],
+                            }
+                        )
+                client.close()
     return out
 
 

@@ -183,6 +183,12 @@ def test_a_preview_over_todays_quota_says_so_before_reading(
     news = sorted(members(emu, "Newsletter"))
     segment = pd.DataFrame({"email": [emu.account.contact(c).email for c in news[:40]]})
     panel = RemovalPanel(segment, "email", client=client, lists=lists, background=False)
+    _refused_before_reading(emu, client, panel)
+
+
+def _refused_before_reading(emu: Emulator, client: ccpandas.Client, panel: RemovalPanel) -> None:
+    """With 2 requests left today, picking the target list shows the refusal in place
+    of the preview, and nothing is read."""
     counter = client.stats.day_counter
     counter.add(n=10_000 - 2 - counter.usage().used)  # 2 requests left today on the key
     reads = emu.account.count(method="GET", route="/v3/contacts")
@@ -199,10 +205,4 @@ def test_a_source_preview_with_the_read_ticked_over_todays_quota_says_so_before_
     panel.source.kind.value = SourceKind.LIST_IDS
     panel.source.lists.value = ["Prospects"]
     panel.snapshot.value = True  # "read the lists": the preview reads their members
-    counter = client.stats.day_counter
-    counter.add(n=10_000 - 2 - counter.usage().used)  # 2 requests left today on the key
-    reads = emu.account.count(method="GET", route="/v3/contacts")
-    panel.targets.value = ["Newsletter"]
-    assert panel.plan is None and panel.confirm.disabled  # nothing to confirm
-    assert "stopped before its first list read" in panel.preview.error
-    assert emu.account.count(method="GET", route="/v3/contacts") == reads
+    _refused_before_reading(emu, client, panel)
