@@ -39,14 +39,6 @@ EXPLANATIONS: dict[str, str] = {
         "one up and verifies each contact again (cell B: 1,000 lookups and 1,000 re-reads "
         "where 60 pages find them)."
     ),
-    "grid:verification reads / change requests": (
-        "The cells over 1 re-read their whole lists after 1 send because the re-read costs "
-        "2 pages, within the few requests a full re-read may always take (the issue's "
-        '"a full re-read when it costs no more than the sends, or a few requests": '
-        "`verify_budget` is the sends or 4, whichever is more); every other verification "
-        "costs at most the sends, and all cells together spend fewer verification reads "
-        "than sends."
-    ),
     "grid:plan's total_requests / requests sent": (
         "The plan's polls are the runner's schedule simulated at 4 requests/s against "
         "activities processed at 2,000 contacts/s (the pace the grid runs at); a cell "

@@ -81,8 +81,8 @@ PARAMETERS: dict[str, str] = {
         "With a membership snapshot, how the run checks at the end what changed, so "
         "``result.changes`` says per (contact, list) pair ``removed`` or "
         '``still_member``: ``"auto"`` (the default) takes the plan\'s choice (its '
-        "``verification`` line: a full re-read when it costs at most the sends or 4 "
-        "requests, else a read of the contacts changed since the run started, else a "
+        "``verification`` line: a full re-read when it costs at most the sends, "
+        "else a read of the contacts changed since the run started, else a "
         "random sample, labelled as one); True forces the full re-read; "
         '``"changed"`` or ``"sample"`` force those; False skips it. No effect without '
         "a snapshot."

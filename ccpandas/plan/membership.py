@@ -1274,8 +1274,8 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
 
 
 # -- verification ----------------------------------------------------------------------------
-#: A verification of at most this many requests is always a full re-read (one second at
-#: 4/s): knowing every pair's truth is worth that much.
+#: A look at the changed contacts (or a sample of them), or the full re-read of a run whose
+#: contacts the API selects, may always take this many requests (one second at 4/s).
 VERIFY_FREE_REQUESTS = 4
 #: The largest sample of changed contacts ``verify="auto"`` looks up when nothing cheaper
 #: shows the change.
@@ -1298,25 +1298,29 @@ def changed_contacts(m: MembershipPlan) -> np.ndarray:
     return np.unique(cs.pair_contact[cs.action != NONE])
 
 
-def choose_verification(full: int, changed: int, sends: int) -> tuple[VerifyMethod, int]:
+def choose_verification(
+    full: int, changed: int, sends: int, *, by_source: bool = False
+) -> tuple[VerifyMethod, int]:
     """How ``verify="auto"`` verifies a run, and the requests it expects to spend.
 
     ``full``: the requests of a full re-read; ``changed``: contacts with a pair to
     change; ``sends``: the run's change requests. A full re-read when it costs at most
-    :func:`verify_budget`; else the contacts changed since the run started (one page of
-    500 each), when that fits; else a sample of at most :data:`VERIFY_SAMPLE_SIZE`
+    the sends (``by_source``, the API selecting who leaves: at most
+    :func:`verify_budget`, since only a full re-read shows the members who stayed);
+    else the contacts changed since the run started (one page of 500 each), when that
+    fits :func:`verify_budget`; else a sample of at most :data:`VERIFY_SAMPLE_SIZE`
     contacts, each looked up.
 
     Example:
-        >>> choose_verification(4, 4, 1)
-        (<VerifyMethod.FULL: 'full'>, 4)
-        >>> choose_verification(200, 4, 1)
-        (<VerifyMethod.CHANGED: 'changed'>, 1)
+        >>> choose_verification(4, 4, 4), choose_verification(2, 4, 1)
+        ((<VerifyMethod.FULL: 'full'>, 4), (<VerifyMethod.CHANGED: 'changed'>, 1))
+        >>> choose_verification(2, 4, 1, by_source=True)
+        (<VerifyMethod.FULL: 'full'>, 2)
         >>> choose_verification(200, 20_000, 2)
         (<VerifyMethod.SAMPLE: 'sample'>, 4)
     """
     budget = verify_budget(sends)
-    if full <= budget:
+    if full <= (budget if by_source else sends):
         return VerifyMethod.FULL, int(full)
     pages = max(1, math.ceil(changed / READ_PAGE_SIZE))
     if pages <= budget:
@@ -1378,7 +1382,8 @@ def with_verification(
     lists_read = list_ids is not None and m.lookup != "email lookups"
     after = reads_after(m, list_ids) if lists_read and list_ids is not None else None
     full = after if after is not None else full
-    method, cost = choose_verification(full, len(changed_contacts(m)), sends)
+    by_source = m.key == "source"
+    method, cost = choose_verification(full, len(changed_contacts(m)), sends, by_source=by_source)
     return dataclasses.replace(
         m, verify_method=method, verify_requests=cost, full_verify_requests=int(full)
     )

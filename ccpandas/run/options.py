@@ -64,7 +64,7 @@ class RunOptions:
             stopping. Default False.
         verify: With a membership snapshot, how to check what changed once the
             activities end: ``"auto"`` (the default) takes the plan's choice (a full
-            re-read when it costs at most the sends or 4 requests, else a read of the
+            re-read when it costs at most the sends, else a read of the
             contacts changed since the run started, else a labelled sample); True (or
             ``"full"``) forces the full re-read; ``"changed"`` or ``"sample"`` force
             those; False reads nothing. A choice of the run, not of its plan.
