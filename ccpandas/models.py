@@ -156,7 +156,7 @@ class IdSlice(Sequence[str]):
     """Ids ``start`` to ``stop`` of ``ids``, read as Python strings only when used.
 
     ``ids`` is any sliceable sequence of strings (a plan passes its pandas Index,
-    which may be Arrow-backed); it is kept, not copied. A plan of a million rows
+    which may be Arrow-backed, or a numpy array); it is kept, not copied. A plan of a million rows
     would otherwise hold every id as a Python ``str`` up front. Equal to any sequence
     of the same strings, and hashes like the tuple of them.
 
@@ -169,12 +169,12 @@ class IdSlice(Sequence[str]):
     """
 
     __slots__ = ("_hash", "_ids", "_start", "_stop")
-    _ids: Sequence[str]
+    _ids: Any  # sliceable: a sequence, a pandas Index or array, a numpy array
     _start: int
     _stop: int
     _hash: int | None
 
-    def __init__(self, ids: Sequence[str], start: int = 0, stop: int | None = None) -> None:
+    def __init__(self, ids: Any, start: int = 0, stop: int | None = None) -> None:
         start, stop, _ = slice(start, stop).indices(len(ids))
         object.__setattr__(self, "_ids", ids)
         object.__setattr__(self, "_start", start)

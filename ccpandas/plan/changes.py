@@ -32,6 +32,7 @@ from ccpandas.models import (
     MAX_CONTACTS_PER_REQUEST,
     MAX_LISTS_PER_REQUEST,
     Batch,
+    IdSlice,
     MembershipAction,
     Source,
     chunked,
@@ -445,17 +446,21 @@ def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
             contact, bit, hit = _group_bits(cs, code, part, offset, width)
             np.bitwise_or.at(mask, contact[hit], np.left_shift(np.uint64(1), bit[hit]))
         on = np.flatnonzero(mask)
+        if not len(on):
+            continue
         order = on[np.argsort(mask[on], kind="stable")]
         owner = np.full(n, -1, dtype=np.int32)
-        for first in range(0, len(order), MAX_CONTACTS_PER_REQUEST):
-            chunk = order[first : first + MAX_CONTACTS_PER_REQUEST]
-            union = int(np.bitwise_or.reduce(mask[chunk]))
+        owner[order] = start + len(batches) + np.arange(len(order)) // MAX_CONTACTS_PER_REQUEST
+        # Every request's ids and union of lists at once, not a Python step per contact.
+        ids = cs.contact_ids[order]
+        firsts = range(0, len(order), MAX_CONTACTS_PER_REQUEST)
+        unions = np.bitwise_or.reduceat(mask[order], np.asarray(firsts, dtype=np.intp))
+        for first, union in zip(firsts, unions.tolist(), strict=True):
             lists = tuple(offset + b for b in range(width) if union >> b & 1)
             index = start + len(batches)
-            ids = tuple(cs.contact_ids[chunk].tolist())
+            chunk = IdSlice(ids, first, first + MAX_CONTACTS_PER_REQUEST)
             contact_group = first // MAX_CONTACTS_PER_REQUEST
-            batches.append(_batch(cs, code, index, ids, lists, contact_group, j))
-            owner[chunk] = index
+            batches.append(_batch(cs, code, index, chunk, lists, contact_group, j))
         for part in _pair_slices(cs.n_pairs):
             contact, _, hit = _group_bits(cs, code, part, offset, width)
             pair_batch[part][hit] = owner[contact[hit]]
@@ -484,7 +489,7 @@ def _batch(
     cs: ChangeSet,
     code: int,
     index: int,
-    ids: tuple[str, ...],
+    ids: Sequence[str],
     lists: tuple[int, ...],
     cg: int,
     lg: int,

@@ -26,7 +26,15 @@ import pyarrow.compute as pc
 
 from ccpandas.plan.ids import _string_positions
 
-__all__ = ["EMAIL_PATTERN", "arrow_text", "email_keys", "factorize_text", "folded", "positions"]
+__all__ = [
+    "EMAIL_PATTERN",
+    "arrow_text",
+    "email_keys",
+    "factorize_in",
+    "factorize_text",
+    "folded",
+    "positions",
+]
 
 # A deliberately plain address check: one "@", something before it, a dot in the domain,
 # no whitespace. The API is the judge of deliverability; this only separates addresses
@@ -128,6 +136,31 @@ def factorize_text(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
     encoded = pc.dictionary_encode(arr)
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     return codes.astype(np.int64, copy=False), encoded.dictionary
+
+
+def factorize_in(arr: pa.Array, table: pa.Array) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+    """:func:`factorize_text` of ``arr`` and :func:`positions` of its uniques in
+    ``table``, from one hash table over both: ``(codes, uniques, found)``.
+
+    Example:
+        >>> codes, uniques, found = factorize_in(pa.array(["x", "y", "x"]), pa.array(["y"]))
+        >>> codes.tolist(), uniques.to_pylist(), found.tolist()
+        ([0, 1, 0], ['x', 'y'], [-1, 0])
+    """
+    # ``arr`` first, so its codes number its strings in order of first appearance; a
+    # string of ``table`` then has the code of the same string in ``arr``. One encoding
+    # hashes each string once, where numbering and then looking up hashes ``arr``'s
+    # strings twice (about a third of the time of both).
+    n = len(arr)
+    both = pa.concat_arrays([arr, table.cast(arr.type) if table.type != arr.type else table])
+    encoded = pc.dictionary_encode(both)
+    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    k = int(codes[:n].max()) + 1 if n else 0
+    found = np.full(len(encoded.dictionary), -1, dtype=np.int64)
+    in_table = codes[n:]
+    at = np.flatnonzero(in_table >= 0)[::-1]  # reversed: the first occurrence is set last
+    found[in_table[at]] = at
+    return codes[:n], encoded.dictionary.slice(0, k), found[:k]
 
 
 def positions(table: pa.Array, keys: pa.Array) -> np.ndarray:

@@ -45,6 +45,7 @@ from ccpandas.errors import PlanError
 from ccpandas.models import (
     MAX_CONTACTS_PER_REQUEST,
     MAX_LISTS_PER_REQUEST,
+    IdSlice,
     Source,
     SourceKind,
     chunked,
@@ -62,7 +63,7 @@ from ccpandas.plan.changes import (
 )
 from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
-from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, folded, positions
+from ccpandas.plan.keys import arrow_text, email_keys, factorize_in, folded, positions
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
 from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind, VerifyMethod
 
@@ -616,15 +617,19 @@ def plan_membership_removal(
         row_codes=match.codes if match.key == "email" else None,
         kind=kind,
     )
-    src_ids = tuple(cs.contact_ids.tolist())
+    # Views of the change set's ids, not a tuple of every id again.
+    ids = cs.contact_ids
     notes += _membership_notes(snapshot, membership, targets) if kind is RunKind.REMOVE else ()
     return planner.RemovalPlan(
         rows=rows,
         list_ids=targets,
         list_groups=tuple(chunked(targets, MAX_LISTS_PER_REQUEST)),
-        contact_groups=tuple(chunked(src_ids, MAX_CONTACTS_PER_REQUEST)),
+        contact_groups=tuple(
+            IdSlice(ids, a, a + MAX_CONTACTS_PER_REQUEST)
+            for a in range(0, len(ids), MAX_CONTACTS_PER_REQUEST)
+        ),
         batches=batches,
-        source=Source.contact_ids(src_ids),
+        source=Source.contact_ids(IdSlice(ids)),
         column=column,
         rate=float(rate),
         daily_quota=int(daily_quota),
@@ -733,8 +738,8 @@ def _match_emails(
         )
     # Duplicates by address (in any case): the codes number the addresses in order of
     # first appearance (-1: not an address), as first_rows needs.
-    fcodes, uniques = factorize_text(keys)
-    return codes, reasons, fcodes, uniques, positions(snapshot.email_keys, uniques)
+    fcodes, uniques, pos = factorize_in(keys, snapshot.email_keys)
+    return codes, reasons, fcodes, uniques, pos
 
 
 def _match_ids(
@@ -931,10 +936,16 @@ def _first_batches(cs: ChangeSet) -> np.ndarray:
     """Per contact, the first batch that carries it (-1: none)."""
     none = np.iinfo(np.int64).max
     first = np.full(len(cs.contact_ids), none, dtype=np.int64)
-    if cs.pair_batch is not None:
-        sent = cs.pair_batch >= 0
-        # The lowest batch index per contact, without sorting the pairs.
-        np.minimum.at(first, cs.pair_contact[sent], cs.pair_batch[sent])
+    contact = cs.pair_contact
+    if cs.pair_batch is not None and len(contact):
+        batch = np.where(cs.pair_batch >= 0, cs.pair_batch.astype(np.int64), none)
+        # The lowest batch index per contact, without sorting the pairs: per run of a
+        # contact's pairs when they are grouped by contact (as a plan makes them).
+        if (contact[1:] >= contact[:-1]).all():
+            starts = np.flatnonzero(np.r_[True, contact[1:] != contact[:-1]])
+            first[contact[starts]] = np.minimum.reduceat(batch, starts)
+        else:
+            np.minimum.at(first, contact, batch)
     first[first == none] = -1
     return first
 
@@ -962,7 +973,7 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
     if key == "email":
         columns["email"] = values
         # Its own array: the two columns must not share memory.
-        columns["contact_id"] = pd.Series(code_to_id[fcodes], index=index, dtype=object, copy=False)
+        columns["contact_id"] = pd.Series(resolved.copy(), index=index, dtype=object, copy=False)
     else:
         columns["contact_id"] = values
     columns.update(

@@ -8,10 +8,19 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ccpandas.plan import membership
 from ccpandas.plan.changes import REMOVE
-from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, folded, positions
+from ccpandas.plan.keys import (
+    arrow_text,
+    email_keys,
+    factorize_in,
+    factorize_text,
+    folded,
+    positions,
+)
 from ccpandas.plan.membership import MembershipSnapshot, plan_membership_removal
 
 L1 = "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
@@ -109,6 +118,21 @@ def test_keys_number_in_order_of_first_appearance_and_look_up_the_first() -> Non
     table = folded(np.array([" A@X.co", None, "b@x.co", "a@x.co"], dtype=object))
     assert positions(table, uniques).tolist() == [2, 0]
     assert positions(table, pa.array([], pa.string())).tolist() == []
+
+
+_TEXTS = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "é", ""])))
+
+
+@given(_TEXTS, _TEXTS)
+def test_one_encoding_numbers_and_looks_up_as_the_two_steps_do(arr, table) -> None:
+    """factorize_in (one hash table over both) equals factorize_text, then positions:
+    first appearance, the first occurrence in the table, nulls and repeats included."""
+    arr_a, table_a = pa.array(arr, pa.string()), pa.array(table, pa.string())
+    codes, uniques, found = factorize_in(arr_a, table_a)
+    want_codes, want_uniques = factorize_text(arr_a)
+    assert codes.tolist() == want_codes.tolist()
+    assert uniques.to_pylist() == want_uniques.to_pylist()
+    assert found.tolist() == positions(table_a, want_uniques).tolist()
 
 
 def test_arrow_text_reads_arrow_columns_without_a_copy() -> None:
