@@ -19,6 +19,7 @@ whose errors would quote it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import unicodedata
 from pathlib import Path
@@ -135,8 +136,11 @@ def private_file(path: Path) -> Path:
         '0o600'
     """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    # O_CREAT with mode 0600: born private (the umask can only remove bits).
-    os.close(os.open(path, os.O_CREAT | os.O_RDONLY, 0o600))
+    # Born private: created with mode 0600 (the umask can only remove bits). Never
+    # opened when it exists: closing any descriptor of a file drops every POSIX lock
+    # this process holds on it, SQLite's locks of other connections included.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDONLY, 0o600))
     for each in (path, *(path.with_name(path.name + side) for side in _SQLITE_SIDES)):
         try:
             if each.stat().st_mode & 0o077:

@@ -655,12 +655,6 @@ class OAuthToken:
 # --------------------------------------------------------------------------- login
 
 
-def _default_view() -> LoginView:
-    # The front end registered in ccpandas._env decides (the notebook widget in Jupyter).
-    view = login_view()
-    return view if view is not None else TextView()
-
-
 def _resolve_client_id(
     client_id: str | None, store: CredentialStore, base_url: str | None = None
 ) -> str | None:
@@ -762,7 +756,9 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
         client_secret=secret if secret is not None else env(CLIENT_SECRET_ENV),
     )
     store = _login_store(o["store"], api_url, session.auth_url)
-    view = o["view"] if o["view"] is not None else _default_view()
+    # No view given: the front end registered in ccpandas._env decides (the notebook
+    # widget in Jupyter), else lines of text.
+    view = o["view"] if o["view"] is not None else (login_view() or TextView())
     body = _run_flow(session, scope_list, view, o)
     creds = credentials_from_answer(
         body,
@@ -1020,17 +1016,12 @@ def logout(
     with store.locked(cid):
         creds = store.load(cid)
         if creds is not None and revoke:
-            token, hint = (
-                (creds.refresh_token, "refresh_token")
-                if creds.refresh_token
-                else (creds.access_token, "access_token")
-            )
+            token = creds.refresh_token or creds.access_token
+            hint = "refresh_token" if creds.refresh_token else "access_token"
             try:
                 session = OAuthSession(cid, auth_url=auth_url or creds.auth_url)
-                try:
+                with contextlib.closing(session):
                     session.revoke(token, hint)
-                finally:
-                    session.close()
             except (AuthError, ConfigError) as exc:
                 _log.warning("could not revoke the token at the server (%s); deleting it here", exc)
         removed = store.delete(cid)

@@ -255,9 +255,22 @@ class OAuthSession:
         _forget_prepared(resp.request)
         return resp, ""
 
-    def _token(self, fields: Secret, *, what: str) -> dict[str, Any]:
-        """POST to the token endpoint; the checked token answer, or AuthError."""
-        resp = self._post("token", fields, what=what)
+    def _grant(self, grant_type: str, what: str, **fields: Any) -> dict[str, Any]:
+        """POST a token request (oauthlib builds the form: the grant's fields, and the
+        client id when no client secret authenticates it); the checked token answer, or
+        AuthError."""
+        from oauthlib.oauth2.rfc6749.parameters import prepare_token_request
+
+        form = Secret(
+            prepare_token_request(
+                grant_type,
+                client_id=self.client_id,
+                include_client_id=self._client_secret is None,
+                **fields,
+            )
+        )
+        fields.clear()  # codes and tokens in clear: not in this frame if the POST fails
+        resp = self._post("token", form, what=what)
         status = resp.status_code
         if status != 200 and '"error"' not in resp.text:
             raise AuthError(
@@ -301,44 +314,28 @@ class OAuthSession:
     def poll_device_login(self, code: DeviceCode) -> dict[str, Any]:
         """One poll of the token endpoint; AuthError with ``error_key``
         ``authorization_pending`` / ``slow_down`` / ``expired_token`` / ``access_denied``."""
-        from oauthlib.oauth2.rfc8628.clients import DeviceClient
-
-        fields = Secret(
-            DeviceClient(self.client_id).prepare_request_body(
-                code.device_code.reveal(), include_client_id=self._client_secret is None
-            )
-        )
-        return self._token(fields, what="device login")
+        return self._grant(DEVICE_GRANT, "device login", device_code=code.device_code.reveal())
 
     def exchange_code(
         self, code: str | Secret, redirect_uri: str, verifier: str | Secret
     ) -> dict[str, Any]:
         """Exchange an authorization code (PKCE) for tokens."""
-        from oauthlib.oauth2 import WebApplicationClient
-
-        fields = Secret(
-            WebApplicationClient(self.client_id).prepare_request_body(
-                code=Secret(code).reveal(),
-                redirect_uri=redirect_uri,
-                code_verifier=Secret(verifier).reveal(),
-                include_client_id=self._client_secret is None,
-            )
+        return self._grant(
+            "authorization_code",
+            "login",
+            code=Secret(code).reveal(),
+            redirect_uri=redirect_uri,
+            code_verifier=Secret(verifier).reveal(),
         )
-        return self._token(fields, what="login")
 
     def refresh(self, refresh_token: Secret, scopes: Iterable[str] | None = None) -> dict[str, Any]:
         """Use a refresh token; the answer may hold a new (rotated) one."""
-        from oauthlib.oauth2 import WebApplicationClient
-
-        fields = Secret(
-            WebApplicationClient(self.client_id).prepare_refresh_body(
-                refresh_token=refresh_token.reveal(),
-                scope=list(scopes) if scopes else None,
-                client_id=self.client_id,
-                include_client_id=self._client_secret is None,
-            )
+        return self._grant(
+            "refresh_token",
+            "token refresh",
+            refresh_token=refresh_token.reveal(),
+            scope=list(scopes) if scopes else None,
         )
-        return self._token(fields, what="token refresh")
 
     def authorization_url(
         self, *, redirect_uri: str, scopes: Iterable[str], state: str, challenge: str

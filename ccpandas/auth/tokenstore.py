@@ -68,11 +68,6 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 _log = logging.getLogger("ccpandas.auth.connect")
 
-# One FileLock object per lock file in this process: a FileLock is re-entrant per thread,
-# so nested ``locked()`` calls on any TokenStore of the same folder cannot deadlock.
-_file_locks: dict[str, Any] = {}
-_file_locks_guard = threading.Lock()
-
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class Credentials:
@@ -303,14 +298,12 @@ class TokenStore(CredentialStore):
         import filelock
 
         lock_path = str(self.path(client_id)) + ".lock"
+        # One FileLock object per lock file in this process (is_singleton), re-entrant per
+        # thread: nested ``locked()`` calls on any TokenStore of the folder cannot deadlock.
+        lock = filelock.FileLock(lock_path, mode=0o600, is_singleton=True)
         failure = ""
-        lock: Any = None
         try:
             self._ensure_directory()
-            with _file_locks_guard:
-                lock = _file_locks.get(lock_path)
-                if lock is None:
-                    lock = _file_locks[lock_path] = filelock.FileLock(lock_path, mode=0o600)
             lock.acquire(timeout=self.lock_timeout)
         except filelock.Timeout:
             failure = (
@@ -322,7 +315,7 @@ class TokenStore(CredentialStore):
                 f"cannot use the token store folder {self.directory} "
                 f"({type(exc).__name__}: {exc.strerror or exc})"
             )
-        if failure or lock is None:
+        if failure:
             raise TokenStoreError(failure)
         try:
             yield
