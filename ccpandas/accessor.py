@@ -293,11 +293,9 @@ class CCAccessor:
         Example:
             >>> result = df.cc.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
         """
-        from ccpandas.api import resume_frame
-
         options = RunOptions.pick(locals())
         check_client(client)
-        return resume_frame(self._obj, run_id, options, column=column, client=client)
+        return api.resume_frame(self._obj, run_id, options, column=column, client=client)
 
     def removal_panel(
         self, column: str = "contact_id", *, client: Client | None = None, **kwargs: Any

@@ -1235,6 +1235,5 @@ def doctor(client: Client | None = None) -> DoctorReport:
         >>> print(report)  # doctest: +SKIP
     """
     from ccpandas.read.assumptions import check_account
-    from ccpandas.readers import _client as resolve_client
 
-    return check_account(resolve_client(client))
+    return check_account(_client(client))

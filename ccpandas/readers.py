@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ccpandas._docs import shared_params
-from ccpandas.auth.connect import get_default_client
+from ccpandas.api import _client
 from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
 from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
@@ -118,6 +118,8 @@ SEGMENT_COLUMNS: dict[str, str] = {
 }
 
 _DATETIME_DTYPE = "datetime64[ns, UTC]"
+#: The dtype of each other kind of column (anything else: object).
+_DTYPES = {"str": TEXT_DTYPE, "int": "Int64", "bool": "boolean"}
 #: What a progress argument may be (see :func:`ccpandas.report.progress.make_reporter`).
 Progress = bool | str | Reporter | None
 #: What a date filter accepts (a ``pandas.Timestamp`` is a ``datetime``).
@@ -267,14 +269,8 @@ def read_contacts(
         raise PlanError(f"email must be a non-empty string, not {email!r}")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
         raise PlanError(f"limit must be an integer from 1 to 500, not {limit!r}")
-    given = {
-        "created_after": created_after,
-        "created_before": created_before,
-        "updated_after": updated_after,
-        "updated_before": updated_before,
-        "optout_after": optout_after,
-        "optout_before": optout_before,
-    }
+    arguments = locals()
+    given = {name: arguments[name] for pair in DATE_FILTERS for name in pair}
     dates = _date_filters(given)
     check_progress(progress)
     if segment_id is not None:
@@ -311,8 +307,7 @@ def _read_groups(
     # every (list group, tag group) pair together covers exactly the full filter.
     list_groups = _groups(list_ids, MAX_LISTS_PER_QUERY)
     tag_groups = _groups(tag_ids, MAX_TAGS_PER_QUERY)
-    schema = dict(CONTACT_COLUMNS)
-    schema.update({name: "object" for name in includes})
+    schema = {**CONTACT_COLUMNS, **dict.fromkeys(includes, "object")}
     pages = PageProgress(progress, "contacts", "contacts")
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -413,14 +408,6 @@ def _read_all(
 
 
 # --------------------------------------------------------------------------- arguments
-
-
-def _client(client: Client | None) -> Client:
-    if client is None:
-        return get_default_client()
-    if not isinstance(client, Client):
-        raise TypeError(f"client must be a ccpandas.Client, not {type(client).__name__}")
-    return client
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -656,18 +643,12 @@ def _contact_row(item: Mapping[str, Any], includes: Iterable[str]) -> dict[str, 
 
 
 def _column(values: list[Any], kind: str) -> Any:
-    if kind == "str":
-        return pd.Series(values, dtype=TEXT_DTYPE)
     if kind == "datetime":
         parsed = pd.to_datetime(
             pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce"
         )
         return parsed.astype(_DATETIME_DTYPE)
-    if kind == "int":
-        return pd.Series(pd.array(values, dtype="Int64"))
-    if kind == "bool":
-        return pd.Series(pd.array(values, dtype="boolean"))
-    return pd.Series(values, dtype=object)
+    return pd.Series(values, dtype=_DTYPES.get(kind, object))
 
 
 def _frame(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, str]) -> pd.DataFrame:
