@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ccpandas._docs import shared_params
-from ccpandas.api import _client
+from ccpandas.auth.connect import get_default_client
 from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
 from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
@@ -274,9 +274,8 @@ def read_contacts(
     dates = _date_filters(given)
     check_progress(progress)
     if segment_id is not None:
-        others: dict[str, Any] = {"lists": lists, "status": status, "tags": tags}
-        others.update(email=email, include=include, **given)
-        segment = _segment_query(segment_id, [k for k, v in others.items() if v is not None])
+        filters = ("lists", "status", "tags", "email", "include", *given)
+        segment = _segment_query(segment_id, [k for k in filters if arguments[k] is not None])
         params = {"segment_id": segment, "limit": limit}
         return _read_all(_client(client), "/contacts", "contacts", params, None, progress)
 
@@ -410,6 +409,14 @@ def _read_all(
 # --------------------------------------------------------------------------- arguments
 
 
+def _client(client: Client | None) -> Client:
+    if client is None:
+        return get_default_client()
+    if not isinstance(client, Client):
+        raise TypeError(f"client must be a ccpandas.Client, not {type(client).__name__}")
+    return client
+
+
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise PlanError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
@@ -501,49 +508,23 @@ def _choices(name: str, value: str | Iterable[str] | None, allowed: tuple[str, .
     values = _as_strings(name, value)
     if values is None:
         return []
-    out: list[str] = []
+    out = []
     for v in values:
-        parts = v.split(",") if isinstance(v, str) else [v]
-        for part in parts:
-            part = part.strip() if isinstance(part, str) else part
-            _choice(name, part, allowed)
-            if part not in out:
-                out.append(part)
-    return out
+        for part in v.split(",") if isinstance(v, str) else [v]:
+            out.append(_choice(name, part.strip() if isinstance(part, str) else part, allowed))
+    return list(dict.fromkeys(out))
 
 
 def _list_ids(client: Client | None, lists: str | Iterable[str] | None) -> list[str]:
-    """List ids from ids or exact list names (names cost one GET /contact_lists)."""
+    """List ids from ids or exact list names (names cost one GET /contact_lists, read
+    with deleted lists: a name only a deleted list has is a PlanError that says so)."""
     values = _as_strings("lists", lists)
     if values is None:
         return []
     values = list(list_values(values, "lists"))  # no request for None, NaN, "", 7...
     if not list_names(values):
         return list(dict.fromkeys(resolve_list_ids(values, None)))
-    return list(dict.fromkeys(resolve_list_names(values, client, argument="lists")))
-
-
-def resolve_list_names(
-    values: Any, client: Client | None = None, *, argument: str = "list_ids"
-) -> tuple[str, ...]:
-    """List ids for list UUIDs and exact names of *active* lists, in the order given.
-
-    Reads the account's lists once (``GET /contact_lists``, active and deleted). A
-    deleted list is never a match: removing from it fails mid-run, and a list deleted
-    then re-created under the same name must not make that name ambiguous. A name
-    that only a deleted list has is a :class:`~ccpandas.errors.PlanError` that says so;
-    other unknown names are a PlanError with close matches; so is a UUID that is not
-    an active list of the account. ``values`` are checked first
-    (:func:`ccpandas.plan.planner.list_values`; ``argument`` names them in errors):
-    values that are neither ids nor plausible names (None, NaN, numbers, bytes, blank
-    strings) are refused without a request.
-
-    Example:
-        >>> resolve_list_names(["Newsletter"], client)  # doctest: +SKIP
-        ('0a8c6f2e-...',)
-    """
-    values = list(list_values(values, argument))
-    return check_targets(values, read_lists(_client(client)), argument)
+    return list(dict.fromkeys(check_targets(values, read_lists(_client(client)), "lists")))
 
 
 def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[str, ...]:
