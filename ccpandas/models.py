@@ -196,9 +196,6 @@ class IdSlice(Sequence[str]):
         to_numpy = getattr(part, "to_numpy", None)
         return iter(to_numpy(dtype=object) if to_numpy is not None else part)
 
-    def __contains__(self, value: object) -> bool:
-        return any(v == value for v in self)
-
     def __eq__(self, other: object) -> bool:
         if isinstance(other, IdSlice):
             if other._ids is self._ids and (other._start, other._stop) == (self._start, self._stop):
