@@ -493,6 +493,12 @@ _BY_STATUS: dict[int, type[APIError]] = {
     409: ConflictError,
     415: UnsupportedMediaTypeError,
 }
+#: A 429's class, by :func:`rate_limit_kind`.
+_BY_RATE_LIMIT: dict[str, type[APIError]] = {
+    "throttled": ThrottledError,
+    "too_many_activities": TooManyActivitiesError,
+    "quota_exceeded": QuotaExceededError,
+}
 
 
 def error_entries(body: Any) -> list[dict[str, Any]]:
@@ -582,16 +588,9 @@ def error_for_response(
     key = errors[0].get("error_key") if errors else None
     message = errors[0].get("error_message") if errors else None
     kwargs: dict[str, Any] = {"request": request, "errors": errors}
+    cls = ServerError if status >= 500 else _BY_STATUS.get(status, APIError)
     if status == 429:
-        kind = rate_limit_kind(key)
-        if kind == "quota_exceeded":
-            return QuotaExceededError(
-                status, key, message, reset_at=next_utc_midnight(now), **kwargs
-            )
-        if kind == "throttled":
-            return ThrottledError(status, key, message, **kwargs)
-        return TooManyActivitiesError(status, key, message, **kwargs)
-    if status >= 500:
-        return ServerError(status, key, message, **kwargs)
-    cls = _BY_STATUS.get(status, APIError)
+        cls = _BY_RATE_LIMIT[rate_limit_kind(key)]
+        if cls is QuotaExceededError:
+            kwargs["reset_at"] = next_utc_midnight(now)
     return cls(status, key, message, **kwargs)
