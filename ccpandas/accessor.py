@@ -21,7 +21,7 @@ from ccpandas import api
 from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
-from ccpandas.run.options import RunOptions, check_client
+from ccpandas.run.options import RunOptions
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -61,9 +61,7 @@ class CCAccessor:
     """
 
     def __init__(self, obj: pd.DataFrame) -> None:
-        if not isinstance(obj, pd.DataFrame):  # pragma: no cover - pandas guarantees it
-            raise AttributeError("the cc accessor works on DataFrames")
-        self._obj = obj
+        self._obj = obj  # a DataFrame: pandas registers this class for frames only
 
     @shared_params
     def plan(
@@ -293,11 +291,8 @@ class CCAccessor:
         Example:
             >>> result = df.cc.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
         """
-        from ccpandas.api import resume_frame
-
-        options = RunOptions.pick(locals())
-        check_client(client)
-        return resume_frame(self._obj, run_id, options, column=column, client=client)
+        options = RunOptions.pick(locals())  # the client is checked by resume_frame
+        return api.resume_frame(self._obj, run_id, options, column=column, client=client)
 
     def removal_panel(
         self, column: str = "contact_id", *, client: Client | None = None, **kwargs: Any

@@ -952,7 +952,6 @@ def run_result(
         >>> result = ccpandas.run_result("20250301-231501-7f3a2c")  # doctest: +SKIP
         >>> result.rows["status"].value_counts()  # doctest: +SKIP
     """
-    check_client(client)
     return _rebuild(run_id, client, runner=runner, journal=journal)
 
 
@@ -965,8 +964,8 @@ def _rebuild(
     resolve: bool = False,
 ) -> RemovalResult:
     """The result of ``run_id``, its runner built with everything it needs: ``client``
-    (or the template's, or with ``resolve`` the default client)."""
-
+    (checked; or the template's, or with ``resolve`` the default client)."""
+    check_client(client)
     if run_id is None:
         # result.run_id of a run made with journal=False: nothing was recorded.
         raise PlanError(
@@ -983,9 +982,7 @@ def _rebuild(
     template = runner or Runner(None)
     api = client if client is not None else template.client
     if api is None and resolve:
-        from ccpandas.auth.connect import get_default_client
-
-        api = get_default_client()
+        api = _client(None)
     _check_same_api(run_journal, api)
     return rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
 
@@ -1037,7 +1034,6 @@ def resume(
         True
     """
     options = RunOptions.pick(locals())
-    check_client(client)
     return _rebuild(run_id, client, runner=runner, resolve=True)._continue(options)
 
 
@@ -1188,7 +1184,6 @@ def undo(
         >>> done.changes["outcome"].value_counts()  # doctest: +SKIP
     """
     options = RunOptions.pick(locals())
-    check_client(client)
     if not isinstance(run_id, str):
         raise TypeError(f"run_id must be a run id string, not {type(run_id).__name__}")
     if not isinstance(force, bool):

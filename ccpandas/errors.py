@@ -205,14 +205,6 @@ class TransportError(CCError):
         self.host = host
 
 
-def _args_section(cls: type) -> str:
-    """The ``Args:`` section of ``cls``'s docstring (up to the next section)."""
-    doc = inspect.cleandoc(cls.__doc__ or "")
-    start = doc.index("Args:")
-    end = doc.find("\n\nExample:", start)
-    return doc[start : end if end != -1 else len(doc)]
-
-
 class APIError(CCError):
     """The API answered with an error status.
 
@@ -229,6 +221,9 @@ class APIError(CCError):
             token); None when unknown.
         errors: Every entry of the answer's error body (dicts with ``error_key`` and
             ``error_message``). None (the default) is none.
+        next_step: What to do now, added to the message: for a run, e.g. log in again
+            and the ``ccpandas.resume(...)`` call that continues it. None (the default)
+            adds nothing.
 
     Example:
         >>> str(APIError(404, "not_found", "no such list", request="GET /v3/contact_lists/x"))
@@ -243,13 +238,17 @@ class APIError(CCError):
         *,
         request: str | None = None,
         errors: list[dict[str, Any]] | None = None,
+        next_step: str | None = None,
     ) -> None:
         self.status = status
         self.error_key = error_key
         self.error_message = error_message
         self.request = request
         self.errors = errors or []
-        super().__init__(self._describe())
+        #: What to do now (the run layer says what was done and how to continue).
+        self.next_step = next_step
+        text = self._describe()
+        super().__init__(f"{text}. {next_step}" if next_step else text)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # A subclass that keeps this constructor documents its arguments with this
@@ -257,7 +256,9 @@ class APIError(CCError):
         super().__init_subclass__(**kwargs)
         doc = inspect.cleandoc(cls.__doc__ or "")
         if "__init__" not in cls.__dict__ and "Args:" not in doc:
-            cls.__doc__ = f"{doc}\n\n{_args_section(APIError)}"
+            own = inspect.cleandoc(APIError.__doc__ or "")
+            args = own[own.index("Args:") : own.index("\n\nExample:")]  # up to the next section
+            cls.__doc__ = f"{doc}\n\n{args}"
 
     def _describe(self) -> str:
         where = f" for {self.request}" if self.request else ""
@@ -273,26 +274,10 @@ class BadRequestError(APIError):
 class UnauthorizedError(APIError, AuthError):
     """401: the token is missing, wrong, expired or revoked (and refreshing did not help).
 
-    Args:
-        args: ``status``, ``error_key`` and ``error_message``, as for :class:`APIError`.
-        next_step: What to do now, added to the message: for a run, log in again and the
-            ``ccpandas.resume(...)`` call that continues it. None (the default) adds
-            nothing.
-        kwargs: ``request`` and ``errors``, as for :class:`APIError`.
-
     Example:
         >>> str(UnauthorizedError(401, "unauthorized", next_step="Log in again"))
         'HTTP 401 unauthorized. Log in again'
     """
-
-    def __init__(self, *args: Any, next_step: str | None = None, **kwargs: Any) -> None:
-        #: What to do now (the run layer says what was done and how to continue).
-        self.next_step = next_step
-        super().__init__(*args, **kwargs)
-
-    def _describe(self) -> str:
-        text = super()._describe()
-        return f"{text}. {self.next_step}" if self.next_step else text
 
 
 class ForbiddenError(APIError):
@@ -327,21 +312,12 @@ class QuotaExceededError(RateLimitError):
     Args:
         args: ``status``, ``error_key`` and ``error_message``, as for :class:`APIError`.
         reset_at: When the quota resets (UTC). None (the default) is the next 00:00 UTC.
-        next_step: What to do now, added to the message, e.g. the ``ccpandas.resume(...)``
-            call that continues the run; None (the default) adds nothing.
-        kwargs: ``request`` and ``errors``, as for :class:`APIError`.
+        kwargs: ``request``, ``errors`` and ``next_step`` (e.g. the
+            ``ccpandas.resume(...)`` call that continues the run), as for :class:`APIError`.
     """
 
-    def __init__(
-        self,
-        *args: Any,
-        reset_at: _dt.datetime | None = None,
-        next_step: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, reset_at: _dt.datetime | None = None, **kwargs: Any) -> None:
         self.reset_at = reset_at or next_utc_midnight()
-        #: What to do now (the run layer says what was done and how to continue).
-        self.next_step = next_step
         super().__init__(*args, **kwargs)
 
     def _describe(self) -> str:
@@ -349,11 +325,10 @@ class QuotaExceededError(RateLimitError):
         # error_message) states it too, in its own format, so it is not repeated here.
         where = f" for {self.request}" if self.request else ""
         reset = f"{self.reset_at:%Y-%m-%d %H:%M} UTC"
-        text = (
+        return (
             f"HTTP {self.status} {self.error_key or 'quota_exceeded'}{where}: the daily "
             f"request quota is spent; it resets at {reset}"
         )
-        return f"{text}. {self.next_step}" if self.next_step else text
 
 
 class QuotaShortError(QuotaExceededError):
@@ -518,6 +493,12 @@ _BY_STATUS: dict[int, type[APIError]] = {
     409: ConflictError,
     415: UnsupportedMediaTypeError,
 }
+#: A 429's class, by :func:`rate_limit_kind`.
+_BY_RATE_LIMIT: dict[str, type[APIError]] = {
+    "throttled": ThrottledError,
+    "too_many_activities": TooManyActivitiesError,
+    "quota_exceeded": QuotaExceededError,
+}
 
 
 def error_entries(body: Any) -> list[dict[str, Any]]:
@@ -607,16 +588,9 @@ def error_for_response(
     key = errors[0].get("error_key") if errors else None
     message = errors[0].get("error_message") if errors else None
     kwargs: dict[str, Any] = {"request": request, "errors": errors}
+    cls = ServerError if status >= 500 else _BY_STATUS.get(status, APIError)
     if status == 429:
-        kind = rate_limit_kind(key)
-        if kind == "quota_exceeded":
-            return QuotaExceededError(
-                status, key, message, reset_at=next_utc_midnight(now), **kwargs
-            )
-        if kind == "throttled":
-            return ThrottledError(status, key, message, **kwargs)
-        return TooManyActivitiesError(status, key, message, **kwargs)
-    if status >= 500:
-        return ServerError(status, key, message, **kwargs)
-    cls = _BY_STATUS.get(status, APIError)
+        cls = _BY_RATE_LIMIT[rate_limit_kind(key)]
+        if cls is QuotaExceededError:
+            kwargs["reset_at"] = next_utc_midnight(now)
     return cls(status, key, message, **kwargs)

@@ -100,23 +100,13 @@ class ActivityState(enum.StrEnum):
 
     @property
     def terminal(self) -> bool:
-        """True for the four end states."""
-        return self in _TERMINAL
+        """True for the four end states (every state but the two running ones)."""
+        return self not in (ActivityState.INITIALIZED, ActivityState.PROCESSING)
 
     @property
     def ok(self) -> bool:
         """True only for ``completed``."""
         return self is ActivityState.COMPLETED
-
-
-_TERMINAL = frozenset(
-    {
-        ActivityState.COMPLETED,
-        ActivityState.CANCELLED,
-        ActivityState.FAILED,
-        ActivityState.TIMED_OUT,
-    }
-)
 
 
 #: How far the machine's clock may be off the API's: the wait for the daily quota's
@@ -206,9 +196,6 @@ class IdSlice(Sequence[str]):
         to_numpy = getattr(part, "to_numpy", None)
         return iter(to_numpy(dtype=object) if to_numpy is not None else part)
 
-    def __contains__(self, value: object) -> bool:
-        return any(v == value for v in self)
-
     def __eq__(self, other: object) -> bool:
         if isinstance(other, IdSlice):
             if other._ids is self._ids and (other._start, other._stop) == (self._start, self._stop):
@@ -216,10 +203,6 @@ class IdSlice(Sequence[str]):
         elif not isinstance(other, Sequence) or isinstance(other, str | bytes):
             return NotImplemented
         return len(other) == len(self) and list(self) == list(other)
-
-    def __ne__(self, other: object) -> bool:
-        equal = self.__eq__(other)
-        return equal if equal is NotImplemented else not equal
 
     def __hash__(self) -> int:
         if self._hash is None:

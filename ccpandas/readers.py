@@ -118,6 +118,8 @@ SEGMENT_COLUMNS: dict[str, str] = {
 }
 
 _DATETIME_DTYPE = "datetime64[ns, UTC]"
+#: The dtype of each other kind of column (anything else: object).
+_DTYPES = {"str": TEXT_DTYPE, "int": "Int64", "bool": "boolean"}
 #: What a progress argument may be (see :func:`ccpandas.report.progress.make_reporter`).
 Progress = bool | str | Reporter | None
 #: What a date filter accepts (a ``pandas.Timestamp`` is a ``datetime``).
@@ -267,20 +269,13 @@ def read_contacts(
         raise PlanError(f"email must be a non-empty string, not {email!r}")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
         raise PlanError(f"limit must be an integer from 1 to 500, not {limit!r}")
-    given = {
-        "created_after": created_after,
-        "created_before": created_before,
-        "updated_after": updated_after,
-        "updated_before": updated_before,
-        "optout_after": optout_after,
-        "optout_before": optout_before,
-    }
+    arguments = locals()
+    given = {name: arguments[name] for pair in DATE_FILTERS for name in pair}
     dates = _date_filters(given)
     check_progress(progress)
     if segment_id is not None:
-        others: dict[str, Any] = {"lists": lists, "status": status, "tags": tags}
-        others.update(email=email, include=include, **given)
-        segment = _segment_query(segment_id, [k for k, v in others.items() if v is not None])
+        filters = ("lists", "status", "tags", "email", "include", *given)
+        segment = _segment_query(segment_id, [k for k in filters if arguments[k] is not None])
         params = {"segment_id": segment, "limit": limit}
         return _read_all(_client(client), "/contacts", "contacts", params, None, progress)
 
@@ -311,8 +306,7 @@ def _read_groups(
     # every (list group, tag group) pair together covers exactly the full filter.
     list_groups = _groups(list_ids, MAX_LISTS_PER_QUERY)
     tag_groups = _groups(tag_ids, MAX_TAGS_PER_QUERY)
-    schema = dict(CONTACT_COLUMNS)
-    schema.update({name: "object" for name in includes})
+    schema = {**CONTACT_COLUMNS, **dict.fromkeys(includes, "object")}
     pages = PageProgress(progress, "contacts", "contacts")
 
     def rows() -> Iterator[dict[str, Any]]:
@@ -514,49 +508,23 @@ def _choices(name: str, value: str | Iterable[str] | None, allowed: tuple[str, .
     values = _as_strings(name, value)
     if values is None:
         return []
-    out: list[str] = []
+    out = []
     for v in values:
-        parts = v.split(",") if isinstance(v, str) else [v]
-        for part in parts:
-            part = part.strip() if isinstance(part, str) else part
-            _choice(name, part, allowed)
-            if part not in out:
-                out.append(part)
-    return out
+        for part in v.split(",") if isinstance(v, str) else [v]:
+            out.append(_choice(name, part.strip() if isinstance(part, str) else part, allowed))
+    return list(dict.fromkeys(out))
 
 
 def _list_ids(client: Client | None, lists: str | Iterable[str] | None) -> list[str]:
-    """List ids from ids or exact list names (names cost one GET /contact_lists)."""
+    """List ids from ids or exact list names (names cost one GET /contact_lists, read
+    with deleted lists: a name only a deleted list has is a PlanError that says so)."""
     values = _as_strings("lists", lists)
     if values is None:
         return []
     values = list(list_values(values, "lists"))  # no request for None, NaN, "", 7...
     if not list_names(values):
         return list(dict.fromkeys(resolve_list_ids(values, None)))
-    return list(dict.fromkeys(resolve_list_names(values, client, argument="lists")))
-
-
-def resolve_list_names(
-    values: Any, client: Client | None = None, *, argument: str = "list_ids"
-) -> tuple[str, ...]:
-    """List ids for list UUIDs and exact names of *active* lists, in the order given.
-
-    Reads the account's lists once (``GET /contact_lists``, active and deleted). A
-    deleted list is never a match: removing from it fails mid-run, and a list deleted
-    then re-created under the same name must not make that name ambiguous. A name
-    that only a deleted list has is a :class:`~ccpandas.errors.PlanError` that says so;
-    other unknown names are a PlanError with close matches; so is a UUID that is not
-    an active list of the account. ``values`` are checked first
-    (:func:`ccpandas.plan.planner.list_values`; ``argument`` names them in errors):
-    values that are neither ids nor plausible names (None, NaN, numbers, bytes, blank
-    strings) are refused without a request.
-
-    Example:
-        >>> resolve_list_names(["Newsletter"], client)  # doctest: +SKIP
-        ('0a8c6f2e-...',)
-    """
-    values = list(list_values(values, argument))
-    return check_targets(values, read_lists(_client(client)), argument)
+    return list(dict.fromkeys(check_targets(values, read_lists(_client(client)), "lists")))
 
 
 def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[str, ...]:
@@ -656,18 +624,12 @@ def _contact_row(item: Mapping[str, Any], includes: Iterable[str]) -> dict[str, 
 
 
 def _column(values: list[Any], kind: str) -> Any:
-    if kind == "str":
-        return pd.Series(values, dtype=TEXT_DTYPE)
     if kind == "datetime":
         parsed = pd.to_datetime(
             pd.Series(values, dtype=object), utc=True, format="ISO8601", errors="coerce"
         )
         return parsed.astype(_DATETIME_DTYPE)
-    if kind == "int":
-        return pd.Series(pd.array(values, dtype="Int64"))
-    if kind == "bool":
-        return pd.Series(pd.array(values, dtype="boolean"))
-    return pd.Series(values, dtype=object)
+    return pd.Series(values, dtype=_DTYPES.get(kind, object))
 
 
 def _frame(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, str]) -> pd.DataFrame:

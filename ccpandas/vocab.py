@@ -91,16 +91,8 @@ class BatchState(enum.StrEnum):
         return self in (BatchState.INITIALIZED, BatchState.PROCESSING)
 
 
-_TERMINAL = frozenset(
-    {
-        BatchState.COMPLETED,
-        BatchState.CANCELLED,
-        BatchState.FAILED,
-        BatchState.TIMED_OUT,
-        BatchState.UNKNOWN,
-    }
-)
 _BAD = frozenset({BatchState.FAILED, BatchState.CANCELLED, BatchState.TIMED_OUT})
+_TERMINAL = frozenset({*_BAD, BatchState.COMPLETED, BatchState.UNKNOWN})
 
 
 class Outcome(enum.StrEnum):
@@ -290,8 +282,9 @@ class RunOutcome(enum.StrEnum):
 
     @property
     def unfinished(self) -> bool:
-        """The run did not get to the end: ``ccpandas resume`` continues it."""
-        return self in _UNFINISHED
+        """The run did not get to the end: ``ccpandas resume`` continues it (every
+        outcome but a dry run's, a completed and a failed one)."""
+        return self not in (RunOutcome.PLANNED, RunOutcome.COMPLETED, RunOutcome.FAILED)
 
 
 _EXIT_CODES = {
@@ -308,14 +301,6 @@ _RUN_STATES = {
     RunOutcome.FAILED: RunState.FAILED,
     RunOutcome.PROCESSING: RunState.PROCESSING,
 }
-_UNFINISHED = frozenset(
-    {
-        RunOutcome.PROCESSING,
-        RunOutcome.STOPPED,
-        RunOutcome.QUOTA_EXCEEDED,
-        RunOutcome.INTERRUPTED,
-    }
-)
 
 
 class Fate(enum.StrEnum):

@@ -768,12 +768,9 @@ def _cmd_refresh(s: _Session) -> int:
         )
         s.err(f"{PROG} login --refresh: {_message(exc)}{later}")
         return code
-    until = creds.expires_at
-    valid = (
-        ""
-        if until is None
-        else time.strftime(", valid until %Y-%m-%d %H:%M UTC", time.gmtime(until))
-    )
+    valid = ""
+    if creds.expires_at is not None:
+        valid = time.strftime(", valid until %Y-%m-%d %H:%M UTC", time.gmtime(creds.expires_at))
     s.out(f"Refreshed and saved the login of {creds.client_id}{valid}.")
     return ExitCode.OK
 
