@@ -99,19 +99,9 @@ class Snapshot:
         return sum(a.items_completed for a in self.activities)
 
     @property
-    def terminal(self) -> int:
-        """How many activities reached an end state."""
-        return sum(a.state in _ENDED for a in self.activities)
-
-    @property
     def failed(self) -> int:
         """How many activities ended failed, cancelled or timed out."""
         return sum(BatchState(a.state).bad for a in self.activities)
-
-
-# The API's own end states (an activity no longer reported, ``unknown``, is not counted
-# as ended here: the display lists it apart).
-_ENDED = frozenset(s for s in BatchState.terminal_states() if s is not BatchState.UNKNOWN)
 
 
 @runtime_checkable
@@ -155,14 +145,10 @@ class NullReporter:
     stop_requested = False
     sleep = None
 
-    def start(self, snapshot: Snapshot) -> None:
-        pass
-
     def update(self, snapshot: Snapshot) -> None:
         pass
 
-    def finish(self, snapshot: Snapshot) -> None:
-        pass
+    start = finish = update
 
 
 class PhaseReporter:
@@ -200,14 +186,10 @@ class PhaseReporter:
     def sleep(self) -> Callable[[float], None] | None:
         return self.reporter.sleep
 
-    def start(self, snapshot: Snapshot) -> None:
-        self.reporter.update(self.frame(snapshot))
-
     def update(self, snapshot: Snapshot) -> None:
         self.reporter.update(self.frame(snapshot))
 
-    def finish(self, snapshot: Snapshot) -> None:
-        self.reporter.update(self.frame(snapshot))
+    start = finish = update  # the step's own start and end are updates of the run
 
 
 #: The phases of a membership read (``ccpandas.read.snapshot``), not of a removal.
@@ -244,19 +226,17 @@ class TqdmReporter:
         from tqdm.auto import tqdm
 
         common = {"file": self._file or sys.stderr, "dynamic_ncols": True, **self._kwargs}
-        # initial=: a resume starts with work already done; counted as if done now, it
-        # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
         if snapshot.phase in READ_PHASES:
             # A membership read sends GET pages, not removals: one bar, counting pages.
             known = snapshot.extra.get("pages_known", True)
+            total = (snapshot.batches_total or None) if known else None
             self._submit = tqdm(
-                total=(snapshot.batches_total or None) if known else None,
-                desc="reading lists" if known else "reading",
-                unit="page",
-                **common,
+                total=total, desc="reading lists" if known else "reading", unit="page", **common
             )
             self.update(snapshot)
             return
+        # initial=: a resume starts with work already done; counted as if done now, it
+        # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
         self._submit = tqdm(
             total=snapshot.batches_total,
             initial=snapshot.batches_submitted,
@@ -276,20 +256,17 @@ class TqdmReporter:
     def update(self, snapshot: Snapshot) -> None:
         if self._submit is None:
             return
-        if self._items is None:  # a read: pages so far, of about how many
-            known = snapshot.extra.get("pages_known", True)
-            if known and snapshot.batches_total and self._submit.total != snapshot.batches_total:
-                self._submit.total = snapshot.batches_total
-            self._submit.n = snapshot.batches_submitted
-            self._submit.set_postfix_str(snapshot.message or snapshot.phase, refresh=False)
-            self._submit.refresh()
-            return
+        reading = self._items is None  # a read: pages so far, of about how many
+        known = snapshot.extra.get("pages_known", True)
+        if reading and known and snapshot.batches_total:
+            self._submit.total = snapshot.batches_total
         self._submit.n = snapshot.batches_submitted
         self._submit.set_postfix_str(snapshot.message or snapshot.phase, refresh=False)
         self._submit.refresh()
-        total = snapshot.items_total
-        if total and self._items.total != total:
-            self._items.total = total
+        if reading:
+            return
+        if snapshot.items_total:
+            self._items.total = snapshot.items_total
         self._items.n = snapshot.items_completed
         if snapshot.failed:
             self._items.set_postfix_str(f"{snapshot.failed} failed", refresh=False)

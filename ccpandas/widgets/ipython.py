@@ -5,10 +5,9 @@ widget status display the default progress display of removals in this kernel
 (outside a Jupyter kernel, e.g. the IPython terminal, progress stays tqdm text).
 
 ``%cc_connect [--client-id KEY] [--flow device|pkce] [--base-url URL] [--auth-url URL]``
-    Connect with ``CC_ACCESS_TOKEN``, the saved login or a new login (or the registered
-    login flow) and make that client the default. Prints who is connected, never the
-    token. Without any of them it shows a prompt: a client id field and a *Log in*
-    button.
+    Connect with ``CC_ACCESS_TOKEN``, the saved login or a new login and make that
+    client the default. Prints who is connected, never the token. Without any of them
+    it shows a prompt: a client id field and a *Log in* button.
 ``%cc_emulator [--contacts N] [--seed S] [--lists L] [--speed X] [--rate R]``
     Start a local Constant Contact emulator in this kernel and connect to it.
 ``%cc_progress widgets|text|off``
@@ -86,8 +85,6 @@ class CCMagics(Magics):
             flow=args.flow,
             auth_url=args.auth_url,
         )
-        if outcome is None:  # a login widget is showing; it connects when approved
-            return
         if not isinstance(outcome, Client):  # the prompt: a client id field, Log in
             display(outcome)
             return
