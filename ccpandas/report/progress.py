@@ -319,12 +319,11 @@ class LogReporter(NullReporter):
         self._last = -math.inf
 
     def _line(self, snapshot: Snapshot) -> None:
-        if snapshot.phase in READ_PHASES and not snapshot.extra.get("pages_known", True):
-            parts = []  # a reader's read: its message says it all (no total to show)
-        elif snapshot.phase in READ_PHASES:  # a membership read: pages, not removal requests
-            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} pages read"]
-        else:
-            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} requests sent"]
+        sent = f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,}"
+        parts = [f"{sent} requests sent"]
+        if snapshot.phase in READ_PHASES:  # a membership read: pages, not removal requests
+            # A reader's read (no total to show): its message says it all.
+            parts = [f"{sent} pages read"] if snapshot.extra.get("pages_known", True) else []
         if snapshot.items_total:
             parts.append(
                 f"{snapshot.items_completed:,} of {snapshot.items_total:,} items processed"

@@ -106,11 +106,9 @@ class CCMagics(Magics):
 
         args = parse_argstring(self.cc_emulator, line)
         _stop_emulator()
-        options: dict[str, Any] = {"seed": args.seed, "contacts": args.contacts}
-        for name in ("lists", "segments", "speed", "rate"):
-            if getattr(args, name) is not None:
-                options[name] = getattr(args, name)
-        emulator = Emulator(**options)
+        given = {k: getattr(args, k) for k in ("lists", "segments", "speed", "rate")}
+        options = {k: v for k, v in given.items() if v is not None}  # else the defaults
+        emulator = Emulator(seed=args.seed, contacts=args.contacts, **options)
         emulator.start()
         _emulator = emulator
         # The client keeps to the same pace as the emulator (0 switches both off).

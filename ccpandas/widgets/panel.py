@@ -50,7 +50,7 @@ from ccpandas.models import SourceKind
 from ccpandas.plan.membership import max_removed_of
 from ccpandas.vocab import PairOutcome, RunKind
 from ccpandas.widgets._html import box, esc, note, plural
-from ccpandas.widgets._parts import TextBox, row
+from ccpandas.widgets._parts import TextBox, checkbox, row
 from ccpandas.widgets.pickers import ListPicker
 from ccpandas.widgets.preview import PlanPreview, change_text
 from ccpandas.widgets.source import SourcePicker
@@ -148,13 +148,7 @@ def _section(n: int, text: str, *parts: w.Widget) -> w.VBox:
 def _confirmed(**button: Any) -> tuple[w.Checkbox, w.Button, w.HBox]:
     """An "I understand" box and the button it arms, both off and disabled until
     there is something to confirm, side by side."""
-    tick = w.Checkbox(
-        value=False,
-        description="I understand",
-        indent=False,
-        disabled=True,
-        layout=w.Layout(width="auto"),
-    )
+    tick = checkbox("I understand", disabled=True)
     go = w.Button(disabled=True, **button)
     return tick, go, row(tick, go)
 
@@ -221,12 +215,7 @@ class RemovalPanel(TextBox):
         # -- membership snapshot (ccpandas.read.snapshot): exact preview and outcomes
         # Ticked, as Python's snapshot="auto": the contacts' lists are read when that is
         # cheap (always for emails), so the preview, the outcomes and undo are exact.
-        self.snapshot = w.Checkbox(
-            value=True,
-            description=_WORDS["remove"].snapshot,
-            indent=False,
-            layout=w.Layout(width="auto"),
-        )
+        self.snapshot = checkbox(_WORDS["remove"].snapshot, value=True)
         self._build_mode(mode)
         self._build_run_controls()
         self._build_undo()
@@ -416,18 +405,14 @@ class RemovalPanel(TextBox):
                 f"I understand {plural(total, 'membership')} will be removed "
                 f"({leaving_text(m, plan.list_ids)})"
             )
-        kind, n = plan.source.kind, len(plan.source.values)
+        values = plan.source.values
         kept = f" (except {len(plan.exclude):,} kept)" if plan.exclude else ""
-        if kind is SourceKind.CONTACT_IDS:
-            who = plural(plan.n_contacts or 0, "contact")
-        elif kind is SourceKind.ALL_ACTIVE_CONTACTS:
-            who = f"ALL active contacts{kept}"
-        elif kind is SourceKind.LIST_IDS:
-            who = f"the members of {plural(n, 'list')}{kept}"
-        elif kind is SourceKind.TAG_IDS:
-            who = f"the contacts with {plural(n, 'tag')}"
-        else:
-            who = f"the contacts at engagement level {plan.source.values[0]!r}"
+        who = {
+            SourceKind.CONTACT_IDS: plural(plan.n_contacts or 0, "contact"),
+            SourceKind.ALL_ACTIVE_CONTACTS: f"ALL active contacts{kept}",
+            SourceKind.LIST_IDS: f"the members of {plural(len(values), 'list')}{kept}",
+            SourceKind.TAG_IDS: f"the contacts with {plural(len(values), 'tag')}",
+        }.get(plan.source.kind) or f"the contacts at engagement level {values[0]!r}"
         return f"I understand {who} will be removed from {plural(plan.n_lists, 'list')}"
 
     def _arm(self, change: Any = None) -> None:
@@ -493,8 +478,7 @@ class RemovalPanel(TextBox):
         undo = change["new"]
         if undo is None:
             return
-        self.undo_confirm.disabled = True
-        self.undo_button.disabled = True
+        self.undo_confirm.disabled = self.undo_button.disabled = True
         self.undo_view.value = box(undo._repr_html_())
 
     def _launch(self, action: Callable[[Any], Any], target: str = "result") -> None:
@@ -656,10 +640,8 @@ def _in_worker(action: Callable[[Any], Any], reporter: Any) -> concurrent.future
     """
     future: concurrent.futures.Future[Any] = concurrent.futures.Future()
     future.set_running_or_notify_cancel()
-    worker = threading.Thread(
-        target=_settle, args=(future, action, reporter), name="ccpandas-removal", daemon=True
-    )
-    worker.start()
+    args = (future, action, reporter)
+    threading.Thread(target=_settle, args=args, name="ccpandas-removal", daemon=True).start()
     return future
 
 
