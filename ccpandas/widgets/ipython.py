@@ -78,13 +78,8 @@ class CCMagics(Magics):
         from ccpandas.client.http import Client
         from ccpandas.widgets.login import connect, describe_connection
 
-        args = parse_argstring(self.cc_connect, line)
-        outcome = connect(
-            base_url=args.base_url,
-            client_id=args.client_id,
-            flow=args.flow,
-            auth_url=args.auth_url,
-        )
+        # The options are named as connect() names them: base_url, client_id, flow, auth_url.
+        outcome = connect(**vars(parse_argstring(self.cc_connect, line)))
         if not isinstance(outcome, Client):  # the prompt: a client id field, Log in
             display(outcome)
             return

@@ -72,13 +72,12 @@ class ItemPicker(w.VBox):
         order = sorted(range(len(frame)), key=lambda i: (str(names[i]).casefold(), i))
         self._ids: list[str] = [str(frame[id_column][i]) for i in order]
         self._names: list[str] = [str(names[i]) for i in order]
-        counts = frame[count_column] if count_column else None
-        self._labels: list[str] = []
-        for i, name in zip(order, self._names, strict=True):
-            label = name or "(no name)"
-            if counts is not None and not pd.isna(counts[i]):
-                label += f" ({int(counts[i]):,}{' ' + count_noun if count_noun else ''})"
-            self._labels.append(label)
+        counts = frame[count_column] if count_column else pd.Series(pd.NA, index=frame.index)
+        unit = f" {count_noun}" if count_noun else ""
+        self._labels: list[str] = [
+            (name or "(no name)") + ("" if pd.isna(counts[i]) else f" ({int(counts[i]):,}{unit})")
+            for i, name in zip(order, self._names, strict=True)
+        ]
         self.noun = noun
         self.max_selected = max_selected
         self.per_request = per_request
