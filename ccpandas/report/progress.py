@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO, runtime_checkable
 
 from ccpandas._env import in_notebook
+from ccpandas.errors import short_repr
 from ccpandas.vocab import BatchState
 
 __all__ = [
@@ -475,8 +476,7 @@ def check_progress(progress: Any) -> None:
             raise ValueError(f"progress must be {accepted}, not {progress!r}")
         return
     if not isinstance(progress, Reporter):
-        text = repr(progress)
-        text = text if len(text) <= 60 else text[:57] + "..."
+        text = short_repr(progress, width=60)
         raise TypeError(f"progress must be {accepted}, not {text} ({type(progress).__name__})")
 
 
