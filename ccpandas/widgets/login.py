@@ -138,12 +138,9 @@ class LoginPrompt(TextBox):
         login_options: LoginOptions | None = None,
     ) -> None:
         # What the Log in button hands to ccpandas.login, beside the client id and view.
-        self._login_kw: dict[str, Any] = {
-            **(login_options or {}),
-            "flow": flow,
-            "auth_url": auth_url,
-            "base_url": base_url or None,
-        }
+        self._login_kw: dict[str, Any] = dict(
+            login_options or {}, flow=flow, auth_url=auth_url, base_url=base_url or None
+        )
         self.html = w.HTML(
             box(
                 note("<b>Not connected to Constant Contact.</b>"),
