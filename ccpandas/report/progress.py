@@ -400,13 +400,9 @@ class PageProgress:
         if done:
             text = f"{self.what}: {pages:,} page{'s' * (pages != 1)}, {self.items:,} {self.what}"
             return Snapshot("read", pages, pages, message=text, extra=unknown)
-        return Snapshot(
-            "reading",
-            pages + more,  # a lower bound: the API does not say how many pages follow
-            pages,
-            message=f"{self.what}: page {pages:,}, {self.items:,} so far",
-            extra=unknown,
-        )
+        # The total is a lower bound: the API does not say how many pages follow.
+        text = f"{self.what}: page {pages:,}, {self.items:,} so far"
+        return Snapshot("reading", pages + more, pages, message=text, extra=unknown)
 
     def page(self, body: Mapping[str, Any], more: bool) -> None:
         """One page arrived; ``more``: another follows (a ``next`` link).

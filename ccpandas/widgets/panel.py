@@ -130,6 +130,7 @@ _UNFINISHED = (
     "<i>Keep waiting</i> (or <code>panel.result.resume()</code>) follows it and "
     "sends what was not sent."
 )
+_UNTICKED = note("Nothing sent: tick the confirmation first.", "warn")
 _GUARD_HELP = (
     "max_removed: the most a sync may remove from any one list, a share of its members "
     "(0.5), a count (200) or none. More stops the sync before anything is sent."
@@ -425,11 +426,8 @@ class RemovalPanel(TextBox):
         # check again, so nothing is ever sent without the tick.
         plan = self.plan
         if plan is None or not self.confirm.value or self.running or self.result is not None:
-            self.message.value = box(
-                note("Nothing sent: tick the confirmation first.", "warn")
-                if plan is not None and not self.confirm.value
-                else ""
-            )
+            unticked = plan is not None and not self.confirm.value
+            self.message.value = box(_UNTICKED if unticked else "")
             return
         self.message.value = ""
         from ccpandas.api import run_plan
@@ -467,7 +465,7 @@ class RemovalPanel(TextBox):
         if self._undoable() is None or self.running or self.undo_result is not None:
             return
         if not self.undo_confirm.value:
-            self.undo_view.value = box(note("Nothing sent: tick the confirmation first.", "warn"))
+            self.undo_view.value = box(_UNTICKED)
             return
         self.undo_view.value = ""
         client = self.client
@@ -603,12 +601,11 @@ class RemovalPanel(TextBox):
         self.mode.disabled = self.max_removed.disabled = frozen
         self.snapshot.disabled = frozen or self.mode.value == RunKind.SYNC
         self.confirm.disabled = frozen or self.plan is None
-        self.remove_button.disabled = True
+        self.remove_button.disabled = self.undo_button.disabled = True  # until armed again
         self.resume_button.disabled = frozen
         self.undo_confirm.disabled = (
             frozen or self.undo_result is not None or self._undoable() is None
         )
-        self.undo_button.disabled = True
 
     # -- text form -------------------------------------------------------------------
     def __repr__(self) -> str:
