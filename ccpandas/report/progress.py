@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO, runtime_checkable
 
 from ccpandas._env import in_notebook
+from ccpandas.errors import short_repr
 from ccpandas.vocab import BatchState
 
 __all__ = [
@@ -99,19 +100,9 @@ class Snapshot:
         return sum(a.items_completed for a in self.activities)
 
     @property
-    def terminal(self) -> int:
-        """How many activities reached an end state."""
-        return sum(a.state in _ENDED for a in self.activities)
-
-    @property
     def failed(self) -> int:
         """How many activities ended failed, cancelled or timed out."""
         return sum(BatchState(a.state).bad for a in self.activities)
-
-
-# The API's own end states (an activity no longer reported, ``unknown``, is not counted
-# as ended here: the display lists it apart).
-_ENDED = frozenset(s for s in BatchState.terminal_states() if s is not BatchState.UNKNOWN)
 
 
 @runtime_checkable
@@ -155,14 +146,10 @@ class NullReporter:
     stop_requested = False
     sleep = None
 
-    def start(self, snapshot: Snapshot) -> None:
-        pass
-
     def update(self, snapshot: Snapshot) -> None:
         pass
 
-    def finish(self, snapshot: Snapshot) -> None:
-        pass
+    start = finish = update
 
 
 class PhaseReporter:
@@ -200,14 +187,10 @@ class PhaseReporter:
     def sleep(self) -> Callable[[float], None] | None:
         return self.reporter.sleep
 
-    def start(self, snapshot: Snapshot) -> None:
-        self.reporter.update(self.frame(snapshot))
-
     def update(self, snapshot: Snapshot) -> None:
         self.reporter.update(self.frame(snapshot))
 
-    def finish(self, snapshot: Snapshot) -> None:
-        self.reporter.update(self.frame(snapshot))
+    start = finish = update  # the step's own start and end are updates of the run
 
 
 #: The phases of a membership read (``ccpandas.read.snapshot``), not of a removal.
@@ -244,19 +227,17 @@ class TqdmReporter:
         from tqdm.auto import tqdm
 
         common = {"file": self._file or sys.stderr, "dynamic_ncols": True, **self._kwargs}
-        # initial=: a resume starts with work already done; counted as if done now, it
-        # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
         if snapshot.phase in READ_PHASES:
             # A membership read sends GET pages, not removals: one bar, counting pages.
             known = snapshot.extra.get("pages_known", True)
+            total = (snapshot.batches_total or None) if known else None
             self._submit = tqdm(
-                total=(snapshot.batches_total or None) if known else None,
-                desc="reading lists" if known else "reading",
-                unit="page",
-                **common,
+                total=total, desc="reading lists" if known else "reading", unit="page", **common
             )
             self.update(snapshot)
             return
+        # initial=: a resume starts with work already done; counted as if done now, it
+        # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
         self._submit = tqdm(
             total=snapshot.batches_total,
             initial=snapshot.batches_submitted,
@@ -276,20 +257,17 @@ class TqdmReporter:
     def update(self, snapshot: Snapshot) -> None:
         if self._submit is None:
             return
-        if self._items is None:  # a read: pages so far, of about how many
-            known = snapshot.extra.get("pages_known", True)
-            if known and snapshot.batches_total and self._submit.total != snapshot.batches_total:
-                self._submit.total = snapshot.batches_total
-            self._submit.n = snapshot.batches_submitted
-            self._submit.set_postfix_str(snapshot.message or snapshot.phase, refresh=False)
-            self._submit.refresh()
-            return
+        reading = self._items is None  # a read: pages so far, of about how many
+        known = snapshot.extra.get("pages_known", True)
+        if reading and known and snapshot.batches_total:
+            self._submit.total = snapshot.batches_total
         self._submit.n = snapshot.batches_submitted
         self._submit.set_postfix_str(snapshot.message or snapshot.phase, refresh=False)
         self._submit.refresh()
-        total = snapshot.items_total
-        if total and self._items.total != total:
-            self._items.total = total
+        if reading:
+            return
+        if snapshot.items_total:
+            self._items.total = snapshot.items_total
         self._items.n = snapshot.items_completed
         if snapshot.failed:
             self._items.set_postfix_str(f"{snapshot.failed} failed", refresh=False)
@@ -342,12 +320,11 @@ class LogReporter(NullReporter):
         self._last = -math.inf
 
     def _line(self, snapshot: Snapshot) -> None:
-        if snapshot.phase in READ_PHASES and not snapshot.extra.get("pages_known", True):
-            parts = []  # a reader's read: its message says it all (no total to show)
-        elif snapshot.phase in READ_PHASES:  # a membership read: pages, not removal requests
-            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} pages read"]
-        else:
-            parts = [f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,} requests sent"]
+        sent = f"{snapshot.batches_submitted:,} of {snapshot.batches_total:,}"
+        parts = [f"{sent} requests sent"]
+        if snapshot.phase in READ_PHASES:  # a membership read: pages, not removal requests
+            # A reader's read (no total to show): its message says it all.
+            parts = [f"{sent} pages read"] if snapshot.extra.get("pages_known", True) else []
         if snapshot.items_total:
             parts.append(
                 f"{snapshot.items_completed:,} of {snapshot.items_total:,} items processed"
@@ -423,13 +400,9 @@ class PageProgress:
         if done:
             text = f"{self.what}: {pages:,} page{'s' * (pages != 1)}, {self.items:,} {self.what}"
             return Snapshot("read", pages, pages, message=text, extra=unknown)
-        return Snapshot(
-            "reading",
-            pages + more,  # a lower bound: the API does not say how many pages follow
-            pages,
-            message=f"{self.what}: page {pages:,}, {self.items:,} so far",
-            extra=unknown,
-        )
+        # The total is a lower bound: the API does not say how many pages follow.
+        text = f"{self.what}: page {pages:,}, {self.items:,} so far"
+        return Snapshot("reading", pages + more, pages, message=text, extra=unknown)
 
     def page(self, body: Mapping[str, Any], more: bool) -> None:
         """One page arrived; ``more``: another follows (a ``next`` link).
@@ -499,8 +472,7 @@ def check_progress(progress: Any) -> None:
             raise ValueError(f"progress must be {accepted}, not {progress!r}")
         return
     if not isinstance(progress, Reporter):
-        text = repr(progress)
-        text = text if len(text) <= 60 else text[:57] + "..."
+        text = short_repr(progress, width=60)
         raise TypeError(f"progress must be {accepted}, not {text} ({type(progress).__name__})")
 
 

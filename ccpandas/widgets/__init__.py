@@ -42,7 +42,6 @@ _LAZY = {
     "LoginPrompt": "ccpandas.widgets.login",
     "LoginWidget": "ccpandas.widgets.login",
     "connect": "ccpandas.widgets.login",
-    "set_login_flow": "ccpandas.widgets.login",
 }
 
 __all__ = sorted([*_LAZY, "in_notebook", "in_widget_event"])

@@ -13,12 +13,18 @@ import ipywidgets as w
 
 from ccpandas.widgets._html import esc
 
-__all__ = ["TextBox", "row", "titled"]
+__all__ = ["TextBox", "checkbox", "row", "titled"]
 
 
 def row(*children: w.Widget, **layout: Any) -> w.HBox:
     """``children`` side by side, centred on one line (``layout``: more of its layout)."""
     return w.HBox(list(children), layout=w.Layout(align_items="center", **layout))
+
+
+def checkbox(description: str, value: bool = False, **options: Any) -> w.Checkbox:
+    """A box with ``description`` beside it, not indented (``options``: more of it)."""
+    layout = w.Layout(width="auto")
+    return w.Checkbox(value, description=description, indent=False, layout=layout, **options)
 
 
 def titled(title: str, *children: w.Widget) -> list[w.Widget]:

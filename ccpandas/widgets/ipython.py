@@ -5,10 +5,9 @@ widget status display the default progress display of removals in this kernel
 (outside a Jupyter kernel, e.g. the IPython terminal, progress stays tqdm text).
 
 ``%cc_connect [--client-id KEY] [--flow device|pkce] [--base-url URL] [--auth-url URL]``
-    Connect with ``CC_ACCESS_TOKEN``, the saved login or a new login (or the registered
-    login flow) and make that client the default. Prints who is connected, never the
-    token. Without any of them it shows a prompt: a client id field and a *Log in*
-    button.
+    Connect with ``CC_ACCESS_TOKEN``, the saved login or a new login and make that
+    client the default. Prints who is connected, never the token. Without any of them
+    it shows a prompt: a client id field and a *Log in* button.
 ``%cc_emulator [--contacts N] [--seed S] [--lists L] [--speed X] [--rate R]``
     Start a local Constant Contact emulator in this kernel and connect to it.
 ``%cc_progress widgets|text|off``
@@ -79,15 +78,8 @@ class CCMagics(Magics):
         from ccpandas.client.http import Client
         from ccpandas.widgets.login import connect, describe_connection
 
-        args = parse_argstring(self.cc_connect, line)
-        outcome = connect(
-            base_url=args.base_url,
-            client_id=args.client_id,
-            flow=args.flow,
-            auth_url=args.auth_url,
-        )
-        if outcome is None:  # a login widget is showing; it connects when approved
-            return
+        # The options are named as connect() names them: base_url, client_id, flow, auth_url.
+        outcome = connect(**vars(parse_argstring(self.cc_connect, line)))
         if not isinstance(outcome, Client):  # the prompt: a client id field, Log in
             display(outcome)
             return
@@ -109,11 +101,9 @@ class CCMagics(Magics):
 
         args = parse_argstring(self.cc_emulator, line)
         _stop_emulator()
-        options: dict[str, Any] = {"seed": args.seed, "contacts": args.contacts}
-        for name in ("lists", "segments", "speed", "rate"):
-            if getattr(args, name) is not None:
-                options[name] = getattr(args, name)
-        emulator = Emulator(**options)
+        given = {k: getattr(args, k) for k in ("lists", "segments", "speed", "rate")}
+        options = {k: v for k, v in given.items() if v is not None}  # else the defaults
+        emulator = Emulator(seed=args.seed, contacts=args.contacts, **options)
         emulator.start()
         _emulator = emulator
         # The client keeps to the same pace as the emulator (0 switches both off).

@@ -23,7 +23,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Unpack
 
 import ipywidgets as w
@@ -42,13 +42,7 @@ __all__ = [
     "connect",
     "describe_connection",
     "notebook_login_view",
-    "set_login_flow",
 ]
-
-#: ``flow(base_url=..., client_id=...) -> Client | None``: replaces the interactive login
-#: of :func:`connect` (None: the default, :func:`ccpandas.auth.connect`).
-LoginFlow = Callable[..., "Client | None"]
-_login_flow: LoginFlow | None = None
 
 _STATES = {
     "idle": ("", ""),
@@ -59,12 +53,6 @@ _STATES = {
     "cancelled": ("Cancelled", "warn"),
     "failed": ("Failed", "danger"),
 }
-
-
-def set_login_flow(flow: LoginFlow | None) -> None:
-    """Replace the interactive login :func:`connect` falls back to (None: the default)."""
-    global _login_flow
-    _login_flow = flow
 
 
 class LoginWidget(w.VBox):
@@ -150,12 +138,9 @@ class LoginPrompt(TextBox):
         login_options: LoginOptions | None = None,
     ) -> None:
         # What the Log in button hands to ccpandas.login, beside the client id and view.
-        self._login_kw: dict[str, Any] = {
-            **(login_options or {}),
-            "flow": flow,
-            "auth_url": auth_url,
-            "base_url": base_url or None,
-        }
+        self._login_kw: dict[str, Any] = dict(
+            login_options or {}, flow=flow, auth_url=auth_url, base_url=base_url or None
+        )
         self.html = w.HTML(
             box(
                 note("<b>Not connected to Constant Contact.</b>"),
@@ -252,12 +237,12 @@ def connect(
     flow: str = "device",
     auth_url: str | None = None,
     **options: Unpack[ConnectOptions],
-) -> Client | LoginPrompt | None:
+) -> Client | LoginPrompt:
     """What ``%cc_connect`` runs: :func:`ccpandas.auth.connect` (the token sources in
     order, then an interactive login with its widget when a client id is known) and make
     the client the default. Returns the client, or a :class:`LoginPrompt` to show when
-    nothing can connect (its client id field and *Log in* button log in from there;
-    None when a registered login flow connects later). ``options`` are those of
+    nothing can connect (its client id field and *Log in* button log in from there).
+    ``options`` are those of
     :func:`ccpandas.auth.connect` (:class:`~ccpandas.auth.connect.ConnectOptions`:
     ``token``, ``interactive``, ``scopes``, ``client_secret``, ``store``,
     ``set_default``, ``client_options``, ``min_refresh_interval``, ``redirect_uri``,
@@ -266,20 +251,12 @@ def connect(
     Example:
         >>> connect(client_id="0a1b2c3d-...")  # doctest: +SKIP
     """
-    from ccpandas._config import BASE_URL_ENV, CLIENT_ID_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
+    from ccpandas._config import BASE_URL_ENV, CLIENT_ID_ENV, DEFAULT_BASE_URL, env
     from ccpandas.auth.connect import connect as auth_connect
     from ccpandas.auth.tokenstore import TokenStore
     from ccpandas.errors import AuthError
 
     url = base_url or env(BASE_URL_ENV)
-    if _login_flow is not None and not env(TOKEN_ENV):
-        client = _login_flow(base_url=url or DEFAULT_BASE_URL, client_id=client_id)
-        if client is None:
-            return None
-        from ccpandas.client.http import set_default_client
-
-        set_default_client(client)
-        return client
     rest: dict[str, Any] = dict(options)
     given = rest.pop("store", None)  # None: a practice login is not saved for good
     store = given if given is not None else TokenStore()

@@ -50,7 +50,7 @@ from ccpandas.models import SourceKind
 from ccpandas.plan.membership import max_removed_of
 from ccpandas.vocab import PairOutcome, RunKind
 from ccpandas.widgets._html import box, esc, note, plural
-from ccpandas.widgets._parts import TextBox, row
+from ccpandas.widgets._parts import TextBox, checkbox, row
 from ccpandas.widgets.pickers import ListPicker
 from ccpandas.widgets.preview import PlanPreview, change_text
 from ccpandas.widgets.source import SourcePicker
@@ -130,6 +130,7 @@ _UNFINISHED = (
     "<i>Keep waiting</i> (or <code>panel.result.resume()</code>) follows it and "
     "sends what was not sent."
 )
+_UNTICKED = note("Nothing sent: tick the confirmation first.", "warn")
 _GUARD_HELP = (
     "max_removed: the most a sync may remove from any one list, a share of its members "
     "(0.5), a count (200) or none. More stops the sync before anything is sent."
@@ -148,13 +149,7 @@ def _section(n: int, text: str, *parts: w.Widget) -> w.VBox:
 def _confirmed(**button: Any) -> tuple[w.Checkbox, w.Button, w.HBox]:
     """An "I understand" box and the button it arms, both off and disabled until
     there is something to confirm, side by side."""
-    tick = w.Checkbox(
-        value=False,
-        description="I understand",
-        indent=False,
-        disabled=True,
-        layout=w.Layout(width="auto"),
-    )
+    tick = checkbox("I understand", disabled=True)
     go = w.Button(disabled=True, **button)
     return tick, go, row(tick, go)
 
@@ -221,12 +216,7 @@ class RemovalPanel(TextBox):
         # -- membership snapshot (ccpandas.read.snapshot): exact preview and outcomes
         # Ticked, as Python's snapshot="auto": the contacts' lists are read when that is
         # cheap (always for emails), so the preview, the outcomes and undo are exact.
-        self.snapshot = w.Checkbox(
-            value=True,
-            description=_WORDS["remove"].snapshot,
-            indent=False,
-            layout=w.Layout(width="auto"),
-        )
+        self.snapshot = checkbox(_WORDS["remove"].snapshot, value=True)
         self._build_mode(mode)
         self._build_run_controls()
         self._build_undo()
@@ -416,18 +406,14 @@ class RemovalPanel(TextBox):
                 f"I understand {plural(total, 'membership')} will be removed "
                 f"({leaving_text(m, plan.list_ids)})"
             )
-        kind, n = plan.source.kind, len(plan.source.values)
+        values = plan.source.values
         kept = f" (except {len(plan.exclude):,} kept)" if plan.exclude else ""
-        if kind is SourceKind.CONTACT_IDS:
-            who = plural(plan.n_contacts or 0, "contact")
-        elif kind is SourceKind.ALL_ACTIVE_CONTACTS:
-            who = f"ALL active contacts{kept}"
-        elif kind is SourceKind.LIST_IDS:
-            who = f"the members of {plural(n, 'list')}{kept}"
-        elif kind is SourceKind.TAG_IDS:
-            who = f"the contacts with {plural(n, 'tag')}"
-        else:
-            who = f"the contacts at engagement level {plan.source.values[0]!r}"
+        who = {
+            SourceKind.CONTACT_IDS: plural(plan.n_contacts or 0, "contact"),
+            SourceKind.ALL_ACTIVE_CONTACTS: f"ALL active contacts{kept}",
+            SourceKind.LIST_IDS: f"the members of {plural(len(values), 'list')}{kept}",
+            SourceKind.TAG_IDS: f"the contacts with {plural(len(values), 'tag')}",
+        }.get(plan.source.kind) or f"the contacts at engagement level {values[0]!r}"
         return f"I understand {who} will be removed from {plural(plan.n_lists, 'list')}"
 
     def _arm(self, change: Any = None) -> None:
@@ -440,11 +426,8 @@ class RemovalPanel(TextBox):
         # check again, so nothing is ever sent without the tick.
         plan = self.plan
         if plan is None or not self.confirm.value or self.running or self.result is not None:
-            self.message.value = box(
-                note("Nothing sent: tick the confirmation first.", "warn")
-                if plan is not None and not self.confirm.value
-                else ""
-            )
+            unticked = plan is not None and not self.confirm.value
+            self.message.value = box(_UNTICKED if unticked else "")
             return
         self.message.value = ""
         from ccpandas.api import run_plan
@@ -482,7 +465,7 @@ class RemovalPanel(TextBox):
         if self._undoable() is None or self.running or self.undo_result is not None:
             return
         if not self.undo_confirm.value:
-            self.undo_view.value = box(note("Nothing sent: tick the confirmation first.", "warn"))
+            self.undo_view.value = box(_UNTICKED)
             return
         self.undo_view.value = ""
         client = self.client
@@ -493,8 +476,7 @@ class RemovalPanel(TextBox):
         undo = change["new"]
         if undo is None:
             return
-        self.undo_confirm.disabled = True
-        self.undo_button.disabled = True
+        self.undo_confirm.disabled = self.undo_button.disabled = True
         self.undo_view.value = box(undo._repr_html_())
 
     def _launch(self, action: Callable[[Any], Any], target: str = "result") -> None:
@@ -619,12 +601,11 @@ class RemovalPanel(TextBox):
         self.mode.disabled = self.max_removed.disabled = frozen
         self.snapshot.disabled = frozen or self.mode.value == RunKind.SYNC
         self.confirm.disabled = frozen or self.plan is None
-        self.remove_button.disabled = True
+        self.remove_button.disabled = self.undo_button.disabled = True  # until armed again
         self.resume_button.disabled = frozen
         self.undo_confirm.disabled = (
             frozen or self.undo_result is not None or self._undoable() is None
         )
-        self.undo_button.disabled = True
 
     # -- text form -------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -656,10 +637,8 @@ def _in_worker(action: Callable[[Any], Any], reporter: Any) -> concurrent.future
     """
     future: concurrent.futures.Future[Any] = concurrent.futures.Future()
     future.set_running_or_notify_cancel()
-    worker = threading.Thread(
-        target=_settle, args=(future, action, reporter), name="ccpandas-removal", daemon=True
-    )
-    worker.start()
+    args = (future, action, reporter)
+    threading.Thread(target=_settle, args=args, name="ccpandas-removal", daemon=True).start()
     return future
 
 

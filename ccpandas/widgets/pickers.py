@@ -72,13 +72,12 @@ class ItemPicker(w.VBox):
         order = sorted(range(len(frame)), key=lambda i: (str(names[i]).casefold(), i))
         self._ids: list[str] = [str(frame[id_column][i]) for i in order]
         self._names: list[str] = [str(names[i]) for i in order]
-        counts = frame[count_column] if count_column else None
-        self._labels: list[str] = []
-        for i, name in zip(order, self._names, strict=True):
-            label = name or "(no name)"
-            if counts is not None and not pd.isna(counts[i]):
-                label += f" ({int(counts[i]):,}{' ' + count_noun if count_noun else ''})"
-            self._labels.append(label)
+        counts = frame[count_column] if count_column else pd.Series(pd.NA, index=frame.index)
+        unit = f" {count_noun}" if count_noun else ""
+        self._labels: list[str] = [
+            (name or "(no name)") + ("" if pd.isna(counts[i]) else f" ({int(counts[i]):,}{unit})")
+            for i, name in zip(order, self._names, strict=True)
+        ]
         self.noun = noun
         self.max_selected = max_selected
         self.per_request = per_request
@@ -197,30 +196,24 @@ class ItemPicker(w.VBox):
             self._render_count(refused=refused)
 
     def _render_count(self, refused: int) -> None:
-        n = len(self.value)
-        parts = [note(f"{n:,} of {plural(len(self._ids), self.noun)} selected")]
+        n, most, per = len(self.value), self.max_selected, self.per_request
+        text, kind = "", "warn"  # what the count says beside how many are picked
         if refused:
-            parts.append(
-                note(
-                    f"Stopped at {self.max_selected}: one request takes at most "
-                    f"{self.max_selected} {self.noun}s here, so {refused:,} more "
-                    "were not added.",
-                    "warn",
-                )
+            text = (
+                f"Stopped at {most}: one request takes at most {most} {self.noun}s here, "
+                f"so {refused:,} more were not added."
             )
-        elif self.per_request and n > self.per_request:
-            groups = math.ceil(n / self.per_request)
-            parts.append(
-                note(
-                    f"{n:,} {self.noun}s is more than the {self.per_request} one request "
-                    f"takes: they are split into {groups} groups of at most "
-                    f"{self.per_request}, so the removal needs {groups} times the requests.",
-                    "warn",
-                )
+        elif per and n > per:
+            groups = math.ceil(n / per)
+            text = (
+                f"{n:,} {self.noun}s is more than the {per} one request takes: they are split "
+                f"into {groups} groups of at most {per}, so the removal needs {groups} times "
+                "the requests."
             )
-        elif self.per_request and n == self.per_request:
-            parts.append(note(f"{n} {self.noun}s: the most one request takes.", "muted"))
-        self.count.value = box(*parts)
+        elif per and n == per:
+            text, kind = f"{n} {self.noun}s: the most one request takes.", "muted"
+        picked = note(f"{n:,} of {plural(len(self._ids), self.noun)} selected")
+        self.count.value = box(picked, note(text, kind) if text else "")
 
     def set_disabled(self, disabled: bool) -> None:
         """Freeze (or unfreeze) the picker, e.g. while a removal runs.

@@ -104,9 +104,8 @@ class PlanPreview(w.VBox):
         if plan is None:
             self.html.value = box(note(esc(self.placeholder), "muted"))
             return
-        self.html.value = box(
-            self._summary(plan), self._per_list(plan), self._peek(plan), self._notes(plan)
-        )
+        notes = "".join(note(esc(n), "muted") for n in plan.notes)
+        self.html.value = box(self._summary(plan), self._per_list(plan), self._peek(plan), notes)
 
     def _summary(self, plan: RemovalPlan) -> str:
         rows: list[tuple[str, str]] = []
@@ -172,9 +171,6 @@ class PlanPreview(w.VBox):
         )
         more = f" (first {_PEEK} of {len(bad):,})" if len(bad) > _PEEK else ""
         return note(f"<b>Rows that will not be sent{more}</b>") + body
-
-    def _notes(self, plan: RemovalPlan) -> str:
-        return "".join(note(esc(n), "muted") for n in plan.notes)
 
     def text(self) -> str:
         """The preview in one line of text."""

@@ -28,7 +28,7 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import ENGAGEMENT_LEVELS, MAX_SOURCE_LISTS, Source, SourceKind
 from ccpandas.widgets._html import box, esc, note, plural
-from ccpandas.widgets._parts import titled
+from ccpandas.widgets._parts import checkbox, titled
 from ccpandas.widgets.pickers import ItemPicker, ListPicker, TagPicker
 
 if TYPE_CHECKING:
@@ -207,12 +207,7 @@ class SourcePicker(w.VBox):
             style={"description_width": "initial"},
             layout=w.Layout(width="auto"),
         )
-        self.keep = w.Checkbox(
-            value=False,
-            description="keep the contacts in this DataFrame",
-            indent=False,
-            layout=w.Layout(width="auto"),
-        )
+        self.keep = checkbox("keep the contacts in this DataFrame")
         self.level = w.Dropdown(
             options=list(ENGAGEMENT_LEVELS),
             value=None,

@@ -30,7 +30,7 @@ import ipywidgets as w
 import traitlets
 
 from ccpandas._env import in_notebook
-from ccpandas.report.progress import ActivityProgress, Snapshot, TqdmReporter
+from ccpandas.report.progress import READ_PHASES, ActivityProgress, Snapshot, TqdmReporter
 from ccpandas.store.batch import BatchState
 from ccpandas.widgets._html import badge, box, esc, note, plural, table
 from ccpandas.widgets._parts import TextBox, row, titled
@@ -79,7 +79,7 @@ def headline(snap: Snapshot) -> str:
     bad = sum(a.state in _BAD for a in snap.activities)
     sent = sum(a.activity_id is not None for a in snap.activities)
     running = sum(a.activity_id is not None and a.state not in _TERMINAL for a in snap.activities)
-    if snap.phase in ("reading", "read"):
+    if snap.phase in READ_PHASES:
         # A membership read (before a removal, or on its own): its pages, not activities.
         return snap.message or "reading the lists' members"
     if snap.phase == "verifying":
@@ -335,7 +335,7 @@ class StatusDisplay(TextBox):
             note(esc(message), "muted") if message else "",
             note(esc(word), "danger") if word else "",
         )
-        if snap.phase in ("reading", "read"):
+        if snap.phase in READ_PHASES:
             # A membership read has pages, not activities.
             self.bar.max = max(snap.batches_total, snap.batches_submitted, 1)
             self.bar.value = snap.batches_submitted
