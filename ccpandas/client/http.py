@@ -281,18 +281,14 @@ def _path_template(host_path: str) -> str:
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     """Drop None values and empty sequences; booleans as true/false; sequences
     comma-joined (the API's csv)."""
-    if not params:
-        return None
     out: dict[str, str] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
+    for key, value in (params or {}).items():
         if isinstance(value, bool):
-            out[key] = "true" if value else "false"
+            value = "true" if value else "false"
         elif isinstance(value, list | tuple | set | frozenset):
-            if value:  # an empty csv filter means "no filter", as if left out
-                out[key] = ",".join(str(v) for v in value)
-        else:
+            # an empty csv filter means "no filter", as if left out
+            value = ",".join(str(v) for v in value) if value else None
+        if value is not None:
             out[key] = str(value)
     return out or None
 
@@ -685,18 +681,6 @@ class Client:
             >>> client.request("GET", "/contact_lists", params={"limit": 10})  # doctest: +SKIP
             {'lists': [...], 'lists_count': 3}
         """
-        call = self._build_call(method, path, params, json, idempotent)
-        return self._send_handling_retries(call)
-
-    def _build_call(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        idempotent: bool | None,
-    ) -> _Call:
-        """Everything about a request that stays the same from one attempt to the next."""
         method = method.upper()
         url, host_path = self._split(path)
         replayable = self._replayable(method, host_path) if idempotent is None else idempotent
@@ -704,7 +688,8 @@ class Client:
         headers = {"Accept": "application/json", "User-Agent": self.user_agent}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        return _Call(
+        # Everything about the request that stays the same from one attempt to the next.
+        call = _Call(
             method=method,
             url=url,
             host_path=host_path,
@@ -714,6 +699,7 @@ class Client:
             data=data,
             headers=headers,
         )
+        return self._send_handling_retries(call)
 
     def _send_handling_retries(self, call: _Call) -> Any:
         """Attempt after attempt until an answer, or until the budget says stop."""
@@ -809,22 +795,18 @@ class Client:
         _log_exchange(call, resp, str(status), self._clock() - started, number)
         if 200 <= status < 300:
             return _Attempt(value=_decode(resp, call.label), status=status)
-        error = self._error_for(resp, call)
+        # The typed error, with advice where there is some.
+        error = error_for_response(status, _error_body(resp), request=call.label)
+        if error.error_key == "throttled":
+            self.stats._add("throttled")
+        if isinstance(error, ForbiddenError):
+            error.add_note(_FORBIDDEN_ADVICE)
         return _Attempt(
             error=error,
             kind=classify(status, error.error_key),
             status=status,
             retry_after=_retry_after(resp),
         )
-
-    def _error_for(self, resp: requests.Response, call: _Call) -> APIError:
-        """The typed error of an error answer, with advice where there is some."""
-        error = error_for_response(resp.status_code, _error_body(resp), request=call.label)
-        if error.error_key == "throttled":
-            self.stats._add("throttled")
-        if isinstance(error, ForbiddenError):
-            error.add_note(_FORBIDDEN_ADVICE)
-        return error
 
     def _wait_before_retry(self, call: _Call, attempt: _Attempt, decision: RetryDecision) -> None:
         """Count and log the retry, hold back the other callers after a throttle, sleep."""
@@ -920,7 +902,8 @@ class Client:
             return
         body = self.request("GET", path, params=params)
         for page in itertools.count(1):
-            items = (body.get(key) if isinstance(body, dict) else None) or []
+            body = body if isinstance(body, dict) else {}
+            items = body.get(key) or []
             href = _next_href(body)
             if item_key is not None:
                 fresh = [i for i in items if not isinstance(i, dict) or i.get(item_key) not in read]
@@ -930,7 +913,7 @@ class Client:
                 read.update(i.get(item_key) for i in fresh if isinstance(i, dict))
                 items = fresh
             if on_page is not None:
-                on_page(body if isinstance(body, dict) else {}, bool(href))
+                on_page(body, bool(href))
             yield from items
             if not href:
                 return
@@ -1119,9 +1102,7 @@ def _error_body(resp: requests.Response) -> Any:
         return {"error_message": text} if text else None
 
 
-def _next_href(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return None
+def _next_href(body: dict[str, Any]) -> str | None:
     nxt = (body.get("_links") or {}).get("next") or {}
     href = nxt.get("href") if isinstance(nxt, dict) else None
     return href if isinstance(href, str) and href else None

@@ -205,22 +205,15 @@ class RetryPolicy:
             >>> RetryPolicy().delay(RetryKind.SERVER_ERROR, retry=2, jitter=lambda: 1.0)
             1.0
         """
+        # (first wait, longest wait, shortest wait) of each kind's backoff
+        base, cap, floor = self.base_delay, self.max_delay, 0.0
         if kind is RetryKind.TOO_MANY_ACTIVITIES:
-            wait = backoff_delay(
-                retry,
-                base=self.activities_base_delay,
-                cap=self.activities_max_delay,
-                jitter=jitter,
-                floor=self.activities_base_delay / 2,
-            )
+            base, cap = self.activities_base_delay, self.activities_max_delay
+            floor = base / 2
         elif kind is RetryKind.THROTTLED:
             cap = min(self.max_delay, self.throttled_max_delay)
-            wait = backoff_delay(retry, base=self.base_delay, cap=cap, jitter=jitter)
-        else:
-            wait = backoff_delay(retry, base=self.base_delay, cap=self.max_delay, jitter=jitter)
-        if retry_after is not None and retry_after > wait:
-            wait = retry_after
-        return wait
+        wait = backoff_delay(retry, base=base, cap=cap, jitter=jitter, floor=floor)
+        return max(wait, retry_after) if retry_after is not None else wait
 
 
 def should_retry(

@@ -51,6 +51,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -466,12 +467,9 @@ class SharedState(RedisFallback):
         Args:
             name: The lock's name, e.g. ``"run:20250301-231501-7f3a2c"`` for a run.
         """
-        if self.redis_state is None:
-            return False
-        try:
-            return self.redis_state.is_locked(name)
-        except Unavailable:
-            return False
+        with contextlib.suppress(Unavailable):
+            return self.redis_state is not None and self.redis_state.is_locked(name)
+        return False
 
 
 # --------------------------------------------------------------------------- configuration

@@ -253,13 +253,12 @@ class RedisState:
 
         try:
             self._redis()[0].ping()
+            return
         except (redis.RedisError, OSError, ValueError) as exc:
             # ValueError: a URL option only redis-py's client refuses: degraded at use.
             if isinstance(exc, ValueError) or not _refused_login(exc):
                 return
             message = self._describe(exc)
-        else:
-            return
         # Raised outside the except block: no chain to the connection (the password).
         raise ConfigError(
             f"Redis at {self.url} refused the login ({message}): check the password "
