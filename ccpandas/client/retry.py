@@ -85,12 +85,9 @@ def classify(status: int | None, error_key: str | None, *, sent: bool = True) ->
     if status is None:
         return RetryKind.CONNECTION_LOST if sent else RetryKind.CONNECT_FAILED
     if status == 429:
-        kind = rate_limit_kind(error_key)
-        if kind == "quota_exceeded":
-            return None  # resets at 00:00 UTC: waiting minutes would not help
-        if kind == "throttled":
-            return RetryKind.THROTTLED
-        return RetryKind.TOO_MANY_ACTIVITIES
+        kind = rate_limit_kind(error_key)  # the other two are RetryKind values
+        # The daily quota resets at 00:00 UTC: waiting minutes would not help.
+        return None if kind == "quota_exceeded" else RetryKind(kind)
     if status in RETRYABLE_STATUSES:
         return RetryKind.SERVER_ERROR
     return None
