@@ -335,10 +335,19 @@ class ClientStats:
     day_counter: Any = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def _sent(self, method: str, template: str, *, reached: bool, today: _dt.date) -> None:
+    def _sent(
+        self, method: str, template: str, status: int | None, *, reached: bool, today: _dt.date
+    ) -> None:
+        """Count an attempt: its answer's ``status``, None when it got none."""
         with self._lock:
             self.requests += 1
             self.by_endpoint[(method, template)] += 1
+            if status is None:
+                self.transport_errors += 1
+            else:
+                self.by_status[status] += 1
+                if status >= 500:
+                    self.server_errors += 1
             if reached:
                 if self.quota_day != today:
                     self.quota_day, self.quota_used_today = today, 0
@@ -349,12 +358,6 @@ class ClientStats:
     def _add(self, name: str, n: int = 1) -> None:
         with self._lock:
             setattr(self, name, getattr(self, name) + n)
-
-    def _status(self, status: int) -> None:
-        with self._lock:
-            self.by_status[status] += 1
-            if status >= 500:
-                self.server_errors += 1
 
     def as_dict(self) -> dict[str, Any]:
         """A plain snapshot (copies of the counters).
@@ -439,13 +442,10 @@ class _Attempt:
 
 
 def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: rare for APIs, not worth parsing here
+        return max(0.0, float(resp.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return None  # none, or an HTTP date: rare for APIs, not worth parsing here
 
 
 class Client:
@@ -776,10 +776,8 @@ class Client:
         self, call: _Call, error: TransportError, *, fatal: bool, number: int, started: float
     ) -> _Attempt:
         """Account for an attempt that got no usable answer."""
-        self.stats._sent(
-            call.method, call.template, reached=error.sent and not fatal, today=quota_day()
-        )
-        self.stats._add("transport_errors")
+        reached = error.sent and not fatal
+        self.stats._sent(call.method, call.template, None, reached=reached, today=quota_day())
         _log_exchange(call, None, f"no answer ({error.reason})", self._clock() - started, number)
         return _Attempt(error=error, kind=None if fatal else classify(None, None, sent=error.sent))
 
@@ -790,8 +788,7 @@ class Client:
         status = resp.status_code
         # The ledger counts what the server counts: not a 429 throttled, 401, ... (quota).
         counted = server_counted(status, _error_body(resp) if status == 429 else None)
-        self.stats._sent(call.method, call.template, reached=counted, today=quota_day())
-        self.stats._status(status)
+        self.stats._sent(call.method, call.template, status, reached=counted, today=quota_day())
         _log_exchange(call, resp, str(status), self._clock() - started, number)
         if 200 <= status < 300:
             return _Attempt(value=_decode(resp, call.label), status=status)

@@ -180,7 +180,7 @@ def _raised_before_sending(exc: BaseException) -> bool:
     return False
 
 
-def _map_foreign(exc: BaseException, label: str) -> TransportError:
+def _map_foreign(exc: BaseException, label: str, host: str | None) -> TransportError:
     """The error for an exception that is not requests' own: named by its type only
     (its text may quote a header), not chained, its frames cleared. Never retried: it
     comes from what was asked, not from the network."""
@@ -193,6 +193,7 @@ def _map_foreign(exc: BaseException, label: str) -> TransportError:
         request=label,
         sent=sent,
         reason=reason,
+        host=host,
     )
 
 
@@ -238,21 +239,17 @@ def map_transport_error(
         URL).
     """
     if not isinstance(exc, requests.RequestException):
-        foreign = _map_foreign(exc, label)
-        foreign.host = host
-        return foreign, True
+        return _map_foreign(exc, label, host), True
     disarm(exc)
+    advice, fatal = "", isinstance(exc, _FATAL)
     if _unresolved(exc):
         reason = f"the host name {host} does not resolve (DNS lookup failed)"
-        error = TransportError(
-            f"{label}: {reason}; check the base URL", request=label, sent=False, reason=reason
-        )
-        fatal = True
+        advice, fatal = "; check the base URL", True
     else:
-        fatal = isinstance(exc, _FATAL)
-        sent = False if fatal else _was_sent(exc)
         reason = _reason(exc)
-        error = TransportError(f"{label}: {reason}", request=label, sent=sent, reason=reason)
-    error.host = host
+    sent = not fatal and _was_sent(exc)
+    error = TransportError(
+        f"{label}: {reason}{advice}", request=label, sent=sent, reason=reason, host=host
+    )
     error.__cause__ = exc
     return error, fatal
