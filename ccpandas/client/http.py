@@ -584,16 +584,12 @@ class Client:
                 f"refusing to follow a link to another host ({parts.hostname}): "
                 "it would receive the access token"
             )
-        raw_path, query = parts.path, parts.query
-        if not raw_path.startswith("/"):
-            raw_path = "/" + raw_path
+        raw_path = parts.path if parts.path.startswith("/") else "/" + parts.path
         base = self._base_path
-        if base and (raw_path == base or raw_path.startswith(base + "/")):
-            host_path = raw_path
-        else:
-            host_path = base + raw_path
-        url = self._origin + host_path + (f"?{query}" if query else "")
-        return url, host_path
+        under_base = base and (raw_path == base or raw_path.startswith(base + "/"))
+        host_path = raw_path if under_base else base + raw_path
+        query = f"?{parts.query}" if parts.query else ""
+        return self._origin + host_path + query, host_path
 
     def url_for(self, path: str) -> str:
         """The full URL a ``path`` resolves to (see :meth:`request`).

@@ -170,12 +170,10 @@ class RetryPolicy:
     activities_max_delay: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts!r}")
-        if self.max_retry_seconds < 0:
-            raise ValueError(f"max_retry_seconds must be >= 0, not {self.max_retry_seconds!r}")
-        if self.max_throttled < 0:
-            raise ValueError(f"max_throttled must be >= 0, not {self.max_throttled!r}")
+        for name, least in (("max_attempts", 1), ("max_retry_seconds", 0), ("max_throttled", 0)):
+            if (value := getattr(self, name)) < least:
+                wanted = "at least 1" if least else ">= 0"
+                raise ValueError(f"{name} must be {wanted}, not {value!r}")
 
     def delay(
         self,
@@ -253,16 +251,13 @@ def should_retry(
         ...              policy=p, replayable=False)
         False
     """
-    if kind is None:
+    if kind is None or elapsed + delay > policy.max_retry_seconds:
+        return False
+    if kind.ambiguous and not replayable:
         return False
     if kind is RetryKind.THROTTLED:
-        if throttled > policy.max_throttled:
-            return False
-    elif attempts - throttled >= policy.max_attempts:
-        return False
-    if elapsed + delay > policy.max_retry_seconds:
-        return False
-    return not (kind.ambiguous and not replayable)
+        return throttled <= policy.max_throttled
+    return attempts - throttled < policy.max_attempts
 
 
 @dataclass(frozen=True)
