@@ -364,8 +364,6 @@ class RetryBudget:
         )
         note = None
         if not retry and self.attempts > 1:
-            what = f"{self.attempts} attempts"
-            if self.throttled:
-                what += f" ({self.throttled} throttled)"
-            note = f"gave up after {what} in {elapsed:.1f} s"
+            throttled = f" ({self.throttled} throttled)" if self.throttled else ""
+            note = f"gave up after {self.attempts} attempts{throttled} in {elapsed:.1f} s"
         return RetryDecision(retry=retry, delay=delay, number=number, budget=budget, note=note)
