@@ -281,18 +281,14 @@ def _path_template(host_path: str) -> str:
 def _clean_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
     """Drop None values and empty sequences; booleans as true/false; sequences
     comma-joined (the API's csv)."""
-    if not params:
-        return None
     out: dict[str, str] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
+    for key, value in (params or {}).items():
         if isinstance(value, bool):
-            out[key] = "true" if value else "false"
+            value = "true" if value else "false"
         elif isinstance(value, list | tuple | set | frozenset):
-            if value:  # an empty csv filter means "no filter", as if left out
-                out[key] = ",".join(str(v) for v in value)
-        else:
+            # an empty csv filter means "no filter", as if left out
+            value = ",".join(str(v) for v in value) if value else None
+        if value is not None:
             out[key] = str(value)
     return out or None
 
@@ -339,10 +335,19 @@ class ClientStats:
     day_counter: Any = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def _sent(self, method: str, template: str, *, reached: bool, today: _dt.date) -> None:
+    def _sent(
+        self, method: str, template: str, status: int | None, *, reached: bool, today: _dt.date
+    ) -> None:
+        """Count an attempt: its answer's ``status``, None when it got none."""
         with self._lock:
             self.requests += 1
             self.by_endpoint[(method, template)] += 1
+            if status is None:
+                self.transport_errors += 1
+            else:
+                self.by_status[status] += 1
+                if status >= 500:
+                    self.server_errors += 1
             if reached:
                 if self.quota_day != today:
                     self.quota_day, self.quota_used_today = today, 0
@@ -353,12 +358,6 @@ class ClientStats:
     def _add(self, name: str, n: int = 1) -> None:
         with self._lock:
             setattr(self, name, getattr(self, name) + n)
-
-    def _status(self, status: int) -> None:
-        with self._lock:
-            self.by_status[status] += 1
-            if status >= 500:
-                self.server_errors += 1
 
     def as_dict(self) -> dict[str, Any]:
         """A plain snapshot (copies of the counters).
@@ -443,13 +442,10 @@ class _Attempt:
 
 
 def _retry_after(resp: requests.Response) -> float | None:
-    value = resp.headers.get("Retry-After")
-    if not value:
-        return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None  # an HTTP date: rare for APIs, not worth parsing here
+        return max(0.0, float(resp.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return None  # none, or an HTTP date: rare for APIs, not worth parsing here
 
 
 class Client:
@@ -588,16 +584,12 @@ class Client:
                 f"refusing to follow a link to another host ({parts.hostname}): "
                 "it would receive the access token"
             )
-        raw_path, query = parts.path, parts.query
-        if not raw_path.startswith("/"):
-            raw_path = "/" + raw_path
+        raw_path = parts.path if parts.path.startswith("/") else "/" + parts.path
         base = self._base_path
-        if base and (raw_path == base or raw_path.startswith(base + "/")):
-            host_path = raw_path
-        else:
-            host_path = base + raw_path
-        url = self._origin + host_path + (f"?{query}" if query else "")
-        return url, host_path
+        under_base = base and (raw_path == base or raw_path.startswith(base + "/"))
+        host_path = raw_path if under_base else base + raw_path
+        query = f"?{parts.query}" if parts.query else ""
+        return self._origin + host_path + query, host_path
 
     def url_for(self, path: str) -> str:
         """The full URL a ``path`` resolves to (see :meth:`request`).
@@ -685,18 +677,6 @@ class Client:
             >>> client.request("GET", "/contact_lists", params={"limit": 10})  # doctest: +SKIP
             {'lists': [...], 'lists_count': 3}
         """
-        call = self._build_call(method, path, params, json, idempotent)
-        return self._send_handling_retries(call)
-
-    def _build_call(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        json: Any,
-        idempotent: bool | None,
-    ) -> _Call:
-        """Everything about a request that stays the same from one attempt to the next."""
         method = method.upper()
         url, host_path = self._split(path)
         replayable = self._replayable(method, host_path) if idempotent is None else idempotent
@@ -704,7 +684,8 @@ class Client:
         headers = {"Accept": "application/json", "User-Agent": self.user_agent}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        return _Call(
+        # Everything about the request that stays the same from one attempt to the next.
+        call = _Call(
             method=method,
             url=url,
             host_path=host_path,
@@ -714,6 +695,7 @@ class Client:
             data=data,
             headers=headers,
         )
+        return self._send_handling_retries(call)
 
     def _send_handling_retries(self, call: _Call) -> Any:
         """Attempt after attempt until an answer, or until the budget says stop."""
@@ -790,10 +772,8 @@ class Client:
         self, call: _Call, error: TransportError, *, fatal: bool, number: int, started: float
     ) -> _Attempt:
         """Account for an attempt that got no usable answer."""
-        self.stats._sent(
-            call.method, call.template, reached=error.sent and not fatal, today=quota_day()
-        )
-        self.stats._add("transport_errors")
+        reached = error.sent and not fatal
+        self.stats._sent(call.method, call.template, None, reached=reached, today=quota_day())
         _log_exchange(call, None, f"no answer ({error.reason})", self._clock() - started, number)
         return _Attempt(error=error, kind=None if fatal else classify(None, None, sent=error.sent))
 
@@ -804,27 +784,22 @@ class Client:
         status = resp.status_code
         # The ledger counts what the server counts: not a 429 throttled, 401, ... (quota).
         counted = server_counted(status, _error_body(resp) if status == 429 else None)
-        self.stats._sent(call.method, call.template, reached=counted, today=quota_day())
-        self.stats._status(status)
+        self.stats._sent(call.method, call.template, status, reached=counted, today=quota_day())
         _log_exchange(call, resp, str(status), self._clock() - started, number)
         if 200 <= status < 300:
             return _Attempt(value=_decode(resp, call.label), status=status)
-        error = self._error_for(resp, call)
+        # The typed error, with advice where there is some.
+        error = error_for_response(status, _error_body(resp), request=call.label)
+        if error.error_key == "throttled":
+            self.stats._add("throttled")
+        if isinstance(error, ForbiddenError):
+            error.add_note(_FORBIDDEN_ADVICE)
         return _Attempt(
             error=error,
             kind=classify(status, error.error_key),
             status=status,
             retry_after=_retry_after(resp),
         )
-
-    def _error_for(self, resp: requests.Response, call: _Call) -> APIError:
-        """The typed error of an error answer, with advice where there is some."""
-        error = error_for_response(resp.status_code, _error_body(resp), request=call.label)
-        if error.error_key == "throttled":
-            self.stats._add("throttled")
-        if isinstance(error, ForbiddenError):
-            error.add_note(_FORBIDDEN_ADVICE)
-        return error
 
     def _wait_before_retry(self, call: _Call, attempt: _Attempt, decision: RetryDecision) -> None:
         """Count and log the retry, hold back the other callers after a throttle, sleep."""
@@ -920,7 +895,8 @@ class Client:
             return
         body = self.request("GET", path, params=params)
         for page in itertools.count(1):
-            items = (body.get(key) if isinstance(body, dict) else None) or []
+            body = body if isinstance(body, dict) else {}
+            items = body.get(key) or []
             href = _next_href(body)
             if item_key is not None:
                 fresh = [i for i in items if not isinstance(i, dict) or i.get(item_key) not in read]
@@ -930,7 +906,7 @@ class Client:
                 read.update(i.get(item_key) for i in fresh if isinstance(i, dict))
                 items = fresh
             if on_page is not None:
-                on_page(body if isinstance(body, dict) else {}, bool(href))
+                on_page(body, bool(href))
             yield from items
             if not href:
                 return
@@ -1119,9 +1095,7 @@ def _error_body(resp: requests.Response) -> Any:
         return {"error_message": text} if text else None
 
 
-def _next_href(body: Any) -> str | None:
-    if not isinstance(body, dict):
-        return None
+def _next_href(body: dict[str, Any]) -> str | None:
     nxt = (body.get("_links") or {}).get("next") or {}
     href = nxt.get("href") if isinstance(nxt, dict) else None
     return href if isinstance(href, str) and href else None

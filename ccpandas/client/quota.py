@@ -223,14 +223,12 @@ class DayCounter:
             key by 3 processes".
         """
         day = day or quota_day()
-        used = processes = 0
-        stale = self.broken
+        used, processes, stale = 0, 0, True  # what a broken ledger can say
         if not self.broken:
             try:
                 used, processes, stale = self.state.ledger_usage(self.scope, day)
             except (sqlite3.Error, OSError) as exc:
                 self._broke(exc)
-                stale = True
         return QuotaUsage(used, processes, day=day, where=self.state.where, stale=stale)
 
     def used(self, day: dt.date | None = None) -> int:

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import threading
@@ -184,10 +185,8 @@ class SharedRateLimiter(RateLimiter):
             seconds: How long from now no request of the key starts, e.g. the server's
                 ``Retry-After``.
         """
-        if self._own is None:
-            try:
-                self.state.defer(str(self.key), seconds)
-                return
-            except (sqlite3.Error, OSError):
-                return  # the next reserve() switches to this process's own limiter
-        self._own.defer(seconds)
+        if self._own is not None:
+            self._own.defer(seconds)
+            return
+        with contextlib.suppress(sqlite3.Error, OSError):  # the next reserve() switches
+            self.state.defer(str(self.key), seconds)  # to this process's own limiter

@@ -85,12 +85,9 @@ def classify(status: int | None, error_key: str | None, *, sent: bool = True) ->
     if status is None:
         return RetryKind.CONNECTION_LOST if sent else RetryKind.CONNECT_FAILED
     if status == 429:
-        kind = rate_limit_kind(error_key)
-        if kind == "quota_exceeded":
-            return None  # resets at 00:00 UTC: waiting minutes would not help
-        if kind == "throttled":
-            return RetryKind.THROTTLED
-        return RetryKind.TOO_MANY_ACTIVITIES
+        kind = rate_limit_kind(error_key)  # the other two are RetryKind values
+        # The daily quota resets at 00:00 UTC: waiting minutes would not help.
+        return None if kind == "quota_exceeded" else RetryKind(kind)
     if status in RETRYABLE_STATUSES:
         return RetryKind.SERVER_ERROR
     return None
@@ -173,12 +170,10 @@ class RetryPolicy:
     activities_max_delay: float = 60.0
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, not {self.max_attempts!r}")
-        if self.max_retry_seconds < 0:
-            raise ValueError(f"max_retry_seconds must be >= 0, not {self.max_retry_seconds!r}")
-        if self.max_throttled < 0:
-            raise ValueError(f"max_throttled must be >= 0, not {self.max_throttled!r}")
+        for name, least in (("max_attempts", 1), ("max_retry_seconds", 0), ("max_throttled", 0)):
+            if (value := getattr(self, name)) < least:
+                wanted = "at least 1" if least else ">= 0"
+                raise ValueError(f"{name} must be {wanted}, not {value!r}")
 
     def delay(
         self,
@@ -205,22 +200,15 @@ class RetryPolicy:
             >>> RetryPolicy().delay(RetryKind.SERVER_ERROR, retry=2, jitter=lambda: 1.0)
             1.0
         """
+        # (first wait, longest wait, shortest wait) of each kind's backoff
+        base, cap, floor = self.base_delay, self.max_delay, 0.0
         if kind is RetryKind.TOO_MANY_ACTIVITIES:
-            wait = backoff_delay(
-                retry,
-                base=self.activities_base_delay,
-                cap=self.activities_max_delay,
-                jitter=jitter,
-                floor=self.activities_base_delay / 2,
-            )
+            base, cap = self.activities_base_delay, self.activities_max_delay
+            floor = base / 2
         elif kind is RetryKind.THROTTLED:
             cap = min(self.max_delay, self.throttled_max_delay)
-            wait = backoff_delay(retry, base=self.base_delay, cap=cap, jitter=jitter)
-        else:
-            wait = backoff_delay(retry, base=self.base_delay, cap=self.max_delay, jitter=jitter)
-        if retry_after is not None and retry_after > wait:
-            wait = retry_after
-        return wait
+        wait = backoff_delay(retry, base=base, cap=cap, jitter=jitter, floor=floor)
+        return max(wait, retry_after) if retry_after is not None else wait
 
 
 def should_retry(
@@ -263,16 +251,13 @@ def should_retry(
         ...              policy=p, replayable=False)
         False
     """
-    if kind is None:
+    if kind is None or elapsed + delay > policy.max_retry_seconds:
+        return False
+    if kind.ambiguous and not replayable:
         return False
     if kind is RetryKind.THROTTLED:
-        if throttled > policy.max_throttled:
-            return False
-    elif attempts - throttled >= policy.max_attempts:
-        return False
-    if elapsed + delay > policy.max_retry_seconds:
-        return False
-    return not (kind.ambiguous and not replayable)
+        return throttled <= policy.max_throttled
+    return attempts - throttled < policy.max_attempts
 
 
 @dataclass(frozen=True)
@@ -379,8 +364,6 @@ class RetryBudget:
         )
         note = None
         if not retry and self.attempts > 1:
-            what = f"{self.attempts} attempts"
-            if self.throttled:
-                what += f" ({self.throttled} throttled)"
-            note = f"gave up after {what} in {elapsed:.1f} s"
+            throttled = f" ({self.throttled} throttled)" if self.throttled else ""
+            note = f"gave up after {self.attempts} attempts{throttled} in {elapsed:.1f} s"
         return RetryDecision(retry=retry, delay=delay, number=number, budget=budget, note=note)

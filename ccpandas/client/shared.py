@@ -51,6 +51,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -107,9 +108,6 @@ log = logging.getLogger("ccpandas")
 _MISSED: Any = object()
 
 
-_process: tuple[int, str] | None = None
-
-
 def process_id() -> str:
     """This process in the ledger: ``host:pid`` (a forked child gets its own).
 
@@ -117,11 +115,7 @@ def process_id() -> str:
         >>> process_id().endswith(f":{os.getpid()}")
         True
     """
-    global _process
-    pid = os.getpid()
-    if _process is None or _process[0] != pid:
-        _process = (pid, f"{socket.gethostname()}:{pid}")
-    return _process[1]
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 # --------------------------------------------------------------------------- the key
@@ -171,7 +165,6 @@ class BudgetKey:
         self._token = token
         self._client_id = client_id
         self._value: str | None = None
-        self._lock = threading.Lock()
 
     def _find_client_id(self) -> str | None:
         if self._client_id:
@@ -185,26 +178,24 @@ class BudgetKey:
     @property
     def value(self) -> str:
         """The key; the base URL alone while no token can be read yet (not cached)."""
-        if self._value is not None:
-            return self._value
-        with self._lock:
-            if self._value is None:
-                cid = self._find_client_id()
-                if cid:
-                    self._value = f"{self.base_url} app={cid}"
-                elif self._token is None or not _reads_freely(self._token):
-                    # A user's callable is not called for this (it may count or refresh):
-                    # such clients share the budget of the whole API, the cautious choice.
-                    self._value = self.base_url
-                else:
-                    try:
-                        token = self._token()
-                    except Exception:  # no token yet: the request itself will say so
-                        return self.base_url
-                    raw = token.reveal() if isinstance(token, Secret) else str(token)
-                    digest = hashlib.sha256(b"ccpandas budget v1\0" + raw.encode()).hexdigest()
-                    self._value = f"{self.base_url} token={digest[:16]}"
-            return self._value
+        # No lock: two threads computing it at once find the same key.
+        if self._value is None:
+            cid = self._find_client_id()
+            if cid:
+                self._value = f"{self.base_url} app={cid}"
+            elif self._token is None or not _reads_freely(self._token):
+                # A user's callable is not called for this (it may count or refresh):
+                # such clients share the budget of the whole API, the cautious choice.
+                self._value = self.base_url
+            else:
+                try:
+                    token = self._token()
+                except Exception:  # no token yet: the request itself will say so
+                    return self.base_url
+                raw = token.reveal() if isinstance(token, Secret) else str(token)
+                digest = hashlib.sha256(b"ccpandas budget v1\0" + raw.encode()).hexdigest()
+                self._value = f"{self.base_url} token={digest[:16]}"
+        return self._value
 
     def __str__(self) -> str:
         return self.value
@@ -466,12 +457,9 @@ class SharedState(RedisFallback):
         Args:
             name: The lock's name, e.g. ``"run:20250301-231501-7f3a2c"`` for a run.
         """
-        if self.redis_state is None:
-            return False
-        try:
-            return self.redis_state.is_locked(name)
-        except Unavailable:
-            return False
+        with contextlib.suppress(Unavailable):
+            return self.redis_state is not None and self.redis_state.is_locked(name)
+        return False
 
 
 # --------------------------------------------------------------------------- configuration

@@ -122,32 +122,23 @@ def clear_chain(exc: BaseException | None) -> None:
         exc: The exception whose tracebacks to clear (their frames' locals may hold the
             token), or None (nothing to do).
     """
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if exc.__traceback__ is not None:
-            traceback.clear_frames(exc.__traceback__)
-        nxt = exc.__cause__ or exc.__context__
-        if exc.__cause__ is not None and exc.__context__ is not None:
-            clear_chain(exc.__context__)
-        exc = nxt
+    for inner in _chain(exc):
+        if inner.__traceback__ is not None:
+            traceback.clear_frames(inner.__traceback__)
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what it wraps: ``reason``, exceptions in ``args``, cause, context."""
-    out: list[BaseException] = []
-    todo: list[BaseException] = [exc]
-    while todo and len(out) < 20:
-        inner = todo.pop(0)
-        if any(inner is seen for seen in out):
-            continue
-        out.append(inner)
-        reason = getattr(inner, "reason", None)
-        if isinstance(reason, BaseException):
-            todo.append(reason)
-        todo.extend(a for a in inner.args if isinstance(a, BaseException))
-        todo.extend(e for e in (inner.__cause__, inner.__context__) if e is not None)
-    return out
+def _chain(exc: BaseException | None) -> list[BaseException]:
+    """``exc`` and all it wraps, each once: ``reason``, exceptions in ``args``, cause,
+    context (and theirs)."""
+    found: dict[int, BaseException] = {}  # by id: the objects are kept alive meanwhile
+    todo: list[Any] = [exc]
+    while todo:
+        inner = todo.pop()
+        if isinstance(inner, BaseException) and id(inner) not in found:
+            found[id(inner)] = inner
+            todo += [getattr(inner, "reason", None), *inner.args]
+            todo += [inner.__cause__, inner.__context__]
+    return list(found.values())
 
 
 def _innermost(exc: BaseException) -> BaseException:
@@ -189,7 +180,7 @@ def _raised_before_sending(exc: BaseException) -> bool:
     return False
 
 
-def _map_foreign(exc: BaseException, label: str) -> TransportError:
+def _map_foreign(exc: BaseException, label: str, host: str | None) -> TransportError:
     """The error for an exception that is not requests' own: named by its type only
     (its text may quote a header), not chained, its frames cleared. Never retried: it
     comes from what was asked, not from the network."""
@@ -202,6 +193,7 @@ def _map_foreign(exc: BaseException, label: str) -> TransportError:
         request=label,
         sent=sent,
         reason=reason,
+        host=host,
     )
 
 
@@ -247,21 +239,17 @@ def map_transport_error(
         URL).
     """
     if not isinstance(exc, requests.RequestException):
-        foreign = _map_foreign(exc, label)
-        foreign.host = host
-        return foreign, True
+        return _map_foreign(exc, label, host), True
     disarm(exc)
+    advice, fatal = "", isinstance(exc, _FATAL)
     if _unresolved(exc):
         reason = f"the host name {host} does not resolve (DNS lookup failed)"
-        error = TransportError(
-            f"{label}: {reason}; check the base URL", request=label, sent=False, reason=reason
-        )
-        fatal = True
+        advice, fatal = "; check the base URL", True
     else:
-        fatal = isinstance(exc, _FATAL)
-        sent = False if fatal else _was_sent(exc)
         reason = _reason(exc)
-        error = TransportError(f"{label}: {reason}", request=label, sent=sent, reason=reason)
-    error.host = host
+    sent = not fatal and _was_sent(exc)
+    error = TransportError(
+        f"{label}: {reason}{advice}", request=label, sent=sent, reason=reason, host=host
+    )
     error.__cause__ = exc
     return error, fatal

@@ -172,20 +172,15 @@ class RedisState:
         # The mark this process first saw in Redis: another one later means Redis lost
         # everything meanwhile (FLUSHALL, a restart without persistence).
         self._epoch: str | None = None
-        problem = self._parse_problem()
-        if problem is not None:
-            raise ConfigError(f"the Redis URL {self.url} cannot be used: {problem}")
-
-    def _parse_problem(self) -> str | None:
-        """What redis-py finds wrong in the URL (a port that is no number...), masked;
-        None when it reads it."""
         from redis.connection import parse_url
 
-        try:
+        try:  # does redis-py read the URL? (a port that is no number...)
             parse_url(self._url.reveal())
+            return
         except ValueError as exc:  # its text may quote a piece of the password
-            return self._describe(exc)
-        return None
+            problem = self._describe(exc)
+        # Raised outside the except block: no chain to the URL's text.
+        raise ConfigError(f"the Redis URL {self.url} cannot be used: {problem}")
 
     def __repr__(self) -> str:
         return f"RedisState({self.url!r})"
@@ -253,13 +248,12 @@ class RedisState:
 
         try:
             self._redis()[0].ping()
+            return
         except (redis.RedisError, OSError, ValueError) as exc:
             # ValueError: a URL option only redis-py's client refuses: degraded at use.
             if isinstance(exc, ValueError) or not _refused_login(exc):
                 return
             message = self._describe(exc)
-        else:
-            return
         # Raised outside the except block: no chain to the connection (the password).
         raise ConfigError(
             f"Redis at {self.url} refused the login ({message}): check the password "
