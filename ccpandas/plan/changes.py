@@ -448,7 +448,10 @@ def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
         on = np.flatnonzero(mask)
         if not len(on):
             continue
-        order = on[np.argsort(mask[on], kind="stable")]
+        keys = mask[on]
+        if width <= 16:  # a stable sort of 16-bit keys is a radix sort: about 8x faster
+            keys = keys.astype(np.uint16)
+        order = on[np.argsort(keys, kind="stable")]
         owner = np.full(n, -1, dtype=np.int32)
         owner[order] = start + len(batches) + np.arange(len(order)) // MAX_CONTACTS_PER_REQUEST
         # Every request's ids and union of lists at once, not a Python step per contact.
