@@ -276,45 +276,27 @@ class RemovalResult:
     @property
     def activities(self) -> pd.DataFrame:
         """One row per batch: its activity, state, progress and errors."""
-        records = [
+        runs = self.runs
+        # A dict of columns: a run of no batches still has every column (as objects).
+        frame = pd.DataFrame(
             {
-                "batch": r.batch.index,
-                "activity_id": r.activity_id,
-                "state": r.state,
-                "percent_done": r.percent_done,
-                "items_completed": r.items_completed,
-                "items_total": r.items_total,
-                "contacts": r.batch.size,
-                "lists": len(r.batch.list_ids),
-                "contact_group": r.batch.contact_group,
-                "list_group": r.batch.list_group,
-                "attempts": r.attempts,
-                "resent": r.resent,
-                "errors": list(r.errors),
-                "submitted_at": r.submitted_at,
-                "finished_at": r.finished_at,
-            }
-            for r in self.runs
-        ]
-        frame = pd.DataFrame.from_records(
-            records,
-            columns=[
-                "batch",
-                "activity_id",
-                "state",
-                "percent_done",
-                "items_completed",
-                "items_total",
-                "contacts",
-                "lists",
-                "contact_group",
-                "list_group",
-                "attempts",
-                "resent",
-                "errors",
-                "submitted_at",
-                "finished_at",
-            ],
+                "batch": [r.batch.index for r in runs],
+                "activity_id": [r.activity_id for r in runs],
+                "state": [r.state for r in runs],
+                "percent_done": [r.percent_done for r in runs],
+                "items_completed": [r.items_completed for r in runs],
+                "items_total": [r.items_total for r in runs],
+                "contacts": [r.batch.size for r in runs],
+                "lists": [len(r.batch.list_ids) for r in runs],
+                "contact_group": [r.batch.contact_group for r in runs],
+                "list_group": [r.batch.list_group for r in runs],
+                "attempts": [r.attempts for r in runs],
+                "resent": [r.resent for r in runs],
+                "errors": [list(r.errors) for r in runs],
+                "submitted_at": [r.submitted_at for r in runs],
+                "finished_at": [r.finished_at for r in runs],
+            },
+            dtype=None if runs else object,
         )
         return frame.set_index("batch")
 
@@ -991,12 +973,48 @@ class RemovalResult:
     # -- display ---------------------------------------------------------------------
     def summary_inputs(self) -> dict[str, Any]:
         """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads of this
-        result, computed once (see :func:`summary_inputs`)."""
-        return summary_inputs(self)
+        result, computed once: counts per status and per pair outcome, list names, the
+        verified truth per list, the membership line, the kind's extra facts."""
+        from ccpandas.run.summary import Fate, fate_of
 
-    def _pending_truth(self) -> str:
-        """The membership line before a re-read: what is expected, or why unknown."""
-        return str(self.plan.pending_text())
+        words = self._words
+        by_status = {str(k): int(v) for k, v in self.counts().items() if v}
+        ch = self.changes
+        pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
+        names: dict[str, str] = dict(self.plan.list_names or {})
+        m = self.plan.membership
+        reads: int | None = None
+        if m is not None and m.snapshot is not None:
+            names.update(m.snapshot.list_names)
+            reads = int(m.snapshot.requests)
+        verified: dict[str, int] | None = None
+        if self.after is not None:
+            names.update(self.after.list_names)
+            reads = (reads or 0) + int(getattr(self.after, "requests", 0) or 0)
+            done = ch[ch["outcome"].isin(words.truths)]
+            verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
+            truth = f"memberships {self._truth_word} (verified): {self.summary_text()}"
+            loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
+            truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
+        else:
+            truth = str(self.plan.pending_text())
+        preview: tuple[tuple[str, str], ...] = ()
+        if words.preview and self.dry_run:  # a kind whose plan has lines of its own (undo)
+            preview = tuple((k, v) for k, v in self.plan.summary_lines()[1:])
+        dup = self._duplicate_example()
+        return {
+            "verification": self.verification(),
+            "words": words,
+            "by_status": by_status,
+            "pairs": pairs,
+            "list_names": names,
+            "verified_per_list": verified,
+            "truth": truth,
+            "reads": reads,
+            "parent": self.parent_run_id,
+            "facts": (dup,) if dup else (),
+            "preview": preview,
+        }
 
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
@@ -1046,55 +1064,6 @@ _LOUD = {
     PairOutcome.STILL_MEMBER.value: "STILL MEMBERS",
     PairOutcome.NOT_RESTORED.value: "NOT BACK",
 }
-
-
-def summary_inputs(result: RemovalResult) -> dict[str, Any]:
-    """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads from a result,
-    computed once: counts per status and per pair outcome, list names, the verified
-    truth per list, the membership line, the kind's extra facts."""
-    from ccpandas.run.summary import Fate, fate_of
-
-    words = result._words
-    counts = result.counts()
-    by_status = {str(k): int(v) for k, v in counts.items() if v}
-    ch = result.changes
-    pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
-    names: dict[str, str] = dict(result.plan.list_names or {})
-    m = result.plan.membership
-    reads: int | None = None
-    if m is not None and m.snapshot is not None:
-        names.update(m.snapshot.list_names)
-        reads = int(m.snapshot.requests)
-    if result.after is not None:
-        names.update(result.after.list_names)
-        reads = (reads or 0) + int(getattr(result.after, "requests", 0) or 0)
-    verified: dict[str, int] | None = None
-    if result.after is not None:
-        done = ch[ch["outcome"].isin(words.truths)]
-        verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
-        truth = f"memberships {result._truth_word} (verified): {result.summary_text()}"
-        loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
-        truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
-    else:
-        truth = result._pending_truth()
-    preview = []
-    if words.preview:  # a kind whose plan has lines of its own (the undo's)
-        preview = [(k, v) for k, v in result.plan.summary_lines()[1:]]
-    dup = result._duplicate_example()
-    verification = result.verification()
-    return {
-        "verification": verification,
-        "words": words,
-        "by_status": by_status,
-        "pairs": pairs,
-        "list_names": names,
-        "verified_per_list": verified,
-        "truth": truth,
-        "reads": reads,
-        "parent": getattr(result, "parent_run_id", None),
-        "facts": [dup] if dup else [],
-        "preview": preview,
-    }
 
 
 def sample_label(verification: Mapping[str, Any] | None) -> str:

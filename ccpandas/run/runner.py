@@ -38,6 +38,7 @@ tests drive hours in milliseconds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -205,6 +206,7 @@ def _short_error(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+@dataclasses.dataclass(eq=False, repr=False)  # a runner is one object; its client stays unshown
 class Runner:
     """Submits and polls the batches of one result.
 
@@ -245,78 +247,49 @@ class Runner:
         0.5
     """
 
-    _SETTINGS = (
-        "client",
-        "reporter",
-        "journal",
-        "clock",
-        "poll_min",
-        "poll_max",
-        "poll_growth",
-        "poll_idle_max",
-        "activity_timeout",
-        "jitter",
-        "wait_for_quota",
-        "quota_jitter",
-        "max_queued",
-        "queue_patience",
-        "submit_poll_every",
-    )
+    client: _ActivityClient | None
+    _: dataclasses.KW_ONLY
+    reporter: Reporter = dataclasses.field(default_factory=NullReporter)
+    journal: Journal = dataclasses.field(default_factory=NullJournal)
+    clock: Clock = dataclasses.field(default_factory=SystemClock)
+    poll_min: float = POLL_MIN
+    poll_max: float = POLL_MAX
+    poll_growth: float = POLL_GROWTH
+    #: The polling interval's cap while polls see no change (a stuck activity).
+    poll_idle_max: float = 300.0
+    #: Seconds without any change before :meth:`wait` stops following (None: never).
+    activity_timeout: float | None = 7200.0
+    jitter: Callable[[], float] = random.random
+    #: On 429 quota_exceeded: sleep until 00:00 UTC plus up to ``quota_jitter``
+    #: seconds, then continue (True), or stop so the run can be resumed (False).
+    wait_for_quota: bool = False
+    quota_jitter: float = 300.0
+    #: Unfinished activities of this run allowed at once (the API allows 1,000
+    #: per account).
+    max_queued: int = MAX_QUEUED_ACTIVITIES
+    #: Seconds to keep retrying while the API says too many activities are queued.
+    queue_patience: float = 3600.0
+    #: During a long submission, poll the accepted activities every this many
+    #: seconds, so progress shows before the last POST (one GET /activities per
+    #: 20 POSTs at 4 req/s; the plan's expected_polls simulates this schedule).
+    submit_poll_every: float = SUBMIT_POLL_EVERY
+    # The run's own counters, not settings.
+    stopped: bool = dataclasses.field(default=False, init=False)
+    #: Why :meth:`wait` stopped on its own (``activity_timeout``), None otherwise.
+    stop_reason: str | None = dataclasses.field(default=None, init=False)
+    polls: int = dataclasses.field(default=0, init=False)
+    quota_waits: int = dataclasses.field(default=0, init=False)
 
-    def __init__(
-        self,
-        client: _ActivityClient | None,
-        *,
-        reporter: Reporter | None = None,
-        journal: Journal | None = None,
-        clock: Clock | None = None,
-        poll_min: float = POLL_MIN,
-        poll_max: float = POLL_MAX,
-        poll_growth: float = POLL_GROWTH,
-        poll_idle_max: float = 300.0,
-        activity_timeout: float | None = 7200.0,
-        jitter: Callable[[], float] = random.random,
-        wait_for_quota: bool = False,
-        quota_jitter: float = 300.0,
-        max_queued: int = MAX_QUEUED_ACTIVITIES,
-        queue_patience: float = 3600.0,
-        submit_poll_every: float = SUBMIT_POLL_EVERY,
-    ) -> None:
-        if clock is not None and not isinstance(clock, Clock):
+    def __post_init__(self) -> None:
+        # None given for reporter, journal or clock: the default, as if not given.
+        self.reporter = self.reporter or NullReporter()
+        self.journal = self.journal or NullJournal()
+        self.clock = self.clock or SystemClock()
+        if not isinstance(self.clock, Clock):
             raise TypeError(
                 "clock must have now(), monotonic() and sleep() (a ccpandas.run.clock."
-                f"Clock), not {type(clock).__name__}"
+                f"Clock), not {type(self.clock).__name__}"
             )
-        self.client = client
-        self.reporter: Reporter = reporter or NullReporter()
-        self.journal: Journal = journal or NullJournal()
-        self.clock: Clock = clock or SystemClock()
-        self.poll_min = poll_min
-        self.poll_max = poll_max
-        self.poll_growth = poll_growth
-        #: The polling interval's cap while polls see no change (a stuck activity).
-        self.poll_idle_max = poll_idle_max
-        #: Seconds without any change before :meth:`wait` stops following (None: never).
-        self.activity_timeout = activity_timeout
-        self.jitter = jitter
-        #: On 429 quota_exceeded: sleep until 00:00 UTC plus up to ``quota_jitter``
-        #: seconds, then continue (True), or stop so the run can be resumed (False).
-        self.wait_for_quota = wait_for_quota
-        self.quota_jitter = quota_jitter
-        #: Unfinished activities of this run allowed at once (the API allows 1,000
-        #: per account).
-        self.max_queued = max_queued
-        #: Seconds to keep retrying while the API says too many activities are queued.
-        self.queue_patience = queue_patience
-        #: During a long submission, poll the accepted activities every this many
-        #: seconds, so progress shows before the last POST (one GET /activities per
-        #: 20 POSTs at 4 req/s; the plan's expected_polls simulates this schedule).
-        self.submit_poll_every = submit_poll_every
-        self.stopped = False
-        #: Why :meth:`wait` stopped on its own (``activity_timeout``), None otherwise.
-        self.stop_reason: str | None = None
-        self.polls = 0
-        self.quota_waits = 0
 
     def replace(self, **changes: Any) -> Runner:
         """A new runner with these settings changed (the counters carried over).
@@ -325,13 +298,7 @@ class Runner:
             >>> Runner(None).replace(wait_for_quota=True).wait_for_quota
             True
         """
-        unknown = sorted(set(changes) - set(self._SETTINGS))
-        if unknown:
-            raise TypeError(f"Runner has no setting {', '.join(unknown)}")
-        settings = {name: getattr(self, name) for name in self._SETTINGS}
-        client = settings.pop("client")
-        settings.update(changes)
-        new = Runner(settings.pop("client", client), **settings)
+        new = dataclasses.replace(self, **changes)
         new.polls, new.quota_waits = self.polls, self.quota_waits
         return new
 

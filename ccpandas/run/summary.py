@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import html
 from collections.abc import Mapping
@@ -281,42 +282,32 @@ class Summary:
             >>> Summary.of(result).outcome  # doctest: +SKIP
             <RunOutcome.COMPLETED: 'completed'>
         """
-        got = result.summary_inputs()  # the result computes them: no import of it here
-        words: KindWords = got["words"]
-        by_status: dict[str, int] = got["by_status"]
-        pairs: dict[str, int] = got["pairs"]
+        # The result computes what it knows (no import of it here): the fields below
+        # come from its runs and plan.
+        got = result.summary_inputs()
+        list_names = {**got.pop("list_names"), **(names or {})}
+        verified_per_list = got.pop("verified_per_list")
         runs: list[BatchRun] = list(result.runs)
-        outcome = _outcome(result, runs, by_status, pairs, error)
-        list_names = {**got["list_names"], **(names or {})}
-        states: dict[str, int] = {}
-        for r in runs:
-            states[str(r.state)] = states.get(str(r.state), 0) + 1
+        outcome = _outcome(result, runs, got["by_status"], got["pairs"], error)
+        states = collections.Counter(str(r.state) for r in runs)
         return cls(
             run_id=result.run_id,
-            words=words,
-            parent=got["parent"],
             dry_run=bool(result.dry_run),
             outcome=outcome,
             rows=int(result.plan.n_rows),
             contacts=result.plan.n_contacts,
             n_lists=len(result.plan.list_ids),
-            by_status=by_status,
-            pairs=pairs,
-            lists=_list_figures(result, runs, list_names, got["verified_per_list"]),
+            lists=_list_figures(result, runs, list_names, verified_per_list),
             batches=len(runs),
             accepted=sum(r.accepted for r in runs),
             resent=sum(r.resent for r in runs),
             sent=sum(r.attempts for r in runs),
-            reads=got["reads"],
-            activity_states=dict(sorted(states.items(), key=lambda kv: -kv[1])),
+            activity_states=dict(states.most_common()),
             verified=result.after is not None,
-            truth=got["truth"],
             stop_reason=_stop_reason(result, outcome, error),
             error=str(error) if error is not None else None,
             resume_call=result.resume_call if outcome.unfinished else None,
-            facts=tuple(got["facts"]),
-            preview=tuple(got["preview"]) if words.preview and result.dry_run else (),
-            verification=got.get("verification"),
+            **got,
         )
 
     # -- renderers -------------------------------------------------------------------
