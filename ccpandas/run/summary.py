@@ -248,16 +248,6 @@ class Summary:
         """Rows (pairs) sent that did not end as asked, per status."""
         return self._of_fate(Fate.FAILED)
 
-    @property
-    def activities_completed(self) -> int:
-        """Activities that completed."""
-        return int(self.activity_states.get(str(BatchState.COMPLETED), 0))
-
-    @property
-    def activities_failed(self) -> int:
-        """Activities that failed, were cancelled or timed out."""
-        return sum(int(self.activity_states.get(str(s), 0)) for s in BatchState.bad_states())
-
     def _of_fate(self, fate: Fate) -> dict[str, int]:
         return {k: v for k, v in self.by_status.items() if fate_of(k) is fate}
 
@@ -492,13 +482,6 @@ class Summary:
             how = "in the sample" if self.by_sample else "by reading the list"
             text += f"; {self.words.truth} (verified {how}) {item.verified:,}"
         return f"{label}: {text}"
-
-    @property
-    def status_text(self) -> str:
-        """The status display's last word: "completed: removed (verified): A 3"."""
-        if self.verified:
-            return f"{self.outcome}: {self.truth.removeprefix('memberships ')}"
-        return str(self.outcome)
 
 
 def _counts(counts: Mapping[str, int]) -> str:

@@ -126,9 +126,8 @@ class SnapshotJournal:
 
     @property
     def record(self) -> dict[str, Any]:
-        return self.db.query("SELECT * FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,))[
-            0
-        ]
+        query = "SELECT * FROM snapshots WHERE snapshot_id = ?"
+        return self.db.query(query, (self.snapshot_id,))[0]
 
     @property
     def state(self) -> str:
@@ -155,11 +154,7 @@ class SnapshotJournal:
     def set_selection(self, selection: Selection) -> None:
         """Its pages from now on keep what ``selection`` selects (a read for addresses,
         read again whole for another email column)."""
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE snapshots SET selection = ? WHERE snapshot_id = ?",
-                (json.dumps(selection.record()), self.snapshot_id),
-            )
+        self._set(selection=json.dumps(selection.record()))
 
     def page_read(
         self,
@@ -175,20 +170,12 @@ class SnapshotJournal:
         its id) and where the pass continues, in one transaction."""
         blob = encode_page(members, self.list_ids, counts=counts, positions=positions)
         with self.db.transaction() as conn:
-            (passes_json,) = conn.execute(
-                "SELECT passes FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,)
-            ).fetchone()
-            passes = json.loads(passes_json)
+            passes = self._passes(conn)
             p = passes[pass_index]
             conn.execute(
                 "INSERT OR REPLACE INTO snapshot_pages (snapshot_id, pass, page, members) "
                 "VALUES (?, ?, ?, ?)",
-                (
-                    self.snapshot_id,
-                    pass_index,
-                    p["pages"],
-                    blob,
-                ),
+                (self.snapshot_id, pass_index, p["pages"], blob),
             )
             p["pages"] += 1
             p["next"] = next_href
@@ -201,10 +188,7 @@ class SnapshotJournal:
     def restart_pass(self, pass_index: int) -> None:
         """Forget a pass (its cursor expired): it is read again from the start."""
         with self.db.transaction() as conn:
-            (passes_json,) = conn.execute(
-                "SELECT passes FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,)
-            ).fetchone()
-            passes = json.loads(passes_json)
+            passes = self._passes(conn)
             passes[pass_index].update(next=None, done=False, pages=0)
             conn.execute(
                 "DELETE FROM snapshot_pages WHERE snapshot_id = ? AND pass = ?",
@@ -214,6 +198,12 @@ class SnapshotJournal:
                 "UPDATE snapshots SET passes = ? WHERE snapshot_id = ?",
                 (json.dumps(passes), self.snapshot_id),
             )
+
+    def _passes(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        """The passes as of this transaction (a page commits with its pass's cursor)."""
+        query = "SELECT passes FROM snapshots WHERE snapshot_id = ?"
+        (text,) = conn.execute(query, (self.snapshot_id,)).fetchone()
+        return list(json.loads(text))
 
     def members(
         self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
@@ -261,19 +251,17 @@ class SnapshotJournal:
                 (summary, _now(), self.snapshot_id),
             )
 
-    def set_summary(self, summary: str) -> None:
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE snapshots SET summary = ? WHERE snapshot_id = ?",
-                (summary, self.snapshot_id),
-            )
-
     def link(self, run_id: str, phase: str) -> None:
         """Attach the read to a run (``before`` or ``after``)."""
+        self._set(run_id=run_id, phase=phase)
+
+    def _set(self, **columns: Any) -> None:
+        """Set ``columns`` (names of the ``snapshots`` table, fixed by the callers)."""
+        assignments = ", ".join(f"{name} = ?" for name in columns)
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE snapshots SET run_id = ?, phase = ? WHERE snapshot_id = ?",
-                (run_id, phase, self.snapshot_id),
+                f"UPDATE snapshots SET {assignments} WHERE snapshot_id = ?",
+                (*columns.values(), self.snapshot_id),
             )
 
 
