@@ -30,6 +30,9 @@ from ccpandas.errors import (
     next_utc_midnight,
 )
 from ccpandas.models import MembershipAction
+from ccpandas.plan import membership as membership_plans  # looked up at call time
+from ccpandas.plan.changes import NONE
+from ccpandas.plan.planner import CHANGE_COLUMNS, duplicate_example
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.kinds import Kind, kind_of
 from ccpandas.run.known import (
@@ -41,7 +44,7 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import KindWords, Summary
+from ccpandas.run.summary import Fate, KindWords, Summary, fate_of
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 
@@ -372,8 +375,6 @@ class RemovalResult:
         return self._per_state("changes", self._build_changes)
 
     def _build_changes(self) -> pd.DataFrame:
-        from ccpandas.plan.membership import changes_frame
-
         if self._kind.changes is not None:
             return self._kind.changes(self)
         m = self._membership()
@@ -386,7 +387,7 @@ class RemovalResult:
         if not source:  # the API selects a source's contacts: no errors to match
             pairs = (m.contact_ids, m.pair_contact, m.pair_list, m.change_set.pair_batch)
             errored = errored_pairs(self.runs, *pairs, self.plan.list_ids)
-        frame = changes_frame(
+        frame = membership_plans.changes_frame(
             m,
             self.plan.list_ids,
             batch_states=self._batch_states(source, self.after is not None),
@@ -445,8 +446,6 @@ class RemovalResult:
         if self.after is None or self.plan.membership is None:
             return None  # no snapshot, or an undo (its own full re-read)
         m = self._membership()
-        from ccpandas.plan.changes import NONE
-
         acted = m.change_set.action != NONE  # nothing to verify of a pair left as it was
         covered = self._covered_pairs()
         seen = int(acted.sum()) if covered is None else int((covered & acted).sum())
@@ -485,8 +484,6 @@ class RemovalResult:
         Example:
             >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
         """
-        from ccpandas.report.progress import make_reporter
-
         if self.dry_run:
             raise PlanError("this was a dry run: nothing to verify")
         if client is not None:
@@ -501,9 +498,7 @@ class RemovalResult:
         m = self.plan.membership
         if m is not None or self.plan.source.kind.value != "contact_ids":
             return m
-        from ccpandas.plan.membership import unknown_membership
-
-        return unknown_membership(self.plan)
+        return membership_plans.unknown_membership(self.plan)
 
     def _lists_removed_from(self, rows: pd.DataFrame) -> pd.Series:
         """Per row: target lists its contact really left (NA until verified)."""
@@ -930,10 +925,13 @@ class RemovalResult:
 
         return frame
 
+    def _accepted_text(self) -> str:
+        """ "3 of 5 requests accepted": how far the sending got."""
+        return f"{sum(r.accepted for r in self.runs):,} of {len(self.runs):,} requests accepted"
+
     def _interrupted_note(self) -> str:
-        sent = sum(r.accepted for r in self.runs)
         unsure = sum(r.state is BatchState.UNCERTAIN for r in self.runs)
-        done = f"{sent:,} of {len(self.runs):,} requests accepted"
+        done = self._accepted_text()
         if unsure:
             done += f", {unsure:,} without an answer (sent again on resume)"
         if self.run_id is None:
@@ -948,8 +946,7 @@ class RemovalResult:
         """The error to raise when a run stops: what was done, and how to continue."""
         if not isinstance(exc, CCError):
             return exc
-        sent = sum(r.accepted for r in self.runs)
-        done = f"{sent:,} of {len(self.runs):,} requests accepted"
+        done = self._accepted_text()
         if isinstance(exc, QuotaExceededError):
             # The reset by the runner's clock (injectable), not the client's.
             reset = next_utc_midnight(self.runner.clock.now())
@@ -975,8 +972,6 @@ class RemovalResult:
         """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads of this
         result, computed once: counts per status and per pair outcome, list names, the
         verified truth per list, the membership line, the kind's extra facts."""
-        from ccpandas.run.summary import Fate, fate_of
-
         words = self._words
         by_status = {str(k): int(v) for k, v in self.counts().items() if v}
         ch = self.changes
@@ -1018,8 +1013,6 @@ class RemovalResult:
 
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
-        from ccpandas.plan.planner import duplicate_example
-
         rows = getattr(self.plan, "rows", None)  # an undo's plan has pairs, no input rows
         if rows is None or "duplicate_of" not in rows:
             return ""
@@ -1208,8 +1201,6 @@ _NOT_AS_ASKED = {
 def _pair_reasons(frame: pd.DataFrame, runs: Sequence[BatchRun]) -> pd.Series:
     """Why a pair did not end as asked: the API's message for its contact
     (``api_error``), or what the re-read showed (``not_added``, ``still_member``)."""
-    from ccpandas.run.known import contact_errors
-
     said: dict[str, str] = {}
     for run in runs:
         said.update(contact_errors(run))
@@ -1223,8 +1214,6 @@ def _pair_reasons(frame: pd.DataFrame, runs: Sequence[BatchRun]) -> pd.Series:
 
 
 def _no_changes() -> pd.DataFrame:
-    from ccpandas.plan.planner import CHANGE_COLUMNS
-
     frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
     frame["outcome"] = pd.Series([], dtype=object)
     return frame

@@ -333,11 +333,7 @@ class Summary:
         out.append(
             f"{self.words.unit}: {self.rows:,}  contacts: {contacts}  lists: {self.n_lists:,}"
         )
-        out.append(
-            f"{self.words.requests}: {self.accepted:,} of {self.batches:,} accepted; "
-            + _counts(self.activity_states)
-            + self._resent_text
-        )
+        out.append(f"{self.words.requests}: {self._requests_text}")
         if self.by_status:
             out.append(f"{self.words.counted}: {_counts(self.by_status)}")
         out.extend(self.facts)
@@ -347,12 +343,14 @@ class Summary:
         return out
 
     @property
-    def _resent_text(self) -> str:
+    def _requests_text(self) -> str:
+        """ "2 of 2 accepted; completed 2": the requests and their activities' states."""
+        text = f"{self.accepted:,} of {self.batches:,} accepted; {_counts(self.activity_states)}"
         # Each re-send may have left one more activity on the server: say how many, so
         # the server's activity list adds up (accepted <= activities <= accepted + this).
-        if not self.resent:
-            return ""
-        return f"; {self.resent:,} re-sent (no usable answer before; idempotent)"
+        if self.resent:
+            text += f"; {self.resent:,} re-sent (no usable answer before; idempotent)"
+        return text
 
     def _parent_line(self) -> list[str]:
         if self.parent is None:
@@ -438,11 +436,7 @@ class Summary:
                 else f"{self.contacts:,} unique valid ids"
             )
         )
-        lines.append(
-            f"  requests   {self.accepted:,} of {self.batches:,} accepted; "
-            + _counts(self.activity_states)
-            + self._resent_text
-        )
+        lines.append(f"  requests   {self._requests_text}")
         lines.extend(f"  list       {self._list_text(item)}" for item in self.lists)
         skipped = self.skipped
         if skipped and not self.dry_run:

@@ -378,13 +378,10 @@ def run_undo(
         return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     meta, blob = _encode(plan)
     journal = RunJournal.create_run(
+        plan,
         kind="undo",
         parent=plan.parent_run_id,
         source="contact_ids",
-        list_ids=plan.list_ids,
-        n_rows=plan.n_rows,
-        n_contacts=plan.n_contacts,
-        batches=plan.batches,
         meta=meta,
         rows_blob=blob,
         base_url=getattr(client, "base_url", None),

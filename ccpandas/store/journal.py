@@ -613,13 +613,10 @@ class RunJournal:
 
             meta["membership"] = membership_meta(membership)
         return cls.create_run(
+            plan,
             kind=str(getattr(plan, "kind", RunKind.REMOVE)),
             parent=None,
             source=plan.source.kind.value,
-            list_ids=plan.list_ids,
-            n_rows=plan.n_rows,
-            n_contacts=plan.n_contacts,
-            batches=plan.batches,
             meta=meta,
             rows_blob=_encode_input(plan),
             base_url=base_url,
@@ -630,14 +627,11 @@ class RunJournal:
     @classmethod
     def create_run(
         cls,
+        plan: Any,
         *,
         kind: str,
         parent: str | None,
         source: str,
-        list_ids: Sequence[str],
-        n_rows: int,
-        n_contacts: int | None,
-        batches: Sequence[Batch],
         meta: dict[str, Any],
         rows_blob: bytes,
         base_url: str | None = None,
@@ -650,13 +644,12 @@ class RunJournal:
         (``meta["membership"]``), all in one transaction.
 
         Args:
+            plan: The run's plan: its ``list_ids`` (target lists, in order), ``n_rows``
+                (an undo: the pairs), ``n_contacts`` (None when the API selects them) and
+                ``batches`` (its requests, in order) are recorded.
             kind: The run's kind, one of :data:`RUN_KINDS`: ``"undo"`` (or ``"remove"``).
             parent: The run it reverses (an undo's removal run id), or None.
             source: The kind of its requests' source, e.g. ``"contact_ids"``.
-            list_ids: Its target lists, in order.
-            n_rows: Its number of rows (an undo: the pairs).
-            n_contacts: Its number of distinct contacts, or None when the API selects them.
-            batches: Its requests (:class:`~ccpandas.models.Batch` objects), in order.
             meta: What rebuilding the run needs, as a JSON-ready dict; the batches' digest
                 is added.
             rows_blob: Its rows, encoded as bytes by the caller, to rebuild the result.
@@ -671,11 +664,11 @@ class RunJournal:
             ValueError: ``kind`` is not one of :data:`RUN_KINDS`.
 
         Example:
-            >>> import tempfile
+            >>> import tempfile, types
             >>> db = JournalDB(Path(tempfile.mkdtemp()) / "journal.sqlite3")
-            >>> j = RunJournal.create_run(kind="undo", parent="r1", source="contact_ids",
-            ...     list_ids=[], n_rows=0, n_contacts=0, batches=[], meta={}, rows_blob=b"",
-            ...     db=db)
+            >>> plan = types.SimpleNamespace(list_ids=[], n_rows=0, n_contacts=0, batches=[])
+            >>> j = RunJournal.create_run(plan, kind="undo", parent="r1", source="contact_ids",
+            ...     meta={}, rows_blob=b"", db=db)
             >>> db.run_record(j.run_id)["kind"], db.run_record(j.run_id)["parent"]
             ('undo', 'r1')
         """
@@ -684,6 +677,7 @@ class RunJournal:
         db = db or open_journal()
         now = now or _utcnow()
         run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        batches = plan.batches
         meta = {**meta, "digest": plan_digest(batches)}
         with db.transaction() as conn:
             conn.execute(
@@ -696,9 +690,9 @@ class RunJournal:
                     _iso(now),
                     base_url,
                     source,
-                    json.dumps(list(list_ids)),
-                    n_rows,
-                    n_contacts,
+                    json.dumps(list(plan.list_ids)),
+                    plan.n_rows,
+                    plan.n_contacts,
                     len(batches),
                     json.dumps(meta),
                     rows_blob,
