@@ -78,17 +78,21 @@ class Journal(Protocol):
     (:class:`ccpandas.store.journal.RunJournal`).
 
     Each call must be durable before it returns: the runner sends nothing until then.
+    Each method records nothing by default (:class:`NullJournal` is that default).
     """
 
     def batch_sending(self, run: BatchRun) -> None:
         """About to POST this batch."""
+        return None
 
     def batch_answered(self, run: BatchRun) -> None:
         """The POST was answered (accepted, rejected) or its outcome is unknown
         (``run.outcome`` says which)."""
+        return None
 
     def states_changed(self, runs: Sequence[BatchRun]) -> None:
         """A poll changed these activities' states."""
+        return None
 
     def attach(self, runs: Sequence[BatchRun]) -> contextlib.AbstractContextManager[None]:
         """Held while this process drives the run; brings ``runs`` up to date first."""
@@ -96,50 +100,33 @@ class Journal(Protocol):
 
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned; ``reason`` None when it ended normally."""
+        return None
 
     def run_outcome(self, outcome: str) -> None:
         """The run's summary word (:class:`ccpandas.vocab.RunOutcome`) as the driving
         call left it, for ``ccpandas.runs()``."""
+        return None
 
     def activity_holder(self, activity_id: str) -> str | None:
         """Which journaled batch, of any run on the same API, already holds
         ``activity_id`` (e.g. ``"batch 3 of run 20250301-231501-7f3a2c"``); None if none."""
-        ...
+        return None
 
     def settle(self, runs: Sequence[BatchRun]) -> None:
         """After an interruption: record what ``runs`` say, attempts left ``sending``
         included, so the journal agrees with what a resume will do."""
+        return None
 
 
-class NullJournal:
-    """Records nothing."""
+class NullJournal(Journal):
+    """Records nothing: the protocol's own do-nothing methods, and a run held by
+    nobody."""
 
     run_id: str | None = None
-
-    def batch_sending(self, run: BatchRun) -> None:
-        pass
-
-    def batch_answered(self, run: BatchRun) -> None:
-        pass
-
-    def states_changed(self, runs: Sequence[BatchRun]) -> None:
-        pass
 
     @contextlib.contextmanager
     def attach(self, runs: Sequence[BatchRun]) -> Iterator[None]:
         yield
-
-    def run_stopped(self, reason: str | None) -> None:
-        pass
-
-    def run_outcome(self, outcome: str) -> None:
-        pass
-
-    def activity_holder(self, activity_id: str) -> str | None:
-        return None
-
-    def settle(self, runs: Sequence[BatchRun]) -> None:
-        pass
 
 
 class _ActivityClient(Protocol):

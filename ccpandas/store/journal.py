@@ -202,6 +202,7 @@ def _from_iso(value: str | None) -> dt.datetime | None:
 
 
 _DIED = "no answer recorded: the process ended while the request was out"
+_INTERRUPTED = "interrupted while the request was out"
 
 #: The kinds of run: a removal, or an undo re-adding what a removal removed.
 RUN_KINDS = tuple(str(k) for k in RunKind)
@@ -837,21 +838,13 @@ class RunJournal:
                 outcome = run.outcome if run is not None else None
                 if outcome is None or outcome is Outcome.SENDING:
                     outcome = Outcome.UNCERTAIN
+                unsure = outcome is Outcome.UNCERTAIN
+                aid = run.activity_id if run is not None and outcome is Outcome.ACCEPTED else None
+                why = run.last_error if run is not None and not unsure else _INTERRUPTED
                 conn.execute(
                     "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, error = ? "
                     f"WHERE run_id = ? AND batch = ? AND outcome = '{Outcome.SENDING}'",
-                    (
-                        outcome,
-                        None if outcome is Outcome.UNCERTAIN else now,
-                        run.activity_id
-                        if run is not None and outcome is Outcome.ACCEPTED
-                        else None,
-                        "interrupted while the request was out"
-                        if outcome is Outcome.UNCERTAIN
-                        else (run.last_error if run is not None else None),
-                        self.run_id,
-                        row["batch"],
-                    ),
+                    (outcome, None if unsure else now, aid, why, self.run_id, row["batch"]),
                 )
             self._write_batches(conn, runs)
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
@@ -864,17 +857,12 @@ class RunJournal:
             reason: Why the run stopped, e.g. ``"quota_exceeded"``; None when it ended
                 normally.
         """
+        now, status = _iso(_utcnow()), "ended" if reason is None else "stopped"
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, stop_reason = ?, stopped_at = ?, updated_at = ? "
                 "WHERE run_id = ?",
-                (
-                    "ended" if reason is None else "stopped",
-                    reason,
-                    _iso(_utcnow()),
-                    _iso(_utcnow()),
-                    self.run_id,
-                ),
+                (status, reason, now, now, self.run_id),
             )
 
     def run_outcome(self, outcome: str) -> None:

@@ -210,21 +210,14 @@ class SnapshotJournal:
     ) -> list[list[Any]]:
         """Every journaled member record ``[contact_id, status, lists, tags]`` (those
         its pages keep; ``keys``: the run's input keys their positions point into)."""
-        return [row for page in self.pages(pass_index, keys) for row in page]
-
-    def pages(
-        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
-    ) -> Iterator[list[list[Any]]]:
-        """The journaled pages' member records, a page at a time (pages written by an
-        older version read too; an unreadable one is a JournalError)."""
-        for _, rows, _ in self.counted_pages(pass_index, keys):
-            yield rows
+        return [row for _, rows, _ in self.counted_pages(pass_index, keys) for row in rows]
 
     def counted_pages(
         self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
     ) -> Iterator[tuple[int, list[list[Any]], PageCounts | None]]:
         """Per journaled page: its pass, its member records and the counts of the
-        members it does not keep (None: it keeps every one)."""
+        members it does not keep (None: it keeps every one). Pages written by an older
+        version read too; an unreadable one is a JournalError."""
         sql = "SELECT pass, page FROM snapshot_pages WHERE snapshot_id = ?"
         params: list[Any] = [self.snapshot_id]
         if pass_index is not None:
