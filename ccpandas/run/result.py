@@ -448,8 +448,8 @@ class RemovalResult:
         m = self._membership()
         acted = m.change_set.action != NONE  # nothing to verify of a pair left as it was
         covered = self._covered_pairs()
-        seen = int(acted.sum()) if covered is None else int((covered & acted).sum())
         total = int(acted.sum())
+        seen = total if covered is None else int((covered & acted).sum())
         method = str(self.verify_method())
         return {"method": method, "pairs": total, "verified": seen, "sample": seen < total}
 
@@ -692,12 +692,16 @@ class RemovalResult:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
         return self._send(options, options.progress)
 
-    def _send(self, options: RunOptions, progress: Any = None) -> Self:
-        """Send the batches not accepted yet, then (``options.wait``) wait for them;
-        ``progress`` None keeps the run's display."""
+    def _send(self, options: RunOptions, progress: Any = None, *, retry: bool = False) -> Self:
+        """Send the batches not accepted yet (``retry``: those :meth:`retry_failed` sends),
+        then (``options.wait``) wait for them; ``progress`` None keeps the run's display."""
 
         def go() -> None:
-            self.runner.submit(self.runs)
+            # A retry's batches are chosen under the journal's lock: another process may
+            # have moved on.
+            todo = self.retryable_runs if retry else None
+            if todo is None or todo:
+                self.runner.submit(self.runs, todo=todo)
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
@@ -721,17 +725,8 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-
-        def go() -> None:
-            # Chosen under the journal's lock: another process may have moved on.
-            todo = self.retryable_runs
-            if todo:
-                self.runner.submit(self.runs, todo=todo)
-            if not self.runner.stopped:
-                self.runner.wait(self.runs, timeout=options.timeout)
-
         if self.retryable_runs:
-            self._with_reporter(options.progress, go)
+            self._send(options, options.progress, retry=True)
         return self
 
     @shared_params
@@ -1091,14 +1086,9 @@ def _membership_rows(
         [_batch_row_status(r, result.dry_run, reread) for r in runs] + [none], dtype=object
     )
     ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
-    errors = np.array(
-        [
-            _batch_error(r, str(st), result.plan.verifiable)
-            for r, st in zip(runs, states, strict=False)
-        ]
-        + [None],
-        dtype=object,
-    )
+    verifiable = result.plan.verifiable
+    said = [_batch_error(r, str(st), verifiable) for r, st in zip(runs, states, strict=False)]
+    errors = np.array([*said, None], dtype=object)
     rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
     # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
     carried = m.pair_batch >= 0
@@ -1113,11 +1103,8 @@ def _membership_rows(
         rows["normalized_id"].to_numpy(dtype=object)[planned]
     )
     chosen = np.where(pos >= 0, worst[np.maximum(pos, 0)], len(runs))
-    status[planned], activity[planned], error[planned] = (
-        states[chosen],
-        ids_[chosen],
-        errors[chosen],
-    )
+    status[planned], activity[planned] = states[chosen], ids_[chosen]
+    error[planned] = errors[chosen]
     if result.after is None:
         _error_rows(result, rows, status, error, planned)
         return
