@@ -33,6 +33,7 @@ from ccpandas.models import MembershipAction
 from ccpandas.plan import membership as membership_plans  # looked up at call time
 from ccpandas.plan.changes import NONE
 from ccpandas.plan.planner import CHANGE_COLUMNS, duplicate_example
+from ccpandas.read.snapshot import read_after
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.kinds import Kind, kind_of
 from ccpandas.run.known import (
@@ -46,6 +47,8 @@ from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
 from ccpandas.run.summary import Fate, KindWords, Summary, fate_of
 from ccpandas.store.batch import BatchRun, BatchState
+from ccpandas.store.journal import open_journal
+from ccpandas.store.snapshots import SnapshotJournal, journaled_after
 from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 
 __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
@@ -72,8 +75,6 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
     Example:
         >>> result = rebuild_run(db, run_id, Runner(None))  # doctest: +SKIP
     """
-    from ccpandas.store.snapshots import journaled_after
-
     record = db.run_record(run_id)
     kind = kind_of(record.get("kind"))
     plan = kind.load(db, run_id)
@@ -527,8 +528,6 @@ class RemovalResult:
         )
 
     def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
-        from ccpandas.read.snapshot import SnapshotJournal, read_after
-
         journal = self.runner.journal
         db = getattr(journal, "db", None)
         after, sid = read_after(
@@ -782,8 +781,6 @@ class RemovalResult:
 
     def _undo(self, client: Any, options: RunOptions, force: bool) -> Any:
         """:meth:`undo` with checked arguments (``ccpandas.undo`` forwards here)."""
-        from ccpandas.store.journal import open_journal
-
         run_undo = _undo_handler
         if run_undo is None:  # installed by ccpandas.run.undo, which every entry point loads
             raise CCError("undo is not installed: import ccpandas.api (or ccpandas) first")

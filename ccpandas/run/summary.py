@@ -24,6 +24,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+from ccpandas.errors import QuotaExceededError
 from ccpandas.plan.planner import _plural
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
@@ -490,8 +491,6 @@ def _outcome(
     error: BaseException | None,
 ) -> RunOutcome:
     """The one word: the rules every front end shares (docs/cli.md, exit codes)."""
-    from ccpandas.errors import QuotaExceededError
-
     reason = getattr(result, "stop_reason", None)
     if result.dry_run:
         return RunOutcome.PLANNED

@@ -29,7 +29,7 @@ from ccpandas.plan.membership import snapshot_reads
 from ccpandas.plan.planner import _plural
 from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
 from ccpandas.read.lists import read_lists
-from ccpandas.read.snapshot import read_snapshot
+from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact, read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
 from ccpandas.run.kinds import Kind, register
 from ccpandas.run.options import RunOptions
@@ -233,8 +233,6 @@ def _contacts_now(
 ) -> tuple[dict[str, tuple[str, tuple[str, ...]]], int]:
     """Status and current lists of ``wanted`` contacts: one ``GET /contacts/{id}`` each,
     or one read of the whole account (``status=all``) when that costs fewer requests."""
-    from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact
-
     pages, requests = (contact_pages(client), 1) if len(wanted) > 4 else (None, 0)
     if pages is not None and pages < len(wanted):
         want = set(wanted)

@@ -55,7 +55,7 @@ import time
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,9 +65,12 @@ from ccpandas._secret import private_file
 from ccpandas.errors import CCError, ConfigError, JournalError, RunLockedError
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.plan.ids import INVALID, check_ids
+from ccpandas.plan.membership import membership_meta
+from ccpandas.plan.planner import RemovalPlan, as_kind, plan_removal, plan_source_removal
 from ccpandas.store import locks
 from ccpandas.store.batch import BatchRun
 from ccpandas.store.codec import _opaque_type, decode_series, encode_series
+from ccpandas.store.snapshots import rebuild_membership_plan
 from ccpandas.vocab import (
     AttemptReason,
     BatchState,
@@ -76,9 +79,6 @@ from ccpandas.vocab import (
     RunKind,
     RunOutcome,
 )
-
-if TYPE_CHECKING:
-    from ccpandas.plan.planner import RemovalPlan
 
 log = logging.getLogger("ccpandas")
 
@@ -610,8 +610,6 @@ class RunJournal:
         # -- membership snapshot (ccpandas.read.snapshot): ids and costs, no address.
         membership = getattr(plan, "membership", None)
         if membership is not None and membership.snapshot_id is not None:
-            from ccpandas.plan.membership import membership_meta
-
             meta["membership"] = membership_meta(membership)
         return cls.create_run(
             plan,
@@ -1037,8 +1035,6 @@ def _rebuild_plan(
 ) -> RemovalPlan:
     """Plan the journaled input again (planning is pure), then check that it gives the
     very requests the run sent."""
-    from ccpandas.plan.planner import as_kind, plan_removal, plan_source_removal
-
     given = _decode_input(record["rows"])
     list_ids = json.loads(record["list_ids"])
     kind = SourceKind(meta["source"]["kind"])
@@ -1047,8 +1043,6 @@ def _rebuild_plan(
     with_snapshot = "membership" in meta and db is not None
     run_kind = record.get("kind") or RunKind.REMOVE
     if kind is SourceKind.CONTACT_IDS and with_snapshot:
-        from ccpandas.store.snapshots import rebuild_membership_plan
-
         plan = rebuild_membership_plan(db, meta, given, list_ids, pace, kind=run_kind)  # type: ignore[arg-type]
     elif kind is SourceKind.CONTACT_IDS:
         assert given is not None
@@ -1058,8 +1052,6 @@ def _rebuild_plan(
         source = Source(kind, tuple(meta["source"]["values"]))
         plan = plan_source_removal(source, list_ids, exclude=given, confirm_all_active=True, **pace)
         if with_snapshot:
-            from ccpandas.store.snapshots import rebuild_membership_plan
-
             plan = rebuild_membership_plan(db, meta, given, list_ids, pace, base=plan)  # type: ignore[arg-type]
     plan = dataclasses.replace(
         plan, column=column, notes=tuple(meta["notes"]), list_names=meta.get("list_names") or {}

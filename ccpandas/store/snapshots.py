@@ -19,7 +19,14 @@ from typing import Any, Protocol
 
 from ccpandas.errors import JournalError, PlanError
 from ccpandas.plan.compact import PageCounts, Selection, SnapshotBuilder
-from ccpandas.plan.membership import READ_LISTS_PER_PASS, MembershipSnapshot
+from ccpandas.plan.ids import check_ids
+from ccpandas.plan.membership import (
+    READ_LISTS_PER_PASS,
+    MembershipSnapshot,
+    plan_membership_removal,
+    preview_source,
+    restore_email_rows,
+)
 from ccpandas.store.codec import encode_page, read_page
 from ccpandas.vocab import VerifyMethod
 
@@ -336,8 +343,6 @@ def _input_keys(sj: SnapshotJournal, given: Any) -> Sequence[str | None] | None:
         return [c if isinstance(c, str) else None for c in given.tolist()]
     if record is None or record["by"] != "contact_id":
         return None
-    from ccpandas.plan.ids import check_ids
-
     selection = Selection.of("contact_id", check_ids(given).ids if given is not None else ())
     if selection.fingerprint != record["fingerprint"]:
         raise JournalError(
@@ -363,13 +368,6 @@ def rebuild_membership_plan(
 ) -> Any:
     """The plan of a journaled run with a snapshot, planned again from the journal:
     the snapshot's pages (ids only) and the run's id column."""
-
-    from ccpandas.plan.membership import (
-        plan_membership_removal,
-        preview_source,
-        restore_email_rows,
-    )
-
     mm = meta["membership"]
     sj = SnapshotJournal.open(db, mm["snapshot_id"])
     names = dict(mm.get("list_names") or {})
