@@ -666,9 +666,10 @@ class RunJournal:
         Example:
             >>> import tempfile, types
             >>> db = JournalDB(Path(tempfile.mkdtemp()) / "journal.sqlite3")
-            >>> plan = types.SimpleNamespace(list_ids=[], n_rows=0, n_contacts=0, batches=[])
-            >>> j = RunJournal.create_run(plan, kind="undo", parent="r1", source="contact_ids",
-            ...     meta={}, rows_blob=b"", db=db)
+            >>> plan = types.SimpleNamespace(list_ids=[], n_rows=0, n_contacts=0,
+            ...                              batches=[])
+            >>> j = RunJournal.create_run(plan, kind="undo", parent="r1",
+            ...     source="contact_ids", meta={}, rows_blob=b"", db=db)
             >>> db.run_record(j.run_id)["kind"], db.run_record(j.run_id)["parent"]
             ('undo', 'r1')
         """
