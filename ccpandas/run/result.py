@@ -45,7 +45,7 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import Fate, KindWords, Summary, fate_of
+from ccpandas.run.summary import Fate, KindWords, Summary, fate_of, stop_word
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after
@@ -852,7 +852,7 @@ class RemovalResult:
                 log.warning("run %s interrupted", self.run_id)
                 raise
             except BaseException as exc:
-                reason = _stop_reason(exc)
+                reason = stop_word(exc)
                 raise run_error(self._explain_stop(exc), self) from None
             finally:
                 self.stopped = runner.stopped or self.interrupted or reason is not None
@@ -1239,11 +1239,3 @@ def resume_call_text(run_id: str | None, client: Any) -> str:
     if client is None or client is default_client():
         return f"ccpandas.resume({run_id!r})"
     return f"ccpandas.resume({run_id!r}, client=client)"
-
-
-def _stop_reason(exc: BaseException) -> str:
-    """A short word for why a run stopped, kept in the journal."""
-    if isinstance(exc, QuotaExceededError):
-        return "quota_exceeded"
-    key = getattr(exc, "error_key", None)
-    return str(key) if key else type(exc).__name__

@@ -323,14 +323,10 @@ class Summary:
 
     def lines(self) -> list[str]:
         """The facts of the text and HTML displays, one per line (without the title)."""
-        if self.preview:
-            return [
-                self.outcome_line,
-                *self._parent_line(),
-                *(f"{label}: {text}" for label, text in self.preview),
-            ]
-        contacts = "selected by the API" if self.contacts is None else f"{self.contacts:,}"
         out = [self.outcome_line, *self._parent_line()]
+        if self.preview:
+            return out + [f"{label}: {text}" for label, text in self.preview]
+        contacts = "selected by the API" if self.contacts is None else f"{self.contacts:,}"
         out.append(
             f"{self.words.unit}: {self.rows:,}  contacts: {contacts}  lists: {self.n_lists:,}"
         )
@@ -514,13 +510,26 @@ def _outcome(
     return RunOutcome.COMPLETED
 
 
+def stop_word(exc: BaseException) -> str:
+    """A short word for why a run stopped on ``exc``, kept in the journal: its
+    ``error_key`` (any spent quota: ``quota_exceeded``), or the error's class name.
+
+    Example:
+        >>> stop_word(QuotaExceededError(429, "too_many_requests")), stop_word(KeyError())
+        ('quota_exceeded', 'KeyError')
+    """
+    if isinstance(exc, QuotaExceededError):
+        return str(RunOutcome.QUOTA_EXCEEDED)
+    return str(getattr(exc, "error_key", None) or type(exc).__name__)
+
+
 def _stop_reason(result: Any, outcome: RunOutcome, error: BaseException | None) -> str | None:
     if outcome in (RunOutcome.QUOTA_EXCEEDED, RunOutcome.INTERRUPTED):
         return str(outcome)
     if outcome is RunOutcome.PROCESSING:
         return "timeout"
     if error is not None:
-        return str(getattr(error, "error_key", None) or type(error).__name__)
+        return stop_word(error)
     if outcome is RunOutcome.STOPPED:
         return getattr(result, "stop_reason", None) or "stopped"
     return None

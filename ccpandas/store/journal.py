@@ -597,10 +597,13 @@ class RunJournal:
                 membership snapshot), kept so a resume in another process does the same.
                 Default True.
         """
+        # The column's name as given when JSON holds it (text, a number, None), else text.
+        column = plan.column
+        column = column if isinstance(column, str | int | float | None) else str(column)
         meta: dict[str, Any] = {
             "verify": verify,
             "source": {"kind": plan.source.kind.value, "values": _source_values(plan)},
-            "column": plan.column if _plain(plan.column) else str(plan.column),
+            "column": column,
             "rate": plan.rate,
             "daily_quota": plan.daily_quota,
             "notes": list(plan.notes),
@@ -1021,10 +1024,6 @@ def plan_digest(batches: Sequence[Batch]) -> str:
         h.update(json.dumps(b.to_json(), sort_keys=True, separators=(",", ":")).encode())
         h.update(b"\n")
     return h.hexdigest()
-
-
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
 
 
 def _source_values(plan: RemovalPlan) -> list[str]:
