@@ -181,7 +181,7 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
         if not shared:
             continue
         try:
-            hit = _touched(db, str(row["run_id"]), row["kind"], wanted)
+            hit = _touched(db, str(row["run_id"]), wanted)
         except CCError:  # not rebuildable here (another version wrote it): assume it did
             hit = sum(lid in shared for _, lid in wanted)
         if hit:
@@ -189,7 +189,7 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
     return out
 
 
-def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str, str]]) -> int:
+def _touched(db: JournalDB, run_id: str, wanted: set[tuple[str, str]]) -> int:
     """How many of ``wanted`` pairs journaled run ``run_id`` changed (or asked to)."""
     result: RemovalResult = rebuild_run(db, run_id, Runner(None))
     ch = result.changes
@@ -204,15 +204,10 @@ def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str
         return len(wanted & set(zip(ch["contact_id"], ch["list_id"], strict=True)))
     hit: set[tuple[str, str]] = set()
     for run in result.runs:  # no snapshot: what the sent requests named
-        if run.state is BatchState.PENDING:
-            continue
-        batch = run.batch
-        values = batch.source.values if batch.source.kind.value == "contact_ids" else None
-        hit |= {
-            (c, lid)
-            for c, lid in wanted
-            if lid in batch.list_ids and (values is None or c in set(values))
-        }
+        source, lists = run.batch.source, run.batch.list_ids
+        if run.state is not BatchState.PENDING:
+            named = set(source.values) if source.kind.value == "contact_ids" else None
+            hit |= {(c, t) for c, t in wanted if t in lists and (named is None or c in named)}
     return len(hit)
 
 
