@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import json
 import logging
@@ -885,10 +884,8 @@ class RemovalResult:
         truth = ""
         if self.after is not None:
             truth = f"{self._truth_word} (verified): {self.summary_text()}"
-        snap = self.runner.snapshot(self.runs, phase, truth)
-        if summary is not None:
-            snap = dataclasses.replace(snap, extra={**snap.extra, "summary": summary})
-        reporter.finish(snap)
+        extra: dict[str, Any] = {} if summary is None else {"summary": summary}
+        reporter.finish(self.runner.snapshot(self.runs, phase, truth, **extra))
 
     def _record_outcome(self) -> Summary | None:
         """Keep the summary's word in the journal, for ``ccpandas.runs()``; the summary
@@ -912,8 +909,7 @@ class RemovalResult:
         ``extra["read"]``)."""
 
         def frame(read: Snapshot) -> Snapshot:
-            snap = runner.snapshot(self.runs, "verifying", read.message)
-            return dataclasses.replace(snap, extra={**snap.extra, "read": read})
+            return runner.snapshot(self.runs, "verifying", read.message, read=read)
 
         return frame
 

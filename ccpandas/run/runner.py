@@ -165,25 +165,11 @@ def outcome_of(exc: BaseException) -> Outcome:
     return Outcome.UNCERTAIN  # interrupted (or a bug) inside the HTTP call: it may have gone out
 
 
-class _Claims:
-    """The activity ids this process's batches hold, per API (base URL): a 201 naming
-    one of them again is a replayed answer. Kept for every run, ``journal=False`` ones
-    included; the journal answers for other processes' runs."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._held: dict[tuple[str, str], str] = {}
-
-    def holder(self, api: str, activity_id: str) -> str | None:
-        with self._lock:
-            return self._held.get((api, activity_id))
-
-    def claim(self, api: str, activity_id: str, holder: str) -> None:
-        with self._lock:
-            self._held.setdefault((api, activity_id), holder)
-
-
-_CLAIMS = _Claims()
+#: The activity ids this process's batches hold, per API (base URL), and by which
+#: batch: a 201 naming one of them again is a replayed answer. Kept for every run,
+#: ``journal=False`` ones included; the journal answers for other processes' runs.
+_CLAIMS: dict[tuple[str, str], str] = {}
+_CLAIMS_LOCK = threading.Lock()
 #: Sends of one batch in a row whose 201 could not be used before the run stops.
 MAX_UNUSABLE_ANSWERS = 3
 
@@ -296,10 +282,13 @@ class Runner:
         phase: str,
         message: str = "",
         wait_seconds: float = 0.0,
+        **extra: Any,
     ) -> Snapshot:
         """The state of ``runs`` for reporters; ``extra["run_id"]`` names a journaled
-        run (a display's hints name it: ``ccpandas.resume(run_id)``)."""
+        run (a display's hints name it: ``ccpandas.resume(run_id)``), then ``extra``."""
         run_id = getattr(self.journal, "run_id", None)
+        if isinstance(run_id, str):
+            extra = {"run_id": run_id, **extra}
         return Snapshot(
             phase=phase,
             batches_total=len(runs),
@@ -307,7 +296,7 @@ class Runner:
             activities=tuple(r.progress() for r in runs),
             message=message,
             wait_seconds=wait_seconds,
-            extra={"run_id": run_id} if isinstance(run_id, str) else {},
+            extra=extra,
         )
 
     def _stop_requested(self) -> bool:
@@ -483,7 +472,8 @@ class Runner:
         return f"batch {run.batch.index} of {where}"
 
     def _claim(self, run: BatchRun, activity_id: str) -> None:
-        _CLAIMS.claim(self._api(), activity_id, self._holder_text(run))
+        with _CLAIMS_LOCK:
+            _CLAIMS.setdefault((self._api(), activity_id), self._holder_text(run))
 
     def holder_of(self, runs: Sequence[BatchRun], activity_id: str) -> str | None:
         """Which batch already holds ``activity_id``: one of ``runs``, another run's in
@@ -497,7 +487,9 @@ class Runner:
         for other in runs:
             if activity_id in (other.activity_id, *other.previous_activity_ids):
                 return f"batch {other.batch.index} of this run"
-        return _CLAIMS.holder(self._api(), activity_id) or self.journal.activity_holder(activity_id)
+        with _CLAIMS_LOCK:
+            held = _CLAIMS.get((self._api(), activity_id))
+        return held or self.journal.activity_holder(activity_id)
 
     def _check_answer(self, runs: Sequence[BatchRun], run: BatchRun, activity: Any) -> None:
         """Raise :class:`UnusableAnswerError` for a 201 the batch cannot follow: no
