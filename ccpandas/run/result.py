@@ -1194,9 +1194,7 @@ def _pair_reasons(frame: pd.DataFrame, runs: Sequence[BatchRun]) -> pd.Series:
 
 
 def _no_changes() -> pd.DataFrame:
-    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
-    frame["outcome"] = pd.Series([], dtype=object)
-    return frame
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in (*CHANGE_COLUMNS, "outcome")})
 
 
 def _restated(exc: Any, cls: type[Any], step: str, **extra: Any) -> Any:

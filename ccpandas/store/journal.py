@@ -771,11 +771,13 @@ class RunJournal:
             finally:
                 self._held = False
 
+    def _dangling(self) -> list[dict[str, Any]]:
+        """The attempts still ``sending`` (their batch numbers)."""
+        sql = f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'"
+        return self.db.query(sql, (self.run_id,))
+
     def _recover(self, runs: Sequence[BatchRun]) -> None:
-        dangling = self.db.query(
-            f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
-            (self.run_id,),
-        )
+        dangling = self._dangling()
         by_index = {r.batch.index: r for r in runs}
         _apply_records(runs, self.db._batch_records(self.run_id))
         if dangling:
@@ -830,10 +832,7 @@ class RunJournal:
                 order.
         """
         by_index = {r.batch.index: r for r in runs}
-        dangling = self.db.query(
-            f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
-            (self.run_id,),
-        )
+        dangling = self._dangling()
         now = _iso(_utcnow())
         with self.db.transaction() as conn:
             for row in dangling:
