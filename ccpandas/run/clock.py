@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["Clock", "ClockFrom", "SystemClock"]
 
@@ -66,17 +66,15 @@ class ClockFrom:
         90.0
     """
 
-    def __init__(self, source: object, sleep: Callable[[float], None] | None = None) -> None:
-        self._now: Callable[[], dt.datetime] = source.now  # type: ignore[attr-defined]
-        self._monotonic: Callable[[], float] = source.monotonic  # type: ignore[attr-defined]
-        self._sleep = sleep or time.sleep
+    def __init__(self, source: Any, sleep: Callable[[float], None] | None = None) -> None:
         self._source = source
+        self._sleep = sleep or time.sleep
 
     def now(self) -> dt.datetime:
-        return self._now()
+        return self._source.now()
 
     def monotonic(self) -> float:
-        return self._monotonic()
+        return self._source.monotonic()
 
     def sleep(self, seconds: float) -> None:
         self._sleep(seconds)

@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import html
 import json
 import logging
@@ -30,6 +29,10 @@ from ccpandas.errors import (
     next_utc_midnight,
 )
 from ccpandas.models import MembershipAction
+from ccpandas.plan import membership as membership_plans  # looked up at call time
+from ccpandas.plan.changes import NONE
+from ccpandas.plan.planner import CHANGE_COLUMNS, duplicate_example
+from ccpandas.read.snapshot import read_after
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run.kinds import Kind, kind_of
 from ccpandas.run.known import (
@@ -41,8 +44,10 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import KindWords, Summary
+from ccpandas.run.summary import Fate, KindWords, Summary, fate_of, stop_word
 from ccpandas.store.batch import BatchRun, BatchState
+from ccpandas.store.journal import open_journal
+from ccpandas.store.snapshots import SnapshotJournal, journaled_after
 from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 
 __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
@@ -69,8 +74,6 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
     Example:
         >>> result = rebuild_run(db, run_id, Runner(None))  # doctest: +SKIP
     """
-    from ccpandas.store.snapshots import journaled_after
-
     record = db.run_record(run_id)
     kind = kind_of(record.get("kind"))
     plan = kind.load(db, run_id)
@@ -276,45 +279,27 @@ class RemovalResult:
     @property
     def activities(self) -> pd.DataFrame:
         """One row per batch: its activity, state, progress and errors."""
-        records = [
+        runs = self.runs
+        # A dict of columns: a run of no batches still has every column (as objects).
+        frame = pd.DataFrame(
             {
-                "batch": r.batch.index,
-                "activity_id": r.activity_id,
-                "state": r.state,
-                "percent_done": r.percent_done,
-                "items_completed": r.items_completed,
-                "items_total": r.items_total,
-                "contacts": r.batch.size,
-                "lists": len(r.batch.list_ids),
-                "contact_group": r.batch.contact_group,
-                "list_group": r.batch.list_group,
-                "attempts": r.attempts,
-                "resent": r.resent,
-                "errors": list(r.errors),
-                "submitted_at": r.submitted_at,
-                "finished_at": r.finished_at,
-            }
-            for r in self.runs
-        ]
-        frame = pd.DataFrame.from_records(
-            records,
-            columns=[
-                "batch",
-                "activity_id",
-                "state",
-                "percent_done",
-                "items_completed",
-                "items_total",
-                "contacts",
-                "lists",
-                "contact_group",
-                "list_group",
-                "attempts",
-                "resent",
-                "errors",
-                "submitted_at",
-                "finished_at",
-            ],
+                "batch": [r.batch.index for r in runs],
+                "activity_id": [r.activity_id for r in runs],
+                "state": [r.state for r in runs],
+                "percent_done": [r.percent_done for r in runs],
+                "items_completed": [r.items_completed for r in runs],
+                "items_total": [r.items_total for r in runs],
+                "contacts": [r.batch.size for r in runs],
+                "lists": [len(r.batch.list_ids) for r in runs],
+                "contact_group": [r.batch.contact_group for r in runs],
+                "list_group": [r.batch.list_group for r in runs],
+                "attempts": [r.attempts for r in runs],
+                "resent": [r.resent for r in runs],
+                "errors": [list(r.errors) for r in runs],
+                "submitted_at": [r.submitted_at for r in runs],
+                "finished_at": [r.finished_at for r in runs],
+            },
+            dtype=None if runs else object,
         )
         return frame.set_index("batch")
 
@@ -390,8 +375,6 @@ class RemovalResult:
         return self._per_state("changes", self._build_changes)
 
     def _build_changes(self) -> pd.DataFrame:
-        from ccpandas.plan.membership import changes_frame
-
         if self._kind.changes is not None:
             return self._kind.changes(self)
         m = self._membership()
@@ -404,7 +387,7 @@ class RemovalResult:
         if not source:  # the API selects a source's contacts: no errors to match
             pairs = (m.contact_ids, m.pair_contact, m.pair_list, m.change_set.pair_batch)
             errored = errored_pairs(self.runs, *pairs, self.plan.list_ids)
-        frame = changes_frame(
+        frame = membership_plans.changes_frame(
             m,
             self.plan.list_ids,
             batch_states=self._batch_states(source, self.after is not None),
@@ -463,12 +446,10 @@ class RemovalResult:
         if self.after is None or self.plan.membership is None:
             return None  # no snapshot, or an undo (its own full re-read)
         m = self._membership()
-        from ccpandas.plan.changes import NONE
-
         acted = m.change_set.action != NONE  # nothing to verify of a pair left as it was
         covered = self._covered_pairs()
-        seen = int(acted.sum()) if covered is None else int((covered & acted).sum())
         total = int(acted.sum())
+        seen = total if covered is None else int((covered & acted).sum())
         method = str(self.verify_method())
         return {"method": method, "pairs": total, "verified": seen, "sample": seen < total}
 
@@ -503,8 +484,6 @@ class RemovalResult:
         Example:
             >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
         """
-        from ccpandas.report.progress import make_reporter
-
         if self.dry_run:
             raise PlanError("this was a dry run: nothing to verify")
         if client is not None:
@@ -519,9 +498,7 @@ class RemovalResult:
         m = self.plan.membership
         if m is not None or self.plan.source.kind.value != "contact_ids":
             return m
-        from ccpandas.plan.membership import unknown_membership
-
-        return unknown_membership(self.plan)
+        return membership_plans.unknown_membership(self.plan)
 
     def _lists_removed_from(self, rows: pd.DataFrame) -> pd.Series:
         """Per row: target lists its contact really left (NA until verified)."""
@@ -550,8 +527,6 @@ class RemovalResult:
         )
 
     def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
-        from ccpandas.read.snapshot import SnapshotJournal, read_after
-
         journal = self.runner.journal
         db = getattr(journal, "db", None)
         after, sid = read_after(
@@ -715,12 +690,16 @@ class RemovalResult:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
         return self._send(options, options.progress)
 
-    def _send(self, options: RunOptions, progress: Any = None) -> Self:
-        """Send the batches not accepted yet, then (``options.wait``) wait for them;
-        ``progress`` None keeps the run's display."""
+    def _send(self, options: RunOptions, progress: Any = None, *, retry: bool = False) -> Self:
+        """Send the batches not accepted yet (``retry``: those :meth:`retry_failed` sends),
+        then (``options.wait``) wait for them; ``progress`` None keeps the run's display."""
 
         def go() -> None:
-            self.runner.submit(self.runs)
+            # A retry's batches are chosen under the journal's lock: another process may
+            # have moved on.
+            todo = self.retryable_runs if retry else None
+            if todo is None or todo:
+                self.runner.submit(self.runs, todo=todo)
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
@@ -744,17 +723,8 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-
-        def go() -> None:
-            # Chosen under the journal's lock: another process may have moved on.
-            todo = self.retryable_runs
-            if todo:
-                self.runner.submit(self.runs, todo=todo)
-            if not self.runner.stopped:
-                self.runner.wait(self.runs, timeout=options.timeout)
-
         if self.retryable_runs:
-            self._with_reporter(options.progress, go)
+            self._send(options, options.progress, retry=True)
         return self
 
     @shared_params
@@ -810,8 +780,6 @@ class RemovalResult:
 
     def _undo(self, client: Any, options: RunOptions, force: bool) -> Any:
         """:meth:`undo` with checked arguments (``ccpandas.undo`` forwards here)."""
-        from ccpandas.store.journal import open_journal
-
         run_undo = _undo_handler
         if run_undo is None:  # installed by ccpandas.run.undo, which every entry point loads
             raise CCError("undo is not installed: import ccpandas.api (or ccpandas) first")
@@ -883,7 +851,7 @@ class RemovalResult:
                 log.warning("run %s interrupted", self.run_id)
                 raise
             except BaseException as exc:
-                reason = _stop_reason(exc)
+                reason = stop_word(exc)
                 raise run_error(self._explain_stop(exc), self) from None
             finally:
                 self.stopped = runner.stopped or self.interrupted or reason is not None
@@ -916,10 +884,8 @@ class RemovalResult:
         truth = ""
         if self.after is not None:
             truth = f"{self._truth_word} (verified): {self.summary_text()}"
-        snap = self.runner.snapshot(self.runs, phase, truth)
-        if summary is not None:
-            snap = dataclasses.replace(snap, extra={**snap.extra, "summary": summary})
-        reporter.finish(snap)
+        extra: dict[str, Any] = {} if summary is None else {"summary": summary}
+        reporter.finish(self.runner.snapshot(self.runs, phase, truth, **extra))
 
     def _record_outcome(self) -> Summary | None:
         """Keep the summary's word in the journal, for ``ccpandas.runs()``; the summary
@@ -943,15 +909,17 @@ class RemovalResult:
         ``extra["read"]``)."""
 
         def frame(read: Snapshot) -> Snapshot:
-            snap = runner.snapshot(self.runs, "verifying", read.message)
-            return dataclasses.replace(snap, extra={**snap.extra, "read": read})
+            return runner.snapshot(self.runs, "verifying", read.message, read=read)
 
         return frame
 
+    def _accepted_text(self) -> str:
+        """ "3 of 5 requests accepted": how far the sending got."""
+        return f"{sum(r.accepted for r in self.runs):,} of {len(self.runs):,} requests accepted"
+
     def _interrupted_note(self) -> str:
-        sent = sum(r.accepted for r in self.runs)
         unsure = sum(r.state is BatchState.UNCERTAIN for r in self.runs)
-        done = f"{sent:,} of {len(self.runs):,} requests accepted"
+        done = self._accepted_text()
         if unsure:
             done += f", {unsure:,} without an answer (sent again on resume)"
         if self.run_id is None:
@@ -966,8 +934,7 @@ class RemovalResult:
         """The error to raise when a run stops: what was done, and how to continue."""
         if not isinstance(exc, CCError):
             return exc
-        sent = sum(r.accepted for r in self.runs)
-        done = f"{sent:,} of {len(self.runs):,} requests accepted"
+        done = self._accepted_text()
         if isinstance(exc, QuotaExceededError):
             # The reset by the runner's clock (injectable), not the client's.
             reset = next_utc_midnight(self.runner.clock.now())
@@ -991,17 +958,49 @@ class RemovalResult:
     # -- display ---------------------------------------------------------------------
     def summary_inputs(self) -> dict[str, Any]:
         """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads of this
-        result, computed once (see :func:`summary_inputs`)."""
-        return summary_inputs(self)
-
-    def _pending_truth(self) -> str:
-        """The membership line before a re-read: what is expected, or why unknown."""
-        return str(self.plan.pending_text())
+        result, computed once: counts per status and per pair outcome, list names, the
+        verified truth per list, the membership line, the kind's extra facts."""
+        words = self._words
+        by_status = {str(k): int(v) for k, v in self.counts().items() if v}
+        ch = self.changes
+        pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
+        names: dict[str, str] = dict(self.plan.list_names or {})
+        m = self.plan.membership
+        reads: int | None = None
+        if m is not None and m.snapshot is not None:
+            names.update(m.snapshot.list_names)
+            reads = int(m.snapshot.requests)
+        verified: dict[str, int] | None = None
+        if self.after is not None:
+            names.update(self.after.list_names)
+            reads = (reads or 0) + int(getattr(self.after, "requests", 0) or 0)
+            done = ch[ch["outcome"].isin(words.truths)]
+            verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
+            truth = f"memberships {self._truth_word} (verified): {self.summary_text()}"
+            loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
+            truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
+        else:
+            truth = str(self.plan.pending_text())
+        preview: tuple[tuple[str, str], ...] = ()
+        if words.preview and self.dry_run:  # a kind whose plan has lines of its own (undo)
+            preview = tuple((k, v) for k, v in self.plan.summary_lines()[1:])
+        dup = self._duplicate_example()
+        return {
+            "verification": self.verification(),
+            "words": words,
+            "by_status": by_status,
+            "pairs": pairs,
+            "list_names": names,
+            "verified_per_list": verified,
+            "truth": truth,
+            "reads": reads,
+            "parent": self.parent_run_id,
+            "facts": (dup,) if dup else (),
+            "preview": preview,
+        }
 
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
-        from ccpandas.plan.planner import duplicate_example
-
         rows = getattr(self.plan, "rows", None)  # an undo's plan has pairs, no input rows
         if rows is None or "duplicate_of" not in rows:
             return ""
@@ -1048,55 +1047,6 @@ _LOUD = {
 }
 
 
-def summary_inputs(result: RemovalResult) -> dict[str, Any]:
-    """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads from a result,
-    computed once: counts per status and per pair outcome, list names, the verified
-    truth per list, the membership line, the kind's extra facts."""
-    from ccpandas.run.summary import Fate, fate_of
-
-    words = result._words
-    counts = result.counts()
-    by_status = {str(k): int(v) for k, v in counts.items() if v}
-    ch = result.changes
-    pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
-    names: dict[str, str] = dict(result.plan.list_names or {})
-    m = result.plan.membership
-    reads: int | None = None
-    if m is not None and m.snapshot is not None:
-        names.update(m.snapshot.list_names)
-        reads = int(m.snapshot.requests)
-    if result.after is not None:
-        names.update(result.after.list_names)
-        reads = (reads or 0) + int(getattr(result.after, "requests", 0) or 0)
-    verified: dict[str, int] | None = None
-    if result.after is not None:
-        done = ch[ch["outcome"].isin(words.truths)]
-        verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
-        truth = f"memberships {result._truth_word} (verified): {result.summary_text()}"
-        loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
-        truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
-    else:
-        truth = result._pending_truth()
-    preview = []
-    if words.preview:  # a kind whose plan has lines of its own (the undo's)
-        preview = [(k, v) for k, v in result.plan.summary_lines()[1:]]
-    dup = result._duplicate_example()
-    verification = result.verification()
-    return {
-        "verification": verification,
-        "words": words,
-        "by_status": by_status,
-        "pairs": pairs,
-        "list_names": names,
-        "verified_per_list": verified,
-        "truth": truth,
-        "reads": reads,
-        "parent": getattr(result, "parent_run_id", None),
-        "facts": [dup] if dup else [],
-        "preview": preview,
-    }
-
-
 def sample_label(verification: Mapping[str, Any] | None) -> str:
     """ " (verified by a sample of 50 of 12,000 pairs)" when the verification saw only
     some of the changed pairs; empty otherwise.
@@ -1129,14 +1079,9 @@ def _membership_rows(
         [_batch_row_status(r, result.dry_run, reread) for r in runs] + [none], dtype=object
     )
     ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
-    errors = np.array(
-        [
-            _batch_error(r, str(st), result.plan.verifiable)
-            for r, st in zip(runs, states, strict=False)
-        ]
-        + [None],
-        dtype=object,
-    )
+    verifiable = result.plan.verifiable
+    said = [_batch_error(r, str(st), verifiable) for r, st in zip(runs, states, strict=False)]
+    errors = np.array([*said, None], dtype=object)
     rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
     # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
     carried = m.pair_batch >= 0
@@ -1151,11 +1096,8 @@ def _membership_rows(
         rows["normalized_id"].to_numpy(dtype=object)[planned]
     )
     chosen = np.where(pos >= 0, worst[np.maximum(pos, 0)], len(runs))
-    status[planned], activity[planned], error[planned] = (
-        states[chosen],
-        ids_[chosen],
-        errors[chosen],
-    )
+    status[planned], activity[planned] = states[chosen], ids_[chosen]
+    error[planned] = errors[chosen]
     if result.after is None:
         _error_rows(result, rows, status, error, planned)
         return
@@ -1239,8 +1181,6 @@ _NOT_AS_ASKED = {
 def _pair_reasons(frame: pd.DataFrame, runs: Sequence[BatchRun]) -> pd.Series:
     """Why a pair did not end as asked: the API's message for its contact
     (``api_error``), or what the re-read showed (``not_added``, ``still_member``)."""
-    from ccpandas.run.known import contact_errors
-
     said: dict[str, str] = {}
     for run in runs:
         said.update(contact_errors(run))
@@ -1254,11 +1194,7 @@ def _pair_reasons(frame: pd.DataFrame, runs: Sequence[BatchRun]) -> pd.Series:
 
 
 def _no_changes() -> pd.DataFrame:
-    from ccpandas.plan.planner import CHANGE_COLUMNS
-
-    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
-    frame["outcome"] = pd.Series([], dtype=object)
-    return frame
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in (*CHANGE_COLUMNS, "outcome")})
 
 
 def _restated(exc: Any, cls: type[Any], step: str, **extra: Any) -> Any:
@@ -1297,11 +1233,3 @@ def resume_call_text(run_id: str | None, client: Any) -> str:
     if client is None or client is default_client():
         return f"ccpandas.resume({run_id!r})"
     return f"ccpandas.resume({run_id!r}, client=client)"
-
-
-def _stop_reason(exc: BaseException) -> str:
-    """A short word for why a run stopped, kept in the journal."""
-    if isinstance(exc, QuotaExceededError):
-        return "quota_exceeded"
-    key = getattr(exc, "error_key", None)
-    return str(key) if key else type(exc).__name__

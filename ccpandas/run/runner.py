@@ -38,6 +38,7 @@ tests drive hours in milliseconds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import math
@@ -77,17 +78,21 @@ class Journal(Protocol):
     (:class:`ccpandas.store.journal.RunJournal`).
 
     Each call must be durable before it returns: the runner sends nothing until then.
+    Each method records nothing by default (:class:`NullJournal` is that default).
     """
 
     def batch_sending(self, run: BatchRun) -> None:
         """About to POST this batch."""
+        return None
 
     def batch_answered(self, run: BatchRun) -> None:
         """The POST was answered (accepted, rejected) or its outcome is unknown
         (``run.outcome`` says which)."""
+        return None
 
     def states_changed(self, runs: Sequence[BatchRun]) -> None:
         """A poll changed these activities' states."""
+        return None
 
     def attach(self, runs: Sequence[BatchRun]) -> contextlib.AbstractContextManager[None]:
         """Held while this process drives the run; brings ``runs`` up to date first."""
@@ -95,50 +100,33 @@ class Journal(Protocol):
 
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned; ``reason`` None when it ended normally."""
+        return None
 
     def run_outcome(self, outcome: str) -> None:
         """The run's summary word (:class:`ccpandas.vocab.RunOutcome`) as the driving
         call left it, for ``ccpandas.runs()``."""
+        return None
 
     def activity_holder(self, activity_id: str) -> str | None:
         """Which journaled batch, of any run on the same API, already holds
         ``activity_id`` (e.g. ``"batch 3 of run 20250301-231501-7f3a2c"``); None if none."""
-        ...
+        return None
 
     def settle(self, runs: Sequence[BatchRun]) -> None:
         """After an interruption: record what ``runs`` say, attempts left ``sending``
         included, so the journal agrees with what a resume will do."""
+        return None
 
 
-class NullJournal:
-    """Records nothing."""
+class NullJournal(Journal):
+    """Records nothing: the protocol's own do-nothing methods, and a run held by
+    nobody."""
 
     run_id: str | None = None
-
-    def batch_sending(self, run: BatchRun) -> None:
-        pass
-
-    def batch_answered(self, run: BatchRun) -> None:
-        pass
-
-    def states_changed(self, runs: Sequence[BatchRun]) -> None:
-        pass
 
     @contextlib.contextmanager
     def attach(self, runs: Sequence[BatchRun]) -> Iterator[None]:
         yield
-
-    def run_stopped(self, reason: str | None) -> None:
-        pass
-
-    def run_outcome(self, outcome: str) -> None:
-        pass
-
-    def activity_holder(self, activity_id: str) -> str | None:
-        return None
-
-    def settle(self, runs: Sequence[BatchRun]) -> None:
-        pass
 
 
 class _ActivityClient(Protocol):
@@ -177,25 +165,11 @@ def outcome_of(exc: BaseException) -> Outcome:
     return Outcome.UNCERTAIN  # interrupted (or a bug) inside the HTTP call: it may have gone out
 
 
-class _Claims:
-    """The activity ids this process's batches hold, per API (base URL): a 201 naming
-    one of them again is a replayed answer. Kept for every run, ``journal=False`` ones
-    included; the journal answers for other processes' runs."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._held: dict[tuple[str, str], str] = {}
-
-    def holder(self, api: str, activity_id: str) -> str | None:
-        with self._lock:
-            return self._held.get((api, activity_id))
-
-    def claim(self, api: str, activity_id: str, holder: str) -> None:
-        with self._lock:
-            self._held.setdefault((api, activity_id), holder)
-
-
-_CLAIMS = _Claims()
+#: The activity ids this process's batches hold, per API (base URL), and by which
+#: batch: a 201 naming one of them again is a replayed answer. Kept for every run,
+#: ``journal=False`` ones included; the journal answers for other processes' runs.
+_CLAIMS: dict[tuple[str, str], str] = {}
+_CLAIMS_LOCK = threading.Lock()
 #: Sends of one batch in a row whose 201 could not be used before the run stops.
 MAX_UNUSABLE_ANSWERS = 3
 
@@ -205,6 +179,7 @@ def _short_error(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+@dataclasses.dataclass(eq=False, repr=False)  # a runner is one object; its client stays unshown
 class Runner:
     """Submits and polls the batches of one result.
 
@@ -245,78 +220,49 @@ class Runner:
         0.5
     """
 
-    _SETTINGS = (
-        "client",
-        "reporter",
-        "journal",
-        "clock",
-        "poll_min",
-        "poll_max",
-        "poll_growth",
-        "poll_idle_max",
-        "activity_timeout",
-        "jitter",
-        "wait_for_quota",
-        "quota_jitter",
-        "max_queued",
-        "queue_patience",
-        "submit_poll_every",
-    )
+    client: _ActivityClient | None
+    _: dataclasses.KW_ONLY
+    reporter: Reporter = dataclasses.field(default_factory=NullReporter)
+    journal: Journal = dataclasses.field(default_factory=NullJournal)
+    clock: Clock = dataclasses.field(default_factory=SystemClock)
+    poll_min: float = POLL_MIN
+    poll_max: float = POLL_MAX
+    poll_growth: float = POLL_GROWTH
+    #: The polling interval's cap while polls see no change (a stuck activity).
+    poll_idle_max: float = 300.0
+    #: Seconds without any change before :meth:`wait` stops following (None: never).
+    activity_timeout: float | None = 7200.0
+    jitter: Callable[[], float] = random.random
+    #: On 429 quota_exceeded: sleep until 00:00 UTC plus up to ``quota_jitter``
+    #: seconds, then continue (True), or stop so the run can be resumed (False).
+    wait_for_quota: bool = False
+    quota_jitter: float = 300.0
+    #: Unfinished activities of this run allowed at once (the API allows 1,000
+    #: per account).
+    max_queued: int = MAX_QUEUED_ACTIVITIES
+    #: Seconds to keep retrying while the API says too many activities are queued.
+    queue_patience: float = 3600.0
+    #: During a long submission, poll the accepted activities every this many
+    #: seconds, so progress shows before the last POST (one GET /activities per
+    #: 20 POSTs at 4 req/s; the plan's expected_polls simulates this schedule).
+    submit_poll_every: float = SUBMIT_POLL_EVERY
+    # The run's own counters, not settings.
+    stopped: bool = dataclasses.field(default=False, init=False)
+    #: Why :meth:`wait` stopped on its own (``activity_timeout``), None otherwise.
+    stop_reason: str | None = dataclasses.field(default=None, init=False)
+    polls: int = dataclasses.field(default=0, init=False)
+    quota_waits: int = dataclasses.field(default=0, init=False)
 
-    def __init__(
-        self,
-        client: _ActivityClient | None,
-        *,
-        reporter: Reporter | None = None,
-        journal: Journal | None = None,
-        clock: Clock | None = None,
-        poll_min: float = POLL_MIN,
-        poll_max: float = POLL_MAX,
-        poll_growth: float = POLL_GROWTH,
-        poll_idle_max: float = 300.0,
-        activity_timeout: float | None = 7200.0,
-        jitter: Callable[[], float] = random.random,
-        wait_for_quota: bool = False,
-        quota_jitter: float = 300.0,
-        max_queued: int = MAX_QUEUED_ACTIVITIES,
-        queue_patience: float = 3600.0,
-        submit_poll_every: float = SUBMIT_POLL_EVERY,
-    ) -> None:
-        if clock is not None and not isinstance(clock, Clock):
+    def __post_init__(self) -> None:
+        # None given for reporter, journal or clock: the default, as if not given.
+        self.reporter = self.reporter or NullReporter()
+        self.journal = self.journal or NullJournal()
+        self.clock = self.clock or SystemClock()
+        if not isinstance(self.clock, Clock):
             raise TypeError(
                 "clock must have now(), monotonic() and sleep() (a ccpandas.run.clock."
-                f"Clock), not {type(clock).__name__}"
+                f"Clock), not {type(self.clock).__name__}"
             )
-        self.client = client
-        self.reporter: Reporter = reporter or NullReporter()
-        self.journal: Journal = journal or NullJournal()
-        self.clock: Clock = clock or SystemClock()
-        self.poll_min = poll_min
-        self.poll_max = poll_max
-        self.poll_growth = poll_growth
-        #: The polling interval's cap while polls see no change (a stuck activity).
-        self.poll_idle_max = poll_idle_max
-        #: Seconds without any change before :meth:`wait` stops following (None: never).
-        self.activity_timeout = activity_timeout
-        self.jitter = jitter
-        #: On 429 quota_exceeded: sleep until 00:00 UTC plus up to ``quota_jitter``
-        #: seconds, then continue (True), or stop so the run can be resumed (False).
-        self.wait_for_quota = wait_for_quota
-        self.quota_jitter = quota_jitter
-        #: Unfinished activities of this run allowed at once (the API allows 1,000
-        #: per account).
-        self.max_queued = max_queued
-        #: Seconds to keep retrying while the API says too many activities are queued.
-        self.queue_patience = queue_patience
-        #: During a long submission, poll the accepted activities every this many
-        #: seconds, so progress shows before the last POST (one GET /activities per
-        #: 20 POSTs at 4 req/s; the plan's expected_polls simulates this schedule).
-        self.submit_poll_every = submit_poll_every
-        self.stopped = False
-        #: Why :meth:`wait` stopped on its own (``activity_timeout``), None otherwise.
-        self.stop_reason: str | None = None
-        self.polls = 0
-        self.quota_waits = 0
 
     def replace(self, **changes: Any) -> Runner:
         """A new runner with these settings changed (the counters carried over).
@@ -325,13 +271,7 @@ class Runner:
             >>> Runner(None).replace(wait_for_quota=True).wait_for_quota
             True
         """
-        unknown = sorted(set(changes) - set(self._SETTINGS))
-        if unknown:
-            raise TypeError(f"Runner has no setting {', '.join(unknown)}")
-        settings = {name: getattr(self, name) for name in self._SETTINGS}
-        client = settings.pop("client")
-        settings.update(changes)
-        new = Runner(settings.pop("client", client), **settings)
+        new = dataclasses.replace(self, **changes)
         new.polls, new.quota_waits = self.polls, self.quota_waits
         return new
 
@@ -342,10 +282,13 @@ class Runner:
         phase: str,
         message: str = "",
         wait_seconds: float = 0.0,
+        **extra: Any,
     ) -> Snapshot:
         """The state of ``runs`` for reporters; ``extra["run_id"]`` names a journaled
-        run (a display's hints name it: ``ccpandas.resume(run_id)``)."""
+        run (a display's hints name it: ``ccpandas.resume(run_id)``), then ``extra``."""
         run_id = getattr(self.journal, "run_id", None)
+        if isinstance(run_id, str):
+            extra = {"run_id": run_id, **extra}
         return Snapshot(
             phase=phase,
             batches_total=len(runs),
@@ -353,7 +296,7 @@ class Runner:
             activities=tuple(r.progress() for r in runs),
             message=message,
             wait_seconds=wait_seconds,
-            extra={"run_id": run_id} if isinstance(run_id, str) else {},
+            extra=extra,
         )
 
     def _stop_requested(self) -> bool:
@@ -529,7 +472,8 @@ class Runner:
         return f"batch {run.batch.index} of {where}"
 
     def _claim(self, run: BatchRun, activity_id: str) -> None:
-        _CLAIMS.claim(self._api(), activity_id, self._holder_text(run))
+        with _CLAIMS_LOCK:
+            _CLAIMS.setdefault((self._api(), activity_id), self._holder_text(run))
 
     def holder_of(self, runs: Sequence[BatchRun], activity_id: str) -> str | None:
         """Which batch already holds ``activity_id``: one of ``runs``, another run's in
@@ -543,7 +487,9 @@ class Runner:
         for other in runs:
             if activity_id in (other.activity_id, *other.previous_activity_ids):
                 return f"batch {other.batch.index} of this run"
-        return _CLAIMS.holder(self._api(), activity_id) or self.journal.activity_holder(activity_id)
+        with _CLAIMS_LOCK:
+            held = _CLAIMS.get((self._api(), activity_id))
+        return held or self.journal.activity_holder(activity_id)
 
     def _check_answer(self, runs: Sequence[BatchRun], run: BatchRun, activity: Any) -> None:
         """Raise :class:`UnusableAnswerError` for a 201 the batch cannot follow: no

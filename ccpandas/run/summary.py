@@ -18,11 +18,13 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import html
 from collections.abc import Mapping
 from typing import Any
 
+from ccpandas.errors import QuotaExceededError
 from ccpandas.plan.planner import _plural
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
@@ -247,16 +249,6 @@ class Summary:
         """Rows (pairs) sent that did not end as asked, per status."""
         return self._of_fate(Fate.FAILED)
 
-    @property
-    def activities_completed(self) -> int:
-        """Activities that completed."""
-        return int(self.activity_states.get(str(BatchState.COMPLETED), 0))
-
-    @property
-    def activities_failed(self) -> int:
-        """Activities that failed, were cancelled or timed out."""
-        return sum(int(self.activity_states.get(str(s), 0)) for s in BatchState.bad_states())
-
     def _of_fate(self, fate: Fate) -> dict[str, int]:
         return {k: v for k, v in self.by_status.items() if fate_of(k) is fate}
 
@@ -281,42 +273,32 @@ class Summary:
             >>> Summary.of(result).outcome  # doctest: +SKIP
             <RunOutcome.COMPLETED: 'completed'>
         """
-        got = result.summary_inputs()  # the result computes them: no import of it here
-        words: KindWords = got["words"]
-        by_status: dict[str, int] = got["by_status"]
-        pairs: dict[str, int] = got["pairs"]
+        # The result computes what it knows (no import of it here): the fields below
+        # come from its runs and plan.
+        got = result.summary_inputs()
+        list_names = {**got.pop("list_names"), **(names or {})}
+        verified_per_list = got.pop("verified_per_list")
         runs: list[BatchRun] = list(result.runs)
-        outcome = _outcome(result, runs, by_status, pairs, error)
-        list_names = {**got["list_names"], **(names or {})}
-        states: dict[str, int] = {}
-        for r in runs:
-            states[str(r.state)] = states.get(str(r.state), 0) + 1
+        outcome = _outcome(result, runs, got["by_status"], got["pairs"], error)
+        states = collections.Counter(str(r.state) for r in runs)
         return cls(
             run_id=result.run_id,
-            words=words,
-            parent=got["parent"],
             dry_run=bool(result.dry_run),
             outcome=outcome,
             rows=int(result.plan.n_rows),
             contacts=result.plan.n_contacts,
             n_lists=len(result.plan.list_ids),
-            by_status=by_status,
-            pairs=pairs,
-            lists=_list_figures(result, runs, list_names, got["verified_per_list"]),
+            lists=_list_figures(result, runs, list_names, verified_per_list),
             batches=len(runs),
             accepted=sum(r.accepted for r in runs),
             resent=sum(r.resent for r in runs),
             sent=sum(r.attempts for r in runs),
-            reads=got["reads"],
-            activity_states=dict(sorted(states.items(), key=lambda kv: -kv[1])),
+            activity_states=dict(states.most_common()),
             verified=result.after is not None,
-            truth=got["truth"],
             stop_reason=_stop_reason(result, outcome, error),
             error=str(error) if error is not None else None,
             resume_call=result.resume_call if outcome.unfinished else None,
-            facts=tuple(got["facts"]),
-            preview=tuple(got["preview"]) if words.preview and result.dry_run else (),
-            verification=got.get("verification"),
+            **got,
         )
 
     # -- renderers -------------------------------------------------------------------
@@ -341,22 +323,14 @@ class Summary:
 
     def lines(self) -> list[str]:
         """The facts of the text and HTML displays, one per line (without the title)."""
-        if self.preview:
-            return [
-                self.outcome_line,
-                *self._parent_line(),
-                *(f"{label}: {text}" for label, text in self.preview),
-            ]
-        contacts = "selected by the API" if self.contacts is None else f"{self.contacts:,}"
         out = [self.outcome_line, *self._parent_line()]
+        if self.preview:
+            return out + [f"{label}: {text}" for label, text in self.preview]
+        contacts = "selected by the API" if self.contacts is None else f"{self.contacts:,}"
         out.append(
             f"{self.words.unit}: {self.rows:,}  contacts: {contacts}  lists: {self.n_lists:,}"
         )
-        out.append(
-            f"{self.words.requests}: {self.accepted:,} of {self.batches:,} accepted; "
-            + _counts(self.activity_states)
-            + self._resent_text
-        )
+        out.append(f"{self.words.requests}: {self._requests_text}")
         if self.by_status:
             out.append(f"{self.words.counted}: {_counts(self.by_status)}")
         out.extend(self.facts)
@@ -366,12 +340,14 @@ class Summary:
         return out
 
     @property
-    def _resent_text(self) -> str:
+    def _requests_text(self) -> str:
+        """ "2 of 2 accepted; completed 2": the requests and their activities' states."""
+        text = f"{self.accepted:,} of {self.batches:,} accepted; {_counts(self.activity_states)}"
         # Each re-send may have left one more activity on the server: say how many, so
         # the server's activity list adds up (accepted <= activities <= accepted + this).
-        if not self.resent:
-            return ""
-        return f"; {self.resent:,} re-sent (no usable answer before; idempotent)"
+        if self.resent:
+            text += f"; {self.resent:,} re-sent (no usable answer before; idempotent)"
+        return text
 
     def _parent_line(self) -> list[str]:
         if self.parent is None:
@@ -457,11 +433,7 @@ class Summary:
                 else f"{self.contacts:,} unique valid ids"
             )
         )
-        lines.append(
-            f"  requests   {self.accepted:,} of {self.batches:,} accepted; "
-            + _counts(self.activity_states)
-            + self._resent_text
-        )
+        lines.append(f"  requests   {self._requests_text}")
         lines.extend(f"  list       {self._list_text(item)}" for item in self.lists)
         skipped = self.skipped
         if skipped and not self.dry_run:
@@ -502,13 +474,6 @@ class Summary:
             text += f"; {self.words.truth} (verified {how}) {item.verified:,}"
         return f"{label}: {text}"
 
-    @property
-    def status_text(self) -> str:
-        """The status display's last word: "completed: removed (verified): A 3"."""
-        if self.verified:
-            return f"{self.outcome}: {self.truth.removeprefix('memberships ')}"
-        return str(self.outcome)
-
 
 def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in counts.items())
@@ -522,8 +487,6 @@ def _outcome(
     error: BaseException | None,
 ) -> RunOutcome:
     """The one word: the rules every front end shares (docs/cli.md, exit codes)."""
-    from ccpandas.errors import QuotaExceededError
-
     reason = getattr(result, "stop_reason", None)
     if result.dry_run:
         return RunOutcome.PLANNED
@@ -547,13 +510,26 @@ def _outcome(
     return RunOutcome.COMPLETED
 
 
+def stop_word(exc: BaseException) -> str:
+    """A short word for why a run stopped on ``exc``, kept in the journal: its
+    ``error_key`` (any spent quota: ``quota_exceeded``), or the error's class name.
+
+    Example:
+        >>> stop_word(QuotaExceededError(429, "too_many_requests")), stop_word(KeyError())
+        ('quota_exceeded', 'KeyError')
+    """
+    if isinstance(exc, QuotaExceededError):
+        return str(RunOutcome.QUOTA_EXCEEDED)
+    return str(getattr(exc, "error_key", None) or type(exc).__name__)
+
+
 def _stop_reason(result: Any, outcome: RunOutcome, error: BaseException | None) -> str | None:
     if outcome in (RunOutcome.QUOTA_EXCEEDED, RunOutcome.INTERRUPTED):
         return str(outcome)
     if outcome is RunOutcome.PROCESSING:
         return "timeout"
     if error is not None:
-        return str(getattr(error, "error_key", None) or type(error).__name__)
+        return stop_word(error)
     if outcome is RunOutcome.STOPPED:
         return getattr(result, "stop_reason", None) or "stopped"
     return None

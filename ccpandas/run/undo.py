@@ -29,7 +29,7 @@ from ccpandas.plan.membership import snapshot_reads
 from ccpandas.plan.planner import _plural
 from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
 from ccpandas.read.lists import read_lists
-from ccpandas.read.snapshot import read_snapshot
+from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact, read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
 from ccpandas.run.kinds import Kind, register
 from ccpandas.run.options import RunOptions
@@ -181,7 +181,7 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
         if not shared:
             continue
         try:
-            hit = _touched(db, str(row["run_id"]), row["kind"], wanted)
+            hit = _touched(db, str(row["run_id"]), wanted)
         except CCError:  # not rebuildable here (another version wrote it): assume it did
             hit = sum(lid in shared for _, lid in wanted)
         if hit:
@@ -189,7 +189,7 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
     return out
 
 
-def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str, str]]) -> int:
+def _touched(db: JournalDB, run_id: str, wanted: set[tuple[str, str]]) -> int:
     """How many of ``wanted`` pairs journaled run ``run_id`` changed (or asked to)."""
     result: RemovalResult = rebuild_run(db, run_id, Runner(None))
     ch = result.changes
@@ -204,15 +204,10 @@ def _touched(db: JournalDB, run_id: str, kind: str | None, wanted: set[tuple[str
         return len(wanted & set(zip(ch["contact_id"], ch["list_id"], strict=True)))
     hit: set[tuple[str, str]] = set()
     for run in result.runs:  # no snapshot: what the sent requests named
-        if run.state is BatchState.PENDING:
-            continue
-        batch = run.batch
-        values = batch.source.values if batch.source.kind.value == "contact_ids" else None
-        hit |= {
-            (c, lid)
-            for c, lid in wanted
-            if lid in batch.list_ids and (values is None or c in set(values))
-        }
+        source, lists = run.batch.source, run.batch.list_ids
+        if run.state is not BatchState.PENDING:
+            named = set(source.values) if source.kind.value == "contact_ids" else None
+            hit |= {(c, t) for c, t in wanted if t in lists and (named is None or c in named)}
     return len(hit)
 
 
@@ -233,8 +228,6 @@ def _contacts_now(
 ) -> tuple[dict[str, tuple[str, tuple[str, ...]]], int]:
     """Status and current lists of ``wanted`` contacts: one ``GET /contacts/{id}`` each,
     or one read of the whole account (``status=all``) when that costs fewer requests."""
-    from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact
-
     pages, requests = (contact_pages(client), 1) if len(wanted) > 4 else (None, 0)
     if pages is not None and pages < len(wanted):
         want = set(wanted)
@@ -378,13 +371,10 @@ def run_undo(
         return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     meta, blob = _encode(plan)
     journal = RunJournal.create_run(
+        plan,
         kind="undo",
         parent=plan.parent_run_id,
         source="contact_ids",
-        list_ids=plan.list_ids,
-        n_rows=plan.n_rows,
-        n_contacts=plan.n_contacts,
-        batches=plan.batches,
         meta=meta,
         rows_blob=blob,
         base_url=getattr(client, "base_url", None),

@@ -22,17 +22,7 @@ from ccpandas.models import Batch, activity_error_texts
 from ccpandas.report.progress import ActivityProgress
 from ccpandas.vocab import BatchState, Outcome
 
-__all__ = ["ACCEPTED", "ADOPTED", "NOT_SENT", "BatchRun", "BatchState", "Outcome"]
-
-
-# Short names the runner, journal and result use (one vocabulary, not retyped strings).
-PENDING = BatchState.PENDING
-UNCERTAIN = BatchState.UNCERTAIN
-REJECTED = BatchState.REJECTED
-UNKNOWN = BatchState.UNKNOWN
-ACCEPTED = Outcome.ACCEPTED
-ADOPTED = Outcome.ADOPTED
-NOT_SENT = Outcome.NOT_SENT
+__all__ = ["BatchRun", "BatchState", "Outcome"]
 
 
 @dataclass

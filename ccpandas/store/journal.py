@@ -55,7 +55,7 @@ import time
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,9 +65,12 @@ from ccpandas._secret import private_file
 from ccpandas.errors import CCError, ConfigError, JournalError, RunLockedError
 from ccpandas.models import Batch, Source, SourceKind
 from ccpandas.plan.ids import INVALID, check_ids
+from ccpandas.plan.membership import membership_meta
+from ccpandas.plan.planner import RemovalPlan, as_kind, plan_removal, plan_source_removal
 from ccpandas.store import locks
 from ccpandas.store.batch import BatchRun
 from ccpandas.store.codec import _opaque_type, decode_series, encode_series
+from ccpandas.store.snapshots import rebuild_membership_plan
 from ccpandas.vocab import (
     AttemptReason,
     BatchState,
@@ -76,9 +79,6 @@ from ccpandas.vocab import (
     RunKind,
     RunOutcome,
 )
-
-if TYPE_CHECKING:
-    from ccpandas.plan.planner import RemovalPlan
 
 log = logging.getLogger("ccpandas")
 
@@ -201,7 +201,20 @@ def _from_iso(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
 
 
+#: The columns of :meth:`JournalDB.attempts`, in order.
+_ATTEMPT_COLUMNS = [
+    "batch",
+    "attempt",
+    "reason",
+    "sent_at",
+    "answered_at",
+    "outcome",
+    "activity_id",
+    "resends",
+    "error",
+]
 _DIED = "no answer recorded: the process ended while the request was out"
+_INTERRUPTED = "interrupted while the request was out"
 
 #: The kinds of run: a removal, or an undo re-adding what a removal removed.
 RUN_KINDS = tuple(str(k) for k in RunKind)
@@ -439,22 +452,11 @@ class JournalDB:
         """
         self.run_record(run_id)
         rows = self.query(
-            "SELECT batch, attempt, reason, sent_at, answered_at, outcome, activity_id, "
-            "resends, error FROM attempts WHERE run_id = ? ORDER BY batch, attempt",
+            f"SELECT {', '.join(_ATTEMPT_COLUMNS)} FROM attempts WHERE run_id = ? "
+            "ORDER BY batch, attempt",
             (run_id,),
         )
-        columns = [
-            "batch",
-            "attempt",
-            "reason",
-            "sent_at",
-            "answered_at",
-            "outcome",
-            "activity_id",
-            "resends",
-            "error",
-        ]
-        frame = pd.DataFrame.from_records(rows, columns=columns)
+        frame = pd.DataFrame.from_records(rows, columns=_ATTEMPT_COLUMNS)
         for col in ("sent_at", "answered_at"):
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
         return frame
@@ -595,10 +597,13 @@ class RunJournal:
                 membership snapshot), kept so a resume in another process does the same.
                 Default True.
         """
+        # The column's name as given when JSON holds it (text, a number, None), else text.
+        column = plan.column
+        column = column if isinstance(column, str | int | float | None) else str(column)
         meta: dict[str, Any] = {
             "verify": verify,
             "source": {"kind": plan.source.kind.value, "values": _source_values(plan)},
-            "column": plan.column if _plain(plan.column) else str(plan.column),
+            "column": column,
             "rate": plan.rate,
             "daily_quota": plan.daily_quota,
             "notes": list(plan.notes),
@@ -609,17 +614,12 @@ class RunJournal:
         # -- membership snapshot (ccpandas.read.snapshot): ids and costs, no address.
         membership = getattr(plan, "membership", None)
         if membership is not None and membership.snapshot_id is not None:
-            from ccpandas.plan.membership import membership_meta
-
             meta["membership"] = membership_meta(membership)
         return cls.create_run(
+            plan,
             kind=str(getattr(plan, "kind", RunKind.REMOVE)),
             parent=None,
             source=plan.source.kind.value,
-            list_ids=plan.list_ids,
-            n_rows=plan.n_rows,
-            n_contacts=plan.n_contacts,
-            batches=plan.batches,
             meta=meta,
             rows_blob=_encode_input(plan),
             base_url=base_url,
@@ -630,14 +630,11 @@ class RunJournal:
     @classmethod
     def create_run(
         cls,
+        plan: Any,
         *,
         kind: str,
         parent: str | None,
         source: str,
-        list_ids: Sequence[str],
-        n_rows: int,
-        n_contacts: int | None,
-        batches: Sequence[Batch],
         meta: dict[str, Any],
         rows_blob: bytes,
         base_url: str | None = None,
@@ -650,13 +647,12 @@ class RunJournal:
         (``meta["membership"]``), all in one transaction.
 
         Args:
+            plan: The run's plan: its ``list_ids`` (target lists, in order), ``n_rows``
+                (an undo: the pairs), ``n_contacts`` (None when the API selects them) and
+                ``batches`` (its requests, in order) are recorded.
             kind: The run's kind, one of :data:`RUN_KINDS`: ``"undo"`` (or ``"remove"``).
             parent: The run it reverses (an undo's removal run id), or None.
             source: The kind of its requests' source, e.g. ``"contact_ids"``.
-            list_ids: Its target lists, in order.
-            n_rows: Its number of rows (an undo: the pairs).
-            n_contacts: Its number of distinct contacts, or None when the API selects them.
-            batches: Its requests (:class:`~ccpandas.models.Batch` objects), in order.
             meta: What rebuilding the run needs, as a JSON-ready dict; the batches' digest
                 is added.
             rows_blob: Its rows, encoded as bytes by the caller, to rebuild the result.
@@ -671,11 +667,12 @@ class RunJournal:
             ValueError: ``kind`` is not one of :data:`RUN_KINDS`.
 
         Example:
-            >>> import tempfile
+            >>> import tempfile, types
             >>> db = JournalDB(Path(tempfile.mkdtemp()) / "journal.sqlite3")
-            >>> j = RunJournal.create_run(kind="undo", parent="r1", source="contact_ids",
-            ...     list_ids=[], n_rows=0, n_contacts=0, batches=[], meta={}, rows_blob=b"",
-            ...     db=db)
+            >>> plan = types.SimpleNamespace(list_ids=[], n_rows=0, n_contacts=0,
+            ...                              batches=[])
+            >>> j = RunJournal.create_run(plan, kind="undo", parent="r1",
+            ...     source="contact_ids", meta={}, rows_blob=b"", db=db)
             >>> db.run_record(j.run_id)["kind"], db.run_record(j.run_id)["parent"]
             ('undo', 'r1')
         """
@@ -684,6 +681,7 @@ class RunJournal:
         db = db or open_journal()
         now = now or _utcnow()
         run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        batches = plan.batches
         meta = {**meta, "digest": plan_digest(batches)}
         with db.transaction() as conn:
             conn.execute(
@@ -696,9 +694,9 @@ class RunJournal:
                     _iso(now),
                     base_url,
                     source,
-                    json.dumps(list(list_ids)),
-                    n_rows,
-                    n_contacts,
+                    json.dumps(list(plan.list_ids)),
+                    plan.n_rows,
+                    plan.n_contacts,
                     len(batches),
                     json.dumps(meta),
                     rows_blob,
@@ -773,11 +771,13 @@ class RunJournal:
             finally:
                 self._held = False
 
+    def _dangling(self) -> list[dict[str, Any]]:
+        """The attempts still ``sending`` (their batch numbers)."""
+        sql = f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'"
+        return self.db.query(sql, (self.run_id,))
+
     def _recover(self, runs: Sequence[BatchRun]) -> None:
-        dangling = self.db.query(
-            f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
-            (self.run_id,),
-        )
+        dangling = self._dangling()
         by_index = {r.batch.index: r for r in runs}
         _apply_records(runs, self.db._batch_records(self.run_id))
         if dangling:
@@ -832,10 +832,7 @@ class RunJournal:
                 order.
         """
         by_index = {r.batch.index: r for r in runs}
-        dangling = self.db.query(
-            f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
-            (self.run_id,),
-        )
+        dangling = self._dangling()
         now = _iso(_utcnow())
         with self.db.transaction() as conn:
             for row in dangling:
@@ -843,21 +840,13 @@ class RunJournal:
                 outcome = run.outcome if run is not None else None
                 if outcome is None or outcome is Outcome.SENDING:
                     outcome = Outcome.UNCERTAIN
+                unsure = outcome is Outcome.UNCERTAIN
+                aid = run.activity_id if run is not None and outcome is Outcome.ACCEPTED else None
+                why = run.last_error if run is not None and not unsure else _INTERRUPTED
                 conn.execute(
                     "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, error = ? "
                     f"WHERE run_id = ? AND batch = ? AND outcome = '{Outcome.SENDING}'",
-                    (
-                        outcome,
-                        None if outcome is Outcome.UNCERTAIN else now,
-                        run.activity_id
-                        if run is not None and outcome is Outcome.ACCEPTED
-                        else None,
-                        "interrupted while the request was out"
-                        if outcome is Outcome.UNCERTAIN
-                        else (run.last_error if run is not None else None),
-                        self.run_id,
-                        row["batch"],
-                    ),
+                    (outcome, None if unsure else now, aid, why, self.run_id, row["batch"]),
                 )
             self._write_batches(conn, runs)
             conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
@@ -870,17 +859,12 @@ class RunJournal:
             reason: Why the run stopped, e.g. ``"quota_exceeded"``; None when it ended
                 normally.
         """
+        now, status = _iso(_utcnow()), "ended" if reason is None else "stopped"
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE runs SET status = ?, stop_reason = ?, stopped_at = ?, updated_at = ? "
                 "WHERE run_id = ?",
-                (
-                    "ended" if reason is None else "stopped",
-                    reason,
-                    _iso(_utcnow()),
-                    _iso(_utcnow()),
-                    self.run_id,
-                ),
+                (status, reason, now, now, self.run_id),
             )
 
     def run_outcome(self, outcome: str) -> None:
@@ -1041,10 +1025,6 @@ def plan_digest(batches: Sequence[Batch]) -> str:
     return h.hexdigest()
 
 
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
-
-
 def _source_values(plan: RemovalPlan) -> list[str]:
     # Contact ids are in the rows already; storing them twice would double the journal.
     return [] if plan.source.kind is SourceKind.CONTACT_IDS else list(plan.source.values)
@@ -1055,8 +1035,6 @@ def _rebuild_plan(
 ) -> RemovalPlan:
     """Plan the journaled input again (planning is pure), then check that it gives the
     very requests the run sent."""
-    from ccpandas.plan.planner import as_kind, plan_removal, plan_source_removal
-
     given = _decode_input(record["rows"])
     list_ids = json.loads(record["list_ids"])
     kind = SourceKind(meta["source"]["kind"])
@@ -1065,8 +1043,6 @@ def _rebuild_plan(
     with_snapshot = "membership" in meta and db is not None
     run_kind = record.get("kind") or RunKind.REMOVE
     if kind is SourceKind.CONTACT_IDS and with_snapshot:
-        from ccpandas.store.snapshots import rebuild_membership_plan
-
         plan = rebuild_membership_plan(db, meta, given, list_ids, pace, kind=run_kind)  # type: ignore[arg-type]
     elif kind is SourceKind.CONTACT_IDS:
         assert given is not None
@@ -1076,8 +1052,6 @@ def _rebuild_plan(
         source = Source(kind, tuple(meta["source"]["values"]))
         plan = plan_source_removal(source, list_ids, exclude=given, confirm_all_active=True, **pace)
         if with_snapshot:
-            from ccpandas.store.snapshots import rebuild_membership_plan
-
             plan = rebuild_membership_plan(db, meta, given, list_ids, pace, base=plan)  # type: ignore[arg-type]
     plan = dataclasses.replace(
         plan, column=column, notes=tuple(meta["notes"]), list_names=meta.get("list_names") or {}

@@ -47,13 +47,13 @@ def is_driven(path: Path, run_id: str, shared_state: Any = None) -> bool:
     Redis lease, now."""
     if resolve(shared_state).is_locked(_lease_name(run_id)):
         return True
-    lock = _FileLock(path)
-    if not lock.path.exists():
+    if not path.exists():
         return False
-    if lock.try_acquire():
-        lock.release()
-        return False
-    return True
+    lock = _try_lock(path)
+    if lock is None:
+        return True
+    lock.release()
+    return False
 
 
 @contextlib.contextmanager
@@ -64,8 +64,8 @@ def hold_run(path: Path, run_id: str, shared_state: Any = None) -> Iterator[None
     Raises:
         RunLockedError: Another process drives the run right now.
     """
-    lock = _FileLock(path)
-    if not lock.try_acquire():
+    lock = _try_lock(path)
+    if lock is None:
         raise _locked(run_id)
     lease = _take_lease(run_id, shared_state)
     if lease is False:
@@ -109,28 +109,16 @@ def _take_lease(run_id: str, shared_state: Any) -> Any:
         return None
 
 
-class _FileLock:
-    """An exclusive OS lock on a file (``filelock``: ``flock`` on POSIX, ``msvcrt`` on
-    Windows), released by the OS if the process dies. Per open file, so two objects
-    in one process exclude each other too."""
+def _try_lock(path: Path) -> Any:
+    """The exclusive OS lock on ``path`` (``filelock``: ``flock`` on POSIX, ``msvcrt``
+    on Windows), released by the OS if the process dies; None when another holder has
+    it. Per open file, so two holders in one process exclude each other too."""
+    import filelock
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock: Any = None
-
-    def try_acquire(self) -> bool:
-        import filelock
-
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        lock = filelock.FileLock(str(self.path), mode=0o600)
-        try:
-            lock.acquire(timeout=0)
-        except filelock.Timeout:
-            return False
-        self._lock = lock
-        return True
-
-    def release(self) -> None:
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            lock.release()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = filelock.FileLock(str(path), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        return None
+    return lock

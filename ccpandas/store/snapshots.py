@@ -19,7 +19,14 @@ from typing import Any, Protocol
 
 from ccpandas.errors import JournalError, PlanError
 from ccpandas.plan.compact import PageCounts, Selection, SnapshotBuilder
-from ccpandas.plan.membership import READ_LISTS_PER_PASS, MembershipSnapshot
+from ccpandas.plan.ids import check_ids
+from ccpandas.plan.membership import (
+    READ_LISTS_PER_PASS,
+    MembershipSnapshot,
+    plan_membership_removal,
+    preview_source,
+    restore_email_rows,
+)
 from ccpandas.store.codec import encode_page, read_page
 from ccpandas.vocab import VerifyMethod
 
@@ -126,9 +133,8 @@ class SnapshotJournal:
 
     @property
     def record(self) -> dict[str, Any]:
-        return self.db.query("SELECT * FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,))[
-            0
-        ]
+        query = "SELECT * FROM snapshots WHERE snapshot_id = ?"
+        return self.db.query(query, (self.snapshot_id,))[0]
 
     @property
     def state(self) -> str:
@@ -155,11 +161,7 @@ class SnapshotJournal:
     def set_selection(self, selection: Selection) -> None:
         """Its pages from now on keep what ``selection`` selects (a read for addresses,
         read again whole for another email column)."""
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE snapshots SET selection = ? WHERE snapshot_id = ?",
-                (json.dumps(selection.record()), self.snapshot_id),
-            )
+        self._set(selection=json.dumps(selection.record()))
 
     def page_read(
         self,
@@ -175,20 +177,12 @@ class SnapshotJournal:
         its id) and where the pass continues, in one transaction."""
         blob = encode_page(members, self.list_ids, counts=counts, positions=positions)
         with self.db.transaction() as conn:
-            (passes_json,) = conn.execute(
-                "SELECT passes FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,)
-            ).fetchone()
-            passes = json.loads(passes_json)
+            passes = self._passes(conn)
             p = passes[pass_index]
             conn.execute(
                 "INSERT OR REPLACE INTO snapshot_pages (snapshot_id, pass, page, members) "
                 "VALUES (?, ?, ?, ?)",
-                (
-                    self.snapshot_id,
-                    pass_index,
-                    p["pages"],
-                    blob,
-                ),
+                (self.snapshot_id, pass_index, p["pages"], blob),
             )
             p["pages"] += 1
             p["next"] = next_href
@@ -201,10 +195,7 @@ class SnapshotJournal:
     def restart_pass(self, pass_index: int) -> None:
         """Forget a pass (its cursor expired): it is read again from the start."""
         with self.db.transaction() as conn:
-            (passes_json,) = conn.execute(
-                "SELECT passes FROM snapshots WHERE snapshot_id = ?", (self.snapshot_id,)
-            ).fetchone()
-            passes = json.loads(passes_json)
+            passes = self._passes(conn)
             passes[pass_index].update(next=None, done=False, pages=0)
             conn.execute(
                 "DELETE FROM snapshot_pages WHERE snapshot_id = ? AND pass = ?",
@@ -215,26 +206,25 @@ class SnapshotJournal:
                 (json.dumps(passes), self.snapshot_id),
             )
 
+    def _passes(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        """The passes as of this transaction (a page commits with its pass's cursor)."""
+        query = "SELECT passes FROM snapshots WHERE snapshot_id = ?"
+        (text,) = conn.execute(query, (self.snapshot_id,)).fetchone()
+        return list(json.loads(text))
+
     def members(
         self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
     ) -> list[list[Any]]:
         """Every journaled member record ``[contact_id, status, lists, tags]`` (those
         its pages keep; ``keys``: the run's input keys their positions point into)."""
-        return [row for page in self.pages(pass_index, keys) for row in page]
-
-    def pages(
-        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
-    ) -> Iterator[list[list[Any]]]:
-        """The journaled pages' member records, a page at a time (pages written by an
-        older version read too; an unreadable one is a JournalError)."""
-        for _, rows, _ in self.counted_pages(pass_index, keys):
-            yield rows
+        return [row for _, rows, _ in self.counted_pages(pass_index, keys) for row in rows]
 
     def counted_pages(
         self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
     ) -> Iterator[tuple[int, list[list[Any]], PageCounts | None]]:
         """Per journaled page: its pass, its member records and the counts of the
-        members it does not keep (None: it keeps every one)."""
+        members it does not keep (None: it keeps every one). Pages written by an older
+        version read too; an unreadable one is a JournalError."""
         sql = "SELECT pass, page FROM snapshot_pages WHERE snapshot_id = ?"
         params: list[Any] = [self.snapshot_id]
         if pass_index is not None:
@@ -261,19 +251,17 @@ class SnapshotJournal:
                 (summary, _now(), self.snapshot_id),
             )
 
-    def set_summary(self, summary: str) -> None:
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE snapshots SET summary = ? WHERE snapshot_id = ?",
-                (summary, self.snapshot_id),
-            )
-
     def link(self, run_id: str, phase: str) -> None:
         """Attach the read to a run (``before`` or ``after``)."""
+        self._set(run_id=run_id, phase=phase)
+
+    def _set(self, **columns: Any) -> None:
+        """Set ``columns`` (names of the ``snapshots`` table, fixed by the callers)."""
+        assignments = ", ".join(f"{name} = ?" for name in columns)
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE snapshots SET run_id = ?, phase = ? WHERE snapshot_id = ?",
-                (run_id, phase, self.snapshot_id),
+                f"UPDATE snapshots SET {assignments} WHERE snapshot_id = ?",
+                (*columns.values(), self.snapshot_id),
             )
 
 
@@ -355,8 +343,6 @@ def _input_keys(sj: SnapshotJournal, given: Any) -> Sequence[str | None] | None:
         return [c if isinstance(c, str) else None for c in given.tolist()]
     if record is None or record["by"] != "contact_id":
         return None
-    from ccpandas.plan.ids import check_ids
-
     selection = Selection.of("contact_id", check_ids(given).ids if given is not None else ())
     if selection.fingerprint != record["fingerprint"]:
         raise JournalError(
@@ -382,13 +368,6 @@ def rebuild_membership_plan(
 ) -> Any:
     """The plan of a journaled run with a snapshot, planned again from the journal:
     the snapshot's pages (ids only) and the run's id column."""
-
-    from ccpandas.plan.membership import (
-        plan_membership_removal,
-        preview_source,
-        restore_email_rows,
-    )
-
     mm = meta["membership"]
     sj = SnapshotJournal.open(db, mm["snapshot_id"])
     names = dict(mm.get("list_names") or {})
