@@ -13,8 +13,10 @@ is the service's business: no public figure exists, so the estimate assumes the
 emulator's defaults (:data:`ASSUMED_SPEED` contacts per second, after a start delay
 of 500 contacts' worth, one activity at a time). Not modelled: the wait
 while 1,000 activities are queued (at the assumed speed the queue stays short at
-4 requests/s) and the longer intervals while nothing changes (something always
-progresses when activities run one after another).
+4 requests/s), the longer intervals while nothing changes (something always
+progresses when activities run one after another), and the poll a run started right
+after a snapshot's reads may add (its first change waits a slot behind the last read
+while the runner's 5 s timer already runs).
 
 Example:
     >>> expected_polls(1, 4.0, 100)  # polled at once, again 1 s later: done
