@@ -63,7 +63,7 @@ from ccpandas.plan.ids import (
     holds_text,
     normalize_ids,
 )
-from ccpandas.plan.polls import expected_polls, request_items
+from ccpandas.plan.polls import DEFAULT_MODEL, expected_polls, expected_run_seconds, request_items
 from ccpandas.vocab import PairOutcome, RowStatus
 
 __all__ = [
@@ -415,10 +415,26 @@ class RemovalPlan:
 
     @property
     def estimated_seconds(self) -> float:
-        """Seconds the run's requests take at ``rate`` requests per second: the
-        snapshot's reads, the changes and the verification's reads (the polls go while
-        the activities run)."""
-        return (self.read_requests + self.n_requests + self.verify_requests) / self.rate
+        """Seconds the run takes at ``rate`` requests per second, in the runner's order:
+        the snapshot's reads, then from the first change to the poll that sees the last
+        activity ended (the changes, the polls, the activities' processing at the
+        assumed speed: :func:`ccpandas.plan.polls.expected_run_seconds`), then the
+        verification's reads. Every request takes its slot in the pace (the client's
+        2 % margin left out).
+
+        Example:
+            >>> plan = plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+            ...                     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f")
+            >>> plan.estimated_seconds  # the POST at 0 s, polls at 0.25 s and 1.25 s
+            1.25
+        """
+        reads = (self.read_requests + self.verify_requests) * DEFAULT_MODEL.gap(self.rate)
+        return reads + self._run_seconds
+
+    @cached_property
+    def _run_seconds(self) -> float:
+        """From the first change to the poll that sees the last activity ended."""
+        return expected_run_seconds(self.n_requests, self.rate, request_items(self.batches))
 
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
         """A few distinct values that were rejected as ``invalid_id``.

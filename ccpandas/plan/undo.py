@@ -43,7 +43,7 @@ from ccpandas.models import (
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
 from ccpandas.plan.planner import _duration, _plural
-from ccpandas.plan.polls import expected_polls, request_items
+from ccpandas.plan.polls import DEFAULT_MODEL, expected_polls, expected_run_seconds, request_items
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -352,9 +352,12 @@ class UndoPlan:
 
     @property
     def seconds(self) -> float:
-        """Time the requests take at the rate limit: the fresh read, the changes and
-        the verification read."""
-        return (self.check_requests + self.n_requests + self.read_requests) / self.rate
+        """Time the undo takes at the rate limit: the fresh read, the changes with their
+        polls until the last activity is seen ended
+        (:func:`ccpandas.plan.polls.expected_run_seconds`), and the verification read."""
+        reads = (self.check_requests + self.read_requests) * DEFAULT_MODEL.gap(self.rate)
+        items = request_items(self.batches)
+        return reads + expected_run_seconds(self.n_requests, self.rate, items)
 
     @property
     def unsubscribed(self) -> int:

@@ -478,7 +478,10 @@ def test_summary_numbers() -> None:
     assert s["batches"] == s["requests"] == 3 and s["lists"] == 3
     # removals and the polls expected to follow them, as days_needed counts
     assert s["quota_share"] == pytest.approx((3 + s["expected_polls"]) / 10_000)
-    assert s["estimated_seconds"] == pytest.approx(0.75)
+    # POSTs at 0, 0.25 and 0.5 s, processed until 0.5, 0.75 and 0.85 s (0.25 s start
+    # delay, 500 contacts in 0.25 s): the poll at 0.75 s sees the third running, the
+    # one 1 s later sees it ended
+    assert s["estimated_seconds"] == pytest.approx(1.75)
     assert s["invalid_examples"] == ["bad"]
     assert s["expected_polls"] >= 1 and s["days_needed"] == 1
     assert s["source"] == "contact_ids"
@@ -500,7 +503,8 @@ def test_text_summary() -> None:
         f"240 requests to remove 40,000 contacts from 120 lists, then about "
         f"{plan.expected_polls} more to follow them",
         "2.5% of 10,000/day",
-        "time at 4 req/s  1 min 0 s",
+        # 240 POSTs and the 13 polls while sending, a slot each, then the closing poll
+        "time at 4 req/s  1 min 4 s",
         "  details\n",
         "list groups       3 (at most 50 lists per request)",
         "contact groups    80 (at most 500 contacts per request)",
@@ -522,7 +526,8 @@ def test_text_summary_over_a_days_quota() -> None:
     assert plan.days_needed == 3
     text = str(plan)
     assert "224.9% of 2,000/day; needs 3 days" in text
-    assert "time at 0.5 req/s  1 h 40 min" in text
+    # 3,000 POSTs and 1,498 polls while sending, 2 s a slot, and the closing poll
+    assert "time at 0.5 req/s  2 h 29 min" in text
 
 
 def test_html_summary_escapes_values() -> None:

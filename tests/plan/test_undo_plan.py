@@ -128,3 +128,17 @@ def test_the_cost_line_of_an_undo_says_change_requests_when_it_also_removes() ->
     assert "+ 2 change requests +" in str(both) and "add request" not in str(both)
     only_back = plan_undo(d.iloc[[0]], "r1", ["l0"], {"l0": "News"})
     assert "+ 1 add request +" in str(only_back)
+
+
+def test_the_undo_time_holds_its_reads_and_the_wait_for_its_activities() -> None:
+    # 1 add of 1 contact at 4 requests/s: the POST at 0 s; its activity ends at 0.2505 s
+    # (0.25 s start delay), so the poll at 0.25 s sees it waiting and the one 1 s later
+    # ended; then the verification's read, 0.25 s: where the requests alone made 0.5 s
+    pairs = _pairs([("gone1", "l0")]).assign(undo_action=["add"])
+    now = {"gone1": ("active", ())}
+    d = decide_undo(pairs, live_lists={"l0"}, contacts=now, list_order=["l0"])
+    plan = plan_undo(d, "r1", ["l0"], {"l0": "News"}, read_requests=1)
+    assert (plan.check_requests, plan.n_requests, plan.read_requests) == (0, 1, 1)
+    assert plan.expected_polls == 2
+    assert plan.seconds == 1.25 + 0.25
+    assert "about 2 s at 4/s" in str(plan)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pytest
 
 from ccpandas.api import run_plan
+from ccpandas.plan.polls import expected_run_seconds, request_items
 from ccpandas.widgets.preview import PlanPreview
 
 FAST = {"rate": None, "speed": 1_000_000.0}
@@ -41,9 +43,11 @@ def test_an_email_plan_counts_its_reads_and_verification(cc_emulator_factory, co
     assert plan.total_requests == total > plan.n_requests + plan.expected_polls
     assert plan.quota_share == total / plan.daily_quota
     assert plan.summary()["total_requests"] == total
-    assert plan.estimated_seconds == (
-        (plan.read_requests + plan.n_requests + plan.verify_requests) / plan.rate
-    )
+    # the reads before and after, and the run between: its changes, polls and wait
+    run = expected_run_seconds(plan.n_requests, plan.rate, request_items(plan.batches))
+    reads = plan.read_requests + plan.verify_requests
+    assert plan.estimated_seconds == pytest.approx(reads / plan.rate + run)
+    assert run >= (plan.n_requests + plan.expected_polls - 1) / plan.rate
     assert f"{total:,} in all" in str(plan)
 
     # the panel's cost line says the same

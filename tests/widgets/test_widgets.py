@@ -196,7 +196,8 @@ def test_plan_preview_shows_the_numbers_and_a_peek_at_bad_rows() -> None:
         "missing ids (never sent) 1",
         "duplicate rows (sent once) 1",
         "activities (one per request) 1",
-        "time at 4 requests per second under 1 s",
+        # the POST, a poll at 0.25 s that sees the activity still waiting, one at 1.25 s
+        "time at 4 requests per second 2 s",
         "share of the daily quota 0.03% of 10,000 requests",
         "Rows that will not be sent",
         "'nope' invalid_id",
