@@ -831,7 +831,11 @@ def prepare_frame_plan(
     snapshot = choice.snapshot
     values, _ = planner._column_of(data, column)
     key = detect_key(values, choice.by) if len(values) else "contact_id"
-    base = _blind_base(data, targets, column=column, key=key, snapshot=snapshot, kind=kind)
+    # Priced at the pace the client will send at: its time, polls and quota share.
+    rate = getattr(client, "rate", None) or planner.DEFAULT_RATE
+    base = _blind_base(
+        data, targets, column=column, key=key, snapshot=snapshot, kind=kind, rate=rate
+    )
     if base is not None and snapshot is False:
         return base
     if client is None:
@@ -842,7 +846,6 @@ def prepare_frame_plan(
     sizes = [info[t].members for t in targets]
     uniques = _unique_addresses(values) if key == "email" else []
     blind = base.n_requests if base is not None and kind != "sync" and snapshot == "auto" else None
-    rate = base.rate if base is not None else planner.DEFAULT_RATE
     how, cost, why = choose_read(
         client,
         targets,
@@ -893,7 +896,14 @@ def prepare_frame_plan(
 
 
 def _blind_base(
-    data: Any, targets: Sequence[str], *, column: Any, key: str, snapshot: bool | str, kind: str
+    data: Any,
+    targets: Sequence[str],
+    *,
+    column: Any,
+    key: str,
+    snapshot: bool | str,
+    kind: str,
+    rate: float,
 ) -> Any:
     """The plan without a snapshot of a column of contact ids (every contact to every
     list), None for addresses; a :class:`PlanError` for addresses with
@@ -901,7 +911,8 @@ def _blind_base(
     from ccpandas.plan import planner
 
     if key == "contact_id":
-        return planner.as_kind(planner.plan_removal(data, targets, column=column), kind)
+        plan = planner.plan_removal(data, targets, column=column, rate=rate)
+        return planner.as_kind(plan, kind)
     if snapshot is False:
         raise PlanError(
             f"column {column!r} holds email addresses; matching them to contacts needs a "

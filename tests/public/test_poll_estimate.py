@@ -6,12 +6,11 @@ the run's duration."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
 import pytest
 
-from ccpandas.api import run_plan
+from ccpandas import Source
+from ccpandas.api import remove_list_memberships, run_plan
 from ccpandas.client.ratelimit import DEFAULT_MARGIN
 from ccpandas.emulator import ManualClock
 from ccpandas.emulator.settings import Settings
@@ -140,8 +139,7 @@ def test_the_planned_time_holds_the_snapshot_and_the_verification(
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     before, start = emu.account.count(), clock.monotonic()
     plan = df.cc.plan(emu.account.list_ids()[:1], client=client, snapshot=True)
-    # a plan made with a client is priced at 4 requests/s: at the client's rate here
-    plan = dataclasses.replace(plan, rate=rate)
+    assert plan.rate == rate  # priced at the pace its client sends at
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance))
     result = run_plan(plan, client, progress=False, runner=runner)
     took = clock.monotonic() - start
@@ -152,3 +150,22 @@ def test_the_planned_time_holds_the_snapshot_and_the_verification(
     slot = (1 + DEFAULT_MARGIN) / rate
     low = took * (1 - TOLERANCE) - slot * extra
     assert low <= plan.estimated_seconds <= took, (took, plan.summary())
+
+
+def test_a_plan_made_with_a_client_is_priced_at_the_clients_pace(cc_emulator_factory, connect):
+    """Its time, polls and quota share: a column sent blind, a column read first, and a
+    source, each planned with a client limited to 1 request a second."""
+    emu = cc_emulator_factory(seed=2325, contacts=300, rate=None)
+    client = connect(emu, rate=1.0)
+    target = emu.account.list_ids()[:1]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:40]})
+    blind = df.cc.plan(target, client=client, snapshot=False)
+    read = df.cc.plan(target, client=client, snapshot=True)
+    source = remove_list_memberships(
+        client, target, source=Source.list_ids(emu.account.list_ids()[1:2]), dry_run=True
+    ).plan
+    for plan in (blind, read, source):
+        assert plan.rate == 1.0
+        assert plan.expected_polls == expected_polls(
+            plan.n_requests, 1.0, request_items(plan.batches)
+        )
