@@ -14,9 +14,9 @@ emulator's defaults (:data:`ASSUMED_SPEED` contacts per second, after a start de
 of 500 contacts' worth, one activity at a time). Not modelled: the wait
 while 1,000 activities are queued (at the assumed speed the queue stays short at
 4 requests/s), the longer intervals while nothing changes (something always
-progresses when activities run one after another), and the poll a run started right
-after a snapshot's reads may add (its first change waits a slot behind the last read
-while the runner's 5 s timer already runs).
+progresses when activities run one after another). The runner times its polls from
+its first change, as this does, also when that change waits a slot behind a
+snapshot's last read.
 
 Example:
     >>> expected_polls(1, 4.0, 100)  # polled at once, again 1 s later: done

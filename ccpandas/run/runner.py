@@ -343,7 +343,7 @@ class Runner:
                 "(idempotent; counted as re-sent)",
                 unsure,
             )
-        last_poll = self.clock.monotonic()
+        last_poll: float | None = None
         for n, run in enumerate(queue, start=1):
             if self._stop_requested():
                 self.stopped = True
@@ -352,6 +352,9 @@ class Runner:
                 return
             if not self._send(runs, run):
                 return
+            # Timed from the first POST, as the plan's poll estimate is (ccpandas.plan.polls):
+            # it may wait a slot behind a snapshot's last read.
+            last_poll = self.clock.monotonic() if last_poll is None else last_poll
             more = n < len(queue)  # after the last POST, wait() polls at once anyway
             if more and self.clock.monotonic() - last_poll >= self.submit_poll_every:
                 # A long submission: follow what is accepted so far, in the same
