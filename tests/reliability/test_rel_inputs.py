@@ -15,6 +15,7 @@ import math
 import random
 import re
 import uuid
+import warnings
 from typing import Any
 
 import numpy as np
@@ -105,10 +106,14 @@ def as_dtype(values: list[Any], dtype: str) -> pd.Series:
     if dtype == "object":
         return series
     if dtype == "category":
-        try:
-            return series.astype("category")
-        except TypeError:  # unorderable mixed categories: keep objects
-            return series
+        with warnings.catch_warnings():
+            # pandas deprecates categories of sequences (a tuple cell): refused as below
+            warnings.simplefilter("error", FutureWarning)
+            warnings.simplefilter("error", DeprecationWarning)
+            try:
+                return series.astype("category")
+            except (TypeError, FutureWarning, DeprecationWarning):  # unorderable: objects
+                return series
     # text dtypes turn non-strings into their text (or refuse them): only text or missing
     text = series.map(lambda v: v if isinstance(v, str) or _is_missing(v) else str(v))
     if dtype == "arrow":
