@@ -20,7 +20,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,85 +80,109 @@ def run_suite(only: Sequence[str] = NAMES, *, quick: bool = False) -> dict[str, 
         "quick": quick,
         "load_before": _load_avg(),
     }
-    if "plan" in only:
-        print("== planning: plan_removal beside a naive per-row loop", flush=True)
-        sizes = QUICK["plan_sizes"] if quick else (100_000, 1_000_000)
-        results["plan"] = bench_plan.run(sizes, repeats=1 if quick else None)
-        bench_plan.print_table(results["plan"])
-        print("\n== planning: every plan beside a vectorised pandas baseline", flush=True)
-        big = QUICK["plan_sizes"] if quick else (1_000_000, 5_000_000)
-        results["plan_vectorised"] = bench_plan.run_vectorised(big, repeats=1 if quick else 3)
-        bench_plan.print_vectorised(results["plan_vectorised"])
-    if "e2e" in only:
-        print("\n== end to end against the emulator: ccpandas and a naive script", flush=True)
-        if quick:
-            results["e2e"] = bench_e2e.run(
-                QUICK["e2e_scenarios"],
-                rate=QUICK["e2e_rate"],
-                poll_every=QUICK["e2e_poll_every"],
-            )
-        else:
-            results["e2e"] = bench_e2e.run()
-        bench_e2e.print_table(results["e2e"])
-    if "team" in only:
-        print("\n== several processes on one key: the shared limiter, local and Redis", flush=True)
-        team_started, load = time.perf_counter(), _load_avg()
-        results["team"] = (
-            bench_team.run(QUICK["team_processes"], total_batches=QUICK["team_batches"])
-            if quick
-            else bench_team.run()
-        )
-        # Its own stamp: it is often run alone (--only team), later than the rest.
-        results["team_measured"] = {
-            "date": machine_info()["date"],
-            "os": machine_info()["os"],
-            "seconds": time.perf_counter() - team_started,
-            "load_before": load,
-            "load_after": _load_avg(),
-        }
-        bench_team.print_table(results["team"])
-    if "import" in only:
-        print("\n== import time", flush=True)
-        results["import"] = (
-            bench_import.run(QUICK["import_repeats"], warm_up=False)
-            if quick
-            else bench_import.run(7)
-        )
-        bench_import.print_table(results["import"])
-    if "membership" in only:
-        print("\n== membership snapshots: emails, membership-aware batching", flush=True)
-        results["membership"] = bench_membership.run(quick=quick)
-        bench_membership.print_table(results["membership"])
-    if "sync" in only:
-        print("\n== sync a segment to two lists against the emulator", flush=True)
-        load = _load_avg()
-        if quick:
-            results["sync"] = bench_sync.run(contacts=1_500, newcomers=60, rate=100.0)
-        else:
-            results["sync"] = bench_sync.run()
-        # Its own stamp, like the team benchmark: it may be run alone (--only sync).
-        results["sync_measured"] = (
-            f"Measured {machine_info()['date']} (load average before / after: "
-            f"{load[0] if load else '?'} / {(_load_avg() or ['?'])[0]}, 1-minute, on 2 cores "
-            "shared with other work)."
-        )
-        bench_sync.print_table(results["sync"])
-    if "grid" in only:
-        print("\n== requests against the best possible, over a grid of lists and segments")
-        load, grid_started = _load_avg(), time.perf_counter()
-        # The quick grid checks the paths in seconds: no rate limit, activities at once.
-        fast = {"rate": None, "speed": bench_e2e.FAST_SPEED} if quick else {}
-        results["grid"] = bench_grid.run(bench_grid.QUICK_GRID if quick else None, **fast)
-        # Its own stamp, like sync: it is often run alone (--only grid).
-        results["grid_measured"] = (
-            f"Measured {machine_info()['date']} in {time.perf_counter() - grid_started:.0f} s "
-            f"(load average before / after: {load[0] if load else '?'} / "
-            f"{(_load_avg() or ['?'])[0]}, 1-minute, on 2 cores shared with other work)."
-        )
-        bench_grid.print_table(results["grid"])
+    for name in NAMES:  # in the page's order, whatever the order asked
+        if name in only:
+            SECTIONS[name](results, quick)
     results["load_after"] = _load_avg()
     results["duration_seconds"] = time.perf_counter() - started
     return results
+
+
+def _stamp(load: list[float] | None, seconds: float | None = None) -> str:
+    """The stamp of a section that is often run alone (``--only sync``)."""
+    took = f" in {seconds:.0f} s" if seconds is not None else ""
+    return (
+        f"Measured {machine_info()['date']}{took} (load average before / after: "
+        f"{load[0] if load else '?'} / {(_load_avg() or ['?'])[0]}, 1-minute, on 2 cores "
+        "shared with other work)."
+    )
+
+
+def _plan(results: dict[str, Any], quick: bool) -> None:
+    print("== planning: plan_removal beside a naive per-row loop", flush=True)
+    sizes = QUICK["plan_sizes"] if quick else (100_000, 1_000_000)
+    results["plan"] = bench_plan.run(sizes, repeats=1 if quick else None)
+    bench_plan.print_table(results["plan"])
+    print("\n== planning: every plan beside a vectorised pandas baseline", flush=True)
+    big = QUICK["plan_sizes"] if quick else (1_000_000, 5_000_000)
+    results["plan_vectorised"] = bench_plan.run_vectorised(big, repeats=1 if quick else 3)
+    bench_plan.print_vectorised(results["plan_vectorised"])
+
+
+def _e2e(results: dict[str, Any], quick: bool) -> None:
+    print("\n== end to end against the emulator: ccpandas and a naive script", flush=True)
+    if quick:
+        results["e2e"] = bench_e2e.run(
+            QUICK["e2e_scenarios"], rate=QUICK["e2e_rate"], poll_every=QUICK["e2e_poll_every"]
+        )
+    else:
+        results["e2e"] = bench_e2e.run()
+    bench_e2e.print_table(results["e2e"])
+
+
+def _team(results: dict[str, Any], quick: bool) -> None:
+    print("\n== several processes on one key: the shared limiter, local and Redis", flush=True)
+    team_started, load = time.perf_counter(), _load_avg()
+    results["team"] = (
+        bench_team.run(QUICK["team_processes"], total_batches=QUICK["team_batches"])
+        if quick
+        else bench_team.run()
+    )
+    # Its own stamp: it is often run alone (--only team), later than the rest.
+    results["team_measured"] = {
+        "date": machine_info()["date"],
+        "os": machine_info()["os"],
+        "seconds": time.perf_counter() - team_started,
+        "load_before": load,
+        "load_after": _load_avg(),
+    }
+    bench_team.print_table(results["team"])
+
+
+def _import(results: dict[str, Any], quick: bool) -> None:
+    print("\n== import time", flush=True)
+    repeats = QUICK["import_repeats"] if quick else 7
+    results["import"] = bench_import.run(repeats, warm_up=not quick)
+    bench_import.print_table(results["import"])
+
+
+def _membership(results: dict[str, Any], quick: bool) -> None:
+    print("\n== membership snapshots: emails, membership-aware batching", flush=True)
+    results["membership"] = bench_membership.run(quick=quick)
+    bench_membership.print_table(results["membership"])
+
+
+def _sync(results: dict[str, Any], quick: bool) -> None:
+    print("\n== sync a segment to two lists against the emulator", flush=True)
+    load = _load_avg()
+    if quick:
+        results["sync"] = bench_sync.run(contacts=1_500, newcomers=60, rate=100.0)
+    else:
+        results["sync"] = bench_sync.run()
+    results["sync_measured"] = _stamp(load)
+    bench_sync.print_table(results["sync"])
+
+
+def _grid(results: dict[str, Any], quick: bool) -> None:
+    print("\n== requests against the best possible, over a grid of lists and segments")
+    load, grid_started = _load_avg(), time.perf_counter()
+    # The quick grid checks the paths in seconds: no rate limit, activities at once.
+    fast = {"rate": None, "speed": bench_e2e.FAST_SPEED} if quick else {}
+    results["grid"] = bench_grid.run(bench_grid.QUICK_GRID if quick else None, **fast)
+    results["grid_measured"] = _stamp(load, time.perf_counter() - grid_started)
+    bench_grid.print_table(results["grid"])
+
+
+#: Each benchmark's section of the results, by name (:data:`NAMES`).
+SECTIONS: dict[str, Callable[[dict[str, Any], bool], None]] = {
+    "plan": _plan,
+    "e2e": _e2e,
+    "team": _team,
+    "import": _import,
+    "membership": _membership,
+    "sync": _sync,
+    "grid": _grid,
+}
 
 
 #: The stamp of a whole-suite run (the page's "Machine" lines).
