@@ -236,7 +236,9 @@ def test_the_emulators_previous_shapes_differ(settings: dict, differs: list[str]
 
 @pytest.mark.parametrize(("tokens", "result"), [("jwt", "as assumed"), ("opaque", "not seen")])
 def test_a_login_through_the_emulators_oauth_server(tokens: str, result: str) -> None:
-    with Emulator(seed=4, contacts=10, lists=3, auto_approve=True, access_tokens=tokens) as e:
+    # device_interval=0: the device flow polls at once instead of after the default 5 s
+    emulated = {"auto_approve": True, "device_interval": 0, "access_tokens": tokens}
+    with Emulator(seed=4, contacts=10, lists=3, **emulated) as e:
         client = ccpandas.login(
             client_id="practice", auth_url=e.auth_url, base_url=e.base_url, set_default=False
         )
