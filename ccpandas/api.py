@@ -31,7 +31,6 @@ from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
 from ccpandas.plan.membership import detect_key, max_removed_value, snapshot_reads, verified_as
 from ccpandas.plan.planner import (
-    DEFAULT_RATE,
     RemovalPlan,
     as_kind,
     frame_column,
@@ -44,6 +43,7 @@ from ccpandas.plan.planner import (
     retarget,
     stand_ins,
 )
+from ccpandas.read.costs import pace_of
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter, make_reporter
@@ -87,12 +87,6 @@ def _client(client: Client | None) -> Client:
 
     check_client(client)
     return client if client is not None else get_default_client()
-
-
-def _pace(client: Client | None) -> float:
-    """The requests per second ``client`` sends at (a plan's time, polls and quota
-    share are priced at it); the API's limit for the default client or none."""
-    return getattr(client, "rate", None) or DEFAULT_RATE
 
 
 def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
@@ -162,7 +156,7 @@ def _plan_source(
         from ccpandas.readers import resolve_tag_names  # exact tag names, like list names
 
         source = Source.tag_ids(resolve_tag_names(tags, _client(client)))
-    plan = plan_source_removal(source, targets, exclude=exclude, rate=_pace(client), **confirm)
+    plan = plan_source_removal(source, targets, exclude=exclude, rate=pace_of(client), **confirm)
     # -- membership snapshot (ccpandas.read.snapshot): a preview of who leaves
     if choice.snapshot is False:
         return _costed(plan, resolved.lists)
@@ -275,7 +269,7 @@ def _plan_list(
         checked = None
         if key == "contact_id":
             targets = stand_ins(given) if names else given
-            checked = plan_removal(data, targets, column=column, rate=_pace(client))
+            checked = plan_removal(data, targets, column=column, rate=pace_of(client))
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
     if snapshot is not False:

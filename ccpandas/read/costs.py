@@ -36,7 +36,7 @@ from ccpandas.plan.membership import (
     union_reads,
     verify_budget,
 )
-from ccpandas.plan.planner import _plural
+from ccpandas.plan.planner import DEFAULT_RATE, _plural
 from ccpandas.plan.polls import expected_polls
 
 __all__ = [
@@ -48,8 +48,27 @@ __all__ = [
     "ReadCost",
     "auto_takes",
     "choose_read",
+    "pace_of",
     "probe_unions",
 ]
+
+
+def pace_of(client: Any) -> float:
+    """The requests per second a plan made with ``client`` is priced at (its time, polls
+    and quota share): the client's rate (the default client's for None), the API's
+    limit (4) for a client without a finite one.
+
+    Example:
+        >>> pace_of(type("C", (), {"rate": 1.0})()), pace_of(type("C", (), {"rate": None})())
+        (1.0, 4.0)
+    """
+    if client is None:
+        from ccpandas.client.http import default_client  # HTTP stays out of import ccpandas
+
+        client = default_client()
+    rate = getattr(client, "rate", None)
+    return float(rate) if rate and math.isfinite(rate) else DEFAULT_RATE
+
 
 #: The three ways a frame's plan can learn (or not learn) who is on the lists.
 BLIND, SNAPSHOT, LOOKUPS = "blind", "snapshot", "email lookups"

@@ -37,20 +37,27 @@ from typing import Any
 import numpy as np
 
 from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
+from ccpandas.models import SourceKind
+from ccpandas.plan import planner
 from ccpandas.plan.compact import PageCounts, Selection, SnapshotBuilder
+from ccpandas.plan.ids import check_ids
+from ccpandas.plan.keys import email_keys
 from ccpandas.plan.membership import (
     READ_LISTS_PER_PASS,
     READ_PAGE_SIZE,
     VERIFY_SAMPLE_SIZE,
     MembershipSnapshot,
     changed_contacts,
+    detect_key,
+    plan_membership_removal,
+    preview_source,
     verify_budget,
     with_verification,
 )
 from ccpandas.plan.planner import _plural
-from ccpandas.read.costs import BLIND, LOOKUPS, QuotaGate, ReadCost, choose_read
+from ccpandas.read.costs import BLIND, LOOKUPS, QuotaGate, ReadCost, choose_read, pace_of
 from ccpandas.read.lists import ListInfo, check_targets, read_lists
-from ccpandas.report.progress import NullReporter, Reporter, Snapshot
+from ccpandas.report.progress import NullReporter, Reporter, Snapshot, make_reporter
 from ccpandas.store.journal import JournalDB, open_journal
 from ccpandas.store.snapshots import (
     SnapshotJournal,
@@ -824,18 +831,13 @@ def prepare_frame_plan(
         ... )
         >>> plan.changes  # doctest: +SKIP
     """
-    from ccpandas.plan import planner
-    from ccpandas.plan.membership import detect_key, plan_membership_removal
-    from ccpandas.report.progress import make_reporter
 
     snapshot = choice.snapshot
     values, _ = planner._column_of(data, column)
     key = detect_key(values, choice.by) if len(values) else "contact_id"
     # Priced at the pace the client will send at: its time, polls and quota share.
-    rate = getattr(client, "rate", None) or planner.DEFAULT_RATE
-    base = _blind_base(
-        data, targets, column=column, key=key, snapshot=snapshot, kind=kind, rate=rate
-    )
+    rate = pace_of(client)
+    base = _blind_base(data, targets, rate, column=column, key=key, snapshot=snapshot, kind=kind)
     if base is not None and snapshot is False:
         return base
     if client is None:
@@ -898,17 +900,16 @@ def prepare_frame_plan(
 def _blind_base(
     data: Any,
     targets: Sequence[str],
+    rate: float,
     *,
     column: Any,
     key: str,
     snapshot: bool | str,
     kind: str,
-    rate: float,
 ) -> Any:
     """The plan without a snapshot of a column of contact ids (every contact to every
     list), None for addresses; a :class:`PlanError` for addresses with
     ``snapshot=False``, which cannot be matched without the read."""
-    from ccpandas.plan import planner
 
     if key == "contact_id":
         plan = planner.plan_removal(data, targets, column=column, rate=rate)
@@ -932,8 +933,6 @@ def _unique_addresses(values: Any) -> list[str]:
         ['b@x.co', 'a@x.co']
     """
     import pyarrow.compute as pc
-
-    from ccpandas.plan.keys import email_keys
 
     # In Arrow: a Python string for each distinct address only (the lookups need them).
     keys = email_keys(values)[0]
@@ -973,7 +972,6 @@ def _input_selection(values: Any, key: str, kind: str) -> Selection | None:
         return None
     if key == "email":
         return Selection.of_emails(values)
-    from ccpandas.plan.ids import check_ids
 
     return Selection.of("contact_id", check_ids(values).ids)
 
@@ -1043,10 +1041,6 @@ def prepare_source_plan(
         >>> plan.changes.groupby("list_name")["will_leave"].sum()  # doctest: +SKIP
     """
     import dataclasses
-
-    from ccpandas.models import SourceKind
-    from ccpandas.plan.membership import preview_source
-    from ccpandas.report.progress import make_reporter
 
     snapshot = choice.snapshot
     if snapshot is False:

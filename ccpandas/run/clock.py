@@ -67,6 +67,9 @@ class ClockFrom:
     """
 
     def __init__(self, source: Any, sleep: Callable[[float], None] | None = None) -> None:
+        missing = [m for m in ("now", "monotonic") if not callable(getattr(source, m, None))]
+        if missing:  # said here, not at a run's first poll (after its first change)
+            raise TypeError(f"ClockFrom needs a clock with now() and monotonic(): {missing}")
         self._source = source
         self._sleep = sleep or time.sleep
 

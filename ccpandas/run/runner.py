@@ -257,7 +257,7 @@ class Runner:
         # None given for reporter, journal or clock: the default, as if not given.
         self.reporter = self.reporter or NullReporter()
         self.journal = self.journal or NullJournal()
-        self.clock = self.clock or SystemClock()
+        self.clock = SystemClock() if self.clock is None else self.clock
         if not isinstance(self.clock, Clock):
             raise TypeError(
                 "clock must have now(), monotonic() and sleep() (a ccpandas.run.clock."

@@ -6,15 +6,18 @@ the run's duration."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
 
 from ccpandas import Source
 from ccpandas.api import remove_list_memberships, run_plan
+from ccpandas.client.http import set_default_client
 from ccpandas.client.ratelimit import DEFAULT_MARGIN
 from ccpandas.emulator import ManualClock
 from ccpandas.emulator.settings import Settings
-from ccpandas.plan.planner import plan_removal
+from ccpandas.plan.planner import DEFAULT_RATE, plan_removal
 from ccpandas.plan.polls import (
     ASSUMED_SPEED,
     POLL_GROWTH,
@@ -166,3 +169,21 @@ def test_a_plan_made_with_a_client_is_priced_at_the_clients_pace(cc_emulator_fac
         assert plan.expected_polls == expected_polls(
             plan.n_requests, 1.0, request_items(plan.batches)
         )
+
+
+def test_the_default_client_sets_the_pace_and_an_unlimited_one_the_apis(
+    cc_emulator_factory, connect
+):
+    """No client= given: the default client's rate (as the read paths use it); a
+    client without a finite rate: the API's limit, never a refusal."""
+    emu = cc_emulator_factory(seed=2326, contacts=200, rate=None)
+    target = emu.account.list_ids()[:1]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:20]})
+    old = set_default_client(connect(emu, rate=1.0))
+    try:
+        assert df.cc.plan(target, snapshot=False).rate == 1.0
+    finally:
+        set_default_client(old)
+    unlimited = connect(emu, rate=math.inf)
+    assert df.cc.plan(target, client=unlimited, snapshot=False).rate == DEFAULT_RATE
+    assert df.cc.plan(target, client=unlimited, snapshot=True).rate == DEFAULT_RATE

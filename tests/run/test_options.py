@@ -15,7 +15,9 @@ from ccpandas.plan.membership import (
 )
 from ccpandas.read.snapshot import SnapshotChoice
 from ccpandas.report.progress import NullReporter
+from ccpandas.run.clock import ClockFrom
 from ccpandas.run.options import RunOptions
+from ccpandas.run.runner import Runner
 
 
 def test_of_checks_every_option_and_names_an_unknown_one():
@@ -94,3 +96,17 @@ def test_the_quota_gate_is_the_runs_own_set_when_it_starts():
     planned = RunOptions.of(dry_run=True, wait_for_quota=True).started(None, quota=True)
     assert planned.gate is not None and planned.gate.runner.wait_for_quota is True
     assert run == run.replace(gate=None)  # the gate is no part of what the options are
+
+
+def test_a_clock_without_its_methods_is_refused_when_given() -> None:
+    """Before any request: a ClockFrom source without monotonic(), or a falsy non-clock
+    (0), is a TypeError where it is given, not at the run's first poll."""
+
+    class NoMonotonic:
+        def now(self) -> object:
+            return None
+
+    with pytest.raises(TypeError, match="monotonic"):
+        ClockFrom(NoMonotonic())
+    with pytest.raises(TypeError, match="clock must have"):
+        Runner(None, clock=0)
