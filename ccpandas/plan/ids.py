@@ -39,6 +39,7 @@ __all__ = [
     "CheckedIds",
     "check_ids",
     "first_rows",
+    "first_rows_any",
     "holds_text",
     "normalize_ids",
 ]
@@ -130,6 +131,24 @@ def first_rows(codes: np.ndarray) -> np.ndarray:
     highest = np.maximum.accumulate(codes)
     first[:1] = codes[:1] >= 0
     first[1:] = codes[1:] > highest[:-1]
+    return first
+
+
+def first_rows_any(codes: np.ndarray) -> np.ndarray:
+    """Per row: True where the row holds the first occurrence of its code, whatever
+    order the codes number their values in (-1: none), as
+    :func:`~ccpandas.plan.keys.factorize_in` gives them.
+
+    Example:
+        >>> first_rows_any(np.array([2, -1, 0, 2, 1, 0])).tolist()
+        [True, False, True, False, True, False]
+    """
+    first = np.zeros(len(codes), dtype=bool)
+    rows = np.flatnonzero(codes >= 0)[::-1]
+    if len(rows):
+        at = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+        at[codes[rows]] = rows  # reversed: each code's first row is written last
+        first[at[at >= 0]] = True
     return first
 
 

@@ -62,7 +62,13 @@ from ccpandas.plan.changes import (
     unique_names,
 )
 from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount
-from ccpandas.plan.ids import ID_STATUSES, REASON_DUPLICATE, check_ids, first_rows
+from ccpandas.plan.ids import (
+    ID_STATUSES,
+    REASON_DUPLICATE,
+    check_ids,
+    first_rows,
+    first_rows_any,
+)
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_in, folded, positions
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
 from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind, VerifyMethod
@@ -672,7 +678,8 @@ def _match(
     else:
         codes, reasons, fcodes, uniques, pos = _match_ids(values, column, snapshot, allow_empty)
         dup_reason = REASON_DUPLICATE
-    first = first_rows(fcodes)
+    # An address's codes are not in order of first appearance (factorize_in).
+    first = first_rows_any(fcodes) if key == "email" else first_rows(fcodes)
     dup = (fcodes >= 0) & ~first
     codes[dup] = _DUPLICATE
     reasons[dup] = dup_reason
@@ -736,8 +743,8 @@ def _match_emails(
             + ", ".join(planner._short(v) for v in values.iloc[:3].tolist()),
             column=column,
         )
-    # Duplicates by address (in any case): the codes number the addresses in order of
-    # first appearance (-1: not an address), as first_rows needs.
+    # Duplicates by address (in any case): the codes number the addresses (-1: not an
+    # address), and give each one's position in the snapshot.
     fcodes, uniques, pos = factorize_in(keys, snapshot.email_keys)
     return codes, reasons, fcodes, uniques, pos
 

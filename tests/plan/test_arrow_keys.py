@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccpandas.plan import membership
+from ccpandas.plan import keys, membership
 from ccpandas.plan.changes import REMOVE
+from ccpandas.plan.ids import first_rows, first_rows_any
 from ccpandas.plan.keys import (
     arrow_text,
     email_keys,
@@ -120,19 +121,33 @@ def test_keys_number_in_order_of_first_appearance_and_look_up_the_first() -> Non
     assert positions(table, pa.array([], pa.string())).tolist() == []
 
 
-_TEXTS = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "é", ""])))
+_TEXTS = st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "dé", "é", "", "abc"])))
 
 
-@given(_TEXTS, _TEXTS)
-def test_one_encoding_numbers_and_looks_up_as_the_two_steps_do(arr, table) -> None:
-    """factorize_in (one hash table over both) equals factorize_text, then positions:
-    first appearance, the first occurrence in the table, nulls and repeats included."""
-    arr_a, table_a = pa.array(arr, pa.string()), pa.array(table, pa.string())
-    codes, uniques, found = factorize_in(arr_a, table_a)
+@pytest.mark.parametrize("part_rows", [100_000, 1, 3])  # one hash table, or many
+@settings(max_examples=60)
+@given(arr=_TEXTS, table=_TEXTS)
+def test_one_encoding_numbers_and_looks_up_as_the_two_steps_do(part_rows, arr, table) -> None:
+    """factorize_in (one hash table over both, split in parts when large) gives each
+    string of arr one code (any order) and the first position in the table, as
+    factorize_text, then positions, do: nulls and repeats included."""
+    old = keys._PART_ROWS
+    keys._PART_ROWS = part_rows
+    try:
+        arr_a, table_a = pa.array(arr, pa.string()), pa.array(table, pa.string())
+        codes, uniques, found = factorize_in(arr_a, table_a)
+    finally:
+        keys._PART_ROWS = old
     want_codes, want_uniques = factorize_text(arr_a)
-    assert codes.tolist() == want_codes.tolist()
-    assert uniques.to_pylist() == want_uniques.to_pylist()
-    assert found.tolist() == positions(table_a, want_uniques).tolist()
+    assert ((codes >= 0) == (want_codes >= 0)).all()
+    assert [uniques[c].as_py() if c >= 0 else None for c in codes] == arr
+    distinct = {c: w for c, w in zip(codes.tolist(), want_codes.tolist(), strict=True)}
+    assert len(set(distinct.values())) == len(distinct)  # one code per string, no merge
+    want_found = positions(table_a, want_uniques)
+    assert [found[c] if c >= 0 else -2 for c in codes.tolist()] == [
+        want_found[w] if w >= 0 else -2 for w in want_codes.tolist()
+    ]
+    assert first_rows_any(codes).tolist() == first_rows(want_codes).tolist()
 
 
 def test_arrow_text_reads_arrow_columns_without_a_copy() -> None:
