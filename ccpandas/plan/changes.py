@@ -439,12 +439,16 @@ def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
     naming the union of its contacts' lists."""
     n = len(cs.contact_ids)
     batches: list[Batch] = []
+    grid = _grid(cs)
     for j, offset in enumerate(range(0, len(cs.list_ids), MAX_LISTS_PER_REQUEST)):
         width = min(MAX_LISTS_PER_REQUEST, len(cs.list_ids) - offset)
-        mask = np.zeros(n, dtype=np.uint64)
-        for part in _pair_slices(cs.n_pairs):
-            contact, bit, hit = _group_bits(cs, code, part, offset, width)
-            np.bitwise_or.at(mask, contact[hit], np.left_shift(np.uint64(1), bit[hit]))
+        if grid is not None:
+            mask = _grid_masks(grid, code, offset, width)
+        else:
+            mask = np.zeros(n, dtype=np.uint64)
+            for part in _pair_slices(cs.n_pairs):
+                contact, bit, hit = _group_bits(cs, code, part, offset, width)
+                np.bitwise_or.at(mask, contact[hit], np.left_shift(np.uint64(1), bit[hit]))
         on = np.flatnonzero(mask)
         if not len(on):
             continue
@@ -464,10 +468,48 @@ def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
             chunk = IdSlice(ids, first, first + MAX_CONTACTS_PER_REQUEST)
             contact_group = first // MAX_CONTACTS_PER_REQUEST
             batches.append(_batch(cs, code, index, chunk, lists, contact_group, j))
+        if grid is not None:
+            by_contact = pair_batch.reshape(grid.shape)[:, offset : offset + width]
+            for rows in _row_slices(n):
+                hit = grid[rows, offset : offset + width] == code
+                np.copyto(by_contact[rows], owner[rows, None], where=hit)
+            continue
         for part in _pair_slices(cs.n_pairs):
             contact, _, hit = _group_bits(cs, code, part, offset, width)
             pair_batch[part][hit] = owner[contact[hit]]
     return batches
+
+
+def _grid(cs: ChangeSet) -> np.ndarray | None:
+    """The actions as a (contact x list) view when the pairs are every contact x every
+    list, contact by contact (as a plan makes them), else None."""
+    n, n_lists = len(cs.contact_ids), len(cs.list_ids)
+    if cs.n_pairs != n * n_lists or not n_lists:
+        return None
+    lists = cs.pair_list.reshape(n, n_lists)
+    contacts = cs.pair_contact.reshape(n, n_lists)
+    if not ((lists == np.arange(n_lists)).all() and (contacts == contacts[:, :1]).all()):
+        return None
+    if not (contacts[:, 0] == np.arange(n)).all():
+        return None
+    return cs.action.reshape(n, n_lists)
+
+
+def _grid_masks(grid: np.ndarray, code: int, offset: int, width: int) -> np.ndarray:
+    """Per contact, the bits of the lists from ``offset`` (``width`` of them, at most 64)
+    where it asks ``code``: packed 8 lists a byte, a block of contacts at a time."""
+    mask = np.zeros(len(grid), dtype=np.uint64)
+    for rows in _row_slices(len(grid)):
+        bits = np.packbits(grid[rows, offset : offset + width] == code, axis=1, bitorder="little")
+        wide = np.zeros((len(bits), 8), dtype=np.uint8)
+        wide[:, : bits.shape[1]] = bits
+        mask[rows] = wide.view("<u8")[:, 0]
+    return mask
+
+
+def _row_slices(n: int) -> list[slice]:
+    """Blocks of contacts whose (contact x list) temporaries stay a few MB."""
+    return [slice(a, min(n, a + _PAIR_CHUNK)) for a in range(0, n, _PAIR_CHUNK)]
 
 
 #: Pairs whose per-pair temporaries are made at once (a few MB, however many pairs).

@@ -130,3 +130,38 @@ def test_frame_has_one_row_per_pair_with_its_action() -> None:
     assert frame["list_name"].tolist() == ["News", "News (l01)"]
     assert frame["action"].astype(str).tolist() == ["remove", "add"]
     assert frame["was_member"].tolist() == [True, False]
+
+
+@settings(max_examples=80)
+@given(
+    n=st.integers(1, 40),
+    n_lists=st.sampled_from([1, 3, 16, 17, 50, 55]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_a_plans_contact_by_list_grid_batches_as_any_order_of_its_pairs(n, n_lists, seed) -> None:
+    """The grid path (every contact x every list, contact by contact, as a plan makes
+    pairs) gives the same requests and the same batch per pair as the general path,
+    which the same pairs in another order take."""
+    rng = np.random.default_rng(seed)
+    was = rng.random(n * n_lists) < 0.4
+    grid = ChangeSet(
+        contact_ids=np.array([f"c{i}" for i in range(n)], dtype=object),
+        list_ids=tuple(LISTS[:n_lists]),
+        pair_contact=np.repeat(np.arange(n, dtype=np.int32), n_lists),
+        pair_list=np.tile(np.arange(n_lists, dtype=np.int8), n),
+        action=np.where(was, np.int8(REMOVE), np.int8(NONE)),
+        was_member=was,
+    )
+    order = rng.permutation(grid.n_pairs)
+    shuffled = grid.replace(
+        pair_contact=grid.pair_contact[order],
+        pair_list=grid.pair_list[order],
+        action=grid.action[order],
+        was_member=grid.was_member[order],
+    )
+    (a, cs_a), (b, cs_b) = grid.batched(), shuffled.batched()
+    assert [x.to_json() for x in a] == [x.to_json() for x in b]
+    assert [(x.index, x.list_group, x.contact_group) for x in a] == [
+        (x.index, x.list_group, x.contact_group) for x in b
+    ]
+    assert (cs_a.pair_batch[order] == cs_b.pair_batch).all()
