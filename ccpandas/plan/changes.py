@@ -488,10 +488,11 @@ def _grid(cs: ChangeSet) -> np.ndarray | None:
         return None
     lists = cs.pair_list.reshape(n, n_lists)
     contacts = cs.pair_contact.reshape(n, n_lists)
-    if not ((lists == np.arange(n_lists)).all() and (contacts == contacts[:, :1]).all()):
-        return None
-    if not (contacts[:, 0] == np.arange(n)).all():
-        return None
+    for rows in _row_slices(n):  # a block at a time: no temporary of a byte a pair
+        if not (lists[rows] == np.arange(n_lists)).all():
+            return None
+        if not (contacts[rows] == np.arange(rows.start, rows.stop)[:, None]).all():
+            return None
     return cs.action.reshape(n, n_lists)
 
 

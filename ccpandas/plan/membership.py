@@ -941,15 +941,16 @@ def _was_member(
 
 def _first_batches(cs: ChangeSet) -> np.ndarray:
     """Per contact, the first batch that carries it (-1: none)."""
-    none = np.iinfo(np.int64).max
+    none = np.int32(np.iinfo(np.int32).max)  # batch indices are int32
     first = np.full(len(cs.contact_ids), none, dtype=np.int64)
     contact = cs.pair_contact
     if cs.pair_batch is not None and len(contact):
-        batch = np.where(cs.pair_batch >= 0, cs.pair_batch.astype(np.int64), none)
+        # int32 like pair_batch: 4 bytes a pair while planning, not 16
+        batch = np.where(cs.pair_batch >= 0, cs.pair_batch, none).astype(np.int32, copy=False)
         # The lowest batch index per contact, without sorting the pairs: per run of a
         # contact's pairs when they are grouped by contact (as a plan makes them).
         if (contact[1:] >= contact[:-1]).all():
-            starts = np.flatnonzero(np.r_[True, contact[1:] != contact[:-1]])
+            starts = np.concatenate(([0], np.flatnonzero(contact[1:] != contact[:-1]) + 1))
             first[contact[starts]] = np.minimum.reduceat(batch, starts)
         else:
             np.minimum.at(first, contact, batch)
