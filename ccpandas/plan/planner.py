@@ -63,7 +63,7 @@ from ccpandas.plan.ids import (
     holds_text,
     normalize_ids,
 )
-from ccpandas.plan.polls import DEFAULT_MODEL, expected_polls, expected_run_seconds, request_items
+from ccpandas.plan.polls import DEFAULT_MODEL, request_items, run_estimate
 from ccpandas.vocab import PairOutcome, RowStatus
 
 __all__ = [
@@ -76,7 +76,6 @@ __all__ = [
     "ROW_COLUMNS",
     "RemovalPlan",
     "duplicate_example",
-    "expected_polls",
     "frame_column",
     "list_names",
     "list_values",
@@ -332,7 +331,7 @@ class RemovalPlan:
         """The ``GET /activities`` calls spent following the activities: the runner's
         polling schedule simulated at :attr:`rate`, with each request's contacts
         processed at the assumed speed (:func:`ccpandas.plan.polls.expected_polls`)."""
-        return expected_polls(self.n_requests, self.rate, request_items(self.batches))
+        return self._run[0]
 
     @property
     def read_requests(self) -> int:
@@ -429,12 +428,13 @@ class RemovalPlan:
             1.25
         """
         reads = (self.read_requests + self.verify_requests) * DEFAULT_MODEL.gap(self.rate)
-        return reads + self._run_seconds
+        return reads + self._run[1]
 
     @cached_property
-    def _run_seconds(self) -> float:
-        """From the first change to the poll that sees the last activity ended."""
-        return expected_run_seconds(self.n_requests, self.rate, request_items(self.batches))
+    def _run(self) -> tuple[int, float]:
+        """The polls, and the seconds from the first change to the poll that sees the
+        last activity ended: one simulation of the runner's schedule."""
+        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
 
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
         """A few distinct values that were rejected as ``invalid_id``.

@@ -49,6 +49,7 @@ __all__ = [
     "expected_polls",
     "expected_run_seconds",
     "request_items",
+    "run_estimate",
 ]
 
 #: The runner's first polling interval after the last submission, in seconds.
@@ -166,8 +167,7 @@ def expected_polls(
         >>> expected_polls(1, 4.0, 500, model=slow)  # at 0.25, 1.25, 2.85, ..., 56.5 s
         9
     """
-    runs = _runs(n_requests, rate, items)
-    return _simulate(runs, float(rate), model)[0] if runs else 0
+    return run_estimate(n_requests, rate, items, model=model)[0]
 
 
 def expected_run_seconds(
@@ -197,8 +197,25 @@ def expected_run_seconds(
         >>> round(expected_run_seconds(1, 4.0, 500, model=slow), 2)  # the 9th poll
         56.55
     """
+    return run_estimate(n_requests, rate, items, model=model)[1]
+
+
+def run_estimate(
+    n_requests: int,
+    rate: float,
+    items: int | Sequence[int] = MAX_CONTACTS_PER_REQUEST,
+    *,
+    model: PollModel = DEFAULT_MODEL,
+) -> tuple[int, float]:
+    """:func:`expected_polls` and :func:`expected_run_seconds` from one simulation (a
+    plan asks for both).
+
+    Example:
+        >>> run_estimate(1, 4.0, 100), run_estimate(0, 4.0)
+        ((2, 1.25), (0, 0.0))
+    """
     runs = _runs(n_requests, rate, items)
-    return _simulate(runs, float(rate), model)[1] if runs else 0.0
+    return _simulate(runs, float(rate), model) if runs else (0, 0.0)
 
 
 def _runs(n_requests: int, rate: float, items: int | Sequence[int]) -> tuple[tuple[int, int], ...]:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,7 +44,7 @@ from ccpandas.models import (
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
 from ccpandas.plan.planner import _duration, _plural
-from ccpandas.plan.polls import DEFAULT_MODEL, expected_polls, expected_run_seconds, request_items
+from ccpandas.plan.polls import DEFAULT_MODEL, request_items, run_estimate
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -342,7 +343,7 @@ class UndoPlan:
     def expected_polls(self) -> int:
         """About how many ``GET /activities`` follow the changes (the runner's polling
         simulated: :func:`ccpandas.plan.polls.expected_polls`)."""
-        return expected_polls(self.n_requests, self.rate, request_items(self.batches))
+        return self._run[0]
 
     @property
     def total_requests(self) -> int:
@@ -356,8 +357,13 @@ class UndoPlan:
         polls until the last activity is seen ended
         (:func:`ccpandas.plan.polls.expected_run_seconds`), and the verification read."""
         reads = (self.check_requests + self.read_requests) * DEFAULT_MODEL.gap(self.rate)
-        items = request_items(self.batches)
-        return reads + expected_run_seconds(self.n_requests, self.rate, items)
+        return reads + self._run[1]
+
+    @cached_property
+    def _run(self) -> tuple[int, float]:
+        """The polls and the seconds of the changes: one simulation (see
+        :func:`ccpandas.plan.polls.run_estimate`)."""
+        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
 
     @property
     def unsubscribed(self) -> int:
