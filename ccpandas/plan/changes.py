@@ -442,13 +442,7 @@ def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
     grid = _grid(cs)
     for j, offset in enumerate(range(0, len(cs.list_ids), MAX_LISTS_PER_REQUEST)):
         width = min(MAX_LISTS_PER_REQUEST, len(cs.list_ids) - offset)
-        if grid is not None:
-            mask = _grid_masks(grid, code, offset, width)
-        else:
-            mask = np.zeros(n, dtype=np.uint64)
-            for part in _pair_slices(cs.n_pairs):
-                contact, bit, hit = _group_bits(cs, code, part, offset, width)
-                np.bitwise_or.at(mask, contact[hit], np.left_shift(np.uint64(1), bit[hit]))
+        mask = _group_masks(cs, grid, code, offset, width)
         on = np.flatnonzero(mask)
         if not len(on):
             continue
@@ -468,15 +462,7 @@ def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
             chunk = IdSlice(ids, first, first + MAX_CONTACTS_PER_REQUEST)
             contact_group = first // MAX_CONTACTS_PER_REQUEST
             batches.append(_batch(cs, code, index, chunk, lists, contact_group, j))
-        if grid is not None:
-            by_contact = pair_batch.reshape(grid.shape)[:, offset : offset + width]
-            for rows in _row_slices(n):
-                hit = grid[rows, offset : offset + width] == code
-                np.copyto(by_contact[rows], owner[rows, None], where=hit)
-            continue
-        for part in _pair_slices(cs.n_pairs):
-            contact, _, hit = _group_bits(cs, code, part, offset, width)
-            pair_batch[part][hit] = owner[contact[hit]]
+        _fill_batches(cs, grid, code, offset, width, owner, pair_batch)
     return batches
 
 
@@ -488,7 +474,7 @@ def _grid(cs: ChangeSet) -> np.ndarray | None:
         return None
     lists = cs.pair_list.reshape(n, n_lists)
     contacts = cs.pair_contact.reshape(n, n_lists)
-    for rows in _row_slices(n):  # a block at a time: no temporary of a byte a pair
+    for rows in _blocks(n):  # a block at a time: no temporary of a byte a pair
         if not (lists[rows] == np.arange(n_lists)).all():
             return None
         if not (contacts[rows] == np.arange(rows.start, rows.stop)[:, None]).all():
@@ -496,11 +482,19 @@ def _grid(cs: ChangeSet) -> np.ndarray | None:
     return cs.action.reshape(n, n_lists)
 
 
-def _grid_masks(grid: np.ndarray, code: int, offset: int, width: int) -> np.ndarray:
+def _group_masks(
+    cs: ChangeSet, grid: np.ndarray | None, code: int, offset: int, width: int
+) -> np.ndarray:
     """Per contact, the bits of the lists from ``offset`` (``width`` of them, at most 64)
-    where it asks ``code``: packed 8 lists a byte, a block of contacts at a time."""
-    mask = np.zeros(len(grid), dtype=np.uint64)
-    for rows in _row_slices(len(grid)):
+    where it asks ``code``: packed 8 lists a byte from the ``grid`` view, else OR-ed
+    pair by pair; a block at a time."""
+    mask = np.zeros(len(cs.contact_ids), dtype=np.uint64)
+    if grid is None:
+        for part in _blocks(cs.n_pairs):
+            contact, bit, hit = _group_bits(cs, code, part, offset, width)
+            np.bitwise_or.at(mask, contact[hit], np.left_shift(np.uint64(1), bit[hit]))
+        return mask
+    for rows in _blocks(len(grid)):
         bits = np.packbits(grid[rows, offset : offset + width] == code, axis=1, bitorder="little")
         wide = np.zeros((len(bits), 8), dtype=np.uint8)
         wide[:, : bits.shape[1]] = bits
@@ -508,17 +502,34 @@ def _grid_masks(grid: np.ndarray, code: int, offset: int, width: int) -> np.ndar
     return mask
 
 
-def _row_slices(n: int) -> list[slice]:
-    """Blocks of contacts whose (contact x list) temporaries stay a few MB."""
-    return [slice(a, min(n, a + _PAIR_CHUNK)) for a in range(0, n, _PAIR_CHUNK)]
+def _fill_batches(
+    cs: ChangeSet,
+    grid: np.ndarray | None,
+    code: int,
+    offset: int,
+    width: int,
+    owner: np.ndarray,
+    pair_batch: np.ndarray,
+) -> None:
+    """Each pair of ``code`` in the list group from ``offset`` takes its contact's
+    batch (``owner``): where it asks, in the ``grid`` view, else pair by pair."""
+    if grid is None:
+        for part in _blocks(cs.n_pairs):
+            contact, _, hit = _group_bits(cs, code, part, offset, width)
+            pair_batch[part][hit] = owner[contact[hit]]
+        return
+    by_contact = pair_batch.reshape(grid.shape)[:, offset : offset + width]
+    for rows in _blocks(len(grid)):
+        hit = grid[rows, offset : offset + width] == code
+        np.copyto(by_contact[rows], owner[rows, None], where=hit)
 
 
-#: Pairs whose per-pair temporaries are made at once (a few MB, however many pairs).
+#: Pairs (or contacts) whose temporaries are made at once (a few MB, however many pairs).
 _PAIR_CHUNK = 1 << 16
 
 
-def _pair_slices(n_pairs: int) -> list[slice]:
-    return [slice(a, min(n_pairs, a + _PAIR_CHUNK)) for a in range(0, n_pairs, _PAIR_CHUNK)]
+def _blocks(n: int) -> list[slice]:
+    return [slice(a, min(n, a + _PAIR_CHUNK)) for a in range(0, n, _PAIR_CHUNK)]
 
 
 def _group_bits(

@@ -172,9 +172,7 @@ def _encode(strings: pa.Array, parts: int) -> tuple[np.ndarray, pa.Array]:
     """Codes (int64, -1: null) and the distinct strings, in ``parts`` hash tables of the
     strings a hash of a few of their bytes puts together (equal strings in one)."""
     if parts < 2:
-        encoded = pc.dictionary_encode(strings)
-        codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-        return codes.astype(np.int64), encoded.dictionary
+        return factorize_text(strings)
     part = _partition(strings, parts)
     order = np.argsort(part, kind="stable")  # 8-bit keys: a radix sort
     bounds = np.searchsorted(part[order], np.arange(parts + 1))
@@ -182,11 +180,10 @@ def _encode(strings: pa.Array, parts: int) -> tuple[np.ndarray, pa.Array]:
     codes = np.empty(len(strings), dtype=np.int64)
     dictionaries, base = [], 0
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        encoded = pc.dictionary_encode(grouped.slice(a, b - a))
-        local = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        local, dictionary = factorize_text(grouped.slice(a, b - a))
         codes[order[a:b]] = np.where(local >= 0, local + base, -1)
-        dictionaries.append(encoded.dictionary)
-        base += len(encoded.dictionary)
+        dictionaries.append(dictionary)
+        base += len(dictionary)
     return codes, pa.concat_arrays(dictionaries)
 
 
@@ -197,8 +194,8 @@ def _partition(strings: pa.Array, parts: int) -> np.ndarray:
     wide = strings.type == pa.large_string()
     offsets = np.frombuffer(raw_offsets, dtype=np.int64 if wide else np.int32)
     offsets = offsets[strings.offset : strings.offset + len(strings) + 1].astype(np.int64)
-    data = np.frombuffer(raw_data, dtype=np.uint8) if raw_data is not None else np.zeros(0)
-    data = data if len(data) else np.zeros(1, dtype=np.uint8)
+    empty = raw_data is None or raw_data.size == 0  # only empty strings and nulls
+    data = np.zeros(1, dtype=np.uint8) if empty else np.frombuffer(raw_data, dtype=np.uint8)
     start, length = offsets[:-1], np.diff(offsets)
 
     def byte(at: np.ndarray, longer_than: int) -> np.ndarray:
