@@ -85,7 +85,8 @@ test: install-test
 		--nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES)
 	$(PRIVATE) $(PY) -m pytest -m serial tests
 	$(MAKE) package
-	$(MAKE) nox WHEEL="$$(ls "$(CURDIR)"/dist/*.whl)"
+	$(MAKE) nox WHEEL="$$(ls "$(CURDIR)"/dist/*.whl)" \
+		TESTED_PYTHON="$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
 # The release artefacts, checked as a user gets them: build the sdist and the wheel into
 # dist/, `twine check` them, install the wheel (not editable) in a throwaway venv, and
@@ -117,9 +118,12 @@ package: install-test
 # `make test` passes WHEEL, the wheel `make package` just built and checked: every session
 # installs that very file, so it is installed and tested on every interpreter present.
 # Without WHEEL, pip builds one from the source tree in each session.
+# TESTED_PYTHON (`make test` sets it to its own Python's version) leaves out the session
+# that would repeat the suite just run on that Python (see noxfile.py).
 WHEEL ?=
+TESTED_PYTHON ?=
 nox: install-test
-	CCPANDAS_WHEEL="$(WHEEL)" $(VENV)/bin/nox
+	CCPANDAS_WHEEL="$(WHEEL)" CCPANDAS_TESTED_PYTHON="$(TESTED_PYTHON)" $(VENV)/bin/nox
 
 bench: install-test
 	$(PY) -m benchmarks

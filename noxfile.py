@@ -1,9 +1,11 @@
 """nox sessions: ccpandas on every supported Python, and on the oldest supported pandas.
 
-``make test`` runs ``nox`` (every session below). Each session installs ccpandas as a
-regular, non-editable package in a virtual environment of its own: the wheel named by
-``CCPANDAS_WHEEL`` (``make test`` passes the one ``make package`` built and checked),
-else a wheel pip builds from the source tree. It then runs pytest on the installed copy
+``make test`` runs ``nox``: every session below but the ``tests-3.X`` of the Python that
+ran its own suite (``CCPANDAS_TESTED_PYTHON``), which would only repeat that suite's
+tests. Each session installs ccpandas as a regular, non-editable package in a virtual
+environment of its own: the wheel named by ``CCPANDAS_WHEEL`` (``make test`` passes the
+one ``make package`` built and checked), else a wheel pip builds from the source tree.
+It then runs pytest on the installed copy
 (in worker processes, then the ``serial`` tests alone):
 
 - ``tests-3.11``, ``tests-3.12``, ``tests-3.13``: the newest pandas, the core tests
@@ -49,6 +51,14 @@ WORKERS = os.environ.get("WORKERS", "4")
 
 nox.options.error_on_missing_interpreters = False
 nox.options.default_venv_backend = "venv"
+# `make test` has just run these very tests (and more) on its own interpreter with the
+# newest pandas, and names that version here: its session would run them a second time.
+# pandas22 still tests the installed wheel on the oldest Python. `nox -s` runs any.
+_TESTED = os.environ.get("CCPANDAS_TESTED_PYTHON", "")
+nox.options.sessions = [
+    *(f"tests-{v}" for v in PYTHONS if v != _TESTED),
+    "pandas22",
+]
 
 
 def interpreter(version: str) -> str:
