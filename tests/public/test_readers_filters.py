@@ -62,7 +62,7 @@ def _queries(emu, route: str = "/v3/contacts") -> list[dict[str, list[str]]]:
         ({"updated_before": "2024-13-01"}, r"updated_before must be an ISO-8601"),
         ({"created_after": 20240101}, r"created_after must be a datetime, a date or an ISO"),
         ({"created_after": pd.NaT}, r"created_after is NaT"),
-        ({"optout_before": np.datetime64("NaT")}, r"optout_before is NaT"),
+        ({"optout_before": np.datetime64("NaT", "ns")}, r"optout_before is NaT"),
         (
             {"updated_after": "2024-06-01", "updated_before": "2024-05-01"},
             r"updated_after \(2024-06-01T00:00:00Z\) must be earlier than updated_before",
