@@ -220,13 +220,6 @@ def decode_series(doc: dict[str, Any]) -> pd.Series:
 # Every kind journals its pairs the same way: each id once, the pairs as small integer
 # arrays (base64 of their little-endian bytes), so a new kind needs no encoding of its own.
 _PAIR_ARRAYS = {"pair_contact": "<i4", "pair_list": "<i4", "action": "<i1", "was_member": "?"}
-#: Their dtypes in a :class:`~ccpandas.plan.changes.ChangeSet`.
-_IN_MEMORY = {
-    "pair_contact": np.int64,
-    "pair_list": np.int64,
-    "action": np.int8,
-    "was_member": bool,
-}
 
 
 def encode_change_set(cs: ChangeSet) -> dict[str, Any]:
@@ -253,15 +246,18 @@ def encode_change_set(cs: ChangeSet) -> dict[str, Any]:
 
 def decode_change_set(doc: dict[str, Any]) -> ChangeSet:
     """The :class:`~ccpandas.plan.changes.ChangeSet` :func:`encode_change_set` encoded."""
-    arrays: dict[str, Any] = {
-        name: np.frombuffer(base64.b64decode(doc[name]), dtype=dtype).astype(_IN_MEMORY[name])
+    arrays = {
+        name: np.frombuffer(base64.b64decode(doc[name]), dtype=dtype)
         for name, dtype in _PAIR_ARRAYS.items()
     }
     return ChangeSet(
         contact_ids=np.asarray(doc["contact_ids"], dtype=object),
         list_ids=tuple(doc["list_ids"]),
+        pair_contact=arrays["pair_contact"].astype(np.int64),
+        pair_list=arrays["pair_list"].astype(np.int64),
+        action=arrays["action"].astype(np.int8),
+        was_member=arrays["was_member"].astype(bool),
         known=bool(doc["known"]),
-        **arrays,
     )
 
 
