@@ -125,10 +125,6 @@ class InputFile:
             f"separator {_show_sep(self.sep)} ({self.sep_from})"
         )
 
-    def as_json(self) -> dict[str, Any]:
-        """The ``input`` object of ``--json`` (documented in docs/cli.md)."""
-        return dataclasses.asdict(self)
-
 
 _FORMAT_NAMES = {"csv": "CSV", "tsv": "TSV", "excel": "Excel", "parquet": "Parquet"}
 #: The separators the sniffer chooses from (``--sep`` takes any single character).
@@ -358,9 +354,14 @@ def _output_format(path: str | None) -> str | None:
             f"--output {path}: write .csv or .parquet (the ending picks the format), "
             f"not {file.suffix or 'a name without ending'}"
         )
-    if not file.parent.is_dir():
-        raise _Usage(f"--output {path}: the folder {file.parent} does not exist")
+    _folder_exists("--output", path)
     return kind
+
+
+def _folder_exists(flag: str, path: str) -> None:
+    """A usage error unless the folder ``flag`` writes ``path`` into exists."""
+    if not Path(path).parent.is_dir():
+        raise _Usage(f"{flag} {path}: the folder {Path(path).parent} does not exist")
 
 
 #: What a spreadsheet reads as a formula at the start of a cell (OWASP's CSV injection).
@@ -386,16 +387,6 @@ def _defused(rows: pd.DataFrame) -> pd.DataFrame:
         if risky.any():
             out[name] = text.where(~risky, "'" + text.astype(str))
     return out
-
-
-def _write_rows(rows: pd.DataFrame, path: str) -> None:
-    # An unnamed index is the input's row numbers: a column without a header, not data.
-    keep_index = any(name is not None for name in rows.index.names)
-    if OUTPUT_FORMATS[Path(path).suffix.lower()] == "csv":
-        _defused(rows).to_csv(path, index=keep_index)
-    else:
-        # Object columns of text and None (activity_id, error) as nullable strings.
-        rows.to_parquet(path, index=True)
 
 
 def _list_values(args: argparse.Namespace) -> list[str]:
@@ -545,14 +536,21 @@ def _finish(
 def _write_output(s: _Session, rows: pd.DataFrame) -> str | None:
     """``--output``: write ``rows`` there; the path (None without the flag)."""
     output = getattr(s.args, "output", None)
-    if output is not None:
-        _write_rows(rows, output)
+    if output is None:
+        return None
+    # An unnamed index is the input's row numbers: a column without a header, not data.
+    keep_index = any(name is not None for name in rows.index.names)
+    if OUTPUT_FORMATS[Path(output).suffix.lower()] == "csv":
+        _defused(rows).to_csv(output, index=keep_index)
+    else:
+        # Object columns of text and None (activity_id, error) as nullable strings.
+        rows.to_parquet(output, index=True)
     return output
 
 
 def _print_json(s: _Session, body: dict[str, Any]) -> None:
     # How FILE was read (plan, remove, add, sync); resume and undo read no file.
-    body["input"] = s.input.as_json() if s.input else None
+    body["input"] = dataclasses.asdict(s.input) if s.input else None
     s.out(json.dumps(body, default=str))
 
 
@@ -816,8 +814,7 @@ def _cmd_doctor(s: _Session) -> int:
         file = Path(path)
         if file.is_dir():
             raise _Usage(f"--report {path} is a directory: name a file (report.json)")
-        if not file.parent.is_dir():
-            raise _Usage(f"--report {path}: the folder {file.parent} does not exist")
+        _folder_exists("--report", path)
     report = doctor(s.client())
     if path is not None:
         report.write_report(path)

@@ -231,13 +231,10 @@ _ADDED_SNAPSHOT_COLUMNS = (("selection", "TEXT"),)
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring an existing journal file's tables up to this version's columns."""
     for table, added in (("runs", _ADDED_RUN_COLUMNS), ("snapshots", _ADDED_SNAPSHOT_COLUMNS)):
-        _add_columns(conn, table, added)
-
-
-def _add_columns(conn: sqlite3.Connection, table: str, added: Sequence[tuple[str, str]]) -> None:
-    have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-    for name, definition in added:
-        if name not in have:
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for name, definition in added:
+            if name in have:
+                continue
             try:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {definition}")
             except sqlite3.OperationalError as exc:
@@ -496,15 +493,6 @@ class JournalDB:
         return self.query("SELECT * FROM batches WHERE run_id = ? ORDER BY batch", (run_id,))
 
     # -- locks ----------------------------------------------------------------------
-    def lock_path(self, run_id: str) -> Path:
-        """The lock file a process holds while it drives ``run_id``.
-
-        Args:
-            run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
-                ``"20250301-231501-7f3a2c"``.
-        """
-        return locks.lock_path(self.path, run_id)
-
     def is_driven(self, run_id: str, *, shared_state: Any = None) -> bool:
         """True when some process holds the run's lock now (in team mode, on any
         machine: see :func:`ccpandas.client.shared.resolve`).
@@ -517,7 +505,7 @@ class JournalDB:
                 ``"local"``. None (the default) uses :func:`ccpandas.configure`'s, else
                 ``CCPANDAS_SHARED_STATE``, else this machine's.
         """
-        return locks.is_driven(self.lock_path(run_id), run_id, shared_state)
+        return locks.is_driven(locks.lock_path(self.path, run_id), run_id, shared_state)
 
 
 _journals: dict[str, JournalDB] = {}
@@ -758,7 +746,7 @@ class RunJournal:
         if self._held:  # re-entrant within this object
             yield
             return
-        with locks.hold_run(self.db.lock_path(self.run_id), self.run_id, shared_state):
+        with locks.hold_run(locks.lock_path(self.db.path, self.run_id), self.run_id, shared_state):
             self._held = True
             try:
                 self._recover(runs)
@@ -778,29 +766,25 @@ class RunJournal:
 
     def _recover(self, runs: Sequence[BatchRun]) -> None:
         dangling = self._dangling()
-        by_index = {r.batch.index: r for r in runs}
         _apply_records(runs, self.db._batch_records(self.run_id))
-        if dangling:
-            now = _iso(_utcnow())
-            changed = []
-            for row in dangling:
-                run = by_index.get(row["batch"])
-                if run is None:
-                    continue
-                if run.activity_id is not None:
-                    run.previous_activity_ids.append(run.activity_id)
-                    run.activity_id = None
-                run.state = BatchState.UNCERTAIN
-                run.outcome = Outcome.UNCERTAIN
-                changed.append(run)
-            with self.db.transaction() as conn:
-                conn.execute(
-                    f"UPDATE attempts SET outcome = '{Outcome.UNCERTAIN}', error = ? "
-                    f"WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
-                    (_DIED, self.run_id),
-                )
-                self._write_batches(conn, changed)
-                conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+        if not dangling:
+            return
+        by_index = {r.batch.index: r for r in runs}
+        changed = [by_index[row["batch"]] for row in dangling if row["batch"] in by_index]
+        for run in changed:
+            if run.activity_id is not None:
+                run.previous_activity_ids.append(run.activity_id)
+                run.activity_id = None
+            run.state = BatchState.UNCERTAIN
+            run.outcome = Outcome.UNCERTAIN
+        with self.db.transaction() as conn:
+            conn.execute(
+                f"UPDATE attempts SET outcome = '{Outcome.UNCERTAIN}', error = ? "
+                f"WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
+                (_DIED, self.run_id),
+            )
+            self._write_batches(conn, changed)
+            self._touch(conn)
 
     def activity_holder(self, activity_id: str) -> str | None:
         """Which batch of a run in this journal file, on this run's API, an attempt of
@@ -849,7 +833,7 @@ class RunJournal:
                     (outcome, None if unsure else now, aid, why, self.run_id, row["batch"]),
                 )
             self._write_batches(conn, runs)
-            conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+            self._touch(conn, now)
 
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned: ``reason`` None when it ended normally, else why
@@ -906,7 +890,7 @@ class RunJournal:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (self.run_id, index, last + 1, reason, now, Outcome.SENDING),
             )
-            conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+            self._touch(conn, now)
 
     def batch_answered(self, run: BatchRun) -> None:
         """Record the outcome of the attempt just made, and the batch's new state.
@@ -934,7 +918,7 @@ class RunJournal:
                 error=error,
             )
             self._write_batches(conn, [run])
-            conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+            self._touch(conn, now)
 
     def _set_last_attempt(self, conn: sqlite3.Connection, batch: int, **fields: Any) -> None:
         """Set ``fields`` (column names of ``attempts``, fixed by the callers) on the
@@ -957,34 +941,43 @@ class RunJournal:
             return
         with self.db.transaction() as conn:
             self._write_batches(conn, runs)
-            conn.execute(
-                "UPDATE runs SET updated_at = ? WHERE run_id = ?", (_iso(_utcnow()), self.run_id)
-            )
+            self._touch(conn)
 
     def _write_batches(self, conn: sqlite3.Connection, runs: Sequence[BatchRun]) -> None:
+        assignments = ", ".join(f"{name} = ?" for name in _BATCH_COLUMNS)
         conn.executemany(
-            "UPDATE batches SET state = ?, activity_id = ?, previous_ids = ?, attempts = ?, "
-            "resent = ?, percent_done = ?, items_completed = ?, items_total = ?, errors = ?, "
-            "submitted_at = ?, finished_at = ? WHERE run_id = ? AND batch = ?",
-            [
-                (
-                    r.state,
-                    r.activity_id,
-                    json.dumps(r.previous_activity_ids),
-                    r.attempts,
-                    r.resent,
-                    r.percent_done,
-                    r.items_completed,
-                    r.items_total,
-                    json.dumps(list(r.errors)),
-                    _iso(r.submitted_at),
-                    _iso(r.finished_at),
-                    self.run_id,
-                    r.batch.index,
-                )
-                for r in runs
-            ],
+            f"UPDATE batches SET {assignments} WHERE run_id = ? AND batch = ?",
+            [(*_batch_values(r), self.run_id, r.batch.index) for r in runs],
         )
+
+    def _touch(self, conn: sqlite3.Connection, now: str | None = None) -> None:
+        """The run's ``updated_at``: now, or ``now`` (ISO) as the caller wrote it."""
+        now = now or _iso(_utcnow())
+        conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+
+
+#: The ``batches`` columns that hold a :class:`BatchRun` attribute of the same name as is.
+_PLAIN_BATCH_COLUMNS = (
+    "state",
+    "activity_id",
+    "attempts",
+    "resent",
+    "percent_done",
+    "items_completed",
+    "items_total",
+)
+#: Every column :meth:`RunJournal._write_batches` writes, in :func:`_batch_values`' order.
+_BATCH_COLUMNS = (*_PLAIN_BATCH_COLUMNS, "previous_ids", "errors", "submitted_at", "finished_at")
+
+
+def _batch_values(r: BatchRun) -> tuple[Any, ...]:
+    return (
+        *(getattr(r, name) for name in _PLAIN_BATCH_COLUMNS),
+        json.dumps(r.previous_activity_ids),
+        json.dumps(list(r.errors)),
+        _iso(r.submitted_at),
+        _iso(r.finished_at),
+    )
 
 
 def _apply_records(runs: Sequence[BatchRun], records: list[dict[str, Any]]) -> None:
@@ -993,14 +986,9 @@ def _apply_records(runs: Sequence[BatchRun], records: list[dict[str, Any]]) -> N
         run = by_index.get(rec["batch"])
         if run is None:
             continue
-        run.state = rec["state"]
-        run.activity_id = rec["activity_id"]
+        for name in _PLAIN_BATCH_COLUMNS:
+            setattr(run, name, rec[name])
         run.previous_activity_ids = list(json.loads(rec["previous_ids"]))
-        run.attempts = rec["attempts"]
-        run.resent = rec["resent"]
-        run.percent_done = rec["percent_done"]
-        run.items_completed = rec["items_completed"]
-        run.items_total = rec["items_total"]
         run.errors = tuple(json.loads(rec["errors"]))
         run.submitted_at = _from_iso(rec["submitted_at"])
         run.finished_at = _from_iso(rec["finished_at"])

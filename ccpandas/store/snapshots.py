@@ -251,10 +251,6 @@ class SnapshotJournal:
                 (summary, _now(), self.snapshot_id),
             )
 
-    def link(self, run_id: str, phase: str) -> None:
-        """Attach the read to a run (``before`` or ``after``)."""
-        self._set(run_id=run_id, phase=phase)
-
     def _set(self, **columns: Any) -> None:
         """Set ``columns`` (names of the ``snapshots`` table, fixed by the callers)."""
         assignments = ", ".join(f"{name} = ?" for name in columns)
@@ -357,6 +353,10 @@ def _from_journal(rec: list[Any]) -> dict[str, Any]:
     return {"contact_id": contact_id, "email": None, "status": status, "lists": lists, "tags": tags}
 
 
+#: The request counts a membership plan journals (``membership_meta``), 0 when absent.
+_JOURNALED_COUNTS = ("read_requests", "verify_requests", "full_verify_requests", "naive_requests")
+
+
 def rebuild_membership_plan(
     db: JournalFile,
     meta: Mapping[str, Any],
@@ -394,14 +394,12 @@ def rebuild_membership_plan(
             codes = rows["plan_status"].cat.codes.to_numpy()
             plan = dataclasses.replace(plan, rows=rows)
             m = dataclasses.replace(m, key="email", row_codes=codes)
+    counts: dict[str, Any] = {name: int(mm.get(name, 0)) for name in _JOURNALED_COUNTS}
     m = dataclasses.replace(
         m,
         snapshot_id=mm["snapshot_id"],
         lookup=mm.get("lookup", "snapshot"),
-        read_requests=int(mm.get("read_requests", 0)),
-        verify_requests=int(mm.get("verify_requests", 0)),
         verify_method=str(mm.get("verify_method", VerifyMethod.FULL)),
-        full_verify_requests=int(mm.get("full_verify_requests", 0)),
-        naive_requests=int(mm.get("naive_requests", 0)),
+        **counts,
     )
     return dataclasses.replace(plan, membership=m)

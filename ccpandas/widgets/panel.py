@@ -198,10 +198,9 @@ class RemovalPanel(TextBox):
             raise ValueError(
                 f"mode must be one of {', '.join(map(repr, list(MODES)))}, not {mode!r}"
             )
-        if lists is None:
-            from ccpandas.readers import read_contact_lists
+        from ccpandas.readers import read_contact_lists
 
-            lists = read_contact_lists(client)
+        lists = read_contact_lists(client) if lists is None else lists
         self.data = data
         self.client = client
         self.background = background
@@ -359,8 +358,6 @@ class RemovalPanel(TextBox):
         if choice.kind is SourceKind.CONTACT_IDS and (read or mode != RunKind.REMOVE):
             from ccpandas.api import plan_list_removal
 
-            if self.data is None:
-                raise CCError("there is no DataFrame to take contacts from")
             guard = max_removed_of(self.max_removed.value) if mode == RunKind.SYNC else None
             return plan_list_removal(
                 self.data,

@@ -265,10 +265,9 @@ class ListPicker(ItemPicker):
         title: str = "",
         rows: int = 8,
     ) -> None:
-        if lists is None:
-            from ccpandas.readers import read_contact_lists
+        from ccpandas.readers import read_contact_lists
 
-            lists = read_contact_lists(client)
+        lists = read_contact_lists(client) if lists is None else lists
         super().__init__(
             lists,
             id_column="list_id",
@@ -308,10 +307,9 @@ class TagPicker(ItemPicker):
         title: str = "",
         rows: int = 6,
     ) -> None:
-        if tags is None:
-            from ccpandas.readers import read_contact_tags
+        from ccpandas.readers import read_contact_tags
 
-            tags = read_contact_tags(client)
+        tags = read_contact_tags(client) if tags is None else tags
         super().__init__(
             tags,
             id_column="tag_id",
