@@ -39,6 +39,7 @@ import requests
 from ccpandas._config import AUTH_URL_ENV, DEFAULT_AUTH_URL, env
 from ccpandas._secret import Secret, header_problem
 from ccpandas.auth.tokenstore import Credentials
+from ccpandas.client.transport import SecretAuth, clear_chain, disarm
 from ccpandas.client.urls import is_loopback_host, secure_url
 from ccpandas.errors import AuthError, ConfigError
 
@@ -52,7 +53,6 @@ __all__ = [
     "TextView",
     "credentials_from_answer",
     "device_flow",
-    "normalize_auth_url",
     "pkce_flow",
 ]
 
@@ -80,47 +80,6 @@ def secret_or_none(value: str | Secret | None) -> Secret | None:
     if problem is not None:
         raise ConfigError(f"the client secret has {problem}; copy it again, in one piece")
     return Secret(text)
-
-
-def normalize_auth_url(url: str) -> str:
-    """Check an authorization server URL and return it without a trailing slash.
-
-    Only ``https://``, or plain ``http://`` to a loopback host (the emulator): the
-    token endpoint receives refresh tokens and client secrets.
-
-    Example:
-        >>> normalize_auth_url("https://authz.constantcontact.com/oauth2/default/v1/")
-        'https://authz.constantcontact.com/oauth2/default/v1'
-        >>> normalize_auth_url("http://example.com/oauth2")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        ccpandas.errors.ConfigError: refusing plain http:// to example.com: ...
-    """
-    return secure_url(
-        url,
-        name="auth_url",
-        example="https://host/oauth2/default/v1",
-        carries="refresh tokens and client secrets",
-    )
-
-
-class _SecretBasicAuth(requests.auth.AuthBase):
-    """HTTP Basic auth whose password (a client secret) stays a Secret until the header
-    is built, so no frame of ours holds it in clear (requests' HTTPBasicAuth keeps it
-    as a plain attribute)."""
-
-    def __init__(self, user: str, password: Secret) -> None:
-        self._user = user
-        self._password = password
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = requests.auth._basic_auth_str(
-            self._user, self._password.reveal()
-        )
-        return r
-
-    def __repr__(self) -> str:
-        return f"_SecretBasicAuth({self._user!r}, ********)"
 
 
 # --------------------------------------------------------------------------- the server
@@ -174,7 +133,14 @@ class OAuthSession:
         if not isinstance(client_id, str) or not client_id.strip():
             raise ConfigError("client_id must be a non-empty string (your application's API key)")
         self.client_id = client_id.strip()
-        self.auth_url = normalize_auth_url(auth_url or env(AUTH_URL_ENV) or DEFAULT_AUTH_URL)
+        # Only https, or plain http to a loopback host (the emulator): the token endpoint
+        # receives refresh tokens and client secrets.
+        self.auth_url = secure_url(
+            auth_url or env(AUTH_URL_ENV) or DEFAULT_AUTH_URL,
+            name="auth_url",
+            example="https://host/oauth2/default/v1",
+            carries="refresh tokens and client secrets",
+        )
         self._client_secret = secret_or_none(client_secret)
         self.timeout = timeout
         self._sleep = sleep
@@ -226,7 +192,8 @@ class OAuthSession:
         request has its body and Authorization header removed."""
         auth = None
         if self._client_secret is not None:
-            auth = _SecretBasicAuth(self.client_id, self._client_secret)
+            basic = requests.auth._basic_auth_str(self.client_id, self._client_secret.reveal())
+            auth = SecretAuth(Secret(basic))
         try:
             resp = self._session.post(
                 url,
@@ -248,8 +215,6 @@ class OAuthSession:
             _forget_request(exc)
             return None, f"failed: ({type(exc).__name__})"
         except Exception as exc:  # http.client's errors quote the header
-            from ccpandas.client.transport import disarm
-
             disarm(exc)
             return None, f"failed: ({type(exc).__name__} in the HTTP library)"
         _forget_prepared(resp.request)
@@ -393,8 +358,6 @@ def _forget_prepared(req: Any) -> None:
 
 def _forget_request(exc: requests.RequestException) -> None:
     """Empty the requests an exception keeps, and clear its frames' local variables."""
-    from ccpandas.client.transport import clear_chain
-
     for req in (getattr(exc, "request", None), getattr(exc.response, "request", None)):
         _forget_prepared(req)
     clear_chain(exc)
