@@ -400,11 +400,8 @@ class OAuthToken:
         creds = self._creds
         if creds is None:
             return f"OAuthToken(client_id={self.client_id!r}, logged out)"
-        if creds.expires_at is None:
-            expires = "unknown"
-        else:
-            left = creds.expires_at - self._clock()
-            expires = f"in {left:.0f} s" if left > 0 else "expired"
+        left = None if creds.expires_at is None else creds.expires_at - self._clock()
+        expires = "unknown" if left is None else f"in {left:.0f} s" if left > 0 else "expired"
         refresh = "yes" if creds.refresh_token else "no"
         return (
             f"OAuthToken(client_id={self.client_id!r}, expires={expires}, refresh_token={refresh})"
@@ -523,20 +520,16 @@ class OAuthToken:
                 # and this new one exists nowhere else.
                 if latest is not None and creds.origin != latest.origin:
                     _log.warning(
-                        "the saved credentials of %s came from another login; this "
-                        "session's refreshed credentials replace them",
-                        self.client_id,
+                        f"the saved credentials of {self.client_id} came from another login; "
+                        "this session's refreshed credentials replace them"
                     )
                 self._save_refreshed(store, creds, fresh)
             self._creds = fresh
             self._last_refresh = fresh.obtained_at
             self.refreshes += 1
-        left = (
-            "unknown"
-            if fresh.expires_at is None
-            else f"{fresh.expires_at - fresh.obtained_at:.0f} s"
-        )
-        _log.info("refreshed the access token for %s (valid for %s)", self.client_id, left)
+        left = None if fresh.expires_at is None else fresh.expires_at - fresh.obtained_at
+        life = "unknown" if left is None else f"{left:.0f} s"
+        _log.info("refreshed the access token for %s (valid for %s)", self.client_id, life)
         return True
 
     def _load_latest(self, store: CredentialStore) -> Credentials | None:
@@ -746,10 +739,10 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
     if o["save"]:
         store.save(creds)  # only now: a failed login leaves the old credentials alone
     if "contact_data" not in creds.scopes and creds.scopes:
+        granted = " ".join(creds.scopes)
         _log.warning(
-            "the login was granted %s without 'contact_data': the contact endpoints will "
-            "answer 403",
-            " ".join(creds.scopes),
+            f"the login was granted {granted} without 'contact_data': the contact "
+            "endpoints will answer 403"
         )
     provider = OAuthToken(
         creds,
@@ -768,18 +761,11 @@ def _run_flow(
     when it did not succeed."""
     try:
         if o["flow"] == "device":
-            return device_flow(
-                session, scopes, view, timeout=o["timeout"], sleep=time.sleep, clock=time.monotonic
-            )
-        open_browser = o["open_browser"]
+            return device_flow(session, scopes, view, timeout=o["timeout"])
+        browser = not in_notebook() if o["open_browser"] is None else o["open_browser"]
+        redirect, timeout = o["redirect_uri"], o["timeout"]
         return pkce_flow(
-            session,
-            scopes,
-            view,
-            redirect_uri=o["redirect_uri"],
-            open_browser=not in_notebook() if open_browser is None else open_browser,
-            timeout=o["timeout"],
-            clock=time.monotonic,
+            session, scopes, view, redirect_uri=redirect, open_browser=browser, timeout=timeout
         )
     except KeyboardInterrupt:
         view.status("cancelled", "Login cancelled.")

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import logging
@@ -257,14 +258,13 @@ class OAuthSession:
         )
         resp = self._post("device/authorize", fields, what="device login")
         status = resp.status_code
-        try:
+        body: Any = {}
+        with contextlib.suppress(ValueError):
             body = resp.json()
-        except ValueError:
-            body = {}
         del resp
-        if status != 200 or not isinstance(body, dict) or "device_code" not in body:
-            error = body.get("error") if isinstance(body, dict) else None
-            detail = body.get("error_description") if isinstance(body, dict) else None
+        body = body if isinstance(body, dict) else {}
+        if status != 200 or "device_code" not in body:
+            error, detail = body.get("error"), body.get("error_description")
             raise AuthError(
                 f"device login refused: HTTP {status} {error or ''}"
                 + (f" ({detail})" if detail else ""),
@@ -396,29 +396,23 @@ def credentials_from_answer(
     access = body.get("access_token")
     if not isinstance(access, str) or not access:
         raise AuthError("the token answer has no access token", error_key="invalid_response")
-    refresh = body.get("refresh_token")
-    expires_in = body.get("expires_in")
-    scope = body.get("scope")
+    refresh, expires_in, scope = (body.get(k) for k in ("refresh_token", "expires_in", "scope"))
     if isinstance(scope, list | tuple):
         scopes = tuple(str(s) for s in scope)
-    elif isinstance(scope, str) and scope.strip():
-        scopes = tuple(scope.split())
-    else:
-        scopes = previous.scopes if previous else ()
+    else:  # none came: the previous ones stand
+        scopes = tuple(scope.split()) if isinstance(scope, str) else ()
+        scopes = scopes or getattr(previous, "scopes", ())
+    kept = Secret(refresh) if isinstance(refresh, str) and refresh else None  # else the old one
     return Credentials(
         client_id=client_id,
         access_token=Secret(access),
-        refresh_token=(
-            Secret(refresh)
-            if isinstance(refresh, str) and refresh
-            else (previous.refresh_token if previous else None)
-        ),
+        refresh_token=kept or getattr(previous, "refresh_token", None),
         expires_at=now + float(expires_in) if expires_in is not None else None,
         scopes=scopes,
         obtained_at=now,
         auth_url=auth_url,
         base_url=base_url,
-        origin=origin if origin is not None else (previous.origin if previous else None),
+        origin=origin if origin is not None else getattr(previous, "origin", None),
     )
 
 
@@ -508,21 +502,15 @@ class TextView:
 # --------------------------------------------------------------------------- the flows
 
 
-def _wait(
-    seconds: float,
-    deadline: float,
-    view: LoginView,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> None:
+def _wait(seconds: float, deadline: float, view: LoginView) -> None:
     """Sleep ``seconds`` in slices of at most one, ticking the countdown."""
-    end = clock() + seconds
+    end = time.monotonic() + seconds
     while True:
-        now = clock()
+        now = time.monotonic()
         view.tick(max(0.0, deadline - now))
         if now >= end:
             return
-        sleep(min(1.0, end - now))
+        time.sleep(min(1.0, end - now))
 
 
 def device_flow(
@@ -531,17 +519,15 @@ def device_flow(
     view: LoginView,
     *,
     timeout: float | None,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
 ) -> dict[str, Any]:
     code = session.start_device_login(scopes)
     view.show_device_code(code)
     view.status("waiting", "Waiting for you to approve in the browser...")
     life = code.expires_in if timeout is None else min(code.expires_in, timeout)
-    deadline = clock() + life
+    deadline = time.monotonic() + life
     interval = max(0.0, code.interval)
     while True:
-        _wait(min(interval, max(0.0, deadline - clock())), deadline, view, sleep, clock)
+        _wait(min(interval, max(0.0, deadline - time.monotonic())), deadline, view)
         try:
             return session.poll_device_login(code)
         except AuthError as exc:
@@ -565,7 +551,7 @@ def device_flow(
                 "again for a new one.",
                 error_key="expired_token",
             )
-        if clock() >= deadline:
+        if time.monotonic() >= deadline:
             view.status("expired", "The code expired.")
             raise AuthError(
                 f"No approval within {life:.0f} s. Run ccpandas.login() again for a new code.",
@@ -623,7 +609,6 @@ def pkce_flow(
     redirect_uri: str,
     open_browser: bool,
     timeout: float | None,
-    clock: Callable[[], float],
 ) -> dict[str, Any]:
     from oauthlib.oauth2 import WebApplicationClient
 
@@ -660,16 +645,16 @@ def pkce_flow(
             import webbrowser
 
             webbrowser.open(url)
-        deadline = clock() + (timeout if timeout is not None else 600.0)
+        deadline = time.monotonic() + (timeout if timeout is not None else 600.0)
         server.timeout = 0.25
         while server.answer is None:
-            if clock() >= deadline:
+            if time.monotonic() >= deadline:
                 view.status("expired", "No answer from the browser.")
                 raise AuthError(
                     "The browser did not come back in time. Run ccpandas.login() again.",
                     error_key="timeout",
                 )
-            view.tick(max(0.0, deadline - clock()))
+            view.tick(max(0.0, deadline - time.monotonic()))
             server.handle_request()
         answer = server.answer
         code = Secret(answer.pop("code", ""))  # the one secret of the redirect

@@ -265,12 +265,9 @@ class RedisFallback:
             self._next_probe = time.monotonic() + PROBE_EVERY
         if first:
             log.warning(
-                "ccpandas: the shared state at %s cannot be reached (%s); pacing with this "
-                "machine's limiter at this process's share of the rate as last seen, at "
-                "most %g request/s, until it answers again",
-                self.where,
-                exc,
-                FALLBACK_RATE,
+                f"ccpandas: the shared state at {self.where} cannot be reached ({exc}); pacing "
+                "with this machine's limiter at this process's share of the rate as last "
+                f"seen, at most {FALLBACK_RATE:g} request/s, until it answers again"
             )
 
     def _answered(self) -> None:
