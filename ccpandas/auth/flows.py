@@ -147,6 +147,12 @@ class OAuthSession:
         self._sleep = sleep
         self._session = requests.Session()
         self._session.trust_env = False  # no .netrc credentials, no proxy env surprises
+        form, accept = "application/x-www-form-urlencoded", "application/json"
+        self._session.headers.update({"Content-Type": form, "Accept": accept})
+        if self._client_secret is not None:  # no local holds the header in clear
+            self._session.auth = SecretAuth(
+                Secret(requests.auth._basic_auth_str(self.client_id, self._client_secret.reveal()))
+            )
 
     def __repr__(self) -> str:
         return f"OAuthSession(client_id={self.client_id!r}, auth_url={self.auth_url!r})"
@@ -191,21 +197,9 @@ class OAuthSession:
         """One POST: ``(response, "")``, or ``(None, why)`` with ``why`` starting
         ``refused:`` when the connection was refused (nothing was sent). The response's
         request has its body and Authorization header removed."""
-        auth = None
-        if self._client_secret is not None:
-            basic = requests.auth._basic_auth_str(self.client_id, self._client_secret.reveal())
-            auth = SecretAuth(Secret(basic))
         try:
             resp = self._session.post(
-                url,
-                data=fields.reveal(),
-                headers={
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Accept": "application/json",
-                },
-                auth=auth,
-                timeout=self.timeout,
-                allow_redirects=False,
+                url, data=fields.reveal(), timeout=self.timeout, allow_redirects=False
             )
         except requests.ConnectionError as exc:
             _forget_request(exc)
