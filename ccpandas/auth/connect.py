@@ -240,23 +240,14 @@ class ConnectOptions(InteractiveOptions, SessionOptions, total=False):
     interactive: bool
 
 
-# Every option's default (login() and connect() fill the ones not given).
+# The options' defaults but None (login() and connect() fill the ones not given).
 _DEFAULTS: dict[str, Any] = {
     "redirect_uri": DEFAULT_REDIRECT_URI,
-    "open_browser": None,
-    "view": None,
-    "timeout": None,
     "save": True,
     "scopes": DEFAULT_SCOPES,
-    "client_secret": None,
-    "store": None,
     "set_default": True,
-    "client_options": None,
     "min_refresh_interval": MIN_REFRESH_INTERVAL,
     "flow": "device",
-    "auth_url": None,
-    "base_url": None,
-    "token": None,
     "interactive": True,
 }
 
@@ -268,7 +259,7 @@ def _options(given: Mapping[str, Any], bundle: type, function: str) -> dict[str,
     for name in given:
         if name not in names:
             raise TypeError(f"{function}() got an unexpected keyword argument {name!r}")
-    return {name: given.get(name, _DEFAULTS[name]) for name in names}
+    return {name: given.get(name, _DEFAULTS.get(name)) for name in names}
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -647,15 +638,13 @@ def _saved_for(store: CredentialStore, client_id: str, base_url: str | None) -> 
     saved = store.load(client_id)
     if saved is None or base_url is None:
         return saved
+    wanted, made_for = normalize_base_url(base_url), saved.base_url or DEFAULT_BASE_URL
     # Credentials saved before the base URL was recorded count as the real API's.
     with contextlib.suppress(ConfigError):
-        if normalize_base_url(saved.base_url or DEFAULT_BASE_URL) == normalize_base_url(base_url):
+        if normalize_base_url(made_for) == wanted:
             return saved
     _log.info(
-        "not using the saved login of %s: it was made for %s, not %s",
-        client_id,
-        saved.base_url or DEFAULT_BASE_URL,
-        base_url,
+        f"not using the saved login of {client_id}: it was made for {made_for}, not {base_url}"
     )
     return None
 
@@ -902,15 +891,8 @@ def _connect_env(
     if saved is not None and saved.origin == origin:
         creds = saved  # the rotated successors of this same refresh token
     else:
-        creds = Credentials(
-            cid,
-            Secret(env(TOKEN_ENV) or ""),
-            Secret(env_refresh),
-            obtained_at=0.0,
-            auth_url=None,
-            base_url=api_url,
-            origin=origin,
-        )
+        access = Secret(env(TOKEN_ENV) or "")
+        creds = Credentials(cid, access, Secret(env_refresh), base_url=api_url, origin=origin)
     provider = _provider(creds, store, auth_url, o)
     _log.info("connecting with %s and %s", TOKEN_ENV, REFRESH_TOKEN_ENV)
     return _client_for(provider, url, o)
