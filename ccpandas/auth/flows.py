@@ -171,26 +171,22 @@ class OAuthSession:
         block, so they chain no requests exception (whose frames hold the form).
         """
         url = f"{self.auth_url}/{endpoint}"
-        for attempt in range(1, 4):
+        for attempt in (1, 2, 3):
             resp, failure = self._send_form(url, fields)
-            if resp is None:
-                refused = failure.startswith("refused:")
-                if refused and attempt < 3:
-                    self._sleep(0.5 * attempt)
-                    continue
+            kind, _, why = failure.partition(":")  # "refused": nothing was sent
+            if resp is None and (kind != "refused" or attempt == 3):
                 raise AuthError(
-                    f"{what}: no answer from the authorization server{failure.partition(':')[2]}",
-                    error_key="transport",
+                    f"{what}: no answer from the authorization server{why}", error_key="transport"
                 )
-            if (resp.status_code == 429 or resp.status_code >= 500) and attempt < 3:
+            if resp is None:
+                self._sleep(0.5 * attempt)
+            elif (resp.status_code == 429 or resp.status_code >= 500) and attempt < 3:
                 retry_after = resp.headers.get("Retry-After", "")
-                delay = float(retry_after) if retry_after.isdigit() else 1.0 * attempt
-                _log.info(
-                    "%s: the authorization server answered %d; retrying", what, resp.status_code
-                )
-                self._sleep(delay)
-                continue
-            return resp
+                status = resp.status_code
+                _log.info("%s: the authorization server answered %d; retrying", what, status)
+                self._sleep(float(retry_after) if retry_after.isdigit() else 1.0 * attempt)
+            else:
+                return resp
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_form(self, url: str, fields: Secret) -> tuple[requests.Response | None, str]:
@@ -221,14 +217,9 @@ class OAuthSession:
         AuthError."""
         from oauthlib.oauth2.rfc6749.parameters import prepare_token_request
 
-        form = Secret(
-            prepare_token_request(
-                grant_type,
-                client_id=self.client_id,
-                include_client_id=self._client_secret is None,
-                **fields,
-            )
-        )
+        # Without a client secret (a public application) the form names the client.
+        named = {"client_id": self.client_id, "include_client_id": self._client_secret is None}
+        form = Secret(prepare_token_request(grant_type, **named, **fields))
         fields.clear()  # codes and tokens in clear: not in this frame if the POST fails
         resp = self._post("token", form, what=what)
         status = resp.status_code
