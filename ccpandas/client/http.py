@@ -222,10 +222,6 @@ class _CallableToken:
             )
         return value
 
-    def refresh(self) -> bool:
-        refresh = getattr(self.func, "refresh", None)
-        return bool(refresh()) if callable(refresh) else False
-
     def __repr__(self) -> str:
         return f"_CallableToken({type(self.func).__name__})"
 
@@ -600,7 +596,7 @@ class Client:
         environment variable cannot, so the 401 is raised as UnauthorizedError.
         Subclasses may override it.
         """
-        refresh = getattr(self._token_provider, "refresh", None)
+        refresh = getattr(getattr(self._token_provider, "func", None), "refresh", None)
         return bool(refresh()) if callable(refresh) else False
 
     def _replayable(self, method: str, host_path: str) -> bool:
