@@ -42,6 +42,7 @@ import warnings
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypedDict, Unpack
+from urllib.parse import urlsplit
 
 from ccpandas._config import (
     AUTH_URL_ENV,
@@ -239,23 +240,14 @@ class ConnectOptions(InteractiveOptions, SessionOptions, total=False):
     interactive: bool
 
 
-# Every option's default (login() and connect() fill the ones not given).
+# The options' defaults but None (login() and connect() fill the ones not given).
 _DEFAULTS: dict[str, Any] = {
     "redirect_uri": DEFAULT_REDIRECT_URI,
-    "open_browser": None,
-    "view": None,
-    "timeout": None,
     "save": True,
     "scopes": DEFAULT_SCOPES,
-    "client_secret": None,
-    "store": None,
     "set_default": True,
-    "client_options": None,
     "min_refresh_interval": MIN_REFRESH_INTERVAL,
     "flow": "device",
-    "auth_url": None,
-    "base_url": None,
-    "token": None,
     "interactive": True,
 }
 
@@ -267,17 +259,10 @@ def _options(given: Mapping[str, Any], bundle: type, function: str) -> dict[str,
     for name in given:
         if name not in names:
             raise TypeError(f"{function}() got an unexpected keyword argument {name!r}")
-    return {name: given.get(name, _DEFAULTS[name]) for name in names}
+    return {name: given.get(name, _DEFAULTS.get(name)) for name in names}
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def _is_practice(base_url: str | None, auth_url: str | None) -> bool:
-    """A login against the local emulator: a loopback API or authorization server."""
-    from urllib.parse import urlsplit
-
-    return any(url and is_loopback_host(urlsplit(url).hostname) for url in (base_url, auth_url))
 
 
 def _login_store(
@@ -290,24 +275,10 @@ def _login_store(
     if store is not None:
         return store
     default = TokenStore()
-    if _is_practice(base_url, auth_url) and not default.chosen:
+    urls = (base_url, auth_url)
+    if any(url and is_loopback_host(urlsplit(url).hostname) for url in urls) and not default.chosen:
         return MemoryTokenStore()
     return default
-
-
-def _same_api(saved: Credentials, base_url: str) -> bool:
-    """Whether ``saved`` was made for ``base_url`` (credentials saved before the base URL
-    was recorded count as the real API's)."""
-    try:
-        made_for = normalize_base_url(saved.base_url or DEFAULT_BASE_URL)
-    except ConfigError:
-        return False
-    return made_for == normalize_base_url(base_url)
-
-
-def _fingerprint(token: str) -> str:
-    """A stable, one-way name for a refresh token (never the token itself)."""
-    return hashlib.sha256(f"ccpandas:{token}".encode()).hexdigest()[:32]
 
 
 def _scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
@@ -315,18 +286,6 @@ def _scopes(scopes: Iterable[str] | str) -> tuple[str, ...]:
     if not items or not all(isinstance(s, str) and s.strip() for s in items):
         raise ConfigError(f"scopes must be non-empty strings, e.g. {DEFAULT_SCOPES}")
     return tuple(dict.fromkeys(s.strip() for s in items))
-
-
-def _new_chain() -> str:
-    """A name for the token chain a new login starts (not a secret: it says which
-    saved credentials continue which login, so one login never takes over another's)."""
-    return "login-" + uuid.uuid4().hex
-
-
-def _same_chain(a: Credentials, b: Credentials) -> bool:
-    """Whether ``b`` continues the token chain of ``a`` (credentials saved before chains
-    were named have none: they are taken as one chain, as they always were)."""
-    return a.origin == b.origin
 
 
 def _why(exc: BaseException) -> str:
@@ -432,11 +391,8 @@ class OAuthToken:
         creds = self._creds
         if creds is None:
             return f"OAuthToken(client_id={self.client_id!r}, logged out)"
-        if creds.expires_at is None:
-            expires = "unknown"
-        else:
-            left = creds.expires_at - self._clock()
-            expires = f"in {left:.0f} s" if left > 0 else "expired"
+        left = None if creds.expires_at is None else creds.expires_at - self._clock()
+        expires = "unknown" if left is None else f"in {left:.0f} s" if left > 0 else "expired"
         refresh = "yes" if creds.refresh_token else "no"
         return (
             f"OAuthToken(client_id={self.client_id!r}, expires={expires}, refresh_token={refresh})"
@@ -517,7 +473,7 @@ class OAuthToken:
             latest = self._load_latest(store) if store is not None else None
             if (
                 latest is not None
-                and _same_chain(creds, latest)
+                and creds.origin == latest.origin
                 and latest.obtained_at > creds.obtained_at
                 and latest.access_token != creds.access_token
             ):
@@ -553,22 +509,18 @@ class OAuthToken:
             if store is not None:
                 # Before anything else: with rotation the old refresh token is dead now,
                 # and this new one exists nowhere else.
-                if latest is not None and not _same_chain(creds, latest):
+                if latest is not None and creds.origin != latest.origin:
                     _log.warning(
-                        "the saved credentials of %s came from another login; this "
-                        "session's refreshed credentials replace them",
-                        self.client_id,
+                        f"the saved credentials of {self.client_id} came from another login; "
+                        "this session's refreshed credentials replace them"
                     )
                 self._save_refreshed(store, creds, fresh)
             self._creds = fresh
             self._last_refresh = fresh.obtained_at
             self.refreshes += 1
-        left = (
-            "unknown"
-            if fresh.expires_at is None
-            else f"{fresh.expires_at - fresh.obtained_at:.0f} s"
-        )
-        _log.info("refreshed the access token for %s (valid for %s)", self.client_id, left)
+        left = None if fresh.expires_at is None else fresh.expires_at - fresh.obtained_at
+        life = "unknown" if left is None else f"{left:.0f} s"
+        _log.info("refreshed the access token for %s (valid for %s)", self.client_id, life)
         return True
 
     def _load_latest(self, store: CredentialStore) -> Credentials | None:
@@ -617,7 +569,7 @@ class OAuthToken:
             with store.locked(self.client_id):
                 latest = store.load(self.client_id)
                 if latest is not None and (
-                    not _same_chain(creds, latest) or latest.obtained_at > creds.obtained_at
+                    creds.origin != latest.origin or latest.obtained_at > creds.obtained_at
                 ):
                     self.unsaved = None  # superseded: not ours to overwrite
                     return
@@ -684,13 +636,15 @@ def _saved_for(store: CredentialStore, client_id: str, base_url: str | None) -> 
     """The saved login of ``client_id``, if it was made for ``base_url`` (any base URL
     when None: it is then used with the base URL it was made for)."""
     saved = store.load(client_id)
-    if saved is None or base_url is None or _same_api(saved, base_url):
+    if saved is None or base_url is None:
         return saved
+    wanted, made_for = normalize_base_url(base_url), saved.base_url or DEFAULT_BASE_URL
+    # Credentials saved before the base URL was recorded count as the real API's.
+    with contextlib.suppress(ConfigError):
+        if normalize_base_url(made_for) == wanted:
+            return saved
     _log.info(
-        "not using the saved login of %s: it was made for %s, not %s",
-        client_id,
-        saved.base_url or DEFAULT_BASE_URL,
-        base_url,
+        f"not using the saved login of {client_id}: it was made for {made_for}, not {base_url}"
     )
     return None
 
@@ -766,16 +720,18 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
         now=time.time(),
         auth_url=session.auth_url,
         base_url=api_url,
-        origin=_new_chain(),  # refreshes carry it: this login's saved successors
+        # The token chain this login starts (not a secret: it says which saved credentials
+        # continue which login, so one login never takes over another's).
+        origin="login-" + uuid.uuid4().hex,
     )
     del body  # raw tokens: not in this frame if saving fails
     if o["save"]:
         store.save(creds)  # only now: a failed login leaves the old credentials alone
     if "contact_data" not in creds.scopes and creds.scopes:
+        granted = " ".join(creds.scopes)
         _log.warning(
-            "the login was granted %s without 'contact_data': the contact endpoints will "
-            "answer 403",
-            " ".join(creds.scopes),
+            f"the login was granted {granted} without 'contact_data': the contact "
+            "endpoints will answer 403"
         )
     provider = OAuthToken(
         creds,
@@ -794,18 +750,11 @@ def _run_flow(
     when it did not succeed."""
     try:
         if o["flow"] == "device":
-            return device_flow(
-                session, scopes, view, timeout=o["timeout"], sleep=time.sleep, clock=time.monotonic
-            )
-        open_browser = o["open_browser"]
+            return device_flow(session, scopes, view, timeout=o["timeout"])
+        browser = not in_notebook() if o["open_browser"] is None else o["open_browser"]
+        redirect, timeout = o["redirect_uri"], o["timeout"]
         return pkce_flow(
-            session,
-            scopes,
-            view,
-            redirect_uri=o["redirect_uri"],
-            open_browser=not in_notebook() if open_browser is None else open_browser,
-            timeout=o["timeout"],
-            clock=time.monotonic,
+            session, scopes, view, redirect_uri=redirect, open_browser=browser, timeout=timeout
         )
     except KeyboardInterrupt:
         view.status("cancelled", "Login cancelled.")
@@ -927,32 +876,23 @@ def _connect_env(
     url = api_url or DEFAULT_BASE_URL
     if env_refresh and not cid:
         _log.warning(
-            "%s is set but %s is not: refreshing needs the client id (your "
-            "application's API key), so %s is used as it is and requests will fail "
-            "with 401 once it expires. Set %s (or pass client_id=) to refresh it.",
-            REFRESH_TOKEN_ENV,
-            CLIENT_ID_ENV,
-            TOKEN_ENV,
-            CLIENT_ID_ENV,
+            f"{REFRESH_TOKEN_ENV} is set but {CLIENT_ID_ENV} is not: refreshing needs the "
+            f"client id (your application's API key), so {TOKEN_ENV} is used as it is and "
+            f"requests will fail with 401 once it expires. Set {CLIENT_ID_ENV} (or pass "
+            "client_id=) to refresh it."
         )
     if not (env_refresh and cid):
         _log.info("connecting with %s", TOKEN_ENV)
         return _client_for(None, url, o)
     store = _login_store(o["store"], api_url, auth_url or env(AUTH_URL_ENV))
-    origin = _fingerprint(env_refresh)
+    # A stable, one-way name of the refresh token (never the token itself).
+    origin = hashlib.sha256(f"ccpandas:{env_refresh}".encode()).hexdigest()[:32]
     saved = store.load(cid)
     if saved is not None and saved.origin == origin:
         creds = saved  # the rotated successors of this same refresh token
     else:
-        creds = Credentials(
-            cid,
-            Secret(env(TOKEN_ENV) or ""),
-            Secret(env_refresh),
-            obtained_at=0.0,
-            auth_url=None,
-            base_url=api_url,
-            origin=origin,
-        )
+        access = Secret(env(TOKEN_ENV) or "")
+        creds = Credentials(cid, access, Secret(env_refresh), base_url=api_url, origin=origin)
     provider = _provider(creds, store, auth_url, o)
     _log.info("connecting with %s and %s", TOKEN_ENV, REFRESH_TOKEN_ENV)
     return _client_for(provider, url, o)

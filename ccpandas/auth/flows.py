@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import html
 import logging
@@ -39,6 +40,7 @@ import requests
 from ccpandas._config import AUTH_URL_ENV, DEFAULT_AUTH_URL, env
 from ccpandas._secret import Secret, header_problem
 from ccpandas.auth.tokenstore import Credentials
+from ccpandas.client.transport import SecretAuth, clear_chain, disarm
 from ccpandas.client.urls import is_loopback_host, secure_url
 from ccpandas.errors import AuthError, ConfigError
 
@@ -52,7 +54,6 @@ __all__ = [
     "TextView",
     "credentials_from_answer",
     "device_flow",
-    "normalize_auth_url",
     "pkce_flow",
 ]
 
@@ -80,47 +81,6 @@ def secret_or_none(value: str | Secret | None) -> Secret | None:
     if problem is not None:
         raise ConfigError(f"the client secret has {problem}; copy it again, in one piece")
     return Secret(text)
-
-
-def normalize_auth_url(url: str) -> str:
-    """Check an authorization server URL and return it without a trailing slash.
-
-    Only ``https://``, or plain ``http://`` to a loopback host (the emulator): the
-    token endpoint receives refresh tokens and client secrets.
-
-    Example:
-        >>> normalize_auth_url("https://authz.constantcontact.com/oauth2/default/v1/")
-        'https://authz.constantcontact.com/oauth2/default/v1'
-        >>> normalize_auth_url("http://example.com/oauth2")  # doctest: +ELLIPSIS
-        Traceback (most recent call last):
-        ...
-        ccpandas.errors.ConfigError: refusing plain http:// to example.com: ...
-    """
-    return secure_url(
-        url,
-        name="auth_url",
-        example="https://host/oauth2/default/v1",
-        carries="refresh tokens and client secrets",
-    )
-
-
-class _SecretBasicAuth(requests.auth.AuthBase):
-    """HTTP Basic auth whose password (a client secret) stays a Secret until the header
-    is built, so no frame of ours holds it in clear (requests' HTTPBasicAuth keeps it
-    as a plain attribute)."""
-
-    def __init__(self, user: str, password: Secret) -> None:
-        self._user = user
-        self._password = password
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = requests.auth._basic_auth_str(
-            self._user, self._password.reveal()
-        )
-        return r
-
-    def __repr__(self) -> str:
-        return f"_SecretBasicAuth({self._user!r}, ********)"
 
 
 # --------------------------------------------------------------------------- the server
@@ -174,12 +134,25 @@ class OAuthSession:
         if not isinstance(client_id, str) or not client_id.strip():
             raise ConfigError("client_id must be a non-empty string (your application's API key)")
         self.client_id = client_id.strip()
-        self.auth_url = normalize_auth_url(auth_url or env(AUTH_URL_ENV) or DEFAULT_AUTH_URL)
+        # Only https, or plain http to a loopback host (the emulator): the token endpoint
+        # receives refresh tokens and client secrets.
+        self.auth_url = secure_url(
+            auth_url or env(AUTH_URL_ENV) or DEFAULT_AUTH_URL,
+            name="auth_url",
+            example="https://host/oauth2/default/v1",
+            carries="refresh tokens and client secrets",
+        )
         self._client_secret = secret_or_none(client_secret)
         self.timeout = timeout
         self._sleep = sleep
         self._session = requests.Session()
         self._session.trust_env = False  # no .netrc credentials, no proxy env surprises
+        form, accept = "application/x-www-form-urlencoded", "application/json"
+        self._session.headers.update({"Content-Type": form, "Accept": accept})
+        if self._client_secret is not None:  # no local holds the header in clear
+            self._session.auth = SecretAuth(
+                Secret(requests.auth._basic_auth_str(self.client_id, self._client_secret.reveal()))
+            )
 
     def __repr__(self) -> str:
         return f"OAuthSession(client_id={self.client_id!r}, auth_url={self.auth_url!r})"
@@ -198,46 +171,31 @@ class OAuthSession:
         block, so they chain no requests exception (whose frames hold the form).
         """
         url = f"{self.auth_url}/{endpoint}"
-        for attempt in range(1, 4):
+        for attempt in (1, 2, 3):
             resp, failure = self._send_form(url, fields)
-            if resp is None:
-                refused = failure.startswith("refused:")
-                if refused and attempt < 3:
-                    self._sleep(0.5 * attempt)
-                    continue
+            kind, _, why = failure.partition(":")  # "refused": nothing was sent
+            if resp is None and (kind != "refused" or attempt == 3):
                 raise AuthError(
-                    f"{what}: no answer from the authorization server{failure.partition(':')[2]}",
-                    error_key="transport",
+                    f"{what}: no answer from the authorization server{why}", error_key="transport"
                 )
-            if (resp.status_code == 429 or resp.status_code >= 500) and attempt < 3:
+            if resp is None:
+                self._sleep(0.5 * attempt)
+            elif (resp.status_code == 429 or resp.status_code >= 500) and attempt < 3:
                 retry_after = resp.headers.get("Retry-After", "")
-                delay = float(retry_after) if retry_after.isdigit() else 1.0 * attempt
-                _log.info(
-                    "%s: the authorization server answered %d; retrying", what, resp.status_code
-                )
-                self._sleep(delay)
-                continue
-            return resp
+                status = resp.status_code
+                _log.info("%s: the authorization server answered %d; retrying", what, status)
+                self._sleep(float(retry_after) if retry_after.isdigit() else 1.0 * attempt)
+            else:
+                return resp
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_form(self, url: str, fields: Secret) -> tuple[requests.Response | None, str]:
         """One POST: ``(response, "")``, or ``(None, why)`` with ``why`` starting
         ``refused:`` when the connection was refused (nothing was sent). The response's
         request has its body and Authorization header removed."""
-        auth = None
-        if self._client_secret is not None:
-            auth = _SecretBasicAuth(self.client_id, self._client_secret)
         try:
             resp = self._session.post(
-                url,
-                data=fields.reveal(),
-                headers={
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Accept": "application/json",
-                },
-                auth=auth,
-                timeout=self.timeout,
-                allow_redirects=False,
+                url, data=fields.reveal(), timeout=self.timeout, allow_redirects=False
             )
         except requests.ConnectionError as exc:
             _forget_request(exc)
@@ -248,8 +206,6 @@ class OAuthSession:
             _forget_request(exc)
             return None, f"failed: ({type(exc).__name__})"
         except Exception as exc:  # http.client's errors quote the header
-            from ccpandas.client.transport import disarm
-
             disarm(exc)
             return None, f"failed: ({type(exc).__name__} in the HTTP library)"
         _forget_prepared(resp.request)
@@ -261,14 +217,9 @@ class OAuthSession:
         AuthError."""
         from oauthlib.oauth2.rfc6749.parameters import prepare_token_request
 
-        form = Secret(
-            prepare_token_request(
-                grant_type,
-                client_id=self.client_id,
-                include_client_id=self._client_secret is None,
-                **fields,
-            )
-        )
+        # Without a client secret (a public application) the form names the client.
+        named = {"client_id": self.client_id, "include_client_id": self._client_secret is None}
+        form = Secret(prepare_token_request(grant_type, **named, **fields))
         fields.clear()  # codes and tokens in clear: not in this frame if the POST fails
         resp = self._post("token", form, what=what)
         status = resp.status_code
@@ -292,14 +243,13 @@ class OAuthSession:
         )
         resp = self._post("device/authorize", fields, what="device login")
         status = resp.status_code
-        try:
+        body: Any = {}
+        with contextlib.suppress(ValueError):
             body = resp.json()
-        except ValueError:
-            body = {}
         del resp
-        if status != 200 or not isinstance(body, dict) or "device_code" not in body:
-            error = body.get("error") if isinstance(body, dict) else None
-            detail = body.get("error_description") if isinstance(body, dict) else None
+        body = body if isinstance(body, dict) else {}
+        if status != 200 or "device_code" not in body:
+            error, detail = body.get("error"), body.get("error_description")
             raise AuthError(
                 f"device login refused: HTTP {status} {error or ''}"
                 + (f" ({detail})" if detail else ""),
@@ -393,8 +343,6 @@ def _forget_prepared(req: Any) -> None:
 
 def _forget_request(exc: requests.RequestException) -> None:
     """Empty the requests an exception keeps, and clear its frames' local variables."""
-    from ccpandas.client.transport import clear_chain
-
     for req in (getattr(exc, "request", None), getattr(exc.response, "request", None)):
         _forget_prepared(req)
     clear_chain(exc)
@@ -433,29 +381,23 @@ def credentials_from_answer(
     access = body.get("access_token")
     if not isinstance(access, str) or not access:
         raise AuthError("the token answer has no access token", error_key="invalid_response")
-    refresh = body.get("refresh_token")
-    expires_in = body.get("expires_in")
-    scope = body.get("scope")
+    refresh, expires_in, scope = (body.get(k) for k in ("refresh_token", "expires_in", "scope"))
     if isinstance(scope, list | tuple):
         scopes = tuple(str(s) for s in scope)
-    elif isinstance(scope, str) and scope.strip():
-        scopes = tuple(scope.split())
-    else:
-        scopes = previous.scopes if previous else ()
+    else:  # none came: the previous ones stand
+        scopes = tuple(scope.split()) if isinstance(scope, str) else ()
+        scopes = scopes or getattr(previous, "scopes", ())
+    kept = Secret(refresh) if isinstance(refresh, str) and refresh else None  # else the old one
     return Credentials(
         client_id=client_id,
         access_token=Secret(access),
-        refresh_token=(
-            Secret(refresh)
-            if isinstance(refresh, str) and refresh
-            else (previous.refresh_token if previous else None)
-        ),
+        refresh_token=kept or getattr(previous, "refresh_token", None),
         expires_at=now + float(expires_in) if expires_in is not None else None,
         scopes=scopes,
         obtained_at=now,
         auth_url=auth_url,
         base_url=base_url,
-        origin=origin if origin is not None else (previous.origin if previous else None),
+        origin=origin if origin is not None else getattr(previous, "origin", None),
     )
 
 
@@ -545,21 +487,15 @@ class TextView:
 # --------------------------------------------------------------------------- the flows
 
 
-def _wait(
-    seconds: float,
-    deadline: float,
-    view: LoginView,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> None:
+def _wait(seconds: float, deadline: float, view: LoginView) -> None:
     """Sleep ``seconds`` in slices of at most one, ticking the countdown."""
-    end = clock() + seconds
+    end = time.monotonic() + seconds
     while True:
-        now = clock()
+        now = time.monotonic()
         view.tick(max(0.0, deadline - now))
         if now >= end:
             return
-        sleep(min(1.0, end - now))
+        time.sleep(min(1.0, end - now))
 
 
 def device_flow(
@@ -568,17 +504,15 @@ def device_flow(
     view: LoginView,
     *,
     timeout: float | None,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
 ) -> dict[str, Any]:
     code = session.start_device_login(scopes)
     view.show_device_code(code)
     view.status("waiting", "Waiting for you to approve in the browser...")
     life = code.expires_in if timeout is None else min(code.expires_in, timeout)
-    deadline = clock() + life
+    deadline = time.monotonic() + life
     interval = max(0.0, code.interval)
     while True:
-        _wait(min(interval, max(0.0, deadline - clock())), deadline, view, sleep, clock)
+        _wait(min(interval, max(0.0, deadline - time.monotonic())), deadline, view)
         try:
             return session.poll_device_login(code)
         except AuthError as exc:
@@ -602,7 +536,7 @@ def device_flow(
                 "again for a new one.",
                 error_key="expired_token",
             )
-        if clock() >= deadline:
+        if time.monotonic() >= deadline:
             view.status("expired", "The code expired.")
             raise AuthError(
                 f"No approval within {life:.0f} s. Run ccpandas.login() again for a new code.",
@@ -660,7 +594,6 @@ def pkce_flow(
     redirect_uri: str,
     open_browser: bool,
     timeout: float | None,
-    clock: Callable[[], float],
 ) -> dict[str, Any]:
     from oauthlib.oauth2 import WebApplicationClient
 
@@ -697,16 +630,16 @@ def pkce_flow(
             import webbrowser
 
             webbrowser.open(url)
-        deadline = clock() + (timeout if timeout is not None else 600.0)
+        deadline = time.monotonic() + (timeout if timeout is not None else 600.0)
         server.timeout = 0.25
         while server.answer is None:
-            if clock() >= deadline:
+            if time.monotonic() >= deadline:
                 view.status("expired", "No answer from the browser.")
                 raise AuthError(
                     "The browser did not come back in time. Run ccpandas.login() again.",
                     error_key="timeout",
                 )
-            view.tick(max(0.0, deadline - clock()))
+            view.tick(max(0.0, deadline - time.monotonic()))
             server.handle_request()
         answer = server.answer
         code = Secret(answer.pop("code", ""))  # the one secret of the redirect

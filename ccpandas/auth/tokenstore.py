@@ -158,9 +158,7 @@ class Credentials:
             expires_at=float(expires) if expires is not None else None,
             scopes=tuple(str(s) for s in public.get("scopes") or ()),
             obtained_at=float(public.get("obtained_at") or 0.0),
-            auth_url=public.get("auth_url"),
-            base_url=public.get("base_url"),
-            origin=public.get("origin"),
+            **{name: public.get(name) for name in ("auth_url", "base_url", "origin")},
         )
 
 
@@ -281,12 +279,6 @@ class TokenStore(CredentialStore):
             raise AuthError("client_id must be a non-empty string")
         return self.directory / f"{_file_name(client_id.strip())}.json"
 
-    def _ensure_directory(self) -> None:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if os.name == "posix":
-            # mkdir's mode is masked by the umask and ignored for an existing folder.
-            os.chmod(self.directory, 0o700)
-
     @contextlib.contextmanager
     def locked(self, client_id: str) -> Iterator[None]:
         """Hold ``client_id``'s file lock (re-entrant in one thread; other threads and
@@ -303,7 +295,10 @@ class TokenStore(CredentialStore):
         lock = filelock.FileLock(lock_path, mode=0o600, is_singleton=True)
         failure = ""
         try:
-            self._ensure_directory()
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if os.name == "posix":
+                # mkdir's mode is masked by the umask and ignored for an existing folder.
+                os.chmod(self.directory, 0o700)
             lock.acquire(timeout=self.lock_timeout)
         except filelock.Timeout:
             failure = (
@@ -375,21 +370,17 @@ class TokenStore(CredentialStore):
         """
         client_id = credentials.client_id.strip()
         path = self.path(client_id)
-        data: dict[str, Any] = {"format": _FORMAT, **credentials.public_dict()}
-        data["client_id"] = client_id
         with self.locked(client_id):
-            failure = self._write(path, client_id, data, credentials)
+            failure = self._write(path, client_id, credentials)
         if failure:
             # Raised here, outside the except block: the failed write's frames held the
             # tokens in clear, and this error chains none of them.
             raise TokenStoreError(f"could not save the credentials of {client_id}: {failure}")
 
-    def _write(
-        self, path: Path, client_id: str, data: dict[str, Any], credentials: Credentials
-    ) -> str:
+    def _write(self, path: Path, client_id: str, credentials: Credentials) -> str:
         """Write the keyring (if used), then the file; "" when done, else what went wrong
         and what to do about it."""
-        data = dict(data)  # the caller's copy stays without the tokens
+        data = {"format": _FORMAT, **credentials.public_dict(), "client_id": client_id}
         if self._keyring is not None:
             try:
                 secret = json.dumps(credentials.secret_dict())

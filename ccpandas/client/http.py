@@ -48,7 +48,7 @@ from ccpandas.client.retry import RetryBudget, RetryDecision, RetryKind, RetryPo
 from ccpandas.client.shared import BudgetKey, SharedState
 from ccpandas.client.shared import hide as hide_setting
 from ccpandas.client.shared import resolve as resolve_shared_state
-from ccpandas.client.transport import disarm, map_transport_error, mask_authorization
+from ccpandas.client.transport import SecretAuth, disarm, map_transport_error, mask_authorization
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
 from ccpandas.errors import (
     APIError,
@@ -222,10 +222,6 @@ class _CallableToken:
             )
         return value
 
-    def refresh(self) -> bool:
-        refresh = getattr(self.func, "refresh", None)
-        return bool(refresh()) if callable(refresh) else False
-
     def __repr__(self) -> str:
         return f"_CallableToken({type(self.func).__name__})"
 
@@ -250,24 +246,6 @@ def _token_source(provider: Callable[[], str]) -> str:
             return f"the access token of the login of {client_id}"
         return "the access token your token function returned"
     return "the access token"
-
-
-class _BearerAuth(requests.auth.AuthBase):
-    """Sets ``Authorization: Bearer`` on one request.
-
-    Passed as ``auth=`` rather than as a header so requests' ``.netrc`` lookup can never
-    replace it, and so the header is built at the last moment.
-    """
-
-    def __init__(self, token: Secret) -> None:
-        self._token = token
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        return r
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(********)"
 
 
 # --------------------------------------------------------------------------- URLs
@@ -618,7 +596,7 @@ class Client:
         environment variable cannot, so the 401 is raised as UnauthorizedError.
         Subclasses may override it.
         """
-        refresh = getattr(self._token_provider, "refresh", None)
+        refresh = getattr(getattr(self._token_provider, "func", None), "refresh", None)
         return bool(refresh()) if callable(refresh) else False
 
     def _replayable(self, method: str, host_path: str) -> bool:
@@ -753,7 +731,7 @@ class Client:
                 params=call.params,
                 data=call.data,
                 headers=call.headers,
-                auth=_BearerAuth(token),
+                auth=SecretAuth(Secret(f"Bearer {token.reveal()}")),
                 timeout=self.timeout,
                 allow_redirects=False,  # a redirect could carry the token elsewhere
             )
@@ -810,15 +788,9 @@ class Client:
         if kind is RetryKind.THROTTLED and self.limiter is not None:
             self.limiter.defer(decision.delay)  # hold back every caller, not only this one
         level = logging.INFO if kind is RetryKind.THROTTLED else logging.WARNING
-        _log.log(
-            level,
-            "%s failed (%s), retry %d of %d in %.2f s",
-            call.label,
-            _short(attempt.error) if attempt.error is not None else "?",
-            decision.number,
-            decision.budget,
-            decision.delay,
-        )
+        why = _short(attempt.error) if attempt.error is not None else "?"
+        retry = f"retry {decision.number} of {decision.budget} in {decision.delay:.2f} s"
+        _log.log(level, "%s failed (%s), %s", call.label, why, retry)
         if decision.delay > 0:
             self._sleep(decision.delay)
 
@@ -1020,15 +992,8 @@ def _log_exchange(
     """One attempt in the debug log (its path, no query string) and in the request log
     (:data:`REQUEST_LOG`), when it is on: the full URL, ``> `` the headers sent, ``< ``
     the headers answered, every credential masked."""
-    took = "in" if resp is not None else "after"
-    _log.debug(
-        "%s %s -> %s %.1f ms (attempt %d)",
-        call.method,
-        call.host_path,
-        f"{outcome} {took}",
-        seconds * 1000,
-        number,
-    )
+    ms, took = seconds * 1000, f"{outcome} {'in' if resp is not None else 'after'}"
+    _log.debug("%s -> %s %.1f ms (attempt %d)", call.label, took, ms, number)
     if not _request_log.isEnabledFor(logging.DEBUG):
         return
     if resp is not None:
@@ -1041,14 +1006,9 @@ def _log_exchange(
         sent["Authorization"] = "Bearer (masked)"
     lines = [f"> {_shown_header(k, v)}" for k, v in sent.items()]
     lines += [f"< {_shown_header(k, v)}" for k, v in answered.items()]
+    shown = "\n".join(lines)
     _request_log.debug(
-        "%s %s -> %s in %.1f ms (attempt %d)\n%s",
-        call.method,
-        url,
-        outcome,
-        seconds * 1000,
-        number,
-        "\n".join(lines),
+        "%s %s -> %s in %.1f ms (attempt %d)\n%s", call.method, url, outcome, ms, number, shown
     )
 
 

@@ -192,10 +192,8 @@ class DayCounter:
     def _broke(self, exc: BaseException) -> None:
         self.broken = True
         log.warning(
-            "ccpandas: cannot keep the shared daily request count in %s (%s); "
-            "counting only in this client from now on",
-            self._path or QUOTA_FILE,
-            exc,
+            f"ccpandas: cannot keep the shared daily request count in {self._path or QUOTA_FILE}"
+            f" ({exc}); counting only in this client from now on"
         )
 
     def add(self, day: dt.date | None = None, n: int = 1) -> None:

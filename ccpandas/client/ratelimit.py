@@ -171,10 +171,8 @@ class SharedRateLimiter(RateLimiter):
             except (sqlite3.Error, OSError) as exc:  # a rate limit must never break a request
                 self._own = RateLimiter(self.rate, margin=self.margin)
                 log.warning(
-                    "ccpandas: cannot share the rate limit through %s (%s); pacing this "
-                    "process alone from now on",
-                    QUOTA_FILE,
-                    exc,
+                    f"ccpandas: cannot share the rate limit through {QUOTA_FILE} ({exc}); "
+                    "pacing this process alone from now on"
                 )
         return self._own.reserve()
 

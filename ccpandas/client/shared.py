@@ -104,6 +104,9 @@ LOCK_TTL = 30.0
 
 log = logging.getLogger("ccpandas")
 
+# Token providers read without side effects to name a key (a fixed token, the
+# environment variable): ccpandas' own StaticToken and EnvToken.
+_READ_FREELY = ("StaticToken", "EnvToken")
 # What :meth:`RedisFallback._via_redis` returns when Redis was not asked or did not answer.
 _MISSED: Any = object()
 
@@ -183,7 +186,7 @@ class BudgetKey:
             cid = self._find_client_id()
             if cid:
                 self._value = f"{self.base_url} app={cid}"
-            elif self._token is None or not _reads_freely(self._token):
+            elif self._token is None or type(self._token).__name__ not in _READ_FREELY:
                 # A user's callable is not called for this (it may count or refresh):
                 # such clients share the budget of the whole API, the cautious choice.
                 self._value = self.base_url
@@ -202,12 +205,6 @@ class BudgetKey:
 
     def __repr__(self) -> str:
         return f"BudgetKey({self.base_url!r})"
-
-
-def _reads_freely(token: Callable[[], Any]) -> bool:
-    """True for token providers that may be read without side effects (a fixed token,
-    the environment variable): ccpandas' own StaticToken and EnvToken."""
-    return type(token).__name__ in ("StaticToken", "EnvToken") or isinstance(token, str)
 
 
 # --------------------------------------------------------------------------- the choice
@@ -265,12 +262,9 @@ class RedisFallback:
             self._next_probe = time.monotonic() + PROBE_EVERY
         if first:
             log.warning(
-                "ccpandas: the shared state at %s cannot be reached (%s); pacing with this "
-                "machine's limiter at this process's share of the rate as last seen, at "
-                "most %g request/s, until it answers again",
-                self.where,
-                exc,
-                FALLBACK_RATE,
+                f"ccpandas: the shared state at {self.where} cannot be reached ({exc}); pacing "
+                "with this machine's limiter at this process's share of the rate as last "
+                f"seen, at most {FALLBACK_RATE:g} request/s, until it answers again"
             )
 
     def _answered(self) -> None:

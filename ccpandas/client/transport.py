@@ -35,10 +35,10 @@ from typing import Any
 import requests
 import urllib3
 
-from ccpandas._secret import MASK
+from ccpandas._secret import MASK, Secret
 from ccpandas.errors import TransportError
 
-__all__ = ["clear_chain", "disarm", "map_transport_error", "mask_authorization"]
+__all__ = ["SecretAuth", "clear_chain", "disarm", "map_transport_error", "mask_authorization"]
 
 # requests errors that no retry can fix (bad URL, TLS failure): raised at once.
 _FATAL = (
@@ -49,6 +49,29 @@ _FATAL = (
     requests.exceptions.InvalidHeader,
     requests.exceptions.URLRequired,
 )
+
+
+class SecretAuth(requests.auth.AuthBase):
+    """Sets the ``Authorization`` header, kept as a Secret until the request is built.
+
+    Passed as ``auth=`` rather than as a header so requests' ``.netrc`` lookup can never
+    replace it, and so no frame of ours holds the credential in clear (requests'
+    HTTPBasicAuth keeps its password as a plain attribute).
+
+    Example:
+        >>> SecretAuth(Secret("Bearer abc"))
+        SecretAuth(********)
+    """
+
+    def __init__(self, header: Secret) -> None:
+        self._header = header
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        r.headers["Authorization"] = self._header.reveal()
+        return r
+
+    def __repr__(self) -> str:
+        return f"SecretAuth({MASK})"
 
 
 def mask_authorization(request: Any) -> None:

@@ -236,10 +236,6 @@ class RedisState:
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
-    def ping(self) -> None:
-        """Raise :class:`Unavailable` unless Redis answers."""
-        self._call(lambda r, *_: r.ping())
-
     def check_login(self) -> None:
         """Raise :class:`~ccpandas.errors.ConfigError` when Redis refuses the URL's
         credentials (a wrong password never heals); an unreachable Redis is not an
@@ -300,10 +296,9 @@ class RedisState:
             before, self._epoch = self._epoch, epoch
         if before is not None and epoch != before:
             log.warning(
-                "ccpandas: the shared state at %s was reset (FLUSHALL, or a restart "
+                f"ccpandas: the shared state at {self.url} was reset (FLUSHALL, or a restart "
                 "without persistence): the daily request counts it held are gone, so the "
-                "quota figures count from zero again, and run locks held in it were lost",
-                self.url,
+                "quota figures count from zero again, and run locks held in it were lost"
             )
 
     def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int]:
@@ -367,9 +362,8 @@ class RedisLease:
                 self._lock.reacquire()
             except redis.exceptions.LockNotOwnedError:
                 log.warning(
-                    "ccpandas: the run lock %s expired while held, or Redis lost its data "
-                    "(FLUSHALL, a restart): another process may now drive this run",
-                    self.key,
+                    f"ccpandas: the run lock {self.key} expired while held, or Redis lost its "
+                    "data (FLUSHALL, a restart): another process may now drive this run"
                 )
                 return
             except (redis.RedisError, OSError):
