@@ -135,11 +135,15 @@ class SharedRateLimiter(RateLimiter):
         >>> import tempfile, pathlib
         >>> from ccpandas.client.shared import SharedState
         >>> state = SharedState.local(pathlib.Path(tempfile.mkdtemp()) / "quota.sqlite3")
-        >>> lim = SharedRateLimiter(4, key="https://api.cc.email/v3 app=demo", state=state)
+        >>> key, waits = "https://api.cc.email/v3 app=demo", []
+        >>> lim = SharedRateLimiter(4, key=key, state=state, sleep=waits.append)
         >>> lim
         SharedRateLimiter(rate=4, margin=0.02, state='local')
-        >>> lim.acquire(), 0.2 < lim.acquire() <= 0.255
-        (0.0, True)
+        >>> lim.acquire()
+        0.0
+        >>> lim.defer(60)  # a throttled answer: every process of the key waits
+        >>> 59 < lim.acquire() <= 60, len(waits)
+        (True, 1)
     """
 
     def __init__(
