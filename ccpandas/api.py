@@ -1210,8 +1210,6 @@ def undo(
         >>> done.changes["outcome"].value_counts()  # doctest: +SKIP
     """
     options = RunOptions.pick(locals())
-    if not isinstance(run_id, str):
-        raise TypeError(f"run_id must be a run id string, not {type(run_id).__name__}")
     if not isinstance(force, bool):
         raise TypeError(f"force must be True or False, not {force!r}")
     parent = _rebuild(run_id, client, runner=runner, resolve=True)
