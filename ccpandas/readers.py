@@ -552,11 +552,8 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
     if not names:
         return tuple(str(i) for i in ids)
     tags = read_contact_tags(client, progress=False)
-    by_name: dict[str, list[str]] = {}
-    for name, tag_id in zip(
-        tags["name"].tolist(), tags["tag_id"].astype(str).tolist(), strict=True
-    ):
-        by_name.setdefault(name, []).append(tag_id.lower())
+    tags["tag_id"] = tags["tag_id"].str.lower()
+    by_name: dict[str, list[str]] = tags.groupby("name")["tag_id"].agg(list).to_dict()
     unknown = [n for n in dict.fromkeys(names) if n not in by_name]
     if unknown:
         parts = []
