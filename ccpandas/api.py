@@ -889,14 +889,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         # What a re-read verified, in the column of the run's kind ("removed_memberships").
         row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
         out.append(row)
-    # Built column by column with fixed dtypes: inferred, a text column with no value
-    # would be None in one call and NaN (pandas' string dtype) in another.
-    frame = pd.DataFrame(
-        {
-            col: pd.Series([r[col] for r in out], dtype=_RUN_DTYPES.get(col, object))
-            for col in RUN_COLUMNS
-        }
-    )
+    # Object columns, then fixed dtypes: inferred, a text column with no value would be
+    # None in one call and NaN (pandas' string dtype) in another.
+    frame = pd.DataFrame(out, columns=list(RUN_COLUMNS), dtype=object).astype(_RUN_DTYPES)
     for col in ("started_at", "updated_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     return frame
