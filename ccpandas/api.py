@@ -387,11 +387,10 @@ def execute(
     api = template.client if template.client is not None else _client(client)
     reporter = make_reporter(options.progress)
     chosen: Journal = template.journal
-    if journal is True:
-        if isinstance(chosen, NullJournal):
-            base_url = getattr(api, "base_url", None)
-            chosen = RunJournal.create(plan, base_url=base_url, verify=options.verify)
-    elif journal is not False and journal is not None:
+    if journal is True and isinstance(chosen, NullJournal):
+        base_url = getattr(api, "base_url", None)
+        chosen = RunJournal.create(plan, base_url=base_url, verify=options.verify)
+    elif isinstance(journal, Journal):
         chosen = journal
     runner = template.replace(
         client=api, reporter=reporter, journal=chosen, wait_for_quota=options.wait_for_quota
@@ -1205,8 +1204,7 @@ def undo(
         >>> done.changes["outcome"].value_counts()  # doctest: +SKIP
     """
     options = RunOptions.pick(locals())
-    if not isinstance(force, bool):
-        raise TypeError(f"force must be True or False, not {force!r}")
+    check_flags(force=force)
     parent = _rebuild(run_id, client, runner=runner, resolve=True)
     return parent._undo(parent.runner.client, options, force)
 
