@@ -2,7 +2,8 @@
 
 In a decorated function's ``Args:`` section, the line ``name: {shared}`` becomes
 ``name: `` and the text of :data:`PARAMETERS` ``[name]`` (``{shared:key}`` takes another
-key's text), wrapped at the line's own indentation, so the API reference says the same
+key's text; a line of ``{shared:key}`` alone, as under a definition list's term, is that
+text alone), wrapped at the line's own indentation, so the API reference says the same
 thing in the same words everywhere and the words live in one place (pandas fills its
 docstrings the same way, with its ``doc`` decorator).
 
@@ -117,6 +118,16 @@ PARAMETERS: dict[str, str] = {
         "(the default) is the token store in your config folder (``CCPANDAS_CONFIG_DIR`` "
         "chooses it)."
     ),
+    "change_options": (
+        "The run's options by name, each described in :class:`~ccpandas.api.ChangeOptions`: "
+        "``client``, ``dry_run``, ``wait``, ``progress``, ``timeout``, ``wait_for_quota``, "
+        "``snapshot``, ``verify``, ``by`` and ``journal``."
+    ),
+    "source_options": (
+        "The run's options by name, each described in :class:`~ccpandas.api.SourceOptions`: "
+        "``dry_run``, ``wait``, ``progress``, ``timeout``, ``wait_for_quota``, ``snapshot``, "
+        "``verify`` and ``journal``."
+    ),
     "journal": (
         "The journal database to use (a :class:`~ccpandas.store.journal.JournalDB`). None "
         "(the default) opens the one in the data directory "
@@ -124,7 +135,7 @@ PARAMETERS: dict[str, str] = {
     ),
 }
 
-_LINE = re.compile(r"^(?P<indent>[ \t]*)(?P<name>\w+): \{shared(?::(?P<key>\w+))?\}$", re.M)
+_LINE = re.compile(r"^(?P<indent>[ \t]*)(?:(?P<name>\w+): )?\{shared(?::(?P<key>\w+))?\}$", re.M)
 #: Docstring lines stay within this many characters.
 WIDTH = 88
 
@@ -142,10 +153,10 @@ def _fill(match: re.Match[str]) -> str:
     indent, name = match["indent"], match["name"]
     text = PARAMETERS[match["key"] or name]
     return textwrap.fill(
-        f"{name}: {text}",
+        f"{name}: {text}" if name else text,
         width=WIDTH,
         initial_indent=indent,
-        subsequent_indent=indent + "    ",
+        subsequent_indent=indent + "    " * bool(name),
         break_long_words=False,
         break_on_hyphens=False,
     )

@@ -142,11 +142,8 @@ def private_file(path: Path) -> Path:
     with contextlib.suppress(FileExistsError):
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDONLY, 0o600))
     for each in (path, *(path.with_name(path.name + side) for side in _SQLITE_SIDES)):
-        try:
+        # A side file may not exist; another user's file is not ours to change.
+        with contextlib.suppress(FileNotFoundError, PermissionError):
             if each.stat().st_mode & 0o077:
                 os.chmod(each, 0o600)
-        except FileNotFoundError:
-            continue
-        except PermissionError:  # another user's file: not ours to change
-            continue
     return path

@@ -13,7 +13,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
@@ -24,6 +24,7 @@ from ccpandas.models import Source
 from ccpandas.run.options import RunOptions
 
 if TYPE_CHECKING:
+    from ccpandas.api import ChangeOptions, SourceOptions
     from ccpandas.client.http import Client
     from ccpandas.plan.planner import RemovalPlan
     from ccpandas.run.result import RemovalResult
@@ -113,17 +114,7 @@ class CCAccessor:
         self,
         list_ids: str | Iterable[str] | None = None,
         column: str = "contact_id",
-        *,
-        client: Client | None = None,
-        dry_run: bool = False,
-        wait: bool = True,
-        progress: Any = "auto",
-        timeout: float | None = None,
-        wait_for_quota: bool = False,
-        snapshot: bool | str = "auto",
-        verify: bool | str = "auto",
-        by: str = "auto",
-        journal: bool = True,
+        **options: Unpack[ChangeOptions],
     ) -> RemovalResult | Any:
         """Remove this frame's contacts (``column``) from ``list_ids``.
 
@@ -137,16 +128,7 @@ class CCAccessor:
                 :class:`~ccpandas.PlanError` elsewhere.
             column: The column of this frame that holds the contacts (contact ids or
                 email addresses). Default ``"contact_id"``.
-            client: {shared}
-            dry_run: {shared}
-            wait: {shared}
-            progress: {shared}
-            timeout: {shared}
-            wait_for_quota: {shared}
-            snapshot: {shared}
-            verify: {shared}
-            by: {shared}
-            journal: {shared:record}
+            options: {shared:change_options}
 
         Returns:
             A :class:`~ccpandas.run.result.RemovalResult` whose ``rows`` has one row
@@ -161,30 +143,20 @@ class CCAccessor:
             from ccpandas._env import in_notebook  # no ipywidgets import
 
             if in_notebook():
-                return self.removal_panel(column, client=client)
+                return self.removal_panel(column, client=options.get("client"))
             raise PlanError(
                 "list_ids is required: pass list UUIDs or exact list names, "
                 "e.g. df.cc.remove_from_lists(['Newsletter']) (in a notebook, no list_ids "
                 "opens the removal panel)"
             )
-        return api._change(api.RunKind.REMOVE, locals(), data=self._obj)
+        return api.remove_from_lists(self._obj, list_ids, column=column, **options)
 
     @shared_params
     def add_to_lists(
         self,
         list_ids: str | Iterable[str],
         column: str = "contact_id",
-        *,
-        client: Client | None = None,
-        dry_run: bool = False,
-        wait: bool = True,
-        progress: Any = "auto",
-        timeout: float | None = None,
-        wait_for_quota: bool = False,
-        snapshot: bool | str = "auto",
-        verify: bool | str = "auto",
-        by: str = "auto",
-        journal: bool = True,
+        **options: Unpack[ChangeOptions],
     ) -> RemovalResult:
         """Put this frame's contacts (``column``) on ``list_ids``: see
         :func:`ccpandas.add_to_lists`, which takes the same arguments.
@@ -193,21 +165,12 @@ class CCAccessor:
             list_ids: {shared}
             column: The column that holds the contacts (ids or email addresses).
                 Default ``"contact_id"``.
-            client: {shared}
-            dry_run: {shared}
-            wait: {shared}
-            progress: {shared}
-            timeout: {shared}
-            wait_for_quota: {shared}
-            snapshot: {shared}
-            verify: {shared}
-            by: {shared}
-            journal: {shared:record}
+            options: {shared:change_options}
 
         Example:
             >>> df.cc.add_to_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
         """
-        return api._change(api.RunKind.ADD, locals(), data=self._obj)
+        return api.add_to_lists(self._obj, list_ids, column=column, **options)
 
     @shared_params
     def sync_lists(
@@ -216,16 +179,7 @@ class CCAccessor:
         column: str = "contact_id",
         *,
         max_removed: float | int | None = 0.5,
-        client: Client | None = None,
-        dry_run: bool = False,
-        wait: bool = True,
-        progress: Any = "auto",
-        timeout: float | None = None,
-        wait_for_quota: bool = False,
-        snapshot: bool | str = "auto",
-        verify: bool | str = "auto",
-        by: str = "auto",
-        journal: bool = True,
+        **options: Unpack[ChangeOptions],
     ) -> RemovalResult:
         """Make each of ``list_ids`` hold exactly this frame's contacts: see
         :func:`ccpandas.sync_lists`, which takes the same arguments.
@@ -237,21 +191,14 @@ class CCAccessor:
             max_removed: The most a sync may remove from one list: a share of its
                 members (a float in (0, 1]), a count (an int), or None (no guard).
                 Default 0.5.
-            client: {shared}
-            dry_run: {shared}
-            wait: {shared}
-            progress: {shared}
-            timeout: {shared}
-            wait_for_quota: {shared}
-            snapshot: {shared}
-            verify: {shared}
-            by: {shared}
-            journal: {shared:record}
+            options: {shared:change_options}
 
         Example:
             >>> df.cc.sync_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
         """
-        return api._change(api.RunKind.SYNC, locals(), data=self._obj)
+        return api.sync_lists(
+            self._obj, list_ids, column=column, max_removed=max_removed, **options
+        )
 
     @shared_params
     def resume(
@@ -331,14 +278,7 @@ class CCAccessor:
         client: Client | None = None,
         confirm_all_active: bool = False,
         confirm_empty: bool = False,
-        dry_run: bool = False,
-        wait: bool = True,
-        progress: Any = "auto",
-        timeout: float | None = None,
-        wait_for_quota: bool = False,
-        snapshot: bool | str = "auto",
-        verify: bool | str = "auto",
-        journal: bool = True,
+        **options: Unpack[SourceOptions],
     ) -> RemovalResult:
         """Empty ``list_ids`` of everyone except this frame's contacts.
 
@@ -367,17 +307,7 @@ class CCAccessor:
             confirm_empty: Must be True to accept an empty frame, which keeps nobody (the
                 lists emptied); otherwise that is a :class:`~ccpandas.PlanError`. Default
                 False.
-            dry_run: {shared}
-            wait: {shared}
-            progress: {shared}
-            timeout: {shared}
-            wait_for_quota: {shared}
-            snapshot: Whether to read the target lists' members first (a membership
-                snapshot): ``"auto"`` (the default) reads them when the reads cost no
-                more than the removal requests; True or False forces it; a ``"snap-..."``
-                id continues an interrupted read.
-            verify: {shared}
-            journal: {shared:record}
+            options: {shared:source_options}
 
         Returns:
             A :class:`~ccpandas.run.result.RemovalResult`.
@@ -385,4 +315,6 @@ class CCAccessor:
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
         """
-        return api._by_source(locals(), keep=self._obj)
+        confirm = {"confirm_all_active": confirm_all_active, "confirm_empty": confirm_empty}
+        keep = (self._obj, column)
+        return api._by_source(client, list_ids, source, None, keep=keep, **confirm, **options)

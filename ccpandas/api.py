@@ -19,7 +19,7 @@ import json
 import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
 
@@ -387,11 +387,10 @@ def execute(
     api = template.client if template.client is not None else _client(client)
     reporter = make_reporter(options.progress)
     chosen: Journal = template.journal
-    if journal is True:
-        if isinstance(chosen, NullJournal):
-            base_url = getattr(api, "base_url", None)
-            chosen = RunJournal.create(plan, base_url=base_url, verify=options.verify)
-    elif journal is not False and journal is not None:
+    if journal is True and isinstance(chosen, NullJournal):
+        base_url = getattr(api, "base_url", None)
+        chosen = RunJournal.create(plan, base_url=base_url, verify=options.verify)
+    elif isinstance(journal, Journal):
         chosen = journal
     runner = template.replace(
         client=api, reporter=reporter, journal=chosen, wait_for_quota=options.wait_for_quota
@@ -427,21 +426,82 @@ def _check_quota(plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None) -> 
 
 
 @shared_params
+class SourceOptions(TypedDict, total=False):
+    """The options of :func:`remove_list_memberships` and ``df.cc.keep_in_lists``, by
+    name; every key is optional:
+
+    ``dry_run``
+        {shared:dry_run}
+    ``wait``
+        {shared:wait}
+    ``progress``
+        {shared:progress}
+    ``timeout``
+        {shared:timeout}
+    ``wait_for_quota``
+        {shared:wait_for_quota}
+    ``snapshot``
+        {shared:snapshot}
+    ``verify``
+        {shared:verify}
+    ``journal``
+        {shared:record}
+
+    Example:
+        >>> options: SourceOptions = {"dry_run": True, "snapshot": False}
+    """
+
+    dry_run: bool
+    wait: bool
+    progress: Any
+    timeout: float | None
+    wait_for_quota: bool
+    snapshot: bool | str
+    verify: bool | str
+    journal: bool
+
+
+@shared_params
+class ChangeOptions(SourceOptions, total=False):
+    """The options of :func:`remove_from_lists`, :func:`add_to_lists`,
+    :func:`sync_lists` and their ``df.cc`` methods, by name: those of
+    :class:`SourceOptions`, and these (both optional):
+
+    ``client``
+        {shared:client}
+    ``by``
+        {shared:by}
+
+    Example:
+        >>> options: ChangeOptions = {"by": "email", "wait": False}
+    """
+
+    client: Client | None
+    by: str
+
+
+#: What an option a call leaves out is (the run options' defaults are RunOptions').
+_DEFAULTS = {"client": None, "snapshot": "auto", "by": "auto", "journal": True}
+
+
+def _bundle(given: Mapping[str, Any], bundle: Any) -> dict[str, Any]:
+    """``given`` (a call's ``**options``) with the defaults filled in; a name that
+    ``bundle`` (a TypedDict) does not have is a TypeError, as for any unknown keyword."""
+    names = bundle.__optional_keys__
+    for name in given:
+        if name not in names:
+            known = ", ".join(sorted(names))
+            raise TypeError(f"unexpected keyword argument {name!r}; the options are {known}")
+    return {**_DEFAULTS, **given}
+
+
+@shared_params
 def remove_from_lists(
     data: pd.DataFrame | pd.Series,
     list_ids: str | Iterable[str],
     *,
     column: str = "contact_id",
-    client: Client | None = None,
-    dry_run: bool = False,
-    wait: bool = True,
-    progress: Any = "auto",
-    timeout: float | None = None,
-    wait_for_quota: bool = False,
-    snapshot: bool | str = "auto",
-    verify: bool | str = "auto",
-    by: str = "auto",
-    journal: bool = True,
+    **options: Unpack[ChangeOptions],
 ) -> RemovalResult:
     """Remove the contacts in ``data[column]`` from the lists ``list_ids`` (UUIDs or
     exact names).
@@ -457,16 +517,28 @@ def remove_from_lists(
         list_ids: {shared}
         column: The column of ``data`` that holds the contacts (contact ids or email
             addresses). Default ``"contact_id"``.
-        client: {shared}
-        dry_run: {shared}
-        wait: {shared}
-        progress: {shared}
-        timeout: {shared}
-        wait_for_quota: {shared}
-        snapshot: {shared}
-        verify: {shared}
-        by: {shared}
-        journal: {shared:record}
+        options: {shared:change_options}
+
+            ``client``
+                {shared:client}
+            ``dry_run``
+                {shared:dry_run}
+            ``wait``
+                {shared:wait}
+            ``progress``
+                {shared:progress}
+            ``timeout``
+                {shared:timeout}
+            ``wait_for_quota``
+                {shared:wait_for_quota}
+            ``snapshot``
+                {shared:snapshot}
+            ``verify``
+                {shared:verify}
+            ``by``
+                {shared:by}
+            ``journal``
+                {shared:record}
 
     Returns:
         A :class:`~ccpandas.RemovalResult`: ``result.rows`` has one row per input row
@@ -482,7 +554,7 @@ def remove_from_lists(
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    return _change(RunKind.REMOVE, locals())
+    return _change(RunKind.REMOVE, data, list_ids, column, **options)
 
 
 @shared_params
@@ -491,16 +563,7 @@ def add_to_lists(
     list_ids: str | Iterable[str],
     *,
     column: str = "contact_id",
-    client: Client | None = None,
-    dry_run: bool = False,
-    wait: bool = True,
-    progress: Any = "auto",
-    timeout: float | None = None,
-    wait_for_quota: bool = False,
-    snapshot: bool | str = "auto",
-    verify: bool | str = "auto",
-    by: str = "auto",
-    journal: bool = True,
+    **options: Unpack[ChangeOptions],
 ) -> RemovalResult:
     """Put the contacts in ``data[column]`` on the lists ``list_ids`` (UUIDs or exact
     names), with ``POST /activities/add_list_memberships``. No contact is created.
@@ -517,16 +580,7 @@ def add_to_lists(
             contact ids or email addresses. It is never changed.
         list_ids: {shared}
         column: The column of ``data`` that holds the contacts. Default ``"contact_id"``.
-        client: {shared}
-        dry_run: {shared}
-        wait: {shared}
-        progress: {shared}
-        timeout: {shared}
-        wait_for_quota: {shared}
-        snapshot: {shared}
-        verify: {shared}
-        by: {shared}
-        journal: {shared:record}
+        options: {shared:change_options}
 
     Returns:
         A :class:`~ccpandas.RemovalResult` (shown as ``AddResult``): ``rows`` per input
@@ -535,7 +589,7 @@ def add_to_lists(
     Example:
         >>> result = add_to_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    return _change(RunKind.ADD, locals())
+    return _change(RunKind.ADD, data, list_ids, column, **options)
 
 
 @shared_params
@@ -545,16 +599,7 @@ def sync_lists(
     *,
     column: str = "contact_id",
     max_removed: float | int | None = 0.5,
-    client: Client | None = None,
-    dry_run: bool = False,
-    wait: bool = True,
-    progress: Any = "auto",
-    timeout: float | None = None,
-    wait_for_quota: bool = False,
-    snapshot: bool | str = "auto",
-    verify: bool | str = "auto",
-    by: str = "auto",
-    journal: bool = True,
+    **options: Unpack[ChangeOptions],
 ) -> RemovalResult:
     """Make each list of ``list_ids`` hold exactly the contacts of ``data[column]``
     that exist: add the missing ones and remove every other member, in one run, one
@@ -569,16 +614,7 @@ def sync_lists(
             remove from any one list, as a share of its current members (a float in
             (0, 1]) or a count (an int). More is a :class:`~ccpandas.PlanError`
             before any request is sent. None turns it off. Default 0.5.
-        client: {shared}
-        dry_run: {shared}
-        wait: {shared}
-        progress: {shared}
-        timeout: {shared}
-        wait_for_quota: {shared}
-        snapshot: {shared}
-        verify: {shared}
-        by: {shared}
-        journal: {shared:record}
+        options: {shared:change_options}
 
     Returns:
         A :class:`~ccpandas.RemovalResult` (shown as ``SyncResult``); its ``changes``
@@ -587,33 +623,35 @@ def sync_lists(
     Example:
         >>> result = sync_lists(segment, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    return _change(RunKind.SYNC, locals())
+    return _change(RunKind.SYNC, data, list_ids, column, max_removed=max_removed, **options)
 
 
-def _change(kind: RunKind, given: dict[str, Any], data: Any = None) -> RemovalResult:
+def _change(kind: RunKind, data: Any, list_ids: Any, column: str, **given: Any) -> RemovalResult:
     """Remove, add or sync the contacts of a frame: :func:`remove_from_lists`,
     :func:`add_to_lists`, :func:`sync_lists` and their ``df.cc`` methods (``given``: the
-    public call's arguments, ``data``: the accessor's frame). Every argument is
+    call's :class:`ChangeOptions`, and a sync's ``max_removed``). Every argument is
     checked before anything is read or sent; then one bundle of options goes down."""
-    options = RunOptions.pick(given)
-    choice = SnapshotChoice(snapshot=given["snapshot"], by=given["by"])
-    client = given["client"]
+    max_removed = given.pop("max_removed", None)
+    o = _bundle(given, ChangeOptions)
+    options = RunOptions.pick(o)
+    choice = SnapshotChoice(snapshot=o["snapshot"], by=o["by"])
+    client = o["client"]
     check_client(client)
-    check_flags(journal=given["journal"])
-    max_removed = max_removed_value(given.get("max_removed"))
-    targets = list_values(given["list_ids"])
+    check_flags(journal=o["journal"])
+    max_removed = max_removed_value(max_removed)
+    targets = list_values(list_ids)
     options = options.started(client)  # one display, and the run's quota check
     plan = _plan_list(
-        given["data"] if data is None else data,
+        data,
         targets,
-        column=given["column"],
+        column=column,
         client=client,
         choice=choice,
         options=options,
         kind=kind,
         max_removed=max_removed,
     )
-    return execute(plan, client, options, journal=given["journal"])
+    return execute(plan, client, options, journal=o["journal"])
 
 
 @shared_params
@@ -625,14 +663,7 @@ def remove_list_memberships(
     exclude: pd.Series | Iterable[str] | None = None,
     confirm_all_active: bool = False,
     confirm_empty: bool = False,
-    dry_run: bool = False,
-    wait: bool = True,
-    progress: Any = "auto",
-    timeout: float | None = None,
-    wait_for_quota: bool = False,
-    snapshot: bool | str = "auto",
-    verify: bool | str = "auto",
-    journal: bool = True,
+    **options: Unpack[SourceOptions],
 ) -> RemovalResult:
     """Remove the contacts that ``source`` selects from ``list_ids``.
 
@@ -656,17 +687,7 @@ def remove_list_memberships(
             mistake. Default False.
         confirm_empty: Must be True to accept an empty ``exclude``, which keeps
             nobody; otherwise that is a :class:`~ccpandas.PlanError`. Default False.
-        dry_run: {shared}
-        wait: {shared}
-        progress: {shared}
-        timeout: {shared}
-        wait_for_quota: {shared}
-        snapshot: Whether to read the target lists' members first (a membership
-            snapshot): ``"auto"`` (the default) reads them when the reads cost no
-            more than the removal requests; True or False forces it; a ``"snap-..."``
-            id continues an interrupted read.
-        verify: {shared}
-        journal: {shared:record}
+        options: {shared:source_options}
 
     Returns:
         A :class:`~ccpandas.RemovalResult`; ``result.activities`` has one row per
@@ -684,25 +705,27 @@ def remove_list_memberships(
         ...     client, ["Newsletter"], source=Source.tag_ids([churned_tag_id])
         ... )
     """
-    return _by_source(locals())
+    confirm = {"confirm_all_active": confirm_all_active, "confirm_empty": confirm_empty}
+    return _by_source(client, list_ids, source, exclude, **confirm, **options)
 
 
-def _by_source(given: dict[str, Any], keep: pd.DataFrame | None = None) -> RemovalResult:
+def _by_source(client: Any, lists: Any, source: Any, exclude: Any, **given: Any) -> RemovalResult:
     """Remove the contacts a source selects: :func:`remove_list_memberships` and
-    ``df.cc.keep_in_lists`` (``given``: the public call's arguments; ``keep``: the
-    accessor's frame, whose ``column`` is the ``exclude`` set and whose source defaults
-    to the members of the lists themselves). Every argument is checked before anything
-    is read or sent; list names are resolved later, in one request."""
-    options = RunOptions.pick(given)
-    choice = SnapshotChoice(snapshot=given["snapshot"])
-    client, source = given["client"], given["source"]
+    ``df.cc.keep_in_lists`` (``given``: the call's :class:`SourceOptions` and confirm
+    flags; for the accessor ``keep``, its frame and column: the ``exclude`` set, and the
+    source defaults to the members of the lists themselves). Every argument is checked
+    before anything is read or sent; list names are resolved later, in one request."""
+    keep = given.pop("keep", None)
+    confirm = {k: given.pop(k) for k in ("confirm_all_active", "confirm_empty")}
+    o = _bundle(given, SourceOptions)
+    options = RunOptions.pick(o)
+    choice = SnapshotChoice(snapshot=o["snapshot"])
     check_client(client)
     if keep is None or source is not None:
         check_source(source)
-    confirm = {k: given[k] for k in ("confirm_all_active", "confirm_empty")}
-    check_flags(journal=given["journal"], **confirm)
-    exclude = given["exclude"] if keep is None else frame_column(keep, given["column"])
-    targets = list_values(given["list_ids"])
+    check_flags(journal=o["journal"], **confirm)
+    exclude = exclude if keep is None else frame_column(*keep)
+    targets = list_values(lists)
     options = options.started(client)  # one display, and the run's quota check
     plan = _plan_source(
         client,
@@ -713,7 +736,7 @@ def _by_source(given: dict[str, Any], keep: pd.DataFrame | None = None) -> Remov
         options=options,
         **confirm,
     )
-    return execute(plan, client, options, journal=given["journal"])
+    return execute(plan, client, options, journal=o["journal"])
 
 
 def check_flags(**flags: Any) -> None:
@@ -865,14 +888,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         # What a re-read verified, in the column of the run's kind ("removed_memberships").
         row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
         out.append(row)
-    # Built column by column with fixed dtypes: inferred, a text column with no value
-    # would be None in one call and NaN (pandas' string dtype) in another.
-    frame = pd.DataFrame(
-        {
-            col: pd.Series([r[col] for r in out], dtype=_RUN_DTYPES.get(col, object))
-            for col in RUN_COLUMNS
-        }
-    )
+    # Object columns, then fixed dtypes: inferred, a text column with no value would be
+    # None in one call and NaN (pandas' string dtype) in another.
+    frame = pd.DataFrame(out, columns=list(RUN_COLUMNS), dtype=object).astype(_RUN_DTYPES)
     for col in ("started_at", "updated_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     return frame
@@ -1186,10 +1204,7 @@ def undo(
         >>> done.changes["outcome"].value_counts()  # doctest: +SKIP
     """
     options = RunOptions.pick(locals())
-    if not isinstance(run_id, str):
-        raise TypeError(f"run_id must be a run id string, not {type(run_id).__name__}")
-    if not isinstance(force, bool):
-        raise TypeError(f"force must be True or False, not {force!r}")
+    check_flags(force=force)
     parent = _rebuild(run_id, client, runner=runner, resolve=True)
     return parent._undo(parent.runner.client, options, force)
 

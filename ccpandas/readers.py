@@ -277,7 +277,7 @@ def read_contacts(
         filters = ("lists", "status", "tags", "email", "include", *given)
         segment = _segment_query(segment_id, [k for k in filters if arguments[k] is not None])
         params = {"segment_id": segment, "limit": limit}
-        return _read_all(_client(client), "/contacts", "contacts", params, None, progress)
+        return _read_groups(_client(client), params, [], [], [], progress)
 
     api = _client(client)
     list_ids = _list_ids(api, lists)  # after the other checks: names may cost a request
@@ -300,8 +300,8 @@ def _read_groups(
     includes: list[str],
     progress: Progress,
 ) -> pd.DataFrame:
-    """``GET /contacts`` with ``base``'s filters, once per (list group, tag group), the
-    results merged without duplicate contacts."""
+    """``GET /contacts`` with ``base``'s filters (or a segment's query), once per (list
+    group, tag group), the results merged without duplicate contacts."""
     # A contact matches when it is in any of the lists (and carries any of the tags):
     # every (list group, tag group) pair together covers exactly the full filter.
     list_groups = _groups(list_ids, MAX_LISTS_PER_QUERY)
@@ -391,17 +391,15 @@ def _read_all(
     path: str,
     key: str,
     params: Mapping[str, Any],
-    schema: Mapping[str, str] | None,
+    schema: Mapping[str, str],
     progress: Progress,
 ) -> pd.DataFrame:
-    """Every page of one GET as a frame of ``schema`` (None: contact rows), its pages
-    reported as ``progress`` says."""
+    """Every page of one GET as a frame of ``schema``, its pages reported as
+    ``progress`` says."""
     pages = PageProgress(progress, key, key)
     try:
         items = api.paginate(path, key, params, on_page=pages.page)
-        if schema is None:
-            return _frame((_contact_row(item, ()) for item in items), CONTACT_COLUMNS)
-        return _frame((_pick(item, schema) for item in items), schema)
+        return _frame(({col: item.get(col) for col in schema} for item in items), schema)
     finally:
         pages.close()
 
@@ -427,28 +425,21 @@ def _instant(name: str, value: Any) -> dt.datetime:
     """``value`` as an aware UTC datetime; naive values are UTC."""
     if isinstance(value, str):
         try:
-            parsed = dt.datetime.fromisoformat(value.strip())
+            value = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             raise PlanError(
                 f"{name} must be an ISO-8601 date or date-time such as '2024-05-06' or "
                 f"'2024-05-06T09:30:00Z', not {value!r}"
             ) from None
-    elif isinstance(value, np.datetime64 | dt.datetime) and pd.isna(value):
-        raise PlanError(f"{name} is NaT (no date); pass None (the default) to leave it out")
-    elif isinstance(value, np.datetime64):
-        parsed = pd.Timestamp(value).to_pydatetime()
-    elif isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, dt.date):
-        parsed = dt.datetime.combine(value, dt.time())
-    else:
+    elif not isinstance(value, dt.date | np.datetime64):
         raise PlanError(
             f"{name} must be a datetime, a date or an ISO-8601 string, "
             f"not {type(value).__name__} {value!r}"
         )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+    elif pd.isna(value):
+        raise PlanError(f"{name} is NaT (no date); pass None (the default) to leave it out")
+    moment = pd.Timestamp(value)  # a date: its midnight
+    return moment.tz_localize(dt.UTC) if moment.tzinfo is None else moment.tz_convert(dt.UTC)
 
 
 def _wire(moment: dt.datetime) -> str:
@@ -561,11 +552,8 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
     if not names:
         return tuple(str(i) for i in ids)
     tags = read_contact_tags(client, progress=False)
-    by_name: dict[str, list[str]] = {}
-    for name, tag_id in zip(
-        tags["name"].tolist(), tags["tag_id"].astype(str).tolist(), strict=True
-    ):
-        by_name.setdefault(name, []).append(tag_id.lower())
+    tags["tag_id"] = tags["tag_id"].str.lower()
+    by_name: dict[str, list[str]] = tags.groupby("name")["tag_id"].agg(list).to_dict()
     unknown = [n for n in dict.fromkeys(names) if n not in by_name]
     if unknown:
         parts = []
@@ -596,10 +584,6 @@ def _groups(ids: list[str], size: int) -> list[list[str] | None]:
 
 
 # --------------------------------------------------------------------------- frames
-
-
-def _pick(item: Mapping[str, Any], schema: Mapping[str, str]) -> dict[str, Any]:
-    return {col: item.get(col) for col in schema}
 
 
 def _contact_row(item: Mapping[str, Any], includes: Iterable[str]) -> dict[str, Any]:
