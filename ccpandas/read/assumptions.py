@@ -142,35 +142,28 @@ def shape(value: Any) -> Any:
             if s not in shapes:
                 shapes.append(s)
         return shapes
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
     if isinstance(value, str):
         return _string_shape(value)
-    return type(value).__name__
+    return _SCALAR_SHAPES.get(type(value), type(value).__name__)
+
+
+#: The shapes of a decoded JSON body's scalars, by type.
+_SCALAR_SHAPES = {type(None): "null", bool: "bool", int: "int", float: "float"}
+#: A string's shape: that of the first pattern it matches ("string" when none does).
+_STRING_SHAPES = (
+    (_WHOLE_SECONDS_Z, "timestamp (whole seconds, Z)"),
+    (_TIMESTAMP, "timestamp"),
+    (re.compile(r"^\d{4}-\d\d-\d\d$"), "date"),
+    (re.compile("@"), "email-like string"),
+    (re.compile("^/"), "path"),
+    (re.compile("^https?://"), "url"),
+)
 
 
 def _string_shape(text: str) -> str:
     if _UUID.match(text):
         return f"uuid-v{uuid.UUID(text).version}"
-    if _WHOLE_SECONDS_Z.match(text):
-        return "timestamp (whole seconds, Z)"
-    if _TIMESTAMP.match(text):
-        return "timestamp"
-    if re.match(r"^\d{4}-\d\d-\d\d$", text):
-        return "date"
-    if "@" in text:
-        return "email-like string"
-    if text.startswith("/"):
-        return "path"
-    if text.startswith(("http://", "https://")):
-        return "url"
-    return "string"
+    return next((name for pattern, name in _STRING_SHAPES if pattern.search(text)), "string")
 
 
 def _word(value: Any) -> str:
@@ -824,25 +817,20 @@ def _b64json(segment: str) -> Any:
 
 def _judge(assumption: Assumption, answers: Mapping[str, Answer]) -> Check:
     """One row: the assumption's check over the answers it reads."""
-    usable = []
+    usable: list[Answer] = []
+    verdict: Verdict = None
     for name in assumption.answers:
-        answer = answers.get(name)
-        if answer is None:
-            continue
-        want = _EXPECTED_STATUS.get(name, 200)
-        if answer.status is not None and answer.status != want:
+        answer, want = answers.get(name), _EXPECTED_STATUS.get(name, 200)
+        if answer is not None and answer.status not in (None, want):
             if len(assumption.answers) == 1:  # its only answer went wrong: say how
-                return Check(
-                    assumption.name, assumption.assumes, Result.DIFFERS, _refusal(answer, want)
-                )
-            continue
-        usable.append(answer)
-    verdict = assumption.check(usable) if usable else Result.NOT_SEEN
+                verdict = _refusal(answer, want)
+        elif answer is not None:
+            usable.append(answer)
     if verdict is None:
-        return Check(assumption.name, assumption.assumes, Result.AS_ASSUMED)
-    if isinstance(verdict, Result):
-        return Check(assumption.name, assumption.assumes, verdict)
-    return Check(assumption.name, assumption.assumes, Result.DIFFERS, verdict)
+        verdict = assumption.check(usable) if usable else Result.NOT_SEEN
+    if isinstance(verdict, str):
+        return Check(assumption.name, assumption.assumes, Result.DIFFERS, verdict)
+    return Check(assumption.name, assumption.assumes, verdict or Result.AS_ASSUMED)
 
 
 def _refusal(answer: Answer, want: int) -> str:
