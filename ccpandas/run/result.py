@@ -307,19 +307,20 @@ class RemovalResult:
     def rows(self) -> pd.DataFrame:
         """One row per input row, same index: the plan's columns plus ``status``,
         ``activity_id`` and ``error``."""
-        return self._per_state("rows", self._build_rows)
+        return self._per_state("rows", self._build_rows).copy()
 
-    def _per_state(self, name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """``build()``'s frame, built once per state of the run (:meth:`_state_key`): the
-        summary, the displays and the caller ask for ``rows`` and ``changes`` many times
-        each. A copy each time, so what a caller does to one never reaches the next."""
+    def _per_state(self, name: str, build: Callable[[], Any]) -> Any:
+        """``build()``'s value, built once per state of the run (:meth:`_state_key`): the
+        summary, the displays and the caller ask for ``rows``, ``changes`` and the
+        summary many times each. Frames are copied for the caller, so what a caller
+        does to one never reaches the next."""
         key = self._state_key()
-        frames = self.__dict__.setdefault("_frames", {})
-        hit = frames.get(name)
+        values = self.__dict__.setdefault("_frames", {})
+        hit = values.get(name)
         if hit is None or hit[0] != key or hit[1] is not self.after:
-            # The re-read is kept with the frame: its id in the key is never reused.
-            hit = frames[name] = (key, self.after, build())
-        return hit[2].copy()
+            # The re-read is kept with the value: its id in the key is never reused.
+            hit = values[name] = (key, self.after, build())
+        return hit[2]
 
     def _build_rows(self) -> pd.DataFrame:
         if self._kind.changes is not None:  # a kind without input rows: its pairs
@@ -372,7 +373,7 @@ class RemovalResult:
         Example:
             >>> result.changes.query("outcome == 'still_member'")  # doctest: +SKIP
         """
-        return self._per_state("changes", self._build_changes)
+        return self._per_state("changes", self._build_changes).copy()
 
     def _build_changes(self) -> pd.DataFrame:
         if self._kind.changes is not None:
@@ -452,16 +453,6 @@ class RemovalResult:
         seen = total if covered is None else int((covered & acted).sum())
         method = str(self.verify_method())
         return {"method": method, "pairs": total, "verified": seen, "sample": seen < total}
-
-    def removed_per_list(self) -> dict[str, int] | None:
-        """Memberships a re-read shows removed, per target list name (None before
-        :meth:`verify`)."""
-        if self.after is None:
-            return None
-        ch = self.changes
-        removed = ch[ch["outcome"] == PairOutcome.REMOVED.value]
-        counts = removed["list_name"].value_counts(sort=False)
-        return {str(k): int(v) for k, v in counts.items()}
 
     def verify(self, client: Any = None, progress: Any = False) -> RemovalResult:
         """Re-read the target lists now and set each pair's outcome from what the API
@@ -599,12 +590,7 @@ class RemovalResult:
             >>> result.summary().outcome  # doctest: +SKIP
             <RunOutcome.COMPLETED: 'completed'>
         """
-        # Computed once per state of the run: ok, repr and the panel ask it often.
-        key = self._state_key()
-        cached = getattr(self, "_summary", None)
-        if cached is None or cached[0] != key:
-            cached = self._summary = (key, Summary.of(self))
-        return cached[1]
+        return self._per_state("summary", lambda: Summary.of(self))  # ok, repr, the panel
 
     def _state_key(self) -> tuple[Any, ...]:
         """What a summary depends on: each batch's fields, the re-read, the stop."""
@@ -836,7 +822,7 @@ class RemovalResult:
                 if self._should_verify():
                     # The re-read is a phase of this run, not a run of its own: the
                     # reporter keeps its one display (tqdm its bars) and ends on finish.
-                    self._verify_now(PhaseReporter(reporter, self._verifying(runner)))
+                    self._verify_now(PhaseReporter(reporter, self._verifying))
             except KeyboardInterrupt as exc:
                 # Ctrl-C: make the journal agree with what was sent (a POST on its way
                 # is uncertain, as a dead process's would be), then let it propagate:
@@ -903,15 +889,10 @@ class RemovalResult:
                 log.warning("run %s: its outcome was not recorded (%s)", self.run_id, exc)
         return summary
 
-    def _verifying(self, runner: Any) -> Callable[[Snapshot], Snapshot]:
-        """How the verification read's progress shows in this run's reporter: the
-        run's activities, phase ``verifying``, the read's words (and the read itself in
-        ``extra["read"]``)."""
-
-        def frame(read: Snapshot) -> Snapshot:
-            return runner.snapshot(self.runs, "verifying", read.message, read=read)
-
-        return frame
+    def _verifying(self, read: Snapshot) -> Snapshot:
+        """The verification read's progress as this run's: the run's activities, phase
+        ``verifying``, the read's words (and the read itself in ``extra["read"]``)."""
+        return self.runner.snapshot(self.runs, "verifying", read.message, read=read)
 
     def _accepted_text(self) -> str:
         """ "3 of 5 requests accepted": how far the sending got."""
