@@ -831,9 +831,8 @@ def prepare_frame_plan(
         rate=rate,
         gate=gate,
     )
-    if base is not None and how == BLIND:  # the listing and the probes are its reads
-        cost_fields = {"snapshot_cost": cost.reads, "planning_requests": 1 + cost.probes}
-        return dataclasses.replace(base, notes=(*base.notes, why, _NO_SNAPSHOT), **cost_fields)
+    if base is not None and how == BLIND:
+        return _blind(base, cost, why, _NO_SNAPSHOT)
     snap, sid, note = _read_for_plan(
         client,
         targets,
@@ -866,6 +865,12 @@ def prepare_frame_plan(
     m = dataclasses.replace(m, snapshot_id=sid)
     notes = (*plan.notes, why, *([note] if note else ()))
     return dataclasses.replace(plan, membership=m, notes=notes)
+
+
+def _blind(plan: Any, cost: ReadCost, *notes: str) -> Any:
+    """``plan``, sent without a snapshot: its notes, and the listing and probes its reads."""
+    reads = {"snapshot_cost": cost.reads, "planning_requests": 1 + cost.probes}
+    return dataclasses.replace(plan, notes=(*plan.notes, *notes), **reads)
 
 
 def _blind_base(
@@ -1011,8 +1016,6 @@ def prepare_source_plan(
         ... )
         >>> plan.changes.groupby("list_name")["will_leave"].sum()  # doctest: +SKIP
     """
-    import dataclasses
-
     snapshot = choice.snapshot
     if snapshot is False:
         return plan
@@ -1036,12 +1039,7 @@ def prepare_source_plan(
             "no membership snapshot (snapshot='auto'): no preview of who leaves, and the "
             "run cannot be undone. snapshot=True reads the lists anyway."
         )
-        return dataclasses.replace(
-            plan,
-            notes=(*plan.notes, why, note),
-            snapshot_cost=cost.reads,
-            planning_requests=1 + cost.probes,
-        )
+        return _blind(plan, cost, why, note)
     db = open_journal() if journal is True else (journal or None)
     exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
     snap, sid = read_snapshot(

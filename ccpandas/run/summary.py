@@ -326,7 +326,7 @@ class Summary:
         out = [self.outcome_line, *self._parent_line()]
         if self.preview:
             return out + [f"{label}: {text}" for label, text in self.preview]
-        contacts = "selected by the API" if self.contacts is None else f"{self.contacts:,}"
+        contacts = self._contacts_text()
         out.append(
             f"{self.words.unit}: {self.rows:,}  contacts: {contacts}  lists: {self.n_lists:,}"
         )
@@ -348,6 +348,9 @@ class Summary:
         if self.resent:
             text += f"; {self.resent:,} re-sent (no usable answer before; idempotent)"
         return text
+
+    def _contacts_text(self, unit: str = "") -> str:
+        return "selected by the API" if self.contacts is None else f"{self.contacts:,}{unit}"
 
     def _parent_line(self) -> list[str]:
         if self.parent is None:
@@ -422,29 +425,24 @@ class Summary:
             output: The ``--output`` path the rows were written to, or None.
         """
         what = "Dry run" if self.dry_run else f"Run {self.run_id or '(not journaled)'}"
-        lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
         shown = f" ({_counts(self.by_status)})" if self.by_status else ""
-        lines.append(f"  rows       {self.rows:,}{shown}")
-        lines.append(
-            "  contacts   "
-            + (
-                "selected by the API"
-                if self.contacts is None
-                else f"{self.contacts:,} unique valid ids"
-            )
-        )
-        lines.append(f"  requests   {self._requests_text}")
-        lines.extend(f"  list       {self._list_text(item)}" for item in self.lists)
-        skipped = self.skipped
-        if skipped and not self.dry_run:
-            lines.append(
-                f"  skipped    {sum(skipped.values()):,} {self.words.unit} never sendable or "
-                f"with nothing to do ({_counts(skipped)}): not failures"
-            )
-        if self.verification:
-            lines.append(f"  verified   {self.verification_text}")
-        if self.error:
-            lines.append(f"  error      {self.error}")
+        skipped = self.skipped if not self.dry_run else {}
+        facts = [
+            ("rows", f"{self.rows:,}{shown}"),
+            ("contacts", self._contacts_text(" unique valid ids")),
+            ("requests", self._requests_text),
+            *(("list", self._list_text(item)) for item in self.lists),
+            (
+                "skipped",
+                skipped
+                and f"{sum(skipped.values()):,} {self.words.unit} never sendable "
+                f"or with nothing to do ({_counts(skipped)}): not failures",
+            ),
+            ("verified", self.verification_text),
+            ("error", self.error),
+        ]
+        lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
+        lines.extend(f"  {label:<10} {text}" for label, text in facts if text)
         if self.outcome.unfinished and self.run_id:
             lines.append(f"Continue with: ccpandas resume {self.run_id}")
         bad = {k: v for k, v in self.by_status.items() if fate_of(k) in (Fate.FAILED, Fate.OPEN)}
