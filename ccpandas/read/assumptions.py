@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pandas as pd
 import requests
@@ -713,8 +713,11 @@ class _Probe:
         self.answers: dict[str, Answer] = {}
         self.sent = 0
 
-    def get(self, name: str, path: str, shown: str, params: dict[str, Any] | None = None) -> None:
-        """GET through the client; keep the answer, or the refusal, as ``name``."""
+    def get(
+        self, name: str, path: str, params: dict[str, Any] | None = None, shown: str = ""
+    ) -> None:
+        """GET through the client; keep the answer, or the refusal, as ``name`` (its
+        request shown with ``shown``, or the query of ``params``)."""
         url_path = urlsplit(self.client.url_for(path)).path
         before = self.client.stats.requests
         try:
@@ -727,7 +730,8 @@ class _Probe:
             self.sent += self.client.stats.requests - before
         answer = self.recorder.last(url_path)
         if answer is not None:
-            answer.request = f"GET {url_path}{shown}"
+            query = f"?{urlencode(params)}" if params else ""
+            answer.request = f"GET {url_path}{shown or query}"
             self.answers[name] = answer
 
     def get_without_token(self, name: str, path: str) -> None:
@@ -761,27 +765,17 @@ class _Probe:
 
 def _run_requests(probe: _Probe) -> None:
     """At most 7 GETs: 3 of lists, then contacts, activities, a 404 and a 401."""
-    probe.get(
-        "lists",
-        "/contact_lists",
-        "?limit=1&include_membership_count=all",
-        {"limit": 1, "include_membership_count": "all"},
-    )
+    probe.get("lists", "/contact_lists", {"limit": 1, "include_membership_count": "all"})
     href = _next_href([probe.answers["lists"]]) if "lists" in probe.answers else None
     if href is not None and not urlsplit(href).netloc:
-        probe.get("lists_next", href, "?cursor=<cursor>")
-        probe.get("lists_last", "/contact_lists", "?limit=1000", {"limit": 1000})
+        probe.get("lists_next", href, shown="?cursor=<cursor>")
+        probe.get("lists_last", "/contact_lists", {"limit": 1000})
     elif href is None and "lists" in probe.answers:
         probe.answers["lists_last"] = probe.answers["lists"]  # a single page is the last
-    probe.get(
-        "contacts",
-        "/contacts",
-        "?limit=1&include=list_memberships",
-        {"limit": 1, "include": "list_memberships"},
-    )
-    probe.get("activities", "/activities", "?limit=1", {"limit": 1})
+    probe.get("contacts", "/contacts", {"limit": 1, "include": "list_memberships"})
+    probe.get("activities", "/activities", {"limit": 1})
     # A random version-4 id: surely no contact's, and nothing to find in the logs.
-    probe.get("not_found", f"/contacts/{uuid.uuid4()}", "")
+    probe.get("not_found", f"/contacts/{uuid.uuid4()}")
     if "not_found" in probe.answers:
         probe.answers["not_found"].request = "GET /v3/contacts/{random id}"
     probe.get_without_token("unauthenticated", "/contact_lists")
