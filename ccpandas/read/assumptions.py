@@ -344,12 +344,8 @@ def _timestamps(answers: Sequence[Answer]) -> Verdict:
     seen = [(k, v) for a in answers for k, v in _walk(a.body, _TIMESTAMP_KEYS)]
     if not seen:
         return Result.NOT_SEEN
-    odd = [f"{k} {_timestamp_form(v)}" for k, v in seen if not _whole_seconds(v)]
+    odd = [f"{k} {_timestamp_form(v)}" for k, v in seen if not _WHOLE_SECONDS_Z.match(str(v))]
     return ", ".join(dict.fromkeys(odd)) or None
-
-
-def _whole_seconds(value: Any) -> bool:
-    return isinstance(value, str) and bool(_WHOLE_SECONDS_Z.match(value))
 
 
 def _timestamp_form(value: Any) -> str:
@@ -785,12 +781,6 @@ def _run_requests(probe: _Probe) -> None:
 _EXPECTED_STATUS = {"not_found": 404, "unauthenticated": 401}
 
 
-def _token_answer(client: Client) -> Answer:
-    """The access token's JWT header and claims, decoded WITHOUT verifying (only to
-    compare); an opaque token gives a body of None. The token itself is kept nowhere."""
-    return Answer(request="the access token", status=None, body=_jwt_parts(client))
-
-
 def _jwt_parts(client: Client) -> dict[str, Any] | None:
     try:
         segments = client._token().reveal().split(".")
@@ -936,7 +926,9 @@ def check_account(api: Client) -> DoctorReport:
     with probe.recorder.on(api.session):
         _run_requests(probe)
     answers = dict(probe.answers)
-    answers["token"] = _token_answer(api)
+    # The token's JWT header and claims, decoded WITHOUT verifying (only to compare); an
+    # opaque token gives a body of None. The token itself is kept nowhere.
+    answers["token"] = Answer(request="the access token", status=None, body=_jwt_parts(api))
     checks = tuple(_judge(a, answers) for a in ASSUMPTIONS)
     return DoctorReport(checks, probe.sent, api.base_url, _shapes(answers))
 

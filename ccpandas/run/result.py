@@ -44,7 +44,7 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import Fate, KindWords, Summary, fate_of, stop_word
+from ccpandas.run.summary import Fate, Summary, fate_of, stop_word
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after
@@ -204,11 +204,6 @@ class RemovalResult:
         return kind_of(getattr(self.plan, "kind", None))
 
     @property
-    def _words(self) -> KindWords:
-        """The words this kind of run is shown with (its summary reads them)."""
-        return self._kind.words
-
-    @property
     def parent_run_id(self) -> str | None:
         """The run this one reverses (an undo's), or None."""
         return getattr(self.plan, "parent_run_id", None)
@@ -218,7 +213,7 @@ class RemovalResult:
         """The verb of the verified truth a reporter ends on ("removed Newsletter 43"),
         the summary's own: "changed" when a run both added and removed (a sync)."""
         done = [w for w, text in self._verified_parts().items() if text]
-        return done[0] if len(done) == 1 else "changed" if done else self._words.truth
+        return done[0] if len(done) == 1 else "changed" if done else self._kind.words.truth
 
     def __init__(
         self,
@@ -560,7 +555,7 @@ class RemovalResult:
             return {}
         ch = self.changes
         parts = {}
-        for word in self._words.truths:
+        for word in self._kind.words.truths:
             done = ch.loc[ch["outcome"] == word, "list_name"].value_counts(sort=False)
             parts[word] = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
         return parts
@@ -579,7 +574,7 @@ class RemovalResult:
 
     def counts(self) -> pd.Series:
         """How many input rows (an undo: pairs) ended in each status."""
-        return self.rows[self._words.status_column].value_counts().loc[lambda s: s > 0]
+        return self.rows[self._kind.words.status_column].value_counts().loc[lambda s: s > 0]
 
     def summary(self) -> Summary:
         """What the run came to, once: its outcome word, ``ok``, the exit code it means,
@@ -941,7 +936,7 @@ class RemovalResult:
         """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads of this
         result, computed once: counts per status and per pair outcome, list names, the
         verified truth per list, the membership line, the kind's extra facts."""
-        words = self._words
+        words = self._kind.words
         by_status = {str(k): int(v) for k, v in self.counts().items() if v}
         ch = self.changes
         pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
@@ -1142,7 +1137,7 @@ def _credited_rows(
     if not stuck.any():
         return
     acted = ch[ch["action"].astype(str) != Action.NONE.value]
-    truths = set(result._words.truths)
+    truths = set(result._kind.words.truths)
     per = acted.groupby("contact_id", observed=True)["outcome"].agg(
         lambda s: s.iloc[0] if s.astype(str).isin(truths).all() else None
     )

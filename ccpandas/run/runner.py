@@ -385,7 +385,7 @@ class Runner:
             except QuotaExceededError:
                 if not self.wait_for_quota:
                     raise
-                if not self._wait_for_quota(runs):
+                if not self.wait_for_reset(runs):
                     return False
             except TooManyActivitiesError:
                 # The account (maybe through another run) has too many queued activities:
@@ -553,20 +553,16 @@ class Runner:
         return caught
 
     # -- the daily quota ---------------------------------------------------------------
-    def wait_for_reset(self) -> bool:
-        """Sleep until the daily quota resets (00:00 UTC plus jitter), before a run
-        whose requests do not fit in what is left today starts (``wait_for_quota=True``);
-        False if the user stopped it meanwhile.
+    def wait_for_reset(self, runs: Sequence[BatchRun] = ()) -> bool:
+        """Sleep until the daily quota resets (00:00 UTC plus jitter): before a run
+        whose requests do not fit in what is left today starts (``wait_for_quota=True``),
+        or when the API says the quota is spent while ``runs`` go on. False if the
+        user stopped it meanwhile.
 
         Example:
             >>> Runner(None).wait_for_reset()  # doctest: +SKIP
             True
         """
-        return self._wait_for_quota(())
-
-    def _wait_for_quota(self, runs: Sequence[BatchRun]) -> bool:
-        """Sleep until the daily quota resets (00:00 UTC plus jitter); False if the
-        user stopped the run meanwhile."""
         now = self.clock.now()
         reset = next_utc_midnight(now)
         since_reset = now - (reset - dt.timedelta(days=1))
@@ -596,7 +592,7 @@ class Runner:
             except QuotaExceededError:
                 if not self.wait_for_quota:
                     raise
-                if not self._wait_for_quota(runs):
+                if not self.wait_for_reset(runs):
                     return False
 
     # -- polling ---------------------------------------------------------------------
