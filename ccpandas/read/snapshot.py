@@ -191,9 +191,7 @@ def read_snapshot(
         # from here on would count a contact of two passes of 25 lists twice.
         select = None
     passes = sj.passes if sj is not None else _new_passes(list_ids)
-    total_pages = (
-        max(1, math.ceil((expected_members or 0) / READ_PAGE_SIZE)) if expected_members else None
-    )
+    total_pages = math.ceil(expected_members / READ_PAGE_SIZE) if expected_members else None
     # Journaled pages are not read again.
     reading = _Reading(client, sj, reporter, total_pages, sum(int(p["pages"]) for p in passes))
     reading.select, reading.passes = select, passes
