@@ -497,6 +497,8 @@ def _scopes(header: dict[str, Any], claims: dict[str, Any]) -> Verdict:
     return f"scopes {', '.join(_word(s) for s in scopes) or 'none'}"
 
 
+#: The answers of the three reads (lists, contacts, activities).
+_READS = ("lists", "contacts", "activities")
 #: What ccpandas assumes: the one table. Each row names the answers it reads.
 ASSUMPTIONS: tuple[Assumption, ...] = (
     Assumption(
@@ -598,16 +600,12 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     ),
     Assumption(
         "values.timestamps",
-        ("lists", "contacts", "activities"),
+        _READS,
         "timestamps have whole seconds and Z (2024-10-30T18:56:35Z)",
         _timestamps,
     ),
-    Assumption(
-        "values.ids", ("lists", "contacts", "activities"), "ids are UUIDs (8-4-4-4-12)", _uuids
-    ),
-    Assumption(
-        "values.uuid_v1", ("lists", "contacts", "activities"), "ids are version-1 UUIDs", _uuid_v1
-    ),
+    Assumption("values.ids", _READS, "ids are UUIDs (8-4-4-4-12)", _uuids),
+    Assumption("values.uuid_v1", _READS, "ids are version-1 UUIDs", _uuid_v1),
     Assumption(
         "errors.array",
         ("not_found",),
@@ -640,7 +638,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     ),
     Assumption(
         "clock.skew",
-        ("lists", "contacts", "activities"),
+        _READS,
         f"this machine's clock is within {MAX_SKEW:g} s of the server's Date",
         _skew,
     ),
