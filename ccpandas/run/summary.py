@@ -87,9 +87,9 @@ class KindWords:
     kind: str  #: the journal's kind: "remove", "undo"
     title: str  #: the class shown: "RemovalResult"
     truth: str  #: the verified pair outcome: "removed", "restored"
-    unit: str  #: what ``rows`` counts: "rows", "pairs"
-    counted: str  #: the label of the per-status counts: "rows by status"
-    requests: str  #: the label of the requests line: "activities", "add requests"
+    unit: str = "rows"  #: what ``rows`` counts: "rows", "pairs"
+    counted: str = "rows by status"  #: the label of the per-status counts
+    requests: str = "activities"  #: the label of the requests line: "add requests"
     preview: bool = False  #: a dry run shows the plan's summary lines
     parent_label: str = "follows run"  #: how the run names its parent: "undoes run"
     status_column: str = "status"  #: the column of ``result.rows`` counted per status
@@ -101,12 +101,8 @@ class KindWords:
         return (self.truth, self.also) if self.also else (self.truth,)
 
 
-REMOVAL_WORDS = KindWords(
-    "remove", "RemovalResult", PairOutcome.REMOVED.value, "rows", "rows by status", "activities"
-)
-ADD_WORDS = KindWords(
-    "add", "AddResult", PairOutcome.ADDED.value, "rows", "rows by status", "activities"
-)
+REMOVAL_WORDS = KindWords("remove", "RemovalResult", PairOutcome.REMOVED.value)
+ADD_WORDS = KindWords("add", "AddResult", PairOutcome.ADDED.value)
 SYNC_WORDS = dataclasses.replace(
     ADD_WORDS, kind="sync", title="SyncResult", also=PairOutcome.REMOVED.value
 )
