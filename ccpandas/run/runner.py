@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import math
 import random
@@ -683,16 +684,13 @@ class Runner:
         seen: dict[str, dict[str, Any]] = {}
         # Ours are the newest activities (barring concurrent runs): this many pages of
         # 500 cover them; anything older is fetched one by one below.
-        max_pages = math.ceil(len(by_id) / 500) + 1
-        limit = 500
-        for fetched, item in enumerate(client.iter_activities(limit=limit), start=1):
+        most = (math.ceil(len(by_id) / 500) + 1) * 500
+        for item in itertools.islice(client.iter_activities(limit=500), most):
             aid = item.get("activity_id")
             if aid in by_id:
                 seen[aid] = item
                 if len(seen) == len(by_id):
                     break
-            if fetched >= max_pages * limit:
-                break
         now = self.clock.now()
         changed_runs = []
         for aid, run in by_id.items():
