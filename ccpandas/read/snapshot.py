@@ -742,12 +742,8 @@ class SnapshotChoice:
 
     def __post_init__(self) -> None:
         snapshot = self.snapshot
-        if not (
-            snapshot is True
-            or snapshot is False
-            or snapshot == "auto"
-            or (isinstance(snapshot, str) and snapshot.startswith("snap-"))
-        ):
+        snapshot_id = isinstance(snapshot, str) and snapshot.startswith("snap-")
+        if not (isinstance(snapshot, bool) or snapshot == "auto" or snapshot_id):
             raise ValueError(
                 f"snapshot must be 'auto', True, False or a snapshot id to continue "
                 f"('snap-...'), not {snapshot!r}"
