@@ -722,10 +722,14 @@ class _Probe:
             pass  # an answer all the same (the deliberate 404, a 403): the recorder has it
         finally:
             self.sent += self.client.stats.requests - before
-        answer = self.recorder.last(url_path)
+        query = f"?{urlencode(params)}" if params else ""
+        self._keep(name, url_path, f"GET {url_path}{shown or query}")
+
+    def _keep(self, name: str, path: str, request: str) -> None:
+        """Keep the last answer to ``path`` as ``name``, shown as ``request``."""
+        answer = self.recorder.last(path)
         if answer is not None:
-            query = f"?{urlencode(params)}" if params else ""
-            answer.request = f"GET {url_path}{shown or query}"
+            answer.request = request
             self.answers[name] = answer
 
     def get_without_token(self, name: str, path: str) -> None:
@@ -749,10 +753,7 @@ class _Probe:
             error, _ = map_transport_error(exc, label, host=urlsplit(url).hostname)
         else:
             resp.close()
-            answer = self.recorder.last(urlsplit(url).path)
-            if answer is not None:
-                answer.request = f"{label}?limit=1 (no token)"
-                self.answers[name] = answer
+            self._keep(name, urlsplit(url).path, f"{label}?limit=1 (no token)")
             return
         raise error  # outside the except block: no chained context
 
