@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import warnings
@@ -44,7 +43,7 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import Fate, Summary, fate_of, stop_word
+from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after
@@ -995,17 +994,17 @@ class RemovalResult:
         summary = self.summary()
         if summary.by_status:
             return summary.html()
-        esc = html.escape
-        cells = "".join(
-            f"<tr><td>{r.batch.index}</td><td>{esc(str(r.activity_id or ''))}</td>"
-            f"<td>{esc(_batch_row_status(r, self.dry_run))}</td>"
-            f"<td>{len(r.batch.list_ids):,}</td><td>{esc('; '.join(r.errors))}</td></tr>"
+        rows = [
+            (
+                r.batch.index,
+                r.activity_id or "",
+                _batch_row_status(r, self.dry_run),
+                f"{len(r.batch.list_ids):,}",
+                "; ".join(r.errors),
+            )
             for r in self.runs
-        )
-        return summary.html(
-            "<table><thead><tr><th>request</th><th>activity</th><th>status</th>"
-            f"<th>lists</th><th>errors</th></tr></thead><tbody>{cells}</tbody></table>"
-        )
+        ]
+        return summary.html(html_table(("request", "activity", "status", "lists", "errors"), rows))
 
 
 #: The warning a verification gives when pairs did not end as asked.

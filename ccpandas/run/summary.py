@@ -21,7 +21,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ccpandas.errors import QuotaExceededError
@@ -368,14 +368,9 @@ class Summary:
         esc = html.escape
         body = "".join(f"<li>{esc(line)}</li>" for line in self.lines())
         if not table and self.by_status:
-            cells = "".join(
-                f"<tr><td>{esc(str(k))}</td><td>{v:,}</td></tr>" for k, v in self.by_status.items()
-            )
             label = "rows" if self.words.unit == "rows" else "pairs"
-            table = (
-                f"<table><thead><tr><th>status</th><th>{label}</th></tr></thead>"
-                f"<tbody>{cells}</tbody></table>"
-            )
+            counts = ((k, f"{v:,}") for k, v in self.by_status.items())
+            table = html_table(("status", label), counts)
         return (
             f"<div class='ccpandas-result ccpandas-{esc(str(self.outcome))}'>"
             f"<strong>{esc(self.title)}</strong><ul>{body}</ul>{table}</div>"
@@ -467,6 +462,21 @@ class Summary:
             how = "in the sample" if self.by_sample else "by reading the list"
             text += f"; {self.words.truth} (verified {how}) {item.verified:,}"
         return f"{label}: {text}"
+
+
+def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """An HTML table of ``rows`` under ``header``, every cell escaped.
+
+    Example:
+        >>> html_table(("status", "rows"), [("removed", "1,200")])
+        '<table><thead><tr><th>status</th><th>rows</th></tr></thead><tbody><tr><td>removed</td><td>1,200</td></tr></tbody></table>'
+    """
+
+    def tr(tag: str, cells: Sequence[Any]) -> str:
+        return "<tr>" + "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in cells) + "</tr>"
+
+    body = "".join(tr("td", row) for row in rows)
+    return f"<table><thead>{tr('th', header)}</thead><tbody>{body}</tbody></table>"
 
 
 def _counts(counts: Mapping[str, int]) -> str:
