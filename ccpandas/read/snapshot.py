@@ -350,10 +350,9 @@ class _Reading:
                 self.records.count_others(i, p["lists"], counts)
             href = _next(body)
             if sj is not None:
-                rows = _journal_rows(kept)
                 sel = self.select
                 at = sel.positions(kept, self.addresses) if sel is not None else None
-                sj.page_read(i, rows, href, counts=counts, positions=at)
+                sj.page_read(i, _journal_rows(kept), href, counts=counts, positions=at)
             self.pages_read += 1
             self.reporter.update(self.progress())
             if href is None:
@@ -506,8 +505,7 @@ def resolve_addresses(
         records = every_contact(client, lambda r: str(r["email"] or "").lower() in wanted)
         requests, how = pages + 1, "reading every contact (a count, then pages of 500)"
     else:
-        for address in missing:
-            records.extend(_by_email(client, address))
+        records = [r for address in missing for r in _by_email(client, address)]
         requests += 0 if pages is None else 1
     merged = MembershipSnapshot.from_records(
         snap.list_ids,
