@@ -200,11 +200,8 @@ def _kind(value: Any) -> str:
 
 
 def _items(answers: Sequence[Answer], key: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for a in answers:
-        found = a.body.get(key) if isinstance(a.body, dict) else None
-        items.extend(i for i in found or () if isinstance(i, dict))
-    return items
+    found = [a.body.get(key) if isinstance(a.body, dict) else None for a in answers]
+    return [i for items in found for i in items or () if isinstance(i, dict)]
 
 
 def _fields(key: str, wanted: Mapping[str, type]) -> Callable[[Sequence[Answer]], Verdict]:

@@ -498,7 +498,6 @@ def resolve_addresses(
     if not missing:
         return snap, ""
     requests, how = len(missing), "one GET /contacts?email= per address"
-    records: list[dict[str, Any]] = []
     pages = contact_pages(client) if len(missing) > 2 else None
     if pages is not None and pages < len(missing):
         wanted = set(missing)
