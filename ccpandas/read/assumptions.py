@@ -494,6 +494,8 @@ def _scopes(header: dict[str, Any], claims: dict[str, Any]) -> Verdict:
     return f"scopes {', '.join(_word(s) for s in scopes) or 'none'}"
 
 
+#: The timestamps a list and a contact have, strings both.
+_STAMPS = {"created_at": str, "updated_at": str}
 #: The answers of the three reads (lists, contacts, activities).
 _READS = ("lists", "contacts", "activities")
 #: What ccpandas assumes: the one table. Each row names the answers it reads.
@@ -522,14 +524,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "a list has list_id, name, favorite, created_at, updated_at, membership_count",
         _fields(
             "lists",
-            {
-                "list_id": str,
-                "name": str,
-                "favorite": bool,
-                "created_at": str,
-                "updated_at": str,
-                "membership_count": int,
-            },
+            {"list_id": str, "name": str, "favorite": bool, **_STAMPS, "membership_count": int},
         ),
     ),
     Assumption(
@@ -559,8 +554,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
                 "contact_id": str,
                 "email_address.address": str,
                 "email_address.permission_to_send": str,
-                "created_at": str,
-                "updated_at": str,
+                **_STAMPS,
             },
         ),
     ),
