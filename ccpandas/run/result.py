@@ -487,9 +487,8 @@ class RemovalResult:
 
     def _lists_removed_from(self, rows: pd.DataFrame) -> pd.Series:
         """Per row: target lists its contact really left (NA until verified)."""
-        out = pd.array([pd.NA] * len(rows), dtype="Int64")
         if self.after is None or "normalized_id" not in rows:
-            return pd.Series(out, index=rows.index)
+            return pd.Series(pd.NA, index=rows.index, dtype="Int64")
         ch = self.changes
         counts = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, "contact_id"].value_counts()
         ids = rows["normalized_id"].astype(object)
