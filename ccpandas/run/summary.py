@@ -41,31 +41,23 @@ __all__ = [
 ]
 
 # What each row status / pair outcome counts as. Batch states are the enum's words; the
-# others are the planner's, the membership pairs' and the undo's.
+# others are the planner's, the membership pairs' and the undo's. Done: an exclude row
+# kept in the lists, as asked; unverified: its activity completed, no re-read (no
+# snapshot). Skipped: not_a_contact (add/sync by email: never created), duplicate (sent
+# once, with the row it repeats), an undo's pair already back or not restorable (deleted,
+# 50 lists). Failed: api_error, sent and the API says it was not done.
+_P, _R, _B = PairOutcome, RowStatus, BatchState
 _FATES: dict[str, Fate] = {
-    PairOutcome.REMOVED.value: Fate.DONE,
-    PairOutcome.RESTORED.value: Fate.DONE,
-    PairOutcome.ADDED.value: Fate.DONE,
-    PairOutcome.NOT_ADDED.value: Fate.FAILED,
-    RowStatus.NOT_A_CONTACT.value: Fate.SKIPPED,  # add/sync by email: never created
-    PairOutcome.KEPT.value: Fate.DONE,  # an exclude row: kept in the lists, as asked
-    PairOutcome.UNVERIFIED.value: Fate.DONE,  # its activity completed; no re-read (no snapshot)
-    RowStatus.INVALID_ID.value: Fate.SKIPPED,
-    RowStatus.MISSING.value: Fate.SKIPPED,
-    RowStatus.DUPLICATE.value: Fate.SKIPPED,  # sent once, with the row it repeats
-    RowStatus.INVALID_EMAIL.value: Fate.SKIPPED,
-    RowStatus.NOT_A_MEMBER.value: Fate.SKIPPED,
-    PairOutcome.ALREADY_MEMBER.value: Fate.SKIPPED,  # an undo's pair already back
-    PairOutcome.CANNOT_RESTORE.value: Fate.SKIPPED,  # an undo's: deleted, 50 lists
-    PairOutcome.STILL_MEMBER.value: Fate.FAILED,
-    PairOutcome.API_ERROR.value: Fate.FAILED,  # sent, and the API says it was not done
-    PairOutcome.NOT_RESTORED.value: Fate.FAILED,
-    **{str(s): Fate.FAILED for s in (*BatchState.bad_states(), BatchState.REJECTED)},
-    str(BatchState.UNKNOWN): Fate.FAILED,
-    str(BatchState.UNCERTAIN): Fate.OPEN,
-    str(BatchState.PROCESSING): Fate.OPEN,
-    PairOutcome.NOT_SENT.value: Fate.OPEN,
-    RowStatus.PLANNED.value: Fate.OPEN,
+    str(word): fate
+    for fate, words in (
+        (Fate.DONE, (_P.REMOVED, _P.RESTORED, _P.ADDED, _P.KEPT, _P.UNVERIFIED)),
+        (Fate.SKIPPED, (_R.NOT_A_CONTACT, _R.INVALID_ID, _R.MISSING, _R.DUPLICATE)),
+        (Fate.SKIPPED, (_R.INVALID_EMAIL, _R.NOT_A_MEMBER, _P.ALREADY_MEMBER, _P.CANNOT_RESTORE)),
+        (Fate.FAILED, (_P.NOT_ADDED, _P.STILL_MEMBER, _P.API_ERROR, _P.NOT_RESTORED)),
+        (Fate.FAILED, (*_B.bad_states(), _B.REJECTED, _B.UNKNOWN)),
+        (Fate.OPEN, (_B.UNCERTAIN, _B.PROCESSING, _P.NOT_SENT, _R.PLANNED)),
+    )
+    for word in words
 }
 
 
