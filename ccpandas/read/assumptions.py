@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pandas as pd
 import requests
@@ -142,35 +142,28 @@ def shape(value: Any) -> Any:
             if s not in shapes:
                 shapes.append(s)
         return shapes
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
     if isinstance(value, str):
         return _string_shape(value)
-    return type(value).__name__
+    return _SCALAR_SHAPES.get(type(value), type(value).__name__)
+
+
+#: The shapes of a decoded JSON body's scalars, by type.
+_SCALAR_SHAPES = {type(None): "null", bool: "bool", int: "int", float: "float"}
+#: A string's shape: that of the first pattern it matches ("string" when none does).
+_STRING_SHAPES = (
+    (_WHOLE_SECONDS_Z, "timestamp (whole seconds, Z)"),
+    (_TIMESTAMP, "timestamp"),
+    (re.compile(r"^\d{4}-\d\d-\d\d$"), "date"),
+    (re.compile("@"), "email-like string"),
+    (re.compile("^/"), "path"),
+    (re.compile("^https?://"), "url"),
+)
 
 
 def _string_shape(text: str) -> str:
     if _UUID.match(text):
         return f"uuid-v{uuid.UUID(text).version}"
-    if _WHOLE_SECONDS_Z.match(text):
-        return "timestamp (whole seconds, Z)"
-    if _TIMESTAMP.match(text):
-        return "timestamp"
-    if re.match(r"^\d{4}-\d\d-\d\d$", text):
-        return "date"
-    if "@" in text:
-        return "email-like string"
-    if text.startswith("/"):
-        return "path"
-    if text.startswith(("http://", "https://")):
-        return "url"
-    return "string"
+    return next((name for pattern, name in _STRING_SHAPES if pattern.search(text)), "string")
 
 
 def _word(value: Any) -> str:
@@ -207,11 +200,8 @@ def _kind(value: Any) -> str:
 
 
 def _items(answers: Sequence[Answer], key: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for a in answers:
-        found = a.body.get(key) if isinstance(a.body, dict) else None
-        items.extend(i for i in found or () if isinstance(i, dict))
-    return items
+    found = [a.body.get(key) if isinstance(a.body, dict) else None for a in answers]
+    return [i for items in found for i in items or () if isinstance(i, dict)]
 
 
 def _fields(key: str, wanted: Mapping[str, type]) -> Callable[[Sequence[Answer]], Verdict]:
@@ -351,12 +341,8 @@ def _timestamps(answers: Sequence[Answer]) -> Verdict:
     seen = [(k, v) for a in answers for k, v in _walk(a.body, _TIMESTAMP_KEYS)]
     if not seen:
         return Result.NOT_SEEN
-    odd = [f"{k} {_timestamp_form(v)}" for k, v in seen if not _whole_seconds(v)]
+    odd = [f"{k} {_timestamp_form(v)}" for k, v in seen if not _WHOLE_SECONDS_Z.match(str(v))]
     return ", ".join(dict.fromkeys(odd)) or None
-
-
-def _whole_seconds(value: Any) -> bool:
-    return isinstance(value, str) and bool(_WHOLE_SECONDS_Z.match(value))
 
 
 def _timestamp_form(value: Any) -> str:
@@ -508,6 +494,10 @@ def _scopes(header: dict[str, Any], claims: dict[str, Any]) -> Verdict:
     return f"scopes {', '.join(_word(s) for s in scopes) or 'none'}"
 
 
+#: The timestamps a list and a contact have, strings both.
+_STAMPS = {"created_at": str, "updated_at": str}
+#: The answers of the three reads (lists, contacts, activities).
+_READS = ("lists", "contacts", "activities")
 #: What ccpandas assumes: the one table. Each row names the answers it reads.
 ASSUMPTIONS: tuple[Assumption, ...] = (
     Assumption(
@@ -534,14 +524,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "a list has list_id, name, favorite, created_at, updated_at, membership_count",
         _fields(
             "lists",
-            {
-                "list_id": str,
-                "name": str,
-                "favorite": bool,
-                "created_at": str,
-                "updated_at": str,
-                "membership_count": int,
-            },
+            {"list_id": str, "name": str, "favorite": bool, **_STAMPS, "membership_count": int},
         ),
     ),
     Assumption(
@@ -571,8 +554,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
                 "contact_id": str,
                 "email_address.address": str,
                 "email_address.permission_to_send": str,
-                "created_at": str,
-                "updated_at": str,
+                **_STAMPS,
             },
         ),
     ),
@@ -609,16 +591,12 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     ),
     Assumption(
         "values.timestamps",
-        ("lists", "contacts", "activities"),
+        _READS,
         "timestamps have whole seconds and Z (2024-10-30T18:56:35Z)",
         _timestamps,
     ),
-    Assumption(
-        "values.ids", ("lists", "contacts", "activities"), "ids are UUIDs (8-4-4-4-12)", _uuids
-    ),
-    Assumption(
-        "values.uuid_v1", ("lists", "contacts", "activities"), "ids are version-1 UUIDs", _uuid_v1
-    ),
+    Assumption("values.ids", _READS, "ids are UUIDs (8-4-4-4-12)", _uuids),
+    Assumption("values.uuid_v1", _READS, "ids are version-1 UUIDs", _uuid_v1),
     Assumption(
         "errors.array",
         ("not_found",),
@@ -651,7 +629,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
     ),
     Assumption(
         "clock.skew",
-        ("lists", "contacts", "activities"),
+        _READS,
         f"this machine's clock is within {MAX_SKEW:g} s of the server's Date",
         _skew,
     ),
@@ -720,8 +698,11 @@ class _Probe:
         self.answers: dict[str, Answer] = {}
         self.sent = 0
 
-    def get(self, name: str, path: str, shown: str, params: dict[str, Any] | None = None) -> None:
-        """GET through the client; keep the answer, or the refusal, as ``name``."""
+    def get(
+        self, name: str, path: str, params: dict[str, Any] | None = None, shown: str = ""
+    ) -> None:
+        """GET through the client; keep the answer, or the refusal, as ``name`` (its
+        request shown with ``shown``, or the query of ``params``)."""
         url_path = urlsplit(self.client.url_for(path)).path
         before = self.client.stats.requests
         try:
@@ -732,9 +713,14 @@ class _Probe:
             pass  # an answer all the same (the deliberate 404, a 403): the recorder has it
         finally:
             self.sent += self.client.stats.requests - before
-        answer = self.recorder.last(url_path)
+        query = f"?{urlencode(params)}" if params else ""
+        self._keep(name, url_path, f"GET {url_path}{shown or query}")
+
+    def _keep(self, name: str, path: str, request: str) -> None:
+        """Keep the last answer to ``path`` as ``name``, shown as ``request``."""
+        answer = self.recorder.last(path)
         if answer is not None:
-            answer.request = f"GET {url_path}{shown}"
+            answer.request = request
             self.answers[name] = answer
 
     def get_without_token(self, name: str, path: str) -> None:
@@ -758,37 +744,24 @@ class _Probe:
             error, _ = map_transport_error(exc, label, host=urlsplit(url).hostname)
         else:
             resp.close()
-            answer = self.recorder.last(urlsplit(url).path)
-            if answer is not None:
-                answer.request = f"{label}?limit=1 (no token)"
-                self.answers[name] = answer
+            self._keep(name, urlsplit(url).path, f"{label}?limit=1 (no token)")
             return
         raise error  # outside the except block: no chained context
 
 
 def _run_requests(probe: _Probe) -> None:
     """At most 7 GETs: 3 of lists, then contacts, activities, a 404 and a 401."""
-    probe.get(
-        "lists",
-        "/contact_lists",
-        "?limit=1&include_membership_count=all",
-        {"limit": 1, "include_membership_count": "all"},
-    )
+    probe.get("lists", "/contact_lists", {"limit": 1, "include_membership_count": "all"})
     href = _next_href([probe.answers["lists"]]) if "lists" in probe.answers else None
     if href is not None and not urlsplit(href).netloc:
-        probe.get("lists_next", href, "?cursor=<cursor>")
-        probe.get("lists_last", "/contact_lists", "?limit=1000", {"limit": 1000})
+        probe.get("lists_next", href, shown="?cursor=<cursor>")
+        probe.get("lists_last", "/contact_lists", {"limit": 1000})
     elif href is None and "lists" in probe.answers:
         probe.answers["lists_last"] = probe.answers["lists"]  # a single page is the last
-    probe.get(
-        "contacts",
-        "/contacts",
-        "?limit=1&include=list_memberships",
-        {"limit": 1, "include": "list_memberships"},
-    )
-    probe.get("activities", "/activities", "?limit=1", {"limit": 1})
+    probe.get("contacts", "/contacts", {"limit": 1, "include": "list_memberships"})
+    probe.get("activities", "/activities", {"limit": 1})
     # A random version-4 id: surely no contact's, and nothing to find in the logs.
-    probe.get("not_found", f"/contacts/{uuid.uuid4()}", "")
+    probe.get("not_found", f"/contacts/{uuid.uuid4()}")
     if "not_found" in probe.answers:
         probe.answers["not_found"].request = "GET /v3/contacts/{random id}"
     probe.get_without_token("unauthenticated", "/contact_lists")
@@ -796,12 +769,6 @@ def _run_requests(probe: _Probe) -> None:
 
 #: What each request is expected to answer (another status "differs" at once).
 _EXPECTED_STATUS = {"not_found": 404, "unauthenticated": 401}
-
-
-def _token_answer(client: Client) -> Answer:
-    """The access token's JWT header and claims, decoded WITHOUT verifying (only to
-    compare); an opaque token gives a body of None. The token itself is kept nowhere."""
-    return Answer(request="the access token", status=None, body=_jwt_parts(client))
 
 
 def _jwt_parts(client: Client) -> dict[str, Any] | None:
@@ -824,25 +791,20 @@ def _b64json(segment: str) -> Any:
 
 def _judge(assumption: Assumption, answers: Mapping[str, Answer]) -> Check:
     """One row: the assumption's check over the answers it reads."""
-    usable = []
+    usable: list[Answer] = []
+    verdict: Verdict = None
     for name in assumption.answers:
-        answer = answers.get(name)
-        if answer is None:
-            continue
-        want = _EXPECTED_STATUS.get(name, 200)
-        if answer.status is not None and answer.status != want:
+        answer, want = answers.get(name), _EXPECTED_STATUS.get(name, 200)
+        if answer is not None and answer.status not in (None, want):
             if len(assumption.answers) == 1:  # its only answer went wrong: say how
-                return Check(
-                    assumption.name, assumption.assumes, Result.DIFFERS, _refusal(answer, want)
-                )
-            continue
-        usable.append(answer)
-    verdict = assumption.check(usable) if usable else Result.NOT_SEEN
+                verdict = _refusal(answer, want)
+        elif answer is not None:
+            usable.append(answer)
     if verdict is None:
-        return Check(assumption.name, assumption.assumes, Result.AS_ASSUMED)
-    if isinstance(verdict, Result):
-        return Check(assumption.name, assumption.assumes, verdict)
-    return Check(assumption.name, assumption.assumes, Result.DIFFERS, verdict)
+        verdict = assumption.check(usable) if usable else Result.NOT_SEEN
+    if isinstance(verdict, str):
+        return Check(assumption.name, assumption.assumes, Result.DIFFERS, verdict)
+    return Check(assumption.name, assumption.assumes, verdict or Result.AS_ASSUMED)
 
 
 def _refusal(answer: Answer, want: int) -> str:
@@ -954,7 +916,9 @@ def check_account(api: Client) -> DoctorReport:
     with probe.recorder.on(api.session):
         _run_requests(probe)
     answers = dict(probe.answers)
-    answers["token"] = _token_answer(api)
+    # The token's JWT header and claims, decoded WITHOUT verifying (only to compare); an
+    # opaque token gives a body of None. The token itself is kept nowhere.
+    answers["token"] = Answer(request="the access token", status=None, body=_jwt_parts(api))
     checks = tuple(_judge(a, answers) for a in ASSUMPTIONS)
     return DoctorReport(checks, probe.sent, api.base_url, _shapes(answers))
 

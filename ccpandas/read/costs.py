@@ -184,12 +184,8 @@ def probe_unions(client: Any, list_ids: Sequence[str], sizes: Sequence[int]) -> 
     """
     out = []
     for i in range(0, len(list_ids), READ_LISTS_PER_PASS):
-        params = {
-            "lists": ",".join(list_ids[i : i + READ_LISTS_PER_PASS]),
-            "status": "all",
-            "include_count": "true",
-            "limit": 1,
-        }
+        lists = ",".join(list_ids[i : i + READ_LISTS_PER_PASS])
+        params = {"lists": lists, "status": "all", "include_count": "true", "limit": 1}
         body = client.request("GET", "/contacts", params=params)
         count = body.get("contacts_count") if isinstance(body, dict) else None
         bound = sum(sizes[i : i + READ_LISTS_PER_PASS])

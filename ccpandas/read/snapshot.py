@@ -191,9 +191,7 @@ def read_snapshot(
         # from here on would count a contact of two passes of 25 lists twice.
         select = None
     passes = sj.passes if sj is not None else _new_passes(list_ids)
-    total_pages = (
-        max(1, math.ceil((expected_members or 0) / READ_PAGE_SIZE)) if expected_members else None
-    )
+    total_pages = math.ceil(expected_members / READ_PAGE_SIZE) if expected_members else None
     # Journaled pages are not read again.
     reading = _Reading(client, sj, reporter, total_pages, sum(int(p["pages"]) for p in passes))
     reading.select, reading.passes = select, passes
@@ -352,10 +350,9 @@ class _Reading:
                 self.records.count_others(i, p["lists"], counts)
             href = _next(body)
             if sj is not None:
-                rows = [[r["contact_id"], r["status"], r["lists"], r["tags"]] for r in kept]
                 sel = self.select
                 at = sel.positions(kept, self.addresses) if sel is not None else None
-                sj.page_read(i, rows, href, counts=counts, positions=at)
+                sj.page_read(i, _journal_rows(kept), href, counts=counts, positions=at)
             self.pages_read += 1
             self.reporter.update(self.progress())
             if href is None:
@@ -409,22 +406,15 @@ class _Reading:
 def _read_active(client: Any, list_ids: Sequence[str]) -> tuple[set[str], int]:
     """The ids of the ``active`` members (``status=active``), and the requests spent."""
     found: set[str] = set()
-    requests = 0
+    pages: list[bool] = []
     for i in range(0, len(list_ids), READ_LISTS_PER_PASS):
-        params = {
-            "lists": ",".join(list_ids[i : i + READ_LISTS_PER_PASS]),
-            "status": "active",
-            "limit": READ_PAGE_SIZE,
-        }
-        body = client.request("GET", "/contacts", params=params)
-        while True:
-            requests += 1
-            found.update(str(c["contact_id"]).lower() for c in body.get("contacts") or ())
-            href = _next(body)
-            if href is None:
-                break
-            body = client.request("GET", href)
-    return found, requests
+        lists = ",".join(list_ids[i : i + READ_LISTS_PER_PASS])
+        params = {"lists": lists, "status": "active", "limit": READ_PAGE_SIZE}
+        items = client.paginate(
+            "/contacts", "contacts", params, on_page=lambda _, m: pages.append(m)
+        )
+        found.update(str(c["contact_id"]).lower() for c in items)
+    return found, len(pages)
 
 
 def _next(body: Any) -> str | None:
@@ -440,20 +430,11 @@ def _progress(pages: int, total: int | None, contacts: int, *, done: bool = Fals
     """A read's progress: phase ``reading``, then ``read`` at its end (a read is not a
     removal: it never ends ``done``, which a display would count activities for)."""
     if done:
-        return Snapshot(
-            phase="read",
-            batches_total=pages,
-            batches_submitted=pages,
-            message=f"read list members: {pages:,} page{'' if pages == 1 else 's'}, "
-            f"{contacts:,} contacts",
-        )
+        text = f"read list members: {_plural(pages, 'page')}, {contacts:,} contacts"
+        return Snapshot("read", pages, pages, message=text)
     of = f" of ~{total:,}" if total else ""
-    return Snapshot(
-        phase="reading",
-        batches_total=total or pages,
-        batches_submitted=pages,
-        message=f"reading list members: page {pages:,}{of}, {contacts:,} contacts",
-    )
+    text = f"reading list members: page {pages:,}{of}, {contacts:,} contacts"
+    return Snapshot("reading", total or pages, pages, message=text)
 
 
 def lookup_emails(
@@ -474,23 +455,26 @@ def lookup_emails(
     reporter = reporter or NullReporter()
     targets = {x.lower() for x in list_ids}
     wanted = list(dict.fromkeys(emails))
-    records = []
+    records: list[dict[str, Any]] = []
     reporter.start(_progress(0, len(wanted), 0))
     try:
         for n, address in enumerate(wanted, 1):
-            body = client.request(
-                "GET", "/contacts", params={"email": address, "include": _INCLUDE, "status": "all"}
+            records.extend(
+                r for r in _by_email(client, address) if targets.intersection(r["lists"])
             )
-            for item in body.get("contacts") or ():
-                rec = _record(item)
-                if targets.intersection(rec["lists"]):
-                    records.append(rec)
             reporter.update(_progress(n, len(wanted), len(records)))
     finally:
         reporter.finish(_progress(len(wanted), len(wanted), len(records), done=True))
     return MembershipSnapshot.from_records(
         list_ids, records, list_names=dict(names or {}), requests=len(wanted)
     )
+
+
+def _by_email(client: Any, address: str) -> list[dict[str, Any]]:
+    """The records of ``GET /contacts?email=<address>`` (the API matches any case)."""
+    params = {"email": address, "include": _INCLUDE, "status": "all"}
+    body = client.request("GET", "/contacts", params=params)
+    return [_record(item) for item in body.get("contacts") or ()]
 
 
 def resolve_addresses(
@@ -514,17 +498,13 @@ def resolve_addresses(
     if not missing:
         return snap, ""
     requests, how = len(missing), "one GET /contacts?email= per address"
-    records: list[dict[str, Any]] = []
     pages = contact_pages(client) if len(missing) > 2 else None
     if pages is not None and pages < len(missing):
         wanted = set(missing)
         records = every_contact(client, lambda r: str(r["email"] or "").lower() in wanted)
         requests, how = pages + 1, "reading every contact (a count, then pages of 500)"
     else:
-        for address in missing:
-            params = {"email": address, "include": _INCLUDE, "status": "all"}
-            body = client.request("GET", "/contacts", params=params)
-            records.extend(map(_record, body.get("contacts") or ()))
+        records = [r for address in missing for r in _by_email(client, address)]
         requests += 0 if pages is None else 1
     merged = MembershipSnapshot.from_records(
         snap.list_ids,
@@ -589,18 +569,14 @@ def _journal_whole(
         return None
     sj = SnapshotJournal.create(db, snap.list_ids, base_url=base_url, phase=phase, run_id=run_id)
     for i in range(len(sj.passes)):
-        sj.page_read(i, [] if i else _journal_records(snap), None)
+        sj.page_read(i, [] if i else _journal_rows(_snapshot_records(snap)), None)
     sj.complete()
     return sj.snapshot_id
 
 
-def _journal_records(snap: MembershipSnapshot) -> list[list[Any]]:
-    return [
-        [c, s, list(ls), list(ts)]
-        for c, s, ls, ts in zip(
-            snap.contact_ids.tolist(), snap.statuses.tolist(), snap.lists, snap.tags, strict=True
-        )
-    ]
+def _journal_rows(records: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
+    """Snapshot records as the journal keeps them: ids, statuses, lists, tags (no address)."""
+    return [[r["contact_id"], r["status"], list(r["lists"]), list(r["tags"])] for r in records]
 
 
 def lookup_contacts(
@@ -736,16 +712,6 @@ def read_changed(
     return MembershipSnapshot.from_records(list_ids, records, requests=len(pages) + len(chosen))
 
 
-def _journaled_after(db: JournalDB | None, run_id: str | None, fresh: bool) -> str | None:
-    """The id of the run's complete verification in the journal (None: read it)."""
-    if db is None or run_id is None or fresh:
-        return None
-    sid = run_snapshot_ids(db, run_id).get("after")
-    if sid is not None and SnapshotJournal(db, sid).state == "complete":
-        return sid
-    return None
-
-
 # -- choosing and planning ------------------------------------------------------------------
 @dataclass(frozen=True)
 class SnapshotChoice:
@@ -773,12 +739,8 @@ class SnapshotChoice:
 
     def __post_init__(self) -> None:
         snapshot = self.snapshot
-        if not (
-            snapshot is True
-            or snapshot is False
-            or snapshot == "auto"
-            or (isinstance(snapshot, str) and snapshot.startswith("snap-"))
-        ):
+        snapshot_id = isinstance(snapshot, str) and snapshot.startswith("snap-")
+        if not (isinstance(snapshot, bool) or snapshot == "auto" or snapshot_id):
             raise ValueError(
                 f"snapshot must be 'auto', True, False or a snapshot id to continue "
                 f"('snap-...'), not {snapshot!r}"
@@ -860,9 +822,8 @@ def prepare_frame_plan(
         rate=rate,
         gate=gate,
     )
-    if base is not None and how == BLIND:  # the listing and the probes are its reads
-        cost_fields = {"snapshot_cost": cost.reads, "planning_requests": 1 + cost.probes}
-        return dataclasses.replace(base, notes=(*base.notes, why, _NO_SNAPSHOT), **cost_fields)
+    if base is not None and how == BLIND:
+        return _blind(base, cost, why, _NO_SNAPSHOT)
     snap, sid, note = _read_for_plan(
         client,
         targets,
@@ -895,6 +856,12 @@ def prepare_frame_plan(
     m = dataclasses.replace(m, snapshot_id=sid)
     notes = (*plan.notes, why, *([note] if note else ()))
     return dataclasses.replace(plan, membership=m, notes=notes)
+
+
+def _blind(plan: Any, cost: ReadCost, *notes: str) -> Any:
+    """``plan``, sent without a snapshot: its notes, and the listing and probes its reads."""
+    reads = {"snapshot_cost": cost.reads, "planning_requests": 1 + cost.probes}
+    return dataclasses.replace(plan, notes=(*plan.notes, *notes), **reads)
 
 
 def _blind_base(
@@ -1040,8 +1007,6 @@ def prepare_source_plan(
         ... )
         >>> plan.changes.groupby("list_name")["will_leave"].sum()  # doctest: +SKIP
     """
-    import dataclasses
-
     snapshot = choice.snapshot
     if snapshot is False:
         return plan
@@ -1065,12 +1030,7 @@ def prepare_source_plan(
             "no membership snapshot (snapshot='auto'): no preview of who leaves, and the "
             "run cannot be undone. snapshot=True reads the lists anyway."
         )
-        return dataclasses.replace(
-            plan,
-            notes=(*plan.notes, why, note),
-            snapshot_cost=cost.reads,
-            planning_requests=1 + cost.probes,
-        )
+        return _blind(plan, cost, why, note)
     db = open_journal() if journal is True else (journal or None)
     exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
     snap, sid = read_snapshot(
@@ -1115,27 +1075,23 @@ def read_after(
     :func:`lookup_sample`): their snapshot holds exactly the contacts it verified, on
     the target lists or not (a contact it does not hold is not verified)."""
     m = plan.membership
-    base_url = getattr(client, "base_url", None)
     lists, names = after_target(plan)
-    if m is not None and method in (VerifyMethod.CHANGED, VerifyMethod.SAMPLE):
-        done = _journaled_after(db, run_id, fresh)
-        if done is not None:
-            return load_snapshot(db, done, plan.list_ids, names), done  # type: ignore[arg-type]
-        snap = _changed_or_sample(client, plan, method, since, run_id, reporter)
+    sid = None if db is None or run_id is None else run_snapshot_ids(db, run_id).get("after")
+    state = None if sid is None else SnapshotJournal(db, sid).state  # type: ignore[arg-type]
+    looked = m is not None and method in (VerifyMethod.CHANGED, VerifyMethod.SAMPLE)
+    # A plan found by email lookups looks each contact up again, never from the journal.
+    lookups = not looked and m is not None and m.lookup == LOOKUPS
+    if state == "complete" and not fresh and not lookups:
+        # Verified before (another process): the journal has the answer.
+        return load_snapshot(db, sid, lists, names), sid  # type: ignore[arg-type]
+    if looked or lookups:
+        if looked:
+            snap = _changed_or_sample(client, plan, method, since, run_id, reporter)
+        else:
+            snap = lookup_contacts(client, m.contact_ids.tolist(), plan.list_ids)
         snap = MembershipSnapshot(**{**snap.__dict__, "list_names": names})
+        base_url = getattr(client, "base_url", None)
         return snap, _journal_whole(db, snap, base_url=base_url, phase="after", run_id=run_id)
-    if m is not None and m.lookup == "email lookups":
-        snap = lookup_contacts(client, m.contact_ids.tolist(), plan.list_ids)
-        snap = MembershipSnapshot(**{**snap.__dict__, "list_names": names})
-        return snap, _journal_whole(db, snap, base_url=base_url, phase="after", run_id=run_id)
-    existing = None
-    if db is not None and run_id is not None:
-        sid = run_snapshot_ids(db, run_id).get("after")
-        if sid is not None and SnapshotJournal(db, sid).state == "complete" and not fresh:
-            # Verified before (another process): the journal has the answer.
-            return load_snapshot(db, sid, lists, names), sid
-        if sid is not None and SnapshotJournal(db, sid).state == "reading":
-            existing = sid  # an interrupted verification: continue it
     # Only the rows of the run's contacts say anything of its pairs (the rest are
     # counted): a contact left as it was shows a removal by someone else too.
     ours = m.contact_ids if m is not None else None
@@ -1144,7 +1100,7 @@ def read_after(
         lists,
         reporter=reporter,
         journal=db if db is not None else False,
-        snapshot_id=existing,
+        snapshot_id=sid if state == "reading" else None,  # an interrupted verification
         phase="after",
         run_id=run_id,
         need_emails=False,

@@ -227,31 +227,21 @@ class TqdmReporter:
         from tqdm.auto import tqdm
 
         common = {"file": self._file or sys.stderr, "dynamic_ncols": True, **self._kwargs}
-        if snapshot.phase in READ_PHASES:
+
+        def bar(desc: str, unit: str, total: int | None, initial: int = 0) -> Any:
+            return tqdm(total=total, initial=initial, desc=desc, unit=unit, **common)
+
+        s = snapshot
+        if s.phase in READ_PHASES:
             # A membership read sends GET pages, not removals: one bar, counting pages.
-            known = snapshot.extra.get("pages_known", True)
-            total = (snapshot.batches_total or None) if known else None
-            self._submit = tqdm(
-                total=total, desc="reading lists" if known else "reading", unit="page", **common
-            )
-            self.update(snapshot)
-            return
-        # initial=: a resume starts with work already done; counted as if done now, it
-        # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
-        self._submit = tqdm(
-            total=snapshot.batches_total,
-            initial=snapshot.batches_submitted,
-            desc="submitted",
-            unit="req",
-            **common,
-        )
-        self._items = tqdm(
-            total=snapshot.items_total or None,
-            initial=snapshot.items_completed,
-            desc="processed",
-            unit="item",
-            **common,
-        )
+            known = s.extra.get("pages_known", True)
+            total = (s.batches_total or None) if known else None
+            self._submit = bar("reading lists" if known else "reading", "page", total)
+        else:
+            # initial=: a resume starts with work already done; counted as if done now, it
+            # made rates like 88246.50req/s. tqdm's rate counts only n - initial.
+            self._submit = bar("submitted", "req", s.batches_total, s.batches_submitted)
+            self._items = bar("processed", "item", s.items_total or None, s.items_completed)
         self.update(snapshot)
 
     def update(self, snapshot: Snapshot) -> None:

@@ -38,14 +38,18 @@ def _named(run: BatchRun) -> list[tuple[set[str], str]]:
     return [({m.lower() for m in _UUID.findall(text)}, text) for text in run.errors]
 
 
+def _contacts(run: BatchRun) -> set[str]:
+    """The contacts ``run``'s batch names (lower case); none for a source the API selects."""
+    source = run.batch.source
+    return {str(c).lower() for c in source.values} if source.kind.value == "contact_ids" else set()
+
+
 def contact_errors(run: BatchRun) -> dict[str, str]:
     """The batch's contacts its activity's ``activity_errors`` name, with their
     message(s) (``"; "``-joined); ids in lower case. Strings and ``{"message": ...}``
     objects read the same (:func:`ccpandas.models.activity_error_texts`)."""
-    if not run.errors or run.batch.source.kind.value != "contact_ids":
-        return {}
-    mine = {str(c).lower() for c in run.batch.source.values}
     out: dict[str, list[str]] = {}
+    mine = _contacts(run) if run.errors else set()
     for ids, text in _named(run):
         for cid in ids & mine:
             out.setdefault(cid, []).append(text)
@@ -55,11 +59,7 @@ def contact_errors(run: BatchRun) -> dict[str, str]:
 def general_errors(run: BatchRun) -> str | None:
     """The activity's errors that name none of its contacts (shown on every row of the
     batch), or None."""
-    if not run.errors:
-        return None
-    mine = set()
-    if run.batch.source.kind.value == "contact_ids":
-        mine = {str(c).lower() for c in run.batch.source.values}
+    mine = _contacts(run) if run.errors else set()
     rest = [text for ids, text in _named(run) if not ids & mine]
     return "; ".join(rest) or None
 

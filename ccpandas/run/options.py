@@ -92,19 +92,15 @@ class RunOptions:
 
     def __post_init__(self) -> None:
         # Checked here, so no RunOptions exists with a bad value (replace() builds anew).
-        for name in _FLAGS:
+        for name in (*_FLAGS, "verify"):
             value = getattr(self, name)
-            if not isinstance(value, bool):
-                shown = short_repr(value, 60)
+            words = VERIFY_WORDS if name == "verify" else ()  # verify also takes words
+            if not isinstance(value, bool) and value not in words:
+                also = f"; or one of {', '.join(map(repr, words))}" if words else ""
                 raise TypeError(
-                    f"{name} must be True or False, not {shown} ({type(value).__name__})"
+                    f"{name} must be True or False, not {short_repr(value, 60)} "
+                    f"({type(value).__name__}){also}"
                 )
-        if not isinstance(self.verify, bool) and self.verify not in VERIFY_WORDS:
-            shown = short_repr(self.verify, 60)
-            raise TypeError(
-                f"verify must be True or False, not {shown} ({type(self.verify).__name__}); "
-                f"or one of {', '.join(map(repr, VERIFY_WORDS))}"
-            )
         check_timeout(self.timeout)
         check_progress(self.progress)
 

@@ -8,7 +8,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import warnings
@@ -44,7 +43,7 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import Fate, KindWords, Summary, fate_of, stop_word
+from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after
@@ -204,11 +203,6 @@ class RemovalResult:
         return kind_of(getattr(self.plan, "kind", None))
 
     @property
-    def _words(self) -> KindWords:
-        """The words this kind of run is shown with (its summary reads them)."""
-        return self._kind.words
-
-    @property
     def parent_run_id(self) -> str | None:
         """The run this one reverses (an undo's), or None."""
         return getattr(self.plan, "parent_run_id", None)
@@ -218,7 +212,7 @@ class RemovalResult:
         """The verb of the verified truth a reporter ends on ("removed Newsletter 43"),
         the summary's own: "changed" when a run both added and removed (a sync)."""
         done = [w for w, text in self._verified_parts().items() if text]
-        return done[0] if len(done) == 1 else "changed" if done else self._words.truth
+        return done[0] if len(done) == 1 else "changed" if done else self._kind.words.truth
 
     def __init__(
         self,
@@ -307,19 +301,20 @@ class RemovalResult:
     def rows(self) -> pd.DataFrame:
         """One row per input row, same index: the plan's columns plus ``status``,
         ``activity_id`` and ``error``."""
-        return self._per_state("rows", self._build_rows)
+        return self._per_state("rows", self._build_rows).copy()
 
-    def _per_state(self, name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """``build()``'s frame, built once per state of the run (:meth:`_state_key`): the
-        summary, the displays and the caller ask for ``rows`` and ``changes`` many times
-        each. A copy each time, so what a caller does to one never reaches the next."""
+    def _per_state(self, name: str, build: Callable[[], Any]) -> Any:
+        """``build()``'s value, built once per state of the run (:meth:`_state_key`): the
+        summary, the displays and the caller ask for ``rows``, ``changes`` and the
+        summary many times each. Frames are copied for the caller, so what a caller
+        does to one never reaches the next."""
         key = self._state_key()
-        frames = self.__dict__.setdefault("_frames", {})
-        hit = frames.get(name)
+        values = self.__dict__.setdefault("_frames", {})
+        hit = values.get(name)
         if hit is None or hit[0] != key or hit[1] is not self.after:
-            # The re-read is kept with the frame: its id in the key is never reused.
-            hit = frames[name] = (key, self.after, build())
-        return hit[2].copy()
+            # The re-read is kept with the value: its id in the key is never reused.
+            hit = values[name] = (key, self.after, build())
+        return hit[2]
 
     def _build_rows(self) -> pd.DataFrame:
         if self._kind.changes is not None:  # a kind without input rows: its pairs
@@ -372,7 +367,7 @@ class RemovalResult:
         Example:
             >>> result.changes.query("outcome == 'still_member'")  # doctest: +SKIP
         """
-        return self._per_state("changes", self._build_changes)
+        return self._per_state("changes", self._build_changes).copy()
 
     def _build_changes(self) -> pd.DataFrame:
         if self._kind.changes is not None:
@@ -453,16 +448,6 @@ class RemovalResult:
         method = str(self.verify_method())
         return {"method": method, "pairs": total, "verified": seen, "sample": seen < total}
 
-    def removed_per_list(self) -> dict[str, int] | None:
-        """Memberships a re-read shows removed, per target list name (None before
-        :meth:`verify`)."""
-        if self.after is None:
-            return None
-        ch = self.changes
-        removed = ch[ch["outcome"] == PairOutcome.REMOVED.value]
-        counts = removed["list_name"].value_counts(sort=False)
-        return {str(k): int(v) for k, v in counts.items()}
-
     def verify(self, client: Any = None, progress: Any = False) -> RemovalResult:
         """Re-read the target lists now and set each pair's outcome from what the API
         says: ``removed`` only when the contact is gone from that list,
@@ -502,9 +487,8 @@ class RemovalResult:
 
     def _lists_removed_from(self, rows: pd.DataFrame) -> pd.Series:
         """Per row: target lists its contact really left (NA until verified)."""
-        out = pd.array([pd.NA] * len(rows), dtype="Int64")
         if self.after is None or "normalized_id" not in rows:
-            return pd.Series(out, index=rows.index)
+            return pd.Series(pd.NA, index=rows.index, dtype="Int64")
         ch = self.changes
         counts = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, "contact_id"].value_counts()
         ids = rows["normalized_id"].astype(object)
@@ -569,7 +553,7 @@ class RemovalResult:
             return {}
         ch = self.changes
         parts = {}
-        for word in self._words.truths:
+        for word in self._kind.words.truths:
             done = ch.loc[ch["outcome"] == word, "list_name"].value_counts(sort=False)
             parts[word] = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
         return parts
@@ -588,7 +572,7 @@ class RemovalResult:
 
     def counts(self) -> pd.Series:
         """How many input rows (an undo: pairs) ended in each status."""
-        return self.rows[self._words.status_column].value_counts().loc[lambda s: s > 0]
+        return self.rows[self._kind.words.status_column].value_counts().loc[lambda s: s > 0]
 
     def summary(self) -> Summary:
         """What the run came to, once: its outcome word, ``ok``, the exit code it means,
@@ -599,12 +583,7 @@ class RemovalResult:
             >>> result.summary().outcome  # doctest: +SKIP
             <RunOutcome.COMPLETED: 'completed'>
         """
-        # Computed once per state of the run: ok, repr and the panel ask it often.
-        key = self._state_key()
-        cached = getattr(self, "_summary", None)
-        if cached is None or cached[0] != key:
-            cached = self._summary = (key, Summary.of(self))
-        return cached[1]
+        return self._per_state("summary", lambda: Summary.of(self))  # ok, repr, the panel
 
     def _state_key(self) -> tuple[Any, ...]:
         """What a summary depends on: each batch's fields, the re-read, the stop."""
@@ -836,7 +815,7 @@ class RemovalResult:
                 if self._should_verify():
                     # The re-read is a phase of this run, not a run of its own: the
                     # reporter keeps its one display (tqdm its bars) and ends on finish.
-                    self._verify_now(PhaseReporter(reporter, self._verifying(runner)))
+                    self._verify_now(PhaseReporter(reporter, self._verifying))
             except KeyboardInterrupt as exc:
                 # Ctrl-C: make the journal agree with what was sent (a POST on its way
                 # is uncertain, as a dead process's would be), then let it propagate:
@@ -903,15 +882,10 @@ class RemovalResult:
                 log.warning("run %s: its outcome was not recorded (%s)", self.run_id, exc)
         return summary
 
-    def _verifying(self, runner: Any) -> Callable[[Snapshot], Snapshot]:
-        """How the verification read's progress shows in this run's reporter: the
-        run's activities, phase ``verifying``, the read's words (and the read itself in
-        ``extra["read"]``)."""
-
-        def frame(read: Snapshot) -> Snapshot:
-            return runner.snapshot(self.runs, "verifying", read.message, read=read)
-
-        return frame
+    def _verifying(self, read: Snapshot) -> Snapshot:
+        """The verification read's progress as this run's: the run's activities, phase
+        ``verifying``, the read's words (and the read itself in ``extra["read"]``)."""
+        return self.runner.snapshot(self.runs, "verifying", read.message, read=read)
 
     def _accepted_text(self) -> str:
         """ "3 of 5 requests accepted": how far the sending got."""
@@ -960,7 +934,7 @@ class RemovalResult:
         """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads of this
         result, computed once: counts per status and per pair outcome, list names, the
         verified truth per list, the membership line, the kind's extra facts."""
-        words = self._words
+        words = self._kind.words
         by_status = {str(k): int(v) for k, v in self.counts().items() if v}
         ch = self.changes
         pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
@@ -1019,17 +993,17 @@ class RemovalResult:
         summary = self.summary()
         if summary.by_status:
             return summary.html()
-        esc = html.escape
-        cells = "".join(
-            f"<tr><td>{r.batch.index}</td><td>{esc(str(r.activity_id or ''))}</td>"
-            f"<td>{esc(_batch_row_status(r, self.dry_run))}</td>"
-            f"<td>{len(r.batch.list_ids):,}</td><td>{esc('; '.join(r.errors))}</td></tr>"
+        rows = [
+            (
+                r.batch.index,
+                r.activity_id or "",
+                _batch_row_status(r, self.dry_run),
+                f"{len(r.batch.list_ids):,}",
+                "; ".join(r.errors),
+            )
             for r in self.runs
-        )
-        return summary.html(
-            "<table><thead><tr><th>request</th><th>activity</th><th>status</th>"
-            f"<th>lists</th><th>errors</th></tr></thead><tbody>{cells}</tbody></table>"
-        )
+        ]
+        return summary.html(html_table(("request", "activity", "status", "lists", "errors"), rows))
 
 
 #: The warning a verification gives when pairs did not end as asked.
@@ -1161,7 +1135,7 @@ def _credited_rows(
     if not stuck.any():
         return
     acted = ch[ch["action"].astype(str) != Action.NONE.value]
-    truths = set(result._words.truths)
+    truths = set(result._kind.words.truths)
     per = acted.groupby("contact_id", observed=True)["outcome"].agg(
         lambda s: s.iloc[0] if s.astype(str).isin(truths).all() else None
     )

@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import math
 import random
@@ -385,7 +386,7 @@ class Runner:
             except QuotaExceededError:
                 if not self.wait_for_quota:
                     raise
-                if not self._wait_for_quota(runs):
+                if not self.wait_for_reset(runs):
                     return False
             except TooManyActivitiesError:
                 # The account (maybe through another run) has too many queued activities:
@@ -553,20 +554,16 @@ class Runner:
         return caught
 
     # -- the daily quota ---------------------------------------------------------------
-    def wait_for_reset(self) -> bool:
-        """Sleep until the daily quota resets (00:00 UTC plus jitter), before a run
-        whose requests do not fit in what is left today starts (``wait_for_quota=True``);
-        False if the user stopped it meanwhile.
+    def wait_for_reset(self, runs: Sequence[BatchRun] = ()) -> bool:
+        """Sleep until the daily quota resets (00:00 UTC plus jitter): before a run
+        whose requests do not fit in what is left today starts (``wait_for_quota=True``),
+        or when the API says the quota is spent while ``runs`` go on. False if the
+        user stopped it meanwhile.
 
         Example:
             >>> Runner(None).wait_for_reset()  # doctest: +SKIP
             True
         """
-        return self._wait_for_quota(())
-
-    def _wait_for_quota(self, runs: Sequence[BatchRun]) -> bool:
-        """Sleep until the daily quota resets (00:00 UTC plus jitter); False if the
-        user stopped the run meanwhile."""
         now = self.clock.now()
         reset = next_utc_midnight(now)
         since_reset = now - (reset - dt.timedelta(days=1))
@@ -596,7 +593,7 @@ class Runner:
             except QuotaExceededError:
                 if not self.wait_for_quota:
                     raise
-                if not self._wait_for_quota(runs):
+                if not self.wait_for_reset(runs):
                     return False
 
     # -- polling ---------------------------------------------------------------------
@@ -687,16 +684,13 @@ class Runner:
         seen: dict[str, dict[str, Any]] = {}
         # Ours are the newest activities (barring concurrent runs): this many pages of
         # 500 cover them; anything older is fetched one by one below.
-        max_pages = math.ceil(len(by_id) / 500) + 1
-        limit = 500
-        for fetched, item in enumerate(client.iter_activities(limit=limit), start=1):
+        most = (math.ceil(len(by_id) / 500) + 1) * 500
+        for item in itertools.islice(client.iter_activities(limit=500), most):
             aid = item.get("activity_id")
             if aid in by_id:
                 seen[aid] = item
                 if len(seen) == len(by_id):
                     break
-            if fetched >= max_pages * limit:
-                break
         now = self.clock.now()
         changed_runs = []
         for aid, run in by_id.items():

@@ -21,7 +21,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ccpandas.errors import QuotaExceededError
@@ -41,31 +41,23 @@ __all__ = [
 ]
 
 # What each row status / pair outcome counts as. Batch states are the enum's words; the
-# others are the planner's, the membership pairs' and the undo's.
+# others are the planner's, the membership pairs' and the undo's. Done: an exclude row
+# kept in the lists, as asked; unverified: its activity completed, no re-read (no
+# snapshot). Skipped: not_a_contact (add/sync by email: never created), duplicate (sent
+# once, with the row it repeats), an undo's pair already back or not restorable (deleted,
+# 50 lists). Failed: api_error, sent and the API says it was not done.
+_P, _R, _B = PairOutcome, RowStatus, BatchState
 _FATES: dict[str, Fate] = {
-    PairOutcome.REMOVED.value: Fate.DONE,
-    PairOutcome.RESTORED.value: Fate.DONE,
-    PairOutcome.ADDED.value: Fate.DONE,
-    PairOutcome.NOT_ADDED.value: Fate.FAILED,
-    RowStatus.NOT_A_CONTACT.value: Fate.SKIPPED,  # add/sync by email: never created
-    PairOutcome.KEPT.value: Fate.DONE,  # an exclude row: kept in the lists, as asked
-    PairOutcome.UNVERIFIED.value: Fate.DONE,  # its activity completed; no re-read (no snapshot)
-    RowStatus.INVALID_ID.value: Fate.SKIPPED,
-    RowStatus.MISSING.value: Fate.SKIPPED,
-    RowStatus.DUPLICATE.value: Fate.SKIPPED,  # sent once, with the row it repeats
-    RowStatus.INVALID_EMAIL.value: Fate.SKIPPED,
-    RowStatus.NOT_A_MEMBER.value: Fate.SKIPPED,
-    PairOutcome.ALREADY_MEMBER.value: Fate.SKIPPED,  # an undo's pair already back
-    PairOutcome.CANNOT_RESTORE.value: Fate.SKIPPED,  # an undo's: deleted, 50 lists
-    PairOutcome.STILL_MEMBER.value: Fate.FAILED,
-    PairOutcome.API_ERROR.value: Fate.FAILED,  # sent, and the API says it was not done
-    PairOutcome.NOT_RESTORED.value: Fate.FAILED,
-    **{str(s): Fate.FAILED for s in (*BatchState.bad_states(), BatchState.REJECTED)},
-    str(BatchState.UNKNOWN): Fate.FAILED,
-    str(BatchState.UNCERTAIN): Fate.OPEN,
-    str(BatchState.PROCESSING): Fate.OPEN,
-    PairOutcome.NOT_SENT.value: Fate.OPEN,
-    RowStatus.PLANNED.value: Fate.OPEN,
+    str(word): fate
+    for fate, words in (
+        (Fate.DONE, (_P.REMOVED, _P.RESTORED, _P.ADDED, _P.KEPT, _P.UNVERIFIED)),
+        (Fate.SKIPPED, (_R.NOT_A_CONTACT, _R.INVALID_ID, _R.MISSING, _R.DUPLICATE)),
+        (Fate.SKIPPED, (_R.INVALID_EMAIL, _R.NOT_A_MEMBER, _P.ALREADY_MEMBER, _P.CANNOT_RESTORE)),
+        (Fate.FAILED, (_P.NOT_ADDED, _P.STILL_MEMBER, _P.API_ERROR, _P.NOT_RESTORED)),
+        (Fate.FAILED, (*_B.bad_states(), _B.REJECTED, _B.UNKNOWN)),
+        (Fate.OPEN, (_B.UNCERTAIN, _B.PROCESSING, _P.NOT_SENT, _R.PLANNED)),
+    )
+    for word in words
 }
 
 
@@ -87,9 +79,9 @@ class KindWords:
     kind: str  #: the journal's kind: "remove", "undo"
     title: str  #: the class shown: "RemovalResult"
     truth: str  #: the verified pair outcome: "removed", "restored"
-    unit: str  #: what ``rows`` counts: "rows", "pairs"
-    counted: str  #: the label of the per-status counts: "rows by status"
-    requests: str  #: the label of the requests line: "activities", "add requests"
+    unit: str = "rows"  #: what ``rows`` counts: "rows", "pairs"
+    counted: str = "rows by status"  #: the label of the per-status counts
+    requests: str = "activities"  #: the label of the requests line: "add requests"
     preview: bool = False  #: a dry run shows the plan's summary lines
     parent_label: str = "follows run"  #: how the run names its parent: "undoes run"
     status_column: str = "status"  #: the column of ``result.rows`` counted per status
@@ -101,12 +93,8 @@ class KindWords:
         return (self.truth, self.also) if self.also else (self.truth,)
 
 
-REMOVAL_WORDS = KindWords(
-    "remove", "RemovalResult", PairOutcome.REMOVED.value, "rows", "rows by status", "activities"
-)
-ADD_WORDS = KindWords(
-    "add", "AddResult", PairOutcome.ADDED.value, "rows", "rows by status", "activities"
-)
+REMOVAL_WORDS = KindWords("remove", "RemovalResult", PairOutcome.REMOVED.value)
+ADD_WORDS = KindWords("add", "AddResult", PairOutcome.ADDED.value)
 SYNC_WORDS = dataclasses.replace(
     ADD_WORDS, kind="sync", title="SyncResult", also=PairOutcome.REMOVED.value
 )
@@ -326,7 +314,7 @@ class Summary:
         out = [self.outcome_line, *self._parent_line()]
         if self.preview:
             return out + [f"{label}: {text}" for label, text in self.preview]
-        contacts = "selected by the API" if self.contacts is None else f"{self.contacts:,}"
+        contacts = self._contacts_text()
         out.append(
             f"{self.words.unit}: {self.rows:,}  contacts: {contacts}  lists: {self.n_lists:,}"
         )
@@ -349,6 +337,9 @@ class Summary:
             text += f"; {self.resent:,} re-sent (no usable answer before; idempotent)"
         return text
 
+    def _contacts_text(self, unit: str = "") -> str:
+        return "selected by the API" if self.contacts is None else f"{self.contacts:,}{unit}"
+
     def _parent_line(self) -> list[str]:
         if self.parent is None:
             return []
@@ -369,14 +360,9 @@ class Summary:
         esc = html.escape
         body = "".join(f"<li>{esc(line)}</li>" for line in self.lines())
         if not table and self.by_status:
-            cells = "".join(
-                f"<tr><td>{esc(str(k))}</td><td>{v:,}</td></tr>" for k, v in self.by_status.items()
-            )
             label = "rows" if self.words.unit == "rows" else "pairs"
-            table = (
-                f"<table><thead><tr><th>status</th><th>{label}</th></tr></thead>"
-                f"<tbody>{cells}</tbody></table>"
-            )
+            counts = ((k, f"{v:,}") for k, v in self.by_status.items())
+            table = html_table(("status", label), counts)
         return (
             f"<div class='ccpandas-result ccpandas-{esc(str(self.outcome))}'>"
             f"<strong>{esc(self.title)}</strong><ul>{body}</ul>{table}</div>"
@@ -422,29 +408,24 @@ class Summary:
             output: The ``--output`` path the rows were written to, or None.
         """
         what = "Dry run" if self.dry_run else f"Run {self.run_id or '(not journaled)'}"
-        lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
         shown = f" ({_counts(self.by_status)})" if self.by_status else ""
-        lines.append(f"  rows       {self.rows:,}{shown}")
-        lines.append(
-            "  contacts   "
-            + (
-                "selected by the API"
-                if self.contacts is None
-                else f"{self.contacts:,} unique valid ids"
-            )
-        )
-        lines.append(f"  requests   {self._requests_text}")
-        lines.extend(f"  list       {self._list_text(item)}" for item in self.lists)
-        skipped = self.skipped
-        if skipped and not self.dry_run:
-            lines.append(
-                f"  skipped    {sum(skipped.values()):,} {self.words.unit} never sendable or "
-                f"with nothing to do ({_counts(skipped)}): not failures"
-            )
-        if self.verification:
-            lines.append(f"  verified   {self.verification_text}")
-        if self.error:
-            lines.append(f"  error      {self.error}")
+        skipped = self.skipped if not self.dry_run else {}
+        facts = [
+            ("rows", f"{self.rows:,}{shown}"),
+            ("contacts", self._contacts_text(" unique valid ids")),
+            ("requests", self._requests_text),
+            *(("list", self._list_text(item)) for item in self.lists),
+            (
+                "skipped",
+                skipped
+                and f"{sum(skipped.values()):,} {self.words.unit} never sendable "
+                f"or with nothing to do ({_counts(skipped)}): not failures",
+            ),
+            ("verified", self.verification_text),
+            ("error", self.error),
+        ]
+        lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
+        lines.extend(f"  {label:<10} {text}" for label, text in facts if text)
         if self.outcome.unfinished and self.run_id:
             lines.append(f"Continue with: ccpandas resume {self.run_id}")
         bad = {k: v for k, v in self.by_status.items() if fate_of(k) in (Fate.FAILED, Fate.OPEN)}
@@ -473,6 +454,21 @@ class Summary:
             how = "in the sample" if self.by_sample else "by reading the list"
             text += f"; {self.words.truth} (verified {how}) {item.verified:,}"
         return f"{label}: {text}"
+
+
+def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """An HTML table of ``rows`` under ``header``, every cell escaped.
+
+    Example:
+        >>> html_table(("status", "rows"), [("removed", "1,200")])
+        '<table><thead><tr><th>status</th><th>rows</th></tr></thead><tbody><tr><td>removed</td><td>1,200</td></tr></tbody></table>'
+    """
+
+    def tr(tag: str, cells: Sequence[Any]) -> str:
+        return "<tr>" + "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in cells) + "</tr>"
+
+    body = "".join(tr("td", row) for row in rows)
+    return f"<table><thead>{tr('th', header)}</thead><tbody>{body}</tbody></table>"
 
 
 def _counts(counts: Mapping[str, int]) -> str:

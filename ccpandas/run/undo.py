@@ -145,10 +145,8 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     if not len(changed):
         raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
     # What reverses each pair: a removed one is added back, an added one taken off.
-    added = ((outcome == PairOutcome.ADDED.value) | (unseen & (action == Action.ADD.value)))[
-        done
-    ].to_numpy()
-    changed["undo_action"] = np.where(added, "remove", "add")
+    added = (outcome == PairOutcome.ADDED.value) | (unseen & (action == Action.ADD.value))
+    changed["undo_action"] = np.where(added[done].to_numpy(), "remove", "add")
     return changed
 
 
@@ -265,10 +263,8 @@ def plan_undo_of(
         )
         requests += snap.requests
         sizes_now = snap.sizes()
-        for cid, status, lists in zip(
-            snap.contact_ids.tolist(), snap.statuses.tolist(), snap.lists, strict=True
-        ):
-            contacts[str(cid)] = (str(status), tuple(lists))
+        now = zip(snap.contact_ids.tolist(), snap.statuses.tolist(), snap.lists, strict=True)
+        contacts = {str(cid): (str(status), tuple(lists)) for cid, status, lists in now}
     # The others: their status (deleted?) and how many lists they are on (50 at most).
     readd = removed.loc[removed["undo_action"] == "add", "contact_id"]  # status, list count
     others = [c for c in dict.fromkeys(readd.tolist()) if c not in contacts]
