@@ -29,10 +29,8 @@ Example:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,8 +41,7 @@ from ccpandas.models import (
     MembershipAction,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import _duration, _plural
-from ccpandas.plan.polls import DEFAULT_MODEL, request_items, run_estimate
+from ccpandas.plan.planner import PlanDisplay, _duration, _plural
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -213,8 +210,8 @@ def min_add_requests(restore: Sequence[tuple[str, str]]) -> int:
     return ChangeSet.from_pairs(restore, ADD, was_member=False).min_requests()
 
 
-@dataclass(frozen=True, eq=False)
-class UndoPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class UndoPlan(PlanDisplay):
     """What an undo of run ``parent_run_id`` will do, before anything is sent.
 
     ``str(plan)`` and the notebook display say how many memberships come back per
@@ -287,11 +284,6 @@ class UndoPlan:
 
     # The attributes a result and the runner read of any plan.
     @property
-    def n_requests(self) -> int:
-        """Add requests to send."""
-        return len(self.batches)
-
-    @property
     def n_rows(self) -> int:
         """Pairs the run removed (one row each)."""
         return len(self.pairs)
@@ -340,12 +332,6 @@ class UndoPlan:
         return {self.name_of(lid): int(counts[lid]) for lid in self.list_ids if lid in counts}
 
     @property
-    def expected_polls(self) -> int:
-        """About how many ``GET /activities`` follow the changes (the runner's polling
-        simulated: :func:`ccpandas.plan.polls.expected_polls`)."""
-        return self._run[0]
-
-    @property
     def total_requests(self) -> int:
         """Every request the undo costs: its fresh read of the lists, the changes, the
         expected polls and the verification read."""
@@ -356,14 +342,7 @@ class UndoPlan:
         """Time the undo takes at the rate limit: the fresh read, the changes with their
         polls until the last activity is seen ended
         (:func:`ccpandas.plan.polls.expected_run_seconds`), and the verification read."""
-        reads = (self.check_requests + self.read_requests) * DEFAULT_MODEL.gap(self.rate)
-        return reads + self._run[1]
-
-    @cached_property
-    def _run(self) -> tuple[int, float]:
-        """The polls and the seconds of the changes: one simulation (see
-        :func:`ccpandas.plan.polls.run_estimate`)."""
-        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
+        return self._seconds(self.check_requests + self.read_requests)
 
     @property
     def unsubscribed(self) -> int:
@@ -429,20 +408,10 @@ class UndoPlan:
         lines.extend(("note", n) for n in self.notes)
         return lines
 
-    def __repr__(self) -> str:
-        width = max(len(k) for k, _ in self.summary_lines())
-        body = "\n".join(f"  {k:<{width}}  {v}" for k, v in self.summary_lines())
-        return f"UndoPlan (nothing sent yet)\n{body}"
+    _lines = summary_lines
 
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
-            for k, v in self.summary_lines()
-        )
-        return f"<div><strong>UndoPlan</strong> (nothing sent yet)<table>{rows}</table></div>"
+    def _title(self) -> str:
+        return "UndoPlan (nothing sent yet)"
 
 
 def _per_text(per: Mapping[str, int]) -> str:
