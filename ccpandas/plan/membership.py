@@ -281,12 +281,10 @@ class MembershipSnapshot:
         membership (owners are recomputed when asked, not held)."""
         return self.lists.remap(self.lists.positions(self.list_ids), self.list_ids)
 
-    @property
-    def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
+    def member_matrix(self) -> tuple[np.ndarray, np.ndarray]:
         """(contact position int32, target list position int16) of every target
         membership, contact by contact."""
-        targets = self._targets
-        return targets.owners(), targets.codes
+        return self._targets.owners(), self._targets.codes
 
     @property
     def n_pairs(self) -> int:
@@ -296,7 +294,7 @@ class MembershipSnapshot:
     def members(self, list_id: str) -> set[str]:
         """The contact ids on ``list_id`` (a target list)."""
         j = self.list_ids.index(list_id)
-        owner, target = self._pairs
+        owner, target = self.member_matrix()
         return set(self.contact_ids[owner[target == j]].tolist())
 
     def sizes(self) -> dict[str, int]:
@@ -325,10 +323,6 @@ class MembershipSnapshot:
             bits = np.left_shift(np.uint64(1), bit[sel].astype(np.uint64))
             np.bitwise_or.at(mask, targets.slice_owners(lo, hi)[sel], bits)
         return mask
-
-    def member_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        """(contact positions, target list positions) of every target membership."""
-        return self._pairs
 
 
 # -- emails ----------------------------------------------------------------------------------
@@ -475,22 +469,10 @@ class MembershipPlan:
         action = self.change_set.action
         return np.where(action == REMOVE, 1, np.where(action == BY_API, -1, 0)).astype(np.int8)
 
-    def changes(self, list_ids: Sequence[str]) -> pd.DataFrame:
-        """``plan.changes``: one row per (contact, target list) pair."""
-        return changes_frame(self, list_ids)
-
-    def summary_lines(self, plan: Any) -> list[tuple[str, str]]:
-        """The (label, text) lines this adds to the plan's summary."""
-        return plan_lines(plan)
-
     @property
     def known(self) -> bool:
         """True when ``was_member`` comes from a snapshot."""
         return self.snapshot is not None
-
-    def leaving_text(self, list_ids: Sequence[str]) -> str:
-        """``"Newsletter 43, Customers 16"``: see :func:`leaving_text`."""
-        return leaving_text(self, list_ids)
 
     def per_list(self) -> list[ListChange]:
         """Each target list's adds, removes and members that stay, counted on the
@@ -1497,6 +1479,14 @@ def _change_lines(m: MembershipPlan) -> list[tuple[str, str]]:
 
 
 # -- journal -----------------------------------------------------------------------------------
+#: The statuses of email rows the journal keeps as row positions (it keeps no address).
+_EMAIL_ROWS = (
+    (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL, REASON_INVALID_EMAIL),
+    (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER, REASON_NOT_A_MEMBER),
+    (RowStatus.NOT_A_CONTACT.value, _NOT_A_CONTACT, REASON_NOT_A_CONTACT),
+)
+
+
 def membership_meta(m: MembershipPlan) -> dict[str, Any]:
     """What the journal keeps of a membership plan (no address): the key, the snapshot
     id, costs, and for email input the row positions that are ``invalid_email`` or
@@ -1510,11 +1500,7 @@ def membership_meta(m: MembershipPlan) -> dict[str, Any]:
     """
     codes: dict[str, list[int]] = {}
     if m.row_codes is not None:
-        for name, code in (
-            (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL),
-            (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER),
-            (RowStatus.NOT_A_CONTACT.value, _NOT_A_CONTACT),
-        ):
+        for name, code, _ in _EMAIL_ROWS:
             codes[name] = np.flatnonzero(m.row_codes == code).tolist()
     return {
         "key": m.key,
@@ -1535,11 +1521,7 @@ def restore_email_rows(rows: pd.DataFrame, codes: Mapping[str, list[int]]) -> pd
     ``invalid_email`` / ``not_a_member`` statuses put back (the addresses are not kept)."""
     status = rows["plan_status"].cat.codes.to_numpy().copy()
     reasons = rows["reason"].astype(object).to_numpy().copy()
-    for name, code, reason in (
-        (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL, REASON_INVALID_EMAIL),
-        (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER, REASON_NOT_A_MEMBER),
-        (RowStatus.NOT_A_CONTACT.value, _NOT_A_CONTACT, REASON_NOT_A_CONTACT),
-    ):
+    for name, code, reason in _EMAIL_ROWS:
         pos = np.asarray(codes.get(name, []), dtype=np.int64)
         status[pos] = code
         reasons[pos] = reason

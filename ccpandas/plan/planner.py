@@ -332,16 +332,14 @@ class RemovalPlan(PlanDisplay):
         without a membership snapshot (nothing is known about who is on the lists)."""
         if self.membership is None:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
-        # The membership part computes itself (plan.membership imports this module).
-        changes: pd.DataFrame = self.membership.changes(self.list_ids)
-        return changes
+        from ccpandas.plan.membership import changes_frame  # it imports this module
+
+        return changes_frame(self.membership, self.list_ids)
 
     # -- what a result asks of any plan -----------------------------------------------------
-    @property
-    def verifiable(self) -> bool:
-        """True when a re-read of the lists can show each pair's outcome: the plan has a
-        membership snapshot to compare it with."""
-        return self.membership is not None and bool(self.membership.known)
+    #: True when a re-read of the lists can show each pair's outcome: the plan has a
+    #: membership snapshot to compare it with (what makes it undoable).
+    verifiable = undoable
 
     def pending_text(self) -> str:
         """The membership line of a result before a re-read: what is expected, or why
@@ -354,7 +352,9 @@ class RemovalPlan(PlanDisplay):
             )
         if (m.will_leave < 0).any():
             return "members leaving: decided by the API (not verified yet)"
-        return f"members to leave: {m.leaving_text(self.list_ids)} (not verified yet)"
+        from ccpandas.plan.membership import leaving_text  # it imports this module
+
+        return f"members to leave: {leaving_text(m, self.list_ids)} (not verified yet)"
 
     # -- counts ---------------------------------------------------------------------------
     @cached_property
@@ -404,15 +404,13 @@ class RemovalPlan(PlanDisplay):
         """Read requests of the membership snapshot (list reads or email lookups, with
         the listing and union probes) that this plan took or will take; without one,
         the reads planning spent deciding so (:attr:`planning_requests`)."""
-        m = self.membership
-        return int(m.read_requests) if m is not None and m.known else self.planning_requests
+        return int(self.membership.read_requests) if self.verifiable else self.planning_requests
 
     @property
     def verify_requests(self) -> int:
         """Read requests of the re-read that verifies the run (about the snapshot's
         again); 0 without a snapshot (nothing to compare with)."""
-        m = self.membership
-        return int(m.verify_requests) if m is not None and m.known else 0
+        return int(self.membership.verify_requests) if self.verifiable else 0
 
     @property
     def total_requests(self) -> int:
@@ -598,7 +596,9 @@ class RemovalPlan(PlanDisplay):
         out.append(("daily quota", self.quota_text))
         out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
         if self.membership is not None:
-            out.extend(self.membership.summary_lines(self))
+            from ccpandas.plan.membership import plan_lines  # it imports this module
+
+            out.extend(plan_lines(self))
         out.append(("undo", self.undo_text))
         out.extend(("note", note) for note in self.notes)
         return out
@@ -1476,8 +1476,8 @@ def resolve_list_ids(
         The list ids, in the order given.
 
     Raises:
-        PlanError: An empty ``values``, a value that is not a string, an unknown or
-            ambiguous name, or names with ``lists=None``.
+        PlanError: Values :func:`list_values` refuses (none, not strings, blank), an
+            unknown or ambiguous name, or names with ``lists=None``.
 
     Example:
         >>> lists = pd.DataFrame({"list_id": ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"],
@@ -1485,19 +1485,10 @@ def resolve_list_ids(
         >>> resolve_list_ids(["Newsletter"], lists)
         ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
     """
-    given = _as_values(values, "list_ids", ordered=True)
-    if not given:
-        raise PlanError("no target list: list_ids is empty", values=[])
+    given = list_values(values)
     checked = check_ids(pd.Series(given, dtype=object))
     ids = checked.normalized.tolist()
     is_id = checked.status == PLANNED
-    not_text = [v for v, ok in zip(given, is_id, strict=True) if not ok and not isinstance(v, str)]
-    if not_text:
-        raise PlanError(
-            "list ids and names must be strings; got "
-            + ", ".join(_short(v) for v in not_text[:10]),
-            values=not_text,
-        )
     names = [v for v, ok in zip(given, is_id, strict=True) if not ok]
     if not names:
         return tuple(str(i) for i in ids)
