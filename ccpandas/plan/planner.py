@@ -567,11 +567,8 @@ class RemovalPlan(PlanDisplay):
             if self.source.accepts_exclude:
                 out.append(("exclude", f"{len(self.exclude):,} contacts kept"))
             who = _describe_source(self.source)
-        follow = (
-            f", then about {self.expected_polls:,} more to follow them"
-            if self.expected_polls
-            else ""
-        )
+        polls = self.expected_polls
+        follow = f", then about {polls:,} more to follow them" if polls else ""
         if self.planning_requests and not self.verifiable:
             follow += (
                 f"; {self.total_requests:,} in all with "
@@ -586,13 +583,8 @@ class RemovalPlan(PlanDisplay):
         verb = {"add": "to add {} to", "sync": "to sync {} with"}.get(
             str(self.kind), "to remove {} from"
         )
-        out.append(
-            (
-                "requests",
-                f"{_plural(self.n_requests, 'request')} {verb.format(who)} "
-                f"{_plural(self.n_lists, 'list')}{follow}",
-            )
-        )
+        sends = f"{_plural(self.n_requests, 'request')} {verb.format(who)}"
+        out.append(("requests", f"{sends} {_plural(self.n_lists, 'list')}{follow}"))
         out.append(("daily quota", self.quota_text))
         out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
         if self.membership is not None:
@@ -605,42 +597,19 @@ class RemovalPlan(PlanDisplay):
 
     def _detail_lines(self) -> list[tuple[str, str]]:
         """The technical figures behind :meth:`_lines`: groups, requests, polls."""
-        groups = len(self.list_groups)
-        out = [
-            (
-                "list groups",
-                f"{groups:,} (at most {MAX_LISTS_PER_REQUEST} lists per request)",
-            )
-        ]
+        groups = [("list", self.list_groups, f"{MAX_LISTS_PER_REQUEST} lists")]
         if self.source.kind is SourceKind.CONTACT_IDS:
-            n = len(self.contact_groups)
-            out.append(
-                (
-                    "contact groups",
-                    f"{n:,} (at most {MAX_CONTACTS_PER_REQUEST} contacts per request)",
-                )
-            )
+            groups.append(("contact", self.contact_groups, f"{MAX_CONTACTS_PER_REQUEST} contacts"))
         elif self.source_groups:
-            n = len(self.source_groups)
-            out.append(
-                (
-                    "source groups",
-                    f"{n:,} (at most {MAX_TAGS_PER_REQUEST} tags or {MAX_SOURCE_LISTS} "
-                    "lists per request)",
-                )
-            )
+            limit = f"{MAX_TAGS_PER_REQUEST} tags or {MAX_SOURCE_LISTS} lists"
+            groups.append(("source", self.source_groups, limit))
+        out = [(f"{k} groups", f"{len(g):,} (at most {n} per request)") for k, g, n in groups]
         for action in dict.fromkeys(b.action for b in self.batches) or [MembershipAction.REMOVE]:
             n = sum(b.action is action for b in self.batches)
             label = "add requests" if action is MembershipAction.ADD else "removal requests"
             out.append((label, f"{n:,} POST /activities/{action.value}, one activity each"))
-        out.append(
-            (
-                "status polls",
-                f"about {self.expected_polls:,} GET /activities (each reports up to 500 "
-                "activities)",
-            )
-        )
-        return out
+        polls = f"about {self.expected_polls:,} GET /activities (each reports up to 500 activities)"
+        return [*out, ("status polls", polls)]
 
     @property
     def _by_email(self) -> bool:

@@ -311,8 +311,7 @@ class UndoPlan(PlanDisplay):
 
     def pending_text(self) -> str:
         """The membership line of a result before the re-read."""
-        per = ", ".join(f"{k} {v:,}" for k, v in self.restore_per_list().items())
-        return f"memberships to restore: {per or 'none'} (not verified yet)"
+        return f"memberships to restore: {self._back()} (not verified yet)"
 
     def name_of(self, list_id: str) -> str:
         return str(self.list_names.get(list_id, list_id))
@@ -323,13 +322,21 @@ class UndoPlan(PlanDisplay):
 
     def cannot_restore(self) -> pd.DataFrame:
         """The pairs that cannot be put back, with their reason."""
-        return self.pairs[self.pairs["decision"] == PairOutcome.CANNOT_RESTORE.value].reset_index(
-            drop=True
-        )
+        return self._decided(PairOutcome.CANNOT_RESTORE.value).reset_index(drop=True)
+
+    def _decided(self, decision: str) -> pd.DataFrame:
+        return self.pairs[self.pairs["decision"] == decision]
 
     def _per_list(self, frame: pd.DataFrame) -> dict[str, int]:
         counts = frame["list_id"].value_counts()
         return {self.name_of(lid): int(counts[lid]) for lid in self.list_ids if lid in counts}
+
+    def _per_text(self, frame: pd.DataFrame) -> str:
+        """``"News 2, Shop 1"``: the pairs of ``frame`` per list name."""
+        return ", ".join(f"{k} {v:,}" for k, v in self._per_list(frame).items())
+
+    def _back(self) -> str:
+        return self._per_text(self.pairs[self.restore_mask]) or "none"
 
     @property
     def total_requests(self) -> int:
@@ -352,42 +359,28 @@ class UndoPlan(PlanDisplay):
 
     def summary_lines(self) -> list[tuple[str, str]]:
         """(label, text) lines of the plan's text and HTML."""
-        per = self.restore_per_list()
-        back = ", ".join(f"{k} {v:,}" for k, v in per.items()) or "none"
-        off = self.pairs[self.pairs["decision"] == "remove"]
+        off = self._decided("remove")
         lines = [
             ("undoes run", self.parent_run_id),
             (f"memberships {'changed' if len(off) else PairOutcome.REMOVED}", f"{self.n_rows:,}"),
-            ("will be added back", f"{int(self.restore_mask.sum()):,} ({back})"),
+            ("will be added back", f"{int(self.restore_mask.sum()):,} ({self._back()})"),
         ]
-        if len(off):
-            lines.append(("will be taken off", f"{len(off):,} ({_per_text(self._per_list(off))})"))
-        already = self.pairs[self.pairs["decision"] == PairOutcome.ALREADY_MEMBER.value]
-        if len(already):
-            lines.append(
-                ("already back", f"{len(already):,} ({_per_text(self._per_list(already))})")
-            )
+        for label, frame in (
+            ("will be taken off", off),
+            ("already back", self._decided(PairOutcome.ALREADY_MEMBER.value)),
+        ):
+            if len(frame):
+                lines.append((label, f"{len(frame):,} ({self._per_text(frame)})"))
         cannot = self.cannot_restore()
         if len(cannot):
-            reasons = cannot["reason"].value_counts()
-            lines.append(
-                (
-                    "cannot be restored",
-                    f"{len(cannot):,}: "
-                    + "; ".join(
-                        f"{int(n):,} {CANNOT_RESTORE_REASONS.get(str(r), str(r))}"
-                        for r, n in reasons.items()
-                    ),
-                )
+            reasons = "; ".join(
+                f"{int(n):,} {CANNOT_RESTORE_REASONS.get(str(r), str(r))}"
+                for r, n in cannot["reason"].value_counts().items()
             )
+            lines.append(("cannot be restored", f"{len(cannot):,}: {reasons}"))
         if self.unsubscribed:
-            lines.append(
-                (
-                    "unsubscribed",
-                    f"{self.unsubscribed:,} contacts go back on their lists but stay "
-                    "unsubscribed: no email is sent to them",
-                )
-            )
+            stay = "go back on their lists but stay unsubscribed: no email is sent to them"
+            lines.append(("unsubscribed", f"{self.unsubscribed:,} contacts {stay}"))
         adds_only = all(b.action is MembershipAction.ADD for b in self.batches)
         what = "add" if adds_only else "change"
         changes = _plural(self.n_requests, f"{what} request")
@@ -412,10 +405,6 @@ class UndoPlan(PlanDisplay):
 
     def _title(self) -> str:
         return "UndoPlan (nothing sent yet)"
-
-
-def _per_text(per: Mapping[str, int]) -> str:
-    return ", ".join(f"{k} {v:,}" for k, v in per.items())
 
 
 def plan_undo(
