@@ -45,10 +45,8 @@ from ccpandas.errors import PlanError
 from ccpandas.models import (
     MAX_CONTACTS_PER_REQUEST,
     MAX_LISTS_PER_REQUEST,
-    IdSlice,
     Source,
     SourceKind,
-    chunked,
 )
 from ccpandas.plan import planner
 from ccpandas.plan.changes import (
@@ -269,11 +267,6 @@ class MembershipSnapshot:
     def id_keys(self) -> pa.Array:
         """Per contact, its id in Arrow: what contact ids are matched against."""
         return arrow_text(self.contact_ids)[0]
-
-    @property
-    def has_emails(self) -> bool:
-        """True when every contact's email is known (a complete fresh read)."""
-        return bool(len(self) == 0 or pd.notna(self.emails).all())
 
     @cached_property
     def _targets(self) -> Ragged:
@@ -573,13 +566,9 @@ def plan_membership_removal(
         >>> plan.rows["plan_status"].tolist(), plan.n_requests
         (['not_a_member'], 0)
     """
-    planner._check_pace(rate, daily_quota)
-    targets, notes = planner._target_lists(list_ids)
-    values, column = planner._column_of(data, column)
-    if len(values) == 0:
-        raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
-    if by not in ("auto", "email", "contact_id"):
-        raise ValueError(f"by must be 'auto', 'email' or 'contact_id', not {by!r}")
+    targets, notes, values, column = planner.column_to_plan(
+        data, list_ids, column, rate, daily_quota
+    )
     kind = RunKind(kind)
     if kind is RunKind.SYNC and snapshot is None:
         raise PlanError("a sync needs a membership snapshot: who is on the lists now")
@@ -605,26 +594,11 @@ def plan_membership_removal(
         row_codes=match.codes if match.key == "email" else None,
         kind=kind,
     )
+    notes += _membership_notes(snapshot, membership, targets) if kind is RunKind.REMOVE else ()
     # Views of the change set's ids, not a tuple of every id again.
     ids = cs.contact_ids
-    notes += _membership_notes(snapshot, membership, targets) if kind is RunKind.REMOVE else ()
-    return planner.RemovalPlan(
-        rows=rows,
-        list_ids=targets,
-        list_groups=tuple(chunked(targets, MAX_LISTS_PER_REQUEST)),
-        contact_groups=tuple(
-            IdSlice(ids, a, a + MAX_CONTACTS_PER_REQUEST)
-            for a in range(0, len(ids), MAX_CONTACTS_PER_REQUEST)
-        ),
-        batches=batches,
-        source=Source.contact_ids(IdSlice(ids)),
-        column=column,
-        rate=float(rate),
-        daily_quota=int(daily_quota),
-        notes=notes,
-        membership=membership,
-        kind=kind,
-    )
+    fields = {"notes": notes, "membership": membership, "kind": kind}
+    return planner.ids_plan(rows, targets, ids, batches, column, rate, daily_quota, **fields)
 
 
 @dataclass(frozen=True, eq=False)

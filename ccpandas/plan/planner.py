@@ -597,6 +597,7 @@ class RemovalPlan(PlanDisplay):
 
     def _detail_lines(self) -> list[tuple[str, str]]:
         """The technical figures behind :meth:`_lines`: groups, requests, polls."""
+        groups: list[tuple[str, Sequence[Any], str]]
         groups = [("list", self.list_groups, f"{MAX_LISTS_PER_REQUEST} lists")]
         if self.source.kind is SourceKind.CONTACT_IDS:
             groups.append(("contact", self.contact_groups, f"{MAX_CONTACTS_PER_REQUEST} contacts"))
@@ -714,11 +715,7 @@ def plan_removal(
         >>> plan.n_contacts, plan.n_duplicates, plan.rows["duplicate_of"].tolist()
         (1, 1, [<NA>, 0])
     """
-    _check_pace(rate, daily_quota)
-    targets, notes = _target_lists(list_ids)
-    values, column = _column_of(data, column)
-    if len(values) == 0:
-        raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
+    targets, notes, values, column = column_to_plan(data, list_ids, column, rate, daily_quota)
     if not holds_text(values.dtype):  # once per column: no value is looked at
         raise _no_text(values, column)
 
@@ -731,23 +728,63 @@ def plan_removal(
     # a lazy slice, turned into Python strings only when its request body is built.
     ids = _FirstIds(checked.normalized.array, np.flatnonzero(first_rows(checked.codes)))
     del checked
+    return ids_plan(rows, targets, ids, None, column, rate, daily_quota, notes=notes)
+
+
+def column_to_plan(
+    data: Any, list_ids: Any, column: Any, rate: Any, daily_quota: Any
+) -> tuple[tuple[str, ...], tuple[str, ...], pd.Series, Any]:
+    """What every plan of a column checks first: the pace, the target lists (with notes
+    on repeats) and the column, which must have rows; ``(targets, notes, values, column)``.
+
+    Example:
+        >>> column_to_plan(pd.Series(["x"], name="id"), "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f",
+        ...                "contact_id", 4.0, 10_000)[3]
+        'id'
+    """
+    _check_pace(rate, daily_quota)
+    targets, notes = _target_lists(list_ids)
+    values, column = _column_of(data, column)
+    if len(values) == 0:
+        raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
+    return targets, notes, values, column
+
+
+def ids_plan(
+    rows: pd.DataFrame,
+    targets: tuple[str, ...],
+    ids: Any,
+    batches: tuple[Batch, ...] | None,
+    column: Any,
+    rate: float,
+    daily_quota: int,
+    **fields: Any,
+) -> RemovalPlan:
+    """The plan of the distinct contact ids ``ids`` (kept, not copied: each group of 500
+    is a lazy :class:`~ccpandas.models.IdSlice`), the target lists in groups of 50;
+    ``batches`` None sends every contact group to every list group. ``fields``: the
+    plan's other fields (notes, membership, kind).
+
+    Example:
+        >>> ids_plan(pd.DataFrame(), ("l1",), ["c1", "c2"], None, "id", 4, 10_000).n_requests
+        1
+    """
     contact_groups = tuple(
         IdSlice(ids, start, start + MAX_CONTACTS_PER_REQUEST)
         for start in range(0, len(ids), MAX_CONTACTS_PER_REQUEST)
     )
     list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
-    batches = _contact_batches(contact_groups, list_groups)
     return RemovalPlan(
         rows=rows,
         list_ids=targets,
         list_groups=list_groups,
         contact_groups=contact_groups,
-        batches=batches,
+        batches=_contact_batches(contact_groups, list_groups) if batches is None else batches,
         source=Source.contact_ids(IdSlice(ids)),
         column=column,
         rate=float(rate),
         daily_quota=int(daily_quota),
-        notes=notes,
+        **fields,
     )
 
 
