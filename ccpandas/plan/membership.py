@@ -57,7 +57,6 @@ from ccpandas.plan.changes import (
     ChangeSet,
     cross_pair_batch,
     pair_outcomes,
-    unique_names,
 )
 from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.ids import (
@@ -69,7 +68,7 @@ from ccpandas.plan.ids import (
 )
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_in, folded, positions
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
-from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind, VerifyMethod
+from ccpandas.vocab import PairOutcome, RowStatus, RunKind, VerifyMethod
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -1087,26 +1086,11 @@ def changes_frame(
     names = dict(m.snapshot.list_names) if m.snapshot is not None else {}
     names.update(list_names or {})
     lids = np.asarray(list(list_ids), dtype=object)
-    n = len(m.pair_contact)
-    was = pd.array(m.was_member, dtype="boolean")
-    if not m.known:
-        was[:] = pd.NA
+    # The change set's frame, read as the plan knows it, and whether each pair leaves.
+    frame = m.change_set.replace(list_ids=tuple(lids), known=m.known).frame(names)
     leave = pd.array(m.will_leave == 1, dtype="boolean")
     leave[m.will_leave < 0] = pd.NA
-    action = np.asarray([str(a) for a in _ACTION_WORDS], dtype=object)[m.change_set.action]
-    frame = pd.DataFrame(
-        {
-            "contact_id": m.contact_ids[m.pair_contact] if n else np.empty(0, dtype=object),
-            "email": m.emails[m.pair_contact] if n else np.empty(0, dtype=object),
-            "list_id": lids[m.pair_list] if n else np.empty(0, dtype=object),
-            "list_name": pd.Categorical.from_codes(
-                m.pair_list, categories=pd.Index(unique_names(list(lids), names), dtype=object)
-            ),
-            "action": pd.Categorical(action, categories=[str(a) for a in _ACTION_WORDS]),
-            "was_member": was,
-            "will_leave": leave,
-        }
-    )
+    frame["will_leave"] = leave
     if batch_states is None:
         return frame
     frame["outcome"] = pd.Categorical(
@@ -1156,10 +1140,6 @@ def _outcomes(
         out[(action == NONE) & was & ~still & saw] = removed  # gone from the list, by whoever
         out[(action == BY_API) & still & saw] = kept  # the API decided to keep it
     return np.asarray(out, dtype=object)
-
-
-#: ``changes["action"]``'s words, by action code (NONE, REMOVE, ADD, BY_API).
-_ACTION_WORDS = (Action.NONE, Action.REMOVE, Action.ADD, Action.BY_API)
 
 
 def _still_member(m: MembershipPlan, after: MembershipSnapshot, lids: np.ndarray) -> np.ndarray:
