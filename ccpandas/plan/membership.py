@@ -511,12 +511,8 @@ def snapshot_reads(list_sizes: Sequence[int], *, least: bool = False) -> int:
         (500, 400)
     """
     sizes = list(list_sizes)
-    total = 0
-    for i in range(0, len(sizes), READ_LISTS_PER_PASS):
-        group = sizes[i : i + READ_LISTS_PER_PASS]
-        members = max(group) if least else sum(group)
-        total += max(1, math.ceil(members / READ_PAGE_SIZE))
-    return total
+    passes = [sizes[i : i + READ_LISTS_PER_PASS] for i in range(0, len(sizes), READ_LISTS_PER_PASS)]
+    return union_reads([max(group) if least else sum(group) for group in passes])
 
 
 def union_reads(unions: Sequence[int]) -> int:

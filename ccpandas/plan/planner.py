@@ -394,10 +394,8 @@ class RemovalPlan(PlanDisplay):
         """Target lists."""
         return len(self.list_ids)
 
-    @property
-    def n_batches(self) -> int:
-        """Removal requests to send (one activity each)."""
-        return len(self.batches)
+    #: Removal requests to send (one activity each): :attr:`n_requests`.
+    n_batches = PlanDisplay.n_requests
 
     @property
     def read_requests(self) -> int:
@@ -550,15 +548,11 @@ class RemovalPlan(PlanDisplay):
         out: list[tuple[str, str]] = []
         if self.source.kind is SourceKind.CONTACT_IDS:
             out.append(("input rows", f"{self.n_rows:,}"))
-            matched = self.membership is not None and self.membership.known
-            what = "members of a target list, to send" if matched else "unique valid ids"
-            if self.kind != "remove":
-                what = "in the account, to send" if matched else "unique valid ids"
+            sending = "members of a target list" if self.kind == "remove" else "in the account"
+            what = f"{sending}, to send" if self.verifiable else "unique valid ids"
             out.append(("contacts", f"{self.n_contacts:,} {what}"))
-            examples = ", ".join(_short(v) for v in self.invalid_examples(3))
-            invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
             if not self._by_email:  # addresses: "invalid emails" below says it
-                out.append(("invalid", invalid))
+                out.append(("invalid", f"{self.n_invalid:,}{_eg(self.invalid_examples(3))}"))
             out.append((RowStatus.MISSING.value, f"{self.n_missing:,}"))
             out.append(("duplicates", f"{self.n_duplicates:,}" + duplicate_example(self.rows)))
             who = _plural(self.n_contacts or 0, "contact")
@@ -960,7 +954,7 @@ def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
 def _no_text(values: pd.Series, column: Any) -> PlanError:
     """The error for a column whose dtype cannot hold ids (numbers, dates, bytes...)."""
     examples = _distinct(values.iloc[:100].dropna().tolist())[:_EXAMPLES]
-    shown = f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
+    shown = _eg(examples)
     return PlanError(
         f"no valid contact id in column {column!r}: its dtype is {values.dtype}{shown}, "
         "which holds no text. A contact id is a string like "
@@ -975,7 +969,7 @@ def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanErr
     invalid = int((status == INVALID).sum())
     missing = int((status == MISSING).sum())
     examples = _distinct(_first_values(values, status == INVALID, 100))[:_EXAMPLES]
-    shown = f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
+    shown = _eg(examples)
     return PlanError(
         f"no valid contact id in column {column!r}: {invalid:,} invalid{shown}, "
         f"{missing:,} missing, of {len(values):,} rows. A contact id is a UUID "
@@ -1581,6 +1575,11 @@ def _first_values(values: pd.Series, mask: np.ndarray, k: int) -> list[Any]:
     """The first ``k`` values where ``mask`` is true, without converting the column."""
     first: list[Any] = values.iloc[np.flatnonzero(mask)[:k]].tolist()
     return first
+
+
+def _eg(examples: Sequence[Any]) -> str:
+    """``" (e.g. 'x', 7)"`` naming a few bad values, or "" without any."""
+    return f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
 
 
 def _distinct(values: list[Any]) -> list[Any]:
