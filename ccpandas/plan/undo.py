@@ -483,12 +483,9 @@ def undo_changes(
         A DataFrame with the columns :data:`UNDO_CHANGE_COLUMNS`, one row per pair.
     """
     frame = plan.pairs.copy()
-    cs = plan.change_set
-    if cs is None:  # a plan built by hand: batch it as plan_undo does
-        cs = plan_undo(plan.pairs, plan.parent_run_id, plan.list_ids, {}).change_set
-        assert cs is not None
+    assert plan.change_set is not None, "plan_undo batches every undo plan"
     outcome = pair_outcomes(
-        cs,
+        plan.change_set,
         batch_states,
         after,
         words={
