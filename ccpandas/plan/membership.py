@@ -1194,19 +1194,12 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
     if not m.known:
         out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
         return out
-    reads = m.read_requests
-    how = (
-        "per-address lookups (GET /contacts?email=)"
-        if m.lookup == "email lookups"
-        else ("list reads (GET /contacts?lists=, 25 lists per pass)")
-    )
-    out.append(
-        (
-            "snapshot",
-            f"{_plural(reads, 'request')} ({_duration(reads / plan.rate)} at "
-            f"{plan.rate:g}/s) by {how}",
-        )
-    )
+    reads, rate = m.read_requests, plan.rate
+    how = "list reads (GET /contacts?lists=, 25 lists per pass)"
+    if m.lookup == "email lookups":
+        how = "per-address lookups (GET /contacts?email=)"
+    took = f"{_duration(reads / rate)} at {rate:g}/s"
+    out.append(("snapshot", f"{_plural(reads, 'request')} ({took}) by {how}"))
     out.append(("verification", verification_text(m, plan.rate, plan.n_requests)))
     if m.kind != RunKind.REMOVE:
         out.extend(_change_lines(m))
@@ -1215,12 +1208,8 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
     else:
         out.append(("members leaving", leaving_text(m, plan.list_ids) or "none"))
     if m.key == "contact_id" and m.kind == RunKind.REMOVE:  # addresses need the read
-        out.append(
-            (
-                "without snapshot",
-                f"{_plural(m.naive_requests, 'removal request')} (this plan: {plan.n_requests:,})",
-            )
-        )
+        naive = _plural(m.naive_requests, "removal request")
+        out.append(("without snapshot", f"{naive} (this plan: {plan.n_requests:,})"))
     return out
 
 
@@ -1418,13 +1407,8 @@ def _change_lines(m: MembershipPlan) -> list[tuple[str, str]]:
         pos = m.snapshot.index.get_indexer(cs.contact_ids[adding])
         unsub = int((m.snapshot.statuses[pos[pos >= 0]] == "unsubscribed").sum())
         if unsub:
-            out.append(
-                (
-                    "unsubscribed",
-                    f"{unsub:,} contacts to add are unsubscribed: they go on the list but "
-                    "no email is sent to them",
-                )
-            )
+            stay = "are unsubscribed: they go on the list but no email is sent to them"
+            out.append(("unsubscribed", f"{unsub:,} contacts to add {stay}"))
     return out
 
 

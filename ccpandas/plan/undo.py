@@ -385,17 +385,13 @@ class UndoPlan(PlanDisplay):
         what = "add" if adds_only else "change"
         changes = _plural(self.n_requests, f"{what} request")
         took = _duration(self.seconds)
-        lines.append(
-            (
-                "cost",
-                f"{self.total_requests:,} requests: {_plural(self.check_requests, 'read')} to "
-                f"check the lists (as this preview did) + {changes} + about "
-                f"{_plural(self.expected_polls, 'status check')} + "
-                f"{_plural(self.read_requests, 'read')} to verify, "
-                # "< 1 s" is a bound already: "about < 1 s" says nothing more.
-                f"{took if took.startswith('<') else 'about ' + took} at {self.rate:g}/s",
-            )
-        )
+        # "< 1 s" is a bound already: "about < 1 s" says nothing more.
+        took = took if took.startswith("<") else f"about {took}"
+        reads = f"{_plural(self.check_requests, 'read')} to check the lists (as this preview did)"
+        polls = _plural(self.expected_polls, "status check")
+        verify = f"{_plural(self.read_requests, 'read')} to verify, {took} at {self.rate:g}/s"
+        parts = f"{reads} + {changes} + about {polls} + {verify}"
+        lines.append(("cost", f"{self.total_requests:,} requests: {parts}"))
         if self.later_runs:
             lines.append(("changed since", self.later_text()))
         lines.extend(("note", n) for n in self.notes)
