@@ -199,6 +199,7 @@ class RemovalPlan(PlanDisplay):
 
     Build one with :func:`plan_removal`, :func:`plan_source_removal` or
     ``df.cc.plan``; ``print(plan)`` says what will be sent and what it costs.
+    ``n_requests``, ``expected_polls`` and the displays come from :class:`PlanDisplay`.
     For plans from :func:`plan_source_removal` the API selects the contacts: ``rows``
     holds the ``exclude`` ids (``planned`` there means "will be kept"), and
     ``contact_groups`` is empty.
