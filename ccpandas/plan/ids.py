@@ -213,7 +213,7 @@ def _as_arrow_string(values: pd.Series) -> pd.Series:
     if not isinstance(dtype, pd.ArrowDtype):
         return values
     arrow = dtype.pyarrow_dtype
-    if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
+    if _is_arrow_text(arrow):
         return values
     target = pa.large_string() if _is_large(arrow) else pa.string()
     # One cast per column, in C++ (the dictionary decoded): no Python loop.

@@ -1251,9 +1251,9 @@ def plan_source_removal(
             f"source must be a ccpandas.Source (e.g. Source.tag_ids([...])), "
             f"got {type(source).__name__}"
         )
+    if exclude is not None and not source.accepts_exclude:
+        raise PlanError(_EXCLUDE_ONLY.format(kind=source.kind.value))
     if source.kind is SourceKind.CONTACT_IDS:
-        if exclude is not None:
-            raise PlanError(_EXCLUDE_ONLY.format(kind=source.kind.value))
         return plan_removal(
             pd.Series(list(source.values), dtype=object),
             list_ids,
@@ -1262,8 +1262,6 @@ def plan_source_removal(
         )
     _check_pace(rate, daily_quota)
     targets, notes = _target_lists(list_ids)
-    if exclude is not None and not source.accepts_exclude:
-        raise PlanError(_EXCLUDE_ONLY.format(kind=source.kind.value), values=None)
 
     source, source_groups = _validated_source(source, confirm_all_active)
     rows, excluded = _exclude_rows(exclude, confirm_empty)
