@@ -252,14 +252,16 @@ class ChangeSet:
         names = unique_names(self.list_ids, list_names or {})
         return pd.DataFrame(
             {
-                "contact_id": self.contact_ids[self.pair_contact] if n else _empty(),
+                "contact_id": self.contact_ids[self.pair_contact] if n else _nones(0),
                 "email": emails[self.pair_contact] if n and len(emails) else _nones(n),
-                "list_id": lids[self.pair_list] if n else _empty(),
+                "list_id": lids[self.pair_list] if n else _nones(0),
                 "list_name": pd.Categorical.from_codes(
                     self.pair_list, categories=pd.Index(names, dtype=object)
                 ),
                 "action": pd.Categorical.from_codes(
-                    _action_codes(self.action), categories=[str(a) for a in _ACTION_OF.values()]
+                    # The categories follow the codes (none, remove, add), then by_api (-1).
+                    np.where(self.action < 0, 3, self.action),
+                    categories=[str(a) for a in _ACTION_OF.values()],
                 ),
                 "was_member": was,
             }
@@ -284,19 +286,8 @@ class ChangeSet:
         )
 
 
-def _empty() -> np.ndarray:
-    return np.empty(0, dtype=object)
-
-
 def _nones(n: int) -> np.ndarray:
     return np.full(n, None, dtype=object)
-
-
-def _action_codes(action: np.ndarray) -> np.ndarray:
-    # Categories follow _ACTION_OF's order: none, remove, add, by_api.
-    order = {code: i for i, code in enumerate(_ACTION_OF)}
-    lut = np.array([order[c] for c in (NONE, REMOVE, ADD)] + [order[BY_API]], dtype=np.int8)
-    return lut[np.where(action < 0, 3, action)]
 
 
 def unique_names(list_ids: Sequence[str], names: Mapping[str, str]) -> list[str]:

@@ -5,7 +5,7 @@ Python tuples of strings that is about 8 bytes a pair for the pointers alone, pl
 tuple per contact; as codes it is 2 bytes a pair (a list index into a table of the
 distinct ids, each id held once) plus one offset per contact: a CSR layout.
 :class:`Ragged` is that layout; :class:`SnapshotBuilder` fills it page by page while a
-read is under way, so the read never holds a dict per contact. Pure: numpy only.
+read is under way, so the read never holds a dict per contact. Pure: numpy and pyarrow.
 
 Example:
     >>> r = Ragged.from_tuples([("l1", "l2"), (), ("l2",)])
@@ -27,6 +27,10 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, folded
 
 __all__ = ["Others", "PageCounts", "Ragged", "Selection", "SnapshotBuilder", "bincount"]
 
@@ -242,10 +246,6 @@ class Selection:
     def of(cls, by: str, keys: Any) -> Selection:
         """A selection of the distinct ``keys`` (strings as they are matched: a list,
         an Index or an Arrow array; missing values are left out), sorted in Arrow."""
-        import pyarrow.compute as pc
-
-        from ccpandas.plan.keys import arrow_text
-
         if by not in SELECT_BY:
             raise ValueError(f"a read selects by one of {SELECT_BY}, not {by!r}")
         if isinstance(keys, Iterator | list | tuple | set | frozenset):
@@ -264,10 +264,6 @@ class Selection:
             >>> sel.keys, sel.rows
             (('a@x.co', 'b@x.co'), (2, 0))
         """
-        import pyarrow.compute as pc
-
-        from ccpandas.plan.keys import email_keys, factorize_text
-
         codes, uniques = factorize_text(
             email_keys(_objects(list(values)) if isinstance(values, list) else values)[0]
         )
@@ -299,8 +295,6 @@ class Selection:
             return [at[str(r["contact_id"]).lower()] for r in records]
         if self.by != "email":
             return None
-        from ccpandas.plan.keys import folded
-
         found = folded(_objects([r.get("email") for r in records])).to_pylist()
         ok = True
         for address, rec in zip(found, records, strict=True):
@@ -317,8 +311,6 @@ class Selection:
     def key_array(self) -> Any:
         """``keys`` as an Arrow array, built once: a read matches every page against
         it (a million addresses take longer to convert than a page to read)."""
-        import pyarrow as pa
-
         return pa.array(self.keys, pa.string())
 
     @property
@@ -341,10 +333,6 @@ class Selection:
     def picks(self, records: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """Per record, whether it is selected."""
         if self.by == "email":
-            import pyarrow.compute as pc
-
-            from ccpandas.plan.keys import folded
-
             # Folded exactly as planning matches addresses.
             found = folded(_objects([r.get("email") for r in records]))
             hit = pc.is_in(found, value_set=self.key_array)

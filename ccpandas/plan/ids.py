@@ -21,13 +21,13 @@ Example:
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ccpandas.vocab import RowStatus
 
@@ -195,8 +195,6 @@ def holds_text(dtype: Any) -> bool:
     if isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype):
         return True
     if isinstance(dtype, pd.ArrowDtype):
-        import pyarrow as pa  # present whenever an ArrowDtype exists
-
         arrow = dtype.pyarrow_dtype
         if pa.types.is_dictionary(arrow):
             arrow = arrow.value_type
@@ -205,8 +203,6 @@ def holds_text(dtype: Any) -> bool:
 
 
 def _is_arrow_text(arrow: Any) -> bool:
-    import pyarrow as pa
-
     return bool(pa.types.is_string(arrow) or pa.types.is_large_string(arrow))
 
 
@@ -216,10 +212,8 @@ def _as_arrow_string(values: pd.Series) -> pd.Series:
     dtype = values.dtype
     if not isinstance(dtype, pd.ArrowDtype):
         return values
-    import pyarrow as pa
-
     arrow = dtype.pyarrow_dtype
-    if pa.types.is_string(arrow) or pa.types.is_large_string(arrow):
+    if _is_arrow_text(arrow):
         return values
     target = pa.large_string() if _is_large(arrow) else pa.string()
     # One cast per column, in C++ (the dictionary decoded): no Python loop.
@@ -230,8 +224,6 @@ def _as_arrow_string(values: pd.Series) -> pd.Series:
 
 
 def _is_large(arrow: Any) -> bool:
-    import pyarrow as pa
-
     if pa.types.is_dictionary(arrow):
         arrow = arrow.value_type
     return bool(pa.types.is_large_string(arrow))
@@ -330,14 +322,12 @@ def _arrow_text_dtype() -> pd.StringDtype:
 
 def _to_arrow_text(values: pd.Series) -> pd.Series:
     """An all-string object column as Arrow-backed text (None/NaN become missing)."""
-    import pyarrow as pa
-
     arr = pa.array(values.to_numpy(), type=pa.string(), from_pandas=True)
     return pd.Series(pd.array(arr, dtype=_arrow_text_dtype()), index=values.index, copy=False)
 
 
-# pyarrow is optional: without it object columns take the Python-object path.
-_arrow_text = _to_arrow_text if importlib.util.find_spec("pyarrow") is not None else None
+# None sends object columns down the Python-object path (the tests check it still works).
+_arrow_text: Any = _to_arrow_text
 
 
 def _string_positions(s: pd.Series) -> np.ndarray | None:
@@ -361,8 +351,6 @@ def _string_positions(s: pd.Series) -> np.ndarray | None:
 def _is_arrow_string(dtype: object) -> bool:
     if not isinstance(dtype, pd.ArrowDtype):
         return False
-    import pyarrow as pa  # present whenever an ArrowDtype exists
-
     kind = dtype.pyarrow_dtype
     return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
@@ -496,8 +484,6 @@ class _Canonical:
     def normalized(self, has_id: np.ndarray) -> Any:
         """Per row the id, where every row with an id is canonical as given: the
         column's own Arrow buffers under a validity bitmap, not a copy."""
-        import pyarrow as pa
-
         array = self.array
         valid = np.zeros(array.offset + len(array), dtype=bool)
         valid[array.offset :] = has_id
@@ -521,8 +507,6 @@ def _canonical_rows(values: pd.Series) -> _Canonical | None:
         values = _arrow_text(values)
     elif not _arrow_backed(dtype):  # Arrow types other than strings are refused below
         return None
-
-    import pyarrow as pa
 
     array = pa.array(values.array)  # zero-copy: the column's own Arrow data
     if isinstance(array, pa.ChunkedArray):

@@ -45,10 +45,8 @@ from ccpandas.errors import PlanError
 from ccpandas.models import (
     MAX_CONTACTS_PER_REQUEST,
     MAX_LISTS_PER_REQUEST,
-    IdSlice,
     Source,
     SourceKind,
-    chunked,
 )
 from ccpandas.plan import planner
 from ccpandas.plan.changes import (
@@ -59,7 +57,6 @@ from ccpandas.plan.changes import (
     ChangeSet,
     cross_pair_batch,
     pair_outcomes,
-    unique_names,
 )
 from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.ids import (
@@ -71,7 +68,7 @@ from ccpandas.plan.ids import (
 )
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_in, folded, positions
 from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
-from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind, VerifyMethod
+from ccpandas.vocab import PairOutcome, RowStatus, RunKind, VerifyMethod
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -270,23 +267,16 @@ class MembershipSnapshot:
         """Per contact, its id in Arrow: what contact ids are matched against."""
         return arrow_text(self.contact_ids)[0]
 
-    @property
-    def has_emails(self) -> bool:
-        """True when every contact's email is known (a complete fresh read)."""
-        return bool(len(self) == 0 or pd.notna(self.emails).all())
-
     @cached_property
     def _targets(self) -> Ragged:
         """Per contact, its target lists as positions into ``list_ids``: two bytes a
         membership (owners are recomputed when asked, not held)."""
         return self.lists.remap(self.lists.positions(self.list_ids), self.list_ids)
 
-    @property
-    def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
+    def member_matrix(self) -> tuple[np.ndarray, np.ndarray]:
         """(contact position int32, target list position int16) of every target
         membership, contact by contact."""
-        targets = self._targets
-        return targets.owners(), targets.codes
+        return self._targets.owners(), self._targets.codes
 
     @property
     def n_pairs(self) -> int:
@@ -296,7 +286,7 @@ class MembershipSnapshot:
     def members(self, list_id: str) -> set[str]:
         """The contact ids on ``list_id`` (a target list)."""
         j = self.list_ids.index(list_id)
-        owner, target = self._pairs
+        owner, target = self.member_matrix()
         return set(self.contact_ids[owner[target == j]].tolist())
 
     def sizes(self) -> dict[str, int]:
@@ -325,10 +315,6 @@ class MembershipSnapshot:
             bits = np.left_shift(np.uint64(1), bit[sel].astype(np.uint64))
             np.bitwise_or.at(mask, targets.slice_owners(lo, hi)[sel], bits)
         return mask
-
-    def member_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        """(contact positions, target list positions) of every target membership."""
-        return self._pairs
 
 
 # -- emails ----------------------------------------------------------------------------------
@@ -475,22 +461,10 @@ class MembershipPlan:
         action = self.change_set.action
         return np.where(action == REMOVE, 1, np.where(action == BY_API, -1, 0)).astype(np.int8)
 
-    def changes(self, list_ids: Sequence[str]) -> pd.DataFrame:
-        """``plan.changes``: one row per (contact, target list) pair."""
-        return changes_frame(self, list_ids)
-
-    def summary_lines(self, plan: Any) -> list[tuple[str, str]]:
-        """The (label, text) lines this adds to the plan's summary."""
-        return plan_lines(plan)
-
     @property
     def known(self) -> bool:
         """True when ``was_member`` comes from a snapshot."""
         return self.snapshot is not None
-
-    def leaving_text(self, list_ids: Sequence[str]) -> str:
-        """``"Newsletter 43, Customers 16"``: see :func:`leaving_text`."""
-        return leaving_text(self, list_ids)
 
     def per_list(self) -> list[ListChange]:
         """Each target list's adds, removes and members that stay, counted on the
@@ -537,12 +511,8 @@ def snapshot_reads(list_sizes: Sequence[int], *, least: bool = False) -> int:
         (500, 400)
     """
     sizes = list(list_sizes)
-    total = 0
-    for i in range(0, len(sizes), READ_LISTS_PER_PASS):
-        group = sizes[i : i + READ_LISTS_PER_PASS]
-        members = max(group) if least else sum(group)
-        total += max(1, math.ceil(members / READ_PAGE_SIZE))
-    return total
+    passes = [sizes[i : i + READ_LISTS_PER_PASS] for i in range(0, len(sizes), READ_LISTS_PER_PASS)]
+    return union_reads([max(group) if least else sum(group) for group in passes])
 
 
 def union_reads(unions: Sequence[int]) -> int:
@@ -591,13 +561,9 @@ def plan_membership_removal(
         >>> plan.rows["plan_status"].tolist(), plan.n_requests
         (['not_a_member'], 0)
     """
-    planner._check_pace(rate, daily_quota)
-    targets, notes = planner._target_lists(list_ids)
-    values, column = planner._column_of(data, column)
-    if len(values) == 0:
-        raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
-    if by not in ("auto", "email", "contact_id"):
-        raise ValueError(f"by must be 'auto', 'email' or 'contact_id', not {by!r}")
+    targets, notes, values, column = planner.column_to_plan(
+        data, list_ids, column, rate, daily_quota
+    )
     kind = RunKind(kind)
     if kind is RunKind.SYNC and snapshot is None:
         raise PlanError("a sync needs a membership snapshot: who is on the lists now")
@@ -623,26 +589,11 @@ def plan_membership_removal(
         row_codes=match.codes if match.key == "email" else None,
         kind=kind,
     )
+    notes += _membership_notes(snapshot, membership, targets) if kind is RunKind.REMOVE else ()
     # Views of the change set's ids, not a tuple of every id again.
     ids = cs.contact_ids
-    notes += _membership_notes(snapshot, membership, targets) if kind is RunKind.REMOVE else ()
-    return planner.RemovalPlan(
-        rows=rows,
-        list_ids=targets,
-        list_groups=tuple(chunked(targets, MAX_LISTS_PER_REQUEST)),
-        contact_groups=tuple(
-            IdSlice(ids, a, a + MAX_CONTACTS_PER_REQUEST)
-            for a in range(0, len(ids), MAX_CONTACTS_PER_REQUEST)
-        ),
-        batches=batches,
-        source=Source.contact_ids(IdSlice(ids)),
-        column=column,
-        rate=float(rate),
-        daily_quota=int(daily_quota),
-        notes=notes,
-        membership=membership,
-        kind=kind,
-    )
+    fields = {"notes": notes, "membership": membership, "kind": kind}
+    return planner.ids_plan(rows, targets, ids, batches, column, rate, daily_quota, **fields)
 
 
 @dataclass(frozen=True, eq=False)
@@ -1131,26 +1082,11 @@ def changes_frame(
     names = dict(m.snapshot.list_names) if m.snapshot is not None else {}
     names.update(list_names or {})
     lids = np.asarray(list(list_ids), dtype=object)
-    n = len(m.pair_contact)
-    was = pd.array(m.was_member, dtype="boolean")
-    if not m.known:
-        was[:] = pd.NA
+    # The change set's frame, read as the plan knows it, and whether each pair leaves.
+    frame = m.change_set.replace(list_ids=tuple(lids), known=m.known).frame(names)
     leave = pd.array(m.will_leave == 1, dtype="boolean")
     leave[m.will_leave < 0] = pd.NA
-    action = np.asarray([str(a) for a in _ACTION_WORDS], dtype=object)[m.change_set.action]
-    frame = pd.DataFrame(
-        {
-            "contact_id": m.contact_ids[m.pair_contact] if n else np.empty(0, dtype=object),
-            "email": m.emails[m.pair_contact] if n else np.empty(0, dtype=object),
-            "list_id": lids[m.pair_list] if n else np.empty(0, dtype=object),
-            "list_name": pd.Categorical.from_codes(
-                m.pair_list, categories=pd.Index(unique_names(list(lids), names), dtype=object)
-            ),
-            "action": pd.Categorical(action, categories=[str(a) for a in _ACTION_WORDS]),
-            "was_member": was,
-            "will_leave": leave,
-        }
-    )
+    frame["will_leave"] = leave
     if batch_states is None:
         return frame
     frame["outcome"] = pd.Categorical(
@@ -1200,10 +1136,6 @@ def _outcomes(
         out[(action == NONE) & was & ~still & saw] = removed  # gone from the list, by whoever
         out[(action == BY_API) & still & saw] = kept  # the API decided to keep it
     return np.asarray(out, dtype=object)
-
-
-#: ``changes["action"]``'s words, by action code (NONE, REMOVE, ADD, BY_API).
-_ACTION_WORDS = (Action.NONE, Action.REMOVE, Action.ADD, Action.BY_API)
 
 
 def _still_member(m: MembershipPlan, after: MembershipSnapshot, lids: np.ndarray) -> np.ndarray:
@@ -1262,19 +1194,12 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
     if not m.known:
         out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
         return out
-    reads = m.read_requests
-    how = (
-        "per-address lookups (GET /contacts?email=)"
-        if m.lookup == "email lookups"
-        else ("list reads (GET /contacts?lists=, 25 lists per pass)")
-    )
-    out.append(
-        (
-            "snapshot",
-            f"{_plural(reads, 'request')} ({_duration(reads / plan.rate)} at "
-            f"{plan.rate:g}/s) by {how}",
-        )
-    )
+    reads, rate = m.read_requests, plan.rate
+    how = "list reads (GET /contacts?lists=, 25 lists per pass)"
+    if m.lookup == "email lookups":
+        how = "per-address lookups (GET /contacts?email=)"
+    took = f"{_duration(reads / rate)} at {rate:g}/s"
+    out.append(("snapshot", f"{_plural(reads, 'request')} ({took}) by {how}"))
     out.append(("verification", verification_text(m, plan.rate, plan.n_requests)))
     if m.kind != RunKind.REMOVE:
         out.extend(_change_lines(m))
@@ -1283,12 +1208,8 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
     else:
         out.append(("members leaving", leaving_text(m, plan.list_ids) or "none"))
     if m.key == "contact_id" and m.kind == RunKind.REMOVE:  # addresses need the read
-        out.append(
-            (
-                "without snapshot",
-                f"{_plural(m.naive_requests, 'removal request')} (this plan: {plan.n_requests:,})",
-            )
-        )
+        naive = _plural(m.naive_requests, "removal request")
+        out.append(("without snapshot", f"{naive} (this plan: {plan.n_requests:,})"))
     return out
 
 
@@ -1486,17 +1407,20 @@ def _change_lines(m: MembershipPlan) -> list[tuple[str, str]]:
         pos = m.snapshot.index.get_indexer(cs.contact_ids[adding])
         unsub = int((m.snapshot.statuses[pos[pos >= 0]] == "unsubscribed").sum())
         if unsub:
-            out.append(
-                (
-                    "unsubscribed",
-                    f"{unsub:,} contacts to add are unsubscribed: they go on the list but "
-                    "no email is sent to them",
-                )
-            )
+            stay = "are unsubscribed: they go on the list but no email is sent to them"
+            out.append(("unsubscribed", f"{unsub:,} contacts to add {stay}"))
     return out
 
 
 # -- journal -----------------------------------------------------------------------------------
+#: The statuses of email rows the journal keeps as row positions (it keeps no address).
+_EMAIL_ROWS = (
+    (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL, REASON_INVALID_EMAIL),
+    (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER, REASON_NOT_A_MEMBER),
+    (RowStatus.NOT_A_CONTACT.value, _NOT_A_CONTACT, REASON_NOT_A_CONTACT),
+)
+
+
 def membership_meta(m: MembershipPlan) -> dict[str, Any]:
     """What the journal keeps of a membership plan (no address): the key, the snapshot
     id, costs, and for email input the row positions that are ``invalid_email`` or
@@ -1510,11 +1434,7 @@ def membership_meta(m: MembershipPlan) -> dict[str, Any]:
     """
     codes: dict[str, list[int]] = {}
     if m.row_codes is not None:
-        for name, code in (
-            (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL),
-            (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER),
-            (RowStatus.NOT_A_CONTACT.value, _NOT_A_CONTACT),
-        ):
+        for name, code, _ in _EMAIL_ROWS:
             codes[name] = np.flatnonzero(m.row_codes == code).tolist()
     return {
         "key": m.key,
@@ -1535,11 +1455,7 @@ def restore_email_rows(rows: pd.DataFrame, codes: Mapping[str, list[int]]) -> pd
     ``invalid_email`` / ``not_a_member`` statuses put back (the addresses are not kept)."""
     status = rows["plan_status"].cat.codes.to_numpy().copy()
     reasons = rows["reason"].astype(object).to_numpy().copy()
-    for name, code, reason in (
-        (RowStatus.INVALID_EMAIL.value, _INVALID_EMAIL, REASON_INVALID_EMAIL),
-        (RowStatus.NOT_A_MEMBER.value, _NOT_A_MEMBER, REASON_NOT_A_MEMBER),
-        (RowStatus.NOT_A_CONTACT.value, _NOT_A_CONTACT, REASON_NOT_A_CONTACT),
-    ):
+    for name, code, reason in _EMAIL_ROWS:
         pos = np.asarray(codes.get(name, []), dtype=np.int64)
         status[pos] = code
         reasons[pos] = reason

@@ -115,12 +115,91 @@ CHANGE_COLUMNS = (
 )
 
 
+class PlanDisplay:
+    """What every plan kind shares: the cost of its requests, and its text and HTML,
+    rendered from its (label, text) lines. A kind gives ``batches``, ``rate``,
+    ``_title()`` and ``_lines()``, and may give ``_detail_lines()`` (the technical
+    figures, one level down).
+
+    Example:
+        >>> plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
+        ...              "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f").n_requests
+        1
+    """
+
+    batches: tuple[Batch, ...]
+    rate: float
+
+    @property
+    def n_requests(self) -> int:
+        """Change requests to send, one activity each: for contact ids,
+        ``ceil(contacts/500) x ceil(lists/50)`` at most (the minimum)."""
+        return len(self.batches)
+
+    @property
+    def expected_polls(self) -> int:
+        """The ``GET /activities`` calls spent following the activities: the runner's
+        polling schedule simulated at ``rate``, with each request's contacts
+        processed at the assumed speed (:func:`ccpandas.plan.polls.expected_polls`)."""
+        return self._run[0]
+
+    @cached_property
+    def _run(self) -> tuple[int, float]:
+        """The polls, and the seconds from the first change to the poll that sees the
+        last activity ended: one simulation of the runner's schedule."""
+        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
+
+    def _seconds(self, reads: int) -> float:
+        """The run's seconds: ``reads`` read requests in the pace, and the changes."""
+        return reads * DEFAULT_MODEL.gap(self.rate) + self._run[1]
+
+    def _title(self) -> str:
+        raise NotImplementedError
+
+    def _lines(self) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def _detail_lines(self) -> list[tuple[str, str]]:
+        return []
+
+    def __str__(self) -> str:
+        text = f"{self._title()}\n{_aligned(self._lines(), '  ')}"
+        details = self._detail_lines()
+        return f"{text}\n  details\n{_aligned(details, '    ')}" if details else text
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        def cells(pairs: list[tuple[str, str]]) -> str:
+            return "".join(
+                f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+                f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+                for label, text in pairs
+            )
+
+        title = html.escape(self._title())
+        page = f"<table class='ccpandas-plan'><caption>{title}</caption>{cells(self._lines())}"
+        details = self._detail_lines()
+        if not details:
+            return page + "</table>"
+        return (
+            f"{page}</table><details class='ccpandas-plan-details'><summary>details</summary>"
+            f"<table>{cells(details)}</table></details>"
+        )
+
+
+def _aligned(lines: list[tuple[str, str]], indent: str) -> str:
+    width = max(len(label) for label, _ in lines)
+    return "\n".join(f"{indent}{label:<{width}}  {text}" for label, text in lines)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
-class RemovalPlan:
+class RemovalPlan(PlanDisplay):
     """What a removal will send, and what happens to every input row. Nothing is sent.
 
     Build one with :func:`plan_removal`, :func:`plan_source_removal` or
     ``df.cc.plan``; ``print(plan)`` says what will be sent and what it costs.
+    ``n_requests``, ``expected_polls`` and the displays come from :class:`PlanDisplay`.
     For plans from :func:`plan_source_removal` the API selects the contacts: ``rows``
     holds the ``exclude`` ids (``planned`` there means "will be kept"), and
     ``contact_groups`` is empty.
@@ -254,16 +333,14 @@ class RemovalPlan:
         without a membership snapshot (nothing is known about who is on the lists)."""
         if self.membership is None:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
-        # The membership part computes itself (plan.membership imports this module).
-        changes: pd.DataFrame = self.membership.changes(self.list_ids)
-        return changes
+        from ccpandas.plan.membership import changes_frame  # it imports this module
+
+        return changes_frame(self.membership, self.list_ids)
 
     # -- what a result asks of any plan -----------------------------------------------------
-    @property
-    def verifiable(self) -> bool:
-        """True when a re-read of the lists can show each pair's outcome: the plan has a
-        membership snapshot to compare it with."""
-        return self.membership is not None and bool(self.membership.known)
+    #: True when a re-read of the lists can show each pair's outcome: the plan has a
+    #: membership snapshot to compare it with (what makes it undoable).
+    verifiable = undoable
 
     def pending_text(self) -> str:
         """The membership line of a result before a re-read: what is expected, or why
@@ -276,7 +353,9 @@ class RemovalPlan:
             )
         if (m.will_leave < 0).any():
             return "members leaving: decided by the API (not verified yet)"
-        return f"members to leave: {m.leaving_text(self.list_ids)} (not verified yet)"
+        from ccpandas.plan.membership import leaving_text  # it imports this module
+
+        return f"members to leave: {leaving_text(m, self.list_ids)} (not verified yet)"
 
     # -- counts ---------------------------------------------------------------------------
     @cached_property
@@ -316,37 +395,21 @@ class RemovalPlan:
         """Target lists."""
         return len(self.list_ids)
 
-    @property
-    def n_batches(self) -> int:
-        """Removal requests to send (one activity each)."""
-        return len(self.batches)
-
-    @property
-    def n_requests(self) -> int:
-        """Removal requests to send, ``ceil(contacts/500) x ceil(lists/50)`` (the minimum)."""
-        return len(self.batches)
-
-    @cached_property
-    def expected_polls(self) -> int:
-        """The ``GET /activities`` calls spent following the activities: the runner's
-        polling schedule simulated at :attr:`rate`, with each request's contacts
-        processed at the assumed speed (:func:`ccpandas.plan.polls.expected_polls`)."""
-        return self._run[0]
+    #: Removal requests to send (one activity each): :attr:`n_requests`.
+    n_batches = PlanDisplay.n_requests
 
     @property
     def read_requests(self) -> int:
         """Read requests of the membership snapshot (list reads or email lookups, with
         the listing and union probes) that this plan took or will take; without one,
         the reads planning spent deciding so (:attr:`planning_requests`)."""
-        m = self.membership
-        return int(m.read_requests) if m is not None and m.known else self.planning_requests
+        return int(self.membership.read_requests) if self.verifiable else self.planning_requests
 
     @property
     def verify_requests(self) -> int:
         """Read requests of the re-read that verifies the run (about the snapshot's
         again); 0 without a snapshot (nothing to compare with)."""
-        m = self.membership
-        return int(m.verify_requests) if m is not None and m.known else 0
+        return int(self.membership.verify_requests) if self.verifiable else 0
 
     @property
     def total_requests(self) -> int:
@@ -427,14 +490,7 @@ class RemovalPlan:
             >>> plan.estimated_seconds  # the POST at 0 s, polls at 0.25 s and 1.25 s
             1.25
         """
-        reads = (self.read_requests + self.verify_requests) * DEFAULT_MODEL.gap(self.rate)
-        return reads + self._run[1]
-
-    @cached_property
-    def _run(self) -> tuple[int, float]:
-        """The polls, and the seconds from the first change to the poll that sees the
-        last activity ended: one simulation of the runner's schedule."""
-        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
+        return self._seconds(self.read_requests + self.verify_requests)
 
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
         """A few distinct values that were rejected as ``invalid_id``.
@@ -493,15 +549,11 @@ class RemovalPlan:
         out: list[tuple[str, str]] = []
         if self.source.kind is SourceKind.CONTACT_IDS:
             out.append(("input rows", f"{self.n_rows:,}"))
-            matched = self.membership is not None and self.membership.known
-            what = "members of a target list, to send" if matched else "unique valid ids"
-            if self.kind != "remove":
-                what = "in the account, to send" if matched else "unique valid ids"
+            sending = "members of a target list" if self.kind == "remove" else "in the account"
+            what = f"{sending}, to send" if self.verifiable else "unique valid ids"
             out.append(("contacts", f"{self.n_contacts:,} {what}"))
-            examples = ", ".join(_short(v) for v in self.invalid_examples(3))
-            invalid = f"{self.n_invalid:,}" + (f" (e.g. {examples})" if examples else "")
             if not self._by_email:  # addresses: "invalid emails" below says it
-                out.append(("invalid", invalid))
+                out.append(("invalid", f"{self.n_invalid:,}{_eg(self.invalid_examples(3))}"))
             out.append((RowStatus.MISSING.value, f"{self.n_missing:,}"))
             out.append(("duplicates", f"{self.n_duplicates:,}" + duplicate_example(self.rows)))
             who = _plural(self.n_contacts or 0, "contact")
@@ -510,11 +562,8 @@ class RemovalPlan:
             if self.source.accepts_exclude:
                 out.append(("exclude", f"{len(self.exclude):,} contacts kept"))
             who = _describe_source(self.source)
-        follow = (
-            f", then about {self.expected_polls:,} more to follow them"
-            if self.expected_polls
-            else ""
-        )
+        polls = self.expected_polls
+        follow = f", then about {polls:,} more to follow them" if polls else ""
         if self.planning_requests and not self.verifiable:
             follow += (
                 f"; {self.total_requests:,} in all with "
@@ -529,59 +578,34 @@ class RemovalPlan:
         verb = {"add": "to add {} to", "sync": "to sync {} with"}.get(
             str(self.kind), "to remove {} from"
         )
-        out.append(
-            (
-                "requests",
-                f"{_plural(self.n_requests, 'request')} {verb.format(who)} "
-                f"{_plural(self.n_lists, 'list')}{follow}",
-            )
-        )
+        sends = f"{_plural(self.n_requests, 'request')} {verb.format(who)}"
+        out.append(("requests", f"{sends} {_plural(self.n_lists, 'list')}{follow}"))
         out.append(("daily quota", self.quota_text))
         out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
         if self.membership is not None:
-            out.extend(self.membership.summary_lines(self))
+            from ccpandas.plan.membership import plan_lines  # it imports this module
+
+            out.extend(plan_lines(self))
         out.append(("undo", self.undo_text))
         out.extend(("note", note) for note in self.notes)
         return out
 
     def _detail_lines(self) -> list[tuple[str, str]]:
         """The technical figures behind :meth:`_lines`: groups, requests, polls."""
-        groups = len(self.list_groups)
-        out = [
-            (
-                "list groups",
-                f"{groups:,} (at most {MAX_LISTS_PER_REQUEST} lists per request)",
-            )
-        ]
+        groups: list[tuple[str, Sequence[Any], str]]
+        groups = [("list", self.list_groups, f"{MAX_LISTS_PER_REQUEST} lists")]
         if self.source.kind is SourceKind.CONTACT_IDS:
-            n = len(self.contact_groups)
-            out.append(
-                (
-                    "contact groups",
-                    f"{n:,} (at most {MAX_CONTACTS_PER_REQUEST} contacts per request)",
-                )
-            )
+            groups.append(("contact", self.contact_groups, f"{MAX_CONTACTS_PER_REQUEST} contacts"))
         elif self.source_groups:
-            n = len(self.source_groups)
-            out.append(
-                (
-                    "source groups",
-                    f"{n:,} (at most {MAX_TAGS_PER_REQUEST} tags or {MAX_SOURCE_LISTS} "
-                    "lists per request)",
-                )
-            )
+            limit = f"{MAX_TAGS_PER_REQUEST} tags or {MAX_SOURCE_LISTS} lists"
+            groups.append(("source", self.source_groups, limit))
+        out = [(f"{k} groups", f"{len(g):,} (at most {n} per request)") for k, g, n in groups]
         for action in dict.fromkeys(b.action for b in self.batches) or [MembershipAction.REMOVE]:
             n = sum(b.action is action for b in self.batches)
             label = "add requests" if action is MembershipAction.ADD else "removal requests"
             out.append((label, f"{n:,} POST /activities/{action.value}, one activity each"))
-        out.append(
-            (
-                "status polls",
-                f"about {self.expected_polls:,} GET /activities (each reports up to 500 "
-                "activities)",
-            )
-        )
-        return out
+        polls = f"about {self.expected_polls:,} GET /activities (each reports up to 500 activities)"
+        return [*out, ("status polls", polls)]
 
     @property
     def _by_email(self) -> bool:
@@ -591,31 +615,6 @@ class RemovalPlan:
         what = {"add": "AddPlan", "sync": "SyncPlan"}.get(str(self.kind), "RemovalPlan")
         given = "email addresses" if self._by_email else self.source.kind.value
         return f"{what} ({given}, nothing sent yet)"
-
-    def __str__(self) -> str:
-        lines, details = self._lines(), self._detail_lines()
-        width = max(len(label) for label, _ in lines)
-        body = "\n".join(f"  {label:<{width}}  {text}" for label, text in lines)
-        dwidth = max(len(label) for label, _ in details)
-        more = "\n".join(f"    {label:<{dwidth}}  {text}" for label, text in details)
-        return f"{self._title()}\n{body}\n  details\n{more}"
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        def cells(pairs: list[tuple[str, str]]) -> str:
-            return "".join(
-                f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-                f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
-                for label, text in pairs
-            )
-
-        title = html.escape(self._title())
-        return (
-            f"<table class='ccpandas-plan'><caption>{title}</caption>{cells(self._lines())}"
-            "</table><details class='ccpandas-plan-details'><summary>details</summary>"
-            f"<table>{cells(self._detail_lines())}</table></details>"
-        )
 
 
 def quota_percent(share: float) -> str:
@@ -711,11 +710,7 @@ def plan_removal(
         >>> plan.n_contacts, plan.n_duplicates, plan.rows["duplicate_of"].tolist()
         (1, 1, [<NA>, 0])
     """
-    _check_pace(rate, daily_quota)
-    targets, notes = _target_lists(list_ids)
-    values, column = _column_of(data, column)
-    if len(values) == 0:
-        raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
+    targets, notes, values, column = column_to_plan(data, list_ids, column, rate, daily_quota)
     if not holds_text(values.dtype):  # once per column: no value is looked at
         raise _no_text(values, column)
 
@@ -728,23 +723,63 @@ def plan_removal(
     # a lazy slice, turned into Python strings only when its request body is built.
     ids = _FirstIds(checked.normalized.array, np.flatnonzero(first_rows(checked.codes)))
     del checked
+    return ids_plan(rows, targets, ids, None, column, rate, daily_quota, notes=notes)
+
+
+def column_to_plan(
+    data: Any, list_ids: Any, column: Any, rate: Any, daily_quota: Any
+) -> tuple[tuple[str, ...], tuple[str, ...], pd.Series, Any]:
+    """What every plan of a column checks first: the pace, the target lists (with notes
+    on repeats) and the column, which must have rows; ``(targets, notes, values, column)``.
+
+    Example:
+        >>> column_to_plan(pd.Series(["x"], name="id"), "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f",
+        ...                "contact_id", 4.0, 10_000)[3]
+        'id'
+    """
+    _check_pace(rate, daily_quota)
+    targets, notes = _target_lists(list_ids)
+    values, column = _column_of(data, column)
+    if len(values) == 0:
+        raise PlanError(f"nothing to plan: column {column!r} has no rows", column=column)
+    return targets, notes, values, column
+
+
+def ids_plan(
+    rows: pd.DataFrame,
+    targets: tuple[str, ...],
+    ids: Any,
+    batches: tuple[Batch, ...] | None,
+    column: Any,
+    rate: float,
+    daily_quota: int,
+    **fields: Any,
+) -> RemovalPlan:
+    """The plan of the distinct contact ids ``ids`` (kept, not copied: each group of 500
+    is a lazy :class:`~ccpandas.models.IdSlice`), the target lists in groups of 50;
+    ``batches`` None sends every contact group to every list group. ``fields``: the
+    plan's other fields (notes, membership, kind).
+
+    Example:
+        >>> ids_plan(pd.DataFrame(), ("l1",), ["c1", "c2"], None, "id", 4, 10_000).n_requests
+        1
+    """
     contact_groups = tuple(
         IdSlice(ids, start, start + MAX_CONTACTS_PER_REQUEST)
         for start in range(0, len(ids), MAX_CONTACTS_PER_REQUEST)
     )
     list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
-    batches = _contact_batches(contact_groups, list_groups)
     return RemovalPlan(
         rows=rows,
         list_ids=targets,
         list_groups=list_groups,
         contact_groups=contact_groups,
-        batches=batches,
+        batches=_contact_batches(contact_groups, list_groups) if batches is None else batches,
         source=Source.contact_ids(IdSlice(ids)),
         column=column,
         rate=float(rate),
         daily_quota=int(daily_quota),
-        notes=notes,
+        **fields,
     )
 
 
@@ -920,7 +955,7 @@ def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
 def _no_text(values: pd.Series, column: Any) -> PlanError:
     """The error for a column whose dtype cannot hold ids (numbers, dates, bytes...)."""
     examples = _distinct(values.iloc[:100].dropna().tolist())[:_EXAMPLES]
-    shown = f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
+    shown = _eg(examples)
     return PlanError(
         f"no valid contact id in column {column!r}: its dtype is {values.dtype}{shown}, "
         "which holds no text. A contact id is a string like "
@@ -935,7 +970,7 @@ def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanErr
     invalid = int((status == INVALID).sum())
     missing = int((status == MISSING).sum())
     examples = _distinct(_first_values(values, status == INVALID, 100))[:_EXAMPLES]
-    shown = f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
+    shown = _eg(examples)
     return PlanError(
         f"no valid contact id in column {column!r}: {invalid:,} invalid{shown}, "
         f"{missing:,} missing, of {len(values):,} rows. A contact id is a UUID "
@@ -1216,9 +1251,9 @@ def plan_source_removal(
             f"source must be a ccpandas.Source (e.g. Source.tag_ids([...])), "
             f"got {type(source).__name__}"
         )
+    if exclude is not None and not source.accepts_exclude:
+        raise PlanError(_EXCLUDE_ONLY.format(kind=source.kind.value))
     if source.kind is SourceKind.CONTACT_IDS:
-        if exclude is not None:
-            raise PlanError(_EXCLUDE_ONLY.format(kind=source.kind.value))
         return plan_removal(
             pd.Series(list(source.values), dtype=object),
             list_ids,
@@ -1227,8 +1262,6 @@ def plan_source_removal(
         )
     _check_pace(rate, daily_quota)
     targets, notes = _target_lists(list_ids)
-    if exclude is not None and not source.accepts_exclude:
-        raise PlanError(_EXCLUDE_ONLY.format(kind=source.kind.value), values=None)
 
     source, source_groups = _validated_source(source, confirm_all_active)
     rows, excluded = _exclude_rows(exclude, confirm_empty)
@@ -1442,8 +1475,8 @@ def resolve_list_ids(
         The list ids, in the order given.
 
     Raises:
-        PlanError: An empty ``values``, a value that is not a string, an unknown or
-            ambiguous name, or names with ``lists=None``.
+        PlanError: Values :func:`list_values` refuses (none, not strings, blank), an
+            unknown or ambiguous name, or names with ``lists=None``.
 
     Example:
         >>> lists = pd.DataFrame({"list_id": ["2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"],
@@ -1451,19 +1484,10 @@ def resolve_list_ids(
         >>> resolve_list_ids(["Newsletter"], lists)
         ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
     """
-    given = _as_values(values, "list_ids", ordered=True)
-    if not given:
-        raise PlanError("no target list: list_ids is empty", values=[])
+    given = list_values(values)
     checked = check_ids(pd.Series(given, dtype=object))
     ids = checked.normalized.tolist()
     is_id = checked.status == PLANNED
-    not_text = [v for v, ok in zip(given, is_id, strict=True) if not ok and not isinstance(v, str)]
-    if not_text:
-        raise PlanError(
-            "list ids and names must be strings; got "
-            + ", ".join(_short(v) for v in not_text[:10]),
-            values=not_text,
-        )
     names = [v for v, ok in zip(given, is_id, strict=True) if not ok]
     if not names:
         return tuple(str(i) for i in ids)
@@ -1550,6 +1574,11 @@ def _first_values(values: pd.Series, mask: np.ndarray, k: int) -> list[Any]:
     """The first ``k`` values where ``mask`` is true, without converting the column."""
     first: list[Any] = values.iloc[np.flatnonzero(mask)[:k]].tolist()
     return first
+
+
+def _eg(examples: Sequence[Any]) -> str:
+    """``" (e.g. 'x', 7)"`` naming a few bad values, or "" without any."""
+    return f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
 
 
 def _distinct(values: list[Any]) -> list[Any]:

@@ -29,10 +29,8 @@ Example:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, ClassVar
 
 import numpy as np
@@ -43,8 +41,7 @@ from ccpandas.models import (
     MembershipAction,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import _duration, _plural
-from ccpandas.plan.polls import DEFAULT_MODEL, request_items, run_estimate
+from ccpandas.plan.planner import PlanDisplay, _duration, _plural
 from ccpandas.vocab import PairOutcome
 
 __all__ = [
@@ -213,8 +210,8 @@ def min_add_requests(restore: Sequence[tuple[str, str]]) -> int:
     return ChangeSet.from_pairs(restore, ADD, was_member=False).min_requests()
 
 
-@dataclass(frozen=True, eq=False)
-class UndoPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class UndoPlan(PlanDisplay):
     """What an undo of run ``parent_run_id`` will do, before anything is sent.
 
     ``str(plan)`` and the notebook display say how many memberships come back per
@@ -287,11 +284,6 @@ class UndoPlan:
 
     # The attributes a result and the runner read of any plan.
     @property
-    def n_requests(self) -> int:
-        """Add requests to send."""
-        return len(self.batches)
-
-    @property
     def n_rows(self) -> int:
         """Pairs the run removed (one row each)."""
         return len(self.pairs)
@@ -319,8 +311,7 @@ class UndoPlan:
 
     def pending_text(self) -> str:
         """The membership line of a result before the re-read."""
-        per = ", ".join(f"{k} {v:,}" for k, v in self.restore_per_list().items())
-        return f"memberships to restore: {per or 'none'} (not verified yet)"
+        return f"memberships to restore: {self._back()} (not verified yet)"
 
     def name_of(self, list_id: str) -> str:
         return str(self.list_names.get(list_id, list_id))
@@ -331,19 +322,21 @@ class UndoPlan:
 
     def cannot_restore(self) -> pd.DataFrame:
         """The pairs that cannot be put back, with their reason."""
-        return self.pairs[self.pairs["decision"] == PairOutcome.CANNOT_RESTORE.value].reset_index(
-            drop=True
-        )
+        return self._decided(PairOutcome.CANNOT_RESTORE.value).reset_index(drop=True)
+
+    def _decided(self, decision: str) -> pd.DataFrame:
+        return self.pairs[self.pairs["decision"] == decision]
 
     def _per_list(self, frame: pd.DataFrame) -> dict[str, int]:
         counts = frame["list_id"].value_counts()
         return {self.name_of(lid): int(counts[lid]) for lid in self.list_ids if lid in counts}
 
-    @property
-    def expected_polls(self) -> int:
-        """About how many ``GET /activities`` follow the changes (the runner's polling
-        simulated: :func:`ccpandas.plan.polls.expected_polls`)."""
-        return self._run[0]
+    def _per_text(self, frame: pd.DataFrame) -> str:
+        """``"News 2, Shop 1"``: the pairs of ``frame`` per list name."""
+        return ", ".join(f"{k} {v:,}" for k, v in self._per_list(frame).items())
+
+    def _back(self) -> str:
+        return self._per_text(self.pairs[self.restore_mask]) or "none"
 
     @property
     def total_requests(self) -> int:
@@ -356,14 +349,7 @@ class UndoPlan:
         """Time the undo takes at the rate limit: the fresh read, the changes with their
         polls until the last activity is seen ended
         (:func:`ccpandas.plan.polls.expected_run_seconds`), and the verification read."""
-        reads = (self.check_requests + self.read_requests) * DEFAULT_MODEL.gap(self.rate)
-        return reads + self._run[1]
-
-    @cached_property
-    def _run(self) -> tuple[int, float]:
-        """The polls and the seconds of the changes: one simulation (see
-        :func:`ccpandas.plan.polls.run_estimate`)."""
-        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
+        return self._seconds(self.check_requests + self.read_requests)
 
     @property
     def unsubscribed(self) -> int:
@@ -373,80 +359,48 @@ class UndoPlan:
 
     def summary_lines(self) -> list[tuple[str, str]]:
         """(label, text) lines of the plan's text and HTML."""
-        per = self.restore_per_list()
-        back = ", ".join(f"{k} {v:,}" for k, v in per.items()) or "none"
-        off = self.pairs[self.pairs["decision"] == "remove"]
+        off = self._decided("remove")
         lines = [
             ("undoes run", self.parent_run_id),
             (f"memberships {'changed' if len(off) else PairOutcome.REMOVED}", f"{self.n_rows:,}"),
-            ("will be added back", f"{int(self.restore_mask.sum()):,} ({back})"),
+            ("will be added back", f"{int(self.restore_mask.sum()):,} ({self._back()})"),
         ]
-        if len(off):
-            lines.append(("will be taken off", f"{len(off):,} ({_per_text(self._per_list(off))})"))
-        already = self.pairs[self.pairs["decision"] == PairOutcome.ALREADY_MEMBER.value]
-        if len(already):
-            lines.append(
-                ("already back", f"{len(already):,} ({_per_text(self._per_list(already))})")
-            )
+        for label, frame in (
+            ("will be taken off", off),
+            ("already back", self._decided(PairOutcome.ALREADY_MEMBER.value)),
+        ):
+            if len(frame):
+                lines.append((label, f"{len(frame):,} ({self._per_text(frame)})"))
         cannot = self.cannot_restore()
         if len(cannot):
-            reasons = cannot["reason"].value_counts()
-            lines.append(
-                (
-                    "cannot be restored",
-                    f"{len(cannot):,}: "
-                    + "; ".join(
-                        f"{int(n):,} {CANNOT_RESTORE_REASONS.get(str(r), str(r))}"
-                        for r, n in reasons.items()
-                    ),
-                )
+            reasons = "; ".join(
+                f"{int(n):,} {CANNOT_RESTORE_REASONS.get(str(r), str(r))}"
+                for r, n in cannot["reason"].value_counts().items()
             )
+            lines.append(("cannot be restored", f"{len(cannot):,}: {reasons}"))
         if self.unsubscribed:
-            lines.append(
-                (
-                    "unsubscribed",
-                    f"{self.unsubscribed:,} contacts go back on their lists but stay "
-                    "unsubscribed: no email is sent to them",
-                )
-            )
+            stay = "go back on their lists but stay unsubscribed: no email is sent to them"
+            lines.append(("unsubscribed", f"{self.unsubscribed:,} contacts {stay}"))
         adds_only = all(b.action is MembershipAction.ADD for b in self.batches)
         what = "add" if adds_only else "change"
         changes = _plural(self.n_requests, f"{what} request")
         took = _duration(self.seconds)
-        lines.append(
-            (
-                "cost",
-                f"{self.total_requests:,} requests: {_plural(self.check_requests, 'read')} to "
-                f"check the lists (as this preview did) + {changes} + about "
-                f"{_plural(self.expected_polls, 'status check')} + "
-                f"{_plural(self.read_requests, 'read')} to verify, "
-                # "< 1 s" is a bound already: "about < 1 s" says nothing more.
-                f"{took if took.startswith('<') else 'about ' + took} at {self.rate:g}/s",
-            )
-        )
+        # "< 1 s" is a bound already: "about < 1 s" says nothing more.
+        took = took if took.startswith("<") else f"about {took}"
+        reads = f"{_plural(self.check_requests, 'read')} to check the lists (as this preview did)"
+        polls = _plural(self.expected_polls, "status check")
+        verify = f"{_plural(self.read_requests, 'read')} to verify, {took} at {self.rate:g}/s"
+        parts = f"{reads} + {changes} + about {polls} + {verify}"
+        lines.append(("cost", f"{self.total_requests:,} requests: {parts}"))
         if self.later_runs:
             lines.append(("changed since", self.later_text()))
         lines.extend(("note", n) for n in self.notes)
         return lines
 
-    def __repr__(self) -> str:
-        width = max(len(k) for k, _ in self.summary_lines())
-        body = "\n".join(f"  {k:<{width}}  {v}" for k, v in self.summary_lines())
-        return f"UndoPlan (nothing sent yet)\n{body}"
+    _lines = summary_lines
 
-    __str__ = __repr__
-
-    def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
-            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
-            for k, v in self.summary_lines()
-        )
-        return f"<div><strong>UndoPlan</strong> (nothing sent yet)<table>{rows}</table></div>"
-
-
-def _per_text(per: Mapping[str, int]) -> str:
-    return ", ".join(f"{k} {v:,}" for k, v in per.items())
+    def _title(self) -> str:
+        return "UndoPlan (nothing sent yet)"
 
 
 def plan_undo(
@@ -525,12 +479,9 @@ def undo_changes(
         A DataFrame with the columns :data:`UNDO_CHANGE_COLUMNS`, one row per pair.
     """
     frame = plan.pairs.copy()
-    cs = plan.change_set
-    if cs is None:  # a plan built by hand: batch it as plan_undo does
-        cs = plan_undo(plan.pairs, plan.parent_run_id, plan.list_ids, {}).change_set
-        assert cs is not None
+    assert plan.change_set is not None, "plan_undo batches every undo plan"
     outcome = pair_outcomes(
-        cs,
+        plan.change_set,
         batch_states,
         after,
         words={

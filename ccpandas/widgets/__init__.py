@@ -6,7 +6,7 @@ Every widget is usable on its own and has a ``value`` trait that ``observe`` can
 ``ListPicker``          ``value``: selected list ids (names accepted on assignment)
 ``TagPicker``           ``value``: selected tag ids
 ``SourcePicker``        ``value``: a :class:`~ccpandas.widgets.source.SourceChoice`
-``PlanPreview``         ``value``: the :class:`~ccpandas.plan.RemovalPlan` shown
+``PlanPreview``         ``value``: the :class:`~ccpandas.RemovalPlan` shown
 ``StatusDisplay``       ``value``: the latest :class:`~ccpandas.report.progress.Snapshot`
                         (it is the Reporter used by removals in a notebook)
 ``RemovalPanel``        ``result``: the :class:`~ccpandas.RemovalResult` of its run

@@ -1,6 +1,6 @@
 """The plan preview: what a removal (an add, a sync) will send, shown before anything is sent.
 
-``value`` holds the :class:`~ccpandas.plan.RemovalPlan` (or None); set it and the
+``value`` holds the :class:`~ccpandas.RemovalPlan` (or None); set it and the
 preview redraws: valid, invalid, missing and duplicate rows with a peek at the
 unusable ones, activities, API requests, the time at the rate limit, the share of
 the daily quota, whether the run can be undone (and what a snapshot would cost to
@@ -71,7 +71,7 @@ def per_list_text(changes: list[ListChange], what: str) -> str:
 
 
 class PlanPreview(w.VBox):
-    """Shows a :class:`~ccpandas.plan.RemovalPlan` (``value``) or why there is none
+    """Shows a :class:`~ccpandas.RemovalPlan` (``value``) or why there is none
     (``error``). ``source_text`` describes an API-selected source in words (with list
     and tag names), since the plan itself only knows ids.
 
