@@ -235,7 +235,12 @@ def test_the_emulators_previous_shapes_differ(settings: dict, differs: list[str]
 
 
 @pytest.mark.parametrize(("tokens", "result"), [("jwt", "as assumed"), ("opaque", "not seen")])
-def test_a_login_through_the_emulators_oauth_server(tokens: str, result: str) -> None:
+def test_a_login_through_the_emulators_oauth_server(
+    tokens: str, result: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The login is saved in a folder of the test's own: left in the worker's, it was a
+    # saved login to an emulator gone by the next test (a "no client" test then failed).
+    monkeypatch.setenv("CCPANDAS_CONFIG_DIR", str(tmp_path))
     # device_interval=0: the device flow polls at once instead of after the default 5 s
     emulated = {"auto_approve": True, "device_interval": 0, "access_tokens": tokens}
     with Emulator(seed=4, contacts=10, lists=3, **emulated) as e:

@@ -67,9 +67,10 @@ def test_readers_refuse_something_that_is_not_a_client():
         read_contact_tags("https://api.cc.email/v3")  # type: ignore[arg-type]
 
 
-def test_readers_without_any_client_explain_how_to_configure_one(monkeypatch):
+def test_readers_without_any_client_explain_how_to_configure_one(monkeypatch, tmp_path):
     old = set_default_client(None)
     monkeypatch.delenv("CC_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("CCPANDAS_CONFIG_DIR", str(tmp_path))  # no saved login either
     try:
         with pytest.raises(AuthError, match="CC_ACCESS_TOKEN"):
             read_contact_lists()
