@@ -466,6 +466,20 @@ class MembershipPlan:
         """True when ``was_member`` comes from a snapshot."""
         return self.snapshot is not None
 
+    # The plan's calls come through these methods: membership.py imports planner.py, so
+    # planner.py reaches this module only through the part it holds (no import cycle).
+    def changes(self, list_ids: Sequence[str]) -> pd.DataFrame:
+        """``plan.changes``: one row per (contact, target list) pair."""
+        return changes_frame(self, list_ids)
+
+    def summary_lines(self, plan: Any) -> list[tuple[str, str]]:
+        """The (label, text) lines this adds to the plan's summary."""
+        return plan_lines(plan)
+
+    def leaving_text(self, list_ids: Sequence[str]) -> str:
+        """``"Newsletter 43, Customers 16"``: see :func:`leaving_text`."""
+        return leaving_text(self, list_ids)
+
     def per_list(self) -> list[ListChange]:
         """Each target list's adds, removes and members that stay, counted on the
         change set (the plan's lines, the panel's preview and the CLI's question)."""

@@ -333,9 +333,8 @@ class RemovalPlan(PlanDisplay):
         without a membership snapshot (nothing is known about who is on the lists)."""
         if self.membership is None:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
-        from ccpandas.plan.membership import changes_frame  # it imports this module
-
-        return changes_frame(self.membership, self.list_ids)
+        changes: pd.DataFrame = self.membership.changes(self.list_ids)
+        return changes
 
     # -- what a result asks of any plan -----------------------------------------------------
     #: True when a re-read of the lists can show each pair's outcome: the plan has a
@@ -353,9 +352,7 @@ class RemovalPlan(PlanDisplay):
             )
         if (m.will_leave < 0).any():
             return "members leaving: decided by the API (not verified yet)"
-        from ccpandas.plan.membership import leaving_text  # it imports this module
-
-        return f"members to leave: {leaving_text(m, self.list_ids)} (not verified yet)"
+        return f"members to leave: {m.leaving_text(self.list_ids)} (not verified yet)"
 
     # -- counts ---------------------------------------------------------------------------
     @cached_property
@@ -583,9 +580,7 @@ class RemovalPlan(PlanDisplay):
         out.append(("daily quota", self.quota_text))
         out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
         if self.membership is not None:
-            from ccpandas.plan.membership import plan_lines  # it imports this module
-
-            out.extend(plan_lines(self))
+            out.extend(self.membership.summary_lines(self))
         out.append(("undo", self.undo_text))
         out.extend(("note", note) for note in self.notes)
         return out
