@@ -142,6 +142,7 @@ class CCAccessor:
         if list_ids is None:
             from ccpandas._env import in_notebook  # no ipywidgets import
 
+            api._bundle(options, api.ChangeOptions, "remove_from_lists")  # no typo ignored
             if in_notebook():
                 return self.removal_panel(column, client=options.get("client"))
             raise PlanError(
@@ -317,4 +318,4 @@ class CCAccessor:
         """
         confirm = {"confirm_all_active": confirm_all_active, "confirm_empty": confirm_empty}
         keep = (self._obj, column)
-        return api._by_source(client, list_ids, source, None, keep=keep, **confirm, **options)
+        return api._by_source(client, list_ids, source, None, options, confirm, keep=keep)

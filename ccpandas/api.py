@@ -484,14 +484,23 @@ class ChangeOptions(SourceOptions, total=False):
 _DEFAULTS = {"client": None, "snapshot": "auto", "by": "auto", "journal": True}
 
 
-def _bundle(given: Mapping[str, Any], bundle: Any) -> dict[str, Any]:
-    """``given`` (a call's ``**options``) with the defaults filled in; a name that
-    ``bundle`` (a TypedDict) does not have is a TypeError, as for any unknown keyword."""
+def _bundle(given: Mapping[str, Any], bundle: Any, call: str) -> dict[str, Any]:
+    """``given`` (the ``**options`` of ``call``) with the defaults filled in; a name that
+    ``bundle`` (a TypedDict) does not have is a TypeError, as for any unknown keyword.
+
+    Example:
+        >>> _bundle({"dry_ru": True}, SourceOptions, "remove_list_memberships")
+        Traceback (most recent call last):
+        ...
+        TypeError: remove_list_memberships() got an unexpected keyword argument 'dry_ru'; ...
+    """
     names = bundle.__optional_keys__
     for name in given:
         if name not in names:
             known = ", ".join(sorted(names))
-            raise TypeError(f"unexpected keyword argument {name!r}; the options are {known}")
+            raise TypeError(
+                f"{call}() got an unexpected keyword argument {name!r}; its options are {known}"
+            )
     return {**_DEFAULTS, **given}
 
 
@@ -554,7 +563,7 @@ def remove_from_lists(
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    return _change(RunKind.REMOVE, data, list_ids, column, **options)
+    return _change(RunKind.REMOVE, data, list_ids, column, options)
 
 
 @shared_params
@@ -589,7 +598,7 @@ def add_to_lists(
     Example:
         >>> result = add_to_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    return _change(RunKind.ADD, data, list_ids, column, **options)
+    return _change(RunKind.ADD, data, list_ids, column, options)
 
 
 @shared_params
@@ -623,16 +632,30 @@ def sync_lists(
     Example:
         >>> result = sync_lists(segment, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    return _change(RunKind.SYNC, data, list_ids, column, max_removed=max_removed, **options)
+    return _change(RunKind.SYNC, data, list_ids, column, options, max_removed=max_removed)
 
 
-def _change(kind: RunKind, data: Any, list_ids: Any, column: str, **given: Any) -> RemovalResult:
+#: The public call of each kind of change, named in an error about its options.
+_CALLS = {
+    RunKind.REMOVE: "remove_from_lists",
+    RunKind.ADD: "add_to_lists",
+    RunKind.SYNC: "sync_lists",
+}
+
+
+def _change(
+    kind: RunKind,
+    data: Any,
+    list_ids: Any,
+    column: str,
+    given: Mapping[str, Any],
+    max_removed: float | int | None = None,
+) -> RemovalResult:
     """Remove, add or sync the contacts of a frame: :func:`remove_from_lists`,
     :func:`add_to_lists`, :func:`sync_lists` and their ``df.cc`` methods (``given``: the
-    call's :class:`ChangeOptions`, and a sync's ``max_removed``). Every argument is
-    checked before anything is read or sent; then one bundle of options goes down."""
-    max_removed = given.pop("max_removed", None)
-    o = _bundle(given, ChangeOptions)
+    call's :class:`ChangeOptions` only; a sync's ``max_removed`` apart). Every argument
+    is checked before anything is read or sent; then one bundle of options goes down."""
+    o = _bundle(given, ChangeOptions, _CALLS[kind])
     options = RunOptions.pick(o)
     choice = SnapshotChoice(snapshot=o["snapshot"], by=o["by"])
     client = o["client"]
@@ -706,18 +729,27 @@ def remove_list_memberships(
         ... )
     """
     confirm = {"confirm_all_active": confirm_all_active, "confirm_empty": confirm_empty}
-    return _by_source(client, list_ids, source, exclude, **confirm, **options)
+    return _by_source(client, list_ids, source, exclude, options, confirm)
 
 
-def _by_source(client: Any, lists: Any, source: Any, exclude: Any, **given: Any) -> RemovalResult:
+def _by_source(
+    client: Any,
+    lists: Any,
+    source: Any,
+    exclude: Any,
+    given: Mapping[str, Any],
+    confirm: dict[str, Any],
+    keep: tuple[pd.DataFrame, str] | None = None,
+) -> RemovalResult:
     """Remove the contacts a source selects: :func:`remove_list_memberships` and
-    ``df.cc.keep_in_lists`` (``given``: the call's :class:`SourceOptions` and confirm
-    flags; for the accessor ``keep``, its frame and column: the ``exclude`` set, and the
-    source defaults to the members of the lists themselves). Every argument is checked
-    before anything is read or sent; list names are resolved later, in one request."""
-    keep = given.pop("keep", None)
-    confirm = {k: given.pop(k) for k in ("confirm_all_active", "confirm_empty")}
-    o = _bundle(given, SourceOptions)
+    ``df.cc.keep_in_lists`` (``given``: the call's :class:`SourceOptions` only;
+    ``confirm``: its confirm flags; for the accessor ``keep``, its frame and column: the
+    ``exclude`` set, and the source defaults to the members of the lists themselves).
+    Every argument is checked before anything is read or sent; list names are resolved
+    later, in one request."""
+    o = _bundle(
+        given, SourceOptions, "remove_list_memberships" if keep is None else "keep_in_lists"
+    )
     options = RunOptions.pick(o)
     choice = SnapshotChoice(snapshot=o["snapshot"])
     check_client(client)

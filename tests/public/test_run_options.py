@@ -118,3 +118,45 @@ def test_a_plans_progress_is_checked_with_its_other_options_before_any_request(
     with pytest.raises(ValueError, match="progress must be 'auto', 'tqdm', True, False"):
         ccpandas.api.plan_list_removal(df, [name], client=client, snapshot=False, progress="bar")
     assert emu.account.count() == 0, [(r.method, r.route) for r in emu.account.request_log]
+
+
+# -- a keyword that is no option of the call: a TypeError naming it, before any request
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (
+            lambda df, t, c: ccpandas.remove_from_lists(df, t, client=c, max_removed=0.1),
+            "remove_from_lists",
+        ),
+        (lambda df, t, c: ccpandas.add_to_lists(df, t, client=c, max_removed=0.1), "add_to_lists"),
+        (lambda df, t, c: df.cc.add_to_lists(t, client=c, max_removed=0.1), "add_to_lists"),
+        (
+            lambda df, t, c: df.cc.remove_from_lists(t, client=c, keep=(df, "x")),
+            "remove_from_lists",
+        ),
+        (lambda df, t, c: df.cc.remove_from_lists(client=c, dry_ru=True), "remove_from_lists"),
+        (
+            lambda df, t, c: ccpandas.remove_list_memberships(
+                c, t, source=Source.list_ids(t), keep=(df, "contact_id")
+            ),
+            "remove_list_memberships",
+        ),
+        (lambda df, t, c: df.cc.keep_in_lists(t, client=c, max_removed=3), "keep_in_lists"),
+    ],
+)
+def test_an_internal_or_misspelt_keyword_is_refused_before_any_request(
+    cc_emulator_factory, connect, monkeypatch, call, name
+):
+    # max_removed (a sync's), keep (the accessor's) and a typo are no options of these
+    # calls: they used to pass through **options unchecked (max_removed ran the change).
+    import ccpandas._env
+
+    monkeypatch.setattr(ccpandas._env, "in_notebook", lambda: True)  # the panel's branch
+    emu = cc_emulator_factory(seed=73, contacts=50, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    df = pd.DataFrame({"contact_id": sorted(acct.members(target))[:3]})
+    before = acct.request_counts.total()
+    with pytest.raises(TypeError, match=rf"{name}\(\) got an unexpected keyword argument"):
+        call(df, [target], client)
+    assert acct.request_counts.total() == before
