@@ -122,6 +122,10 @@ class OAuthSession:
         OAuthSession(client_id='my-app', auth_url='http://127.0.0.1:9/oauth2/default/v1')
     """
 
+    # A session whose __init__ refused an argument still has a repr: a traceback shown
+    # with its frames' locals (IPython's verbose mode, Sentry) calls it.
+    client_id = auth_url = ""
+
     def __init__(
         self,
         client_id: str,
@@ -131,9 +135,16 @@ class OAuthSession:
         timeout: float | tuple[float, float] = (5.0, 30.0),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self._client_secret = secret_or_none(client_secret)
+        del client_secret  # from here on no frame of this call holds it in clear
         if not isinstance(client_id, str) or not client_id.strip():
             raise ConfigError("client_id must be a non-empty string (your application's API key)")
         self.client_id = client_id.strip()
+        if problem := header_problem(self.client_id):  # it goes into the Basic header
+            raise ConfigError(
+                f"client_id has {problem}: an API key is printable ASCII; copy it again "
+                "from your application's page"
+            )
         # Only https, or plain http to a loopback host (the emulator): the token endpoint
         # receives refresh tokens and client secrets.
         self.auth_url = secure_url(
@@ -142,7 +153,6 @@ class OAuthSession:
             example="https://host/oauth2/default/v1",
             carries="refresh tokens and client secrets",
         )
-        self._client_secret = secret_or_none(client_secret)
         self.timeout = timeout
         self._sleep = sleep
         self._session = requests.Session()
@@ -150,9 +160,7 @@ class OAuthSession:
         form, accept = "application/x-www-form-urlencoded", "application/json"
         self._session.headers.update({"Content-Type": form, "Accept": accept})
         if self._client_secret is not None:  # no local holds the header in clear
-            self._session.auth = SecretAuth(
-                Secret(requests.auth._basic_auth_str(self.client_id, self._client_secret.reveal()))
-            )
+            self._session.auth = SecretAuth(self._client_secret, user=self.client_id)
 
     def __repr__(self) -> str:
         return f"OAuthSession(client_id={self.client_id!r}, auth_url={self.auth_url!r})"

@@ -52,22 +52,30 @@ _FATAL = (
 
 
 class SecretAuth(requests.auth.AuthBase):
-    """Sets the ``Authorization`` header, kept as a Secret until the request is built.
+    """Sets the ``Authorization`` header, kept as a Secret until the request is built:
+    ``secret`` as it is, or with ``user`` HTTP Basic credentials (a client secret).
 
     Passed as ``auth=`` rather than as a header so requests' ``.netrc`` lookup can never
     replace it, and so no frame of ours holds the credential in clear (requests'
-    HTTPBasicAuth keeps its password as a plain attribute).
+    HTTPBasicAuth keeps its password as a plain attribute). The Basic header is built
+    per request, inside the send's error handling: a user name that cannot be encoded
+    fails there, disarmed, and not in a constructor whose frames hold the secret.
 
     Example:
-        >>> SecretAuth(Secret("Bearer abc"))
-        SecretAuth(********)
+        >>> SecretAuth(Secret("Bearer abc")), SecretAuth(Secret("s3cret"), user="app")
+        (SecretAuth(********), SecretAuth(********))
     """
 
-    def __init__(self, header: Secret) -> None:
-        self._header = header
+    def __init__(self, secret: Secret, user: str | None = None) -> None:
+        self._secret, self._user = secret, user
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        r.headers["Authorization"] = self._header.reveal()
+        if self._user is None:
+            r.headers["Authorization"] = self._secret.reveal()
+        else:
+            r.headers["Authorization"] = requests.auth._basic_auth_str(
+                self._user, self._secret.reveal()
+            )
         return r
 
     def __repr__(self) -> str:

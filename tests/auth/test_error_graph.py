@@ -37,6 +37,7 @@ from ccpandas.client.http import Client
 from ccpandas.errors import (
     AuthError,
     CCError,
+    ConfigError,
     QuotaExceededError,
     TokenStoreError,
     TransportError,
@@ -331,3 +332,17 @@ def test_doctor_keeps_no_token(auth_emu, store: TokenStore) -> None:
     assert isinstance(err, QuotaExceededError)
     assert err.request == "GET /v3/contacts"  # after the three reads of the lists
     assert_clean(err, [*emu.oauth.issued_secrets(), emu.token])
+
+
+def test_a_client_id_http_basic_cannot_encode_keeps_no_client_secret(auth_emu) -> None:
+    # A pasted "…" in the client id: the Basic header cannot carry it (latin-1). The
+    # header used to be built in OAuthSession's constructor, which raised a raw
+    # UnicodeEncodeError with the client secret in a frame's locals.
+    from ccpandas.auth.flows import OAuthSession
+
+    emu = auth_emu()
+    given = {"auth_url": emu.auth_url, "client_secret": "s3cr3t-client-secret-x"}
+    err = catch(lambda: OAuthSession("app\u2026", **given))
+    assert isinstance(err, ConfigError) and "client_id has a character outside ASCII" in str(err)
+    given.clear()  # the test's own dict held it; only the error's frames are checked
+    assert_clean(err, ["s3cr3t-client-secret-x"])
