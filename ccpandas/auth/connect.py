@@ -275,8 +275,8 @@ def _login_store(
     if store is not None:
         return store
     default = TokenStore()
-    urls = (base_url, auth_url)
-    if any(url and is_loopback_host(urlsplit(url).hostname) for url in urls) and not default.chosen:
+    practice = any(url and is_loopback_host(urlsplit(url).hostname) for url in (base_url, auth_url))
+    if practice and not default.chosen:
         return MemoryTokenStore()
     return default
 

@@ -46,16 +46,48 @@ __all__ = [
 # snapshot). Skipped: not_a_contact (add/sync by email: never created), duplicate (sent
 # once, with the row it repeats), an undo's pair already back or not restorable (deleted,
 # 50 lists). Failed: api_error, sent and the API says it was not done.
-_P, _R, _B = PairOutcome, RowStatus, BatchState
 _FATES: dict[str, Fate] = {
     str(word): fate
     for fate, words in (
-        (Fate.DONE, (_P.REMOVED, _P.RESTORED, _P.ADDED, _P.KEPT, _P.UNVERIFIED)),
-        (Fate.SKIPPED, (_R.NOT_A_CONTACT, _R.INVALID_ID, _R.MISSING, _R.DUPLICATE)),
-        (Fate.SKIPPED, (_R.INVALID_EMAIL, _R.NOT_A_MEMBER, _P.ALREADY_MEMBER, _P.CANNOT_RESTORE)),
-        (Fate.FAILED, (_P.NOT_ADDED, _P.STILL_MEMBER, _P.API_ERROR, _P.NOT_RESTORED)),
-        (Fate.FAILED, (*_B.bad_states(), _B.REJECTED, _B.UNKNOWN)),
-        (Fate.OPEN, (_B.UNCERTAIN, _B.PROCESSING, _P.NOT_SENT, _R.PLANNED)),
+        (
+            Fate.DONE,
+            (
+                PairOutcome.REMOVED,
+                PairOutcome.RESTORED,
+                PairOutcome.ADDED,
+                PairOutcome.KEPT,
+                PairOutcome.UNVERIFIED,
+            ),
+        ),
+        (
+            Fate.SKIPPED,
+            (
+                RowStatus.NOT_A_CONTACT,
+                RowStatus.INVALID_ID,
+                RowStatus.MISSING,
+                RowStatus.DUPLICATE,
+                RowStatus.INVALID_EMAIL,
+                RowStatus.NOT_A_MEMBER,
+                PairOutcome.ALREADY_MEMBER,
+                PairOutcome.CANNOT_RESTORE,
+            ),
+        ),
+        (
+            Fate.FAILED,
+            (
+                PairOutcome.NOT_ADDED,
+                PairOutcome.STILL_MEMBER,
+                PairOutcome.API_ERROR,
+                PairOutcome.NOT_RESTORED,
+                *BatchState.bad_states(),
+                BatchState.REJECTED,
+                BatchState.UNKNOWN,
+            ),
+        ),
+        (
+            Fate.OPEN,
+            (BatchState.UNCERTAIN, BatchState.PROCESSING, PairOutcome.NOT_SENT, RowStatus.PLANNED),
+        ),
     )
     for word in words
 }
@@ -417,9 +449,10 @@ class Summary:
             *(("list", self._list_text(item)) for item in self.lists),
             (
                 "skipped",
-                skipped
-                and f"{sum(skipped.values()):,} {self.words.unit} never sendable "
-                f"or with nothing to do ({_counts(skipped)}): not failures",
+                f"{sum(skipped.values()):,} {self.words.unit} never sendable "
+                f"or with nothing to do ({_counts(skipped)}): not failures"
+                if skipped
+                else "",
             ),
             ("verified", self.verification_text),
             ("error", self.error),
@@ -460,8 +493,21 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """An HTML table of ``rows`` under ``header``, every cell escaped.
 
     Example:
-        >>> html_table(("status", "rows"), [("removed", "1,200")])
-        '<table><thead><tr><th>status</th><th>rows</th></tr></thead><tbody><tr><td>removed</td><td>1,200</td></tr></tbody></table>'
+        >>> print(html_table(("list", "rows"), [("VIP", "3")]).replace("><", ">\\n<"))
+        <table>
+        <thead>
+        <tr>
+        <th>list</th>
+        <th>rows</th>
+        </tr>
+        </thead>
+        <tbody>
+        <tr>
+        <td>VIP</td>
+        <td>3</td>
+        </tr>
+        </tbody>
+        </table>
     """
 
     def tr(tag: str, cells: Sequence[Any]) -> str:
