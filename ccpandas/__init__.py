@@ -16,7 +16,15 @@ from typing import Any
 
 from ccpandas import _env
 from ccpandas import accessor as _accessor  # noqa: F401  (registers df.cc)
-from ccpandas.api import add_to_lists, remove_from_lists, remove_list_memberships, sync_lists, wait
+from ccpandas.api import (
+    ChangeOptions,
+    SourceOptions,
+    add_to_lists,
+    remove_from_lists,
+    remove_list_memberships,
+    sync_lists,
+    wait,
+)
 from ccpandas.errors import (
     ActivityError,
     APIError,
@@ -86,6 +94,7 @@ __all__ = [
     "ActivityState",
     "AuthError",
     "CCError",
+    "ChangeOptions",
     "Client",
     "ConfigError",
     "PlanError",
@@ -94,6 +103,7 @@ __all__ = [
     "RemovalPlan",
     "RemovalResult",
     "Source",
+    "SourceOptions",
     "ThrottledError",
     "TransportError",
     "__version__",

@@ -72,6 +72,12 @@ PARAMETERS: dict[str, str] = {
         ":class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)`` continues it "
         "after the reset."
     ),
+    "source_snapshot": (
+        "Whether to read the target lists' members first (a membership snapshot): "
+        '``"auto"`` (the default) reads them when the reads cost no more than the removal '
+        'requests; True or False forces it; a ``"snap-..."`` id continues an interrupted '
+        "read."
+    ),
     "snapshot": (
         "Whether to read the target lists' members first (a membership snapshot): "
         '``"auto"`` (the default) reads them when email input needs it or when the reads '
@@ -119,12 +125,12 @@ PARAMETERS: dict[str, str] = {
         "chooses it)."
     ),
     "change_options": (
-        "The run's options by name, each described in :class:`~ccpandas.api.ChangeOptions`: "
+        "The run's options by name, each described in :class:`~ccpandas.ChangeOptions`: "
         "``client``, ``dry_run``, ``wait``, ``progress``, ``timeout``, ``wait_for_quota``, "
         "``snapshot``, ``verify``, ``by`` and ``journal``."
     ),
     "source_options": (
-        "The run's options by name, each described in :class:`~ccpandas.api.SourceOptions`: "
+        "The run's options by name, each described in :class:`~ccpandas.SourceOptions`: "
         "``dry_run``, ``wait``, ``progress``, ``timeout``, ``wait_for_quota``, ``snapshot``, "
         "``verify`` and ``journal``."
     ),

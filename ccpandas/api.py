@@ -430,21 +430,21 @@ class SourceOptions(TypedDict, total=False):
     """The options of :func:`remove_list_memberships` and ``df.cc.keep_in_lists``, by
     name; every key is optional:
 
-    ``dry_run``
+    ``dry_run`` (bool)
         {shared:dry_run}
-    ``wait``
+    ``wait`` (bool)
         {shared:wait}
-    ``progress``
+    ``progress`` (str, bool, None or a Reporter)
         {shared:progress}
-    ``timeout``
+    ``timeout`` (float or None)
         {shared:timeout}
-    ``wait_for_quota``
+    ``wait_for_quota`` (bool)
         {shared:wait_for_quota}
-    ``snapshot``
-        {shared:snapshot}
-    ``verify``
+    ``snapshot`` (bool or str)
+        {shared:source_snapshot}
+    ``verify`` (bool or str)
         {shared:verify}
-    ``journal``
+    ``journal`` (bool)
         {shared:record}
 
     Example:
@@ -465,12 +465,14 @@ class SourceOptions(TypedDict, total=False):
 class ChangeOptions(SourceOptions, total=False):
     """The options of :func:`remove_from_lists`, :func:`add_to_lists`,
     :func:`sync_lists` and their ``df.cc`` methods, by name: those of
-    :class:`SourceOptions`, and these (both optional):
+    :class:`SourceOptions` (``snapshot`` as said here), and these (each optional):
 
-    ``client``
+    ``client`` (:class:`~ccpandas.Client` or None)
         {shared:client}
-    ``by``
+    ``by`` (str)
         {shared:by}
+    ``snapshot`` (bool or str)
+        {shared:snapshot}
 
     Example:
         >>> options: ChangeOptions = {"by": "email", "wait": False}
