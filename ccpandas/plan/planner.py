@@ -29,7 +29,7 @@ import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -249,6 +249,9 @@ class RemovalPlan(PlanDisplay):
         planning_requests: Without a snapshot: the reads planning spent to choose
             none (the list listing and the union probes), counted in
             :attr:`read_requests`. Default 0.
+        part: A kind's own part, e.g. an undo's (:class:`ccpandas.plan.undo.UndoPart`),
+            or None (the default). It gives the plan's title, lines, pending text and
+            read figures, and its attributes read as the plan's (``plan.later_runs``).
 
     Example:
         >>> plan = plan_removal(
@@ -288,6 +291,20 @@ class RemovalPlan(PlanDisplay):
     snapshot_cost: int | None = None
     #: Without a snapshot: the reads planning spent choosing none (listing, probes).
     planning_requests: int = 0
+    #: A kind's own part (an undo's :class:`~ccpandas.plan.undo.UndoPart`), or None.
+    part: Any = None
+
+    @cached_property
+    def _part(self) -> Any:
+        """The kind's part, reading this plan's figures (its batches, rate, lists)."""
+        return self.part.of(self)
+
+    if not TYPE_CHECKING:  # typed code asks plan.part; users ask plan.later_runs
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_") or self.__dict__.get("part") is None:
+                raise AttributeError(f"'RemovalPlan' object has no attribute {name!r}")
+            return getattr(self._part, name)
 
     @property
     def undoable(self) -> bool:
@@ -338,13 +355,18 @@ class RemovalPlan(PlanDisplay):
         return changes_frame(self.membership, self.list_ids)
 
     # -- what a result asks of any plan -----------------------------------------------------
-    #: True when a re-read of the lists can show each pair's outcome: the plan has a
-    #: membership snapshot to compare it with (what makes it undoable).
-    verifiable = undoable
+    @property
+    def verifiable(self) -> bool:
+        """True when a re-read of the lists can show each pair's outcome: the plan has a
+        membership snapshot to compare it with (what makes it undoable), or its kind's
+        part says so (an undo's, when it sends changes)."""
+        return self._part.verifiable if self.part is not None else self.undoable
 
     def pending_text(self) -> str:
         """The membership line of a result before a re-read: what is expected, or why
         it is unknown."""
+        if self.part is not None:
+            return str(self._part.pending_text())
         m = self.membership
         if m is None or not m.known:
             done = PairOutcome.ADDED if str(self.kind) == "add" else PairOutcome.REMOVED
@@ -402,14 +424,25 @@ class RemovalPlan(PlanDisplay):
     def read_requests(self) -> int:
         """Read requests of the membership snapshot (list reads or email lookups, with
         the listing and union probes) that this plan took or will take; without one,
-        the reads planning spent deciding so (:attr:`planning_requests`)."""
+        the reads planning spent deciding so (:attr:`planning_requests`); a kind's part
+        says its own (an undo's: its verification read)."""
+        if self.part is not None:
+            return int(self.part.read_requests)
         return int(self.membership.read_requests) if self.verifiable else self.planning_requests
 
     @property
     def verify_requests(self) -> int:
         """Read requests of the re-read that verifies the run (about the snapshot's
         again); 0 without a snapshot (nothing to compare with)."""
-        return int(self.membership.verify_requests) if self.verifiable else 0
+        return int(self.membership.verify_requests) if self.undoable else 0
+
+    @property
+    def _reads(self) -> int:
+        """The read requests before the changes and after them (the verification): a
+        kind's part counts its own (an undo's fresh read, and its verification)."""
+        if self.part is not None:
+            return int(self.part.check_requests + self.part.read_requests)
+        return self.read_requests + self.verify_requests
 
     @property
     def total_requests(self) -> int:
@@ -422,7 +455,7 @@ class RemovalPlan(PlanDisplay):
             >>> plan.total_requests == plan.n_requests + plan.expected_polls
             True
         """
-        return self.read_requests + self.n_requests + self.expected_polls + self.verify_requests
+        return self._reads + self.n_requests + self.expected_polls
 
     @property
     def quota_share(self) -> float:
@@ -490,7 +523,7 @@ class RemovalPlan(PlanDisplay):
             >>> plan.estimated_seconds  # the POST at 0 s, polls at 0.25 s and 1.25 s
             1.25
         """
-        return self._seconds(self.read_requests + self.verify_requests)
+        return self._seconds(self._reads)
 
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
         """A few distinct values that were rejected as ``invalid_id``.
@@ -546,6 +579,8 @@ class RemovalPlan(PlanDisplay):
     def _lines(self) -> list[tuple[str, str]]:
         """(label, text) pairs shared by the text and HTML summaries, in an analyst's
         words; the technical figures are in :meth:`_detail_lines`."""
+        if self.part is not None:
+            return list(self._part.summary_lines())
         out: list[tuple[str, str]] = []
         if self.source.kind is SourceKind.CONTACT_IDS:
             out.append(("input rows", f"{self.n_rows:,}"))
@@ -592,6 +627,8 @@ class RemovalPlan(PlanDisplay):
 
     def _detail_lines(self) -> list[tuple[str, str]]:
         """The technical figures behind :meth:`_lines`: groups, requests, polls."""
+        if self.part is not None:  # a kind's part says everything in its lines
+            return []
         groups: list[tuple[str, Sequence[Any], str]]
         groups = [("list", self.list_groups, f"{MAX_LISTS_PER_REQUEST} lists")]
         if self.source.kind is SourceKind.CONTACT_IDS:
@@ -612,6 +649,8 @@ class RemovalPlan(PlanDisplay):
         return self.membership is not None and self.membership.key == "email"
 
     def _title(self) -> str:
+        if self.part is not None:
+            return str(self.part.title)
         what = {"add": "AddPlan", "sync": "SyncPlan"}.get(str(self.kind), "RemovalPlan")
         given = "email addresses" if self._by_email else self.source.kind.value
         return f"{what} ({given}, nothing sent yet)"

@@ -205,7 +205,7 @@ class RemovalResult:
     @property
     def parent_run_id(self) -> str | None:
         """The run this one reverses (an undo's), or None."""
-        return getattr(self.plan, "parent_run_id", None)
+        return getattr(self.plan.part, "parent_run_id", None)
 
     @property
     def _truth_word(self) -> str:
@@ -216,7 +216,7 @@ class RemovalResult:
 
     def __init__(
         self,
-        plan: Any,  # a RemovalPlan, or another kind's plan (an undo's)
+        plan: Any,  # a RemovalPlan: the one plan type, of any kind
         runs: Sequence[BatchRun],
         runner: Runner,
         *,
@@ -975,8 +975,8 @@ class RemovalResult:
 
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
-        rows = getattr(self.plan, "rows", None)  # an undo's plan has pairs, no input rows
-        if rows is None or "duplicate_of" not in rows:
+        rows = self.plan.rows  # an undo's rows are its pairs: no duplicates
+        if "duplicate_of" not in rows:
             return ""
         example = duplicate_example(rows)
         if not example:

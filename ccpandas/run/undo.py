@@ -26,8 +26,8 @@ import pandas as pd
 
 from ccpandas.errors import CCError, PlanError
 from ccpandas.plan.membership import snapshot_reads
-from ccpandas.plan.planner import _plural
-from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
+from ccpandas.plan.planner import RemovalPlan, _plural
+from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes
 from ccpandas.read.lists import read_lists
 from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact, read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
@@ -243,7 +243,7 @@ def plan_undo_of(
     db: JournalDB,
     force: bool = False,
     reporter: Reporter | None = None,
-) -> UndoPlan:
+) -> RemovalPlan:
     """Check that ``parent`` can be undone, read its lists and contacts afresh, and
     plan the adds (nothing is sent)."""
     removed = _check_undoable(parent, db, force)
@@ -288,9 +288,8 @@ def plan_undo_of(
     )
     note = f"checked just now with {_plural(requests, 'read request')} (lists, members, contacts)"
     later = tuple(later_runs(db, str(parent.run_id), removed))
-    return dataclasses.replace(
-        plan, notes=(*plan.notes, note), check_requests=requests, later_runs=later
-    )
+    part = dataclasses.replace(plan.part, check_requests=requests, later_runs=later)
+    return dataclasses.replace(plan, notes=(*plan.notes, note), part=part)
 
 
 # --------------------------------------------------------------------------- the journal
@@ -298,20 +297,22 @@ def plan_undo_of(
 
 #: What the journal keeps of an undo plan besides its pairs (the change set) and their
 #: decisions: enough to plan them again into the same requests.
-_META = ("list_ids", "list_names", "read_requests", "check_requests", "rate", "notes", "later_runs")
+_META = ("list_ids", "list_names", "rate", "notes")
+_PART = ("read_requests", "check_requests", "later_runs")
 _DECIDED = ("contact_status", "decision", "reason")
 
 
-def _encode(plan: UndoPlan) -> tuple[dict[str, Any], bytes]:
-    assert plan.change_set is not None
-    meta = {"parent": plan.parent_run_id, **{k: getattr(plan, k) for k in _META}}
+def _encode(plan: RemovalPlan) -> tuple[dict[str, Any], bytes]:
+    part = plan.part
+    meta = {"parent": part.parent_run_id, **{k: getattr(plan, k) for k in _META}}
+    meta.update({k: getattr(part, k) for k in _PART})
     # The pairs as every kind journals them, and what the fresh read decided of each.
-    doc = {"changes": encode_change_set(plan.change_set)}
-    doc.update({c: plan.pairs[c].tolist() for c in _DECIDED})
+    doc = {"changes": encode_change_set(part.change_set)}
+    doc.update({c: plan.rows[c].tolist() for c in _DECIDED})
     return meta, zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
 
 
-def load_undo_plan(db: JournalDB, run_id: str) -> UndoPlan:
+def load_undo_plan(db: JournalDB, run_id: str) -> RemovalPlan:
     """The plan of journaled undo run ``run_id``, rebuilt into the requests it sent."""
     record = db.run_record(run_id)
     meta = json.loads(record["plan"])
@@ -330,12 +331,12 @@ def load_undo_plan(db: JournalDB, run_id: str) -> UndoPlan:
         read_requests=meta["read_requests"],
         rate=meta["rate"],
     )
-    plan = dataclasses.replace(
-        plan,
-        notes=tuple(meta["notes"]),
+    part = dataclasses.replace(
+        plan.part,
         check_requests=int(meta.get("check_requests", 0)),  # none before issue 21
         later_runs=tuple(tuple(r) for r in meta.get("later_runs") or ()),
     )
+    plan = dataclasses.replace(plan, notes=tuple(meta["notes"]), part=part)
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
             f"the journal of undo run {run_id} does not rebuild into the requests it sent "
@@ -359,9 +360,9 @@ def run_undo(
     template = runner or Runner(None)
     reporter = make_reporter(options.progress)
     plan = plan_undo_of(parent, client, db=db, force=force, reporter=NullReporter())
-    if plan.later_runs and not force and not options.dry_run:
+    if plan.part.later_runs and not force and not options.dry_run:
         # The preview (dry_run) names them; the undo itself needs the user's word.
-        raise PlanError(f"nothing was sent: {plan.later_text()}")
+        raise PlanError(f"nothing was sent: {plan.part.later_text()}")
     if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
         return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
@@ -369,7 +370,7 @@ def run_undo(
     journal = RunJournal.create_run(
         plan,
         kind="undo",
-        parent=plan.parent_run_id,
+        parent=plan.part.parent_run_id,
         source="contact_ids",
         meta=meta,
         rows_blob=blob,
