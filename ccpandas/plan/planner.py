@@ -115,91 +115,19 @@ CHANGE_COLUMNS = (
 )
 
 
-class PlanDisplay:
-    """What every plan kind shares: the cost of its requests, and its text and HTML,
-    rendered from its (label, text) lines. A kind gives ``batches``, ``rate``,
-    ``_title()`` and ``_lines()``, and may give ``_detail_lines()`` (the technical
-    figures, one level down).
-
-    Example:
-        >>> plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
-        ...              "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f").n_requests
-        1
-    """
-
-    batches: tuple[Batch, ...]
-    rate: float
-
-    @property
-    def n_requests(self) -> int:
-        """Change requests to send, one activity each: for contact ids,
-        ``ceil(contacts/500) x ceil(lists/50)`` at most (the minimum)."""
-        return len(self.batches)
-
-    @property
-    def expected_polls(self) -> int:
-        """The ``GET /activities`` calls spent following the activities: the runner's
-        polling schedule simulated at ``rate``, with each request's contacts
-        processed at the assumed speed (:func:`ccpandas.plan.polls.expected_polls`)."""
-        return self._run[0]
-
-    @cached_property
-    def _run(self) -> tuple[int, float]:
-        """The polls, and the seconds from the first change to the poll that sees the
-        last activity ended: one simulation of the runner's schedule."""
-        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
-
-    def _seconds(self, reads: int) -> float:
-        """The run's seconds: ``reads`` read requests in the pace, and the changes."""
-        return reads * DEFAULT_MODEL.gap(self.rate) + self._run[1]
-
-    def _title(self) -> str:
-        raise NotImplementedError
-
-    def _lines(self) -> list[tuple[str, str]]:
-        raise NotImplementedError
-
-    def _detail_lines(self) -> list[tuple[str, str]]:
-        return []
-
-    def __str__(self) -> str:
-        text = f"{self._title()}\n{_aligned(self._lines(), '  ')}"
-        details = self._detail_lines()
-        return f"{text}\n  details\n{_aligned(details, '    ')}" if details else text
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        def cells(pairs: list[tuple[str, str]]) -> str:
-            return "".join(
-                f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-                f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
-                for label, text in pairs
-            )
-
-        title = html.escape(self._title())
-        page = f"<table class='ccpandas-plan'><caption>{title}</caption>{cells(self._lines())}"
-        details = self._detail_lines()
-        if not details:
-            return page + "</table>"
-        return (
-            f"{page}</table><details class='ccpandas-plan-details'><summary>details</summary>"
-            f"<table>{cells(details)}</table></details>"
-        )
-
-
 def _aligned(lines: list[tuple[str, str]], indent: str) -> str:
     width = max(len(label) for label, _ in lines)
     return "\n".join(f"{indent}{label:<{width}}  {text}" for label, text in lines)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RemovalPlan(PlanDisplay):
+class RemovalPlan:
     """What a removal will send, and what happens to every input row. Nothing is sent.
 
     Build one with :func:`plan_removal`, :func:`plan_source_removal` or
-    ``df.cc.plan``; ``print(plan)`` says what will be sent and what it costs.
-    ``n_requests``, ``expected_polls`` and the displays come from :class:`PlanDisplay`.
+    ``df.cc.plan``; ``print(plan)`` says what will be sent and what it costs. It is
+    the one plan type: every kind of run (remove, add, sync, undo) has one, its
+    ``kind`` says which, and a kind with more to say has a ``part`` of its own.
     For plans from :func:`plan_source_removal` the API selects the contacts: ``rows``
     holds the ``exclude`` ids (``planned`` there means "will be kept"), and
     ``contact_groups`` is empty.
@@ -417,8 +345,31 @@ class RemovalPlan(PlanDisplay):
         """Target lists."""
         return len(self.list_ids)
 
-    #: Removal requests to send (one activity each): :attr:`n_requests`.
-    n_batches = PlanDisplay.n_requests
+    @property
+    def n_requests(self) -> int:
+        """Change requests to send, one activity each: for contact ids,
+        ``ceil(contacts/500) x ceil(lists/50)`` at most (the minimum)."""
+        return len(self.batches)
+
+    @property
+    def expected_polls(self) -> int:
+        """The ``GET /activities`` calls spent following the activities: the runner's
+        polling schedule simulated at ``rate``, with each request's contacts
+        processed at the assumed speed (:func:`ccpandas.plan.polls.expected_polls`)."""
+        return self._run[0]
+
+    @cached_property
+    def _run(self) -> tuple[int, float]:
+        """The polls, and the seconds from the first change to the poll that sees the
+        last activity ended: one simulation of the runner's schedule."""
+        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
+
+    def _seconds(self, reads: int) -> float:
+        """The run's seconds: ``reads`` read requests in the pace, and the changes."""
+        return reads * DEFAULT_MODEL.gap(self.rate) + self._run[1]
+
+    #: Requests to send (one activity each): :attr:`n_requests`.
+    n_batches = n_requests
 
     @property
     def read_requests(self) -> int:
@@ -654,6 +605,31 @@ class RemovalPlan(PlanDisplay):
         what = {"add": "AddPlan", "sync": "SyncPlan"}.get(str(self.kind), "RemovalPlan")
         given = "email addresses" if self._by_email else self.source.kind.value
         return f"{what} ({given}, nothing sent yet)"
+
+    def __str__(self) -> str:
+        text = f"{self._title()}\n{_aligned(self._lines(), '  ')}"
+        details = self._detail_lines()
+        return f"{text}\n  details\n{_aligned(details, '    ')}" if details else text
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        def cells(pairs: list[tuple[str, str]]) -> str:
+            return "".join(
+                f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+                f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+                for label, text in pairs
+            )
+
+        title = html.escape(self._title())
+        page = f"<table class='ccpandas-plan'><caption>{title}</caption>{cells(self._lines())}"
+        details = self._detail_lines()
+        if not details:
+            return page + "</table>"
+        return (
+            f"{page}</table><details class='ccpandas-plan-details'><summary>details</summary>"
+            f"<table>{cells(details)}</table></details>"
+        )
 
 
 def quota_percent(share: float) -> str:

@@ -257,7 +257,11 @@ class UndoPart:
     title: ClassVar[str] = "UndoPlan (nothing sent yet)"
 
     def of(self, plan: Any) -> UndoPart:
-        """This part, reading the figures of ``plan`` (the plan it is part of)."""
+        """This part, reading the figures of ``plan``.
+
+        Args:
+            plan: The plan it is part of (a :class:`~ccpandas.plan.planner.RemovalPlan`).
+        """
         return dataclasses.replace(self, plan=plan)
 
     @property

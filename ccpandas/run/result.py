@@ -74,12 +74,11 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
         >>> result = rebuild_run(db, run_id, Runner(None))  # doctest: +SKIP
     """
     record = db.run_record(run_id)
-    kind = kind_of(record.get("kind"))
-    plan = kind.load(db, run_id)
+    plan = kind_of(record.get("kind")).load(db, run_id)
     verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
     verify = verify if isinstance(verify, bool | str) else True
     runs = db.load_runs(run_id, plan)
-    result = (kind.result or RemovalResult)(plan, runs, runner, run_id=run_id, verify=verify)
+    result = RemovalResult(plan, runs, runner, run_id=run_id, verify=verify)
     if plan.membership is not None or plan.verifiable:
         # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)

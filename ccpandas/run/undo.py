@@ -42,7 +42,6 @@ from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
 from ccpandas.vocab import Action, PairOutcome, RunKind
 
 __all__ = [
-    "UndoResult",
     "earlier_undos",
     "later_runs",
     "load_undo_plan",
@@ -60,22 +59,12 @@ def _batch_state(run: BatchRun) -> str:
     return str(run.state)
 
 
-class UndoResult(RemovalResult):
-    """The result of an undo: a :class:`~ccpandas.RemovalResult` (one result type for
-    every kind) that adds nothing, so ``isinstance`` tells an undo apart and everything
-    else is the one result's. Its ``changes`` tell per pair the parent run changed
+def undo_changes_of(result: RemovalResult) -> pd.DataFrame:
+    """The undo kind's ``result.changes``: per pair the parent run changed
     (``contact_id``, ``list_id``, ``list_name``, ``contact_status``, ``decision``,
     ``reason``) its ``outcome``: ``restored``, ``already_member``, ``cannot_restore``,
-    ``not_restored``, ``unverified``, or the state of an activity that did not complete;
-    ``rows`` holds the same pairs.
-
-    Example:
-        >>> undo = result.undo(client=client)  # doctest: +SKIP
-    """
-
-
-def undo_changes_of(result: RemovalResult) -> pd.DataFrame:
-    """The undo kind's ``result.changes`` (see :func:`~ccpandas.plan.undo.undo_changes`)."""
+    ``not_restored``, ``unverified``, or the state of an activity that did not complete
+    (see :func:`~ccpandas.plan.undo.undo_changes`); an undo's ``rows`` are the same."""
     after = None
     if result.after is not None:
         owner, target = result.after.member_matrix()
@@ -353,7 +342,7 @@ def run_undo(
     db: JournalDB,
     force: bool = False,
     runner: Runner | None = None,
-) -> UndoResult:
+) -> RemovalResult:
     """Plan the undo of ``parent`` (a fresh read), then, unless ``options.dry_run``,
     journal it as a run of kind ``undo`` and send its adds; wait and verify like a
     removal. ``options`` were checked where the user gave them."""
@@ -365,7 +354,7 @@ def run_undo(
         raise PlanError(f"nothing was sent: {plan.part.later_text()}")
     if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
-        return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     meta, blob = _encode(plan)
     journal = RunJournal.create_run(
         plan,
@@ -378,19 +367,10 @@ def run_undo(
         db=db,
     )
     built = template.replace(client=client, reporter=reporter, journal=journal)
-    result = UndoResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
+    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
     return result._send(options)
 
 
-# The undo kind: its journaled plan, words, changes and result class (ccpandas.run.kinds).
-register(
-    Kind(
-        RunKind.UNDO,
-        load_undo_plan,
-        "restored_memberships",
-        UNDO_WORDS,
-        changes=undo_changes_of,
-        result=UndoResult,
-    )
-)
+# The undo kind: its journaled plan, words and changes (ccpandas.run.kinds).
+register(Kind(RunKind.UNDO, load_undo_plan, "restored_memberships", UNDO_WORDS, undo_changes_of))
 set_undo_handler(run_undo)
