@@ -289,10 +289,6 @@ class UndoPart:
         )
 
     @property
-    def restore_mask(self) -> pd.Series:
-        return self.pairs["decision"] == "restore"
-
-    @property
     def verify_lists(self) -> list[str]:
         """The target lists the changes go to (in target-list order): what the
         verification re-reads."""
@@ -310,7 +306,7 @@ class UndoPart:
 
     def restore_per_list(self) -> dict[str, int]:
         """Memberships that will come back, per list name (target-list order)."""
-        return self._per_list(self.pairs[self.restore_mask])
+        return self._per_list(self._decided("restore"))
 
     def cannot_restore(self) -> pd.DataFrame:
         """The pairs that cannot be put back, with their reason."""
@@ -329,7 +325,7 @@ class UndoPart:
         return ", ".join(f"{k} {v:,}" for k, v in self._per_list(frame).items())
 
     def _back(self) -> str:
-        return self._per_text(self.pairs[self.restore_mask]) or "none"
+        return self._per_text(self._decided("restore")) or "none"
 
     @property
     def seconds(self) -> float:
@@ -341,7 +337,7 @@ class UndoPart:
     @property
     def unsubscribed(self) -> int:
         """Contacts put back whose permission to send is ``unsubscribed`` (it stays so)."""
-        sel = self.pairs[self.restore_mask]
+        sel = self._decided("restore")
         return int(sel.loc[sel["contact_status"] == "unsubscribed", "contact_id"].nunique())
 
     def summary_lines(self) -> list[tuple[str, str]]:
@@ -350,7 +346,7 @@ class UndoPart:
         lines = [
             ("undoes run", self.parent_run_id),
             (f"memberships {'changed' if len(off) else PairOutcome.REMOVED}", f"{plan.n_rows:,}"),
-            ("will be added back", f"{int(self.restore_mask.sum()):,} ({self._back()})"),
+            ("will be added back", f"{len(self._decided('restore')):,} ({self._back()})"),
         ]
         for label, frame in (
             ("will be taken off", off),
@@ -393,6 +389,8 @@ def plan_undo(
     *,
     read_requests: int = 0,
     rate: float = 4.0,
+    check_requests: int = 0,
+    later_runs: Sequence[tuple[str, str, int]] = (),
 ) -> RemovalPlan:
     """The undo plan of decided pairs (:func:`decide_undo`): the add batches and the
     lines the preview shows. Planning the same pairs again gives the same batches.
@@ -406,6 +404,9 @@ def plan_undo(
         read_requests: What the fresh read cost in requests; the verification at the end
             costs as much again. Default 0.
         rate: Requests per second, for the time estimate. Default 4.0 (the API's limit).
+        check_requests: What the fresh read that decided the pairs cost. Default 0.
+        later_runs: The later runs that changed some of the same pairs, as
+            ``(run_id, kind, pairs)`` (see :class:`UndoPart`). Default none.
 
     Returns:
         A :class:`~ccpandas.plan.planner.RemovalPlan` of kind ``undo`` (the one plan
@@ -439,7 +440,7 @@ def plan_undo(
         notes=notes,
         list_names=names,
         kind=RunKind.UNDO.value,
-        part=UndoPart(parent_run_id, cs, read_requests=read_requests),
+        part=UndoPart(parent_run_id, cs, read_requests, check_requests, tuple(later_runs)),
     )
 
 

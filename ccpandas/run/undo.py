@@ -274,11 +274,11 @@ def plan_undo_of(
         names,
         read_requests=snapshot_reads(sizes) if sizes else 0,
         rate=parent.plan.rate,
+        check_requests=requests,
+        later_runs=later_runs(db, str(parent.run_id), removed),
     )
     note = f"checked just now with {_plural(requests, 'read request')} (lists, members, contacts)"
-    later = tuple(later_runs(db, str(parent.run_id), removed))
-    part = dataclasses.replace(plan.part, check_requests=requests, later_runs=later)
-    return dataclasses.replace(plan, notes=(*plan.notes, note), part=part)
+    return dataclasses.replace(plan, notes=(*plan.notes, note))
 
 
 # --------------------------------------------------------------------------- the journal
@@ -319,13 +319,10 @@ def load_undo_plan(db: JournalDB, run_id: str) -> RemovalPlan:
         meta["list_names"],
         read_requests=meta["read_requests"],
         rate=meta["rate"],
-    )
-    part = dataclasses.replace(
-        plan.part,
         check_requests=int(meta.get("check_requests", 0)),  # none before issue 21
-        later_runs=tuple(tuple(r) for r in meta.get("later_runs") or ()),
+        later_runs=[(str(r), str(k), int(n)) for r, k, n in meta.get("later_runs") or ()],
     )
-    plan = dataclasses.replace(plan, notes=tuple(meta["notes"]), part=part)
+    plan = dataclasses.replace(plan, notes=tuple(meta["notes"]))
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
             f"the journal of undo run {run_id} does not rebuild into the requests it sent "
