@@ -29,7 +29,7 @@ import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -115,91 +115,19 @@ CHANGE_COLUMNS = (
 )
 
 
-class PlanDisplay:
-    """What every plan kind shares: the cost of its requests, and its text and HTML,
-    rendered from its (label, text) lines. A kind gives ``batches``, ``rate``,
-    ``_title()`` and ``_lines()``, and may give ``_detail_lines()`` (the technical
-    figures, one level down).
-
-    Example:
-        >>> plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]),
-        ...              "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f").n_requests
-        1
-    """
-
-    batches: tuple[Batch, ...]
-    rate: float
-
-    @property
-    def n_requests(self) -> int:
-        """Change requests to send, one activity each: for contact ids,
-        ``ceil(contacts/500) x ceil(lists/50)`` at most (the minimum)."""
-        return len(self.batches)
-
-    @property
-    def expected_polls(self) -> int:
-        """The ``GET /activities`` calls spent following the activities: the runner's
-        polling schedule simulated at ``rate``, with each request's contacts
-        processed at the assumed speed (:func:`ccpandas.plan.polls.expected_polls`)."""
-        return self._run[0]
-
-    @cached_property
-    def _run(self) -> tuple[int, float]:
-        """The polls, and the seconds from the first change to the poll that sees the
-        last activity ended: one simulation of the runner's schedule."""
-        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
-
-    def _seconds(self, reads: int) -> float:
-        """The run's seconds: ``reads`` read requests in the pace, and the changes."""
-        return reads * DEFAULT_MODEL.gap(self.rate) + self._run[1]
-
-    def _title(self) -> str:
-        raise NotImplementedError
-
-    def _lines(self) -> list[tuple[str, str]]:
-        raise NotImplementedError
-
-    def _detail_lines(self) -> list[tuple[str, str]]:
-        return []
-
-    def __str__(self) -> str:
-        text = f"{self._title()}\n{_aligned(self._lines(), '  ')}"
-        details = self._detail_lines()
-        return f"{text}\n  details\n{_aligned(details, '    ')}" if details else text
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        def cells(pairs: list[tuple[str, str]]) -> str:
-            return "".join(
-                f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-                f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
-                for label, text in pairs
-            )
-
-        title = html.escape(self._title())
-        page = f"<table class='ccpandas-plan'><caption>{title}</caption>{cells(self._lines())}"
-        details = self._detail_lines()
-        if not details:
-            return page + "</table>"
-        return (
-            f"{page}</table><details class='ccpandas-plan-details'><summary>details</summary>"
-            f"<table>{cells(details)}</table></details>"
-        )
-
-
 def _aligned(lines: list[tuple[str, str]], indent: str) -> str:
     width = max(len(label) for label, _ in lines)
     return "\n".join(f"{indent}{label:<{width}}  {text}" for label, text in lines)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
-class RemovalPlan(PlanDisplay):
+class RemovalPlan:
     """What a removal will send, and what happens to every input row. Nothing is sent.
 
     Build one with :func:`plan_removal`, :func:`plan_source_removal` or
-    ``df.cc.plan``; ``print(plan)`` says what will be sent and what it costs.
-    ``n_requests``, ``expected_polls`` and the displays come from :class:`PlanDisplay`.
+    ``df.cc.plan``; ``print(plan)`` says what will be sent and what it costs. It is
+    the one plan type: every kind of run (remove, add, sync, undo) has one, its
+    ``kind`` says which, and a kind with more to say has a ``part`` of its own.
     For plans from :func:`plan_source_removal` the API selects the contacts: ``rows``
     holds the ``exclude`` ids (``planned`` there means "will be kept"), and
     ``contact_groups`` is empty.
@@ -249,6 +177,9 @@ class RemovalPlan(PlanDisplay):
         planning_requests: Without a snapshot: the reads planning spent to choose
             none (the list listing and the union probes), counted in
             :attr:`read_requests`. Default 0.
+        part: A kind's own part, e.g. an undo's (:class:`ccpandas.plan.undo.UndoPart`),
+            or None (the default). It gives the plan's title, lines, pending text and
+            read figures, and its attributes read as the plan's (``plan.later_runs``).
 
     Example:
         >>> plan = plan_removal(
@@ -288,6 +219,20 @@ class RemovalPlan(PlanDisplay):
     snapshot_cost: int | None = None
     #: Without a snapshot: the reads planning spent choosing none (listing, probes).
     planning_requests: int = 0
+    #: A kind's own part (an undo's :class:`~ccpandas.plan.undo.UndoPart`), or None.
+    part: Any = None
+
+    @cached_property
+    def _part(self) -> Any:
+        """The kind's part, reading this plan's figures (its batches, rate, lists)."""
+        return self.part.of(self)
+
+    if not TYPE_CHECKING:  # typed code asks plan.part; users ask plan.later_runs
+
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("_") or self.__dict__.get("part") is None:
+                raise AttributeError(f"'RemovalPlan' object has no attribute {name!r}")
+            return getattr(self._part, name)
 
     @property
     def undoable(self) -> bool:
@@ -337,13 +282,18 @@ class RemovalPlan(PlanDisplay):
         return changes
 
     # -- what a result asks of any plan -----------------------------------------------------
-    #: True when a re-read of the lists can show each pair's outcome: the plan has a
-    #: membership snapshot to compare it with (what makes it undoable).
-    verifiable = undoable
+    @property
+    def verifiable(self) -> bool:
+        """True when a re-read of the lists can show each pair's outcome: the plan has a
+        membership snapshot to compare it with (what makes it undoable), or its kind's
+        part says so (an undo's, when it sends changes)."""
+        return self._part.verifiable if self.part is not None else self.undoable
 
     def pending_text(self) -> str:
         """The membership line of a result before a re-read: what is expected, or why
         it is unknown."""
+        if self.part is not None:
+            return str(self._part.pending_text())
         m = self.membership
         if m is None or not m.known:
             done = PairOutcome.ADDED if str(self.kind) == "add" else PairOutcome.REMOVED
@@ -392,21 +342,55 @@ class RemovalPlan(PlanDisplay):
         """Target lists."""
         return len(self.list_ids)
 
-    #: Removal requests to send (one activity each): :attr:`n_requests`.
-    n_batches = PlanDisplay.n_requests
+    @property
+    def n_requests(self) -> int:
+        """Change requests to send, one activity each: for contact ids,
+        ``ceil(contacts/500) x ceil(lists/50)`` at most (the minimum)."""
+        return len(self.batches)
+
+    @property
+    def expected_polls(self) -> int:
+        """The ``GET /activities`` calls spent following the activities: the runner's
+        polling schedule simulated at ``rate``, with each request's contacts
+        processed at the assumed speed (:func:`ccpandas.plan.polls.expected_polls`)."""
+        return self._run[0]
+
+    @cached_property
+    def _run(self) -> tuple[int, float]:
+        """The polls, and the seconds from the first change to the poll that sees the
+        last activity ended: one simulation of the runner's schedule."""
+        return run_estimate(self.n_requests, self.rate, request_items(self.batches))
+
+    def _seconds(self, reads: int) -> float:
+        """The run's seconds: ``reads`` read requests in the pace, and the changes."""
+        return reads * DEFAULT_MODEL.gap(self.rate) + self._run[1]
+
+    #: Requests to send (one activity each): :attr:`n_requests`.
+    n_batches = n_requests
 
     @property
     def read_requests(self) -> int:
         """Read requests of the membership snapshot (list reads or email lookups, with
         the listing and union probes) that this plan took or will take; without one,
-        the reads planning spent deciding so (:attr:`planning_requests`)."""
+        the reads planning spent deciding so (:attr:`planning_requests`); a kind's part
+        says its own (an undo's: its verification read)."""
+        if self.part is not None:
+            return int(self.part.read_requests)
         return int(self.membership.read_requests) if self.verifiable else self.planning_requests
 
     @property
     def verify_requests(self) -> int:
         """Read requests of the re-read that verifies the run (about the snapshot's
         again); 0 without a snapshot (nothing to compare with)."""
-        return int(self.membership.verify_requests) if self.verifiable else 0
+        return int(self.membership.verify_requests) if self.undoable else 0
+
+    @property
+    def _reads(self) -> int:
+        """The read requests before the changes and after them (the verification): a
+        kind's part counts its own (an undo's fresh read, and its verification)."""
+        if self.part is not None:
+            return int(self.part.check_requests + self.part.read_requests)
+        return self.read_requests + self.verify_requests
 
     @property
     def total_requests(self) -> int:
@@ -419,7 +403,7 @@ class RemovalPlan(PlanDisplay):
             >>> plan.total_requests == plan.n_requests + plan.expected_polls
             True
         """
-        return self.read_requests + self.n_requests + self.expected_polls + self.verify_requests
+        return self._reads + self.n_requests + self.expected_polls
 
     @property
     def quota_share(self) -> float:
@@ -487,7 +471,7 @@ class RemovalPlan(PlanDisplay):
             >>> plan.estimated_seconds  # the POST at 0 s, polls at 0.25 s and 1.25 s
             1.25
         """
-        return self._seconds(self.read_requests + self.verify_requests)
+        return self._seconds(self._reads)
 
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
         """A few distinct values that were rejected as ``invalid_id``.
@@ -543,6 +527,8 @@ class RemovalPlan(PlanDisplay):
     def _lines(self) -> list[tuple[str, str]]:
         """(label, text) pairs shared by the text and HTML summaries, in an analyst's
         words; the technical figures are in :meth:`_detail_lines`."""
+        if self.part is not None:
+            return list(self._part.summary_lines())
         out: list[tuple[str, str]] = []
         if self.source.kind is SourceKind.CONTACT_IDS:
             out.append(("input rows", f"{self.n_rows:,}"))
@@ -587,6 +573,8 @@ class RemovalPlan(PlanDisplay):
 
     def _detail_lines(self) -> list[tuple[str, str]]:
         """The technical figures behind :meth:`_lines`: groups, requests, polls."""
+        if self.part is not None:  # a kind's part says everything in its lines
+            return []
         groups: list[tuple[str, Sequence[Any], str]]
         groups = [("list", self.list_groups, f"{MAX_LISTS_PER_REQUEST} lists")]
         if self.source.kind is SourceKind.CONTACT_IDS:
@@ -607,9 +595,36 @@ class RemovalPlan(PlanDisplay):
         return self.membership is not None and self.membership.key == "email"
 
     def _title(self) -> str:
+        if self.part is not None:
+            return str(self.part.title)
         what = {"add": "AddPlan", "sync": "SyncPlan"}.get(str(self.kind), "RemovalPlan")
         given = "email addresses" if self._by_email else self.source.kind.value
         return f"{what} ({given}, nothing sent yet)"
+
+    def __str__(self) -> str:
+        text = f"{self._title()}\n{_aligned(self._lines(), '  ')}"
+        details = self._detail_lines()
+        return f"{text}\n  details\n{_aligned(details, '    ')}" if details else text
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        def cells(pairs: list[tuple[str, str]]) -> str:
+            return "".join(
+                f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+                f"<td style='text-align:left'>{html.escape(text)}</td></tr>"
+                for label, text in pairs
+            )
+
+        title = html.escape(self._title())
+        page = f"<table class='ccpandas-plan'><caption>{title}</caption>{cells(self._lines())}"
+        details = self._detail_lines()
+        if not details:
+            return page + "</table>"
+        return (
+            f"{page}</table><details class='ccpandas-plan-details'><summary>details</summary>"
+            f"<table>{cells(details)}</table></details>"
+        )
 
 
 def quota_percent(share: float) -> str:

@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -37,12 +38,16 @@ import numpy as np
 import pandas as pd
 
 from ccpandas.models import (
+    MAX_CONTACTS_PER_REQUEST,
+    MAX_LISTS_PER_REQUEST,
     Batch,
     MembershipAction,
+    Source,
+    chunked,
 )
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import PlanDisplay, _duration, _plural
-from ccpandas.vocab import PairOutcome
+from ccpandas.plan.planner import RemovalPlan, _duration, _plural
+from ccpandas.vocab import PairOutcome, RunKind
 
 __all__ = [
     "CANNOT_RESTORE_REASONS",
@@ -50,7 +55,7 @@ __all__ = [
     "MAX_LISTS_PER_CONTACT",
     "UNDO_CHANGE_COLUMNS",
     "UNDO_OUTCOMES",
-    "UndoPlan",
+    "UndoPart",
     "add_batches",
     "decide_undo",
     "min_add_requests",
@@ -84,7 +89,7 @@ UNDO_OUTCOMES = (
     PairOutcome.NOT_RESTORED.value,
     PairOutcome.UNVERIFIED.value,
 )
-#: The columns of ``undo_result.changes`` (and of ``UndoPlan.pairs`` but ``outcome``).
+#: The columns of ``undo_result.changes`` (and of an undo plan's ``rows`` but ``outcome``).
 UNDO_CHANGE_COLUMNS = (
     "contact_id",
     "list_id",
@@ -210,58 +215,59 @@ def min_add_requests(restore: Sequence[tuple[str, str]]) -> int:
     return ChangeSet.from_pairs(restore, ADD, was_member=False).min_requests()
 
 
-@dataclass(frozen=True, eq=False, repr=False)
-class UndoPlan(PlanDisplay):
-    """What an undo of run ``parent_run_id`` will do, before anything is sent.
+@dataclass(frozen=True, eq=False)
+class UndoPart:
+    """The undo kind's part of its :class:`~ccpandas.plan.planner.RemovalPlan` (the one
+    plan type), as :class:`~ccpandas.plan.membership.MembershipPlan` is a snapshot's:
+    the run it reverses, what the fresh read cost and found, and the undo's own text.
 
-    ``str(plan)`` and the notebook display say how many memberships come back per
-    list, the cost in requests and time, and which pairs cannot be restored and why.
-    Build one with :func:`plan_undo`.
+    The plan's ``rows`` are the pairs the parent run changed (``contact_id``,
+    ``list_id``, ``list_name``, ``contact_status``, ``decision`` (:data:`DECISIONS`),
+    ``reason``); ``str(plan)`` and the notebook display say how many memberships come
+    back per list, the cost in requests and time, and which pairs cannot be restored
+    and why. The part's attributes read as the plan's: ``plan.later_runs``,
+    ``plan.restore_per_list()``. Build the plan with :func:`plan_undo`.
 
     Args:
-        parent_run_id: The id of the removal run this undo reverses, e.g.
+        parent_run_id: The id of the run this undo reverses, e.g.
             ``"20250301-231501-7f3a2c"``.
-        list_ids: The run's target lists, in its order.
-        list_names: List id to list name, for the texts; an id without a name is shown as
-            the id.
-        pairs: One row per (contact, list) pair the run removed, with ``contact_id``,
-            ``list_id``, ``list_name``, ``contact_status``, ``decision`` (:data:`DECISIONS`)
-            and ``reason``.
-        batches: The add requests (:func:`add_batches`), in sending order.
-        read_requests: What the fresh read cost in requests; the verification at the end
-            costs as much again. Default 0.
-        rate: Requests per second, for the time estimate. Default 4.0 (the API's limit).
-        notes: Extra lines the preview shows, e.g. "nothing to add: ...". Default none.
         change_set: The pairs as a :class:`~ccpandas.plan.changes.ChangeSet` (``add``
-            where the decision is ``restore``), batched; :func:`plan_undo` builds it.
+            where the decision is ``restore``, ``remove`` where it is ``remove``), batched.
+        read_requests: What the verification read at the end costs. Default 0.
         check_requests: What the fresh read that decided the pairs cost (lists, members,
             contacts): the undo reads as much again before it sends. Default 0.
         later_runs: The runs journaled after the parent that changed some of its pairs
             again, oldest first: ``(run_id, kind, pairs)`` each. Undoing the parent
             would silently revert their changes of those pairs, so the undo needs
             ``force=True``. Default none.
+        plan: The plan whose figures (batches, rate, lists) the part reads; the plan
+            sets it when asked (:meth:`of`). Default None.
 
     Example:
         >>> print(undo_plan)  # doctest: +SKIP
     """
 
     parent_run_id: str
-    list_ids: tuple[str, ...]
-    list_names: Mapping[str, str]
-    pairs: pd.DataFrame
-    batches: tuple[Batch, ...]
+    change_set: ChangeSet
     read_requests: int = 0
-    rate: float = 4.0
-    notes: tuple[str, ...] = field(default=())
-    #: The pairs as a change set (``add`` for the pairs to restore), batched.
-    change_set: ChangeSet | None = None
-    #: The fresh read's requests (the preview's; the undo reads anew before sending).
     check_requests: int = 0
-    #: Later runs that changed some of the same pairs: (run_id, kind, pairs), oldest first.
     later_runs: tuple[tuple[str, str, int], ...] = ()
-    #: Its kind (:mod:`ccpandas.run.kinds`); no membership snapshot of its own.
-    kind: ClassVar[str] = "undo"
-    membership: ClassVar[Any] = None
+    plan: Any = field(default=None, repr=False)
+    #: How the plan is shown.
+    title: ClassVar[str] = "UndoPlan (nothing sent yet)"
+
+    def of(self, plan: Any) -> UndoPart:
+        """This part, reading the figures of ``plan``.
+
+        Args:
+            plan: The plan it is part of (a :class:`~ccpandas.plan.planner.RemovalPlan`).
+        """
+        return dataclasses.replace(self, plan=plan)
+
+    @property
+    def pairs(self) -> pd.DataFrame:
+        """The pairs the parent run changed, decided: the plan's rows."""
+        return self.plan.rows
 
     def later_text(self) -> str:
         """The later runs that changed the same pairs, and what undoing now does to them
@@ -282,43 +288,25 @@ class UndoPlan(PlanDisplay):
             "to undo anyway"
         )
 
-    # The attributes a result and the runner read of any plan.
-    @property
-    def n_rows(self) -> int:
-        """Pairs the run removed (one row each)."""
-        return len(self.pairs)
-
-    @property
-    def n_contacts(self) -> int:
-        """Distinct contacts to put back."""
-        return int(self.pairs.loc[self.restore_mask, "contact_id"].nunique())
-
-    @property
-    def restore_mask(self) -> pd.Series:
-        return self.pairs["decision"] == "restore"
-
     @property
     def verify_lists(self) -> list[str]:
         """The target lists the changes go to (in target-list order): what the
         verification re-reads."""
-        used = {lid for b in self.batches for lid in b.list_ids}
-        return [lid for lid in self.list_ids if lid in used]
+        used = {lid for b in self.plan.batches for lid in b.list_ids}
+        return [lid for lid in self.plan.list_ids if lid in used]
 
     @property
     def verifiable(self) -> bool:
-        """True when there is something to re-read: the adds were planned."""
-        return bool(self.batches)
+        """True when there is something to re-read: changes were planned."""
+        return bool(self.plan.batches)
 
     def pending_text(self) -> str:
         """The membership line of a result before the re-read."""
         return f"memberships to restore: {self._back()} (not verified yet)"
 
-    def name_of(self, list_id: str) -> str:
-        return str(self.list_names.get(list_id, list_id))
-
     def restore_per_list(self) -> dict[str, int]:
         """Memberships that will come back, per list name (target-list order)."""
-        return self._per_list(self.pairs[self.restore_mask])
+        return self._per_list(self._decided("restore"))
 
     def cannot_restore(self) -> pd.DataFrame:
         """The pairs that cannot be put back, with their reason."""
@@ -329,41 +317,36 @@ class UndoPlan(PlanDisplay):
 
     def _per_list(self, frame: pd.DataFrame) -> dict[str, int]:
         counts = frame["list_id"].value_counts()
-        return {self.name_of(lid): int(counts[lid]) for lid in self.list_ids if lid in counts}
+        names = self.plan.list_names
+        return {str(names.get(x, x)): int(counts[x]) for x in self.plan.list_ids if x in counts}
 
     def _per_text(self, frame: pd.DataFrame) -> str:
         """``"News 2, Shop 1"``: the pairs of ``frame`` per list name."""
         return ", ".join(f"{k} {v:,}" for k, v in self._per_list(frame).items())
 
     def _back(self) -> str:
-        return self._per_text(self.pairs[self.restore_mask]) or "none"
-
-    @property
-    def total_requests(self) -> int:
-        """Every request the undo costs: its fresh read of the lists, the changes, the
-        expected polls and the verification read."""
-        return self.check_requests + self.n_requests + self.expected_polls + self.read_requests
+        return self._per_text(self._decided("restore")) or "none"
 
     @property
     def seconds(self) -> float:
         """Time the undo takes at the rate limit: the fresh read, the changes with their
         polls until the last activity is seen ended
         (:func:`ccpandas.plan.polls.expected_run_seconds`), and the verification read."""
-        return self._seconds(self.check_requests + self.read_requests)
+        return float(self.plan.estimated_seconds)
 
     @property
     def unsubscribed(self) -> int:
         """Contacts put back whose permission to send is ``unsubscribed`` (it stays so)."""
-        sel = self.pairs[self.restore_mask]
+        sel = self._decided("restore")
         return int(sel.loc[sel["contact_status"] == "unsubscribed", "contact_id"].nunique())
 
     def summary_lines(self) -> list[tuple[str, str]]:
         """(label, text) lines of the plan's text and HTML."""
-        off = self._decided("remove")
+        plan, off = self.plan, self._decided("remove")
         lines = [
             ("undoes run", self.parent_run_id),
-            (f"memberships {'changed' if len(off) else PairOutcome.REMOVED}", f"{self.n_rows:,}"),
-            ("will be added back", f"{int(self.restore_mask.sum()):,} ({self._back()})"),
+            (f"memberships {'changed' if len(off) else PairOutcome.REMOVED}", f"{plan.n_rows:,}"),
+            ("will be added back", f"{len(self._decided('restore')):,} ({self._back()})"),
         ]
         for label, frame in (
             ("will be taken off", off),
@@ -381,26 +364,21 @@ class UndoPlan(PlanDisplay):
         if self.unsubscribed:
             stay = "go back on their lists but stay unsubscribed: no email is sent to them"
             lines.append(("unsubscribed", f"{self.unsubscribed:,} contacts {stay}"))
-        adds_only = all(b.action is MembershipAction.ADD for b in self.batches)
+        adds_only = all(b.action is MembershipAction.ADD for b in plan.batches)
         what = "add" if adds_only else "change"
-        changes = _plural(self.n_requests, f"{what} request")
+        changes = _plural(plan.n_requests, f"{what} request")
         took = _duration(self.seconds)
         # "< 1 s" is a bound already: "about < 1 s" says nothing more.
         took = took if took.startswith("<") else f"about {took}"
         reads = f"{_plural(self.check_requests, 'read')} to check the lists (as this preview did)"
-        polls = _plural(self.expected_polls, "status check")
-        verify = f"{_plural(self.read_requests, 'read')} to verify, {took} at {self.rate:g}/s"
+        polls = _plural(plan.expected_polls, "status check")
+        verify = f"{_plural(self.read_requests, 'read')} to verify, {took} at {plan.rate:g}/s"
         parts = f"{reads} + {changes} + about {polls} + {verify}"
-        lines.append(("cost", f"{self.total_requests:,} requests: {parts}"))
+        lines.append(("cost", f"{plan.total_requests:,} requests: {parts}"))
         if self.later_runs:
             lines.append(("changed since", self.later_text()))
-        lines.extend(("note", n) for n in self.notes)
+        lines.extend(("note", n) for n in plan.notes)
         return lines
-
-    _lines = summary_lines
-
-    def _title(self) -> str:
-        return "UndoPlan (nothing sent yet)"
 
 
 def plan_undo(
@@ -411,7 +389,9 @@ def plan_undo(
     *,
     read_requests: int = 0,
     rate: float = 4.0,
-) -> UndoPlan:
+    check_requests: int = 0,
+    later_runs: Sequence[tuple[str, str, int]] = (),
+) -> RemovalPlan:
     """The undo plan of decided pairs (:func:`decide_undo`): the add batches and the
     lines the preview shows. Planning the same pairs again gives the same batches.
 
@@ -424,9 +404,13 @@ def plan_undo(
         read_requests: What the fresh read cost in requests; the verification at the end
             costs as much again. Default 0.
         rate: Requests per second, for the time estimate. Default 4.0 (the API's limit).
+        check_requests: What the fresh read that decided the pairs cost. Default 0.
+        later_runs: The later runs that changed some of the same pairs, as
+            ``(run_id, kind, pairs)`` (see :class:`UndoPart`). Default none.
 
     Returns:
-        An :class:`UndoPlan`.
+        A :class:`~ccpandas.plan.planner.RemovalPlan` of kind ``undo`` (the one plan
+        type), whose ``part`` is an :class:`UndoPart`.
 
     Example:
         >>> plan = plan_undo(decided, "r1", ["l1", "l2"], {"l1": "News"})  # doctest: +SKIP
@@ -444,21 +428,24 @@ def plan_undo(
     notes: tuple[str, ...] = ()
     if not batches:
         notes = ("nothing to add: every pair is already back or cannot be restored",)
-    return UndoPlan(
-        parent_run_id=parent_run_id,
+    contacts = list(dict.fromkeys(frame.loc[restore, "contact_id"].tolist()))
+    return RemovalPlan(
+        rows=frame,
         list_ids=tuple(list_ids),
-        list_names=names,
-        pairs=frame,
+        list_groups=tuple(chunked(list(list_ids), MAX_LISTS_PER_REQUEST)),
+        contact_groups=tuple(chunked(contacts, MAX_CONTACTS_PER_REQUEST)),
         batches=batches,
-        read_requests=read_requests,
+        source=Source.contact_ids(contacts),
         rate=rate,
         notes=notes,
-        change_set=cs,
+        list_names=names,
+        kind=RunKind.UNDO.value,
+        part=UndoPart(parent_run_id, cs, read_requests, check_requests, tuple(later_runs)),
     )
 
 
 def undo_changes(
-    plan: UndoPlan,
+    plan: RemovalPlan,
     batch_states: Sequence[str],
     after: set[tuple[str, str]] | None,
 ) -> pd.DataFrame:
@@ -469,7 +456,7 @@ def undo_changes(
     complete.
 
     Args:
-        plan: The :class:`UndoPlan` that was run.
+        plan: The undo plan that was run (:func:`plan_undo`).
         batch_states: Per batch of the plan, in order: ``completed`` or what it is instead
             (``not_sent``, ``processing``, ``failed``...).
         after: The (contact_id, list_id) memberships the verification re-read found, or None
@@ -478,10 +465,9 @@ def undo_changes(
     Returns:
         A DataFrame with the columns :data:`UNDO_CHANGE_COLUMNS`, one row per pair.
     """
-    frame = plan.pairs.copy()
-    assert plan.change_set is not None, "plan_undo batches every undo plan"
+    frame = plan.rows.copy()
     outcome = pair_outcomes(
-        plan.change_set,
+        plan.part.change_set,
         batch_states,
         after,
         words={

@@ -53,9 +53,6 @@ class Kind:
         changes: ``changes(result)``: the kind's own ``result.changes``, or None (the
             default) for the membership pairs every plan with a snapshot has. A kind with
             its own changes has no input rows: ``result.rows`` are its changes.
-        result: The class of its results: a :class:`~ccpandas.RemovalResult` with no
-            overrides, so ``isinstance`` tells the kinds apart; None (the default) for
-            that class itself.
     """
 
     word: RunKind
@@ -63,7 +60,6 @@ class Kind:
     verified_column: str
     words: KindWords
     changes: Callable[[Any], pd.DataFrame] | None = None
-    result: type | None = None
 
 
 def _load_removal(db: JournalDB, run_id: str) -> Any:

@@ -74,12 +74,11 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
         >>> result = rebuild_run(db, run_id, Runner(None))  # doctest: +SKIP
     """
     record = db.run_record(run_id)
-    kind = kind_of(record.get("kind"))
-    plan = kind.load(db, run_id)
+    plan = kind_of(record.get("kind")).load(db, run_id)
     verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
     verify = verify if isinstance(verify, bool | str) else True
     runs = db.load_runs(run_id, plan)
-    result = (kind.result or RemovalResult)(plan, runs, runner, run_id=run_id, verify=verify)
+    result = RemovalResult(plan, runs, runner, run_id=run_id, verify=verify)
     if plan.membership is not None or plan.verifiable:
         # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)
@@ -205,7 +204,7 @@ class RemovalResult:
     @property
     def parent_run_id(self) -> str | None:
         """The run this one reverses (an undo's), or None."""
-        return getattr(self.plan, "parent_run_id", None)
+        return getattr(self.plan.part, "parent_run_id", None)
 
     @property
     def _truth_word(self) -> str:
@@ -216,7 +215,7 @@ class RemovalResult:
 
     def __init__(
         self,
-        plan: Any,  # a RemovalPlan, or another kind's plan (an undo's)
+        plan: Any,  # a RemovalPlan: the one plan type, of any kind
         runs: Sequence[BatchRun],
         runner: Runner,
         *,
@@ -975,8 +974,8 @@ class RemovalResult:
 
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
-        rows = getattr(self.plan, "rows", None)  # an undo's plan has pairs, no input rows
-        if rows is None or "duplicate_of" not in rows:
+        rows = self.plan.rows  # an undo's rows are its pairs: no duplicates
+        if "duplicate_of" not in rows:
             return ""
         example = duplicate_example(rows)
         if not example:

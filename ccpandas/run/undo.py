@@ -26,8 +26,8 @@ import pandas as pd
 
 from ccpandas.errors import CCError, PlanError
 from ccpandas.plan.membership import snapshot_reads
-from ccpandas.plan.planner import _plural
-from ccpandas.plan.undo import UndoPlan, decide_undo, plan_undo, undo_changes
+from ccpandas.plan.planner import RemovalPlan, _plural
+from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes
 from ccpandas.read.lists import read_lists
 from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact, read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
@@ -42,7 +42,6 @@ from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
 from ccpandas.vocab import Action, PairOutcome, RunKind
 
 __all__ = [
-    "UndoResult",
     "earlier_undos",
     "later_runs",
     "load_undo_plan",
@@ -60,22 +59,12 @@ def _batch_state(run: BatchRun) -> str:
     return str(run.state)
 
 
-class UndoResult(RemovalResult):
-    """The result of an undo: a :class:`~ccpandas.RemovalResult` (one result type for
-    every kind) that adds nothing, so ``isinstance`` tells an undo apart and everything
-    else is the one result's. Its ``changes`` tell per pair the parent run changed
+def undo_changes_of(result: RemovalResult) -> pd.DataFrame:
+    """The undo kind's ``result.changes``: per pair the parent run changed
     (``contact_id``, ``list_id``, ``list_name``, ``contact_status``, ``decision``,
     ``reason``) its ``outcome``: ``restored``, ``already_member``, ``cannot_restore``,
-    ``not_restored``, ``unverified``, or the state of an activity that did not complete;
-    ``rows`` holds the same pairs.
-
-    Example:
-        >>> undo = result.undo(client=client)  # doctest: +SKIP
-    """
-
-
-def undo_changes_of(result: RemovalResult) -> pd.DataFrame:
-    """The undo kind's ``result.changes`` (see :func:`~ccpandas.plan.undo.undo_changes`)."""
+    ``not_restored``, ``unverified``, or the state of an activity that did not complete
+    (see :func:`~ccpandas.plan.undo.undo_changes`); an undo's ``rows`` are the same."""
     after = None
     if result.after is not None:
         owner, target = result.after.member_matrix()
@@ -243,7 +232,7 @@ def plan_undo_of(
     db: JournalDB,
     force: bool = False,
     reporter: Reporter | None = None,
-) -> UndoPlan:
+) -> RemovalPlan:
     """Check that ``parent`` can be undone, read its lists and contacts afresh, and
     plan the adds (nothing is sent)."""
     removed = _check_undoable(parent, db, force)
@@ -285,12 +274,11 @@ def plan_undo_of(
         names,
         read_requests=snapshot_reads(sizes) if sizes else 0,
         rate=parent.plan.rate,
+        check_requests=requests,
+        later_runs=later_runs(db, str(parent.run_id), removed),
     )
     note = f"checked just now with {_plural(requests, 'read request')} (lists, members, contacts)"
-    later = tuple(later_runs(db, str(parent.run_id), removed))
-    return dataclasses.replace(
-        plan, notes=(*plan.notes, note), check_requests=requests, later_runs=later
-    )
+    return dataclasses.replace(plan, notes=(*plan.notes, note))
 
 
 # --------------------------------------------------------------------------- the journal
@@ -298,20 +286,22 @@ def plan_undo_of(
 
 #: What the journal keeps of an undo plan besides its pairs (the change set) and their
 #: decisions: enough to plan them again into the same requests.
-_META = ("list_ids", "list_names", "read_requests", "check_requests", "rate", "notes", "later_runs")
+_META = ("list_ids", "list_names", "rate", "notes")
+_PART = ("read_requests", "check_requests", "later_runs")
 _DECIDED = ("contact_status", "decision", "reason")
 
 
-def _encode(plan: UndoPlan) -> tuple[dict[str, Any], bytes]:
-    assert plan.change_set is not None
-    meta = {"parent": plan.parent_run_id, **{k: getattr(plan, k) for k in _META}}
+def _encode(plan: RemovalPlan) -> tuple[dict[str, Any], bytes]:
+    part = plan.part
+    meta = {"parent": part.parent_run_id, **{k: getattr(plan, k) for k in _META}}
+    meta.update({k: getattr(part, k) for k in _PART})
     # The pairs as every kind journals them, and what the fresh read decided of each.
-    doc = {"changes": encode_change_set(plan.change_set)}
-    doc.update({c: plan.pairs[c].tolist() for c in _DECIDED})
+    doc = {"changes": encode_change_set(part.change_set)}
+    doc.update({c: plan.rows[c].tolist() for c in _DECIDED})
     return meta, zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
 
 
-def load_undo_plan(db: JournalDB, run_id: str) -> UndoPlan:
+def load_undo_plan(db: JournalDB, run_id: str) -> RemovalPlan:
     """The plan of journaled undo run ``run_id``, rebuilt into the requests it sent."""
     record = db.run_record(run_id)
     meta = json.loads(record["plan"])
@@ -329,13 +319,10 @@ def load_undo_plan(db: JournalDB, run_id: str) -> UndoPlan:
         meta["list_names"],
         read_requests=meta["read_requests"],
         rate=meta["rate"],
-    )
-    plan = dataclasses.replace(
-        plan,
-        notes=tuple(meta["notes"]),
         check_requests=int(meta.get("check_requests", 0)),  # none before issue 21
-        later_runs=tuple(tuple(r) for r in meta.get("later_runs") or ()),
+        later_runs=[(str(r), str(k), int(n)) for r, k, n in meta.get("later_runs") or ()],
     )
+    plan = dataclasses.replace(plan, notes=tuple(meta["notes"]))
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
             f"the journal of undo run {run_id} does not rebuild into the requests it sent "
@@ -352,24 +339,24 @@ def run_undo(
     db: JournalDB,
     force: bool = False,
     runner: Runner | None = None,
-) -> UndoResult:
+) -> RemovalResult:
     """Plan the undo of ``parent`` (a fresh read), then, unless ``options.dry_run``,
     journal it as a run of kind ``undo`` and send its adds; wait and verify like a
     removal. ``options`` were checked where the user gave them."""
     template = runner or Runner(None)
     reporter = make_reporter(options.progress)
     plan = plan_undo_of(parent, client, db=db, force=force, reporter=NullReporter())
-    if plan.later_runs and not force and not options.dry_run:
+    if plan.part.later_runs and not force and not options.dry_run:
         # The preview (dry_run) names them; the undo itself needs the user's word.
-        raise PlanError(f"nothing was sent: {plan.later_text()}")
+        raise PlanError(f"nothing was sent: {plan.part.later_text()}")
     if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
-        return UndoResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     meta, blob = _encode(plan)
     journal = RunJournal.create_run(
         plan,
         kind="undo",
-        parent=plan.parent_run_id,
+        parent=plan.part.parent_run_id,
         source="contact_ids",
         meta=meta,
         rows_blob=blob,
@@ -377,19 +364,10 @@ def run_undo(
         db=db,
     )
     built = template.replace(client=client, reporter=reporter, journal=journal)
-    result = UndoResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
+    result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
     return result._send(options)
 
 
-# The undo kind: its journaled plan, words, changes and result class (ccpandas.run.kinds).
-register(
-    Kind(
-        RunKind.UNDO,
-        load_undo_plan,
-        "restored_memberships",
-        UNDO_WORDS,
-        changes=undo_changes_of,
-        result=UndoResult,
-    )
-)
+# The undo kind: its journaled plan, words and changes (ccpandas.run.kinds).
+register(Kind(RunKind.UNDO, load_undo_plan, "restored_memberships", UNDO_WORDS, undo_changes_of))
 set_undo_handler(run_undo)

@@ -179,7 +179,7 @@ class RemovalPanel(TextBox):
 
     result = traitlets.Any(None, help="the RemovalResult once a run ended (or stopped)")
     running = traitlets.Bool(False, help="a removal is running")
-    undo_result = traitlets.Any(None, help="the UndoResult once the Undo button ran")
+    undo_result = traitlets.Any(None, help="the undo's result once the Undo button ran")
 
     def __init__(
         self,
