@@ -253,6 +253,8 @@ class RemovalPlan:
             ... ).undo_text  # doctest: +ELLIPSIS
             'not possible: no membership snapshot, so nobody will know who really was ...'
         """
+        if self.part is not None:
+            return str(self._part.undo_text)
         if self.undoable:
             return "possible: ccpandas.undo(run_id) puts back exactly what the re-read shows"
         reads = self.snapshot_cost
@@ -275,7 +277,10 @@ class RemovalPlan:
     def changes(self) -> pd.DataFrame:
         """One row per (contact, target list) pair the plan concerns: ``contact_id``,
         ``email``, ``list_id``, ``list_name``, ``was_member``, ``will_leave``. Empty
-        without a membership snapshot (nothing is known about who is on the lists)."""
+        without a membership snapshot (nothing is known about who is on the lists). An
+        undo's are the pairs it sends (its part's :meth:`~ccpandas.plan.undo.UndoPart.changes`)."""
+        if self.part is not None:
+            return self._part.changes()
         if self.membership is None:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in CHANGE_COLUMNS})
         changes: pd.DataFrame = self.membership.changes(self.list_ids)
@@ -307,6 +312,8 @@ class RemovalPlan:
     # -- counts ---------------------------------------------------------------------------
     @cached_property
     def _counts(self) -> dict[str, int]:
+        if "plan_status" not in self.rows:  # a part's rows (an undo's pairs): no input
+            return dict.fromkeys(PLAN_STATUSES, 0)
         counts = self.rows["plan_status"].value_counts()
         return {s: int(counts.get(s, 0)) for s in PLAN_STATUSES}
 
@@ -479,6 +486,8 @@ class RemovalPlan:
         Args:
             n: How many examples at most. Default 5.
         """
+        if not self.n_invalid:
+            return []
         bad = (self.rows["plan_status"] == RowStatus.INVALID_ID.value).to_numpy()
         return _distinct(_first_values(self.rows["contact_id"], bad, n * 20))[:n]
 

@@ -304,6 +304,18 @@ class UndoPart:
         """The membership line of a result before the re-read."""
         return f"memberships to restore: {self._back()} (not verified yet)"
 
+    @property
+    def undo_text(self) -> str:
+        """What the plan's undo line says of an undo."""
+        return "not possible: an undo is not undone; remove those contacts with a new run"
+
+    def changes(self) -> pd.DataFrame:
+        """``plan.changes``: the pairs the undo sends, ``action`` ``add`` to put back or
+        ``remove`` to take off again, in a removal plan's ``changes`` columns."""
+        frame = self.change_set.frame(self.plan.list_names)
+        frame["will_leave"] = pd.array(frame["action"].astype(str) == "remove", dtype="boolean")
+        return frame
+
     def restore_per_list(self) -> dict[str, int]:
         """Memberships that will come back, per list name (target-list order)."""
         return self._per_list(self._decided("restore"))

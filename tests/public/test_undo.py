@@ -273,3 +273,37 @@ def test_undo_killed_half_way_and_resumed(cc_emulator_factory, connect) -> None:
     assert out["ok"] and out["outcomes"] == {"restored": 3000}
     assert acct.members(a) == set(pool)
     assert adds(emu) <= 6 + 1  # the accepted adds were followed, not sent again
+
+
+def test_every_member_of_the_one_plan_type_answers_for_an_undo(
+    cc_emulator_factory, connect
+) -> None:
+    # An undo's plan is a RemovalPlan of kind "undo": the members a removal's plan has
+    # must answer for it too. summary(), n_invalid, invalid_examples() raised KeyError
+    # ('plan_status', which an undo's pairs have not), changes was empty and undo_text
+    # spoke of a missing snapshot.
+    emu = cc_emulator_factory(seed=29, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    chosen = sorted(acct.members(target))[:7]
+    plan = _remove(emu, client, [target], chosen).undo(dry_run=True).plan
+    assert type(plan) is ccpandas.RemovalPlan and str(plan.kind) == "undo"
+    summary = plan.summary()
+    assert (summary["rows"], summary["invalid"], summary["requests"]) == (7, 0, 1)
+    assert (plan.n_invalid, plan.n_missing, plan.n_duplicates, plan.invalid_examples()) == (
+        0,
+        0,
+        0,
+        [],
+    )
+    changes = plan.changes
+    assert set(zip(changes["contact_id"], changes["list_id"], strict=True)) == {
+        (c, target) for c in chosen
+    }
+    assert set(changes["action"].astype(str)) == {"add"} and not changes["will_leave"].any()
+    assert plan.undo_text.startswith("not possible: an undo is not undone")
+    public = [n for n in dir(plan) if not n.startswith("_")]
+    for name in public:  # every property answers (methods with arguments aside)
+        value = getattr(plan, name)
+        if callable(value) and name in {"summary", "invalid_examples", "pending_text"}:
+            value()
