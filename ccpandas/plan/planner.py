@@ -278,7 +278,8 @@ class RemovalPlan:
         """One row per (contact, target list) pair the plan concerns: ``contact_id``,
         ``email``, ``list_id``, ``list_name``, ``was_member``, ``will_leave``. Empty
         without a membership snapshot (nothing is known about who is on the lists). An
-        undo's are the pairs it sends (its part's :meth:`~ccpandas.plan.undo.UndoPart.changes`)."""
+        undo's are the pairs it sends
+        (:meth:`UndoPart.changes <ccpandas.plan.undo.UndoPart.changes>`)."""
         if self.part is not None:
             return self._part.changes()
         if self.membership is None:
