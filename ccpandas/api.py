@@ -1023,8 +1023,9 @@ def _rebuild(
     if run_id is None:
         # result.run_id of a run made with journal=False: nothing was recorded.
         raise PlanError(
-            "run_id is None: that run was made with journal=False, so nothing was recorded "
-            "to resume it from; result.resume() continues it in the process that made it"
+            "run_id is None: that run was made with journal=False, so the journal has "
+            "nothing to resume or undo it from; result.resume() continues it in the process "
+            "that made it"
         )
     if not isinstance(run_id, str):
         raise TypeError(f"run_id must be a string (result.run_id), not {type(run_id).__name__}")
