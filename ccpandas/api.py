@@ -1108,7 +1108,7 @@ def resume_frame(
     """
     result = _rebuild(run_id, client, runner=runner, resolve=True)
     journaled = result.plan
-    if not hasattr(journaled, "source"):
+    if journaled.kind == RunKind.UNDO:
         raise PlanError(
             f"run {run_id} is an undo, not a DataFrame's removal; use ccpandas.resume({run_id!r})"
         )

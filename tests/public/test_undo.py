@@ -307,3 +307,20 @@ def test_every_member_of_the_one_plan_type_answers_for_an_undo(
         value = getattr(plan, name)
         if callable(value) and name in {"summary", "invalid_examples", "pending_text"}:
             value()
+
+
+def test_a_frame_cannot_resume_an_undo_and_nothing_is_sent(cc_emulator_factory, connect) -> None:
+    # df.cc.resume(undo_run_id) told an undo apart by its plan lacking `source`; one plan
+    # type has it, so the frame's resume went on, sent, and failed with KeyError.
+    emu = cc_emulator_factory(seed=31, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    chosen = sorted(acct.members(target))[:6]
+    df = pd.DataFrame({"contact_id": chosen})
+    undone = _remove(emu, client, [target], chosen).undo(progress=False)
+    assert undone.ok
+    before = acct.request_counts.total()
+    with pytest.raises(PlanError, match=r"is an undo, not a DataFrame's removal"):
+        df.cc.resume(undone.run_id, client=client)
+    sent = acct.request_counts.total() - before
+    assert adds(emu) == 1 and sent == 0
