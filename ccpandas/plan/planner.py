@@ -230,9 +230,20 @@ class RemovalPlan:
     if not TYPE_CHECKING:  # typed code asks plan.part; users ask plan.later_runs
 
         def __getattr__(self, name: str) -> Any:
+            if hasattr(type(self), name):  # a member of the plan failed inside: its error
+                return object.__getattribute__(self, name)
+            missing = AttributeError(f"'RemovalPlan' object has no attribute {name!r}")
             if name.startswith("_") or self.__dict__.get("part") is None:
-                raise AttributeError(f"'RemovalPlan' object has no attribute {name!r}")
-            return getattr(self._part, name)
+                raise missing
+            try:
+                return getattr(self._part, name)
+            except AttributeError:
+                raise missing from None
+
+    def __dir__(self) -> list[str]:
+        """The plan's names and its part's (``plan.later_runs`` completes with Tab)."""
+        part = [n for n in dir(self._part) if not n.startswith("_")] if self.part else []
+        return sorted({*super().__dir__(), *part})
 
     @property
     def undoable(self) -> bool:

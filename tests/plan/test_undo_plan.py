@@ -142,3 +142,27 @@ def test_the_undo_time_holds_its_reads_and_the_wait_for_its_activities() -> None
     assert plan.expected_polls == 2
     assert plan.seconds == 1.25 + 0.25
     assert "about 2 s at 4/s" in str(plan)
+
+
+def test_a_plan_member_that_fails_inside_shows_its_own_error() -> None:
+    # RemovalPlan forwards names it lacks to a kind's part (__getattr__); a property of
+    # the plan that raised AttributeError inside came out as "no attribute" instead.
+    import dataclasses
+
+    import pytest
+
+    from ccpandas.plan.planner import plan_removal
+
+    class Broken:
+        known = True
+
+        @property
+        def verify_requests(self) -> int:
+            raise AttributeError("the membership part lost its reads")
+
+    plan = plan_removal(
+        pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]), "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
+    )
+    with pytest.raises(AttributeError, match="the membership part lost its reads"):
+        dataclasses.replace(plan, membership=Broken()).verify_requests  # noqa: B018
+    assert not hasattr(plan, "later_runs")  # a removal has no undo part

@@ -302,6 +302,9 @@ def test_every_member_of_the_one_plan_type_answers_for_an_undo(
     }
     assert set(changes["action"].astype(str)) == {"add"} and not changes["will_leave"].any()
     assert plan.undo_text.startswith("not possible: an undo is not undone")
+    assert {"later_runs", "restore_per_list"} <= set(dir(plan))  # Tab completes them
+    with pytest.raises(AttributeError, match=r"'RemovalPlan' object has no attribute 'nope'"):
+        plan.nope  # noqa: B018
     public = [n for n in dir(plan) if not n.startswith("_")]
     for name in public:  # every property answers (methods with arguments aside)
         value = getattr(plan, name)
