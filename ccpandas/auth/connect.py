@@ -66,6 +66,7 @@ from ccpandas.auth.flows import (
     credentials_from_answer,
     device_flow,
     pkce_flow,
+    pop_secret,
 )
 from ccpandas.auth.tokenstore import Credentials, CredentialStore, MemoryTokenStore, TokenStore
 from ccpandas.client.http import (
@@ -365,12 +366,15 @@ class OAuthToken:
         sleep: Callable[[float], None] = time.sleep,
         min_refresh_interval: float = MIN_REFRESH_INTERVAL,
     ) -> None:
+        given: dict[str, Any] = {"client_secret": client_secret}
+        del client_secret  # no frame of a refused secret holds it in clear
+        pop_secret(given)
         self._creds: Credentials | None = credentials
         self.client_id = credentials.client_id
         self._session = session or OAuthSession(
             credentials.client_id,
             auth_url=auth_url or credentials.auth_url,
-            client_secret=client_secret,
+            client_secret=given["client_secret"],
             sleep=sleep,
         )
         self.store = store
@@ -690,6 +694,7 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
         >>> client = ccpandas.login(client_id="0a1b2c3d-...")  # doctest: +SKIP
         To connect ccpandas to Constant Contact, open this page and sign in: ...
     """
+    pop_secret(options)  # first: no frame of a refused login holds it in clear
     o = _options(options, LoginOptions, "login")
     if o["flow"] not in ("device", "pkce"):
         raise ConfigError(f"flow must be 'device' or 'pkce', not {o['flow']!r}")
@@ -813,6 +818,7 @@ def connect(
         >>> client = ccpandas.connect()  # doctest: +SKIP
         >>> client = ccpandas.connect(client_id="0a1b2c3d-...", interactive=False)  # doctest: +SKIP
     """
+    pop_secret(options)  # first: no frame of a refused connect holds it in clear
     o = _options(options, ConnectOptions, "connect")
     store = o["store"] if o["store"] is not None else TokenStore()
     api_url = base_url or env(BASE_URL_ENV)

@@ -83,6 +83,28 @@ def secret_or_none(value: str | Secret | None) -> Secret | None:
     return Secret(text)
 
 
+def pop_secret(options: Any, key: str = "client_secret") -> None:
+    """``options[key]`` (a client secret, or None) made a Secret in place (``options``: a
+    dict, e.g. a call's ``**options``), so no caller
+    keeps it in clear; a malformed one is a ConfigError raised once every local copy
+    is dropped: no frame of its traceback, and no chained error, holds it.
+
+    Example:
+        >>> given = {"client_secret": " s3cret "}
+        >>> pop_secret(given); given
+        {'client_secret': Secret('********')}
+    """
+    raw = options.pop(key, None)
+    try:
+        options[key] = secret_or_none(raw)
+        why = None
+    except ConfigError as exc:  # its frames hold the value: it goes with this block
+        why = str(exc)
+    del raw
+    if why is not None:
+        raise ConfigError(why)
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -135,8 +157,10 @@ class OAuthSession:
         timeout: float | tuple[float, float] = (5.0, 30.0),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._client_secret = secret_or_none(client_secret)
+        given: dict[str, Any] = {"client_secret": client_secret}
         del client_secret  # from here on no frame of this call holds it in clear
+        pop_secret(given)
+        self._client_secret = given["client_secret"]
         if not isinstance(client_id, str) or not client_id.strip():
             raise ConfigError("client_id must be a non-empty string (your application's API key)")
         self.client_id = client_id.strip()

@@ -346,3 +346,27 @@ def test_a_client_id_http_basic_cannot_encode_keeps_no_client_secret(auth_emu) -
     assert isinstance(err, ConfigError) and "client_id has a character outside ASCII" in str(err)
     given.clear()  # the test's own dict held it; only the error's frames are checked
     assert_clean(err, ["s3cr3t-client-secret-x"])
+
+
+#: Module-level, so neither a frame's locals nor a traceback's source lines show them.
+_GOOD_SECRET, _BAD_SECRET = "s3cr3t-good-x", "s3cr3t\u2026bad-x"
+
+
+def test_a_refused_login_keeps_no_client_secret(auth_emu, private_env: Path) -> None:
+    # The secret was converted inside OAuthSession: refused there (a bad client id, a
+    # bad auth_url, a malformed secret), the frames of login() and of the session's
+    # constructor still held it in clear.
+    emu = auth_emu()
+    url = emu.auth_url
+    cases = [
+        lambda: ccpandas.login(client_id="app\u2026", client_secret=_GOOD_SECRET, auth_url=url),
+        lambda: ccpandas.login(
+            client_id="app", client_secret=_GOOD_SECRET, auth_url="http://192.0.2.1/v1"
+        ),
+        lambda: ccpandas.login(client_id="app", client_secret=_BAD_SECRET, auth_url=url),
+        lambda: ccpandas.connect(client_id="app", client_secret=_BAD_SECRET),
+    ]
+    for case in cases:
+        err = catch(case)
+        assert isinstance(err, ConfigError)
+        assert_clean(err, [_GOOD_SECRET, _BAD_SECRET])
