@@ -29,7 +29,7 @@ import numbers
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -113,6 +113,44 @@ CHANGE_COLUMNS = (
     "was_member",
     "will_leave",
 )
+
+
+class PlanPart(Protocol):
+    """What a kind with more to say than its change set gives the one plan type, as
+    :attr:`RemovalPlan.part`: its title, lines and texts, and its read figures. An
+    undo's is :class:`~ccpandas.plan.undo.UndoPart`; the plan asks it through
+    :meth:`of`, which binds it to the plan whose batches, rate and lists it reads.
+    """
+
+    title: ClassVar[str]  #: how the plan is shown, e.g. "UndoPlan (nothing sent yet)"
+
+    @property
+    def read_requests(self) -> int:
+        """What ``plan.read_requests`` says (an undo's: its verification read)."""
+
+    @property
+    def total_reads(self) -> int:
+        """Every read request of the run, before and after its changes."""
+
+    @property
+    def verifiable(self) -> bool:
+        """Whether a re-read can show each pair's outcome."""
+
+    @property
+    def undo_text(self) -> str:
+        """The plan's undo line."""
+
+    def of(self, plan: RemovalPlan) -> PlanPart:
+        """This part, reading the figures of ``plan``."""
+
+    def summary_lines(self) -> list[tuple[str, str]]:
+        """The (label, text) lines of the plan's text and HTML."""
+
+    def pending_text(self) -> str:
+        """The membership line of a result before the re-read."""
+
+    def changes(self) -> pd.DataFrame:
+        """``plan.changes``: the pairs the run sends."""
 
 
 def _aligned(lines: list[tuple[str, str]], indent: str) -> str:
@@ -219,12 +257,13 @@ class RemovalPlan:
     snapshot_cost: int | None = None
     #: Without a snapshot: the reads planning spent choosing none (listing, probes).
     planning_requests: int = 0
-    #: A kind's own part (an undo's :class:`~ccpandas.plan.undo.UndoPart`), or None.
-    part: Any = None
+    #: A kind's own part (a :class:`PlanPart`: an undo's ``UndoPart``), or None.
+    part: PlanPart | None = None
 
     @cached_property
-    def _part(self) -> Any:
+    def _part(self) -> PlanPart:
         """The kind's part, reading this plan's figures (its batches, rate, lists)."""
+        assert self.part is not None, "asked only when the plan has a part"
         return self.part.of(self)
 
     if not TYPE_CHECKING:  # typed code asks plan.part; users ask plan.later_runs
@@ -265,7 +304,7 @@ class RemovalPlan:
             'not possible: no membership snapshot, so nobody will know who really was ...'
         """
         if self.part is not None:
-            return str(self._part.undo_text)
+            return self._part.undo_text
         if self.undoable:
             return "possible: ccpandas.undo(run_id) puts back exactly what the re-read shows"
         reads = self.snapshot_cost
@@ -310,7 +349,7 @@ class RemovalPlan:
         """The membership line of a result before a re-read: what is expected, or why
         it is unknown."""
         if self.part is not None:
-            return str(self._part.pending_text())
+            return self._part.pending_text()
         m = self.membership
         if m is None or not m.known:
             done = PairOutcome.ADDED if str(self.kind) == "add" else PairOutcome.REMOVED
@@ -394,7 +433,7 @@ class RemovalPlan:
         the reads planning spent deciding so (:attr:`planning_requests`); a kind's part
         says its own (an undo's: its verification read)."""
         if self.part is not None:
-            return int(self.part.read_requests)
+            return self._part.read_requests
         return int(self.membership.read_requests) if self.verifiable else self.planning_requests
 
     @property
@@ -408,7 +447,7 @@ class RemovalPlan:
         """The read requests before the changes and after them (the verification): a
         kind's part counts its own (an undo's fresh read, and its verification)."""
         if self.part is not None:
-            return int(self.part.check_requests + self.part.read_requests)
+            return self._part.total_reads
         return self.read_requests + self.verify_requests
 
     @property
@@ -549,7 +588,7 @@ class RemovalPlan:
         """(label, text) pairs shared by the text and HTML summaries, in an analyst's
         words; the technical figures are in :meth:`_detail_lines`."""
         if self.part is not None:
-            return list(self._part.summary_lines())
+            return self._part.summary_lines()
         out: list[tuple[str, str]] = []
         if self.source.kind is SourceKind.CONTACT_IDS:
             out.append(("input rows", f"{self.n_rows:,}"))
@@ -617,7 +656,7 @@ class RemovalPlan:
 
     def _title(self) -> str:
         if self.part is not None:
-            return str(self.part.title)
+            return self._part.title
         what = {"add": "AddPlan", "sync": "SyncPlan"}.get(str(self.kind), "RemovalPlan")
         given = "email addresses" if self._by_email else self.source.kind.value
         return f"{what} ({given}, nothing sent yet)"

@@ -305,6 +305,11 @@ class UndoPart:
         return f"memberships to restore: {self._back()} (not verified yet)"
 
     @property
+    def total_reads(self) -> int:
+        """The fresh read before the changes and the verification after them."""
+        return self.check_requests + self.read_requests
+
+    @property
     def undo_text(self) -> str:
         """What the plan's undo line says of an undo."""
         return "not possible: an undo is not undone; remove those contacts with a new run"
@@ -395,6 +400,18 @@ class UndoPart:
         return lines
 
 
+def undo_part(plan: RemovalPlan) -> UndoPart:
+    """The :class:`UndoPart` of an undo's plan; a TypeError for any other plan.
+
+    Example:
+        >>> undo_part(undo_plan).parent_run_id  # doctest: +SKIP
+        '20250301-231501-7f3a2c'
+    """
+    if not isinstance(plan.part, UndoPart):
+        raise TypeError(f"a {plan.kind} plan has no undo part")
+    return plan.part
+
+
 def plan_undo(
     decided: pd.DataFrame,
     parent_run_id: str,
@@ -481,7 +498,7 @@ def undo_changes(
     """
     frame = plan.rows.copy()
     outcome = pair_outcomes(
-        plan.part.change_set,
+        undo_part(plan).change_set,
         batch_states,
         after,
         words={

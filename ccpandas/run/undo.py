@@ -27,7 +27,7 @@ import pandas as pd
 from ccpandas.errors import CCError, PlanError
 from ccpandas.plan.membership import snapshot_reads
 from ccpandas.plan.planner import RemovalPlan, _plural
-from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes
+from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes, undo_part
 from ccpandas.read.lists import read_lists
 from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact, read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
@@ -292,7 +292,7 @@ _DECIDED = ("contact_status", "decision", "reason")
 
 
 def _encode(plan: RemovalPlan) -> tuple[dict[str, Any], bytes]:
-    part = plan.part
+    part = undo_part(plan)
     meta = {"parent": part.parent_run_id, **{k: getattr(plan, k) for k in _META}}
     meta.update({k: getattr(part, k) for k in _PART})
     # The pairs as every kind journals them, and what the fresh read decided of each.
@@ -346,9 +346,10 @@ def run_undo(
     template = runner or Runner(None)
     reporter = make_reporter(options.progress)
     plan = plan_undo_of(parent, client, db=db, force=force, reporter=NullReporter())
-    if plan.part.later_runs and not force and not options.dry_run:
+    part = undo_part(plan)
+    if part.later_runs and not force and not options.dry_run:
         # The preview (dry_run) names them; the undo itself needs the user's word.
-        raise PlanError(f"nothing was sent: {plan.part.later_text()}")
+        raise PlanError(f"nothing was sent: {part.later_text()}")
     if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
@@ -356,7 +357,7 @@ def run_undo(
     journal = RunJournal.create_run(
         plan,
         kind="undo",
-        parent=plan.part.parent_run_id,
+        parent=part.parent_run_id,
         source="contact_ids",
         meta=meta,
         rows_blob=blob,
