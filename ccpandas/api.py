@@ -26,7 +26,7 @@ import pandas as pd
 # Registers the undo kind (ccpandas.run.kinds) and what RemovalResult.undo() runs.
 import ccpandas.run.undo  # noqa: F401
 from ccpandas._docs import shared_params
-from ccpandas.errors import CCError, PlanError
+from ccpandas.errors import CCError, PlanError, refuse_unknown
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
 from ccpandas.plan.membership import detect_key, max_removed_value, snapshot_reads, verified_as
@@ -496,13 +496,7 @@ def _bundle(given: Mapping[str, Any], bundle: Any, call: str) -> dict[str, Any]:
         ...
         TypeError: remove_list_memberships() got an unexpected keyword argument 'dry_ru'; ...
     """
-    names = bundle.__optional_keys__
-    for name in given:
-        if name not in names:
-            known = ", ".join(sorted(names))
-            raise TypeError(
-                f"{call}() got an unexpected keyword argument {name!r}; its options are {known}"
-            )
+    refuse_unknown(given, bundle.__optional_keys__, call)
     return {**_DEFAULTS, **given}
 
 
@@ -1033,7 +1027,6 @@ def _rebuild(
         raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
     db = journal or open_journal()
     run_journal = RunJournal.open(run_id, db=db)
-    kind_of(db.run_record(run_id).get("kind"))  # a kind this version knows, or say so
     template = runner or Runner(None)
     api = client if client is not None else template.client
     if api is None and resolve:
@@ -1108,7 +1101,7 @@ def resume_frame(
     """
     result = _rebuild(run_id, client, runner=runner, resolve=True)
     journaled = result.plan
-    if journaled.kind == RunKind.UNDO:
+    if result._kind.changes is not None:  # a kind without input rows (an undo)
         raise PlanError(
             f"run {run_id} is an undo, not a DataFrame's removal; use ccpandas.resume({run_id!r})"
         )

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import inspect
+from collections.abc import Collection, Iterable
 from typing import Any
 
 __all__ = [
@@ -82,6 +83,24 @@ __all__ = [
     "error_for_response",
     "rate_limit_kind",
 ]
+
+
+def refuse_unknown(given: Iterable[str], names: Collection[str], call: str) -> None:
+    """A TypeError, as Python's for an unknown keyword, naming the first of ``given``
+    that is not in ``names`` (a call's ``**options``) and listing those.
+
+    Example:
+        >>> refuse_unknown(["dry_ru"], {"dry_run", "wait"}, "f")
+        Traceback (most recent call last):
+        ...
+        TypeError: f() got an unexpected keyword argument 'dry_ru'; its options are dry_run, wait
+    """
+    for name in given:
+        if name not in names:
+            known = ", ".join(sorted(names))
+            raise TypeError(
+                f"{call}() got an unexpected keyword argument {name!r}; its options are {known}"
+            )
 
 
 def short_repr(value: Any, width: int = 40) -> str:

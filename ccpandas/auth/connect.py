@@ -77,7 +77,7 @@ from ccpandas.client.http import (
     set_default_client,
 )
 from ccpandas.client.urls import is_loopback_host
-from ccpandas.errors import AuthError, ConfigError, TokenStoreError
+from ccpandas.errors import AuthError, ConfigError, TokenStoreError, refuse_unknown
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -253,13 +253,13 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
-def _options(given: Mapping[str, Any], bundle: type, function: str) -> dict[str, Any]:
+def _options(given: Any, bundle: type, function: str) -> dict[str, Any]:
     """Every option of ``bundle`` (a TypedDict): the ``given`` ones, else the default;
     a name not in the bundle is refused as Python refuses an unknown keyword."""
     names = bundle.__optional_keys__ | bundle.__required_keys__  # type: ignore[attr-defined]
-    for name in given:
-        if name not in names:
-            raise TypeError(f"{function}() got an unexpected keyword argument {name!r}")
+    if "client_secret" in names:  # first: no frame of a refused call holds it in clear
+        pop_secret(given)
+    refuse_unknown(given, names, function)
     return {name: given.get(name, _DEFAULTS.get(name)) for name in names}
 
 
@@ -366,11 +366,11 @@ class OAuthToken:
         sleep: Callable[[float], None] = time.sleep,
         min_refresh_interval: float = MIN_REFRESH_INTERVAL,
     ) -> None:
+        self._creds: Credentials | None = credentials  # first: a half-built token has a repr
+        self.client_id = credentials.client_id
         given: dict[str, Any] = {"client_secret": client_secret}
         del client_secret  # no frame of a refused secret holds it in clear
         pop_secret(given)
-        self._creds: Credentials | None = credentials
-        self.client_id = credentials.client_id
         self._session = session or OAuthSession(
             credentials.client_id,
             auth_url=auth_url or credentials.auth_url,
@@ -694,7 +694,6 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
         >>> client = ccpandas.login(client_id="0a1b2c3d-...")  # doctest: +SKIP
         To connect ccpandas to Constant Contact, open this page and sign in: ...
     """
-    pop_secret(options)  # first: no frame of a refused login holds it in clear
     o = _options(options, LoginOptions, "login")
     if o["flow"] not in ("device", "pkce"):
         raise ConfigError(f"flow must be 'device' or 'pkce', not {o['flow']!r}")
@@ -818,7 +817,6 @@ def connect(
         >>> client = ccpandas.connect()  # doctest: +SKIP
         >>> client = ccpandas.connect(client_id="0a1b2c3d-...", interactive=False)  # doctest: +SKIP
     """
-    pop_secret(options)  # first: no frame of a refused connect holds it in clear
     o = _options(options, ConnectOptions, "connect")
     store = o["store"] if o["store"] is not None else TokenStore()
     api_url = base_url or env(BASE_URL_ENV)
@@ -1038,6 +1036,9 @@ def refresh_saved_login(
     Example:
         >>> creds = refresh_saved_login(client_id="0a1b2c3d-...")  # doctest: +SKIP
     """
+    secret: dict[str, Any] = {"client_secret": client_secret}
+    del client_secret  # first: no frame of a refused refresh holds it in clear
+    pop_secret(secret)
     store = store if store is not None else TokenStore()
     cid = _resolve_client_id(client_id, store)
     saved = store.load(cid) if cid else None
@@ -1052,7 +1053,7 @@ def refresh_saved_login(
     with store.locked(cid):
         # Can the store be written? Found out now, while the saved refresh token works.
         store.save(store.load(cid) or saved)
-    provider = _provider(saved, store, auth_url, {"client_secret": client_secret}, clock)
+    provider = _provider(saved, store, auth_url, secret, clock)
     with warnings.catch_warnings(record=True):  # its advice is for a session that goes on
         warnings.simplefilter("always")
         provider.refresh(force=True)

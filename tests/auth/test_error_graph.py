@@ -365,6 +365,10 @@ def test_a_refused_login_keeps_no_client_secret(auth_emu, private_env: Path) -> 
         ),
         lambda: ccpandas.login(client_id="app", client_secret=_BAD_SECRET, auth_url=url),
         lambda: ccpandas.connect(client_id="app", client_secret=_BAD_SECRET),
+        # `ccpandas login --refresh`; and a token provider refused half-built (its repr
+        # is called by a traceback shown with its locals)
+        lambda: refresh_saved_login(client_id="app", client_secret=_BAD_SECRET),
+        lambda: OAuthToken(Credentials("app", Secret("at-x"), None), client_secret=_BAD_SECRET),
     ]
     for case in cases:
         err = catch(case)
