@@ -118,7 +118,7 @@ package: install-test
 # `make test` passes WHEEL, the wheel `make package` just built and checked: every session
 # installs that very file, so it is installed and tested on every interpreter present.
 # Without WHEEL, pip builds one from the source tree in each session.
-# TESTED_PYTHON (`make test` sets it to its own Python's version) leaves out the session
+# TESTED_PYTHON (`make test` sets it to its own Python's version) skips the session
 # that would repeat the suite just run on that Python (see noxfile.py).
 WHEEL ?=
 TESTED_PYTHON ?=

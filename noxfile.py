@@ -1,8 +1,8 @@
 """nox sessions: ccpandas on every supported Python, and on the oldest supported pandas.
 
-``make test`` runs ``nox``: every session below but the ``tests-3.X`` of the Python that
-ran its own suite (``CCPANDAS_TESTED_PYTHON``), which would only repeat that suite's
-tests. Each session installs ccpandas as a regular, non-editable package in a virtual
+``make test`` runs ``nox``: every session below; the ``tests-3.X`` of the Python that
+ran its own suite (``CCPANDAS_TESTED_PYTHON``) skips itself, as it would only repeat
+that suite's tests. Each session installs ccpandas as a regular, non-editable package in a virtual
 environment of its own: the wheel named by ``CCPANDAS_WHEEL`` (``make test`` passes the
 one ``make package`` built and checked), else a wheel pip builds from the source tree.
 It then runs pytest on the installed copy
@@ -53,12 +53,8 @@ nox.options.error_on_missing_interpreters = False
 nox.options.default_venv_backend = "venv"
 # `make test` has just run these very tests (and more) on its own interpreter with the
 # newest pandas, and names that version here: its session would run them a second time.
-# pandas22 still tests the installed wheel on the oldest Python. `nox -s` runs any.
+# pandas22 still tests the installed wheel on the oldest Python.
 _TESTED = os.environ.get("CCPANDAS_TESTED_PYTHON", "")
-nox.options.sessions = [
-    *(f"tests-{v}" for v in PYTHONS if v != _TESTED),
-    "pandas22",
-]
 
 
 def interpreter(version: str) -> str:
@@ -109,6 +105,8 @@ def _tests(version: str) -> None:
     @nox.session(name=f"tests-{version}", python=interpreter(version), reuse_venv=True)
     def tests(session: nox.Session) -> None:
         """Core and command-line tests on the newest pandas."""
+        if version == _TESTED:
+            session.skip(f"make test has just run these tests on Python {version}")
         _install(session)
         _pytest(session, *CORE_TESTS, "tests/cli")
 

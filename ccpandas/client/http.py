@@ -731,7 +731,7 @@ class Client:
                 params=call.params,
                 data=call.data,
                 headers=call.headers,
-                auth=SecretAuth(Secret(f"Bearer {token.reveal()}")),
+                auth=SecretAuth(token),
                 timeout=self.timeout,
                 allow_redirects=False,  # a redirect could carry the token elsewhere
             )

@@ -53,7 +53,8 @@ _FATAL = (
 
 class SecretAuth(requests.auth.AuthBase):
     """Sets the ``Authorization`` header, kept as a Secret until the request is built:
-    ``secret`` as it is, or with ``user`` HTTP Basic credentials (a client secret).
+    ``secret`` as a Bearer token, or with ``user`` HTTP Basic credentials (a client
+    secret).
 
     Passed as ``auth=`` rather than as a header so requests' ``.netrc`` lookup can never
     replace it, and so no frame of ours holds the credential in clear (requests'
@@ -62,7 +63,7 @@ class SecretAuth(requests.auth.AuthBase):
     fails there, disarmed, and not in a constructor whose frames hold the secret.
 
     Example:
-        >>> SecretAuth(Secret("Bearer abc")), SecretAuth(Secret("s3cret"), user="app")
+        >>> SecretAuth(Secret("abc")), SecretAuth(Secret("s3cret"), user="app")
         (SecretAuth(********), SecretAuth(********))
     """
 
@@ -71,7 +72,7 @@ class SecretAuth(requests.auth.AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         if self._user is None:
-            r.headers["Authorization"] = self._secret.reveal()
+            r.headers["Authorization"] = f"Bearer {self._secret.reveal()}"
         else:
             r.headers["Authorization"] = requests.auth._basic_auth_str(
                 self._user, self._secret.reveal()

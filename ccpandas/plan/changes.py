@@ -219,13 +219,15 @@ class ChangeSet:
         pair_batch = np.full(self.n_pairs, -1, dtype=np.int32)  # 4 bytes a pair
         out: list[Batch] = []
         cross = self.n_pairs == len(self.contact_ids) * len(self.list_ids)
+        grid: list[np.ndarray | None] = []  # the (contact x list) view, read once if asked
         for code in (REMOVE, ADD):
             if not self.mask(code).any():
                 continue
             if not self.known and cross:
                 new = _cross_batches(self, code, start + len(out), pair_batch)
             elif self.known and _union_safe(self, code):
-                new = _union_batches(self, code, start + len(out), pair_batch)
+                grid = grid or [_grid(self) if cross else None]
+                new = _union_batches(self, code, start + len(out), pair_batch, grid[0])
             elif _per_list_count(self, code) < _per_set_count(self, code):
                 # Contacts on many different subsets of the lists (an undo of a run
                 # whose contacts were on some of its lists each): one list per request.
@@ -424,13 +426,15 @@ def _cross_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
     return batches
 
 
-def _union_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray) -> list[Batch]:
+def _union_batches(
+    cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray, grid: np.ndarray | None
+) -> list[Batch]:
     """Pairs of ``code`` by list group of 50: contacts ordered by their set of lists in the group
     (stable: first-appearance order within a set), 500 per request, each request
-    naming the union of its contacts' lists."""
+    naming the union of its contacts' lists. ``grid``: :func:`_grid` of ``cs`` (None:
+    not a grid), read once by the caller for both actions."""
     n = len(cs.contact_ids)
     batches: list[Batch] = []
-    grid = _grid(cs)
     for j, offset in enumerate(range(0, len(cs.list_ids), MAX_LISTS_PER_REQUEST)):
         width = min(MAX_LISTS_PER_REQUEST, len(cs.list_ids) - offset)
         mask = _group_masks(cs, grid, code, offset, width)

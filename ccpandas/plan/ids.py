@@ -349,10 +349,7 @@ def _string_positions(s: pd.Series) -> np.ndarray | None:
 
 
 def _is_arrow_string(dtype: object) -> bool:
-    if not isinstance(dtype, pd.ArrowDtype):
-        return False
-    kind = dtype.pyarrow_dtype
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
+    return isinstance(dtype, pd.ArrowDtype) and _is_arrow_text(dtype.pyarrow_dtype)
 
 
 def _not_a_string(other: pd.Series) -> np.ndarray:

@@ -419,10 +419,6 @@ class RemovalPlan:
         last activity ended: one simulation of the runner's schedule."""
         return run_estimate(self.n_requests, self.rate, request_items(self.batches))
 
-    def _seconds(self, reads: int) -> float:
-        """The run's seconds: ``reads`` read requests in the pace, and the changes."""
-        return reads * DEFAULT_MODEL.gap(self.rate) + self._run[1]
-
     #: Requests to send (one activity each): :attr:`n_requests`.
     n_batches = n_requests
 
@@ -529,7 +525,7 @@ class RemovalPlan:
             >>> plan.estimated_seconds  # the POST at 0 s, polls at 0.25 s and 1.25 s
             1.25
         """
-        return self._seconds(self._reads)
+        return self._reads * DEFAULT_MODEL.gap(self.rate) + self._run[1]
 
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
         """A few distinct values that were rejected as ``invalid_id``.

@@ -318,9 +318,10 @@ class UndoPart:
         """``plan.changes``: the pairs the undo sends, ``action`` ``add`` to put back or
         ``remove`` to take off again, in a removal plan's ``changes`` columns."""
         frame = self.change_set.frame(self.plan.list_names)
-        action = frame["action"].astype(str)
-        frame = frame[action.isin(["add", "remove"]).to_numpy()].reset_index(drop=True)
-        frame["will_leave"] = pd.array(frame["action"].astype(str) == "remove", dtype="boolean")
+        action = frame["action"].astype(str).to_numpy()
+        sent = (action == "add") | (action == "remove")
+        frame = frame[sent].reset_index(drop=True)
+        frame["will_leave"] = pd.array(action[sent] == "remove", dtype="boolean")
         return frame
 
     def restore_per_list(self) -> dict[str, int]:
