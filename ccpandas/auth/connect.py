@@ -620,8 +620,7 @@ def _resolve_client_id(
         if not isinstance(client_id, str) or not client_id.strip():
             raise ConfigError("client_id must be a non-empty string (your application's API key)")
         return client_id.strip()
-    from_env = env(CLIENT_ID_ENV)
-    if from_env:
+    if from_env := env(CLIENT_ID_ENV):
         return from_env
     saved = store.client_ids()
     if base_url is not None:

@@ -370,9 +370,7 @@ def resolve_base_url(base_url: str | None = None) -> str:
         >>> resolve_base_url("http://127.0.0.1:9/v3")
         'http://127.0.0.1:9/v3'
     """
-    if base_url is not None:
-        return base_url
-    return env(BASE_URL_ENV) or DEFAULT_BASE_URL
+    return base_url if base_url is not None else env(BASE_URL_ENV) or DEFAULT_BASE_URL
 
 
 def _library_version() -> str:
@@ -600,9 +598,9 @@ class Client:
         return bool(refresh()) if callable(refresh) else False
 
     def _replayable(self, method: str, host_path: str) -> bool:
-        if method in _SAFE_METHODS:
-            return True
-        return method == "POST" and host_path.endswith(_IDEMPOTENT_POSTS)
+        return method in _SAFE_METHODS or (
+            method == "POST" and host_path.endswith(_IDEMPOTENT_POSTS)
+        )
 
     # -- sending: request -> retries -> auth -> one attempt ---------------------
     # The shape of httpx's Client.send -> _send_handling_auth -> _send_single_request;

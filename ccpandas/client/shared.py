@@ -21,7 +21,7 @@ process of this user on this machine shares them. :class:`RedisState` (team mode
 script (the clock is Redis' own ``TIME``, so machines whose clocks differ still agree),
 and holds run locks as expiring keys. If Redis cannot be reached, :class:`SharedState`
 falls back to the local state, warns once, buffers the ledger's counts and goes back to
-Redis when it answers again (:class:`RedisFallback`). The fallback paces this process at
+Redis when it answers again. The fallback paces this process at
 its share of the rate as last seen in Redis (the rate divided by the processes that
 took a slot within a minute), and never faster than :data:`FALLBACK_RATE` (1/s): every
 machine of the team falls back at the same moment, each with its own limiter, so 4
@@ -107,7 +107,7 @@ log = logging.getLogger("ccpandas")
 # Token providers read without side effects to name a key (a fixed token, the
 # environment variable): ccpandas' own StaticToken and EnvToken.
 _READ_FREELY = ("StaticToken", "EnvToken")
-# What :meth:`RedisFallback._via_redis` returns when Redis was not asked or did not answer.
+# What :meth:`SharedState._via_redis` returns when Redis was not asked or did not answer.
 _MISSED: Any = object()
 
 
@@ -210,23 +210,65 @@ class BudgetKey:
 # --------------------------------------------------------------------------- the choice
 
 
-class RedisFallback:
-    """Whether Redis answers, and what waits for it while it does not: the part of
-    :class:`SharedState` that degrades to this machine's state and comes back.
+class SharedState:
+    """The shared state clients use: this machine's (:meth:`local`) or Redis with the
+    local state as its fallback (:meth:`redis`). Build one with :func:`resolve`.
 
-    After a failed call Redis is marked down (warned once) and not tried again for
-    :data:`PROBE_EVERY` seconds; ledger counts made meanwhile wait in this process and
-    are added when it answers again.
+    With Redis, after a failed call Redis is marked down (warned once) and not tried
+    again for :data:`PROBE_EVERY` seconds; ledger counts made meanwhile wait in this
+    process and are added when it answers again.
+
+    Args:
+        local: This machine's state (a ``LocalState``, SQLite): the whole state without
+            Redis, the fallback with it.
+        redis: The Redis state of team mode (a ``RedisState``), or None (the default) for
+            this machine only.
+
+    Example:
+        >>> SharedState.redis("redis://:pw@cache:6379/0")
+        SharedState('redis://:********@cache:6379/0')
     """
 
-    redis_state: RedisState | None
-
-    def __init__(self) -> None:
+    def __init__(self, local: LocalState, redis: RedisState | None = None) -> None:
+        self.local_state = local
+        self.redis_state = redis
         self._lock = threading.Lock()
         self._down = False
         self._next_probe = 0.0
         self._pending: Counter[tuple[str, dt.date, str]] = Counter()
         self._last_usage: dict[tuple[str, dt.date], tuple[int, int]] = {}
+
+    @classmethod
+    def local(cls, path: Path | None = None) -> SharedState:
+        """This machine only: ``quota.sqlite3`` in the data directory.
+
+        Args:
+            path: The SQLite file to keep the state in. None (the default) uses
+                ``quota.sqlite3`` in the data directory (``CCPANDAS_DATA_DIR``), read at
+                each use.
+        """
+        return cls(LocalState(path))
+
+    @classmethod
+    def redis(cls, url: str | Secret, *, local_path: Path | None = None) -> SharedState:
+        """Team mode: Redis at ``url`` (``redis://[:password@]host:port/db``).
+
+        Args:
+            url: The Redis URL, e.g. ``"redis://:password@cache.internal:6379/0"`` (a
+                password in it is never shown: reprs and logs mask it).
+            local_path: The SQLite file of the local fallback, used while Redis cannot be
+                reached. None (the default) uses ``quota.sqlite3`` in the data directory.
+        """
+        url = hide(url)  # in no frame's locals
+        return cls(LocalState(local_path), RedisState(url))
+
+    @property
+    def kind(self) -> str:
+        """``"local"`` or ``"redis"``."""
+        return LOCAL if self.redis_state is None else "redis"
+
+    def __repr__(self) -> str:
+        return f"SharedState({LOCAL if self.redis_state is None else self.redis_state.url!r})"
 
     @property
     def where(self) -> str:
@@ -283,68 +325,6 @@ class RedisFallback:
         if self._via_redis(lambda redis: redis.ledger_add(scope, day, process, n)) is _MISSED:
             with self._lock:
                 self._pending[(scope, day, process)] += n
-
-    def _last_seen(self, scope: str, day: dt.date) -> tuple[int, int, bool]:
-        """The usage last read from Redis plus this process's counts since (stale)."""
-        used, processes = self._last_usage.get((scope, day), (0, 0))
-        with self._lock:
-            mine = sum(
-                n for (s, d, _), n in self._pending.items() if d == day and scope_matches(s, scope)
-            )
-        return used + mine, max(processes, 1 if mine else 0), True
-
-
-class SharedState(RedisFallback):
-    """The shared state clients use: this machine's (:meth:`local`) or Redis with the
-    local state as its fallback (:meth:`redis`). Build one with :func:`resolve`.
-
-    Args:
-        local: This machine's state (a ``LocalState``, SQLite): the whole state without
-            Redis, the fallback with it.
-        redis: The Redis state of team mode (a ``RedisState``), or None (the default) for
-            this machine only.
-
-    Example:
-        >>> SharedState.redis("redis://:pw@cache:6379/0")
-        SharedState('redis://:********@cache:6379/0')
-    """
-
-    def __init__(self, local: LocalState, redis: RedisState | None = None) -> None:
-        super().__init__()
-        self.local_state = local
-        self.redis_state = redis
-
-    @classmethod
-    def local(cls, path: Path | None = None) -> SharedState:
-        """This machine only: ``quota.sqlite3`` in the data directory.
-
-        Args:
-            path: The SQLite file to keep the state in. None (the default) uses
-                ``quota.sqlite3`` in the data directory (``CCPANDAS_DATA_DIR``), read at
-                each use.
-        """
-        return cls(LocalState(path))
-
-    @classmethod
-    def redis(cls, url: str | Secret, *, local_path: Path | None = None) -> SharedState:
-        """Team mode: Redis at ``url`` (``redis://[:password@]host:port/db``).
-
-        Args:
-            url: The Redis URL, e.g. ``"redis://:password@cache.internal:6379/0"`` (a
-                password in it is never shown: reprs and logs mask it).
-            local_path: The SQLite file of the local fallback, used while Redis cannot be
-                reached. None (the default) uses ``quota.sqlite3`` in the data directory.
-        """
-        url = hide(url)  # in no frame's locals
-        return cls(LocalState(local_path), RedisState(url))
-
-    @property
-    def kind(self) -> str:
-        """``"local"`` or ``"redis"``."""
-        return LOCAL if self.redis_state is None else "redis"
-
-    def __repr__(self) -> str:
-        return f"SharedState({LOCAL if self.redis_state is None else self.redis_state.url!r})"
 
     def reserve(self, scope: str, interval: float) -> float:
         """Take the next request slot of ``scope`` (``interval`` seconds apart); return
@@ -413,8 +393,8 @@ class SharedState(RedisFallback):
         process = process or process_id()
         if self.redis_state is None:
             self.local_state.ledger_add(scope, day, process, n)
-            return
-        self._count_in_redis(scope, day, process, n)
+        else:
+            self._count_in_redis(scope, day, process, n)
 
     def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int, bool]:
         """``(requests, processes, stale)`` counted on ``day`` for ``scope``; ``stale``
@@ -429,10 +409,16 @@ class SharedState(RedisFallback):
         if self.redis_state is None:
             return (*self.local_state.ledger_usage(scope, day), False)
         usage = self._via_redis(lambda redis: redis.ledger_usage(scope, day))
-        if usage is _MISSED:
-            return self._last_seen(scope, day)
-        self._last_usage[(scope, day)] = usage
-        return (*usage, False)
+        if usage is not _MISSED:
+            self._last_usage[(scope, day)] = usage
+            return (*usage, False)
+        # The usage last read from Redis plus this process's counts since (stale).
+        used, processes = self._last_usage.get((scope, day), (0, 0))
+        with self._lock:
+            mine = sum(
+                n for (s, d, _), n in self._pending.items() if d == day and scope_matches(s, scope)
+            )
+        return used + mine, max(processes, 1 if mine else 0), True
 
     # -- run locks -------------------------------------------------------------------
     def lease(self, name: str) -> RedisLease | None:

@@ -190,11 +190,8 @@ def _reason(exc: BaseException) -> str:
     """What went wrong, without URLs (they may carry PII)."""
     inner = _innermost(exc)
     if isinstance(inner, urllib3.exceptions.NewConnectionError):
-        detail = "could not connect"
         errno_text = str(inner).rpartition(":")[2].strip()
-        if errno_text:
-            detail += f" ({errno_text})"
-        return detail
+        return f"could not connect ({errno_text})" if errno_text else "could not connect"
     text = str(inner.args[0]) if inner.args and isinstance(inner.args[0], str) else ""
     if "://" in text or "url:" in text:  # urllib3 messages that embed the URL
         text = ""

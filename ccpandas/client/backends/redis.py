@@ -201,11 +201,7 @@ class RedisState:
                     retry=Retry(NoBackoff(), 0),  # we fall back at once instead
                     decode_responses=True,
                 )
-                made = (
-                    client,
-                    client.register_script(_RESERVE),
-                    client.register_script(_DEFER),
-                )
+                made = (client, client.register_script(_RESERVE), client.register_script(_DEFER))
                 self._clients[pid] = made
             return made
 
