@@ -95,6 +95,10 @@ class Answer:
     elapsed: float = 0.0  # seconds from sending to the answer's headers
 
 
+#: A check: the answers an assumption reads -> its verdict.
+_Check = Callable[[Sequence[Answer]], Verdict]
+
+
 @dataclasses.dataclass(frozen=True)
 class Assumption:
     """One thing ccpandas takes for granted: its ``name``, the ``answers`` it reads, what
@@ -181,7 +185,7 @@ def _body(answers: Sequence[Answer]) -> Any:
     return answers[0].body
 
 
-def _page(key: str) -> Callable[[Sequence[Answer]], Verdict]:
+def _page(key: str) -> _Check:
     def check(answers: Sequence[Answer]) -> Verdict:
         body = _body(answers)
         if not isinstance(body, dict):
@@ -204,14 +208,31 @@ def _items(answers: Sequence[Answer], key: str) -> list[dict[str, Any]]:
     return [i for items in found for i in items or () if isinstance(i, dict)]
 
 
-def _fields(key: str, wanted: Mapping[str, type]) -> Callable[[Sequence[Answer]], Verdict]:
+def _seen(look: Callable[[Sequence[Answer]], Any]) -> Callable[[Callable[[Any], Verdict]], _Check]:
+    """A check of what ``look`` finds in the answers (the items of an array, the token's
+    parts); ``not seen`` when it finds nothing."""
+
+    def wrap(test: Callable[[Any], Verdict]) -> _Check:
+        def check(answers: Sequence[Answer]) -> Verdict:
+            found = look(answers)
+            return test(found) if found else Result.NOT_SEEN
+
+        return check
+
+    return wrap
+
+
+def _each(key: str) -> Callable[[Callable[[Any], Verdict]], _Check]:
+    """A check of the items of every answer's ``body[key]`` array."""
+    return _seen(lambda answers: _items(answers, key))
+
+
+def _fields(key: str, wanted: Mapping[str, type]) -> _Check:
     """Each item of ``body[key]`` has the fields ccpandas reads (dotted paths), each of
     its type (an ``int`` is never a bool)."""
 
-    def check(answers: Sequence[Answer]) -> Verdict:
-        items = _items(answers, key)
-        if not items:
-            return Result.NOT_SEEN
+    @_each(key)
+    def check(items: list[dict[str, Any]]) -> Verdict:
         problems: list[str] = []
         for item in items:
             for path, kind in wanted.items():
@@ -227,10 +248,8 @@ def _fields(key: str, wanted: Mapping[str, type]) -> Callable[[Sequence[Answer]]
     return check
 
 
-def _activity_fields(answers: Sequence[Answer]) -> Verdict:
-    items = _items(answers, "activities")
-    if not items:
-        return Result.NOT_SEEN
+@_each("activities")
+def _activity_fields(items: list[dict[str, Any]]) -> Verdict:
     problems = []
     for item in items:
         if not isinstance(item.get("activity_id"), str):
@@ -255,18 +274,14 @@ def _activity_fields(answers: Sequence[Answer]) -> Verdict:
     return "; ".join(dict.fromkeys(problems)) or None
 
 
-def _states(answers: Sequence[Answer]) -> Verdict:
-    items = _items(answers, "activities")
-    if not items:
-        return Result.NOT_SEEN
+@_each("activities")
+def _states(items: list[dict[str, Any]]) -> Verdict:
     odd = [_word(i.get("state")) for i in items if i.get("state") not in ACTIVITY_STATES]
     return f"state {', '.join(dict.fromkeys(odd))}" if odd else None
 
 
-def _list_memberships(answers: Sequence[Answer]) -> Verdict:
-    items = _items(answers, "contacts")
-    if not items:
-        return Result.NOT_SEEN
+@_each("contacts")
+def _list_memberships(items: list[dict[str, Any]]) -> Verdict:
     values = [m for i in items for m in i.get("list_memberships", [None]) or []]
     if any(i.get("list_memberships") is None for i in items):
         return "list_memberships missing"
@@ -274,10 +289,8 @@ def _list_memberships(answers: Sequence[Answer]) -> Verdict:
     return f"list_memberships holds {json.dumps(odd[0])}, not list ids" if odd else None
 
 
-def _no_status(answers: Sequence[Answer]) -> Verdict:
-    items = _items(answers, "contacts")
-    if not items:
-        return Result.NOT_SEEN
+@_each("contacts")
+def _no_status(items: list[dict[str, Any]]) -> Verdict:
     odd = [i["status"] for i in items if "status" in i]
     return f"a top-level status: {_word(odd[0])}" if odd else None
 
@@ -392,7 +405,7 @@ def _error_array(answers: Sequence[Answer]) -> Verdict:
     return None
 
 
-def _error_key(expected: str) -> Callable[[Sequence[Answer]], Verdict]:
+def _error_key(expected: str) -> _Check:
     def check(answers: Sequence[Answer]) -> Verdict:
         entries = error_entries(_body(answers))
         key = entries[0].get("error_key") if entries else None
@@ -442,35 +455,28 @@ def _skew(answers: Sequence[Answer]) -> Verdict:
     return Result.NOT_SEEN
 
 
-def _token_check(
-    test: Callable[[dict[str, Any], dict[str, Any]], Verdict],
-) -> Callable[[Sequence[Answer]], Verdict]:
-    """A check of the token's header and claims; not seen for an opaque token."""
-
-    def check(answers: Sequence[Answer]) -> Verdict:
-        body = _body(answers)
-        if not isinstance(body, dict):
-            return Result.NOT_SEEN
-        return test(body["header"], body["claims"])
-
-    return check
+#: A check of the token's JWT header and claims; not seen for an opaque token.
+_token = _seen(lambda answers: _body(answers) if isinstance(_body(answers), dict) else None)
 
 
-def _alg(header: dict[str, Any], claims: dict[str, Any]) -> Verdict:
-    alg = header.get("alg")
+@_token
+def _alg(jwt: dict[str, Any]) -> Verdict:
+    alg = jwt["header"].get("alg")
     return None if alg == "RS256" else f"alg {_word(alg)}"
 
 
-def _audience(header: dict[str, Any], claims: dict[str, Any]) -> Verdict:
-    aud = claims.get("aud")
+@_token
+def _audience(jwt: dict[str, Any]) -> Verdict:
+    aud = jwt["claims"].get("aud")
     auds = aud if isinstance(aud, list) else [aud]
     if AUDIENCE in auds:
         return None
     return f"aud {', '.join(_word(a) for a in auds)}"
 
 
-def _lifetime(header: dict[str, Any], claims: dict[str, Any]) -> Verdict:
-    exp, iat = claims.get("exp"), claims.get("iat")
+@_token
+def _lifetime(jwt: dict[str, Any]) -> Verdict:
+    exp, iat = jwt["claims"].get("exp"), jwt["claims"].get("iat")
     if not isinstance(exp, int | float) or isinstance(exp, bool):
         return "no exp claim"
     left = exp - time.time()
@@ -483,8 +489,9 @@ def _lifetime(header: dict[str, Any], claims: dict[str, Any]) -> Verdict:
     return None
 
 
-def _scopes(header: dict[str, Any], claims: dict[str, Any]) -> Verdict:
-    scopes = claims.get("scp", claims.get("scope"))
+@_token
+def _scopes(jwt: dict[str, Any]) -> Verdict:
+    scopes = jwt["claims"].get("scp", jwt["claims"].get("scope"))
     if isinstance(scopes, str):
         scopes = scopes.split()
     if not isinstance(scopes, list):
@@ -500,21 +507,10 @@ _STAMPS = {"created_at": str, "updated_at": str}
 _READS = ("lists", "contacts", "activities")
 #: What ccpandas assumes: the one table. Each row names the answers it reads.
 ASSUMPTIONS: tuple[Assumption, ...] = (
-    Assumption(
-        "token.algorithm", ("token",), "the access token is an RS256 JWT", _token_check(_alg)
-    ),
-    Assumption(
-        "token.audience", ("token",), f"its audience (aud) is {AUDIENCE}", _token_check(_audience)
-    ),
-    Assumption(
-        "token.lifetime",
-        ("token",),
-        "it has not expired and lasts 24 hours",
-        _token_check(_lifetime),
-    ),
-    Assumption(
-        "token.scopes", ("token",), "its scopes (scp) include contact_data", _token_check(_scopes)
-    ),
+    Assumption("token.algorithm", ("token",), "the access token is an RS256 JWT", _alg),
+    Assumption("token.audience", ("token",), f"its audience (aud) is {AUDIENCE}", _audience),
+    Assumption("token.lifetime", ("token",), "it has not expired and lasts 24 hours", _lifetime),
+    Assumption("token.scopes", ("token",), "its scopes (scp) include contact_data", _scopes),
     Assumption(
         "lists.page", ("lists",), "GET /contact_lists answers {lists: [...]}", _page("lists")
     ),
@@ -648,14 +644,18 @@ class _NoAuth(requests.auth.AuthBase):
         return r
 
 
-class _Recorder:
-    """Keeps what each answer of the client's session brought back (status, headers,
-    body), through a ``requests`` response hook: the client's retries, rate limit and
-    token refresh stay as they are, and no request header (the token) is kept."""
+class _Probe:
+    """The doctor's requests, and what each brought back, by name. Every answer of the
+    client's session is heard through a ``requests`` response hook (status, headers,
+    body): the client's retries, rate limit and token refresh stay as they are, and no
+    request header (the token) is kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.answers: dict[str, Answer] = {}
+        self.sent = 0
         self._lock = threading.Lock()
-        self._answers: list[tuple[str, Answer]] = []
+        self._heard: list[tuple[str, Answer]] = []  # (URL path, answer), every attempt
 
     def __call__(self, resp: requests.Response, *args: Any, **kwargs: Any) -> None:
         try:
@@ -671,32 +671,17 @@ class _Recorder:
             elapsed=resp.elapsed.total_seconds(),
         )
         with self._lock:
-            self._answers.append((urlsplit(resp.url).path, answer))
-
-    def last(self, path: str) -> Answer | None:
-        """The last answer to ``path`` (the final attempt, after any retry)."""
-        with self._lock:
-            found = [a for p, a in self._answers if p == path]
-        return found[-1] if found else None
+            self._heard.append((urlsplit(resp.url).path, answer))
 
     @contextmanager
-    def on(self, session: requests.Session) -> Iterator[_Recorder]:
-        hooks = session.hooks.setdefault("response", [])
+    def listening(self) -> Iterator[_Probe]:
+        """Hear the answers of the client's session while inside."""
+        hooks = self.client.session.hooks.setdefault("response", [])
         hooks.append(self)
         try:
             yield self
         finally:
             hooks.remove(self)
-
-
-class _Probe:
-    """The doctor's requests, and what each brought back, by name."""
-
-    def __init__(self, client: Client, recorder: _Recorder) -> None:
-        self.client = client
-        self.recorder = recorder
-        self.answers: dict[str, Answer] = {}
-        self.sent = 0
 
     def get(
         self, name: str, path: str, params: dict[str, Any] | None = None, shown: str = ""
@@ -710,18 +695,20 @@ class _Probe:
         except (UnauthorizedError, QuotaExceededError, ThrottledError):
             raise  # the token or the budget: nothing to compare, as for any command
         except APIError:
-            pass  # an answer all the same (the deliberate 404, a 403): the recorder has it
+            pass  # an answer all the same (the deliberate 404, a 403): the hook heard it
         finally:
             self.sent += self.client.stats.requests - before
         query = f"?{urlencode(params)}" if params else ""
         self._keep(name, url_path, f"GET {url_path}{shown or query}")
 
     def _keep(self, name: str, path: str, request: str) -> None:
-        """Keep the last answer to ``path`` as ``name``, shown as ``request``."""
-        answer = self.recorder.last(path)
-        if answer is not None:
-            answer.request = request
-            self.answers[name] = answer
+        """Keep the last answer to ``path`` (the final attempt, after any retry) as
+        ``name``, shown as ``request``."""
+        with self._lock:
+            found = [a for p, a in self._heard if p == path]
+        if found:
+            found[-1].request = request
+            self.answers[name] = found[-1]
 
     def get_without_token(self, name: str, path: str) -> None:
         """GET with no Authorization header: what the gateway says to no token."""
@@ -912,8 +899,8 @@ class DoctorReport:
 def check_account(api: Client) -> DoctorReport:
     """Send the doctor's read-only requests with ``api`` and judge every assumption
     (:func:`ccpandas.doctor` resolves the client, then calls this)."""
-    probe = _Probe(api, _Recorder())
-    with probe.recorder.on(api.session):
+    probe = _Probe(api)
+    with probe.listening():
         _run_requests(probe)
     answers = dict(probe.answers)
     # The token's JWT header and claims, decoded WITHOUT verifying (only to compare); an

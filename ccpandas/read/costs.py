@@ -49,6 +49,7 @@ __all__ = [
     "auto_takes",
     "choose_read",
     "pace_of",
+    "passes",
     "probe_unions",
 ]
 
@@ -172,6 +173,17 @@ class ReadCost:
         )
 
 
+def passes(items: Sequence[Any]) -> list[Sequence[Any]]:
+    """``items`` (list ids, or their sizes) in the passes of 25 lists a read makes.
+
+    Example:
+        >>> [len(p) for p in passes(range(60))]
+        [25, 25, 10]
+    """
+    step = READ_LISTS_PER_PASS
+    return [items[i : i + step] for i in range(0, len(items), step)]
+
+
 def probe_unions(client: Any, list_ids: Sequence[str], sizes: Sequence[int]) -> tuple[int, ...]:
     """The members (every status) of each pass of 25 lists, one counted
     ``GET /contacts?lists=...&status=all&include_count=true&limit=1`` per pass. A reply
@@ -183,12 +195,10 @@ def probe_unions(client: Any, list_ids: Sequence[str], sizes: Sequence[int]) -> 
         (1349,)
     """
     out = []
-    for i in range(0, len(list_ids), READ_LISTS_PER_PASS):
-        lists = ",".join(list_ids[i : i + READ_LISTS_PER_PASS])
-        params = {"lists": lists, "status": "all", "include_count": "true", "limit": 1}
+    for lists, bound in zip(passes(list_ids), map(sum, passes(sizes)), strict=True):
+        params = {"lists": ",".join(lists), "status": "all", "include_count": "true", "limit": 1}
         body = client.request("GET", "/contacts", params=params)
         count = body.get("contacts_count") if isinstance(body, dict) else None
-        bound = sum(sizes[i : i + READ_LISTS_PER_PASS])
         out.append(int(count) if isinstance(count, int) else bound)
     return tuple(out)
 

@@ -43,7 +43,6 @@ from ccpandas.plan.compact import PageCounts, Selection, SnapshotBuilder
 from ccpandas.plan.ids import check_ids
 from ccpandas.plan.keys import email_keys
 from ccpandas.plan.membership import (
-    READ_LISTS_PER_PASS,
     READ_PAGE_SIZE,
     VERIFY_SAMPLE_SIZE,
     MembershipSnapshot,
@@ -55,7 +54,7 @@ from ccpandas.plan.membership import (
     with_verification,
 )
 from ccpandas.plan.planner import _plural
-from ccpandas.read.costs import BLIND, LOOKUPS, QuotaGate, ReadCost, choose_read, pace_of
+from ccpandas.read.costs import BLIND, LOOKUPS, QuotaGate, ReadCost, choose_read, pace_of, passes
 from ccpandas.read.lists import ListInfo, check_targets, read_lists
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot, make_reporter
 from ccpandas.store.journal import JournalDB, open_journal
@@ -182,7 +181,7 @@ def read_snapshot(
         >>> snap, sid = read_snapshot(client, [newsletter_id])  # doctest: +SKIP
     """
     reporter = reporter or NullReporter()
-    db = open_journal() if journal is True else (journal or None)
+    db = _journal_db(journal)
     sj = _snapshot_journal(
         db, snapshot_id, list_ids, client, phase=phase, run_id=run_id, select=select
     )
@@ -290,15 +289,7 @@ def _check_selection(sj: SnapshotJournal, select: Selection | None) -> None:
 
 def _new_passes(list_ids: Sequence[str]) -> list[dict[str, Any]]:
     """The passes of a read without a journal: 25 lists each, none read yet."""
-    return [
-        {
-            "lists": list(list_ids[i : i + READ_LISTS_PER_PASS]),
-            "next": None,
-            "done": False,
-            "pages": 0,
-        }
-        for i in range(0, len(list_ids), READ_LISTS_PER_PASS)
-    ]
+    return [{"lists": list(p), "next": None, "done": False, "pages": 0} for p in passes(list_ids)]
 
 
 @dataclass
@@ -407,9 +398,8 @@ def _read_active(client: Any, list_ids: Sequence[str]) -> tuple[set[str], int]:
     """The ids of the ``active`` members (``status=active``), and the requests spent."""
     found: set[str] = set()
     pages: list[bool] = []
-    for i in range(0, len(list_ids), READ_LISTS_PER_PASS):
-        lists = ",".join(list_ids[i : i + READ_LISTS_PER_PASS])
-        params = {"lists": lists, "status": "active", "limit": READ_PAGE_SIZE}
+    for lists in passes(list_ids):
+        params = {"lists": ",".join(lists), "status": "active", "limit": READ_PAGE_SIZE}
         items = client.paginate(
             "/contacts", "contacts", params, on_page=lambda _, m: pages.append(m)
         )
@@ -556,17 +546,23 @@ def _snapshot_records(snap: MembershipSnapshot) -> list[dict[str, Any]]:
     ]
 
 
+def _journal_db(journal: JournalDB | bool | None) -> JournalDB | None:
+    """The journal a ``journal=`` option names: True the default one, False or None none."""
+    return open_journal() if journal is True else (journal or None)
+
+
 def _journal_whole(
     db: JournalDB | None,
     snap: MembershipSnapshot,
+    client: Any,
     *,
-    base_url: str | None,
     phase: str,
     run_id: str | None = None,
 ) -> str | None:
     """Journal a snapshot found by lookups as one page (ids only)."""
     if db is None:
         return None
+    base_url = getattr(client, "base_url", None)
     sj = SnapshotJournal.create(db, snap.list_ids, base_url=base_url, phase=phase, run_id=run_id)
     for i in range(len(sj.passes)):
         sj.page_read(i, [] if i else _journal_rows(_snapshot_records(snap)), None)
@@ -920,7 +916,7 @@ def check_continued(
     Example:
         >>> check_continued(False, "snap-1")  # no journal: nothing to continue
     """
-    db = open_journal() if journal is True else (journal or None)
+    db = _journal_db(journal)
     if db is not None and snapshot_id is not None:
         select = None if values is None else _input_selection(values, key, kind)
         _check_selection(SnapshotJournal.open(db, snapshot_id), select)
@@ -963,17 +959,15 @@ def _read_for_plan(
     the column ``values`` selects (a sync: every one); an add or sync by email then
     finds the addresses on no target list (the note says how)."""
     names = {t: i.name for t, i in info.items()}
-    db = open_journal() if journal is True else (journal or None)
     if how == LOOKUPS:
         snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names)
-        base_url = getattr(client, "base_url", None)
-        sid = _journal_whole(db, snap, base_url=base_url, phase="before")
+        sid = _journal_whole(_journal_db(journal), snap, client, phase="before")
     else:
         snap, sid = read_snapshot(
             client,
             targets,
             reporter=reporter,
-            journal=db if db is not None else False,
+            journal=journal,
             snapshot_id=snapshot_id,
             need_emails=key == "email",
             names=names,
@@ -1031,13 +1025,12 @@ def prepare_source_plan(
             "run cannot be undone. snapshot=True reads the lists anyway."
         )
         return _blind(plan, cost, why, note)
-    db = open_journal() if journal is True else (journal or None)
     exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
     snap, sid = read_snapshot(
         client,
         plan.list_ids,
         reporter=make_reporter(progress),
-        journal=db if db is not None else False,
+        journal=journal,
         snapshot_id=choice.snapshot_id,
         need_emails=False,
         names={t: i.name for t, i in info.items()},
@@ -1090,8 +1083,7 @@ def read_after(
         else:
             snap = lookup_contacts(client, m.contact_ids.tolist(), plan.list_ids)
         snap = MembershipSnapshot(**{**snap.__dict__, "list_names": names})
-        base_url = getattr(client, "base_url", None)
-        return snap, _journal_whole(db, snap, base_url=base_url, phase="after", run_id=run_id)
+        return snap, _journal_whole(db, snap, client, phase="after", run_id=run_id)
     # Only the rows of the run's contacts say anything of its pairs (the rest are
     # counted): a contact left as it was shows a removal by someone else too.
     ours = m.contact_ids if m is not None else None
@@ -1099,7 +1091,7 @@ def read_after(
         client,
         lists,
         reporter=reporter,
-        journal=db if db is not None else False,
+        journal=db,
         snapshot_id=sid if state == "reading" else None,  # an interrupted verification
         phase="after",
         run_id=run_id,

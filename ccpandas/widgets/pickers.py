@@ -96,7 +96,7 @@ class ItemPicker(w.VBox):
         self.count = w.HTML()
         controls = titled(title, self.filter, self.select, row(self.count, self.clear_button))
         super().__init__(controls, layout=w.Layout(width="auto"))
-        self.filter.observe(self._on_filter, "value")
+        self.filter.observe(self._show_options, "value")
         self.select.observe(self._on_select, "value")
         self.clear_button.on_click(lambda _b: setattr(self, "value", ()))
         self._render_count(refused=0)
@@ -160,7 +160,8 @@ class ItemPicker(w.VBox):
             if not text or text in n.casefold() or i in chosen
         ]
 
-    def _show_options(self) -> None:
+    def _show_options(self, change: Any = None) -> None:
+        """Show the items the filter matches (and every selected one)."""
         keep = self._visible()
         self._updating = True
         try:
@@ -171,9 +172,6 @@ class ItemPicker(w.VBox):
             self.select.value = tuple(i for i in self.value if i in shown)
         finally:
             self._updating = False
-
-    def _on_filter(self, change: Any) -> None:
-        self._show_options()
 
     def _on_select(self, change: Any) -> None:
         if self._updating:
