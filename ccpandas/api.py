@@ -483,7 +483,7 @@ class ChangeOptions(SourceOptions, total=False):
 
 
 #: What an option a call leaves out is (the run options' defaults are RunOptions').
-_DEFAULTS = {"client": None, "snapshot": "auto", "by": "auto", "journal": True}
+_DEFAULTS = {"snapshot": "auto", "by": "auto", "journal": True}
 
 
 def _bundle(given: Mapping[str, Any], bundle: Any, call: str) -> dict[str, Any]:
@@ -498,6 +498,21 @@ def _bundle(given: Mapping[str, Any], bundle: Any, call: str) -> dict[str, Any]:
     """
     refuse_unknown(given, bundle.__optional_keys__, call)
     return {**_DEFAULTS, **given}
+
+
+def _entry(
+    given: Mapping[str, Any], bundle: Any, call: str, client: Any = None, **flags: Any
+) -> tuple[dict[str, Any], RunOptions, SnapshotChoice]:
+    """The checks every change call makes first, in this order: ``given`` (the call's
+    ``**options``, see :func:`_bundle`; ``client`` when it is not one of them), the run
+    options, the snapshot choice, the client, then ``journal`` and ``flags`` (True or
+    False). Returns the options with their defaults, the run options and the choice."""
+    o = {"client": client, **_bundle(given, bundle, call)}
+    options = RunOptions.pick(o)
+    choice = SnapshotChoice(snapshot=o["snapshot"], by=o["by"])
+    check_client(o["client"])
+    check_flags(journal=o["journal"], **flags)
+    return o, options, choice
 
 
 @shared_params
@@ -651,12 +666,8 @@ def _change(
     :func:`add_to_lists`, :func:`sync_lists` and their ``df.cc`` methods (``given``: the
     call's :class:`ChangeOptions` only; a sync's ``max_removed`` apart). Every argument
     is checked before anything is read or sent; then one bundle of options goes down."""
-    o = _bundle(given, ChangeOptions, _CALLS[kind])
-    options = RunOptions.pick(o)
-    choice = SnapshotChoice(snapshot=o["snapshot"], by=o["by"])
+    o, options, choice = _entry(given, ChangeOptions, _CALLS[kind])
     client = o["client"]
-    check_client(client)
-    check_flags(journal=o["journal"])
     max_removed = max_removed_value(max_removed)
     targets = list_values(list_ids)
     options = options.started(client)  # one display, and the run's quota check
@@ -743,15 +754,10 @@ def _by_source(
     ``exclude`` set, and the source defaults to the members of the lists themselves).
     Every argument is checked before anything is read or sent; list names are resolved
     later, in one request."""
-    o = _bundle(
-        given, SourceOptions, "remove_list_memberships" if keep is None else "keep_in_lists"
-    )
-    options = RunOptions.pick(o)
-    choice = SnapshotChoice(snapshot=o["snapshot"])
-    check_client(client)
+    call = "remove_list_memberships" if keep is None else "keep_in_lists"
+    o, options, choice = _entry(given, SourceOptions, call, client, **confirm)
     if keep is None or source is not None:
         check_source(source)
-    check_flags(journal=o["journal"], **confirm)
     exclude = exclude if keep is None else frame_column(*keep)
     targets = list_values(lists)
     options = options.started(client)  # one display, and the run's quota check
