@@ -1117,55 +1117,52 @@ def resume_frame(
             f" not a DataFrame's; use ccpandas.resume({run_id!r})"
         )
     membership = journaled.membership
-    # Planned as the run was: its lists, rate and quota.
-    same = {"column": column, "rate": journaled.rate, "daily_quota": journaled.daily_quota}
     if membership is not None and membership.key == "email":
         # -- membership snapshot: the journal keeps no address, so the frame's emails
         # cannot be matched again; the frame must be the one the run started from.
-        return _resume_email_frame(data, result, column, options)
-    if membership is not None:
-        from ccpandas.plan.membership import plan_membership_removal
-
-        targets, snapshot = journaled.list_ids, membership.snapshot
-        plan = plan_membership_removal(
-            data, targets, snapshot, by="contact_id", kind=journaled.kind, **same
-        )
-        plan = dataclasses.replace(plan, membership=membership)
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame({column: data})
+        if column not in frame.columns or not frame.index.equals(journaled.rows.index):
+            raise PlanError(
+                f"this frame does not match run {run_id}: the run had {journaled.n_rows:,} "
+                f"rows keyed by email (column {column!r}); pass the frame it started from, "
+                f"or use ccpandas.resume({run_id!r}).",
+                column=column,
+            )
+        rows = journaled.rows.copy()
+        rows.insert(0, "email", frame[column])
     else:
-        plan = as_kind(plan_removal(data, journaled.list_ids, **same), journaled.kind)
-    if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
-        journaled.batches
-    ):
-        raise PlanError(
-            f"this frame does not match run {run_id}: it plans {plan.n_rows:,} rows and "
-            f"{plan.n_contacts:,} contacts in {plan.n_requests:,} requests, the run had "
-            f"{journaled.n_rows:,} rows and {journaled.n_contacts:,} contacts in "
-            f"{journaled.n_requests:,} requests. Pass the frame the run started from, or "
-            f"use ccpandas.resume({run_id!r}).",
-            column=column,
-        )
-    result.plan = dataclasses.replace(journaled, rows=plan.rows, column=plan.column)
-    return result._continue(options)
-
-
-def _resume_email_frame(
-    data: Any, result: RemovalResult, column: str, options: RunOptions
-) -> RemovalResult:
-    """``df.cc.resume`` of an email-keyed run: the rows come back with the frame's
-    addresses when the frame has the run's shape and index."""
-    journaled = result.plan
-    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame({column: data})
-    if column not in frame.columns or not frame.index.equals(journaled.rows.index):
-        raise PlanError(
-            f"this frame does not match run {result.run_id}: the run had "
-            f"{journaled.n_rows:,} rows keyed by email (column {column!r}); pass the frame "
-            f"it started from, or use ccpandas.resume({result.run_id!r}).",
-            column=column,
-        )
-    rows = journaled.rows.copy()
-    rows.insert(0, "email", frame[column])
+        plan = _replanned(data, journaled, column)
+        if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
+            journaled.batches
+        ):
+            raise PlanError(
+                f"this frame does not match run {run_id}: it plans {plan.n_rows:,} rows and "
+                f"{plan.n_contacts:,} contacts in {plan.n_requests:,} requests, the run had "
+                f"{journaled.n_rows:,} rows and {journaled.n_contacts:,} contacts in "
+                f"{journaled.n_requests:,} requests. Pass the frame the run started from, or "
+                f"use ccpandas.resume({run_id!r}).",
+                column=column,
+            )
+        rows, column = plan.rows, plan.column
     result.plan = dataclasses.replace(journaled, rows=rows, column=column)
     return result._continue(options)
+
+
+def _replanned(data: Any, journaled: RemovalPlan, column: str) -> RemovalPlan:
+    """``data`` planned (by contact id) as the run ``journaled`` was: its lists, rate,
+    quota and kind, and its membership snapshot when it had one."""
+    same: dict[str, Any] = {"column": column, "rate": journaled.rate}
+    same["daily_quota"] = journaled.daily_quota
+    membership = journaled.membership
+    if membership is None:
+        return as_kind(plan_removal(data, journaled.list_ids, **same), journaled.kind)
+    from ccpandas.plan.membership import plan_membership_removal
+
+    targets, snapshot = journaled.list_ids, membership.snapshot
+    plan = plan_membership_removal(
+        data, targets, snapshot, by="contact_id", kind=journaled.kind, **same
+    )
+    return dataclasses.replace(plan, membership=membership)
 
 
 @shared_params
