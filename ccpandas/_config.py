@@ -105,12 +105,7 @@ def data_dir() -> Path:
         '/tmp/cc-example'
         >>> del os.environ["CCPANDAS_DATA_DIR"]
     """
-    configured = env(DATA_DIR_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("ccpandas", appauthor=False))
+    return _user_dir(DATA_DIR_ENV, "data")
 
 
 def config_dir() -> Path:
@@ -120,9 +115,14 @@ def config_dir() -> Path:
         >>> isinstance(config_dir(), Path)
         True
     """
-    configured = env(CONFIG_DIR_ENV)
+    return _user_dir(CONFIG_DIR_ENV, "config")
+
+
+def _user_dir(name: str, kind: str) -> Path:
+    """The folder the variable ``name`` sets, else platformdirs' user ``kind`` folder."""
+    configured = env(name)
     if configured:
         return Path(configured).expanduser()
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("ccpandas", appauthor=False))
+    return Path(getattr(platformdirs, f"user_{kind}_dir")("ccpandas", appauthor=False))

@@ -483,7 +483,7 @@ class ChangeOptions(SourceOptions, total=False):
 
 
 #: What an option a call leaves out is (the run options' defaults are RunOptions').
-_DEFAULTS = {"client": None, "snapshot": "auto", "by": "auto", "journal": True}
+_DEFAULTS = {"snapshot": "auto", "by": "auto", "journal": True}
 
 
 def _bundle(given: Mapping[str, Any], bundle: Any, call: str) -> dict[str, Any]:
@@ -498,6 +498,21 @@ def _bundle(given: Mapping[str, Any], bundle: Any, call: str) -> dict[str, Any]:
     """
     refuse_unknown(given, bundle.__optional_keys__, call)
     return {**_DEFAULTS, **given}
+
+
+def _entry(
+    given: Mapping[str, Any], bundle: Any, call: str, client: Any = None, **flags: Any
+) -> tuple[dict[str, Any], RunOptions, SnapshotChoice]:
+    """The checks every change call makes first, in this order: ``given`` (the call's
+    ``**options``, see :func:`_bundle`; ``client`` when it is not one of them), the run
+    options, the snapshot choice, the client, then ``journal`` and ``flags`` (True or
+    False). Returns the options with their defaults, the run options and the choice."""
+    o = {"client": client, **_bundle(given, bundle, call)}
+    options = RunOptions.pick(o)
+    choice = SnapshotChoice(snapshot=o["snapshot"], by=o["by"])
+    check_client(o["client"])
+    check_flags(journal=o["journal"], **flags)
+    return o, options, choice
 
 
 @shared_params
@@ -651,12 +666,8 @@ def _change(
     :func:`add_to_lists`, :func:`sync_lists` and their ``df.cc`` methods (``given``: the
     call's :class:`ChangeOptions` only; a sync's ``max_removed`` apart). Every argument
     is checked before anything is read or sent; then one bundle of options goes down."""
-    o = _bundle(given, ChangeOptions, _CALLS[kind])
-    options = RunOptions.pick(o)
-    choice = SnapshotChoice(snapshot=o["snapshot"], by=o["by"])
+    o, options, choice = _entry(given, ChangeOptions, _CALLS[kind])
     client = o["client"]
-    check_client(client)
-    check_flags(journal=o["journal"])
     max_removed = max_removed_value(max_removed)
     targets = list_values(list_ids)
     options = options.started(client)  # one display, and the run's quota check
@@ -743,15 +754,10 @@ def _by_source(
     ``exclude`` set, and the source defaults to the members of the lists themselves).
     Every argument is checked before anything is read or sent; list names are resolved
     later, in one request."""
-    o = _bundle(
-        given, SourceOptions, "remove_list_memberships" if keep is None else "keep_in_lists"
-    )
-    options = RunOptions.pick(o)
-    choice = SnapshotChoice(snapshot=o["snapshot"])
-    check_client(client)
+    call = "remove_list_memberships" if keep is None else "keep_in_lists"
+    o, options, choice = _entry(given, SourceOptions, call, client, **confirm)
     if keep is None or source is not None:
         check_source(source)
-    check_flags(journal=o["journal"], **confirm)
     exclude = exclude if keep is None else frame_column(*keep)
     targets = list_values(lists)
     options = options.started(client)  # one display, and the run's quota check
@@ -1111,55 +1117,52 @@ def resume_frame(
             f" not a DataFrame's; use ccpandas.resume({run_id!r})"
         )
     membership = journaled.membership
-    # Planned as the run was: its lists, rate and quota.
-    same = {"column": column, "rate": journaled.rate, "daily_quota": journaled.daily_quota}
     if membership is not None and membership.key == "email":
         # -- membership snapshot: the journal keeps no address, so the frame's emails
         # cannot be matched again; the frame must be the one the run started from.
-        return _resume_email_frame(data, result, column, options)
-    if membership is not None:
-        from ccpandas.plan.membership import plan_membership_removal
-
-        targets, snapshot = journaled.list_ids, membership.snapshot
-        plan = plan_membership_removal(
-            data, targets, snapshot, by="contact_id", kind=journaled.kind, **same
-        )
-        plan = dataclasses.replace(plan, membership=membership)
+        frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame({column: data})
+        if column not in frame.columns or not frame.index.equals(journaled.rows.index):
+            raise PlanError(
+                f"this frame does not match run {run_id}: the run had {journaled.n_rows:,} "
+                f"rows keyed by email (column {column!r}); pass the frame it started from, "
+                f"or use ccpandas.resume({run_id!r}).",
+                column=column,
+            )
+        rows = journaled.rows.copy()
+        rows.insert(0, "email", frame[column])
     else:
-        plan = as_kind(plan_removal(data, journaled.list_ids, **same), journaled.kind)
-    if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
-        journaled.batches
-    ):
-        raise PlanError(
-            f"this frame does not match run {run_id}: it plans {plan.n_rows:,} rows and "
-            f"{plan.n_contacts:,} contacts in {plan.n_requests:,} requests, the run had "
-            f"{journaled.n_rows:,} rows and {journaled.n_contacts:,} contacts in "
-            f"{journaled.n_requests:,} requests. Pass the frame the run started from, or "
-            f"use ccpandas.resume({run_id!r}).",
-            column=column,
-        )
-    result.plan = dataclasses.replace(journaled, rows=plan.rows, column=plan.column)
-    return result._continue(options)
-
-
-def _resume_email_frame(
-    data: Any, result: RemovalResult, column: str, options: RunOptions
-) -> RemovalResult:
-    """``df.cc.resume`` of an email-keyed run: the rows come back with the frame's
-    addresses when the frame has the run's shape and index."""
-    journaled = result.plan
-    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame({column: data})
-    if column not in frame.columns or not frame.index.equals(journaled.rows.index):
-        raise PlanError(
-            f"this frame does not match run {result.run_id}: the run had "
-            f"{journaled.n_rows:,} rows keyed by email (column {column!r}); pass the frame "
-            f"it started from, or use ccpandas.resume({result.run_id!r}).",
-            column=column,
-        )
-    rows = journaled.rows.copy()
-    rows.insert(0, "email", frame[column])
+        plan = _replanned(data, journaled, column)
+        if len(plan.rows) != len(journaled.rows) or plan_digest(plan.batches) != plan_digest(
+            journaled.batches
+        ):
+            raise PlanError(
+                f"this frame does not match run {run_id}: it plans {plan.n_rows:,} rows and "
+                f"{plan.n_contacts:,} contacts in {plan.n_requests:,} requests, the run had "
+                f"{journaled.n_rows:,} rows and {journaled.n_contacts:,} contacts in "
+                f"{journaled.n_requests:,} requests. Pass the frame the run started from, or "
+                f"use ccpandas.resume({run_id!r}).",
+                column=column,
+            )
+        rows, column = plan.rows, plan.column
     result.plan = dataclasses.replace(journaled, rows=rows, column=column)
     return result._continue(options)
+
+
+def _replanned(data: Any, journaled: RemovalPlan, column: str) -> RemovalPlan:
+    """``data`` planned (by contact id) as the run ``journaled`` was: its lists, rate,
+    quota and kind, and its membership snapshot when it had one."""
+    same: dict[str, Any] = {"column": column, "rate": journaled.rate}
+    same["daily_quota"] = journaled.daily_quota
+    membership = journaled.membership
+    if membership is None:
+        return as_kind(plan_removal(data, journaled.list_ids, **same), journaled.kind)
+    from ccpandas.plan.membership import plan_membership_removal
+
+    targets, snapshot = journaled.list_ids, membership.snapshot
+    plan = plan_membership_removal(
+        data, targets, snapshot, by="contact_id", kind=journaled.kind, **same
+    )
+    return dataclasses.replace(plan, membership=membership)
 
 
 @shared_params

@@ -166,15 +166,12 @@ def read_contact_lists(
     _choice("status", status, LIST_STATUSES)
     if include_membership_count is not None:
         _choice("include_membership_count", include_membership_count, MEMBERSHIP_COUNTS)
-    check_progress(progress)
     params = {
         "limit": 1000,  # an account has at most 1,000 lists: usually a single page
         "status": status,
         "include_membership_count": include_membership_count,
     }
-    return _read_all(
-        _client(client), "/contact_lists", "lists", params, CONTACT_LIST_COLUMNS, progress
-    )
+    return _read_all(client, "/contact_lists", "lists", params, CONTACT_LIST_COLUMNS, progress)
 
 
 @shared_params
@@ -344,11 +341,8 @@ def read_contact_tags(client: Client | None = None, *, progress: Progress = "aut
         >>> tags = read_contact_tags(client)  # doctest: +SKIP
         >>> tags.sort_values("contacts_count", ascending=False).head()  # doctest: +SKIP
     """
-    check_progress(progress)
     params = {"limit": 500, "include_count": True}
-    return _read_all(
-        _client(client), "/contact_tags", "tags", params, CONTACT_TAG_COLUMNS, progress
-    )
+    return _read_all(client, "/contact_tags", "tags", params, CONTACT_TAG_COLUMNS, progress)
 
 
 @shared_params
@@ -381,13 +375,12 @@ def read_segments(
         >>> quiet = read_contacts(client, segment_id=never.segment_id.item())  # doctest: +SKIP
     """
     _choice("sort_by", sort_by, SEGMENT_SORTS)
-    check_progress(progress)
     params = {"limit": 1000, "sort_by": sort_by}  # the API's default page size
-    return _read_all(_client(client), "/segments", "segments", params, SEGMENT_COLUMNS, progress)
+    return _read_all(client, "/segments", "segments", params, SEGMENT_COLUMNS, progress)
 
 
 def _read_all(
-    api: Client,
+    client: Client | None,
     path: str,
     key: str,
     params: Mapping[str, Any],
@@ -395,7 +388,9 @@ def _read_all(
     progress: Progress,
 ) -> pd.DataFrame:
     """Every page of one GET as a frame of ``schema``, its pages reported as
-    ``progress`` says."""
+    ``progress`` says (checked first, then the client)."""
+    check_progress(progress)
+    api = _client(client)
     pages = PageProgress(progress, key, key)
     try:
         items = api.paginate(path, key, params, on_page=pages.page)

@@ -53,12 +53,12 @@ class BatchState(enum.StrEnum):
     @property
     def terminal(self) -> bool:
         """Nothing more will happen: an API end state, or no longer followable."""
-        return self in _TERMINAL
+        return self.bad or self in (BatchState.COMPLETED, BatchState.UNKNOWN)
 
     @property
     def bad(self) -> bool:
         """The activity ended failed, cancelled or timed out."""
-        return self in _BAD
+        return self in (BatchState.FAILED, BatchState.CANCELLED, BatchState.TIMED_OUT)
 
     @classmethod
     def parse(cls, value: Any, default: BatchState | None = None) -> BatchState:
@@ -89,10 +89,6 @@ class BatchState(enum.StrEnum):
     def busy(self) -> bool:
         """The API holds the activity and it has not ended (initialized, processing)."""
         return self in (BatchState.INITIALIZED, BatchState.PROCESSING)
-
-
-_BAD = frozenset({BatchState.FAILED, BatchState.CANCELLED, BatchState.TIMED_OUT})
-_TERMINAL = frozenset({*_BAD, BatchState.COMPLETED, BatchState.UNKNOWN})
 
 
 class Outcome(enum.StrEnum):
@@ -272,35 +268,25 @@ class RunOutcome(enum.StrEnum):
     @property
     def exit_code(self) -> ExitCode:
         """The ``ccpandas`` exit status of a run with this outcome."""
-        return _EXIT_CODES[self]
+        if self is RunOutcome.QUOTA_EXCEEDED:
+            return ExitCode.QUOTA
+        if self is RunOutcome.INTERRUPTED:
+            return ExitCode.INTERRUPTED
+        done = self in (RunOutcome.PLANNED, RunOutcome.COMPLETED)
+        return ExitCode.OK if done else ExitCode.FAILED
 
     @property
     def run_state(self) -> RunState:
         """The ``state`` word of ``ccpandas.runs()``: the outcome, or ``stopped`` for a
         run stopped by the quota or an interrupt (its ``stop_reason`` says which)."""
-        return _RUN_STATES.get(self, RunState.STOPPED)
+        same = (RunOutcome.COMPLETED, RunOutcome.FAILED, RunOutcome.PROCESSING)
+        return RunState(self) if self in same else RunState.STOPPED
 
     @property
     def unfinished(self) -> bool:
         """The run did not get to the end: ``ccpandas resume`` continues it (every
         outcome but a dry run's, a completed and a failed one)."""
         return self not in (RunOutcome.PLANNED, RunOutcome.COMPLETED, RunOutcome.FAILED)
-
-
-_EXIT_CODES = {
-    RunOutcome.PLANNED: ExitCode.OK,
-    RunOutcome.COMPLETED: ExitCode.OK,
-    RunOutcome.FAILED: ExitCode.FAILED,
-    RunOutcome.PROCESSING: ExitCode.FAILED,
-    RunOutcome.STOPPED: ExitCode.FAILED,
-    RunOutcome.QUOTA_EXCEEDED: ExitCode.QUOTA,
-    RunOutcome.INTERRUPTED: ExitCode.INTERRUPTED,
-}
-_RUN_STATES = {
-    RunOutcome.COMPLETED: RunState.COMPLETED,
-    RunOutcome.FAILED: RunState.FAILED,
-    RunOutcome.PROCESSING: RunState.PROCESSING,
-}
 
 
 class Fate(enum.StrEnum):

@@ -448,12 +448,9 @@ class _Session:
         self.args = args
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self._client: Client | None = None
+        self.json: bool = args.json
         #: How FILE was read (plan and remove), for the report.
         self.input: InputFile | None = None
-
-    @property
-    def json(self) -> bool:
-        return bool(getattr(self.args, "json", False))
 
     def out(self, text: str = "") -> None:
         print(text, file=self.stdout)
@@ -467,9 +464,9 @@ class _Session:
         if self._client is None:
             try:
                 self._client = ccpandas.connect(
-                    getattr(self.args, "client_id", None),
-                    base_url=getattr(self.args, "base_url", None),
-                    auth_url=getattr(self.args, "auth_url", None),
+                    self.args.client_id,
+                    base_url=self.args.base_url,
+                    auth_url=self.args.auth_url,
                     interactive=False,
                     set_default=False,
                 )
@@ -495,7 +492,7 @@ class _Session:
 
     def confirm(self, question: str) -> None:
         """Ask on a terminal; refuse without ``--yes`` when there is none."""
-        if getattr(self.args, "yes", False):
+        if self.args.yes:
             return
         if not self.stdin.isatty():
             raise _Usage(
@@ -535,7 +532,7 @@ def _finish(
 
 def _write_output(s: _Session, rows: pd.DataFrame) -> str | None:
     """``--output``: write ``rows`` there; the path (None without the flag)."""
-    output = getattr(s.args, "output", None)
+    output = s.args.output
     if output is None:
         return None
     # An unnamed index is the input's row numbers: a column without a header, not data.
@@ -604,7 +601,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     """Read FILE and plan; sends at most the one listing that resolves list names."""
     args = s.args
     values = _list_values(args)
-    _output_format(getattr(args, "output", None))
+    _output_format(args.output)
     data, s.input = read_input(
         args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
     )
@@ -629,11 +626,9 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         client=client,
         snapshot=snapshot,
         by=args.by,
-        progress=progress_reporter(getattr(args, "progress", "auto"), s.stderr)
-        if snapshot is not False
-        else False,
+        progress=progress_reporter(args.progress, s.stderr) if snapshot is not False else False,
         kind=args.command if args.command in _CHANGES else "remove",
-        max_removed=getattr(args, "max_removed", None),
+        max_removed=args.max_removed,
         # A run (not --dry-run, not `plan`) fits in today's quota before its first read.
         wait_for_quota=args.wait_for_quota if sends else None,
     )
@@ -756,9 +751,7 @@ def _cmd_refresh(s: _Session) -> int:
     from ccpandas.auth.connect import refresh_saved_login
 
     try:
-        creds = refresh_saved_login(
-            getattr(s.args, "client_id", None), auth_url=getattr(s.args, "auth_url", None)
-        )
+        creds = refresh_saved_login(s.args.client_id, auth_url=s.args.auth_url)
     except ccpandas.AuthError as exc:
         code = _REFRESH_EXITS.get(exc.error_key, ExitCode.FAILED)
         later = (
@@ -780,10 +773,10 @@ def _cmd_login(s: _Session) -> int:
     if args.refresh:
         return _cmd_refresh(s)
     client = ccpandas.login(
-        getattr(args, "client_id", None),
+        args.client_id,
         flow=args.flow,
-        auth_url=getattr(args, "auth_url", None),
-        base_url=getattr(args, "base_url", None),
+        auth_url=args.auth_url,
+        base_url=args.base_url,
         open_browser=False if args.no_browser else None,
         # The link and code go to stderr: stdout stays the command's result.
         view=TextView(s.stderr),
@@ -797,11 +790,7 @@ def _cmd_login(s: _Session) -> int:
 
 def _cmd_logout(s: _Session) -> int:
     args = s.args
-    removed = ccpandas.logout(
-        getattr(args, "client_id", None),
-        revoke=not args.no_revoke,
-        auth_url=getattr(args, "auth_url", None),
-    )
+    removed = ccpandas.logout(args.client_id, revoke=not args.no_revoke, auth_url=args.auth_url)
     s.out("Logged out: the saved login is deleted." if removed else "No saved login to remove.")
     return ExitCode.OK
 
@@ -819,10 +808,9 @@ def _cmd_doctor(s: _Session) -> int:
     if path is not None:
         report.write_report(path)
     if s.json:
+        checks = report.to_frame().to_dict(orient="records")
         body = {"command": "doctor", "ok": report.ok, "requests": report.requests}
-        body["checks"] = report.to_frame().to_dict(orient="records")
-        body["report"] = path
-        s.out(json.dumps(body))
+        s.out(json.dumps({**body, "checks": checks, "report": path}))
     else:
         s.out(str(report))
         if path is not None:
@@ -1123,10 +1111,10 @@ def main(
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            args = parser.parse_args(argv)
+            args = parser.parse_args(argv, argparse.Namespace(**_ABSENT))
     except SystemExit as exc:  # --help, --version, or a usage error (status 2)
         return int(exc.code or 0) if not isinstance(exc.code, str) else ExitCode.USAGE
-    if getattr(args, "verbose", False) and args.command != "emulator":
+    if args.verbose and args.command != "emulator":
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=stderr)
     session = _Session(args, stdin, stdout, stderr)
     try:
@@ -1147,6 +1135,12 @@ def main(
         return ExitCode.USAGE
     finally:
         session.close()
+
+
+#: What a command without the option reads (the connection options given before the
+#: command name are kept: a subcommand's absent option is SUPPRESSed, never None).
+_ABSENT = {"json": False, "verbose": False, "yes": False, "output": None, "progress": "auto"}
+_ABSENT |= {"client_id": None, "base_url": None, "auth_url": None, "max_removed": None}
 
 
 def _message(exc: BaseException) -> str:
