@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1103,22 +1104,6 @@ def changes_frame(
     frame["will_leave"] = leave
     if batch_states is None:
         return frame
-    frame["outcome"] = pd.Categorical(
-        _outcomes(m, batch_states, after, lids, errored, seen, unseen_states),
-        dtype=OUTCOME_DTYPE,
-    )
-    return frame
-
-
-def _outcomes(
-    m: MembershipPlan,
-    batch_states: Sequence[str],
-    after: MembershipSnapshot | None,
-    lids: np.ndarray,
-    errored: np.ndarray | None,
-    seen: np.ndarray | None,
-    unseen_states: Sequence[str] | None,
-) -> np.ndarray:
     cs = m.change_set
     if m.key == "source":  # the API selects the contacts: one state for all
         cs = cs.replace(pair_batch=np.zeros(cs.n_pairs, dtype=np.int64))
@@ -1126,8 +1111,7 @@ def _outcomes(
     was, action = cs.was_member, cs.action
     on = PairOutcome.ALREADY_MEMBER if m.kind == RunKind.ADD else PairOutcome.KEPT
     idle = np.where(was, str(on), str(PairOutcome.NOT_A_MEMBER))
-    removed, kept = str(PairOutcome.REMOVED), str(PairOutcome.KEPT)
-    added = str(PairOutcome.ADDED)
+    removed, kept, added = str(PairOutcome.REMOVED), str(PairOutcome.KEPT), str(PairOutcome.ADDED)
     one = {added: removed}  # a completed batch's row status, whatever its action
     out = pair_outcomes(
         cs,
@@ -1149,7 +1133,8 @@ def _outcomes(
         saw = True if seen is None else seen
         out[(action == NONE) & was & ~still & saw] = removed  # gone from the list, by whoever
         out[(action == BY_API) & still & saw] = kept  # the API decided to keep it
-    return np.asarray(out, dtype=object)
+    frame["outcome"] = pd.Categorical(out, dtype=OUTCOME_DTYPE)
+    return frame
 
 
 def _still_member(m: MembershipPlan, after: MembershipSnapshot, lids: np.ndarray) -> np.ndarray:
@@ -1490,11 +1475,7 @@ def unknown_membership(plan: Any) -> MembershipPlan:
         >>> len(unknown_membership(p).pair_contact)
         1
     """
-    ids = np.empty(sum(len(g) for g in plan.contact_groups), dtype=object)
-    at = 0
-    for g in plan.contact_groups:
-        ids[at : at + len(g)] = list(g)
-        at += len(g)
+    ids = np.fromiter(itertools.chain.from_iterable(plan.contact_groups), dtype=object)
     n, n_lists = len(ids), len(plan.list_ids)
     cs = ChangeSet(
         contact_ids=ids,

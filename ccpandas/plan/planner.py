@@ -363,9 +363,8 @@ class RemovalPlan:
     # -- counts ---------------------------------------------------------------------------
     @cached_property
     def _counts(self) -> dict[str, int]:
-        if "plan_status" not in self.rows:  # a part's rows (an undo's pairs): no input
-            return dict.fromkeys(PLAN_STATUSES, 0)
-        counts = self.rows["plan_status"].value_counts()
+        # A part's rows (an undo's pairs) are not input rows: no status.
+        counts = self.rows.get("plan_status", pd.Series([], dtype=object)).value_counts()
         return {s: int(counts.get(s, 0)) for s in PLAN_STATUSES}
 
     @property
@@ -1449,7 +1448,8 @@ def _exclude_rows(
             column=column,
             values=shown,
         )
-    return _rows_frame(values, checked, with_batches=False), tuple(_objects(checked.ids))
+    # to_numpy converts in C (tolist would iterate an Arrow array one value at a time).
+    return _rows_frame(values, checked, with_batches=False), tuple(checked.ids.to_numpy(object))
 
 
 def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -> pd.DataFrame:
@@ -1615,25 +1615,13 @@ def _ids_by_name(lists: Mapping[str, str] | pd.DataFrame) -> dict[str, list[str]
 
 # -- small helpers ------------------------------------------------------------------------
 def _check_pace(rate: Any, daily_quota: Any) -> None:
-    if (
-        not isinstance(rate, numbers.Real)
-        or isinstance(rate, bool)
-        or not 0 < float(rate) < math.inf
-    ):
+    def number(value: Any, kind: type) -> bool:  # True and False are ints too: refused
+        return isinstance(value, kind) and not isinstance(value, bool)
+
+    if not number(rate, numbers.Real) or not 0 < float(rate) < math.inf:
         raise PlanError(f"rate must be a positive number of requests per second, got {rate!r}")
-    if (
-        not isinstance(daily_quota, numbers.Integral)
-        or isinstance(daily_quota, bool)
-        or daily_quota <= 0
-    ):
+    if not number(daily_quota, numbers.Integral) or daily_quota <= 0:
         raise PlanError(f"daily_quota must be a positive integer, got {daily_quota!r}")
-
-
-def _objects(values: pd.Index) -> np.ndarray:
-    """Python objects in a numpy array, converted in C (``tolist`` would iterate Arrow
-    arrays one value at a time)."""
-    objects: np.ndarray = values.to_numpy(dtype=object)
-    return objects
 
 
 def _first_values(values: pd.Series, mask: np.ndarray, k: int) -> list[Any]:
