@@ -724,13 +724,11 @@ def duplicate_example(rows: pd.DataFrame) -> str:
     if not hit.any():
         return ""
     first = int(np.flatnonzero(hit)[0])
-    row, of = (_label(x) for x in (rows.index[first], dup.iloc[first]))
+    # numpy scalars repr as np.int64(0): show the plain values.
+    row, of = (
+        x.item() if isinstance(x, np.generic) else x for x in (rows.index[first], dup.iloc[first])
+    )
     return f" (sent once; e.g. row {row!r} is a duplicate of row {of!r})"
-
-
-def _label(value: Any) -> Any:
-    # numpy scalars repr as np.int64(0): show the plain value.
-    return value.item() if isinstance(value, np.generic) else value
 
 
 # -- DataFrame plans ---------------------------------------------------------------------
@@ -1010,6 +1008,11 @@ def _plausible_columns(data: pd.DataFrame, sample: int = 50) -> list[tuple[str, 
     return found
 
 
+def _did_you_mean(close: Sequence[str]) -> str:
+    """``" (did you mean 'a' or 'b'?)"``, or "" without a close match."""
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+
+
 def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
     """Close matches, ignoring case, returned in their original spelling."""
     folded = {c.casefold(): c for c in candidates if isinstance(c, str)}
@@ -1020,9 +1023,8 @@ def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
 def _no_text(values: pd.Series, column: Any) -> PlanError:
     """The error for a column whose dtype cannot hold ids (numbers, dates, bytes...)."""
     examples = _distinct(values.iloc[:100].dropna().tolist())[:_EXAMPLES]
-    shown = _eg(examples)
     return PlanError(
-        f"no valid contact id in column {column!r}: its dtype is {values.dtype}{shown}, "
+        f"no valid contact id in column {column!r}: its dtype is {values.dtype}{_eg(examples)}, "
         "which holds no text. A contact id is a string like "
         "'8b54d1f4-5b0e-11ee-8c99-0242ac120002'; the column must be text: object, str, "
         "string, a category of strings, or an Arrow string or dictionary-of-strings column.",
@@ -1035,9 +1037,8 @@ def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanErr
     invalid = int((status == INVALID).sum())
     missing = int((status == MISSING).sum())
     examples = _distinct(_first_values(values, status == INVALID, 100))[:_EXAMPLES]
-    shown = _eg(examples)
     return PlanError(
-        f"no valid contact id in column {column!r}: {invalid:,} invalid{shown}, "
+        f"no valid contact id in column {column!r}: {invalid:,} invalid{_eg(examples)}, "
         f"{missing:,} missing, of {len(values):,} rows. A contact id is a UUID "
         "like '8b54d1f4-5b0e-11ee-8c99-0242ac120002'.",
         column=column,
@@ -1078,10 +1079,8 @@ def _target_lists(list_ids: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
             f"{MAX_TARGET_LISTS:,} lists",
             values=list(unique[:_EXAMPLES]),
         )
-    notes: tuple[str, ...] = ()
-    if len(unique) < len(ids):
-        repeats = len(ids) - len(unique)
-        notes = (f"{repeats} repeated list id{'s' * (repeats != 1)} merged",)
+    repeats = len(ids) - len(unique)
+    notes = (f"{repeats} repeated list id{'s' * (repeats != 1)} merged",) if repeats else ()
     return unique, notes
 
 
@@ -1567,13 +1566,7 @@ def resolve_list_ids(
     by_name = _ids_by_name(lists)
     unknown = [n for n in dict.fromkeys(names) if n not in by_name]
     if unknown:
-        parts = []
-        for name in unknown[:10]:
-            close = _close_matches(name, by_name)
-            parts.append(
-                _short(name)
-                + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else "")
-            )
+        parts = [_short(n) + _did_you_mean(_close_matches(n, by_name)) for n in unknown[:10]]
         raise PlanError(
             f"unknown list name{'s' * (len(unknown) != 1)}: {', '.join(parts)}",
             values=unknown,
