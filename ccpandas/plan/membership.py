@@ -1318,7 +1318,7 @@ def with_verification(
     # Found by email lookups, a full verification looks each contact up again.
     lists_read = list_ids is not None and m.lookup != "email lookups"
     after = reads_after(m, list_ids) if lists_read and list_ids is not None else None
-    full = after if after is not None else full
+    full = full if after is None else after
     by_source = m.key == "source"
     method, cost = choose_verification(full, len(changed_contacts(m)), sends, by_source=by_source)
     return dataclasses.replace(

@@ -1233,16 +1233,21 @@ def list_names(values: Sequence[Any]) -> list[Any]:
         >>> list_names(["VIP", "{2D0E3A5C-8A1D-4D43-9F3E-1C2B3A4D5E6F}"])
         ['VIP']
     """
+    return [v for v, i in zip(values, _as_uuids(values), strict=True) if i is None]
+
+
+def _as_uuids(values: Sequence[Any]) -> list[str | None]:
+    """Each value as a normalised UUID (braces, case and whitespace forgiven), or None."""
     checked = check_ids(pd.Series(list(values), dtype=object))
-    return [values[int(i)] for i in np.flatnonzero(checked.status != PLANNED)]
+    ok = (checked.status == PLANNED).tolist()
+    return [str(i) if good else None for i, good in zip(checked.normalized, ok, strict=True)]
 
 
 def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:
     """Normalised UUIDs, or a PlanError naming every value that is not one."""
-    checked = check_ids(pd.Series(values, dtype=object))
-    bad = checked.status != PLANNED
-    if bad.any():
-        shown = [values[i] for i in np.flatnonzero(bad)]
+    ids = _as_uuids(values)
+    shown = [v for v, i in zip(values, ids, strict=True) if i is None]
+    if shown:
         listed = ", ".join(_short(v) for v in shown[:10])
         more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
         plural = "s" * (len(shown) != 1)
@@ -1250,7 +1255,7 @@ def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:
             f"{len(shown)} malformed {what}{plural}: {listed}{more}. {hint}".strip(),
             values=shown,
         )
-    return [str(v) for v in checked.normalized.tolist()]
+    return [str(i) for i in ids]
 
 
 # -- other sources ------------------------------------------------------------------------
@@ -1550,12 +1555,10 @@ def resolve_list_ids(
         ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
     """
     given = list_values(values)
-    checked = check_ids(pd.Series(given, dtype=object))
-    ids = checked.normalized.tolist()
-    is_id = checked.status == PLANNED
-    names = [v for v, ok in zip(given, is_id, strict=True) if not ok]
+    ids = _as_uuids(given)
+    names = [v for v, i in zip(given, ids, strict=True) if i is None]
     if not names:
-        return tuple(str(i) for i in ids)
+        return tuple(map(str, ids))
     if lists is None:
         raise PlanError(
             f"list name{'s' * (len(names) != 1)} {', '.join(_short(v) for v in names[:10])} "
@@ -1578,8 +1581,7 @@ def resolve_list_ids(
             "ambiguous list name: " + "; ".join(parts) + ". Give the list id instead.",
             values=list(ambiguous),
         )
-    resolved = [str(i) if ok else by_name[v][0] for v, i, ok in zip(given, ids, is_id, strict=True)]
-    return tuple(resolved)
+    return tuple(i or by_name[v][0] for v, i in zip(given, ids, strict=True))
 
 
 def _ids_by_name(lists: Mapping[str, str] | pd.DataFrame) -> dict[str, list[str]]:

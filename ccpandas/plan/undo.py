@@ -439,7 +439,7 @@ def plan_undo(
         >>> plan = plan_undo(decided, "r1", ["l1", "l2"], {"l1": "News"})  # doctest: +SKIP
     """
     names = dict(list_names)
-    frame = decided.reset_index(drop=True).copy()
+    frame = decided.reset_index(drop=True)
     frame.insert(2, "list_name", [str(names.get(x, x)) for x in frame["list_id"].tolist()])
     pairs = list(zip(frame["contact_id"].tolist(), frame["list_id"].tolist(), strict=True))
     cs = ChangeSet.from_pairs(pairs, ADD, list_order=list_ids, was_member=False)
@@ -499,10 +499,9 @@ def undo_changes(
         },
         idle=frame["decision"].astype(str).to_numpy(dtype=object),
     )
-    reason = frame["reason"].to_numpy(dtype=object).copy()
-    reason[outcome == str(PairOutcome.NOT_RESTORED)] = (
-        "its activity completed, but the re-read does not show it on the list"
+    unseen = "its activity completed, but the re-read does not show it on the list"
+    frame["reason"] = (
+        frame["reason"].astype(object).mask(outcome == str(PairOutcome.NOT_RESTORED), unseen)
     )
-    frame["reason"] = pd.Series(reason, dtype=object)
     frame["outcome"] = pd.Series(outcome, dtype=object)
     return frame[list(UNDO_CHANGE_COLUMNS)]
