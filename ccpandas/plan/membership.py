@@ -419,7 +419,6 @@ class MembershipPlan:
     #: Per row: the plan status codes of email input (into MEMBERSHIP_PLAN_STATUSES),
     #: journaled instead of the addresses.
     row_codes: np.ndarray | None = None
-    notes: tuple[str, ...] = ()
     #: The journal id of the snapshot read (None when not journaled).
     snapshot_id: str | None = None
     #: What the run does (a :class:`~ccpandas.vocab.RunKind`): its idle pairs' word.
@@ -1378,9 +1377,8 @@ def verification_text(m: MembershipPlan, rate: float, sends: int = 0) -> str:
         cost = f"{cost}: labelled as a sample"
     elif method is VerifyMethod.CHANGED:
         cost = f"about {cost}, at most {verify_budget(sends):,}"
-    if method is VerifyMethod.FULL:
-        return f"{_VERIFY_HOW[method]}: {cost} after"
-    return f"{_VERIFY_HOW[method]}: {cost} after; verify=True forces a full re-read"
+    force = "" if method is VerifyMethod.FULL else "; verify=True forces a full re-read"
+    return f"{_VERIFY_HOW[method]}: {cost} after{force}"
 
 
 def _change_lines(m: MembershipPlan) -> list[tuple[str, str]]:
