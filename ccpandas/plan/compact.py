@@ -21,6 +21,7 @@ import hashlib
 import itertools
 import operator
 from array import array
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -467,13 +468,10 @@ class SnapshotBuilder:
 
     def others(self) -> Others:
         """The counts of the members not kept, over every pass."""
-        per: dict[str, int] = {}
-        for lists, _, _ in self._others.values():
-            for lid, n in lists.items():
-                per[lid] = per.get(lid, 0) + n
+        per = sum((Counter(lists) for lists, _, _ in self._others.values()), Counter[str]())
         n_passes = max(self._others, default=-1) + 1
         per_pass = tuple(self._others.get(i, ({}, 0, 0))[1] for i in range(n_passes))
-        return Others(per, per_pass, sum(v[2] for v in self._others.values()))
+        return Others(dict(per), per_pass, sum(v[2] for v in self._others.values()))
 
     def _code(self, k: int, value: Any) -> int:
         text = str(value)

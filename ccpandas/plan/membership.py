@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -418,7 +419,6 @@ class MembershipPlan:
     #: Per row: the plan status codes of email input (into MEMBERSHIP_PLAN_STATUSES),
     #: journaled instead of the addresses.
     row_codes: np.ndarray | None = None
-    notes: tuple[str, ...] = ()
     #: The journal id of the snapshot read (None when not journaled).
     snapshot_id: str | None = None
     #: What the run does (a :class:`~ccpandas.vocab.RunKind`): its idle pairs' word.
@@ -1017,10 +1017,8 @@ def preview_source(
         {'l1': 1}
     """
     owner, target = snapshot.member_matrix()
-    target_pos = pd.Index(snapshot.list_ids, dtype=object).get_indexer(list(targets))
-    remap = np.full(len(snapshot.list_ids), -1, dtype=np.int64)
-    remap[target_pos[target_pos >= 0]] = np.flatnonzero(target_pos >= 0)
-    pair_list = remap[target]
+    # Each snapshot list's position among the targets (-1: not one).
+    pair_list = pd.Index(list(targets), dtype=object).get_indexer(list(snapshot.list_ids))[target]
     keep = pair_list >= 0
     owner, pair_list = owner[keep], pair_list[keep]
     kind = source.kind
@@ -1103,22 +1101,6 @@ def changes_frame(
     frame["will_leave"] = leave
     if batch_states is None:
         return frame
-    frame["outcome"] = pd.Categorical(
-        _outcomes(m, batch_states, after, lids, errored, seen, unseen_states),
-        dtype=OUTCOME_DTYPE,
-    )
-    return frame
-
-
-def _outcomes(
-    m: MembershipPlan,
-    batch_states: Sequence[str],
-    after: MembershipSnapshot | None,
-    lids: np.ndarray,
-    errored: np.ndarray | None,
-    seen: np.ndarray | None,
-    unseen_states: Sequence[str] | None,
-) -> np.ndarray:
     cs = m.change_set
     if m.key == "source":  # the API selects the contacts: one state for all
         cs = cs.replace(pair_batch=np.zeros(cs.n_pairs, dtype=np.int64))
@@ -1126,8 +1108,7 @@ def _outcomes(
     was, action = cs.was_member, cs.action
     on = PairOutcome.ALREADY_MEMBER if m.kind == RunKind.ADD else PairOutcome.KEPT
     idle = np.where(was, str(on), str(PairOutcome.NOT_A_MEMBER))
-    removed, kept = str(PairOutcome.REMOVED), str(PairOutcome.KEPT)
-    added = str(PairOutcome.ADDED)
+    removed, kept, added = str(PairOutcome.REMOVED), str(PairOutcome.KEPT), str(PairOutcome.ADDED)
     one = {added: removed}  # a completed batch's row status, whatever its action
     out = pair_outcomes(
         cs,
@@ -1149,7 +1130,8 @@ def _outcomes(
         saw = True if seen is None else seen
         out[(action == NONE) & was & ~still & saw] = removed  # gone from the list, by whoever
         out[(action == BY_API) & still & saw] = kept  # the API decided to keep it
-    return np.asarray(out, dtype=object)
+    frame["outcome"] = pd.Categorical(out, dtype=OUTCOME_DTYPE)
+    return frame
 
 
 def _still_member(m: MembershipPlan, after: MembershipSnapshot, lids: np.ndarray) -> np.ndarray:
@@ -1335,7 +1317,7 @@ def with_verification(
     # Found by email lookups, a full verification looks each contact up again.
     lists_read = list_ids is not None and m.lookup != "email lookups"
     after = reads_after(m, list_ids) if lists_read and list_ids is not None else None
-    full = after if after is not None else full
+    full = full if after is None else after
     by_source = m.key == "source"
     method, cost = choose_verification(full, len(changed_contacts(m)), sends, by_source=by_source)
     return dataclasses.replace(
@@ -1395,9 +1377,8 @@ def verification_text(m: MembershipPlan, rate: float, sends: int = 0) -> str:
         cost = f"{cost}: labelled as a sample"
     elif method is VerifyMethod.CHANGED:
         cost = f"about {cost}, at most {verify_budget(sends):,}"
-    if method is VerifyMethod.FULL:
-        return f"{_VERIFY_HOW[method]}: {cost} after"
-    return f"{_VERIFY_HOW[method]}: {cost} after; verify=True forces a full re-read"
+    force = "" if method is VerifyMethod.FULL else "; verify=True forces a full re-read"
+    return f"{_VERIFY_HOW[method]}: {cost} after{force}"
 
 
 def _change_lines(m: MembershipPlan) -> list[tuple[str, str]]:
@@ -1490,11 +1471,7 @@ def unknown_membership(plan: Any) -> MembershipPlan:
         >>> len(unknown_membership(p).pair_contact)
         1
     """
-    ids = np.empty(sum(len(g) for g in plan.contact_groups), dtype=object)
-    at = 0
-    for g in plan.contact_groups:
-        ids[at : at + len(g)] = list(g)
-        at += len(g)
+    ids = np.fromiter(itertools.chain.from_iterable(plan.contact_groups), dtype=object)
     n, n_lists = len(ids), len(plan.list_ids)
     cs = ChangeSet(
         contact_ids=ids,

@@ -363,9 +363,8 @@ class RemovalPlan:
     # -- counts ---------------------------------------------------------------------------
     @cached_property
     def _counts(self) -> dict[str, int]:
-        if "plan_status" not in self.rows:  # a part's rows (an undo's pairs): no input
-            return dict.fromkeys(PLAN_STATUSES, 0)
-        counts = self.rows["plan_status"].value_counts()
+        # A part's rows (an undo's pairs) are not input rows: no status.
+        counts = self.rows.get("plan_status", pd.Series([], dtype=object)).value_counts()
         return {s: int(counts.get(s, 0)) for s in PLAN_STATUSES}
 
     @property
@@ -725,13 +724,11 @@ def duplicate_example(rows: pd.DataFrame) -> str:
     if not hit.any():
         return ""
     first = int(np.flatnonzero(hit)[0])
-    row, of = (_label(x) for x in (rows.index[first], dup.iloc[first]))
+    # numpy scalars repr as np.int64(0): show the plain values.
+    row, of = (
+        x.item() if isinstance(x, np.generic) else x for x in (rows.index[first], dup.iloc[first])
+    )
     return f" (sent once; e.g. row {row!r} is a duplicate of row {of!r})"
-
-
-def _label(value: Any) -> Any:
-    # numpy scalars repr as np.int64(0): show the plain value.
-    return value.item() if isinstance(value, np.generic) else value
 
 
 # -- DataFrame plans ---------------------------------------------------------------------
@@ -1011,6 +1008,11 @@ def _plausible_columns(data: pd.DataFrame, sample: int = 50) -> list[tuple[str, 
     return found
 
 
+def _did_you_mean(close: Sequence[str]) -> str:
+    """``" (did you mean 'a' or 'b'?)"``, or "" without a close match."""
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+
+
 def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
     """Close matches, ignoring case, returned in their original spelling."""
     folded = {c.casefold(): c for c in candidates if isinstance(c, str)}
@@ -1021,9 +1023,8 @@ def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
 def _no_text(values: pd.Series, column: Any) -> PlanError:
     """The error for a column whose dtype cannot hold ids (numbers, dates, bytes...)."""
     examples = _distinct(values.iloc[:100].dropna().tolist())[:_EXAMPLES]
-    shown = _eg(examples)
     return PlanError(
-        f"no valid contact id in column {column!r}: its dtype is {values.dtype}{shown}, "
+        f"no valid contact id in column {column!r}: its dtype is {values.dtype}{_eg(examples)}, "
         "which holds no text. A contact id is a string like "
         "'8b54d1f4-5b0e-11ee-8c99-0242ac120002'; the column must be text: object, str, "
         "string, a category of strings, or an Arrow string or dictionary-of-strings column.",
@@ -1036,9 +1037,8 @@ def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanErr
     invalid = int((status == INVALID).sum())
     missing = int((status == MISSING).sum())
     examples = _distinct(_first_values(values, status == INVALID, 100))[:_EXAMPLES]
-    shown = _eg(examples)
     return PlanError(
-        f"no valid contact id in column {column!r}: {invalid:,} invalid{shown}, "
+        f"no valid contact id in column {column!r}: {invalid:,} invalid{_eg(examples)}, "
         f"{missing:,} missing, of {len(values):,} rows. A contact id is a UUID "
         "like '8b54d1f4-5b0e-11ee-8c99-0242ac120002'.",
         column=column,
@@ -1079,10 +1079,8 @@ def _target_lists(list_ids: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
             f"{MAX_TARGET_LISTS:,} lists",
             values=list(unique[:_EXAMPLES]),
         )
-    notes: tuple[str, ...] = ()
-    if len(unique) < len(ids):
-        repeats = len(ids) - len(unique)
-        notes = (f"{repeats} repeated list id{'s' * (repeats != 1)} merged",)
+    repeats = len(ids) - len(unique)
+    notes = (f"{repeats} repeated list id{'s' * (repeats != 1)} merged",) if repeats else ()
     return unique, notes
 
 
@@ -1235,16 +1233,21 @@ def list_names(values: Sequence[Any]) -> list[Any]:
         >>> list_names(["VIP", "{2D0E3A5C-8A1D-4D43-9F3E-1C2B3A4D5E6F}"])
         ['VIP']
     """
+    return [v for v, i in zip(values, _as_uuids(values), strict=True) if i is None]
+
+
+def _as_uuids(values: Sequence[Any]) -> list[str | None]:
+    """Each value as a normalised UUID (braces, case and whitespace forgiven), or None."""
     checked = check_ids(pd.Series(list(values), dtype=object))
-    return [values[int(i)] for i in np.flatnonzero(checked.status != PLANNED)]
+    ok = (checked.status == PLANNED).tolist()
+    return [str(i) if good else None for i, good in zip(checked.normalized, ok, strict=True)]
 
 
 def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:
     """Normalised UUIDs, or a PlanError naming every value that is not one."""
-    checked = check_ids(pd.Series(values, dtype=object))
-    bad = checked.status != PLANNED
-    if bad.any():
-        shown = [values[i] for i in np.flatnonzero(bad)]
+    ids = _as_uuids(values)
+    shown = [v for v, i in zip(values, ids, strict=True) if i is None]
+    if shown:
         listed = ", ".join(_short(v) for v in shown[:10])
         more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
         plural = "s" * (len(shown) != 1)
@@ -1252,7 +1255,7 @@ def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:
             f"{len(shown)} malformed {what}{plural}: {listed}{more}. {hint}".strip(),
             values=shown,
         )
-    return [str(v) for v in checked.normalized.tolist()]
+    return [str(i) for i in ids]
 
 
 # -- other sources ------------------------------------------------------------------------
@@ -1449,7 +1452,8 @@ def _exclude_rows(
             column=column,
             values=shown,
         )
-    return _rows_frame(values, checked, with_batches=False), tuple(_objects(checked.ids))
+    # to_numpy converts in C (tolist would iterate an Arrow array one value at a time).
+    return _rows_frame(values, checked, with_batches=False), tuple(checked.ids.to_numpy(object))
 
 
 def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -> pd.DataFrame:
@@ -1551,12 +1555,10 @@ def resolve_list_ids(
         ('2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f',)
     """
     given = list_values(values)
-    checked = check_ids(pd.Series(given, dtype=object))
-    ids = checked.normalized.tolist()
-    is_id = checked.status == PLANNED
-    names = [v for v, ok in zip(given, is_id, strict=True) if not ok]
+    ids = _as_uuids(given)
+    names = [v for v, i in zip(given, ids, strict=True) if i is None]
     if not names:
-        return tuple(str(i) for i in ids)
+        return tuple(map(str, ids))
     if lists is None:
         raise PlanError(
             f"list name{'s' * (len(names) != 1)} {', '.join(_short(v) for v in names[:10])} "
@@ -1567,13 +1569,7 @@ def resolve_list_ids(
     by_name = _ids_by_name(lists)
     unknown = [n for n in dict.fromkeys(names) if n not in by_name]
     if unknown:
-        parts = []
-        for name in unknown[:10]:
-            close = _close_matches(name, by_name)
-            parts.append(
-                _short(name)
-                + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else "")
-            )
+        parts = [_short(n) + _did_you_mean(_close_matches(n, by_name)) for n in unknown[:10]]
         raise PlanError(
             f"unknown list name{'s' * (len(unknown) != 1)}: {', '.join(parts)}",
             values=unknown,
@@ -1585,8 +1581,7 @@ def resolve_list_ids(
             "ambiguous list name: " + "; ".join(parts) + ". Give the list id instead.",
             values=list(ambiguous),
         )
-    resolved = [str(i) if ok else by_name[v][0] for v, i, ok in zip(given, ids, is_id, strict=True)]
-    return tuple(resolved)
+    return tuple(i or by_name[v][0] for v, i in zip(given, ids, strict=True))
 
 
 def _ids_by_name(lists: Mapping[str, str] | pd.DataFrame) -> dict[str, list[str]]:
@@ -1615,25 +1610,13 @@ def _ids_by_name(lists: Mapping[str, str] | pd.DataFrame) -> dict[str, list[str]
 
 # -- small helpers ------------------------------------------------------------------------
 def _check_pace(rate: Any, daily_quota: Any) -> None:
-    if (
-        not isinstance(rate, numbers.Real)
-        or isinstance(rate, bool)
-        or not 0 < float(rate) < math.inf
-    ):
+    def number(value: Any, kind: type) -> bool:  # True and False are ints too: refused
+        return isinstance(value, kind) and not isinstance(value, bool)
+
+    if not number(rate, numbers.Real) or not 0 < float(rate) < math.inf:
         raise PlanError(f"rate must be a positive number of requests per second, got {rate!r}")
-    if (
-        not isinstance(daily_quota, numbers.Integral)
-        or isinstance(daily_quota, bool)
-        or daily_quota <= 0
-    ):
+    if not number(daily_quota, numbers.Integral) or daily_quota <= 0:
         raise PlanError(f"daily_quota must be a positive integer, got {daily_quota!r}")
-
-
-def _objects(values: pd.Index) -> np.ndarray:
-    """Python objects in a numpy array, converted in C (``tolist`` would iterate Arrow
-    arrays one value at a time)."""
-    objects: np.ndarray = values.to_numpy(dtype=object)
-    return objects
 
 
 def _first_values(values: pd.Series, mask: np.ndarray, k: int) -> list[Any]:

@@ -37,16 +37,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ccpandas.models import (
-    MAX_CONTACTS_PER_REQUEST,
-    MAX_LISTS_PER_REQUEST,
-    Batch,
-    MembershipAction,
-    Source,
-    chunked,
-)
+from ccpandas.models import DAILY_QUOTA, Batch, MembershipAction
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import RemovalPlan, _duration, _plural
+from ccpandas.plan.planner import RemovalPlan, _duration, _plural, ids_plan
 from ccpandas.vocab import PairOutcome, RunKind
 
 __all__ = [
@@ -141,22 +134,20 @@ def decide_undo(
     reason: list[str | None] = [None] * len(cids)
     # Pairs that could go back, per contact, to apply the 50-list limit in list order.
     candidates: dict[str, list[int]] = {}
-    take_off = (
-        pairs["undo_action"].astype(str).eq("remove").tolist()
-        if "undo_action" in pairs.columns
-        else [False] * len(cids)
-    )
+    undo_action = pairs.get("undo_action", pd.Series("", index=pairs.index))
+    take_off = undo_action.astype(str).eq("remove").tolist()
     for i, (cid, lid) in enumerate(zip(cids, lids, strict=True)):
         status, now_on = contacts.get(cid, ("deleted", ()))
         status_out.append(status)
+        on = lid in {str(x).lower() for x in now_on}
         if take_off[i]:  # an added pair: off again if it is still there
-            on = lid in live_lists and lid in {str(x).lower() for x in now_on}
-            decision[i] = "remove" if on else PairOutcome.NOT_A_MEMBER.value
+            still = on and lid in live_lists
+            decision[i] = "remove" if still else PairOutcome.NOT_A_MEMBER.value
         elif status == "deleted":
             decision[i], reason[i] = PairOutcome.CANNOT_RESTORE.value, "deleted"
         elif lid not in live_lists:
             decision[i], reason[i] = PairOutcome.CANNOT_RESTORE.value, "list_deleted"
-        elif lid in {str(x).lower() for x in now_on}:
+        elif on:
             decision[i] = PairOutcome.ALREADY_MEMBER.value
         else:
             candidates.setdefault(cid, []).append(i)
@@ -448,7 +439,7 @@ def plan_undo(
         >>> plan = plan_undo(decided, "r1", ["l1", "l2"], {"l1": "News"})  # doctest: +SKIP
     """
     names = dict(list_names)
-    frame = decided.reset_index(drop=True).copy()
+    frame = decided.reset_index(drop=True)
     frame.insert(2, "list_name", [str(names.get(x, x)) for x in frame["list_id"].tolist()])
     pairs = list(zip(frame["contact_id"].tolist(), frame["list_id"].tolist(), strict=True))
     cs = ChangeSet.from_pairs(pairs, ADD, list_order=list_ids, was_member=False)
@@ -461,14 +452,14 @@ def plan_undo(
     if not batches:
         notes = ("nothing to add: every pair is already back or cannot be restored",)
     contacts = list(dict.fromkeys(frame.loc[restore, "contact_id"].tolist()))
-    return RemovalPlan(
-        rows=frame,
-        list_ids=tuple(list_ids),
-        list_groups=tuple(chunked(list(list_ids), MAX_LISTS_PER_REQUEST)),
-        contact_groups=tuple(chunked(contacts, MAX_CONTACTS_PER_REQUEST)),
-        batches=batches,
-        source=Source.contact_ids(contacts),
-        rate=rate,
+    return ids_plan(
+        frame,
+        tuple(list_ids),
+        contacts,
+        batches,
+        None,
+        rate,
+        DAILY_QUOTA,
         notes=notes,
         list_names=names,
         kind=RunKind.UNDO.value,
@@ -508,10 +499,9 @@ def undo_changes(
         },
         idle=frame["decision"].astype(str).to_numpy(dtype=object),
     )
-    reason = frame["reason"].to_numpy(dtype=object).copy()
-    reason[outcome == str(PairOutcome.NOT_RESTORED)] = (
-        "its activity completed, but the re-read does not show it on the list"
+    unseen = "its activity completed, but the re-read does not show it on the list"
+    frame["reason"] = (
+        frame["reason"].astype(object).mask(outcome == str(PairOutcome.NOT_RESTORED), unseen)
     )
-    frame["reason"] = pd.Series(reason, dtype=object)
     frame["outcome"] = pd.Series(outcome, dtype=object)
     return frame[list(UNDO_CHANGE_COLUMNS)]
