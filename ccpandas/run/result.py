@@ -8,10 +8,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any, Self
 
 import numpy as np
@@ -86,19 +88,6 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
 
 
 log = logging.getLogger("ccpandas")
-#: The fields of a batch its run's summary reads (a change makes a new summary).
-_SUMMARY_FIELDS = (
-    "state",
-    "activity_id",
-    "percent_done",
-    "items_completed",
-    "errors",
-    "outcome",
-    "attempts",
-    "resent",
-    "last_error",
-)
-
 # Row statuses that are not batch states: a row's batch was never sent, or its
 # activity completed (the contact is out of the lists).
 _NOT_SENT = PairOutcome.NOT_SENT.value
@@ -151,6 +140,19 @@ ROW_STATUSES = (
 
 #: The first columns of ``result.rows``, in this order; the rest follow as planned.
 ROW_FRONT_COLUMNS = ("status", "reason")
+
+#: The columns of ``result.activities``, in order: the attribute of a batch's run each
+#: shows (``lists`` and ``errors`` are filled in from theirs).
+_ACTIVITY = {
+    "batch": "batch.index",
+    **{name: name for name in ("activity_id", "state", "percent_done", "items_completed")},
+    "items_total": "items_total",
+    "contacts": "batch.size",
+    "lists": "batch.list_ids",
+    "contact_group": "batch.contact_group",
+    "list_group": "batch.list_group",
+    **{name: name for name in ("attempts", "resent", "errors", "submitted_at", "finished_at")},
+}
 
 
 def _batch_row_status(run: BatchRun, dry_run: bool = False, reread: bool = True) -> str:
@@ -274,26 +276,10 @@ class RemovalResult:
         """One row per batch: its activity, state, progress and errors."""
         runs = self.runs
         # A dict of columns: a run of no batches still has every column (as objects).
-        frame = pd.DataFrame(
-            {
-                "batch": [r.batch.index for r in runs],
-                "activity_id": [r.activity_id for r in runs],
-                "state": [r.state for r in runs],
-                "percent_done": [r.percent_done for r in runs],
-                "items_completed": [r.items_completed for r in runs],
-                "items_total": [r.items_total for r in runs],
-                "contacts": [r.batch.size for r in runs],
-                "lists": [len(r.batch.list_ids) for r in runs],
-                "contact_group": [r.batch.contact_group for r in runs],
-                "list_group": [r.batch.list_group for r in runs],
-                "attempts": [r.attempts for r in runs],
-                "resent": [r.resent for r in runs],
-                "errors": [list(r.errors) for r in runs],
-                "submitted_at": [r.submitted_at for r in runs],
-                "finished_at": [r.finished_at for r in runs],
-            },
-            dtype=None if runs else object,
-        )
+        columns = {name: [attrgetter(path)(r) for r in runs] for name, path in _ACTIVITY.items()}
+        columns["lists"] = [len(r.batch.list_ids) for r in runs]
+        columns["errors"] = [list(r.errors) for r in runs]
+        frame = pd.DataFrame(columns, dtype=None if runs else object)
         return frame.set_index("batch")
 
     @property
@@ -317,39 +303,8 @@ class RemovalResult:
 
     def _build_rows(self) -> pd.DataFrame:
         if self._kind.changes is not None:  # a kind without input rows: its pairs
-            return self.changes
-        rows = self.plan.rows.copy()
-        # Positional arrays: the input index may repeat labels.
-        status = rows["plan_status"].astype(object).to_numpy(copy=True)
-        activity = np.full(len(rows), None, dtype=object)
-        error = rows["reason"].astype(object).to_numpy(copy=True)
-        planned = status == RowStatus.PLANNED.value
-        membership = self.plan.membership
-        if membership is not None and membership.key in ("email", "contact_id"):
-            _membership_rows(self, rows, status, activity, error, planned)
-        elif self.plan.source.kind.value == "contact_ids":
-            # One entry per contact group, mapped over the rows through a hash table.
-            worst = self._group_outcomes()
-            groups = pd.Series(rows["batch"].to_numpy()[planned])
-            for target, pos in ((status, 0), (activity, 1), (error, 2)):
-                target[planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
-            _error_rows(self, rows, status, error, planned)
-        else:
-            status[planned] = PairOutcome.KEPT.value
-            if membership is not None and membership.known:
-                # An exclude row whose contact is on none of the target lists keeps
-                # nothing: it is not a member (the snapshot says so).
-                ids = rows["normalized_id"].to_numpy(dtype=object)
-                member = membership.snapshot.index.get_indexer(pd.Index(ids, dtype=object)) >= 0
-                status[planned & ~member] = RowStatus.NOT_A_MEMBER.value
-        rows["status"] = pd.Categorical(status, categories=ROW_STATUSES)
-        rows["activity_id"] = activity
-        rows["error"] = error
-        rows["lists_removed_from"] = self._lists_removed_from(rows)
-        # What happened first, the long id columns after: a terminal shows status and
-        # reason even when a wide normalized_id pushes the rest off screen.
-        front = [c for c in ROW_FRONT_COLUMNS if c in rows.columns]
-        return rows[front + [c for c in rows.columns if c not in front]]
+            return self._changes
+        return _RowStatuses(self).frame()
 
     # -- membership truth ----------------------------------------------------------------
     @property
@@ -366,7 +321,12 @@ class RemovalResult:
         Example:
             >>> result.changes.query("outcome == 'still_member'")  # doctest: +SKIP
         """
-        return self._per_state("changes", self._build_changes).copy()
+        return self._changes.copy()
+
+    @property
+    def _changes(self) -> pd.DataFrame:
+        """``changes`` for this module's readers, not copied: never change it."""
+        return self._per_state("changes", self._build_changes)
 
     def _build_changes(self) -> pd.DataFrame:
         if self._kind.changes is not None:
@@ -484,21 +444,6 @@ class RemovalResult:
             return m
         return membership_plans.unknown_membership(self.plan)
 
-    def _lists_removed_from(self, rows: pd.DataFrame) -> pd.Series:
-        """Per row: target lists its contact really left (NA until verified)."""
-        if self.after is None or "normalized_id" not in rows:
-            return pd.Series(pd.NA, index=rows.index, dtype="Int64")
-        ch = self.changes
-        counts = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, "contact_id"].value_counts()
-        ids = rows["normalized_id"].astype(object)
-        mapped = ids.map(counts).fillna(0).astype("int64")
-        planned = (rows["plan_status"] == RowStatus.PLANNED.value).to_numpy()
-        values = pd.array(mapped.to_numpy(), dtype="Int64")
-        values[~planned] = pd.NA
-        if self._covered_pairs() is not None:  # contacts the verification did not see
-            values[~ids.isin(self.after.contact_ids).to_numpy()] = pd.NA
-        return pd.Series(values, index=rows.index)
-
     def _should_verify(self) -> bool:
         return (
             self.plan.verifiable
@@ -526,7 +471,7 @@ class RemovalResult:
         summary = self.summary_text()
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(summary)
-        ch = self.changes
+        ch = self._changes
         for word, text in _WARNINGS.items():
             wrong = ch[ch["outcome"] == word]
             if len(wrong):
@@ -550,24 +495,12 @@ class RemovalResult:
         """Per verified outcome word ("added", "removed"), its per-list figures."""
         if self.after is None:
             return {}
-        ch = self.changes
+        ch = self._changes
         parts = {}
         for word in self._kind.words.truths:
             done = ch.loc[ch["outcome"] == word, "list_name"].value_counts(sort=False)
             parts[word] = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
         return parts
-
-    def _group_outcomes(self) -> dict[int, tuple[str, str | None, str | None]]:
-        # Per contact group: (status, activity id, error) of its worst batch. One entry
-        # per group, so mapping it over the rows stays vectorised.
-        out: dict[int, tuple[str, str | None, str | None]] = {}
-        for run in self.runs:
-            st = _batch_row_status(run, self.dry_run, self.after is not None)
-            err = _batch_error(run, st, self.plan.verifiable)
-            g = run.batch.contact_group
-            if g not in out or _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(out[g][0], 9):
-                out[g] = (st, run.activity_id, err)
-        return out
 
     def counts(self) -> pd.Series:
         """How many input rows (an undo: pairs) ended in each status."""
@@ -586,10 +519,8 @@ class RemovalResult:
 
     def _state_key(self) -> tuple[Any, ...]:
         """What a summary depends on: each batch's fields, the re-read, the stop."""
-        fields = _SUMMARY_FIELDS
-        runs = tuple(
-            (*(getattr(r, f) for f in fields), tuple(r.previous_activity_ids)) for r in self.runs
-        )
+        # The list of earlier ids is mutated in place: its copy in the key tells a change.
+        runs = tuple((*vars(r).values(), tuple(r.previous_activity_ids)) for r in self.runs)
         flags = (self.dry_run, self.stopped, self.interrupted, self.stop_reason)
         return (runs, id(self.after), flags)
 
@@ -935,7 +866,7 @@ class RemovalResult:
         verified truth per list, the membership line, the kind's extra facts."""
         words = self._kind.words
         by_status = {str(k): int(v) for k, v in self.counts().items() if v}
-        ch = self.changes
+        ch = self._changes
         pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
         names: dict[str, str] = dict(self.plan.list_names or {})
         m = self.plan.membership
@@ -1034,57 +965,151 @@ def sample_label(verification: Mapping[str, Any] | None) -> str:
     return f" (verified by a sample of {seen:,} of {pairs:,} pairs)"
 
 
-def _membership_rows(
-    result: RemovalResult,
-    rows: pd.DataFrame,
-    status: np.ndarray,
-    activity: np.ndarray,
-    error: np.ndarray,
-    planned: np.ndarray,
-) -> None:
-    """Row statuses of a membership plan: per contact, the worst state of the batches
-    that carry it; ``still_member`` when a re-read shows it still on a list."""
-    m = result.plan.membership
-    runs = result.runs
-    none = _PLANNED if result.dry_run else _NOT_SENT
-    reread = result.after is not None
-    states = np.array(
-        [_batch_row_status(r, result.dry_run, reread) for r in runs] + [none], dtype=object
-    )
-    ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
-    verifiable = result.plan.verifiable
-    said = [_batch_error(r, str(st), verifiable) for r, st in zip(runs, states, strict=False)]
-    errors = np.array([*said, None], dtype=object)
-    rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
-    # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
-    carried = m.pair_batch >= 0
-    owner, batch = m.pair_contact[carried], m.pair_batch[carried]
-    order = np.lexsort((rank[batch], owner))
-    owner, batch = owner[order], batch[order]
-    first = np.ones(len(owner), dtype=bool)
-    first[1:] = owner[1:] != owner[:-1]
-    worst = np.full(len(m.contact_ids), len(runs), dtype=np.int64)  # len(runs): none
-    worst[owner[first]] = batch[first]
-    pos = pd.Index(m.contact_ids, dtype=object).get_indexer(
-        rows["normalized_id"].to_numpy(dtype=object)[planned]
-    )
-    chosen = np.where(pos >= 0, worst[np.maximum(pos, 0)], len(runs))
-    status[planned], activity[planned] = states[chosen], ids_[chosen]
-    error[planned] = errors[chosen]
-    if result.after is None:
-        _error_rows(result, rows, status, error, planned)
-        return
-    ch = result.changes
-    ids = rows["normalized_id"].to_numpy(dtype=object)[planned]
-    _credited_rows(result, ch, ids, status, error, planned)
-    wrong = ch.loc[ch["outcome"] == PairOutcome.API_ERROR.value, "contact_id"].unique()
-    if len(wrong):  # the re-read does not show it done either
-        _error_rows(result, rows, status, error, planned & np.isin(rows["normalized_id"], wrong))
-    for word, why in _NOT_AS_ASKED.items():
-        wrong = ch.loc[ch["outcome"] == word, "contact_id"].tolist()
-        if wrong:
-            hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
-            status[hit], error[hit] = word, why
+class _RowStatuses:
+    """The ``status``, ``activity_id`` and ``error`` of a result's input rows, worked
+    out in positional arrays (the input index may repeat labels), set in place."""
+
+    def __init__(self, result: RemovalResult) -> None:
+        self.result = result
+        self.rows = rows = result.plan.rows.copy()
+        self.status = rows["plan_status"].astype(object).to_numpy(copy=True)
+        self.activity = np.full(len(rows), None, dtype=object)
+        self.error = rows["reason"].astype(object).to_numpy(copy=True)
+        self.planned = self.status == RowStatus.PLANNED.value
+
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        """Per row, its contact id as the changes name it (lower case)."""
+        return self.rows["normalized_id"].to_numpy(dtype=object)
+
+    def frame(self) -> pd.DataFrame:
+        """``result.rows``: the plan's rows with their statuses, front columns first."""
+        plan, rows, status, planned = self.result.plan, self.rows, self.status, self.planned
+        membership = plan.membership
+        if membership is not None and membership.key in ("email", "contact_id"):
+            self._membership()
+        elif plan.source.kind.value == "contact_ids":
+            self._groups()
+        else:
+            status[planned] = PairOutcome.KEPT.value
+            if membership is not None and membership.known:
+                # An exclude row whose contact is on none of the target lists keeps
+                # nothing: it is not a member (the snapshot says so).
+                found = membership.snapshot.index.get_indexer(pd.Index(self.ids, dtype=object))
+                status[planned & (found < 0)] = RowStatus.NOT_A_MEMBER.value
+        rows["status"] = pd.Categorical(status, categories=ROW_STATUSES)
+        rows["activity_id"] = self.activity
+        rows["error"] = self.error
+        rows["lists_removed_from"] = self._lists_removed_from()
+        # What happened first, the long id columns after: a terminal shows status and
+        # reason even when a wide normalized_id pushes the rest off screen.
+        front = [c for c in ROW_FRONT_COLUMNS if c in rows.columns]
+        return rows[front + [c for c in rows.columns if c not in front]]
+
+    def _groups(self) -> None:
+        """Rows of a plan without a snapshot: the worst batch of their contact group
+        (one entry per group, mapped over the rows through a hash table)."""
+        result = self.result
+        worst: dict[int, tuple[str, str | None, str | None]] = {}
+        for run in result.runs:
+            st = _batch_row_status(run, result.dry_run, result.after is not None)
+            g = run.batch.contact_group
+            if g not in worst or _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst[g][0], 9):
+                worst[g] = (st, run.activity_id, _batch_error(run, st, result.plan.verifiable))
+        groups = pd.Series(self.rows["batch"].to_numpy()[self.planned])
+        for target, pos in ((self.status, 0), (self.activity, 1), (self.error, 2)):
+            target[self.planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
+        self._api_errors(self.planned)
+
+    def _membership(self) -> None:
+        """Rows of a membership plan: per contact, the worst state of the batches that
+        carry it; ``still_member`` when a re-read shows it still on a list."""
+        result, planned, status, error = self.result, self.planned, self.status, self.error
+        m, runs = result.plan.membership, result.runs
+        none = _PLANNED if result.dry_run else _NOT_SENT
+        reread = result.after is not None
+        states = np.array(
+            [_batch_row_status(r, result.dry_run, reread) for r in runs] + [none], dtype=object
+        )
+        ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
+        verifiable = result.plan.verifiable
+        said = [_batch_error(r, str(st), verifiable) for r, st in zip(runs, states, strict=False)]
+        errors = np.array([*said, None], dtype=object)
+        rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
+        # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
+        carried = m.pair_batch >= 0
+        owner, batch = m.pair_contact[carried], m.pair_batch[carried]
+        order = np.lexsort((rank[batch], owner))
+        owner, batch = owner[order], batch[order]
+        first = np.ones(len(owner), dtype=bool)
+        first[1:] = owner[1:] != owner[:-1]
+        worst = np.full(len(m.contact_ids), len(runs), dtype=np.int64)  # len(runs): none
+        worst[owner[first]] = batch[first]
+        pos = pd.Index(m.contact_ids, dtype=object).get_indexer(self.ids[planned])
+        chosen = np.where(pos >= 0, worst[np.maximum(pos, 0)], len(runs))
+        status[planned], self.activity[planned] = states[chosen], ids_[chosen]
+        error[planned] = errors[chosen]
+        if result.after is None:
+            self._api_errors(planned)
+            return
+        ch = result._changes
+        ids = self.ids[planned]
+        self._credited(ch, ids)
+        wrong = ch.loc[ch["outcome"] == PairOutcome.API_ERROR.value, "contact_id"].unique()
+        if len(wrong):  # the re-read does not show it done either
+            self._api_errors(planned & np.isin(self.ids, wrong))
+        for word, why in _NOT_AS_ASKED.items():
+            wrong = ch.loc[ch["outcome"] == word, "contact_id"].tolist()
+            if wrong:
+                hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
+                status[hit], error[hit] = word, why
+
+    def _api_errors(self, rows: np.ndarray) -> None:
+        """``rows`` whose contact a completed activity's ``activity_errors`` name (e.g.
+        "not found") say ``api_error`` with that message, not ``removed``/``added``."""
+        named = [contact_errors(r) for r in self.result.runs if r.state is BatchState.COMPLETED]
+        named = [n for n in named if n]
+        done = np.isin(self.status, (_REMOVED, _ADDED)) & rows
+        if not named or not done.any():
+            return
+        ids = pd.Series(self.ids)  # lower case, as named
+        for per_contact in named:
+            msg = ids.map(per_contact).to_numpy(dtype=object)
+            hit = done & pd.notna(msg)
+            self.status[hit], self.error[hit] = PairOutcome.API_ERROR.value, msg[hit]
+
+    def _credited(self, ch: pd.DataFrame, ids: np.ndarray) -> None:
+        """Rows of an activity that ended badly part way, whose every change the re-read
+        shows done: the verified word (``removed``, ``added``), not ``failed``."""
+        bad = {str(s) for s in BatchState.bad_states()}
+        at = np.flatnonzero(self.planned)
+        stuck = np.isin(self.status[at], list(bad))
+        if not stuck.any():
+            return
+        acted = ch[ch["action"].astype(str) != Action.NONE.value]
+        truths = set(self.result._kind.words.truths)
+        per = acted.groupby("contact_id", observed=True)["outcome"].agg(
+            lambda s: s.iloc[0] if s.astype(str).isin(truths).all() else None
+        )
+        word = pd.Series(ids[stuck]).map(per).to_numpy(dtype=object)
+        hit = at[stuck][pd.notna(word)]
+        self.status[hit] = word[pd.notna(word)].astype(str)
+        self.error[hit] = "its activity ended badly part way; the re-read shows this contact done"
+
+    def _lists_removed_from(self) -> pd.Series:
+        """Per row: target lists its contact really left (NA until verified)."""
+        result, rows = self.result, self.rows
+        if result.after is None or "normalized_id" not in rows:
+            return pd.Series(pd.NA, index=rows.index, dtype="Int64")
+        ch = result._changes
+        counts = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, "contact_id"].value_counts()
+        ids = rows["normalized_id"].astype(object)
+        mapped = ids.map(counts).fillna(0).astype("int64")
+        values = pd.array(mapped.to_numpy(), dtype="Int64")
+        values[~self.planned] = pd.NA
+        if result._covered_pairs() is not None:  # contacts the verification did not see
+            values[~ids.isin(result.after.contact_ids).to_numpy()] = pd.NA
+        return pd.Series(values, index=rows.index)
 
 
 def _batch_error(run: BatchRun, status: str, verifiable: bool) -> str | None:
@@ -1095,53 +1120,6 @@ def _batch_error(run: BatchRun, status: str, verifiable: bool) -> str | None:
     if run.state is BatchState.COMPLETED:
         return general_errors(run)
     return "; ".join(run.errors) or None
-
-
-def _error_rows(
-    result: RemovalResult,
-    rows: pd.DataFrame,
-    status: np.ndarray,
-    error: np.ndarray,
-    planned: np.ndarray,
-) -> None:
-    """Rows whose contact a completed activity's ``activity_errors`` name (e.g. "not
-    found") say ``api_error`` with that message, not ``removed``/``added``."""
-    named = [contact_errors(r) for r in result.runs if r.state is BatchState.COMPLETED]
-    named = [n for n in named if n]
-    done = np.isin(status, (_REMOVED, _ADDED)) & planned
-    if not named or not done.any():
-        return
-    ids = pd.Series(rows["normalized_id"].to_numpy(dtype=object))  # lower case, as named
-    for per_contact in named:
-        msg = ids.map(per_contact).to_numpy(dtype=object)
-        hit = done & pd.notna(msg)
-        status[hit], error[hit] = PairOutcome.API_ERROR.value, msg[hit]
-
-
-def _credited_rows(
-    result: RemovalResult,
-    ch: pd.DataFrame,
-    ids: np.ndarray,
-    status: np.ndarray,
-    error: np.ndarray,
-    planned: np.ndarray,
-) -> None:
-    """Rows of an activity that ended badly part way, whose every change the re-read
-    shows done: the verified word (``removed``, ``added``), not ``failed``."""
-    bad = {str(s) for s in BatchState.bad_states()}
-    at = np.flatnonzero(planned)
-    stuck = np.isin(status[at], list(bad))
-    if not stuck.any():
-        return
-    acted = ch[ch["action"].astype(str) != Action.NONE.value]
-    truths = set(result._kind.words.truths)
-    per = acted.groupby("contact_id", observed=True)["outcome"].agg(
-        lambda s: s.iloc[0] if s.astype(str).isin(truths).all() else None
-    )
-    word = pd.Series(ids[stuck]).map(per).to_numpy(dtype=object)
-    hit = at[stuck][pd.notna(word)]
-    status[hit] = word[pd.notna(word)].astype(str)
-    error[hit] = "its activity ended badly part way; the re-read shows this contact done"
 
 
 #: A row whose contact has a pair that did not end as asked (verified by a re-read).

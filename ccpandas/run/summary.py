@@ -489,8 +489,24 @@ class Summary:
         return f"{label}: {text}"
 
 
-def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """An HTML table of ``rows`` under ``header``, every cell escaped.
+def html_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    escape: bool = True,
+    numeric: Iterable[int] = (),
+    row_classes: Sequence[str] | None = None,
+) -> str:
+    """An HTML table of ``rows`` under ``header``, every cell escaped (unless ``escape``
+    is False).
+
+    Args:
+        header: The column titles.
+        rows: The cells, row by row.
+        escape: True (the default) escapes every cell; False inserts them as given
+            (HTML already, escaped by the caller).
+        numeric: The positions of the columns to right-align (``class="num"``).
+        row_classes: Per row, a class for its ``<tr>`` (e.g. ``"bad"``) or "".
 
     Example:
         >>> print(html_table(("list", "rows"), [("VIP", "3")]).replace("><", ">\\n<"))
@@ -509,11 +525,19 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
         </tbody>
         </table>
     """
+    nums, num = set(numeric), ' class="num"'
 
-    def tr(tag: str, cells: Sequence[Any]) -> str:
-        return "<tr>" + "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in cells) + "</tr>"
+    def tr(tag: str, cells: Sequence[Any], cls: str = "", text: bool = True) -> str:
+        attr = f' class="{cls}"' if cls else ""
+        tds = (
+            f"<{tag}{num if i in nums else ''}>{html.escape(str(c)) if text else c}</{tag}>"
+            for i, c in enumerate(cells)
+        )
+        return f"<tr{attr}>{''.join(tds)}</tr>"
 
-    body = "".join(tr("td", row) for row in rows)
+    body = "".join(
+        tr("td", row, row_classes[n] if row_classes else "", escape) for n, row in enumerate(rows)
+    )
     return f"<table><thead>{tr('th', header)}</thead><tbody>{body}</tbody></table>"
 
 
