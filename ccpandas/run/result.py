@@ -12,7 +12,7 @@ import functools
 import json
 import logging
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any, Self
 
@@ -45,7 +45,7 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word
+from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word, verified_text
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after
@@ -76,7 +76,7 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
         >>> result = rebuild_run(db, run_id, Runner(None))  # doctest: +SKIP
     """
     record = db.run_record(run_id)
-    plan = kind_of(record.get("kind")).load(db, run_id)
+    plan = kind_of(record.get("kind")).load(db, run_id, record)
     verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
     verify = verify if isinstance(verify, bool | str) else True
     runs = db.load_runs(run_id, plan)
@@ -212,7 +212,7 @@ class RemovalResult:
     def _truth_word(self) -> str:
         """The verb of the verified truth a reporter ends on ("removed Newsletter 43"),
         the summary's own: "changed" when a run both added and removed (a sync)."""
-        done = [w for w, text in self._verified_parts().items() if text]
+        done = list(self._verified_parts())
         return done[0] if len(done) == 1 else "changed" if done else self._kind.words.truth
 
     def __init__(
@@ -484,23 +484,23 @@ class RemovalResult:
         restored) per list, or "not verified" before one."""
         if self.after is None:
             return "not verified"
-        done = {w: text for w, text in self._verified_parts().items() if text}
+        done = self._verified_parts()
         if len(done) <= 1:  # one kind of change: the per-list figures alone
             text = next(iter(done.values()), "none")
         else:  # A sync's added and removed: each named.
             text = "; ".join(f"{w} {t}" for w, t in done.items())
-        return text + sample_label(self.verification())
+        v = self.verification()  # a sample says so: " (verified by a sample of 50 of ...)"
+        return text + (f" (verified {verified_text(v)})" if v and v["sample"] else "")
 
     def _verified_parts(self) -> dict[str, str]:
-        """Per verified outcome word ("added", "removed"), its per-list figures."""
-        if self.after is None:
-            return {}
-        ch = self._changes
+        """Per verified outcome word ("added", "removed") a re-read shows, its per-list
+        figures."""
+        ch = self._changes if self.after is not None else _no_changes()
         parts = {}
         for word in self._kind.words.truths:
             done = ch.loc[ch["outcome"] == word, "list_name"].value_counts(sort=False)
             parts[word] = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
-        return parts
+        return {word: text for word, text in parts.items() if text}
 
     def counts(self) -> pd.Series:
         """How many input rows (an undo: pairs) ended in each status."""
@@ -949,20 +949,6 @@ _LOUD = {
     PairOutcome.STILL_MEMBER.value: "STILL MEMBERS",
     PairOutcome.NOT_RESTORED.value: "NOT BACK",
 }
-
-
-def sample_label(verification: Mapping[str, Any] | None) -> str:
-    """ " (verified by a sample of 50 of 12,000 pairs)" when the verification saw only
-    some of the changed pairs; empty otherwise.
-
-    Example:
-        >>> sample_label({"method": "sample", "pairs": 12000, "verified": 50, "sample": True})
-        ' (verified by a sample of 50 of 12,000 pairs)'
-    """
-    if not verification or not verification["sample"]:
-        return ""
-    seen, pairs = verification["verified"], verification["pairs"]
-    return f" (verified by a sample of {seen:,} of {pairs:,} pairs)"
 
 
 class _RowStatuses:

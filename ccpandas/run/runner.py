@@ -59,7 +59,6 @@ from ccpandas.errors import (
     UnusableAnswerError,
     next_utc_midnight,
 )
-from ccpandas.models import MembershipAction
 from ccpandas.plan.polls import POLL_GROWTH, POLL_MAX, POLL_MIN, SUBMIT_POLL_EVERY
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.run.clock import Clock, SystemClock
@@ -444,11 +443,9 @@ class Runner:
             raise
         log.debug("sending batch %d", run.batch.index)
         try:
-            # The batch says which endpoint: a removal, or an undo's add (same body).
-            if run.batch.action is MembershipAction.ADD:
-                activity = client.add_list_memberships(run.batch.to_json())
-            else:
-                activity = client.remove_list_memberships(run.batch.to_json())
+            # The batch's action names the endpoint and the client's method for it
+            # (remove_list_memberships, add_list_memberships: the same body).
+            activity = getattr(client, run.batch.action.value)(run.batch.to_json())
             self._check_answer(runs, run, activity)
         except BaseException as exc:
             run.resent += max(0, getattr(stats, "resent_posts", 0) - resent_before)

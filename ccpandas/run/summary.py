@@ -236,12 +236,7 @@ class Summary:
     @property
     def verification_text(self) -> str:
         """ "by a sample of 50 of 12,000 pairs", "all 4 changed pairs (changed)", or ""."""
-        v = self.verification
-        if not v:
-            return ""
-        if v["sample"]:
-            return f"by a sample of {v['verified']:,} of {v['pairs']:,} pairs"
-        return f"all {v['pairs']:,} changed pairs ({v['method']})"
+        return verified_text(self.verification)
 
     # -- derived ---------------------------------------------------------------------
     @property
@@ -539,6 +534,22 @@ def html_table(
         tr("td", row, row_classes[n] if row_classes else "", escape) for n, row in enumerate(rows)
     )
     return f"<table><thead>{tr('th', header)}</thead><tbody>{body}</tbody></table>"
+
+
+def verified_text(verification: Mapping[str, Any] | None) -> str:
+    """What a verification (:meth:`RemovalResult.verification
+    <ccpandas.RemovalResult.verification>`) covered, in words; "" without one.
+
+    Example:
+        >>> verified_text({"method": "sample", "pairs": 12000, "verified": 50, "sample": True})
+        'by a sample of 50 of 12,000 pairs'
+    """
+    v = verification
+    if not v:
+        return ""
+    if v["sample"]:
+        return f"by a sample of {v['verified']:,} of {v['pairs']:,} pairs"
+    return f"all {v['pairs']:,} changed pairs ({v['method']})"
 
 
 def _counts(counts: Mapping[str, int]) -> str:

@@ -301,9 +301,9 @@ def _encode(plan: RemovalPlan) -> tuple[dict[str, Any], bytes]:
     return meta, zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
 
 
-def load_undo_plan(db: JournalDB, run_id: str) -> RemovalPlan:
-    """The plan of journaled undo run ``run_id``, rebuilt into the requests it sent."""
-    record = db.run_record(run_id)
+def load_undo_plan(db: JournalDB, run_id: str, record: dict[str, Any]) -> RemovalPlan:
+    """The plan of journaled undo run ``run_id`` (``record``: its ``runs`` row),
+    rebuilt into the requests it sent."""
     meta = json.loads(record["plan"])
     doc = json.loads(zlib.decompress(record["rows"]))
     if "changes" in doc:

@@ -458,24 +458,26 @@ class JournalDB:
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
         return frame
 
-    def load_plan(self, run_id: str) -> RemovalPlan:
+    def load_plan(self, run_id: str, record: dict[str, Any] | None = None) -> RemovalPlan:
         """The run's plan, rebuilt from the journal (the same batches, checked).
 
         Args:
             run_id: The id of a removal run (not an undo), e.g.
                 ``"20250301-231501-7f3a2c"``.
+            record: The run's ``runs`` row when the caller has read it; None (the
+                default) reads it.
 
         Raises:
             CCError: The run is unknown, is not a removal, or does not rebuild into the
                 requests it sent.
         """
-        record = self.run_record(run_id)
+        record = record or self.run_record(run_id)
         if (record.get("kind") or RunKind.REMOVE) == RunKind.UNDO:
             raise CCError(
                 f"run {run_id} is an {record['kind']} (of run {record.get('parent')}), not "
                 "a removal: ccpandas.run_result() and ccpandas.resume() rebuild it"
             )
-        return _rebuild_plan(run_id, json.loads(record["plan"]), record, self)
+        return _rebuild_plan(record, self)
 
     def load_runs(self, run_id: str, plan: Any) -> list[BatchRun]:
         """The run's batches (``plan.batches``) with the states last recorded.
@@ -754,25 +756,18 @@ class RunJournal:
         return self.db.query(sql, (self.run_id,))
 
     def _recover(self, runs: Sequence[BatchRun]) -> None:
+        """``runs`` as the journal has them; a batch whose attempt a dead process left
+        ``sending`` is ``uncertain`` (sent again), and so is that attempt."""
         dangling = self._dangling()
         _apply_records(runs, self.db._batch_records(self.run_id))
-        if not dangling:
-            return
         by_index = {r.batch.index: r for r in runs}
-        changed = [by_index[row["batch"]] for row in dangling if row["batch"] in by_index]
-        for run in changed:
+        for run in [by_index[row["batch"]] for row in dangling if row["batch"] in by_index]:
             if run.activity_id is not None:
                 run.previous_activity_ids.append(run.activity_id)
                 run.activity_id = None
-            run.state = BatchState.UNCERTAIN
-            run.outcome = Outcome.UNCERTAIN
-        with self.db.transaction() as conn:
-            conn.execute(
-                f"UPDATE attempts SET outcome = '{Outcome.UNCERTAIN}', error = ? "
-                f"WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
-                (_DIED, self.run_id),
-            )
-            self._write_batches(conn, changed)
+            run.state, run.outcome = BatchState.UNCERTAIN, Outcome.UNCERTAIN
+        if dangling:
+            self._settle(runs, dangling, _DIED)
 
     def activity_holder(self, activity_id: str) -> str | None:
         """Which batch of a run in this journal file, on this run's API, an attempt of
@@ -803,8 +798,15 @@ class RunJournal:
             runs: The run's :class:`~ccpandas.store.batch.BatchRun` objects, one per batch, in
                 order.
         """
+        self._settle(runs, self._dangling(), _INTERRUPTED)
+
+    def _settle(
+        self, runs: Sequence[BatchRun], dangling: list[dict[str, Any]], unanswered: str
+    ) -> None:
+        """The ``dangling`` attempts (still ``sending``) get their batch's outcome in
+        ``runs`` (``uncertain``, error ``unanswered``, unless its answer arrived), and
+        every batch is written as ``runs`` have it."""
         by_index = {r.batch.index: r for r in runs}
-        dangling = self._dangling()
         now = _iso(_utcnow())
         with self.db.transaction() as conn:
             for row in dangling:
@@ -814,7 +816,7 @@ class RunJournal:
                     outcome = Outcome.UNCERTAIN
                 unsure = outcome is Outcome.UNCERTAIN
                 aid = run.activity_id if run is not None and outcome is Outcome.ACCEPTED else None
-                why = run.last_error if run is not None and not unsure else _INTERRUPTED
+                why = run.last_error if run is not None and not unsure else unanswered
                 conn.execute(
                     "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, error = ? "
                     f"WHERE run_id = ? AND batch = ? AND outcome = '{Outcome.SENDING}'",
@@ -992,20 +994,19 @@ def _source_values(plan: RemovalPlan) -> list[str]:
     return [] if plan.source.kind is SourceKind.CONTACT_IDS else list(plan.source.values)
 
 
-def _rebuild_plan(
-    run_id: str, meta: dict[str, Any], record: dict[str, Any], db: JournalDB | None = None
-) -> RemovalPlan:
-    """Plan the journaled input again (planning is pure), then check that it gives the
-    very requests the run sent."""
+def _rebuild_plan(record: dict[str, Any], db: JournalDB) -> RemovalPlan:
+    """Plan the journaled input of a run (its ``runs`` row) again (planning is pure),
+    then check that it gives the very requests the run sent."""
+    meta = json.loads(record["plan"])
     given = _decode_input(record["rows"])
     list_ids = json.loads(record["list_ids"])
     kind = SourceKind(meta["source"]["kind"])
     pace = {"rate": meta["rate"], "daily_quota": meta["daily_quota"]}
     column = meta["column"]
-    with_snapshot = "membership" in meta and db is not None
+    with_snapshot = "membership" in meta
     run_kind = record.get("kind") or RunKind.REMOVE
     if kind is SourceKind.CONTACT_IDS and with_snapshot:
-        plan = rebuild_membership_plan(db, meta, given, list_ids, pace, kind=run_kind)  # type: ignore[arg-type]
+        plan = rebuild_membership_plan(db, meta, given, list_ids, pace, kind=run_kind)
     elif kind is SourceKind.CONTACT_IDS:
         assert given is not None
         plan = plan_removal(given.rename(column), list_ids, column=column, **pace)
@@ -1014,11 +1015,11 @@ def _rebuild_plan(
         source = Source(kind, tuple(meta["source"]["values"]))
         plan = plan_source_removal(source, list_ids, exclude=given, confirm_all_active=True, **pace)
         if with_snapshot:
-            plan = rebuild_membership_plan(db, meta, given, list_ids, pace, base=plan)  # type: ignore[arg-type]
+            plan = rebuild_membership_plan(db, meta, given, list_ids, pace, base=plan)
     plan = dataclasses.replace(
         plan, column=column, notes=tuple(meta["notes"]), list_names=meta.get("list_names") or {}
     )
-    return checked_plan(plan, meta, f"run {run_id}")
+    return checked_plan(plan, meta, f"run {record['run_id']}")
 
 
 def checked_plan(plan: Any, meta: dict[str, Any], what: str) -> Any:
