@@ -366,7 +366,10 @@ class RemovalResult:
 
     def _covered_pairs(self) -> np.ndarray | None:
         """Per pair of the plan, whether the verification saw its contact; None when it
-        saw every one (a full re-read) or there is none."""
+        saw every one (a full re-read) or there is none. Once per state of the run."""
+        return self._per_state("covered", self._find_covered_pairs)
+
+    def _find_covered_pairs(self) -> np.ndarray | None:
         if self.after is None or self.verify_method() is VerifyMethod.FULL:
             return None
         m = self._membership()
@@ -494,7 +497,10 @@ class RemovalResult:
 
     def _verified_parts(self) -> dict[str, str]:
         """Per verified outcome word ("added", "removed") a re-read shows, its per-list
-        figures."""
+        figures (once per state of the run)."""
+        return self._per_state("verified", self._find_verified_parts)
+
+    def _find_verified_parts(self) -> dict[str, str]:
         ch = self._changes if self.after is not None else _no_changes()
         parts = {}
         for word in self._kind.words.truths:
