@@ -8,11 +8,12 @@ Example:
 
 from __future__ import annotations
 
+import collections
 import functools
 import json
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from operator import attrgetter
 from typing import Any, Self
 
@@ -35,6 +36,7 @@ from ccpandas.plan.changes import NONE
 from ccpandas.plan.planner import CHANGE_COLUMNS, duplicate_example
 from ccpandas.read.snapshot import read_after
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
+from ccpandas.run import summary as summaries
 from ccpandas.run.kinds import Kind, kind_of
 from ccpandas.run.known import (
     contact_errors,
@@ -866,23 +868,25 @@ class RemovalResult:
         return exc
 
     # -- display ---------------------------------------------------------------------
-    def summary_inputs(self) -> dict[str, Any]:
-        """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads of this
-        result, computed once: counts per status and per pair outcome, list names, the
-        verified truth per list, the membership line, the kind's extra facts."""
-        words = self._kind.words
+    def _summary_of(
+        self, error: BaseException | None = None, names: Mapping[str, str] | None = None
+    ) -> Summary:
+        """:meth:`Summary.of <ccpandas.run.summary.Summary.of>` of this result: counts
+        per status and per pair outcome, list names, the verified truth per list, the
+        membership line, the kind's extra facts, the outcome word and the requests."""
+        words, plan, runs = self._kind.words, self.plan, self.runs
         by_status = {str(k): int(v) for k, v in self.counts().items() if v}
         ch = self._changes
         pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
-        names: dict[str, str] = dict(self.plan.list_names or {})
-        m = self.plan.membership
+        list_names: dict[str, str] = dict(plan.list_names or {})
+        m = plan.membership
         reads: int | None = None
         if m is not None and m.snapshot is not None:
-            names.update(m.snapshot.list_names)
+            list_names.update(m.snapshot.list_names)
             reads = int(m.snapshot.requests)
         verified: dict[str, int] | None = None
         if self.after is not None:
-            names.update(self.after.list_names)
+            list_names.update(self.after.list_names)
             reads = (reads or 0) + int(getattr(self.after, "requests", 0) or 0)
             done = ch[ch["outcome"].isin(words.truths)]
             verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
@@ -890,24 +894,40 @@ class RemovalResult:
             loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
             truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
         else:
-            truth = str(self.plan.pending_text())
+            truth = str(plan.pending_text())
         preview: tuple[tuple[str, str], ...] = ()
         if words.preview and self.dry_run:  # a kind whose plan has lines of its own (undo)
-            preview = tuple((k, v) for k, v in self.plan.summary_lines()[1:])
+            preview = tuple((k, v) for k, v in plan.summary_lines()[1:])
         dup = self._duplicate_example()
-        return {
-            "verification": self.verification(),
-            "words": words,
-            "by_status": by_status,
-            "pairs": pairs,
-            "list_names": names,
-            "verified_per_list": verified,
-            "truth": truth,
-            "reads": reads,
-            "parent": self.parent_run_id,
-            "facts": (dup,) if dup else (),
-            "preview": preview,
-        }
+        outcome = summaries.outcome_of(self, [*by_status, *pairs], error)
+        states = collections.Counter(str(r.state) for r in runs)
+        return Summary(
+            run_id=self.run_id,
+            words=words,
+            parent=self.parent_run_id,
+            dry_run=bool(self.dry_run),
+            outcome=outcome,
+            rows=int(plan.n_rows),
+            contacts=plan.n_contacts,
+            n_lists=len(plan.list_ids),
+            by_status=by_status,
+            pairs=pairs,
+            lists=summaries.list_figures(self, {**list_names, **(names or {})}, verified),
+            batches=len(runs),
+            accepted=sum(r.accepted for r in runs),
+            resent=sum(r.resent for r in runs),
+            sent=sum(r.attempts for r in runs),
+            reads=reads,
+            activity_states=dict(states.most_common()),
+            verified=self.after is not None,
+            truth=truth,
+            stop_reason=summaries.stop_reason_of(self, outcome, error),
+            error=str(error) if error is not None else None,
+            resume_call=self.resume_call if outcome.unfinished else None,
+            facts=(dup,) if dup else (),
+            preview=preview,
+            verification=self.verification(),
+        )
 
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""

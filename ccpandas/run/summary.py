@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import html
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 
 from ccpandas.errors import QuotaExceededError
 from ccpandas.plan.planner import _plural
-from ccpandas.store.batch import BatchRun, BatchState
+from ccpandas.store.batch import BatchState
 from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
 
 __all__ = [
@@ -288,33 +287,8 @@ class Summary:
             >>> Summary.of(result).outcome  # doctest: +SKIP
             <RunOutcome.COMPLETED: 'completed'>
         """
-        # The result computes what it knows (no import of it here): the fields below
-        # come from its runs and plan.
-        got = result.summary_inputs()
-        list_names = {**got.pop("list_names"), **(names or {})}
-        verified_per_list = got.pop("verified_per_list")
-        runs: list[BatchRun] = list(result.runs)
-        outcome = _outcome(result, runs, got["by_status"], got["pairs"], error)
-        states = collections.Counter(str(r.state) for r in runs)
-        return cls(
-            run_id=result.run_id,
-            dry_run=bool(result.dry_run),
-            outcome=outcome,
-            rows=int(result.plan.n_rows),
-            contacts=result.plan.n_contacts,
-            n_lists=len(result.plan.list_ids),
-            lists=_list_figures(result, runs, list_names, verified_per_list),
-            batches=len(runs),
-            accepted=sum(r.accepted for r in runs),
-            resent=sum(r.resent for r in runs),
-            sent=sum(r.attempts for r in runs),
-            activity_states=dict(states.most_common()),
-            verified=result.after is not None,
-            stop_reason=_stop_reason(result, outcome, error),
-            error=str(error) if error is not None else None,
-            resume_call=result.resume_call if outcome.unfinished else None,
-            **got,
-        )
+        # The result computes it: what it knows of its runs and plan (no import of it here).
+        return result._summary_of(error, names)
 
     # -- renderers -------------------------------------------------------------------
     @property
@@ -556,15 +530,10 @@ def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in counts.items())
 
 
-def _outcome(
-    result: Any,
-    runs: list[BatchRun],
-    by_status: Mapping[str, int],
-    pairs: Mapping[str, int],
-    error: BaseException | None,
-) -> RunOutcome:
-    """The one word: the rules every front end shares (docs/cli.md, exit codes)."""
-    reason = getattr(result, "stop_reason", None)
+def outcome_of(result: Any, words: Iterable[str], error: BaseException | None) -> RunOutcome:
+    """The one word for ``result``, whose rows and pairs have the statuses and outcomes
+    ``words``: the rules every front end shares (docs/cli.md, exit codes)."""
+    reason, runs = getattr(result, "stop_reason", None), result.runs
     if result.dry_run:
         return RunOutcome.PLANNED
     if result.interrupted or isinstance(error, KeyboardInterrupt):
@@ -579,7 +548,6 @@ def _outcome(
             return RunOutcome.FAILED
         busy = all(r.accepted or r.failed or r.state is BatchState.REJECTED for r in runs)
         return RunOutcome.PROCESSING if busy and not result.stopped else RunOutcome.STOPPED
-    words = [*by_status, *pairs]
     if any(r.state is not BatchState.COMPLETED for r in runs) or any(
         fate_of(w) is not Fate.DONE and fate_of(w) is not Fate.SKIPPED for w in words
     ):
@@ -600,7 +568,8 @@ def stop_word(exc: BaseException) -> str:
     return str(getattr(exc, "error_key", None) or type(exc).__name__)
 
 
-def _stop_reason(result: Any, outcome: RunOutcome, error: BaseException | None) -> str | None:
+def stop_reason_of(result: Any, outcome: RunOutcome, error: BaseException | None) -> str | None:
+    """Why ``result`` stopped, as its summary says (None: it did not)."""
     if outcome in (RunOutcome.QUOTA_EXCEEDED, RunOutcome.INTERRUPTED):
         return str(outcome)
     if outcome is RunOutcome.PROCESSING:
@@ -612,13 +581,12 @@ def _stop_reason(result: Any, outcome: RunOutcome, error: BaseException | None) 
     return None
 
 
-def _list_figures(
-    result: Any,
-    runs: list[BatchRun],
-    names: Mapping[str, str],
-    verified: Mapping[str, int] | None,
+def list_figures(
+    result: Any, names: Mapping[str, str], verified: Mapping[str, int] | None
 ) -> tuple[ListFigures, ...]:
-    """Per target list: requests, and contacts sent and in completed activities."""
+    """Per target list of ``result``: requests, and contacts sent and in completed
+    activities; ``names``: the lists' names, ``verified``: pairs verified per list."""
+    runs = result.runs
     # Contacts are counted only when the input named them (not for tag or engagement
     # sources, where the API selects them).
     counted = result.plan.n_contacts is not None
