@@ -174,11 +174,6 @@ _CLAIMS_LOCK = threading.Lock()
 MAX_UNUSABLE_ANSWERS = 3
 
 
-def _short_error(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
-
-
 @dataclasses.dataclass(eq=False, repr=False)  # a runner is one object; its client stays unshown
 class Runner:
     """Submits and polls the batches of one result.
@@ -467,14 +462,11 @@ class Runner:
     def _api(self) -> str:
         return str(getattr(self.client, "base_url", ""))
 
-    def _holder_text(self, run: BatchRun) -> str:
+    def _claim(self, run: BatchRun, activity_id: str) -> None:
         run_id = getattr(self.journal, "run_id", None)
         where = f"run {run_id}" if run_id else "a run of this process (not journaled)"
-        return f"batch {run.batch.index} of {where}"
-
-    def _claim(self, run: BatchRun, activity_id: str) -> None:
         with _CLAIMS_LOCK:
-            _CLAIMS.setdefault((self._api(), activity_id), self._holder_text(run))
+            _CLAIMS.setdefault((self._api(), activity_id), f"batch {run.batch.index} of {where}")
 
     def holder_of(self, runs: Sequence[BatchRun], activity_id: str) -> str | None:
         """Which batch already holds ``activity_id``: one of ``runs``, another run's in
@@ -519,7 +511,8 @@ class Runner:
         outcome = outcome_of(exc)
         run.sending_since = None
         run.outcome = outcome
-        run.last_error = _short_error(exc)
+        text = str(exc) or type(exc).__name__
+        run.last_error = text if len(text) <= 300 else text[:297] + "..."
         if outcome is Outcome.NOT_SENT:
             return  # nothing happened: the batch keeps its state (pending, failed ...)
         if run.activity_id is not None:  # a re-send of a failed batch: its old activity
