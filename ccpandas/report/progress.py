@@ -197,7 +197,7 @@ class PhaseReporter:
 READ_PHASES = frozenset({"reading", "read"})
 
 
-class TqdmReporter:
+class TqdmReporter(NullReporter):
     """Two tqdm bars: requests submitted, and items completed by the API.
 
     ``progress="tqdm"`` picks it; pass an instance as ``progress=`` to choose where the
@@ -213,9 +213,6 @@ class TqdmReporter:
         >>> bars = TqdmReporter(file=sys.stdout, ncols=80)
         >>> ccpandas.remove_from_lists(df, ["Newsletter"], progress=bars)  # doctest: +SKIP
     """
-
-    stop_requested = False
-    sleep = None
 
     def __init__(self, file: Any = None, **tqdm_kwargs: Any) -> None:
         self._file = file
@@ -294,8 +291,6 @@ class LogReporter(NullReporter):
         >>> [line.split(" ", 1)[1] for line in out.getvalue().splitlines()]
         ['ccpandas: submitting: 0 of 4 requests sent', 'ccpandas: done: 4 of 4 requests sent']
     """
-
-    stop_requested = False
 
     def __init__(
         self,

@@ -25,16 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from ccpandas.errors import CCError
 from ccpandas.run.summary import ADD_WORDS, REMOVAL_WORDS, SYNC_WORDS, KindWords
+from ccpandas.store.journal import JournalDB
 from ccpandas.vocab import RunKind
-
-if TYPE_CHECKING:
-    from ccpandas.store.journal import JournalDB
 
 __all__ = ["KINDS", "Kind", "kind_of", "register"]
 
@@ -45,8 +43,8 @@ class Kind:
 
     Args:
         word: Its word in the journal and in ``ccpandas.runs()``'s ``kind`` column.
-        load: ``load(db, run_id)``: the plan of a journaled run of this kind, rebuilt
-            into the requests it sent.
+        load: ``load(db, run_id, record)``: the plan of a journaled run of this kind
+            (``record``: its ``runs`` row, read once), rebuilt into the requests it sent.
         verified_column: The column of ``ccpandas.runs()`` that shows what a re-read
             verified per list (e.g. ``removed_memberships``).
         words: The words its results are shown with (:class:`~ccpandas.run.summary.KindWords`).
@@ -56,22 +54,18 @@ class Kind:
     """
 
     word: RunKind
-    load: Callable[[JournalDB, str], Any]
+    load: Callable[[JournalDB, str, dict[str, Any]], Any]
     verified_column: str
     words: KindWords
     changes: Callable[[Any], pd.DataFrame] | None = None
 
 
-def _load_removal(db: JournalDB, run_id: str) -> Any:
-    return db.load_plan(run_id)
-
-
 #: Every kind, by its word.
 KINDS: dict[RunKind, Kind] = {
-    RunKind.REMOVE: Kind(RunKind.REMOVE, _load_removal, "removed_memberships", REMOVAL_WORDS),
+    RunKind.REMOVE: Kind(RunKind.REMOVE, JournalDB.load_plan, "removed_memberships", REMOVAL_WORDS),
     # Add and sync are the removal's engine with other actions.
-    RunKind.ADD: Kind(RunKind.ADD, _load_removal, "added_memberships", ADD_WORDS),
-    RunKind.SYNC: Kind(RunKind.SYNC, _load_removal, "synced_memberships", SYNC_WORDS),
+    RunKind.ADD: Kind(RunKind.ADD, JournalDB.load_plan, "added_memberships", ADD_WORDS),
+    RunKind.SYNC: Kind(RunKind.SYNC, JournalDB.load_plan, "synced_memberships", SYNC_WORDS),
 }
 
 

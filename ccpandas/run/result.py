@@ -8,10 +8,13 @@ Example:
 
 from __future__ import annotations
 
+import collections
+import functools
 import json
 import logging
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any, Self
 
 import numpy as np
@@ -33,6 +36,7 @@ from ccpandas.plan.changes import NONE
 from ccpandas.plan.planner import CHANGE_COLUMNS, duplicate_example
 from ccpandas.read.snapshot import read_after
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
+from ccpandas.run import summary as summaries
 from ccpandas.run.kinds import Kind, kind_of
 from ccpandas.run.known import (
     contact_errors,
@@ -43,7 +47,7 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
-from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word
+from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word, verified_text
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after
@@ -74,7 +78,7 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
         >>> result = rebuild_run(db, run_id, Runner(None))  # doctest: +SKIP
     """
     record = db.run_record(run_id)
-    plan = kind_of(record.get("kind")).load(db, run_id)
+    plan = kind_of(record.get("kind")).load(db, run_id, record)
     verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
     verify = verify if isinstance(verify, bool | str) else True
     runs = db.load_runs(run_id, plan)
@@ -86,19 +90,6 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
 
 
 log = logging.getLogger("ccpandas")
-#: The fields of a batch its run's summary reads (a change makes a new summary).
-_SUMMARY_FIELDS = (
-    "state",
-    "activity_id",
-    "percent_done",
-    "items_completed",
-    "errors",
-    "outcome",
-    "attempts",
-    "resent",
-    "last_error",
-)
-
 # Row statuses that are not batch states: a row's batch was never sent, or its
 # activity completed (the contact is out of the lists).
 _NOT_SENT = PairOutcome.NOT_SENT.value
@@ -151,6 +142,19 @@ ROW_STATUSES = (
 
 #: The first columns of ``result.rows``, in this order; the rest follow as planned.
 ROW_FRONT_COLUMNS = ("status", "reason")
+
+#: The columns of ``result.activities``, in order: the attribute of a batch's run each
+#: shows (``lists`` and ``errors`` are filled in from theirs).
+_ACTIVITY = {
+    "batch": "batch.index",
+    **{name: name for name in ("activity_id", "state", "percent_done", "items_completed")},
+    "items_total": "items_total",
+    "contacts": "batch.size",
+    "lists": "batch.list_ids",
+    "contact_group": "batch.contact_group",
+    "list_group": "batch.list_group",
+    **{name: name for name in ("attempts", "resent", "errors", "submitted_at", "finished_at")},
+}
 
 
 def _batch_row_status(run: BatchRun, dry_run: bool = False, reread: bool = True) -> str:
@@ -210,7 +214,7 @@ class RemovalResult:
     def _truth_word(self) -> str:
         """The verb of the verified truth a reporter ends on ("removed Newsletter 43"),
         the summary's own: "changed" when a run both added and removed (a sync)."""
-        done = [w for w, text in self._verified_parts().items() if text]
+        done = list(self._verified_parts())
         return done[0] if len(done) == 1 else "changed" if done else self._kind.words.truth
 
     def __init__(
@@ -274,26 +278,10 @@ class RemovalResult:
         """One row per batch: its activity, state, progress and errors."""
         runs = self.runs
         # A dict of columns: a run of no batches still has every column (as objects).
-        frame = pd.DataFrame(
-            {
-                "batch": [r.batch.index for r in runs],
-                "activity_id": [r.activity_id for r in runs],
-                "state": [r.state for r in runs],
-                "percent_done": [r.percent_done for r in runs],
-                "items_completed": [r.items_completed for r in runs],
-                "items_total": [r.items_total for r in runs],
-                "contacts": [r.batch.size for r in runs],
-                "lists": [len(r.batch.list_ids) for r in runs],
-                "contact_group": [r.batch.contact_group for r in runs],
-                "list_group": [r.batch.list_group for r in runs],
-                "attempts": [r.attempts for r in runs],
-                "resent": [r.resent for r in runs],
-                "errors": [list(r.errors) for r in runs],
-                "submitted_at": [r.submitted_at for r in runs],
-                "finished_at": [r.finished_at for r in runs],
-            },
-            dtype=None if runs else object,
-        )
+        columns = {name: [attrgetter(path)(r) for r in runs] for name, path in _ACTIVITY.items()}
+        columns["lists"] = [len(r.batch.list_ids) for r in runs]
+        columns["errors"] = [list(r.errors) for r in runs]
+        frame = pd.DataFrame(columns, dtype=None if runs else object)
         return frame.set_index("batch")
 
     @property
@@ -317,39 +305,8 @@ class RemovalResult:
 
     def _build_rows(self) -> pd.DataFrame:
         if self._kind.changes is not None:  # a kind without input rows: its pairs
-            return self.changes
-        rows = self.plan.rows.copy()
-        # Positional arrays: the input index may repeat labels.
-        status = rows["plan_status"].astype(object).to_numpy(copy=True)
-        activity = np.full(len(rows), None, dtype=object)
-        error = rows["reason"].astype(object).to_numpy(copy=True)
-        planned = status == RowStatus.PLANNED.value
-        membership = self.plan.membership
-        if membership is not None and membership.key in ("email", "contact_id"):
-            _membership_rows(self, rows, status, activity, error, planned)
-        elif self.plan.source.kind.value == "contact_ids":
-            # One entry per contact group, mapped over the rows through a hash table.
-            worst = self._group_outcomes()
-            groups = pd.Series(rows["batch"].to_numpy()[planned])
-            for target, pos in ((status, 0), (activity, 1), (error, 2)):
-                target[planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
-            _error_rows(self, rows, status, error, planned)
-        else:
-            status[planned] = PairOutcome.KEPT.value
-            if membership is not None and membership.known:
-                # An exclude row whose contact is on none of the target lists keeps
-                # nothing: it is not a member (the snapshot says so).
-                ids = rows["normalized_id"].to_numpy(dtype=object)
-                member = membership.snapshot.index.get_indexer(pd.Index(ids, dtype=object)) >= 0
-                status[planned & ~member] = RowStatus.NOT_A_MEMBER.value
-        rows["status"] = pd.Categorical(status, categories=ROW_STATUSES)
-        rows["activity_id"] = activity
-        rows["error"] = error
-        rows["lists_removed_from"] = self._lists_removed_from(rows)
-        # What happened first, the long id columns after: a terminal shows status and
-        # reason even when a wide normalized_id pushes the rest off screen.
-        front = [c for c in ROW_FRONT_COLUMNS if c in rows.columns]
-        return rows[front + [c for c in rows.columns if c not in front]]
+            return self._changes
+        return _RowStatuses(self).frame()
 
     # -- membership truth ----------------------------------------------------------------
     @property
@@ -366,7 +323,12 @@ class RemovalResult:
         Example:
             >>> result.changes.query("outcome == 'still_member'")  # doctest: +SKIP
         """
-        return self._per_state("changes", self._build_changes).copy()
+        return self._changes.copy()
+
+    @property
+    def _changes(self) -> pd.DataFrame:
+        """``changes`` for this module's readers, not copied: never change it."""
+        return self._per_state("changes", self._build_changes)
 
     def _build_changes(self) -> pd.DataFrame:
         if self._kind.changes is not None:
@@ -406,7 +368,10 @@ class RemovalResult:
 
     def _covered_pairs(self) -> np.ndarray | None:
         """Per pair of the plan, whether the verification saw its contact; None when it
-        saw every one (a full re-read) or there is none."""
+        saw every one (a full re-read) or there is none. Once per state of the run."""
+        return self._per_state("covered", self._find_covered_pairs)
+
+    def _find_covered_pairs(self) -> np.ndarray | None:
         if self.after is None or self.verify_method() is VerifyMethod.FULL:
             return None
         m = self._membership()
@@ -484,21 +449,6 @@ class RemovalResult:
             return m
         return membership_plans.unknown_membership(self.plan)
 
-    def _lists_removed_from(self, rows: pd.DataFrame) -> pd.Series:
-        """Per row: target lists its contact really left (NA until verified)."""
-        if self.after is None or "normalized_id" not in rows:
-            return pd.Series(pd.NA, index=rows.index, dtype="Int64")
-        ch = self.changes
-        counts = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, "contact_id"].value_counts()
-        ids = rows["normalized_id"].astype(object)
-        mapped = ids.map(counts).fillna(0).astype("int64")
-        planned = (rows["plan_status"] == RowStatus.PLANNED.value).to_numpy()
-        values = pd.array(mapped.to_numpy(), dtype="Int64")
-        values[~planned] = pd.NA
-        if self._covered_pairs() is not None:  # contacts the verification did not see
-            values[~ids.isin(self.after.contact_ids).to_numpy()] = pd.NA
-        return pd.Series(values, index=rows.index)
-
     def _should_verify(self) -> bool:
         return (
             self.plan.verifiable
@@ -526,7 +476,7 @@ class RemovalResult:
         summary = self.summary_text()
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(summary)
-        ch = self.changes
+        ch = self._changes
         for word, text in _WARNINGS.items():
             wrong = ch[ch["outcome"] == word]
             if len(wrong):
@@ -539,35 +489,26 @@ class RemovalResult:
         restored) per list, or "not verified" before one."""
         if self.after is None:
             return "not verified"
-        done = {w: text for w, text in self._verified_parts().items() if text}
+        done = self._verified_parts()
         if len(done) <= 1:  # one kind of change: the per-list figures alone
             text = next(iter(done.values()), "none")
         else:  # A sync's added and removed: each named.
             text = "; ".join(f"{w} {t}" for w, t in done.items())
-        return text + sample_label(self.verification())
+        v = self.verification()  # a sample says so: " (verified by a sample of 50 of ...)"
+        return text + (f" (verified {verified_text(v)})" if v and v["sample"] else "")
 
     def _verified_parts(self) -> dict[str, str]:
-        """Per verified outcome word ("added", "removed"), its per-list figures."""
-        if self.after is None:
-            return {}
-        ch = self.changes
+        """Per verified outcome word ("added", "removed") a re-read shows, its per-list
+        figures (once per state of the run)."""
+        return self._per_state("verified", self._find_verified_parts)
+
+    def _find_verified_parts(self) -> dict[str, str]:
+        ch = self._changes if self.after is not None else _no_changes()
         parts = {}
         for word in self._kind.words.truths:
             done = ch.loc[ch["outcome"] == word, "list_name"].value_counts(sort=False)
             parts[word] = ", ".join(f"{k} {int(v):,}" for k, v in done.items() if v)
-        return parts
-
-    def _group_outcomes(self) -> dict[int, tuple[str, str | None, str | None]]:
-        # Per contact group: (status, activity id, error) of its worst batch. One entry
-        # per group, so mapping it over the rows stays vectorised.
-        out: dict[int, tuple[str, str | None, str | None]] = {}
-        for run in self.runs:
-            st = _batch_row_status(run, self.dry_run, self.after is not None)
-            err = _batch_error(run, st, self.plan.verifiable)
-            g = run.batch.contact_group
-            if g not in out or _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(out[g][0], 9):
-                out[g] = (st, run.activity_id, err)
-        return out
+        return {word: text for word, text in parts.items() if text}
 
     def counts(self) -> pd.Series:
         """How many input rows (an undo: pairs) ended in each status."""
@@ -586,10 +527,8 @@ class RemovalResult:
 
     def _state_key(self) -> tuple[Any, ...]:
         """What a summary depends on: each batch's fields, the re-read, the stop."""
-        fields = _SUMMARY_FIELDS
-        runs = tuple(
-            (*(getattr(r, f) for f in fields), tuple(r.previous_activity_ids)) for r in self.runs
-        )
+        # The list of earlier ids is mutated in place: its copy in the key tells a change.
+        runs = tuple((*vars(r).values(), tuple(r.previous_activity_ids)) for r in self.runs)
         flags = (self.dry_run, self.stopped, self.interrupted, self.stop_reason)
         return (runs, id(self.after), flags)
 
@@ -929,23 +868,25 @@ class RemovalResult:
         return exc
 
     # -- display ---------------------------------------------------------------------
-    def summary_inputs(self) -> dict[str, Any]:
-        """What :meth:`Summary.of <ccpandas.run.summary.Summary.of>` reads of this
-        result, computed once: counts per status and per pair outcome, list names, the
-        verified truth per list, the membership line, the kind's extra facts."""
-        words = self._kind.words
+    def _summary_of(
+        self, error: BaseException | None = None, names: Mapping[str, str] | None = None
+    ) -> Summary:
+        """:meth:`Summary.of <ccpandas.run.summary.Summary.of>` of this result: counts
+        per status and per pair outcome, list names, the verified truth per list, the
+        membership line, the kind's extra facts, the outcome word and the requests."""
+        words, plan, runs = self._kind.words, self.plan, self.runs
         by_status = {str(k): int(v) for k, v in self.counts().items() if v}
-        ch = self.changes
+        ch = self._changes
         pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
-        names: dict[str, str] = dict(self.plan.list_names or {})
-        m = self.plan.membership
+        list_names: dict[str, str] = dict(plan.list_names or {})
+        m = plan.membership
         reads: int | None = None
         if m is not None and m.snapshot is not None:
-            names.update(m.snapshot.list_names)
+            list_names.update(m.snapshot.list_names)
             reads = int(m.snapshot.requests)
         verified: dict[str, int] | None = None
         if self.after is not None:
-            names.update(self.after.list_names)
+            list_names.update(self.after.list_names)
             reads = (reads or 0) + int(getattr(self.after, "requests", 0) or 0)
             done = ch[ch["outcome"].isin(words.truths)]
             verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
@@ -953,24 +894,40 @@ class RemovalResult:
             loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
             truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
         else:
-            truth = str(self.plan.pending_text())
+            truth = str(plan.pending_text())
         preview: tuple[tuple[str, str], ...] = ()
         if words.preview and self.dry_run:  # a kind whose plan has lines of its own (undo)
-            preview = tuple((k, v) for k, v in self.plan.summary_lines()[1:])
+            preview = tuple((k, v) for k, v in plan.summary_lines()[1:])
         dup = self._duplicate_example()
-        return {
-            "verification": self.verification(),
-            "words": words,
-            "by_status": by_status,
-            "pairs": pairs,
-            "list_names": names,
-            "verified_per_list": verified,
-            "truth": truth,
-            "reads": reads,
-            "parent": self.parent_run_id,
-            "facts": (dup,) if dup else (),
-            "preview": preview,
-        }
+        outcome = summaries.outcome_of(self, [*by_status, *pairs], error)
+        states = collections.Counter(str(r.state) for r in runs)
+        return Summary(
+            run_id=self.run_id,
+            words=words,
+            parent=self.parent_run_id,
+            dry_run=bool(self.dry_run),
+            outcome=outcome,
+            rows=int(plan.n_rows),
+            contacts=plan.n_contacts,
+            n_lists=len(plan.list_ids),
+            by_status=by_status,
+            pairs=pairs,
+            lists=summaries.list_figures(self, {**list_names, **(names or {})}, verified),
+            batches=len(runs),
+            accepted=sum(r.accepted for r in runs),
+            resent=sum(r.resent for r in runs),
+            sent=sum(r.attempts for r in runs),
+            reads=reads,
+            activity_states=dict(states.most_common()),
+            verified=self.after is not None,
+            truth=truth,
+            stop_reason=summaries.stop_reason_of(self, outcome, error),
+            error=str(error) if error is not None else None,
+            resume_call=self.resume_call if outcome.unfinished else None,
+            facts=(dup,) if dup else (),
+            preview=preview,
+            verification=self.verification(),
+        )
 
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
@@ -1020,71 +977,151 @@ _LOUD = {
 }
 
 
-def sample_label(verification: Mapping[str, Any] | None) -> str:
-    """ " (verified by a sample of 50 of 12,000 pairs)" when the verification saw only
-    some of the changed pairs; empty otherwise.
+class _RowStatuses:
+    """The ``status``, ``activity_id`` and ``error`` of a result's input rows, worked
+    out in positional arrays (the input index may repeat labels), set in place."""
 
-    Example:
-        >>> sample_label({"method": "sample", "pairs": 12000, "verified": 50, "sample": True})
-        ' (verified by a sample of 50 of 12,000 pairs)'
-    """
-    if not verification or not verification["sample"]:
-        return ""
-    seen, pairs = verification["verified"], verification["pairs"]
-    return f" (verified by a sample of {seen:,} of {pairs:,} pairs)"
+    def __init__(self, result: RemovalResult) -> None:
+        self.result = result
+        self.rows = rows = result.plan.rows.copy()
+        self.status = rows["plan_status"].astype(object).to_numpy(copy=True)
+        self.activity = np.full(len(rows), None, dtype=object)
+        self.error = rows["reason"].astype(object).to_numpy(copy=True)
+        self.planned = self.status == RowStatus.PLANNED.value
 
+    @functools.cached_property
+    def ids(self) -> np.ndarray:
+        """Per row, its contact id as the changes name it (lower case)."""
+        return self.rows["normalized_id"].to_numpy(dtype=object)
 
-def _membership_rows(
-    result: RemovalResult,
-    rows: pd.DataFrame,
-    status: np.ndarray,
-    activity: np.ndarray,
-    error: np.ndarray,
-    planned: np.ndarray,
-) -> None:
-    """Row statuses of a membership plan: per contact, the worst state of the batches
-    that carry it; ``still_member`` when a re-read shows it still on a list."""
-    m = result.plan.membership
-    runs = result.runs
-    none = _PLANNED if result.dry_run else _NOT_SENT
-    reread = result.after is not None
-    states = np.array(
-        [_batch_row_status(r, result.dry_run, reread) for r in runs] + [none], dtype=object
-    )
-    ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
-    verifiable = result.plan.verifiable
-    said = [_batch_error(r, str(st), verifiable) for r, st in zip(runs, states, strict=False)]
-    errors = np.array([*said, None], dtype=object)
-    rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
-    # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
-    carried = m.pair_batch >= 0
-    owner, batch = m.pair_contact[carried], m.pair_batch[carried]
-    order = np.lexsort((rank[batch], owner))
-    owner, batch = owner[order], batch[order]
-    first = np.ones(len(owner), dtype=bool)
-    first[1:] = owner[1:] != owner[:-1]
-    worst = np.full(len(m.contact_ids), len(runs), dtype=np.int64)  # len(runs): none
-    worst[owner[first]] = batch[first]
-    pos = pd.Index(m.contact_ids, dtype=object).get_indexer(
-        rows["normalized_id"].to_numpy(dtype=object)[planned]
-    )
-    chosen = np.where(pos >= 0, worst[np.maximum(pos, 0)], len(runs))
-    status[planned], activity[planned] = states[chosen], ids_[chosen]
-    error[planned] = errors[chosen]
-    if result.after is None:
-        _error_rows(result, rows, status, error, planned)
-        return
-    ch = result.changes
-    ids = rows["normalized_id"].to_numpy(dtype=object)[planned]
-    _credited_rows(result, ch, ids, status, error, planned)
-    wrong = ch.loc[ch["outcome"] == PairOutcome.API_ERROR.value, "contact_id"].unique()
-    if len(wrong):  # the re-read does not show it done either
-        _error_rows(result, rows, status, error, planned & np.isin(rows["normalized_id"], wrong))
-    for word, why in _NOT_AS_ASKED.items():
-        wrong = ch.loc[ch["outcome"] == word, "contact_id"].tolist()
-        if wrong:
-            hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
-            status[hit], error[hit] = word, why
+    def frame(self) -> pd.DataFrame:
+        """``result.rows``: the plan's rows with their statuses, front columns first."""
+        plan, rows, status, planned = self.result.plan, self.rows, self.status, self.planned
+        membership = plan.membership
+        if membership is not None and membership.key in ("email", "contact_id"):
+            self._membership()
+        elif plan.source.kind.value == "contact_ids":
+            self._groups()
+        else:
+            status[planned] = PairOutcome.KEPT.value
+            if membership is not None and membership.known:
+                # An exclude row whose contact is on none of the target lists keeps
+                # nothing: it is not a member (the snapshot says so).
+                found = membership.snapshot.index.get_indexer(pd.Index(self.ids, dtype=object))
+                status[planned & (found < 0)] = RowStatus.NOT_A_MEMBER.value
+        rows["status"] = pd.Categorical(status, categories=ROW_STATUSES)
+        rows["activity_id"] = self.activity
+        rows["error"] = self.error
+        rows["lists_removed_from"] = self._lists_removed_from()
+        # What happened first, the long id columns after: a terminal shows status and
+        # reason even when a wide normalized_id pushes the rest off screen.
+        front = [c for c in ROW_FRONT_COLUMNS if c in rows.columns]
+        return rows[front + [c for c in rows.columns if c not in front]]
+
+    def _groups(self) -> None:
+        """Rows of a plan without a snapshot: the worst batch of their contact group
+        (one entry per group, mapped over the rows through a hash table)."""
+        result = self.result
+        worst: dict[int, tuple[str, str | None, str | None]] = {}
+        for run in result.runs:
+            st = _batch_row_status(run, result.dry_run, result.after is not None)
+            g = run.batch.contact_group
+            if g not in worst or _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst[g][0], 9):
+                worst[g] = (st, run.activity_id, _batch_error(run, st, result.plan.verifiable))
+        groups = pd.Series(self.rows["batch"].to_numpy()[self.planned])
+        for target, pos in ((self.status, 0), (self.activity, 1), (self.error, 2)):
+            target[self.planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
+        self._api_errors(self.planned)
+
+    def _membership(self) -> None:
+        """Rows of a membership plan: per contact, the worst state of the batches that
+        carry it; ``still_member`` when a re-read shows it still on a list."""
+        result, planned, status, error = self.result, self.planned, self.status, self.error
+        m, runs = result.plan.membership, result.runs
+        none = _PLANNED if result.dry_run else _NOT_SENT
+        reread = result.after is not None
+        states = np.array(
+            [_batch_row_status(r, result.dry_run, reread) for r in runs] + [none], dtype=object
+        )
+        ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
+        verifiable = result.plan.verifiable
+        said = [_batch_error(r, str(st), verifiable) for r, st in zip(runs, states, strict=False)]
+        errors = np.array([*said, None], dtype=object)
+        rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
+        # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
+        carried = m.pair_batch >= 0
+        owner, batch = m.pair_contact[carried], m.pair_batch[carried]
+        order = np.lexsort((rank[batch], owner))
+        owner, batch = owner[order], batch[order]
+        first = np.ones(len(owner), dtype=bool)
+        first[1:] = owner[1:] != owner[:-1]
+        worst = np.full(len(m.contact_ids), len(runs), dtype=np.int64)  # len(runs): none
+        worst[owner[first]] = batch[first]
+        pos = pd.Index(m.contact_ids, dtype=object).get_indexer(self.ids[planned])
+        chosen = np.where(pos >= 0, worst[np.maximum(pos, 0)], len(runs))
+        status[planned], self.activity[planned] = states[chosen], ids_[chosen]
+        error[planned] = errors[chosen]
+        if result.after is None:
+            self._api_errors(planned)
+            return
+        ch = result._changes
+        ids = self.ids[planned]
+        self._credited(ch, ids)
+        wrong = ch.loc[ch["outcome"] == PairOutcome.API_ERROR.value, "contact_id"].unique()
+        if len(wrong):  # the re-read does not show it done either
+            self._api_errors(planned & np.isin(self.ids, wrong))
+        for word, why in _NOT_AS_ASKED.items():
+            wrong = ch.loc[ch["outcome"] == word, "contact_id"].tolist()
+            if wrong:
+                hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
+                status[hit], error[hit] = word, why
+
+    def _api_errors(self, rows: np.ndarray) -> None:
+        """``rows`` whose contact a completed activity's ``activity_errors`` name (e.g.
+        "not found") say ``api_error`` with that message, not ``removed``/``added``."""
+        named = [contact_errors(r) for r in self.result.runs if r.state is BatchState.COMPLETED]
+        named = [n for n in named if n]
+        done = np.isin(self.status, (_REMOVED, _ADDED)) & rows
+        if not named or not done.any():
+            return
+        ids = pd.Series(self.ids)  # lower case, as named
+        for per_contact in named:
+            msg = ids.map(per_contact).to_numpy(dtype=object)
+            hit = done & pd.notna(msg)
+            self.status[hit], self.error[hit] = PairOutcome.API_ERROR.value, msg[hit]
+
+    def _credited(self, ch: pd.DataFrame, ids: np.ndarray) -> None:
+        """Rows of an activity that ended badly part way, whose every change the re-read
+        shows done: the verified word (``removed``, ``added``), not ``failed``."""
+        bad = {str(s) for s in BatchState.bad_states()}
+        at = np.flatnonzero(self.planned)
+        stuck = np.isin(self.status[at], list(bad))
+        if not stuck.any():
+            return
+        acted = ch[ch["action"].astype(str) != Action.NONE.value]
+        truths = set(self.result._kind.words.truths)
+        per = acted.groupby("contact_id", observed=True)["outcome"].agg(
+            lambda s: s.iloc[0] if s.astype(str).isin(truths).all() else None
+        )
+        word = pd.Series(ids[stuck]).map(per).to_numpy(dtype=object)
+        hit = at[stuck][pd.notna(word)]
+        self.status[hit] = word[pd.notna(word)].astype(str)
+        self.error[hit] = "its activity ended badly part way; the re-read shows this contact done"
+
+    def _lists_removed_from(self) -> pd.Series:
+        """Per row: target lists its contact really left (NA until verified)."""
+        result, rows = self.result, self.rows
+        if result.after is None or "normalized_id" not in rows:
+            return pd.Series(pd.NA, index=rows.index, dtype="Int64")
+        ch = result._changes
+        counts = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, "contact_id"].value_counts()
+        ids = rows["normalized_id"].astype(object)
+        mapped = ids.map(counts).fillna(0).astype("int64")
+        values = pd.array(mapped.to_numpy(), dtype="Int64")
+        values[~self.planned] = pd.NA
+        if result._covered_pairs() is not None:  # contacts the verification did not see
+            values[~ids.isin(result.after.contact_ids).to_numpy()] = pd.NA
+        return pd.Series(values, index=rows.index)
 
 
 def _batch_error(run: BatchRun, status: str, verifiable: bool) -> str | None:
@@ -1095,53 +1132,6 @@ def _batch_error(run: BatchRun, status: str, verifiable: bool) -> str | None:
     if run.state is BatchState.COMPLETED:
         return general_errors(run)
     return "; ".join(run.errors) or None
-
-
-def _error_rows(
-    result: RemovalResult,
-    rows: pd.DataFrame,
-    status: np.ndarray,
-    error: np.ndarray,
-    planned: np.ndarray,
-) -> None:
-    """Rows whose contact a completed activity's ``activity_errors`` name (e.g. "not
-    found") say ``api_error`` with that message, not ``removed``/``added``."""
-    named = [contact_errors(r) for r in result.runs if r.state is BatchState.COMPLETED]
-    named = [n for n in named if n]
-    done = np.isin(status, (_REMOVED, _ADDED)) & planned
-    if not named or not done.any():
-        return
-    ids = pd.Series(rows["normalized_id"].to_numpy(dtype=object))  # lower case, as named
-    for per_contact in named:
-        msg = ids.map(per_contact).to_numpy(dtype=object)
-        hit = done & pd.notna(msg)
-        status[hit], error[hit] = PairOutcome.API_ERROR.value, msg[hit]
-
-
-def _credited_rows(
-    result: RemovalResult,
-    ch: pd.DataFrame,
-    ids: np.ndarray,
-    status: np.ndarray,
-    error: np.ndarray,
-    planned: np.ndarray,
-) -> None:
-    """Rows of an activity that ended badly part way, whose every change the re-read
-    shows done: the verified word (``removed``, ``added``), not ``failed``."""
-    bad = {str(s) for s in BatchState.bad_states()}
-    at = np.flatnonzero(planned)
-    stuck = np.isin(status[at], list(bad))
-    if not stuck.any():
-        return
-    acted = ch[ch["action"].astype(str) != Action.NONE.value]
-    truths = set(result._kind.words.truths)
-    per = acted.groupby("contact_id", observed=True)["outcome"].agg(
-        lambda s: s.iloc[0] if s.astype(str).isin(truths).all() else None
-    )
-    word = pd.Series(ids[stuck]).map(per).to_numpy(dtype=object)
-    hit = at[stuck][pd.notna(word)]
-    status[hit] = word[pd.notna(word)].astype(str)
-    error[hit] = "its activity ended badly part way; the re-read shows this contact done"
 
 
 #: A row whose contact has a pair that did not end as asked (verified by a re-read).

@@ -59,7 +59,6 @@ from ccpandas.errors import (
     UnusableAnswerError,
     next_utc_midnight,
 )
-from ccpandas.models import MembershipAction
 from ccpandas.plan.polls import POLL_GROWTH, POLL_MAX, POLL_MIN, SUBMIT_POLL_EVERY
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.run.clock import Clock, SystemClock
@@ -173,11 +172,6 @@ _CLAIMS: dict[tuple[str, str], str] = {}
 _CLAIMS_LOCK = threading.Lock()
 #: Sends of one batch in a row whose 201 could not be used before the run stops.
 MAX_UNUSABLE_ANSWERS = 3
-
-
-def _short_error(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 @dataclasses.dataclass(eq=False, repr=False)  # a runner is one object; its client stays unshown
@@ -444,11 +438,9 @@ class Runner:
             raise
         log.debug("sending batch %d", run.batch.index)
         try:
-            # The batch says which endpoint: a removal, or an undo's add (same body).
-            if run.batch.action is MembershipAction.ADD:
-                activity = client.add_list_memberships(run.batch.to_json())
-            else:
-                activity = client.remove_list_memberships(run.batch.to_json())
+            # The batch's action names the endpoint and the client's method for it
+            # (remove_list_memberships, add_list_memberships: the same body).
+            activity = getattr(client, run.batch.action.value)(run.batch.to_json())
             self._check_answer(runs, run, activity)
         except BaseException as exc:
             run.resent += max(0, getattr(stats, "resent_posts", 0) - resent_before)
@@ -470,14 +462,11 @@ class Runner:
     def _api(self) -> str:
         return str(getattr(self.client, "base_url", ""))
 
-    def _holder_text(self, run: BatchRun) -> str:
+    def _claim(self, run: BatchRun, activity_id: str) -> None:
         run_id = getattr(self.journal, "run_id", None)
         where = f"run {run_id}" if run_id else "a run of this process (not journaled)"
-        return f"batch {run.batch.index} of {where}"
-
-    def _claim(self, run: BatchRun, activity_id: str) -> None:
         with _CLAIMS_LOCK:
-            _CLAIMS.setdefault((self._api(), activity_id), self._holder_text(run))
+            _CLAIMS.setdefault((self._api(), activity_id), f"batch {run.batch.index} of {where}")
 
     def holder_of(self, runs: Sequence[BatchRun], activity_id: str) -> str | None:
         """Which batch already holds ``activity_id``: one of ``runs``, another run's in
@@ -522,7 +511,8 @@ class Runner:
         outcome = outcome_of(exc)
         run.sending_since = None
         run.outcome = outcome
-        run.last_error = _short_error(exc)
+        text = str(exc) or type(exc).__name__
+        run.last_error = text if len(text) <= 300 else text[:297] + "..."
         if outcome is Outcome.NOT_SENT:
             return  # nothing happened: the batch keeps its state (pending, failed ...)
         if run.activity_id is not None:  # a re-send of a failed batch: its old activity

@@ -18,7 +18,6 @@ Example:
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import html
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,7 +25,7 @@ from typing import Any
 
 from ccpandas.errors import QuotaExceededError
 from ccpandas.plan.planner import _plural
-from ccpandas.store.batch import BatchRun, BatchState
+from ccpandas.store.batch import BatchState
 from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
 
 __all__ = [
@@ -236,12 +235,7 @@ class Summary:
     @property
     def verification_text(self) -> str:
         """ "by a sample of 50 of 12,000 pairs", "all 4 changed pairs (changed)", or ""."""
-        v = self.verification
-        if not v:
-            return ""
-        if v["sample"]:
-            return f"by a sample of {v['verified']:,} of {v['pairs']:,} pairs"
-        return f"all {v['pairs']:,} changed pairs ({v['method']})"
+        return verified_text(self.verification)
 
     # -- derived ---------------------------------------------------------------------
     @property
@@ -293,33 +287,8 @@ class Summary:
             >>> Summary.of(result).outcome  # doctest: +SKIP
             <RunOutcome.COMPLETED: 'completed'>
         """
-        # The result computes what it knows (no import of it here): the fields below
-        # come from its runs and plan.
-        got = result.summary_inputs()
-        list_names = {**got.pop("list_names"), **(names or {})}
-        verified_per_list = got.pop("verified_per_list")
-        runs: list[BatchRun] = list(result.runs)
-        outcome = _outcome(result, runs, got["by_status"], got["pairs"], error)
-        states = collections.Counter(str(r.state) for r in runs)
-        return cls(
-            run_id=result.run_id,
-            dry_run=bool(result.dry_run),
-            outcome=outcome,
-            rows=int(result.plan.n_rows),
-            contacts=result.plan.n_contacts,
-            n_lists=len(result.plan.list_ids),
-            lists=_list_figures(result, runs, list_names, verified_per_list),
-            batches=len(runs),
-            accepted=sum(r.accepted for r in runs),
-            resent=sum(r.resent for r in runs),
-            sent=sum(r.attempts for r in runs),
-            activity_states=dict(states.most_common()),
-            verified=result.after is not None,
-            stop_reason=_stop_reason(result, outcome, error),
-            error=str(error) if error is not None else None,
-            resume_call=result.resume_call if outcome.unfinished else None,
-            **got,
-        )
+        # The result computes it: what it knows of its runs and plan (no import of it here).
+        return result._summary_of(error, names)
 
     # -- renderers -------------------------------------------------------------------
     @property
@@ -489,8 +458,24 @@ class Summary:
         return f"{label}: {text}"
 
 
-def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    """An HTML table of ``rows`` under ``header``, every cell escaped.
+def html_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    escape: bool = True,
+    numeric: Iterable[int] = (),
+    row_classes: Sequence[str] | None = None,
+) -> str:
+    """An HTML table of ``rows`` under ``header``, every cell escaped (unless ``escape``
+    is False).
+
+    Args:
+        header: The column titles.
+        rows: The cells, row by row.
+        escape: True (the default) escapes every cell; False inserts them as given
+            (HTML already, escaped by the caller).
+        numeric: The positions of the columns to right-align (``class="num"``).
+        row_classes: Per row, a class for its ``<tr>`` (e.g. ``"bad"``) or "".
 
     Example:
         >>> print(html_table(("list", "rows"), [("VIP", "3")]).replace("><", ">\\n<"))
@@ -509,27 +494,46 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
         </tbody>
         </table>
     """
+    nums, num = set(numeric), ' class="num"'
 
-    def tr(tag: str, cells: Sequence[Any]) -> str:
-        return "<tr>" + "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in cells) + "</tr>"
+    def tr(tag: str, cells: Sequence[Any], cls: str = "", text: bool = True) -> str:
+        attr = f' class="{cls}"' if cls else ""
+        tds = (
+            f"<{tag}{num if i in nums else ''}>{html.escape(str(c)) if text else c}</{tag}>"
+            for i, c in enumerate(cells)
+        )
+        return f"<tr{attr}>{''.join(tds)}</tr>"
 
-    body = "".join(tr("td", row) for row in rows)
+    body = "".join(
+        tr("td", row, row_classes[n] if row_classes else "", escape) for n, row in enumerate(rows)
+    )
     return f"<table><thead>{tr('th', header)}</thead><tbody>{body}</tbody></table>"
+
+
+def verified_text(verification: Mapping[str, Any] | None) -> str:
+    """What a verification (:meth:`RemovalResult.verification
+    <ccpandas.RemovalResult.verification>`) covered, in words; "" without one.
+
+    Example:
+        >>> verified_text({"method": "sample", "pairs": 12000, "verified": 50, "sample": True})
+        'by a sample of 50 of 12,000 pairs'
+    """
+    v = verification
+    if not v:
+        return ""
+    if v["sample"]:
+        return f"by a sample of {v['verified']:,} of {v['pairs']:,} pairs"
+    return f"all {v['pairs']:,} changed pairs ({v['method']})"
 
 
 def _counts(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in counts.items())
 
 
-def _outcome(
-    result: Any,
-    runs: list[BatchRun],
-    by_status: Mapping[str, int],
-    pairs: Mapping[str, int],
-    error: BaseException | None,
-) -> RunOutcome:
-    """The one word: the rules every front end shares (docs/cli.md, exit codes)."""
-    reason = getattr(result, "stop_reason", None)
+def outcome_of(result: Any, words: Iterable[str], error: BaseException | None) -> RunOutcome:
+    """The one word for ``result``, whose rows and pairs have the statuses and outcomes
+    ``words``: the rules every front end shares (docs/cli.md, exit codes)."""
+    reason, runs = getattr(result, "stop_reason", None), result.runs
     if result.dry_run:
         return RunOutcome.PLANNED
     if result.interrupted or isinstance(error, KeyboardInterrupt):
@@ -544,7 +548,6 @@ def _outcome(
             return RunOutcome.FAILED
         busy = all(r.accepted or r.failed or r.state is BatchState.REJECTED for r in runs)
         return RunOutcome.PROCESSING if busy and not result.stopped else RunOutcome.STOPPED
-    words = [*by_status, *pairs]
     if any(r.state is not BatchState.COMPLETED for r in runs) or any(
         fate_of(w) is not Fate.DONE and fate_of(w) is not Fate.SKIPPED for w in words
     ):
@@ -565,7 +568,8 @@ def stop_word(exc: BaseException) -> str:
     return str(getattr(exc, "error_key", None) or type(exc).__name__)
 
 
-def _stop_reason(result: Any, outcome: RunOutcome, error: BaseException | None) -> str | None:
+def stop_reason_of(result: Any, outcome: RunOutcome, error: BaseException | None) -> str | None:
+    """Why ``result`` stopped, as its summary says (None: it did not)."""
     if outcome in (RunOutcome.QUOTA_EXCEEDED, RunOutcome.INTERRUPTED):
         return str(outcome)
     if outcome is RunOutcome.PROCESSING:
@@ -577,13 +581,12 @@ def _stop_reason(result: Any, outcome: RunOutcome, error: BaseException | None) 
     return None
 
 
-def _list_figures(
-    result: Any,
-    runs: list[BatchRun],
-    names: Mapping[str, str],
-    verified: Mapping[str, int] | None,
+def list_figures(
+    result: Any, names: Mapping[str, str], verified: Mapping[str, int] | None
 ) -> tuple[ListFigures, ...]:
-    """Per target list: requests, and contacts sent and in completed activities."""
+    """Per target list of ``result``: requests, and contacts sent and in completed
+    activities; ``names``: the lists' names, ``verified``: pairs verified per list."""
+    runs = result.runs
     # Contacts are counted only when the input named them (not for tag or engagement
     # sources, where the API selects them).
     counted = result.plan.n_contacts is not None

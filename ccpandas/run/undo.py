@@ -38,7 +38,7 @@ from ccpandas.run.runner import Runner
 from ccpandas.run.summary import UNDO_WORDS
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.codec import decode_change_set, encode_change_set
-from ccpandas.store.journal import JournalDB, RunJournal, plan_digest
+from ccpandas.store.journal import JournalDB, RunJournal, checked_plan
 from ccpandas.vocab import Action, PairOutcome, RunKind
 
 __all__ = [
@@ -301,9 +301,9 @@ def _encode(plan: RemovalPlan) -> tuple[dict[str, Any], bytes]:
     return meta, zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
 
 
-def load_undo_plan(db: JournalDB, run_id: str) -> RemovalPlan:
-    """The plan of journaled undo run ``run_id``, rebuilt into the requests it sent."""
-    record = db.run_record(run_id)
+def load_undo_plan(db: JournalDB, run_id: str, record: dict[str, Any]) -> RemovalPlan:
+    """The plan of journaled undo run ``run_id`` (``record``: its ``runs`` row),
+    rebuilt into the requests it sent."""
     meta = json.loads(record["plan"])
     doc = json.loads(zlib.decompress(record["rows"]))
     if "changes" in doc:
@@ -323,12 +323,7 @@ def load_undo_plan(db: JournalDB, run_id: str) -> RemovalPlan:
         later_runs=[(str(r), str(k), int(n)) for r, k, n in meta.get("later_runs") or ()],
     )
     plan = dataclasses.replace(plan, notes=tuple(meta["notes"]))
-    if plan_digest(plan.batches) != meta["digest"]:
-        raise CCError(
-            f"the journal of undo run {run_id} does not rebuild into the requests it sent "
-            "(written by another ccpandas version?); it cannot be resumed safely"
-        )
-    return plan
+    return checked_plan(plan, meta, f"undo run {run_id}")
 
 
 def run_undo(
@@ -354,15 +349,9 @@ def run_undo(
         dry = template.replace(client=client, reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     meta, blob = _encode(plan)
+    base_url = getattr(client, "base_url", None)
     journal = RunJournal.create_run(
-        plan,
-        kind="undo",
-        parent=part.parent_run_id,
-        source="contact_ids",
-        meta=meta,
-        rows_blob=blob,
-        base_url=getattr(client, "base_url", None),
-        db=db,
+        plan, meta=meta, rows_blob=blob, parent=part.parent_run_id, base_url=base_url, db=db
     )
     built = template.replace(client=client, reporter=reporter, journal=journal)
     result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)

@@ -458,24 +458,26 @@ class JournalDB:
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
         return frame
 
-    def load_plan(self, run_id: str) -> RemovalPlan:
+    def load_plan(self, run_id: str, record: dict[str, Any] | None = None) -> RemovalPlan:
         """The run's plan, rebuilt from the journal (the same batches, checked).
 
         Args:
             run_id: The id of a removal run (not an undo), e.g.
                 ``"20250301-231501-7f3a2c"``.
+            record: The run's ``runs`` row when the caller has read it; None (the
+                default) reads it.
 
         Raises:
             CCError: The run is unknown, is not a removal, or does not rebuild into the
                 requests it sent.
         """
-        record = self.run_record(run_id)
+        record = record or self.run_record(run_id)
         if (record.get("kind") or RunKind.REMOVE) == RunKind.UNDO:
             raise CCError(
                 f"run {run_id} is an {record['kind']} (of run {record.get('parent')}), not "
                 "a removal: ccpandas.run_result() and ccpandas.resume() rebuild it"
             )
-        return _rebuild_plan(run_id, json.loads(record["plan"]), record, self)
+        return _rebuild_plan(record, self)
 
     def load_runs(self, run_id: str, plan: Any) -> list[BatchRun]:
         """The run's batches (``plan.batches``) with the states last recorded.
@@ -603,28 +605,17 @@ class RunJournal:
         membership = getattr(plan, "membership", None)
         if membership is not None and membership.snapshot_id is not None:
             meta["membership"] = membership_meta(membership)
-        return cls.create_run(
-            plan,
-            kind=str(getattr(plan, "kind", RunKind.REMOVE)),
-            parent=None,
-            source=plan.source.kind.value,
-            meta=meta,
-            rows_blob=_encode_input(plan),
-            base_url=base_url,
-            db=db,
-            now=now,
-        )
+        blob = _encode_input(plan)
+        return cls.create_run(plan, meta=meta, rows_blob=blob, base_url=base_url, db=db, now=now)
 
     @classmethod
     def create_run(
         cls,
         plan: Any,
         *,
-        kind: str,
-        parent: str | None,
-        source: str,
         meta: dict[str, Any],
         rows_blob: bytes,
+        parent: str | None = None,
         base_url: str | None = None,
         db: JournalDB | None = None,
         now: dt.datetime | None = None,
@@ -635,15 +626,15 @@ class RunJournal:
         (``meta["membership"]``), all in one transaction.
 
         Args:
-            plan: The run's plan: its ``list_ids`` (target lists, in order), ``n_rows``
-                (an undo: the pairs), ``n_contacts`` (None when the API selects them) and
-                ``batches`` (its requests, in order) are recorded.
-            kind: The run's kind, one of :data:`RUN_KINDS`: ``"undo"`` (or ``"remove"``).
-            parent: The run it reverses (an undo's removal run id), or None.
-            source: The kind of its requests' source, e.g. ``"contact_ids"``.
+            plan: The run's plan: its ``kind`` (one of :data:`RUN_KINDS`), ``source`` (the
+                kind of its requests' source, e.g. ``contact_ids``), ``list_ids`` (target
+                lists, in order), ``n_rows`` (an undo: the pairs), ``n_contacts`` (None when
+                the API selects them) and ``batches`` (its requests, in order) are recorded.
             meta: What rebuilding the run needs, as a JSON-ready dict; the batches' digest
                 is added.
             rows_blob: Its rows, encoded as bytes by the caller, to rebuild the result.
+            parent: The run it reverses (an undo's removal run id); None (the default) for
+                a run of another kind.
             base_url: The API the run talks to, e.g. ``"https://api.cc.email/v3"``; a resume
                 refuses a client for another. None (the default) records none.
             db: The journal file to write in (a :class:`JournalDB`). None (the default)
@@ -652,18 +643,18 @@ class RunJournal:
                 now; tests pass a fixed one.
 
         Raises:
-            ValueError: ``kind`` is not one of :data:`RUN_KINDS`.
+            ValueError: ``plan.kind`` is not one of :data:`RUN_KINDS`.
 
         Example:
             >>> import tempfile, types
             >>> db = JournalDB(Path(tempfile.mkdtemp()) / "journal.sqlite3")
-            >>> plan = types.SimpleNamespace(list_ids=[], n_rows=0, n_contacts=0,
-            ...                              batches=[])
-            >>> j = RunJournal.create_run(plan, kind="undo", parent="r1",
-            ...     source="contact_ids", meta={}, rows_blob=b"", db=db)
+            >>> plan = types.SimpleNamespace(kind="undo", source=Source.contact_ids([]),
+            ...     list_ids=[], n_rows=0, n_contacts=0, batches=[])
+            >>> j = RunJournal.create_run(plan, parent="r1", meta={}, rows_blob=b"", db=db)
             >>> db.run_record(j.run_id)["kind"], db.run_record(j.run_id)["parent"]
             ('undo', 'r1')
         """
+        kind = str(plan.kind)
         if kind not in RUN_KINDS:
             raise ValueError(f"kind must be one of {RUN_KINDS}, not {kind!r}")
         db = db or open_journal()
@@ -681,7 +672,7 @@ class RunJournal:
                     _iso(now),
                     _iso(now),
                     base_url,
-                    source,
+                    plan.source.kind.value,
                     json.dumps(list(plan.list_ids)),
                     plan.n_rows,
                     plan.n_contacts,
@@ -765,26 +756,18 @@ class RunJournal:
         return self.db.query(sql, (self.run_id,))
 
     def _recover(self, runs: Sequence[BatchRun]) -> None:
+        """``runs`` as the journal has them; a batch whose attempt a dead process left
+        ``sending`` is ``uncertain`` (sent again), and so is that attempt."""
         dangling = self._dangling()
         _apply_records(runs, self.db._batch_records(self.run_id))
-        if not dangling:
-            return
         by_index = {r.batch.index: r for r in runs}
-        changed = [by_index[row["batch"]] for row in dangling if row["batch"] in by_index]
-        for run in changed:
+        for run in [by_index[row["batch"]] for row in dangling if row["batch"] in by_index]:
             if run.activity_id is not None:
                 run.previous_activity_ids.append(run.activity_id)
                 run.activity_id = None
-            run.state = BatchState.UNCERTAIN
-            run.outcome = Outcome.UNCERTAIN
-        with self.db.transaction() as conn:
-            conn.execute(
-                f"UPDATE attempts SET outcome = '{Outcome.UNCERTAIN}', error = ? "
-                f"WHERE run_id = ? AND outcome = '{Outcome.SENDING}'",
-                (_DIED, self.run_id),
-            )
-            self._write_batches(conn, changed)
-            self._touch(conn)
+            run.state, run.outcome = BatchState.UNCERTAIN, Outcome.UNCERTAIN
+        if dangling:
+            self._settle(runs, dangling, _DIED)
 
     def activity_holder(self, activity_id: str) -> str | None:
         """Which batch of a run in this journal file, on this run's API, an attempt of
@@ -815,8 +798,15 @@ class RunJournal:
             runs: The run's :class:`~ccpandas.store.batch.BatchRun` objects, one per batch, in
                 order.
         """
+        self._settle(runs, self._dangling(), _INTERRUPTED)
+
+    def _settle(
+        self, runs: Sequence[BatchRun], dangling: list[dict[str, Any]], unanswered: str
+    ) -> None:
+        """The ``dangling`` attempts (still ``sending``) get their batch's outcome in
+        ``runs`` (``uncertain``, error ``unanswered``, unless its answer arrived), and
+        every batch is written as ``runs`` have it."""
         by_index = {r.batch.index: r for r in runs}
-        dangling = self._dangling()
         now = _iso(_utcnow())
         with self.db.transaction() as conn:
             for row in dangling:
@@ -826,14 +816,13 @@ class RunJournal:
                     outcome = Outcome.UNCERTAIN
                 unsure = outcome is Outcome.UNCERTAIN
                 aid = run.activity_id if run is not None and outcome is Outcome.ACCEPTED else None
-                why = run.last_error if run is not None and not unsure else _INTERRUPTED
+                why = run.last_error if run is not None and not unsure else unanswered
                 conn.execute(
                     "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, error = ? "
                     f"WHERE run_id = ? AND batch = ? AND outcome = '{Outcome.SENDING}'",
                     (outcome, None if unsure else now, aid, why, self.run_id, row["batch"]),
                 )
-            self._write_batches(conn, runs)
-            self._touch(conn, now)
+            self._write_batches(conn, runs, now)
 
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned: ``reason`` None when it ended normally, else why
@@ -890,7 +879,7 @@ class RunJournal:
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (self.run_id, index, last + 1, reason, now, Outcome.SENDING),
             )
-            self._touch(conn, now)
+            self._write_batches(conn, (), now)
 
     def batch_answered(self, run: BatchRun) -> None:
         """Record the outcome of the attempt just made, and the batch's new state.
@@ -904,31 +893,16 @@ class RunJournal:
         outcome = Outcome(run.outcome or Outcome.UNCERTAIN)
         error = "; ".join(run.errors) if outcome is Outcome.REJECTED else run.last_error
         now = _iso(_utcnow())
+        # A 201 cut short that still named its activity: on record as claimed.
+        aid = run.activity_id if outcome is Outcome.ACCEPTED else run.unused_activity_id
         with self.db.transaction() as conn:
-            self._set_last_attempt(
-                conn,
-                index,
-                outcome=outcome,
-                answered_at=now,
-                # A 201 cut short that still named its activity: on record as claimed.
-                activity_id=run.activity_id
-                if outcome is Outcome.ACCEPTED
-                else run.unused_activity_id,
-                resends=resends,
-                error=error,
+            conn.execute(
+                "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, resends = ?, "
+                "error = ? WHERE run_id = ? AND batch = ? AND attempt = "
+                "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
+                (outcome, now, aid, resends, error, self.run_id, index, self.run_id, index),
             )
-            self._write_batches(conn, [run])
-            self._touch(conn, now)
-
-    def _set_last_attempt(self, conn: sqlite3.Connection, batch: int, **fields: Any) -> None:
-        """Set ``fields`` (column names of ``attempts``, fixed by the callers) on the
-        latest attempt of ``batch``."""
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        conn.execute(
-            f"UPDATE attempts SET {assignments} WHERE run_id = ? AND batch = ? AND attempt = "
-            "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
-            (*fields.values(), self.run_id, batch, self.run_id, batch),
-        )
+            self._write_batches(conn, [run], now)
 
     def states_changed(self, runs: Sequence[BatchRun]) -> None:
         """Record the activity states a poll brought.
@@ -941,17 +915,15 @@ class RunJournal:
             return
         with self.db.transaction() as conn:
             self._write_batches(conn, runs)
-            self._touch(conn)
 
-    def _write_batches(self, conn: sqlite3.Connection, runs: Sequence[BatchRun]) -> None:
-        assignments = ", ".join(f"{name} = ?" for name in _BATCH_COLUMNS)
+    def _write_batches(
+        self, conn: sqlite3.Connection, runs: Sequence[BatchRun], now: str | None = None
+    ) -> None:
+        """Write ``runs`` as they are, and the run's ``updated_at``: now, or ``now`` (ISO)
+        as the caller wrote it."""
         conn.executemany(
-            f"UPDATE batches SET {assignments} WHERE run_id = ? AND batch = ?",
-            [(*_batch_values(r), self.run_id, r.batch.index) for r in runs],
+            _UPDATE_BATCH, [(*_batch_values(r), self.run_id, r.batch.index) for r in runs]
         )
-
-    def _touch(self, conn: sqlite3.Connection, now: str | None = None) -> None:
-        """The run's ``updated_at``: now, or ``now`` (ISO) as the caller wrote it."""
         now = now or _iso(_utcnow())
         conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
 
@@ -968,6 +940,10 @@ _PLAIN_BATCH_COLUMNS = (
 )
 #: Every column :meth:`RunJournal._write_batches` writes, in :func:`_batch_values`' order.
 _BATCH_COLUMNS = (*_PLAIN_BATCH_COLUMNS, "previous_ids", "errors", "submitted_at", "finished_at")
+_UPDATE_BATCH = (
+    f"UPDATE batches SET {', '.join(f'{name} = ?' for name in _BATCH_COLUMNS)} "
+    "WHERE run_id = ? AND batch = ?"
+)
 
 
 def _batch_values(r: BatchRun) -> tuple[Any, ...]:
@@ -1018,20 +994,19 @@ def _source_values(plan: RemovalPlan) -> list[str]:
     return [] if plan.source.kind is SourceKind.CONTACT_IDS else list(plan.source.values)
 
 
-def _rebuild_plan(
-    run_id: str, meta: dict[str, Any], record: dict[str, Any], db: JournalDB | None = None
-) -> RemovalPlan:
-    """Plan the journaled input again (planning is pure), then check that it gives the
-    very requests the run sent."""
+def _rebuild_plan(record: dict[str, Any], db: JournalDB) -> RemovalPlan:
+    """Plan the journaled input of a run (its ``runs`` row) again (planning is pure),
+    then check that it gives the very requests the run sent."""
+    meta = json.loads(record["plan"])
     given = _decode_input(record["rows"])
     list_ids = json.loads(record["list_ids"])
     kind = SourceKind(meta["source"]["kind"])
     pace = {"rate": meta["rate"], "daily_quota": meta["daily_quota"]}
     column = meta["column"]
-    with_snapshot = "membership" in meta and db is not None
+    with_snapshot = "membership" in meta
     run_kind = record.get("kind") or RunKind.REMOVE
     if kind is SourceKind.CONTACT_IDS and with_snapshot:
-        plan = rebuild_membership_plan(db, meta, given, list_ids, pace, kind=run_kind)  # type: ignore[arg-type]
+        plan = rebuild_membership_plan(db, meta, given, list_ids, pace, kind=run_kind)
     elif kind is SourceKind.CONTACT_IDS:
         assert given is not None
         plan = plan_removal(given.rename(column), list_ids, column=column, **pace)
@@ -1040,13 +1015,19 @@ def _rebuild_plan(
         source = Source(kind, tuple(meta["source"]["values"]))
         plan = plan_source_removal(source, list_ids, exclude=given, confirm_all_active=True, **pace)
         if with_snapshot:
-            plan = rebuild_membership_plan(db, meta, given, list_ids, pace, base=plan)  # type: ignore[arg-type]
+            plan = rebuild_membership_plan(db, meta, given, list_ids, pace, base=plan)
     plan = dataclasses.replace(
         plan, column=column, notes=tuple(meta["notes"]), list_names=meta.get("list_names") or {}
     )
+    return checked_plan(plan, meta, f"run {record['run_id']}")
+
+
+def checked_plan(plan: Any, meta: dict[str, Any], what: str) -> Any:
+    """``plan``, rebuilt from the journal of ``what`` (e.g. "run 2025..."), when it gives
+    the very requests the run sent (their digest in ``meta``); a CCError otherwise."""
     if plan_digest(plan.batches) != meta["digest"]:
         raise CCError(
-            f"the journal of run {run_id} does not rebuild into the requests it sent "
+            f"the journal of {what} does not rebuild into the requests it sent "
             "(written by another ccpandas version?); it cannot be resumed safely"
         )
     return plan

@@ -161,7 +161,11 @@ class SnapshotJournal:
     def set_selection(self, selection: Selection) -> None:
         """Its pages from now on keep what ``selection`` selects (a read for addresses,
         read again whole for another email column)."""
-        self._set(selection=json.dumps(selection.record()))
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE snapshots SET selection = ? WHERE snapshot_id = ?",
+                (json.dumps(selection.record()), self.snapshot_id),
+            )
 
     def page_read(
         self,
@@ -249,15 +253,6 @@ class SnapshotJournal:
                 "UPDATE snapshots SET state = 'complete', summary = COALESCE(?, summary), "
                 "updated_at = ? WHERE snapshot_id = ?",
                 (summary, _now(), self.snapshot_id),
-            )
-
-    def _set(self, **columns: Any) -> None:
-        """Set ``columns`` (names of the ``snapshots`` table, fixed by the callers)."""
-        assignments = ", ".join(f"{name} = ?" for name in columns)
-        with self.db.transaction() as conn:
-            conn.execute(
-                f"UPDATE snapshots SET {assignments} WHERE snapshot_id = ?",
-                (*columns.values(), self.snapshot_id),
             )
 
 

@@ -9,11 +9,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import html
 import math
-from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ccpandas.run.summary import html_table
 from ccpandas.store.batch import BatchState
 
 __all__ = ["STYLE", "badge", "box", "duration", "esc", "note", "plural", "table"]
@@ -87,25 +88,6 @@ def note(text: str, kind: str = "") -> str:
     return f'<div class="{cls}">{text}</div>'
 
 
-def table(
-    header: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    *,
-    numeric: Iterable[int] = (),
-    row_classes: Sequence[str] | None = None,
-) -> str:
-    """An HTML table; cells are inserted as given (escape them first), ``numeric``
-    column positions are right-aligned."""
-    nums = set(numeric)
-
-    def cell(tag: str, i: int, v: Any) -> str:
-        cls = ' class="num"' if i in nums else ""
-        return f"<{tag}{cls}>{v}</{tag}>"
-
-    head = "".join(cell("th", i, esc(h)) for i, h in enumerate(header))
-    body = []
-    for n, row in enumerate(rows):
-        cls = row_classes[n] if row_classes and row_classes[n] else ""
-        attr = f' class="{cls}"' if cls else ""
-        body.append(f"<tr{attr}>" + "".join(cell("td", i, v) for i, v in enumerate(row)) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+# One table markup for every display: the result's (cells escaped there) and the
+# widgets' (cells already HTML, escaped by the caller).
+table = functools.partial(html_table, escape=False)
