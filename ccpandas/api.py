@@ -18,7 +18,7 @@ import dataclasses
 import json
 import logging
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 import pandas as pd
@@ -501,16 +501,24 @@ def _bundle(given: Mapping[str, Any], bundle: Any, call: str) -> dict[str, Any]:
 
 
 def _entry(
-    given: Mapping[str, Any], bundle: Any, call: str, client: Any = None, **flags: Any
+    given: Mapping[str, Any],
+    bundle: Any,
+    call: str,
+    client: Any = None,
+    source: Callable[[], None] | None = None,
+    **flags: Any,
 ) -> tuple[dict[str, Any], RunOptions, SnapshotChoice]:
     """The checks every change call makes first, in this order: ``given`` (the call's
     ``**options``, see :func:`_bundle`; ``client`` when it is not one of them), the run
-    options, the snapshot choice, the client, then ``journal`` and ``flags`` (True or
-    False). Returns the options with their defaults, the run options and the choice."""
+    options, the snapshot choice, the client, the ``source`` check if any, then
+    ``journal`` and ``flags`` (True or False). Returns the options with their
+    defaults, the run options and the choice."""
     o = {"client": client, **_bundle(given, bundle, call)}
     options = RunOptions.pick(o)
     choice = SnapshotChoice(snapshot=o["snapshot"], by=o["by"])
     check_client(o["client"])
+    if source is not None:
+        source()
     check_flags(journal=o["journal"], **flags)
     return o, options, choice
 
@@ -755,9 +763,15 @@ def _by_source(
     Every argument is checked before anything is read or sent; list names are resolved
     later, in one request."""
     call = "remove_list_memberships" if keep is None else "keep_in_lists"
-    o, options, choice = _entry(given, SourceOptions, call, client, **confirm)
-    if keep is None or source is not None:
-        check_source(source)
+    checked = keep is None or source is not None
+    o, options, choice = _entry(
+        given,
+        SourceOptions,
+        call,
+        client,
+        (lambda: check_source(source)) if checked else None,
+        **confirm,
+    )
     exclude = exclude if keep is None else frame_column(*keep)
     targets = list_values(lists)
     options = options.started(client)  # one display, and the run's quota check

@@ -1017,8 +1017,12 @@ def preview_source(
         {'l1': 1}
     """
     owner, target = snapshot.member_matrix()
-    # Each snapshot list's position among the targets (-1: not one).
-    pair_list = pd.Index(list(targets), dtype=object).get_indexer(list(snapshot.list_ids))[target]
+    # Each snapshot list's position among the targets (-1: not one); looked up this way
+    # round, a repeated target id cannot make the index ambiguous.
+    target_pos = pd.Index(snapshot.list_ids, dtype=object).get_indexer(list(targets))
+    remap = np.full(len(snapshot.list_ids), -1, dtype=np.int64)
+    remap[target_pos[target_pos >= 0]] = np.flatnonzero(target_pos >= 0)
+    pair_list = remap[target]
     keep = pair_list >= 0
     owner, pair_list = owner[keep], pair_list[keep]
     kind = source.kind

@@ -95,6 +95,17 @@ def test_a_source_that_is_not_a_source_is_a_type_error(setup, bad):
     nothing_happened(emu)
 
 
+@pytest.mark.parametrize("flag", [{"confirm_empty": "yes"}, {"journal": "no"}])
+def test_a_bad_source_is_named_before_a_bad_flag(setup, flag):
+    # the order every release had: the client, then the source, then the flags
+    emu, client, df, target = setup
+    with pytest.raises(TypeError, match=r"source must be a ccpandas\.Source"):
+        remove_list_memberships(client, [target], source="x", **flag)
+    with pytest.raises(TypeError, match=r"source must be a ccpandas\.Source"):
+        df.cc.keep_in_lists([target], client=client, source="x", **flag)
+    nothing_happened(emu)
+
+
 def test_run_plan_refuses_bad_options_and_runners(setup):
     emu, client, df, _ = setup
     plan = df.cc.plan(emu.account.list_ids()[:1], snapshot=False)
