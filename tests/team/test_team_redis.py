@@ -29,6 +29,7 @@ from team_support import (
 import ccpandas
 from ccpandas.client import shared
 from ccpandas.client.quota import DayCounter
+from ccpandas.client.ratelimit import DEFAULT_MARGIN, SharedRateLimiter
 from ccpandas.client.shared import RedisState, SharedState, Unavailable
 from ccpandas.errors import ConfigError
 from ccpandas.store.journal import JournalDB, RunJournal, RunLockedError
@@ -229,12 +230,25 @@ def test_an_unreachable_redis_from_the_start_never_stalls(emulator, tmp_path, ca
     client = ccpandas.Client(
         token=emu.token, base_url=emu.base_url, shared_state=f"redis://127.0.0.1:{port}/0"
     )
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the limiter's real waits, recorded
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    client.limiter = SharedRateLimiter(
+        client.limiter.rate, key=client.budget_key, state=client.shared_state, sleep=sleep
+    )
     started = time.monotonic()
     for _ in range(5):
         client.get("/contact_lists")
     took = time.monotonic() - started
-    # five requests at the fallback's 1/s (no share seen): about 4 s, no stall
-    assert 3.0 < took < 8.0, took
+    # Paced at the fallback's 1 request/s (no share seen): the fifth start is at least 4
+    # slots after the first (a busy machine only adds to that) ...
+    assert took > 3.0, took
+    # ... and no wait ever exceeded one fallback slot: the limiter never stalled on Redis.
+    assert max(waits, default=0.0) <= (1 + DEFAULT_MARGIN) / shared.FALLBACK_RATE, waits
+    assert client.shared_state.degraded
     assert caplog.text.count("cannot be reached") == 1
     assert emu.account.count(status=429) == 0
 
