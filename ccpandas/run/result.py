@@ -237,6 +237,8 @@ class RemovalResult:
         self.stop_reason: str | None = None
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
+        #: A batch was sent again after the verification: the next one reads anew.
+        self._reread = False
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -518,11 +520,11 @@ class RemovalResult:
             db=db,
             run_id=self.run_id,
             reporter=reporter,
-            fresh=fresh,
+            fresh=fresh or self._reread,
             method=self.verify_method(),
             since=min((r.submitted_at for r in self.runs if r.submitted_at), default=None),
         )
-        self.after = after
+        self.after, self._reread = after, False
         summary = self.summary_text()
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(summary)
@@ -678,6 +680,9 @@ class RemovalResult:
             todo = self.retryable_runs if retry else None
             if todo is None or todo:
                 self.runner.submit(self.runs, todo=todo)
+            if todo and self.after is not None:
+                # The re-read before the retry says nothing of what it changed.
+                self.after, self._reread = None, True
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
