@@ -271,3 +271,25 @@ def test_df_cc_resume_finishes_an_add_or_a_sync_from_its_frame(cc_emulator_facto
     assert resumed.rows.index.tolist() == df.index.tolist()
     wanted = set(segment) if kind == "sync" else set(members) | set(outside)
     assert acct.members(a) == wanted
+
+
+@pytest.mark.parametrize("kind", ["add", "sync"])
+def test_an_unfinished_add_or_sync_says_what_it_will_change(cc_emulator_factory, connect, kind):
+    # Before the re-read, a result says what is expected: an add's contacts joining, a
+    # sync's joining and leaving; never "members to leave: VIP 0" for an add.
+    emu = cc_emulator_factory(seed=24, contacts=600, rate=None, speed=1.0)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    members = sorted(acct.members(vip))
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:7]
+    segment = pd.DataFrame({"contact_id": [*members[3:], *newcomers]})
+    run = getattr(segment.cc, f"{kind}_to_lists" if kind == "add" else "sync_lists")
+    result = run(["VIP"], client=client, wait=False, progress=False, snapshot=True)
+    assert not result.done
+    expected = "members to add: VIP 7"
+    if kind == "sync":
+        expected += "; to remove: VIP 3"
+    text, html = str(result), result._repr_html_()
+    assert f"{expected} (not verified yet)" in text
+    assert expected in html
+    assert "to leave" not in text and "to leave" not in html
