@@ -293,3 +293,26 @@ def test_an_unfinished_add_or_sync_says_what_it_will_change(cc_emulator_factory,
     assert f"{expected} (not verified yet)" in text
     assert expected in html
     assert "to leave" not in text and "to leave" not in html
+
+
+def test_the_undo_of_an_add_counts_its_contacts_and_calls_its_requests_changes(
+    cc_emulator_factory, connect
+):
+    # The undo of an add takes contacts off again: its summary said "contacts: 0" and
+    # "add requests: 1 of 1 accepted" for the removal it sent.
+    emu = cc_emulator_factory(seed=25, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:9]
+    added = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
+        ["VIP"], client=client, progress=False, snapshot=True
+    )
+    assert added.ok
+    undo = added.undo(progress=False)
+    assert undo.ok and not set(newcomers) & acct.members(vip)
+    assert acct.count(method="POST", route=REMOVE) == 1
+    summary = undo.summary()
+    assert summary.contacts == 9
+    for text in (str(undo), undo._repr_html_()):
+        assert "contacts: 9" in text
+        assert "add requests" not in text and "change requests: 1 of 1 accepted" in text
