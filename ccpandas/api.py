@@ -32,6 +32,7 @@ from ccpandas.plan.ids import holds_text
 from ccpandas.plan.membership import detect_key, max_removed_value, snapshot_reads, verified_as
 from ccpandas.plan.planner import (
     RemovalPlan,
+    _column_of,
     as_kind,
     frame_column,
     list_names,
@@ -263,7 +264,8 @@ def _plan_list(
             "snapshot=False cannot sync"
         )
     try:
-        column_values = data if isinstance(data, pd.Series) else frame_column(data, column)
+        # a frame's column, a Series, an Index, a list, a tuple or a 1-d array
+        column_values = _column_of(data, column)[0]
         text = holds_text(column_values.dtype)
         key = detect_key(column_values, choice.by) if text else "contact_id"
         checked = None
