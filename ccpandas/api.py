@@ -29,7 +29,13 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import CCError, PlanError, refuse_unknown
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
-from ccpandas.plan.membership import detect_key, max_removed_value, snapshot_reads, verified_as
+from ccpandas.plan.membership import (
+    detect_key,
+    max_removed_value,
+    require_addresses,
+    snapshot_reads,
+    verified_as,
+)
 from ccpandas.plan.planner import (
     RemovalPlan,
     _column_of,
@@ -268,6 +274,8 @@ def _plan_list(
         column_values = _column_of(data, column)[0]
         text = holds_text(column_values.dtype)
         key = detect_key(column_values, choice.by) if text else "contact_id"
+        if key == "email" and choice.by == "email":  # "auto" saw addresses already
+            require_addresses(column_values, column)
         checked = None
         if key == "contact_id":
             targets = stand_ins(given) if names else given

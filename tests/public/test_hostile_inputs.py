@@ -665,3 +665,16 @@ def test_remove_from_lists_takes_a_list_tuple_index_or_array(cc_emulator_factory
         )
     assert result.rows["status"].astype(str).tolist() == [*["removed"] * 4, "invalid_id"]
     assert result.ok and not set(members) & emu.account.members(target)
+
+
+def test_by_email_on_a_column_without_addresses_costs_no_request(emu, client) -> None:
+    # by="email" forced on a column of contact ids: refused before the lists' listing
+    # (it was refused after it), like by="contact_id" on addresses.
+    ids = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]})
+    target = emu.account.list_ids()[0]
+    for call in (
+        lambda: ids.cc.remove_from_lists([target], client=client, by="email", dry_run=True),
+        lambda: ids.cc.plan([target], client=client, by="email"),
+        lambda: ids.cc.add_to_lists([target], client=client, by="email", dry_run=True),
+    ):
+        _refused_without_requests(emu, call, "no email address in column 'contact_id'")
