@@ -218,6 +218,8 @@ def plan_list_removal(
     whole run fits in what is left of today's quota, before its first list read, as
     :func:`remove_from_lists` does: wait for the reset (True) or refuse with
     :class:`~ccpandas.QuotaShortError` (False)."""
+    if kind not in ("remove", "add", "sync"):  # an undo is planned from its run
+        raise ValueError(f"kind must be 'remove', 'add' or 'sync', not {kind!r}")
     kind, choice = RunKind(kind), SnapshotChoice(snapshot=snapshot, by=by)
     # A plan sends nothing (a dry run); one about to run (wait_for_quota True or False)
     # asks the quota before its first read.
