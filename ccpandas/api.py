@@ -817,6 +817,12 @@ def wait(
     Example:
         >>> result = ccpandas.wait(result, timeout=600)  # doctest: +SKIP
     """
+    if not isinstance(result, RemovalResult):
+        raise TypeError(
+            # the value is not shown: a string given here may be a token
+            f"ccpandas.wait takes a run's result (a RemovalResult), not a "
+            f"{type(result).__name__}; for a run id, ccpandas.resume(run_id) follows it"
+        )
     return result.wait(timeout=timeout, progress=progress)
 
 

@@ -115,3 +115,12 @@ def test_a_plan_kind_that_is_not_remove_add_or_sync_is_refused_first(setup, bad)
     with pytest.raises(ValueError, match=re.escape("kind must be 'remove', 'add' or 'sync'")):
         df.cc.plan([target], client=client, kind=bad)
     nothing_happened(emu)
+
+
+@pytest.mark.parametrize("bad", ["20250101-000000-abcdef", None, 42])
+def test_wait_on_something_that_is_not_a_result_says_what_to_pass(setup, bad):
+    # ccpandas.wait(run_id) was an AttributeError ("'str' object has no attribute 'wait'").
+    emu, _, _, _ = setup
+    with pytest.raises(TypeError, match=re.escape("ccpandas.wait takes a run's result")):
+        ccpandas.wait(bad)
+    nothing_happened(emu)
