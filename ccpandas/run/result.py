@@ -525,7 +525,11 @@ class RemovalResult:
             since=min((r.submitted_at for r in self.runs if r.submitted_at), default=None),
         )
         self.after, self._reread = after, False
-        summary = self.summary_text()
+        summary, word = self.summary_text(), self._truth_word
+        if word not in ("changed", self._kind.words.truth):
+            # runs() shows it in the column of the kind's word ("restored_memberships"):
+            # an undo of an add only removed, so it says so.
+            summary = f"{word} {summary}"
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(summary)
         ch = self.changes

@@ -316,3 +316,27 @@ def test_the_undo_of_an_add_counts_its_contacts_and_calls_its_requests_changes(
     for text in (str(undo), undo._repr_html_()):
         assert "contacts: 9" in text
         assert "add requests" not in text and "change requests: 1 of 1 accepted" in text
+
+
+def test_runs_names_what_an_undo_of_an_add_or_a_one_way_sync_did(cc_emulator_factory, connect):
+    # runs()' column is named for the kind's word ("restored_memberships" for an undo,
+    # "synced_memberships"); figures of the other direction say which they are, as the
+    # result does ("memberships removed (verified): VIP 9"), never bare "VIP 9".
+    emu = cc_emulator_factory(seed=27, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    members = sorted(acct.members(vip))
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:9]
+    added = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
+        ["VIP"], client=client, progress=False, snapshot=True
+    )
+    undo = added.undo(progress=False)
+    synced = pd.DataFrame({"contact_id": members[4:]}).cc.sync_lists(
+        ["VIP"], client=client, progress=False
+    )
+    assert "memberships removed (verified): VIP 9" in str(undo)
+    assert "memberships removed (verified): VIP 4" in str(synced)
+    table = ccpandas.runs().set_index("run_id")
+    assert table.loc[undo.run_id, "restored_memberships"] == "removed VIP 9"
+    assert table.loc[synced.run_id, "synced_memberships"] == "removed VIP 4"
+    assert table.loc[added.run_id, "added_memberships"] == "VIP 9"
