@@ -29,9 +29,16 @@ from ccpandas._docs import shared_params
 from ccpandas.errors import CCError, PlanError, refuse_unknown
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
-from ccpandas.plan.membership import detect_key, max_removed_value, snapshot_reads, verified_as
+from ccpandas.plan.membership import (
+    detect_key,
+    max_removed_value,
+    require_addresses,
+    snapshot_reads,
+    verified_as,
+)
 from ccpandas.plan.planner import (
     RemovalPlan,
+    _column_of,
     as_kind,
     frame_column,
     list_names,
@@ -211,6 +218,8 @@ def plan_list_removal(
     whole run fits in what is left of today's quota, before its first list read, as
     :func:`remove_from_lists` does: wait for the reset (True) or refuse with
     :class:`~ccpandas.QuotaShortError` (False)."""
+    if kind not in ("remove", "add", "sync"):  # an undo is planned from its run
+        raise ValueError(f"kind must be 'remove', 'add' or 'sync', not {kind!r}")
     kind, choice = RunKind(kind), SnapshotChoice(snapshot=snapshot, by=by)
     # A plan sends nothing (a dry run); one about to run (wait_for_quota True or False)
     # asks the quota before its first read.
@@ -263,9 +272,12 @@ def _plan_list(
             "snapshot=False cannot sync"
         )
     try:
-        column_values = data if isinstance(data, pd.Series) else frame_column(data, column)
+        # a frame's column, a Series, an Index, a list, a tuple or a 1-d array
+        column_values = _column_of(data, column)[0]
         text = holds_text(column_values.dtype)
         key = detect_key(column_values, choice.by) if text else "contact_id"
+        if key == "email" and choice.by == "email":  # "auto" saw addresses already
+            require_addresses(column_values, column)
         checked = None
         if key == "contact_id":
             targets = stand_ins(given) if names else given
@@ -819,6 +831,12 @@ def wait(
     Example:
         >>> result = ccpandas.wait(result, timeout=600)  # doctest: +SKIP
     """
+    if not isinstance(result, RemovalResult):
+        raise TypeError(
+            # the value is not shown: a string given here may be a token
+            f"ccpandas.wait takes a run's result (a RemovalResult), not a "
+            f"{type(result).__name__}; for a run id, ccpandas.resume(run_id) follows it"
+        )
     return result.wait(timeout=timeout, progress=progress)
 
 

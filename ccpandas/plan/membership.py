@@ -703,15 +703,30 @@ def _match_emails(
     codes[missing] = _MISSING
     reasons[missing] = "missing value"
     if not valid.any():
-        raise PlanError(
-            f"no email address in column {column!r} ({n:,} rows): e.g. "
-            + ", ".join(planner._short(v) for v in values.iloc[:3].tolist()),
-            column=column,
-        )
+        raise _no_address(values, column)
     # Duplicates by address (in any case): the codes number the addresses (-1: not an
     # address), and give each one's position in the snapshot.
     fcodes, uniques, pos = factorize_in(keys, snapshot.email_keys)
     return codes, reasons, fcodes, uniques, pos
+
+
+def require_addresses(values: pd.Series, column: Any) -> None:
+    """A PlanError, before any request, when ``by="email"`` is forced on a column that
+    holds no email address.
+
+    Example:
+        >>> require_addresses(pd.Series(["ann@example.com"]), "email")
+    """
+    if not email_keys(values)[1].any():
+        raise _no_address(values, column)
+
+
+def _no_address(values: pd.Series, column: Any) -> PlanError:
+    return PlanError(
+        f"no email address in column {column!r} ({len(values):,} rows): e.g. "
+        + ", ".join(planner._short(v) for v in values.iloc[:3].tolist()),
+        column=column,
+    )
 
 
 def _match_ids(

@@ -356,6 +356,14 @@ class RemovalPlan:
             return (
                 f"memberships: unverified (no snapshot); '{done}' rows mean the activity completed"
             )
+        if str(self.kind) != "remove":  # an add's joining, a sync's joining and leaving
+            per = m.per_list()
+            text = ", ".join(f"{c.name} {c.added:,}" for c in per if c.added) or "none"
+            text = f"members to add: {text}"
+            if str(self.kind) == "sync":
+                gone = ", ".join(f"{c.name} {c.removed:,}" for c in per if c.removed)
+                text += f"; to remove: {gone or 'none'}"
+            return f"{text} (not verified yet)"
         if (m.will_leave < 0).any():
             return "members leaving: decided by the API (not verified yet)"
         return f"members to leave: {m.leaving_text(self.list_ids)} (not verified yet)"

@@ -451,7 +451,7 @@ def plan_undo(
     notes: tuple[str, ...] = ()
     if not batches:
         notes = ("nothing to add: every pair is already back or cannot be restored",)
-    contacts = list(dict.fromkeys(frame.loc[restore, "contact_id"].tolist()))
+    contacts = list(dict.fromkeys(frame.loc[restore | off, "contact_id"].tolist()))
     return ids_plan(
         frame,
         tuple(list_ids),

@@ -241,6 +241,8 @@ class RemovalResult:
         self.stop_reason: str | None = None
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
+        #: A batch was sent again after the verification: the next one reads anew.
+        self._reread = False
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -468,12 +470,16 @@ class RemovalResult:
             db=db,
             run_id=self.run_id,
             reporter=reporter,
-            fresh=fresh,
+            fresh=fresh or self._reread,
             method=self.verify_method(),
             since=min((r.submitted_at for r in self.runs if r.submitted_at), default=None),
         )
-        self.after = after
-        summary = self.summary_text()
+        self.after, self._reread = after, False
+        summary, word = self.summary_text(), self._truth_word
+        if word not in ("changed", self._kind.words.truth):
+            # runs() shows it in the column of the kind's word ("restored_memberships"):
+            # an undo of an add only removed, so it says so.
+            summary = f"{word} {summary}"
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(summary)
         ch = self._changes
@@ -617,6 +623,9 @@ class RemovalResult:
             todo = self.retryable_runs if retry else None
             if todo is None or todo:
                 self.runner.submit(self.runs, todo=todo)
+            if todo and self.after is not None:
+                # The re-read before the retry says nothing of what it changed.
+                self.after, self._reread = None, True
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 

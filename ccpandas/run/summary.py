@@ -112,7 +112,7 @@ class KindWords:
     truth: str  #: the verified pair outcome: "removed", "restored"
     unit: str = "rows"  #: what ``rows`` counts: "rows", "pairs"
     counted: str = "rows by status"  #: the label of the per-status counts
-    requests: str = "activities"  #: the label of the requests line: "add requests"
+    requests: str = "activities"  #: the label of the requests line: "change requests"
     preview: bool = False  #: a dry run shows the plan's summary lines
     parent_label: str = "follows run"  #: how the run names its parent: "undoes run"
     status_column: str = "status"  #: the column of ``result.rows`` counted per status
@@ -135,7 +135,7 @@ UNDO_WORDS = KindWords(
     PairOutcome.RESTORED.value,
     "pairs",
     "pairs by outcome",
-    "add requests",
+    "change requests",  # an undo of an add or a sync takes pairs off too
     preview=True,
     parent_label="undoes run",
     status_column="outcome",

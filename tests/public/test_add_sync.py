@@ -271,3 +271,72 @@ def test_df_cc_resume_finishes_an_add_or_a_sync_from_its_frame(cc_emulator_facto
     assert resumed.rows.index.tolist() == df.index.tolist()
     wanted = set(segment) if kind == "sync" else set(members) | set(outside)
     assert acct.members(a) == wanted
+
+
+@pytest.mark.parametrize("kind", ["add", "sync"])
+def test_an_unfinished_add_or_sync_says_what_it_will_change(cc_emulator_factory, connect, kind):
+    # Before the re-read, a result says what is expected: an add's contacts joining, a
+    # sync's joining and leaving; never "members to leave: VIP 0" for an add.
+    emu = cc_emulator_factory(seed=24, contacts=600, rate=None, speed=1.0)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    members = sorted(acct.members(vip))
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:7]
+    segment = pd.DataFrame({"contact_id": [*members[3:], *newcomers]})
+    run = getattr(segment.cc, f"{kind}_to_lists" if kind == "add" else "sync_lists")
+    result = run(["VIP"], client=client, wait=False, progress=False, snapshot=True)
+    assert not result.done
+    expected = "members to add: VIP 7"
+    if kind == "sync":
+        expected += "; to remove: VIP 3"
+    text, html = str(result), result._repr_html_()
+    assert f"{expected} (not verified yet)" in text
+    assert expected in html
+    assert "to leave" not in text and "to leave" not in html
+
+
+def test_the_undo_of_an_add_counts_its_contacts_and_calls_its_requests_changes(
+    cc_emulator_factory, connect
+):
+    # The undo of an add takes contacts off again: its summary said "contacts: 0" and
+    # "add requests: 1 of 1 accepted" for the removal it sent.
+    emu = cc_emulator_factory(seed=25, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:9]
+    added = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
+        ["VIP"], client=client, progress=False, snapshot=True
+    )
+    assert added.ok
+    undo = added.undo(progress=False)
+    assert undo.ok and not set(newcomers) & acct.members(vip)
+    assert acct.count(method="POST", route=REMOVE) == 1
+    summary = undo.summary()
+    assert summary.contacts == 9
+    for text in (str(undo), undo._repr_html_()):
+        assert "contacts: 9" in text
+        assert "add requests" not in text and "change requests: 1 of 1 accepted" in text
+
+
+def test_runs_names_what_an_undo_of_an_add_or_a_one_way_sync_did(cc_emulator_factory, connect):
+    # runs()' column is named for the kind's word ("restored_memberships" for an undo,
+    # "synced_memberships"); figures of the other direction say which they are, as the
+    # result does ("memberships removed (verified): VIP 9"), never bare "VIP 9".
+    emu = cc_emulator_factory(seed=27, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    members = sorted(acct.members(vip))
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:9]
+    added = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
+        ["VIP"], client=client, progress=False, snapshot=True
+    )
+    undo = added.undo(progress=False)
+    synced = pd.DataFrame({"contact_id": members[4:]}).cc.sync_lists(
+        ["VIP"], client=client, progress=False
+    )
+    assert "memberships removed (verified): VIP 9" in str(undo)
+    assert "memberships removed (verified): VIP 4" in str(synced)
+    table = ccpandas.runs().set_index("run_id")
+    assert table.loc[undo.run_id, "restored_memberships"] == "removed VIP 9"
+    assert table.loc[synced.run_id, "synced_memberships"] == "removed VIP 4"
+    assert table.loc[added.run_id, "added_memberships"] == "VIP 9"

@@ -650,3 +650,31 @@ def test_refused_cleanly_or_planned_exactly(emu, client, entry, frame, targets) 
         assert set(expected) <= {"planned", "duplicate"}
     else:
         assert plan.n_contacts == expected.count("planned")
+
+
+@pytest.mark.parametrize("shape", [list, tuple, pd.Index, np.array])
+def test_remove_from_lists_takes_a_list_tuple_index_or_array(cc_emulator_factory, shape) -> None:
+    # The guide's "What input is accepted": ccpandas.remove_from_lists takes a DataFrame,
+    # a Series, an Index, a list, a tuple or a 1-d array. Only a frame or a Series was.
+    emu = cc_emulator_factory(seed=26, contacts=300, rate=None, speed=1_000_000.0)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))[:4]
+    with ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None) as c:
+        result = ccpandas.remove_from_lists(
+            shape([*members, "junk"]), [target], client=c, progress=False
+        )
+    assert result.rows["status"].astype(str).tolist() == [*["removed"] * 4, "invalid_id"]
+    assert result.ok and not set(members) & emu.account.members(target)
+
+
+def test_by_email_on_a_column_without_addresses_costs_no_request(emu, client) -> None:
+    # by="email" forced on a column of contact ids: refused before the lists' listing
+    # (it was refused after it), like by="contact_id" on addresses.
+    ids = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]})
+    target = emu.account.list_ids()[0]
+    for call in (
+        lambda: ids.cc.remove_from_lists([target], client=client, by="email", dry_run=True),
+        lambda: ids.cc.plan([target], client=client, by="email"),
+        lambda: ids.cc.add_to_lists([target], client=client, by="email", dry_run=True),
+    ):
+        _refused_without_requests(emu, call, "no email address in column 'contact_id'")

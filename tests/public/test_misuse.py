@@ -116,3 +116,22 @@ def test_run_plan_refuses_bad_options_and_runners(setup):
     with pytest.raises(TypeError, match="unexpected run option"):
         run_plan(plan, client, wiat=False)
     nothing_happened(emu)
+
+
+@pytest.mark.parametrize("bad", ["undo", "delete", None, "ADD"])
+def test_a_plan_kind_that_is_not_remove_add_or_sync_is_refused_first(setup, bad):
+    # kind="undo" was a KeyError after two requests; the others a bare "not a valid
+    # RunKind" that did not say what is accepted.
+    emu, client, df, target = setup
+    with pytest.raises(ValueError, match=re.escape("kind must be 'remove', 'add' or 'sync'")):
+        df.cc.plan([target], client=client, kind=bad)
+    nothing_happened(emu)
+
+
+@pytest.mark.parametrize("bad", ["20250101-000000-abcdef", None, 42])
+def test_wait_on_something_that_is_not_a_result_says_what_to_pass(setup, bad):
+    # ccpandas.wait(run_id) was an AttributeError ("'str' object has no attribute 'wait'").
+    emu, _, _, _ = setup
+    with pytest.raises(TypeError, match=re.escape("ccpandas.wait takes a run's result")):
+        ccpandas.wait(bad)
+    nothing_happened(emu)

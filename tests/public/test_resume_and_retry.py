@@ -112,3 +112,32 @@ def test_quota_stop_suggests_the_call_that_works_for_this_client(cc_emulator_fac
         assert ccpandas.resume(run_id, progress=False).ok
     finally:
         ccpandas.set_default_client(old)
+
+
+def test_retry_failed_of_a_verified_run_verifies_again(cc_emulator_factory, connect):
+    # A run with a snapshot is verified when its activities end. A part-failed activity
+    # leaves pairs `failed`; retry_failed() sends that batch again, and its result must
+    # say what the lists hold now, not what the re-read before the retry saw.
+    emu = cc_emulator_factory(seed=23, contacts=600, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    df = pd.DataFrame({"contact_id": members})
+    emu.fail_next(1, state="failed", at=0.5)
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
+    assert result.activities["state"].tolist() == ["failed"]
+    assert "failed" in set(result.changes["outcome"].astype(str))
+
+    result.retry_failed(progress=False)
+    assert not emu.account.members(target)  # every pair really left
+    assert set(result.rows["status"].astype(str)) == {"removed"}
+    assert set(result.changes["outcome"].astype(str)) == {"removed"}
+    assert result.ok and result.summary().outcome_line == "outcome: completed (ok)"
+    assert f"memberships removed (verified): {emu.account.lists[target].name} {len(members)}" in (
+        str(result)
+    )
+    row = runs().set_index("run_id").loc[result.run_id]
+    assert (row["state"], row["outcome"]) == ("completed", "completed")
+    # Another process rebuilding the run from the journal tells the same story.
+    again = ccpandas.run_result(result.run_id, client=client)
+    assert again.ok and str(again) == str(result)
