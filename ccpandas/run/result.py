@@ -621,11 +621,12 @@ class RemovalResult:
             # A retry's batches are chosen under the journal's lock: another process may
             # have moved on.
             todo = self.retryable_runs if retry else None
+            sends = bool(todo) if retry else any(r.needs_sending for r in self.runs)
+            if sends and self.after is not None:
+                # A re-read before this send says nothing of what it changes.
+                self.after, self._reread = None, True
             if todo is None or todo:
                 self.runner.submit(self.runs, todo=todo)
-            if todo and self.after is not None:
-                # The re-read before the retry says nothing of what it changed.
-                self.after, self._reread = None, True
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 

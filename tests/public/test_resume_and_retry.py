@@ -9,7 +9,7 @@ from engine_support import posts
 
 import ccpandas
 from ccpandas import QuotaExceededError
-from ccpandas.api import runs
+from ccpandas.api import run_plan, runs
 from ccpandas.errors import APIError
 from ccpandas.store.journal import open_journal
 
@@ -141,3 +141,31 @@ def test_retry_failed_of_a_verified_run_verifies_again(cc_emulator_factory, conn
     # Another process rebuilding the run from the journal tells the same story.
     again = ccpandas.run_result(result.run_id, client=client)
     assert again.ok and str(again) == str(result)
+
+
+def test_a_run_verified_part_way_is_verified_again_after_resume_sends(
+    cc_emulator_factory, connect
+):
+    # Stopped by the quota after its first batch and verified there (result.verify()):
+    # resume() sends the rest, and the result must be read again, not keep the re-read
+    # that saw the second batch's members still on the list.
+    emu = cc_emulator_factory(seed=24, contacts=2400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    df = pd.DataFrame({"contact_id": members})
+    plan = df.cc.plan([target], client=client, snapshot=True)
+    assert plan.n_requests == 2
+    emu.configure(daily_quota=emu.quota_used + 1)  # the first batch only
+    with pytest.raises(QuotaExceededError) as caught:
+        run_plan(plan, client=client, progress=False)
+    result = caught.value.result
+    emu.configure(daily_quota=None)
+    result.wait(progress=False)
+    result.verify()
+    assert "not_sent" in set(result.changes["outcome"].astype(str))
+
+    result.resume(progress=False)
+    assert not emu.account.members(target)
+    assert set(result.changes["outcome"].astype(str)) == {"removed"}
+    assert result.ok
