@@ -143,9 +143,7 @@ def test_retry_failed_of_a_verified_run_verifies_again(cc_emulator_factory, conn
     assert again.ok and str(again) == str(result)
 
 
-def test_a_run_verified_part_way_is_verified_again_after_resume_sends(
-    cc_emulator_factory, connect
-):
+def test_a_run_verified_part_way_is_verified_again_after_resume_sends(cc_emulator_factory, connect):
     # Stopped by the quota after its first batch and verified there (result.verify()):
     # resume() sends the rest, and the result must be read again, not keep the re-read
     # that saw the second batch's members still on the list.
