@@ -50,7 +50,7 @@ from ccpandas.run.runner import Runner, run_error
 from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word, verified_text
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import open_journal
-from ccpandas.store.snapshots import SnapshotJournal, journaled_after
+from ccpandas.store.snapshots import SnapshotJournal, journaled_after, run_snapshot_ids
 from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 
 __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
@@ -241,8 +241,6 @@ class RemovalResult:
         self.stop_reason: str | None = None
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
-        #: A batch was sent again after the verification: the next one reads anew.
-        self._reread = False
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -470,11 +468,11 @@ class RemovalResult:
             db=db,
             run_id=self.run_id,
             reporter=reporter,
-            fresh=fresh or self._reread,
+            fresh=fresh,
             method=self.verify_method(),
             since=min((r.submitted_at for r in self.runs if r.submitted_at), default=None),
         )
-        self.after, self._reread = after, False
+        self.after = after
         summary, word = self.summary_text(), self._truth_word
         if word not in ("changed", self._kind.words.truth):
             # runs() shows it in the column of the kind's word ("restored_memberships"):
@@ -489,6 +487,14 @@ class RemovalResult:
                 per = wrong["list_name"].value_counts()
                 shown = ", ".join(f"{k} {v:,}" for k, v in per.items() if v)
                 warnings.warn(text.format(n=len(wrong), per=shown), stacklevel=3)
+
+    def _outdate_after(self) -> None:
+        """The journal's re-read of this run is outdated (see ``SnapshotJournal.outdate``)."""
+        db = getattr(self.runner.journal, "db", None)
+        if db is not None and self.run_id is not None:
+            sid = run_snapshot_ids(db, self.run_id).get("after")
+            if sid is not None:
+                SnapshotJournal(db, sid).outdate()
 
     def summary_text(self) -> str:
         """ "Newsletter 43, Customers 16": memberships a re-read shows removed (an undo:
@@ -623,8 +629,10 @@ class RemovalResult:
             todo = self.retryable_runs if retry else None
             sends = bool(todo) if retry else any(r.needs_sending for r in self.runs)
             if sends and self.after is not None:
-                # A re-read before this send says nothing of what it changes.
-                self.after, self._reread = None, True
+                # A re-read before this send says nothing of what it changes: the run is
+                # read again when done, here or in any process that rebuilds it.
+                self.after = None
+                self._outdate_after()
             if todo is None or todo:
                 self.runner.submit(self.runs, todo=todo)
             if options.wait and not self.runner.stopped:

@@ -162,7 +162,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
     phase         TEXT NOT NULL,    -- before | after (verification)
     list_ids      TEXT NOT NULL,    -- JSON array of the lists read
     status_filter TEXT NOT NULL,
-    state         TEXT NOT NULL,    -- reading | complete
+    state         TEXT NOT NULL,    -- reading | complete | outdated
     passes        TEXT NOT NULL,    -- JSON: per 25 lists {{lists, next (cursor), done, pages}}
     summary       TEXT,             -- after: removed memberships per list, for runs()
     selection     TEXT              -- JSON {{by, keys[, fingerprint]}}: the members its pages

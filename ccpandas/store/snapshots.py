@@ -138,7 +138,7 @@ class SnapshotJournal:
 
     @property
     def state(self) -> str:
-        """``reading`` or ``complete``."""
+        """``reading``, ``complete`` or ``outdated`` (see :meth:`outdate`)."""
         return str(self.record["state"])
 
     @property
@@ -244,6 +244,17 @@ class SnapshotJournal:
             )
             rows, counts = read_page(row["members"], lists, keys)
             yield where[0], rows, counts
+
+    def outdate(self) -> None:
+        """The run sent more after this read (``retry_failed``, ``resume``): it no longer
+        says what the run did, so nothing loads it again, and ``ccpandas.runs()`` shows no
+        verified figures until the run is read again."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE snapshots SET state = 'outdated', summary = NULL, updated_at = ? "
+                "WHERE snapshot_id = ?",
+                (_now(), self.snapshot_id),
+            )
 
     def complete(self, summary: str | None = None) -> None:
         """The read is whole; ``summary`` (e.g. "Newsletter 43, Customers 16") is what

@@ -167,3 +167,30 @@ def test_a_run_verified_part_way_is_verified_again_after_resume_sends(cc_emulato
     assert not emu.account.members(target)
     assert set(result.changes["outcome"].astype(str)) == {"removed"}
     assert result.ok
+
+
+def test_a_read_before_a_later_send_is_not_the_journal_s_verification(cc_emulator_factory, connect):
+    # The same, with the rest sent (resume(wait=False)) and no re-read yet: the
+    # journal must not hand another process, or runs(), the earlier read as the run's.
+    emu = cc_emulator_factory(seed=24, contacts=2400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
+    plan = df.cc.plan([target], client=client, snapshot=True)
+    assert plan.n_requests == 2
+    emu.configure(daily_quota=emu.quota_used + 1)  # the first batch only
+    with pytest.raises(QuotaExceededError) as caught:
+        run_plan(plan, client=client, progress=False)
+    result = caught.value.result
+    emu.configure(daily_quota=None)
+    result.wait(progress=False)
+    result.verify()
+    assert runs().set_index("run_id").loc[result.run_id, "removed_memberships"]
+
+    result.resume(wait=False, progress=False)
+    other = ccpandas.run_result(result.run_id, client=client)
+    assert other.after is None and other.summary_text() == "not verified"
+    assert not runs().set_index("run_id").loc[result.run_id, "removed_memberships"]
+    other.wait(progress=False)  # verifies when done: a new read
+    assert not emu.account.members(target)
+    assert other.ok and set(other.changes["outcome"].astype(str)) == {"removed"}
