@@ -877,8 +877,9 @@ RUN_STATES = {
     "re-read shows contacts still members",
     RunState.PROCESSING: "every request was accepted; activities were still running at "
     "the last look: resume() follows them",
-    RunState.STOPPED: "some requests were never accepted (quota, error, interruption, a "
-    "dead process): resume() sends them",
+    RunState.STOPPED: "the run was cut short (quota, error, interruption, a dead process) "
+    "with requests never accepted or activities not followed to their end: resume() sends "
+    "the first and follows the others",
 }
 # What a batch's state counts as in runs(): done well, done badly (nothing more will
 # happen without retry_failed), or followed by the API.

@@ -261,7 +261,7 @@ class RunOutcome(enum.StrEnum):
     COMPLETED = "completed"  # every sendable pair ended as asked (skips counted apart)
     FAILED = "failed"  # every request answered, but some pair did not end as asked
     PROCESSING = "processing"  # activities still running at the last look
-    STOPPED = "stopped"  # some requests were never accepted (an error, a stop)
+    STOPPED = "stopped"  # cut short (an error, the quota, a stop): resume() goes on
     QUOTA_EXCEEDED = "quota_exceeded"
     INTERRUPTED = "interrupted"
 
