@@ -143,35 +143,9 @@ def test_retry_failed_of_a_verified_run_verifies_again(cc_emulator_factory, conn
     assert again.ok and str(again) == str(result)
 
 
-def test_a_run_verified_part_way_is_verified_again_after_resume_sends(cc_emulator_factory, connect):
-    # Stopped by the quota after its first batch and verified there (result.verify()):
-    # resume() sends the rest, and the result must be read again, not keep the re-read
-    # that saw the second batch's members still on the list.
-    emu = cc_emulator_factory(seed=24, contacts=2400, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
-    members = sorted(emu.account.members(target))
-    df = pd.DataFrame({"contact_id": members})
-    plan = df.cc.plan([target], client=client, snapshot=True)
-    assert plan.n_requests == 2
-    emu.configure(daily_quota=emu.quota_used + 1)  # the first batch only
-    with pytest.raises(QuotaExceededError) as caught:
-        run_plan(plan, client=client, progress=False)
-    result = caught.value.result
-    emu.configure(daily_quota=None)
-    result.wait(progress=False)
-    result.verify()
-    assert "not_sent" in set(result.changes["outcome"].astype(str))
-
-    result.resume(progress=False)
-    assert not emu.account.members(target)
-    assert set(result.changes["outcome"].astype(str)) == {"removed"}
-    assert result.ok
-
-
-def test_a_read_before_a_later_send_is_not_the_journal_s_verification(cc_emulator_factory, connect):
-    # The same, with the rest sent (resume(wait=False)) and no re-read yet: the
-    # journal must not hand another process, or runs(), the earlier read as the run's.
+def _verified_part_way(cc_emulator_factory, connect):
+    """A removal stopped by the quota after the first of its 2 batches, its activity
+    followed and the run verified there (result.verify()): (emu, target, result)."""
     emu = cc_emulator_factory(seed=24, contacts=2400, **FAST)
     client = connect(emu)
     target = emu.account.list_ids()[0]
@@ -185,10 +159,27 @@ def test_a_read_before_a_later_send_is_not_the_journal_s_verification(cc_emulato
     emu.configure(daily_quota=None)
     result.wait(progress=False)
     result.verify()
+    assert "not_sent" in set(result.changes["outcome"].astype(str))
     assert runs().set_index("run_id").loc[result.run_id, "removed_memberships"]
+    return emu, target, result
 
+
+def test_a_run_verified_part_way_is_verified_again_after_resume_sends(cc_emulator_factory, connect):
+    # resume() sends the rest: the result must be read again, not keep the re-read that
+    # saw the second batch's members still on the list.
+    emu, target, result = _verified_part_way(cc_emulator_factory, connect)
+    result.resume(progress=False)
+    assert not emu.account.members(target)
+    assert set(result.changes["outcome"].astype(str)) == {"removed"}
+    assert result.ok
+
+
+def test_a_read_before_a_later_send_is_not_the_journal_s_verification(cc_emulator_factory, connect):
+    # The rest sent (resume(wait=False)) and no re-read yet: the journal must not hand
+    # another process, or runs(), the earlier read as the run's.
+    emu, target, result = _verified_part_way(cc_emulator_factory, connect)
     result.resume(wait=False, progress=False)
-    other = ccpandas.run_result(result.run_id, client=client)
+    other = ccpandas.run_result(result.run_id, client=result.runner.client)
     assert other.after is None and other.summary_text() == "not verified"
     assert not runs().set_index("run_id").loc[result.run_id, "removed_memberships"]
     other.wait(progress=False)  # verifies when done: a new read
