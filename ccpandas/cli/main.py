@@ -495,9 +495,11 @@ class _Session:
         if self.args.yes:
             return
         if not self.stdin.isatty():
+            # undo has no --dry-run: name only the flags this command has.
+            plan = " (or --dry-run to see the plan)" if "dry_run" in vars(self.args) else ""
             raise _Usage(
                 "standard input is not a terminal, so nobody can confirm: pass --yes to "
-                "go ahead without asking (or --dry-run to see the plan). Nothing was sent."
+                f"go ahead without asking{plan}. Nothing was sent."
             )
         print(f"{question} [y/N] ", end="", file=self.stderr, flush=True)
         answer = self.stdin.readline().strip().lower()
@@ -923,7 +925,7 @@ def _file_options(parser: argparse.ArgumentParser) -> None:
 def _run_flags(parser: argparse.ArgumentParser, *, quota: bool = True) -> None:
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="stop waiting for activities after this long (exit 1; resume follows them)",
     )
@@ -949,6 +951,26 @@ def _max_removed(text: str) -> float | int | None:
         return max_removed_of(text)
     except ccpandas.PlanError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: seconds >= 0, refused by argparse before any request (a negative
+    one would fail after the plan's reads; NaN would make ``login`` wait forever)."""
+    from ccpandas.run.options import check_timeout
+
+    try:
+        seconds = float(text)
+        check_timeout(seconds, "--timeout")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give seconds >= 0, not {text!r}") from None
+    return seconds
+
+
+def _non_negative(text: str) -> int:
+    """``runs --limit``: 0 (all) or more; pandas' ``head(-1)`` would drop the oldest."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"give a count >= 0 (0: all), not {text!r}")
+    return int(text)
 
 
 def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -1030,7 +1052,9 @@ def build_parser() -> argparse.ArgumentParser:
     _change_commands(sub, common)
 
     p = sub.add_parser("runs", parents=[common], help="the runs in the journal, newest first")
-    p.add_argument("--limit", type=int, default=20, help="show this many (0: all; default 20)")
+    p.add_argument(
+        "--limit", type=_non_negative, default=20, help="show this many (0: all; default 20)"
+    )
 
     p = sub.add_parser("resume", parents=[common], help="continue a stopped or interrupted run")
     p.add_argument("run_id", metavar="RUN_ID")
@@ -1042,7 +1066,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("login", parents=[common], help="log in with OAuth2 and save the login")
     p.add_argument("--flow", choices=("device", "pkce"), default="device")
     p.add_argument("--no-browser", action="store_true", help="never open a browser (pkce)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="give up after this long")
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="give up after this long")
     p.add_argument(
         "--refresh",
         action="store_true",
@@ -1154,6 +1178,7 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     (re.compile(r"\bsnapshot=True or '?auto'?"), "--snapshot yes or auto"),
     (re.compile(r"\bsnapshot=(True|False|'auto')"), lambda m: "--snapshot " + _YES_NO[m[1]]),
     (re.compile(r"\bwait_for_quota=True"), "--wait-for-quota"),
+    (re.compile(r"\bforce=True(?: \(--force\))?"), "--force"),
     (re.compile(r"\bcolumn='\.\.\.'"), "--column NAME"),
     (
         re.compile(r"\b(column|by|max_removed|timeout)=('([^']*)'|[\w.]+)"),
