@@ -970,6 +970,7 @@ class RemovalResult:
             "pairs": pairs,
             "list_names": names,
             "verified_per_list": verified,
+            "verified_word": self._truth_word,
             "truth": truth,
             "reads": reads,
             "parent": self.parent_run_id,
