@@ -223,7 +223,7 @@ def read_input(
 def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     try:
         if kind == "excel":
-            return pd.read_excel(source, dtype=str)
+            return _one_sheet(pd.read_excel(source, dtype=str, sheet_name=None), where)
         return pd.read_parquet(source)
     except ImportError as exc:  # an optional reader (openpyxl, odfpy) is not installed
         if "openpyxl" in str(exc):
@@ -235,6 +235,18 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     except (ValueError, OSError) as exc:
         # pyarrow's errors are OSError/ValueError.
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
+
+
+def _one_sheet(sheets: dict[str, pd.DataFrame], where: str) -> pd.DataFrame:
+    """The one sheet of a workbook that has rows: reading the first of several would
+    leave the others' rows out silently (as a .zip must hold one file)."""
+    full = {name: frame for name, frame in sheets.items() if not frame.empty}
+    if len(full) > 1:
+        raise _Usage(
+            f"{where} has rows on {len(full)} sheets ({', '.join(map(repr, full))}); "
+            "ccpandas reads one: save the rows to use on one sheet, or as their own file"
+        )
+    return next(iter(full.values()), next(iter(sheets.values())))
 
 
 def _raw(source: Any) -> bytes | str:
