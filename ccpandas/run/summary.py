@@ -459,7 +459,11 @@ class Summary:
                 if skipped
                 else "",
             ),
-            ("verified", self.verification_text),
+            # No re-read: say so, as repr(result) does ("ok" is then the activities').
+            (
+                "verified",
+                self.verification_text or ("" if self.verified or self.dry_run else self.truth),
+            ),
             ("error", self.error),
         ]
         lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
