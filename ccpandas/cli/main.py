@@ -36,6 +36,7 @@ import io
 import json
 import logging
 import lzma
+import os
 import re
 import sys
 import time
@@ -465,7 +466,16 @@ class _Session:
         self.input: InputFile | None = None
 
     def out(self, text: str = "") -> None:
-        print(text, file=self.stdout)
+        try:
+            print(text, file=self.stdout, flush=True)
+        except BrokenPipeError:
+            # The reader left (`ccpandas runs | head -1`): the rest goes nowhere, and
+            # the command ends with its own exit code, not a traceback at exit.
+            gone, self.stdout = self.stdout, io.StringIO()
+            with contextlib.suppress(OSError, ValueError):  # its unwritten buffer too
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, gone.fileno())
+                os.close(null)
 
     def err(self, text: str) -> None:
         print(text, file=self.stderr, flush=True)
