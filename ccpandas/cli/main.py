@@ -36,6 +36,7 @@ import io
 import json
 import logging
 import lzma
+import os
 import re
 import sys
 import time
@@ -223,7 +224,7 @@ def read_input(
 def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     try:
         if kind == "excel":
-            return pd.read_excel(source, dtype=str)
+            return _one_sheet(pd.read_excel(source, dtype=str, sheet_name=None), where)
         return pd.read_parquet(source)
     except ImportError as exc:  # an optional reader (openpyxl, odfpy) is not installed
         if "openpyxl" in str(exc):
@@ -235,6 +236,18 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     except (ValueError, OSError) as exc:
         # pyarrow's errors are OSError/ValueError.
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
+
+
+def _one_sheet(sheets: dict[str, pd.DataFrame], where: str) -> pd.DataFrame:
+    """The one sheet of a workbook that has rows: reading the first of several would
+    leave the others' rows out silently (as a .zip must hold one file)."""
+    full = {name: frame for name, frame in sheets.items() if not frame.empty}
+    if len(full) > 1:
+        raise _Usage(
+            f"{where} has rows on {len(full)} sheets ({', '.join(map(repr, full))}); "
+            "ccpandas reads one: save the rows to use on one sheet, or as their own file"
+        )
+    return next(iter(full.values()), next(iter(sheets.values())))
 
 
 def _raw(source: Any) -> bytes | str:
@@ -453,7 +466,16 @@ class _Session:
         self.input: InputFile | None = None
 
     def out(self, text: str = "") -> None:
-        print(text, file=self.stdout)
+        try:
+            print(text, file=self.stdout, flush=True)
+        except BrokenPipeError:
+            # The reader left (`ccpandas runs | head -1`): the rest goes nowhere, and
+            # the command ends with its own exit code, not a traceback at exit.
+            gone, self.stdout = self.stdout, io.StringIO()
+            with contextlib.suppress(OSError, ValueError):  # its unwritten buffer too
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, gone.fileno())
+                os.close(null)
 
     def err(self, text: str) -> None:
         print(text, file=self.stderr, flush=True)
@@ -495,9 +517,11 @@ class _Session:
         if self.args.yes:
             return
         if not self.stdin.isatty():
+            # undo has no --dry-run: name only the flags this command has.
+            plan = " (or --dry-run to see the plan)" if "dry_run" in vars(self.args) else ""
             raise _Usage(
                 "standard input is not a terminal, so nobody can confirm: pass --yes to "
-                "go ahead without asking (or --dry-run to see the plan). Nothing was sent."
+                f"go ahead without asking{plan}. Nothing was sent."
             )
         print(f"{question} [y/N] ", end="", file=self.stderr, flush=True)
         answer = self.stdin.readline().strip().lower()
@@ -923,7 +947,7 @@ def _file_options(parser: argparse.ArgumentParser) -> None:
 def _run_flags(parser: argparse.ArgumentParser, *, quota: bool = True) -> None:
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="stop waiting for activities after this long (exit 1; resume follows them)",
     )
@@ -949,6 +973,26 @@ def _max_removed(text: str) -> float | int | None:
         return max_removed_of(text)
     except ccpandas.PlanError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: seconds >= 0, refused by argparse before any request (a negative
+    one would fail after the plan's reads; NaN would make ``login`` wait forever)."""
+    from ccpandas.run.options import check_timeout
+
+    try:
+        seconds = float(text)
+        check_timeout(seconds, "--timeout")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give seconds >= 0, not {text!r}") from None
+    return seconds
+
+
+def _non_negative(text: str) -> int:
+    """``runs --limit``: 0 (all) or more; pandas' ``head(-1)`` would drop the oldest."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"give a count >= 0 (0: all), not {text!r}")
+    return int(text)
 
 
 def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -1030,7 +1074,9 @@ def build_parser() -> argparse.ArgumentParser:
     _change_commands(sub, common)
 
     p = sub.add_parser("runs", parents=[common], help="the runs in the journal, newest first")
-    p.add_argument("--limit", type=int, default=20, help="show this many (0: all; default 20)")
+    p.add_argument(
+        "--limit", type=_non_negative, default=20, help="show this many (0: all; default 20)"
+    )
 
     p = sub.add_parser("resume", parents=[common], help="continue a stopped or interrupted run")
     p.add_argument("run_id", metavar="RUN_ID")
@@ -1042,7 +1088,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("login", parents=[common], help="log in with OAuth2 and save the login")
     p.add_argument("--flow", choices=("device", "pkce"), default="device")
     p.add_argument("--no-browser", action="store_true", help="never open a browser (pkce)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS", help="give up after this long")
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="give up after this long")
     p.add_argument(
         "--refresh",
         action="store_true",
@@ -1154,6 +1200,7 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     (re.compile(r"\bsnapshot=True or '?auto'?"), "--snapshot yes or auto"),
     (re.compile(r"\bsnapshot=(True|False|'auto')"), lambda m: "--snapshot " + _YES_NO[m[1]]),
     (re.compile(r"\bwait_for_quota=True"), "--wait-for-quota"),
+    (re.compile(r"\bforce=True(?: \(--force\))?"), "--force"),
     (re.compile(r"\bcolumn='\.\.\.'"), "--column NAME"),
     (
         re.compile(r"\b(column|by|max_removed|timeout)=('([^']*)'|[\w.]+)"),

@@ -83,6 +83,11 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
     verify = verify if isinstance(verify, bool | str) else True
     runs = db.load_runs(run_id, plan)
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=verify)
+    if record.get("status") == "stopped":
+        # Why its last driving call stopped, as that call's result said (a quota, an
+        # interrupt): the rebuilt summary tells what runs() and the CLI told.
+        result.stop_reason = record.get("stop_reason") or "stopped"
+        result.stopped, result.interrupted = True, result.stop_reason == "interrupted"
     if plan.membership is not None or plan.verifiable:
         # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)
@@ -939,6 +944,7 @@ class RemovalResult:
             activity_states=dict(states.most_common()),
             verified=self.after is not None,
             truth=truth,
+            verified_word=self._truth_word,
             stop_reason=summaries.stop_reason_of(self, outcome, error),
             error=str(error) if error is not None else None,
             resume_call=self.resume_call if outcome.unfinished else None,

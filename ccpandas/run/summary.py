@@ -193,6 +193,8 @@ class Summary:
         verification: What the verification covered (``method``, ``pairs``, ``verified``,
             ``sample``), as :meth:`RemovalResult.verification
             <ccpandas.RemovalResult.verification>` says; None without one.
+        verified_word: What each list's ``verified`` counts: the run's verified change,
+            "changed" for a sync that both added and removed.
 
     Example:
         >>> s = result.summary()  # doctest: +SKIP
@@ -225,6 +227,9 @@ class Summary:
     facts: tuple[str, ...] = ()  #: extra lines of the kind: the duplicates' example
     preview: tuple[tuple[str, str], ...] = ()  #: a dry-run undo: the plan's lines
     verification: Mapping[str, Any] | None = None  #: what the verification covered
+    #: what ``ListFigures.verified`` counts: "removed", "added", "restored", or "changed"
+    #: (a sync that both added and removed); the kind's word when it is not given
+    verified_word: str = ""
 
     @property
     def by_sample(self) -> bool:
@@ -393,7 +398,7 @@ class Summary:
             "requests": {"total": self.batches, "accepted": self.accepted, "resent": self.resent},
             "activities": dict(self.activity_states),
             "lists": [dataclasses.asdict(item) for item in self.lists],
-            "verified_word": self.words.truth,
+            "verified_word": self.verified_word or self.words.truth,
             "verification": dict(self.verification) if self.verification else None,
             "stopped": unfinished,
             "stop_reason": self.stop_reason,
@@ -423,7 +428,11 @@ class Summary:
                 if skipped
                 else "",
             ),
-            ("verified", self.verification_text),
+            # No re-read: say so, as repr(result) does ("ok" is then the activities').
+            (
+                "verified",
+                self.verification_text or ("" if self.verified or self.dry_run else self.truth),
+            ),
             ("error", self.error),
         ]
         lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
@@ -454,7 +463,8 @@ class Summary:
             text += f", {_plural(item.failed, 'request')} failed"
         if item.verified is not None:
             how = "in the sample" if self.by_sample else "by reading the list"
-            text += f"; {self.words.truth} (verified {how}) {item.verified:,}"
+            word = self.verified_word or self.words.truth
+            text += f"; {word} (verified {how}) {item.verified:,}"
         return f"{label}: {text}"
 
 

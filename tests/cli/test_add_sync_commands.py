@@ -60,3 +60,22 @@ def test_sync_guard_and_sync(cli, api, lists, tmp_path: Path) -> None:
     undo = cli("undo", report["run_id"], "--yes", "--json")
     assert undo.code == ExitCode.OK, undo.err
     assert members_of(api, target) == set(members)
+
+
+def test_sync_summary_names_the_change_the_reread_verified(cli, api, lists, tmp_path: Path):
+    target = lists["list_id"].iloc[0]
+    members = sorted(members_of(api, target))
+    name = lists["name"].iloc[0]
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"contact_id": members[:1]}).to_csv(path, index=False)
+    ran = cli("sync", str(path), "--lists", name, "--max-removed", "none", "--yes")
+    assert ran.code == ExitCode.OK, ran.err
+    line = next(x for x in ran.out.splitlines() if x.startswith(f"  list       {name}:"))
+    # Every verified pair left the list: none was added.
+    assert f"removed (verified by reading the list) {len(members) - 1:,}" in line, line
+    assert "added" not in line
+    pd.DataFrame({"contact_id": members[1:3]}).to_csv(path, index=False)
+    ran = cli("sync", str(path), "--lists", name, "--max-removed", "none", "--yes", "--json")
+    report = json.loads(ran.out)
+    assert report["pairs_by_outcome"] == {"added": 2, "removed": 1}
+    assert report["verified_word"] == "changed" and report["lists"][0]["verified"] == 3

@@ -176,3 +176,23 @@ def test_excel_without_openpyxl_says_what_to_install(emu, lists, members, tmp_pa
     assert ran.returncode == ExitCode.USAGE, ran.stderr
     assert 'pip install "ccpandas[excel]"' in ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+def test_a_workbook_with_rows_on_several_sheets_is_refused(cli, emu, lists, members, tmp_path):
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "churn.xlsx"
+    with pd.ExcelWriter(path) as book:
+        members.iloc[:3].to_excel(book, sheet_name="January", index=False)
+        members.iloc[3:6].to_excel(book, sheet_name="February", index=False)
+        pd.DataFrame().to_excel(book, sheet_name="Notes", index=False)  # empty: no rows
+    before = len(emu.account.request_log)
+    ran = cli("remove", str(path), "--lists", lists["name"].iloc[0], "--yes")
+    # Reading January alone would leave February's rows out, silently.
+    assert ran.code == ExitCode.USAGE, ran.err
+    assert "January" in ran.err and "February" in ran.err and "Notes" not in ran.err
+    assert len(emu.account.request_log) == before
+    one = tmp_path / "one.xlsx"
+    with pd.ExcelWriter(one) as book:
+        members.iloc[:3].to_excel(book, sheet_name="January", index=False)
+        pd.DataFrame().to_excel(book, sheet_name="Notes", index=False)
+    assert _plan(cli, one, lists)["rows"] == 3

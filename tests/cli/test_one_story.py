@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import ccpandas
 from ccpandas.cli.main import ExitCode, main
@@ -212,3 +213,24 @@ def test_the_documented_output_columns_are_the_written_ones(
     assert ran.code == ExitCode.OK, ran.err
     written = pd.read_csv(out, nrows=0).columns.tolist()
     assert set(written) == documented
+
+
+@pytest.mark.emulator(contacts=700, lists=2)
+def test_a_run_stopped_by_the_quota_is_told_alike_by_cli_runs_and_run_result(
+    cli, emu, api, tmp_path: Path
+) -> None:
+    contacts = ccpandas.read_contacts(api)  # 700 contacts: two requests of <= 500
+    path = tmp_path / "all.csv"
+    contacts[["contact_id"]].to_csv(path, index=False)
+    list_ids = ",".join(ccpandas.read_contact_lists(api)["list_id"])
+    emu.configure(daily_quota=emu.quota_used + 2)  # the lists' check and one POST
+    ran = cli("remove", str(path), "--lists", list_ids, "--yes", "--json", "--snapshot", "no")
+    assert ran.code == ExitCode.QUOTA, ran.err
+    report = json.loads(ran.out)
+    listed = json.loads(cli("runs", "--json").out)[0]
+    rebuilt = ccpandas.run_result(report["run_id"]).summary()  # another process's view
+    assert report["outcome"] == listed["outcome"] == str(rebuilt.outcome) == "quota_exceeded"
+    assert report["stop_reason"] == listed["stop_reason"] == rebuilt.stop_reason
+    emu.configure(daily_quota=0)  # the reset: a resume clears the stop
+    assert cli("resume", report["run_id"]).code == ExitCode.OK
+    assert ccpandas.run_result(report["run_id"]).summary().outcome == "completed"

@@ -181,3 +181,23 @@ def test_bad_emulator_option_exit_2() -> None:
     )
     assert ran.returncode == ExitCode.USAGE
     assert "fail_rate" in ran.stderr or "fail-rate" in ran.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(emu, lists) -> None:
+    # `ccpandas lists | head -1`: the pipe's reader is gone before the output is written.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ccpandas", "lists", "--base-url", emu.base_url],
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(emu),
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == ExitCode.OK, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr

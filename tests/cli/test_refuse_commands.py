@@ -3,10 +3,13 @@ a list id that is not an active list of the account. Real HTTP to the emulator."
 
 from __future__ import annotations
 
+import json
 import uuid
 
+import pandas as pd
 import pytest
 
+import ccpandas
 from ccpandas.vocab import ExitCode
 
 
@@ -21,3 +24,45 @@ def test_a_list_id_of_no_active_list_exits_2_naming_it(cli, emu, lists, members_
     assert typo in ran.err and "not a list of this account" in ran.err
     assert emu.account.count(method="POST") == 0
     assert emu.account.count(route="/v3/contacts") == reads  # no membership read either
+
+
+@pytest.mark.parametrize("value", ["-5", "nan"])
+@pytest.mark.parametrize("command", ["remove", "login"])
+def test_a_bad_timeout_exits_2_before_any_request(cli, emu, lists, members_csv, command, value):
+    if command == "login":
+        args = ["login", "--client-id", "cli-app", "--auth-url", emu.auth_url]
+    else:
+        args = [command, str(members_csv), "--lists", lists["name"].iloc[0], "--yes"]
+    before = len(emu.account.request_log)
+    ran = cli(*args, "--timeout", value, token=command != "login")
+    assert ran.code == ExitCode.USAGE, ran.err
+    assert "--timeout" in ran.err and "Traceback" not in ran.err
+    assert len(emu.account.request_log) == before  # not even the lists' lookup
+
+
+def test_runs_refuses_a_negative_limit(cli, api, lists):
+    first = lists["list_id"].iloc[0]
+    for _ in range(2):
+        pd.DataFrame({"contact_id": [str(uuid.uuid4())]}).cc.remove_from_lists(
+            [first], client=api, snapshot=False, progress=False
+        )
+    # pandas' head(-1) would show every run but the oldest, silently.
+    ran = cli("runs", "--limit", "-1", "--json")
+    assert ran.code == ExitCode.USAGE and "--limit" in ran.err
+    assert len(json.loads(cli("runs", "--limit", "0", "--json").out)) == 2
+
+
+def test_undo_refusals_name_undos_own_flags(cli, api, lists):
+    first = lists["list_id"].iloc[0]
+    ids = sorted(ccpandas.read_contacts(api, lists=[first])["contact_id"])[:5]
+    removal = pd.DataFrame({"contact_id": ids}).cc.remove_from_lists(
+        [first], client=api, snapshot=True, progress=False
+    )
+    unconfirmed = cli("undo", removal.run_id)
+    assert unconfirmed.code == ExitCode.USAGE and "--yes" in unconfirmed.err
+    assert "--dry-run" not in unconfirmed.err  # undo has no such flag
+    assert cli("undo", removal.run_id, "--yes").code == ExitCode.OK
+    again = cli("undo", removal.run_id, "--yes")
+    assert again.code == ExitCode.USAGE, again.err
+    assert "--force" in again.err and "force=True" not in again.err
+    assert cli("undo", removal.run_id, "--yes", "--force").code == ExitCode.OK

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import ccpandas
 from ccpandas.cli.main import ExitCode
 
 
@@ -40,3 +41,25 @@ def test_a_sample_is_labelled_in_the_summary_json_and_runs(cli, emu, tmp_path: P
     listed = json.loads(cli("runs", "--json").out)
     assert "verified by a sample of 4 of 100 pairs" in listed[0]["removed_memberships"]
     assert not acct.members(target) & set(members[:200])
+
+
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (("--snapshot", "no"), "memberships: unverified (no snapshot)"),
+        (("--snapshot", "yes", "--verify", "none"), "(not verified yet)"),
+    ],
+)
+def test_an_unverified_run_says_so_as_its_python_result_does(
+    cli, api, lists, tmp_path: Path, flags, says
+) -> None:
+    target = lists["list_id"].iloc[0]
+    members = sorted(ccpandas.read_contacts(api, lists=[target])["contact_id"])
+    path = tmp_path / "ids.csv"
+    pd.DataFrame({"contact_id": members[:5]}).to_csv(path, index=False)
+    ran = cli("remove", str(path), "--lists", target, "--yes", "--progress", "none", *flags)
+    assert ran.code == ExitCode.OK, ran.err
+    run_id = ran.out.split("Run ", 1)[1].split(":", 1)[0]
+    assert says in repr(ccpandas.run_result(run_id))
+    report = ran.out.split(f"Run {run_id}:", 1)[1].splitlines()
+    assert any(line.startswith("  verified   ") and says in line for line in report), report
