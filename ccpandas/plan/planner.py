@@ -375,6 +375,19 @@ class RemovalPlan:
         counts = self.rows.get("plan_status", pd.Series([], dtype=object)).value_counts()
         return {s: int(counts.get(s, 0)) for s in PLAN_STATUSES}
 
+    def row_statuses(self) -> dict[str, int]:
+        """The input rows per ``plan_status`` (those with any): they add up to
+        :attr:`n_rows`, email statuses (``invalid_email``, ``not_a_member``...) included.
+
+        Example:
+            >>> plan_removal(pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002", "x"]),
+            ...     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f").row_statuses()
+            {'planned': 1, 'invalid_id': 1}
+        """
+        statuses = self.rows.get("plan_status", pd.Series([], dtype=object))
+        counts = statuses.astype(object).value_counts(sort=False)
+        return {str(s): int(n) for s, n in counts.items() if n}
+
     @property
     def n_rows(self) -> int:
         """Input rows (for source plans, the exclude rows)."""
@@ -559,6 +572,7 @@ class RemovalPlan:
         return {
             "source": self.source.kind.value,
             "rows": self.n_rows,
+            "row_statuses": self.row_statuses(),
             "contacts": self.n_contacts,
             "invalid": self.n_invalid,
             RowStatus.MISSING.value: self.n_missing,

@@ -130,6 +130,33 @@ def test_email_input_mixed_case_whitespace_duplicates_invalid_and_non_members(
     assert acct.lists[a].name in runs.loc[result.run_id, "removed_memberships"]
 
 
+def test_a_plan_s_summary_accounts_for_every_row_by_email_too(cc_emulator_factory, connect):
+    # plan.summary() (and so `ccpandas plan --json`) counts every row by its status:
+    # by email, invalid addresses and non-members are neither "invalid" nor "missing".
+    emu = cc_emulator_factory(seed=12, contacts=800, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))[:5]
+    outsider = next(c for c in acct.contact_ids("active") if c not in acct.members(a))
+    column = [acct.contact(c).email for c in members]
+    column += [column[0].upper(), "not an address", None, acct.contact(outsider).email]
+    summary = pd.DataFrame({"email": column}).cc.plan([a], "email", client=client).summary()
+    assert summary["row_statuses"] == {
+        "planned": 5,
+        "duplicate": 1,
+        "invalid_email": 1,
+        "missing": 1,
+        "not_a_member": 1,
+    }
+    assert sum(summary["row_statuses"].values()) == summary["rows"] == 9
+    ids = pd.Series([*acct.contact_ids()[:2], "x", None])
+    assert ids.to_frame("contact_id").cc.plan([a], snapshot=False).summary()["row_statuses"] == {
+        "planned": 2,
+        "invalid_id": 1,
+        "missing": 1,
+    }
+
+
 def test_contact_ids_with_and_without_snapshot(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=12, contacts=3000, **FAST)
     client, acct = connect(emu), emu.account
