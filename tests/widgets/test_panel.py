@@ -13,6 +13,7 @@ import ccpandas
 from ccpandas.emulator import Emulator
 from ccpandas.models import SourceKind
 from ccpandas.widgets import RemovalPanel, StatusDisplay
+from ccpandas.widgets._html import esc
 
 
 def members(emu: Emulator, name: str) -> set[str]:
@@ -170,6 +171,29 @@ def test_failed_activity_stays_red(
     assert '<tr class="bad">' in panel.status.rows.value
     assert "done with errors: 1 of 1 activity failed" in panel.status.text()
     assert (panel.result.rows["status"] == "failed").any()
+
+
+@pytest.mark.parametrize("mode", ["remove", "sync"])
+def test_a_part_failed_run_tells_one_story_in_the_panel(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame, mode: str
+) -> None:
+    """An activity that fails half way: the status display ends on the result's own
+    verified line, failed pairs included, as the result's text and HTML and runs() say."""
+    emu.fail_next(1, at=0.5)
+    panel = RemovalPanel(segment, client=client, lists=lists, mode=mode)
+    panel.targets.value = ["Customers"] if mode == "sync" else ["Newsletter", "Customers"]
+    panel.max_removed.value = "none"
+    panel.confirm.value = True
+    panel.remove_button.click()
+    result = panel.result
+    summary = result.summary()
+    failed = summary.pairs["failed"]
+    assert failed > 0 and not result.ok
+    assert summary.truth.endswith(f"; FAILED: {failed:,}")
+    line = summary.truth.removeprefix("memberships ")  # the display's words for it
+    assert line in panel.status.text().splitlines()[1]
+    assert summary.truth in str(result) and esc(summary.truth) in panel.result_view.value
+    assert ccpandas.runs().iloc[0]["outcome"] == summary.outcome == "failed"
 
 
 def test_background_run_stop_then_keep_waiting(
