@@ -560,7 +560,12 @@ class RemovalPanel(TextBox):
             self._arm()
             self._arm_undo()
             return
+        again = getattr(self, self._target) is result
         setattr(self, self._target, result)
+        if again and self._target == "result":
+            # Keep waiting continues the same result object: the trait does not change,
+            # so its observer would leave the stopped run on show. Draw it here.
+            self._show_result({"new": result})
         if self._target != "result":
             self._freeze(False)
             self.remove_button.disabled = True  # the removal itself is over

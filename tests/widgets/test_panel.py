@@ -233,6 +233,35 @@ def test_background_run_stop_then_keep_waiting(
     assert not set(ids) & members(emu, "Newsletter")
 
 
+def test_keep_waiting_after_a_quota_stop_shows_the_finished_result(
+    cc_emulator_factory,
+) -> None:
+    """The quota stops the run between its two requests (55 lists: two groups); Keep
+    waiting sends the rest, and the Result step then shows the finished run (as its
+    text says, not the stopped one) and offers the undo."""
+    emu = cc_emulator_factory(seed=11, contacts=300, lists=55, rate=None, speed=1_000_000)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    lists = ccpandas.read_contact_lists(client)
+    ids = sorted(emu.account.contact_ids())[:100]
+    panel = RemovalPanel(pd.DataFrame({"contact_id": ids}), client=client, lists=lists)
+    panel.targets.value = list(lists["list_id"])
+    assert panel.plan is not None and panel.plan.n_requests == 2
+    emu.configure(daily_quota=emu.account.count() + 1)  # the first POST only
+    panel.confirm.value = True
+    panel.remove_button.click()
+    result = panel.result
+    assert result.summary().outcome == "quota_exceeded"
+    assert "Not everything is finished" in panel.result_view.value
+    assert panel.resume_button.layout.display is None
+
+    emu.configure(daily_quota=10_000)
+    panel.resume_button.click()
+    assert panel.result is result and result.ok and result.done
+    assert result._repr_html_() in panel.result_view.value
+    assert "Not everything is finished" not in panel.result_view.value
+    assert panel._undo_box.layout.display is None and not panel.undo_confirm.disabled
+
+
 def test_plain_call_reports_to_a_status_display(
     emu: Emulator, client: ccpandas.Client, segment: pd.DataFrame
 ) -> None:
