@@ -426,7 +426,6 @@ class RemovalPanel(TextBox):
             unticked = plan is not None and not self.confirm.value
             self.message.value = box(_UNTICKED if unticked else "")
             return
-        self.message.value = ""
         from ccpandas.api import run_plan
 
         client = self.client
@@ -480,6 +479,7 @@ class RemovalPanel(TextBox):
         self._target = target
         self.running = True
         self.error = None
+        self.message.value = ""  # a new attempt: an earlier one's error is over
         self._freeze(True)
         self._status_box.layout.display = None
         self.resume_button.layout.display = "none"

@@ -253,12 +253,14 @@ def test_keep_waiting_after_a_quota_stop_shows_the_finished_result(
     assert result.summary().outcome == "quota_exceeded"
     assert "Not everything is finished" in panel.result_view.value
     assert panel.resume_button.layout.display is None
+    assert "quota_exceeded" in panel.message.value  # what stopped it, and the reset
 
     emu.configure(daily_quota=10_000)
     panel.resume_button.click()
     assert panel.result is result and result.ok and result.done
     assert result._repr_html_() in panel.result_view.value
     assert "Not everything is finished" not in panel.result_view.value
+    assert panel.message.value == ""  # the quota's error is over: no stale red line
     assert panel._undo_box.layout.display is None and not panel.undo_confirm.disabled
 
 
