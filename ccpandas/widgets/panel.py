@@ -130,6 +130,7 @@ _UNFINISHED = (
     "<i>Keep waiting</i> (or <code>panel.result.resume()</code>) follows it and "
     "sends what was not sent."
 )
+_INTERRUPTED = "The run was interrupted (the kernel's interrupt, Ctrl-C): what was sent is known."
 _UNTICKED = note("Nothing sent: tick the confirmation first.", "warn")
 _GUARD_HELP = (
     "max_removed: the most a sync may remove from any one list, a share of its members "
@@ -551,8 +552,10 @@ class RemovalPanel(TextBox):
             return
         exc = self.error = future.exception()
         result = future.result() if exc is None else getattr(exc, "result", None)
-        if exc is not None:
+        if isinstance(exc, Exception):
             self.message.value = box(note(f"The run stopped with an error: {esc(exc)}", "danger"))
+        elif exc is not None:  # Ctrl-C: no error, and no message of its own to show
+            self.message.value = box(note(_INTERRUPTED, "warn"))
         self._future = self._buffer = self._task = None
         self.running = False
         if result is None:

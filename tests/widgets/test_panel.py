@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 import pytest
+from test_truth_hint import InterruptedStatus  # Ctrl-C once a request was accepted
 
 import ccpandas
 from ccpandas.emulator import Emulator
@@ -262,6 +263,24 @@ def test_keep_waiting_after_a_quota_stop_shows_the_finished_result(
     assert "Not everything is finished" not in panel.result_view.value
     assert panel.message.value == ""  # the quota's error is over: no stale red line
     assert panel._undo_box.layout.display is None and not panel.undo_confirm.disabled
+
+
+def test_an_interrupted_panel_run_says_interrupted_not_an_empty_error(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    """Ctrl-C while the panel runs in the cell: the interruption reaches the cell, and
+    the panel says the run was interrupted (a KeyboardInterrupt has no message: it
+    said "The run stopped with an error: " and nothing after it)."""
+    panel = RemovalPanel(segment, client=client, lists=lists)
+    panel.targets.value = ["Newsletter", "Customers"]
+    panel.status = InterruptedStatus(stoppable=False)
+    panel.confirm.value = True
+    with pytest.raises(KeyboardInterrupt):
+        panel.remove_button.click()
+    assert panel.result.summary().outcome == "interrupted"
+    said = re.sub(r"<[^>]+>", "", panel.message.value.split("</style>")[-1]).strip()
+    assert said.startswith("The run was interrupted") and "error" not in said
+    assert panel.resume_button.layout.display is None  # Keep waiting picks it up
 
 
 def test_plain_call_reports_to_a_status_display(
