@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -340,7 +341,7 @@ class RemovalPanel(TextBox):
         plan, error = None, ""
         if self.targets.value and not choice.problem:
             try:
-                plan = self._make_plan(choice, tuple(self.targets.value))
+                plan = self._named(self._make_plan(choice, tuple(self.targets.value)))
             except CCError as exc:
                 error = str(exc)
         self.preview.source_text = self.source.describe()
@@ -376,6 +377,13 @@ class RemovalPanel(TextBox):
         if read:
             return self._with_snapshot(choice, targets)
         return choice.plan(self.data, targets)
+
+    def _named(self, plan: RemovalPlan) -> RemovalPlan:
+        """``plan`` with the picked lists' names, so its journal (``runs()``, a resume
+        elsewhere) names them as a Python call by name does, read or not."""
+        names = {i: self.targets.name_of(i) for i in plan.list_ids}
+        given = {i: name for i, name in names.items() if name}
+        return dataclasses.replace(plan, list_names={**given, **plan.list_names})
 
     def _with_snapshot(self, choice: Any, targets: tuple[str, ...]) -> RemovalPlan:
         """A source's plan with the target lists' members read (the checkbox): a

@@ -87,6 +87,19 @@ def test_panel_removes_nothing_before_confirm_then_everything(
     assert panel.remove_button.disabled and panel.targets.select.disabled
 
 
+def test_a_panel_run_names_its_lists_in_runs_as_a_python_call_does(
+    client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    """Picked by name in the panel, read or not: ``ccpandas.runs()`` names the lists,
+    as for ``df.cc.remove_from_lists(["Newsletter"])`` (it showed the lists' ids)."""
+    panel = RemovalPanel(segment, client=client, lists=lists)
+    panel.snapshot.value = False  # the pure plan: no read supplies the names
+    panel.targets.value = ["Customers"]
+    panel.confirm.value = True
+    panel.remove_button.click()
+    assert ccpandas.runs().iloc[0]["list_names"] == "Customers"
+
+
 def test_panel_changing_the_plan_asks_again(
     client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
 ) -> None:
