@@ -823,7 +823,10 @@ class RemovalResult:
         summary = self._record_outcome()
         truth = ""
         if self.after is not None:
+            # The summary's membership line, failed pairs included: one story with the
+            # result's text (a display says it without the leading "memberships").
             truth = f"{self._truth_word} (verified): {self.summary_text()}"
+            truth = truth if summary is None else summary.truth.removeprefix("memberships ")
         extra: dict[str, Any] = {} if summary is None else {"summary": summary}
         reporter.finish(self.runner.snapshot(self.runs, phase, truth, **extra))
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,6 +131,7 @@ _UNFINISHED = (
     "<i>Keep waiting</i> (or <code>panel.result.resume()</code>) follows it and "
     "sends what was not sent."
 )
+_INTERRUPTED = "The run was interrupted (the kernel's interrupt, Ctrl-C): what was sent is known."
 _UNTICKED = note("Nothing sent: tick the confirmation first.", "warn")
 _GUARD_HELP = (
     "max_removed: the most a sync may remove from any one list, a share of its members "
@@ -339,7 +341,7 @@ class RemovalPanel(TextBox):
         plan, error = None, ""
         if self.targets.value and not choice.problem:
             try:
-                plan = self._make_plan(choice, tuple(self.targets.value))
+                plan = self._named(self._make_plan(choice, tuple(self.targets.value)))
             except CCError as exc:
                 error = str(exc)
         self.preview.source_text = self.source.describe()
@@ -375,6 +377,13 @@ class RemovalPanel(TextBox):
         if read:
             return self._with_snapshot(choice, targets)
         return choice.plan(self.data, targets)
+
+    def _named(self, plan: RemovalPlan) -> RemovalPlan:
+        """``plan`` with the picked lists' names, so its journal (``runs()``, a resume
+        elsewhere) names them as a Python call by name does, read or not."""
+        names = {i: self.targets.name_of(i) for i in plan.list_ids}
+        given = {i: name for i, name in names.items() if name}
+        return dataclasses.replace(plan, list_names={**given, **plan.list_names})
 
     def _with_snapshot(self, choice: Any, targets: tuple[str, ...]) -> RemovalPlan:
         """A source's plan with the target lists' members read (the checkbox): a
@@ -426,7 +435,6 @@ class RemovalPanel(TextBox):
             unticked = plan is not None and not self.confirm.value
             self.message.value = box(_UNTICKED if unticked else "")
             return
-        self.message.value = ""
         from ccpandas.api import run_plan
 
         client = self.client
@@ -480,6 +488,7 @@ class RemovalPanel(TextBox):
         self._target = target
         self.running = True
         self.error = None
+        self.message.value = ""  # a new attempt: an earlier one's error is over
         self._freeze(True)
         self._status_box.layout.display = None
         self.resume_button.layout.display = "none"
@@ -551,8 +560,10 @@ class RemovalPanel(TextBox):
             return
         exc = self.error = future.exception()
         result = future.result() if exc is None else getattr(exc, "result", None)
-        if exc is not None:
+        if isinstance(exc, Exception):
             self.message.value = box(note(f"The run stopped with an error: {esc(exc)}", "danger"))
+        elif exc is not None:  # Ctrl-C: no error, and no message of its own to show
+            self.message.value = box(note(_INTERRUPTED, "warn"))
         self._future = self._buffer = self._task = None
         self.running = False
         if result is None:
@@ -560,7 +571,12 @@ class RemovalPanel(TextBox):
             self._arm()
             self._arm_undo()
             return
+        again = getattr(self, self._target) is result
         setattr(self, self._target, result)
+        if again and self._target == "result":
+            # Keep waiting continues the same result object: the trait does not change,
+            # so its observer would leave the stopped run on show. Draw it here.
+            self._show_result({"new": result})
         if self._target != "result":
             self._freeze(False)
             self.remove_button.disabled = True  # the removal itself is over

@@ -8,11 +8,13 @@ import re
 
 import pandas as pd
 import pytest
+from test_truth_hint import InterruptedStatus  # Ctrl-C once a request was accepted
 
 import ccpandas
 from ccpandas.emulator import Emulator
 from ccpandas.models import SourceKind
 from ccpandas.widgets import RemovalPanel, StatusDisplay
+from ccpandas.widgets._html import esc
 
 
 def members(emu: Emulator, name: str) -> set[str]:
@@ -83,6 +85,19 @@ def test_panel_removes_nothing_before_confirm_then_everything(
     panel.remove_button.click()
     assert removal_posts() == 1
     assert panel.remove_button.disabled and panel.targets.select.disabled
+
+
+def test_a_panel_run_names_its_lists_in_runs_as_a_python_call_does(
+    client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    """Picked by name in the panel, read or not: ``ccpandas.runs()`` names the lists,
+    as for ``df.cc.remove_from_lists(["Newsletter"])`` (it showed the lists' ids)."""
+    panel = RemovalPanel(segment, client=client, lists=lists)
+    panel.snapshot.value = False  # the pure plan: no read supplies the names
+    panel.targets.value = ["Customers"]
+    panel.confirm.value = True
+    panel.remove_button.click()
+    assert ccpandas.runs().iloc[0]["list_names"] == "Customers"
 
 
 def test_panel_changing_the_plan_asks_again(
@@ -172,6 +187,29 @@ def test_failed_activity_stays_red(
     assert (panel.result.rows["status"] == "failed").any()
 
 
+@pytest.mark.parametrize("mode", ["remove", "sync"])
+def test_a_part_failed_run_tells_one_story_in_the_panel(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame, mode: str
+) -> None:
+    """An activity that fails half way: the status display ends on the result's own
+    verified line, failed pairs included, as the result's text and HTML and runs() say."""
+    emu.fail_next(1, at=0.5)
+    panel = RemovalPanel(segment, client=client, lists=lists, mode=mode)
+    panel.targets.value = ["Customers"] if mode == "sync" else ["Newsletter", "Customers"]
+    panel.max_removed.value = "none"
+    panel.confirm.value = True
+    panel.remove_button.click()
+    result = panel.result
+    summary = result.summary()
+    failed = summary.pairs["failed"]
+    assert failed > 0 and not result.ok
+    assert summary.truth.endswith(f"; FAILED: {failed:,}")
+    line = summary.truth.removeprefix("memberships ")  # the display's words for it
+    assert line in panel.status.text().splitlines()[1]
+    assert summary.truth in str(result) and esc(summary.truth) in panel.result_view.value
+    assert ccpandas.runs().iloc[0]["outcome"] == summary.outcome == "failed"
+
+
 def test_background_run_stop_then_keep_waiting(
     emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame
 ) -> None:
@@ -207,6 +245,55 @@ def test_background_run_stop_then_keep_waiting(
     assert resumed.startswith("done: 1 activity completed")
     assert panel.result.ok
     assert not set(ids) & members(emu, "Newsletter")
+
+
+def test_keep_waiting_after_a_quota_stop_shows_the_finished_result(
+    cc_emulator_factory,
+) -> None:
+    """The quota stops the run between its two requests (55 lists: two groups); Keep
+    waiting sends the rest, and the Result step then shows the finished run (as its
+    text says, not the stopped one) and offers the undo."""
+    emu = cc_emulator_factory(seed=11, contacts=300, lists=55, rate=None, speed=1_000_000)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    lists = ccpandas.read_contact_lists(client)
+    ids = sorted(emu.account.contact_ids())[:100]
+    panel = RemovalPanel(pd.DataFrame({"contact_id": ids}), client=client, lists=lists)
+    panel.targets.value = list(lists["list_id"])
+    assert panel.plan is not None and panel.plan.n_requests == 2
+    emu.configure(daily_quota=emu.account.count() + 1)  # the first POST only
+    panel.confirm.value = True
+    panel.remove_button.click()
+    result = panel.result
+    assert result.summary().outcome == "quota_exceeded"
+    assert "Not everything is finished" in panel.result_view.value
+    assert panel.resume_button.layout.display is None
+    assert "quota_exceeded" in panel.message.value  # what stopped it, and the reset
+
+    emu.configure(daily_quota=10_000)
+    panel.resume_button.click()
+    assert panel.result is result and result.ok and result.done
+    assert result._repr_html_() in panel.result_view.value
+    assert "Not everything is finished" not in panel.result_view.value
+    assert panel.message.value == ""  # the quota's error is over: no stale red line
+    assert panel._undo_box.layout.display is None and not panel.undo_confirm.disabled
+
+
+def test_an_interrupted_panel_run_says_interrupted_not_an_empty_error(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    """Ctrl-C while the panel runs in the cell: the interruption reaches the cell, and
+    the panel says the run was interrupted (a KeyboardInterrupt has no message: it
+    said "The run stopped with an error: " and nothing after it)."""
+    panel = RemovalPanel(segment, client=client, lists=lists)
+    panel.targets.value = ["Newsletter", "Customers"]
+    panel.status = InterruptedStatus(stoppable=False)
+    panel.confirm.value = True
+    with pytest.raises(KeyboardInterrupt):
+        panel.remove_button.click()
+    assert panel.result.summary().outcome == "interrupted"
+    said = re.sub(r"<[^>]+>", "", panel.message.value.split("</style>")[-1]).strip()
+    assert said.startswith("The run was interrupted") and "error" not in said
+    assert panel.resume_button.layout.display is None  # Keep waiting picks it up
 
 
 def test_plain_call_reports_to_a_status_display(
