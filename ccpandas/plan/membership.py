@@ -1201,7 +1201,7 @@ def plan_lines(plan: Any) -> list[tuple[str, str]]:
         out.append(("invalid emails", f"{invalid:,}"))
     if m.key in ("email", "contact_id") and m.known and m.kind == RunKind.REMOVE:
         outside = int(counts.get(RowStatus.NOT_A_MEMBER.value, 0))
-        out.append(("not a member", f"{outside:,} rows (not sent)"))
+        out.append(("not a member", f"{outside:,} row{'s' * (outside != 1)} (not sent)"))
     elif m.key == "email":
         nobody = int(counts.get(RowStatus.NOT_A_CONTACT.value, 0))
         rows = f"{nobody:,} row{'s' * (nobody != 1)}"

@@ -140,7 +140,9 @@ def test_a_plan_s_summary_accounts_for_every_row_by_email_too(cc_emulator_factor
     outsider = next(c for c in acct.contact_ids("active") if c not in acct.members(a))
     column = [acct.contact(c).email for c in members]
     column += [column[0].upper(), "not an address", None, acct.contact(outsider).email]
-    summary = pd.DataFrame({"email": column}).cc.plan([a], "email", client=client).summary()
+    plan = pd.DataFrame({"email": column}).cc.plan([a], "email", client=client)
+    assert "1 row (not sent)" in str(plan)  # one outsider: "1 row", not "1 rows"
+    summary = plan.summary()
     assert summary["row_statuses"] == {
         "planned": 5,
         "duplicate": 1,
