@@ -32,6 +32,7 @@ import traitlets
 from ccpandas._env import in_notebook
 from ccpandas.report.progress import READ_PHASES, ActivityProgress, Snapshot, TqdmReporter
 from ccpandas.store.batch import BatchState
+from ccpandas.vocab import RunOutcome
 from ccpandas.widgets._html import badge, box, esc, note, plural, table
 from ccpandas.widgets._parts import TextBox, row, titled
 
@@ -72,6 +73,13 @@ def _news(snap: Snapshot) -> tuple[str, str, str]:
     return head, message, str(summary.outcome_line)
 
 
+#: A stopped run's headline by its summary's stop reason (:class:`~ccpandas.vocab.RunOutcome`).
+_STOPPED_BY = {
+    RunOutcome.QUOTA_EXCEEDED.value: "stopped by the daily request quota",
+    RunOutcome.INTERRUPTED.value: "interrupted",
+}
+
+
 def headline(snap: Snapshot) -> str:
     """One line saying where the run stands (plain text, no HTML)."""
     total = snap.batches_total
@@ -95,7 +103,9 @@ def headline(snap: Snapshot) -> str:
         acts = plural(total, "activity", "activities")
         return f"waiting for the API: {finished:,} of {acts} finished"
     if snap.phase == "stopped":
-        parts = ["stopped waiting"]
+        # Why it stopped, as the run's summary says; the Stop button's words otherwise.
+        reason = getattr(snap.extra.get("summary"), "stop_reason", None)
+        parts = [_STOPPED_BY.get(str(reason), "stopped waiting")]
         if running:
             verb = "keeps" if running == 1 else "keep"
             parts.append(

@@ -6,6 +6,7 @@ import html
 import re
 import subprocess
 import sys
+import types
 import uuid
 
 import pandas as pd
@@ -24,6 +25,7 @@ from ccpandas.widgets import (
     StatusDisplay,
     TagPicker,
 )
+from ccpandas.widgets.status import headline
 
 
 def uid(n: int) -> str:
@@ -242,6 +244,23 @@ def test_status_display_draws_progress_and_one_row_per_activity() -> None:
     assert status.text() == (
         "done with errors: 1 of 2 activities failed; 600 of 1,000 items\n  batch 1 failed: boom"
     )
+
+
+@pytest.mark.parametrize(
+    ("reason", "head"),
+    [
+        ("quota_exceeded", "stopped by the daily request quota"),
+        ("interrupted", "interrupted"),
+        ("stopped", "stopped waiting"),
+    ],
+)
+def test_a_stopped_run_s_headline_says_what_stopped_it(reason, head) -> None:
+    # The summary's stop reason, not the Stop button's words for every stop.
+    summary = types.SimpleNamespace(
+        stop_reason=reason, ok=False, dry_run=False, outcome_line=f"outcome: {reason}"
+    )
+    snap = Snapshot("stopped", 2, 1, (act(0, "processing", 10),), extra={"summary": summary})
+    assert headline(snap).startswith(f"{head}; 1 activity keeps running on the server")
 
 
 def test_status_display_stop_says_the_server_keeps_going() -> None:
