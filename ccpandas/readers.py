@@ -264,8 +264,10 @@ def read_contacts(
     includes = _choices("include", include, CONTACT_INCLUDES)
     if email is not None and (not isinstance(email, str) or not email.strip()):
         raise PlanError(f"email must be a non-empty string, not {email!r}")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+    # numbers.Integral: a limit computed from a frame is a numpy integer, as segment_id is.
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= 500:
         raise PlanError(f"limit must be an integer from 1 to 500, not {limit!r}")
+    limit = int(limit)
     arguments = locals()
     given = {name: arguments[name] for pair in DATE_FILTERS for name in pair}
     dates = _date_filters(given)

@@ -311,3 +311,11 @@ def test_readers_use_the_default_client(emu, monkeypatch):
             assert mine.stats.requests == 1
     finally:
         set_default_client(old)
+
+
+def test_read_contacts_takes_a_numpy_integer_limit(emu, client):
+    # A page size computed from a frame (len(), .sum(), .iloc[0]) is a numpy integer.
+    size = pd.Series([7]).iloc[0]
+    df = read_contacts(client, limit=size, progress=False)
+    assert client.stats.requests > 1  # 300 contacts in pages of 7
+    assert df.contact_id.tolist() == read_contacts(client, progress=False).contact_id.tolist()
