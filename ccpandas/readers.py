@@ -92,6 +92,7 @@ CONTACT_LIST_COLUMNS: dict[str, str] = {
     "updated_at": "datetime",
     "membership_count": "int",
 }
+_WITH_DELETED_AT = {**CONTACT_LIST_COLUMNS, "deleted_at": "datetime"}
 CONTACT_COLUMNS: dict[str, str] = {
     "contact_id": "str",
     "email": "str",
@@ -140,7 +141,8 @@ def read_contact_lists(
     """Every contact list of the account, one row per list.
 
     Columns: list_id, name, description, favorite, created_at, updated_at,
-    membership_count (``Int64``; ``<NA>`` when ``include_membership_count=None``).
+    membership_count (``Int64``; ``<NA>`` when ``include_membership_count=None``); with
+    ``status="all"`` or ``"deleted"``, also deleted_at (``NaT`` for a list not deleted).
 
     Args:
         client: {shared}
@@ -171,7 +173,10 @@ def read_contact_lists(
         "status": status,
         "include_membership_count": include_membership_count,
     }
-    return _read_all(client, "/contact_lists", "lists", params, CONTACT_LIST_COLUMNS, progress)
+    # The API marks a deleted list only by its deleted_at: without it, status="all" could
+    # not tell the deleted lists from the others.
+    schema = CONTACT_LIST_COLUMNS if status == "active" else _WITH_DELETED_AT
+    return _read_all(client, "/contact_lists", "lists", params, schema, progress)
 
 
 @shared_params
