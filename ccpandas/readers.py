@@ -423,7 +423,7 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _instant(name: str, value: Any) -> dt.datetime:
+def _instant(name: str, value: Any) -> pd.Timestamp:
     """``value`` as an aware UTC datetime; naive values are UTC."""
     if isinstance(value, str):
         try:
@@ -460,7 +460,10 @@ def _date_filters(given: Mapping[str, Any]) -> dict[str, str]:
                 f"{after} ({_wire(moments[after])}) must be earlier than {before} "
                 f"({_wire(moments[before])}): no contact can match both"
             )
-    return {k: _wire(v) for k, v in moments.items()}
+    # The wire keeps milliseconds, the API's precision. Both bounds are exclusive, so
+    # _after rounds down and _before up: a finer bound selects the same contacts (one
+    # created at T is before T + 1 µs; rounding that down to T would leave it out).
+    return {k: _wire(v.ceil("ms") if k.endswith("_before") else v) for k, v in moments.items()}
 
 
 def _segment_query(segment_id: Any, others: list[str]) -> str:
