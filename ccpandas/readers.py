@@ -92,6 +92,7 @@ CONTACT_LIST_COLUMNS: dict[str, str] = {
     "updated_at": "datetime",
     "membership_count": "int",
 }
+_WITH_DELETED_AT = {**CONTACT_LIST_COLUMNS, "deleted_at": "datetime"}
 CONTACT_COLUMNS: dict[str, str] = {
     "contact_id": "str",
     "email": "str",
@@ -140,7 +141,8 @@ def read_contact_lists(
     """Every contact list of the account, one row per list.
 
     Columns: list_id, name, description, favorite, created_at, updated_at,
-    membership_count (``Int64``; ``<NA>`` when ``include_membership_count=None``).
+    membership_count (``Int64``; ``<NA>`` when ``include_membership_count=None``); with
+    ``status="all"`` or ``"deleted"``, also deleted_at (``NaT`` for a list not deleted).
 
     Args:
         client: {shared}
@@ -171,7 +173,10 @@ def read_contact_lists(
         "status": status,
         "include_membership_count": include_membership_count,
     }
-    return _read_all(client, "/contact_lists", "lists", params, CONTACT_LIST_COLUMNS, progress)
+    # The API marks a deleted list only by its deleted_at: without it, status="all" could
+    # not tell the deleted lists from the others.
+    schema = CONTACT_LIST_COLUMNS if status == "active" else _WITH_DELETED_AT
+    return _read_all(client, "/contact_lists", "lists", params, schema, progress)
 
 
 @shared_params
@@ -264,8 +269,10 @@ def read_contacts(
     includes = _choices("include", include, CONTACT_INCLUDES)
     if email is not None and (not isinstance(email, str) or not email.strip()):
         raise PlanError(f"email must be a non-empty string, not {email!r}")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+    # numbers.Integral: a limit computed from a frame is a numpy integer, as segment_id is.
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or not 1 <= limit <= 500:
         raise PlanError(f"limit must be an integer from 1 to 500, not {limit!r}")
+    limit = int(limit)
     arguments = locals()
     given = {name: arguments[name] for pair in DATE_FILTERS for name in pair}
     dates = _date_filters(given)
@@ -416,7 +423,7 @@ def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _instant(name: str, value: Any) -> dt.datetime:
+def _instant(name: str, value: Any) -> pd.Timestamp:
     """``value`` as an aware UTC datetime; naive values are UTC."""
     if isinstance(value, str):
         try:
@@ -453,7 +460,10 @@ def _date_filters(given: Mapping[str, Any]) -> dict[str, str]:
                 f"{after} ({_wire(moments[after])}) must be earlier than {before} "
                 f"({_wire(moments[before])}): no contact can match both"
             )
-    return {k: _wire(v) for k, v in moments.items()}
+    # The wire keeps milliseconds, the API's precision. Both bounds are exclusive, so
+    # _after rounds down and _before up: a finer bound selects the same contacts (one
+    # created at T is before T + 1 µs; rounding that down to T would leave it out).
+    return {k: _wire(v.ceil("ms") if k.endswith("_before") else v) for k, v in moments.items()}
 
 
 def _segment_query(segment_id: Any, others: list[str]) -> str:

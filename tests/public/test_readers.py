@@ -311,3 +311,24 @@ def test_readers_use_the_default_client(emu, monkeypatch):
             assert mine.stats.requests == 1
     finally:
         set_default_client(old)
+
+
+def test_read_contacts_takes_a_numpy_integer_limit(emu, client):
+    # A page size computed from a frame (len(), .sum(), .iloc[0]) is a numpy integer.
+    size = pd.Series([7]).iloc[0]
+    df = read_contacts(client, limit=size, progress=False)
+    assert client.stats.requests > 1  # 300 contacts in pages of 7
+    assert df.contact_id.tolist() == read_contacts(client, progress=False).contact_id.tolist()
+
+
+def test_read_contact_lists_tells_deleted_lists_apart(emu, client):
+    acct = emu.account
+    gone = acct.list_ids()[1]
+    acct.delete_list(gone)
+    every = read_contact_lists(client, status="all", progress=False)
+    assert str(every.deleted_at.dtype) == "datetime64[ns, UTC]"
+    assert every.loc[every.deleted_at.notna(), "list_id"].tolist() == [gone]
+    assert every.deleted_at.isna().sum() == len(every) - 1
+    assert read_contact_lists(client, status="deleted", progress=False).deleted_at.notna().all()
+    # The default (active lists only) keeps the documented columns.
+    assert list(read_contact_lists(client, progress=False).columns) == list(CONTACT_LIST_COLUMNS)

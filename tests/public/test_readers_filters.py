@@ -304,3 +304,18 @@ def test_a_one_page_read_makes_no_display_at_all(emu, client):
         assert len(made) == 1 and made[0].calls[-1] == ("finish", "read", 4)
     finally:
         set_default_reporter_factory(None)
+
+
+def test_a_before_bound_finer_than_milliseconds_keeps_the_contact_created_just_before(emu, client):
+    # The API writes times to the millisecond: a contact created at T is before T + 1 µs,
+    # so created_before must not round that bound down to T (it is exclusive).
+    emu.configure(timestamps="milliseconds")
+    every = ccpandas.read_contacts(client, status="all", progress=False)
+    first = every.sort_values("created_at").iloc[0]
+    bound = first.created_at + pd.Timedelta(microseconds=1)
+    found = ccpandas.read_contacts(client, status="all", created_before=bound, progress=False)
+    assert first.contact_id in found.contact_id.tolist()
+    assert (found.created_at < bound).all()
+    # An after bound finer than milliseconds still leaves that contact out.
+    later = ccpandas.read_contacts(client, status="all", created_after=bound, progress=False)
+    assert first.contact_id not in later.contact_id.tolist()
