@@ -790,9 +790,24 @@ def _cmd_refresh(s: _Session) -> int:
     return ExitCode.OK
 
 
-def _cmd_login(s: _Session) -> int:
-    from ccpandas.auth import TextView
+class _LoginLines:
+    """The login's link, code and progress on stderr, but not how it failed: main prints
+    that error once, in the command line's words."""
 
+    def __init__(self, stream: TextIO) -> None:
+        from ccpandas.auth import TextView
+
+        self._text = TextView(stream)
+        self.show_device_code = self._text.show_device_code
+        self.show_url = self._text.show_url
+        self.tick = self._text.tick
+
+    def status(self, state: str, message: str) -> None:
+        if state in ("waiting", "connected"):
+            self._text.status(state, message)
+
+
+def _cmd_login(s: _Session) -> int:
     args = s.args
     if args.refresh:
         return _cmd_refresh(s)
@@ -803,7 +818,7 @@ def _cmd_login(s: _Session) -> int:
         base_url=args.base_url,
         open_browser=False if args.no_browser else None,
         # The link and code go to stderr: stdout stays the command's result.
-        view=TextView(s.stderr),
+        view=_LoginLines(s.stderr),
         timeout=args.timeout,
         set_default=False,
     )
