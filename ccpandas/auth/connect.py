@@ -77,7 +77,13 @@ from ccpandas.client.http import (
     set_default_client,
 )
 from ccpandas.client.urls import is_loopback_host
-from ccpandas.errors import AuthError, ConfigError, TokenStoreError, refuse_unknown
+from ccpandas.errors import (
+    AuthError,
+    ConfigError,
+    TokenStoreError,
+    check_timeout,
+    refuse_unknown,
+)
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -696,6 +702,7 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
     o = _options(options, LoginOptions, "login")
     if o["flow"] not in ("device", "pkce"):
         raise ConfigError(f"flow must be 'device' or 'pkce', not {o['flow']!r}")
+    check_timeout(o["timeout"])
     cid = client_id.strip() if isinstance(client_id, str) and client_id.strip() else None
     cid = cid or env(CLIENT_ID_ENV)
     if cid is None:
