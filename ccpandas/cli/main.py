@@ -493,10 +493,11 @@ class _Session:
                     set_default=False,
                 )
             except ccpandas.AuthError as exc:
-                exc.add_note(
-                    "From the command line: set CC_ACCESS_TOKEN, or log in once with "
-                    "`ccpandas login --client-id YOUR_API_KEY`."
-                )
+                if "ccpandas.login(" not in str(exc):  # else in_flags gives this advice
+                    exc.add_note(
+                        "From the command line: set CC_ACCESS_TOKEN, or log in once with "
+                        "`ccpandas login --client-id YOUR_API_KEY`."
+                    )
                 raise
         return self._client
 
@@ -1222,6 +1223,9 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
         lambda m: f"--{m[1].replace('_', '-')} {m[3] if m[3] is not None else m[2]}",
     ),
     (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
+    # The command line has no token option, and names its login command once.
+    (re.compile(r"Pass token=\.\.\., set\b"), "Set"),
+    (re.compile(r" \(or ccpandas\.login\(\)\)"), ""),
     (re.compile(r"ccpandas\.login\([^)]*\)"), "ccpandas login --client-id YOUR_API_KEY"),
 )
 

@@ -25,3 +25,17 @@ def test_a_failed_login_prints_its_error_once(cli, emu, flow) -> None:
     assert "ccpandas login --client-id YOUR_API_KEY" in ran.err
     if flow == "device":
         assert "No approval within 0.5 s" in ran.err  # not "within 0 s"
+
+
+def test_no_login_advice_is_given_once_in_the_command_lines_words(cli, emu) -> None:
+    ran = cli("doctor", "--client-id", "cli-app", token=False)
+    assert ran.code == ExitCode.USAGE
+    assert "token=" not in ran.err  # the command line has no such option
+    assert ran.err.count("ccpandas login --client-id YOUR_API_KEY") == 1, ran.err
+    assert "CC_ACCESS_TOKEN" in ran.err
+
+
+def test_refresh_without_a_saved_login_names_the_login_command_once(cli, emu) -> None:
+    ran = cli("login", "--refresh", "--client-id", "cli-app", token=False)
+    assert ran.code == ExitCode.NO_LOGIN
+    assert ran.err.count("ccpandas login --client-id YOUR_API_KEY") == 1, ran.err
