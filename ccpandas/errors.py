@@ -51,6 +51,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import inspect
+import math
+import numbers
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -112,6 +114,27 @@ def short_repr(value: Any, width: int = 40) -> str:
     """
     text = repr(value)
     return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def check_timeout(timeout: Any, name: str = "timeout") -> None:
+    """TypeError unless ``timeout`` is None or a real number of seconds (bool is not);
+    ValueError when it is negative or NaN.
+
+    Example:
+        >>> check_timeout(True)
+        Traceback (most recent call last):
+        ...
+        TypeError: timeout must be None or seconds (an int or float), not True (bool)
+    """
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise TypeError(
+            f"{name} must be None or seconds (an int or float), not "
+            f"{short_repr(timeout, 60)} ({type(timeout).__name__})"
+        )
+    if math.isnan(float(timeout)) or timeout < 0:
+        raise ValueError(f"{name} must be None or seconds >= 0, not {timeout!r}")
 
 
 class CCError(Exception):

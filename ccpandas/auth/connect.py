@@ -77,7 +77,13 @@ from ccpandas.client.http import (
     set_default_client,
 )
 from ccpandas.client.urls import is_loopback_host
-from ccpandas.errors import AuthError, ConfigError, TokenStoreError, refuse_unknown
+from ccpandas.errors import (
+    AuthError,
+    ConfigError,
+    TokenStoreError,
+    check_timeout,
+    refuse_unknown,
+)
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -611,15 +617,22 @@ class OAuthToken:
 # --------------------------------------------------------------------------- login
 
 
+def _given_client_id(client_id: Any) -> str | None:
+    """``client_id`` stripped (None stays None); ConfigError unless a non-empty string."""
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not client_id.strip():
+        raise ConfigError("client_id must be a non-empty string (your application's API key)")
+    return client_id.strip()
+
+
 def _resolve_client_id(
     client_id: str | None, store: CredentialStore, base_url: str | None = None
 ) -> str | None:
     """``client_id``, else ``CC_CLIENT_ID``, else the only application with a saved login
     (with ``base_url``: the only one saved for that base URL)."""
     if client_id is not None:
-        if not isinstance(client_id, str) or not client_id.strip():
-            raise ConfigError("client_id must be a non-empty string (your application's API key)")
-        return client_id.strip()
+        return _given_client_id(client_id)
     if from_env := env(CLIENT_ID_ENV):
         return from_env
     saved = store.client_ids()
@@ -696,8 +709,8 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
     o = _options(options, LoginOptions, "login")
     if o["flow"] not in ("device", "pkce"):
         raise ConfigError(f"flow must be 'device' or 'pkce', not {o['flow']!r}")
-    cid = client_id.strip() if isinstance(client_id, str) and client_id.strip() else None
-    cid = cid or env(CLIENT_ID_ENV)
+    check_timeout(o["timeout"])
+    cid = _given_client_id(client_id) or env(CLIENT_ID_ENV)
     if cid is None:
         raise ConfigError(
             "login needs your application's client id (its API key): "

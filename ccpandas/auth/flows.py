@@ -569,9 +569,9 @@ def device_flow(
                 error_key="expired_token",
             )
         if time.monotonic() >= deadline:
-            view.status("expired", "The code expired.")
+            view.status("expired", f"No approval within {life:g} s.")
             raise AuthError(
-                f"No approval within {life:.0f} s. Run ccpandas.login() again for a new code.",
+                f"No approval within {life:g} s. Run ccpandas.login() again for a new code.",
                 error_key="expired_token",
             )
 

@@ -493,10 +493,11 @@ class _Session:
                     set_default=False,
                 )
             except ccpandas.AuthError as exc:
-                exc.add_note(
-                    "From the command line: set CC_ACCESS_TOKEN, or log in once with "
-                    "`ccpandas login --client-id YOUR_API_KEY`."
-                )
+                if "ccpandas.login(" not in str(exc):  # else in_flags gives this advice
+                    exc.add_note(
+                        "From the command line: set CC_ACCESS_TOKEN, or log in once with "
+                        "`ccpandas login --client-id YOUR_API_KEY`."
+                    )
                 raise
         return self._client
 
@@ -790,9 +791,24 @@ def _cmd_refresh(s: _Session) -> int:
     return ExitCode.OK
 
 
-def _cmd_login(s: _Session) -> int:
-    from ccpandas.auth import TextView
+class _LoginLines:
+    """The login's link, code and progress on stderr, but not how it failed: main prints
+    that error once, in the command line's words."""
 
+    def __init__(self, stream: TextIO) -> None:
+        from ccpandas.auth import TextView
+
+        self._text = TextView(stream)
+        self.show_device_code = self._text.show_device_code
+        self.show_url = self._text.show_url
+        self.tick = self._text.tick
+
+    def status(self, state: str, message: str) -> None:
+        if state in ("waiting", "connected"):
+            self._text.status(state, message)
+
+
+def _cmd_login(s: _Session) -> int:
     args = s.args
     if args.refresh:
         return _cmd_refresh(s)
@@ -803,7 +819,7 @@ def _cmd_login(s: _Session) -> int:
         base_url=args.base_url,
         open_browser=False if args.no_browser else None,
         # The link and code go to stderr: stdout stays the command's result.
-        view=TextView(s.stderr),
+        view=_LoginLines(s.stderr),
         timeout=args.timeout,
         set_default=False,
     )
@@ -1207,6 +1223,9 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
         lambda m: f"--{m[1].replace('_', '-')} {m[3] if m[3] is not None else m[2]}",
     ),
     (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
+    # The command line has no token option, and names its login command once.
+    (re.compile(r"Pass token=\.\.\., set\b"), "Set"),
+    (re.compile(r" \(or ccpandas\.login\(\)\)"), ""),
     (re.compile(r"ccpandas\.login\([^)]*\)"), "ccpandas login --client-id YOUR_API_KEY"),
 )
 

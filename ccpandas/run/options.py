@@ -21,12 +21,10 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from ccpandas.errors import short_repr
+from ccpandas.errors import check_timeout, short_repr
 from ccpandas.report.progress import Reporter, check_progress, make_reporter
 from ccpandas.run.budget import QuotaCheck
 from ccpandas.run.runner import Runner
@@ -175,27 +173,6 @@ wait_for_quota=False, verify='auto')
             runner = Runner(client, reporter=reporter, wait_for_quota=self.wait_for_quota)
             return self.replace(progress=reporter, gate=QuotaCheck(runner))
         return self.replace(progress=reporter)
-
-
-def check_timeout(timeout: Any, name: str = "timeout") -> None:
-    """TypeError unless ``timeout`` is None or a real number of seconds (bool is not);
-    ValueError when it is negative or NaN.
-
-    Example:
-        >>> check_timeout(True)
-        Traceback (most recent call last):
-        ...
-        TypeError: timeout must be None or seconds (an int or float), not True (bool)
-    """
-    if timeout is None:
-        return
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
-        raise TypeError(
-            f"{name} must be None or seconds (an int or float), not "
-            f"{short_repr(timeout, 60)} ({type(timeout).__name__})"
-        )
-    if math.isnan(float(timeout)) or timeout < 0:
-        raise ValueError(f"{name} must be None or seconds >= 0, not {timeout!r}")
 
 
 def check_client(client: Any, name: str = "client") -> None:

@@ -48,3 +48,24 @@ def test_connect_hands_its_login_options_to_login(auth_emu, store: TokenStore) -
     assert store.load(CLIENT_ID) is None  # save=False reached login()
     assert ccpandas.set_default_client(None) is None  # set_default=False too
     assert len(ccpandas.read_contact_lists(client)) == 3
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error"), [(-1, ValueError), ("5", TypeError), (float("nan"), ValueError)]
+)
+def test_login_refuses_a_bad_timeout_before_any_request(auth_emu, timeout, error) -> None:
+    emu = auth_emu()
+    user = User(emu)
+    with pytest.raises(error, match="timeout must be None or seconds"):
+        login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=user, timeout=timeout)
+    assert user.codes == [] and emu.oauth.issued_secrets() == []
+    assert emu.account.request_counts.total() == 0
+
+
+@pytest.mark.parametrize("client_id", [5, "", "  "])
+def test_login_names_a_bad_client_id_as_bad_not_as_missing(auth_emu, client_id) -> None:
+    emu = auth_emu()
+    user = User(emu)
+    with pytest.raises(ccpandas.ConfigError, match="client_id must be a non-empty string"):
+        login(client_id, auth_url=emu.auth_url, base_url=emu.base_url, view=user)
+    assert user.codes == [] and emu.account.request_counts.total() == 0
