@@ -994,7 +994,7 @@ def _max_removed(text: str) -> float | int | None:
 def _seconds(text: str) -> float:
     """``--timeout``: seconds >= 0, refused by argparse before any request (a negative
     one would fail after the plan's reads; NaN would make ``login`` wait forever)."""
-    from ccpandas.run.options import check_timeout
+    from ccpandas.errors import check_timeout
 
     try:
         seconds = float(text)

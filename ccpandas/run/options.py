@@ -35,7 +35,6 @@ __all__ = [
     "check_client",
     "check_progress",
     "check_source",
-    "check_timeout",
 ]
 
 _FLAGS = ("dry_run", "wait", "wait_for_quota")
