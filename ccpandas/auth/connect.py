@@ -83,6 +83,7 @@ from ccpandas.errors import (
     TokenStoreError,
     check_timeout,
     refuse_unknown,
+    short_repr,
 )
 
 __all__ = [
@@ -266,7 +267,13 @@ def _options(given: Any, bundle: type, function: str) -> dict[str, Any]:
     if "client_secret" in names:  # first: no frame of a refused call holds it in clear
         pop_secret(given)
     refuse_unknown(given, names, function)
-    return {name: given.get(name, _DEFAULTS.get(name)) for name in names}
+    o = {name: given.get(name, _DEFAULTS.get(name)) for name in names}
+    browser, wait = o.get("open_browser"), o.get("min_refresh_interval", 0.0)
+    if browser is not None and not isinstance(browser, bool):
+        raise TypeError(f"open_browser must be True, False or None, not {short_repr(browser)}")
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
+        raise ValueError(f"min_refresh_interval must be seconds >= 0, not {short_repr(wait)}")
+    return o
 
 
 # --------------------------------------------------------------------------- small helpers

@@ -69,3 +69,21 @@ def test_login_names_a_bad_client_id_as_bad_not_as_missing(auth_emu, client_id) 
     with pytest.raises(ccpandas.ConfigError, match="client_id must be a non-empty string"):
         login(client_id, auth_url=emu.auth_url, base_url=emu.base_url, view=user)
     assert user.codes == [] and emu.account.request_counts.total() == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "words"),
+    [
+        ("open_browser", "no", "open_browser must be True, False or None"),
+        ("min_refresh_interval", -3, "min_refresh_interval must be seconds >= 0"),
+        ("min_refresh_interval", float("nan"), "min_refresh_interval must be seconds >= 0"),
+        ("min_refresh_interval", "60", "min_refresh_interval must be seconds >= 0"),
+    ],
+)
+def test_login_refuses_a_bad_browser_or_refresh_option_first(auth_emu, option, value, words):
+    emu = auth_emu()
+    user = User(emu)
+    with pytest.raises((TypeError, ValueError), match=words):
+        login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=user, **{option: value})
+    assert user.codes == [] and emu.oauth.issued_secrets() == []
+    assert emu.account.request_counts.total() == 0
