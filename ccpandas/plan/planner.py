@@ -371,9 +371,8 @@ class RemovalPlan:
     # -- counts ---------------------------------------------------------------------------
     @cached_property
     def _counts(self) -> dict[str, int]:
-        # A part's rows (an undo's pairs) are not input rows: no status.
-        counts = self.rows.get("plan_status", pd.Series([], dtype=object)).value_counts()
-        return {s: int(counts.get(s, 0)) for s in PLAN_STATUSES}
+        counts = self.row_statuses()
+        return {s: counts.get(s, 0) for s in PLAN_STATUSES}
 
     def row_statuses(self) -> dict[str, int]:
         """The input rows per ``plan_status`` (those with any): they add up to
@@ -384,8 +383,9 @@ class RemovalPlan:
             ...     "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f").row_statuses()
             {'planned': 1, 'invalid_id': 1}
         """
+        # A part's rows (an undo's pairs) are not input rows: no status.
         statuses = self.rows.get("plan_status", pd.Series([], dtype=object))
-        counts = statuses.astype(object).value_counts(sort=False)
+        counts = statuses.value_counts(sort=False)
         return {str(s): int(n) for s, n in counts.items() if n}
 
     @property
