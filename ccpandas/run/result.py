@@ -46,7 +46,7 @@ from ccpandas.run.known import (
     unknown_reason,
 )
 from ccpandas.run.options import RunOptions
-from ccpandas.run.runner import Runner, run_error
+from ccpandas.run.runner import Runner, run_error, to_send
 from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word, verified_text
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import open_journal
@@ -632,8 +632,7 @@ class RemovalResult:
             # A retry's batches are chosen under the journal's lock: another process may
             # have moved on.
             todo = self.retryable_runs if retry else None
-            sends = bool(todo) if retry else any(r.needs_sending for r in self.runs)
-            if sends and self.after is not None:
+            if to_send(self.runs, todo) and self.after is not None:
                 # A re-read before this send says nothing of what it changes: the run is
                 # read again when done, here or in any process that rebuilds it.
                 self.after = None

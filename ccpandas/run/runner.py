@@ -174,6 +174,19 @@ _CLAIMS_LOCK = threading.Lock()
 MAX_UNUSABLE_ANSWERS = 3
 
 
+def to_send(runs: Sequence[BatchRun], todo: Sequence[BatchRun] | None = None) -> list[BatchRun]:
+    """The batches :meth:`Runner.submit` sends: of ``runs``, those never accepted nor
+    refused; or, when ``todo`` names batches, those of them still to send or to retry.
+
+    Example:
+        >>> to_send([])
+        []
+    """
+    if todo is None:
+        return [r for r in runs if r.needs_sending]
+    return [r for r in todo if r.needs_sending or r.retryable]
+
+
 @dataclasses.dataclass(eq=False, repr=False)  # a runner is one object; its client stays unshown
 class Runner:
     """Submits and polls the batches of one result.
@@ -327,10 +340,7 @@ class Runner:
         overcome and re-raises it; the batches already accepted keep their activity ids.
         """
         self._client()
-        if todo is None:
-            queue = [r for r in runs if r.needs_sending]
-        else:
-            queue = [r for r in todo if r.needs_sending or r.retryable]
+        queue = to_send(runs, todo)
         unsure = sum(r.state is BatchState.UNCERTAIN for r in queue)
         if unsure:
             log.info(
