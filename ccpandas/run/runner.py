@@ -174,7 +174,7 @@ _CLAIMS_LOCK = threading.Lock()
 MAX_UNUSABLE_ANSWERS = 3
 
 
-def to_send(runs: Sequence[BatchRun], todo: Sequence[BatchRun] | None = None) -> list[BatchRun]:
+def to_send(runs: Iterable[BatchRun], todo: Iterable[BatchRun] | None = None) -> list[BatchRun]:
     """The batches :meth:`Runner.submit` sends: of ``runs``, those never accepted nor
     refused; or, when ``todo`` names batches, those of them still to send or to retry.
 
