@@ -518,8 +518,12 @@ def test_tokens_expiring_by_time_during_a_long_removal(auth_emu) -> None:
     assert n == 16
     assert emu.account.count(method="POST", route=REMOVE, status=201) == n  # none repeated
     refreshes = emu.oauth.events["token:refresh_token"]
-    assert took > 3 * life  # it did outlive several tokens, each refreshed in time
-    assert refreshes >= max(3, int(took / life) - 1)
+    assert took > 3 * life  # it did outlive several tokens, each refreshed
+    # No bound from the wall clock (a loaded machine stalls between requests, and a
+    # stall needs no token): at least three tokens were outlived, and not every
+    # refresh waited for a 401 (the client refreshes shortly before expiry).
+    assert refreshes >= 3
+    assert emu.account.count(status=401) < refreshes
     # every 401 (a token that expired on the way) was answered by one refresh and a resend
     assert client.stats.refreshes == emu.account.count(status=401)
     assert emu.oauth.events["refresh_reuse"] == 0
