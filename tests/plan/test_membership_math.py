@@ -183,7 +183,7 @@ def test_most_of_a_list_offers_keep_in_lists():
     assert "Newsletter 8" in str(plan)
 
 
-def test_speed_100k_emails_against_50k_and_200k_lists():
+def test_100k_emails_against_50k_and_200k_lists():
     rng = np.random.default_rng(0)
     n = 230_000
     ids = np.array([str(uuid.UUID(int=int(x))) for x in rng.integers(1 << 60, 1 << 62, n)])
@@ -203,15 +203,11 @@ def test_speed_100k_emails_against_50k_and_200k_lists():
     members = emails[rng.choice(n, 20_000, replace=False)]
     strangers = np.array([f"x{i}@nope.org" for i in range(80_000)], dtype=object)
     seg = pd.Series(np.concatenate([members, strangers])).str.upper()
-    import time
-
-    t = time.process_time()
     plan = plan_membership_removal(seg, (L[0], L[1]), snap)
-    cpu = time.process_time() - t
     assert (plan.rows["plan_status"] == "planned").sum() == 20_000
-    # 20 % members: at most 0.25x today's removal requests.
+    # 20 % members: at most 0.25x today's removal requests. Its CPU time is measured by
+    # `make bench` (benchmarks/bench_membership.py: run_plan), not bounded here.
     assert plan.n_requests <= 0.25 * plan.membership.naive_requests
-    assert cpu < 2.0, f"resolve + plan took {cpu:.2f} s of CPU"
 
 
 @st.composite
