@@ -500,7 +500,7 @@ def get_segments(ctx: Context) -> Reply:
         segments.sort(key=lambda g: (g.edited_at, g.segment_id), reverse=True)
     start = state.get("at", 0)
     page = segments[start : start + state["limit"]]
-    rows = [segment_json(g) for g in page]
+    rows = [segment_json(g, ctx.settings) for g in page]
     body = _paged(
         ctx,
         "segments",

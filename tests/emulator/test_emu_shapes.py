@@ -397,3 +397,12 @@ def test_the_date_header_is_the_emulators_clock_as_a_servers_is() -> None:
     assert first.headers["Date"] == "Sun, 01 Jun 2025 09:00:00 GMT"
     assert later.headers["Date"] == "Sun, 01 Jun 2025 09:01:30 GMT"
     assert unauthenticated.headers["Date"] == later.headers["Date"]
+
+
+def test_segment_timestamps_follow_the_timestamps_setting_too() -> None:
+    with Emulator(seed=3, contacts=10, segments=2, timestamps="milliseconds", **FAST) as emu:
+        api = Api(emu)
+        segments = api.get("/segments").json()["segments"]
+        api.close()
+    stamps = [s[k] for s in segments for k in ("created_at", "edited_at")]
+    assert len(stamps) == 4 and all(MILLISECONDS.match(s) for s in stamps), stamps
