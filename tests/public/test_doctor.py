@@ -338,9 +338,11 @@ def test_the_clock_check_sees_an_emulator_whose_clock_is_hours_away() -> None:
 
     clock = OffsetClock()
     clock.advance(hours=2)
-    with Emulator(seed=3, contacts=5, lists=2, rate=None, clock=clock) as emu:
-        with ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None) as client:
-            report = ccpandas.doctor(client)
+    with (
+        Emulator(seed=3, contacts=5, lists=2, rate=None, clock=clock) as emu,
+        ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None) as client,
+    ):
+        report = ccpandas.doctor(client)
     row = next(c for c in report.checks if c.name == "clock.skew")
     assert row.result is Result.DIFFERS
     assert row.seen.startswith("the server's clock is 7,2") and "ahead of" in row.seen

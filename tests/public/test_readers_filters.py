@@ -334,8 +334,10 @@ def test_a_segment_read_answered_202_accepted_is_sent_again_until_complete(emu, 
 
 def test_a_segment_read_that_stays_202_is_an_error_not_an_empty_frame(emu):
     emu.configure(segment_pending_reads=50)
-    with Client(token=emu.token, base_url=emu.base_url, rate=None, max_attempts=3) as client:
-        with pytest.raises(APIError, match="202") as caught:
-            read_contacts(client, segment_id=1, progress=False)
+    with (
+        Client(token=emu.token, base_url=emu.base_url, rate=None, max_attempts=3) as client,
+        pytest.raises(APIError, match="202") as caught,
+    ):
+        read_contacts(client, segment_id=1, progress=False)
     assert caught.value.status == 202
     assert emu.account.count(method="GET", route="/v3/contacts", status=202) == 3
