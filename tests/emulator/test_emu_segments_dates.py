@@ -174,3 +174,14 @@ def test_a_segments_contacts_may_first_answer_202_accepted(emu: Emulator, api: A
     assert acct.count(method="GET", route="/v3/contacts", status=202) == 3
     emu.configure(segment_pending_reads=0)
     assert api.get("/contacts?segment_id=1").status_code == 200
+
+
+def test_segment_pending_reads_is_a_flag_and_refuses_a_negative_count() -> None:
+    from ccpandas.emulator import __main__ as cli
+
+    args = cli.build_parser().parse_args(["--segment-pending-reads", "2"])
+    assert (
+        Emulator(seed=1, contacts=1, **cli.settings_from(args)).settings.segment_pending_reads == 2
+    )
+    with pytest.raises(ValueError, match="segment_pending_reads must be an integer >= 0"):
+        Emulator(seed=1, contacts=1, segment_pending_reads=-1)
