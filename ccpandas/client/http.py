@@ -762,6 +762,14 @@ class Client:
         counted = server_counted(status, _error_body(resp) if status == 429 else None)
         self.stats._sent(call.method, call.template, status, reached=counted, today=quota_day())
         _log_exchange(call, resp, str(status), self._clock() - started, number)
+        if status == 202 and call.method == "GET":
+            # "Accepted, but not fully completed: retry ... for the completed results"
+            # (the spec, GET /contacts?segment_id=): the body is not the answer, so it is
+            # sent again like a server error, never returned as if complete.
+            accepted = APIError(
+                202, "accepted", "the API has not completed this read yet", request=call.label
+            )
+            return _Attempt(error=accepted, kind=RetryKind.SERVER_ERROR, status=status)
         if 200 <= status < 300:
             return _Attempt(value=_decode(resp, call.label), status=status)
         # The typed error, with advice where there is some.

@@ -129,6 +129,8 @@ class Account:
         #: The body of the last 201 an activity POST got: what a caching proxy replays
         #: (``activity_answers="replay"``).
         self.last_activity_answer: dict[str, Any] | None = None
+        #: First reads of each segment's contacts so far (``segment_pending_reads``).
+        self.segment_reads: collections.Counter[int] = collections.Counter()
         self._counts: collections.Counter[tuple[str, str, int]] = collections.Counter()
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._ids = random.Random(f"{seed}:ids")

@@ -109,13 +109,14 @@ def tag_json(
     return body
 
 
-def segment_json(segment: Segment) -> dict[str, Any]:
+def segment_json(segment: Segment, settings: Settings | None = None) -> dict[str, Any]:
     """A segment as ``GET /segments`` lists it (``SegmentMaster``)."""
+    stamp = _stamp(settings)
     return {
         "name": segment.name,
         "segment_id": segment.segment_id,
-        "created_at": iso(segment.created_at),
-        "edited_at": iso(segment.edited_at),
+        "created_at": stamp(segment.created_at),
+        "edited_at": stamp(segment.edited_at),
     }
 
 

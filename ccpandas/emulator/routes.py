@@ -380,7 +380,15 @@ def _contact_predicate(acct: Account, f: dict[str, Any]) -> Callable[[Contact], 
 
 def _segment_page(ctx: Context, state: dict) -> Reply:
     """A page of ``GET /contacts?segment_id=``: the segment's live contacts, in account
-    order (no ``include``, no count: the spec allows only ``limit`` beside it)."""
+    order (no ``include``, no count: the spec allows only ``limit`` beside it).
+
+    A first read may answer 202 with no contacts (``segment_pending_reads``): the spec
+    says the API may, the segment's results not being complete yet."""
+    if "cursor" not in ctx.query:
+        reads = ctx.account.segment_reads
+        reads[state["segment"]] += 1
+        if reads[state["segment"]] <= ctx.settings.segment_pending_reads:
+            return Reply(202, _paged(ctx, "contacts", "contacts", [], state, False, 0))
     members = ctx.account.segment_members(state["segment"])
     after = state.get("at", -1)
     rest = [c for c in members if c.ordinal > after]
@@ -500,7 +508,7 @@ def get_segments(ctx: Context) -> Reply:
         segments.sort(key=lambda g: (g.edited_at, g.segment_id), reverse=True)
     start = state.get("at", 0)
     page = segments[start : start + state["limit"]]
-    rows = [segment_json(g) for g in page]
+    rows = [segment_json(g, ctx.settings) for g in page]
     body = _paged(
         ctx,
         "segments",

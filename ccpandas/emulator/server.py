@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import http
 import ipaddress
 import logging
@@ -68,6 +69,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header is the emulator's clock, as a server's Date is its own time
+        # (the one its timestamps, token expiry and quota day follow), so a moved clock
+        # shows in Date too.
+        if timestamp is None:
+            timestamp = self.server.pipeline.account.clock.now().timestamp()
+        return email.utils.formatdate(timestamp, usegmt=True)
 
     def __getattr__(self, name: str) -> Any:
         # Every method, known or not, goes through the pipeline, which answers 405 for

@@ -129,6 +129,10 @@ class Settings:
         activity_paging: ``"normal"`` (the default) or ``"repeating"``: every
             ``GET /v3/activities`` page links to the same page again, under a new cursor
             each time (a paging loop that never ends).
+        segment_pending_reads: How many first reads of each segment's contacts
+            (``GET /v3/contacts?segment_id=``, no cursor) answer 202 "accepted, not fully
+            completed" with no contacts before one answers 200, as the spec says the API
+            may. Default 0.
 
     Raises:
         TypeError: A value of the wrong type.
@@ -173,6 +177,7 @@ class Settings:
     access_tokens: str = "jwt"
     activity_answers: str = "json"
     activity_paging: str = "normal"
+    segment_pending_reads: int = 0
 
     def __post_init__(self) -> None:
         for name in _OFF_WHEN_ZERO:
@@ -253,6 +258,9 @@ class Settings:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer (or 0/None), got {value!r}")
+        pending = self.segment_pending_reads
+        if isinstance(pending, bool) or not isinstance(pending, int) or pending < 0:
+            raise ValueError(f"segment_pending_reads must be an integer >= 0, got {pending!r}")
         number("speed", strict=True)
         if self.start_delay is not None:
             number("start_delay")

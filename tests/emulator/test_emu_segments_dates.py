@@ -157,3 +157,31 @@ def test_optout_filters_follow_an_unsubscribe_made_now(emu: Emulator, api: Api) 
 
 def test_a_bad_date_is_refused(api: Api) -> None:
     assert_error(api.get("/contacts?optout_after=yesterday"), 400, "validation_error")
+
+
+def test_a_segments_contacts_may_first_answer_202_accepted(emu: Emulator, api: Api) -> None:
+    # The spec: with segment_id "the V3 API may return a 202 ... accepted, but not fully
+    # completed. Retry ... to return the completed results and a 200".
+    acct = emu.account
+    members = [c.contact_id for c in acct.segment_members(2)]
+    emu.configure(segment_pending_reads=2)
+    for _ in range(2):
+        pending = api.get("/contacts?segment_id=2&limit=7")
+        assert pending.status_code == 202
+        assert pending.json() == {"contacts": [], "_links": {}}
+    assert _ids(api, "/contacts?segment_id=2&limit=7") == members  # then 200, every page
+    assert api.get("/contacts?segment_id=3").status_code == 202  # each segment its own
+    assert acct.count(method="GET", route="/v3/contacts", status=202) == 3
+    emu.configure(segment_pending_reads=0)
+    assert api.get("/contacts?segment_id=1").status_code == 200
+
+
+def test_segment_pending_reads_is_a_flag_and_refuses_a_negative_count() -> None:
+    from ccpandas.emulator import __main__ as cli
+
+    args = cli.build_parser().parse_args(["--segment-pending-reads", "2"])
+    assert (
+        Emulator(seed=1, contacts=1, **cli.settings_from(args)).settings.segment_pending_reads == 2
+    )
+    with pytest.raises(ValueError, match="segment_pending_reads must be an integer >= 0"):
+        Emulator(seed=1, contacts=1, segment_pending_reads=-1)

@@ -378,3 +378,31 @@ def test_cursor_text_is_not_base64_of_anything_else(api: Api) -> None:
     assert_error(api.get(f"/contacts?cursor={cursor[:-2]}"), 400, "validation_error")
     with pytest.raises((binascii.Error, ValueError)):
         json.loads(_b64(cursor[:-2]))
+
+
+# -- the server's own clock ------------------------------------------------------------------
+
+
+def test_the_date_header_is_the_emulators_clock_as_a_servers_is() -> None:
+    # A real server's Date is the time its timestamps, token expiry and quota day come
+    # from; an emulator on a moved clock must say that time, not the machine's.
+    clock = ManualClock(T0)
+    with Emulator(seed=1, contacts=3, clock=clock, **FAST) as emu:
+        api = Api(emu)
+        first = api.get(TAGS)
+        clock.advance(90)
+        later = api.get(TAGS)
+        unauthenticated = requests.get(f"{emu.base_url}{TAGS}", timeout=10)
+        api.close()
+    assert first.headers["Date"] == "Sun, 01 Jun 2025 09:00:00 GMT"
+    assert later.headers["Date"] == "Sun, 01 Jun 2025 09:01:30 GMT"
+    assert unauthenticated.headers["Date"] == later.headers["Date"]
+
+
+def test_segment_timestamps_follow_the_timestamps_setting_too() -> None:
+    with Emulator(seed=3, contacts=10, segments=2, timestamps="milliseconds", **FAST) as emu:
+        api = Api(emu)
+        segments = api.get("/segments").json()["segments"]
+        api.close()
+    stamps = [s[k] for s in segments for k in ("created_at", "edited_at")]
+    assert len(stamps) == 4 and all(MILLISECONDS.match(s) for s in stamps), stamps

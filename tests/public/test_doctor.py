@@ -329,3 +329,20 @@ def test_token_claims_in_their_other_forms(
     check = next(c for c in report.checks if c.name == row)
     assert (check.result.value, check.seen) == ("differs" if seen else "as assumed", seen)
     assert report.differs == ([row] if seen else [])
+
+
+def test_the_clock_check_sees_an_emulator_whose_clock_is_hours_away() -> None:
+    # The emulator's Date header is its clock's time, as a server's is: doctor tells a
+    # server clock two hours ahead, which decides when the daily quota resets.
+    from ccpandas.emulator import OffsetClock
+
+    clock = OffsetClock()
+    clock.advance(hours=2)
+    with (
+        Emulator(seed=3, contacts=5, lists=2, rate=None, clock=clock) as emu,
+        ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None) as client,
+    ):
+        report = ccpandas.doctor(client)
+    row = next(c for c in report.checks if c.name == "clock.skew")
+    assert row.result is Result.DIFFERS
+    assert row.seen.startswith("the server's clock is 7,2") and "ahead of" in row.seen

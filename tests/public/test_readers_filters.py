@@ -13,7 +13,7 @@ import pytest
 
 import ccpandas
 from ccpandas.client.http import Client
-from ccpandas.errors import PlanError
+from ccpandas.errors import APIError, PlanError
 from ccpandas.readers import (
     CONTACT_COLUMNS,
     SEGMENT_COLUMNS,
@@ -319,3 +319,25 @@ def test_a_before_bound_finer_than_milliseconds_keeps_the_contact_created_just_b
     # An after bound finer than milliseconds still leaves that contact out.
     later = ccpandas.read_contacts(client, status="all", created_after=bound, progress=False)
     assert first.contact_id not in later.contact_id.tolist()
+
+
+def test_a_segment_read_answered_202_accepted_is_sent_again_until_complete(emu, client):
+    # The spec: a segment read may answer 202 (accepted, not complete: retry for the
+    # completed results). Its empty body is not the segment's contacts.
+    emu.configure(segment_pending_reads=2)
+    members = read_contacts(client, segment_id=1, progress=False)
+    expected = [c.contact_id for c in emu.account.segment_members(1)]
+    assert members.contact_id.tolist() == expected and expected
+    assert emu.account.count(method="GET", route="/v3/contacts", status=202) == 2
+    assert client.stats.requests == 3  # the two 202s count as requests too
+
+
+def test_a_segment_read_that_stays_202_is_an_error_not_an_empty_frame(emu):
+    emu.configure(segment_pending_reads=50)
+    with (
+        Client(token=emu.token, base_url=emu.base_url, rate=None, max_attempts=3) as client,
+        pytest.raises(APIError, match="202") as caught,
+    ):
+        read_contacts(client, segment_id=1, progress=False)
+    assert caught.value.status == 202
+    assert emu.account.count(method="GET", route="/v3/contacts", status=202) == 3
