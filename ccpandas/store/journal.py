@@ -914,9 +914,9 @@ class RunJournal:
     ) -> None:
         """Write ``runs`` as they are, and the run's ``updated_at``: now, or ``now`` (ISO)
         as the caller wrote it."""
-        conn.executemany(
-            _UPDATE_BATCH, [(*_batch_values(r), self.run_id, r.batch.index) for r in runs]
-        )
+        for r in runs:
+            where = {"run_id": self.run_id, "batch": r.batch.index}
+            update_rows(conn, "batches", where, **_batch_values(r))
         self._set(conn, updated_at=now or _iso(_utcnow()))
 
     def _set(self, conn: sqlite3.Connection, **values: Any) -> None:
@@ -934,22 +934,17 @@ _PLAIN_BATCH_COLUMNS = (
     "items_completed",
     "items_total",
 )
-#: Every column :meth:`RunJournal._write_batches` writes, in :func:`_batch_values`' order.
-_BATCH_COLUMNS = (*_PLAIN_BATCH_COLUMNS, "previous_ids", "errors", "submitted_at", "finished_at")
-_UPDATE_BATCH = (
-    f"UPDATE batches SET {', '.join(f'{name} = ?' for name in _BATCH_COLUMNS)} "
-    "WHERE run_id = ? AND batch = ?"
-)
 
 
-def _batch_values(r: BatchRun) -> tuple[Any, ...]:
-    return (
-        *(getattr(r, name) for name in _PLAIN_BATCH_COLUMNS),
-        json.dumps(r.previous_activity_ids),
-        json.dumps(list(r.errors)),
-        _iso(r.submitted_at),
-        _iso(r.finished_at),
-    )
+def _batch_values(r: BatchRun) -> dict[str, Any]:
+    """Every ``batches`` column :meth:`RunJournal._write_batches` writes, by name."""
+    return {
+        **{name: getattr(r, name) for name in _PLAIN_BATCH_COLUMNS},
+        "previous_ids": json.dumps(r.previous_activity_ids),
+        "errors": json.dumps(list(r.errors)),
+        "submitted_at": _iso(r.submitted_at),
+        "finished_at": _iso(r.finished_at),
+    }
 
 
 def _apply_records(runs: Sequence[BatchRun], records: list[dict[str, Any]]) -> None:
