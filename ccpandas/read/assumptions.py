@@ -350,10 +350,8 @@ def _walk(value: Any, keys: Sequence[str]) -> Iterator[tuple[str, Any]]:
             yield from _walk(v, keys)
 
 
-def _timestamps(answers: Sequence[Answer]) -> Verdict:
-    seen = [(k, v) for a in answers for k, v in _walk(a.body, _TIMESTAMP_KEYS)]
-    if not seen:
-        return Result.NOT_SEEN
+@_seen(lambda answers: [(k, v) for a in answers for k, v in _walk(a.body, _TIMESTAMP_KEYS)])
+def _timestamps(seen: list[tuple[str, Any]]) -> Verdict:
     odd = [f"{k} {_timestamp_form(v)}" for k, v in seen if not _WHOLE_SECONDS_Z.match(str(v))]
     return ", ".join(dict.fromkeys(odd)) or None
 
@@ -377,10 +375,8 @@ def _ids(answers: Sequence[Answer]) -> list[Any]:
     return [v for v in found if v is not None]
 
 
-def _uuids(answers: Sequence[Answer]) -> Verdict:
-    ids = _ids(answers)
-    if not ids:
-        return Result.NOT_SEEN
+@_seen(_ids)
+def _uuids(ids: list[Any]) -> Verdict:
     odd = [v for v in ids if not (isinstance(v, str) and _UUID.match(v))]
     if odd:
         masked = re.sub(r"[0-9A-Za-z]", "x", str(odd[0]))[:48]
@@ -388,10 +384,8 @@ def _uuids(answers: Sequence[Answer]) -> Verdict:
     return None
 
 
-def _uuid_v1(answers: Sequence[Answer]) -> Verdict:
-    ids = [v for v in _ids(answers) if isinstance(v, str) and _UUID.match(v)]
-    if not ids:
-        return Result.NOT_SEEN
+@_seen(lambda answers: [v for v in _ids(answers) if isinstance(v, str) and _UUID.match(v)])
+def _uuid_v1(ids: list[str]) -> Verdict:
     versions = sorted({uuid.UUID(v).version for v in ids} - {1}, key=str)
     return f"version-{'/'.join(map(str, versions))} UUIDs" if versions else None
 

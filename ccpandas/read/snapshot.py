@@ -60,9 +60,10 @@ from ccpandas.report.progress import NullReporter, Reporter, Snapshot, make_repo
 from ccpandas.store.journal import JournalDB, open_journal
 from ccpandas.store.snapshots import (
     SnapshotJournal,
-    _from_journal,
     after_target,
+    journal_builder,
     load_snapshot,
+    new_passes,
     run_snapshot_ids,
 )
 from ccpandas.vocab import VerifyMethod
@@ -131,20 +132,18 @@ def _record(item: Mapping[str, Any]) -> dict[str, Any]:
     Its status is :func:`contact_status` (a separate ``status=active`` read makes it
     exact, see :func:`read_snapshot`).
     """
-    email = item.get("email_address") or {}
-    status = contact_status(item)
-    lists = [
-        (m.get("list_id") if isinstance(m, Mapping) else m)
-        for m in item.get("list_memberships") or ()
-    ]
-    tags = [(t.get("tag_id") if isinstance(t, Mapping) else t) for t in item.get("taggings") or ()]
     return {
         "contact_id": str(item["contact_id"]).lower(),
-        "email": email.get("address"),
-        "status": status,
-        "lists": [str(x).lower() for x in lists],
-        "tags": [str(x).lower() for x in tags],
+        "email": (item.get("email_address") or {}).get("address"),
+        "status": contact_status(item),
+        "lists": _lower_ids(item.get("list_memberships"), "list_id"),
+        "tags": _lower_ids(item.get("taggings"), "tag_id"),
     }
+
+
+def _lower_ids(values: Any, key: str) -> list[str]:
+    """The ids of an ``include=`` array, lower-case: ids, or objects with ``key``."""
+    return [str(v.get(key) if isinstance(v, Mapping) else v).lower() for v in values or ()]
 
 
 def read_snapshot(
@@ -189,7 +188,7 @@ def read_snapshot(
         # Its pages kept every member (each with all its lists): counting the others
         # from here on would count a contact of two passes of 25 lists twice.
         select = None
-    passes = sj.passes if sj is not None else _new_passes(list_ids)
+    passes = sj.passes if sj is not None else new_passes(list_ids)
     total_pages = math.ceil(expected_members / READ_PAGE_SIZE) if expected_members else None
     # Journaled pages are not read again.
     reading = _Reading(client, sj, reporter, total_pages, sum(int(p["pages"]) for p in passes))
@@ -287,11 +286,6 @@ def _check_selection(sj: SnapshotJournal, select: Selection | None) -> None:
     )
 
 
-def _new_passes(list_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """The passes of a read without a journal: 25 lists each, none read yet."""
-    return [{"lists": list(p), "next": None, "done": False, "pages": 0} for p in passes(list_ids)]
-
-
 @dataclass
 class _Reading:
     """One membership read under way: what it has read, what it spent, who watches."""
@@ -324,10 +318,7 @@ class _Reading:
         if sj is not None and p["pages"]:
             # (A read for addresses never gets here: its pages are read again.)
             keys = self.select.keys if self.select is not None else None
-            for _, rows, counts in sj.counted_pages(i, keys):
-                self.records.extend(_from_journal(r) for r in rows)
-                if counts is not None:
-                    self.records.count_others(i, p["lists"], counts)
+            journal_builder(sj, keys, i, self.records)
         if p["done"]:
             return
         href = p["next"]

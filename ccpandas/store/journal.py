@@ -70,7 +70,7 @@ from ccpandas.plan.planner import RemovalPlan, as_kind, plan_removal, plan_sourc
 from ccpandas.store import locks
 from ccpandas.store.batch import BatchRun
 from ccpandas.store.codec import _opaque_type, decode_series, encode_series
-from ccpandas.store.snapshots import rebuild_membership_plan
+from ccpandas.store.snapshots import insert_row, rebuild_membership_plan, update_rows
 from ccpandas.vocab import (
     AttemptReason,
     BatchState,
@@ -663,35 +663,31 @@ class RunJournal:
         batches = plan.batches
         meta = {**meta, "digest": plan_digest(batches)}
         with db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO runs (run_id, created_at, updated_at, base_url, source, list_ids, "
-                "n_rows, n_contacts, n_batches, plan, rows, status, kind, parent) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ended', ?, ?)",
-                (
-                    run_id,
-                    _iso(now),
-                    _iso(now),
-                    base_url,
-                    plan.source.kind.value,
-                    json.dumps(list(plan.list_ids)),
-                    plan.n_rows,
-                    plan.n_contacts,
-                    len(batches),
-                    json.dumps(meta),
-                    rows_blob,
-                    kind,
-                    parent,
-                ),
+            insert_row(
+                conn,
+                "runs",
+                run_id=run_id,
+                created_at=_iso(now),
+                updated_at=_iso(now),
+                base_url=base_url,
+                source=plan.source.kind.value,
+                list_ids=json.dumps(list(plan.list_ids)),
+                n_rows=plan.n_rows,
+                n_contacts=plan.n_contacts,
+                n_batches=len(batches),
+                plan=json.dumps(meta),
+                rows=rows_blob,
+                status="ended",
+                kind=kind,
+                parent=parent,
             )
             conn.executemany(
                 "INSERT INTO batches (run_id, batch, state) VALUES (?, ?, ?)",
                 [(run_id, b.index, BatchState.PENDING) for b in batches],
             )
             if "membership" in meta:  # the snapshot the plan was made from is the run's
-                conn.execute(
-                    "UPDATE snapshots SET run_id = ?, phase = 'before' WHERE snapshot_id = ?",
-                    (run_id, meta["membership"]["snapshot_id"]),
-                )
+                snapshot = {"snapshot_id": meta["membership"]["snapshot_id"]}
+                update_rows(conn, "snapshots", snapshot, run_id=run_id, phase="before")
         return cls(db, run_id, base_url=base_url)
 
     @classmethod
@@ -742,10 +738,7 @@ class RunJournal:
             try:
                 self._recover(runs)
                 with self.db.transaction() as conn:
-                    conn.execute(
-                        "UPDATE runs SET status = 'running', updated_at = ? WHERE run_id = ?",
-                        (_iso(_utcnow()), self.run_id),
-                    )
+                    self._set(conn, status="running", updated_at=_iso(_utcnow()))
                 yield
             finally:
                 self._held = False
@@ -817,10 +810,14 @@ class RunJournal:
                 unsure = outcome is Outcome.UNCERTAIN
                 aid = run.activity_id if run is not None and outcome is Outcome.ACCEPTED else None
                 why = run.last_error if run is not None and not unsure else unanswered
-                conn.execute(
-                    "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, error = ? "
-                    f"WHERE run_id = ? AND batch = ? AND outcome = '{Outcome.SENDING}'",
-                    (outcome, None if unsure else now, aid, why, self.run_id, row["batch"]),
+                update_rows(
+                    conn,
+                    "attempts",
+                    {"run_id": self.run_id, "batch": row["batch"], "outcome": Outcome.SENDING},
+                    outcome=outcome,
+                    answered_at=None if unsure else now,
+                    activity_id=aid,
+                    error=why,
                 )
             self._write_batches(conn, runs, now)
 
@@ -834,11 +831,7 @@ class RunJournal:
         """
         now, status = _iso(_utcnow()), "ended" if reason is None else "stopped"
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE runs SET status = ?, stop_reason = ?, stopped_at = ?, updated_at = ? "
-                "WHERE run_id = ?",
-                (status, reason, now, now, self.run_id),
-            )
+            self._set(conn, status=status, stop_reason=reason, stopped_at=now, updated_at=now)
 
     def run_outcome(self, outcome: str) -> None:
         """Record the run's summary word (:class:`~ccpandas.vocab.RunOutcome`) as the
@@ -849,7 +842,7 @@ class RunJournal:
         """
         word = RunOutcome(outcome)  # a fixed word of the vocabulary, never free text
         with self.db.transaction() as conn:
-            conn.execute("UPDATE runs SET outcome = ? WHERE run_id = ?", (str(word), self.run_id))
+            self._set(conn, outcome=str(word))
 
     # -- the runner's hooks (each one commits before returning) ------------------------
     def batch_sending(self, run: BatchRun) -> None:
@@ -921,11 +914,14 @@ class RunJournal:
     ) -> None:
         """Write ``runs`` as they are, and the run's ``updated_at``: now, or ``now`` (ISO)
         as the caller wrote it."""
-        conn.executemany(
-            _UPDATE_BATCH, [(*_batch_values(r), self.run_id, r.batch.index) for r in runs]
-        )
-        now = now or _iso(_utcnow())
-        conn.execute("UPDATE runs SET updated_at = ? WHERE run_id = ?", (now, self.run_id))
+        for r in runs:
+            where = {"run_id": self.run_id, "batch": r.batch.index}
+            update_rows(conn, "batches", where, **_batch_values(r))
+        self._set(conn, updated_at=now or _iso(_utcnow()))
+
+    def _set(self, conn: sqlite3.Connection, **values: Any) -> None:
+        """Update the run's ``runs`` row (inside the caller's transaction)."""
+        update_rows(conn, "runs", {"run_id": self.run_id}, **values)
 
 
 #: The ``batches`` columns that hold a :class:`BatchRun` attribute of the same name as is.
@@ -938,22 +934,17 @@ _PLAIN_BATCH_COLUMNS = (
     "items_completed",
     "items_total",
 )
-#: Every column :meth:`RunJournal._write_batches` writes, in :func:`_batch_values`' order.
-_BATCH_COLUMNS = (*_PLAIN_BATCH_COLUMNS, "previous_ids", "errors", "submitted_at", "finished_at")
-_UPDATE_BATCH = (
-    f"UPDATE batches SET {', '.join(f'{name} = ?' for name in _BATCH_COLUMNS)} "
-    "WHERE run_id = ? AND batch = ?"
-)
 
 
-def _batch_values(r: BatchRun) -> tuple[Any, ...]:
-    return (
-        *(getattr(r, name) for name in _PLAIN_BATCH_COLUMNS),
-        json.dumps(r.previous_activity_ids),
-        json.dumps(list(r.errors)),
-        _iso(r.submitted_at),
-        _iso(r.finished_at),
-    )
+def _batch_values(r: BatchRun) -> dict[str, Any]:
+    """Every ``batches`` column :meth:`RunJournal._write_batches` writes, by name."""
+    return {
+        **{name: getattr(r, name) for name in _PLAIN_BATCH_COLUMNS},
+        "previous_ids": json.dumps(r.previous_activity_ids),
+        "errors": json.dumps(list(r.errors)),
+        "submitted_at": _iso(r.submitted_at),
+        "finished_at": _iso(r.finished_at),
+    }
 
 
 def _apply_records(runs: Sequence[BatchRun], records: list[dict[str, Any]]) -> None:

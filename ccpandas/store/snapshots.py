@@ -61,6 +61,33 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
 
 
+def insert_row(conn: sqlite3.Connection, table: str, **values: Any) -> None:
+    """``INSERT INTO table`` one row, ``values`` by column name (names are code's own)."""
+    marks = ", ".join("?" * len(values))
+    sql = f"INSERT INTO {table} ({', '.join(values)}) VALUES ({marks})"
+    conn.execute(sql, tuple(values.values()))
+
+
+def update_rows(
+    conn: sqlite3.Connection, table: str, where: Mapping[str, Any], **values: Any
+) -> None:
+    """``UPDATE table SET`` ``values`` (by column name) on the rows whose every column
+    in ``where`` equals its value."""
+    sets = ", ".join(f"{name} = ?" for name in values)
+    match = " AND ".join(f"{name} = ?" for name in where)
+    conn.execute(f"UPDATE {table} SET {sets} WHERE {match}", (*values.values(), *where.values()))
+
+
+def new_passes(list_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The passes of a new read of ``list_ids``: 25 lists each, none read yet."""
+    ids = list(list_ids)
+    step = READ_LISTS_PER_PASS
+    return [
+        {"lists": ids[i : i + step], "next": None, "done": False, "pages": 0}
+        for i in range(0, len(ids), step)
+    ]
+
+
 class SnapshotJournal:
     """The journal of one snapshot read: its passes, each page's members (ids only)
     and the cursor to continue from.
@@ -91,36 +118,27 @@ class SnapshotJournal:
         base_url: str | None,
         phase: str = "before",
         run_id: str | None = None,
-        status: str = "all",
         selection: Selection | None = None,
     ) -> SnapshotJournal:
         """Record a new read of ``list_ids`` (passes of 25 lists); ``selection``: the
         members its pages keep (the others are counted), None: every member."""
         now = dt.datetime.now(dt.UTC)
         snapshot_id = f"snap-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
-        ids = list(list_ids)
-        passes = [
-            {"lists": ids[i : i + READ_LISTS_PER_PASS], "next": None, "done": False, "pages": 0}
-            for i in range(0, len(ids), READ_LISTS_PER_PASS)
-        ]
         with db.transaction() as conn:
-            conn.execute(
-                "INSERT INTO snapshots (snapshot_id, created_at, updated_at, base_url, run_id, "
-                "phase, list_ids, status_filter, state, passes, selection) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    snapshot_id,
-                    now.isoformat(),
-                    now.isoformat(),
-                    base_url,
-                    run_id,
-                    phase,
-                    json.dumps(ids),
-                    status,
-                    "reading",
-                    json.dumps(passes),
-                    None if selection is None else json.dumps(selection.record()),
-                ),
+            insert_row(
+                conn,
+                "snapshots",
+                snapshot_id=snapshot_id,
+                created_at=now.isoformat(),
+                updated_at=now.isoformat(),
+                base_url=base_url,
+                run_id=run_id,
+                phase=phase,
+                list_ids=json.dumps(list(list_ids)),
+                status_filter="all",
+                state="reading",
+                passes=json.dumps(new_passes(list_ids)),
+                selection=None if selection is None else json.dumps(selection.record()),
             )
         return cls(db, snapshot_id)
 
@@ -158,14 +176,15 @@ class SnapshotJournal:
         text = self.record.get("selection")
         return None if text is None else dict(json.loads(text))
 
+    def _set(self, conn: sqlite3.Connection, **values: Any) -> None:
+        """Update this read's ``snapshots`` row (inside the caller's transaction)."""
+        update_rows(conn, "snapshots", {"snapshot_id": self.snapshot_id}, **values)
+
     def set_selection(self, selection: Selection) -> None:
         """Its pages from now on keep what ``selection`` selects (a read for addresses,
         read again whole for another email column)."""
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE snapshots SET selection = ? WHERE snapshot_id = ?",
-                (json.dumps(selection.record()), self.snapshot_id),
-            )
+            self._set(conn, selection=json.dumps(selection.record()))
 
     def page_read(
         self,
@@ -188,13 +207,8 @@ class SnapshotJournal:
                 "VALUES (?, ?, ?, ?)",
                 (self.snapshot_id, pass_index, p["pages"], blob),
             )
-            p["pages"] += 1
-            p["next"] = next_href
-            p["done"] = next_href is None
-            conn.execute(
-                "UPDATE snapshots SET passes = ?, updated_at = ? WHERE snapshot_id = ?",
-                (json.dumps(passes), _now(), self.snapshot_id),
-            )
+            p.update(pages=p["pages"] + 1, next=next_href, done=next_href is None)
+            self._set(conn, passes=json.dumps(passes), updated_at=_now())
 
     def restart_pass(self, pass_index: int) -> None:
         """Forget a pass (its cursor expired): it is read again from the start."""
@@ -205,10 +219,7 @@ class SnapshotJournal:
                 "DELETE FROM snapshot_pages WHERE snapshot_id = ? AND pass = ?",
                 (self.snapshot_id, pass_index),
             )
-            conn.execute(
-                "UPDATE snapshots SET passes = ? WHERE snapshot_id = ?",
-                (json.dumps(passes), self.snapshot_id),
-            )
+            self._set(conn, passes=json.dumps(passes))
 
     def _passes(self, conn: sqlite3.Connection) -> list[dict[str, Any]]:
         """The passes as of this transaction (a page commits with its pass's cursor)."""
@@ -250,21 +261,14 @@ class SnapshotJournal:
         says what the run did, so nothing loads it again, and ``ccpandas.runs()`` shows no
         verified figures until the run is read again."""
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE snapshots SET state = 'outdated', summary = NULL, updated_at = ? "
-                "WHERE snapshot_id = ?",
-                (_now(), self.snapshot_id),
-            )
+            self._set(conn, state="outdated", summary=None, updated_at=_now())
 
     def complete(self, summary: str | None = None) -> None:
         """The read is whole; ``summary`` (e.g. "Newsletter 43, Customers 16") is what
         ``ccpandas.runs()`` shows for a verification."""
+        kept = {} if summary is None else {"summary": summary}  # None keeps the one it has
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE snapshots SET state = 'complete', summary = COALESCE(?, summary), "
-                "updated_at = ? WHERE snapshot_id = ?",
-                (summary, _now(), self.snapshot_id),
-            )
+            self._set(conn, state="complete", updated_at=_now(), **kept)
 
 
 def load_snapshot(
@@ -278,7 +282,7 @@ def load_snapshot(
     counted are counted; ``keys``: the run's input keys their positions point into)."""
     sj = SnapshotJournal.open(db, snapshot_id)
     return MembershipSnapshot.from_records(
-        list_ids, _journal_builder(sj, keys), list_names=dict(names)
+        list_ids, journal_builder(sj, keys), list_names=dict(names)
     )
 
 
@@ -321,14 +325,18 @@ def run_summaries(db: JournalFile) -> dict[str, str]:
 
 
 # -- reading ----------------------------------------------------------------------------------
-def _journal_builder(
-    sj: SnapshotJournal, keys: Sequence[str | None] | None = None
+def journal_builder(
+    sj: SnapshotJournal,
+    keys: Sequence[str | None] | None = None,
+    pass_index: int | None = None,
+    builder: SnapshotBuilder | None = None,
 ) -> SnapshotBuilder:
-    """A journaled read's members, compact, a page at a time: the members its pages
-    keep, and the counts of the others (as the read that wrote them built them)."""
-    builder = SnapshotBuilder()
+    """A journaled read's members (of pass ``pass_index``, None: all) added to
+    ``builder`` (None: a new one), a page at a time: the members its pages keep, and
+    the counts of the others (as the read that wrote them built them)."""
+    builder = SnapshotBuilder() if builder is None else builder
     passes = sj.passes
-    for i, rows, counts in sj.counted_pages(keys=keys):
+    for i, rows, counts in sj.counted_pages(pass_index, keys):
         builder.extend(map(_from_journal, rows))
         if counts is not None:
             builder.count_others(i, passes[i]["lists"], counts)
@@ -378,7 +386,7 @@ def rebuild_membership_plan(
     sj = SnapshotJournal.open(db, mm["snapshot_id"])
     names = dict(mm.get("list_names") or {})
     keys = _input_keys(sj, given)
-    snap = MembershipSnapshot.from_records(list_ids, _journal_builder(sj, keys), list_names=names)
+    snap = MembershipSnapshot.from_records(list_ids, journal_builder(sj, keys), list_names=names)
     column = meta["column"]
     if mm["key"] == "source":
         m = preview_source(snap, base.source, list(list_ids), exclude=base.exclude)
