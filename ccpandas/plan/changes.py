@@ -168,14 +168,9 @@ class ChangeSet:
     def pairs(self, action: int) -> list[tuple[str, str]]:
         """The ``(contact_id, list_id)`` pairs that ask ``action``, in pair order."""
         sel = self.mask(action)
-        lids = np.asarray(self.list_ids, dtype=object)
-        return list(
-            zip(
-                self.contact_ids[self.pair_contact[sel]].tolist(),
-                lids[self.pair_list[sel]].tolist(),
-                strict=True,
-            )
-        )
+        cids = self.contact_ids[self.pair_contact[sel]].tolist()
+        lids = np.asarray(self.list_ids, dtype=object)[self.pair_list[sel]].tolist()
+        return list(zip(cids, lids, strict=True))
 
     def per_list(self, action: int, among: np.ndarray | None = None) -> dict[str, int]:
         """Pairs asking ``action`` per list id (target order), lists with none left out.

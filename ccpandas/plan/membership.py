@@ -68,7 +68,7 @@ from ccpandas.plan.ids import (
     first_rows_any,
 )
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_in, folded, positions
-from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
+from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural, per_list_text
 from ccpandas.vocab import PairOutcome, RowStatus, RunKind, VerifyMethod
 
 __all__ = [
@@ -222,10 +222,9 @@ class MembershipSnapshot:
         ``tags`` (or a :class:`~ccpandas.plan.compact.SnapshotBuilder` filled with
         them); a contact seen twice (two passes of 25 lists) is kept once. ``others``:
         the members counted, not kept (default: the builder's counts, or none)."""
-        builder = records if isinstance(records, SnapshotBuilder) else None
-        if builder is None:
-            builder = SnapshotBuilder().extend(records)  # type: ignore[arg-type]
-        columns = builder.columns()
+        if not isinstance(records, SnapshotBuilder):
+            records = SnapshotBuilder().extend(records)
+        columns = records.columns()
         if others is not None:
             columns["others"] = others
         return cls(
@@ -473,12 +472,53 @@ class MembershipPlan:
         return changes_frame(self, list_ids)
 
     def summary_lines(self, plan: Any) -> list[tuple[str, str]]:
-        """The (label, text) lines this adds to the plan's summary."""
-        return plan_lines(plan)
+        """The (label, text) lines a membership snapshot adds to a plan's summary."""
+        out: list[tuple[str, str]] = []
+        counts = plan.rows["plan_status"].value_counts() if len(plan.rows) else {}
+        if self.key == "email":
+            out.append(("input", "email addresses, matched case-insensitively to list members"))
+            invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
+            out.append(("invalid emails", f"{invalid:,}"))
+        if self.key in ("email", "contact_id") and self.known and self.kind == RunKind.REMOVE:
+            outside = _plural(int(counts.get(RowStatus.NOT_A_MEMBER.value, 0)), "row")
+            out.append(("not a member", f"{outside} (not sent)"))
+        elif self.key == "email":
+            nobody = _plural(int(counts.get(RowStatus.NOT_A_CONTACT.value, 0)), "row")
+            out.append(("not a contact", f"{nobody}: no contact has the address (none is made)"))
+        if not self.known:
+            out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
+            return out
+        reads, rate = self.read_requests, plan.rate
+        how = "list reads (GET /contacts?lists=, 25 lists per pass)"
+        if self.lookup == "email lookups":
+            how = "per-address lookups (GET /contacts?email=)"
+        took = f"{_duration(reads / rate)} at {rate:g}/s"
+        out.append(("snapshot", f"{_plural(reads, 'request')} ({took}) by {how}"))
+        out.append(("verification", verification_text(self, plan.rate, plan.n_requests)))
+        if self.kind != RunKind.REMOVE:
+            out.extend(_change_lines(self))
+        elif (self.will_leave < 0).any():
+            out.append(("members leaving", "decided by the API (engagement level)"))
+        else:
+            out.append(("members leaving", self.leaving_text(plan.list_ids) or "none"))
+        if self.key == "contact_id" and self.kind == RunKind.REMOVE:  # addresses need the read
+            naive = _plural(self.naive_requests, "removal request")
+            out.append(("without snapshot", f"{naive} (this plan: {plan.n_requests:,})"))
+        return out
 
     def leaving_text(self, list_ids: Sequence[str]) -> str:
-        """``"Newsletter 43, Customers 16"``: see :func:`leaving_text`."""
-        return leaving_text(self, list_ids)
+        """``"Newsletter 43, Customers 16"``: members of each target list that will leave.
+
+        Example:
+            >>> snap = MembershipSnapshot.from_records(["l1"], [
+            ...     {"contact_id": "c1", "status": "active", "lists": ["l1"], "tags": []}],
+            ...     list_names={"l1": "Newsletter"})
+            >>> preview_source(snap, Source.list_ids(["l1"]), ["l1"]).leaving_text(["l1"])
+            'Newsletter 1'
+        """
+        names = self.snapshot.list_names if self.snapshot is not None else {}
+        counts = self.leaving(list_ids)
+        return ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in counts.items())
 
     def per_list(self) -> list[ListChange]:
         """Each target list's adds, removes and members that stay, counted on the
@@ -996,18 +1036,14 @@ def _membership_notes(
 ) -> tuple[str, ...]:
     if snapshot is None:
         return ()
-    notes = []
-    sizes = snapshot.sizes()
-    leaving = m.leaving(targets)
-    for lid in targets:
-        size = sizes.get(lid, 0)
-        if size and leaving[lid] > size / 2:
-            notes.append(
-                f"{leaving[lid]:,} of the {size:,} members of {snapshot.name_of(lid)!r} will "
-                "leave: keeping the rest may be simpler (df_to_keep.cc.keep_in_lists([...]), "
-                "one request with an exclude set)"
-            )
-    return tuple(notes)
+    sizes, leaving = snapshot.sizes(), m.leaving(targets)
+    return tuple(
+        f"{leaving[lid]:,} of the {sizes[lid]:,} members of {snapshot.name_of(lid)!r} will "
+        "leave: keeping the rest may be simpler (df_to_keep.cc.keep_in_lists([...]), "
+        "one request with an exclude set)"
+        for lid in targets
+        if sizes.get(lid, 0) and leaving[lid] > sizes[lid] / 2
+    )
 
 
 # -- previews of API-selected sources --------------------------------------------------------
@@ -1167,65 +1203,6 @@ def _still_member(m: MembershipPlan, after: MembershipSnapshot, lids: np.ndarray
     keys_after = np.unique(a_c[ok] * len(lids) + a_l[ok])
     keys = m.pair_contact.astype(np.int64) * len(lids) + m.pair_list
     return np.isin(keys, keys_after, assume_unique=False)
-
-
-def with_snapshot(m: MembershipPlan, **changes: Any) -> MembershipPlan:
-    """A copy of ``m`` with some fields replaced."""
-    return dataclasses.replace(m, **changes)
-
-
-# -- what the plan says ----------------------------------------------------------------------
-def leaving_text(m: MembershipPlan, list_ids: Sequence[str]) -> str:
-    """``"Newsletter 43, Customers 16"``: members of each target list that will leave.
-
-    Example:
-        >>> snap = MembershipSnapshot.from_records(["l1"], [
-        ...     {"contact_id": "c1", "status": "active", "lists": ["l1"], "tags": []}],
-        ...     list_names={"l1": "Newsletter"})
-        >>> leaving_text(preview_source(snap, Source.list_ids(["l1"]), ["l1"]), ["l1"])
-        'Newsletter 1'
-    """
-    names = m.snapshot.list_names if m.snapshot is not None else {}
-    counts = m.leaving(list_ids)
-    return ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in counts.items())
-
-
-def plan_lines(plan: Any) -> list[tuple[str, str]]:
-    """The (label, text) lines a membership snapshot adds to a plan's summary."""
-    m: MembershipPlan = plan.membership
-    out: list[tuple[str, str]] = []
-    counts = plan.rows["plan_status"].value_counts() if len(plan.rows) else {}
-    if m.key == "email":
-        out.append(("input", "email addresses, matched case-insensitively to list members"))
-        invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
-        out.append(("invalid emails", f"{invalid:,}"))
-    if m.key in ("email", "contact_id") and m.known and m.kind == RunKind.REMOVE:
-        outside = int(counts.get(RowStatus.NOT_A_MEMBER.value, 0))
-        out.append(("not a member", f"{outside:,} row{'s' * (outside != 1)} (not sent)"))
-    elif m.key == "email":
-        nobody = int(counts.get(RowStatus.NOT_A_CONTACT.value, 0))
-        rows = f"{nobody:,} row{'s' * (nobody != 1)}"
-        out.append(("not a contact", f"{rows}: no contact has the address (none is made)"))
-    if not m.known:
-        out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
-        return out
-    reads, rate = m.read_requests, plan.rate
-    how = "list reads (GET /contacts?lists=, 25 lists per pass)"
-    if m.lookup == "email lookups":
-        how = "per-address lookups (GET /contacts?email=)"
-    took = f"{_duration(reads / rate)} at {rate:g}/s"
-    out.append(("snapshot", f"{_plural(reads, 'request')} ({took}) by {how}"))
-    out.append(("verification", verification_text(m, plan.rate, plan.n_requests)))
-    if m.kind != RunKind.REMOVE:
-        out.extend(_change_lines(m))
-    elif (m.will_leave < 0).any():
-        out.append(("members leaving", "decided by the API (engagement level)"))
-    else:
-        out.append(("members leaving", leaving_text(m, plan.list_ids) or "none"))
-    if m.key == "contact_id" and m.kind == RunKind.REMOVE:  # addresses need the read
-        naive = _plural(m.naive_requests, "removal request")
-        out.append(("without snapshot", f"{naive} (this plan: {plan.n_requests:,})"))
-    return out
 
 
 # -- verification ----------------------------------------------------------------------------
@@ -1405,11 +1382,9 @@ def _change_lines(m: MembershipPlan) -> list[tuple[str, str]]:
     examples, and the unsubscribed contacts (on the list, but sent no email)."""
     cs, changes, emails = m.change_set, m.per_list(), m.emails
     out = []
-    words = (PairOutcome.ADDED.value, PairOutcome.REMOVED.value)
-    for label, code, what in zip(("to add", "to remove"), (ADD, REMOVE), words, strict=True):
-        if code == REMOVE and m.kind != RunKind.SYNC:
-            continue
-        text = ", ".join(f"{c.name} {getattr(c, what):,}" for c in changes if getattr(c, what))
+    actions = [("to add", ADD, PairOutcome.ADDED), ("to remove", REMOVE, PairOutcome.REMOVED)]
+    for label, code, what in actions[: 2 if m.kind == RunKind.SYNC else 1]:
+        text = per_list_text(changes, what)
         who = np.unique(cs.pair_contact[cs.mask(code)])[:3]
         shown = [emails[c] or cs.contact_ids[c] for c in who]
         eg = f" (e.g. {', '.join(map(str, shown))})" if shown else ""
@@ -1446,10 +1421,10 @@ def membership_meta(m: MembershipPlan) -> dict[str, Any]:
         >>> membership_meta(m)["key"]
         'source'
     """
-    codes: dict[str, list[int]] = {}
-    if m.row_codes is not None:
-        for name, code, _ in _EMAIL_ROWS:
-            codes[name] = np.flatnonzero(m.row_codes == code).tolist()
+    rows = m.row_codes
+    codes = (
+        {} if rows is None else {n: np.flatnonzero(rows == c).tolist() for n, c, _ in _EMAIL_ROWS}
+    )
     return {
         "key": m.key,
         "snapshot_id": m.snapshot_id,
