@@ -61,7 +61,10 @@ from ccpandas.plan.changes import (
 )
 from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.ids import (
+    DUPLICATE,
     ID_STATUSES,
+    MISSING,
+    PLANNED,
     REASON_DUPLICATE,
     check_ids,
     first_rows,
@@ -106,17 +109,8 @@ MEMBERSHIP_PLAN_STATUSES = (
     RowStatus.KEPT.value,
 )
 MEMBERSHIP_STATUS_DTYPE = pd.CategoricalDtype(list(MEMBERSHIP_PLAN_STATUSES))
-(
-    _PLANNED,
-    _INVALID_ID,
-    _MISSING,
-    _DUPLICATE,
-    _INVALID_EMAIL,
-    _NOT_A_MEMBER,
-    _NOT_A_CONTACT,
-    _ALREADY_MEMBER,
-    _KEPT,
-) = range(9)
+# Codes into MEMBERSHIP_PLAN_STATUSES: the id statuses' (ids.PLANNED to DUPLICATE), then these.
+_INVALID_EMAIL, _NOT_A_MEMBER, _NOT_A_CONTACT, _ALREADY_MEMBER, _KEPT = range(4, 9)
 #: The row status of a contact with nothing to send, per kind (add: on every list).
 _IDLE_ROW = {RunKind.REMOVE: _NOT_A_MEMBER, RunKind.ADD: _ALREADY_MEMBER, RunKind.SYNC: _KEPT}
 
@@ -686,7 +680,7 @@ def _match(
     # An address's codes are not in order of first appearance (factorize_in).
     first = first_rows_any(fcodes) if key == "email" else first_rows(fcodes)
     dup = (fcodes >= 0) & ~first
-    codes[dup] = _DUPLICATE
+    codes[dup] = DUPLICATE
     reasons[dup] = dup_reason
     first_pos = np.flatnonzero(first)
     if pos is None:
@@ -702,7 +696,7 @@ def _match(
     elif key == "email":  # the read covered every address: nobody has this one
         codes[no_member] = _NOT_A_CONTACT
         reasons[no_member] = REASON_NOT_A_CONTACT
-    seg_rows = first_pos[(codes[first_pos] == _PLANNED)]
+    seg_rows = first_pos[(codes[first_pos] == PLANNED)]
     seg_snap = contact_pos[seg_rows]
     known = seg_snap >= 0  # an id on no target list is added as given
     seg_ids = np.empty(len(seg_rows), dtype=object)
@@ -736,11 +730,11 @@ def _match_emails(
         )
     n = len(values)
     keys, valid, missing = email_keys(values)
-    codes = np.full(n, _PLANNED, dtype=np.int8)
+    codes = np.full(n, PLANNED, dtype=np.int8)
     reasons = np.full(n, None, dtype=object)
     codes[~valid] = _INVALID_EMAIL
     reasons[~valid] = REASON_INVALID_EMAIL
-    codes[missing] = _MISSING
+    codes[missing] = MISSING
     reasons[missing] = "missing value"
     if not valid.any():
         raise _no_address(values, column)
@@ -984,7 +978,7 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
     codes, reasons, fcodes, first = match.codes, match.reasons, match.fcodes, match.first
     key, seg_rows, seg_ids = match.key, match.seg_rows, match.seg_ids
     index = values.index
-    dup = codes == _DUPLICATE
+    dup = codes == DUPLICATE
     first_of = np.flatnonzero(first)
     # Position of the first row of each factor code, for duplicate_of.
     first_at = np.full(int(fcodes.max()) + 1 if len(fcodes) and fcodes.max() >= 0 else 0, -1)

@@ -448,9 +448,7 @@ def plan_undo(
     action = np.where(restore, ADD, np.where(off, REMOVE, NONE)).astype(np.int8)
     # The set names only its pairs: a request never takes in a contact's other lists.
     batches, cs = cs.replace(action=action, was_member=off, complete=False).batched()
-    notes: tuple[str, ...] = ()
-    if not batches:
-        notes = ("nothing to add: every pair is already back or cannot be restored",)
+    notes = () if batches else ("nothing to add: every pair is already back or cannot be restored",)
     contacts = list(dict.fromkeys(frame.loc[restore | off, "contact_id"].tolist()))
     return ids_plan(
         frame,
