@@ -440,10 +440,6 @@ class MembershipPlan:
         return self.change_set.pair_list
 
     @property
-    def was_member(self) -> np.ndarray:
-        return self.change_set.was_member
-
-    @property
     def pair_batch(self) -> np.ndarray:
         cs = self.change_set
         return cs.pair_batch if cs.pair_batch is not None else np.full(cs.n_pairs, -1)
@@ -530,8 +526,8 @@ class MembershipPlan:
 
     def leaving(self, list_ids: Sequence[str]) -> dict[str, int]:
         """Members of each target list that will leave (-1 pairs not counted)."""
-        sel = self.was_member & (self.change_set.action == REMOVE)
-        counts = bincount(self.pair_list[sel], minlength=len(list_ids))
+        cs = self.change_set
+        counts = bincount(cs.pair_list[cs.was_member & (cs.action == REMOVE)], len(list_ids))
         return {lid: int(c) for lid, c in zip(list_ids, counts, strict=True)}
 
 
