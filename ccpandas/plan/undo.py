@@ -141,8 +141,7 @@ def decide_undo(
         status_out.append(status)
         on = lid in {str(x).lower() for x in now_on}
         if take_off[i]:  # an added pair: off again if it is still there
-            still = on and lid in live_lists
-            decision[i] = "remove" if still else PairOutcome.NOT_A_MEMBER.value
+            decision[i] = "remove" if on and lid in live_lists else PairOutcome.NOT_A_MEMBER.value
         elif status == "deleted":
             decision[i], reason[i] = PairOutcome.CANNOT_RESTORE.value, "deleted"
         elif lid not in live_lists:
