@@ -167,15 +167,12 @@ class ChangeSet:
 
     def pairs(self, action: int) -> list[tuple[str, str]]:
         """The ``(contact_id, list_id)`` pairs that ask ``action``, in pair order."""
-        sel = self.mask(action)
-        lids = np.asarray(self.list_ids, dtype=object)
-        return list(
-            zip(
-                self.contact_ids[self.pair_contact[sel]].tolist(),
-                lids[self.pair_list[sel]].tolist(),
-                strict=True,
-            )
-        )
+        return self._tuples(self.mask(action))
+
+    def _tuples(self, sel: Any) -> list[tuple[str, str]]:
+        cids = self.contact_ids[self.pair_contact[sel]].tolist()
+        lids = np.asarray(self.list_ids, dtype=object)[self.pair_list[sel]].tolist()
+        return list(zip(cids, lids, strict=True))
 
     def per_list(self, action: int, among: np.ndarray | None = None) -> dict[str, int]:
         """Pairs asking ``action`` per list id (target order), lists with none left out.
@@ -278,14 +275,7 @@ class ChangeSet:
         """
         if isinstance(after, np.ndarray):
             return after.astype(bool)
-        lids = np.asarray(self.list_ids, dtype=object)
-        cids = self.contact_ids[self.pair_contact].tolist() if self.n_pairs else []
-        lists = lids[self.pair_list].tolist()
-        return np.fromiter(
-            ((c, lid) in after for c, lid in zip(cids, lists, strict=True)),
-            dtype=bool,
-            count=self.n_pairs,
-        )
+        return np.fromiter((p in after for p in self._tuples(slice(None))), bool, self.n_pairs)
 
 
 def _nones(n: int) -> np.ndarray:

@@ -475,9 +475,7 @@ class SnapshotBuilder:
 
     def _code(self, k: int, value: Any) -> int:
         text = str(value)
-        low = self._lower[k].get(text)
-        if low is None:
-            low = self._lower[k].setdefault(text, text.lower())
+        low = self._lower[k].get(text) or self._lower[k].setdefault(text, text.lower())
         table = self._tables[k]
         return table.setdefault(low, len(table))
 

@@ -215,18 +215,13 @@ def _as_arrow_string(values: pd.Series) -> pd.Series:
     arrow = dtype.pyarrow_dtype
     if _is_arrow_text(arrow):
         return values
-    target = pa.large_string() if _is_large(arrow) else pa.string()
+    # holds_text let only strings and dictionaries of them through: a dictionary here.
+    target = pa.large_string() if pa.types.is_large_string(arrow.value_type) else pa.string()
     # One cast per column, in C++ (the dictionary decoded): no Python loop.
     cast = pa.array(values.array).cast(target)
     return pd.Series(
         pd.array(cast, dtype=pd.ArrowDtype(target)), index=values.index, name=values.name
     )
-
-
-def _is_large(arrow: Any) -> bool:
-    if pa.types.is_dictionary(arrow):
-        arrow = arrow.value_type
-    return bool(pa.types.is_large_string(arrow))
 
 
 def _check_no_text(values: pd.Series) -> CheckedIds:

@@ -61,14 +61,17 @@ from ccpandas.plan.changes import (
 )
 from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount
 from ccpandas.plan.ids import (
+    DUPLICATE,
     ID_STATUSES,
+    MISSING,
+    PLANNED,
     REASON_DUPLICATE,
     check_ids,
     first_rows,
     first_rows_any,
 )
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_in, folded, positions
-from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural
+from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural, per_list_text
 from ccpandas.vocab import PairOutcome, RowStatus, RunKind, VerifyMethod
 
 __all__ = [
@@ -106,17 +109,8 @@ MEMBERSHIP_PLAN_STATUSES = (
     RowStatus.KEPT.value,
 )
 MEMBERSHIP_STATUS_DTYPE = pd.CategoricalDtype(list(MEMBERSHIP_PLAN_STATUSES))
-(
-    _PLANNED,
-    _INVALID_ID,
-    _MISSING,
-    _DUPLICATE,
-    _INVALID_EMAIL,
-    _NOT_A_MEMBER,
-    _NOT_A_CONTACT,
-    _ALREADY_MEMBER,
-    _KEPT,
-) = range(9)
+# Codes into MEMBERSHIP_PLAN_STATUSES: the id statuses' (ids.PLANNED to DUPLICATE), then these.
+_INVALID_EMAIL, _NOT_A_MEMBER, _NOT_A_CONTACT, _ALREADY_MEMBER, _KEPT = range(4, 9)
 #: The row status of a contact with nothing to send, per kind (add: on every list).
 _IDLE_ROW = {RunKind.REMOVE: _NOT_A_MEMBER, RunKind.ADD: _ALREADY_MEMBER, RunKind.SYNC: _KEPT}
 
@@ -222,10 +216,9 @@ class MembershipSnapshot:
         ``tags`` (or a :class:`~ccpandas.plan.compact.SnapshotBuilder` filled with
         them); a contact seen twice (two passes of 25 lists) is kept once. ``others``:
         the members counted, not kept (default: the builder's counts, or none)."""
-        builder = records if isinstance(records, SnapshotBuilder) else None
-        if builder is None:
-            builder = SnapshotBuilder().extend(records)  # type: ignore[arg-type]
-        columns = builder.columns()
+        if not isinstance(records, SnapshotBuilder):
+            records = SnapshotBuilder().extend(records)
+        columns = records.columns()
         if others is not None:
             columns["others"] = others
         return cls(
@@ -447,10 +440,6 @@ class MembershipPlan:
         return self.change_set.pair_list
 
     @property
-    def was_member(self) -> np.ndarray:
-        return self.change_set.was_member
-
-    @property
     def pair_batch(self) -> np.ndarray:
         cs = self.change_set
         return cs.pair_batch if cs.pair_batch is not None else np.full(cs.n_pairs, -1)
@@ -473,12 +462,53 @@ class MembershipPlan:
         return changes_frame(self, list_ids)
 
     def summary_lines(self, plan: Any) -> list[tuple[str, str]]:
-        """The (label, text) lines this adds to the plan's summary."""
-        return plan_lines(plan)
+        """The (label, text) lines a membership snapshot adds to a plan's summary."""
+        out: list[tuple[str, str]] = []
+        counts = plan.rows["plan_status"].value_counts() if len(plan.rows) else {}
+        if self.key == "email":
+            out.append(("input", "email addresses, matched case-insensitively to list members"))
+            invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
+            out.append(("invalid emails", f"{invalid:,}"))
+        if self.key in ("email", "contact_id") and self.known and self.kind == RunKind.REMOVE:
+            outside = _plural(int(counts.get(RowStatus.NOT_A_MEMBER.value, 0)), "row")
+            out.append(("not a member", f"{outside} (not sent)"))
+        elif self.key == "email":
+            nobody = _plural(int(counts.get(RowStatus.NOT_A_CONTACT.value, 0)), "row")
+            out.append(("not a contact", f"{nobody}: no contact has the address (none is made)"))
+        if not self.known:
+            out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
+            return out
+        reads, rate = self.read_requests, plan.rate
+        how = "list reads (GET /contacts?lists=, 25 lists per pass)"
+        if self.lookup == "email lookups":
+            how = "per-address lookups (GET /contacts?email=)"
+        took = f"{_duration(reads / rate)} at {rate:g}/s"
+        out.append(("snapshot", f"{_plural(reads, 'request')} ({took}) by {how}"))
+        out.append(("verification", verification_text(self, plan.rate, plan.n_requests)))
+        if self.kind != RunKind.REMOVE:
+            out.extend(_change_lines(self))
+        elif (self.will_leave < 0).any():
+            out.append(("members leaving", "decided by the API (engagement level)"))
+        else:
+            out.append(("members leaving", self.leaving_text(plan.list_ids) or "none"))
+        if self.key == "contact_id" and self.kind == RunKind.REMOVE:  # addresses need the read
+            naive = _plural(self.naive_requests, "removal request")
+            out.append(("without snapshot", f"{naive} (this plan: {plan.n_requests:,})"))
+        return out
 
     def leaving_text(self, list_ids: Sequence[str]) -> str:
-        """``"Newsletter 43, Customers 16"``: see :func:`leaving_text`."""
-        return leaving_text(self, list_ids)
+        """``"Newsletter 43, Customers 16"``: members of each target list that will leave.
+
+        Example:
+            >>> snap = MembershipSnapshot.from_records(["l1"], [
+            ...     {"contact_id": "c1", "status": "active", "lists": ["l1"], "tags": []}],
+            ...     list_names={"l1": "Newsletter"})
+            >>> preview_source(snap, Source.list_ids(["l1"]), ["l1"]).leaving_text(["l1"])
+            'Newsletter 1'
+        """
+        names = self.snapshot.list_names if self.snapshot is not None else {}
+        counts = self.leaving(list_ids)
+        return ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in counts.items())
 
     def per_list(self) -> list[ListChange]:
         """Each target list's adds, removes and members that stay, counted on the
@@ -496,8 +526,8 @@ class MembershipPlan:
 
     def leaving(self, list_ids: Sequence[str]) -> dict[str, int]:
         """Members of each target list that will leave (-1 pairs not counted)."""
-        sel = self.was_member & (self.change_set.action == REMOVE)
-        counts = bincount(self.pair_list[sel], minlength=len(list_ids))
+        cs = self.change_set
+        counts = bincount(cs.pair_list[cs.was_member & (cs.action == REMOVE)], len(list_ids))
         return {lid: int(c) for lid, c in zip(list_ids, counts, strict=True)}
 
 
@@ -646,7 +676,7 @@ def _match(
     # An address's codes are not in order of first appearance (factorize_in).
     first = first_rows_any(fcodes) if key == "email" else first_rows(fcodes)
     dup = (fcodes >= 0) & ~first
-    codes[dup] = _DUPLICATE
+    codes[dup] = DUPLICATE
     reasons[dup] = dup_reason
     first_pos = np.flatnonzero(first)
     if pos is None:
@@ -662,7 +692,7 @@ def _match(
     elif key == "email":  # the read covered every address: nobody has this one
         codes[no_member] = _NOT_A_CONTACT
         reasons[no_member] = REASON_NOT_A_CONTACT
-    seg_rows = first_pos[(codes[first_pos] == _PLANNED)]
+    seg_rows = first_pos[(codes[first_pos] == PLANNED)]
     seg_snap = contact_pos[seg_rows]
     known = seg_snap >= 0  # an id on no target list is added as given
     seg_ids = np.empty(len(seg_rows), dtype=object)
@@ -696,11 +726,11 @@ def _match_emails(
         )
     n = len(values)
     keys, valid, missing = email_keys(values)
-    codes = np.full(n, _PLANNED, dtype=np.int8)
+    codes = np.full(n, PLANNED, dtype=np.int8)
     reasons = np.full(n, None, dtype=object)
     codes[~valid] = _INVALID_EMAIL
     reasons[~valid] = REASON_INVALID_EMAIL
-    codes[missing] = _MISSING
+    codes[missing] = MISSING
     reasons[missing] = "missing value"
     if not valid.any():
         raise _no_address(values, column)
@@ -944,7 +974,7 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
     codes, reasons, fcodes, first = match.codes, match.reasons, match.fcodes, match.first
     key, seg_rows, seg_ids = match.key, match.seg_rows, match.seg_ids
     index = values.index
-    dup = codes == _DUPLICATE
+    dup = codes == DUPLICATE
     first_of = np.flatnonzero(first)
     # Position of the first row of each factor code, for duplicate_of.
     first_at = np.full(int(fcodes.max()) + 1 if len(fcodes) and fcodes.max() >= 0 else 0, -1)
@@ -996,18 +1026,14 @@ def _membership_notes(
 ) -> tuple[str, ...]:
     if snapshot is None:
         return ()
-    notes = []
-    sizes = snapshot.sizes()
-    leaving = m.leaving(targets)
-    for lid in targets:
-        size = sizes.get(lid, 0)
-        if size and leaving[lid] > size / 2:
-            notes.append(
-                f"{leaving[lid]:,} of the {size:,} members of {snapshot.name_of(lid)!r} will "
-                "leave: keeping the rest may be simpler (df_to_keep.cc.keep_in_lists([...]), "
-                "one request with an exclude set)"
-            )
-    return tuple(notes)
+    sizes, leaving = snapshot.sizes(), m.leaving(targets)
+    return tuple(
+        f"{leaving[lid]:,} of the {sizes[lid]:,} members of {snapshot.name_of(lid)!r} will "
+        "leave: keeping the rest may be simpler (df_to_keep.cc.keep_in_lists([...]), "
+        "one request with an exclude set)"
+        for lid in targets
+        if sizes.get(lid, 0) and leaving[lid] > sizes[lid] / 2
+    )
 
 
 # -- previews of API-selected sources --------------------------------------------------------
@@ -1167,65 +1193,6 @@ def _still_member(m: MembershipPlan, after: MembershipSnapshot, lids: np.ndarray
     keys_after = np.unique(a_c[ok] * len(lids) + a_l[ok])
     keys = m.pair_contact.astype(np.int64) * len(lids) + m.pair_list
     return np.isin(keys, keys_after, assume_unique=False)
-
-
-def with_snapshot(m: MembershipPlan, **changes: Any) -> MembershipPlan:
-    """A copy of ``m`` with some fields replaced."""
-    return dataclasses.replace(m, **changes)
-
-
-# -- what the plan says ----------------------------------------------------------------------
-def leaving_text(m: MembershipPlan, list_ids: Sequence[str]) -> str:
-    """``"Newsletter 43, Customers 16"``: members of each target list that will leave.
-
-    Example:
-        >>> snap = MembershipSnapshot.from_records(["l1"], [
-        ...     {"contact_id": "c1", "status": "active", "lists": ["l1"], "tags": []}],
-        ...     list_names={"l1": "Newsletter"})
-        >>> leaving_text(preview_source(snap, Source.list_ids(["l1"]), ["l1"]), ["l1"])
-        'Newsletter 1'
-    """
-    names = m.snapshot.list_names if m.snapshot is not None else {}
-    counts = m.leaving(list_ids)
-    return ", ".join(f"{names.get(lid, lid)} {n:,}" for lid, n in counts.items())
-
-
-def plan_lines(plan: Any) -> list[tuple[str, str]]:
-    """The (label, text) lines a membership snapshot adds to a plan's summary."""
-    m: MembershipPlan = plan.membership
-    out: list[tuple[str, str]] = []
-    counts = plan.rows["plan_status"].value_counts() if len(plan.rows) else {}
-    if m.key == "email":
-        out.append(("input", "email addresses, matched case-insensitively to list members"))
-        invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
-        out.append(("invalid emails", f"{invalid:,}"))
-    if m.key in ("email", "contact_id") and m.known and m.kind == RunKind.REMOVE:
-        outside = int(counts.get(RowStatus.NOT_A_MEMBER.value, 0))
-        out.append(("not a member", f"{outside:,} row{'s' * (outside != 1)} (not sent)"))
-    elif m.key == "email":
-        nobody = int(counts.get(RowStatus.NOT_A_CONTACT.value, 0))
-        rows = f"{nobody:,} row{'s' * (nobody != 1)}"
-        out.append(("not a contact", f"{rows}: no contact has the address (none is made)"))
-    if not m.known:
-        out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
-        return out
-    reads, rate = m.read_requests, plan.rate
-    how = "list reads (GET /contacts?lists=, 25 lists per pass)"
-    if m.lookup == "email lookups":
-        how = "per-address lookups (GET /contacts?email=)"
-    took = f"{_duration(reads / rate)} at {rate:g}/s"
-    out.append(("snapshot", f"{_plural(reads, 'request')} ({took}) by {how}"))
-    out.append(("verification", verification_text(m, plan.rate, plan.n_requests)))
-    if m.kind != RunKind.REMOVE:
-        out.extend(_change_lines(m))
-    elif (m.will_leave < 0).any():
-        out.append(("members leaving", "decided by the API (engagement level)"))
-    else:
-        out.append(("members leaving", leaving_text(m, plan.list_ids) or "none"))
-    if m.key == "contact_id" and m.kind == RunKind.REMOVE:  # addresses need the read
-        naive = _plural(m.naive_requests, "removal request")
-        out.append(("without snapshot", f"{naive} (this plan: {plan.n_requests:,})"))
-    return out
 
 
 # -- verification ----------------------------------------------------------------------------
@@ -1405,11 +1372,9 @@ def _change_lines(m: MembershipPlan) -> list[tuple[str, str]]:
     examples, and the unsubscribed contacts (on the list, but sent no email)."""
     cs, changes, emails = m.change_set, m.per_list(), m.emails
     out = []
-    words = (PairOutcome.ADDED.value, PairOutcome.REMOVED.value)
-    for label, code, what in zip(("to add", "to remove"), (ADD, REMOVE), words, strict=True):
-        if code == REMOVE and m.kind != RunKind.SYNC:
-            continue
-        text = ", ".join(f"{c.name} {getattr(c, what):,}" for c in changes if getattr(c, what))
+    actions = [("to add", ADD, PairOutcome.ADDED), ("to remove", REMOVE, PairOutcome.REMOVED)]
+    for label, code, what in actions[: 2 if m.kind == RunKind.SYNC else 1]:
+        text = per_list_text(changes, what)
         who = np.unique(cs.pair_contact[cs.mask(code)])[:3]
         shown = [emails[c] or cs.contact_ids[c] for c in who]
         eg = f" (e.g. {', '.join(map(str, shown))})" if shown else ""
@@ -1446,10 +1411,10 @@ def membership_meta(m: MembershipPlan) -> dict[str, Any]:
         >>> membership_meta(m)["key"]
         'source'
     """
-    codes: dict[str, list[int]] = {}
-    if m.row_codes is not None:
-        for name, code, _ in _EMAIL_ROWS:
-            codes[name] = np.flatnonzero(m.row_codes == code).tolist()
+    rows = m.row_codes
+    codes = (
+        {} if rows is None else {n: np.flatnonzero(rows == c).tolist() for n, c, _ in _EMAIL_ROWS}
+    )
     return {
         "key": m.key,
         "snapshot_id": m.snapshot_id,

@@ -81,6 +81,7 @@ __all__ = [
     "list_values",
     "names_not_looked_up",
     "normalize_ids",
+    "per_list_text",
     "plan_removal",
     "plan_source_removal",
     "quota_percent",
@@ -358,11 +359,9 @@ class RemovalPlan:
             )
         if str(self.kind) != "remove":  # an add's joining, a sync's joining and leaving
             per = m.per_list()
-            text = ", ".join(f"{c.name} {c.added:,}" for c in per if c.added) or "none"
-            text = f"members to add: {text}"
+            text = f"members to add: {per_list_text(per, PairOutcome.ADDED) or 'none'}"
             if str(self.kind) == "sync":
-                gone = ", ".join(f"{c.name} {c.removed:,}" for c in per if c.removed)
-                text += f"; to remove: {gone or 'none'}"
+                text += f"; to remove: {per_list_text(per, PairOutcome.REMOVED) or 'none'}"
             return f"{text} (not verified yet)"
         if (m.will_leave < 0).any():
             return "members leaving: decided by the API (not verified yet)"
@@ -720,6 +719,23 @@ def quota_percent(share: float) -> str:
     if 0 < share < 0.0001:
         return "< 0.01%"
     return f"{share:.{1 if share >= 0.01 else 2}%}"
+
+
+def per_list_text(changes: Iterable[Any], what: str) -> str:
+    """``"Newsletter 10, Customers 19"``: the lists with some ``what`` (``"added"`` or
+    ``"removed"``), e.g. for a confirmation.
+
+    Args:
+        changes: Each target list's changes
+            (:class:`~ccpandas.plan.membership.ListChange` items).
+        what: The count to show: ``"added"`` or ``"removed"``.
+
+    Example:
+        >>> from ccpandas.plan.membership import ListChange
+        >>> per_list_text([ListChange("l1", "Newsletter", 10, 0, 3)], "added")
+        'Newsletter 10'
+    """
+    return ", ".join(f"{c.name} {getattr(c, what):,}" for c in changes if getattr(c, what))
 
 
 def _plural(n: int, word: str) -> str:

@@ -132,15 +132,11 @@ def request_items(batches: Sequence[Batch]) -> list[int]:
         ...                Batch(1, Source.list_ids(["l2"]), ("l",))])
         [2, 500]
     """
-    out = []
-    for b in batches:
-        if b.size:
-            out.append(b.size)
-        elif b.source.kind is SourceKind.CONTACT_IDS:
-            out.append(len(b.source.values))
-        else:
-            out.append(MAX_CONTACTS_PER_REQUEST)
-    return out
+    by_ids = SourceKind.CONTACT_IDS
+    return [
+        b.size or (len(b.source.values) if b.source.kind is by_ids else MAX_CONTACTS_PER_REQUEST)
+        for b in batches
+    ]
 
 
 def expected_polls(

@@ -141,8 +141,7 @@ def decide_undo(
         status_out.append(status)
         on = lid in {str(x).lower() for x in now_on}
         if take_off[i]:  # an added pair: off again if it is still there
-            still = on and lid in live_lists
-            decision[i] = "remove" if still else PairOutcome.NOT_A_MEMBER.value
+            decision[i] = "remove" if on and lid in live_lists else PairOutcome.NOT_A_MEMBER.value
         elif status == "deleted":
             decision[i], reason[i] = PairOutcome.CANNOT_RESTORE.value, "deleted"
         elif lid not in live_lists:
@@ -448,9 +447,7 @@ def plan_undo(
     action = np.where(restore, ADD, np.where(off, REMOVE, NONE)).astype(np.int8)
     # The set names only its pairs: a request never takes in a contact's other lists.
     batches, cs = cs.replace(action=action, was_member=off, complete=False).batched()
-    notes: tuple[str, ...] = ()
-    if not batches:
-        notes = ("nothing to add: every pair is already back or cannot be restored",)
+    notes = () if batches else ("nothing to add: every pair is already back or cannot be restored",)
     contacts = list(dict.fromkeys(frame.loc[restore | off, "contact_id"].tolist()))
     return ids_plan(
         frame,

@@ -405,12 +405,10 @@ class RemovalPanel(TextBox):
             return "I understand " + change_text(plan)
         m = plan.membership
         if m is not None and m.known and not (m.will_leave < 0).any():
-            from ccpandas.plan.membership import leaving_text
-
             total = sum(m.leaving(plan.list_ids).values())
             return (
                 f"I understand {plural(total, 'membership')} will be removed "
-                f"({leaving_text(m, plan.list_ids)})"
+                f"({m.leaving_text(plan.list_ids)})"
             )
         values = plan.source.values
         kept = f" (except {len(plan.exclude):,} kept)" if plan.exclude else ""

@@ -26,7 +26,7 @@ import traitlets
 
 from ccpandas.models import MembershipAction, SourceKind
 from ccpandas.plan.membership import ListChange
-from ccpandas.plan.planner import RemovalPlan, quota_percent
+from ccpandas.plan.planner import RemovalPlan, per_list_text, quota_percent
 from ccpandas.vocab import PairOutcome, RowStatus, RunKind
 from ccpandas.widgets._html import box, duration, esc, note, plural, table
 from ccpandas.widgets._parts import titled
@@ -57,17 +57,6 @@ def list_changes(plan: RemovalPlan) -> list[ListChange] | None:
     """
     m = plan.membership
     return m.per_list() if m is not None and m.known else None
-
-
-def per_list_text(changes: list[ListChange], what: str) -> str:
-    """``"Newsletter 10, Customers 19"``: the lists with some ``what`` (``"added"`` or
-    ``"removed"``), e.g. for a confirmation.
-
-    Example:
-        >>> per_list_text([ListChange("l1", "Newsletter", 10, 0, 3)], "added")
-        'Newsletter 10'
-    """
-    return ", ".join(f"{c.name} {getattr(c, what):,}" for c in changes if getattr(c, what))
 
 
 class PlanPreview(w.VBox):
