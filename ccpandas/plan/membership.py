@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -852,11 +853,13 @@ def max_removed_value(value: Any) -> float | int | None:
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"max_removed must be a share (a float in (0, 1]), a count (an int) or None, "
             f"not {value!r}"
         )
+    # A count computed from a frame is a numpy integer: a count like an int.
+    value = int(value) if isinstance(value, numbers.Integral) else float(value)
     if isinstance(value, float) and not 0 < value <= 1:
         raise ValueError(
             f"max_removed={value!r}: a share must be in (0, 1]; give a count as an int "

@@ -340,3 +340,20 @@ def test_runs_names_what_an_undo_of_an_add_or_a_one_way_sync_did(cc_emulator_fac
     assert table.loc[undo.run_id, "restored_memberships"] == "removed VIP 9"
     assert table.loc[synced.run_id, "synced_memberships"] == "removed VIP 4"
     assert table.loc[added.run_id, "added_memberships"] == "VIP 9"
+
+
+def test_max_removed_takes_a_count_computed_with_numpy(cc_emulator_factory, connect):
+    # A count computed from a frame is a numpy integer (``(df.x == y).sum() // 10``):
+    # it is a count like an int, refused only when the sync would remove more.
+    emu = cc_emulator_factory(seed=28, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))
+    segment = pd.DataFrame({"contact_id": members[3:]})
+    leaving = pd.Series(members).isin(members[:3]).sum()  # a numpy integer: 3
+    with pytest.raises(PlanError, match=r"more than max_removed=2 allows \(2\)"):
+        segment.cc.sync_lists([a], client=client, progress=False, max_removed=leaving - 1)
+    assert acct.count(method="POST") == 0
+    result = segment.cc.sync_lists([a], client=client, progress=False, max_removed=leaving)
+    assert result.ok and acct.members(a) == set(members[3:])
+    assert ccpandas.run_result(result.run_id).ok
