@@ -146,7 +146,8 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
     A later run's changed pairs are what its re-read verified (removed, added,
     restored), or, unverified, what it asked (without a snapshot: every contact of a
     sent request on each of its lists; a source the API selected: every pair of its
-    lists). The run's own undos are not counted: the "already undone" check names them.
+    lists). The run's own undos are not counted: the "already undone" check names them;
+    nor is a later run a completed undo reverted since, nor that undo.
 
     Example:
         >>> later_runs(open_journal(), "20250301-231501-7f3a2c", removed)  # doctest: +SKIP
@@ -156,13 +157,21 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
     lists = set(pairs["list_id"])
     wanted = set(zip(pairs["contact_id"], pairs["list_id"], strict=True))
     rows = db.query(
-        "SELECT run_id, kind, parent, list_ids FROM runs WHERE created_at > ? AND run_id != ? "
-        "AND base_url IS ? ORDER BY created_at",
+        "SELECT run_id, kind, parent, outcome, list_ids FROM runs WHERE created_at > ? "
+        "AND run_id != ? AND base_url IS ? ORDER BY created_at",
         (me["created_at"], run_id, me["base_url"]),
     )
+    # A later run that a completed undo reverted no longer stands: neither it nor its
+    # undo is a change that undoing this run would revert (undo R2, then R1).
+    later = {row["run_id"] for row in rows}
+    reverted = later & {
+        row["parent"] for row in rows if row["kind"] == "undo" and row["outcome"] == "completed"
+    }
     out = []
     for row in rows:
-        if row["kind"] == "undo" and row["parent"] == run_id:
+        if row["kind"] == "undo" and row["parent"] in reverted | {run_id}:
+            continue
+        if row["run_id"] in reverted:
             continue
         shared = lists & {str(x) for x in json.loads(row["list_ids"])}
         if not shared:

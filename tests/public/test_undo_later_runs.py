@@ -96,3 +96,26 @@ def test_cli_undo_refuses_then_force(cc_emulator_factory, connect, monkeypatch):
     code, err = cli("--force")
     assert code == ExitCode.OK, err
     assert set(r1_contacts) <= acct.members(a)
+
+
+def test_undo_in_reverse_order_is_not_refused(cc_emulator_factory, connect):
+    # Undo R2, then R1 (the last run first, as any undo history goes): R2 no longer
+    # stands, so undoing R1 reverts nobody's later change; it was refused naming R2 and
+    # R2's own undo. A run after R2's undo still counts.
+    emu = cc_emulator_factory(seed=34, contacts=2000, **FAST)
+    client, acct = connect(emu), emu.account
+    a, r1, r2, _other, again, r1_contacts = _r1_then_r2(emu, client)
+    undo_r2 = r2.undo(client=client, progress=False)
+    assert undo_r2.ok and set(again) <= acct.members(a)
+
+    preview = r1.undo(client=client, dry_run=True, progress=False)
+    assert preview.plan.later_runs == ()
+    assert "changed since" not in str(preview)
+    done = r1.undo(client=client, progress=False)
+    assert done.ok and set(r1_contacts) <= acct.members(a)
+
+    # A run after R2's undo that changes R1's pairs again is still named.
+    r3 = _remove(client, [a], again[:10])
+    assert r3.ok
+    again_preview = r1.undo(client=client, dry_run=True, force=True, progress=False)
+    assert [run for run, _k, _n in again_preview.plan.later_runs] == [r3.run_id]
