@@ -467,6 +467,11 @@ class MembershipPlan:
         """True when ``was_member`` comes from a snapshot."""
         return self.snapshot is not None
 
+    @property
+    def n_changed(self) -> int:
+        """Contacts with a pair to change: those an add or a sync sends."""
+        return len(changed_contacts(self))
+
     # The plan's calls come through these methods: membership.py imports planner.py, so
     # planner.py reaches this module only through the part it holds (no import cycle).
     def changes(self, list_ids: Sequence[str]) -> pd.DataFrame:
@@ -859,15 +864,15 @@ def max_removed_value(value: Any) -> float | int | None:
             f"not {value!r}"
         )
     # A count computed from a frame is a numpy integer: a count like an int.
-    value = int(value) if isinstance(value, numbers.Integral) else float(value)
-    if isinstance(value, float) and not 0 < value <= 1:
+    number: float | int = int(value) if isinstance(value, numbers.Integral) else float(value)
+    if isinstance(number, float) and not 0 < number <= 1:
         raise ValueError(
-            f"max_removed={value!r}: a share must be in (0, 1]; give a count as an int "
+            f"max_removed={number!r}: a share must be in (0, 1]; give a count as an int "
             "(e.g. 200), or None to turn the guard off"
         )
-    if isinstance(value, int) and value < 0:
-        raise ValueError(f"max_removed={value!r}: a count cannot be negative")
-    return value
+    if isinstance(number, int) and number < 0:
+        raise ValueError(f"max_removed={number!r}: a count cannot be negative")
+    return number
 
 
 def max_removed_of(text: str) -> float | int | None:
