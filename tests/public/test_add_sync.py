@@ -357,3 +357,27 @@ def test_max_removed_takes_a_count_computed_with_numpy(cc_emulator_factory, conn
     result = segment.cc.sync_lists([a], client=client, progress=False, max_removed=leaving)
     assert result.ok and acct.members(a) == set(members[3:])
     assert ccpandas.run_result(result.run_id).ok
+
+
+@pytest.mark.parametrize("kind", ["add", "sync"])
+def test_the_plan_counts_the_contacts_it_sends(cc_emulator_factory, connect, kind):
+    # Members already on the list are not sent (docs/syncing.md); the plan said "230 in
+    # the account, to send" and "1 request to add 230 contacts" for 30 sent.
+    emu = cc_emulator_factory(seed=29, contacts=1500, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))
+    outsiders = [c for c in acct.contact_ids("active") if c not in set(members)][:30]
+    segment = pd.DataFrame({"contact_id": members[6:] + outsiders})
+    leaving = 6 if kind == "sync" else 0
+    sent = len(outsiders) + leaving
+    plan = segment.cc.plan([a], kind=kind, client=client, snapshot=True)
+    text, html = str(plan), plan._repr_html_()
+    assert plan.n_contacts == len(segment) + leaving  # every valid contact, as before
+    assert f"{plan.n_contacts:,} in the account, {sent} to send" in text, text
+    verb = "add" if kind == "add" else "sync"
+    assert f"to {verb} {sent} contacts" in text and f"to {verb} {sent} contacts" in html
+    result = getattr(segment.cc, "add_to_lists" if kind == "add" else "sync_lists")(
+        [a], client=client, progress=False, snapshot=True
+    )
+    assert result.ok and result.summary().lists[0].contacts_sent == sent
