@@ -381,3 +381,23 @@ def test_the_plan_counts_the_contacts_it_sends(cc_emulator_factory, connect, kin
         [a], client=client, progress=False, snapshot=True
     )
     assert result.ok and result.summary().lists[0].contacts_sent == sent
+
+
+def test_runs_says_why_an_add_stopped_waiting_as_its_summary_does(cc_emulator_factory, connect):
+    # timeout= ran out while the activity processed: the summary (and the CLI's --json)
+    # said stop_reason "timeout", runs() said None for the same run.
+    emu = cc_emulator_factory(seed=30, contacts=600, rate=None, speed=5.0, start_delay=0.0)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    outsiders = [c for c in acct.contact_ids("active") if c not in acct.members(a)][:300]
+    frame = pd.DataFrame({"contact_id": outsiders})
+    result = frame.cc.add_to_lists([a], client=client, progress=False, timeout=0.2)
+    summary = result.summary()
+    assert str(summary.outcome) == "processing" and summary.stop_reason == "timeout"
+    row = ccpandas.runs().set_index("run_id").loc[result.run_id]
+    assert (row["state"], row["outcome"]) == ("processing", "processing")
+    assert row["stop_reason"] == summary.stop_reason
+    emu.configure(speed=1_000_000.0)
+    done = ccpandas.resume(result.run_id, client=client, progress=False)
+    assert done.ok and set(outsiders) <= acct.members(a)
+    assert ccpandas.runs().set_index("run_id").loc[result.run_id, "stop_reason"] is None
