@@ -246,6 +246,19 @@ def plan_list_removal(
     )
 
 
+def check_sync_snapshot(kind: str, snapshot: bool | str) -> None:
+    """A sync must read the lists: ``snapshot=False`` is a PlanError, before any request.
+
+    Example:
+        >>> check_sync_snapshot("add", False)
+    """
+    if kind == "sync" and snapshot is False:
+        raise PlanError(
+            "a sync reads the lists first (it removes every member outside the frame): "
+            "snapshot=False cannot sync"
+        )
+
+
 def _plan_list(
     data: pd.DataFrame | pd.Series,
     values: tuple[str, ...] | Targets,
@@ -267,11 +280,7 @@ def _plan_list(
     given = values.ids if isinstance(values, Targets) else values
     names = list_names(given)
     snapshot = choice.snapshot
-    if kind == "sync" and snapshot is False:
-        raise PlanError(
-            "a sync reads the lists first (it removes every member outside the frame): "
-            "snapshot=False cannot sync"
-        )
+    check_sync_snapshot(kind, snapshot)
     try:
         # a frame's column, a Series, an Index, a list, a tuple or a 1-d array
         column_values = _column_of(data, column)[0]

@@ -630,6 +630,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     data, s.input = read_input(
         args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
     )
+    api.check_sync_snapshot(args.command, _SNAPSHOT[args.snapshot])  # before the listing
     sends = args.command in _CHANGES and not args.dry_run
     client = s.client() if sends else s.client_or_none()
     try:

@@ -109,3 +109,14 @@ def test_undo_of_an_add_asks_to_take_the_contacts_off(cli, api, lists, tmp_path:
     ran = cli("undo", run_id, stdin=_Terminal("y\n"))
     assert ran.code == ExitCode.OK, ran.err
     assert not set(outside["contact_id"]) & members_of(api, target)
+
+
+def test_sync_without_a_snapshot_is_refused_before_any_request(cli, emu, lists, tmp_path: Path):
+    # --snapshot no cannot sync (Python refuses snapshot=False before any request); the
+    # command read the account's lists first to resolve the name, then refused.
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]}).to_csv(path, index=False)
+    before = len(emu.account.request_log)
+    ran = cli("sync", str(path), "--lists", lists["name"].iloc[0], "--snapshot", "no", "--yes")
+    assert ran.code == ExitCode.USAGE and "--snapshot no cannot sync" in ran.err, ran.err
+    assert len(emu.account.request_log) == before
