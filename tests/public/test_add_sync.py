@@ -401,3 +401,27 @@ def test_runs_says_why_an_add_stopped_waiting_as_its_summary_does(cc_emulator_fa
     done = ccpandas.resume(result.run_id, client=client, progress=False)
     assert done.ok and set(outsiders) <= acct.members(a)
     assert ccpandas.runs().set_index("run_id").loc[result.run_id, "stop_reason"] is None
+
+
+def test_the_undo_preview_of_an_add_counts_the_pairs_already_off(cc_emulator_factory, connect):
+    # Contacts the add put on the list and someone took off since: the undo skips them
+    # (not_a_member). Its preview said "memberships changed: 8", "will be taken off: 5"
+    # and nothing of the other 3.
+    emu = cc_emulator_factory(seed=31, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:8]
+    added = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
+        ["VIP"], client=client, progress=False, snapshot=True
+    )
+    assert added.ok
+    acct.remove_members(vip, newcomers[:3])  # taken off by hand since
+    preview = added.undo(dry_run=True)
+    text, html = str(preview), preview._repr_html_()
+    assert "memberships changed: 8" in text and "will be taken off: 5 (VIP 5)" in text
+    assert "already off: 3 (VIP 3)" in text, text
+    assert "already off" in html
+    undone = added.undo(progress=False)
+    counts = undone.changes["outcome"].astype(str).value_counts().to_dict()
+    assert undone.ok and counts == {"removed": 5, "not_a_member": 3}
+    assert not set(newcomers) & acct.members(vip)
