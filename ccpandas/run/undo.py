@@ -123,7 +123,20 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             f"(ccpandas.run_result({earlier[-1]!r}) shows what it restored); pass force=True "
             "to undo it again"
         )
-    ch = parent.changes
+    changed = undo_pairs(parent.changes)
+    if not len(changed):
+        raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
+    return changed
+
+
+def undo_pairs(ch: pd.DataFrame) -> pd.DataFrame:
+    """The pairs an undo of a run reverses, from its ``changes``: ``contact_id``,
+    ``list_id`` and ``undo_action`` (``"add"`` back a removed pair, ``"remove"`` an
+    added one), verified or not (what the panel's undo confirmation counts too).
+
+    Example:
+        >>> undo_pairs(result.changes)["undo_action"].value_counts()  # doctest: +SKIP
+    """
     outcome, action = ch["outcome"].astype(str), ch["action"].astype(str)
     # A pair a sampled verification did not see is undone too (its activity completed):
     # the undo's own fresh read says whether it is still to put back.
@@ -132,8 +145,6 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     )
     done = outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value]) | unseen
     changed = ch.loc[done, ["contact_id", "list_id"]].reset_index(drop=True)
-    if not len(changed):
-        raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
     # What reverses each pair: a removed one is added back, an added one taken off.
     added = (outcome == PairOutcome.ADDED.value) | (unseen & (action == Action.ADD.value))
     changed["undo_action"] = np.where(added[done].to_numpy(), "remove", "add")
