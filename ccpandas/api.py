@@ -59,6 +59,7 @@ from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source
 from ccpandas.run.result import RemovalResult, rebuild_run
 from ccpandas.run.runner import Journal, NullJournal, Runner
+from ccpandas.run.summary import stop_reason_of
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
 from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
 from ccpandas.vocab import RunKind, RunOutcome, RunState, sql_list
@@ -245,6 +246,19 @@ def plan_list_removal(
     )
 
 
+def check_sync_snapshot(kind: str, snapshot: bool | str) -> None:
+    """A sync must read the lists: ``snapshot=False`` is a PlanError, before any request.
+
+    Example:
+        >>> check_sync_snapshot("add", False)
+    """
+    if kind == "sync" and snapshot is False:
+        raise PlanError(
+            "a sync reads the lists first (it removes every member outside the frame): "
+            "snapshot=False cannot sync"
+        )
+
+
 def _plan_list(
     data: pd.DataFrame | pd.Series,
     values: tuple[str, ...] | Targets,
@@ -266,11 +280,7 @@ def _plan_list(
     given = values.ids if isinstance(values, Targets) else values
     names = list_names(given)
     snapshot = choice.snapshot
-    if kind == "sync" and snapshot is False:
-        raise PlanError(
-            "a sync reads the lists first (it removes every member outside the frame): "
-            "snapshot=False cannot sync"
-        )
+    check_sync_snapshot(kind, snapshot)
     try:
         # a frame's column, a Series, an Index, a list, a tuple or a 1-d array
         column_values = _column_of(data, column)[0]
@@ -943,6 +953,8 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         reason = rec["stop_reason"]
         if rec["status"] == "running" and state is not RunState.RUNNING:
             reason = "the process driving it ended"
+        elif reason is None and rec["outcome"]:  # a timeout, as the run's summary says
+            reason = stop_reason_of(None, RunOutcome(rec["outcome"]), None)
         row = {col: rec.get(col) for col in RUN_COLUMNS}  # None where the journal has none
         row.update(
             lists=len(json.loads(rec["list_ids"])),

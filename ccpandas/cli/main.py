@@ -630,6 +630,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     data, s.input = read_input(
         args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
     )
+    api.check_sync_snapshot(args.command, _SNAPSHOT[args.snapshot])  # before the listing
     sends = args.command in _CHANGES and not args.dry_run
     client = s.client() if sends else s.client_or_none()
     try:
@@ -748,8 +749,22 @@ def _short_names(names: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 3].rstrip(", ") + "..."
 
 
+#: What the undo of a run of each kind does, in its confirmation (a removal's otherwise).
+_UNDOES = {
+    "add": "take the contacts it added off their lists",
+    "sync": "put back the members it removed, take the contacts it added off",
+}
+
+
 def _cmd_undo(s: _Session) -> int:
-    s.confirm(f"Undo run {s.args.run_id} (put its removed contacts back on their lists)?")
+    from ccpandas.store.journal import open_journal
+
+    try:
+        kind = open_journal().run_record(s.args.run_id)["kind"]
+    except ccpandas.CCError:  # an unknown run: the undo below says so
+        kind = None
+    does = _UNDOES.get(kind, "put its removed contacts back on their lists")
+    s.confirm(f"Undo run {s.args.run_id} ({does})?")
     result, error = _settled(
         lambda: ccpandas.undo(
             s.args.run_id, client=s.client(), force=s.args.force, **_run_options(s)

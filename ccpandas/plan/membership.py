@@ -33,6 +33,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -454,6 +455,11 @@ class MembershipPlan:
     def known(self) -> bool:
         """True when ``was_member`` comes from a snapshot."""
         return self.snapshot is not None
+
+    @property
+    def n_changed(self) -> int:
+        """Contacts with a pair to change: those an add or a sync sends."""
+        return len(changed_contacts(self))
 
     # The plan's calls come through these methods: membership.py imports planner.py, so
     # planner.py reaches this module only through the part it holds (no import cycle).
@@ -882,19 +888,21 @@ def max_removed_value(value: Any) -> float | int | None:
     """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"max_removed must be a share (a float in (0, 1]), a count (an int) or None, "
             f"not {value!r}"
         )
-    if isinstance(value, float) and not 0 < value <= 1:
+    # A count computed from a frame is a numpy integer: a count like an int.
+    number: float | int = int(value) if isinstance(value, numbers.Integral) else float(value)
+    if isinstance(number, float) and not 0 < number <= 1:
         raise ValueError(
-            f"max_removed={value!r}: a share must be in (0, 1]; give a count as an int "
+            f"max_removed={number!r}: a share must be in (0, 1]; give a count as an int "
             "(e.g. 200), or None to turn the guard off"
         )
-    if isinstance(value, int) and value < 0:
-        raise ValueError(f"max_removed={value!r}: a count cannot be negative")
-    return value
+    if isinstance(number, int) and number < 0:
+        raise ValueError(f"max_removed={number!r}: a count cannot be negative")
+    return number
 
 
 def max_removed_of(text: str) -> float | int | None:

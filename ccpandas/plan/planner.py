@@ -394,7 +394,8 @@ class RemovalPlan:
 
     @property
     def n_contacts(self) -> int | None:
-        """Unique valid contact ids sent; None when the API selects them (source plans)."""
+        """Unique valid contact ids planned (an add or a sync sends only those it
+        changes); None when the API selects them (source plans)."""
         if self.source.kind is not SourceKind.CONTACT_IDS:
             return None
         return sum(len(g) for g in self.contact_groups)
@@ -608,14 +609,18 @@ class RemovalPlan:
         out: list[tuple[str, str]] = []
         if self.source.kind is SourceKind.CONTACT_IDS:
             out.append(("input rows", f"{self.n_rows:,}"))
-            sending = "members of a target list" if self.kind == "remove" else "in the account"
-            what = f"{sending}, to send" if self.verifiable else "unique valid ids"
+            sent, what = self.n_contacts or 0, "unique valid ids"
+            if self.verifiable and self.kind == "remove":
+                what = "members of a target list, to send"
+            elif self.verifiable:  # an add or a sync sends only the contacts it changes
+                sent = self.membership.n_changed
+                what = f"in the account, {sent:,} to send"
             out.append(("contacts", f"{self.n_contacts:,} {what}"))
             if not self._by_email:  # addresses: "invalid emails" below says it
                 out.append(("invalid", f"{self.n_invalid:,}{_eg(self.invalid_examples(3))}"))
             out.append((RowStatus.MISSING.value, f"{self.n_missing:,}"))
             out.append(("duplicates", f"{self.n_duplicates:,}" + duplicate_example(self.rows)))
-            who = _plural(self.n_contacts or 0, "contact")
+            who = _plural(sent, "contact")
         else:
             out.append(("source", _describe_source(self.source)))
             if self.source.accepts_exclude:

@@ -361,6 +361,7 @@ class UndoPart:
         for label, frame in (
             ("will be taken off", off),
             ("already back", self._decided(PairOutcome.ALREADY_MEMBER.value)),
+            ("already off", self._decided(PairOutcome.NOT_A_MEMBER.value)),
         ):
             if len(frame):
                 lines.append((label, f"{len(frame):,} ({self._per_text(frame)})"))

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ccpandas.errors import CCError, PlanError
+from ccpandas.models import MembershipAction
 from ccpandas.plan.membership import snapshot_reads
 from ccpandas.plan.planner import RemovalPlan, _plural
 from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes, undo_part
@@ -122,7 +123,20 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             f"(ccpandas.run_result({earlier[-1]!r}) shows what it restored); pass force=True "
             "to undo it again"
         )
-    ch = parent.changes
+    changed = undo_pairs(parent.changes)
+    if not len(changed):
+        raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
+    return changed
+
+
+def undo_pairs(ch: pd.DataFrame) -> pd.DataFrame:
+    """The pairs an undo of a run reverses, from its ``changes``: ``contact_id``,
+    ``list_id`` and ``undo_action`` (``"add"`` back a removed pair, ``"remove"`` an
+    added one), verified or not (what the panel's undo confirmation counts too).
+
+    Example:
+        >>> undo_pairs(result.changes)["undo_action"].value_counts()  # doctest: +SKIP
+    """
     outcome, action = ch["outcome"].astype(str), ch["action"].astype(str)
     # A pair a sampled verification did not see is undone too (its activity completed):
     # the undo's own fresh read says whether it is still to put back.
@@ -131,8 +145,6 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     )
     done = outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value]) | unseen
     changed = ch.loc[done, ["contact_id", "list_id"]].reset_index(drop=True)
-    if not len(changed):
-        raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
     # What reverses each pair: a removed one is added back, an added one taken off.
     added = (outcome == PairOutcome.ADDED.value) | (unseen & (action == Action.ADD.value))
     changed["undo_action"] = np.where(added[done].to_numpy(), "remove", "add")
@@ -141,12 +153,14 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
 
 def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[str, str, int]]:
     """The runs journaled after ``run_id`` (same API) that changed some of ``pairs``
-    (``contact_id``, ``list_id``) again, oldest first, as ``(run_id, kind, pairs)``.
+    (``contact_id``, ``list_id``, ``undo_action``) again the other way than the undo
+    will (the undo would revert them), oldest first, as ``(run_id, kind, pairs)``.
 
     A later run's changed pairs are what its re-read verified (removed, added,
     restored), or, unverified, what it asked (without a snapshot: every contact of a
     sent request on each of its lists; a source the API selected: every pair of its
-    lists). The run's own undos are not counted: the "already undone" check names them.
+    lists). The run's own undos are not counted: the "already undone" check names them;
+    nor is a later run a completed undo reverted since, nor that undo.
 
     Example:
         >>> later_runs(open_journal(), "20250301-231501-7f3a2c", removed)  # doctest: +SKIP
@@ -154,15 +168,27 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
     """
     me = db.run_record(run_id)
     lists = set(pairs["list_id"])
-    wanted = set(zip(pairs["contact_id"], pairs["list_id"], strict=True))
+    # The later change an undo reverts goes the other way: a pair it puts back that a
+    # later run removed, or one it takes off that a later run added. A change the same
+    # way is what the undo does anyway (an add that put some removed contacts back).
+    reverts = pairs["undo_action"].map({"add": "remove", "remove": "add"})
+    wanted = set(zip(pairs["contact_id"], pairs["list_id"], reverts, strict=True))
     rows = db.query(
-        "SELECT run_id, kind, parent, list_ids FROM runs WHERE created_at > ? AND run_id != ? "
-        "AND base_url IS ? ORDER BY created_at",
+        "SELECT run_id, kind, parent, outcome, list_ids FROM runs WHERE created_at > ? "
+        "AND run_id != ? AND base_url IS ? ORDER BY created_at",
         (me["created_at"], run_id, me["base_url"]),
     )
+    # A later run that a completed undo reverted no longer stands: neither it nor its
+    # undo is a change that undoing this run would revert (undo R2, then R1).
+    later = {row["run_id"] for row in rows}
+    reverted = later & {
+        row["parent"] for row in rows if row["kind"] == "undo" and row["outcome"] == "completed"
+    }
     out = []
     for row in rows:
-        if row["kind"] == "undo" and row["parent"] == run_id:
+        if row["kind"] == "undo" and row["parent"] in reverted | {run_id}:
+            continue
+        if row["run_id"] in reverted:
             continue
         shared = lists & {str(x) for x in json.loads(row["list_ids"])}
         if not shared:
@@ -170,31 +196,39 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
         try:
             hit = _touched(db, str(row["run_id"]), wanted)
         except CCError:  # not rebuildable here (another version wrote it): assume it did
-            hit = sum(lid in shared for _, lid in wanted)
+            hit = sum(lid in shared for _, lid, _way in wanted)
         if hit:
             out.append((str(row["run_id"]), str(row["kind"] or "remove"), hit))
     return out
 
 
-def _touched(db: JournalDB, run_id: str, wanted: set[tuple[str, str]]) -> int:
-    """How many of ``wanted`` pairs journaled run ``run_id`` changed (or asked to)."""
+def _touched(db: JournalDB, run_id: str, wanted: set[tuple[str, str, str]]) -> int:
+    """How many of ``wanted`` (contact, list, way) changes journaled run ``run_id``
+    made (or asked for); the way is ``"add"`` or ``"remove"``."""
     result: RemovalResult = rebuild_run(db, run_id, Runner(None))
     ch = result.changes
     if "decision" in ch:  # an undo: what it decided to change
         ch = ch[ch["decision"].isin(["restore", "remove"])]
+        way = np.where(ch["decision"] == "restore", "add", "remove")
     else:
         changed = [o.value for o in (PairOutcome.REMOVED, PairOutcome.ADDED)]
         if result.after is None:
             changed.append(PairOutcome.UNVERIFIED.value)
         ch = ch[ch["outcome"].isin(changed)]
+        way = np.where(ch["action"] == Action.ADD.value, "add", "remove")
     if len(ch) or result.plan.membership is not None:
-        return len(wanted & set(zip(ch["contact_id"], ch["list_id"], strict=True)))
-    hit: set[tuple[str, str]] = set()
+        return len(wanted & set(zip(ch["contact_id"], ch["list_id"], way, strict=True)))
+    hit: set[tuple[str, str, str]] = set()
     for run in result.runs:  # no snapshot: what the sent requests named
         source, lists = run.batch.source, run.batch.list_ids
         if run.state is not BatchState.PENDING:
             named = set(source.values) if source.kind.value == "contact_ids" else None
-            hit |= {(c, t) for c, t in wanted if t in lists and (named is None or c in named)}
+            sent = "add" if run.batch.action is MembershipAction.ADD else "remove"
+            hit |= {
+                (c, t, w)
+                for c, t, w in wanted
+                if w == sent and t in lists and (named is None or c in named)
+            }
     return len(hit)
 
 

@@ -49,7 +49,7 @@ from ccpandas._env import in_widget_event
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import SourceKind
 from ccpandas.plan.membership import max_removed_of
-from ccpandas.vocab import PairOutcome, RunKind
+from ccpandas.vocab import RunKind
 from ccpandas.widgets._html import box, esc, note, plural
 from ccpandas.widgets._parts import TextBox, checkbox, row
 from ccpandas.widgets.pickers import ListPicker
@@ -447,15 +447,16 @@ class RemovalPanel(TextBox):
     # -- step 7: undo ----------------------------------------------------------------
     def _undoable(self) -> tuple[int, int, int] | None:
         """(memberships added, removed, lists) when the run can be undone from here."""
+        from ccpandas.run.undo import undo_pairs
+
         result = self.result
         if result is None or not result.done or result.after is None or result.dry_run:
             return None
-        ch = result.changes
-        outcome = ch["outcome"]
-        changed = ch[outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value])]
+        # The pairs the undo reverses, those a sampled verification did not see too.
+        changed = undo_pairs(result.changes)
         if not len(changed):
             return None
-        added = int((changed["outcome"] == PairOutcome.ADDED.value).sum())
+        added = int((changed["undo_action"] == "remove").sum())
         return added, len(changed) - added, int(changed["list_id"].nunique())
 
     def _arm_undo(self, change: Any = None) -> None:

@@ -3,6 +3,7 @@ exit codes as ``remove``, against the emulator."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -79,3 +80,43 @@ def test_sync_summary_names_the_change_the_reread_verified(cli, api, lists, tmp_
     report = json.loads(ran.out)
     assert report["pairs_by_outcome"] == {"added": 2, "removed": 1}
     assert report["verified_word"] == "changed" and report["lists"][0]["verified"] == 3
+
+
+class _Terminal(io.StringIO):
+    """Standard input that is a terminal, with the user's typed answer."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_undo_of_an_add_asks_to_take_the_contacts_off(cli, api, lists, tmp_path: Path):
+    # The question said "put its removed contacts back on their lists" for every run,
+    # while the undo of an add takes contacts off: the user confirmed the opposite.
+    target = lists["list_id"].iloc[1]
+    everyone = ccpandas.read_contacts(api)
+    outside = everyone[~everyone["contact_id"].isin(members_of(api, target))].head(4)
+    path = tmp_path / "new.csv"
+    outside[["contact_id"]].to_csv(path, index=False)
+    added = cli("add", str(path), "--lists", target, "--snapshot", "yes", "--yes", "--json")
+    assert added.code == ExitCode.OK, added.err
+    run_id = json.loads(added.out)["run_id"]
+    asked = cli("undo", run_id, stdin=_Terminal("n\n"))
+    assert asked.code == ExitCode.USAGE and "[y/N]" in asked.err
+    question = asked.err.splitlines()[0]
+    assert "take the contacts it added off their lists" in question, question
+    assert "put its removed contacts back" not in question
+    assert set(outside["contact_id"]) <= members_of(api, target)  # not confirmed: unchanged
+    ran = cli("undo", run_id, stdin=_Terminal("y\n"))
+    assert ran.code == ExitCode.OK, ran.err
+    assert not set(outside["contact_id"]) & members_of(api, target)
+
+
+def test_sync_without_a_snapshot_is_refused_before_any_request(cli, emu, lists, tmp_path: Path):
+    # --snapshot no cannot sync (Python refuses snapshot=False before any request); the
+    # command read the account's lists first to resolve the name, then refused.
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]}).to_csv(path, index=False)
+    before = len(emu.account.request_log)
+    ran = cli("sync", str(path), "--lists", lists["name"].iloc[0], "--snapshot", "no", "--yes")
+    assert ran.code == ExitCode.USAGE and "--snapshot no cannot sync" in ran.err, ran.err
+    assert len(emu.account.request_log) == before

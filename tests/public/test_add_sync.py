@@ -340,3 +340,88 @@ def test_runs_names_what_an_undo_of_an_add_or_a_one_way_sync_did(cc_emulator_fac
     assert table.loc[undo.run_id, "restored_memberships"] == "removed VIP 9"
     assert table.loc[synced.run_id, "synced_memberships"] == "removed VIP 4"
     assert table.loc[added.run_id, "added_memberships"] == "VIP 9"
+
+
+def test_max_removed_takes_a_count_computed_with_numpy(cc_emulator_factory, connect):
+    # A count computed from a frame is a numpy integer (``(df.x == y).sum() // 10``):
+    # it is a count like an int, refused only when the sync would remove more.
+    emu = cc_emulator_factory(seed=28, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))
+    segment = pd.DataFrame({"contact_id": members[3:]})
+    leaving = pd.Series(members).isin(members[:3]).sum()  # a numpy integer: 3
+    with pytest.raises(PlanError, match=r"more than max_removed=2 allows \(2\)"):
+        segment.cc.sync_lists([a], client=client, progress=False, max_removed=leaving - 1)
+    assert acct.count(method="POST") == 0
+    result = segment.cc.sync_lists([a], client=client, progress=False, max_removed=leaving)
+    assert result.ok and acct.members(a) == set(members[3:])
+    assert ccpandas.run_result(result.run_id).ok
+
+
+@pytest.mark.parametrize("kind", ["add", "sync"])
+def test_the_plan_counts_the_contacts_it_sends(cc_emulator_factory, connect, kind):
+    # Members already on the list are not sent (docs/syncing.md); the plan said "230 in
+    # the account, to send" and "1 request to add 230 contacts" for 30 sent.
+    emu = cc_emulator_factory(seed=29, contacts=1500, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))
+    outsiders = [c for c in acct.contact_ids("active") if c not in set(members)][:30]
+    segment = pd.DataFrame({"contact_id": members[6:] + outsiders})
+    leaving = 6 if kind == "sync" else 0
+    sent = len(outsiders) + leaving
+    plan = segment.cc.plan([a], kind=kind, client=client, snapshot=True)
+    text, html = str(plan), plan._repr_html_()
+    assert plan.n_contacts == len(segment) + leaving  # every valid contact, as before
+    assert f"{plan.n_contacts:,} in the account, {sent} to send" in text, text
+    verb = "add" if kind == "add" else "sync"
+    assert f"to {verb} {sent} contacts" in text and f"to {verb} {sent} contacts" in html
+    result = getattr(segment.cc, "add_to_lists" if kind == "add" else "sync_lists")(
+        [a], client=client, progress=False, snapshot=True
+    )
+    assert result.ok and result.summary().lists[0].contacts_sent == sent
+
+
+def test_runs_says_why_an_add_stopped_waiting_as_its_summary_does(cc_emulator_factory, connect):
+    # timeout= ran out while the activity processed: the summary (and the CLI's --json)
+    # said stop_reason "timeout", runs() said None for the same run.
+    emu = cc_emulator_factory(seed=30, contacts=600, rate=None, speed=5.0, start_delay=0.0)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    outsiders = [c for c in acct.contact_ids("active") if c not in acct.members(a)][:300]
+    frame = pd.DataFrame({"contact_id": outsiders})
+    result = frame.cc.add_to_lists([a], client=client, progress=False, timeout=0.2)
+    summary = result.summary()
+    assert str(summary.outcome) == "processing" and summary.stop_reason == "timeout"
+    row = ccpandas.runs().set_index("run_id").loc[result.run_id]
+    assert (row["state"], row["outcome"]) == ("processing", "processing")
+    assert row["stop_reason"] == summary.stop_reason
+    emu.configure(speed=1_000_000.0)
+    done = ccpandas.resume(result.run_id, client=client, progress=False)
+    assert done.ok and set(outsiders) <= acct.members(a)
+    assert ccpandas.runs().set_index("run_id").loc[result.run_id, "stop_reason"] is None
+
+
+def test_the_undo_preview_of_an_add_counts_the_pairs_already_off(cc_emulator_factory, connect):
+    # Contacts the add put on the list and someone took off since: the undo skips them
+    # (not_a_member). Its preview said "memberships changed: 8", "will be taken off: 5"
+    # and nothing of the other 3.
+    emu = cc_emulator_factory(seed=31, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:8]
+    added = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
+        ["VIP"], client=client, progress=False, snapshot=True
+    )
+    assert added.ok
+    acct.remove_members(vip, newcomers[:3])  # taken off by hand since
+    preview = added.undo(dry_run=True)
+    text, html = str(preview), preview._repr_html_()
+    assert "memberships changed: 8" in text and "will be taken off: 5 (VIP 5)" in text
+    assert "already off: 3 (VIP 3)" in text, text
+    assert "already off" in html
+    undone = added.undo(progress=False)
+    counts = undone.changes["outcome"].astype(str).value_counts().to_dict()
+    assert undone.ok and counts == {"removed": 5, "not_a_member": 3}
+    assert not set(newcomers) & acct.members(vip)

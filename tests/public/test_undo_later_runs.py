@@ -96,3 +96,63 @@ def test_cli_undo_refuses_then_force(cc_emulator_factory, connect, monkeypatch):
     code, err = cli("--force")
     assert code == ExitCode.OK, err
     assert set(r1_contacts) <= acct.members(a)
+
+
+def test_undo_in_reverse_order_is_not_refused(cc_emulator_factory, connect):
+    # Undo R2, then R1 (the last run first, as any undo history goes): R2 no longer
+    # stands, so undoing R1 reverts nobody's later change; it was refused naming R2 and
+    # R2's own undo. A run after R2's undo still counts.
+    emu = cc_emulator_factory(seed=34, contacts=2000, **FAST)
+    client, acct = connect(emu), emu.account
+    a, r1, r2, _other, again, r1_contacts = _r1_then_r2(emu, client)
+    undo_r2 = r2.undo(client=client, progress=False)
+    assert undo_r2.ok and set(again) <= acct.members(a)
+
+    preview = r1.undo(client=client, dry_run=True, progress=False)
+    assert preview.plan.later_runs == ()
+    assert "changed since" not in str(preview)
+    done = r1.undo(client=client, progress=False)
+    assert done.ok and set(r1_contacts) <= acct.members(a)
+
+    # A run after R2's undo that changes R1's pairs again is still named.
+    r3 = _remove(client, [a], again[:10])
+    assert r3.ok
+    again_preview = r1.undo(client=client, dry_run=True, force=True, progress=False)
+    assert [run for run, _k, _n in again_preview.plan.later_runs] == [r3.run_id]
+
+
+def test_a_later_run_that_did_what_the_undo_does_is_not_reverted(cc_emulator_factory, connect):
+    # R1 removed 10, R2 (an add) put 5 of them back: undoing R1 puts them back too, so it
+    # reverts nothing of R2; it was refused, saying it "would silently revert" R2. The
+    # same for an add undone after a later removal of its contacts.
+    emu = cc_emulator_factory(seed=35, contacts=1000, **FAST)
+    client, acct = connect(emu), emu.account
+    a, b = sorted(acct.list_ids(), key=lambda lid: -len(acct.live_members(lid)))[:2]
+    members = sorted(acct.live_members(a))[:10]
+    r1 = _remove(client, [a], members)
+    r2 = pd.DataFrame({"contact_id": members[:5]}).cc.add_to_lists(
+        [a], client=client, snapshot=True, progress=False
+    )
+    assert r1.ok and r2.ok
+    preview = r1.undo(client=client, dry_run=True, progress=False)
+    assert preview.plan.later_runs == () and "changed since" not in str(preview)
+    done = r1.undo(client=client, progress=False)
+    assert done.ok and set(members) <= acct.members(a)
+    assert done.changes["outcome"].astype(str).value_counts().to_dict() == {
+        "restored": 5,
+        "already_member": 5,
+    }
+
+    outside = sorted(c for c in acct.contact_ids("active") if c not in acct.members(b))[:6]
+    added = pd.DataFrame({"contact_id": outside}).cc.add_to_lists(
+        [b], client=client, snapshot=True, progress=False
+    )
+    later = _remove(client, [b], outside[:3])
+    assert added.ok and later.ok
+    undone = added.undo(client=client, progress=False)  # takes off what the removal left
+    assert undone.ok and undone.plan.later_runs == ()
+    assert not set(outside) & acct.members(b)
+    # A later run that went the other way is still named: R1's contacts removed again.
+    again = _remove(client, [a], members[:2])
+    preview = r1.undo(client=client, dry_run=True, force=True, progress=False)
+    assert preview.plan.later_runs == ((again.run_id, "remove", 2),)

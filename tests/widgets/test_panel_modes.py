@@ -206,3 +206,40 @@ def test_a_source_preview_with_the_read_ticked_over_todays_quota_says_so_before_
     panel.source.lists.value = ["Prospects"]
     panel.snapshot.value = True  # "read the lists": the preview reads their members
     _refused_before_reading(emu, client, panel)
+
+
+def test_undo_confirmation_counts_every_pair_the_undo_reverses() -> None:
+    # A busy account: the run's verification saw only some of its changed pairs (the
+    # others stay "unverified"). The undo reverses them all, yet its tick box named the
+    # verified ones only: "5 memberships will be added back" for an undo that also took
+    # 20 contacts off the list.
+    with (
+        Emulator(seed=12, contacts=3000, lists=3, speed=1_000_000, rate=None) as emu,
+        ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None) as client,
+    ):
+        acct = emu.account
+        order = acct.contact_ids("active")
+        big = acct.create_list("Big")
+        acct.set_members(big, order[:1200])
+        other = acct.create_list("Other")
+        busy = pd.DataFrame({"contact_id": order[:2600]})
+        assert busy.cc.add_to_lists([other], client=client, snapshot=False, progress=False).ok
+        newcomers = order[-20:]
+        segment = pd.DataFrame({"contact_id": [*order[5:1200], *newcomers]})
+        panel = RemovalPanel(segment, client=client, background=False)
+        panel.mode.value = "sync"
+        panel.targets.value = [big]
+        panel.confirm.value = True
+        panel.remove_button.click()
+        result = panel.result
+        assert result is not None and result.ok
+        assert result.verification()["sample"]  # the situation this test is about
+        assert panel.undo_confirm.description == (
+            "I understand 20 added memberships will be taken off again and 5 removed "
+            "ones put back (1 list)"
+        )
+        panel.undo_confirm.value = True
+        panel.undo_button.click()
+        undo = panel.undo_result
+        assert undo is not None and undo.ok
+        assert acct.members(big) == set(order[:1200])
