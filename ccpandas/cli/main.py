@@ -518,11 +518,9 @@ class _Session:
         if self.args.yes:
             return
         if not self.stdin.isatty():
-            # undo has no --dry-run: name only the flags this command has.
-            plan = " (or --dry-run to see the plan)" if "dry_run" in vars(self.args) else ""
-            raise _Usage(
+            raise _Usage(  # every command that asks has --dry-run (undo too)
                 "standard input is not a terminal, so nobody can confirm: pass --yes to "
-                f"go ahead without asking{plan}. Nothing was sent."
+                "go ahead without asking (or --dry-run to see the plan). Nothing was sent."
             )
         print(f"{question} [y/N] ", end="", file=self.stderr, flush=True)
         answer = self.stdin.readline().strip().lower()
@@ -764,10 +762,15 @@ def _cmd_undo(s: _Session) -> int:
     except ccpandas.CCError:  # an unknown run: the undo below says so
         kind = None
     does = _UNDOES.get(kind, "put its removed contacts back on their lists")
-    s.confirm(f"Undo run {s.args.run_id} ({does})?")
+    if not s.args.dry_run:  # a preview sends nothing: nothing to confirm
+        s.confirm(f"Undo run {s.args.run_id} ({does})?")
     result, error = _settled(
         lambda: ccpandas.undo(
-            s.args.run_id, client=s.client(), force=s.args.force, **_run_options(s)
+            s.args.run_id,
+            client=s.client(),
+            force=s.args.force,
+            dry_run=s.args.dry_run,
+            **_run_options(s),
         )
     )
     if hasattr(result, "runs") and hasattr(result, "plan"):
@@ -1058,9 +1061,16 @@ def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def _undo_command(sub: Any, common: argparse.ArgumentParser) -> None:
     """``undo RUN_ID``: its flags."""
-    p = sub.add_parser("undo", parents=[common], help="put a run's removed contacts back")
+    p = sub.add_parser(
+        "undo",
+        parents=[common],
+        help="reverse a run: put back what it removed, take off what it added",
+    )
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument(
+        "--dry-run", action="store_true", help="read the lists and preview the undo; send nothing"
+    )
     p.add_argument("--output", metavar="PATH", help="write the per-row result (.csv or .parquet)")
     p.add_argument(
         "--force",

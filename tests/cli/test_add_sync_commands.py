@@ -120,3 +120,25 @@ def test_sync_without_a_snapshot_is_refused_before_any_request(cli, emu, lists, 
     ran = cli("sync", str(path), "--lists", lists["name"].iloc[0], "--snapshot", "no", "--yes")
     assert ran.code == ExitCode.USAGE and "--snapshot no cannot sync" in ran.err, ran.err
     assert len(emu.account.request_log) == before
+
+
+def test_undo_dry_run_shows_the_preview_and_sends_nothing(cli, api, emu, lists, tmp_path: Path):
+    # `ccpandas undo` had no --dry-run: a command-line user confirmed an undo without
+    # the preview (per-list counts, cost, what cannot go back) Python's dry_run shows.
+    target = lists["list_id"].iloc[1]
+    everyone = ccpandas.read_contacts(api)
+    outside = everyone[~everyone["contact_id"].isin(members_of(api, target))].head(4)
+    path = tmp_path / "new.csv"
+    outside[["contact_id"]].to_csv(path, index=False)
+    added = cli("add", str(path), "--lists", target, "--snapshot", "yes", "--yes", "--json")
+    run_id = json.loads(added.out)["run_id"]
+    before = emu.account.count(method="POST")
+    shown = cli("undo", run_id, "--dry-run")  # no --yes: a preview asks nothing
+    assert shown.code == ExitCode.OK, shown.err
+    assert "dry run" in shown.out.lower() and "4" in shown.out, shown.out
+    assert "[y/N]" not in shown.err
+    assert emu.account.count(method="POST") == before  # nothing sent
+    assert set(outside["contact_id"]) <= members_of(api, target)
+    report = json.loads(cli("undo", run_id, "--dry-run", "--json").out)
+    assert report["command"] == "undo" and report["dry_run"] is True, report
+    assert emu.account.count(method="POST") == before

@@ -350,7 +350,7 @@ def test_quota_spent_exit_3_then_resume(cli, emu, api, tmp_path) -> None:
 def test_undo_calls_the_library_once_it_exists(cli, monkeypatch) -> None:
     calls = []
 
-    def undo(run_id, *, client, force=False, progress=None, timeout=None):
+    def undo(run_id, *, client, force=False, dry_run=False, progress=None, timeout=None):
         calls.append((run_id, client.base_url))
         return f"undid {run_id}"
 

@@ -60,7 +60,7 @@ def test_undo_refusals_name_undos_own_flags(cli, api, lists):
     )
     unconfirmed = cli("undo", removal.run_id)
     assert unconfirmed.code == ExitCode.USAGE and "--yes" in unconfirmed.err
-    assert "--dry-run" not in unconfirmed.err  # undo has no such flag
+    assert "--dry-run" in unconfirmed.err  # undo has it too now (it had not)
     assert cli("undo", removal.run_id, "--yes").code == ExitCode.OK
     again = cli("undo", removal.run_id, "--yes")
     assert again.code == ExitCode.USAGE, again.err
