@@ -50,8 +50,10 @@ import pandas as pd
 
 import ccpandas
 from ccpandas import api, readers
+from ccpandas._config import BASE_URL_ENV, env
 from ccpandas.plan.planner import _plural, list_names
 from ccpandas.report.progress import LogReporter
+from ccpandas.store.journal import open_journal
 from ccpandas.vocab import ExitCode
 
 if TYPE_CHECKING:
@@ -717,6 +719,10 @@ def _cmd_remove(s: _Session) -> int:
 
 
 def _cmd_resume(s: _Session) -> int:
+    if s.args.base_url is None and env(BASE_URL_ENV) is None:
+        # The API the run started on (the journal keeps it): "ccpandas resume RUN_ID",
+        # as a stopped run prints it, works after a run started with --base-url too.
+        s.args.base_url = open_journal().run_record(s.args.run_id)["base_url"]
     result, error = _settled(lambda: api.resume(s.args.run_id, s.client(), **_run_options(s)))
     return _finish(s, "resume", result, {}, error)
 
