@@ -380,6 +380,28 @@ def test_a_dead_process_shows_as_stopped_with_its_reason(emu):
     assert row["state"] == "stopped" and row["stop_reason"] == "the process driving it ended"
 
 
+def test_a_post_on_its_way_in_a_driven_run_is_not_counted_uncertain(emu):
+    # runs() while a process drives the run, each time a POST is on its way (its attempt
+    # journaled "sending", the answer not back yet): nothing is without an answer, and
+    # no resume could send it again (the run is locked). Only a dead process's counts.
+    client = client_for(emu)
+    post, seen = client.remove_list_memberships, []
+
+    def look_then_post(body):
+        row = runs().iloc[0]
+        seen.append((row["state"], int(row["uncertain"])))
+        return post(body)
+
+    client.remove_list_memberships = look_then_post
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+    )
+    assert result.ok and posts(emu, 201) == 2
+    assert seen == [("running", 0), ("running", 0)]
+    assert runs().iloc[0]["uncertain"] == 0
+
+
 def test_failed_and_processing_runs_are_told_apart(emu):
     client = client_for(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
