@@ -889,7 +889,9 @@ class RemovalResult:
                 f"the command line), then continue with {self.resume_call}"
             )
             return _restated(exc, UnauthorizedError, step)
-        if not isinstance(exc, PlanError) and self.run_id is not None:
+        if summaries.refused_at_end(self.runs):  # nothing left for a resume to do
+            exc.add_note(f"ccpandas: {done}; result.retry_failed() sends it again.")
+        elif not isinstance(exc, PlanError) and self.run_id is not None:
             exc.add_note(f"ccpandas: {done}; {self.resume_call} continues the run.")
         return exc
 

@@ -415,6 +415,34 @@ def test_failed_and_processing_runs_are_told_apart(emu):
     assert states[failed.run_id] == "failed" and states[slow.run_id] == "processing"
 
 
+def test_a_refused_retry_with_nothing_left_to_resume_is_failed_not_stopped(emu):
+    # A batch the API refuses (400: an unknown contact, as the API may be set to answer);
+    # resume sends the rest and follows them; retry_failed() sends the refused batch,
+    # which is refused again. Every request is answered: nothing is left for a resume
+    # (it would send nothing), so the run has failed; its advice is not resume.
+    emu.configure(unknown_contacts="reject")
+    client = client_for(emu)
+    ids = emu.account.contact_ids()[:1200]
+    ids[700] = str(uuid.UUID(int=12345))  # no such contact: batch 1 is refused
+    df = pd.DataFrame({"contact_id": ids})
+    with pytest.raises(CCError) as first:
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
+    run_id = first.value.result.run_id
+    assert runs().iloc[0]["state"] == "stopped"  # batch 2 was never sent
+    result = resume(run_id, client=client, progress=False, runner=quick(client))
+    assert result.summary().outcome == "failed" and posts(emu, 201) == 2
+    with pytest.raises(CCError) as again:
+        result.retry_failed(progress=False)
+    assert posts(emu, 400) == 2 and posts(emu, 201) == 2
+    summary = result.summary()
+    assert (summary.outcome, summary.resume_call) == ("failed", None)
+    assert "resume" not in "".join(getattr(again.value, "__notes__", []))
+    row = runs().iloc[0]
+    assert (row["state"], row["outcome"]) == ("failed", "failed")
+
+
 def test_resume_refuses_a_client_for_another_api(emu):
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:10]})
     result = df.cc.remove_from_lists(
