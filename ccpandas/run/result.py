@@ -49,7 +49,7 @@ from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error
 from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word, verified_text
 from ccpandas.store.batch import BatchRun, BatchState
-from ccpandas.store.journal import open_journal
+from ccpandas.store.journal import mark_unanswered, open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after, run_snapshot_ids
 from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 
@@ -82,6 +82,8 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
     verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
     verify = verify if isinstance(verify, bool | str) else True
     runs = db.load_runs(run_id, plan)
+    # A dead process's POST without an answer: uncertain, as runs() and a resume say.
+    mark_unanswered(runs, db.unanswered(run_id))
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=verify)
     if record.get("status") == "stopped":
         # Why its last driving call stopped, as that call's result said (a quota, an
