@@ -234,3 +234,19 @@ def test_a_run_stopped_by_the_quota_is_told_alike_by_cli_runs_and_run_result(
     emu.configure(daily_quota=0)  # the reset: a resume clears the stop
     assert cli("resume", report["run_id"]).code == ExitCode.OK
     assert ccpandas.run_result(report["run_id"]).summary().outcome == "completed"
+
+
+@pytest.mark.emulator(start_delay=3600.0)  # the activities wait an hour to start
+def test_a_run_that_timed_out_is_told_alike_by_cli_runs_and_run_result(
+    cli, lists, members_csv
+) -> None:
+    name = lists["name"].iloc[0]
+    ran = cli("remove", str(members_csv), "--lists", name, "--yes", "--json", "--timeout", "0")
+    assert ran.code == ExitCode.FAILED, ran.err
+    report = json.loads(ran.out)
+    listed = json.loads(cli("runs", "--json").out)[0]
+    rebuilt = ccpandas.run_result(report["run_id"]).summary()  # another process's view
+    assert report["outcome"] == listed["outcome"] == str(rebuilt.outcome) == "processing"
+    assert report["stop_reason"] == listed["stop_reason"] == rebuilt.stop_reason == "timeout"
+    shown = cli("runs").out.splitlines()[1]
+    assert shown.startswith(report["run_id"]) and shown.endswith("timeout")
