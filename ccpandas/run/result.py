@@ -946,7 +946,9 @@ class RemovalResult:
             batches=len(runs),
             accepted=sum(r.accepted for r in runs),
             resent=sum(r.resent for r in runs),
-            sent=sum(r.attempts for r in runs),
+            # The accepted sends (retry_failed()'s too), and those sent again after no
+            # usable answer: each a POST the API got (or may have got).
+            sent=sum(r.attempts + r.resent for r in runs),
             reads=reads,
             activity_states=dict(states.most_common()),
             verified=self.after is not None,

@@ -179,7 +179,8 @@ class Summary:
         batches: Requests of the plan.
         accepted: Requests the API accepted.
         resent: Requests sent again after no answer.
-        sent: POST attempts, resends included.
+        sent: POST attempts: the accepted ones (``retry_failed()``'s too) and the
+            resends after no usable answer.
         reads: Read requests of the membership snapshot and the verification, when
             known; None otherwise.
         activity_states: Requests per activity state, e.g. ``{"completed": 2}``.

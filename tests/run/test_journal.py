@@ -299,6 +299,31 @@ def test_a_post_without_an_answer_is_sent_again_counted_every_attempt_on_record(
     assert "sending them again" in caplog.text
 
 
+def test_the_summary_counts_every_post_sent_resends_included(emu):
+    # The first POST's 201 names no activity (a proxy in the way): the batch is sent
+    # again at once. The server got 3 POSTs; Summary.sent says "POST attempts, resends
+    # included", so 3 too (the requests line counts 2 accepted and 1 re-sent).
+    emu.configure(activity_answers="no_activity_id")
+    client = client_for(emu)
+    post = client.remove_list_memberships
+
+    def then_answer_normally(body):
+        try:
+            return post(body)
+        finally:
+            emu.configure(activity_answers="json")
+
+    client.remove_list_memberships = then_answer_normally
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+    )
+    summary = result.summary()
+    assert result.ok and posts(emu, 201) == 3
+    assert (summary.batches, summary.accepted, summary.resent) == (2, 2, 1)
+    assert summary.sent == posts(emu) == 3
+
+
 def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     client = client_for(emu)
     emu.configure(daily_quota=3)  # the list listing (a run checks its lists) and 2 POSTs
