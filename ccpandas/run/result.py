@@ -778,7 +778,9 @@ class RemovalResult:
                 if self._should_verify():
                     # The re-read is a phase of this run, not a run of its own: the
                     # reporter keeps its one display (tqdm its bars) and ends on finish.
-                    self._verify_now(PhaseReporter(reporter, self._verifying))
+                    # A quota spent meanwhile is waited out as the sends' and polls' are.
+                    verify = PhaseReporter(reporter, self._verifying)
+                    runner.through_quota(self.runs, lambda: self._verify_now(verify), None)
             except KeyboardInterrupt as exc:
                 # Ctrl-C: make the journal agree with what was sent (a POST on its way
                 # is uncertain, as a dead process's would be), then let it propagate:
