@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -543,6 +546,32 @@ def test_every_client_and_process_adds_to_one_daily_count(emu, data_dir_env):
     assert DayCounter(emu.base_url).used() == emu.account.count() + 400
     assert (data_dir_env / QUOTA_FILE).exists()
     assert ccpandas.client.quota.used_today(emu.base_url) == emu.account.count() + 400
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_a_post_cut_short_by_ctrl_c_is_in_the_daily_count(emu):
+    # Ctrl-C while the server holds its answer: the server counted the POST (and made
+    # its activity); the run makes the batch uncertain. The shared daily count must
+    # count it too, or plans and the quota check see one request fewer than the API.
+    client = client_for(emu)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt_once_the_server_has_it() -> None:
+        while posts(emu) == 0:
+            time.sleep(0.001)
+        signal.pthread_kill(main, signal.SIGINT)  # a real Ctrl-C, in the main thread
+
+    emu.configure(latency=3.0)  # the answer comes 3 s after the POST is handled
+    threading.Thread(target=interrupt_once_the_server_has_it, daemon=True).start()
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:100]})
+    with pytest.raises(KeyboardInterrupt):
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
+    emu.configure(latency=0.0)
+    assert posts(emu) == 1 and runs().iloc[0]["uncertain"] == 1
+    assert client.stats.day_counter.used() == emu.quota_used == client.stats.requests
 
 
 def test_journal_rows_are_json_in_a_compressed_blob():
