@@ -1229,6 +1229,7 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
         lambda m: f"--{m[1].replace('_', '-')} {m[3] if m[3] is not None else m[2]}",
     ),
     (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
+    (re.compile(r"ccpandas\.runs\(\)"), "ccpandas runs"),
     # The command line has no token option, and names its login command once.
     (re.compile(r"Pass token=\.\.\., set\b"), "Set"),
     (re.compile(r" \(or ccpandas\.login\(\)\)"), ""),
@@ -1245,6 +1246,8 @@ def in_flags(text: str) -> str:
         'pass --snapshot yes or auto (or --by contact_id)'
         >>> in_flags("continue with ccpandas.resume('20250301-231501-7f3a2c')")
         'continue with ccpandas resume 20250301-231501-7f3a2c'
+        >>> in_flags("ccpandas.runs() lists them")
+        'ccpandas runs lists them'
     """
     for pattern, spelling in _PYTHON_WORDS:
         text = pattern.sub(spelling, text)

@@ -19,6 +19,7 @@ import pytest
 
 import ccpandas
 from ccpandas.cli.main import ExitCode, main
+from ccpandas.store.journal import RunJournal
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ccpandas: \w+: ")
 
@@ -132,6 +133,19 @@ def test_messages_name_the_flags_not_the_python_arguments(cli, lists, members_cs
     assert blind.code == ExitCode.USAGE
     assert "--snapshot yes or auto" in blind.err and "--by contact_id" in blind.err
     assert "snapshot=" not in blind.err and "by='" not in blind.err
+
+
+def test_resume_messages_name_the_runs_command(cli, lists, members_csv) -> None:
+    # An unknown run id, and a run another process drives: each message points at the
+    # list of runs, as the command line spells it.
+    unknown = cli("resume", "20990101-000000-000000")
+    assert unknown.code == ExitCode.USAGE
+    run = _removed(cli, members_csv, lists["name"].iloc[0], "--snapshot", "no")
+    with RunJournal.open(run["run_id"]).attach([]):  # as another process driving it
+        locked = cli("resume", run["run_id"])
+    assert locked.code == ExitCode.USAGE and "another process" in locked.err
+    for ran in (unknown, locked):
+        assert "ccpandas runs" in ran.err and "ccpandas.runs()" not in ran.err
 
 
 def test_undo_of_a_run_without_snapshot_names_the_flag(cli, lists, members_csv) -> None:
