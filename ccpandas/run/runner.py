@@ -584,6 +584,11 @@ class Runner:
         """``call()``; with ``wait_for_quota``, a spent daily quota is slept through and
         ``call`` tried again (``stopped`` when the user stops the wait), else raised.
 
+        Args:
+            runs: The run's batches, for the waiting display.
+            call: What to do, e.g. one poll.
+            stopped: What to return when the user stops the wait.
+
         Example:
             >>> runner.through_quota(runs, lambda: runner.poll(pending), False)  # doctest: +SKIP
         """
