@@ -936,13 +936,15 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         "IFNULL(SUM(b.state = ?), 0) AS completed, "
         f"IFNULL(SUM(b.state IN ({sql_list(_BAD)})), 0) AS failed, "
         # Unanswered: uncertain, or an attempt a dead process left on its way (a resume
-        # turns it uncertain): exactly the batches a resume sends again.
-        "IFNULL(SUM(b.state = ? OR EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
-        "AND a.batch = b.batch AND a.outcome = ?)), 0) AS uncertain, "
+        # turns it uncertain): exactly the batches a resume sends again. A POST on its
+        # way in a run driven now is not (yet) without an answer: `sending` (below).
+        "IFNULL(SUM(b.state = ?), 0) AS uncertain, "
+        "IFNULL(SUM(b.state != ? AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = b.run_id "
+        "AND a.batch = b.batch AND a.outcome = ?)), 0) AS sending, "
         f"IFNULL(SUM(b.activity_id IS NOT NULL AND b.state IN ({sql_list(_BUSY)})), 0) AS busy "
         "FROM runs r LEFT JOIN batches b ON b.run_id = r.run_id "
         "GROUP BY r.run_id ORDER BY r.created_at DESC",
-        (_GOOD, BatchState.UNCERTAIN, Outcome.SENDING),
+        (_GOOD, BatchState.UNCERTAIN, BatchState.UNCERTAIN, Outcome.SENDING),
     )
     from ccpandas.store.snapshots import run_summaries
 
@@ -962,6 +964,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
             state=str(state),
             progress=rec["completed"] / rec["batches"] if rec["batches"] else 1.0,
             stop_reason=None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
+            uncertain=rec["uncertain"] + (rec["sending"] if state is not RunState.RUNNING else 0),
             outcome=rec["outcome"] if rec["status"] != "running" else None,
         )
         # What a re-read verified, in the column of the run's kind ("removed_memberships").

@@ -50,8 +50,10 @@ import pandas as pd
 
 import ccpandas
 from ccpandas import api, readers
+from ccpandas._config import BASE_URL_ENV, env
 from ccpandas.plan.planner import _plural, list_names
 from ccpandas.report.progress import LogReporter
+from ccpandas.store.journal import open_journal
 from ccpandas.vocab import ExitCode
 
 if TYPE_CHECKING:
@@ -716,6 +718,10 @@ def _cmd_remove(s: _Session) -> int:
 
 
 def _cmd_resume(s: _Session) -> int:
+    if s.args.base_url is None and env(BASE_URL_ENV) is None:
+        # The API the run started on (the journal keeps it): "ccpandas resume RUN_ID",
+        # as a stopped run prints it, works after a run started with --base-url too.
+        s.args.base_url = open_journal().run_record(s.args.run_id)["base_url"]
     result, error = _settled(lambda: api.resume(s.args.run_id, s.client(), **_run_options(s)))
     return _finish(s, "resume", result, {}, error)
 
@@ -1248,6 +1254,7 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
         lambda m: f"--{m[1].replace('_', '-')} {m[3] if m[3] is not None else m[2]}",
     ),
     (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
+    (re.compile(r"ccpandas\.runs\(\)"), "ccpandas runs"),
     # The command line has no token option, and names its login command once.
     (re.compile(r"Pass token=\.\.\., set\b"), "Set"),
     (re.compile(r" \(or ccpandas\.login\(\)\)"), ""),
@@ -1264,6 +1271,8 @@ def in_flags(text: str) -> str:
         'pass --snapshot yes or auto (or --by contact_id)'
         >>> in_flags("continue with ccpandas.resume('20250301-231501-7f3a2c')")
         'continue with ccpandas resume 20250301-231501-7f3a2c'
+        >>> in_flags("ccpandas.runs() lists them")
+        'ccpandas runs lists them'
     """
     for pattern, spelling in _PYTHON_WORDS:
         text = pattern.sub(spelling, text)

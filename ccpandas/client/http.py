@@ -740,6 +740,9 @@ class Client:
             return self._no_answer(call, error, fatal=fatal, number=number, started=started)
         except BaseException as exc:  # KeyboardInterrupt mid-request: let it go, disarmed
             disarm(exc)
+            # It may have reached the server, which then counted it: counted here too
+            # (the daily count), as the runner takes such a POST for sent (uncertain).
+            self.stats._sent(call.method, call.template, None, reached=True, today=quota_day())
             raise
         mask_authorization(resp.request)
         return self._answer(call, resp, number=number, started=started)

@@ -49,7 +49,7 @@ from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error, to_send
 from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word, verified_text
 from ccpandas.store.batch import BatchRun, BatchState
-from ccpandas.store.journal import open_journal
+from ccpandas.store.journal import mark_unanswered, open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after, run_snapshot_ids
 from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
 
@@ -82,6 +82,8 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
     verify = json.loads(record["plan"] or "{}").get("verify", True)  # the run's option
     verify = verify if isinstance(verify, bool | str) else True
     runs = db.load_runs(run_id, plan)
+    # A dead process's POST without an answer: uncertain, as runs() and a resume say.
+    mark_unanswered(runs, db.unanswered(run_id))
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=verify)
     if record.get("status") == "stopped":
         # Why its last driving call stopped, as that call's result said (a quota, an
@@ -775,7 +777,9 @@ class RemovalResult:
                 if self._should_verify():
                     # The re-read is a phase of this run, not a run of its own: the
                     # reporter keeps its one display (tqdm its bars) and ends on finish.
-                    self._verify_now(PhaseReporter(reporter, self._verifying))
+                    # A quota spent meanwhile is waited out as the sends' and polls' are.
+                    verify = PhaseReporter(reporter, self._verifying)
+                    runner.through_quota(self.runs, lambda: self._verify_now(verify), None)
             except KeyboardInterrupt as exc:
                 # Ctrl-C: make the journal agree with what was sent (a POST on its way
                 # is uncertain, as a dead process's would be), then let it propagate:
@@ -888,7 +892,9 @@ class RemovalResult:
                 f"the command line), then continue with {self.resume_call}"
             )
             return _restated(exc, UnauthorizedError, step)
-        if not isinstance(exc, PlanError) and self.run_id is not None:
+        if summaries.refused_at_end(self.runs):  # nothing left for a resume to do
+            exc.add_note(f"ccpandas: {done}; result.retry_failed() sends it again.")
+        elif not isinstance(exc, PlanError) and self.run_id is not None:
             exc.add_note(f"ccpandas: {done}; {self.resume_call} continues the run.")
         return exc
 
@@ -941,7 +947,9 @@ class RemovalResult:
             batches=len(runs),
             accepted=sum(r.accepted for r in runs),
             resent=sum(r.resent for r in runs),
-            sent=sum(r.attempts for r in runs),
+            # The accepted sends (retry_failed()'s too), and those sent again after no
+            # usable answer: each a POST the API got (or may have got).
+            sent=sum(r.attempts + r.resent for r in runs),
             reads=reads,
             activity_states=dict(states.most_common()),
             verified=self.after is not None,

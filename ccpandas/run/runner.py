@@ -46,7 +46,7 @@ import math
 import random
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ccpandas.errors import (
     APIError,
@@ -67,6 +67,7 @@ from ccpandas.store.batch import BatchRun, BatchState, Outcome
 __all__ = ["BatchRun", "Journal", "NullJournal", "Runner"]
 
 log = logging.getLogger("ccpandas")
+T = TypeVar("T")
 
 #: The API's documented limit of unfinished activities per account.
 MAX_QUEUED_ACTIVITIES = 1_000
@@ -587,14 +588,28 @@ class Runner:
     def _poll_waiting_for_quota(
         self, runs: Sequence[BatchRun], pending: Sequence[BatchRun]
     ) -> bool:
+        return self.through_quota(runs, lambda: self.poll(pending), False)
+
+    def through_quota(self, runs: Sequence[BatchRun], call: Callable[[], T], stopped: T) -> T:
+        """``call()``; with ``wait_for_quota``, a spent daily quota is slept through and
+        ``call`` tried again (``stopped`` when the user stops the wait), else raised.
+
+        Args:
+            runs: The run's batches, for the waiting display.
+            call: What to do, e.g. one poll.
+            stopped: What to return when the user stops the wait.
+
+        Example:
+            >>> runner.through_quota(runs, lambda: runner.poll(pending), False)  # doctest: +SKIP
+        """
         while True:
             try:
-                return self.poll(pending)
+                return call()
             except QuotaExceededError:
                 if not self.wait_for_quota:
                     raise
                 if not self.wait_for_reset(runs):
-                    return False
+                    return stopped
 
     # -- polling ---------------------------------------------------------------------
     def wait(self, runs: Sequence[BatchRun], timeout: float | None = None) -> bool:

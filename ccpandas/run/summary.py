@@ -179,7 +179,8 @@ class Summary:
         batches: Requests of the plan.
         accepted: Requests the API accepted.
         resent: Requests sent again after no answer.
-        sent: POST attempts, resends included.
+        sent: POST attempts: the accepted ones (``retry_failed()``'s too) and the
+            resends after no usable answer.
         reads: Read requests of the membership snapshot and the verification, when
             known; None otherwise.
         activity_states: Requests per activity state, e.g. ``{"completed": 2}``.
@@ -550,7 +551,9 @@ def outcome_of(result: Any, words: Iterable[str], error: BaseException | None) -
         return RunOutcome.INTERRUPTED
     if isinstance(error, QuotaExceededError) or reason == "quota_exceeded":
         return RunOutcome.QUOTA_EXCEEDED
-    if error is not None or (reason is not None and not result.done):
+    # A refusal that leaves nothing to resume is not a stop: the run failed.
+    stopped = error is not None or (reason is not None and not result.done)
+    if stopped and not refused_at_end(runs):
         return RunOutcome.STOPPED
     if not result.done:
         ended = all(r.terminal or r.state is BatchState.REJECTED for r in runs)
@@ -563,6 +566,13 @@ def outcome_of(result: Any, words: Iterable[str], error: BaseException | None) -
     ):
         return RunOutcome.FAILED
     return RunOutcome.COMPLETED
+
+
+def refused_at_end(runs: Sequence[Any]) -> bool:
+    """The API refused a batch (4xx) and every other batch's activity ended: a resume
+    would send and follow nothing; ``retry_failed()`` sends the refused ones again."""
+    refused = [r.state is BatchState.REJECTED for r in runs]
+    return any(refused) and all(r.terminal or no for r, no in zip(runs, refused, strict=True))
 
 
 def stop_word(exc: BaseException) -> str:

@@ -495,6 +495,20 @@ class JournalDB:
         return self.query("SELECT * FROM batches WHERE run_id = ? ORDER BY batch", (run_id,))
 
     # -- locks ----------------------------------------------------------------------
+    def unanswered(self, run_id: str) -> set[int]:
+        """The batches of ``run_id`` whose attempt a dead process left ``sending``: no
+        answer on record, so a resume sends them again. Empty while a process drives
+        the run (its POST is on its way).
+
+        Args:
+            run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
+                ``"20250301-231501-7f3a2c"``.
+        """
+        if self.is_driven(run_id):
+            return set()
+        sql = f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'"
+        return {row["batch"] for row in self.query(sql, (run_id,))}
+
     def is_driven(self, run_id: str, *, shared_state: Any = None) -> bool:
         """True when some process holds the run's lock now (in team mode, on any
         machine: see :func:`ccpandas.client.shared.resolve`).
@@ -753,12 +767,7 @@ class RunJournal:
         ``sending`` is ``uncertain`` (sent again), and so is that attempt."""
         dangling = self._dangling()
         _apply_records(runs, self.db._batch_records(self.run_id))
-        by_index = {r.batch.index: r for r in runs}
-        for run in [by_index[row["batch"]] for row in dangling if row["batch"] in by_index]:
-            if run.activity_id is not None:
-                run.previous_activity_ids.append(run.activity_id)
-                run.activity_id = None
-            run.state, run.outcome = BatchState.UNCERTAIN, Outcome.UNCERTAIN
+        mark_unanswered(runs, {row["batch"] for row in dangling})
         if dangling:
             self._settle(runs, dangling, _DIED)
 
@@ -934,6 +943,21 @@ _PLAIN_BATCH_COLUMNS = (
     "items_completed",
     "items_total",
 )
+
+
+def mark_unanswered(runs: Sequence[BatchRun], batches: set[int]) -> None:
+    """The ``runs`` of the batch numbers ``batches`` (an attempt left ``sending`` by a
+    dead process: no answer on record) are ``uncertain``, as a resume sends them again.
+
+    Example:
+        >>> mark_unanswered(result.runs, open_journal().unanswered(run_id))  # doctest: +SKIP
+    """
+    for run in runs:
+        if run.batch.index in batches:
+            if run.activity_id is not None:
+                run.previous_activity_ids.append(run.activity_id)
+                run.activity_id = None
+            run.state, run.outcome = BatchState.UNCERTAIN, Outcome.UNCERTAIN
 
 
 def _batch_values(r: BatchRun) -> dict[str, Any]:

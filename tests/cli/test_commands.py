@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import ccpandas
-from ccpandas.cli.main import ExitCode, LogReporter, read_table
+from ccpandas.cli.main import ExitCode, LogReporter, main, read_table
 
 #: The documented keys of the JSON object of remove, resume and undo (docs/cli.md).
 REPORT_KEYS = {
@@ -341,6 +341,29 @@ def test_quota_spent_exit_3_then_resume(cli, emu, api, tmp_path) -> None:
     resumed = json.loads(again.out)
     assert resumed["outcome"] == "completed"
     assert resumed["rows_by_status"] == {"removed": len(contacts)}
+    assert ccpandas.read_contacts(api, lists=list_ids.split(",")).empty
+
+
+def test_the_printed_resume_command_works_as_printed(cli, emu, api, tmp_path, monkeypatch) -> None:
+    # A run started with --base-url (no CC_BASE_URL, as in a cron line) and stopped by
+    # the quota prints "ccpandas resume RUN_ID": copied as it is, it must continue the run
+    # on the API the run started on, not refuse it for talking to another one.
+    contacts = ccpandas.read_contacts(api)
+    path = tmp_path / "all.csv"
+    contacts[["contact_id"]].to_csv(path, index=False)
+    list_ids = ",".join(ccpandas.read_contact_lists(api)["list_id"])
+    emu.configure(daily_quota=emu.quota_used + 2)
+    ran = cli("remove", str(path), "--lists", list_ids, "--yes", "--snapshot", "no")
+    assert ran.code == ExitCode.QUOTA, ran.err
+    run_id = ccpandas.runs()["run_id"].iloc[0]
+    printed = f"ccpandas resume {run_id}"
+    assert f"Continue with: {printed}" in ran.out
+    emu.configure(daily_quota=0)  # the reset
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setenv("CC_ACCESS_TOKEN", emu.token)
+    code = main([*printed.split()[1:], "--json"], stdin=io.StringIO(), stdout=out, stderr=err)
+    assert code == ExitCode.OK, err.getvalue()
+    assert json.loads(out.getvalue())["outcome"] == "completed"
     assert ccpandas.read_contacts(api, lists=list_ids.split(",")).empty
 
 

@@ -8,6 +8,7 @@ Every command runs in-process against the emulator over real HTTP."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -18,6 +19,7 @@ import pytest
 
 import ccpandas
 from ccpandas.cli.main import ExitCode, main
+from ccpandas.store.journal import RunJournal
 
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} ccpandas: \w+: ")
 
@@ -133,6 +135,19 @@ def test_messages_name_the_flags_not_the_python_arguments(cli, lists, members_cs
     assert "snapshot=" not in blind.err and "by='" not in blind.err
 
 
+def test_resume_messages_name_the_runs_command(cli, lists, members_csv) -> None:
+    # An unknown run id, and a run another process drives: each message points at the
+    # list of runs, as the command line spells it.
+    unknown = cli("resume", "20990101-000000-000000")
+    assert unknown.code == ExitCode.USAGE
+    run = _removed(cli, members_csv, lists["name"].iloc[0], "--snapshot", "no")
+    with RunJournal.open(run["run_id"]).attach([]):  # as another process driving it
+        locked = cli("resume", run["run_id"])
+    assert locked.code == ExitCode.USAGE and "another process" in locked.err
+    for ran in (unknown, locked):
+        assert "ccpandas runs" in ran.err and "ccpandas.runs()" not in ran.err
+
+
 def test_undo_of_a_run_without_snapshot_names_the_flag(cli, lists, members_csv) -> None:
     run = _removed(cli, members_csv, lists["name"].iloc[0], "--snapshot", "no")
     refused = cli("undo", run["run_id"], "--yes")
@@ -234,3 +249,19 @@ def test_a_run_stopped_by_the_quota_is_told_alike_by_cli_runs_and_run_result(
     emu.configure(daily_quota=0)  # the reset: a resume clears the stop
     assert cli("resume", report["run_id"]).code == ExitCode.OK
     assert ccpandas.run_result(report["run_id"]).summary().outcome == "completed"
+
+
+@pytest.mark.emulator(start_delay=3600.0)  # the activities wait an hour to start
+def test_a_run_that_timed_out_is_told_alike_by_cli_runs_and_run_result(
+    cli, lists, members_csv
+) -> None:
+    name = lists["name"].iloc[0]
+    ran = cli("remove", str(members_csv), "--lists", name, "--yes", "--json", "--timeout", "0")
+    assert ran.code == ExitCode.FAILED, ran.err
+    report = json.loads(ran.out)
+    rebuilt = ccpandas.run_result(report["run_id"]).summary()  # another process's view
+    views = [report, json.loads(cli("runs", "--json").out)[0], dataclasses.asdict(rebuilt)]
+    assert {str(view["outcome"]) for view in views} == {"processing"}
+    assert {view["stop_reason"] for view in views} == {"timeout"}
+    shown = cli("runs").out.splitlines()[1]
+    assert shown.startswith(report["run_id"]) and shown.endswith("timeout")

@@ -268,6 +268,33 @@ def test_wait_for_quota_sleeps_until_midnight_and_shows_the_wait(emulator):
     check_all(emu, before, [result], [frame])
 
 
+def test_wait_for_quota_waits_through_a_quota_spent_at_the_verification(emulator):
+    # Every activity completed, then the quota runs out: the verification's re-read is
+    # refused. wait_for_quota=True must wait for the reset and verify then, not stop
+    # the run with a QuotaExceededError that says "pass wait_for_quota=True to wait".
+    clock = _evening(2)
+    emu = emulator(seed=31, contacts=3000, clock=clock)
+    client = fast_client(emu)
+    before = memberships(emu)
+    target = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})  # 2 batches
+    runner = fast_runner(client, clock=ClockFrom(clock, sleep=clock.advance), jitter=lambda: 0)
+
+    def spend_the_quota_once_all_completed(snapshot) -> None:
+        states = {str(a.state) for a in snapshot.activities}
+        if snapshot.phase == "polling" and states == {"completed"}:
+            emu.configure(daily_quota=emu.quota_used)
+
+    recorder = Recorder(spend_the_quota_once_all_completed)
+    plan = frame.cc.plan([target], client=client, snapshot=True)
+    result = run_plan(plan, client, progress=recorder, runner=runner, wait_for_quota=True)
+
+    assert result.ok and result.after is not None  # verified, after the wait
+    assert any(s.phase == "waiting" for s in recorder.snapshots)
+    assert emu.account.count(status=429) == 1  # one refusal, then the wait
+    check_all(emu, before, [result], [frame])
+
+
 def test_never_more_than_the_queue_limit_in_flight(emulator):
     emu = emulator(seed=28, contacts=5000, speed=10_000.0, max_queued_activities=3)
     client = fast_client(emu)

@@ -326,3 +326,35 @@ def test_sigkill_a_30_batch_run_at_20_points_resume_sends_the_minimum(
         server.close()
     # the lost answers were really lost: their batches were sent again, counted
     assert sum(1 for r in report if r[3] >= 1) >= 7, report
+
+
+def test_a_killed_runs_unanswered_batch_is_uncertain_in_runs_and_run_result_alike(
+    emulator, child_env, tmp_path
+):
+    # A run killed between the server's 201 for its second batch and the journal write:
+    # the server has that activity, the journal an attempt left "sending". runs() counts
+    # the batch uncertain (a resume sends it again); run_result() must tell the same,
+    # not "not_sent" rows, which would claim that nothing went out.
+    emu = emulator(seed=43, contacts=1500, lists=1)
+    ids = emu.account.contact_ids()
+    server = Server(child_env(emu), tmp_path / "server.err")
+    try:
+        job = {"op": "run", "ids": ids, "lists": emu.account.list_ids(), "kill_after_post": 2}
+        pid = server.start(job)
+        server.line(pid, lambda t: t.startswith("EVENT answered, dying"))
+    finally:
+        server.close()
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:  # until the OS has ended it (and freed its lock)
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.01)
+    assert len(emu.account.activities) == 2  # the second 201 was never journaled
+    row = runs().iloc[0]
+    assert (row["state"], row["accepted"], row["uncertain"]) == ("stopped", 1, 1)
+    result = run_result(row["run_id"])
+    statuses = result.rows["status"].astype(str).value_counts().to_dict()
+    assert statuses == {"processing": 500, "uncertain": 500, "not_sent": 500}
+    assert result.summary().activity_states["uncertain"] == 1

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -299,6 +302,31 @@ def test_a_post_without_an_answer_is_sent_again_counted_every_attempt_on_record(
     assert "sending them again" in caplog.text
 
 
+def test_the_summary_counts_every_post_sent_resends_included(emu):
+    # The first POST's 201 names no activity (a proxy in the way): the batch is sent
+    # again at once. The server got 3 POSTs; Summary.sent says "POST attempts, resends
+    # included", so 3 too (the requests line counts 2 accepted and 1 re-sent).
+    emu.configure(activity_answers="no_activity_id")
+    client = client_for(emu)
+    post = client.remove_list_memberships
+
+    def then_answer_normally(body):
+        try:
+            return post(body)
+        finally:
+            emu.configure(activity_answers="json")
+
+    client.remove_list_memberships = then_answer_normally
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+    )
+    summary = result.summary()
+    assert result.ok and posts(emu, 201) == 3
+    assert (summary.batches, summary.accepted, summary.resent) == (2, 2, 1)
+    assert summary.sent == posts(emu) == 3
+
+
 def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     client = client_for(emu)
     emu.configure(daily_quota=3)  # the list listing (a run checks its lists) and 2 POSTs
@@ -380,6 +408,28 @@ def test_a_dead_process_shows_as_stopped_with_its_reason(emu):
     assert row["state"] == "stopped" and row["stop_reason"] == "the process driving it ended"
 
 
+def test_a_post_on_its_way_in_a_driven_run_is_not_counted_uncertain(emu):
+    # runs() while a process drives the run, each time a POST is on its way (its attempt
+    # journaled "sending", the answer not back yet): nothing is without an answer, and
+    # no resume could send it again (the run is locked). Only a dead process's counts.
+    client = client_for(emu)
+    post, seen = client.remove_list_memberships, []
+
+    def look_then_post(body):
+        row = runs().iloc[0]
+        seen.append((row["state"], int(row["uncertain"])))
+        return post(body)
+
+    client.remove_list_memberships = look_then_post
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+    )
+    assert result.ok and posts(emu, 201) == 2
+    assert seen == [("running", 0), ("running", 0)]
+    assert runs().iloc[0]["uncertain"] == 0
+
+
 def test_failed_and_processing_runs_are_told_apart(emu):
     client = client_for(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
@@ -391,6 +441,34 @@ def test_failed_and_processing_runs_are_told_apart(emu):
     )
     states = runs().set_index("run_id")["state"]
     assert states[failed.run_id] == "failed" and states[slow.run_id] == "processing"
+
+
+def test_a_refused_retry_with_nothing_left_to_resume_is_failed_not_stopped(emu):
+    # A batch the API refuses (400: an unknown contact, as the API may be set to answer);
+    # resume sends the rest and follows them; retry_failed() sends the refused batch,
+    # which is refused again. Every request is answered: nothing is left for a resume
+    # (it would send nothing), so the run has failed; its advice is not resume.
+    emu.configure(unknown_contacts="reject")
+    client = client_for(emu)
+    ids = emu.account.contact_ids()[:1200]
+    ids[700] = str(uuid.UUID(int=12345))  # no such contact: batch 1 is refused
+    df = pd.DataFrame({"contact_id": ids})
+    with pytest.raises(CCError) as first:
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
+    run_id = first.value.result.run_id
+    assert runs().iloc[0]["state"] == "stopped"  # batch 2 was never sent
+    result = resume(run_id, client=client, progress=False, runner=quick(client))
+    assert result.summary().outcome == "failed" and posts(emu, 201) == 2
+    with pytest.raises(CCError) as again:
+        result.retry_failed(progress=False)
+    assert posts(emu, 400) == 2 and posts(emu, 201) == 2
+    summary = result.summary()
+    assert (summary.outcome, summary.resume_call) == ("failed", None)
+    assert "resume" not in "".join(getattr(again.value, "__notes__", []))
+    row = runs().iloc[0]
+    assert (row["state"], row["outcome"]) == ("failed", "failed")
 
 
 def test_resume_refuses_a_client_for_another_api(emu):
@@ -468,6 +546,32 @@ def test_every_client_and_process_adds_to_one_daily_count(emu, data_dir_env):
     assert DayCounter(emu.base_url).used() == emu.account.count() + 400
     assert (data_dir_env / QUOTA_FILE).exists()
     assert ccpandas.client.quota.used_today(emu.base_url) == emu.account.count() + 400
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_a_post_cut_short_by_ctrl_c_is_in_the_daily_count(emu):
+    # Ctrl-C while the server holds its answer: the server counted the POST (and made
+    # its activity); the run makes the batch uncertain. The shared daily count must
+    # count it too, or plans and the quota check see one request fewer than the API.
+    client = client_for(emu)
+    main = threading.main_thread().ident
+    assert main is not None
+
+    def interrupt_once_the_server_has_it() -> None:
+        while posts(emu) == 0:
+            time.sleep(0.001)
+        signal.pthread_kill(main, signal.SIGINT)  # a real Ctrl-C, in the main thread
+
+    emu.configure(latency=3.0)  # the answer comes 3 s after the POST is handled
+    threading.Thread(target=interrupt_once_the_server_has_it, daemon=True).start()
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:100]})
+    with pytest.raises(KeyboardInterrupt):
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
+    emu.configure(latency=0.0)
+    assert posts(emu) == 1 and runs().iloc[0]["uncertain"] == 1
+    assert client.stats.day_counter.used() == emu.quota_used == client.stats.requests
 
 
 def test_journal_rows_are_json_in_a_compressed_blob():
