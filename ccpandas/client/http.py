@@ -796,10 +796,13 @@ class Client:
             self.stats._add("resent_posts")
         if kind is RetryKind.THROTTLED and self.limiter is not None:
             self.limiter.defer(decision.delay)  # hold back every caller, not only this one
-        level = logging.INFO if kind is RetryKind.THROTTLED else logging.WARNING
+        # A throttle, or a read the API is still working on (202), is no failure.
+        calm = kind is RetryKind.THROTTLED or attempt.status == 202
         why = _short(attempt.error) if attempt.error is not None else "?"
         retry = f"retry {decision.number} of {decision.budget} in {decision.delay:.2f} s"
-        _log.log(level, "%s failed (%s), %s", call.label, why, retry)
+        what = "not complete yet" if attempt.status == 202 else "failed"
+        level = logging.INFO if calm else logging.WARNING
+        _log.log(level, "%s %s (%s), %s", call.label, what, why, retry)
         if decision.delay > 0:
             self._sleep(decision.delay)
 

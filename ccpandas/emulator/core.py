@@ -229,6 +229,8 @@ class Emulator:
             new = self.account.settings.replace(**changes)
             self.account.sync()
             self.account.settings = new
+            if "segment_pending_reads" in changes:  # the first N reads from now on
+                self.account.segment_reads.clear()
             return new
 
     def issue_token(

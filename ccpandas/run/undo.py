@@ -211,9 +211,11 @@ def _touched(db: JournalDB, run_id: str, wanted: set[tuple[str, str, str]]) -> i
         ch = ch[ch["decision"].isin(["restore", "remove"])]
         way = np.where(ch["decision"] == "restore", "add", "remove")
     else:
-        changed = [o.value for o in (PairOutcome.REMOVED, PairOutcome.ADDED)]
-        if result.after is None:
-            changed.append(PairOutcome.UNVERIFIED.value)
+        # An unverified pair (no re-read, or outside a sampled one) counts: its activity
+        # completed, as undo_pairs counts it.
+        changed = [
+            o.value for o in (PairOutcome.REMOVED, PairOutcome.ADDED, PairOutcome.UNVERIFIED)
+        ]
         ch = ch[ch["outcome"].isin(changed)]
         way = np.where(ch["action"] == Action.ADD.value, "add", "remove")
     if len(ch) or result.plan.membership is not None:

@@ -156,3 +156,23 @@ def test_a_later_run_that_did_what_the_undo_does_is_not_reverted(cc_emulator_fac
     again = _remove(client, [a], members[:2])
     preview = r1.undo(client=client, dry_run=True, force=True, progress=False)
     assert preview.plan.later_runs == ((again.run_id, "remove", 2),)
+
+
+def test_a_later_run_verified_by_sample_is_named_for_every_pair(cc_emulator_factory, connect):
+    # R2 removed 900 members, R1's 10 among them, and was verified by a sample: R1's
+    # pairs in R2 were "unverified", so they were not counted and undoing R1 silently
+    # put them back, reverting R2 (its activities completed: they count, as undo_pairs
+    # counts them).
+    emu = cc_emulator_factory(seed=31, contacts=3000, **FAST)
+    client, acct = connect(emu), emu.account
+    a = sorted(acct.list_ids(), key=lambda lid: -len(acct.live_members(lid)))[0]
+    r1_contacts = sorted(acct.live_members(a))[:10]
+    r1 = _remove(client, [a], r1_contacts)
+    acct.add_members(a, r1_contacts)  # re-added by hand
+    r2 = _remove(client, [a], sorted(acct.live_members(a))[:900], verify="sample")
+    assert r2.ok and r2.summary().verification["sample"] is True
+    preview = ccpandas.undo(r1.run_id, client=client, dry_run=True, progress=False)
+    assert preview.plan.later_runs == ((r2.run_id, "remove", 10),)
+    with pytest.raises(PlanError, match="nothing was sent"):
+        r1.undo(client=client, progress=False)
+    assert not acct.members(a) & set(r1_contacts)  # R2's removals stand
