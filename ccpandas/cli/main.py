@@ -214,8 +214,12 @@ def read_input(
     text, enc, enc_from = _decoded(source, where, encoding)
     separator, sep_from = _separator(text, kind, sep)
     how = InputFile(where, kind, enc, enc_from, separator, sep_from)
+    # A blank line is a row whose cells are empty (Excel writes an empty cell of a
+    # one-column sheet so): a missing row, never skipped. Those that end the file are
+    # no rows of the sheet.
+    text = text.rstrip("\r\n") + "\n"
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, sep=separator), how
+        return pd.read_csv(io.StringIO(text), dtype=str, sep=separator, skip_blank_lines=False), how
     except (ValueError, pd.errors.ParserError) as exc:
         # pandas' EmptyDataError is a ValueError.
         raise _Usage(f"cannot read {where} as {kind} ({how.text()}): {exc}") from None

@@ -196,3 +196,25 @@ def test_a_workbook_with_rows_on_several_sheets_is_refused(cli, emu, lists, memb
         members.iloc[:3].to_excel(book, sheet_name="January", index=False)
         pd.DataFrame().to_excel(book, sheet_name="Notes", index=False)
     assert _plan(cli, one, lists)["rows"] == 3
+
+
+def test_a_blank_line_is_an_empty_cell_and_a_missing_row(cli, lists, members, tmp_path):
+    # Excel saves an empty cell of a one-column sheet as an empty line: pandas skipped
+    # it, so the plan had fewer rows than the sheet and said nothing of the others.
+    ids = members["contact_id"].tolist()[:3]
+    path = tmp_path / "ids.csv"
+    path.write_bytes(
+        ("\r\n".join(["contact_id", ids[0], "", ids[1], "", ids[2]]) + "\r\n\r\n").encode()
+    )
+    out = tmp_path / "plan.csv"
+    body = _plan(cli, path, lists, "--output", str(out))
+    # Five cells under the header: two empty ones are missing rows; the file's closing
+    # blank line ends it (no cell of the sheet).
+    assert body["rows"] == 5 and body["row_statuses"] == {"planned": 3, "missing": 2}
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written["contact_id"].tolist() == [ids[0], "", ids[1], "", ids[2]]
+    assert written["plan_status"].tolist() == ["planned", "missing"] * 2 + ["planned"]
+    # a blank line among several columns is a row too (pandas skipped it the same way)
+    wide = tmp_path / "wide.csv"
+    wide.write_text(f"contact_id;name\n{ids[0]};Ann\n\n{ids[1]};Bob\n")
+    assert _plan(cli, wide, lists)["row_statuses"] == {"planned": 2, "missing": 1}
