@@ -42,6 +42,7 @@ import sys
 import time
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -219,7 +220,9 @@ def read_input(
     # no rows of the sheet.
     text = text.rstrip("\r\n") + "\n"
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, sep=separator, skip_blank_lines=False), how
+        frame = pd.read_csv(io.StringIO(text), dtype=str, sep=separator, skip_blank_lines=False)
+        header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
+        return _file_labels(frame, header), how
     except (ValueError, pd.errors.ParserError) as exc:
         # pandas' EmptyDataError is a ValueError.
         raise _Usage(f"cannot read {where} as {kind} ({how.text()}): {exc}") from None
@@ -228,7 +231,11 @@ def read_input(
 def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     try:
         if kind == "excel":
-            return _one_sheet(pd.read_excel(source, dtype=str, sheet_name=None), where)
+            name, frame = _one_sheet(pd.read_excel(source, dtype=str, sheet_name=None), where)
+            if not any(_renamed(c, frame.columns) for c in frame.columns):
+                return frame  # no second read of the header row
+            first = pd.read_excel(source, sheet_name=name, header=None, nrows=1, dtype=str)
+            return _file_labels(frame, first.iloc[0].tolist() if len(first) else [])
         return pd.read_parquet(source)
     except ImportError as exc:  # an optional reader (openpyxl, odfpy) is not installed
         if "openpyxl" in str(exc):
@@ -242,7 +249,27 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
 
 
-def _one_sheet(sheets: dict[str, pd.DataFrame], where: str) -> pd.DataFrame:
+def _file_labels(frame: pd.DataFrame, header: list[Any]) -> pd.DataFrame:
+    """``frame`` with its file's repeated column names back: pandas reads a second
+    ``email`` as ``email.1``, and planning ``email`` would leave that column out
+    silently; repeated, the planner refuses it (which one is meant?)."""
+    counts = Counter(h for h in header if isinstance(h, str))
+    if len(header) != frame.shape[1] or all(n == 1 for n in counts.values()):
+        return frame
+    labels = [
+        h if isinstance(h, str) and counts[h] > 1 and str(c).startswith(h) else c
+        for h, c in zip(header, frame.columns, strict=True)
+    ]
+    return frame.set_axis(labels, axis=1)
+
+
+def _renamed(label: Any, labels: pd.Index) -> bool:
+    """Whether ``label`` may be pandas' name for a repeat (``email.1`` beside ``email``)."""
+    found = re.fullmatch(r"(.+)\.\d+", label) if isinstance(label, str) else None
+    return found is not None and found[1] in labels
+
+
+def _one_sheet(sheets: dict[str, pd.DataFrame], where: str) -> tuple[Any, pd.DataFrame]:
     """The one sheet of a workbook that has rows: reading the first of several would
     leave the others' rows out silently (as a .zip must hold one file)."""
     full = {name: frame for name, frame in sheets.items() if not frame.empty}
@@ -251,7 +278,7 @@ def _one_sheet(sheets: dict[str, pd.DataFrame], where: str) -> pd.DataFrame:
             f"{where} has rows on {len(full)} sheets ({', '.join(map(repr, full))}); "
             "ccpandas reads one: save the rows to use on one sheet, or as their own file"
         )
-    return next(iter(full.values()), next(iter(sheets.values())))
+    return next(iter(full.items()), next(iter(sheets.items())))
 
 
 def _raw(source: Any) -> bytes | str:

@@ -218,3 +218,29 @@ def test_a_blank_line_is_an_empty_cell_and_a_missing_row(cli, lists, members, tm
     wide = tmp_path / "wide.csv"
     wide.write_text(f"contact_id;name\n{ids[0]};Ann\n\n{ids[1]};Bob\n")
     assert _plan(cli, wide, lists)["row_statuses"] == {"planned": 2, "missing": 1}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_repeated_column_is_refused_not_read_in_part(cli, emu, lists, members, tmp_path, suffix):
+    # Two exports pasted side by side: pandas renamed the second 'contact_id' to
+    # 'contact_id.1' and the plan took the first alone, its ids dropped silently.
+    if suffix == ".xlsx":
+        pytest.importorskip("openpyxl")
+    ids = members["contact_id"].tolist()
+    frame = pd.DataFrame([ids[:3], ids[3:6]]).T
+    frame.columns = ["contact_id", "contact_id"]
+    frame["name"] = "Ann"
+    path = tmp_path / f"pasted{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_excel(path, index=False)
+    before = len(emu.account.request_log)
+    ran = cli("remove", str(path), "--lists", lists["list_id"].iloc[0], "--yes")
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "column 'contact_id' appears 2 times" in ran.err
+    assert len(emu.account.request_log) == before
+    # a repeated column that is not the one planned is no matter
+    other = frame.set_axis(["contact_id", "name", "name"], axis=1)
+    other.to_csv(path.with_suffix(".csv"), index=False)
+    assert _plan(cli, path.with_suffix(".csv"), lists)["rows"] == 3
