@@ -220,9 +220,21 @@ def read_input(
     # no rows of the sheet.
     text = text.rstrip("\r\n") + "\n"
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, sep=separator, skip_blank_lines=False)
+        with warnings.catch_warnings():
+            # index_col=False: a row longer than the header is not taken as an index
+            # (which slides every field one column along); pandas warns when that
+            # drops a value, and a value dropped is a row read wrong: refused.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, sep=separator, skip_blank_lines=False, index_col=False
+            )
         header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
         return _file_labels(frame, header), how
+    except pd.errors.ParserWarning:
+        raise _Usage(
+            f"cannot read {where} as {kind} ({how.text()}): a row has more fields than its "
+            "header; quote the values that hold the separator, or give it with --sep"
+        ) from None
     except (ValueError, pd.errors.ParserError) as exc:
         # pandas' EmptyDataError is a ValueError.
         raise _Usage(f"cannot read {where} as {kind} ({how.text()}): {exc}") from None

@@ -244,3 +244,23 @@ def test_a_repeated_column_is_refused_not_read_in_part(cli, emu, lists, members,
     other = frame.set_axis(["contact_id", "name", "name"], axis=1)
     other.to_csv(path.with_suffix(".csv"), index=False)
     assert _plan(cli, path.with_suffix(".csv"), lists)["rows"] == 3
+
+
+def test_a_row_with_more_fields_than_the_header_is_refused(cli, emu, lists, members, tmp_path):
+    # An unquoted comma in the first row's name: pandas took the first field of every
+    # row as the index, so each later row's address slid into 'name', and 'email' was
+    # empty there: those rows were planned as missing, the run went on without them.
+    emails = members["email"].tolist()[:3]
+    path = tmp_path / "names.csv"
+    path.write_text(f"name,email\nDoe, Ann,{emails[0]}\nBob,{emails[1]}\nCid,{emails[2]}\n")
+    before = len(emu.account.request_log)
+    ran = cli(
+        "remove", str(path), "--lists", lists["list_id"].iloc[0], "--column", "email", "--yes"
+    )
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "more fields than its header" in ran.err and str(path) in ran.err
+    assert len(emu.account.request_log) == before
+    # a separator ending each line (an empty last field) is read as it was before
+    path.write_text("".join(f"{e},Ann,\n" for e in ["email,name", *emails]))
+    body = _plan(cli, path, lists, "--column", "email")
+    assert body["rows"] == 3 and body["row_statuses"] == {"planned": 3}
