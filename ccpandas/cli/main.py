@@ -671,6 +671,9 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     data, s.input = read_input(
         args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
     )
+    if args.column not in data.columns and args.column in data.index.names:
+        # A Parquet file's column that pandas' metadata makes the index is a column too.
+        data = data.reset_index(args.column)
     api.check_sync_snapshot(args.command, _SNAPSHOT[args.snapshot])  # before the listing
     sends = args.command in _CHANGES and not args.dry_run
     client = s.client() if sends else s.client_or_none()

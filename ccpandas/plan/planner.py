@@ -1006,7 +1006,10 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
     plausible = _plausible_columns(data)
     close = _close_matches(str(column), names)
     both = [c for c in close if c in dict(plausible)]
-    if not both and len(plausible) == 1:
+    if column is not None and column in data.index.names:
+        # set_index("contact_id") moved it out of the columns: no other column is meant.
+        close, hint = [], f" {column!r} is the frame's index: pass frame.reset_index()."
+    elif not both and len(plausible) == 1:
         # What the values hold beats a look-alike name ('contact' for 'contact_id').
         (only, what), close = plausible[0], [plausible[0][0]]
         hint = f" Did you mean {only!r}? It is the only column that holds {what}."

@@ -264,3 +264,18 @@ def test_a_row_with_more_fields_than_the_header_is_refused(cli, emu, lists, memb
     path.write_text("".join(f"{e},Ann,\n" for e in ["email,name", *emails]))
     body = _plan(cli, path, lists, "--column", "email")
     assert body["rows"] == 3 and body["row_statuses"] == {"planned": 3}
+
+
+def test_a_parquet_files_id_column_that_pandas_made_its_index_is_read(
+    cli, lists, members, tmp_path
+):
+    # frame.set_index("contact_id").to_parquet(...): the file has a contact_id column
+    # (pandas' metadata makes it the index again), and the plan said it had none.
+    path = tmp_path / "indexed.parquet"
+    members.set_index("contact_id").to_parquet(path)
+    body = _plan(cli, path, lists)
+    assert body["rows"] == len(members) and body["row_statuses"] == {"planned": len(members)}
+    out = tmp_path / "plan.csv"
+    _plan(cli, path, lists, "--output", str(out))
+    written = pd.read_csv(out, dtype=str)
+    assert written["contact_id"].tolist() == members["contact_id"].tolist()

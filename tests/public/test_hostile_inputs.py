@@ -318,6 +318,19 @@ def test_bad_data_and_column_cost_no_request_even_with_list_names(
     _refused_without_requests(emu, keep, word, "not contact ids", "contacts to keep")
 
 
+def test_a_column_that_is_the_index_is_named_so(emu, client) -> None:
+    # frame.set_index("contact_id"): the message named 'email' as the likely column
+    # ("the only column that holds email addresses") and said nothing of the index.
+    frame = pd.DataFrame({"contact_id": [U1, U2], "email": ["a@b.co", "c@d.co"]})
+    indexed = frame.set_index("contact_id")
+    names = _names(emu)[:1]
+    msg = _refused_without_requests(
+        emu, lambda: indexed.cc.plan(names, client=client, snapshot=False), "not found"
+    )
+    assert "'contact_id' is the frame's index" in msg and "reset_index()" in msg
+    assert "Did you mean 'email'" not in msg
+
+
 @pytest.mark.parametrize("data", [{"contact_id": [U1]}, None, "abc", np.array([[U1]]), 7])
 def test_data_that_is_not_a_frame_costs_no_request(emu, client, data) -> None:
     names = _names(emu)[:1]
