@@ -279,3 +279,20 @@ def test_a_parquet_files_id_column_that_pandas_made_its_index_is_read(
     _plan(cli, path, lists, "--output", str(out))
     written = pd.read_csv(out, dtype=str)
     assert written["contact_id"].tolist() == members["contact_id"].tolist()
+
+
+def test_addresses_with_display_names_are_not_called_bad_ids(cli, emu, lists, members, tmp_path):
+    # Outlook's "Name <address>" in most cells: by auto, the column was taken for ids
+    # and refused as "no valid contact id ... A contact id is a UUID", no word of
+    # addresses or of --by email.
+    emails = members["email"].tolist()[:3]
+    path = tmp_path / "outlook.csv"
+    cells = [f'"Ann <{emails[0]}>"', f'"Bob <{emails[1]}>"', emails[2]]
+    path.write_text("\n".join(["email", *cells]) + "\n")
+    before = len(emu.account.request_log)
+    ran = cli("plan", str(path), "--lists", lists["list_id"].iloc[0], "--column", "email")
+    assert ran.code == ExitCode.USAGE
+    assert "--by email" in ran.err and "address" in ran.err
+    assert len(emu.account.request_log) == before
+    body = _plan(cli, path, lists, "--column", "email", "--by", "email")
+    assert body["row_statuses"] == {"planned": 1, "invalid_email": 2}

@@ -331,6 +331,17 @@ def test_a_column_that_is_the_index_is_named_so(emu, client) -> None:
     assert "Did you mean 'email'" not in msg
 
 
+def test_a_column_of_display_name_addresses_is_pointed_at_by_email() -> None:
+    frame = pd.DataFrame({"email": ["Ann <a@b.co>", "Bob <b@c.co>", "c@d.co"]})
+    with pytest.raises(PlanError, match="no valid contact id") as info:
+        frame.cc.plan([LIST], "email", snapshot=False)
+    assert "pass by='email'" in str(info.value)
+    ids = pd.DataFrame({"contact_id": ["junk", "1234"]})
+    with pytest.raises(PlanError, match="no valid contact id") as info:
+        ids.cc.plan([LIST], snapshot=False)
+    assert "by='email'" not in str(info.value)  # only where the values hold an "@"
+
+
 @pytest.mark.parametrize("data", [{"contact_id": [U1]}, None, "abc", np.array([[U1]]), 7])
 def test_data_that_is_not_a_frame_costs_no_request(emu, client, data) -> None:
     names = _names(emu)[:1]
