@@ -182,7 +182,7 @@ def read_input(
     """:func:`read_table`, and how the file was read (an :class:`InputFile`).
 
     CSV and TSV: the encoding is ``encoding`` if given, else the byte-order mark's,
-    else UTF-8 if the bytes are valid UTF-8, else charset-normalizer's guess (cp1252,
+    else UTF-8 if the bytes are valid UTF-8 with no NUL, else charset-normalizer's guess (cp1252,
     what Excel on Windows writes in Western Europe and the Americas, when it is among
     the likeliest). The separator is ``sep`` if given, else what :class:`csv.Sniffer`
     finds among ``, ; tab |``, else the format's (``,`` for CSV, tab for TSV).
@@ -342,11 +342,13 @@ def _detect(raw: bytes, where: str) -> str:
     for bom, name in _BOMS:
         if raw.startswith(bom):
             return name
-    try:
-        raw.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
+    # NUL bytes are valid UTF-8 but no text's: UTF-16 or UTF-32 without a BOM.
+    if b"\x00" not in raw[:_DETECT_BYTES]:
+        try:
+            raw.decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
     import charset_normalizer  # requests' own dependency; only for text that is not UTF-8
 
     # A sample is enough to choose, and the whole file took seconds for 100,000 rows; a

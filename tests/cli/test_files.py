@@ -296,3 +296,14 @@ def test_addresses_with_display_names_are_not_called_bad_ids(cli, emu, lists, me
     assert len(emu.account.request_log) == before
     body = _plan(cli, path, lists, "--column", "email", "--by", "email")
     assert body["row_statuses"] == {"planned": 1, "invalid_email": 2}
+
+
+def test_utf16_without_a_byte_order_mark_is_detected(cli, lists, members, tmp_path) -> None:
+    # What SQL Server's bcp -w writes. Its NUL bytes are valid UTF-8, so it was read as
+    # UTF-8: a header of 'c\x00o\x00n...', refused as "column 'contact_id' not found".
+    path = tmp_path / "bcp.tsv"
+    ascii_only = members[["contact_id", "email"]]  # no byte of cp1252's € to tell by
+    path.write_bytes(ascii_only.to_csv(index=False, sep="\t").encode("utf-16-le"))
+    body = _plan(cli, path, lists)
+    assert body["input"]["encoding"] == "utf-16-le" and body["input"]["encoding_from"] == "detected"
+    assert body["rows"] == len(members) and body["row_statuses"] == {"planned": len(members)}
