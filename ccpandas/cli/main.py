@@ -143,6 +143,12 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+#: The first bytes of files that are no text, what they are and their ``--format``.
+_NOT_TEXT = (
+    (b"PK\x03\x04", "excel", "a workbook (Excel or OpenDocument)"),
+    (b"\xd0\xcf\x11\xe0", "excel", "an Excel 97-2003 workbook"),
+    (b"PAR1", "parquet", "a Parquet file"),
+)
 #: Compressed files read whole, decompressed (pandas infers the same from the name).
 _OPENERS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
@@ -326,6 +332,9 @@ def _decoded(source: Any, where: str, encoding: str | None) -> tuple[str, str, s
         raise _Usage(f"cannot read {where}: {exc}") from None
     if isinstance(raw, str):  # a text stream: decoded already
         return raw, getattr(source, "encoding", None) or "text", "stream"
+    for magic, fmt, what in _NOT_TEXT:
+        if raw.startswith(magic):  # any encoding would read it as junk
+            raise _Usage(f"{where} is {what}, not text: pass --format {fmt} (or rename it)")
     enc, enc_from = (
         (encoding, "given") if encoding is not None else (_detect(raw, where), "detected")
     )

@@ -307,3 +307,21 @@ def test_utf16_without_a_byte_order_mark_is_detected(cli, lists, members, tmp_pa
     body = _plan(cli, path, lists)
     assert body["input"]["encoding"] == "utf-16-le" and body["input"]["encoding_from"] == "detected"
     assert body["rows"] == len(members) and body["row_statuses"] == {"planned": len(members)}
+
+
+def test_a_workbook_or_parquet_file_named_csv_is_named_for_what_it_is(
+    cli, lists, members, tmp_path
+):
+    # A workbook saved as "export.csv": the message was "cannot tell the encoding ...
+    # give it with --encoding (Excel on Windows: cp1252)", advice that reads it as junk.
+    pytest.importorskip("openpyxl")
+    book, table = tmp_path / "book.xlsx", tmp_path / "table.parquet"
+    members.to_excel(book, index=False)
+    members.to_parquet(table)
+    for source, fmt in ((book, "excel"), (table, "parquet")):
+        named = tmp_path / f"{fmt}-export.csv"
+        named.write_bytes(source.read_bytes())
+        ran = cli("plan", str(named), "--lists", lists["list_id"].iloc[0])
+        assert ran.code == ExitCode.USAGE
+        assert f"--format {fmt}" in ran.err and "--encoding" not in ran.err, ran.err
+        assert _plan(cli, named, lists, "--format", fmt)["rows"] == len(members)
