@@ -26,6 +26,7 @@ import difflib
 import html
 import math
 import numbers
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
@@ -63,6 +64,7 @@ from ccpandas.plan.ids import (
     holds_text,
     normalize_ids,
 )
+from ccpandas.plan.keys import EMAIL_PATTERN
 from ccpandas.plan.polls import DEFAULT_MODEL, request_items, run_estimate
 from ccpandas.vocab import PairOutcome, RowStatus
 
@@ -976,6 +978,11 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
                 f"{', '.join(repr(c) for c in list(data.columns)[:20]) or 'none'}",
                 column=None,
             ) from None
+        # A column named by an id or address: before "did you mean" points at it.
+        named = [column] if found else data.columns
+        headless = next(filter(None, map(_a_value, named)), None)
+        if headless is not None:
+            raise headless
         if not found:
             raise _missing_column(data, column)
         values = data[column]
@@ -986,6 +993,9 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
             )
         return values, column
     if isinstance(data, pd.Series):
+        headless = _a_value(data.name)  # pd.read_csv(...)[first value]
+        if headless is not None:
+            raise headless
         return data, data.name if data.name is not None else column
     if isinstance(data, pd.Index):
         return pd.Series(data, index=range(len(data))), column
@@ -996,6 +1006,25 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
     raise PlanError(
         f"expected a DataFrame or Series of contact ids, got {type(data).__name__}",
         column=column,
+    )
+
+
+def _a_value(label: Any) -> PlanError | None:
+    """The error for a column named by a contact id or an email address: a table read
+    without its header row, whose first row became the header and would be left out."""
+    if not isinstance(label, str):
+        return None
+    if re.fullmatch(EMAIL_PATTERN, label.strip()):
+        what = "an email address"
+    elif check_ids(pd.Series([label], dtype=object)).status[0] == PLANNED:
+        what = "a contact id"
+    else:
+        return None
+    return PlanError(
+        f"a column is named {label!r}, {what}: the data's first row was taken for its "
+        "header row and would be left out. Give the data a header row (such as "
+        "'email' or 'contact_id'), or read it with pandas' header=None.",
+        column=label,
     )
 
 

@@ -325,3 +325,20 @@ def test_a_workbook_or_parquet_file_named_csv_is_named_for_what_it_is(
         assert ran.code == ExitCode.USAGE
         assert f"--format {fmt}" in ran.err and "--encoding" not in ran.err, ran.err
         assert _plan(cli, named, lists, "--format", fmt)["rows"] == len(members)
+
+
+def test_a_file_without_a_header_row_is_refused_not_read_less_its_first_row(
+    cli, emu, lists, members, tmp_path
+):
+    # A bare list of addresses: pandas took the first for the header. The message then
+    # said "Did you mean 'ann@...'?", and --column 'ann@...' planned every row but the
+    # first, which was left out with no word.
+    emails = members["email"].tolist()[:4]
+    path = tmp_path / "bare.csv"
+    path.write_text("\n".join(emails) + "\n")
+    before = len(emu.account.request_log)
+    for flags in ((), ("--column", emails[0])):
+        ran = cli("remove", str(path), "--lists", lists["list_id"].iloc[0], "--yes", *flags)
+        assert ran.code == ExitCode.USAGE, ran.out + ran.err
+        assert "header" in ran.err and "Did you mean" not in ran.err, ran.err
+    assert len(emu.account.request_log) == before

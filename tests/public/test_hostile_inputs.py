@@ -11,6 +11,7 @@ gives; dry_run=True, so nothing is removed).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -340,6 +341,19 @@ def test_a_column_of_display_name_addresses_is_pointed_at_by_email() -> None:
     with pytest.raises(PlanError, match="no valid contact id") as info:
         ids.cc.plan([LIST], snapshot=False)
     assert "by='email'" not in str(info.value)  # only where the values hold an "@"
+
+
+@pytest.mark.parametrize("first", [U1, "ann@example.com"])
+def test_a_column_named_by_a_value_is_a_header_row_missing(first) -> None:
+    # pd.read_csv of a bare list takes its first value for the header: planning that
+    # column would leave the first row out without a word.
+    frame = pd.read_csv(io.StringIO(f"{first}\n{U2}\nbob@example.com\n"), dtype=str)
+    for column in (first, "contact_id"):
+        with pytest.raises(PlanError, match="header=None") as info:
+            frame.cc.plan([LIST], column, snapshot=False)
+        assert "Did you mean" not in str(info.value)
+    with pytest.raises(PlanError, match="header=None"):
+        ccpandas.remove_from_lists(frame[first], [LIST], dry_run=True)
 
 
 @pytest.mark.parametrize("data", [{"contact_id": [U1]}, None, "abc", np.array([[U1]]), 7])
