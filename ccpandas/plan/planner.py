@@ -1035,9 +1035,20 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
     plausible = _plausible_columns(data)
     close = _close_matches(str(column), names)
     both = [c for c in close if c in dict(plausible)]
+    below = _header_below(data, column)
     if column is not None and column in data.index.names:
         # set_index("contact_id") moved it out of the columns: no other column is meant.
         close, hint = [], f" {column!r} is the frame's index: pass frame.reset_index()."
+    elif below is not None:
+        # A title above the header: the columns named are no columns of the table.
+        close, hint = (
+            [],
+            (
+                f" {column!r} is a value in row {below + 2} (the header's being row 1): the "
+                "table's header row is lower down, under a title perhaps. Delete the rows "
+                f"above it, or read it with pandas' header={below + 1}."
+            ),
+        )
     elif not both and len(plausible) == 1:
         # What the values hold beats a look-alike name ('contact' for 'contact_id').
         (only, what), close = plausible[0], [plausible[0][0]]
@@ -1052,6 +1063,27 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
         column=column,
         values=close,
     )
+
+
+def _header_below(data: pd.DataFrame, column: Any, rows: int = 20) -> int | None:
+    """The position of the first of the top ``rows`` rows that holds ``column`` as a
+    value (any case): the table's real header row, when a title sat above it.
+
+    Example:
+        >>> _header_below(pd.DataFrame({"Export": [None, "Email", "a@b.co"]}), "email")
+        1
+        >>> _header_below(pd.DataFrame({"channel": ["email"], "to": ["a@b.co"]}), "email")
+    """
+    # A title fills one cell of its row: pandas names the others "Unnamed: 1"...; a
+    # value "email" in a table with a header of its own is just a value.
+    untitled = any(str(c).startswith("Unnamed: ") for c in data.columns)
+    if not isinstance(column, str) or not (untitled or data.shape[1] == 1):
+        return None
+    wanted = column.casefold()
+    for position, row in enumerate(data.iloc[:rows].astype(object).to_numpy()):
+        if any(isinstance(v, str) and v.strip().casefold() == wanted for v in row):
+            return position
+    return None
 
 
 def _plausible_columns(data: pd.DataFrame, sample: int = 50) -> list[tuple[str, str]]:

@@ -342,3 +342,24 @@ def test_a_file_without_a_header_row_is_refused_not_read_less_its_first_row(
         assert ran.code == ExitCode.USAGE, ran.out + ran.err
         assert "header" in ran.err and "Did you mean" not in ran.err, ran.err
     assert len(emu.account.request_log) == before
+
+
+def test_a_title_row_above_the_header_is_named_as_such(cli, emu, lists, members, tmp_path):
+    # A report with a title line, then a blank row, then the header: the message said
+    # "Did you mean 'Members export' or 'Unnamed: 1'?", and that column planned the
+    # header's own cell and the blank row as rows of data.
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Members export"])
+    sheet.append([])
+    sheet.append(["contact_id", "email"])
+    for row in members[["contact_id", "email"]].itertuples(index=False):
+        sheet.append(list(row))
+    path = tmp_path / "report.xlsx"
+    book.save(path)
+    before = len(emu.account.request_log)
+    ran = cli("plan", str(path), "--lists", lists["list_id"].iloc[0])
+    assert ran.code == ExitCode.USAGE
+    assert "row 3" in ran.err and "header" in ran.err and "Did you mean" not in ran.err, ran.err
+    assert len(emu.account.request_log) == before

@@ -356,6 +356,18 @@ def test_a_column_named_by_a_value_is_a_header_row_missing(first) -> None:
         ccpandas.remove_from_lists(frame[first], [LIST], dry_run=True)
 
 
+def test_a_title_row_above_the_header_is_named_not_its_columns() -> None:
+    report = f"Members export,\n,\ncontact_id,email\n{U1},ann@example.com\n"
+    frame = pd.read_csv(io.StringIO(report), dtype=str, skip_blank_lines=False)
+    with pytest.raises(PlanError, match="not found") as info:
+        frame.cc.plan([LIST], snapshot=False)
+    assert "header=2" in str(info.value) and "Did you mean" not in str(info.value)
+    # a value that happens to be the name sought, in a table with its own header
+    plain = pd.DataFrame({"channel": ["contact_id"], "id": [U1]})
+    with pytest.raises(PlanError, match="Did you mean 'id'"):
+        plain.cc.plan([LIST], snapshot=False)
+
+
 @pytest.mark.parametrize("data", [{"contact_id": [U1]}, None, "abc", np.array([[U1]]), 7])
 def test_data_that_is_not_a_frame_costs_no_request(emu, client, data) -> None:
     names = _names(emu)[:1]
