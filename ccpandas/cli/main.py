@@ -235,6 +235,8 @@ def read_input(
                 io.StringIO(text), dtype=str, sep=separator, skip_blank_lines=False, index_col=False
             )
         header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
+        if '"' in text:  # only a quote makes one value of several lines
+            _check_run_on(frame, separator, where)
         return _file_labels(frame, header), how
     except pd.errors.ParserWarning:
         raise _Usage(
@@ -265,6 +267,30 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     except (ValueError, OSError) as exc:
         # pyarrow's errors are OSError/ValueError.
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
+
+
+#: An address or a contact id alone or between separators ({sep}) on a line of a value.
+_KEY_ON_A_LINE = (
+    r'(?:^|{sep})\s*"?(?:[^@\s{sep}"]+@[^@\s{sep}"]+\.[^@\s{sep}".]+|'
+    r'\{{?[0-9a-fA-F]{{8}}(?:-[0-9a-fA-F]{{4}}){{3}}-[0-9a-fA-F]{{12}}\}}?)"?\s*(?:{sep}|$)'
+)
+
+
+def _check_run_on(frame: pd.DataFrame, sep: str, where: str) -> None:
+    """Refuse a quoted value whose later lines hold an address or id as a row does: a
+    stray quote (``"Bob``) that made the rows up to the next quote part of one value."""
+    key = re.compile(_KEY_ON_A_LINE.format(sep=re.escape(sep)))
+    for name in frame.columns:
+        cells = frame[name]
+        for value in cells[cells.str.contains("\n", regex=False, na=False)]:
+            caught = [line for line in value.split("\n")[1:] if key.search(line)]
+            if caught:
+                raise _Usage(
+                    f"{where}: the {name!r} value {value.splitlines()[0]!r}... runs on over "
+                    f'lines that read as rows ({caught[0].strip()!r}): a quote (") opens '
+                    "it that nothing closes there; remove the stray quote, or quote the "
+                    "value whole"
+                )
 
 
 def _file_labels(frame: pd.DataFrame, header: list[Any]) -> pd.DataFrame:

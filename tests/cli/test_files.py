@@ -363,3 +363,24 @@ def test_a_title_row_above_the_header_is_named_as_such(cli, emu, lists, members,
     assert ran.code == ExitCode.USAGE
     assert "row 3" in ran.err and "header" in ran.err and "Did you mean" not in ran.err, ran.err
     assert len(emu.account.request_log) == before
+
+
+def test_a_stray_quote_that_swallows_rows_is_refused(cli, emu, lists, members, tmp_path):
+    # '"Bob' opens a quoted value that the next quote, two lines down, closes: pandas
+    # read the rows between as part of Bob's name, and the plan went on without them.
+    emails = members["email"].tolist()[:4]
+    lines = [f'{emails[0]},"Bob', f"{emails[1]},Carl", f'{emails[2]},Dan"', f"{emails[3]},Eve"]
+    path = tmp_path / "quote.csv"
+    path.write_text("\n".join(["email,name", *lines]) + "\n")
+    before = len(emu.account.request_log)
+    ran = cli(
+        "remove", str(path), "--lists", lists["list_id"].iloc[0], "--column", "email", "--yes"
+    )
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "quote" in ran.err and emails[1] in ran.err
+    assert len(emu.account.request_log) == before
+    # a quoted value over several lines, as an address is, still reads
+    notes = ['"12 Main St,\nSpringfield"', '"Dear Ann,\nsee you\n"', "x", "y"]
+    path.write_text("\n".join(["email,note", *map(",".join, zip(emails, notes))]) + "\n")
+    body = _plan(cli, path, lists, "--column", "email")
+    assert body["rows"] == 4 and body["row_statuses"] == {"planned": 4}
