@@ -381,6 +381,8 @@ def test_a_stray_quote_that_swallows_rows_is_refused(cli, emu, lists, members, t
     assert len(emu.account.request_log) == before
     # a quoted value over several lines, as an address is, still reads
     notes = ['"12 Main St,\nSpringfield"', '"Dear Ann,\nsee you\n"', "x", "y"]
-    path.write_text("\n".join(["email,note", *map(",".join, zip(emails, notes))]) + "\n")
+    path.write_text(
+        "\n".join(["email,note", *map(",".join, zip(emails, notes, strict=True))]) + "\n"
+    )
     body = _plan(cli, path, lists, "--column", "email")
     assert body["rows"] == 4 and body["row_statuses"] == {"planned": 4}
