@@ -42,6 +42,7 @@ import sys
 import time
 import warnings
 import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -144,6 +145,12 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
+#: The first bytes of files that are no text, what they are and their ``--format``.
+_NOT_TEXT = (
+    (b"PK\x03\x04", "excel", "a workbook (Excel or OpenDocument)"),
+    (b"\xd0\xcf\x11\xe0", "excel", "an Excel 97-2003 workbook"),
+    (b"PAR1", "parquet", "a Parquet file"),
+)
 #: Compressed files read whole, decompressed (pandas infers the same from the name).
 _OPENERS: dict[str, Callable[..., Any]] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
@@ -183,7 +190,7 @@ def read_input(
     """:func:`read_table`, and how the file was read (an :class:`InputFile`).
 
     CSV and TSV: the encoding is ``encoding`` if given, else the byte-order mark's,
-    else UTF-8 if the bytes are valid UTF-8, else charset-normalizer's guess (cp1252,
+    else UTF-8 if the bytes are valid UTF-8 with no NUL, else charset-normalizer's guess (cp1252,
     what Excel on Windows writes in Western Europe and the Americas, when it is among
     the likeliest). The separator is ``sep`` if given, else what :class:`csv.Sniffer`
     finds among ``, ; tab |``, else the format's (``,`` for CSV, tab for TSV).
@@ -216,8 +223,28 @@ def read_input(
     text, enc, enc_from = _decoded(source, where, encoding)
     separator, sep_from = _separator(text, kind, sep)
     how = InputFile(where, kind, enc, enc_from, separator, sep_from)
+    # A blank line is a row whose cells are empty (Excel writes an empty cell of a
+    # one-column sheet so): a missing row, never skipped. Those that end the file are
+    # no rows of the sheet.
+    text = text.rstrip("\r\n") + "\n"
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, sep=separator), how
+        with warnings.catch_warnings():
+            # index_col=False: a row longer than the header is not taken as an index
+            # (which slides every field one column along); pandas warns when that
+            # drops a value, and a value dropped is a row read wrong: refused.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, sep=separator, skip_blank_lines=False, index_col=False
+            )
+        header = next(csv.reader(io.StringIO(text), delimiter=separator), [])
+        if '"' in text:  # only a quote makes one value of several lines
+            _check_run_on(frame, separator, where)
+        return _file_labels(frame, header), how
+    except pd.errors.ParserWarning:
+        raise _Usage(
+            f"cannot read {where} as {kind} ({how.text()}): a row has more fields than its "
+            "header; quote the values that hold the separator, or give it with --sep"
+        ) from None
     except (ValueError, pd.errors.ParserError) as exc:
         # pandas' EmptyDataError is a ValueError.
         raise _Usage(f"cannot read {where} as {kind} ({how.text()}): {exc}") from None
@@ -226,7 +253,11 @@ def read_input(
 def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     try:
         if kind == "excel":
-            return _one_sheet(pd.read_excel(source, dtype=str, sheet_name=None), where)
+            name, frame = _one_sheet(pd.read_excel(source, dtype=str, sheet_name=None), where)
+            if not any(_renamed(c, frame.columns) for c in frame.columns):
+                return frame  # no second read of the header row
+            first = pd.read_excel(source, sheet_name=name, header=None, nrows=1, dtype=str)
+            return _file_labels(frame, first.iloc[0].tolist() if len(first) else [])
         return pd.read_parquet(source)
     except ImportError as exc:  # an optional reader (openpyxl, odfpy) is not installed
         if "openpyxl" in str(exc):
@@ -240,7 +271,51 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
 
 
-def _one_sheet(sheets: dict[str, pd.DataFrame], where: str) -> pd.DataFrame:
+#: An address or a contact id alone or between separators ({sep}) on a line of a value.
+_KEY_ON_A_LINE = (
+    r'(?:^|{sep})\s*"?(?:[^@\s{sep}"]+@[^@\s{sep}"]+\.[^@\s{sep}".]+|'
+    r'\{{?[0-9a-fA-F]{{8}}(?:-[0-9a-fA-F]{{4}}){{3}}-[0-9a-fA-F]{{12}}\}}?)"?\s*(?:{sep}|$)'
+)
+
+
+def _check_run_on(frame: pd.DataFrame, sep: str, where: str) -> None:
+    """Refuse a quoted value whose later lines hold an address or id as a row does: a
+    stray quote (``"Bob``) that made the rows up to the next quote part of one value."""
+    key = re.compile(_KEY_ON_A_LINE.format(sep=re.escape(sep)))
+    for name in frame.columns:
+        cells = frame[name]
+        for value in cells[cells.str.contains("\n", regex=False, na=False)]:
+            caught = [line for line in value.split("\n")[1:] if key.search(line)]
+            if caught:
+                raise _Usage(
+                    f"{where}: the {name!r} value {value.splitlines()[0]!r}... runs on over "
+                    f'lines that read as rows ({caught[0].strip()!r}): a quote (") opens '
+                    "it that nothing closes there; remove the stray quote, or quote the "
+                    "value whole"
+                )
+
+
+def _file_labels(frame: pd.DataFrame, header: list[Any]) -> pd.DataFrame:
+    """``frame`` with its file's repeated column names back: pandas reads a second
+    ``email`` as ``email.1``, and planning ``email`` would leave that column out
+    silently; repeated, the planner refuses it (which one is meant?)."""
+    counts = Counter(h for h in header if isinstance(h, str))
+    if len(header) != frame.shape[1] or all(n == 1 for n in counts.values()):
+        return frame
+    labels = [
+        h if isinstance(h, str) and counts[h] > 1 and str(c).startswith(h) else c
+        for h, c in zip(header, frame.columns, strict=True)
+    ]
+    return frame.set_axis(labels, axis=1)
+
+
+def _renamed(label: Any, labels: pd.Index) -> bool:
+    """Whether ``label`` may be pandas' name for a repeat (``email.1`` beside ``email``)."""
+    found = re.fullmatch(r"(.+)\.\d+", label) if isinstance(label, str) else None
+    return found is not None and found[1] in labels
+
+
+def _one_sheet(sheets: dict[str, pd.DataFrame], where: str) -> tuple[Any, pd.DataFrame]:
     """The one sheet of a workbook that has rows: reading the first of several would
     leave the others' rows out silently (as a .zip must hold one file)."""
     full = {name: frame for name, frame in sheets.items() if not frame.empty}
@@ -249,7 +324,7 @@ def _one_sheet(sheets: dict[str, pd.DataFrame], where: str) -> pd.DataFrame:
             f"{where} has rows on {len(full)} sheets ({', '.join(map(repr, full))}); "
             "ccpandas reads one: save the rows to use on one sheet, or as their own file"
         )
-    return next(iter(full.values()), next(iter(sheets.values())))
+    return next(iter(full.items()), next(iter(sheets.items())))
 
 
 def _raw(source: Any) -> bytes | str:
@@ -285,6 +360,9 @@ def _decoded(source: Any, where: str, encoding: str | None) -> tuple[str, str, s
         raise _Usage(f"cannot read {where}: {exc}") from None
     if isinstance(raw, str):  # a text stream: decoded already
         return raw, getattr(source, "encoding", None) or "text", "stream"
+    for magic, fmt, what in _NOT_TEXT:
+        if raw.startswith(magic):  # any encoding would read it as junk
+            raise _Usage(f"{where} is {what}, not text: pass --format {fmt} (or rename it)")
     enc, enc_from = (
         (encoding, "given") if encoding is not None else (_detect(raw, where), "detected")
     )
@@ -301,11 +379,13 @@ def _detect(raw: bytes, where: str) -> str:
     for bom, name in _BOMS:
         if raw.startswith(bom):
             return name
-    try:
-        raw.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
+    # NUL bytes are valid UTF-8 but no text's: UTF-16 or UTF-32 without a BOM.
+    if b"\x00" not in raw[:_DETECT_BYTES]:
+        try:
+            raw.decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
     import charset_normalizer  # requests' own dependency; only for text that is not UTF-8
 
     # A sample is enough to choose, and the whole file took seconds for 100,000 rows; a
@@ -630,6 +710,9 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     data, s.input = read_input(
         args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
     )
+    if args.column not in data.columns and args.column in data.index.names:
+        # A Parquet file's column that pandas' metadata makes the index is a column too.
+        data = data.reset_index(args.column)
     api.check_sync_snapshot(args.command, _SNAPSHOT[args.snapshot])  # before the listing
     sends = args.command in _CHANGES and not args.dry_run
     client = s.client() if sends else s.client_or_none()

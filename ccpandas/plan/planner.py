@@ -26,6 +26,7 @@ import difflib
 import html
 import math
 import numbers
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
@@ -63,6 +64,7 @@ from ccpandas.plan.ids import (
     holds_text,
     normalize_ids,
 )
+from ccpandas.plan.keys import EMAIL_PATTERN
 from ccpandas.plan.polls import DEFAULT_MODEL, request_items, run_estimate
 from ccpandas.vocab import PairOutcome, RowStatus
 
@@ -976,6 +978,11 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
                 f"{', '.join(repr(c) for c in list(data.columns)[:20]) or 'none'}",
                 column=None,
             ) from None
+        # A column named by an id or address: before "did you mean" points at it.
+        named = [column] if found else data.columns
+        headless = next(filter(None, map(_a_value, named)), None)
+        if headless is not None:
+            raise headless
         if not found:
             raise _missing_column(data, column)
         values = data[column]
@@ -986,6 +993,9 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
             )
         return values, column
     if isinstance(data, pd.Series):
+        headless = _a_value(data.name)  # pd.read_csv(...)[first value]
+        if headless is not None:
+            raise headless
         return data, data.name if data.name is not None else column
     if isinstance(data, pd.Index):
         return pd.Series(data, index=range(len(data))), column
@@ -999,6 +1009,25 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
     )
 
 
+def _a_value(label: Any) -> PlanError | None:
+    """The error for a column named by a contact id or an email address: a table read
+    without its header row, whose first row became the header and would be left out."""
+    if not isinstance(label, str):
+        return None
+    if re.fullmatch(EMAIL_PATTERN, label.strip()):
+        what = "an email address"
+    elif check_ids(pd.Series([label], dtype=object)).status[0] == PLANNED:
+        what = "a contact id"
+    else:
+        return None
+    return PlanError(
+        f"a column is named {label!r}, {what}: the data's first row was taken for its "
+        "header row and would be left out. Give the data a header row (such as "
+        "'email' or 'contact_id'), or read it with pandas' header=None.",
+        column=label,
+    )
+
+
 def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
     names = [str(c) for c in data.columns]
     shown = ", ".join(repr(c) for c in list(data.columns)[:20])
@@ -1006,7 +1035,21 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
     plausible = _plausible_columns(data)
     close = _close_matches(str(column), names)
     both = [c for c in close if c in dict(plausible)]
-    if not both and len(plausible) == 1:
+    below = _header_below(data, column)
+    if column is not None and column in data.index.names:
+        # set_index("contact_id") moved it out of the columns: no other column is meant.
+        close, hint = [], f" {column!r} is the frame's index: pass frame.reset_index()."
+    elif below is not None:
+        # A title above the header: the columns named are no columns of the table.
+        close, hint = (
+            [],
+            (
+                f" {column!r} is a value in row {below + 2} (the header's being row 1): the "
+                "table's header row is lower down, under a title perhaps. Delete the rows "
+                f"above it, or read it with pandas' header={below + 1}."
+            ),
+        )
+    elif not both and len(plausible) == 1:
         # What the values hold beats a look-alike name ('contact' for 'contact_id').
         (only, what), close = plausible[0], [plausible[0][0]]
         hint = f" Did you mean {only!r}? It is the only column that holds {what}."
@@ -1020,6 +1063,27 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
         column=column,
         values=close,
     )
+
+
+def _header_below(data: pd.DataFrame, column: Any, rows: int = 20) -> int | None:
+    """The position of the first of the top ``rows`` rows that holds ``column`` as a
+    value (any case): the table's real header row, when a title sat above it.
+
+    Example:
+        >>> _header_below(pd.DataFrame({"Export": [None, "Email", "a@b.co"]}), "email")
+        1
+        >>> _header_below(pd.DataFrame({"channel": ["email"], "to": ["a@b.co"]}), "email")
+    """
+    # A title fills one cell of its row: pandas names the others "Unnamed: 1"...; a
+    # value "email" in a table with a header of its own is just a value.
+    untitled = any(str(c).startswith("Unnamed: ") for c in data.columns)
+    if not isinstance(column, str) or not (untitled or data.shape[1] == 1):
+        return None
+    wanted = column.casefold()
+    for position, row in enumerate(data.iloc[:rows].astype(object).to_numpy()):
+        if any(isinstance(v, str) and v.strip().casefold() == wanted for v in row):
+            return position
+    return None
 
 
 def _plausible_columns(data: pd.DataFrame, sample: int = 50) -> list[tuple[str, str]]:
@@ -1080,10 +1144,18 @@ def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanErr
     invalid = int((status == INVALID).sum())
     missing = int((status == MISSING).sum())
     examples = _distinct(_first_values(values, status == INVALID, 100))[:_EXAMPLES]
+    # Addresses most of which fail the plain check ("Ann <ann@x.com>") read as ids.
+    emails = any("@" in str(v) for v in examples)
     return PlanError(
         f"no valid contact id in column {column!r}: {invalid:,} invalid{_eg(examples)}, "
         f"{missing:,} missing, of {len(values):,} rows. A contact id is a UUID "
-        "like '8b54d1f4-5b0e-11ee-8c99-0242ac120002'.",
+        "like '8b54d1f4-5b0e-11ee-8c99-0242ac120002'."
+        + (
+            " If the column holds email addresses, pass by='email': each that is not a "
+            "plain address (a display name, a mailto: link) is then an invalid_email row."
+            if emails
+            else ""
+        ),
         column=column,
         values=examples,
     )

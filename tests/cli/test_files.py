@@ -196,3 +196,193 @@ def test_a_workbook_with_rows_on_several_sheets_is_refused(cli, emu, lists, memb
         members.iloc[:3].to_excel(book, sheet_name="January", index=False)
         pd.DataFrame().to_excel(book, sheet_name="Notes", index=False)
     assert _plan(cli, one, lists)["rows"] == 3
+
+
+def test_a_blank_line_is_an_empty_cell_and_a_missing_row(cli, lists, members, tmp_path):
+    # Excel saves an empty cell of a one-column sheet as an empty line: pandas skipped
+    # it, so the plan had fewer rows than the sheet and said nothing of the others.
+    ids = members["contact_id"].tolist()[:3]
+    path = tmp_path / "ids.csv"
+    path.write_bytes(
+        ("\r\n".join(["contact_id", ids[0], "", ids[1], "", ids[2]]) + "\r\n\r\n").encode()
+    )
+    out = tmp_path / "plan.csv"
+    body = _plan(cli, path, lists, "--output", str(out))
+    # Five cells under the header: two empty ones are missing rows; the file's closing
+    # blank line ends it (no cell of the sheet).
+    assert body["rows"] == 5 and body["row_statuses"] == {"planned": 3, "missing": 2}
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert written["contact_id"].tolist() == [ids[0], "", ids[1], "", ids[2]]
+    assert written["plan_status"].tolist() == ["planned", "missing"] * 2 + ["planned"]
+    # a blank line among several columns is a row too (pandas skipped it the same way)
+    wide = tmp_path / "wide.csv"
+    wide.write_text(f"contact_id;name\n{ids[0]};Ann\n\n{ids[1]};Bob\n")
+    assert _plan(cli, wide, lists)["row_statuses"] == {"planned": 2, "missing": 1}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_repeated_column_is_refused_not_read_in_part(cli, emu, lists, members, tmp_path, suffix):
+    # Two exports pasted side by side: pandas renamed the second 'contact_id' to
+    # 'contact_id.1' and the plan took the first alone, its ids dropped silently.
+    if suffix == ".xlsx":
+        pytest.importorskip("openpyxl")
+    ids = members["contact_id"].tolist()
+    frame = pd.DataFrame([ids[:3], ids[3:6]]).T
+    frame.columns = ["contact_id", "contact_id"]
+    frame["name"] = "Ann"
+    path = tmp_path / f"pasted{suffix}"
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_excel(path, index=False)
+    before = len(emu.account.request_log)
+    ran = cli("remove", str(path), "--lists", lists["list_id"].iloc[0], "--yes")
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "column 'contact_id' appears 2 times" in ran.err
+    assert len(emu.account.request_log) == before
+    # a repeated column that is not the one planned is no matter
+    other = frame.set_axis(["contact_id", "name", "name"], axis=1)
+    other.to_csv(path.with_suffix(".csv"), index=False)
+    assert _plan(cli, path.with_suffix(".csv"), lists)["rows"] == 3
+
+
+def test_a_row_with_more_fields_than_the_header_is_refused(cli, emu, lists, members, tmp_path):
+    # An unquoted comma in the first row's name: pandas took the first field of every
+    # row as the index, so each later row's address slid into 'name', and 'email' was
+    # empty there: those rows were planned as missing, the run went on without them.
+    emails = members["email"].tolist()[:3]
+    path = tmp_path / "names.csv"
+    path.write_text(f"name,email\nDoe, Ann,{emails[0]}\nBob,{emails[1]}\nCid,{emails[2]}\n")
+    before = len(emu.account.request_log)
+    ran = cli(
+        "remove", str(path), "--lists", lists["list_id"].iloc[0], "--column", "email", "--yes"
+    )
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "more fields than its header" in ran.err and str(path) in ran.err
+    assert len(emu.account.request_log) == before
+    # a separator ending each line (an empty last field) is read as it was before
+    path.write_text("".join(f"{e},Ann,\n" for e in ["email,name", *emails]))
+    body = _plan(cli, path, lists, "--column", "email")
+    assert body["rows"] == 3 and body["row_statuses"] == {"planned": 3}
+
+
+def test_a_parquet_files_id_column_that_pandas_made_its_index_is_read(
+    cli, lists, members, tmp_path
+):
+    # frame.set_index("contact_id").to_parquet(...): the file has a contact_id column
+    # (pandas' metadata makes it the index again), and the plan said it had none.
+    path = tmp_path / "indexed.parquet"
+    members.set_index("contact_id").to_parquet(path)
+    body = _plan(cli, path, lists)
+    assert body["rows"] == len(members) and body["row_statuses"] == {"planned": len(members)}
+    out = tmp_path / "plan.csv"
+    _plan(cli, path, lists, "--output", str(out))
+    written = pd.read_csv(out, dtype=str)
+    assert written["contact_id"].tolist() == members["contact_id"].tolist()
+
+
+def test_addresses_with_display_names_are_not_called_bad_ids(cli, emu, lists, members, tmp_path):
+    # Outlook's "Name <address>" in most cells: by auto, the column was taken for ids
+    # and refused as "no valid contact id ... A contact id is a UUID", no word of
+    # addresses or of --by email.
+    emails = members["email"].tolist()[:3]
+    path = tmp_path / "outlook.csv"
+    cells = [f'"Ann <{emails[0]}>"', f'"Bob <{emails[1]}>"', emails[2]]
+    path.write_text("\n".join(["email", *cells]) + "\n")
+    before = len(emu.account.request_log)
+    ran = cli("plan", str(path), "--lists", lists["list_id"].iloc[0], "--column", "email")
+    assert ran.code == ExitCode.USAGE
+    assert "--by email" in ran.err and "address" in ran.err
+    assert len(emu.account.request_log) == before
+    body = _plan(cli, path, lists, "--column", "email", "--by", "email")
+    assert body["row_statuses"] == {"planned": 1, "invalid_email": 2}
+
+
+def test_utf16_without_a_byte_order_mark_is_detected(cli, lists, members, tmp_path) -> None:
+    # What SQL Server's bcp -w writes. Its NUL bytes are valid UTF-8, so it was read as
+    # UTF-8: a header of 'c\x00o\x00n...', refused as "column 'contact_id' not found".
+    path = tmp_path / "bcp.tsv"
+    ascii_only = members[["contact_id", "email"]]  # no byte of cp1252's € to tell by
+    path.write_bytes(ascii_only.to_csv(index=False, sep="\t").encode("utf-16-le"))
+    body = _plan(cli, path, lists)
+    assert body["input"]["encoding"] == "utf-16-le" and body["input"]["encoding_from"] == "detected"
+    assert body["rows"] == len(members) and body["row_statuses"] == {"planned": len(members)}
+
+
+def test_a_workbook_or_parquet_file_named_csv_is_named_for_what_it_is(
+    cli, lists, members, tmp_path
+):
+    # A workbook saved as "export.csv": the message was "cannot tell the encoding ...
+    # give it with --encoding (Excel on Windows: cp1252)", advice that reads it as junk.
+    pytest.importorskip("openpyxl")
+    book, table = tmp_path / "book.xlsx", tmp_path / "table.parquet"
+    members.to_excel(book, index=False)
+    members.to_parquet(table)
+    for source, fmt in ((book, "excel"), (table, "parquet")):
+        named = tmp_path / f"{fmt}-export.csv"
+        named.write_bytes(source.read_bytes())
+        ran = cli("plan", str(named), "--lists", lists["list_id"].iloc[0])
+        assert ran.code == ExitCode.USAGE
+        assert f"--format {fmt}" in ran.err and "--encoding" not in ran.err, ran.err
+        assert _plan(cli, named, lists, "--format", fmt)["rows"] == len(members)
+
+
+def test_a_file_without_a_header_row_is_refused_not_read_less_its_first_row(
+    cli, emu, lists, members, tmp_path
+):
+    # A bare list of addresses: pandas took the first for the header. The message then
+    # said "Did you mean 'ann@...'?", and --column 'ann@...' planned every row but the
+    # first, which was left out with no word.
+    emails = members["email"].tolist()[:4]
+    path = tmp_path / "bare.csv"
+    path.write_text("\n".join(emails) + "\n")
+    before = len(emu.account.request_log)
+    for flags in ((), ("--column", emails[0])):
+        ran = cli("remove", str(path), "--lists", lists["list_id"].iloc[0], "--yes", *flags)
+        assert ran.code == ExitCode.USAGE, ran.out + ran.err
+        assert "header" in ran.err and "Did you mean" not in ran.err, ran.err
+    assert len(emu.account.request_log) == before
+
+
+def test_a_title_row_above_the_header_is_named_as_such(cli, emu, lists, members, tmp_path):
+    # A report with a title line, then a blank row, then the header: the message said
+    # "Did you mean 'Members export' or 'Unnamed: 1'?", and that column planned the
+    # header's own cell and the blank row as rows of data.
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Members export"])
+    sheet.append([])
+    sheet.append(["contact_id", "email"])
+    for row in members[["contact_id", "email"]].itertuples(index=False):
+        sheet.append(list(row))
+    path = tmp_path / "report.xlsx"
+    book.save(path)
+    before = len(emu.account.request_log)
+    ran = cli("plan", str(path), "--lists", lists["list_id"].iloc[0])
+    assert ran.code == ExitCode.USAGE
+    assert "row 3" in ran.err and "header" in ran.err and "Did you mean" not in ran.err, ran.err
+    assert len(emu.account.request_log) == before
+
+
+def test_a_stray_quote_that_swallows_rows_is_refused(cli, emu, lists, members, tmp_path):
+    # '"Bob' opens a quoted value that the next quote, two lines down, closes: pandas
+    # read the rows between as part of Bob's name, and the plan went on without them.
+    emails = members["email"].tolist()[:4]
+    lines = [f'{emails[0]},"Bob', f"{emails[1]},Carl", f'{emails[2]},Dan"', f"{emails[3]},Eve"]
+    path = tmp_path / "quote.csv"
+    path.write_text("\n".join(["email,name", *lines]) + "\n")
+    before = len(emu.account.request_log)
+    ran = cli(
+        "remove", str(path), "--lists", lists["list_id"].iloc[0], "--column", "email", "--yes"
+    )
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "quote" in ran.err and emails[1] in ran.err
+    assert len(emu.account.request_log) == before
+    # a quoted value over several lines, as an address is, still reads
+    notes = ['"12 Main St,\nSpringfield"', '"Dear Ann,\nsee you\n"', "x", "y"]
+    path.write_text(
+        "\n".join(["email,note", *map(",".join, zip(emails, notes, strict=True))]) + "\n"
+    )
+    body = _plan(cli, path, lists, "--column", "email")
+    assert body["rows"] == 4 and body["row_statuses"] == {"planned": 4}

@@ -11,6 +11,7 @@ gives; dry_run=True, so nothing is removed).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import re
 from collections.abc import Callable, Iterator
@@ -316,6 +317,55 @@ def test_bad_data_and_column_cost_no_request_even_with_list_names(
     # keep_in_lists: the frame is the contacts to keep, and every one must be an id
     keep = lambda: data.cc.keep_in_lists(names, column, client=client, dry_run=True)  # noqa: E731
     _refused_without_requests(emu, keep, word, "not contact ids", "contacts to keep")
+
+
+def test_a_column_that_is_the_index_is_named_so(emu, client) -> None:
+    # frame.set_index("contact_id"): the message named 'email' as the likely column
+    # ("the only column that holds email addresses") and said nothing of the index.
+    frame = pd.DataFrame({"contact_id": [U1, U2], "email": ["a@b.co", "c@d.co"]})
+    indexed = frame.set_index("contact_id")
+    names = _names(emu)[:1]
+    msg = _refused_without_requests(
+        emu, lambda: indexed.cc.plan(names, client=client, snapshot=False), "not found"
+    )
+    assert "'contact_id' is the frame's index" in msg and "reset_index()" in msg
+    assert "Did you mean 'email'" not in msg
+
+
+def test_a_column_of_display_name_addresses_is_pointed_at_by_email() -> None:
+    frame = pd.DataFrame({"email": ["Ann <a@b.co>", "Bob <b@c.co>", "c@d.co"]})
+    with pytest.raises(PlanError, match="no valid contact id") as info:
+        frame.cc.plan([LIST], "email", snapshot=False)
+    assert "pass by='email'" in str(info.value)
+    ids = pd.DataFrame({"contact_id": ["junk", "1234"]})
+    with pytest.raises(PlanError, match="no valid contact id") as info:
+        ids.cc.plan([LIST], snapshot=False)
+    assert "by='email'" not in str(info.value)  # only where the values hold an "@"
+
+
+@pytest.mark.parametrize("first", [U1, "ann@example.com"])
+def test_a_column_named_by_a_value_is_a_header_row_missing(first) -> None:
+    # pd.read_csv of a bare list takes its first value for the header: planning that
+    # column would leave the first row out without a word.
+    frame = pd.read_csv(io.StringIO(f"{first}\n{U2}\nbob@example.com\n"), dtype=str)
+    for column in (first, "contact_id"):
+        with pytest.raises(PlanError, match="header=None") as info:
+            frame.cc.plan([LIST], column, snapshot=False)
+        assert "Did you mean" not in str(info.value)
+    with pytest.raises(PlanError, match="header=None"):
+        ccpandas.remove_from_lists(frame[first], [LIST], dry_run=True)
+
+
+def test_a_title_row_above_the_header_is_named_not_its_columns() -> None:
+    report = f"Members export,\n,\ncontact_id,email\n{U1},ann@example.com\n"
+    frame = pd.read_csv(io.StringIO(report), dtype=str, skip_blank_lines=False)
+    with pytest.raises(PlanError, match="not found") as info:
+        frame.cc.plan([LIST], snapshot=False)
+    assert "header=2" in str(info.value) and "Did you mean" not in str(info.value)
+    # a value that happens to be the name sought, in a table with its own header
+    plain = pd.DataFrame({"channel": ["contact_id"], "id": [U1]})
+    with pytest.raises(PlanError, match="Did you mean 'id'"):
+        plain.cc.plan([LIST], snapshot=False)
 
 
 @pytest.mark.parametrize("data", [{"contact_id": [U1]}, None, "abc", np.array([[U1]]), 7])
