@@ -343,9 +343,7 @@ def test_a_segment_read_that_stays_202_is_an_error_not_an_empty_frame(emu):
     assert emu.account.count(method="GET", route="/v3/contacts", status=202) == 3
 
 
-def test_a_segment_read_answered_202_is_no_warning_and_counts_from_the_setting(
-    emu, client, caplog
-):
+def test_a_segment_read_answered_202_is_no_warning_and_counts_from_the_setting(emu, client, caplog):
     # A 202 is the API still working, not a failure: it was logged as a WARNING
     # "failed (HTTP 202 ...)". And configure(segment_pending_reads=N) counted reads
     # made before it, so a segment read twice already answered 200 at once.
