@@ -23,6 +23,8 @@ an error that does not show it. Spaces and line breaks around a token are droppe
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as _dt
 import itertools
 import json as _json
@@ -71,6 +73,7 @@ __all__ = [
     "EnvToken",
     "StaticToken",
     "bearer_token",
+    "before_resend",
     "default_client",
     "is_loopback_host",
     "normalize_base_url",
@@ -101,6 +104,12 @@ _MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 # below, whose effect is idempotent (removing or adding a membership twice is harmless).
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _IDEMPOTENT_POSTS = ("/activities/remove_list_memberships", "/activities/add_list_memberships")
+# Called right before each re-send of a POST that may have reached the server (a 5xx,
+# no answer): a journaled run records the re-send there, so a process killed in the
+# retry pause leaves every POST that went out on record (see before_resend).
+_BEFORE_RESEND: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "ccpandas_before_resend", default=None
+)
 # A path segment that is an id (UUIDs, and the spec's malformed example ids): counted as {id}.
 _ID_SEGMENT = re.compile(r"^[0-9A-Fa-f]{4,}(?:-[0-9A-Fa-f]{2,}){2,}$|^[0-9A-Fa-f-]{20,}$")
 _NO_TOKEN_ADVICE = (
@@ -789,11 +798,10 @@ class Client:
         )
 
     def _wait_before_retry(self, call: _Call, attempt: _Attempt, decision: RetryDecision) -> None:
-        """Count and log the retry, hold back the other callers after a throttle, sleep."""
+        """Count and log the retry, hold back the other callers after a throttle, sleep;
+        before re-sending a POST the server may have acted on, tell ``before_resend``."""
         kind = attempt.kind
         self.stats._add("retries")
-        if kind is not None and kind.ambiguous and call.method == "POST":
-            self.stats._add("resent_posts")
         if kind is RetryKind.THROTTLED and self.limiter is not None:
             self.limiter.defer(decision.delay)  # hold back every caller, not only this one
         # A throttle, or a read the API is still working on (202), is no failure.
@@ -805,6 +813,11 @@ class Client:
         _log.log(level, "%s %s (%s), %s", call.label, what, why, retry)
         if decision.delay > 0:
             self._sleep(decision.delay)
+        if kind is not None and kind.ambiguous and call.method == "POST":
+            # After the pause: a process that dies in it has not re-sent anything.
+            self.stats._add("resent_posts")
+            if (hook := _BEFORE_RESEND.get()) is not None:
+                hook()  # durable (the journal) before the POST goes out again
 
     # -- conveniences -------------------------------------------------------------
 
@@ -986,6 +999,26 @@ class Client:
             item_key="activity_id",
             max_pages=math.ceil(MAX_ACTIVITIES_KEPT / limit) + 1,
         )
+
+
+@contextlib.contextmanager
+def before_resend(hook: Callable[[], None]) -> Iterator[None]:
+    """Call ``hook`` right before each re-send of a POST made inside the block (in this
+    thread) that may have reached the server: an ambiguous failure (a 5xx, no answer)
+    sent again after the client's retry pause. If ``hook`` raises, nothing is re-sent.
+
+    Args:
+        hook: Called with no arguments; the runner journals the re-send in it.
+
+    Example:
+        >>> with before_resend(lambda: print("re-sending")):
+        ...     pass  # client.remove_list_memberships(body) here
+    """
+    token = _BEFORE_RESEND.set(hook)
+    try:
+        yield
+    finally:
+        _BEFORE_RESEND.reset(token)
 
 
 def _shown_header(name: str, value: str) -> str:
