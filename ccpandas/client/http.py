@@ -23,8 +23,6 @@ an error that does not show it. Spaces and line breaks around a token are droppe
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime as _dt
 import itertools
 import json as _json
@@ -46,7 +44,14 @@ from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
 from ccpandas._secret import MASK, Secret, header_problem
 from ccpandas.client.quota import DayCounter, server_counted
 from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
-from ccpandas.client.retry import RetryBudget, RetryDecision, RetryKind, RetryPolicy, classify
+from ccpandas.client.retry import (
+    BEFORE_RESEND,
+    RetryBudget,
+    RetryDecision,
+    RetryKind,
+    RetryPolicy,
+    classify,
+)
 from ccpandas.client.shared import BudgetKey, SharedState
 from ccpandas.client.shared import hide as hide_setting
 from ccpandas.client.shared import resolve as resolve_shared_state
@@ -73,7 +78,6 @@ __all__ = [
     "EnvToken",
     "StaticToken",
     "bearer_token",
-    "before_resend",
     "default_client",
     "is_loopback_host",
     "normalize_base_url",
@@ -104,12 +108,6 @@ _MASKED_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 # below, whose effect is idempotent (removing or adding a membership twice is harmless).
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _IDEMPOTENT_POSTS = ("/activities/remove_list_memberships", "/activities/add_list_memberships")
-# Called right before each re-send of a POST that may have reached the server (a 5xx,
-# no answer): a journaled run records the re-send there, so a process killed in the
-# retry pause leaves every POST that went out on record (see before_resend).
-_BEFORE_RESEND: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
-    "ccpandas_before_resend", default=None
-)
 # A path segment that is an id (UUIDs, and the spec's malformed example ids): counted as {id}.
 _ID_SEGMENT = re.compile(r"^[0-9A-Fa-f]{4,}(?:-[0-9A-Fa-f]{2,}){2,}$|^[0-9A-Fa-f-]{20,}$")
 _NO_TOKEN_ADVICE = (
@@ -816,7 +814,7 @@ class Client:
         if kind is not None and kind.ambiguous and call.method == "POST":
             # After the pause: a process that dies in it has not re-sent anything.
             self.stats._add("resent_posts")
-            if (hook := _BEFORE_RESEND.get()) is not None:
+            if (hook := BEFORE_RESEND.get()) is not None:
                 hook()  # durable (the journal) before the POST goes out again
 
     # -- conveniences -------------------------------------------------------------
@@ -999,26 +997,6 @@ class Client:
             item_key="activity_id",
             max_pages=math.ceil(MAX_ACTIVITIES_KEPT / limit) + 1,
         )
-
-
-@contextlib.contextmanager
-def before_resend(hook: Callable[[], None]) -> Iterator[None]:
-    """Call ``hook`` right before each re-send of a POST made inside the block (in this
-    thread) that may have reached the server: an ambiguous failure (a 5xx, no answer)
-    sent again after the client's retry pause. If ``hook`` raises, nothing is re-sent.
-
-    Args:
-        hook: Called with no arguments; the runner journals the re-send in it.
-
-    Example:
-        >>> with before_resend(lambda: print("re-sending")):
-        ...     pass  # client.remove_list_memberships(body) here
-    """
-    token = _BEFORE_RESEND.set(hook)
-    try:
-        yield
-    finally:
-        _BEFORE_RESEND.reset(token)
 
 
 def _shown_header(name: str, value: str) -> str:

@@ -48,7 +48,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from ccpandas.client.http import before_resend
+from ccpandas.client.retry import before_resend
 from ccpandas.errors import (
     APIError,
     CCError,
@@ -457,7 +457,11 @@ class Runner:
             # re-send may leave an activity behind, so it is counted and on record
             # before it goes out (a process killed in the client's pause has it).
             run.resent += 1
-            self.journal.batch_resending(run)
+            try:
+                self.journal.batch_resending(run)
+            except BaseException:
+                run.resent -= 1  # not on record, so not sent again: not counted
+                raise
 
         try:
             # The batch's action names the endpoint and the client's method for it
