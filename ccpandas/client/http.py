@@ -813,9 +813,9 @@ class Client:
             self._sleep(decision.delay)
         if kind is not None and kind.ambiguous and call.method == "POST":
             # After the pause: a process that dies in it has not re-sent anything.
-            self.stats._add("resent_posts")
             if (hook := BEFORE_RESEND.get()) is not None:
                 hook()  # durable (the journal) before the POST goes out again
+            self.stats._add("resent_posts")
 
     # -- conveniences -------------------------------------------------------------
 
