@@ -44,7 +44,14 @@ from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
 from ccpandas._secret import MASK, Secret, header_problem
 from ccpandas.client.quota import DayCounter, server_counted
 from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
-from ccpandas.client.retry import RetryBudget, RetryDecision, RetryKind, RetryPolicy, classify
+from ccpandas.client.retry import (
+    BEFORE_RESEND,
+    RetryBudget,
+    RetryDecision,
+    RetryKind,
+    RetryPolicy,
+    classify,
+)
 from ccpandas.client.shared import BudgetKey, SharedState
 from ccpandas.client.shared import hide as hide_setting
 from ccpandas.client.shared import resolve as resolve_shared_state
@@ -789,11 +796,10 @@ class Client:
         )
 
     def _wait_before_retry(self, call: _Call, attempt: _Attempt, decision: RetryDecision) -> None:
-        """Count and log the retry, hold back the other callers after a throttle, sleep."""
+        """Count and log the retry, hold back the other callers after a throttle, sleep;
+        before re-sending a POST the server may have acted on, tell ``before_resend``."""
         kind = attempt.kind
         self.stats._add("retries")
-        if kind is not None and kind.ambiguous and call.method == "POST":
-            self.stats._add("resent_posts")
         if kind is RetryKind.THROTTLED and self.limiter is not None:
             self.limiter.defer(decision.delay)  # hold back every caller, not only this one
         # A throttle, or a read the API is still working on (202), is no failure.
@@ -805,6 +811,11 @@ class Client:
         _log.log(level, "%s %s (%s), %s", call.label, what, why, retry)
         if decision.delay > 0:
             self._sleep(decision.delay)
+        if kind is not None and kind.ambiguous and call.method == "POST":
+            # After the pause: a process that dies in it has not re-sent anything.
+            if (hook := BEFORE_RESEND.get()) is not None:
+                hook()  # durable (the journal) before the POST goes out again
+            self.stats._add("resent_posts")
 
     # -- conveniences -------------------------------------------------------------
 

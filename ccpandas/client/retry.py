@@ -6,7 +6,8 @@ throttled answers against the :class:`RetryPolicy` (:func:`should_retry`) and pi
 wait (:meth:`RetryPolicy.delay`); the client only sleeps. The randomness comes in through
 ``jitter`` and the time through ``now`` so tests choose both (stripe-python's
 ``_should_retry`` / ``_sleep_time_seconds`` keep the same split between the decision and
-the sleep).
+the sleep). The one piece of state, :data:`BEFORE_RESEND`, is the caller's hook, run
+before a POST is re-sent.
 
 Example:
     >>> policy = RetryPolicy()
@@ -23,19 +24,23 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ccpandas.errors import rate_limit_kind
 
 __all__ = [
+    "BEFORE_RESEND",
     "RETRYABLE_STATUSES",
     "RetryBudget",
     "RetryDecision",
     "RetryKind",
     "RetryPolicy",
     "backoff_delay",
+    "before_resend",
     "classify",
     "should_retry",
 ]
@@ -367,3 +372,31 @@ class RetryBudget:
             throttled = f" ({self.throttled} throttled)" if self.throttled else ""
             note = f"gave up after {self.attempts} attempts{throttled} in {elapsed:.1f} s"
         return RetryDecision(retry=retry, delay=delay, number=number, budget=budget, note=note)
+
+
+#: Called right before each re-send of a POST that may have reached the server (a 5xx,
+#: no answer): a journaled run records the re-send there, so a process killed in the
+#: retry pause leaves every POST that went out on record. Set it with before_resend.
+BEFORE_RESEND: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "ccpandas_before_resend", default=None
+)
+
+
+@contextlib.contextmanager
+def before_resend(hook: Callable[[], None]) -> Iterator[None]:
+    """Call ``hook`` right before each re-send of a POST made inside the block (in this
+    thread) that may have reached the server: an ambiguous failure (a 5xx, no answer)
+    sent again after the client's retry pause. If ``hook`` raises, nothing is re-sent.
+
+    Args:
+        hook: Called with no arguments; the runner journals the re-send in it.
+
+    Example:
+        >>> with before_resend(lambda: print("re-sending")):
+        ...     pass  # client.remove_list_memberships(body) here
+    """
+    token = BEFORE_RESEND.set(hook)
+    try:
+        yield
+    finally:
+        BEFORE_RESEND.reset(token)

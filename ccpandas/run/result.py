@@ -220,9 +220,17 @@ class RemovalResult:
     @property
     def _truth_word(self) -> str:
         """The verb of the verified truth a reporter ends on ("removed Newsletter 43"),
-        the summary's own: "changed" when a run both added and removed (a sync)."""
+        the summary's own: "changed" when a run both added and removed (a sync). Before
+        a re-read (a preview, no verification) the change its requests make."""
         done = list(self._verified_parts())
-        return done[0] if len(done) == 1 else "changed" if done else self._kind.words.truth
+        if not done:  # what the batches do: a sync adds, removes or both
+            actions = {r.batch.action for r in self.runs}
+            if len(actions) > 1:
+                return "changed"
+            if actions == {MembershipAction.REMOVE}:
+                return PairOutcome.REMOVED.value
+            return self._kind.words.truth
+        return done[0] if len(done) == 1 else "changed"
 
     def __init__(
         self,
@@ -1046,7 +1054,11 @@ class _RowStatuses:
         rows["status"] = pd.Categorical(status, categories=ROW_STATUSES)
         rows["activity_id"] = self.activity
         rows["error"] = self.error
-        rows["lists_removed_from"] = self._lists_removed_from()
+        # Target lists each row's contact left (a removal) or joined (an add, a sync: its
+        # rows are the contacts it adds or keeps; its removals are other members').
+        word = self.result._kind.words.truth
+        column = "lists_removed_from" if word == PairOutcome.REMOVED.value else f"lists_{word}_to"
+        rows[column] = self._lists_changed(word)
         # What happened first, the long id columns after: a terminal shows status and
         # reason even when a wide normalized_id pushes the rest off screen.
         front = [c for c in ROW_FRONT_COLUMNS if c in rows.columns]
@@ -1142,13 +1154,14 @@ class _RowStatuses:
         self.status[hit] = word[pd.notna(word)].astype(str)
         self.error[hit] = "its activity ended badly part way; the re-read shows this contact done"
 
-    def _lists_removed_from(self) -> pd.Series:
-        """Per row: target lists its contact really left (NA until verified)."""
+    def _lists_changed(self, word: str) -> pd.Series:
+        """Per row: target lists its contact really left or joined (pairs whose outcome is
+        ``word``, "removed" or "added"; NA until verified)."""
         result, rows = self.result, self.rows
         if result.after is None or "normalized_id" not in rows:
             return pd.Series(pd.NA, index=rows.index, dtype="Int64")
         ch = result._changes
-        counts = ch.loc[ch["outcome"] == PairOutcome.REMOVED.value, "contact_id"].value_counts()
+        counts = ch.loc[ch["outcome"] == word, "contact_id"].value_counts()
         ids = rows["normalized_id"].astype(object)
         mapped = ids.map(counts).fillna(0).astype("int64")
         values = pd.array(mapped.to_numpy(), dtype="Int64")

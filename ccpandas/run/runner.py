@@ -48,6 +48,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from ccpandas.client.retry import before_resend
 from ccpandas.errors import (
     APIError,
     CCError,
@@ -84,6 +85,10 @@ class Journal(Protocol):
 
     def batch_sending(self, run: BatchRun) -> None:
         """About to POST this batch."""
+        return None
+
+    def batch_resending(self, run: BatchRun) -> None:
+        """The client is about to send this batch's POST again (``run.resent`` counts it)."""
         return None
 
     def batch_answered(self, run: BatchRun) -> None:
@@ -433,8 +438,6 @@ class Runner:
 
     def _submit_one(self, runs: Sequence[BatchRun], run: BatchRun) -> None:
         client = self._client()
-        stats = getattr(client, "stats", None)
-        resent_before = getattr(stats, "resent_posts", 0)
         if run.state is BatchState.UNCERTAIN:
             run.resent += 1  # the previous attempt may have created an activity
         run.unused_activity_id = None
@@ -448,22 +451,31 @@ class Runner:
             run.outcome, run.sending_since = before, None  # nothing was sent
             raise
         log.debug("sending batch %d", run.batch.index)
+
+        def resending() -> None:
+            # The client re-sends a POST that got no usable answer (idempotent): each
+            # re-send may leave an activity behind, so it is counted and on record
+            # before it goes out (a process killed in the client's pause has it).
+            run.resent += 1
+            try:
+                self.journal.batch_resending(run)
+            except BaseException:
+                run.resent -= 1  # not on record, so not sent again: not counted
+                raise
+
         try:
             # The batch's action names the endpoint and the client's method for it
             # (remove_list_memberships, add_list_memberships: the same body).
-            activity = getattr(client, run.batch.action.value)(run.batch.to_json())
+            with before_resend(resending):
+                activity = getattr(client, run.batch.action.value)(run.batch.to_json())
             self._check_answer(runs, run, activity)
         except BaseException as exc:
-            run.resent += max(0, getattr(stats, "resent_posts", 0) - resent_before)
             self._record_failure(run, exc)
             if run.unused_activity_id is not None:
                 self._claim(run, run.unused_activity_id)
             self.journal.batch_answered(run)
             raise
         run.sending_since = None
-        # The client re-sends a POST that got no answer (removal is idempotent): each
-        # re-send may have left an activity behind, so it is counted.
-        run.resent += max(0, getattr(stats, "resent_posts", 0) - resent_before)
         _take_activity(run, activity, self.clock.now())
         self._claim(run, str(run.activity_id))
         self.journal.batch_answered(run)

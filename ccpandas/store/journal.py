@@ -883,6 +883,25 @@ class RunJournal:
             )
             self._write_batches(conn, (), now)
 
+    def batch_resending(self, run: BatchRun) -> None:
+        """Record, durably, that the client sends the attempt just made again (after a
+        5xx or no answer, ``run.resent`` counts it): the attempt's ``resends`` and the
+        batch's ``resent`` are on disk before the re-send goes out.
+
+        Args:
+            run: The batch (a :class:`~ccpandas.store.batch.BatchRun`) being re-sent.
+        """
+        index = run.batch.index
+        resends = run.resent - self._resent_at_send.get(index, run.resent)
+        now = _iso(_utcnow())
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE attempts SET resends = ? WHERE run_id = ? AND batch = ? AND attempt = "
+                "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
+                (resends, self.run_id, index, self.run_id, index),
+            )
+            self._write_batches(conn, [run], now)
+
     def batch_answered(self, run: BatchRun) -> None:
         """Record the outcome of the attempt just made, and the batch's new state.
 

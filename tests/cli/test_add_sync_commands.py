@@ -142,3 +142,22 @@ def test_undo_dry_run_shows_the_preview_and_sends_nothing(cli, api, emu, lists, 
     report = json.loads(cli("undo", run_id, "--dry-run", "--json").out)
     assert report["command"] == "undo" and report["dry_run"] is True, report
     assert emu.account.count(method="POST") == before
+
+
+def test_a_sync_dry_run_names_its_change_as_the_sync_will(cli, api, lists, tmp_path) -> None:
+    # A sync that both adds and removes: its --json said verified_word "added" before it
+    # ran (the kind's word), "changed" after; cli.md: "changed" for a sync that both
+    # added and removed. The preview names the change the run will make.
+    target = lists["list_id"].iloc[0]
+    members = sorted(members_of(api, target))
+    outside = sorted(set(ccpandas.read_contacts(api)["contact_id"]) - set(members))
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"contact_id": [*members[:2], *outside[:3]]}).to_csv(path, index=False)
+    args = ("sync", str(path), "--lists", str(target), "--max-removed", "none", "--json")
+    preview = json.loads(cli(*args, "--dry-run").out)
+    assert preview["outcome"] == "planned" and preview["rows_by_status"]["planned"] == 3
+    assert preview["verified_word"] == "changed"
+    assert members_of(api, target) == set(members)  # a preview sends nothing
+    unverified = json.loads(cli(*args, "--yes", "--verify", "none").out)
+    assert unverified["verified_word"] == "changed"
+    assert members_of(api, target) == {*members[:2], *outside[:3]}

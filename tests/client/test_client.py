@@ -33,6 +33,7 @@ from ccpandas.client.http import (
     normalize_base_url,
     set_default_client,
 )
+from ccpandas.client.retry import before_resend
 from ccpandas.errors import (
     APIError,
     AuthError,
@@ -625,6 +626,30 @@ def test_a_dropped_removal_is_resent_and_counted(scripted):
     assert client.stats.resent_posts == 2
     assert client.stats.transport_errors == 1
     assert [json.loads(s.body) for s in scripted.seen] == [body] * 3
+
+
+def test_before_resend_runs_after_the_pause_before_each_resend_and_can_stop_it(scripted):
+    # The runner journals each re-send in this hook: it must run once per re-send of a
+    # POST that may have reached the server, after the pause (a process killed in the
+    # pause re-sent nothing) and before the POST goes out; if it fails, nothing goes.
+    created = {"activity_id": UUID, "state": "initialized"}
+    scripted.add("drop", (503, err_body("unavailable")), (201, created))
+    fake = FakeTime()
+    client = make(scripted, fake)
+    body = {"source": {"contact_ids": [UUID]}, "list_ids": [UUID]}
+    calls = []
+    with before_resend(lambda: calls.append((len(scripted.seen), len(fake.sleeps)))):
+        assert client.remove_list_memberships(body) == created
+    assert calls == [(1, 1), (2, 2)]  # POSTs sent so far, pauses slept so far
+    scripted.add("drop", (201, created))
+
+    def refuse() -> None:
+        raise OSError("the journal's disk is full")
+
+    with before_resend(refuse), pytest.raises(OSError, match="disk is full"):
+        client.remove_list_memberships(body)
+    assert len(scripted.seen) == 4  # the dropped POST only: no re-send without a record
+    assert client.stats.resent_posts == 2
 
 
 def test_additions_are_resent_too(scripted):

@@ -425,3 +425,22 @@ def test_the_undo_preview_of_an_add_counts_the_pairs_already_off(cc_emulator_fac
     counts = undone.changes["outcome"].astype(str).value_counts().to_dict()
     assert undone.ok and counts == {"removed": 5, "not_a_member": 3}
     assert not set(newcomers) & acct.members(vip)
+
+
+def test_an_adds_rows_count_the_lists_added_to_not_removed_from(cc_emulator_factory, connect):
+    # An add's result.rows carried the removal's "lists_removed_from", 0 on every row
+    # (an add removes nothing): its own column counts the target lists each row's
+    # contact was added to, as the re-read shows (<NA> until verified).
+    emu = cc_emulator_factory(seed=22, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    a, b = acct.list_ids()[:2]
+    active = acct.contact_ids("active")
+    on_a = [c for c in active if c in acct.members(a) - acct.members(b)]
+    outside = [c for c in active if c not in acct.members(a) | acct.members(b)]
+    df = pd.DataFrame({"contact_id": [on_a[0], outside[0], outside[1]]})
+    result = df.cc.add_to_lists([a, b], client=client, progress=False)
+    assert result.ok
+    assert "lists_removed_from" not in result.rows.columns
+    assert result.rows["lists_added_to"].tolist() == [1, 2, 2]
+    unverified = df.cc.add_to_lists([a], client=client, progress=False, snapshot=False)
+    assert unverified.rows["lists_added_to"].isna().all()

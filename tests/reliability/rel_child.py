@@ -14,7 +14,10 @@ Two ways to run it:
 
 Jobs: ``{"op": "run", "ids": [...], "lists": [...]}`` (a removal of those contact ids)
 or ``{"op": "resume", "run_ids": [...]}``; ``"kill_after_post": n`` makes the worker
-SIGKILL itself right after its n-th POST is answered, before the answer is journaled.
+SIGKILL itself right after its n-th POST is answered, before the answer is journaled;
+``"retry": {...}`` replaces fields of the client's retry policy and ``"jitter": [...]``
+gives its random draws in order (the last one repeats), so a retry pause is as long as a
+test needs.
 The API's base URL is in ``CC_BASE_URL`` and the token in ``CC_ACCESS_TOKEN`` (never on
 a command line); the journal directory in ``CCPANDAS_DATA_DIR``.
 """
@@ -75,13 +78,12 @@ def client(job: dict[str, Any]) -> ccpandas.Client:
             return out
 
         made.remove_list_memberships = remove_then_die  # type: ignore[method-assign]
-    made.retry_policy = dataclasses.replace(
-        made.retry_policy,
-        base_delay=0.02,
-        max_delay=0.2,
-        activities_base_delay=0.02,
-        activities_max_delay=0.2,
-    )
+    fast = {"base_delay": 0.02, "max_delay": 0.2}
+    fast.update(activities_base_delay=0.02, activities_max_delay=0.2)
+    made.retry_policy = dataclasses.replace(made.retry_policy, **{**fast, **job.get("retry", {})})
+    if "jitter" in job:
+        draws = list(job["jitter"])
+        made._jitter = lambda: draws.pop(0) if len(draws) > 1 else draws[0]
     return made
 
 

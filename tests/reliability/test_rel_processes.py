@@ -117,6 +117,17 @@ def kill_at(server: Server, pid: str, point: tuple[str, int, float]) -> str:
                 return "killed"
 
 
+def gone(pid: str) -> None:
+    """Wait until the OS has ended worker ``pid`` (and so freed its run's lock)."""
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+
+
 def kill_points(seed: int, count: int, batches: int) -> list[tuple[str, int, float]]:
     """Seeded kill points: half during submission (before the first request, before
     or after a POST, mid-POST), half while polling."""
@@ -344,13 +355,7 @@ def test_a_killed_runs_unanswered_batch_is_uncertain_in_runs_and_run_result_alik
         server.line(pid, lambda t: t.startswith("EVENT answered, dying"))
     finally:
         server.close()
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:  # until the OS has ended it (and freed its lock)
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.01)
+    gone(pid)
     assert len(emu.account.activities) == 2  # the second 201 was never journaled
     row = runs().iloc[0]
     assert (row["state"], row["accepted"], row["uncertain"]) == ("stopped", 1, 1)
@@ -358,3 +363,46 @@ def test_a_killed_runs_unanswered_batch_is_uncertain_in_runs_and_run_result_alik
     statuses = result.rows["status"].astype(str).value_counts().to_dict()
     assert statuses == {"processing": 500, "uncertain": 500, "not_sent": 500}
     assert result.summary().activity_states["uncertain"] == 1
+
+
+def test_a_run_killed_in_the_clients_retry_pause_has_every_resend_on_record(
+    emulator, child_env, tmp_path
+):
+    # Every answer is dropped after the server handled it: each POST creates an activity.
+    # The client re-sends the POST itself (idempotent), pausing in between; the pause
+    # after its second POST is made long (120 s), so the kill lands in it. Both POSTs
+    # reached the server: the journal must have both, so that after the resume the
+    # server's activities are exactly the accepted ones plus the counted re-sends.
+    emu = emulator(seed=44, contacts=500, lists=1, drop_rate=1.0)
+    ids = emu.account.contact_ids()  # one batch
+    target = emu.account.list_ids()[0]
+    env = child_env(emu)
+    server = Server(env, tmp_path / "server.err")
+    retry = {"base_delay": 60.0, "max_delay": 600.0, "max_retry_seconds": 3600.0}
+    job = {"op": "run", "ids": ids, "lists": [target], "retry": retry, "jitter": [0.0, 1.0]}
+    try:
+        pid = server.start(job)
+        server.line(pid, lambda t: t.startswith("EVENT sending batch"))
+        deadline = time.monotonic() + TIMEOUT
+        while emu.account.count(method="POST", route=REMOVE) < 2:  # the second one dropped
+            assert time.monotonic() < deadline, "the worker never sent its POST again"
+            time.sleep(0.01)
+        os.kill(int(pid), signal.SIGKILL)  # in the 120 s pause before its third POST
+        gone(pid)
+        emu.configure(drop_rate=0.0)
+        pid = server.start({**job, "op": "resume", "run_ids": runs()["run_id"].tolist()})
+        server.line(pid, lambda t: t.startswith("DONE"))
+    finally:
+        server.close()
+
+    (run_id,) = runs()["run_id"]
+    result = run_result(run_id)
+    assert result.ok, result.summary()
+    posts = emu.account.count(method="POST", route=REMOVE)
+    assert posts == len(emu.account.activities) == 3  # two dropped, one answered
+    summary = result.summary()
+    assert (summary.accepted, summary.resent, summary.sent) == (1, 2, posts)
+    assert int(result.activities["resent"].sum()) == 2
+    attempts = open_journal().attempts(run_id)
+    assert int(attempts["resends"].sum()) + len(attempts) == posts
+    assert DayCounter(emu.base_url).used() == emu.quota_used
