@@ -241,6 +241,7 @@ def _run_cell(page, index: int) -> None:
     cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
     prompt = cell.locator(".jp-InputPrompt")
     for _ in range(5):
+        _no_dialog(page)
         cell.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Shift+Enter")
         try:
@@ -249,6 +250,14 @@ def _run_cell(page, index: int) -> None:
         except AssertionError:
             continue  # the keypress was lost: the prompt is still "[ ]:"
     expect(prompt).to_have_text(re.compile(r"\[(\*|\d+)\]"))
+
+
+def _no_dialog(page) -> None:
+    """Fail with a JupyterLab dialog's own words when one covers the notebook (a click
+    behind it would only time out, saying nothing of why)."""
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():
+        raise AssertionError(f"a JupyterLab dialog is open: {dialog.first.inner_text()!r}")
 
 
 def _output(page, index: int):
