@@ -59,9 +59,7 @@ def test_a_run_whose_process_died_while_polling_is_told_alike(cc_emulator_factor
     assert rebuilt.stop_reason == row["stop_reason"] == "the process driving it ended"
 
 
-def test_a_run_another_process_drives_advises_waiting_not_resuming(
-    cc_emulator_factory, connect
-):
+def test_a_run_another_process_drives_advises_waiting_not_resuming(cc_emulator_factory, connect):
     # run_result() of a run another live process drives advised "resume continues";
     # that call raises RunLockedError.
     emu = cc_emulator_factory(seed=43, contacts=200, rate=None, start_delay=3600.0)
@@ -87,9 +85,7 @@ def test_a_quota_wait_ends_at_the_timeout_not_at_the_reset(cc_emulator_factory, 
     emu.configure(daily_quota=emu.quota_used + 2)  # the lists' check and the POST
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
     plan = plan_list_removal(frame, [list_id], client=client)
-    result = run_plan(
-        plan, client, runner=runner, progress=False, wait_for_quota=True, timeout=600
-    )
+    result = run_plan(plan, client, runner=runner, progress=False, wait_for_quota=True, timeout=600)
     assert clock.now() <= dt.datetime(2025, 3, 1, 22, 10, 1, tzinfo=dt.UTC)
     mine, rebuilt, row = _views(result)
     assert mine.stop_reason == rebuilt.stop_reason == row["stop_reason"] == "timeout"
