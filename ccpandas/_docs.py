@@ -62,7 +62,8 @@ PARAMETERS: dict[str, str] = {
         "default) keeps the display the run already has."
     ),
     "timeout": (
-        "Seconds to keep polling, e.g. ``600``. None (the default) polls until every "
+        "Seconds to keep polling (a quota wait meanwhile too), e.g. ``600``. None (the "
+        "default) polls until every "
         "activity has ended. Activities still running at the timeout keep running on the "
         "server and show as ``processing``; ``result.wait()`` follows them again."
     ),

@@ -59,10 +59,9 @@ from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source
 from ccpandas.run.result import RemovalResult, rebuild_run
 from ccpandas.run.runner import Journal, NullJournal, Runner
-from ccpandas.run.summary import stop_reason_of
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
 from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
-from ccpandas.vocab import RunKind, RunOutcome, RunState, sql_list
+from ccpandas.vocab import STOP_DRIVER_ENDED, RunKind, RunOutcome, RunState, sql_list
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -954,9 +953,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         state = _run_state(rec, db)
         reason = rec["stop_reason"]
         if rec["status"] == "running" and state is not RunState.RUNNING:
-            reason = "the process driving it ended"
-        elif reason is None and rec["outcome"]:  # a timeout, as the run's summary says
-            reason = stop_reason_of(None, RunOutcome(rec["outcome"]), None)
+            reason = STOP_DRIVER_ENDED  # as the rebuilt result's summary says
         row = {col: rec.get(col) for col in RUN_COLUMNS}  # None where the journal has none
         row.update(
             lists=len(json.loads(rec["list_ids"])),

@@ -20,6 +20,9 @@ from typing import Any
 from ccpandas.models import ActivityState
 
 __all__ = [
+    "STOP_DRIVER_ENDED",
+    "STOP_NOT_WAITED",
+    "STOP_TIMEOUT",
     "Action",
     "AttemptReason",
     "BatchState",
@@ -212,6 +215,14 @@ def sql_list(values: Iterable[enum.StrEnum]) -> str:
 # ----------------------------------------------------------------------------------
 # One summary (issue 19 item 4): what a whole run came to, in every front end.
 # (A block of its own: the words of ccpandas.run.summary, the CLI and runs().)
+
+
+#: ``stop_reason`` words of a run its driving call left unfinished with no error
+#: (``result.summary()``, the CLI, ``ccpandas.runs()``): ``timeout=`` ran out; the
+#: call did not wait (``wait=False``); the process driving it ended (killed).
+STOP_TIMEOUT = "timeout"
+STOP_NOT_WAITED = "not_waited"
+STOP_DRIVER_ENDED = "the process driving it ended"
 
 
 class ExitCode(enum.IntEnum):

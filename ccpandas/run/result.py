@@ -51,7 +51,16 @@ from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word, 
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import mark_unanswered, open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after, run_snapshot_ids
-from ccpandas.vocab import Action, PairOutcome, RowStatus, VerifyMethod
+from ccpandas.vocab import (
+    STOP_DRIVER_ENDED,
+    STOP_NOT_WAITED,
+    STOP_TIMEOUT,
+    Action,
+    PairOutcome,
+    RowStatus,
+    RunOutcome,
+    VerifyMethod,
+)
 
 __all__ = ["ROW_FRONT_COLUMNS", "ROW_STATUSES", "RemovalResult"]
 
@@ -90,6 +99,12 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
         # interrupt): the rebuilt summary tells what runs() and the CLI told.
         result.stop_reason = record.get("stop_reason") or "stopped"
         result.stopped, result.interrupted = True, result.stop_reason == "interrupted"
+    elif record.get("status") == "running":
+        # Its process is gone (killed), as runs() says; or another one drives it now.
+        result.driven_elsewhere = db.is_driven(run_id)
+        result.unfinished_reason = None if result.driven_elsewhere else STOP_DRIVER_ENDED
+    else:  # why its activities were left running (timeout, not waited), as journaled
+        result.unfinished_reason = record.get("stop_reason")
     if plan.membership is not None or plan.verifiable:
         # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)
@@ -254,6 +269,11 @@ class RemovalResult:
         #: Why the last driving call stopped (``quota_exceeded``, ``interrupted``, an
         #: error's key...); None when it ended normally.
         self.stop_reason: str | None = None
+        #: Why an unfinished run with no stop is not followed: ``timeout``,
+        #: ``not_waited``, the process driving it ended; None while one is.
+        self.unfinished_reason: str | None = None
+        #: Another live process drives the run (a rebuilt result): it cannot resume here.
+        self.driven_elsewhere = False
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
 
@@ -773,7 +793,8 @@ class RemovalResult:
         reporter = runner.reporter
         journal = runner.journal
         runner.stopped, runner.stop_reason = False, None
-        self.interrupted = False
+        runner.timed_out, runner.deadline = False, None
+        self.interrupted, self.driven_elsewhere = False, False
         # Holding the run (journal lock) first: if another process drives it, nothing
         # is sent from here, and the batches are brought up to date before acting.
         with journal.attach(self.runs):
@@ -810,6 +831,8 @@ class RemovalResult:
                     phase = "stopped"
                     reason = reason or runner.stop_reason or "stopped"
                 self.stop_reason = reason
+                # Activities left running with no stop: wait()'s timeout, or no wait.
+                self.unfinished_reason = STOP_TIMEOUT if runner.timed_out else STOP_NOT_WAITED
                 try:
                     self._record_stop(journal, reason)
                 finally:
@@ -852,7 +875,10 @@ class RemovalResult:
         record = getattr(self.runner.journal, "run_outcome", None)
         if record is not None and not self.dry_run:
             try:
-                record(summary.outcome)
+                # A run left running keeps why (timeout, not waited) for runs(); a
+                # later driving call to the end clears it.
+                unfinished = summary.outcome is RunOutcome.PROCESSING
+                record(summary.outcome, summary.stop_reason if unfinished else None)
             except Exception as exc:  # a record for runs(), never a reason to crash a run
                 log.warning("run %s: its outcome was not recorded (%s)", self.run_id, exc)
         return summary
@@ -969,6 +995,7 @@ class RemovalResult:
             facts=(dup,) if dup else (),
             preview=preview,
             verification=self.verification(),
+            driven_elsewhere=self.driven_elsewhere,
         )
 
     def _duplicate_example(self) -> str:

@@ -64,6 +64,7 @@ from ccpandas.plan.polls import POLL_GROWTH, POLL_MAX, POLL_MIN, SUBMIT_POLL_EVE
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.run.clock import Clock, SystemClock
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
+from ccpandas.vocab import STOP_TIMEOUT
 
 __all__ = ["BatchRun", "Journal", "NullJournal", "Runner"]
 
@@ -108,9 +109,9 @@ class Journal(Protocol):
         """The driving call returned; ``reason`` None when it ended normally."""
         return None
 
-    def run_outcome(self, outcome: str) -> None:
+    def run_outcome(self, outcome: str, reason: str | None = None) -> None:
         """The run's summary word (:class:`ccpandas.vocab.RunOutcome`) as the driving
-        call left it, for ``ccpandas.runs()``."""
+        call left it, and why a run left running is not followed, for ``ccpandas.runs()``."""
         return None
 
     def activity_holder(self, activity_id: str) -> str | None:
@@ -264,6 +265,11 @@ class Runner:
     stopped: bool = dataclasses.field(default=False, init=False)
     #: Why :meth:`wait` stopped on its own (``activity_timeout``), None otherwise.
     stop_reason: str | None = dataclasses.field(default=None, init=False)
+    #: :meth:`wait`'s ``timeout`` ran out (the summary's ``stop_reason`` ``timeout``).
+    timed_out: bool = dataclasses.field(default=False, init=False)
+    #: When :meth:`wait`'s ``timeout`` runs out (``clock.monotonic()``): it bounds a
+    #: quota wait too.
+    deadline: float | None = dataclasses.field(default=None, init=False)
     polls: int = dataclasses.field(default=0, init=False)
     quota_waits: int = dataclasses.field(default=0, init=False)
 
@@ -571,7 +577,8 @@ class Runner:
         """Sleep until the daily quota resets (00:00 UTC plus jitter): before a run
         whose requests do not fit in what is left today starts (``wait_for_quota=True``),
         or when the API says the quota is spent while ``runs`` go on. False if the
-        user stopped it meanwhile.
+        user stopped it meanwhile, or :meth:`wait`'s ``timeout`` ran out first (then
+        stopped, ``stop_reason`` ``timeout``).
 
         Example:
             >>> Runner(None).wait_for_reset()  # doctest: +SKIP
@@ -589,12 +596,19 @@ class Runner:
         self.quota_waits += 1
         log.warning("daily quota spent: waiting until %s", f"{until:%Y-%m-%d %H:%M:%S} UTC")
         message = f"daily quota spent: continuing at {until:%Y-%m-%d %H:%M:%S} UTC"
+        cut = False
+        if self.deadline is not None:  # wait()'s timeout bounds the whole wait: this too
+            ends = now + dt.timedelta(seconds=max(self.deadline - self.clock.monotonic(), 0.0))
+            cut, until = ends < until, min(until, ends)
         while (left := (until - self.clock.now()).total_seconds()) > 0:
             if self._stop_requested():
                 self.stopped = True
                 return False
             self.reporter.update(self.snapshot(runs, "waiting", message, wait_seconds=left))
             self._sleep(min(left, 1.0))
+        if cut:  # the timeout ran out before the reset: stopped there (resumable)
+            self.stopped, self.stop_reason, self.timed_out = True, STOP_TIMEOUT, True
+            return False
         return True
 
     def _poll_waiting_for_quota(
@@ -633,6 +647,7 @@ class Runner:
         server either way.
         """
         deadline = None if timeout is None else self.clock.monotonic() + timeout
+        self.deadline = deadline
         interval = self.poll_min
         followed: set[str | None] = set()
         quiet_since = self.clock.monotonic()
@@ -667,6 +682,7 @@ class Runner:
             if deadline is not None:
                 left = deadline - self.clock.monotonic()
                 if left <= 0:
+                    self.timed_out = True
                     return False
                 pause = min(pause, left)
             self._sleep_watching_stop(pause)

@@ -26,7 +26,14 @@ from typing import Any
 from ccpandas.errors import QuotaExceededError
 from ccpandas.plan.planner import _plural
 from ccpandas.store.batch import BatchState
-from ccpandas.vocab import ExitCode, Fate, PairOutcome, RowStatus, RunOutcome
+from ccpandas.vocab import (
+    STOP_NOT_WAITED,
+    ExitCode,
+    Fate,
+    PairOutcome,
+    RowStatus,
+    RunOutcome,
+)
 
 __all__ = [
     "ADD_WORDS",
@@ -186,7 +193,8 @@ class Summary:
         activity_states: Requests per activity state, e.g. ``{"completed": 2}``.
         verified: True when a re-read of the lists says how each pair ended.
         truth: The membership line: what the re-read shows, or what is expected.
-        stop_reason: Why the run stopped (``quota_exceeded``, ``timeout``...), or None.
+        stop_reason: Why the run stopped (``quota_exceeded``, ``timeout``,
+            ``not_waited``...), or None.
         error: The error the run stopped on, as text, or None.
         resume_call: The Python call that continues an unfinished run, or None.
         facts: Extra lines of the kind, e.g. the duplicates' example.
@@ -196,6 +204,8 @@ class Summary:
             <ccpandas.RemovalResult.verification>` says; None without one.
         verified_word: What each list's ``verified`` counts: the run's verified change,
             "changed" for a sync that both added and removed.
+        driven_elsewhere: Another live process drives the run now (a rebuilt result):
+            resuming it here would be refused until that process ends.
 
     Example:
         >>> s = result.summary()  # doctest: +SKIP
@@ -231,6 +241,7 @@ class Summary:
     #: what ``ListFigures.verified`` counts: "removed", "added", "restored", or "changed"
     #: (a sync that both added and removed); the kind's word when it is not given
     verified_word: str = ""
+    driven_elsewhere: bool = False  #: another live process drives the run now
 
     @property
     def by_sample(self) -> bool:
@@ -330,9 +341,25 @@ class Summary:
             out.append(f"{self.words.counted}: {_counts(self.by_status)}")
         out.extend(self.facts)
         out.append(self.truth)
-        if self.outcome.unfinished and self.resume_call:
-            out.append(f"stopped before the end: {self.resume_call} continues")
-        return out
+        return out + self._next_lines()
+
+    def _next_lines(self) -> list[str]:
+        """What to do about an unfinished run: who drives it, or the call that goes on."""
+        if not self.outcome.unfinished:
+            return []
+        if self.driven_elsewhere:  # a resume from here would raise RunLockedError
+            return [
+                "another process is driving it now: wait for it to end, or watch it with "
+                "ccpandas.runs() (ccpandas runs)"
+            ]
+        if not self.resume_call:
+            return []
+        if self.stop_reason == STOP_NOT_WAITED:
+            return [
+                "not waited for (wait=False): result.wait() follows its activities; "
+                f"{self.resume_call} continues it"
+            ]
+        return [f"stopped before the end: {self.resume_call} continues"]
 
     @property
     def _requests_text(self) -> str:
@@ -592,12 +619,15 @@ def stop_reason_of(result: Any, outcome: RunOutcome, error: BaseException | None
     """Why ``result`` stopped, as its summary says (None: it did not)."""
     if outcome in (RunOutcome.QUOTA_EXCEEDED, RunOutcome.INTERRUPTED):
         return str(outcome)
+    # Unfinished with no stop recorded: why nothing follows it (``timeout``,
+    # ``not_waited``, the process driving it ended), or None while another process does.
+    unfinished = getattr(result, "unfinished_reason", None)
     if outcome is RunOutcome.PROCESSING:
-        return "timeout"
+        return unfinished
     if error is not None:
         return stop_word(error)
     if outcome is RunOutcome.STOPPED:
-        return getattr(result, "stop_reason", None) or "stopped"
+        return getattr(result, "stop_reason", None) or unfinished or "stopped"
     return None
 
 

@@ -842,16 +842,20 @@ class RunJournal:
         with self.db.transaction() as conn:
             self._set(conn, status=status, stop_reason=reason, stopped_at=now, updated_at=now)
 
-    def run_outcome(self, outcome: str) -> None:
+    def run_outcome(self, outcome: str, reason: str | None = None) -> None:
         """Record the run's summary word (:class:`~ccpandas.vocab.RunOutcome`) as the
         driving call left it: ``ccpandas.runs()`` shows the same word as the result.
 
         Args:
             outcome: The word, e.g. ``"completed"``.
+            reason: Why a run left ``processing`` is not followed (``timeout``,
+                ``not_waited``), kept as its ``stop_reason``; None keeps the one
+                :meth:`run_stopped` wrote.
         """
         word = RunOutcome(outcome)  # a fixed word of the vocabulary, never free text
+        extra = {} if reason is None else {"stop_reason": reason}
         with self.db.transaction() as conn:
-            self._set(conn, outcome=str(word))
+            self._set(conn, outcome=str(word), **extra)
 
     # -- the runner's hooks (each one commits before returning) ------------------------
     def batch_sending(self, run: BatchRun) -> None:

@@ -32,7 +32,7 @@ import traitlets
 from ccpandas._env import in_notebook
 from ccpandas.report.progress import READ_PHASES, ActivityProgress, Snapshot, TqdmReporter
 from ccpandas.store.batch import BatchState
-from ccpandas.vocab import RunOutcome
+from ccpandas.vocab import STOP_NOT_WAITED, STOP_TIMEOUT, RunOutcome
 from ccpandas.widgets._html import badge, box, esc, note, plural, table
 from ccpandas.widgets._parts import TextBox, row, titled
 
@@ -77,6 +77,8 @@ def _news(snap: Snapshot) -> tuple[str, str, str]:
 _STOPPED_BY = {
     RunOutcome.QUOTA_EXCEEDED.value: "stopped by the daily request quota",
     RunOutcome.INTERRUPTED.value: "interrupted",
+    STOP_TIMEOUT: "stopped waiting at the timeout",
+    STOP_NOT_WAITED: "not waited for (wait=False)",
 }
 
 
@@ -117,11 +119,13 @@ def headline(snap: Snapshot) -> str:
         if bad:
             parts.append(f"{bad:,} failed")
         return "; ".join(parts)
-    # "done": the run ended normally, possibly at a timeout with activities running.
+    # "done": the run ended normally, possibly at a timeout (or not waited for) with
+    # activities running: the summary's stop_reason says which.
     if running:
+        reason = getattr(snap.extra.get("summary"), "stop_reason", None)
         return (
-            f"stopped waiting at the timeout: {plural(running, 'activity', 'activities')} "
-            "still running on the server"
+            f"{_STOPPED_BY.get(str(reason), _STOPPED_BY[STOP_TIMEOUT])}: "
+            f"{plural(running, 'activity', 'activities')} still running on the server"
         )
     if bad:
         return f"done with errors: {bad:,} of {plural(total, 'activity', 'activities')} failed"

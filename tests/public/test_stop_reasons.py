@@ -1,0 +1,94 @@
+"""Why a run stopped, told alike by the result, its summary, ``run_result`` and
+``runs()``: not waited for, a timeout, a dead process, another process driving it,
+and a quota wait cut short by ``timeout=`` (real HTTP to the emulator)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+import ccpandas
+from ccpandas.api import plan_list_removal, run_plan
+from ccpandas.emulator.clock import ManualClock, OffsetClock
+from ccpandas.run.clock import ClockFrom
+from ccpandas.run.runner import Runner
+from ccpandas.store.journal import RunJournal, open_journal
+
+
+def _frame(emu, n: int = 20) -> tuple[pd.DataFrame, str]:
+    list_id = emu.account.list_ids()[0]
+    return pd.DataFrame({"contact_id": list(emu.account.members(list_id))[:n]}), list_id
+
+
+def _views(result) -> tuple[ccpandas.Summary, ccpandas.Summary, pd.Series]:
+    """The result's summary, the rebuilt one (another process's view), runs()' row."""
+    rebuilt = ccpandas.run_result(result.run_id, client=result.runner.client).summary()
+    return result.summary(), rebuilt, ccpandas.runs().set_index("run_id").loc[result.run_id]
+
+
+def test_a_run_not_waited_for_says_so_not_timeout(cc_emulator_factory, connect):
+    # wait=False, no timeout anywhere: the summary, run_result and runs() all said
+    # stop_reason "timeout"; the advice named no result.wait().
+    clock = OffsetClock()  # the activity starts in an hour of the emulator's time
+    emu = cc_emulator_factory(seed=41, contacts=200, rate=None, clock=clock, start_delay=3600.0)
+    client = connect(emu)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
+    mine, rebuilt, row = _views(result)
+    assert str(mine.outcome) == str(rebuilt.outcome) == row["outcome"] == "processing"
+    assert mine.stop_reason == rebuilt.stop_reason == row["stop_reason"] == "not_waited"
+    for text in (str(result), str(ccpandas.run_result(result.run_id, client=client))):
+        assert "result.wait() follows its activities" in text and "ccpandas.resume(" in text
+    clock.advance(hours=2)
+    emu.configure(speed=1_000_000.0)
+    assert result.wait().ok  # waited to the end: the reason is gone everywhere
+    mine, rebuilt, row = _views(result)
+    assert mine.stop_reason is rebuilt.stop_reason is row["stop_reason"] is None
+
+
+def test_a_run_whose_process_died_while_polling_is_told_alike(cc_emulator_factory, connect):
+    # The rebuilt result said stop_reason "timeout"; runs() said the process ended.
+    emu = cc_emulator_factory(seed=42, contacts=200, rate=None, start_delay=3600.0)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=connect(emu), progress=False, timeout=0)
+    with open_journal().transaction() as conn:  # as a process killed while polling leaves it
+        conn.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", (result.run_id,))
+    _, rebuilt, row = _views(result)
+    assert str(rebuilt.outcome) == row["state"] == "processing"
+    assert rebuilt.stop_reason == row["stop_reason"] == "the process driving it ended"
+
+
+def test_a_run_another_process_drives_advises_waiting_not_resuming(cc_emulator_factory, connect):
+    # run_result() of a run another live process drives advised "resume continues";
+    # that call raises RunLockedError.
+    emu = cc_emulator_factory(seed=43, contacts=200, rate=None, start_delay=3600.0)
+    client = connect(emu)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
+    with RunJournal.open(result.run_id).attach(result.runs):  # another process drives it
+        rebuilt = ccpandas.run_result(result.run_id, client=client)
+        text, summary = str(rebuilt), rebuilt.summary()
+        assert ccpandas.runs().set_index("run_id").loc[result.run_id, "state"] == "running"
+    assert "another process is driving it now" in text and "ccpandas runs" in text
+    assert "continues" not in text and summary.stop_reason is None
+    assert "another process is driving it now" in summary.html()
+
+
+def test_a_quota_wait_ends_at_the_timeout_not_at_the_reset(cc_emulator_factory, connect):
+    # wait_for_quota=True with timeout=600: the quota spent while polling was slept
+    # through until 00:00 UTC, hours past the timeout.
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    emu = cc_emulator_factory(seed=44, contacts=200, rate=None, clock=clock, start_delay=60.0)
+    client = connect(emu)
+    frame, list_id = _frame(emu)
+    emu.configure(daily_quota=emu.quota_used + 2)  # the lists' check and the POST
+    runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
+    plan = plan_list_removal(frame, [list_id], client=client)
+    result = run_plan(plan, client, runner=runner, progress=False, wait_for_quota=True, timeout=600)
+    assert clock.now() <= dt.datetime(2025, 3, 1, 22, 10, 1, tzinfo=dt.UTC)
+    mine, rebuilt, row = _views(result)
+    assert mine.stop_reason == rebuilt.stop_reason == row["stop_reason"] == "timeout"
+    assert mine.stopped and "ccpandas.resume(" in str(result)  # resumable
+    clock.set(dt.datetime(2025, 3, 2, 0, 1, tzinfo=dt.UTC))  # the reset
+    assert result.resume().ok
