@@ -20,6 +20,7 @@ import collections
 import dataclasses
 import datetime as dt
 import random
+import secrets
 import threading
 from collections.abc import Iterable
 from typing import Any
@@ -134,6 +135,8 @@ class Account:
         self._counts: collections.Counter[tuple[str, str, int]] = collections.Counter()
         self._log: collections.deque[RequestRecord] = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._ids = random.Random(f"{seed}:ids")
+        #: This emulator's node in its activity ids (random per instance, as a host's).
+        self._node = secrets.randbits(48)
         self._faults = faults
         self.processor = Processor(self, faults)
 
@@ -148,7 +151,7 @@ class Account:
                 draws every field from the seed, so a record's id is reproducible.
         """
         with self.lock:
-            return uuid1(self._ids) if at is None else uuid1_at(self._ids, at)
+            return uuid1(self._ids) if at is None else uuid1_at(self._ids, at, self._node)
 
     def sync(self) -> None:
         """Bring activities up to the clock's time and forget those past retention."""

@@ -89,10 +89,12 @@ def uuid1(rng: random.Random) -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def uuid1_at(rng: random.Random, when: dt.datetime) -> str:
+def uuid1_at(rng: random.Random, when: dt.datetime, node: int = 0) -> str:
     """A version-1 UUID whose time fields hold ``when`` (100 ns steps since 1582), its
-    clock and node fields drawn from ``rng``: the service's activity ids carry their
-    creation time, so two emulators never hand out the same one.
+    clock and node fields drawn from ``rng`` and mixed with ``node`` (48 bits): the
+    service's activity ids carry their creation time and the node that made them, so
+    two emulators (each its own node) never hand out the same one, even on one seed and
+    clocks at the same time.
 
     Example:
         >>> import uuid
@@ -106,6 +108,7 @@ def uuid1_at(rng: random.Random, when: dt.datetime) -> str:
     ticks = ((step.days * 86_400 + step.seconds) * 1_000_000 + step.microseconds) * 10
     timed = (ticks & 0xFFFFFFFF) << 96 | ((ticks >> 32) & 0xFFFF) << 80 | (ticks >> 48) << 64
     drawn = rng.getrandbits(128) & ((1 << 64) - 1)  # one draw, as uuid1: the stream moves alike
+    drawn ^= node & ((1 << 48) - 1)
     h = f"{(timed | drawn) & _UUID_CLEAR | _UUID1_SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
