@@ -224,9 +224,9 @@ def read_input(
     separator, sep_from = _separator(text, kind, sep)
     how = InputFile(where, kind, enc, enc_from, separator, sep_from)
     # A blank line is a row whose cells are empty (Excel writes an empty cell of a
-    # one-column sheet so): a missing row, never skipped. Those that end the file are
-    # no rows of the sheet.
-    text = text.rstrip("\r\n") + "\n"
+    # one-column sheet so): a missing row, never skipped. Those that start or end the
+    # file are no rows of the sheet (one first would be taken for the header).
+    text = text.strip("\r\n") + "\n"
     try:
         with warnings.catch_warnings():
             # index_col=False: a row longer than the header is not taken as an index
@@ -282,10 +282,12 @@ def _check_run_on(frame: pd.DataFrame, sep: str, where: str) -> None:
     """Refuse a quoted value whose later lines hold an address or id as a row does: a
     stray quote (``"Bob``) that made the rows up to the next quote part of one value."""
     key = re.compile(_KEY_ON_A_LINE.format(sep=re.escape(sep)))
+    fields = frame.shape[1] - 1  # a swallowed row has a row's separators; a note's line not
     for name in frame.columns:
         cells = frame[name]
         for value in cells[cells.str.contains("\n", regex=False, na=False)]:
-            caught = [line for line in value.split("\n")[1:] if key.search(line)]
+            lines = value.split("\n")[1:]
+            caught = [line for line in lines if line.count(sep) >= fields and key.search(line)]
             if caught:
                 raise _Usage(
                     f"{where}: the {name!r} value {value.splitlines()[0]!r}... runs on over "
@@ -299,7 +301,7 @@ def _file_labels(frame: pd.DataFrame, header: list[Any]) -> pd.DataFrame:
     """``frame`` with its file's repeated column names back: pandas reads a second
     ``email`` as ``email.1``, and planning ``email`` would leave that column out
     silently; repeated, the planner refuses it (which one is meant?)."""
-    counts = Counter(h for h in header if isinstance(h, str))
+    counts = Counter(h for h in header if isinstance(h, str) and h)  # blank cells: no names
     if len(header) != frame.shape[1] or all(n == 1 for n in counts.values()):
         return frame
     labels = [

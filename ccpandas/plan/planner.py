@@ -1076,7 +1076,9 @@ def _header_below(data: pd.DataFrame, column: Any, rows: int = 20) -> int | None
     """
     # A title fills one cell of its row: pandas names the others "Unnamed: 1"...; a
     # value "email" in a table with a header of its own is just a value.
-    untitled = any(str(c).startswith("Unnamed: ") for c in data.columns)
+    # (A lone "Unnamed: 0" first is a saved index, not a title.)
+    rest = [str(c) for c in data.columns[1:]]
+    untitled = bool(rest) and all(c.startswith("Unnamed: ") for c in rest)
     if not isinstance(column, str) or not (untitled or data.shape[1] == 1):
         return None
     wanted = column.casefold()

@@ -803,6 +803,7 @@ class RemovalResult:
             reason: str | None = None
             try:
                 action()
+                runner.deadline = None  # the timeout bounds the waits of sends and polls only
                 if self._should_verify():
                     # The re-read is a phase of this run, not a run of its own: the
                     # reporter keeps its one display (tqdm its bars) and ends on finish.

@@ -386,3 +386,37 @@ def test_a_stray_quote_that_swallows_rows_is_refused(cli, emu, lists, members, t
     )
     body = _plan(cli, path, lists, "--column", "email")
     assert body["rows"] == 4 and body["row_statuses"] == {"planned": 4}
+
+
+def test_a_blank_first_line_is_no_header_row(tmp_path) -> None:
+    # With blank lines kept as missing rows, a blank FIRST line became the header:
+    # the frame had no columns and no rows (a file read fine before).
+    path = tmp_path / "lead.csv"
+    path.write_text("\ncontact_id,email\n8b54d1f4-5b0e-11ee-8c99-0242ac120002,a@x.com\n")
+    frame, _ = read_input(str(path))
+    assert list(frame.columns) == ["contact_id", "email"] and len(frame) == 1
+
+
+def test_a_quoted_note_whose_later_line_is_an_address_still_reads(tmp_path) -> None:
+    # A note quoted whole and closed, one of whose lines is an address: it read as a
+    # stray quote swallowing rows, though no line of it has a row's fields.
+    path = tmp_path / "notes.csv"
+    path.write_text(
+        'contact_id,note,email\n8b54d1f4-5b0e-11ee-8c99-0242ac120002,"Forwarded by\n'
+        'bob@example.com",a@x.com\n'
+    )
+    frame, _ = read_input(str(path))
+    assert len(frame) == 1 and frame["note"].iloc[0].endswith("bob@example.com")
+
+
+def test_a_csv_title_row_over_three_columns_is_named_as_such(cli, emu, lists, members, tmp_path):
+    # Excel saves a title row of a 3-column sheet as "Export,,": its blank cells were
+    # taken for a repeated column name, so the title row went unseen and the message
+    # said "Did you mean 'Members export'?".
+    rows = members[["contact_id", "email", "name"]].astype(str)
+    body = "\n".join(",".join(r) for r in rows.itertuples(index=False))
+    path = tmp_path / "report.csv"
+    path.write_text(f"Members export,,\ncontact_id,email,name\n{body}\n")
+    ran = cli("plan", str(path), "--lists", lists["list_id"].iloc[0])
+    assert ran.code == ExitCode.USAGE
+    assert "row 2" in ran.err and "header" in ran.err and "Did you mean" not in ran.err, ran.err

@@ -728,3 +728,18 @@ def test_by_email_on_a_column_without_addresses_costs_no_request(emu, client) ->
         lambda: ids.cc.add_to_lists([target], client=client, by="email", dry_run=True),
     ):
         _refused_without_requests(emu, call, "no email address in column 'contact_id'")
+
+
+def test_a_saved_index_column_is_no_title_row() -> None:
+    # A frame re-read from a CSV saved with its index has an "Unnamed: 0" column; a
+    # value "email" in another column made the message speak of a title row.
+    frame = pd.DataFrame(
+        {
+            "Unnamed: 0": [0, 1],
+            "contact_id": ["8b54d1f4-5b0e-11ee-8c99-0242ac120002"] * 2,
+            "Email": ["a@x.com", "b@x.com"],
+            "channel": ["email", "sms"],
+        }
+    )
+    with pytest.raises(PlanError, match="Did you mean 'Email'"):
+        frame.cc.plan([LIST], "email", snapshot=False)

@@ -92,3 +92,20 @@ def test_a_quota_wait_ends_at_the_timeout_not_at_the_reset(cc_emulator_factory, 
     assert mine.stopped and "ccpandas.resume(" in str(result)  # resumable
     clock.set(dt.datetime(2025, 3, 2, 0, 1, tzinfo=dt.UTC))  # the reset
     assert result.resume().ok
+
+
+def test_the_timeout_does_not_cut_the_verifications_quota_wait(cc_emulator_factory, connect):
+    # The run's activities all completed within timeout=600; the quota then ran out at
+    # the re-read. wait()'s deadline was still set, so the re-read's quota wait ended
+    # at 22:10, unverified, while the summary said "completed (ok)" and no stop reason.
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    emu = cc_emulator_factory(seed=44, contacts=200, rate=None, clock=clock, start_delay=0.0)
+    client = connect(emu)
+    list_id = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(list_id))[:20]})
+    runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
+    plan = plan_list_removal(frame, [list_id], client=client, snapshot=True)
+    emu.configure(daily_quota=emu.quota_used + 3)  # the POST and polls; not the re-read
+    result = run_plan(plan, client, runner=runner, progress=False, wait_for_quota=True, timeout=600)
+    assert clock.now() >= dt.datetime(2025, 3, 2, 0, 0, tzinfo=dt.UTC)  # waited the reset
+    assert result.ok and result.summary().verified and not result.stopped
