@@ -574,6 +574,8 @@ def outcome_of(result: Any, words: Iterable[str], error: BaseException | None) -
     reason, runs = getattr(result, "stop_reason", None), result.runs
     if result.dry_run:
         return RunOutcome.PLANNED
+    if getattr(result, "driven_elsewhere", False):  # runs()' word: it is not over yet
+        return RunOutcome.RUNNING
     if result.interrupted or isinstance(error, KeyboardInterrupt):
         return RunOutcome.INTERRUPTED
     if isinstance(error, QuotaExceededError) or reason == "quota_exceeded":
