@@ -189,7 +189,8 @@ class Summary:
         sent: POST attempts: the accepted ones (``retry_failed()``'s too) and the
             resends after no usable answer.
         reads: Read requests of the membership snapshot and the verification, when
-            known; None otherwise.
+            known; None otherwise (a result rebuilt from the journal, which keeps no
+            count of them).
         activity_states: Requests per activity state, e.g. ``{"completed": 2}``.
         verified: True when a re-read of the lists says how each pair ended.
         truth: The membership line: what the re-read shows, or what is expected.

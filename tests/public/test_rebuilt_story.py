@@ -33,3 +33,16 @@ def test_a_rebuilt_summary_has_every_line_of_the_live_one(cc_emulator_factory, c
     assert "duplicate rows: 1 (sent once; e.g. row 23 is a duplicate of row 3)" in live.lines()
     assert rebuilt.lines() == live.lines()
     assert rebuilt.outcome is live.outcome and rebuilt.by_status == live.by_status
+
+
+def test_a_rebuilt_summary_does_not_claim_zero_reads(cc_emulator_factory, connect):
+    # The live summary counts the snapshot's and the verification's read requests; the
+    # rebuilt one said reads=0 (it reads the journal, which does not keep that count),
+    # as if the run had read nothing. Not known is None, as Summary.reads documents.
+    emu = cc_emulator_factory(seed=62, contacts=300, rate=None)
+    client = connect(emu)
+    list_id = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": list(emu.account.members(list_id))[:20]})
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False)
+    assert result.summary().reads >= 2  # the snapshot and the verification read
+    assert ccpandas.run_result(result.run_id, client=client).summary().reads is None
