@@ -237,8 +237,9 @@ class ExitCode(enum.IntEnum):
     #: counted apart, and do not change it.
     OK = 0
     #: Some pair did not end as asked (a failed activity, a contact still a member after
-    #: its removal), activities were still running at ``--timeout``, or the run stopped
-    #: on an error after it started. ``doctor``: an assumption differs.
+    #: its removal), activities were still running at ``--timeout`` (or another process
+    #: drives the run still: outcome ``running``), or the run stopped on an error after
+    #: it started. ``doctor``: an assumption differs.
     FAILED = 1
     #: Bad usage or input, not connected, declined at the prompt: nothing was sent.
     USAGE = 2
@@ -272,6 +273,9 @@ class RunOutcome(enum.StrEnum):
     COMPLETED = "completed"  # every sendable pair ended as asked (skips counted apart)
     FAILED = "failed"  # every request answered, but some pair did not end as asked
     PROCESSING = "processing"  # activities still running at the last look
+    #: another live process drives it now (a rebuilt result, ``ccpandas.run_result``):
+    #: ``runs()``' state word, so one run is told one way
+    RUNNING = "running"
     STOPPED = "stopped"  # cut short (an error, the quota, a stop): resume() goes on
     QUOTA_EXCEEDED = "quota_exceeded"
     INTERRUPTED = "interrupted"
@@ -290,7 +294,7 @@ class RunOutcome(enum.StrEnum):
     def run_state(self) -> RunState:
         """The ``state`` word of ``ccpandas.runs()``: the outcome, or ``stopped`` for a
         run stopped by the quota or an interrupt (its ``stop_reason`` says which)."""
-        same = (RunOutcome.COMPLETED, RunOutcome.FAILED, RunOutcome.PROCESSING)
+        same = (RunOutcome.COMPLETED, RunOutcome.FAILED, RunOutcome.PROCESSING, RunOutcome.RUNNING)
         return RunState(self) if self in same else RunState.STOPPED
 
     @property

@@ -985,7 +985,8 @@ class RemovalResult:
             # The accepted sends (retry_failed()'s too), and those sent again after no
             # usable answer: each a POST the API got (or may have got).
             sent=sum(r.attempts + r.resent for r in runs),
-            reads=reads,
+            # 0: read from the journal (a rebuilt result), which keeps no count: not known.
+            reads=reads or None,
             activity_states=dict(states.most_common()),
             verified=self.after is not None,
             truth=truth,

@@ -189,7 +189,8 @@ class Summary:
         sent: POST attempts: the accepted ones (``retry_failed()``'s too) and the
             resends after no usable answer.
         reads: Read requests of the membership snapshot and the verification, when
-            known; None otherwise.
+            known; None otherwise (a result rebuilt from the journal, which keeps no
+            count of them).
         activity_states: Requests per activity state, e.g. ``{"completed": 2}``.
         verified: True when a re-read of the lists says how each pair ended.
         truth: The membership line: what the re-read shows, or what is expected.
@@ -574,6 +575,8 @@ def outcome_of(result: Any, words: Iterable[str], error: BaseException | None) -
     reason, runs = getattr(result, "stop_reason", None), result.runs
     if result.dry_run:
         return RunOutcome.PLANNED
+    if getattr(result, "driven_elsewhere", False):  # runs()' word: it is not over yet
+        return RunOutcome.RUNNING
     if result.interrupted or isinstance(error, KeyboardInterrupt):
         return RunOutcome.INTERRUPTED
     if isinstance(error, QuotaExceededError) or reason == "quota_exceeded":

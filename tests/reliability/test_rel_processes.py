@@ -406,3 +406,26 @@ def test_a_run_killed_in_the_clients_retry_pause_has_every_resend_on_record(
     attempts = open_journal().attempts(run_id)
     assert int(attempts["resends"].sum()) + len(attempts) == posts
     assert DayCounter(emu.base_url).used() == emu.quota_used
+
+
+def test_a_run_another_live_process_drives_is_running_in_run_result_and_runs_alike(
+    emulator, child_env, tmp_path
+):
+    # A worker process drives a run whose activity stays initialized (the emulator's
+    # start delay): runs() said "running", while run_result() in this process said the
+    # word its batches give ("processing"), one run told two ways.
+    emu = emulator(seed=44, contacts=200, lists=1, start_delay=3600.0)
+    job = {"op": "run", "ids": emu.account.contact_ids()[:20], "lists": emu.account.list_ids()}
+    server = Server(child_env(emu), tmp_path / "server.err")
+    try:
+        pid = server.start(job)
+        server.line(pid, lambda t: t.startswith("EVENT poll "))  # sent; now it polls
+        row = runs().iloc[0]
+        summary = run_result(row["run_id"]).summary()
+        assert row["state"] == str(summary.outcome) == "running"
+        assert summary.outcome.unfinished and summary.stop_reason is None
+        assert "another process is driving it now" in summary.text()
+    finally:
+        os.kill(int(pid), signal.SIGKILL)
+        server.close()
+    gone(pid)
