@@ -89,9 +89,8 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_undo_of_an_add_asks_to_take_the_contacts_off(cli, api, lists, tmp_path: Path):
-    # The question said "put its removed contacts back on their lists" for every run,
-    # while the undo of an add takes contacts off: the user confirmed the opposite.
+def _add_four(cli, api, lists, tmp_path: Path) -> tuple[str, pd.DataFrame, str]:
+    """Add 4 contacts to the second list from the command line: (list, contacts, run)."""
     target = lists["list_id"].iloc[1]
     everyone = ccpandas.read_contacts(api)
     outside = everyone[~everyone["contact_id"].isin(members_of(api, target))].head(4)
@@ -99,7 +98,13 @@ def test_undo_of_an_add_asks_to_take_the_contacts_off(cli, api, lists, tmp_path:
     outside[["contact_id"]].to_csv(path, index=False)
     added = cli("add", str(path), "--lists", target, "--snapshot", "yes", "--yes", "--json")
     assert added.code == ExitCode.OK, added.err
-    run_id = json.loads(added.out)["run_id"]
+    return target, outside, json.loads(added.out)["run_id"]
+
+
+def test_undo_of_an_add_asks_to_take_the_contacts_off(cli, api, lists, tmp_path: Path):
+    # The question said "put its removed contacts back on their lists" for every run,
+    # while the undo of an add takes contacts off: the user confirmed the opposite.
+    target, outside, run_id = _add_four(cli, api, lists, tmp_path)
     asked = cli("undo", run_id, stdin=_Terminal("n\n"))
     assert asked.code == ExitCode.USAGE and "[y/N]" in asked.err
     question = asked.err.splitlines()[0]
@@ -125,13 +130,7 @@ def test_sync_without_a_snapshot_is_refused_before_any_request(cli, emu, lists, 
 def test_undo_dry_run_shows_the_preview_and_sends_nothing(cli, api, emu, lists, tmp_path: Path):
     # `ccpandas undo` had no --dry-run: a command-line user confirmed an undo without
     # the preview (per-list counts, cost, what cannot go back) Python's dry_run shows.
-    target = lists["list_id"].iloc[1]
-    everyone = ccpandas.read_contacts(api)
-    outside = everyone[~everyone["contact_id"].isin(members_of(api, target))].head(4)
-    path = tmp_path / "new.csv"
-    outside[["contact_id"]].to_csv(path, index=False)
-    added = cli("add", str(path), "--lists", target, "--snapshot", "yes", "--yes", "--json")
-    run_id = json.loads(added.out)["run_id"]
+    target, outside, run_id = _add_four(cli, api, lists, tmp_path)
     before = emu.account.count(method="POST")
     shown = cli("undo", run_id, "--dry-run")  # no --yes: a preview asks nothing
     assert shown.code == ExitCode.OK, shown.err
