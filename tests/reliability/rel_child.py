@@ -47,6 +47,8 @@ class _Events(logging.Handler):
         message = record.getMessage()
         if record.name == "ccpandas" and message.startswith(_EVENTS):
             say("EVENT", message)
+        elif record.name == "ccpandas.client.http" and ", retry " in message:
+            say("EVENT", "retry:", message)  # logged right before the client's pause
 
 
 def say(*parts: Any) -> None:
