@@ -245,6 +245,11 @@ class Summary:
     driven_elsewhere: bool = False  #: another live process drives the run now
 
     @property
+    def changed_word(self) -> str:
+        """What each list's ``verified`` counts: ``verified_word``, else the kind's word."""
+        return self.verified_word or self.words.truth
+
+    @property
     def by_sample(self) -> bool:
         """The verification saw only a sample of the changed pairs (the others stay
         ``unverified``)."""
@@ -427,7 +432,7 @@ class Summary:
             "requests": {"total": self.batches, "accepted": self.accepted, "resent": self.resent},
             "activities": dict(self.activity_states),
             "lists": [dataclasses.asdict(item) for item in self.lists],
-            "verified_word": self.verified_word or self.words.truth,
+            "verified_word": self.changed_word,
             "verification": dict(self.verification) if self.verification else None,
             "stopped": unfinished,
             "stop_reason": self.stop_reason,
@@ -492,8 +497,7 @@ class Summary:
             text += f", {_plural(item.failed, 'request')} failed"
         if item.verified is not None:
             how = "in the sample" if self.by_sample else "by reading the list"
-            word = self.verified_word or self.words.truth
-            text += f"; {word} (verified {how}) {item.verified:,}"
+            text += f"; {self.changed_word} (verified {how}) {item.verified:,}"
         return f"{label}: {text}"
 
 

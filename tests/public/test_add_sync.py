@@ -295,19 +295,26 @@ def test_an_unfinished_add_or_sync_says_what_it_will_change(cc_emulator_factory,
     assert "to leave" not in text and "to leave" not in html
 
 
+def _add_to_vip(emu, connect, n: int):
+    """Add ``n`` active contacts not on VIP to it (snapshot taken): (list, ids, result)."""
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:n]
+    added = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
+        ["VIP"], client=client, progress=False, snapshot=True
+    )
+    assert added.ok
+    return vip, newcomers, added
+
+
 def test_the_undo_of_an_add_counts_its_contacts_and_calls_its_requests_changes(
     cc_emulator_factory, connect
 ):
     # The undo of an add takes contacts off again: its summary said "contacts: 0" and
     # "add requests: 1 of 1 accepted" for the removal it sent.
     emu = cc_emulator_factory(seed=25, contacts=600, **FAST)
-    client, acct = connect(emu), emu.account
-    vip = acct.list_named("VIP")
-    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:9]
-    added = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
-        ["VIP"], client=client, progress=False, snapshot=True
-    )
-    assert added.ok
+    acct = emu.account
+    vip, newcomers, added = _add_to_vip(emu, connect, 9)
     undo = added.undo(progress=False)
     assert undo.ok and not set(newcomers) & acct.members(vip)
     assert acct.count(method="POST", route=REMOVE) == 1
@@ -408,13 +415,8 @@ def test_the_undo_preview_of_an_add_counts_the_pairs_already_off(cc_emulator_fac
     # (not_a_member). Its preview said "memberships changed: 8", "will be taken off: 5"
     # and nothing of the other 3.
     emu = cc_emulator_factory(seed=31, contacts=600, **FAST)
-    client, acct = connect(emu), emu.account
-    vip = acct.list_named("VIP")
-    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:8]
-    added = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
-        ["VIP"], client=client, progress=False, snapshot=True
-    )
-    assert added.ok
+    acct = emu.account
+    vip, newcomers, added = _add_to_vip(emu, connect, 8)
     acct.remove_members(vip, newcomers[:3])  # taken off by hand since
     preview = added.undo(dry_run=True)
     text, html = str(preview), preview._repr_html_()
