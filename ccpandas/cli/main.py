@@ -271,30 +271,25 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
 
 
-#: An address or a contact id alone or between separators ({sep}) on a line of a value.
-_KEY_ON_A_LINE = (
-    r'(?:^|{sep})\s*"?(?:[^@\s{sep}"]+@[^@\s{sep}"]+\.[^@\s{sep}".]+|'
-    r'\{{?[0-9a-fA-F]{{8}}(?:-[0-9a-fA-F]{{4}}){{3}}-[0-9a-fA-F]{{12}}\}}?)"?\s*(?:{sep}|$)'
-)
-
-
 def _check_run_on(frame: pd.DataFrame, sep: str, where: str) -> None:
     """Refuse a quoted value whose later lines hold an address or id as a row does: a
     stray quote (``"Bob``) that made the rows up to the next quote part of one value."""
-    key = re.compile(_KEY_ON_A_LINE.format(sep=re.escape(sep)))
-    fields = frame.shape[1] - 1  # a swallowed row has a row's separators; a note's line not
-    for name in frame.columns:
-        cells = frame[name]
-        for value in cells[cells.str.contains("\n", regex=False, na=False)]:
-            lines = value.split("\n")[1:]
-            caught = [line for line in lines if line.count(sep) >= fields and key.search(line)]
-            if caught:
-                raise _Usage(
-                    f"{where}: the {name!r} value {value.splitlines()[0]!r}... runs on over "
-                    f'lines that read as rows ({caught[0].strip()!r}): a quote (") opens '
-                    "it that nothing closes there; remove the stray quote, or quote the "
-                    "value whole"
-                )
+    from ccpandas.plan.keys import is_key
+
+    spans = {name: c[c.str.contains("\n", regex=False, na=False)] for name, c in frame.items()}
+    lines = pd.concat(spans).str.split("\n").str[1:].explode().dropna()
+    # A swallowed row has a row's separators; a note's line has not.
+    lines = lines[lines.str.count(re.escape(sep)) >= frame.shape[1] - 1]
+    fields = lines.reset_index(drop=True).str.split(sep, regex=False).explode()
+    caught = is_key(fields.str.strip().str.removeprefix('"').str.removesuffix('"'))
+    if caught.any():
+        at = fields.index[caught.argmax()]
+        (name, row), line = lines.index[at], lines.iloc[at]
+        raise _Usage(
+            f"{where}: the {name!r} value {frame.at[row, name].splitlines()[0]!r}... runs on "
+            f'over lines that read as rows ({line.strip()!r}): a quote (") opens it that '
+            "nothing closes there; remove the stray quote, or quote the value whole"
+        )
 
 
 def _file_labels(frame: pd.DataFrame, header: list[Any]) -> pd.DataFrame:

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ccpandas.plan.ids import _string_positions
+from ccpandas.plan.ids import PLANNED, _string_positions, check_ids
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -33,6 +33,7 @@ __all__ = [
     "factorize_in",
     "factorize_text",
     "folded",
+    "is_key",
     "positions",
 ]
 
@@ -101,6 +102,18 @@ def email_keys(values: Any) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     valid = pc.and_(matched, pc.invert(link)).fill_null(False)
     keys = pc.if_else(valid, pc.utf8_lower(stripped), pa.scalar(None, text.type))
     return keys, _bools(valid), missing
+
+
+def is_key(values: pd.Series) -> np.ndarray:
+    """Per value: True where it is an email address or an id (a UUID), as planning reads
+    keys (:func:`email_keys`, :func:`~ccpandas.plan.ids.check_ids`).
+
+    Example:
+        >>> is_key(pd.Series(["a@b.co", "8b54d1f4-5b0e-11ee-8c99-0242ac120002", "x"]))
+        array([ True,  True, False])
+    """
+    found: np.ndarray = email_keys(values)[1] | (check_ids(values).status == PLANNED)
+    return found
 
 
 def folded(values: Any) -> pa.Array:

@@ -45,6 +45,7 @@ from ccpandas.errors import (
     error_entries,
 )
 from ccpandas.models import MAX_CLOCK_SKEW_SECONDS, ActivityState
+from ccpandas.plan.ids import UUID_PATTERN
 
 __all__ = ["ASSUMPTIONS", "Assumption", "Check", "DoctorReport", "Result", "check_account"]
 
@@ -60,7 +61,7 @@ ACTIVITY_STATES = tuple(s.value for s in ActivityState)
 _ACTIVITY_STATUS_KEYS = ("items_total_count", "items_completed_count", "list_count")
 _TIMESTAMP_KEYS = ("created_at", "updated_at", "started_at", "completed_at")
 _ID_KEYS = ("list_id", "contact_id", "activity_id")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_UUID = re.compile(f"^{UUID_PATTERN}$", re.I)
 _WHOLE_SECONDS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d")
 _BASE64 = re.compile(r"^[A-Za-z0-9+/_-]+={0,2}$")
