@@ -48,6 +48,9 @@ class Kind:
         verified_column: The column of ``ccpandas.runs()`` that shows what a re-read
             verified per list (e.g. ``removed_memberships``).
         words: The words its results are shown with (:class:`~ccpandas.run.summary.KindWords`).
+        lists_column: The column of ``result.rows`` that counts, per row, the target lists
+            a re-read shows its contact left or joined (e.g. ``lists_removed_from``);
+            unused by a kind with its own ``changes``.
         changes: ``changes(result)``: the kind's own ``result.changes``, or None (the
             default) for the membership pairs every plan with a snapshot has. A kind with
             its own changes has no input rows: ``result.rows`` are its changes.
@@ -57,15 +60,19 @@ class Kind:
     load: Callable[[JournalDB, str, dict[str, Any]], Any]
     verified_column: str
     words: KindWords
+    lists_column: str = ""
     changes: Callable[[Any], pd.DataFrame] | None = None
 
 
-#: Every kind, by its word.
+#: Every kind, by its word. Add and sync are the removal's engine with other actions; a
+#: sync's rows are the contacts it adds or keeps (its removals are other members').
 KINDS: dict[RunKind, Kind] = {
-    RunKind.REMOVE: Kind(RunKind.REMOVE, JournalDB.load_plan, "removed_memberships", REMOVAL_WORDS),
-    # Add and sync are the removal's engine with other actions.
-    RunKind.ADD: Kind(RunKind.ADD, JournalDB.load_plan, "added_memberships", ADD_WORDS),
-    RunKind.SYNC: Kind(RunKind.SYNC, JournalDB.load_plan, "synced_memberships", SYNC_WORDS),
+    word: Kind(word, JournalDB.load_plan, verified, words, lists)
+    for word, verified, words, lists in (
+        (RunKind.REMOVE, "removed_memberships", REMOVAL_WORDS, "lists_removed_from"),
+        (RunKind.ADD, "added_memberships", ADD_WORDS, "lists_added_to"),
+        (RunKind.SYNC, "synced_memberships", SYNC_WORDS, "lists_added_to"),
+    )
 }
 
 

@@ -1083,11 +1083,8 @@ class _RowStatuses:
         rows["status"] = pd.Categorical(status, categories=ROW_STATUSES)
         rows["activity_id"] = self.activity
         rows["error"] = self.error
-        # Target lists each row's contact left (a removal) or joined (an add, a sync: its
-        # rows are the contacts it adds or keeps; its removals are other members').
-        word = self.result._kind.words.truth
-        column = "lists_removed_from" if word == PairOutcome.REMOVED.value else f"lists_{word}_to"
-        rows[column] = self._lists_changed(word)
+        kind = self.result._kind  # target lists each row's contact left or joined
+        rows[kind.lists_column] = self._lists_changed(kind.words.truth)
         # What happened first, the long id columns after: a terminal shows status and
         # reason even when a wide normalized_id pushes the rest off screen.
         front = [c for c in ROW_FRONT_COLUMNS if c in rows.columns]

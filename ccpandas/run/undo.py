@@ -395,5 +395,7 @@ def run_undo(
 
 
 # The undo kind: its journaled plan, words and changes (ccpandas.run.kinds).
-register(Kind(RunKind.UNDO, load_undo_plan, "restored_memberships", UNDO_WORDS, undo_changes_of))
+register(
+    Kind(RunKind.UNDO, load_undo_plan, "restored_memberships", UNDO_WORDS, changes=undo_changes_of)
+)
 set_undo_handler(run_undo)
