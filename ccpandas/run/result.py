@@ -239,12 +239,7 @@ class RemovalResult:
         a re-read (a preview, no verification) the change its requests make."""
         done = list(self._verified_parts())
         if not done:  # what the batches do: a sync adds, removes or both
-            actions = {r.batch.action for r in self.runs}
-            if len(actions) > 1:
-                return "changed"
-            if actions == {MembershipAction.REMOVE}:
-                return PairOutcome.REMOVED.value
-            return self._kind.words.truth
+            return self._kind.words.made_by(r.batch.action for r in self.runs)
         return done[0] if len(done) == 1 else "changed"
 
     def __init__(

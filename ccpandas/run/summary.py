@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ccpandas.errors import QuotaExceededError
+from ccpandas.models import MembershipAction
 from ccpandas.plan.planner import _plural
 from ccpandas.store.batch import BatchState
 from ccpandas.vocab import (
@@ -129,6 +130,20 @@ class KindWords:
     def truths(self) -> tuple[str, ...]:
         """Every pair outcome that counts as verified done: ("added", "removed")."""
         return (self.truth, self.also) if self.also else (self.truth,)
+
+    def made_by(self, actions: Iterable[str]) -> str:
+        """What requests of ``actions`` make, before a re-read shows it: removals the
+        removal's word (``also``, else ``truth``), adds ``truth``, both "changed".
+
+        Example:
+            >>> SYNC_WORDS.made_by([MembershipAction.REMOVE, MembershipAction.ADD])
+            'changed'
+            >>> UNDO_WORDS.made_by([MembershipAction.REMOVE]), UNDO_WORDS.made_by([])
+            ('removed', 'restored')
+        """
+        removal = self.also or self.truth
+        words = {removal if a == MembershipAction.REMOVE else self.truth for a in actions}
+        return "changed" if len(words) > 1 else next(iter(words), self.truth)
 
 
 REMOVAL_WORDS = KindWords("remove", "RemovalResult", PairOutcome.REMOVED.value)
