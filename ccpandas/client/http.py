@@ -772,16 +772,14 @@ class Client:
         counted = server_counted(status, _error_body(resp) if status == 429 else None)
         self.stats._sent(call.method, call.template, status, reached=counted, today=quota_day())
         _log_exchange(call, resp, str(status), self._clock() - started, number)
-        if status == 202 and call.method == "GET":
-            # "Accepted, but not fully completed: retry ... for the completed results"
-            # (the spec, GET /contacts?segment_id=): the body is not the answer, so it is
-            # sent again like a server error, never returned as if complete.
-            accepted = APIError(
-                202, "accepted", "the API has not completed this read yet", request=call.label
-            )
-            return _Attempt(error=accepted, kind=RetryKind.SERVER_ERROR, status=status)
         if 200 <= status < 300:
-            return _Attempt(value=_decode(resp, call.label), status=status)
+            kind = classify(status, None, method=call.method)
+            if kind is None:
+                return _Attempt(value=_decode(resp, call.label), status=status)
+            # Not complete yet (a 202 to a read): sent again, never returned as complete.
+            text = "the API has not completed this read yet"
+            pending = APIError(status, "accepted", text, request=call.label)
+            return _Attempt(error=pending, kind=kind, status=status)
         # The typed error, with advice where there is some.
         error = error_for_response(status, _error_body(resp), request=call.label)
         if error.error_key == "throttled":
@@ -803,10 +801,10 @@ class Client:
         if kind is RetryKind.THROTTLED and self.limiter is not None:
             self.limiter.defer(decision.delay)  # hold back every caller, not only this one
         # A throttle, or a read the API is still working on (202), is no failure.
-        calm = kind is RetryKind.THROTTLED or attempt.status == 202
+        calm = kind in (RetryKind.THROTTLED, RetryKind.NOT_COMPLETE)
         why = _short(attempt.error) if attempt.error is not None else "?"
         retry = f"retry {decision.number} of {decision.budget} in {decision.delay:.2f} s"
-        what = "not complete yet" if attempt.status == 202 else "failed"
+        what = "not complete yet" if kind is RetryKind.NOT_COMPLETE else "failed"
         level = logging.INFO if calm else logging.WARNING
         _log.log(level, "%s %s (%s), %s", call.label, what, why, retry)
         if decision.delay > 0:

@@ -61,6 +61,7 @@ class RetryKind(enum.StrEnum):
     SERVER_ERROR = "server_error"  # 500/502/503/504
     CONNECT_FAILED = "connect_failed"  # the request certainly never reached the server
     CONNECTION_LOST = "connection_lost"  # dropped or timed out after sending: outcome unknown
+    NOT_COMPLETE = "not_complete"  # 202 to a read: accepted, its answer not complete yet
 
     @property
     def ambiguous(self) -> bool:
@@ -68,8 +69,11 @@ class RetryKind(enum.StrEnum):
         return self in (RetryKind.SERVER_ERROR, RetryKind.CONNECTION_LOST)
 
 
-def classify(status: int | None, error_key: str | None, *, sent: bool = True) -> RetryKind | None:
-    """The :class:`RetryKind` of a failed attempt, or None when it must not be retried.
+def classify(
+    status: int | None, error_key: str | None, *, sent: bool = True, method: str = "GET"
+) -> RetryKind | None:
+    """The :class:`RetryKind` of a failed attempt (a 202 to a read is one), or None when it
+    must not be retried.
 
     Args:
         status: The HTTP status of the answer, e.g. ``503``; None when there was no HTTP
@@ -80,15 +84,22 @@ def classify(status: int | None, error_key: str | None, *, sent: bool = True) ->
         sent: Without an answer: whether the request may have reached the server (True, the
             default: the outcome is unknown) or certainly did not (False: the connection
             never opened).
+        method: The request's HTTP method. Default ``"GET"``.
 
     Example:
         >>> classify(None, None, sent=False)
         <RetryKind.CONNECT_FAILED: 'connect_failed'>
         >>> classify(404, "not_found") is None
         True
+        >>> classify(202, None), classify(202, None, method="POST")
+        (<RetryKind.NOT_COMPLETE: 'not_complete'>, None)
     """
     if status is None:
         return RetryKind.CONNECTION_LOST if sent else RetryKind.CONNECT_FAILED
+    if status == 202 and method == "GET":
+        # "Accepted, but not fully completed: retry ... for the completed results" (the
+        # spec, GET /contacts?segment_id=): the body is not the answer; read it again.
+        return RetryKind.NOT_COMPLETE
     if status == 429:
         kind = rate_limit_kind(error_key)  # the other two are RetryKind values
         # The daily quota resets at 00:00 UTC: waiting minutes would not help.
