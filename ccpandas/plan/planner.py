@@ -1010,14 +1010,15 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
 
 
 def _a_value(label: Any) -> PlanError | None:
-    """The error for a column named by a contact id or an email address: a table read
-    without its header row, whose first row became the header and would be left out."""
+    """The error for a column named by an id (a UUID: a contact's, a list's...) or an
+    email address: a table read without its header row, whose first row became the
+    header and would be left out."""
     if not isinstance(label, str):
         return None
     if re.fullmatch(EMAIL_PATTERN, label.strip()):
         what = "an email address"
     elif check_ids(pd.Series([label], dtype=object)).status[0] == PLANNED:
-        what = "a contact id"
+        what = "an id (a UUID)"
     else:
         return None
     return PlanError(

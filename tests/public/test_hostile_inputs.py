@@ -356,6 +356,15 @@ def test_a_column_named_by_a_value_is_a_header_row_missing(first) -> None:
         ccpandas.remove_from_lists(frame[first], [LIST], dry_run=True)
 
 
+def test_a_column_named_by_a_uuid_is_not_called_a_contact_id() -> None:
+    # A bare column of list ids read without header=None: the message called its first
+    # value "a contact id", which a list id (or any other UUID) is not.
+    frame = pd.read_csv(io.StringIO(f"{LIST}\n{U2}\n"), dtype=str)
+    with pytest.raises(PlanError, match="header=None") as info:
+        frame.cc.plan([LIST], LIST, snapshot=False)
+    assert "a contact id" not in str(info.value) and "a UUID" in str(info.value)
+
+
 def test_a_title_row_above_the_header_is_named_not_its_columns() -> None:
     report = f"Members export,\n,\ncontact_id,email\n{U1},ann@example.com\n"
     frame = pd.read_csv(io.StringIO(report), dtype=str, skip_blank_lines=False)
