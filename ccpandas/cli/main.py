@@ -1335,6 +1335,9 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     ),
     (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
     (re.compile(r"ccpandas\.runs\(\)"), "ccpandas runs"),
+    (re.compile(r"raise max_removed \(None"), "raise --max-removed (none"),
+    # The command line reads a file's first row as its header: no header= to pass.
+    (re.compile(r",? or read it with pandas' header=\w+"), ""),
     # The command line has no token option, and names its login command once.
     (re.compile(r"Pass token=\.\.\., set\b"), "Set"),
     (re.compile(r" \(or ccpandas\.login\(\)\)"), ""),

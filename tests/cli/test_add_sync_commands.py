@@ -49,7 +49,9 @@ def test_sync_guard_and_sync(cli, api, lists, tmp_path: Path) -> None:
     pd.DataFrame({"contact_id": members[:1]}).to_csv(path, index=False)
     name = lists["name"].iloc[0]
     guarded = cli("sync", str(path), "--lists", name, "--yes")
-    assert guarded.code == ExitCode.USAGE and "max_removed" in guarded.err
+    assert guarded.code == ExitCode.USAGE, guarded.err
+    # The command line's words: --max-removed, none (Python's max_removed, None).
+    assert "raise --max-removed (none turns the guard off)" in guarded.err, guarded.err
     assert members_of(api, target) == set(members)
     bad = cli("sync", str(path), "--lists", name, "--max-removed", "2.5", "--yes")
     assert bad.code == ExitCode.USAGE and "--max-removed" in bad.err

@@ -344,6 +344,18 @@ def test_a_file_without_a_header_row_is_refused_not_read_less_its_first_row(
     assert len(emu.account.request_log) == before
 
 
+def test_header_row_messages_speak_the_command_line_not_pandas(cli, lists, members, tmp_path):
+    # The command line said "read it with pandas' header=1" (a title row) and "pandas'
+    # header=None" (no header row): its user has no read_csv to pass them to.
+    emails = "\n".join(members["email"].tolist()[:3])
+    for name, text in (("bare.csv", emails), ("titled.csv", f"Members export\nemail\n{emails}")):
+        path = tmp_path / name
+        path.write_text(text + "\n")
+        ran = cli("plan", str(path), "--lists", lists["list_id"].iloc[0], "--column", "email")
+        assert ran.code == ExitCode.USAGE and "header row" in ran.err, ran.err
+        assert "pandas'" not in ran.err and "header=" not in ran.err, ran.err
+
+
 def test_a_title_row_above_the_header_is_named_as_such(cli, emu, lists, members, tmp_path):
     # A report with a title line, then a blank row, then the header: the message said
     # "Did you mean 'Members export' or 'Unnamed: 1'?", and that column planned the
