@@ -281,7 +281,8 @@ def _check_run_on(frame: pd.DataFrame, sep: str, where: str) -> None:
     # A swallowed row has a row's separators; a note's line has not.
     lines = lines[lines.str.count(re.escape(sep)) >= frame.shape[1] - 1]
     fields = lines.reset_index(drop=True).str.split(sep, regex=False).explode()
-    caught = is_key(fields.str.strip().str.removeprefix('"').str.removesuffix('"'))
+    # A row's key, even one the planner refuses ('mailto:a@x.com', '{id'), is a row.
+    caught = is_key(fields.str.strip().str.strip('"{}').str.removeprefix("mailto:"))
     if caught.any():
         at = fields.index[caught.argmax()]
         (name, row), line = lines.index[at], lines.iloc[at]

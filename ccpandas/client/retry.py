@@ -70,7 +70,7 @@ class RetryKind(enum.StrEnum):
 
 
 def classify(
-    status: int | None, error_key: str | None, *, sent: bool = True, method: str = "GET"
+    status: int | None, error_key: str | None, *, sent: bool = True, method: str | None = None
 ) -> RetryKind | None:
     """The :class:`RetryKind` of a failed attempt (a 202 to a read is one), or None when it
     must not be retried.
@@ -84,14 +84,15 @@ def classify(
         sent: Without an answer: whether the request may have reached the server (True, the
             default: the outcome is unknown) or certainly did not (False: the connection
             never opened).
-        method: The request's HTTP method. Default ``"GET"``.
+        method: The request's HTTP method; a 202 is a read not complete yet only when
+            this says ``"GET"`` (an unknown method's 202 is no failure).
 
     Example:
         >>> classify(None, None, sent=False)
         <RetryKind.CONNECT_FAILED: 'connect_failed'>
         >>> classify(404, "not_found") is None
         True
-        >>> classify(202, None), classify(202, None, method="POST")
+        >>> classify(202, None, method="GET"), classify(202, None, method="POST")
         (<RetryKind.NOT_COMPLETE: 'not_complete'>, None)
     """
     if status is None:

@@ -8,8 +8,9 @@ verification, the summary) is shared. The journal records a run's kind as a
 
 To add a kind: add its word to :class:`~ccpandas.vocab.RunKind`, write its planner (a
 function that returns a plan holding a :class:`~ccpandas.plan.changes.ChangeSet`), and
-register a :class:`Kind`: how the journal's plan is loaded, its words, and (only for
-a kind without input rows) its own ``changes``. The kinds that share the removal's
+register a :class:`Kind`: how the journal's plan is loaded, its words, and either the
+column its rows count lists in or (only for a kind without input rows) its own
+``changes``. The kinds that share the removal's
 planner are registered here; a kind with a module of its own registers itself there
 with :func:`register` (``ccpandas.run.undo`` does), so this registry imports no kind's
 module and nothing imports in a circle.
@@ -62,6 +63,10 @@ class Kind:
     words: KindWords
     lists_column: str = ""
     changes: Callable[[Any], pd.DataFrame] | None = None
+
+    def __post_init__(self) -> None:
+        if not self.lists_column and self.changes is None:  # rows need a column's name
+            raise ValueError(f"kind {self.word!r} needs a lists_column or its own changes")
 
 
 #: Every kind, by its word. Add and sync are the removal's engine with other actions; a

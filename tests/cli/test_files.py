@@ -15,7 +15,7 @@ import pytest
 from cli_support import child_env
 
 import ccpandas
-from ccpandas.cli.main import ExitCode, read_input
+from ccpandas.cli.main import ExitCode, _Usage, read_input
 
 #: Names an export from Europe holds: é, è, ü, ß, ø, and cp1252's own € and quotes.
 NAMES = ["Renée", "Lefèvre-Crémieux", "Müller", "Strauß", "Søren", "€ “VIP”"]
@@ -398,6 +398,25 @@ def test_a_stray_quote_that_swallows_rows_is_refused(cli, emu, lists, members, t
     )
     body = _plan(cli, path, lists, "--column", "email")
     assert body["rows"] == 4 and body["row_statuses"] == {"planned": 4}
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [f"mailto:{n}@x.com" for n in "abcd"],
+        ["{" + f"8b54d1f4-5b0e-11ee-8c99-0242ac12000{i}" for i in range(4)],
+    ],
+    ids=["mailto", "half-braced"],
+)
+def test_a_stray_quote_over_keys_the_planner_refuses_is_still_caught(tmp_path, keys) -> None:
+    # The check asks whether a swallowed line reads as a row, not whether its key would
+    # plan: a 'mailto:' link or a half-braced id is a row too (an invalid one), and the
+    # planner's stricter rule let the stray quote swallow it silently.
+    rows = [f'{keys[0]},"Ann', f"{keys[1]},Bob", f"{keys[2]},Cat", f'{keys[3]},"Dan"']
+    path = tmp_path / "links.csv"
+    path.write_text("\n".join(["key,name", *rows]) + "\n")
+    with pytest.raises(_Usage, match="quote"):
+        read_input(str(path))
 
 
 def test_a_blank_first_line_is_no_header_row(tmp_path) -> None:

@@ -215,3 +215,13 @@ def test_budget_stops_at_the_time_limit_and_for_unreplayable_ambiguous_failures(
     assert once.decide(
         RetryKind.CONNECT_FAILED, now=0.0, jitter=lambda: 1.0, replayable=False
     ).retry
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [("GET", RetryKind.NOT_COMPLETE), ("POST", None), ("PUT", None), (None, None)],
+)
+def test_a_202_is_a_read_not_complete_only_for_a_get(method, expected):
+    # An unknown method's 202 is no failure: a default of "GET" made every 202 retryable.
+    given = {} if method is None else {"method": method}
+    assert classify(202, None, **given) is expected

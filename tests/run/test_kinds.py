@@ -48,3 +48,13 @@ def test_a_summary_is_computed_once_per_state_of_the_run(monkeypatch) -> None:
     dry.runs[0].state = "completed"  # the run moved on: a new summary
     dry.summary()
     assert len(calls) == 2
+
+
+def test_a_kind_with_input_rows_must_name_its_rows_column():
+    # Without one, its rows' lists column was silently named "".
+    from ccpandas.run.kinds import Kind
+    from ccpandas.run.summary import ADD_WORDS
+    from ccpandas.store.journal import JournalDB
+
+    with pytest.raises(ValueError, match="lists_column"):
+        Kind(RunKind.ADD, JournalDB.load_plan, "added_memberships", ADD_WORDS)
