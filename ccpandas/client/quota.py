@@ -22,7 +22,7 @@ of a bare base URL reads every key at that API.
 
 Counting must never break a request: if the local file cannot be written, a warning is
 logged once and the counter switches itself off (Redis going away is not that: the
-counts wait in the process until it answers again).
+counts are held in the local file until it answers again).
 
 Example:
     >>> import tempfile, pathlib
@@ -115,7 +115,7 @@ class QuotaUsage:
             (10,000).
         where: Where the ledger is: ``"this machine"`` (the default) or the masked Redis URL
             of team mode.
-        stale: True when Redis could not be asked: the last figure seen, plus this process's
+        stale: True when Redis could not be asked: the last figure seen, plus this machine's
             own counts since. Default False.
 
     Example:

@@ -20,8 +20,9 @@ process of this user on this machine shares them. :class:`RedisState` (team mode
 ``CCPANDAS_SHARED_STATE=redis://host:6379/0``) does the same step as a server-side Lua
 script (the clock is Redis' own ``TIME``, so machines whose clocks differ still agree),
 and holds run locks as expiring keys. If Redis cannot be reached, :class:`SharedState`
-falls back to the local state, warns once, buffers the ledger's counts and goes back to
-Redis when it answers again. The fallback paces this process at
+falls back to the local state, warns once, holds the ledger's counts in the local file
+(so a process that ends meanwhile loses none) and goes back to Redis when it answers
+again, adding them. The fallback paces this process at
 its share of the rate as last seen in Redis (the rate divided by the processes that
 took a slot within a minute), and never faster than :data:`FALLBACK_RATE` (1/s): every
 machine of the team falls back at the same moment, each with its own limiter, so 4
@@ -57,9 +58,9 @@ import hashlib
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,7 +68,7 @@ from urllib.parse import urlsplit
 
 from ccpandas._config import CLIENT_ID_ENV, SHARED_STATE_ENV, env
 from ccpandas._secret import Secret
-from ccpandas.client.backends import MAX_AHEAD, scope_matches
+from ccpandas.client.backends import MAX_AHEAD
 from ccpandas.client.backends.redis import (
     RedisLease,
     RedisState,
@@ -215,8 +216,8 @@ class SharedState:
     local state as its fallback (:meth:`redis`). Build one with :func:`resolve`.
 
     With Redis, after a failed call Redis is marked down (warned once) and not tried
-    again for :data:`PROBE_EVERY` seconds; ledger counts made meanwhile wait in this
-    process and are added when it answers again.
+    again for :data:`PROBE_EVERY` seconds; ledger counts made meanwhile are held in the
+    local file and added by the first process of this machine to reach it again.
 
     Args:
         local: This machine's state (a ``LocalState``, SQLite): the whole state without
@@ -235,7 +236,7 @@ class SharedState:
         self._lock = threading.Lock()
         self._down = False
         self._next_probe = 0.0
-        self._pending: Counter[tuple[str, dt.date, str]] = Counter()
+        self._drained = False  # counts held on disk for Redis: added at first contact
         self._last_usage: dict[tuple[str, dt.date], tuple[int, int]] = {}
 
     @classmethod
@@ -289,7 +290,10 @@ class SharedState:
         with self._lock:
             if self._down and time.monotonic() < self._next_probe:
                 return _MISSED
+            drain = self._down or not self._drained
         try:
+            if drain:
+                self._drain(redis)
             value = action(redis)
         except Unavailable as exc:
             self._failed(exc)
@@ -309,22 +313,40 @@ class SharedState:
                 f"seen, at most {FALLBACK_RATE:g} request/s, until it answers again"
             )
 
+    def _drain(self, redis: RedisState) -> None:
+        """Add to Redis the counts held on this machine while it was away (by any
+        process, this one or one that ended since); raises :class:`Unavailable`, holding
+        what is left again, when it stops answering."""
+        try:
+            held = self.local_state.take_held(redis.url)
+        except (sqlite3.Error, OSError):  # no local file: nothing could be held in it
+            held = []
+        for i, (scope, day, process, n) in enumerate(held):
+            try:
+                redis.ledger_add(scope, day, process, n)
+            except Unavailable:
+                for row in held[i:]:
+                    self.local_state.hold(redis.url, *row)
+                raise
+        self._drained = True
+
     def _answered(self) -> None:
         if not self._down:
             return
         with self._lock:
             was_down, self._down = self._down, False
-            pending, self._pending = self._pending, Counter()
         if was_down:
             log.warning("ccpandas: the shared state at %s answers again; using it", self.where)
-        for (scope, day, process), n in pending.items():
-            self._count_in_redis(scope, day, process, n)
 
     def _count_in_redis(self, scope: str, day: dt.date, process: str, n: int) -> None:
-        """Add ``n`` to Redis' ledger, or keep them here until it answers again."""
-        if self._via_redis(lambda redis: redis.ledger_add(scope, day, process, n)) is _MISSED:
-            with self._lock:
-                self._pending[(scope, day, process)] += n
+        """Add ``n`` to Redis' ledger, or hold them on this machine's disk until it
+        answers again (a process that ends meanwhile does not lose them)."""
+        redis = self.redis_state
+        if (
+            redis is not None
+            and self._via_redis(lambda r: r.ledger_add(scope, day, process, n)) is _MISSED
+        ):
+            self.local_state.hold(redis.url, scope, day, process, n)
 
     def reserve(self, scope: str, interval: float) -> float:
         """Take the next request slot of ``scope`` (``interval`` seconds apart); return
@@ -379,7 +401,7 @@ class SharedState:
     ) -> None:
         """Count ``n`` requests the server counted, on UTC ``day``, for this process.
 
-        In team mode while Redis is away, the counts wait in this process and are
+        In team mode while Redis is away, the counts are held in the local file and
         added when it answers again.
 
         Args:
@@ -398,8 +420,8 @@ class SharedState:
 
     def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int, bool]:
         """``(requests, processes, stale)`` counted on ``day`` for ``scope``; ``stale``
-        when Redis could not be asked (the last figure seen, plus this process's own
-        counts since).
+        when Redis could not be asked (the last figure seen, plus the counts held on
+        this machine since).
 
         Args:
             scope: The budget key's text (:attr:`BudgetKey.value`, e.g.
@@ -412,13 +434,10 @@ class SharedState:
         if usage is not _MISSED:
             self._last_usage[(scope, day)] = usage
             return (*usage, False)
-        # The usage last read from Redis plus this process's counts since (stale).
+        # The usage last read from Redis plus the counts held here since (stale).
         used, processes = self._last_usage.get((scope, day), (0, 0))
-        with self._lock:
-            mine = sum(
-                n for (s, d, _), n in self._pending.items() if d == day and scope_matches(s, scope)
-            )
-        return used + mine, max(processes, 1 if mine else 0), True
+        held, holders = self.local_state.ledger_usage(scope, day, held=self.redis_state.url)
+        return used + held, max(processes, holders), True
 
     # -- run locks -------------------------------------------------------------------
     def lease(self, name: str) -> RedisLease | None:
