@@ -12,8 +12,11 @@ limits, as the emulator (our oracle) does: every answer except ``429 throttled``
 ``429 quota_exceeded`` (the limits' own refusals cost nothing), ``401`` (a refused
 token names no application to charge) and ``403`` (refused before the limits). A
 ``429 too_many_activities`` passed the limits and counts. Requests that got no answer
-but may have reached the server (a dropped connection, a read timeout) count too: the
-ledger may over-count, never under-count. The API's own ``429 quota_exceeded`` stays
+but may have reached the server (a dropped connection, a read timeout) count too, and
+each request is counted right before it is sent (given back when its answer shows the
+server did not count it), so a process killed meanwhile leaves it counted: the ledger
+may over-count, never under-count. Token requests go to the authorization server, not
+the API: they are not counted. The API's own ``429 quota_exceeded`` stays
 the authority.
 
 The ledger is per key (:class:`~ccpandas.client.shared.BudgetKey`) and per process, so

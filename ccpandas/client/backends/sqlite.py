@@ -149,7 +149,9 @@ class LocalState:
         like = scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
         table, target = ("held_counts", "target = ? AND ") if held else ("quota_ledger", "")
         rows = self._execute(
-            f"SELECT coalesce(sum(n), 0), count(DISTINCT process) FROM {table} WHERE {target}"
+            # A process whose every request was given back (throttled...) sent none.
+            "SELECT coalesce(sum(n), 0), count(DISTINCT CASE WHEN n > 0 THEN process END) "
+            f"FROM {table} WHERE {target}"
             "day = ? AND (scope = ? OR (? AND scope LIKE ? ESCAPE '\\'))",
             (*([held] if held else []), day.isoformat(), scope, " " not in scope, like),
         )
