@@ -361,7 +361,7 @@ def run_plan(
 
     ``options`` are the run options (:class:`~ccpandas.run.options.RunOptions`):
     ``dry_run`` (False), ``wait`` (True), ``progress`` ("auto"), ``timeout`` (None),
-    ``wait_for_quota`` (False) and ``verify`` (True), as :func:`remove_from_lists`
+    ``wait_for_quota`` (False) and ``verify`` ("auto"), as :func:`remove_from_lists`
     documents them. They and ``client`` are checked before anything is sent or
     journaled.
 
