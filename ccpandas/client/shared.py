@@ -67,7 +67,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ccpandas._config import CLIENT_ID_ENV, SHARED_STATE_ENV, env
-from ccpandas._secret import Secret
+from ccpandas._secret import Secret, jwt_parts
 from ccpandas.client.backends import MAX_AHEAD
 from ccpandas.client.backends.redis import (
     RedisLease,
@@ -131,9 +131,10 @@ class BudgetKey:
     - OAuth tokens (``ccpandas.login``): the application's client id, which the token
       provider knows (``provider.client_id``), else ``CC_CLIENT_ID``;
     - a bare access token (``CC_ACCESS_TOKEN``, ``token="..."``) with no client id
-      known: ``"<base_url> token=<16 hex>"``, a salted SHA-256 of the token (never the
-      token). Every holder of that token shares the budget; a *new* token of the same
-      application is a new key, so set ``CC_CLIENT_ID`` to join them;
+      known: the application its JWT claims name (``cid``), else
+      ``"<base_url> token=<16 hex>"``, a salted SHA-256 of the token (never the
+      token). Every holder of that token shares the budget; a *new* token that is not a
+      JWT is a new key, so set ``CC_CLIENT_ID`` to join them;
     - a token callable of your own with no ``client_id`` attribute: it is not called
       to name the key, so the key is the base URL alone (every such client at that API
       shares one budget: cautious, never over the limit).
@@ -197,8 +198,14 @@ class BudgetKey:
                 except Exception:  # no token yet: the request itself will say so
                     return self.base_url
                 raw = token.reveal() if isinstance(token, Secret) else str(token)
-                digest = hashlib.sha256(b"ccpandas budget v1\0" + raw.encode()).hexdigest()
-                self._value = f"{self.base_url} token={digest[:16]}"
+                # A JWT names its application (Okta's ``cid`` claim): every token of it
+                # shares the application's budget.
+                cid = (jwt_parts(raw) or ({}, {}))[1].get("cid")
+                if isinstance(cid, str) and cid:
+                    self._value = f"{self.base_url} app={cid}"
+                else:
+                    digest = hashlib.sha256(b"ccpandas budget v1\0" + raw.encode()).hexdigest()
+                    self._value = f"{self.base_url} token={digest[:16]}"
         return self._value
 
     def __str__(self) -> str:
