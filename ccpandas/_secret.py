@@ -19,13 +19,15 @@ whose errors would quote it.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import unicodedata
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["MASK", "Secret", "header_problem", "private_file"]
+__all__ = ["MASK", "Secret", "header_problem", "jwt_parts", "private_file"]
 
 #: What SQLite adds beside a database file (same data: same mode).
 _SQLITE_SIDES = ("-wal", "-shm", "-journal")
@@ -82,6 +84,30 @@ class Secret:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
         return self
+
+
+def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The header and claims of a JWT-shaped token (nothing verified), or None for any
+    other token. Never raises: an error's traceback would show pieces of the token.
+
+    Example:
+        >>> jwt_parts("eyJhbGciOiJSUzI1NiJ9.eyJjaWQiOiJteS1hcHAifQ.c2ln")
+        ({'alg': 'RS256'}, {'cid': 'my-app'})
+        >>> jwt_parts("not-a-jwt") is None
+        True
+    """
+    try:
+        segments = token.split(".")
+        if len(segments) != 3:
+            return None
+        header, claims = (
+            json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))) for s in segments[:2]
+        )
+    except Exception:  # whatever it is, it is not a JWT
+        return None
+    if isinstance(header, dict) and isinstance(claims, dict):
+        return header, claims
+    return None
 
 
 def header_problem(value: str) -> str | None:

@@ -361,7 +361,7 @@ def run_plan(
 
     ``options`` are the run options (:class:`~ccpandas.run.options.RunOptions`):
     ``dry_run`` (False), ``wait`` (True), ``progress`` ("auto"), ``timeout`` (None),
-    ``wait_for_quota`` (False) and ``verify`` (True), as :func:`remove_from_lists`
+    ``wait_for_quota`` (False) and ``verify`` ("auto"), as :func:`remove_from_lists`
     documents them. They and ``client`` are checked before anything is sent or
     journaled.
 
@@ -399,9 +399,7 @@ def execute(
     gave it, and ``options`` arrive whole (their ``gate``: the quota check planning
     already asked, when the run refused or waited for the reset before its first read)."""
     template = runner or Runner(None)
-    m = plan.membership
-    if m is not None and m.known:  # the total and the quota check count what it spends
-        plan = dataclasses.replace(plan, membership=verified_as(m, options.verify, plan.n_requests))
+    plan = costed_for(plan, options.verify)  # the total and the quota check: what it spends
     if options.dry_run:
         dry = template.replace(reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
@@ -432,12 +430,37 @@ def execute(
     return result
 
 
+def costed_for(plan: RemovalPlan, verify: bool | str) -> RemovalPlan:
+    """``plan`` with the verification its run's ``verify`` option spends (``"auto"``:
+    the plan's own choice), so that its total, its text and the quota check count it.
+
+    Example:
+        >>> costed_for(plan, False).verify_requests  # doctest: +SKIP
+        0
+    """
+    m = plan.membership
+    if m is None or not m.known:
+        return plan
+    return dataclasses.replace(plan, membership=verified_as(m, verify, plan.n_requests))
+
+
+def run_requests(plan: RemovalPlan) -> int:
+    """The requests a run of ``plan`` spends from its first change on: the changes, the
+    expected polls and the verification (the snapshot's reads are spent already).
+
+    Example:
+        >>> run_requests(plan) == plan.n_requests + plan.expected_polls  # doctest: +SKIP
+        True
+    """
+    return plan.n_requests + plan.expected_polls + plan.verify_requests
+
+
 def _check_quota(plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None) -> None:
     """Refuse (or wait for the reset) before anything is sent when the run does not fit
     in what is left of today's quota (:class:`~ccpandas.run.budget.QuotaCheck`)."""
     # The snapshot's reads are spent already (the ledger counts them); the changes,
     # polls and verification follow.
-    needed = plan.n_requests + plan.expected_polls + plan.verify_requests
+    needed = run_requests(plan)
     gate = gate or QuotaCheck(runner, plan.daily_quota)
     detail = (
         f"about {needed:,} requests ({plan.n_requests:,} changes, "

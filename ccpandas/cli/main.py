@@ -741,6 +741,8 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     )
     # The names as given go into the journal: `ccpandas resume` elsewhere shows them.
     plan = dataclasses.replace(plan, list_names={**names, **plan.list_names})
+    if hasattr(args, "verify"):  # shown, asked and checked with what --verify spends
+        plan = api.costed_for(plan, _VERIFY[args.verify])
     return plan, names, client
 
 
@@ -771,7 +773,12 @@ def _question(plan: RemovalPlan, names: dict[str, str]) -> str:
     """The confirmation: who is removed (added) on which lists, in how many requests."""
     targets = ", ".join(names.get(i, i) for i in plan.list_ids)
     lists = f"{plan.n_lists:,} list{'s' * (plan.n_lists != 1)} ({targets})"
-    requests = f"with {_plural(plan.n_requests, 'request')}"
+    # Every request saying yes spends: the changes, the polls and the check after.
+    more = [f"{_plural(plan.expected_polls, 'poll')}"] * bool(plan.expected_polls)
+    more += [f"{_plural(plan.verify_requests, 'read')} to verify"] * bool(plan.verify_requests)
+    requests = f"with {_plural(plan.n_requests, 'request')}" + (
+        f" (about {api.run_requests(plan):,} in all with {' and '.join(more)})" if more else ""
+    )
     m = plan.membership
     if plan.kind == "remove" or m is None:
         verb = "Add" if plan.kind == "add" else "Remove"

@@ -320,10 +320,17 @@ class ClientStats:
     day_counter: Any = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
+    def _charge(self, today: _dt.date) -> None:
+        """Count an attempt in the shared ledger right before it is sent: the server
+        counts it on arrival, so a process killed before the answer leaves it counted
+        (:meth:`_sent` gives it back when the server did not count it)."""
+        if self.day_counter is not None:
+            self.day_counter.add(today)  # never raises: it switches itself off instead
+
     def _sent(
         self, method: str, template: str, status: int | None, *, reached: bool, today: _dt.date
     ) -> None:
-        """Count an attempt: its answer's ``status``, None when it got none."""
+        """Count a charged attempt: its answer's ``status``, None when it got none."""
         with self._lock:
             self.requests += 1
             self.by_endpoint[(method, template)] += 1
@@ -337,8 +344,8 @@ class ClientStats:
                 if self.quota_day != today:
                     self.quota_day, self.quota_used_today = today, 0
                 self.quota_used_today += 1
-        if reached and self.day_counter is not None:
-            self.day_counter.add(today)  # never raises: it switches itself off instead
+        if not reached and self.day_counter is not None:
+            self.day_counter.add(today, -1)  # charged, but the server did not count it
 
     def _add(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -728,7 +735,8 @@ class Client:
             # "without an answer" (ccpandas.run.runner.outcome_of reads this).
             exc.sent = number > 1  # type: ignore[attr-defined]
             raise
-        started = self._clock()
+        started, today = self._clock(), quota_day()
+        self.stats._charge(today)
         try:
             resp = self.session.request(
                 call.method,
@@ -744,33 +752,49 @@ class Client:
             # Not only requests' errors: http.client's ValueError or UnicodeEncodeError
             # quote the header they refuse, and urllib3's frames hold it as a local.
             error, fatal = map_transport_error(exc, call.label, host=self._host)
-            return self._no_answer(call, error, fatal=fatal, number=number, started=started)
+            return self._no_answer(
+                call, error, fatal=fatal, number=number, started=started, today=today
+            )
         except BaseException as exc:  # KeyboardInterrupt mid-request: let it go, disarmed
             disarm(exc)
             # It may have reached the server, which then counted it: counted here too
             # (the daily count), as the runner takes such a POST for sent (uncertain).
-            self.stats._sent(call.method, call.template, None, reached=True, today=quota_day())
+            self.stats._sent(call.method, call.template, None, reached=True, today=today)
             raise
         mask_authorization(resp.request)
-        return self._answer(call, resp, number=number, started=started)
+        return self._answer(call, resp, number=number, started=started, today=today)
 
     def _no_answer(
-        self, call: _Call, error: TransportError, *, fatal: bool, number: int, started: float
+        self,
+        call: _Call,
+        error: TransportError,
+        *,
+        fatal: bool,
+        number: int,
+        started: float,
+        today: _dt.date,
     ) -> _Attempt:
-        """Account for an attempt that got no usable answer."""
+        """Account for an attempt (sent on quota day ``today``) that got no usable answer."""
         reached = error.sent and not fatal
-        self.stats._sent(call.method, call.template, None, reached=reached, today=quota_day())
+        self.stats._sent(call.method, call.template, None, reached=reached, today=today)
         _log_exchange(call, None, f"no answer ({error.reason})", self._clock() - started, number)
         return _Attempt(error=error, kind=None if fatal else classify(None, None, sent=error.sent))
 
     def _answer(
-        self, call: _Call, resp: requests.Response, *, number: int, started: float
+        self,
+        call: _Call,
+        resp: requests.Response,
+        *,
+        number: int,
+        started: float,
+        today: _dt.date,
     ) -> _Attempt:
-        """Account for an HTTP answer: the decoded body, or its typed error."""
+        """Account for an HTTP answer (to a request sent on quota day ``today``): the
+        decoded body, or its typed error."""
         status = resp.status_code
         # The ledger counts what the server counts: not a 429 throttled, 401, ... (quota).
         counted = server_counted(status, _error_body(resp) if status == 429 else None)
-        self.stats._sent(call.method, call.template, status, reached=counted, today=quota_day())
+        self.stats._sent(call.method, call.template, status, reached=counted, today=today)
         _log_exchange(call, resp, str(status), self._clock() - started, number)
         if 200 <= status < 300:
             kind = classify(status, None, method=call.method)

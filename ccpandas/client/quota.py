@@ -12,8 +12,11 @@ limits, as the emulator (our oracle) does: every answer except ``429 throttled``
 ``429 quota_exceeded`` (the limits' own refusals cost nothing), ``401`` (a refused
 token names no application to charge) and ``403`` (refused before the limits). A
 ``429 too_many_activities`` passed the limits and counts. Requests that got no answer
-but may have reached the server (a dropped connection, a read timeout) count too: the
-ledger may over-count, never under-count. The API's own ``429 quota_exceeded`` stays
+but may have reached the server (a dropped connection, a read timeout) count too, and
+each request is counted right before it is sent (given back when its answer shows the
+server did not count it), so a process killed meanwhile leaves it counted: the ledger
+may over-count, never under-count. Token requests go to the authorization server, not
+the API: they are not counted. The API's own ``429 quota_exceeded`` stays
 the authority.
 
 The ledger is per key (:class:`~ccpandas.client.shared.BudgetKey`) and per process, so
@@ -22,7 +25,7 @@ of a bare base URL reads every key at that API.
 
 Counting must never break a request: if the local file cannot be written, a warning is
 logged once and the counter switches itself off (Redis going away is not that: the
-counts wait in the process until it answers again).
+counts are held in the local file until it answers again).
 
 Example:
     >>> import tempfile, pathlib
@@ -115,7 +118,7 @@ class QuotaUsage:
             (10,000).
         where: Where the ledger is: ``"this machine"`` (the default) or the masked Redis URL
             of team mode.
-        stale: True when Redis could not be asked: the last figure seen, plus this process's
+        stale: True when Redis could not be asked: the last figure seen, plus this machine's
             own counts since. Default False.
 
     Example:

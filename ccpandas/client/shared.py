@@ -20,8 +20,9 @@ process of this user on this machine shares them. :class:`RedisState` (team mode
 ``CCPANDAS_SHARED_STATE=redis://host:6379/0``) does the same step as a server-side Lua
 script (the clock is Redis' own ``TIME``, so machines whose clocks differ still agree),
 and holds run locks as expiring keys. If Redis cannot be reached, :class:`SharedState`
-falls back to the local state, warns once, buffers the ledger's counts and goes back to
-Redis when it answers again. The fallback paces this process at
+falls back to the local state, warns once, holds the ledger's counts in the local file
+(so a process that ends meanwhile loses none) and goes back to Redis when it answers
+again, adding them. The fallback paces this process at
 its share of the rate as last seen in Redis (the rate divided by the processes that
 took a slot within a minute), and never faster than :data:`FALLBACK_RATE` (1/s): every
 machine of the team falls back at the same moment, each with its own limiter, so 4
@@ -57,17 +58,17 @@ import hashlib
 import logging
 import os
 import socket
+import sqlite3
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from ccpandas._config import CLIENT_ID_ENV, SHARED_STATE_ENV, env
-from ccpandas._secret import Secret
-from ccpandas.client.backends import MAX_AHEAD, scope_matches
+from ccpandas._secret import Secret, jwt_parts
+from ccpandas.client.backends import MAX_AHEAD
 from ccpandas.client.backends.redis import (
     RedisLease,
     RedisState,
@@ -130,9 +131,10 @@ class BudgetKey:
     - OAuth tokens (``ccpandas.login``): the application's client id, which the token
       provider knows (``provider.client_id``), else ``CC_CLIENT_ID``;
     - a bare access token (``CC_ACCESS_TOKEN``, ``token="..."``) with no client id
-      known: ``"<base_url> token=<16 hex>"``, a salted SHA-256 of the token (never the
-      token). Every holder of that token shares the budget; a *new* token of the same
-      application is a new key, so set ``CC_CLIENT_ID`` to join them;
+      known: the application its JWT claims name (``cid``), else
+      ``"<base_url> token=<16 hex>"``, a salted SHA-256 of the token (never the
+      token). Every holder of that token shares the budget; a *new* token that is not a
+      JWT is a new key, so set ``CC_CLIENT_ID`` to join them;
     - a token callable of your own with no ``client_id`` attribute: it is not called
       to name the key, so the key is the base URL alone (every such client at that API
       shares one budget: cautious, never over the limit).
@@ -196,8 +198,14 @@ class BudgetKey:
                 except Exception:  # no token yet: the request itself will say so
                     return self.base_url
                 raw = token.reveal() if isinstance(token, Secret) else str(token)
-                digest = hashlib.sha256(b"ccpandas budget v1\0" + raw.encode()).hexdigest()
-                self._value = f"{self.base_url} token={digest[:16]}"
+                # A JWT names its application (Okta's ``cid`` claim): every token of it
+                # shares the application's budget.
+                cid = (jwt_parts(raw) or ({}, {}))[1].get("cid")
+                if isinstance(cid, str) and cid:
+                    self._value = f"{self.base_url} app={cid}"
+                else:
+                    digest = hashlib.sha256(b"ccpandas budget v1\0" + raw.encode()).hexdigest()
+                    self._value = f"{self.base_url} token={digest[:16]}"
         return self._value
 
     def __str__(self) -> str:
@@ -215,8 +223,8 @@ class SharedState:
     local state as its fallback (:meth:`redis`). Build one with :func:`resolve`.
 
     With Redis, after a failed call Redis is marked down (warned once) and not tried
-    again for :data:`PROBE_EVERY` seconds; ledger counts made meanwhile wait in this
-    process and are added when it answers again.
+    again for :data:`PROBE_EVERY` seconds; ledger counts made meanwhile are held in the
+    local file and added by the first process of this machine to reach it again.
 
     Args:
         local: This machine's state (a ``LocalState``, SQLite): the whole state without
@@ -235,7 +243,7 @@ class SharedState:
         self._lock = threading.Lock()
         self._down = False
         self._next_probe = 0.0
-        self._pending: Counter[tuple[str, dt.date, str]] = Counter()
+        self._drained = False  # counts held on disk for Redis: added at first contact
         self._last_usage: dict[tuple[str, dt.date], tuple[int, int]] = {}
 
     @classmethod
@@ -289,7 +297,10 @@ class SharedState:
         with self._lock:
             if self._down and time.monotonic() < self._next_probe:
                 return _MISSED
+            drain = self._down or not self._drained
         try:
+            if drain:
+                self._drain(redis)
             value = action(redis)
         except Unavailable as exc:
             self._failed(exc)
@@ -309,22 +320,40 @@ class SharedState:
                 f"seen, at most {FALLBACK_RATE:g} request/s, until it answers again"
             )
 
+    def _drain(self, redis: RedisState) -> None:
+        """Add to Redis the counts held on this machine while it was away (by any
+        process, this one or one that ended since); raises :class:`Unavailable`, holding
+        what is left again, when it stops answering."""
+        try:
+            held = self.local_state.take_held(redis.url)
+        except (sqlite3.Error, OSError):  # no local file: nothing could be held in it
+            held = []
+        for i, (scope, day, process, n) in enumerate(held):
+            try:
+                redis.ledger_add(scope, day, process, n)
+            except Unavailable:
+                for row in held[i:]:
+                    self.local_state.hold(redis.url, *row)
+                raise
+        self._drained = True
+
     def _answered(self) -> None:
         if not self._down:
             return
         with self._lock:
             was_down, self._down = self._down, False
-            pending, self._pending = self._pending, Counter()
         if was_down:
             log.warning("ccpandas: the shared state at %s answers again; using it", self.where)
-        for (scope, day, process), n in pending.items():
-            self._count_in_redis(scope, day, process, n)
 
     def _count_in_redis(self, scope: str, day: dt.date, process: str, n: int) -> None:
-        """Add ``n`` to Redis' ledger, or keep them here until it answers again."""
-        if self._via_redis(lambda redis: redis.ledger_add(scope, day, process, n)) is _MISSED:
-            with self._lock:
-                self._pending[(scope, day, process)] += n
+        """Add ``n`` to Redis' ledger, or hold them on this machine's disk until it
+        answers again (a process that ends meanwhile does not lose them)."""
+        redis = self.redis_state
+        if (
+            redis is not None
+            and self._via_redis(lambda r: r.ledger_add(scope, day, process, n)) is _MISSED
+        ):
+            self.local_state.hold(redis.url, scope, day, process, n)
 
     def reserve(self, scope: str, interval: float) -> float:
         """Take the next request slot of ``scope`` (``interval`` seconds apart); return
@@ -379,7 +408,7 @@ class SharedState:
     ) -> None:
         """Count ``n`` requests the server counted, on UTC ``day``, for this process.
 
-        In team mode while Redis is away, the counts wait in this process and are
+        In team mode while Redis is away, the counts are held in the local file and
         added when it answers again.
 
         Args:
@@ -398,8 +427,8 @@ class SharedState:
 
     def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int, bool]:
         """``(requests, processes, stale)`` counted on ``day`` for ``scope``; ``stale``
-        when Redis could not be asked (the last figure seen, plus this process's own
-        counts since).
+        when Redis could not be asked (the last figure seen, plus the counts held on
+        this machine since).
 
         Args:
             scope: The budget key's text (:attr:`BudgetKey.value`, e.g.
@@ -412,13 +441,10 @@ class SharedState:
         if usage is not _MISSED:
             self._last_usage[(scope, day)] = usage
             return (*usage, False)
-        # The usage last read from Redis plus this process's counts since (stale).
+        # The usage last read from Redis plus the counts held here since (stale).
         used, processes = self._last_usage.get((scope, day), (0, 0))
-        with self._lock:
-            mine = sum(
-                n for (s, d, _), n in self._pending.items() if d == day and scope_matches(s, scope)
-            )
-        return used + mine, max(processes, 1 if mine else 0), True
+        held, holders = self.local_state.ledger_usage(scope, day, held=self.redis_state.url)
+        return used + held, max(processes, holders), True
 
     # -- run locks -------------------------------------------------------------------
     def lease(self, name: str) -> RedisLease | None:

@@ -1252,6 +1252,8 @@ def choose_verification(
     budget = verify_budget(sends)
     if full <= (budget if by_source else sends):
         return VerifyMethod.FULL, int(full)
+    if not changed and not by_source:  # nothing changes: the run looks nothing up
+        return VerifyMethod.CHANGED, 0
     pages = max(1, math.ceil(changed / READ_PAGE_SIZE))
     if pages <= budget:
         return VerifyMethod.CHANGED, pages
@@ -1338,10 +1340,11 @@ def verified_as(m: MembershipPlan, option: bool | str, sends: int) -> Membership
         return dataclasses.replace(m, verify_requests=0)
     method = VerifyMethod.FULL if option is True else VerifyMethod(option)
     changed, budget = len(changed_contacts(m)), verify_budget(sends)
+    least = 1 if changed or m.key == "source" else 0  # nothing changes: nothing looked up
     cost = {
         VerifyMethod.FULL: m.full_verify_requests or m.verify_requests,
-        VerifyMethod.CHANGED: min(budget, max(1, math.ceil(changed / READ_PAGE_SIZE))),
-        VerifyMethod.SAMPLE: min(VERIFY_SAMPLE_SIZE, budget, max(1, changed)),
+        VerifyMethod.CHANGED: min(budget, max(least, math.ceil(changed / READ_PAGE_SIZE))),
+        VerifyMethod.SAMPLE: min(VERIFY_SAMPLE_SIZE, budget, max(least, changed)),
     }[method]
     return dataclasses.replace(m, verify_method=method, verify_requests=cost)
 
@@ -1365,6 +1368,8 @@ def verification_text(m: MembershipPlan, rate: float, sends: int = 0) -> str:
         >>> verification_text(m, 4.0)
         'a full re-read of the lists: 0 requests (0 s) after'
     """
+    if sends and not m.verify_requests:  # verify=False (--verify none)
+        return "none: nothing is read again after the run"
     method = VerifyMethod(m.verify_method)
     cost = f"{_plural(m.verify_requests, 'request')} ({_duration(m.verify_requests / rate)})"
     if method is VerifyMethod.SAMPLE:

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import email.utils
 import enum
@@ -35,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pandas as pd
 import requests
 
+from ccpandas._secret import jwt_parts
 from ccpandas.client.http import Client, _library_version
 from ccpandas.client.transport import map_transport_error
 from ccpandas.errors import (
@@ -755,20 +755,10 @@ _EXPECTED_STATUS = {"not_found": 404, "unauthenticated": 401}
 
 def _jwt_parts(client: Client) -> dict[str, Any] | None:
     try:
-        segments = client._token().reveal().split(".")
-        if len(segments) != 3:
-            return None
-        header, claims = (_b64json(s) for s in segments[:2])
-    except Exception:  # whatever it is, it is not a JWT; never re-raised, since a
-        # traceback would show this frame's locals: pieces of the token
+        parts = jwt_parts(client._token().reveal())
+    except Exception:  # no token: nothing to decode; never re-raised (pieces of it)
         return None
-    if not isinstance(header, dict) or not isinstance(claims, dict):
-        return None
-    return {"header": header, "claims": claims}
-
-
-def _b64json(segment: str) -> Any:
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    return None if parts is None else {"header": parts[0], "claims": parts[1]}
 
 
 def _judge(assumption: Assumption, answers: Mapping[str, Answer]) -> Check:

@@ -3,7 +3,9 @@ sample (issue 23 §2), against the emulator in-process."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -63,3 +65,39 @@ def test_an_unverified_run_says_so_as_its_python_result_does(
     assert says in repr(ccpandas.run_result(run_id))
     report = ran.out.split(f"Run {run_id}:", 1)[1].splitlines()
     assert any(line.startswith("  verified   ") and says in line for line in report), report
+
+
+class _Terminal(io.StringIO):
+    """Standard input that is a terminal, with the user's typed answer."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.emulator(seed=31, contacts=2000)
+@pytest.mark.parametrize(("verify", "reads"), [("none", 0), ("sample", 4)])
+def test_the_plan_shown_and_the_question_count_the_verification_asked_for(
+    cli, emu, tmp_path: Path, verify, reads
+) -> None:
+    # `remove --verify none` showed "... 1 read to verify" (and `--verify sample` 1
+    # read, not its 4 look-ups): the plan was costed for verify="auto" whatever the
+    # flag said, and the question counted the change requests only.
+    acct = emu.account
+    target = max(acct.list_ids(), key=lambda t: len(acct.members(t)))
+    path = tmp_path / "ids.csv"
+    pd.DataFrame({"contact_id": sorted(acct.members(target))[:100]}).to_csv(path, index=False)
+    flags = ("--lists", target, "--snapshot", "yes", "--verify", verify, "--progress", "none")
+    ran = cli("remove", str(path), *flags, stdin=_Terminal("y\n"))
+    assert ran.code == ExitCode.OK, ran.err
+    shown = re.search(r"(\d+) in all with the snapshot's (\d+) reads? and (\d+) reads? to", ran.out)
+    assert shown is not None, ran.out
+    total, before, after = map(int, shown.groups())
+    log = acct.request_log
+    first_post = next(i for i, r in enumerate(log) if r.method == "POST")
+    last_post = max(i for i, r in enumerate(log) if r.method == "POST")
+    spent_after = [r for r in log[last_post + 1 :] if "/activities" not in r.route]
+    assert after == len(spent_after) == reads
+    # the question counts what saying yes spends: the change, the polls, the check
+    question = re.search(r"with 1 request \(about (\d+) in all with 2 polls", ran.err)
+    assert question is not None, ran.err
+    assert int(question.group(1)) == total - before >= len(log) - first_post

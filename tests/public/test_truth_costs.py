@@ -102,3 +102,22 @@ def test_the_undo_preview_counts_its_fresh_read(cc_emulator_factory, connect):
     posts = sum(emu.account.count(method="POST", route=r) for r in CHANGES)
     assert posts >= plan.n_requests
     assert emu.account.count() - before >= plan.check_requests + plan.n_requests
+
+
+@pytest.mark.parametrize("kind", ["add", "sync"])
+def test_a_plan_with_nothing_to_change_counts_no_verification(cc_emulator_factory, connect, kind):
+    # A sync run again (a daily job) with nothing left to change said "1 in all with the
+    # snapshot's 1 read and 1 read to verify", and its quota check asked for that read:
+    # the run reads nothing after, since no contact changed.
+    emu = cc_emulator_factory(seed=2114, contacts=300, lists=2, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
+    plan = df.cc.plan([target], client=client, kind=kind, snapshot=True, max_removed=1.0)
+    assert plan.n_requests == 0
+    before = emu.account.count()
+    result = run_plan(plan, client=client, progress=False)
+    assert result.ok
+    assert emu.account.count() - before == 0
+    assert plan.verify_requests == 0
+    assert plan.total_requests == plan.read_requests

@@ -429,3 +429,22 @@ def test_a_run_another_live_process_drives_is_running_in_run_result_and_runs_ali
         os.kill(int(pid), signal.SIGKILL)
         server.close()
     gone(pid)
+
+
+def test_a_process_killed_while_its_request_is_out_leaves_it_in_the_ledger(emulator, child_env):
+    # The server counts a request when it gets it; the ledger counted it when the
+    # answer came: a process killed in between (a kernel restarted, kill -9) left the
+    # ledger one short per kill, though it may only over-count, never under-count.
+    emu = emulator(seed=45, contacts=20, lists=1, latency=120.0)  # answers in 2 minutes
+    child = "import ccpandas\nccpandas.Client(rate=None).get('/contact_tags')\n"
+    proc = subprocess.Popen([sys.executable, "-c", child], env=child_env(emu))
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while emu.account.count() == 0:  # the server has it, and waits to answer
+            assert proc.poll() is None and time.monotonic() < deadline, proc.returncode
+            time.sleep(0.01)
+    finally:
+        proc.kill()  # SIGKILL
+        proc.wait(timeout=TIMEOUT)
+    assert emu.quota_used == 1
+    assert DayCounter(emu.base_url).used() == 1

@@ -88,3 +88,22 @@ def test_the_ledger_equals_the_servers_count_after_mixed_runs_with_throttling_fo
     # the children's own counts agree with the ledger too
     assert sum(r["counted"] for r in [*reports, shared]) == emu.quota_used
     assert os.path.exists(data_dir / "quota.sqlite3")
+
+
+def test_two_access_tokens_of_one_application_share_its_budget(emulator, data_dir):
+    # The limits belong to the application key. Two people (or a notebook and a cron
+    # job) each with an access token of the same application were two budgets (a hash
+    # of each token): each paced alone at 4/s, and each plan saw only its own count.
+    emu = emulator(seed=56, contacts=20, lists=1, rate=4)
+    first, second = (emu.oauth.grant("team-app")["access_token"] for _ in range(2))
+    other = emu.oauth.grant("other-app")["access_token"]
+    assert len({first, second, other}) == 3
+    clients = [ccpandas.Client(token=t, base_url=emu.base_url) for t in (first, second, other)]
+    for client in clients:
+        client.get("/contact_tags")
+    a, b, c = (str(client.budget_key) for client in clients)
+    assert a == b == f"{emu.base_url} app=team-app" != c
+    assert DayCounter(a).used() == 2 and DayCounter(c).used() == 1
+    assert DayCounter(emu.base_url).used() == emu.quota_used == 3
+    # a token that is not a JWT keeps its hashed key
+    assert " token=" in str(ccpandas.Client(token=emu.token, base_url=emu.base_url).budget_key)

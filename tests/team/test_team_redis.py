@@ -10,6 +10,8 @@ data is warned about.
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import time
 import traceback
 
@@ -270,6 +272,34 @@ def test_counts_made_while_redis_is_away_reach_it_when_it_returns(redis_server, 
     assert not state.degraded
     assert state.ledger_usage(key, day) == (4, 1, False)  # 3 held back + 1; the 2 died with it
     assert caplog.text.count("cannot be reached") == 1
+
+
+def test_counts_of_a_process_that_ended_while_redis_was_away_reach_it(
+    emulator, redis_server, data_dir
+):
+    # A command run during an outage (a cron job, `ccpandas remove`) kept its counts in
+    # memory: it ended before Redis came back, and the team's ledger never saw them.
+    redis = redis_server()
+    emu = emulator(seed=64, contacts=20, lists=1, rate=None)
+    redis.kill()
+    child = (
+        "import ccpandas\n"
+        "client = ccpandas.Client()\n"
+        "for _ in range(3):\n"
+        "    client.get('/contact_tags')\n"
+        "assert client.shared_state.degraded\n"
+    )
+    env = child_env(emu, data_dir, shared_state=redis.url)
+    ran = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr.decode()
+    assert emu.quota_used == 3
+    redis.start()  # empty (no persistence): the 3 are on this machine only
+    team = SharedState.redis(redis.url)  # another process of the same machine
+    assert DayCounter(emu.base_url, state=team).usage().used == 3
+    assert not team.degraded
+    # they reached Redis: another machine (its own data directory) sees them too
+    elsewhere = SharedState.redis(redis.url, local_path=data_dir / "elsewhere.sqlite3")
+    assert DayCounter(emu.base_url, state=elsewhere).usage().used == 3
 
 
 def test_machines_fall_back_to_their_share_of_the_rate_at_most_1_per_second(redis_server):

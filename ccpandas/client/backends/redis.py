@@ -301,13 +301,13 @@ class RedisState:
         def usage(r: Any, *_: Any) -> tuple[int, int]:
             if " " in scope:
                 counts = [int(v) for v in r.hvals(self._ledger_key(scope, day))]
-                return sum(counts), len(counts)
+                return sum(counts), sum(c > 0 for c in counts)  # given back: sent none
             processes: Counter[str] = Counter()
             head = self._ledger_key("", day)
             for key in r.scan_iter(match=head + "*", count=500):
                 if scope_matches(key[len(head) :], scope):
                     processes.update({p: int(v) for p, v in r.hgetall(key).items()})
-            return sum(processes.values()), len(processes)
+            return sum(processes.values()), sum(n > 0 for n in processes.values())
 
         return self._call(usage)
 

@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS quota_ledger (
     n       INTEGER NOT NULL,
     PRIMARY KEY (scope, day, process)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS held_counts (  -- ledger counts for a Redis that was away
+    target  TEXT NOT NULL,   -- that Redis (its masked URL)
+    scope   TEXT NOT NULL,
+    day     TEXT NOT NULL,
+    process TEXT NOT NULL,
+    n       INTEGER NOT NULL,
+    PRIMARY KEY (target, scope, day, process)
+) WITHOUT ROWID;
 """
 
 # One connection per (file, process), shared by every user of the file: a notebook may
@@ -69,7 +77,8 @@ def _connect(path: Path) -> sqlite3.Connection:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
             horizon = (quota_day() - dt.timedelta(days=KEEP_DAYS)).isoformat()
-            conn.execute("DELETE FROM quota_ledger WHERE day < ?", (horizon,))
+            for table in ("quota_ledger", "held_counts"):
+                conn.execute(f"DELETE FROM {table} WHERE day < ?", (horizon,))
             _connections[key] = conn
         return conn
 
@@ -134,16 +143,39 @@ class LocalState:
             (scope, day.isoformat(), process, int(n)),
         )
 
-    def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int]:
+    def ledger_usage(self, scope: str, day: dt.date, *, held: str = "") -> tuple[int, int]:
         """``(requests, processes)`` counted on ``day`` for ``scope`` (a bare base URL:
-        every key at that API)."""
+        every key at that API); with ``held``, the counts held for that Redis."""
         like = scope.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + " %"
+        table, target = ("held_counts", "target = ? AND ") if held else ("quota_ledger", "")
         rows = self._execute(
-            "SELECT coalesce(sum(n), 0), count(DISTINCT process) FROM quota_ledger "
-            "WHERE day = ? AND (scope = ? OR (? AND scope LIKE ? ESCAPE '\\'))",
-            (day.isoformat(), scope, " " not in scope, like),
+            # A process whose every request was given back (throttled...) sent none.
+            "SELECT coalesce(sum(n), 0), count(DISTINCT CASE WHEN n > 0 THEN process END) "
+            f"FROM {table} WHERE {target}"
+            "day = ? AND (scope = ? OR (? AND scope LIKE ? ESCAPE '\\'))",
+            (*([held] if held else []), day.isoformat(), scope, " " not in scope, like),
         )
         return int(rows[0][0]), int(rows[0][1])
+
+    def hold(self, target: str, scope: str, day: dt.date, process: str, n: int) -> None:
+        """Keep ``n`` ledger counts for the Redis ``target`` while it cannot be reached:
+        on disk, so they reach it when it answers again even if this process ends."""
+        self._execute(
+            "INSERT INTO held_counts (target, scope, day, process, n) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (target, scope, day, process) DO UPDATE SET n = n + excluded.n",
+            (target, scope, day.isoformat(), process, int(n)),
+        )
+
+    def take_held(self, target: str) -> list[tuple[str, dt.date, str, int]]:
+        """The counts held for ``target``, removed (each is taken by one process); no
+        file is made for it (a team member that never lost Redis has none)."""
+        if not self.path.exists():
+            return []
+        rows = self._execute(
+            "DELETE FROM held_counts WHERE target = ? RETURNING scope, day, process, n",
+            (target,),
+        )
+        return [(s, dt.date.fromisoformat(d), p, int(n)) for s, d, p, n in rows]
 
     def __repr__(self) -> str:
         return f"LocalState({str(self._path) if self._path else 'data dir'!r})"
