@@ -865,6 +865,8 @@ def _cmd_undo(s: _Session) -> int:
         )
     )
     if hasattr(result, "runs") and hasattr(result, "plan"):
+        if s.args.dry_run and not s.json:  # the preview, as `remove --dry-run` shows its plan
+            _show_plan(s, result.plan)
         return _finish(s, "undo", result, dict(getattr(result.plan, "list_names", {})), error)
     s.out(str(result))
     return ExitCode.OK
