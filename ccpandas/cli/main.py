@@ -1344,6 +1344,7 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     (re.compile(r"ccpandas\.runs\(\)"), "ccpandas runs"),
     # The command line has no token option, and names its login command once.
     (re.compile(r"Pass token=\.\.\., set\b"), "Set"),
+    (re.compile(r"pass a fresh token as token=\.\.\. or in\b"), "set a fresh token in"),
     (re.compile(r" \(or ccpandas\.login\(\)\)"), ""),
     (re.compile(r"ccpandas\.login\([^)]*\)"), "ccpandas login --client-id YOUR_API_KEY"),
 )

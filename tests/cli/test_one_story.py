@@ -265,3 +265,16 @@ def test_a_run_that_timed_out_is_told_alike_by_cli_runs_and_run_result(
     assert {view["stop_reason"] for view in views} == {"timeout"}
     shown = cli("runs").out.splitlines()[1]
     assert shown.startswith(report["run_id"]) and shown.endswith("timeout")
+
+
+def test_a_401_before_any_run_names_no_python_argument(emu, monkeypatch) -> None:
+    # cli.md: messages name the command line's flags, not the Python arguments. A token
+    # the API refused at the first request (`ccpandas lists`, or the listing of a
+    # `remove` by name) said "pass a fresh token as token=... or in CC_ACCESS_TOKEN": the
+    # command line has no token option.
+    monkeypatch.setenv("CC_ACCESS_TOKEN", "a-token-the-api-refuses")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["lists", "--base-url", emu.base_url], stdin=io.StringIO(), stdout=out, stderr=err)
+    assert code == ExitCode.USAGE and "401" in err.getvalue(), err.getvalue()
+    assert "token=" not in err.getvalue() and "CC_ACCESS_TOKEN" in err.getvalue()
+    assert "a-token-the-api-refuses" not in out.getvalue() + err.getvalue()
