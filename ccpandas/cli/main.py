@@ -1187,10 +1187,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         parents=[common],
-        description="Remove contacts from Constant Contact lists from a file of contact "
-        "ids or email addresses; every run is journaled and resumable. Exit codes: 0 "
-        "done (rows never sendable are skipped, counted apart), 1 some contacts not "
-        "removed as asked (or stopped), 2 bad usage or input (nothing sent), "
+        description="Remove contacts from Constant Contact lists, add them, or sync a list, "
+        "from a file of contact ids or email addresses; every run is journaled and resumable. "
+        "Exit codes: 0 done (rows never sendable are skipped, counted "
+        "apart), 1 some contacts not changed as asked, activities still running at "
+        "--timeout, or stopped (doctor: an assumption differs), 2 bad usage or input "
+        "(nothing sent), "
         "3 quota spent (resume later), 130 interrupted; login --refresh: 4 no saved login, "
         "5 refresh refused, 6 token store failed.",
     )
