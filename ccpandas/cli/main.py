@@ -1336,6 +1336,7 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     (re.compile(r"\bsnapshot=True or '?auto'?"), "--snapshot yes or auto"),
     (re.compile(r"\bsnapshot=(True|False|'auto')"), lambda m: "--snapshot " + _YES_NO[m[1]]),
     (re.compile(r"\bwait_for_quota=True"), "--wait-for-quota"),
+    (re.compile(r"\bverify=False"), "--verify none"),
     (re.compile(r"\bforce=True(?: \(--force\))?"), "--force"),
     (re.compile(r"\bcolumn='\.\.\.'"), "--column NAME"),
     (

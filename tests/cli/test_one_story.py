@@ -278,3 +278,17 @@ def test_a_401_before_any_run_names_no_python_argument(emu, monkeypatch) -> None
     assert code == ExitCode.USAGE and "401" in err.getvalue(), err.getvalue()
     assert "token=" not in err.getvalue() and "CC_ACCESS_TOKEN" in err.getvalue()
     assert "a-token-the-api-refuses" not in out.getvalue() + err.getvalue()
+
+
+def test_an_unverified_run_s_undo_refusal_names_the_flag(cli, lists, members_csv) -> None:
+    # The refusal said "not verified (verify=False, ...)": the command line's word is
+    # --verify none (cli.md: messages name the flags, not the Python arguments).
+    name = lists["name"].iloc[0]
+    ran = cli(
+        "remove", str(members_csv), "--lists", name, "--snapshot", "yes", "--verify", "none",
+        "--yes", "--json",
+    )  # fmt: skip
+    assert ran.code == ExitCode.OK, ran.err
+    refused = cli("undo", json.loads(ran.out)["run_id"], "--dry-run")
+    assert refused.code == ExitCode.USAGE and "not verified" in refused.err, refused.err
+    assert "verify=False" not in refused.err and "--verify none" in refused.err
