@@ -292,3 +292,17 @@ def test_an_unverified_run_s_undo_refusal_names_the_flag(cli, lists, members_csv
     refused = cli("undo", json.loads(ran.out)["run_id"], "--dry-run")
     assert refused.code == ExitCode.USAGE and "not verified" in refused.err, refused.err
     assert "verify=False" not in refused.err and "--verify none" in refused.err
+
+
+@pytest.mark.emulator(contacts=2_000)
+def test_the_plan_names_the_verify_flag(cli, api, lists, tmp_path: Path) -> None:
+    # A plan that verifies by the changed contacts said "verify=True forces a full
+    # re-read" on the command line too, which has --verify full, not verify=True.
+    biggest = lists.sort_values("membership_count").iloc[-1]
+    assert biggest["membership_count"] > 500  # a full re-read costs more than the send
+    few = ccpandas.read_contacts(api, lists=[biggest["list_id"]])[["contact_id"]].head(5)
+    few.to_csv(tmp_path / "few.csv", index=False)
+    ran = cli("plan", str(tmp_path / "few.csv"), "--lists", biggest["list_id"], "--snapshot", "yes")
+    assert ran.code == ExitCode.OK, ran.err
+    line = next(x for x in ran.out.splitlines() if x.strip().startswith("verification"))
+    assert "forces a full re-read" in line and "--verify full" in line, line
