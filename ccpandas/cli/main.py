@@ -1345,6 +1345,7 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     ),
     (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
     (re.compile(r"ccpandas\.runs\(\)"), "ccpandas runs"),
+    (re.compile(r"(?:ccpandas\.)?read_contact_lists\(\)"), "ccpandas lists"),
     # The command line has no token option, and names its login command once.
     (re.compile(r"Pass token=\.\.\., set\b"), "Set"),
     (re.compile(r"pass a fresh token as token=\.\.\. or in\b"), "set a fresh token in"),

@@ -306,3 +306,13 @@ def test_the_plan_names_the_verify_flag(cli, api, lists, tmp_path: Path) -> None
     assert ran.code == ExitCode.OK, ran.err
     line = next(x for x in ran.out.splitlines() if x.strip().startswith("verification"))
     assert "forces a full re-read" in line and "--verify full" in line, line
+
+
+def test_a_list_not_of_the_account_points_to_ccpandas_lists(cli, emu) -> None:
+    # The refusal said "read_contact_lists() shows the account's active lists": the
+    # command line's way to see them is `ccpandas lists`.
+    ids = sorted(emu.account.members(emu.account.list_ids()[0]))[:2]
+    stdin = "contact_id\n" + "\n".join(ids) + "\n"
+    refused = cli("plan", "-", "--lists", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f", stdin=stdin)
+    assert refused.code == ExitCode.USAGE and "not a list of this account" in refused.err
+    assert "read_contact_lists" not in refused.err and "ccpandas lists" in refused.err
