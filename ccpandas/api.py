@@ -1245,18 +1245,20 @@ def undo(
     force: bool = False,
     runner: Runner | None = None,
 ) -> Any:
-    """Put back exactly the memberships run ``run_id`` removed, from the journal, in
-    any process.
+    """Put back exactly the memberships run ``run_id`` removed, and take off those it
+    added (an add or a sync), from the journal, in any process.
 
-    The pairs are those whose outcome was ``removed`` in the run's verified
-    ``changes``. A fresh read first decides each pair: ``restore``,
+    The pairs are those whose outcome was ``removed`` (or ``added``) in the run's
+    verified ``changes``. A fresh read first decides each pair: ``restore``,
     ``already_member`` (back on the list: no request spent), or ``cannot_restore``
     (``deleted`` contact, ``list_deleted``, ``list_limit``: the contact is on 50 lists
-    now). The adds go out as ``POST /activities/add_list_memberships``, contacts
+    now). The adds go out as ``POST /activities/add_list_memberships`` (the
+    removals of an add's pairs as ``remove_list_memberships``), contacts
     grouped by identical list sets, or by list when that takes fewer requests, as a
     journaled run of kind ``undo`` (``ccpandas.resume(undo_id)`` continues it after a
     crash), re-read at the end: ``undo_result.changes`` says ``restored`` /
-    ``already_member`` / ``cannot_restore`` per pair. Unsubscribed contacts get their
+    ``already_member`` / ``cannot_restore`` per pair (``removed`` for a pair an add put
+    on a list). Unsubscribed contacts get their
     list memberships back and stay unsubscribed.
 
     ``dry_run=True`` returns the preview (the plan's text: per-list counts, cost, what
@@ -1267,7 +1269,7 @@ def undo(
     those runs (undoing would silently revert them for those pairs).
 
     Args:
-        run_id: The id of the removal run to undo, as ``result.run_id`` and
+        run_id: The id of the run to undo (a removal, an add or a sync), as ``result.run_id`` and
             ``ccpandas.runs()`` show it, e.g. ``"20250301-231501-7f3a2c"``.
         client: The :class:`~ccpandas.Client` to use. None (the default) uses
             the default client (:func:`ccpandas.get_default_client`). It must talk to the

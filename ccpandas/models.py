@@ -256,7 +256,7 @@ class Source:
 
     @classmethod
     def list_ids(cls, ids: Iterable[str]) -> Source:
-        """Remove every member of these lists (at most 50).
+        """Remove every member of these lists (at most 50 per request: more are split).
 
         Args:
             ids: List UUIDs or exact names of active lists, e.g. ``["Spring promo"]``; the

@@ -80,7 +80,7 @@ def _demo(args: argparse.Namespace) -> int:
 
         newsletter = lists.iloc[0]
         members = ccpandas.read_contacts(client, lists=[newsletter["list_id"]])
-        print(f"{len(members):,} members of {newsletter['name']!r}; by permission status:")
+        print(f"{len(members):,} members of {newsletter['name']!r}; by status:")
         print(members["status"].value_counts().to_string(), "\n")
 
         # The segment, keyed by email as CRM exports are: members who unsubscribed,

@@ -868,6 +868,8 @@ def _cmd_undo(s: _Session) -> int:
         )
     )
     if hasattr(result, "runs") and hasattr(result, "plan"):
+        if s.args.dry_run and not s.json:  # the preview, as `remove --dry-run` shows its plan
+            _show_plan(s, result.plan)
         return _finish(s, "undo", result, dict(getattr(result.plan, "list_names", {})), error)
     s.out(str(result))
     return ExitCode.OK
@@ -1188,10 +1190,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
         parents=[common],
-        description="Remove contacts from Constant Contact lists from a file of contact "
-        "ids or email addresses; every run is journaled and resumable. Exit codes: 0 "
-        "done (rows never sendable are skipped, counted apart), 1 some contacts not "
-        "removed as asked (or stopped), 2 bad usage or input (nothing sent), "
+        description="Remove contacts from Constant Contact lists, add them, or sync a list, "
+        "from a file of contact ids or email addresses; every run is journaled and resumable. "
+        "Exit codes: 0 done (rows never sendable are skipped, counted "
+        "apart), 1 some contacts not changed as asked, activities still running at "
+        "--timeout, or stopped (doctor: an assumption differs), 2 bad usage or input "
+        "(nothing sent), "
         "3 quota spent (resume later), 130 interrupted; login --refresh: 4 no saved login, "
         "5 refresh refused, 6 token store failed.",
     )
@@ -1335,6 +1339,7 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     (re.compile(r"\bsnapshot=True or '?auto'?"), "--snapshot yes or auto"),
     (re.compile(r"\bsnapshot=(True|False|'auto')"), lambda m: "--snapshot " + _YES_NO[m[1]]),
     (re.compile(r"\bwait_for_quota=True"), "--wait-for-quota"),
+    (re.compile(r"\bverify=False"), "--verify none"),
     (re.compile(r"\bforce=True(?: \(--force\))?"), "--force"),
     (re.compile(r"\bcolumn='\.\.\.'"), "--column NAME"),
     (
@@ -1346,8 +1351,10 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     (re.compile(r"raise max_removed \(None"), "raise --max-removed (none"),
     # The command line reads a file's first row as its header: no header= to pass.
     (re.compile(r",? or read it with pandas' header=\w+"), ""),
+    (re.compile(r"(?:ccpandas\.)?read_contact_lists\(\)"), "ccpandas lists"),
     # The command line has no token option, and names its login command once.
     (re.compile(r"Pass token=\.\.\., set\b"), "Set"),
+    (re.compile(r"pass a fresh token as token=\.\.\. or in\b"), "set a fresh token in"),
     (re.compile(r" \(or ccpandas\.login\(\)\)"), ""),
     (re.compile(r"ccpandas\.login\([^)]*\)"), "ccpandas login --client-id YOUR_API_KEY"),
 )

@@ -1376,7 +1376,9 @@ def verification_text(m: MembershipPlan, rate: float, sends: int = 0) -> str:
         cost = f"{cost}: labelled as a sample"
     elif method is VerifyMethod.CHANGED:
         cost = f"about {cost}, at most {verify_budget(sends):,}"
-    force = "" if method is VerifyMethod.FULL else "; verify=True forces a full re-read"
+    force = (
+        "" if method is VerifyMethod.FULL else "; verify=True (--verify full) forces a full re-read"
+    )
     return f"{_VERIFY_HOW[method]}: {cost} after{force}"
 
 

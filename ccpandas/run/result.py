@@ -702,11 +702,12 @@ class RemovalResult:
         timeout: float | None = None,
         force: bool = False,
     ) -> Any:
-        """Put back exactly the memberships this run removed (its verified
-        ``changes`` with outcome ``removed``): an undo run of its own, journaled,
-        resumable, verified at the end. ``dry_run=True`` returns the preview. Needs
-        the run's membership snapshot; ``ccpandas.undo(run_id)`` does the same from
-        the journal in another process (see there for the details).
+        """Put back exactly the memberships this run removed, and take off those it
+        added (its verified ``changes`` with outcome ``removed`` or ``added``): an
+        undo run of its own, journaled, resumable, verified at the end.
+        ``dry_run=True`` returns the preview. Needs the run's membership snapshot;
+        ``ccpandas.undo(run_id)`` does the same from the journal in another process
+        (see there for the details).
 
         Args:
             client: The :class:`~ccpandas.Client` to read and send with. None (the default)

@@ -40,7 +40,7 @@ from ccpandas.run.summary import UNDO_WORDS
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.codec import decode_change_set, encode_change_set
 from ccpandas.store.journal import JournalDB, RunJournal, checked_plan
-from ccpandas.vocab import Action, PairOutcome, RunKind
+from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind
 
 __all__ = [
     "earlier_undos",
@@ -52,9 +52,9 @@ __all__ = [
 ]
 
 
-def _batch_state(run: BatchRun) -> str:
-    if run.state is BatchState.PENDING:
-        return PairOutcome.NOT_SENT.value
+def _batch_state(run: BatchRun, dry_run: bool) -> str:
+    if run.state is BatchState.PENDING:  # a preview's pairs: planned, as a dry run's rows
+        return RowStatus.PLANNED.value if dry_run else PairOutcome.NOT_SENT.value
     if run.state.busy:
         return "processing"
     return str(run.state)
@@ -72,7 +72,8 @@ def undo_changes_of(result: RemovalResult) -> pd.DataFrame:
         ids, lists = result.after.contact_ids, result.after.list_ids
         pairs = zip(owner.tolist(), target.tolist(), strict=True)
         after = {(str(ids[o]), lists[t]) for o, t in pairs}
-    return undo_changes(result.plan, [_batch_state(r) for r in result.runs], after)
+    states = [_batch_state(r, result.dry_run) for r in result.runs]
+    return undo_changes(result.plan, states, after)
 
 
 # --------------------------------------------------------------------------- checks

@@ -123,12 +123,16 @@ class CCMagics(Magics):
     @magic_arguments()
     @argument("run_id", help="the run to undo (ccpandas.runs() lists them)")
     @argument("--dry-run", action="store_true", help="show what would come back; send nothing")
-    @argument("--force", action="store_true", help="undo a run that was undone before")
+    @argument(
+        "--force",
+        action="store_true",
+        help="undo a run undone before, or one whose pairs later runs changed again",
+    )
     @line_magic
     def cc_undo(self, line: str) -> Any:
         """``%cc_undo RUN_ID [--dry-run] [--force]``: put back exactly the memberships
-        run RUN_ID removed, with the default client; returns the undo's result (its
-        preview with ``--dry-run``)."""
+        run RUN_ID removed (take off those an add or a sync added), with the default
+        client; returns the undo's result (its preview with ``--dry-run``)."""
         import ccpandas
 
         args = parse_argstring(self.cc_undo, line)

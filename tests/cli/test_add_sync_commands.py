@@ -162,3 +162,15 @@ def test_a_sync_dry_run_names_its_change_as_the_sync_will(cli, api, lists, tmp_p
     unverified = json.loads(cli(*args, "--yes", "--verify", "none").out)
     assert unverified["verified_word"] == "changed"
     assert members_of(api, target) == {*members[:2], *outside[:3]}
+
+
+def test_undo_dry_run_prints_the_preview_python_shows(cli, api, lists, tmp_path: Path):
+    # cli.md: `undo --dry-run` prints the undo's preview (per-list counts, its cost, what
+    # cannot go back), as ccpandas.undo(RUN_ID, dry_run=True) does. It printed only a
+    # "Dry run: planned" summary (rows not_sent), none of the preview's lines.
+    target, _, run_id = _add_four(cli, api, lists, tmp_path)
+    shown = cli("undo", run_id, "--dry-run")
+    assert shown.code == ExitCode.OK, shown.err
+    name = lists.set_index("list_id").loc[target, "name"]
+    words = " ".join(shown.out.split())
+    assert f"will be taken off 4 ({name} 4)" in words and "cost " in words, shown.out

@@ -45,3 +45,15 @@ def test_demo_uses_ccpandas_data_dir_when_set(
     assert (tmp_path / "chosen" / "journal.sqlite3").exists()
     assert os.environ[DATA_DIR_ENV] == str(tmp_path / "chosen")
     capsys.readouterr()
+
+
+def test_demo_calls_the_status_column_status_not_permission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # removing.md: `status` is the contact's status (active, unsubscribed, ...), not the
+    # email permission (`permission_to_send`). The demo printed its counts under "by
+    # permission status:".
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    assert demo.main(["--contacts", "300", "--speed", "1000000"]) == 0
+    out = capsys.readouterr().out
+    assert "permission" not in out and "; by status:" in out, out

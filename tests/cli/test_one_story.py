@@ -265,3 +265,54 @@ def test_a_run_that_timed_out_is_told_alike_by_cli_runs_and_run_result(
     assert {view["stop_reason"] for view in views} == {"timeout"}
     shown = cli("runs").out.splitlines()[1]
     assert shown.startswith(report["run_id"]) and shown.endswith("timeout")
+
+
+def test_a_401_before_any_run_names_no_python_argument(emu, monkeypatch) -> None:
+    # cli.md: messages name the command line's flags, not the Python arguments. A token
+    # the API refused at the first request (`ccpandas lists`, or the listing of a
+    # `remove` by name) said "pass a fresh token as token=... or in CC_ACCESS_TOKEN": the
+    # command line has no token option.
+    monkeypatch.setenv("CC_ACCESS_TOKEN", "a-token-the-api-refuses")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["lists", "--base-url", emu.base_url], stdin=io.StringIO(), stdout=out, stderr=err)
+    assert code == ExitCode.USAGE and "401" in err.getvalue(), err.getvalue()
+    assert "token=" not in err.getvalue() and "CC_ACCESS_TOKEN" in err.getvalue()
+    assert "a-token-the-api-refuses" not in out.getvalue() + err.getvalue()
+
+
+def test_an_unverified_run_s_undo_refusal_names_the_flag(cli, lists, members_csv) -> None:
+    # The refusal said "not verified (verify=False, ...)": the command line's word is
+    # --verify none (cli.md: messages name the flags, not the Python arguments).
+    name = lists["name"].iloc[0]
+    ran = cli(
+        "remove", str(members_csv), "--lists", name, "--snapshot", "yes", "--verify", "none",
+        "--yes", "--json",
+    )  # fmt: skip
+    assert ran.code == ExitCode.OK, ran.err
+    refused = cli("undo", json.loads(ran.out)["run_id"], "--dry-run")
+    assert refused.code == ExitCode.USAGE and "not verified" in refused.err, refused.err
+    assert "verify=False" not in refused.err and "--verify none" in refused.err
+
+
+@pytest.mark.emulator(contacts=2_000)
+def test_the_plan_names_the_verify_flag(cli, api, lists, tmp_path: Path) -> None:
+    # A plan that verifies by the changed contacts said "verify=True forces a full
+    # re-read" on the command line too, which has --verify full, not verify=True.
+    biggest = lists.sort_values("membership_count").iloc[-1]
+    assert biggest["membership_count"] > 500  # a full re-read costs more than the send
+    few = ccpandas.read_contacts(api, lists=[biggest["list_id"]])[["contact_id"]].head(5)
+    few.to_csv(tmp_path / "few.csv", index=False)
+    ran = cli("plan", str(tmp_path / "few.csv"), "--lists", biggest["list_id"], "--snapshot", "yes")
+    assert ran.code == ExitCode.OK, ran.err
+    line = next(x for x in ran.out.splitlines() if x.strip().startswith("verification"))
+    assert "forces a full re-read" in line and "--verify full" in line, line
+
+
+def test_a_list_not_of_the_account_points_to_ccpandas_lists(cli, emu) -> None:
+    # The refusal said "read_contact_lists() shows the account's active lists": the
+    # command line's way to see them is `ccpandas lists`.
+    ids = sorted(emu.account.members(emu.account.list_ids()[0]))[:2]
+    stdin = "contact_id\n" + "\n".join(ids) + "\n"
+    refused = cli("plan", "-", "--lists", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f", stdin=stdin)
+    assert refused.code == ExitCode.USAGE and "not a list of this account" in refused.err
+    assert "read_contact_lists" not in refused.err and "ccpandas lists" in refused.err

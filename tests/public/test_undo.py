@@ -327,3 +327,17 @@ def test_a_frame_cannot_resume_an_undo_and_nothing_is_sent(cc_emulator_factory, 
         df.cc.resume(undone.run_id, client=client)
     sent = acct.request_counts.total() - before
     assert adds(emu) == 1 and sent == 0
+
+
+def test_an_undo_preview_calls_its_pairs_planned_as_a_dry_run_does(
+    cc_emulator_factory, connect
+) -> None:
+    # A dry run's rows are `planned` (ROW_STATUSES; `not_sent` is a run that stopped
+    # before sending them). The undo preview's pairs said `not_sent`, and so did
+    # `ccpandas undo RUN_ID --dry-run`'s summary ("rows 7 (not_sent 7)").
+    emu = cc_emulator_factory(seed=5, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    preview = _remove(emu, client, [target], sorted(acct.members(target))[:7]).undo(dry_run=True)
+    assert preview.changes["outcome"].tolist() == ["planned"] * 7
+    assert dict(preview.summary().by_status) == {"planned": 7}
