@@ -237,6 +237,16 @@ def test_a_half_built_client_has_a_repr(emu):
     assert "Client(base_url=" in shown and emu.token not in shown
 
 
+def test_a_limiter_that_refused_its_rate_has_a_repr(emu):
+    # The limiter's constructor refuses the rate before setting anything: a traceback
+    # with its frames' locals called repr on it, which raised AttributeError instead.
+    error = caught(lambda: Client(token=emu.token, base_url=emu.base_url, rate=-1))
+    assert isinstance(error, ValueError) and "rate must be a positive number" in str(error)
+    shown = everything_shown(error)
+    assert "SharedRateLimiter(rate=0, margin=0, state='local')" in shown
+    assert emu.token not in shown
+
+
 # --------------------------------------------------------------------------- file modes
 
 
