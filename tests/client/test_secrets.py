@@ -304,3 +304,16 @@ def test_a_token_passed_as_the_client_is_not_quoted_in_the_error(given):
     assert "SECRETPAYLOAD" not in shown
     assert "client must be a ccpandas.Client" in str(caught.value)
     assert f"{len(given)} characters" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "given", [("my-app", "SECRETPAYLOAD-a1b2c3"), {"access_token": "SECRETPAYLOAD-a1b2c3"}]
+)
+def test_a_tuple_or_dict_holding_a_token_passed_as_the_client_is_not_quoted(given):
+    # Only a string was kept out of the message: a (client id, token) pair or a dict of
+    # saved credentials was quoted, token included.
+    frame = pd.DataFrame({"contact_id": ["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]})
+    with pytest.raises(TypeError) as caught:
+        ccpandas.remove_from_lists(frame, ["Newsletter"], client=given, progress=False)
+    assert "SECRETPAYLOAD" not in "".join(traceback.format_exception(caught.value))
+    assert f"not a {type(given).__name__}" in str(caught.value)
