@@ -971,6 +971,7 @@ def logout(
     store: CredentialStore | None = None,
     revoke: bool = True,
     auth_url: str | None = None,
+    client_secret: str | Secret | None = None,
 ) -> bool:
     """Forget the saved login of ``client_id`` (default ``CC_CLIENT_ID``, or the only one
     saved): revoke its refresh token at the server (``revoke=True``, best effort), delete
@@ -986,11 +987,17 @@ def logout(
         auth_url: The authorization server to revoke the token at, e.g.
             ``emu.auth_url``. None (the default) is the one the login was made with,
             else ``CC_AUTH_URL``, else Constant Contact's.
+        client_secret: A confidential application's client secret, which its revocation
+            must carry. None (the default) reads ``CC_CLIENT_SECRET``; without either,
+            the application is public.
 
     Example:
         >>> ccpandas.logout()  # doctest: +SKIP
         True
     """
+    secret: dict[str, Any] = {"client_secret": client_secret}
+    del client_secret  # first: no frame of a refused logout holds it in clear
+    pop_secret(secret)
     store = store if store is not None else TokenStore()
     cid = _resolve_client_id(client_id, store)
     if cid is None:
@@ -1001,7 +1008,12 @@ def logout(
             token = creds.refresh_token or creds.access_token
             hint = "refresh_token" if creds.refresh_token else "access_token"
             try:
-                session = OAuthSession(cid, auth_url=auth_url or creds.auth_url)
+                given = secret["client_secret"]
+                session = OAuthSession(
+                    cid,
+                    auth_url=auth_url or creds.auth_url,
+                    client_secret=given if given is not None else env(CLIENT_SECRET_ENV),
+                )
                 with contextlib.closing(session):
                     session.revoke(token, hint)
             except (AuthError, ConfigError) as exc:
