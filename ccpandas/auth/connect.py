@@ -644,12 +644,20 @@ class OAuthToken:
 
 
 def _given_client_id(client_id: Any) -> str | None:
-    """``client_id`` stripped (None stays None); ConfigError unless a non-empty string."""
+    """``client_id`` stripped (None stays None); ConfigError unless a non-empty string,
+    or when it is shaped like an access token (a JWT: ``connect(token)`` reads naturally,
+    but the first argument is the client id), which the error does not quote."""
     if client_id is None:
         return None
     if not isinstance(client_id, str) or not client_id.strip():
         raise ConfigError("client_id must be a non-empty string (your application's API key)")
-    return client_id.strip()
+    text = client_id.strip()
+    if text.startswith("eyJ") and text.count(".") == 2:
+        raise ConfigError(
+            f"client_id looks like an access token ({len(text)} characters, not shown), not "
+            f"your application's API key: set {TOKEN_ENV} to a token (or pass token=...)"
+        )
+    return text
 
 
 def _resolve_client_id(
