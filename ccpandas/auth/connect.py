@@ -56,7 +56,7 @@ from ccpandas._config import (
 )
 from ccpandas._docs import shared_params
 from ccpandas._env import in_notebook, login_view
-from ccpandas._secret import Secret
+from ccpandas._secret import Secret, looks_like_token
 from ccpandas.auth.flows import (
     DEFAULT_REDIRECT_URI,
     DeviceCode,
@@ -652,7 +652,7 @@ def _given_client_id(client_id: Any) -> str | None:
     if not isinstance(client_id, str) or not client_id.strip():
         raise ConfigError("client_id must be a non-empty string (your application's API key)")
     text = client_id.strip()
-    if text.startswith("eyJ") and text.count(".") == 2:
+    if looks_like_token(text):
         raise ConfigError(
             f"client_id looks like an access token ({len(text)} characters, not shown), not "
             f"your application's API key: set {TOKEN_ENV} to a token (or pass token=...)"

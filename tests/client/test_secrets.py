@@ -317,3 +317,17 @@ def test_a_tuple_or_dict_holding_a_token_passed_as_the_client_is_not_quoted(give
         ccpandas.remove_from_lists(frame, ["Newsletter"], client=given, progress=False)
     assert "SECRETPAYLOAD" not in "".join(traceback.format_exception(caught.value))
     assert f"not a {type(given).__name__}" in str(caught.value)
+
+
+def test_a_token_given_as_the_base_url_is_not_quoted(emu):
+    # Client(base_url, token), the first two arguments swapped: the token (a JWT, as
+    # Constant Contact's are) was quoted whole in "base_url must look like ..., not '...'".
+    token = emu.oauth.grant("my-app")["access_token"]
+    error = caught(lambda: Client(emu.base_url, token))
+    assert isinstance(error, ccpandas.ConfigError)
+    assert "base_url must look like https://host/v3" in str(error)
+    assert f"{len(token)} characters" in str(error)
+    assert token[:20] not in "".join(traceback.format_exception(error))
+    assert caught(lambda: Client(token, "api.cc.email/v3")).args == (
+        "base_url must look like https://host/v3, not 'api.cc.email/v3'",  # a URL: quoted
+    )
