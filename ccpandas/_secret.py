@@ -27,7 +27,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["MASK", "Secret", "header_problem", "jwt_parts", "private_file"]
+__all__ = ["MASK", "Secret", "header_problem", "jwt_parts", "looks_like_token", "private_file"]
 
 #: What SQLite adds beside a database file (same data: same mode).
 _SQLITE_SIDES = ("-wal", "-shm", "-journal")
@@ -140,6 +140,18 @@ def header_problem(value: str) -> str | None:
             continue
         return f"{kind} (character {position} of {len(value)})"
     return None
+
+
+def looks_like_token(value: str) -> bool:
+    """True when ``value`` is shaped like a JWT, as Constant Contact's access tokens
+    are: a string given for a client id or a URL that an error must not quote back.
+
+    Example:
+        >>> looks_like_token("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"), looks_like_token("app")
+        (True, False)
+    """
+    text = value.strip()
+    return text.startswith("eyJ") and text.count(".") == 2
 
 
 def private_file(path: Path) -> Path:

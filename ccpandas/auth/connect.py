@@ -56,7 +56,7 @@ from ccpandas._config import (
 )
 from ccpandas._docs import shared_params
 from ccpandas._env import in_notebook, login_view
-from ccpandas._secret import Secret
+from ccpandas._secret import Secret, looks_like_token
 from ccpandas.auth.flows import (
     DEFAULT_REDIRECT_URI,
     DeviceCode,
@@ -76,6 +76,7 @@ from ccpandas.client.http import (
     normalize_base_url,
     set_default_client,
 )
+from ccpandas.client.shared import hide
 from ccpandas.client.urls import is_loopback_host
 from ccpandas.errors import (
     AuthError,
@@ -260,12 +261,30 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+def hide_secrets(options: dict[str, Any]) -> None:
+    """The secrets among a call's ``options`` made Secrets in place, first thing: the
+    client secret, a ``token`` string and a Redis URL in ``client_options`` (its
+    password), so no frame of a call refused later (a plain http:// base URL...) holds
+    them in clear. ``client_options`` is copied, never changed.
+
+    Example:
+        >>> given = {"token": "t0k", "client_options": {"shared_state": "redis://:pw@h/0"}}
+        >>> hide_secrets(given); given["token"], given["client_options"]
+        (Secret('********'), {'shared_state': Secret('********')})
+    """
+    pop_secret(options)
+    if "token" in options:
+        options["token"] = hide(options["token"])
+    extra = options.get("client_options")
+    if isinstance(extra, Mapping) and "shared_state" in extra:
+        options["client_options"] = {**extra, "shared_state": hide(extra["shared_state"])}
+
+
 def _options(given: Any, bundle: type, function: str) -> dict[str, Any]:
     """Every option of ``bundle`` (a TypedDict): the ``given`` ones, else the default;
     a name not in the bundle is refused as Python refuses an unknown keyword."""
     names = bundle.__optional_keys__ | bundle.__required_keys__  # type: ignore[attr-defined]
-    if "client_secret" in names:  # first: no frame of a refused call holds it in clear
-        pop_secret(given)
+    hide_secrets(given)  # first: no frame of a refused call holds one in clear
     refuse_unknown(given, names, function)
     o = {name: given.get(name, _DEFAULTS.get(name)) for name in names}
     browser, wait = o.get("open_browser"), o.get("min_refresh_interval", 0.0)
@@ -625,12 +644,20 @@ class OAuthToken:
 
 
 def _given_client_id(client_id: Any) -> str | None:
-    """``client_id`` stripped (None stays None); ConfigError unless a non-empty string."""
+    """``client_id`` stripped (None stays None); ConfigError unless a non-empty string,
+    or when it is shaped like an access token (a JWT: ``connect(token)`` reads naturally,
+    but the first argument is the client id), which the error does not quote."""
     if client_id is None:
         return None
     if not isinstance(client_id, str) or not client_id.strip():
         raise ConfigError("client_id must be a non-empty string (your application's API key)")
-    return client_id.strip()
+    text = client_id.strip()
+    if looks_like_token(text):
+        raise ConfigError(
+            f"client_id looks like an access token ({len(text)} characters, not shown), not "
+            f"your application's API key: set {TOKEN_ENV} to a token (or pass token=...)"
+        )
+    return text
 
 
 def _resolve_client_id(
@@ -894,7 +921,7 @@ def _connect_env(
 ) -> Client:
     """A client with ``CC_ACCESS_TOKEN``: refreshed with ``CC_REFRESH_TOKEN`` when the
     client id is known (continuing its saved successors), else used as it is."""
-    env_refresh = env(REFRESH_TOKEN_ENV)
+    env_refresh = hide(env(REFRESH_TOKEN_ENV))  # no frame holds it in clear
     cid = client_id or env(CLIENT_ID_ENV)
     url = api_url or DEFAULT_BASE_URL
     if env_refresh and not cid:
@@ -909,13 +936,13 @@ def _connect_env(
         return _client_for(None, url, o)
     store = _login_store(o["store"], api_url, auth_url or env(AUTH_URL_ENV))
     # A stable, one-way name of the refresh token (never the token itself).
-    origin = hashlib.sha256(f"ccpandas:{env_refresh}".encode()).hexdigest()[:32]
+    origin = hashlib.sha256(f"ccpandas:{env_refresh.reveal()}".encode()).hexdigest()[:32]
     saved = store.load(cid)
     if saved is not None and saved.origin == origin:
         creds = saved  # the rotated successors of this same refresh token
     else:
         access = Secret(env(TOKEN_ENV) or "")
-        creds = Credentials(cid, access, Secret(env_refresh), base_url=api_url, origin=origin)
+        creds = Credentials(cid, access, env_refresh, base_url=api_url, origin=origin)
     provider = _provider(creds, store, auth_url, o)
     _log.info("connecting with %s and %s", TOKEN_ENV, REFRESH_TOKEN_ENV)
     return _client_for(provider, url, o)
@@ -952,6 +979,7 @@ def logout(
     store: CredentialStore | None = None,
     revoke: bool = True,
     auth_url: str | None = None,
+    client_secret: str | Secret | None = None,
 ) -> bool:
     """Forget the saved login of ``client_id`` (default ``CC_CLIENT_ID``, or the only one
     saved): revoke its refresh token at the server (``revoke=True``, best effort), delete
@@ -967,11 +995,17 @@ def logout(
         auth_url: The authorization server to revoke the token at, e.g.
             ``emu.auth_url``. None (the default) is the one the login was made with,
             else ``CC_AUTH_URL``, else Constant Contact's.
+        client_secret: A confidential application's client secret, which its revocation
+            must carry. None (the default) reads ``CC_CLIENT_SECRET``; without either,
+            the application is public.
 
     Example:
         >>> ccpandas.logout()  # doctest: +SKIP
         True
     """
+    secret: dict[str, Any] = {"client_secret": client_secret}
+    del client_secret  # first: no frame of a refused logout holds it in clear
+    pop_secret(secret)
     store = store if store is not None else TokenStore()
     cid = _resolve_client_id(client_id, store)
     if cid is None:
@@ -982,7 +1016,12 @@ def logout(
             token = creds.refresh_token or creds.access_token
             hint = "refresh_token" if creds.refresh_token else "access_token"
             try:
-                session = OAuthSession(cid, auth_url=auth_url or creds.auth_url)
+                given = secret["client_secret"]
+                session = OAuthSession(
+                    cid,
+                    auth_url=auth_url or creds.auth_url,
+                    client_secret=given if given is not None else env(CLIENT_SECRET_ENV),
+                )
                 with contextlib.closing(session):
                     session.revoke(token, hint)
             except (AuthError, ConfigError) as exc:

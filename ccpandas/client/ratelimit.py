@@ -60,6 +60,10 @@ class RateLimiter:
     ``clock`` and ``sleep`` are injectable so tests run on a fake clock.
     """
 
+    # A limiter whose __init__ refused its rate still has a repr: a traceback shown with
+    # its frames' locals (IPython's verbose mode, Sentry) calls it.
+    rate = margin = 0.0
+
     def __init__(
         self,
         rate: float,
@@ -155,9 +159,9 @@ class SharedRateLimiter(RateLimiter):
         margin: float = DEFAULT_MARGIN,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(rate, margin=margin, sleep=sleep)
         self.key = key
         self.state = state
+        super().__init__(rate, margin=margin, sleep=sleep)
         # This process's own limiter, used only if the local state file is unusable.
         self._own: RateLimiter | None = None
 

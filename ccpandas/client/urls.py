@@ -12,6 +12,7 @@ from __future__ import annotations
 from ipaddress import ip_address
 from urllib.parse import urlsplit, urlunsplit
 
+from ccpandas._secret import looks_like_token
 from ccpandas.errors import ConfigError
 
 __all__ = ["is_loopback_host", "normalize_base_url", "secure_url"]
@@ -55,7 +56,9 @@ def secure_url(url: str, *, name: str, example: str, carries: str) -> str:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must look like {example}, not {url!r}")
+        # A token given here (two arguments swapped) is not quoted back.
+        shown = f"{len(url)} characters like a token" if looks_like_token(url) else repr(url)
+        raise ConfigError(f"{name} must look like {example}, not {shown}")
     if parts.username is not None or parts.password is not None:
         # Never echo the URL: it holds credentials.
         raise ConfigError(f"{name} must not contain a user name or password")

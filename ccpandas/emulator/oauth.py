@@ -212,6 +212,10 @@ class AuthServer:
         self._families = itertools.count(1)
         self._limiter = RateLimiter()
         self._events: collections.Counter[str] = collections.Counter()
+        #: Confidential applications, client id -> client secret: their calls must
+        #: carry these HTTP Basic credentials (``invalid_client`` otherwise), as at
+        #: Constant Contact. Other client ids are public (``client_id`` in the form).
+        self.client_secrets: dict[str, str] = {}
         self._routes: dict[tuple[str, str], Callable[[dict[str, Any]], Outcome]] = {
             ("POST", "/device/authorize"): self._device_authorize,
             ("GET", "/device/verify"): self._verify_page,
@@ -311,15 +315,15 @@ class AuthServer:
             form[key] = value
         return form
 
-    @staticmethod
-    def _client_id(request: Mapping[str, Any], form: Mapping[str, str]) -> str:
-        """From HTTP Basic authentication (confidential clients; the secret is not
-        checked) or the ``client_id`` parameter (public clients)."""
+    def _client_id(self, request: Mapping[str, Any], form: Mapping[str, str]) -> str:
+        """From HTTP Basic authentication (confidential clients: the secret must be the
+        one of :attr:`client_secrets`) or the ``client_id`` parameter (public clients)."""
         header = request["headers"].get("authorization") or ""
         scheme, _, value = header.partition(" ")
+        secret = None
         if scheme.lower() == "basic" and value:
             try:
-                user = base64.b64decode(value.strip()).decode("utf-8").partition(":")[0]
+                user, _, secret = base64.b64decode(value.strip()).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise _OAuthError("invalid_client", "Malformed Basic credentials.", 401) from None
             client_id = urllib.parse.unquote_plus(user)
@@ -327,6 +331,9 @@ class AuthServer:
             client_id = form.get("client_id", "")
         if not client_id.strip():
             raise _OAuthError("invalid_client", "client_id is required.", 401)
+        wanted = self.client_secrets.get(client_id.strip())
+        if wanted is not None and secret != wanted:
+            raise _OAuthError("invalid_client", "Client authentication failed.", 401)
         return client_id.strip()
 
     @staticmethod

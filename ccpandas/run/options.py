@@ -176,8 +176,9 @@ wait_for_quota=False, verify='auto')
 
 def check_client(client: Any, name: str = "client") -> None:
     """TypeError unless ``client`` is None (the default client) or a
-    :class:`ccpandas.Client`; checked before anything is sent. Text is never quoted
-    back: a string given as a client is most likely a token.
+    :class:`ccpandas.Client`; checked before anything is sent. Only a number is quoted
+    back: a string given as a client is most likely a token, and a tuple or a dict may
+    hold one.
 
     Example:
         >>> check_client("my-token")  # doctest: +ELLIPSIS
@@ -194,6 +195,8 @@ def check_client(client: Any, name: str = "client") -> None:
             "ccpandas.connect() or ccpandas.login() for a client)"
             if isinstance(client, str | bytes)
             else f"{short_repr(client, 60)} ({kind})"
+            if isinstance(client, int | float)
+            else f"a {kind} (not shown: it may hold a token)"
         )
         raise TypeError(
             f"{name} must be a ccpandas.Client (or None for the default client), not {given}"

@@ -253,9 +253,11 @@ def connect(
     """
     from ccpandas._config import BASE_URL_ENV, CLIENT_ID_ENV, DEFAULT_BASE_URL, env
     from ccpandas.auth.connect import connect as auth_connect
+    from ccpandas.auth.connect import hide_secrets
     from ccpandas.auth.tokenstore import TokenStore
     from ccpandas.errors import AuthError
 
+    hide_secrets(options)  # type: ignore[arg-type]
     url = base_url or env(BASE_URL_ENV)
     rest: dict[str, Any] = dict(options)
     given = rest.pop("store", None)  # None: a practice login is not saved for good

@@ -199,3 +199,26 @@ def _tee(first, second):
         second(*args)
 
     return both
+
+
+def test_logout_of_a_confidential_application_revokes_with_its_secret(
+    auth_emu, store: TokenStore, monkeypatch
+) -> None:
+    # The revocation was sent without the client secret a confidential application's
+    # calls need: refused (invalid_client), so the refresh token stayed valid at the
+    # server after logout (only a warning said so).
+    emu = auth_emu()
+    emu.oauth.client_secrets[CLIENT_ID] = "s3cret-of-the-app"
+    monkeypatch.setenv("CC_CLIENT_SECRET", "s3cret-of-the-app")
+    signed_in(emu)
+    refresh = store.load(CLIENT_ID).refresh_token.reveal()
+    assert refresh in emu.oauth.live_refresh_tokens(CLIENT_ID)
+    assert logout(CLIENT_ID) is True
+    assert emu.oauth.events["revoke"] == 1
+    assert refresh not in emu.oauth.live_refresh_tokens()
+    # Given as an argument, as to login() and connect().
+    monkeypatch.delenv("CC_CLIENT_SECRET")
+    signed_in(emu, client_secret="s3cret-of-the-app")
+    refresh = store.load(CLIENT_ID).refresh_token.reveal()
+    assert logout(CLIENT_ID, client_secret="s3cret-of-the-app") is True
+    assert refresh not in emu.oauth.live_refresh_tokens()

@@ -374,3 +374,62 @@ def test_a_refused_login_keeps_no_client_secret(auth_emu, private_env: Path) -> 
         err = catch(case)
         assert isinstance(err, ConfigError)
         assert_clean(err, [_GOOD_SECRET, _BAD_SECRET])
+
+
+#: The tokens of the next test, module-level for the same reason.
+_GIVEN: dict[str, str] = {}
+_REDIS_URL = {"shared_state": "redis://:Redis-pw-2291@127.0.0.1:6x79/0"}
+
+
+def test_a_refused_connect_keeps_no_token_in_its_frames(auth_emu, monkeypatch) -> None:
+    # connect() took CC_REFRESH_TOKEN from the environment, token=... and client_options'
+    # Redis URL in clear into its frames' locals; a setting refused after that (a plain
+    # http:// base URL or authorization server, a malformed client secret, a Redis URL
+    # redis-py cannot read) showed them there.
+    from ccpandas.widgets.login import connect as notebook_connect
+
+    emu = auth_emu()
+    body = emu.oauth.grant(CLIENT_ID)
+    _GIVEN.update(access=body["access_token"], refresh=body["refresh_token"])
+    secrets = [*_GIVEN.values(), "Redis-pw-2291", *emu.oauth.issued_secrets()]
+    monkeypatch.setenv("CC_ACCESS_TOKEN", body["access_token"])
+    monkeypatch.setenv("CC_REFRESH_TOKEN", body["refresh_token"])
+    monkeypatch.setenv("CC_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("CC_AUTH_URL", emu.auth_url)
+    base_url, plain = emu.base_url, "http://192.0.2.1/v3"
+    from_env = [
+        lambda: ccpandas.connect(base_url=plain),
+        lambda: ccpandas.connect(base_url=base_url, client_options={"rate": -1}),
+        lambda: ccpandas.connect(base_url=base_url, client_secret=_BAD_SECRET),
+    ]
+    errors = [catch(case) for case in from_env]
+    monkeypatch.setenv("CC_AUTH_URL", "http://192.0.2.1/oauth2/default/v1")
+    errors.append(catch(lambda: ccpandas.connect(base_url=base_url)))
+    for name in ("CC_ACCESS_TOKEN", "CC_REFRESH_TOKEN", "CC_CLIENT_ID", "CC_AUTH_URL"):
+        monkeypatch.delenv(name)
+    given = [
+        lambda: ccpandas.connect(token=_GIVEN["access"], base_url=plain),
+        lambda: ccpandas.connect(
+            token=_GIVEN["access"], base_url=base_url, client_options=_REDIS_URL
+        ),
+        lambda: notebook_connect(token=_GIVEN["access"], base_url=plain),
+    ]
+    errors += [catch(case) for case in given]
+    emu.configure(auto_approve=True)
+    auth_url, view = emu.auth_url, TextView(io.StringIO())
+    errors.append(
+        catch(
+            lambda: login(
+                CLIENT_ID,
+                auth_url=auth_url,
+                base_url=base_url,
+                view=view,
+                client_options=_REDIS_URL,
+            )
+        )
+    )
+    kinds = [type(err).__name__ for err in errors]
+    assert kinds == ["ConfigError", "ValueError", *["ConfigError"] * 6]
+    assert [hit for err in errors for hit in walk(err, secrets)] == []
+    shown = "".join(shown_with_locals(err) for err in errors)
+    assert [s[:6] for s in secrets if s in shown] == []

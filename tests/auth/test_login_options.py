@@ -87,3 +87,26 @@ def test_login_refuses_a_bad_browser_or_refresh_option_first(auth_emu, option, v
         login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=user, **{option: value})
     assert user.codes == [] and emu.oauth.issued_secrets() == []
     assert emu.account.request_counts.total() == 0
+
+
+@pytest.mark.parametrize("call", ["connect", "login", "logout"])
+def test_an_access_token_passed_as_the_client_id_is_refused_unquoted(auth_emu, call) -> None:
+    # connect(token) reads naturally, but the first argument is the client id: the token
+    # was quoted whole in "No saved login for eyJ...", and sent to the authorization
+    # server as a client id by the device login connect() then started.
+    emu = auth_emu()
+    user = User(emu)
+    token = emu.oauth.grant(CLIENT_ID)["access_token"]  # a JWT, as Constant Contact's are
+    urls = {"auth_url": emu.auth_url}
+    given = {
+        "connect": lambda: connect(token, base_url=emu.base_url, view=user, **urls),
+        "login": lambda: login(token, base_url=emu.base_url, view=user, **urls),
+        "logout": lambda: ccpandas.logout(token, **urls),
+    }[call]
+    with pytest.raises(ccpandas.ConfigError, match="looks like an access token") as refused:
+        given()
+    assert token not in str(refused.value) and token[:40] not in str(refused.value)
+    assert "CC_ACCESS_TOKEN" in str(refused.value)
+    assert user.codes == [] and emu.oauth.events["token:device_code"] == 0
+    folder = TokenStore().directory  # no lock file named after the token either
+    assert not folder.exists() or [p.name for p in folder.iterdir()] == []

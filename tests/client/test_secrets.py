@@ -237,6 +237,16 @@ def test_a_half_built_client_has_a_repr(emu):
     assert "Client(base_url=" in shown and emu.token not in shown
 
 
+def test_a_limiter_that_refused_its_rate_has_a_repr(emu):
+    # The limiter's constructor refuses the rate before setting anything: a traceback
+    # with its frames' locals called repr on it, which raised AttributeError instead.
+    error = caught(lambda: Client(token=emu.token, base_url=emu.base_url, rate=-1))
+    assert isinstance(error, ValueError) and "rate must be a positive number" in str(error)
+    shown = everything_shown(error)
+    assert "SharedRateLimiter(rate=0, margin=0, state='local')" in shown
+    assert emu.token not in shown
+
+
 # --------------------------------------------------------------------------- file modes
 
 
@@ -294,3 +304,30 @@ def test_a_token_passed_as_the_client_is_not_quoted_in_the_error(given):
     assert "SECRETPAYLOAD" not in shown
     assert "client must be a ccpandas.Client" in str(caught.value)
     assert f"{len(given)} characters" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "given", [("my-app", "SECRETPAYLOAD-a1b2c3"), {"access_token": "SECRETPAYLOAD-a1b2c3"}]
+)
+def test_a_tuple_or_dict_holding_a_token_passed_as_the_client_is_not_quoted(given):
+    # Only a string was kept out of the message: a (client id, token) pair or a dict of
+    # saved credentials was quoted, token included.
+    frame = pd.DataFrame({"contact_id": ["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]})
+    with pytest.raises(TypeError) as caught:
+        ccpandas.remove_from_lists(frame, ["Newsletter"], client=given, progress=False)
+    assert "SECRETPAYLOAD" not in "".join(traceback.format_exception(caught.value))
+    assert f"not a {type(given).__name__}" in str(caught.value)
+
+
+def test_a_token_given_as_the_base_url_is_not_quoted(emu):
+    # Client(base_url, token), the first two arguments swapped: the token (a JWT, as
+    # Constant Contact's are) was quoted whole in "base_url must look like ..., not '...'".
+    token = emu.oauth.grant("my-app")["access_token"]
+    error = caught(lambda: Client(emu.base_url, token))
+    assert isinstance(error, ccpandas.ConfigError)
+    assert "base_url must look like https://host/v3" in str(error)
+    assert f"{len(token)} characters" in str(error)
+    assert token[:20] not in "".join(traceback.format_exception(error))
+    assert caught(lambda: Client(token, "api.cc.email/v3")).args == (
+        "base_url must look like https://host/v3, not 'api.cc.email/v3'",  # a URL: quoted
+    )
