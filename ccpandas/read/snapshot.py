@@ -3,9 +3,9 @@
 A snapshot is ``GET /contacts?lists=<up to 25 ids>&include=list_memberships,taggings
 &status=all&include_count=true&limit=500``, paged by ``_links.next.href``: one pass
 covers 25 lists, and reads ``ceil(union of their members / 500)`` pages. A pass whose
-``contacts_count`` changes between two pages is read again (at most twice): the API's
-next link counts the records shown, so a member leaving mid-read would make a page
-skip one that stays. The reads go through the
+``contacts_count`` changes between two pages, or since the journaled pages of a read
+continued later, is read again (at most twice): the API's next link counts the records
+shown, so a member leaving mid-read would make a page skip one that stays. The reads go through the
 :class:`~ccpandas.Client`, so they share its rate limiter, retries and daily count.
 Long reads report progress (phase ``reading``) to the run's reporter.
 
@@ -330,7 +330,8 @@ class _Reading:
         if p["done"]:
             return
         href = p["next"]
-        first: int | None = None  # contacts_count when this read of the pass began
+        # contacts_count when the pass began (journaled: a read continued later compares)
+        first: int | None = p.get("count") if p["pages"] else None
         rereads = 0
         while True:
             body = self._fetch(i, p, href)
@@ -361,7 +362,8 @@ class _Reading:
             if sj is not None:
                 sel = self.select
                 at = sel.positions(kept, self.addresses) if sel is not None else None
-                sj.page_read(i, _journal_rows(kept), href, counts=counts, positions=at)
+                rows = _journal_rows(kept)
+                sj.page_read(i, rows, href, counts=counts, positions=at, total=first)
             self.pages_read += 1
             self.reporter.update(self.progress())
             if href is None:
