@@ -78,6 +78,7 @@ _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
         "activity POSTs' 201: json, truncated, no_activity_id or replay (a caching proxy)",
     ),
     "activity_paging": (str, "GET /v3/activities pages: normal, or repeating (an endless loop)"),
+    "contact_paging": (str, "GET /v3/contacts pages: stable, or offset (a change may skip one)"),
     "segment_pending_reads": (int, "first reads of each segment's contacts that answer 202"),
 }
 assert set(_SETTING_FLAGS) == set(Settings.names()), "every setting needs a CLI flag"

@@ -45,6 +45,7 @@ _CHOICES = {
     "access_tokens": ("jwt", "opaque"),
     "activity_answers": ("json", "truncated", "no_activity_id", "replay"),
     "activity_paging": ("normal", "repeating"),
+    "contact_paging": ("stable", "offset"),
 }
 
 
@@ -129,6 +130,11 @@ class Settings:
         activity_paging: ``"normal"`` (the default) or ``"repeating"``: every
             ``GET /v3/activities`` page links to the same page again, under a new cursor
             each time (a paging loop that never ends).
+        contact_paging: How ``GET /v3/contacts`` pages continue: ``"stable"`` (the
+            default: after the last record shown, so a change between two pages never
+            shifts one) or ``"offset"``: after as many matching records as were shown,
+            counted again at each page, as the service's cursor (``next=2``) suggests;
+            a record leaving the results before that point makes the next page skip one.
         segment_pending_reads: How many first reads of each segment's contacts
             (``GET /v3/contacts?segment_id=``, no cursor) answer 202 "accepted, not fully
             completed" with no contacts before one answers 200, as the spec says the API
@@ -177,6 +183,7 @@ class Settings:
     access_tokens: str = "jwt"
     activity_answers: str = "json"
     activity_paging: str = "normal"
+    contact_paging: str = "stable"
     segment_pending_reads: int = 0
 
     def __post_init__(self) -> None:

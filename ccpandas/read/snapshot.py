@@ -1,8 +1,11 @@
 """Read membership snapshots over HTTP: who is on the target lists, before and after.
 
 A snapshot is ``GET /contacts?lists=<up to 25 ids>&include=list_memberships,taggings
-&status=all&limit=500``, paged by ``_links.next.href``: one pass covers 25 lists, and
-reads ``ceil(union of their members / 500)`` pages. The reads go through the
+&status=all&include_count=true&limit=500``, paged by ``_links.next.href``: one pass
+covers 25 lists, and reads ``ceil(union of their members / 500)`` pages. A pass whose
+``contacts_count`` changes between two pages, or since the journaled pages of a read
+continued later, is read again (at most twice): the API's next link counts the records
+shown, so a member leaving mid-read would make a page skip one that stays. The reads go through the
 :class:`~ccpandas.Client`, so they share its rate limiter, retries and daily count.
 Long reads report progress (phase ``reading``) to the run's reporter.
 
@@ -29,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +86,10 @@ __all__ = [
 ]
 
 _INCLUDE = "list_memberships,taggings"
+#: Times a pass of a membership read starts again when its lists change under it.
+_REREADS = 2
+
+log = logging.getLogger(__name__)
 
 
 def target_info(
@@ -322,9 +330,29 @@ class _Reading:
         if p["done"]:
             return
         href = p["next"]
+        # contacts_count when the pass began (journaled: a read continued later compares)
+        first: int | None = p.get("count") if p["pages"] else None
+        rereads = 0
         while True:
             body = self._fetch(i, p, href)
             self.requests += 1
+            count = body.get("contacts_count") if isinstance(body, dict) else None
+            count = count if isinstance(count, int) else None
+            if first is None:
+                first = count
+            elif count is not None and count != first:
+                # The lists changed under the read. The API's next link counts the
+                # records shown (an offset), so one that left before it makes a page
+                # skip a member: read the pass again.
+                if rereads < _REREADS:
+                    log.info(
+                        "lists changed during the read (%d, now %d): reading again", first, count
+                    )
+                    self._restart(i, p)
+                    first, href, rereads = None, None, rereads + 1
+                    continue
+                log.warning("the lists kept changing during the read: a member may be missed")
+                first = count
             page = [_record(item) for item in body.get("contacts") or ()]
             kept, counts = self._project(i, page)
             self.records.extend(kept)
@@ -334,7 +362,8 @@ class _Reading:
             if sj is not None:
                 sel = self.select
                 at = sel.positions(kept, self.addresses) if sel is not None else None
-                sj.page_read(i, _journal_rows(kept), href, counts=counts, positions=at)
+                rows = _journal_rows(kept)
+                sj.page_read(i, rows, href, counts=counts, positions=at, total=first)
             self.pages_read += 1
             self.reporter.update(self.progress())
             if href is None:
@@ -359,6 +388,7 @@ class _Reading:
                     "lists": ",".join(p["lists"]),
                     "include": _INCLUDE,
                     "status": "all",
+                    "include_count": "true",  # each page's: a change under the read shows
                     "limit": READ_PAGE_SIZE,
                 }
                 return self.client.request("GET", "/contacts", params=params)
@@ -367,10 +397,14 @@ class _Reading:
             if href is None or not 400 <= exc.status < 500 or exc.status == 429:
                 raise
         # The cursor expired: read the pass again from its start.
+        self._restart(i, p)
+        return self._fetch(i, p, None)
+
+    def _restart(self, i: int, p: dict[str, Any]) -> None:
+        """Forget what pass ``i`` read: it is read again from its start."""
         if self.sj is not None:
             self.sj.restart_pass(i)
         self.records.forget_pass(i, p["lists"])
-        return self._fetch(i, p, None)
 
     def mark_active(self, list_ids: Sequence[str]) -> None:
         """Tell ``active`` members from the rest exactly (a ``status=active`` pass)."""

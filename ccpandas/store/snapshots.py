@@ -194,10 +194,12 @@ class SnapshotJournal:
         *,
         counts: PageCounts | None = None,
         positions: Sequence[int] | None = None,
+        total: int | None = None,
     ) -> None:
         """Commit one page (ids only; ``counts``: the members it does not keep;
         ``positions``: per member, its position in the run's input, kept instead of
-        its id) and where the pass continues, in one transaction."""
+        its id; ``total``: the pass's ``contacts_count``, which a read continued later
+        compares) and where the pass continues, in one transaction."""
         blob = encode_page(members, self.list_ids, counts=counts, positions=positions)
         with self.db.transaction() as conn:
             passes = self._passes(conn)
@@ -207,14 +209,14 @@ class SnapshotJournal:
                 "VALUES (?, ?, ?, ?)",
                 (self.snapshot_id, pass_index, p["pages"], blob),
             )
-            p.update(pages=p["pages"] + 1, next=next_href, done=next_href is None)
+            p.update(pages=p["pages"] + 1, next=next_href, done=next_href is None, count=total)
             self._set(conn, passes=json.dumps(passes), updated_at=_now())
 
     def restart_pass(self, pass_index: int) -> None:
         """Forget a pass (its cursor expired): it is read again from the start."""
         with self.db.transaction() as conn:
             passes = self._passes(conn)
-            passes[pass_index].update(next=None, done=False, pages=0)
+            passes[pass_index].update(next=None, done=False, pages=0, count=None)
             conn.execute(
                 "DELETE FROM snapshot_pages WHERE snapshot_id = ? AND pass = ?",
                 (self.snapshot_id, pass_index),

@@ -14,9 +14,12 @@ from ccpandas.errors import (
     NotFoundError,
     QuotaExceededError,
     ServerError,
+    SnapshotInterrupted,
     UnauthorizedError,
     error_for_response,
 )
+from ccpandas.read.snapshot import read_snapshot
+from ccpandas.report.progress import NullReporter
 
 FAST = {"speed": 1e9, "rate": None, "daily_quota": None}
 UNKNOWN = "00000000-0000-1000-8000-000000000000"
@@ -99,3 +102,62 @@ def test_cursor_paging_ends_on_either_last_page(cc_emulator_factory, links):
     items = list(client.paginate("/contacts", "contacts", {"limit": 7, "status": "all"}))
     assert sorted(c["contact_id"] for c in items) == sorted(emu.account.contacts)
     assert client.stats.requests == -(-120 // 7)
+
+
+class _RemoveAfterFirstPage(NullReporter):
+    """A membership read's reporter that takes ``ids`` out of ``list_id`` once the first
+    page is read, as someone else would between two page reads."""
+
+    def __init__(self, emu: Any, list_id: str, ids: list[str]) -> None:
+        self.emu, self.list_id, self.ids = emu, list_id, ids
+
+    def update(self, snapshot: Any) -> None:
+        if snapshot.phase == "reading" and self.ids:
+            self.emu.account.remove_members(self.list_id, self.ids)
+            self.ids = []
+
+
+@pytest.mark.parametrize("paging", ["stable", "offset"])
+def test_a_membership_read_misses_no_member_when_the_lists_change_under_it(
+    cc_emulator_factory, paging
+):
+    # The service's next link counts the records shown (cursor "limit=1&next=2"): a
+    # member leaving before that point makes the next page skip one that stays.
+    emu = cc_emulator_factory(seed=7, contacts=1500, lists=1, contact_paging=paging, **FAST)
+    lid = emu.account.list_ids()[0]
+    emu.account.set_members(lid, emu.account.contact_ids()[:1200])
+    first_page = emu.account.contact_ids()[:10]  # account order: the first page's
+    reporter = _RemoveAfterFirstPage(emu, lid, first_page)
+    snap, _ = read_snapshot(
+        emu_client(emu), [lid], reporter=reporter, journal=False, need_emails=False
+    )
+    assert not reporter.ids  # the list did change between two pages
+    now = emu.account.members(lid)
+    assert not now - set(snap.contact_ids), "members that stay were skipped"
+    assert set(snap.contact_ids) == now  # and those that left are not kept: read again
+
+
+class _StopAfterFirstPage(NullReporter):
+    """Ctrl-C once a membership read has read (and journaled) its first page."""
+
+    def update(self, snapshot: Any) -> None:
+        if snapshot.phase == "reading":
+            raise KeyboardInterrupt
+
+
+def test_a_membership_read_continued_after_its_lists_changed_misses_no_member(
+    cc_emulator_factory,
+):
+    # Continued later (a Ctrl-C, a spent quota), the journaled cursor counts the
+    # records shown then: members gone since make the next page skip some that stay.
+    emu = cc_emulator_factory(seed=7, contacts=1500, lists=1, contact_paging="offset", **FAST)
+    lid = emu.account.list_ids()[0]
+    emu.account.set_members(lid, emu.account.contact_ids()[:1200])
+    client = emu_client(emu)
+    with pytest.raises(SnapshotInterrupted) as stop:
+        read_snapshot(client, [lid], reporter=_StopAfterFirstPage(), need_emails=False)
+    emu.account.remove_members(lid, emu.account.contact_ids()[:10])  # on the first page
+    snap, _ = read_snapshot(client, [lid], snapshot_id=stop.value.snapshot_id, need_emails=False)
+    now = emu.account.members(lid)
+    assert not now - set(snap.contact_ids), "members that stay were skipped"
+    assert set(snap.contact_ids) == now

@@ -127,6 +127,24 @@ def test_the_last_page_keeps_an_empty_links_object(emu: Emulator, api: Api) -> N
     assert "_links" not in api.pages("/contacts?limit=150")[-1]
 
 
+@pytest.mark.parametrize("paging", ["stable", "offset"])
+def test_contact_pages_continue_after_the_last_record_or_at_an_offset(
+    emu: Emulator, api: Api, paging: str
+) -> None:
+    lid, members = emu.account.list_ids()[0], emu.account.contact_ids(status="active")[:30]
+    emu.account.set_members(lid, members)
+    emu.configure(contact_paging=paging)
+    first = api.get(f"/contacts?lists={lid}&limit=10&include_count=true").json()
+    shown = [c["contact_id"] for c in first["contacts"]]
+    emu.account.remove_members(lid, shown[:3])  # three records before the next page leave
+    second = api.get(first["_links"]["next"]["href"]).json()
+    after = members[10:]
+    # offset: the next page starts at the 11th of the 27 left, so 3 that stay are skipped
+    expected = after[:10] if paging == "stable" else after[3:13]
+    assert [c["contact_id"] for c in second["contacts"]] == expected
+    assert first["contacts_count"] == 30 and second["contacts_count"] == 27  # every page
+
+
 # -- values ------------------------------------------------------------------------------------
 
 
