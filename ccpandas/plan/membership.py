@@ -847,10 +847,15 @@ def _list_dtype(n_lists: int) -> Any:
 
 
 def check_max_removed(
-    cs: ChangeSet, snapshot: MembershipSnapshot, max_removed: float | int | None
+    cs: ChangeSet,
+    snapshot: MembershipSnapshot,
+    max_removed: float | int | None,
+    call: str = "the sync",
+    given: str = "segment",
 ) -> None:
-    """The sync guard: refuse a change set that removes more than ``max_removed`` of
-    any list's current members (a share in (0, 1], or a count); None: no guard.
+    """The guard of a sync (``call``, of the ``given`` contacts; ``keep_in_lists``
+    too): refuse a change set that removes more than ``max_removed`` of any list's
+    current members (a share in (0, 1], or a count); None: no guard.
 
     Example:
         >>> snap = MembershipSnapshot.from_records(["l1"], [
@@ -870,9 +875,9 @@ def check_max_removed(
         limit = max_removed * size if isinstance(max_removed, float) else max_removed
         if leaving > limit:
             raise PlanError(
-                f"the sync would remove {leaving:,} of the {size:,} members of "
+                f"{call} would remove {leaving:,} of the {size:,} members of "
                 f"{snapshot.name_of(lid)!r}, more than max_removed={max_removed!r} allows "
-                f"({int(limit):,}): check the segment, or raise max_removed (None turns the "
+                f"({int(limit):,}): check the {given}, or raise max_removed (None turns the "
                 "guard off)",
                 values=[lid],
             )
