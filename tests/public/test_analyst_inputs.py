@@ -1,0 +1,51 @@
+"""What a demanding analyst pastes in: addresses copied from a page or a sheet, headers
+spelt another way. Over HTTP against the emulator, counting what it saw."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+
+
+def test_invisible_characters_copied_with_an_address_do_not_mismatch_it(
+    cc_emulator_factory, connect
+):
+    # A zero-width space, a byte-order mark or a direction mark copied with an address
+    # made a key no contact has: the member was reported not_a_member, the run "ok",
+    # and the contact stayed on the list. A no-break space inside one made it too.
+    emu = cc_emulator_factory(seed=5, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    ids = sorted(acct.members(target))[:5]
+    email = [acct.contacts[c].email for c in ids]
+    pasted = [
+        email[0].replace("@", "\u200b@"),  # zero-width space
+        "\ufeff" + email[1],  # byte-order mark (the first cell of a UTF-8 export)
+        email[2] + "\u200e",  # left-to-right mark
+        email[3].replace("@", "\u2060@").upper(),  # word joiner
+        email[4].replace("@", "\u00a0@"),  # a no-break space inside: no address
+    ]
+    result = pd.DataFrame({"email": pasted}).cc.remove_from_lists(
+        [target], "email", client=client, progress=False
+    )
+    statuses = result.rows["status"].astype(str).tolist()
+    assert statuses == ["removed"] * 4 + ["invalid_email"]
+    assert acct.members(target) & set(ids) == {ids[4]}
+
+
+def test_invisible_characters_copied_with_a_contact_id_do_not_refuse_it(
+    cc_emulator_factory, connect
+):
+    # A zero-width space or a byte-order mark copied with an id made it "not a UUID
+    # (expected 8-4-4-4-12 hexadecimal digits)", though it reads as one: it is that id.
+    emu = cc_emulator_factory(seed=6, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    ids = sorted(acct.members(target))[:3]
+    pasted = ["\ufeff" + ids[0], ids[1].upper() + "\u200b", ids[2].replace("-", "-\u200d", 1)]
+    result = pd.DataFrame({"contact_id": pasted}).cc.remove_from_lists(
+        [target], client=client, progress=False
+    )
+    assert result.rows["status"].astype(str).tolist() == ["removed"] * 3
+    assert not acct.members(target) & set(ids)
