@@ -240,13 +240,18 @@ def read_input(
         if '"' in text:  # only a quote makes one value of several lines
             _check_run_on(frame, separator, where)
         return _file_labels(frame, header), how
-    except pd.errors.ParserWarning:
-        raise _Usage(
-            f"cannot read {where} as {kind} ({how.text()}): a row has more fields than its "
-            "header; quote the values that hold the separator, or give it with --sep"
-        ) from None
-    except (ValueError, pd.errors.ParserError) as exc:
-        # pandas' EmptyDataError is a ValueError.
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        # pandas' EmptyDataError is a ValueError. A row longer than the header: the
+        # first one warns, a later one is an error naming its line (said in our words).
+        longer = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if isinstance(exc, pd.errors.ParserWarning) or longer:
+            n = longer.groups() if longer else ()
+            line = f" (line {n[1]} has {n[2]} fields, its header {n[0]})" if n else ""
+            raise _Usage(
+                f"cannot read {where} as {kind} ({how.text()}): a row has more fields than "
+                f"its header{line}; quote the values that hold the "
+                "separator, or give it with --sep"
+            ) from None
         raise _Usage(f"cannot read {where} as {kind} ({how.text()}): {exc}") from None
 
 

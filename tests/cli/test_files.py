@@ -266,6 +266,25 @@ def test_a_row_with_more_fields_than_the_header_is_refused(cli, emu, lists, memb
     assert body["rows"] == 3 and body["row_statuses"] == {"planned": 3}
 
 
+def test_a_later_row_with_more_fields_than_the_header_is_refused_the_same_way(
+    cli, emu, lists, members, tmp_path
+):
+    # An unquoted comma in a later row's name ("Smith, Bob"): the refusal was pandas' own
+    # "Error tokenizing data. C error: Expected 2 fields in line 3, saw 3", with no word
+    # of quoting or --sep, as the first row's refusal has.
+    emails = members["email"].tolist()[:3]
+    path = tmp_path / "names.csv"
+    path.write_text(f"name,email\nAnn,{emails[0]}\nSmith, Bob,{emails[1]}\nCid,{emails[2]}\n")
+    before = len(emu.account.request_log)
+    ran = cli(
+        "remove", str(path), "--lists", lists["list_id"].iloc[0], "--column", "email", "--yes"
+    )
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "line 3 has 3 fields, its header 2" in ran.err and "C error" not in ran.err
+    assert "quote the values that hold the separator, or give it with --sep" in ran.err
+    assert len(emu.account.request_log) == before
+
+
 def test_a_parquet_files_id_column_that_pandas_made_its_index_is_read(
     cli, lists, members, tmp_path
 ):
