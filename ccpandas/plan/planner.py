@@ -1123,10 +1123,14 @@ def _did_you_mean(close: Sequence[str]) -> str:
 
 
 def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
-    """Close matches, ignoring case, returned in their original spelling."""
-    folded = {c.casefold(): c for c in candidates if isinstance(c, str)}
+    """Close matches, ignoring case, returned in their original spelling (each of the
+    spellings that differ in case only: 'VIP' and 'vip')."""
+    folded: dict[str, list[str]] = {}
+    for c in candidates:
+        if isinstance(c, str):
+            folded.setdefault(c.casefold(), []).append(c)
     hits = difflib.get_close_matches(word.casefold(), list(folded), n=3, cutoff=0.6)
-    return [folded[h] for h in hits]
+    return [c for h in hits for c in folded[h]]
 
 
 def _no_text(values: pd.Series, column: Any) -> PlanError:

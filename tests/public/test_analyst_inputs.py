@@ -4,6 +4,9 @@ spelt another way. Over HTTP against the emulator, counting what it saw."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
+
+from ccpandas import PlanError
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 
@@ -49,3 +52,20 @@ def test_invisible_characters_copied_with_a_contact_id_do_not_refuse_it(
     )
     assert result.rows["status"].astype(str).tolist() == ["removed"] * 3
     assert not acct.members(target) & set(ids)
+
+
+def test_a_list_name_near_two_that_differ_in_case_suggests_both(cc_emulator_factory, connect):
+    # Lists 'VIP' and 'vip': "Vip" was "did you mean 'vip'?", never 'VIP' (the
+    # suggestions were keyed by the lower-cased name, so one hid the other), which
+    # steered to one list of two. Column labels alike ('Email', 'EMAIL').
+    emu = cc_emulator_factory(seed=7, contacts=100, **FAST)
+    client, acct = connect(emu), emu.account
+    upper, lower = acct.create_list("VIP"), acct.create_list("vip")
+    df = pd.DataFrame({"contact_id": sorted(acct.members(acct.list_ids()[0]))[:3]})
+    with pytest.raises(PlanError, match="unknown list name") as info:
+        df.cc.remove_from_lists(["Vip"], client=client, progress=False)
+    assert "'VIP'" in str(info.value) and "'vip'" in str(info.value)
+    assert acct.count(method="POST") == 0 and upper != lower
+    twice = pd.DataFrame({"Email": ["a@b.co"], "EMAIL": ["a@b.co"]})
+    with pytest.raises(PlanError, match="Did you mean 'Email' or 'EMAIL'"):
+        twice.cc.plan([acct.list_ids()[0]], "email")
