@@ -37,9 +37,11 @@ __all__ = [
 ]
 
 # A deliberately plain address check: one "@", something before it, a dot in the domain,
-# no whitespace. The API is the judge of deliverability; this only separates addresses
+# no whitespace, and none of the characters that surround an address copied with them
+# (<...>, quotes, a list's ; or ,) and are in no address there (an apostrophe is in
+# o'brien@...). The API is the judge of deliverability; this only separates addresses
 # from ids, names and typos.
-EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
+EMAIL_PATTERN = r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"']+\.[^@\s<>()\[\],;:\"'.]+"
 # The check in Arrow (RE2), whose \s is ASCII only: a no-break space is whitespace too.
 _ARROW_EMAIL = "^" + EMAIL_PATTERN.replace(r"\s", r"\s\p{Z}") + "$"
 
@@ -95,6 +97,8 @@ def email_keys(values: Any) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         (['a@b.co', None, None], [True, False, False], [False, False, True])
         >>> email_keys(pd.Series(["\ufeffa\u200b@b.co", "a\xa0@b.co"]))[0].to_pylist()
         ['a@b.co', None]
+        >>> email_keys(pd.Series(["<a@b.co>", "a@b.co;", "o'brien@b.co"]))[0].to_pylist()
+        [None, None, "o'brien@b.co"]
     """
     text, na = arrow_text(values)
     stripped = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, INVISIBLE, ""))

@@ -69,3 +69,22 @@ def test_a_list_name_near_two_that_differ_in_case_suggests_both(cc_emulator_fact
     twice = pd.DataFrame({"Email": ["a@b.co"], "EMAIL": ["a@b.co"]})
     with pytest.raises(PlanError, match="Did you mean 'Email' or 'EMAIL'"):
         twice.cc.plan([acct.list_ids()[0]], "email")
+
+
+def test_an_address_wrapped_in_punctuation_is_no_address_not_a_non_member(
+    cc_emulator_factory, connect
+):
+    # Copied with what surrounds it (Outlook's "To:" line, a quoted SQL value, <...>):
+    # a key no contact has, so a member was reported not_a_member in an "ok" run. No
+    # address holds those characters there: each row is an invalid_email, as "a@b" is.
+    emu = cc_emulator_factory(seed=8, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    ids = sorted(acct.members(target))[:6]
+    email = [acct.contacts[c].email for c in ids]
+    pasted = [f"<{email[0]}>", f"{email[1]};", f'"{email[2]}"', f"{email[3]},", email[4]]
+    result = pd.DataFrame({"email": pasted}).cc.remove_from_lists(
+        [target], "email", client=client, progress=False, by="email"
+    )
+    assert result.rows["status"].astype(str).tolist() == ["invalid_email"] * 4 + ["removed"]
+    assert acct.members(target) & set(ids) == set(ids) - {ids[4]}
