@@ -88,3 +88,18 @@ def test_an_address_wrapped_in_punctuation_is_no_address_not_a_non_member(
     )
     assert result.rows["status"].astype(str).tolist() == ["invalid_email"] * 4 + ["removed"]
     assert acct.members(target) & set(ids) == set(ids) - {ids[4]}
+
+
+def test_the_plan_names_a_few_invalid_addresses_as_it_does_invalid_ids(
+    cc_emulator_factory, connect
+):
+    # "invalid emails   2" and no word of which, where invalid ids are shown: a
+    # fullwidth ＠ or a <...> copied along could not be seen without digging in rows.
+    emu = cc_emulator_factory(seed=9, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    email = [acct.contacts[c].email for c in sorted(acct.members(target))[:6]]
+    bad = [email[0].replace("@", "\uff20"), f"<{email[1]}>"]
+    plan = pd.DataFrame({"email": [*bad, *email[2:]]}).cc.plan([target], "email", client=client)
+    line = next(x for x in str(plan).splitlines() if "invalid emails" in x)
+    assert line.split() == ["invalid", "emails", "2", "(e.g.", f"{bad[0]!r},", f"{bad[1]!r})"]
