@@ -986,6 +986,14 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
         if not found:
             raise _missing_column(data, column)
         values = data[column]
+        multi = isinstance(data.columns, pd.MultiIndex)
+        under = [c for c in data.columns if c[0] == column][:5] if multi else []
+        if isinstance(values, pd.DataFrame) and under:
+            raise PlanError(
+                f"column {column!r} is a level of the columns, not one column: pass a "
+                f"whole label, such as {', '.join(map(repr, under))}",
+                column=column,
+            )
         if isinstance(values, pd.DataFrame):
             raise PlanError(
                 f"column {column!r} appears {values.shape[1]} times; keep one of them",

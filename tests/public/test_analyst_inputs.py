@@ -103,3 +103,19 @@ def test_the_plan_names_a_few_invalid_addresses_as_it_does_invalid_ids(
     plan = pd.DataFrame({"email": [*bad, *email[2:]]}).cc.plan([target], "email", client=client)
     line = next(x for x in str(plan).splitlines() if "invalid emails" in x)
     assert line.split() == ["invalid", "emails", "2", "(e.g.", f"{bad[0]!r},", f"{bad[1]!r})"]
+
+
+def test_a_level_of_multiindex_columns_is_named_as_such(cc_emulator_factory, connect):
+    # Columns ('contact', 'id') and ('contact', 'email'): column='contact' was refused
+    # as "column 'contact' appears 2 times; keep one of them", which it does not.
+    emu = cc_emulator_factory(seed=10, contacts=50, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    cid = sorted(acct.members(target))[0]
+    df = pd.DataFrame({("contact", "id"): [cid], ("contact", "email"): ["a@example.com"]})
+    before = acct.request_counts.total()
+    with pytest.raises(PlanError, match=r"a level of the columns.*\('contact', 'id'\)"):
+        df.cc.remove_from_lists([target], "contact", client=client, progress=False)
+    assert acct.request_counts.total() == before
+    result = df.cc.remove_from_lists([target], ("contact", "id"), client=client, progress=False)
+    assert result.ok and cid not in acct.members(target)
