@@ -1046,8 +1046,8 @@ def _membership_notes(
     sizes, leaving = snapshot.sizes(), m.leaving(targets)
     return tuple(
         f"{leaving[lid]:,} of the {sizes[lid]:,} members of {snapshot.name_of(lid)!r} will "
-        "leave: keeping the rest may be simpler (df_to_keep.cc.keep_in_lists([...]), "
-        "one request with an exclude set)"
+        "leave: keeping the rest may be simpler (df_to_keep.cc.keep_in_lists([...], "
+        "max_removed=None), one request with an exclude set)"
         for lid in targets
         if sizes.get(lid, 0) and leaving[lid] > sizes[lid] / 2
     )

@@ -109,3 +109,22 @@ def test_keep_in_lists_is_guarded_by_max_removed_like_a_sync(cc_emulator_factory
     assert most.cc.keep_in_lists([target], client=client, progress=False).ok
     assert few.cc.keep_in_lists([target], client=client, max_removed=size, progress=False).ok
     assert acct.members(target) == set(few["contact_id"])
+
+
+def test_the_plans_advice_to_keep_the_rest_is_one_the_guard_lets_through(
+    cc_emulator_factory, connect
+):
+    # Removing most of a list, the plan advises keep_in_lists instead; followed as
+    # written, that keep (most of the list leaving) met its max_removed guard.
+    emu = cc_emulator_factory(seed=44, contacts=400, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    members = sorted(acct.members(target))
+    leave, stay = members[: len(members) * 3 // 4], members[len(members) * 3 // 4 :]
+    plan = pd.DataFrame({"contact_id": leave}).cc.plan([target], client=client, snapshot=True)
+    advice = next(n for n in plan.notes if "keep_in_lists" in n)
+    assert "keep_in_lists([...], max_removed=None)" in advice
+    kept = pd.DataFrame({"contact_id": stay}).cc.keep_in_lists(
+        [target], client=client, max_removed=None, progress=False
+    )
+    assert kept.ok and acct.members(target) == set(stay)
