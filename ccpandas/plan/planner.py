@@ -773,7 +773,11 @@ def duplicate_example(rows: pd.DataFrame) -> str:
     row, of = (
         x.item() if isinstance(x, np.generic) else x for x in (rows.index[first], dup.iloc[first])
     )
-    return f" (sent once; e.g. row {row!r} is a duplicate of row {of!r})"
+    said = f" (sent once; e.g. row {row!r} is a duplicate of row {of!r}"
+    if not rows.index.is_unique:  # pd.concat of two exports: a label names several rows
+        said += "; the index repeats labels, which name several rows: reset_index() gives "
+        said += "each its own"
+    return said + ")"
 
 
 # -- DataFrame plans ---------------------------------------------------------------------

@@ -119,3 +119,19 @@ def test_a_level_of_multiindex_columns_is_named_as_such(cc_emulator_factory, con
     assert acct.request_counts.total() == before
     result = df.cc.remove_from_lists([target], ("contact", "id"), client=client, progress=False)
     assert result.ok and cid not in acct.members(target)
+
+
+def test_duplicates_in_a_frame_whose_index_repeats_labels_say_so(cc_emulator_factory, connect):
+    # pd.concat of two exports repeats the labels 0, 1, 2...: the plan said "row 0 is a
+    # duplicate of row 0", and duplicate_of names a label several rows have.
+    emu = cc_emulator_factory(seed=11, contacts=50, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    ids = sorted(acct.members(target))[:2]
+    both = pd.concat([pd.DataFrame({"contact_id": ids}), pd.DataFrame({"contact_id": ids[:1]})])
+    result = both.cc.remove_from_lists([target], client=client, progress=False)
+    for text in (str(result.plan), str(result)):
+        assert "row 0 is a duplicate of row 0" in text
+        assert "the index repeats labels" in text and "reset_index()" in text, text
+    unique = both.reset_index(drop=True).cc.plan([target], client=client, snapshot=False)
+    assert "repeats" not in str(unique)
