@@ -279,6 +279,7 @@ class CCAccessor:
         client: Client | None = None,
         confirm_all_active: bool = False,
         confirm_empty: bool = False,
+        max_removed: float | int | None = 0.5,
         **options: Unpack[SourceOptions],
     ) -> RemovalResult:
         """Empty ``list_ids`` of everyone except this frame's contacts.
@@ -307,7 +308,12 @@ class CCAccessor:
                 mistake. Default False.
             confirm_empty: Must be True to accept an empty frame, which keeps nobody (the
                 lists emptied); otherwise that is a :class:`~ccpandas.PlanError`. Default
-                False.
+                False. True also lifts ``max_removed`` for an empty frame.
+            max_removed: The guard of a sync: the most this may remove from one list, a
+                share of its members (a float in (0, 1]), a count (an int), or None (no
+                guard). More is a :class:`~ccpandas.PlanError` before any change is
+                sent. Counting needs the lists read (``snapshot="auto"`` reads them;
+                ``snapshot=False`` needs ``max_removed=None``). Default 0.5.
             options: {shared:source_options}
 
         Returns:
@@ -318,4 +324,6 @@ class CCAccessor:
         """
         confirm = {"confirm_all_active": confirm_all_active, "confirm_empty": confirm_empty}
         keep = (self._obj, column)
-        return api._by_source(client, list_ids, source, None, options, confirm, keep=keep)
+        return api._by_source(
+            client, list_ids, source, None, options, confirm, keep=keep, max_removed=max_removed
+        )

@@ -30,6 +30,7 @@ from ccpandas.errors import CCError, PlanError, refuse_unknown
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
 from ccpandas.plan.membership import (
+    check_max_removed,
     detect_key,
     max_removed_value,
     require_addresses,
@@ -120,6 +121,7 @@ def _plan_source(
     *,
     choice: SnapshotChoice,
     options: RunOptions,
+    max_removed: float | int | None = None,
     **confirm: bool,
 ) -> RemovalPlan:
     """Plan a removal by ``source`` from ``targets`` (read by :func:`list_values`):
@@ -169,7 +171,7 @@ def _plan_source(
         return _costed(plan, resolved.lists)
     from ccpandas.read.snapshot import prepare_source_plan
 
-    return prepare_source_plan(
+    plan = prepare_source_plan(
         plan,
         _client(client),
         choice=choice,
@@ -177,6 +179,10 @@ def _plan_source(
         lists=resolved.lists,
         gate=options.gate,
     )
+    if max_removed is not None and plan.membership is not None:  # keep_in_lists' guard
+        m = plan.membership
+        check_max_removed(m.change_set, m.snapshot, max_removed, "keep_in_lists", "frame")
+    return plan
 
 
 def _costed(plan: RemovalPlan, lists: Mapping[str, ListInfo] | None) -> RemovalPlan:
@@ -799,11 +805,13 @@ def _by_source(
     given: Mapping[str, Any],
     confirm: dict[str, Any],
     keep: tuple[pd.DataFrame, str] | None = None,
+    max_removed: float | int | None = None,
 ) -> RemovalResult:
     """Remove the contacts a source selects: :func:`remove_list_memberships` and
     ``df.cc.keep_in_lists`` (``given``: the call's :class:`SourceOptions` only;
     ``confirm``: its confirm flags; for the accessor ``keep``, its frame and column: the
-    ``exclude`` set, and the source defaults to the members of the lists themselves).
+    ``exclude`` set, and the source defaults to the members of the lists themselves;
+    and ``max_removed``, its guard, counted on a read of the lists as a sync's is).
     Every argument is checked before anything is read or sent; list names are resolved
     later, in one request."""
     call = "remove_list_memberships" if keep is None else "keep_in_lists"
@@ -817,6 +825,11 @@ def _by_source(
         **confirm,
     )
     exclude = exclude if keep is None else frame_column(*keep)
+    max_removed = max_removed_value(max_removed)
+    if keep is not None and not len(exclude) and confirm["confirm_empty"]:
+        max_removed = None  # emptying the lists is confirmed already
+    if max_removed is not None:
+        choice = _guarded(choice, max_removed)
     targets = list_values(lists)
     options = options.started(client)  # one display, and the run's quota check
     plan = _plan_source(
@@ -826,9 +839,22 @@ def _by_source(
         exclude,
         choice=choice,
         options=options,
+        max_removed=max_removed,
         **confirm,
     )
     return execute(plan, client, options, journal=o["journal"])
+
+
+def _guarded(choice: SnapshotChoice, max_removed: float | int) -> SnapshotChoice:
+    """The snapshot choice of a ``keep_in_lists`` guarded by ``max_removed``: the lists
+    are read (``"auto"`` reads), or a PlanError for ``snapshot=False``, before any request."""
+    if choice.snapshot is False:
+        raise PlanError(
+            f"keep_in_lists reads the lists first to count who would leave (its guard, "
+            f"max_removed={max_removed!r}): snapshot=False cannot count them; pass "
+            "max_removed=None to remove without the guard"
+        )
+    return choice if choice.snapshot != "auto" else dataclasses.replace(choice, snapshot=True)
 
 
 def check_flags(**flags: Any) -> None:

@@ -240,20 +240,28 @@ def read_input(
         if '"' in text:  # only a quote makes one value of several lines
             _check_run_on(frame, separator, where)
         return _file_labels(frame, header), how
-    except pd.errors.ParserWarning:
-        raise _Usage(
-            f"cannot read {where} as {kind} ({how.text()}): a row has more fields than its "
-            "header; quote the values that hold the separator, or give it with --sep"
-        ) from None
-    except (ValueError, pd.errors.ParserError) as exc:
-        # pandas' EmptyDataError is a ValueError.
+    except (ValueError, pd.errors.ParserError, pd.errors.ParserWarning) as exc:
+        # pandas' EmptyDataError is a ValueError. A row longer than the header: the
+        # first one warns, a later one is an error naming its line (said in our words).
+        longer = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if isinstance(exc, pd.errors.ParserWarning) or longer:
+            n = longer.groups() if longer else ()
+            line = f" (line {n[1]} has {n[2]} fields, its header {n[0]})" if n else ""
+            raise _Usage(
+                f"cannot read {where} as {kind} ({how.text()}): a row has more fields than "
+                f"its header{line}; quote the values that hold the "
+                "separator, or give it with --sep"
+            ) from None
         raise _Usage(f"cannot read {where} as {kind} ({how.text()}): {exc}") from None
 
 
 def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     try:
         if kind == "excel":
-            name, frame = _one_sheet(pd.read_excel(source, dtype=str, sheet_name=None), where)
+            with pd.ExcelFile(source) as book:
+                name, frame = _one_sheet(book.parse(dtype=str, sheet_name=None), where)
+            if book.engine == "openpyxl":  # an .xlsx or .xlsm workbook
+                _check_calculated(source, name, frame, where)
             if not any(_renamed(c, frame.columns) for c in frame.columns):
                 return frame  # no second read of the header row
             first = pd.read_excel(source, sheet_name=name, header=None, nrows=1, dtype=str)
@@ -269,6 +277,37 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     except (ValueError, OSError) as exc:
         # pyarrow's errors are OSError/ValueError.
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
+
+
+def _check_calculated(source: Path, sheet: str, frame: pd.DataFrame, where: str) -> None:
+    """Refuse a sheet whose formulas have no saved value, none of them (a workbook a
+    program wrote and no spreadsheet calculated): pandas reads them as empty cells,
+    and a last row of them as no row. Read again only when a cell is empty."""
+    if not frame.isna().to_numpy().any():
+        return
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+    from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+    books = [load_workbook(source, read_only=True, data_only=d) for d in (True, False)]
+    try:
+        rows = zip(*(book[sheet].iter_rows(values_only=True) for book in books), strict=False)
+        cells = [
+            (v, f"{get_column_letter(c)}{r}", f)
+            for r, (values, formulas) in enumerate(rows, 1)
+            for c, (v, f) in enumerate(zip(values, formulas, strict=False), 1)
+            if isinstance(f, str) and f.startswith("=")
+        ]
+    finally:
+        for book in books:
+            book.close()
+    if cells and all(value is None for value, _, _ in cells):
+        _, ref, formula = cells[0]
+        raise _Usage(
+            f"cannot read {where}: its {len(cells):,} formula cells have no saved value "
+            f"(e.g. {ref}: {formula[:40]!r}), which reads as empty: a program wrote the "
+            "workbook and no spreadsheet calculated it. Open and save it in Excel or "
+            "LibreOffice, or save its values as CSV"
+        )
 
 
 def _check_run_on(frame: pd.DataFrame, sep: str, where: str) -> None:

@@ -57,6 +57,10 @@ PLANNED, INVALID, MISSING, DUPLICATE = range(4)
 
 #: The canonical form (matched in full, after normalisation).
 UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+#: Invisible format characters that copying from a page or a sheet brings along (a
+#: zero-width space or joiner, a byte-order mark, a direction mark, a soft hyphen): no
+#: id or address holds one, so they are taken out (Python's re and Arrow's RE2 alike).
+INVISIBLE = "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
 
 #: The text dtype of this pandas: ``str`` on pandas 3 (Arrow-backed when pyarrow is
 #: installed), ``object`` on pandas 2. ``astype(TEXT_DTYPE)`` keeps missing values missing.
@@ -373,7 +377,7 @@ def _check_strings(raw: pd.Series) -> tuple[np.ndarray, np.ndarray, pd.Series | 
 
     rest_pos = np.flatnonzero(~canonical)
     rest = raw.iloc[rest_pos]
-    stripped = rest.str.strip()
+    stripped = rest.str.replace(INVISIBLE, "", regex=True).str.strip()
     empty = (stripped.str.len() == 0).to_numpy(dtype=bool, na_value=False)
     braced = (stripped.str.startswith("{") & stripped.str.endswith("}")).to_numpy(
         dtype=bool, na_value=False

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ccpandas.plan.ids import PLANNED, _string_positions, check_ids
+from ccpandas.plan.ids import INVISIBLE, PLANNED, _string_positions, check_ids
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -38,9 +38,13 @@ __all__ = [
 ]
 
 # A deliberately plain address check: one "@", something before it, a dot in the domain,
-# no whitespace. The API is the judge of deliverability; this only separates addresses
+# no whitespace, and none of the characters that surround an address copied with them
+# (<...>, quotes, a list's ; or ,) and are in no address there (an apostrophe is in
+# o'brien@...). The API is the judge of deliverability; this only separates addresses
 # from ids, names and typos.
-EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s.]+"
+EMAIL_PATTERN = r"[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"']+\.[^@\s<>()\[\],;:\"'.]+"
+# The check in Arrow (RE2), whose \s is ASCII only: a no-break space is whitespace too.
+_ARROW_EMAIL = "^" + EMAIL_PATTERN.replace(r"\s", r"\s\p{Z}") + "$"
 
 
 def arrow_text(values: Any) -> tuple[pa.Array, np.ndarray]:
@@ -84,18 +88,23 @@ def arrow_text(values: Any) -> tuple[pa.Array, np.ndarray]:
 
 
 def email_keys(values: Any) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """Email addresses trimmed and lower-cased, as one Arrow string array (null where a
-    value is not an address), with the ``valid`` and ``missing`` masks.
+    """Email addresses trimmed and lower-cased, invisible format characters (a
+    zero-width space...) taken out, as one Arrow string array (null where a value is
+    not an address), with the ``valid`` and ``missing`` masks.
 
     Example:
         >>> keys, valid, missing = email_keys(pd.Series([" A@B.co ", 5, " "], dtype=object))
         >>> keys.to_pylist(), valid.tolist(), missing.tolist()
         (['a@b.co', None, None], [True, False, False], [False, False, True])
+        >>> email_keys(pd.Series(["\ufeffa\u200b@b.co", "a\xa0@b.co"]))[0].to_pylist()
+        ['a@b.co', None]
+        >>> email_keys(pd.Series(["<a@b.co>", "a@b.co;", "o'brien@b.co"]))[0].to_pylist()
+        [None, None, "o'brien@b.co"]
     """
     text, na = arrow_text(values)
-    stripped = pc.utf8_trim_whitespace(text)
+    stripped = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, INVISIBLE, ""))
     missing = na | _bools(pc.equal(stripped, ""))
-    matched = pc.match_substring_regex(stripped, f"^{EMAIL_PATTERN}$")
+    matched = pc.match_substring_regex(stripped, _ARROW_EMAIL)
     # A link copied from a page ("mailto:ann@example.com") is no address: its local
     # part would be "mailto:ann" (RE2 has no lookahead to say so in the pattern).
     link = pc.starts_with(stripped, "mailto:", ignore_case=True)

@@ -474,7 +474,11 @@ class MembershipPlan:
         if self.key == "email":
             out.append(("input", "email addresses, matched case-insensitively to list members"))
             invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
-            out.append(("invalid emails", f"{invalid:,}"))
+            given = plan.rows.get("email") if invalid else None  # (a rebuilt run has none)
+            bad = (plan.rows["plan_status"] == RowStatus.INVALID_EMAIL.value).to_numpy()
+            shown = [] if given is None else planner._first_values(given, bad, 60)
+            shown = planner._distinct([v for v in shown if isinstance(v, str)])[:3]
+            out.append(("invalid emails", f"{invalid:,}{planner._eg(shown)}"))
         if self.key in ("email", "contact_id") and self.known and self.kind == RunKind.REMOVE:
             outside = _plural(int(counts.get(RowStatus.NOT_A_MEMBER.value, 0)), "row")
             out.append(("not a member", f"{outside} (not sent)"))
@@ -847,10 +851,15 @@ def _list_dtype(n_lists: int) -> Any:
 
 
 def check_max_removed(
-    cs: ChangeSet, snapshot: MembershipSnapshot, max_removed: float | int | None
+    cs: ChangeSet,
+    snapshot: MembershipSnapshot,
+    max_removed: float | int | None,
+    call: str = "the sync",
+    given: str = "segment",
 ) -> None:
-    """The sync guard: refuse a change set that removes more than ``max_removed`` of
-    any list's current members (a share in (0, 1], or a count); None: no guard.
+    """The guard of a sync (``call``, of the ``given`` contacts; ``keep_in_lists``
+    too): refuse a change set that removes more than ``max_removed`` of any list's
+    current members (a share in (0, 1], or a count); None: no guard.
 
     Example:
         >>> snap = MembershipSnapshot.from_records(["l1"], [
@@ -870,9 +879,9 @@ def check_max_removed(
         limit = max_removed * size if isinstance(max_removed, float) else max_removed
         if leaving > limit:
             raise PlanError(
-                f"the sync would remove {leaving:,} of the {size:,} members of "
+                f"{call} would remove {leaving:,} of the {size:,} members of "
                 f"{snapshot.name_of(lid)!r}, more than max_removed={max_removed!r} allows "
-                f"({int(limit):,}): check the segment, or raise max_removed (None turns the "
+                f"({int(limit):,}): check the {given}, or raise max_removed (None turns the "
                 "guard off)",
                 values=[lid],
             )
@@ -1037,8 +1046,8 @@ def _membership_notes(
     sizes, leaving = snapshot.sizes(), m.leaving(targets)
     return tuple(
         f"{leaving[lid]:,} of the {sizes[lid]:,} members of {snapshot.name_of(lid)!r} will "
-        "leave: keeping the rest may be simpler (df_to_keep.cc.keep_in_lists([...]), "
-        "one request with an exclude set)"
+        "leave: keeping the rest may be simpler (df_to_keep.cc.keep_in_lists([...], "
+        "max_removed=None), one request with an exclude set)"
         for lid in targets
         if sizes.get(lid, 0) and leaving[lid] > sizes[lid] / 2
     )

@@ -773,7 +773,11 @@ def duplicate_example(rows: pd.DataFrame) -> str:
     row, of = (
         x.item() if isinstance(x, np.generic) else x for x in (rows.index[first], dup.iloc[first])
     )
-    return f" (sent once; e.g. row {row!r} is a duplicate of row {of!r})"
+    said = f" (sent once; e.g. row {row!r} is a duplicate of row {of!r}"
+    if not rows.index.is_unique:  # pd.concat of two exports: a label names several rows
+        said += "; the index repeats labels, which name several rows: reset_index() gives "
+        said += "each its own"
+    return said + ")"
 
 
 # -- DataFrame plans ---------------------------------------------------------------------
@@ -986,6 +990,14 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
         if not found:
             raise _missing_column(data, column)
         values = data[column]
+        multi = isinstance(data.columns, pd.MultiIndex)
+        under = [c for c in data.columns if c[0] == column][:5] if multi else []
+        if isinstance(values, pd.DataFrame) and under:
+            raise PlanError(
+                f"column {column!r} is a level of the columns, not one column: pass a "
+                f"whole label, such as {', '.join(map(repr, under))}",
+                column=column,
+            )
         if isinstance(values, pd.DataFrame):
             raise PlanError(
                 f"column {column!r} appears {values.shape[1]} times; keep one of them",
@@ -1124,10 +1136,14 @@ def _did_you_mean(close: Sequence[str]) -> str:
 
 
 def _close_matches(word: str, candidates: Iterable[Any]) -> list[str]:
-    """Close matches, ignoring case, returned in their original spelling."""
-    folded = {c.casefold(): c for c in candidates if isinstance(c, str)}
+    """Close matches, ignoring case, returned in their original spelling (each of the
+    spellings that differ in case only: 'VIP' and 'vip')."""
+    folded: dict[str, list[str]] = {}
+    for c in candidates:
+        if isinstance(c, str):
+            folded.setdefault(c.casefold(), []).append(c)
     hits = difflib.get_close_matches(word.casefold(), list(folded), n=3, cutoff=0.6)
-    return [folded[h] for h in hits]
+    return [c for h in hits for c in folded[h]]
 
 
 def _no_text(values: pd.Series, column: Any) -> PlanError:

@@ -198,6 +198,31 @@ def test_a_workbook_with_rows_on_several_sheets_is_refused(cli, emu, lists, memb
     assert _plan(cli, one, lists)["rows"] == 3
 
 
+def test_formulas_never_calculated_are_refused_not_read_as_empty(
+    cli, emu, lists, members, tmp_path
+):
+    # A workbook a script wrote (openpyxl, or a report tool) keeps formulas without
+    # their values until a spreadsheet calculates and saves it: pandas reads them as
+    # empty. Those rows were planned as missing (the run went on without them), a last
+    # row of formulas was no row at all, and a column of them was "no valid contact id".
+    openpyxl = pytest.importorskip("openpyxl")
+    emails = members["email"].tolist()[:3]
+    path = tmp_path / "report.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["name", "email"])
+    sheet.append(["Ann", emails[0]])
+    sheet.append(["Bob", f'=LOWER("{emails[1].upper()}")'])
+    sheet.append(['=PROPER("cid")', f'=LOWER("{emails[2].upper()}")'])
+    book.save(path)
+    before = len(emu.account.request_log)
+    ran = cli("remove", str(path), "--lists", lists["name"].iloc[0], "--column", "email", "--yes")
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "its 3 formula cells have no saved value (e.g. B3: " in ran.err, ran.err
+    assert "Open and save it" in ran.err
+    assert len(emu.account.request_log) == before
+
+
 def test_a_blank_line_is_an_empty_cell_and_a_missing_row(cli, lists, members, tmp_path):
     # Excel saves an empty cell of a one-column sheet as an empty line: pandas skipped
     # it, so the plan had fewer rows than the sheet and said nothing of the others.
@@ -264,6 +289,25 @@ def test_a_row_with_more_fields_than_the_header_is_refused(cli, emu, lists, memb
     path.write_text("".join(f"{e},Ann,\n" for e in ["email,name", *emails]))
     body = _plan(cli, path, lists, "--column", "email")
     assert body["rows"] == 3 and body["row_statuses"] == {"planned": 3}
+
+
+def test_a_later_row_with_more_fields_than_the_header_is_refused_the_same_way(
+    cli, emu, lists, members, tmp_path
+):
+    # An unquoted comma in a later row's name ("Smith, Bob"): the refusal was pandas' own
+    # "Error tokenizing data. C error: Expected 2 fields in line 3, saw 3", with no word
+    # of quoting or --sep, as the first row's refusal has.
+    emails = members["email"].tolist()[:3]
+    path = tmp_path / "names.csv"
+    path.write_text(f"name,email\nAnn,{emails[0]}\nSmith, Bob,{emails[1]}\nCid,{emails[2]}\n")
+    before = len(emu.account.request_log)
+    ran = cli(
+        "remove", str(path), "--lists", lists["list_id"].iloc[0], "--column", "email", "--yes"
+    )
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "line 3 has 3 fields, its header 2" in ran.err and "C error" not in ran.err
+    assert "quote the values that hold the separator, or give it with --sep" in ran.err
+    assert len(emu.account.request_log) == before
 
 
 def test_a_parquet_files_id_column_that_pandas_made_its_index_is_read(

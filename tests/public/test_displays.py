@@ -85,7 +85,7 @@ def test_every_kind_of_result_shows_the_same_facts_in_text_and_html(cc_emulator_
             text = assert_same_facts(res)
             assert "selected by the API" in text
     keep = pd.DataFrame({"contact_id": sorted(acct.members(other))[:5]})
-    kept = keep.cc.keep_in_lists([other], client=client, progress=False)
+    kept = keep.cc.keep_in_lists([other], client=client, progress=False, max_removed=None)
     assert_same_facts(kept)
 
 
@@ -161,7 +161,9 @@ def test_journal_false_is_a_public_keyword_and_works_end_to_end(cc_emulator_fact
     # the other entry points take it too
     res = remove_from_lists(df[:5], [target], client=client, progress=False, journal=False)
     assert res.run_id is None
-    keep = df[:5].cc.keep_in_lists([target], client=client, progress=False, journal=False)
+    keep = df[:5].cc.keep_in_lists(
+        [target], client=client, progress=False, journal=False, max_removed=None
+    )
     assert keep.run_id is None and len(runs()) == before
 
 

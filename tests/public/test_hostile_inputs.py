@@ -398,7 +398,9 @@ def test_keep_in_lists_with_names_checks_the_frame_then_resolves_once(emu, clien
     members = sorted(emu.account.memberships()[_list_id(emu, name)])
     keep = pd.DataFrame({"contact_id": members[:1] or [U1]})
     before = emu.account.count()
-    result = keep.cc.keep_in_lists([name], client=client, dry_run=True, snapshot=False)
+    result = keep.cc.keep_in_lists(
+        [name], client=client, dry_run=True, snapshot=False, max_removed=None
+    )
     assert emu.account.count() == before + 1  # one listing for target and source lists
     assert result.plan.source == Source.list_ids([_list_id(emu, name)])
     # an invalid id in the frame: refused before the names are looked up
@@ -631,7 +633,13 @@ def _memberships(df, lists, column, client):
 
 def _keep(df, lists, column, client):
     return df.cc.keep_in_lists(
-        lists, column, client=client, dry_run=True, progress=False, snapshot=False
+        lists,
+        column,
+        client=client,
+        dry_run=True,
+        progress=False,
+        snapshot=False,
+        max_removed=None,
     )
 
 

@@ -76,3 +76,55 @@ def test_list_names_resolve_against_active_lists_only(cc_emulator_factory, conne
     assert result.ok and result.plan.list_ids == (new,)
     assert acct.members(new) == set()
     assert posts(emu, 404) == 0
+
+
+def test_keep_in_lists_is_guarded_by_max_removed_like_a_sync(cc_emulator_factory, connect):
+    # Keeping 20 members of a list removes all the others: as a sync would, keep_in_lists
+    # refuses to take more than max_removed (0.5 of a list by default) off a list.
+    emu = cc_emulator_factory(seed=43, contacts=1200, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    name = acct.lists[target].name
+    before = acct.members(target)
+    size = len(before)
+    few = pd.DataFrame({"contact_id": sorted(before)[:20]})
+    refusal = (
+        rf"keep_in_lists would remove {size - 20:,} of the {size:,} members of {name!r}, "
+        rf"more than max_removed=0.5 allows \({size // 2:,}\)"
+    )
+    for options in ({}, {"dry_run": True}, {"snapshot": True}):
+        with pytest.raises(PlanError, match=refusal):
+            few.cc.keep_in_lists([name], client=client, progress=False, **options)
+    # Without a read the guard cannot count: refused before any request.
+    gets = acct.count(method="GET")
+    with pytest.raises(PlanError, match="max_removed=None"):
+        few.cc.keep_in_lists([target], client=client, snapshot=False, progress=False)
+    with pytest.raises(ValueError, match=r"max_removed=1\.5"):
+        few.cc.keep_in_lists([target], client=client, max_removed=1.5)
+    assert acct.count(method="GET") == gets
+    assert posts(emu) == 0 and acct.members(target) == before
+
+    # Most of the list kept passes the default guard; a count or None allows the rest.
+    most = pd.DataFrame({"contact_id": sorted(before)[: size * 3 // 4]})
+    assert most.cc.keep_in_lists([target], client=client, progress=False).ok
+    assert few.cc.keep_in_lists([target], client=client, max_removed=size, progress=False).ok
+    assert acct.members(target) == set(few["contact_id"])
+
+
+def test_the_plans_advice_to_keep_the_rest_is_one_the_guard_lets_through(
+    cc_emulator_factory, connect
+):
+    # Removing most of a list, the plan advises keep_in_lists instead; followed as
+    # written, that keep (most of the list leaving) met its max_removed guard.
+    emu = cc_emulator_factory(seed=44, contacts=400, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    members = sorted(acct.members(target))
+    leave, stay = members[: len(members) * 3 // 4], members[len(members) * 3 // 4 :]
+    plan = pd.DataFrame({"contact_id": leave}).cc.plan([target], client=client, snapshot=True)
+    advice = next(n for n in plan.notes if "keep_in_lists" in n)
+    assert "keep_in_lists([...], max_removed=None)" in advice
+    kept = pd.DataFrame({"contact_id": stay}).cc.keep_in_lists(
+        [target], client=client, max_removed=None, progress=False
+    )
+    assert kept.ok and acct.members(target) == set(stay)

@@ -141,7 +141,7 @@ def test_a_plans_progress_is_checked_with_its_other_options_before_any_request(
             ),
             "remove_list_memberships",
         ),
-        (lambda df, t, c: df.cc.keep_in_lists(t, client=c, max_removed=3), "keep_in_lists"),
+        (lambda df, t, c: df.cc.keep_in_lists(t, client=c, max_remove=3), "keep_in_lists"),
     ],
 )
 def test_an_internal_or_misspelt_keyword_is_refused_before_any_request(

@@ -188,7 +188,7 @@ def test_api_selected_sources_are_undone_exactly(cc_emulator_factory, connect) -
 
     keep = sorted(before[a])[:30]
     kept = pd.DataFrame({"contact_id": keep}).cc.keep_in_lists(
-        [a], client=client, snapshot=True, progress=False
+        [a], client=client, snapshot=True, progress=False, max_removed=None
     )
     assert acct.members(a) == set(keep)
     undo = ccpandas.undo(kept.run_id, client=client, progress=False)
