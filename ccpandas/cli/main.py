@@ -812,11 +812,12 @@ def _question(plan: RemovalPlan, names: dict[str, str]) -> str:
     """The confirmation: who is removed (added) on which lists, in how many requests."""
     targets = ", ".join(names.get(i, i) for i in plan.list_ids)
     lists = f"{plan.n_lists:,} list{'s' * (plan.n_lists != 1)} ({targets})"
-    # Every request saying yes spends: the changes, the polls and the check after.
+    # Every request saying yes spends: the changes, the polls and the check after ("more":
+    # the plan's "in all" counts its reads, spent already).
     more = [f"{_plural(plan.expected_polls, 'poll')}"] * bool(plan.expected_polls)
     more += [f"{_plural(plan.verify_requests, 'read')} to verify"] * bool(plan.verify_requests)
     requests = f"with {_plural(plan.n_requests, 'request')}" + (
-        f" (about {api.run_requests(plan):,} in all with {' and '.join(more)})" if more else ""
+        f" (about {api.run_requests(plan):,} more, with {' and '.join(more)})" if more else ""
     )
     m = plan.membership
     if plan.kind == "remove" or m is None:
