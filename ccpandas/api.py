@@ -40,6 +40,7 @@ from ccpandas.plan.membership import (
 from ccpandas.plan.planner import (
     RemovalPlan,
     _column_of,
+    _plural,
     as_kind,
     frame_column,
     list_names,
@@ -1230,16 +1231,20 @@ def resume_frame(
             journaled.batches
         ):
             raise PlanError(
-                f"this frame does not match run {run_id}: it plans {plan.n_rows:,} rows and "
-                f"{plan.n_contacts:,} contacts in {plan.n_requests:,} requests, the run had "
-                f"{journaled.n_rows:,} rows and {journaled.n_contacts:,} contacts in "
-                f"{journaled.n_requests:,} requests. Pass the frame the run started from, or "
+                f"this frame does not match run {run_id}: it plans {_sizes(plan)}, the run "
+                f"had {_sizes(journaled)}. Pass the frame the run started from, or "
                 f"use ccpandas.resume({run_id!r}).",
                 column=column,
             )
         rows, column = plan.rows, plan.column
     result.plan = dataclasses.replace(journaled, rows=rows, column=column)
     return result._continue(options)
+
+
+def _sizes(plan: RemovalPlan) -> str:
+    """ "3 rows and 3 contacts in 1 request": a plan's size, for a mismatch message."""
+    rows, contacts = _plural(plan.n_rows, "row"), _plural(plan.n_contacts or 0, "contact")
+    return f"{rows} and {contacts} in {_plural(plan.n_requests, 'request')}"
 
 
 def _replanned(data: Any, journaled: RemovalPlan, column: str) -> RemovalPlan:

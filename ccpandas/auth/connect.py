@@ -110,6 +110,10 @@ DEFAULT_SCOPES = ("contact_data", "offline_access")
 MIN_REFRESH_INTERVAL = 1.0
 #: Refresh this long before expiry at most (less for short-lived tokens: 10 % of the life).
 MAX_REFRESH_MARGIN = 300.0
+#: Refresh failures that say "not now" rather than "no": no answer, or a busy server.
+_TRY_LATER = frozenset(
+    {"transport", "rate_limited", "http_429", "temporarily_unavailable", "server_error"}
+)
 #: After a failed save of refreshed credentials, try again this many seconds later.
 SAVE_RETRY_INTERVAL = 60.0
 #: Constant Contact drops a refresh token left unused this many days...
@@ -348,9 +352,11 @@ class OAuthToken:
     refresh token of the same token chain (another kernel may have rotated it; the saved
     credentials of another login are never taken over), and save the new one before
     returning (if that fails, the new tokens are kept in memory, a warning says what
-    failed and how to fix it, and the save is tried again once a minute).
-    A refused refresh (``invalid_grant``) raises AuthError and leaves the saved
-    credentials alone until a new login replaces them.
+    failed and how to fix it, and the save is tried again once a minute). While the
+    token is still valid, an unreachable or busy (429, 5xx) token endpoint only logs a
+    warning, and the refresh is tried again 10 seconds later. A refused refresh
+    (``invalid_grant``) raises AuthError and leaves the saved credentials alone until a
+    new login replaces them.
 
     Args:
         credentials: The :class:`~ccpandas.auth.tokenstore.Credentials` to start from:
@@ -414,7 +420,7 @@ class OAuthToken:
         self._sleep = sleep
         self.min_refresh_interval = min_refresh_interval
         self._lock = threading.RLock()
-        self._last_refresh = float("-inf")
+        self._last_refresh = self._next_try = float("-inf")
         self._handed = threading.local()
         #: Successful refreshes by this provider (proactive and after a 401).
         self.refreshes = 0
@@ -466,15 +472,18 @@ class OAuthToken:
         with self._lock:
             if self.unsaved is not None and self._clock() >= self._retry_save_at:
                 self._retry_save()
-            creds = self.credentials
-            if self._due(creds):
+            creds, now = self.credentials, self._clock()
+            if self._due(creds) and (now >= self._next_try or now >= (creds.expires_at or 0)):
                 try:
                     self._refresh(force=False)
                 except AuthError as exc:
                     still_valid = creds.expires_at is not None and self._clock() < creds.expires_at
-                    if exc.error_key == "transport" and still_valid:
-                        # The server is unreachable but the token has a little life left.
+                    key = exc.error_key or ""
+                    if still_valid and (key in _TRY_LATER or key.startswith("http_5")):
+                        # The server is unreachable or busy (429, 5xx) but the token has a
+                        # little life left: use it, and try again ten seconds later.
                         _log.warning("could not refresh the access token yet: %s", exc)
+                        self._next_try = self._clock() + 10.0
                     else:
                         raise
             token = self.credentials.access_token

@@ -694,7 +694,8 @@ def _print_json(s: _Session, body: dict[str, Any]) -> None:
 
 
 def _show_plan(s: _Session, plan: RemovalPlan) -> None:
-    s.out(str(plan))
+    pattern, spelling = _UNDO_CALL  # the plan's undo line, as the command that does it
+    s.out(pattern.sub(spelling, str(plan)))
     if s.input is not None:
         s.out(s.input.text())
 
@@ -1375,6 +1376,10 @@ def _message(exc: BaseException) -> str:
 #: ``snapshot=`` values and their ``--snapshot`` spellings.
 _YES_NO = {"True": "yes", "False": "no", "'auto'": "auto"}
 #: The library's words for its arguments and calls, and the command line's for them.
+_UNDO_CALL = (
+    re.compile(r"ccpandas\.undo\((?:run_id|'([^']+)')\)"),
+    lambda m: f"ccpandas undo {m[1] or 'RUN_ID'}",
+)
 _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str], ...] = (
     (re.compile(r"\bsnapshot=True or '?auto'?"), "--snapshot yes or auto"),
     (re.compile(r"\bsnapshot=(True|False|'auto')"), lambda m: "--snapshot " + _YES_NO[m[1]]),
@@ -1388,6 +1393,7 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     ),
     (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
     (re.compile(r"ccpandas\.runs\(\)"), "ccpandas runs"),
+    _UNDO_CALL,
     (re.compile(r"raise max_removed \(None"), "raise --max-removed (none"),
     # The command line reads a file's first row as its header: no header= to pass.
     (re.compile(r",? or read it with pandas' header=\w+"), ""),

@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from ccpandas._config import DEFAULT_BASE_URL
-from ccpandas.client.shared import QUOTA_FILE, BudgetKey, SharedState, resolve
+from ccpandas.client.shared import ALONE_SLOTS, QUOTA_FILE, BudgetKey, SharedState, resolve
 from ccpandas.client.urls import normalize_base_url
 from ccpandas.errors import error_entries, rate_limit_kind
 from ccpandas.models import DAILY_QUOTA, quota_day
@@ -173,7 +173,8 @@ class DayCounter:
         self._scope = scope
         self._path = path
         self._state = state
-        self.broken = False
+        self.broken = False  # the last use failed: ALONE_SLOTS uses skip it, then retry
+        self._skip = 0
 
     @property
     def scope(self) -> str:
@@ -193,11 +194,17 @@ class DayCounter:
         return self.state.local_state.path
 
     def _broke(self, exc: BaseException) -> None:
-        self.broken = True
-        log.warning(
-            f"ccpandas: cannot keep the shared daily request count in {self._path or QUOTA_FILE}"
-            f" ({exc}); counting only in this client from now on"
-        )
+        if not self.broken:
+            log.warning(
+                f"ccpandas: cannot keep the shared daily request count in "
+                f"{self._path or QUOTA_FILE} ({exc}); counting only in this client, "
+                f"trying again every {ALONE_SLOTS} requests"
+            )
+        self.broken, self._skip = True, ALONE_SLOTS
+
+    def _skipping(self) -> bool:
+        self._skip -= 1
+        return self.broken and self._skip >= 0
 
     def add(self, day: dt.date | None = None, n: int = 1) -> None:
         """Count ``n`` requests on UTC ``day`` (default: today). Never raises.
@@ -206,12 +213,14 @@ class DayCounter:
             day: The UTC day, a ``datetime.date``. None (the default) is today.
             n: How many requests to count. Default 1.
         """
-        if self.broken:
+        if self._skipping():
             return
         try:
             self.state.ledger_add(self.scope, day or quota_day(), int(n))
         except (sqlite3.Error, OSError) as exc:
             self._broke(exc)
+        else:
+            self.broken = False
 
     def usage(self, day: dt.date | None = None) -> QuotaUsage:
         """What the ledger holds for UTC ``day`` (default: today), from every process.
@@ -225,11 +234,13 @@ class DayCounter:
         """
         day = day or quota_day()
         used, processes, stale = 0, 0, True  # what a broken ledger can say
-        if not self.broken:
+        if not self._skipping():
             try:
                 used, processes, stale = self.state.ledger_usage(self.scope, day)
             except (sqlite3.Error, OSError) as exc:
                 self._broke(exc)
+            else:
+                self.broken = False
         return QuotaUsage(used, processes, day=day, where=self.state.where, stale=stale)
 
     def used(self, day: dt.date | None = None) -> int:

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
-from ccpandas.client.shared import QUOTA_FILE
+from ccpandas.client.shared import ALONE_SLOTS, QUOTA_FILE
 
 if TYPE_CHECKING:
     from ccpandas.client.shared import BudgetKey, SharedState
@@ -164,6 +164,7 @@ class SharedRateLimiter(RateLimiter):
         super().__init__(rate, margin=margin, sleep=sleep)
         # This process's own limiter, used only if the local state file is unusable.
         self._own: RateLimiter | None = None
+        self._alone = 0  # requests left before the shared state is tried again
 
     def __repr__(self) -> str:
         return (
@@ -173,15 +174,24 @@ class SharedRateLimiter(RateLimiter):
 
     def reserve(self) -> float:
         """Claim the next start slot of the key; return how long to wait for it."""
-        if self._own is None:
+        if self._alone <= 0:
             try:
-                return self.state.reserve(str(self.key), self.interval)
+                wait = self.state.reserve(str(self.key), self.interval)
             except (sqlite3.Error, OSError) as exc:  # a rate limit must never break a request
-                self._own = RateLimiter(self.rate, margin=self.margin)
-                log.warning(
-                    f"ccpandas: cannot share the rate limit through {QUOTA_FILE} ({exc}); "
-                    "pacing this process alone from now on"
-                )
+                if self._own is None:
+                    self._own = RateLimiter(self.rate, margin=self.margin)
+                    log.warning(
+                        f"ccpandas: cannot share the rate limit through {QUOTA_FILE} ({exc}); "
+                        f"pacing this process alone, trying again every {ALONE_SLOTS} requests"
+                    )
+                self._alone = ALONE_SLOTS  # a lock may be gone then (it was not a request's)
+            else:
+                if self._own is not None:
+                    self._own = None
+                    log.warning(f"ccpandas: sharing the rate limit through {QUOTA_FILE} again")
+                return wait
+        self._alone -= 1
+        assert self._own is not None
         return self._own.reserve()
 
     def defer(self, seconds: float) -> None:

@@ -80,6 +80,7 @@ from ccpandas.client.backends.sqlite import LOCAL, QUOTA_FILE, LocalState
 from ccpandas.errors import ConfigError
 
 __all__ = [
+    "ALONE_SLOTS",
     "FALLBACK_RATE",
     "LOCAL",
     "MAX_AHEAD",
@@ -100,6 +101,9 @@ __all__ = [
 FALLBACK_RATE = 1.0
 #: Seconds between attempts to reach Redis again while it is down.
 PROBE_EVERY = 2.0
+#: After this machine's state file failed (locked too long, unusable), requests made
+#: without it before it is tried again (about 10 seconds at 4 per second).
+ALONE_SLOTS = 40
 #: Seconds a Redis run lock lives without being renewed (a dead holder frees it then).
 LOCK_TTL = 30.0
 

@@ -196,7 +196,8 @@ def check_client(client: Any, name: str = "client") -> None:
             if isinstance(client, str | bytes)
             else f"{short_repr(client, 60)} ({kind})"
             if isinstance(client, int | float)
-            else f"a {kind} (not shown: it may hold a token)"
+            else f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind} (not shown: it may "
+            "hold a token)"
         )
         raise TypeError(
             f"{name} must be a ccpandas.Client (or None for the default client), not {given}"

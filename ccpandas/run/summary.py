@@ -385,7 +385,9 @@ class Summary:
     @property
     def _requests_text(self) -> str:
         """ "2 of 2 accepted; completed 2": the requests and their activities' states."""
-        text = f"{self.accepted:,} of {self.batches:,} accepted; {_counts(self.activity_states)}"
+        text = f"{self.accepted:,} of {self.batches:,} accepted"
+        if self.activity_states:
+            text += f"; {_counts(self.activity_states)}"
         # Each re-send may have left one more activity on the server: say how many, so
         # the server's activity list adds up (accepted <= activities <= accepted + this).
         if self.resent:

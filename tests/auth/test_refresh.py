@@ -573,3 +573,36 @@ def test_tokens_expiring_on_the_servers_clock_during_a_removal(auth_emu) -> None
     assert emu.oauth.events["token:refresh_token"] == 3
     assert emu.oauth.events["refresh_reuse"] == 0
     assert sorted(result.rows["status"].unique()) == ["removed"]
+
+
+def test_a_rate_limited_refresh_keeps_a_still_valid_token(auth_emu, store: TokenStore) -> None:
+    clock = ManualClock(dt.datetime(2025, 5, 1, 9, tzinfo=dt.UTC))
+    emu = auth_emu(clock=clock, token_rate=1)  # the bucket refills only as this clock moves
+    creds = saved_login(emu, store, now=clock.now().timestamp())
+    provider = OAuthToken(
+        creds, store=store, clock=lambda: clock.now().timestamp(), sleep=lambda s: None
+    )
+    client = ccpandas.Client(token=provider, base_url=emu.base_url, rate=None)
+
+    def spend_the_token_endpoint() -> None:
+        form = {"client_id": CLIENT_ID, "grant_type": "password"}
+        answer = requests.post(f"{emu.auth_url}/token", data=form, timeout=5)
+        assert answer.status_code == 400  # took the endpoint's one request of this second
+
+    clock.advance(24 * 3600 - 120)  # two minutes left: a refresh is due
+    spend_the_token_endpoint()
+    assert len(ccpandas.read_contact_lists(client)) == 3  # the token still works
+    refused = emu.oauth.events["error:rate_limited"]
+    assert refused >= 1 and provider.credentials.access_token == creds.access_token
+    ccpandas.read_contact_lists(client)  # not asked again at once: tried again later
+    assert emu.oauth.events["error:rate_limited"] == refused
+    clock.advance(30)  # the endpoint accepts again: the next request refreshes
+    ccpandas.read_contact_lists(client)
+    assert emu.oauth.events["token:refresh_token"] == 1
+    assert emu.account.count(status=401) == 0
+    clock.advance(24 * 3600 + 60)  # this token has expired: a refused refresh must fail
+    spend_the_token_endpoint()
+    with pytest.raises(AuthError) as caught:
+        ccpandas.read_contact_lists(client)
+    assert caught.value.error_key == "rate_limited"
+    assert "token refresh" in str(caught.value)

@@ -94,6 +94,13 @@ def test_plan_prints_the_plan_and_sends_no_change(cli, emu, api, lists, members_
     assert members_of(api, first) == before
 
 
+def test_the_plans_undo_line_names_the_command_not_the_python_call(cli, lists, members_csv) -> None:
+    ran = cli("plan", str(members_csv), "--lists", names(lists), "--snapshot", "yes")
+    assert ran.code == ExitCode.OK, ran.err
+    assert "possible: ccpandas undo RUN_ID puts back" in ran.out
+    assert "ccpandas.undo(" not in ran.out
+
+
 def test_plan_with_list_ids_needs_no_connection(cli, emu, lists, members_csv) -> None:
     used = emu.quota_used
     ids = ",".join(lists["list_id"].iloc[:2])

@@ -222,6 +222,38 @@ def test_an_unusable_state_file_paces_the_process_alone_and_never_raises(tmp_pat
     assert caplog.text.count("cannot share the rate limit") == 1
 
 
+def test_a_locked_state_file_is_shared_again_once_the_lock_is_gone(state, caplog):
+    lim = SharedRateLimiter(4, key=KEY, state=state)
+    lim.reserve()  # the file exists, this process's connection too
+    other = sqlite3.connect(state.local_state.path, timeout=0, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock too long
+    with caplog.at_level(logging.WARNING):
+        lim.reserve()  # waits for the lock, then paces alone
+    assert "cannot share the rate limit" in caplog.text
+    other.execute("ROLLBACK")
+    (before,) = other.execute("SELECT tat FROM gcra WHERE scope = ?", (KEY,)).fetchone()
+    for _ in range(100):  # a later request takes its slot in the shared file again
+        lim.reserve()
+    (after,) = other.execute("SELECT tat FROM gcra WHERE scope = ?", (KEY,)).fetchone()
+    other.close()
+    assert after > before
+
+
+def test_a_locked_ledger_counts_again_once_the_lock_is_gone(state, caplog):
+    counter, day = DayCounter(KEY, state=state), dt.date(2025, 3, 1)
+    counter.add(day)
+    other = sqlite3.connect(state.local_state.path, timeout=0, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock too long
+    with caplog.at_level(logging.WARNING):
+        counter.add(day)  # waits for the lock, then this count is lost
+    assert counter.broken and "cannot keep the shared daily request count" in caplog.text
+    other.execute("ROLLBACK")
+    other.close()
+    for _ in range(100):  # later requests are counted in the shared ledger again
+        counter.add(day)
+    assert not counter.broken and counter.used(day) > 1
+
+
 def test_the_budget_key_never_holds_the_token(monkeypatch):
     monkeypatch.delenv("CC_CLIENT_ID", raising=False)
     from ccpandas.client.http import EnvToken, StaticToken

@@ -233,3 +233,24 @@ def test_progress_is_polled_during_a_long_submission(cc_emulator_factory, connec
     ]
     # one poll per 5 s of submission: 1 more request for 40 POSTs (2.5 %)
     assert len(early) == 1
+
+
+def test_a_run_that_sends_nothing_shows_no_stray_separator(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=5, **FAST)
+    client, acct = connect(emu), emu.account
+    target = acct.list_ids()[0]
+    outside = [c for c in acct.contact_ids() if c not in acct.members(target)][:3]
+    result = pd.DataFrame({"contact_id": outside}).cc.remove_from_lists(
+        [target], client=client, progress=False
+    )
+    assert posts(emu) == 0
+    text = assert_same_facts(result)
+    assert "0 of 0 accepted\n" in text and "accepted; " not in text
+
+
+def test_a_client_of_the_wrong_type_is_named_in_good_english():
+    df = pd.DataFrame({"contact_id": ["a"]})
+    with pytest.raises(TypeError, match=r"not an object \(not shown"):
+        df.cc.remove_from_lists(["x"], client=object())
+    with pytest.raises(TypeError, match=r"not a dict \(not shown"):
+        df.cc.remove_from_lists(["x"], client={})

@@ -362,6 +362,19 @@ def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     assert again.ok and posts(emu, 201) == 4
 
 
+def test_a_mismatched_resume_counts_in_good_english(emu):
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]})
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, wait=False, progress=False, snapshot=False
+    )
+    with pytest.raises(PlanError) as caught:
+        df.iloc[:1].cc.resume(result.run_id, client=client)
+    message = str(caught.value)
+    assert "plans 1 row and 1 contact in 1 request," in message
+    assert "the run had 3 rows and 3 contacts in 1 request." in message
+
+
 def test_df_cc_resume_checks_the_frame_and_keeps_its_rows(emu):
     client = client_for(emu)
     df = pd.DataFrame({"contact_id": pd.Series(emu.account.contact_ids(), dtype="category")})
