@@ -5,7 +5,10 @@ A snapshot is ``GET /contacts?lists=<up to 25 ids>&include=list_memberships,tagg
 covers 25 lists, and reads ``ceil(union of their members / 500)`` pages. A pass whose
 ``contacts_count`` changes between two pages, or since the journaled pages of a read
 continued later, is read again (at most twice): the API's next link counts the records
-shown, so a member leaving mid-read would make a page skip one that stays. The reads go through the
+shown, so a member leaving mid-read would make a page skip one that stays. A pass still
+changing after that is warned about; a read that keeps given contacts (the verification)
+looks up each of them its pages did not show. A leave and a join between the same two
+pages keep the count: nothing catches that. The reads go through the
 :class:`~ccpandas.Client`, so they share its rate limiter, retries and daily count.
 Long reads report progress (phase ``reading``) to the run's reporter.
 
@@ -34,6 +37,7 @@ import datetime as dt
 import hashlib
 import logging
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -225,12 +229,33 @@ def read_snapshot(
         raise
     finally:
         reporter.finish(reading.progress(done=True))
+    if reading.unsettled:
+        warnings.warn(_unsettled_text(reading, names or {}), stacklevel=2)
     if sj is not None:
         sj.complete()
     snap = MembershipSnapshot.from_records(
         list_ids, reading.records, list_names=dict(names or {}), requests=reading.requests
     )
     return snap, (sj.snapshot_id if sj is not None else None)
+
+
+def _unsettled_text(reading: _Reading, names: Mapping[str, str]) -> str:
+    """The warning of a read whose lists kept changing: which, what it means, what to do."""
+    shown = ", ".join(repr(names.get(x, x)) for x in reading.unsettled)
+    text = (
+        f"ccpandas: the lists {shown} kept changing while they were read (their member "
+        f"count moved in each of {_REREADS + 1} reads), and the API pages by position: "
+    )
+    if reading.select is not None and reading.select.by != "email":
+        return text + (
+            f"the {reading.looked_up:,} contacts of this read its pages did not show were "
+            f"looked up one by one ({_plural(reading.looked_up, 'request')}), so none is "
+            "missed"
+        )
+    return text + (
+        "this read may have skipped members who stayed on them (a preview or a sync "
+        "would miss them). Read again (snapshot=True) when the lists are quiet"
+    )
 
 
 def _snapshot_journal(
@@ -312,6 +337,10 @@ class _Reading:
     passes: list[dict[str, Any]] = field(default_factory=list)
     #: Address -> the first member kept with it (see :meth:`Selection.positions`).
     addresses: dict[str, str] = field(default_factory=dict)
+    #: The lists whose pages were still changing after their re-reads.
+    unsettled: list[str] = field(default_factory=list)
+    #: The contacts of ``select`` those pages did not show, looked up one by one.
+    looked_up: int = 0
 
     def progress(self, *, done: bool = False) -> Snapshot:
         return _progress(self.pages_read, self.total_pages, self.records.n_contacts, done=done)
@@ -332,7 +361,7 @@ class _Reading:
         href = p["next"]
         # contacts_count when the pass began (journaled: a read continued later compares)
         first: int | None = p.get("count") if p["pages"] else None
-        rereads = 0
+        rereads, unsettled = 0, False
         while True:
             body = self._fetch(i, p, href)
             self.requests += 1
@@ -351,23 +380,45 @@ class _Reading:
                     self._restart(i, p)
                     first, href, rereads = None, None, rereads + 1
                     continue
-                log.warning("the lists kept changing during the read: a member may be missed")
-                first = count
-            page = [_record(item) for item in body.get("contacts") or ()]
-            kept, counts = self._project(i, page)
-            self.records.extend(kept)
-            if counts is not None:
-                self.records.count_others(i, p["lists"], counts)
+                unsettled, first = True, count
             href = _next(body)
-            if sj is not None:
-                sel = self.select
-                at = sel.positions(kept, self.addresses) if sel is not None else None
-                rows = _journal_rows(kept)
-                sj.page_read(i, rows, href, counts=counts, positions=at, total=first)
+            self._keep(i, p, [_record(item) for item in body.get("contacts") or ()], href, first)
             self.pages_read += 1
             self.reporter.update(self.progress())
             if href is None:
+                if unsettled:
+                    self._settle(i, p, first)
                 return
+
+    def _keep(
+        self, i: int, p: dict[str, Any], page: list[dict[str, Any]], href: str | None, total: Any
+    ) -> None:
+        """Keep (and journal, with the cursor ``href``) a page of pass ``i``'s records."""
+        kept, counts = self._project(i, page)
+        self.records.extend(kept)
+        if counts is not None:
+            self.records.count_others(i, p["lists"], counts)
+        if self.sj is not None:
+            sel = self.select
+            at = sel.positions(kept, self.addresses) if sel is not None else None
+            rows = _journal_rows(kept)
+            self.sj.page_read(i, rows, href, counts=counts, positions=at, total=total)
+
+    def _settle(self, i: int, p: dict[str, Any], total: Any) -> None:
+        """Pass ``i``'s lists kept changing through its re-reads: its pages may have
+        skipped members. A read that keeps given contacts (a verification takes the
+        absence of one as a removal) looks each one it did not see up, as
+        :func:`read_changed` does; a read of every member or of addresses cannot."""
+        self.unsettled.extend(p["lists"])
+        sel = self.select
+        if sel is None or sel.by == "email":
+            return
+        missed = sorted(set(sel.keys).difference(self.records.contact_ids))
+        lists = {x.lower() for x in p["lists"]}
+        found = _looked_up(self.client, missed, [x for q in self.passes for x in q["lists"]])
+        self.requests += len(missed)
+        self.looked_up += len(missed)
+        self._keep(i, p, [r for r in found if lists.intersection(r["lists"])], None, total)
 
     def _project(self, i: int, page: list[dict[str, Any]]) -> tuple[list[Any], PageCounts | None]:
         """The records of pass ``i``'s page that the read keeps, and the counts of the

@@ -18,6 +18,7 @@ from ccpandas.errors import (
     UnauthorizedError,
     error_for_response,
 )
+from ccpandas.plan.compact import Selection
 from ccpandas.read.snapshot import read_snapshot
 from ccpandas.report.progress import NullReporter
 
@@ -161,3 +162,64 @@ def test_a_membership_read_continued_after_its_lists_changed_misses_no_member(
     now = emu.account.members(lid)
     assert not now - set(snap.contact_ids), "members that stay were skipped"
     assert set(snap.contact_ids) == now
+
+
+class _Busy(NullReporter):
+    """Someone takes one of ``victims`` off ``list_id`` at every page a read reads."""
+
+    def __init__(self, emu: Any, list_id: str, victims: list[str]) -> None:
+        self.emu, self.list_id, self.victims = emu, list_id, victims
+
+    def update(self, snapshot: Any) -> None:
+        if snapshot.phase == "reading" and self.victims:
+            self.emu.account.remove_members(self.list_id, [self.victims.pop(0)])
+
+
+def test_a_verification_read_of_a_list_that_keeps_changing_claims_no_false_removal(
+    cc_emulator_factory,
+):
+    # A list changing at every page: after its two re-reads the pages still skip
+    # members. A full verification (the run's contacts kept) takes an absence as a
+    # removal, so the run's contacts it did not see are looked up one by one.
+    emu = cc_emulator_factory(seed=7, contacts=1500, lists=1, contact_paging="offset", **FAST)
+    lid = emu.account.list_ids()[0]
+    ids = emu.account.contact_ids()
+    emu.account.set_members(lid, ids[:1200])
+    ours = ids[40:1300]  # the run's contacts: 1,160 still members, 100 never were
+    with pytest.warns(UserWarning, match="kept changing") as caught:
+        snap, _ = read_snapshot(
+            emu_client(emu),
+            [lid],
+            reporter=_Busy(emu, lid, ids[:40]),
+            journal=False,
+            need_emails=False,
+            names={lid: "Busy"},
+            select=Selection.of("run", ours),
+        )
+    now = emu.account.members(lid)
+    assert set(snap.contact_ids) == now & set(ours), "a member read as gone"
+    text = str(caught[-1].message)
+    assert len(caught) == 1 and "'Busy'" in text and "looked up" in text
+
+
+def test_a_read_of_every_member_of_a_list_that_keeps_changing_warns_once_naming_it(
+    cc_emulator_factory,
+):
+    # A read of every member (a sync, a source's preview) cannot look up who it did
+    # not see: one warning names the list, what it means and what to do.
+    emu = cc_emulator_factory(seed=7, contacts=1500, lists=1, contact_paging="offset", **FAST)
+    lid = emu.account.list_ids()[0]
+    ids = emu.account.contact_ids()
+    emu.account.set_members(lid, ids[:1200])
+    with pytest.warns(UserWarning, match="kept changing") as caught:
+        read_snapshot(
+            emu_client(emu),
+            [lid],
+            reporter=_Busy(emu, lid, ids[:40]),
+            journal=False,
+            need_emails=False,
+            names={lid: "Busy"},
+        )
+    text = str(caught[-1].message)
+    assert len(caught) == 1 and text.startswith("ccpandas: the lists 'Busy'")
+    assert "may have skipped members" in text and "snapshot=True" in text
