@@ -27,7 +27,18 @@ import unicodedata
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["MASK", "Secret", "header_problem", "jwt_parts", "looks_like_token", "private_file"]
+from ccpandas._config import CLIENT_ID_ENV, TOKEN_ENV, env
+from ccpandas.errors import ConfigError
+
+__all__ = [
+    "MASK",
+    "Secret",
+    "env_client_id",
+    "header_problem",
+    "jwt_parts",
+    "looks_like_token",
+    "private_file",
+]
 
 #: What SQLite adds beside a database file (same data: same mode).
 _SQLITE_SIDES = ("-wal", "-shm", "-journal")
@@ -152,6 +163,27 @@ def looks_like_token(value: str) -> bool:
     """
     text = value.strip()
     return text.startswith("eyJ") and text.count(".") == 2
+
+
+def env_client_id() -> str | None:
+    """``CC_CLIENT_ID`` (None when unset); a ConfigError naming it, not quoting it, when
+    it holds an access token: pasted into the wrong variable, it would name the quota
+    budget, a login's client id and files with the token.
+
+    Example:
+        >>> os.environ["CC_CLIENT_ID"] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
+        >>> env_client_id()
+        Traceback (most recent call last):
+        ccpandas.errors.ConfigError: CC_CLIENT_ID looks like an access token (41 ...
+        >>> del os.environ["CC_CLIENT_ID"]; env_client_id()
+    """
+    value = env(CLIENT_ID_ENV)
+    if value is not None and looks_like_token(value):
+        raise ConfigError(
+            f"{CLIENT_ID_ENV} looks like an access token ({len(value)} characters, not "
+            f"shown), not your application's API key: put the token in {TOKEN_ENV}"
+        )
+    return value
 
 
 def private_file(path: Path) -> Path:

@@ -56,7 +56,7 @@ from ccpandas._config import (
 )
 from ccpandas._docs import shared_params
 from ccpandas._env import in_notebook, login_view
-from ccpandas._secret import Secret, looks_like_token
+from ccpandas._secret import Secret, env_client_id, looks_like_token
 from ccpandas.auth.flows import (
     DEFAULT_REDIRECT_URI,
     DeviceCode,
@@ -676,7 +676,7 @@ def _resolve_client_id(
     (with ``base_url``: the only one saved for that base URL)."""
     if client_id is not None:
         return _given_client_id(client_id)
-    if from_env := env(CLIENT_ID_ENV):
+    if from_env := env_client_id():
         return from_env
     saved = store.client_ids()
     if base_url is not None:
@@ -753,7 +753,7 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
     if o["flow"] not in ("device", "pkce"):
         raise ConfigError(f"flow must be 'device' or 'pkce', not {o['flow']!r}")
     check_timeout(o["timeout"])
-    cid = _given_client_id(client_id) or env(CLIENT_ID_ENV)
+    cid = _given_client_id(client_id) or env_client_id()
     if cid is None:
         raise ConfigError(
             "login needs your application's client id (its API key): "
@@ -931,7 +931,7 @@ def _connect_env(
     """A client with ``CC_ACCESS_TOKEN``: refreshed with ``CC_REFRESH_TOKEN`` when the
     client id is known (continuing its saved successors), else used as it is."""
     env_refresh = hide(env(REFRESH_TOKEN_ENV))  # no frame holds it in clear
-    cid = client_id or env(CLIENT_ID_ENV)
+    cid = client_id or env_client_id()
     url = api_url or DEFAULT_BASE_URL
     if env_refresh and not cid:
         _log.warning(

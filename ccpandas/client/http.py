@@ -729,14 +729,15 @@ class Client:
         try:
             if self.limiter is not None:
                 self.limiter.acquire()  # the shared rate limit's next start slot
+            started, today = self._clock(), quota_day()
+            self.stats._charge(today)  # may wait for Redis or the local file
         except KeyboardInterrupt as exc:
-            # Ctrl-C while waiting for the slot: this attempt never went out (nor did an
-            # earlier one, on the first attempt), so the runner records "not sent", not
-            # "without an answer" (ccpandas.run.runner.outcome_of reads this).
+            # Ctrl-C while waiting for the slot or the count: this attempt never went out
+            # (nor did an earlier one, on the first attempt), so the runner records "not
+            # sent", not "without an answer" (ccpandas.run.runner.outcome_of reads this).
+            # A count it made stays (an over-count, the safe side).
             exc.sent = number > 1  # type: ignore[attr-defined]
             raise
-        started, today = self._clock(), quota_day()
-        self.stats._charge(today)
         try:
             resp = self.session.request(
                 call.method,

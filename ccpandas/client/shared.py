@@ -56,6 +56,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import math
 import os
 import socket
 import sqlite3
@@ -66,9 +67,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ccpandas._config import CLIENT_ID_ENV, SHARED_STATE_ENV, env
-from ccpandas._secret import Secret, jwt_parts
-from ccpandas.client.backends import MAX_AHEAD
+from ccpandas._config import SHARED_STATE_ENV, env
+from ccpandas._secret import Secret, env_client_id, jwt_parts
+from ccpandas.client.backends import MAX_AHEAD, scope_matches
 from ccpandas.client.backends.redis import (
     RedisLease,
     RedisState,
@@ -82,6 +83,7 @@ from ccpandas.errors import ConfigError
 __all__ = [
     "ALONE_SLOTS",
     "FALLBACK_RATE",
+    "HELD_CHECK_EVERY",
     "LOCAL",
     "MAX_AHEAD",
     "QUOTA_FILE",
@@ -104,6 +106,10 @@ PROBE_EVERY = 2.0
 #: After this machine's state file failed (locked too long, unusable), requests made
 #: without it before it is tried again (about 10 seconds at 4 per second).
 ALONE_SLOTS = 40
+#: Seconds between looks for counts held on this machine for Redis (by a process that
+#: ran while it was away): a process that reaches Redis adds them. A quota figure asked
+#: for looks at once.
+HELD_CHECK_EVERY = 30.0
 #: Seconds a Redis run lock lives without being renewed (a dead holder frees it then).
 LOCK_TTL = 30.0
 
@@ -182,7 +188,7 @@ class BudgetKey:
             cid = getattr(holder, "client_id", None)
             if isinstance(cid, str) and cid:
                 return cid
-        return env(CLIENT_ID_ENV)
+        return env_client_id()  # an access token in it: ConfigError
 
     @property
     def value(self) -> str:
@@ -228,7 +234,8 @@ class SharedState:
 
     With Redis, after a failed call Redis is marked down (warned once) and not tried
     again for :data:`PROBE_EVERY` seconds; ledger counts made meanwhile are held in the
-    local file and added by the first process of this machine to reach it again.
+    local file (in memory when it is unusable) and added by the first process of this
+    machine to reach it again, or by any within :data:`HELD_CHECK_EVERY` seconds.
 
     Args:
         local: This machine's state (a ``LocalState``, SQLite): the whole state without
@@ -247,7 +254,9 @@ class SharedState:
         self._lock = threading.Lock()
         self._down = False
         self._next_probe = 0.0
-        self._drained = False  # counts held on disk for Redis: added at first contact
+        self._held_checked = -math.inf  # counts held on disk for Redis: added at first contact
+        # Counts for Redis the local file could not hold (unusable): kept here instead.
+        self._held: dict[tuple[str, dt.date, str], int] = {}
         self._last_usage: dict[tuple[str, dt.date], tuple[int, int]] = {}
 
     @classmethod
@@ -299,9 +308,12 @@ class SharedState:
         if redis is None:
             return _MISSED
         with self._lock:
-            if self._down and time.monotonic() < self._next_probe:
+            now = time.monotonic()
+            if self._down and now < self._next_probe:
                 return _MISSED
-            drain = self._down or not self._drained
+            drain = self._down or now - self._held_checked >= HELD_CHECK_EVERY
+            if drain:
+                self._held_checked = now
         try:
             if drain:
                 self._drain(redis)
@@ -325,21 +337,26 @@ class SharedState:
             )
 
     def _drain(self, redis: RedisState) -> None:
-        """Add to Redis the counts held on this machine while it was away (by any
-        process, this one or one that ended since); raises :class:`Unavailable`, holding
-        what is left again, when it stops answering."""
+        """Add to Redis the counts held while it was away: in this process's memory
+        (the local file could not hold them), and on this machine's disk by any process,
+        this one or one that ended since. Raises :class:`Unavailable` when it stops
+        answering; what was not added stays held."""
+        with self._lock:
+            held, self._held = self._held, {}
         try:
-            held = self.local_state.take_held(redis.url)
-        except (sqlite3.Error, OSError):  # no local file: nothing could be held in it
-            held = []
-        for i, (scope, day, process, n) in enumerate(held):
-            try:
+            while held:
+                (scope, day, process), n = next(iter(held.items()))
                 redis.ledger_add(scope, day, process, n)
-            except Unavailable:
-                for row in held[i:]:
-                    self.local_state.hold(redis.url, *row)
-                raise
-        self._drained = True
+                del held[(scope, day, process)]
+        finally:
+            for (scope, day, process), n in held.items():  # interrupted: kept
+                self._hold_in_memory(scope, day, process, n)
+        with contextlib.suppress(sqlite3.Error, OSError):  # no usable file: none held in it
+            self.local_state.drain_held(redis.url, redis.ledger_add)
+
+    def _hold_in_memory(self, scope: str, day: dt.date, process: str, n: int) -> None:
+        with self._lock:
+            self._held[(scope, day, process)] = self._held.get((scope, day, process), 0) + n
 
     def _answered(self) -> None:
         if not self._down:
@@ -357,7 +374,16 @@ class SharedState:
             redis is not None
             and self._via_redis(lambda r: r.ledger_add(scope, day, process, n)) is _MISSED
         ):
-            self.local_state.hold(redis.url, scope, day, process, n)
+            try:
+                self.local_state.hold(redis.url, scope, day, process, n)
+            except (sqlite3.Error, OSError) as exc:
+                if not self._held:
+                    log.warning(
+                        f"ccpandas: cannot hold the daily request counts for {self.where} in "
+                        f"{self.local_state.path} ({exc}); holding them in this process "
+                        "until it answers again"
+                    )
+                self._hold_in_memory(scope, day, process, n)
 
     def reserve(self, scope: str, interval: float) -> float:
         """Take the next request slot of ``scope`` (``interval`` seconds apart); return
@@ -441,14 +467,23 @@ class SharedState:
         """
         if self.redis_state is None:
             return (*self.local_state.ledger_usage(scope, day), False)
+        self._held_checked = -math.inf  # the figure counts what this machine holds
         usage = self._via_redis(lambda redis: redis.ledger_usage(scope, day))
         if usage is not _MISSED:
             self._last_usage[(scope, day)] = usage
             return (*usage, False)
         # The usage last read from Redis plus the counts held here since (stale).
         used, processes = self._last_usage.get((scope, day), (0, 0))
-        held, holders = self.local_state.ledger_usage(scope, day, held=self.redis_state.url)
-        return used + held, max(processes, holders), True
+        held, holders = 0, 0
+        with contextlib.suppress(sqlite3.Error, OSError):  # no usable file: none in it
+            held, holders = self.local_state.ledger_usage(scope, day, held=self.redis_state.url)
+        mine = [
+            (p, n)
+            for (s, d, p), n in self._held.items()
+            if (d, scope_matches(s, scope)) == (day, True)
+        ]
+        held += sum(n for _, n in mine)
+        return used + held, max(processes, holders, len({p for p, _ in mine})), True
 
     # -- run locks -------------------------------------------------------------------
     def lease(self, name: str) -> RedisLease | None:

@@ -284,6 +284,36 @@ def test_keyboard_interrupt_leaves_a_consistent_result(cc_emulator_factory, conn
     assert not emu.account.members(target)
 
 
+def test_ctrl_c_while_a_post_is_counted_leaves_it_not_sent(
+    cc_emulator_factory, connect, monkeypatch
+):
+    # Each attempt is counted in the shared ledger before it is sent, which may wait
+    # (Redis, a busy quota.sqlite3): a Ctrl-C there made a POST that never went out
+    # "uncertain", as if it may have reached the server.
+    from ccpandas.client.quota import DayCounter
+
+    emu = cc_emulator_factory(seed=14, contacts=2500, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 5 batches
+    real_add, accepted = DayCounter.add, []
+
+    def add(self, day=None, n=1):
+        if n > 0 and posts(emu, 201) == 2 and not accepted:
+            accepted.append(True)
+            raise KeyboardInterrupt  # while the third POST is counted
+        return real_add(self, day, n)
+
+    monkeypatch.setattr(DayCounter, "add", add)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
+    result = caught.value.result
+    row = runs().set_index("run_id").loc[result.run_id]
+    assert row["accepted"] == 2 and row["uncertain"] == 0
+    assert posts(emu, 201) == 2
+    assert result.rows["status"].value_counts()["not_sent"] == 1500
+
+
 @pytest.mark.slow
 def test_120k_contacts_three_lists_end_to_end(cc_emulator_factory, connect):
     emu = cc_emulator_factory(seed=15, contacts=120_000, lists=5, **FAST)

@@ -107,3 +107,20 @@ def test_two_access_tokens_of_one_application_share_its_budget(emulator, data_di
     assert DayCounter(emu.base_url).used() == emu.quota_used == 3
     # a token that is not a JWT keeps its hashed key
     assert " token=" in str(ccpandas.Client(token=emu.token, base_url=emu.base_url).budget_key)
+
+
+def test_an_access_token_in_cc_client_id_is_refused_before_any_request(
+    emulator, data_dir, monkeypatch
+):
+    # A token pasted into CC_CLIENT_ID named the budget "app=<the whole token>": the
+    # token was written into quota.sqlite3 (and Redis' key names in team mode).
+    emu = emulator(seed=57, contacts=5, lists=1)
+    token = emu.oauth.grant("team-app")["access_token"]
+    monkeypatch.setenv("CC_CLIENT_ID", token)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url)
+    with pytest.raises(ccpandas.ConfigError, match="CC_CLIENT_ID looks like an access token") as e:
+        client.get("/contact_tags")
+    assert token not in str(e.value) and token[:40] not in str(e.value)
+    assert emu.account.count() == 0
+    quota = data_dir / "quota.sqlite3"
+    assert not quota.exists() or token.encode() not in quota.read_bytes()

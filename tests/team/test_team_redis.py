@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+import threading
 import time
 import traceback
 
@@ -407,3 +408,99 @@ def test_four_machines_on_the_fallback_keep_the_keys_rate(emulator, redis_server
     assert sent / (end - start) <= 4.0 * 1.15 + 1 / (end - start), sent
     # the switch-over may cost a few throttled answers, no more (the bucket holds 4)
     assert emu.account.count(status=429) <= 4
+
+
+def test_an_interrupted_drain_loses_no_held_count(redis_server, monkeypatch):
+    # The drain deleted every held row first, then added them one by one: a Ctrl-C
+    # (or a kill) between lost the rest (10 of these 15). Now each row is deleted in
+    # the transaction that adds it: at worst one row is added twice (over-counted).
+    redis = redis_server()
+    team, key, day = SharedState.redis(redis.url), "http://127.0.0.1:9/v3 app=team", dt.date.today()
+    for process in ("h:1", "h:2", "h:3"):  # three ended processes' counts, held in an outage
+        team.local_state.hold(team.redis_state.url, key, day, process, 5)
+    real, calls = RedisState.ledger_add, []
+
+    def interrupted(self, *args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args)
+
+    monkeypatch.setattr(RedisState, "ledger_add", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        team.ledger_usage(key, day)
+    monkeypatch.setattr(RedisState, "ledger_add", real)
+    fresh = SharedState.redis(redis.url)
+    assert fresh.ledger_usage(key, day) == (15, 3, False)
+    assert fresh.local_state.ledger_usage(key, day, held=fresh.redis_state.url) == (0, 0)
+
+
+def test_a_long_lived_process_adds_counts_another_held_while_redis_was_away(
+    redis_server, monkeypatch
+):
+    # A notebook kernel that sent nothing during an outage never drained: the counts a
+    # cron job held on disk meanwhile reached Redis only when some process started.
+    redis = redis_server()
+    key, day = "http://127.0.0.1:9/v3 app=team", dt.date.today()
+    kernel = SharedState.redis(redis.url)
+    kernel.ledger_add(key, day, 1, process="h:kernel")
+    redis.kill()
+    cron = SharedState.redis(redis.url)
+    cron.ledger_add(key, day, 7, process="h:cron")
+    assert cron.degraded
+    redis.start()  # empty (no persistence)
+    assert kernel.ledger_usage(key, day) == (7, 1, False)  # a figure asked for: drained
+    redis.kill()
+    cron.ledger_add(key, day, 2, process="h:cron")
+    redis.start()  # empty again: the 7 are gone
+    monkeypatch.setattr(shared, "HELD_CHECK_EVERY", 0.0)  # not once a minute: at once
+    kernel.ledger_add(key, day, 1, process="h:kernel")  # a request sent: drained too
+    elsewhere = SharedState.redis(redis.url, local_path=data_dir_of(kernel) / "other.sqlite3")
+    assert elsewhere.ledger_usage(key, day) == (3, 2, False)
+
+
+def data_dir_of(state):
+    return state.local_state.path.parent
+
+
+def test_counts_wait_in_memory_when_the_local_file_cannot_hold_them(redis_server, tmp_path, caplog):
+    # In team mode an unusable quota.sqlite3 (a file where its folder should be, a full
+    # disk) made holding a count raise: the ledger switched itself off for good.
+    redis = redis_server()
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    key, day = "http://127.0.0.1:9/v3 app=team", dt.date.today()
+    team = SharedState.redis(redis.url, local_path=blocker / "quota.sqlite3")
+    counter = DayCounter(key, state=team)
+    counter.add(day)
+    assert counter.used(day) == 1
+    redis.kill()
+    counter.add(day, 2)  # during the outage
+    assert counter.usage(day).used == 3 and counter.usage(day).stale
+    redis.start()  # empty (no persistence)
+    team._next_probe = 0.0  # due for a try now
+    counter.add(day)
+    assert not counter.broken
+    assert team.ledger_usage(key, day) == (3, 1, False)  # the 2 held in memory + 1
+    assert "holding them in this process" in caplog.text
+
+
+def test_two_processes_adding_held_counts_at_once_add_each_once(redis_server, monkeypatch):
+    # The second waits for the first's row (its transaction) and finds it gone.
+    redis = redis_server()
+    key, day = "http://127.0.0.1:9/v3 app=team", dt.date.today()
+    first, second = SharedState.redis(redis.url), SharedState.redis(redis.url)
+    for process in ("h:1", "h:2", "h:3"):
+        first.local_state.hold(first.redis_state.url, key, day, process, 5)
+    real, others = RedisState.ledger_add, []
+
+    def add(self, *args):
+        if not others:  # mid-way through the first's first row: the second starts
+            others.append(threading.Thread(target=second.ledger_usage, args=(key, day)))
+            others[0].start()
+        return real(self, *args)
+
+    monkeypatch.setattr(RedisState, "ledger_add", add)
+    first.ledger_usage(key, day)
+    others[0].join()
+    assert first.ledger_usage(key, day) == (15, 3, False)

@@ -19,6 +19,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -166,16 +167,37 @@ class LocalState:
             (target, scope, day.isoformat(), process, int(n)),
         )
 
-    def take_held(self, target: str) -> list[tuple[str, dt.date, str, int]]:
-        """The counts held for ``target``, removed (each is taken by one process); no
-        file is made for it (a team member that never lost Redis has none)."""
-        if not self.path.exists():
-            return []
-        rows = self._execute(
-            "DELETE FROM held_counts WHERE target = ? RETURNING scope, day, process, n",
-            (target,),
-        )
-        return [(s, dt.date.fromisoformat(d), p, int(n)) for s, d, p, n in rows]
+    def drain_held(self, target: str, add: Callable[[str, dt.date, str, int], None]) -> None:
+        """Pass each count held for ``target`` to ``add`` (which adds it to that Redis)
+        and delete it in one transaction, committed once ``add`` returned: a process
+        interrupted or killed meanwhile leaves the row, added again later (at worst
+        one row counted twice, the safe side for a quota), never lost; another process
+        draining at the same time waits for the row and finds it gone (never added
+        twice). ``add``'s errors propagate, the row kept. No file is made for it."""
+        check = "SELECT 1 FROM held_counts WHERE target = ? LIMIT 1"
+        if not self.path.exists() or not self._execute(check, (target,)):
+            return  # the cheap look of every call: nothing held
+        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        try:
+            while True:
+                conn.execute("BEGIN IMMEDIATE")  # the file's write lock, till COMMIT
+                try:
+                    row = conn.execute(
+                        "DELETE FROM held_counts WHERE (target, scope, day, process) = "
+                        "(SELECT target, scope, day, process FROM held_counts "
+                        "WHERE target = ? LIMIT 1) RETURNING scope, day, process, n",
+                        (target,),
+                    ).fetchone()
+                    if row is not None:
+                        add(row[0], dt.date.fromisoformat(row[1]), row[2], int(row[3]))
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+                if row is None:
+                    return
+        finally:
+            conn.close()
 
     def __repr__(self) -> str:
         return f"LocalState({str(self._path) if self._path else 'data dir'!r})"
