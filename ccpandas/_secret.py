@@ -171,11 +171,12 @@ def env_client_id() -> str | None:
     budget, a login's client id and files with the token.
 
     Example:
-        >>> os.environ["CC_CLIENT_ID"] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
-        >>> env_client_id()
+        >>> from unittest import mock
+        >>> token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
+        >>> with mock.patch.dict(os.environ, {"CC_CLIENT_ID": token}):
+        ...     env_client_id()
         Traceback (most recent call last):
         ccpandas.errors.ConfigError: CC_CLIENT_ID looks like an access token (41 ...
-        >>> del os.environ["CC_CLIENT_ID"]; env_client_id()
     """
     value = env(CLIENT_ID_ENV)
     if value is not None and looks_like_token(value):
