@@ -1309,7 +1309,7 @@ def _plain_warnings(stderr: TextIO) -> Iterator[None]:
     """Library warnings (a run longer than today's quota...) as one stderr line each."""
 
     def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
-        print(f"{PROG}: warning: {message}", file=stderr, flush=True)
+        print(f"{PROG}: warning: {in_flags(str(message))}", file=stderr, flush=True)
 
     with warnings.catch_warnings():
         warnings.simplefilter("default")

@@ -196,7 +196,7 @@ def check_client(client: Any, name: str = "client") -> None:
             if isinstance(client, str | bytes)
             else f"{short_repr(client, 60)} ({kind})"
             if isinstance(client, int | float)
-            else f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind} (not shown: it may "
+            else f"{'an' if kind[:1].lower() in 'aeio' else 'a'} {kind} (not shown: it may "
             "hold a token)"
         )
         raise TypeError(

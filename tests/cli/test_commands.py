@@ -488,3 +488,16 @@ def test_a_run_over_todays_quota_is_refused_before_its_first_read(cli, emu, api,
     assert emu.account.count(method="POST") == posts
     # --dry-run spends the reads a plan needs, and says what the run would cost.
     assert cli("remove", str(path), "--lists", list_ids, "--dry-run").code == ExitCode.OK
+
+
+def test_a_library_warning_is_shown_in_the_command_line_s_words():
+    # The warnings the CLI prints came through in Python's words ("snapshot=True"),
+    # where its errors were put in its flags.
+    import warnings
+
+    from ccpandas.cli.main import _plain_warnings
+
+    err = io.StringIO()
+    with _plain_warnings(err):
+        warnings.warn("read again (snapshot=True) when the lists are quiet", stacklevel=1)
+    assert "read again (--snapshot yes) when" in err.getvalue(), err.getvalue()

@@ -5,6 +5,7 @@ HTTP against the emulator."""
 
 from __future__ import annotations
 
+import uuid
 import html
 import io
 import re
@@ -254,3 +255,5 @@ def test_a_client_of_the_wrong_type_is_named_in_good_english():
         df.cc.remove_from_lists(["x"], client=object())
     with pytest.raises(TypeError, match=r"not a dict \(not shown"):
         df.cc.remove_from_lists(["x"], client={})
+    with pytest.raises(TypeError, match=r"not a UUID \(not shown"):  # said "an UUID"
+        df.cc.remove_from_lists(["x"], client=uuid.uuid4())
