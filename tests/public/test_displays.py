@@ -5,10 +5,10 @@ HTTP against the emulator."""
 
 from __future__ import annotations
 
-import uuid
 import html
 import io
 import re
+import uuid
 import warnings
 
 import pandas as pd
