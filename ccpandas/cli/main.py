@@ -259,7 +259,7 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     try:
         if kind == "excel":
             with pd.ExcelFile(source) as book:
-                name, frame = _one_sheet(book.parse(dtype=str, sheet_name=None), where)
+                name, frame = _one_sheet(pd.read_excel(book, dtype=str, sheet_name=None), where)
             if book.engine == "openpyxl":  # an .xlsx or .xlsm workbook
                 _check_calculated(source, name, frame, where)
             if not any(_renamed(c, frame.columns) for c in frame.columns):
@@ -282,32 +282,38 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
 def _check_calculated(source: Path, sheet: str, frame: pd.DataFrame, where: str) -> None:
     """Refuse a sheet whose formulas have no saved value, none of them (a workbook a
     program wrote and no spreadsheet calculated): pandas reads them as empty cells,
-    and a last row of them as no row. Read again only when a cell is empty."""
-    if not frame.isna().to_numpy().any():
-        return
+    and a last row of them as no row. Read again only when a cell is empty or a row
+    is gone; the values once more only when the sheet has formulas."""
     from openpyxl import load_workbook  # type: ignore[import-untyped]
     from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
-    books = [load_workbook(source, read_only=True, data_only=d) for d in (True, False)]
-    try:
-        rows = zip(*(book[sheet].iter_rows(values_only=True) for book in books), strict=False)
-        cells = [
-            (v, f"{get_column_letter(c)}{r}", f)
-            for r, (values, formulas) in enumerate(rows, 1)
-            for c, (v, f) in enumerate(zip(values, formulas, strict=False), 1)
+    # A file object: openpyxl refuses a path by its suffix (a workbook named .csv).
+    with source.open("rb") as raw, contextlib.closing(load_workbook(raw, read_only=True)) as book:
+        cells = book[sheet]
+        if not frame.isna().to_numpy().any() and (cells.max_row or 0) <= len(frame) + 1:
+            return  # every cell read and every row there (the header's included)
+        found = {
+            (r, c): f
+            for r, row in enumerate(cells.iter_rows(values_only=True), 1)
+            for c, f in enumerate(row, 1)
             if isinstance(f, str) and f.startswith("=")
-        ]
-    finally:
-        for book in books:
-            book.close()
-    if cells and all(value is None for value, _, _ in cells):
-        _, ref, formula = cells[0]
-        raise _Usage(
-            f"cannot read {where}: its {len(cells):,} formula cells have no saved value "
-            f"(e.g. {ref}: {formula[:40]!r}), which reads as empty: a program wrote the "
-            "workbook and no spreadsheet calculated it. Open and save it in Excel or "
-            "LibreOffice, or save its values as CSV"
-        )
+        }
+    if not found:
+        return
+    with (
+        source.open("rb") as raw,
+        contextlib.closing(load_workbook(raw, read_only=True, data_only=True)) as book,
+    ):
+        rows = enumerate(book[sheet].iter_rows(values_only=True), 1)
+        if any(v is not None for r, row in rows for c, v in enumerate(row, 1) if (r, c) in found):
+            return
+    (r, c), formula = next(iter(found.items()))
+    raise _Usage(
+        f"cannot read {where}: its {len(found):,} formula cells have no saved value "
+        f"(e.g. {get_column_letter(c)}{r}: {formula[:40]!r}), which reads as empty: a "
+        "program wrote the workbook and no spreadsheet calculated it. Open and save it "
+        "in Excel or LibreOffice, or save its values as CSV"
+    )
 
 
 def _check_run_on(frame: pd.DataFrame, sep: str, where: str) -> None:

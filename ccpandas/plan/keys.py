@@ -26,6 +26,10 @@ import pyarrow.compute as pc
 
 from ccpandas.plan.ids import INVISIBLE, PLANNED, _string_positions, check_ids
 
+#: :data:`~ccpandas.plan.ids.INVISIBLE` but the zero-width joiner and non-joiner, which
+#: some internationalised domains hold (an account keeps them, so a key must too).
+ADDRESS_INVISIBLE = INVISIBLE.replace("\u200b-\u200f", "\u200b\u200e\u200f")
+
 __all__ = [
     "EMAIL_PATTERN",
     "arrow_text",
@@ -102,7 +106,9 @@ def email_keys(values: Any) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         [None, None, "o'brien@b.co"]
     """
     text, na = arrow_text(values)
-    stripped = pc.utf8_trim_whitespace(pc.replace_substring_regex(text, INVISIBLE, ""))
+    if not pc.all(pc.string_is_ascii(text)).as_py():  # no invisible character is ASCII
+        text = pc.replace_substring_regex(text, ADDRESS_INVISIBLE, "")
+    stripped = pc.utf8_trim_whitespace(text)
     missing = na | _bools(pc.equal(stripped, ""))
     matched = pc.match_substring_regex(stripped, _ARROW_EMAIL)
     # A link copied from a page ("mailto:ann@example.com") is no address: its local

@@ -223,6 +223,19 @@ def test_formulas_never_calculated_are_refused_not_read_as_empty(
     assert len(emu.account.request_log) == before
 
 
+def test_a_last_row_of_formulas_alone_is_refused_too(tmp_path) -> None:
+    # pandas drops a trailing row whose cells all read as empty, so no empty cell was
+    # left to set the check off, and the row went unread without a word.
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    for row in (["email"], ["a@x.com"], ["b@x.com"], ['=LOWER("C@X.COM")']):
+        book.active.append(row)
+    path = tmp_path / "tail.xlsx"
+    book.save(path)
+    with pytest.raises(_Usage, match=r"its 1 formula cells have no saved value \(e\.g\. A4"):
+        read_input(str(path))
+
+
 def test_a_blank_line_is_an_empty_cell_and_a_missing_row(cli, lists, members, tmp_path):
     # Excel saves an empty cell of a one-column sheet as an empty line: pandas skipped
     # it, so the plan had fewer rows than the sheet and said nothing of the others.

@@ -135,3 +135,13 @@ def test_duplicates_in_a_frame_whose_index_repeats_labels_say_so(cc_emulator_fac
         assert "the index repeats labels" in text and "reset_index()" in text, text
     unique = both.reset_index(drop=True).cc.plan([target], client=client, snapshot=False)
     assert "repeats" not in str(unique)
+
+
+def test_a_joiner_inside_an_address_is_kept_as_the_account_keeps_it():
+    # A zero-width (non-)joiner belongs in some internationalised domains: taking it
+    # out of the input's key only made a member stored with it "not a member".
+    from ccpandas.plan.keys import email_keys, folded
+
+    address = "user@\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.ir"
+    keys, valid, _ = email_keys(pd.Series([address]))
+    assert valid.all() and keys.to_pylist() == folded(pd.Series([address])).to_pylist()
