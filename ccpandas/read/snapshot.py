@@ -263,6 +263,8 @@ def _unsettled_text(reading: _Reading, names: Mapping[str, str]) -> str:
             "A preview or a sync would miss them. Read again (snapshot=True) when the "
             "lists are quiet"
         )
+    if not n + unread:
+        return text + "Every contact of this read was on its pages"
     text += (
         f"The {n + unread:,} contacts of this read they did not show: {n:,} looked up "
         f"one by one ({_plural(n, 'request')}, {reading.found:,} found on them)"

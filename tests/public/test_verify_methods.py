@@ -278,3 +278,7 @@ def test_a_full_verification_of_a_list_that_keeps_changing_leaves_unread_pairs_u
     outcomes = result.changes["outcome"].astype(str).value_counts().to_dict()
     assert outcomes == {"removed": 200, "unverified": 200}
     assert "200 of 400 pairs (full: the others' lists kept changing)" in repr(result)
+    # The journal keeps which were not seen: the run loaded again says the same.
+    loaded = ccpandas.run_result(result.run_id, client=client)
+    assert loaded.verification() == result.verification()
+    assert loaded.changes["outcome"].astype(str).value_counts().to_dict() == outcomes
