@@ -99,6 +99,9 @@ __all__ = [
 #: ``GET /contacts?lists=`` takes up to 25 list ids, and pages of up to 500 contacts.
 READ_LISTS_PER_PASS = 25
 READ_PAGE_SIZE = 500
+#: The status of a contact of a run that its verification's read could not settle
+#: (its lists kept changing, and the lookups it allows were spent): not verified.
+UNREAD = "unread"
 
 #: Plan statuses with a snapshot: the id statuses plus the two email/membership ones.
 MEMBERSHIP_PLAN_STATUSES = (

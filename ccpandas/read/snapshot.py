@@ -52,6 +52,7 @@ from ccpandas.plan.ids import check_ids
 from ccpandas.plan.keys import email_keys
 from ccpandas.plan.membership import (
     READ_PAGE_SIZE,
+    UNREAD,
     VERIFY_SAMPLE_SIZE,
     MembershipSnapshot,
     changed_contacts,
@@ -92,6 +93,12 @@ __all__ = [
 _INCLUDE = "list_memberships,taggings"
 #: Times a pass of a membership read starts again when its lists change under it.
 _REREADS = 2
+#: The journaled cursor of a pass read to its end whose lists kept changing: the
+#: contacts its pages did not show are still to be looked up (a read continued later does).
+_SETTLE = "settle"
+#: The fewest contacts such a read may look up (about a minute); more when it read more
+#: pages: a removal leaves most of a run's contacts off its lists, each one unseen.
+SETTLE_LOOKUPS = 200
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +216,7 @@ def read_snapshot(
     try:
         for i, p in enumerate(passes):
             reading.read_pass(i, p, need_emails=need_emails)
+        reading.settle()
         if exact_status:
             reading.mark_active(list_ids)
     except KeyboardInterrupt:
@@ -241,20 +249,36 @@ def read_snapshot(
 
 def _unsettled_text(reading: _Reading, names: Mapping[str, str]) -> str:
     """The warning of a read whose lists kept changing: which, what it means, what to do."""
-    shown = ", ".join(repr(names.get(x, x)) for x in reading.unsettled)
+    shown = [repr(names.get(x, x)) for x in reading.unsettled]
+    more = f" and {len(shown) - 3:,} more" if len(shown) > 3 else ""
     text = (
-        f"ccpandas: the lists {shown} kept changing while they were read (their member "
-        f"count moved in each of {_REREADS + 1} reads), and the API pages by position: "
+        f"ccpandas: the lists {', '.join(shown[:3])}{more} kept changing while they were "
+        f"read (the count of their members, read together, moved in each of "
+        f"{_REREADS + 1} reads), and the API pages by position: this read may have "
+        "skipped members who stayed on them. "
     )
-    if reading.select is not None and reading.select.by != "email":
+    sel, n, unread = reading.select, reading.looked_up, reading.unread
+    if sel is None or sel.by == "email":
         return text + (
-            f"the {reading.looked_up:,} contacts of this read its pages did not show were "
-            f"looked up one by one ({_plural(reading.looked_up, 'request')}), so none is "
-            "missed"
+            "A preview or a sync would miss them. Read again (snapshot=True) when the "
+            "lists are quiet"
+        )
+    if not n + unread:
+        return text + "Every contact of this read was on its pages"
+    text += (
+        f"The {n + unread:,} contacts of this read they did not show: {n:,} looked up "
+        f"one by one ({_plural(n, 'request')}, {reading.found:,} found on them)"
+    )
+    if not unread:
+        return text
+    if sel.by == "run":
+        return text + (
+            f"; {unread:,} not (over its {SETTLE_LOOKUPS} lookups or its pages): their "
+            "pairs stay unverified. Verify again (result.verify()) when the lists are quiet"
         )
     return text + (
-        "this read may have skipped members who stayed on them (a preview or a sync "
-        "would miss them). Read again (snapshot=True) when the lists are quiet"
+        f"; {unread:,} not (over its {SETTLE_LOOKUPS} lookups or its pages): the plan "
+        "takes them for non-members. Read again (snapshot=True) when the lists are quiet"
     )
 
 
@@ -339,8 +363,14 @@ class _Reading:
     addresses: dict[str, str] = field(default_factory=dict)
     #: The lists whose pages were still changing after their re-reads.
     unsettled: list[str] = field(default_factory=list)
-    #: The contacts of ``select`` those pages did not show, looked up one by one.
+    #: Pass -> its contacts_count: passes read to their end whose lists kept changing,
+    #: the contacts of ``select`` their pages did not show still to be looked up.
+    pending: dict[int, Any] = field(default_factory=dict)
+    #: The contacts of ``select`` those pages did not show: looked up one by one (and
+    #: found on a target list), and not looked up (over the budget).
     looked_up: int = 0
+    found: int = 0
+    unread: int = 0
 
     def progress(self, *, done: bool = False) -> Snapshot:
         return _progress(self.pages_read, self.total_pages, self.records.n_contacts, done=done)
@@ -356,7 +386,10 @@ class _Reading:
             # (A read for addresses never gets here: its pages are read again.)
             keys = self.select.keys if self.select is not None else None
             journal_builder(sj, keys, i, self.records)
-        if p["done"]:
+        if p["next"] == _SETTLE:  # read to its end, its lookups not yet made
+            self.pending[i] = p.get("count")
+            self.unsettled.extend(p["lists"])
+        if p["done"] or p["next"] == _SETTLE:
             return
         href = p["next"]
         # contacts_count when the pass began (journaled: a read continued later compares)
@@ -382,12 +415,15 @@ class _Reading:
                     continue
                 unsettled, first = True, count
             href = _next(body)
-            self._keep(i, p, [_record(item) for item in body.get("contacts") or ()], href, first)
+            if href is None and unsettled:
+                self.unsettled.extend(p["lists"])
+                if self.select is not None and self.select.by != "email":
+                    self.pending[i], href = first, _SETTLE  # journaled: the lookups to make
+            page = [_record(item) for item in body.get("contacts") or ()]
+            self._keep(i, p, page, href, first)
             self.pages_read += 1
             self.reporter.update(self.progress())
-            if href is None:
-                if unsettled:
-                    self._settle(i, p, first)
+            if href is None or href == _SETTLE:
                 return
 
     def _keep(
@@ -404,21 +440,35 @@ class _Reading:
             rows = _journal_rows(kept)
             self.sj.page_read(i, rows, href, counts=counts, positions=at, total=total)
 
-    def _settle(self, i: int, p: dict[str, Any], total: Any) -> None:
-        """Pass ``i``'s lists kept changing through its re-reads: its pages may have
-        skipped members. A read that keeps given contacts (a verification takes the
-        absence of one as a removal) looks each one it did not see up, as
-        :func:`read_changed` does; a read of every member or of addresses cannot."""
-        self.unsettled.extend(p["lists"])
-        sel = self.select
-        if sel is None or sel.by == "email":
+    def settle(self) -> None:
+        """Look up the contacts of ``select`` that the pages of passes whose lists kept
+        changing did not show (they may have skipped them; a verification takes an
+        absent contact for a removal), once after every pass, as :func:`read_changed`
+        does: at most as many as the pages read, or :data:`SETTLE_LOOKUPS`. A run's contacts
+        left over are kept as :data:`UNREAD` (their pairs stay unverified). Journaled
+        as one more page that ends those passes."""
+        if not self.pending:
             return
+        sel = self.select
+        assert sel is not None  # only a read that keeps given contacts has pending passes
         missed = sorted(set(sel.keys).difference(self.records.contact_ids))
-        lists = {x.lower() for x in p["lists"]}
-        found = _looked_up(self.client, missed, [x for q in self.passes for x in q["lists"]])
-        self.requests += len(missed)
-        self.looked_up += len(missed)
-        self._keep(i, p, [r for r in found if lists.intersection(r["lists"])], None, total)
+        chosen = missed[: max(SETTLE_LOOKUPS, self.pages_read)]
+        targets = [x for q in self.passes for x in q["lists"]]
+        found = _looked_up(self.client, chosen, targets, self.reporter, self.pages_read)
+        records = [r for r in found if r["lists"]]
+        self.requests += len(chosen)
+        self.looked_up, self.found = len(chosen), len(records)
+        self.unread = len(missed) - len(chosen)
+        if sel.by == "run":
+            rest = missed[len(chosen) :]
+            records += [
+                {"contact_id": c, "email": None, "status": UNREAD, "lists": [], "tags": []}
+                for c in rest
+            ]
+        for i, total in sorted(self.pending.items()):
+            self._keep(i, self.passes[i], records, None, total)
+            records = []
+        self.pending.clear()
 
     def _project(self, i: int, page: list[dict[str, Any]]) -> tuple[list[Any], PageCounts | None]:
         """The records of pass ``i``'s page that the read keeps, and the counts of the

@@ -402,11 +402,22 @@ class RemovalResult:
         return self._per_state("covered", self._find_covered_pairs)
 
     def _find_covered_pairs(self) -> np.ndarray | None:
-        if self.after is None or self.verify_method() is VerifyMethod.FULL:
+        if self.after is None:
             return None
         m = self._membership()
-        seen = pd.Index(m.contact_ids, dtype=object).isin(self.after.contact_ids)
-        return np.asarray(seen[m.pair_contact], dtype=bool)
+        seen = self._saw(m.contact_ids)
+        return None if seen is None else np.asarray(seen[m.pair_contact], dtype=bool)
+
+    def _saw(self, contact_ids: Any) -> np.ndarray | None:
+        """Per contact id, whether the verification saw it; None: it saw every one (a
+        full re-read whose lists settled: a contact it does not hold is on none)."""
+        after, ids = self.after, pd.Index(contact_ids, dtype=object)
+        if after is None:
+            return None
+        if self.verify_method() is not VerifyMethod.FULL:
+            return np.asarray(ids.isin(after.contact_ids), dtype=bool)
+        unread = after.contact_ids[after.statuses == membership_plans.UNREAD]
+        return np.asarray(~ids.isin(unread), dtype=bool) if len(unread) else None
 
     def verify_method(self) -> VerifyMethod:
         """How this run verifies: its ``verify`` option, ``"auto"`` (or False, for an
@@ -1188,8 +1199,9 @@ class _RowStatuses:
         mapped = ids.map(counts).fillna(0).astype("int64")
         values = pd.array(mapped.to_numpy(), dtype="Int64")
         values[~self.planned] = pd.NA
-        if result._covered_pairs() is not None:  # contacts the verification did not see
-            values[~ids.isin(result.after.contact_ids).to_numpy()] = pd.NA
+        seen = result._saw(ids) if result._covered_pairs() is not None else None
+        if seen is not None:  # contacts the verification did not see
+            values[~seen] = pd.NA
         return pd.Series(values, index=rows.index)
 
 

@@ -581,6 +581,8 @@ def verified_text(verification: Mapping[str, Any] | None) -> str:
     v = verification
     if not v:
         return ""
+    if v["sample"] and v["method"] == "full":  # lists that kept changing, see docs/removing.md
+        return f"{v['verified']:,} of {v['pairs']:,} pairs (full: the others' lists kept changing)"
     if v["sample"]:
         return f"by a sample of {v['verified']:,} of {v['pairs']:,} pairs"
     return f"all {v['pairs']:,} changed pairs ({v['method']})"

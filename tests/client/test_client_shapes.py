@@ -223,3 +223,113 @@ def test_a_read_of_every_member_of_a_list_that_keeps_changing_warns_once_naming_
     text = str(caught[-1].message)
     assert len(caught) == 1 and text.startswith("ccpandas: the lists 'Busy'")
     assert "may have skipped members" in text and "snapshot=True" in text
+
+
+def _busy_list(cc_emulator_factory: Any, lists: int = 1) -> tuple[Any, str, list[str]]:
+    """An account whose first list has the first 1,200 of 1,500 contacts (pages by offset)."""
+    emu = cc_emulator_factory(seed=7, contacts=1500, lists=lists, contact_paging="offset", **FAST)
+    lid = emu.account.list_ids()[0]
+    ids = emu.account.contact_ids()
+    for other in emu.account.list_ids():
+        emu.account.set_members(other, [])
+    emu.account.set_members(lid, ids[:1200])
+    return emu, lid, ids
+
+
+class _StopAtLookup(Client):
+    """A Ctrl-C at the third single-contact lookup."""
+
+    left = 3
+
+    def request(self, method: str, path: str, **kw: Any) -> Any:
+        if path.startswith("/contacts/"):
+            self.left -= 1
+            if self.left == 0:
+                raise KeyboardInterrupt
+        return super().request(method, path, **kw)
+
+
+def test_a_verification_read_interrupted_in_its_lookups_continues_them(
+    cc_emulator_factory, tmp_path
+):
+    # The last page of a pass whose lists kept changing used to be journaled as the
+    # pass's end: continued after a Ctrl-C in the lookups, the read skipped them, and
+    # the members its pages missed read as removed, without a warning.
+    from ccpandas.store.journal import JournalDB
+
+    emu, lid, ids = _busy_list(cc_emulator_factory)
+    ours = ids[40:1300]
+    db = JournalDB(tmp_path / "journal.sqlite3")
+    kw: dict[str, Any] = {
+        "journal": db,
+        "need_emails": False,
+        "names": {lid: "Busy"},
+        "phase": "after",
+        "interrupt_as_error": False,
+        "select": Selection.of("run", ours),
+    }
+    stopping = _StopAtLookup(token=emu.token, base_url=emu.base_url, rate=None, jitter=lambda: 0)
+    with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning):
+        read_snapshot(stopping, [lid], reporter=_Busy(emu, lid, ids[:40]), **kw)
+    (sid,) = [r["snapshot_id"] for r in db.query("SELECT snapshot_id FROM snapshots")]
+    with pytest.warns(UserWarning, match="looked up") as caught:
+        snap, _ = read_snapshot(emu_client(emu), [lid], snapshot_id=sid, **kw)
+    assert set(snap.contact_ids) == emu.account.members(lid) & set(ours), "a member read as gone"
+    assert "'Busy'" in str(caught[-1].message)
+
+
+def test_a_verification_read_looks_up_no_more_contacts_than_it_read_pages(
+    cc_emulator_factory,
+):
+    # After a removal most of the run's contacts are off the list: a busy list made the
+    # read look each of them up (50,000 removed: 50,000 requests). It looks up at most
+    # as many as it read pages (or 200); the others are kept unread (their pairs
+    # unverified), never taken for removed.
+    from ccpandas.plan.membership import UNREAD
+    from ccpandas.read.snapshot import SETTLE_LOOKUPS
+
+    emu, lid, ids = _busy_list(cc_emulator_factory)
+    emu.account.remove_members(lid, ids[100:500])  # the run removed these
+    ours = ids[40:1300]
+    reporter = _Busy(emu, lid, ids[:40])
+    with pytest.warns(UserWarning, match="unverified") as caught:
+        snap, _ = read_snapshot(
+            emu_client(emu),
+            [lid],
+            reporter=reporter,
+            journal=False,
+            need_emails=False,
+            names={lid: "Busy"},
+            select=Selection.of("run", ours),
+        )
+    singles = emu.account.count(route="/v3/contacts/{contact_id}")
+    pages = emu.account.count(route="/v3/contacts")
+    assert singles == max(SETTLE_LOOKUPS, pages)
+    unread = set(snap.contact_ids[snap.statuses == UNREAD].tolist())
+    members = set(snap.contact_ids[snap.statuses != UNREAD].tolist())
+    now = emu.account.members(lid) & set(ours)
+    assert members <= now and now <= members | unread, "a member read as gone"
+    assert unread and f"{len(unread):,} not" in str(caught[-1].message)
+    assert len(caught) == 1
+
+
+def test_a_read_of_many_lists_looks_up_once_only_whom_no_pass_showed(cc_emulator_factory):
+    # With 26 lists (two passes) the lookups ran at the end of the busy first pass: the
+    # contacts of the second pass's list were all looked up though it reads them anyway.
+    emu, lid, ids = _busy_list(cc_emulator_factory, lists=26)
+    last = emu.account.list_ids()[25]
+    emu.account.set_members(last, ids[1200:1500])  # read by the second pass
+    ours = ids[40:1500]
+    with pytest.warns(UserWarning, match="looked up") as caught:
+        snap, _ = read_snapshot(
+            emu_client(emu),
+            emu.account.list_ids(),
+            reporter=_Busy(emu, lid, ids[:40]),
+            journal=False,
+            need_emails=False,
+            select=Selection.of("run", ours),
+        )
+    now = (emu.account.members(lid) | emu.account.members(last)) & set(ours)
+    assert set(snap.contact_ids) == now, "a member read as gone"
+    singles = emu.account.count(route="/v3/contacts/{contact_id}")
+    assert 0 < singles <= 40 and len(caught) == 1  # at most the members the pages skipped

@@ -237,3 +237,48 @@ def test_an_expired_cursor_in_the_changed_read_looks_up_the_rest(
     assert acct.count(method="GET", route=ONE_CONTACT) == 2
     assert snap.requests == 3 and len(snap) == 502 and set(snap.contact_ids) <= set(gone)
     assert not snap.member_matrix()[0].size  # none is on the list any more
+
+
+class _Busy(ccpandas.report.progress.NullReporter):
+    """Someone takes one of ``victims`` off ``list_id`` at every page the verification
+    reads."""
+
+    def __init__(self, emu, list_id, victims) -> None:
+        self.emu, self.list_id, self.victims = emu, list_id, victims
+
+    def update(self, snapshot) -> None:
+        if snapshot.message.startswith("reading list members: page") and self.victims:
+            self.emu.account.remove_members(self.list_id, [self.victims.pop(0)])
+
+
+def test_a_full_verification_of_a_list_that_keeps_changing_leaves_unread_pairs_unverified(
+    cc_emulator_factory, connect
+):
+    # The run took 400 contacts off a list someone else keeps changing: its full
+    # verification cannot trust an absence, and looked each of the 400 up. It looks up
+    # 200 (SETTLE_LOOKUPS); the pairs of the others stay unverified, and it says so.
+    emu = cc_emulator_factory(seed=7, contacts=1500, lists=1, contact_paging="offset", **FAST)
+    acct = emu.account
+    lid, ids = acct.list_ids()[0], acct.contact_ids()
+    acct.set_members(lid, ids[:1200])
+    client = connect(emu)
+    df = pd.DataFrame({"contact_id": ids[100:500]})
+    plan = df.cc.plan([lid], client=client, snapshot=True)
+    with pytest.warns(UserWarning, match="200 not .* their pairs stay unverified"):
+        result = ccpandas.api.run_plan(
+            plan, client=client, verify=True, progress=_Busy(emu, lid, ids[:40])
+        )
+    assert acct.count(method="GET", route=ONE_CONTACT) == 200
+    assert result.verification() == {
+        "method": "full",
+        "pairs": 400,
+        "verified": 200,
+        "sample": True,
+    }
+    outcomes = result.changes["outcome"].astype(str).value_counts().to_dict()
+    assert outcomes == {"removed": 200, "unverified": 200}
+    assert "200 of 400 pairs (full: the others' lists kept changing)" in repr(result)
+    # The journal keeps which were not seen: the run loaded again says the same.
+    loaded = ccpandas.run_result(result.run_id, client=client)
+    assert loaded.verification() == result.verification()
+    assert loaded.changes["outcome"].astype(str).value_counts().to_dict() == outcomes
