@@ -325,7 +325,7 @@ class ClientStats:
         counts it on arrival, so a process killed before the answer leaves it counted
         (:meth:`_sent` gives it back when the server did not count it)."""
         if self.day_counter is not None:
-            self.day_counter.add(today)  # never raises: it switches itself off instead
+            self.day_counter.add(today)  # never raises: a count it cannot write waits
 
     def _sent(
         self, method: str, template: str, status: int | None, *, reached: bool, today: _dt.date

@@ -23,9 +23,11 @@ The ledger is per key (:class:`~ccpandas.client.shared.BudgetKey`) and per proce
 it can say "3,412 of 10,000 used today on this key by 3 processes". A ``DayCounter``
 of a bare base URL reads every key at that API.
 
-Counting must never break a request: if the local file cannot be written, a warning is
-logged once and the counter switches itself off (Redis going away is not that: the
-counts are held in the local file until it answers again).
+Counting must never break a request: if the local file cannot be written (another
+process holds its lock too long, no permission), a warning is logged once and the counts
+wait in this client, added to the file with the next write that works; the file is
+tried again every 20 requests or so (Redis going away is not that: the counts are held
+in the local file until it answers again).
 
 Example:
     >>> import tempfile, pathlib
@@ -45,6 +47,7 @@ import dataclasses
 import datetime as dt
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +176,10 @@ class DayCounter:
         self._scope = scope
         self._path = path
         self._state = state
-        self.broken = False  # the last use failed: ALONE_SLOTS uses skip it, then retry
-        self._skip = 0
+        self.broken = False  # the last use failed (the file says when to try it again)
+        # Counts (and give-backs) not yet in the ledger: added with the next write that works.
+        self._pending: dict[dt.date, int] = {}
+        self._lock = threading.Lock()
 
     @property
     def scope(self) -> str:
@@ -197,30 +202,33 @@ class DayCounter:
         if not self.broken:
             log.warning(
                 f"ccpandas: cannot keep the shared daily request count in "
-                f"{self._path or QUOTA_FILE} ({exc}); counting only in this client, "
-                f"trying again every {ALONE_SLOTS} requests"
+                f"{self._path or QUOTA_FILE} ({exc}); counting in this client, added to "
+                f"it once it answers (tried again every {ALONE_SLOTS // 2} requests or so)"
             )
-        self.broken, self._skip = True, ALONE_SLOTS
-
-    def _skipping(self) -> bool:
-        self._skip -= 1
-        return self.broken and self._skip >= 0
+        self.broken = True
 
     def add(self, day: dt.date | None = None, n: int = 1) -> None:
-        """Count ``n`` requests on UTC ``day`` (default: today). Never raises.
+        """Count ``n`` requests on UTC ``day`` (default: today). Never raises: while the
+        ledger cannot be written, the counts wait in this client and are added with the
+        next write that works.
 
         Args:
             day: The UTC day, a ``datetime.date``. None (the default) is today.
             n: How many requests to count. Default 1.
         """
-        if self._skipping():
-            return
-        try:
-            self.state.ledger_add(self.scope, day or quota_day(), int(n))
-        except (sqlite3.Error, OSError) as exc:
-            self._broke(exc)
-        else:
-            self.broken = False
+        day = day or quota_day()
+        with self._lock:  # one write at a time: a give-back never lands before its count
+            pending = self._pending
+            pending[day] = pending.get(day, 0) + int(n)
+            try:
+                for each in list(pending):
+                    if pending[each]:
+                        self.state.ledger_add(self.scope, each, pending[each])
+                    del pending[each]
+            except (sqlite3.Error, OSError) as exc:  # what was not added stays pending
+                self._broke(exc)
+            else:
+                self.broken = False
 
     def usage(self, day: dt.date | None = None) -> QuotaUsage:
         """What the ledger holds for UTC ``day`` (default: today), from every process.
@@ -234,14 +242,13 @@ class DayCounter:
         """
         day = day or quota_day()
         used, processes, stale = 0, 0, True  # what a broken ledger can say
-        if not self._skipping():
-            try:
-                used, processes, stale = self.state.ledger_usage(self.scope, day)
-            except (sqlite3.Error, OSError) as exc:
-                self._broke(exc)
-            else:
-                self.broken = False
-        return QuotaUsage(used, processes, day=day, where=self.state.where, stale=stale)
+        try:
+            used, processes, stale = self.state.ledger_usage(self.scope, day)
+        except (sqlite3.Error, OSError) as exc:
+            self._broke(exc)
+        waiting = self._pending.get(day, 0)  # this client's counts not yet added
+        processes = max(processes, int(waiting > 0))
+        return QuotaUsage(used + waiting, processes, day=day, where=self.state.where, stale=stale)
 
     def used(self, day: dt.date | None = None) -> int:
         """Requests counted on UTC ``day`` (default: today) by every process.

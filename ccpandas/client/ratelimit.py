@@ -162,9 +162,10 @@ class SharedRateLimiter(RateLimiter):
         self.key = key
         self.state = state
         super().__init__(rate, margin=margin, sleep=sleep)
-        # This process's own limiter, used only if the local state file is unusable.
+        # This process's own limiter, used only while the local state file fails (the
+        # file itself says when to try it again: LocalState's ALONE_SLOTS).
         self._own: RateLimiter | None = None
-        self._alone = 0  # requests left before the shared state is tried again
+        self._switch = threading.Lock()  # threads of one client switch _own in turn
 
     def __repr__(self) -> str:
         return (
@@ -174,25 +175,25 @@ class SharedRateLimiter(RateLimiter):
 
     def reserve(self) -> float:
         """Claim the next start slot of the key; return how long to wait for it."""
-        if self._alone <= 0:
-            try:
-                wait = self.state.reserve(str(self.key), self.interval)
-            except (sqlite3.Error, OSError) as exc:  # a rate limit must never break a request
-                if self._own is None:
-                    self._own = RateLimiter(self.rate, margin=self.margin)
-                    log.warning(
-                        f"ccpandas: cannot share the rate limit through {QUOTA_FILE} ({exc}); "
-                        f"pacing this process alone, trying again every {ALONE_SLOTS} requests"
-                    )
-                self._alone = ALONE_SLOTS  # a lock may be gone then (it was not a request's)
-            else:
-                if self._own is not None:
-                    self._own = None
-                    log.warning(f"ccpandas: sharing the rate limit through {QUOTA_FILE} again")
-                return wait
-        self._alone -= 1
-        assert self._own is not None
-        return self._own.reserve()
+        try:
+            wait = self.state.reserve(str(self.key), self.interval)
+        except (sqlite3.Error, OSError) as exc:  # a rate limit must never break a request
+            with self._switch:
+                own, first = self._own, self._own is None
+                if own is None:
+                    own = self._own = RateLimiter(self.rate, margin=self.margin)
+            if first:
+                log.warning(
+                    f"ccpandas: cannot share the rate limit through {QUOTA_FILE} ({exc}); "
+                    f"pacing this process alone, trying the file again every "
+                    f"{ALONE_SLOTS // 2} requests or so"
+                )
+            return own.reserve()
+        with self._switch:
+            was, self._own = self._own, None
+        if was is not None:
+            log.warning(f"ccpandas: sharing the rate limit through {QUOTA_FILE} again")
+        return wait
 
     def defer(self, seconds: float) -> None:
         """Hold every process of the key back for ``seconds`` (after a ``throttled``).
@@ -201,8 +202,9 @@ class SharedRateLimiter(RateLimiter):
             seconds: How long from now no request of the key starts, e.g. the server's
                 ``Retry-After``.
         """
-        if self._own is not None:
-            self._own.defer(seconds)
+        own = self._own
+        if own is not None:
+            own.defer(seconds)
             return
         with contextlib.suppress(sqlite3.Error, OSError):  # the next reserve() switches
             self.state.defer(str(self.key), seconds)  # to this process's own limiter

@@ -77,7 +77,7 @@ from ccpandas.client.backends.redis import (
     encode_userinfo,
     mask_url,
 )
-from ccpandas.client.backends.sqlite import LOCAL, QUOTA_FILE, LocalState
+from ccpandas.client.backends.sqlite import ALONE_SLOTS, LOCAL, QUOTA_FILE, LocalState
 from ccpandas.errors import ConfigError
 
 __all__ = [
@@ -103,9 +103,6 @@ __all__ = [
 FALLBACK_RATE = 1.0
 #: Seconds between attempts to reach Redis again while it is down.
 PROBE_EVERY = 2.0
-#: After this machine's state file failed (locked too long, unusable), requests made
-#: without it before it is tried again (about 10 seconds at 4 per second).
-ALONE_SLOTS = 40
 #: Seconds between looks for counts held on this machine for Redis (by a process that
 #: ran while it was away): a process that reaches Redis adds them. A quota figure asked
 #: for looks at once.

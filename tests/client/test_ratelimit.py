@@ -19,9 +19,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ccpandas.client.backends import sqlite as sqlite_backend
 from ccpandas.client.quota import DayCounter, QuotaUsage
 from ccpandas.client.ratelimit import DEFAULT_MARGIN, RateLimiter, SharedRateLimiter
-from ccpandas.client.shared import MAX_AHEAD, BudgetKey, SharedState
+from ccpandas.client.shared import ALONE_SLOTS, MAX_AHEAD, BudgetKey, SharedState
 
 
 class FakeClock:
@@ -252,6 +253,99 @@ def test_a_locked_ledger_counts_again_once_the_lock_is_gone(state, caplog):
     for _ in range(100):  # later requests are counted in the shared ledger again
         counter.add(day)
     assert not counter.broken and counter.used(day) > 1
+
+
+def test_counts_made_while_the_ledger_is_locked_are_added_once_it_answers(state):
+    counter, day = DayCounter(KEY, state=state), dt.date(2025, 3, 1)
+    lim = SharedRateLimiter(4, key=KEY, state=state, sleep=lambda s: None)
+    counter.add(day)
+    other = sqlite3.connect(state.local_state.path, timeout=0, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process holds the write lock too long
+    for _ in range(100):  # a request: its slot, its count, and one in 4 given back
+        lim.reserve()
+        counter.add(day)
+    for _ in range(25):
+        counter.add(day, -1)
+    assert counter.broken and counter.used(day) == 76  # read beside the lock (WAL)
+    other.execute("ROLLBACK")
+    other.close()
+    for _ in range(2 * ALONE_SLOTS):  # the file answers again: what waited is added
+        lim.reserve()
+        counter.add(day)
+    assert not counter.broken
+    assert state.ledger_usage(KEY, day) == (76 + 2 * ALONE_SLOTS, 1, False)
+
+
+def test_a_give_back_never_takes_the_ledger_below_what_was_added(state):
+    counter, day = DayCounter(KEY, state=state), dt.date(2025, 3, 1)
+    counter.add(day)  # the file exists
+    other = sqlite3.connect(state.local_state.path, timeout=0, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    for _ in range(ALONE_SLOTS + 1):  # counts that wait, the last one tried again
+        counter.add(day)
+    other.execute("ROLLBACK")
+    other.close()
+    counter.add(day, -1)  # the last request's answer: not counted
+    assert state.ledger_usage(KEY, day)[0] == 1 + ALONE_SLOTS
+
+
+def test_a_locked_file_is_tried_again_briefly_and_once_for_limiter_and_ledger(state):
+    counter, day = DayCounter(KEY, state=state), dt.date(2025, 3, 1)
+    lim = SharedRateLimiter(4, key=KEY, state=state, sleep=lambda s: None)
+    counter.add(day)
+    tried: list[str] = []
+    conn = sqlite_backend._connect(state.local_state.path)
+    conn.set_trace_callback(tried.append)
+    other = sqlite3.connect(state.local_state.path, timeout=0, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        for _ in range(2 * ALONE_SLOTS):
+            lim.reserve()
+            counter.add(day)
+    finally:
+        conn.set_trace_callback(None)
+        other.execute("ROLLBACK")
+        other.close()
+    writes = [i for i, sql in enumerate(tried) if sql.startswith("INSERT")]
+    assert 2 <= len(writes) <= 5  # both share one retry every ALONE_SLOTS uses
+    retries = [tried[i - 1] for i in writes[1:]]  # the first waited as always
+    assert retries and all(sql.startswith("PRAGMA busy_timeout = ") for sql in retries)
+    assert {sql.split()[-1] for sql in retries} == {str(int(sqlite_backend.RETRY_WAIT * 1000))}
+    assert sqlite_backend.RETRY_WAIT < 1
+
+
+def test_threads_of_one_client_switching_to_and_from_the_shared_file_never_raise():
+    class Gate:  # a state whose reserve fails for thread A after B asked, and then works
+        def __init__(self):
+            self.b_inside, self.a_done = threading.Event(), threading.Event()
+
+        def reserve(self, key, interval):
+            if threading.current_thread().name == "A":
+                self.b_inside.wait()
+                raise sqlite3.OperationalError("database is locked")
+            if threading.current_thread().name == "B":
+                self.b_inside.set()
+                self.a_done.wait()
+            return 0.0
+
+    gate, out = Gate(), {}
+    lim = SharedRateLimiter(4, key=KEY, state=gate, sleep=lambda s: None)
+
+    def run(name):
+        try:
+            out[name] = lim.reserve()
+        except BaseException as exc:
+            out[name] = exc
+        if name == "A":
+            gate.a_done.set()
+
+    threads = [threading.Thread(target=run, args=(n,), name=n) for n in "BA"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out["next"] = [lim.reserve() for _ in range(3)]
+    assert out == {"A": 0.0, "B": 0.0, "next": [0.0, 0.0, 0.0]}
 
 
 def test_the_budget_key_never_holds_the_token(monkeypatch):

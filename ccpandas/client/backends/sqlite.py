@@ -28,12 +28,19 @@ from ccpandas._secret import private_file
 from ccpandas.client.backends import KEEP_DAYS, MAX_AHEAD
 from ccpandas.models import quota_day
 
-__all__ = ["LOCAL", "QUOTA_FILE", "LocalState"]
+__all__ = ["ALONE_SLOTS", "LOCAL", "QUOTA_FILE", "LocalState"]
 
 #: The file of the local state (rate-limit timestamps and the quota ledger).
 QUOTA_FILE = "quota.sqlite3"
 #: ``shared_state`` value for this machine only (the default).
 LOCAL = "local"
+#: Seconds a statement waits for another process's write lock (SQLite's busy timeout).
+BUSY_WAIT = 10.0
+#: The same, when the file is tried again after it failed: a lock still held costs little.
+RETRY_WAIT = 0.2
+#: After the file failed (locked past :data:`BUSY_WAIT`, unusable), uses that fail at
+#: once, without touching it, before it is tried again (with :data:`RETRY_WAIT`).
+ALONE_SLOTS = 40
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS gcra (
@@ -63,14 +70,14 @@ _connections: dict[tuple[str, int], sqlite3.Connection] = {}
 _connections_lock = threading.Lock()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, wait: float = BUSY_WAIT) -> sqlite3.Connection:
     key = (str(path), os.getpid())
     with _connections_lock:
         conn = _connections.get(key)
         if conn is None:
             private_file(path)  # 0600 even in an existing 0755 folder
             conn = sqlite3.connect(
-                path, timeout=10.0, isolation_level=None, check_same_thread=False
+                path, timeout=wait, isolation_level=None, check_same_thread=False
             )
             conn.execute("PRAGMA journal_mode=WAL")
             # A lost slot or increment on power failure is harmless; an fsync per
@@ -103,6 +110,8 @@ class LocalState:
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self._lock = threading.Lock()
+        self._failed: BaseException | None = None  # the last use's error, if it failed
+        self._skip = 0  # uses left that fail at once before the file is tried again
 
     @property
     def path(self) -> Path:
@@ -110,9 +119,32 @@ class LocalState:
         ``CCPANDAS_DATA_DIR`` is followed."""
         return self._path if self._path is not None else data_dir() / QUOTA_FILE
 
-    def _execute(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+    def _execute(self, sql: str, params: Any = (), *, read: bool = False) -> list[tuple[Any, ...]]:
+        """Run one statement. After a failed write, the next :data:`ALONE_SLOTS` writes
+        (the rate limiter's and the ledger's alike) raise it again at once, and the one
+        after tries the file waiting :data:`RETRY_WAIT` at most for a lock; a ``read``
+        (which another process's write lock does not block) is always tried."""
         with self._lock:
-            return _connect(self.path).execute(sql, params).fetchall()
+            if self._failed is not None and self._skip > 0 and not read:
+                self._skip -= 1
+                raise sqlite3.OperationalError(str(self._failed))
+            retry = self._failed is not None
+            try:
+                conn = _connect(self.path, RETRY_WAIT if retry else BUSY_WAIT)
+                try:
+                    if retry:
+                        conn.execute(f"PRAGMA busy_timeout = {int(RETRY_WAIT * 1000)}")
+                    rows = conn.execute(sql, params).fetchall()
+                finally:
+                    if retry:
+                        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT * 1000)}")
+            except (sqlite3.Error, OSError) as exc:
+                if not read:
+                    self._failed, self._skip = exc, ALONE_SLOTS
+                raise
+            if not read:
+                self._failed = None
+            return rows
 
     def reserve(self, scope: str, interval: float) -> float:
         """Take the next slot of ``scope``; return the seconds to wait for it."""
@@ -155,6 +187,7 @@ class LocalState:
             f"FROM {table} WHERE {target}"
             "day = ? AND (scope = ? OR (? AND scope LIKE ? ESCAPE '\\'))",
             (*([held] if held else []), day.isoformat(), scope, " " not in scope, like),
+            read=True,
         )
         return int(rows[0][0]), int(rows[0][1])
 
@@ -175,9 +208,9 @@ class LocalState:
         draining at the same time waits for the row and finds it gone (never added
         twice). ``add``'s errors propagate, the row kept. No file is made for it."""
         check = "SELECT 1 FROM held_counts WHERE target = ? LIMIT 1"
-        if not self.path.exists() or not self._execute(check, (target,)):
+        if not self.path.exists() or not self._execute(check, (target,), read=True):
             return  # the cheap look of every call: nothing held
-        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=BUSY_WAIT, isolation_level=None)
         try:
             while True:
                 conn.execute("BEGIN IMMEDIATE")  # the file's write lock, till COMMIT
