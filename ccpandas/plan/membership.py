@@ -476,12 +476,8 @@ class MembershipPlan:
         counts = plan.rows["plan_status"].value_counts() if len(plan.rows) else {}
         if self.key == "email":
             out.append(("input", "email addresses, matched case-insensitively to list members"))
-            invalid = int(counts.get(RowStatus.INVALID_EMAIL.value, 0))
-            given = plan.rows.get("email") if invalid else None  # (a rebuilt run has none)
-            bad = (plan.rows["plan_status"] == RowStatus.INVALID_EMAIL.value).to_numpy()
-            shown = [] if given is None else planner._first_values(given, bad, 60)
-            shown = planner._distinct([v for v in shown if isinstance(v, str)])[:3]
-            out.append(("invalid emails", f"{invalid:,}{planner._eg(shown)}"))
+            shown = planner._eg(plan.invalid_examples(3))
+            out.append(("invalid emails", f"{plan.n_invalid:,}{shown}"))
         if self.key in ("email", "contact_id") and self.known and self.kind == RunKind.REMOVE:
             outside = _plural(int(counts.get(RowStatus.NOT_A_MEMBER.value, 0)), "row")
             out.append(("not a member", f"{outside} (not sent)"))

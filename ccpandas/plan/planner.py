@@ -104,6 +104,8 @@ DEFAULT_RATE = 4.0
 # How a bad value is named in a message (membership.py reads it from here too).
 _short = short_repr
 _EXAMPLES = 5
+#: The row statuses of a value that is no usable key.
+_INVALID = (RowStatus.INVALID_ID, RowStatus.INVALID_EMAIL)
 
 
 #: The columns of ``plan.changes``: one row per (contact, target list) pair.
@@ -404,8 +406,10 @@ class RemovalPlan:
 
     @property
     def n_invalid(self) -> int:
-        """Rows whose value is not a usable id (malformed, or not a string)."""
-        return self._counts[RowStatus.INVALID_ID.value]
+        """Rows whose value is not a usable key: not an id (malformed, or not a string),
+        or, by email, not an address."""
+        counts = self.row_statuses()
+        return sum(counts.get(s.value, 0) for s in _INVALID)
 
     @property
     def n_missing(self) -> int:
@@ -550,15 +554,17 @@ class RemovalPlan:
         return self._reads * DEFAULT_MODEL.gap(self.rate) + self._run[1]
 
     def invalid_examples(self, n: int = _EXAMPLES) -> list[Any]:
-        """A few distinct values that were rejected as ``invalid_id``.
+        """A few distinct values that were rejected as ``invalid_id`` (``invalid_email``
+        by email).
 
         Args:
             n: How many examples at most. Default 5.
         """
-        if not self.n_invalid:
+        given = self.rows.get("email" if self._by_email else "contact_id")
+        if not self.n_invalid or given is None:  # (a rebuilt run keeps no addresses)
             return []
-        bad = (self.rows["plan_status"] == RowStatus.INVALID_ID.value).to_numpy()
-        return _distinct(_first_values(self.rows["contact_id"], bad, n * 20))[:n]
+        bad = self.rows["plan_status"].isin([s.value for s in _INVALID]).to_numpy()
+        return _distinct(_first_values(given, bad, n * 20))[:n]
 
     # -- summaries ------------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

@@ -198,11 +198,7 @@ def _row_lines(plan: RemovalPlan) -> list[tuple[str, str]]:
     nothing (not a member, already one...)."""
     counts = plan.rows["plan_status"].astype(str).value_counts()
     by_email = plan.membership is not None and plan.membership.key == "email"
-    invalid = (
-        ("invalid emails (never sent)", int(counts.get(RowStatus.INVALID_EMAIL.value, 0)))
-        if by_email
-        else ("invalid ids (never sent)", plan.n_invalid)
-    )
+    invalid = (f"invalid {'emails' if by_email else 'ids'} (never sent)", plan.n_invalid)
     out = [
         ("rows in the DataFrame", plan.n_rows),
         (_CONTACTS_LABEL[RunKind(plan.kind)], int(counts.get(RowStatus.PLANNED.value, 0))),

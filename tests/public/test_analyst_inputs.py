@@ -103,6 +103,10 @@ def test_the_plan_names_a_few_invalid_addresses_as_it_does_invalid_ids(
     plan = pd.DataFrame({"email": [*bad, *email[2:]]}).cc.plan([target], "email", client=client)
     line = next(x for x in str(plan).splitlines() if "invalid emails" in x)
     assert line.split() == ["invalid", "emails", "2", "(e.g.", f"{bad[0]!r},", f"{bad[1]!r})"]
+    # plan.summary() (and `ccpandas plan --json`) and the panel's preview said 0 of them
+    summary = plan.summary()
+    assert (summary["invalid"], summary["invalid_examples"]) == (2, bad)
+    assert summary["row_statuses"]["invalid_email"] == plan.n_invalid == 2
 
 
 def test_a_level_of_multiindex_columns_is_named_as_such(cc_emulator_factory, connect):
