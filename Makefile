@@ -76,15 +76,14 @@ doctest: install-test
 	$(PY) -m pytest -q --doctest-modules ccpandas
 
 # The docs are built first: the layout test (tests/docs) checks that very build. The
-# Sphinx build takes one core for most of its time, so lint, types, contracts and the
-# doctests run one after another on the other core meanwhile (-j2, docs started first;
-# --output-sync keeps each one's output together).
+# Sphinx build takes one core for most of its time, so lint, types, contracts, the
+# doctests and the package run one after another on the other core meanwhile (-j2, docs
+# started first; --output-sync keeps each one's output together).
 test: install-test
-	$(MAKE) --no-print-directory -j2 --output-sync=target docs lint types contracts doctest
+	$(MAKE) --no-print-directory -j2 --output-sync=target docs lint types contracts doctest package
 	$(PRIVATE) CCPANDAS_DOCS_HTML=docs/_build/html $(PY) -m pytest $(PARALLEL) -m "not serial" \
 		--nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES)
 	$(PRIVATE) $(PY) -m pytest -m serial tests
-	$(MAKE) package
 	$(MAKE) nox WHEEL="$$(ls "$(CURDIR)"/dist/*.whl)" \
 		TESTED_PYTHON="$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
@@ -100,7 +99,7 @@ package: install-test
 	$(PY) -m twine check --strict dist/* >"$$tmp/log" 2>&1 || fail "twine check"; \
 	echo "package: installing $$(cd dist && ls *.whl) in a new venv"; \
 	$(PYTHON) -m venv "$$tmp/venv" && bin="$$tmp/venv/bin"; \
-	"$$bin/python" -m pip install --quiet dist/*.whl >"$$tmp/log" 2>&1 || fail "pip install"; \
+	"$$bin/python" -m pip install --quiet --no-compile dist/*.whl >"$$tmp/log" 2>&1 || fail "pip install"; \
 	cd "$$tmp"; export CCPANDAS_DATA_DIR="$$tmp/data" CCPANDAS_CONFIG_DIR="$$tmp/config"; \
 	"$$bin/python" -c 'import ccpandas, sys; sys.exit("site-packages" not in ccpandas.__file__)' || fail "import"; \
 	"$$bin/python" -m ccpandas.cli.demo --contacts 500 >"$$tmp/log" 2>&1 || fail "the demo"; \

@@ -1,17 +1,19 @@
 """nox sessions: ccpandas on every supported Python, and on the oldest supported pandas.
 
-``make test`` runs ``nox``: every session below; the ``tests-3.X`` of the Python that
-ran its own suite (``CCPANDAS_TESTED_PYTHON``) skips itself, as it would only repeat
-that suite's tests. Each session installs ccpandas as a regular, non-editable package in a virtual
-environment of its own: the wheel named by ``CCPANDAS_WHEEL`` (``make test`` passes the
-one ``make package`` built and checked), else a wheel pip builds from the source tree.
-It then runs pytest on the installed copy
+``make test`` runs ``nox``: the sessions below, so that each Python present is tested
+once and each end of the pandas range once. Its own suite has just run on its Python
+(``CCPANDAS_TESTED_PYTHON``), so that ``tests-3.X`` skips itself; ``pandas22`` then runs
+on the oldest other Python, whose ``tests-3.X`` skips itself too. Run alone, ``nox`` runs
+every session, ``pandas22`` on the oldest Python. Each session installs ccpandas as a
+regular, non-editable package in a virtual environment of its own: the wheel named by
+``CCPANDAS_WHEEL`` (``make test`` passes the one ``make package`` built and checked),
+else a wheel pip builds from the source tree. It then runs pytest on the installed copy
 (in worker processes, then the ``serial`` tests alone):
 
 - ``tests-3.11``, ``tests-3.12``, ``tests-3.13``: the newest pandas, the core tests
   (plan, client, run, public) and the command line's;
-- ``pandas22``: pandas 2.2, the oldest ccpandas supports, on the oldest Python; the core
-  tests only. Its environment is kept between runs (``reuse_venv``).
+- ``pandas22``: pandas 2.2, the oldest ccpandas supports; the core tests only. Its
+  environment is kept between runs (``reuse_venv``), as every session's is.
 
 An interpreter that is not on the machine is reported by nox as a skipped session, never
 counted as a pass. ``error_on_missing_interpreters`` is off here even on CI (nox turns it
@@ -53,13 +55,11 @@ nox.options.error_on_missing_interpreters = False
 nox.options.default_venv_backend = "venv"
 # `make test` has just run these very tests (and more) on its own interpreter with the
 # newest pandas, and names that version here: its session would run them a second time.
-# pandas22 still tests the installed wheel on the oldest Python.
 _TESTED = os.environ.get("CCPANDAS_TESTED_PYTHON", "")
 
 
-def interpreter(version: str) -> str:
-    """``python3.X`` if it runs from PATH, else pyenv's, else the bare version (nox then
-    reports it missing and skips the session)."""
+def _find(version: str) -> str | None:
+    """``python3.X`` if it runs from PATH, else pyenv's, else None."""
     name = f"python{version}"
     found = shutil.which(name)
     if found and subprocess.run([found, "--version"], capture_output=True).returncode == 0:
@@ -67,7 +67,18 @@ def interpreter(version: str) -> str:
     root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
     for path in sorted(glob.glob(f"{root}/versions/{version}.*/bin/{name}"), reverse=True):
         return path
-    return version
+    return None
+
+
+def interpreter(version: str) -> str:
+    """The interpreter to run, else the bare version (nox then reports it missing and
+    skips the session)."""
+    return _find(version) or version
+
+
+#: pandas 2.2's Python: under ``make test`` the oldest present but the one its suite ran
+#: on (so that no Python runs the core tests twice), else the oldest.
+PANDAS22_PYTHON = next((v for v in PYTHONS if _TESTED and v != _TESTED and _find(v)), PYTHONS[0])
 
 
 def _pytest(session: nox.Session, *folders: str) -> None:
@@ -96,9 +107,11 @@ def _install(session: nox.Session, *extra: str) -> None:
     # CCPANDAS_WHEEL (make test sets it to the wheel `make package` built and checked):
     # every session tests that very file; without it, pip builds one from the source tree.
     wheel = os.environ.get("CCPANDAS_WHEEL") or "."
-    session.install(f"{wheel}[excel]", *TEST_DEPS, *extra)
+    # --no-compile: pip would compile every module of every package (half the install
+    # time); the tests' first imports compile just the modules they use.
+    session.install("--no-compile", f"{wheel}[excel]", *TEST_DEPS, *extra)
     # A reused environment already has this version: install the current build again.
-    session.install("--no-deps", "--force-reinstall", wheel)
+    session.install("--no-compile", "--no-deps", "--force-reinstall", wheel)
 
 
 def _tests(version: str) -> None:
@@ -107,6 +120,8 @@ def _tests(version: str) -> None:
         """Core and command-line tests on the newest pandas."""
         if version == _TESTED:
             session.skip(f"make test has just run these tests on Python {version}")
+        if _TESTED and version == PANDAS22_PYTHON:
+            session.skip(f"pandas22 runs the core tests on Python {version} (with pandas 2.2)")
         _install(session)
         _pytest(session, *CORE_TESTS, "tests/cli")
 
@@ -115,7 +130,7 @@ for _version in PYTHONS:
     _tests(_version)
 
 
-@nox.session(python=interpreter(PYTHONS[0]), reuse_venv=True)
+@nox.session(python=interpreter(PANDAS22_PYTHON), reuse_venv=True)
 def pandas22(session: nox.Session) -> None:
     """Core tests on pandas 2.2, the oldest pandas ccpandas supports."""
     _install(session, OLDEST_PANDAS)
