@@ -99,7 +99,7 @@ package: install-test
 	$(PY) -m twine check --strict dist/* >"$$tmp/log" 2>&1 || fail "twine check"; \
 	echo "package: installing $$(cd dist && ls *.whl) in a new venv"; \
 	$(PYTHON) -m venv "$$tmp/venv" && bin="$$tmp/venv/bin"; \
-	"$$bin/python" -m pip install --quiet --no-compile dist/*.whl >"$$tmp/log" 2>&1 || fail "pip install"; \
+	"$$bin/python" -m pip install --quiet dist/*.whl >"$$tmp/log" 2>&1 || fail "pip install"; \
 	cd "$$tmp"; export CCPANDAS_DATA_DIR="$$tmp/data" CCPANDAS_CONFIG_DIR="$$tmp/config"; \
 	"$$bin/python" -c 'import ccpandas, sys; sys.exit("site-packages" not in ccpandas.__file__)' || fail "import"; \
 	"$$bin/python" -m ccpandas.cli.demo --contacts 500 >"$$tmp/log" 2>&1 || fail "the demo"; \
