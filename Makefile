@@ -78,14 +78,18 @@ doctest: install-test
 # The docs are built first: the layout test (tests/docs) checks that very build. The
 # Sphinx build takes one core for most of its time, so lint, types, contracts, the
 # doctests and the package run one after another on the other core meanwhile (-j2, docs
-# started first; --output-sync keeps each one's output together).
+# started first; --output-sync keeps each one's output together). The nox sessions'
+# environments are made (pip, its output in .nox/install.log) while the suite runs, so
+# that the sessions only test at the end; the serial tests still run alone.
 test: install-test
 	$(MAKE) --no-print-directory -j2 --output-sync=target docs lint types contracts doctest package
+	mkdir -p .nox; $(NOX_ENV) $(VENV)/bin/nox --install-only >.nox/install.log 2>&1 & pip=$$!; \
 	$(PRIVATE) CCPANDAS_DOCS_HTML=docs/_build/html $(PY) -m pytest $(PARALLEL) -m "not serial" \
-		--nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES)
+		--nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES); \
+	status=$$?; wait $$pip || { cat .nox/install.log; echo "nox --install-only failed"; exit 1; }; \
+	exit $$status
 	$(PRIVATE) $(PY) -m pytest -m serial tests
-	$(MAKE) nox WHEEL="$$(ls "$(CURDIR)"/dist/*.whl)" \
-		TESTED_PYTHON="$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+	$(MAKE) nox WHEEL="$(BUILT_WHEEL)" TESTED_PYTHON="$(THIS_PYTHON)"
 
 # The release artefacts, checked as a user gets them: build the sdist and the wheel into
 # dist/, `twine check` them, install the wheel (not editable) in a throwaway venv, and
@@ -123,6 +127,11 @@ WHEEL ?=
 TESTED_PYTHON ?=
 nox: install-test
 	CCPANDAS_WHEEL="$(WHEEL)" CCPANDAS_TESTED_PYTHON="$(TESTED_PYTHON)" $(VENV)/bin/nox
+
+# What `make test` hands nox: the wheel `make package` built, and its own Python's version.
+BUILT_WHEEL = $$(ls "$(CURDIR)"/dist/*.whl)
+THIS_PYTHON = $$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+NOX_ENV = CCPANDAS_WHEEL="$(BUILT_WHEEL)" CCPANDAS_TESTED_PYTHON="$(THIS_PYTHON)"
 
 bench: install-test
 	$(PY) -m benchmarks

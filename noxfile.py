@@ -114,14 +114,29 @@ def _install(session: nox.Session, *extra: str) -> None:
     session.install("--no-deps", "--force-reinstall", wheel)
 
 
+def _skip_reason(version: str) -> str:
+    """Why ``make test`` skips ``tests-<version>`` ("": it runs)."""
+    if version == _TESTED:
+        return f"make test has just run these tests on Python {version}"
+    if _TESTED and version == PANDAS22_PYTHON:
+        return f"pandas22 runs the core tests on Python {version} (with pandas 2.2)"
+    return ""
+
+
 def _tests(version: str) -> None:
-    @nox.session(name=f"tests-{version}", python=interpreter(version), reuse_venv=True)
+    reason = _skip_reason(version)
+
+    # A session that skips itself makes no virtual environment (venv_backend "none").
+    @nox.session(
+        name=f"tests-{version}",
+        python=interpreter(version),
+        reuse_venv=True,
+        venv_backend="none" if reason else None,
+    )
     def tests(session: nox.Session) -> None:
         """Core and command-line tests on the newest pandas."""
-        if version == _TESTED:
-            session.skip(f"make test has just run these tests on Python {version}")
-        if _TESTED and version == PANDAS22_PYTHON:
-            session.skip(f"pandas22 runs the core tests on Python {version} (with pandas 2.2)")
+        if reason:
+            session.skip(reason)
         _install(session)
         _pytest(session, *CORE_TESTS, "tests/cli")
 
