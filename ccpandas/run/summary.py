@@ -339,7 +339,7 @@ class Summary:
         """ "outcome: completed (ok); skipped 2 (invalid_id 2)": the run in one line."""
         text = f"outcome: {self.outcome}"
         if self.outcome is RunOutcome.COMPLETED:
-            text += f" (ok, verified {self.verification_text})" if self.by_sample else " (ok)"
+            text += f" (ok{self._unverified_note})"
         failed = self.failures
         if failed:
             text += f"; not as asked {sum(failed.values()):,} ({_counts(failed)})"
@@ -347,6 +347,14 @@ class Summary:
         if skipped and not self.dry_run:
             text += f"; skipped {sum(skipped.values()):,} ({_counts(skipped)})"
         return text
+
+    @property
+    def _unverified_note(self) -> str:
+        """What the "ok" of a completed run did not see: a sample's or a busy list's
+        unread pairs, or every pair when nothing re-read the lists after changes."""
+        if self.by_sample:
+            return f", verified {self.verification_text}"
+        return ", not verified" if self.accepted and not self.verified else ""
 
     def lines(self) -> list[str]:
         """The facts of the text and HTML displays, one per line (without the title)."""

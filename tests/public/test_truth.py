@@ -204,3 +204,22 @@ def test_a_failed_activity_verified_by_a_sample_says_unknown_for_pairs_it_did_no
     gone = set(members) - set(emu.account.members(target))
     assert all(pairs[c] == ("removed" if c in gone else "failed") for c in seen)
     assert set(pairs.drop(sorted(seen))) == {"unknown"}
+
+
+def test_a_run_nothing_verified_says_so_in_its_outcome_line(cc_emulator_factory, connect):
+    # verify=False: the activity completed and nothing re-read the list. The outcome
+    # line said "completed (ok)", as a verified run's does; it says "not verified" now,
+    # in repr, HTML and the panel alike (they render this line).
+    emu = cc_emulator_factory(seed=2107, contacts=50, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:5]})
+    result = df.cc.remove_from_lists(
+        [target], client=client, progress=False, snapshot=False, verify=False
+    )
+    assert result.after is None and result.ok
+    line = result.summary().outcome_line
+    assert line == "outcome: completed (ok, not verified)"
+    assert line in repr(result) and line in result._repr_html_()
+    result.verify()
+    assert result.summary().outcome_line == "outcome: completed (ok)"
