@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,9 +251,9 @@ class ChangeSet:
         names = unique_names(self.list_ids, list_names or {})
         return pd.DataFrame(
             {
-                "contact_id": self.contact_ids[self.pair_contact] if n else _nones(0),
-                "email": emails[self.pair_contact] if n and len(emails) else _nones(n),
-                "list_id": lids[self.pair_list] if n else _nones(0),
+                "contact_id": _spread(self.contact_ids, self.pair_contact),
+                "email": _spread(emails, self.pair_contact) if len(emails) else _nones(n),
+                "list_id": _spread(lids, self.pair_list),
                 "list_name": pd.Categorical.from_codes(
                     self.pair_list, categories=pd.Index(names, dtype=object)
                 ),
@@ -280,6 +280,14 @@ class ChangeSet:
 
 def _nones(n: int) -> np.ndarray:
     return np.full(n, None, dtype=object)
+
+
+def _spread(values: Any, at: np.ndarray) -> Any:
+    """``values[at]`` as a column: the few values typed once (as a column of them
+    would be), then taken per pair; never a Python string typed per pair."""
+    if not len(at):
+        return _nones(0)
+    return pd.Series(np.asarray(values, dtype=object), copy=False).array.take(at)
 
 
 def unique_names(list_ids: Sequence[str], names: Mapping[str, str]) -> list[str]:
@@ -560,6 +568,7 @@ def pair_outcomes(
     errored: np.ndarray | None = None,
     seen: np.ndarray | None = None,
     unseen_states: Sequence[str] | None = None,
+    vocab: list[Any] | None = None,
 ) -> np.ndarray:
     """Per pair, what became of it, as a word.
 
@@ -589,6 +598,9 @@ def pair_outcomes(
             without a read. Default None: the read saw every pair.
         unseen_states: Per batch, the state its pairs unseen by the read take (an
             activity that ended part way: ``unknown``). Default: ``batch_states``.
+        vocab: Words; when given, each pair's outcome comes as its word's position in
+            it (int16), a word not in it appended: no word is spelled per pair
+            (millions of pairs). Default None: the words.
 
     Example:
         >>> cs = ChangeSet.from_pairs([("c1", "l1"), ("c2", "l1")], REMOVE, was_member=True)
@@ -599,32 +611,51 @@ def pair_outcomes(
         ['removed', 'still_member']
     """
     n = cs.n_pairs
-    out = np.empty(n, dtype=object)
-    out[:] = idle if isinstance(idle, str) else np.asarray(idle, dtype=object)
-    states = np.asarray(list(batch_states), dtype=object)
+    words_of = [] if vocab is None else vocab
+    code = _coder(words_of)
+    if isinstance(idle, str):
+        out = np.full(n, code(idle), dtype=np.int16)
+    else:
+        at, seen_words = pd.factorize(np.asarray(idle, dtype=object), use_na_sentinel=False)
+        out = np.asarray([code(w) for w in seen_words], dtype=np.int16)[at]
+    states = np.asarray([code(st) for st in batch_states], dtype=np.int16)
     carried = cs.pair_batch if cs.pair_batch is not None else np.full(n, -1, dtype=np.int64)
-    state = np.full(n, str(PairOutcome.NOT_SENT), dtype=object)
+    state = np.full(n, code(str(PairOutcome.NOT_SENT)), dtype=np.int16)
     has = carried >= 0
     saw = np.ones(n, dtype=bool) if seen is None else np.asarray(seen, dtype=bool)
     if len(states):
         state[has] = states[carried[has]]
     if unseen_states is not None and len(states):
         blind = has & ~saw
-        state[blind] = np.asarray(list(unseen_states), dtype=object)[carried[blind]]
-    done = state == str(completed)
+        state[blind] = np.asarray([code(st) for st in unseen_states], np.int16)[carried[blind]]
+    done = state == code(str(completed))
     member = cs.member_after(after) if after is not None else None
-    for code, (yes, no) in words.items():
-        sel = cs.mask(code)
-        out[sel] = np.where(done[sel], str(PairOutcome.UNVERIFIED), state[sel])
+    unverified = code(str(PairOutcome.UNVERIFIED))
+    for action, (yes, no) in words.items():
+        sel = cs.mask(action)
+        out[sel] = np.where(done[sel], unverified, state[sel])
         if member is None:
             continue
-        changed, sel = (member if code == ADD else ~member), sel & saw
+        changed, sel = (member if action == ADD else ~member), sel & saw
         if cs.known:  # without the state before, a pair gone may never have been there
-            out[sel & (changed if credit_read else changed & done)] = yes
-        out[sel & done & ~changed] = no
+            out[sel & (changed if credit_read else changed & done)] = code(yes)
+        out[sel & done & ~changed] = code(no)
     if errored is not None:
         hit = np.asarray(errored, dtype=bool) & done & (cs.action != NONE)
         if member is not None and cs.known:  # a read that shows the change wins
             hit &= np.where(cs.action == ADD, ~member, member) | ~saw
-        out[hit] = str(PairOutcome.API_ERROR)
-    return out
+        out[hit] = code(str(PairOutcome.API_ERROR))
+    return out if vocab is not None else np.asarray(words_of, dtype=object)[out]
+
+
+def _coder(vocab: list[Any]) -> Callable[[Any], int]:
+    """A word's position in ``vocab`` (appended the first time it is met)."""
+    at = {w: i for i, w in enumerate(vocab)}
+
+    def code(word: Any) -> int:
+        if word not in at:
+            at[word] = len(vocab)
+            vocab.append(word)
+        return at[word]
+
+    return code

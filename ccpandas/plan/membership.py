@@ -1168,9 +1168,10 @@ def changes_frame(
     still = _still_member(m, after, lids) if after is not None else None
     was, action = cs.was_member, cs.action
     on = PairOutcome.ALREADY_MEMBER if m.kind == RunKind.ADD else PairOutcome.KEPT
-    idle = np.where(was, str(on), str(PairOutcome.NOT_A_MEMBER))
     removed, kept, added = str(PairOutcome.REMOVED), str(PairOutcome.KEPT), str(PairOutcome.ADDED)
     one = {added: removed}  # a completed batch's row status, whatever its action
+    # Positions into the outcome words, not a word per pair (millions of pairs).
+    vocab: list[Any] = list(OUTCOMES)
     out = pair_outcomes(
         cs,
         [one.get(st, st) for st in batch_states],
@@ -1180,18 +1181,23 @@ def changes_frame(
             BY_API: (removed, kept),
             ADD: (added, str(PairOutcome.NOT_ADDED)),
         },
-        idle=idle,
+        idle=str(on),
         completed=removed,
         credit_read=True,
         errored=errored,
         seen=seen,
         unseen_states=unseen_states and [one.get(st, st) for st in unseen_states],
+        vocab=vocab,
     )
+    out[(action == NONE) & ~was] = OUTCOMES.index(PairOutcome.NOT_A_MEMBER)  # idle, not on it
     if still is not None and cs.known:
         saw = True if seen is None else seen
-        out[(action == NONE) & was & ~still & saw] = removed  # gone from the list, by whoever
-        out[(action == BY_API) & still & saw] = kept  # the API decided to keep it
-    frame["outcome"] = pd.Categorical(out, dtype=OUTCOME_DTYPE)
+        # Gone from the list, by whoever; kept: the API decided to keep it.
+        out[(action == NONE) & was & ~still & saw] = OUTCOMES.index(removed)
+        out[(action == BY_API) & still & saw] = OUTCOMES.index(kept)
+    # A word outside the outcomes is missing (NA), as it was from its word.
+    out[out >= len(OUTCOMES)] = -1
+    frame["outcome"] = pd.Categorical.from_codes(out, dtype=OUTCOME_DTYPE)
     return frame
 
 

@@ -950,7 +950,7 @@ class RemovalResult:
         words, plan, runs = self._kind.words, self.plan, self.runs
         by_status = {str(k): int(v) for k, v in self.counts().items() if v}
         ch = self._changes
-        pairs = {str(k): int(v) for k, v in ch["outcome"].astype(str).value_counts().items() if v}
+        pairs = _outcome_counts(ch["outcome"])
         list_names: dict[str, str] = dict(plan.list_names or {})
         m = plan.membership
         reads: int | None = None
@@ -961,8 +961,8 @@ class RemovalResult:
         if self.after is not None:
             list_names.update(self.after.list_names)
             reads = (reads or 0) + int(getattr(self.after, "requests", 0) or 0)
-            done = ch[ch["outcome"].isin(words.truths)]
-            verified = {str(k): int(v) for k, v in done["list_id"].value_counts().items()}
+            done = ch.loc[ch["outcome"].isin(words.truths), "list_id"]
+            verified = {str(k): int(v) for k, v in done.value_counts().items()}
             truth = f"memberships {self._truth_word} (verified): {self.summary_text()}"
             loud = [(w, n) for w, n in pairs.items() if fate_of(w) is Fate.FAILED]
             truth += "".join(f"; {_LOUD.get(w, w.upper())}: {n:,}" for w, n in loud)
@@ -1228,13 +1228,24 @@ def _pair_reasons(frame: pd.DataFrame, runs: Sequence[BatchRun]) -> pd.Series:
     said: dict[str, str] = {}
     for run in runs:
         said.update(contact_errors(run))
-    outcome = frame["outcome"].astype(str)
+    outcome = frame["outcome"]  # compared as it is: no word spelled per pair
     reason = pd.Series(None, index=frame.index, dtype=object)
     api = (outcome == PairOutcome.API_ERROR.value).to_numpy()
     reason[api] = frame.loc[api, "contact_id"].map(said).to_numpy()
     for word, why in _NOT_AS_ASKED.items():
         reason[(outcome == word).to_numpy()] = why
     return reason
+
+
+def _outcome_counts(outcome: pd.Series) -> dict[str, int]:
+    """Pairs per outcome word, most first (ties: first seen), as ``value_counts()`` of
+    the words; a categorical is counted by its codes, never a word spelled per pair
+    (millions of pairs: seconds at the end of every run)."""
+    if not isinstance(outcome.dtype, pd.CategoricalDtype):
+        return {str(k): int(v) for k, v in outcome.astype(str).value_counts().items() if v}
+    words = outcome.cat.categories
+    counts = pd.Series(outcome.cat.codes.to_numpy()).value_counts()
+    return {str(words[c]): int(v) for c, v in counts.items() if c >= 0 and v}
 
 
 def _no_changes() -> pd.DataFrame:
