@@ -24,11 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ccpandas.plan.ids import INVISIBLE, PLANNED, _string_positions, check_ids
-
-#: :data:`~ccpandas.plan.ids.INVISIBLE` but the zero-width joiner and non-joiner, which
-#: some internationalised domains hold (an account keeps them, so a key must too).
-ADDRESS_INVISIBLE = INVISIBLE.replace("\u200b-\u200f", "\u200b\u200e\u200f")
+from ccpandas.plan.ids import ADDRESS_INVISIBLE, PLANNED, _string_positions, check_ids
 
 __all__ = [
     "EMAIL_PATTERN",
