@@ -326,8 +326,7 @@ def _check_run_on(frame: pd.DataFrame, sep: str, where: str) -> None:
     # A swallowed row has a row's separators; a note's line has not.
     lines = lines[lines.str.count(re.escape(sep)) >= frame.shape[1] - 1]
     fields = lines.reset_index(drop=True).str.split(sep, regex=False).explode()
-    # A row's key, even one the planner refuses ('mailto:a@x.com', '{id'), is a row.
-    caught = is_key(fields.str.strip().str.strip('"{}').str.removeprefix("mailto:"))
+    caught = is_key(fields, wrapped=True)  # even one the planner refuses is a row's key
     if caught.any():
         at = fields.index[caught.argmax()]
         (name, row), line = lines.index[at], lines.iloc[at]
