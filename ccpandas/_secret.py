@@ -107,18 +107,22 @@ def jwt_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         >>> jwt_parts("not-a-jwt") is None
         True
     """
-    try:
-        segments = token.split(".")
-        if len(segments) != 3:
-            return None
+    try:  # a token of other than three segments fails the unpacking
         header, claims = (
-            json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))) for s in segments[:2]
+            json.loads(base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)))
+            for s in _jwt_segments(token)[:2]
         )
     except Exception:  # whatever it is, it is not a JWT
         return None
     if isinstance(header, dict) and isinstance(claims, dict):
         return header, claims
     return None
+
+
+def _jwt_segments(token: str) -> list[str]:
+    """The three dot-separated segments of a JWT-shaped ``token``, or [] for any other."""
+    segments = token.split(".")
+    return segments if len(segments) == 3 else []
 
 
 def header_problem(value: str) -> str | None:
@@ -162,7 +166,7 @@ def looks_like_token(value: str) -> bool:
         (True, False)
     """
     text = value.strip()
-    return text.startswith("eyJ") and text.count(".") == 2
+    return text.startswith("eyJ") and bool(_jwt_segments(text))
 
 
 def env_client_id() -> str | None:

@@ -537,7 +537,7 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
         >>> resolve_tag_names(["Churned"], client)  # doctest: +SKIP
         ('5f1e...',)
     """
-    from ccpandas.plan.planner import _close_matches
+    from ccpandas.plan.planner import _by_names
 
     values = list(values)
     if not values:
@@ -558,27 +558,9 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
         return tuple(str(i) for i in ids)
     tags = read_contact_tags(client, progress=False)
     tags["tag_id"] = tags["tag_id"].str.lower()
-    by_name: dict[str, list[str]] = tags.groupby("name")["tag_id"].agg(list).to_dict()
-    unknown = [n for n in dict.fromkeys(names) if n not in by_name]
-    if unknown:
-        parts = []
-        for name in unknown[:10]:
-            close = _close_matches(name, by_name)
-            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
-            parts.append(repr(name) + hint)
-        raise PlanError(
-            f"unknown tag name{'s' * (len(unknown) != 1)}: {', '.join(parts)}. "
-            "read_contact_tags() lists the tags.",
-            values=unknown,
-        )
-    ambiguous = {n: by_name[n] for n in dict.fromkeys(names) if len(by_name[n]) > 1}
-    if ambiguous:
-        parts = [f"{n!r} matches tags {', '.join(t)}" for n, t in ambiguous.items()]
-        raise PlanError(
-            "ambiguous tag name: " + "; ".join(parts) + ". Give the tag id instead.",
-            values=list(ambiguous),
-        )
-    return tuple(i if i is not None else by_name[v][0] for v, i in zip(values, ids, strict=True))
+    by_name = tags.groupby("name")["tag_id"].agg(list).to_dict()
+    tail = ". read_contact_tags() lists the tags."
+    return _by_names(values, ids, by_name, "tag", show=repr, tail=tail)
 
 
 def _groups(ids: list[str], size: int) -> list[list[str] | None]:

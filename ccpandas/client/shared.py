@@ -265,7 +265,7 @@ class SharedState:
                 ``quota.sqlite3`` in the data directory (``CCPANDAS_DATA_DIR``), read at
                 each use.
         """
-        return cls(LocalState(path))
+        return cls(_local_state(path))
 
     @classmethod
     def redis(cls, url: str | Secret, *, local_path: Path | None = None) -> SharedState:
@@ -278,7 +278,7 @@ class SharedState:
                 reached. None (the default) uses ``quota.sqlite3`` in the data directory.
         """
         url = hide(url)  # in no frame's locals
-        return cls(LocalState(local_path), RedisState(url))
+        return cls(_local_state(local_path), RedisState(url))
 
     @property
     def kind(self) -> str:
@@ -508,7 +508,15 @@ class SharedState:
 
 _configured: SharedState | None = None
 _states: dict[str, SharedState] = {}
-_states_lock = threading.Lock()
+_states_lock = threading.RLock()  # _parse holds it to make a state (_local_state)
+# One LocalState per file (None: the data directory's), whichever states use it: one
+# skip countdown while it is locked, not one per state each waiting for the lock.
+_local_states: dict[Path | None, LocalState] = {}
+
+
+def _local_state(path: Path | None) -> LocalState:
+    with _states_lock:
+        return _local_states.setdefault(path, LocalState(path))
 
 
 def hide(value: Any) -> Any:

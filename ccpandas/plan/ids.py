@@ -61,6 +61,10 @@ UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 #: zero-width space or joiner, a byte-order mark, a direction mark, a soft hyphen): no
 #: id or address holds one, so they are taken out (Python's re and Arrow's RE2 alike).
 INVISIBLE = "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+#: :data:`INVISIBLE` but the zero-width (non-)joiner, which internationalised domains hold.
+ADDRESS_INVISIBLE = (
+    "[\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+)
 
 #: The text dtype of this pandas: ``str`` on pandas 3 (Arrow-backed when pyarrow is
 #: installed), ``object`` on pandas 2. ``astype(TEXT_DTYPE)`` keeps missing values missing.

@@ -24,11 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ccpandas.plan.ids import INVISIBLE, PLANNED, _string_positions, check_ids
-
-#: :data:`~ccpandas.plan.ids.INVISIBLE` but the zero-width joiner and non-joiner, which
-#: some internationalised domains hold (an account keeps them, so a key must too).
-ADDRESS_INVISIBLE = INVISIBLE.replace("\u200b-\u200f", "\u200b\u200e\u200f")
+from ccpandas.plan.ids import ADDRESS_INVISIBLE, PLANNED, _string_positions, check_ids
 
 __all__ = [
     "EMAIL_PATTERN",
@@ -110,23 +106,27 @@ def email_keys(values: Any) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         text = pc.replace_substring_regex(text, ADDRESS_INVISIBLE, "")
     stripped = pc.utf8_trim_whitespace(text)
     missing = na | _bools(pc.equal(stripped, ""))
-    matched = pc.match_substring_regex(stripped, _ARROW_EMAIL)
-    # A link copied from a page ("mailto:ann@example.com") is no address: its local
-    # part would be "mailto:ann" (RE2 has no lookahead to say so in the pattern).
-    link = pc.starts_with(stripped, "mailto:", ignore_case=True)
-    valid = pc.and_(matched, pc.invert(link)).fill_null(False)
+    # A link copied from a page ("mailto:ann@example.com") is no address: the pattern
+    # has no ":" in a local part.
+    valid = pc.match_substring_regex(stripped, _ARROW_EMAIL).fill_null(False)
     keys = pc.if_else(valid, pc.utf8_lower(stripped), pa.scalar(None, text.type))
     return keys, _bools(valid), missing
 
 
-def is_key(values: pd.Series) -> np.ndarray:
+def is_key(values: pd.Series, *, wrapped: bool = False) -> np.ndarray:
     """Per value: True where it is an email address or an id (a UUID), as planning reads
-    keys (:func:`email_keys`, :func:`~ccpandas.plan.ids.check_ids`).
+    keys (:func:`email_keys`, :func:`~ccpandas.plan.ids.check_ids`); with ``wrapped``,
+    also where one is inside what planning refuses around a key: quotes, braces, a
+    ``mailto:`` link (the value still says a row was meant).
 
     Example:
         >>> is_key(pd.Series(["a@b.co", "8b54d1f4-5b0e-11ee-8c99-0242ac120002", "x"]))
         array([ True,  True, False])
+        >>> is_key(pd.Series(["mailto:a@b.co", '"{a@b.co}"']), wrapped=True)
+        array([ True,  True])
     """
+    if wrapped:
+        values = values.str.strip().str.strip('"{}').str.removeprefix("mailto:")
     found: np.ndarray = email_keys(values)[1] | (check_ids(values).status == PLANNED)
     return found
 

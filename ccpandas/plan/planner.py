@@ -27,7 +27,7 @@ import html
 import math
 import numbers
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -1706,22 +1706,37 @@ def resolve_list_ids(
             "or give list UUIDs",
             values=names,
         )
-    by_name = _ids_by_name(lists)
-    unknown = [n for n in dict.fromkeys(names) if n not in by_name]
+    return _by_names(given, ids, _ids_by_name(lists), "list")
+
+
+def _by_names(
+    given: Sequence[Any],
+    ids: Sequence[str | None],
+    by_name: Mapping[str, list[str]],
+    noun: str,
+    *,
+    show: Callable[[Any], str] = _short,
+    tail: str = "",
+) -> tuple[str, ...]:
+    """The ids of ``given``: ``ids[i]`` where a value is an id (None: a name), else the
+    one id ``by_name`` has for the name. A PlanError names unknown names (with close
+    matches, then ``tail``) and names ``by_name`` has more than one id for."""
+    names = dict.fromkeys(v for v, i in zip(given, ids, strict=True) if i is None)
+    unknown = [n for n in names if n not in by_name]
     if unknown:
-        parts = [_short(n) + _did_you_mean(_close_matches(n, by_name)) for n in unknown[:10]]
+        parts = [show(n) + _did_you_mean(_close_matches(n, by_name)) for n in unknown[:10]]
         raise PlanError(
-            f"unknown list name{'s' * (len(unknown) != 1)}: {', '.join(parts)}",
+            f"unknown {noun} name{'s' * (len(unknown) != 1)}: {', '.join(parts)}{tail}",
             values=unknown,
         )
-    ambiguous = {n: by_name[n] for n in dict.fromkeys(names) if len(by_name[n]) > 1}
+    ambiguous = {n: by_name[n] for n in names if len(by_name[n]) > 1}
     if ambiguous:
-        parts = [f"{n!r} matches lists {', '.join(ids_)}" for n, ids_ in ambiguous.items()]
+        parts = [f"{n!r} matches {noun}s {', '.join(i)}" for n, i in ambiguous.items()]
         raise PlanError(
-            "ambiguous list name: " + "; ".join(parts) + ". Give the list id instead.",
+            f"ambiguous {noun} name: " + "; ".join(parts) + f". Give the {noun} id instead.",
             values=list(ambiguous),
         )
-    return tuple(i or by_name[v][0] for v, i in zip(given, ids, strict=True))
+    return tuple(i if i is not None else by_name[v][0] for v, i in zip(given, ids, strict=True))
 
 
 def _ids_by_name(lists: Mapping[str, str] | pd.DataFrame) -> dict[str, list[str]]:

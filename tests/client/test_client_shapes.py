@@ -146,14 +146,10 @@ class _StopAfterFirstPage(NullReporter):
             raise KeyboardInterrupt
 
 
-def test_a_membership_read_continued_after_its_lists_changed_misses_no_member(
-    cc_emulator_factory,
-):
+def test_a_membership_read_continued_after_its_lists_changed_misses_no_member(busy_list):
     # Continued later (a Ctrl-C, a spent quota), the journaled cursor counts the
     # records shown then: members gone since make the next page skip some that stay.
-    emu = cc_emulator_factory(seed=7, contacts=1500, lists=1, contact_paging="offset", **FAST)
-    lid = emu.account.list_ids()[0]
-    emu.account.set_members(lid, emu.account.contact_ids()[:1200])
+    emu, lid, _ = busy_list
     client = emu_client(emu)
     with pytest.raises(SnapshotInterrupted) as stop:
         read_snapshot(client, [lid], reporter=_StopAfterFirstPage(), need_emails=False)
@@ -175,16 +171,29 @@ class _Busy(NullReporter):
             self.emu.account.remove_members(self.list_id, [self.victims.pop(0)])
 
 
+def _busy_list(cc_emulator_factory: Any, lists: int = 1) -> tuple[Any, str, list[str]]:
+    """An account whose first list has the first 1,200 of 1,500 contacts (pages by offset)."""
+    emu = cc_emulator_factory(seed=7, contacts=1500, lists=lists, contact_paging="offset", **FAST)
+    lid = emu.account.list_ids()[0]
+    ids = emu.account.contact_ids()
+    for other in emu.account.list_ids():
+        emu.account.set_members(other, [])
+    emu.account.set_members(lid, ids[:1200])
+    return emu, lid, ids
+
+
+@pytest.fixture
+def busy_list(cc_emulator_factory: Any) -> tuple[Any, str, list[str]]:
+    return _busy_list(cc_emulator_factory)
+
+
 def test_a_verification_read_of_a_list_that_keeps_changing_claims_no_false_removal(
-    cc_emulator_factory,
+    busy_list,
 ):
     # A list changing at every page: after its two re-reads the pages still skip
     # members. A full verification (the run's contacts kept) takes an absence as a
     # removal, so the run's contacts it did not see are looked up one by one.
-    emu = cc_emulator_factory(seed=7, contacts=1500, lists=1, contact_paging="offset", **FAST)
-    lid = emu.account.list_ids()[0]
-    ids = emu.account.contact_ids()
-    emu.account.set_members(lid, ids[:1200])
+    emu, lid, ids = busy_list
     ours = ids[40:1300]  # the run's contacts: 1,160 still members, 100 never were
     with pytest.warns(UserWarning, match="kept changing") as caught:
         snap, _ = read_snapshot(
@@ -203,14 +212,11 @@ def test_a_verification_read_of_a_list_that_keeps_changing_claims_no_false_remov
 
 
 def test_a_read_of_every_member_of_a_list_that_keeps_changing_warns_once_naming_it(
-    cc_emulator_factory,
+    busy_list,
 ):
     # A read of every member (a sync, a source's preview) cannot look up who it did
     # not see: one warning names the list, what it means and what to do.
-    emu = cc_emulator_factory(seed=7, contacts=1500, lists=1, contact_paging="offset", **FAST)
-    lid = emu.account.list_ids()[0]
-    ids = emu.account.contact_ids()
-    emu.account.set_members(lid, ids[:1200])
+    emu, lid, ids = busy_list
     with pytest.warns(UserWarning, match="kept changing") as caught:
         read_snapshot(
             emu_client(emu),
@@ -223,17 +229,6 @@ def test_a_read_of_every_member_of_a_list_that_keeps_changing_warns_once_naming_
     text = str(caught[-1].message)
     assert len(caught) == 1 and text.startswith("ccpandas: the lists 'Busy'")
     assert "may have skipped members" in text and "snapshot=True" in text
-
-
-def _busy_list(cc_emulator_factory: Any, lists: int = 1) -> tuple[Any, str, list[str]]:
-    """An account whose first list has the first 1,200 of 1,500 contacts (pages by offset)."""
-    emu = cc_emulator_factory(seed=7, contacts=1500, lists=lists, contact_paging="offset", **FAST)
-    lid = emu.account.list_ids()[0]
-    ids = emu.account.contact_ids()
-    for other in emu.account.list_ids():
-        emu.account.set_members(other, [])
-    emu.account.set_members(lid, ids[:1200])
-    return emu, lid, ids
 
 
 class _StopAtLookup(Client):
@@ -249,15 +244,13 @@ class _StopAtLookup(Client):
         return super().request(method, path, **kw)
 
 
-def test_a_verification_read_interrupted_in_its_lookups_continues_them(
-    cc_emulator_factory, tmp_path
-):
+def test_a_verification_read_interrupted_in_its_lookups_continues_them(busy_list, tmp_path):
     # The last page of a pass whose lists kept changing used to be journaled as the
     # pass's end: continued after a Ctrl-C in the lookups, the read skipped them, and
     # the members its pages missed read as removed, without a warning.
     from ccpandas.store.journal import JournalDB
 
-    emu, lid, ids = _busy_list(cc_emulator_factory)
+    emu, lid, ids = busy_list
     ours = ids[40:1300]
     db = JournalDB(tmp_path / "journal.sqlite3")
     kw: dict[str, Any] = {
@@ -279,7 +272,7 @@ def test_a_verification_read_interrupted_in_its_lookups_continues_them(
 
 
 def test_a_verification_read_looks_up_no_more_contacts_than_it_read_pages(
-    cc_emulator_factory,
+    busy_list,
 ):
     # After a removal most of the run's contacts are off the list: a busy list made the
     # read look each of them up (50,000 removed: 50,000 requests). It looks up at most
@@ -288,7 +281,7 @@ def test_a_verification_read_looks_up_no_more_contacts_than_it_read_pages(
     from ccpandas.plan.membership import UNREAD
     from ccpandas.read.snapshot import SETTLE_LOOKUPS
 
-    emu, lid, ids = _busy_list(cc_emulator_factory)
+    emu, lid, ids = busy_list
     emu.account.remove_members(lid, ids[100:500])  # the run removed these
     ours = ids[40:1300]
     reporter = _Busy(emu, lid, ids[:40])

@@ -293,6 +293,18 @@ def test_a_give_back_never_takes_the_ledger_below_what_was_added(state):
     assert state.ledger_usage(KEY, day)[0] == 1 + ALONE_SLOTS
 
 
+def test_one_file_has_one_countdown_locally_and_in_team_mode(tmp_path):
+    # Team mode's fallback and this machine's state on one file: one skip countdown
+    # (two would each wait for the locked file, and try it again on their own).
+    pytest.importorskip("redis")
+    path = tmp_path / "quota.sqlite3"
+    local, team = (
+        SharedState.local(path),
+        SharedState.redis("redis://127.0.0.1:1/0", local_path=path),
+    )
+    assert local.local_state is team.local_state
+
+
 def test_a_locked_file_is_tried_again_briefly_and_once_for_limiter_and_ledger(state):
     counter, day = DayCounter(KEY, state=state), dt.date(2025, 3, 1)
     lim = SharedRateLimiter(4, key=KEY, state=state, sleep=lambda s: None)
