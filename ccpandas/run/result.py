@@ -34,7 +34,7 @@ from ccpandas.models import MembershipAction
 from ccpandas.plan import membership as membership_plans  # looked up at call time
 from ccpandas.plan.changes import NONE
 from ccpandas.plan.planner import CHANGE_COLUMNS, duplicate_example
-from ccpandas.read.snapshot import read_after
+from ccpandas.read.snapshot import check_still_planned, read_after
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run import summary as summaries
 from ccpandas.run.kinds import Kind, kind_of
@@ -668,7 +668,12 @@ class RemovalResult:
             # A retry's batches are chosen under the journal's lock: another process may
             # have moved on.
             todo = self.retryable_runs if retry else None
-            if to_send(self.runs, todo) and self.after is not None:
+            sending = to_send(self.runs, todo)
+            if sending:  # the API selects a source's contacts when it is sent: still planned?
+                lists = dict.fromkeys(lid for r in sending for lid in r.batch.list_ids)
+                run = f"run {self.run_id}" if self.run_id else "this run"
+                check_still_planned(self.plan, self.runner.client, list(lists), run)
+            if sending and self.after is not None:
                 # A re-read before this send says nothing of what it changes: the run is
                 # read again when done, here or in any process that rebuilds it.
                 self.after = None
