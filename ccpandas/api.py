@@ -1198,6 +1198,10 @@ def resume(
         TypeError: An argument of the wrong type (before anything is sent).
         ValueError: An argument out of range, e.g. a negative ``timeout``.
         CCError: ``client`` talks to another API than the one the run started on.
+        PlanError: A run whose contacts the API selects (``keep_in_lists``,
+            ``remove_list_memberships``, with a snapshot) would now remove members its
+            plan did not show (its lists, read again, grew): nothing is sent; plan it
+            again.
 
     Example:
         >>> result = ccpandas.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP

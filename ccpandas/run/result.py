@@ -641,6 +641,9 @@ class RemovalResult:
 
         Raises:
             PlanError: This was a dry run: call the removal again with ``dry_run=False``.
+                Or the API selects the run's contacts (``keep_in_lists``) and its lists,
+                read again first, hold members who would leave that the plan did not
+                show: nothing is sent; plan it again. :meth:`retry_failed` checks the same.
 
         Example:
             >>> result.resume(wait_for_quota=True).ok  # doctest: +SKIP
@@ -668,12 +671,7 @@ class RemovalResult:
             # A retry's batches are chosen under the journal's lock: another process may
             # have moved on.
             todo = self.retryable_runs if retry else None
-            sending = to_send(self.runs, todo)
-            if sending:  # the API selects a source's contacts when it is sent: still planned?
-                lists = dict.fromkeys(lid for r in sending for lid in r.batch.list_ids)
-                run = f"run {self.run_id}" if self.run_id else "this run"
-                check_still_planned(self.plan, self.runner.client, list(lists), run)
-            if sending and self.after is not None:
+            if to_send(self.runs, todo) and self.after is not None:
                 # A re-read before this send says nothing of what it changes: the run is
                 # read again when done, here or in any process that rebuilds it.
                 self.after = None
@@ -683,6 +681,13 @@ class RemovalResult:
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
+        # The API selects a source's contacts when it is sent: are they still the plan's?
+        # Asked before the run is taken up: a refusal leaves it as it was (nothing sent).
+        sending = to_send(self.runs, self.retryable_runs if retry else None)
+        if sending:
+            lists = dict.fromkeys(lid for r in sending for lid in r.batch.list_ids)
+            run = f"run {self.run_id}" if self.run_id else "this run"
+            check_still_planned(self.plan, self.runner.client, list(lists), run)
         self._with_reporter(progress, go)
         return self
 
