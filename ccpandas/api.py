@@ -123,6 +123,7 @@ def _plan_source(
     choice: SnapshotChoice,
     options: RunOptions,
     max_removed: float | int | None = None,
+    keep: bool = False,
     **confirm: bool,
 ) -> RemovalPlan:
     """Plan a removal by ``source`` from ``targets`` (read by :func:`list_values`):
@@ -130,8 +131,10 @@ def _plan_source(
     source lists are checked and their names resolved, in one ``GET /contact_lists``
     (a run, not a dry run, checks even UUIDs with the default client); tag names take
     one ``GET /contact_tags``. With a snapshot, the plan previews who leaves.
-    ``options``: the call's, :meth:`~ccpandas.run.options.RunOptions.started`."""
-    online = not options.dry_run
+    ``options``: the call's, :meth:`~ccpandas.run.options.RunOptions.started`.
+    ``max_removed``: the guard of ``keep_in_lists`` (``keep``), and of a removal whose
+    source is a target list's own members (checked once the names are resolved)."""
+    online, guarded = not options.dry_run, keep
     by_list = source.kind is SourceKind.LIST_IDS  # a Source: checked by the public call
     lists = list_values(source.values, "Source.list_ids") if by_list else ()
     if source.kind is SourceKind.CONTACT_IDS:
@@ -162,6 +165,9 @@ def _plan_source(
     if by_list:
         source = Source.list_ids(resolved.ids[len(targets) :])
     targets = resolved.ids[: len(targets)]
+    if max_removed is not None and not guarded and by_list and set(source.values) & set(targets):
+        guarded = True  # a target list's own members leave: the guard of keep_in_lists
+        choice = _guarded(choice, max_removed, "remove_list_memberships")
     if tag_names:
         from ccpandas.readers import resolve_tag_names  # exact tag names, like list names
 
@@ -180,9 +186,10 @@ def _plan_source(
         lists=resolved.lists,
         gate=options.gate,
     )
-    if max_removed is not None and plan.membership is not None:  # keep_in_lists' guard
-        m = plan.membership
-        check_max_removed(m.change_set, m.snapshot, max_removed, "keep_in_lists", "frame")
+    if max_removed is not None and guarded and plan.membership is not None:
+        m, call = plan.membership, "keep_in_lists" if keep else "remove_list_memberships"
+        given = "frame" if keep else "source and exclude"
+        check_max_removed(m.change_set, m.snapshot, max_removed, call, given)
     return plan
 
 
@@ -752,6 +759,7 @@ def remove_list_memberships(
     exclude: pd.Series | Iterable[str] | None = None,
     confirm_all_active: bool = False,
     confirm_empty: bool = False,
+    max_removed: float | int | None = 0.5,
     **options: Unpack[SourceOptions],
 ) -> RemovalResult:
     """Remove the contacts that ``source`` selects from ``list_ids``.
@@ -776,6 +784,14 @@ def remove_list_memberships(
             mistake. Default False.
         confirm_empty: Must be True to accept an empty ``exclude``, which keeps
             nobody; otherwise that is a :class:`~ccpandas.PlanError`. Default False.
+            True also lifts ``max_removed``.
+        max_removed: The guard of ``keep_in_lists``, for a ``Source.list_ids`` that
+            names a target list (its own members leave, all but ``exclude``): the most
+            this may remove from one list, a share of its members (a float in (0, 1]),
+            a count (an int), or None (no guard). More is a
+            :class:`~ccpandas.PlanError` before any change is sent. Counting needs the
+            lists read (``snapshot="auto"`` reads them; ``snapshot=False`` needs
+            ``max_removed=None``). Other sources ignore it. Default 0.5.
         options: {shared:source_options}
 
     Returns:
@@ -795,7 +811,7 @@ def remove_list_memberships(
         ... )
     """
     confirm = {"confirm_all_active": confirm_all_active, "confirm_empty": confirm_empty}
-    return _by_source(client, list_ids, source, exclude, options, confirm)
+    return _by_source(client, list_ids, source, exclude, options, confirm, None, max_removed)
 
 
 def _by_source(
@@ -827,11 +843,16 @@ def _by_source(
     )
     exclude = exclude if keep is None else frame_column(*keep)
     max_removed = max_removed_value(max_removed)
-    if keep is not None and not len(exclude) and confirm["confirm_empty"]:
+    empty = exclude is None or (hasattr(exclude, "__len__") and not len(exclude))
+    if confirm["confirm_empty"] and empty:
         max_removed = None  # emptying the lists is confirmed already
-    if max_removed is not None:
-        choice = _guarded(choice, max_removed)
+    if max_removed is not None and keep is not None:
+        choice = _guarded(choice, max_removed, call)
     targets = list_values(lists)
+    # A source of the targets' own members (by name: checked again once resolved)
+    own = keep is None and source.kind is SourceKind.LIST_IDS
+    if max_removed is not None and own and any(v in targets for v in source.values):
+        choice = _guarded(choice, max_removed, call)
     options = options.started(client)  # one display, and the run's quota check
     plan = _plan_source(
         client,
@@ -841,17 +862,18 @@ def _by_source(
         choice=choice,
         options=options,
         max_removed=max_removed,
+        keep=keep is not None,
         **confirm,
     )
     return execute(plan, client, options, journal=o["journal"])
 
 
-def _guarded(choice: SnapshotChoice, max_removed: float | int) -> SnapshotChoice:
-    """The snapshot choice of a ``keep_in_lists`` guarded by ``max_removed``: the lists
-    are read (``"auto"`` reads), or a PlanError for ``snapshot=False``, before any request."""
+def _guarded(choice: SnapshotChoice, max_removed: float | int, call: str) -> SnapshotChoice:
+    """The snapshot choice of a ``call`` guarded by ``max_removed``: the lists are read
+    (``"auto"`` reads), or a PlanError for ``snapshot=False``, before any change."""
     if choice.snapshot is False:
         raise PlanError(
-            f"keep_in_lists reads the lists first to count who would leave (its guard, "
+            f"{call} reads the lists first to count who would leave (its guard, "
             f"max_removed={max_removed!r}): snapshot=False cannot count them; pass "
             "max_removed=None to remove without the guard"
         )
@@ -1176,6 +1198,10 @@ def resume(
         TypeError: An argument of the wrong type (before anything is sent).
         ValueError: An argument out of range, e.g. a negative ``timeout``.
         CCError: ``client`` talks to another API than the one the run started on.
+        PlanError: A run whose contacts the API selects (``keep_in_lists``,
+            ``remove_list_memberships``, with a snapshot) would now remove members its
+            plan did not show (its lists, read again, grew): nothing is sent; plan it
+            again.
 
     Example:
         >>> result = ccpandas.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP

@@ -47,6 +47,7 @@ import numpy as np
 from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
 from ccpandas.models import SourceKind
 from ccpandas.plan import planner
+from ccpandas.plan.changes import REMOVE
 from ccpandas.plan.compact import PageCounts, Selection, SnapshotBuilder
 from ccpandas.plan.ids import check_ids
 from ccpandas.plan.keys import email_keys
@@ -1171,6 +1172,41 @@ def prepare_source_plan(
         naive_requests=plan.n_requests,
     )
     return dataclasses.replace(plan, membership=m, notes=(*plan.notes, why))
+
+
+def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: str) -> None:
+    """Before a resumed (or retried) run whose contacts the API selects sends to
+    ``list_ids`` again: read those lists and refuse (a PlanError, nothing sent) when the
+    API would now take off members the plan's preview did not show (they joined the
+    lists since, or took the source's tag): the run would remove more than was planned,
+    shown and guarded (``max_removed``), and its verification and undo would not see
+    them. A plan without a preview (``snapshot=False``) left the choice to the API."""
+    m = plan.membership
+    if m is None or m.snapshot is None or plan.source.kind is SourceKind.CONTACT_IDS:
+        return
+    names = {t: m.snapshot.name_of(t) for t in list_ids}
+    exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
+    snap, _ = read_snapshot(
+        client, list_ids, journal=False, need_emails=False, names=names, exact_status=exact
+    )
+    now = preview_source(snap, plan.source, list_ids, exclude=plan.exclude).change_set
+    planned = set(m.change_set.pairs(REMOVE))
+    more: dict[str, int] = {}
+    before = m.change_set.per_list(REMOVE)
+    for pair in now.pairs(REMOVE):
+        if pair not in planned:
+            more[pair[1]] = more.get(pair[1], 0) + 1
+    if more:
+        lid, n = next(iter(more.items()))
+        raise PlanError(
+            f"{run} was planned to remove {before.get(lid, 0):,} "
+            f"members of {names[lid]!r}; {_plural(n, 'more member')} of it would leave now "
+            "(they joined since it was planned), and the API chooses who leaves when the "
+            "request is sent. Nothing was sent: plan it again (call keep_in_lists or "
+            "remove_list_memberships again), so its preview and max_removed count today's "
+            "members",
+            values=list(more),
+        )
 
 
 def read_after(

@@ -34,7 +34,7 @@ from ccpandas.models import MembershipAction
 from ccpandas.plan import membership as membership_plans  # looked up at call time
 from ccpandas.plan.changes import NONE
 from ccpandas.plan.planner import CHANGE_COLUMNS, duplicate_example
-from ccpandas.read.snapshot import read_after
+from ccpandas.read.snapshot import check_still_planned, read_after
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run import summary as summaries
 from ccpandas.run.kinds import Kind, kind_of
@@ -641,6 +641,9 @@ class RemovalResult:
 
         Raises:
             PlanError: This was a dry run: call the removal again with ``dry_run=False``.
+                Or the API selects the run's contacts (``keep_in_lists``) and its lists,
+                read again first, hold members who would leave that the plan did not
+                show: nothing is sent; plan it again. :meth:`retry_failed` checks the same.
 
         Example:
             >>> result.resume(wait_for_quota=True).ok  # doctest: +SKIP
@@ -678,6 +681,13 @@ class RemovalResult:
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
+        # The API selects a source's contacts when it is sent: are they still the plan's?
+        # Asked before the run is taken up: a refusal leaves it as it was (nothing sent).
+        sending = to_send(self.runs, self.retryable_runs if retry else None)
+        if sending:
+            lists = dict.fromkeys(lid for r in sending for lid in r.batch.list_ids)
+            run = f"run {self.run_id}" if self.run_id else "this run"
+            check_still_planned(self.plan, self.runner.client, list(lists), run)
         self._with_reporter(progress, go)
         return self
 

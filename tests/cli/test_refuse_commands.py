@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import ccpandas
+from ccpandas.api import run_plan
 from ccpandas.vocab import ExitCode
 
 
@@ -66,3 +67,25 @@ def test_undo_refusals_name_undos_own_flags(cli, api, lists):
     assert again.code == ExitCode.USAGE, again.err
     assert "--force" in again.err and "force=True" not in again.err
     assert cli("undo", removal.run_id, "--yes", "--force").code == ExitCode.OK
+
+
+def test_resume_refuses_a_keep_run_whose_lists_grew_exit_2(cli, emu, api, lists):
+    # A keep_in_lists run (Python) stopped by the quota; the list grows; `ccpandas
+    # resume` would let the API remove the newcomers too: exit 2, nothing sent, the
+    # run left as it was (still stopped by the quota).
+    acct, target = emu.account, lists["list_id"].iloc[0]
+    members = sorted(acct.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    plan = vip.cc.keep_in_lists([target], client=api, dry_run=True, progress=False).plan
+    emu.configure(daily_quota=emu.quota_used)
+    with pytest.raises(ccpandas.QuotaExceededError) as caught:
+        run_plan(plan, client=api, progress=False)
+    emu.configure(daily_quota=None)
+    run_id = caught.value.result.run_id
+    acct.add_members(target, [c for c in acct.contact_ids() if c not in members][:10])
+    ran = cli("resume", run_id)
+    assert ran.code == ExitCode.USAGE, ran.err
+    assert "10 more members of it would leave now" in ran.err and "Nothing was sent" in ran.err
+    assert emu.account.count(method="POST", status=201) == 0
+    row = ccpandas.runs().set_index("run_id").loc[run_id]
+    assert row["stop_reason"] == "quota_exceeded"

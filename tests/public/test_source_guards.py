@@ -1,0 +1,137 @@
+"""A run whose contacts the API selects (keep_in_lists, remove_list_memberships) is
+resumed or retried after its lists changed: the API would choose who leaves at the new
+send, so the run re-reads the lists and refuses to take off members its plan (and its
+max_removed guard) never counted. Over HTTP against the emulator."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from engine_support import posts
+
+import ccpandas
+from ccpandas import PlanError, QuotaExceededError, Source
+from ccpandas.api import run_plan
+
+FAST = {"rate": None, "speed": 1_000_000.0}
+
+
+def _joined(emu, target, n):
+    """``n`` contacts of the account put on ``target`` by someone else: their ids."""
+    outside = [c for c in emu.account.contact_ids() if c not in emu.account.members(target)]
+    emu.account.add_members(target, outside[:n])
+    return set(outside[:n])
+
+
+def _stopped_keep(emu, client, target):
+    """A keep_in_lists run of 60% of ``target``'s members, planned (the lists read, the
+    guard counted) and stopped by the quota before its request: (result, frame)."""
+    members = sorted(emu.account.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    emu.configure(daily_quota=emu.quota_used)
+    with pytest.raises(QuotaExceededError) as caught:
+        run_plan(plan, client=client, progress=False)
+    emu.configure(daily_quota=None)
+    assert posts(emu, 201) == 0
+    return caught.value.result, vip
+
+
+def test_a_resumed_keep_in_lists_never_removes_members_that_joined_since(
+    cc_emulator_factory, connect
+):
+    emu = cc_emulator_factory(seed=41, contacts=400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    result, vip = _stopped_keep(emu, client, target)
+    joined = _joined(emu, target, 150)  # the list grows while the run waits
+
+    # The API would empty the list of everyone outside the frame, 150 contacts the
+    # plan never showed (and max_removed=0.5 never counted) among them: refused.
+    for resume in (
+        lambda: ccpandas.resume(result.run_id, client=client, progress=False),
+        lambda: result.resume(progress=False),
+    ):
+        with pytest.raises(PlanError, match="150 more members of it would leave now") as info:
+            resume()
+        assert "Nothing was sent" in str(info.value) and "Newsletter" in str(info.value)
+    assert posts(emu, 201) == 0
+    assert joined <= emu.account.members(target)
+
+    # Planned again, the guard counts today's members; without the joiners it runs.
+    with pytest.raises(PlanError, match="max_removed"):
+        vip.cc.keep_in_lists([target], client=client, progress=False)
+    emu.account.remove_members(target, joined)
+    done = ccpandas.resume(result.run_id, client=client, progress=False)
+    assert done.ok and emu.account.members(target) == set(vip["contact_id"])
+
+
+def test_retry_failed_of_a_source_removal_checks_the_lists_again(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=42, contacts=400, **FAST)
+    client = connect(emu)
+    target, other = emu.account.list_ids()[:2]
+    emu.fail_next(1, state="failed", at=0.0)  # nothing done
+    result = ccpandas.remove_list_memberships(
+        client, [target], source=Source.list_ids([other]), snapshot=True, progress=False
+    )
+    assert not result.ok and posts(emu, 201) == 1
+    # Someone puts 5 members of `other` on `target`: the retry would take them off too.
+    both = emu.account.members(other) - emu.account.members(target)
+    emu.account.add_members(target, sorted(both)[:5])
+    with pytest.raises(PlanError, match="5 more members of it would leave now"):
+        result.retry_failed(progress=False)
+    assert posts(emu, 201) == 1
+
+
+def test_a_source_of_the_lists_own_members_has_keep_in_lists_guard(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=43, contacts=400, **FAST)
+    client = connect(emu)
+    acct = emu.account
+    target = acct.list_ids()[0]
+    name = acct.lists[target].name
+    before = set(acct.members(target))
+    spared = sorted(before)[:3]
+
+    # One call emptied the list but `spared`, unasked: now the guard refuses it, by
+    # id or by name (checked once the name is resolved), before any change.
+    for given in ([target], [name]):
+        with pytest.raises(PlanError, match=r"more than max_removed=0\.5 allows") as info:
+            ccpandas.remove_list_memberships(
+                client, given, source=Source.list_ids(given), exclude=spared, progress=False
+            )
+        assert f"of the {len(before):,} members of {name!r}" in str(info.value)
+    with pytest.raises(PlanError, match="snapshot=False cannot count them"):
+        ccpandas.remove_list_memberships(
+            client, [target], source=Source.list_ids([target]), snapshot=False
+        )
+    assert posts(emu) == 0 and acct.members(target) == before
+
+    # Said explicitly, it is done.
+    result = ccpandas.remove_list_memberships(
+        client,
+        [target],
+        source=Source.list_ids([target]),
+        exclude=spared,
+        max_removed=None,
+        progress=False,
+    )
+    assert result.ok and acct.members(target) == set(spared)
+
+
+def test_a_resumed_sync_removes_only_the_members_it_planned(cc_emulator_factory, connect):
+    # A sync names the contacts it removes: the newcomers of a list grown while the run
+    # waited stay, and the guard counted exactly what is removed.
+    emu = cc_emulator_factory(seed=44, contacts=400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    segment = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    plan = segment.cc.plan([target], client=client, kind="sync")
+    emu.configure(daily_quota=emu.quota_used)
+    with pytest.raises(QuotaExceededError) as caught:
+        run_plan(plan, client=client, progress=False)
+    emu.configure(daily_quota=None)
+    joined = _joined(emu, target, 150)
+    done = ccpandas.resume(caught.value.result.run_id, client=client, progress=False)
+    assert done.ok
+    assert emu.account.members(target) == set(segment["contact_id"]) | joined
