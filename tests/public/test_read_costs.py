@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pandas as pd
 import pytest
 
+import ccpandas.api
 from ccpandas.api import plan_list_removal
 from ccpandas.emulator.clock import ManualClock
 from ccpandas.errors import QuotaExceededError, QuotaShortError
@@ -132,6 +133,36 @@ def test_email_lookups_only_when_cheaper_than_the_exact_read(account, connect):
     one = three.head(1).cc.plan(targets, client=client, column="email")
     assert probes(emu) == 1 and one.membership.lookup == "email lookups"
     assert one.read_requests == 1 + 1 and one.verify_requests == 1
+
+
+def test_an_add_by_email_lookups_looks_each_address_up_once(account, connect):
+    # The lookups found the addresses' contacts, kept those on a target list only, then
+    # looked every other address up again (and counted the account first): 3 addresses
+    # cost 7 requests where the plan chose them for 3, and its quota check said 3.
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:3000]])  # 6 pages: 4 lookups are cheaper
+    emails = [emu.account.contact(c).email for c in [active[10], *active[3000:3002]]]
+    df = pd.DataFrame({"email": [*emails, "nobody@example.com"]})
+    before = emu.account.count()
+    plan = df.cc.plan([target], client=client, column="email", kind="add")
+    lookups = sum(1 for r in emu.account.request_log if "email=" in r.path)
+    assert plan.membership.lookup == "email lookups" and lookups == 4
+    assert emu.account.count() - before == plan.read_requests == 1 + 4
+    result = ccpandas.api.run_plan(plan, client=client, progress=False)
+    assert result.ok and emu.account.members(target) >= set(active[3000:3002])
+
+
+def test_a_sync_by_email_reads_the_lists_however_few_the_addresses(account, connect):
+    # 3 addresses against a list of 3,000 chose 3 lookups over 6 pages: the plan knew
+    # no other member, removed nobody, and said "completed (ok)" with 3,002 left on it.
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:3000]])
+    df = pd.DataFrame({"email": [emu.account.contact(c).email for c in active[3000:3003]]})
+    result = df.cc.sync_lists([target], client=client, column="email", max_removed=1.0)
+    assert result.plan.membership.lookup == "snapshot"
+    assert result.ok and emu.account.members(target) == set(active[3000:3003])
 
 
 # -- the quota, before the first read ---------------------------------------------------------
