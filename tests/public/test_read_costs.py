@@ -224,6 +224,29 @@ def test_the_ledger_learns_the_servers_spent_quota(cc_emulator_factory, connect,
     assert emu.account.count() - before == 1  # the listing, no list read
 
 
+def test_the_check_before_the_first_change_counts_the_most_the_verification_spends(
+    account, connect
+):
+    # A verification of the contacts changed since the run started reads every contact
+    # changed since (a run a minute before changed 1,500): "about 1 request, at most 4",
+    # the plan says. The check before the first change counted 1: the run went, and its
+    # verification was refused by the quota half way.
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:3000]])
+    earlier = pd.DataFrame({"contact_id": active[:1500]})
+    assert earlier.cc.remove_from_lists([target], client=client, progress=False).ok
+    df = pd.DataFrame({"contact_id": active[1500:1510]})
+    plan = df.cc.plan([target], client=client, snapshot=True)
+    assert plan.membership.verify_method == "changed" and plan.verify_requests == 1
+    needed = plan.n_requests + plan.expected_polls + plan.verify_requests
+    client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used() - needed)
+    emu.configure(daily_quota=emu.quota_used + needed)
+    with pytest.raises(QuotaShortError, match="at most 4 reads to verify"):
+        ccpandas.api.run_plan(plan, client=client, progress=False)
+    assert emu.account.count(method="POST") == 3  # the earlier run's only
+
+
 def _runner(client, clock: ManualClock, **kwargs) -> Runner:
     return Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0, **kwargs)
 
