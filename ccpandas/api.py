@@ -36,6 +36,7 @@ from ccpandas.plan.membership import (
     require_addresses,
     snapshot_reads,
     verified_as,
+    verify_budget,
 )
 from ccpandas.plan.planner import (
     RemovalPlan,
@@ -63,7 +64,14 @@ from ccpandas.run.result import RemovalResult, rebuild_run
 from ccpandas.run.runner import Journal, NullJournal, Runner
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
 from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
-from ccpandas.vocab import STOP_DRIVER_ENDED, RunKind, RunOutcome, RunState, sql_list
+from ccpandas.vocab import (
+    STOP_DRIVER_ENDED,
+    RunKind,
+    RunOutcome,
+    RunState,
+    VerifyMethod,
+    sql_list,
+)
 
 if TYPE_CHECKING:
     from ccpandas.client.http import Client
@@ -473,12 +481,18 @@ def _check_quota(plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None) -> 
     """Refuse (or wait for the reset) before anything is sent when the run does not fit
     in what is left of today's quota (:class:`~ccpandas.run.budget.QuotaCheck`)."""
     # The snapshot's reads are spent already (the ledger counts them); the changes,
-    # polls and verification follow.
-    needed = run_requests(plan)
+    # polls and verification follow. A read of the contacts changed since the run
+    # started spends "about" the plan's figure, "at most" its budget (others' changes
+    # are read too): the check counts the most.
+    verify, most = plan.verify_requests, ""
+    m = plan.membership
+    if verify and m is not None and m.verify_method == VerifyMethod.CHANGED:
+        verify, most = max(verify, verify_budget(plan.n_requests)), "at most "
+    needed = run_requests(plan) - plan.verify_requests + verify
     gate = gate or QuotaCheck(runner, plan.daily_quota)
     detail = (
         f"about {needed:,} requests ({plan.n_requests:,} changes, "
-        f"~{plan.expected_polls:,} polls and {plan.verify_requests:,} reads to verify)"
+        f"~{plan.expected_polls:,} polls and {most}{verify:,} reads to verify)"
     )
     gate.check(needed, detail, before="its first change")
 

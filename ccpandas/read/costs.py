@@ -217,8 +217,9 @@ class _Rule:
     rate: float
 
     def decide(self, reads: int) -> str:
-        if self.key == "email":
-            return LOOKUPS if not self.forced and self.n_contacts < reads else SNAPSHOT
+        if self.key == "email":  # a sync must know every member: it reads
+            cheaper = not self.forced and self.kind != "sync" and self.n_contacts < reads
+            return LOOKUPS if cheaper else SNAPSHOT
         if self.blind_sends is None or self.forced:
             return SNAPSHOT
         return SNAPSHOT if auto_takes(self.key, reads, self.blind_sends) else BLIND
@@ -267,7 +268,7 @@ def choose_read(
     or :data:`LOOKUPS`), the read's cost, and a note with the figures behind the choice.
 
     Email input takes lookups only when there are fewer addresses than read requests
-    (``forced``, a read to continue, always reads); contact ids follow
+    (``forced``, a read to continue, and a sync always read); contact ids follow
     :func:`auto_takes` unless ``forced`` or ``blind_sends`` is None (a sync). The
     unions are probed only when the bounds of :class:`ReadCost` leave the choice, or
     the ``gate``'s verdict, open. The ``gate`` is asked before the probes (with the
@@ -311,7 +312,7 @@ def _choice_note(how: str, cost: ReadCost, rule: _Rule) -> str:
     figures = [cost.text()]
     if rule.blind_sends is not None and rule.key != "email":
         figures.append(f"{_plural(rule.blind_sends, 'request')} to send without a snapshot")
-    if rule.key == "email" and not rule.forced:
+    if rule.key == "email" and not rule.forced and rule.kind != "sync":
         figures.append(f"{_plural(rule.n_contacts, 'email lookup')} (one per address)")
     chose = {
         BLIND: "sending without a snapshot (the read costs more than the sends)",

@@ -561,10 +561,12 @@ def lookup_emails(
     *,
     reporter: Reporter | None = None,
     names: Mapping[str, str] | None = None,
+    every: bool = False,
 ) -> MembershipSnapshot:
     """One ``GET /contacts?email=<address>&include=list_memberships,taggings&status=all``
     per address (the API matches case-insensitively); the contacts found that are on a
-    target list make the snapshot. For a tiny segment against huge lists.
+    target list make the snapshot (``every``: every contact found, as an add or a sync
+    needs, so no address is looked up twice). For a tiny segment against huge lists.
 
     Example:
         >>> snap = lookup_emails(client, ["ann@example.com"], [newsletter_id])  # doctest: +SKIP
@@ -577,7 +579,7 @@ def lookup_emails(
     try:
         for n, address in enumerate(wanted, 1):
             records.extend(
-                r for r in _by_email(client, address) if targets.intersection(r["lists"])
+                r for r in _by_email(client, address) if every or targets & set(r["lists"])
             )
             reporter.update(_progress(n, len(wanted), len(records)))
     finally:
@@ -1084,23 +1086,24 @@ def _read_for_plan(
     """What a frame's plan reads of the lists (``how``: the lists, or a lookup per
     address): ``(snapshot, snapshot id, note)``. A read of the lists keeps the members
     the column ``values`` selects (a sync: every one); an add or sync by email then
-    finds the addresses on no target list (the note says how)."""
+    finds the addresses on no target list (the note says how); lookups found them."""
     names = {t: i.name for t, i in info.items()}
     if how == LOOKUPS:
-        snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names)
+        every = kind != "remove"  # an add or a sync needs each address's contact: kept
+        snap = lookup_emails(client, uniques, targets, reporter=reporter, names=names, every=every)
         sid = _journal_whole(_journal_db(journal), snap, client, phase="before")
-    else:
-        snap, sid = read_snapshot(
-            client,
-            targets,
-            reporter=reporter,
-            journal=journal,
-            snapshot_id=snapshot_id,
-            need_emails=key == "email",
-            names=names,
-            expected_members=cost.members([i.members for i in info.values()]),
-            select=_input_selection(values, key, kind),
-        )
+        return snap, sid, ""
+    snap, sid = read_snapshot(
+        client,
+        targets,
+        reporter=reporter,
+        journal=journal,
+        snapshot_id=snapshot_id,
+        need_emails=key == "email",
+        names=names,
+        expected_members=cost.members([i.members for i in info.values()]),
+        select=_input_selection(values, key, kind),
+    )
     if key == "email" and kind != "remove":  # an address on no target list: who is it?
         snap, note = resolve_addresses(client, uniques, snap)
         return snap, sid, note

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pandas as pd
 import pytest
 
+import ccpandas.api
 from ccpandas.api import plan_list_removal
 from ccpandas.emulator.clock import ManualClock
 from ccpandas.errors import QuotaExceededError, QuotaShortError
@@ -134,6 +135,36 @@ def test_email_lookups_only_when_cheaper_than_the_exact_read(account, connect):
     assert one.read_requests == 1 + 1 and one.verify_requests == 1
 
 
+def test_an_add_by_email_lookups_looks_each_address_up_once(account, connect):
+    # The lookups found the addresses' contacts, kept those on a target list only, then
+    # looked every other address up again (and counted the account first): 3 addresses
+    # cost 7 requests where the plan chose them for 3, and its quota check said 3.
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:3000]])  # 6 pages: 4 lookups are cheaper
+    emails = [emu.account.contact(c).email for c in [active[10], *active[3000:3002]]]
+    df = pd.DataFrame({"email": [*emails, "nobody@example.com"]})
+    before = emu.account.count()
+    plan = df.cc.plan([target], client=client, column="email", kind="add")
+    lookups = sum(1 for r in emu.account.request_log if "email=" in r.path)
+    assert plan.membership.lookup == "email lookups" and lookups == 4
+    assert emu.account.count() - before == plan.read_requests == 1 + 4
+    result = ccpandas.api.run_plan(plan, client=client, progress=False)
+    assert result.ok and emu.account.members(target) >= set(active[3000:3002])
+
+
+def test_a_sync_by_email_reads_the_lists_however_few_the_addresses(account, connect):
+    # 3 addresses against a list of 3,000 chose 3 lookups over 6 pages: the plan knew
+    # no other member, removed nobody, and said "completed (ok)" with 3,002 left on it.
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:3000]])
+    df = pd.DataFrame({"email": [emu.account.contact(c).email for c in active[3000:3003]]})
+    result = df.cc.sync_lists([target], client=client, column="email", max_removed=1.0)
+    assert result.plan.membership.lookup == "snapshot"
+    assert result.ok and emu.account.members(target) == set(active[3000:3003])
+
+
 # -- the quota, before the first read ---------------------------------------------------------
 @pytest.fixture
 def big_list(cc_emulator_factory):
@@ -164,6 +195,56 @@ def test_a_run_that_cannot_fit_refuses_before_its_first_read(big_list, connect):
     assert emu.account.count(route="/v3/contacts") == 0
     assert emu.account.count(method="POST") == 0
     assert emu.account.count() == 1  # the list listing
+
+
+@pytest.mark.parametrize("shape", ["object", "limit_exceeded"])
+def test_the_ledger_learns_the_servers_spent_quota(cc_emulator_factory, connect, shape):
+    # The key spent its day elsewhere (another application, a machine outside the shared
+    # ledger): the API answered 429 quota_exceeded, and the ledger still said "3 of
+    # 10,000 used", so the next plan promised a run it could not make.
+    emu = cc_emulator_factory(seed=2306, contacts=50, quota_error=shape, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:5]})
+    df.cc.plan([target], client=client, snapshot=False)  # the listing: 1 used
+    emu.configure(daily_quota=emu.quota_used)  # spent: the next request is refused
+    with pytest.raises(QuotaExceededError):
+        df.cc.plan([target], client=client, snapshot=True)
+    usage = client.stats.day_counter.usage()
+    assert (usage.used, usage.left) == (10_000, 0)
+    again = connect(emu)  # another process on the key reads the same ledger
+    assert again.stats.day_counter.usage().left == 0
+    emu.configure(daily_quota=None)  # (so the plan's listing gets through: 10,001)
+    shown = df.cc.plan([target], client=again, snapshot=False)
+    assert "10,001 of 10,000 used today on this key" in str(shown)
+    before = emu.account.count()
+    with pytest.raises(QuotaShortError, match="Only 0 are left"):
+        df.cc.remove_from_lists([target], client=again, snapshot=True, progress=False)
+    assert emu.account.count(method="POST") == 0
+    assert emu.account.count() - before == 1  # the listing, no list read
+
+
+def test_the_check_before_the_first_change_counts_the_most_the_verification_spends(
+    account, connect
+):
+    # A verification of the contacts changed since the run started reads every contact
+    # changed since (a run a minute before changed 1,500): "about 1 request, at most 4",
+    # the plan says. The check before the first change counted 1: the run went, and its
+    # verification was refused by the quota half way.
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:3000]])
+    earlier = pd.DataFrame({"contact_id": active[:1500]})
+    assert earlier.cc.remove_from_lists([target], client=client, progress=False).ok
+    df = pd.DataFrame({"contact_id": active[1500:1510]})
+    plan = df.cc.plan([target], client=client, snapshot=True)
+    assert plan.membership.verify_method == "changed" and plan.verify_requests == 1
+    needed = plan.n_requests + plan.expected_polls + plan.verify_requests
+    client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used() - needed)
+    emu.configure(daily_quota=emu.quota_used + needed)
+    with pytest.raises(QuotaShortError, match="at most 4 reads to verify"):
+        ccpandas.api.run_plan(plan, client=client, progress=False)
+    assert emu.account.count(method="POST") == 3  # the earlier run's only
 
 
 def _runner(client, clock: ManualClock, **kwargs) -> Runner:
