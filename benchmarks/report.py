@@ -19,6 +19,12 @@ from typing import Any
 
 __all__ = ["EXPLANATIONS", "check_targets", "markdown", "notes"]
 
+#: What the import benchmark checked before it recorded its list (``checked``).
+_OLD_CHECKED = (
+    "requests, urllib3, tqdm, ipywidgets, IPython, traitlets, matplotlib, the client, "
+    "readers, widgets and emulator modules"
+)
+
 #: Known causes of a missed target, by ``"benchmark:metric"``; shown in the page's notes.
 EXPLANATIONS: dict[str, str] = {
     "plan:speed-up over the naive loop:object": (
@@ -561,9 +567,9 @@ def markdown(
         heavy = ", ".join(imp["heavy_imported"]) or "none"
         lines += [
             "",
-            f"Heavy modules loaded by `import ccpandas`: {heavy} (checked: requests, urllib3, "
-            "tqdm, ipywidgets, IPython, traitlets, matplotlib, the client, readers, widgets "
-            "and emulator modules). ccpandas modules loaded: "
+            f"Heavy modules loaded by `import ccpandas`: {heavy} (checked: "
+            + ", ".join(imp.get("checked") or [_OLD_CHECKED])  # what that run checked
+            + "). ccpandas modules loaded: "
             + ", ".join(f"`{x}`" for x in imp["ccpandas_modules"])
             + ".",
             "",

@@ -1,7 +1,9 @@
 """ccpandas: remove contacts from Constant Contact lists straight from a pandas DataFrame.
 
-Importing ccpandas registers the ``df.cc`` accessor. The HTTP client, the readers, the
-widgets and the emulator are imported on first use, so ``import ccpandas`` stays cheap.
+Importing ccpandas registers the ``df.cc`` accessor. The planner, the runner, the journal,
+the HTTP client, the readers, the widgets and the emulator are imported on first use (of
+``df.cc``, of a public name, or of a submodule as ``ccpandas.api``), so ``import ccpandas``
+stays cheap.
 
 Example:
     >>> import ccpandas
@@ -11,20 +13,10 @@ Example:
 
 from __future__ import annotations
 
-from importlib import metadata as _metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccpandas import _env
 from ccpandas import accessor as _accessor  # noqa: F401  (registers df.cc)
-from ccpandas.api import (
-    ChangeOptions,
-    SourceOptions,
-    add_to_lists,
-    remove_from_lists,
-    remove_list_memberships,
-    sync_lists,
-    wait,
-)
 from ccpandas.errors import (
     ActivityError,
     APIError,
@@ -38,8 +30,19 @@ from ccpandas.errors import (
     TransportError,
 )
 from ccpandas.models import ActivityState, Source
-from ccpandas.plan.planner import RemovalPlan
-from ccpandas.run.result import RemovalResult
+
+if TYPE_CHECKING:  # loaded on first use (see _LAZY); named here for type checkers
+    from ccpandas.api import (
+        ChangeOptions,
+        RemovalPlan,
+        RemovalResult,
+        SourceOptions,
+        add_to_lists,
+        remove_from_lists,
+        remove_list_memberships,
+        sync_lists,
+        wait,
+    )
 
 
 def _notebook_login_view() -> Any:
@@ -55,14 +58,18 @@ def _notebook_login_view() -> Any:
 _env.set_login_view_factory(_notebook_login_view)
 
 
-try:
-    # Through the module: a bare ``version`` import would be ccpandas.version, a function.
-    __version__ = _metadata.version("ccpandas")
-except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
-
-# Public names that live in modules imported on first use (requests, widgets).
+# Public names that live in modules imported on first use: the planner, runner and
+# journal (sqlite3) with ccpandas.api, requests with the client, the widgets.
 _LAZY = {
+    "ChangeOptions": "ccpandas.api",
+    "SourceOptions": "ccpandas.api",
+    "RemovalPlan": "ccpandas.api",
+    "RemovalResult": "ccpandas.api",
+    "add_to_lists": "ccpandas.api",
+    "remove_from_lists": "ccpandas.api",
+    "remove_list_memberships": "ccpandas.api",
+    "sync_lists": "ccpandas.api",
+    "wait": "ccpandas.api",
     "Client": "ccpandas.client.http",
     "get_default_client": "ccpandas.auth.connect",
     "set_default_client": "ccpandas.client.http",
@@ -129,4 +136,12 @@ __all__ = [
     "wait",
 ]
 
-__getattr__, __dir__ = _env.attach("ccpandas", _LAZY, globals(), __all__)
+__version__: str  # set by __getattr__ on first use
+_lazy_getattr, __dir__ = _env.attach("ccpandas", _LAZY, globals(), __all__)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the installed metadata (importlib.metadata) if asked
+        globals()[name] = _env.package_version()
+        return globals()[name]
+    return _lazy_getattr(name)

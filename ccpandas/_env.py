@@ -27,6 +27,7 @@ __all__ = [
     "in_widget_event",
     "kernel",
     "login_view",
+    "package_version",
     "set_login_view_factory",
 ]
 
@@ -112,7 +113,7 @@ def attach(
     def __getattr__(name: str) -> Any:
         module = names.get(name)
         if module is None:
-            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+            return _submodule(package, name)
         value = getattr(importlib.import_module(module), name)
         namespace[name] = value
         return value
@@ -121,3 +122,25 @@ def attach(
         return sorted(set(namespace) | listed)
 
     return __getattr__, __dir__
+
+
+def _submodule(package: str, name: str) -> Any:
+    """``package.name`` imported on first use, as ``ccpandas.api`` after ``import ccpandas``
+    (the module is then an attribute of the package); else the usual AttributeError."""
+    if not name.startswith("__"):
+        try:
+            return importlib.import_module(f"{package}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{package}.{name}":  # the module exists; an import in it failed
+                raise
+    raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+
+def package_version() -> str:
+    """The installed ccpandas version (importlib.metadata loads only when asked)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ccpandas")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
+        return "0.0.0"

@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
-from ccpandas import api
 from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import Source
-from ccpandas.run.options import RunOptions
 
 if TYPE_CHECKING:
     from ccpandas.api import ChangeOptions, SourceOptions
@@ -107,6 +105,8 @@ class CCAccessor:
             >>> df.cc.plan(["Newsletter"], "email", client=client).changes  # doctest: +SKIP
         """
         given = {k: v for k, v in locals().items() if k != "self"}
+        from ccpandas import api  # the planner and runner load on first use of df.cc
+
         return api.plan_list_removal(self._obj, **given)
 
     @shared_params
@@ -139,6 +139,8 @@ class CCAccessor:
             >>> result = df.cc.remove_from_lists(["Newsletter"], client=client)  # doctest: +SKIP
             >>> result.rows["status"].value_counts()  # doctest: +SKIP
         """
+        from ccpandas import api
+
         if list_ids is None:
             from ccpandas._env import in_notebook  # no ipywidgets import
 
@@ -171,6 +173,8 @@ class CCAccessor:
         Example:
             >>> df.cc.add_to_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
         """
+        from ccpandas import api
+
         return api.add_to_lists(self._obj, list_ids, column=column, **options)
 
     @shared_params
@@ -197,6 +201,8 @@ class CCAccessor:
         Example:
             >>> df.cc.sync_lists(["Newsletter"], "email", client=client)  # doctest: +SKIP
         """
+        from ccpandas import api
+
         return api.sync_lists(
             self._obj, list_ids, column=column, max_removed=max_removed, **options
         )
@@ -239,6 +245,9 @@ class CCAccessor:
         Example:
             >>> result = df.cc.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
         """
+        from ccpandas import api
+        from ccpandas.run.options import RunOptions
+
         options = RunOptions.pick(locals())  # the client is checked by resume_frame
         return api.resume_frame(self._obj, run_id, options, column=column, client=client)
 
@@ -322,6 +331,8 @@ class CCAccessor:
         Example:
             >>> vip.cc.keep_in_lists(["VIP"], client=client)  # doctest: +SKIP
         """
+        from ccpandas import api
+
         confirm = {"confirm_all_active": confirm_all_active, "confirm_empty": confirm_empty}
         keep = (self._obj, column)
         return api._by_source(

@@ -41,6 +41,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from ccpandas._config import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV, env
+from ccpandas._env import package_version
 from ccpandas._secret import MASK, Secret, header_problem
 from ccpandas.client.quota import DayCounter, server_counted
 from ccpandas.client.ratelimit import Limiter, RateLimiter, SharedRateLimiter
@@ -387,15 +388,6 @@ def resolve_base_url(base_url: str | None = None) -> str:
     return base_url if base_url is not None else env(BASE_URL_ENV) or DEFAULT_BASE_URL
 
 
-def _library_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("ccpandas")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare source tree
-        return "0.0.0"
-
-
 @dataclass
 class _Call:
     """One :meth:`Client.request` call: what every attempt sends, and whether its one
@@ -525,7 +517,7 @@ class Client:
         self._clock = clock
         self._sleep = sleep
         self._jitter = jitter
-        product = f"ccpandas/{_library_version()} python-requests/{requests.__version__}"
+        product = f"ccpandas/{package_version()} python-requests/{requests.__version__}"
         agent_problem = header_problem(user_agent.strip()) if user_agent else None
         if agent_problem is not None:
             raise ConfigError(f"user_agent has {agent_problem}, which no HTTP header can carry")

@@ -34,8 +34,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pandas as pd
 import requests
 
+from ccpandas._env import package_version
 from ccpandas._secret import jwt_parts
-from ccpandas.client.http import Client, _library_version
+from ccpandas.client.http import Client
 from ccpandas.client.transport import map_transport_error
 from ccpandas.errors import (
     APIError,
@@ -841,7 +842,7 @@ class DoctorReport:
             >>> json.dumps(report.report())  # doctest: +SKIP
         """
         return {
-            "ccpandas": _library_version(),
+            "ccpandas": package_version(),
             "requests": self.requests,
             "checks": [
                 {"name": c.name, "result": c.result.value, "seen": c.seen} for c in self.checks

@@ -767,8 +767,8 @@ class RemovalResult:
     def _undo(self, client: Any, options: RunOptions, force: bool) -> Any:
         """:meth:`undo` with checked arguments (``ccpandas.undo`` forwards here)."""
         run_undo = _undo_handler
-        if run_undo is None:  # installed by ccpandas.run.undo, which every entry point loads
-            raise CCError("undo is not installed: import ccpandas.api (or ccpandas) first")
+        if run_undo is None:  # installed by ccpandas.run.undo, which ccpandas.api loads
+            raise CCError("undo is not installed: import ccpandas.api first")
         if client is None:
             client = self.runner.client
         if client is None:

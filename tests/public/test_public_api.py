@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import ccpandas
@@ -83,3 +85,49 @@ def test_every_shared_parameter_placeholder_is_filled() -> None:
     assert unfilled == []
     # and the filled text is the shared one
     assert _docs.PARAMETERS["wait"][:40] in " ".join(ccpandas.remove_from_lists.__doc__.split())
+
+
+#: What a bare ``import ccpandas`` must not load on top of pandas: each loads when its
+#: feature is first used (kept in step with ``benchmarks/bench_import.py``'s list).
+LAZY_MODULES = (
+    *("requests", "urllib3", "tqdm", "ipywidgets", "IPython", "traitlets", "comm"),
+    *("matplotlib", "openpyxl", "jwt", "cryptography", "redis", "jsonschema"),
+    *("sqlite3", "email", "importlib.metadata", "difflib", "http.server"),
+    *("ccpandas.api", "ccpandas.readers", "ccpandas.plan", "ccpandas.run", "ccpandas.read"),
+    *("ccpandas.store", "ccpandas.report", "ccpandas.client", "ccpandas.auth"),
+    *("ccpandas.widgets", "ccpandas.cli", "ccpandas.emulator"),
+)
+
+
+def _modules_added_by(code: str) -> list[str]:
+    """The modules ``code`` loads in a fresh interpreter beyond ``import pandas``."""
+    probe = f"import pandas, sys\nbase = set(sys.modules)\n{code}\n"
+    probe += "print(sorted(set(sys.modules) - base))"
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return ast.literal_eval(run.stdout.strip().splitlines()[-1])
+
+
+def _loaded(modules: list[str], names: Iterable[str]) -> list[str]:
+    return [n for n in names if any(m == n or m.startswith(n + ".") for m in modules)]
+
+
+def test_a_bare_import_loads_no_feature_module() -> None:
+    added = _modules_added_by("import ccpandas")
+    assert _loaded(added, LAZY_MODULES) == []
+
+
+def test_the_lazy_modules_load_when_their_feature_is_used() -> None:
+    code = (
+        "import ccpandas\n"
+        "from importlib import metadata\n"
+        "df = pandas.DataFrame({'contact_id': ['2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f']})\n"
+        "plan = df.cc.plan(['7c6b5a4d-3e2f-4a1b-8c9d-0e1f2a3b4c5d'], snapshot=False)\n"
+        "assert isinstance(plan, ccpandas.RemovalPlan) and plan.n_requests == 1\n"
+        "assert ccpandas.api.remove_from_lists is ccpandas.remove_from_lists\n"
+        "assert ccpandas.__version__ == metadata.version('ccpandas')\n"
+        "assert callable(ccpandas.Client) and 'requests' in sys.modules\n"
+    )
+    added = _modules_added_by(code)
+    wanted = ("ccpandas.api", "ccpandas.plan", "importlib.metadata", "ccpandas.client.http")
+    assert _loaded(added, wanted) == list(wanted)
