@@ -12,8 +12,9 @@ else a wheel pip builds from the source tree. It then runs pytest on the install
 
 - ``tests-3.11``, ``tests-3.12``, ``tests-3.13``: the newest pandas, the core tests
   (plan, client, run, public) and the command line's;
-- ``pandas22``: pandas 2.2, the oldest ccpandas supports; the core tests only. Its
-  environment is kept between runs (``reuse_venv``), as every session's is.
+- ``pandas22``: pandas 2.2, the oldest ccpandas supports; the core tests and the
+  command line's file readers. Its environment is kept between runs (``reuse_venv``),
+  as every session's is.
 
 An interpreter that is not on the machine is reported by nox as a skipped session, never
 counted as a pass. ``error_on_missing_interpreters`` is off here even on CI (nox turns it
@@ -155,4 +156,5 @@ def pandas22(session: nox.Session) -> None:
         "import pandas, sys; v = pandas.__version__; "
         "sys.exit(0 if v.startswith('2.2.') else f'pandas {v}, not 2.2')",
     )
-    _pytest(session, *CORE_TESTS)
+    # and the command line's file readers, which lean on pandas' own (Excel, CSV)
+    _pytest(session, *CORE_TESTS, "tests/cli/test_files.py")

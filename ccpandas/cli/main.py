@@ -260,8 +260,8 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
         if kind == "excel":
             with pd.ExcelFile(source) as book:
                 name, frame = _one_sheet(pd.read_excel(book, dtype=str, sheet_name=None), where)
-                if book.engine == "openpyxl":  # an .xlsx or .xlsm workbook
-                    _check_calculated(source, book.book[name], frame, where)
+            if book.engine == "openpyxl":  # an .xlsx or .xlsm workbook
+                _check_calculated(source, name, frame, where)
             if not any(_renamed(c, frame.columns) for c in frame.columns):
                 return frame  # no second read of the header row
             first = pd.read_excel(source, sheet_name=name, header=None, nrows=1, dtype=str)
@@ -279,30 +279,34 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
 
 
-def _check_calculated(source: Path, values: Any, frame: pd.DataFrame, where: str) -> None:
+def _check_calculated(source: Path, sheet: str, frame: pd.DataFrame, where: str) -> None:
     """Refuse a sheet whose formulas have no saved value, none of them (a workbook a
     program wrote and no spreadsheet calculated): pandas reads them as empty cells,
-    and a last row of them as no row. ``values`` is the sheet pandas read (its values
-    only): the file is read again, for the formulas, only when a cell is empty or a row
-    is gone."""
+    and a last row of them as no row. Read again only when a cell is empty or a row
+    is gone; the values once more only when the sheet has formulas."""
     from openpyxl import load_workbook  # type: ignore[import-untyped]
     from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
-    if not frame.isna().to_numpy().any() and (values.max_row or 0) <= len(frame) + 1:
-        return  # every cell read and every row there (the header's included)
     # A file object: openpyxl refuses a path by its suffix (a workbook named .csv).
     with source.open("rb") as raw, contextlib.closing(load_workbook(raw, read_only=True)) as book:
+        cells = book[sheet]
+        if not frame.isna().to_numpy().any() and (cells.max_row or 0) <= len(frame) + 1:
+            return  # every cell read and every row there (the header's included)
         found = {
             (r, c): f
-            for r, row in enumerate(book[values.title].iter_rows(values_only=True), 1)
+            for r, row in enumerate(cells.iter_rows(values_only=True), 1)
             for c, f in enumerate(row, 1)
             if isinstance(f, str) and f.startswith("=")
         }
     if not found:
         return
-    rows = enumerate(values.iter_rows(values_only=True), 1)
-    if any(v is not None for r, row in rows for c, v in enumerate(row, 1) if (r, c) in found):
-        return
+    with (
+        source.open("rb") as raw,
+        contextlib.closing(load_workbook(raw, read_only=True, data_only=True)) as book,
+    ):
+        rows = enumerate(book[sheet].iter_rows(values_only=True), 1)
+        if any(v is not None for r, row in rows for c, v in enumerate(row, 1) if (r, c) in found):
+            return
     (r, c), formula = next(iter(found.items()))
     raise _Usage(
         f"cannot read {where}: its {len(found):,} formula cells have no saved value "

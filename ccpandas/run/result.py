@@ -666,8 +666,14 @@ class RemovalResult:
     def _send(self, options: RunOptions, progress: Any = None, *, retry: bool = False) -> Self:
         """Send the batches not accepted yet (``retry``: those :meth:`retry_failed` sends),
         then (``options.wait``) wait for them; ``progress`` None keeps the run's display."""
+        blocked = self._still_planned(retry)
 
         def go() -> None:
+            if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
+                raise blocked
+            if blocked:  # the user stopped the wait for the quota's reset: nothing is sent
+                self.runner.stopped = True
+                return
             # A retry's batches are chosen under the journal's lock: another process may
             # have moved on.
             todo = self.retryable_runs if retry else None
@@ -681,15 +687,29 @@ class RemovalResult:
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
-        # The API selects a source's contacts when it is sent: are they still the plan's?
-        # Asked before the run is taken up: a refusal leaves it as it was (nothing sent).
-        sending = to_send(self.runs, self.retryable_runs if retry else None)
-        if sending:
-            lists = dict.fromkeys(lid for r in sending for lid in r.batch.list_ids)
-            run = f"run {self.run_id}" if self.run_id else "this run"
-            check_still_planned(self.plan, self.runner.client, list(lists), run)
         self._with_reporter(progress, go)
         return self
+
+    def _still_planned(self, retry: bool) -> BaseException | bool:
+        """The API selects a source's contacts when it is sent: are they still the
+        plan's? Asked before the run is taken up: a refusal (a PlanError) leaves it as it
+        was, nothing sent. A spent quota is waited out with ``wait_for_quota``, else
+        returned (the run stops on it, nothing sent); True: the user stopped that wait;
+        False: the run may send."""
+        sending = to_send(self.runs, self.retryable_runs if retry else None)
+        if not sending:
+            return False
+        lists = list(dict.fromkeys(lid for r in sending for lid in r.batch.list_ids))
+        run = f"run {self.run_id}" if self.run_id else "this run"
+
+        def check() -> bool:
+            check_still_planned(self.plan, self.runner.client, lists, run)
+            return True
+
+        try:
+            return not self.runner.through_quota(self.runs, check, False)
+        except QuotaExceededError as exc:
+            return exc
 
     @shared_params
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:

@@ -5,6 +5,8 @@ max_removed guard) never counted. Over HTTP against the emulator."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 from engine_support import posts
@@ -12,6 +14,9 @@ from engine_support import posts
 import ccpandas
 from ccpandas import PlanError, QuotaExceededError, Source
 from ccpandas.api import run_plan
+from ccpandas.emulator.clock import ManualClock
+from ccpandas.run.clock import ClockFrom
+from ccpandas.run.runner import Runner
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 
@@ -32,7 +37,9 @@ def _stopped_keep(emu, client, target):
     emu.configure(daily_quota=emu.quota_used)
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client=client, progress=False)
+    # (configure stands for the reset: the key's ledger, which learnt the 429, resets too)
     emu.configure(daily_quota=None)
+    client.stats.day_counter.add(n=-10_000)
     assert posts(emu, 201) == 0
     return caught.value.result, vip
 
@@ -130,8 +137,59 @@ def test_a_resumed_sync_removes_only_the_members_it_planned(cc_emulator_factory,
     emu.configure(daily_quota=emu.quota_used)
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client=client, progress=False)
+    # (configure stands for the reset: the key's ledger, which learnt the 429, resets too)
     emu.configure(daily_quota=None)
+    client.stats.day_counter.add(n=-10_000)
     joined = _joined(emu, target, 150)
     done = ccpandas.resume(caught.value.result.run_id, client=client, progress=False)
     assert done.ok
     assert emu.account.members(target) == set(segment["contact_id"]) | joined
+
+
+def _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect):
+    """A keep_in_lists run stopped by the quota at 22:00 UTC on a clock of its own, the
+    quota still spent: (emu, client, runner, result, frame)."""
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    emu = cc_emulator_factory(seed=41, contacts=400, rate=None, clock=clock, start_delay=0.0)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
+    emu.configure(daily_quota=emu.quota_used)
+    with pytest.raises(QuotaExceededError) as caught:
+        run_plan(plan, client=client, runner=runner, progress=False)
+    assert posts(emu, 201) == 0
+    return emu, client, runner, caught.value.result, vip
+
+
+def test_a_quota_stopped_keep_resumed_with_wait_for_quota_waits_then_checks(
+    cc_emulator_factory, connect
+):
+    # The re-read that checks the lists met the spent quota and raised it at once: a
+    # resume with wait_for_quota=True no longer waited for the reset (found by review).
+    emu, client, runner, result, vip = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
+    target = emu.account.list_ids()[0]
+    done = result.resume(wait_for_quota=True, progress=False)
+    assert done.ok and emu.account.members(target) == set(vip["contact_id"])
+
+
+def test_a_quota_stopped_keep_resumed_from_the_journal_waits_too(cc_emulator_factory, connect):
+    emu, client, runner, result, vip = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
+    done = ccpandas.resume(
+        result.run_id, client=client, runner=runner, progress=False, wait_for_quota=True
+    )
+    assert done.ok and emu.account.members(emu.account.list_ids()[0]) == set(vip["contact_id"])
+
+
+def test_a_quota_stopped_keep_resumed_too_early_stops_as_a_spent_quota_does(
+    cc_emulator_factory, connect
+):
+    # Without wait_for_quota the resume stops as any run on a spent quota does (the
+    # result, its stop reason, the call that continues it), not on a bare GET error.
+    emu, client, runner, result, vip = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
+    with pytest.raises(QuotaExceededError) as caught:
+        result.resume(progress=False)
+    assert caught.value.result is result and result.stop_reason == "quota_exceeded"
+    assert result.resume_call and posts(emu, 201) == 0
