@@ -169,7 +169,7 @@ def test_a_quota_stopped_keep_resumed_with_wait_for_quota_waits_then_checks(
 ):
     # The re-read that checks the lists met the spent quota and raised it at once: a
     # resume with wait_for_quota=True no longer waited for the reset (found by review).
-    emu, client, runner, result, vip = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
+    emu, _, _, result, vip = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
     target = emu.account.list_ids()[0]
     done = result.resume(wait_for_quota=True, progress=False)
     assert done.ok and emu.account.members(target) == set(vip["contact_id"])
@@ -188,7 +188,7 @@ def test_a_quota_stopped_keep_resumed_too_early_stops_as_a_spent_quota_does(
 ):
     # Without wait_for_quota the resume stops as any run on a spent quota does (the
     # result, its stop reason, the call that continues it), not on a bare GET error.
-    emu, client, runner, result, vip = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
+    emu, _, _, result, _ = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
     with pytest.raises(QuotaExceededError) as caught:
         result.resume(progress=False)
     assert caught.value.result is result and result.stop_reason == "quota_exceeded"
