@@ -1204,10 +1204,10 @@ def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: st
         raise PlanError(
             f"{run} was planned to remove {before.get(lid, 0):,} "
             f"members of {names[lid]!r}; {_plural(n, 'more member')} of it would leave now "
-            "(they joined since it was planned), and the API chooses who leaves when the "
-            "request is sent. Nothing was sent: plan it again (call keep_in_lists or "
-            "remove_list_memberships again), so its preview and max_removed count today's "
-            "members",
+            "(since it was planned, they joined it or came to match its source), and the "
+            "API chooses who leaves when the request is sent. Nothing was sent: plan it "
+            "again (call keep_in_lists or remove_list_memberships again), so its preview "
+            "and max_removed count today's members",
             values=list(more),
         )
 
