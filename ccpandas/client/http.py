@@ -801,8 +801,6 @@ class Client:
         error = error_for_response(status, _error_body(resp), request=call.label)
         if error.error_key == "throttled":
             self.stats._add("throttled")
-        elif isinstance(error, QuotaExceededError) and self.stats.day_counter is not None:
-            self.stats.day_counter.spend_all(today)  # the server's verdict: the day is spent
         if isinstance(error, ForbiddenError):
             error.add_note(_FORBIDDEN_ADVICE)
         return _Attempt(

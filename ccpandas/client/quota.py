@@ -16,10 +16,8 @@ but may have reached the server (a dropped connection, a read timeout) count too
 each request is counted right before it is sent (given back when its answer shows the
 server did not count it), so a process killed meanwhile leaves it counted: the ledger
 may over-count, never under-count. Token requests go to the authorization server, not
-the API: they are not counted. The API's own ``429 quota_exceeded`` stays the
-authority: the ledger learns it (:meth:`DayCounter.spend_all`), so that every plan and
-quota check on the key says the day is spent, whatever it counted (the key also used
-elsewhere: another application, a machine outside the shared ledger).
+the API: they are not counted. The API's own ``429 quota_exceeded`` stays
+the authority.
 
 The ledger is per key (:class:`~ccpandas.client.shared.BudgetKey`) and per process, so
 it can say "3,412 of 10,000 used today on this key by 3 processes". A ``DayCounter``
@@ -231,19 +229,6 @@ class DayCounter:
                 self._broke(exc)
             else:
                 self.broken = False
-
-    def spend_all(self, day: dt.date | None = None) -> None:
-        """The API refused a request with ``429 quota_exceeded`` on UTC ``day`` (default:
-        today): count what the ledger is short of :data:`DAILY_QUOTA`, so that it says
-        the day is spent. Never raises, as :meth:`add`.
-
-        Args:
-            day: The UTC day, a ``datetime.date``. None (the default) is today.
-        """
-        day = day or quota_day()
-        short = DAILY_QUOTA - self.used(day)
-        if short > 0:
-            self.add(day, short)
 
     def usage(self, day: dt.date | None = None) -> QuotaUsage:
         """What the ledger holds for UTC ``day`` (default: today), from every process.

@@ -197,33 +197,6 @@ def test_a_run_that_cannot_fit_refuses_before_its_first_read(big_list, connect):
     assert emu.account.count() == 1  # the list listing
 
 
-@pytest.mark.parametrize("shape", ["object", "limit_exceeded"])
-def test_the_ledger_learns_the_servers_spent_quota(cc_emulator_factory, connect, shape):
-    # The key spent its day elsewhere (another application, a machine outside the shared
-    # ledger): the API answered 429 quota_exceeded, and the ledger still said "3 of
-    # 10,000 used", so the next plan promised a run it could not make.
-    emu = cc_emulator_factory(seed=2306, contacts=50, quota_error=shape, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
-    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:5]})
-    df.cc.plan([target], client=client, snapshot=False)  # the listing: 1 used
-    emu.configure(daily_quota=emu.quota_used)  # spent: the next request is refused
-    with pytest.raises(QuotaExceededError):
-        df.cc.plan([target], client=client, snapshot=True)
-    usage = client.stats.day_counter.usage()
-    assert (usage.used, usage.left) == (10_000, 0)
-    again = connect(emu)  # another process on the key reads the same ledger
-    assert again.stats.day_counter.usage().left == 0
-    emu.configure(daily_quota=None)  # (so the plan's listing gets through: 10,001)
-    shown = df.cc.plan([target], client=again, snapshot=False)
-    assert "10,001 of 10,000 used today on this key" in str(shown)
-    before = emu.account.count()
-    with pytest.raises(QuotaShortError, match="Only 0 are left"):
-        df.cc.remove_from_lists([target], client=again, snapshot=True, progress=False)
-    assert emu.account.count(method="POST") == 0
-    assert emu.account.count() - before == 1  # the listing, no list read
-
-
 def test_the_check_before_the_first_change_counts_the_most_the_verification_spends(
     account, connect
 ):

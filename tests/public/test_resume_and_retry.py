@@ -102,8 +102,6 @@ def test_quota_stop_suggests_the_call_that_works_for_this_client(cc_emulator_fac
 
     # The same client as the default one: the short call works, and is the one given.
     old = ccpandas.set_default_client(client)
-    # (configure stands for the reset: the key's ledger, which learnt the 429, resets too)
-    client.stats.day_counter.add(n=-10_000)
     try:
         emu.configure(daily_quota=emu.quota_used + 1)
         with pytest.raises(QuotaExceededError) as caught:
