@@ -239,7 +239,12 @@ class _Rule:
         sends = plan_requests(reached, self.n_lists) if reached else 0
         if self.key == "source":  # the API picks the contacts: the plan's own requests
             sends, reached = self.blind_sends or 0, 0
-        return reads + min(reads, verify_budget(sends)) + sends + self.polls(sends, reached)
+        # The most the verification may spend: a re-read of the lists costs about what
+        # their read did, but after lookups (no list read) it may be a read of the changed
+        # contacts, counted at its budget by the check before the first change.
+        most = verify_budget(sends)
+        verify = most if how == LOOKUPS and sends else min(reads, most)
+        return reads + verify + sends + self.polls(sends, reached)
 
     def polls(self, sends: int, contacts: int) -> int:
         """The polls that follow ``sends`` requests carrying ``contacts`` contacts to

@@ -197,6 +197,29 @@ def test_a_run_that_cannot_fit_refuses_before_its_first_read(big_list, connect):
     assert emu.account.count() == 1  # the list listing
 
 
+def test_a_run_the_check_before_its_reads_lets_go_is_not_refused_after_them(
+    cc_emulator_factory,
+):
+    # 2 addresses off a list of 3,000: 2 lookups, then a verification of the changed
+    # contacts ("at most 4"). The check before the reads counted the verification as the
+    # lookups' 2, the check before the first change as 4: with 9 left the run spent its
+    # listing and lookups, then was refused before its change (found by review).
+    emu = cc_emulator_factory(seed=2301, contacts=4000, lists=3, **FAST)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    active = emu.account.contact_ids(status="active")
+    target = emu.account.list_ids()[0]
+    emu.account.set_members(target, active[:3000])
+    df = pd.DataFrame({"email": [emu.account.contact(c).email for c in active[10:12]]})
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 9)
+    with pytest.raises(QuotaShortError, match="before its first list read"):
+        df.cc.remove_from_lists([target], client=client, column="email", progress=False)
+    assert emu.account.count() == 1  # the listing: no lookup spent for nothing
+    counter.add(n=-2)  # the refused run's listing and one more left: it fits, completes
+    result = df.cc.remove_from_lists([target], client=client, column="email", progress=False)
+    assert result.ok and counter.used() <= 10_000
+
+
 def test_the_check_before_the_first_change_counts_the_most_the_verification_spends(
     account, connect
 ):
