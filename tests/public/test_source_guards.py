@@ -135,3 +135,48 @@ def test_a_resumed_sync_removes_only_the_members_it_planned(cc_emulator_factory,
     done = ccpandas.resume(caught.value.result.run_id, client=client, progress=False)
     assert done.ok
     assert emu.account.members(target) == set(segment["contact_id"]) | joined
+
+
+def test_run_plan_of_a_keep_plan_made_earlier_refuses_members_that_joined_since(
+    cc_emulator_factory, connect
+):
+    # "Plan now, send later": a dry run's plan, given to run_plan after the list grew.
+    # The API would remove the newcomers too, a removal its preview (46) and its guard
+    # (max_removed=0.5 of 115 allows 57) never showed: refused, nothing sent or journaled.
+    emu = cc_emulator_factory(seed=45, contacts=400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    joined = _joined(emu, target, 150)
+    runs_before = len(ccpandas.runs())
+    with pytest.raises(PlanError, match="150 more members of it would leave now") as info:
+        run_plan(plan, client=client, progress=False)
+    assert "Nothing was sent" in str(info.value) and getattr(info.value, "result", None) is None
+    assert posts(emu) == 0 and joined <= emu.account.members(target)
+    assert len(ccpandas.runs()) == runs_before  # no run was started
+
+    # Lists as planned: the re-read finds nobody new and the run goes; its cost counts it.
+    emu.account.remove_members(target, joined)
+    gets = emu.account.count(method="GET", route="/v3/contacts")
+    done = run_plan(plan, client=client, progress=False)
+    assert done.ok and emu.account.members(target) == set(vip["contact_id"])
+    spent = emu.account.count(method="GET", route="/v3/contacts") - gets
+    reread = plan.membership.snapshot.requests
+    assert done.plan.read_requests == plan.read_requests + reread
+    assert spent == reread + done.plan.verify_requests
+
+
+def test_run_plan_of_a_source_plan_made_earlier_checks_its_lists(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=46, contacts=400, **FAST)
+    client = connect(emu)
+    target, other = emu.account.list_ids()[:2]
+    plan = ccpandas.remove_list_memberships(
+        client, [target], source=Source.list_ids([other]), snapshot=True, dry_run=True
+    ).plan
+    both = emu.account.members(other) - emu.account.members(target)
+    emu.account.add_members(target, sorted(both)[:5])
+    with pytest.raises(PlanError, match="5 more members of it would leave now"):
+        run_plan(plan, client=client, progress=False)
+    assert posts(emu) == 0
