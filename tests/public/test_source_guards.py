@@ -180,3 +180,27 @@ def test_run_plan_of_a_source_plan_made_earlier_checks_its_lists(cc_emulator_fac
     with pytest.raises(PlanError, match="5 more members of it would leave now"):
         run_plan(plan, client=client, progress=False)
     assert posts(emu) == 0
+
+
+def test_run_plan_counts_the_read_again_in_its_quota_check(cc_emulator_factory, connect):
+    # The run would fit today without the second read of the lists, not with it:
+    # refused before that read, nothing read nor sent; with room for it, it runs.
+    import dataclasses
+
+    from ccpandas.api import run_requests
+    from ccpandas.run.budget import day_usage
+
+    emu = cc_emulator_factory(seed=47, contacts=400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    limit = day_usage(client).used + run_requests(plan)  # the sends, polls and check
+    count = emu.account.count()
+    with pytest.raises(QuotaExceededError, match="reads of the lists to check them"):
+        run_plan(dataclasses.replace(plan, daily_quota=limit), client=client, progress=False)
+    assert emu.account.count() == count
+    reads = plan.membership.snapshot.requests
+    enough = dataclasses.replace(plan, daily_quota=limit + reads)
+    assert run_plan(enough, client=client, progress=False).ok
