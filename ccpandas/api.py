@@ -26,7 +26,7 @@ import pandas as pd
 # Registers the undo kind (ccpandas.run.kinds) and what RemovalResult.undo() runs.
 import ccpandas.run.undo  # noqa: F401
 from ccpandas._docs import shared_params
-from ccpandas.errors import CCError, PlanError, refuse_unknown
+from ccpandas.errors import CCError, PlanError, QuotaExceededError, refuse_unknown
 from ccpandas.models import Source, SourceKind
 from ccpandas.plan.ids import holds_text
 from ccpandas.plan.membership import (
@@ -55,7 +55,7 @@ from ccpandas.plan.planner import (
 )
 from ccpandas.read.costs import pace_of
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
-from ccpandas.read.snapshot import SnapshotChoice
+from ccpandas.read.snapshot import SnapshotChoice, check_still_planned, with_recheck
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.budget import QuotaCheck, day_usage
 from ccpandas.run.kinds import kind_of
@@ -395,6 +395,12 @@ def run_plan(
     settings (clock, polling, limits) the run uses (tests); the client, reporter,
     journal and ``wait_for_quota`` come from this call.
 
+    A plan whose contacts the API selects when it is sent (``keep_in_lists``,
+    :func:`remove_list_memberships`), made with a snapshot, has its lists read again
+    first (about its snapshot's reads, counted in the quota check and in the result's
+    ``plan``): when anyone would leave that the plan did not show (they joined since),
+    a :class:`~ccpandas.PlanError` before any change, and no run is recorded.
+
     Example:
         >>> result = run_plan(plan, client, progress=False)  # doctest: +SKIP
         >>> result.run_id  # doctest: +SKIP
@@ -406,7 +412,7 @@ def run_plan(
         raise TypeError(f"runner must be a ccpandas.run.runner.Runner, not {type(runner).__name__}")
     if journal not in (True, False, None) and not isinstance(journal, Journal):
         raise TypeError(f"journal must be True, False or a Journal, not {journal!r}")
-    return execute(plan, client, bundle, runner=runner, journal=journal)
+    return execute(plan, client, bundle, runner=runner, journal=journal, later=True)
 
 
 def execute(
@@ -416,10 +422,14 @@ def execute(
     *,
     runner: Runner | None = None,
     journal: bool | Journal | None = True,
+    later: bool = False,
 ) -> RemovalResult:
     """:func:`run_plan` below its checks: every argument was checked where the user
     gave it, and ``options`` arrive whole (their ``gate``: the quota check planning
-    already asked, when the run refused or waited for the reset before its first read)."""
+    already asked, when the run refused or waited for the reset before its first read).
+    ``later``: the plan was made before this call (:func:`run_plan`), so a source's
+    lists are read again first (:func:`_still_planned`); a removal planned in this
+    call sends at once, as planned."""
     template = runner or Runner(None)
     plan = costed_for(plan, options.verify)  # the total and the quota check: what it spends
     if options.dry_run:
@@ -427,6 +437,8 @@ def execute(
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     api = template.client if template.client is not None else _client(client)
     reporter = make_reporter(options.progress)
+    early = template.replace(client=api, reporter=reporter, wait_for_quota=options.wait_for_quota)
+    plan, deferred = _still_planned(plan, early, options.gate) if later else (plan, None)
     chosen: Journal = template.journal
     if journal is True and isinstance(chosen, NullJournal):
         base_url = getattr(api, "base_url", None)
@@ -439,17 +451,41 @@ def execute(
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
-    _check_quota(plan, runner, options.gate)
+    if deferred is None:  # (a check of the lists asked it, counting its read)
+        _check_quota(plan, runner, options.gate)
     runs = [BatchRun(b) for b in plan.batches]
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
     def go() -> None:
+        if deferred:  # the API's quota stopped the check: waited out here, or a stop
+            check = lambda: check_still_planned(plan, api, plan.list_ids, "this plan")  # noqa: E731
+            if runner.through_quota(result.runs, check, None) is None:
+                return
         runner.submit(result.runs)
         if options.wait and not runner.stopped:
             runner.wait(result.runs, timeout=options.timeout)
 
     result._with_reporter(None, go)
     return result
+
+
+def _still_planned(
+    plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None
+) -> tuple[RemovalPlan, bool | None]:
+    """A plan made earlier whose contacts the API selects, with a snapshot: its lists
+    read again (:func:`~ccpandas.read.snapshot.check_still_planned`: a PlanError when
+    anyone would leave that it did not show, before any run is recorded), after a quota
+    check that counts that read; the plan with the read counted. True when the API's
+    quota stopped the read: the run's first step then (waited for, or a stopped run);
+    None when there is nothing to check."""
+    if with_recheck(plan) is plan:
+        return plan, None
+    _check_quota(plan, runner, gate, reads=int(plan.membership.snapshot.requests))
+    try:
+        spent = check_still_planned(plan, runner.client, plan.list_ids, "this plan")
+    except QuotaExceededError:
+        return with_recheck(plan), True
+    return with_recheck(plan, spent), False
 
 
 def costed_for(plan: RemovalPlan, verify: bool | str) -> RemovalPlan:
@@ -477,9 +513,12 @@ def run_requests(plan: RemovalPlan) -> int:
     return plan.n_requests + plan.expected_polls + plan.verify_requests
 
 
-def _check_quota(plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None) -> None:
+def _check_quota(
+    plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None, reads: int = 0
+) -> None:
     """Refuse (or wait for the reset) before anything is sent when the run does not fit
-    in what is left of today's quota (:class:`~ccpandas.run.budget.QuotaCheck`)."""
+    in what is left of today's quota (:class:`~ccpandas.run.budget.QuotaCheck`);
+    ``reads``: a read of the lists first (:func:`_still_planned`)."""
     # The snapshot's reads are spent already (the ledger counts them); the changes,
     # polls and verification follow. A read of the contacts changed since the run
     # started spends "about" the plan's figure, "at most" its budget (others' changes
@@ -488,13 +527,14 @@ def _check_quota(plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None) -> 
     m = plan.membership
     if verify and m is not None and m.verify_method == VerifyMethod.CHANGED:
         verify, most = max(verify, verify_budget(plan.n_requests)), "at most "
-    needed = run_requests(plan) - plan.verify_requests + verify
+    needed = run_requests(plan) - plan.verify_requests + verify + reads
     gate = gate or QuotaCheck(runner, plan.daily_quota)
+    first = f"{reads:,} reads of the lists to check them, " if reads else ""
     detail = (
-        f"about {needed:,} requests ({plan.n_requests:,} changes, "
+        f"about {needed:,} requests ({first}{plan.n_requests:,} changes, "
         f"~{plan.expected_polls:,} polls and {most}{verify:,} reads to verify)"
     )
-    gate.check(needed, detail, before="its first change")
+    gate.check(needed, detail, before="its first list read" if reads else "its first change")
 
 
 @shared_params

@@ -424,6 +424,9 @@ class MembershipPlan:
     verify_method: str = VerifyMethod.FULL
     #: Requests of a full re-read (what ``verify=True`` spends).
     full_verify_requests: int = 0
+    #: Of ``read_requests``: the lists read again before the first change, a plan whose
+    #: contacts the API selects being sent later (``run_plan``, the panel).
+    recheck_requests: int = 0
 
     # Positional views of the change set (the result and the panel read these).
     @property

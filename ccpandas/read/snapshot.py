@@ -1177,16 +1177,18 @@ def prepare_source_plan(
     return dataclasses.replace(plan, membership=m, notes=(*plan.notes, why))
 
 
-def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: str) -> None:
-    """Before a resumed (or retried) run whose contacts the API selects sends to
+def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: str) -> int:
+    """Before a resumed (or retried) run, or a plan made earlier and given to
+    :func:`~ccpandas.api.run_plan`, whose contacts the API selects sends to
     ``list_ids`` again: read those lists and refuse (a PlanError, nothing sent) when the
     API would now take off members the plan's preview did not show (they joined the
     lists since, or took the source's tag): the run would remove more than was planned,
     shown and guarded (``max_removed``), and its verification and undo would not see
-    them. A plan without a preview (``snapshot=False``) left the choice to the API."""
+    them. A plan without a preview (``snapshot=False``) left the choice to the API.
+    Returns the read requests spent (0: nothing to check)."""
     m = plan.membership
     if m is None or m.snapshot is None or plan.source.kind is SourceKind.CONTACT_IDS:
-        return
+        return 0
     names = {t: m.snapshot.name_of(t) for t in list_ids}
     exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
     snap, _ = read_snapshot(
@@ -1210,6 +1212,20 @@ def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: st
             "and max_removed count today's members",
             values=list(more),
         )
+    return int(snap.requests)
+
+
+def with_recheck(plan: Any, reads: int | None = None) -> Any:
+    """``plan`` counting, in its reads, the lists read again before its first change
+    (:func:`check_still_planned`): ``reads`` spent, or None for the estimate (its
+    snapshot's reads). ``plan`` itself when it has nothing to check."""
+    m = plan.membership
+    if m is None or m.snapshot is None or plan.source.kind is SourceKind.CONTACT_IDS:
+        return plan
+    reads = int(m.snapshot.requests) if reads is None else reads
+    total = m.read_requests - m.recheck_requests + reads
+    m = dataclasses.replace(m, read_requests=total, recheck_requests=reads)
+    return dataclasses.replace(plan, membership=m)
 
 
 def read_after(

@@ -133,6 +133,7 @@ _UNFINISHED = (
 )
 _INTERRUPTED = "The run was interrupted (the kernel's interrupt, Ctrl-C): what was sent is known."
 _UNTICKED = note("Nothing sent: tick the confirmation first.", "warn")
+_REPLANNED = "The preview above now shows today's members: check it, tick and remove again."
 _GUARD_HELP = (
     "max_removed: the most a sync may remove from any one list, a share of its members "
     "(0.5), a count (200) or none. More stops the sync before anything is sent."
@@ -387,10 +388,10 @@ class RemovalPanel(TextBox):
 
     def _with_snapshot(self, choice: Any, targets: tuple[str, ...]) -> RemovalPlan:
         """A source's plan with the target lists' members read (the checkbox): a
-        preview of who leaves."""
+        preview of who leaves, counting the read of the lists again before the send."""
         from ccpandas.api import check_client
         from ccpandas.auth.connect import get_default_client
-        from ccpandas.read.snapshot import SnapshotChoice, prepare_source_plan
+        from ccpandas.read.snapshot import SnapshotChoice, prepare_source_plan, with_recheck
         from ccpandas.run.options import RunOptions
 
         check_client(self.client)
@@ -398,7 +399,8 @@ class RemovalPanel(TextBox):
         read = SnapshotChoice(snapshot=True)
         # As every run: refused before the first list read when it cannot fit today.
         gate = RunOptions.of(wait_for_quota=False).started(client).gate
-        return prepare_source_plan(choice.plan(self.data, targets), client, choice=read, gate=gate)
+        plan = prepare_source_plan(choice.plan(self.data, targets), client, choice=read, gate=gate)
+        return with_recheck(plan)  # sent later (run_plan): the lists are read again first
 
     def _confirm_text(self, plan: RemovalPlan) -> str:
         if plan.kind != RunKind.REMOVE:
@@ -567,6 +569,11 @@ class RemovalPanel(TextBox):
         self.running = False
         if result is None:
             self._freeze(False)  # nothing was sent: let the analyst fix and retry
+            if isinstance(exc, PlanError) and self._target == "result":
+                # The lists changed since the preview (run_plan read them again):
+                # preview today's members, to be confirmed again.
+                self._replan()
+                self.message.value = box(note(esc(exc), "danger"), note(_REPLANNED, "warn"))
             self._arm()
             self._arm_undo()
             return

@@ -189,3 +189,72 @@ def test_a_quota_stopped_keep_resumed_too_early_stops_as_a_spent_quota_does(
         result.resume(progress=False)
     assert caught.value.result is result and result.stop_reason == "quota_exceeded"
     assert result.resume_call and posts(emu, 201) == 0
+
+
+def test_run_plan_of_a_keep_plan_made_earlier_refuses_members_that_joined_since(
+    cc_emulator_factory, connect
+):
+    # "Plan now, send later": a dry run's plan, given to run_plan after the list grew.
+    # The API would remove the newcomers too, a removal its preview (46) and its guard
+    # (max_removed=0.5 of 115 allows 57) never showed: refused, nothing sent or journaled.
+    emu = cc_emulator_factory(seed=45, contacts=400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    joined = _joined(emu, target, 150)
+    runs_before = len(ccpandas.runs())
+    with pytest.raises(PlanError, match="150 more members of it would leave now") as info:
+        run_plan(plan, client=client, progress=False)
+    assert "Nothing was sent" in str(info.value) and getattr(info.value, "result", None) is None
+    assert posts(emu) == 0 and joined <= emu.account.members(target)
+    assert len(ccpandas.runs()) == runs_before  # no run was started
+
+    # Lists as planned: the re-read finds nobody new and the run goes; its cost counts it.
+    emu.account.remove_members(target, joined)
+    gets = emu.account.count(method="GET", route="/v3/contacts")
+    done = run_plan(plan, client=client, progress=False)
+    assert done.ok and emu.account.members(target) == set(vip["contact_id"])
+    spent = emu.account.count(method="GET", route="/v3/contacts") - gets
+    reread = plan.membership.snapshot.requests
+    assert done.plan.read_requests == plan.read_requests + reread
+    assert spent == reread + done.plan.verify_requests
+
+
+def test_run_plan_of_a_source_plan_made_earlier_checks_its_lists(cc_emulator_factory, connect):
+    emu = cc_emulator_factory(seed=46, contacts=400, **FAST)
+    client = connect(emu)
+    target, other = emu.account.list_ids()[:2]
+    plan = ccpandas.remove_list_memberships(
+        client, [target], source=Source.list_ids([other]), snapshot=True, dry_run=True
+    ).plan
+    both = emu.account.members(other) - emu.account.members(target)
+    emu.account.add_members(target, sorted(both)[:5])
+    with pytest.raises(PlanError, match="5 more members of it would leave now"):
+        run_plan(plan, client=client, progress=False)
+    assert posts(emu) == 0
+
+
+def test_run_plan_counts_the_read_again_in_its_quota_check(cc_emulator_factory, connect):
+    # The run would fit today without the second read of the lists, not with it:
+    # refused before that read, nothing read nor sent; with room for it, it runs.
+    import dataclasses
+
+    from ccpandas.api import run_requests
+    from ccpandas.run.budget import day_usage
+
+    emu = cc_emulator_factory(seed=47, contacts=400, **FAST)
+    client = connect(emu)
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    limit = day_usage(client).used + run_requests(plan)  # the sends, polls and check
+    count = emu.account.count()
+    with pytest.raises(QuotaExceededError, match="reads of the lists to check them"):
+        run_plan(dataclasses.replace(plan, daily_quota=limit), client=client, progress=False)
+    assert emu.account.count() == count
+    reads = plan.membership.snapshot.requests
+    enough = dataclasses.replace(plan, daily_quota=limit + reads)
+    assert run_plan(enough, client=client, progress=False).ok

@@ -243,3 +243,39 @@ def test_undo_confirmation_counts_every_pair_the_undo_reverses() -> None:
         undo = panel.undo_result
         assert undo is not None and undo.ok
         assert acct.members(big) == set(order[:1200])
+
+
+def test_a_preview_sent_after_the_lists_grew_is_refused_and_shown_again(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame
+) -> None:
+    # Preview now, click later: the API chooses who leaves when the request is sent.
+    # Contacts who joined in between would leave too, unshown and unconfirmed: refused,
+    # nothing sent, and the preview is planned again with today's members.
+    acct = emu.account
+    target = acct.list_named("Prospects")
+    keep = sorted(acct.members(target))[:5]
+    panel = RemovalPanel(pd.DataFrame({"contact_id": keep}), client=client, lists=lists)
+    panel.targets.value = ["Prospects"]
+    panel.source.kind.value = SourceKind.LIST_IDS
+    panel.source.keep.value = True
+    panel.source.lists.value = ["Prospects"]
+    assert panel.snapshot.value and panel.plan is not None and panel.plan.membership.known
+    planned = panel.confirm.description
+    m = panel.plan.membership  # the preview counts the read again before the send
+    assert m.recheck_requests == m.snapshot.requests > 0
+    assert f"{m.read_requests} reads (snapshot)" in plain(panel.preview.html.value)
+    joined = [c for c in acct.contact_ids("active") if c not in acct.members(target)][:7]
+    acct.add_members(target, joined)
+    panel.confirm.value = True
+    panel.remove_button.click()
+    assert panel.result is None and posts(emu, REMOVE) == 0
+    assert "7 more members of it would leave now" in plain(panel.message.value)
+    assert set(joined) <= acct.members(target)
+    # The preview shows today's members, and asks again.
+    assert not panel.confirm.value and panel.remove_button.disabled
+    assert panel.confirm.description != planned
+    panel.confirm.value = True
+    panel.remove_button.click()
+    assert panel.result is not None and panel.result.ok
+    assert set(acct.members(target)) == set(keep)
+    assert panel.result.plan.read_requests == panel.plan.read_requests
