@@ -709,7 +709,12 @@ class RemovalResult:
         if sending:
             lists = dict.fromkeys(lid for r in sending for lid in r.batch.list_ids)
             run = f"run {self.run_id}" if self.run_id else "this run"
-            check_still_planned(self.plan, self.runner.client, list(lists), run)
+            stats = getattr(self.runner.client, "stats", None)
+            marks = [stats.split()] * 2 if stats is not None else []
+            try:
+                check_still_planned(self.plan, self.runner.client, list(lists), run)
+            finally:  # its reads are the run's: counted as the verification's are
+                self._count_spent(stats, marks, part="reads")
         self._with_reporter(progress, go)
         return self
 
@@ -884,17 +889,19 @@ class RemovalResult:
                 finally:
                     self._finish_report(reporter, phase)
 
-    def _count_spent(self, stats: Any, marks: list[tuple[int, int]]) -> None:
+    def _count_spent(
+        self, stats: Any, marks: list[tuple[int, int]], part: str = "verification"
+    ) -> None:
         """Add what a driving call spent to :attr:`spent`: from the client's counts at
         its start, the POSTs (changes, resends) and other requests (polls) of its sends
-        and waits, and every request after them (the verification)."""
+        and waits, and every request after them (the verification; ``part``)."""
         if self.spent is None or not marks:
             return
         end = stats.split()
         (posts, gets), (posts_done, gets_done) = marks[0], [*marks, end][1]
         self.spent["changes"] += posts_done - posts
         self.spent["polls"] += gets_done - gets
-        self.spent["verification"] += sum(end) - posts_done - gets_done
+        self.spent[part] += sum(end) - posts_done - gets_done
 
     def _record_stop(self, journal: Any, reason: str | None) -> None:
         """Journal why the driving call returned. A journal that cannot take it (a full
