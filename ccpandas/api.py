@@ -1001,6 +1001,7 @@ RUN_COLUMNS = (
     "added_memberships",
     "synced_memberships",
     "outcome",
+    "requests_spent",
 )
 #: What :func:`runs` says about a run.
 RUN_STATES = {
@@ -1037,8 +1038,9 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     ``parent`` (an undo: the run it reverses), ``restored_memberships`` (an undo's
     verified memberships back per list), ``outcome`` (the run's summary word, as
     ``result.summary()`` and the CLI say it: ``completed``, ``failed``,
-    ``quota_exceeded``...; None for a run driven now, or journaled without one), and
-    more. A missing text value
+    ``quota_exceeded``...; None for a run driven now, or journaled without one),
+    ``requests_spent`` (every request the run spent, as its summary's ``spent``; None
+    when journaled without the count), and more. A missing text value
     (``stop_reason`` of a completed run, say) is always None, in an object column.
 
     Args:
@@ -1056,7 +1058,7 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
         # Named as runs()' columns; the counts are 0 for a run without batches.
         "SELECT r.run_id, r.created_at AS started_at, r.updated_at, r.list_ids, r.plan, "
         "r.n_contacts AS contacts, r.n_rows AS rows, r.source, r.n_batches AS batches, "
-        "r.status, r.stop_reason, r.base_url, r.kind, r.parent, r.outcome, "
+        "r.status, r.stop_reason, r.base_url, r.kind, r.parent, r.outcome, r.spent, "
         "IFNULL(SUM(b.activity_id IS NOT NULL), 0) AS accepted, "
         "IFNULL(SUM(b.state = ?), 0) AS completed, "
         f"IFNULL(SUM(b.state IN ({sql_list(_BAD)})), 0) AS failed, "
@@ -1089,6 +1091,8 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
             stop_reason=None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
             uncertain=rec["uncertain"] + (rec["sending"] if state is not RunState.RUNNING else 0),
             outcome=rec["outcome"] if rec["status"] != "running" else None,
+            # Every request spent, as the result's summary says; None: not journaled.
+            requests_spent=sum(json.loads(rec["spent"]).values()) if rec["spent"] else None,
         )
         # What a re-read verified, in the column of the run's kind ("removed_memberships").
         row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
@@ -1124,7 +1128,11 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
 
 # The dtypes of runs()' columns; every other column is object, with None when missing.
 _COUNTS = ("lists", "rows", "batches", "accepted", "completed", "failed", "uncertain")
-_RUN_DTYPES = dict.fromkeys(_COUNTS, "int64") | {"contacts": "Int64", "progress": "float64"}
+_RUN_DTYPES = dict.fromkeys(_COUNTS, "int64") | {
+    "contacts": "Int64",
+    "requests_spent": "Int64",
+    "progress": "float64",
+}
 
 
 def _list_names(rec: dict[str, Any]) -> str:

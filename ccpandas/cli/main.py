@@ -870,15 +870,20 @@ def _cmd_runs(s: _Session) -> int:
 def _runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
     """The ``runs`` table as people read it: dates, short list names, counts, shares."""
     columns = ["run_id", "started_at", "kind", "state", "list_names", "contacts", "progress"]
-    shown = frame[[*columns, "parent", "stop_reason"]]
+    shown = frame[[*columns, "requests_spent", "parent", "stop_reason"]]
+
+    def count(n: Any) -> str:
+        return "" if pd.isna(n) else f"{int(n):,}"
+
     return shown.assign(
         started_at=shown["started_at"].dt.strftime("%Y-%m-%d %H:%M UTC"),
         list_names=shown["list_names"].map(_short_names),
-        contacts=shown["contacts"].map(lambda n: "" if pd.isna(n) else f"{int(n):,}"),
+        contacts=shown["contacts"].map(count),
         progress=shown["progress"].map("{:.0%}".format),
         parent=shown["parent"].fillna(""),
         stop_reason=shown["stop_reason"].fillna(""),
-    ).rename(columns={"list_names": "lists"})
+        requests_spent=shown["requests_spent"].map(count),  # "": not journaled
+    ).rename(columns={"list_names": "lists", "requests_spent": "spent"})
 
 
 def _short_names(names: Any, width: int = 40) -> str:

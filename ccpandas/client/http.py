@@ -352,6 +352,18 @@ class ClientStats:
         with self._lock:
             setattr(self, name, getattr(self, name) + n)
 
+    def split(self) -> tuple[int, int]:
+        """(POST attempts, other attempts) so far: what a run's phases spent
+        (:attr:`Summary.spent <ccpandas.run.summary.Summary.spent>`).
+
+        Example:
+            >>> ClientStats().split()
+            (0, 0)
+        """
+        with self._lock:
+            posts = sum(n for (method, _), n in self.by_endpoint.items() if method == "POST")
+            return posts, self.requests - posts
+
     def as_dict(self) -> dict[str, Any]:
         """A plain snapshot (copies of the counters).
 

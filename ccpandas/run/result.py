@@ -47,7 +47,15 @@ from ccpandas.run.known import (
 )
 from ccpandas.run.options import RunOptions
 from ccpandas.run.runner import Runner, run_error, to_send
-from ccpandas.run.summary import Fate, Summary, fate_of, html_table, stop_word, verified_text
+from ccpandas.run.summary import (
+    SPENT_PARTS,
+    Fate,
+    Summary,
+    fate_of,
+    html_table,
+    stop_word,
+    verified_text,
+)
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import mark_unanswered, open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after, run_snapshot_ids
@@ -105,6 +113,8 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
         result.unfinished_reason = None if result.driven_elsewhere else STOP_DRIVER_ENDED
     else:  # why its activities were left running (timeout, not waited), as journaled
         result.unfinished_reason = record.get("stop_reason")
+    spent = json.loads(record.get("spent") or "null")  # None: journaled without a count
+    result.spent = {p: int(spent.get(p, 0)) for p in SPENT_PARTS} if spent else None
     if plan.membership is not None or plan.verifiable:
         # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)
@@ -271,6 +281,13 @@ class RemovalResult:
         self.driven_elsewhere = False
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
+        #: The requests the run spent, per part (:attr:`Summary.spent
+        #: <ccpandas.run.summary.Summary.spent>`): planning's reads, then each driving
+        #: call's; None when not known (a rebuilt result whose journal kept no count).
+        self.spent: dict[str, int] | None = dict.fromkeys(SPENT_PARTS, 0)
+        # Planning's reads: the snapshot's or lookups' (an undo's part: its fresh read).
+        part = plan.part
+        self.spent["reads"] = int(part.check_requests if part else plan.read_requests)
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -478,7 +495,12 @@ class RemovalResult:
             raise PlanError("this was a dry run: nothing to verify")
         if client is not None:
             self.runner.client = client
-        self._verify_now(make_reporter(progress), fresh=True)
+        stats = getattr(self.runner.client, "stats", None)
+        marks = [stats.split()] * 2 if stats is not None else []  # all of it verification
+        try:
+            self._verify_now(make_reporter(progress), fresh=True)
+        finally:
+            self._count_spent(stats, marks)
         self._record_outcome()  # a re-read can change the word (still members)
         return self
 
@@ -706,10 +728,14 @@ class RemovalResult:
             check_still_planned(self.plan, self.runner.client, lists, run)
             return True
 
+        stats = getattr(self.runner.client, "stats", None)
+        marks = [stats.split()] * 2 if stats is not None else []
         try:
             return not self.runner.through_quota(self.runs, check, False)
         except QuotaExceededError as exc:
             return exc
+        finally:  # its reads are the run's: counted as the verification's are
+            self._count_spent(stats, marks, part="reads")
 
     @shared_params
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
@@ -834,12 +860,17 @@ class RemovalResult:
         self.interrupted, self.driven_elsewhere = False, False
         # Holding the run (journal lock) first: if another process drives it, nothing
         # is sent from here, and the batches are brought up to date before acting.
+        stats = getattr(runner.client, "stats", None)
+        marks = [stats.split()] if stats is not None else []
+        if stats is None:
+            self.spent = None  # a client that counts nothing: not known
         with journal.attach(self.runs):
             reporter.start(runner.snapshot(self.runs, "starting"))
             phase = "done"
             reason: str | None = None
             try:
                 action()
+                marks += [stats.split()] if stats is not None else []
                 runner.deadline = None  # the timeout bounds the waits of sends and polls only
                 if self._should_verify():
                     # The re-read is a phase of this run, not a run of its own: the
@@ -864,6 +895,7 @@ class RemovalResult:
                 reason = stop_word(exc)
                 raise run_error(self._explain_stop(exc), self) from None
             finally:
+                self._count_spent(stats, marks)
                 self.stopped = runner.stopped or self.interrupted or reason is not None
                 if self.stopped:
                     phase = "stopped"
@@ -875,6 +907,20 @@ class RemovalResult:
                     self._record_stop(journal, reason)
                 finally:
                     self._finish_report(reporter, phase)
+
+    def _count_spent(
+        self, stats: Any, marks: list[tuple[int, int]], part: str = "verification"
+    ) -> None:
+        """Add what a driving call spent to :attr:`spent`: from the client's counts at
+        its start, the POSTs (changes, resends) and other requests (polls) of its sends
+        and waits, and every request after them (the verification; ``part``)."""
+        if self.spent is None or not marks:
+            return
+        end = stats.split()
+        (posts, gets), (posts_done, gets_done) = marks[0], [*marks, end][1]
+        self.spent["changes"] += posts_done - posts
+        self.spent["polls"] += gets_done - gets
+        self.spent[part] += sum(end) - posts_done - gets_done
 
     def _record_stop(self, journal: Any, reason: str | None) -> None:
         """Journal why the driving call returned. A journal that cannot take it (a full
@@ -916,7 +962,8 @@ class RemovalResult:
                 # A run left running keeps why (timeout, not waited) for runs(); a
                 # later driving call to the end clears it.
                 unfinished = summary.outcome is RunOutcome.PROCESSING
-                record(summary.outcome, summary.stop_reason if unfinished else None)
+                reason = summary.stop_reason if unfinished else None
+                record(summary.outcome, reason, spent=summary.spent)
             except Exception as exc:  # a record for runs(), never a reason to crash a run
                 log.warning("run %s: its outcome was not recorded (%s)", self.run_id, exc)
         return summary
@@ -1024,6 +1071,7 @@ class RemovalResult:
             sent=sum(r.attempts + r.resent for r in runs),
             # 0: read from the journal (a rebuilt result), which keeps no count: not known.
             reads=reads or None,
+            spent=None if self.spent is None else dict(self.spent),
             activity_states=dict(states.most_common()),
             verified=self.after is not None,
             truth=truth,

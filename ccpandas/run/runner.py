@@ -45,7 +45,7 @@ import logging
 import math
 import random
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from ccpandas.client.retry import before_resend
@@ -109,9 +109,12 @@ class Journal(Protocol):
         """The driving call returned; ``reason`` None when it ended normally."""
         return None
 
-    def run_outcome(self, outcome: str, reason: str | None = None) -> None:
+    def run_outcome(
+        self, outcome: str, reason: str | None = None, spent: Mapping[str, int] | None = None
+    ) -> None:
         """The run's summary word (:class:`ccpandas.vocab.RunOutcome`) as the driving
-        call left it, and why a run left running is not followed, for ``ccpandas.runs()``."""
+        call left it, why a run left running is not followed, and the requests it spent,
+        for ``ccpandas.runs()``."""
         return None
 
     def activity_holder(self, activity_id: str) -> str | None:

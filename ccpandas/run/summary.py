@@ -39,6 +39,7 @@ from ccpandas.vocab import (
 __all__ = [
     "ADD_WORDS",
     "REMOVAL_WORDS",
+    "SPENT_PARTS",
     "SYNC_WORDS",
     "UNDO_WORDS",
     "KindWords",
@@ -98,6 +99,10 @@ _FATES: dict[str, Fate] = {
     )
     for word in words
 }
+
+
+#: The parts of a run's spent requests (:attr:`Summary.spent`), in order.
+SPENT_PARTS = ("reads", "changes", "polls", "verification")
 
 
 def fate_of(word: str) -> Fate:
@@ -207,6 +212,12 @@ class Summary:
             known; None otherwise (a result rebuilt from the journal, which keeps no
             count of them).
         activity_states: Requests per activity state, e.g. ``{"completed": 2}``.
+        spent: Every request the run spent, per part of :data:`SPENT_PARTS`: ``reads``
+            (planning's: the list listing, probes, list reads or lookups), ``changes``
+            (the POSTs, resends included), ``polls`` (activity reads) and
+            ``verification`` (the re-read), over every driving call of the run (a
+            resume adds to it); None when not known (a rebuilt result of a run
+            journaled before this count, or a client that counts nothing).
         verified: True when a re-read of the lists says how each pair ended.
         truth: The membership line: what the re-read shows, or what is expected.
         stop_reason: Why the run stopped (``quota_exceeded``, ``timeout``,
@@ -258,6 +269,19 @@ class Summary:
     #: (a sync that both added and removed); the kind's word when it is not given
     verified_word: str = ""
     driven_elsewhere: bool = False  #: another live process drives the run now
+    spent: Mapping[str, int] | None = None  #: every request spent, per part; None: unknown
+
+    @property
+    def spent_total(self) -> int | None:
+        """Every request the run spent (the sum of :attr:`spent`), None when unknown."""
+        return None if self.spent is None else sum(self.spent.values())
+
+    @property
+    def spent_text(self) -> str:
+        """ "57 in all (reads 24, changes 32, polls 1, verification 0)", or "unknown"."""
+        if self.spent is None:
+            return "unknown (not counted in the journal of this run)"
+        return f"{self.spent_total:,} in all ({_counts(self.spent)})"
 
     @property
     def changed_word(self) -> str:
@@ -366,6 +390,7 @@ class Summary:
             f"{self.words.unit}: {self.rows:,}  contacts: {contacts}  lists: {self.n_lists:,}"
         )
         out.append(f"{self.words.requests}: {self._requests_text}")
+        out.append(f"requests spent: {self.spent_text}")
         if self.by_status:
             out.append(f"{self.words.counted}: {_counts(self.by_status)}")
         out.extend(self.facts)
@@ -456,6 +481,9 @@ class Summary:
             "pairs_by_outcome": dict(self.pairs),
             "requests": {"total": self.batches, "accepted": self.accepted, "resent": self.resent},
             "activities": dict(self.activity_states),
+            "requests_spent": None
+            if self.spent is None
+            else {"total": self.spent_total, **self.spent},
             "lists": [dataclasses.asdict(item) for item in self.lists],
             "verified_word": self.changed_word,
             "verification": dict(self.verification) if self.verification else None,
@@ -479,6 +507,7 @@ class Summary:
             ("rows", f"{self.rows:,}{shown}"),
             ("contacts", self._contacts_text(" unique valid ids")),
             ("requests", self._requests_text),
+            ("spent", self.spent_text),
             *(("list", self._list_text(item)) for item in self.lists),
             (
                 "skipped",

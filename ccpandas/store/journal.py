@@ -53,7 +53,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +224,7 @@ _ADDED_RUN_COLUMNS = (
     ("kind", "TEXT NOT NULL DEFAULT 'remove'"),
     ("parent", "TEXT"),
     ("outcome", "TEXT"),
+    ("spent", "TEXT"),  # the requests spent per part, as JSON (Summary.spent)
 )
 _ADDED_SNAPSHOT_COLUMNS = (("selection", "TEXT"),)
 
@@ -842,7 +843,9 @@ class RunJournal:
         with self.db.transaction() as conn:
             self._set(conn, status=status, stop_reason=reason, stopped_at=now, updated_at=now)
 
-    def run_outcome(self, outcome: str, reason: str | None = None) -> None:
+    def run_outcome(
+        self, outcome: str, reason: str | None = None, spent: Mapping[str, int] | None = None
+    ) -> None:
         """Record the run's summary word (:class:`~ccpandas.vocab.RunOutcome`) as the
         driving call left it: ``ccpandas.runs()`` shows the same word as the result.
 
@@ -851,9 +854,13 @@ class RunJournal:
             reason: Why a run left ``processing`` is not followed (``timeout``,
                 ``not_waited``), kept as its ``stop_reason``; None keeps the one
                 :meth:`run_stopped` wrote.
+            spent: The requests the run spent so far, per part (reads, changes, polls,
+                verification); None keeps what was journaled.
         """
         word = RunOutcome(outcome)  # a fixed word of the vocabulary, never free text
-        extra = {} if reason is None else {"stop_reason": reason}
+        extra: dict[str, Any] = {} if reason is None else {"stop_reason": reason}
+        if spent is not None:
+            extra["spent"] = json.dumps({k: int(v) for k, v in spent.items()})
         with self.db.transaction() as conn:
             self._set(conn, outcome=str(word), **extra)
 

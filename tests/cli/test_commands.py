@@ -31,6 +31,7 @@ REPORT_KEYS = {
     "rows_by_status",
     "requests",
     "activities",
+    "requests_spent",  # every request the run spent, per part (added, not changed)
     "lists",
     "stopped",
     "stop_reason",

@@ -316,3 +316,22 @@ def test_a_list_not_of_the_account_points_to_ccpandas_lists(cli, emu) -> None:
     refused = cli("plan", "-", "--lists", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f", stdin=stdin)
     assert refused.code == ExitCode.USAGE and "not a list of this account" in refused.err
     assert "read_contact_lists" not in refused.err and "ccpandas lists" in refused.err
+
+
+def test_remove_and_runs_say_the_requests_the_run_spent(cli, emu, lists, members_csv) -> None:
+    # The summary's "requests" counts change requests only: the reads, polls and
+    # verification the run spent were on no line, --json key or runs() column.
+    name = lists["name"].iloc[0]
+    before = emu.account.count()
+    run = _removed(cli, members_csv, name, "--snapshot", "yes")
+    spent = emu.account.count() - before
+    assert run["requests_spent"]["total"] == spent > run["requests"]["total"]
+    parts = {k: v for k, v in run["requests_spent"].items() if k != "total"}
+    assert sum(parts.values()) == spent and parts["changes"] == run["requests"]["total"]
+    assert parts["reads"] > 0 and parts["polls"] > 0 and parts["verification"] > 0
+    (row,) = [r for r in json.loads(cli("runs", "--json").out) if r["run_id"] == run["run_id"]]
+    assert row["requests_spent"] == spent
+    header, *rows = cli("runs").out.splitlines()
+    assert "spent" in header.split() and re.search(rf"%\s+{spent:,}\b", rows[0]), rows[0]
+    text = cli("resume", run["run_id"]).out  # a finished run: its summary again
+    assert f"spent      {spent:,} in all (reads {parts['reads']:,}, " in text

@@ -304,6 +304,94 @@ def test_the_plan_counts_what_the_run_spends(cc_emulator_factory, connect, colum
     assert result.ok and plan.verifiable is read
     assert probes(emu) == (column == "contact_id")  # 16,000 addresses: the read, surely
     assert abs(spent - plan.total_requests) <= 0.1 * spent, (spent, plan.summary())
+    # The summary's figure is exactly what the server counted, in every display.
+    assert_spent(result, spent, emu)
+
+
+def assert_spent(result, spent: int, emu, *, posts: int | None = None) -> None:
+    """``result``'s summary says it spent ``spent`` requests in all, ``posts`` of them
+    changes (default: every POST the emulator answered), in its text, ``--json`` and
+    ``runs()`` alike."""
+    summary = result.summary()
+    assert summary.spent_total == spent, summary.spent
+    assert summary.spent["changes"] == (
+        emu.account.count(method="POST") if posts is None else posts
+    )
+    assert summary.spent["reads"] == result.plan.read_requests
+    assert f"requests spent: {spent:,} in all (reads " in repr(result)
+    assert f"requests spent: {spent:,} in all" in result._repr_html_()
+    assert f"spent      {spent:,} in all" in summary.report_text()
+    assert summary.to_json("remove")["requests_spent"]["total"] == spent
+    if result.run_id is not None:
+        row = ccpandas.runs().set_index("run_id").loc[result.run_id]
+        assert row["requests_spent"] == spent
+        assert ccpandas.run_result(result.run_id).summary().spent == summary.spent
+
+
+def test_a_removal_s_spend_counts_its_verification_or_not(account, connect):
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    targets = shape(emu, [active[:1200], active[600:1500]])
+    df = pd.DataFrame({"contact_id": active[300:900]})
+    for verify in (True, False):
+        before, posts = emu.account.count(), emu.account.count(method="POST")
+        result = df.cc.remove_from_lists(
+            targets, client=client, snapshot=True, verify=verify, progress=False
+        )
+        spent = emu.account.count() - before
+        assert result.ok and (result.summary().spent["verification"] > 0) is verify
+        assert_spent(result, spent, emu, posts=emu.account.count(method="POST") - posts)
+        assert abs(spent - result.plan.total_requests) <= 2 + 0.1 * spent  # the polls vary
+        if not verify:  # verified later: the re-read adds to the same figure
+            before = emu.account.count() - spent
+            result.verify()
+            assert_spent(result, emu.account.count() - before, emu, posts=result.summary().sent)
+        if verify:  # the undo's: its fresh read, changes, polls and re-read
+            before = emu.account.count()
+            undone = ccpandas.undo(result.run_id, client=client, progress=False)
+            assert undone.ok and undone.summary().spent_total == emu.account.count() - before
+
+
+def test_a_resumed_run_s_spend_is_the_whole_run_s(account, connect):
+    # A run left to its activities (wait=False), then resumed from the journal in a
+    # "new process": the resumed result counts the run's every request, not its own.
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:800]])
+    df = pd.DataFrame({"contact_id": active[:300]})
+    before = emu.account.count()
+    first = df.cc.remove_from_lists([target], client=client, wait=False, progress=False)
+    assert not first.done
+    assert first.summary().spent_total == emu.account.count() - before
+    done = ccpandas.resume(first.run_id, client=connect(emu), progress=False)
+    assert done.ok
+    assert_spent(done, emu.account.count() - before, emu)
+    # Journaled before the count (an earlier version): unknown, never a wrong number.
+    from ccpandas.store.journal import open_journal
+
+    with open_journal().transaction() as conn:
+        conn.execute("UPDATE runs SET spent = NULL WHERE run_id = ?", (first.run_id,))
+    rebuilt = ccpandas.run_result(first.run_id, client=client).summary()
+    assert rebuilt.spent is None and "requests spent: unknown" in rebuilt.text()
+    assert rebuilt.to_json("remove")["requests_spent"] is None
+    row = ccpandas.runs().set_index("run_id").loc[first.run_id]
+    assert pd.isna(row["requests_spent"])
+
+
+@pytest.mark.parametrize("kind", ["add", "sync"])
+def test_an_add_or_a_sync_by_email_spends_what_it_says(account, connect, kind):
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:1000]])
+    df = pd.DataFrame({"email": [emu.account.contact(c).email for c in active[900:1100]]})
+    before = emu.account.count()
+    call = df.cc.add_to_lists if kind == "add" else df.cc.sync_lists
+    extra = {"max_removed": 1.0} if kind == "sync" else {}
+    result = call([target], client=client, column="email", progress=False, **extra)
+    spent = emu.account.count() - before
+    assert result.ok
+    assert_spent(result, spent, emu)
+    assert abs(spent - result.plan.total_requests) <= 2 + 0.1 * spent
 
 
 def test_a_run_that_cannot_fit_even_at_its_cheapest_spends_no_probe(account, connect):
