@@ -458,9 +458,13 @@ def execute(
 
     def go() -> None:
         if deferred:  # the API's quota stopped the check: waited out here, or a stop
-            check = lambda: check_still_planned(plan, api, plan.list_ids, "this plan")  # noqa: E731
-            if runner.through_quota(result.runs, check, None) is None:
-                return
+
+            def check() -> bool:
+                check_still_planned(plan, api, plan.list_ids, "this plan")
+                return True
+
+            if not runner.through_quota(result.runs, check, False):
+                return  # the user stopped the wait for the reset: nothing is sent
         runner.submit(result.runs)
         if options.wait and not runner.stopped:
             runner.wait(result.runs, timeout=options.timeout)

@@ -516,7 +516,9 @@ _local_states: dict[Path | None, LocalState] = {}
 
 def _local_state(path: Path | None) -> LocalState:
     with _states_lock:
-        return _local_states.setdefault(path, LocalState(path))
+        if path not in _local_states:
+            _local_states[path] = LocalState(path)
+        return _local_states[path]
 
 
 def hide(value: Any) -> Any:
