@@ -10,7 +10,7 @@ UNIT_TESTS := tests/plan tests/client tests/run
 # so it runs in worker processes (pytest-xdist), a file per worker at a time: a doc page
 # or a notebook runs top to bottom in one kernel. Tests marked `serial` (several
 # processes sharing one rate limit, "no throttled answer" checks, the browser tests)
-# run alone afterwards. Four workers even on two cores (measured on the core tests,
+# run in one process afterwards, beside the nox sessions. Four workers even on two cores (measured on the core tests,
 # 2 cores: -n 2 took about twice as long as -n 4, -n 6 was no faster than -n 4).
 WORKERS  ?= 4
 PARALLEL := -n $(WORKERS) --dist loadfile
@@ -80,7 +80,9 @@ doctest: install-test
 # doctests and the package run one after another on the other core meanwhile (-j2, docs
 # started first; --output-sync keeps each one's output together). The nox sessions'
 # environments are made (pip, its output in .nox/install.log) while the suite runs, so
-# that the sessions only test at the end; the serial tests still run alone.
+# that the sessions only test at the end. The serial tests mostly wait (on the rate
+# limit, child processes, a browser): they run beside the nox sessions, their output
+# kept in .nox/serial.log and shown when both are done.
 test: install-test
 	$(MAKE) --no-print-directory -j2 --output-sync=target docs lint types contracts doctest package
 	mkdir -p .nox; $(NOX_ENV) $(VENV)/bin/nox --install-only >.nox/install.log 2>&1 & pip=$$!; \
@@ -88,8 +90,10 @@ test: install-test
 		--nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES); \
 	status=$$?; wait $$pip || { cat .nox/install.log; echo "nox --install-only failed"; exit 1; }; \
 	exit $$status
-	$(PRIVATE) $(PY) -m pytest -m serial tests
-	$(MAKE) nox WHEEL="$(BUILT_WHEEL)" TESTED_PYTHON="$(THIS_PYTHON)"
+	$(PRIVATE) $(PY) -m pytest -m serial tests >.nox/serial.log 2>&1 & serial=$$!; \
+	$(MAKE) nox WHEEL="$(BUILT_WHEEL)" TESTED_PYTHON="$(THIS_PYTHON)"; status=$$?; \
+	wait $$serial; serial_status=$$?; echo "serial tests:"; cat .nox/serial.log; \
+	test $$serial_status = 0 || { echo "the serial tests failed"; exit 1; }; exit $$status
 
 # The release artefacts, checked as a user gets them: build the sdist and the wheel into
 # dist/, `twine check` them, install the wheel (not editable) in a throwaway venv, and
