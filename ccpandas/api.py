@@ -1250,6 +1250,9 @@ def resume(
         TypeError: An argument of the wrong type (before anything is sent).
         ValueError: An argument out of range, e.g. a negative ``timeout``.
         CCError: ``client`` talks to another API than the one the run started on.
+        QuotaShortError: What is left to send (its batches, polls and verification) does
+            not fit in what the shared ledger leaves of today's quota, without
+            ``wait_for_quota``: nothing is sent.
         PlanError: A run whose contacts the API selects (``keep_in_lists``,
             ``remove_list_memberships``, with a snapshot) would now remove members its
             plan did not show (its lists, read again, grew): nothing is sent; plan it

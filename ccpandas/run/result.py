@@ -674,6 +674,8 @@ class RemovalResult:
                 Or the API selects the run's contacts (``keep_in_lists``) and its lists,
                 read again first, hold members who would leave that the plan did not
                 show: nothing is sent; plan it again. :meth:`retry_failed` checks the same.
+            QuotaShortError: What is left to send does not fit in what the shared ledger
+                leaves of today's quota, without ``wait_for_quota``: nothing is sent.
 
         Example:
             >>> result.resume(wait_for_quota=True).ok  # doctest: +SKIP
