@@ -36,7 +36,6 @@ from ccpandas.plan.membership import (
     require_addresses,
     snapshot_reads,
     verified_as,
-    verify_budget,
 )
 from ccpandas.plan.planner import (
     RemovalPlan,
@@ -69,7 +68,6 @@ from ccpandas.vocab import (
     RunKind,
     RunOutcome,
     RunState,
-    VerifyMethod,
     sql_list,
 )
 
@@ -521,24 +519,9 @@ def _check_quota(
     plan: RemovalPlan, runner: Runner, gate: QuotaCheck | None, reads: int = 0
 ) -> None:
     """Refuse (or wait for the reset) before anything is sent when the run does not fit
-    in what is left of today's quota (:class:`~ccpandas.run.budget.QuotaCheck`);
+    in what is left of today's quota (:meth:`~ccpandas.run.budget.QuotaCheck.check_run`);
     ``reads``: a read of the lists first (:func:`_still_planned`)."""
-    # The snapshot's reads are spent already (the ledger counts them); the changes,
-    # polls and verification follow. A read of the contacts changed since the run
-    # started spends "about" the plan's figure, "at most" its budget (others' changes
-    # are read too): the check counts the most.
-    verify, most = plan.verify_requests, ""
-    m = plan.membership
-    if verify and m is not None and m.verify_method == VerifyMethod.CHANGED:
-        verify, most = max(verify, verify_budget(plan.n_requests)), "at most "
-    needed = run_requests(plan) - plan.verify_requests + verify + reads
-    gate = gate or QuotaCheck(runner, plan.daily_quota)
-    first = f"{reads:,} reads of the lists to check them, " if reads else ""
-    detail = (
-        f"about {needed:,} requests ({first}{plan.n_requests:,} changes, "
-        f"~{plan.expected_polls:,} polls and {most}{verify:,} reads to verify)"
-    )
-    gate.check(needed, detail, before="its first list read" if reads else "its first change")
+    (gate or QuotaCheck(runner, plan.daily_quota)).check_run(plan, reads)
 
 
 @shared_params
@@ -1163,16 +1146,16 @@ def run_result(
 
     Nothing is sent: ``result.rows`` (one row per input row, the input's index) and
     ``result.activities`` show what was last recorded. ``result.resume()``,
-    ``wait()`` and ``retry_failed()`` continue it with ``client`` (or the default
-    client).
+    ``wait()``, ``retry_failed()`` and ``undo()`` continue it with ``client`` (or the
+    default client).
 
     Args:
         run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
             ``"20250301-231501-7f3a2c"``.
-        client: The :class:`~ccpandas.Client` that later ``result.resume()``, ``wait()`` or
-            ``retry_failed()`` calls send with. None (the default) uses the default client
-            (:func:`ccpandas.get_default_client`) when one is needed; rebuilding the result
-            sends nothing.
+        client: The :class:`~ccpandas.Client` that later ``result.resume()``, ``wait()``,
+            ``retry_failed()``, ``verify()`` or ``undo()`` calls use. None (the default)
+            uses the default client (:func:`ccpandas.get_default_client`) when one is
+            needed, checked to talk to the run's API; rebuilding the result sends nothing.
         runner: A :class:`~ccpandas.run.runner.Runner` whose settings (clock, polling,
             limits) the run uses instead of the defaults; for tests. None (the default) uses
             the defaults.
@@ -1221,7 +1204,10 @@ def _rebuild(
     if api is None and resolve:
         api = _client(None)
     _check_same_api(run_journal, api)
-    return rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
+    result = rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
+    if api is None:  # rebuilt to look: the default client once it reads or sends
+        result._default_client = lambda: _check_same_api(run_journal, _client(None))
+    return result
 
 
 @shared_params
@@ -1264,6 +1250,9 @@ def resume(
         TypeError: An argument of the wrong type (before anything is sent).
         ValueError: An argument out of range, e.g. a negative ``timeout``.
         CCError: ``client`` talks to another API than the one the run started on.
+        QuotaShortError: What is left to send (its batches, polls and verification) does
+            not fit in what the shared ledger leaves of today's quota, without
+            ``wait_for_quota``: nothing is sent.
         PlanError: A run whose contacts the API selects (``keep_in_lists``,
             ``remove_list_memberships``, with a snapshot) would now remove members its
             plan did not show (its lists, read again, grew): nothing is sent; plan it
@@ -1433,10 +1422,11 @@ def undo(
     return parent._undo(parent.runner.client, options, force)
 
 
-def _check_same_api(journal: RunJournal, client: Any) -> None:
+def _check_same_api(journal: RunJournal, client: Any) -> Any:
+    """``client``, refused when it talks to another API than the run's ``journal``'s."""
     base_url = getattr(client, "base_url", None)
     if base_url is None or journal.base_url is None or base_url == journal.base_url:
-        return
+        return client
     raise CCError(
         f"run {journal.run_id} was sent to {journal.base_url}; this client talks to "
         f"{base_url}. Resume it with a client for the same API (and account)."

@@ -125,7 +125,7 @@ class QuotaUsage:
             own counts since. Default False.
 
     Example:
-        >>> str(QuotaUsage(3412, 3, day=dt.date.today()))
+        >>> str(QuotaUsage(3412, 3, day=quota_day()))
         '3,412 of 10,000 used today on this key by 3 processes'
     """
 

@@ -32,7 +32,9 @@ from typing import Any
 
 from ccpandas.errors import QuotaShortError, next_utc_midnight
 from ccpandas.models import DAILY_QUOTA
+from ccpandas.plan.membership import verify_budget
 from ccpandas.run.runner import Runner
+from ccpandas.vocab import VerifyMethod
 
 __all__ = ["QuotaCheck", "day_usage"]
 
@@ -89,6 +91,26 @@ class QuotaCheck:
         log.warning("%s; waiting for the reset (wait_for_quota=True)", short)
         if not self.runner.wait_for_reset():
             raise short  # stopped while waiting, before anything of the run was spent
+
+    def check_run(self, plan: Any, reads: int = 0) -> None:
+        """:meth:`check` before the first change of ``plan`` (a
+        :class:`~ccpandas.plan.planner.RemovalPlan`; of a resumed run, its batches still
+        to send): its changes, polls and verification, and ``reads``, a read of the
+        lists first (a plan whose contacts the API selects, read again)."""
+        # The snapshot's reads are spent already (the ledger counts them). A read of the
+        # contacts changed since the run started spends "about" the plan's figure, "at
+        # most" its budget (others' changes are read too): the check counts the most.
+        verify, most = plan.verify_requests, ""
+        m = plan.membership
+        if verify and m is not None and m.verify_method == VerifyMethod.CHANGED:
+            verify, most = max(verify, verify_budget(plan.n_requests)), "at most "
+        needed = plan.n_requests + plan.expected_polls + verify + reads
+        first = f"{reads:,} reads of the lists to check them, " if reads else ""
+        detail = (
+            f"about {needed:,} requests ({first}{plan.n_requests:,} changes, "
+            f"~{plan.expected_polls:,} polls and {most}{verify:,} reads to verify)"
+        )
+        self.check(needed, detail, before="its first list read" if reads else "its first change")
 
 
 def day_usage(client: Any) -> Any:

@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import collections
+import dataclasses
 import functools
 import json
 import logging
@@ -34,9 +35,10 @@ from ccpandas.models import MembershipAction
 from ccpandas.plan import membership as membership_plans  # looked up at call time
 from ccpandas.plan.changes import NONE
 from ccpandas.plan.planner import CHANGE_COLUMNS, duplicate_example
-from ccpandas.read.snapshot import check_still_planned, read_after
+from ccpandas.read.snapshot import check_still_planned, read_after, with_recheck
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run import summary as summaries
+from ccpandas.run.budget import QuotaCheck
 from ccpandas.run.kinds import Kind, kind_of
 from ccpandas.run.known import (
     contact_errors,
@@ -279,6 +281,9 @@ class RemovalResult:
         self.unfinished_reason: str | None = None
         #: Another live process drives the run (a rebuilt result): it cannot resume here.
         self.driven_elsewhere = False
+        #: A result rebuilt without a client (``ccpandas.run_result``): builds the default
+        #: client the first time one is needed (:meth:`_need_client`).
+        self._default_client: Callable[[], Any] | None = None
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
         #: The requests the run spent, per part (:attr:`Summary.spent
@@ -478,7 +483,8 @@ class RemovalResult:
 
         Args:
             client: The :class:`~ccpandas.Client` to read with. None (the default) uses the
-                run's own client.
+                run's own client (rebuilt by ``ccpandas.run_result`` without one: the
+                default client).
             progress: How the read shows its progress, as for
                 :func:`ccpandas.remove_from_lists`. False (the default) shows nothing.
 
@@ -495,6 +501,7 @@ class RemovalResult:
             raise PlanError("this was a dry run: nothing to verify")
         if client is not None:
             self.runner.client = client
+        self._need_client()
         stats = getattr(self.runner.client, "stats", None)
         marks = [stats.split()] * 2 if stats is not None else []  # all of it verification
         try:
@@ -627,6 +634,7 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
+        self._need_client()
         self._with_reporter(
             options.progress, lambda: self.runner.wait(self.runs, timeout=options.timeout)
         )
@@ -666,6 +674,8 @@ class RemovalResult:
                 Or the API selects the run's contacts (``keep_in_lists``) and its lists,
                 read again first, hold members who would leave that the plan did not
                 show: nothing is sent; plan it again. :meth:`retry_failed` checks the same.
+            QuotaShortError: What is left to send does not fit in what the shared ledger
+                leaves of today's quota, without ``wait_for_quota``: nothing is sent.
 
         Example:
             >>> result.resume(wait_for_quota=True).ok  # doctest: +SKIP
@@ -683,7 +693,27 @@ class RemovalResult:
             raise PlanError("this was a dry run; call remove_from_lists(..., dry_run=False)")
         if options.wait_for_quota != self.runner.wait_for_quota:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
+        self._need_client()
+        self._check_quota()
         return self._send(options, options.progress)
+
+    def _need_client(self) -> None:
+        """A result rebuilt without a client (``ccpandas.run_result(run_id)``) takes the
+        default client (``_default_client``) once it reads or sends, as
+        ``ccpandas.resume(run_id)`` and ``ccpandas.undo(run_id)`` do."""
+        if self.runner.client is None and self._default_client is not None:
+            self.runner = self.runner.replace(client=self._default_client())
+
+    def _check_quota(self, retry: bool = False) -> None:
+        """Before a resume (``retry``: :meth:`retry_failed`) sends, the quota check every
+        run makes before its first change (:meth:`~ccpandas.run.budget.QuotaCheck.check_run`),
+        for the batches still to send: refused, or the reset waited for, nothing sent."""
+        sending = to_send(self.runs, self.retryable_runs if retry else None)
+        if not sending:
+            return
+        rest = dataclasses.replace(self.plan, batches=tuple(r.batch for r in sending))
+        reads = 0 if with_recheck(rest) is rest else int(rest.membership.snapshot.requests)
+        QuotaCheck(self.runner, rest.daily_quota).check_run(rest, reads)
 
     def _send(self, options: RunOptions, progress: Any = None, *, retry: bool = False) -> Self:
         """Send the batches not accepted yet (``retry``: those :meth:`retry_failed` sends),
@@ -755,6 +785,8 @@ class RemovalResult:
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
         if self.retryable_runs:
+            self._need_client()
+            self._check_quota(retry=True)
             self._send(options, options.progress, retry=True)
         return self
 
@@ -778,7 +810,8 @@ class RemovalResult:
 
         Args:
             client: The :class:`~ccpandas.Client` to read and send with. None (the default)
-                uses the run's own client.
+                uses the run's own client (rebuilt by ``ccpandas.run_result`` without
+                one: the default client, :func:`ccpandas.get_default_client`).
             dry_run: True reads the lists and returns the preview, an
                 :class:`~ccpandas.RemovalResult` marked as a dry run (per-list counts,
                 cost, what cannot be restored and why), without sending any change. False
@@ -799,7 +832,8 @@ class RemovalResult:
             PlanError: The run cannot be undone (no membership snapshot, not finished or not
                 verified, already undone or changed again by a later run without
                 ``force=True``).
-            TypeError: No client: the result has none and ``client`` is None.
+            TypeError: No client: the result has none, nor was it rebuilt by
+                ``ccpandas.run_result``, and ``client`` is None.
 
         Example:
             >>> result.undo(dry_run=True)  # doctest: +SKIP
@@ -816,6 +850,7 @@ class RemovalResult:
         if run_undo is None:  # installed by ccpandas.run.undo, which ccpandas.api loads
             raise CCError("undo is not installed: import ccpandas.api first")
         if client is None:
+            self._need_client()
             client = self.runner.client
         if client is None:
             raise TypeError("undo needs a client: pass client= (a ccpandas.Client)")

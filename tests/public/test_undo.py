@@ -240,6 +240,34 @@ def test_undo_in_a_fresh_process_from_the_run_id(cc_emulator_factory, connect) -
     assert ccpandas.runs().set_index("run_id").loc[out["run_id"], "parent"] == result.run_id
 
 
+def test_a_rebuilt_run_takes_the_client_of_the_environment(
+    cc_emulator_factory, connect, monkeypatch
+) -> None:
+    # ccpandas.run_result(run_id).undo() said "undo needs a client" with CC_ACCESS_TOKEN
+    # set, where ccpandas.undo(run_id) builds the default client from the environment
+    # (found by review); its wait() and resume() said "Runner needs a client".
+    emu = cc_emulator_factory(seed=28, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    before = acct.members(a)
+    result = _remove(emu, client, [a], sorted(before)[:50], wait=False)
+    old = ccpandas.set_default_client(None)
+    monkeypatch.setenv("CC_ACCESS_TOKEN", emu.token)
+    monkeypatch.setenv("CC_BASE_URL", emu.base_url)
+    try:
+        assert ccpandas.run_result(result.run_id).wait(progress=False).ok
+        assert ccpandas.run_result(result.run_id).resume(progress=False).ok
+        undone = ccpandas.run_result(result.run_id).undo(progress=False)
+        assert undone.ok and acct.members(a) == before
+        # The default client must talk to the run's API, as for ccpandas.undo(run_id).
+        ccpandas.set_default_client(None)
+        monkeypatch.setenv("CC_BASE_URL", "http://127.0.0.1:9/v3")
+        with pytest.raises(ccpandas.CCError, match="was sent to"):
+            ccpandas.run_result(undone.run_id).undo(progress=False)
+    finally:
+        ccpandas.set_default_client(old)
+
+
 def test_undo_killed_half_way_and_resumed(cc_emulator_factory, connect) -> None:
     emu = cc_emulator_factory(seed=27, contacts=4000, lists=2, **FAST)
     client, acct = connect(emu), emu.account

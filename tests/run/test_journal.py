@@ -4,6 +4,7 @@ and, where requests matter, the emulator over HTTP."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import signal
 import sqlite3
@@ -22,8 +23,10 @@ import pytest
 import ccpandas
 from ccpandas.api import RUN_COLUMNS, resume, run_plan, run_result, runs
 from ccpandas.client.quota import QUOTA_FILE, DayCounter
+from ccpandas.emulator.clock import ManualClock
 from ccpandas.errors import CCError, ConfigError, PlanError, QuotaShortError
 from ccpandas.plan.planner import plan_removal
+from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
 from ccpandas.store.journal import (
     DATA_DIR_ENV,
@@ -360,6 +363,50 @@ def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     # resuming a finished run sends nothing
     again = resume(stopped.run_id, client=client, progress=False)
     assert again.ok and posts(emu, 201) == 4
+
+
+def _stopped_half_way(emu, client):
+    """A run of 4 batches the API's quota stopped after 2 (its journal keeps it)."""
+    emu.configure(daily_quota=3)  # the list listing (a run checks its lists) and 2 POSTs
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    with pytest.raises(ccpandas.QuotaExceededError) as caught:
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
+    emu.configure(daily_quota=None)
+    return caught.value.result
+
+
+@pytest.mark.parametrize("by", ["run_id", "result"])
+def test_a_resume_today_s_quota_cannot_hold_refuses_before_sending(emu, by):
+    # ccpandas.resume(run_id) never asked the shared daily count: with the day spent by
+    # others it sent anyway and met the API's 429 half way (found by review).
+    client = client_for(emu)
+    stopped = _stopped_half_way(emu, client)
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 2)  # 2 left; the rest: 2 changes and polls
+    sent = posts(emu)
+    with pytest.raises(QuotaShortError, match=r"\(2 changes.*before its first change"):
+        if by == "run_id":
+            resume(stopped.run_id, client=client, progress=False, runner=quick(client))
+        else:
+            stopped.resume(progress=False)
+    assert posts(emu) == sent
+    assert runs().set_index("run_id").loc[stopped.run_id, "state"] == "stopped"
+
+
+def test_a_resume_by_run_id_waits_for_the_reset_with_wait_for_quota(emu):
+    client = client_for(emu)
+    stopped = _stopped_half_way(emu, client)
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 2)
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    runner = quick(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
+    result = resume(
+        stopped.run_id, client=client, progress=False, runner=runner, wait_for_quota=True
+    )
+    assert clock.now() >= dt.datetime(2025, 3, 2, tzinfo=dt.UTC)  # waited for the reset
+    assert result.ok and posts(emu, 201) == 4
 
 
 def test_a_mismatched_resume_counts_in_good_english(emu):
