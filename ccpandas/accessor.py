@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 import pandas as pd
 
 from ccpandas._docs import shared_params
-from ccpandas.errors import PlanError
+from ccpandas.errors import PlanError, refuse_unknown
 from ccpandas.models import Source
 
 if TYPE_CHECKING:
@@ -144,7 +144,8 @@ class CCAccessor:
         if list_ids is None:
             from ccpandas._env import in_notebook  # no ipywidgets import
 
-            api._bundle(options, api.ChangeOptions, "remove_from_lists")  # no typo ignored
+            # no typo ignored
+            refuse_unknown(options, api.ChangeOptions.__optional_keys__, "remove_from_lists")
             if in_notebook():
                 return self.removal_panel(column, client=options.get("client"))
             raise PlanError(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import product
 from typing import Any
 
@@ -28,6 +28,7 @@ from ccpandas._docs import shared_params
 from ccpandas.auth.connect import get_default_client
 from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
+from ccpandas.models import chunked
 from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
 from ccpandas.plan.planner import list_names, list_values, resolve_list_ids
 from ccpandas.read.lists import check_targets, read_lists
@@ -308,8 +309,9 @@ def _read_groups(
     group, tag group), the results merged without duplicate contacts."""
     # A contact matches when it is in any of the lists (and carries any of the tags):
     # every (list group, tag group) pair together covers exactly the full filter.
-    list_groups = _groups(list_ids, MAX_LISTS_PER_QUERY)
-    tag_groups = _groups(tag_ids, MAX_TAGS_PER_QUERY)
+    # Query-sized groups; [None] (one query, no filter) when there are no ids.
+    list_groups: Sequence[tuple[str, ...] | None] = chunked(list_ids, MAX_LISTS_PER_QUERY) or [None]
+    tag_groups: Sequence[tuple[str, ...] | None] = chunked(tag_ids, MAX_TAGS_PER_QUERY) or [None]
     schema = {**CONTACT_COLUMNS, **dict.fromkeys(includes, "object")}
     pages = PageProgress(progress, "contacts", "contacts")
 
@@ -561,13 +563,6 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
     by_name = tags.groupby("name")["tag_id"].agg(list).to_dict()
     tail = ". read_contact_tags() lists the tags."
     return _by_names(values, ids, by_name, "tag", show=repr, tail=tail)
-
-
-def _groups(ids: list[str], size: int) -> list[list[str] | None]:
-    """Split ids into query-sized groups; ``[None]`` (one query, no filter) when empty."""
-    if not ids:
-        return [None]
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 # --------------------------------------------------------------------------- frames
