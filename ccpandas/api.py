@@ -1275,14 +1275,13 @@ def resume_frame(
     *,
     column: str = "contact_id",
     client: Client | None = None,
-    runner: Runner | None = None,
 ) -> RemovalResult:
     """Resume ``run_id`` for the frame it started from (``df.cc.resume``, which checks
     the arguments and lists the options): the result's rows keep the frame's exact index
     and values. A frame that would not produce the run's requests raises
     :class:`~ccpandas.PlanError` and nothing is sent.
     """
-    result = _rebuild(run_id, client, runner=runner, resolve=True)
+    result = _rebuild(run_id, client, runner=None, resolve=True)
     journaled = result.plan
     if result._kind.changes is not None:  # a kind without input rows (an undo)
         raise PlanError(
