@@ -557,7 +557,10 @@ class SourceOptions(TypedDict, total=False):
     ``wait_for_quota`` (bool)
         {shared:wait_for_quota}
     ``snapshot`` (bool or str)
-        {shared:source_snapshot}
+        Whether to read the target lists' members first (a membership snapshot):
+        ``"auto"`` (the default) reads them when the reads cost no more than the removal
+        requests; True or False forces it; a ``"snap-..."`` id continues an interrupted
+        read.
     ``verify`` (bool or str)
         {shared:verify}
     ``journal`` (bool)
