@@ -1463,5 +1463,6 @@ def doctor(client: Client | None = None) -> DoctorReport:
         >>> print(report)  # doctest: +SKIP
     """
     from ccpandas.read.assumptions import check_account
+    from ccpandas.readers import _client as resolve_client
 
-    return check_account(_client(client))
+    return check_account(resolve_client(client))
