@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 import pandas as pd
 
 from ccpandas._docs import shared_params
-from ccpandas.errors import PlanError
+from ccpandas.errors import PlanError, refuse_unknown
 from ccpandas.models import Source
 
 if TYPE_CHECKING:
@@ -90,7 +90,10 @@ class CCAccessor:
                 resolve list names or read members: planning by list UUIDs without a
                 snapshot sends nothing.
             snapshot: {shared}
-            verify: {shared:verify_plan}
+            verify: A choice of the run, not of its plan: give ``verify`` where the plan
+                runs (:func:`ccpandas.api.run_plan`, or the removal itself). ``"auto"``
+                (the default) or True changes nothing; False warns that it does nothing
+                here.
             by: {shared}
             kind: ``"remove"`` (the default), ``"add"`` or ``"sync"``: what
                 :meth:`remove_from_lists`, :meth:`add_to_lists` or :meth:`sync_lists`
@@ -144,7 +147,8 @@ class CCAccessor:
         if list_ids is None:
             from ccpandas._env import in_notebook  # no ipywidgets import
 
-            api._bundle(options, api.ChangeOptions, "remove_from_lists")  # no typo ignored
+            # no typo ignored
+            refuse_unknown(options, api.ChangeOptions.__optional_keys__, "remove_from_lists")
             if in_notebook():
                 return self.removal_panel(column, client=options.get("client"))
             raise PlanError(

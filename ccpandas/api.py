@@ -540,7 +540,10 @@ class SourceOptions(TypedDict, total=False):
     ``wait_for_quota`` (bool)
         {shared:wait_for_quota}
     ``snapshot`` (bool or str)
-        {shared:source_snapshot}
+        Whether to read the target lists' members first (a membership snapshot):
+        ``"auto"`` (the default) reads them when the reads cost no more than the removal
+        requests; True or False forces it; a ``"snap-..."`` id continues an interrupted
+        read.
     ``verify`` (bool or str)
         {shared:verify}
     ``journal`` (bool)
@@ -585,20 +588,6 @@ class ChangeOptions(SourceOptions, total=False):
 _DEFAULTS = {"snapshot": "auto", "by": "auto", "journal": True}
 
 
-def _bundle(given: Mapping[str, Any], bundle: Any, call: str) -> dict[str, Any]:
-    """``given`` (the ``**options`` of ``call``) with the defaults filled in; a name that
-    ``bundle`` (a TypedDict) does not have is a TypeError, as for any unknown keyword.
-
-    Example:
-        >>> _bundle({"dry_ru": True}, SourceOptions, "remove_list_memberships")
-        Traceback (most recent call last):
-        ...
-        TypeError: remove_list_memberships() got an unexpected keyword argument 'dry_ru'; ...
-    """
-    refuse_unknown(given, bundle.__optional_keys__, call)
-    return {**_DEFAULTS, **given}
-
-
 def _entry(
     given: Mapping[str, Any],
     bundle: Any,
@@ -608,11 +597,20 @@ def _entry(
     **flags: Any,
 ) -> tuple[dict[str, Any], RunOptions, SnapshotChoice]:
     """The checks every change call makes first, in this order: ``given`` (the call's
-    ``**options``, see :func:`_bundle`; ``client`` when it is not one of them), the run
-    options, the snapshot choice, the client, the ``source`` check if any, then
-    ``journal`` and ``flags`` (True or False). Returns the options with their
-    defaults, the run options and the choice."""
-    o = {"client": client, **_bundle(given, bundle, call)}
+    ``**options``: a name that ``bundle``, a TypedDict, does not have is a TypeError, as
+    for any unknown keyword; ``client`` when it is not one of them), the run options,
+    the snapshot choice, the client, the ``source`` check if any, then ``journal`` and
+    ``flags`` (True or False). Returns the options with their defaults
+    (:data:`_DEFAULTS`), the run options and the choice.
+
+    Example:
+        >>> _entry({"dry_ru": True}, SourceOptions, "remove_list_memberships")
+        Traceback (most recent call last):
+        ...
+        TypeError: remove_list_memberships() got an unexpected keyword argument 'dry_ru'; ...
+    """
+    refuse_unknown(given, bundle.__optional_keys__, call)
+    o = {"client": client, **_DEFAULTS, **given}
     options = RunOptions.pick(o)
     choice = SnapshotChoice(snapshot=o["snapshot"], by=o["by"])
     check_client(o["client"])
@@ -681,7 +679,7 @@ def remove_from_lists(
     Example:
         >>> result = remove_from_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    return _change(RunKind.REMOVE, data, list_ids, column, options)
+    return _change("remove_from_lists", data, list_ids, column, options)
 
 
 @shared_params
@@ -716,7 +714,7 @@ def add_to_lists(
     Example:
         >>> result = add_to_lists(df, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    return _change(RunKind.ADD, data, list_ids, column, options)
+    return _change("add_to_lists", data, list_ids, column, options)
 
 
 @shared_params
@@ -750,19 +748,11 @@ def sync_lists(
     Example:
         >>> result = sync_lists(segment, ["Newsletter"], client=client)  # doctest: +SKIP
     """
-    return _change(RunKind.SYNC, data, list_ids, column, options, max_removed=max_removed)
-
-
-#: The public call of each kind of change, named in an error about its options.
-_CALLS = {
-    RunKind.REMOVE: "remove_from_lists",
-    RunKind.ADD: "add_to_lists",
-    RunKind.SYNC: "sync_lists",
-}
+    return _change("sync_lists", data, list_ids, column, options, max_removed=max_removed)
 
 
 def _change(
-    kind: RunKind,
+    call: str,
     data: Any,
     list_ids: Any,
     column: str,
@@ -771,9 +761,12 @@ def _change(
 ) -> RemovalResult:
     """Remove, add or sync the contacts of a frame: :func:`remove_from_lists`,
     :func:`add_to_lists`, :func:`sync_lists` and their ``df.cc`` methods (``given``: the
-    call's :class:`ChangeOptions` only; a sync's ``max_removed`` apart). Every argument
-    is checked before anything is read or sent; then one bundle of options goes down."""
-    o, options, choice = _entry(given, ChangeOptions, _CALLS[kind])
+    call's :class:`ChangeOptions` only; a sync's ``max_removed`` apart), ``call`` the
+    public call's name (named in an error about its options; its first word, the kind).
+    Every argument is checked before anything is read or sent; then one bundle of
+    options goes down."""
+    kind = RunKind(call.partition("_")[0])  # "add_to_lists": add
+    o, options, choice = _entry(given, ChangeOptions, call)
     client = o["client"]
     max_removed = max_removed_value(max_removed)
     targets = list_values(list_ids)
@@ -1274,14 +1267,13 @@ def resume_frame(
     *,
     column: str = "contact_id",
     client: Client | None = None,
-    runner: Runner | None = None,
 ) -> RemovalResult:
     """Resume ``run_id`` for the frame it started from (``df.cc.resume``, which checks
     the arguments and lists the options): the result's rows keep the frame's exact index
     and values. A frame that would not produce the run's requests raises
     :class:`~ccpandas.PlanError` and nothing is sent.
     """
-    result = _rebuild(run_id, client, runner=runner, resolve=True)
+    result = _rebuild(run_id, client, runner=None, resolve=True)
     journaled = result.plan
     if result._kind.changes is not None:  # a kind without input rows (an undo)
         raise PlanError(

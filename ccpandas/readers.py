@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import numbers
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from itertools import product
 from typing import Any
 
@@ -28,8 +29,9 @@ from ccpandas._docs import shared_params
 from ccpandas.auth.connect import get_default_client
 from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
-from ccpandas.plan.ids import PLANNED, TEXT_DTYPE, check_ids
-from ccpandas.plan.planner import list_names, list_values, resolve_list_ids
+from ccpandas.models import chunked
+from ccpandas.plan.ids import TEXT_DTYPE
+from ccpandas.plan.planner import _as_uuids, _by_names, list_names, list_values, resolve_list_ids
 from ccpandas.read.lists import check_targets, read_lists
 from ccpandas.read.snapshot import contact_status
 from ccpandas.report.progress import PageProgress, Reporter, check_progress
@@ -308,12 +310,12 @@ def _read_groups(
     group, tag group), the results merged without duplicate contacts."""
     # A contact matches when it is in any of the lists (and carries any of the tags):
     # every (list group, tag group) pair together covers exactly the full filter.
-    list_groups = _groups(list_ids, MAX_LISTS_PER_QUERY)
-    tag_groups = _groups(tag_ids, MAX_TAGS_PER_QUERY)
+    # Query-sized groups; [None] (one query, no filter) when there are no ids.
+    list_groups: Sequence[tuple[str, ...] | None] = chunked(list_ids, MAX_LISTS_PER_QUERY) or [None]
+    tag_groups: Sequence[tuple[str, ...] | None] = chunked(tag_ids, MAX_TAGS_PER_QUERY) or [None]
     schema = {**CONTACT_COLUMNS, **dict.fromkeys(includes, "object")}
-    pages = PageProgress(progress, "contacts", "contacts")
 
-    def rows() -> Iterator[dict[str, Any]]:
+    def rows(pages: PageProgress) -> Iterator[dict[str, Any]]:
         seen: set[str] = set()
         for list_group, tag_group in product(list_groups, tag_groups):
             params = {**base, "lists": list_group, "tags": tag_group}
@@ -325,10 +327,8 @@ def _read_groups(
                     seen.add(cid)
                 yield _contact_row(item, includes)
 
-    try:
-        return _frame(rows(), schema)
-    finally:
-        pages.close()
+    with closing(PageProgress(progress, "contacts", "contacts")) as pages:
+        return _frame(rows(pages), schema)
 
 
 @shared_params
@@ -398,12 +398,9 @@ def _read_all(
     ``progress`` says (checked first, then the client)."""
     check_progress(progress)
     api = _client(client)
-    pages = PageProgress(progress, key, key)
-    try:
+    with closing(PageProgress(progress, key, key)) as pages:
         items = api.paginate(path, key, params, on_page=pages.page)
         return _frame(({col: item.get(col) for col in schema} for item in items), schema)
-    finally:
-        pages.close()
 
 
 # --------------------------------------------------------------------------- arguments
@@ -501,11 +498,8 @@ def _as_strings(name: str, value: str | Iterable[Any] | None) -> list[Any] | Non
 
 
 def _choices(name: str, value: str | Iterable[str] | None, allowed: tuple[str, ...]) -> list[str]:
-    values = _as_strings(name, value)
-    if values is None:
-        return []
     out = []
-    for v in values:
+    for v in _as_strings(name, value) or []:
         for part in v.split(",") if isinstance(v, str) else [v]:
             out.append(_choice(name, part.strip() if isinstance(part, str) else part, allowed))
     return list(dict.fromkeys(out))
@@ -518,9 +512,9 @@ def _list_ids(client: Client | None, lists: str | Iterable[str] | None) -> list[
     if values is None:
         return []
     values = list(list_values(values, "lists"))  # no request for None, NaN, "", 7...
-    if not list_names(values):
-        return list(dict.fromkeys(resolve_list_ids(values, None)))
-    return list(dict.fromkeys(check_targets(values, read_lists(_client(client)), "lists")))
+    if list_names(values):
+        return list(dict.fromkeys(check_targets(values, read_lists(_client(client)), "lists")))
+    return list(dict.fromkeys(resolve_list_ids(values, None)))
 
 
 def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[str, ...]:
@@ -537,16 +531,10 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
         >>> resolve_tag_names(["Churned"], client)  # doctest: +SKIP
         ('5f1e...',)
     """
-    from ccpandas.plan.planner import _by_names
-
     values = list(values)
     if not values:
         raise PlanError("no tag given: tags is empty", values=[])
-    checked = check_ids(pd.Series(values, dtype=object))
-    ids = [
-        str(v) if ok else None
-        for v, ok in zip(checked.normalized.tolist(), checked.status == PLANNED, strict=True)
-    ]
+    ids = _as_uuids(values)
     not_text = [v for v, i in zip(values, ids, strict=True) if i is None and not isinstance(v, str)]
     if not_text:
         raise PlanError(
@@ -561,13 +549,6 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
     by_name = tags.groupby("name")["tag_id"].agg(list).to_dict()
     tail = ". read_contact_tags() lists the tags."
     return _by_names(values, ids, by_name, "tag", show=repr, tail=tail)
-
-
-def _groups(ids: list[str], size: int) -> list[list[str] | None]:
-    """Split ids into query-sized groups; ``[None]`` (one query, no filter) when empty."""
-    if not ids:
-        return [None]
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 # --------------------------------------------------------------------------- frames

@@ -107,11 +107,6 @@ class Outcome(enum.StrEnum):
     NOT_SENT = "not_sent"
     UNCERTAIN = "uncertain"
 
-    @property
-    def answered(self) -> bool:
-        """The attempt's fate is known: an activity exists for it, or it was refused."""
-        return self in (Outcome.ACCEPTED, Outcome.ADOPTED, Outcome.REJECTED)
-
 
 class AttemptReason(enum.StrEnum):
     """Why an attempt was made (the journal's ``attempts.reason``)."""
