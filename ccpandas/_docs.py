@@ -73,6 +73,12 @@ PARAMETERS: dict[str, str] = {
         ":class:`~ccpandas.QuotaExceededError`; ``ccpandas.resume(run_id)`` continues it "
         "after the reset."
     ),
+    "source_snapshot": (
+        "Whether to read the target lists' members first (a membership snapshot): "
+        '``"auto"`` (the default) reads them when the reads cost no more than the removal '
+        'requests; True or False forces it; a ``"snap-..."`` id continues an interrupted '
+        "read."
+    ),
     "snapshot": (
         "Whether to read the target lists' members first (a membership snapshot): "
         '``"auto"`` (the default) reads them when email input needs it or when the reads '
@@ -88,6 +94,11 @@ PARAMETERS: dict[str, str] = {
         "random sample, labelled as one); True forces the full re-read; "
         '``"changed"`` or ``"sample"`` force those; False skips it. No effect without '
         "a snapshot."
+    ),
+    "verify_plan": (
+        "A choice of the run, not of its plan: give ``verify`` where the plan runs "
+        '(:func:`ccpandas.api.run_plan`, or the removal itself). ``"auto"`` (the '
+        "default) or True changes nothing; False warns that it does nothing here."
     ),
     "list_ids": (
         "The target lists: one list UUID or exact name of an active list, or several (a "

@@ -90,10 +90,7 @@ class CCAccessor:
                 resolve list names or read members: planning by list UUIDs without a
                 snapshot sends nothing.
             snapshot: {shared}
-            verify: A choice of the run, not of its plan: give ``verify`` where the plan
-                runs (:func:`ccpandas.api.run_plan`, or the removal itself). ``"auto"``
-                (the default) or True changes nothing; False warns that it does nothing
-                here.
+            verify: {shared:verify_plan}
             by: {shared}
             kind: ``"remove"`` (the default), ``"add"`` or ``"sync"``: what
                 :meth:`remove_from_lists`, :meth:`add_to_lists` or :meth:`sync_lists`

@@ -540,10 +540,7 @@ class SourceOptions(TypedDict, total=False):
     ``wait_for_quota`` (bool)
         {shared:wait_for_quota}
     ``snapshot`` (bool or str)
-        Whether to read the target lists' members first (a membership snapshot):
-        ``"auto"`` (the default) reads them when the reads cost no more than the removal
-        requests; True or False forces it; a ``"snap-..."`` id continues an interrupted
-        read.
+        {shared:source_snapshot}
     ``verify`` (bool or str)
         {shared:verify}
     ``journal`` (bool)
