@@ -315,12 +315,22 @@ def test_machines_fall_back_to_their_share_of_the_rate_at_most_1_per_second(redi
     assert state.redis_state.team_seen[key] == 4
     redis.kill()
 
-    waits = [state.reserve(key, interval) for _ in range(3)]
+    # Each slot is the limiter's clock reading plus the wait it returns: it lies between
+    # this clock read just before the call and just after it, plus that wait. (The waits
+    # alone shrink by any pause between two calls, as on a busy machine.)
+    slots, waits = [], []
+    for _ in range(3):
+        before = time.time()
+        waits.append(state.reserve(key, interval))
+        slots.append((before + waits[-1], time.time() + waits[-1]))
 
     assert state.degraded
     assert waits[0] == 0.0
     # one second apart (1/s), where half the rate would be 0.5 s (2/s each, 8/s in all)
-    assert 0.9 < waits[1] <= 1.0 and 1.9 < waits[2] <= 2.0
+    for i in (1, 2):
+        low, high = slots[i][0] - slots[0][1], slots[i][1] - slots[0][0]
+        # (the microsecond: the clock's float resolution)
+        assert i / 2 < low < i + 1e-6 and high > i - 1e-6, (i, low, high)
     # with eight processes last seen: 0.5/s each; with none seen (Redis never reached): 1/s
     state.redis_state.team_seen[key] = 8
     assert state.fallback_interval(key, interval) == 2.0
