@@ -31,6 +31,7 @@ import codecs
 import contextlib
 import csv
 import dataclasses
+import functools
 import gzip
 import io
 import json
@@ -52,6 +53,7 @@ import pandas as pd
 import ccpandas
 from ccpandas import api, readers
 from ccpandas._config import BASE_URL_ENV, env
+from ccpandas.auth import TextView
 from ccpandas.plan.planner import _plural, list_names
 from ccpandas.report.progress import LogReporter
 from ccpandas.store.journal import open_journal
@@ -124,9 +126,10 @@ class InputFile:
         line = f"Read {self.name} as {_FORMAT_NAMES.get(self.format, self.format)}"
         if self.encoding is None:
             return line
+        sep = "tab" if self.sep == "\t" else repr(self.sep)
         return (
             f"{line}: encoding {self.encoding} ({self.encoding_from}), "
-            f"separator {_show_sep(self.sep)} ({self.sep_from})"
+            f"separator {sep} ({self.sep_from})"
         )
 
 
@@ -423,11 +426,9 @@ def _detect(raw: bytes, where: str) -> str:
             return name
     # NUL bytes are valid UTF-8 but no text's: UTF-16 or UTF-32 without a BOM.
     if b"\x00" not in raw[:_DETECT_BYTES]:
-        try:
+        with contextlib.suppress(UnicodeDecodeError):
             raw.decode("utf-8")
             return "utf-8"
-        except UnicodeDecodeError:
-            pass
     import charset_normalizer  # requests' own dependency; only for text that is not UTF-8
 
     # A sample is enough to choose, and the whole file took seconds for 100,000 rows; a
@@ -460,10 +461,6 @@ def _separator(text: str, kind: str, sep: str | None) -> tuple[str, str]:
         return csv.Sniffer().sniff(sample, delimiters=_SEPARATORS).delimiter, "detected"
     except csv.Error:  # one column, or nothing to tell by
         return ("\t" if kind == "tsv" else ","), "default"
-
-
-def _show_sep(sep: str | None) -> str:
-    return "tab" if sep == "\t" else repr(sep)
 
 
 def _format_of(file: Path) -> str:
@@ -827,8 +824,7 @@ def _question(plan: RemovalPlan, names: dict[str, str]) -> str:
     )
     m = plan.membership
     if plan.kind == "remove" or m is None:
-        verb = "Add" if plan.kind == "add" else "Remove"
-        where = "to" if plan.kind == "add" else "from"
+        verb, where = ("Add", "to") if plan.kind == "add" else ("Remove", "from")
         return f"{verb} {plan.n_contacts:,} contacts {where} {lists} {requests}?"
     changes = m.per_list()
     adds, removes = sum(c.added for c in changes), sum(c.removed for c in changes)
@@ -900,8 +896,6 @@ _UNDOES = {
 
 
 def _cmd_undo(s: _Session) -> int:
-    from ccpandas.store.journal import open_journal
-
     try:
         kind = open_journal().run_record(s.args.run_id)["kind"]
     except ccpandas.CCError:  # an unknown run: the undo below says so
@@ -956,21 +950,13 @@ def _cmd_refresh(s: _Session) -> int:
     return ExitCode.OK
 
 
-class _LoginLines:
+class _LoginLines(TextView):
     """The login's link, code and progress on stderr, but not how it failed: main prints
     that error once, in the command line's words."""
 
-    def __init__(self, stream: TextIO) -> None:
-        from ccpandas.auth import TextView
-
-        self._text = TextView(stream)
-        self.show_device_code = self._text.show_device_code
-        self.show_url = self._text.show_url
-        self.tick = self._text.tick
-
     def status(self, state: str, message: str) -> None:
         if state in ("waiting", "connected"):
-            self._text.status(state, message)
+            super().status(state, message)
 
 
 def _cmd_login(s: _Session) -> int:
@@ -1001,15 +987,13 @@ def _cmd_logout(s: _Session) -> int:
 
 
 def _cmd_doctor(s: _Session) -> int:
-    from ccpandas.api import doctor
-
     path = s.args.report
     if path is not None:
         file = Path(path)
         if file.is_dir():
             raise _Usage(f"--report {path} is a directory: name a file (report.json)")
         _folder_exists("--report", path)
-    report = doctor(s.client())
+    report = api.doctor(s.client())
     if path is not None:
         report.write_report(path)
     if s.json:
@@ -1176,14 +1160,14 @@ def _non_negative(text: str) -> int:
     return int(text)
 
 
-def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+def _change_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """``remove``, ``add`` and ``sync``: one set of flags (``sync`` adds its guard)."""
     for name, text in (
         ("remove", "remove FILE's contacts from lists"),
         ("add", "put FILE's contacts on lists (only non-members are sent)"),
         ("sync", "make each list hold exactly FILE's contacts (adds and removes)"),
     ):
-        p = sub.add_parser(name, parents=[common], help=text)
+        p = add(name, help=text)
         _file_options(p)
         p.add_argument("--dry-run", action="store_true", help="plan and report; send nothing")
         p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
@@ -1206,13 +1190,9 @@ def _change_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
 
 
-def _undo_command(sub: Any, common: argparse.ArgumentParser) -> None:
+def _undo_command(add: Callable[..., argparse.ArgumentParser]) -> None:
     """``undo RUN_ID``: its flags."""
-    p = sub.add_parser(
-        "undo",
-        parents=[common],
-        help="reverse a run: put back what it removed, take off what it added",
-    )
+    p = add("undo", help="reverse a run: put back what it removed, take off what it added")
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument(
@@ -1253,29 +1233,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ccpandas {ccpandas.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("lists", parents=[common], help="the account's lists: name, id, members")
+    # Every command but emulator takes the common options.
+    add = functools.partial(sub.add_parser, parents=[common])
+    p = add("lists", help="the account's lists: name, id, members")
     p.add_argument("--status", choices=("active", "deleted", "all"), default="active")
 
-    p = sub.add_parser(
-        "plan", parents=[common], help="what a removal would send (dry run; nothing sent)"
-    )
+    p = add("plan", help="what a removal would send (dry run; nothing sent)")
     _file_options(p)
 
-    _change_commands(sub, common)
+    _change_commands(add)
 
-    p = sub.add_parser("runs", parents=[common], help="the runs in the journal, newest first")
+    p = add("runs", help="the runs in the journal, newest first")
     p.add_argument(
         "--limit", type=_non_negative, default=20, help="show this many (0: all; default 20)"
     )
 
-    p = sub.add_parser("resume", parents=[common], help="continue a stopped or interrupted run")
+    p = add("resume", help="continue a stopped or interrupted run")
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--output", metavar="PATH", help="write the per-row result (.csv or .parquet)")
     _run_flags(p)
 
-    _undo_command(sub, common)
+    _undo_command(add)
 
-    p = sub.add_parser("login", parents=[common], help="log in with OAuth2 and save the login")
+    p = add("login", help="log in with OAuth2 and save the login")
     p.add_argument("--flow", choices=("device", "pkce"), default="device")
     p.add_argument("--no-browser", action="store_true", help="never open a browser (pkce)")
     p.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="give up after this long")
@@ -1286,12 +1266,11 @@ def build_parser() -> argparse.ArgumentParser:
         "4 no saved login, 5 refresh refused, 6 token store failed",
     )
 
-    p = sub.add_parser("logout", parents=[common], help="revoke and delete the saved login")
+    p = add("logout", help="revoke and delete the saved login")
     p.add_argument("--no-revoke", action="store_true", help="delete here only; do not revoke")
 
-    p = sub.add_parser(
+    p = add(
         "doctor",
-        parents=[common],
         help="check what ccpandas assumes against the account (read-only; exit 1: differs)",
     )
     p.add_argument(

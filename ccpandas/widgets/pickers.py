@@ -102,11 +102,6 @@ class ItemPicker(w.VBox):
         self._render_count(refused=0)
 
     # -- the value -------------------------------------------------------------------
-    @property
-    def ids(self) -> tuple[str, ...]:
-        """Every item id, in display order."""
-        return tuple(self._ids)
-
     def name_of(self, item_id: str) -> str:
         """The name of an item id (``""`` for an unknown id).
 

@@ -147,10 +147,8 @@ class SourceChoice:
 def _guess_column(data: pd.DataFrame, column: Any) -> Any:
     if column in data.columns:
         return column
-    for c in data.columns:
-        if "contact_id" in str(c).lower():
-            return c
-    return data.columns[0] if len(data.columns) else None
+    named = [c for c in data.columns if "contact_id" in str(c).lower()]
+    return next(iter([*named, *data.columns]), None)
 
 
 @shared_params

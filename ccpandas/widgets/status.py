@@ -89,6 +89,7 @@ def headline(snap: Snapshot) -> str:
     bad = sum(a.state in _BAD for a in snap.activities)
     sent = sum(a.activity_id is not None for a in snap.activities)
     running = sum(a.activity_id is not None and a.state not in _TERMINAL for a in snap.activities)
+    reason = str(getattr(snap.extra.get("summary"), "stop_reason", None))
     if snap.phase in READ_PHASES:
         # A membership read (before a removal, or on its own): its pages, not activities.
         return snap.message or "reading the lists' members"
@@ -106,8 +107,7 @@ def headline(snap: Snapshot) -> str:
         return f"waiting for the API: {finished:,} of {acts} finished"
     if snap.phase == "stopped":
         # Why it stopped, as the run's summary says; the Stop button's words otherwise.
-        reason = getattr(snap.extra.get("summary"), "stop_reason", None)
-        parts = [_STOPPED_BY.get(str(reason), "stopped waiting")]
+        parts = [_STOPPED_BY.get(reason, "stopped waiting")]
         if running:
             verb = "keeps" if running == 1 else "keep"
             parts.append(
@@ -122,9 +122,8 @@ def headline(snap: Snapshot) -> str:
     # "done": the run ended normally, possibly at a timeout (or not waited for) with
     # activities running: the summary's stop_reason says which.
     if running:
-        reason = getattr(snap.extra.get("summary"), "stop_reason", None)
         return (
-            f"{_STOPPED_BY.get(str(reason), _STOPPED_BY[STOP_TIMEOUT])}: "
+            f"{_STOPPED_BY.get(reason, _STOPPED_BY[STOP_TIMEOUT])}: "
             f"{plural(running, 'activity', 'activities')} still running on the server"
         )
     if bad:
