@@ -1298,7 +1298,7 @@ def resume_frame(
         raise PlanError(
             f"run {run_id} is an undo, not a DataFrame's removal; use ccpandas.resume({run_id!r})"
         )
-    if journaled.source.kind.value != "contact_ids":
+    if journaled.source.kind.api_selects:
         raise PlanError(
             f"run {run_id} removed contacts selected by the API ({journaled.source.kind.value}),"
             f" not a DataFrame's; use ccpandas.resume({run_id!r})"

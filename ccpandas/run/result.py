@@ -508,7 +508,7 @@ class RemovalResult:
         """The plan's membership part; for plans without a snapshot, today's pairs
         (every contact x every list, was_member unknown)."""
         m = self.plan.membership
-        if m is not None or self.plan.source.kind.value != "contact_ids":
+        if m is not None or self.plan.source.kind.api_selects:
             return m
         return membership_plans.unknown_membership(self.plan)
 
