@@ -688,7 +688,6 @@ class RemovalResult:
     def _send(self, options: RunOptions, progress: Any = None, *, retry: bool = False) -> Self:
         """Send the batches not accepted yet (``retry``: those :meth:`retry_failed` sends),
         then (``options.wait``) wait for them; ``progress`` None keeps the run's display."""
-        blocked = self._still_planned(retry)
 
         def go() -> None:
             if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
@@ -709,7 +708,11 @@ class RemovalResult:
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
-        self._with_reporter(progress, go)
+        # The lists are read again under the run's lock: when another process drives
+        # the run, RunLockedError before any read.
+        with self.runner.journal.hold():
+            blocked = self._still_planned(retry)
+            self._with_reporter(progress, go)
         return self
 
     def _still_planned(self, retry: bool) -> BaseException | bool:
