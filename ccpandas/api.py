@@ -54,12 +54,12 @@ from ccpandas.plan.planner import (
 )
 from ccpandas.read.costs import pace_of
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
-from ccpandas.read.snapshot import SnapshotChoice, check_still_planned, with_recheck
+from ccpandas.read.snapshot import SnapshotChoice, with_recheck
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.budget import QuotaCheck, day_usage
 from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source
-from ccpandas.run.result import RemovalResult, rebuild_run
+from ccpandas.run.result import RemovalResult, rebuild_run, reread_lists
 from ccpandas.run.runner import Journal, NullJournal, Runner
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
 from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
@@ -455,14 +455,10 @@ def execute(
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
     def go() -> None:
-        if deferred:  # the API's quota stopped the check: waited out here, or a stop
-
-            def check() -> bool:
-                check_still_planned(plan, api, plan.list_ids, "this plan")
-                return True
-
-            if not runner.through_quota(result.runs, check, False):
-                return  # the user stopped the wait for the reset: nothing is sent
+        # The API's quota stopped the check: waited out here, or a stop (None: the user
+        # stopped the wait for the reset; nothing is sent).
+        if deferred and reread_lists(runner, plan, plan.list_ids, result.runs) is None:
+            return
         runner.submit(result.runs)
         if options.wait and not runner.stopped:
             runner.wait(result.runs, timeout=options.timeout)
@@ -483,8 +479,8 @@ def _still_planned(
     if with_recheck(plan) is plan:
         return plan, None
     _check_quota(plan, runner, gate, reads=int(plan.membership.snapshot.requests))
-    try:
-        spent = check_still_planned(plan, runner.client, plan.list_ids, "this plan")
+    try:  # never waits: a run waits for the reset once it is journaled (resumable)
+        spent = reread_lists(runner.replace(wait_for_quota=False), plan, plan.list_ids)
     except QuotaExceededError:
         return with_recheck(plan), True
     return with_recheck(plan, spent), False
@@ -1276,7 +1272,7 @@ def resume_frame(
         raise PlanError(
             f"run {run_id} is an undo, not a DataFrame's removal; use ccpandas.resume({run_id!r})"
         )
-    if journaled.source.kind.value != "contact_ids":
+    if journaled.source.kind.api_selects:
         raise PlanError(
             f"run {run_id} removed contacts selected by the API ({journaled.source.kind.value}),"
             f" not a DataFrame's; use ccpandas.resume({run_id!r})"

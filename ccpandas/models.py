@@ -141,6 +141,17 @@ class SourceKind(enum.StrEnum):
     TAG_IDS = "tag_ids"
     ENGAGEMENT_LEVEL = "engagement_level"
 
+    @property
+    def api_selects(self) -> bool:
+        """The API chooses the contacts when the request is sent: every kind but
+        ``contact_ids``, whose requests name them.
+
+        Example:
+            >>> SourceKind.TAG_IDS.api_selects, SourceKind.CONTACT_IDS.api_selects
+            (True, False)
+        """
+        return self is not SourceKind.CONTACT_IDS
+
 
 class IdSlice(Sequence[str]):
     """Ids ``start`` to ``stop`` of ``ids``, read as Python strings only when used.

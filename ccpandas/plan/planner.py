@@ -400,7 +400,7 @@ class RemovalPlan:
     def n_contacts(self) -> int | None:
         """Unique valid contact ids planned (an add or a sync sends only those it
         changes); None when the API selects them (source plans)."""
-        if self.source.kind is not SourceKind.CONTACT_IDS:
+        if self.source.kind.api_selects:
             return None
         return sum(len(g) for g in self.contact_groups)
 

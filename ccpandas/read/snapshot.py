@@ -1187,7 +1187,7 @@ def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: st
     them. A plan without a preview (``snapshot=False``) left the choice to the API.
     Returns the read requests spent (0: nothing to check)."""
     m = plan.membership
-    if m is None or m.snapshot is None or plan.source.kind is SourceKind.CONTACT_IDS:
+    if m is None or m.snapshot is None or not plan.source.kind.api_selects:
         return 0
     names = {t: m.snapshot.name_of(t) for t in list_ids}
     exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
@@ -1220,7 +1220,7 @@ def with_recheck(plan: Any, reads: int | None = None) -> Any:
     (:func:`check_still_planned`): ``reads`` spent, or None for the estimate (its
     snapshot's reads). ``plan`` itself when it has nothing to check."""
     m = plan.membership
-    if m is None or m.snapshot is None or plan.source.kind is SourceKind.CONTACT_IDS:
+    if m is None or m.snapshot is None or not plan.source.kind.api_selects:
         return plan
     reads = int(m.snapshot.requests) if reads is None else reads
     total = m.read_requests - m.recheck_requests + reads

@@ -515,7 +515,7 @@ class RemovalResult:
         """The plan's membership part; for plans without a snapshot, today's pairs
         (every contact x every list, was_member unknown)."""
         m = self.plan.membership
-        if m is not None or self.plan.source.kind.value != "contact_ids":
+        if m is not None or self.plan.source.kind.api_selects:
             return m
         return membership_plans.unknown_membership(self.plan)
 
@@ -718,7 +718,6 @@ class RemovalResult:
     def _send(self, options: RunOptions, progress: Any = None, *, retry: bool = False) -> Self:
         """Send the batches not accepted yet (``retry``: those :meth:`retry_failed` sends),
         then (``options.wait``) wait for them; ``progress`` None keeps the run's display."""
-        blocked = self._still_planned(retry)
 
         def go() -> None:
             if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
@@ -739,33 +738,31 @@ class RemovalResult:
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
-        self._with_reporter(progress, go)
+        # The lists are read again under the run's lock: when another process drives
+        # the run, RunLockedError before any read.
+        with self.runner.journal.hold():
+            blocked = self._still_planned(retry)
+            self._with_reporter(progress, go)
         return self
 
     def _still_planned(self, retry: bool) -> BaseException | bool:
         """The API selects a source's contacts when it is sent: are they still the
-        plan's? Asked before the run is taken up: a refusal (a PlanError) leaves it as it
-        was, nothing sent. A spent quota is waited out with ``wait_for_quota``, else
-        returned (the run stops on it, nothing sent); True: the user stopped that wait;
-        False: the run may send."""
+        plan's (:func:`reread_lists`)? Asked before the run is taken up: a refusal (a
+        PlanError) leaves it as it was, nothing sent. A spent quota is waited out with
+        ``wait_for_quota``, else returned (the run stops on it, nothing sent); True: the
+        user stopped that wait; False: the run may send."""
         sending = to_send(self.runs, self.retryable_runs if retry else None)
         if not sending:
             return False
         lists = list(dict.fromkeys(lid for r in sending for lid in r.batch.list_ids))
         run = f"run {self.run_id}" if self.run_id else "this run"
-
-        def check() -> bool:
-            check_still_planned(self.plan, self.runner.client, lists, run)
-            return True
-
-        stats = getattr(self.runner.client, "stats", None)
-        marks = [stats.split()] * 2 if stats is not None else []
         try:
-            return not self.runner.through_quota(self.runs, check, False)
+            reads = reread_lists(self.runner, self.plan, lists, self.runs, run)
         except QuotaExceededError as exc:
             return exc
-        finally:  # its reads are the run's: counted as the verification's are
-            self._count_spent(stats, marks, part="reads")
+        if self.spent is not None and reads:  # the run's reads, as planning's are
+            self.spent["reads"] += reads
+        return reads is None
 
     @shared_params
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
@@ -943,19 +940,17 @@ class RemovalResult:
                 finally:
                     self._finish_report(reporter, phase)
 
-    def _count_spent(
-        self, stats: Any, marks: list[tuple[int, int]], part: str = "verification"
-    ) -> None:
+    def _count_spent(self, stats: Any, marks: list[tuple[int, int]]) -> None:
         """Add what a driving call spent to :attr:`spent`: from the client's counts at
         its start, the POSTs (changes, resends) and other requests (polls) of its sends
-        and waits, and every request after them (the verification; ``part``)."""
+        and waits, and every request after them (the verification)."""
         if self.spent is None or not marks:
             return
         end = stats.split()
         (posts, gets), (posts_done, gets_done) = marks[0], [*marks, end][1]
         self.spent["changes"] += posts_done - posts
         self.spent["polls"] += gets_done - gets
-        self.spent[part] += sum(end) - posts_done - gets_done
+        self.spent["verification"] += sum(end) - posts_done - gets_done
 
     def _record_stop(self, journal: Any, reason: str | None) -> None:
         """Journal why the driving call returned. A journal that cannot take it (a full
@@ -1348,6 +1343,21 @@ def _pair_reasons(frame: pd.DataFrame, runs: Sequence[BatchRun]) -> pd.Series:
     for word, why in _NOT_AS_ASKED.items():
         reason[(outcome == word).to_numpy()] = why
     return reason
+
+
+def reread_lists(
+    runner: Runner, plan: Any, lists: Sequence[str], runs: Sequence[BatchRun] = (), run: str = ""
+) -> int | None:
+    """A plan made earlier whose contacts the API selects, about to send to ``lists``:
+    those lists read again (:func:`~ccpandas.read.snapshot.check_still_planned`: a
+    PlanError naming the ``run``, "this plan" by default, when members would leave that
+    the plan did not show), a spent quota slept through with the runner's
+    ``wait_for_quota`` (else QuotaExceededError; ``runs``: the run's batches, for the
+    wait's display). The reads spent (0: nothing to check); None when the user stopped
+    the wait."""
+    return runner.through_quota(
+        runs, lambda: check_still_planned(plan, runner.client, lists, run or "this plan"), None
+    )
 
 
 def _outcome_counts(outcome: pd.Series) -> dict[str, int]:

@@ -105,6 +105,11 @@ class Journal(Protocol):
         """Held while this process drives the run; brings ``runs`` up to date first."""
         ...
 
+    def hold(self) -> contextlib.AbstractContextManager[None]:
+        """The run's lock alone, which :meth:`attach` takes too: held while a resume
+        reads the lists again before it drives the run."""
+        return contextlib.nullcontext()
+
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned; ``reason`` None when it ended normally."""
         return None

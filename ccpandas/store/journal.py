@@ -571,7 +571,8 @@ class RunJournal:
         self.db = db
         self.run_id = run_id
         self.base_url = base_url
-        self._held = False  # this object holds the run's lock (attach() is re-entrant)
+        self._held = False  # this object holds the run's lock (hold() is re-entrant)
+        self._attached = False  # and drives the run (attach() is re-entrant too)
         self._resent_at_send: dict[int, int] = {}
 
     def __repr__(self) -> str:
@@ -724,12 +725,34 @@ class RunJournal:
 
     # -- driving ----------------------------------------------------------------------
     @contextlib.contextmanager
+    def hold(self, shared_state: Any = None) -> Iterator[None]:
+        """Hold the run's lock alone, re-entrant within this object: what
+        :meth:`attach` takes first, and what a resume holds while it reads the lists
+        again before it sends.
+
+        Args:
+            shared_state: Where run locks are shared in team mode, as for :meth:`attach`.
+
+        Raises:
+            RunLockedError: Another process drives the run right now.
+        """
+        if self._held:
+            yield
+            return
+        with locks.hold_run(locks.lock_path(self.db.path, self.run_id), self.run_id, shared_state):
+            self._held = True
+            try:
+                yield
+            finally:
+                self._held = False
+
+    @contextlib.contextmanager
     def attach(self, runs: Sequence[BatchRun], *, shared_state: Any = None) -> Iterator[None]:
         """Hold the run while this process drives it.
 
-        Takes the run's lock (:class:`RunLockedError` if another process has it),
-        brings ``runs`` up to date with the journal (another process may have moved the
-        run on), and turns attempts left ``sending`` by a dead process into
+        Takes the run's lock (:meth:`hold`: :class:`RunLockedError` if another process
+        has it), brings ``runs`` up to date with the journal (another process may have
+        moved the run on), and turns attempts left ``sending`` by a dead process into
         ``uncertain``: their batches are sent again. In team mode (``shared_state``, by
         default ``ccpandas.configure`` / ``CCPANDAS_SHARED_STATE``) the lock is also
         taken in Redis, so a kernel on another machine cannot drive the run either.
@@ -745,18 +768,18 @@ class RunJournal:
         Raises:
             RunLockedError: Another process drives the run right now.
         """
-        if self._held:  # re-entrant within this object
+        if self._attached:  # re-entrant within this object
             yield
             return
-        with locks.hold_run(locks.lock_path(self.db.path, self.run_id), self.run_id, shared_state):
-            self._held = True
+        with self.hold(shared_state):
+            self._attached = True
             try:
                 self._recover(runs)
                 with self.db.transaction() as conn:
                     self._set(conn, status="running", updated_at=_iso(_utcnow()))
                 yield
             finally:
-                self._held = False
+                self._attached = False
 
     def _dangling(self) -> list[dict[str, Any]]:
         """The attempts still ``sending`` (their batch numbers)."""

@@ -17,6 +17,7 @@ from ccpandas.api import run_plan
 from ccpandas.emulator.clock import ManualClock
 from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
+from ccpandas.store.journal import RunJournal, RunLockedError
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 
@@ -69,6 +70,24 @@ def test_a_resumed_keep_in_lists_never_removes_members_that_joined_since(
     emu.account.remove_members(target, joined)
     done = ccpandas.resume(result.run_id, client=client, progress=False)
     assert done.ok and emu.account.members(target) == set(vip["contact_id"])
+
+
+def test_a_resume_of_a_keep_another_process_drives_reads_no_list(cc_emulator_factory, connect):
+    # The resume read the lists again before it took the run's lock: with another
+    # process driving the run it spent those reads, then raised RunLockedError.
+    emu = cc_emulator_factory(seed=48, contacts=400, **FAST)
+    client = connect(emu)
+    result, _ = _stopped_keep(emu, client, emu.account.list_ids()[0])
+    gets = emu.account.count(method="GET", route="/v3/contacts")
+    with RunJournal.open(result.run_id).attach(result.runs):  # another process drives it
+        for resume in (
+            lambda: ccpandas.resume(result.run_id, client=client, progress=False),
+            lambda: result.resume(progress=False),
+        ):
+            with pytest.raises(RunLockedError):
+                resume()
+    assert emu.account.count(method="GET", route="/v3/contacts") == gets
+    assert posts(emu, 201) == 0
 
 
 def test_retry_failed_of_a_source_removal_checks_the_lists_again(cc_emulator_factory, connect):
