@@ -357,11 +357,9 @@ class JournalDB:
                 try:
                     private_file(self.path)  # 0600 even in an existing 0755 folder
                     conn = _open_with_retry(self.path)
-                except sqlite3.DatabaseError as exc:
-                    if _damaged(exc):
+                except (sqlite3.DatabaseError, OSError) as exc:
+                    if isinstance(exc, sqlite3.DatabaseError) and _damaged(exc):
                         raise journal_error(self.path, exc) from exc
-                    raise self._unusable(exc) from exc
-                except OSError as exc:
                     raise self._unusable(exc) from exc
                 self._conn, self._pid = conn, os.getpid()
             return self._conn
