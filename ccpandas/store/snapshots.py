@@ -385,10 +385,8 @@ def rebuild_membership_plan(
     """The plan of a journaled run with a snapshot, planned again from the journal:
     the snapshot's pages (ids only) and the run's id column."""
     mm = meta["membership"]
-    sj = SnapshotJournal.open(db, mm["snapshot_id"])
-    names = dict(mm.get("list_names") or {})
-    keys = _input_keys(sj, given)
-    snap = MembershipSnapshot.from_records(list_ids, journal_builder(sj, keys), list_names=names)
+    keys = _input_keys(SnapshotJournal.open(db, mm["snapshot_id"]), given)
+    snap = load_snapshot(db, mm["snapshot_id"], list_ids, mm.get("list_names") or {}, keys)
     column = meta["column"]
     if mm["key"] == "source":
         m = preview_source(snap, base.source, list(list_ids), exclude=base.exclude)
