@@ -229,12 +229,10 @@ class SnapshotJournal:
         (text,) = conn.execute(query, (self.snapshot_id,)).fetchone()
         return list(json.loads(text))
 
-    def members(
-        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
-    ) -> list[list[Any]]:
+    def members(self) -> list[list[Any]]:
         """Every journaled member record ``[contact_id, status, lists, tags]`` (those
-        its pages keep; ``keys``: the run's input keys their positions point into)."""
-        return [row for _, rows, _ in self.counted_pages(pass_index, keys) for row in rows]
+        its pages keep, which hold ids rather than positions into a run's input)."""
+        return [row for _, rows, _ in self.counted_pages() for row in rows]
 
     def counted_pages(
         self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
