@@ -360,16 +360,13 @@ class JournalDB:
                 except (sqlite3.DatabaseError, OSError) as exc:
                     if isinstance(exc, sqlite3.DatabaseError) and _damaged(exc):
                         raise journal_error(self.path, exc) from exc
-                    raise self._unusable(exc) from exc
+                    raise ConfigError(
+                        f"cannot open the run journal {self.path}: {exc}. Set "
+                        f"{DATA_DIR_ENV} to a writable local directory (the journal lets "
+                        "a run resume after a crash), or pass journal=False to run_plan."
+                    ) from exc
                 self._conn, self._pid = conn, os.getpid()
             return self._conn
-
-    def _unusable(self, exc: BaseException) -> ConfigError:
-        return ConfigError(
-            f"cannot open the run journal {self.path}: {exc}. Set "
-            f"{DATA_DIR_ENV} to a writable local directory (the journal lets "
-            "a run resume after a crash), or pass journal=False to run_plan."
-        )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
