@@ -334,6 +334,12 @@ def _why(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+def _client_secret(o: Mapping[str, Any]) -> Secret | str | None:
+    """The client secret of the options ``o``, else ``CC_CLIENT_SECRET`` (None: neither)."""
+    given = o["client_secret"]
+    return given if given is not None else env(CLIENT_SECRET_ENV)
+
+
 def _login_advice(client_id: str | None) -> str:
     who = f"client_id={client_id!r}" if client_id else "client_id=..."
     return f"Log in again with ccpandas.login({who})"
@@ -762,12 +768,7 @@ def login(client_id: str | None = None, **options: Unpack[LoginOptions]) -> Clie
     scope_list = _scopes(o["scopes"])
     api_url = o["base_url"] or env(BASE_URL_ENV) or DEFAULT_BASE_URL
     normalize_base_url(api_url)  # a bad base URL fails now, not after the login
-    secret = o["client_secret"]
-    session = OAuthSession(
-        cid,
-        auth_url=o["auth_url"],
-        client_secret=secret if secret is not None else env(CLIENT_SECRET_ENV),
-    )
+    session = OAuthSession(cid, auth_url=o["auth_url"], client_secret=_client_secret(o))
     store = _login_store(o["store"], api_url, session.auth_url)
     # No view given: the front end registered in ccpandas._env decides (the notebook
     # widget in Jupyter), else lines of text.
@@ -914,11 +915,10 @@ def _provider(
 ) -> OAuthToken:
     """The refreshing token provider of ``creds``, with the session options ``o``
     (``client_secret``, default ``CC_CLIENT_SECRET``; ``min_refresh_interval``)."""
-    secret = o["client_secret"]
     return OAuthToken(
         creds,
         auth_url=auth_url,
-        client_secret=secret if secret is not None else env(CLIENT_SECRET_ENV),
+        client_secret=_client_secret(o),
         store=store,
         clock=clock,
         min_refresh_interval=o.get("min_refresh_interval", MIN_REFRESH_INTERVAL),
@@ -1025,11 +1025,8 @@ def logout(
             token = creds.refresh_token or creds.access_token
             hint = "refresh_token" if creds.refresh_token else "access_token"
             try:
-                given = secret["client_secret"]
                 session = OAuthSession(
-                    cid,
-                    auth_url=auth_url or creds.auth_url,
-                    client_secret=given if given is not None else env(CLIENT_SECRET_ENV),
+                    cid, auth_url=auth_url or creds.auth_url, client_secret=_client_secret(secret)
                 )
                 with contextlib.closing(session):
                     session.revoke(token, hint)

@@ -40,7 +40,7 @@ import requests
 from ccpandas._config import AUTH_URL_ENV, DEFAULT_AUTH_URL, env
 from ccpandas._secret import Secret, header_problem
 from ccpandas.auth.tokenstore import Credentials
-from ccpandas.client.transport import SecretAuth, clear_chain, disarm
+from ccpandas.client.transport import SecretAuth, disarm, mask_authorization
 from ccpandas.client.urls import is_loopback_host, secure_url
 from ccpandas.errors import AuthError, ConfigError
 
@@ -224,23 +224,21 @@ class OAuthSession:
     def _send_form(self, url: str, fields: Secret) -> tuple[requests.Response | None, str]:
         """One POST: ``(response, "")``, or ``(None, why)`` with ``why`` starting
         ``refused:`` when the connection was refused (nothing was sent). The response's
-        request has its body and Authorization header removed."""
+        request has its body removed and its Authorization header masked."""
         try:
             resp = self._session.post(
                 url, data=fields.reveal(), timeout=self.timeout, allow_redirects=False
             )
         except requests.ConnectionError as exc:
-            _forget_request(exc)
+            disarm(exc)
             refused = "refused" in str(exc).lower() or "NewConnectionError" in repr(exc)
             netloc = urllib.parse.urlsplit(url).netloc
             return None, f"{'refused' if refused else 'failed'}: {netloc} ({type(exc).__name__})"
-        except requests.RequestException as exc:
-            _forget_request(exc)
-            return None, f"failed: ({type(exc).__name__})"
         except Exception as exc:  # http.client's errors quote the header
             disarm(exc)
-            return None, f"failed: ({type(exc).__name__} in the HTTP library)"
-        _forget_prepared(resp.request)
+            where = "" if isinstance(exc, requests.RequestException) else " in the HTTP library"
+            return None, f"failed: ({type(exc).__name__}{where})"
+        mask_authorization(resp.request)
         return resp, ""
 
     def _grant(self, grant_type: str, what: str, **fields: Any) -> dict[str, Any]:
@@ -363,21 +361,6 @@ def _device_code(body: dict[str, Any]) -> DeviceCode | None:
         )
     except (KeyError, TypeError, ValueError):
         return None
-
-
-def _forget_prepared(req: Any) -> None:
-    """Empty a request requests keeps (on a response or an exception): its body holds a
-    refresh token, a code or a client secret, its header the client secret."""
-    if req is not None:
-        req.body = None
-        req.headers.pop("Authorization", None)
-
-
-def _forget_request(exc: requests.RequestException) -> None:
-    """Empty the requests an exception keeps, and clear its frames' local variables."""
-    for req in (getattr(exc, "request", None), getattr(exc.response, "request", None)):
-        _forget_prepared(req)
-    clear_chain(exc)
 
 
 def _parse_token_answer(client_id: str, text: str) -> tuple[dict[str, Any] | None, tuple[str, str]]:

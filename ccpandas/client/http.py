@@ -65,7 +65,6 @@ from ccpandas.errors import (
     ConfigError,
     ForbiddenError,
     QuotaExceededError,
-    TransportError,
     UnusableAnswerError,
     error_for_response,
 )
@@ -757,9 +756,12 @@ class Client:
             # Not only requests' errors: http.client's ValueError or UnicodeEncodeError
             # quote the header they refuse, and urllib3's frames hold it as a local.
             error, fatal = map_transport_error(exc, call.label, host=self._host)
-            return self._no_answer(
-                call, error, fatal=fatal, number=number, started=started, today=today
-            )
+            reached = error.sent and not fatal  # then the server counted it
+            self.stats._sent(call.method, call.template, None, reached=reached, today=today)
+            took = self._clock() - started
+            _log_exchange(call, None, f"no answer ({error.reason})", took, number)
+            kind = None if fatal else classify(None, None, sent=error.sent)
+            return _Attempt(error=error, kind=kind)
         except BaseException as exc:  # KeyboardInterrupt mid-request: let it go, disarmed
             disarm(exc)
             # It may have reached the server, which then counted it: counted here too
@@ -768,22 +770,6 @@ class Client:
             raise
         mask_authorization(resp.request)
         return self._answer(call, resp, number=number, started=started, today=today)
-
-    def _no_answer(
-        self,
-        call: _Call,
-        error: TransportError,
-        *,
-        fatal: bool,
-        number: int,
-        started: float,
-        today: _dt.date,
-    ) -> _Attempt:
-        """Account for an attempt (sent on quota day ``today``) that got no usable answer."""
-        reached = error.sent and not fatal
-        self.stats._sent(call.method, call.template, None, reached=reached, today=today)
-        _log_exchange(call, None, f"no answer ({error.reason})", self._clock() - started, number)
-        return _Attempt(error=error, kind=None if fatal else classify(None, None, sent=error.sent))
 
     def _answer(
         self,

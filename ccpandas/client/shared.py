@@ -363,25 +363,6 @@ class SharedState:
         if was_down:
             log.warning("ccpandas: the shared state at %s answers again; using it", self.where)
 
-    def _count_in_redis(self, scope: str, day: dt.date, process: str, n: int) -> None:
-        """Add ``n`` to Redis' ledger, or hold them on this machine's disk until it
-        answers again (a process that ends meanwhile does not lose them)."""
-        redis = self.redis_state
-        if (
-            redis is not None
-            and self._via_redis(lambda r: r.ledger_add(scope, day, process, n)) is _MISSED
-        ):
-            try:
-                self.local_state.hold(redis.url, scope, day, process, n)
-            except (sqlite3.Error, OSError) as exc:
-                if not self._held:
-                    log.warning(
-                        f"ccpandas: cannot hold the daily request counts for {self.where} in "
-                        f"{self.local_state.path} ({exc}); holding them in this process "
-                        "until it answers again"
-                    )
-                self._hold_in_memory(scope, day, process, n)
-
     def reserve(self, scope: str, interval: float) -> float:
         """Take the next request slot of ``scope`` (``interval`` seconds apart); return
         the seconds the caller must wait for it.
@@ -447,10 +428,20 @@ class SharedState:
                 (:func:`process_id`).
         """
         process = process or process_id()
-        if self.redis_state is None:
+        redis = self.redis_state
+        if redis is None:
             self.local_state.ledger_add(scope, day, process, n)
-        else:
-            self._count_in_redis(scope, day, process, n)
+        elif self._via_redis(lambda r: r.ledger_add(scope, day, process, n)) is _MISSED:
+            try:  # held on this machine's disk: a process that ends meanwhile loses none
+                self.local_state.hold(redis.url, scope, day, process, n)
+            except (sqlite3.Error, OSError) as exc:
+                if not self._held:
+                    log.warning(
+                        f"ccpandas: cannot hold the daily request counts for {self.where} in "
+                        f"{self.local_state.path} ({exc}); holding them in this process "
+                        "until it answers again"
+                    )
+                self._hold_in_memory(scope, day, process, n)
 
     def ledger_usage(self, scope: str, day: dt.date) -> tuple[int, int, bool]:
         """``(requests, processes, stale)`` counted on ``day`` for ``scope``; ``stale``

@@ -84,7 +84,8 @@ class SecretAuth(requests.auth.AuthBase):
 
 
 def mask_authorization(request: Any) -> None:
-    """Mask the ``Authorization`` header of a (prepared) request in place, if it has one.
+    """Mask the ``Authorization`` header of a (prepared) request in place, if it has one,
+    and drop its body (an OAuth form holds a refresh token, a code or a client secret).
 
     Args:
         request: A ``requests`` request or prepared request (anything with ``headers``), or
@@ -98,6 +99,8 @@ def mask_authorization(request: Any) -> None:
     headers = getattr(request, "headers", None)
     if headers is not None and "Authorization" in headers:
         headers["Authorization"] = f"Bearer {MASK}"
+    if getattr(request, "body", None) is not None:
+        request.body = None
 
 
 # A bearer or basic credential quoted in an error's text (as http.client quotes a header).

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ccpandas.errors import JournalError
+from ccpandas.models import UUID_RE
 from ccpandas.plan.changes import ChangeSet
 from ccpandas.plan.compact import PageCounts
 
@@ -312,7 +313,8 @@ def encode_page(
 
     ids = [str(r[0]) for r in rows]
     positional = positions is not None
-    binary = not positional and all(_is_uuid(c) for c in ids)
+    # Canonical (lower-case, hyphenated) UUIDs only: 16 bytes give them back exactly.
+    binary = not positional and all(UUID_RE.fullmatch(c) for c in ids)
     statuses = [code(r[1]) for r in rows]
     lists = [[code(x) for x in r[2]] for r in rows]
     tags = [[code(x) for x in r[3]] for r in rows]
@@ -416,13 +418,3 @@ def _page_rows(
         flat = iter(take(sum(lengths), wide))
         columns.append([[table[next(flat)] for _ in range(m)] for m in lengths])
     return [list(r) for r in zip(ids, statuses, *columns, strict=True)]
-
-
-def _is_uuid(text: str) -> bool:
-    """True for a canonical (lower-case, hyphenated) UUID, which 16 bytes give back."""
-    if len(text) != 36:
-        return False
-    try:
-        return str(uuid.UUID(text)) == text
-    except ValueError:
-        return False

@@ -357,21 +357,16 @@ class JournalDB:
                 try:
                     private_file(self.path)  # 0600 even in an existing 0755 folder
                     conn = _open_with_retry(self.path)
-                except sqlite3.DatabaseError as exc:
-                    if _damaged(exc):
+                except (sqlite3.DatabaseError, OSError) as exc:
+                    if isinstance(exc, sqlite3.DatabaseError) and _damaged(exc):
                         raise journal_error(self.path, exc) from exc
-                    raise self._unusable(exc) from exc
-                except OSError as exc:
-                    raise self._unusable(exc) from exc
+                    raise ConfigError(
+                        f"cannot open the run journal {self.path}: {exc}. Set "
+                        f"{DATA_DIR_ENV} to a writable local directory (the journal lets "
+                        "a run resume after a crash), or pass journal=False to run_plan."
+                    ) from exc
                 self._conn, self._pid = conn, os.getpid()
             return self._conn
-
-    def _unusable(self, exc: BaseException) -> ConfigError:
-        return ConfigError(
-            f"cannot open the run journal {self.path}: {exc}. Set "
-            f"{DATA_DIR_ENV} to a writable local directory (the journal lets "
-            "a run resume after a crash), or pass journal=False to run_plan."
-        )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -505,8 +500,10 @@ class JournalDB:
             run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
                 ``"20250301-231501-7f3a2c"``.
         """
-        if self.is_driven(run_id):
-            return set()
+        return set() if self.is_driven(run_id) else self._sending(run_id)
+
+    def _sending(self, run_id: str) -> set[int]:
+        """The batches of ``run_id`` whose last attempt is still ``sending``."""
         sql = f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'"
         return {row["batch"] for row in self.query(sql, (run_id,))}
 
@@ -781,17 +778,12 @@ class RunJournal:
             finally:
                 self._attached = False
 
-    def _dangling(self) -> list[dict[str, Any]]:
-        """The attempts still ``sending`` (their batch numbers)."""
-        sql = f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'"
-        return self.db.query(sql, (self.run_id,))
-
     def _recover(self, runs: Sequence[BatchRun]) -> None:
         """``runs`` as the journal has them; a batch whose attempt a dead process left
         ``sending`` is ``uncertain`` (sent again), and so is that attempt."""
-        dangling = self._dangling()
+        dangling = self.db._sending(self.run_id)
         _apply_records(runs, self.db._batch_records(self.run_id))
-        mark_unanswered(runs, {row["batch"] for row in dangling})
+        mark_unanswered(runs, dangling)
         if dangling:
             self._settle(runs, dangling, _DIED)
 
@@ -824,19 +816,17 @@ class RunJournal:
             runs: The run's :class:`~ccpandas.store.batch.BatchRun` objects, one per batch, in
                 order.
         """
-        self._settle(runs, self._dangling(), _INTERRUPTED)
+        self._settle(runs, self.db._sending(self.run_id), _INTERRUPTED)
 
-    def _settle(
-        self, runs: Sequence[BatchRun], dangling: list[dict[str, Any]], unanswered: str
-    ) -> None:
+    def _settle(self, runs: Sequence[BatchRun], dangling: set[int], unanswered: str) -> None:
         """The ``dangling`` attempts (still ``sending``) get their batch's outcome in
         ``runs`` (``uncertain``, error ``unanswered``, unless its answer arrived), and
         every batch is written as ``runs`` have it."""
         by_index = {r.batch.index: r for r in runs}
         now = _iso(_utcnow())
         with self.db.transaction() as conn:
-            for row in dangling:
-                run = by_index.get(row["batch"])
+            for batch in dangling:
+                run = by_index.get(batch)
                 outcome = run.outcome if run is not None else None
                 if outcome is None or outcome is Outcome.SENDING:
                     outcome = Outcome.UNCERTAIN
@@ -846,7 +836,7 @@ class RunJournal:
                 update_rows(
                     conn,
                     "attempts",
-                    {"run_id": self.run_id, "batch": row["batch"], "outcome": Outcome.SENDING},
+                    {"run_id": self.run_id, "batch": batch, "outcome": Outcome.SENDING},
                     outcome=outcome,
                     answered_at=None if unsure else now,
                     activity_id=aid,
@@ -925,16 +915,8 @@ class RunJournal:
         Args:
             run: The batch (a :class:`~ccpandas.store.batch.BatchRun`) being re-sent.
         """
-        index = run.batch.index
-        resends = run.resent - self._resent_at_send.get(index, run.resent)
-        now = _iso(_utcnow())
-        with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE attempts SET resends = ? WHERE run_id = ? AND batch = ? AND attempt = "
-                "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
-                (resends, self.run_id, index, self.run_id, index),
-            )
-            self._write_batches(conn, [run], now)
+        resends = run.resent - self._resent_at_send.get(run.batch.index, run.resent)
+        self._last_attempt(run, None, resends=resends)
 
     def batch_answered(self, run: BatchRun) -> None:
         """Record the outcome of the attempt just made, and the batch's new state.
@@ -950,13 +932,17 @@ class RunJournal:
         now = _iso(_utcnow())
         # A 201 cut short that still named its activity: on record as claimed.
         aid = run.activity_id if outcome is Outcome.ACCEPTED else run.unused_activity_id
+        values = {"outcome": outcome, "answered_at": now, "activity_id": aid, "error": error}
+        self._last_attempt(run, now, resends=resends, **values)
+
+    def _last_attempt(self, run: BatchRun, now: str | None, **values: Any) -> None:
+        """Set ``values`` on the last attempt of ``run``'s batch, and write the batch (and
+        the run's ``updated_at``: ``now``, None for the present time)."""
+        where = {"run_id": self.run_id, "batch": run.batch.index}
+        sql = "SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?"
         with self.db.transaction() as conn:
-            conn.execute(
-                "UPDATE attempts SET outcome = ?, answered_at = ?, activity_id = ?, resends = ?, "
-                "error = ? WHERE run_id = ? AND batch = ? AND attempt = "
-                "(SELECT MAX(attempt) FROM attempts WHERE run_id = ? AND batch = ?)",
-                (outcome, now, aid, resends, error, self.run_id, index, self.run_id, index),
-            )
+            (last,) = conn.execute(sql, tuple(where.values())).fetchone()
+            update_rows(conn, "attempts", {**where, "attempt": last}, **values)
             self._write_batches(conn, [run], now)
 
     def states_changed(self, runs: Sequence[BatchRun]) -> None:

@@ -229,12 +229,10 @@ class SnapshotJournal:
         (text,) = conn.execute(query, (self.snapshot_id,)).fetchone()
         return list(json.loads(text))
 
-    def members(
-        self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
-    ) -> list[list[Any]]:
+    def members(self) -> list[list[Any]]:
         """Every journaled member record ``[contact_id, status, lists, tags]`` (those
-        its pages keep; ``keys``: the run's input keys their positions point into)."""
-        return [row for _, rows, _ in self.counted_pages(pass_index, keys) for row in rows]
+        its pages keep, which hold ids rather than positions into a run's input)."""
+        return [row for _, rows, _ in self.counted_pages() for row in rows]
 
     def counted_pages(
         self, pass_index: int | None = None, keys: Sequence[str | None] | None = None
@@ -385,10 +383,8 @@ def rebuild_membership_plan(
     """The plan of a journaled run with a snapshot, planned again from the journal:
     the snapshot's pages (ids only) and the run's id column."""
     mm = meta["membership"]
-    sj = SnapshotJournal.open(db, mm["snapshot_id"])
-    names = dict(mm.get("list_names") or {})
-    keys = _input_keys(sj, given)
-    snap = MembershipSnapshot.from_records(list_ids, journal_builder(sj, keys), list_names=names)
+    keys = _input_keys(SnapshotJournal.open(db, mm["snapshot_id"]), given)
+    snap = load_snapshot(db, mm["snapshot_id"], list_ids, mm.get("list_names") or {}, keys)
     column = meta["column"]
     if mm["key"] == "source":
         m = preview_source(snap, base.source, list(list_ids), exclude=base.exclude)
