@@ -47,6 +47,8 @@ __all__ = [
     "REMOVE",
     "ChangeSet",
     "cross_pair_batch",
+    "cross_pairs",
+    "pair_list_dtype",
     "pair_outcomes",
     "unique_names",
 ]
@@ -378,6 +380,23 @@ def _exact_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
     return batches
 
 
+def pair_list_dtype(n_lists: int) -> Any:
+    """The pair list position's integer type: 2 bytes for up to 32,767 lists."""
+    return np.int16 if n_lists < 2**15 else np.int32
+
+
+def cross_pairs(n_contacts: int, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(pair_contact, pair_list)`` of every contact x every list, contacts outermost,
+    as small integer positions (int32 and :func:`pair_list_dtype`: a few bytes a pair).
+
+    Example:
+        >>> [a.tolist() for a in cross_pairs(2, 2)]
+        [[0, 0, 1, 1], [0, 1, 0, 1]]
+    """
+    contacts = np.repeat(np.arange(n_contacts, dtype=np.int32), n_lists)
+    return contacts, np.tile(np.arange(n_lists, dtype=pair_list_dtype(n_lists)), n_contacts)
+
+
 def cross_pair_batch(n_contacts: int, n_lists: int) -> np.ndarray:
     """The batch of each (contact x list) pair, contacts outermost, when every contact
     goes to every list group (:meth:`ChangeSet.batches` without a read of the lists).
@@ -386,8 +405,7 @@ def cross_pair_batch(n_contacts: int, n_lists: int) -> np.ndarray:
         >>> cross_pair_batch(2, 51).reshape(2, 51)[:, [0, 50]].tolist()
         [[0, 1], [0, 1]]
     """
-    pair_contact = np.repeat(np.arange(n_contacts, dtype=np.int64), n_lists)
-    pair_list = np.tile(np.arange(n_lists, dtype=np.int64), n_contacts)
+    pair_contact, pair_list = cross_pairs(n_contacts, n_lists)
     groups = math.ceil(n_lists / MAX_LISTS_PER_REQUEST)
     chunk = pair_contact // MAX_CONTACTS_PER_REQUEST
     return np.asarray(chunk * groups + pair_list // MAX_LISTS_PER_REQUEST, dtype=np.int64)
