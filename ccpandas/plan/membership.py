@@ -478,7 +478,7 @@ class MembershipPlan:
     def summary_lines(self, plan: Any) -> list[tuple[str, str]]:
         """The (label, text) lines a membership snapshot adds to a plan's summary."""
         out: list[tuple[str, str]] = []
-        counts = plan.rows["plan_status"].value_counts() if len(plan.rows) else {}
+        counts = plan.row_statuses()
         if self.key == "email":
             out.append(("input", "email addresses, matched case-insensitively to list members"))
             shown = planner._eg(plan.invalid_examples(3))
@@ -988,7 +988,7 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
     code_to_id = np.full(len(first_at) + 1, None, dtype=object)
     code_to_id[fcodes[seg_rows]] = seg_ids
     resolved = code_to_id[fcodes]
-    reason = _reason_categorical(reasons)
+    reason = planner.reason_categorical(reasons, codes != PLANNED)
     batch = pd.arrays.IntegerArray(row_batch, mask=row_batch < 0)
     columns: dict[str, Any] = {}
     if key == "email":
@@ -1007,21 +1007,6 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
         batch=batch,
     )
     return pd.DataFrame(columns, index=index, copy=False)
-
-
-def _reason_categorical(reasons: np.ndarray) -> pd.Categorical:
-    """``pd.Categorical(reasons)`` (None: missing; sorted categories) without
-    pandas inferring a text dtype for every row: only the few distinct reasons are.
-
-    Example:
-        >>> _reason_categorical(np.array(["b", None, "a", "b"], dtype=object)).tolist()
-        ['b', nan, 'a', 'b']
-    """
-    codes, texts = pd.factorize(reasons)
-    categories = pd.Index(texts).sort_values()
-    # Code -1 (no reason) takes the appended -1.
-    order = np.append(categories.get_indexer(texts), -1)
-    return pd.Categorical.from_codes(order[codes], categories=categories)
 
 
 def _membership_notes(
