@@ -310,22 +310,23 @@ def unique_names(list_ids: Sequence[str], names: Mapping[str, str]) -> list[str]
     return out
 
 
-def _lists_per_contact(cs: ChangeSet, code: int) -> dict[int, frozenset[int]]:
+def _list_sets(cs: ChangeSet, code: int) -> dict[tuple[int, ...], list[int]]:
+    """The contacts asking ``code``, grouped by their set of lists (sorted positions)."""
     sel = cs.mask(code)
     per: dict[int, set[int]] = {}
     for c, lst in zip(cs.pair_contact[sel].tolist(), cs.pair_list[sel].tolist(), strict=True):
         per.setdefault(c, set()).add(lst)
-    return {c: frozenset(s) for c, s in per.items()}
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for c, on in per.items():
+        groups.setdefault(tuple(sorted(on)), []).append(c)
+    return groups
 
 
 def _per_set_count(cs: ChangeSet, code: int) -> int:
     """Requests :func:`_exact_batches` sends for ``code``."""
-    sets: dict[frozenset[int], int] = {}
-    for lists in _lists_per_contact(cs, code).values():
-        sets[lists] = sets.get(lists, 0) + 1
     return sum(
-        math.ceil(n / MAX_CONTACTS_PER_REQUEST) * math.ceil(len(s) / MAX_LISTS_PER_REQUEST)
-        for s, n in sets.items()
+        math.ceil(len(c) / MAX_CONTACTS_PER_REQUEST) * math.ceil(len(s) / MAX_LISTS_PER_REQUEST)
+        for s, c in _list_sets(cs, code).items()
     )
 
 
@@ -358,9 +359,7 @@ def _per_list_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarr
 def _exact_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray) -> list[Batch]:
     """Contacts grouped by their identical set of lists (in target order, contacts
     sorted), 500 contacts and 50 lists per request: never a pair extra."""
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for c, on in _lists_per_contact(cs, code).items():
-        groups.setdefault(tuple(sorted(on)), []).append(c)
+    groups = _list_sets(cs, code)
     batches: list[Batch] = []
     at: dict[tuple[int, int], int] = {}  # (contact, list) -> batch
     for group, key in enumerate(sorted(groups)):
