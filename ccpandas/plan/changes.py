@@ -239,7 +239,8 @@ class ChangeSet:
     # -- frames ------------------------------------------------------------------------
     def frame(self, list_names: Mapping[str, str] | None = None) -> pd.DataFrame:
         """One row per pair: ``contact_id``, ``email``, ``list_id``, ``list_name``,
-        ``action``, ``was_member`` (NA when not known).
+        ``action``, ``was_member`` (NA when not known) and ``will_leave`` (NA where
+        the API decides).
 
         Args:
             list_names: List id to name; an id without one is shown as the id.
@@ -250,6 +251,8 @@ class ChangeSet:
         was = pd.array(self.was_member, dtype="boolean")
         if not self.known:
             was[:] = pd.NA
+        leave = pd.array(self.action == REMOVE, dtype="boolean")
+        leave[self.action == BY_API] = pd.NA
         names = unique_names(self.list_ids, list_names or {})
         return pd.DataFrame(
             {
@@ -265,6 +268,7 @@ class ChangeSet:
                     categories=[str(a) for a in _ACTION_OF.values()],
                 ),
                 "was_member": was,
+                "will_leave": leave,
             }
         )
 

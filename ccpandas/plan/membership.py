@@ -1129,9 +1129,6 @@ def changes_frame(
     lids = np.asarray(list(list_ids), dtype=object)
     # The change set's frame, read as the plan knows it, and whether each pair leaves.
     frame = m.change_set.replace(list_ids=tuple(lids), known=m.known).frame(names)
-    leave = pd.array(m.will_leave == 1, dtype="boolean")
-    leave[m.will_leave < 0] = pd.NA
-    frame["will_leave"] = leave
     if batch_states is None:
         return frame
     cs = m.change_set
