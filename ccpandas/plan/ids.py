@@ -245,9 +245,8 @@ def _check_no_text(values: pd.Series) -> CheckedIds:
 
 
 def _check_general(values: pd.Series) -> CheckedIds:
-    """:func:`check_ids` for any values: factorise, then check each distinct value."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return _check_categorical(values)
+    """:func:`check_ids` for any values but categoricals: factorise, then check each
+    distinct value."""
     # Object columns of strings reach this path already as Arrow text (see
     # _canonical_rows) whenever pyarrow is there: no conversion here.
     strings = _string_positions(values)
