@@ -1657,16 +1657,9 @@ class _FirstIds(Sequence[str]):
 
 
 def _empty_rows() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "contact_id": pd.Series([], dtype=object),
-            "normalized_id": pd.Series([], dtype=object),
-            "plan_status": pd.Categorical([], dtype=PLAN_STATUS_DTYPE),
-            "reason": pd.Categorical([], categories=pd.Index([], dtype=object)),
-            "duplicate_of": pd.Series([], dtype=object),
-            "batch": pd.Series([], dtype="Int64"),
-        }
-    )
+    """The rows of a plan without any (a source plan that keeps nobody back)."""
+    empty = pd.Series([], dtype=object)
+    return _rows_frame(empty, check_ids(empty), with_batches=False)
 
 
 # -- list names --------------------------------------------------------------------------
