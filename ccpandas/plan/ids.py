@@ -619,12 +619,6 @@ def _check_categorical(s: pd.Series) -> CheckedIds:
     codes[~missing] = cats.codes[pick]
     # Categories in category order, not in order of first appearance in the rows:
     # renumber the ids by first appearance so every column type plans alike.
-    return _reorder_by_first_appearance(CheckedIds(cats.ids, codes, status, reason))
-
-
-def _reorder_by_first_appearance(c: CheckedIds) -> CheckedIds:
-    has = c.codes >= 0
-    new_codes, order = pd.factorize(c.codes[has])
-    codes = np.full(len(c.codes), -1, dtype=np.intp)
-    codes[has] = new_codes
-    return CheckedIds(c.ids.take(order), codes, c.status, c.reason)
+    has = codes >= 0
+    codes[has], order = pd.factorize(codes[has])
+    return CheckedIds(cats.ids.take(order), codes, status, reason)
