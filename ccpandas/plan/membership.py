@@ -1001,9 +1001,7 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
         normalized_id=pd.Series(resolved, index=index, dtype=object, copy=False),
         plan_status=pd.Categorical.from_codes(codes, dtype=MEMBERSHIP_STATUS_DTYPE),
         reason=reason,
-        duplicate_of=pd.Series(
-            dup_of, index=index, dtype=getattr(dup_of, "dtype", object), copy=False
-        ),
+        duplicate_of=pd.Series(dup_of, index=index, dtype=dup_of.dtype, copy=False),
         batch=batch,
     )
     return pd.DataFrame(columns, index=index, copy=False)
