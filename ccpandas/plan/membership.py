@@ -307,13 +307,12 @@ class MembershipSnapshot:
         mask = np.zeros(len(self), dtype=np.uint64)
         # A slice of contacts at a time: the per-pair temporaries stay a few MB however
         # many pairs the snapshot holds.
-        for lo, hi in targets.slices():
-            a, b = int(targets.offsets[lo]), int(targets.offsets[hi])
-            bit = slot[targets.codes[a:b]]
+        for _, _, codes, owners in targets.slices():
+            bit = slot[codes]
             sel = bit >= 0
             # Distinct (contact, list) pairs: OR-ing the bits.
             bits = np.left_shift(np.uint64(1), bit[sel].astype(np.uint64))
-            np.bitwise_or.at(mask, targets.slice_owners(lo, hi)[sel], bits)
+            np.bitwise_or.at(mask, owners[sel], bits)
         return mask
 
 
