@@ -47,6 +47,8 @@ __all__ = [
     "REMOVE",
     "ChangeSet",
     "cross_pair_batch",
+    "cross_pairs",
+    "pair_list_dtype",
     "pair_outcomes",
     "unique_names",
 ]
@@ -237,7 +239,8 @@ class ChangeSet:
     # -- frames ------------------------------------------------------------------------
     def frame(self, list_names: Mapping[str, str] | None = None) -> pd.DataFrame:
         """One row per pair: ``contact_id``, ``email``, ``list_id``, ``list_name``,
-        ``action``, ``was_member`` (NA when not known).
+        ``action``, ``was_member`` (NA when not known) and ``will_leave`` (NA where
+        the API decides).
 
         Args:
             list_names: List id to name; an id without one is shown as the id.
@@ -248,6 +251,8 @@ class ChangeSet:
         was = pd.array(self.was_member, dtype="boolean")
         if not self.known:
             was[:] = pd.NA
+        leave = pd.array(self.action == REMOVE, dtype="boolean")
+        leave[self.action == BY_API] = pd.NA
         names = unique_names(self.list_ids, list_names or {})
         return pd.DataFrame(
             {
@@ -263,6 +268,7 @@ class ChangeSet:
                     categories=[str(a) for a in _ACTION_OF.values()],
                 ),
                 "was_member": was,
+                "will_leave": leave,
             }
         )
 
@@ -308,22 +314,23 @@ def unique_names(list_ids: Sequence[str], names: Mapping[str, str]) -> list[str]
     return out
 
 
-def _lists_per_contact(cs: ChangeSet, code: int) -> dict[int, frozenset[int]]:
+def _list_sets(cs: ChangeSet, code: int) -> dict[tuple[int, ...], list[int]]:
+    """The contacts asking ``code``, grouped by their set of lists (sorted positions)."""
     sel = cs.mask(code)
     per: dict[int, set[int]] = {}
     for c, lst in zip(cs.pair_contact[sel].tolist(), cs.pair_list[sel].tolist(), strict=True):
         per.setdefault(c, set()).add(lst)
-    return {c: frozenset(s) for c, s in per.items()}
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for c, on in per.items():
+        groups.setdefault(tuple(sorted(on)), []).append(c)
+    return groups
 
 
 def _per_set_count(cs: ChangeSet, code: int) -> int:
     """Requests :func:`_exact_batches` sends for ``code``."""
-    sets: dict[frozenset[int], int] = {}
-    for lists in _lists_per_contact(cs, code).values():
-        sets[lists] = sets.get(lists, 0) + 1
     return sum(
-        math.ceil(n / MAX_CONTACTS_PER_REQUEST) * math.ceil(len(s) / MAX_LISTS_PER_REQUEST)
-        for s, n in sets.items()
+        math.ceil(len(c) / MAX_CONTACTS_PER_REQUEST) * math.ceil(len(s) / MAX_LISTS_PER_REQUEST)
+        for s, c in _list_sets(cs, code).items()
     )
 
 
@@ -356,9 +363,7 @@ def _per_list_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarr
 def _exact_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray) -> list[Batch]:
     """Contacts grouped by their identical set of lists (in target order, contacts
     sorted), 500 contacts and 50 lists per request: never a pair extra."""
-    groups: dict[tuple[int, ...], list[int]] = {}
-    for c, on in _lists_per_contact(cs, code).items():
-        groups.setdefault(tuple(sorted(on)), []).append(c)
+    groups = _list_sets(cs, code)
     batches: list[Batch] = []
     at: dict[tuple[int, int], int] = {}  # (contact, list) -> batch
     for group, key in enumerate(sorted(groups)):
@@ -378,6 +383,23 @@ def _exact_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
     return batches
 
 
+def pair_list_dtype(n_lists: int) -> Any:
+    """The pair list position's integer type: 2 bytes for up to 32,767 lists."""
+    return np.int16 if n_lists < 2**15 else np.int32
+
+
+def cross_pairs(n_contacts: int, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(pair_contact, pair_list)`` of every contact x every list, contacts outermost,
+    as small integer positions (int32 and :func:`pair_list_dtype`: a few bytes a pair).
+
+    Example:
+        >>> [a.tolist() for a in cross_pairs(2, 2)]
+        [[0, 0, 1, 1], [0, 1, 0, 1]]
+    """
+    contacts = np.repeat(np.arange(n_contacts, dtype=np.int32), n_lists)
+    return contacts, np.tile(np.arange(n_lists, dtype=pair_list_dtype(n_lists)), n_contacts)
+
+
 def cross_pair_batch(n_contacts: int, n_lists: int) -> np.ndarray:
     """The batch of each (contact x list) pair, contacts outermost, when every contact
     goes to every list group (:meth:`ChangeSet.batches` without a read of the lists).
@@ -386,8 +408,7 @@ def cross_pair_batch(n_contacts: int, n_lists: int) -> np.ndarray:
         >>> cross_pair_batch(2, 51).reshape(2, 51)[:, [0, 50]].tolist()
         [[0, 1], [0, 1]]
     """
-    pair_contact = np.repeat(np.arange(n_contacts, dtype=np.int64), n_lists)
-    pair_list = np.tile(np.arange(n_lists, dtype=np.int64), n_contacts)
+    pair_contact, pair_list = cross_pairs(n_contacts, n_lists)
     groups = math.ceil(n_lists / MAX_LISTS_PER_REQUEST)
     chunk = pair_contact // MAX_CONTACTS_PER_REQUEST
     return np.asarray(chunk * groups + pair_list // MAX_LISTS_PER_REQUEST, dtype=np.int64)

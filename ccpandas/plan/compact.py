@@ -136,18 +136,17 @@ class Ragged(Sequence[tuple[str, ...]]):
         """Per flat code, the position of its item (int32)."""
         return np.repeat(np.arange(len(self), dtype=np.int32), self.lengths())
 
-    def slices(self) -> Iterator[tuple[int, int]]:
-        """Ranges ``(lo, hi)`` of items covering about 65,536 codes each: what is
-        computed per code is computed a slice at a time, a few MB however many."""
+    def slices(self) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+        """The items in ranges ``(lo, hi)`` covering about 65,536 codes each, with their
+        codes and each code's item (int32): what is computed per code is computed a
+        slice at a time, a few MB however many."""
         bounds = np.searchsorted(self.offsets, np.arange(0, len(self.codes), _CHUNK))
         edges = [*np.unique(bounds).tolist(), len(self)]
         for lo, hi in itertools.pairwise(edges):
             if hi > lo:
-                yield lo, hi
-
-    def slice_owners(self, lo: int, hi: int) -> np.ndarray:
-        """Per code of items ``lo`` to ``hi``, the position of its item (int32)."""
-        return np.repeat(np.arange(lo, hi, dtype=np.int32), np.diff(self.offsets[lo : hi + 1]))
+                offsets = self.offsets[lo : hi + 1]
+                owners = np.repeat(np.arange(lo, hi, dtype=np.int32), np.diff(offsets))
+                yield lo, hi, self.codes[int(offsets[0]) : int(offsets[-1])], owners
 
     def positions(self, ids: Sequence[str]) -> np.ndarray:
         """Per table code, the position of its id in ``ids`` (-1: absent), as int32."""
@@ -166,12 +165,10 @@ class Ragged(Sequence[tuple[str, ...]]):
         dtype = _code_dtype(len(table))
         lengths = np.zeros(len(self), dtype=np.int64)
         parts = [np.zeros(0, dtype=dtype)]
-        for lo, hi in self.slices():
-            a, b = int(self.offsets[lo]), int(self.offsets[hi])
-            new = mapping[self.codes[a:b]]
+        for lo, hi, codes, owners in self.slices():
+            new = mapping[codes]
             keep = new >= 0
-            owner = self.slice_owners(lo, hi) - lo
-            lengths[lo:hi] = np.bincount(owner[keep], minlength=hi - lo)
+            lengths[lo:hi] = np.bincount(owners[keep] - lo, minlength=hi - lo)
             parts.append(new[keep].astype(dtype))
         return Ragged.of(table, np.concatenate(parts), lengths)
 
@@ -180,9 +177,8 @@ class Ragged(Sequence[tuple[str, ...]]):
         wanted = set(ids)
         hit = np.fromiter((x in wanted for x in self.table), bool, len(self.table))
         out = np.zeros(len(self), dtype=bool)
-        for lo, hi in self.slices():
-            a, b = int(self.offsets[lo]), int(self.offsets[hi])
-            out[self.slice_owners(lo, hi)[hit[self.codes[a:b]]]] = True
+        for _, _, codes, owners in self.slices():
+            out[owners[hit[codes]]] = True
         return out
 
 

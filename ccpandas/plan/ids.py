@@ -245,9 +245,8 @@ def _check_no_text(values: pd.Series) -> CheckedIds:
 
 
 def _check_general(values: pd.Series) -> CheckedIds:
-    """:func:`check_ids` for any values: factorise, then check each distinct value."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return _check_categorical(values)
+    """:func:`check_ids` for any values but categoricals: factorise, then check each
+    distinct value."""
     # Object columns of strings reach this path already as Arrow text (see
     # _canonical_rows) whenever pyarrow is there: no conversion here.
     strings = _string_positions(values)
@@ -620,12 +619,6 @@ def _check_categorical(s: pd.Series) -> CheckedIds:
     codes[~missing] = cats.codes[pick]
     # Categories in category order, not in order of first appearance in the rows:
     # renumber the ids by first appearance so every column type plans alike.
-    return _reorder_by_first_appearance(CheckedIds(cats.ids, codes, status, reason))
-
-
-def _reorder_by_first_appearance(c: CheckedIds) -> CheckedIds:
-    has = c.codes >= 0
-    new_codes, order = pd.factorize(c.codes[has])
-    codes = np.full(len(c.codes), -1, dtype=np.intp)
-    codes[has] = new_codes
-    return CheckedIds(c.ids.take(order), codes, c.status, c.reason)
+    has = codes >= 0
+    codes[has], order = pd.factorize(codes[has])
+    return CheckedIds(cats.ids.take(order), codes, status, reason)

@@ -58,6 +58,8 @@ from ccpandas.plan.changes import (
     REMOVE,
     ChangeSet,
     cross_pair_batch,
+    cross_pairs,
+    pair_list_dtype,
     pair_outcomes,
 )
 from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount
@@ -305,13 +307,12 @@ class MembershipSnapshot:
         mask = np.zeros(len(self), dtype=np.uint64)
         # A slice of contacts at a time: the per-pair temporaries stay a few MB however
         # many pairs the snapshot holds.
-        for lo, hi in targets.slices():
-            a, b = int(targets.offsets[lo]), int(targets.offsets[hi])
-            bit = slot[targets.codes[a:b]]
+        for _, _, codes, owners in targets.slices():
+            bit = slot[codes]
             sel = bit >= 0
             # Distinct (contact, list) pairs: OR-ing the bits.
             bits = np.left_shift(np.uint64(1), bit[sel].astype(np.uint64))
-            np.bitwise_or.at(mask, targets.slice_owners(lo, hi)[sel], bits)
+            np.bitwise_or.at(mask, owners[sel], bits)
         return mask
 
 
@@ -476,7 +477,7 @@ class MembershipPlan:
     def summary_lines(self, plan: Any) -> list[tuple[str, str]]:
         """The (label, text) lines a membership snapshot adds to a plan's summary."""
         out: list[tuple[str, str]] = []
-        counts = plan.rows["plan_status"].value_counts() if len(plan.rows) else {}
+        counts = plan.row_statuses()
         if self.key == "email":
             out.append(("input", "email addresses, matched case-insensitively to list members"))
             shown = planner._eg(plan.invalid_examples(3))
@@ -796,26 +797,34 @@ def _change_set(
 ) -> ChangeSet:
     """The diff: every segment contact x every target list. A removal removes the
     member pairs, an add adds the others; without a snapshot every pair is sent
-    (membership unknown). A sync adds like an add, and removes every other member."""
-    n, n_lists = len(match.seg_ids), len(targets)
-    # Every segment contact x every list: small integer positions (a few bytes a pair).
-    pair_contact = np.repeat(np.arange(n, dtype=np.int32), n_lists)
-    pair_list = np.tile(np.arange(n_lists, dtype=_list_dtype(n_lists)), n)
+    (membership unknown). A sync adds like an add, then every member of a target list
+    outside the segment follows, with a pair for each target list (removed where a
+    member)."""
+    ids, n_lists, seg = match.seg_ids, len(targets), match.seg_snap
     todo = ADD if kind in (RunKind.ADD, RunKind.SYNC) else REMOVE
-    emails = np.full(n, None, dtype=object)
-    was = np.zeros(n * n_lists, dtype=bool)
+    emails = np.full(len(ids), None, dtype=object)
+    grid = np.zeros((len(ids), n_lists), dtype=bool)
     if snapshot is None:
-        action = np.full(n * n_lists, todo, dtype=np.int8)
+        action = np.full(grid.size, todo, dtype=np.int8)
     else:
-        assert match.seg_snap is not None
-        known = match.seg_snap >= 0
-        was_known = _was_member(snapshot, targets, match.seg_snap[known]).reshape(-1, n_lists)
-        was.reshape(n, n_lists)[known] = was_known
+        assert seg is not None
+        known = seg >= 0
+        grid[known] = _was_member(snapshot, targets, seg[known]).reshape(-1, n_lists)
         # int8 codes throughout (np.where of two Python ints would make 8 bytes a pair)
-        action = np.where(was == (todo == REMOVE), np.int8(todo), np.int8(NONE))
-        emails[known] = snapshot.emails[match.seg_snap[known]]
-    cs = ChangeSet(
-        contact_ids=match.seg_ids,
+        action = np.where(grid.ravel() == (todo == REMOVE), np.int8(todo), np.int8(NONE))
+        emails[known] = snapshot.emails[seg[known]]
+    was = grid.ravel()
+    if kind is RunKind.SYNC:
+        assert snapshot is not None and seg is not None
+        extra = np.setdiff1d(np.unique(snapshot.member_matrix()[0]), seg)
+        leaves = _was_member(snapshot, targets, extra)
+        ids = np.concatenate([ids, snapshot.contact_ids[extra]])
+        emails = np.concatenate([emails, snapshot.emails[extra]])
+        action = np.concatenate([action, np.where(leaves, np.int8(REMOVE), np.int8(NONE))])
+        was = np.concatenate([was, leaves])
+    pair_contact, pair_list = cross_pairs(len(ids), n_lists)
+    return ChangeSet(
+        contact_ids=ids,
         list_ids=targets,
         pair_contact=pair_contact,
         pair_list=pair_list,
@@ -824,32 +833,6 @@ def _change_set(
         known=snapshot is not None,
         emails=emails,
     )
-    if kind is RunKind.SYNC:
-        assert snapshot is not None and match.seg_snap is not None
-        return _with_leavers(cs, snapshot, match.seg_snap)
-    return cs
-
-
-def _with_leavers(cs: ChangeSet, snapshot: MembershipSnapshot, seg_snap: np.ndarray) -> ChangeSet:
-    """A sync's change set: the segment's pairs, then every member of a target list
-    outside the segment, with a pair for each target list (removed where a member)."""
-    owner, _ = snapshot.member_matrix()
-    extra = np.setdiff1d(np.unique(owner), seg_snap)
-    n, n_lists = len(cs.contact_ids), len(cs.list_ids)
-    was = _was_member(snapshot, cs.list_ids, extra)
-    return cs.replace(
-        contact_ids=np.concatenate([cs.contact_ids, snapshot.contact_ids[extra]]),
-        emails=np.concatenate([np.asarray(cs.emails, dtype=object), snapshot.emails[extra]]),
-        pair_contact=np.repeat(np.arange(n + len(extra), dtype=np.int32), n_lists),
-        pair_list=np.tile(np.arange(n_lists, dtype=_list_dtype(n_lists)), n + len(extra)),
-        action=np.concatenate([cs.action, np.where(was, np.int8(REMOVE), np.int8(NONE))]),
-        was_member=np.concatenate([cs.was_member, was]),
-    )
-
-
-def _list_dtype(n_lists: int) -> Any:
-    """The pair list position's integer type: 2 bytes for up to 32,767 lists."""
-    return np.int16 if n_lists < 2**15 else np.int32
 
 
 def check_max_removed(
@@ -1004,7 +987,7 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
     code_to_id = np.full(len(first_at) + 1, None, dtype=object)
     code_to_id[fcodes[seg_rows]] = seg_ids
     resolved = code_to_id[fcodes]
-    reason = _reason_categorical(reasons)
+    reason = planner.reason_categorical(reasons, codes != PLANNED)
     batch = pd.arrays.IntegerArray(row_batch, mask=row_batch < 0)
     columns: dict[str, Any] = {}
     if key == "email":
@@ -1017,27 +1000,10 @@ def _rows(values: pd.Series, match: _Match, row_batch: np.ndarray) -> pd.DataFra
         normalized_id=pd.Series(resolved, index=index, dtype=object, copy=False),
         plan_status=pd.Categorical.from_codes(codes, dtype=MEMBERSHIP_STATUS_DTYPE),
         reason=reason,
-        duplicate_of=pd.Series(
-            dup_of, index=index, dtype=getattr(dup_of, "dtype", object), copy=False
-        ),
+        duplicate_of=pd.Series(dup_of, index=index, dtype=dup_of.dtype, copy=False),
         batch=batch,
     )
     return pd.DataFrame(columns, index=index, copy=False)
-
-
-def _reason_categorical(reasons: np.ndarray) -> pd.Categorical:
-    """``pd.Categorical(reasons)`` (None: missing; sorted categories) without
-    pandas inferring a text dtype for every row: only the few distinct reasons are.
-
-    Example:
-        >>> _reason_categorical(np.array(["b", None, "a", "b"], dtype=object)).tolist()
-        ['b', nan, 'a', 'b']
-    """
-    codes, texts = pd.factorize(reasons)
-    categories = pd.Index(texts).sort_values()
-    # Code -1 (no reason) takes the appended -1.
-    order = np.append(categories.get_indexer(texts), -1)
-    return pd.Categorical.from_codes(order[codes], categories=categories)
 
 
 def _membership_notes(
@@ -1110,7 +1076,7 @@ def preview_source(
         contact_ids=snapshot.contact_ids[used],
         list_ids=tuple(targets),
         pair_contact=pair_contact.astype(np.int32),
-        pair_list=pair_list.astype(_list_dtype(len(targets))),
+        pair_list=pair_list.astype(pair_list_dtype(len(targets))),
         action=np.where(leave == 1, REMOVE, np.where(leave < 0, BY_API, NONE)).astype(np.int8),
         was_member=np.ones(len(owner), dtype=bool),
         emails=snapshot.emails[used],
@@ -1160,9 +1126,6 @@ def changes_frame(
     lids = np.asarray(list(list_ids), dtype=object)
     # The change set's frame, read as the plan knows it, and whether each pair leaves.
     frame = m.change_set.replace(list_ids=tuple(lids), known=m.known).frame(names)
-    leave = pd.array(m.will_leave == 1, dtype="boolean")
-    leave[m.will_leave < 0] = pd.NA
-    frame["will_leave"] = leave
     if batch_states is None:
         return frame
     cs = m.change_set
@@ -1489,11 +1452,12 @@ def unknown_membership(plan: Any) -> MembershipPlan:
     """
     ids = np.fromiter(itertools.chain.from_iterable(plan.contact_groups), dtype=object)
     n, n_lists = len(ids), len(plan.list_ids)
+    pair_contact, pair_list = cross_pairs(n, n_lists)
     cs = ChangeSet(
         contact_ids=ids,
         list_ids=tuple(plan.list_ids),
-        pair_contact=np.repeat(np.arange(n, dtype=np.int64), n_lists),
-        pair_list=np.tile(np.arange(n_lists, dtype=np.int64), n),
+        pair_contact=pair_contact,
+        pair_list=pair_list,
         action=np.full(n * n_lists, ADD if plan.kind == RunKind.ADD else REMOVE, dtype=np.int8),
         was_member=np.zeros(n * n_lists, dtype=bool),
         known=False,

@@ -372,11 +372,6 @@ class RemovalPlan:
         return f"members to leave: {m.leaving_text(self.list_ids)} (not verified yet)"
 
     # -- counts ---------------------------------------------------------------------------
-    @cached_property
-    def _counts(self) -> dict[str, int]:
-        counts = self.row_statuses()
-        return {s: counts.get(s, 0) for s in PLAN_STATUSES}
-
     def row_statuses(self) -> dict[str, int]:
         """The input rows per ``plan_status`` (those with any): they add up to
         :attr:`n_rows`, email statuses (``invalid_email``, ``not_a_member``...) included.
@@ -414,12 +409,12 @@ class RemovalPlan:
     @property
     def n_missing(self) -> int:
         """Rows with no value (NaN, None, NA, empty or blank string)."""
-        return self._counts[RowStatus.MISSING.value]
+        return self.row_statuses().get(RowStatus.MISSING.value, 0)
 
     @property
     def n_duplicates(self) -> int:
         """Rows repeating an id seen in an earlier row."""
-        return self._counts[RowStatus.DUPLICATE.value]
+        return self.row_statuses().get(RowStatus.DUPLICATE.value, 0)
 
     @property
     def n_lists(self) -> int:
@@ -1603,13 +1598,8 @@ def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -
     dup = (codes >= 0) & ~first
     status[dup] = DUPLICATE
     dup_of = _duplicate_labels(values.index, dup, np.flatnonzero(first)[codes[dup]])
-    # Reasons are few distinct texts: a categorical, built from the rows that have one.
-    explained = status != PLANNED
-    texts = checked.reason[explained]
-    texts[dup[explained]] = REASON_DUPLICATE
-    found = pd.Categorical(texts)
-    reason_codes = np.full(len(codes), -1, dtype=np.int32)
-    reason_codes[explained] = found.codes
+    reasons = checked.reason.copy()
+    reasons[dup] = REASON_DUPLICATE
     batch_of = (codes // MAX_CONTACTS_PER_REQUEST).astype(np.int64, copy=False)
     batch = pd.arrays.IntegerArray(batch_of, mask=~first | (not with_batches))
     index = values.index
@@ -1620,12 +1610,29 @@ def _rows_frame(values: pd.Series, checked: CheckedIds, *, with_batches: bool) -
             "contact_id": values,
             "normalized_id": pd.Series(norm.array, index=index, dtype=norm.dtype, copy=False),
             "plan_status": pd.Categorical.from_codes(status, dtype=PLAN_STATUS_DTYPE),
-            "reason": pd.Categorical.from_codes(reason_codes, categories=found.categories),
+            "reason": reason_categorical(reasons, status != PLANNED),
             "duplicate_of": pd.Series(dup_of, index=index, dtype=dup_of.dtype, copy=False),
             "batch": batch,
         },
         index=index,
     )
+
+
+def reason_categorical(reasons: np.ndarray, explained: np.ndarray) -> pd.Categorical:
+    """``pd.Categorical(reasons)`` of the ``explained`` rows (missing elsewhere; sorted
+    categories) without pandas inferring a text dtype for every row: reasons are few
+    distinct texts, and only they are typed.
+
+    Example:
+        >>> reasons = np.array(["b", None, "a", "b"], dtype=object)
+        >>> reason_categorical(reasons, pd.notna(reasons)).tolist()
+        ['b', nan, 'a', 'b']
+    """
+    codes, texts = pd.factorize(reasons[explained])
+    categories = pd.Index(texts).sort_values()
+    out = np.full(len(reasons), -1, dtype=np.intp)
+    out[explained] = categories.get_indexer(texts)[codes]
+    return pd.Categorical.from_codes(out, categories=categories)
 
 
 class _FirstIds(Sequence[str]):
@@ -1650,16 +1657,9 @@ class _FirstIds(Sequence[str]):
 
 
 def _empty_rows() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "contact_id": pd.Series([], dtype=object),
-            "normalized_id": pd.Series([], dtype=object),
-            "plan_status": pd.Categorical([], dtype=PLAN_STATUS_DTYPE),
-            "reason": pd.Categorical([], categories=pd.Index([], dtype=object)),
-            "duplicate_of": pd.Series([], dtype=object),
-            "batch": pd.Series([], dtype="Int64"),
-        }
-    )
+    """The rows of a plan without any (a source plan that keeps nobody back)."""
+    empty = pd.Series([], dtype=object)
+    return _rows_frame(empty, check_ids(empty), with_batches=False)
 
 
 # -- list names --------------------------------------------------------------------------

@@ -307,12 +307,8 @@ class UndoPart:
     def changes(self) -> pd.DataFrame:
         """``plan.changes``: the pairs the undo sends, ``action`` ``add`` to put back or
         ``remove`` to take off again, in a removal plan's ``changes`` columns."""
-        frame = self.change_set.frame(self.plan.list_names)
-        action = frame["action"].astype(str).to_numpy()
-        sent = (action == "add") | (action == "remove")
-        frame = frame[sent].reset_index(drop=True)
-        frame["will_leave"] = pd.array(action[sent] == "remove", dtype="boolean")
-        return frame
+        sent = np.isin(self.change_set.action, (ADD, REMOVE))
+        return self.change_set.frame(self.plan.list_names)[sent].reset_index(drop=True)
 
     def restore_per_list(self) -> dict[str, int]:
         """Memberships that will come back, per list name (target-list order)."""
