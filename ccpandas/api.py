@@ -40,7 +40,6 @@ from ccpandas.plan.membership import (
 from ccpandas.plan.planner import (
     RemovalPlan,
     _column_of,
-    _plural,
     as_kind,
     frame_column,
     list_names,
@@ -48,6 +47,7 @@ from ccpandas.plan.planner import (
     names_not_looked_up,
     plan_removal,
     plan_source_removal,
+    plural,
     resolve_list_ids,
     retarget,
     stand_ins,
@@ -1309,8 +1309,8 @@ def resume_frame(
 
 def _sizes(plan: RemovalPlan) -> str:
     """ "3 rows and 3 contacts in 1 request": a plan's size, for a mismatch message."""
-    rows, contacts = _plural(plan.n_rows, "row"), _plural(plan.n_contacts or 0, "contact")
-    return f"{rows} and {contacts} in {_plural(plan.n_requests, 'request')}"
+    rows, contacts = plural(plan.n_rows, "row"), plural(plan.n_contacts or 0, "contact")
+    return f"{rows} and {contacts} in {plural(plan.n_requests, 'request')}"
 
 
 def _replanned(data: Any, journaled: RemovalPlan, column: str) -> RemovalPlan:

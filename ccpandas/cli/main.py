@@ -54,7 +54,7 @@ import ccpandas
 from ccpandas import api, readers
 from ccpandas._config import BASE_URL_ENV, env
 from ccpandas.auth import TextView
-from ccpandas.plan.planner import _plural, list_names
+from ccpandas.plan.planner import list_names, plural
 from ccpandas.report.progress import LogReporter
 from ccpandas.store.journal import open_journal
 from ccpandas.vocab import ExitCode
@@ -817,9 +817,9 @@ def _question(plan: RemovalPlan, names: dict[str, str]) -> str:
     lists = f"{plan.n_lists:,} list{'s' * (plan.n_lists != 1)} ({targets})"
     # Every request saying yes spends: the changes, the polls and the check after ("more":
     # the plan's "in all" counts its reads, spent already).
-    more = [f"{_plural(plan.expected_polls, 'poll')}"] * bool(plan.expected_polls)
-    more += [f"{_plural(plan.verify_requests, 'read')} to verify"] * bool(plan.verify_requests)
-    requests = f"with {_plural(plan.n_requests, 'request')}" + (
+    more = [f"{plural(plan.expected_polls, 'poll')}"] * bool(plan.expected_polls)
+    more += [f"{plural(plan.verify_requests, 'read')} to verify"] * bool(plan.verify_requests)
+    requests = f"with {plural(plan.n_requests, 'request')}" + (
         f" (about {api.run_requests(plan):,} more, with {' and '.join(more)})" if more else ""
     )
     m = plan.membership

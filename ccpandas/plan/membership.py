@@ -74,7 +74,7 @@ from ccpandas.plan.ids import (
     first_rows_any,
 )
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_in, folded, positions
-from ccpandas.plan.planner import CHANGE_COLUMNS, _duration, _plural, per_list_text
+from ccpandas.plan.planner import CHANGE_COLUMNS, duration, per_list_text, plural
 from ccpandas.vocab import PairOutcome, RowStatus, RunKind, VerifyMethod
 
 __all__ = [
@@ -483,10 +483,10 @@ class MembershipPlan:
             shown = planner._eg(plan.invalid_examples(3))
             out.append(("invalid emails", f"{plan.n_invalid:,}{shown}"))
         if self.key in ("email", "contact_id") and self.known and self.kind == RunKind.REMOVE:
-            outside = _plural(int(counts.get(RowStatus.NOT_A_MEMBER.value, 0)), "row")
+            outside = plural(int(counts.get(RowStatus.NOT_A_MEMBER.value, 0)), "row")
             out.append(("not a member", f"{outside} (not sent)"))
         elif self.key == "email":
-            nobody = _plural(int(counts.get(RowStatus.NOT_A_CONTACT.value, 0)), "row")
+            nobody = plural(int(counts.get(RowStatus.NOT_A_CONTACT.value, 0)), "row")
             out.append(("not a contact", f"{nobody}: no contact has the address (none is made)"))
         if not self.known:
             out.append(("snapshot", "none: outcomes will say 'unverified', not 'removed'"))
@@ -495,8 +495,8 @@ class MembershipPlan:
         how = "list reads (GET /contacts?lists=, 25 lists per pass)"
         if self.lookup == "email lookups":
             how = "per-address lookups (GET /contacts?email=)"
-        took = f"{_duration(reads / rate)} at {rate:g}/s"
-        out.append(("snapshot", f"{_plural(reads, 'request')} ({took}) by {how}"))
+        took = f"{duration(reads / rate)} at {rate:g}/s"
+        out.append(("snapshot", f"{plural(reads, 'request')} ({took}) by {how}"))
         out.append(("verification", verification_text(self, plan.rate, plan.n_requests)))
         if self.kind != RunKind.REMOVE:
             out.extend(_change_lines(self))
@@ -505,7 +505,7 @@ class MembershipPlan:
         else:
             out.append(("members leaving", self.leaving_text(plan.list_ids) or "none"))
         if self.key == "contact_id" and self.kind == RunKind.REMOVE:  # addresses need the read
-            naive = _plural(self.naive_requests, "removal request")
+            naive = plural(self.naive_requests, "removal request")
             out.append(("without snapshot", f"{naive} (this plan: {plan.n_requests:,})"))
         return out
 
@@ -1351,7 +1351,7 @@ def verification_text(m: MembershipPlan, rate: float, sends: int = 0) -> str:
     if sends and not m.verify_requests:  # verify=False (--verify none)
         return "none: nothing is read again after the run"
     method = VerifyMethod(m.verify_method)
-    cost = f"{_plural(m.verify_requests, 'request')} ({_duration(m.verify_requests / rate)})"
+    cost = f"{plural(m.verify_requests, 'request')} ({duration(m.verify_requests / rate)})"
     if method is VerifyMethod.SAMPLE:
         cost = f"{cost}: labelled as a sample"
     elif method is VerifyMethod.CHANGED:

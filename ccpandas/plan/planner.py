@@ -78,6 +78,7 @@ __all__ = [
     "ROW_COLUMNS",
     "RemovalPlan",
     "duplicate_example",
+    "duration",
     "frame_column",
     "list_names",
     "list_values",
@@ -86,6 +87,7 @@ __all__ = [
     "per_list_text",
     "plan_removal",
     "plan_source_removal",
+    "plural",
     "quota_percent",
     "resolve_list_ids",
     "retarget",
@@ -317,8 +319,8 @@ class RemovalPlan:
             cost = "at the cost of reading the lists before (1 request per 500 members) and after"
         else:
             cost = (
-                f"for {2 * reads:,} more requests ({_duration(2 * reads / self.rate)}): "
-                f"{_plural(reads, 'read')} of the lists before, as many to verify after"
+                f"for {2 * reads:,} more requests ({duration(2 * reads / self.rate)}): "
+                f"{plural(reads, 'read')} of the lists before, as many to verify after"
             )
         return (
             "not possible: no membership snapshot, so nobody will know who really was a "
@@ -623,7 +625,7 @@ class RemovalPlan:
                 out.append(("invalid", f"{self.n_invalid:,}{_eg(self.invalid_examples(3))}"))
             out.append((RowStatus.MISSING.value, f"{self.n_missing:,}"))
             out.append(("duplicates", f"{self.n_duplicates:,}" + duplicate_example(self.rows)))
-            who = _plural(sent, "contact")
+            who = plural(sent, "contact")
         else:
             out.append(("source", _describe_source(self.source)))
             if self.source.accepts_exclude:
@@ -634,21 +636,21 @@ class RemovalPlan:
         if self.planning_requests and not self.verifiable:
             follow += (
                 f"; {self.total_requests:,} in all with "
-                f"{_plural(self.read_requests, 'read')} to plan"
+                f"{plural(self.read_requests, 'read')} to plan"
             )
         elif self.read_requests or self.verify_requests:
             follow += (
                 f"; {self.total_requests:,} in all with the snapshot's "
-                f"{_plural(self.read_requests, 'read')} and "
-                f"{_plural(self.verify_requests, 'read')} to verify"
+                f"{plural(self.read_requests, 'read')} and "
+                f"{plural(self.verify_requests, 'read')} to verify"
             )
         verb = {"add": "to add {} to", "sync": "to sync {} with"}.get(
             str(self.kind), "to remove {} from"
         )
-        sends = f"{_plural(self.n_requests, 'request')} {verb.format(who)}"
-        out.append(("requests", f"{sends} {_plural(self.n_lists, 'list')}{follow}"))
+        sends = f"{plural(self.n_requests, 'request')} {verb.format(who)}"
+        out.append(("requests", f"{sends} {plural(self.n_lists, 'list')}{follow}"))
         out.append(("daily quota", self.quota_text))
-        out.append((f"time at {self.rate:g} req/s", _duration(self.estimated_seconds)))
+        out.append((f"time at {self.rate:g} req/s", duration(self.estimated_seconds)))
         if self.membership is not None:
             out.extend(self.membership.summary_lines(self))
         out.append(("undo", self.undo_text))
@@ -746,8 +748,14 @@ def per_list_text(changes: Iterable[Any], what: str) -> str:
     return ", ".join(f"{c.name} {getattr(c, what):,}" for c in changes if getattr(c, what))
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'s' * (n != 1)}"
+def plural(n: int, noun: str, plural_form: str | None = None) -> str:
+    """``n`` and its noun, with thousands separators (every front end's count words).
+
+    Example:
+        >>> plural(1, "list"), plural(1200, "list"), plural(2, "activity", "activities")
+        ('1 list', '1,200 lists', '2 activities')
+    """
+    return f"{n:,} {noun if n == 1 else (plural_form or noun + 's')}"
 
 
 def duplicate_example(rows: pd.DataFrame) -> str:
@@ -1349,9 +1357,9 @@ def names_not_looked_up(error: PlanError, names: Sequence[str]) -> PlanError:
         "column 'x' not found (nothing was sent; list name 'VIP' not looked up yet)"
     """
     shown = ", ".join(_short(n) for n in list(dict.fromkeys(names))[:10])
-    plural = "s" * (len(set(names)) != 1)
+    ss = "s" * (len(set(names)) != 1)
     return PlanError(
-        f"{error} (nothing was sent; list name{plural} {shown} not looked up yet)",
+        f"{error} (nothing was sent; list name{ss} {shown} not looked up yet)",
         column=error.column,
         values=error.values,
     )
@@ -1385,9 +1393,9 @@ def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:
     if shown:
         listed = ", ".join(_short(v) for v in shown[:10])
         more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
-        plural = "s" * (len(shown) != 1)
+        ss = "s" * (len(shown) != 1)
         raise PlanError(
-            f"{len(shown)} malformed {what}{plural}: {listed}{more}. {hint}".strip(),
+            f"{len(shown)} malformed {what}{ss}: {listed}{more}. {hint}".strip(),
             values=shown,
         )
     return [str(i) for i in ids]
@@ -1801,11 +1809,23 @@ def _describe_source(source: Source) -> str:
     return f"members of {n:,} {what}{'s' * (n != 1)}"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.0f} s" if seconds >= 1 or seconds == 0 else "< 1 s"
-    minutes, secs = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+def duration(seconds: float) -> str:
+    """A short human duration, rounded up (every front end's time words).
+
+    Example:
+        >>> duration(0), duration(0.3), duration(42), duration(75), duration(7620)
+        ('0 s', 'under 1 s', '42 s', '1 min 15 s', '2 h 7 min')
+    """
+    if seconds <= 0:
+        return "0 s"
+    if seconds < 1:
+        return "under 1 s"
+    s = math.ceil(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        m, sec = divmod(s, 60)
+        return f"{m} min {sec} s" if sec else f"{m} min"
+    h, rest = divmod(s, 3600)
+    m = rest // 60
+    return f"{h} h {m} min" if m else f"{h} h"

@@ -39,7 +39,7 @@ import pandas as pd
 
 from ccpandas.models import DAILY_QUOTA, Batch, MembershipAction
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
-from ccpandas.plan.planner import RemovalPlan, _duration, _plural, ids_plan
+from ccpandas.plan.planner import RemovalPlan, duration, ids_plan, plural
 from ccpandas.vocab import PairOutcome, RunKind
 
 __all__ = [
@@ -373,13 +373,13 @@ class UndoPart:
             lines.append(("unsubscribed", f"{self.unsubscribed:,} contacts {stay}"))
         adds_only = all(b.action is MembershipAction.ADD for b in plan.batches)
         what = "add" if adds_only else "change"
-        changes = _plural(plan.n_requests, f"{what} request")
-        took = _duration(self.seconds)
-        # "< 1 s" is a bound already: "about < 1 s" says nothing more.
-        took = took if took.startswith("<") else f"about {took}"
-        reads = f"{_plural(self.check_requests, 'read')} to check the lists (as this preview did)"
-        polls = _plural(plan.expected_polls, "status check")
-        verify = f"{_plural(self.read_requests, 'read')} to verify, {took} at {plan.rate:g}/s"
+        changes = plural(plan.n_requests, f"{what} request")
+        took = duration(self.seconds)
+        # "under 1 s" is a bound already: "about under 1 s" says nothing more.
+        took = took if took.startswith("under") else f"about {took}"
+        reads = f"{plural(self.check_requests, 'read')} to check the lists (as this preview did)"
+        polls = plural(plan.expected_polls, "status check")
+        verify = f"{plural(self.read_requests, 'read')} to verify, {took} at {plan.rate:g}/s"
         parts = f"{reads} + {changes} + about {polls} + {verify}"
         lines.append(("cost", f"{plan.total_requests:,} requests: {parts}"))
         if self.later_runs:

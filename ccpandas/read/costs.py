@@ -36,7 +36,7 @@ from ccpandas.plan.membership import (
     union_reads,
     verify_budget,
 )
-from ccpandas.plan.planner import DEFAULT_RATE, _plural
+from ccpandas.plan.planner import DEFAULT_RATE, plural
 from ccpandas.plan.polls import expected_polls
 
 __all__ = [
@@ -158,7 +158,7 @@ class ReadCost:
         """The figures, for the plan's note."""
         if self.unions is None:
             if self.exact:
-                return f"reading the lists costs {_plural(self.reads, 'request')}"
+                return f"reading the lists costs {plural(self.reads, 'request')}"
             return (
                 f"reading the lists costs {self.least:,} to {self.most:,} requests "
                 "(the union of the members is not known: not probed, it could not "
@@ -166,9 +166,9 @@ class ReadCost:
             )
         counts = ", ".join(f"{u:,}" for u in self.unions)
         return (
-            f"{_plural(self.probes, 'union probe')} (GET /contacts?include_count=true, "
+            f"{plural(self.probes, 'union probe')} (GET /contacts?include_count=true, "
             f"one per {READ_LISTS_PER_PASS} lists) counted {counts} members: reading the "
-            f"lists costs {_plural(self.reads, 'request')} (the list sizes said "
+            f"lists costs {plural(self.reads, 'request')} (the list sizes said "
             f"{self.least:,} to {self.most:,})"
         )
 
@@ -316,9 +316,9 @@ def _choice_note(how: str, cost: ReadCost, rule: _Rule) -> str:
     """The figures behind a choice, for the plan's notes."""
     figures = [cost.text()]
     if rule.blind_sends is not None and rule.key != "email":
-        figures.append(f"{_plural(rule.blind_sends, 'request')} to send without a snapshot")
+        figures.append(f"{plural(rule.blind_sends, 'request')} to send without a snapshot")
     if rule.key == "email" and not rule.forced and rule.kind != "sync":
-        figures.append(f"{_plural(rule.n_contacts, 'email lookup')} (one per address)")
+        figures.append(f"{plural(rule.n_contacts, 'email lookup')} (one per address)")
     chose = {
         BLIND: "sending without a snapshot (the read costs more than the sends)",
         LOOKUPS: "email lookups (fewer than the read's requests)",

@@ -63,7 +63,7 @@ from ccpandas.plan.membership import (
     verify_budget,
     with_verification,
 )
-from ccpandas.plan.planner import _plural
+from ccpandas.plan.planner import plural
 from ccpandas.read.costs import BLIND, LOOKUPS, QuotaGate, ReadCost, choose_read, pace_of, passes
 from ccpandas.read.lists import ListInfo, check_targets, read_lists
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot, make_reporter
@@ -268,7 +268,7 @@ def _unsettled_text(reading: _Reading, names: Mapping[str, str]) -> str:
         return text + "Every contact of this read was on its pages"
     text += (
         f"The {n + unread:,} contacts of this read they did not show: {n:,} looked up "
-        f"one by one ({_plural(n, 'request')}, {reading.found:,} found on them)"
+        f"one by one ({plural(n, 'request')}, {reading.found:,} found on them)"
     )
     if not unread:
         return text
@@ -547,7 +547,7 @@ def _progress(pages: int, total: int | None, contacts: int, *, done: bool = Fals
     """A read's progress: phase ``reading``, then ``read`` at its end (a read is not a
     removal: it never ends ``done``, which a display would count activities for)."""
     if done:
-        text = f"read list members: {_plural(pages, 'page')}, {contacts:,} contacts"
+        text = f"read list members: {plural(pages, 'page')}, {contacts:,} contacts"
         return Snapshot("read", pages, pages, message=text)
     of = f" of ~{total:,}" if total else ""
     text = f"reading list members: page {pages:,}{of}, {contacts:,} contacts"
@@ -634,7 +634,7 @@ def resolve_addresses(
     )
     note = (
         f"{len(missing):,} addresses on none of the target lists looked up by {how}: "
-        f"{_plural(requests, 'request')}, {len(merged) - len(snap):,} contacts found"
+        f"{plural(requests, 'request')}, {len(merged) - len(snap):,} contacts found"
     )
     return merged, note
 
@@ -1205,7 +1205,7 @@ def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: st
         lid, n = next(iter(more.items()))
         raise PlanError(
             f"{run} was planned to remove {before.get(lid, 0):,} "
-            f"members of {names[lid]!r}; {_plural(n, 'more member')} of it would leave now "
+            f"members of {names[lid]!r}; {plural(n, 'more member')} of it would leave now "
             "(since it was planned, they joined it or came to match its source), and the "
             "API chooses who leaves when the request is sent. Nothing was sent: plan it "
             "again (call keep_in_lists or remove_list_memberships again), so its preview "

@@ -25,7 +25,7 @@ from typing import Any
 
 from ccpandas.errors import QuotaExceededError
 from ccpandas.models import MembershipAction
-from ccpandas.plan.planner import _plural
+from ccpandas.plan.planner import plural
 from ccpandas.store.batch import BatchState
 from ccpandas.vocab import (
     STOP_NOT_WAITED,
@@ -548,7 +548,7 @@ class Summary:
                 f"{item.contacts_completed:,} in completed activities"
             )
         if item.failed:
-            text += f", {_plural(item.failed, 'request')} failed"
+            text += f", {plural(item.failed, 'request')} failed"
         if item.verified is not None:
             how = "in the sample" if self.by_sample else "by reading the list"
             text += f"; {self.changed_word} (verified {how}) {item.verified:,}"

@@ -27,7 +27,7 @@ import pandas as pd
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import MembershipAction
 from ccpandas.plan.membership import snapshot_reads
-from ccpandas.plan.planner import RemovalPlan, _plural
+from ccpandas.plan.planner import RemovalPlan, plural
 from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes, undo_part
 from ccpandas.read.lists import read_lists
 from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact, read_snapshot
@@ -314,7 +314,7 @@ def plan_undo_of(
         check_requests=requests,
         later_runs=later_runs(db, str(parent.run_id), removed),
     )
-    note = f"checked just now with {_plural(requests, 'read request')} (lists, members, contacts)"
+    note = f"checked just now with {plural(requests, 'read request')} (lists, members, contacts)"
     return dataclasses.replace(plan, notes=(*plan.notes, note))
 
 

@@ -1,23 +1,20 @@
 """Small HTML and number formatting shared by the widgets (no ipywidgets import).
 
 Example:
-    >>> duration(75)
-    '1 min 15 s'
-    >>> plural(1, "list"), plural(3, "list")
-    ('1 list', '3 lists')
+    >>> esc("<b>")
+    '&lt;b&gt;'
 """
 
 from __future__ import annotations
 
 import functools
 import html
-import math
 from typing import Any
 
 from ccpandas.run.summary import html_table
 from ccpandas.store.batch import BatchState
 
-__all__ = ["STYLE", "badge", "box", "duration", "esc", "note", "plural", "table"]
+__all__ = ["STYLE", "badge", "box", "esc", "note", "table"]
 
 # Widgets render HTML outside the notebook's own table styles: bring a small, neutral
 # style (works in light and dark themes because it only uses borders and transparency).
@@ -46,27 +43,6 @@ def box(*parts: str) -> str:
 def esc(value: Any) -> str:
     """HTML-escape ``str(value)``."""
     return html.escape(str(value), quote=True)
-
-
-def plural(n: int, noun: str, plural_form: str | None = None) -> str:
-    """``"1 list"`` / ``"3 lists"`` with thousands separators."""
-    word = noun if n == 1 else (plural_form or noun + "s")
-    return f"{n:,} {word}"
-
-
-def duration(seconds: float) -> str:
-    """A short human duration: ``"under 1 s"``, ``"42 s"``, ``"3 min 5 s"``, ``"2 h 7 min"``."""
-    if seconds < 1:
-        return "under 1 s"
-    s = math.ceil(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        m, sec = divmod(s, 60)
-        return f"{m} min {sec} s" if sec else f"{m} min"
-    h, rest = divmod(s, 3600)
-    m = rest // 60
-    return f"{h} h {m} min" if m else f"{h} h"
 
 
 def badge(state: str) -> str:

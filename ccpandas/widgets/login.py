@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any, Unpack
 import ipywidgets as w
 import traitlets
 
-from ccpandas.widgets._html import box, duration, esc, note
+from ccpandas.plan.planner import duration
+from ccpandas.widgets._html import box, esc, note
 from ccpandas.widgets._parts import TextBox, row
 
 if TYPE_CHECKING:

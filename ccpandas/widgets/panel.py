@@ -49,8 +49,9 @@ from ccpandas._env import in_widget_event
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import SourceKind
 from ccpandas.plan.membership import max_removed_of
+from ccpandas.plan.planner import plural
 from ccpandas.vocab import RunKind
-from ccpandas.widgets._html import box, esc, note, plural
+from ccpandas.widgets._html import box, esc, note
 from ccpandas.widgets._parts import TextBox, checkbox, row
 from ccpandas.widgets.pickers import ListPicker
 from ccpandas.widgets.preview import PlanPreview, change_text

@@ -26,7 +26,8 @@ import traitlets
 
 from ccpandas._docs import shared_params
 from ccpandas.models import MAX_LISTS_PER_REQUEST, MAX_TAGS_PER_REQUEST
-from ccpandas.widgets._html import box, note, plural
+from ccpandas.plan.planner import plural
+from ccpandas.widgets._html import box, note
 from ccpandas.widgets._parts import row, titled
 
 if TYPE_CHECKING:

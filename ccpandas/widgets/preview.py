@@ -26,9 +26,9 @@ import traitlets
 
 from ccpandas.models import MembershipAction, SourceKind
 from ccpandas.plan.membership import ListChange
-from ccpandas.plan.planner import RemovalPlan, per_list_text, quota_percent
+from ccpandas.plan.planner import RemovalPlan, duration, per_list_text, plural, quota_percent
 from ccpandas.vocab import PairOutcome, RowStatus, RunKind
-from ccpandas.widgets._html import box, duration, esc, note, plural, table
+from ccpandas.widgets._html import box, esc, note, table
 from ccpandas.widgets._parts import titled
 
 __all__ = ["ListChange", "PlanPreview", "change_text", "list_changes", "per_list_text"]

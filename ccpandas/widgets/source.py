@@ -27,7 +27,8 @@ import traitlets
 from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import ENGAGEMENT_LEVELS, MAX_SOURCE_LISTS, Source, SourceKind
-from ccpandas.widgets._html import box, esc, note, plural
+from ccpandas.plan.planner import plural
+from ccpandas.widgets._html import box, esc, note
 from ccpandas.widgets._parts import checkbox, titled
 from ccpandas.widgets.pickers import ItemPicker, ListPicker, TagPicker
 

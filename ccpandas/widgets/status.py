@@ -30,10 +30,11 @@ import ipywidgets as w
 import traitlets
 
 from ccpandas._env import in_notebook
+from ccpandas.plan.planner import plural
 from ccpandas.report.progress import READ_PHASES, ActivityProgress, Snapshot, TqdmReporter
 from ccpandas.store.batch import BatchState
 from ccpandas.vocab import STOP_NOT_WAITED, STOP_TIMEOUT, RunOutcome
-from ccpandas.widgets._html import badge, box, esc, note, plural, table
+from ccpandas.widgets._html import badge, box, esc, note, table
 from ccpandas.widgets._parts import TextBox, row, titled
 
 __all__ = ["SnapshotBuffer", "StatusDisplay", "make_widget_reporter"]
