@@ -30,3 +30,16 @@ def test_quota_percent_never_rounds_a_cost_to_zero() -> None:
     assert quota_percent(0.00001) == "< 0.01%"
     assert quota_percent(0.0) == "0.00%"
     assert quota_percent(1.8015) == "180.2%"
+
+
+@pytest.mark.parametrize("contacts", [1, 1200, 60_000, 600_000])
+def test_text_and_widget_show_one_time(contacts: int) -> None:
+    # The estimate's seconds are rarely whole: the text rounded them, the panel rounded
+    # them up ("1 s" against "2 s" for one plan, "< 1 s" against "under 1 s").
+    plan = plan_removal(pd.Series([uid(i) for i in range(contacts)]), [uid(10**9)])
+    preview = PlanPreview()
+    preview.value = plan
+    widget = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", preview.html.value))
+    text = re.search(r"time at 4 req/s\s+(.+)", str(plan))
+    assert text is not None
+    assert f"time at 4 requests per second {text.group(1).strip()} " in widget
