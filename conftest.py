@@ -17,7 +17,9 @@ Markers a page may use (MyST comments, invisible in the rendered docs):
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,14 @@ from sybil.parsers.myst import ClearNamespaceParser, CodeBlockParser, SkipParser
 def pytest_configure(config: Any) -> None:
     """Under pytest-xdist (``make test`` runs ``-n 4``), each worker process gets its own
     journal and saved-login folders beneath the ones the run was given, so doc pages and
-    notebook kernels on different workers never read each other's runs."""
+    notebook kernels on different workers never read each other's runs.
+
+    Ctrl-C is what Python makes it, whatever started the run: a shell without job
+    control (a script's ``make test &``) starts its background jobs with SIGINT ignored,
+    which Python then keeps, here and in every child, so the Ctrl-C tests would see no
+    interrupt."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return
