@@ -457,8 +457,11 @@ def execute(
     def go() -> None:
         # The API's quota stopped the check: waited out here, or a stop (None: the user
         # stopped the wait for the reset; nothing is sent).
-        if deferred and reread_lists(runner, plan, plan.list_ids, result.runs) is None:
-            return
+        if deferred:
+            reads = reread_lists(runner, plan, plan.list_ids, result.runs)
+            if reads is None:
+                return
+            result._count_reread(reads, polled=True)
         runner.submit(result.runs)
         if options.wait and not runner.stopped:
             runner.wait(result.runs, timeout=options.timeout)
@@ -479,10 +482,13 @@ def _still_planned(
     if with_recheck(plan) is plan:
         return plan, None
     _check_quota(plan, runner, gate, reads=int(plan.membership.snapshot.requests))
+    stats = getattr(runner.client, "stats", None)
+    before = sum(stats.split()) if stats is not None else 0
     try:  # never waits: a run waits for the reset once it is journaled (resumable)
         spent = reread_lists(runner.replace(wait_for_quota=False), plan, plan.list_ids)
     except QuotaExceededError:
-        return with_recheck(plan), True
+        # Not read: the plan counts the refused requests, the run its read.
+        return with_recheck(plan, sum(stats.split()) - before if stats is not None else 0), True
     return with_recheck(plan, spent), False
 
 

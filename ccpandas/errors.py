@@ -373,6 +373,10 @@ class QuotaExceededError(RateLimitError):
         )
 
 
+#: Where a resume's quota check stops it (:class:`QuotaShortError`'s ``before``).
+SENDING_THE_REST = "sending the rest"
+
+
 class QuotaShortError(QuotaExceededError):
     """A run needs more requests than are left of today's quota on its key: refused
     before its first list read (or, for a plan read earlier, before its first change),
@@ -389,7 +393,8 @@ class QuotaShortError(QuotaExceededError):
             default) says only the number.
         reset_at: When the quota resets (UTC). None (the default) is the next 00:00 UTC.
         before: Where the run stopped. Default ``"its first list read"`` (a run made
-            from a plan read earlier stops before ``"its first change"``).
+            from a plan read earlier stops before ``"its first change"``, a resume before
+            ``"sending the rest"``, and the message says to resume it then).
 
     Example:
         >>> err = QuotaShortError(412, used=9_700)
@@ -420,11 +425,12 @@ class QuotaShortError(QuotaExceededError):
         return max(0, self.limit - self.used)
 
     def _describe(self) -> str:
+        again = "resume" if self.before == SENDING_THE_REST else "run"
         return (
             f"this run needs {self.detail}, but {self.used:,} of {self.limit:,} are used "
             f"today on this key. Only {self.left:,} are left, so it stopped before "
-            f"{self.before}. The quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC: run it "
-            "then, pass wait_for_quota=True to wait for the reset, or split the run"
+            f"{self.before}. The quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC: {again} "
+            "it then, pass wait_for_quota=True to wait for the reset, or split the run"
         )
 
 

@@ -92,11 +92,13 @@ class QuotaCheck:
         if not self.runner.wait_for_reset():
             raise short  # stopped while waiting, before anything of the run was spent
 
-    def check_run(self, plan: Any, reads: int = 0) -> None:
+    def check_run(self, plan: Any, reads: int = 0, before: str | None = None) -> None:
         """:meth:`check` before the first change of ``plan`` (a
         :class:`~ccpandas.plan.planner.RemovalPlan`; of a resumed run, its batches still
         to send): its changes, polls and verification, and ``reads``, a read of the
-        lists first (a plan whose contacts the API selects, read again)."""
+        lists first (a plan whose contacts the API selects, read again). ``before``: what
+        comes next, for the message (a resume: ``SENDING_THE_REST``); None: that read,
+        else the first change."""
         # The snapshot's reads are spent already (the ledger counts them). A read of the
         # contacts changed since the run started spends "about" the plan's figure, "at
         # most" its budget (others' changes are read too): the check counts the most.
@@ -110,7 +112,8 @@ class QuotaCheck:
             f"about {needed:,} requests ({first}{plan.n_requests:,} changes, "
             f"~{plan.expected_polls:,} polls and {most}{verify:,} reads to verify)"
         )
-        self.check(needed, detail, before="its first list read" if reads else "its first change")
+        before = before or ("its first list read" if reads else "its first change")
+        self.check(needed, detail, before=before)
 
 
 def day_usage(client: Any) -> Any:

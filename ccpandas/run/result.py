@@ -23,6 +23,7 @@ import pandas as pd
 
 from ccpandas._docs import shared_params
 from ccpandas.errors import (
+    SENDING_THE_REST,
     ActivityError,
     CCError,
     JournalError,
@@ -634,7 +635,8 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-        self._need_client()
+        if not self.done or self._should_verify():  # a request to make: the client
+            self._need_client()
         self._with_reporter(
             options.progress, lambda: self.runner.wait(self.runs, timeout=options.timeout)
         )
@@ -694,8 +696,7 @@ class RemovalResult:
         if options.wait_for_quota != self.runner.wait_for_quota:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
         self._need_client()
-        self._check_quota()
-        return self._send(options, options.progress)
+        return self._send(options, options.progress, check=True)
 
     def _need_client(self) -> None:
         """A result rebuilt without a client (``ccpandas.run_result(run_id)``) takes the
@@ -713,18 +714,24 @@ class RemovalResult:
             return
         rest = dataclasses.replace(self.plan, batches=tuple(r.batch for r in sending))
         reads = 0 if with_recheck(rest) is rest else int(rest.membership.snapshot.requests)
-        QuotaCheck(self.runner, rest.daily_quota).check_run(rest, reads)
+        QuotaCheck(self.runner, rest.daily_quota).check_run(rest, reads, SENDING_THE_REST)
 
-    def _send(self, options: RunOptions, progress: Any = None, *, retry: bool = False) -> Self:
+    def _send(
+        self, options: RunOptions, progress: Any = None, *, retry: bool = False, check: bool = False
+    ) -> Self:
         """Send the batches not accepted yet (``retry``: those :meth:`retry_failed` sends),
-        then (``options.wait``) wait for them; ``progress`` None keeps the run's display."""
+        then (``options.wait``) wait for them; ``progress`` None keeps the run's display.
+        ``check``: a resume's quota check first (:meth:`_check_quota`)."""
+
+        def ready() -> BaseException | bool:
+            # Under the run's lock, after the call's resets (its display re-armed, an
+            # earlier call's stop and timeout gone): another process driving the run
+            # is RunLockedError before any wait for the quota's reset.
+            if check:
+                self._check_quota(retry)
+            return self._still_planned(retry)
 
         def go() -> None:
-            if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
-                raise blocked
-            if blocked:  # the user stopped the wait for the quota's reset: nothing is sent
-                self.runner.stopped = True
-                return
             # A retry's batches are chosen under the journal's lock: another process may
             # have moved on.
             todo = self.retryable_runs if retry else None
@@ -741,8 +748,7 @@ class RemovalResult:
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self.runner.journal.hold():
-            blocked = self._still_planned(retry)
-            self._with_reporter(progress, go)
+            self._with_reporter(progress, go, ready)
         return self
 
     def _still_planned(self, retry: bool) -> BaseException | bool:
@@ -760,9 +766,16 @@ class RemovalResult:
             reads = reread_lists(self.runner, self.plan, lists, self.runs, run)
         except QuotaExceededError as exc:
             return exc
-        if self.spent is not None and reads:  # the run's reads, as planning's are
-            self.spent["reads"] += reads
+        self._count_reread(reads)
         return reads is None
+
+    def _count_reread(self, reads: int | None, polled: bool = False) -> None:
+        """The lists read again before a send (``reads`` spent): the run's reads, as
+        planning's are; ``polled``: read inside a driving call, which counts its
+        requests as polls."""
+        if self.spent is not None and reads:
+            self.spent["reads"] += reads
+            self.spent["polls"] -= reads if polled else 0
 
     @shared_params
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
@@ -776,6 +789,11 @@ class RemovalResult:
         Returns:
             This result; nothing is sent when no batch needs it.
 
+        Raises:
+            QuotaShortError: The batches to send again do not fit in what the shared ledger
+                leaves of today's quota, without the run's ``wait_for_quota``: nothing is
+                sent.
+
         Example:
             >>> result.retry_failed().ok  # doctest: +SKIP
             True
@@ -783,8 +801,7 @@ class RemovalResult:
         options = RunOptions.of(timeout=timeout, progress=progress)
         if self.retryable_runs:
             self._need_client()
-            self._check_quota(retry=True)
-            self._send(options, options.progress, retry=True)
+            self._send(options, options.progress, retry=True, check=True)
         return self
 
     @shared_params
@@ -881,7 +898,13 @@ class RemovalResult:
         """
         return resume_call_text(self.run_id, self.runner.client)
 
-    def _with_reporter(self, progress: Any, action: Any) -> None:
+    def _with_reporter(self, progress: Any, action: Any, ready: Any = None) -> None:
+        """A driving call: its display (``progress`` None keeps the run's), the run held
+        (journal), ``action`` then the verification; what it spent, why it stopped.
+        ``ready`` (a resume's checks, under the run's lock) comes after the call's resets
+        and before the run is taken up: it raises (nothing recorded, the run as it was)
+        or says the run stops without sending (a QuotaExceededError, raised as the
+        run's stop; True: the user stopped a wait)."""
         if progress is not None:
             self.runner = self.runner.replace(reporter=make_reporter(progress))
         runner = self.runner
@@ -890,18 +913,31 @@ class RemovalResult:
         runner.stopped, runner.stop_reason = False, None
         runner.timed_out, runner.deadline = False, None
         self.interrupted, self.driven_elsewhere = False, False
-        # Holding the run (journal lock) first: if another process drives it, nothing
-        # is sent from here, and the batches are brought up to date before acting.
+        blocked: BaseException | bool = False
+        if ready is not None:  # its waits show (and its Stop button stops) in the display
+            reporter.start(runner.snapshot(self.runs, "starting"))
+            try:
+                blocked = ready()
+            except BaseException:
+                reporter.finish(runner.snapshot(self.runs, "stopped"))
+                raise
         stats = getattr(runner.client, "stats", None)
         marks = [stats.split()] if stats is not None else []
         if stats is None:
             self.spent = None  # a client that counts nothing: not known
+        # Holding the run (journal lock) first: if another process drives it, nothing
+        # is sent from here, and the batches are brought up to date before acting.
         with journal.attach(self.runs):
-            reporter.start(runner.snapshot(self.runs, "starting"))
+            if ready is None:
+                reporter.start(runner.snapshot(self.runs, "starting"))
             phase = "done"
             reason: str | None = None
             try:
-                action()
+                if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
+                    raise blocked
+                runner.stopped = runner.stopped or blocked  # a stopped wait: nothing sent
+                if not runner.stopped:
+                    action()
                 marks += [stats.split()] if stats is not None else []
                 runner.deadline = None  # the timeout bounds the waits of sends and polls only
                 if self._should_verify():

@@ -277,3 +277,52 @@ def test_run_plan_counts_the_read_again_in_its_quota_check(cc_emulator_factory, 
     reads = plan.membership.snapshot.requests
     enough = dataclasses.replace(plan, daily_quota=limit + reads)
     assert run_plan(enough, client=client, progress=False).ok
+
+
+def _planned_keep(emu, client):
+    """A keep_in_lists plan made earlier, and the requests spent planning it."""
+    target = emu.account.list_ids()[0]
+    members = sorted(emu.account.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    count = emu.account.count()
+    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    return plan, emu.account.count() - count
+
+
+def test_spent_counts_the_read_again_of_the_lists_only_once_made(cc_emulator_factory, connect):
+    # The API's quota refused the re-read before the first change: spent counted the
+    # re-read anyway (7 reads where 4 were made), and again after the resume.
+    emu = cc_emulator_factory(seed=41, contacts=3000, **FAST)
+    client = connect(emu)
+    plan, planning = _planned_keep(emu, client)
+    count = emu.account.count()
+    emu.configure(daily_quota=emu.quota_used)  # the re-read is refused
+    with pytest.raises(QuotaExceededError) as caught:
+        run_plan(plan, client=client, progress=False)
+    emu.configure(daily_quota=None)
+    result = caught.value.result
+    assert sum(result.spent.values()) == planning + emu.account.count() - count
+    done = result.resume(progress=False)
+    assert done.ok and sum(done.spent.values()) == planning + emu.account.count() - count
+
+
+def test_spent_counts_a_re_read_after_the_quota_s_reset_as_reads(cc_emulator_factory, connect):
+    # With wait_for_quota=True the re-read made after the reset was counted twice: as
+    # the estimate in the reads and as polls.
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    emu = cc_emulator_factory(seed=41, contacts=3000, rate=None, clock=clock, start_delay=0.0)
+    client = connect(emu)
+    plan, planning = _planned_keep(emu, client)
+    runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
+    emu.configure(daily_quota=emu.quota_used)  # the re-read is refused until the reset
+    count, gets, made = emu.account.count(), _contact_reads(emu), _contact_reads(emu, 200)
+    done = run_plan(
+        plan, client=client, runner=runner, progress=False, wait_for_quota=True, verify=False
+    )
+    assert done.done and sum(done.spent.values()) == planning + emu.account.count() - count
+    made, tried = _contact_reads(emu, 200) - made, _contact_reads(emu) - gets
+    assert planning + made <= done.spent["reads"] <= planning + tried  # refusals: polls
+
+
+def _contact_reads(emu, status=None):
+    return emu.account.count(method="GET", route="/v3/contacts", status=status)

@@ -26,6 +26,7 @@ from ccpandas.client.quota import QUOTA_FILE, DayCounter
 from ccpandas.emulator.clock import ManualClock
 from ccpandas.errors import CCError, ConfigError, PlanError, QuotaShortError
 from ccpandas.plan.planner import plan_removal
+from ccpandas.report.progress import NullReporter
 from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
 from ccpandas.store.journal import (
@@ -36,6 +37,7 @@ from ccpandas.store.journal import (
     data_dir,
     open_journal,
 )
+from ccpandas.widgets.status import StatusDisplay
 
 REMOVE = "/v3/activities/remove_list_memberships"
 UID = "8b54d1f4-5b0e-11ee-8c99-0242ac120002"
@@ -386,7 +388,7 @@ def test_a_resume_today_s_quota_cannot_hold_refuses_before_sending(emu, by):
     counter = client.stats.day_counter
     counter.add(n=10_000 - counter.used() - 2)  # 2 left; the rest: 2 changes and polls
     sent = posts(emu)
-    with pytest.raises(QuotaShortError, match=r"\(2 changes.*before its first change"):
+    with pytest.raises(QuotaShortError, match=r"\(2 changes.*before sending the rest.*resume it"):
         if by == "run_id":
             resume(stopped.run_id, client=client, progress=False, runner=quick(client))
         else:
@@ -407,6 +409,101 @@ def test_a_resume_by_run_id_waits_for_the_reset_with_wait_for_quota(emu):
     )
     assert clock.now() >= dt.datetime(2025, 3, 2, tzinfo=dt.UTC)  # waited for the reset
     assert result.ok and posts(emu, 201) == 4
+
+
+class StopClicked(StatusDisplay):
+    """The widget display; its user clicks "Stop waiting" once the first batch is sent."""
+
+    sleep = None  # the runner's (manual) clock sleeps
+    clicked = False
+
+    def update(self, snapshot):
+        super().update(snapshot)
+        if not self.clicked and snapshot.batches_submitted == 1:
+            self.clicked = True
+            self.request_stop()
+
+
+class CtrlCWhilePolling(NullReporter):
+    """Ctrl-C while the run polls (once)."""
+
+    fired = False
+
+    def update(self, snapshot):
+        if snapshot.phase == "polling" and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+
+
+def _stopped_by_a_click(emu, **kwargs):
+    """A run of 4 batches whose user clicked Stop after the first; its manual clock."""
+    emu.account.set_members(emu.account.list_ids()[0], emu.account.contact_ids())
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    lists = emu.account.list_ids()[:1]
+    plan = df.cc.remove_from_lists(lists, client=client, progress=False, dry_run=True).plan
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    runner = quick(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
+    stopped = run_plan(plan, client=client, runner=runner, progress=StopClicked(), **kwargs)
+    assert stopped.stopped and posts(emu, 201) == 1  # 3 of 4 batches left
+    return stopped, client, clock
+
+
+def test_a_resume_after_a_stop_click_waits_for_the_reset_in_the_same_display(emu):
+    # The quota check ran before the resume re-armed the display: the earlier click
+    # ended the wait at once, and QuotaShortError told the user to pass
+    # wait_for_quota=True, which they had (found by review).
+    stopped, client, clock = _stopped_by_a_click(emu)
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 2)  # others spent the day
+    done = stopped.resume(wait_for_quota=True)  # keeps the run's display
+    assert clock.now() >= dt.datetime(2025, 3, 2, tzinfo=dt.UTC)  # waited for the reset
+    assert done.ok and posts(emu, 201) == 4
+
+
+def test_a_resume_after_a_ctrl_c_in_a_wait_with_a_timeout_still_waits_for_the_reset(emu):
+    # The interrupted wait's deadline stayed on the runner: the resume's quota check
+    # cut its wait for the reset short (found by review).
+    stopped, client, clock = _stopped_by_a_click(emu, wait_for_quota=True)
+    with pytest.raises(KeyboardInterrupt):
+        stopped.wait(timeout=60, progress=CtrlCWhilePolling())
+    clock.advance(120)  # the timeout is over
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 2)  # others spent the day
+    done = stopped.resume(progress=False)  # the run's wait_for_quota=True
+    assert clock.now() >= dt.datetime(2025, 3, 2, tzinfo=dt.UTC)  # waited for the reset
+    assert done.ok and posts(emu, 201) == 4
+
+
+@pytest.mark.parametrize("w", [True, False])  # wait_for_quota
+def test_a_resume_of_a_run_driven_elsewhere_is_refused_before_the_quota_check(emu, w):
+    # The quota check came before the run's lock: wait_for_quota=True slept until the
+    # reset and only then said RunLockedError; without it, QuotaShortError.
+    client = client_for(emu)
+    stopped = _stopped_half_way(emu, client)
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 1)  # the day spent by others
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    runner = quick(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
+    elsewhere = RunJournal.open(stopped.run_id).attach(stopped.runs)  # another process
+    with elsewhere, pytest.raises(RunLockedError):
+        resume(stopped.run_id, client=client, progress=False, runner=runner, wait_for_quota=w)
+    assert clock.now() == dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC)  # no wait first
+
+
+def test_waiting_on_a_finished_rebuilt_run_needs_no_login(emu, monkeypatch):
+    # run_result(run_id).wait() built the default client first: AuthError with no
+    # login, for a run with nothing left to ask the API.
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:10]})
+    done = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    assert done.ok
+    old = ccpandas.set_default_client(None)
+    monkeypatch.delenv("CC_ACCESS_TOKEN", raising=False)
+    try:
+        assert run_result(done.run_id).wait(progress=False).ok
+    finally:
+        ccpandas.set_default_client(old)
 
 
 def test_a_mismatched_resume_counts_in_good_english(emu):
