@@ -238,6 +238,9 @@ class OAuthSession:
             disarm(exc)
             where = "" if isinstance(exc, requests.RequestException) else " in the HTTP library"
             return None, f"failed: ({type(exc).__name__}{where})"
+        except BaseException as exc:  # Ctrl-C mid-request: let it go, disarmed
+            disarm(exc)
+            raise
         mask_authorization(resp.request)
         return resp, ""
 

@@ -15,10 +15,14 @@ other processes, anything shaped like an emulator token or a credential.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
 import re
+import signal
+import socket
+import threading
 import time
 import traceback
 import warnings
@@ -423,3 +427,41 @@ def test_notebooks_executed_now_show_no_token(tmp_path: Path) -> None:
         for m in shape.finditer(text)
     ]
     assert shaped == []
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+def test_a_ctrl_c_during_a_token_request_leaves_no_secret_in_its_frames() -> None:
+    # Ctrl-C while the authorization server holds its answer: the frames of the
+    # traceback (requests' data, urllib3's body and headers) held the refresh token and
+    # the client secret, for %xmode Verbose or an error reporter to show.
+    from ccpandas.auth.flows import OAuthSession
+
+    main_thread, done = threading.main_thread().ident, threading.Event()
+    assert main_thread is not None
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def hold_the_answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)  # the token request is out: Ctrl-C now
+            signal.pthread_kill(main_thread, signal.SIGINT)
+            done.wait(30)
+
+    threading.Thread(target=hold_the_answer, daemon=True).start()
+    url = f"http://127.0.0.1:{server.getsockname()[1]}"
+    session = OAuthSession("app", auth_url=url, client_secret="CLIENT-SECRET-1234567")
+    try:
+        with pytest.raises(KeyboardInterrupt) as info:
+            session.refresh(Secret("REFRESH-TOKEN-1234567"))
+    finally:
+        done.set()
+        server.close()
+    basic = base64.b64encode(b"app:CLIENT-SECRET-1234567").decode()
+    secrets = {"REFRESH-TOKEN-1234567", "CLIENT-SECRET-1234567", basic}
+    frames, tb = {}, info.value.__traceback__.tb_next  # below this test's own frame
+    while tb is not None:
+        code = tb.tb_frame.f_code.co_name
+        for name, value in list(tb.tb_frame.f_locals.items()):
+            frames[f"{code}: {name}"] = repr(value)
+        tb = tb.tb_next
+    assert frames and hits(frames, secrets) == []
