@@ -1635,11 +1635,14 @@ def reason_categorical(reasons: np.ndarray, explained: np.ndarray) -> pd.Categor
         >>> reasons = np.array(["b", None, "a", "b"], dtype=object)
         >>> reason_categorical(reasons, pd.notna(reasons)).tolist()
         ['b', nan, 'a', 'b']
+        >>> reason_categorical(reasons, np.ones(4, dtype=bool)).tolist()  # None: missing
+        ['b', nan, 'a', 'b']
     """
     codes, texts = pd.factorize(reasons[explained])
     categories = pd.Index(texts).sort_values()
     out = np.full(len(reasons), -1, dtype=np.intp)
-    out[explained] = categories.get_indexer(texts)[codes]
+    # factorize's -1 (a missing reason) stays missing, not the last category
+    out[explained] = np.where(codes < 0, -1, categories.get_indexer(texts)[codes])
     return pd.Categorical.from_codes(out, categories=categories)
 
 

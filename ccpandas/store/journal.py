@@ -503,7 +503,8 @@ class JournalDB:
         return set() if self.is_driven(run_id) else self._sending(run_id)
 
     def _sending(self, run_id: str) -> set[int]:
-        """The batches of ``run_id`` whose last attempt is still ``sending``."""
+        """The batches of ``run_id`` with an attempt still ``sending`` (recovery settles
+        each such attempt, the last and any earlier one a crash left)."""
         sql = f"SELECT batch FROM attempts WHERE run_id = ? AND outcome = '{Outcome.SENDING}'"
         return {row["batch"] for row in self.query(sql, (run_id,))}
 
