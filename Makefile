@@ -75,16 +75,17 @@ docs: install-test
 doctest: install-test
 	$(PY) -m pytest -q --doctest-modules ccpandas
 
-# The docs are built first: the layout test (tests/docs) checks that very build. The
-# Sphinx build takes one core for most of its time, so lint, types, contracts, the
-# doctests and the package run one after another on the other core meanwhile (-j2, docs
-# started first; --output-sync keeps each one's output together). The nox sessions'
+# The docs are built first: the layout test (tests/docs) checks that very build. Two at
+# a time (-j2): the Sphinx build and the package (the longest two: about 50 and 60 s)
+# start first, then lint, types, contracts and the doctests take whichever core is free
+# (measured: with the package last, one core idled for about 55 s); --output-sync keeps
+# each one's output together. The nox sessions'
 # environments are made (pip, its output in .nox/install.log) while the suite runs, so
 # that the sessions only test at the end. The serial tests mostly wait (on the rate
 # limit, child processes, a browser): they run beside the nox sessions, their output
 # kept in .nox/serial.log and shown when both are done.
 test: install-test
-	$(MAKE) --no-print-directory -j2 --output-sync=target docs lint types contracts doctest package
+	$(MAKE) --no-print-directory -j2 --output-sync=target docs package lint types contracts doctest
 	mkdir -p .nox; $(NOX_ENV) $(VENV)/bin/nox --install-only >.nox/install.log 2>&1 & pip=$$!; \
 	$(PRIVATE) CCPANDAS_DOCS_HTML=docs/_build/html $(PY) -m pytest $(PARALLEL) -m "not serial" \
 		--nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES); \
