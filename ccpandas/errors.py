@@ -375,6 +375,8 @@ class QuotaExceededError(RateLimitError):
 
 #: Where a resume's quota check stops it (:class:`QuotaShortError`'s ``before``).
 SENDING_THE_REST = "sending the rest"
+#: Where :meth:`~ccpandas.RemovalResult.retry_failed`'s quota check stops it.
+SENDING_FAILED_AGAIN = "sending the failed batches again"
 
 
 class QuotaShortError(QuotaExceededError):
@@ -394,7 +396,8 @@ class QuotaShortError(QuotaExceededError):
         reset_at: When the quota resets (UTC). None (the default) is the next 00:00 UTC.
         before: Where the run stopped. Default ``"its first list read"`` (a run made
             from a plan read earlier stops before ``"its first change"``, a resume before
-            ``"sending the rest"``, and the message says to resume it then).
+            ``"sending the rest"``, and the message says to resume it then; a retry of
+            failed batches before ``"sending the failed batches again"``, to retry then).
 
     Example:
         >>> err = QuotaShortError(412, used=9_700)
@@ -426,11 +429,15 @@ class QuotaShortError(QuotaExceededError):
 
     def _describe(self) -> str:
         again = "resume" if self.before == SENDING_THE_REST else "run"
+        advice = (
+            f"{again} it then, pass wait_for_quota=True to wait for the reset, or split the run"
+        )
+        if self.before == SENDING_FAILED_AGAIN:  # retry_failed() takes no wait_for_quota
+            advice = "call retry_failed() then"
         return (
             f"this run needs {self.detail}, but {self.used:,} of {self.limit:,} are used "
             f"today on this key. Only {self.left:,} are left, so it stopped before "
-            f"{self.before}. The quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC: {again} "
-            "it then, pass wait_for_quota=True to wait for the reset, or split the run"
+            f"{self.before}. The quota resets at {self.reset_at:%Y-%m-%d %H:%M} UTC: {advice}"
         )
 
 

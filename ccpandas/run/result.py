@@ -23,6 +23,7 @@ import pandas as pd
 
 from ccpandas._docs import shared_params
 from ccpandas.errors import (
+    SENDING_FAILED_AGAIN,
     SENDING_THE_REST,
     ActivityError,
     CCError,
@@ -714,7 +715,8 @@ class RemovalResult:
             return
         rest = dataclasses.replace(self.plan, batches=tuple(r.batch for r in sending))
         reads = 0 if with_recheck(rest) is rest else int(rest.membership.snapshot.requests)
-        QuotaCheck(self.runner, rest.daily_quota).check_run(rest, reads, SENDING_THE_REST)
+        before = SENDING_FAILED_AGAIN if retry else SENDING_THE_REST
+        QuotaCheck(self.runner, rest.daily_quota).check_run(rest, reads, before)
 
     def _send(
         self, options: RunOptions, progress: Any = None, *, retry: bool = False, check: bool = False
@@ -762,12 +764,16 @@ class RemovalResult:
             return False
         lists = list(dict.fromkeys(lid for r in sending for lid in r.batch.list_ids))
         run = f"run {self.run_id}" if self.run_id else "this run"
+        stats = getattr(self.runner.client, "stats", None)
+        start = stats.split()[1] if stats is not None else 0
+        reads: BaseException | int | None = None
         try:
             reads = reread_lists(self.runner, self.plan, lists, self.runs, run)
         except QuotaExceededError as exc:
-            return exc
-        self._count_reread(reads)
-        return reads is None
+            reads = exc
+        finally:  # its requests, refused ones too, inside the call's counts: reads
+            self._count_reread(stats.split()[1] - start if stats is not None else 0, True)
+        return reads if isinstance(reads, BaseException) else reads is None
 
     def _count_reread(self, reads: int | None, polled: bool = False) -> None:
         """The lists read again before a send (``reads`` spent): the run's reads, as
@@ -902,7 +908,7 @@ class RemovalResult:
         """A driving call: its display (``progress`` None keeps the run's), the run held
         (journal), ``action`` then the verification; what it spent, why it stopped.
         ``ready`` (a resume's checks, under the run's lock) comes after the call's resets
-        and before the run is taken up: it raises (nothing recorded, the run as it was)
+        and before the run is taken up: it raises (the run as it was, plus what it read)
         or says the run stops without sending (a QuotaExceededError, raised as the
         run's stop; True: the user stopped a wait)."""
         if progress is not None:
@@ -912,19 +918,22 @@ class RemovalResult:
         journal = runner.journal
         runner.stopped, runner.stop_reason = False, None
         runner.timed_out, runner.deadline = False, None
-        self.interrupted, self.driven_elsewhere = False, False
+        # From before ``ready``: its re-read of the lists (refused requests too) is spent.
+        stats = getattr(runner.client, "stats", None)
+        marks = [stats.split()] if stats is not None else []
+        if stats is None and runner.client is not None:
+            self.spent = None  # a client that counts nothing: not known
         blocked: BaseException | bool = False
         if ready is not None:  # its waits show (and its Stop button stops) in the display
             reporter.start(runner.snapshot(self.runs, "starting"))
             try:
                 blocked = ready()
             except BaseException:
-                reporter.finish(runner.snapshot(self.runs, "stopped"))
+                # Refused: the run as it was (its stop, its outcome), its display ended.
+                self._count_spent(stats, marks)  # a re-read made before a PlanError
+                self._finish_report(reporter, "stopped" if self.stopped else "done")
                 raise
-        stats = getattr(runner.client, "stats", None)
-        marks = [stats.split()] if stats is not None else []
-        if stats is None:
-            self.spent = None  # a client that counts nothing: not known
+        self.interrupted, self.driven_elsewhere = False, False
         # Holding the run (journal lock) first: if another process drives it, nothing
         # is sent from here, and the batches are brought up to date before acting.
         with journal.attach(self.runs):

@@ -562,6 +562,8 @@ class RemovalPanel(TextBox):
             return
         exc = self.error = future.exception()
         result = future.result() if exc is None else getattr(exc, "result", None)
+        if result is None:  # a refused Keep waiting: the run as it was, still to finish
+            result = getattr(self, self._target)
         if isinstance(exc, Exception):
             self.message.value = box(note(f"The run stopped with an error: {esc(exc)}", "danger"))
         elif exc is not None:  # Ctrl-C: no error, and no message of its own to show

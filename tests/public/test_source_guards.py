@@ -326,3 +326,31 @@ def test_spent_counts_a_re_read_after_the_quota_s_reset_as_reads(cc_emulator_fac
 
 def _contact_reads(emu, status=None):
     return emu.account.count(method="GET", route="/v3/contacts", status=status)
+
+
+@pytest.mark.parametrize("wait_for_quota", [True, False])
+def test_spent_counts_a_resume_s_refused_read_again(cc_emulator_factory, connect, wait_for_quota):
+    # The API's quota refused a resume's re-read of the lists: those refused requests
+    # were missing from spent (4 counted where the API saw 5; 14 of 15 with the wait
+    # for the reset), though the run counts the requests it made (found by review).
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    emu = cc_emulator_factory(seed=41, contacts=400, rate=None, clock=clock, start_delay=0.0)
+    client = connect(emu)
+    count = emu.account.count()
+    plan, _ = _planned_keep(emu, client)
+    runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
+    emu.configure(daily_quota=emu.quota_used)  # the re-read is refused until the reset
+    with pytest.raises(QuotaExceededError) as caught:
+        run_plan(plan, client=client, runner=runner, progress=False)
+    result = caught.value.result
+    assert sum(result.spent.values()) == emu.account.count() - count
+    before = dict(result.spent)
+    if wait_for_quota:
+        result.resume(wait_for_quota=True, progress=False)
+        assert result.ok
+    else:
+        with pytest.raises(QuotaExceededError):
+            result.resume(progress=False)
+        refused = emu.account.count() - count - sum(before.values())
+        assert refused and result.spent == {**before, "reads": before["reads"] + refused}
+    assert sum(result.spent.values()) == emu.account.count() - count

@@ -506,6 +506,125 @@ def test_waiting_on_a_finished_rebuilt_run_needs_no_login(emu, monkeypatch):
         ccpandas.set_default_client(old)
 
 
+def test_waiting_on_a_finished_rebuilt_run_keeps_what_it_spent(emu):
+    # wait() no longer takes the default client for a finished run: the display then
+    # found no client counts and made spent unknown ("requests spent: unknown"), where
+    # runs() kept the journaled count (found by review).
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:10]})
+    done = df.cc.remove_from_lists(emu.account.list_ids()[:1], client=client, progress=False)
+    spent = run_result(done.run_id).summary().spent
+    assert spent is not None and sum(spent.values()) > 0
+    old = ccpandas.set_default_client(client)  # a login exists
+    try:
+        again = run_result(done.run_id).wait(progress=False)
+    finally:
+        ccpandas.set_default_client(old)
+    assert again.summary().spent == spent
+    assert "unknown" not in again.summary().spent_text
+
+
+class CtrlCAfterTheFirstSend(NullReporter):
+    """Ctrl-C once the first batch is sent; the start and finish of each call after."""
+
+    fired = False
+
+    def __init__(self):
+        self.events = []
+
+    def start(self, snapshot):
+        self.events.append(("start", snapshot.phase))
+
+    def update(self, snapshot):
+        if snapshot.batches_submitted == 1 and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+
+    def finish(self, snapshot):
+        self.events.append(("finish", snapshot.phase, snapshot.extra.get("summary")))
+
+
+def _interrupted(emu):
+    """A run of 4 batches interrupted by Ctrl-C after the first; its client."""
+    emu.account.set_members(emu.account.list_ids()[0], emu.account.contact_ids())
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    lists = emu.account.list_ids()[:1]
+    plan = df.cc.remove_from_lists(lists, client=client, progress=False, dry_run=True).plan
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run_plan(plan, client=client, runner=quick(client), progress=CtrlCAfterTheFirstSend())
+    return caught.value.result, client
+
+
+def test_a_refused_resume_leaves_an_interrupted_run_interrupted(emu):
+    # The resume cleared the result's interrupted flag before its quota check: once
+    # refused, the run's summary said stopped while runs() said interrupted, and the
+    # display ended on "stopped" with no summary (found by review).
+    result, client = _interrupted(emu)
+    state = (result.summary().outcome, result.stopped, result.stop_reason, result.interrupted)
+    assert state[0] == "interrupted"
+    journaled = dict(open_journal().run_record(result.run_id))
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 2)  # others spent the day
+    display = CtrlCAfterTheFirstSend()
+    with pytest.raises(QuotaShortError, match="before sending the rest"):
+        result.resume(progress=display)
+    assert (result.summary().outcome, result.stopped, result.stop_reason, result.interrupted) == (
+        state
+    )
+    assert dict(open_journal().run_record(result.run_id)) == journaled
+    assert runs().set_index("run_id").loc[result.run_id, "outcome"] == "interrupted"
+    assert display.events[0] == ("start", "starting")
+    assert display.events[-1][2] is not None  # the display ends on the run's summary
+    assert display.events[-1][2].outcome == "interrupted"
+
+
+def test_a_ctrl_c_in_a_resume_s_wait_for_the_reset_leaves_the_run_as_it_was(emu):
+    # The same with Ctrl-C during the resume's wait for the quota's reset: the run
+    # stays interrupted, its display ends, its lock is free for another process.
+    result, client = _interrupted(emu)
+    journaled = dict(open_journal().run_record(result.run_id))
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 2)  # others spent the day
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+
+    def sleep(seconds):
+        raise KeyboardInterrupt
+
+    result.runner = quick(
+        client, clock=ClockFrom(clock, sleep=sleep), journal=result.runner.journal
+    )
+    display = CtrlCAfterTheFirstSend()
+    with pytest.raises(KeyboardInterrupt):
+        result.resume(wait_for_quota=True, progress=display)
+    assert result.interrupted and result.summary().outcome == "interrupted"
+    assert dict(open_journal().run_record(result.run_id)) == journaled
+    assert display.events[-1][:2] == ("finish", "stopped")
+    with RunJournal.open(result.run_id).attach(result.runs):  # not held any more
+        pass
+
+
+def test_a_refused_retry_says_to_retry_after_the_reset(emu):
+    # retry_failed()'s QuotaShortError said to resume after the reset or pass
+    # wait_for_quota=True: resume() never sends a failed batch again, and
+    # retry_failed() has no wait_for_quota (found by review).
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 4 batches
+    emu.fail_next(1, state="failed", at=0.0)
+    result = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+    )
+    assert len(result.retryable_runs) == 1
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 1)  # others spent the day
+    with pytest.raises(QuotaShortError) as caught:
+        result.retry_failed(progress=False)
+    said = str(caught.value)
+    assert "before sending the failed batches again" in said
+    assert said.endswith("UTC: call retry_failed() then")
+    assert "resume" not in said and "wait_for_quota" not in said
+
+
 def test_a_mismatched_resume_counts_in_good_english(emu):
     client = client_for(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3]})

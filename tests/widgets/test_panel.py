@@ -278,6 +278,38 @@ def test_keep_waiting_after_a_quota_stop_shows_the_finished_result(
     assert panel._undo_box.layout.display is None and not panel.undo_confirm.disabled
 
 
+def test_a_keep_waiting_refused_by_the_quota_check_keeps_the_run_on_show(
+    cc_emulator_factory,
+) -> None:
+    """Keep waiting after a quota stop, with today's quota still too short: the resume
+    is refused before it sends (QuotaShortError, no result of its own). The Keep
+    waiting button stayed hidden on an unfinished run, and the status headline said
+    "stopped waiting" (the Stop button's words) for the quota's stop (found by review)."""
+    emu = cc_emulator_factory(seed=11, contacts=300, lists=55, rate=None, speed=1_000_000)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    lists = ccpandas.read_contact_lists(client)
+    ids = sorted(emu.account.contact_ids())[:100]
+    panel = RemovalPanel(pd.DataFrame({"contact_id": ids}), client=client, lists=lists)
+    panel.targets.value = list(lists["list_id"])
+    emu.configure(daily_quota=emu.account.count() + 1)  # the first POST only
+    panel.confirm.value = True
+    panel.remove_button.click()
+    result = panel.result
+    assert result.summary().outcome == "quota_exceeded"
+    headline = panel.status.text().splitlines()[0]
+    emu.configure(daily_quota=10_000)
+    counter = client.stats.day_counter
+    counter.add(n=10_000 - counter.used() - 1)  # others spent the day
+    panel.resume_button.click()
+    assert isinstance(panel.error, ccpandas.QuotaShortError)
+    assert "sending the rest" in panel.message.value
+    assert panel.result is result and result.summary().outcome == "quota_exceeded"
+    assert panel.resume_button.layout.display is None and not panel.resume_button.disabled
+    assert "Not everything is finished" in panel.result_view.value
+    assert panel.status.text().splitlines()[0] == headline
+    assert "stopped by the daily request quota" in headline
+
+
 def test_an_interrupted_panel_run_says_interrupted_not_an_empty_error(
     emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
 ) -> None:
