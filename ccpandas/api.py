@@ -54,7 +54,7 @@ from ccpandas.plan.planner import (
 )
 from ccpandas.read.costs import pace_of
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
-from ccpandas.read.snapshot import SnapshotChoice, with_recheck
+from ccpandas.read.snapshot import SnapshotChoice, recheck_reads, with_recheck
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.budget import QuotaCheck, day_usage
 from ccpandas.run.kinds import kind_of
@@ -481,7 +481,7 @@ def _still_planned(
     None when there is nothing to check."""
     if with_recheck(plan) is plan:
         return plan, None
-    _check_quota(plan, runner, gate, reads=int(plan.membership.snapshot.requests))
+    _check_quota(plan, runner, gate, reads=recheck_reads(plan))
     stats = getattr(runner.client, "stats", None)
     before = sum(stats.split()) if stats is not None else 0
     try:  # never waits: a run waits for the reset once it is journaled (resumable)

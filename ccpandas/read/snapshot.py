@@ -1215,14 +1215,23 @@ def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: st
     return int(snap.requests)
 
 
+def recheck_reads(plan: Any) -> int:
+    """The reads of the lists read again before ``plan`` sends
+    (:func:`check_still_planned`), as its snapshot spent them; 0: nothing to check."""
+    m = plan.membership
+    if m is None or m.snapshot is None or not plan.source.kind.api_selects:
+        return 0
+    return int(m.snapshot.requests)
+
+
 def with_recheck(plan: Any, reads: int | None = None) -> Any:
     """``plan`` counting, in its reads, the lists read again before its first change
-    (:func:`check_still_planned`): ``reads`` spent, or None for the estimate (its
-    snapshot's reads). ``plan`` itself when it has nothing to check."""
+    (:func:`check_still_planned`): ``reads`` spent, or None for the estimate
+    (:func:`recheck_reads`). ``plan`` itself when it has nothing to check."""
     m = plan.membership
     if m is None or m.snapshot is None or not plan.source.kind.api_selects:
         return plan
-    reads = int(m.snapshot.requests) if reads is None else reads
+    reads = recheck_reads(plan) if reads is None else reads
     total = m.read_requests - m.recheck_requests + reads
     m = dataclasses.replace(m, read_requests=total, recheck_requests=reads)
     return dataclasses.replace(plan, membership=m)

@@ -37,7 +37,7 @@ from ccpandas.models import MembershipAction
 from ccpandas.plan import membership as membership_plans  # looked up at call time
 from ccpandas.plan.changes import NONE
 from ccpandas.plan.planner import CHANGE_COLUMNS, duplicate_example
-from ccpandas.read.snapshot import check_still_planned, read_after, with_recheck
+from ccpandas.read.snapshot import check_still_planned, read_after, recheck_reads
 from ccpandas.report.progress import PhaseReporter, Snapshot, make_reporter
 from ccpandas.run import summary as summaries
 from ccpandas.run.budget import QuotaCheck
@@ -706,17 +706,15 @@ class RemovalResult:
         if self.runner.client is None and self._default_client is not None:
             self.runner = self.runner.replace(client=self._default_client())
 
-    def _check_quota(self, retry: bool = False) -> None:
+    def _check_quota(self, sending: Sequence[BatchRun], retry: bool) -> None:
         """Before a resume (``retry``: :meth:`retry_failed`) sends, the quota check every
         run makes before its first change (:meth:`~ccpandas.run.budget.QuotaCheck.check_run`),
         for the batches still to send: refused, or the reset waited for, nothing sent."""
-        sending = to_send(self.runs, self.retryable_runs if retry else None)
         if not sending:
             return
         rest = dataclasses.replace(self.plan, batches=tuple(r.batch for r in sending))
-        reads = 0 if with_recheck(rest) is rest else int(rest.membership.snapshot.requests)
         before = SENDING_FAILED_AGAIN if retry else SENDING_THE_REST
-        QuotaCheck(self.runner, rest.daily_quota).check_run(rest, reads, before)
+        QuotaCheck(self.runner, rest.daily_quota).check_run(rest, recheck_reads(rest), before)
 
     def _send(
         self, options: RunOptions, progress: Any = None, *, retry: bool = False, check: bool = False
@@ -729,9 +727,10 @@ class RemovalResult:
             # Under the run's lock, after the call's resets (its display re-armed, an
             # earlier call's stop and timeout gone): another process driving the run
             # is RunLockedError before any wait for the quota's reset.
+            sending = to_send(self.runs, self.retryable_runs if retry else None)
             if check:
-                self._check_quota(retry)
-            return self._still_planned(retry)
+                self._check_quota(sending, retry)
+            return self._still_planned(sending)
 
         def go() -> None:
             # A retry's batches are chosen under the journal's lock: another process may
@@ -753,13 +752,12 @@ class RemovalResult:
             self._with_reporter(progress, go, ready)
         return self
 
-    def _still_planned(self, retry: bool) -> BaseException | bool:
+    def _still_planned(self, sending: Sequence[BatchRun]) -> BaseException | bool:
         """The API selects a source's contacts when it is sent: are they still the
         plan's (:func:`reread_lists`)? Asked before the run is taken up: a refusal (a
         PlanError) leaves it as it was, nothing sent. A spent quota is waited out with
         ``wait_for_quota``, else returned (the run stops on it, nothing sent); True: the
-        user stopped that wait; False: the run may send."""
-        sending = to_send(self.runs, self.retryable_runs if retry else None)
+        user stopped that wait; False: the run may send (``sending``: its batches)."""
         if not sending:
             return False
         lists = list(dict.fromkeys(lid for r in sending for lid in r.batch.list_ids))
