@@ -247,18 +247,24 @@ def test_background_run_stop_then_keep_waiting(
     assert not set(ids) & members(emu, "Newsletter")
 
 
-def test_keep_waiting_after_a_quota_stop_shows_the_finished_result(
-    cc_emulator_factory,
-) -> None:
-    """The quota stops the run between its two requests (55 lists: two groups); Keep
-    waiting sends the rest, and the Result step then shows the finished run (as its
-    text says, not the stopped one) and offers the undo."""
+def _panel_on_55_lists(cc_emulator_factory):
+    """A panel removing 100 contacts from 55 lists: two requests (two list groups)."""
     emu = cc_emulator_factory(seed=11, contacts=300, lists=55, rate=None, speed=1_000_000)
     client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
     lists = ccpandas.read_contact_lists(client)
     ids = sorted(emu.account.contact_ids())[:100]
     panel = RemovalPanel(pd.DataFrame({"contact_id": ids}), client=client, lists=lists)
     panel.targets.value = list(lists["list_id"])
+    return emu, panel
+
+
+def test_keep_waiting_after_a_quota_stop_shows_the_finished_result(
+    cc_emulator_factory,
+) -> None:
+    """The quota stops the run between its two requests (55 lists: two groups); Keep
+    waiting sends the rest, and the Result step then shows the finished run (as its
+    text says, not the stopped one) and offers the undo."""
+    emu, panel = _panel_on_55_lists(cc_emulator_factory)
     assert panel.plan is not None and panel.plan.n_requests == 2
     emu.configure(daily_quota=emu.account.count() + 1)  # the first POST only
     panel.confirm.value = True
@@ -285,12 +291,7 @@ def test_a_keep_waiting_refused_by_the_quota_check_keeps_the_run_on_show(
     is refused before it sends (QuotaShortError, no result of its own). The Keep
     waiting button stayed hidden on an unfinished run, and the status headline said
     "stopped waiting" (the Stop button's words) for the quota's stop (found by review)."""
-    emu = cc_emulator_factory(seed=11, contacts=300, lists=55, rate=None, speed=1_000_000)
-    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
-    lists = ccpandas.read_contact_lists(client)
-    ids = sorted(emu.account.contact_ids())[:100]
-    panel = RemovalPanel(pd.DataFrame({"contact_id": ids}), client=client, lists=lists)
-    panel.targets.value = list(lists["list_id"])
+    emu, panel = _panel_on_55_lists(cc_emulator_factory)
     emu.configure(daily_quota=emu.account.count() + 1)  # the first POST only
     panel.confirm.value = True
     panel.remove_button.click()
@@ -298,7 +299,7 @@ def test_a_keep_waiting_refused_by_the_quota_check_keeps_the_run_on_show(
     assert result.summary().outcome == "quota_exceeded"
     headline = panel.status.text().splitlines()[0]
     emu.configure(daily_quota=10_000)
-    counter = client.stats.day_counter
+    counter = panel.client.stats.day_counter
     counter.add(n=10_000 - counter.used() - 1)  # others spent the day
     panel.resume_button.click()
     assert isinstance(panel.error, ccpandas.QuotaShortError)
