@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +20,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
+from id_reference import reference
 
 import ccpandas
 from ccpandas import CCError, PlanError, Source
@@ -35,7 +34,6 @@ pa = pytest.importorskip("pyarrow", reason="the Arrow dtypes need pyarrow")
 U1 = "8b54d1f4-5b0e-11ee-8c99-0242ac120002"
 U2 = "9c65e2a5-6c1f-42ff-9daa-1353bd231113"
 LIST = "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
-CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def arrow(values: list[Any], typ: Any) -> pd.Series:
@@ -420,37 +418,6 @@ def test_resolve_list_ids_refuses_non_strings_before_names() -> None:
 
 
 # -- hypothesis over the public entry points -------------------------------------------
-def _is_missing(v: Any) -> bool:
-    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and math.isnan(v))
-
-
-def reference(values: list[Any]) -> list[str]:
-    """Per row, the status a plan must give (a plain loop, the spec)."""
-    out, seen = [], set()
-    for v in values:
-        if _is_missing(v):
-            out.append("missing")
-            continue
-        if not isinstance(v, str):
-            out.append("invalid_id")
-            continue
-        text = v.strip()
-        if not text:
-            out.append("missing")
-            continue
-        if text.startswith("{") and text.endswith("}"):
-            text = text[1:-1].strip()
-        text = text.lower()
-        if not CANONICAL.fullmatch(text):
-            out.append("invalid_id")
-        elif text in seen:
-            out.append("duplicate")
-        else:
-            seen.add(text)
-            out.append("planned")
-    return out
-
-
 _TEMPLATE = Emulator(seed=14, contacts=60, lists=6)
 CONTACTS = _TEMPLATE.account.contact_ids()
 LIST_IDS = _TEMPLATE.account.list_ids()

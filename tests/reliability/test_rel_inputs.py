@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import random
-import re
 import uuid
 import warnings
 from typing import Any
@@ -23,6 +22,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
+from id_reference import CANONICAL, is_missing, reference
 from reliability_support import REMOVE, check_all, fast_client, fast_runner, memberships
 
 from ccpandas import PlanError, remove_from_lists
@@ -31,7 +31,6 @@ from ccpandas.emulator import Emulator
 from ccpandas.plan.planner import plan_removal
 
 HAS_ARROW = importlib.util.find_spec("pyarrow") is not None
-CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SEED, CONTACTS, LISTS = 41, 700, 60
 
 # The account every example starts from (a fresh emulator per example, same seed).
@@ -115,16 +114,12 @@ def as_dtype(values: list[Any], dtype: str) -> pd.Series:
             except (TypeError, FutureWarning, DeprecationWarning):  # unorderable: objects
                 return series
     # text dtypes turn non-strings into their text (or refuse them): only text or missing
-    text = series.map(lambda v: v if isinstance(v, str) or _is_missing(v) else str(v))
+    text = series.map(lambda v: v if isinstance(v, str) or is_missing(v) else str(v))
     if dtype == "arrow":
         import pyarrow as pa
 
         return text.astype(pd.ArrowDtype(pa.string()))
     return text.astype(dtype)
-
-
-def _is_missing(v: Any) -> bool:
-    return v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
 
 
 @st.composite
@@ -169,34 +164,6 @@ def targets(draw: Any) -> tuple[list[Any], str | None]:
     if kind == "empty":
         return [], "list_ids is empty"
     return [LIST_IDS[0], 42], "must be strings"
-
-
-# -- the reference ------------------------------------------------------------------------
-def reference(values: list[Any]) -> list[str]:
-    """Per row, what the plan must say: planned, duplicate, invalid_id or missing."""
-    out, seen = [], set()
-    for v in values:
-        if _is_missing(v):
-            out.append("missing")
-            continue
-        if not isinstance(v, str):
-            out.append("invalid_id")
-            continue
-        text = v.strip()
-        if not text:
-            out.append("missing")
-            continue
-        if text.startswith("{") and text.endswith("}"):
-            text = text[1:-1].strip()
-        text = text.lower()
-        if not CANONICAL.fullmatch(text):
-            out.append("invalid_id")
-        elif text in seen:
-            out.append("duplicate")
-        else:
-            seen.add(text)
-            out.append("planned")
-    return out
 
 
 def _normal(v: str) -> str:
