@@ -25,3 +25,17 @@ def connect() -> Iterator[Callable[..., ccpandas.Client]]:
     yield make
     for client in made:
         client.close()
+
+
+@pytest.fixture
+def fast_account(
+    cc_emulator_factory: Callable[..., Any], connect: Callable[..., ccpandas.Client]
+) -> Callable[..., tuple[Any, ccpandas.Client, str]]:
+    """Start an emulator with ``options`` (no rate limit and fast activities unless they
+    say otherwise): (the emulator, a client of it, its first list)."""
+
+    def make(**options: Any) -> tuple[Any, ccpandas.Client, str]:
+        emu = cc_emulator_factory(**{"rate": None, "speed": 1_000_000.0, **options})
+        return emu, connect(emu), emu.account.list_ids()[0]
+
+    return make

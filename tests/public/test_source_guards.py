@@ -19,8 +19,6 @@ from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
 from ccpandas.store.journal import RunJournal, RunLockedError
 
-FAST = {"rate": None, "speed": 1_000_000.0}
-
 
 def _joined(emu, target, n):
     """``n`` contacts of the account put on ``target`` by someone else: their ids."""
@@ -29,12 +27,21 @@ def _joined(emu, target, n):
     return set(outside[:n])
 
 
-def _stopped_keep(emu, client, target):
-    """A keep_in_lists run of 60% of ``target``'s members, planned (the lists read, the
-    guard counted) and stopped by the quota before its request: (result, frame)."""
+def _planned_keep(emu, client):
+    """A keep_in_lists plan of 60% of the first list's members made earlier (the lists
+    read, the guard counted): (plan, the requests spent planning it, frame)."""
+    target = emu.account.list_ids()[0]
     members = sorted(emu.account.members(target))
     vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
+    count = emu.account.count()
     plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    return plan, emu.account.count() - count, vip
+
+
+def _stopped_keep(emu, client):
+    """The keep_in_lists run of _planned_keep stopped by the quota before its request:
+    (result, frame)."""
+    plan, _, vip = _planned_keep(emu, client)
     emu.configure(daily_quota=emu.quota_used)
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client=client, progress=False)
@@ -43,13 +50,9 @@ def _stopped_keep(emu, client, target):
     return caught.value.result, vip
 
 
-def test_a_resumed_keep_in_lists_never_removes_members_that_joined_since(
-    cc_emulator_factory, connect
-):
-    emu = cc_emulator_factory(seed=41, contacts=400, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
-    result, vip = _stopped_keep(emu, client, target)
+def test_a_resumed_keep_in_lists_never_removes_members_that_joined_since(fast_account):
+    emu, client, target = fast_account(seed=41, contacts=400)
+    result, vip = _stopped_keep(emu, client)
     joined = _joined(emu, target, 150)  # the list grows while the run waits
 
     # The API would empty the list of everyone outside the frame, 150 contacts the
@@ -72,12 +75,11 @@ def test_a_resumed_keep_in_lists_never_removes_members_that_joined_since(
     assert done.ok and emu.account.members(target) == set(vip["contact_id"])
 
 
-def test_a_resume_of_a_keep_another_process_drives_reads_no_list(cc_emulator_factory, connect):
+def test_a_resume_of_a_keep_another_process_drives_reads_no_list(fast_account):
     # The resume read the lists again before it took the run's lock: with another
     # process driving the run it spent those reads, then raised RunLockedError.
-    emu = cc_emulator_factory(seed=48, contacts=400, **FAST)
-    client = connect(emu)
-    result, _ = _stopped_keep(emu, client, emu.account.list_ids()[0])
+    emu, client, _ = fast_account(seed=48, contacts=400)
+    result, _ = _stopped_keep(emu, client)
     gets = emu.account.count(method="GET", route="/v3/contacts")
     with RunJournal.open(result.run_id).attach(result.runs):  # another process drives it
         for resume in (
@@ -90,10 +92,9 @@ def test_a_resume_of_a_keep_another_process_drives_reads_no_list(cc_emulator_fac
     assert posts(emu, 201) == 0
 
 
-def test_retry_failed_of_a_source_removal_checks_the_lists_again(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=42, contacts=400, **FAST)
-    client = connect(emu)
-    target, other = emu.account.list_ids()[:2]
+def test_retry_failed_of_a_source_removal_checks_the_lists_again(fast_account):
+    emu, client, target = fast_account(seed=42, contacts=400)
+    other = emu.account.list_ids()[1]
     emu.fail_next(1, state="failed", at=0.0)  # nothing done
     result = ccpandas.remove_list_memberships(
         client, [target], source=Source.list_ids([other]), snapshot=True, progress=False
@@ -107,11 +108,9 @@ def test_retry_failed_of_a_source_removal_checks_the_lists_again(cc_emulator_fac
     assert posts(emu, 201) == 1
 
 
-def test_a_source_of_the_lists_own_members_has_keep_in_lists_guard(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=43, contacts=400, **FAST)
-    client = connect(emu)
+def test_a_source_of_the_lists_own_members_has_keep_in_lists_guard(fast_account):
+    emu, client, target = fast_account(seed=43, contacts=400)
     acct = emu.account
-    target = acct.list_ids()[0]
     name = acct.lists[target].name
     before = set(acct.members(target))
     spared = sorted(before)[:3]
@@ -142,12 +141,10 @@ def test_a_source_of_the_lists_own_members_has_keep_in_lists_guard(cc_emulator_f
     assert result.ok and acct.members(target) == set(spared)
 
 
-def test_a_resumed_sync_removes_only_the_members_it_planned(cc_emulator_factory, connect):
+def test_a_resumed_sync_removes_only_the_members_it_planned(fast_account):
     # A sync names the contacts it removes: the newcomers of a list grown while the run
     # waited stay, and the guard counted exactly what is removed.
-    emu = cc_emulator_factory(seed=44, contacts=400, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=44, contacts=400)
     members = sorted(emu.account.members(target))
     segment = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
     plan = segment.cc.plan([target], client=client, kind="sync")
@@ -161,16 +158,12 @@ def test_a_resumed_sync_removes_only_the_members_it_planned(cc_emulator_factory,
     assert emu.account.members(target) == set(segment["contact_id"]) | joined
 
 
-def _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect):
+def _quota_stopped_keep_on_a_clock(fast_account):
     """A keep_in_lists run stopped by the quota at 22:00 UTC on a clock of its own, the
     quota still spent: (emu, client, runner, result, frame)."""
     clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
-    emu = cc_emulator_factory(seed=41, contacts=400, rate=None, clock=clock, start_delay=0.0)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
-    members = sorted(emu.account.members(target))
-    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
-    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    emu, client, _ = fast_account(seed=41, contacts=400, clock=clock, start_delay=0.0)
+    plan, _, vip = _planned_keep(emu, client)
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
     emu.configure(daily_quota=emu.quota_used)
     with pytest.raises(QuotaExceededError) as caught:
@@ -179,49 +172,39 @@ def _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect):
     return emu, client, runner, caught.value.result, vip
 
 
-def test_a_quota_stopped_keep_resumed_with_wait_for_quota_waits_then_checks(
-    cc_emulator_factory, connect
-):
+def test_a_quota_stopped_keep_resumed_with_wait_for_quota_waits_then_checks(fast_account):
     # The re-read that checks the lists met the spent quota and raised it at once: a
     # resume with wait_for_quota=True no longer waited for the reset (found by review).
-    emu, _, _, result, vip = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
+    emu, _, _, result, vip = _quota_stopped_keep_on_a_clock(fast_account)
     target = emu.account.list_ids()[0]
     done = result.resume(wait_for_quota=True, progress=False)
     assert done.ok and emu.account.members(target) == set(vip["contact_id"])
 
 
-def test_a_quota_stopped_keep_resumed_from_the_journal_waits_too(cc_emulator_factory, connect):
-    emu, client, runner, result, vip = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
+def test_a_quota_stopped_keep_resumed_from_the_journal_waits_too(fast_account):
+    emu, client, runner, result, vip = _quota_stopped_keep_on_a_clock(fast_account)
     done = ccpandas.resume(
         result.run_id, client=client, runner=runner, progress=False, wait_for_quota=True
     )
     assert done.ok and emu.account.members(emu.account.list_ids()[0]) == set(vip["contact_id"])
 
 
-def test_a_quota_stopped_keep_resumed_too_early_stops_as_a_spent_quota_does(
-    cc_emulator_factory, connect
-):
+def test_a_quota_stopped_keep_resumed_too_early_stops_as_a_spent_quota_does(fast_account):
     # Without wait_for_quota the resume stops as any run on a spent quota does (the
     # result, its stop reason, the call that continues it), not on a bare GET error.
-    emu, _, _, result, _ = _quota_stopped_keep_on_a_clock(cc_emulator_factory, connect)
+    emu, _, _, result, _ = _quota_stopped_keep_on_a_clock(fast_account)
     with pytest.raises(QuotaExceededError) as caught:
         result.resume(progress=False)
     assert caught.value.result is result and result.stop_reason == "quota_exceeded"
     assert result.resume_call and posts(emu, 201) == 0
 
 
-def test_run_plan_of_a_keep_plan_made_earlier_refuses_members_that_joined_since(
-    cc_emulator_factory, connect
-):
+def test_run_plan_of_a_keep_plan_made_earlier_refuses_members_that_joined_since(fast_account):
     # "Plan now, send later": a dry run's plan, given to run_plan after the list grew.
     # The API would remove the newcomers too, a removal its preview (46) and its guard
     # (max_removed=0.5 of 115 allows 57) never showed: refused, nothing sent or journaled.
-    emu = cc_emulator_factory(seed=45, contacts=400, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
-    members = sorted(emu.account.members(target))
-    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
-    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    emu, client, target = fast_account(seed=45, contacts=400)
+    plan, _, vip = _planned_keep(emu, client)
     joined = _joined(emu, target, 150)
     runs_before = len(ccpandas.runs())
     with pytest.raises(PlanError, match="150 more members of it would leave now") as info:
@@ -241,10 +224,9 @@ def test_run_plan_of_a_keep_plan_made_earlier_refuses_members_that_joined_since(
     assert spent == reread + done.plan.verify_requests
 
 
-def test_run_plan_of_a_source_plan_made_earlier_checks_its_lists(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=46, contacts=400, **FAST)
-    client = connect(emu)
-    target, other = emu.account.list_ids()[:2]
+def test_run_plan_of_a_source_plan_made_earlier_checks_its_lists(fast_account):
+    emu, client, target = fast_account(seed=46, contacts=400)
+    other = emu.account.list_ids()[1]
     plan = ccpandas.remove_list_memberships(
         client, [target], source=Source.list_ids([other]), snapshot=True, dry_run=True
     ).plan
@@ -255,7 +237,7 @@ def test_run_plan_of_a_source_plan_made_earlier_checks_its_lists(cc_emulator_fac
     assert posts(emu) == 0
 
 
-def test_run_plan_counts_the_read_again_in_its_quota_check(cc_emulator_factory, connect):
+def test_run_plan_counts_the_read_again_in_its_quota_check(fast_account):
     # The run would fit today without the second read of the lists, not with it:
     # refused before that read, nothing read nor sent; with room for it, it runs.
     import dataclasses
@@ -263,12 +245,8 @@ def test_run_plan_counts_the_read_again_in_its_quota_check(cc_emulator_factory, 
     from ccpandas.api import run_requests
     from ccpandas.run.budget import day_usage
 
-    emu = cc_emulator_factory(seed=47, contacts=400, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
-    members = sorted(emu.account.members(target))
-    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
-    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
+    emu, client, _ = fast_account(seed=47, contacts=400)
+    plan, _, _ = _planned_keep(emu, client)
     limit = day_usage(client).used + run_requests(plan)  # the sends, polls and check
     count = emu.account.count()
     with pytest.raises(QuotaExceededError, match="reads of the lists to check them"):
@@ -279,22 +257,11 @@ def test_run_plan_counts_the_read_again_in_its_quota_check(cc_emulator_factory, 
     assert run_plan(enough, client=client, progress=False).ok
 
 
-def _planned_keep(emu, client):
-    """A keep_in_lists plan made earlier, and the requests spent planning it."""
-    target = emu.account.list_ids()[0]
-    members = sorted(emu.account.members(target))
-    vip = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
-    count = emu.account.count()
-    plan = vip.cc.keep_in_lists([target], client=client, dry_run=True, progress=False).plan
-    return plan, emu.account.count() - count
-
-
-def test_spent_counts_the_read_again_of_the_lists_only_once_made(cc_emulator_factory, connect):
+def test_spent_counts_the_read_again_of_the_lists_only_once_made(fast_account):
     # The API's quota refused the re-read before the first change: spent counted the
     # re-read anyway (7 reads where 4 were made), and again after the resume.
-    emu = cc_emulator_factory(seed=41, contacts=3000, **FAST)
-    client = connect(emu)
-    plan, planning = _planned_keep(emu, client)
+    emu, client, _ = fast_account(seed=41, contacts=3000)
+    plan, planning, _ = _planned_keep(emu, client)
     count = emu.account.count()
     emu.configure(daily_quota=emu.quota_used)  # the re-read is refused
     with pytest.raises(QuotaExceededError) as caught:
@@ -306,13 +273,12 @@ def test_spent_counts_the_read_again_of_the_lists_only_once_made(cc_emulator_fac
     assert done.ok and sum(done.spent.values()) == planning + emu.account.count() - count
 
 
-def test_spent_counts_a_re_read_after_the_quota_s_reset_as_reads(cc_emulator_factory, connect):
+def test_spent_counts_a_re_read_after_the_quota_s_reset_as_reads(fast_account):
     # With wait_for_quota=True the re-read made after the reset was counted twice: as
     # the estimate in the reads and as polls.
     clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
-    emu = cc_emulator_factory(seed=41, contacts=3000, rate=None, clock=clock, start_delay=0.0)
-    client = connect(emu)
-    plan, planning = _planned_keep(emu, client)
+    emu, client, _ = fast_account(seed=41, contacts=3000, clock=clock, start_delay=0.0)
+    plan, planning, _ = _planned_keep(emu, client)
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
     emu.configure(daily_quota=emu.quota_used)  # the re-read is refused until the reset
     count, gets, made = emu.account.count(), _contact_reads(emu), _contact_reads(emu, 200)
@@ -329,15 +295,14 @@ def _contact_reads(emu, status=None):
 
 
 @pytest.mark.parametrize("wait_for_quota", [True, False])
-def test_spent_counts_a_resume_s_refused_read_again(cc_emulator_factory, connect, wait_for_quota):
+def test_spent_counts_a_resume_s_refused_read_again(fast_account, wait_for_quota):
     # The API's quota refused a resume's re-read of the lists: those refused requests
     # were missing from spent (4 counted where the API saw 5; 14 of 15 with the wait
     # for the reset), though the run counts the requests it made (found by review).
     clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
-    emu = cc_emulator_factory(seed=41, contacts=400, rate=None, clock=clock, start_delay=0.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=41, contacts=400, clock=clock, start_delay=0.0)
     count = emu.account.count()
-    plan, _ = _planned_keep(emu, client)
+    plan, _, _ = _planned_keep(emu, client)
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
     emu.configure(daily_quota=emu.quota_used)  # the re-read is refused until the reset
     with pytest.raises(QuotaExceededError) as caught:

@@ -12,8 +12,6 @@ from engine_support import posts
 
 from ccpandas.report.progress import NullReporter
 
-FAST = {"rate": None, "speed": 1_000_000.0}
-
 
 def _strangers(n: int, seed: int) -> list[str]:
     """Well-formed contact ids no emulator account has."""
@@ -21,12 +19,8 @@ def _strangers(n: int, seed: int) -> list[str]:
 
 
 @pytest.mark.parametrize("shape", ["strings", "objects"])
-def test_unknown_contacts_removed_without_a_snapshot_are_not_reported_removed(
-    cc_emulator_factory, connect, shape
-):
-    emu = cc_emulator_factory(seed=2101, contacts=400, activity_errors=shape, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_unknown_contacts_removed_without_a_snapshot_are_not_reported_removed(fast_account, shape):
+    emu, client, target = fast_account(seed=2101, contacts=400, activity_errors=shape)
     known = sorted(emu.account.members(target))[:20]
     assert len(known) == 20
     strangers = _strangers(80, 2101)
@@ -51,12 +45,8 @@ def test_unknown_contacts_removed_without_a_snapshot_are_not_reported_removed(
     assert "api_error 80" in summary.outcome_line
 
 
-def test_unknown_contacts_added_without_a_snapshot_are_not_reported_added(
-    cc_emulator_factory, connect
-):
-    emu = cc_emulator_factory(seed=2102, contacts=100, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_unknown_contacts_added_without_a_snapshot_are_not_reported_added(fast_account):
+    emu, client, target = fast_account(seed=2102, contacts=100)
     active = set(emu.account.contact_ids(status="active"))
     outside = sorted(active - set(emu.account.members(target)))[:10]
     deleted = sorted(set(emu.account.contact_ids(status="deleted")))[:1]
@@ -75,22 +65,16 @@ def test_unknown_contacts_added_without_a_snapshot_are_not_reported_added(
     assert not result.ok and result.summary().outcome.exit_code == 1
 
 
-def test_known_contacts_only_still_complete_ok(cc_emulator_factory, connect):
+def test_known_contacts_only_still_complete_ok(fast_account):
     # The control: with nothing in activity_errors, a run without a snapshot is ok.
-    emu = cc_emulator_factory(seed=2103, contacts=100, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=2103, contacts=100)
     df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
     result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
     assert result.ok and set(result.rows["status"]) == {"removed"}
 
 
-def test_a_failed_activity_without_a_snapshot_says_unknown_with_a_hint(
-    cc_emulator_factory, connect
-):
-    emu = cc_emulator_factory(seed=2104, contacts=1000, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_a_failed_activity_without_a_snapshot_says_unknown_with_a_hint(fast_account):
+    emu, client, target = fast_account(seed=2104, contacts=1000)
     members = sorted(emu.account.members(target))
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:500]})  # one batch
     emu.fail_next(1, state="failed", at=0.5)
@@ -108,12 +92,10 @@ def test_a_failed_activity_without_a_snapshot_says_unknown_with_a_hint(
     assert not result.ok and result.summary().outcome.exit_code == 1
 
 
-def failing_part_way(cc_emulator_factory, connect, seed: int, **options):
+def failing_part_way(fast_account, seed: int, **options):
     """A removal with a snapshot of 500 members of a list, in one activity that fails
     half way: the result, the emulator, the list and the members."""
-    emu = cc_emulator_factory(seed=seed, contacts=1500, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=seed, contacts=1500)
     members = sorted(emu.account.members(target))[:500]
     df = pd.DataFrame({"contact_id": members})
     emu.fail_next(1, state="failed", at=0.5)
@@ -121,8 +103,8 @@ def failing_part_way(cc_emulator_factory, connect, seed: int, **options):
     return df.cc.remove_from_lists([target], client=client, **kw), emu, target, members
 
 
-def test_a_failed_activity_with_a_snapshot_says_what_the_reread_shows(cc_emulator_factory, connect):
-    result, emu, target, members = failing_part_way(cc_emulator_factory, connect, 2105)
+def test_a_failed_activity_with_a_snapshot_says_what_the_reread_shows(fast_account):
+    result, emu, target, members = failing_part_way(fast_account, 2105)
 
     assert result.after is not None  # verified by a re-read
     still = set(emu.account.members(target)) & set(members)
@@ -137,12 +119,8 @@ def test_a_failed_activity_with_a_snapshot_says_what_the_reread_shows(cc_emulato
     assert not result.ok
 
 
-def test_a_failed_activity_with_a_snapshot_not_reread_says_unknown_and_verify(
-    cc_emulator_factory, connect
-):
-    result, emu, target, members = failing_part_way(
-        cc_emulator_factory, connect, 2106, verify=False
-    )
+def test_a_failed_activity_with_a_snapshot_not_reread_says_unknown_and_verify(fast_account):
+    result, emu, target, members = failing_part_way(fast_account, 2106, verify=False)
 
     assert result.after is None
     assert set(result.rows["status"].astype(str)) == {"unknown"}
@@ -164,12 +142,8 @@ class DeleteOnStart(NullReporter):
             self.emu.account.delete_contact(self.contact_id)
 
 
-def test_an_add_with_a_snapshot_maps_activity_errors_onto_rows_and_pairs(
-    cc_emulator_factory, connect
-):
-    emu = cc_emulator_factory(seed=2107, contacts=300, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_an_add_with_a_snapshot_maps_activity_errors_onto_rows_and_pairs(fast_account):
+    emu, client, target = fast_account(seed=2107, contacts=300)
     active = set(emu.account.contact_ids(status="active"))
     outside = sorted(active - set(emu.account.members(target)))[:6]
     gone = outside[0]
@@ -189,12 +163,8 @@ def test_an_add_with_a_snapshot_maps_activity_errors_onto_rows_and_pairs(
     assert not result.ok and result.summary().outcome.exit_code == 1
 
 
-def test_a_failed_activity_verified_by_a_sample_says_unknown_for_pairs_it_did_not_see(
-    cc_emulator_factory, connect
-):
-    result, emu, target, members = failing_part_way(
-        cc_emulator_factory, connect, 2107, verify="sample"
-    )
+def test_a_failed_activity_verified_by_a_sample_says_unknown_for_pairs_it_did_not_see(fast_account):
+    result, emu, target, members = failing_part_way(fast_account, 2107, verify="sample")
 
     assert result.verification()["sample"]
     seen = set(result.after.contact_ids)
@@ -206,13 +176,11 @@ def test_a_failed_activity_verified_by_a_sample_says_unknown_for_pairs_it_did_no
     assert set(pairs.drop(sorted(seen))) == {"unknown"}
 
 
-def test_a_run_nothing_verified_says_so_in_its_outcome_line(cc_emulator_factory, connect):
+def test_a_run_nothing_verified_says_so_in_its_outcome_line(fast_account):
     # verify=False: the activity completed and nothing re-read the list. The outcome
     # line said "completed (ok)", as a verified run's does; it says "not verified" now,
     # in repr, HTML and the panel alike (they render this line).
-    emu = cc_emulator_factory(seed=2107, contacts=50, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=2107, contacts=50)
     df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:5]})
     result = df.cc.remove_from_lists(
         [target], client=client, progress=False, snapshot=False, verify=False
