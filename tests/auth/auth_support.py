@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import requests
 
-from ccpandas.auth.connect import ENV_VARIABLES, DeviceCode, TextView
+from ccpandas.auth.connect import ENV_VARIABLES, DeviceCode, TextView, login
 from ccpandas.emulator import Emulator
 
 CLIENT_ID = "5f1c1b0e-3a9d-4c57-9a43-0d2f7c1e8b21"
@@ -186,6 +186,20 @@ class User(TextView):
 
 
 # --------------------------------------------------------------------------- real-life tokens
+
+
+def pkce_login(emu: Emulator, view: TextView, **options: Any) -> Any:
+    """A PKCE login to ``emu`` through a loopback redirect, ``view`` at the browser."""
+    return login(
+        CLIENT_ID,
+        flow="pkce",
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        redirect_uri="http://127.0.0.1:0/callback",
+        view=view,
+        open_browser=False,
+        **options,
+    )
 
 
 def b64url(raw: bytes) -> str:

@@ -32,7 +32,7 @@ import keyring
 import pandas as pd
 import pytest
 import requests
-from auth_support import BROWSER_THREAD, CLIENT_ID, Secrets, User, capped_keyring
+from auth_support import BROWSER_THREAD, CLIENT_ID, Secrets, User, capped_keyring, pkce_login
 
 import ccpandas
 from ccpandas._secret import Secret
@@ -133,16 +133,7 @@ def test_no_token_leaks_anywhere(
 
     # 3. PKCE login through the loopback redirect.
     emu.configure(auto_approve=True)
-    pkce = login(
-        CLIENT_ID,
-        flow="pkce",
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        redirect_uri="http://127.0.0.1:0/callback",
-        view=User(emu),
-        open_browser=False,
-        client_options={"rate": None},
-    )
+    pkce = pkce_login(emu, User(emu), client_options={"rate": None})
     keep(pkce, ccpandas.read_contact_lists(pkce))
 
     # 4. The environment source, refreshed and rotated.

@@ -8,7 +8,7 @@ import os
 import stat
 
 import pytest
-from auth_support import CLIENT_ID, User
+from auth_support import CLIENT_ID, User, pkce_login
 
 import ccpandas
 from ccpandas.auth import flows as authflows
@@ -101,16 +101,7 @@ def test_device_flow_slows_down_when_asked(auth_emu, monkeypatch) -> None:
 def test_pkce_login_with_a_loopback_redirect(auth_emu, store: TokenStore) -> None:
     emu = auth_emu(auto_approve=True)
     user = User(emu)  # its browser follows the authorize URL and the redirect
-    client = login(
-        CLIENT_ID,
-        flow="pkce",
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        redirect_uri="http://127.0.0.1:0/callback",
-        view=user,
-        open_browser=False,
-        timeout=20,
-    )
+    client = pkce_login(emu, user, timeout=20)
     user.join()
     assert emu.oauth.events["token:authorization_code"] == 1
     assert len(ccpandas.read_contact_lists(client)) == 3
@@ -122,16 +113,7 @@ def test_pkce_login_denied_on_the_page(auth_emu, store: TokenStore) -> None:
     emu = auth_emu()  # no auto-approval: the page asks, the user denies
     user = User(emu, decision="deny")
     with pytest.raises(AuthError, match="denied"):
-        login(
-            CLIENT_ID,
-            flow="pkce",
-            auth_url=emu.auth_url,
-            base_url=emu.base_url,
-            redirect_uri="http://127.0.0.1:0/callback",
-            view=user,
-            open_browser=False,
-            timeout=20,
-        )
+        pkce_login(emu, user, timeout=20)
     user.join()
     assert store.load(CLIENT_ID) is None
     assert emu.oauth.events["token:authorization_code"] == 0

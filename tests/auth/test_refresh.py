@@ -491,12 +491,9 @@ def test_a_refresh_token_without_client_id_is_a_warning(auth_emu, monkeypatch, c
     assert len(ccpandas.read_contact_lists(client)) == 3  # the access token still works
 
 
-def test_tokens_expiring_by_time_during_a_long_removal(auth_emu) -> None:
-    # Access tokens live 1 s on the emulator's (real) clock and every request takes
-    # 200 ms: a removal of 8,000 contacts crosses several expiries by time, refreshing
-    # shortly before each (or once after a 401 that raced it).
-    life = 1
-    emu = auth_emu(contacts=8_000, lists=2, access_token_lifetime=life, latency=0.2, speed=2_000)
+def _removal_by_login(emu):
+    """A device-flow login to ``emu`` that may refresh often, its first list and a frame
+    of all its contacts: (client, list id, frame)."""
     client = login(
         CLIENT_ID,
         auth_url=emu.auth_url,
@@ -505,8 +502,17 @@ def test_tokens_expiring_by_time_during_a_long_removal(auth_emu) -> None:
         client_options={"rate": None},
         min_refresh_interval=0.1,
     )
-    list_id = emu.account.list_ids()[0]
     frame = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    return client, emu.account.list_ids()[0], frame
+
+
+def test_tokens_expiring_by_time_during_a_long_removal(auth_emu) -> None:
+    # Access tokens live 1 s on the emulator's (real) clock and every request takes
+    # 200 ms: a removal of 8,000 contacts crosses several expiries by time, refreshing
+    # shortly before each (or once after a 401 that raced it).
+    life = 1
+    emu = auth_emu(contacts=8_000, lists=2, access_token_lifetime=life, latency=0.2, speed=2_000)
+    client, list_id, frame = _removal_by_login(emu)
     started = time.monotonic()
 
     result = frame.cc.remove_from_lists([list_id], progress=False, snapshot=False)
@@ -536,16 +542,7 @@ def test_tokens_expiring_on_the_servers_clock_during_a_removal(auth_emu) -> None
     # so each jump costs one 401, one refresh and a resend, never an error.
     clock = OffsetClock()
     emu = auth_emu(contacts=8_000, lists=2, clock=clock, latency=0.05)
-    client = login(
-        CLIENT_ID,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        view=User(emu),
-        client_options={"rate": None},
-        min_refresh_interval=0.1,
-    )
-    list_id = emu.account.list_ids()[0]
-    frame = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    client, list_id, frame = _removal_by_login(emu)
     accepted = lambda: emu.account.count(method="POST", route=REMOVE, status=201)  # noqa: E731
     jumps: list[int] = []
     errors: list[BaseException] = []
