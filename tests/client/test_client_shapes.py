@@ -182,6 +182,14 @@ def _busy_list(cc_emulator_factory: Any, lists: int = 1) -> tuple[Any, str, list
     return emu, lid, ids
 
 
+def _busy_read(emu: Any, lid: str, ids: list[str], lists: Any = None, **options: Any) -> Any:
+    """read_snapshot of ``lists`` (``[lid]``; no journal, no emails) while someone takes
+    the first 40 of ``ids`` off ``lid``, one at every page."""
+    reporter = _Busy(emu, lid, ids[:40])
+    kw = {"journal": False, "need_emails": False, **options}
+    return read_snapshot(emu_client(emu), lists or [lid], reporter=reporter, **kw)
+
+
 @pytest.fixture
 def busy_list(cc_emulator_factory: Any) -> tuple[Any, str, list[str]]:
     return _busy_list(cc_emulator_factory)
@@ -196,15 +204,7 @@ def test_a_verification_read_of_a_list_that_keeps_changing_claims_no_false_remov
     emu, lid, ids = busy_list
     ours = ids[40:1300]  # the run's contacts: 1,160 still members, 100 never were
     with pytest.warns(UserWarning, match="kept changing") as caught:
-        snap, _ = read_snapshot(
-            emu_client(emu),
-            [lid],
-            reporter=_Busy(emu, lid, ids[:40]),
-            journal=False,
-            need_emails=False,
-            names={lid: "Busy"},
-            select=Selection.of("run", ours),
-        )
+        snap, _ = _busy_read(emu, lid, ids, names={lid: "Busy"}, select=Selection.of("run", ours))
     now = emu.account.members(lid)
     assert set(snap.contact_ids) == now & set(ours), "a member read as gone"
     text = str(caught[-1].message)
@@ -218,14 +218,7 @@ def test_a_read_of_every_member_of_a_list_that_keeps_changing_warns_once_naming_
     # not see: one warning names the list, what it means and what to do.
     emu, lid, ids = busy_list
     with pytest.warns(UserWarning, match="kept changing") as caught:
-        read_snapshot(
-            emu_client(emu),
-            [lid],
-            reporter=_Busy(emu, lid, ids[:40]),
-            journal=False,
-            need_emails=False,
-            names={lid: "Busy"},
-        )
+        _busy_read(emu, lid, ids, names={lid: "Busy"})
     text = str(caught[-1].message)
     assert len(caught) == 1 and text.startswith("ccpandas: the lists 'Busy'")
     assert "may have skipped members" in text and "snapshot=True" in text
@@ -284,17 +277,8 @@ def test_a_verification_read_looks_up_no_more_contacts_than_it_read_pages(
     emu, lid, ids = busy_list
     emu.account.remove_members(lid, ids[100:500])  # the run removed these
     ours = ids[40:1300]
-    reporter = _Busy(emu, lid, ids[:40])
     with pytest.warns(UserWarning, match="unverified") as caught:
-        snap, _ = read_snapshot(
-            emu_client(emu),
-            [lid],
-            reporter=reporter,
-            journal=False,
-            need_emails=False,
-            names={lid: "Busy"},
-            select=Selection.of("run", ours),
-        )
+        snap, _ = _busy_read(emu, lid, ids, names={lid: "Busy"}, select=Selection.of("run", ours))
     singles = emu.account.count(route="/v3/contacts/{contact_id}")
     pages = emu.account.count(route="/v3/contacts")
     assert singles == max(SETTLE_LOOKUPS, pages)
@@ -314,13 +298,8 @@ def test_a_read_of_many_lists_looks_up_once_only_whom_no_pass_showed(cc_emulator
     emu.account.set_members(last, ids[1200:1500])  # read by the second pass
     ours = ids[40:1500]
     with pytest.warns(UserWarning, match="looked up") as caught:
-        snap, _ = read_snapshot(
-            emu_client(emu),
-            emu.account.list_ids(),
-            reporter=_Busy(emu, lid, ids[:40]),
-            journal=False,
-            need_emails=False,
-            select=Selection.of("run", ours),
+        snap, _ = _busy_read(
+            emu, lid, ids, lists=emu.account.list_ids(), select=Selection.of("run", ours)
         )
     now = (emu.account.members(lid) | emu.account.members(last)) & set(ours)
     assert set(snap.contact_ids) == now, "a member read as gone"
