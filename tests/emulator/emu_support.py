@@ -62,6 +62,16 @@ class Api:
         self.session.close()
 
 
+def finish(emu: Emulator, api: Api, response: requests.Response) -> dict[str, Any]:
+    """The activity ``response`` created (201), once the emulator ran it: its completed
+    status."""
+    assert response.status_code == 201, response.text
+    emu.wait_idle(10)
+    final = api.get(f"/activities/{response.json()['activity_id']}").json()
+    assert final["state"] == "completed", final
+    return final
+
+
 def assert_error(response: requests.Response, status: int, key: str | None = None) -> str:
     """The response is ``status`` with an error body in either shape the emulator
     serves; returns the message.

@@ -5,19 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from emu_support import FAST, Api, assert_error
+from emu_support import FAST, Api, assert_error, finish
 
 from ccpandas.emulator import Emulator, ManualClock
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
-
-
-def _finish(emu: Emulator, api: Api, response) -> dict:
-    assert response.status_code == 201, response.text
-    emu.wait_idle(10)
-    final = api.get(f"/activities/{response.json()['activity_id']}").json()
-    assert final["state"] == "completed", final
-    return final
 
 
 def _expect_removed(before: dict[str, set[str]], after: dict[str, set[str]], targets, gone) -> None:
@@ -36,7 +28,7 @@ def test_remove_by_contact_ids(emu: Emulator, api: Api) -> None:
     target = emu.account.list_ids()[0]
     before = emu.account.memberships()
     chosen = sorted(before[target])[:7] + sorted(before[emu.account.list_ids()[1]])[:3]
-    final = _finish(emu, api, api.remove({"source": {"contact_ids": chosen}, "list_ids": [target]}))
+    final = finish(emu, api, api.remove({"source": {"contact_ids": chosen}, "list_ids": [target]}))
     assert final["status"] == {
         "items_total_count": len(set(chosen)),
         "items_completed_count": len(set(chosen)),
@@ -56,7 +48,7 @@ def test_remove_by_source_lists_with_exclude(emu: Emulator, api: Api) -> None:
         "list_ids": targets,
         "exclude": {"contact_ids": keep},
     }
-    final = _finish(emu, api, api.remove(body))
+    final = finish(emu, api, api.remove(body))
     gone = before[source] - set(keep)
     assert final["status"]["items_total_count"] == len(gone)
     assert final["status"]["list_count"] == 2
@@ -76,7 +68,7 @@ def test_remove_all_active_contacts_with_exclude(emu: Emulator, api: Api) -> Non
         "list_ids": [target],
         "exclude": {"contact_ids": keep},
     }
-    _finish(emu, api, api.remove(body))
+    finish(emu, api, api.remove(body))
     after = emu.account.memberships()
     _expect_removed(before, after, {target}, active - set(keep))
     assert after[target] == (before[target] - active) | set(keep)
@@ -87,7 +79,7 @@ def test_remove_by_tags(emu: Emulator, api: Api) -> None:
     tags = emu.account.tag_ids()[:2]
     targets = emu.account.list_ids()[:3]
     before = emu.account.memberships()
-    _finish(emu, api, api.remove({"source": {"tag_ids": tags}, "list_ids": targets}))
+    finish(emu, api, api.remove({"source": {"tag_ids": tags}, "list_ids": targets}))
     _expect_removed(before, emu.account.memberships(), set(targets), emu.account.tagged(*tags))
 
 
@@ -95,7 +87,7 @@ def test_remove_by_tags(emu: Emulator, api: Api) -> None:
 def test_remove_by_engagement_level(emu: Emulator, api: Api, level: str) -> None:
     target = emu.account.list_ids()[0]
     before = emu.account.memberships()
-    _finish(emu, api, api.remove({"source": {"engagement_level": level}, "list_ids": [target]}))
+    finish(emu, api, api.remove({"source": {"engagement_level": level}, "list_ids": [target]}))
     gone = emu.account.engaged(level)
     _expect_removed(before, emu.account.memberships(), {target}, gone)
     assert before[target] & gone  # the seed made this removal meaningful
@@ -105,9 +97,9 @@ def test_removal_is_idempotent(emu: Emulator, api: Api) -> None:
     target = emu.account.list_ids()[0]
     chosen = sorted(emu.account.members(target))[:5]
     body = {"source": {"contact_ids": chosen}, "list_ids": [target]}
-    _finish(emu, api, api.remove(body))
+    finish(emu, api, api.remove(body))
     after_once = emu.account.memberships()
-    _finish(emu, api, api.remove(body))
+    finish(emu, api, api.remove(body))
     assert emu.account.memberships() == after_once
 
 
@@ -118,25 +110,25 @@ def test_add_then_remove_restores_the_lists(emu: Emulator, api: Api) -> None:
     lists = emu.account.list_ids()
     before = emu.account.memberships()
     newcomers = sorted(before[lists[0]] - before[lists[4]])[:20]
-    _finish(emu, api, api.add({"source": {"contact_ids": newcomers}, "list_ids": [lists[4]]}))
+    finish(emu, api, api.add({"source": {"contact_ids": newcomers}, "list_ids": [lists[4]]}))
     assert emu.account.members(lists[4]) == before[lists[4]] | set(newcomers)
-    _finish(emu, api, api.remove({"source": {"contact_ids": newcomers}, "list_ids": [lists[4]]}))
+    finish(emu, api, api.remove({"source": {"contact_ids": newcomers}, "list_ids": [lists[4]]}))
     assert emu.account.memberships() == before
 
 
 def test_add_by_list_tag_and_engagement(emu: Emulator, api: Api) -> None:
     fresh = emu.account.create_list("Fresh")
     lists = emu.account.list_ids()
-    _finish(emu, api, api.add({"source": {"list_ids": lists[:2]}, "list_ids": [fresh]}))
+    finish(emu, api, api.add({"source": {"list_ids": lists[:2]}, "list_ids": [fresh]}))
     assert emu.account.members(fresh) == emu.account.members(lists[0]) | emu.account.members(
         lists[1]
     )
     other = emu.account.create_list("Other")
     tag = emu.account.tag_ids()[0]
-    _finish(emu, api, api.add({"source": {"tag_ids": [tag]}, "list_ids": [other]}))
+    finish(emu, api, api.add({"source": {"tag_ids": [tag]}, "list_ids": [other]}))
     assert emu.account.members(other) == emu.account.tagged(tag)
     third = emu.account.create_list("Third")
-    _finish(emu, api, api.add({"source": {"engagement_level": "high"}, "list_ids": [third]}))
+    finish(emu, api, api.add({"source": {"engagement_level": "high"}, "list_ids": [third]}))
     assert emu.account.members(third) == emu.account.engaged("high")
 
 
@@ -144,7 +136,7 @@ def test_add_skips_deleted_contacts_and_reports_them(emu: Emulator, api: Api) ->
     fresh = emu.account.create_list("Fresh")
     deleted = emu.account.contact_ids(status="deleted")[0]
     active = emu.account.contact_ids(status="active")[0]
-    final = _finish(
+    final = finish(
         emu, api, api.add({"source": {"contact_ids": [deleted, active]}, "list_ids": [fresh]})
     )
     assert emu.account.members(fresh) == {active}
@@ -156,8 +148,8 @@ def test_add_respects_the_50_list_cap() -> None:
         api = Api(emu)
         lists = [emu.account.create_list(f"L{i}") for i in range(51)]
         cid = emu.account.contact_ids(status="active")[0]
-        _finish(emu, api, api.add({"source": {"contact_ids": [cid]}, "list_ids": lists[:50]}))
-        final = _finish(
+        finish(emu, api, api.add({"source": {"contact_ids": [cid]}, "list_ids": lists[:50]}))
+        final = finish(
             emu, api, api.add({"source": {"contact_ids": [cid]}, "list_ids": [lists[50]]})
         )
         assert emu.account.lists_of(cid) == set(lists[:50])
@@ -179,7 +171,7 @@ def test_add_from_an_unknown_segment_is_not_found(emu: Emulator, api: Api) -> No
 def test_unknown_contact_ids_are_reported_by_default(emu: Emulator, api: Api) -> None:
     target = emu.account.list_ids()[0]
     member = sorted(emu.account.members(target))[0]
-    final = _finish(
+    final = finish(
         emu, api, api.remove({"source": {"contact_ids": [member, UNKNOWN]}, "list_ids": [target]})
     )
     assert final["status"]["items_total_count"] == 2
@@ -289,7 +281,7 @@ def test_activities_queue_for_the_processing_slots() -> None:
 def test_empty_activity_completes(emu: Emulator, api: Api) -> None:
     fresh = emu.account.create_list("Empty")
     target = emu.account.list_ids()[0]
-    final = _finish(emu, api, api.remove({"source": {"list_ids": [fresh]}, "list_ids": [target]}))
+    final = finish(emu, api, api.remove({"source": {"list_ids": [fresh]}, "list_ids": [target]}))
     assert final["status"]["items_total_count"] == 0 and final["percent_done"] == 100
 
 

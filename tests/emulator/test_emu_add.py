@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import requests
-from emu_support import FAST, SPEC, Api, assert_error
+from emu_support import FAST, SPEC, Api, assert_error, finish
 
 from ccpandas.emulator import Emulator, ManualClock
 
@@ -30,14 +30,6 @@ GUIDE_ONLY_SOURCES = {"new_subscriber"}
 def _created(response: requests.Response) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def _finish(emu: Emulator, api: Api, response: requests.Response) -> dict[str, Any]:
-    aid = _created(response)["activity_id"]
-    emu.wait_idle(10)
-    final = api.get(f"/activities/{aid}").json()
-    assert final["state"] == "completed", final
-    return final
 
 
 def _spec_add_source() -> dict[str, Any]:
@@ -110,7 +102,7 @@ def test_500_contacts_count_as_500_items(big: Any) -> None:
     emu, api = big
     ids = emu.account.contact_ids()[:500]
     target = emu.account.create_list("Everyone")
-    final = _finish(emu, api, api.add({"source": {"contact_ids": ids}, "list_ids": [target]}))
+    final = finish(emu, api, api.add({"source": {"contact_ids": ids}, "list_ids": [target]}))
     assert final["status"] == {
         "items_total_count": 500,
         "items_completed_count": 500,
@@ -219,14 +211,14 @@ def test_exclude_only_with_the_sources_that_allow_it(kind: str, value: Any, allo
             "exclude": {"contact_ids": [member]},
         }
         if allowed:
-            _finish(emu, api, api.add(body))
+            finish(emu, api, api.add(body))
             assert member not in acct.members(target)
         else:
             message = assert_error(api.add(body), 400, "validation_error")
             assert "exclude" in message and kind in message
             assert acct.activities == {}
             body["exclude"] = {"contact_ids": []}  # an empty exclude excludes nothing
-            _finish(emu, api, api.add(body))
+            finish(emu, api, api.add(body))
         api.close()
 
 
@@ -269,7 +261,7 @@ def test_unknown_and_deleted_contacts_are_named_in_activity_errors(shape: str) -
         ]
         assert acct.members(target) == {live}
         # the removal names an unknown id the same way, in the same shape
-        removal = _finish(
+        removal = finish(
             emu, api, api.remove({"source": {"contact_ids": [UNKNOWN]}, "list_ids": [target]})
         )
         assert _errors(removal, shape) == [f"contact_id {UNKNOWN} was not found"]
@@ -287,7 +279,7 @@ def test_the_50_list_cap_fills_targets_in_request_order(shape: str) -> None:
             acct.add_members(list_id, [busy])
         # one target it is in already (no room needed), then room for two of four
         targets = [lists[0], *lists[49:53]]
-        final = _finish(
+        final = finish(
             emu, api, api.add({"source": {"contact_ids": [busy, free]}, "list_ids": targets})
         )
         assert acct.lists_of(busy) == set(lists[:48]) | set(lists[49:51])

@@ -11,21 +11,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from emu_support import FAST, Api, assert_error
+from emu_support import FAST, Api, assert_error, finish
 
 from ccpandas.emulator import Emulator, ManualClock
 from ccpandas.emulator.model import CONTACT_STATUSES
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 T0 = dt.datetime(2025, 6, 1, 9, tzinfo=dt.UTC)
-
-
-def _finish(emu: Emulator, api: Api, response) -> dict:
-    assert response.status_code == 201, response.text
-    emu.wait_idle(10)
-    final = api.get(f"/activities/{response.json()['activity_id']}").json()
-    assert final["state"] == "completed", final
-    return final
 
 
 def _ids(pages: list[dict]) -> list[str]:
@@ -199,7 +191,7 @@ def test_add_takes_every_source_the_spec_allows(emu: Emulator, api: Api, kind: s
         skip = sorted(expected)[:3]
         body["exclude"] = {"contact_ids": skip}
         expected = expected - set(skip)
-    final = _finish(emu, api, api.add(body))
+    final = finish(emu, api, api.add(body))
     assert final["status"]["items_total_count"] == len(expected)
     assert final["status"]["list_count"] == 2
     assert acct.members(fresh[0]) == acct.members(fresh[1]) == expected
@@ -211,7 +203,7 @@ def test_add_takes_50_target_lists_and_an_unknown_segment_id_is_refused(
     acct = emu.account
     lists = [acct.create_list(f"T{i}") for i in range(50)]
     cid = next(c for c in acct.contact_ids("active") if not acct.lists_of(c))
-    final = _finish(emu, api, api.add({"source": {"contact_ids": [cid]}, "list_ids": lists}))
+    final = finish(emu, api, api.add({"source": {"contact_ids": [cid]}, "list_ids": lists}))
     assert final["status"]["list_count"] == 50 and acct.lists_of(cid) == set(lists)
     r = api.add({"source": {"segment_id": 1}, "list_ids": lists[:1]})
     assert "segment" in assert_error(r, 400, "not_found")
@@ -228,7 +220,7 @@ def test_a_contact_in_50_lists_is_skipped_and_named_in_the_errors() -> None:
             acct.add_members(list_id, [full])
         assert len(acct.lists_of(full)) == 49
         body = {"source": {"contact_ids": [full, other]}, "list_ids": lists[49:]}
-        final = _finish(emu, api, api.add(body))
+        final = finish(emu, api, api.add(body))
         # room for one more: the first target in request order; the other two are skipped
         assert acct.lists_of(full) == set(lists[:50])
         assert acct.lists_of(other) == set(lists[49:])
@@ -244,9 +236,9 @@ def test_add_skips_a_contact_deleted_since_the_removal(emu: Emulator, api: Api) 
     acct = emu.account
     target = acct.list_ids()[0]
     a, b = sorted(acct.members(target))[:2]
-    _finish(emu, api, api.remove({"source": {"contact_ids": [a, b]}, "list_ids": [target]}))
+    finish(emu, api, api.remove({"source": {"contact_ids": [a, b]}, "list_ids": [target]}))
     acct.delete_contact(a)
-    final = _finish(emu, api, api.add({"source": {"contact_ids": [a, b]}, "list_ids": [target]}))
+    final = finish(emu, api, api.add({"source": {"contact_ids": [a, b]}, "list_ids": [target]}))
     assert a not in acct.members(target) and b in acct.members(target)
     assert final["activity_errors"] == [f"contact_id {a} is deleted and was not added to lists"]
 
@@ -256,7 +248,7 @@ def test_adding_a_member_again_changes_nothing(emu: Emulator, api: Api) -> None:
     target = acct.list_ids()[0]
     members = sorted(acct.members(target))[:5]
     before = acct.memberships()
-    final = _finish(emu, api, api.add({"source": {"contact_ids": members}, "list_ids": [target]}))
+    final = finish(emu, api, api.add({"source": {"contact_ids": members}, "list_ids": [target]}))
     assert final["activity_errors"] == [] and final["status"]["items_completed_count"] == 5
     assert acct.memberships() == before
 
@@ -301,7 +293,7 @@ def test_keep_members_leaves_exact_pairs_behind_yet_completes(emu: Emulator, api
     assert len(both) == 4
     stuck = both[0]
     emu.keep_members([(stuck.upper(), a.upper())])
-    final = _finish(emu, api, api.remove({"source": {"contact_ids": both}, "list_ids": [a, b]}))
+    final = finish(emu, api, api.remove({"source": {"contact_ids": both}, "list_ids": [a, b]}))
     assert final["activity_errors"] == [] and final["percent_done"] == 100
     assert final["status"]["items_completed_count"] == 4
     assert acct.members(a) & set(both) == {stuck}  # only the named pair stays
@@ -309,7 +301,7 @@ def test_keep_members_leaves_exact_pairs_behind_yet_completes(emu: Emulator, api
     seen = api.get(f"/contacts?lists={a}&include=list_memberships&limit=500").json()
     assert stuck in [c["contact_id"] for c in seen["contacts"]]
     emu.faults.keep_members.clear()
-    _finish(emu, api, api.remove({"source": {"contact_ids": [stuck]}, "list_ids": [a]}))
+    finish(emu, api, api.remove({"source": {"contact_ids": [stuck]}, "list_ids": [a]}))
     assert stuck not in acct.members(a)
 
 
@@ -318,7 +310,7 @@ def _kept_under(seed: int, rate: float) -> set[str]:
         api = Api(emu)
         target = emu.account.list_ids()[0]
         before = emu.account.members(target)
-        _finish(emu, api, api.remove({"source": {"list_ids": [target]}, "list_ids": [target]}))
+        finish(emu, api, api.remove({"source": {"list_ids": [target]}, "list_ids": [target]}))
         api.close()
         kept = emu.account.members(target)
         assert kept <= before
