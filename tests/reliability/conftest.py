@@ -3,9 +3,8 @@ emulators that the suite stops afterwards. Every scenario speaks real HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,17 +20,6 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def emulator() -> Iterator[Callable[..., Emulator]]:
+def emulator(cc_emulator_factory: Callable[..., Emulator]) -> Callable[..., Emulator]:
     """Start emulators (fast activities, no rate limit unless asked); stopped after."""
-    started: list[Emulator] = []
-
-    def make(**kwargs: Any) -> Emulator:
-        kwargs.setdefault("rate", None)
-        kwargs.setdefault("speed", 1_000_000.0)
-        emu = Emulator(**kwargs).start()
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in reversed(started):
-        emu.stop()
+    return lambda **kwargs: cc_emulator_factory(**{"rate": None, **kwargs})

@@ -12,7 +12,6 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from team_support import RedisServer
@@ -30,19 +29,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def emulator() -> Iterator[Callable[..., Emulator]]:
+def emulator(cc_emulator_factory: Callable[..., Emulator]) -> Callable[..., Emulator]:
     """Start emulators (fast activities, the API's 4/s unless told); stopped after."""
-    started: list[Emulator] = []
-
-    def make(**kwargs: Any) -> Emulator:
-        kwargs.setdefault("speed", 1_000_000.0)
-        emu = Emulator(**kwargs).start()
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in reversed(started):
-        emu.stop()
+    return cc_emulator_factory
 
 
 @pytest.fixture

@@ -41,15 +41,20 @@ from ccpandas.store.journal import JournalDB, RunJournal, RunLockedError
 pytestmark = [pytest.mark.timeout(300), pytest.mark.serial]
 
 
-def machines(emu, tmp_path, url, n=2):
+def machine_jobs(emu, tmp_path, url, ids, lists):
+    """One machine (data and config directories of its own, Redis at ``url``) per list,
+    removing ``ids`` from it at the key's 4/s: the jobs for run_children."""
     return [
-        child_env(
-            emu,
-            tmp_path / f"machine-{i}" / "data",
-            shared_state=url,
-            config_dir=tmp_path / f"machine-{i}" / "config",
+        (
+            {"ids": ids, "list": lid, "rate": 4},
+            child_env(
+                emu,
+                tmp_path / f"machine-{i}" / "data",
+                shared_state=url,
+                config_dir=tmp_path / f"machine-{i}" / "config",
+            ),
         )
-        for i in range(n)
+        for i, lid in enumerate(lists)
     ]
 
 
@@ -58,10 +63,7 @@ def test_two_machines_share_one_limit_through_redis(emulator, redis_server, tmp_
     emu = emulator(seed=60, contacts=6000, lists=1, rate=4)
     ids, lists = removal_setup(emu, 2, 12)
     before = emu.account.memberships()
-    envs = machines(emu, tmp_path, redis.url)
-    jobs = [
-        ({"ids": ids, "list": lid, "rate": 4}, env) for lid, env in zip(lists, envs, strict=True)
-    ]
+    jobs = machine_jobs(emu, tmp_path, redis.url, ids, lists)
 
     reports = run_children(jobs, tmp_path)
 
@@ -87,10 +89,7 @@ def test_redis_killed_mid_run_the_runs_complete_on_the_fallback(emulator, redis_
     emu = emulator(seed=61, contacts=8000, lists=1, rate=4)
     ids, lists = removal_setup(emu, 2, 16)
     before = emu.account.memberships()
-    envs = machines(emu, tmp_path, redis.url)
-    jobs = [
-        ({"ids": ids, "list": lid, "rate": 4}, env) for lid, env in zip(lists, envs, strict=True)
-    ]
+    jobs = machine_jobs(emu, tmp_path, redis.url, ids, lists)
     outage: dict[str, float] = {}
 
     def kill_then_restart() -> None:
@@ -394,10 +393,7 @@ def test_four_machines_on_the_fallback_keep_the_keys_rate(emulator, redis_server
     emu = emulator(seed=64, contacts=6000, lists=1, rate=4)
     ids, lists = removal_setup(emu, 4, 12)
     before = emu.account.memberships()
-    envs = machines(emu, tmp_path, redis.url, n=4)
-    jobs = [
-        ({"ids": ids, "list": lid, "rate": 4}, env) for lid, env in zip(lists, envs, strict=True)
-    ]
+    jobs = machine_jobs(emu, tmp_path, redis.url, ids, lists)
     outage: dict[str, float] = {}
 
     def kill() -> None:
