@@ -188,6 +188,12 @@ class User(TextView):
 # --------------------------------------------------------------------------- real-life tokens
 
 
+def signed_in(emu: Emulator, view: TextView | None = None, **options: Any) -> Any:
+    """A device-flow login to ``emu``; a User at the browser unless ``view`` is given."""
+    view = User(emu) if view is None else view
+    return login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=view, **options)
+
+
 def pkce_login(emu: Emulator, view: TextView, **options: Any) -> Any:
     """A PKCE login to ``emu`` through a loopback redirect, ``view`` at the browser."""
     return login(

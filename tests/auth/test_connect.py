@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from auth_support import CLIENT_ID, User
+from auth_support import CLIENT_ID, User, signed_in
 
 import ccpandas
 from ccpandas.auth.connect import OAuthToken, connect, get_default_client, login, logout
@@ -14,10 +14,6 @@ from ccpandas.auth.tokenstore import TokenStore
 from ccpandas.client.http import EnvToken, StaticToken
 from ccpandas.errors import AuthError
 from ccpandas.widgets import login as widget_login
-
-
-def signed_in(emu, **kwargs) -> ccpandas.Client:
-    return login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu), **kwargs)
 
 
 def test_explicit_token_comes_first(auth_emu, monkeypatch) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 import requests
-from auth_support import CLIENT_ID, User, capped_keyring
+from auth_support import CLIENT_ID, capped_keyring, signed_in
 
 import ccpandas
 from ccpandas._secret import Secret
@@ -146,13 +146,8 @@ def test_the_walker_finds_a_token_in_a_frame_local_and_behind_a_cause() -> None:
 
 
 def _logged_in(emu: Any, store: TokenStore) -> Client:
-    return login(
-        CLIENT_ID,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        view=User(emu),
-        store=store,
-        client_options={"rate": None, "jitter": lambda: 0.0, "max_attempts": 2},
+    return signed_in(
+        emu, store=store, client_options={"rate": None, "jitter": lambda: 0.0, "max_attempts": 2}
     )
 
 

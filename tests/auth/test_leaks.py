@@ -32,7 +32,15 @@ import keyring
 import pandas as pd
 import pytest
 import requests
-from auth_support import BROWSER_THREAD, CLIENT_ID, Secrets, User, capped_keyring, pkce_login
+from auth_support import (
+    BROWSER_THREAD,
+    CLIENT_ID,
+    Secrets,
+    User,
+    capped_keyring,
+    pkce_login,
+    signed_in,
+)
 
 import ccpandas
 from ccpandas._secret import Secret
@@ -108,13 +116,7 @@ def test_no_token_leaks_anywhere(
         person.show_device_code(code)
 
     widget.show_device_code = show  # type: ignore[method-assign]
-    client = login(
-        CLIENT_ID,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        view=widget,
-        client_options={"rate": None},
-    )
+    client = signed_in(emu, widget, client_options={"rate": None})
     person.join()
     texts["login widget state"] = json.dumps([c.get_state() for c in widget.children])
     texts["login widget repr"] = repr(widget) + widget._repr_mimebundle_().__repr__()
@@ -184,12 +186,7 @@ def test_no_token_leaks_anywhere(
     emu.configure(auto_approve=False)
     expect_error(
         AuthError,
-        lambda: login(
-            CLIENT_ID,
-            auth_url=emu.auth_url,
-            base_url=emu.base_url,
-            view=User(emu, decision="deny"),
-        ),
+        lambda: signed_in(emu, User(emu, decision="deny")),
     )
 
     # 6. Real-life tokens: a Windows-like keyring that refuses the save after a rotating

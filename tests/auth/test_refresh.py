@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import requests
-from auth_support import CLIENT_ID, User, wait_for
+from auth_support import CLIENT_ID, User, signed_in, wait_for
 
 import ccpandas
 from ccpandas._secret import Secret
-from ccpandas.auth.connect import OAuthToken, connect, login
+from ccpandas.auth.connect import OAuthToken, connect
 from ccpandas.auth.tokenstore import Credentials, TokenStore
 from ccpandas.emulator import ManualClock, OffsetClock
 from ccpandas.errors import AuthError, ForbiddenError
@@ -173,7 +173,7 @@ def test_invalid_grant_says_log_in_again_and_keeps_the_saved_login(
     assert "saved credentials stay" in str(info.value)
     assert store.path(CLIENT_ID).read_bytes() == before  # nothing deleted or changed
     # a new login replaces it
-    login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu))
+    signed_in(emu)
     assert store.path(CLIENT_ID).read_bytes() != before
     assert len(ccpandas.read_contact_lists()) == 3
 
@@ -210,13 +210,7 @@ def test_connect_logs_in_again_when_the_saved_login_is_dead(auth_emu, store: Tok
 
 def test_missing_scope_is_a_clear_403(auth_emu, store: TokenStore) -> None:
     emu = auth_emu()
-    client = login(
-        CLIENT_ID,
-        scopes=("account_read", "offline_access"),
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        view=User(emu),
-    )
+    client = signed_in(emu, scopes=("account_read", "offline_access"))
     with pytest.raises(ForbiddenError) as info:
         ccpandas.read_contact_lists(client)
     err = info.value
@@ -327,13 +321,7 @@ def test_two_processes_share_the_store_without_forking_the_chain(
 def test_a_20000_contact_removal_crosses_token_expiries(auth_emu, store: TokenStore) -> None:
     # Every access token answers 401 after 10 requests: the run crosses several expiries.
     emu = auth_emu(contacts=20_000, lists=2, token_expires_after=10)
-    login(
-        CLIENT_ID,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        view=User(emu),
-        client_options={"rate": None},
-    )
+    signed_in(emu, client_options={"rate": None})
     list_id = emu.account.list_ids()[0]
     members = sorted(emu.account.members(list_id))
     extra = [c for c in emu.account.contact_ids() if c not in set(members)]
@@ -387,7 +375,7 @@ def test_environment_tokens_never_take_over_another_saved_login(
     emu = auth_emu()
     # B: a device login saved on this machine for the same application (maybe by
     # another user, of another account).
-    login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu))
+    signed_in(emu)
     b = store.load(CLIENT_ID)
     assert b is not None and b.refresh_token
     emu.revoke_token(b.access_token.reveal())  # any request carrying it answers 401
@@ -412,16 +400,10 @@ def test_a_login_never_takes_over_a_newer_login_of_the_same_app(
     auth_emu, store: TokenStore
 ) -> None:
     emu = auth_emu()
-    first = login(
-        CLIENT_ID,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        view=User(emu),
-        client_options={"rate": None},
-    )
+    first = signed_in(emu, client_options={"rate": None})
     mine = provider_of(first).credentials
     # Someone else signs in with the same application in another kernel.
-    login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=User(emu))
+    signed_in(emu)
     theirs = store.load(CLIENT_ID)
     assert theirs is not None and theirs.origin and theirs.origin != mine.origin
     emu.revoke_token(theirs.access_token.reveal())
@@ -494,14 +476,7 @@ def test_a_refresh_token_without_client_id_is_a_warning(auth_emu, monkeypatch, c
 def _removal_by_login(emu):
     """A device-flow login to ``emu`` that may refresh often, its first list and a frame
     of all its contacts: (client, list id, frame)."""
-    client = login(
-        CLIENT_ID,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        view=User(emu),
-        client_options={"rate": None},
-        min_refresh_interval=0.1,
-    )
+    client = signed_in(emu, client_options={"rate": None}, min_refresh_interval=0.1)
     frame = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     return client, emu.account.list_ids()[0], frame
 
