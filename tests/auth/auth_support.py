@@ -194,6 +194,12 @@ def signed_in(emu: Emulator, view: TextView | None = None, **options: Any) -> An
     return login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=view, **options)
 
 
+def spend_refresh_token(emu: Emulator, refresh_token: str) -> requests.Response:
+    """Another machine uses ``refresh_token`` (a rotating one: spent for us)."""
+    form = {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": refresh_token}
+    return requests.post(f"{emu.auth_url}/token", data=form, timeout=5)
+
+
 def pkce_login(emu: Emulator, view: TextView, **options: Any) -> Any:
     """A PKCE login to ``emu`` through a loopback redirect, ``view`` at the browser."""
     return login(

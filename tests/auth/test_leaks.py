@@ -31,7 +31,6 @@ from pathlib import Path
 import keyring
 import pandas as pd
 import pytest
-import requests
 from auth_support import (
     BROWSER_THREAD,
     CLIENT_ID,
@@ -40,6 +39,7 @@ from auth_support import (
     capped_keyring,
     pkce_login,
     signed_in,
+    spend_refresh_token,
 )
 
 import ccpandas
@@ -153,15 +153,7 @@ def test_no_token_leaks_anywhere(
     # 5. Errors: a refused refresh, a missing scope, a refused access token, plain http.
     saved = store.load(CLIENT_ID)
     assert saved is not None and saved.refresh_token
-    requests.post(
-        f"{emu.auth_url}/token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": CLIENT_ID,
-            "refresh_token": saved.refresh_token.reveal(),
-        },
-        timeout=5,
-    )  # someone else spends it
+    spend_refresh_token(emu, saved.refresh_token.reveal())  # someone else spends it
     stale = connect(CLIENT_ID, interactive=False, client_options={"rate": None})
     emu.revoke_token(saved.access_token.reveal())
     expect_error(AuthError, lambda: ccpandas.read_contact_lists(stale))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import requests
-from auth_support import CLIENT_ID, User, signed_in, wait_for
+from auth_support import CLIENT_ID, User, signed_in, spend_refresh_token, wait_for
 
 import ccpandas
 from ccpandas._secret import Secret
@@ -154,15 +154,7 @@ def test_invalid_grant_says_log_in_again_and_keeps_the_saved_login(
     emu = auth_emu()
     creds = saved_login(emu, store)
     # Another machine used the refresh token: ours is spent.
-    r = requests.post(
-        f"{emu.auth_url}/token",
-        data={
-            "grant_type": "refresh_token",
-            "client_id": CLIENT_ID,
-            "refresh_token": creds.refresh_token.reveal(),
-        },
-        timeout=5,
-    )
+    r = spend_refresh_token(emu, creds.refresh_token.reveal())
     assert r.status_code == 200
     before = store.path(CLIENT_ID).read_bytes()
     client = connect(CLIENT_ID, interactive=False, client_options={"rate": None})
