@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from emu_support import FAST, Api, assert_error
+from specs import dated as _expected
 
 from ccpandas.emulator import Emulator
 from ccpandas.emulator.seed import seed_account
@@ -109,17 +110,6 @@ def test_a_segment_made_in_a_test_and_an_add_from_it(emu: Emulator, api: Api) ->
         acct.create_segment("Five", chosen)
     with pytest.raises(KeyError):
         acct.create_segment("Six", ["00000000-0000-4000-8000-000000000000"])
-
-
-def _expected(emu: Emulator, field: str, after: dt.datetime | None, before: dt.datetime | None):
-    out = []
-    for c in emu.account.contacts.values():
-        value = getattr(c, field)
-        if c.status == "deleted" or value is None:
-            continue
-        if (after is None or value > after) and (before is None or value < before):
-            out.append(c.contact_id)
-    return out
 
 
 @pytest.mark.parametrize(

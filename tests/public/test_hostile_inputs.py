@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
-from id_reference import reference
+from specs import reference
 
 import ccpandas
 from ccpandas import CCError, PlanError, Source

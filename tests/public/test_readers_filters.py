@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
+from specs import dated
 
 import ccpandas
 from ccpandas.client.http import Client
@@ -100,14 +101,7 @@ def test_segment_sort_and_progress_values_are_checked_before_sending(offline):
 
 
 def _seeded(emu, field, after=None, before=None) -> set[str]:
-    out = set()
-    for c in emu.account.contacts.values():
-        value = getattr(c, field)
-        if c.status == "deleted" or value is None:
-            continue
-        if (after is None or value > after) and (before is None or value < before):
-            out.add(c.contact_id)
-    return out
+    return set(dated(emu, field, after, before))
 
 
 def test_everyone_who_unsubscribed_since_a_day(emu, client):

@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
-from id_reference import CANONICAL, is_missing, reference
 from reliability_support import REMOVE, check_all, fast_client, fast_runner, memberships
+from specs import CANONICAL, is_missing, reference
 
 from ccpandas import PlanError, remove_from_lists
 from ccpandas.api import plan_list_removal, run_plan

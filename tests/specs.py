@@ -1,8 +1,10 @@
-"""The spec of a plan's per-row status, as a plain loop: shared by the hostile-input tests
-(tests/public) and the reliability input tests (tests/reliability)."""
+"""Plain-loop specs that tests in several folders check against (tests/ has no packages:
+this module is found as the root conftest's neighbour): a plan's per-row status, and
+which contacts a date filter selects."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from typing import Any
@@ -40,4 +42,17 @@ def reference(values: list[Any]) -> list[str]:
         else:
             seen.add(text)
             out.append("planned")
+    return out
+
+
+def dated(emu: Any, field: str, after: dt.datetime | None, before: dt.datetime | None) -> list[str]:
+    """The account's contacts (not deleted) whose ``field`` lies strictly between ``after``
+    and ``before`` (either may be None), in account order."""
+    out = []
+    for c in emu.account.contacts.values():
+        value = getattr(c, field)
+        if c.status == "deleted" or value is None:
+            continue
+        if (after is None or value > after) and (before is None or value < before):
+            out.append(c.contact_id)
     return out
