@@ -16,10 +16,8 @@ FAST = {"rate": None, "speed": 1_000_000.0}
 
 
 @pytest.mark.parametrize("shape", ["strings", "objects"])
-def test_activity_errors_show_as_their_text_in_every_display(cc_emulator_factory, connect, shape):
-    emu = cc_emulator_factory(seed=11, contacts=600, activity_errors=shape, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_activity_errors_show_as_their_text_in_every_display(fast_account, shape):
+    emu, client, target = fast_account(seed=11, contacts=600, activity_errors=shape)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 2 batches
     emu.fail_next(1, state="failed")
     result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)

@@ -11,15 +11,12 @@ from ccpandas import PlanError
 FAST = {"rate": None, "speed": 1_000_000.0}
 
 
-def test_invisible_characters_copied_with_an_address_do_not_mismatch_it(
-    cc_emulator_factory, connect
-):
+def test_invisible_characters_copied_with_an_address_do_not_mismatch_it(fast_account):
     # A zero-width space, a byte-order mark or a direction mark copied with an address
     # made a key no contact has: the member was reported not_a_member, the run "ok",
     # and the contact stayed on the list. A no-break space inside one made it too.
-    emu = cc_emulator_factory(seed=5, contacts=300, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=5, contacts=300)
+    acct = emu.account
     ids = sorted(acct.members(target))[:5]
     email = [acct.contacts[c].email for c in ids]
     pasted = [
@@ -37,14 +34,11 @@ def test_invisible_characters_copied_with_an_address_do_not_mismatch_it(
     assert acct.members(target) & set(ids) == {ids[4]}
 
 
-def test_invisible_characters_copied_with_a_contact_id_do_not_refuse_it(
-    cc_emulator_factory, connect
-):
+def test_invisible_characters_copied_with_a_contact_id_do_not_refuse_it(fast_account):
     # A zero-width space or a byte-order mark copied with an id made it "not a UUID
     # (expected 8-4-4-4-12 hexadecimal digits)", though it reads as one: it is that id.
-    emu = cc_emulator_factory(seed=6, contacts=300, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=6, contacts=300)
+    acct = emu.account
     ids = sorted(acct.members(target))[:3]
     pasted = ["\ufeff" + ids[0], ids[1].upper() + "\u200b", ids[2].replace("-", "-\u200d", 1)]
     result = pd.DataFrame({"contact_id": pasted}).cc.remove_from_lists(
@@ -71,15 +65,12 @@ def test_a_list_name_near_two_that_differ_in_case_suggests_both(cc_emulator_fact
         twice.cc.plan([acct.list_ids()[0]], "email")
 
 
-def test_an_address_wrapped_in_punctuation_is_no_address_not_a_non_member(
-    cc_emulator_factory, connect
-):
+def test_an_address_wrapped_in_punctuation_is_no_address_not_a_non_member(fast_account):
     # Copied with what surrounds it (Outlook's "To:" line, a quoted SQL value, <...>):
     # a key no contact has, so a member was reported not_a_member in an "ok" run. No
     # address holds those characters there: each row is an invalid_email, as "a@b" is.
-    emu = cc_emulator_factory(seed=8, contacts=300, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=8, contacts=300)
+    acct = emu.account
     ids = sorted(acct.members(target))[:6]
     email = [acct.contacts[c].email for c in ids]
     pasted = [f"<{email[0]}>", f"{email[1]};", f'"{email[2]}"', f"{email[3]},", email[4]]
@@ -90,14 +81,11 @@ def test_an_address_wrapped_in_punctuation_is_no_address_not_a_non_member(
     assert acct.members(target) & set(ids) == set(ids) - {ids[4]}
 
 
-def test_the_plan_names_a_few_invalid_addresses_as_it_does_invalid_ids(
-    cc_emulator_factory, connect
-):
+def test_the_plan_names_a_few_invalid_addresses_as_it_does_invalid_ids(fast_account):
     # "invalid emails   2" and no word of which, where invalid ids are shown: a
     # fullwidth ＠ or a <...> copied along could not be seen without digging in rows.
-    emu = cc_emulator_factory(seed=9, contacts=300, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=9, contacts=300)
+    acct = emu.account
     email = [acct.contacts[c].email for c in sorted(acct.members(target))[:6]]
     bad = [email[0].replace("@", "\uff20"), f"<{email[1]}>"]
     plan = pd.DataFrame({"email": [*bad, *email[2:]]}).cc.plan([target], "email", client=client)
@@ -109,12 +97,11 @@ def test_the_plan_names_a_few_invalid_addresses_as_it_does_invalid_ids(
     assert summary["row_statuses"]["invalid_email"] == plan.n_invalid == 2
 
 
-def test_a_level_of_multiindex_columns_is_named_as_such(cc_emulator_factory, connect):
+def test_a_level_of_multiindex_columns_is_named_as_such(fast_account):
     # Columns ('contact', 'id') and ('contact', 'email'): column='contact' was refused
     # as "column 'contact' appears 2 times; keep one of them", which it does not.
-    emu = cc_emulator_factory(seed=10, contacts=50, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=10, contacts=50)
+    acct = emu.account
     cid = sorted(acct.members(target))[0]
     df = pd.DataFrame({("contact", "id"): [cid], ("contact", "email"): ["a@example.com"]})
     before = acct.request_counts.total()
@@ -125,12 +112,11 @@ def test_a_level_of_multiindex_columns_is_named_as_such(cc_emulator_factory, con
     assert result.ok and cid not in acct.members(target)
 
 
-def test_duplicates_in_a_frame_whose_index_repeats_labels_say_so(cc_emulator_factory, connect):
+def test_duplicates_in_a_frame_whose_index_repeats_labels_say_so(fast_account):
     # pd.concat of two exports repeats the labels 0, 1, 2...: the plan said "row 0 is a
     # duplicate of row 0", and duplicate_of names a label several rows have.
-    emu = cc_emulator_factory(seed=11, contacts=50, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=11, contacts=50)
+    acct = emu.account
     ids = sorted(acct.members(target))[:2]
     both = pd.concat([pd.DataFrame({"contact_id": ids}), pd.DataFrame({"contact_id": ids[:1]})])
     result = both.cc.remove_from_lists([target], client=client, progress=False)

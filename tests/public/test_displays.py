@@ -119,10 +119,9 @@ def test_rows_put_status_and_reason_first(cc_emulator_factory, connect):
     assert "planned" in ROW_STATUSES and "not_sent" in ROW_STATUSES
 
 
-def test_runs_names_the_lists_and_has_one_missing_value(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=44, contacts=600, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_runs_names_the_lists_and_has_one_missing_value(fast_account):
+    emu, client, target = fast_account(seed=44, contacts=600)
+    acct = emu.account
     name = acct.lists[target].name
     df = pd.DataFrame({"contact_id": sorted(acct.members(target))})
     done = df.cc.remove_from_lists([name], client=client, progress=False, snapshot=True)
@@ -140,10 +139,8 @@ def test_runs_names_the_lists_and_has_one_missing_value(cc_emulator_factory, con
     assert both.loc[other.run_id, "list_names"] in (name, target)
 
 
-def test_journal_false_is_a_public_keyword_and_works_end_to_end(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=45, contacts=1200, daily_quota=2, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_journal_false_is_a_public_keyword_and_works_end_to_end(fast_account):
+    emu, client, target = fast_account(seed=45, contacts=1200, daily_quota=2)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     before = len(runs())
     with pytest.raises(TypeError, match="journal must be True or False"):
@@ -236,10 +233,9 @@ def test_progress_is_polled_during_a_long_submission(cc_emulator_factory, connec
     assert len(early) == 1
 
 
-def test_a_run_that_sends_nothing_shows_no_stray_separator(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=5, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_a_run_that_sends_nothing_shows_no_stray_separator(fast_account):
+    emu, client, target = fast_account(seed=5)
+    acct = emu.account
     outside = [c for c in acct.contact_ids() if c not in acct.members(target)][:3]
     result = pd.DataFrame({"contact_id": outside}).cc.remove_from_lists(
         [target], client=client, progress=False

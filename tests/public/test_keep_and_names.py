@@ -13,10 +13,8 @@ from ccpandas import PlanError, Source
 FAST = {"rate": None, "speed": 1_000_000.0}
 
 
-def test_an_empty_keep_set_is_refused_unless_confirmed(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=41, contacts=400, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_an_empty_keep_set_is_refused_unless_confirmed(fast_account):
+    emu, client, target = fast_account(seed=41, contacts=400)
     before = set(emu.account.members(target))
     members = pd.DataFrame({"contact_id": sorted(before)})
     # A filter that matched nothing: keeping "these" would empty the list.
@@ -78,12 +76,11 @@ def test_list_names_resolve_against_active_lists_only(cc_emulator_factory, conne
     assert posts(emu, 404) == 0
 
 
-def test_keep_in_lists_is_guarded_by_max_removed_like_a_sync(cc_emulator_factory, connect):
+def test_keep_in_lists_is_guarded_by_max_removed_like_a_sync(fast_account):
     # Keeping 20 members of a list removes all the others: as a sync would, keep_in_lists
     # refuses to take more than max_removed (0.5 of a list by default) off a list.
-    emu = cc_emulator_factory(seed=43, contacts=1200, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=43, contacts=1200)
+    acct = emu.account
     name = acct.lists[target].name
     before = acct.members(target)
     size = len(before)
@@ -111,14 +108,11 @@ def test_keep_in_lists_is_guarded_by_max_removed_like_a_sync(cc_emulator_factory
     assert acct.members(target) == set(few["contact_id"])
 
 
-def test_the_plans_advice_to_keep_the_rest_is_one_the_guard_lets_through(
-    cc_emulator_factory, connect
-):
+def test_the_plans_advice_to_keep_the_rest_is_one_the_guard_lets_through(fast_account):
     # Removing most of a list, the plan advises keep_in_lists instead; followed as
     # written, that keep (most of the list leaving) met its max_removed guard.
-    emu = cc_emulator_factory(seed=44, contacts=400, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=44, contacts=400)
+    acct = emu.account
     members = sorted(acct.members(target))
     leave, stay = members[: len(members) * 3 // 4], members[len(members) * 3 // 4 :]
     plan = pd.DataFrame({"contact_id": leave}).cc.plan([target], client=client, snapshot=True)

@@ -159,10 +159,9 @@ def test_a_plan_s_summary_accounts_for_every_row_by_email_too(cc_emulator_factor
     }
 
 
-def test_contact_ids_with_and_without_snapshot(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=12, contacts=3000, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_contact_ids_with_and_without_snapshot(fast_account):
+    emu, client, target = fast_account(seed=12, contacts=3000)
+    acct = emu.account
     members = acct.members(target)
     everyone = acct.contact_ids()
     df = pd.DataFrame({"contact_id": everyone})
@@ -180,10 +179,9 @@ def test_contact_ids_with_and_without_snapshot(cc_emulator_factory, connect):
     assert not acct.members(target)
 
 
-def test_completed_activity_that_left_a_contact_in_is_still_member(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=13, contacts=800, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_completed_activity_that_left_a_contact_in_is_still_member(fast_account):
+    emu, client, target = fast_account(seed=13, contacts=800)
+    acct = emu.account
     members = sorted(acct.members(target))[:40]
     stubborn = members[3]
     emu.keep_members([(stubborn, target)])
@@ -200,10 +198,9 @@ def test_completed_activity_that_left_a_contact_in_is_still_member(cc_emulator_f
     assert acct.members(target) & set(members) == {stubborn}
 
 
-def test_contact_removed_by_someone_else_between_snapshot_and_run(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=14, contacts=800, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_contact_removed_by_someone_else_between_snapshot_and_run(fast_account):
+    emu, client, target = fast_account(seed=14, contacts=800)
+    acct = emu.account
     members = sorted(acct.members(target))[:30]
     df = pd.DataFrame({"contact_id": members})
     plan = df.cc.plan([target], client=client, snapshot=True)
@@ -273,10 +270,9 @@ def test_every_source_kind_previews_and_gets_exact_changes(cc_emulator_factory, 
     }
 
 
-def test_keep_in_lists_previews_who_leaves(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=16, contacts=1200, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_keep_in_lists_previews_who_leaves(fast_account):
+    emu, client, target = fast_account(seed=16, contacts=1200)
+    acct = emu.account
     before = acct.members(target)
     vip = pd.DataFrame({"contact_id": [*sorted(before)[:7], acct.contact_ids()[-1]]})
     guard = {"max_removed": None}  # keeping 7: most of the list leaves
@@ -395,10 +391,9 @@ def test_a_tiny_email_segment_against_big_lists_is_looked_up_address_by_address(
     assert result.rows["status"].astype(str).tolist() == ["removed", "removed", "not_a_member"]
 
 
-def test_df_cc_resume_of_membership_runs_keeps_the_frames_rows(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=22, contacts=1500, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_df_cc_resume_of_membership_runs_keeps_the_frames_rows(fast_account):
+    emu, client, target = fast_account(seed=22, contacts=1500)
+    acct = emu.account
     chosen = sorted(acct.members(target))[:30]
     by_id = pd.DataFrame({"contact_id": chosen[:20]}, index=[f"r{i}" for i in range(20)])
     by_email = pd.DataFrame({"email": [acct.contact(c).email for c in chosen[20:]]})
@@ -420,12 +415,9 @@ def test_df_cc_resume_of_membership_runs_keeps_the_frames_rows(cc_emulator_facto
     assert posts(emu) == first.plan.n_requests + mail.plan.n_requests
 
 
-def test_the_progress_reporter_ends_on_the_removed_memberships_per_list(
-    cc_emulator_factory, connect
-):
-    emu = cc_emulator_factory(seed=23, contacts=600, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_the_progress_reporter_ends_on_the_removed_memberships_per_list(fast_account):
+    emu, client, target = fast_account(seed=23, contacts=600)
+    acct = emu.account
     chosen = sorted(acct.members(target))[:5]
     seen = []
 

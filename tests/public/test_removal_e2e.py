@@ -85,10 +85,8 @@ def test_more_than_50_lists_are_split_into_groups(cc_emulator_factory, connect):
     assert all(not emu.account.members(lid) for lid in lists)
 
 
-def test_tag_and_engagement_sources(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=5, contacts=800, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_tag_and_engagement_sources(fast_account):
+    emu, client, target = fast_account(seed=5, contacts=800)
     tag = emu.account.tag_ids()[0]
     tagged = emu.account.tagged(tag)
     before = set(emu.account.members(target))
@@ -110,10 +108,8 @@ def test_tag_and_engagement_sources(cc_emulator_factory, connect):
     assert emu.account.members(target) == before - low
 
 
-def test_list_source_with_a_dataframe_as_exclude(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=6, contacts=600, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_list_source_with_a_dataframe_as_exclude(fast_account):
+    emu, client, target = fast_account(seed=6, contacts=600)
     members = sorted(emu.account.members(target))
     keep = pd.DataFrame({"contact_id": members[:10]})
 
@@ -188,11 +184,9 @@ def client_retry_floor(client) -> None:
     )
 
 
-def test_quota_exhaustion_stops_cleanly_and_resume_finishes(cc_emulator_factory, connect):
+def test_quota_exhaustion_stops_cleanly_and_resume_finishes(fast_account):
     # 7: the list listing (a run checks its lists) and 6 POSTs.
-    emu = cc_emulator_factory(seed=10, contacts=5000, daily_quota=7, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=10, contacts=5000, daily_quota=7)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 10 batches
     with pytest.raises(QuotaExceededError, match="resets at") as caught:
         df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
@@ -208,10 +202,8 @@ def test_quota_exhaustion_stops_cleanly_and_resume_finishes(cc_emulator_factory,
     assert not emu.account.members(target)
 
 
-def test_failed_activities_then_retry_failed(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=11, contacts=1200, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_failed_activities_then_retry_failed(fast_account):
+    emu, client, target = fast_account(seed=11, contacts=1200)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
     emu.fail_next(1, state="failed", at=0.0)  # nothing done: its rows are failed
     emu.fail_next(1, state="timed_out")  # half done, no snapshot: unknown (issue 21)
@@ -260,10 +252,8 @@ def test_timeout_reports_running_activities_as_processing(cc_emulator_factory, c
     assert result.ok
 
 
-def test_keyboard_interrupt_leaves_a_consistent_result(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=14, contacts=2500, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_keyboard_interrupt_leaves_a_consistent_result(fast_account):
+    emu, client, target = fast_account(seed=14, contacts=2500)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 5 batches
     with pytest.raises(KeyboardInterrupt) as caught:
         df.cc.remove_from_lists([target], client=client, progress=InterruptAfter(2), snapshot=False)
@@ -284,17 +274,13 @@ def test_keyboard_interrupt_leaves_a_consistent_result(cc_emulator_factory, conn
     assert not emu.account.members(target)
 
 
-def test_ctrl_c_while_a_post_is_counted_leaves_it_not_sent(
-    cc_emulator_factory, connect, monkeypatch
-):
+def test_ctrl_c_while_a_post_is_counted_leaves_it_not_sent(fast_account, monkeypatch):
     # Each attempt is counted in the shared ledger before it is sent, which may wait
     # (Redis, a busy quota.sqlite3): a Ctrl-C there made a POST that never went out
     # "uncertain", as if it may have reached the server.
     from ccpandas.client.quota import DayCounter
 
-    emu = cc_emulator_factory(seed=14, contacts=2500, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=14, contacts=2500)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 5 batches
     real_add, accepted = DayCounter.add, []
 

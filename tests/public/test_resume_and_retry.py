@@ -18,10 +18,8 @@ FAST = {"rate": None, "speed": 1_000_000.0}
 STRANGER = "00000000-0000-4000-8000-00000000beef"
 
 
-def test_resume_never_resends_a_failed_activity_retry_failed_does(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=21, contacts=1200, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_resume_never_resends_a_failed_activity_retry_failed_does(fast_account):
+    emu, client, target = fast_account(seed=21, contacts=1200)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
     emu.fail_next(1, state="failed", at=0.0)  # nothing done: its rows say failed
     result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
@@ -45,13 +43,9 @@ def test_resume_never_resends_a_failed_activity_retry_failed_does(cc_emulator_fa
     assert reasons.count("retry_failed") == 1
 
 
-def test_a_refused_batch_is_left_by_resume_and_sent_again_by_retry_failed(
-    cc_emulator_factory, connect
-):
+def test_a_refused_batch_is_left_by_resume_and_sent_again_by_retry_failed(fast_account):
     # The emulator refuses (400) a request naming a contact it does not know.
-    emu = cc_emulator_factory(seed=22, contacts=1500, unknown_contacts="reject", **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=22, contacts=1500, unknown_contacts="reject")
     ids = emu.account.contact_ids()
     df = pd.DataFrame({"contact_id": [*ids[:500], STRANGER, *ids[500:]]})  # 4 batches
     with pytest.raises(APIError) as caught:
@@ -114,13 +108,11 @@ def test_quota_stop_suggests_the_call_that_works_for_this_client(cc_emulator_fac
         ccpandas.set_default_client(old)
 
 
-def test_retry_failed_of_a_verified_run_verifies_again(cc_emulator_factory, connect):
+def test_retry_failed_of_a_verified_run_verifies_again(fast_account):
     # A run with a snapshot is verified when its activities end. A part-failed activity
     # leaves pairs `failed`; retry_failed() sends that batch again, and its result must
     # say what the lists hold now, not what the re-read before the retry saw.
-    emu = cc_emulator_factory(seed=23, contacts=600, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=23, contacts=600)
     members = sorted(emu.account.members(target))
     df = pd.DataFrame({"contact_id": members})
     emu.fail_next(1, state="failed", at=0.5)
@@ -143,12 +135,10 @@ def test_retry_failed_of_a_verified_run_verifies_again(cc_emulator_factory, conn
     assert again.ok and str(again) == str(result)
 
 
-def _verified_part_way(cc_emulator_factory, connect):
+def _verified_part_way(fast_account):
     """A removal stopped by the quota after the first of its 2 batches, its activity
     followed and the run verified there (result.verify()): (emu, target, result)."""
-    emu = cc_emulator_factory(seed=24, contacts=2400, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=24, contacts=2400)
     df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
     plan = df.cc.plan([target], client=client, snapshot=True)
     assert plan.n_requests == 2
@@ -164,20 +154,20 @@ def _verified_part_way(cc_emulator_factory, connect):
     return emu, target, result
 
 
-def test_a_run_verified_part_way_is_verified_again_after_resume_sends(cc_emulator_factory, connect):
+def test_a_run_verified_part_way_is_verified_again_after_resume_sends(fast_account):
     # resume() sends the rest: the result must be read again, not keep the re-read that
     # saw the second batch's members still on the list.
-    emu, target, result = _verified_part_way(cc_emulator_factory, connect)
+    emu, target, result = _verified_part_way(fast_account)
     result.resume(progress=False)
     assert not emu.account.members(target)
     assert set(result.changes["outcome"].astype(str)) == {"removed"}
     assert result.ok
 
 
-def test_a_read_before_a_later_send_is_not_the_journal_s_verification(cc_emulator_factory, connect):
+def test_a_read_before_a_later_send_is_not_the_journal_s_verification(fast_account):
     # The rest sent (resume(wait=False)) and no re-read yet: the journal must not hand
     # another process, or runs(), the earlier read as the run's.
-    emu, target, result = _verified_part_way(cc_emulator_factory, connect)
+    emu, target, result = _verified_part_way(fast_account)
     result.resume(wait=False, progress=False)
     other = ccpandas.run_result(result.run_id, client=result.runner.client)
     assert other.after is None and other.summary_text() == "not verified"

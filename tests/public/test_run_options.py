@@ -19,12 +19,9 @@ def reads(emu) -> int:
     return emu.account.count(method="GET", route=CONTACTS)
 
 
-def test_verify_false_is_kept_by_the_run_and_a_resume_from_the_journal(
-    cc_emulator_factory, connect
-):
-    emu = cc_emulator_factory(seed=71, contacts=900, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_verify_false_is_kept_by_the_run_and_a_resume_from_the_journal(fast_account):
+    emu, client, target = fast_account(seed=71, contacts=900)
+    acct = emu.account
     chosen = sorted(acct.members(target))[:30]
     df = pd.DataFrame({"contact_id": chosen})
     result = ccpandas.remove_from_lists(
@@ -43,10 +40,9 @@ def test_verify_false_is_kept_by_the_run_and_a_resume_from_the_journal(
     assert set(again.verify().changes["outcome"].astype(str)) == {"removed"}
 
 
-def test_verify_auto_by_default_rereads_after_a_resume(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=72, contacts=900, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+def test_verify_auto_by_default_rereads_after_a_resume(fast_account):
+    emu, client, target = fast_account(seed=72, contacts=900)
+    acct = emu.account
     df = pd.DataFrame({"contact_id": sorted(acct.members(target))[:30]})
     result = df.cc.remove_from_lists([target], client=client, snapshot=True, wait=False)
     read_before = reads(emu)
@@ -145,16 +141,15 @@ def test_a_plans_progress_is_checked_with_its_other_options_before_any_request(
     ],
 )
 def test_an_internal_or_misspelt_keyword_is_refused_before_any_request(
-    cc_emulator_factory, connect, monkeypatch, call, name
+    fast_account, monkeypatch, call, name
 ):
     # max_removed (a sync's), keep (the accessor's) and a typo are no options of these
     # calls: they used to pass through **options unchecked (max_removed ran the change).
     import ccpandas._env
 
     monkeypatch.setattr(ccpandas._env, "in_notebook", lambda: True)  # the panel's branch
-    emu = cc_emulator_factory(seed=73, contacts=50, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=73, contacts=50)
+    acct = emu.account
     df = pd.DataFrame({"contact_id": sorted(acct.members(target))[:3]})
     before = acct.request_counts.total()
     with pytest.raises(TypeError, match=rf"{name}\(\) got an unexpected keyword argument"):

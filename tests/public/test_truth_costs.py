@@ -13,7 +13,6 @@ from ccpandas.api import run_plan
 from ccpandas.plan.polls import expected_run_seconds, request_items
 from ccpandas.widgets.preview import PlanPreview
 
-FAST = {"rate": None, "speed": 1_000_000.0}
 CHANGES = ("/v3/activities/remove_list_memberships", "/v3/activities/add_list_memberships")
 
 
@@ -24,10 +23,8 @@ def _reads(emu) -> int:
     )
 
 
-def test_an_email_plan_counts_its_reads_and_verification(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=2111, contacts=1200, lists=3, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_an_email_plan_counts_its_reads_and_verification(fast_account):
+    emu, client, target = fast_account(seed=2111, contacts=1200, lists=3)
     members = sorted(emu.account.members(target))
     emails = [emu.account.contact(c).email for c in members]
     df = pd.DataFrame({"email": [*emails, "not an address", ""]})
@@ -64,10 +61,8 @@ def test_an_email_plan_counts_its_reads_and_verification(cc_emulator_factory, co
     assert _reads(emu) - before_reads == plan.verify_requests
 
 
-def test_a_plan_without_a_snapshot_counts_changes_and_polls_only(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=2112, contacts=600, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_a_plan_without_a_snapshot_counts_changes_and_polls_only(fast_account):
+    emu, client, target = fast_account(seed=2112, contacts=600)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     plan = df.cc.plan([target], client=client, snapshot=False)
     assert plan.read_requests == plan.verify_requests == 0
@@ -75,10 +70,8 @@ def test_a_plan_without_a_snapshot_counts_changes_and_polls_only(cc_emulator_fac
     assert "in all" not in str(plan)
 
 
-def test_the_undo_preview_counts_its_fresh_read(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=2113, contacts=800, lists=2, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+def test_the_undo_preview_counts_its_fresh_read(fast_account):
+    emu, client, target = fast_account(seed=2113, contacts=800, lists=2)
     df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
     result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
     assert result.ok
@@ -105,13 +98,11 @@ def test_the_undo_preview_counts_its_fresh_read(cc_emulator_factory, connect):
 
 
 @pytest.mark.parametrize("kind", ["add", "sync"])
-def test_a_plan_with_nothing_to_change_counts_no_verification(cc_emulator_factory, connect, kind):
+def test_a_plan_with_nothing_to_change_counts_no_verification(fast_account, kind):
     # A sync run again (a daily job) with nothing left to change said "1 in all with the
     # snapshot's 1 read and 1 read to verify", and its quota check asked for that read:
     # the run reads nothing after, since no contact changed.
-    emu = cc_emulator_factory(seed=2114, contacts=300, lists=2, **FAST)
-    client = connect(emu)
-    target = emu.account.list_ids()[0]
+    emu, client, target = fast_account(seed=2114, contacts=300, lists=2)
     df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
     plan = df.cc.plan([target], client=client, kind=kind, snapshot=True, max_removed=1.0)
     assert plan.n_requests == 0

@@ -303,16 +303,13 @@ def test_undo_killed_half_way_and_resumed(cc_emulator_factory, connect) -> None:
     assert adds(emu) <= 6 + 1  # the accepted adds were followed, not sent again
 
 
-def test_every_member_of_the_one_plan_type_answers_for_an_undo(
-    cc_emulator_factory, connect
-) -> None:
+def test_every_member_of_the_one_plan_type_answers_for_an_undo(fast_account) -> None:
     # An undo's plan is a RemovalPlan of kind "undo": the members a removal's plan has
     # must answer for it too. summary(), n_invalid, invalid_examples() raised KeyError
     # ('plan_status', which an undo's pairs have not), changes was empty and undo_text
     # spoke of a missing snapshot.
-    emu = cc_emulator_factory(seed=29, contacts=300, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=29, contacts=300)
+    acct = emu.account
     chosen = sorted(acct.members(target))[:7]
     plan = _remove(emu, client, [target], chosen).undo(dry_run=True).plan
     assert type(plan) is ccpandas.RemovalPlan and str(plan.kind) == "undo"
@@ -340,12 +337,11 @@ def test_every_member_of_the_one_plan_type_answers_for_an_undo(
             value()
 
 
-def test_a_frame_cannot_resume_an_undo_and_nothing_is_sent(cc_emulator_factory, connect) -> None:
+def test_a_frame_cannot_resume_an_undo_and_nothing_is_sent(fast_account) -> None:
     # df.cc.resume(undo_run_id) told an undo apart by its plan lacking `source`; one plan
     # type has it, so the frame's resume went on, sent, and failed with KeyError.
-    emu = cc_emulator_factory(seed=31, contacts=300, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=31, contacts=300)
+    acct = emu.account
     chosen = sorted(acct.members(target))[:6]
     df = pd.DataFrame({"contact_id": chosen})
     undone = _remove(emu, client, [target], chosen).undo(progress=False)
@@ -357,15 +353,12 @@ def test_a_frame_cannot_resume_an_undo_and_nothing_is_sent(cc_emulator_factory, 
     assert adds(emu) == 1 and sent == 0
 
 
-def test_an_undo_preview_calls_its_pairs_planned_as_a_dry_run_does(
-    cc_emulator_factory, connect
-) -> None:
+def test_an_undo_preview_calls_its_pairs_planned_as_a_dry_run_does(fast_account) -> None:
     # A dry run's rows are `planned` (ROW_STATUSES; `not_sent` is a run that stopped
     # before sending them). The undo preview's pairs said `not_sent`, and so did
     # `ccpandas undo RUN_ID --dry-run`'s summary ("rows 7 (not_sent 7)").
-    emu = cc_emulator_factory(seed=5, contacts=300, **FAST)
-    client, acct = connect(emu), emu.account
-    target = acct.list_ids()[0]
+    emu, client, target = fast_account(seed=5, contacts=300)
+    acct = emu.account
     preview = _remove(emu, client, [target], sorted(acct.members(target))[:7]).undo(dry_run=True)
     assert preview.changes["outcome"].tolist() == ["planned"] * 7
     assert dict(preview.summary().by_status) == {"planned": 7}
