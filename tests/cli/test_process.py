@@ -27,24 +27,23 @@ def first_list(lists: pd.DataFrame) -> str:
     return str(lists["name"].iloc[0])
 
 
-def test_help_and_the_emulator_module_still_works() -> None:
-    ran = subprocess.run(
-        [sys.executable, "-m", "ccpandas", "--help"],
+def _without_emulator(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m ARGS`` as a child with no emulator to talk to, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", *args],
         capture_output=True,
         text=True,
         env=child_env(None),
         timeout=60,
     )
+
+
+def test_help_and_the_emulator_module_still_works() -> None:
+    ran = _without_emulator("ccpandas", "--help")
     assert ran.returncode == 0
     for command in ("lists", "plan", "remove", "runs", "resume", "undo", "login", "logout"):
         assert command in ran.stdout
-    ran = subprocess.run(
-        [sys.executable, "-m", "ccpandas.emulator", "--help"],
-        capture_output=True,
-        text=True,
-        env=child_env(None),
-        timeout=60,
-    )
+    ran = _without_emulator("ccpandas.emulator", "--help")
     assert ran.returncode == 0 and "--daily-quota" in ran.stdout
 
 
@@ -172,13 +171,7 @@ def test_emulator_subcommand_serves_until_sigterm() -> None:
 
 
 def test_bad_emulator_option_exit_2() -> None:
-    ran = subprocess.run(
-        [sys.executable, "-m", "ccpandas", "emulator", "--fail-rate", "2"],
-        capture_output=True,
-        text=True,
-        env=child_env(None),
-        timeout=60,
-    )
+    ran = _without_emulator("ccpandas", "emulator", "--fail-rate", "2")
     assert ran.returncode == ExitCode.USAGE
     assert "fail_rate" in ran.stderr or "fail-rate" in ran.stderr
 
