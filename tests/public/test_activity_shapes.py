@@ -12,8 +12,6 @@ from engine_support import posts
 
 import ccpandas
 
-FAST = {"rate": None, "speed": 1_000_000.0}
-
 
 @pytest.mark.parametrize("shape", ["strings", "objects"])
 def test_activity_errors_show_as_their_text_in_every_display(fast_account, shape):
@@ -33,11 +31,10 @@ def test_activity_errors_show_as_their_text_in_every_display(fast_account, shape
     assert (result.rows["error"].dropna() != "").any()
 
 
-def test_sparse_activities_are_polled_to_the_end(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(
-        seed=12, contacts=1000, rate=None, speed=4000.0, start_delay=0.3, activity_shape="sparse"
+def test_sparse_activities_are_polled_to_the_end(fast_account):
+    emu, client, _ = fast_account(
+        seed=12, contacts=1000, speed=4000.0, start_delay=0.3, activity_shape="sparse"
     )
-    client = connect(emu)
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
     result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
@@ -50,9 +47,8 @@ def test_sparse_activities_are_polled_to_the_end(cc_emulator_factory, connect):
 
 
 @pytest.mark.parametrize("links", ["empty", "absent"])
-def test_snapshot_reads_and_readers_page_to_the_end(cc_emulator_factory, connect, links):
-    emu = cc_emulator_factory(seed=13, contacts=1200, lists=3, last_page_links=links, **FAST)
-    client = connect(emu)
+def test_snapshot_reads_and_readers_page_to_the_end(fast_account, links):
+    emu, client, _ = fast_account(seed=13, contacts=1200, lists=3, last_page_links=links)
     lists = emu.account.list_ids()[:2]
     contacts = ccpandas.read_contacts(client, lists=lists, limit=50)
     members = set().union(*(emu.account.members(lid) for lid in lists))

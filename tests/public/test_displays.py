@@ -90,9 +90,8 @@ def test_every_kind_of_result_shows_the_same_facts_in_text_and_html(cc_emulator_
     assert_same_facts(kept)
 
 
-def test_a_stopped_run_shows_how_to_continue_in_both(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=42, contacts=2000, daily_quota=3, **FAST)
-    client = connect(emu)
+def test_a_stopped_run_shows_how_to_continue_in_both(fast_account):
+    emu, client, _ = fast_account(seed=42, contacts=2000, daily_quota=3)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     with pytest.raises(QuotaExceededError) as caught:
         df.cc.remove_from_lists(
@@ -108,9 +107,8 @@ def test_a_stopped_run_shows_how_to_continue_in_both(cc_emulator_factory, connec
     assert result.resume_call in message
 
 
-def test_rows_put_status_and_reason_first(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=43, contacts=50, **FAST)
-    client = connect(emu)
+def test_rows_put_status_and_reason_first(fast_account):
+    emu, client, _ = fast_account(seed=43, contacts=50)
     df = pd.DataFrame({"contact_id": [*emu.account.contact_ids()[:5], "nope"]})
     result = df.cc.remove_from_lists(
         emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
@@ -165,9 +163,8 @@ def test_journal_false_is_a_public_keyword_and_works_end_to_end(fast_account):
     assert keep.run_id is None and len(runs()) == before
 
 
-def test_tqdm_rate_of_a_resume_counts_only_this_sessions_work(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=46, contacts=5000, daily_quota=8, **FAST)
-    client = connect(emu)
+def test_tqdm_rate_of_a_resume_counts_only_this_sessions_work(fast_account):
+    emu, client, _ = fast_account(seed=46, contacts=5000, daily_quota=8)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 10 requests
     with pytest.raises(QuotaExceededError) as caught:
         df.cc.remove_from_lists(
@@ -187,14 +184,13 @@ def test_tqdm_rate_of_a_resume_counts_only_this_sessions_work(cc_emulator_factor
     assert all(r < 1000 for r in rates), rates
 
 
-def test_progress_is_polled_during_a_long_submission(cc_emulator_factory, connect):
+def test_progress_is_polled_during_a_long_submission(fast_account):
     # 40 requests at 4 per second on a manual clock: 10 s of submission. The activities
     # are followed while it goes on, within a few percent more requests.
     clock = ManualClock()
-    emu = cc_emulator_factory(
-        seed=47, contacts=20_000, clock=clock, rate=None, speed=5_000.0, start_delay=0.0
+    emu, client, _ = fast_account(
+        seed=47, contacts=20_000, clock=clock, speed=5_000.0, start_delay=0.0
     )
-    client = connect(emu)
     plan = plan_removal(pd.Series(emu.account.contact_ids()), emu.account.list_ids()[:1])
     assert plan.n_requests == 40
 

@@ -10,8 +10,6 @@ from engine_support import posts
 import ccpandas
 from ccpandas import PlanError, Source
 
-FAST = {"rate": None, "speed": 1_000_000.0}
-
 
 def test_an_empty_keep_set_is_refused_unless_confirmed(fast_account):
     emu, client, target = fast_account(seed=41, contacts=400)
@@ -43,9 +41,8 @@ def test_an_empty_keep_set_is_refused_unless_confirmed(fast_account):
     assert emu.account.members(target) == set()
 
 
-def test_list_names_resolve_against_active_lists_only(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=42, contacts=300, **FAST)
-    client = connect(emu)
+def test_list_names_resolve_against_active_lists_only(fast_account):
+    emu, client, _ = fast_account(seed=42, contacts=300)
     acct = emu.account
     old = acct.list_ids()[1]
     name = acct.lists[old].name

@@ -28,10 +28,9 @@ BAD_OPTIONS = [
 
 
 @pytest.fixture
-def setup(cc_emulator_factory, connect, tmp_path, monkeypatch):
+def setup(fast_account, tmp_path, monkeypatch):
     monkeypatch.setenv("CCPANDAS_DATA_DIR", str(tmp_path / "data"))  # a journal of its own
-    emu = cc_emulator_factory(seed=61, contacts=600, rate=None)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=61, contacts=600)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     # The target given by name: resolving it would be a request (GET /contact_lists).
     first = emu.account.list_ids()[0]

@@ -26,14 +26,11 @@ def polls_by_route(emu) -> tuple[int, int]:
     return count(method="GET", route=COLLECTION), count(method="GET", route=ONE)
 
 
-def test_busy_activities_are_polled_less_and_less_often(cc_emulator_factory, connect):
+def test_busy_activities_are_polled_less_and_less_often(fast_account):
     # One activity that takes 100 s on the emulator's clock and progresses all along.
     # The runner's clock and sleep are the same manual clock: 100 s pass in no time.
     clock = ManualClock()
-    emu = cc_emulator_factory(
-        seed=31, contacts=500, clock=clock, rate=None, speed=5.0, start_delay=0.0
-    )
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=31, contacts=500, clock=clock, speed=5.0, start_delay=0.0)
     plan = plan_removal(pd.Series(emu.account.contact_ids()), emu.account.list_ids()[:1])
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance))
 
@@ -54,12 +51,11 @@ def test_busy_activities_are_polled_less_and_less_often(cc_emulator_factory, con
     assert len(polls) == result.runner.polls <= 13
 
 
-def test_polling_reads_the_collection_not_each_activity(cc_emulator_factory, connect):
+def test_polling_reads_the_collection_not_each_activity(fast_account):
     # The emulator's clock moves only when the runner sleeps: all six activities are
     # still unfinished at the first poll, however long the six POSTs took.
     clock = ManualClock()
-    emu = cc_emulator_factory(seed=32, contacts=3000, clock=clock, rate=None, speed=20_000.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=32, contacts=3000, clock=clock, speed=20_000.0)
     plan = plan_removal(pd.Series(emu.account.contact_ids()), emu.account.list_ids()[:1])
     runner = Runner(
         client, poll_min=0.02, poll_max=0.1, clock=ClockFrom(clock, sleep=clock.advance)
@@ -74,11 +70,8 @@ def test_polling_reads_the_collection_not_each_activity(cc_emulator_factory, con
     assert one_by_one == 0
 
 
-def test_an_activity_the_collection_no_longer_lists_is_read_by_id(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(
-        seed=33, contacts=600, rate=None, speed=1_000_000.0, max_queued_activities=None
-    )
-    client = connect(emu)
+def test_an_activity_the_collection_no_longer_lists_is_read_by_id(fast_account):
+    emu, client, _ = fast_account(seed=33, contacts=600, max_queued_activities=None)
     ids = emu.account.contact_ids()
     target, other = emu.account.list_ids()[:2]
     plan = plan_removal(pd.Series(ids[:500]), [target])
@@ -98,10 +91,9 @@ def test_an_activity_the_collection_no_longer_lists_is_read_by_id(cc_emulator_fa
     assert polls_by_route(emu) == (2, 1)  # two pages, then the one activity by id
 
 
-def test_keyboard_interrupt_while_polling_leaves_a_resumable_result(cc_emulator_factory, connect):
+def test_keyboard_interrupt_while_polling_leaves_a_resumable_result(fast_account):
     # Activities that take about a second: still running at the first poll.
-    emu = cc_emulator_factory(seed=34, contacts=1500, rate=None, speed=2_000.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=34, contacts=1500, speed=2_000.0)
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
 
@@ -124,16 +116,11 @@ def test_keyboard_interrupt_while_polling_leaves_a_resumable_result(cc_emulator_
     assert not emu.account.members(target) & set(df["contact_id"])
 
 
-def test_a_stuck_activity_is_polled_ever_less_often_then_left_resumable(
-    cc_emulator_factory, connect
-):
+def test_a_stuck_activity_is_polled_ever_less_often_then_left_resumable(fast_account):
     # An activity that stays `processing` without moving (one item every 10,000 s on the
     # emulator's clock). Polled every 15 s it would cost 480 requests in two hours.
     clock = ManualClock()
-    emu = cc_emulator_factory(
-        seed=35, contacts=500, clock=clock, rate=None, speed=1e-4, start_delay=0.0
-    )
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=35, contacts=500, clock=clock, speed=1e-4, start_delay=0.0)
     target = emu.account.list_ids()[0]
     plan = plan_removal(pd.Series(emu.account.contact_ids()), [target])
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance))

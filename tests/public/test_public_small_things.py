@@ -31,9 +31,8 @@ def test_cc_on_a_series_says_to_use_a_dataframe() -> None:
     assert hasattr(series.to_frame(), "cc")
 
 
-def test_counts_of_one_are_singular(cc_emulator_factory, connect) -> None:
-    emu = cc_emulator_factory(seed=5, contacts=30, lists=2, rate=None, speed=1_000_000.0)
-    client = connect(emu)
+def test_counts_of_one_are_singular(fast_account) -> None:
+    emu, client, _ = fast_account(seed=5, contacts=30, lists=2)
     first = emu.account.list_ids()[0]
     one = sorted(emu.account.members(first))[:1]
     frame = pd.DataFrame({"contact_id": one})

@@ -247,9 +247,8 @@ def _runner(client, clock: ManualClock, **kwargs) -> Runner:
     return Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0, **kwargs)
 
 
-def test_wait_for_quota_waits_for_the_reset_before_the_first_read(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=2303, contacts=50, **FAST)
-    client = connect(emu)
+def test_wait_for_quota_waits_for_the_reset_before_the_first_read(fast_account):
+    _, client, _ = fast_account(seed=2303, contacts=50)
     client.stats.day_counter.add(n=9_700)
     clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
     refusing = QuotaCheck(_runner(client, clock))
@@ -266,9 +265,8 @@ def test_wait_for_quota_waits_for_the_reset_before_the_first_read(cc_emulator_fa
     assert clock.now() < dt.datetime(2025, 3, 2, 0, 1, tzinfo=dt.UTC)
 
 
-def test_a_run_bigger_than_a_day_warns_and_goes_with_wait_for_quota(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=2304, contacts=50, **FAST)
-    client = connect(emu)
+def test_a_run_bigger_than_a_day_warns_and_goes_with_wait_for_quota(fast_account):
+    _, client, _ = fast_account(seed=2304, contacts=50)
     clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
     with pytest.raises(QuotaShortError, match="12,000 requests"):
         QuotaCheck(_runner(client, clock)).check(12_000, "about 12,000 requests")
@@ -285,9 +283,8 @@ def test_a_run_bigger_than_a_day_warns_and_goes_with_wait_for_quota(cc_emulator_
     [("contact_id", True), ("contact_id", False), ("email", True)],
     ids=["ids-read", "ids-blind", "emails"],
 )
-def test_the_plan_counts_what_the_run_spends(cc_emulator_factory, connect, column, read):
-    emu = cc_emulator_factory(seed=2305, contacts=30_000, lists=3, **FAST)
-    client = connect(emu)
+def test_the_plan_counts_what_the_run_spends(fast_account, column, read):
+    emu, client, _ = fast_account(seed=2305, contacts=30_000, lists=3)
     active = emu.account.contact_ids(status="active")
     # a union of 12,000 members (24 pages) against 32 sends, or 18,000 (36): blind; the
     # sizes (20 to 48 pages) leave it open. Big enough that the polls, which the plan

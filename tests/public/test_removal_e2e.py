@@ -13,16 +13,13 @@ from ccpandas import PlanError, QuotaExceededError, Source
 from ccpandas.api import run_result, runs
 from ccpandas.emulator import ManualClock
 
-FAST = {"rate": None, "speed": 1_000_000.0}
-
 
 def members_frame(emu, list_id: str) -> pd.DataFrame:
     return pd.DataFrame({"contact_id": sorted(emu.account.members(list_id))})
 
 
-def test_removes_a_segment_by_list_name_and_touches_nothing_else(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=3, contacts=1500, lists=4, **FAST)
-    client = connect(emu)
+def test_removes_a_segment_by_list_name_and_touches_nothing_else(fast_account):
+    emu, client, _ = fast_account(seed=3, contacts=1500, lists=4)
     lists = ccpandas.read_contact_lists(client)
     first, second = lists["list_id"][0], lists["list_id"][1]
     before = {lid: set(emu.account.members(lid)) for lid in lists["list_id"]}
@@ -51,18 +48,16 @@ def test_removes_a_segment_by_list_name_and_touches_nothing_else(cc_emulator_fac
     assert posts(emu) == result.plan.n_requests == -(-len(segment) // 500)
 
 
-def test_unknown_list_name_is_a_plan_error_and_nothing_is_sent(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(**FAST)
-    client = connect(emu)
+def test_unknown_list_name_is_a_plan_error_and_nothing_is_sent(fast_account):
+    emu, client, _ = fast_account()
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:5]})
     with pytest.raises(PlanError, match="No such list"):
         df.cc.remove_from_lists(["No such list"], client=client, progress=False)
     assert posts(emu) == 0
 
 
-def test_dry_run_sends_nothing(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(**FAST)
-    client = connect(emu)
+def test_dry_run_sends_nothing(fast_account):
+    emu, client, _ = fast_account()
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:50]})
     result = df.cc.remove_from_lists(
         emu.account.list_ids()[:1], client=client, dry_run=True, snapshot=False
@@ -72,9 +67,8 @@ def test_dry_run_sends_nothing(cc_emulator_factory, connect):
     assert posts(emu) == 0
 
 
-def test_more_than_50_lists_are_split_into_groups(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(lists=60, contacts=700, **FAST)
-    client = connect(emu)
+def test_more_than_50_lists_are_split_into_groups(fast_account):
+    emu, client, _ = fast_account(lists=60, contacts=700)
     lists = emu.account.list_ids()
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     # Blind (snapshot=False): with "auto" the union probes find the read cheaper than
@@ -121,9 +115,8 @@ def test_list_source_with_a_dataframe_as_exclude(fast_account):
     assert posts(emu, 201) == 1
 
 
-def test_all_active_contacts_needs_confirmation(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=7, contacts=400, **FAST)
-    client = connect(emu)
+def test_all_active_contacts_needs_confirmation(fast_account):
+    emu, client, _ = fast_account(seed=7, contacts=400)
     target = emu.account.list_ids()[1]
     with pytest.raises(PlanError, match="confirm_all_active"):
         ccpandas.remove_list_memberships(
@@ -220,9 +213,8 @@ def test_failed_activities_then_retry_failed(fast_account):
     assert not emu.account.members(target)
 
 
-def test_wait_false_then_wait(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=12, contacts=1000, rate=None, speed=2000.0)
-    client = connect(emu)
+def test_wait_false_then_wait(fast_account):
+    emu, client, _ = fast_account(seed=12, contacts=1000, speed=2000.0)
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     result = df.cc.remove_from_lists(
@@ -234,12 +226,11 @@ def test_wait_false_then_wait(cc_emulator_factory, connect):
     assert result.done and result.ok
 
 
-def test_timeout_reports_running_activities_as_processing(cc_emulator_factory, connect):
+def test_timeout_reports_running_activities_as_processing(fast_account):
     # The emulator's clock stands still until the test moves it: the activities are
     # still running when the 0.3 s timeout ends the wait, however slow the machine.
     clock = ManualClock()
-    emu = cc_emulator_factory(seed=13, contacts=1000, clock=clock, rate=None, speed=300.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=13, contacts=1000, clock=clock, speed=300.0)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     result = df.cc.remove_from_lists(
         emu.account.list_ids()[:1], client=client, timeout=0.3, progress=False
@@ -301,9 +292,8 @@ def test_ctrl_c_while_a_post_is_counted_leaves_it_not_sent(fast_account, monkeyp
 
 
 @pytest.mark.slow
-def test_120k_contacts_three_lists_end_to_end(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=15, contacts=120_000, lists=5, **FAST)
-    client = connect(emu)
+def test_120k_contacts_three_lists_end_to_end(fast_account):
+    emu, client, _ = fast_account(seed=15, contacts=120_000, lists=5)
     targets = emu.account.list_ids()[:3]
     others = {lid: set(emu.account.members(lid)) for lid in emu.account.list_ids()[3:]}
     ids = pd.Series(emu.account.contact_ids())

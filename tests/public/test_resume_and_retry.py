@@ -13,7 +13,6 @@ from ccpandas.api import run_plan, runs
 from ccpandas.errors import APIError
 from ccpandas.store.journal import open_journal
 
-FAST = {"rate": None, "speed": 1_000_000.0}
 #: A well-formed contact id the seeded accounts do not have.
 STRANGER = "00000000-0000-4000-8000-00000000beef"
 
@@ -78,9 +77,8 @@ def test_a_refused_batch_is_left_by_resume_and_sent_again_by_retry_failed(fast_a
     assert runs().set_index("run_id").loc[result.run_id, "state"] == "failed"
 
 
-def test_quota_stop_suggests_the_call_that_works_for_this_client(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=23, contacts=1000, daily_quota=1, **FAST)
-    client = connect(emu)
+def test_quota_stop_suggests_the_call_that_works_for_this_client(fast_account):
+    emu, client, _ = fast_account(seed=23, contacts=1000, daily_quota=1)
     first, second = emu.account.list_ids()[:2]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 2 batches
 

@@ -11,7 +11,6 @@ import pytest
 import ccpandas
 from ccpandas import Source
 
-FAST = {"rate": None, "speed": 1_000_000.0}
 CONTACTS = "/v3/contacts"
 
 
@@ -61,10 +60,9 @@ def test_verify_auto_by_default_rereads_after_a_resume(fast_account):
     ],
 )
 def test_membership_choices_are_refused_before_list_names_cost_a_request(
-    cc_emulator_factory, connect, key, value, kind, words
+    fast_account, key, value, kind, words
 ):
-    emu = cc_emulator_factory(seed=73, contacts=300, **FAST)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=73, contacts=300)
     name = emu.account.lists[emu.account.list_ids()[0]].name  # resolving it is a request
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:5]})
     # snapshot=False: verify was left unchecked on that path before (a snapshot is off).
@@ -83,9 +81,8 @@ def test_membership_choices_are_refused_before_list_names_cost_a_request(
     assert emu.account.count() == 0, [(r.method, r.route) for r in emu.account.request_log]
 
 
-def test_by_is_refused_before_list_names_cost_a_request(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=74, contacts=300, **FAST)
-    client = connect(emu)
+def test_by_is_refused_before_list_names_cost_a_request(fast_account):
+    emu, client, _ = fast_account(seed=74, contacts=300)
     name = emu.account.lists[emu.account.list_ids()[0]].name
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:5]})
     with pytest.raises(ValueError, match="by must be 'auto', 'email' or 'contact_id'"):
@@ -103,11 +100,8 @@ def test_a_plan_says_that_verify_false_belongs_to_the_run():
         df.cc.plan([target], snapshot=False, verify="no")
 
 
-def test_a_plans_progress_is_checked_with_its_other_options_before_any_request(
-    cc_emulator_factory, connect
-):
-    emu = cc_emulator_factory(seed=75, contacts=300, **FAST)
-    client = connect(emu)
+def test_a_plans_progress_is_checked_with_its_other_options_before_any_request(fast_account):
+    emu, client, _ = fast_account(seed=75, contacts=300)
     name = emu.account.lists[emu.account.list_ids()[0]].name  # resolving it is a request
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:5]})
     # snapshot=False reads no member, so nothing showed progress: it went unchecked.

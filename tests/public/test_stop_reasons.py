@@ -27,12 +27,11 @@ def _views(result) -> tuple[ccpandas.Summary, ccpandas.Summary, pd.Series]:
     return result.summary(), rebuilt, ccpandas.runs().set_index("run_id").loc[result.run_id]
 
 
-def test_a_run_not_waited_for_says_so_not_timeout(cc_emulator_factory, connect):
+def test_a_run_not_waited_for_says_so_not_timeout(fast_account):
     # wait=False, no timeout anywhere: the summary, run_result and runs() all said
     # stop_reason "timeout"; the advice named no result.wait().
     clock = OffsetClock()  # the activity starts in an hour of the emulator's time
-    emu = cc_emulator_factory(seed=41, contacts=200, rate=None, clock=clock, start_delay=3600.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=41, contacts=200, clock=clock, start_delay=3600.0)
     frame, list_id = _frame(emu)
     result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
     mine, rebuilt, row = _views(result)
@@ -59,11 +58,10 @@ def test_a_run_whose_process_died_while_polling_is_told_alike(cc_emulator_factor
     assert rebuilt.stop_reason == row["stop_reason"] == "the process driving it ended"
 
 
-def test_a_run_another_process_drives_advises_waiting_not_resuming(cc_emulator_factory, connect):
+def test_a_run_another_process_drives_advises_waiting_not_resuming(fast_account):
     # run_result() of a run another live process drives advised "resume continues";
     # that call raises RunLockedError.
-    emu = cc_emulator_factory(seed=43, contacts=200, rate=None, start_delay=3600.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=43, contacts=200, start_delay=3600.0)
     frame, list_id = _frame(emu)
     result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
     with RunJournal.open(result.run_id).attach(result.runs):  # another process drives it
@@ -75,12 +73,11 @@ def test_a_run_another_process_drives_advises_waiting_not_resuming(cc_emulator_f
     assert "another process is driving it now" in summary.html()
 
 
-def test_a_quota_wait_ends_at_the_timeout_not_at_the_reset(cc_emulator_factory, connect):
+def test_a_quota_wait_ends_at_the_timeout_not_at_the_reset(fast_account):
     # wait_for_quota=True with timeout=600: the quota spent while polling was slept
     # through until 00:00 UTC, hours past the timeout.
     clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
-    emu = cc_emulator_factory(seed=44, contacts=200, rate=None, clock=clock, start_delay=60.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=44, contacts=200, clock=clock, start_delay=60.0)
     frame, list_id = _frame(emu)
     emu.configure(daily_quota=emu.quota_used + 2)  # the lists' check and the POST
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
@@ -94,13 +91,12 @@ def test_a_quota_wait_ends_at_the_timeout_not_at_the_reset(cc_emulator_factory, 
     assert result.resume().ok
 
 
-def test_the_timeout_does_not_cut_the_verifications_quota_wait(cc_emulator_factory, connect):
+def test_the_timeout_does_not_cut_the_verifications_quota_wait(fast_account):
     # The run's activities all completed within timeout=600; the quota then ran out at
     # the re-read. wait()'s deadline was still set, so the re-read's quota wait ended
     # at 22:10, unverified, while the summary said "completed (ok)" and no stop reason.
     clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
-    emu = cc_emulator_factory(seed=44, contacts=200, rate=None, clock=clock, start_delay=0.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=44, contacts=200, clock=clock, start_delay=0.0)
     list_id = emu.account.list_ids()[0]
     frame = pd.DataFrame({"contact_id": sorted(emu.account.members(list_id))[:20]})
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)

@@ -31,10 +31,9 @@ class Recorder(NullReporter):
         self.seen.append(snapshot)
 
 
-def test_the_live_total_is_the_planned_total_from_the_start(cc_emulator_factory, connect):
+def test_the_live_total_is_the_planned_total_from_the_start(fast_account):
     # Slow activities: the run reports many times while some are not yet accepted.
-    emu = cc_emulator_factory(seed=2121, contacts=1500, rate=None, speed=3000.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=2121, contacts=1500, speed=3000.0)
     target = emu.account.list_ids()[0]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 3 batches
     seen = Recorder()

@@ -69,9 +69,8 @@ def test_a_small_change_to_a_big_list_verifies_for_at_most_the_sends(cc_emulator
     assert not acct.members(target) & set(df["contact_id"])
 
 
-def test_verify_true_still_rereads_the_whole_list(cc_emulator_factory, connect):
-    emu = cc_emulator_factory(seed=232, contacts=9000, **FAST)
-    client = connect(emu)
+def test_verify_true_still_rereads_the_whole_list(fast_account):
+    emu, client, _ = fast_account(seed=232, contacts=9000)
     target, size, df = four_of_a_big_list(emu)
     _, result, spent = run_and_count(emu, client, df, target, verify=True)
     assert spent == math.ceil((size - 4) / 500)
@@ -79,9 +78,8 @@ def test_verify_true_still_rereads_the_whole_list(cc_emulator_factory, connect):
 
 
 @pytest.mark.parametrize("verify", [True, False, "sample"])
-def test_the_run_counts_the_verification_its_option_asks_for(cc_emulator_factory, connect, verify):
-    emu = cc_emulator_factory(seed=232, contacts=9000, **FAST)
-    client = connect(emu)
+def test_the_run_counts_the_verification_its_option_asks_for(fast_account, verify):
+    emu, client, _ = fast_account(seed=232, contacts=9000)
     target, size, df = four_of_a_big_list(emu)
     plan, result, spent = run_and_count(emu, client, df, target, verify=verify)
     assert plan.membership.verify_method == "changed"  # the plan's own choice, 1 request
