@@ -39,3 +39,18 @@ def fast_account(
         return emu, connect(emu), emu.account.list_ids()[0]
 
     return make
+
+
+@pytest.fixture
+def offline() -> Iterator[ccpandas.Client]:
+    """A client whose server does not exist: any request would fail loudly."""
+    with ccpandas.Client(token="t", base_url="http://127.0.0.1:9/v3", max_attempts=1) as client:
+        yield client
+    assert client.stats.requests == 0, "argument checks must not send anything"
+
+
+@pytest.fixture
+def client(emu: Any) -> Iterator[ccpandas.Client]:
+    """A client of the module's ``emu`` fixture, no rate limit."""
+    with ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None) as c:
+        yield c

@@ -19,14 +19,6 @@ from ccpandas.readers import (
 UUID = "0b2d9f5e-6c1a-4e2b-9a57-1d3c4b5a6e7f"
 
 
-@pytest.fixture
-def offline():
-    """A client whose server does not exist: any request would fail loudly."""
-    with Client(token="t", base_url="http://127.0.0.1:9/v3", max_attempts=1) as client:
-        yield client
-    assert client.stats.requests == 0, "argument checks must not send anything"
-
-
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -132,12 +124,6 @@ FAST = {"speed": 1e9, "rate": None, "daily_quota": None}
 @pytest.fixture
 def emu(cc_emulator_factory):
     return cc_emulator_factory(seed=11, contacts=300, lists=5, tags=4, **FAST)
-
-
-@pytest.fixture
-def client(emu):
-    with Client(token=emu.token, base_url=emu.base_url, rate=None) as c:
-        yield c
 
 
 def test_read_contact_lists(emu, client):

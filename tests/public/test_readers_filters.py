@@ -29,22 +29,8 @@ FAST = {"speed": 1e9, "rate": None, "daily_quota": None}
 
 
 @pytest.fixture
-def offline():
-    """A client whose server does not exist: any request would fail loudly."""
-    with Client(token="t", base_url="http://127.0.0.1:9/v3", max_attempts=1) as client:
-        yield client
-    assert client.stats.requests == 0, "argument checks must not send anything"
-
-
-@pytest.fixture
 def emu(cc_emulator_factory):
     return cc_emulator_factory(seed=12, contacts=400, lists=4, tags=3, segments=3, **FAST)
-
-
-@pytest.fixture
-def client(emu):
-    with Client(token=emu.token, base_url=emu.base_url, rate=None) as c:
-        yield c
 
 
 def _queries(emu, route: str = "/v3/contacts") -> list[dict[str, list[str]]]:
