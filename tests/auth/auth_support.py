@@ -13,7 +13,9 @@ from typing import Any, ClassVar
 
 import requests
 
+from ccpandas._secret import Secret
 from ccpandas.auth.connect import ENV_VARIABLES, DeviceCode, TextView, login
+from ccpandas.auth.tokenstore import Credentials, TokenStore
 from ccpandas.emulator import Emulator
 
 CLIENT_ID = "5f1c1b0e-3a9d-4c57-9a43-0d2f7c1e8b21"
@@ -186,6 +188,37 @@ class User(TextView):
 
 
 # --------------------------------------------------------------------------- real-life tokens
+
+
+def saved_login(
+    emu: Emulator,
+    store: TokenStore,
+    *,
+    now: float | None = None,
+    obtained_at: float | None = None,
+    expires_by: float | None = None,
+    origin: str | None = None,
+    **grant: Any,
+) -> Credentials:
+    """What a login would have saved in ``store``: tokens from the emulator, without the
+    flow, issued at ``now`` (default: this moment; ``obtained_at`` says otherwise) and
+    expiring their lifetime later, or by ``expires_by`` if that is sooner."""
+    body = emu.oauth.grant(CLIENT_ID, **grant)
+    now = time.time() if now is None else now
+    expires_at = now + body["expires_in"]
+    creds = Credentials(
+        CLIENT_ID,
+        Secret(body["access_token"]),
+        Secret(body["refresh_token"]) if "refresh_token" in body else None,
+        expires_at=expires_at if expires_by is None else min(expires_at, expires_by),
+        scopes=tuple(body["scope"].split()),
+        obtained_at=now if obtained_at is None else obtained_at,
+        auth_url=emu.auth_url,
+        base_url=emu.base_url,
+        origin=origin,
+    )
+    store.save(creds)
+    return creds
 
 
 def signed_in(emu: Emulator, view: TextView | None = None, **options: Any) -> Any:

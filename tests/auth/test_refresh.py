@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import requests
-from auth_support import CLIENT_ID, User, signed_in, spend_refresh_token, wait_for
+from auth_support import CLIENT_ID, User, saved_login, signed_in, spend_refresh_token, wait_for
 
 import ccpandas
 from ccpandas._secret import Secret
@@ -29,24 +29,6 @@ from ccpandas.errors import AuthError, ForbiddenError
 
 REMOVE = "/v3/activities/remove_list_memberships"
 TOKEN_ROUTE = "/oauth2/default/v1/token"
-
-
-def saved_login(emu, store: TokenStore, *, now: float | None = None, **grant) -> Credentials:
-    """What a login would have saved: tokens from the emulator, without the flow."""
-    body = emu.oauth.grant(CLIENT_ID, **grant)
-    now = time.time() if now is None else now
-    creds = Credentials(
-        CLIENT_ID,
-        Secret(body["access_token"]),
-        Secret(body["refresh_token"]) if "refresh_token" in body else None,
-        expires_at=now + body["expires_in"],
-        scopes=tuple(body["scope"].split()),
-        obtained_at=now,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-    )
-    store.save(creds)
-    return creds
 
 
 def provider_of(client: ccpandas.Client) -> OAuthToken:

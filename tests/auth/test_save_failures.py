@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from auth_support import CLIENT_ID, capped_keyring
+from auth_support import CLIENT_ID, capped_keyring, saved_login
 
 import ccpandas
 from ccpandas._secret import Secret
@@ -33,20 +33,7 @@ class Clock:
 
 
 def logged_in(emu, store: TokenStore, clock: Clock) -> Credentials:
-    body = emu.oauth.grant(CLIENT_ID)
-    creds = Credentials(
-        CLIENT_ID,
-        Secret(body["access_token"]),
-        Secret(body["refresh_token"]),
-        expires_at=clock.now + body["expires_in"],
-        scopes=tuple(body["scope"].split()),
-        obtained_at=clock.now - 10,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        origin="login-test",
-    )
-    store.save(creds)
-    return creds
+    return saved_login(emu, store, now=clock.now, obtained_at=clock.now - 10, origin="login-test")
 
 
 def only_warning(recwarn) -> str:

@@ -16,10 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
-from auth_support import CLIENT_ID
+from auth_support import CLIENT_ID, saved_login
 
 import ccpandas
-from ccpandas._secret import Secret
 from ccpandas.auth.connect import connect, refresh_saved_login
 from ccpandas.auth.tokenstore import Credentials, TokenStore
 
@@ -48,21 +47,8 @@ KERNEL = textwrap.dedent(
 
 
 def expired_login(emu, store: TokenStore, *, days_ago: float = 0.0) -> Credentials:
-    body = emu.oauth.grant(CLIENT_ID)
     then = time.time() - days_ago * 86400 - 60
-    creds = Credentials(
-        CLIENT_ID,
-        Secret(body["access_token"]),
-        Secret(body["refresh_token"]),
-        expires_at=min(then + body["expires_in"], time.time() - 30),  # past
-        scopes=tuple(body["scope"].split()),
-        obtained_at=then,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        origin="login-test",
-    )
-    store.save(creds)
-    return creds
+    return saved_login(emu, store, now=then, expires_by=time.time() - 30, origin="login-test")
 
 
 def test_kernels_refreshing_at_once_make_one_token_request(

@@ -18,35 +18,20 @@ from pathlib import Path
 import keyring
 import pytest
 
-from ccpandas._secret import Secret
 from ccpandas.auth.tokenstore import Credentials, TokenStore
 from ccpandas.cli.main import ExitCode
 from ccpandas.emulator import Emulator, ManualClock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
-from auth_support import capped_keyring  # the auth tests' Windows-like keyring backend
+from auth_support import CLIENT_ID, capped_keyring, saved_login  # the auth tests' helpers
 
-CLIENT_ID = "5f1c1b0e-3a9d-4c57-9a43-0d2f7c1e8b21"
 DAY = 86400.0
 
 
 def save_login(emu: Emulator, *, days_ago: float = 0.0) -> Credentials:
     """What a login saved ``days_ago`` (its tokens obtained then)."""
-    body = emu.oauth.grant(CLIENT_ID)
     then = time.time() - days_ago * DAY
-    creds = Credentials(
-        CLIENT_ID,
-        Secret(body["access_token"]),
-        Secret(body["refresh_token"]),
-        expires_at=then + body["expires_in"],
-        scopes=tuple(body["scope"].split()),
-        obtained_at=then,
-        auth_url=emu.auth_url,
-        base_url=emu.base_url,
-        origin="login-test",
-    )
-    TokenStore().save(creds)
-    return creds
+    return saved_login(emu, TokenStore(), now=then, origin="login-test")
 
 
 def refresh(cli):
