@@ -1173,10 +1173,9 @@ def _rebuild(
     *,
     runner: Runner | None,
     journal: JournalDB | None = None,
-    resolve: bool = False,
 ) -> RemovalResult:
     """The result of ``run_id``, its runner built with everything it needs: ``client``
-    (checked; or the template's, or with ``resolve`` the default client)."""
+    (checked; or the template's, else the default client once it reads or sends)."""
     check_client(client)
     if run_id is None:
         # result.run_id of a run made with journal=False: nothing was recorded.
@@ -1193,11 +1192,9 @@ def _rebuild(
     run_journal = RunJournal.open(run_id, db=db)
     template = runner or Runner(None)
     api = client if client is not None else template.client
-    if api is None and resolve:
-        api = _client(None)
     _check_same_api(run_journal, api)
     result = rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
-    if api is None:  # rebuilt to look: the default client once it reads or sends
+    if api is None:  # the default client once it reads or sends (RemovalResult._client)
         result._default_client = lambda: _check_same_api(run_journal, _client(None))
     return result
 
@@ -1256,7 +1253,7 @@ def resume(
         True
     """
     options = RunOptions.pick(locals())
-    return _rebuild(run_id, client, runner=runner, resolve=True)._continue(options)
+    return _rebuild(run_id, client, runner=runner)._continue(options)
 
 
 def resume_frame(
@@ -1272,7 +1269,7 @@ def resume_frame(
     and values. A frame that would not produce the run's requests raises
     :class:`~ccpandas.PlanError` and nothing is sent.
     """
-    result = _rebuild(run_id, client, runner=None, resolve=True)
+    result = _rebuild(run_id, client, runner=None)
     journaled = result.plan
     if result._kind.changes is not None:  # a kind without input rows (an undo)
         raise PlanError(
@@ -1409,7 +1406,7 @@ def undo(
     """
     options = RunOptions.pick(locals())
     check_flags(force=force)
-    parent = _rebuild(run_id, client, runner=runner, resolve=True)
+    parent = _rebuild(run_id, client, runner=runner)
     return parent._undo(parent.runner.client, options, force)
 
 

@@ -284,7 +284,7 @@ class RemovalResult:
         #: Another live process drives the run (a rebuilt result): it cannot resume here.
         self.driven_elsewhere = False
         #: A result rebuilt without a client (``ccpandas.run_result``): builds the default
-        #: client the first time one is needed (:meth:`_need_client`).
+        #: client the first time one is needed (:attr:`_client`).
         self._default_client: Callable[[], Any] | None = None
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
@@ -503,8 +503,7 @@ class RemovalResult:
             raise PlanError("this was a dry run: nothing to verify")
         if client is not None:
             self.runner.client = client
-        self._need_client()
-        stats = getattr(self.runner.client, "stats", None)
+        stats = getattr(self._client, "stats", None)
         marks = [stats.split()] * 2 if stats is not None else []  # all of it verification
         try:
             self._verify_now(make_reporter(progress), fresh=True)
@@ -636,10 +635,11 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-        if not self.done or self._should_verify():  # a request to make: the client
-            self._need_client()
+        asks = not self.done or self._should_verify()  # a finished run: no client needed
         self._with_reporter(
-            options.progress, lambda: self.runner.wait(self.runs, timeout=options.timeout)
+            options.progress,
+            lambda: self.runner.wait(self.runs, timeout=options.timeout),
+            asks=asks,
         )
         return self
 
@@ -696,15 +696,16 @@ class RemovalResult:
             raise PlanError("this was a dry run; call remove_from_lists(..., dry_run=False)")
         if options.wait_for_quota != self.runner.wait_for_quota:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
-        self._need_client()
         return self._send(options, options.progress, check=True)
 
-    def _need_client(self) -> None:
-        """A result rebuilt without a client (``ccpandas.run_result(run_id)``) takes the
-        default client (``_default_client``) once it reads or sends, as
-        ``ccpandas.resume(run_id)`` and ``ccpandas.undo(run_id)`` do."""
+    @property
+    def _client(self) -> Any:
+        """The run's client, to read or send with: a result rebuilt without one
+        (``ccpandas.run_result(run_id)``) takes the default client (``_default_client``)
+        the first time, as ``ccpandas.resume(run_id)`` and ``ccpandas.undo(run_id)`` do."""
         if self.runner.client is None and self._default_client is not None:
-            self.runner = self.runner.replace(client=self._default_client())
+            self.runner.client = self._default_client()
+        return self.runner.client
 
     def _check_quota(self, sending: Sequence[BatchRun], retry: bool) -> None:
         """Before a resume (``retry``: :meth:`retry_failed`) sends, the quota check every
@@ -804,7 +805,6 @@ class RemovalResult:
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
         if self.retryable_runs:
-            self._need_client()
             self._send(options, options.progress, retry=True, check=True)
         return self
 
@@ -867,9 +867,7 @@ class RemovalResult:
         run_undo = _undo_handler
         if run_undo is None:  # installed by ccpandas.run.undo, which ccpandas.api loads
             raise CCError("undo is not installed: import ccpandas.api first")
-        if client is None:
-            self._need_client()
-            client = self.runner.client
+        client = self._client if client is None else client
         if client is None:
             raise TypeError("undo needs a client: pass client= (a ccpandas.Client)")
         db = getattr(self.runner.journal, "db", None) or open_journal()
@@ -902,9 +900,12 @@ class RemovalResult:
         """
         return resume_call_text(self.run_id, self.runner.client)
 
-    def _with_reporter(self, progress: Any, action: Any, ready: Any = None) -> None:
+    def _with_reporter(
+        self, progress: Any, action: Any, ready: Any = None, asks: bool = True
+    ) -> None:
         """A driving call: its display (``progress`` None keeps the run's), the run held
         (journal), ``action`` then the verification; what it spent, why it stopped.
+        ``asks``: the call may read or send (:attr:`_client`; False: nothing to follow).
         ``ready`` (a resume's checks, under the run's lock) comes after the call's resets
         and before the run is taken up: it raises (the run as it was, plus what it read)
         or says the run stops without sending (a QuotaExceededError, raised as the
@@ -917,7 +918,7 @@ class RemovalResult:
         runner.stopped, runner.stop_reason = False, None
         runner.timed_out, runner.deadline = False, None
         # From before ``ready``: its re-read of the lists (refused requests too) is spent.
-        stats = getattr(runner.client, "stats", None)
+        stats = getattr(self._client if asks else runner.client, "stats", None)
         marks = [stats.split()] if stats is not None else []
         if stats is None and runner.client is not None:
             self.spent = None  # a client that counts nothing: not known
