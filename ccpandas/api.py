@@ -455,18 +455,14 @@ def execute(
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
     def go() -> None:
-        # The API's quota stopped the check: waited out here, or a stop (None: the user
-        # stopped the wait for the reset; nothing is sent).
-        if deferred:
-            reads = reread_lists(runner, plan, plan.list_ids, result.runs)
-            if reads is None:
-                return
-            result._count_reread(reads, polled=True)
         runner.submit(result.runs)
         if options.wait and not runner.stopped:
             runner.wait(result.runs, timeout=options.timeout)
 
-    result._with_reporter(None, go)
+    # The API's quota stopped the check: the lists are read first, the reset waited for
+    # there, or a stop (the user stopped that wait: the run stops, nothing is sent).
+    first = (lambda: reread_lists(runner, plan, plan.list_ids, result.runs)) if deferred else None
+    result._with_reporter(None, go, first=first)
     return result
 
 

@@ -504,7 +504,7 @@ class RemovalResult:
         if client is not None:
             self.runner.client = client
         stats = getattr(self._client, "stats", None)
-        marks = [stats.split()] * 2 if stats is not None else []  # all of it verification
+        marks = [stats.split()] * 3 if stats is not None else []  # all of it verification
         try:
             self._verify_now(make_reporter(progress), fresh=True)
         finally:
@@ -763,24 +763,10 @@ class RemovalResult:
             return False
         lists = list(dict.fromkeys(lid for r in sending for lid in r.batch.list_ids))
         run = f"run {self.run_id}" if self.run_id else "this run"
-        stats = getattr(self.runner.client, "stats", None)
-        start = stats.split()[1] if stats is not None else 0
-        reads: BaseException | int | None = None
         try:
-            reads = reread_lists(self.runner, self.plan, lists, self.runs, run)
+            return reread_lists(self.runner, self.plan, lists, self.runs, run) is None
         except QuotaExceededError as exc:
-            reads = exc
-        finally:  # its requests, refused ones too, inside the call's counts: reads
-            self._count_reread(stats.split()[1] - start if stats is not None else 0, True)
-        return reads if isinstance(reads, BaseException) else reads is None
-
-    def _count_reread(self, reads: int | None, polled: bool = False) -> None:
-        """The lists read again before a send (``reads`` spent): the run's reads, as
-        planning's are; ``polled``: read inside a driving call, which counts its
-        requests as polls."""
-        if self.spent is not None and reads:
-            self.spent["reads"] += reads
-            self.spent["polls"] -= reads if polled else 0
+            return exc
 
     @shared_params
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
@@ -901,10 +887,12 @@ class RemovalResult:
         return resume_call_text(self.run_id, self.runner.client)
 
     def _with_reporter(
-        self, progress: Any, action: Any, ready: Any = None, asks: bool = True
+        self, progress: Any, action: Any, ready: Any = None, asks: bool = True, first: Any = None
     ) -> None:
         """A driving call: its display (``progress`` None keeps the run's), the run held
-        (journal), ``action`` then the verification; what it spent, why it stopped.
+        (journal), ``first`` (the lists read again, a step of their own: the reads,
+        refused requests too), ``action`` then the verification; what it spent, why it
+        stopped.
         ``asks``: the call may read or send (:attr:`_client`; False: nothing to follow).
         ``ready`` (a resume's checks, under the run's lock) comes after the call's resets
         and before the run is taken up: it raises (the run as it was, plus what it read)
@@ -917,7 +905,7 @@ class RemovalResult:
         journal = runner.journal
         runner.stopped, runner.stop_reason = False, None
         runner.timed_out, runner.deadline = False, None
-        # From before ``ready``: its re-read of the lists (refused requests too) is spent.
+        # From before ``ready``: its re-read of the lists (refused requests too): reads.
         stats = getattr(self._client if asks else runner.client, "stats", None)
         marks = [stats.split()] if stats is not None else []
         if stats is None and runner.client is not None:
@@ -929,7 +917,7 @@ class RemovalResult:
                 blocked = ready()
             except BaseException:
                 # Refused: the run as it was (its stop, its outcome), its display ended.
-                self._count_spent(stats, marks)  # a re-read made before a PlanError
+                self._count_spent(stats, marks)  # a re-read made before a PlanError: reads
                 self._finish_report(reporter, "stopped" if self.stopped else "done")
                 raise
         self.interrupted, self.driven_elsewhere = False, False
@@ -944,6 +932,9 @@ class RemovalResult:
                 if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
                     raise blocked
                 runner.stopped = runner.stopped or blocked  # a stopped wait: nothing sent
+                if first is not None and not runner.stopped:
+                    first()
+                marks += [stats.split()] if stats is not None else []  # the sends from here
                 if not runner.stopped:
                     action()
                 marks += [stats.split()] if stats is not None else []
@@ -985,16 +976,18 @@ class RemovalResult:
                     self._finish_report(reporter, phase)
 
     def _count_spent(self, stats: Any, marks: list[tuple[int, int]]) -> None:
-        """Add what a driving call spent to :attr:`spent`: from the client's counts at
-        its start, the POSTs (changes, resends) and other requests (polls) of its sends
-        and waits, and every request after them (the verification)."""
+        """Add what a driving call spent to :attr:`spent`, from the client's counts at
+        its start and at each mark: the lists read again before its sends (reads), the
+        POSTs (changes, resends) and other requests (polls) of its sends and waits, and
+        every request after them (the verification). A mark not reached: the end."""
         if self.spent is None or not marks:
             return
         end = stats.split()
-        (posts, gets), (posts_done, gets_done) = marks[0], [*marks, end][1]
-        self.spent["changes"] += posts_done - posts
-        self.spent["polls"] += gets_done - gets
-        self.spent["verification"] += sum(end) - posts_done - gets_done
+        start, sends, (posts, gets) = [*marks, end, end][:3]
+        self.spent["reads"] += sum(sends) - sum(start)
+        self.spent["changes"] += posts - sends[0]
+        self.spent["polls"] += gets - sends[1]
+        self.spent["verification"] += sum(end) - posts - gets
 
     def _record_stop(self, journal: Any, reason: str | None) -> None:
         """Journal why the driving call returned. A journal that cannot take it (a full
