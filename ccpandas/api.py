@@ -462,7 +462,7 @@ def execute(
     # The API's quota stopped the check: the lists are read first, the reset waited for
     # there, or a stop (the user stopped that wait: the run stops, nothing is sent).
     first = (lambda: reread_lists(runner, plan, plan.list_ids, result.runs)) if deferred else None
-    result._with_reporter(None, go, first=first)
+    result._drive(go, result._reset(None), first)
     return result
 
 

@@ -508,7 +508,7 @@ class RemovalResult:
         try:
             self._verify_now(make_reporter(progress), fresh=True)
         finally:
-            self._count_spent(stats, marks)
+            self._count_spent(marks)
         self._record_outcome()  # a re-read can change the word (still members)
         return self
 
@@ -636,11 +636,8 @@ class RemovalResult:
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
         asks = not self.done or self._should_verify()  # a finished run: no client needed
-        self._with_reporter(
-            options.progress,
-            lambda: self.runner.wait(self.runs, timeout=options.timeout),
-            asks=asks,
-        )
+        marks = self._reset(options.progress, asks)
+        self._drive(lambda: self.runner.wait(self.runs, timeout=options.timeout), marks)
         return self
 
     @shared_params
@@ -724,16 +721,12 @@ class RemovalResult:
         then (``options.wait``) wait for them; ``progress`` None keeps the run's display.
         ``check``: a resume's quota check first (:meth:`_check_quota`)."""
 
-        def ready() -> BaseException | bool:
-            # Under the run's lock, after the call's resets (its display re-armed, an
-            # earlier call's stop and timeout gone): another process driving the run
-            # is RunLockedError before any wait for the quota's reset.
-            sending = to_send(self.runs, self.retryable_runs if retry else None)
-            if check:
-                self._check_quota(sending, retry)
-            return self._still_planned(sending)
-
         def go() -> None:
+            if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
+                raise blocked
+            if blocked:  # the user stopped a wait: nothing sent
+                self.runner.stopped = True
+                return
             # A retry's batches are chosen under the journal's lock: another process may
             # have moved on.
             todo = self.retryable_runs if retry else None
@@ -750,7 +743,23 @@ class RemovalResult:
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self.runner.journal.hold():
-            self._with_reporter(progress, go, ready)
+            marks = self._reset(progress)
+            # Its checks' waits show (and its Stop button stops them) in the display.
+            self.runner.reporter.start(self.runner.snapshot(self.runs, "starting"))
+            try:
+                # Under the run's lock, after the call's resets (its display re-armed, an
+                # earlier call's stop and timeout gone): another process driving the run
+                # is RunLockedError before any wait for the quota's reset.
+                sending = to_send(self.runs, self.retryable_runs if retry else None)
+                if check:
+                    self._check_quota(sending, retry)
+                blocked = self._still_planned(sending)
+            except BaseException:
+                # Refused: the run as it was (its stop, its outcome), its display ended.
+                self._count_spent(marks)  # a re-read made before a PlanError: reads
+                self._finish_report(self.runner.reporter, "stopped" if self.stopped else "done")
+                raise
+            self._drive(go, marks, shown=True)
         return self
 
     def _still_planned(self, sending: Sequence[BatchRun]) -> BaseException | bool:
@@ -886,53 +895,41 @@ class RemovalResult:
         """
         return resume_call_text(self.run_id, self.runner.client)
 
-    def _with_reporter(
-        self, progress: Any, action: Any, ready: Any = None, asks: bool = True, first: Any = None
-    ) -> None:
-        """A driving call: its display (``progress`` None keeps the run's), the run held
-        (journal), ``first`` (the lists read again, a step of their own: the reads,
-        refused requests too), ``action`` then the verification; what it spent, why it
-        stopped.
-        ``asks``: the call may read or send (:attr:`_client`; False: nothing to follow).
-        ``ready`` (a resume's checks, under the run's lock) comes after the call's resets
-        and before the run is taken up: it raises (the run as it was, plus what it read)
-        or says the run stops without sending (a QuotaExceededError, raised as the
-        run's stop; True: the user stopped a wait)."""
+    def _reset(self, progress: Any, asks: bool = True) -> list[tuple[int, int]]:
+        """A driving call's start: its display (``progress`` None keeps the run's), an
+        earlier call's stop and timeout gone; the client's counts from here (what
+        :meth:`_count_spent` splits, a resume's checks' re-read too). ``asks``: the call
+        may read or send (:attr:`_client`; False: nothing to follow or verify)."""
         if progress is not None:
             self.runner = self.runner.replace(reporter=make_reporter(progress))
         runner = self.runner
-        reporter = runner.reporter
-        journal = runner.journal
         runner.stopped, runner.stop_reason = False, None
         runner.timed_out, runner.deadline = False, None
-        # From before ``ready``: its re-read of the lists (refused requests too): reads.
         stats = getattr(self._client if asks else runner.client, "stats", None)
-        marks = [stats.split()] if stats is not None else []
         if stats is None and runner.client is not None:
             self.spent = None  # a client that counts nothing: not known
-        blocked: BaseException | bool = False
-        if ready is not None:  # its waits show (and its Stop button stops) in the display
-            reporter.start(runner.snapshot(self.runs, "starting"))
-            try:
-                blocked = ready()
-            except BaseException:
-                # Refused: the run as it was (its stop, its outcome), its display ended.
-                self._count_spent(stats, marks)  # a re-read made before a PlanError: reads
-                self._finish_report(reporter, "stopped" if self.stopped else "done")
-                raise
+        return [stats.split()] if stats is not None else []
+
+    def _drive(
+        self, action: Any, marks: list[tuple[int, int]], first: Any = None, shown: bool = False
+    ) -> None:
+        """A driving call once reset (:meth:`_reset`: its counts ``marks``): the run held
+        (journal), ``first`` (the lists read again, a step of their own: the reads,
+        refused requests too), ``action`` then the verification; what it spent, why it
+        stopped. ``shown``: the display started already (a resume's checks)."""
+        runner = self.runner
+        reporter, journal = runner.reporter, runner.journal
+        stats = getattr(runner.client, "stats", None)
         self.interrupted, self.driven_elsewhere = False, False
         # Holding the run (journal lock) first: if another process drives it, nothing
         # is sent from here, and the batches are brought up to date before acting.
         with journal.attach(self.runs):
-            if ready is None:
+            if not shown:
                 reporter.start(runner.snapshot(self.runs, "starting"))
             phase = "done"
             reason: str | None = None
             try:
-                if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
-                    raise blocked
-                runner.stopped = runner.stopped or blocked  # a stopped wait: nothing sent
-                if first is not None and not runner.stopped:
+                if first is not None:
                     first()
                 marks += [stats.split()] if stats is not None else []  # the sends from here
                 if not runner.stopped:
@@ -962,7 +959,7 @@ class RemovalResult:
                 reason = stop_word(exc)
                 raise run_error(self._explain_stop(exc), self) from None
             finally:
-                self._count_spent(stats, marks)
+                self._count_spent(marks)
                 self.stopped = runner.stopped or self.interrupted or reason is not None
                 if self.stopped:
                     phase = "stopped"
@@ -975,12 +972,13 @@ class RemovalResult:
                 finally:
                     self._finish_report(reporter, phase)
 
-    def _count_spent(self, stats: Any, marks: list[tuple[int, int]]) -> None:
+    def _count_spent(self, marks: list[tuple[int, int]]) -> None:
         """Add what a driving call spent to :attr:`spent`, from the client's counts at
         its start and at each mark: the lists read again before its sends (reads), the
         POSTs (changes, resends) and other requests (polls) of its sends and waits, and
         every request after them (the verification). A mark not reached: the end."""
-        if self.spent is None or not marks:
+        stats = getattr(self.runner.client, "stats", None)
+        if self.spent is None or stats is None or not marks:
             return
         end = stats.split()
         start, sends, (posts, gets) = [*marks, end, end][:3]
