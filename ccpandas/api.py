@@ -455,18 +455,14 @@ def execute(
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
     def go() -> None:
-        # The API's quota stopped the check: waited out here, or a stop (None: the user
-        # stopped the wait for the reset; nothing is sent).
-        if deferred:
-            reads = reread_lists(runner, plan, plan.list_ids, result.runs)
-            if reads is None:
-                return
-            result._count_reread(reads, polled=True)
         runner.submit(result.runs)
         if options.wait and not runner.stopped:
             runner.wait(result.runs, timeout=options.timeout)
 
-    result._with_reporter(None, go)
+    # The API's quota stopped the check: the lists are read first, the reset waited for
+    # there, or a stop (the user stopped that wait: the run stops, nothing is sent).
+    first = (lambda: reread_lists(runner, plan, plan.list_ids, result.runs)) if deferred else None
+    result._drive(go, result._reset(None), first)
     return result
 
 
@@ -1173,10 +1169,9 @@ def _rebuild(
     *,
     runner: Runner | None,
     journal: JournalDB | None = None,
-    resolve: bool = False,
 ) -> RemovalResult:
     """The result of ``run_id``, its runner built with everything it needs: ``client``
-    (checked; or the template's, or with ``resolve`` the default client)."""
+    (checked; or the template's, else the default client once it reads or sends)."""
     check_client(client)
     if run_id is None:
         # result.run_id of a run made with journal=False: nothing was recorded.
@@ -1193,11 +1188,9 @@ def _rebuild(
     run_journal = RunJournal.open(run_id, db=db)
     template = runner or Runner(None)
     api = client if client is not None else template.client
-    if api is None and resolve:
-        api = _client(None)
     _check_same_api(run_journal, api)
     result = rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
-    if api is None:  # rebuilt to look: the default client once it reads or sends
+    if api is None:  # the default client once it reads or sends (RemovalResult._client)
         result._default_client = lambda: _check_same_api(run_journal, _client(None))
     return result
 
@@ -1256,7 +1249,7 @@ def resume(
         True
     """
     options = RunOptions.pick(locals())
-    return _rebuild(run_id, client, runner=runner, resolve=True)._continue(options)
+    return _rebuild(run_id, client, runner=runner)._continue(options)
 
 
 def resume_frame(
@@ -1272,7 +1265,7 @@ def resume_frame(
     and values. A frame that would not produce the run's requests raises
     :class:`~ccpandas.PlanError` and nothing is sent.
     """
-    result = _rebuild(run_id, client, runner=None, resolve=True)
+    result = _rebuild(run_id, client, runner=None)
     journaled = result.plan
     if result._kind.changes is not None:  # a kind without input rows (an undo)
         raise PlanError(
@@ -1409,7 +1402,7 @@ def undo(
     """
     options = RunOptions.pick(locals())
     check_flags(force=force)
-    parent = _rebuild(run_id, client, runner=runner, resolve=True)
+    parent = _rebuild(run_id, client, runner=runner)
     return parent._undo(parent.runner.client, options, force)
 
 

@@ -284,7 +284,7 @@ class RemovalResult:
         #: Another live process drives the run (a rebuilt result): it cannot resume here.
         self.driven_elsewhere = False
         #: A result rebuilt without a client (``ccpandas.run_result``): builds the default
-        #: client the first time one is needed (:meth:`_need_client`).
+        #: client the first time one is needed (:attr:`_client`).
         self._default_client: Callable[[], Any] | None = None
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
@@ -503,13 +503,12 @@ class RemovalResult:
             raise PlanError("this was a dry run: nothing to verify")
         if client is not None:
             self.runner.client = client
-        self._need_client()
-        stats = getattr(self.runner.client, "stats", None)
-        marks = [stats.split()] * 2 if stats is not None else []  # all of it verification
+        stats = getattr(self._client, "stats", None)
+        marks = [stats.split()] * 3 if stats is not None else []  # all of it verification
         try:
             self._verify_now(make_reporter(progress), fresh=True)
         finally:
-            self._count_spent(stats, marks)
+            self._count_spent(marks)
         self._record_outcome()  # a re-read can change the word (still members)
         return self
 
@@ -636,11 +635,9 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-        if not self.done or self._should_verify():  # a request to make: the client
-            self._need_client()
-        self._with_reporter(
-            options.progress, lambda: self.runner.wait(self.runs, timeout=options.timeout)
-        )
+        asks = not self.done or self._should_verify()  # a finished run: no client needed
+        marks = self._reset(options.progress, asks)
+        self._drive(lambda: self.runner.wait(self.runs, timeout=options.timeout), marks)
         return self
 
     @shared_params
@@ -696,15 +693,16 @@ class RemovalResult:
             raise PlanError("this was a dry run; call remove_from_lists(..., dry_run=False)")
         if options.wait_for_quota != self.runner.wait_for_quota:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
-        self._need_client()
         return self._send(options, options.progress, check=True)
 
-    def _need_client(self) -> None:
-        """A result rebuilt without a client (``ccpandas.run_result(run_id)``) takes the
-        default client (``_default_client``) once it reads or sends, as
-        ``ccpandas.resume(run_id)`` and ``ccpandas.undo(run_id)`` do."""
+    @property
+    def _client(self) -> Any:
+        """The run's client, to read or send with: a result rebuilt without one
+        (``ccpandas.run_result(run_id)``) takes the default client (``_default_client``)
+        the first time, as ``ccpandas.resume(run_id)`` and ``ccpandas.undo(run_id)`` do."""
         if self.runner.client is None and self._default_client is not None:
-            self.runner = self.runner.replace(client=self._default_client())
+            self.runner.client = self._default_client()
+        return self.runner.client
 
     def _check_quota(self, sending: Sequence[BatchRun], retry: bool) -> None:
         """Before a resume (``retry``: :meth:`retry_failed`) sends, the quota check every
@@ -723,16 +721,12 @@ class RemovalResult:
         then (``options.wait``) wait for them; ``progress`` None keeps the run's display.
         ``check``: a resume's quota check first (:meth:`_check_quota`)."""
 
-        def ready() -> BaseException | bool:
-            # Under the run's lock, after the call's resets (its display re-armed, an
-            # earlier call's stop and timeout gone): another process driving the run
-            # is RunLockedError before any wait for the quota's reset.
-            sending = to_send(self.runs, self.retryable_runs if retry else None)
-            if check:
-                self._check_quota(sending, retry)
-            return self._still_planned(sending)
-
         def go() -> None:
+            if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
+                raise blocked
+            if blocked:  # the user stopped a wait: nothing sent
+                self.runner.stopped = True
+                return
             # A retry's batches are chosen under the journal's lock: another process may
             # have moved on.
             todo = self.retryable_runs if retry else None
@@ -749,7 +743,23 @@ class RemovalResult:
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self.runner.journal.hold():
-            self._with_reporter(progress, go, ready)
+            marks = self._reset(progress)
+            # Its checks' waits show (and its Stop button stops them) in the display.
+            self.runner.reporter.start(self.runner.snapshot(self.runs, "starting"))
+            try:
+                # Under the run's lock, after the call's resets (its display re-armed, an
+                # earlier call's stop and timeout gone): another process driving the run
+                # is RunLockedError before any wait for the quota's reset.
+                sending = to_send(self.runs, self.retryable_runs if retry else None)
+                if check:
+                    self._check_quota(sending, retry)
+                blocked = self._still_planned(sending)
+            except BaseException:
+                # Refused: the run as it was (its stop, its outcome), its display ended.
+                self._count_spent(marks)  # a re-read made before a PlanError: reads
+                self._finish_report(self.runner.reporter, "stopped" if self.stopped else "done")
+                raise
+            self._drive(go, marks, shown=True)
         return self
 
     def _still_planned(self, sending: Sequence[BatchRun]) -> BaseException | bool:
@@ -762,24 +772,10 @@ class RemovalResult:
             return False
         lists = list(dict.fromkeys(lid for r in sending for lid in r.batch.list_ids))
         run = f"run {self.run_id}" if self.run_id else "this run"
-        stats = getattr(self.runner.client, "stats", None)
-        start = stats.split()[1] if stats is not None else 0
-        reads: BaseException | int | None = None
         try:
-            reads = reread_lists(self.runner, self.plan, lists, self.runs, run)
+            return reread_lists(self.runner, self.plan, lists, self.runs, run) is None
         except QuotaExceededError as exc:
-            reads = exc
-        finally:  # its requests, refused ones too, inside the call's counts: reads
-            self._count_reread(stats.split()[1] - start if stats is not None else 0, True)
-        return reads if isinstance(reads, BaseException) else reads is None
-
-    def _count_reread(self, reads: int | None, polled: bool = False) -> None:
-        """The lists read again before a send (``reads`` spent): the run's reads, as
-        planning's are; ``polled``: read inside a driving call, which counts its
-        requests as polls."""
-        if self.spent is not None and reads:
-            self.spent["reads"] += reads
-            self.spent["polls"] -= reads if polled else 0
+            return exc
 
     @shared_params
     def retry_failed(self, timeout: float | None = None, progress: Any = None) -> RemovalResult:
@@ -804,7 +800,6 @@ class RemovalResult:
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
         if self.retryable_runs:
-            self._need_client()
             self._send(options, options.progress, retry=True, check=True)
         return self
 
@@ -867,9 +862,7 @@ class RemovalResult:
         run_undo = _undo_handler
         if run_undo is None:  # installed by ccpandas.run.undo, which ccpandas.api loads
             raise CCError("undo is not installed: import ccpandas.api first")
-        if client is None:
-            self._need_client()
-            client = self.runner.client
+        client = self._client if client is None else client
         if client is None:
             raise TypeError("undo needs a client: pass client= (a ccpandas.Client)")
         db = getattr(self.runner.journal, "db", None) or open_journal()
@@ -902,47 +895,43 @@ class RemovalResult:
         """
         return resume_call_text(self.run_id, self.runner.client)
 
-    def _with_reporter(self, progress: Any, action: Any, ready: Any = None) -> None:
-        """A driving call: its display (``progress`` None keeps the run's), the run held
-        (journal), ``action`` then the verification; what it spent, why it stopped.
-        ``ready`` (a resume's checks, under the run's lock) comes after the call's resets
-        and before the run is taken up: it raises (the run as it was, plus what it read)
-        or says the run stops without sending (a QuotaExceededError, raised as the
-        run's stop; True: the user stopped a wait)."""
+    def _reset(self, progress: Any, asks: bool = True) -> list[tuple[int, int]]:
+        """A driving call's start: its display (``progress`` None keeps the run's), an
+        earlier call's stop and timeout gone; the client's counts from here (what
+        :meth:`_count_spent` splits, a resume's checks' re-read too). ``asks``: the call
+        may read or send (:attr:`_client`; False: nothing to follow or verify)."""
         if progress is not None:
             self.runner = self.runner.replace(reporter=make_reporter(progress))
         runner = self.runner
-        reporter = runner.reporter
-        journal = runner.journal
         runner.stopped, runner.stop_reason = False, None
         runner.timed_out, runner.deadline = False, None
-        # From before ``ready``: its re-read of the lists (refused requests too) is spent.
-        stats = getattr(runner.client, "stats", None)
-        marks = [stats.split()] if stats is not None else []
+        stats = getattr(self._client if asks else runner.client, "stats", None)
         if stats is None and runner.client is not None:
             self.spent = None  # a client that counts nothing: not known
-        blocked: BaseException | bool = False
-        if ready is not None:  # its waits show (and its Stop button stops) in the display
-            reporter.start(runner.snapshot(self.runs, "starting"))
-            try:
-                blocked = ready()
-            except BaseException:
-                # Refused: the run as it was (its stop, its outcome), its display ended.
-                self._count_spent(stats, marks)  # a re-read made before a PlanError
-                self._finish_report(reporter, "stopped" if self.stopped else "done")
-                raise
+        return [stats.split()] if stats is not None else []
+
+    def _drive(
+        self, action: Any, marks: list[tuple[int, int]], first: Any = None, shown: bool = False
+    ) -> None:
+        """A driving call once reset (:meth:`_reset`: its counts ``marks``): the run held
+        (journal), ``first`` (the lists read again, a step of their own: the reads,
+        refused requests too), ``action`` then the verification; what it spent, why it
+        stopped. ``shown``: the display started already (a resume's checks)."""
+        runner = self.runner
+        reporter, journal = runner.reporter, runner.journal
+        stats = getattr(runner.client, "stats", None)
         self.interrupted, self.driven_elsewhere = False, False
         # Holding the run (journal lock) first: if another process drives it, nothing
         # is sent from here, and the batches are brought up to date before acting.
         with journal.attach(self.runs):
-            if ready is None:
+            if not shown:
                 reporter.start(runner.snapshot(self.runs, "starting"))
             phase = "done"
             reason: str | None = None
             try:
-                if isinstance(blocked, BaseException):  # a spent quota: the run stops on it
-                    raise blocked
-                runner.stopped = runner.stopped or blocked  # a stopped wait: nothing sent
+                if first is not None:
+                    first()
+                marks += [stats.split()] if stats is not None else []  # the sends from here
                 if not runner.stopped:
                     action()
                 marks += [stats.split()] if stats is not None else []
@@ -970,7 +959,7 @@ class RemovalResult:
                 reason = stop_word(exc)
                 raise run_error(self._explain_stop(exc), self) from None
             finally:
-                self._count_spent(stats, marks)
+                self._count_spent(marks)
                 self.stopped = runner.stopped or self.interrupted or reason is not None
                 if self.stopped:
                     phase = "stopped"
@@ -983,17 +972,20 @@ class RemovalResult:
                 finally:
                     self._finish_report(reporter, phase)
 
-    def _count_spent(self, stats: Any, marks: list[tuple[int, int]]) -> None:
-        """Add what a driving call spent to :attr:`spent`: from the client's counts at
-        its start, the POSTs (changes, resends) and other requests (polls) of its sends
-        and waits, and every request after them (the verification)."""
-        if self.spent is None or not marks:
+    def _count_spent(self, marks: list[tuple[int, int]]) -> None:
+        """Add what a driving call spent to :attr:`spent`, from the client's counts at
+        its start and at each mark: the lists read again before its sends (reads), the
+        POSTs (changes, resends) and other requests (polls) of its sends and waits, and
+        every request after them (the verification). A mark not reached: the end."""
+        stats = getattr(self.runner.client, "stats", None)
+        if self.spent is None or stats is None or not marks:
             return
         end = stats.split()
-        (posts, gets), (posts_done, gets_done) = marks[0], [*marks, end][1]
-        self.spent["changes"] += posts_done - posts
-        self.spent["polls"] += gets_done - gets
-        self.spent["verification"] += sum(end) - posts_done - gets_done
+        start, sends, (posts, gets) = [*marks, end, end][:3]
+        self.spent["reads"] += sum(sends) - sum(start)
+        self.spent["changes"] += posts - sends[0]
+        self.spent["polls"] += gets - sends[1]
+        self.spent["verification"] += sum(end) - posts - gets
 
     def _record_stop(self, journal: Any, reason: str | None) -> None:
         """Journal why the driving call returned. A journal that cannot take it (a full

@@ -290,6 +290,24 @@ def test_spent_counts_a_re_read_after_the_quota_s_reset_as_reads(fast_account):
     assert planning + made <= done.spent["reads"] <= planning + tried  # refusals: polls
 
 
+def test_run_plans_refused_read_again_is_reads_as_a_resumes_is(cc_emulator_factory, connect):
+    # run_plan's read again of the lists, refused by the API's quota inside the run,
+    # counted its refused requests as polls, where a resume's refused read again counts
+    # them as reads (found while the split of a call's requests was mended).
+    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
+    emu = cc_emulator_factory(seed=41, contacts=400, rate=None, clock=clock, start_delay=0.0)
+    client = connect(emu)
+    count = emu.account.count()
+    plan, planning = _planned_keep(emu, client)
+    runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
+    emu.configure(daily_quota=emu.quota_used)  # the re-read is refused until the reset
+    with pytest.raises(QuotaExceededError) as caught:
+        run_plan(plan, client=client, runner=runner, progress=False)
+    spent = caught.value.result.spent
+    assert sum(spent.values()) == emu.account.count() - count
+    assert spent["reads"] > planning and spent["polls"] == spent["changes"] == 0
+
+
 def _contact_reads(emu, status=None):
     return emu.account.count(method="GET", route="/v3/contacts", status=status)
 
