@@ -379,7 +379,12 @@ def _raw(source: Any) -> bytes | str:
         suffix = source.suffix.lower()
         if suffix == ".zip":
             with zipfile.ZipFile(source) as archive:
-                names = [n for n in archive.namelist() if not n.endswith("/")]
+                # Not its folders, nor the AppleDouble twins macOS Finder adds.
+                names = [
+                    n
+                    for n in archive.namelist()
+                    if not n.endswith("/") and not n.startswith("__MACOSX/")
+                ]
                 if len(names) != 1:
                     raise _Usage(f"{source}: a .zip must hold exactly one file, not {len(names)}")
                 return archive.read(names[0])
@@ -488,14 +493,25 @@ def _output_format(path: str | None) -> str | None:
             f"--output {path}: write .csv or .parquet (the ending picks the format), "
             f"not {file.suffix or 'a name without ending'}"
         )
-    _folder_exists("--output", path)
+    _writable("--output", path)
     return kind
 
 
-def _folder_exists(flag: str, path: str) -> None:
-    """A usage error unless the folder ``flag`` writes ``path`` into exists."""
-    if not Path(path).parent.is_dir():
-        raise _Usage(f"{flag} {path}: the folder {Path(path).parent} does not exist")
+def _writable(flag: str, path: str) -> None:
+    """A usage error, before anything is sent, unless ``flag`` can write ``path``: its
+    folder exists and the file can be opened (a file made here to try is removed)."""
+    file = Path(path)
+    try:
+        if file.is_dir():
+            raise _Usage(f"{flag} {path} is a directory: name a file")
+        if not file.parent.is_dir():
+            raise _Usage(f"{flag} {path}: the folder {file.parent} does not exist")
+        existed = file.exists()
+        file.open("a").close()
+    except OSError as exc:  # a name too long, no permission...
+        raise _Usage(f"{flag} {path}: cannot write it ({exc.strerror or exc})") from None
+    if not existed:
+        file.unlink()
 
 
 #: What a spreadsheet reads as a formula at the start of a cell (OWASP's CSV injection).
@@ -989,10 +1005,7 @@ def _cmd_logout(s: _Session) -> int:
 def _cmd_doctor(s: _Session) -> int:
     path = s.args.report
     if path is not None:
-        file = Path(path)
-        if file.is_dir():
-            raise _Usage(f"--report {path} is a directory: name a file (report.json)")
-        _folder_exists("--report", path)
+        _writable("--report", path)
     report = api.doctor(s.client())
     if path is not None:
         report.write_report(path)

@@ -8,6 +8,7 @@ import io
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -508,3 +509,32 @@ def test_a_csv_title_row_over_three_columns_is_named_as_such(cli, emu, lists, me
     ran = cli("plan", str(path), "--lists", lists["list_id"].iloc[0])
     assert ran.code == ExitCode.USAGE
     assert "row 2" in ran.err and "header" in ran.err and "Did you mean" not in ran.err, ran.err
+
+
+def test_a_zip_made_by_macos_finder_is_one_file(cli, lists, members, tmp_path) -> None:
+    # Finder's "Compress" adds an AppleDouble twin under __MACOSX/ (the file's extended
+    # attributes): one file for the user, and it was refused as "not 2".
+    path = tmp_path / "churned.csv.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("churned.csv", members.to_csv(index=False))
+        archive.writestr("__MACOSX/._churned.csv", b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    assert _plan(cli, path, lists)["rows"] == len(members)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("other.csv", "email\n")
+    ran = cli("plan", str(path), "--lists", lists["name"].iloc[0])
+    assert ran.code == ExitCode.USAGE and "exactly one file, not 2" in ran.err
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_before_any_request(
+    cli, emu, lists, members, tmp_path
+) -> None:
+    # Its folder exists, but no file system makes a name this long: the run went, then
+    # a traceback instead of its summary.
+    path = _write(members, tmp_path / "m.csv", sep=",", encoding="utf-8")
+    output, used = tmp_path / ("x" * 300 + ".csv"), emu.quota_used
+    ran = cli(
+        "remove", str(path), "--lists", lists["name"].iloc[0], "--yes", "--output", str(output)
+    )
+    assert ran.code == ExitCode.USAGE, ran.err
+    assert "--output" in ran.err and "cannot write it" in ran.err
+    assert emu.quota_used == used
