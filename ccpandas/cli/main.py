@@ -54,7 +54,7 @@ import ccpandas
 from ccpandas import api, readers
 from ccpandas._config import BASE_URL_ENV, env
 from ccpandas.auth import TextView
-from ccpandas.plan.planner import list_names, plural
+from ccpandas.plan.planner import frame_column, list_names, plural
 from ccpandas.report.progress import LogReporter
 from ccpandas.store.journal import open_journal
 from ccpandas.vocab import ExitCode
@@ -769,6 +769,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     if args.column not in data.columns and args.column in data.index.names:
         # A Parquet file's column that pandas' metadata makes the index is a column too.
         data = data.reset_index(args.column)
+    frame_column(data, args.column)  # a column it lacks: no request, not even the listing
     api.check_sync_snapshot(args.command, _SNAPSHOT[args.snapshot])  # before the listing
     sends = args.command in _CHANGES and not args.dry_run
     client = s.client() if sends else s.client_or_none()

@@ -302,6 +302,18 @@ def test_bad_input_exit_2_nothing_sent(cli, emu, lists, members_csv, make, extra
     assert emu.quota_used == used  # not one request
 
 
+@pytest.mark.parametrize("command", ["plan", "remove"])
+def test_a_missing_column_costs_not_even_the_listing_of_list_names(
+    cli, emu, lists, members_csv, command
+) -> None:
+    # Lists by name: the listing that resolves them went first, then the column's error.
+    used = emu.quota_used
+    yes = ["--yes"] if command == "remove" else []
+    ran = cli(command, str(members_csv), "--lists", names(lists, 1), *yes, "--column", "id")
+    assert ran.code == ExitCode.USAGE and "column 'id' not found" in ran.err
+    assert emu.quota_used == used  # not one request
+
+
 def test_unknown_list_name_exit_2(cli, members_csv) -> None:
     ran = cli("remove", str(members_csv), "--lists", "Newsleter", "--yes")
     assert ran.code == ExitCode.USAGE
