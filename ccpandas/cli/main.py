@@ -261,6 +261,15 @@ def read_input(
 def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     try:
         if kind == "excel":
+            with source.open("rb") as raw:
+                head = raw.read(4096)
+            if not head.startswith(tuple(m for m, f, _ in _NOT_TEXT if f == "excel")):
+                # A web tool's "Excel export": text (tab-separated, mostly) named .xls.
+                text = "tsv" if b"\t" in head.split(b"\n")[0] else "csv"
+                raise _Usage(
+                    f"{where} is no Excel or OpenDocument workbook: if it is a text "
+                    f"export, pass --format {text}"
+                )
             with pd.ExcelFile(source) as book:
                 name, frame = _one_sheet(pd.read_excel(book, dtype=str, sheet_name=None), where)
             if book.engine == "openpyxl":  # an .xlsx or .xlsm workbook
@@ -280,6 +289,8 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     except (ValueError, OSError) as exc:
         # pyarrow's errors are OSError/ValueError.
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
+    except (KeyError, zipfile.BadZipFile):  # a workbook cut short, a zip of no workbook
+        raise _Usage(f"cannot read {where} as {kind}: it is damaged, or no workbook") from None
 
 
 def _check_calculated(source: Path, sheet: str, frame: pd.DataFrame, where: str) -> None:

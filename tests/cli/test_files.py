@@ -538,3 +538,25 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_any_request(
     assert ran.code == ExitCode.USAGE, ran.err
     assert "--output" in ran.err and "cannot write it" in ran.err
     assert emu.quota_used == used
+
+
+def test_a_text_export_named_xls_and_a_damaged_workbook_exit_2(cli, lists, members, tmp_path):
+    # Many web tools' "Excel export" is a tab-separated text named .xls: pandas' "you
+    # must specify an engine manually" named no flag. A workbook cut short (a download
+    # or a sync that stopped) ended in a traceback (zipfile.BadZipFile).
+    pytest.importorskip("openpyxl")
+    text = tmp_path / "crm-export.xls"
+    text.write_text(members.to_csv(index=False, sep="\t"), encoding="utf-8")
+    ran = cli("plan", str(text), "--lists", lists["list_id"].iloc[0])
+    assert ran.code == ExitCode.USAGE and "--format tsv" in ran.err, ran.err
+    assert _plan(cli, text, lists, "--format", "tsv")["rows"] == len(members)
+    book = tmp_path / "book.xlsx"
+    members.to_excel(book, index=False)
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(book.read_bytes()[: book.stat().st_size // 2])
+    other = tmp_path / "other.xlsx"  # a zip, of no workbook
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("m.csv", members.to_csv(index=False))
+    for damaged in (cut, other):
+        ran = cli("plan", str(damaged), "--lists", lists["list_id"].iloc[0])
+        assert ran.code == ExitCode.USAGE and "damaged, or no workbook" in ran.err, ran.err
