@@ -417,6 +417,8 @@ def _decoded(source: Any, where: str, encoding: str | None) -> tuple[str, str, s
             raise _Usage(f"--encoding {encoding}: no such encoding (try cp1252 or utf-8)") from None
     try:
         raw = _raw(source)
+        if isinstance(raw, bytes) and raw.startswith(b"\x1f\x8b"):  # gzip, piped or unnamed
+            raw = gzip.decompress(raw)
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
         raise _Usage(f"cannot read {where}: {exc}") from None
     if isinstance(raw, str):  # a text stream: decoded already

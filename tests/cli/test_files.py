@@ -4,6 +4,7 @@ without openpyxl. Each is planned through the command line against the emulator.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import subprocess
@@ -560,3 +561,16 @@ def test_a_text_export_named_xls_and_a_damaged_workbook_exit_2(cli, lists, membe
     for damaged in (cut, other):
         ran = cli("plan", str(damaged), "--lists", lists["list_id"].iloc[0])
         assert ran.code == ExitCode.USAGE and "damaged, or no workbook" in ran.err, ran.err
+
+
+def test_gzip_on_standard_input_or_under_a_plain_name_is_read(cli, lists, members, tmp_path):
+    # `curl ... | ccpandas plan -` of a gzip, or a server's gzip saved as export.csv: "cannot
+    # tell the encoding ... give it with --encoding", advice no encoding follows.
+    packed = gzip.compress(members.to_csv(index=False, sep=";").encode("cp1252"))
+    stdin = io.TextIOWrapper(io.BytesIO(packed))
+    ran = cli("plan", "-", "--lists", lists["list_id"].iloc[0], "--json", stdin=stdin)
+    assert ran.code == ExitCode.OK, ran.err
+    assert json.loads(ran.out)["input"]["encoding"] == "cp1252"
+    named = tmp_path / "export.csv"
+    named.write_bytes(packed)
+    assert _plan(cli, named, lists)["rows"] == len(members)
