@@ -495,19 +495,17 @@ def _format_of(file: Path) -> str:
     )
 
 
-def _output_format(path: str | None) -> str | None:
-    """Check ``--output`` before anything is sent."""
+def _check_output(path: str | None) -> None:
+    """Check ``--output`` (any command's) before anything is sent."""
     if path is None:
-        return None
+        return
     file = Path(path)
-    kind = OUTPUT_FORMATS.get(file.suffix.lower())
-    if kind is None:
+    if file.suffix.lower() not in OUTPUT_FORMATS:
         raise _Usage(
             f"--output {path}: write .csv or .parquet (the ending picks the format), "
             f"not {file.suffix or 'a name without ending'}"
         )
     _writable("--output", path)
-    return kind
 
 
 def _writable(flag: str, path: str) -> None:
@@ -775,7 +773,6 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     """Read FILE and plan; sends at most the one listing that resolves list names."""
     args = s.args
     values = _list_values(args)
-    _output_format(args.output)
     data, s.input = read_input(
         args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
     )
@@ -1361,6 +1358,7 @@ def main(
     session = _Session(args, stdin, stdout, stderr)
     try:
         with _plain_warnings(stderr):
+            _check_output(args.output)  # every command's, before any request
             return int(_COMMANDS[args.command](session))
     except KeyboardInterrupt:
         session.err(f"{PROG}: interrupted")

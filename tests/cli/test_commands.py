@@ -430,6 +430,29 @@ def test_undo_end_to_end_output_and_exit_codes(cli, api, emu, lists) -> None:
     assert refused.code == ExitCode.USAGE and "--snapshot yes" in refused.err
 
 
+@pytest.mark.parametrize(
+    ("output", "says"),
+    [("undone.txt", ".csv or .parquet"), ("no-such-folder/undone.csv", "does not exist")],
+)
+def test_undo_and_resume_refuse_a_bad_output_before_any_request(
+    cli, api, emu, lists, tmp_path, output, says
+) -> None:
+    # The undo was sent (its POST and the re-read), then a KeyError ('.txt') or a
+    # FileNotFoundError traceback instead of its summary; a resume likewise.
+    first = lists["list_id"].iloc[0]
+    removal = pd.DataFrame({"contact_id": sorted(members_of(api, first))}).cc.remove_from_lists(
+        [first], client=api, snapshot=True, progress=False
+    )
+    used = emu.quota_used
+    for command in ("undo", "resume"):
+        yes = ["--yes"] if command == "undo" else []  # a resume asks nothing
+        ran = cli(command, removal.run_id, *yes, "--output", str(tmp_path / output))
+        assert ran.code == ExitCode.USAGE, ran.err
+        assert f"ccpandas {command}: --output" in ran.err and says in ran.err
+    assert emu.quota_used == used  # not one request
+    assert members_of(api, first) == set()
+
+
 # --------------------------------------------------------------------------- login, logout
 
 
