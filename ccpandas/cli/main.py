@@ -224,6 +224,7 @@ def read_input(
                 raise _Usage(f"{flag} applies to CSV and TSV input, not to {where} ({kind})")
         return _read_binary(source, kind, where), InputFile(where, kind)
     text, enc, enc_from = _decoded(source, where, encoding)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # CR alone: Excel for Mac's
     separator, sep_from = _separator(text, kind, sep)
     how = InputFile(where, kind, enc, enc_from, separator, sep_from)
     # A blank line is a row whose cells are empty (Excel writes an empty cell of a

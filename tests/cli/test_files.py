@@ -574,3 +574,12 @@ def test_gzip_on_standard_input_or_under_a_plain_name_is_read(cli, lists, member
     named = tmp_path / "export.csv"
     named.write_bytes(packed)
     assert _plan(cli, named, lists)["rows"] == len(members)
+
+
+def test_a_file_whose_lines_end_in_cr_alone_is_read(cli, lists, members, tmp_path) -> None:
+    # Excel for Mac's "CSV (Macintosh)" ends its lines in CR alone: a csv.Error traceback
+    # ("new-line character seen in unquoted field").
+    path = tmp_path / "mac.csv"
+    path.write_bytes(members.to_csv(index=False, sep=";", lineterminator="\r").encode())
+    body = _plan(cli, path, lists)
+    assert body["rows"] == len(members) and body["input"]["sep"] == ";"
