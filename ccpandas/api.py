@@ -1421,8 +1421,8 @@ def _check_same_api(journal: RunJournal, client: Any) -> Any:
 def doctor(client: Client | None = None) -> DoctorReport:
     """Check what ccpandas assumes about the API against the account: read-only.
 
-    Sends 7 GET requests (more only when the client retries a failed answer), never a
-    write: the first page of lists (one list),
+    Sends 7 GET requests (5 when the account has fewer than two lists; more only when
+    the client retries a failed answer), never a write: the first page of lists (one list),
     the next page and the last one, one contact with its list memberships, one
     activity, a contact that does not exist (the 404's body) and one request without
     a token (the 401's body). It compares them, the access token's claims (decoded,
@@ -1438,6 +1438,8 @@ def doctor(client: Client | None = None) -> DoctorReport:
     Raises:
         AuthError: No token, or the API refused it.
         QuotaExceededError: The daily quota is spent.
+        ServerError: The API kept failing (a 5xx after the client's retries): an outage
+            says nothing of its shapes.
         TransportError: No answer from the API.
 
     Example:

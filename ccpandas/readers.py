@@ -267,6 +267,7 @@ def read_contacts(
         >>> gone = read_contacts(client, optout_after="2024-05-06")  # doctest: +SKIP
     """
     tag_values = _as_strings("tags", tags)
+    _tag_ids(tag_values or [])  # before list names cost a request
     statuses = _choices("status", status, CONTACT_STATUSES)
     includes = _choices("include", include, CONTACT_INCLUDES)
     if email is not None and (not isinstance(email, str) or not email.strip()):
@@ -534,13 +535,7 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
     values = list(values)
     if not values:
         raise PlanError("no tag given: tags is empty", values=[])
-    ids = _as_uuids(values)
-    not_text = [v for v, i in zip(values, ids, strict=True) if i is None and not isinstance(v, str)]
-    if not_text:
-        raise PlanError(
-            f"tag ids and names must be strings; got {', '.join(repr(v) for v in not_text[:5])}",
-            values=not_text[:10],
-        )
+    ids = _tag_ids(values)
     names = [v for v, i in zip(values, ids, strict=True) if i is None]
     if not names:
         return tuple(str(i) for i in ids)
@@ -549,6 +544,24 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
     by_name = tags.groupby("name")["tag_id"].agg(list).to_dict()
     tail = ". read_contact_tags() lists the tags."
     return _by_names(values, ids, by_name, "tag", show=repr, tail=tail)
+
+
+def _tag_ids(values: list[Any]) -> list[Any]:
+    """Each value's tag UUID (None for a name); a PlanError, before any request, for a
+    value that is neither: no string, or a blank one."""
+    ids = _as_uuids(values)
+    bad = [
+        v
+        for v, i in zip(values, ids, strict=True)
+        if i is None and not (isinstance(v, str) and v.strip())
+    ]
+    if bad:
+        raise PlanError(
+            "tag ids and names must be strings, and not blank; got "
+            + ", ".join(repr(v) for v in bad[:5]),
+            values=bad[:10],
+        )
+    return ids
 
 
 # --------------------------------------------------------------------------- frames

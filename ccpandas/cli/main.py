@@ -54,7 +54,7 @@ import ccpandas
 from ccpandas import api, readers
 from ccpandas._config import BASE_URL_ENV, env
 from ccpandas.auth import TextView
-from ccpandas.plan.planner import list_names, plural
+from ccpandas.plan.planner import frame_column, list_names, plural
 from ccpandas.report.progress import LogReporter
 from ccpandas.store.journal import open_journal
 from ccpandas.vocab import ExitCode
@@ -224,6 +224,7 @@ def read_input(
                 raise _Usage(f"{flag} applies to CSV and TSV input, not to {where} ({kind})")
         return _read_binary(source, kind, where), InputFile(where, kind)
     text, enc, enc_from = _decoded(source, where, encoding)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # CR alone: Excel for Mac's
     separator, sep_from = _separator(text, kind, sep)
     how = InputFile(where, kind, enc, enc_from, separator, sep_from)
     # A blank line is a row whose cells are empty (Excel writes an empty cell of a
@@ -261,6 +262,15 @@ def read_input(
 def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     try:
         if kind == "excel":
+            with source.open("rb") as raw:
+                head = raw.read(4096)
+            if not head.startswith(tuple(m for m, f, _ in _NOT_TEXT if f == "excel")):
+                # A web tool's "Excel export": text (tab-separated, mostly) named .xls.
+                text = "tsv" if b"\t" in head.split(b"\n")[0] else "csv"
+                raise _Usage(
+                    f"{where} is no Excel or OpenDocument workbook: if it is a text "
+                    f"export, pass --format {text}"
+                )
             with pd.ExcelFile(source) as book:
                 name, frame = _one_sheet(pd.read_excel(book, dtype=str, sheet_name=None), where)
             if book.engine == "openpyxl":  # an .xlsx or .xlsm workbook
@@ -280,6 +290,8 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
     except (ValueError, OSError) as exc:
         # pyarrow's errors are OSError/ValueError.
         raise _Usage(f"cannot read {where} as {kind}: {exc}") from None
+    except (KeyError, zipfile.BadZipFile):  # a workbook cut short, a zip of no workbook
+        raise _Usage(f"cannot read {where} as {kind}: it is damaged, or no workbook") from None
 
 
 def _check_calculated(source: Path, sheet: str, frame: pd.DataFrame, where: str) -> None:
@@ -379,7 +391,12 @@ def _raw(source: Any) -> bytes | str:
         suffix = source.suffix.lower()
         if suffix == ".zip":
             with zipfile.ZipFile(source) as archive:
-                names = [n for n in archive.namelist() if not n.endswith("/")]
+                # Not its folders, nor the AppleDouble twins macOS Finder adds.
+                names = [
+                    n
+                    for n in archive.namelist()
+                    if not n.endswith("/") and not n.startswith("__MACOSX/")
+                ]
                 if len(names) != 1:
                     raise _Usage(f"{source}: a .zip must hold exactly one file, not {len(names)}")
                 return archive.read(names[0])
@@ -401,6 +418,8 @@ def _decoded(source: Any, where: str, encoding: str | None) -> tuple[str, str, s
             raise _Usage(f"--encoding {encoding}: no such encoding (try cp1252 or utf-8)") from None
     try:
         raw = _raw(source)
+        if isinstance(raw, bytes) and raw.startswith(b"\x1f\x8b"):  # gzip, piped or unnamed
+            raw = gzip.decompress(raw)
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
         raise _Usage(f"cannot read {where}: {exc}") from None
     if isinstance(raw, str):  # a text stream: decoded already
@@ -477,25 +496,34 @@ def _format_of(file: Path) -> str:
     )
 
 
-def _output_format(path: str | None) -> str | None:
-    """Check ``--output`` before anything is sent."""
+def _check_output(path: str | None) -> None:
+    """Check ``--output`` (any command's) before anything is sent."""
     if path is None:
-        return None
+        return
     file = Path(path)
-    kind = OUTPUT_FORMATS.get(file.suffix.lower())
-    if kind is None:
+    if file.suffix.lower() not in OUTPUT_FORMATS:
         raise _Usage(
             f"--output {path}: write .csv or .parquet (the ending picks the format), "
             f"not {file.suffix or 'a name without ending'}"
         )
-    _folder_exists("--output", path)
-    return kind
+    _writable("--output", path)
 
 
-def _folder_exists(flag: str, path: str) -> None:
-    """A usage error unless the folder ``flag`` writes ``path`` into exists."""
-    if not Path(path).parent.is_dir():
-        raise _Usage(f"{flag} {path}: the folder {Path(path).parent} does not exist")
+def _writable(flag: str, path: str) -> None:
+    """A usage error, before anything is sent, unless ``flag`` can write ``path``: its
+    folder exists and the file can be opened (a file made here to try is removed)."""
+    file = Path(path)
+    try:
+        if file.is_dir():
+            raise _Usage(f"{flag} {path} is a directory: name a file")
+        if not file.parent.is_dir():
+            raise _Usage(f"{flag} {path}: the folder {file.parent} does not exist")
+        existed = file.exists()
+        file.open("a").close()
+    except OSError as exc:  # a name too long, no permission...
+        raise _Usage(f"{flag} {path}: cannot write it ({exc.strerror or exc})") from None
+    if not existed:
+        file.unlink()
 
 
 #: What a spreadsheet reads as a formula at the start of a cell (OWASP's CSV injection).
@@ -746,13 +774,13 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     """Read FILE and plan; sends at most the one listing that resolves list names."""
     args = s.args
     values = _list_values(args)
-    _output_format(args.output)
     data, s.input = read_input(
         args.file, args.format, stdin=s.stdin, encoding=args.encoding, sep=args.sep
     )
     if args.column not in data.columns and args.column in data.index.names:
         # A Parquet file's column that pandas' metadata makes the index is a column too.
         data = data.reset_index(args.column)
+    frame_column(data, args.column)  # a column it lacks: no request, not even the listing
     api.check_sync_snapshot(args.command, _SNAPSHOT[args.snapshot])  # before the listing
     sends = args.command in _CHANGES and not args.dry_run
     client = s.client() if sends else s.client_or_none()
@@ -989,10 +1017,7 @@ def _cmd_logout(s: _Session) -> int:
 def _cmd_doctor(s: _Session) -> int:
     path = s.args.report
     if path is not None:
-        file = Path(path)
-        if file.is_dir():
-            raise _Usage(f"--report {path} is a directory: name a file (report.json)")
-        _folder_exists("--report", path)
+        _writable("--report", path)
     report = api.doctor(s.client())
     if path is not None:
         report.write_report(path)
@@ -1323,6 +1348,11 @@ def main(
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    for stream in (stdout, stderr):
+        # A list name the code page lacks (Windows writes a redirected stdout in it):
+        # shown as \u2615, not a UnicodeEncodeError at the first line that holds it.
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
@@ -1334,6 +1364,7 @@ def main(
     session = _Session(args, stdin, stdout, stderr)
     try:
         with _plain_warnings(stderr):
+            _check_output(args.output)  # every command's, before any request
             return int(_COMMANDS[args.command](session))
     except KeyboardInterrupt:
         session.err(f"{PROG}: interrupted")

@@ -157,14 +157,26 @@ def bearer_token(value: str | Secret, *, source: str = "the access token") -> Se
     """
     text = (value.reveal() if isinstance(value, Secret) else value).strip()
     problem = header_problem(text) if text else "nothing"
-    if problem is None:
+    # More than the token, pasted: the header's "Bearer ", a .env file's quotes, a space.
+    odd = next((i for i, c in enumerate(text, 1) if c in _NOT_IN_TOKENS), 0)
+    if problem is None and not odd:
         return Secret(text)
+    if problem is None:
+        kind = _NOT_IN_TOKENS[text[odd - 1]]
+        problem = (
+            "'Bearer ' before it"
+            if text[:7].lower() == "bearer "
+            else f"{kind} (character {odd} of {len(text)})"
+        )
+        why = "which no access token holds; nothing was sent. Give the token alone"
+    else:
+        why = "which no HTTP header can carry; nothing was sent. Copy the token again"
     del value, text  # the error's traceback shows this frame's locals
-    raise AuthError(
-        f"{source} has {problem}, which no HTTP header can carry; nothing was sent. "
-        "Copy the token again, in one piece.",
-        error_key="malformed_token",
-    )
+    raise AuthError(f"{source} has {problem}, {why}, in one piece.", error_key="malformed_token")
+
+
+#: What no bearer token holds (RFC 6750's b64token), that a paste brings along.
+_NOT_IN_TOKENS = {" ": "a space", '"': "a quote", "'": "a quote"}
 
 
 class StaticToken:

@@ -41,6 +41,7 @@ from ccpandas.client.transport import map_transport_error
 from ccpandas.errors import (
     APIError,
     QuotaExceededError,
+    ServerError,
     ThrottledError,
     UnauthorizedError,
     error_entries,
@@ -688,8 +689,8 @@ class _Probe:
         before = self.client.stats.requests
         try:
             self.client.request("GET", path, params=params)
-        except (UnauthorizedError, QuotaExceededError, ThrottledError):
-            raise  # the token or the budget: nothing to compare, as for any command
+        except (UnauthorizedError, QuotaExceededError, ThrottledError, ServerError):
+            raise  # the token, the budget or an outage: no shape to compare
         except APIError:
             pass  # an answer all the same (the deliberate 404, a 403): the hook heard it
         finally:

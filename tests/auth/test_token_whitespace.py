@@ -4,6 +4,7 @@ shown. Against the emulator's API and authorization server."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import traceback
@@ -16,6 +17,7 @@ from ccpandas._secret import Secret
 from ccpandas.auth.connect import OAuthToken, connect
 from ccpandas.auth.flows import OAuthSession
 from ccpandas.auth.tokenstore import Credentials, TokenStore
+from ccpandas.cli.main import ExitCode, main
 from ccpandas.errors import ConfigError
 
 
@@ -66,3 +68,28 @@ def test_a_client_secret_is_stripped_or_refused_without_being_shown(auth_emu):
             OAuthSession(CLIENT_ID, auth_url=emu.auth_url, client_secret=bad)
         text = "".join(traceback.format_exception(info.value)) + repr(info.value)
         assert "s3cr3t" not in text and "client secret has" in text
+
+
+@pytest.mark.parametrize(
+    ("pasted", "says"),
+    [
+        ("Bearer {}", "'Bearer ' before it"),  # the header's value, copied whole
+        ('"{}"', "a quote (character 1 of"),  # a .env file's quotes, kept by docker
+        ("{}  copied", "a space (character"),  # two fields of a table, copied together
+    ],
+)
+def test_a_token_pasted_with_more_than_the_token_is_refused_before_any_request(
+    auth_emu, monkeypatch, pasted, says
+):
+    # It went out, met a 401 that said the token "may have expired", and a refreshing
+    # login spent a refresh on it.
+    emu = auth_emu()
+    monkeypatch.setenv("CC_ACCESS_TOKEN", pasted.format(emu.token))
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["lists", "--base-url", emu.base_url], stdout=out, stderr=err)
+    assert code == ExitCode.USAGE
+    assert says in err.getvalue() and "nothing was sent" in err.getvalue()
+    assert emu.token not in out.getvalue() + err.getvalue()
+    with pytest.raises(ccpandas.AuthError, match="no access token holds"):
+        ccpandas.Client(token=pasted.format(emu.token), base_url=emu.base_url)
+    assert emu.account.request_log == []

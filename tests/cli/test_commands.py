@@ -302,6 +302,18 @@ def test_bad_input_exit_2_nothing_sent(cli, emu, lists, members_csv, make, extra
     assert emu.quota_used == used  # not one request
 
 
+@pytest.mark.parametrize("command", ["plan", "remove"])
+def test_a_missing_column_costs_not_even_the_listing_of_list_names(
+    cli, emu, lists, members_csv, command
+) -> None:
+    # Lists by name: the listing that resolves them went first, then the column's error.
+    used = emu.quota_used
+    yes = ["--yes"] if command == "remove" else []
+    ran = cli(command, str(members_csv), "--lists", names(lists, 1), *yes, "--column", "id")
+    assert ran.code == ExitCode.USAGE and "column 'id' not found" in ran.err
+    assert emu.quota_used == used  # not one request
+
+
 def test_unknown_list_name_exit_2(cli, members_csv) -> None:
     ran = cli("remove", str(members_csv), "--lists", "Newsleter", "--yes")
     assert ran.code == ExitCode.USAGE
@@ -416,6 +428,29 @@ def test_undo_end_to_end_output_and_exit_codes(cli, api, emu, lists) -> None:
     )
     refused = cli("undo", blind.run_id, "--yes")
     assert refused.code == ExitCode.USAGE and "--snapshot yes" in refused.err
+
+
+@pytest.mark.parametrize(
+    ("output", "says"),
+    [("undone.txt", ".csv or .parquet"), ("no-such-folder/undone.csv", "does not exist")],
+)
+def test_undo_and_resume_refuse_a_bad_output_before_any_request(
+    cli, api, emu, lists, tmp_path, output, says
+) -> None:
+    # The undo was sent (its POST and the re-read), then a KeyError ('.txt') or a
+    # FileNotFoundError traceback instead of its summary; a resume likewise.
+    first = lists["list_id"].iloc[0]
+    removal = pd.DataFrame({"contact_id": sorted(members_of(api, first))}).cc.remove_from_lists(
+        [first], client=api, snapshot=True, progress=False
+    )
+    used = emu.quota_used
+    for command in ("undo", "resume"):
+        yes = ["--yes"] if command == "undo" else []  # a resume asks nothing
+        ran = cli(command, removal.run_id, *yes, "--output", str(tmp_path / output))
+        assert ran.code == ExitCode.USAGE, ran.err
+        assert f"ccpandas {command}: --output" in ran.err and says in ran.err
+    assert emu.quota_used == used  # not one request
+    assert members_of(api, first) == set()
 
 
 # --------------------------------------------------------------------------- login, logout

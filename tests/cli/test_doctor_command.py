@@ -86,3 +86,12 @@ def test_doctor_as_a_child_process(run_cli) -> None:
     ran = run_cli("doctor", "--json")
     assert ran.code == ExitCode.OK, ran.err
     assert json.loads(ran.out)["ok"] is True
+
+
+def test_doctor_report_path_that_cannot_be_written_exit_2_nothing_sent(cli, emu, tmp_path):
+    # Its folder exists, but no file system makes a name this long: the 7 requests went,
+    # then a traceback instead of the table.
+    ran = cli("doctor", "--report", str(tmp_path / ("x" * 300 + ".json")))
+    assert ran.code == ExitCode.USAGE, ran.out + ran.err
+    assert "--report" in ran.err and "cannot write it" in ran.err
+    assert emu.account.request_log == []

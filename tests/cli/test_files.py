@@ -4,10 +4,12 @@ without openpyxl. Each is planned through the command line against the emulator.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -508,3 +510,76 @@ def test_a_csv_title_row_over_three_columns_is_named_as_such(cli, emu, lists, me
     ran = cli("plan", str(path), "--lists", lists["list_id"].iloc[0])
     assert ran.code == ExitCode.USAGE
     assert "row 2" in ran.err and "header" in ran.err and "Did you mean" not in ran.err, ran.err
+
+
+def test_a_zip_made_by_macos_finder_is_one_file(cli, lists, members, tmp_path) -> None:
+    # Finder's "Compress" adds an AppleDouble twin under __MACOSX/ (the file's extended
+    # attributes): one file for the user, and it was refused as "not 2".
+    path = tmp_path / "churned.csv.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("churned.csv", members.to_csv(index=False))
+        archive.writestr("__MACOSX/._churned.csv", b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
+    assert _plan(cli, path, lists)["rows"] == len(members)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("other.csv", "email\n")
+    ran = cli("plan", str(path), "--lists", lists["name"].iloc[0])
+    assert ran.code == ExitCode.USAGE and "exactly one file, not 2" in ran.err
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_before_any_request(
+    cli, emu, lists, members, tmp_path
+) -> None:
+    # Its folder exists, but no file system makes a name this long: the run went, then
+    # a traceback instead of its summary.
+    path = _write(members, tmp_path / "m.csv", sep=",", encoding="utf-8")
+    output, used = tmp_path / ("x" * 300 + ".csv"), emu.quota_used
+    ran = cli(
+        "remove", str(path), "--lists", lists["name"].iloc[0], "--yes", "--output", str(output)
+    )
+    assert ran.code == ExitCode.USAGE, ran.err
+    assert "--output" in ran.err and "cannot write it" in ran.err
+    assert emu.quota_used == used
+
+
+def test_a_text_export_named_xls_and_a_damaged_workbook_exit_2(cli, lists, members, tmp_path):
+    # Many web tools' "Excel export" is a tab-separated text named .xls: pandas' "you
+    # must specify an engine manually" named no flag. A workbook cut short (a download
+    # or a sync that stopped) ended in a traceback (zipfile.BadZipFile).
+    pytest.importorskip("openpyxl")
+    text = tmp_path / "crm-export.xls"
+    text.write_text(members.to_csv(index=False, sep="\t"), encoding="utf-8")
+    ran = cli("plan", str(text), "--lists", lists["list_id"].iloc[0])
+    assert ran.code == ExitCode.USAGE and "--format tsv" in ran.err, ran.err
+    assert _plan(cli, text, lists, "--format", "tsv")["rows"] == len(members)
+    book = tmp_path / "book.xlsx"
+    members.to_excel(book, index=False)
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(book.read_bytes()[: book.stat().st_size // 2])
+    other = tmp_path / "other.xlsx"  # a zip, of no workbook
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("m.csv", members.to_csv(index=False))
+    for damaged in (cut, other):
+        ran = cli("plan", str(damaged), "--lists", lists["list_id"].iloc[0])
+        assert ran.code == ExitCode.USAGE and "damaged, or no workbook" in ran.err, ran.err
+
+
+def test_gzip_on_standard_input_or_under_a_plain_name_is_read(cli, lists, members, tmp_path):
+    # `curl ... | ccpandas plan -` of a gzip, or a server's gzip saved as export.csv: "cannot
+    # tell the encoding ... give it with --encoding", advice no encoding follows.
+    packed = gzip.compress(members.to_csv(index=False, sep=";").encode("cp1252"))
+    stdin = io.TextIOWrapper(io.BytesIO(packed))
+    ran = cli("plan", "-", "--lists", lists["list_id"].iloc[0], "--json", stdin=stdin)
+    assert ran.code == ExitCode.OK, ran.err
+    assert json.loads(ran.out)["input"]["encoding"] == "cp1252"
+    named = tmp_path / "export.csv"
+    named.write_bytes(packed)
+    assert _plan(cli, named, lists)["rows"] == len(members)
+
+
+def test_a_file_whose_lines_end_in_cr_alone_is_read(cli, lists, members, tmp_path) -> None:
+    # Excel for Mac's "CSV (Macintosh)" ends its lines in CR alone: a csv.Error traceback
+    # ("new-line character seen in unquoted field").
+    path = tmp_path / "mac.csv"
+    path.write_bytes(members.to_csv(index=False, sep=";", lineterminator="\r").encode())
+    body = _plan(cli, path, lists)
+    assert body["rows"] == len(members) and body["input"]["sep"] == ";"

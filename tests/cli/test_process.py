@@ -194,3 +194,18 @@ def test_a_reader_that_leaves_early_gets_no_traceback(emu, lists) -> None:
         os.close(write_end)
     assert proc.returncode == ExitCode.OK, proc.stderr
     assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
+
+
+def test_a_list_name_the_output_encoding_lacks_is_escaped_not_a_traceback(emu, lists) -> None:
+    # Windows writes a redirected stdout (`ccpandas lists > lists.txt`) in its ANSI code
+    # page: a list named with an emoji ended the command in a UnicodeEncodeError.
+    first = lists["list_id"].iloc[0]
+    emu.account.lists[first].name = "Café ☕ VIP"
+    ran = subprocess.run(
+        [*CLI, "lists", "--base-url", emu.base_url],
+        capture_output=True,
+        env=child_env(emu, PYTHONIOENCODING="cp1252"),
+        timeout=120,
+    )
+    assert ran.returncode == ExitCode.OK, ran.stderr.decode("cp1252", "replace")
+    assert "Café \\u2615 VIP" in ran.stdout.decode("cp1252")

@@ -14,6 +14,7 @@ from doctor_support import CHANGES, ShapeProxy, jwt
 
 import ccpandas
 from ccpandas.emulator import Emulator
+from ccpandas.errors import ServerError
 from ccpandas.read.assumptions import ASSUMPTIONS, MAX_SKEW, DoctorReport, Result
 
 NAMES = [a.name for a in ASSUMPTIONS]
@@ -346,3 +347,14 @@ def test_the_clock_check_sees_an_emulator_whose_clock_is_hours_away() -> None:
     row = next(c for c in report.checks if c.name == "clock.skew")
     assert row.result is Result.DIFFERS
     assert row.seen.startswith("the server's clock is 7,2") and "ahead of" in row.seen
+
+
+def test_a_failing_api_raises_instead_of_differing(emu: Emulator) -> None:
+    # A 5xx after the client's retries says nothing of the API's shapes: an outage, not
+    # 13 assumptions that differ (exit 1) in a report to attach to a bug.
+    emu.configure(error_rate=1.0)
+    before = len(emu.account.request_log)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None, max_attempts=1)
+    with client, pytest.raises(ServerError, match=r"GET /v3/contact_lists"):
+        ccpandas.doctor(client)
+    assert len(emu.account.request_log) - before == 1  # nothing more once it failed

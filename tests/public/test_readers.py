@@ -45,6 +45,21 @@ def test_read_contacts_checks_arguments_before_sending(offline, kwargs, match):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
+        # List names cost a listing: a tag no request can resolve was refused after it.
+        ({"lists": ["Newsletter"], "tags": [42]}, "tag ids and names must be strings"),
+        ({"lists": ["Newsletter"], "tags": [None]}, "tag ids and names must be strings"),
+        # A blank tag name was looked up (2 requests), then "unknown tag name: '  '".
+        ({"tags": ["VIP", "  "]}, "blank"),
+    ],
+)
+def test_read_contacts_checks_tags_before_list_names_cost_a_request(offline, kwargs, match):
+    with pytest.raises(PlanError, match=match):
+        read_contacts(offline, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
         ({"status": "archived"}, "status must be one of"),
         ({"include_membership_count": "some"}, "include_membership_count must be"),
     ],
