@@ -124,26 +124,39 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             f"(ccpandas.run_result({earlier[-1]!r}) shows what it restored); pass force=True "
             "to undo it again"
         )
-    changed = undo_pairs(parent.changes)
+    changed = undo_pairs(parent)
     if not len(changed):
         raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
     return changed
 
 
-def undo_pairs(ch: pd.DataFrame) -> pd.DataFrame:
+def _unseen(result: RemovalResult) -> pd.Series:
+    """Per pair of ``result.changes``, whether the run may have changed it though its
+    verification did not see it: ``unverified`` (its activity completed, outside a
+    sampled read) or ``unknown`` and unseen (its activity ended part way)."""
+    outcome = result.changes["outcome"].astype(str)
+    unseen, unknown = outcome == PairOutcome.UNVERIFIED.value, outcome == BatchState.UNKNOWN
+    if unknown.any():  # covered None: a read saw every pair
+        read = result.after is not None
+        covered = result._covered_pairs() if read else np.zeros(len(outcome), dtype=bool)
+        if covered is not None:
+            unseen |= unknown & ~covered
+    return unseen
+
+
+def undo_pairs(result: RemovalResult) -> pd.DataFrame:
     """The pairs an undo of a run reverses, from its ``changes``: ``contact_id``,
     ``list_id`` and ``undo_action`` (``"add"`` back a removed pair, ``"remove"`` an
     added one), verified or not (what the panel's undo confirmation counts too).
 
     Example:
-        >>> undo_pairs(result.changes)["undo_action"].value_counts()  # doctest: +SKIP
+        >>> undo_pairs(result)["undo_action"].value_counts()  # doctest: +SKIP
     """
+    ch = result.changes
     outcome, action = ch["outcome"].astype(str), ch["action"].astype(str)
-    # A pair a sampled verification did not see is undone too (its activity completed):
-    # the undo's own fresh read says whether it is still to put back.
-    unseen = (outcome == PairOutcome.UNVERIFIED.value) & action.isin(
-        [Action.REMOVE.value, Action.ADD.value]
-    )
+    # A pair the verification did not see is undone too (its activity completed, or
+    # ended part way): the undo's own fresh read says whether it is still to put back.
+    unseen = _unseen(result) & action.isin([Action.REMOVE.value, Action.ADD.value])
     done = outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value]) | unseen
     changed = ch.loc[done, ["contact_id", "list_id"]].reset_index(drop=True)
     # What reverses each pair: a removed one is added back, an added one taken off.
@@ -212,12 +225,9 @@ def _touched(db: JournalDB, run_id: str, wanted: set[tuple[str, str, str]]) -> i
         ch = ch[ch["decision"].isin(["restore", "remove"])]
         way = np.where(ch["decision"] == "restore", "add", "remove")
     else:
-        # An unverified pair (no re-read, or outside a sampled one) counts: its activity
-        # completed, as undo_pairs counts it.
-        changed = [
-            o.value for o in (PairOutcome.REMOVED, PairOutcome.ADDED, PairOutcome.UNVERIFIED)
-        ]
-        ch = ch[ch["outcome"].isin(changed)]
+        # A pair its verification did not see counts, as undo_pairs counts it.
+        changed = [PairOutcome.REMOVED.value, PairOutcome.ADDED.value]
+        ch = ch[ch["outcome"].isin(changed) | _unseen(result)]
         way = np.where(ch["action"] == Action.ADD.value, "add", "remove")
     if len(ch) or result.plan.membership is not None:
         return len(wanted & set(zip(ch["contact_id"], ch["list_id"], way, strict=True)))
