@@ -292,7 +292,9 @@ class UndoPart:
 
     def pending_text(self) -> str:
         """The membership line of a result before the re-read."""
-        return f"memberships to restore: {self._back()} (not verified yet)"
+        off = self._per_text(self._decided("remove"))
+        also = f"; to take off: {off}" if off else ""
+        return f"memberships to restore: {self._back()}{also} (not verified yet)"
 
     @property
     def total_reads(self) -> int:
@@ -349,9 +351,11 @@ class UndoPart:
     def summary_lines(self) -> list[tuple[str, str]]:
         """(label, text) lines of the plan's text and HTML."""
         plan, off = self.plan, self._decided("remove")
+        # The run added some: pairs to take off, or already off.
+        added = len(off) or len(self._decided(PairOutcome.NOT_A_MEMBER.value))
         lines = [
             ("undoes run", self.parent_run_id),
-            (f"memberships {'changed' if len(off) else PairOutcome.REMOVED}", f"{plan.n_rows:,}"),
+            (f"memberships {'changed' if added else PairOutcome.REMOVED}", f"{plan.n_rows:,}"),
             ("will be added back", f"{len(self._decided('restore')):,} ({self._back()})"),
         ]
         for label, frame in (
@@ -444,7 +448,8 @@ def plan_undo(
     action = np.where(restore, ADD, np.where(off, REMOVE, NONE)).astype(np.int8)
     # The set names only its pairs: a request never takes in a contact's other lists.
     batches, cs = cs.replace(action=action, was_member=off, complete=False).batched()
-    notes = () if batches else ("nothing to add: every pair is already back or cannot be restored",)
+    nothing = "nothing to send: every pair is as it was before the run, or cannot be restored"
+    notes = () if batches else (nothing,)
     contacts = list(dict.fromkeys(frame.loc[restore | off, "contact_id"].tolist()))
     return ids_plan(
         frame,

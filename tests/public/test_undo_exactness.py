@@ -38,3 +38,38 @@ def test_undo_of_a_part_failed_sampled_run_reverts_what_it_did(cc_emulator_facto
     assert undo.ok
     assert {lid: acct.members(lid) for lid in (a, b)} == before
 
+
+def _add_to_vip(emu, connect, n: int):
+    """``n`` active contacts not on VIP, added to it with a snapshot."""
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:n]
+    frame = pd.DataFrame({"contact_id": newcomers})
+    added = frame.cc.add_to_lists(["VIP"], client=client, progress=False, snapshot=True)
+    assert added.ok
+    return vip, newcomers, added
+
+
+def test_an_unfinished_undo_of_an_add_says_it_takes_contacts_off(cc_emulator_factory, connect):
+    # Before its re-read, the undo of an add said "memberships to restore: none (not
+    # verified yet)" while its request was taking 9 contacts off VIP.
+    emu = cc_emulator_factory(seed=25, contacts=600, **FAST)
+    _vip, _newcomers, added = _add_to_vip(emu, connect, 9)
+    emu.configure(speed=1.0)  # the undo's activity stays processing
+    undo = added.undo(progress=False, wait=False)
+    assert not undo.done
+    text = str(undo)
+    assert "memberships to restore: none; to take off: VIP 9 (not verified yet)" in text, text
+    assert "to take off: VIP 9" in undo._repr_html_()
+
+
+def test_the_preview_of_an_add_s_undo_with_every_pair_off_says_so(cc_emulator_factory, connect):
+    # Every contact the add put on VIP was taken off since: the preview said "memberships
+    # removed: 6" (the run added them) and "nothing to add".
+    emu = cc_emulator_factory(seed=26, contacts=600, **FAST)
+    vip, newcomers, added = _add_to_vip(emu, connect, 6)
+    emu.account.remove_members(vip, newcomers)
+    text = str(added.undo(dry_run=True))
+    assert "memberships changed: 6" in text and "already off: 6 (VIP 6)" in text, text
+    assert "memberships removed" not in text and "nothing to add" not in text
+    assert "nothing to send: every pair is as it was before the run" in text
