@@ -67,6 +67,8 @@ DECISIONS = (
     "remove",
     PairOutcome.NOT_A_MEMBER.value,
 )
+#: The note of an undo that sends nothing.
+_NOTHING = "nothing to send: every pair is as it was before the run, or cannot be restored"
 #: Why a pair cannot be put back.
 CANNOT_RESTORE_REASONS = {
     "deleted": "the contact was deleted since the removal",
@@ -291,7 +293,9 @@ class UndoPart:
         return bool(self.plan.batches)
 
     def pending_text(self) -> str:
-        """The membership line of a result before the re-read."""
+        """The membership line of a result before the re-read (or without one)."""
+        if not self.plan.batches:  # nothing to send: nothing to re-read
+            return f"memberships to restore: none ({_NOTHING})"
         off = self._per_text(self._decided("remove"))
         also = f"; to take off: {off}" if off else ""
         return f"memberships to restore: {self._back()}{also} (not verified yet)"
@@ -448,8 +452,7 @@ def plan_undo(
     action = np.where(restore, ADD, np.where(off, REMOVE, NONE)).astype(np.int8)
     # The set names only its pairs: a request never takes in a contact's other lists.
     batches, cs = cs.replace(action=action, was_member=off, complete=False).batched()
-    nothing = "nothing to send: every pair is as it was before the run, or cannot be restored"
-    notes = () if batches else (nothing,)
+    notes = () if batches else (_NOTHING,)
     contacts = list(dict.fromkeys(frame.loc[restore | off, "contact_id"].tolist()))
     return ids_plan(
         frame,

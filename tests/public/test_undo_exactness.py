@@ -73,3 +73,20 @@ def test_the_preview_of_an_add_s_undo_with_every_pair_off_says_so(cc_emulator_fa
     assert "memberships changed: 6" in text and "already off: 6 (VIP 6)" in text, text
     assert "memberships removed" not in text and "nothing to add" not in text
     assert "nothing to send: every pair is as it was before the run" in text
+
+
+def test_an_undo_with_nothing_to_send_is_not_awaiting_a_verification(cc_emulator_factory, connect):
+    # Every contact the removal took off VIP was put back by hand since: the finished
+    # undo sent nothing and said "memberships to restore: none (not verified yet)".
+    emu = cc_emulator_factory(seed=27, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    members = sorted(acct.members(vip))[:8]
+    frame = pd.DataFrame({"contact_id": members})
+    removed = frame.cc.remove_from_lists(["VIP"], client=client, progress=False, snapshot=True)
+    acct.add_members(vip, members)
+    undo = removed.undo(progress=False)
+    assert undo.ok and undo.done and acct.count(method="POST") == 1
+    text = str(undo)
+    assert "not verified yet" not in text, text
+    assert "memberships to restore: none (nothing to send: every pair is as it was" in text
