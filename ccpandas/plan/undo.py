@@ -308,7 +308,19 @@ class UndoPart:
     @property
     def undo_text(self) -> str:
         """What the plan's undo line says of an undo."""
-        return "not possible: an undo is not undone; remove those contacts with a new run"
+        return f"not possible: an undo is not undone; {self.redo_text}"
+
+    @property
+    def redo_text(self) -> str:
+        """How to make the change this undo reverts again: a new run of its kind."""
+        off = self.pairs["decision"].isin(["remove", PairOutcome.NOT_A_MEMBER.value])
+        if off.all():
+            return "add those contacts again with a new add"
+        return (
+            "sync the lists again"
+            if off.any()
+            else "remove those contacts again with a new removal"
+        )
 
     def changes(self) -> pd.DataFrame:
         """``plan.changes``: the pairs the undo sends, ``action`` ``add`` to put back or

@@ -94,17 +94,21 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     if parent.parent_run_id is not None:
         raise PlanError(
             f"run {run_id} is itself an undo (of {parent.parent_run_id}); undoing an undo "
-            "is not supported: remove those contacts again with a new removal"
+            f"is not supported: {undo_part(parent.plan).of(parent.plan).redo_text}"
         )
     if parent.dry_run or run_id is None:
         raise PlanError("only a journaled run that was sent can be undone (this one was not)")
     m = parent.plan.membership
     if m is None or not m.known:
+        blind = (
+            "taking every contact it sent off again would remove some that were members before."
+            if str(parent.plan.kind) == RunKind.ADD
+            else "re-adding every contact it sent would add some that never were members."
+        )
         raise PlanError(
             f"run {run_id} was taken without a membership snapshot, so nobody knows which "
-            "contacts were really on its lists: it cannot be undone exactly, and re-adding "
-            "every contact it sent would add some that never were members. Runs started "
-            "with snapshot=True (or snapshot='auto' when it takes one) can be undone."
+            f"contacts were really on its lists: it cannot be undone exactly, and {blind} "
+            "Runs started with snapshot=True (or snapshot='auto' when it takes one) can be undone."
         )
     if not parent.done:
         raise PlanError(

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from ccpandas.errors import PlanError
+
 FAST = {"rate": None, "speed": 1_000_000.0}
 
 
@@ -90,3 +92,25 @@ def test_an_undo_with_nothing_to_send_is_not_awaiting_a_verification(cc_emulator
     text = str(undo)
     assert "not verified yet" not in text, text
     assert "memberships to restore: none (nothing to send: every pair is as it was" in text
+
+
+def test_undo_refusals_of_an_add_name_its_direction(cc_emulator_factory, connect):
+    # The refusals spoke of a removal's undo: the undo of an add's undo "remove those
+    # contacts again with a new removal" (the add is what it reverted), an add without a
+    # snapshot "re-adding every contact it sent would add some that never were members".
+    emu = cc_emulator_factory(seed=28, contacts=600, **FAST)
+    client = connect(emu)
+    _vip, newcomers, added = _add_to_vip(emu, connect, 4)
+    undo = added.undo(progress=False)
+    assert undo.ok
+    with pytest.raises(PlanError, match="itself an undo") as info:
+        undo.undo(dry_run=True)
+    assert "add those contacts again with a new add" in str(info.value)
+    assert "add those contacts again" in undo.plan.undo_text
+    blind = pd.DataFrame({"contact_id": newcomers}).cc.add_to_lists(
+        ["VIP"], client=client, progress=False, snapshot=False
+    )
+    with pytest.raises(PlanError, match="without a membership snapshot") as info:
+        blind.undo(dry_run=True)
+    assert "re-adding" not in str(info.value)
+    assert "would remove some that were members before" in str(info.value)
