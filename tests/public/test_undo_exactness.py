@@ -114,3 +114,32 @@ def test_undo_refusals_of_an_add_name_its_direction(cc_emulator_factory, connect
         blind.undo(dry_run=True)
     assert "re-adding" not in str(info.value)
     assert "would remove some that were members before" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["sync", "add"])
+def test_a_member_someone_else_takes_off_during_the_run_is_not_the_runs(
+    cc_emulator_factory, connect, kind
+):
+    # A member the run left alone (a sync's kept one, an add's already_member) that
+    # someone else took off the list before the re-read: the run said "removed VIP 4"
+    # for the 3 it removed, and its undo put the fourth back (an add's undo re-added it).
+    emu = cc_emulator_factory(seed=29, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    members = sorted(acct.members(vip))
+    newcomers = [c for c in acct.contact_ids("active") if c not in acct.members(vip)][:5]
+    segment = pd.DataFrame({"contact_id": [*members[3:], *newcomers]})
+    change = segment.cc.sync_lists if kind == "sync" else segment.cc.add_to_lists
+    result = change(["VIP"], client=client, progress=False, wait=False, snapshot=True)
+    other = members[10]
+    acct.remove_members(vip, [other])  # not this run's doing: no request named it
+    result.wait()
+    ch = result.changes.set_index("contact_id")
+    assert ch.loc[other, "outcome"] == "not_a_member"
+    removed = ch.index[ch["outcome"] == "removed"]
+    assert set(removed) == (set(members[:3]) if kind == "sync" else set())
+    preview = result.undo(dry_run=True)
+    assert other not in set(preview.plan.rows["contact_id"])
+    assert result.undo(progress=False).ok
+    wanted = set(members) - {other}
+    assert acct.members(vip) == wanted
