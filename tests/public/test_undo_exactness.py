@@ -143,3 +143,15 @@ def test_a_member_someone_else_takes_off_during_the_run_is_not_the_runs(
     assert result.undo(progress=False).ok
     wanted = set(members) - {other}
     assert acct.members(vip) == wanted
+
+
+def test_an_undo_says_what_its_verification_covered(cc_emulator_factory, connect):
+    # An undo re-reads the lists it changed, and its text says "(verified)"; yet
+    # result.verification() (and --json "verification") said None, "without one".
+    emu = cc_emulator_factory(seed=30, contacts=600, **FAST)
+    _vip, _newcomers, added = _add_to_vip(emu, connect, 7)
+    undo = added.undo(progress=False)
+    assert "(verified)" in str(undo)
+    full = {"method": "full", "pairs": 7, "verified": 7, "sample": False}
+    assert undo.verification() == full
+    assert undo.summary().to_json("undo")["verification"] == full
