@@ -155,3 +155,28 @@ def test_an_undo_says_what_its_verification_covered(cc_emulator_factory, connect
     full = {"method": "full", "pairs": 7, "verified": 7, "sample": False}
     assert undo.verification() == full
     assert undo.summary().to_json("undo")["verification"] == full
+
+
+def test_a_later_run_that_failed_part_way_is_named_for_what_it_may_have_changed(
+    cc_emulator_factory, connect
+):
+    # R2 removed again some of the pairs R1's undo puts back, in an activity that failed
+    # half way, verified by a sample: the preview of R1's undo counted only the pairs the
+    # sample saw, not the others R2 took off.
+    emu = cc_emulator_factory(seed=31, contacts=1500, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    members = sorted(acct.members(a))[:300]
+    frame = pd.DataFrame({"contact_id": members})
+    first = frame.cc.remove_from_lists([a], client=client, progress=False, snapshot=True)
+    acct.add_members(a, members)  # back by hand
+    emu.fail_next(1, "failed", 0.5)
+    try:
+        frame.cc.remove_from_lists([a], client=client, progress=False, verify="sample")
+    except Exception as exc:
+        assert exc.result.done
+    taken = set(members) - acct.members(a)
+    assert taken
+    preview = first.undo(dry_run=True)
+    (_run, _kind, pairs), *_ = preview.plan.later_runs
+    assert pairs >= len(taken)
