@@ -134,24 +134,23 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     return changed
 
 
-def _unseen(result: RemovalResult) -> pd.Series:
-    """Per pair of ``result.changes``, whether the run may have changed it though its
-    verification did not see it: ``unverified`` (its activity completed, outside a
-    sampled read) or ``unknown`` and unseen (its activity ended part way)."""
+def _part_way(result: RemovalResult) -> pd.Series:
+    """Per pair of ``result.changes``, whether its activity ended part way (``unknown``)
+    and the verification did not see it: the run may have changed it."""
     outcome = result.changes["outcome"].astype(str)
-    unseen, unknown = outcome == PairOutcome.UNVERIFIED.value, outcome == BatchState.UNKNOWN
+    unknown = outcome == BatchState.UNKNOWN
     if unknown.any():  # covered None: a read saw every pair
         read = result.after is not None
         covered = result._covered_pairs() if read else np.zeros(len(outcome), dtype=bool)
-        if covered is not None:
-            unseen |= unknown & ~covered
-    return unseen
+        unknown &= False if covered is None else ~covered
+    return unknown
 
 
 def undo_pairs(result: RemovalResult) -> pd.DataFrame:
     """The pairs an undo of a run reverses, from its ``changes``: ``contact_id``,
-    ``list_id`` and ``undo_action`` (``"add"`` back a removed pair, ``"remove"`` an
-    added one), verified or not (what the panel's undo confirmation counts too).
+    ``list_id``, ``undo_action`` (``"add"`` back a removed pair, ``"remove"`` an
+    added one) and ``part_way`` (:func:`_part_way`), verified or not (what the panel's
+    undo confirmation counts too).
 
     Example:
         >>> undo_pairs(result)["undo_action"].value_counts()  # doctest: +SKIP
@@ -160,12 +159,15 @@ def undo_pairs(result: RemovalResult) -> pd.DataFrame:
     outcome, action = ch["outcome"].astype(str), ch["action"].astype(str)
     # A pair the verification did not see is undone too (its activity completed, or
     # ended part way): the undo's own fresh read says whether it is still to put back.
-    unseen = _unseen(result) & action.isin([Action.REMOVE.value, Action.ADD.value])
+    part_way = _part_way(result)
+    unseen = (outcome == PairOutcome.UNVERIFIED.value) | part_way
+    unseen &= action.isin([Action.REMOVE.value, Action.ADD.value])
     done = outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value]) | unseen
     changed = ch.loc[done, ["contact_id", "list_id"]].reset_index(drop=True)
     # What reverses each pair: a removed one is added back, an added one taken off.
     added = (outcome == PairOutcome.ADDED.value) | (unseen & (action == Action.ADD.value))
     changed["undo_action"] = np.where(added[done].to_numpy(), "remove", "add")
+    changed["part_way"] = part_way[done].to_numpy()
     return changed
 
 
@@ -230,8 +232,10 @@ def _touched(db: JournalDB, run_id: str, wanted: set[tuple[str, str, str]]) -> i
         way = np.where(ch["decision"] == "restore", "add", "remove")
     else:
         # A pair its verification did not see counts, as undo_pairs counts it.
-        changed = [PairOutcome.REMOVED.value, PairOutcome.ADDED.value]
-        ch = ch[ch["outcome"].isin(changed) | _unseen(result)]
+        changed = [
+            o.value for o in (PairOutcome.REMOVED, PairOutcome.ADDED, PairOutcome.UNVERIFIED)
+        ]
+        ch = ch[ch["outcome"].isin(changed) | _part_way(result)]
         way = np.where(ch["action"] == Action.ADD.value, "add", "remove")
     if len(ch) or result.plan.membership is not None:
         return len(wanted & set(zip(ch["contact_id"], ch["list_id"], way, strict=True)))
@@ -312,6 +316,10 @@ def plan_undo_of(
     contacts.update(found)
     requests += spent
     decided = decide_undo(removed, live_lists=live, contacts=contacts, list_order=list_ids)
+    # A pair of an activity that ended part way, as it was before: not the run's change.
+    same = decided["decision"].isin([PairOutcome.ALREADY_MEMBER, PairOutcome.NOT_A_MEMBER])
+    mine = ~(same.to_numpy() & removed["part_way"].to_numpy())
+    decided, removed = decided[mine].reset_index(drop=True), removed[mine]
     # The verification re-reads the lists the adds go to: their members now plus those
     # coming back.
     back = decided.loc[decided["decision"] == "restore", "list_id"].value_counts()
