@@ -26,7 +26,7 @@ import pandas as pd
 
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import MembershipAction
-from ccpandas.plan.membership import snapshot_reads
+from ccpandas.plan.membership import READ_LISTS_PER_PASS, union_reads
 from ccpandas.plan.planner import RemovalPlan, plural
 from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes, undo_part
 from ccpandas.read.lists import read_lists
@@ -300,13 +300,11 @@ def plan_undo_of(
     # Who is on the (live) lists now: already_member without spending an add on it.
     reads = [lid for lid in list_ids if lid in live]
     contacts: dict[str, tuple[str, tuple[str, ...]]] = {}
-    sizes_now: dict[str, int] = {}
     if reads:
         snap, _ = read_snapshot(
             client, reads, reporter=reporter, journal=False, need_emails=False, names=names
         )
         requests += snap.requests
-        sizes_now = snap.sizes()
         now = zip(snap.contact_ids.tolist(), snap.statuses.tolist(), snap.lists, strict=True)
         contacts = {str(cid): (str(status), tuple(lists)) for cid, status, lists in now}
     # The others: their status (deleted?) and how many lists they are on (50 at most).
@@ -320,18 +318,22 @@ def plan_undo_of(
     same = decided["decision"].isin([PairOutcome.ALREADY_MEMBER, PairOutcome.NOT_A_MEMBER])
     mine = ~(same.to_numpy() & removed["part_way"].to_numpy())
     decided, removed = decided[mine].reset_index(drop=True), removed[mine]
-    # The verification re-reads the lists the adds go to: their members now plus those
-    # coming back.
-    back = decided.loc[decided["decision"] == "restore", "list_id"].value_counts()
-    # Every list a request goes to is re-read: those pairs come back to, or off.
+    # The verification re-reads, 25 lists per pass, the lists a request goes to: a page
+    # per 500 of each pass's members now and contacts coming back.
     sent = set(decided.loc[decided["decision"].isin(["restore", "remove"]), "list_id"])
-    sizes = [sizes_now.get(lid, 0) + int(back.get(lid, 0)) for lid in reads if lid in sent]
+    verify = [lid for lid in reads if lid.lower() in sent]
+    back = decided[decided["decision"] == "restore"]
+    unions = []
+    for i in range(0, len(verify), READ_LISTS_PER_PASS):
+        group = {lid.lower() for lid in verify[i : i + READ_LISTS_PER_PASS]}
+        on_now = {c for c, (_, on) in contacts.items() if group.intersection(map(str.lower, on))}
+        unions.append(len(on_now | set(back.loc[back["list_id"].isin(group), "contact_id"])))
     plan = plan_undo(
         decided,
         str(parent.run_id),
         list_ids,
         names,
-        read_requests=snapshot_reads(sizes) if sizes else 0,
+        read_requests=union_reads(unions),
         rate=parent.plan.rate,
         check_requests=requests,
         later_runs=later_runs(db, str(parent.run_id), removed),

@@ -194,3 +194,22 @@ def test_the_undo_leaves_out_the_pairs_a_part_way_activity_did_not_change(
     text = str(result.undo(dry_run=True))
     assert f"memberships changed: {added:,}" in text and "already off" not in text, text
     assert f"will be taken off: {added:,}" in text
+
+
+def test_the_undo_preview_counts_the_verification_it_will_make(cc_emulator_factory, connect):
+    # 200 contacts back on 30 lists: the verification reads 25 lists per pass, 200
+    # contacts each (2 reads); the preview counted a page per 500 pairs (12 reads), its
+    # quota check and time estimate too.
+    emu = cc_emulator_factory(seed=32, contacts=400, lists=30, **FAST)
+    client, acct = connect(emu), emu.account
+    lists = acct.list_ids()[:30]
+    people = acct.contact_ids("active")[:200]
+    for lid in lists:
+        acct.set_members(lid, people)
+    frame = pd.DataFrame({"contact_id": people})
+    removed = frame.cc.remove_from_lists(lists, client=client, progress=False, snapshot=True)
+    preview = removed.undo(dry_run=True)
+    undo = removed.undo(progress=False)
+    assert undo.ok and all(acct.members(lid) == set(people) for lid in lists)
+    made = undo.summary().spent["verification"]
+    assert preview.plan.read_requests == made == 2
