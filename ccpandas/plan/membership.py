@@ -1158,8 +1158,11 @@ def changes_frame(
     out[(action == NONE) & ~was] = OUTCOMES.index(PairOutcome.NOT_A_MEMBER)  # idle, not on it
     if still is not None and cs.known:
         saw = True if seen is None else seen
-        # Gone from the list, by whoever; kept: the API decided to keep it.
-        out[(action == NONE) & was & ~still & saw] = OUTCOMES.index(removed)
+        # Gone from the list: by the run when the API chose whom its request removes;
+        # else no request of the run named it (someone else took it off). Kept: the API
+        # decided to keep it.
+        gone = PairOutcome.NOT_A_MEMBER if m.key in ("email", "contact_id") else removed
+        out[(action == NONE) & was & ~still & saw] = OUTCOMES.index(gone)
         out[(action == BY_API) & still & saw] = OUTCOMES.index(kept)
     # A word outside the outcomes is missing (NA), as it was from its word.
     out[out >= len(OUTCOMES)] = -1

@@ -67,6 +67,8 @@ DECISIONS = (
     "remove",
     PairOutcome.NOT_A_MEMBER.value,
 )
+#: The note of an undo that sends nothing.
+_NOTHING = "nothing to send: every pair is as it was before the run, or cannot be restored"
 #: Why a pair cannot be put back.
 CANNOT_RESTORE_REASONS = {
     "deleted": "the contact was deleted since the removal",
@@ -291,8 +293,12 @@ class UndoPart:
         return bool(self.plan.batches)
 
     def pending_text(self) -> str:
-        """The membership line of a result before the re-read."""
-        return f"memberships to restore: {self._back()} (not verified yet)"
+        """The membership line of a result before the re-read (or without one)."""
+        if not self.plan.batches:  # nothing to send: nothing to re-read
+            return f"memberships to restore: none ({_NOTHING})"
+        off = self._per_text(self._decided("remove"))
+        also = f"; to take off: {off}" if off else ""
+        return f"memberships to restore: {self._back()}{also} (not verified yet)"
 
     @property
     def total_reads(self) -> int:
@@ -302,7 +308,19 @@ class UndoPart:
     @property
     def undo_text(self) -> str:
         """What the plan's undo line says of an undo."""
-        return "not possible: an undo is not undone; remove those contacts with a new run"
+        return f"not possible: an undo is not undone; {self.redo_text}"
+
+    @property
+    def redo_text(self) -> str:
+        """How to make the change this undo reverts again: a new run of its kind."""
+        off = self.pairs["decision"].isin(["remove", PairOutcome.NOT_A_MEMBER.value])
+        if off.all():
+            return "add those contacts again with a new add"
+        return (
+            "sync the lists again"
+            if off.any()
+            else "remove those contacts again with a new removal"
+        )
 
     def changes(self) -> pd.DataFrame:
         """``plan.changes``: the pairs the undo sends, ``action`` ``add`` to put back or
@@ -349,9 +367,11 @@ class UndoPart:
     def summary_lines(self) -> list[tuple[str, str]]:
         """(label, text) lines of the plan's text and HTML."""
         plan, off = self.plan, self._decided("remove")
+        # The run added some: pairs to take off, or already off.
+        added = len(off) or len(self._decided(PairOutcome.NOT_A_MEMBER.value))
         lines = [
             ("undoes run", self.parent_run_id),
-            (f"memberships {'changed' if len(off) else PairOutcome.REMOVED}", f"{plan.n_rows:,}"),
+            (f"memberships {'changed' if added else PairOutcome.REMOVED}", f"{plan.n_rows:,}"),
             ("will be added back", f"{len(self._decided('restore')):,} ({self._back()})"),
         ]
         for label, frame in (
@@ -444,7 +464,7 @@ def plan_undo(
     action = np.where(restore, ADD, np.where(off, REMOVE, NONE)).astype(np.int8)
     # The set names only its pairs: a request never takes in a contact's other lists.
     batches, cs = cs.replace(action=action, was_member=off, complete=False).batched()
-    notes = () if batches else ("nothing to add: every pair is already back or cannot be restored",)
+    notes = () if batches else (_NOTHING,)
     contacts = list(dict.fromkeys(frame.loc[restore | off, "contact_id"].tolist()))
     return ids_plan(
         frame,

@@ -26,7 +26,7 @@ import pandas as pd
 
 from ccpandas.errors import CCError, PlanError
 from ccpandas.models import MembershipAction
-from ccpandas.plan.membership import snapshot_reads
+from ccpandas.plan.membership import READ_LISTS_PER_PASS, union_reads
 from ccpandas.plan.planner import RemovalPlan, plural
 from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes, undo_part
 from ccpandas.read.lists import read_lists
@@ -94,17 +94,21 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     if parent.parent_run_id is not None:
         raise PlanError(
             f"run {run_id} is itself an undo (of {parent.parent_run_id}); undoing an undo "
-            "is not supported: remove those contacts again with a new removal"
+            f"is not supported: {undo_part(parent.plan).of(parent.plan).redo_text}"
         )
     if parent.dry_run or run_id is None:
         raise PlanError("only a journaled run that was sent can be undone (this one was not)")
     m = parent.plan.membership
     if m is None or not m.known:
+        blind = (
+            "taking every contact it sent off again would remove some that were members before."
+            if str(parent.plan.kind) == RunKind.ADD
+            else "re-adding every contact it sent would add some that never were members."
+        )
         raise PlanError(
             f"run {run_id} was taken without a membership snapshot, so nobody knows which "
-            "contacts were really on its lists: it cannot be undone exactly, and re-adding "
-            "every contact it sent would add some that never were members. Runs started "
-            "with snapshot=True (or snapshot='auto' when it takes one) can be undone."
+            f"contacts were really on its lists: it cannot be undone exactly, and {blind} "
+            "Runs started with snapshot=True (or snapshot='auto' when it takes one) can be undone."
         )
     if not parent.done:
         raise PlanError(
@@ -124,31 +128,46 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             f"(ccpandas.run_result({earlier[-1]!r}) shows what it restored); pass force=True "
             "to undo it again"
         )
-    changed = undo_pairs(parent.changes)
+    changed = undo_pairs(parent)
     if not len(changed):
         raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
     return changed
 
 
-def undo_pairs(ch: pd.DataFrame) -> pd.DataFrame:
+def _part_way(result: RemovalResult) -> pd.Series:
+    """Per pair of ``result.changes``, whether its activity ended part way (``unknown``)
+    and the verification did not see it: the run may have changed it."""
+    outcome = result.changes["outcome"].astype(str)
+    unknown = outcome == BatchState.UNKNOWN
+    if unknown.any():  # covered None: a read saw every pair
+        read = result.after is not None
+        covered = result._covered_pairs() if read else np.zeros(len(outcome), dtype=bool)
+        unknown &= False if covered is None else ~covered
+    return unknown
+
+
+def undo_pairs(result: RemovalResult) -> pd.DataFrame:
     """The pairs an undo of a run reverses, from its ``changes``: ``contact_id``,
-    ``list_id`` and ``undo_action`` (``"add"`` back a removed pair, ``"remove"`` an
-    added one), verified or not (what the panel's undo confirmation counts too).
+    ``list_id``, ``undo_action`` (``"add"`` back a removed pair, ``"remove"`` an
+    added one) and ``part_way`` (:func:`_part_way`), verified or not (what the panel's
+    undo confirmation counts too).
 
     Example:
-        >>> undo_pairs(result.changes)["undo_action"].value_counts()  # doctest: +SKIP
+        >>> undo_pairs(result)["undo_action"].value_counts()  # doctest: +SKIP
     """
+    ch = result.changes
     outcome, action = ch["outcome"].astype(str), ch["action"].astype(str)
-    # A pair a sampled verification did not see is undone too (its activity completed):
-    # the undo's own fresh read says whether it is still to put back.
-    unseen = (outcome == PairOutcome.UNVERIFIED.value) & action.isin(
-        [Action.REMOVE.value, Action.ADD.value]
-    )
+    # A pair the verification did not see is undone too (its activity completed, or
+    # ended part way): the undo's own fresh read says whether it is still to put back.
+    part_way = _part_way(result)
+    unseen = (outcome == PairOutcome.UNVERIFIED.value) | part_way
+    unseen &= action.isin([Action.REMOVE.value, Action.ADD.value])
     done = outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value]) | unseen
     changed = ch.loc[done, ["contact_id", "list_id"]].reset_index(drop=True)
     # What reverses each pair: a removed one is added back, an added one taken off.
     added = (outcome == PairOutcome.ADDED.value) | (unseen & (action == Action.ADD.value))
     changed["undo_action"] = np.where(added[done].to_numpy(), "remove", "add")
+    changed["part_way"] = part_way[done].to_numpy()
     return changed
 
 
@@ -212,12 +231,11 @@ def _touched(db: JournalDB, run_id: str, wanted: set[tuple[str, str, str]]) -> i
         ch = ch[ch["decision"].isin(["restore", "remove"])]
         way = np.where(ch["decision"] == "restore", "add", "remove")
     else:
-        # An unverified pair (no re-read, or outside a sampled one) counts: its activity
-        # completed, as undo_pairs counts it.
+        # A pair its verification did not see counts, as undo_pairs counts it.
         changed = [
             o.value for o in (PairOutcome.REMOVED, PairOutcome.ADDED, PairOutcome.UNVERIFIED)
         ]
-        ch = ch[ch["outcome"].isin(changed)]
+        ch = ch[ch["outcome"].isin(changed) | _part_way(result)]
         way = np.where(ch["action"] == Action.ADD.value, "add", "remove")
     if len(ch) or result.plan.membership is not None:
         return len(wanted & set(zip(ch["contact_id"], ch["list_id"], way, strict=True)))
@@ -282,13 +300,11 @@ def plan_undo_of(
     # Who is on the (live) lists now: already_member without spending an add on it.
     reads = [lid for lid in list_ids if lid in live]
     contacts: dict[str, tuple[str, tuple[str, ...]]] = {}
-    sizes_now: dict[str, int] = {}
     if reads:
         snap, _ = read_snapshot(
             client, reads, reporter=reporter, journal=False, need_emails=False, names=names
         )
         requests += snap.requests
-        sizes_now = snap.sizes()
         now = zip(snap.contact_ids.tolist(), snap.statuses.tolist(), snap.lists, strict=True)
         contacts = {str(cid): (str(status), tuple(lists)) for cid, status, lists in now}
     # The others: their status (deleted?) and how many lists they are on (50 at most).
@@ -298,18 +314,26 @@ def plan_undo_of(
     contacts.update(found)
     requests += spent
     decided = decide_undo(removed, live_lists=live, contacts=contacts, list_order=list_ids)
-    # The verification re-reads the lists the adds go to: their members now plus those
-    # coming back.
-    back = decided.loc[decided["decision"] == "restore", "list_id"].value_counts()
-    # Every list a request goes to is re-read: those pairs come back to, or off.
+    # A pair of an activity that ended part way, as it was before: not the run's change.
+    same = decided["decision"].isin([PairOutcome.ALREADY_MEMBER, PairOutcome.NOT_A_MEMBER])
+    mine = ~(same.to_numpy() & removed["part_way"].to_numpy())
+    decided, removed = decided[mine].reset_index(drop=True), removed[mine]
+    # The verification re-reads, 25 lists per pass, the lists a request goes to: a page
+    # per 500 of each pass's members now and contacts coming back.
     sent = set(decided.loc[decided["decision"].isin(["restore", "remove"]), "list_id"])
-    sizes = [sizes_now.get(lid, 0) + int(back.get(lid, 0)) for lid in reads if lid in sent]
+    verify = [lid for lid in reads if lid.lower() in sent]
+    back = decided[decided["decision"] == "restore"]
+    unions = []
+    for i in range(0, len(verify), READ_LISTS_PER_PASS):
+        group = {lid.lower() for lid in verify[i : i + READ_LISTS_PER_PASS]}
+        on_now = {c for c, (_, on) in contacts.items() if group.intersection(map(str.lower, on))}
+        unions.append(len(on_now | set(back.loc[back["list_id"].isin(group), "contact_id"])))
     plan = plan_undo(
         decided,
         str(parent.run_id),
         list_ids,
         names,
-        read_requests=snapshot_reads(sizes) if sizes else 0,
+        read_requests=union_reads(unions),
         rate=parent.plan.rate,
         check_requests=requests,
         later_runs=later_runs(db, str(parent.run_id), removed),

@@ -456,7 +456,7 @@ class RemovalPanel(TextBox):
         if result is None or not result.done or result.after is None or result.dry_run:
             return None
         # The pairs the undo reverses, those a sampled verification did not see too.
-        changed = undo_pairs(result.changes)
+        changed = undo_pairs(result)
         if not len(changed):
             return None
         added = int((changed["undo_action"] == "remove").sum())
