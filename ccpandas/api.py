@@ -1057,31 +1057,37 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     verified = run_summaries(db)  # "Newsletter 43, Customers 16", from the verification
     out = []
     for rec in records:
-        state = _run_state(rec, db)
-        reason = rec["stop_reason"]
-        if rec["status"] == "running" and state is not RunState.RUNNING:
-            reason = STOP_DRIVER_ENDED  # as the rebuilt result's summary says
-        row = {col: rec.get(col) for col in RUN_COLUMNS}  # None where the journal has none
-        row.update(
-            lists=len(json.loads(rec["list_ids"])),
-            list_names=_list_names(rec),
-            state=str(state),
-            progress=rec["completed"] / rec["batches"] if rec["batches"] else 1.0,
-            stop_reason=None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
-            uncertain=rec["uncertain"] + (rec["sending"] if state is not RunState.RUNNING else 0),
-            outcome=rec["outcome"] if rec["status"] != "running" else None,
-            # Every request spent, as the result's summary says; None: not journaled.
-            requests_spent=sum(json.loads(rec["spent"]).values()) if rec["spent"] else None,
-        )
-        # What a re-read verified, in the column of the run's kind ("removed_memberships").
-        row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
-        out.append(row)
+        with db.readable(rec["run_id"]):  # a damaged record: a JournalError naming it
+            out.append(_runs_row(rec, db, verified))
     # Object columns, then fixed dtypes: inferred, a text column with no value would be
     # None in one call and NaN (pandas' string dtype) in another.
     frame = pd.DataFrame(out, columns=list(RUN_COLUMNS), dtype=object).astype(_RUN_DTYPES)
     for col in ("started_at", "updated_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     return frame
+
+
+def _runs_row(rec: dict[str, Any], db: JournalDB, verified: dict[str, str]) -> dict[str, Any]:
+    """One run's row of :func:`runs`, from its record ``rec``."""
+    state = _run_state(rec, db)
+    reason = rec["stop_reason"]
+    if rec["status"] == "running" and state is not RunState.RUNNING:
+        reason = STOP_DRIVER_ENDED  # as the rebuilt result's summary says
+    row = {col: rec.get(col) for col in RUN_COLUMNS}  # None where the journal has none
+    row.update(
+        lists=len(json.loads(rec["list_ids"])),
+        list_names=_list_names(rec),
+        state=str(state),
+        progress=rec["completed"] / rec["batches"] if rec["batches"] else 1.0,
+        stop_reason=None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
+        uncertain=rec["uncertain"] + (rec["sending"] if state is not RunState.RUNNING else 0),
+        outcome=rec["outcome"] if rec["status"] != "running" else None,
+        # Every request spent, as the result's summary says; None: not journaled.
+        requests_spent=sum(json.loads(rec["spent"]).values()) if rec["spent"] else None,
+    )
+    # What a re-read verified, in the column of the run's kind ("removed_memberships").
+    row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
+    return row
 
 
 def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
@@ -1196,7 +1202,8 @@ def _rebuild(
     if api is None and resolve:
         api = _client(None)
     _check_same_api(run_journal, api)
-    result = rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
+    with db.readable(run_id):
+        result = rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
     if api is None:  # rebuilt to look: the default client once it reads or sends
         result._default_client = lambda: _check_same_api(run_journal, _client(None))
     return result

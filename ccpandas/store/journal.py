@@ -407,6 +407,32 @@ class JournalDB:
             except sqlite3.Error as exc:
                 raise journal_error(self.path, exc) from exc
 
+    @contextlib.contextmanager
+    def readable(self, run_id: str) -> Iterator[None]:
+        """A record of ``run_id`` that cannot be decoded (SQLite checks no page's
+        bytes: a disk fault, a half-written page, another version's format) is a
+        :class:`JournalError` naming the file and the run, never a zlib or JSON error."""
+        try:
+            yield
+            return
+        except JournalError as exc:
+            if exc.path is not None:
+                raise
+            cause: BaseException = exc
+        except CCError:
+            raise
+        except (zlib.error, ValueError, KeyError) as exc:
+            cause = exc
+        raise JournalError(
+            f"the run journal {self.path} holds a record of run {run_id} that cannot be "
+            f"read ({cause}): the file is damaged, or another ccpandas version wrote it. "
+            "That run cannot be rebuilt, resumed or undone from it. If the file is "
+            f"damaged, move it aside (rename it, with any {self.path.name}-wal and -shm "
+            f"beside it; sqlite3's .recover command may save some runs) or set "
+            f"{DATA_DIR_ENV} to another directory.",
+            path=self.path,
+        ) from cause
+
     # -- reading --------------------------------------------------------------------
     def run_ids(self) -> list[str]:
         """Every run in the journal, newest first."""
