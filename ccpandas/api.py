@@ -437,6 +437,9 @@ def execute(
     reporter = make_reporter(options.progress)
     early = template.replace(client=api, reporter=reporter, wait_for_quota=options.wait_for_quota)
     plan, deferred = _still_planned(plan, early, options.gate) if later else (plan, None)
+    if deferred is None:  # (a check of the lists asked it, counting its read)
+        # Before the run is journaled: refused, or stopped in the wait, it leaves no run.
+        _check_quota(plan, early, options.gate)
     chosen: Journal = template.journal
     if journal is True and isinstance(chosen, NullJournal):
         base_url = getattr(api, "base_url", None)
@@ -449,8 +452,6 @@ def execute(
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
-    if deferred is None:  # (a check of the lists asked it, counting its read)
-        _check_quota(plan, runner, options.gate)
     runs = [BatchRun(b) for b in plan.batches]
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
@@ -993,8 +994,8 @@ RUN_STATES = {
     RunState.PROCESSING: "every request was accepted; activities were still running at "
     "the last look: resume() follows them",
     RunState.STOPPED: "the run was cut short (quota, error, interruption, a dead process) "
-    "with requests never accepted or activities not followed to their end: resume() sends "
-    "the first and follows the others",
+    "with requests never accepted, activities not followed to their end or its "
+    "verification not made: resume() sends the first, follows the others and reads",
 }
 # What a batch's state counts as in runs(): done well, done badly (nothing more will
 # happen without retry_failed), or followed by the API.
@@ -1102,13 +1103,22 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
             return RunState.RUNNING
     elif rec["outcome"]:
         return RunOutcome(rec["outcome"]).run_state
-    if completed == n:
-        return RunState.COMPLETED
+    if completed == n:  # killed before the re-read it asked for: stopped, as rebuilt
+        died = rec["status"] == "running"
+        return RunState.STOPPED if died and _unverified(rec["run_id"], db) else RunState.COMPLETED
     if completed + failed == n:
         return RunState.FAILED
     if accepted + failed == n and busy:
         return RunState.PROCESSING
     return RunState.STOPPED
+
+
+def _unverified(run_id: str, db: JournalDB) -> bool:
+    """A run whose process died with its verification due (rebuilt to know: rare)."""
+    try:
+        return rebuild_run(db, run_id, Runner(None)).verification_due
+    except CCError:  # not rebuildable here: its batches' word
+        return False
 
 
 # The dtypes of runs()' columns; every other column is object, with None when missing.

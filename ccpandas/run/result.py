@@ -522,14 +522,14 @@ class RemovalResult:
         return membership_plans.unknown_membership(self.plan)
 
     def _should_verify(self) -> bool:
-        return (
-            self.plan.verifiable
-            and self.verify_after is not False
-            and self.after is None
-            and not self.dry_run
-            and not self.runner.stopped
-            and self.done
-        )
+        return self.verification_due and not self.runner.stopped
+
+    @property
+    def verification_due(self) -> bool:
+        """Every activity ended and the re-read the run asked for is still to come: a
+        run stopped (or whose process died) here is not over (``resume`` reads)."""
+        due = self.plan.verifiable and self.verify_after is not False and self.after is None
+        return due and not self.dry_run and self.done
 
     def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
         journal = self.runner.journal
