@@ -313,8 +313,7 @@ def journal_error(path: Path, exc: sqlite3.Error) -> JournalError:
     elif name == "SQLITE_FULL" or "full" in str(exc):
         text = (
             f"the run journal {path} could not be written: the disk is full ({exc}). "
-            "Free some space: every step written before is kept, and resuming the run "
-            "continues it."
+            "Free some space: every step written before is kept."
         )
     else:
         text = (
@@ -323,6 +322,18 @@ def journal_error(path: Path, exc: sqlite3.Error) -> JournalError:
             f"{DATA_DIR_ENV} to another directory."
         )
     return JournalError(text, path=path)
+
+
+@contextlib.contextmanager
+def _not_started() -> Iterator[None]:
+    """A new run the journal could not record: nothing of it exists, nothing was sent."""
+    try:
+        yield
+    except JournalError as exc:
+        raise JournalError(
+            f"{exc} No run was started and nothing was sent.",
+            path=exc.path,
+        ) from exc.__cause__
 
 
 class JournalDB:
@@ -702,7 +713,7 @@ class RunJournal:
         run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         batches = plan.batches
         meta = {**meta, "digest": plan_digest(batches)}
-        with db.transaction() as conn:
+        with _not_started(), db.transaction() as conn:
             insert_row(
                 conn,
                 "runs",

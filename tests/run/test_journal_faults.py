@@ -166,3 +166,19 @@ def test_a_damaged_record_in_a_sound_file_is_a_journal_error_naming_file_and_run
         assert caught.value.path == db.path and str(db.path) in text, (name, text)
         assert run.run_id in text and "cannot be read" in text, (name, text)
     assert emu.account.count() == sent  # nothing read or sent
+
+
+def test_a_full_disk_before_a_run_starts_says_no_run_was_started(emu):
+    # The journal could not record the new run: the error said "resuming the run
+    # continues it", of a run that does not exist and has no id to resume.
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:600]})
+    DiskFillsUp().update(Snapshot("submitting", 0, 0))  # full before the run
+    with pytest.raises(JournalError) as caught:
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
+    text = str(caught.value)
+    assert "disk is full" in text and "resum" not in text
+    assert "No run was started" in text and "nothing was sent" in text
+    assert posts(emu) == 0
