@@ -495,6 +495,7 @@ class RemovalResult:
 
         Raises:
             PlanError: This was a dry run: there is nothing to verify.
+            RunLockedError: Another process drives the run right now: nothing is read.
 
         Example:
             >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
@@ -506,11 +507,14 @@ class RemovalResult:
         self._need_client()
         stats = getattr(self.runner.client, "stats", None)
         marks = [stats.split()] * 2 if stats is not None else []  # all of it verification
-        try:
-            self._verify_now(make_reporter(progress), fresh=True)
-        finally:
-            self._count_spent(stats, marks)
-        self._record_outcome()  # a re-read can change the word (still members)
+        # Under the run's lock: a read made while another process drives the run
+        # (its activities not yet run) would be taken for that process's verification.
+        with self.runner.journal.hold():
+            try:
+                self._verify_now(make_reporter(progress), fresh=True)
+            finally:
+                self._count_spent(stats, marks)
+            self._record_outcome()  # a re-read can change the word (still members)
         return self
 
     def _membership(self) -> Any:
