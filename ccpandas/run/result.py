@@ -286,6 +286,7 @@ class RemovalResult:
         #: A result rebuilt without a client (``ccpandas.run_result``): builds the default
         #: client the first time one is needed (:meth:`_need_client`).
         self._default_client: Callable[[], Any] | None = None
+        self._read_early = False  # the re-read was made while activities still ran
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
         #: The requests the run spent, per part (:attr:`Summary.spent
@@ -481,7 +482,9 @@ class RemovalResult:
         """Re-read the target lists now and set each pair's outcome from what the API
         says: ``removed`` only when the contact is gone from that list,
         ``still_member`` otherwise (warned about loudly). The read is journaled: an
-        interrupted verification continues where it stopped.
+        interrupted verification continues where it stopped. Made while activities
+        still run, it is shown but is not the run's verification: the run is read
+        again when they end.
 
         Args:
             client: The :class:`~ccpandas.Client` to read with. None (the default) uses the
@@ -532,7 +535,8 @@ class RemovalResult:
     def verification_due(self) -> bool:
         """Every activity ended and the re-read the run asked for is still to come: a
         run stopped (or whose process died) here is not over (``resume`` reads)."""
-        due = self.plan.verifiable and self.verify_after is not False and self.after is None
+        read = self.after is not None and not self._read_early
+        due = self.plan.verifiable and self.verify_after is not False and not read
         return due and not self.dry_run and self.done
 
     def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
@@ -554,8 +558,13 @@ class RemovalResult:
             # runs() shows it in the column of the kind's word ("restored_memberships"):
             # an undo of an add only removed, so it says so.
             summary = f"{word} {summary}"
+        # Made while activities still run (result.verify() before they end): shown, but
+        # not the run's verification, which is read when they end, here or elsewhere.
+        self._read_early = any(r.in_flight for r in self.runs)
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(summary)
+            if self._read_early:
+                SnapshotJournal(db, sid).outdate()
         ch = self._changes
         for word, text in _WARNINGS.items():
             wrong = ch[ch["outcome"] == word]
