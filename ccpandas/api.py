@@ -437,6 +437,9 @@ def execute(
     reporter = make_reporter(options.progress)
     early = template.replace(client=api, reporter=reporter, wait_for_quota=options.wait_for_quota)
     plan, deferred = _still_planned(plan, early, options.gate) if later else (plan, None)
+    if deferred is None:  # (a check of the lists asked it, counting its read)
+        # Before the run is journaled: refused, or stopped in the wait, it leaves no run.
+        _check_quota(plan, early, options.gate)
     chosen: Journal = template.journal
     if journal is True and isinstance(chosen, NullJournal):
         base_url = getattr(api, "base_url", None)
@@ -449,8 +452,6 @@ def execute(
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
-    if deferred is None:  # (a check of the lists asked it, counting its read)
-        _check_quota(plan, runner, options.gate)
     runs = [BatchRun(b) for b in plan.batches]
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=options.verify)
 
@@ -989,8 +990,8 @@ RUN_STATES = {
     RunState.PROCESSING: "every request was accepted; activities were still running at "
     "the last look: resume() follows them",
     RunState.STOPPED: "the run was cut short (quota, error, interruption, a dead process) "
-    "with requests never accepted or activities not followed to their end: resume() sends "
-    "the first and follows the others",
+    "with requests never accepted, activities not followed to their end or its "
+    "verification not made: resume() sends the first, follows the others and reads",
 }
 # What a batch's state counts as in runs(): done well, done badly (nothing more will
 # happen without retry_failed), or followed by the API.
@@ -1053,31 +1054,37 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     verified = run_summaries(db)  # "Newsletter 43, Customers 16", from the verification
     out = []
     for rec in records:
-        state = _run_state(rec, db)
-        reason = rec["stop_reason"]
-        if rec["status"] == "running" and state is not RunState.RUNNING:
-            reason = STOP_DRIVER_ENDED  # as the rebuilt result's summary says
-        row = {col: rec.get(col) for col in RUN_COLUMNS}  # None where the journal has none
-        row.update(
-            lists=len(json.loads(rec["list_ids"])),
-            list_names=_list_names(rec),
-            state=str(state),
-            progress=rec["completed"] / rec["batches"] if rec["batches"] else 1.0,
-            stop_reason=None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
-            uncertain=rec["uncertain"] + (rec["sending"] if state is not RunState.RUNNING else 0),
-            outcome=rec["outcome"] if rec["status"] != "running" else None,
-            # Every request spent, as the result's summary says; None: not journaled.
-            requests_spent=sum(json.loads(rec["spent"]).values()) if rec["spent"] else None,
-        )
-        # What a re-read verified, in the column of the run's kind ("removed_memberships").
-        row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
-        out.append(row)
+        with db.readable(rec["run_id"]):  # a damaged record: a JournalError naming it
+            out.append(_runs_row(rec, db, verified))
     # Object columns, then fixed dtypes: inferred, a text column with no value would be
     # None in one call and NaN (pandas' string dtype) in another.
     frame = pd.DataFrame(out, columns=list(RUN_COLUMNS), dtype=object).astype(_RUN_DTYPES)
     for col in ("started_at", "updated_at"):
         frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     return frame
+
+
+def _runs_row(rec: dict[str, Any], db: JournalDB, verified: dict[str, str]) -> dict[str, Any]:
+    """One run's row of :func:`runs`, from its record ``rec``."""
+    state = _run_state(rec, db)
+    reason = rec["stop_reason"]
+    if rec["status"] == "running" and state is not RunState.RUNNING:
+        reason = STOP_DRIVER_ENDED  # as the rebuilt result's summary says
+    row = {col: rec.get(col) for col in RUN_COLUMNS}  # None where the journal has none
+    row.update(
+        lists=len(json.loads(rec["list_ids"])),
+        list_names=_list_names(rec),
+        state=str(state),
+        progress=rec["completed"] / rec["batches"] if rec["batches"] else 1.0,
+        stop_reason=None if state in (RunState.RUNNING, RunState.COMPLETED) else reason,
+        uncertain=rec["uncertain"] + (rec["sending"] if state is not RunState.RUNNING else 0),
+        outcome=rec["outcome"] if rec["status"] != "running" else None,
+        # Every request spent, as the result's summary says; None: not journaled.
+        requests_spent=sum(json.loads(rec["spent"]).values()) if rec["spent"] else None,
+    )
+    # What a re-read verified, in the column of the run's kind ("removed_memberships").
+    row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
+    return row
 
 
 def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
@@ -1092,13 +1099,22 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
             return RunState.RUNNING
     elif rec["outcome"]:
         return RunOutcome(rec["outcome"]).run_state
-    if completed == n:
-        return RunState.COMPLETED
+    if completed == n:  # killed before the re-read it asked for: stopped, as rebuilt
+        died = rec["status"] == "running"
+        return RunState.STOPPED if died and _unverified(rec["run_id"], db) else RunState.COMPLETED
     if completed + failed == n:
         return RunState.FAILED
     if accepted + failed == n and busy:
         return RunState.PROCESSING
     return RunState.STOPPED
+
+
+def _unverified(run_id: str, db: JournalDB) -> bool:
+    """A run whose process died with its verification due (rebuilt to know: rare)."""
+    try:
+        return rebuild_run(db, run_id, Runner(None)).verification_due
+    except CCError:  # not rebuildable here: its batches' word
+        return False
 
 
 # The dtypes of runs()' columns; every other column is object, with None when missing.
@@ -1189,7 +1205,8 @@ def _rebuild(
     template = runner or Runner(None)
     api = client if client is not None else template.client
     _check_same_api(run_journal, api)
-    result = rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
+    with db.readable(run_id):
+        result = rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
     if api is None:  # the default client once it reads or sends (RemovalResult._client)
         result._default_client = lambda: _check_same_api(run_journal, _client(None))
     return result

@@ -12,7 +12,8 @@ Exit codes (:class:`~ccpandas.vocab.ExitCode`, from the result's one summary,
 :mod:`ccpandas.run.summary`): 0 every sendable row done (rows never sendable are
 skipped and counted, not failures), 1 some pair did not end as asked (or the run
 stopped on an error or a timeout), 2 bad usage or input (nothing sent), 3 the daily
-quota is spent (``ccpandas resume RUN_ID`` after the reset), 130 interrupted. For
+quota is spent (``ccpandas resume RUN_ID`` after the reset), 130 interrupted (SIGINT or
+SIGTERM). For
 ``doctor``, 1 means an assumption differs; ``login --refresh`` (the keep-alive for cron)
 also gives 4 no saved login, 5 refresh refused (log in again), 6 the token store could
 not be read or written.
@@ -39,7 +40,9 @@ import logging
 import lzma
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import warnings
 import zipfile
@@ -1252,8 +1255,8 @@ def build_parser() -> argparse.ArgumentParser:
         "apart), 1 some contacts not changed as asked, activities still running at "
         "--timeout, or stopped (doctor: an assumption differs), 2 bad usage or input "
         "(nothing sent), "
-        "3 quota spent (resume later), 130 interrupted; login --refresh: 4 no saved login, "
-        "5 refresh refused, 6 token store failed.",
+        "3 quota spent (resume later), 130 interrupted (Ctrl-C, SIGTERM); login --refresh: "
+        "4 no saved login, 5 refresh refused, 6 token store failed.",
     )
     parser.add_argument("--version", action="version", version=f"ccpandas {ccpandas.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -1331,6 +1334,24 @@ def _plain_warnings(stderr: TextIO) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (cron, systemd, ``timeout``) stops a command as Ctrl-C does: a run
+    settles its journal and reports, exit 130; not a death with no word."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -1363,7 +1384,7 @@ def main(
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=stderr)
     session = _Session(args, stdin, stdout, stderr)
     try:
-        with _plain_warnings(stderr):
+        with _plain_warnings(stderr), _sigterm_interrupts():
             _check_output(args.output)  # every command's, before any request
             return int(_COMMANDS[args.command](session))
     except KeyboardInterrupt:

@@ -286,6 +286,7 @@ class RemovalResult:
         #: A result rebuilt without a client (``ccpandas.run_result``): builds the default
         #: client the first time one is needed (:attr:`_client`).
         self._default_client: Callable[[], Any] | None = None
+        self._read_early = False  # the re-read was made while activities still ran
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
         #: The requests the run spent, per part (:attr:`Summary.spent
@@ -484,7 +485,9 @@ class RemovalResult:
         """Re-read the target lists now and set each pair's outcome from what the API
         says: ``removed`` only when the contact is gone from that list,
         ``still_member`` otherwise (warned about loudly). The read is journaled: an
-        interrupted verification continues where it stopped.
+        interrupted verification continues where it stopped. Made while activities
+        still run, it is shown but is not the run's verification: the run is read
+        again when they end.
 
         Args:
             client: The :class:`~ccpandas.Client` to read with. None (the default) uses the
@@ -498,6 +501,7 @@ class RemovalResult:
 
         Raises:
             PlanError: This was a dry run: there is nothing to verify.
+            RunLockedError: Another process drives the run right now: nothing is read.
 
         Example:
             >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
@@ -508,11 +512,14 @@ class RemovalResult:
             self.runner.client = client
         stats = getattr(self._client, "stats", None)
         marks = [stats.split()] * 3 if stats is not None else []  # all of it verification
-        try:
-            self._verify_now(make_reporter(progress), fresh=True)
-        finally:
-            self._count_spent(marks)
-        self._record_outcome()  # a re-read can change the word (still members)
+        # Under the run's lock: a read made while another process drives the run
+        # (its activities not yet run) would be taken for that process's verification.
+        with self.runner.journal.hold():
+            try:
+                self._verify_now(make_reporter(progress), fresh=True)
+            finally:
+                self._count_spent(marks)
+            self._record_outcome()  # a re-read can change the word (still members)
         return self
 
     def _membership(self) -> Any:
@@ -524,14 +531,15 @@ class RemovalResult:
         return membership_plans.unknown_membership(self.plan)
 
     def _should_verify(self) -> bool:
-        return (
-            self.plan.verifiable
-            and self.verify_after is not False
-            and self.after is None
-            and not self.dry_run
-            and not self.runner.stopped
-            and self.done
-        )
+        return self.verification_due and not self.runner.stopped
+
+    @property
+    def verification_due(self) -> bool:
+        """Every activity ended and the re-read the run asked for is still to come: a
+        run stopped (or whose process died) here is not over (``resume`` reads)."""
+        read = self.after is not None and not self._read_early
+        due = self.plan.verifiable and self.verify_after is not False and not read
+        return due and not self.dry_run and self.done
 
     def _verify_now(self, reporter: Any, fresh: bool = False) -> None:
         journal = self.runner.journal
@@ -552,8 +560,13 @@ class RemovalResult:
             # runs() shows it in the column of the kind's word ("restored_memberships"):
             # an undo of an add only removed, so it says so.
             summary = f"{word} {summary}"
+        # Made while activities still run (result.verify() before they end): shown, but
+        # not the run's verification, which is read when they end, here or elsewhere.
+        self._read_early = any(r.in_flight for r in self.runs)
         if db is not None and sid is not None:
             SnapshotJournal(db, sid).complete(summary)
+            if self._read_early:
+                SnapshotJournal(db, sid).outdate()
         ch = self._changes
         for word, text in _WARNINGS.items():
             wrong = ch[ch["outcome"] == word]

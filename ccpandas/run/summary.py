@@ -28,6 +28,7 @@ from ccpandas.models import MembershipAction
 from ccpandas.plan.planner import plural
 from ccpandas.store.batch import BatchState
 from ccpandas.vocab import (
+    STOP_DRIVER_ENDED,
     STOP_NOT_WAITED,
     ExitCode,
     Fate,
@@ -641,6 +642,9 @@ def outcome_of(result: Any, words: Iterable[str], error: BaseException | None) -
         return RunOutcome.INTERRUPTED
     if isinstance(error, QuotaExceededError) or reason == "quota_exceeded":
         return RunOutcome.QUOTA_EXCEEDED
+    died = getattr(result, "unfinished_reason", None) == STOP_DRIVER_ENDED
+    if getattr(result, "verification_due", False) and (error or reason or died):
+        return RunOutcome.STOPPED  # stopped (or killed) before the re-read it asked for
     # A refusal that leaves nothing to resume is not a stop: the run failed.
     stopped = error is not None or (reason is not None and not result.done)
     if stopped and not refused_at_end(runs):

@@ -225,7 +225,8 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
 def _touched(db: JournalDB, run_id: str, wanted: set[tuple[str, str, str]]) -> int:
     """How many of ``wanted`` (contact, list, way) changes journaled run ``run_id``
     made (or asked for); the way is ``"add"`` or ``"remove"``."""
-    result: RemovalResult = rebuild_run(db, run_id, Runner(None))
+    with db.readable(run_id):  # damaged: a JournalError (a CCError), as unrebuildable
+        result: RemovalResult = rebuild_run(db, run_id, Runner(None))
     ch = result.changes
     if "decision" in ch:  # an undo: what it decided to change
         ch = ch[ch["decision"].isin(["restore", "remove"])]

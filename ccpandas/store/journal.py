@@ -313,8 +313,7 @@ def journal_error(path: Path, exc: sqlite3.Error) -> JournalError:
     elif name == "SQLITE_FULL" or "full" in str(exc):
         text = (
             f"the run journal {path} could not be written: the disk is full ({exc}). "
-            "Free some space: every step written before is kept, and resuming the run "
-            "continues it."
+            "Free some space: every step written before is kept."
         )
     else:
         text = (
@@ -323,6 +322,18 @@ def journal_error(path: Path, exc: sqlite3.Error) -> JournalError:
             f"{DATA_DIR_ENV} to another directory."
         )
     return JournalError(text, path=path)
+
+
+@contextlib.contextmanager
+def _not_started() -> Iterator[None]:
+    """A new run the journal could not record: nothing of it exists, nothing was sent."""
+    try:
+        yield
+    except JournalError as exc:
+        raise JournalError(
+            f"{exc} No run was started and nothing was sent.",
+            path=exc.path,
+        ) from exc.__cause__
 
 
 class JournalDB:
@@ -406,6 +417,32 @@ class JournalDB:
                 return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
             except sqlite3.Error as exc:
                 raise journal_error(self.path, exc) from exc
+
+    @contextlib.contextmanager
+    def readable(self, run_id: str) -> Iterator[None]:
+        """A record of ``run_id`` that cannot be decoded (SQLite checks no page's
+        bytes: a disk fault, a half-written page, another version's format) is a
+        :class:`JournalError` naming the file and the run, never a zlib or JSON error."""
+        try:
+            yield
+            return
+        except JournalError as exc:
+            if exc.path is not None:
+                raise
+            cause: BaseException = exc
+        except CCError:
+            raise
+        except (zlib.error, ValueError, KeyError) as exc:
+            cause = exc
+        raise JournalError(
+            f"the run journal {self.path} holds a record of run {run_id} that cannot be "
+            f"read ({cause}): the file is damaged, or another ccpandas version wrote it. "
+            "That run cannot be rebuilt, resumed or undone from it. If the file is "
+            f"damaged, move it aside (rename it, with any {self.path.name}-wal and -shm "
+            f"beside it; sqlite3's .recover command may save some runs) or set "
+            f"{DATA_DIR_ENV} to another directory.",
+            path=self.path,
+        ) from cause
 
     # -- reading --------------------------------------------------------------------
     def run_ids(self) -> list[str]:
@@ -676,7 +713,7 @@ class RunJournal:
         run_id = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         batches = plan.batches
         meta = {**meta, "digest": plan_digest(batches)}
-        with db.transaction() as conn:
+        with _not_started(), db.transaction() as conn:
             insert_row(
                 conn,
                 "runs",

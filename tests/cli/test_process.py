@@ -209,3 +209,33 @@ def test_a_list_name_the_output_encoding_lacks_is_escaped_not_a_traceback(emu, l
     )
     assert ran.returncode == ExitCode.OK, ran.stderr.decode("cp1252", "replace")
     assert "Café \\u2615 VIP" in ran.stdout.decode("cp1252")
+
+
+@pytest.mark.emulator(speed=2.0)  # 2 items a second: the activity runs for a while
+def test_sigterm_is_an_interruption_exit_130_journal_settled(emu, lists, members_csv, run_cli):
+    # cron, systemd and `timeout` stop a job with SIGTERM: the run must stop as on
+    # Ctrl-C (the journal settled, the JSON report with the run id, exit 130, as the
+    # cron example in docs/cli.md expects), not die with no word (exit -15).
+    args = ("remove", str(members_csv), "--lists", first_list(lists), "--yes", "--json")
+    proc = subprocess.Popen(
+        [*CLI, *args, "--snapshot", "no", "--base-url", emu.base_url],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(emu),
+    )
+    assert proc.stderr is not None
+    proc.stderr.readline()  # the start line, before the POST
+    proc.stderr.readline()  # the next one (5 s later): polling
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == ExitCode.INTERRUPTED, err
+    report = json.loads(out)
+    assert report["outcome"] == "interrupted" and report["requests"]["accepted"] == 1
+    (row,) = ccpandas.runs().itertuples()
+    assert (row.run_id, row.stop_reason, row.state) == (report["run_id"], "interrupted", "stopped")
+    emu.configure(speed=50_000.0)
+    again = run_cli("resume", report["run_id"], "--json")
+    assert again.code == ExitCode.OK, again.err
+    assert json.loads(again.out)["requests"] == {"total": 1, "accepted": 1, "resent": 0}

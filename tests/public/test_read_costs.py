@@ -17,6 +17,7 @@ import ccpandas.api
 from ccpandas.api import plan_list_removal
 from ccpandas.emulator.clock import ManualClock
 from ccpandas.errors import QuotaExceededError, QuotaShortError
+from ccpandas.report.progress import NullReporter
 from ccpandas.run.budget import QuotaCheck
 from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
@@ -241,6 +242,31 @@ def test_the_check_before_the_first_change_counts_the_most_the_verification_spen
     with pytest.raises(QuotaShortError, match="at most 4 reads to verify"):
         ccpandas.api.run_plan(plan, client=client, progress=False)
     assert emu.account.count(method="POST") == 3  # the earlier run's only
+
+
+def test_a_run_refused_before_its_first_change_leaves_no_run_behind(
+    cc_emulator_factory, monkeypatch, tmp_path
+):
+    # The check before the first change came after the run was journaled: a refused
+    # run ("run it then") stayed in runs() as `stopped` with no reason, for ever, and
+    # with wait_for_quota=True the run waited for the reset journaled but not held
+    # (`stopped` while its process waited). Refused or stopped in that wait: no run.
+    monkeypatch.setenv("CCPANDAS_DATA_DIR", str(tmp_path / "data"))  # a journal of its own
+    emu = cc_emulator_factory(seed=2305, contacts=600, lists=1, **FAST)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
+    plan = df.cc.plan(emu.account.list_ids(), client=client, snapshot=True)
+    client.stats.day_counter.add(n=10_000)
+    with pytest.raises(QuotaShortError, match="before its first change"):
+        ccpandas.api.run_plan(plan, client=client, progress=False)
+
+    class StopsTheWait(NullReporter):
+        stop_requested = True
+
+    with pytest.raises(QuotaShortError):
+        ccpandas.api.run_plan(plan, client=client, progress=StopsTheWait(), wait_for_quota=True)
+    assert ccpandas.runs().empty
+    assert emu.account.count(method="POST") == 0
 
 
 def _runner(client, clock: ManualClock, **kwargs) -> Runner:

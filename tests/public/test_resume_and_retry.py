@@ -10,6 +10,7 @@ from engine_support import posts
 import ccpandas
 from ccpandas import QuotaExceededError
 from ccpandas.api import run_plan, runs
+from ccpandas.emulator import OffsetClock
 from ccpandas.errors import APIError
 from ccpandas.store.journal import open_journal
 
@@ -173,3 +174,21 @@ def test_a_read_before_a_later_send_is_not_the_journal_s_verification(fast_accou
     other.wait(progress=False)  # verifies when done: a new read
     assert not emu.account.members(target)
     assert other.ok and set(other.changes["outcome"].astype(str)) == {"removed"}
+
+
+def test_a_verify_while_the_activities_run_is_read_again_when_they_end(fast_account):
+    # result.verify() while the activities had not run yet (wait=False) kept that read
+    # as the run's verification: once they completed, wait() verified nothing more and
+    # the run said "failed; not as asked (still_member)" in its result and runs(), and
+    # undo had nothing to restore, though every contact had left the list.
+    clock = OffsetClock()  # the activity starts in an hour of the emulator's time
+    emu, client, target = fast_account(seed=25, contacts=1500, clock=clock, start_delay=3600.0)
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
+    result = df.cc.remove_from_lists([target], client=client, progress=False, wait=False)
+    result.verify()  # nothing removed yet: each pair still a member
+    assert not runs().set_index("run_id").loc[result.run_id, "removed_memberships"]
+    clock.advance(hours=2)
+    result.wait(progress=False)
+    assert not emu.account.members(target) & set(df["contact_id"])
+    assert result.ok and set(result.changes["outcome"].astype(str)) == {"removed"}
+    assert runs().set_index("run_id").loc[result.run_id, "state"] == "completed"

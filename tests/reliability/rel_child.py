@@ -14,7 +14,8 @@ Two ways to run it:
 
 Jobs: ``{"op": "run", "ids": [...], "lists": [...]}`` (a removal of those contact ids)
 or ``{"op": "resume", "run_ids": [...]}``; ``"kill_after_post": n`` makes the worker
-SIGKILL itself right after its n-th POST is answered, before the answer is journaled;
+SIGKILL itself right after its n-th POST is answered, before the answer is journaled
+(``"kill_before_read": n``: right before its n-th read of list members);
 ``"retry": {...}`` replaces fields of the client's retry policy and ``"jitter": [...]``
 gives its random draws in order (the last one repeats), so a retry pause is as long as a
 test needs.
@@ -80,6 +81,21 @@ def client(job: dict[str, Any]) -> ccpandas.Client:
             return out
 
         made.remove_list_memberships = remove_then_die  # type: ignore[method-assign]
+    kill_at_read = job.get("kill_before_read")
+    if kill_at_read:
+        # Test-only: die (SIGKILL) right before the n-th read of list members (GET
+        # /contacts): the verification's, once every activity completed.
+        reads = [0]
+        request = made.request
+
+        def read_or_die(method: str, path: str, **kwargs: Any) -> Any:
+            reads[0] += method == "GET" and path.startswith("/contacts")
+            if reads[0] == kill_at_read:
+                say("EVENT", "reading, dying")
+                os.kill(os.getpid(), signal.SIGKILL)
+            return request(method, path, **kwargs)
+
+        made.request = read_or_die  # type: ignore[method-assign]
     fast = {"base_delay": 0.02, "max_delay": 0.2}
     fast.update(activities_base_delay=0.02, activities_max_delay=0.2)
     made.retry_policy = dataclasses.replace(made.retry_policy, **{**fast, **job.get("retry", {})})
@@ -102,7 +118,8 @@ def do(job: dict[str, Any]) -> None:
     api = client(job)
     if job["op"] == "run":
         frame = pd.DataFrame({"contact_id": job["ids"]})
-        plan = frame.cc.plan(job["lists"], snapshot=False)
+        snapshot = {"snapshot": True, "client": api} if job.get("snapshot") else {}
+        plan = frame.cc.plan(job["lists"], **{"snapshot": False, **snapshot})
         result = run_plan(plan, api, progress=False, runner=runner(job, api))
         say("DONE", json.dumps({"run_id": result.run_id, "ok": result.ok}))
     elif job["op"] == "resume":

@@ -329,3 +329,41 @@ def test_too_many_queued_activities_answer_is_waited_out(emulator):
     assert any("too many queued" in s.message for s in recorder.snapshots)
     assert emu.account.count(method="POST", route=REMOVE, status=201) == 10
     check_all(emu, before, [result], [frame])
+
+
+def test_a_verification_stopped_by_an_error_is_a_stopped_run_everywhere(emulator):
+    # Every activity completed, then the verification's re-read meets 503s until the
+    # client gives up. The call raised "... resume continues the run", yet the journal
+    # said `completed` (runs()) and the rebuilt result "completed (ok, not verified)":
+    # ok without the re-read the run asked for, and nothing advising the resume.
+    emu = emulator(seed=32, contacts=3000)
+    client = fast_client(emu)
+    before = memberships(emu)
+    target = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
+
+    def fail_the_reads_once_verifying(snapshot) -> None:
+        if snapshot.phase == "verifying":
+            emu.configure(error_rate=1.0)
+
+    plan = frame.cc.plan([target], client=client, snapshot=True)
+    runner = fast_runner(client)
+    recorder = Recorder(fail_the_reads_once_verifying)
+    with pytest.raises(ccpandas.errors.ServerError) as caught:
+        run_plan(plan, client, progress=recorder, runner=runner)
+    live = caught.value.result
+    rebuilt = ccpandas.run_result(live.run_id, client=client)
+    (row,) = runs().itertuples()
+    for summary in (live.summary(), rebuilt.summary()):
+        assert (str(summary.outcome), summary.ok) == ("stopped", False), summary.text()
+        assert "ccpandas.resume(" in summary.text()
+    assert (row.state, row.outcome) == ("stopped", "stopped")
+    assert row.stop_reason == live.summary().stop_reason == rebuilt.summary().stop_reason
+
+    emu.configure(error_rate=0.0)
+    posts = emu.account.count(method="POST", route=REMOVE)
+    done = resume(live.run_id, client=client, progress=False, runner=runner)
+    assert done.ok and done.after is not None  # verified now; nothing sent again
+    assert emu.account.count(method="POST", route=REMOVE) == posts
+    assert runs()["state"].tolist() == ["completed"]
+    check_all(emu, before, [done], [frame])

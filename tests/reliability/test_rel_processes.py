@@ -25,8 +25,11 @@ import pandas as pd
 import pytest
 from reliability_support import REMOVE, check_all, check_rows, memberships
 
+import ccpandas
 from ccpandas.api import run_result, runs
 from ccpandas.client.quota import DayCounter
+from ccpandas.emulator import OffsetClock
+from ccpandas.errors import RunLockedError
 from ccpandas.store.journal import open_journal
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL")
@@ -448,3 +451,66 @@ def test_a_process_killed_while_its_request_is_out_leaves_it_in_the_ledger(emula
         proc.wait(timeout=TIMEOUT)
     assert emu.quota_used == 1
     assert DayCounter(emu.base_url).used() == 1
+
+
+def test_a_run_killed_in_its_verification_is_stopped_until_a_resume_reads(
+    emulator, child_env, tmp_path
+):
+    # Every activity completed, then SIGKILL before the verification's first read (a
+    # cron job stopped, a kernel restarted). runs() said `completed` with no stop
+    # reason, run_result() "completed (ok, not verified)": ok without the re-read the
+    # run asked for, nothing advising the resume that makes it.
+    emu = emulator(seed=46, contacts=1500, lists=1)
+    target = emu.account.list_ids()[0]
+    ids = sorted(emu.account.members(target))
+    job = {"op": "run", "ids": ids, "lists": [target], "snapshot": True}
+    server = Server(child_env(emu), tmp_path / "server.err")
+    try:
+        pid = server.start({**job, "kill_before_read": 2})  # read 1: the plan's snapshot
+        server.line(pid, lambda t: t.startswith("EVENT reading, dying"))
+        gone(pid)
+        row = runs().iloc[0]
+        rebuilt = run_result(row["run_id"]).summary()
+        assert (row["state"], str(rebuilt.outcome), rebuilt.ok) == ("stopped", "stopped", False)
+        assert row["stop_reason"] == rebuilt.stop_reason == "the process driving it ended"
+        assert f"ccpandas.resume('{row['run_id']}')" in rebuilt.text()
+        posts = emu.account.count(method="POST", route=REMOVE)
+        pid = server.start({**job, "op": "resume", "run_ids": [row["run_id"]]})
+        server.line(pid, lambda t: t.startswith("DONE"))
+    finally:
+        server.close()
+    done = run_result(row["run_id"])
+    assert done.ok and done.after is not None, done.summary()  # verified by the resume
+    assert emu.account.count(method="POST", route=REMOVE) == posts  # nothing sent again
+    assert runs()["state"].tolist() == ["completed"]
+    assert not emu.account.members(target) & set(ids)
+
+
+def test_a_verify_of_a_run_another_process_drives_is_refused_not_taken_for_its_own(
+    emulator, child_env, tmp_path
+):
+    # run_result(run_id).verify() (or `ccpandas verify`) while another process still
+    # drove the run read the lists before the activities ran and journaled that read
+    # complete; the driving process, once its activities completed, took it for its
+    # own verification: every pair `still_member`, the run `failed`, though all left.
+    clock = OffsetClock()  # the activity starts in an hour of the emulator's time
+    emu = emulator(seed=47, contacts=1500, lists=1, clock=clock, start_delay=3600.0)
+    target = emu.account.list_ids()[0]
+    ids = sorted(emu.account.members(target))
+    job = {"op": "run", "ids": ids, "lists": [target], "snapshot": True}
+    server = Server(child_env(emu), tmp_path / "server.err")
+    try:
+        pid = server.start(job)
+        server.line(pid, lambda t: t.startswith("EVENT poll "))  # sent; now it polls
+        (run_id,) = runs()["run_id"]
+        client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+        reads = emu.account.count(route="/v3/contacts")
+        with pytest.raises(RunLockedError, match="another process"):
+            run_result(run_id, client=client).verify()
+        assert emu.account.count(route="/v3/contacts") == reads  # refused before reading
+        clock.advance(hours=2)  # the activity runs and completes
+        done = json.loads(server.line(pid, lambda t: t.startswith("DONE"))[5:])
+    finally:
+        server.close()
+    assert done["ok"], run_result(run_id).summary()
+    assert not emu.account.members(target) & set(ids)

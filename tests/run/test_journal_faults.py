@@ -127,3 +127,58 @@ def test_a_full_disk_mid_run_is_a_journal_error_with_the_run_id(emu):
     assert resumed.ok
     assert not emu.account.members(target) & set(df["contact_id"])
     assert posts(emu) <= 6 + sum(r.resent for r in resumed.runs)
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "garbage"),
+    [
+        ("runs", "rows", b"\x78\x01half a page"),  # the input column: zlib cut short
+        ("runs", "plan", '{"verify": tr'),  # the plan's JSON cut short
+        ("batches", "errors", "["),  # a batch's record
+        ("snapshot_pages", "members", b"CCJ3\x00"),  # a page of the membership read
+    ],
+)
+def test_a_damaged_record_in_a_sound_file_is_a_journal_error_naming_file_and_run(
+    emu, table: str, column: str, garbage: object
+):
+    # SQLite keeps no checksum of what a page holds: bytes damaged inside a record (a
+    # disk fault, a half-written page) read back as they are. Such a record was a raw
+    # zlib.error or JSONDecodeError traceback from runs(), run_result() and resume().
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:600]})
+    run = df.cc.remove_from_lists(
+        emu.account.list_ids()[:1], client=client, progress=False, snapshot=True, wait=False
+    )
+    db = open_journal()
+    db.connect().execute(f"UPDATE {table} SET {column} = ?", (garbage,))
+    sent = emu.account.count()
+    calls = {
+        "runs": lambda: ccpandas.runs(),
+        "run_result": lambda: ccpandas.run_result(run.run_id),
+        "resume": lambda: ccpandas.resume(run.run_id, client=client, progress=False),
+    }
+    if table != "runs" or column != "plan":
+        del calls["runs"]  # runs() lists what it can: it needs no other record
+    for name, call in calls.items():
+        with pytest.raises(JournalError) as caught:
+            call()
+        text = str(caught.value)
+        assert caught.value.path == db.path and str(db.path) in text, (name, text)
+        assert run.run_id in text and "cannot be read" in text, (name, text)
+    assert emu.account.count() == sent  # nothing read or sent
+
+
+def test_a_full_disk_before_a_run_starts_says_no_run_was_started(emu):
+    # The journal could not record the new run: the error said "resuming the run
+    # continues it", of a run that does not exist and has no id to resume.
+    client = client_for(emu)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:600]})
+    DiskFillsUp().update(Snapshot("submitting", 0, 0))  # full before the run
+    with pytest.raises(JournalError) as caught:
+        df.cc.remove_from_lists(
+            emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
+        )
+    text = str(caught.value)
+    assert "disk is full" in text and "resum" not in text
+    assert "No run was started" in text and "nothing was sent" in text
+    assert posts(emu) == 0
