@@ -756,6 +756,9 @@ class RemovalResult:
             if options.wait and not self.runner.stopped:
                 self.runner.wait(self.runs, timeout=options.timeout)
 
+        # A missing login (or a default client of another API) is said before the
+        # lock: once another process is done with the run, the call would still fail.
+        self.runner.client = self._client
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self.runner.journal.hold():

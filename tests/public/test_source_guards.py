@@ -298,7 +298,7 @@ def test_run_plans_refused_read_again_is_reads_as_a_resumes_is(cc_emulator_facto
     emu = cc_emulator_factory(seed=41, contacts=400, rate=None, clock=clock, start_delay=0.0)
     client = connect(emu)
     count = emu.account.count()
-    plan, planning = _planned_keep(emu, client)
+    plan, planning, _ = _planned_keep(emu, client)
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
     emu.configure(daily_quota=emu.quota_used)  # the re-read is refused until the reset
     with pytest.raises(QuotaExceededError) as caught:

@@ -506,6 +506,26 @@ def test_waiting_on_a_finished_rebuilt_run_needs_no_login(emu, monkeypatch):
         ccpandas.set_default_client(old)
 
 
+@pytest.mark.parametrize("how", ["ccpandas.resume", "run_result.resume"])
+def test_a_missing_login_is_said_before_the_lock_of_a_run_driven_elsewhere(emu, monkeypatch, how):
+    # A resume with no login said RunLockedError while another process drove the run
+    # (the default client was built under the run's lock): once that process was done,
+    # the user met the AuthError the call could have said first (found by review).
+    stopped = _stopped_half_way(emu, client_for(emu))
+    old = ccpandas.set_default_client(None)
+    monkeypatch.delenv("CC_ACCESS_TOKEN", raising=False)
+    calls = {
+        "ccpandas.resume": lambda: resume(stopped.run_id, progress=False),
+        "run_result.resume": lambda: run_result(stopped.run_id).resume(progress=False),
+    }
+    try:
+        with RunJournal.open(stopped.run_id).attach(stopped.runs):  # another process
+            with pytest.raises(ccpandas.AuthError):
+                calls[how]()
+    finally:
+        ccpandas.set_default_client(old)
+
+
 def test_waiting_on_a_finished_rebuilt_run_keeps_what_it_spent(emu):
     # wait() no longer takes the default client for a finished run: the display then
     # found no client counts and made spent unknown ("requests spent: unknown"), where
