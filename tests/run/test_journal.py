@@ -519,9 +519,9 @@ def test_a_missing_login_is_said_before_the_lock_of_a_run_driven_elsewhere(emu, 
         "run_result.resume": lambda: run_result(stopped.run_id).resume(progress=False),
     }
     try:
-        with RunJournal.open(stopped.run_id).attach(stopped.runs):  # another process
-            with pytest.raises(ccpandas.AuthError):
-                calls[how]()
+        elsewhere = RunJournal.open(stopped.run_id).attach(stopped.runs)  # another process
+        with elsewhere, pytest.raises(ccpandas.AuthError):
+            calls[how]()
     finally:
         ccpandas.set_default_client(old)
 
