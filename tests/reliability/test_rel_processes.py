@@ -178,7 +178,8 @@ def test_sigkill_at_24_seeded_points_then_resume_in_a_new_process(emulator, chil
         for list_id in targets[len(points) :]:
             pid = server.start({**job, "lists": [list_id]})
             outcomes.append(("poll", kill_at(server, pid, ("poll", 1, 0.0))))
-        by_list = {run_result(r).plan.list_ids[0]: r for r in runs()["run_id"]}
+        journal = open_journal()
+        by_list = {journal.load_plan(r).list_ids[0]: r for r in runs()["run_id"]}
         for i, list_id in enumerate(targets[len(points) :]):
             pid = server.start({**job, "op": "resume", "run_ids": [by_list[list_id]]})
             point = ("sending" if i % 2 else "poll", 1, 0.005)
