@@ -12,6 +12,7 @@ import math
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -157,10 +158,21 @@ def test_unknown_column_kind_is_refused(bad: str) -> None:
         bench_plan.make_frame(bench_plan.make_values(10), bad)
 
 
-def test_membership_benchmark_runs_both_parts_at_tiny_sizes() -> None:
+@pytest.fixture(scope="module")
+def membership_quick() -> dict[str, Any]:
+    """One ``bench_membership.run(quick=True)`` for the module: its journal part (the
+    costly one, about 4 s of CPU) is the one the journal test checks too."""
     from benchmarks import bench_membership
 
-    r = bench_membership.run(quick=True)
+    return bench_membership.run(quick=True)
+
+
+def test_membership_benchmark_runs_both_parts_at_tiny_sizes(
+    membership_quick: dict[str, Any],
+) -> None:
+    from benchmarks import bench_membership
+
+    r = membership_quick
     p = r["plan"]
     assert p["removal_requests"] <= 0.25 * p["today_requests"]
     assert p["snapshot_reads"] == -(-p["union_members"] // 500)
@@ -281,13 +293,15 @@ def test_grid_shows_an_account_it_left_out() -> None:
     assert "not run: 600,000 contacts" in "\n".join(bench_grid.markdown(rows))
 
 
-def test_membership_benchmark_measures_bytes_per_pair_and_per_journal_page() -> None:
+def test_membership_benchmark_measures_bytes_per_pair_and_per_journal_page(
+    membership_quick: dict[str, Any],
+) -> None:
     from benchmarks import bench_membership
 
     mem = bench_membership.run_memory(contacts=1_000)
     assert mem["pairs"] == 20 * 1_000  # 20 target lists each (the 21st is no target)
     assert 0 < mem["snapshot"] < mem["whole"] <= mem["peak"]
-    pages = bench_membership.run_journal(members=1_000)
+    pages = membership_quick["journal"]  # run_journal(members=1_000), as quick runs it
     assert [(p["lists"], p["share"], p["key"]) for p in pages][:2] == [
         (1, 0.01, "contact_id"),
         (1, 0.01, "email"),

@@ -16,9 +16,10 @@ Jobs: ``{"op": "run", "ids": [...], "lists": [...]}`` (a removal of those contac
 or ``{"op": "resume", "run_ids": [...]}``; ``"kill_after_post": n`` makes the worker
 SIGKILL itself right after its n-th POST is answered, before the answer is journaled
 (``"kill_before_read": n``: right before its n-th read of list members);
-``"retry": {...}`` replaces fields of the client's retry policy and ``"jitter": [...]``
-gives its random draws in order (the last one repeats), so a retry pause is as long as a
-test needs.
+``"env": {"set": {...}, "unset": [...]}`` changes the worker's environment first (a
+server serving several tests); ``"retry": {...}`` replaces fields of the client's retry
+policy and ``"jitter": [...]`` gives its random draws in order (the last one repeats), so
+a retry pause is as long as a test needs.
 The API's base URL is in ``CC_BASE_URL`` and the token in ``CC_ACCESS_TOKEN`` (never on
 a command line); the journal directory in ``CCPANDAS_DATA_DIR``.
 """
@@ -112,6 +113,10 @@ def runner(job: dict[str, Any], api: ccpandas.Client) -> Runner:
 
 
 def do(job: dict[str, Any]) -> None:
+    env = job.get("env", {})  # a server shared by several tests: this test's environment
+    for name in env.get("unset", ()):
+        os.environ.pop(name, None)
+    os.environ.update(env.get("set", {}))
     logger = logging.getLogger("ccpandas")
     logger.setLevel(logging.DEBUG)
     logger.addHandler(_Events())

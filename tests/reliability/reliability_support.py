@@ -127,25 +127,34 @@ def _key(source: dict[str, Any], list_ids: Iterable[str], exclude: Iterable[str]
     return json.dumps([src, sorted(list_ids), sorted(exclude)], sort_keys=True)
 
 
-def server_activities_by_batch(emu: Any, result: Any) -> dict[int, list[Any]]:
-    """The emulator's activities for each batch of ``result`` (matched by body)."""
+def _keyed_activities(emu: Any) -> list[tuple[str, Any]]:
+    """Every activity on the emulator with the key of its body."""
+    return [(_key(a.source, a.list_ids, a.exclude), a) for a in emu.account.activities.values()]
+
+
+def server_activities_by_batch(
+    emu: Any, result: Any, keyed: list[tuple[str, Any]] | None = None
+) -> dict[int, list[Any]]:
+    """The emulator's activities for each batch of ``result`` (matched by body);
+    ``keyed`` is ``_keyed_activities(emu)`` when the caller has it already."""
     wanted = {}
     for run in result.runs:
         body = run.batch.to_json()
         key = _key(body["source"], body["list_ids"], body.get("exclude", {}).get("contact_ids", ()))
         wanted[key] = run.batch.index
     found: dict[int, list[Any]] = {i: [] for i in wanted.values()}
-    for activity in emu.account.activities.values():
-        key = _key(activity.source, activity.list_ids, activity.exclude)
+    for key, activity in _keyed_activities(emu) if keyed is None else keyed:
         if key in wanted:
             found[wanted[key]].append(activity)
     return found
 
 
-def check_no_resend(emu: Any, result: Any) -> dict[str, int]:
+def check_no_resend(
+    emu: Any, result: Any, keyed: list[tuple[str, Any]] | None = None
+) -> dict[str, int]:
     """Invariant 3 for one journaled run; returns counts for the scenario's report."""
     attempts = open_journal().attempts(result.run_id)
-    on_server = server_activities_by_batch(emu, result)
+    on_server = server_activities_by_batch(emu, result, keyed)
     extra_total = uncertain_total = 0
     for run in result.runs:
         mine = attempts[attempts["batch"] == run.batch.index].sort_values("attempt")
@@ -188,7 +197,9 @@ def check_all(
     for i, result in enumerate(results):
         check_rows(result, frames[i] if frames else None)
     check_memberships(emu, before, results, exact=exact)
-    counts = [check_no_resend(emu, r) for r in results]
-    matched = sum(len(v) for r in results for v in server_activities_by_batch(emu, r).values())
+    keyed = _keyed_activities(emu)  # each activity's body keyed once, not once per run
+    counts = [check_no_resend(emu, r, keyed) for r in results]
+    by_batch = [server_activities_by_batch(emu, r, keyed) for r in results]
+    matched = sum(len(v) for found in by_batch for v in found.values())
     assert matched == len(emu.account.activities), "the server has activities nobody sent"
     return counts

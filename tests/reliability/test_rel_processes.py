@@ -2,8 +2,8 @@
 journal in a new process, and two "kernels" removing at once from one account.
 
 The emulator runs in this test process, so it outlives every killed runner. Runners are
-forked from a pre-imported server (rel_child.py serve) so each starts in milliseconds;
-the final resume runs in a fresh interpreter.
+forked from a pre-imported server (rel_child.py serve, one for the module) so each starts
+in milliseconds; the final resume runs in a fresh interpreter.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,32 @@ class Server:
         self.proc.wait(timeout=TIMEOUT)
 
 
-def kill_at(server: Server, pid: str, point: tuple[str, int, float]) -> str:
+class Shared:
+    """One test's use of the module's server (:func:`serve`): each job carries the
+    test's environment (its emulator, token and journal directory), applied by the
+    forked worker before anything else."""
+
+    def __init__(self, server: Server, base: dict[str, str], env: dict[str, str]) -> None:
+        self._server = server
+        self._env = {
+            "set": {k: v for k, v in env.items() if base.get(k) != v},
+            "unset": sorted(set(base) - set(env)),
+        }
+
+    def start(self, job: dict[str, Any]) -> str:
+        return self._server.start({**job, "env": self._env})
+
+    def line(self, who: str, match: Any = None) -> str:
+        return self._server.line(who, match)
+
+    def stderr(self) -> str:
+        return self._server.stderr()
+
+    def close(self) -> None:
+        """Nothing to stop: the server serves the module's next test."""
+
+
+def kill_at(server: Server | Shared, pid: str, point: tuple[str, int, float]) -> str:
     """Kill worker ``pid`` ``delay`` s after its ``n``-th ``kind`` event; returns
     ``"killed"``, or ``"finished"`` if it ended first."""
     kind, n, delay = point
@@ -147,6 +173,23 @@ def kill_points(seed: int, count: int, batches: int) -> list[tuple[str, int, flo
     return points
 
 
+@pytest.fixture(scope="module")
+def _server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
+    """One pre-imported server for the module (its start-up costs about a second of CPU:
+    pandas and ccpandas imported); every worker is still a new forked process."""
+    base = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    server = Server(base, tmp_path_factory.mktemp("rel-server") / "server.err")
+    yield server, base
+    server.close()
+
+
+@pytest.fixture
+def serve(_server: tuple[Server, dict[str, str]]) -> Callable[[dict[str, str]], Shared]:
+    """``serve(env)``: the module's server, its workers run with ``env``."""
+    server, base = _server
+    return lambda env: Shared(server, base, env)
+
+
 @pytest.fixture
 def child_env(emulator, data_dir) -> Any:
     def make(emu: Any) -> dict[str, str]:
@@ -161,7 +204,7 @@ def child_env(emulator, data_dir) -> Any:
     return make
 
 
-def test_sigkill_at_24_seeded_points_then_resume_in_a_new_process(emulator, child_env, tmp_path):
+def test_sigkill_at_24_seeded_points_then_resume_in_a_new_process(emulator, child_env, serve):
     emu = emulator(seed=31, contacts=1600, lists=2, speed=5_000.0, concurrency=2, latency=0.02)
     ids = emu.account.contact_ids()  # 4 batches per run: 500, 500, 500, 100
     points = kill_points(seed=2024, count=24, batches=4)
@@ -170,7 +213,7 @@ def test_sigkill_at_24_seeded_points_then_resume_in_a_new_process(emulator, chil
         emu.account.add_members(list_id, ids)
     before = memberships(emu)
     env = child_env(emu)
-    server = Server(env, tmp_path / "server.err")
+    server = serve(env)
     job = {"op": "run", "ids": ids, "poll": 0.02, "poll_max": 0.04}
     try:
         outcomes = []
@@ -181,7 +224,8 @@ def test_sigkill_at_24_seeded_points_then_resume_in_a_new_process(emulator, chil
         for list_id in targets[len(points) :]:
             pid = server.start({**job, "lists": [list_id]})
             outcomes.append(("poll", kill_at(server, pid, ("poll", 1, 0.0))))
-        by_list = {run_result(r).plan.list_ids[0]: r for r in runs()["run_id"]}
+        journal = open_journal()
+        by_list = {journal.load_plan(r).list_ids[0]: r for r in runs()["run_id"]}
         for i, list_id in enumerate(targets[len(points) :]):
             pid = server.start({**job, "op": "resume", "run_ids": [by_list[list_id]]})
             point = ("sending" if i % 2 else "poll", 1, 0.005)
@@ -219,7 +263,7 @@ def test_sigkill_at_24_seeded_points_then_resume_in_a_new_process(emulator, chil
     assert duplicates <= sum(c["uncertain_sends"] for c in counts)
 
 
-def test_two_kernels_remove_at_once_from_one_account(emulator, child_env, tmp_path):
+def test_two_kernels_remove_at_once_from_one_account(emulator, child_env, serve):
     # The API's limits are per application and per account: two processes share them.
     emu = emulator(
         seed=32,
@@ -234,7 +278,7 @@ def test_two_kernels_remove_at_once_from_one_account(emulator, child_env, tmp_pa
     ids = emu.account.contact_ids()
     lists = emu.account.list_ids()
     before = memberships(emu)
-    server = Server(child_env(emu), tmp_path / "server.err")
+    server = serve(child_env(emu))
     jobs = [
         {"op": "run", "ids": ids[:5000], "lists": lists[:1], "rate": 10},
         {"op": "run", "ids": ids[1000:], "lists": lists[1:2], "rate": 10},
@@ -278,9 +322,7 @@ def _twenty_kill_points(batches: int) -> list[dict[str, Any]]:
     return points
 
 
-def test_sigkill_a_30_batch_run_at_20_points_resume_sends_the_minimum(
-    emulator, child_env, tmp_path
-):
+def test_sigkill_a_30_batch_run_at_20_points_resume_sends_the_minimum(emulator, child_env, serve):
     # Each point: a fresh 30-batch run (15,000 contacts, one list) killed there, then
     # resumed in a new process. Exact every time. The server holds the 30 activities
     # the journal follows, plus one per batch whose answer was lost, sent again and
@@ -289,7 +331,7 @@ def test_sigkill_a_30_batch_run_at_20_points_resume_sends_the_minimum(
     ids = emu.account.contact_ids()
     target = emu.account.list_ids()[0]
     env = child_env(emu)
-    server = Server(env, tmp_path / "server.err")
+    server = serve(env)
     report = []
     try:
         for i, point in enumerate(_twenty_kill_points(batches=30)):
@@ -343,7 +385,7 @@ def test_sigkill_a_30_batch_run_at_20_points_resume_sends_the_minimum(
 
 
 def test_a_killed_runs_unanswered_batch_is_uncertain_in_runs_and_run_result_alike(
-    emulator, child_env, tmp_path
+    emulator, child_env, serve
 ):
     # A run killed between the server's 201 for its second batch and the journal write:
     # the server has that activity, the journal an attempt left "sending". runs() counts
@@ -351,7 +393,7 @@ def test_a_killed_runs_unanswered_batch_is_uncertain_in_runs_and_run_result_alik
     # not "not_sent" rows, which would claim that nothing went out.
     emu = emulator(seed=43, contacts=1500, lists=1)
     ids = emu.account.contact_ids()
-    server = Server(child_env(emu), tmp_path / "server.err")
+    server = serve(child_env(emu))
     try:
         job = {"op": "run", "ids": ids, "lists": emu.account.list_ids(), "kill_after_post": 2}
         pid = server.start(job)
@@ -369,7 +411,7 @@ def test_a_killed_runs_unanswered_batch_is_uncertain_in_runs_and_run_result_alik
 
 
 def test_a_run_killed_in_the_clients_retry_pause_has_every_resend_on_record(
-    emulator, child_env, tmp_path
+    emulator, child_env, serve
 ):
     # Every answer is dropped after the server handled it: each POST creates an activity.
     # The client re-sends the POST itself (idempotent), pausing in between; the pause
@@ -380,7 +422,7 @@ def test_a_run_killed_in_the_clients_retry_pause_has_every_resend_on_record(
     ids = emu.account.contact_ids()  # one batch
     target = emu.account.list_ids()[0]
     env = child_env(emu)
-    server = Server(env, tmp_path / "server.err")
+    server = serve(env)
     retry = {"base_delay": 60.0, "max_delay": 600.0, "max_retry_seconds": 3600.0}
     job = {"op": "run", "ids": ids, "lists": [target], "retry": retry, "jitter": [0.0, 1.0]}
     try:
@@ -412,14 +454,14 @@ def test_a_run_killed_in_the_clients_retry_pause_has_every_resend_on_record(
 
 
 def test_a_run_another_live_process_drives_is_running_in_run_result_and_runs_alike(
-    emulator, child_env, tmp_path
+    emulator, child_env, serve
 ):
     # A worker process drives a run whose activity stays initialized (the emulator's
     # start delay): runs() said "running", while run_result() in this process said the
     # word its batches give ("processing"), one run told two ways.
     emu = emulator(seed=44, contacts=200, lists=1, start_delay=3600.0)
     job = {"op": "run", "ids": emu.account.contact_ids()[:20], "lists": emu.account.list_ids()}
-    server = Server(child_env(emu), tmp_path / "server.err")
+    server = serve(child_env(emu))
     try:
         pid = server.start(job)
         server.line(pid, lambda t: t.startswith("EVENT poll "))  # sent; now it polls
