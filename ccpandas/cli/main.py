@@ -265,11 +265,18 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
             with source.open("rb") as raw:
                 head = raw.read(4096)
             if not head.startswith(tuple(m for m, f, _ in _NOT_TEXT if f == "excel")):
-                # A web tool's "Excel export": text (tab-separated, mostly) named .xls.
+                # A web tool's "Excel export": text (tab-separated, mostly) named .xls,
+                # or an HTML table or Excel 2003 XML, which Excel opens and pandas not.
                 text = "tsv" if b"\t" in head.split(b"\n")[0] else "csv"
+                markup = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"<")
                 raise _Usage(
-                    f"{where} is no Excel or OpenDocument workbook: if it is a text "
-                    f"export, pass --format {text}"
+                    f"{where} is no Excel or OpenDocument workbook: "
+                    + (
+                        "a web page or XML under an Excel name; open it in Excel and save "
+                        "it as .xlsx or CSV"
+                        if markup
+                        else f"if it is a text export, pass --format {text}"
+                    )
                 )
             with pd.ExcelFile(source) as book:
                 name, frame = _one_sheet(pd.read_excel(book, dtype=str, sheet_name=None), where)

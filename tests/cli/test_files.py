@@ -551,6 +551,9 @@ def test_a_text_export_named_xls_and_a_damaged_workbook_exit_2(cli, lists, membe
     ran = cli("plan", str(text), "--lists", lists["list_id"].iloc[0])
     assert ran.code == ExitCode.USAGE and "--format tsv" in ran.err, ran.err
     assert _plan(cli, text, lists, "--format", "tsv")["rows"] == len(members)
+    text.write_text(members.to_html(index=False), encoding="utf-8")  # an HTML "export"
+    ran = cli("plan", str(text), "--lists", lists["list_id"].iloc[0])
+    assert ran.code == ExitCode.USAGE and "save it as .xlsx or CSV" in ran.err, ran.err
     book = tmp_path / "book.xlsx"
     members.to_excel(book, index=False)
     cut = tmp_path / "cut.xlsx"
