@@ -225,7 +225,13 @@ def read_input(
         return _read_binary(source, kind, where), InputFile(where, kind)
     text, enc, enc_from = _decoded(source, where, encoding)
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # CR alone: Excel for Mac's
-    separator, sep_from = _separator(text, kind, sep)
+    # Excel's own first line naming the separator ("sep=;"): no row, and the separator.
+    hint = re.match(r"sep=([^\n])\n", text)
+    text = text[hint.end() :] if hint else text
+    if hint is not None and sep is None:
+        separator, sep_from = hint[1], "detected"
+    else:
+        separator, sep_from = _separator(text, kind, sep)
     how = InputFile(where, kind, enc, enc_from, separator, sep_from)
     # A blank line is a row whose cells are empty (Excel writes an empty cell of a
     # one-column sheet so): a missing row, never skipped. Those that start or end the

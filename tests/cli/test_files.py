@@ -586,3 +586,12 @@ def test_a_file_whose_lines_end_in_cr_alone_is_read(cli, lists, members, tmp_pat
     path.write_bytes(members.to_csv(index=False, sep=";", lineterminator="\r").encode())
     body = _plan(cli, path, lists)
     assert body["rows"] == len(members) and body["input"]["sep"] == ";"
+
+
+def test_excels_sep_line_names_the_separator_and_is_no_row(cli, lists, members, tmp_path):
+    # "sep=;" first tells Excel the separator (exports made for it write one): it was
+    # read as the header, and the real header as a title row's.
+    path = tmp_path / "for-excel.csv"
+    path.write_text("sep=;\n" + members.to_csv(index=False, sep=";"), encoding="utf-8")
+    body = _plan(cli, path, lists)
+    assert body["rows"] == len(members) and body["input"]["sep"] == ";"
