@@ -228,7 +228,13 @@ def read_input(
         return _read_binary(source, kind, where), InputFile(where, kind)
     text, enc, enc_from = _decoded(source, where, encoding)
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # CR alone: Excel for Mac's
-    separator, sep_from = _separator(text, kind, sep)
+    # Excel's own first line naming the separator ("sep=;"): no row, and the separator.
+    hint = re.match(r"sep=([^\n])\n", text)
+    text = text[hint.end() :] if hint else text
+    if hint is not None and sep is None:
+        separator, sep_from = hint[1], "detected"
+    else:
+        separator, sep_from = _separator(text, kind, sep)
     how = InputFile(where, kind, enc, enc_from, separator, sep_from)
     # A blank line is a row whose cells are empty (Excel writes an empty cell of a
     # one-column sheet so): a missing row, never skipped. Those that start or end the
@@ -268,11 +274,18 @@ def _read_binary(source: Path, kind: str, where: str) -> pd.DataFrame:
             with source.open("rb") as raw:
                 head = raw.read(4096)
             if not head.startswith(tuple(m for m, f, _ in _NOT_TEXT if f == "excel")):
-                # A web tool's "Excel export": text (tab-separated, mostly) named .xls.
+                # A web tool's "Excel export": text (tab-separated, mostly) named .xls,
+                # or an HTML table or Excel 2003 XML, which Excel opens and pandas not.
                 text = "tsv" if b"\t" in head.split(b"\n")[0] else "csv"
+                markup = head.lstrip(codecs.BOM_UTF8 + b" \t\r\n").startswith(b"<")
                 raise _Usage(
-                    f"{where} is no Excel or OpenDocument workbook: if it is a text "
-                    f"export, pass --format {text}"
+                    f"{where} is no Excel or OpenDocument workbook: "
+                    + (
+                        "a web page or XML under an Excel name; open it in Excel and save "
+                        "it as .xlsx or CSV"
+                        if markup
+                        else f"if it is a text export, pass --format {text}"
+                    )
                 )
             with pd.ExcelFile(source) as book:
                 name, frame = _one_sheet(pd.read_excel(book, dtype=str, sheet_name=None), where)

@@ -551,6 +551,9 @@ def test_a_text_export_named_xls_and_a_damaged_workbook_exit_2(cli, lists, membe
     ran = cli("plan", str(text), "--lists", lists["list_id"].iloc[0])
     assert ran.code == ExitCode.USAGE and "--format tsv" in ran.err, ran.err
     assert _plan(cli, text, lists, "--format", "tsv")["rows"] == len(members)
+    text.write_text(members.to_html(index=False), encoding="utf-8")  # an HTML "export"
+    ran = cli("plan", str(text), "--lists", lists["list_id"].iloc[0])
+    assert ran.code == ExitCode.USAGE and "save it as .xlsx or CSV" in ran.err, ran.err
     book = tmp_path / "book.xlsx"
     members.to_excel(book, index=False)
     cut = tmp_path / "cut.xlsx"
@@ -581,5 +584,14 @@ def test_a_file_whose_lines_end_in_cr_alone_is_read(cli, lists, members, tmp_pat
     # ("new-line character seen in unquoted field").
     path = tmp_path / "mac.csv"
     path.write_bytes(members.to_csv(index=False, sep=";", lineterminator="\r").encode())
+    body = _plan(cli, path, lists)
+    assert body["rows"] == len(members) and body["input"]["sep"] == ";"
+
+
+def test_excels_sep_line_names_the_separator_and_is_no_row(cli, lists, members, tmp_path):
+    # "sep=;" first tells Excel the separator (exports made for it write one): it was
+    # read as the header, and the real header as a title row's.
+    path = tmp_path / "for-excel.csv"
+    path.write_text("sep=;\n" + members.to_csv(index=False, sep=";"), encoding="utf-8")
     body = _plan(cli, path, lists)
     assert body["rows"] == len(members) and body["input"]["sep"] == ";"
