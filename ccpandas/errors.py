@@ -377,6 +377,8 @@ class QuotaExceededError(RateLimitError):
 SENDING_THE_REST = "sending the rest"
 #: Where :meth:`~ccpandas.RemovalResult.retry_failed`'s quota check stops it.
 SENDING_FAILED_AGAIN = "sending the failed batches again"
+#: Where an undo's quota check stops it (it takes no ``wait_for_quota``).
+UNDOING = "undoing anything"
 
 
 class QuotaShortError(QuotaExceededError):
@@ -434,6 +436,8 @@ class QuotaShortError(QuotaExceededError):
         )
         if self.before == SENDING_FAILED_AGAIN:  # retry_failed() takes no wait_for_quota
             advice = "call retry_failed() then"
+        if self.before == UNDOING:  # nor does undo()
+            advice = "undo it then"
         return (
             f"this run needs {self.detail}, but {self.used:,} of {self.limit:,} are used "
             f"today on this key. Only {self.left:,} are left, so it stopped before "

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccpandas.errors import CCError, PlanError
+from ccpandas.errors import UNDOING, CCError, PlanError
 from ccpandas.models import MembershipAction
 from ccpandas.plan.membership import READ_LISTS_PER_PASS, union_reads
 from ccpandas.plan.planner import RemovalPlan, plural
@@ -32,6 +32,7 @@ from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes, undo_part
 from ccpandas.read.lists import read_lists
 from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact, read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
+from ccpandas.run.budget import QuotaCheck
 from ccpandas.run.kinds import Kind, register
 from ccpandas.run.options import RunOptions
 from ccpandas.run.result import RemovalResult, rebuild_run, set_undo_handler
@@ -410,6 +411,13 @@ def run_undo(
     if options.dry_run:
         dry = template.replace(client=client, reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+    # The check every run makes before its first change: nothing journaled nor sent.
+    needed = plan.n_requests + plan.expected_polls + part.read_requests
+    detail = f"about {needed:,} requests ({plan.n_requests:,} changes, ~{plan.expected_polls:,} "
+    detail += f"polls and {part.read_requests:,} reads to verify)"
+    QuotaCheck(template.replace(client=client), plan.daily_quota).check(
+        needed, detail, before=UNDOING
+    )
     meta, blob = _encode(plan)
     base_url = getattr(client, "base_url", None)
     journal = RunJournal.create_run(

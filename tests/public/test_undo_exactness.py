@@ -7,7 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ccpandas.errors import PlanError
+import ccpandas
+from ccpandas.errors import PlanError, QuotaShortError
+from ccpandas.plan.undo import undo_part
 
 FAST = {"rate": None, "speed": 1_000_000.0}
 
@@ -213,3 +215,23 @@ def test_the_undo_preview_counts_the_verification_it_will_make(cc_emulator_facto
     assert undo.ok and all(acct.members(lid) == set(people) for lid in lists)
     made = undo.summary().spent["verification"]
     assert preview.plan.read_requests == made == 2
+
+
+def test_an_undo_that_does_not_fit_in_todays_quota_sends_nothing(cc_emulator_factory, connect):
+    # Every run checks what it needs against the day's quota before its first change;
+    # an undo did not: with its fresh read's 5 requests left it journaled itself, sent
+    # its add into the API's 429 and stopped half way ("quota_exceeded").
+    emu = cc_emulator_factory(seed=33, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    vip = acct.list_named("VIP")
+    members = sorted(acct.members(vip))[:9]
+    frame = pd.DataFrame({"contact_id": members})
+    removed = frame.cc.remove_from_lists(["VIP"], client=client, progress=False, snapshot=True)
+    check = undo_part(removed.undo(dry_run=True).plan).check_requests
+    client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used() - check - 1)
+    emu.configure(daily_quota=emu.quota_used + check + 1)
+    with pytest.raises(QuotaShortError, match="before undoing anything") as info:
+        removed.undo(progress=False)
+    assert str(info.value).endswith("undo it then")
+    assert acct.count(method="POST") == 1  # the removal's only
+    assert not (ccpandas.runs()["parent"] == removed.run_id).any()  # no undo journaled
