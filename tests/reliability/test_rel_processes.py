@@ -507,6 +507,8 @@ def test_a_verify_of_a_run_another_process_drives_is_refused_not_taken_for_its_o
         reads = emu.account.count(route="/v3/contacts")
         with pytest.raises(RunLockedError, match="another process"):
             run_result(run_id, client=client).verify()
+        with pytest.raises(ccpandas.PlanError, match="another process drives it now"):
+            ccpandas.undo(run_id, client=client)  # it advised a resume, refused likewise
         assert emu.account.count(route="/v3/contacts") == reads  # refused before reading
         clock.advance(hours=2)  # the activity runs and completes
         done = json.loads(server.line(pid, lambda t: t.startswith("DONE"))[5:])
