@@ -13,10 +13,9 @@ Exit codes (:class:`~ccpandas.vocab.ExitCode`, from the result's one summary,
 skipped and counted, not failures), 1 some pair did not end as asked (or the run
 stopped on an error or a timeout), 2 bad usage or input (nothing sent), 3 the daily
 quota is spent (``ccpandas resume RUN_ID`` after the reset), 130 interrupted (SIGINT or
-SIGTERM). For
-``doctor``, 1 means an assumption differs; ``login --refresh`` (the keep-alive for cron)
-also gives 4 no saved login, 5 refresh refused (log in again), 6 the token store could
-not be read or written.
+SIGTERM). For ``doctor``, 1 means an assumption differs; ``login --refresh`` (the
+keep-alive for cron) also gives 4 no saved login, 5 refresh refused (log in again), 6
+the token store could not be read or written.
 
 Example:
     >>> main(["plan", "-", "--lists", "Newsletter"])  # doctest: +SKIP

@@ -112,9 +112,12 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             "Runs started with snapshot=True (or snapshot='auto' when it takes one) can be undone."
         )
     if not parent.done:
+        way = f"finish it first with {parent.resume_call}"
+        if parent.driven_elsewhere:  # a resume would be refused (RunLockedError)
+            way = "another process drives it now: wait for it to end (ccpandas.runs())"
         raise PlanError(
             f"run {run_id} has not finished (some requests were not accepted or activities "
-            f"are still running): finish it first with {parent.resume_call}, then undo it"
+            f"are still running): {way}, then undo it"
         )
     if parent.after is None:
         raise PlanError(

@@ -549,7 +549,12 @@ def test_a_verify_of_a_run_another_process_drives_is_refused_not_taken_for_its_o
         reads = emu.account.count(route="/v3/contacts")
         with pytest.raises(RunLockedError, match="another process"):
             run_result(run_id, client=client).verify()
+        with pytest.raises(ccpandas.PlanError, match="another process drives it now"):
+            ccpandas.undo(run_id, client=client)  # it advised a resume, refused likewise
+        with pytest.raises(RunLockedError, match="another process"):  # a second driver
+            ccpandas.resume(run_id, client=client, progress=False)
         assert emu.account.count(route="/v3/contacts") == reads  # refused before reading
+        assert emu.account.count(method="POST") == 1  # the driver's one batch
         clock.advance(hours=2)  # the activity runs and completes
         done = json.loads(server.line(pid, lambda t: t.startswith("DONE"))[5:])
     finally:
