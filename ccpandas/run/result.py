@@ -501,7 +501,8 @@ class RemovalResult:
 
         Raises:
             PlanError: This was a dry run: there is nothing to verify.
-            RunLockedError: Another process drives the run right now: nothing is read.
+            ~ccpandas.errors.RunLockedError: Another process drives the run right now:
+                nothing is read.
 
         Example:
             >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
