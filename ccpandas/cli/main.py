@@ -45,6 +45,7 @@ import threading
 import time
 import warnings
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -154,6 +155,10 @@ _BOMS = (
 _NOT_TEXT = (
     (b"PK\x03\x04", "excel", "a workbook (Excel or OpenDocument)"),
     (b"\xd0\xcf\x11\xe0", "excel", "an Excel 97-2003 workbook"),
+    # Excel 2.x to 4.0 (BIFF2-4), as pandas tells them (read with xlrd)
+    (b"\x09\x00\x04\x00\x07\x00\x10\x00", "excel", "an Excel 2.x workbook"),
+    (b"\x09\x02\x06\x00\x00\x00\x10\x00", "excel", "an Excel 3.0 workbook"),
+    (b"\x09\x04\x06\x00\x00\x00\x10\x00", "excel", "an Excel 4.0 workbook"),
     (b"PAR1", "parquet", "a Parquet file"),
 )
 #: Compressed files read whole, decompressed (pandas infers the same from the name).
@@ -226,9 +231,10 @@ def read_input(
                 raise _Usage(f"{flag} applies to CSV and TSV input, not to {where} ({kind})")
         return _read_binary(source, kind, where), InputFile(where, kind)
     text, enc, enc_from = _decoded(source, where, encoding)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")  # CR alone: Excel for Mac's
+    if "\n" not in text:  # CR alone ends each line: Excel for Mac's (a CR in a cell stays)
+        text = text.replace("\r", "\n")
     # Excel's own first line naming the separator ("sep=;"): no row, and the separator.
-    hint = re.match(r"sep=([^\n])\n", text)
+    hint = re.match(r"sep=([^\r\n])\r?\n", text)
     text = text[hint.end() :] if hint else text
     if hint is not None and sep is None:
         separator, sep_from = hint[1], "detected"
@@ -435,7 +441,7 @@ def _decoded(source: Any, where: str, encoding: str | None) -> tuple[str, str, s
         raw = _raw(source)
         if isinstance(raw, bytes) and raw.startswith(b"\x1f\x8b"):  # gzip, piped or unnamed
             raw = gzip.decompress(raw)
-    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error) as exc:
         raise _Usage(f"cannot read {where}: {exc}") from None
     if isinstance(raw, str):  # a text stream: decoded already
         return raw, getattr(source, "encoding", None) or "text", "stream"
@@ -529,6 +535,7 @@ def _writable(flag: str, path: str) -> None:
     folder exists and the file can be opened (a file made here to try is removed)."""
     file = Path(path)
     try:
+        file = file.resolve() if file.is_symlink() else file  # written through the link
         if file.is_dir():
             raise _Usage(f"{flag} {path} is a directory: name a file")
         if not file.parent.is_dir():
@@ -1378,14 +1385,31 @@ def main(
         ccpandas 0.1.0
         0
     """
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
-    stderr = stderr or sys.stderr
-    for stream in (stdout, stderr):
-        # A list name the code page lacks (Windows writes a redirected stdout in it):
-        # shown as \u2615, not a UnicodeEncodeError at the first line that holds it.
-        with contextlib.suppress(AttributeError, ValueError):
-            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+    streams = (stdout or sys.stdout, stderr or sys.stderr)
+    with _escaped(*streams):
+        return _main(argv, stdin or sys.stdin, *streams)
+
+
+@contextlib.contextmanager
+def _escaped(*streams: TextIO) -> Iterator[None]:
+    """A list name the code page lacks (Windows writes a redirected stdout in it) is
+    shown as \\u2615, not a UnicodeEncodeError at the first line that holds it; the
+    streams' own handling comes back after (``main()`` may run inside a program)."""
+    before = [getattr(stream, "errors", None) for stream in streams]
+    _reconfigure(streams, ["backslashreplace"] * len(streams))
+    try:
+        yield
+    finally:
+        _reconfigure(streams, before)
+
+
+def _reconfigure(streams: Sequence[TextIO], errors: Sequence[str | None]) -> None:
+    for stream, handling in zip(streams, errors, strict=True):
+        with contextlib.suppress(AttributeError, ValueError, TypeError):
+            stream.reconfigure(errors=handling)  # type: ignore[attr-defined]
+
+
+def _main(argv: Sequence[str] | None, stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     parser = build_parser()
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):

@@ -17,7 +17,7 @@ import pytest
 from cli_support import child_env
 
 import ccpandas
-from ccpandas.cli.main import ExitCode, _Usage, read_input
+from ccpandas.cli.main import ExitCode, _Usage, main, read_input
 
 #: Names an export from Europe holds: é, è, ü, ß, ø, and cp1252's own € and quotes.
 NAMES = ["Renée", "Lefèvre-Crémieux", "Müller", "Strauß", "Søren", "€ “VIP”"]
@@ -595,3 +595,48 @@ def test_excels_sep_line_names_the_separator_and_is_no_row(cli, lists, members, 
     path.write_text("sep=;\n" + members.to_csv(index=False, sep=";"), encoding="utf-8")
     body = _plan(cli, path, lists)
     assert body["rows"] == len(members) and body["input"]["sep"] == ";"
+
+
+def test_a_damaged_gzip_under_a_plain_name_is_a_usage_error(cli, lists, members, tmp_path):
+    # Found by review: a damaged gzip saved as export.csv ended in a zlib.error traceback.
+    packed = gzip.compress(members.to_csv(index=False).encode())
+    named = tmp_path / "export.csv"
+    named.write_bytes(packed[:10] + bytes(b ^ 0x55 for b in packed[10:-8]) + packed[-8:])
+    ran = cli("plan", str(named), "--lists", lists["list_id"].iloc[0])
+    assert ran.code == ExitCode.USAGE and "cannot read" in ran.err
+
+
+def test_an_output_through_a_dangling_link_is_written_through_it(cli, lists, members, tmp_path):
+    # Found by review: the check that --output can be written deleted the link itself
+    # and left an empty file where it pointed.
+    source = tmp_path / "ids.csv"
+    members.to_csv(source, index=False)
+    target = tmp_path / "real" / "result.csv"
+    target.parent.mkdir()
+    link = tmp_path / "result.csv"
+    link.symlink_to(target)
+    _plan(cli, source, lists, "--output", str(link))
+    assert link.is_symlink() and target.stat().st_size > 0
+
+
+def test_an_excel_4_workbook_is_not_taken_for_a_text_export(tmp_path) -> None:
+    # Found by review: an Excel 2.x-4.0 .xls (pandas reads it with xlrd) was refused
+    # as a text export ("pass --format tsv": its first byte is a tab).
+    path = tmp_path / "old.xls"
+    path.write_bytes(b"\x09\x04\x06\x00\x00\x00\x10\x00" + bytes(8))
+    with pytest.raises(_Usage) as caught:
+        read_input(str(path))
+    assert "--format" not in str(caught.value)
+
+
+def test_a_line_break_inside_a_quoted_cell_is_kept(tmp_path) -> None:
+    # Found by review: CRs were rewritten everywhere, quoted cells included.
+    path = tmp_path / "notes.csv"
+    path.write_bytes(b'contact_id,note\r\nabc,"one\r\ntwo"\r\n')
+    assert read_input(str(path))[0]["note"].tolist() == ["one\r\ntwo"]
+
+
+def test_main_gives_the_callers_stream_back_as_it_was() -> None:
+    # Found by review: main() left the escaping on a stream it was given (or sys.stdout).
+    out = io.TextIOWrapper(io.BytesIO(), encoding="ascii", errors="strict")
+    assert main(["--version"], stdout=out) == 0 and out.errors == "strict"
