@@ -422,7 +422,11 @@ class JournalDB:
     def readable(self, run_id: str) -> Iterator[None]:
         """A record of ``run_id`` that cannot be decoded (SQLite checks no page's
         bytes: a disk fault, a half-written page, another version's format) is a
-        :class:`JournalError` naming the file and the run, never a zlib or JSON error."""
+        :class:`JournalError` naming the file and the run, never a zlib or JSON error.
+
+        Args:
+            run_id: The run whose records the block reads (named in the error).
+        """
         try:
             yield
             return
