@@ -323,6 +323,11 @@ def plan_undo_of(
     same = decided["decision"].isin([PairOutcome.ALREADY_MEMBER, PairOutcome.NOT_A_MEMBER])
     mine = ~(same.to_numpy() & removed["part_way"].to_numpy())
     decided, removed = decided[mine].reset_index(drop=True), removed[mine]
+    if not len(removed):  # nothing journaled nor sent: an undo of no pair blocks a later one
+        raise PlanError(
+            f"run {parent.run_id} changed no membership: the pairs of its activities that "
+            "ended part way are all as they were, so there is nothing to undo"
+        )
     # The verification re-reads, 25 lists per pass, the lists a request goes to: a page
     # per 500 of each pass's members now and contacts coming back.
     sent = set(decided.loc[decided["decision"].isin(["restore", "remove"]), "list_id"])
