@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import ccpandas
+import ccpandas.plan.undo as undo_plan_module
 from ccpandas.errors import PlanError, QuotaShortError
 from ccpandas.plan.undo import undo_part
 
@@ -257,3 +258,19 @@ def test_an_undo_whose_part_way_pairs_are_all_as_before_has_nothing_to_undo(fast
         result.undo(progress=False)
     assert acct.count(method="POST") == posts
     assert not (ccpandas.runs()["parent"] == result.run_id).any()  # no undo journaled
+
+
+def test_an_undo_bigger_than_a_day_is_sent_not_refused_every_day(fast_account, monkeypatch):
+    # undo() takes no wait_for_quota: an undo needing more than a whole day's quota was
+    # refused on every day ("undo it then"); it goes, stops at the API's 429, a resume
+    # finishes it. A smaller daily quota stands for the day here.
+    emu, client, _ = fast_account(seed=50, contacts=600)
+    vip = emu.account.list_named("VIP")
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(vip))[:9]})
+    removed = frame.cc.remove_from_lists(["VIP"], client=client, progress=False, snapshot=True)
+    plan = removed.undo(dry_run=True).plan
+    needed = plan.n_requests + plan.expected_polls + undo_part(plan).read_requests
+    monkeypatch.setattr(undo_plan_module, "DAILY_QUOTA", needed - 1)
+    with pytest.warns(UserWarning, match="more than a whole day's quota"):
+        undo = removed.undo(progress=False)
+    assert undo.ok and frame["contact_id"].isin(emu.account.members(vip)).all()
