@@ -314,6 +314,8 @@ class UndoPart:
     def redo_text(self) -> str:
         """How to make the change this undo reverts again: a new run of its kind."""
         off = self.pairs["decision"].isin(["remove", PairOutcome.NOT_A_MEMBER.value])
+        if off.empty:  # journaled by a version that kept an undo of no pair
+            return "it reverted no membership, so there is nothing to make again"
         if off.all():
             return "add those contacts again with a new add"
         return (

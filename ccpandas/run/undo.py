@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 import zlib
 from typing import Any
 
@@ -323,6 +324,11 @@ def plan_undo_of(
     same = decided["decision"].isin([PairOutcome.ALREADY_MEMBER, PairOutcome.NOT_A_MEMBER])
     mine = ~(same.to_numpy() & removed["part_way"].to_numpy())
     decided, removed = decided[mine].reset_index(drop=True), removed[mine]
+    if not len(removed):  # nothing journaled nor sent: an undo of no pair blocks a later one
+        raise PlanError(
+            f"run {parent.run_id} changed no membership: the pairs of its activities that "
+            "ended part way are all as they were, so there is nothing to undo"
+        )
     # The verification re-reads, 25 lists per pass, the lists a request goes to: a page
     # per 500 of each pass's members now and contacts coming back.
     sent = set(decided.loc[decided["decision"].isin(["restore", "remove"]), "list_id"])
@@ -418,9 +424,16 @@ def run_undo(
     needed = plan.n_requests + plan.expected_polls + part.read_requests
     detail = f"about {needed:,} requests ({plan.n_requests:,} changes, ~{plan.expected_polls:,} "
     detail += f"polls and {part.read_requests:,} reads to verify)"
-    QuotaCheck(template.replace(client=client), plan.daily_quota).check(
-        needed, detail, before=UNDOING
-    )
+    if needed <= plan.daily_quota:  # else no day holds it (and undo() takes no wait_for_quota)
+        QuotaCheck(template.replace(client=client), plan.daily_quota).check(
+            needed, detail, before=UNDOING
+        )
+    else:  # as a run bigger than a day does: it stops at the quota; a resume goes on
+        warnings.warn(
+            f"this undo needs {detail}, more than a whole day's quota of "
+            f"{plan.daily_quota:,}: it stops when today's is spent; resume it after the reset",
+            stacklevel=4,
+        )
     meta, blob = _encode(plan)
     base_url = getattr(client, "base_url", None)
     journal = RunJournal.create_run(

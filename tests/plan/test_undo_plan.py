@@ -166,3 +166,11 @@ def test_a_plan_member_that_fails_inside_shows_its_own_error() -> None:
     with pytest.raises(AttributeError, match="the membership part lost its reads"):
         dataclasses.replace(plan, membership=Broken()).verify_requests  # noqa: B018
     assert not hasattr(plan, "later_runs")  # a removal has no undo part
+
+
+def test_an_undo_of_no_pair_claims_no_direction() -> None:
+    # An empty set's all() is True: an undo of no pair (an earlier version journaled
+    # some) said to "add those contacts again with a new add", of a removal too.
+    d = decide_undo(_pairs([("a", "l0")]), live_lists={"l0"}, contacts={"a": ("active", ())})
+    plan = plan_undo(d.iloc[:0], "r1", ["l0"], {"l0": "News"})
+    assert "contacts again" not in plan.undo_text and "nothing" in plan.undo_text

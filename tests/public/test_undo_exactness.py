@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import ccpandas
+import ccpandas.plan.undo as undo_plan_module
 from ccpandas.errors import PlanError, QuotaShortError
 from ccpandas.plan.undo import undo_part
 
@@ -235,3 +236,41 @@ def test_an_undo_that_does_not_fit_in_todays_quota_sends_nothing(cc_emulator_fac
     assert str(info.value).endswith("undo it then")
     assert acct.count(method="POST") == 1  # the removal's only
     assert not (ccpandas.runs()["parent"] == removed.run_id).any()  # no undo journaled
+
+
+def test_an_undo_whose_part_way_pairs_are_all_as_before_has_nothing_to_undo(fast_account):
+    # A removal's one batch fails at 1%: its pairs unknown, none seen removed, all put
+    # back by hand. The undo leaves every part-way pair out, so it had no pair at all: it
+    # was journaled as a completed undo anyway (a later undo then "already undone"), and
+    # its refusal told the user to "add those contacts again" of a removal.
+    emu, client, a = fast_account(seed=48, contacts=2500)
+    acct = emu.account
+    members = sorted(acct.members(a))[:400]
+    emu.fail_next(1, "failed", 0.01)
+    result = pd.DataFrame({"contact_id": members}).cc.remove_from_lists(
+        [a], client=client, progress=False, verify="sample"
+    )
+    outcomes = set(result.changes["outcome"].astype(str))
+    assert "unknown" in outcomes and not outcomes & {"removed", "unverified"}
+    acct.add_members(a, members)
+    posts = acct.count(method="POST")
+    with pytest.raises(PlanError, match="nothing to undo"):
+        result.undo(progress=False)
+    assert acct.count(method="POST") == posts
+    assert not (ccpandas.runs()["parent"] == result.run_id).any()  # no undo journaled
+
+
+def test_an_undo_bigger_than_a_day_is_sent_not_refused_every_day(fast_account, monkeypatch):
+    # undo() takes no wait_for_quota: an undo needing more than a whole day's quota was
+    # refused on every day ("undo it then"); it goes, stops at the API's 429, a resume
+    # finishes it. A smaller daily quota stands for the day here.
+    emu, client, _ = fast_account(seed=50, contacts=600)
+    vip = emu.account.list_named("VIP")
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(vip))[:9]})
+    removed = frame.cc.remove_from_lists(["VIP"], client=client, progress=False, snapshot=True)
+    plan = removed.undo(dry_run=True).plan
+    needed = plan.n_requests + plan.expected_polls + undo_part(plan).read_requests
+    monkeypatch.setattr(undo_plan_module, "DAILY_QUOTA", needed - 1)
+    with pytest.warns(UserWarning, match="more than a whole day's quota"):
+        undo = removed.undo(progress=False)
+    assert undo.ok and frame["contact_id"].isin(emu.account.members(vip)).all()
