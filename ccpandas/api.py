@@ -446,9 +446,7 @@ def execute(
         chosen = RunJournal.create(plan, base_url=base_url, verify=options.verify)
     elif isinstance(journal, Journal):
         chosen = journal
-    runner = template.replace(
-        client=api, reporter=reporter, journal=chosen, wait_for_quota=options.wait_for_quota
-    )
+    runner = early.replace(journal=chosen)  # with its quota waits: a lag backs off briefly
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
