@@ -446,9 +446,7 @@ def execute(
         chosen = RunJournal.create(plan, base_url=base_url, verify=options.verify)
     elif isinstance(journal, Journal):
         chosen = journal
-    runner = template.replace(
-        client=api, reporter=reporter, journal=chosen, wait_for_quota=options.wait_for_quota
-    )
+    runner = early.replace(journal=chosen)  # with its quota waits: a lag backs off briefly
     run_id = getattr(runner.journal, "run_id", None)
     if run_id is not None:
         log.info("run %s: %d requests to send", run_id, plan.n_requests)
@@ -1101,7 +1099,7 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
         return RunOutcome(rec["outcome"]).run_state
     if completed == n:  # killed before the re-read it asked for: stopped, as rebuilt
         died = rec["status"] == "running"
-        return RunState.STOPPED if died and _unverified(rec["run_id"], db) else RunState.COMPLETED
+        return RunState.STOPPED if died and _unverified(rec, db) else RunState.COMPLETED
     if completed + failed == n:
         return RunState.FAILED
     if accepted + failed == n and busy:
@@ -1109,10 +1107,18 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
     return RunState.STOPPED
 
 
-def _unverified(run_id: str, db: JournalDB) -> bool:
-    """A run whose process died with its verification due (rebuilt to know: rare)."""
+def _unverified(rec: dict[str, Any], db: JournalDB) -> bool:
+    """A run whose process died with its verification due: not when it asked for none
+    or its verification is kept (the journal's newest, complete); else rebuilt to know."""
+    from ccpandas.store.snapshots import SnapshotJournal, run_snapshot_ids
+
+    after = run_snapshot_ids(db, rec["run_id"]).get("after")
+    if json.loads(rec["plan"] or "{}").get("verify") is False or (
+        after is not None and SnapshotJournal(db, after).state == "complete"
+    ):
+        return False
     try:
-        return rebuild_run(db, run_id, Runner(None)).verification_due
+        return rebuild_run(db, rec["run_id"], Runner(None)).verification_due
     except CCError:  # not rebuildable here: its batches' word
         return False
 

@@ -485,9 +485,10 @@ class RemovalResult:
         """Re-read the target lists now and set each pair's outcome from what the API
         says: ``removed`` only when the contact is gone from that list,
         ``still_member`` otherwise (warned about loudly). The read is journaled: an
-        interrupted verification continues where it stopped. Made while activities
-        still run, it is shown but is not the run's verification: the run is read
-        again when they end.
+        interrupted verification continues where it stopped. The activities this
+        result last saw running are polled first (one request, counted as polls); made
+        while some still run, the read is shown but is not the run's verification: the
+        run is read again when they end.
 
         Args:
             client: The :class:`~ccpandas.Client` to read with. None (the default) uses the
@@ -512,11 +513,16 @@ class RemovalResult:
         if client is not None:
             self.runner.client = client
         stats = getattr(self._client, "stats", None)
-        marks = [stats.split()] * 3 if stats is not None else []  # all of it verification
+        marks = [stats.split()] * 2 if stats is not None else []  # no reads, no changes
         # Under the run's lock: a read made while another process drives the run
         # (its activities not yet run) would be taken for that process's verification.
         with self.runner.journal.hold():
             try:
+                # Ended since this result's last look? One poll, so that only a read
+                # made while some still run is set aside (_verify_now).
+                if pending := [r for r in self.runs if r.in_flight]:
+                    self.runner.poll(pending)
+                marks += [stats.split()] if stats is not None else []  # the rest: the read
                 self._verify_now(make_reporter(progress), fresh=True)
             finally:
                 self._count_spent(marks)

@@ -192,3 +192,23 @@ def test_a_verify_while_the_activities_run_is_read_again_when_they_end(fast_acco
     assert not emu.account.members(target) & set(df["contact_id"])
     assert result.ok and set(result.changes["outcome"].astype(str)) == {"removed"}
     assert runs().set_index("run_id").loc[result.run_id, "state"] == "completed"
+
+
+def test_a_verify_once_the_activities_ended_is_the_run_s_verification(fast_account):
+    # After wait=False the result's last look saw its activities running; verify() made
+    # once they had ended on the server was set aside all the same (taken for early)
+    # and wait() read the lists again. Its one poll says they ended: the read is kept.
+    clock = OffsetClock()  # the activity starts in an hour of the emulator's time
+    emu, client, target = fast_account(seed=25, contacts=1500, clock=clock, start_delay=3600.0)
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
+    result = df.cc.remove_from_lists([target], client=client, progress=False, wait=False)
+    clock.advance(hours=2)  # every activity ended on the server
+    polls = result.spent["polls"]
+    result.verify()
+    assert set(result.changes["outcome"].astype(str)) == {"removed"}
+    assert result.spent["polls"] == polls + 1  # its look at the activities: a poll
+    reads = emu.account.count(route="/v3/contacts")
+    result.wait(progress=False)
+    assert result.ok and emu.account.count(route="/v3/contacts") == reads  # not read again
+    row = runs().set_index("run_id").loc[result.run_id]
+    assert row["state"] == "completed" and row["removed_memberships"]

@@ -105,3 +105,20 @@ def test_the_timeout_does_not_cut_the_verifications_quota_wait(fast_account):
     result = run_plan(plan, client, runner=runner, progress=False, wait_for_quota=True, timeout=600)
     assert clock.now() >= dt.datetime(2025, 3, 2, 0, 0, tzinfo=dt.UTC)  # waited the reset
     assert result.ok and result.summary().verified and not result.stopped
+
+
+def test_runs_reads_a_dead_verified_run_s_state_from_the_journal(fast_account, monkeypatch):
+    # A run verified, its process killed before it journaled its end ('running', no
+    # lock): runs() rebuilt the whole run (its plan, batches and verification read) on
+    # every call to learn whether its verification was due; the journal says it was made.
+    emu, client, _ = fast_account(seed=45, contacts=200)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False, snapshot=True)
+    assert result.ok and result.after is not None
+    with open_journal().transaction() as conn:  # as a process killed at its end leaves it
+        conn.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", (result.run_id,))
+    rebuilt = []
+    rebuild = ccpandas.api.rebuild_run
+    monkeypatch.setattr(ccpandas.api, "rebuild_run", lambda *a: rebuilt.append(a) or rebuild(*a))
+    assert ccpandas.runs().set_index("run_id").loc[result.run_id, "state"] == "completed"
+    assert not rebuilt

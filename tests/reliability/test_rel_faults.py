@@ -367,3 +367,34 @@ def test_a_verification_stopped_by_an_error_is_a_stopped_run_everywhere(emulator
     assert emu.account.count(method="POST", route=REMOVE) == posts
     assert runs()["state"].tolist() == ["completed"]
     check_all(emu, before, [done], [frame])
+
+
+def test_a_run_that_waited_for_the_reset_backs_off_briefly_when_the_server_lags(emulator):
+    # wait_for_quota=True: the check before the first change waits for 00:00 UTC (our
+    # clock); the server's lags 3 minutes, so its first POST is refused 429. The run's
+    # runner was rebuilt after that check without its count of waits: it slept a whole
+    # day more (a first wait) instead of backing off a few minutes.
+    midnight = dt.datetime(2025, 3, 2, tzinfo=dt.UTC)
+    ours = ManualClock(midnight - dt.timedelta(hours=1))
+    server = ManualClock(ours.now() - dt.timedelta(minutes=3))
+
+    def sleep(seconds: float) -> None:
+        ours.advance(seconds)
+        server.advance(seconds)
+        if server.now() >= midnight:
+            emu.configure(daily_quota=10_000)  # the server's new day
+
+    emu = emulator(seed=41, contacts=600, speed=1_000_000.0, clock=server)
+    client = fast_client(emu)
+    before = memberships(emu)
+    target = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:100]})
+    plan = frame.cc.plan([target], client=client, snapshot=True)
+    emu.configure(daily_quota=emu.quota_used)  # the server's day is spent
+    client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used())  # ours too
+    runner = fast_runner(client, clock=ClockFrom(ours, sleep=sleep), jitter=lambda: 0)
+    result = run_plan(plan, client, progress=False, runner=runner, wait_for_quota=True)
+    assert result.ok
+    assert emu.account.count(method="POST", status=429) >= 1  # the lagging server refused
+    assert ours.now() < midnight + dt.timedelta(hours=1), ours.now()  # not a day more
+    check_all(emu, before, [result], [frame])
