@@ -52,6 +52,15 @@ def _add_to_vip(emu, connect, n: int):
     return vip, newcomers, added
 
 
+def _remove_from_vip(emu, client, n: int):
+    """The first ``n`` members of VIP removed from it with a snapshot."""
+    vip = emu.account.list_named("VIP")
+    members = sorted(emu.account.members(vip))[:n]
+    frame = pd.DataFrame({"contact_id": members})
+    removed = frame.cc.remove_from_lists(["VIP"], client=client, progress=False, snapshot=True)
+    return vip, members, removed
+
+
 def test_an_unfinished_undo_of_an_add_says_it_takes_contacts_off(cc_emulator_factory, connect):
     # Before its re-read, the undo of an add said "memberships to restore: none (not
     # verified yet)" while its request was taking 9 contacts off VIP.
@@ -82,10 +91,7 @@ def test_an_undo_with_nothing_to_send_is_not_awaiting_a_verification(cc_emulator
     # undo sent nothing and said "memberships to restore: none (not verified yet)".
     emu = cc_emulator_factory(seed=27, contacts=600, **FAST)
     client, acct = connect(emu), emu.account
-    vip = acct.list_named("VIP")
-    members = sorted(acct.members(vip))[:8]
-    frame = pd.DataFrame({"contact_id": members})
-    removed = frame.cc.remove_from_lists(["VIP"], client=client, progress=False, snapshot=True)
+    vip, members, removed = _remove_from_vip(emu, client, 8)
     acct.add_members(vip, members)
     undo = removed.undo(progress=False)
     assert undo.ok and undo.done and acct.count(method="POST") == 1
@@ -224,10 +230,7 @@ def test_an_undo_that_does_not_fit_in_todays_quota_sends_nothing(cc_emulator_fac
     # its add into the API's 429 and stopped half way ("quota_exceeded").
     emu = cc_emulator_factory(seed=33, contacts=600, **FAST)
     client, acct = connect(emu), emu.account
-    vip = acct.list_named("VIP")
-    members = sorted(acct.members(vip))[:9]
-    frame = pd.DataFrame({"contact_id": members})
-    removed = frame.cc.remove_from_lists(["VIP"], client=client, progress=False, snapshot=True)
+    _, _, removed = _remove_from_vip(emu, client, 9)
     check = undo_part(removed.undo(dry_run=True).plan).check_requests
     client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used() - check - 1)
     emu.configure(daily_quota=emu.quota_used + check + 1)
@@ -265,9 +268,8 @@ def test_an_undo_bigger_than_a_day_is_sent_not_refused_every_day(fast_account, m
     # refused on every day ("undo it then"); it goes, stops at the API's 429, a resume
     # finishes it. A smaller daily quota stands for the day here.
     emu, client, _ = fast_account(seed=50, contacts=600)
-    vip = emu.account.list_named("VIP")
-    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(vip))[:9]})
-    removed = frame.cc.remove_from_lists(["VIP"], client=client, progress=False, snapshot=True)
+    vip, members, removed = _remove_from_vip(emu, client, 9)
+    frame = pd.DataFrame({"contact_id": members})
     plan = removed.undo(dry_run=True).plan
     needed = plan.n_requests + plan.expected_polls + undo_part(plan).read_requests
     monkeypatch.setattr(undo_plan_module, "DAILY_QUOTA", needed - 1)
