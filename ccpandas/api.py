@@ -518,7 +518,11 @@ def _check_quota(
     """Refuse (or wait for the reset) before anything is sent when the run does not fit
     in what is left of today's quota (:meth:`~ccpandas.run.budget.QuotaCheck.check_run`);
     ``reads``: a read of the lists first (:func:`_still_planned`)."""
-    (gate or QuotaCheck(runner, plan.daily_quota)).check_run(plan, reads)
+    check = gate or QuotaCheck(runner, plan.daily_quota)
+    check.check_run(plan, reads)
+    # The run's own count of waits for the reset: a refusal just after one (the API's
+    # clock behind) backs off briefly instead of waiting for the next midnight.
+    runner.quota_waits = max(runner.quota_waits, check.runner.quota_waits)
 
 
 @shared_params

@@ -517,6 +517,9 @@ class RemovalResult:
         # Under the run's lock: a read made while another process drives the run
         # (its activities not yet run) would be taken for that process's verification.
         with self.runner.journal.hold():
+            # Another call may have moved the run on (a retry): its batches as recorded,
+            # or the poll below would write this result's older look back.
+            self.runner.journal.catch_up(self.runs)
             try:
                 # Ended since this result's last look? One poll, so that only a read
                 # made while some still run is set aside (_verify_now).

@@ -105,6 +105,10 @@ class Journal(Protocol):
         """Held while this process drives the run; brings ``runs`` up to date first."""
         ...
 
+    def catch_up(self, runs: Sequence[BatchRun]) -> None:
+        """Under :meth:`hold`: ``runs`` brought up to date with what was recorded."""
+        return None
+
     def hold(self) -> contextlib.AbstractContextManager[None]:
         """The run's lock alone, which :meth:`attach` takes too: held while a resume
         reads the lists again before it drives the run."""

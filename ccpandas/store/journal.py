@@ -811,18 +811,26 @@ class RunJournal:
             yield
             return
         with self.hold(shared_state):
+            self.catch_up(runs)
             self._attached = True
             try:
-                self._recover(runs)
                 with self.db.transaction() as conn:
                     self._set(conn, status="running", updated_at=_iso(_utcnow()))
                 yield
             finally:
                 self._attached = False
 
-    def _recover(self, runs: Sequence[BatchRun]) -> None:
-        """``runs`` as the journal has them; a batch whose attempt a dead process left
-        ``sending`` is ``uncertain`` (sent again), and so is that attempt."""
+    def catch_up(self, runs: Sequence[BatchRun]) -> None:
+        """``runs`` as the journal has them (another call or process may have moved the
+        run on), under :meth:`hold`; a batch whose attempt a dead process left
+        ``sending`` is ``uncertain`` (sent again), and so is that attempt. Nothing when
+        this object drives the run: its ``runs`` are the journal's news.
+
+        Args:
+            runs: The run's batches, in order.
+        """
+        if self._attached:
+            return
         dangling = self.db._sending(self.run_id)
         _apply_records(runs, self.db._batch_records(self.run_id))
         mark_unanswered(runs, dangling)

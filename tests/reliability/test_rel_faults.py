@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 import pandas as pd
 import pytest
@@ -22,10 +23,12 @@ from reliability_support import (
 )
 
 import ccpandas
+import ccpandas.run.options as run_options
 from ccpandas import QuotaExceededError
-from ccpandas.api import resume, run_plan, runs
+from ccpandas.api import resume, run_plan, run_result, runs
 from ccpandas.emulator import ManualClock, OffsetClock
 from ccpandas.report.progress import NullReporter
+from ccpandas.run import clock as run_clock
 from ccpandas.run.clock import ClockFrom
 from ccpandas.store.journal import open_journal
 
@@ -398,3 +401,72 @@ def test_a_run_that_waited_for_the_reset_backs_off_briefly_when_the_server_lags(
     assert emu.account.count(method="POST", status=429) >= 1  # the lagging server refused
     assert ours.now() < midnight + dt.timedelta(hours=1), ours.now()  # not a day more
     check_all(emu, before, [result], [frame])
+
+
+def test_a_df_cc_run_that_waited_for_the_reset_backs_off_briefly_when_the_server_lags(
+    emulator, monkeypatch
+):
+    # As the run_plan test above, through df.cc: the quota check before the first change
+    # is the call's own (RunOptions.started), on a runner of its own, and the run did
+    # not learn of its wait: refused just after midnight, it waited a day more (found
+    # by review). The run's clocks are the system's here: patched to manual ones.
+    midnight = dt.datetime(2025, 3, 2, tzinfo=dt.UTC)
+    ours = ManualClock(midnight - dt.timedelta(hours=1))
+    server = ManualClock(ours.now() - dt.timedelta(minutes=3))
+
+    def sleep(self, seconds: float) -> None:
+        if ours.now() < midnight:  # the server's day is spent from the wait on
+            emu.configure(daily_quota=emu.quota_used)
+        ours.advance(seconds)
+        server.advance(seconds)
+        if server.now() >= midnight:
+            emu.configure(daily_quota=10_000)  # the server's new day
+
+    monkeypatch.setattr(run_options, "Runner", functools.partial(run_options.Runner, jitter=_0))
+    monkeypatch.setattr(run_clock.SystemClock, "now", lambda self: ours.now())
+    monkeypatch.setattr(run_clock.SystemClock, "monotonic", lambda self: ours.monotonic())
+    monkeypatch.setattr(run_clock.SystemClock, "sleep", sleep)
+    emu = emulator(seed=41, contacts=600, speed=1_000_000.0, clock=server)
+    client = fast_client(emu)
+    before = memberships(emu)
+    target = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:100]})
+    client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used())  # ours spent
+    result = frame.cc.remove_from_lists(
+        [target], client=client, progress=False, wait_for_quota=True, snapshot=False
+    )
+    assert result.ok
+    assert emu.account.count(method="POST", status=429) >= 1  # the lagging server refused
+    assert ours.now() < midnight + dt.timedelta(hours=1), ours.now()  # not a day more
+    check_all(emu, before, [result], [frame])
+
+
+def _0() -> float:
+    return 0.0
+
+
+def test_a_stale_results_verify_keeps_another_calls_retry_in_the_journal(emulator):
+    # r1 (wait=False) last saw its activity running; it failed, and another call
+    # retried the batch and verified the run. r1.verify() polled its old look and wrote
+    # it back: the journal lost the retry, runs() said failed and a retry_failed() sent
+    # the done batch again (found by review).
+    clock = OffsetClock()
+    emu = emulator(seed=25, contacts=1500, clock=clock, start_delay=3600.0, speed=1_000_000.0)
+    client = fast_client(emu)
+    target = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:300]})
+    emu.fail_next(1, "failed", 0.0)
+    r1 = frame.cc.remove_from_lists([target], client=client, progress=False, wait=False)
+    clock.advance(hours=2)  # the activity failed on the server
+    emu.configure(start_delay=0.0)
+    r2 = run_result(r1.run_id, client=client)
+    r2.wait(progress=False)
+    assert r2.failed_runs
+    assert r2.retry_failed(progress=False).ok
+    posts = emu.account.count(method="POST")
+    r1.verify()  # a stale result's look
+    rebuilt = run_result(r1.run_id, client=client)
+    assert rebuilt.activities["activity_id"].tolist() == r2.activities["activity_id"].tolist()
+    assert not rebuilt.failed_runs
+    rebuilt.retry_failed(progress=False)
+    assert emu.account.count(method="POST") == posts  # the done batch not sent again
