@@ -1114,12 +1114,9 @@ def _run_state(rec: dict[str, Any], db: JournalDB) -> RunState:
 def _unverified(rec: dict[str, Any], db: JournalDB) -> bool:
     """A run whose process died with its verification due: not when it asked for none
     or its verification is kept (the journal's newest, complete); else rebuilt to know."""
-    from ccpandas.store.snapshots import SnapshotJournal, run_snapshot_ids
+    from ccpandas.store.snapshots import kept_after
 
-    after = run_snapshot_ids(db, rec["run_id"]).get("after")
-    if json.loads(rec["plan"] or "{}").get("verify") is False or (
-        after is not None and SnapshotJournal(db, after).state == "complete"
-    ):
+    if json.loads(rec["plan"] or "{}").get("verify") is False or kept_after(db, rec["run_id"]):
         return False
     try:
         return rebuild_run(db, rec["run_id"], Runner(None)).verification_due

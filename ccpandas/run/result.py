@@ -574,9 +574,10 @@ class RemovalResult:
         # not the run's verification, which is read when they end, here or elsewhere.
         self._read_early = any(r.in_flight for r in self.runs)
         if db is not None and sid is not None:
-            SnapshotJournal(db, sid).complete(summary)
+            kept = SnapshotJournal(db, sid)
+            kept.complete(summary)
             if self._read_early:
-                SnapshotJournal(db, sid).outdate()
+                kept.outdate()
         ch = self._changes
         for word, text in _WARNINGS.items():
             wrong = ch[ch["outcome"] == word]

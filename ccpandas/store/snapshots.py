@@ -50,6 +50,7 @@ class JournalFile(Protocol):
 __all__ = [
     "SnapshotJournal",
     "journaled_after",
+    "kept_after",
     "load_snapshot",
     "rebuild_membership_plan",
     "run_snapshot_ids",
@@ -286,12 +287,16 @@ def load_snapshot(
     )
 
 
+def kept_after(db: JournalFile, run_id: str) -> str | None:
+    """The id of the run's complete verification read in the journal, or None."""
+    sid = run_snapshot_ids(db, run_id).get("after")
+    return sid if sid is not None and SnapshotJournal(db, sid).state == "complete" else None
+
+
 def journaled_after(db: JournalFile, run_id: str, plan: Any) -> MembershipSnapshot | None:
     """The run's complete verification read from the journal (no request), or None."""
-    sid = run_snapshot_ids(db, run_id).get("after")
-    if sid is None or SnapshotJournal(db, sid).state != "complete":
-        return None
-    return load_snapshot(db, sid, *after_target(plan))
+    sid = kept_after(db, run_id)
+    return None if sid is None else load_snapshot(db, sid, *after_target(plan))
 
 
 def after_target(plan: Any) -> tuple[list[str], dict[str, str]]:

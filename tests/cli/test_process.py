@@ -106,22 +106,14 @@ def test_confirmation_on_a_real_terminal(emu, api, lists, members_csv) -> None:
     )
 
 
-@pytest.mark.emulator(speed=2.0)  # 2 items a second: the activity runs for a while
-def test_interrupt_exit_130_then_resume(emu, api, lists, members_csv, run_cli) -> None:
+def _removal_polling(emu, lists, members_csv) -> tuple[subprocess.Popen, str, str]:
+    """``ccpandas remove --json`` as a child, once its activity is being polled: the
+    child and its first two log lines (the start, before the POST; the next, 5 s later,
+    while polling)."""
+    args = ("remove", str(members_csv), "--lists", first_list(lists), "--yes", "--json")
     proc = subprocess.Popen(
-        [
-            *CLI,
-            "remove",
-            str(members_csv),
-            "--lists",
-            first_list(lists),
-            "--yes",
-            "--json",
-            "--snapshot",  # the lines below are the run's, not a membership read's
-            "no",
-            "--base-url",
-            emu.base_url,
-        ],
+        # --snapshot no: the log lines are the run's, not a membership read's
+        [*CLI, *args, "--snapshot", "no", "--base-url", emu.base_url],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -129,9 +121,12 @@ def test_interrupt_exit_130_then_resume(emu, api, lists, members_csv, run_cli) -
         env=child_env(emu),
     )
     assert proc.stderr is not None
-    # The start line comes before the POST; the next one (5 s later) while polling.
-    started = proc.stderr.readline()
-    polling = proc.stderr.readline()
+    return proc, proc.stderr.readline(), proc.stderr.readline()
+
+
+@pytest.mark.emulator(speed=2.0)  # 2 items a second: the activity runs for a while
+def test_interrupt_exit_130_then_resume(emu, api, lists, members_csv, run_cli) -> None:
+    proc, started, polling = _removal_polling(emu, lists, members_csv)
     assert LOG_LINE.match(started) and LOG_LINE.match(polling), (started, polling)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
@@ -216,18 +211,7 @@ def test_sigterm_is_an_interruption_exit_130_journal_settled(emu, lists, members
     # cron, systemd and `timeout` stop a job with SIGTERM: the run must stop as on
     # Ctrl-C (the journal settled, the JSON report with the run id, exit 130, as the
     # cron example in docs/cli.md expects), not die with no word (exit -15).
-    args = ("remove", str(members_csv), "--lists", first_list(lists), "--yes", "--json")
-    proc = subprocess.Popen(
-        [*CLI, *args, "--snapshot", "no", "--base-url", emu.base_url],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=child_env(emu),
-    )
-    assert proc.stderr is not None
-    proc.stderr.readline()  # the start line, before the POST
-    proc.stderr.readline()  # the next one (5 s later): polling
+    proc, _, _ = _removal_polling(emu, lists, members_csv)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == ExitCode.INTERRUPTED, err

@@ -290,20 +290,27 @@ def test_spent_counts_a_re_read_after_the_quota_s_reset_as_reads(fast_account):
     assert planning + made <= done.spent["reads"] <= planning + tried  # refusals: polls
 
 
-def test_run_plans_refused_read_again_is_reads_as_a_resumes_is(cc_emulator_factory, connect):
-    # run_plan's read again of the lists, refused by the API's quota inside the run,
-    # counted its refused requests as polls, where a resume's refused read again counts
-    # them as reads (found while the split of a call's requests was mended).
+def _keep_refused_in_the_run(fast_account):
+    """_planned_keep's plan run by run_plan once the API's quota is spent (22:00 on a
+    manual clock): its read again of the lists refused until the reset. (The emulator,
+    the requests planning spent, the stopped result, the account's count before.)"""
     clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
-    emu = cc_emulator_factory(seed=41, contacts=400, rate=None, clock=clock, start_delay=0.0)
-    client = connect(emu)
+    emu, client, _ = fast_account(seed=41, contacts=400, clock=clock, start_delay=0.0)
     count = emu.account.count()
     plan, planning, _ = _planned_keep(emu, client)
     runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
     emu.configure(daily_quota=emu.quota_used)  # the re-read is refused until the reset
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client=client, runner=runner, progress=False)
-    spent = caught.value.result.spent
+    return emu, planning, caught.value.result, count
+
+
+def test_run_plans_refused_read_again_is_reads_as_a_resumes_is(fast_account):
+    # run_plan's read again of the lists, refused by the API's quota inside the run,
+    # counted its refused requests as polls, where a resume's refused read again counts
+    # them as reads (found while the split of a call's requests was mended).
+    emu, planning, result, count = _keep_refused_in_the_run(fast_account)
+    spent = result.spent
     assert sum(spent.values()) == emu.account.count() - count
     assert spent["reads"] > planning and spent["polls"] == spent["changes"] == 0
 
@@ -317,15 +324,7 @@ def test_spent_counts_a_resume_s_refused_read_again(fast_account, wait_for_quota
     # The API's quota refused a resume's re-read of the lists: those refused requests
     # were missing from spent (4 counted where the API saw 5; 14 of 15 with the wait
     # for the reset), though the run counts the requests it made (found by review).
-    clock = ManualClock(dt.datetime(2025, 3, 1, 22, 0, tzinfo=dt.UTC))
-    emu, client, _ = fast_account(seed=41, contacts=400, clock=clock, start_delay=0.0)
-    count = emu.account.count()
-    plan, _, _ = _planned_keep(emu, client)
-    runner = Runner(client, clock=ClockFrom(clock, sleep=clock.advance), quota_jitter=0)
-    emu.configure(daily_quota=emu.quota_used)  # the re-read is refused until the reset
-    with pytest.raises(QuotaExceededError) as caught:
-        run_plan(plan, client=client, runner=runner, progress=False)
-    result = caught.value.result
+    emu, _, result, count = _keep_refused_in_the_run(fast_account)
     assert sum(result.spent.values()) == emu.account.count() - count
     before = dict(result.spent)
     if wait_for_quota:
