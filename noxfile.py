@@ -54,6 +54,9 @@ WORKERS = os.environ.get("WORKERS", "4")
 
 nox.options.error_on_missing_interpreters = False
 nox.options.default_venv_backend = "venv"
+# The sessions share nothing (each its own venv and temporary journal folders), so
+# `nox --parallel N` (make test: NOX_JOBS=2) may run them at once.
+nox.options.allow_parallel = True
 # `make test` has just run these very tests (and more) on its own interpreter with the
 # newest pandas, and names that version here: its session would run them a second time.
 _TESTED = os.environ.get("CCPANDAS_TESTED_PYTHON", "")
