@@ -483,9 +483,10 @@ class RemovalResult:
         says: ``removed`` only when the contact is gone from that list,
         ``still_member`` otherwise (warned about loudly). The read is journaled: an
         interrupted verification continues where it stopped. The activities this
-        result last saw running are polled first (one request, counted as polls); made
-        while some still run, the read is shown but is not the run's verification: the
-        run is read again when they end.
+        result last saw running are polled first (one GET /activities, more when newer
+        activities push them off its first page; each counted as a poll); made while
+        some still run, the read is shown but is not the run's verification: the run is
+        read again when they end.
 
         Args:
             client: The :class:`~ccpandas.Client` to read with. None (the default) uses the
@@ -516,8 +517,8 @@ class RemovalResult:
             # or the poll below would write this result's older look back.
             self.runner.journal.catch_up(self.runs)
             try:
-                # Ended since this result's last look? One poll, so that only a read
-                # made while some still run is set aside (_verify_now).
+                # Ended since this result's last look? One round of polling, so that only
+                # a read made while some still run is set aside (_verify_now).
                 if pending := [r for r in self.runs if r.in_flight]:
                     self.runner.poll(pending)
                 marks += [stats.split()] if stats is not None else []  # the rest: the read
