@@ -1212,11 +1212,11 @@ def _rebuild(
     template = runner or Runner(None)
     api = client if client is not None else template.client
     _check_same_api(run_journal, api)
+    # Without a client: the default client once it reads or sends (Runner.use_client).
+    default = None if api is not None else lambda: _check_same_api(run_journal, _client(None))
+    runner = template.replace(client=api, journal=run_journal, default_client=default)
     with db.readable(run_id):
-        result = rebuild_run(db, run_id, template.replace(client=api, journal=run_journal))
-    if api is None:  # the default client once it reads or sends (RemovalResult._client)
-        result._default_client = lambda: _check_same_api(run_journal, _client(None))
-    return result
+        return rebuild_run(db, run_id, runner)
 
 
 @shared_params

@@ -169,11 +169,12 @@ class IdSlice(Sequence[str]):
         {'contact_ids': ['b', 'c']}
     """
 
-    __slots__ = ("_hash", "_ids", "_start", "_stop")
+    __slots__ = ("_hash", "_ids", "_set", "_start", "_stop")
     _ids: Any  # sliceable: a sequence, a pandas Index or array, a numpy array
     _start: int
     _stop: int
     _hash: int | None
+    _set: frozenset[str] | None
 
     def __init__(self, ids: Any, start: int = 0, stop: int | None = None) -> None:
         start, stop, _ = slice(start, stop).indices(len(ids))
@@ -181,6 +182,7 @@ class IdSlice(Sequence[str]):
         object.__setattr__(self, "_start", start)
         object.__setattr__(self, "_stop", max(start, stop))
         object.__setattr__(self, "_hash", None)
+        object.__setattr__(self, "_set", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable")
@@ -206,6 +208,16 @@ class IdSlice(Sequence[str]):
         # to_numpy converts a pandas (e.g. Arrow) slice in C; tolist iterates one by one.
         to_numpy = getattr(part, "to_numpy", None)
         return iter(to_numpy(dtype=object) if to_numpy is not None else part)
+
+    def __contains__(self, value: object) -> bool:
+        # The ids converted once, at the first `in`: a plan asks it for each of its rows.
+        if self._set is None:
+            object.__setattr__(self, "_set", frozenset(self))
+        assert self._set is not None
+        try:
+            return value in self._set
+        except TypeError:  # unhashable: equal to no id
+            return False
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, IdSlice):

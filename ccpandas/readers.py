@@ -266,8 +266,8 @@ def read_contacts(
         ['contact_id', 'email', ..., 'updated_at', 'list_memberships']
         >>> gone = read_contacts(client, optout_after="2024-05-06")  # doctest: +SKIP
     """
-    tag_values = _as_strings("tags", tags)
-    _tag_ids(tag_values or [])  # before list names cost a request
+    tag_values = _as_strings("tags", tags) or []
+    tag_uuids = _tag_ids(tag_values)  # checked before list names cost a request
     statuses = _choices("status", status, CONTACT_STATUSES)
     includes = _choices("include", include, CONTACT_INCLUDES)
     if email is not None and (not isinstance(email, str) or not email.strip()):
@@ -288,7 +288,7 @@ def read_contacts(
 
     api = _client(client)
     list_ids = _list_ids(api, lists)  # after the other checks: names may cost a request
-    tag_ids = list(dict.fromkeys(resolve_tag_names(tag_values, api))) if tag_values else []
+    tag_ids = list(dict.fromkeys(_resolve_tags(tag_values, tag_uuids, api)))
     base = {
         "status": statuses,
         "email": email.strip() if email is not None else None,
@@ -535,7 +535,12 @@ def resolve_tag_names(values: list[Any], client: Client | None = None) -> tuple[
     values = list(values)
     if not values:
         raise PlanError("no tag given: tags is empty", values=[])
-    ids = _tag_ids(values)
+    return _resolve_tags(values, _tag_ids(values), client)
+
+
+def _resolve_tags(values: list[Any], ids: list[Any], client: Client | None) -> tuple[str, ...]:
+    """:func:`resolve_tag_names` of ``values`` once checked: ``ids`` their UUIDs
+    (:func:`_tag_ids`, None for a name)."""
     names = [v for v, i in zip(values, ids, strict=True) if i is None]
     if not names:
         return tuple(str(i) for i in ids)

@@ -1177,6 +1177,16 @@ def prepare_source_plan(
     return dataclasses.replace(plan, membership=m, notes=(*plan.notes, why))
 
 
+def _rechecked(plan: Any) -> Any:
+    """``plan``'s membership part when its lists are read again before it sends
+    (:func:`check_still_planned`: the API selects its contacts, and a snapshot showed
+    them); None when there is nothing to check."""
+    m = plan.membership
+    if m is None or m.snapshot is None or not plan.source.kind.api_selects:
+        return None
+    return m
+
+
 def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: str) -> int:
     """Before a resumed (or retried) run, or a plan made earlier and given to
     :func:`~ccpandas.api.run_plan`, whose contacts the API selects sends to
@@ -1186,8 +1196,8 @@ def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: st
     shown and guarded (``max_removed``), and its verification and undo would not see
     them. A plan without a preview (``snapshot=False``) left the choice to the API.
     Returns the read requests spent (0: nothing to check)."""
-    m = plan.membership
-    if m is None or m.snapshot is None or not plan.source.kind.api_selects:
+    m = _rechecked(plan)
+    if m is None:
         return 0
     names = {t: m.snapshot.name_of(t) for t in list_ids}
     exact = plan.source.kind is SourceKind.ALL_ACTIVE_CONTACTS
@@ -1218,18 +1228,16 @@ def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: st
 def recheck_reads(plan: Any) -> int:
     """The reads of the lists read again before ``plan`` sends
     (:func:`check_still_planned`), as its snapshot spent them; 0: nothing to check."""
-    m = plan.membership
-    if m is None or m.snapshot is None or not plan.source.kind.api_selects:
-        return 0
-    return int(m.snapshot.requests)
+    m = _rechecked(plan)
+    return 0 if m is None else int(m.snapshot.requests)
 
 
 def with_recheck(plan: Any, reads: int | None = None) -> Any:
     """``plan`` counting, in its reads, the lists read again before its first change
     (:func:`check_still_planned`): ``reads`` spent, or None for the estimate
     (:func:`recheck_reads`). ``plan`` itself when it has nothing to check."""
-    m = plan.membership
-    if m is None or m.snapshot is None or not plan.source.kind.api_selects:
+    m = _rechecked(plan)
+    if m is None:
         return plan
     reads = recheck_reads(plan) if reads is None else reads
     total = m.read_requests - m.recheck_requests + reads

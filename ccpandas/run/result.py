@@ -283,9 +283,6 @@ class RemovalResult:
         self.unfinished_reason: str | None = None
         #: Another live process drives the run (a rebuilt result): it cannot resume here.
         self.driven_elsewhere = False
-        #: A result rebuilt without a client (``ccpandas.run_result``): builds the default
-        #: client the first time one is needed (:attr:`_client`).
-        self._default_client: Callable[[], Any] | None = None
         self._read_early = False  # the re-read was made while activities still ran
         #: The verification read (``verify()``), None until it is done.
         self.after: Any = None
@@ -486,9 +483,10 @@ class RemovalResult:
         says: ``removed`` only when the contact is gone from that list,
         ``still_member`` otherwise (warned about loudly). The read is journaled: an
         interrupted verification continues where it stopped. The activities this
-        result last saw running are polled first (one request, counted as polls); made
-        while some still run, the read is shown but is not the run's verification: the
-        run is read again when they end.
+        result last saw running are polled first (one GET /activities, more when newer
+        activities push them off its first page; each counted as a poll); made while
+        some still run, the read is shown but is not the run's verification: the run is
+        read again when they end.
 
         Args:
             client: The :class:`~ccpandas.Client` to read with. None (the default) uses the
@@ -510,9 +508,7 @@ class RemovalResult:
         """
         if self.dry_run:
             raise PlanError("this was a dry run: nothing to verify")
-        if client is not None:
-            self.runner.client = client
-        stats = getattr(self._client, "stats", None)
+        stats = getattr(self.runner.use_client(client), "stats", None)
         marks = [stats.split()] * 2 if stats is not None else []  # no reads, no changes
         # Under the run's lock: a read made while another process drives the run
         # (its activities not yet run) would be taken for that process's verification.
@@ -521,8 +517,8 @@ class RemovalResult:
             # or the poll below would write this result's older look back.
             self.runner.journal.catch_up(self.runs)
             try:
-                # Ended since this result's last look? One poll, so that only a read
-                # made while some still run is set aside (_verify_now).
+                # Ended since this result's last look? One round of polling, so that only
+                # a read made while some still run is set aside (_verify_now).
                 if pending := [r for r in self.runs if r.in_flight]:
                     self.runner.poll(pending)
                 marks += [stats.split()] if stats is not None else []  # the rest: the read
@@ -722,15 +718,6 @@ class RemovalResult:
             self.runner = self.runner.replace(wait_for_quota=options.wait_for_quota)
         return self._send(options, options.progress, check=True)
 
-    @property
-    def _client(self) -> Any:
-        """The run's client, to read or send with: a result rebuilt without one
-        (``ccpandas.run_result(run_id)``) takes the default client (``_default_client``)
-        the first time, as ``ccpandas.resume(run_id)`` and ``ccpandas.undo(run_id)`` do."""
-        if self.runner.client is None and self._default_client is not None:
-            self.runner.client = self._default_client()
-        return self.runner.client
-
     def _check_quota(self, sending: Sequence[BatchRun], retry: bool) -> None:
         """Before a resume (``retry``: :meth:`retry_failed`) sends, the quota check every
         run makes before its first change (:meth:`~ccpandas.run.budget.QuotaCheck.check_run`),
@@ -769,7 +756,7 @@ class RemovalResult:
 
         # A missing login (or a default client of another API) is said before the
         # lock: once another process is done with the run, the call would still fail.
-        self.runner.client = self._client
+        self.runner.use_client()
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self.runner.journal.hold():
@@ -892,7 +879,7 @@ class RemovalResult:
         run_undo = _undo_handler
         if run_undo is None:  # installed by ccpandas.run.undo, which ccpandas.api loads
             raise CCError("undo is not installed: import ccpandas.api first")
-        client = self._client if client is None else client
+        client = self.runner.use_client() if client is None else client
         if client is None:
             raise TypeError("undo needs a client: pass client= (a ccpandas.Client)")
         db = getattr(self.runner.journal, "db", None) or open_journal()
@@ -929,13 +916,14 @@ class RemovalResult:
         """A driving call's start: its display (``progress`` None keeps the run's), an
         earlier call's stop and timeout gone; the client's counts from here (what
         :meth:`_count_spent` splits, a resume's checks' re-read too). ``asks``: the call
-        may read or send (:attr:`_client`; False: nothing to follow or verify)."""
+        may read or send (its client looked up: ``Runner.use_client``; False: nothing to
+        follow or verify)."""
         if progress is not None:
             self.runner = self.runner.replace(reporter=make_reporter(progress))
         runner = self.runner
         runner.stopped, runner.stop_reason = False, None
         runner.timed_out, runner.deadline = False, None
-        stats = getattr(self._client if asks else runner.client, "stats", None)
+        stats = getattr(runner.use_client() if asks else runner.client, "stats", None)
         if stats is None and runner.client is not None:
             self.spent = None  # a client that counts nothing: not known
         return [stats.split()] if stats is not None else []

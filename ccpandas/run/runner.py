@@ -213,12 +213,16 @@ class Runner:
     Everything is given at construction; :meth:`replace` makes a runner with some
     settings changed (what ``run_plan`` and ``resume`` do with a runner passed as a
     template). Only the run's own counters (``stopped``, ``polls``, ``quota_waits``)
-    change while it runs.
+    change while it runs, and ``client`` once :meth:`use_client` builds or swaps it.
 
     Args:
         client: the API client (:class:`ccpandas.Client`; the public functions resolve
             the default one before building a runner). None only for a runner that
             never sends (a dry run, a template).
+        default_client: with ``client`` None, builds it the first time one is needed
+            (:meth:`use_client`): a result rebuilt without a client
+            (``ccpandas.run_result(run_id)``) takes the default client only when it reads
+            or sends.
         reporter, journal: who watches (progress) and who records (the run journal).
         clock: wall time, monotonic time and sleeping (:class:`~ccpandas.run.clock.Clock`,
             default the system's), so tests drive hours of waiting in milliseconds.
@@ -249,6 +253,7 @@ class Runner:
 
     client: _ActivityClient | None
     _: dataclasses.KW_ONLY
+    default_client: Callable[[], _ActivityClient | None] | None = None
     reporter: Reporter = dataclasses.field(default_factory=NullReporter)
     journal: Journal = dataclasses.field(default_factory=NullJournal)
     clock: Clock = dataclasses.field(default_factory=SystemClock)
@@ -339,11 +344,26 @@ class Runner:
         # Stop button is a comm message the kernel only sees if something pumps it).
         (self.reporter.sleep or self.clock.sleep)(seconds)
 
+    def use_client(self, client: _ActivityClient | None = None) -> _ActivityClient | None:
+        """The client to read or send with: ``client`` when given (it becomes the
+        runner's), else the runner's, built by ``default_client`` the first time.
+
+        Example:
+            >>> Runner(None, default_client=lambda: "built").use_client()
+            'built'
+        """
+        if client is None and self.client is None and self.default_client is not None:
+            client = self.default_client()
+        if client is not None:
+            self.client = client
+        return self.client
+
     def _client(self) -> _ActivityClient:
         # The public face (removal, history) resolves client=None before building a runner.
-        if self.client is None:
+        client = self.use_client()
+        if client is None:
             raise TypeError("Runner needs a client: pass client= (a ccpandas.Client)")
-        return self.client
+        return client
 
     # -- submission ------------------------------------------------------------------
     def submit(self, runs: Sequence[BatchRun], todo: Iterable[BatchRun] | None = None) -> None:

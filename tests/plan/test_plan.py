@@ -6,6 +6,7 @@ import dataclasses
 import doctest
 import importlib.util
 import math
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -339,6 +340,12 @@ def test_contact_groups_are_lazy_slices_of_plain_strings(dtype) -> None:
     assert groups[1] != tuple(ids[500:1_001]) and groups[1] != ids[500]
     assert groups[2][-1] == ids[-1] and groups[2][1:3] == (ids[1_001], ids[1_002])
     assert ids[700] in groups[1] and ids[0] not in groups[1]
+    # `in` answers from the ids it converted once: the edges, another group's, an
+    # unknown id, an unhashable value; the same from a copy pickled after that.
+    assert ids[500] in groups[1] and ids[999] in groups[1] and ids[1_000] not in groups[1]
+    assert cid(5_000) not in groups[1] and [ids[700]] not in groups[1]
+    copy = pickle.loads(pickle.dumps(groups[1]))
+    assert copy == groups[1] and ids[999] in copy and ids[499] not in copy
     body = plan.batches[2].to_json()["source"]["contact_ids"]
     assert body == ids[1_000:] and all(type(i) is str for i in body)
     assert Source.contact_ids(groups[0]).values is groups[0]

@@ -212,3 +212,23 @@ def test_a_verify_once_the_activities_ended_is_the_run_s_verification(fast_accou
     assert result.ok and emu.account.count(route="/v3/contacts") == reads  # not read again
     row = runs().set_index("run_id").loc[result.run_id]
     assert row["state"] == "completed" and row["removed_memberships"]
+
+
+def test_verify_counts_each_request_of_its_poll_when_it_pages(fast_account):
+    # The result's look at its activities before verify() reads: when 500 newer
+    # activities push them off the first page, it takes two GET /activities, and the
+    # run's spent counts both (polls), as the emulator saw them.
+    clock = OffsetClock()  # the activity starts in an hour of the emulator's time
+    emu, client, target = fast_account(seed=25, contacts=400, clock=clock, start_delay=3600.0)
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
+    result = df.cc.remove_from_lists([target], client=client, progress=False, wait=False)
+    other = {"source": {"contact_ids": df["contact_id"][:1].tolist()}, "list_ids": [target]}
+    for _ in range(500):
+        emu.account.submit_activity(other)
+    clock.advance(hours=2)  # every activity ended on the server
+    spent, polls, seen = sum(result.spent.values()), result.spent["polls"], emu.account.count()
+    result.verify()
+    assert set(result.changes["outcome"].astype(str)) == {"removed"}
+    assert emu.account.count(route="/v3/activities") == 2  # wait=False: never polled before
+    assert result.spent["polls"] == polls + 2
+    assert sum(result.spent.values()) - spent == emu.account.count() - seen

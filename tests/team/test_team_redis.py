@@ -125,8 +125,8 @@ def test_run_locks_live_in_redis_and_a_dead_holder_frees_them(redis_server, tmp_
     plan = plan_removal(
         pd.Series(["8b54d1f4-5b0e-11ee-8c99-0242ac120002"]), "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
     )
-    # two machines whose journals both hold the run (a shared disk where file locks
-    # do not reach, say): only Redis can keep them apart
+    # two machines whose journals both hold the run (one copied to the other: the
+    # journal is never on a shared disk): only Redis can keep them apart
     db1 = JournalDB(tmp_path / "m1" / "journal.sqlite3")
     journal = RunJournal.create(plan, db=db1, base_url="http://127.0.0.1:9/v3")
     (tmp_path / "m2").mkdir()
