@@ -51,6 +51,7 @@ __all__ = [
     "plan_undo_of",
     "run_undo",
     "undo_changes_of",
+    "undo_promise",
 ]
 
 
@@ -188,6 +189,34 @@ def undo_pairs(result: RemovalResult) -> pd.DataFrame:
     changed["undo_action"] = np.where(added[done].to_numpy(), "remove", "add")
     changed["part_way"] = part_way[done].to_numpy()
     return changed
+
+
+def undo_promise(result: RemovalResult) -> str | None:
+    """What an undo of ``result`` may change, in the words both its confirmations use
+    (the panel's tick box, ``ccpandas undo``'s question); None when it cannot be undone
+    from here. A bound ("up to"): the undo's fresh read leaves out the pairs found as
+    they were (back on a list, or never changed by an activity that ended part way)
+    and those that cannot be restored.
+
+    Example:
+        >>> undo_promise(result)  # doctest: +SKIP
+        'put its removed contacts back on their lists (up to 12 memberships on 2 lists)'
+    """
+    if result.dry_run or result.parent_run_id is not None or not result.done:
+        return None
+    changed = None if result.after is None else undo_pairs(result)
+    if changed is None or not len(changed):
+        return None
+    off = int((changed["undo_action"] == "remove").sum())
+    back, where = len(changed) - off, plural(int(changed["list_id"].nunique()), "list")
+    if not off:
+        what, up_to = "put its removed contacts back on their lists", plural(back, "membership")
+    elif not back:
+        what, up_to = "take the contacts it added off their lists", plural(off, "membership")
+    else:
+        what = "take the contacts it added off their lists and put back those it removed"
+        up_to = f"{off:,} and {back:,} memberships"
+    return f"{what} (up to {up_to} on {where})"
 
 
 def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[str, str, int]]:
