@@ -404,7 +404,7 @@ def test_two_undos_started_at_once_send_one(
 
     class Waiting(logging.Handler):  # B waits for the run's lock (A holds it)
         def emit(self, record: logging.LogRecord) -> None:
-            if "waiting" in record.getMessage():
+            if "its lock is held elsewhere; waiting" in record.getMessage():
                 waiting.set()
 
     handler = Waiting()
