@@ -1415,8 +1415,9 @@ def undo(
 
     Raises:
         PlanError: The run cannot be undone (no membership snapshot, not finished or not
-            verified, already undone or changed again by a later run without
-            ``force=True``).
+            verified, already undone or being undone, by a call started even at the same
+            moment: the message names that undo; or changed again by a later run
+            without ``force=True``).
         TypeError: An argument of the wrong type (before anything is sent).
 
     Example:

@@ -938,21 +938,15 @@ def _short_names(names: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 3].rstrip(", ") + "..."
 
 
-#: What the undo of a run of each kind does, in its confirmation (a removal's otherwise).
-_UNDOES = {
-    "add": "take the contacts it added off their lists",
-    "sync": "put back the members it removed, take the contacts it added off",
-}
-
-
 def _cmd_undo(s: _Session) -> int:
-    try:
-        kind = open_journal().run_record(s.args.run_id)["kind"]
-    except ccpandas.CCError:  # an unknown run: the undo below says so
-        kind = None
-    does = _UNDOES.get(kind, "put its removed contacts back on their lists")
     if not s.args.dry_run:  # a preview sends nothing: nothing to confirm
-        s.confirm(f"Undo run {s.args.run_id} ({does})?")
+        from ccpandas.run.undo import undo_promise
+
+        try:  # the panel's words: what the undo may change, from the journal
+            promise = undo_promise(ccpandas.run_result(s.args.run_id))
+        except ccpandas.CCError:  # an unknown run: the undo below says so
+            promise = None
+        s.confirm(f"Undo run {s.args.run_id}{f': {promise}' if promise else ''}?")
     result, error = _settled(
         lambda: ccpandas.undo(
             s.args.run_id,

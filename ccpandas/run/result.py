@@ -860,8 +860,8 @@ class RemovalResult:
 
         Raises:
             PlanError: The run cannot be undone (no membership snapshot, not finished or not
-                verified, already undone or changed again by a later run without
-                ``force=True``).
+                verified, already undone or being undone (the message names that undo),
+                or changed again by a later run without ``force=True``).
             TypeError: No client: the result has none, nor was it rebuilt by
                 ``ccpandas.run_result``, and ``client`` is None.
 

@@ -42,7 +42,7 @@ from ccpandas.run.summary import UNDO_WORDS
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.codec import decode_change_set, encode_change_set
 from ccpandas.store.journal import JournalDB, RunJournal, checked_plan
-from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind
+from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind, RunOutcome
 
 __all__ = [
     "earlier_undos",
@@ -51,6 +51,7 @@ __all__ = [
     "plan_undo_of",
     "run_undo",
     "undo_changes_of",
+    "undo_promise",
 ]
 
 
@@ -90,6 +91,26 @@ def earlier_undos(db: JournalDB, run_id: str) -> list[str]:
     return [r["run_id"] for r in rows]
 
 
+def _refuse_undone(db: JournalDB, run_id: str, force: bool) -> None:
+    """A PlanError naming the undo of ``run_id`` already journaled (over or not), unless
+    ``force``."""
+    earlier = earlier_undos(db, run_id)
+    if not earlier or force:
+        return
+    last = earlier[-1]
+    if db.run_record(last)["outcome"] in (RunOutcome.COMPLETED, RunOutcome.FAILED):
+        raise PlanError(
+            f"run {run_id} was already undone by run {last} "
+            f"(ccpandas.run_result({last!r}) shows what it restored); pass force=True "
+            "to undo it again"
+        )
+    raise PlanError(
+        f"an undo of run {run_id} is in progress: run {last} (ccpandas.runs() shows it; "
+        f"if its process ended, ccpandas.resume({last!r}) finishes it); nothing was sent; "
+        "pass force=True to undo it again anyway"
+    )
+
+
 def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.DataFrame:
     """The pairs ``parent`` removed; PlanError saying why when it cannot be undone."""
     run_id = parent.run_id
@@ -126,13 +147,7 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             f"removed memberships are not known. ccpandas.run_result({run_id!r}).verify() "
             "re-reads the lists; an undo then re-adds what that read shows removed."
         )
-    earlier = earlier_undos(db, run_id)
-    if earlier and not force:
-        raise PlanError(
-            f"run {run_id} was already undone by run {earlier[-1]} "
-            f"(ccpandas.run_result({earlier[-1]!r}) shows what it restored); pass force=True "
-            "to undo it again"
-        )
+    _refuse_undone(db, run_id, force)
     changed = undo_pairs(parent)
     if not len(changed):
         raise PlanError(f"run {run_id} changed no membership: there is nothing to undo")
@@ -174,6 +189,34 @@ def undo_pairs(result: RemovalResult) -> pd.DataFrame:
     changed["undo_action"] = np.where(added[done].to_numpy(), "remove", "add")
     changed["part_way"] = part_way[done].to_numpy()
     return changed
+
+
+def undo_promise(result: RemovalResult) -> str | None:
+    """What an undo of ``result`` may change, in the words both its confirmations use
+    (the panel's tick box, ``ccpandas undo``'s question); None when it cannot be undone
+    from here. A bound ("up to"): the undo's fresh read leaves out the pairs found as
+    they were (back on a list, or never changed by an activity that ended part way)
+    and those that cannot be restored.
+
+    Example:
+        >>> undo_promise(result)  # doctest: +SKIP
+        'put its removed contacts back on their lists (up to 12 memberships on 2 lists)'
+    """
+    if result.dry_run or result.parent_run_id is not None or not result.done:
+        return None
+    changed = None if result.after is None else undo_pairs(result)
+    if changed is None or not len(changed):
+        return None
+    off = int((changed["undo_action"] == "remove").sum())
+    back, where = len(changed) - off, plural(int(changed["list_id"].nunique()), "list")
+    if not off:
+        what, up_to = "put its removed contacts back on their lists", plural(back, "membership")
+    elif not back:
+        what, up_to = "take the contacts it added off their lists", plural(off, "membership")
+    else:
+        what = "take the contacts it added off their lists and put back those it removed"
+        up_to = f"{off:,} and {back:,} memberships"
+    return f"{what} (up to {up_to} on {where})"
 
 
 def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[str, str, int]]:
@@ -398,6 +441,11 @@ def load_undo_plan(db: JournalDB, run_id: str, record: dict[str, Any]) -> Remova
     return checked_plan(plan, meta, f"undo run {run_id}")
 
 
+#: Seconds an undo waits for the lock of the run it reverses: another undo of it holds
+#: it only to check and journal itself (a query and one transaction).
+_CLAIM_WAIT = 10.0
+
+
 def run_undo(
     parent: RemovalResult,
     client: Any,
@@ -436,9 +484,13 @@ def run_undo(
         )
     meta, blob = _encode(plan)
     base_url = getattr(client, "base_url", None)
-    journal = RunJournal.create_run(
-        plan, meta=meta, rows_blob=blob, parent=part.parent_run_id, base_url=base_url, db=db
-    )
+    # The check and the journaling under the reversed run's lock: two undos of it started
+    # at once passed the check above before either was journaled, and both sent.
+    with RunJournal(db, part.parent_run_id).hold(wait=_CLAIM_WAIT):
+        _refuse_undone(db, part.parent_run_id, force)
+        journal = RunJournal.create_run(
+            plan, meta=meta, rows_blob=blob, parent=part.parent_run_id, base_url=base_url, db=db
+        )
     built = template.replace(client=client, reporter=reporter, journal=journal)
     result = RemovalResult(plan, [BatchRun(b) for b in plan.batches], built, run_id=journal.run_id)
     return result._send(options)

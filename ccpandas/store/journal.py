@@ -764,13 +764,15 @@ class RunJournal:
 
     # -- driving ----------------------------------------------------------------------
     @contextlib.contextmanager
-    def hold(self, shared_state: Any = None) -> Iterator[None]:
+    def hold(self, shared_state: Any = None, *, wait: float = 0.0) -> Iterator[None]:
         """Hold the run's lock alone, re-entrant within this object: what
-        :meth:`attach` takes first, and what a resume holds while it reads the lists
-        again before it sends.
+        :meth:`attach` takes first, what a resume holds while it reads the lists
+        again before it sends, and what an undo holds on the run it reverses while it
+        checks that no other undo of it was journaled and journals itself.
 
         Args:
             shared_state: Where run locks are shared in team mode, as for :meth:`attach`.
+            wait: Seconds to wait for the lock when another process holds it. Default 0.
 
         Raises:
             RunLockedError: Another process drives the run right now.
@@ -778,7 +780,8 @@ class RunJournal:
         if self._held:
             yield
             return
-        with locks.hold_run(locks.lock_path(self.db.path, self.run_id), self.run_id, shared_state):
+        path = locks.lock_path(self.db.path, self.run_id)
+        with locks.hold_run(path, self.run_id, shared_state, wait=wait):
             self._held = True
             try:
                 yield

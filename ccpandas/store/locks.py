@@ -57,14 +57,20 @@ def is_driven(path: Path, run_id: str, shared_state: Any = None) -> bool:
 
 
 @contextlib.contextmanager
-def hold_run(path: Path, run_id: str, shared_state: Any = None) -> Iterator[None]:
+def hold_run(
+    path: Path, run_id: str, shared_state: Any = None, *, wait: float = 0.0
+) -> Iterator[None]:
     """Hold the run's lock file ``path`` and, in team mode, its Redis lease while the
-    block runs.
+    block runs; ``wait`` seconds for the file lock when another holder has it (an
+    undo's brief claim of the run it reverses), with a log line; the lease is not waited for.
 
     Raises:
         RunLockedError: Another process drives the run right now.
     """
     lock = _try_lock(path)
+    if lock is None and wait:
+        log.info("ccpandas: run %s: its lock is held elsewhere; waiting up to %g s", run_id, wait)
+        lock = _try_lock(path, wait)
     if lock is None:
         raise _locked(run_id)
     lease = _take_lease(run_id, shared_state)
@@ -109,16 +115,17 @@ def _take_lease(run_id: str, shared_state: Any) -> Any:
         return None
 
 
-def _try_lock(path: Path) -> Any:
+def _try_lock(path: Path, wait: float = 0.0) -> Any:
     """The exclusive OS lock on ``path`` (``filelock``: ``flock`` on POSIX, ``msvcrt``
     on Windows), released by the OS if the process dies; None when another holder has
-    it. Per open file, so two holders in one process exclude each other too."""
+    it (still, after ``wait`` seconds). Per open file, so two holders in one process
+    exclude each other too."""
     import filelock
 
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock = filelock.FileLock(str(path), mode=0o600)
     try:
-        lock.acquire(timeout=0)
+        lock.acquire(timeout=wait)
     except filelock.Timeout:
         return None
     return lock

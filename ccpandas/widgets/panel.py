@@ -448,19 +448,12 @@ class RemovalPanel(TextBox):
         self._launch(lambda reporter: result.resume(progress=reporter))
 
     # -- step 7: undo ----------------------------------------------------------------
-    def _undoable(self) -> tuple[int, int, int] | None:
-        """(memberships added, removed, lists) when the run can be undone from here."""
-        from ccpandas.run.undo import undo_pairs
+    def _undoable(self) -> str | None:
+        """What the undo may change (its confirmation's words) when the run can be
+        undone from here."""
+        from ccpandas.run.undo import undo_promise
 
-        result = self.result
-        if result is None or not result.done or result.after is None or result.dry_run:
-            return None
-        # The pairs the undo reverses, those a sampled verification did not see too.
-        changed = undo_pairs(result)
-        if not len(changed):
-            return None
-        added = int((changed["undo_action"] == "remove").sum())
-        return added, len(changed) - added, int(changed["list_id"].nunique())
+        return None if self.result is None else undo_promise(self.result)
 
     def _arm_undo(self, change: Any = None) -> None:
         ready = self.undo_confirm.value and not self.running and self.undo_result is None
@@ -614,7 +607,7 @@ class RemovalPanel(TextBox):
             self._undo_box.layout.display = None
             self.undo_confirm.value = False
             self.undo_confirm.disabled = False
-            self.undo_confirm.description = _undo_text(*undoable)
+            self.undo_confirm.description = f"I understand the undo will {undoable}"
             self._arm_undo()
 
     def _freeze(self, frozen: bool) -> None:
@@ -636,19 +629,6 @@ class RemovalPanel(TextBox):
     def plain(self) -> str:
         """What a front end without widgets shows: how to do without the panel."""
         return FALLBACK_TEXT
-
-
-def _undo_text(added: int, removed: int, lists: int) -> str:
-    """The undo's confirmation: what it puts back and what it takes off again."""
-    where = plural(lists, "list")
-    if not added:
-        return f"I understand {plural(removed, 'membership')} will be added back to {where}"
-    if not removed:
-        return f"I understand {plural(added, 'membership')} will be taken off {where} again"
-    return (
-        f"I understand {plural(added, 'added membership')} will be taken off again and "
-        f"{removed:,} removed ones put back ({where})"
-    )
 
 
 def _in_worker(action: Callable[[Any], Any], reporter: Any) -> concurrent.futures.Future[Any]:

@@ -112,6 +112,10 @@ def test_undo_of_an_add_asks_to_take_the_contacts_off(cli, api, lists, tmp_path:
     question = asked.err.splitlines()[0]
     assert "take the contacts it added off their lists" in question, question
     assert "put its removed contacts back" not in question
+    # The panel's words, from one place: a bound, the undo's fresh read decides.
+    assert (
+        ": take the contacts it added off their lists (up to 4 memberships on 1 list)?" in question
+    )
     assert set(outside["contact_id"]) <= members_of(api, target)  # not confirmed: unchanged
     ran = cli("undo", run_id, stdin=_Terminal("y\n"))
     assert ran.code == ExitCode.OK, ran.err

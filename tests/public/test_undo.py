@@ -362,3 +362,82 @@ def test_an_undo_preview_calls_its_pairs_planned_as_a_dry_run_does(fast_account)
     preview = _remove(emu, client, [target], sorted(acct.members(target))[:7]).undo(dry_run=True)
     assert preview.changes["outcome"].tolist() == ["planned"] * 7
     assert dict(preview.summary().by_status) == {"planned": 7}
+
+
+@pytest.mark.parametrize("pause", ["later_runs", "create_run"])
+def test_two_undos_started_at_once_send_one(
+    cc_emulator_factory, connect, monkeypatch, caplog, pause: str
+) -> None:
+    # Two undos of one run, A and B, each passed the "already undone" check before
+    # either journaled itself, and both sent their adds. A stops (an event) after its
+    # check: before it claims the run (later_runs, the last step of its fresh read), or
+    # inside the claim (create_run, which journals it). B runs meanwhile; A goes on once
+    # B is done or waits for the run's lock. B's journaled undo is named to A, or A's to B.
+    import logging
+    import threading
+
+    from ccpandas.run import undo as undo_module
+    from ccpandas.store.journal import RunJournal
+
+    emu = cc_emulator_factory(seed=27, contacts=600, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    before = acct.members(a)
+    result = _remove(emu, client, [a], sorted(before)[:40])
+    assert result.ok
+    stopped, go, waiting = threading.Event(), threading.Event(), threading.Event()
+
+    def stop_a(real):
+        def stop(*args, **kwargs):
+            if threading.current_thread().name == "undo-A":
+                stopped.set()
+                go.wait(60)
+            return real(*args, **kwargs)
+
+        return stop
+
+    if pause == "create_run":
+        real = RunJournal.create_run.__func__
+        monkeypatch.setattr(RunJournal, "create_run", classmethod(stop_a(real)))
+    else:
+        monkeypatch.setattr(undo_module, "later_runs", stop_a(undo_module.later_runs))
+
+    class Waiting(logging.Handler):  # B waits for the run's lock (A holds it)
+        def emit(self, record: logging.LogRecord) -> None:
+            if "its lock is held elsewhere; waiting" in record.getMessage():
+                waiting.set()
+
+    handler = Waiting()
+    logging.getLogger("ccpandas").addHandler(handler)
+    outcomes: dict[str, object] = {}
+
+    def undo(name: str) -> None:
+        try:
+            outcomes[name] = ccpandas.undo(result.run_id, client=connect(emu), progress=False)
+        except Exception as exc:
+            outcomes[name] = exc
+
+    try:
+        caplog.set_level("INFO", logger="ccpandas")
+        first = threading.Thread(target=undo, args=("A",), name="undo-A")
+        first.start()
+        assert stopped.wait(60)
+        second = threading.Thread(target=undo, args=("B",), name="undo-B")
+        second.start()
+        while not waiting.wait(0.05) and second.is_alive():
+            pass
+        go.set()
+        first.join(60)
+        second.join(60)
+    finally:
+        go.set()
+        logging.getLogger("ccpandas").removeHandler(handler)
+    done = {k: v for k, v in outcomes.items() if not isinstance(v, Exception)}
+    refused = {k: v for k, v in outcomes.items() if isinstance(v, Exception)}
+    assert len(done) == 1 and len(refused) == 1, outcomes
+    (winner,), (loser,) = done.values(), refused.values()
+    assert isinstance(loser, PlanError) and winner.run_id in str(loser), loser
+    assert "nothing was sent" in str(loser) or "undone by run" in str(loser)
+    assert adds(emu) == len(winner.runs)  # the winner's adds only
+    assert (ccpandas.runs()["parent"] == result.run_id).sum() == 1
+    assert winner.ok and acct.members(a) == before

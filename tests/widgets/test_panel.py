@@ -384,7 +384,8 @@ def test_panel_undo_button_asks_first_then_restores_exactly(
     n = sum(len(m) for m in before.values())
     assert panel._undo_box.layout.display is None
     assert panel.undo_confirm.description == (
-        f"I understand {n:,} memberships will be added back to 2 lists"
+        "I understand the undo will put its removed contacts back on their lists "
+        f"(up to {n:,} memberships on 2 lists)"
     )
     adds = emu.account.count(method="POST", route="/v3/activities/add_list_memberships")
     assert panel.undo_button.disabled
@@ -402,3 +403,35 @@ def test_panel_undo_button_asks_first_then_restores_exactly(
     assert set(undo.changes["outcome"]) == {"restored"}
     assert "UndoResult" in panel.undo_view.value and "restored" in panel.undo_view.value
     assert panel.undo_button.disabled and panel.undo_confirm.disabled
+
+
+def test_the_undo_confirmation_promises_no_more_than_the_undo_restores() -> None:
+    # An activity failed half way and a sample verified the run: the tick box counted
+    # every pair of that activity ("N memberships will be added back") before the
+    # undo's fresh read, which leaves out those the activity never removed.
+    from ccpandas.run.undo import undo_promise
+
+    with (
+        Emulator(seed=7, contacts=2500, speed=1_000_000, rate=None) as emu,
+        ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None) as client,
+    ):
+        acct = emu.account
+        a, b = acct.list_ids()[:2]
+        before = {lid: acct.members(lid) for lid in (a, b)}
+        frame = pd.DataFrame({"contact_id": sorted(before[a] | before[b])[:900]})
+        emu.fail_next(1, "failed", 0.5)
+        result = frame.cc.remove_from_lists([a, b], client=client, progress=False, verify="sample")
+        assert (result.changes["outcome"] == "unknown").any()
+        panel = RemovalPanel(frame, client=client, background=False)
+        panel.result = result
+        text = panel.undo_confirm.description
+        promised = re.search(r"\(up to ([\d,]+) memberships on 2 lists\)$", text)
+        assert promised is not None, text
+        assert text == f"I understand the undo will {undo_promise(result)}"  # the CLI's too
+        panel.undo_confirm.value = True
+        panel.undo_button.click()
+        undo = panel.undo_result
+        assert undo is not None and undo.ok
+        assert {lid: acct.members(lid) for lid in (a, b)} == before
+        restored = int((undo.changes["outcome"] == "restored").sum())
+        assert 0 < restored < int(promised[1].replace(",", ""))

@@ -81,7 +81,8 @@ def test_add_mode_previews_confirms_adds_and_undoes(
     assert panel.mode.disabled  # the run is over: no other mode for this plan
 
     assert panel.undo_confirm.description == (
-        f"I understand {to_news + to_customers} memberships will be taken off 2 lists again"
+        "I understand the undo will take the contacts it added off their lists "
+        f"(up to {to_news + to_customers} memberships on 2 lists)"
     )
     panel.undo_confirm.value = True
     panel.undo_button.click()
@@ -135,8 +136,8 @@ def test_sync_mode_guard_then_sync_in_the_background_and_undo(
     assert "SyncResult" in panel.result_view.value
 
     assert panel.undo_confirm.description == (
-        f"I understand {len(newcomers)} added memberships will be taken off again and "
-        f"{len(leave)} removed ones put back (1 list)"
+        "I understand the undo will take the contacts it added off their lists and put "
+        f"back those it removed (up to {len(newcomers)} and {len(leave)} memberships on 1 list)"
     )
     panel.undo_confirm.value = True
     panel.undo_button.click()
@@ -235,8 +236,8 @@ def test_undo_confirmation_counts_every_pair_the_undo_reverses() -> None:
         assert result is not None and result.ok
         assert result.verification()["sample"]  # the situation this test is about
         assert panel.undo_confirm.description == (
-            "I understand 20 added memberships will be taken off again and 5 removed "
-            "ones put back (1 list)"
+            "I understand the undo will take the contacts it added off their lists and "
+            "put back those it removed (up to 20 and 5 memberships on 1 list)"
         )
         panel.undo_confirm.value = True
         panel.undo_button.click()
