@@ -95,12 +95,7 @@ def _pytest(session: nox.Session, *folders: str) -> None:
         "import ccpandas, sys; f = ccpandas.__file__; "
         "sys.exit(0 if 'site-packages' in f else f'ccpandas imported from {f}')",
     )
-    tmp = session.create_tmp()
-    env = {
-        "PYTHONPATH": "",
-        "CCPANDAS_DATA_DIR": os.path.join(tmp, "data"),
-        "CCPANDAS_CONFIG_DIR": os.path.join(tmp, "config"),
-    }
+    env = _env(session)
     common = ("-q", "-p", "no:cacheprovider", *folders, *session.posargs)
     session.run("pytest", "-n", WORKERS, "--dist", "loadfile", "-m", "not serial", *common, env=env)
     if _TESTED:  # the serial tests time the rate limit, not the interpreter: make test's
@@ -109,7 +104,16 @@ def _pytest(session: nox.Session, *folders: str) -> None:
     session.run("pytest", "-m", "serial", *common, env=env, success_codes=[0, 5])
 
 
-def _install(session: nox.Session, *extra: str) -> None:
+def _env(session: nox.Session) -> dict[str, str]:
+    tmp = session.create_tmp()
+    return {
+        "PYTHONPATH": "",
+        "CCPANDAS_DATA_DIR": os.path.join(tmp, "data"),
+        "CCPANDAS_CONFIG_DIR": os.path.join(tmp, "config"),
+    }
+
+
+def _install(session: nox.Session, *extra: str, tests: tuple[str, ...]) -> None:
     # CCPANDAS_WHEEL (make test sets it to the wheel `make package` built and checked):
     # every session tests that very file; without it, pip builds one from the source tree.
     wheel = os.environ.get("CCPANDAS_WHEEL") or "."
@@ -118,6 +122,12 @@ def _install(session: nox.Session, *extra: str) -> None:
     session.install(f"{wheel}[excel]", *TEST_DEPS, *extra)
     # A reused environment already has this version: install the current build again.
     session.install("--no-deps", "--force-reinstall", wheel)
+    # One collection now (make test's `nox --install-only` makes it while its own suite
+    # runs): each worker of the session then finds the test modules' rewritten asserts
+    # cached for this Python instead of rewriting all of them (make sets no
+    # PYTHONDONTWRITEBYTECODE, see the Makefile).
+    collect = ("pytest", "-q", "-p", "no:cacheprovider", "--collect-only", *tests)
+    session.run_install(*collect, env=_env(session), silent=True)
 
 
 def _skip_reason(version: str) -> str:
@@ -143,8 +153,9 @@ def _tests(version: str) -> None:
         """Core and command-line tests on the newest pandas."""
         if reason:
             session.skip(reason)
-        _install(session)
-        _pytest(session, *CORE_TESTS, "tests/cli")
+        folders = (*CORE_TESTS, "tests/cli")
+        _install(session, tests=folders)
+        _pytest(session, *folders)
 
 
 for _version in PYTHONS:
@@ -154,12 +165,13 @@ for _version in PYTHONS:
 @nox.session(python=interpreter(PANDAS22_PYTHON), reuse_venv=True)
 def pandas22(session: nox.Session) -> None:
     """Core tests on pandas 2.2, the oldest pandas ccpandas supports."""
-    _install(session, OLDEST_PANDAS)
+    # and the command line's file readers, which lean on pandas' own (Excel, CSV)
+    folders = (*CORE_TESTS, "tests/cli/test_files.py")
+    _install(session, OLDEST_PANDAS, tests=folders)
     session.run(
         "python",
         "-c",
         "import pandas, sys; v = pandas.__version__; "
         "sys.exit(0 if v.startswith('2.2.') else f'pandas {v}, not 2.2')",
     )
-    # and the command line's file readers, which lean on pandas' own (Excel, CSV)
-    _pytest(session, *CORE_TESTS, "tests/cli/test_files.py")
+    _pytest(session, *folders)
