@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 import zlib
 from typing import Any
 
@@ -454,19 +453,7 @@ def run_undo(
         dry = template.replace(client=client, reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     # The check every run makes before its first change: nothing journaled nor sent.
-    needed = plan.n_requests + plan.expected_polls + part.read_requests
-    detail = f"about {needed:,} requests ({plan.n_requests:,} changes, ~{plan.expected_polls:,} "
-    detail += f"polls and {part.read_requests:,} reads to verify)"
-    if needed <= plan.daily_quota:  # else no day holds it (and undo() takes no wait_for_quota)
-        QuotaCheck(template.replace(client=client), plan.daily_quota).check(
-            needed, detail, before=UNDOING
-        )
-    else:  # as a run bigger than a day does: it stops at the quota; a resume goes on
-        warnings.warn(
-            f"this undo needs {detail}, more than a whole day's quota of "
-            f"{plan.daily_quota:,}: it stops when today's is spent; resume it after the reset",
-            stacklevel=4,
-        )
+    QuotaCheck(template.replace(client=client), plan.daily_quota).check_run(plan, before=UNDOING)
     meta, blob = _encode(plan)
     base_url = getattr(client, "base_url", None)
     journal = RunJournal.create_run(
