@@ -1384,7 +1384,10 @@ def undo(
     ``dry_run=True`` returns the preview (the plan's text: per-list counts, cost, what
     cannot be restored and why) and sends nothing. A run taken without a membership
     snapshot (``snapshot=True`` would have made it possible), or one not finished or
-    not verified, cannot be undone: a :class:`~ccpandas.PlanError`. Nor, without
+    not verified, cannot be undone: a :class:`~ccpandas.PlanError`. A run whose
+    contacts the API selects (``keep_in_lists``) that stopped part way (its resume
+    refused once its lists grew) is undone as far as it ran: the fresh read finds what
+    its requests that went out took off, and the preview and result say so. Nor, without
     ``force=True``, can a run whose pairs a later run changed again: the preview names
     those runs (undoing would silently revert them for those pairs).
 
@@ -1416,8 +1419,9 @@ def undo(
     Raises:
         PlanError: The run cannot be undone (no membership snapshot, not finished or not
             verified, already undone or being undone, by a call started even at the same
-            moment: the message names that undo; or changed again by a later run
-            without ``force=True``).
+            moment: the message names that undo; changed again by a later run without
+            ``force=True``; a stopped run whose contacts the API selects: while its
+            activities still run).
         TypeError: An argument of the wrong type (before anything is sent).
 
     Example:

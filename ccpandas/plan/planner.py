@@ -147,6 +147,10 @@ class PlanPart(Protocol):
     def undo_text(self) -> str:
         """The plan's undo line."""
 
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """Lines its result shows besides the counts."""
+
     def of(self, plan: RemovalPlan) -> PlanPart:
         """This part, reading the figures of ``plan``."""
 

@@ -232,6 +232,8 @@ class UndoPart:
             again, oldest first: ``(run_id, kind, pairs)`` each. Undoing the parent
             would silently revert their changes of those pairs, so the undo needs
             ``force=True``. Default none.
+        ran: What ran of a parent that stopped part way, e.g. ``"1 of 2 requests"``:
+            the undo reverts only that. Default "" (the whole run).
         plan: The plan whose figures (batches, rate, lists) the part reads; the plan
             sets it when asked (:meth:`of`). Default None.
 
@@ -244,6 +246,7 @@ class UndoPart:
     read_requests: int = 0
     check_requests: int = 0
     later_runs: tuple[tuple[str, str, int], ...] = ()
+    ran: str = ""
     plan: Any = field(default=None, repr=False)
     #: How the plan is shown.
     title: ClassVar[str] = "UndoPlan (nothing sent yet)"
@@ -278,6 +281,17 @@ class UndoPart:
             f"again after run {self.parent_run_id}; undoing it would silently revert "
             f"{'that run' if one else 'those runs'} for them: pass force=True (--force) "
             "to undo anyway"
+        )
+
+    @property
+    def facts(self) -> tuple[str, ...]:
+        """What the undo's result says besides its counts: the part of its parent it
+        reverts, when that stopped part way."""
+        if not self.ran:
+            return ()
+        return (
+            f"undoes only the part that ran ({self.ran}) of run {self.parent_run_id}, "
+            "which stopped part way",
         )
 
     @property
@@ -406,7 +420,7 @@ class UndoPart:
         lines.append(("cost", f"{plan.total_requests:,} requests: {parts}"))
         if self.later_runs:
             lines.append(("changed since", self.later_text()))
-        lines.extend(("note", n) for n in plan.notes)
+        lines.extend(("note", n) for n in (*self.facts, *plan.notes))
         return lines
 
 
@@ -432,6 +446,7 @@ def plan_undo(
     rate: float = 4.0,
     check_requests: int = 0,
     later_runs: Sequence[tuple[str, str, int]] = (),
+    ran: str = "",
 ) -> RemovalPlan:
     """The undo plan of decided pairs (:func:`decide_undo`): the add batches and the
     lines the preview shows. Planning the same pairs again gives the same batches.
@@ -448,6 +463,8 @@ def plan_undo(
         check_requests: What the fresh read that decided the pairs cost. Default 0.
         later_runs: The later runs that changed some of the same pairs, as
             ``(run_id, kind, pairs)`` (see :class:`UndoPart`). Default none.
+        ran: What ran of a parent that stopped part way (see :class:`UndoPart`).
+            Default "" (the whole run).
 
     Returns:
         A :class:`~ccpandas.plan.planner.RemovalPlan` of kind ``undo`` (the one plan
@@ -479,7 +496,7 @@ def plan_undo(
         notes=notes,
         list_names=names,
         kind=RunKind.UNDO.value,
-        part=UndoPart(parent_run_id, cs, read_requests, check_requests, tuple(later_runs)),
+        part=UndoPart(parent_run_id, cs, read_requests, check_requests, tuple(later_runs), ran),
     )
 
 

@@ -30,7 +30,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from ccpandas.errors import QuotaShortError, next_utc_midnight
+from ccpandas.errors import UNDOING, QuotaShortError, next_utc_midnight
 from ccpandas.models import DAILY_QUOTA
 from ccpandas.plan.membership import verify_budget
 from ccpandas.run.runner import Runner
@@ -71,6 +71,12 @@ class QuotaCheck:
         (:class:`~ccpandas.errors.QuotaShortError`) or, with ``wait_for_quota``, wait
         for the reset. ``detail`` says what the requests are, ``before`` what comes
         next, for the message."""
+        if before == UNDOING and needed > self.limit:  # undo() takes no wait_for_quota
+            # No day holds it: it goes, stops when today's quota is spent; a resume goes on.
+            self._whole_day(
+                "undo", detail, "it stops when today's is spent; resume it after the reset"
+            )
+            return
         used = self._used()
         if used is None or self.waited or needed <= self.limit - used:
             return
@@ -82,15 +88,17 @@ class QuotaCheck:
             raise short
         self.waited = True
         if used == 0:  # a fresh day cannot hold it: go now, waiting at each reset
-            warnings.warn(
-                f"this run needs {detail}, more than a whole day's quota of "
-                f"{self.limit:,}: it will wait for each reset (wait_for_quota=True)",
-                stacklevel=4,
-            )
+            self._whole_day("run", detail, "it will wait for each reset (wait_for_quota=True)")
             return
         log.warning("%s; waiting for the reset (wait_for_quota=True)", short)
         if not self.runner.wait_for_reset():
             raise short  # stopped while waiting, before anything of the run was spent
+
+    def _whole_day(self, what: str, detail: str, then: str) -> None:
+        """Warn that the ``what`` ("run", "undo") needs more than a whole day's quota;
+        the warning names the user's call (an undo's check is two calls deeper)."""
+        text = f"this {what} needs {detail}, more than a whole day's quota of {self.limit:,}"
+        warnings.warn(f"{text}: {then}", stacklevel=7 if what == "undo" else 5)
 
     def check_run(self, plan: Any, reads: int = 0, before: str | None = None) -> None:
         """:meth:`check` before the first change of ``plan`` (a
@@ -102,7 +110,8 @@ class QuotaCheck:
         # The snapshot's reads are spent already (the ledger counts them). A read of the
         # contacts changed since the run started spends "about" the plan's figure, "at
         # most" its budget (others' changes are read too): the check counts the most.
-        verify, most = plan.verify_requests, ""
+        # A kind's part (an undo's) says its own verification read.
+        verify, most = plan.read_requests if plan.part else plan.verify_requests, ""
         m = plan.membership
         if verify and m is not None and m.verify_method == VerifyMethod.CHANGED:
             verify, most = max(verify, verify_budget(plan.n_requests)), "at most "

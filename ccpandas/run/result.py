@@ -861,7 +861,9 @@ class RemovalResult:
         Raises:
             PlanError: The run cannot be undone (no membership snapshot, not finished or not
                 verified, already undone or being undone (the message names that undo),
-                or changed again by a later run without ``force=True``).
+                or changed again by a later run without ``force=True``). A run whose
+                contacts the API selects (``keep_in_lists``) that stopped part way is
+                undone as far as it ran, once its activities ended.
             TypeError: No client: the result has none, nor was it rebuilt by
                 ``ccpandas.run_result``, and ``client`` is None.
 
@@ -1162,7 +1164,8 @@ class RemovalResult:
             stop_reason=summaries.stop_reason_of(self, outcome, error),
             error=str(error) if error is not None else None,
             resume_call=self.resume_call if outcome.unfinished else None,
-            facts=(dup,) if dup else (),
+            # The kind's own (an undo of a run stopped part way: the part it reverts).
+            facts=(*([dup] if dup else []), *(plan.part.facts if plan.part else ())),
             preview=preview,
             verification=self.verification(),
             driven_elsewhere=self.driven_elsewhere,

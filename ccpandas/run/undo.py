@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import warnings
 import zlib
 from typing import Any
 
@@ -133,15 +132,19 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
             f"contacts were really on its lists: it cannot be undone exactly, and {blind} "
             "Runs started with snapshot=True (or snapshot='auto' when it takes one) can be undone."
         )
-    if not parent.done:
+    stopped = _went_out(parent) is not None
+    running = any(r.in_flight for r in parent.runs)
+    if not parent.done and (not stopped or running or parent.driven_elsewhere):
         way = f"finish it first with {parent.resume_call}"
+        if stopped:  # a resume may be refused (its lists grew): the part that ran is undone
+            way = "its activities still run: result.wait() follows them to their end"
         if parent.driven_elsewhere:  # a resume would be refused (RunLockedError)
             way = "another process drives it now: wait for it to end (ccpandas.runs())"
         raise PlanError(
             f"run {run_id} has not finished (some requests were not accepted or activities "
             f"are still running): {way}, then undo it"
         )
-    if parent.after is None:
+    if parent.after is None and not stopped:  # stopped: the fresh read decides each pair
         raise PlanError(
             f"run {run_id} was not verified (verify=False, or it stopped before): its "
             f"removed memberships are not known. ccpandas.run_result({run_id!r}).verify() "
@@ -154,11 +157,35 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     return changed
 
 
+def _went_out(result: RemovalResult) -> list[BatchRun] | None:
+    """The requests that went out (or may have: no answer came) of a run stopped part
+    way whose contacts the API selects: its resume is refused once its lists grew, so
+    an undo reverts what those did. None for a finished run or any other."""
+    if result.done or not result.plan.source.kind.api_selects:
+        return None
+    idle = (BatchState.PENDING, BatchState.REJECTED)
+    return [r for r in result.runs if r.state not in idle]
+
+
+def _sent_pairs(result: RemovalResult) -> pd.Series | None:
+    """Per pair of ``result.changes`` of a stopped run (:func:`_went_out`), whether a
+    request that went out named its list (the API chose whom it took off); None for
+    any other run."""
+    went = _went_out(result)
+    if went is None:
+        return None
+    return result.changes["list_id"].isin({lid for r in went for lid in r.batch.list_ids})
+
+
 def _part_way(result: RemovalResult) -> pd.Series:
-    """Per pair of ``result.changes``, whether its activity ended part way (``unknown``)
-    and the verification did not see it: the run may have changed it."""
+    """Per pair of ``result.changes``, whether its activity ended part way (``unknown``),
+    or a stopped run's request that went out named its list (:func:`_sent_pairs`), and
+    the verification did not see it: the run may have changed it."""
     outcome = result.changes["outcome"].astype(str)
     unknown = outcome == BatchState.UNKNOWN
+    sent = _sent_pairs(result)
+    if sent is not None:  # one word for every pair of a source's run: its lists say more
+        unknown = sent & (outcome != PairOutcome.REMOVED.value)
     if unknown.any():  # covered None: a read saw every pair
         read = result.after is not None
         covered = result._covered_pairs() if read else np.zeros(len(outcome), dtype=bool)
@@ -183,6 +210,8 @@ def undo_pairs(result: RemovalResult) -> pd.DataFrame:
     unseen = (outcome == PairOutcome.UNVERIFIED.value) | part_way
     unseen &= action.isin([Action.REMOVE.value, Action.ADD.value])
     done = outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value]) | unseen
+    sent = _sent_pairs(result)
+    done &= True if sent is None else sent  # stopped: only what its sent requests did
     changed = ch.loc[done, ["contact_id", "list_id"]].reset_index(drop=True)
     # What reverses each pair: a removed one is added back, an added one taken off.
     added = (outcome == PairOutcome.ADDED.value) | (unseen & (action == Action.ADD.value))
@@ -339,7 +368,7 @@ def plan_undo_of(
 ) -> RemovalPlan:
     """Check that ``parent`` can be undone, read its lists and contacts afresh, and
     plan the adds (nothing is sent)."""
-    removed = _check_undoable(parent, db, force)
+    removed, went = _check_undoable(parent, db, force), _went_out(parent)
     reporter = reporter or NullReporter()
     list_ids = [lid for lid in parent.plan.list_ids if lid in set(removed["list_id"])]
     live, names, requests = _live_lists(client, list_ids)
@@ -391,6 +420,8 @@ def plan_undo_of(
         rate=parent.plan.rate,
         check_requests=requests,
         later_runs=later_runs(db, str(parent.run_id), removed),
+        # A run stopped part way (its resume refused): the part that ran is undone.
+        ran="" if went is None else f"{len(went):,} of {plural(len(parent.runs), 'request')}",
     )
     note = f"checked just now with {plural(requests, 'read request')} (lists, members, contacts)"
     return dataclasses.replace(plan, notes=(*plan.notes, note))
@@ -402,7 +433,7 @@ def plan_undo_of(
 #: What the journal keeps of an undo plan besides its pairs (the change set) and their
 #: decisions: enough to plan them again into the same requests.
 _META = ("list_ids", "list_names", "rate", "notes")
-_PART = ("read_requests", "check_requests", "later_runs")
+_PART = ("read_requests", "check_requests", "later_runs", "ran")
 _DECIDED = ("contact_status", "decision", "reason")
 
 
@@ -436,6 +467,7 @@ def load_undo_plan(db: JournalDB, run_id: str, record: dict[str, Any]) -> Remova
         rate=meta["rate"],
         check_requests=int(meta.get("check_requests", 0)),  # none before issue 21
         later_runs=[(str(r), str(k), int(n)) for r, k, n in meta.get("later_runs") or ()],
+        ran=str(meta.get("ran", "")),
     )
     plan = dataclasses.replace(plan, notes=tuple(meta["notes"]))
     return checked_plan(plan, meta, f"undo run {run_id}")
@@ -469,19 +501,7 @@ def run_undo(
         dry = template.replace(client=client, reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
     # The check every run makes before its first change: nothing journaled nor sent.
-    needed = plan.n_requests + plan.expected_polls + part.read_requests
-    detail = f"about {needed:,} requests ({plan.n_requests:,} changes, ~{plan.expected_polls:,} "
-    detail += f"polls and {part.read_requests:,} reads to verify)"
-    if needed <= plan.daily_quota:  # else no day holds it (and undo() takes no wait_for_quota)
-        QuotaCheck(template.replace(client=client), plan.daily_quota).check(
-            needed, detail, before=UNDOING
-        )
-    else:  # as a run bigger than a day does: it stops at the quota; a resume goes on
-        warnings.warn(
-            f"this undo needs {detail}, more than a whole day's quota of "
-            f"{plan.daily_quota:,}: it stops when today's is spent; resume it after the reset",
-            stacklevel=4,
-        )
+    QuotaCheck(template.replace(client=client), plan.daily_quota).check_run(plan, before=UNDOING)
     meta, blob = _encode(plan)
     base_url = getattr(client, "base_url", None)
     # The check and the journaling under the reversed run's lock: two undos of it started

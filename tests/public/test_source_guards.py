@@ -9,7 +9,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from engine_support import posts
+from engine_support import InterruptAfter, posts
 
 import ccpandas
 from ccpandas import PlanError, QuotaExceededError, Source
@@ -336,3 +336,46 @@ def test_spent_counts_a_resume_s_refused_read_again(fast_account, wait_for_quota
         refused = emu.account.count() - count - sum(before.values())
         assert refused and result.spent == {**before, "reads": before["reads"] + refused}
     assert sum(result.spent.values()) == emu.account.count() - count
+
+
+def test_a_stopped_keep_whose_resume_is_refused_undoes_the_part_that_ran(fast_account):
+    # Stopped after the first of its two requests, then the list grew: a resume would
+    # take off members the plan never showed (refused), and undo said "resume first".
+    # The undo puts back exactly what the request that went out took off.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    acct = emu.account
+    sources = acct.list_ids()[1:]  # 51 source lists: two requests (50 per request)
+    before = {lid: acct.members(lid) for lid in acct.list_ids()}
+    vip = pd.DataFrame({"contact_id": sorted(before[target])[: len(before[target]) // 2]})
+    with pytest.raises(KeyboardInterrupt) as caught:
+        vip.cc.keep_in_lists(
+            [target], source=Source.list_ids(sources), client=client, progress=InterruptAfter(1)
+        )
+    result = caught.value.result
+    assert [r.in_flight for r in result.runs] == [True, False]
+    with pytest.raises(PlanError, match=r"its activities still run: result\.wait\(\) follows"):
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    result.wait()  # its one activity followed to its end
+    assert posts(emu, 201) == 1 and not result.done
+    removed = {(c, target) for c in before[target] - acct.members(target)}
+    assert removed
+    sourced = set().union(*(before[lid] for lid in sources)) - set(vip["contact_id"])
+    newcomers = sorted(sourced - acct.members(target))[:20]
+    acct.add_members(target, newcomers)
+    with pytest.raises(PlanError, match="20 more members of it would leave now"):
+        result.resume(progress=False)
+    with pytest.raises(PlanError, match="20 more members of it would leave now"):
+        ccpandas.resume(result.run_id, client=client, progress=False)
+    assert posts(emu, 201) == 1
+
+    preview = result.undo(dry_run=True)
+    assert "undoes only the part that ran (1 of 2 requests)" in str(preview)
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    for shown in (undo, ccpandas.run_result(undo.run_id)):  # the journal's too
+        assert f"part that ran (1 of 2 requests) of run {result.run_id}" in str(shown)
+    restored = undo.changes[undo.changes["outcome"] == "restored"]
+    assert set(zip(restored["contact_id"], restored["list_id"], strict=True)) == removed
+    assert set(undo.changes["outcome"]) == {"restored"}
+    assert acct.members(target) == before[target] | set(newcomers)
+    assert all(acct.members(lid) == before[lid] for lid in sources)
+    assert posts(emu, 201) == 1  # the second request never went
