@@ -249,6 +249,9 @@ def test_a_killed_run_spent_at_least_what_it_journaled_and_a_resume_adds(
     again = run_cli("resume", row["run_id"], "--json")
     assert again.code == ExitCode.OK, again.err
     resumed = json.loads(again.out)
-    total = spent + emu.account.count() - killed  # the resume's requests added, none twice
-    assert (resumed["requests_spent"]["total"], resumed["requests_spent_at_least"]) == (total, True)
+    # The resume's requests added, none twice (a poll out at the kill may reach the
+    # server after `killed` was read: at most the server's count since).
+    total = resumed["requests_spent"]["total"]
+    assert spent < total <= spent + emu.account.count() - killed, (spent, resumed)
+    assert resumed["requests_spent_at_least"] is True
     assert ccpandas.runs()["requests_spent"].tolist() == [total]
