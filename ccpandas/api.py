@@ -62,7 +62,13 @@ from ccpandas.run.options import RunOptions, check_client, check_source
 from ccpandas.run.result import RemovalResult, rebuild_run, reread_lists
 from ccpandas.run.runner import Journal, NullJournal, Runner
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
-from ccpandas.store.journal import JournalDB, RunJournal, open_journal, plan_digest
+from ccpandas.store.journal import (
+    JournalDB,
+    RunJournal,
+    journaled_spent,
+    open_journal,
+    plan_digest,
+)
 from ccpandas.vocab import (
     STOP_DRIVER_ENDED,
     RunKind,
@@ -980,6 +986,7 @@ RUN_COLUMNS = (
     "synced_memberships",
     "outcome",
     "requests_spent",
+    "requests_spent_at_least",
 )
 #: What :func:`runs` says about a run.
 RUN_STATES = {
@@ -1018,8 +1025,10 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     ``result.summary()`` and the CLI say it: ``completed``, ``failed``,
     ``quota_exceeded``...; None for a run driven now, or journaled without one),
     ``requests_spent`` (every request the run spent, as its summary's ``spent``; None
-    when journaled without the count), and more. A missing text value
-    (``stop_reason`` of a completed run, say) is always None, in an object column.
+    when journaled without the count), ``requests_spent_at_least`` (True: that count is
+    a lower bound, a process driving the run was killed or drives it still), and more.
+    A missing text value (``stop_reason`` of a completed run, say) is always None, in an
+    object column.
 
     Args:
         journal: {shared}
@@ -1073,6 +1082,7 @@ def _runs_row(rec: dict[str, Any], db: JournalDB, verified: dict[str, str]) -> d
     if rec["status"] == "running" and state is not RunState.RUNNING:
         reason = STOP_DRIVER_ENDED  # as the rebuilt result's summary says
     row = {col: rec.get(col) for col in RUN_COLUMNS}  # None where the journal has none
+    spent, at_least = journaled_spent(rec["spent"])
     row.update(
         lists=len(json.loads(rec["list_ids"])),
         list_names=_list_names(rec),
@@ -1082,7 +1092,8 @@ def _runs_row(rec: dict[str, Any], db: JournalDB, verified: dict[str, str]) -> d
         uncertain=rec["uncertain"] + (rec["sending"] if state is not RunState.RUNNING else 0),
         outcome=rec["outcome"] if rec["status"] != "running" else None,
         # Every request spent, as the result's summary says; None: not journaled.
-        requests_spent=sum(json.loads(rec["spent"]).values()) if rec["spent"] else None,
+        requests_spent=None if spent is None else sum(spent.values()),
+        requests_spent_at_least=at_least,
     )
     # What a re-read verified, in the column of the run's kind ("removed_memberships").
     row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])
@@ -1129,6 +1140,7 @@ _COUNTS = ("lists", "rows", "batches", "accepted", "completed", "failed", "uncer
 _RUN_DTYPES = dict.fromkeys(_COUNTS, "int64") | {
     "contacts": "Int64",
     "requests_spent": "Int64",
+    "requests_spent_at_least": "bool",
     "progress": "float64",
 }
 

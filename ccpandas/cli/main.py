@@ -59,6 +59,7 @@ from ccpandas._config import BASE_URL_ENV, env
 from ccpandas.auth import TextView
 from ccpandas.plan.planner import frame_column, list_names, plural
 from ccpandas.report.progress import LogReporter
+from ccpandas.run.summary import spent_words
 from ccpandas.store.journal import open_journal
 from ccpandas.vocab import ExitCode
 
@@ -921,6 +922,11 @@ def _runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
     def count(n: Any) -> str:
         return "" if pd.isna(n) else f"{int(n):,}"
 
+    # "at least 3": a lower bound (a killed process's count), as the run's summary says.
+    spent = [
+        "" if pd.isna(n) else spent_words(int(n), bool(low))
+        for n, low in zip(frame["requests_spent"], frame["requests_spent_at_least"], strict=True)
+    ]
     return shown.assign(
         started_at=shown["started_at"].dt.strftime("%Y-%m-%d %H:%M UTC"),
         list_names=shown["list_names"].map(_short_names),
@@ -928,7 +934,7 @@ def _runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
         progress=shown["progress"].map("{:.0%}".format),
         parent=shown["parent"].fillna(""),
         stop_reason=shown["stop_reason"].fillna(""),
-        requests_spent=shown["requests_spent"].map(count),  # "": not journaled
+        requests_spent=spent,  # "": not journaled
     ).rename(columns={"list_names": "lists", "requests_spent": "spent"})
 
 

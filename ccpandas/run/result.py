@@ -61,7 +61,7 @@ from ccpandas.run.summary import (
     verified_text,
 )
 from ccpandas.store.batch import BatchRun, BatchState
-from ccpandas.store.journal import mark_unanswered, open_journal
+from ccpandas.store.journal import journaled_spent, mark_unanswered, open_journal
 from ccpandas.store.snapshots import SnapshotJournal, journaled_after, run_snapshot_ids
 from ccpandas.vocab import (
     STOP_DRIVER_ENDED,
@@ -117,8 +117,8 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
         result.unfinished_reason = None if result.driven_elsewhere else STOP_DRIVER_ENDED
     else:  # why its activities were left running (timeout, not waited), as journaled
         result.unfinished_reason = record.get("stop_reason")
-    spent = json.loads(record.get("spent") or "null")  # None: journaled without a count
-    result.spent = {p: int(spent.get(p, 0)) for p in SPENT_PARTS} if spent else None
+    spent, result.spent_at_least = journaled_spent(record.get("spent"))  # None: not counted
+    result.spent = {p: spent.get(p, 0) for p in SPENT_PARTS} if spent else None
     if plan.membership is not None or plan.verifiable:
         # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)
@@ -293,6 +293,9 @@ class RemovalResult:
         # Planning's reads: the snapshot's or lookups' (an undo's part: its fresh read).
         part = plan.part
         self.spent["reads"] = int(part.check_requests if part else plan.read_requests)
+        #: :attr:`spent` is a lower bound: it adds to what the journal counted of a call
+        #: whose process was killed (its last requests not counted).
+        self.spent_at_least = False
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -512,10 +515,11 @@ class RemovalResult:
         marks = [stats.split()] * 2 if stats is not None else []  # no reads, no changes
         # Under the run's lock: a read made while another process drives the run
         # (its activities not yet run) would be taken for that process's verification.
-        with self.runner.journal.hold():
+        journal = self.runner.journal
+        with journal.hold(), journal.counting(lambda: self._spent_with(marks)):
             # Another call may have moved the run on (a retry): its batches as recorded,
             # or the poll below would write this result's older look back.
-            self.runner.journal.catch_up(self.runs)
+            journal.catch_up(self.runs)
             try:
                 # Ended since this result's last look? One round of polling, so that only
                 # a read made while some still run is set aside (_verify_now).
@@ -942,8 +946,9 @@ class RemovalResult:
         stats = getattr(runner.client, "stats", None)
         self.interrupted, self.driven_elsewhere = False, False
         # Holding the run (journal lock) first: if another process drives it, nothing
-        # is sent from here, and the batches are brought up to date before acting.
-        with journal.attach(self.runs):
+        # is sent from here, and the batches are brought up to date before acting. Each
+        # journal write counts what the run spent so far: a killed process leaves that.
+        with journal.counting(lambda: self._spent_with(marks)), journal.attach(self.runs):
             if not shown:
                 reporter.start(runner.snapshot(self.runs, "starting"))
             phase = "done"
@@ -993,19 +998,28 @@ class RemovalResult:
                     self._finish_report(reporter, phase)
 
     def _count_spent(self, marks: list[tuple[int, int]]) -> None:
-        """Add what a driving call spent to :attr:`spent`, from the client's counts at
+        """Add what a driving call spent to :attr:`spent` (:meth:`_spent_with`), once:
+        ``marks`` are emptied."""
+        spent = self._spent_with(marks)
+        marks.clear()  # first: a journal write meanwhile counts less, never twice
+        self.spent = spent
+
+    def _spent_with(self, marks: list[tuple[int, int]]) -> dict[str, int] | None:
+        """:attr:`spent` and what a driving call spent so far, from the client's counts at
         its start and at each mark: the lists read again before its sends (reads), the
         POSTs (changes, resends) and other requests (polls) of its sends and waits, and
-        every request after them (the verification). A mark not reached: the end."""
+        every request after them (the verification). A mark not reached: now."""
         stats = getattr(self.runner.client, "stats", None)
         if self.spent is None or stats is None or not marks:
-            return
+            return self.spent
         end = stats.split()
         start, sends, (posts, gets) = [*marks, end, end][:3]
-        self.spent["reads"] += sum(sends) - sum(start)
-        self.spent["changes"] += posts - sends[0]
-        self.spent["polls"] += gets - sends[1]
-        self.spent["verification"] += sum(end) - posts - gets
+        return {
+            "reads": self.spent["reads"] + sum(sends) - sum(start),
+            "changes": self.spent["changes"] + posts - sends[0],
+            "polls": self.spent["polls"] + gets - sends[1],
+            "verification": self.spent["verification"] + sum(end) - posts - gets,
+        }
 
     def _record_stop(self, journal: Any, reason: str | None) -> None:
         """Journal why the driving call returned. A journal that cannot take it (a full
@@ -1048,7 +1062,7 @@ class RemovalResult:
                 # later driving call to the end clears it.
                 unfinished = summary.outcome is RunOutcome.PROCESSING
                 reason = summary.stop_reason if unfinished else None
-                record(summary.outcome, reason, spent=summary.spent)
+                record(summary.outcome, reason, summary.spent, summary.spent_at_least)
             except Exception as exc:  # a record for runs(), never a reason to crash a run
                 log.warning("run %s: its outcome was not recorded (%s)", self.run_id, exc)
         return summary
@@ -1157,6 +1171,7 @@ class RemovalResult:
             # 0: read from the journal (a rebuilt result), which keeps no count: not known.
             reads=reads or None,
             spent=None if self.spent is None else dict(self.spent),
+            spent_at_least=self.spent is not None and self.spent_at_least,
             activity_states=dict(states.most_common()),
             verified=self.after is not None,
             truth=truth,

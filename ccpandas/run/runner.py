@@ -118,12 +118,23 @@ class Journal(Protocol):
         """The driving call returned; ``reason`` None when it ended normally."""
         return None
 
+    def counting(
+        self, spent: Callable[[], Mapping[str, int] | None]
+    ) -> contextlib.AbstractContextManager[None]:
+        """Held while a call drives the run: its writes record ``spent()``, the requests
+        spent so far, as a lower bound (a killed process leaves at least that)."""
+        return contextlib.nullcontext()
+
     def run_outcome(
-        self, outcome: str, reason: str | None = None, spent: Mapping[str, int] | None = None
+        self,
+        outcome: str,
+        reason: str | None = None,
+        spent: Mapping[str, int] | None = None,
+        at_least: bool = False,
     ) -> None:
         """The run's summary word (:class:`ccpandas.vocab.RunOutcome`) as the driving
-        call left it, why a run left running is not followed, and the requests it spent,
-        for ``ccpandas.runs()``."""
+        call left it, why a run left running is not followed, and the requests it spent
+        (``at_least``: a lower bound), for ``ccpandas.runs()``."""
         return None
 
     def activity_holder(self, activity_id: str) -> str | None:

@@ -47,6 +47,7 @@ __all__ = [
     "ListFigures",
     "Summary",
     "fate_of",
+    "spent_words",
 ]
 
 # What each row status / pair outcome counts as. Batch states are the enum's words; the
@@ -104,6 +105,21 @@ _FATES: dict[str, Fate] = {
 
 #: The parts of a run's spent requests (:attr:`Summary.spent`), in order.
 SPENT_PARTS = ("reads", "changes", "polls", "verification")
+
+
+#: Why a run's spent count is a lower bound (:attr:`Summary.spent_at_least`).
+_SPENT_CUT = "a process driving it ended before counting its last requests"
+
+
+def spent_words(total: int, at_least: bool) -> str:
+    """A run's spent requests in all: "1,234", or "at least 3" for a lower bound
+    (:attr:`Summary.spent_at_least`), as the summary and ``ccpandas runs`` say it.
+
+    Example:
+        >>> spent_words(1234, False), spent_words(3, True)
+        ('1,234', 'at least 3')
+    """
+    return f"at least {total:,}" if at_least else f"{total:,}"
 
 
 def fate_of(word: str) -> Fate:
@@ -219,6 +235,9 @@ class Summary:
             ``verification`` (the re-read), over every driving call of the run (a
             resume adds to it); None when not known (a rebuilt result of a run
             journaled before this count, or a client that counts nothing).
+        spent_at_least: :attr:`spent` is a lower bound: counted by the journal while a
+            process drove the run, which was killed (or drives it still) before counting
+            its last requests; a resume adds its own to it.
         verified: True when a re-read of the lists says how each pair ended.
         truth: The membership line: what the re-read shows, or what is expected.
         stop_reason: Why the run stopped (``quota_exceeded``, ``timeout``,
@@ -271,6 +290,7 @@ class Summary:
     verified_word: str = ""
     driven_elsewhere: bool = False  #: another live process drives the run now
     spent: Mapping[str, int] | None = None  #: every request spent, per part; None: unknown
+    spent_at_least: bool = False  #: ``spent`` is a lower bound (a killed process's count)
 
     @property
     def spent_total(self) -> int | None:
@@ -279,10 +299,14 @@ class Summary:
 
     @property
     def spent_text(self) -> str:
-        """ "57 in all (reads 24, changes 32, polls 1, verification 0)", or "unknown"."""
+        """ "57 in all (reads 24, changes 32, polls 1, verification 0)", "at least 57
+        (...; why)", or "unknown"."""
         if self.spent is None:
             return "unknown (not counted in the journal of this run)"
-        return f"{self.spent_total:,} in all ({_counts(self.spent)})"
+        if not self.spent_at_least:
+            return f"{self.spent_total:,} in all ({_counts(self.spent)})"
+        why = "another process drives it now" if self.driven_elsewhere else _SPENT_CUT
+        return f"{spent_words(sum(self.spent.values()), True)} ({_counts(self.spent)}; {why})"
 
     @property
     def changed_word(self) -> str:
@@ -485,6 +509,7 @@ class Summary:
             "requests_spent": None
             if self.spent is None
             else {"total": self.spent_total, **self.spent},
+            "requests_spent_at_least": self.spent_at_least,
             "lists": [dataclasses.asdict(item) for item in self.lists],
             "verified_word": self.changed_word,
             "verification": dict(self.verification) if self.verification else None,

@@ -13,7 +13,9 @@ gets a ``run_id`` and its story goes into ``journal.sqlite3`` in the data direct
 - before each POST: an *attempt* of that batch, outcome ``sending``;
 - when the POST is answered: the outcome (``accepted`` with the activity id,
   ``rejected``, ``not_sent``, or ``uncertain`` when no answer came back);
-- after each poll: the activities whose state changed.
+- after each poll: the activities whose state changed;
+- with each of those writes, the requests the run spent so far (a lower bound, marked
+  so, until the driving call ends and writes the exact count).
 
 Every write is committed (WAL mode, ``synchronous=FULL``) before the runner sends the
 next request, so a run killed at any instant can be resumed: accepted activities are
@@ -53,7 +55,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -227,6 +229,33 @@ _ADDED_RUN_COLUMNS = (
     ("spent", "TEXT"),  # the requests spent per part, as JSON (Summary.spent)
 )
 _ADDED_SNAPSHOT_COLUMNS = (("selection", "TEXT"),)
+
+
+#: The key of a journaled ``spent`` counted while a process drove the run: a lower bound
+#: (that process may have been killed before counting its last requests).
+_AT_LEAST = "at_least"
+
+
+def journaled_spent(value: str | None) -> tuple[dict[str, int] | None, bool]:
+    """A run's journaled ``spent`` column: the requests per part (None: not counted), and
+    True when that is a lower bound (counted while a process drove the run).
+
+    Example:
+        >>> journaled_spent('{"reads": 2, "changes": 1, "at_least": 1}')
+        ({'reads': 2, 'changes': 1}, True)
+        >>> journaled_spent(None)
+        (None, False)
+    """
+    spent = json.loads(value or "null")
+    if not spent:
+        return None, False
+    at_least = bool(spent.pop(_AT_LEAST, False))
+    return {k: int(v) for k, v in spent.items()}, at_least
+
+
+def _spent_json(spent: Mapping[str, int], at_least: bool) -> str:
+    counts = {k: int(v) for k, v in spent.items()}
+    return json.dumps({**counts, _AT_LEAST: 1} if at_least else counts)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
@@ -613,6 +642,7 @@ class RunJournal:
         self._held = False  # this object holds the run's lock (hold() is re-entrant)
         self._attached = False  # and drives the run (attach() is re-entrant too)
         self._resent_at_send: dict[int, int] = {}
+        self._counting: Callable[[], Mapping[str, int] | None] | None = None  # counting()
 
     def __repr__(self) -> str:
         return f"RunJournal({self.run_id!r}, {str(self.db.path)!r})"
@@ -823,6 +853,22 @@ class RunJournal:
             finally:
                 self._attached = False
 
+    @contextlib.contextmanager
+    def counting(self, spent: Callable[[], Mapping[str, int] | None]) -> Iterator[None]:
+        """While held, each write of the run also records ``spent()`` (the requests spent
+        so far, per part; None: not known) as a lower bound: a process killed mid-way
+        leaves at least that count, with no write of its own (:meth:`run_outcome`
+        writes the exact one).
+
+        Args:
+            spent: What the run spent so far, asked at each write.
+        """
+        before, self._counting = self._counting, spent
+        try:
+            yield
+        finally:
+            self._counting = before
+
     def catch_up(self, runs: Sequence[BatchRun]) -> None:
         """``runs`` as the journal has them (another call or process may have moved the
         run on), under :meth:`hold`; a batch whose attempt a dead process left
@@ -910,7 +956,11 @@ class RunJournal:
             self._set(conn, status=status, stop_reason=reason, stopped_at=now, updated_at=now)
 
     def run_outcome(
-        self, outcome: str, reason: str | None = None, spent: Mapping[str, int] | None = None
+        self,
+        outcome: str,
+        reason: str | None = None,
+        spent: Mapping[str, int] | None = None,
+        at_least: bool = False,
     ) -> None:
         """Record the run's summary word (:class:`~ccpandas.vocab.RunOutcome`) as the
         driving call left it: ``ccpandas.runs()`` shows the same word as the result.
@@ -922,11 +972,13 @@ class RunJournal:
                 :meth:`run_stopped` wrote.
             spent: The requests the run spent so far, per part (reads, changes, polls,
                 verification); None keeps what was journaled.
+            at_least: ``spent`` is a lower bound (it adds to what a killed process
+                counted).
         """
         word = RunOutcome(outcome)  # a fixed word of the vocabulary, never free text
         extra: dict[str, Any] = {} if reason is None else {"stop_reason": reason}
         if spent is not None:
-            extra["spent"] = json.dumps({k: int(v) for k, v in spent.items()})
+            extra["spent"] = _spent_json(spent, at_least)
         with self.db.transaction() as conn:
             self._set(conn, outcome=str(word), **extra)
 
@@ -1021,7 +1073,11 @@ class RunJournal:
         self._set(conn, updated_at=now or _iso(_utcnow()))
 
     def _set(self, conn: sqlite3.Connection, **values: Any) -> None:
-        """Update the run's ``runs`` row (inside the caller's transaction)."""
+        """Update the run's ``runs`` row (inside the caller's transaction); with the
+        count :meth:`counting` gives, unless ``values`` has the exact one."""
+        spent = None if self._counting is None or "spent" in values else self._counting()
+        if spent is not None:
+            values["spent"] = _spent_json(spent, True)
         update_rows(conn, "runs", {"run_id": self.run_id}, **values)
 
 

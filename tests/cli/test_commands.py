@@ -32,6 +32,7 @@ REPORT_KEYS = {
     "requests",
     "activities",
     "requests_spent",  # every request the run spent, per part (added, not changed)
+    "requests_spent_at_least",  # that count is a lower bound (a killed process's)
     "lists",
     "stopped",
     "stop_reason",

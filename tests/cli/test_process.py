@@ -223,3 +223,35 @@ def test_sigterm_is_an_interruption_exit_130_journal_settled(emu, lists, members
     again = run_cli("resume", report["run_id"], "--json")
     assert again.code == ExitCode.OK, again.err
     assert json.loads(again.out)["requests"] == {"total": 1, "accepted": 1, "resent": 0}
+
+
+@pytest.mark.emulator(speed=2.0)  # 2 items a second: the activity runs for a while
+def test_a_killed_run_spent_at_least_what_it_journaled_and_a_resume_adds(
+    emu, lists, members_csv, cli, run_cli
+):
+    # SIGKILL mid-run (kill -9, a kernel restarted): the journal counted a run's requests
+    # only when a call ended, so the killed run said its spend was unknown for good, in
+    # `runs`, its summary and after a resume. Counted with each journal write it makes:
+    # at least those, never more than the server saw; the resume adds its own, once.
+    before = emu.account.count()
+    proc, _, _ = _removal_polling(emu, lists, members_csv)  # sent, journaled, polling
+    proc.kill()
+    proc.communicate(timeout=60)
+    killed = emu.account.count()
+    (row,) = json.loads(cli("runs", "--json").out)
+    spent = row["requests_spent"]
+    assert row["requests_spent_at_least"] is True and 0 < spent <= killed - before, row
+    assert f"at least {spent:,}" in cli("runs").out.splitlines()[1]
+    summary = ccpandas.run_result(row["run_id"]).summary()
+    assert (summary.spent_total, summary.spent_at_least) == (spent, True)
+    assert f"requests spent: at least {spent:,} (" in summary.text()
+    emu.configure(speed=50_000.0)
+    again = run_cli("resume", row["run_id"], "--json")
+    assert again.code == ExitCode.OK, again.err
+    resumed = json.loads(again.out)
+    # The resume's requests added, none twice (a poll out at the kill may reach the
+    # server after `killed` was read: at most the server's count since).
+    total = resumed["requests_spent"]["total"]
+    assert spent < total <= spent + emu.account.count() - killed, (spent, resumed)
+    assert resumed["requests_spent_at_least"] is True
+    assert ccpandas.runs()["requests_spent"].tolist() == [total]

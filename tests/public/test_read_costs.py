@@ -345,9 +345,12 @@ def assert_spent(result, spent: int, emu, *, posts: int | None = None) -> None:
     assert f"requests spent: {spent:,} in all" in result._repr_html_()
     assert f"spent      {spent:,} in all" in summary.report_text()
     assert summary.to_json("remove")["requests_spent"]["total"] == spent
+    # Exact: a run whose every call ended says so, never "at least" (a killed one's).
+    assert not summary.spent_at_least and "at least" not in summary.spent_text
+    assert summary.to_json("remove")["requests_spent_at_least"] is False
     if result.run_id is not None:
         row = ccpandas.runs().set_index("run_id").loc[result.run_id]
-        assert row["requests_spent"] == spent
+        assert row["requests_spent"] == spent and not row["requests_spent_at_least"]
         assert ccpandas.run_result(result.run_id).summary().spent == summary.spent
 
 

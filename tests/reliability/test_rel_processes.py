@@ -410,6 +410,36 @@ def test_a_killed_runs_unanswered_batch_is_uncertain_in_runs_and_run_result_alik
     assert result.summary().activity_states["uncertain"] == 1
 
 
+def test_a_run_killed_before_journaling_an_answer_spent_at_least_what_it_journaled(
+    emulator, child_env, serve
+):
+    # Killed between the server's 201 for its second batch and the journal write: the
+    # run's spend was unknown (journaled when a call ends), after its resume too. Now
+    # it is at least what its journal writes counted, short of that last POST, in runs()
+    # and run_result() alike; the resume adds exactly its own requests to it.
+    emu = emulator(seed=43, contacts=1500, lists=1)
+    job = {"op": "run", "ids": emu.account.contact_ids(), "lists": emu.account.list_ids()}
+    server = serve(child_env(emu))
+    try:
+        pid = server.start({**job, "kill_after_post": 2})
+        server.line(pid, lambda t: t.startswith("EVENT answered, dying"))
+        gone(pid)  # it killed itself with no request out: the server's count is final
+        killed = emu.account.count()
+        row = runs().iloc[0]
+        summary = run_result(row["run_id"]).summary()
+        spent = summary.spent_total
+        assert 0 < spent == row["requests_spent"] < killed
+        assert summary.spent_at_least and row["requests_spent_at_least"]
+        assert summary.to_json("runs")["requests_spent_at_least"] is True
+        pid = server.start({"op": "resume", "run_ids": [row["run_id"]]})
+        server.line(pid, lambda t: t.startswith("DONE"))
+    finally:
+        server.close()
+    done = run_result(row["run_id"]).summary()
+    assert done.ok and done.spent_at_least, done.text()
+    assert done.spent_total == spent + emu.account.count() - killed  # its own, none twice
+
+
 def test_a_run_killed_in_the_clients_retry_pause_has_every_resend_on_record(
     emulator, child_env, serve
 ):
