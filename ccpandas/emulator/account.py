@@ -37,11 +37,11 @@ from ccpandas.emulator.model import (
 )
 from ccpandas.emulator.processing import Processor
 from ccpandas.emulator.replies import ErrorReply
-from ccpandas.emulator.seed import MAX_LISTS_PER_CONTACT, SeedData, uuid1, uuid1_at
+from ccpandas.emulator.seed import SeedData, uuid1, uuid1_at
 from ccpandas.emulator.settings import Settings
 from ccpandas.emulator.tokens import TokenStore
 from ccpandas.emulator.validation import ActivityRequest, parse_activity_body
-from ccpandas.models import ENGAGEMENT_LEVELS
+from ccpandas.models import ENGAGEMENT_LEVELS, MAX_LISTS_PER_CONTACT
 
 __all__ = [
     "ACTIVITY_RETENTION",
@@ -699,7 +699,8 @@ class Account:
                     raise KeyError(f"no contact {cid}")
                 if list_id not in self._lists_of[cid]:
                     if len(self._lists_of[cid]) >= MAX_LISTS_PER_CONTACT:
-                        raise ValueError(f"contact {cid} is already in 50 lists")
+                        full = f"contact {cid} is already in {MAX_LISTS_PER_CONTACT} lists"
+                        raise ValueError(full)
                     self._lists_of[cid].add(list_id)
                     members.add(cid)
 

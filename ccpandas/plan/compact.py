@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ccpandas.models import MAX_LISTS_PER_CONTACT
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, folded
 
 __all__ = ["Others", "PageCounts", "Ragged", "Selection", "SnapshotBuilder", "bincount"]
@@ -350,7 +351,9 @@ class Selection:
         contact on one of them was counted there, and a list read there too is
         counted there only. A record kept keeps its id, status and the (lower-case)
         ``targets`` it is on: a run by ids or addresses needs nothing else (its other
-        lists and its tags only preview a removal by source, which keeps every member).
+        lists and its tags only preview a removal by source, which keeps every member),
+        but for a contact that the targets could put on more lists than it may be on:
+        it keeps every list, so that an add can refuse it.
 
         Example:
             >>> sel = Selection.of("contact_id", ["c1"])
@@ -368,7 +371,9 @@ class Selection:
         for rec, selected in zip(records, hit.tolist(), strict=True):
             lists = [str(x).lower() for x in rec.get("lists") or ()]
             if selected:
-                kept.append({**rec, "lists": [x for x in lists if x in targets], "tags": []})
+                if len(targets.union(lists)) <= MAX_LISTS_PER_CONTACT:
+                    lists = [x for x in lists if x in targets]
+                kept.append({**rec, "lists": lists, "tags": []})
                 continue
             contacts += 1
             new += not earlier.intersection(lists)

@@ -974,6 +974,7 @@ def prepare_frame_plan(
         read_requests=snap.requests + 1 + cost.probes,  # + the listing and the probes
         kind=kind,
         max_removed=max_removed,
+        check_room=True,
     )
     # A full check looks each contact up again, or re-reads what the lists keep.
     full = len(plan.membership.contact_ids) if how == LOOKUPS else snap.requests
