@@ -657,6 +657,8 @@ class Account:
                     if lid in member_of:
                         continue
                     if len(member_of) >= MAX_LISTS_PER_CONTACT:
+                        # "up to 50 lists" (the spec); how the service says so is assumed
+                        # (docs/emulator.md): named in activity_errors, the activity completes
                         errors.append(
                             f"contact_id {cid} is already in {MAX_LISTS_PER_CONTACT} lists "
                             f"and was not added to list {lid}"
