@@ -67,7 +67,7 @@ from ccpandas.plan.ids import (
 )
 from ccpandas.plan.keys import EMAIL_PATTERN
 from ccpandas.plan.polls import DEFAULT_MODEL, request_items, run_estimate
-from ccpandas.vocab import PairOutcome, RowStatus
+from ccpandas.vocab import PairOutcome, RowStatus, RunKind
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -1335,14 +1335,14 @@ def check_list_count(kind: str, values: Sequence[str]) -> None:
     Example:
         >>> check_list_count("add", ["VIP", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"])
     """
-    if kind not in ("add", "sync"):
+    if kind not in (RunKind.ADD, RunKind.SYNC):
         return
     ids = _as_uuids(values)
     names = {v for v, i in zip(values, ids, strict=True) if i is None}
     count = max(len(names), len(set(ids) - {None}))
     if count > MAX_LISTS_PER_CONTACT:
         raise PlanError(
-            f"{count} target lists given: {'an' if kind == 'add' else 'a'} {kind} puts each "
+            f"{count} target lists given: {'an' if kind == RunKind.ADD else 'a'} {kind} puts each "
             "contact on every target list, "
             f"and a contact can be a member of at most {MAX_LISTS_PER_CONTACT} lists (the "
             f"API's limit). Nothing was sent. Give at most {MAX_LISTS_PER_CONTACT} lists "
