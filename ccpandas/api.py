@@ -41,6 +41,7 @@ from ccpandas.plan.planner import (
     RemovalPlan,
     _column_of,
     as_kind,
+    check_list_count,
     frame_column,
     list_names,
     list_values,
@@ -271,12 +272,16 @@ def plan_list_removal(
     )
 
 
-def check_sync_snapshot(kind: str, snapshot: bool | str) -> None:
-    """A sync must read the lists: ``snapshot=False`` is a PlanError, before any request.
+def check_change(kind: str, snapshot: bool | str, lists: Sequence[str]) -> None:
+    """What a change (``kind``) to ``lists`` (as :func:`list_values` read them) can be
+    refused for before any request: a sync must read the lists (``snapshot=False``), and
+    an add or a sync cannot have more target lists than a contact may be on
+    (:func:`check_list_count`). Each is a PlanError.
 
     Example:
-        >>> check_sync_snapshot("add", False)
+        >>> check_change("add", False, ["VIP"])
     """
+    check_list_count(kind, lists)
     if kind == "sync" and snapshot is False:
         raise PlanError(
             "a sync reads the lists first (it removes every member outside the frame): "
@@ -305,7 +310,7 @@ def _plan_list(
     given = values.ids if isinstance(values, Targets) else values
     names = list_names(given)
     snapshot = choice.snapshot
-    check_sync_snapshot(kind, snapshot)
+    check_change(kind, snapshot, given)
     try:
         # a frame's column, a Series, an Index, a list, a tuple or a 1-d array
         column_values = _column_of(data, column)[0]
@@ -326,6 +331,7 @@ def _plan_list(
     if not (isinstance(values, Targets) and values.checked):
         offline = checked is not None and snapshot is False and options.dry_run
         values = resolve_targets(tuple(given), client if offline else _client(client))
+        check_list_count(kind, values.ids)  # names and ids of different lists, counted
     if checked is not None and snapshot is False:
         plan = retarget(checked, values.ids) if names else checked
         plan = _named(plan, given, values.ids)

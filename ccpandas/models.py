@@ -22,6 +22,7 @@ __all__ = [
     "ENGAGEMENT_LEVELS",
     "MAX_CLOCK_SKEW_SECONDS",
     "MAX_CONTACTS_PER_REQUEST",
+    "MAX_LISTS_PER_CONTACT",
     "MAX_LISTS_PER_REQUEST",
     "MAX_SOURCE_LISTS",
     "MAX_TAGS_PER_REQUEST",
@@ -41,6 +42,9 @@ MAX_CONTACTS_PER_REQUEST = 500
 MAX_LISTS_PER_REQUEST = 50
 MAX_SOURCE_LISTS = 50
 MAX_TAGS_PER_REQUEST = 50
+#: "Each contact can be a member of up to 50 lists" (the spec's add_list_memberships;
+#: the guide's "A contact can belong to a maximum of 50 lists").
+MAX_LISTS_PER_CONTACT = 50
 ENGAGEMENT_LEVELS = ("unqualified", "low", "medium", "high")
 #: Requests an application key may send per UTC day (Constant Contact's default).
 DAILY_QUOTA = 10_000

@@ -804,7 +804,7 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
         # A Parquet file's column that pandas' metadata makes the index is a column too.
         data = data.reset_index(args.column)
     frame_column(data, args.column)  # a column it lacks: no request, not even the listing
-    api.check_sync_snapshot(args.command, _SNAPSHOT[args.snapshot])  # before the listing
+    api.check_change(args.command, _SNAPSHOT[args.snapshot], values)  # before the listing
     sends = args.command in _CHANGES and not args.dry_run
     client = s.client() if sends else s.client_or_none()
     try:

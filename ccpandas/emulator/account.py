@@ -37,11 +37,11 @@ from ccpandas.emulator.model import (
 )
 from ccpandas.emulator.processing import Processor
 from ccpandas.emulator.replies import ErrorReply
-from ccpandas.emulator.seed import MAX_LISTS_PER_CONTACT, SeedData, uuid1, uuid1_at
+from ccpandas.emulator.seed import SeedData, uuid1, uuid1_at
 from ccpandas.emulator.settings import Settings
 from ccpandas.emulator.tokens import TokenStore
 from ccpandas.emulator.validation import ActivityRequest, parse_activity_body
-from ccpandas.models import ENGAGEMENT_LEVELS
+from ccpandas.models import ENGAGEMENT_LEVELS, MAX_LISTS_PER_CONTACT
 
 __all__ = [
     "ACTIVITY_RETENTION",
@@ -657,6 +657,8 @@ class Account:
                     if lid in member_of:
                         continue
                     if len(member_of) >= MAX_LISTS_PER_CONTACT:
+                        # "up to 50 lists" (the spec); how the service says so is assumed
+                        # (docs/emulator.md): named in activity_errors, the activity completes
                         errors.append(
                             f"contact_id {cid} is already in {MAX_LISTS_PER_CONTACT} lists "
                             f"and was not added to list {lid}"
@@ -699,7 +701,8 @@ class Account:
                     raise KeyError(f"no contact {cid}")
                 if list_id not in self._lists_of[cid]:
                     if len(self._lists_of[cid]) >= MAX_LISTS_PER_CONTACT:
-                        raise ValueError(f"contact {cid} is already in 50 lists")
+                        full = f"contact {cid} is already in {MAX_LISTS_PER_CONTACT} lists"
+                        raise ValueError(full)
                     self._lists_of[cid].add(list_id)
                     members.add(cid)
 

@@ -20,12 +20,11 @@ import itertools
 import random
 
 from ccpandas.emulator.model import Contact, ContactList, Segment, Tag
-from ccpandas.models import ENGAGEMENT_LEVELS
+from ccpandas.models import ENGAGEMENT_LEVELS, MAX_LISTS_PER_CONTACT
 
-__all__ = ["MAX_LISTS_PER_CONTACT", "MAX_TAGS_PER_CONTACT", "SeedData", "seed_account", "uuid1"]
+__all__ = ["MAX_TAGS_PER_CONTACT", "SeedData", "seed_account", "uuid1"]
 
-#: "Each contact can be a member of up to 50 lists" (spec); taggings are capped at 50 too.
-MAX_LISTS_PER_CONTACT = 50
+#: Taggings are capped at 50, as list memberships are (MAX_LISTS_PER_CONTACT).
 MAX_TAGS_PER_CONTACT = 50
 
 _EPOCH = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)

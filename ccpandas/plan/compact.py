@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ccpandas.models import MAX_LISTS_PER_CONTACT
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, folded
 
 __all__ = ["Others", "PageCounts", "Ragged", "Selection", "SnapshotBuilder", "bincount"]
@@ -238,6 +239,9 @@ class Selection:
     #: For addresses: per key, the first row of the input that gives it (the run's
     #: journaled id column holds its contact there), else empty.
     rows: tuple[int, ...] = ()
+    #: An add's: a contact the targets could put on more lists than it may be on keeps
+    #: every list, so that the add can refuse it (not journaled: it keeps more, never less).
+    every_list: bool = False
 
     @classmethod
     def of(cls, by: str, keys: Any) -> Selection:
@@ -350,7 +354,8 @@ class Selection:
         contact on one of them was counted there, and a list read there too is
         counted there only. A record kept keeps its id, status and the (lower-case)
         ``targets`` it is on: a run by ids or addresses needs nothing else (its other
-        lists and its tags only preview a removal by source, which keeps every member).
+        lists and its tags only preview a removal by source, which keeps every member;
+        but see ``every_list``).
 
         Example:
             >>> sel = Selection.of("contact_id", ["c1"])
@@ -368,7 +373,9 @@ class Selection:
         for rec, selected in zip(records, hit.tolist(), strict=True):
             lists = [str(x).lower() for x in rec.get("lists") or ()]
             if selected:
-                kept.append({**rec, "lists": [x for x in lists if x in targets], "tags": []})
+                if not self.every_list or len(targets.union(lists)) <= MAX_LISTS_PER_CONTACT:
+                    lists = [x for x in lists if x in targets]
+                kept.append({**rec, "lists": lists, "tags": []})
                 continue
             contacts += 1
             new += not earlier.intersection(lists)

@@ -46,6 +46,7 @@ import pyarrow as pa
 from ccpandas.errors import PlanError
 from ccpandas.models import (
     MAX_CONTACTS_PER_REQUEST,
+    MAX_LISTS_PER_CONTACT,
     MAX_LISTS_PER_REQUEST,
     Source,
     SourceKind,
@@ -597,10 +598,13 @@ def plan_membership_removal(
     allow_empty: bool = False,
     kind: str = RunKind.REMOVE,
     max_removed: float | int | None = None,
+    check_room: bool = False,
 ) -> Any:
     """Plan removing the contacts of ``data[column]`` (ids or emails) with a snapshot,
     or, by ``kind``, adding them (``"add"``) or making each list hold exactly them
     (``"sync"``: the other members leave, at most ``max_removed`` of a list).
+    ``check_room``: refuse to put a contact on more lists than it may be on (a new
+    plan; a journaled run is planned again as it was).
 
     Each contact goes only to the list groups it is a member of; within a group,
     contacts are ordered by their exact set of memberships, so each batch names only
@@ -626,6 +630,8 @@ def plan_membership_removal(
         raise PlanError("a sync needs a membership snapshot: who is on the lists now")
     match = _match(values, column, snapshot, by, allow_empty, kind)
     cs = _change_set(match, snapshot, targets, kind)
+    if check_room and snapshot is not None:
+        _check_room(match, cs, snapshot, values, kind)
     if kind is RunKind.SYNC:
         check_max_removed(cs, snapshot, max_removed)  # type: ignore[arg-type]
     batches, cs = cs.batched()
@@ -870,6 +876,34 @@ def check_max_removed(
                 "guard off)",
                 values=[lid],
             )
+
+
+def _check_room(
+    match: _Match, cs: ChangeSet, snapshot: MembershipSnapshot, values: pd.Series, kind: str
+) -> None:
+    """A PlanError naming the input values of the contacts that ``cs`` would put on
+    more than :data:`~ccpandas.models.MAX_LISTS_PER_CONTACT` lists, counting the lists
+    the snapshot shows them on (a contact it does not hold: not known, not refused)."""
+    seg = match.seg_snap
+    assert seg is not None  # a snapshot was read
+    joins = bincount(cs.pair_contact[cs.action == ADD], minlength=len(cs.contact_ids))
+    held = np.zeros(len(seg), dtype=np.int64)
+    held[seg >= 0] = snapshot.lists.lengths()[seg[seg >= 0]]
+    over = np.flatnonzero((seg >= 0) & (held + joins[: len(seg)] > MAX_LISTS_PER_CONTACT))
+    if not len(over):
+        return
+    given = values.iloc[match.seg_rows[over]].tolist()
+    first = over[0]
+    raise PlanError(
+        f"the {kind} would put {plural(len(over), 'contact')} on more than "
+        f"{MAX_LISTS_PER_CONTACT} lists, the most a contact can be a member of (the API's "
+        f"limit): e.g. {given[0]!r} is on {held[first]} lists and would join "
+        f"{joins[first]} more of the {len(cs.list_ids)} target lists. Nothing was sent. "
+        "Leave these contacts out (the error's values are their rows' values), take them "
+        "off lists they no longer need first, or give fewer target lists.",
+        column=values.name,
+        values=given,
+    )
 
 
 def max_removed_value(value: Any) -> float | int | None:

@@ -40,6 +40,7 @@ from ccpandas.models import (
     DAILY_QUOTA,
     ENGAGEMENT_LEVELS,
     MAX_CONTACTS_PER_REQUEST,
+    MAX_LISTS_PER_CONTACT,
     MAX_LISTS_PER_REQUEST,
     MAX_SOURCE_LISTS,
     MAX_TAGS_PER_REQUEST,
@@ -66,7 +67,7 @@ from ccpandas.plan.ids import (
 )
 from ccpandas.plan.keys import EMAIL_PATTERN
 from ccpandas.plan.polls import DEFAULT_MODEL, request_items, run_estimate
-from ccpandas.vocab import PairOutcome, RowStatus
+from ccpandas.vocab import PairOutcome, RowStatus, RunKind
 
 __all__ = [
     "CHANGE_COLUMNS",
@@ -77,6 +78,7 @@ __all__ = [
     "PLAN_STATUS_DTYPE",
     "ROW_COLUMNS",
     "RemovalPlan",
+    "check_list_count",
     "duplicate_example",
     "duration",
     "frame_column",
@@ -1325,6 +1327,32 @@ def list_values(list_ids: Any, argument: str = "list_ids") -> tuple[str, ...]:
             values=list(dict.fromkeys(given))[:_EXAMPLES],
         )
     return tuple(given)
+
+
+def check_list_count(kind: str, values: Sequence[str]) -> None:
+    """An add or a sync (``kind``) puts each contact on every target list, and a contact
+    can be a member of at most :data:`~ccpandas.models.MAX_LISTS_PER_CONTACT` lists:
+    more target lists is a PlanError, before any request. ``values`` are list UUIDs
+    and names (as :func:`list_values` read them); a name may be one of the UUIDs, so
+    they count apart (the fewest lists they can be), and the resolved ids again.
+
+    Example:
+        >>> check_list_count("add", ["VIP", "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"])
+    """
+    if kind not in (RunKind.ADD, RunKind.SYNC):
+        return
+    ids = _as_uuids(values)
+    names = {v for v, i in zip(values, ids, strict=True) if i is None}
+    count = max(len(names), len(set(ids) - {None}))
+    if count > MAX_LISTS_PER_CONTACT:
+        raise PlanError(
+            f"{count} target lists given: {'an' if kind == RunKind.ADD else 'a'} {kind} puts each "
+            "contact on every target list, "
+            f"and a contact can be a member of at most {MAX_LISTS_PER_CONTACT} lists (the "
+            f"API's limit). Nothing was sent. Give at most {MAX_LISTS_PER_CONTACT} lists "
+            "(fewer for contacts on other lists already); to reach more, split the lists "
+            "across runs, each with the contacts meant for its lists."
+        )
 
 
 #: Stands for each list name while the plan's data are checked, before the names are

@@ -37,7 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from ccpandas.models import DAILY_QUOTA, Batch, MembershipAction
+from ccpandas.models import DAILY_QUOTA, MAX_LISTS_PER_CONTACT, Batch, MembershipAction
 from ccpandas.plan.changes import ADD, NONE, REMOVE, ChangeSet, pair_outcomes
 from ccpandas.plan.planner import RemovalPlan, duration, ids_plan, plural
 from ccpandas.vocab import PairOutcome, RunKind
@@ -45,7 +45,6 @@ from ccpandas.vocab import PairOutcome, RunKind
 __all__ = [
     "CANNOT_RESTORE_REASONS",
     "DECISIONS",
-    "MAX_LISTS_PER_CONTACT",
     "UNDO_CHANGE_COLUMNS",
     "UNDO_OUTCOMES",
     "UndoPart",
@@ -56,8 +55,6 @@ __all__ = [
     "undo_changes",
 ]
 
-#: "Each contact can be a member of up to 50 lists" (the API's documented limit).
-MAX_LISTS_PER_CONTACT = 50
 #: What the fresh read decides for each pair.
 DECISIONS = (
     "restore",

@@ -974,6 +974,7 @@ def prepare_frame_plan(
         read_requests=snap.requests + 1 + cost.probes,  # + the listing and the probes
         kind=kind,
         max_removed=max_removed,
+        check_room=True,
     )
     # A full check looks each contact up again, or re-reads what the lists keep.
     full = len(plan.membership.contact_ids) if how == LOOKUPS else snap.requests
@@ -1052,8 +1053,9 @@ def check_continued(
 
 
 def _input_selection(values: Any, key: str, kind: str) -> Selection | None:
-    """The members a frame's read keeps: those its ids or its valid addresses name;
-    None for a sync, which needs every member (each one not named leaves).
+    """The members a frame's read keeps: those its ids or its valid addresses name
+    (an add's: with every list of those near the 50-list cap, ``every_list``); None
+    for a sync, which needs every member (each one not named leaves).
 
     Example:
         >>> import pandas as pd
@@ -1063,9 +1065,10 @@ def _input_selection(values: Any, key: str, kind: str) -> Selection | None:
     if kind == "sync":
         return None
     if key == "email":
-        return Selection.of_emails(values)
-
-    return Selection.of("contact_id", check_ids(values).ids)
+        select = Selection.of_emails(values)
+    else:
+        select = Selection.of("contact_id", check_ids(values).ids)
+    return dataclasses.replace(select, every_list=kind == "add")
 
 
 def _read_for_plan(

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import ccpandas
 from ccpandas.vocab import ExitCode
@@ -178,3 +179,21 @@ def test_undo_dry_run_prints_the_preview_python_shows(cli, api, lists, tmp_path:
     name = lists.set_index("list_id").loc[target, "name"]
     words = " ".join(shown.out.split())
     assert f"will be taken off 4 ({name} 4)" in words and "cost " in words, shown.out
+
+
+@pytest.mark.emulator(lists=51)
+def test_add_or_sync_to_more_than_50_lists_exits_2_before_any_request(
+    cli, emu, tmp_path: Path
+) -> None:
+    # A contact can be a member of at most 50 lists: 51 names are refused before the
+    # listing that would resolve them, and the add is never sent (it ended api_error).
+    acct = emu.account
+    path = tmp_path / "few.csv"
+    pd.DataFrame({"contact_id": acct.contact_ids("active")[:3]}).to_csv(path, index=False)
+    names = ",".join(acct.lists[lid].name for lid in acct.list_ids())
+    for command in ("add", "sync"):
+        ran = cli(command, str(path), "--lists", names, "--yes")
+        assert ran.code == ExitCode.USAGE, ran.err
+        assert "51 target lists given" in ran.err and "at most 50 lists" in ran.err, ran.err
+        assert "split the lists across runs" in ran.err and "Nothing was changed" in ran.err
+    assert acct.count() == 0

@@ -9,9 +9,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccpandas.models import MembershipAction
+from ccpandas.models import MAX_LISTS_PER_CONTACT, MembershipAction
 from ccpandas.plan.undo import (
-    MAX_LISTS_PER_CONTACT,
     add_batches,
     decide_undo,
     min_add_requests,

@@ -446,3 +446,72 @@ def test_an_adds_rows_count_the_lists_added_to_not_removed_from(cc_emulator_fact
     assert result.rows["lists_added_to"].tolist() == [1, 2, 2]
     unverified = df.cc.add_to_lists([a], client=client, progress=False, snapshot=False)
     assert unverified.rows["lists_added_to"].isna().all()
+
+
+# -- "Each contact can be a member of up to 50 lists" ---------------------------------------
+
+LISTS = "/v3/contact_lists"
+
+
+@pytest.mark.parametrize("kind", ["add", "sync"])
+def test_more_than_50_target_lists_are_refused_before_any_request(
+    cc_emulator_factory, connect, kind
+):
+    # An add or a sync puts each contact on every target list: 51 lists were sent anyway
+    # and every contact ended api_error. Refused now, before any request at all.
+    emu = cc_emulator_factory(seed=28, contacts=100, lists=52, **FAST)
+    client, acct = connect(emu), emu.account
+    runs_before = len(ccpandas.runs())
+    ids = acct.list_ids()[:51]
+    names = [acct.lists[lid].name for lid in ids]
+    df = pd.DataFrame({"contact_id": acct.contact_ids("active")[:3]})
+    change = ccpandas.add_to_lists if kind == "add" else ccpandas.sync_lists
+    for given in (ids, names, [*ids, ids[0].upper()]):  # a list named twice counts once
+        with pytest.raises(PlanError, match="at most 50 lists") as info:
+            change(df, given, client=client, progress=False)
+        assert "51 target lists" in str(info.value) and "split" in str(info.value)
+        with pytest.raises(PlanError, match="51 target lists"):
+            df.cc.plan(given, kind=kind, client=client)
+    assert acct.count() == 0  # not even the listing
+    # 51 lists, some by name and some by id: known once the one listing resolved them.
+    with pytest.raises(PlanError, match="51 target lists"):
+        change(df, [*names[:26], *ids[26:]], client=client, progress=False)
+    assert acct.count() == acct.count(route=LISTS) == 1
+    assert len(ccpandas.runs()) == runs_before  # no run was started
+
+
+_ROOM_CASES = [("add", "email"), ("add", "contact_id"), ("sync", "email")]
+
+
+@pytest.mark.parametrize(("kind", "by"), _ROOM_CASES)
+def test_a_contact_the_change_would_put_on_more_than_50_lists_is_refused_before_any_change(
+    cc_emulator_factory, connect, kind, by
+):
+    # The snapshot knows each contact's lists: one already on 49 lists (one target
+    # among them) cannot join the other 2 targets. It was sent and ended api_error.
+    emu = cc_emulator_factory(seed=29, contacts=200, lists=53, **FAST)
+    client, acct = connect(emu), emu.account
+    lists = acct.list_ids()
+    targets = lists[50:]
+    full, fine = acct.contact_ids("active")[:2]
+    for lid in lists:
+        acct.remove_members(lid, [full, fine])
+    for lid in [*lists[:48], targets[0]]:
+        acct.add_members(lid, [full])
+    people = [acct.contact(c).email if by == "email" else c for c in (full, fine)]
+    df = pd.DataFrame({by: people})
+    change = ccpandas.add_to_lists if kind == "add" else ccpandas.sync_lists
+    options = {"snapshot": True, "progress": False, "max_removed": None}
+    if kind == "add":
+        del options["max_removed"]
+    with pytest.raises(PlanError, match="more than 50 lists") as info:
+        change(df, targets, column=by, client=client, **options)
+    text = str(info.value)
+    assert f"{people[0]!r} is on 49 lists and would join 2 more" in text, text
+    assert info.value.values == [people[0]] and info.value.column == by
+    assert acct.count(method="POST") == 0 and acct.count(method="GET") > 0
+    assert len(acct.lists_of(full)) == 49
+    # Its values are the rows to leave out: the rest goes through.
+    rest = df[~df[by].isin(info.value.values)]
+    result = change(rest, targets, column=by, client=client, **options)
+    assert result.ok and set(acct.lists_of(fine)) == set(targets)
