@@ -214,7 +214,8 @@ class IdSlice(Sequence[str]):
         return iter(to_numpy(dtype=object) if to_numpy is not None else part)
 
     def __contains__(self, value: object) -> bool:
-        # The ids converted once, at the first `in`: a plan asks it for each of its rows.
+        # The ids converted once, at the first `in` (a caller checking many rows asked 500
+        # conversions a check); the ids a plan slices are never written after.
         if self._set is None:
             object.__setattr__(self, "_set", frozenset(self))
         assert self._set is not None
