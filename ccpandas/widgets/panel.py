@@ -47,7 +47,7 @@ import traitlets
 from ccpandas._docs import shared_params
 from ccpandas._env import in_widget_event
 from ccpandas.errors import CCError, PlanError
-from ccpandas.models import SourceKind
+from ccpandas.models import MAX_LISTS_PER_CONTACT, MAX_LISTS_PER_REQUEST, SourceKind
 from ccpandas.plan.membership import max_removed_of
 from ccpandas.plan.planner import plural
 from ccpandas.vocab import RunKind
@@ -266,6 +266,14 @@ class RemovalPanel(TextBox):
         button.description, button.icon = words.button, words.icon
         button.button_style, button.tooltip = words.style, words.tooltip
         self._guard_box.layout.display = None if mode == RunKind.SYNC else "none"
+        adds = mode != RunKind.REMOVE
+        # An add or a sync may put a contact on at most 50 lists (the API's rule): the
+        # picker stops there; a removal's more than 50 lists are split into requests.
+        self.targets.set_limits(
+            max_selected=MAX_LISTS_PER_CONTACT if adds else None,
+            per_request=None if adds else MAX_LISTS_PER_REQUEST,
+            why=f"a contact can be on at most {MAX_LISTS_PER_CONTACT} lists" if adds else "",
+        )
         self._switching = True
         try:
             if mode != RunKind.REMOVE:

@@ -82,6 +82,7 @@ class ItemPicker(w.VBox):
         self.noun = noun
         self.max_selected = max_selected
         self.per_request = per_request
+        self.limit_why = ""  # why max_selected, said when it stops a pick (set_limits)
         self._updating = False
 
         self.filter = w.Text(
@@ -189,14 +190,30 @@ class ItemPicker(w.VBox):
             self._show_options()
             self._render_count(refused=refused)
 
+    def set_limits(self, *, max_selected: int | None, per_request: int | None, why: str) -> None:
+        """Change the hard stop and the split, and say them again.
+
+        Args:
+            max_selected: The most items that can be picked from now on (None: no limit);
+                a pick already over it stays, and the count says so.
+            per_request: How many one request takes (None says nothing of requests).
+            why: The reason for ``max_selected``, said when it stops a pick.
+
+        Example:
+            >>> picker.set_limits(max_selected=50, per_request=None,
+            ...                   why="a contact can be on at most 50 lists")  # doctest: +SKIP
+        """
+        self.max_selected, self.per_request, self.limit_why = max_selected, per_request, why
+        self._render_count(refused=0)
+
     def _render_count(self, refused: int) -> None:
         n, most, per = len(self.value), self.max_selected, self.per_request
         text, kind = "", "warn"  # what the count says beside how many are picked
+        why = self.limit_why or f"at most {most} {self.noun}s can be picked here"
         if refused:
-            text = (
-                f"Stopped at {most}: one request takes at most {most} {self.noun}s here, "
-                f"so {refused:,} more were not added."
-            )
+            text = f"Stopped at {most}: {why}, so {refused:,} more were not added."
+        elif most is not None and n > most:
+            text = f"{n:,} {self.noun}s is more than {most}: {why}."
         elif per and n > per:
             groups = math.ceil(n / per)
             text = (

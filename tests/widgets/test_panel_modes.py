@@ -280,3 +280,23 @@ def test_a_preview_sent_after_the_lists_grew_is_refused_and_shown_again(
     assert panel.result is not None and panel.result.ok
     assert set(acct.members(target)) == set(keep)
     assert panel.result.plan.read_requests == panel.plan.read_requests
+
+
+def test_add_and_sync_pick_at_most_50_target_lists_and_say_why(client: ccpandas.Client) -> None:
+    ids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(1, 61)]
+    many = pd.DataFrame({"list_id": ids, "name": [f"List {i:02d}" for i in range(1, 61)]})
+    panel = RemovalPanel(pd.DataFrame({"contact_id": []}), client=client, lists=many)
+    for mode in ("add", "sync"):
+        panel.mode.value = "remove"
+        panel.targets.select.value = tuple(ids)  # a removal splits them into requests of 50
+        assert len(panel.targets.value) == 60
+        assert "split into 2 groups of at most 50" in plain(panel.targets.count.value)
+        panel.mode.value = mode  # the 60 picked stay (the preview says why they can't)
+        assert "can be on at most 50 lists" in plain(panel.targets.count.value)
+        panel.targets.value = ()
+        panel.targets.select.value = tuple(ids)
+        assert panel.targets.value == tuple(ids[:50])
+        message = plain(panel.targets.count.value)
+        assert "50 of 60 lists selected" in message
+        assert "Stopped at 50: a contact can be on at most 50 lists" in message
+        assert "10 more were not added" in message and "split" not in message
