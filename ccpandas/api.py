@@ -1440,6 +1440,8 @@ def undo(
             moment: the message names that undo; changed again by a later run without
             ``force=True``; a stopped run whose contacts the API selects: while its
             activities still run).
+        RunLockedError: Another process holds the run (its ``verify()`` or retry) for
+            more than 10 s; nothing was sent: undo it again once that ends.
         TypeError: An argument of the wrong type (before anything is sent).
 
     Example:

@@ -945,7 +945,7 @@ def _short_names(names: Any, width: int = 40) -> str:
 
 
 def _cmd_undo(s: _Session) -> int:
-    if not s.args.dry_run:  # a preview sends nothing: nothing to confirm
+    if not s.args.dry_run and not s.args.yes:  # nothing to confirm: no question
         from ccpandas.run.undo import undo_promise
 
         try:  # the panel's words: what the undo may change, from the journal

@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import zlib
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ccpandas.errors import UNDOING, CCError, PlanError
+from ccpandas.errors import UNDOING, CCError, PlanError, RunLockedError
 from ccpandas.models import MembershipAction
 from ccpandas.plan.membership import READ_LISTS_PER_PASS, union_reads
 from ccpandas.plan.planner import RemovalPlan, plural
@@ -104,9 +105,9 @@ def _refuse_undone(db: JournalDB, run_id: str, force: bool) -> None:
             "to undo it again"
         )
     raise PlanError(
-        f"an undo of run {run_id} is in progress: run {last} (ccpandas.runs() shows it; "
-        f"if its process ended, ccpandas.resume({last!r}) finishes it); nothing was sent; "
-        "pass force=True to undo it again anyway"
+        f"an undo of run {run_id} has not finished: run {last} (ccpandas.runs() shows "
+        f"whether it still runs; if it stopped, ccpandas.resume({last!r}) finishes it); "
+        "nothing was sent; pass force=True to undo it again anyway"
     )
 
 
@@ -506,7 +507,15 @@ def run_undo(
     base_url = getattr(client, "base_url", None)
     # The check and the journaling under the reversed run's lock: two undos of it started
     # at once passed the check above before either was journaled, and both sent.
-    with RunJournal(db, part.parent_run_id).hold(wait=_CLAIM_WAIT):
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(RunJournal(db, part.parent_run_id).hold(wait=_CLAIM_WAIT))
+        except RunLockedError:  # its own words say "then resume it", wrong for an undo
+            raise RunLockedError(
+                f"run {part.parent_run_id} is held by another process (its verify() or "
+                "retry, or an undo of it); nothing was sent: undo it again once that "
+                "ends (ccpandas.runs() shows its state)"
+            ) from None
         _refuse_undone(db, part.parent_run_id, force)
         journal = RunJournal.create_run(
             plan, meta=meta, rows_blob=blob, parent=part.parent_run_id, base_url=base_url, db=db

@@ -396,6 +396,7 @@ def test_two_undos_started_at_once_send_one(
 
         return stop
 
+    monkeypatch.setattr(undo_module, "_CLAIM_WAIT", 300.0)  # B waits for A, however slow
     if pause == "create_run":
         real = RunJournal.create_run.__func__
         monkeypatch.setattr(RunJournal, "create_run", classmethod(stop_a(real)))
@@ -441,3 +442,26 @@ def test_two_undos_started_at_once_send_one(
     assert adds(emu) == len(winner.runs)  # the winner's adds only
     assert (ccpandas.runs()["parent"] == result.run_id).sum() == 1
     assert winner.ok and acct.members(a) == before
+
+
+def test_an_undo_of_a_run_another_process_holds_stops_and_says_undo_again(
+    cc_emulator_factory, connect, monkeypatch
+) -> None:
+    # Its verify() or retry elsewhere holds the run: the undo waited for its lock, then
+    # stopped with the lock's own advice, "then resume it", wrong for an undo.
+    from ccpandas.errors import RunLockedError
+    from ccpandas.run import undo as undo_module
+    from ccpandas.store.journal import RunJournal, open_journal
+
+    emu = cc_emulator_factory(seed=28, contacts=300, **FAST)
+    client, acct = connect(emu), emu.account
+    a = acct.list_ids()[0]
+    result = _remove(emu, client, [a], sorted(acct.members(a))[:10])
+    assert result.ok
+    monkeypatch.setattr(undo_module, "_CLAIM_WAIT", 0.0)
+    held = RunJournal(open_journal(), result.run_id).hold()
+    with held, pytest.raises(RunLockedError, match="held by another process") as info:
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    assert "undo it again once that ends" in str(info.value)
+    assert "resume" not in str(info.value)
+    assert adds(emu) == 0 and not undo_module.earlier_undos(open_journal(), result.run_id)
