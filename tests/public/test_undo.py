@@ -42,6 +42,16 @@ def _remove(emu, client, lists, contacts, **kw):
     return df.cc.remove_from_lists(lists, client=client, snapshot=True, progress=False, **kw)
 
 
+def _small_removal(cc_emulator_factory, connect, n, **kw):
+    """(emu, client, list, its members before, the result) of a removal of the first
+    ``n`` members of the first list of a 300-contact account."""
+    emu = cc_emulator_factory(seed=28, contacts=300, **FAST)
+    client = connect(emu)
+    a = emu.account.list_ids()[0]
+    before = emu.account.members(a)
+    return emu, client, a, before, _remove(emu, client, [a], sorted(before)[:n], **kw)
+
+
 def test_remove_then_undo_restores_every_list_exactly(cc_emulator_factory, connect) -> None:
     emu = cc_emulator_factory(seed=21, contacts=1800, **FAST)
     client, acct = connect(emu), emu.account
@@ -246,11 +256,8 @@ def test_a_rebuilt_run_takes_the_client_of_the_environment(
     # ccpandas.run_result(run_id).undo() said "undo needs a client" with CC_ACCESS_TOKEN
     # set, where ccpandas.undo(run_id) builds the default client from the environment
     # (found by review); its wait() and resume() said "Runner needs a client".
-    emu = cc_emulator_factory(seed=28, contacts=300, **FAST)
-    client, acct = connect(emu), emu.account
-    a = acct.list_ids()[0]
-    before = acct.members(a)
-    result = _remove(emu, client, [a], sorted(before)[:50], wait=False)
+    emu, _client, a, before, result = _small_removal(cc_emulator_factory, connect, 50, wait=False)
+    acct = emu.account
     old = ccpandas.set_default_client(None)
     monkeypatch.setenv("CC_ACCESS_TOKEN", emu.token)
     monkeypatch.setenv("CC_BASE_URL", emu.base_url)
@@ -453,10 +460,7 @@ def test_an_undo_of_a_run_another_process_holds_stops_and_says_undo_again(
     from ccpandas.run import undo as undo_module
     from ccpandas.store.journal import RunJournal, open_journal
 
-    emu = cc_emulator_factory(seed=28, contacts=300, **FAST)
-    client, acct = connect(emu), emu.account
-    a = acct.list_ids()[0]
-    result = _remove(emu, client, [a], sorted(acct.members(a))[:10])
+    emu, client, _a, _before, result = _small_removal(cc_emulator_factory, connect, 10)
     assert result.ok
     monkeypatch.setattr(undo_module, "_CLAIM_WAIT", 0.0)
     held = RunJournal(open_journal(), result.run_id).hold()
