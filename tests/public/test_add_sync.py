@@ -480,7 +480,7 @@ def test_more_than_50_target_lists_are_refused_before_any_request(
     assert len(ccpandas.runs()) == runs_before  # no run was started
 
 
-_ROOM_CASES = [("add", "email"), ("add", "contact_id"), ("sync", "email")]
+_ROOM_CASES = [("add", "email"), ("add", "contact_id"), ("sync", "email"), ("sync", "contact_id")]
 
 
 @pytest.mark.parametrize(("kind", "by"), _ROOM_CASES)
