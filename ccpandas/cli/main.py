@@ -819,24 +819,43 @@ def _plan(s: _Session) -> tuple[RemovalPlan, dict[str, str], Client | None]:
     snapshot = _SNAPSHOT[args.snapshot]
     if client is None and snapshot == "auto":
         snapshot = False  # `ccpandas plan` with no login: ids plan offline (emails cannot)
-    plan = api.plan_list_removal(
-        data,
-        targets,
-        column=args.column,
-        client=client,
-        snapshot=snapshot,
-        by=args.by,
-        progress=progress_reporter(args.progress, s.stderr) if snapshot is not False else False,
-        kind=args.command if args.command in _CHANGES else "remove",
-        max_removed=args.max_removed,
-        # A run (not --dry-run, not `plan`) fits in today's quota before its first read.
-        wait_for_quota=args.wait_for_quota if sends else None,
-    )
+    try:
+        plan = api.plan_list_removal(
+            data,
+            targets,
+            column=args.column,
+            client=client,
+            snapshot=snapshot,
+            by=args.by,
+            progress=progress_reporter(args.progress, s.stderr) if snapshot is not False else False,
+            kind=args.command if args.command in _CHANGES else "remove",
+            max_removed=args.max_removed,
+            # A run (not --dry-run, not `plan`) fits in today's quota before its first read.
+            wait_for_quota=args.wait_for_quota if sends else None,
+        )
+    except ccpandas.PlanError as exc:
+        _refused_rows(s, data, exc)
+        raise
     # The names as given go into the journal: `ccpandas resume` elsewhere shows them.
     plan = dataclasses.replace(plan, list_names={**names, **plan.list_names})
     if hasattr(args, "verify"):  # shown, asked and checked with what --verify spends
         plan = api.costed_for(plan, _VERIFY[args.verify])
     return plan, names, client
+
+
+def _refused_rows(s: _Session, data: pd.DataFrame, exc: ccpandas.PlanError) -> None:
+    """A PlanError whose values are rows of FILE (their values in its column; the
+    message names a few): ``--output`` gets every such row, to see which to drop."""
+    column = s.args.column
+    if exc.column != column or not exc.values or column not in data.columns:
+        return
+    rows = data[data[column].isin(exc.values)]
+    if not len(rows):
+        return
+    if s.args.output is None:
+        exc.add_note(f"Give --output PATH to write their {len(rows):,} rows to a file.")
+    else:
+        exc.add_note(f"Wrote their {len(rows):,} rows to {_write_output(s, rows)}.")
 
 
 def _cmd_plan(s: _Session) -> int:
@@ -1472,6 +1491,9 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     (re.compile(r"ccpandas\.runs\(\)"), "ccpandas runs"),
     _UNDO_CALL,
     (re.compile(r"raise max_removed \(None"), "raise --max-removed (none"),
+    # A refusal's rows are written by --output (its note says so), not read off `values`.
+    (re.compile(r" \(the error's values are their rows' values, every spelling\)"), ""),
+    (re.compile(r"the error's values are their rows' values, every spelling: "), ""),
     # The command line reads a file's first row as its header: no header= to pass.
     (re.compile(r",? or read it with pandas' header=\w+"), ""),
     (re.compile(r"(?:ccpandas\.)?read_contact_lists\(\)"), "ccpandas lists"),

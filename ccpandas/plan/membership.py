@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ccpandas.errors import PlanError
+from ccpandas.errors import PlanError, short_repr
 from ccpandas.models import (
     MAX_CONTACTS_PER_REQUEST,
     MAX_LISTS_PER_CONTACT,
@@ -883,7 +883,9 @@ def _check_room(
 ) -> None:
     """A PlanError naming the input values of the contacts that ``cs`` would put on
     more than :data:`~ccpandas.models.MAX_LISTS_PER_CONTACT` lists, counting the lists
-    the snapshot shows them on (a contact it does not hold: not known, not refused)."""
+    the snapshot shows them on (a contact it does not hold: not known, not refused).
+    Its ``values`` are every row's value of those contacts (each spelling, each repeat),
+    so that ``df[~df[column].isin(exc.values)]`` leaves them all out."""
     seg = match.seg_snap
     assert seg is not None  # a snapshot was read
     joins = bincount(cs.pair_contact[cs.action == ADD], minlength=len(cs.contact_ids))
@@ -892,18 +894,33 @@ def _check_room(
     over = np.flatnonzero((seg >= 0) & (held + joins[: len(seg)] > MAX_LISTS_PER_CONTACT))
     if not len(over):
         return
-    given = values.iloc[match.seg_rows[over]].tolist()
+    named = values.iloc[match.seg_rows[over]].tolist()  # each contact's first row
+    every = np.flatnonzero(np.isin(match.fcodes, match.fcodes[match.seg_rows[over]]))
+    shown = ", ".join(short_repr(v) for v in named[:10])
+    more = f" and {len(named) - 10:,} more" if len(named) > 10 else ""
     first = over[0]
     raise PlanError(
         f"the {kind} would put {plural(len(over), 'contact')} on more than "
         f"{MAX_LISTS_PER_CONTACT} lists, the most a contact can be a member of (the API's "
-        f"limit): e.g. {given[0]!r} is on {held[first]} lists and would join "
-        f"{joins[first]} more of the {len(cs.list_ids)} target lists. Nothing was sent. "
-        "Leave these contacts out (the error's values are their rows' values), take them "
-        "off lists they no longer need first, or give fewer target lists.",
+        f"limit): {shown}{more}; e.g. {named[0]!r} is on {held[first]} lists and would "
+        f"join {joins[first]} more of the {len(cs.list_ids)} target lists. Nothing was "
+        f"sent. {_SYNC_ROOM if kind == RunKind.SYNC else _ADD_ROOM}",
         column=values.name,
-        values=given,
+        values=list(dict.fromkeys(values.iloc[every].tolist())),
     )
+
+
+_ADD_ROOM = (
+    "Leave these contacts out (the error's values are their rows' values, every "
+    "spelling), take them off lists they no longer need first, or give fewer target lists."
+)
+# A contact left out of a sync's data leaves the target lists: not a way to keep it.
+_SYNC_ROOM = (
+    "Leaving them out would not keep them: a contact left out of a sync is removed from "
+    "every target list it is on. Instead take these contacts off some of their other "
+    "lists first, or give fewer target lists (the error's values are their rows' values, "
+    "every spelling: leave them out only if they should leave the target lists)."
+)
 
 
 def max_removed_value(value: Any) -> float | int | None:

@@ -197,3 +197,33 @@ def test_add_or_sync_to_more_than_50_lists_exits_2_before_any_request(
         assert "51 target lists given" in ran.err and "at most 50 lists" in ran.err, ran.err
         assert "split the lists across runs" in ran.err and "Nothing was changed" in ran.err
     assert acct.count() == 0
+
+
+@pytest.mark.emulator(lists=53)
+def test_contacts_refused_for_want_of_room_are_shown_and_written_to_output(
+    cli, emu, tmp_path: Path
+) -> None:
+    # The refusal said "the error's values are their rows' values", words for Python,
+    # and named one of 12 contacts: a CLI user could not tell which rows to drop.
+    acct = emu.account
+    lists = acct.list_ids()
+    crowded, fine = acct.contact_ids("active")[:12], acct.contact_ids("active")[12]
+    for lid in lists:
+        acct.remove_members(lid, [*crowded, fine])
+    for lid in lists[:49]:
+        acct.add_members(lid, crowded)
+    emails = [acct.contact(c).email for c in crowded]
+    path, out = tmp_path / "in.csv", tmp_path / "refused.csv"
+    given = [*emails, acct.contact(fine).email, emails[0].upper()]
+    pd.DataFrame({"email": given}).to_csv(path, index=False)
+    targets = ",".join(lists[50:])
+    run = ("add", str(path), "--lists", targets, "--column", "email", "--yes")
+    ran = cli(*run)
+    assert ran.code == ExitCode.USAGE, ran.err
+    assert "12 contacts on more than 50 lists" in ran.err and "and 2 more" in ran.err
+    assert all(repr(e) in ran.err for e in emails[:10]) and "error's values" not in ran.err
+    assert "Give --output PATH to write their 13 rows" in ran.err, ran.err
+    ran = cli(*run, "--output", str(out))
+    assert ran.code == ExitCode.USAGE and f"Wrote their 13 rows to {out}" in ran.err, ran.err
+    assert sorted(pd.read_csv(out)["email"]) == sorted([*emails, emails[0].upper()])
+    assert acct.count(method="POST") == 0

@@ -480,7 +480,7 @@ def test_more_than_50_target_lists_are_refused_before_any_request(
     assert len(ccpandas.runs()) == runs_before  # no run was started
 
 
-_ROOM_CASES = [("add", "email"), ("add", "contact_id"), ("sync", "email")]
+_ROOM_CASES = [("add", "email"), ("add", "contact_id"), ("sync", "email"), ("sync", "contact_id")]
 
 
 @pytest.mark.parametrize(("kind", "by"), _ROOM_CASES)
@@ -511,7 +511,42 @@ def test_a_contact_the_change_would_put_on_more_than_50_lists_is_refused_before_
     assert info.value.values == [people[0]] and info.value.column == by
     assert acct.count(method="POST") == 0 and acct.count(method="GET") > 0
     assert len(acct.lists_of(full)) == 49
-    # Its values are the rows to leave out: the rest goes through.
-    rest = df[~df[by].isin(info.value.values)]
-    result = change(rest, targets, column=by, client=client, **options)
+    if kind == "add":  # its values are the rows to leave out: the rest goes through
+        assert "Leave these contacts out" in text, text
+        rest = df[~df[by].isin(info.value.values)]
+        result = change(rest, targets, column=by, client=client, **options)
+        assert result.ok and set(acct.lists_of(fine)) == set(targets)
+        return
+    # Left out of a sync, it would leave targets[0]: the error says so, and advises
+    # making room first. Done, the same sync removes nobody it was given.
+    assert "removed from every target list" in text and "Leave these" not in text, text
+    assert "take these contacts off some of their other lists first" in text, text
+    acct.remove_members(lists[0], [full])
+    result = change(df, targets, column=by, client=client, **options)
+    assert result.ok and set(targets) <= set(acct.lists_of(full)), result.rows
+    assert set(acct.lists_of(fine)) == set(targets) and len(acct.lists_of(full)) == 50
+
+
+def test_the_refused_values_name_every_row_of_each_refused_contact(cc_emulator_factory, connect):
+    # Its values held each contact's first row only: its other spellings survived
+    # the documented filter, and the add was refused again.
+    emu = cc_emulator_factory(seed=29, contacts=200, lists=53, **FAST)
+    client, acct = connect(emu), emu.account
+    lists = acct.list_ids()
+    targets = lists[50:]
+    full, full2, fine = acct.contact_ids("active")[:3]
+    for lid in lists:
+        acct.remove_members(lid, [full, full2, fine])
+    for lid in lists[:49]:
+        acct.add_members(lid, [full, full2])
+    e, e2, f = (acct.contact(c).email for c in (full, full2, fine))
+    df = pd.DataFrame({"email": [e, f, e2, e.upper(), f" {e2.upper()} ", e]})
+    with pytest.raises(PlanError, match="2 contacts on more than 50 lists") as info:
+        ccpandas.add_to_lists(df, targets, column="email", client=client, progress=False)
+    assert sorted(info.value.values) == sorted({e, e2, e.upper(), f" {e2.upper()} "})
+    assert f"{e!r}, {e2!r}" in str(info.value)  # the refused contacts are named
+    rest = df[~df["email"].isin(info.value.values)]
+    assert rest["email"].tolist() == [f]
+    result = ccpandas.add_to_lists(rest, targets, column="email", client=client, progress=False)
     assert result.ok and set(acct.lists_of(fine)) == set(targets)
+    assert acct.count(method="POST") == 1
