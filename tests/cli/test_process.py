@@ -232,7 +232,8 @@ def test_a_killed_run_spent_at_least_what_it_journaled_and_a_resume_adds(
     # SIGKILL mid-run (kill -9, a kernel restarted): the journal counted a run's requests
     # only when a call ended, so the killed run said its spend was unknown for good, in
     # `runs`, its summary and after a resume. Counted with each journal write it makes:
-    # at least those, never more than the server saw; the resume adds its own, once.
+    # at least those (the client's attempts, all of which reach the emulator here, so no
+    # more than it counted); the resume adds its own, once.
     before = emu.account.count()
     proc, _, _ = _removal_polling(emu, lists, members_csv)  # sent, journaled, polling
     proc.kill()
