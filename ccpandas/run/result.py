@@ -9,12 +9,13 @@ Example:
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import functools
 import json
 import logging
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import attrgetter
 from typing import Any, Self
 
@@ -117,8 +118,7 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
         result.unfinished_reason = None if result.driven_elsewhere else STOP_DRIVER_ENDED
     else:  # why its activities were left running (timeout, not waited), as journaled
         result.unfinished_reason = record.get("stop_reason")
-    spent, result.spent_at_least = journaled_spent(record.get("spent"))  # None: not counted
-    result.spent = {p: spent.get(p, 0) for p in SPENT_PARTS} if spent else None
+    result._take_spent(*journaled_spent(record.get("spent")))  # None: not counted
     if plan.membership is not None or plan.verifiable:
         # A finished verification is in the journal already.
         result.after = journaled_after(db, run_id, plan)
@@ -516,7 +516,7 @@ class RemovalResult:
         # Under the run's lock: a read made while another process drives the run
         # (its activities not yet run) would be taken for that process's verification.
         journal = self.runner.journal
-        with journal.hold(), journal.counting(lambda: self._spent_with(marks)):
+        with self._held(), journal.counting(lambda: self._spent_with(marks)):
             # Another call may have moved the run on (a retry): its batches as recorded,
             # or the poll below would write this result's older look back.
             journal.catch_up(self.runs)
@@ -529,7 +529,9 @@ class RemovalResult:
                 self._verify_now(make_reporter(progress), fresh=True)
             finally:
                 self._count_spent(marks)
-            self._record_outcome()  # a re-read can change the word (still members)
+                # A re-read can change the word (still members); stopped (a quota), the
+                # exact count replaces the "at least" its poll journaled, as _drive's.
+                self._record_outcome()
         return self
 
     def _membership(self) -> Any:
@@ -763,7 +765,7 @@ class RemovalResult:
         self.runner.use_client()
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
-        with self.runner.journal.hold():
+        with self._held():
             marks = self._reset(progress)
             # Its checks' waits show (and its Stop button stops them) in the display.
             self.runner.reporter.start(self.runner.snapshot(self.runs, "starting"))
@@ -948,9 +950,11 @@ class RemovalResult:
         stats = getattr(runner.client, "stats", None)
         self.interrupted, self.driven_elsewhere = False, False
         # Holding the run (journal lock) first: if another process drives it, nothing
-        # is sent from here, and the batches are brought up to date before acting. Each
-        # journal write counts what the run spent so far: a killed process leaves that.
-        with journal.counting(lambda: self._spent_with(marks)), journal.attach(self.runs):
+        # is sent from here, and the batches and count are brought up to date before
+        # acting. Each journal write counts what the run spent so far: a killed process
+        # leaves that.
+        spent = journal.counting(lambda: self._spent_with(marks))
+        with self._held(), spent, journal.attach(self.runs):
             if not shown:
                 reporter.start(runner.snapshot(self.runs, "starting"))
             phase = "done"
@@ -998,6 +1002,23 @@ class RemovalResult:
                     self._record_stop(journal, reason)
                 finally:
                     self._finish_report(reporter, phase)
+
+    @contextlib.contextmanager
+    def _held(self) -> Iterator[None]:
+        """The run's lock (the journal's ``hold``), :attr:`spent` then rebased on the
+        journal's: another process may have driven the run since this result counted (a
+        result rebuilt mid-run says "at least" its count then), so a call adds only its
+        own requests to the journal's count, never writes an older one back over it."""
+        with self.runner.journal.hold():
+            spent, at_least = self.runner.journal.spent_record()
+            if spent is not None and self.spent is not None:
+                self._take_spent(spent, at_least)
+            yield
+
+    def _take_spent(self, spent: Mapping[str, int] | None, at_least: bool) -> None:
+        """:attr:`spent` (None: not known) and :attr:`spent_at_least` as journaled."""
+        self.spent = None if spent is None else {p: int(spent.get(p, 0)) for p in SPENT_PARTS}
+        self.spent_at_least = at_least
 
     def _count_spent(self, marks: list[tuple[int, int]]) -> None:
         """Add what a driving call spent to :attr:`spent` (:meth:`_spent_with`), once:

@@ -114,6 +114,11 @@ class Journal(Protocol):
         reads the lists again before it drives the run."""
         return contextlib.nullcontext()
 
+    def spent_record(self) -> tuple[Mapping[str, int] | None, bool]:
+        """Under :meth:`hold`: the run's requests spent as recorded (None: none), and
+        whether that is a lower bound; what a call adds its own requests to."""
+        return None, False
+
     def run_stopped(self, reason: str | None) -> None:
         """The driving call returned; ``reason`` None when it ended normally."""
         return None

@@ -869,6 +869,13 @@ class RunJournal:
         finally:
             self._counting = before
 
+    def spent_record(self) -> tuple[dict[str, int] | None, bool]:
+        """The run's journaled requests spent, per part (None: not counted), and True
+        when that is a lower bound (:func:`journaled_spent`): under :meth:`hold`, what a
+        call adds its own requests to (another process may have driven the run since).
+        """
+        return journaled_spent(self.db.run_record(self.run_id).get("spent"))
+
     def catch_up(self, runs: Sequence[BatchRun]) -> None:
         """``runs`` as the journal has them (another call or process may have moved the
         run on), under :meth:`hold`; a batch whose attempt a dead process left

@@ -232,7 +232,8 @@ def test_a_killed_run_spent_at_least_what_it_journaled_and_a_resume_adds(
     # SIGKILL mid-run (kill -9, a kernel restarted): the journal counted a run's requests
     # only when a call ended, so the killed run said its spend was unknown for good, in
     # `runs`, its summary and after a resume. Counted with each journal write it makes:
-    # at least those, never more than the server saw; the resume adds its own, once.
+    # at least those (the client's attempts, all of which reach the emulator here, so no
+    # more than it counted); the resume adds its own, once.
     before = emu.account.count()
     proc, _, _ = _removal_polling(emu, lists, members_csv)  # sent, journaled, polling
     proc.kill()
@@ -255,3 +256,31 @@ def test_a_killed_run_spent_at_least_what_it_journaled_and_a_resume_adds(
     assert spent < total <= spent + emu.account.count() - killed, (spent, resumed)
     assert resumed["requests_spent_at_least"] is True
     assert ccpandas.runs()["requests_spent"].tolist() == [total]
+
+
+@pytest.mark.emulator(speed=2.0)  # 2 items a second: the activity runs for a while
+def test_a_result_rebuilt_mid_run_adds_its_own_to_the_count_the_run_ended_with(
+    emu, api, lists, members_csv, cli
+):
+    # A result rebuilt while another process drove the run took that run's count so far
+    # ("at least"); driven later (wait, verify), it wrote that old count plus its own
+    # requests back over the exact count the other process ended with. Under the run's
+    # lock a call now adds its own requests to what the journal has.
+    proc, _, _ = _removal_polling(emu, lists, members_csv)  # sent, journaled, polling
+    (row,) = json.loads(cli("runs", "--json").out)
+    peek = ccpandas.run_result(row["run_id"], client=api)
+    early = ccpandas.run_result(row["run_id"], client=api)
+    assert peek.summary().spent_at_least and peek.driven_elsewhere
+    emu.configure(speed=50_000.0)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == ExitCode.OK, err
+    (row,) = json.loads(cli("runs", "--json").out)
+    spent = json.loads(out)["requests_spent"]["total"]
+    assert (row["requests_spent"], row["requests_spent_at_least"]) == (spent, False)
+    for call in (peek.wait, early.verify):  # each adds exactly its own requests
+        before = emu.account.count()
+        summary = call().summary()
+        spent += emu.account.count() - before
+        (row,) = json.loads(cli("runs", "--json").out)
+        assert (row["requests_spent"], row["requests_spent_at_least"]) == (spent, False), row
+        assert (summary.spent_total, summary.spent_at_least) == (spent, False)

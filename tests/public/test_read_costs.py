@@ -404,6 +404,24 @@ def test_a_resumed_run_s_spend_is_the_whole_run_s(account, connect):
     assert pd.isna(row["requests_spent"])
 
 
+def test_a_verify_the_quota_stops_leaves_the_count_it_says_in_the_journal(account, connect):
+    # verify() stopped by a spent quota: its poll journaled the run's count as "at least"
+    # (a process ended before counting its last requests) and nothing wrote the exact one
+    # the result said. Recorded at the end whatever happens, as a driving call's is.
+    emu, client = account, connect(account)
+    active = emu.account.contact_ids(status="active")
+    (target,) = shape(emu, [active[:800]])
+    df = pd.DataFrame({"contact_id": active[:300]})
+    result = df.cc.remove_from_lists([target], client=client, wait=False, progress=False)
+    emu.configure(daily_quota=emu.quota_used + 1)  # the poll goes, the re-read is refused
+    with pytest.raises(QuotaExceededError):
+        result.verify()
+    summary = result.summary()
+    row = ccpandas.runs().set_index("run_id").loc[result.run_id]
+    assert not summary.spent_at_least and not row["requests_spent_at_least"], row
+    assert row["requests_spent"] == summary.spent_total
+
+
 @pytest.mark.parametrize("kind", ["add", "sync"])
 def test_an_add_or_a_sync_by_email_spends_what_it_says(account, connect, kind):
     emu, client = account, connect(account)
