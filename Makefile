@@ -20,6 +20,9 @@ PARALLEL := -n $(WORKERS) --dist loadfile
 # child process compiled ccpandas again (measured: a collection took 17.8 s of CPU
 # without the cache, 7.4 s with it; eight workers each collect the whole suite).
 unexport PYTHONDONTWRITEBYTECODE
+# The notebooks run as tests; a kernel's start is guarded against a hang, not timed (under
+# eight workers one took more than nbval's default 60 s to answer).
+NBVAL    := --nbval --nbval-sanitize-with notebooks/sanitize.cfg --nbval-kernel-startup-timeout 600
 # Every test run keeps its journal and saved logins out of the user's own folders.
 PRIVATE  := CCPANDAS_DATA_DIR=$$(mktemp -d) CCPANDAS_CONFIG_DIR=$$(mktemp -d)
 
@@ -99,7 +102,7 @@ test: install-test
 	$(MAKE) --no-print-directory -j2 --output-sync=target docs package lint types contracts doctest collect
 	mkdir -p .nox; $(NOX_ENV) $(VENV)/bin/nox --install-only >.nox/install.log 2>&1 & pip=$$!; \
 	$(PRIVATE) CCPANDAS_DOCS_HTML=docs/_build/html $(PY) -m pytest $(PARALLEL) -m "not serial" \
-		--nbval --nbval-sanitize-with notebooks/sanitize.cfg tests notebooks $(DOC_PAGES); \
+		$(NBVAL) tests notebooks $(DOC_PAGES); \
 	status=$$?; wait $$pip || { cat .nox/install.log; echo "nox --install-only failed"; exit 1; }; \
 	exit $$status
 	$(PRIVATE) $(PY) -m pytest -m serial tests >.nox/serial.log 2>&1 & serial=$$!; \

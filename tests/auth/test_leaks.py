@@ -362,7 +362,10 @@ def test_notebooks_executed_now_show_no_token(tmp_path: Path) -> None:
         nb.cells.append(nbformat.v4.new_code_cell(DUMP_CELL.format(path=str(dump))))
         client = NotebookClient(
             nb,
-            timeout=60,
+            # Guards against a hang, not timings: five kernels start at once, and under
+            # eight test workers one took more than nbclient's default 60 s to answer.
+            timeout=600,
+            startup_timeout=600,
             kernel_name="python3",
             resources={"metadata": {"path": str(tmp_path)}},
             store_widget_state=True,

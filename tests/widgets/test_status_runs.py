@@ -181,8 +181,12 @@ def test_an_executed_notebook_saves_one_display_with_the_final_counts(tmp_path: 
     }
     for variable in ("CC_ACCESS_TOKEN", "CC_REFRESH_TOKEN", "CC_CLIENT_ID", "CC_CLIENT_SECRET"):
         env.pop(variable, None)
-    NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    NotebookClient(  # guards against a hang (a loaded machine starts kernels slowly)
+        nb,
+        timeout=600,
+        startup_timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
     ).execute(env=env)
     outputs = nb.cells[2].outputs
     status = [o for o in outputs if WIDGET in o.get("data", {})]
