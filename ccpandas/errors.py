@@ -158,16 +158,27 @@ class PlanError(CCError, ValueError):
             none is.
         values: A few offending values, e.g. the unknown list names; None (the default) when
             there are none to show.
+        every_row: True when ``values`` are the values of every offending row of
+            ``column`` (so ``df[~df[column].isin(exc.values)]`` leaves them all out), not
+            a few examples. Default False.
 
     Example:
         >>> PlanError("unknown list name: 'Promo'", values=["Promo"]).values
         ['Promo']
     """
 
-    def __init__(self, message: str, *, column: str | None = None, values: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        column: str | None = None,
+        values: Any = None,
+        every_row: bool = False,
+    ) -> None:
         super().__init__(message)
         self.column = column
         self.values = values
+        self.every_row = every_row
 
 
 class ConfigError(CCError, ValueError):

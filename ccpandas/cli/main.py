@@ -847,8 +847,8 @@ def _refused_rows(s: _Session, data: pd.DataFrame, exc: ccpandas.PlanError) -> N
     """A PlanError whose values are rows of FILE (their values in its column; the
     message names a few): ``--output`` gets every such row, to see which to drop."""
     column = s.args.column
-    if exc.column != column or not exc.values or column not in data.columns:
-        return
+    if not exc.every_row or exc.column != column or column not in data.columns:
+        return  # a few examples (an error of the column's values), not every row
     rows = data[data[column].isin(exc.values)]
     if not len(rows):
         return

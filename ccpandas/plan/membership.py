@@ -907,6 +907,7 @@ def _check_room(
         f"sent. {_SYNC_ROOM if kind == RunKind.SYNC else _ADD_ROOM}",
         column=values.name,
         values=list(dict.fromkeys(values.iloc[every].tolist())),
+        every_row=True,
     )
 
 

@@ -227,3 +227,11 @@ def test_contacts_refused_for_want_of_room_are_shown_and_written_to_output(
     assert ran.code == ExitCode.USAGE and f"Wrote their 13 rows to {out}" in ran.err, ran.err
     assert sorted(pd.read_csv(out)["email"]) == sorted([*emails, emails[0].upper()])
     assert acct.count(method="POST") == 0
+    # An error naming a few of the column's values (five examples of 40 bad ids) is no
+    # list of rows: --output, the user's results file, is left as it was.
+    out.write_text("kept\n")
+    pd.DataFrame({"contact_id": [f"x{i}@example.com" for i in range(40)]}).to_csv(path, index=False)
+    ran = cli("remove", str(path), "--lists", lists[0], "--by", "contact_id", "--output", str(out))
+    assert ran.code == ExitCode.USAGE and "no valid contact id" in ran.err, ran.err
+    assert "Wrote" not in ran.err and "--output PATH" not in ran.err
+    assert out.read_text() == "kept\n" and acct.count(method="POST") == 0
