@@ -515,7 +515,9 @@ class Summary:
             "verification": dict(self.verification) if self.verification else None,
             "stopped": unfinished,
             "stop_reason": self.stop_reason,
-            "resume": f"ccpandas resume {self.run_id}" if unfinished and self.run_id else None,
+            "resume": f"ccpandas resume {self.run_id}"
+            if unfinished and self.run_id and self.resume_call
+            else None,
             "error": self.error or None,
             "output": output,
         }
@@ -551,7 +553,7 @@ class Summary:
         ]
         lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
         lines.extend(f"  {label:<10} {text}" for label, text in facts if text)
-        if self.outcome.unfinished and self.run_id:
+        if self.outcome.unfinished and self.run_id and self.resume_call:
             lines.append(f"Continue with: ccpandas resume {self.run_id}")
         bad = {k: v for k, v in self.by_status.items() if fate_of(k) in (Fate.FAILED, Fate.OPEN)}
         if bad and not self.dry_run and not self.ok:

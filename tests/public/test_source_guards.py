@@ -379,3 +379,76 @@ def test_a_stopped_keep_whose_resume_is_refused_undoes_the_part_that_ran(fast_ac
     assert acct.members(target) == before[target] | set(newcomers)
     assert all(acct.members(lid) == before[lid] for lid in sources)
     assert posts(emu, 201) == 1  # the second request never went
+
+
+def _keep_stopped_after_one(emu, client, target, lone=None):
+    """A keep_in_lists run of 51 source lists (two requests) stopped after its first,
+    its activity followed to its end: (the result, the source lists)."""
+    sources = emu.account.list_ids()[1:]
+    members = sorted(emu.account.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) // 2]})
+    if lone is not None:  # on the last source list only: only the second request takes it
+        for lid in sources[:50]:
+            emu.account.remove_members(lid, [lone])
+        emu.account.add_members(sources[50], [lone])
+    with pytest.raises(KeyboardInterrupt) as caught:
+        vip.cc.keep_in_lists(
+            [target], source=Source.list_ids(sources), client=client, progress=InterruptAfter(1)
+        )
+    result = caught.value.result
+    result.wait()
+    return result, sources
+
+
+def test_a_stopped_keep_s_undo_restores_only_what_its_sent_request_could_remove(fast_account):
+    # Two requests to one target, split by source group: the first went out. A contact
+    # on the 51st source list only (the second request's) whom someone else took off
+    # the target was "restored": the first request named the target, not its source.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    lone = max(emu.account.members(target))  # not among the kept half
+    before = emu.account.members(target)
+    result, _ = _keep_stopped_after_one(emu, client, target, lone=lone)
+    assert posts(emu, 201) == 1 and lone in emu.account.members(target)
+    removed = before - emu.account.members(target)
+    emu.account.remove_members(target, [lone])  # someone else
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    restored = undo.changes[undo.changes["outcome"] == "restored"]
+    assert set(restored["contact_id"]) == removed
+    assert lone not in emu.account.members(target)
+    assert posts(emu, 201) == 1  # the second request never went
+
+
+def test_a_stopped_keep_with_a_request_sent_without_an_answer_is_not_undone(fast_account):
+    # The second request went out, no answer came (a process killed mid-POST): the
+    # API may have made an activity that still runs. The undo went ahead.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    result, _ = _keep_stopped_after_one(emu, client, target)
+    result.runner.journal.batch_sending(result.runs[1])
+    client.remove_list_memberships(result.runs[1].batch.to_json())
+    sent = posts(emu, 201)
+    with pytest.raises(PlanError, match="without an answer") as caught:
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    assert "nothing was sent" in str(caught.value)
+    assert f"ccpandas.resume({result.run_id!r}" in str(caught.value)
+    assert posts(emu, 201) == sent
+
+
+def test_an_undone_stopped_keep_is_not_resumed(fast_account, capsys):
+    # Undone, then resumed: the resume took off again the contacts the undo put back.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    result, _ = _keep_stopped_after_one(emu, client, target)
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    after, sent = emu.account.members(target), emu.account.count(method="POST")
+    for call in (
+        lambda: result.resume(progress=False),
+        lambda: ccpandas.resume(result.run_id, client=client, progress=False),
+        lambda: result.retry_failed(progress=False),
+    ):
+        with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was sent"):
+            call()
+    assert emu.account.count(method="POST") == sent and emu.account.members(target) == after
+    for shown in (result, ccpandas.run_result(result.run_id)):
+        lines = "\n".join(shown.summary().lines())
+        assert "resume(" not in lines and f"undone by run {undo.run_id}" in lines
+        assert "Continue with" not in shown.summary().report_text()
+        assert shown.summary().to_json("resume")["resume"] is None
