@@ -135,7 +135,10 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     if not parent.done and (not stopped or running or parent.driven_elsewhere):
         way = f"finish it first with {parent.resume_call}"
         if stopped:  # a resume may be refused (its lists grew): the part that ran is undone
-            way = "its activities still run: result.wait() follows them to their end"
+            way = (
+                "its activities still run: wait for them to end (ccpandas.run_result("
+                f"{run_id!r}).wait() follows them; the undo asks the API again)"
+            )
         if parent.driven_elsewhere:  # a resume would be refused (RunLockedError)
             way = "another process drives it now: wait for it to end (ccpandas.runs())"
         raise PlanError(
@@ -163,6 +166,19 @@ def _went_out(result: RemovalResult) -> list[BatchRun] | None:
         return None
     idle = (BatchState.PENDING, BatchState.REJECTED)
     return [r for r in result.runs if r.state not in idle]
+
+
+def _look_again(parent: RemovalResult, client: Any) -> None:
+    """One poll of the activities a stopped run (:func:`_went_out`) was last seen
+    running, journaled: ended since (its process gone, nobody followed them), the undo
+    goes ahead; still running, it is refused (:func:`_check_undoable`)."""
+    pending = [r for r in parent.runs if r.in_flight]
+    if not pending or _went_out(parent) is None or parent.driven_elsewhere:
+        return
+    with parent.runner.journal.hold():
+        parent.runner.journal.catch_up(parent.runs)
+        if pending := [r for r in parent.runs if r.in_flight]:
+            parent.runner.replace(client=client).poll(pending)
 
 
 def _sent_pairs(result: RemovalResult) -> pd.Series | None:
@@ -388,6 +404,7 @@ def plan_undo_of(
 ) -> RemovalPlan:
     """Check that ``parent`` can be undone, read its lists and contacts afresh, and
     plan the adds (nothing is sent)."""
+    _look_again(parent, client)
     removed, went = _check_undoable(parent, db, force), _went_out(parent)
     reporter = reporter or NullReporter()
     list_ids = [lid for lid in parent.plan.list_ids if lid in set(removed["list_id"])]

@@ -343,6 +343,7 @@ def test_a_stopped_keep_whose_resume_is_refused_undoes_the_part_that_ran(fast_ac
     # take off members the plan never showed (refused), and undo said "resume first".
     # The undo puts back exactly what the request that went out took off.
     emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    emu.configure(speed=1.0, start_delay=0.0)  # its activity still runs when the undo asks the API
     acct = emu.account
     sources = acct.list_ids()[1:]  # 51 source lists: two requests (50 per request)
     before = {lid: acct.members(lid) for lid in acct.list_ids()}
@@ -353,8 +354,9 @@ def test_a_stopped_keep_whose_resume_is_refused_undoes_the_part_that_ran(fast_ac
         )
     result = caught.value.result
     assert [r.in_flight for r in result.runs] == [True, False]
-    with pytest.raises(PlanError, match=r"its activities still run: result\.wait\(\) follows"):
+    with pytest.raises(PlanError, match=r"its activities still run: wait for them to end"):
         ccpandas.undo(result.run_id, client=client, progress=False)
+    emu.configure(speed=1_000_000.0)
     result.wait()  # its one activity followed to its end
     assert posts(emu, 201) == 1 and not result.done
     removed = {(c, target) for c in before[target] - acct.members(target)}
@@ -381,9 +383,9 @@ def test_a_stopped_keep_whose_resume_is_refused_undoes_the_part_that_ran(fast_ac
     assert posts(emu, 201) == 1  # the second request never went
 
 
-def _keep_stopped_after_one(emu, client, target, lone=None):
+def _keep_stopped_after_one(emu, client, target, lone=None, wait=True):
     """A keep_in_lists run of 51 source lists (two requests) stopped after its first,
-    its activity followed to its end: (the result, the source lists)."""
+    its activity followed to its end (``wait``): (the result, the source lists)."""
     sources = emu.account.list_ids()[1:]
     members = sorted(emu.account.members(target))
     vip = pd.DataFrame({"contact_id": members[: len(members) // 2]})
@@ -396,7 +398,8 @@ def _keep_stopped_after_one(emu, client, target, lone=None):
             [target], source=Source.list_ids(sources), client=client, progress=InterruptAfter(1)
         )
     result = caught.value.result
-    result.wait()
+    if wait:
+        result.wait()
     return result, sources
 
 
@@ -452,3 +455,25 @@ def test_an_undone_stopped_keep_is_not_resumed(fast_account, capsys):
         assert "resume(" not in lines and f"undone by run {undo.run_id}" in lines
         assert "Continue with" not in shown.summary().report_text()
         assert shown.summary().to_json("resume")["resume"] is None
+
+
+def test_a_stopped_keep_s_undo_asks_whether_its_activity_ended(fast_account):
+    # Refused while its activity ran, the undo said "result.wait() follows them": no
+    # result in hand for ccpandas.undo(run_id), no wait command in the CLI. Ended since
+    # (nobody followed it), the undo was still refused: the journal had it running.
+    from ccpandas.cli.main import in_flags
+
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    before = emu.account.members(target)
+    emu.configure(speed=1.0, start_delay=0.0)
+    result, _ = _keep_stopped_after_one(emu, client, target, wait=False)
+    with pytest.raises(PlanError, match="still run: wait for them to end") as caught:
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    said = str(caught.value)
+    assert f"ccpandas.run_result({result.run_id!r}).wait() follows them" in said
+    assert "run_result" not in in_flags(said) and "the undo asks the API" in in_flags(said)
+    emu.configure(speed=1_000_000.0)  # it ends; nobody waits for it
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    restored = undo.changes[undo.changes["outcome"] == "restored"]
+    assert len(restored) and emu.account.members(target) == before
+    assert posts(emu, 201) == 1
