@@ -519,6 +519,7 @@ class Summary:
             if unfinished and self.run_id and self.resume_call
             else None,
             "error": self.error or None,
+            "notes": list(self.facts),
             "output": output,
         }
 
@@ -550,6 +551,7 @@ class Summary:
                 self.verification_text or ("" if self.verified or self.dry_run else self.truth),
             ),
             ("error", self.error),
+            *(("note", fact) for fact in self.facts),  # as str() and the panel say them
         ]
         lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
         lines.extend(f"  {label:<10} {text}" for label, text in facts if text)

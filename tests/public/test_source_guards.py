@@ -419,6 +419,10 @@ def test_a_stopped_keep_s_undo_restores_only_what_its_sent_request_could_remove(
     assert set(restored["contact_id"]) == removed
     assert lone not in emu.account.members(target)
     assert posts(emu, 201) == 1  # the second request never went
+    # The CLI's report (text and --json) says which part was undone, as str() does.
+    part = f"undoes only the part that ran (1 of 2 requests) of run {result.run_id}"
+    assert part in undo.summary().report_text()
+    assert any(part in note for note in undo.summary().to_json("undo")["notes"])
 
 
 def test_a_stopped_keep_with_a_request_sent_without_an_answer_is_not_undone(fast_account):
