@@ -481,3 +481,25 @@ def test_a_stopped_keep_s_undo_asks_whether_its_activity_ended(fast_account):
     restored = undo.changes[undo.changes["outcome"] == "restored"]
     assert len(restored) and emu.account.members(target) == before
     assert posts(emu, 201) == 1
+
+
+def test_a_stopped_engagement_level_run_is_not_undone_by_guess(fast_account):
+    # No snapshot says whom the API took off by engagement level: the undo said the
+    # run "changed no membership", while its request that went out had removed some.
+    emu, client, _ = fast_account(seed=49, contacts=400, lists=52)
+    targets = emu.account.list_ids()[:51]  # two requests (50 lists per request)
+    before = {lid: emu.account.members(lid) for lid in targets}
+    with pytest.raises(KeyboardInterrupt) as caught:
+        ccpandas.remove_list_memberships(
+            client,
+            targets,
+            source=Source.engagement_level("low"),
+            snapshot=True,
+            progress=InterruptAfter(1),
+        )
+    result = caught.value.result.wait()
+    assert any(emu.account.members(lid) != before[lid] for lid in targets)  # it removed
+    sent = emu.account.count(method="POST")
+    with pytest.raises(PlanError, match="by engagement_level.*nothing was sent"):
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    assert emu.account.count(method="POST") == sent and posts(emu, 201) == 1
