@@ -500,6 +500,6 @@ def test_a_stopped_engagement_level_run_is_not_undone_by_guess(fast_account):
     result = caught.value.result.wait()
     assert any(emu.account.members(lid) != before[lid] for lid in targets)  # it removed
     sent = emu.account.count(method="POST")
-    with pytest.raises(PlanError, match="by engagement_level.*nothing was sent"):
+    with pytest.raises(PlanError, match=r"by engagement_level.*nothing was sent"):
         ccpandas.undo(result.run_id, client=client, progress=False)
     assert emu.account.count(method="POST") == sent and posts(emu, 201) == 1
