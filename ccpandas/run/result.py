@@ -923,10 +923,10 @@ class RemovalResult:
         return resume_call_text(self.run_id, self.runner.client)
 
     def _undone_by(self) -> str | None:
-        """The latest undo journaled of this run while it is unfinished (None: none):
-        a resume would take off again what that undo put back."""
+        """The latest undo journaled of this run (None: none): a resume or a retry
+        would take off again what that undo put back."""
         db = getattr(self.runner.journal, "db", None)
-        if db is None or self.run_id is None or self.done:
+        if db is None or self.run_id is None:
             return None
         return next(reversed(db.undos_of(self.run_id)), None)
 
@@ -1169,8 +1169,9 @@ class RemovalResult:
         preview: tuple[tuple[str, str], ...] = ()
         if words.preview and self.dry_run:  # a kind whose plan has lines of its own (undo)
             preview = tuple((k, v) for k, v in plan.summary_lines()[1:])
-        dup, undone = self._duplicate_example(), self._undone_by()
+        dup = self._duplicate_example()
         outcome = summaries.outcome_of(self, [*by_status, *pairs], error)
+        undone = self._undone_by() if outcome.unfinished else None  # not to be resumed
         states = collections.Counter(str(r.state) for r in runs)
         return Summary(
             run_id=self.run_id,

@@ -168,17 +168,23 @@ def _went_out(result: RemovalResult) -> list[BatchRun] | None:
     return [r for r in result.runs if r.state not in idle]
 
 
-def _look_again(parent: RemovalResult, client: Any) -> None:
+def _look_again(parent: RemovalResult, client: Any) -> int:
     """One poll of the activities a stopped run (:func:`_went_out`) was last seen
     running, journaled: ended since (its process gone, nobody followed them), the undo
-    goes ahead; still running, it is refused (:func:`_check_undoable`)."""
+    goes ahead; still running, it is refused (:func:`_check_undoable`). The requests
+    it spent."""
     pending = [r for r in parent.runs if r.in_flight]
-    if not pending or _went_out(parent) is None or parent.driven_elsewhere:
-        return
+    if not pending or parent.run_id is None or _went_out(parent) is None:
+        return 0
+    if parent.driven_elsewhere:  # its driver follows them
+        return 0
+    stats = getattr(client, "stats", None)
+    before = stats.requests if stats is not None else 0
     with parent.runner.journal.hold():
         parent.runner.journal.catch_up(parent.runs)
         if pending := [r for r in parent.runs if r.in_flight]:
             parent.runner.replace(client=client).poll(pending)
+    return stats.requests - before if stats is not None else 0
 
 
 def _sent_pairs(result: RemovalResult) -> pd.Series | None:
@@ -404,11 +410,12 @@ def plan_undo_of(
 ) -> RemovalPlan:
     """Check that ``parent`` can be undone, read its lists and contacts afresh, and
     plan the adds (nothing is sent)."""
-    _look_again(parent, client)
+    polled = _look_again(parent, client)
     removed, went = _check_undoable(parent, db, force), _went_out(parent)
     reporter = reporter or NullReporter()
     list_ids = [lid for lid in parent.plan.list_ids if lid in set(removed["list_id"])]
     live, names, requests = _live_lists(client, list_ids)
+    requests += polled  # its look at the activities still running
     m = parent.plan.membership
     known_names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
     names = {**known_names, **names}

@@ -503,3 +503,20 @@ def test_a_stopped_engagement_level_run_is_not_undone_by_guess(fast_account):
     with pytest.raises(PlanError, match=r"by engagement_level.*nothing was sent"):
         ccpandas.undo(result.run_id, client=client, progress=False)
     assert emu.account.count(method="POST") == sent and posts(emu, 201) == 1
+
+
+def test_a_run_undone_is_not_retried(fast_account):
+    # A finished run with a failed activity, undone, then retried: the retry took off
+    # again the contacts the undo had put back.
+    emu, client, target = fast_account(seed=50, contacts=400)
+    before = emu.account.members(target)
+    emu.fail_next(1, state="failed")
+    frame = pd.DataFrame({"contact_id": sorted(before)})
+    result = frame.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
+    assert result.done and result.retryable_runs
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    assert emu.account.members(target) == before
+    sent = emu.account.count(method="POST")
+    with pytest.raises(PlanError, match=f"undone by run {undo.run_id}"):
+        result.retry_failed(progress=False)
+    assert emu.account.count(method="POST") == sent and emu.account.members(target) == before
