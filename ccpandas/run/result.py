@@ -701,6 +701,7 @@ class RemovalResult:
                 Or the API selects the run's contacts (``keep_in_lists``) and its lists,
                 read again first, hold members who would leave that the plan did not
                 show: nothing is sent; plan it again. :meth:`retry_failed` checks the same.
+                Or the run was undone (the message names the undo): nothing is sent.
             QuotaShortError: What is left to send does not fit in what the shared ledger
                 leaves of today's quota, without ``wait_for_quota``: nothing is sent.
 
@@ -812,6 +813,7 @@ class RemovalResult:
             This result; nothing is sent when no batch needs it.
 
         Raises:
+            PlanError: The run was undone (the message names the undo): nothing is sent.
             QuotaShortError: The batches to send again do not fit in what the shared ledger
                 leaves of today's quota, without the run's ``wait_for_quota``: nothing is
                 sent.
@@ -869,7 +871,8 @@ class RemovalResult:
                 verified, already undone or being undone (the message names that undo),
                 or changed again by a later run without ``force=True``). A run whose
                 contacts the API selects (``keep_in_lists``) that stopped part way is
-                undone as far as it ran, once its activities ended.
+                undone as far as it ran, once its activities ended and every request
+                of it got an answer.
             RunLockedError: Another process holds the run (its ``verify()`` or retry)
                 for more than 10 s; nothing was sent: undo it again once that ends.
             TypeError: No client: the result has none, nor was it rebuilt by
