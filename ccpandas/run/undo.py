@@ -221,8 +221,9 @@ def _sent_pairs(result: RemovalResult) -> pd.Series | None:
 
 def _part_way(result: RemovalResult) -> pd.Series:
     """Per pair of ``result.changes``, whether its activity ended part way (``unknown``),
-    or a stopped run's request that went out named its list (:func:`_sent_pairs`), and
-    the verification did not see it: the run may have changed it."""
+    or a request of a stopped run that went out could have removed it
+    (:func:`_sent_pairs`), and the verification did not see it: the run may have
+    changed it."""
     outcome = result.changes["outcome"].astype(str)
     unknown = outcome == BatchState.UNKNOWN
     sent = _sent_pairs(result)
