@@ -1283,7 +1283,7 @@ def resume(
         PlanError: A run whose contacts the API selects (``keep_in_lists``,
             ``remove_list_memberships``, with a snapshot) would now remove members its
             plan did not show (its lists, read again, grew): nothing is sent; plan it
-            again.
+            again. Or the run was undone (the message names the undo): nothing is sent.
 
     Example:
         >>> result = ccpandas.resume("20250301-231501-7f3a2c", client=client)  # doctest: +SKIP
@@ -1404,8 +1404,10 @@ def undo(
     snapshot (``snapshot=True`` would have made it possible), or one not finished or
     not verified, cannot be undone: a :class:`~ccpandas.PlanError`. A run whose
     contacts the API selects (``keep_in_lists``) that stopped part way (its resume
-    refused once its lists grew) is undone as far as it ran: the fresh read finds what
-    its requests that went out took off, and the preview and result say so. Nor, without
+    refused once its lists grew) is undone as far as it ran: the pairs its requests that
+    went out could have removed (their own source lists' members in its snapshot) that
+    the fresh read finds gone, and the preview and result say so; once undone, it is
+    not resumed. Nor, without
     ``force=True``, can a run whose pairs a later run changed again: the preview names
     those runs (undoing would silently revert them for those pairs).
 
@@ -1439,7 +1441,7 @@ def undo(
             verified, already undone or being undone, by a call started even at the same
             moment: the message names that undo; changed again by a later run without
             ``force=True``; a stopped run whose contacts the API selects: while its
-            activities still run).
+            activities still run or a request of it got no answer).
         RunLockedError: Another process holds the run (its ``verify()`` or retry) for
             more than 10 s; nothing was sent: undo it again once that ends.
         TypeError: An argument of the wrong type (before anything is sent).

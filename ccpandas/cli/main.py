@@ -1489,6 +1489,8 @@ _PYTHON_WORDS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str
     ),
     (re.compile(r"ccpandas\.resume\('([^']+)'(?:, client=client)?\)"), r"ccpandas resume \1"),
     (re.compile(r"ccpandas\.runs\(\)"), "ccpandas runs"),
+    # No wait command: an undo asks the API itself whether the activities ended.
+    (re.compile(r"ccpandas\.run_result\('[^']+'\)\.wait\(\) follows them; "), ""),
     _UNDO_CALL,
     (re.compile(r"raise max_removed \(None"), "raise --max-removed (none"),
     # A refusal's rows are written by --output (its note says so), not read off `values`.

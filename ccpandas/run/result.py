@@ -641,7 +641,7 @@ class RemovalResult:
         """What a summary depends on: each batch's fields, the re-read, the stop."""
         # The list of earlier ids is mutated in place: its copy in the key tells a change.
         runs = tuple((*vars(r).values(), tuple(r.previous_activity_ids)) for r in self.runs)
-        flags = (self.dry_run, self.stopped, self.interrupted, self.stop_reason)
+        flags = (self.dry_run, self.stopped, self.interrupted, self.stop_reason, self._undone_by())
         return (runs, id(self.after), flags)
 
     # -- continuing ------------------------------------------------------------------
@@ -703,6 +703,7 @@ class RemovalResult:
                 Or the API selects the run's contacts (``keep_in_lists``) and its lists,
                 read again first, hold members who would leave that the plan did not
                 show: nothing is sent; plan it again. :meth:`retry_failed` checks the same.
+                Or the run was undone (the message names the undo): nothing is sent.
             QuotaShortError: What is left to send does not fit in what the shared ledger
                 leaves of today's quota, without ``wait_for_quota``: nothing is sent.
 
@@ -766,6 +767,7 @@ class RemovalResult:
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self._held():
+            self._refuse_undone()  # under the lock an undo of the run journals itself
             marks = self._reset(progress)
             # Its checks' waits show (and its Stop button stops them) in the display.
             self.runner.reporter.start(self.runner.snapshot(self.runs, "starting"))
@@ -813,6 +815,7 @@ class RemovalResult:
             This result; nothing is sent when no batch needs it.
 
         Raises:
+            PlanError: The run was undone (the message names the undo): nothing is sent.
             QuotaShortError: The batches to send again do not fit in what the shared ledger
                 leaves of today's quota, without the run's ``wait_for_quota``: nothing is
                 sent.
@@ -822,6 +825,7 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
+        self._refuse_undone()
         if self.retryable_runs:
             self._send(options, options.progress, retry=True, check=True)
         return self
@@ -869,7 +873,8 @@ class RemovalResult:
                 verified, already undone or being undone (the message names that undo),
                 or changed again by a later run without ``force=True``). A run whose
                 contacts the API selects (``keep_in_lists``) that stopped part way is
-                undone as far as it ran, once its activities ended.
+                undone as far as it ran, once its activities ended and every request
+                of it got an answer.
             RunLockedError: Another process holds the run (its ``verify()`` or retry)
                 for more than 10 s; nothing was sent: undo it again once that ends.
             TypeError: No client: the result has none, nor was it rebuilt by
@@ -921,6 +926,24 @@ class RemovalResult:
         client and fail with an AuthError.
         """
         return resume_call_text(self.run_id, self.runner.client)
+
+    def _undone_by(self) -> str | None:
+        """The latest undo journaled of this run (None: none): a resume or a retry
+        would take off again what that undo put back."""
+        db = getattr(self.runner.journal, "db", None)
+        if db is None or self.run_id is None:
+            return None
+        return next(reversed(db.undos_of(self.run_id)), None)
+
+    def _refuse_undone(self) -> None:
+        """A PlanError, nothing sent, when this run was undone: resuming (or retrying)
+        it would remove again the memberships its undo restored."""
+        if undo := self._undone_by():
+            raise PlanError(
+                f"run {self.run_id} was undone by run {undo} (ccpandas.run_result("
+                f"{undo!r}) shows what it restored): continuing it would take off again "
+                "what the undo put back; nothing was sent. Plan the change again instead."
+            )
 
     def _reset(self, progress: Any, asks: bool = True) -> list[tuple[int, int]]:
         """A driving call's start: its display (``progress`` None keeps the run's), an
@@ -1172,6 +1195,7 @@ class RemovalResult:
             preview = tuple((k, v) for k, v in plan.summary_lines()[1:])
         dup = self._duplicate_example()
         outcome = summaries.outcome_of(self, [*by_status, *pairs], error)
+        undone = self._undone_by() if outcome.unfinished else None  # not to be resumed
         states = collections.Counter(str(r.state) for r in runs)
         return Summary(
             run_id=self.run_id,
@@ -1201,9 +1225,13 @@ class RemovalResult:
             verified_word=self._truth_word,
             stop_reason=summaries.stop_reason_of(self, outcome, error),
             error=str(error) if error is not None else None,
-            resume_call=self.resume_call if outcome.unfinished else None,
+            resume_call=self.resume_call if outcome.unfinished and not undone else None,
             # The kind's own (an undo of a run stopped part way: the part it reverts).
-            facts=(*([dup] if dup else []), *(plan.part.facts if plan.part else ())),
+            facts=(
+                *([dup] if dup else []),
+                *(plan.part.facts if plan.part else ()),
+                *([f"undone by run {undone}: it is not resumed"] if undone else []),
+            ),
             preview=preview,
             verification=self.verification(),
             driven_elsewhere=self.driven_elsewhere,

@@ -515,8 +515,11 @@ class Summary:
             "verification": dict(self.verification) if self.verification else None,
             "stopped": unfinished,
             "stop_reason": self.stop_reason,
-            "resume": f"ccpandas resume {self.run_id}" if unfinished and self.run_id else None,
+            "resume": f"ccpandas resume {self.run_id}"
+            if unfinished and self.run_id and self.resume_call
+            else None,
             "error": self.error or None,
+            "notes": list(self.facts),
             "output": output,
         }
 
@@ -548,10 +551,11 @@ class Summary:
                 self.verification_text or ("" if self.verified or self.dry_run else self.truth),
             ),
             ("error", self.error),
+            *(("note", fact) for fact in self.facts),  # as str() and the panel say them
         ]
         lines = [f"{what}: {str(self.outcome).replace('_', ' ')}"]
         lines.extend(f"  {label:<10} {text}" for label, text in facts if text)
-        if self.outcome.unfinished and self.run_id:
+        if self.outcome.unfinished and self.run_id and self.resume_call:
             lines.append(f"Continue with: ccpandas resume {self.run_id}")
         bad = {k: v for k, v in self.by_status.items() if fate_of(k) in (Fate.FAILED, Fate.OPEN)}
         if bad and not self.dry_run and not self.ok:

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ccpandas.errors import UNDOING, CCError, PlanError, RunLockedError
-from ccpandas.models import MembershipAction
-from ccpandas.plan.membership import READ_LISTS_PER_PASS, union_reads
+from ccpandas.models import MembershipAction, SourceKind
+from ccpandas.plan.membership import READ_LISTS_PER_PASS, preview_source, union_reads
 from ccpandas.plan.planner import RemovalPlan, plural
 from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes, undo_part
 from ccpandas.read.lists import read_lists
@@ -45,7 +45,6 @@ from ccpandas.store.journal import JournalDB, RunJournal, checked_plan
 from ccpandas.vocab import Action, PairOutcome, RowStatus, RunKind, RunOutcome
 
 __all__ = [
-    "earlier_undos",
     "later_runs",
     "load_undo_plan",
     "plan_undo_of",
@@ -82,19 +81,10 @@ def undo_changes_of(result: RemovalResult) -> pd.DataFrame:
 # --------------------------------------------------------------------------- checks
 
 
-def earlier_undos(db: JournalDB, run_id: str) -> list[str]:
-    """The undo runs already recorded for ``run_id``, oldest first."""
-    rows = db.query(
-        "SELECT run_id FROM runs WHERE kind = 'undo' AND parent = ? ORDER BY created_at",
-        (run_id,),
-    )
-    return [r["run_id"] for r in rows]
-
-
 def _refuse_undone(db: JournalDB, run_id: str, force: bool) -> None:
     """A PlanError naming the undo of ``run_id`` already journaled (over or not), unless
     ``force``."""
-    earlier = earlier_undos(db, run_id)
+    earlier = db.undos_of(run_id)
     if not earlier or force:
         return
     last = earlier[-1]
@@ -135,10 +125,20 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
         )
     stopped = _went_out(parent) is not None
     running = any(r.in_flight for r in parent.runs)
+    unsure = sum(r.state is BatchState.UNCERTAIN for r in parent.runs)
+    if stopped and unsure:  # its activity, if the API made one, may still run
+        raise PlanError(
+            f"run {run_id} has {plural(unsure, 'request')} sent without an answer (the API "
+            f"may have made an activity that still runs): {parent.resume_call} sends it "
+            "again and follows it to its end, then undo it; nothing was sent"
+        )
     if not parent.done and (not stopped or running or parent.driven_elsewhere):
         way = f"finish it first with {parent.resume_call}"
         if stopped:  # a resume may be refused (its lists grew): the part that ran is undone
-            way = "its activities still run: result.wait() follows them to their end"
+            way = (
+                "its activities still run: wait for them to end (ccpandas.run_result("
+                f"{run_id!r}).wait() follows them; the undo asks the API again)"
+            )
         if parent.driven_elsewhere:  # a resume would be refused (RunLockedError)
             way = "another process drives it now: wait for it to end (ccpandas.runs())"
         raise PlanError(
@@ -168,20 +168,62 @@ def _went_out(result: RemovalResult) -> list[BatchRun] | None:
     return [r for r in result.runs if r.state not in idle]
 
 
+def _look_again(parent: RemovalResult, client: Any) -> int:
+    """One poll of the activities a stopped run (:func:`_went_out`) was last seen
+    running, journaled: ended since (its process gone, nobody followed them), the undo
+    goes ahead; still running, it is refused (:func:`_check_undoable`). The requests
+    it spent."""
+    pending = [r for r in parent.runs if r.in_flight]
+    if not pending or parent.run_id is None or _went_out(parent) is None:
+        return 0
+    if parent.driven_elsewhere:  # its driver follows them
+        return 0
+    stats = getattr(client, "stats", None)
+    before = stats.requests if stats is not None else 0
+    with parent.runner.journal.hold():
+        parent.runner.journal.catch_up(parent.runs)
+        if pending := [r for r in parent.runs if r.in_flight]:
+            parent.runner.replace(client=client).poll(pending)
+    return stats.requests - before if stats is not None else 0
+
+
 def _sent_pairs(result: RemovalResult) -> pd.Series | None:
     """Per pair of ``result.changes`` of a stopped run (:func:`_went_out`), whether a
-    request that went out named its list (the API chose whom it took off); None for
-    any other run."""
+    request that went out could have removed it: its list among that request's, its
+    contact selected by that request's own source (a source list's member, in the run's
+    snapshot) and not excluded. None for any other run; a PlanError when the snapshot
+    cannot say (the API chose by engagement level).
+
+    Example:
+        >>> _sent_pairs(stopped)["list_id"].sum()  # doctest: +SKIP
+    """
     went = _went_out(result)
     if went is None:
         return None
-    return result.changes["list_id"].isin({lid for r in went for lid in r.batch.list_ids})
+    m, ch = result.plan.membership, result.changes
+    sent = []
+    for run in went:  # a request per source group and list group: each its own pairs
+        b = run.batch
+        if m is None or m.snapshot is None or b.source.kind is SourceKind.ENGAGEMENT_LEVEL:
+            raise PlanError(
+                f"run {result.run_id} stopped part way, and no snapshot shows whom the "
+                f"API took off by {b.source.kind.value} in its requests that went out: "
+                "it cannot be undone exactly; nothing was sent"
+            )
+        p = preview_source(m.snapshot, b.source, b.list_ids, b.exclude)
+        leave = p.will_leave == 1
+        lids = np.asarray(p.change_set.list_ids, dtype=object)[p.pair_list[leave]]
+        sent.append(pd.MultiIndex.from_arrays([p.contact_ids[p.pair_contact[leave]], lids]))
+    could = sent[0].append(sent[1:]) if sent else pd.MultiIndex.from_arrays([[], []])
+    pairs = pd.MultiIndex.from_arrays([ch["contact_id"], ch["list_id"]])
+    return pd.Series(pairs.isin(could), index=ch.index)
 
 
 def _part_way(result: RemovalResult) -> pd.Series:
     """Per pair of ``result.changes``, whether its activity ended part way (``unknown``),
-    or a stopped run's request that went out named its list (:func:`_sent_pairs`), and
-    the verification did not see it: the run may have changed it."""
+    or a request of a stopped run that went out could have removed it
+    (:func:`_sent_pairs`), and the verification did not see it: the run may have
+    changed it."""
     outcome = result.changes["outcome"].astype(str)
     unknown = outcome == BatchState.UNKNOWN
     sent = _sent_pairs(result)
@@ -369,10 +411,12 @@ def plan_undo_of(
 ) -> RemovalPlan:
     """Check that ``parent`` can be undone, read its lists and contacts afresh, and
     plan the adds (nothing is sent)."""
+    polled = _look_again(parent, client)
     removed, went = _check_undoable(parent, db, force), _went_out(parent)
     reporter = reporter or NullReporter()
     list_ids = [lid for lid in parent.plan.list_ids if lid in set(removed["list_id"])]
     live, names, requests = _live_lists(client, list_ids)
+    requests += polled  # its look at the activities still running
     m = parent.plan.membership
     known_names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
     names = {**known_names, **names}

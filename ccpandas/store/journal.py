@@ -560,6 +560,19 @@ class JournalDB:
     def _batch_records(self, run_id: str) -> list[dict[str, Any]]:
         return self.query("SELECT * FROM batches WHERE run_id = ? ORDER BY batch", (run_id,))
 
+    def undos_of(self, run_id: str) -> list[str]:
+        """The undo runs journaled for ``run_id`` (over or not), oldest first.
+
+        Example:
+            >>> open_journal().undos_of("20250301-231501-7f3a2c")  # doctest: +SKIP
+            ['20250302-080000-1a2b3c']
+        """
+        rows = self.query(
+            "SELECT run_id FROM runs WHERE kind = 'undo' AND parent = ? ORDER BY created_at",
+            (run_id,),
+        )
+        return [r["run_id"] for r in rows]
+
     # -- locks ----------------------------------------------------------------------
     def unanswered(self, run_id: str) -> set[int]:
         """The batches of ``run_id`` whose attempt a dead process left ``sending``: no

@@ -38,6 +38,7 @@ REPORT_KEYS = {
     "stop_reason",
     "resume",
     "error",
+    "notes",  # the summary's other lines, as the text's note lines (added, not changed)
     "output",
     "input",
 }

@@ -343,6 +343,7 @@ def test_a_stopped_keep_whose_resume_is_refused_undoes_the_part_that_ran(fast_ac
     # take off members the plan never showed (refused), and undo said "resume first".
     # The undo puts back exactly what the request that went out took off.
     emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    emu.configure(speed=1.0, start_delay=0.0)  # its activity still runs when the undo asks the API
     acct = emu.account
     sources = acct.list_ids()[1:]  # 51 source lists: two requests (50 per request)
     before = {lid: acct.members(lid) for lid in acct.list_ids()}
@@ -353,8 +354,9 @@ def test_a_stopped_keep_whose_resume_is_refused_undoes_the_part_that_ran(fast_ac
         )
     result = caught.value.result
     assert [r.in_flight for r in result.runs] == [True, False]
-    with pytest.raises(PlanError, match=r"its activities still run: result\.wait\(\) follows"):
+    with pytest.raises(PlanError, match=r"its activities still run: wait for them to end"):
         ccpandas.undo(result.run_id, client=client, progress=False)
+    emu.configure(speed=1_000_000.0)
     result.wait()  # its one activity followed to its end
     assert posts(emu, 201) == 1 and not result.done
     removed = {(c, target) for c in before[target] - acct.members(target)}
@@ -379,3 +381,142 @@ def test_a_stopped_keep_whose_resume_is_refused_undoes_the_part_that_ran(fast_ac
     assert acct.members(target) == before[target] | set(newcomers)
     assert all(acct.members(lid) == before[lid] for lid in sources)
     assert posts(emu, 201) == 1  # the second request never went
+
+
+def _keep_stopped_after_one(emu, client, target, lone=None, wait=True):
+    """A keep_in_lists run of 51 source lists (two requests) stopped after its first,
+    its activity followed to its end (``wait``): (the result, the source lists)."""
+    sources = emu.account.list_ids()[1:]
+    members = sorted(emu.account.members(target))
+    vip = pd.DataFrame({"contact_id": members[: len(members) // 2]})
+    if lone is not None:  # on the last source list only: only the second request takes it
+        for lid in sources[:50]:
+            emu.account.remove_members(lid, [lone])
+        emu.account.add_members(sources[50], [lone])
+    with pytest.raises(KeyboardInterrupt) as caught:
+        vip.cc.keep_in_lists(
+            [target], source=Source.list_ids(sources), client=client, progress=InterruptAfter(1)
+        )
+    result = caught.value.result
+    if wait:
+        result.wait()
+    return result, sources
+
+
+def test_a_stopped_keep_s_undo_restores_only_what_its_sent_request_could_remove(fast_account):
+    # Two requests to one target, split by source group: the first went out. A contact
+    # on the 51st source list only (the second request's) whom someone else took off
+    # the target was "restored": the first request named the target, not its source.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    lone = max(emu.account.members(target))  # not among the kept half
+    before = emu.account.members(target)
+    result, _ = _keep_stopped_after_one(emu, client, target, lone=lone)
+    assert posts(emu, 201) == 1 and lone in emu.account.members(target)
+    removed = before - emu.account.members(target)
+    emu.account.remove_members(target, [lone])  # someone else
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    restored = undo.changes[undo.changes["outcome"] == "restored"]
+    assert set(restored["contact_id"]) == removed
+    assert lone not in emu.account.members(target)
+    assert posts(emu, 201) == 1  # the second request never went
+    # The CLI's report (text and --json) says which part was undone, as str() does.
+    part = f"undoes only the part that ran (1 of 2 requests) of run {result.run_id}"
+    assert part in undo.summary().report_text()
+    assert any(part in note for note in undo.summary().to_json("undo")["notes"])
+
+
+def test_a_stopped_keep_with_a_request_sent_without_an_answer_is_not_undone(fast_account):
+    # The second request went out, no answer came (a process killed mid-POST): the
+    # API may have made an activity that still runs. The undo went ahead.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    result, _ = _keep_stopped_after_one(emu, client, target)
+    result.runner.journal.batch_sending(result.runs[1])
+    client.remove_list_memberships(result.runs[1].batch.to_json())
+    sent = posts(emu, 201)
+    with pytest.raises(PlanError, match="without an answer") as caught:
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    assert "nothing was sent" in str(caught.value)
+    assert f"ccpandas.resume({result.run_id!r}" in str(caught.value)
+    assert posts(emu, 201) == sent
+
+
+def test_an_undone_stopped_keep_is_not_resumed(fast_account, capsys):
+    # Undone, then resumed: the resume took off again the contacts the undo put back.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    result, _ = _keep_stopped_after_one(emu, client, target)
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    after, sent = emu.account.members(target), emu.account.count(method="POST")
+    for call in (
+        lambda: result.resume(progress=False),
+        lambda: ccpandas.resume(result.run_id, client=client, progress=False),
+        lambda: result.retry_failed(progress=False),
+    ):
+        with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was sent"):
+            call()
+    assert emu.account.count(method="POST") == sent and emu.account.members(target) == after
+    for shown in (result, ccpandas.run_result(result.run_id)):
+        lines = "\n".join(shown.summary().lines())
+        assert "resume(" not in lines and f"undone by run {undo.run_id}" in lines
+        assert "Continue with" not in shown.summary().report_text()
+        assert shown.summary().to_json("resume")["resume"] is None
+
+
+def test_a_stopped_keep_s_undo_asks_whether_its_activity_ended(fast_account):
+    # Refused while its activity ran, the undo said "result.wait() follows them": no
+    # result in hand for ccpandas.undo(run_id), no wait command in the CLI. Ended since
+    # (nobody followed it), the undo was still refused: the journal had it running.
+    from ccpandas.cli.main import in_flags
+
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    before = emu.account.members(target)
+    emu.configure(speed=1.0, start_delay=0.0)
+    result, _ = _keep_stopped_after_one(emu, client, target, wait=False)
+    with pytest.raises(PlanError, match="still run: wait for them to end") as caught:
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    said = str(caught.value)
+    assert f"ccpandas.run_result({result.run_id!r}).wait() follows them" in said
+    assert "run_result" not in in_flags(said) and "the undo asks the API" in in_flags(said)
+    emu.configure(speed=1_000_000.0)  # it ends; nobody waits for it
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    restored = undo.changes[undo.changes["outcome"] == "restored"]
+    assert len(restored) and emu.account.members(target) == before
+    assert posts(emu, 201) == 1
+
+
+def test_a_stopped_engagement_level_run_is_not_undone_by_guess(fast_account):
+    # No snapshot says whom the API took off by engagement level: the undo said the
+    # run "changed no membership", while its request that went out had removed some.
+    emu, client, _ = fast_account(seed=49, contacts=400, lists=52)
+    targets = emu.account.list_ids()[:51]  # two requests (50 lists per request)
+    before = {lid: emu.account.members(lid) for lid in targets}
+    with pytest.raises(KeyboardInterrupt) as caught:
+        ccpandas.remove_list_memberships(
+            client,
+            targets,
+            source=Source.engagement_level("low"),
+            snapshot=True,
+            progress=InterruptAfter(1),
+        )
+    result = caught.value.result.wait()
+    assert any(emu.account.members(lid) != before[lid] for lid in targets)  # it removed
+    sent = emu.account.count(method="POST")
+    with pytest.raises(PlanError, match=r"by engagement_level.*nothing was sent"):
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    assert emu.account.count(method="POST") == sent and posts(emu, 201) == 1
+
+
+def test_a_run_undone_is_not_retried(fast_account):
+    # A finished run with a failed activity, undone, then retried: the retry took off
+    # again the contacts the undo had put back.
+    emu, client, target = fast_account(seed=50, contacts=400)
+    before = emu.account.members(target)
+    emu.fail_next(1, state="failed")
+    frame = pd.DataFrame({"contact_id": sorted(before)})
+    result = frame.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
+    assert result.done and result.retryable_runs
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    assert emu.account.members(target) == before
+    sent = emu.account.count(method="POST")
+    with pytest.raises(PlanError, match=f"undone by run {undo.run_id}"):
+        result.retry_failed(progress=False)
+    assert emu.account.count(method="POST") == sent and emu.account.members(target) == before
