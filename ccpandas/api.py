@@ -1442,8 +1442,9 @@ def undo(
             moment: the message names that undo; changed again by a later run without
             ``force=True``; a stopped run whose contacts the API selects: while its
             activities still run or a request of it got no answer).
-        RunLockedError: Another process holds the run (its ``verify()`` or retry) for
-            more than 10 s; nothing was sent: undo it again once that ends.
+        ~ccpandas.errors.RunLockedError: Another process holds the run (its
+            ``verify()`` or retry) for more than 10 s; nothing was sent: undo it again
+            once that ends.
         TypeError: An argument of the wrong type (before anything is sent).
 
     Example:

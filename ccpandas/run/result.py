@@ -875,8 +875,9 @@ class RemovalResult:
                 contacts the API selects (``keep_in_lists``) that stopped part way is
                 undone as far as it ran, once its activities ended and every request
                 of it got an answer.
-            RunLockedError: Another process holds the run (its ``verify()`` or retry)
-                for more than 10 s; nothing was sent: undo it again once that ends.
+            ~ccpandas.errors.RunLockedError: Another process holds the run (its
+                ``verify()`` or retry) for more than 10 s; nothing was sent: undo it again
+                once that ends.
             TypeError: No client: the result has none, nor was it rebuilt by
                 ``ccpandas.run_result``, and ``client`` is None.
 
