@@ -563,6 +563,9 @@ class JournalDB:
     def undos_of(self, run_id: str) -> list[str]:
         """The undo runs journaled for ``run_id`` (over or not), oldest first.
 
+        Args:
+            run_id: The run undone, e.g. ``"20250301-231501-7f3a2c"``.
+
         Example:
             >>> open_journal().undos_of("20250301-231501-7f3a2c")  # doctest: +SKIP
             ['20250302-080000-1a2b3c']
