@@ -532,9 +532,10 @@ _CLAIM_WAIT = 10.0
 
 
 @contextlib.contextmanager
-def _claimed(journal: RunJournal) -> Iterator[None]:
+def _claimed(journal: Any) -> Iterator[None]:
     """Hold the lock of the run an undo reverses, waiting :data:`_CLAIM_WAIT` seconds
-    for another process's brief hold; RunLockedError in an undo's words."""
+    for another process's brief hold (``journal``: its RunJournal); RunLockedError in
+    an undo's words."""
     with contextlib.ExitStack() as held:
         try:
             held.enter_context(journal.hold(wait=_CLAIM_WAIT))
