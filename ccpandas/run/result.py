@@ -767,7 +767,8 @@ class RemovalResult:
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self._held():
-            self._refuse_undone()  # under the lock an undo of the run journals itself
+            if to_send(self.runs, self.retryable_runs if retry else None):
+                self._refuse_undone()  # under the lock an undo of the run journals itself
             marks = self._reset(progress)
             # Its checks' waits show (and its Stop button stops them) in the display.
             self.runner.reporter.start(self.runner.snapshot(self.runs, "starting"))
@@ -815,7 +816,8 @@ class RemovalResult:
             This result; nothing is sent when no batch needs it.
 
         Raises:
-            PlanError: The run was undone (the message names the undo): nothing is sent.
+            PlanError: The run was undone (the message names the undo) and a batch needs
+                sending: nothing is sent.
             QuotaShortError: The batches to send again do not fit in what the shared ledger
                 leaves of today's quota, without the run's ``wait_for_quota``: nothing is
                 sent.
@@ -825,7 +827,8 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-        self._refuse_undone()
+        if self.retryable_runs or to_send(self.runs):  # a finished run: a no-op
+            self._refuse_undone()
         if self.retryable_runs:
             self._send(options, options.progress, retry=True, check=True)
         return self
@@ -929,12 +932,12 @@ class RemovalResult:
         return resume_call_text(self.run_id, self.runner.client)
 
     def _undone_by(self) -> str | None:
-        """The latest undo journaled of this run (None: none): a resume or a retry
-        would take off again what that undo put back."""
+        """The latest undo journaled of this run that sent a request (None: none): a
+        resume or a retry would take off again what that undo put back."""
         db = getattr(self.runner.journal, "db", None)
         if db is None or self.run_id is None:
             return None
-        return next(reversed(db.undos_of(self.run_id)), None)
+        return next(reversed(db.undos_of(self.run_id, sent=True)), None)
 
     def _refuse_undone(self) -> None:
         """A PlanError, nothing sent, when this run was undone: resuming (or retrying)

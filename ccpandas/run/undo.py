@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import json
 import zlib
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -126,11 +127,13 @@ def _check_undoable(parent: RemovalResult, db: JournalDB, force: bool) -> pd.Dat
     stopped = _went_out(parent) is not None
     running = any(r.in_flight for r in parent.runs)
     unsure = sum(r.state is BatchState.UNCERTAIN for r in parent.runs)
-    if stopped and unsure:  # its activity, if the API made one, may still run
+    if stopped and unsure and not force:  # its activity, if the API made one, may still run
         raise PlanError(
             f"run {run_id} has {plural(unsure, 'request')} sent without an answer (the API "
             f"may have made an activity that still runs): {parent.resume_call} sends it "
-            "again and follows it to its end, then undo it; nothing was sent"
+            "again and follows it to its end, then undo it; nothing was sent. If that "
+            "resume is refused, pass force=True to undo it now: that activity, if it "
+            "still runs, may take members off again after the undo"
         )
     if not parent.done and (not stopped or running or parent.driven_elsewhere):
         way = f"finish it first with {parent.resume_call}"
@@ -180,7 +183,7 @@ def _look_again(parent: RemovalResult, client: Any) -> int:
         return 0
     stats = getattr(client, "stats", None)
     before = stats.requests if stats is not None else 0
-    with parent.runner.journal.hold():
+    with _claimed(parent.runner.journal):
         parent.runner.journal.catch_up(parent.runs)
         if pending := [r for r in parent.runs if r.in_flight]:
             parent.runner.replace(client=client).poll(pending)
@@ -191,26 +194,31 @@ def _sent_pairs(result: RemovalResult) -> pd.Series | None:
     """Per pair of ``result.changes`` of a stopped run (:func:`_went_out`), whether a
     request that went out could have removed it: its list among that request's, its
     contact selected by that request's own source (a source list's member, in the run's
-    snapshot) and not excluded. None for any other run; a PlanError when the snapshot
-    cannot say (the API chose by engagement level).
+    snapshot) and not excluded. None for any other run, or one without a snapshot
+    (:func:`later_runs` goes by its lists); a PlanError when the snapshot cannot say
+    (the API chose by engagement level).
 
     Example:
         >>> _sent_pairs(stopped)["list_id"].sum()  # doctest: +SKIP
     """
-    went = _went_out(result)
-    if went is None:
+    went, m = _went_out(result), result.plan.membership
+    if went is None or m is None:
         return None
-    m, ch = result.plan.membership, result.changes
-    sent = []
+    ch = result.changes
+    groups: dict[tuple[Any, ...], list[str]] = {}
     for run in went:  # a request per source group and list group: each its own pairs
         b = run.batch
-        if m is None or m.snapshot is None or b.source.kind is SourceKind.ENGAGEMENT_LEVEL:
+        if m.snapshot is None or b.source.kind is SourceKind.ENGAGEMENT_LEVEL:
             raise PlanError(
                 f"run {result.run_id} stopped part way, and no snapshot shows whom the "
                 f"API took off by {b.source.kind.value} in its requests that went out: "
                 "it cannot be undone exactly; nothing was sent"
             )
-        p = preview_source(m.snapshot, b.source, b.list_ids, b.exclude)
+        # One preview per source: its requests differ only by their lists.
+        groups.setdefault((b.source, tuple(b.exclude)), []).extend(b.list_ids)
+    sent = []
+    for (source, exclude), lists in groups.items():
+        p = preview_source(m.snapshot, source, list(dict.fromkeys(lists)), exclude)
         leave = p.will_leave == 1
         lids = np.asarray(p.change_set.list_ids, dtype=object)[p.pair_list[leave]]
         sent.append(pd.MultiIndex.from_arrays([p.contact_ids[p.pair_contact[leave]], lids]))
@@ -219,14 +227,14 @@ def _sent_pairs(result: RemovalResult) -> pd.Series | None:
     return pd.Series(pairs.isin(could), index=ch.index)
 
 
-def _part_way(result: RemovalResult) -> pd.Series:
+def _part_way(result: RemovalResult, sent: pd.Series | None = None) -> pd.Series:
     """Per pair of ``result.changes``, whether its activity ended part way (``unknown``),
     or a request of a stopped run that went out could have removed it
     (:func:`_sent_pairs`), and the verification did not see it: the run may have
-    changed it."""
+    changed it. ``sent``: :func:`_sent_pairs`, when the caller has it."""
     outcome = result.changes["outcome"].astype(str)
     unknown = outcome == BatchState.UNKNOWN
-    sent = _sent_pairs(result)
+    sent = _sent_pairs(result) if sent is None else sent
     if sent is not None:  # one word for every pair of a source's run: its lists say more
         unknown = sent & (outcome != PairOutcome.REMOVED.value)
     if unknown.any():  # covered None: a read saw every pair
@@ -249,11 +257,11 @@ def undo_pairs(result: RemovalResult) -> pd.DataFrame:
     outcome, action = ch["outcome"].astype(str), ch["action"].astype(str)
     # A pair the verification did not see is undone too (its activity completed, or
     # ended part way): the undo's own fresh read says whether it is still to put back.
-    part_way = _part_way(result)
+    sent = _sent_pairs(result)  # once: a preview of the snapshot per source
+    part_way = _part_way(result, sent)
     unseen = (outcome == PairOutcome.UNVERIFIED.value) | part_way
     unseen &= action.isin([Action.REMOVE.value, Action.ADD.value])
     done = outcome.isin([PairOutcome.REMOVED.value, PairOutcome.ADDED.value]) | unseen
-    sent = _sent_pairs(result)
     done &= True if sent is None else sent  # stopped: only what its sent requests did
     changed = ch.loc[done, ["contact_id", "list_id"]].reset_index(drop=True)
     # What reverses each pair: a removed one is added back, an added one taken off.
@@ -523,6 +531,23 @@ def load_undo_plan(db: JournalDB, run_id: str, record: dict[str, Any]) -> Remova
 _CLAIM_WAIT = 10.0
 
 
+@contextlib.contextmanager
+def _claimed(journal: Any) -> Iterator[None]:
+    """Hold the lock of the run an undo reverses, waiting :data:`_CLAIM_WAIT` seconds
+    for another process's brief hold (``journal``: its RunJournal); RunLockedError in
+    an undo's words."""
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(journal.hold(wait=_CLAIM_WAIT))
+        except RunLockedError:  # its own words say "then resume it", wrong for an undo
+            raise RunLockedError(
+                f"run {journal.run_id} is held by another process (its verify() or retry, "
+                "or an undo of it); nothing was sent: undo it again once that ends "
+                "(ccpandas.runs() shows its state)"
+            ) from None
+        yield
+
+
 def run_undo(
     parent: RemovalResult,
     client: Any,
@@ -551,15 +576,7 @@ def run_undo(
     base_url = getattr(client, "base_url", None)
     # The check and the journaling under the reversed run's lock: two undos of it started
     # at once passed the check above before either was journaled, and both sent.
-    with contextlib.ExitStack() as held:
-        try:
-            held.enter_context(RunJournal(db, part.parent_run_id).hold(wait=_CLAIM_WAIT))
-        except RunLockedError:  # its own words say "then resume it", wrong for an undo
-            raise RunLockedError(
-                f"run {part.parent_run_id} is held by another process (its verify() or "
-                "retry, or an undo of it); nothing was sent: undo it again once that "
-                "ends (ccpandas.runs() shows its state)"
-            ) from None
+    with _claimed(RunJournal(db, part.parent_run_id)):
         _refuse_undone(db, part.parent_run_id, force)
         journal = RunJournal.create_run(
             plan, meta=meta, rows_blob=blob, parent=part.parent_run_id, base_url=base_url, db=db

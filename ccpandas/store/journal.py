@@ -271,6 +271,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 # Another process added it between our check and our ALTER.
                 if "duplicate column" not in str(exc):
                     raise
+    # After the parent column: a result asks for its undos at every summary.
+    conn.execute("CREATE INDEX IF NOT EXISTS runs_by_parent ON runs (parent)")
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -560,8 +562,9 @@ class JournalDB:
     def _batch_records(self, run_id: str) -> list[dict[str, Any]]:
         return self.query("SELECT * FROM batches WHERE run_id = ? ORDER BY batch", (run_id,))
 
-    def undos_of(self, run_id: str) -> list[str]:
-        """The undo runs journaled for ``run_id`` (over or not), oldest first.
+    def undos_of(self, run_id: str, *, sent: bool = False) -> list[str]:
+        """The undo runs journaled for ``run_id`` (over or not), oldest first; ``sent``:
+        only those that sent a request (or may have: no answer came).
 
         Args:
             run_id: The run undone, e.g. ``"20250301-231501-7f3a2c"``.
@@ -570,8 +573,13 @@ class JournalDB:
             >>> open_journal().undos_of("20250301-231501-7f3a2c")  # doctest: +SKIP
             ['20250302-080000-1a2b3c']
         """
+        went = (  # an attempt not refused, nor stopped before its POST
+            " AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = r.run_id"
+            f" AND a.outcome NOT IN ('{Outcome.NOT_SENT}', '{Outcome.REJECTED}'))"
+        )
         rows = self.query(
-            "SELECT run_id FROM runs WHERE kind = 'undo' AND parent = ? ORDER BY created_at",
+            "SELECT run_id FROM runs r WHERE kind = 'undo' AND parent = ?"
+            f"{went if sent else ''} ORDER BY created_at",
             (run_id,),
         )
         return [r["run_id"] for r in rows]

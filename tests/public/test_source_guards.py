@@ -520,3 +520,103 @@ def test_a_run_undone_is_not_retried(fast_account):
     with pytest.raises(PlanError, match=f"undone by run {undo.run_id}"):
         result.retry_failed(progress=False)
     assert emu.account.count(method="POST") == sent and emu.account.members(target) == before
+
+
+def test_a_later_stopped_source_removal_without_a_snapshot_does_not_block_an_undo(fast_account):
+    # A later keep-like removal without a snapshot, stopped after one request: the undo
+    # of an earlier add said the later run "changed some of these pairs again".
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    outsiders = sorted(set(emu.account.contact_ids()) - emu.account.members(target))[:3]
+    frame = pd.DataFrame({"contact_id": outsiders})
+    added = frame.cc.add_to_lists([target], client=client, progress=False, snapshot=True)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        ccpandas.remove_list_memberships(
+            client,
+            [target],
+            source=Source.list_ids(emu.account.list_ids()[1:]),
+            snapshot=False,
+            progress=InterruptAfter(1),
+        )
+    caught.value.result.wait()
+    undo = ccpandas.undo(added.run_id, client=client, progress=False)
+    assert undo.ok
+
+
+def test_a_finished_run_undone_is_retried_and_resumed_as_a_no_op(fast_account):
+    # Nothing left to send: retry_failed() and resume() said "undone ... nothing was sent".
+    emu, client, target = fast_account(seed=3, contacts=100, lists=3)
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:10]})
+    result = frame.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
+    assert result.done and result.ok and not result.retryable_runs
+    ccpandas.undo(result.run_id, client=client, progress=False)
+    sent = emu.account.count(method="POST")
+    assert result.retry_failed(progress=False) is result
+    ccpandas.resume(result.run_id, client=client, progress=False)
+    assert emu.account.count(method="POST") == sent
+
+
+def test_an_undo_that_sent_nothing_does_not_block_the_resume(fast_account):
+    # Stopped before its request was taken (the account's queue full): the resume of
+    # the run it reverses said "undone by run X", though X changed nothing.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    result, _ = _keep_stopped_after_one(emu, client, target)
+    lists = emu.account.list_ids()
+    emu.configure(speed=1.0, start_delay=0.0, max_queued_activities=1)
+    client.remove_list_memberships({"source": {"list_ids": lists[1:3]}, "list_ids": lists[-1:]})
+    sent = emu.account.count(method="POST", status=201)
+    with pytest.raises(KeyboardInterrupt):
+        ccpandas.undo(result.run_id, client=client, progress=InterruptAfter(0, "waiting"))
+    assert emu.account.count(method="POST", status=201) == sent
+    emu.configure(speed=1_000_000.0, max_queued_activities=1_000)
+    result.resume(progress=False)
+    assert result.done and emu.account.count(method="POST", status=201) == sent + 1
+
+
+def test_an_undo_waits_for_a_brief_hold_of_a_stopped_run(fast_account, monkeypatch):
+    # Its look at the activities took the run's lock without waiting, and said "then
+    # resume it" (a resume's words) when another process held it for a moment.
+    import ccpandas.run.undo as undo_mod
+
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    emu.configure(speed=1.0, start_delay=0.0)
+    result, _ = _keep_stopped_after_one(emu, client, target, wait=False)
+    emu.configure(speed=1_000_000.0)
+    monkeypatch.setattr(undo_mod, "_CLAIM_WAIT", 0.05)
+    held = RunJournal(result.runner.journal.db, result.run_id).hold()
+    with held, pytest.raises(RunLockedError, match="undo it again once that ends"):
+        ccpandas.undo(result.run_id, client=client, progress=False)
+
+
+def test_a_stopped_keep_unanswered_and_grown_is_undone_with_force(fast_account):
+    # A request without an answer and lists grown since: the undo said "resume it", the
+    # resume was refused (the lists grew), and force=True did not get past either.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    before = emu.account.members(target)
+    result, _ = _keep_stopped_after_one(emu, client, target)
+    result.runner.journal.batch_sending(result.runs[1])
+    client.remove_list_memberships(result.runs[1].batch.to_json())
+    with pytest.raises(PlanError, match=r"without an answer.*force=True"):
+        ccpandas.undo(result.run_id, client=client, progress=False)
+    ccpandas.undo(result.run_id, client=client, progress=False, force=True)
+    assert emu.account.members(target) == before
+
+
+def test_a_stopped_keep_s_undo_previews_each_source_once(fast_account, monkeypatch):
+    # Its pairs were worked out twice, each a preview of the snapshot per request: some
+    # 10 s per call for 200 requests on a snapshot of 100,000 members.
+    import ccpandas.run.undo as undo_mod
+
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    result, _ = _keep_stopped_after_one(emu, client, target)
+    calls = []
+    real = undo_mod.preview_source
+    monkeypatch.setattr(undo_mod, "preview_source", lambda *a: calls.append(a) or real(*a))
+    assert len(undo_mod.undo_pairs(result))
+    assert len(calls) == 1
+
+
+def test_a_run_s_undos_are_found_by_an_index():
+    # Every summary of a result asks the journal for its undos: a scan of every run.
+    db = ccpandas.store.journal.open_journal()
+    plan = db.query("EXPLAIN QUERY PLAN SELECT run_id FROM runs WHERE parent = 'x'")
+    assert "runs_by_parent" in " ".join(str(r["detail"]) for r in plan)
