@@ -563,11 +563,12 @@ class JournalDB:
         return self.query("SELECT * FROM batches WHERE run_id = ? ORDER BY batch", (run_id,))
 
     def undos_of(self, run_id: str, *, sent: bool = False) -> list[str]:
-        """The undo runs journaled for ``run_id`` (over or not), oldest first; ``sent``:
-        only those that sent a request (or may have: no answer came).
+        """The undo runs journaled for ``run_id`` (over or not), oldest first.
 
         Args:
             run_id: The run undone, e.g. ``"20250301-231501-7f3a2c"``.
+            sent: True: only the undos that sent a request (or may have: no answer
+                came). Default False: every one.
 
         Example:
             >>> open_journal().undos_of("20250301-231501-7f3a2c")  # doctest: +SKIP
