@@ -83,9 +83,10 @@ def undo_changes_of(result: RemovalResult) -> pd.DataFrame:
 
 
 def _refuse_undone(db: JournalDB, run_id: str, force: bool) -> None:
-    """A PlanError naming the undo of ``run_id`` already journaled (over or not), unless
+    """A PlanError naming the undo of ``run_id`` already journaled (over or not; one
+    that stopped before anything of it reached the API does not count), unless
     ``force``."""
-    earlier = db.undos_of(run_id)
+    earlier = db.undos_of(run_id, sent=True)
     if not earlier or force:
         return
     last = earlier[-1]

@@ -567,16 +567,18 @@ class JournalDB:
 
         Args:
             run_id: The run undone, e.g. ``"20250301-231501-7f3a2c"``.
-            sent: True: only the undos that sent a request (or may have: no answer
-                came). Default False: every one.
+            sent: True: leave out an undo that stopped before any request of it could
+                reach the API (each refused or never sent, none sent again); one still
+                running, or just journaled, counts. Default False: every one.
 
         Example:
             >>> open_journal().undos_of("20250301-231501-7f3a2c")  # doctest: +SKIP
             ['20250302-080000-1a2b3c']
         """
-        went = (  # an attempt not refused, nor stopped before its POST
-            " AND EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = r.run_id"
-            f" AND a.outcome NOT IN ('{Outcome.NOT_SENT}', '{Outcome.REJECTED}'))"
+        went = (  # not stopped, or an attempt that went out (a resend may have too)
+            " AND (r.status != 'stopped' OR EXISTS (SELECT 1 FROM attempts a"
+            " WHERE a.run_id = r.run_id AND (a.resends > 0"
+            f" OR a.outcome NOT IN ('{Outcome.NOT_SENT}', '{Outcome.REJECTED}'))))"
         )
         rows = self.query(
             "SELECT run_id FROM runs r WHERE kind = 'undo' AND parent = ?"

@@ -182,6 +182,18 @@ def _busy_list(cc_emulator_factory: Any, lists: int = 1) -> tuple[Any, str, list
     return emu, lid, ids
 
 
+def _ours(caught: Any) -> list[Any]:
+    """The UserWarnings among ``caught`` (ccpandas' own): pytest.warns records every
+    category, a ResourceWarning the garbage collector raises meanwhile too. Once, on
+    Python 3.13 beside other test processes, this file's count was 2 (not reproduced
+    since): :func:`_shown` says what came, should it happen again."""
+    return [w for w in caught if issubclass(w.category, UserWarning)]
+
+
+def _shown(caught: Any) -> list[str]:
+    return [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
 def _busy_read(emu: Any, lid: str, ids: list[str], lists: Any = None, **options: Any) -> Any:
     """read_snapshot of ``lists`` (``[lid]``; no journal, no emails) while someone takes
     the first 40 of ``ids`` off ``lid``, one at every page."""
@@ -207,8 +219,8 @@ def test_a_verification_read_of_a_list_that_keeps_changing_claims_no_false_remov
         snap, _ = _busy_read(emu, lid, ids, names={lid: "Busy"}, select=Selection.of("run", ours))
     now = emu.account.members(lid)
     assert set(snap.contact_ids) == now & set(ours), "a member read as gone"
-    text = str(caught[-1].message)
-    assert len(caught) == 1 and "'Busy'" in text and "looked up" in text
+    text = str(_ours(caught)[-1].message)
+    assert len(_ours(caught)) == 1 and "'Busy'" in text and "looked up" in text
 
 
 def test_a_read_of_every_member_of_a_list_that_keeps_changing_warns_once_naming_it(
@@ -219,8 +231,8 @@ def test_a_read_of_every_member_of_a_list_that_keeps_changing_warns_once_naming_
     emu, lid, ids = busy_list
     with pytest.warns(UserWarning, match="kept changing") as caught:
         _busy_read(emu, lid, ids, names={lid: "Busy"})
-    text = str(caught[-1].message)
-    assert len(caught) == 1 and text.startswith("ccpandas: the lists 'Busy'")
+    text = str(_ours(caught)[-1].message)
+    assert len(_ours(caught)) == 1 and text.startswith("ccpandas: the lists 'Busy'")
     assert "may have skipped members" in text and "snapshot=True" in text
 
 
@@ -261,7 +273,7 @@ def test_a_verification_read_interrupted_in_its_lookups_continues_them(busy_list
     with pytest.warns(UserWarning, match="looked up") as caught:
         snap, _ = read_snapshot(emu_client(emu), [lid], snapshot_id=sid, **kw)
     assert set(snap.contact_ids) == emu.account.members(lid) & set(ours), "a member read as gone"
-    assert "'Busy'" in str(caught[-1].message)
+    assert "'Busy'" in str(_ours(caught)[-1].message)
 
 
 def test_a_verification_read_looks_up_no_more_contacts_than_it_read_pages(
@@ -286,8 +298,8 @@ def test_a_verification_read_looks_up_no_more_contacts_than_it_read_pages(
     members = set(snap.contact_ids[snap.statuses != UNREAD].tolist())
     now = emu.account.members(lid) & set(ours)
     assert members <= now and now <= members | unread, "a member read as gone"
-    assert unread and f"{len(unread):,} not" in str(caught[-1].message)
-    assert len(caught) == 1
+    assert unread and f"{len(unread):,} not" in str(_ours(caught)[-1].message)
+    assert len(_ours(caught)) == 1, _shown(caught)
 
 
 def test_a_read_of_many_lists_looks_up_once_only_whom_no_pass_showed(cc_emulator_factory):
@@ -304,4 +316,4 @@ def test_a_read_of_many_lists_looks_up_once_only_whom_no_pass_showed(cc_emulator
     now = (emu.account.members(lid) | emu.account.members(last)) & set(ours)
     assert set(snap.contact_ids) == now, "a member read as gone"
     singles = emu.account.count(route="/v3/contacts/{contact_id}")
-    assert 0 < singles <= 40 and len(caught) == 1  # at most the members the pages skipped
+    assert 0 < singles <= 40 and len(_ours(caught)) == 1  # at most the members the pages skipped

@@ -5,6 +5,7 @@ max_removed guard) never counted. Over HTTP against the emulator."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pandas as pd
@@ -555,14 +556,23 @@ def test_a_finished_run_undone_is_retried_and_resumed_as_a_no_op(fast_account):
     assert emu.account.count(method="POST") == sent
 
 
+def _queue_full(emu, client) -> None:
+    """The account's activity queue full (one slow activity of its own), and the client
+    retrying its 429 too_many_activities at once, not over a minute of jittered backoff:
+    the runner's own wait for room comes at once."""
+    lists = emu.account.list_ids()
+    emu.configure(speed=1.0, start_delay=0.0, max_queued_activities=1)
+    client.remove_list_memberships({"source": {"list_ids": lists[1:3]}, "list_ids": lists[-1:]})
+    quick = {"activities_base_delay": 0.01, "activities_max_delay": 0.02}
+    client.retry_policy = dataclasses.replace(client.retry_policy, **quick)
+
+
 def test_an_undo_that_sent_nothing_does_not_block_the_resume(fast_account):
     # Stopped before its request was taken (the account's queue full): the resume of
     # the run it reverses said "undone by run X", though X changed nothing.
     emu, client, target = fast_account(seed=49, contacts=400, lists=52)
     result, _ = _keep_stopped_after_one(emu, client, target)
-    lists = emu.account.list_ids()
-    emu.configure(speed=1.0, start_delay=0.0, max_queued_activities=1)
-    client.remove_list_memberships({"source": {"list_ids": lists[1:3]}, "list_ids": lists[-1:]})
+    _queue_full(emu, client)
     sent = emu.account.count(method="POST", status=201)
     with pytest.raises(KeyboardInterrupt):
         ccpandas.undo(result.run_id, client=client, progress=InterruptAfter(0, "waiting"))
@@ -570,6 +580,30 @@ def test_an_undo_that_sent_nothing_does_not_block_the_resume(fast_account):
     emu.configure(speed=1_000_000.0, max_queued_activities=1_000)
     result.resume(progress=False)
     assert result.done and emu.account.count(method="POST", status=201) == sent + 1
+
+
+def test_an_undo_not_yet_sending_blocks_the_resume_then_one_stopped_does_not(fast_account):
+    # An undo waiting for room in the account's queue (journaled, nothing sent yet) was
+    # not counted: the resume of the run it reverses went ahead, and both sent. Once
+    # that undo stopped with nothing sent, a new undo was refused ("resume it first").
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    result, _ = _keep_stopped_after_one(emu, client, target)
+    _queue_full(emu, client)
+    sent, refused = emu.account.count(method="POST", status=201), []
+
+    class ResumeWhileWaiting(InterruptAfter):
+        def update(self, snapshot) -> None:
+            if snapshot.phase == "waiting" and not refused:
+                with pytest.raises(PlanError, match="undone by run") as info:
+                    ccpandas.resume(result.run_id, client=client, progress=False)
+                refused.append(info.value)
+            super().update(snapshot)
+
+    with pytest.raises(KeyboardInterrupt):
+        ccpandas.undo(result.run_id, client=client, progress=ResumeWhileWaiting(0, "waiting"))
+    assert refused and emu.account.count(method="POST", status=201) == sent
+    emu.configure(speed=1_000_000.0, max_queued_activities=1_000)
+    assert ccpandas.undo(result.run_id, client=client, progress=False, dry_run=True) is not None
 
 
 def test_an_undo_waits_for_a_brief_hold_of_a_stopped_run(fast_account, monkeypatch):
