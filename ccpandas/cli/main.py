@@ -1268,8 +1268,9 @@ def _undo_command(add: Callable[..., argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--force",
         action="store_true",
-        help="undo even a run already undone, or one whose pairs later runs changed again "
-        "(reverting those runs for them)",
+        help="undo even a run already undone, one whose pairs later runs changed again "
+        "(reverting those runs for them), or a stopped run with a request sent without an "
+        "answer (its activity may still take members off after the undo)",
     )
     _run_flags(p, quota=False)
 

@@ -862,10 +862,11 @@ class RemovalResult:
             wait: {shared}
             progress: {shared}
             timeout: {shared}
-            force: True undoes anyway: a run already undone, or one whose pairs later runs
-                changed again (the preview names them; undoing reverts them too). False
-                (the default) refuses both with a :class:`~ccpandas.PlanError` naming those
-                runs.
+            force: True undoes anyway: a run already undone, one whose pairs later runs
+                changed again (the preview names them; undoing reverts them too), or a
+                stopped run with a request sent without an answer (its activity may still
+                take members off after the undo). False (the default) refuses each with a
+                :class:`~ccpandas.PlanError` saying why.
 
         Returns:
             The undo's :class:`~ccpandas.RemovalResult`; its ``changes`` say ``restored``,
