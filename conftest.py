@@ -20,12 +20,48 @@ import os
 import signal
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sybil import Example, Sybil
 from sybil.evaluators.python import PythonEvaluator
 from sybil.parsers.myst import ClearNamespaceParser, CodeBlockParser, SkipParser
+
+
+def _over_unix_sockets(base: type) -> type:
+    """``base`` (a jupyter_client kernel manager) reaching its kernel over Unix sockets.
+
+    Over TCP, jupyter_client picks five free ports and the kernel binds them a second or
+    two later; on a machine busy with loopback HTTP (the suite), another process's
+    connection can take one of them in between, and the kernel dies at once ("Kernel died
+    before replying to kernel_info": tests/test_kernels.py shows it). A socket file in the
+    temp folder, unique to the kernel, has no such race."""
+    from traitlets import CaselessStrEnum
+
+    class Manager(base):  # type: ignore[valid-type, misc]
+        transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+        def _ip_default(self) -> str:  # the sockets' path prefix, unique to this kernel
+            return os.path.join(tempfile.gettempdir(), f"ccpandas-kernel-{uuid.uuid4().hex[:16]}")
+
+    Manager.__name__ = Manager.__qualname__ = f"UnixSocket{base.__name__}"
+    return Manager
+
+
+def kernel_manager(*, asynchronous: bool = False) -> type:
+    """The kernel manager class every test kernel starts with (see ``_over_unix_sockets``):
+    nbval's, the doc pages' and, through the ``kernel_manager_class`` fixture, nbclient's."""
+    from jupyter_client.manager import AsyncKernelManager, KernelManager
+
+    return _over_unix_sockets(AsyncKernelManager if asynchronous else KernelManager)
+
+
+@pytest.fixture
+def kernel_manager_class() -> type:
+    """For ``NotebookClient(..., kernel_manager_class=...)``: a kernel over Unix sockets."""
+    return kernel_manager(asynchronous=True)
 
 
 def pytest_configure(config: Any) -> None:
@@ -36,7 +72,13 @@ def pytest_configure(config: Any) -> None:
     Ctrl-C is what Python makes it, whatever started the run: a shell without job
     control (a script's ``make test &``) starts its background jobs with SIGINT ignored,
     which Python then keeps, here and in every child, so the Ctrl-C tests would see no
-    interrupt."""
+    interrupt.
+
+    nbval's kernels start over Unix sockets (``_over_unix_sockets``)."""
+    if config.pluginmanager.hasplugin("nbval"):
+        import nbval.kernel
+
+        nbval.kernel.KernelManager = kernel_manager()
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.default_int_handler)
     worker = os.environ.get("PYTEST_XDIST_WORKER")
@@ -64,9 +106,11 @@ def _kernel_evaluator(example: Example) -> str | None:
     """Run a block in a real ipykernel, as a notebook cell runs (widgets, magics)."""
     kernel = example.namespace.get("__kernel__")
     if kernel is None:
-        from jupyter_client.manager import start_new_kernel
-
-        kernel = example.namespace["__kernel__"] = start_new_kernel(kernel_name="python3")
+        manager = kernel_manager()(kernel_name="python3")
+        manager.start_kernel()
+        kernel = example.namespace["__kernel__"] = (manager, manager.client())
+        kernel[1].start_channels()
+        kernel[1].wait_for_ready(timeout=600)  # a hang guard, as nbval's in the Makefile
     _, client = kernel
     errors: list[str] = []
 

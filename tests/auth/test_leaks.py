@@ -322,7 +322,7 @@ DUMP_CELL = (
 )
 
 
-def test_notebooks_executed_now_show_no_token(tmp_path: Path) -> None:
+def test_notebooks_executed_now_show_no_token(tmp_path: Path, kernel_manager_class: type) -> None:
     """The notebooks in ``notebooks/`` executed now (not their committed outputs), widget
     state saved as the docs build saves it: no output, no widget state and nothing the
     kernels wrote holds a secret their emulators issued, or anything shaped like one."""
@@ -367,6 +367,7 @@ def test_notebooks_executed_now_show_no_token(tmp_path: Path) -> None:
             timeout=600,
             startup_timeout=600,
             kernel_name="python3",
+            kernel_manager_class=kernel_manager_class,  # Unix sockets: see conftest.py
             resources={"metadata": {"path": str(tmp_path)}},
             store_widget_state=True,
             record_timing=False,

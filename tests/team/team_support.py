@@ -3,6 +3,7 @@ they sent: the busy window, the combined rate, each process's share."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -134,6 +135,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _PortTaken(Exception):
+    """redis-server could not bind its port."""
+
+
 class RedisServer:
     """One ``redis-server`` on 127.0.0.1, no persistence, in a temp directory."""
 
@@ -151,6 +156,18 @@ class RedisServer:
         return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
+        """Start it. At its first start, on a port another process took since
+        ``_free_port`` chose it, again on a new one (the suite's many loopback connections
+        draw on the same ports); a restart keeps its port, as a restarted server does."""
+        for _ in range(5 if self.proc is None else 1):
+            try:
+                return self._start()
+            except _PortTaken:
+                self.port = _free_port()
+        raise AssertionError(f"redis-server found its port taken: {self._log()[-1500:]}")
+
+    def _start(self) -> RedisServer:
+        logged = len(self._log())
         args = [self.exe, "--port", str(self.port), "--bind", "127.0.0.1"]
         args += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
         if self.password:
@@ -164,17 +181,21 @@ class RedisServer:
 
         deadline = time.monotonic() + 20
         while True:
-            try:
-                # By parts, not from the URL: a password may hold / # ? as it is.
-                redis.Redis(
-                    "127.0.0.1", self.port, password=self.password, socket_timeout=0.5
-                ).ping()
-                return self
-            except redis.RedisError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    log = (self.workdir / "redis.log").read_text(errors="replace")
-                    raise AssertionError(f"redis-server did not start: {log[-1500:]}") from None
-                time.sleep(0.05)
+            # By parts, not from the URL: a password may hold / # ? as it is.
+            server = redis.Redis("127.0.0.1", self.port, password=self.password, socket_timeout=0.5)
+            with contextlib.suppress(redis.RedisError):
+                if server.info("server")["process_id"] == self.proc.pid:  # not another's
+                    return self
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                log = self._log()
+                if self.proc.poll() is not None and "already in use" in log[logged:]:
+                    raise _PortTaken
+                raise AssertionError(f"redis-server did not start: {log[-1500:]}")
+            time.sleep(0.05)
+
+    def _log(self) -> str:
+        path = self.workdir / "redis.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def kill(self) -> None:
         """SIGKILL: gone at once, as a crashed or unplugged server."""

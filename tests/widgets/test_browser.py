@@ -27,6 +27,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -172,11 +173,13 @@ def _serve(front_end: str, tmp_path: Path) -> Iterator[str]:
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False})
     )
+    # Short: the kernel's Unix sockets live beside its connection file (see below).
+    runtime = tempfile.mkdtemp(prefix="jr-")
     env = {
         **os.environ,
         "HOME": str(home),
         "JUPYTER_CONFIG_DIR": str(home / "config"),
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTER_RUNTIME_DIR": runtime,
         "JUPYTERLAB_SETTINGS_DIR": str(home / "lab-settings"),
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
         "IPYTHONDIR": str(home / "ipython"),
@@ -199,6 +202,8 @@ def _serve(front_end: str, tmp_path: Path) -> Iterator[str]:
             "--LabApp.news_url=",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--LabApp.extension_manager=readonly",  # no PyPI look-ups
+            # No TCP ports for the kernel to lose to another process (see conftest.py).
+            "--KernelManager.transport=ipc",
             *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
         ],
         cwd=tmp_path,
@@ -229,6 +234,7 @@ def _serve(front_end: str, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def _run_cell(page, index: int) -> None:

@@ -154,7 +154,9 @@ def test_tqdm_bars_end_on_the_verified_truth(emu: Emulator, client: ccpandas.Cli
     assert frames.index(reading[-1]) < frames.index(submitted[0])
 
 
-def test_an_executed_notebook_saves_one_display_with_the_final_counts(tmp_path: Path) -> None:
+def test_an_executed_notebook_saves_one_display_with_the_final_counts(
+    tmp_path: Path, kernel_manager_class: type
+) -> None:
     """In a real kernel executed by nbclient (as notebooks/execute.py does), the saved
     cell holds one status display, its text the run's outcome, matching the result."""
     import nbformat
@@ -186,6 +188,7 @@ def test_an_executed_notebook_saves_one_display_with_the_final_counts(tmp_path: 
         timeout=600,
         startup_timeout=600,
         kernel_name="python3",
+        kernel_manager_class=kernel_manager_class,  # Unix sockets: see conftest.py
         resources={"metadata": {"path": str(tmp_path)}},
     ).execute(env=env)
     outputs = nb.cells[2].outputs
