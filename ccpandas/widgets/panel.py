@@ -597,7 +597,9 @@ class RemovalPanel(TextBox):
         if result is None:
             return
         self._result_box.layout.display = None
-        unfinished = not result.done
+        # The summary's call to go on, as Python and the CLI offer it: none once the run
+        # ended, or was undone (by another kernel too: the summary reads the journal).
+        unfinished = result.summary().resume_call is not None
         self.resume_button.layout.display = None if unfinished else "none"
         self.resume_button.disabled = False
         rows = result.rows

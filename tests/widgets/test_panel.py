@@ -311,6 +311,32 @@ def test_a_keep_waiting_refused_by_the_quota_check_keeps_the_run_on_show(
     assert "stopped by the daily request quota" in headline
 
 
+def test_a_stopped_run_undone_elsewhere_is_not_offered_keep_waiting(cc_emulator_factory) -> None:
+    """A panel run stopped part way, undone elsewhere (``ccpandas.undo(run_id)`` in another
+    kernel, ``ccpandas undo``): Keep waiting is refused, nothing sent, and the button
+    stayed on offer under "Not everything is finished". The panel now says what
+    Python and ``ccpandas runs`` say: undone by that run, not resumed."""
+    emu, panel = _panel_on_55_lists(cc_emulator_factory)
+    panel.source.kind.value = SourceKind.LIST_IDS  # the API selects: undone part way
+    panel.source.lists.value = [panel.targets.name_of(emu.account.list_ids()[0])]
+    panel.status = InterruptedStatus(stoppable=False)  # Ctrl-C after the first request
+    panel.confirm.value = True
+    with pytest.raises(KeyboardInterrupt):
+        panel.remove_button.click()
+    result = panel.result
+    assert panel.resume_button.layout.display is None
+    undo = ccpandas.undo(result.run_id, client=panel.client, progress=False)
+    said = f"undone by run {undo.run_id}"
+    posts = emu.account.count(method="POST")
+    panel.resume_button.click()  # drawn before the undo: refused, nothing sent
+    assert isinstance(panel.error, ccpandas.PlanError) and said in str(panel.error)
+    assert emu.account.count(method="POST") == posts
+    assert panel.result is result and panel.resume_button.layout.display == "none"
+    assert said in panel.result_view.value and said in "\n".join(result.summary().lines())
+    assert "Not everything is finished" not in panel.result_view.value
+    assert "preview above now shows" not in panel.message.value
+
+
 def test_an_interrupted_panel_run_says_interrupted_not_an_empty_error(
     emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
 ) -> None:
