@@ -938,7 +938,7 @@ class RemovalResult:
         db = getattr(self.runner.journal, "db", None)
         if db is None or self.run_id is None:
             return None
-        return next(reversed(db.undos_of(self.run_id, sent=True)), None)
+        return next(reversed(db.undos_of(self.run_id)), None)
 
     def _refuse_undone(self) -> None:
         """A PlanError, nothing sent, when this run was undone: resuming (or retrying)

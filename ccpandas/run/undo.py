@@ -86,7 +86,7 @@ def _refuse_undone(db: JournalDB, run_id: str, force: bool) -> None:
     """A PlanError naming the undo of ``run_id`` already journaled (over or not; one
     that stopped before anything of it reached the API does not count), unless
     ``force``."""
-    earlier = db.undos_of(run_id, sent=True)
+    earlier = db.undos_of(run_id)
     if not earlier or force:
         return
     last = earlier[-1]

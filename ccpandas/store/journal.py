@@ -562,14 +562,15 @@ class JournalDB:
     def _batch_records(self, run_id: str) -> list[dict[str, Any]]:
         return self.query("SELECT * FROM batches WHERE run_id = ? ORDER BY batch", (run_id,))
 
-    def undos_of(self, run_id: str, *, sent: bool = False) -> list[str]:
+    def undos_of(self, run_id: str, *, sent: bool = True) -> list[str]:
         """The undo runs journaled for ``run_id`` (over or not), oldest first.
 
         Args:
             run_id: The run undone, e.g. ``"20250301-231501-7f3a2c"``.
-            sent: True: leave out an undo that stopped before any request of it could
-                reach the API (each refused or never sent, none sent again); one still
-                running, or just journaled, counts. Default False: every one.
+            sent: True (the default, what "already undone" means): leave out an undo that
+                stopped before any request of it could reach the API (each refused or
+                never sent, none sent again); one still running, or just journaled,
+                counts. False: every one.
 
         Example:
             >>> open_journal().undos_of("20250301-231501-7f3a2c")  # doctest: +SKIP

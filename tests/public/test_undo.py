@@ -468,4 +468,4 @@ def test_an_undo_of_a_run_another_process_holds_stops_and_says_undo_again(
         ccpandas.undo(result.run_id, client=client, progress=False)
     assert "undo it again once that ends" in str(info.value)
     assert "resume" not in str(info.value)
-    assert adds(emu) == 0 and not open_journal().undos_of(result.run_id)
+    assert adds(emu) == 0 and not open_journal().undos_of(result.run_id, sent=False)
