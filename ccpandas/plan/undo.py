@@ -231,6 +231,8 @@ class UndoPart:
             ``force=True``. Default none.
         ran: What ran of a parent that stopped part way, e.g. ``"1 of 2 requests"``:
             the undo reverts only that. Default "" (the whole run).
+        poll_requests: What the look at the activities of a parent that stopped part
+            way cost (status checks, apart from the fresh read). Default 0.
         plan: The plan whose figures (batches, rate, lists) the part reads; the plan
             sets it when asked (:meth:`of`). Default None.
 
@@ -244,6 +246,7 @@ class UndoPart:
     check_requests: int = 0
     later_runs: tuple[tuple[str, str, int], ...] = ()
     ran: str = ""
+    poll_requests: int = 0
     plan: Any = field(default=None, repr=False)
     #: How the plan is shown.
     title: ClassVar[str] = "UndoPlan (nothing sent yet)"
@@ -313,8 +316,9 @@ class UndoPart:
 
     @property
     def total_reads(self) -> int:
-        """The fresh read before the changes and the verification after them."""
-        return self.check_requests + self.read_requests
+        """The fresh read (and look at the parent's activities) before the changes and
+        the verification after them."""
+        return self.check_requests + self.poll_requests + self.read_requests
 
     @property
     def undo_text(self) -> str:
@@ -411,6 +415,8 @@ class UndoPart:
         # "under 1 s" is a bound already: "about under 1 s" says nothing more.
         took = took if took.startswith("under") else f"about {took}"
         reads = f"{plural(self.check_requests, 'read')} to check the lists (as this preview did)"
+        if self.poll_requests:  # the look at the parent's activities: status checks
+            reads += f" + {plural(self.poll_requests, 'status check')} of run {self.parent_run_id}"
         polls = plural(plan.expected_polls, "status check")
         verify = f"{plural(self.read_requests, 'read')} to verify, {took} at {plan.rate:g}/s"
         parts = f"{reads} + {changes} + about {polls} + {verify}"

@@ -293,6 +293,7 @@ class RemovalResult:
         # Planning's reads: the snapshot's or lookups' (an undo's part: its fresh read).
         part = plan.part
         self.spent["reads"] = int(part.check_requests if part else plan.read_requests)
+        self.spent["polls"] = int(getattr(part, "poll_requests", 0))  # an undo's look
         #: :attr:`spent` is a lower bound: it adds to what the journal counted of a call
         #: whose process was killed (its last requests not counted).
         self.spent_at_least = False

@@ -425,7 +425,6 @@ def plan_undo_of(
     reporter = reporter or NullReporter()
     list_ids = [lid for lid in parent.plan.list_ids if lid in set(removed["list_id"])]
     live, names, requests = _live_lists(client, list_ids)
-    requests += polled  # its look at the activities still running
     m = parent.plan.membership
     known_names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
     names = {**known_names, **names}
@@ -478,7 +477,10 @@ def plan_undo_of(
         ran="" if went is None else f"{len(went):,} of {plural(len(parent.runs), 'request')}",
     )
     note = f"checked just now with {plural(requests, 'read request')} (lists, members, contacts)"
-    return dataclasses.replace(plan, notes=(*plan.notes, note))
+    if polled:  # its look at the activities still running: polls, not reads
+        note += f" and {plural(polled, 'status check')} of run {parent.run_id}'s activities"
+    part = dataclasses.replace(undo_part(plan), poll_requests=polled)
+    return dataclasses.replace(plan, notes=(*plan.notes, note), part=part)
 
 
 # --------------------------------------------------------------------------- the journal
@@ -487,7 +489,7 @@ def plan_undo_of(
 #: What the journal keeps of an undo plan besides its pairs (the change set) and their
 #: decisions: enough to plan them again into the same requests.
 _META = ("list_ids", "list_names", "rate", "notes")
-_PART = ("read_requests", "check_requests", "later_runs", "ran")
+_PART = ("read_requests", "check_requests", "later_runs", "ran", "poll_requests")
 _DECIDED = ("contact_status", "decision", "reason")
 
 
@@ -523,7 +525,8 @@ def load_undo_plan(db: JournalDB, run_id: str, record: dict[str, Any]) -> Remova
         later_runs=[(str(r), str(k), int(n)) for r, k, n in meta.get("later_runs") or ()],
         ran=str(meta.get("ran", "")),
     )
-    plan = dataclasses.replace(plan, notes=tuple(meta["notes"]))
+    part = dataclasses.replace(undo_part(plan), poll_requests=int(meta.get("poll_requests", 0)))
+    plan = dataclasses.replace(plan, notes=tuple(meta["notes"]), part=part)
     return checked_plan(plan, meta, f"undo run {run_id}")
 
 

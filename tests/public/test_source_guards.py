@@ -484,6 +484,31 @@ def test_a_stopped_keep_s_undo_asks_whether_its_activity_ended(fast_account):
     assert posts(emu, 201) == 1
 
 
+def test_an_undo_s_look_at_a_stopped_run_s_activities_counts_as_polls(fast_account):
+    # The undo asks the API whether the stopped run's activity ended: those requests
+    # were counted, and said, as reads "(lists, members, contacts)" (found by review).
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    emu.configure(speed=1.0, start_delay=0.0)
+    result, _ = _keep_stopped_after_one(emu, client, target, wait=False)
+    emu.configure(speed=1_000_000.0)  # it ends; nobody waits for it
+    start = len(emu.account.request_log)
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    sent = emu.account.request_log[start:]
+    first_post = next(i for i, r in enumerate(sent) if r.method == "POST")
+    polls = [r.method == "GET" and r.route.startswith("/v3/activities") for r in sent]
+    looked = sum(polls[:first_post])  # before the undo's own send
+    checked = first_post - looked
+    assert looked > 0 and checked > 0 and undo.ok
+    want = {"reads": checked, "changes": 1, "polls": sum(polls)}
+    want["verification"] = len(sent) - sum(want.values())
+    for shown in (undo, ccpandas.run_result(undo.run_id)):  # the journal's, as runs() shows
+        assert shown.summary().spent == want
+    note = f"checked just now with {checked} read requests (lists, members, contacts)"
+    assert f"{note} and {looked} status check" in str(undo.plan)
+    (cost,) = [text for label, text in undo.plan.summary_lines() if label == "cost"]
+    assert f"{checked} reads to check the lists (as this preview did) + {looked} status" in cost
+
+
 def test_a_stopped_engagement_level_run_is_not_undone_by_guess(fast_account):
     # No snapshot says whom the API took off by engagement level: the undo said the
     # run "changed no membership", while its request that went out had removed some.
