@@ -505,6 +505,8 @@ class RemovalResult:
             PlanError: This was a dry run: there is nothing to verify.
             ~ccpandas.errors.RunLockedError: Another process drives the run right now:
                 nothing is read.
+            QuotaExceededError: The daily quota is spent: the run stops there, as a
+                run's own verification does (``quota_exceeded``, pairs ``unverified``).
 
         Example:
             >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
