@@ -506,6 +506,8 @@ class RemovalResult:
             PlanError: This was a dry run: there is nothing to verify.
             ~ccpandas.errors.RunLockedError: Another process drives the run right now:
                 nothing is read.
+            QuotaExceededError: The daily quota is spent: the run stops there, as a
+                run's own verification does (``quota_exceeded``, pairs ``unverified``).
 
         Example:
             >>> result.verify().changes["outcome"].value_counts()  # doctest: +SKIP
@@ -528,6 +530,13 @@ class RemovalResult:
                     self.runner.poll(pending)
                 marks += [stats.split()] if stats is not None else []  # the rest: the read
                 self._verify_now(make_reporter(progress), fresh=True)
+                if self.stopped and self.done:  # this read was all a stop left: it is over
+                    self.interrupted = False
+                    self._record_stop(journal, None)
+            except QuotaExceededError as exc:
+                # The run stops here as wait()'s verification does: unverified, not done.
+                self._record_stop(journal, stop_word(exc))
+                raise run_error(self._explain_stop(exc), self) from None
             finally:
                 self._count_spent(marks)
                 # A re-read can change the word (still members); stopped (a quota), the
@@ -1020,11 +1029,9 @@ class RemovalResult:
                 raise run_error(self._explain_stop(exc), self) from None
             finally:
                 self._count_spent(marks)
-                self.stopped = runner.stopped or self.interrupted or reason is not None
-                if self.stopped:
+                if runner.stopped or self.interrupted or reason is not None:
                     phase = "stopped"
                     reason = reason or runner.stop_reason or "stopped"
-                self.stop_reason = reason
                 # Activities left running with no stop: wait()'s timeout, or no wait.
                 self.unfinished_reason = STOP_TIMEOUT if runner.timed_out else STOP_NOT_WAITED
                 try:
@@ -1074,9 +1081,10 @@ class RemovalResult:
         }
 
     def _record_stop(self, journal: Any, reason: str | None) -> None:
-        """Journal why the driving call returned. A journal that cannot take it (a full
-        disk) never hides the error that stopped the run; after a normal end it is
-        raised with the run's id and how to continue."""
+        """Why the driving call returned (None: it ended), in this result and the journal.
+        A journal that cannot take it (a full disk) never hides the error that stopped
+        the run; after a normal end it is raised with the run's id and how to continue."""
+        self.stopped, self.stop_reason = reason is not None, reason
         try:
             journal.run_stopped(reason)
         except JournalError as exc:

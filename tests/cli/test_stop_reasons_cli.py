@@ -10,6 +10,7 @@ import pytest
 
 import ccpandas
 from ccpandas.cli.main import ExitCode
+from ccpandas.errors import QuotaExceededError
 
 
 @pytest.mark.emulator(start_delay=3600.0)  # the activities wait an hour to start
@@ -26,3 +27,17 @@ def test_runs_says_not_waited_for_a_run_started_with_wait_false(cli, emu, api) -
     assert listed["stop_reason"] == rebuilt.stop_reason == result.summary().stop_reason
     assert listed["stop_reason"] == "not_waited"
     assert cli("runs").out.splitlines()[1].endswith("not_waited")
+
+
+def test_runs_says_quota_exceeded_for_a_verify_the_quota_stopped(cli, emu, api) -> None:
+    # `ccpandas runs` listed the run "completed" though its verify() read nothing.
+    target = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": list(emu.account.members(target))[:10]})
+    result = frame.cc.remove_from_lists([target], client=api, progress=False, verify=False)
+    emu.configure(daily_quota=emu.quota_used)  # spent
+    with pytest.raises(QuotaExceededError):
+        result.verify()
+    (listed,) = json.loads(cli("runs", "--json").out)
+    assert listed["outcome"] == str(result.summary().outcome) == "quota_exceeded"
+    assert listed["state"] == "stopped" and listed["stop_reason"] == "quota_exceeded"
+    assert cli("runs").out.splitlines()[1].endswith("quota_exceeded")

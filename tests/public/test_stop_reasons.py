@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pytest
 
 import ccpandas
 from ccpandas.api import plan_list_removal, run_plan
 from ccpandas.emulator.clock import ManualClock, OffsetClock
+from ccpandas.errors import QuotaExceededError
 from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
 from ccpandas.store.journal import RunJournal, open_journal
@@ -105,6 +107,31 @@ def test_the_timeout_does_not_cut_the_verifications_quota_wait(fast_account):
     result = run_plan(plan, client, runner=runner, progress=False, wait_for_quota=True, timeout=600)
     assert clock.now() >= dt.datetime(2025, 3, 2, 0, 0, tzinfo=dt.UTC)  # waited the reset
     assert result.ok and result.summary().verified and not result.stopped
+
+
+def test_a_verify_stopped_by_the_quota_is_told_as_wait_tells_it(fast_account):
+    # result.verify() refused by the spent daily quota left the run "completed" in the
+    # result, run_result and runs(), nothing verified; wait() stopped there says
+    # quota_exceeded.
+    clock = OffsetClock()  # the activity starts in an hour of the emulator's time
+    emu, client, _ = fast_account(seed=46, contacts=200, clock=clock, start_delay=3600.0)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
+    clock.advance(hours=2)  # every activity ended on the server
+    emu.configure(daily_quota=emu.quota_used + 1)  # its look at the activities, not the read
+    with pytest.raises(QuotaExceededError, match=r"ccpandas\.resume\(") as caught:
+        result.verify()
+    assert caught.value.result is result and result.stopped
+    mine, rebuilt, row = _views(result)
+    assert str(mine.outcome) == str(rebuilt.outcome) == row["outcome"] == "quota_exceeded"
+    assert mine.stop_reason == rebuilt.stop_reason == row["stop_reason"] == "quota_exceeded"
+    assert row["state"] == "stopped" and not mine.ok and not row["removed_memberships"]
+    assert set(result.changes["outcome"].astype(str)) == {"unverified"}
+    emu.configure(daily_quota=None)  # the reset
+    assert result.verify().ok
+    mine, rebuilt, row = _views(result)
+    assert str(mine.outcome) == str(rebuilt.outcome) == row["state"] == "completed"
+    assert mine.stop_reason is rebuilt.stop_reason is row["stop_reason"] is None
 
 
 def test_runs_reads_a_dead_verified_run_s_state_from_the_journal(fast_account, monkeypatch):
