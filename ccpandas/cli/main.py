@@ -57,7 +57,7 @@ import ccpandas
 from ccpandas import api, readers
 from ccpandas._config import BASE_URL_ENV, env
 from ccpandas.auth import TextView
-from ccpandas.plan.planner import duplicate_example, frame_column, list_names, plural
+from ccpandas.plan.planner import frame_column, list_names, plural
 from ccpandas.report.progress import LogReporter
 from ccpandas.run.summary import spent_words
 from ccpandas.store.journal import open_journal
@@ -718,11 +718,6 @@ def _finish(
     summary = Summary.of(result, error=error, names=names)
     if summary.error:  # the library's words for the next step, as flags and commands
         summary = dataclasses.replace(summary, error=in_flags(summary.error))
-    said, rows = duplicate_example(result.plan.rows), _file_rows(result.plan.rows)
-    if said and rows:  # the rows line counts them: the note says which, as FILE's rows
-        note = f"duplicate rows (sent once): {rows}"
-        facts = tuple(note if fact.endswith(said) else fact for fact in summary.facts)
-        summary = dataclasses.replace(summary, facts=facts)
     if s.json:
         _print_json(s, summary.to_json(command, output))
     else:
@@ -751,32 +746,9 @@ def _print_json(s: _Session, body: dict[str, Any]) -> None:
     s.out(json.dumps(body, default=str))
 
 
-def _file_rows(rows: pd.DataFrame, shown: int = 3) -> str:
-    """Which rows repeat an earlier one (``duplicate_of``), numbered as the CLI numbers
-    FILE's rows (its header row 1), not by pandas' labels from 0: the first ``shown``;
-    "" without duplicates, or when labels repeat (they name no one row).
-
-    Example:
-        >>> _file_rows(pd.DataFrame({"duplicate_of": pd.array([pd.NA, 0], dtype="Int64")}))
-        "row 3 repeats row 2 (the header's being row 1)"
-    """
-    dup = rows["duplicate_of"].dropna() if "duplicate_of" in rows else ()
-    if not len(dup) or not rows.index.is_unique:
-        return ""
-    at, of = rows.index.get_indexer(dup.index) + 2, rows.index.get_indexer(dup) + 2
-    said = ", ".join(
-        f"row {a} repeats row {o}" for a, o in zip(at[:shown], of[:shown], strict=True)
-    )
-    more = f", and {len(at) - shown:,} more" if len(at) > shown else ""
-    return f"{said}{more} (the header's being row 1)"
-
-
 def _show_plan(s: _Session, plan: RemovalPlan) -> None:
     pattern, spelling = _UNDO_CALL  # the plan's undo line, as the command that does it
-    text, said, rows = str(plan), duplicate_example(plan.rows), _file_rows(plan.rows)
-    if said and rows:  # its duplicates line's example, as FILE's rows
-        text = text.replace(said, f" (sent once): {rows}")
-    s.out(pattern.sub(spelling, text))
+    s.out(pattern.sub(spelling, str(plan)))
     if s.input is not None:
         s.out(s.input.text())
 

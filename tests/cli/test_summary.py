@@ -69,32 +69,6 @@ def test_the_text_summary_counts_the_skips(cli, lists, members_csv, tmp_path: Pa
     assert "did not succeed" not in ran.out
 
 
-def test_the_duplicates_note_names_the_rows_as_the_file_numbers_them(
-    cli, emu, lists, members_csv, tmp_path: Path
-) -> None:
-    # The note said "duplicate rows: 4 (sent once; e.g. row 5 is a duplicate of row 1)":
-    # the rows line's count again, and pandas' 0-based labels where the CLI's other
-    # messages number the file's rows from its header, row 1 (found by review).
-    ids = pd.read_csv(members_csv, dtype=str)["contact_id"].tolist()[:5]
-    path = tmp_path / "twice.csv"
-    pd.DataFrame({"contact_id": [*ids, ids[1], ids[3], ids[1], ids[0]]}).to_csv(path, index=False)
-    args = ("remove", str(path), "--lists", lists["list_id"].iloc[0], "--yes")
-    before = emu.account.count(method="POST")
-    ran = cli(*args)
-    assert ran.code == ExitCode.OK, ran.out + ran.err
-    assert emu.account.count(method="POST") - before == 1  # each contact sent once
-    rows = (
-        "row 7 repeats row 3, row 8 repeats row 5, row 9 repeats row 3, and 1 more "
-        "(the header's being row 1)"
-    )
-    assert f"  duplicates        4 (sent once): {rows}\n" in ran.out  # the plan's line
-    assert "  rows       9 (removed 5, duplicate 4)\n" in ran.out
-    assert f"  note       duplicate rows (sent once): {rows}\n" in ran.out
-    assert "duplicate rows: " not in ran.out and "is a duplicate of" not in ran.out
-    notes = json.loads(cli(*args, "--json").out)["notes"]
-    assert notes == [f"duplicate rows (sent once): {rows}"]
-
-
 def test_a_still_member_is_not_ok_exit_1_and_runs_agrees(cli, emu, api, lists, members_csv):
     # The activity completes, yet a re-read shows one contact still on the list: not
     # every pair ended as asked. Before, result.ok was True for it.
