@@ -523,6 +523,8 @@ class RemovalResult:
             # Another call may have moved the run on (a retry): its batches as recorded,
             # or the poll below would write this result's older look back.
             journal.catch_up(self.runs)
+            self.driven_elsewhere = False  # the lock is ours: no one else drives it now
+            verified = self.done and not self.verification_due  # before this read
             try:
                 # Ended since this result's last look? One round of polling, so that only
                 # a read made while some still run is set aside (_verify_now).
@@ -530,10 +532,11 @@ class RemovalResult:
                     self.runner.poll(pending)
                 marks += [stats.split()] if stats is not None else []  # the rest: the read
                 self._verify_now(make_reporter(progress), fresh=True)
-                if self.stopped and self.done:  # this read was all a stop left: it is over
-                    self.interrupted = False
+                if self.done:  # this read was all a stop (here or elsewhere) left: over
                     self._record_stop(journal, None)
             except QuotaExceededError as exc:
+                if verified:  # a re-check of a verified run: its verification stands
+                    raise
                 # The run stops here as wait()'s verification does: unverified, not done.
                 self._record_stop(journal, stop_word(exc))
                 raise run_error(self._explain_stop(exc), self) from None
@@ -1085,6 +1088,7 @@ class RemovalResult:
         A journal that cannot take it (a full disk) never hides the error that stopped
         the run; after a normal end it is raised with the run's id and how to continue."""
         self.stopped, self.stop_reason = reason is not None, reason
+        self.interrupted = reason == "interrupted"
         try:
             journal.run_stopped(reason)
         except JournalError as exc:

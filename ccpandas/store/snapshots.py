@@ -288,9 +288,16 @@ def load_snapshot(
 
 
 def kept_after(db: JournalFile, run_id: str) -> str | None:
-    """The id of the run's complete verification read in the journal, or None."""
-    sid = run_snapshot_ids(db, run_id).get("after")
-    return sid if sid is not None and SnapshotJournal(db, sid).state == "complete" else None
+    """The id of the run's complete verification read in the journal, or None: the
+    newest, past any later re-read left unfinished (a re-check the quota stopped), but
+    not past one a later send outdated."""
+    rows = db.query(
+        "SELECT snapshot_id, state FROM snapshots WHERE run_id = ? AND phase = 'after' "
+        "ORDER BY created_at DESC",
+        (run_id,),
+    )
+    state = next((r for r in rows if r["state"] != "reading"), None)
+    return state["snapshot_id"] if state is not None and state["state"] == "complete" else None
 
 
 def journaled_after(db: JournalFile, run_id: str, plan: Any) -> MembershipSnapshot | None:

@@ -33,11 +33,28 @@ def test_runs_says_quota_exceeded_for_a_verify_the_quota_stopped(cli, emu, api) 
     # `ccpandas runs` listed the run "completed" though its verify() read nothing.
     target = emu.account.list_ids()[0]
     frame = pd.DataFrame({"contact_id": list(emu.account.members(target))[:10]})
-    result = frame.cc.remove_from_lists([target], client=api, progress=False, verify=False)
-    emu.configure(daily_quota=emu.quota_used)  # spent
+    result = frame.cc.remove_from_lists([target], client=api, progress=False, wait=False)
+    emu.configure(daily_quota=emu.quota_used + 1)  # its look at the activities, not the read
     with pytest.raises(QuotaExceededError):
         result.verify()
     (listed,) = json.loads(cli("runs", "--json").out)
     assert listed["outcome"] == str(result.summary().outcome) == "quota_exceeded"
     assert listed["state"] == "stopped" and listed["stop_reason"] == "quota_exceeded"
     assert cli("runs").out.splitlines()[1].endswith("quota_exceeded")
+
+
+def test_a_re_check_the_quota_refuses_leaves_a_run_that_asked_no_verification(
+    cli, emu, api
+) -> None:
+    # verify=False: the run ended as asked; an explicit verify() refused by the quota
+    # read nothing and changes nothing (it is not a stop to resume).
+    target = emu.account.list_ids()[0]
+    frame = pd.DataFrame({"contact_id": list(emu.account.members(target))[:10]})
+    result = frame.cc.remove_from_lists([target], client=api, progress=False, verify=False)
+    before = json.loads(cli("runs", "--json").out)[0]["outcome"]
+    emu.configure(daily_quota=emu.quota_used)  # spent
+    with pytest.raises(QuotaExceededError):
+        result.verify()
+    (listed,) = json.loads(cli("runs", "--json").out)
+    assert listed["outcome"] == str(result.summary().outcome) == before == "completed"
+    assert listed["stop_reason"] is None

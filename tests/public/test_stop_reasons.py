@@ -134,6 +134,90 @@ def test_a_verify_stopped_by_the_quota_is_told_as_wait_tells_it(fast_account):
     assert mine.stop_reason is rebuilt.stop_reason is row["stop_reason"] is None
 
 
+def _stopped_unread(fast_account, seed: int):
+    """A run not waited for whose activities have all ended; its emulator and client."""
+    clock = OffsetClock()  # the activity starts in an hour of the emulator's time
+    emu, client, _ = fast_account(seed=seed, contacts=200, clock=clock, start_delay=3600.0)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
+    return result, emu, client, clock
+
+
+def test_an_interrupted_run_whose_verify_meets_the_quota_tells_one_story(fast_account, monkeypatch):
+    # Ctrl-C in wait(), then verify() refused by the quota: the result said interrupted,
+    # run_result quota_exceeded, runs() interrupted with stop_reason quota_exceeded.
+    result, emu, _, clock = _stopped_unread(fast_account, 47)
+
+    def ctrl_c(*_):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(Runner, "poll", ctrl_c)
+        with pytest.raises(KeyboardInterrupt):
+            result.wait(progress=False)
+    clock.advance(hours=2)
+    emu.configure(daily_quota=emu.quota_used + 1)
+    with pytest.raises(QuotaExceededError):
+        result.verify()
+    mine, rebuilt, row = _views(result)
+    assert str(mine.outcome) == str(rebuilt.outcome) == row["outcome"] == "quota_exceeded"
+    assert mine.stop_reason == row["stop_reason"] == "quota_exceeded" and not result.interrupted
+
+
+def test_a_verify_ends_a_stop_another_result_of_the_run_recorded(fast_account):
+    # Another view of the run (run_result, another process) was stopped by the quota at
+    # its verify(); this result's verify() then read every pair and said completed, while
+    # the journal kept the stop: run_result said quota_exceeded.
+    result, emu, client, clock = _stopped_unread(fast_account, 48)
+    clock.advance(hours=2)
+    other = ccpandas.run_result(result.run_id, client=client)
+    emu.configure(daily_quota=emu.quota_used + 1)
+    with pytest.raises(QuotaExceededError):
+        other.verify()
+    emu.configure(daily_quota=None)
+    assert result.verify().ok
+    mine, rebuilt, row = _views(result)
+    assert str(mine.outcome) == str(rebuilt.outcome) == row["state"] == "completed"
+    assert rebuilt.ok and rebuilt.stop_reason is None
+
+
+def test_a_verify_of_a_run_rebuilt_while_driven_elsewhere_ends_it(fast_account, monkeypatch):
+    # Rebuilt while another process drove the run, verified after that one ended: the
+    # verify() journaled "running" for good (runs() said running, run_result completed).
+    result, _, client, clock = _stopped_unread(fast_account, 49)
+
+    def status(word: str) -> None:
+        with open_journal().transaction() as conn:
+            conn.execute("UPDATE runs SET status = ? WHERE run_id = ?", (word, result.run_id))
+
+    status("running")
+    with monkeypatch.context() as m:  # as while another process holds the run
+        m.setattr(ccpandas.store.journal.JournalDB, "is_driven", lambda *_: True)
+        rebuilt = ccpandas.run_result(result.run_id, client=client)
+    assert rebuilt.driven_elsewhere
+    status("ended")  # that process ended, its run not waited for
+    clock.advance(hours=2)
+    assert rebuilt.verify().ok
+    mine, again, row = _views(rebuilt)
+    assert str(mine.outcome) == str(again.outcome) == row["state"] == "completed"
+
+
+def test_a_verified_run_stays_verified_when_a_re_check_meets_the_quota(fast_account):
+    # A completed, verified run whose verify() again was refused by the quota became
+    # "stopped ... continue with ccpandas.resume(...)", and its rebuild "not verified".
+    emu, client, _ = fast_account(seed=50, contacts=200)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False)
+    assert result.ok
+    emu.configure(daily_quota=emu.quota_used)
+    with pytest.raises(QuotaExceededError) as caught:
+        result.verify()
+    assert "resume" not in str(caught.value)
+    mine, rebuilt, row = _views(result)
+    assert str(mine.outcome) == str(rebuilt.outcome) == row["state"] == "completed"
+    assert mine.ok and rebuilt.ok and row["removed_memberships"]
+
+
 def test_runs_reads_a_dead_verified_run_s_state_from_the_journal(fast_account, monkeypatch):
     # A run verified, its process killed before it journaled its end ('running', no
     # lock): runs() rebuilt the whole run (its plan, batches and verification read) on
