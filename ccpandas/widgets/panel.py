@@ -132,6 +132,10 @@ _UNFINISHED = (
     "<i>Keep waiting</i> (or <code>panel.result.resume()</code>) follows it and "
     "sends what was not sent."
 )
+_UNREAD = (
+    "Every activity ended; the lists are still to be read to verify them. "
+    "<i>Keep waiting</i> (or <code>panel.result.resume()</code>) reads them."
+)
 _INTERRUPTED = "The run was interrupted (the kernel's interrupt, Ctrl-C): what was sent is known."
 _UNTICKED = note("Nothing sent: tick the confirmation first.", "warn")
 _REPLANNED = "The preview above now shows today's members: check it, tick and remove again."
@@ -608,7 +612,7 @@ class RemovalPanel(TextBox):
         shown = shown.astype(object).where(shown.notna(), "")  # no "None" in the cells
         self.result_view.value = box(
             result._repr_html_(),
-            note(_UNFINISHED, "warn") if unfinished else "",
+            note(_UNREAD if result.verification_due else _UNFINISHED, "warn") if unfinished else "",
             note(f"<b>result.rows</b> ({len(rows):,} rows{more}; all in {_ROWS_CODE})"),
             shown.to_html(border=0),
         )

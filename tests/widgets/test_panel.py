@@ -461,3 +461,32 @@ def test_the_undo_confirmation_promises_no_more_than_the_undo_restores() -> None
         assert {lid: acct.members(lid) for lid in (a, b)} == before
         restored = int((undo.changes["outcome"] == "restored").sum())
         assert 0 < restored < int(promised[1].replace(",", ""))
+
+
+def test_a_run_left_only_its_verification_read_says_that_is_all(cc_emulator_factory) -> None:
+    """Every activity ended and only the lists' re-read is left: the note said "what was
+    sent keeps running on the server ... sends what was not sent" (found by review)."""
+    from ccpandas.emulator.clock import OffsetClock
+
+    clock = OffsetClock()  # the activity starts in an hour of the emulator's time
+    emu = cc_emulator_factory(seed=12, contacts=50, lists=1, rate=None, clock=clock)
+    emu.configure(start_delay=3600.0)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    lists = ccpandas.read_contact_lists(client)
+    frame = pd.DataFrame({"contact_id": sorted(members(emu, lists["name"].iloc[0]))[:10]})
+    result = frame.cc.remove_from_lists(
+        list(lists["list_id"]), client=client, progress=False, wait=False
+    )
+    clock.advance(hours=2)  # every activity ended
+    emu.configure(daily_quota=emu.quota_used + 1)  # its look at them, not the read
+    with pytest.raises(ccpandas.errors.QuotaExceededError):
+        result.wait(progress=False)
+    assert result.verification_due and result.summary().resume_call is not None
+    emu.configure(daily_quota=None)  # the reset
+    panel = RemovalPanel(frame, client=client, lists=lists)
+    panel.result = result
+    assert "Every activity ended; the lists are still to be read" in panel.result_view.value
+    assert "Not everything is finished" not in panel.result_view.value
+    assert panel.resume_button.layout.display is None  # Keep waiting reads them
+    panel.resume_button.click()
+    assert result.ok and panel.resume_button.layout.display == "none"
