@@ -24,7 +24,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -114,12 +113,6 @@ def _shots_dir(tmp_path: Path) -> Path:
     return tmp_path / "screenshots"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 NOTEBOOK = [
     "%load_ext ccpandas",
     "%cc_emulator --contacts 240 --seed 5",
@@ -185,7 +178,6 @@ def _serve(front_end: str, tmp_path: Path) -> Iterator[str]:
         "IPYTHONDIR": str(home / "ipython"),
     }
     env.pop("CC_ACCESS_TOKEN", None)
-    port = _free_port()
     log = (tmp_path / "lab.log").open("w")
     proc = subprocess.Popen(
         [
@@ -194,7 +186,9 @@ def _serve(front_end: str, tmp_path: Path) -> Iterator[str]:
             FRONT_ENDS[front_end]["module"],
             "--no-browser",
             "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
+            # A port of its own choosing, read back from its server file: a port chosen
+            # here could be taken before it binds (as a kernel's was, see conftest.py).
+            "--ServerApp.port=0",
             "--ServerApp.port_retries=0",
             "--IdentityProvider.token=",
             "--ServerApp.password=",
@@ -211,14 +205,16 @@ def _serve(front_end: str, tmp_path: Path) -> Iterator[str]:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    info, url = Path(runtime) / f"jpserver-{proc.pid}.json", ""
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"{front_end} exited: {(tmp_path / 'lab.log').read_text()[-2000:]}")
+            with contextlib.suppress(OSError, ValueError, KeyError):  # not written yet
+                url = url or f"http://127.0.0.1:{json.loads(info.read_text())['port']}"
             with (
-                contextlib.suppress(OSError),
+                contextlib.suppress(OSError, ValueError),
                 urllib.request.urlopen(f"{url}/api/status", timeout=2) as r,
             ):
                 if r.status == 200:
