@@ -767,8 +767,7 @@ class RemovalResult:
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self._held():
-            if to_send(self.runs, self.retryable_runs if retry else None):
-                self._refuse_undone()  # under the lock an undo of the run journals itself
+            self._refuse_undone(retry)  # under the lock an undo of the run journals itself
             marks = self._reset(progress)
             # Its checks' waits show (and its Stop button stops them) in the display.
             self.runner.reporter.start(self.runner.snapshot(self.runs, "starting"))
@@ -827,8 +826,7 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-        if self.retryable_runs or to_send(self.runs):  # a finished run: a no-op
-            self._refuse_undone()
+        self._refuse_undone(retry=True)  # a stopped run's rest too; a finished run: a no-op
         if self.retryable_runs:
             self._send(options, options.progress, retry=True, check=True)
         return self
@@ -940,10 +938,11 @@ class RemovalResult:
             return None
         return next(reversed(db.undos_of(self.run_id, sent=True)), None)
 
-    def _refuse_undone(self) -> None:
-        """A PlanError, nothing sent, when this run was undone: resuming (or retrying)
-        it would remove again the memberships its undo restored."""
-        if undo := self._undone_by():
+    def _refuse_undone(self, retry: bool = False) -> None:
+        """A PlanError, nothing sent, when this run was undone and has batches to send
+        (``retry``: or to send again): resuming (or retrying) it would remove again the
+        memberships its undo restored."""
+        if (to_send(self.runs) or (retry and self.retryable_runs)) and (undo := self._undone_by()):
             raise PlanError(
                 f"run {self.run_id} was undone by run {undo} (ccpandas.run_result("
                 f"{undo!r}) shows what it restored): continuing it would take off again "

@@ -821,7 +821,9 @@ class RunJournal:
 
     # -- driving ----------------------------------------------------------------------
     @contextlib.contextmanager
-    def hold(self, shared_state: Any = None, *, wait: float = 0.0) -> Iterator[None]:
+    def hold(
+        self, shared_state: Any = None, *, wait: float = 0.0, then: str = "resume it"
+    ) -> Iterator[None]:
         """Hold the run's lock alone, re-entrant within this object: what
         :meth:`attach` takes first, what a resume holds while it reads the lists
         again before it sends, and what an undo holds on the run it reverses while it
@@ -830,6 +832,8 @@ class RunJournal:
         Args:
             shared_state: Where run locks are shared in team mode, as for :meth:`attach`.
             wait: Seconds to wait for the lock when another process holds it. Default 0.
+            then: What :class:`RunLockedError` says to do once that process is done with
+                the run. Default ``"resume it"``; an undo's claim says ``"undo it again"``.
 
         Raises:
             RunLockedError: Another process drives the run right now.
@@ -838,7 +842,7 @@ class RunJournal:
             yield
             return
         path = locks.lock_path(self.db.path, self.run_id)
-        with locks.hold_run(path, self.run_id, shared_state, wait=wait):
+        with locks.hold_run(path, self.run_id, shared_state, wait=wait, then=then):
             self._held = True
             try:
                 yield
