@@ -88,9 +88,8 @@ def hold_run(
 
 def _locked(run_id: str, then: str) -> RunLockedError:
     return RunLockedError(
-        f"run {run_id} is held by another process right now (its sends, verify() or retry, "
-        f"or an undo of it); nothing was sent: {then} once that ends (ccpandas.runs() shows "
-        "its state)"
+        f"run {run_id} is held by another process (its sends, verify() or retry, or an undo"
+        f" of it); nothing was sent: {then} once that ends (ccpandas.runs() shows its state)"
     )
 
 
