@@ -907,8 +907,7 @@ class RemovalResult:
     def raise_for_errors(self) -> RemovalResult:
         """Raise :class:`ActivityError` if any activity failed, was cancelled or timed
         out; return ``self`` otherwise, for chaining."""
-        bad = self.failed_runs
-        if bad:
+        if bad := self.failed_runs:
             detail = "; ".join(
                 f"{r.activity_id}: {r.state} ({', '.join(r.errors) or 'no detail'})"
                 for r in bad[:5]
@@ -1384,8 +1383,7 @@ class _RowStatuses:
         if len(wrong):  # the re-read does not show it done either
             self._api_errors(planned & np.isin(self.ids, wrong))
         for word, why in _NOT_AS_ASKED.items():
-            wrong = ch.loc[ch["outcome"] == word, "contact_id"].tolist()
-            if wrong:
+            if wrong := ch.loc[ch["outcome"] == word, "contact_id"].tolist():
                 hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
                 status[hit], error[hit] = word, why
 

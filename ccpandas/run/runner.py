@@ -405,8 +405,7 @@ class Runner:
         """
         self._client()
         queue = to_send(runs, todo)
-        unsure = sum(r.state is BatchState.UNCERTAIN for r in queue)
-        if unsure:
+        if unsure := sum(r.state is BatchState.UNCERTAIN for r in queue):
             log.info(
                 "%d batch(es) got no usable answer before: sending them again "
                 "(idempotent; counted as re-sent)",
@@ -428,8 +427,7 @@ class Runner:
                 # A long submission: follow what is accepted so far, in the same
                 # rate-limited client (one GET /activities reports up to 500).
                 last_poll = self.clock.monotonic()
-                pending = [r for r in runs if r.in_flight]
-                if pending:
+                if pending := [r for r in runs if r.in_flight]:
                     self._poll_waiting_for_quota(runs, pending)
             self.reporter.update(self.snapshot(runs, "submitting"))
 
@@ -480,8 +478,7 @@ class Runner:
         self._sleep_watching_stop(seconds)
         if self._stop_requested():
             return False
-        pending = [r for r in runs if r.in_flight]
-        if pending:
+        if pending := [r for r in runs if r.in_flight]:
             self._poll_waiting_for_quota(runs, pending)
             self.reporter.update(self.snapshot(runs, "submitting"))
         return not self.stopped
