@@ -251,8 +251,7 @@ class RemovalResult:
         """The verb of the verified truth a reporter ends on ("removed Newsletter 43"),
         the summary's own: "changed" when a run both added and removed (a sync). Before
         a re-read (a preview, no verification) the change its requests make."""
-        done = list(self._verified_parts())
-        if not done:  # what the batches do: a sync adds, removes or both
+        if not (done := list(self._verified_parts())):  # what the batches do: add, remove, both
             return self._kind.words.made_by(r.batch.action for r in self.runs)
         return done[0] if len(done) == 1 else "changed"
 
@@ -1243,10 +1242,7 @@ class RemovalResult:
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
         rows = self.plan.rows  # an undo's rows are its pairs: no duplicates
-        if "duplicate_of" not in rows:
-            return ""
-        example = duplicate_example(rows)
-        if not example:
+        if "duplicate_of" not in rows or not (example := duplicate_example(rows)):
             return ""
         n = int(rows["duplicate_of"].notna().sum())
         return f"duplicate rows: {n:,}{example}"

@@ -246,8 +246,7 @@ def journaled_spent(value: str | None) -> tuple[dict[str, int] | None, bool]:
         >>> journaled_spent(None)
         (None, False)
     """
-    spent = json.loads(value or "null")
-    if not spent:
+    if not (spent := json.loads(value or "null")):
         return None, False
     at_least = bool(spent.pop(_AT_LEAST, False))
     return {k: int(v) for k, v in spent.items()}, at_least
@@ -491,8 +490,7 @@ class JournalDB:
             run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
                 ``"20250301-231501-7f3a2c"``.
         """
-        rows = self.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-        if not rows:
+        if not (rows := self.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))):
             known = ", ".join(self.run_ids()[:5]) or "none"
             raise CCError(
                 f"no run {run_id!r} in the journal {self.path} (latest runs: {known}). "
