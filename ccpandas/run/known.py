@@ -113,8 +113,7 @@ def errored_pairs(
         in_batch = pair_batch == b
         for ids, _text in texts:
             about = np.isin(pair_contact, lower.get_indexer(list(ids)))
-            only = {i for i, lid in enumerate(lists) if lid in ids}
-            if only:
+            if only := {i for i, lid in enumerate(lists) if lid in ids}:
                 about &= np.isin(pair_list, list(only))
             hit |= in_batch & about
     return hit if hit.any() else None

@@ -116,8 +116,7 @@ class RunOptions:
             ...
             TypeError: unexpected run option wiat; the options are dry_run, wait, ...
         """
-        unknown = sorted(set(options) - set(_NAMES))
-        if unknown:
+        if unknown := sorted(set(options) - set(_NAMES)):
             raise TypeError(
                 f"unexpected run option{'s' * (len(unknown) != 1)} {', '.join(unknown)}; "
                 f"the options are {', '.join(_NAMES)}"

@@ -251,8 +251,7 @@ class RemovalResult:
         """The verb of the verified truth a reporter ends on ("removed Newsletter 43"),
         the summary's own: "changed" when a run both added and removed (a sync). Before
         a re-read (a preview, no verification) the change its requests make."""
-        done = list(self._verified_parts())
-        if not done:  # what the batches do: a sync adds, removes or both
+        if not (done := list(self._verified_parts())):  # what the batches do: add, remove, both
             return self._kind.words.made_by(r.batch.action for r in self.runs)
         return done[0] if len(done) == 1 else "changed"
 
@@ -780,8 +779,7 @@ class RemovalResult:
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self._held():
-            if to_send(self.runs, self.retryable_runs if retry else None):
-                self._refuse_undone()  # under the lock an undo of the run journals itself
+            self._refuse_undone(retry)  # under the lock an undo of the run journals itself
             marks = self._reset(progress)
             # Its checks' waits show (and its Stop button stops them) in the display.
             self.runner.reporter.start(self.runner.snapshot(self.runs, "starting"))
@@ -840,8 +838,7 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-        if self.retryable_runs or to_send(self.runs):  # a finished run: a no-op
-            self._refuse_undone()
+        self._refuse_undone(retry=True)  # a stopped run's rest too; a finished run: a no-op
         if self.retryable_runs:
             self._send(options, options.progress, retry=True, check=True)
         return self
@@ -922,8 +919,7 @@ class RemovalResult:
     def raise_for_errors(self) -> RemovalResult:
         """Raise :class:`ActivityError` if any activity failed, was cancelled or timed
         out; return ``self`` otherwise, for chaining."""
-        bad = self.failed_runs
-        if bad:
+        if bad := self.failed_runs:
             detail = "; ".join(
                 f"{r.activity_id}: {r.state} ({', '.join(r.errors) or 'no detail'})"
                 for r in bad[:5]
@@ -953,10 +949,11 @@ class RemovalResult:
             return None
         return next(reversed(db.undos_of(self.run_id)), None)
 
-    def _refuse_undone(self) -> None:
-        """A PlanError, nothing sent, when this run was undone: resuming (or retrying)
-        it would remove again the memberships its undo restored."""
-        if undo := self._undone_by():
+    def _refuse_undone(self, retry: bool = False) -> None:
+        """A PlanError, nothing sent, when this run was undone and has batches to send
+        (``retry``: or to send again): resuming (or retrying) it would remove again the
+        memberships its undo restored."""
+        if (to_send(self.runs) or (retry and self.retryable_runs)) and (undo := self._undone_by()):
             raise PlanError(
                 f"run {self.run_id} was undone by run {undo} (ccpandas.run_result("
                 f"{undo!r}) shows what it restored): continuing it would take off again "
@@ -1258,10 +1255,7 @@ class RemovalResult:
     def _duplicate_example(self) -> str:
         """ "duplicate rows: 3 (sent once; e.g. row 7 is a duplicate of row 2)"."""
         rows = self.plan.rows  # an undo's rows are its pairs: no duplicates
-        if "duplicate_of" not in rows:
-            return ""
-        example = duplicate_example(rows)
-        if not example:
+        if "duplicate_of" not in rows or not (example := duplicate_example(rows)):
             return ""
         n = int(rows["duplicate_of"].notna().sum())
         return f"duplicate rows: {n:,}{example}"
@@ -1398,8 +1392,7 @@ class _RowStatuses:
         if len(wrong):  # the re-read does not show it done either
             self._api_errors(planned & np.isin(self.ids, wrong))
         for word, why in _NOT_AS_ASKED.items():
-            wrong = ch.loc[ch["outcome"] == word, "contact_id"].tolist()
-            if wrong:
+            if wrong := ch.loc[ch["outcome"] == word, "contact_id"].tolist():
                 hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
                 status[hit], error[hit] = word, why
 

@@ -353,7 +353,11 @@ class Runner:
         )
 
     def _stop_requested(self) -> bool:
-        return bool(self.reporter.stop_requested)
+        """True when the user asked to stop (the reporter's Stop button): the run is
+        then ``stopped``."""
+        asked = bool(self.reporter.stop_requested)
+        self.stopped |= asked
+        return asked
 
     def _sleep(self, seconds: float) -> None:
         # A reporter may bring its own sleep that keeps processing UI events (a widget
@@ -401,8 +405,7 @@ class Runner:
         """
         self._client()
         queue = to_send(runs, todo)
-        unsure = sum(r.state is BatchState.UNCERTAIN for r in queue)
-        if unsure:
+        if unsure := sum(r.state is BatchState.UNCERTAIN for r in queue):
             log.info(
                 "%d batch(es) got no usable answer before: sending them again "
                 "(idempotent; counted as re-sent)",
@@ -411,7 +414,6 @@ class Runner:
         last_poll: float | None = None
         for n, run in enumerate(queue, start=1):
             if self._stop_requested():
-                self.stopped = True
                 return
             if not self._room_in_queue(runs):
                 return
@@ -425,8 +427,7 @@ class Runner:
                 # A long submission: follow what is accepted so far, in the same
                 # rate-limited client (one GET /activities reports up to 500).
                 last_poll = self.clock.monotonic()
-                pending = [r for r in runs if r.in_flight]
-                if pending:
+                if pending := [r for r in runs if r.in_flight]:
                     self._poll_waiting_for_quota(runs, pending)
             self.reporter.update(self.snapshot(runs, "submitting"))
 
@@ -438,8 +439,7 @@ class Runner:
         unusable = 0
         while True:
             try:
-                self._submit_one(runs, run)
-                return True
+                return self.through_quota(runs, lambda: self._submit_one(runs, run), False)
             except UnusableAnswerError as exc:
                 # The API said yes, but the answer cannot be followed: send it again
                 # (idempotent), a few times; a cache that keeps replaying stops the run.
@@ -447,11 +447,6 @@ class Runner:
                 if unusable >= MAX_UNUSABLE_ANSWERS:
                     raise
                 log.warning("batch %d: %s; sending it again (idempotent)", run.batch.index, exc)
-            except QuotaExceededError:
-                if not self.wait_for_quota:
-                    raise
-                if not self.wait_for_reset(runs):
-                    return False
             except TooManyActivitiesError:
                 # The account (maybe through another run) has too many queued activities:
                 # follow ours while some finish, then try again.
@@ -482,15 +477,13 @@ class Runner:
         self.reporter.update(self.snapshot(runs, "waiting", message, wait_seconds=seconds))
         self._sleep_watching_stop(seconds)
         if self._stop_requested():
-            self.stopped = True
             return False
-        pending = [r for r in runs if r.in_flight]
-        if pending:
+        if pending := [r for r in runs if r.in_flight]:
             self._poll_waiting_for_quota(runs, pending)
             self.reporter.update(self.snapshot(runs, "submitting"))
         return not self.stopped
 
-    def _submit_one(self, runs: Sequence[BatchRun], run: BatchRun) -> None:
+    def _submit_one(self, runs: Sequence[BatchRun], run: BatchRun) -> bool:
         client = self._client()
         if run.state is BatchState.UNCERTAIN:
             run.resent += 1  # the previous attempt may have created an activity
@@ -534,6 +527,7 @@ class Runner:
         self._claim(run, str(run.activity_id))
         self.journal.batch_answered(run)
         log.info("batch %d accepted as activity %s", run.batch.index, run.activity_id)
+        return True
 
     # -- whose activity --------------------------------------------------------------
     def _api(self) -> str:
@@ -650,7 +644,6 @@ class Runner:
             cut, until = ends < until, min(until, ends)
         while (left := (until - self.clock.now()).total_seconds()) > 0:
             if self._stop_requested():
-                self.stopped = True
                 return False
             self.reporter.update(self.snapshot(runs, "waiting", message, wait_seconds=left))
             self._sleep(min(left, 1.0))
@@ -704,7 +697,6 @@ class Runner:
             if not pending:
                 return True
             if self._stop_requested():
-                self.stopped = True
                 return False
             self._client()
             ids = {r.activity_id for r in pending}
@@ -762,7 +754,7 @@ class Runner:
         # Sleep in short steps so a Stop button is honoured within a fraction of a second.
         end = self.clock.monotonic() + seconds
         while (left := end - self.clock.monotonic()) > 0:
-            if self._stop_requested():
+            if self.reporter.stop_requested:  # not stopped here: its caller decides
                 return
             self._sleep(min(left, 0.2))
 

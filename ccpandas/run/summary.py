@@ -389,8 +389,7 @@ class Summary:
         text = f"outcome: {self.outcome}"
         if self.outcome is RunOutcome.COMPLETED:
             text += f" (ok{self._unverified_note})"
-        failed = self.failures
-        if failed:
+        if failed := self.failures:
             text += f"; not as asked {sum(failed.values()):,} ({_counts(failed)})"
         skipped = self.skipped
         if skipped and not self.dry_run:

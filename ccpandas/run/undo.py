@@ -20,13 +20,12 @@ import contextlib
 import dataclasses
 import json
 import zlib
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ccpandas.errors import UNDOING, CCError, PlanError, RunLockedError
+from ccpandas.errors import UNDOING, CCError, PlanError
 from ccpandas.models import MembershipAction, SourceKind
 from ccpandas.plan.membership import READ_LISTS_PER_PASS, preview_source, union_reads
 from ccpandas.plan.planner import RemovalPlan, plural
@@ -535,21 +534,11 @@ def load_undo_plan(db: JournalDB, run_id: str, record: dict[str, Any]) -> Remova
 _CLAIM_WAIT = 10.0
 
 
-@contextlib.contextmanager
-def _claimed(journal: Any) -> Iterator[None]:
+def _claimed(journal: Any) -> contextlib.AbstractContextManager[None]:
     """Hold the lock of the run an undo reverses, waiting :data:`_CLAIM_WAIT` seconds
     for another process's brief hold (``journal``: its RunJournal); RunLockedError in
     an undo's words."""
-    with contextlib.ExitStack() as held:
-        try:
-            held.enter_context(journal.hold(wait=_CLAIM_WAIT))
-        except RunLockedError:  # its own words say "then resume it", wrong for an undo
-            raise RunLockedError(
-                f"run {journal.run_id} is held by another process (its verify() or retry, "
-                "or an undo of it); nothing was sent: undo it again once that ends "
-                "(ccpandas.runs() shows its state)"
-            ) from None
-        yield
+    return journal.hold(wait=_CLAIM_WAIT, then="undo it again")
 
 
 def run_undo(

@@ -246,8 +246,7 @@ def journaled_spent(value: str | None) -> tuple[dict[str, int] | None, bool]:
         >>> journaled_spent(None)
         (None, False)
     """
-    spent = json.loads(value or "null")
-    if not spent:
+    if not (spent := json.loads(value or "null")):
         return None, False
     at_least = bool(spent.pop(_AT_LEAST, False))
     return {k: int(v) for k, v in spent.items()}, at_least
@@ -491,8 +490,7 @@ class JournalDB:
             run_id: The run's id, as ``result.run_id`` and ``ccpandas.runs()`` show it, e.g.
                 ``"20250301-231501-7f3a2c"``.
         """
-        rows = self.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))
-        if not rows:
+        if not (rows := self.query("SELECT * FROM runs WHERE run_id = ?", (run_id,))):
             known = ", ".join(self.run_ids()[:5]) or "none"
             raise CCError(
                 f"no run {run_id!r} in the journal {self.path} (latest runs: {known}). "
@@ -822,7 +820,9 @@ class RunJournal:
 
     # -- driving ----------------------------------------------------------------------
     @contextlib.contextmanager
-    def hold(self, shared_state: Any = None, *, wait: float = 0.0) -> Iterator[None]:
+    def hold(
+        self, shared_state: Any = None, *, wait: float = 0.0, then: str = "resume it"
+    ) -> Iterator[None]:
         """Hold the run's lock alone, re-entrant within this object: what
         :meth:`attach` takes first, what a resume holds while it reads the lists
         again before it sends, and what an undo holds on the run it reverses while it
@@ -831,6 +831,8 @@ class RunJournal:
         Args:
             shared_state: Where run locks are shared in team mode, as for :meth:`attach`.
             wait: Seconds to wait for the lock when another process holds it. Default 0.
+            then: What :class:`RunLockedError` says to do once that process is done with
+                the run. Default ``"resume it"``; an undo's claim says ``"undo it again"``.
 
         Raises:
             RunLockedError: Another process drives the run right now.
@@ -839,7 +841,7 @@ class RunJournal:
             yield
             return
         path = locks.lock_path(self.db.path, self.run_id)
-        with locks.hold_run(path, self.run_id, shared_state, wait=wait):
+        with locks.hold_run(path, self.run_id, shared_state, wait=wait, then=then):
             self._held = True
             try:
                 yield

@@ -58,25 +58,26 @@ def is_driven(path: Path, run_id: str, shared_state: Any = None) -> bool:
 
 @contextlib.contextmanager
 def hold_run(
-    path: Path, run_id: str, shared_state: Any = None, *, wait: float = 0.0
+    path: Path, run_id: str, shared_state: Any = None, *, wait: float = 0.0, then: str = "resume it"
 ) -> Iterator[None]:
     """Hold the run's lock file ``path`` and, in team mode, its Redis lease while the
     block runs; ``wait`` seconds for the file lock when another holder has it (an
     undo's brief claim of the run it reverses), with a log line; the lease is not waited for.
 
     Raises:
-        RunLockedError: Another process drives the run right now.
+        RunLockedError: Another process drives the run right now; its message says to
+            do ``then`` (e.g. ``"undo it again"``) once that ends.
     """
     lock = _try_lock(path)
     if lock is None and wait:
         log.info("ccpandas: run %s: its lock is held elsewhere; waiting up to %g s", run_id, wait)
         lock = _try_lock(path, wait)
     if lock is None:
-        raise _locked(run_id)
+        raise _locked(run_id, then)
     lease = _take_lease(run_id, shared_state)
     if lease is False:
         lock.release()
-        raise _locked(run_id)
+        raise _locked(run_id, then)
     try:
         yield
     finally:
@@ -85,10 +86,10 @@ def hold_run(
         lock.release()
 
 
-def _locked(run_id: str) -> RunLockedError:
+def _locked(run_id: str, then: str) -> RunLockedError:
     return RunLockedError(
-        f"run {run_id} is being driven by another process right now; wait "
-        "for it to finish (ccpandas.runs() shows its state), then resume it."
+        f"run {run_id} is held by another process (its sends, verify() or retry, or an undo"
+        f" of it); nothing was sent: {then} once that ends (ccpandas.runs() shows its state)"
     )
 
 
