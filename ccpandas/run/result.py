@@ -951,9 +951,11 @@ class RemovalResult:
 
     def _refuse_undone(self, retry: bool = False) -> None:
         """A PlanError, nothing sent, when this run was undone and has batches to send
-        (``retry``: or to send again): resuming (or retrying) it would remove again the
-        memberships its undo restored."""
-        if (to_send(self.runs) or (retry and self.retryable_runs)) and (undo := self._undone_by()):
+        (``retry``: or to send again; a resume: or activities to follow, a verification
+        to read): resuming (or retrying) it would remove again the memberships its undo
+        restored, or tell the run's story without the undo."""
+        left = self.retryable_runs if retry else not self.done or self.verification_due
+        if (to_send(self.runs) or left) and (undo := self._undone_by()):
             raise PlanError(
                 f"run {self.run_id} was undone by run {undo} (ccpandas.run_result("
                 f"{undo!r}) shows what it restored): continuing it would take off again "

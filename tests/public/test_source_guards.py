@@ -462,6 +462,30 @@ def test_an_undone_stopped_keep_is_not_resumed(fast_account, capsys):
         assert shown.summary().to_json("resume")["resume"] is None
 
 
+def test_a_run_undone_elsewhere_with_nothing_left_to_send_is_not_continued(fast_account):
+    # Every request accepted, this result left waiting; another view of the run
+    # finished and verified it, and it was undone. This result's resume() was not
+    # refused (nothing to send): it said the run completed, nothing of the undo, while
+    # summary() says an undone run is not resumed (found by review).
+    from ccpandas.emulator.clock import OffsetClock
+
+    clock = OffsetClock()  # the activity starts in an hour of the emulator's time
+    emu, client, target = fast_account(seed=51, contacts=200, clock=clock, start_delay=3600.0)
+    frame = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:20]})
+    result = frame.cc.remove_from_lists([target], client=client, progress=False, wait=False)
+    clock.advance(hours=2)
+    assert ccpandas.run_result(result.run_id, client=client).wait(progress=False).ok
+    emu.configure(start_delay=0.0)  # the undo's own activity starts at once
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    requests = len(emu.account.request_log)
+    with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was sent"):
+        result.resume(progress=False)
+    assert len(emu.account.request_log) == requests  # not a poll, not a read
+    # Rebuilt, the run is as the journal has it: ended and verified, nothing to continue.
+    assert ccpandas.resume(result.run_id, client=client, progress=False).ok
+    assert len(emu.account.request_log) == requests
+
+
 def test_a_stopped_keep_s_undo_asks_whether_its_activity_ended(fast_account):
     # Refused while its activity ran, the undo said "result.wait() follows them": no
     # result in hand for ccpandas.undo(run_id), no wait command in the CLI. Ended since
