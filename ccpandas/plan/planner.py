@@ -528,10 +528,9 @@ class RemovalPlan:
         plan was not told (:meth:`with_usage`)."""
         if self.used_today is None:
             return None
-        by = self.used_by or 0
         return (
             f"{self.used_today:,} of {self.daily_quota:,} used today on this key "
-            f"by {by:,} process{'es' * (by != 1)}"
+            f"by {plural(self.used_by or 0, 'process', 'processes')}"
         )
 
     @property
@@ -1840,8 +1839,7 @@ def _describe_source(source: Source) -> str:
     if kind is SourceKind.ENGAGEMENT_LEVEL:
         return f"engagement level {source.values[0]!r}"
     what = "tag" if kind is SourceKind.TAG_IDS else "list"
-    n = len(source.values)
-    return f"members of {n:,} {what}{'s' * (n != 1)}"
+    return f"members of {plural(len(source.values), what)}"
 
 
 def duration(seconds: float) -> str:
