@@ -701,9 +701,7 @@ def _match(
     if pos is None:
         seg_ids = _objects_at(uniques, fcodes[first_pos])
         return _Match(key, codes, reasons, fcodes, first, first_pos, None, seg_ids)
-    contact_pos = np.full(len(values), -1, dtype=np.int64)
-    has = fcodes >= 0
-    contact_pos[has] = pos[fcodes[has]]
+    contact_pos = np.append(pos, -1)[fcodes]  # -1 (no key) picks the appended -1
     no_member = first & (contact_pos < 0)
     if kind is RunKind.REMOVE:  # on no target list: nothing to send
         codes[no_member] = _NOT_A_MEMBER

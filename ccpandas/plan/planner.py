@@ -1068,13 +1068,11 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
         close, hint = [], f" {column!r} is the frame's index: pass frame.reset_index()."
     elif below is not None:
         # A title above the header: the columns named are no columns of the table.
-        close, hint = (
-            [],
-            (
-                f" {column!r} is a value in row {below + 2} (the header's being row 1): the "
-                "table's header row is lower down, under a title perhaps. Delete the rows "
-                f"above it, or read it with pandas' header={below + 1}."
-            ),
+        close = []
+        hint = (
+            f" {column!r} is a value in row {below + 2} (the header's being row 1): the "
+            "table's header row is lower down, under a title perhaps. Delete the rows "
+            f"above it, or read it with pandas' header={below + 1}."
         )
     elif not both and len(plausible) == 1:
         # What the values hold beats a look-alike name ('contact' for 'contact_id').
