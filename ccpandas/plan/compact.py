@@ -380,10 +380,8 @@ class Selection:
                 continue
             contacts += 1
             new += not earlier.intersection(lists)
-            for x in lists:
-                k = slot.get(x)
-                if k is not None:
-                    per[k] += 1
+            for k in [slot[x] for x in lists if x in slot]:
+                per[k] += 1
         return kept, PageCounts(tuple(per), contacts, new)
 
 
