@@ -218,13 +218,11 @@ def _as_arrow_string(values: pd.Series) -> pd.Series:
     """An Arrow dictionary of strings as plain Arrow strings (what the string methods
     and the fast path read); any other column as is."""
     dtype = values.dtype
-    if not isinstance(dtype, pd.ArrowDtype):
-        return values
-    arrow = dtype.pyarrow_dtype
-    if _is_arrow_text(arrow):
+    if not isinstance(dtype, pd.ArrowDtype) or _is_arrow_text(dtype.pyarrow_dtype):
         return values
     # holds_text let only strings and dictionaries of them through: a dictionary here.
-    target = pa.large_string() if pa.types.is_large_string(arrow.value_type) else pa.string()
+    value_type = dtype.pyarrow_dtype.value_type
+    target = pa.large_string() if pa.types.is_large_string(value_type) else pa.string()
     # One cast per column, in C++ (the dictionary decoded): no Python loop.
     cast = pa.array(values.array).cast(target)
     return pd.Series(

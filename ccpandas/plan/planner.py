@@ -1177,16 +1177,14 @@ def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanErr
     examples = _distinct(_first_values(values, status == INVALID, 100))[:_EXAMPLES]
     # Addresses most of which fail the plain check ("Ann <ann@x.com>") read as ids.
     emails = any("@" in str(v) for v in examples)
+    by_email = (
+        " If the column holds email addresses, pass by='email': each that is not a "
+        "plain address (a display name, a mailto: link) is then an invalid_email row."
+    )
     return PlanError(
         f"no valid contact id in column {column!r}: {invalid:,} invalid{_eg(examples)}, "
         f"{missing:,} missing, of {len(values):,} rows. A contact id is a UUID "
-        "like '8b54d1f4-5b0e-11ee-8c99-0242ac120002'."
-        + (
-            " If the column holds email addresses, pass by='email': each that is not a "
-            "plain address (a display name, a mailto: link) is then an invalid_email row."
-            if emails
-            else ""
-        ),
+        "like '8b54d1f4-5b0e-11ee-8c99-0242ac120002'." + (by_email if emails else ""),
         column=column,
         values=examples,
     )
