@@ -37,7 +37,7 @@ from ccpandas.models import (
     Source,
     chunked,
 )
-from ccpandas.plan.compact import bincount
+from ccpandas.plan.compact import bincount, code_dtype
 from ccpandas.vocab import Action, BatchState, PairOutcome
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "ChangeSet",
     "cross_pair_batch",
     "cross_pairs",
-    "pair_list_dtype",
     "pair_outcomes",
     "unique_names",
 ]
@@ -383,21 +382,17 @@ def _exact_batches(cs: ChangeSet, code: int, start: int, pair_batch: np.ndarray)
     return batches
 
 
-def pair_list_dtype(n_lists: int) -> Any:
-    """The pair list position's integer type: 2 bytes for up to 32,767 lists."""
-    return np.int16 if n_lists < 2**15 else np.int32
-
-
 def cross_pairs(n_contacts: int, n_lists: int) -> tuple[np.ndarray, np.ndarray]:
     """``(pair_contact, pair_list)`` of every contact x every list, contacts outermost,
-    as small integer positions (int32 and :func:`pair_list_dtype`: a few bytes a pair).
+    as small integer positions (int32, and :func:`~ccpandas.plan.compact.code_dtype` for
+    the lists: a few bytes a pair).
 
     Example:
         >>> [a.tolist() for a in cross_pairs(2, 2)]
         [[0, 0, 1, 1], [0, 1, 0, 1]]
     """
     contacts = np.repeat(np.arange(n_contacts, dtype=np.int32), n_lists)
-    return contacts, np.tile(np.arange(n_lists, dtype=pair_list_dtype(n_lists)), n_contacts)
+    return contacts, np.tile(np.arange(n_lists, dtype=code_dtype(n_lists)), n_contacts)
 
 
 def cross_pair_batch(n_contacts: int, n_lists: int) -> np.ndarray:

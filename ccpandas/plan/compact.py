@@ -59,8 +59,9 @@ def bincount(values: np.ndarray, minlength: int = 0) -> np.ndarray:
     return out
 
 
-def _code_dtype(n_table: int) -> Any:
-    """The smallest signed code type for a table of ``n_table`` ids."""
+def code_dtype(n_table: int) -> Any:
+    """The smallest signed code type for a table of ``n_table`` ids (or positions in one,
+    such as a pair's target list): 2 bytes for up to 32,767."""
     return np.int16 if n_table < 2**15 else np.int32
 
 
@@ -97,7 +98,7 @@ class Ragged(Sequence[tuple[str, ...]]):
         """From a table, the flat codes and each item's length."""
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(np.asarray(lengths, dtype=np.int64), out=offsets[1:])
-        dtype = _code_dtype(len(table))
+        dtype = code_dtype(len(table))
         flat = codes if getattr(codes, "dtype", None) == dtype else np.asarray(codes, np.int32)
         return cls(tuple(table), flat.astype(dtype, copy=False), offsets)
 
@@ -163,7 +164,7 @@ class Ragged(Sequence[tuple[str, ...]]):
             >>> list(r.remap(r.positions(["l1", "l2"]), ["l1", "l2"]))
             [('l1',), ('l2',)]
         """
-        dtype = _code_dtype(len(table))
+        dtype = code_dtype(len(table))
         lengths = np.zeros(len(self), dtype=np.int64)
         parts = [np.zeros(0, dtype=dtype)]
         for lo, hi, codes, owners in self.slices():
@@ -379,10 +380,8 @@ class Selection:
                 continue
             contacts += 1
             new += not earlier.intersection(lists)
-            for x in lists:
-                k = slot.get(x)
-                if k is not None:
-                    per[k] += 1
+            for k in [slot[x] for x in lists if x in slot]:
+                per[k] += 1
         return kept, PageCounts(tuple(per), contacts, new)
 
 

@@ -218,13 +218,11 @@ def _as_arrow_string(values: pd.Series) -> pd.Series:
     """An Arrow dictionary of strings as plain Arrow strings (what the string methods
     and the fast path read); any other column as is."""
     dtype = values.dtype
-    if not isinstance(dtype, pd.ArrowDtype):
-        return values
-    arrow = dtype.pyarrow_dtype
-    if _is_arrow_text(arrow):
+    if not isinstance(dtype, pd.ArrowDtype) or _is_arrow_text(dtype.pyarrow_dtype):
         return values
     # holds_text let only strings and dictionaries of them through: a dictionary here.
-    target = pa.large_string() if pa.types.is_large_string(arrow.value_type) else pa.string()
+    value_type = dtype.pyarrow_dtype.value_type
+    target = pa.large_string() if pa.types.is_large_string(value_type) else pa.string()
     # One cast per column, in C++ (the dictionary decoded): no Python loop.
     cast = pa.array(values.array).cast(target)
     return pd.Series(
@@ -608,15 +606,11 @@ def _check_by_keys(fast: _Canonical) -> CheckedIds:
 def _check_categorical(s: pd.Series) -> CheckedIds:
     """Check the categories once, then spread the result over the codes."""
     cat_codes = s.cat.codes.to_numpy()
-    missing = cat_codes < 0
     cats = check_ids(_series(s.cat.categories))
-    status = np.full(len(s), MISSING, dtype=np.int8)
-    reason = np.full(len(s), REASON_MISSING, dtype=object)
-    codes = np.full(len(s), -1, dtype=np.intp)
-    pick = cat_codes[~missing]
-    status[~missing] = cats.status[pick]
-    reason[~missing] = cats.reason[pick]
-    codes[~missing] = cats.codes[pick]
+    # A missing value's code, -1, picks the appended last entry, as in _check_general.
+    status = np.append(cats.status, np.int8(MISSING))[cat_codes]
+    reason = np.append(cats.reason, REASON_MISSING)[cat_codes]
+    codes = np.append(cats.codes, -1)[cat_codes]
     # Categories in category order, not in order of first appearance in the rows:
     # renumber the ids by first appearance so every column type plans alike.
     has = codes >= 0

@@ -60,16 +60,16 @@ from ccpandas.plan.changes import (
     ChangeSet,
     cross_pair_batch,
     cross_pairs,
-    pair_list_dtype,
     pair_outcomes,
 )
-from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount
+from ccpandas.plan.compact import Others, Ragged, SnapshotBuilder, bincount, code_dtype
 from ccpandas.plan.ids import (
     DUPLICATE,
     ID_STATUSES,
     MISSING,
     PLANNED,
     REASON_DUPLICATE,
+    REASON_MISSING,
     check_ids,
     first_rows,
     first_rows_any,
@@ -701,9 +701,7 @@ def _match(
     if pos is None:
         seg_ids = _objects_at(uniques, fcodes[first_pos])
         return _Match(key, codes, reasons, fcodes, first, first_pos, None, seg_ids)
-    contact_pos = np.full(len(values), -1, dtype=np.int64)
-    has = fcodes >= 0
-    contact_pos[has] = pos[fcodes[has]]
+    contact_pos = np.append(pos, -1)[fcodes]  # -1 (no key) picks the appended -1
     no_member = first & (contact_pos < 0)
     if kind is RunKind.REMOVE:  # on no target list: nothing to send
         codes[no_member] = _NOT_A_MEMBER
@@ -743,14 +741,11 @@ def _match_emails(
             "a membership snapshot (snapshot=True or 'auto')",
             column=column,
         )
-    n = len(values)
     keys, valid, missing = email_keys(values)
-    codes = np.full(n, PLANNED, dtype=np.int8)
-    reasons = np.full(n, None, dtype=object)
-    codes[~valid] = _INVALID_EMAIL
+    codes = np.where(missing, MISSING, np.where(valid, PLANNED, _INVALID_EMAIL)).astype(np.int8)
+    reasons = np.full(len(values), None, dtype=object)
     reasons[~valid] = REASON_INVALID_EMAIL
-    codes[missing] = MISSING
-    reasons[missing] = "missing value"
+    reasons[missing] = REASON_MISSING
     if not valid.any():
         raise _no_address(values, column)
     # Duplicates by address (in any case): the codes number the addresses (-1: not an
@@ -788,10 +783,8 @@ def _match_ids(
     if not (fcodes >= 0).any() and not allow_empty:
         raise planner._no_valid_ids(values, checked.status, column)
     uniques = checked.ids
-    if snapshot is None:
-        return codes, reasons, fcodes, uniques, None
     # The ids stay in their Arrow buffers: one Arrow hash lookup, no Python string each.
-    pos = positions(snapshot.id_keys, arrow_text(uniques)[0])
+    pos = None if snapshot is None else positions(snapshot.id_keys, arrow_text(uniques)[0])
     return codes, reasons, fcodes, uniques, pos
 
 
@@ -1128,7 +1121,7 @@ def preview_source(
         contact_ids=snapshot.contact_ids[used],
         list_ids=tuple(targets),
         pair_contact=pair_contact.astype(np.int32),
-        pair_list=pair_list.astype(pair_list_dtype(len(targets))),
+        pair_list=pair_list.astype(code_dtype(len(targets))),
         action=np.where(leave == 1, REMOVE, np.where(leave < 0, BY_API, NONE)).astype(np.int8),
         was_member=np.ones(len(owner), dtype=bool),
         emails=snapshot.emails[used],

@@ -528,10 +528,9 @@ class RemovalPlan:
         plan was not told (:meth:`with_usage`)."""
         if self.used_today is None:
             return None
-        by = self.used_by or 0
         return (
             f"{self.used_today:,} of {self.daily_quota:,} used today on this key "
-            f"by {by:,} process{'es' * (by != 1)}"
+            f"by {plural(self.used_by or 0, 'process', 'processes')}"
         )
 
     @property
@@ -1069,13 +1068,11 @@ def _missing_column(data: pd.DataFrame, column: Any) -> PlanError:
         close, hint = [], f" {column!r} is the frame's index: pass frame.reset_index()."
     elif below is not None:
         # A title above the header: the columns named are no columns of the table.
-        close, hint = (
-            [],
-            (
-                f" {column!r} is a value in row {below + 2} (the header's being row 1): the "
-                "table's header row is lower down, under a title perhaps. Delete the rows "
-                f"above it, or read it with pandas' header={below + 1}."
-            ),
+        close = []
+        hint = (
+            f" {column!r} is a value in row {below + 2} (the header's being row 1): the "
+            "table's header row is lower down, under a title perhaps. Delete the rows "
+            f"above it, or read it with pandas' header={below + 1}."
         )
     elif not both and len(plausible) == 1:
         # What the values hold beats a look-alike name ('contact' for 'contact_id').
@@ -1180,16 +1177,14 @@ def _no_valid_ids(values: pd.Series, status: np.ndarray, column: Any) -> PlanErr
     examples = _distinct(_first_values(values, status == INVALID, 100))[:_EXAMPLES]
     # Addresses most of which fail the plain check ("Ann <ann@x.com>") read as ids.
     emails = any("@" in str(v) for v in examples)
+    by_email = (
+        " If the column holds email addresses, pass by='email': each that is not a "
+        "plain address (a display name, a mailto: link) is then an invalid_email row."
+    )
     return PlanError(
         f"no valid contact id in column {column!r}: {invalid:,} invalid{_eg(examples)}, "
         f"{missing:,} missing, of {len(values):,} rows. A contact id is a UUID "
-        "like '8b54d1f4-5b0e-11ee-8c99-0242ac120002'."
-        + (
-            " If the column holds email addresses, pass by='email': each that is not a "
-            "plain address (a display name, a mailto: link) is then an invalid_email row."
-            if emails
-            else ""
-        ),
+        "like '8b54d1f4-5b0e-11ee-8c99-0242ac120002'." + (by_email if emails else ""),
         column=column,
         values=examples,
     )
@@ -1840,8 +1835,7 @@ def _describe_source(source: Source) -> str:
     if kind is SourceKind.ENGAGEMENT_LEVEL:
         return f"engagement level {source.values[0]!r}"
     what = "tag" if kind is SourceKind.TAG_IDS else "list"
-    n = len(source.values)
-    return f"members of {n:,} {what}{'s' * (n != 1)}"
+    return f"members of {plural(len(source.values), what)}"
 
 
 def duration(seconds: float) -> str:

@@ -333,11 +333,9 @@ class UndoPart:
             return "it reverted no membership, so there is nothing to make again"
         if off.all():
             return "add those contacts again with a new add"
-        return (
-            "sync the lists again"
-            if off.any()
-            else "remove those contacts again with a new removal"
-        )
+        if off.any():
+            return "sync the lists again"
+        return "remove those contacts again with a new removal"
 
     def changes(self) -> pd.DataFrame:
         """``plan.changes``: the pairs the undo sends, ``action`` ``add`` to put back or
