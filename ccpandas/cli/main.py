@@ -907,8 +907,7 @@ def _cmd_remove(s: _Session) -> int:
     if not s.json:
         _show_plan(s, plan)
     if s.args.dry_run:
-        planned = api.run_plan(plan, client, dry_run=True)
-        return _finish(s, command, planned, names, None)
+        return _finish(s, command, api.run_plan(plan, client, dry_run=True), names, None)
     s.confirm(_question(plan, names))
     verify = _VERIFY[s.args.verify]
     result, error = _settled(
@@ -957,10 +956,10 @@ def _runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
     ).rename(columns={"list_names": "lists", "requests_spent": "spent"})
 
 
-def _short_names(names: Any, width: int = 40) -> str:
-    """ "Newsletter, Customers", cut to ``width`` characters for the ``runs`` table."""
-    text = "" if names is None or (isinstance(names, float) and pd.isna(names)) else str(names)
-    return text if len(text) <= width else text[: width - 3].rstrip(", ") + "..."
+def _short_names(names: str, width: int = 40) -> str:
+    """ "Newsletter, Customers" (``runs()`` always has the text), cut to ``width``
+    characters for the ``runs`` table."""
+    return names if len(names) <= width else names[: width - 3].rstrip(", ") + "..."
 
 
 def _cmd_undo(s: _Session) -> int:
