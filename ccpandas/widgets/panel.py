@@ -619,8 +619,7 @@ class RemovalPanel(TextBox):
         undoable = self._undoable()
         if undoable is not None:
             self._undo_box.layout.display = None
-            self.undo_confirm.value = False
-            self.undo_confirm.disabled = False
+            self.undo_confirm.value = self.undo_confirm.disabled = False
             self.undo_confirm.description = f"I understand the undo will {undoable}"
             self._arm_undo()
 
