@@ -909,10 +909,8 @@ def _cmd_remove(s: _Session) -> int:
     if s.args.dry_run:
         return _finish(s, command, api.run_plan(plan, client, dry_run=True), names, None)
     s.confirm(_question(plan, names))
-    verify = _VERIFY[s.args.verify]
-    result, error = _settled(
-        lambda: api.run_plan(plan, s.client(), **_run_options(s), verify=verify)
-    )
+    run = functools.partial(api.run_plan, plan, verify=_VERIFY[s.args.verify])
+    result, error = _settled(lambda: run(s.client(), **_run_options(s)))
     return _finish(s, command, result, names, error)
 
 
