@@ -907,13 +907,10 @@ def _cmd_remove(s: _Session) -> int:
     if not s.json:
         _show_plan(s, plan)
     if s.args.dry_run:
-        planned = api.run_plan(plan, client, dry_run=True)
-        return _finish(s, command, planned, names, None)
+        return _finish(s, command, api.run_plan(plan, client, dry_run=True), names, None)
     s.confirm(_question(plan, names))
-    verify = _VERIFY[s.args.verify]
-    result, error = _settled(
-        lambda: api.run_plan(plan, s.client(), **_run_options(s), verify=verify)
-    )
+    run = functools.partial(api.run_plan, plan, verify=_VERIFY[s.args.verify])
+    result, error = _settled(lambda: run(s.client(), **_run_options(s)))
     return _finish(s, command, result, names, error)
 
 
@@ -957,32 +954,26 @@ def _runs_shown(frame: pd.DataFrame) -> pd.DataFrame:
     ).rename(columns={"list_names": "lists", "requests_spent": "spent"})
 
 
-def _short_names(names: Any, width: int = 40) -> str:
-    """ "Newsletter, Customers", cut to ``width`` characters for the ``runs`` table."""
-    text = "" if names is None or (isinstance(names, float) and pd.isna(names)) else str(names)
-    return text if len(text) <= width else text[: width - 3].rstrip(", ") + "..."
+def _short_names(names: str, width: int = 40) -> str:
+    """ "Newsletter, Customers" (``runs()`` always has the text), cut to ``width``
+    characters for the ``runs`` table."""
+    return names if len(names) <= width else names[: width - 3].rstrip(", ") + "..."
 
 
 def _cmd_undo(s: _Session) -> int:
-    if not s.args.dry_run and not s.args.yes:  # nothing to confirm: no question
+    args = s.args
+    if not args.dry_run and not args.yes:  # nothing to confirm: no question
         from ccpandas.run.undo import undo_promise
 
         try:  # the panel's words: what the undo may change, from the journal
-            promise = undo_promise(ccpandas.run_result(s.args.run_id))
+            promise = undo_promise(ccpandas.run_result(args.run_id))
         except ccpandas.CCError:  # an unknown run: the undo below says so
             promise = None
-        s.confirm(f"Undo run {s.args.run_id}{f': {promise}' if promise else ''}?")
-    result, error = _settled(
-        lambda: ccpandas.undo(
-            s.args.run_id,
-            client=s.client(),
-            force=s.args.force,
-            dry_run=s.args.dry_run,
-            **_run_options(s),
-        )
-    )
+        s.confirm(f"Undo run {args.run_id}{f': {promise}' if promise else ''}?")
+    undo = functools.partial(ccpandas.undo, args.run_id, force=args.force, dry_run=args.dry_run)
+    result, error = _settled(lambda: undo(client=s.client(), **_run_options(s)))
     if hasattr(result, "runs") and hasattr(result, "plan"):
-        if s.args.dry_run and not s.json:  # the preview, as `remove --dry-run` shows its plan
+        if args.dry_run and not s.json:  # the preview, as `remove --dry-run` shows its plan
             _show_plan(s, result.plan)
         return _finish(s, "undo", result, dict(getattr(result.plan, "list_names", {})), error)
     s.out(str(result))

@@ -7,13 +7,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import ipywidgets as w
 
 from ccpandas.widgets._html import esc
 
-__all__ = ["TextBox", "checkbox", "row", "titled"]
+__all__ = ["TextBox", "checkbox", "choices", "row", "titled"]
 
 
 def row(*children: w.Widget, **layout: Any) -> w.HBox:
@@ -25,6 +26,12 @@ def checkbox(description: str, value: bool = False, **options: Any) -> w.Checkbo
     """A box with ``description`` beside it, not indented (``options``: more of it)."""
     layout = w.Layout(width="auto")
     return w.Checkbox(value, description=description, indent=False, layout=layout, **options)
+
+
+def choices(labels: Mapping[Any, str], value: Any) -> w.RadioButtons:
+    """Radio buttons, one per key of ``labels`` shown as its label, ``value`` picked."""
+    options = [(label, key) for key, label in labels.items()]
+    return w.RadioButtons(options=options, value=value, layout=w.Layout(width="auto"))
 
 
 def titled(title: str, *children: w.Widget) -> list[w.Widget]:

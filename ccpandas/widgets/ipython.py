@@ -142,11 +142,7 @@ class CCMagics(Magics):
     def cc_progress(self, line: str) -> None:
         """``%cc_progress widgets|text|off``: how removals show progress here."""
         choice = line.strip() or "widgets"
-        factories = {
-            "widgets": _widget_factory,
-            "text": TqdmReporter,
-            "off": NullReporter,
-        }
+        factories = {"widgets": _widget_factory, "text": TqdmReporter, "off": NullReporter}
         if choice not in factories:
             raise ValueError(f"%cc_progress takes widgets, text or off, not {choice!r}")
         set_default_reporter_factory(factories[choice])

@@ -37,13 +37,7 @@ if TYPE_CHECKING:
     from ccpandas.auth.connect import ConnectOptions, DeviceCode, LoginOptions
     from ccpandas.client.http import Client
 
-__all__ = [
-    "LoginPrompt",
-    "LoginWidget",
-    "connect",
-    "describe_connection",
-    "notebook_login_view",
-]
+__all__ = ["LoginPrompt", "LoginWidget", "connect", "describe_connection", "notebook_login_view"]
 
 _STATES = {
     "idle": ("", ""),
@@ -170,13 +164,7 @@ class LoginPrompt(TextBox):
         self.login = LoginWidget()
         self.login.layout.display = "none"  # until a login starts
         self.login_button.on_click(self._on_login)
-        super().__init__(
-            [
-                self.html,
-                row(self.client_id, self.login_button),
-                self.login,
-            ]
-        )
+        super().__init__([self.html, row(self.client_id, self.login_button), self.login])
 
     def _on_login(self, _button: Any = None) -> None:
         """Run the login in this callback: the kernel waits for the approval, as a

@@ -52,7 +52,7 @@ from ccpandas.plan.membership import max_removed_of
 from ccpandas.plan.planner import plural
 from ccpandas.vocab import RunKind
 from ccpandas.widgets._html import box, esc, note
-from ccpandas.widgets._parts import TextBox, checkbox, row
+from ccpandas.widgets._parts import TextBox, checkbox, choices, row
 from ccpandas.widgets.pickers import ListPicker
 from ccpandas.widgets.preview import PlanPreview, change_text
 from ccpandas.widgets.source import SourcePicker
@@ -242,11 +242,7 @@ class RemovalPanel(TextBox):
     def _build_mode(self, mode: str) -> None:
         """The mode choice (remove, add, sync) and a sync's ``max_removed`` guard."""
         self._switching = False  # the mode is changing: plan once, at the end
-        self.mode = w.RadioButtons(
-            options=[(label, kind) for kind, label in MODES.items()],
-            value=mode,
-            layout=w.Layout(width="auto"),
-        )
+        self.mode = choices(MODES, mode)
         self.max_removed = w.Text(
             value="0.5",
             description="max_removed",
@@ -619,8 +615,7 @@ class RemovalPanel(TextBox):
         undoable = self._undoable()
         if undoable is not None:
             self._undo_box.layout.display = None
-            self.undo_confirm.value = False
-            self.undo_confirm.disabled = False
+            self.undo_confirm.value = self.undo_confirm.disabled = False
             self.undo_confirm.description = f"I understand the undo will {undoable}"
             self._arm_undo()
 

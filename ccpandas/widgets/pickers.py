@@ -86,8 +86,7 @@ class ItemPicker(w.VBox):
         self._updating = False
 
         self.filter = w.Text(
-            placeholder=f"type to filter {noun}s by name",
-            layout=w.Layout(width="auto"),
+            placeholder=f"type to filter {noun}s by name", layout=w.Layout(width="auto")
         )
         self.select = w.SelectMultiple(
             options=list(zip(self._labels, self._ids, strict=True)),

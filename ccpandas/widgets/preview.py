@@ -151,13 +151,11 @@ class PlanPreview(w.VBox):
         if bad.empty:
             return ""
         shown = bad.head(_PEEK)[["contact_id", "plan_status", "reason"]]
-        body = table(
-            ["row", "value", "status", "reason"],
-            [
-                (esc(idx), f"<code>{esc(repr(val))}</code>", esc(st), esc(reason))
-                for idx, val, st, reason in shown.itertuples(name=None)
-            ],
-        )
+        cells = [
+            (esc(idx), f"<code>{esc(repr(val))}</code>", esc(st), esc(reason))
+            for idx, val, st, reason in shown.itertuples(name=None)
+        ]
+        body = table(["row", "value", "status", "reason"], cells)
         more = f" (first {_PEEK} of {len(bad):,})" if len(bad) > _PEEK else ""
         return note(f"<b>Rows that will not be sent{more}</b>") + body
 

@@ -29,7 +29,7 @@ from ccpandas.errors import PlanError
 from ccpandas.models import ENGAGEMENT_LEVELS, MAX_SOURCE_LISTS, Source, SourceKind
 from ccpandas.plan.planner import plural
 from ccpandas.widgets._html import box, esc, note
-from ccpandas.widgets._parts import checkbox, titled
+from ccpandas.widgets._parts import checkbox, choices, titled
 from ccpandas.widgets.pickers import ItemPicker, ListPicker, TagPicker
 
 if TYPE_CHECKING:
@@ -193,11 +193,7 @@ class SourcePicker(w.VBox):
         self._lists_frame = lists
         self._tags_frame = tags
         kinds = [k for k in SOURCE_LABELS if data is not None or k is not SourceKind.CONTACT_IDS]
-        self.kind = w.RadioButtons(
-            options=[(SOURCE_LABELS[k], k) for k in kinds],
-            value=kinds[0],
-            layout=w.Layout(width="auto"),
-        )
+        self.kind = choices({k: SOURCE_LABELS[k] for k in kinds}, kinds[0])
         columns = list(data.columns) if data is not None else []
         self.column = w.Dropdown(
             options=[(str(c), c) for c in columns],

@@ -366,13 +366,9 @@ class StatusDisplay(TextBox):
             items = "items not reported yet"
         complete = ended and finished == snap.batches_total and snap.batches_total
         self.bar.bar_style = "danger" if bad else "success" if complete else ""
-        self.counts.value = box(
-            note(esc(items)),
-            note(
-                esc(f"{finished:,} of {plural(snap.batches_total, 'activity', 'activities')} ended")
-            ),
-            note(f"{bad:,} failed", "danger") if bad else "",
-        )
+        of = plural(snap.batches_total, "activity", "activities")
+        failed = note(f"{bad:,} failed", "danger") if bad else ""
+        self.counts.value = box(note(esc(items)), note(esc(f"{finished:,} of {of} ended")), failed)
         self.rows.value = self._table(acts)
 
     def _table(self, acts: tuple[ActivityProgress, ...]) -> str:
@@ -399,13 +395,8 @@ class StatusDisplay(TextBox):
                 errors += f"<br>… {len(a.errors) - 3:,} more"
             rows.append([a.batch, aid, badge(a.state), f"{a.percent_done}%", items, errors])
             classes.append("bad" if a.state in _BAD else "")
-        body = table(
-            ["batch", "activity", "state", "done", "items", "errors"],
-            rows,
-            numeric=(0, 3, 4),
-            row_classes=classes,
-        )
-        return box(body, more)
+        header = ["batch", "activity", "state", "done", "items", "errors"]
+        return box(table(header, rows, numeric=(0, 3, 4), row_classes=classes), more)
 
     # -- text form -------------------------------------------------------------------
     def text(self) -> str:
