@@ -34,7 +34,15 @@ import pyarrow.compute as pc
 from ccpandas.models import MAX_LISTS_PER_CONTACT
 from ccpandas.plan.keys import arrow_text, email_keys, factorize_text, folded
 
-__all__ = ["Others", "PageCounts", "Ragged", "Selection", "SnapshotBuilder", "bincount"]
+__all__ = [
+    "Others",
+    "PageCounts",
+    "Ragged",
+    "Selection",
+    "SnapshotBuilder",
+    "bincount",
+    "code_dtype",
+]
 
 #: Items decoded at once when a Ragged is iterated (bounds the transient Python ints).
 _CHUNK = 65_536

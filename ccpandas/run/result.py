@@ -63,7 +63,12 @@ from ccpandas.run.summary import (
 )
 from ccpandas.store.batch import BatchRun, BatchState
 from ccpandas.store.journal import journaled_spent, mark_unanswered, open_journal
-from ccpandas.store.snapshots import SnapshotJournal, journaled_after, run_snapshot_ids
+from ccpandas.store.snapshots import (
+    SnapshotJournal,
+    journaled_after,
+    kept_after,
+    outdate_afters,
+)
 from ccpandas.vocab import (
     STOP_DRIVER_ENDED,
     STOP_NOT_WAITED,
@@ -523,7 +528,8 @@ class RemovalResult:
             # or the poll below would write this result's older look back.
             journal.catch_up(self.runs)
             self.driven_elsewhere = False  # the lock is ours: no one else drives it now
-            verified = self.done and not self.verification_due  # before this read
+            # Verified before this read (here, or in the journal by another view)?
+            verified = self.done and (not self.verification_due or self._journaled_read())
             try:
                 # Ended since this result's last look? One round of polling, so that only
                 # a read made while some still run is set aside (_verify_now).
@@ -600,13 +606,18 @@ class RemovalResult:
                 shown = ", ".join(f"{k} {v:,}" for k, v in per.items() if v)
                 warnings.warn(text.format(n=len(wrong), per=shown), stacklevel=3)
 
+    def _journaled_read(self) -> bool:
+        """The journal holds a complete verification read of this run."""
+        db = getattr(self.runner.journal, "db", None)
+        return (
+            db is not None and self.run_id is not None and kept_after(db, self.run_id) is not None
+        )
+
     def _outdate_after(self) -> None:
-        """The journal's re-read of this run is outdated (see ``SnapshotJournal.outdate``)."""
+        """The journal's re-reads of this run are outdated (see ``outdate_afters``)."""
         db = getattr(self.runner.journal, "db", None)
         if db is not None and self.run_id is not None:
-            sid = run_snapshot_ids(db, self.run_id).get("after")
-            if sid is not None:
-                SnapshotJournal(db, sid).outdate()
+            outdate_afters(db, self.run_id)
 
     def summary_text(self) -> str:
         """ "Newsletter 43, Customers 16": memberships a re-read shows removed (an undo:
@@ -763,9 +774,10 @@ class RemovalResult:
             # A retry's batches are chosen under the journal's lock: another process may
             # have moved on.
             todo = self.retryable_runs if retry else None
-            if to_send(self.runs, todo) and self.after is not None:
-                # A re-read before this send says nothing of what it changes: the run is
-                # read again when done, here or in any process that rebuilds it.
+            if to_send(self.runs, todo):
+                # A re-read before this send (this result's or another's) says nothing of
+                # what it changes: the run is read again when done, here or in any
+                # process that rebuilds it.
                 self.after = None
                 self._outdate_after()
             if todo is None or todo:

@@ -300,6 +300,17 @@ def kept_after(db: JournalFile, run_id: str) -> str | None:
     return state["snapshot_id"] if state is not None and state["state"] == "complete" else None
 
 
+def outdate_afters(db: JournalFile, run_id: str) -> None:
+    """Every verification read of the run is outdated (see :meth:`SnapshotJournal.outdate`):
+    the run sent more, and an older complete read is no truer than the newest."""
+    with db.transaction() as conn:
+        conn.execute(
+            "UPDATE snapshots SET state = 'outdated', summary = NULL, updated_at = ? "
+            "WHERE run_id = ? AND phase = 'after' AND state != 'outdated'",
+            (_now(), run_id),
+        )
+
+
 def journaled_after(db: JournalFile, run_id: str, plan: Any) -> MembershipSnapshot | None:
     """The run's complete verification read from the journal (no request), or None."""
     sid = kept_after(db, run_id)

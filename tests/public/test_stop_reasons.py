@@ -218,6 +218,70 @@ def test_a_verified_run_stays_verified_when_a_re_check_meets_the_quota(fast_acco
     assert mine.ok and rebuilt.ok and row["removed_memberships"]
 
 
+def _afters(run_id: str) -> list[tuple[str, str | None]]:
+    """The run's verification reads in the journal, oldest first: (state, summary)."""
+    rows = open_journal().query(
+        "SELECT state, summary FROM snapshots WHERE run_id = ? AND phase = 'after' "
+        "ORDER BY created_at",
+        (run_id,),
+    )
+    return [(r["state"], r["summary"]) for r in rows]
+
+
+def test_a_stale_result_s_re_check_of_a_run_verified_elsewhere_changes_nothing(fast_account):
+    # Another view verified the run; this result (no read of its own) re-checked with
+    # the quota spent, and recorded quota_exceeded on a completed, verified run.
+    emu, client, _ = fast_account(seed=63, contacts=200)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
+    assert ccpandas.run_result(result.run_id, client=client).wait(progress=False).ok
+    emu.configure(daily_quota=emu.quota_used)  # spent
+    with pytest.raises(QuotaExceededError):
+        result.verify()
+    _, rebuilt, row = _views(result)
+    assert row["outcome"] == str(rebuilt.outcome) == "completed" and rebuilt.ok
+
+
+def test_a_retry_from_a_result_without_its_own_read_is_read_again(fast_account):
+    # The retry's verification took the read another view made before the retry (it
+    # was outdated only when this result held a read of its own): 20 pairs "still
+    # members" that the retry had removed, in the result, run_result and runs().
+    emu, client, _ = fast_account(seed=61, contacts=200)
+    frame, list_id = _frame(emu)
+    emu.fail_next(1, state="failed", at=0.0)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
+    emu.configure(daily_quota=emu.quota_used + 1)  # its poll, not its read
+    with pytest.raises(QuotaExceededError):
+        result.wait(progress=False)
+    emu.configure(daily_quota=None)
+    ccpandas.run_result(result.run_id, client=client).verify()  # another view reads it
+    assert result.after is None and result.retryable_runs
+    result.retry_failed(progress=False)
+    assert not set(emu.account.members(list_id)) & set(frame["contact_id"])
+    _, rebuilt, row = _views(result)
+    assert result.ok and rebuilt.ok and row["outcome"] == "completed"
+
+
+def test_a_send_outdates_every_earlier_verification_read(fast_account):
+    # Verified, a re-check cut short by the quota, then a retry: only the newest read
+    # was outdated, so runs() kept showing the older one's figures for the retried run.
+    clock = OffsetClock()
+    emu, client, _ = fast_account(seed=62, contacts=200, clock=clock, start_delay=3600.0)
+    frame, list_id = _frame(emu)
+    emu.fail_next(1, state="failed", at=0.5)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
+    clock.advance(hours=2)
+    result.wait(progress=False)
+    emu.configure(daily_quota=emu.quota_used)
+    with pytest.raises(QuotaExceededError):
+        result.verify()
+    emu.configure(daily_quota=None)
+    result.retry_failed(progress=False, timeout=0)  # sent, not yet ended
+    assert [state for state, _ in _afters(result.run_id)] == ["outdated", "outdated"]
+    row = ccpandas.runs().set_index("run_id").loc[result.run_id]
+    assert not row["removed_memberships"]
+
+
 def test_runs_reads_a_dead_verified_run_s_state_from_the_journal(fast_account, monkeypatch):
     # A run verified, its process killed before it journaled its end ('running', no
     # lock): runs() rebuilt the whole run (its plan, batches and verification read) on
