@@ -16,6 +16,7 @@ Markers a page may use (MyST comments, invisible in the rendered docs):
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import tempfile
@@ -50,6 +51,7 @@ def _over_unix_sockets(base: type) -> type:
     return Manager
 
 
+@functools.cache  # one class each: nbval, every doc page and every fixture use the same
 def kernel_manager(*, asynchronous: bool = False) -> type:
     """The kernel manager class every test kernel starts with (see ``_over_unix_sockets``):
     nbval's, the doc pages' and, through the ``kernel_manager_class`` fixture, nbclient's."""
