@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 from ccpandas.models import ActivityState
 
@@ -39,6 +40,9 @@ CONTACT_STATUSES = (
 )
 
 
+# Cached: a page of contacts writes two stamps a contact, and the seeded ones never change
+# (strftime took about 4 % of the suite's time in the emulator).
+@functools.lru_cache(maxsize=1 << 16)
 def iso(value: dt.datetime, *, seconds: bool = True) -> str:
     """ISO-8601 in UTC with ``Z``: whole seconds, as the API writes timestamps, or with
     milliseconds (``seconds=False``, the ``timestamps="milliseconds"`` setting)."""

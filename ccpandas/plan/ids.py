@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
     "first_rows_any",
     "holds_text",
     "normalize_ids",
+    "uuid_of",
 ]
 
 #: Every status a row of a plan can have, in this order (the categories of ``plan_status``).
@@ -311,6 +313,28 @@ def normalize_ids(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     ids = pd.Series(norm.array, index=values.index, name=values.name, dtype=norm.dtype)
     status = pd.Series(checked.status_categorical, index=values.index, name="plan_status")
     return ids, status
+
+
+def uuid_of(value: Any) -> str | None:
+    """One value as :func:`check_ids` normalises it, or None when it is not a UUID.
+
+    For the few values of a call's arguments (list ids, a column's label): the common
+    cases are settled in Python, the rest by :func:`check_ids`, whose fixed cost (several
+    milliseconds of pandas string methods) is made for columns, not single values.
+
+    Example:
+        >>> uuid_of(" {8B54D1F4-5B0E-11EE-8C99-0242AC120002} "), uuid_of("Newsletter")
+        ('8b54d1f4-5b0e-11ee-8c99-0242ac120002', None)
+    """
+    if not isinstance(value, str) or len(value) < len(_TEMPLATE):
+        return None  # normalising only removes characters: too short for a UUID
+    if _CANONICAL.fullmatch(value):
+        return str(value)  # a str subclass (numpy's str_) as a plain str
+    checked = check_ids(pd.Series([value], dtype=object))
+    return str(checked.normalized.iloc[0]) if checked.status[0] == PLANNED else None
+
+
+_CANONICAL = re.compile(UUID_PATTERN)
 
 
 def _arrow_text_dtype() -> pd.StringDtype:

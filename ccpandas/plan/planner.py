@@ -64,6 +64,7 @@ from ccpandas.plan.ids import (
     first_rows,
     holds_text,
     normalize_ids,
+    uuid_of,
 )
 from ccpandas.plan.keys import EMAIL_PATTERN
 from ccpandas.plan.polls import DEFAULT_MODEL, request_items, run_estimate
@@ -1043,7 +1044,7 @@ def _a_value(label: Any) -> PlanError | None:
         return None
     if re.fullmatch(EMAIL_PATTERN, label.strip()):
         what = "an email address"
-    elif check_ids(pd.Series([label], dtype=object)).status[0] == PLANNED:
+    elif uuid_of(label) is not None:
         what = "an id (a UUID)"
     else:
         return None
@@ -1408,9 +1409,7 @@ def list_names(values: Sequence[Any]) -> list[Any]:
 
 def _as_uuids(values: Sequence[Any]) -> list[str | None]:
     """Each value as a normalised UUID (braces, case and whitespace forgiven), or None."""
-    checked = check_ids(pd.Series(list(values), dtype=object))
-    ok = (checked.status == PLANNED).tolist()
-    return [str(i) if good else None for i, good in zip(checked.normalized, ok, strict=True)]
+    return [uuid_of(v) for v in values]
 
 
 def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:

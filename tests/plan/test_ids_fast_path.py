@@ -122,3 +122,27 @@ def test_large_columns_plan_the_same_on_both_paths(monkeypatch) -> None:
     for dtype in ("object", "str"):
         series = pd.Series(ids, dtype=dtype)
         same(check_ids(series), general(series))
+
+
+@st.composite
+def one_value(draw: st.DrawFn) -> object:
+    """A value as a call's arguments hold it: an id in any spelling, a name, text of any
+    characters (whitespace, invisible marks), or no string at all."""
+    kind = draw(st.sampled_from(["id", "id", "text", "padded", "other"]))
+    if kind == "id":
+        return respell(draw, cid(draw(st.integers(0, 3))))
+    if kind == "padded":  # Unicode whitespace and invisible marks around an id
+        pad = st.text(alphabet=" \t\n\r\x0b\x0c\x1c\x85\xa0\u2003\u200b\u3000\ufeff", max_size=3)
+        return draw(pad) + respell(draw, cid(1)) + draw(pad)
+    if kind == "other":
+        return draw(st.sampled_from([None, 7, 1.5, float("nan"), b"x", np.str_(cid(2))]))
+    return draw(st.text(max_size=40))
+
+
+@settings(max_examples=100, deadline=None)  # check_ids costs milliseconds a value
+@given(value=one_value())
+def test_uuid_of_one_value_is_what_check_ids_makes_of_it(value: object) -> None:
+    checked = check_ids(pd.Series([value], dtype=object))
+    expected = str(checked.normalized.iloc[0]) if checked.status[0] == ids_module.PLANNED else None
+    assert ids_module.uuid_of(value) == expected
+    assert type(ids_module.uuid_of(value)) in (str, type(None))
