@@ -93,22 +93,24 @@ collect: install-test
 # a time (-j2): the Sphinx build and the package (the longest two: about 50 and 60 s)
 # start first, then lint, types, contracts and the doctests take whichever core is free
 # (measured: with the package last, one core idled for about 55 s); --output-sync keeps
-# each one's output together. The nox sessions'
-# environments are made (pip, its output in .nox/install.log) while the suite runs, so
-# that the sessions only test at the end. The serial tests mostly wait (on the rate
-# limit, child processes, a browser): they run beside the nox sessions, their output
-# kept in .nox/serial.log and shown when both are done.
+# each one's output together. Then three things at once: the suite in its workers; the
+# tests marked serial in one process (several processes sharing one rate limit, a
+# browser: they mostly wait, on the rate limit, child processes and Chromium, so the
+# suite's work fits in their waits; their output kept in .nox/serial.log, shown after
+# the suite's); and pip making the nox session's environment (.nox/install.log). Last,
+# the nox session alone, on both cores (see noxfile.py: under make test, pandas 2.2 on
+# the newest other Python).
 test: install-test
 	$(MAKE) --no-print-directory -j2 --output-sync=target docs package lint types contracts doctest collect
 	mkdir -p .nox; $(NOX_ENV) $(VENV)/bin/nox --install-only >.nox/install.log 2>&1 & pip=$$!; \
-	$(PRIVATE) CCPANDAS_DOCS_HTML=docs/_build/html $(PY) -m pytest $(PARALLEL) -m "not serial" \
-		$(NBVAL) tests notebooks $(DOC_PAGES); \
-	status=$$?; wait $$pip || { cat .nox/install.log; echo "nox --install-only failed"; exit 1; }; \
-	exit $$status
 	$(PRIVATE) $(PY) -m pytest -m serial tests >.nox/serial.log 2>&1 & serial=$$!; \
-	$(MAKE) nox WHEEL="$(BUILT_WHEEL)" TESTED_PYTHON="$(THIS_PYTHON)" NOX_JOBS=2; status=$$?; \
+	$(PRIVATE) CCPANDAS_DOCS_HTML=docs/_build/html $(PY) -m pytest $(PARALLEL) -m "not serial" \
+		$(NBVAL) tests notebooks $(DOC_PAGES); status=$$?; \
 	wait $$serial; serial_status=$$?; echo "serial tests:"; cat .nox/serial.log; \
-	test $$serial_status = 0 || { echo "the serial tests failed"; exit 1; }; exit $$status
+	wait $$pip || { cat .nox/install.log; echo "nox --install-only failed"; exit 1; }; \
+	test $$status = 0 || exit $$status; \
+	test $$serial_status = 0 || { echo "the serial tests failed"; exit 1; }
+	$(MAKE) nox WHEEL="$(BUILT_WHEEL)" TESTED_PYTHON="$(THIS_PYTHON)"
 
 # The release artefacts, checked as a user gets them: build the sdist and the wheel into
 # dist/, `twine check` them, install the wheel (not editable) in a throwaway venv, and
@@ -143,13 +145,13 @@ package: install-test
 # TESTED_PYTHON (`make test` sets it to its own Python's version) skips the session
 # that would repeat the suite just run on that Python (see noxfile.py).
 # NOX_JOBS: how many sessions run at once (nox --parallel, each its output shown whole as
-# it ends). `make test` runs its two (pandas 2.2, the newest Python) at once beside the
-# serial tests: their CPU (about 220 s for pandas22) no longer waits for the other's.
+# it ends); `make test` runs one. Each session runs its tests in $(WORKERS) workers.
 WHEEL ?=
 TESTED_PYTHON ?=
 NOX_JOBS ?= 1
 nox: install-test
-	CCPANDAS_WHEEL="$(WHEEL)" CCPANDAS_TESTED_PYTHON="$(TESTED_PYTHON)" $(VENV)/bin/nox --parallel $(NOX_JOBS)
+	CCPANDAS_WHEEL="$(WHEEL)" CCPANDAS_TESTED_PYTHON="$(TESTED_PYTHON)" WORKERS=$(WORKERS) \
+		$(VENV)/bin/nox --parallel $(NOX_JOBS)
 
 # What `make test` hands nox: the wheel `make package` built, and its own Python's version.
 BUILT_WHEEL = $$(ls "$(CURDIR)"/dist/*.whl)

@@ -1,20 +1,21 @@
 """nox sessions: ccpandas on every supported Python, and on the oldest supported pandas.
 
-``make test`` runs ``nox``: the sessions below, so that each Python present is tested
-once and each end of the pandas range once. Its own suite has just run on its Python
-(``CCPANDAS_TESTED_PYTHON``), so that ``tests-3.X`` skips itself; ``pandas22`` then runs
-on the oldest other Python, whose ``tests-3.X`` skips itself too. Run alone, ``nox`` runs
-every session, ``pandas22`` on the oldest Python. Each session installs ccpandas as a
-regular, non-editable package in a virtual environment of its own: the wheel named by
-``CCPANDAS_WHEEL`` (``make test`` passes the one ``make package`` built and checked),
-else a wheel pip builds from the source tree. It then runs pytest on the installed copy
-(in worker processes, then the ``serial`` tests alone):
+Each session installs ccpandas as a regular, non-editable package in a virtual
+environment of its own: the wheel named by ``CCPANDAS_WHEEL`` (``make test`` passes the
+one ``make package`` built and checked), else a wheel pip builds from the source tree.
+It then runs pytest on the installed copy (in worker processes, then the ``serial``
+tests alone) over the core tests (plan, client, run, public) and the command line's:
 
-- ``tests-3.11``, ``tests-3.12``, ``tests-3.13``: the newest pandas, the core tests
-  (plan, client, run, public) and the command line's;
-- ``pandas22``: pandas 2.2, the oldest ccpandas supports; the core tests and the
-  command line's file readers. Its environment is kept between runs (``reuse_venv``),
-  as every session's is.
+- ``tests-3.11``, ``tests-3.12``, ``tests-3.13``: that Python, the newest pandas;
+- ``pandas22``: pandas 2.2, the oldest ccpandas supports.
+
+Run alone, ``nox`` runs the whole matrix: every session, ``pandas22`` on the oldest
+Python. ``make test`` has just run every test on its own Python with the newest pandas
+(``CCPANDAS_TESTED_PYTHON``), and runs one session more: ``pandas22`` on the newest
+other Python present. That tests both ends of the Python range and both ends of the
+pandas range in two runs, not four, which keeps ``make test`` within its time on two
+cores; the ``tests-3.X`` sessions report themselves skipped, each saying why (a Python
+in between, such as 3.12 beside 3.11 and 3.13, runs with ``nox -s tests-3.12``).
 
 An interpreter that is not on the machine is reported by nox as a skipped session, never
 counted as a pass. ``error_on_missing_interpreters`` is off here even on CI (nox turns it
@@ -80,9 +81,13 @@ def interpreter(version: str) -> str:
     return _find(version) or version
 
 
-#: pandas 2.2's Python: under ``make test`` the oldest present but the one its suite ran
-#: on (so that no Python runs the core tests twice), else the oldest.
-PANDAS22_PYTHON = next((v for v in PYTHONS if _TESTED and v != _TESTED and _find(v)), PYTHONS[0])
+#: pandas 2.2's Python: under ``make test`` the newest present but the one its suite ran
+#: on (so that the two runs span the Python range), else the oldest.
+PANDAS22_PYTHON = next(
+    (v for v in reversed(PYTHONS) if _TESTED and v != _TESTED and _find(v)), PYTHONS[0]
+)
+#: Every session's tests: the core layers' and the command line's.
+TESTS = (*CORE_TESTS, "tests/cli")
 
 
 def _pytest(session: nox.Session, *folders: str) -> None:
@@ -135,7 +140,12 @@ def _skip_reason(version: str) -> str:
     if version == _TESTED:
         return f"make test has just run these tests on Python {version}"
     if _TESTED and version == PANDAS22_PYTHON:
-        return f"pandas22 runs the core tests on Python {version} (with pandas 2.2)"
+        return f"pandas22 runs these tests on Python {version} (with pandas 2.2)"
+    if _TESTED and _find(version):
+        return (
+            f"make test spans the Python range with {_TESTED} and {PANDAS22_PYTHON}; "
+            f"nox -s tests-{version} runs it"
+        )
     return ""
 
 
@@ -153,9 +163,8 @@ def _tests(version: str) -> None:
         """Core and command-line tests on the newest pandas."""
         if reason:
             session.skip(reason)
-        folders = (*CORE_TESTS, "tests/cli")
-        _install(session, tests=folders)
-        _pytest(session, *folders)
+        _install(session, tests=TESTS)
+        _pytest(session, *TESTS)
 
 
 for _version in PYTHONS:
@@ -164,14 +173,12 @@ for _version in PYTHONS:
 
 @nox.session(python=interpreter(PANDAS22_PYTHON), reuse_venv=True)
 def pandas22(session: nox.Session) -> None:
-    """Core tests on pandas 2.2, the oldest pandas ccpandas supports."""
-    # and the command line's file readers, which lean on pandas' own (Excel, CSV)
-    folders = (*CORE_TESTS, "tests/cli/test_files.py")
-    _install(session, OLDEST_PANDAS, tests=folders)
+    """Core and command-line tests on pandas 2.2, the oldest pandas ccpandas supports."""
+    _install(session, OLDEST_PANDAS, tests=TESTS)
     session.run(
         "python",
         "-c",
         "import pandas, sys; v = pandas.__version__; "
         "sys.exit(0 if v.startswith('2.2.') else f'pandas {v}, not 2.2')",
     )
-    _pytest(session, *folders)
+    _pytest(session, *TESTS)
