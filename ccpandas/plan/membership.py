@@ -768,7 +768,7 @@ def require_addresses(values: pd.Series, column: Any) -> None:
 def _no_address(values: pd.Series, column: Any) -> PlanError:
     return PlanError(
         f"no email address in column {column!r} ({len(values):,} rows): e.g. "
-        + ", ".join(planner._short(v) for v in values.iloc[:3].tolist()),
+        + ", ".join(short_repr(v) for v in values.iloc[:3].tolist()),
         column=column,
     )
 
@@ -1166,8 +1166,7 @@ def changes_frame(
         >>> changes_frame(m, ["l1"], batch_states=["removed"], after=snap)["outcome"].tolist()
         ['still_member']
     """
-    names = dict(m.snapshot.list_names) if m.snapshot is not None else {}
-    names.update(list_names or {})
+    names = {**(m.snapshot.list_names if m.snapshot is not None else {}), **(list_names or {})}
     lids = np.asarray(list(list_ids), dtype=object)
     # The change set's frame, read as the plan knows it, and whether each pair leaves.
     frame = m.change_set.replace(list_ids=tuple(lids), known=m.known).frame(names)
