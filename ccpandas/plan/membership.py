@@ -1338,11 +1338,10 @@ def with_verification(
     (with ``list_ids``, for a snapshot read: what is left on the lists after the run,
     :func:`reads_after`)."""
     # Found by email lookups, a full verification looks each contact up again.
-    lists_read = list_ids is not None and m.lookup != "email lookups"
-    after = reads_after(m, list_ids) if lists_read and list_ids is not None else None
+    after = None if list_ids is None or m.lookup == "email lookups" else reads_after(m, list_ids)
     full = full if after is None else after
-    by_source = m.key == "source"
-    method, cost = choose_verification(full, len(changed_contacts(m)), sends, by_source=by_source)
+    changed = len(changed_contacts(m))
+    method, cost = choose_verification(full, changed, sends, by_source=m.key == "source")
     return dataclasses.replace(
         m, verify_method=method, verify_requests=cost, full_verify_requests=int(full)
     )

@@ -877,9 +877,9 @@ def ids_plan(
     targets: tuple[str, ...],
     ids: Any,
     batches: tuple[Batch, ...] | None,
-    column: Any,
-    rate: float,
-    daily_quota: int,
+    column: Any = None,
+    rate: float = DEFAULT_RATE,
+    daily_quota: int = DAILY_QUOTA,
     **fields: Any,
 ) -> RemovalPlan:
     """The plan of the distinct contact ids ``ids`` (kept, not copied: each group of 500
