@@ -244,9 +244,8 @@ class ChangeSet:
         Args:
             list_names: List id to name; an id without one is shown as the id.
         """
-        n = self.n_pairs
+        n, emails = self.n_pairs, self.emails
         lids = np.asarray(self.list_ids, dtype=object)
-        emails = self.emails if self.emails is not None else np.full(0, None, dtype=object)
         was = pd.array(self.was_member, dtype="boolean")
         if not self.known:
             was[:] = pd.NA
@@ -256,7 +255,7 @@ class ChangeSet:
         return pd.DataFrame(
             {
                 "contact_id": _spread(self.contact_ids, self.pair_contact),
-                "email": _spread(emails, self.pair_contact) if len(emails) else _nones(n),
+                "email": _nones(n) if emails is None else _spread(emails, self.pair_contact),
                 "list_id": _spread(lids, self.pair_list),
                 "list_name": pd.Categorical.from_codes(
                     self.pair_list, categories=pd.Index(names, dtype=object)

@@ -768,7 +768,7 @@ def require_addresses(values: pd.Series, column: Any) -> None:
 def _no_address(values: pd.Series, column: Any) -> PlanError:
     return PlanError(
         f"no email address in column {column!r} ({len(values):,} rows): e.g. "
-        + ", ".join(planner._short(v) for v in values.iloc[:3].tolist()),
+        + ", ".join(short_repr(v) for v in values.iloc[:3].tolist()),
         column=column,
     )
 
@@ -1166,8 +1166,7 @@ def changes_frame(
         >>> changes_frame(m, ["l1"], batch_states=["removed"], after=snap)["outcome"].tolist()
         ['still_member']
     """
-    names = dict(m.snapshot.list_names) if m.snapshot is not None else {}
-    names.update(list_names or {})
+    names = {**(m.snapshot.list_names if m.snapshot is not None else {}), **(list_names or {})}
     lids = np.asarray(list(list_ids), dtype=object)
     # The change set's frame, read as the plan knows it, and whether each pair leaves.
     frame = m.change_set.replace(list_ids=tuple(lids), known=m.known).frame(names)
@@ -1339,11 +1338,10 @@ def with_verification(
     (with ``list_ids``, for a snapshot read: what is left on the lists after the run,
     :func:`reads_after`)."""
     # Found by email lookups, a full verification looks each contact up again.
-    lists_read = list_ids is not None and m.lookup != "email lookups"
-    after = reads_after(m, list_ids) if lists_read and list_ids is not None else None
+    after = None if list_ids is None or m.lookup == "email lookups" else reads_after(m, list_ids)
     full = full if after is None else after
-    by_source = m.key == "source"
-    method, cost = choose_verification(full, len(changed_contacts(m)), sends, by_source=by_source)
+    changed = len(changed_contacts(m))
+    method, cost = choose_verification(full, changed, sends, by_source=m.key == "source")
     return dataclasses.replace(
         m, verify_method=method, verify_requests=cost, full_verify_requests=int(full)
     )

@@ -106,8 +106,6 @@ ROW_COLUMNS = ("contact_id", "normalized_id", "plan_status", "reason", "duplicat
 MAX_TARGET_LISTS = 1_000
 #: Requests per second per application key (the daily quota is models.DAILY_QUOTA).
 DEFAULT_RATE = 4.0
-# How a bad value is named in a message (membership.py reads it from here too).
-_short = short_repr
 _EXAMPLES = 5
 #: The row statuses of a value that is no usable key.
 _INVALID = (RowStatus.INVALID_ID, RowStatus.INVALID_EMAIL)
@@ -195,7 +193,6 @@ class RemovalPlan:
             and ``batch`` (nullable Int64: the contact group that carries the row's id, for
             ``planned`` rows; each contact group goes out once per list group).
         list_ids: The target list ids, in order, without repeats.
-        list_groups: The target lists in groups of at most 50 (one request's worth).
         contact_groups: The unique valid contact ids in groups of at most 500 (one request's
             worth); empty when the API selects the contacts.
         batches: The requests to send (:class:`~ccpandas.models.Batch` objects), in order:
@@ -244,7 +241,6 @@ class RemovalPlan:
 
     rows: pd.DataFrame
     list_ids: tuple[str, ...]
-    list_groups: tuple[tuple[str, ...], ...]
     #: The unique valid ids in groups of at most 500 (lazy :class:`~ccpandas.models.IdSlice`).
     contact_groups: tuple[Sequence[str], ...]
     batches: tuple[Batch, ...]
@@ -273,6 +269,11 @@ class RemovalPlan:
     planning_requests: int = 0
     #: A kind's own part (a :class:`PlanPart`: an undo's ``UndoPart``), or None.
     part: PlanPart | None = None
+
+    @cached_property
+    def list_groups(self) -> tuple[tuple[str, ...], ...]:
+        """The target lists in groups of at most 50 (one request's worth)."""
+        return tuple(chunked(self.list_ids, MAX_LISTS_PER_REQUEST))
 
     @cached_property
     def _part(self) -> PlanPart:
@@ -877,9 +878,9 @@ def ids_plan(
     targets: tuple[str, ...],
     ids: Any,
     batches: tuple[Batch, ...] | None,
-    column: Any,
-    rate: float,
-    daily_quota: int,
+    column: Any = None,
+    rate: float = DEFAULT_RATE,
+    daily_quota: int = DAILY_QUOTA,
     **fields: Any,
 ) -> RemovalPlan:
     """The plan of the distinct contact ids ``ids`` (kept, not copied: each group of 500
@@ -895,13 +896,11 @@ def ids_plan(
         IdSlice(ids, start, start + MAX_CONTACTS_PER_REQUEST)
         for start in range(0, len(ids), MAX_CONTACTS_PER_REQUEST)
     )
-    list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     return RemovalPlan(
         rows=rows,
         list_ids=targets,
-        list_groups=list_groups,
         contact_groups=contact_groups,
-        batches=_contact_batches(contact_groups, list_groups) if batches is None else batches,
+        batches=_contact_batches(contact_groups, targets) if batches is None else batches,
         source=Source.contact_ids(IdSlice(ids)),
         column=column,
         rate=float(rate),
@@ -927,10 +926,10 @@ def as_kind(plan: RemovalPlan, kind: str) -> RemovalPlan:
 
 
 def _contact_batches(
-    contact_groups: tuple[Sequence[str], ...], list_groups: tuple[tuple[str, ...], ...]
+    contact_groups: tuple[Sequence[str], ...], targets: tuple[str, ...]
 ) -> tuple[Batch, ...]:
     """Every contact group once per list group, contact groups outermost."""
-    return tuple(_cross([(Source.contact_ids(g), len(g)) for g in contact_groups], list_groups))
+    return tuple(_cross([(Source.contact_ids(g), len(g)) for g in contact_groups], targets))
 
 
 def retarget(plan: RemovalPlan, list_ids: str | Iterable[str]) -> RemovalPlan:
@@ -954,13 +953,11 @@ def retarget(plan: RemovalPlan, list_ids: str | Iterable[str]) -> RemovalPlan:
     if plan.source.kind is not SourceKind.CONTACT_IDS:
         raise ValueError(f"retarget takes a plan of contact ids, not of {plan.source.kind.value}")
     targets, notes = _target_lists(list_ids)
-    list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     kept = tuple(n for n in plan.notes if "repeated list id" not in n)
     return dataclasses.replace(
         plan,
         list_ids=targets,
-        list_groups=list_groups,
-        batches=_contact_batches(plan.contact_groups, list_groups),
+        batches=_contact_batches(plan.contact_groups, targets),
         notes=kept + notes,
     )
 
@@ -992,7 +989,7 @@ def _column_of(data: Any, column: Any) -> tuple[pd.Series, Any]:
             found = column in data.columns
         except TypeError:  # an unhashable column name
             raise PlanError(
-                f"column {_short(column)} not found: column takes one column label (a "
+                f"column {short_repr(column)} not found: column takes one column label (a "
                 f"string, usually), not a {type(column).__name__}; the frame's columns are "
                 f"{', '.join(repr(c) for c in list(data.columns)[:20]) or 'none'}",
                 column=None,
@@ -1301,7 +1298,7 @@ def list_values(list_ids: Any, argument: str = "list_ids") -> tuple[str, ...]:
     if not_text:
         raise PlanError(
             f"{argument}: list ids and names must be strings; got "
-            + ", ".join(_short(v) for v in not_text[:10])
+            + ", ".join(short_repr(v) for v in not_text[:10])
             + f" ({len(not_text)} of {len(given)}). Give list UUIDs or exact list names "
             "(ccpandas.read_contact_lists() shows them).",
             values=not_text[:10],
@@ -1310,7 +1307,7 @@ def list_values(list_ids: Any, argument: str = "list_ids") -> tuple[str, ...]:
     if blank:
         raise PlanError(
             f"{argument}: a list id or name cannot be empty or blank; got "
-            + ", ".join(_short(v) for v in blank[:10])
+            + ", ".join(short_repr(v) for v in blank[:10])
             + ". Give list UUIDs or exact list names.",
             values=blank[:10],
         )
@@ -1384,7 +1381,7 @@ def names_not_looked_up(error: PlanError, names: Sequence[str]) -> PlanError:
         >>> str(names_not_looked_up(PlanError("column 'x' not found"), ["VIP"]))
         "column 'x' not found (nothing was sent; list name 'VIP' not looked up yet)"
     """
-    shown = ", ".join(_short(n) for n in list(dict.fromkeys(names))[:10])
+    shown = ", ".join(short_repr(n) for n in list(dict.fromkeys(names))[:10])
     ss = "s" * (len(set(names)) != 1)
     return PlanError(
         f"{error} (nothing was sent; list name{ss} {shown} not looked up yet)",
@@ -1417,7 +1414,7 @@ def _uuids(values: list[Any], what: str, *, hint: str = "") -> list[str]:
     ids = _as_uuids(values)
     shown = [v for v, i in zip(values, ids, strict=True) if i is None]
     if shown:
-        listed = ", ".join(_short(v) for v in shown[:10])
+        listed = ", ".join(short_repr(v) for v in shown[:10])
         more = f" and {len(shown) - 10} more" if len(shown) > 10 else ""
         ss = "s" * (len(shown) != 1)
         raise PlanError(
@@ -1503,19 +1500,15 @@ def plan_source_removal(
 
     source, source_groups = _validated_source(source, confirm_all_active)
     rows, excluded = _exclude_rows(exclude, confirm_empty)
-    list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     per_request = [Source(source.kind, g) for g in source_groups] if source_groups else [source]
-    batches = tuple(_cross([(src, 0) for src in per_request], list_groups, exclude=excluded))
     return RemovalPlan(
         rows=rows,
         list_ids=targets,
-        list_groups=list_groups,
         contact_groups=(),
-        batches=batches,
+        batches=tuple(_cross([(src, 0) for src in per_request], targets, exclude=excluded)),
         source=source,
         exclude=excluded,
         source_groups=source_groups,
-        column=None,
         rate=float(rate),
         daily_quota=int(daily_quota),
         notes=notes,
@@ -1524,12 +1517,13 @@ def plan_source_removal(
 
 def _cross(
     sources: Sequence[tuple[Source, int]],
-    list_groups: Sequence[tuple[str, ...]],
+    targets: tuple[str, ...],
     *,
     exclude: tuple[str, ...] = (),
 ) -> Iterator[Batch]:
     """The batches of a plan: every source group (with its contact count, 0 when the
-    API selects the contacts) times every group of target lists, in that order."""
+    API selects the contacts) times every group of 50 target lists, in that order."""
+    list_groups = tuple(chunked(targets, MAX_LISTS_PER_REQUEST))
     for i, (src, size) in enumerate(sources):
         for j, lists in enumerate(list_groups):
             yield Batch(
@@ -1568,7 +1562,7 @@ def _validated_source(
         norm = level.strip().lower() if isinstance(level, str) else None
         if norm not in ENGAGEMENT_LEVELS:
             allowed = ", ".join(repr(v) for v in ENGAGEMENT_LEVELS)
-            shown = _short(level) if len(levels) == 1 else repr(levels)
+            shown = short_repr(level) if len(levels) == 1 else repr(levels)
             raise PlanError(f"engagement level {shown} is not one of {allowed}", values=levels)
         return Source.engagement_level(norm), ()
     what, limit = (
@@ -1616,7 +1610,7 @@ def _exclude_rows(
         shown = _first_values(values, bad, 10)
         raise PlanError(
             f"exclude has {int(bad.sum()):,} value(s) that are not contact ids "
-            f"(e.g. {', '.join(_short(v) for v in shown)}). Every contact to keep must "
+            f"(e.g. {', '.join(short_repr(v) for v in shown)}). Every contact to keep must "
             "have a valid id, or it would be removed.",
             column=column,
             values=shown,
@@ -1738,7 +1732,7 @@ def resolve_list_ids(
         return tuple(map(str, ids))
     if lists is None:
         raise PlanError(
-            f"list name{'s' * (len(names) != 1)} {', '.join(_short(v) for v in names[:10])} "
+            f"list name{'s' * (len(names) != 1)} {', '.join(short_repr(v) for v in names[:10])} "
             "cannot be resolved without a client (GET /contact_lists); pass client=... "
             "or give list UUIDs",
             values=names,
@@ -1752,7 +1746,7 @@ def _by_names(
     by_name: Mapping[str, list[str]],
     noun: str,
     *,
-    show: Callable[[Any], str] = _short,
+    show: Callable[[Any], str] = short_repr,
     tail: str = "",
 ) -> tuple[str, ...]:
     """The ids of ``given``: ``ids[i]`` where a value is an id (None: a name), else the
@@ -1819,7 +1813,7 @@ def _first_values(values: pd.Series, mask: np.ndarray, k: int) -> list[Any]:
 
 def _eg(examples: Sequence[Any]) -> str:
     """``" (e.g. 'x', 7)"`` naming a few bad values, or "" without any."""
-    return f" (e.g. {', '.join(_short(v) for v in examples)})" if examples else ""
+    return f" (e.g. {', '.join(short_repr(v) for v in examples)})" if examples else ""
 
 
 def _distinct(values: list[Any]) -> list[Any]:
