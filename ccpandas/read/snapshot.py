@@ -80,10 +80,7 @@ from ccpandas.store.snapshots import (
 from ccpandas.vocab import VerifyMethod
 
 __all__ = [
-    "ListInfo",
     "SnapshotChoice",
-    "SnapshotInterrupted",
-    "SnapshotJournal",
     "contact_status",
     "lookup_emails",
     "lookup_sample",
