@@ -316,9 +316,8 @@ def _plan_list(
         if key == "email" and choice.by == "email":  # "auto" saw addresses already
             require_addresses(column_values, column)
         checked = None
-        if key == "contact_id":
-            targets = stand_ins(given) if names else given
-            checked = plan_removal(data, targets, column=column, rate=pace_of(client))
+        if key == "contact_id":  # (names stand in until they are looked up)
+            checked = plan_removal(data, stand_ins(given), column=column, rate=pace_of(client))
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
     if snapshot is not False:

@@ -692,10 +692,9 @@ def _journal_whole(
     run_id: str | None = None,
 ) -> str | None:
     """Journal a snapshot found by lookups as one page (ids only)."""
-    if db is None:
+    sj = _snapshot_journal(db, None, snap.list_ids, client, phase=phase, run_id=run_id)
+    if sj is None:
         return None
-    base_url = getattr(client, "base_url", None)
-    sj = SnapshotJournal.create(db, snap.list_ids, base_url=base_url, phase=phase, run_id=run_id)
     for i in range(len(sj.passes)):
         sj.page_read(i, [] if i else _journal_rows(_snapshot_records(snap)), None)
     sj.complete()
