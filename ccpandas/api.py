@@ -160,11 +160,8 @@ def _plan_source(
     names, tag_names = list_names(targets + lists), list_names(tags)
     if names or tag_names or online or client is not None:
         # Checked with stand-ins first: bad input never costs the list or tag listing.
-        checked = source
-        if by_list:
-            checked = Source.list_ids(stand_ins(lists))
-        elif tag_names:
-            checked = Source.tag_ids(stand_ins(tags))
+        named = by_list or tag_names
+        checked = dataclasses.replace(source, values=stand_ins(source.values)) if named else source
         try:
             plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
         except PlanError as exc:
@@ -319,9 +316,8 @@ def _plan_list(
         if key == "email" and choice.by == "email":  # "auto" saw addresses already
             require_addresses(column_values, column)
         checked = None
-        if key == "contact_id":
-            targets = stand_ins(given) if names else given
-            checked = plan_removal(data, targets, column=column, rate=pace_of(client))
+        if key == "contact_id":  # (names stand in until they are looked up)
+            checked = plan_removal(data, stand_ins(given), column=column, rate=pace_of(client))
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
     if snapshot is not False:

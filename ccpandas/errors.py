@@ -442,13 +442,11 @@ class QuotaShortError(QuotaExceededError):
 
     def _describe(self) -> str:
         again = "resume" if self.before == SENDING_THE_REST else "run"
-        advice = (
-            f"{again} it then, pass wait_for_quota=True to wait for the reset, or split the run"
+        # retry_failed() and undo() take no wait_for_quota
+        advice = {SENDING_FAILED_AGAIN: "call retry_failed() then", UNDOING: "undo it then"}.get(
+            self.before,
+            f"{again} it then, pass wait_for_quota=True to wait for the reset, or split the run",
         )
-        if self.before == SENDING_FAILED_AGAIN:  # retry_failed() takes no wait_for_quota
-            advice = "call retry_failed() then"
-        if self.before == UNDOING:  # nor does undo()
-            advice = "undo it then"
         return (
             f"this run needs {self.detail}, but {self.used:,} of {self.limit:,} are used "
             f"today on this key. Only {self.left:,} are left, so it stopped before "

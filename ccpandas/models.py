@@ -195,17 +195,10 @@ class IdSlice(Sequence[str]):
         return self._stop - self._start
 
     def __getitem__(self, key: Any) -> Any:
-        if isinstance(key, slice):
-            start, stop, step = key.indices(len(self))
-            if step == 1:
-                return IdSlice(self._ids, self._start + start, self._start + max(start, stop))
-            return tuple(self)[key]
-        i = key.__index__()
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError("IdSlice index out of range")
-        return str(self._ids[self._start + i])
+        at = range(self._start, self._stop)[key]  # an IndexError out of range, as a tuple's
+        if isinstance(at, int):
+            return str(self._ids[at])
+        return IdSlice(self._ids, at.start, at.stop) if at.step == 1 else tuple(self)[key]
 
     def __iter__(self) -> Iterator[str]:
         part = self._ids[self._start : self._stop]

@@ -574,19 +574,13 @@ def _tag_ids(values: list[Any]) -> list[Any]:
 
 def _contact_row(item: Mapping[str, Any], includes: Iterable[str]) -> dict[str, Any]:
     address = item.get("email_address") or {}
-    row = {
-        "contact_id": item.get("contact_id"),
-        "email": address.get("address"),
-        "first_name": item.get("first_name"),
-        "last_name": item.get("last_name"),
-        # Named for what they hold: the status= filter's vocabulary, and the email
-        # permission apart (``status`` once held the permission: "implicit" for a
-        # deleted contact, never "active").
-        "status": contact_status(item),
-        "permission_to_send": address.get("permission_to_send"),
-        "created_at": item.get("created_at"),
-        "updated_at": item.get("updated_at"),
-    }
+    row = {col: item.get(col) for col in CONTACT_COLUMNS}  # ids, names and timestamps as sent
+    row["email"] = address.get("address")
+    # Named for what they hold: the status= filter's vocabulary, and the email
+    # permission apart (``status`` once held the permission: "implicit" for a
+    # deleted contact, never "active").
+    row["status"] = contact_status(item)
+    row["permission_to_send"] = address.get("permission_to_send")
     for name in includes:
         # An included sub-resource a contact lacks is an empty list, not a missing value.
         row[name] = list(item.get(name) or [])

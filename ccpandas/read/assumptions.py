@@ -48,6 +48,7 @@ from ccpandas.errors import (
 )
 from ccpandas.models import MAX_CLOCK_SKEW_SECONDS, ActivityState
 from ccpandas.plan.ids import UUID_PATTERN
+from ccpandas.read.snapshot import next_href
 
 __all__ = ["ASSUMPTIONS", "Assumption", "Check", "DoctorReport", "Result", "check_account"]
 
@@ -298,16 +299,8 @@ def _no_status(items: list[dict[str, Any]]) -> Verdict:
     return f"a top-level status: {_word(odd[0])}" if odd else None
 
 
-def _next_href(answers: Sequence[Answer]) -> str | None:
-    body = _body(answers)
-    links = body.get("_links") if isinstance(body, dict) else None
-    nxt = links.get("next") if isinstance(links, dict) else None
-    href = nxt.get("href") if isinstance(nxt, dict) else None
-    return href if isinstance(href, str) else None
-
-
 def _next_link(answers: Sequence[Answer]) -> Verdict:
-    href = _next_href(answers)
+    href = next_href(_body(answers))
     if href is None:
         return Result.NOT_SEEN  # one list only: no next page
     parts = urlsplit(href)
@@ -402,13 +395,10 @@ def _error_array(answers: Sequence[Answer]) -> Verdict:
     return None
 
 
-def _error_key(expected: str) -> _Check:
-    def check(answers: Sequence[Answer]) -> Verdict:
-        entries = error_entries(_body(answers))
-        key = entries[0].get("error_key") if entries else None
-        return None if key == expected else f"error_key {_word(key)}"
-
-    return check
+def _not_found_key(answers: Sequence[Answer]) -> Verdict:
+    entries = error_entries(_body(answers))
+    key = entries[0].get("error_key") if entries else None
+    return None if key == "contacts.api.not_found" else f"error_key {_word(key)}"
 
 
 def _gateway_body(answers: Sequence[Answer]) -> Verdict:
@@ -600,7 +590,7 @@ ASSUMPTIONS: tuple[Assumption, ...] = (
         "errors.namespaced_key",
         ("not_found",),
         "GET /contacts/{unknown id} says 404 contacts.api.not_found",
-        _error_key("contacts.api.not_found"),
+        _not_found_key,
     ),
     Assumption(
         "errors.gateway_401",
@@ -736,7 +726,7 @@ class _Probe:
 def _run_requests(probe: _Probe) -> None:
     """At most 7 GETs: 3 of lists, then contacts, activities, a 404 and a 401."""
     probe.get("lists", "/contact_lists", {"limit": 1, "include_membership_count": "all"})
-    href = _next_href([probe.answers["lists"]]) if "lists" in probe.answers else None
+    href = next_href(probe.answers["lists"].body) if "lists" in probe.answers else None
     if href is not None and not urlsplit(href).netloc:
         probe.get("lists_next", href, shown="?cursor=<cursor>")
         probe.get("lists_last", "/contact_lists", {"limit": 1000})

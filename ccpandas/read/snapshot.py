@@ -38,6 +38,7 @@ import hashlib
 import logging
 import math
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,10 +80,7 @@ from ccpandas.store.snapshots import (
 from ccpandas.vocab import VerifyMethod
 
 __all__ = [
-    "ListInfo",
     "SnapshotChoice",
-    "SnapshotInterrupted",
-    "SnapshotJournal",
     "contact_status",
     "lookup_emails",
     "lookup_sample",
@@ -272,14 +270,14 @@ def _unsettled_text(reading: _Reading, names: Mapping[str, str]) -> str:
     )
     if not unread:
         return text
-    if sel.by == "run":
-        return text + (
-            f"; {unread:,} not (over its {SETTLE_LOOKUPS} lookups or its pages): their "
-            "pairs stay unverified. Verify again (result.verify()) when the lists are quiet"
-        )
+    then = (
+        "their pairs stay unverified. Verify again (result.verify())"
+        if sel.by == "run"
+        else "the plan takes them for non-members. Read again (snapshot=True)"
+    )
     return text + (
-        f"; {unread:,} not (over its {SETTLE_LOOKUPS} lookups or its pages): the plan "
-        "takes them for non-members. Read again (snapshot=True) when the lists are quiet"
+        f"; {unread:,} not (over its {SETTLE_LOOKUPS} lookups or its pages): {then} "
+        "when the lists are quiet"
     )
 
 
@@ -415,7 +413,7 @@ class _Reading:
                     first, href, rereads = None, None, rereads + 1
                     continue
                 unsettled, first = True, count
-            href = _next(body)
+            href = next_href(body) or None  # an empty href ends the pass too
             if href is None and unsettled:
                 self.unsettled.extend(p["lists"])
                 if self.select is not None and self.select.by != "email":
@@ -534,13 +532,18 @@ def _read_active(client: Any, list_ids: Sequence[str]) -> tuple[set[str], int]:
     return found, len(pages)
 
 
-def _next(body: Any) -> str | None:
-    href = (
-        ((body.get("_links") or {}).get("next") or {}).get("href")
-        if isinstance(body, dict)
-        else None
-    )
-    return str(href) if href else None
+def next_href(body: Any) -> str | None:
+    """The ``_links.next.href`` of a page's ``body`` (the next page), or None: the last
+    page, or a body without one (the doctor reads this too; an empty href is kept).
+
+    Example:
+        >>> next_href({"_links": {"next": {"href": "/v3/contacts?cursor=abc"}}})
+        '/v3/contacts?cursor=abc'
+    """
+    links = body.get("_links") if isinstance(body, dict) else None
+    nxt = links.get("next") if isinstance(links, dict) else None
+    href = nxt.get("href") if isinstance(nxt, dict) else None
+    return href if isinstance(href, str) else None
 
 
 def _progress(pages: int, total: int | None, contacts: int, *, done: bool = False) -> Snapshot:
@@ -689,10 +692,9 @@ def _journal_whole(
     run_id: str | None = None,
 ) -> str | None:
     """Journal a snapshot found by lookups as one page (ids only)."""
-    if db is None:
+    sj = _snapshot_journal(db, None, snap.list_ids, client, phase=phase, run_id=run_id)
+    if sj is None:
         return None
-    base_url = getattr(client, "base_url", None)
-    sj = SnapshotJournal.create(db, snap.list_ids, base_url=base_url, phase=phase, run_id=run_id)
     for i in range(len(sj.passes)):
         sj.page_read(i, [] if i else _journal_rows(_snapshot_records(snap)), None)
     sj.complete()
@@ -702,21 +704,6 @@ def _journal_whole(
 def _journal_rows(records: Iterable[Mapping[str, Any]]) -> list[list[Any]]:
     """Snapshot records as the journal keeps them: ids, statuses, lists, tags (no address)."""
     return [[r["contact_id"], r["status"], list(r["lists"]), list(r["tags"])] for r in records]
-
-
-def lookup_contacts(
-    client: Any, contact_ids: Iterable[str], list_ids: Sequence[str]
-) -> MembershipSnapshot:
-    """One ``GET /contacts/{id}?include=list_memberships,taggings`` per contact (the
-    verification of a plan whose contacts were found by email lookups). A contact that
-    is gone (404, or deleted) is on no list.
-
-    Example:
-        >>> snap = lookup_contacts(client, [contact_id], [newsletter_id])  # doctest: +SKIP
-    """
-    ids = list(contact_ids)
-    records = [r for r in _looked_up(client, ids, list_ids) if r["lists"]]
-    return MembershipSnapshot.from_records(list_ids, records, requests=len(ids))
 
 
 def _looked_up(
@@ -1209,11 +1196,8 @@ def check_still_planned(plan: Any, client: Any, list_ids: Sequence[str], run: st
     )
     now = preview_source(snap, plan.source, list_ids, exclude=plan.exclude).change_set
     planned = set(m.change_set.pairs(REMOVE))
-    more: dict[str, int] = {}
+    more = Counter(lid for cid, lid in now.pairs(REMOVE) if (cid, lid) not in planned)
     before = m.change_set.per_list(REMOVE)
-    for pair in now.pairs(REMOVE):
-        if pair not in planned:
-            more[pair[1]] = more.get(pair[1], 0) + 1
     if more:
         lid, n = next(iter(more.items()))
         raise PlanError(
@@ -1281,8 +1265,10 @@ def read_after(
     if looked or lookups:
         if looked:
             snap = _changed_or_sample(client, plan, method, since, run_id, reporter)
-        else:
-            snap = lookup_contacts(client, m.contact_ids.tolist(), plan.list_ids)
+        else:  # one GET /contacts/{id} each: a contact gone (404, deleted) is on no list
+            ids = m.contact_ids.tolist()
+            found = [r for r in _looked_up(client, ids, plan.list_ids) if r["lists"]]
+            snap = MembershipSnapshot.from_records(plan.list_ids, found, requests=len(ids))
         snap = MembershipSnapshot(**{**snap.__dict__, "list_names": names})
         return snap, _journal_whole(db, snap, client, phase="after", run_id=run_id)
     # Only the rows of the run's contacts say anything of its pairs (the rest are
