@@ -311,14 +311,10 @@ class OAuthSession:
             code_verifier=Secret(verifier).reveal(),
         )
 
-    def refresh(self, refresh_token: Secret, scopes: Iterable[str] | None = None) -> dict[str, Any]:
-        """Use a refresh token; the answer may hold a new (rotated) one."""
-        return self._grant(
-            "refresh_token",
-            "token refresh",
-            refresh_token=refresh_token.reveal(),
-            scope=list(scopes) if scopes else None,
-        )
+    def refresh(self, refresh_token: Secret) -> dict[str, Any]:
+        """Use a refresh token (the scopes stay those granted); the answer may hold a new
+        (rotated) one."""
+        return self._grant("refresh_token", "token refresh", refresh_token=refresh_token.reveal())
 
     def authorization_url(
         self, *, redirect_uri: str, scopes: Iterable[str], state: str, challenge: str
