@@ -67,27 +67,12 @@ SLOW_DOWN_STEP = 5.0
 _log = logging.getLogger("ccpandas.auth.connect")
 
 
-def secret_or_none(value: str | Secret | None) -> Secret | None:
-    """A client secret as a Secret, without surrounding whitespace (None when absent or
-    blank); ConfigError, not showing it, when no HTTP header could carry it."""
-    if value is None:
-        return None
-    if not isinstance(value, str | Secret):
-        raise TypeError(f"client_secret must be a string, not {type(value).__name__}")
-    text = (value.reveal() if isinstance(value, Secret) else value).strip()
-    if not text:
-        return None
-    problem = header_problem(text)
-    if problem is not None:
-        raise ConfigError(f"the client secret has {problem}; copy it again, in one piece")
-    return Secret(text)
-
-
 def pop_secret(options: Any, key: str = "client_secret") -> None:
     """``options[key]`` (a client secret, or None) made a Secret in place (``options``: a
-    dict, e.g. a call's ``**options``), so no caller
-    keeps it in clear; a malformed one is a ConfigError raised once every local copy
-    is dropped: no frame of its traceback, and no chained error, holds it.
+    dict, e.g. a call's ``**options``), without surrounding whitespace (None when absent
+    or blank), so no caller keeps it in clear. One no HTTP header could carry is a
+    ConfigError, not showing it, raised once every local copy is dropped: no frame of
+    its traceback, and no chained error, holds it.
 
     Example:
         >>> given = {"client_secret": " s3cret "}
@@ -95,14 +80,14 @@ def pop_secret(options: Any, key: str = "client_secret") -> None:
         {'client_secret': Secret('********')}
     """
     raw = options.pop(key, None)
-    try:
-        options[key] = secret_or_none(raw)
-        why = None
-    except ConfigError as exc:  # its frames hold the value: it goes with this block
-        why = str(exc)
-    del raw
-    if why is not None:
-        raise ConfigError(why)
+    if raw is not None and not isinstance(raw, str | Secret):
+        raise TypeError(f"client_secret must be a string, not {type(raw).__name__}")
+    text = (raw.reveal() if isinstance(raw, Secret) else raw or "").strip()
+    problem = header_problem(text) if text else None
+    options[key] = Secret(text) if text and problem is None else None
+    del raw, text
+    if problem is not None:
+        raise ConfigError(f"the client secret has {problem}; copy it again, in one piece")
 
 
 # --------------------------------------------------------------------------- the server
@@ -204,13 +189,29 @@ class OAuthSession:
         """
         url = f"{self.auth_url}/{endpoint}"
         for attempt in (1, 2, 3):
-            resp, failure = self._send_form(url, fields)
-            kind, _, why = failure.partition(":")  # "refused": nothing was sent
-            if resp is None and (kind != "refused" or attempt == 3):
+            why = ""  # why no answer came (never the form), or "" for an answer
+            try:
+                resp = self._session.post(
+                    url, data=fields.reveal(), timeout=self.timeout, allow_redirects=False
+                )
+            except requests.ConnectionError as exc:
+                disarm(exc)
+                refused = "refused" in str(exc).lower() or "NewConnectionError" in repr(exc)
+                why = f" {urllib.parse.urlsplit(url).netloc} ({type(exc).__name__})"
+            except Exception as exc:  # http.client's errors quote the header
+                disarm(exc)
+                where = "" if isinstance(exc, requests.RequestException) else " in the HTTP library"
+                refused, why = False, f" ({type(exc).__name__}{where})"
+            except BaseException as exc:  # Ctrl-C mid-request: let it go, disarmed
+                disarm(exc)
+                raise
+            else:  # the request it keeps: body removed, Authorization masked
+                mask_authorization(resp.request)
+            if why and (not refused or attempt == 3):
                 raise AuthError(
                     f"{what}: no answer from the authorization server{why}", error_key="transport"
                 )
-            if resp is None:
+            if why:  # refused: nothing was sent
                 self._sleep(0.5 * attempt)
             elif (resp.status_code == 429 or resp.status_code >= 500) and attempt < 3:
                 retry_after = resp.headers.get("Retry-After", "")
@@ -220,29 +221,6 @@ class OAuthSession:
             else:
                 return resp
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _send_form(self, url: str, fields: Secret) -> tuple[requests.Response | None, str]:
-        """One POST: ``(response, "")``, or ``(None, why)`` with ``why`` starting
-        ``refused:`` when the connection was refused (nothing was sent). The response's
-        request has its body removed and its Authorization header masked."""
-        try:
-            resp = self._session.post(
-                url, data=fields.reveal(), timeout=self.timeout, allow_redirects=False
-            )
-        except requests.ConnectionError as exc:
-            disarm(exc)
-            refused = "refused" in str(exc).lower() or "NewConnectionError" in repr(exc)
-            netloc = urllib.parse.urlsplit(url).netloc
-            return None, f"{'refused' if refused else 'failed'}: {netloc} ({type(exc).__name__})"
-        except Exception as exc:  # http.client's errors quote the header
-            disarm(exc)
-            where = "" if isinstance(exc, requests.RequestException) else " in the HTTP library"
-            return None, f"failed: ({type(exc).__name__}{where})"
-        except BaseException as exc:  # Ctrl-C mid-request: let it go, disarmed
-            disarm(exc)
-            raise
-        mask_authorization(resp.request)
-        return resp, ""
 
     def _grant(self, grant_type: str, what: str, **fields: Any) -> dict[str, Any]:
         """POST a token request (oauthlib builds the form: the grant's fields, and the

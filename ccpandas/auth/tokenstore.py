@@ -440,7 +440,6 @@ class MemoryTokenStore(CredentialStore):
     """
 
     def __init__(self) -> None:
-        self.directory = Path("<memory>")
         self._saved: dict[str, Credentials] = {}
         self._lock = threading.RLock()
 

@@ -204,12 +204,8 @@ def _reason(exc: BaseException) -> str:
 def _raised_before_sending(exc: BaseException) -> bool:
     """True when ``exc`` was raised while the request was still being built (nothing
     went on the wire): inside requests' ``prepare*`` or http.client's ``put*``."""
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_name in _BEFORE_SENDING:
-            return True
-        tb = tb.tb_next
-    return False
+    frames = traceback.walk_tb(exc.__traceback__)
+    return any(frame.f_code.co_name in _BEFORE_SENDING for frame, _ in frames)
 
 
 def _map_foreign(exc: BaseException, label: str, host: str | None) -> TransportError:

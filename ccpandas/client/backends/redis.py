@@ -153,8 +153,6 @@ class RedisState:
     hold the connection's password) when Redis cannot be reached.
     """
 
-    kind = "redis"
-
     def __init__(self, url: str | Secret, *, prefix: str = "ccpandas:") -> None:
         import importlib.util
 

@@ -105,8 +105,6 @@ class LocalState:
         (2, 1)
     """
 
-    kind = LOCAL
-
     def __init__(self, path: Path | None = None) -> None:
         self._path = path
         self._lock = threading.Lock()
