@@ -54,6 +54,9 @@ TEST_DEPS = (
 WORKERS = os.environ.get("WORKERS", "4")
 
 nox.options.error_on_missing_interpreters = False
+# A kept environment made by another Python is made again, not reused: pandas22's Python
+# depends on the machine and on make test's own (nox checks this only when asked to).
+os.environ.setdefault("NOX_ENABLE_STALENESS_CHECK", "1")
 nox.options.default_venv_backend = "venv"
 # The sessions share nothing (each its own venv and temporary journal folders), so
 # `nox --parallel N` (make test: NOX_JOBS=2) may run them at once.

@@ -413,7 +413,7 @@ class _Reading:
                     first, href, rereads = None, None, rereads + 1
                     continue
                 unsettled, first = True, count
-            href = next_href(body) or None  # an empty href ends the pass too
+            href = _next(body)
             if href is None and unsettled:
                 self.unsettled.extend(p["lists"])
                 if self.select is not None and self.select.by != "email":
@@ -532,18 +532,13 @@ def _read_active(client: Any, list_ids: Sequence[str]) -> tuple[set[str], int]:
     return found, len(pages)
 
 
-def next_href(body: Any) -> str | None:
-    """The ``_links.next.href`` of a page's ``body`` (the next page), or None: the last
-    page, or a body without one (the doctor reads this too; an empty href is kept).
-
-    Example:
-        >>> next_href({"_links": {"next": {"href": "/v3/contacts?cursor=abc"}}})
-        '/v3/contacts?cursor=abc'
-    """
-    links = body.get("_links") if isinstance(body, dict) else None
-    nxt = links.get("next") if isinstance(links, dict) else None
-    href = nxt.get("href") if isinstance(nxt, dict) else None
-    return href if isinstance(href, str) else None
+def _next(body: Any) -> str | None:
+    href = (
+        ((body.get("_links") or {}).get("next") or {}).get("href")
+        if isinstance(body, dict)
+        else None
+    )
+    return str(href) if href else None
 
 
 def _progress(pages: int, total: int | None, contacts: int, *, done: bool = False) -> Snapshot:
