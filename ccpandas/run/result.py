@@ -1224,7 +1224,8 @@ class RemovalResult:
             preview = tuple((k, v) for k, v in plan.summary_lines()[1:])
         dup = self._duplicate_example()
         outcome = summaries.outcome_of(self, [*by_status, *pairs], error)
-        undone = self._undone_by() if outcome.unfinished else None  # not to be resumed
+        undone = self._undone_by()  # not to be resumed, nor undone again
+        said = f"undone by run {undone}" + (": it is not resumed" if outcome.unfinished else "")
         states = collections.Counter(str(r.state) for r in runs)
         return Summary(
             run_id=self.run_id,
@@ -1259,11 +1260,12 @@ class RemovalResult:
             facts=(
                 *([dup] if dup else []),
                 *(plan.part.facts if plan.part else ()),
-                *([f"undone by run {undone}: it is not resumed"] if undone else []),
+                *([said] if undone else []),
             ),
             preview=preview,
             verification=self.verification(),
             driven_elsewhere=self.driven_elsewhere,
+            undone_by=undone,
         )
 
     def _duplicate_example(self) -> str:
