@@ -682,11 +682,16 @@ class RemovalResult:
         Returns:
             This result, brought up to date.
 
+        Raises:
+            PlanError: The run was undone (the message names the undo) and has activities
+                to follow or a verification to read, as :meth:`resume`: nothing is sent.
+
         Example:
             >>> result.wait(timeout=600).done  # doctest: +SKIP
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
+        self._refuse_undone()  # its story goes on without the undo
         asks = not self.done or self._should_verify()  # a finished run: no client needed
         marks = self._reset(options.progress, asks)
         self._drive(lambda: self.runner.wait(self.runs, timeout=options.timeout), marks)

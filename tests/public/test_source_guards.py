@@ -451,6 +451,7 @@ def test_an_undone_stopped_keep_is_not_resumed(fast_account, capsys):
         lambda: result.resume(progress=False),
         lambda: ccpandas.resume(result.run_id, client=client, progress=False),
         lambda: result.retry_failed(progress=False),
+        lambda: result.wait(progress=False),  # it polled on, as Keep waiting does not
     ):
         with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was sent"):
             call()
@@ -478,8 +479,9 @@ def test_a_run_undone_elsewhere_with_nothing_left_to_send_is_not_continued(fast_
     emu.configure(start_delay=0.0)  # the undo's own activity starts at once
     undo = ccpandas.undo(result.run_id, client=client, progress=False)
     requests = len(emu.account.request_log)
-    with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was sent"):
-        result.resume(progress=False)
+    for call in (result.resume, result.wait):  # wait() polled and verified on
+        with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was sent"):
+            call(progress=False)
     assert len(emu.account.request_log) == requests  # not a poll, not a read
     # Rebuilt, the run is as the journal has it: ended and verified, nothing to continue.
     assert ccpandas.resume(result.run_id, client=client, progress=False).ok
