@@ -527,6 +527,10 @@ class RemovalResult:
             # Another call may have moved the run on (a retry): its batches as recorded,
             # or the poll below would write this result's older look back.
             journal.catch_up(self.runs)
+            if self.driven_elsewhere:  # that process ended since: why, as a rebuild says now
+                rec = journal.db.run_record(str(self.run_id))
+                running = rec["status"] == "running"  # killed
+                self.unfinished_reason = STOP_DRIVER_ENDED if running else rec["stop_reason"]
             self.driven_elsewhere = False  # the lock is ours: no one else drives it now
             # Verified before this read (here, or in the journal by another view)?
             verified = self.done and (not self.verification_due or self._journaled_read())
