@@ -527,10 +527,11 @@ class RemovalResult:
             # Another call may have moved the run on (a retry): its batches as recorded,
             # or the poll below would write this result's older look back.
             journal.catch_up(self.runs)
+            db = getattr(journal, "db", None)
+            rec = db.run_record(self.run_id) if db is not None and self.run_id else {}
             if self.driven_elsewhere:  # that process ended since: why, as a rebuild says now
-                rec = journal.db.run_record(str(self.run_id))
-                running = rec["status"] == "running"  # killed
-                self.unfinished_reason = STOP_DRIVER_ENDED if running else rec["stop_reason"]
+                killed = rec.get("status") == "running"
+                self.unfinished_reason = STOP_DRIVER_ENDED if killed else rec.get("stop_reason")
             self.driven_elsewhere = False  # the lock is ours: no one else drives it now
             # Verified before this read (here, or in the journal by another view)?
             verified = self.done and (not self.verification_due or self._journaled_read())
@@ -541,7 +542,9 @@ class RemovalResult:
                     self.runner.poll(pending)
                 marks += [stats.split()] if stats is not None else []  # the rest: the read
                 self._verify_now(make_reporter(progress), fresh=True)
-                if self.done:  # this read was all a stop (here or elsewhere) left: over
+                # This read was all a stop (here or elsewhere) left: over; none, no write.
+                ended = rec.get("status", "ended") == "ended" and not rec.get("stop_reason")
+                if self.done and (self.stopped or not ended):
                     self._record_stop(journal, None)
             except QuotaExceededError as exc:
                 if verified:  # a re-check of a verified run: its verification stands

@@ -219,6 +219,17 @@ def test_a_verify_of_a_run_whose_driver_died_since_says_so(fast_account, monkeyp
     assert mine.stop_reason == again.stop_reason == row["stop_reason"] == STOP_DRIVER_ENDED
 
 
+def test_a_re_check_of_a_run_that_ended_journals_no_stop(fast_account):
+    # verify() of a run that had ended, nothing to clear, journaled its end again on
+    # every read: a write (the journal's lock) for nothing, its stopped_at the re-check's.
+    emu, client, _ = fast_account(seed=53, contacts=200)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False)
+    ended = open_journal().run_record(result.run_id)["stopped_at"]
+    assert result.verify().ok and ccpandas.run_result(result.run_id, client=client).verify().ok
+    assert open_journal().run_record(result.run_id)["stopped_at"] == ended
+
+
 def test_a_verified_run_stays_verified_when_a_re_check_meets_the_quota(fast_account):
     # A completed, verified run whose verify() again was refused by the quota became
     # "stopped ... continue with ccpandas.resume(...)", and its rebuild "not verified".
