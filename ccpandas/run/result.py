@@ -527,6 +527,11 @@ class RemovalResult:
             # Another call may have moved the run on (a retry): its batches as recorded,
             # or the poll below would write this result's older look back.
             journal.catch_up(self.runs)
+            db = getattr(journal, "db", None)
+            rec = db.run_record(self.run_id) if db is not None and self.run_id else {}
+            if self.driven_elsewhere:  # that process ended since: why, as a rebuild says now
+                killed = rec.get("status") == "running"
+                self.unfinished_reason = STOP_DRIVER_ENDED if killed else rec.get("stop_reason")
             self.driven_elsewhere = False  # the lock is ours: no one else drives it now
             # Verified before this read (here, or in the journal by another view)?
             verified = self.done and (not self.verification_due or self._journaled_read())
@@ -537,7 +542,9 @@ class RemovalResult:
                     self.runner.poll(pending)
                 marks += [stats.split()] if stats is not None else []  # the rest: the read
                 self._verify_now(make_reporter(progress), fresh=True)
-                if self.done:  # this read was all a stop (here or elsewhere) left: over
+                # This read was all a stop (here or elsewhere) left: over; none, no write.
+                ended = rec.get("status", "ended") == "ended" and not rec.get("stop_reason")
+                if self.done and (self.stopped or not ended):
                     self._record_stop(journal, None)
             except QuotaExceededError as exc:
                 if verified:  # a re-check of a verified run: its verification stands
@@ -682,11 +689,16 @@ class RemovalResult:
         Returns:
             This result, brought up to date.
 
+        Raises:
+            PlanError: The run was undone (the message names the undo) and has activities
+                to follow or a verification to read, as :meth:`resume`: nothing is sent.
+
         Example:
             >>> result.wait(timeout=600).done  # doctest: +SKIP
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
+        self._refuse_undone()  # its story goes on without the undo
         asks = not self.done or self._should_verify()  # a finished run: no client needed
         marks = self._reset(options.progress, asks)
         self._drive(lambda: self.runner.wait(self.runs, timeout=options.timeout), marks)
@@ -1224,7 +1236,8 @@ class RemovalResult:
             preview = tuple((k, v) for k, v in plan.summary_lines()[1:])
         dup = self._duplicate_example()
         outcome = summaries.outcome_of(self, [*by_status, *pairs], error)
-        undone = self._undone_by() if outcome.unfinished else None  # not to be resumed
+        undone = self._undone_by()  # not to be resumed, nor undone again
+        said = f"undone by run {undone}" + (": it is not resumed" if outcome.unfinished else "")
         states = collections.Counter(str(r.state) for r in runs)
         return Summary(
             run_id=self.run_id,
@@ -1259,11 +1272,12 @@ class RemovalResult:
             facts=(
                 *([dup] if dup else []),
                 *(plan.part.facts if plan.part else ()),
-                *([f"undone by run {undone}: it is not resumed"] if undone else []),
+                *([said] if undone else []),
             ),
             preview=preview,
             verification=self.verification(),
             driven_elsewhere=self.driven_elsewhere,
+            undone_by=undone,
         )
 
     def _duplicate_example(self) -> str:

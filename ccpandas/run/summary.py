@@ -253,6 +253,9 @@ class Summary:
             "changed" for a sync that both added and removed.
         driven_elsewhere: Another live process drives the run now (a rebuilt result):
             resuming it here would be refused until that process ends.
+        undone_by: The undo that reverted the run, e.g. ``"20250302-080000-1a2b3c"``
+            (its note says so); None when it was not undone. An undone run is not
+            resumed, and not undone again without ``force=True``.
 
     Example:
         >>> s = result.summary()  # doctest: +SKIP
@@ -291,6 +294,7 @@ class Summary:
     driven_elsewhere: bool = False  #: another live process drives the run now
     spent: Mapping[str, int] | None = None  #: every request spent, per part; None: unknown
     spent_at_least: bool = False  #: ``spent`` is a lower bound (a killed process's count)
+    undone_by: str | None = None  #: the undo that reverted the run
 
     @property
     def spent_total(self) -> int | None:

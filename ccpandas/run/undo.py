@@ -284,6 +284,8 @@ def undo_promise(result: RemovalResult) -> str | None:
     """
     if result.dry_run or result.parent_run_id is not None or not result.done:
         return None
+    if result.summary().undone_by:  # undone already: a click would be refused
+        return None
     changed = None if result.after is None else undo_pairs(result)
     if changed is None or not len(changed):
         return None
@@ -561,8 +563,13 @@ def run_undo(
         # The preview (dry_run) names them; the undo itself needs the user's word.
         raise PlanError(f"nothing was sent: {part.later_text()}")
     if options.dry_run:
+        # The undo after this preview does not look at the activities again (journaled
+        # ended): the preview's cost leaves its look out; what it spent keeps it.
+        shown = dataclasses.replace(plan, part=dataclasses.replace(part, poll_requests=0))
         dry = template.replace(client=client, reporter=NullReporter())
-        return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+        preview = RemovalResult(shown, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
+        preview.spent["polls"] = part.poll_requests  # type: ignore[index]
+        return preview
     # The check every run makes before its first change: nothing journaled nor sent.
     QuotaCheck(template.replace(client=client), plan.daily_quota).check_run(plan, before=UNDOING)
     meta, blob = _encode(plan)

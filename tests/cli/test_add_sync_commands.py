@@ -64,6 +64,9 @@ def test_sync_guard_and_sync(cli, api, lists, tmp_path: Path) -> None:
     undo = cli("undo", report["run_id"], "--yes", "--json")
     assert undo.code == ExitCode.OK, undo.err
     assert members_of(api, target) == set(members)
+    again = cli("resume", report["run_id"], "--json")  # over: not refused, says the undo
+    said = f"undone by run {json.loads(undo.out)['run_id']}"
+    assert again.code == ExitCode.OK and said in json.loads(again.out)["notes"], again.out
 
 
 def test_sync_summary_names_the_change_the_reread_verified(cli, api, lists, tmp_path: Path):

@@ -88,12 +88,12 @@ def test_lists_text_and_json(cli, lists) -> None:
 def test_plan_prints_the_plan_and_sends_no_change(cli, emu, api, lists, members_csv) -> None:
     first = lists["list_id"].iloc[0]
     before = members_of(api, first)
-    used = emu.quota_used
+    used = emu.account.count()
     ran = cli("plan", str(members_csv), "--lists", names(lists), "--snapshot", "no")
     assert ran.code == ExitCode.OK, ran.err
     assert "nothing sent yet" in ran.out
     assert f"{len(before):,} unique valid ids" in ran.out
-    assert emu.quota_used == used + 1  # the one listing that resolves the names
+    assert emu.account.count() == used + 1  # the one listing that resolves the names
     assert members_of(api, first) == before
 
 
@@ -105,7 +105,7 @@ def test_the_plans_undo_line_names_the_command_not_the_python_call(cli, lists, m
 
 
 def test_plan_with_list_ids_needs_no_connection(cli, emu, lists, members_csv) -> None:
-    used = emu.quota_used
+    used = emu.account.count()
     ids = ",".join(lists["list_id"].iloc[:2])
     ran = cli("plan", str(members_csv), "--lists", ids, "--json", token=False)
     assert ran.code == ExitCode.OK, ran.err
@@ -113,7 +113,7 @@ def test_plan_with_list_ids_needs_no_connection(cli, emu, lists, members_csv) ->
     assert body["command"] == "plan"
     assert body["list_ids"] == lists["list_id"].iloc[:2].tolist()
     assert body["requests"] == 1
-    assert emu.quota_used == used  # no request at all
+    assert emu.account.count() == used  # no request at all
 
 
 # --------------------------------------------------------------------------- remove
@@ -176,7 +176,7 @@ def test_failed_activity_exit_1(cli, emu, lists, members_csv) -> None:
 
 
 def test_dry_run_sends_nothing(cli, emu, lists, members_csv, tmp_path: Path) -> None:
-    used, posts = emu.quota_used, emu.account.count(method="POST")
+    used, posts = emu.account.count(), emu.account.count(method="POST")
     out = tmp_path / "plan.csv"
     ids = ",".join(lists["list_id"].iloc[:1])
     ran = cli(
@@ -187,7 +187,7 @@ def test_dry_run_sends_nothing(cli, emu, lists, members_csv, tmp_path: Path) -> 
     assert report["dry_run"] is True and report["outcome"] == "planned"
     assert report["run_id"] is None
     # The plan read the list's members (GET pages); no removal was sent.
-    assert emu.quota_used > used
+    assert emu.account.count() > used
     assert emu.account.count(method="POST") == posts
     assert len(pd.read_csv(out)) == len(pd.read_csv(members_csv))
 
@@ -296,12 +296,12 @@ def test_bad_input_exit_2_nothing_sent(cli, emu, lists, members_csv, make, extra
     path = make(members_csv)
     if path.suffix == ".json":
         path.write_text("{}")
-    used = emu.quota_used
+    used = emu.account.count()
     ids = lists["list_id"].iloc[0]  # ids, not names: not even a listing is needed
     ran = cli("remove", str(path), "--lists", ids, "--yes", *extra)
     assert ran.code == ExitCode.USAGE, ran.err
     assert says in ran.err
-    assert emu.quota_used == used  # not one request
+    assert emu.account.count() == used  # not one request
 
 
 @pytest.mark.parametrize("command", ["plan", "remove"])
@@ -309,11 +309,11 @@ def test_a_missing_column_costs_not_even_the_listing_of_list_names(
     cli, emu, lists, members_csv, command
 ) -> None:
     # Lists by name: the listing that resolves them went first, then the column's error.
-    used = emu.quota_used
+    used = emu.account.count()
     yes = ["--yes"] if command == "remove" else []
     ran = cli(command, str(members_csv), "--lists", names(lists, 1), *yes, "--column", "id")
     assert ran.code == ExitCode.USAGE and "column 'id' not found" in ran.err
-    assert emu.quota_used == used  # not one request
+    assert emu.account.count() == used  # not one request
 
 
 def test_unknown_list_name_exit_2(cli, members_csv) -> None:
@@ -445,13 +445,13 @@ def test_undo_and_resume_refuse_a_bad_output_before_any_request(
     removal = pd.DataFrame({"contact_id": sorted(members_of(api, first))}).cc.remove_from_lists(
         [first], client=api, snapshot=True, progress=False
     )
-    used = emu.quota_used
+    used = emu.account.count()
     for command in ("undo", "resume"):
         yes = ["--yes"] if command == "undo" else []  # a resume asks nothing
         ran = cli(command, removal.run_id, *yes, "--output", str(tmp_path / output))
         assert ran.code == ExitCode.USAGE, ran.err
         assert f"ccpandas {command}: --output" in ran.err and says in ran.err
-    assert emu.quota_used == used  # not one request
+    assert emu.account.count() == used  # not one request
     assert members_of(api, first) == set()
 
 

@@ -123,10 +123,10 @@ def test_flags_override_detection(cli, lists, members, tmp_path) -> None:
 )
 def test_bad_flags_exit_2_and_send_nothing(cli, emu, lists, members, tmp_path, flags, says):
     path = _write(members, tmp_path / "m.csv", sep=",", encoding="utf-8")
-    used = emu.quota_used
+    used = emu.account.count()
     ran = cli("remove", str(path), "--lists", lists["list_id"].iloc[0], "--yes", *flags)
     assert ran.code == ExitCode.USAGE and says in ran.err
-    assert emu.quota_used == used
+    assert emu.account.count() == used
 
 
 def test_encoding_and_sep_are_for_text_files_only(cli, lists, members, tmp_path) -> None:
@@ -532,13 +532,13 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_any_request(
     # Its folder exists, but no file system makes a name this long: the run went, then
     # a traceback instead of its summary.
     path = _write(members, tmp_path / "m.csv", sep=",", encoding="utf-8")
-    output, used = tmp_path / ("x" * 300 + ".csv"), emu.quota_used
+    output, used = tmp_path / ("x" * 300 + ".csv"), emu.account.count()
     ran = cli(
         "remove", str(path), "--lists", lists["name"].iloc[0], "--yes", "--output", str(output)
     )
     assert ran.code == ExitCode.USAGE, ran.err
     assert "--output" in ran.err and "cannot write it" in ran.err
-    assert emu.quota_used == used
+    assert emu.account.count() == used
 
 
 def test_a_text_export_named_xls_and_a_damaged_workbook_exit_2(cli, lists, members, tmp_path):

@@ -771,14 +771,16 @@ def test_activity_helpers(scripted):
         client.get_activity("")
 
 
-def test_stats_snapshot_counts_quota_by_utc_day(scripted):
+def test_stats_snapshot_counts_quota_by_utc_day(scripted, monkeypatch):
+    day = dt.date(2025, 3, 1)  # pinned: a run across 00:00 UTC counted on two days
+    monkeypatch.setattr("ccpandas.client.http.quota_day", lambda: day)
     client = make(scripted)
     client.get("/a")
     client.get("/b")
     snap = client.stats.as_dict()
     assert snap["requests"] == 2
     assert snap["quota_used_today"] == 2
-    assert snap["quota_day"] == dt.datetime.now(dt.UTC).date()
+    assert snap["quota_day"] == day
 
 
 # --------------------------------------------------------------------------- logging, no leaks

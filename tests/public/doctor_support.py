@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,8 +33,9 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 def jwt(header: dict[str, Any] | None = None, **claims: Any) -> str:
     """An access token shaped like the API's: an RS256 JWT for ``https://api.cc.email/v3``
-    lasting 24 hours with the ``contact_data`` scope; ``claims`` (None drops one) and
-    ``header`` change it. The signature is random bytes: nobody here verifies it."""
+    lasting 24 hours with the ``contact_data`` scope; ``claims`` (None drops one; a timedelta
+    is from now, when the token is made) and ``header`` change it. The signature is random
+    bytes: nobody here verifies it."""
     now = int(time.time())
     body: dict[str, Any] = {
         "ver": 1,
@@ -48,7 +50,8 @@ def jwt(header: dict[str, Any] | None = None, **claims: Any) -> str:
         "sub": "doctor-test-owner@example.com",
         "platform_user_id": str(uuid.uuid4()),
     }
-    body.update(claims)
+    for k, v in claims.items():
+        body[k] = now + int(v.total_seconds()) if isinstance(v, timedelta) else v
     body = {k: v for k, v in body.items() if v is not None}
     head = {"kid": "doctor-test-key", "alg": "RS256", **(header or {})}
 
@@ -227,7 +230,7 @@ def _fixed(alter: Alter) -> Callable[[str], Alter]:
 CHANGES: dict[str, Change] = {
     "token.algorithm": Change(token={"header": {"alg": "HS256"}}),
     "token.audience": Change(token={"aud": "https://api.example.invalid/v2"}),
-    "token.lifetime": Change(token={"exp": int(time.time()) + 7 * 86400}),
+    "token.lifetime": Change(token={"exp": timedelta(days=7)}),
     "token.scopes": Change(token={"scp": ["offline_access"]}),
     "lists.page": Change(
         _fixed(

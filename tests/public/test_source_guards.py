@@ -451,6 +451,7 @@ def test_an_undone_stopped_keep_is_not_resumed(fast_account, capsys):
         lambda: result.resume(progress=False),
         lambda: ccpandas.resume(result.run_id, client=client, progress=False),
         lambda: result.retry_failed(progress=False),
+        lambda: result.wait(progress=False),  # it polled on, as Keep waiting does not
     ):
         with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was sent"):
             call()
@@ -478,8 +479,9 @@ def test_a_run_undone_elsewhere_with_nothing_left_to_send_is_not_continued(fast_
     emu.configure(start_delay=0.0)  # the undo's own activity starts at once
     undo = ccpandas.undo(result.run_id, client=client, progress=False)
     requests = len(emu.account.request_log)
-    with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was sent"):
-        result.resume(progress=False)
+    for call in (result.resume, result.wait):  # wait() polled and verified on
+        with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was sent"):
+            call(progress=False)
     assert len(emu.account.request_log) == requests  # not a poll, not a read
     # Rebuilt, the run is as the journal has it: ended and verified, nothing to continue.
     assert ccpandas.resume(result.run_id, client=client, progress=False).ok
@@ -531,6 +533,24 @@ def test_an_undo_s_look_at_a_stopped_run_s_activities_counts_as_polls(fast_accou
     assert f"{note} and {looked} status check" in str(undo.plan)
     (cost,) = [text for label, text in undo.plan.summary_lines() if label == "cost"]
     assert f"{checked} reads to check the lists (as this preview did) + {looked} status" in cost
+
+
+def test_an_undo_preview_s_cost_is_what_the_undo_then_spends(fast_account):
+    # The preview's look at the stopped run's activities (journaled: ended) was in its
+    # cost; the undo after it does not look again: the preview said a request too many.
+    emu, client, target = fast_account(seed=49, contacts=400, lists=52)
+    emu.configure(speed=1.0, start_delay=0.0)
+    result, _ = _keep_stopped_after_one(emu, client, target, wait=False)
+    emu.configure(speed=1_000_000.0)  # it ends; nobody waits for it
+    shown = ccpandas.undo(result.run_id, client=client, dry_run=True)
+    preview = shown.plan
+    assert shown.summary().spent["polls"] == 1  # the preview's look: it spent it
+    start = len(emu.account.request_log)
+    undo = ccpandas.undo(result.run_id, client=client, progress=False)
+    sent = emu.account.request_log[start:]
+    assert undo.ok and undo.summary().spent_total == len(sent)
+    polls = undo.summary().spent["polls"]  # its own activity's: the preview says "about"
+    assert preview.total_requests - preview.expected_polls == len(sent) - polls, str(preview)
 
 
 def test_a_stopped_engagement_level_run_is_not_undone_by_guess(fast_account):

@@ -16,6 +16,7 @@ from ccpandas.errors import QuotaExceededError
 from ccpandas.run.clock import ClockFrom
 from ccpandas.run.runner import Runner
 from ccpandas.store.journal import RunJournal, open_journal
+from ccpandas.vocab import STOP_DRIVER_ENDED
 
 
 def _frame(emu, n: int = 20) -> tuple[pd.DataFrame, str]:
@@ -200,6 +201,33 @@ def test_a_verify_of_a_run_rebuilt_while_driven_elsewhere_ends_it(fast_account, 
     assert rebuilt.verify().ok
     mine, again, row = _views(rebuilt)
     assert str(mine.outcome) == str(again.outcome) == row["state"] == "completed"
+
+
+def test_a_verify_of_a_run_whose_driver_died_since_says_so(fast_account, monkeypatch):
+    # Rebuilt while another process drove the run, verified (its activities still
+    # running) after that process was killed: the result said processing with no stop
+    # reason, run_result and runs() "the process driving it ended".
+    result, _, client, _ = _stopped_unread(fast_account, 52)
+    with open_journal().transaction() as conn:  # as a process killed while polling leaves it
+        conn.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", (result.run_id,))
+    with monkeypatch.context() as m:  # as while another process holds the run
+        m.setattr(ccpandas.store.journal.JournalDB, "is_driven", lambda *_: True)
+        rebuilt = ccpandas.run_result(result.run_id, client=client)
+    assert not rebuilt.verify().done
+    mine, again, row = _views(rebuilt)
+    assert str(mine.outcome) == str(again.outcome) == row["state"] == "processing"
+    assert mine.stop_reason == again.stop_reason == row["stop_reason"] == STOP_DRIVER_ENDED
+
+
+def test_a_re_check_of_a_run_that_ended_journals_no_stop(fast_account):
+    # verify() of a run that had ended, nothing to clear, journaled its end again on
+    # every read: a write (the journal's lock) for nothing, its stopped_at the re-check's.
+    emu, client, _ = fast_account(seed=53, contacts=200)
+    frame, list_id = _frame(emu)
+    result = frame.cc.remove_from_lists([list_id], client=client, progress=False)
+    ended = open_journal().run_record(result.run_id)["stopped_at"]
+    assert result.verify().ok and ccpandas.run_result(result.run_id, client=client).verify().ok
+    assert open_journal().run_record(result.run_id)["stopped_at"] == ended
 
 
 def test_a_verified_run_stays_verified_when_a_re_check_meets_the_quota(fast_account):

@@ -183,6 +183,22 @@ def test_undo_refused_twice_and_without_snapshot(cc_emulator_factory, connect) -
     assert adds(emu) == sent
 
 
+def test_a_completed_run_undone_says_so_and_offers_no_undo(cc_emulator_factory, connect) -> None:
+    # Completed, then undone: its summary said nothing of the undo, and the panel's
+    # undo_promise still offered Undo (the click then refused: "already undone").
+    from ccpandas.run.undo import undo_promise
+
+    _, client, _, _, result = _small_removal(cc_emulator_factory, connect, 20)
+    undo = result.undo(progress=False)
+    said = f"undone by run {undo.run_id}"
+    for shown in (result, ccpandas.run_result(result.run_id, client=client)):
+        summary = shown.summary()
+        assert summary.undone_by == undo.run_id and said in str(shown), str(shown)
+        assert said in summary.report_text() and said in summary.to_json("resume")["notes"]
+        assert summary.outcome == "completed" and undo_promise(shown) is None
+    assert undo.summary().undone_by is None  # an undo is not undone
+
+
 def test_api_selected_sources_are_undone_exactly(cc_emulator_factory, connect) -> None:
     emu = cc_emulator_factory(seed=25, contacts=1500, **FAST)
     client, acct = connect(emu), emu.account

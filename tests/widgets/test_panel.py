@@ -431,6 +431,27 @@ def test_panel_undo_button_asks_first_then_restores_exactly(
     assert panel.undo_button.disabled and panel.undo_confirm.disabled
 
 
+def test_a_run_undone_elsewhere_is_not_offered_undo_again(
+    emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    """Completed in the panel, undone elsewhere (another kernel, ``ccpandas undo``): the
+    Undo button was still armed by its tick box, and the click refused "already undone"."""
+    panel = RemovalPanel(segment, client=client, lists=lists, background=False)
+    panel.targets.value = ["Newsletter"]
+    panel.snapshot.value = panel.confirm.value = True
+    panel.remove_button.click()
+    undo = ccpandas.undo(panel.result.run_id, client=client, progress=False)
+    adds = emu.account.count(method="POST", route="/v3/activities/add_list_memberships")
+    panel.undo_confirm.value = True
+    assert panel.undo_button.disabled
+    panel.undo_button.click()
+    assert panel.undo_result is None and panel.error is None
+    assert emu.account.count(method="POST", route="/v3/activities/add_list_memberships") == adds
+    panel.result = ccpandas.run_result(undo.parent_run_id, client=client)  # drawn again
+    assert panel.undo_button.disabled
+    assert f"undone by run {undo.run_id}" in panel.result_view.value
+
+
 def test_the_undo_confirmation_promises_no_more_than_the_undo_restores() -> None:
     # An activity failed half way and a sample verified the run: the tick box counted
     # every pair of that activity ("N memberships will be added back") before the
