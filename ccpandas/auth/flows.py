@@ -81,7 +81,9 @@ def pop_secret(options: Any, key: str = "client_secret") -> None:
     """
     raw = options.pop(key, None)
     if raw is not None and not isinstance(raw, str | Secret):
-        raise TypeError(f"client_secret must be a string, not {type(raw).__name__}")
+        kind = type(raw).__name__
+        del raw  # bytes, say: no frame of the error's traceback keeps them
+        raise TypeError(f"client_secret must be a string, not {kind}")
     text = (raw.reveal() if isinstance(raw, Secret) else raw or "").strip()
     problem = header_problem(text) if text else None
     options[key] = Secret(text) if text and problem is None else None

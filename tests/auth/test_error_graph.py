@@ -371,6 +371,22 @@ def test_a_refused_login_keeps_no_client_secret(auth_emu, private_env: Path) -> 
         assert_clean(err, [_GOOD_SECRET, _BAD_SECRET])
 
 
+_BYTES_SECRET = b"bytes-client-secret-77"
+
+
+def test_a_client_secret_of_the_wrong_type_is_refused_without_keeping_it(auth_emu) -> None:
+    # bytes, not a string: refused with a TypeError whose traceback held it in a local
+    url = auth_emu().auth_url
+    cases = [
+        lambda: ccpandas.login(client_id="app", client_secret=_BYTES_SECRET, auth_url=url),
+        lambda: ccpandas.login(client_id="a", client_secret=bytearray(_BYTES_SECRET), auth_url=url),
+    ]
+    for case in cases:
+        err = catch(case)
+        assert isinstance(err, TypeError) and "client_secret must be a string" in str(err)
+        assert_clean(err, [_BYTES_SECRET.decode()])
+
+
 #: The tokens of the next test, module-level for the same reason.
 _GIVEN: dict[str, str] = {}
 _REDIS_URL = {"shared_state": "redis://:Redis-pw-2291@127.0.0.1:6x79/0"}
