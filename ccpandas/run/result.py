@@ -1356,13 +1356,11 @@ class _RowStatuses:
     def _groups(self) -> None:
         """Rows of a plan without a snapshot: the worst batch of their contact group
         (one entry per group, mapped over the rows through a hash table)."""
-        result = self.result
         worst: dict[int, tuple[str, str | None, str | None]] = {}
-        for run in result.runs:
-            st = _batch_row_status(run, result.dry_run, result.after is not None)
+        for run, row in zip(self.result.runs, self._batch_rows(), strict=True):
             g = run.batch.contact_group
-            if g not in worst or _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst[g][0], 9):
-                worst[g] = (st, run.activity_id, _batch_error(run, st, result.plan.verifiable))
+            if g not in worst or _PRECEDENCE.get(row[0], 9) < _PRECEDENCE.get(worst[g][0], 9):
+                worst[g] = row
         groups = pd.Series(self.rows["batch"].to_numpy()[self.planned])
         for target, pos in ((self.status, 0), (self.activity, 1), (self.error, 2)):
             target[self.planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
@@ -1373,15 +1371,8 @@ class _RowStatuses:
         carry it; ``still_member`` when a re-read shows it still on a list."""
         result, planned, status, error = self.result, self.planned, self.status, self.error
         m, runs = result.plan.membership, result.runs
-        none = _PLANNED if result.dry_run else _NOT_SENT
-        reread = result.after is not None
-        states = np.array(
-            [_batch_row_status(r, result.dry_run, reread) for r in runs] + [none], dtype=object
-        )
-        ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
-        verifiable = result.plan.verifiable
-        said = [_batch_error(r, str(st), verifiable) for r, st in zip(runs, states, strict=False)]
-        errors = np.array([*said, None], dtype=object)
+        none = (_PLANNED if result.dry_run else _NOT_SENT, None, None)  # carried by no batch
+        states, ids_, errors = np.array([*self._batch_rows(), none], dtype=object).T
         rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
         # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
         carried = m.pair_batch >= 0
@@ -1409,6 +1400,15 @@ class _RowStatuses:
             if wrong := ch.loc[ch["outcome"] == word, "contact_id"].tolist():
                 hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
                 status[hit], error[hit] = word, why
+
+    def _batch_rows(self) -> list[tuple[str, str | None, str | None]]:
+        """Per batch: the ``status``, ``activity_id`` and ``error`` it gives its rows."""
+        result = self.result
+        out = []
+        for run in result.runs:
+            st = _batch_row_status(run, result.dry_run, result.after is not None)
+            out.append((st, run.activity_id, _batch_error(run, st, result.plan.verifiable)))
+        return out
 
     def _api_errors(self, rows: np.ndarray) -> None:
         """``rows`` whose contact a completed activity's ``activity_errors`` name (e.g.
