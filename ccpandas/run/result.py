@@ -439,11 +439,10 @@ class RemovalResult:
         return None if seen is None else np.asarray(seen[m.pair_contact], dtype=bool)
 
     def _saw(self, contact_ids: Any) -> np.ndarray | None:
-        """Per contact id, whether the verification saw it; None: it saw every one (a
-        full re-read whose lists settled: a contact it does not hold is on none)."""
+        """Per contact id, whether the verification (:attr:`after`, set: its callers
+        check) saw it; None: it saw every one (a full re-read whose lists settled: a
+        contact it does not hold is on none)."""
         after, ids = self.after, pd.Index(contact_ids, dtype=object)
-        if after is None:
-            return None
         if self.verify_method() is not VerifyMethod.FULL:
             return np.asarray(ids.isin(after.contact_ids), dtype=bool)
         unread = after.contact_ids[after.statuses == membership_plans.UNREAD]
@@ -606,18 +605,14 @@ class RemovalResult:
                 shown = ", ".join(f"{k} {v:,}" for k, v in per.items() if v)
                 warnings.warn(text.format(n=len(wrong), per=shown), stacklevel=3)
 
+    @property
+    def _db(self) -> Any:
+        """The journal file of this run; None when it is not journaled."""
+        return None if self.run_id is None else getattr(self.runner.journal, "db", None)
+
     def _journaled_read(self) -> bool:
         """The journal holds a complete verification read of this run."""
-        db = getattr(self.runner.journal, "db", None)
-        return (
-            db is not None and self.run_id is not None and kept_after(db, self.run_id) is not None
-        )
-
-    def _outdate_after(self) -> None:
-        """The journal's re-reads of this run are outdated (see ``outdate_afters``)."""
-        db = getattr(self.runner.journal, "db", None)
-        if db is not None and self.run_id is not None:
-            outdate_afters(db, self.run_id)
+        return self._db is not None and kept_after(self._db, str(self.run_id)) is not None
 
     def summary_text(self) -> str:
         """ "Newsletter 43, Customers 16": memberships a re-read shows removed (an undo:
@@ -779,7 +774,8 @@ class RemovalResult:
                 # what it changes: the run is read again when done, here or in any
                 # process that rebuilds it.
                 self.after = None
-                self._outdate_after()
+                if self._db is not None:  # its re-reads are outdated (see outdate_afters)
+                    outdate_afters(self._db, str(self.run_id))
             if todo is None or todo:
                 self.runner.submit(self.runs, todo=todo)
             if options.wait and not self.runner.stopped:
@@ -956,10 +952,8 @@ class RemovalResult:
     def _undone_by(self) -> str | None:
         """The latest undo journaled of this run that sent a request (None: none): a
         resume or a retry would take off again what that undo put back."""
-        db = getattr(self.runner.journal, "db", None)
-        if db is None or self.run_id is None:
-            return None
-        return next(reversed(db.undos_of(self.run_id)), None)
+        db = self._db
+        return None if db is None else next(reversed(db.undos_of(self.run_id)), None)
 
     def _refuse_undone(self, retry: bool = False) -> None:
         """A PlanError, nothing sent, when this run was undone and has batches to send
