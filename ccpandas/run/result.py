@@ -439,11 +439,10 @@ class RemovalResult:
         return None if seen is None else np.asarray(seen[m.pair_contact], dtype=bool)
 
     def _saw(self, contact_ids: Any) -> np.ndarray | None:
-        """Per contact id, whether the verification saw it; None: it saw every one (a
-        full re-read whose lists settled: a contact it does not hold is on none)."""
+        """Per contact id, whether the verification (:attr:`after`, set: its callers
+        check) saw it; None: it saw every one (a full re-read whose lists settled: a
+        contact it does not hold is on none)."""
         after, ids = self.after, pd.Index(contact_ids, dtype=object)
-        if after is None:
-            return None
         if self.verify_method() is not VerifyMethod.FULL:
             return np.asarray(ids.isin(after.contact_ids), dtype=bool)
         unread = after.contact_ids[after.statuses == membership_plans.UNREAD]
@@ -613,18 +612,14 @@ class RemovalResult:
                 shown = ", ".join(f"{k} {v:,}" for k, v in per.items() if v)
                 warnings.warn(text.format(n=len(wrong), per=shown), stacklevel=3)
 
+    @property
+    def _db(self) -> Any:
+        """The journal file of this run; None when it is not journaled."""
+        return None if self.run_id is None else getattr(self.runner.journal, "db", None)
+
     def _journaled_read(self) -> bool:
         """The journal holds a complete verification read of this run."""
-        db = getattr(self.runner.journal, "db", None)
-        return (
-            db is not None and self.run_id is not None and kept_after(db, self.run_id) is not None
-        )
-
-    def _outdate_after(self) -> None:
-        """The journal's re-reads of this run are outdated (see ``outdate_afters``)."""
-        db = getattr(self.runner.journal, "db", None)
-        if db is not None and self.run_id is not None:
-            outdate_afters(db, self.run_id)
+        return self._db is not None and kept_after(self._db, str(self.run_id)) is not None
 
     def summary_text(self) -> str:
         """ "Newsletter 43, Customers 16": memberships a re-read shows removed (an undo:
@@ -791,7 +786,8 @@ class RemovalResult:
                 # what it changes: the run is read again when done, here or in any
                 # process that rebuilds it.
                 self.after = None
-                self._outdate_after()
+                if self._db is not None:  # its re-reads are outdated (see outdate_afters)
+                    outdate_afters(self._db, str(self.run_id))
             if todo is None or todo:
                 self.runner.submit(self.runs, todo=todo)
             if options.wait and not self.runner.stopped:
@@ -968,10 +964,8 @@ class RemovalResult:
     def _undone_by(self) -> str | None:
         """The latest undo journaled of this run that sent a request (None: none): a
         resume or a retry would take off again what that undo put back."""
-        db = getattr(self.runner.journal, "db", None)
-        if db is None or self.run_id is None:
-            return None
-        return next(reversed(db.undos_of(self.run_id)), None)
+        db = self._db
+        return None if db is None else next(reversed(db.undos_of(self.run_id)), None)
 
     def _refuse_undone(self, retry: bool = False) -> None:
         """A PlanError, nothing sent, when this run was undone and has batches to send
@@ -1370,13 +1364,11 @@ class _RowStatuses:
     def _groups(self) -> None:
         """Rows of a plan without a snapshot: the worst batch of their contact group
         (one entry per group, mapped over the rows through a hash table)."""
-        result = self.result
         worst: dict[int, tuple[str, str | None, str | None]] = {}
-        for run in result.runs:
-            st = _batch_row_status(run, result.dry_run, result.after is not None)
+        for run, row in zip(self.result.runs, self._batch_rows(), strict=True):
             g = run.batch.contact_group
-            if g not in worst or _PRECEDENCE.get(st, 9) < _PRECEDENCE.get(worst[g][0], 9):
-                worst[g] = (st, run.activity_id, _batch_error(run, st, result.plan.verifiable))
+            if g not in worst or _PRECEDENCE.get(row[0], 9) < _PRECEDENCE.get(worst[g][0], 9):
+                worst[g] = row
         groups = pd.Series(self.rows["batch"].to_numpy()[self.planned])
         for target, pos in ((self.status, 0), (self.activity, 1), (self.error, 2)):
             target[self.planned] = groups.map({g: o[pos] for g, o in worst.items()}).to_numpy()
@@ -1387,15 +1379,8 @@ class _RowStatuses:
         carry it; ``still_member`` when a re-read shows it still on a list."""
         result, planned, status, error = self.result, self.planned, self.status, self.error
         m, runs = result.plan.membership, result.runs
-        none = _PLANNED if result.dry_run else _NOT_SENT
-        reread = result.after is not None
-        states = np.array(
-            [_batch_row_status(r, result.dry_run, reread) for r in runs] + [none], dtype=object
-        )
-        ids_ = np.array([r.activity_id for r in runs] + [None], dtype=object)
-        verifiable = result.plan.verifiable
-        said = [_batch_error(r, str(st), verifiable) for r, st in zip(runs, states, strict=False)]
-        errors = np.array([*said, None], dtype=object)
+        none = (_PLANNED if result.dry_run else _NOT_SENT, None, None)  # carried by no batch
+        states, ids_, errors = np.array([*self._batch_rows(), none], dtype=object).T
         rank = np.array([_PRECEDENCE.get(str(x), 9) for x in states])
         # Per contact, its worst batch (vectorised: sort pairs by contact, then rank).
         carried = m.pair_batch >= 0
@@ -1423,6 +1408,15 @@ class _RowStatuses:
             if wrong := ch.loc[ch["outcome"] == word, "contact_id"].tolist():
                 hit = np.flatnonzero(planned)[np.isin(ids, wrong)]
                 status[hit], error[hit] = word, why
+
+    def _batch_rows(self) -> list[tuple[str, str | None, str | None]]:
+        """Per batch: the ``status``, ``activity_id`` and ``error`` it gives its rows."""
+        result = self.result
+        out = []
+        for run in result.runs:
+            st = _batch_row_status(run, result.dry_run, result.after is not None)
+            out.append((st, run.activity_id, _batch_error(run, st, result.plan.verifiable)))
+        return out
 
     def _api_errors(self, rows: np.ndarray) -> None:
         """``rows`` whose contact a completed activity's ``activity_errors`` name (e.g.

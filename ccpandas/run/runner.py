@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import logging
 import math
@@ -428,7 +429,7 @@ class Runner:
                 # rate-limited client (one GET /activities reports up to 500).
                 last_poll = self.clock.monotonic()
                 if pending := [r for r in runs if r.in_flight]:
-                    self._poll_waiting_for_quota(runs, pending)
+                    self.through_quota(runs, functools.partial(self.poll, pending), False)
             self.reporter.update(self.snapshot(runs, "submitting"))
 
     def _send(self, runs: Sequence[BatchRun], run: BatchRun) -> bool:
@@ -479,7 +480,7 @@ class Runner:
         if self._stop_requested():
             return False
         if pending := [r for r in runs if r.in_flight]:
-            self._poll_waiting_for_quota(runs, pending)
+            self.through_quota(runs, functools.partial(self.poll, pending), False)
             self.reporter.update(self.snapshot(runs, "submitting"))
         return not self.stopped
 
@@ -652,11 +653,6 @@ class Runner:
             return False
         return True
 
-    def _poll_waiting_for_quota(
-        self, runs: Sequence[BatchRun], pending: Sequence[BatchRun]
-    ) -> bool:
-        return self.through_quota(runs, lambda: self.poll(pending), False)
-
     def through_quota(self, runs: Sequence[BatchRun], call: Callable[[], T], stopped: T) -> T:
         """``call()``; with ``wait_for_quota``, a spent daily quota is slept through and
         ``call`` tried again (``stopped`` when the user stops the wait), else raised.
@@ -707,7 +703,7 @@ class Runner:
                 interval = self.poll_min
                 followed |= ids
                 quiet_since = self.clock.monotonic()
-            changed = self._poll_waiting_for_quota(runs, pending)
+            changed = self.through_quota(runs, functools.partial(self.poll, pending), False)
             if self.stopped:
                 return False
             self.reporter.update(self.snapshot(runs, "polling"))

@@ -55,7 +55,8 @@ __all__ = [
 # kept in the lists, as asked; unverified: its activity completed, no re-read (no
 # snapshot). Skipped: not_a_contact (add/sync by email: never created), duplicate (sent
 # once, with the row it repeats), an undo's pair already back or not restorable (deleted,
-# 50 lists). Failed: api_error, sent and the API says it was not done.
+# 50 lists). Failed: api_error, sent and the API says it was not done. Any other word is
+# open (fate_of's default): uncertain, processing, not_sent, a dry run's planned.
 _FATES: dict[str, Fate] = {
     str(word): fate
     for fate, words in (
@@ -93,10 +94,6 @@ _FATES: dict[str, Fate] = {
                 BatchState.REJECTED,
                 BatchState.UNKNOWN,
             ),
-        ),
-        (
-            Fate.OPEN,
-            (BatchState.UNCERTAIN, BatchState.PROCESSING, PairOutcome.NOT_SENT, RowStatus.PLANNED),
         ),
     )
     for word in words
@@ -410,7 +407,10 @@ class Summary:
 
     def lines(self) -> list[str]:
         """The facts of the text and HTML displays, one per line (without the title)."""
-        out = [self.outcome_line, *self._parent_line()]
+        out = [self.outcome_line]
+        if self.parent is not None:
+            mine = f"; this {self.words.kind} is run {self.run_id}" if self.run_id else ""
+            out.append(f"{self.words.parent_label} {self.parent}{mine}")
         if self.preview:
             return out + [f"{label}: {text}" for label, text in self.preview]
         contacts = self._contacts_text()
@@ -458,12 +458,6 @@ class Summary:
     def _contacts_text(self, unit: str = "") -> str:
         return "selected by the API" if self.contacts is None else f"{self.contacts:,}{unit}"
 
-    def _parent_line(self) -> list[str]:
-        if self.parent is None:
-            return []
-        mine = f"; this {self.words.kind} is run {self.run_id}" if self.run_id else ""
-        return [f"{self.words.parent_label} {self.parent}{mine}"]
-
     def text(self) -> str:
         """The text display (``repr(result)``)."""
         return "\n".join([self.title, *(f"  {line}" for line in self.lines())])
@@ -478,9 +472,8 @@ class Summary:
         esc = html.escape
         body = "".join(f"<li>{esc(line)}</li>" for line in self.lines())
         if not table and self.by_status:
-            label = "rows" if self.words.unit == "rows" else "pairs"
             counts = ((k, f"{v:,}") for k, v in self.by_status.items())
-            table = html_table(("status", label), counts)
+            table = html_table(("status", self.words.unit), counts)  # rows, or pairs
         return (
             f"<div class='ccpandas-result ccpandas-{esc(str(self.outcome))}'>"
             f"<strong>{esc(self.title)}</strong><ul>{body}</ul>{table}</div>"

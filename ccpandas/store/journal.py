@@ -116,11 +116,7 @@ CREATE TABLE IF NOT EXISTS runs (
                                   -- as stand-ins), with its index
     status      TEXT NOT NULL,    -- running | ended | stopped
     stop_reason TEXT,             -- why it last stopped (quota_exceeded, interrupted, ...)
-    stopped_at  TEXT,
-    kind        TEXT NOT NULL DEFAULT 'remove',  -- remove | undo
-    parent      TEXT,             -- an undo: the run it reverses
-    outcome     TEXT              -- the summary's word when the driving call returned:
-                                  -- {run_outcomes}; NULL: older, or died while driven
+    stopped_at  TEXT              -- then the _ADDED_RUN_COLUMNS
 );
 CREATE TABLE IF NOT EXISTS batches (
     run_id          TEXT NOT NULL,
@@ -166,9 +162,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
     status_filter TEXT NOT NULL,
     state         TEXT NOT NULL,    -- reading | complete | outdated
     passes        TEXT NOT NULL,    -- JSON: per 25 lists {{lists, next (cursor), done, pages}}
-    summary       TEXT,             -- after: removed memberships per list, for runs()
-    selection     TEXT              -- JSON {{by, keys[, fingerprint]}}: the members its pages
-                                    -- keep (the rest counted); NULL: every member
+    summary       TEXT              -- after: removed memberships per list, for runs();
+                                    -- then the _ADDED_SNAPSHOT_COLUMNS
 );
 CREATE TABLE IF NOT EXISTS snapshot_pages (
     snapshot_id TEXT NOT NULL,
@@ -187,7 +182,6 @@ CREATE TABLE IF NOT EXISTS snapshot_pages (
     outcomes=" | ".join(Outcome),
     reasons=" | ".join(AttemptReason),
     states=" | ".join(BatchState),
-    run_outcomes=" | ".join(RunOutcome),
 )
 
 
@@ -203,31 +197,24 @@ def _from_iso(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
 
 
-#: The columns of :meth:`JournalDB.attempts`, in order.
-_ATTEMPT_COLUMNS = [
-    "batch",
-    "attempt",
-    "reason",
-    "sent_at",
-    "answered_at",
-    "outcome",
-    "activity_id",
-    "resends",
-    "error",
-]
 _DIED = "no answer recorded: the process ended while the request was out"
 _INTERRUPTED = "interrupted while the request was out"
 
 #: The kinds of run: a removal, or an undo re-adding what a removal removed.
 RUN_KINDS = tuple(str(k) for k in RunKind)
-# Columns added after the first release: (name, definition). A journal file written
-# before them gets them on open (CREATE TABLE IF NOT EXISTS leaves an old table as is).
+# Columns added after the first release: (name, definition), defined here only. Every
+# journal file gets them on open, a new one as an old one (CREATE TABLE IF NOT EXISTS
+# leaves an old table as is).
 _ADDED_RUN_COLUMNS = (
-    ("kind", "TEXT NOT NULL DEFAULT 'remove'"),
-    ("parent", "TEXT"),
+    ("kind", "TEXT NOT NULL DEFAULT 'remove'"),  # a RunKind word: remove | undo | ...
+    ("parent", "TEXT"),  # an undo: the run it reverses
+    # The summary's word (a RunOutcome) when the driving call returned; NULL: older, or
+    # died while driven.
     ("outcome", "TEXT"),
     ("spent", "TEXT"),  # the requests spent per part, as JSON (Summary.spent)
 )
+# JSON {by, keys[, fingerprint]}: the members its pages keep (the rest counted); NULL:
+# every member.
 _ADDED_SNAPSHOT_COLUMNS = (("selection", "TEXT"),)
 
 
@@ -514,12 +501,13 @@ class JournalDB:
             >>> open_journal().attempts(result.run_id)  # doctest: +SKIP
         """
         self.run_record(run_id)
+        # The table's columns, in order (its schema is their one home), but the run's id.
+        columns = [c["name"] for c in self.query("PRAGMA table_info(attempts)")][1:]
         rows = self.query(
-            f"SELECT {', '.join(_ATTEMPT_COLUMNS)} FROM attempts WHERE run_id = ? "
-            "ORDER BY batch, attempt",
+            f"SELECT {', '.join(columns)} FROM attempts WHERE run_id = ? ORDER BY batch, attempt",
             (run_id,),
         )
-        frame = pd.DataFrame.from_records(rows, columns=_ATTEMPT_COLUMNS)
+        frame = pd.DataFrame.from_records(rows, columns=columns)
         for col in ("sent_at", "answered_at"):
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
         return frame
