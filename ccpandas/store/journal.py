@@ -197,6 +197,18 @@ def _from_iso(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
 
 
+#: The columns of :meth:`JournalDB.attempts`, in order.
+_ATTEMPT_COLUMNS = [
+    "batch",
+    "attempt",
+    "reason",
+    "sent_at",
+    "answered_at",
+    "outcome",
+    "activity_id",
+    "resends",
+    "error",
+]
 _DIED = "no answer recorded: the process ended while the request was out"
 _INTERRUPTED = "interrupted while the request was out"
 
@@ -501,13 +513,12 @@ class JournalDB:
             >>> open_journal().attempts(result.run_id)  # doctest: +SKIP
         """
         self.run_record(run_id)
-        # The table's columns, in order (its schema is their one home), but the run's id.
-        columns = [c["name"] for c in self.query("PRAGMA table_info(attempts)")][1:]
         rows = self.query(
-            f"SELECT {', '.join(columns)} FROM attempts WHERE run_id = ? ORDER BY batch, attempt",
+            f"SELECT {', '.join(_ATTEMPT_COLUMNS)} FROM attempts WHERE run_id = ? "
+            "ORDER BY batch, attempt",
             (run_id,),
         )
-        frame = pd.DataFrame.from_records(rows, columns=columns)
+        frame = pd.DataFrame.from_records(rows, columns=_ATTEMPT_COLUMNS)
         for col in ("sent_at", "answered_at"):
             frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
         return frame
