@@ -161,7 +161,8 @@ def _plan_source(
     if names or tag_names or online or client is not None:
         # Checked with stand-ins first: bad input never costs the list or tag listing.
         named = by_list or tag_names
-        checked = dataclasses.replace(source, values=stand_ins(source.values)) if named else source
+        values = lists if by_list else tags  # source.values may be an iterator, read once
+        checked = dataclasses.replace(source, values=stand_ins(values)) if named else source
         try:
             plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
         except PlanError as exc:

@@ -195,7 +195,13 @@ class IdSlice(Sequence[str]):
         return self._stop - self._start
 
     def __getitem__(self, key: Any) -> Any:
-        at = range(self._start, self._stop)[key]  # an IndexError out of range, as a tuple's
+        try:
+            at = range(self._start, self._stop)[key]
+        except IndexError:  # a tuple's errors, naming the IdSlice
+            raise IndexError("IdSlice index out of range") from None
+        except TypeError:
+            kind = type(key).__name__
+            raise TypeError(f"IdSlice indices must be integers or slices, not {kind}") from None
         if isinstance(at, int):
             return str(self._ids[at])
         return IdSlice(self._ids, at.start, at.stop) if at.step == 1 else tuple(self)[key]

@@ -339,6 +339,13 @@ def test_contact_groups_are_lazy_slices_of_plain_strings(dtype) -> None:
     assert hash(groups[1]) == hash(tuple(ids[500:1_000]))
     assert groups[1] != tuple(ids[500:1_001]) and groups[1] != ids[500]
     assert groups[2][-1] == ids[-1] and groups[2][1:3] == (ids[1_001], ids[1_002])
+    # Out of range or not an index: errors that name the IdSlice, as a tuple's name it
+    with pytest.raises(IndexError, match=r"^IdSlice index out of range$"):
+        groups[2][203]
+    with pytest.raises(IndexError, match=r"^IdSlice index out of range$"):
+        groups[2][-204]
+    with pytest.raises(TypeError, match=r"^IdSlice indices must be integers or slices, not float"):
+        groups[2][1.0]
     assert ids[700] in groups[1] and ids[0] not in groups[1]
     # `in` answers from the ids it converted once: the edges, another group's, an
     # unknown id, an unhashable value; the same from a copy pickled after that.

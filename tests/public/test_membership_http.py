@@ -13,6 +13,7 @@ import ccpandas
 from ccpandas import Source
 from ccpandas.api import run_plan
 from ccpandas.errors import SnapshotInterrupted
+from ccpandas.models import SourceKind
 from ccpandas.report.progress import NullReporter
 
 FAST = {"rate": None, "speed": 1_000_000.0}
@@ -350,6 +351,12 @@ def test_tags_by_exact_name_for_sources_and_read_contacts(cc_emulator_factory, c
     target = acct.list_ids()[0]
     result = ccpandas.remove_list_memberships(
         client, [target], source=Source.tag_ids([name]), dry_run=True, snapshot=False
+    )
+    assert result.plan.source.values == (tag,)
+    # A Source made by hand from a one-shot iterator is read once (found by review)
+    by_hand = Source(SourceKind.TAG_IDS, (n for n in [name]))
+    result = ccpandas.remove_list_memberships(
+        client, [target], source=by_hand, dry_run=True, snapshot=False
     )
     assert result.plan.source.values == (tag,)
     with pytest.raises(ccpandas.PlanError, match=r"unknown tag name.*did you mean") as caught:
