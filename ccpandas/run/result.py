@@ -112,6 +112,18 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
     # A dead process's POST without an answer: uncertain, as runs() and a resume say.
     mark_unanswered(runs, db.unanswered(run_id))
     result = RemovalResult(plan, runs, runner, run_id=run_id, verify=verify)
+    driven = record.get("status") == "running" and db.is_driven(run_id)
+    _take_journaled_stop(result, record, driven)
+    result._take_spent(*journaled_spent(record.get("spent")))  # None: not counted
+    if plan.membership is not None or plan.verifiable:
+        # A finished verification is in the journal already.
+        result.after = journaled_after(db, run_id, plan)
+    return result
+
+
+def _take_journaled_stop(result: RemovalResult, record: Mapping[str, Any], driven: bool) -> None:
+    """Why the run stands where it does, as its journal record says (a rebuild, and a
+    verify() of a result rebuilt while another process drove the run)."""
     if record.get("status") == "stopped":
         # Why its last driving call stopped, as that call's result said (a quota, an
         # interrupt): the rebuilt summary tells what runs() and the CLI told.
@@ -119,15 +131,10 @@ def rebuild_run(db: Any, run_id: str, runner: Runner) -> RemovalResult:
         result.stopped, result.interrupted = True, result.stop_reason == "interrupted"
     elif record.get("status") == "running":
         # Its process is gone (killed), as runs() says; or another one drives it now.
-        result.driven_elsewhere = db.is_driven(run_id)
-        result.unfinished_reason = None if result.driven_elsewhere else STOP_DRIVER_ENDED
+        result.driven_elsewhere = driven
+        result.unfinished_reason = None if driven else STOP_DRIVER_ENDED
     else:  # why its activities were left running (timeout, not waited), as journaled
         result.unfinished_reason = record.get("stop_reason")
-    result._take_spent(*journaled_spent(record.get("spent")))  # None: not counted
-    if plan.membership is not None or plan.verifiable:
-        # A finished verification is in the journal already.
-        result.after = journaled_after(db, run_id, plan)
-    return result
 
 
 log = logging.getLogger("ccpandas")
@@ -506,7 +513,8 @@ class RemovalResult:
             This result, with ``changes`` from the new read.
 
         Raises:
-            PlanError: This was a dry run: there is nothing to verify.
+            PlanError: This was a dry run: there is nothing to verify; or the run was
+                undone: its lists show the undo's work (nothing is read).
             ~ccpandas.errors.RunLockedError: Another process drives the run right now:
                 nothing is read.
             QuotaExceededError: The daily quota is spent: the run stops there, as a
@@ -517,6 +525,12 @@ class RemovalResult:
         """
         if self.dry_run:
             raise PlanError("this was a dry run: nothing to verify")
+        if undo := self._undone_by():  # its lists show the undo's work now, not this run's
+            raise PlanError(
+                f"run {self.run_id} was undone by run {undo}: a read of its lists now would "
+                f"take what that undo put back for this run's failure; nothing was read. "
+                f"ccpandas.run_result({undo!r}).verify() verifies the undo."
+            )
         stats = getattr(self.runner.use_client(client), "stats", None)
         marks = [stats.split()] * 2 if stats is not None else []  # no reads, no changes
         # Under the run's lock: a read made while another process drives the run
@@ -529,8 +543,7 @@ class RemovalResult:
             db = getattr(journal, "db", None)
             rec = db.run_record(self.run_id) if db is not None and self.run_id else {}
             if self.driven_elsewhere:  # that process ended since: why, as a rebuild says now
-                killed = rec.get("status") == "running"
-                self.unfinished_reason = STOP_DRIVER_ENDED if killed else rec.get("stop_reason")
+                _take_journaled_stop(self, rec, False)
             self.driven_elsewhere = False  # the lock is ours: no one else drives it now
             # Verified before this read (here, or in the journal by another view)?
             verified = self.done and (not self.verification_due or self._journaled_read())
@@ -967,6 +980,13 @@ class RemovalResult:
         db = self._db
         return None if db is None else next(reversed(db.undos_of(self.run_id)), None)
 
+    def _undo_state(self, undo: str | None) -> str:
+        """Where the undo ``undo`` stands, when it did not complete: " (that undo:
+        processing)"; "" once it completed (its outcome as its driving call left it)."""
+        rec = self._db.run_record(undo) if undo and self._db is not None else {}
+        word = rec.get("outcome") or (rec.get("stop_reason") if rec else None) or "unfinished"
+        return "" if not undo or word == RunOutcome.COMPLETED else f" (that undo: {word})"
+
     def _refuse_undone(self, retry: bool = False) -> None:
         """A PlanError, nothing sent, when this run was undone and has batches to send
         (``retry``: or to send again; a resume: or activities to follow, a verification
@@ -1231,7 +1251,9 @@ class RemovalResult:
         dup = self._duplicate_example()
         outcome = summaries.outcome_of(self, [*by_status, *pairs], error)
         undone = self._undone_by()  # not to be resumed, nor undone again
-        said = f"undone by run {undone}" + (": it is not resumed" if outcome.unfinished else "")
+        said = f"undone by run {undone}{self._undo_state(undone)}" + (
+            ": it is not resumed" if outcome.unfinished else ""
+        )
         states = collections.Counter(str(r.state) for r in runs)
         return Summary(
             run_id=self.run_id,

@@ -284,8 +284,6 @@ def undo_promise(result: RemovalResult) -> str | None:
     """
     if result.dry_run or result.parent_run_id is not None or not result.done:
         return None
-    if result.summary().undone_by:  # undone already: a click would be refused
-        return None
     changed = None if result.after is None else undo_pairs(result)
     if changed is None or not len(changed):
         return None

@@ -461,7 +461,9 @@ class RemovalPanel(TextBox):
         undone from here."""
         from ccpandas.run.undo import undo_promise
 
-        return None if self.result is None else undo_promise(self.result)
+        if self.result is None or self.result.summary().undone_by:  # a click: refused
+            return None
+        return undo_promise(self.result)
 
     def _arm_undo(self, change: Any = None) -> None:
         ready = self.undo_confirm.value and not self.running and self.undo_result is None

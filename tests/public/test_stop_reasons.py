@@ -230,6 +230,27 @@ def test_a_re_check_of_a_run_that_ended_journals_no_stop(fast_account):
     assert open_journal().run_record(result.run_id)["stopped_at"] == ended
 
 
+def test_a_verify_of_a_run_whose_driver_stopped_since_says_so(fast_account, monkeypatch):
+    # As above, but that process stopped (the quota) and ended: verify() said
+    # "processing" with the stop reason beside it, run_result "quota_exceeded" (review).
+    result, _, client, _ = _stopped_unread(fast_account, 53)
+    with open_journal().transaction() as conn:  # as the other process drives it
+        conn.execute("UPDATE runs SET status = 'running' WHERE run_id = ?", (result.run_id,))
+    with monkeypatch.context() as m:
+        m.setattr(ccpandas.store.journal.JournalDB, "is_driven", lambda *_: True)
+        rebuilt = ccpandas.run_result(result.run_id, client=client)
+    with open_journal().transaction() as conn:  # as it leaves the run when the quota stops it
+        conn.execute(
+            "UPDATE runs SET status = 'stopped', stop_reason = 'quota_exceeded' WHERE run_id = ?",
+            (result.run_id,),
+        )
+    rebuilt.verify()
+    mine, again, row = _views(rebuilt)
+    assert str(mine.outcome) == str(again.outcome) == row["outcome"] == "quota_exceeded"
+    assert row["state"] == "stopped" and mine.stopped and not mine.ok
+    assert mine.stop_reason == again.stop_reason == row["stop_reason"] == "quota_exceeded"
+
+
 def test_a_verified_run_stays_verified_when_a_re_check_meets_the_quota(fast_account):
     # A completed, verified run whose verify() again was refused by the quota became
     # "stopped ... continue with ccpandas.resume(...)", and its rebuild "not verified".

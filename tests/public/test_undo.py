@@ -183,6 +183,19 @@ def test_undo_refused_twice_and_without_snapshot(cc_emulator_factory, connect) -
     assert adds(emu) == sent
 
 
+def test_a_run_whose_undo_has_not_finished_says_so(cc_emulator_factory, connect) -> None:
+    # "undone by run X" while X was still processing (nothing back yet), as a
+    # completed undo is named (review): the note says where that undo stands.
+    emu, client, _, _, result = _small_removal(cc_emulator_factory, connect, 20)
+    emu.configure(speed=1.0)  # the undo's activity stays processing
+    undo = result.undo(progress=False, wait=False)
+    assert not undo.done
+    for shown in (result, ccpandas.run_result(result.run_id, client=client)):
+        said = f"undone by run {undo.run_id} (that undo: {undo.summary().outcome}"
+        assert said in str(shown) and shown.summary().undone_by == undo.run_id, str(shown)
+    assert "(that undo" not in str(undo)
+
+
 def test_a_completed_run_undone_says_so_and_offers_no_undo(cc_emulator_factory, connect) -> None:
     # Completed, then undone: its summary said nothing of the undo, and the panel's
     # undo_promise still offered Undo (the click then refused: "already undone").
@@ -195,8 +208,13 @@ def test_a_completed_run_undone_says_so_and_offers_no_undo(cc_emulator_factory, 
         summary = shown.summary()
         assert summary.undone_by == undo.run_id and said in str(shown), str(shown)
         assert said in summary.report_text() and said in summary.to_json("resume")["notes"]
-        assert summary.outcome == "completed" and undo_promise(shown) is None
+        assert summary.outcome == "completed" and undo_promise(shown) is not None
+        # A verification now would read the undo's work as this run's failure (review)
+        with pytest.raises(PlanError, match=f"undone by run {undo.run_id}.*nothing was read"):
+            shown.verify()
+        assert str(shown.summary().outcome) == "completed"
     assert undo.summary().undone_by is None  # an undo is not undone
+    assert ccpandas.runs().set_index("run_id").loc[result.run_id, "state"] == "completed"
 
 
 def test_api_selected_sources_are_undone_exactly(cc_emulator_factory, connect) -> None:
