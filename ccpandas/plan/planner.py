@@ -193,7 +193,6 @@ class RemovalPlan:
             and ``batch`` (nullable Int64: the contact group that carries the row's id, for
             ``planned`` rows; each contact group goes out once per list group).
         list_ids: The target list ids, in order, without repeats.
-        list_groups: The target lists in groups of at most 50 (one request's worth).
         contact_groups: The unique valid contact ids in groups of at most 500 (one request's
             worth); empty when the API selects the contacts.
         batches: The requests to send (:class:`~ccpandas.models.Batch` objects), in order:
