@@ -175,3 +175,23 @@ def test_a_page_of_the_ccj2_format_still_loads() -> None:
     assert SnapshotJournal(db, sid).members() == CCJ2_ROWS
     snap = load_snapshot(db, sid, CCJ2_LISTS, {})
     assert snap.sizes() == {CCJ2_LISTS[0]: 4, CCJ2_LISTS[1]: 3} and snap.others.contacts == 0
+
+
+def test_a_stand_in_for_a_value_json_cannot_hold_equals_only_its_like() -> None:
+    # A value JSON could not hold comes back as a stand-in of the same repr (result.rows
+    # of a run read back): equal to the same stand-in only, never to mock.ANY, and one
+    # answer against an array, not one per element (found by review of a refactor).
+    import dataclasses
+    import unittest.mock
+
+    import numpy as np
+
+    from ccpandas.store.codec import _opaque_type
+
+    decimal, other = _opaque_type("Decimal"), _opaque_type("Fraction")
+    a, b = decimal("Decimal('1')"), decimal("Decimal('1')")
+    assert a == b and hash(a) == hash(b) and {a, b} == {a} and repr(a) == "Decimal('1')"
+    assert a != other("Decimal('1')") and hash(a) != hash(other("Decimal('1')"))
+    assert (a == unittest.mock.ANY) is False
+    assert (a == np.array([b], dtype=object)) is False
+    assert not dataclasses.is_dataclass(a)
