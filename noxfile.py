@@ -105,7 +105,10 @@ def _pytest(session: nox.Session, *folders: str) -> None:
     )
     env = _env(session)
     common = ("-q", "-p", "no:cacheprovider", *folders, *session.posargs)
-    session.run("pytest", "-n", WORKERS, "--dist", "loadfile", "-m", "not serial", *common, env=env)
+    # Not the `slow` ones (a 120,000-contact run end to end): they test scale, not the
+    # interpreter or pandas, and make test's own suite has just run them.
+    marks = "not serial and not slow" if _TESTED else "not serial"
+    session.run("pytest", "-n", WORKERS, "--dist", "loadfile", "-m", marks, *common, env=env)
     if _TESTED:  # the serial tests time the rate limit, not the interpreter: make test's
         return  # own suite has just run them; `nox` alone runs them in every session
     # pytest exits 5 when no test is marked serial in these folders: nothing to run
