@@ -93,17 +93,19 @@ collect: install-test
 # a time (-j2): the Sphinx build and the package (the longest two: about 50 and 60 s)
 # start first, then lint, types, contracts and the doctests take whichever core is free
 # (measured: with the package last, one core idled for about 55 s); --output-sync keeps
-# each one's output together. Then three things at once: the suite in its workers; the
-# tests marked serial in one process (several processes sharing one rate limit, a
-# browser: they mostly wait, on the rate limit, child processes and Chromium, so the
-# suite's work fits in their waits; their output kept in .nox/serial.log, shown after
-# the suite's); and pip making the nox session's environment (.nox/install.log). Last,
-# the nox session alone, on both cores (see noxfile.py: under make test, pandas 2.2 on
-# the newest other Python).
+# each one's output together. The tests marked serial (several processes sharing one
+# rate limit, a browser) run in one process from the start, beside all of it: they mostly
+# wait, on the rate limit, child processes and Chromium, so the other steps' work fits in
+# their waits (their output kept in .nox/serial.log, shown after the suite's). Then the
+# suite in its workers, and pip making the nox session's environment (.nox/install.log).
+# Last, the nox session alone, on both cores (see noxfile.py: under make test, pandas 2.2
+# on the newest other Python). Measured on 2 cores: with the serial tests started beside
+# the suite, not before it, make test took 927 s.
 test: install-test
-	$(MAKE) --no-print-directory -j2 --output-sync=target docs package lint types contracts doctest collect
-	mkdir -p .nox; $(NOX_ENV) $(VENV)/bin/nox --install-only >.nox/install.log 2>&1 & pip=$$!; \
-	$(PRIVATE) $(PY) -m pytest -m serial tests >.nox/serial.log 2>&1 & serial=$$!; \
+	mkdir -p .nox; $(PRIVATE) $(PY) -m pytest -m serial tests >.nox/serial.log 2>&1 & serial=$$!; \
+	$(MAKE) --no-print-directory -j2 --output-sync=target docs package lint types contracts doctest collect \
+		|| { kill $$serial; wait $$serial; exit 1; }; \
+	$(NOX_ENV) $(VENV)/bin/nox --install-only >.nox/install.log 2>&1 & pip=$$!; \
 	$(PRIVATE) CCPANDAS_DOCS_HTML=docs/_build/html $(PY) -m pytest $(PARALLEL) -m "not serial" \
 		$(NBVAL) tests notebooks $(DOC_PAGES); status=$$?; \
 	wait $$serial; serial_status=$$?; echo "serial tests:"; cat .nox/serial.log; \
