@@ -99,8 +99,8 @@ collect: install-test
 # their waits (their output kept in .nox/serial.log, shown after the suite's). Then the
 # suite in its workers, and pip making the nox session's environment (.nox/install.log).
 # Last, the nox session alone, on both cores (see noxfile.py: under make test, pandas 2.2
-# on the newest other Python). Measured on 2 cores: with the serial tests started beside
-# the suite, not before it, make test took 927 s.
+# on the newest other Python). Measured on 2 cores, fresh clones: 826 s; 927 s with the
+# serial tests started beside the suite only; 1,086 s with four runs of the core tests.
 test: install-test
 	mkdir -p .nox; $(PRIVATE) $(PY) -m pytest -m serial tests >.nox/serial.log 2>&1 & serial=$$!; \
 	$(MAKE) --no-print-directory -j2 --output-sync=target docs package lint types contracts doctest collect \
