@@ -540,8 +540,7 @@ class RemovalResult:
             # Another call may have moved the run on (a retry): its batches as recorded,
             # or the poll below would write this result's older look back.
             journal.catch_up(self.runs)
-            db = getattr(journal, "db", None)
-            rec = db.run_record(self.run_id) if db is not None and self.run_id else {}
+            rec = self._db.run_record(str(self.run_id)) if self._db is not None else {}
             if self.driven_elsewhere:  # that process ended since: why, as a rebuild says now
                 _take_journaled_stop(self, rec, False)
             self.driven_elsewhere = False  # the lock is ours: no one else drives it now
@@ -984,7 +983,7 @@ class RemovalResult:
         """Where the undo ``undo`` stands, when it did not complete: " (that undo:
         processing)"; "" once it completed (its outcome as its driving call left it)."""
         rec = self._db.run_record(undo) if undo and self._db is not None else {}
-        word = rec.get("outcome") or (rec.get("stop_reason") if rec else None) or "unfinished"
+        word = rec.get("outcome") or rec.get("stop_reason") or "unfinished"
         return "" if not undo or word == RunOutcome.COMPLETED else f" (that undo: {word})"
 
     def _refuse_undone(self, retry: bool = False) -> None:
