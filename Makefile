@@ -101,9 +101,12 @@ collect: install-test
 # Last, the nox session alone, on both cores (see noxfile.py: under make test, pandas 2.2
 # on the newest other Python). Measured on 2 cores, fresh clones: 826 s; 927 s with the
 # serial tests started beside the suite only; 1,086 s with four runs of the core tests.
+# make runs a recipe line that names $(MAKE) even under -n (a dry run), and this line also
+# starts the tests: so the sub-make is named through STEPS, and `make -n test` runs nothing.
+STEPS := $(MAKE) --no-print-directory -j2 --output-sync=target
 test: install-test
 	mkdir -p .nox; $(PRIVATE) $(PY) -m pytest -m serial tests >.nox/serial.log 2>&1 & serial=$$!; \
-	$(MAKE) --no-print-directory -j2 --output-sync=target docs package lint types contracts doctest collect \
+	$(STEPS) docs package lint types contracts doctest collect \
 		|| { kill $$serial; wait $$serial; exit 1; }; \
 	$(NOX_ENV) $(VENV)/bin/nox --install-only >.nox/install.log 2>&1 & pip=$$!; \
 	$(PRIVATE) CCPANDAS_DOCS_HTML=docs/_build/html $(PY) -m pytest $(PARALLEL) -m "not serial" \
