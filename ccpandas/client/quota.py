@@ -164,6 +164,9 @@ class DayCounter:
         state: Where the ledger lives, a :class:`~ccpandas.client.shared.SharedState`. None
             (the default) resolves it at first use (:func:`ccpandas.client.shared.resolve`:
             ``configure()``, ``CCPANDAS_SHARED_STATE``, else this machine).
+
+    ``day`` pins the UTC day counted when none is given (None, the default: the real
+    one), so a test's counts and its run's check stay on one day across a midnight.
     """
 
     def __init__(
@@ -177,6 +180,7 @@ class DayCounter:
         self._path = path
         self._state = state
         self.broken = False  # the last use failed (the file says when to try it again)
+        self.day: dt.date | None = None
         # Counts (and give-backs) not yet in the ledger: added with the next write that works.
         self._pending: dict[dt.date, int] = {}
         self._lock = threading.Lock()
@@ -207,6 +211,17 @@ class DayCounter:
             )
         self.broken = True
 
+    def today(self) -> dt.date:
+        """The UTC day counted when none is given: :attr:`day`, else the real one.
+
+        Example:
+            >>> counter = DayCounter("https://api.cc.email/v3 app=demo")
+            >>> counter.day = dt.date(2025, 3, 1)
+            >>> counter.today()
+            datetime.date(2025, 3, 1)
+        """
+        return self.day or quota_day()
+
     def add(self, day: dt.date | None = None, n: int = 1) -> None:
         """Count ``n`` requests on UTC ``day`` (default: today). Never raises: while the
         ledger cannot be written, the counts wait in this client and are added with the
@@ -216,7 +231,7 @@ class DayCounter:
             day: The UTC day, a ``datetime.date``. None (the default) is today.
             n: How many requests to count. Default 1.
         """
-        day = day or quota_day()
+        day = day or self.today()
         with self._lock:  # one write at a time: a give-back never lands before its count
             pending = self._pending
             pending[day] = pending.get(day, 0) + int(n)
@@ -240,7 +255,7 @@ class DayCounter:
             A :class:`QuotaUsage`; ``str()`` of it reads "3,412 of 10,000 used today on this
             key by 3 processes".
         """
-        day = day or quota_day()
+        day = day or self.today()
         used, processes, stale = 0, 0, True  # what a broken ledger can say
         try:
             used, processes, stale = self.state.ledger_usage(self.scope, day)

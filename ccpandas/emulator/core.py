@@ -231,6 +231,8 @@ class Emulator:
             self.account.settings = new
             if "segment_pending_reads" in changes:  # the first N reads from now on
                 self.account.segment_reads.clear()
+            if "quota_left" in changes:  # N left from now on
+                self.pipeline.quota.since_set = 0
             return new
 
     def issue_token(

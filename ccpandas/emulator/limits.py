@@ -79,6 +79,8 @@ class DailyQuota:
     def __init__(self) -> None:
         self._day: dt.date | None = None
         self.used = 0
+        #: Requests counted since the ``quota_left`` setting was set (no day resets it).
+        self.since_set = 0
 
     def _roll(self, now: dt.datetime) -> None:
         day = now.astimezone(dt.UTC).date()
@@ -95,6 +97,7 @@ class DailyQuota:
         """Count one accepted request."""
         self._roll(now)
         self.used += 1
+        self.since_set += 1
 
     def used_today(self, now: dt.datetime) -> int:
         """Requests counted so far in the UTC day of ``now``."""

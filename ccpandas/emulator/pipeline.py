@@ -164,12 +164,14 @@ class Pipeline:
     def _limit(self) -> None:
         acct = self.account
         settings = acct.settings
-        now = acct.clock.now()
-        if self.quota.exhausted(now, settings.daily_quota):
+        now, left = acct.clock.now(), settings.quota_left
+        if self.quota.exhausted(now, settings.daily_quota) or (
+            left is not None and self.quota.since_set >= left
+        ):
             reset = self.quota.reset_at(now)
             message = (
-                f"The daily quota of {settings.daily_quota} requests is spent; it resets at "
-                f"{reset:%Y-%m-%dT%H:%M:%SZ} (00:00 UTC)."
+                f"The daily quota of {settings.daily_quota or 'its'} requests is spent; it "
+                f"resets at {reset:%Y-%m-%dT%H:%M:%SZ} (00:00 UTC)."
             )
             gateway = (
                 LIMIT_EXCEEDED

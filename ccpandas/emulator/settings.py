@@ -63,6 +63,10 @@ class Settings:
             one-second window, stricter).
         daily_quota: Requests per UTC day of the emulator's clock before 429
             ``quota_exceeded``. Default 10,000; 0 or None: no limit.
+        quota_left: Requests accepted from the moment it is set (then 429
+            ``quota_exceeded``), whatever the day: a test's "N left today" that a midnight
+            during the test cannot refill, as ``daily_quota=quota_used + N`` can. 0: none
+            left. None (the default): only ``daily_quota``.
         max_queued_activities: Unfinished activities before activity POSTs get 429. Default
             1,000; 0 or None: no limit.
         speed: Items (contacts) an activity processes per second. Default 2,000.
@@ -152,6 +156,7 @@ class Settings:
     rate: float | None = 4
     rate_algorithm: str = "bucket"
     daily_quota: int | None = 10_000
+    quota_left: int | None = None
     max_queued_activities: int | None = 1_000
     speed: float = DEFAULT_SPEED
     start_delay: float | None = None
@@ -265,9 +270,12 @@ class Settings:
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer (or 0/None), got {value!r}")
-        pending = self.segment_pending_reads
-        if isinstance(pending, bool) or not isinstance(pending, int) or pending < 0:
-            raise ValueError(f"segment_pending_reads must be an integer >= 0, got {pending!r}")
+        for name in ("segment_pending_reads", "quota_left"):
+            count = getattr(self, name)
+            if name == "quota_left" and count is None:
+                continue
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {count!r}")
         number("speed", strict=True)
         if self.start_delay is not None:
             number("start_delay")

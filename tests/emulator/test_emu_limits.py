@@ -154,6 +154,29 @@ def test_offset_clock_crosses_midnight_in_a_real_run() -> None:
         api.close()
 
 
+def test_quota_left_counts_from_when_it_is_set_so_no_midnight_refills_it(clock) -> None:
+    # Tests said "N left" as daily_quota=quota_used + N: a midnight before the requests
+    # restarted the day's count, the test got a day's quota more and its stop never came.
+    with _limited(clock, rate=None) as emu:
+        api = Api(emu)
+        clock.set(dt.datetime(2025, 3, 1, 23, 59, 59, tzinfo=dt.UTC))
+        assert _statuses(api, 3) == [200] * 3
+        emu.configure(daily_quota=emu.quota_used + 1)  # the old way
+        clock.advance(1)  # 00:00 UTC
+        assert _statuses(api, 2) == [200, 200] and emu.quota_used == 2  # refilled
+        emu.configure(daily_quota=None, quota_left=1)
+        clock.advance(86_400)  # another midnight: the day's count restarts, the 1 does not
+        assert emu.quota_used == 0 and _statuses(api, 1) == [200]
+        clock.advance(86_400)
+        assert_error(api.get(TAGS), 429, "quota_exceeded")
+        assert emu.quota_used == 0  # refused: not counted
+        emu.configure(quota_left=0, daily_quota=10_000)
+        assert_error(api.get(TAGS), 429, "quota_exceeded")
+        emu.configure(quota_left=None)
+        assert _statuses(api, 1) == [200]
+        api.close()
+
+
 # -- queued activities -------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ import ccpandas.api
 from ccpandas.api import plan_list_removal
 from ccpandas.emulator.clock import ManualClock
 from ccpandas.errors import QuotaExceededError, QuotaShortError
+from ccpandas.models import quota_day
 from ccpandas.report.progress import NullReporter
 from ccpandas.run.budget import QuotaCheck
 from ccpandas.run.clock import ClockFrom
@@ -196,6 +197,24 @@ def test_a_run_that_cannot_fit_refuses_before_its_first_read(big_list, connect):
     assert emu.account.count(route="/v3/contacts") == 0
     assert emu.account.count(method="POST") == 0
     assert emu.account.count() == 1  # the list listing
+
+
+def test_a_client_counts_on_its_pinned_day_so_no_midnight_empties_the_ledger(
+    cc_emulator_factory, connect
+):
+    # A test filled the ledger, then its run checked it: a midnight in between showed a
+    # fresh day and the run was not refused. The day pinned when the test began (here: a
+    # midnight ago) is the one its requests, its counts and the check all use.
+    emu = cc_emulator_factory(seed=2306, contacts=600, lists=1, **FAST)
+    client = connect(emu)
+    counter = client.stats.day_counter
+    counter.day = quota_day() - dt.timedelta(days=1)
+    counter.add(n=10_000)
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:10]})
+    with pytest.raises(QuotaShortError):
+        df.cc.remove_from_lists(emu.account.list_ids(), client=client, progress=False)
+    assert counter.used() == 10_001 and counter.used(quota_day()) == 0  # the listing too
+    assert client.stats.quota_day == counter.day
 
 
 def test_a_run_the_check_before_its_reads_lets_go_is_not_refused_after_them(
