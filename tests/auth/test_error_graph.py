@@ -203,7 +203,7 @@ def test_a_401_after_the_refresh_keeps_no_token(auth_emu, store: TokenStore) -> 
 
 
 def test_quota_exceeded_keeps_no_token(auth_emu) -> None:
-    emu = auth_emu(daily_quota=1)
+    emu = auth_emu(quota_left=1)
     client = Client(token=emu.token, base_url=emu.base_url, rate=None)
     client.get("/contact_tags")
     err = catch(lambda: client.get("/contact_tags"))
@@ -321,7 +321,7 @@ def test_keyring_and_keep_alive_errors_keep_no_token(auth_emu, private_env: Path
 
 def test_doctor_keeps_no_token(auth_emu, store: TokenStore) -> None:
     # A login's JWT, whose claims doctor decodes; the quota runs out in the middle.
-    emu = auth_emu(daily_quota=3)
+    emu = auth_emu(quota_left=3)
     client = _logged_in(emu, store)
     err = catch(lambda: ccpandas.doctor(client))
     assert isinstance(err, QuotaExceededError)

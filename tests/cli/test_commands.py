@@ -347,7 +347,7 @@ def test_quota_spent_exit_3_then_resume(cli, emu, api, tmp_path) -> None:
     contacts[["contact_id"]].to_csv(path, index=False)
     list_ids = ",".join(ccpandas.read_contact_lists(api)["list_id"])
     # The list listing (a run checks its lists) and the first POST fit, not the second.
-    emu.configure(daily_quota=emu.quota_used + 2)
+    emu.configure(quota_left=2)
     # No snapshot: the reads would take the one request the quota has left.
     ran = cli("remove", str(path), "--lists", list_ids, "--yes", "--json", "--snapshot", "no")
     assert ran.code == ExitCode.QUOTA, ran.err
@@ -357,7 +357,7 @@ def test_quota_spent_exit_3_then_resume(cli, emu, api, tmp_path) -> None:
     assert report["stopped"] is True and report["stop_reason"] == "quota_exceeded"
     assert report["resume"] == f"ccpandas resume {report['run_id']}"
     assert "quota" in report["error"]
-    emu.configure(daily_quota=0)  # the reset
+    emu.configure(quota_left=None)  # the reset
     again = cli("resume", report["run_id"], "--json")
     assert again.code == ExitCode.OK, again.err
     resumed = json.loads(again.out)
@@ -374,13 +374,13 @@ def test_the_printed_resume_command_works_as_printed(cli, emu, api, tmp_path, mo
     path = tmp_path / "all.csv"
     contacts[["contact_id"]].to_csv(path, index=False)
     list_ids = ",".join(ccpandas.read_contact_lists(api)["list_id"])
-    emu.configure(daily_quota=emu.quota_used + 2)
+    emu.configure(quota_left=2)
     ran = cli("remove", str(path), "--lists", list_ids, "--yes", "--snapshot", "no")
     assert ran.code == ExitCode.QUOTA, ran.err
     run_id = ccpandas.runs()["run_id"].iloc[0]
     printed = f"ccpandas resume {run_id}"
     assert f"Continue with: {printed}" in ran.out
-    emu.configure(daily_quota=0)  # the reset
+    emu.configure(quota_left=None)  # the reset
     out, err = io.StringIO(), io.StringIO()
     monkeypatch.setenv("CC_ACCESS_TOKEN", emu.token)
     code = main([*printed.split()[1:], "--json"], stdin=io.StringIO(), stdout=out, stderr=err)

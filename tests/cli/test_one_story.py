@@ -238,7 +238,7 @@ def test_a_run_stopped_by_the_quota_is_told_alike_by_cli_runs_and_run_result(
     path = tmp_path / "all.csv"
     contacts[["contact_id"]].to_csv(path, index=False)
     list_ids = ",".join(ccpandas.read_contact_lists(api)["list_id"])
-    emu.configure(daily_quota=emu.quota_used + 2)  # the lists' check and one POST
+    emu.configure(quota_left=2)  # the lists' check and one POST
     ran = cli("remove", str(path), "--lists", list_ids, "--yes", "--json", "--snapshot", "no")
     assert ran.code == ExitCode.QUOTA, ran.err
     report = json.loads(ran.out)
@@ -246,7 +246,7 @@ def test_a_run_stopped_by_the_quota_is_told_alike_by_cli_runs_and_run_result(
     rebuilt = ccpandas.run_result(report["run_id"]).summary()  # another process's view
     assert report["outcome"] == listed["outcome"] == str(rebuilt.outcome) == "quota_exceeded"
     assert report["stop_reason"] == listed["stop_reason"] == rebuilt.stop_reason
-    emu.configure(daily_quota=0)  # the reset: a resume clears the stop
+    emu.configure(quota_left=None)  # the reset: a resume clears the stop
     assert cli("resume", report["run_id"]).code == ExitCode.OK
     assert ccpandas.run_result(report["run_id"]).summary().outcome == "completed"
 

@@ -34,7 +34,7 @@ def test_runs_says_quota_exceeded_for_a_verify_the_quota_stopped(cli, emu, api) 
     target = emu.account.list_ids()[0]
     frame = pd.DataFrame({"contact_id": list(emu.account.members(target))[:10]})
     result = frame.cc.remove_from_lists([target], client=api, progress=False, wait=False)
-    emu.configure(daily_quota=emu.quota_used + 1)  # its look at the activities, not the read
+    emu.configure(quota_left=1)  # its look at the activities, not the read
     with pytest.raises(QuotaExceededError):
         result.verify()
     (listed,) = json.loads(cli("runs", "--json").out)
@@ -52,7 +52,7 @@ def test_a_re_check_the_quota_refuses_leaves_a_run_that_asked_no_verification(
     frame = pd.DataFrame({"contact_id": list(emu.account.members(target))[:10]})
     result = frame.cc.remove_from_lists([target], client=api, progress=False, verify=False)
     before = json.loads(cli("runs", "--json").out)[0]["outcome"]
-    emu.configure(daily_quota=emu.quota_used)  # spent
+    emu.configure(quota_left=0)  # spent
     with pytest.raises(QuotaExceededError):
         result.verify()
     (listed,) = json.loads(cli("runs", "--json").out)

@@ -1046,7 +1046,7 @@ def test_throttled_answers_are_retried(cc_emulator_factory, shape):
 
 
 def test_quota_exhaustion_raises_with_the_reset_time(cc_emulator_factory):
-    emu = cc_emulator_factory(seed=6, rate=None, daily_quota=3)
+    emu = cc_emulator_factory(seed=6, rate=None, quota_left=3)
     client = emu_client(emu)
     for _ in range(3):
         client.get("/contact_tags")

@@ -62,7 +62,7 @@ def test_application_errors_in_either_shape_keep_their_key_and_message(cc_emulat
     ids=["object", "limit_exceeded", "array"],
 )
 def test_every_quota_429_is_a_quota_error_never_retried(cc_emulator_factory, settings):
-    emu = cc_emulator_factory(seed=6, rate=None, daily_quota=2, speed=1e9, **settings)
+    emu = cc_emulator_factory(seed=6, rate=None, quota_left=2, speed=1e9, **settings)
     client = emu_client(emu)
     for _ in range(2):
         client.get("/contact_tags")

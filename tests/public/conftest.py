@@ -13,12 +13,14 @@ import ccpandas
 @pytest.fixture
 def connect() -> Iterator[Callable[..., ccpandas.Client]]:
     """Build a client for an emulator; closed after the test. Fast defaults: no client
-    rate limit unless the test asks for one, short polls."""
+    rate limit unless the test asks for one, short polls. Its quota day is pinned: a
+    midnight during the test does not empty the ledger the test filled."""
     made: list[Any] = []
 
     def make(emu: Any, **kwargs: Any) -> ccpandas.Client:
         kwargs.setdefault("rate", None)
         client = ccpandas.Client(token=emu.token, base_url=emu.base_url, **kwargs)
+        client.stats.day_counter.day = client.stats.day_counter.today()
         made.append(client)
         return client
 

@@ -91,7 +91,7 @@ def test_every_kind_of_result_shows_the_same_facts_in_text_and_html(cc_emulator_
 
 
 def test_a_stopped_run_shows_how_to_continue_in_both(fast_account):
-    emu, client, _ = fast_account(seed=42, contacts=2000, daily_quota=3)
+    emu, client, _ = fast_account(seed=42, contacts=2000, quota_left=3)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     with pytest.raises(QuotaExceededError) as caught:
         df.cc.remove_from_lists(
@@ -138,7 +138,7 @@ def test_runs_names_the_lists_and_has_one_missing_value(fast_account):
 
 
 def test_journal_false_is_a_public_keyword_and_works_end_to_end(fast_account):
-    emu, client, target = fast_account(seed=45, contacts=1200, daily_quota=2)
+    emu, client, target = fast_account(seed=45, contacts=1200, quota_left=2)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     before = len(runs())
     with pytest.raises(TypeError, match="journal must be True or False"):
@@ -152,7 +152,7 @@ def test_journal_false_is_a_public_keyword_and_works_end_to_end(fast_account):
     assert "result.resume()" in repr(result) and "result.resume()" in result._repr_html_()
     with pytest.raises(PlanError, match="journal=False"):
         ccpandas.resume(result.run_id, client=client)
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     assert result.resume(progress=False).ok and posts(emu, 201) == 3
     # the other entry points take it too
     res = remove_from_lists(df[:5], [target], client=client, progress=False, journal=False)
@@ -164,14 +164,14 @@ def test_journal_false_is_a_public_keyword_and_works_end_to_end(fast_account):
 
 
 def test_tqdm_rate_of_a_resume_counts_only_this_sessions_work(fast_account):
-    emu, client, _ = fast_account(seed=46, contacts=5000, daily_quota=8)
+    emu, client, _ = fast_account(seed=46, contacts=5000, quota_left=8)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 10 requests
     with pytest.raises(QuotaExceededError) as caught:
         df.cc.remove_from_lists(
             emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
         )
     result = caught.value.result
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     out = io.StringIO()
     reporter = TqdmReporter(file=out, mininterval=0, ascii=True)
     result.resume(progress=reporter)

@@ -218,14 +218,14 @@ def test_a_client_counts_on_its_pinned_day_so_no_midnight_empties_the_ledger(
 
 
 def test_a_run_the_check_before_its_reads_lets_go_is_not_refused_after_them(
-    cc_emulator_factory,
+    cc_emulator_factory, connect
 ):
     # 2 addresses off a list of 3,000: 2 lookups, then a verification of the changed
     # contacts ("at most 4"). The check before the reads counted the verification as the
     # lookups' 2, the check before the first change as 4: with 9 left the run spent its
     # listing and lookups, then was refused before its change (found by review).
     emu = cc_emulator_factory(seed=2301, contacts=4000, lists=3, **FAST)
-    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    client = connect(emu)
     active = emu.account.contact_ids(status="active")
     target = emu.account.list_ids()[0]
     emu.account.set_members(target, active[:3000])
@@ -257,14 +257,14 @@ def test_the_check_before_the_first_change_counts_the_most_the_verification_spen
     assert plan.membership.verify_method == "changed" and plan.verify_requests == 1
     needed = plan.n_requests + plan.expected_polls + plan.verify_requests
     client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used() - needed)
-    emu.configure(daily_quota=emu.quota_used + needed)
+    emu.configure(quota_left=needed)
     with pytest.raises(QuotaShortError, match="at most 4 reads to verify"):
         ccpandas.api.run_plan(plan, client=client, progress=False)
     assert emu.account.count(method="POST") == 3  # the earlier run's only
 
 
 def test_a_run_refused_before_its_first_change_leaves_no_run_behind(
-    cc_emulator_factory, monkeypatch, tmp_path
+    cc_emulator_factory, connect, monkeypatch, tmp_path
 ):
     # The check before the first change came after the run was journaled: a refused
     # run ("run it then") stayed in runs() as `stopped` with no reason, for ever, and
@@ -272,7 +272,7 @@ def test_a_run_refused_before_its_first_change_leaves_no_run_behind(
     # (`stopped` while its process waited). Refused or stopped in that wait: no run.
     monkeypatch.setenv("CCPANDAS_DATA_DIR", str(tmp_path / "data"))  # a journal of its own
     emu = cc_emulator_factory(seed=2305, contacts=600, lists=1, **FAST)
-    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    client = connect(emu)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     plan = df.cc.plan(emu.account.list_ids(), client=client, snapshot=True)
     client.stats.day_counter.add(n=10_000)
@@ -432,7 +432,7 @@ def test_a_verify_the_quota_stops_leaves_the_count_it_says_in_the_journal(accoun
     (target,) = shape(emu, [active[:800]])
     df = pd.DataFrame({"contact_id": active[:300]})
     result = df.cc.remove_from_lists([target], client=client, wait=False, progress=False)
-    emu.configure(daily_quota=emu.quota_used + 1)  # the poll goes, the re-read is refused
+    emu.configure(quota_left=1)  # the poll goes, the re-read is refused
     with pytest.raises(QuotaExceededError):
         result.verify()
     summary = result.summary()

@@ -179,7 +179,7 @@ def client_retry_floor(client) -> None:
 
 def test_quota_exhaustion_stops_cleanly_and_resume_finishes(fast_account):
     # 7: the list listing (a run checks its lists) and 6 POSTs.
-    emu, client, target = fast_account(seed=10, contacts=5000, daily_quota=7)
+    emu, client, target = fast_account(seed=10, contacts=5000, quota_left=7)
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 10 batches
     with pytest.raises(QuotaExceededError, match="resets at") as caught:
         df.cc.remove_from_lists([target], client=client, progress=False, snapshot=False)
@@ -188,7 +188,7 @@ def test_quota_exhaustion_stops_cleanly_and_resume_finishes(fast_account):
     counts = result.rows["status"].value_counts()
     assert counts["not_sent"] == 2000 and counts["removed"] + counts["processing"] == 3000
 
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     result.resume(progress=False)
     assert result.ok
     assert posts(emu, 201) == 10  # nothing sent twice

@@ -79,7 +79,7 @@ def test_a_refused_batch_is_left_by_resume_and_sent_again_by_retry_failed(fast_a
 
 
 def test_quota_stop_suggests_the_call_that_works_for_this_client(fast_account):
-    emu, client, _ = fast_account(seed=23, contacts=1000, daily_quota=1)
+    emu, client, _ = fast_account(seed=23, contacts=1000, quota_left=1)
     first, second = emu.account.list_ids()[:2]
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})  # 2 batches
 
@@ -90,18 +90,18 @@ def test_quota_stop_suggests_the_call_that_works_for_this_client(fast_account):
     run_id = caught.value.result.run_id
     assert f"continue with ccpandas.resume({run_id!r}, client=client), or" in str(caught.value)
     assert "client=client" in caught.value.result.resume_call
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     assert ccpandas.resume(run_id, client=client, progress=False).ok  # as suggested
 
     # The same client as the default one: the short call works, and is the one given.
     old = ccpandas.set_default_client(client)
     try:
-        emu.configure(daily_quota=emu.quota_used + 1)
+        emu.configure(quota_left=1)
         with pytest.raises(QuotaExceededError) as caught:
             df.cc.remove_from_lists([second], progress=False, snapshot=False)
         run_id = caught.value.result.run_id
         assert f"continue with ccpandas.resume({run_id!r}), or" in str(caught.value)
-        emu.configure(daily_quota=None)
+        emu.configure(quota_left=None)
         assert ccpandas.resume(run_id, progress=False).ok
     finally:
         ccpandas.set_default_client(old)
@@ -141,11 +141,11 @@ def _verified_part_way(fast_account):
     df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))})
     plan = df.cc.plan([target], client=client, snapshot=True)
     assert plan.n_requests == 2
-    emu.configure(daily_quota=emu.quota_used + 1)  # the first batch only
+    emu.configure(quota_left=1)  # the first batch only
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client=client, progress=False)
     result = caught.value.result
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     result.wait(progress=False)
     result.verify()
     assert "not_sent" in set(result.changes["outcome"].astype(str))

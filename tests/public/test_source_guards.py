@@ -43,10 +43,10 @@ def _stopped_keep(emu, client):
     """The keep_in_lists run of _planned_keep stopped by the quota before its request:
     (result, frame)."""
     plan, _, vip = _planned_keep(emu, client)
-    emu.configure(daily_quota=emu.quota_used)
+    emu.configure(quota_left=0)
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client=client, progress=False)
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     assert posts(emu, 201) == 0
     return caught.value.result, vip
 
@@ -149,10 +149,10 @@ def test_a_resumed_sync_removes_only_the_members_it_planned(fast_account):
     members = sorted(emu.account.members(target))
     segment = pd.DataFrame({"contact_id": members[: len(members) * 6 // 10]})
     plan = segment.cc.plan([target], client=client, kind="sync")
-    emu.configure(daily_quota=emu.quota_used)
+    emu.configure(quota_left=0)
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client=client, progress=False)
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     joined = _joined(emu, target, 150)
     done = ccpandas.resume(caught.value.result.run_id, client=client, progress=False)
     assert done.ok
@@ -264,10 +264,10 @@ def test_spent_counts_the_read_again_of_the_lists_only_once_made(fast_account):
     emu, client, _ = fast_account(seed=41, contacts=3000)
     plan, planning, _ = _planned_keep(emu, client)
     count = emu.account.count()
-    emu.configure(daily_quota=emu.quota_used)  # the re-read is refused
+    emu.configure(quota_left=0)  # the re-read is refused
     with pytest.raises(QuotaExceededError) as caught:
         run_plan(plan, client=client, progress=False)
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     result = caught.value.result
     assert sum(result.spent.values()) == planning + emu.account.count() - count
     done = result.resume(progress=False)

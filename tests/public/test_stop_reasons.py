@@ -119,7 +119,7 @@ def test_a_verify_stopped_by_the_quota_is_told_as_wait_tells_it(fast_account):
     frame, list_id = _frame(emu)
     result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
     clock.advance(hours=2)  # every activity ended on the server
-    emu.configure(daily_quota=emu.quota_used + 1)  # its look at the activities, not the read
+    emu.configure(quota_left=1)  # its look at the activities, not the read
     with pytest.raises(QuotaExceededError, match=r"ccpandas\.resume\(") as caught:
         result.verify()
     assert caught.value.result is result and result.stopped
@@ -128,7 +128,7 @@ def test_a_verify_stopped_by_the_quota_is_told_as_wait_tells_it(fast_account):
     assert mine.stop_reason == rebuilt.stop_reason == row["stop_reason"] == "quota_exceeded"
     assert row["state"] == "stopped" and not mine.ok and not row["removed_memberships"]
     assert set(result.changes["outcome"].astype(str)) == {"unverified"}
-    emu.configure(daily_quota=None)  # the reset
+    emu.configure(quota_left=None)  # the reset
     assert result.verify().ok
     mine, rebuilt, row = _views(result)
     assert str(mine.outcome) == str(rebuilt.outcome) == row["state"] == "completed"
@@ -157,7 +157,7 @@ def test_an_interrupted_run_whose_verify_meets_the_quota_tells_one_story(fast_ac
         with pytest.raises(KeyboardInterrupt):
             result.wait(progress=False)
     clock.advance(hours=2)
-    emu.configure(daily_quota=emu.quota_used + 1)
+    emu.configure(quota_left=1)
     with pytest.raises(QuotaExceededError):
         result.verify()
     mine, rebuilt, row = _views(result)
@@ -172,10 +172,10 @@ def test_a_verify_ends_a_stop_another_result_of_the_run_recorded(fast_account):
     result, emu, client, clock = _stopped_unread(fast_account, 48)
     clock.advance(hours=2)
     other = ccpandas.run_result(result.run_id, client=client)
-    emu.configure(daily_quota=emu.quota_used + 1)
+    emu.configure(quota_left=1)
     with pytest.raises(QuotaExceededError):
         other.verify()
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     assert result.verify().ok
     mine, rebuilt, row = _views(result)
     assert str(mine.outcome) == str(rebuilt.outcome) == row["state"] == "completed"
@@ -258,7 +258,7 @@ def test_a_verified_run_stays_verified_when_a_re_check_meets_the_quota(fast_acco
     frame, list_id = _frame(emu)
     result = frame.cc.remove_from_lists([list_id], client=client, progress=False)
     assert result.ok
-    emu.configure(daily_quota=emu.quota_used)
+    emu.configure(quota_left=0)
     with pytest.raises(QuotaExceededError) as caught:
         result.verify()
     assert "resume" not in str(caught.value)
@@ -284,7 +284,7 @@ def test_a_stale_result_s_re_check_of_a_run_verified_elsewhere_changes_nothing(f
     frame, list_id = _frame(emu)
     result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
     assert ccpandas.run_result(result.run_id, client=client).wait(progress=False).ok
-    emu.configure(daily_quota=emu.quota_used)  # spent
+    emu.configure(quota_left=0)  # spent
     with pytest.raises(QuotaExceededError):
         result.verify()
     _, rebuilt, row = _views(result)
@@ -299,10 +299,10 @@ def test_a_retry_from_a_result_without_its_own_read_is_read_again(fast_account):
     frame, list_id = _frame(emu)
     emu.fail_next(1, state="failed", at=0.0)
     result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
-    emu.configure(daily_quota=emu.quota_used + 1)  # its poll, not its read
+    emu.configure(quota_left=1)  # its poll, not its read
     with pytest.raises(QuotaExceededError):
         result.wait(progress=False)
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     ccpandas.run_result(result.run_id, client=client).verify()  # another view reads it
     assert result.after is None and result.retryable_runs
     result.retry_failed(progress=False)
@@ -321,10 +321,10 @@ def test_a_send_outdates_every_earlier_verification_read(fast_account):
     result = frame.cc.remove_from_lists([list_id], client=client, progress=False, wait=False)
     clock.advance(hours=2)
     result.wait(progress=False)
-    emu.configure(daily_quota=emu.quota_used)
+    emu.configure(quota_left=0)
     with pytest.raises(QuotaExceededError):
         result.verify()
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     result.retry_failed(progress=False, timeout=0)  # sent, not yet ended
     assert [state for state, _ in _afters(result.run_id)] == ["outdated", "outdated"]
     row = ccpandas.runs().set_index("run_id").loc[result.run_id]

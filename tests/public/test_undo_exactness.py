@@ -233,7 +233,7 @@ def test_an_undo_that_does_not_fit_in_todays_quota_sends_nothing(cc_emulator_fac
     _, _, removed = _remove_from_vip(emu, client, 9)
     check = undo_part(removed.undo(dry_run=True).plan).check_requests
     client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used() - check - 1)
-    emu.configure(daily_quota=emu.quota_used + check + 1)
+    emu.configure(quota_left=check + 1)
     with pytest.raises(QuotaShortError, match="before undoing anything") as info:
         removed.undo(progress=False)
     assert str(info.value).endswith("undo it then")

@@ -334,7 +334,7 @@ def test_the_summary_counts_every_post_sent_resends_included(emu):
 
 def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     client = client_for(emu)
-    emu.configure(daily_quota=3)  # the list listing (a run checks its lists) and 2 POSTs
+    emu.configure(quota_left=3)  # the list listing (a run checks its lists) and 2 POSTs
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()}, index=range(100, 1700))
     with pytest.raises(ccpandas.QuotaExceededError) as caught:
         df.cc.remove_from_lists(
@@ -354,7 +354,7 @@ def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
     )
     assert row["contacts"] == 1600 and row["lists"] == 1 and row["progress"] < 1
 
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     rebuilt = run_result(stopped.run_id)  # no client needed to look
     pd.testing.assert_frame_equal(rebuilt.rows, stopped.rows)
     resumed = resume(stopped.run_id, client=client, progress=False, runner=quick(client))
@@ -369,13 +369,13 @@ def test_resume_continues_a_stopped_run_and_sends_only_what_is_missing(emu):
 
 def _stopped_half_way(emu, client):
     """A run of 4 batches the API's quota stopped after 2 (its journal keeps it)."""
-    emu.configure(daily_quota=3)  # the list listing (a run checks its lists) and 2 POSTs
+    emu.configure(quota_left=3)  # the list listing (a run checks its lists) and 2 POSTs
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()})
     with pytest.raises(ccpandas.QuotaExceededError) as caught:
         df.cc.remove_from_lists(
             emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
         )
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     return caught.value.result
 
 
@@ -676,13 +676,13 @@ def test_df_cc_resume_checks_the_frame_and_keeps_its_rows(emu):
 
 def test_a_run_driven_elsewhere_cannot_be_resumed_meanwhile(emu):
     client = client_for(emu)
-    emu.configure(daily_quota=2)  # the list listing (a run checks its lists) and 1 POST
+    emu.configure(quota_left=2)  # the list listing (a run checks its lists) and 1 POST
     df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1000]})
     with pytest.raises(ccpandas.QuotaExceededError) as caught:
         df.cc.remove_from_lists(
             emu.account.list_ids()[:1], client=client, progress=False, snapshot=False
         )
-    emu.configure(daily_quota=None)
+    emu.configure(quota_left=None)
     result = caught.value.result
     holder = RunJournal.open(result.run_id)
     with holder.attach(result.runs):

@@ -266,7 +266,7 @@ def test_keep_waiting_after_a_quota_stop_shows_the_finished_result(
     text says, not the stopped one) and offers the undo."""
     emu, panel = _panel_on_55_lists(cc_emulator_factory)
     assert panel.plan is not None and panel.plan.n_requests == 2
-    emu.configure(daily_quota=emu.account.count() + 1)  # the first POST only
+    emu.configure(quota_left=1)  # the first POST only
     panel.confirm.value = True
     panel.remove_button.click()
     result = panel.result
@@ -275,7 +275,7 @@ def test_keep_waiting_after_a_quota_stop_shows_the_finished_result(
     assert panel.resume_button.layout.display is None
     assert "quota_exceeded" in panel.message.value  # what stopped it, and the reset
 
-    emu.configure(daily_quota=10_000)
+    emu.configure(quota_left=None)
     panel.resume_button.click()
     assert panel.result is result and result.ok and result.done
     assert result._repr_html_() in panel.result_view.value
@@ -292,14 +292,15 @@ def test_a_keep_waiting_refused_by_the_quota_check_keeps_the_run_on_show(
     waiting button stayed hidden on an unfinished run, and the status headline said
     "stopped waiting" (the Stop button's words) for the quota's stop (found by review)."""
     emu, panel = _panel_on_55_lists(cc_emulator_factory)
-    emu.configure(daily_quota=emu.account.count() + 1)  # the first POST only
+    emu.configure(quota_left=1)  # the first POST only
     panel.confirm.value = True
     panel.remove_button.click()
     result = panel.result
     assert result.summary().outcome == "quota_exceeded"
     headline = panel.status.text().splitlines()[0]
-    emu.configure(daily_quota=10_000)
+    emu.configure(quota_left=None)
     counter = panel.client.stats.day_counter
+    counter.day = counter.today()  # the day the resume checks, whatever the clock says
     counter.add(n=10_000 - counter.used() - 1)  # others spent the day
     panel.resume_button.click()
     assert isinstance(panel.error, ccpandas.QuotaShortError)
@@ -499,11 +500,11 @@ def test_a_run_left_only_its_verification_read_says_that_is_all(cc_emulator_fact
         list(lists["list_id"]), client=client, progress=False, wait=False
     )
     clock.advance(hours=2)  # every activity ended
-    emu.configure(daily_quota=emu.quota_used + 1)  # its look at them, not the read
+    emu.configure(quota_left=1)  # its look at them, not the read
     with pytest.raises(ccpandas.errors.QuotaExceededError):
         result.wait(progress=False)
     assert result.verification_due and result.summary().resume_call is not None
-    emu.configure(daily_quota=None)  # the reset
+    emu.configure(quota_left=None)  # the reset
     panel = RemovalPanel(frame, client=client, lists=lists)
     panel.result = result
     assert "Every activity ended; the lists are still to be read" in panel.result_view.value
