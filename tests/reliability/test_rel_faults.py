@@ -394,6 +394,7 @@ def test_a_run_that_waited_for_the_reset_backs_off_briefly_when_the_server_lags(
     frame = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:100]})
     plan = frame.cc.plan([target], client=client, snapshot=True)
     emu.configure(daily_quota=emu.quota_used)  # the server's day is spent
+    client.stats.day_counter.day = client.stats.day_counter.today()  # no midnight empties it
     client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used())  # ours too
     runner = fast_runner(client, clock=ClockFrom(ours, sleep=sleep), jitter=lambda: 0)
     result = run_plan(plan, client, progress=False, runner=runner, wait_for_quota=True)
@@ -431,6 +432,7 @@ def test_a_df_cc_run_that_waited_for_the_reset_backs_off_briefly_when_the_server
     before = memberships(emu)
     target = emu.account.list_ids()[0]
     frame = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:100]})
+    client.stats.day_counter.day = client.stats.day_counter.today()  # no midnight empties it
     client.stats.day_counter.add(n=10_000 - client.stats.day_counter.used())  # ours spent
     result = frame.cc.remove_from_lists(
         [target], client=client, progress=False, wait_for_quota=True, snapshot=False

@@ -46,7 +46,9 @@ LIST = "2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f"
 
 def client_for(emu, **kwargs) -> ccpandas.Client:
     kwargs.setdefault("rate", None)
-    return ccpandas.Client(token=emu.token, base_url=emu.base_url, **kwargs)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, **kwargs)
+    client.stats.day_counter.day = client.stats.day_counter.today()  # no midnight empties it
+    return client
 
 
 def quick(client, **kwargs) -> Runner:
