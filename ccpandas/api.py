@@ -166,8 +166,8 @@ def _plan_source(
         try:
             plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
         except PlanError as exc:
-            looked = names + tag_names
-            raise (names_not_looked_up(exc, looked) if looked else exc) from None
+            named = names or tag_names
+            raise (names_not_looked_up(exc, names, tag_names) if named else exc) from None
     if choice.snapshot is not False:
         from ccpandas.read.snapshot import check_continued
 
