@@ -88,7 +88,6 @@ log = logging.getLogger("ccpandas")
 __all__ = [
     "RUN_COLUMNS",
     "RUN_STATES",
-    "check_client",
     "check_source",
     "doctor",
     "plan_list_removal",

@@ -1109,9 +1109,6 @@ def next_href(body: Any) -> str | None:
     link that is not a string is returned as text: following it fails, where ending
     the read there would make it look complete.
 
-    Args:
-        body: A page as the API answered it, e.g. ``{"_links": {"next": {"href": "/v3/x"}}}``.
-
     Example:
         >>> next_href({"_links": {"next": {"href": 12}}}), next_href({"_links": {}})
         ('12', None)

@@ -213,8 +213,7 @@ def pick_client(client: Any) -> Client:
 
     Example:
         >>> from ccpandas import Client
-        >>> api = Client(token="t", base_url="http://127.0.0.1:9/v3")
-        >>> pick_client(api) is api
+        >>> pick_client(api := Client(token="t", base_url="http://127.0.0.1:9/v3")) is api
         True
     """
     from ccpandas.auth.connect import get_default_client
