@@ -59,7 +59,7 @@ from ccpandas.read.snapshot import SnapshotChoice, recheck_reads, with_recheck
 from ccpandas.report.progress import NullReporter, make_reporter
 from ccpandas.run.budget import QuotaCheck, day_usage
 from ccpandas.run.kinds import kind_of
-from ccpandas.run.options import RunOptions, check_client, check_source
+from ccpandas.run.options import RunOptions, check_client, check_source, pick_client
 from ccpandas.run.result import RemovalResult, rebuild_run, reread_lists
 from ccpandas.run.runner import Journal, NullJournal, Runner
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
@@ -88,7 +88,6 @@ log = logging.getLogger("ccpandas")
 __all__ = [
     "RUN_COLUMNS",
     "RUN_STATES",
-    "check_client",
     "check_source",
     "doctor",
     "plan_list_removal",
@@ -104,13 +103,6 @@ __all__ = [
 ]
 
 
-def _client(client: Client | None) -> Client:
-    from ccpandas.auth.connect import get_default_client
-
-    check_client(client)
-    return client if client is not None else get_default_client()
-
-
 def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
     """The :class:`~ccpandas.read.lists.Targets` of ``values`` (as :func:`list_values`
     read them, once, at the entry point): checked against one ``GET /contact_lists``
@@ -123,7 +115,7 @@ def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
     """
     if client is None and not list_names(values):
         return Targets(resolve_list_ids(values, None))
-    lists = read_lists(_client(client))
+    lists = read_lists(pick_client(client))
     return Targets(check_targets(values, lists), lists)
 
 
@@ -166,13 +158,13 @@ def _plan_source(
         try:
             plan_source_removal(checked, stand_ins(targets), exclude=exclude, **confirm)
         except PlanError as exc:
-            looked = names + tag_names
-            raise (names_not_looked_up(exc, looked) if looked else exc) from None
+            named = names or tag_names
+            raise (names_not_looked_up(exc, names, tag_names) if named else exc) from None
     if choice.snapshot is not False:
         from ccpandas.read.snapshot import check_continued
 
         check_continued(True, choice.snapshot_id)  # before a request
-    resolved = resolve_targets(targets + lists, _client(client) if online else client)
+    resolved = resolve_targets(targets + lists, pick_client(client) if online else client)
     if by_list:
         source = Source.list_ids(resolved.ids[len(targets) :])
     targets = resolved.ids[: len(targets)]
@@ -182,7 +174,7 @@ def _plan_source(
     if tag_names:
         from ccpandas.readers import resolve_tag_names  # exact tag names, like list names
 
-        source = Source.tag_ids(resolve_tag_names(tags, _client(client)))
+        source = Source.tag_ids(resolve_tag_names(tags, pick_client(client)))
     plan = plan_source_removal(source, targets, exclude=exclude, rate=pace_of(client), **confirm)
     # -- membership snapshot (ccpandas.read.snapshot): a preview of who leaves
     if choice.snapshot is False:
@@ -191,7 +183,7 @@ def _plan_source(
 
     plan = prepare_source_plan(
         plan,
-        _client(client),
+        pick_client(client),
         choice=choice,
         progress=options.progress,
         lists=resolved.lists,
@@ -327,7 +319,7 @@ def _plan_list(
         check_continued(True, choice.snapshot_id, column_values, key, kind)  # before a request
     if not (isinstance(values, Targets) and values.checked):
         offline = checked is not None and snapshot is False and options.dry_run
-        values = resolve_targets(tuple(given), client if offline else _client(client))
+        values = resolve_targets(tuple(given), client if offline else pick_client(client))
         check_list_count(kind, values.ids)  # names and ids of different lists, counted
     if checked is not None and snapshot is False:
         plan = retarget(checked, values.ids) if names else checked
@@ -339,7 +331,7 @@ def _plan_list(
     plan = prepare_frame_plan(
         data,
         values.ids,
-        _client(client) if snapshot is not False else client,
+        pick_client(client) if snapshot is not False else client,
         choice=dataclasses.replace(choice, by=key),
         column=column,
         progress=options.progress,
@@ -442,7 +434,7 @@ def execute(
     if options.dry_run:
         dry = template.replace(reporter=NullReporter())
         return RemovalResult(plan, [BatchRun(b) for b in plan.batches], dry, dry_run=True)
-    api = template.client if template.client is not None else _client(client)
+    api = template.client if template.client is not None else pick_client(client)
     reporter = make_reporter(options.progress)
     early = template.replace(client=api, reporter=reporter, wait_for_quota=options.wait_for_quota)
     plan, deferred = _still_planned(plan, early, options.gate) if later else (plan, None)
@@ -1228,7 +1220,7 @@ def _rebuild(
     api = client if client is not None else template.client
     _check_same_api(run_journal, api)
     # Without a client: the default client once it reads or sends (Runner.use_client).
-    default = None if api is not None else lambda: _check_same_api(run_journal, _client(None))
+    default = None if api is not None else lambda: _check_same_api(run_journal, pick_client(None))
     runner = template.replace(client=api, journal=run_journal, default_client=default)
     with db.readable(run_id):
         return rebuild_run(db, run_id, runner)
@@ -1497,6 +1489,5 @@ def doctor(client: Client | None = None) -> DoctorReport:
         >>> print(report)  # doctest: +SKIP
     """
     from ccpandas.read.assumptions import check_account
-    from ccpandas.readers import _client as resolve_client
 
-    return check_account(resolve_client(client))
+    return check_account(pick_client(client))

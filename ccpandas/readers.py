@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from ccpandas._docs import shared_params
-from ccpandas.auth.connect import get_default_client
 from ccpandas.client.http import Client
 from ccpandas.errors import PlanError
 from ccpandas.models import chunked
@@ -35,6 +34,7 @@ from ccpandas.plan.planner import _as_uuids, _by_names, list_names, list_values,
 from ccpandas.read.lists import check_targets, read_lists
 from ccpandas.read.snapshot import contact_status
 from ccpandas.report.progress import PageProgress, Reporter, check_progress
+from ccpandas.run.options import pick_client
 
 __all__ = [
     "CONTACT_COLUMNS",
@@ -284,9 +284,9 @@ def read_contacts(
         filters = ("lists", "status", "tags", "email", "include", *given)
         segment = _segment_query(segment_id, [k for k in filters if arguments[k] is not None])
         params = {"segment_id": segment, "limit": limit}
-        return _read_groups(_client(client), params, [], [], [], progress)
+        return _read_groups(pick_client(client), params, [], [], [], progress)
 
-    api = _client(client)
+    api = pick_client(client)
     list_ids = _list_ids(api, lists)  # after the other checks: names may cost a request
     tag_ids = list(dict.fromkeys(_resolve_tags(tag_values, tag_uuids, api)))
     base = {
@@ -398,21 +398,13 @@ def _read_all(
     """Every page of one GET as a frame of ``schema``, its pages reported as
     ``progress`` says (checked first, then the client)."""
     check_progress(progress)
-    api = _client(client)
+    api = pick_client(client)
     with closing(PageProgress(progress, key, key)) as pages:
         items = api.paginate(path, key, params, on_page=pages.page)
         return _frame(({col: item.get(col) for col in schema} for item in items), schema)
 
 
 # --------------------------------------------------------------------------- arguments
-
-
-def _client(client: Client | None) -> Client:
-    if client is None:
-        return get_default_client()
-    if not isinstance(client, Client):
-        raise TypeError(f"client must be a ccpandas.Client, not {type(client).__name__}")
-    return client
 
 
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
@@ -514,7 +506,7 @@ def _list_ids(client: Client | None, lists: str | Iterable[str] | None) -> list[
         return []
     values = list(list_values(values, "lists"))  # no request for None, NaN, "", 7...
     if list_names(values):
-        return list(dict.fromkeys(check_targets(values, read_lists(_client(client)), "lists")))
+        return list(dict.fromkeys(check_targets(values, read_lists(pick_client(client)), "lists")))
     return list(dict.fromkeys(resolve_list_ids(values, None)))
 
 

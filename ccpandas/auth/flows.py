@@ -516,8 +516,7 @@ def device_flow(
         except AuthError as exc:
             key = exc.error_key
             if key not in ("authorization_pending", "slow_down", "access_denied", "expired_token"):
-                view.status("failed", f"The sign-in failed ({key}).")
-                raise
+                raise  # the login's caller says that it failed (connect._run_flow)
         # Out of the except block: the errors below chain no earlier one.
         if key == "slow_down":
             interval += SLOW_DOWN_STEP
@@ -645,19 +644,17 @@ def pkce_flow(
     finally:
         server.server_close()
     if not secrets.compare_digest(answer.get("state", ""), state):
-        view.status("failed", "The answer did not match this login.")
         raise AuthError(
-            "The login answer did not match this login (state); try again.", error_key="state"
+            "the login answer did not match this login (state); try again.", error_key="state"
         )
     if "error" in answer:
-        denied = answer["error"] == "access_denied"
-        view.status("denied" if denied else "failed", "The sign-in was not completed.")
-        raise AuthError(
-            "The sign-in was denied in the browser."
-            if denied
-            else f"The sign-in failed: {answer['error']}. {answer.get('error_description', '')}",
-            error_key=answer["error"],
-        )
+        if answer["error"] != "access_denied":  # connect._run_flow says that it failed
+            raise AuthError(
+                f"{answer['error']}: {answer.get('error_description', '')}",
+                error_key=answer["error"],
+            )
+        view.status("denied", "The sign-in was not completed.")
+        raise AuthError("The sign-in was denied in the browser.", error_key="access_denied")
     if not code:
         raise AuthError(
             "The browser came back without an authorization code.", error_key="invalid_response"

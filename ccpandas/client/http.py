@@ -80,6 +80,7 @@ __all__ = [
     "bearer_token",
     "default_client",
     "is_loopback_host",
+    "next_href",
     "normalize_base_url",
     "resolve_base_url",
     "set_default_client",
@@ -918,7 +919,7 @@ class Client:
         for page in itertools.count(1):
             body = body if isinstance(body, dict) else {}
             items = body.get(key) or []
-            href = _next_href(body)
+            href = next_href(body)
             if item_key is not None:
                 fresh = [i for i in items if not isinstance(i, dict) or i.get(item_key) not in read]
                 if items and not fresh:
@@ -1104,10 +1105,19 @@ def _error_body(resp: requests.Response) -> Any:
         return {"error_message": text} if text else None
 
 
-def _next_href(body: dict[str, Any]) -> str | None:
-    nxt = (body.get("_links") or {}).get("next") or {}
+def next_href(body: Any) -> str | None:
+    """The page after ``body`` (its ``_links.next.href``), None on the last page. A next
+    link that is not a string is returned as text: following it fails, where ending
+    the read there would make it look complete.
+
+    Example:
+        >>> next_href({"_links": {"next": {"href": 12}}}), next_href({"_links": {}})
+        ('12', None)
+    """
+    links = body.get("_links") if isinstance(body, dict) else None
+    nxt = links.get("next") if isinstance(links, dict) else None
     href = nxt.get("href") if isinstance(nxt, dict) else None
-    return href if isinstance(href, str) and href else None
+    return None if href is None or href == "" else str(href)
 
 
 def _short(error: BaseException) -> str:

@@ -1369,22 +1369,29 @@ def stand_ins(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(NAME_STAND_IN if v in names else v for v in values)
 
 
-def names_not_looked_up(error: PlanError, names: Sequence[str]) -> PlanError:
-    """``error`` (found with :func:`stand_ins` for ``names``) saying that the names
-    were not looked up: nothing was sent, so whether they exist is still open.
+def names_not_looked_up(
+    error: PlanError, names: Sequence[str], tags: Sequence[str] = ()
+) -> PlanError:
+    """``error`` (found with :func:`stand_ins` for ``names`` and ``tags``) saying that
+    the names were not looked up: nothing was sent, so whether they exist is still open.
 
     Args:
         error: The PlanError found while planning with stand-ins.
-        names: The list (or tag) names that stand-ins replaced.
+        names: The list names that stand-ins replaced.
+        tags: The tag names that stand-ins replaced. Default none.
 
     Example:
-        >>> str(names_not_looked_up(PlanError("column 'x' not found"), ["VIP"]))
-        "column 'x' not found (nothing was sent; list name 'VIP' not looked up yet)"
+        >>> str(names_not_looked_up(PlanError("bad"), ["VIP"], ["a", "b"]))
+        "bad (nothing was sent; list name 'VIP' and tag names 'a', 'b' not looked up yet)"
     """
-    shown = ", ".join(short_repr(n) for n in list(dict.fromkeys(names))[:10])
-    ss = "s" * (len(set(names)) != 1)
+    said = []
+    for kind, given in (("list", names), ("tag", tags)):
+        unique = list(dict.fromkeys(given))
+        if unique:
+            shown = ", ".join(short_repr(n) for n in unique[:10])
+            said.append(f"{kind} name{'s' * (len(unique) != 1)} {shown}")
     return PlanError(
-        f"{error} (nothing was sent; list name{ss} {shown} not looked up yet)",
+        f"{error} (nothing was sent; {' and '.join(said)} not looked up yet)",
         column=error.column,
         values=error.values,
     )

@@ -36,7 +36,7 @@ import requests
 
 from ccpandas._env import package_version
 from ccpandas._secret import jwt_parts
-from ccpandas.client.http import Client
+from ccpandas.client.http import Client, next_href
 from ccpandas.client.transport import map_transport_error
 from ccpandas.errors import (
     APIError,
@@ -298,16 +298,8 @@ def _no_status(items: list[dict[str, Any]]) -> Verdict:
     return f"a top-level status: {_word(odd[0])}" if odd else None
 
 
-def _next_href(answers: Sequence[Answer]) -> str | None:
-    body = _body(answers)
-    links = body.get("_links") if isinstance(body, dict) else None
-    nxt = links.get("next") if isinstance(links, dict) else None
-    href = nxt.get("href") if isinstance(nxt, dict) else None
-    return href if isinstance(href, str) else None
-
-
 def _next_link(answers: Sequence[Answer]) -> Verdict:
-    href = _next_href(answers)
+    href = next_href(_body(answers))
     if href is None:
         return Result.NOT_SEEN  # one list only: no next page
     parts = urlsplit(href)
@@ -733,7 +725,7 @@ class _Probe:
 def _run_requests(probe: _Probe) -> None:
     """At most 7 GETs: 3 of lists, then contacts, activities, a 404 and a 401."""
     probe.get("lists", "/contact_lists", {"limit": 1, "include_membership_count": "all"})
-    href = _next_href([probe.answers["lists"]]) if "lists" in probe.answers else None
+    href = next_href(probe.answers["lists"].body) if "lists" in probe.answers else None
     if href is not None and not urlsplit(href).netloc:
         probe.get("lists_next", href, shown="?cursor=<cursor>")
         probe.get("lists_last", "/contact_lists", {"limit": 1000})

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from ccpandas.client.http import next_href
 from ccpandas.errors import APIError, CCError, PlanError, SnapshotInterrupted
 from ccpandas.models import SourceKind
 from ccpandas.plan import planner
@@ -413,7 +414,7 @@ class _Reading:
                     first, href, rereads = None, None, rereads + 1
                     continue
                 unsettled, first = True, count
-            href = _next(body)
+            href = next_href(body)
             if href is None and unsettled:
                 self.unsettled.extend(p["lists"])
                 if self.select is not None and self.select.by != "email":
@@ -530,15 +531,6 @@ def _read_active(client: Any, list_ids: Sequence[str]) -> tuple[set[str], int]:
         )
         found.update(str(c["contact_id"]).lower() for c in items)
     return found, len(pages)
-
-
-def _next(body: Any) -> str | None:
-    href = (
-        ((body.get("_links") or {}).get("next") or {}).get("href")
-        if isinstance(body, dict)
-        else None
-    )
-    return str(href) if href else None
 
 
 def _progress(pages: int, total: int | None, contacts: int, *, done: bool = False) -> Snapshot:

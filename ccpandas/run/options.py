@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ccpandas.errors import check_timeout, short_repr
 from ccpandas.report.progress import Reporter, check_progress, make_reporter
@@ -30,11 +30,15 @@ from ccpandas.run.budget import QuotaCheck
 from ccpandas.run.runner import Runner
 from ccpandas.vocab import VerifyMethod
 
+if TYPE_CHECKING:
+    from ccpandas.client.http import Client
+
 __all__ = [
     "RunOptions",
     "check_client",
     "check_progress",
     "check_source",
+    "pick_client",
 ]
 
 _FLAGS = ("dry_run", "wait", "wait_for_quota")
@@ -201,6 +205,21 @@ def check_client(client: Any, name: str = "client") -> None:
         raise TypeError(
             f"{name} must be a ccpandas.Client (or None for the default client), not {given}"
         )
+
+
+def pick_client(client: Any) -> Client:
+    """``client`` checked by :func:`check_client`, or the default client for None
+    (:func:`ccpandas.get_default_client`): the public calls' one way to pick theirs.
+
+    Example:
+        >>> from ccpandas import Client
+        >>> pick_client(api := Client(token="t", base_url="http://127.0.0.1:9/v3")) is api
+        True
+    """
+    from ccpandas.auth.connect import get_default_client
+
+    check_client(client)
+    return client if client is not None else get_default_client()
 
 
 def check_source(source: Any) -> None:

@@ -398,13 +398,10 @@ class RemovalPanel(TextBox):
     def _with_snapshot(self, choice: Any, targets: tuple[str, ...]) -> RemovalPlan:
         """A source's plan with the target lists' members read (the checkbox): a
         preview of who leaves, counting the read of the lists again before the send."""
-        from ccpandas.api import check_client
-        from ccpandas.auth.connect import get_default_client
         from ccpandas.read.snapshot import SnapshotChoice, prepare_source_plan, with_recheck
-        from ccpandas.run.options import RunOptions
+        from ccpandas.run.options import RunOptions, pick_client
 
-        check_client(self.client)
-        client = self.client if self.client is not None else get_default_client()
+        client = pick_client(self.client)
         read = SnapshotChoice(snapshot=True)
         # As every run: refused before the first list read when it cannot fit today.
         gate = RunOptions.of(wait_for_quota=False).started(client).gate

@@ -8,11 +8,12 @@ import os
 import stat
 
 import pytest
+import requests
 from auth_support import CLIENT_ID, User, pkce_login
 
 import ccpandas
 from ccpandas.auth import flows as authflows
-from ccpandas.auth.connect import get_default_client, login
+from ccpandas.auth.connect import TextView, get_default_client, login
 from ccpandas.auth.tokenstore import TokenStore
 from ccpandas.errors import AuthError, ConfigError
 
@@ -96,6 +97,28 @@ def test_device_flow_slows_down_when_asked(auth_emu, monkeypatch) -> None:
     # one slow_down, then the client waited long enough: no second one
     assert emu.oauth.events["error:slow_down"] == 1
     assert emu.oauth.events["token:device_code"] == 1
+
+
+def test_a_failed_sign_in_says_so_once(auth_emu, capsys) -> None:
+    emu = auth_emu()
+
+    class Elsewhere(User):  # another program redeems the approved code before this login
+        def show_device_code(self, code):
+            TextView.show_device_code(self, code)
+            emu.oauth.approve(code.user_code)
+            form = {"grant_type": authflows.DEVICE_GRANT, "client_id": CLIENT_ID}
+            form["device_code"] = code.device_code.reveal()
+            assert requests.post(f"{emu.auth_url}/token", data=form, timeout=5).ok
+
+    user = Elsewhere(emu)
+    with pytest.raises(AuthError, match="invalid or already used"):
+        login(CLIENT_ID, auth_url=emu.auth_url, base_url=emu.base_url, view=user)
+    with pytest.raises(AuthError, match="invalid_scope"):
+        pkce_login(emu, pkce := User(emu), scopes=["nonsense"], timeout=20)
+    pkce.join()
+    out = capsys.readouterr().out
+    assert user.states == ["waiting", "failed"] and pkce.states == ["waiting", "failed"]
+    assert out.count("failed") == 2, out  # one line for each sign-in
 
 
 def test_pkce_login_with_a_loopback_redirect(auth_emu, store: TokenStore) -> None:

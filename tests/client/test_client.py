@@ -747,6 +747,15 @@ def test_paginate_stops_on_a_repeated_link(scripted):
         list(make(scripted).paginate("/x", "x"))
 
 
+def test_paginate_never_ends_silently_on_a_next_link_that_is_not_a_string(scripted):
+    # The snapshot reader's rule, for every read: a link it cannot follow is an error,
+    # not the last page (the read would look complete).
+    scripted.add((200, {"x": [1], "_links": {"next": {"href": 12}}}), (404, err_body("no")))
+    with pytest.raises(CCError):
+        list(make(scripted).paginate("/x", "x"))
+    assert len(scripted.seen) == 2  # the link was followed, and its failure said so
+
+
 def test_activity_helpers(scripted):
     scripted.add(
         (200, {"activity_id": UUID, "state": "completed"}),

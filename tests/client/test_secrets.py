@@ -331,3 +331,18 @@ def test_a_token_given_as_the_base_url_is_not_quoted(emu):
     assert caught(lambda: Client(token, "api.cc.email/v3")).args == (
         "base_url must look like https://host/v3, not 'api.cc.email/v3'",  # a URL: quoted
     )
+
+
+@pytest.mark.parametrize("given", ["SECRETPAYLOAD-a1b2c3", ("my-app", "SECRETPAYLOAD-a1b2c3")])
+def test_readers_and_plans_refuse_a_wrong_client_alike_before_any_request(emu, given):
+    frame = pd.DataFrame({"contact_id": emu.account.contact_ids()[:1]})
+    before = emu.account.request_counts.total()
+    errors = [
+        caught(lambda: ccpandas.read_contact_lists(client=given)),
+        caught(lambda: ccpandas.read_contacts(client=given, lists=["Newsletter"])),
+        caught(lambda: ccpandas.remove_from_lists(frame, ["Newsletter"], client=given)),
+    ]
+    assert all(isinstance(error, TypeError) for error in errors)
+    assert len({str(error) for error in errors}) == 1, errors
+    assert "SECRETPAYLOAD" not in str(errors[0])
+    assert emu.account.request_counts.total() == before

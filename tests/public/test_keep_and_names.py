@@ -119,3 +119,18 @@ def test_the_plans_advice_to_keep_the_rest_is_one_the_guard_lets_through(fast_ac
         [target], client=client, max_removed=None, progress=False
     )
     assert kept.ok and acct.members(target) == set(stay)
+
+
+def test_refused_input_names_the_tags_and_lists_it_did_not_look_up(fast_account):
+    emu, client, target = fast_account(seed=43, contacts=100)
+    before = emu.account.request_counts.total()
+    says = {
+        (target,): "tag name 'Spring fair' not looked up",
+        ("Newsletter",): "list name 'Newsletter' and tag name 'Spring fair' not looked up",
+    }
+    for targets, message in says.items():
+        with pytest.raises(PlanError, match=f"nothing was sent; {message}"):
+            ccpandas.remove_list_memberships(
+                client, targets, source=Source.tag_ids(["Spring fair"]), exclude=[target]
+            )
+    assert emu.account.request_counts.total() == before
