@@ -257,6 +257,9 @@ def test_verify_of_a_run_the_journal_no_longer_has_says_so(cc_emulator_factory, 
     with pytest.raises(CCError, match="no longer has run") as info:
         result.verify()
     assert "nothing was sent or read" in str(info.value) and emu.account.count() == sent
+    with pytest.raises(CCError, match="no longer has run"):
+        result.wait(progress=False)  # nor followed from memory
+    assert emu.account.count() == sent
 
 
 def test_api_selected_sources_are_undone_exactly(cc_emulator_factory, connect) -> None:
