@@ -994,9 +994,10 @@ class RemovalResult:
                 f"{said} it restored): continuing it would take off again what the undo put "
                 "back; nothing was sent. Plan the change again instead."
             )
+        nothing = "nothing was read" if call == "verify" else "nothing was sent or read"
         raise PlanError(  # a result made before the undo (elsewhere) still shows it busy
             f"{said} it restored): its lists show that undo's work now, which a read for this "
-            f"run would take for its failure; nothing was read. ccpandas.run_result({run!r}) "
+            f"run would take for its failure; {nothing}. ccpandas.run_result({run!r}) "
             f"shows the run as the journal has it, ccpandas.run_result({by!r}).verify() "
             "verifies the undo."
         )
