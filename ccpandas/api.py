@@ -982,6 +982,7 @@ RUN_COLUMNS = (
     "outcome",
     "requests_spent",
     "requests_spent_at_least",
+    "undone_by",
 )
 #: What :func:`runs` says about a run.
 RUN_STATES = {
@@ -1021,7 +1022,8 @@ def runs(*, journal: JournalDB | None = None) -> pd.DataFrame:
     ``quota_exceeded``...; None for a run driven now, or journaled without one),
     ``requests_spent`` (every request the run spent, as its summary's ``spent``; None
     when journaled without the count), ``requests_spent_at_least`` (True: that count is
-    a lower bound, a process driving the run was killed or drives it still), and more.
+    a lower bound, a process driving the run was killed or drives it still),
+    ``undone_by`` (the undo that reverted the run, as its summary's; None), and more.
     A missing text value (``stop_reason`` of a completed run, say) is always None, in an
     object column.
 
@@ -1089,6 +1091,7 @@ def _runs_row(rec: dict[str, Any], db: JournalDB, verified: dict[str, str]) -> d
         # Every request spent, as the result's summary says; None: not journaled.
         requests_spent=None if spent is None else sum(spent.values()),
         requests_spent_at_least=at_least,
+        undone_by=(db.undone_by(rec["run_id"]) or {}).get("run_id"),  # as its summary says
     )
     # What a re-read verified, in the column of the run's kind ("removed_memberships").
     row[kind_of(rec["kind"]).verified_column] = verified.get(rec["run_id"])

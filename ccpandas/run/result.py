@@ -517,6 +517,8 @@ class RemovalResult:
                 undone: its lists show the undo's work (nothing is read).
             ~ccpandas.errors.RunLockedError: Another process drives the run right now:
                 nothing is read.
+            CCError: The journal no longer has the run (its file set aside since this
+                result was made): nothing is read; put it back, then verify again.
             QuotaExceededError: The daily quota is spent: the run stops there, as a
                 run's own verification does (``quota_exceeded``, pairs ``unverified``).
 
@@ -525,12 +527,7 @@ class RemovalResult:
         """
         if self.dry_run:
             raise PlanError("this was a dry run: nothing to verify")
-        if undo := self._undone_by():  # its lists show the undo's work now, not this run's
-            raise PlanError(
-                f"run {self.run_id} was undone by run {undo}: a read of its lists now would "
-                f"take what that undo put back for this run's failure; nothing was read. "
-                f"ccpandas.run_result({undo!r}).verify() verifies the undo."
-            )
+        self._refuse_undone("verify")  # its lists show the undo's work now, not this run's
         stats = getattr(self.runner.use_client(client), "stats", None)
         marks = [stats.split()] * 2 if stats is not None else []  # no reads, no changes
         # Under the run's lock: a read made while another process drives the run
@@ -705,7 +702,7 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-        self._refuse_undone()  # its story goes on without the undo
+        self._refuse_undone("wait")  # its story goes on without the undo
         asks = not self.done or self._should_verify()  # a finished run: no client needed
         marks = self._reset(options.progress, asks)
         self._drive(lambda: self.runner.wait(self.runs, timeout=options.timeout), marks)
@@ -811,7 +808,8 @@ class RemovalResult:
         # The lists are read again under the run's lock: when another process drives
         # the run, RunLockedError before any read.
         with self._held():
-            self._refuse_undone(retry)  # under the lock an undo of the run journals itself
+            # Under the lock an undo of the run journals itself.
+            self._refuse_undone("retry" if retry else "resume")
             marks = self._reset(progress)
             # Its checks' waits show (and its Stop button stops them) in the display.
             self.runner.reporter.start(self.runner.snapshot(self.runs, "starting"))
@@ -870,7 +868,7 @@ class RemovalResult:
             True
         """
         options = RunOptions.of(timeout=timeout, progress=progress)
-        self._refuse_undone(retry=True)  # a stopped run's rest too; a finished run: a no-op
+        self._refuse_undone("retry")  # a stopped run's rest too; a finished run: a no-op
         if self.retryable_runs:
             self._send(options, options.progress, retry=True, check=True)
         return self
@@ -973,31 +971,36 @@ class RemovalResult:
         """
         return resume_call_text(self.run_id, self.runner.client)
 
-    def _undone_by(self) -> str | None:
-        """The latest undo journaled of this run that sent a request (None: none): a
-        resume or a retry would take off again what that undo put back."""
-        db = self._db
-        return None if db is None else next(reversed(db.undos_of(self.run_id)), None)
+    def _undone_by(self) -> dict[str, Any] | None:
+        """The undo of this run, as :meth:`JournalDB.undone_by
+        <ccpandas.store.journal.JournalDB.undone_by>` says (None: not undone)."""
+        return None if self._db is None else self._db.undone_by(str(self.run_id))
 
-    def _undo_state(self, undo: str | None) -> str:
-        """Where the undo ``undo`` stands, when it did not complete: " (that undo:
-        processing)"; "" once it completed (its outcome as its driving call left it)."""
-        rec = self._db.run_record(undo) if undo and self._db is not None else {}
-        word = rec.get("outcome") or rec.get("stop_reason") or "unfinished"
-        return "" if not undo or word == RunOutcome.COMPLETED else f" (that undo: {word})"
-
-    def _refuse_undone(self, retry: bool = False) -> None:
-        """A PlanError, nothing sent, when this run was undone and has batches to send
-        (``retry``: or to send again; a resume: or activities to follow, a verification
-        to read): resuming (or retrying) it would remove again the memberships its undo
-        restored, or tell the run's story without the undo."""
-        left = self.retryable_runs if retry else not self.done or self.verification_due
-        if (to_send(self.runs) or left) and (undo := self._undone_by()):
+    def _refuse_undone(self, call: str = "resume") -> None:
+        """A PlanError, nothing sent nor read, when this run was undone and ``call``
+        would act on it: a ``"resume"`` (or ``"wait"``) with batches to send, activities
+        to follow or a verification to read, a ``"retry"`` with batches to send (again),
+        a ``"verify"`` always. Sending would take off again what the undo put back;
+        reading would take the undo's work for this run's."""
+        left = self.retryable_runs if call == "retry" else not self.done or self.verification_due
+        if not (to_send(self.runs) or left or call == "verify"):
+            return
+        if (undo := self._undone_by()) is None:
+            return
+        run, by = self.run_id, undo["run_id"]
+        said = f"run {run} was {_undone_note(undo)} (ccpandas.run_result({by!r}) shows what"
+        if call in ("resume", "retry"):
             raise PlanError(
-                f"run {self.run_id} was undone by run {undo} (ccpandas.run_result("
-                f"{undo!r}) shows what it restored): continuing it would take off again "
-                "what the undo put back; nothing was sent. Plan the change again instead."
+                f"{said} it restored): continuing it would take off again what the undo put "
+                "back; nothing was sent. Plan the change again instead."
             )
+        nothing = "nothing was read" if call == "verify" else "nothing was sent or read"
+        raise PlanError(  # a result made before the undo (elsewhere) still shows it busy
+            f"{said} it restored): its lists show that undo's work now, which a read for this "
+            f"run would take for its failure; {nothing}. ccpandas.run_result({run!r}) "
+            f"shows the run as the journal has it, ccpandas.run_result({by!r}).verify() "
+            "verifies the undo."
+        )
 
     def _reset(self, progress: Any, asks: bool = True) -> list[tuple[int, int]]:
         """A driving call's start: its display (``progress`` None keeps the run's), an
@@ -1249,10 +1252,9 @@ class RemovalResult:
             preview = tuple((k, v) for k, v in plan.summary_lines()[1:])
         dup = self._duplicate_example()
         outcome = summaries.outcome_of(self, [*by_status, *pairs], error)
-        undone = self._undone_by()  # not to be resumed, nor undone again
-        said = f"undone by run {undone}{self._undo_state(undone)}" + (
-            ": it is not resumed" if outcome.unfinished else ""
-        )
+        undo = self._undone_by()  # not to be resumed, nor undone again
+        undone = None if undo is None else str(undo["run_id"])
+        said = _undone_note(undo) + (": it is not resumed" if outcome.unfinished else "")
         states = collections.Counter(str(r.state) for r in runs)
         return Summary(
             run_id=self.run_id,
@@ -1565,6 +1567,16 @@ def _restated(exc: Any, cls: type[Any], step: str, **extra: Any) -> Any:
     )
     new.__cause__ = exc
     return new
+
+
+def _undone_note(undo: dict[str, Any] | None) -> str:
+    """ "undone by run X", with " (that undo: processing)" while X did not complete (its
+    outcome as its driving call left it); "" for a run not undone (``undo`` None)."""
+    if undo is None:
+        return ""
+    word = undo["outcome"] or undo["stop_reason"] or "unfinished"
+    state = "" if word == RunOutcome.COMPLETED else f" (that undo: {word})"
+    return f"undone by run {undo['run_id']}{state}"
 
 
 def resume_call_text(run_id: str | None, client: Any) -> str:

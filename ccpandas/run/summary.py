@@ -516,6 +516,7 @@ class Summary:
             else None,
             "error": self.error or None,
             "notes": list(self.facts),
+            "undone_by": self.undone_by,
             "output": output,
         }
 

@@ -85,11 +85,11 @@ def _refuse_undone(db: JournalDB, run_id: str, force: bool) -> None:
     """A PlanError naming the undo of ``run_id`` already journaled (over or not; one
     that stopped before anything of it reached the API does not count), unless
     ``force``."""
-    earlier = db.undos_of(run_id)
-    if not earlier or force:
+    undo = db.undone_by(run_id)
+    if undo is None or force:
         return
-    last = earlier[-1]
-    if db.run_record(last)["outcome"] in (RunOutcome.COMPLETED, RunOutcome.FAILED):
+    last = undo["run_id"]
+    if undo["outcome"] in (RunOutcome.COMPLETED, RunOutcome.FAILED):
         raise PlanError(
             f"run {run_id} was already undone by run {last} "
             f"(ccpandas.run_result({last!r}) shows what it restored); pass force=True "
@@ -328,10 +328,8 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
     )
     # A later run that a completed undo reverted no longer stands: neither it nor its
     # undo is a change that undoing this run would revert (undo R2, then R1).
-    later = {row["run_id"] for row in rows}
-    reverted = later & {
-        row["parent"] for row in rows if row["kind"] == "undo" and row["outcome"] == "completed"
-    }
+    undos = {row["run_id"]: db.undone_by(row["run_id"]) for row in rows}
+    reverted = {r for r, u in undos.items() if u and u["outcome"] == RunOutcome.COMPLETED}
     out = []
     for row in rows:
         if row["kind"] == "undo" and row["parent"] in reverted | {run_id}:

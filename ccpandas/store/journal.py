@@ -559,19 +559,21 @@ class JournalDB:
     def _batch_records(self, run_id: str) -> list[dict[str, Any]]:
         return self.query("SELECT * FROM batches WHERE run_id = ? ORDER BY batch", (run_id,))
 
-    def undos_of(self, run_id: str, *, sent: bool = True) -> list[str]:
-        """The undo runs journaled for ``run_id`` (over or not), oldest first.
+    def undone_by(self, run_id: str, *, sent: bool = True) -> dict[str, Any] | None:
+        """The latest undo journaled of ``run_id`` (over or not): its ``run_id``,
+        ``status``, ``stop_reason`` and ``outcome``; None when it was not undone. The
+        one answer to "was this run undone?" (its summary, runs(), the refusals).
 
         Args:
             run_id: The run undone, e.g. ``"20250301-231501-7f3a2c"``.
-            sent: True (the default, what "already undone" means): leave out an undo that
+            sent: True (the default, what "undone" means): leave out an undo that
                 stopped before any request of it could reach the API (each refused or
                 never sent, none sent again); one still running, or just journaled,
-                counts. False: every one.
+                counts. False: any.
 
         Example:
-            >>> open_journal().undos_of("20250301-231501-7f3a2c")  # doctest: +SKIP
-            ['20250302-080000-1a2b3c']
+            >>> open_journal().undone_by("20250301-231501-7f3a2c")["run_id"]  # doctest: +SKIP
+            '20250302-080000-1a2b3c'
         """
         went = (  # not stopped, or an attempt that went out (a resend may have too)
             " AND (r.status != 'stopped' OR EXISTS (SELECT 1 FROM attempts a"
@@ -579,11 +581,11 @@ class JournalDB:
             f" OR a.outcome NOT IN ('{Outcome.NOT_SENT}', '{Outcome.REJECTED}'))))"
         )
         rows = self.query(
-            "SELECT run_id FROM runs r WHERE kind = 'undo' AND parent = ?"
-            f"{went if sent else ''} ORDER BY created_at",
+            "SELECT run_id, status, stop_reason, outcome FROM runs r WHERE kind = 'undo' "
+            f"AND parent = ?{went if sent else ''} ORDER BY created_at DESC, rowid DESC LIMIT 1",
             (run_id,),
         )
-        return [r["run_id"] for r in rows]
+        return rows[0] if rows else None
 
     # -- locks ----------------------------------------------------------------------
     def unanswered(self, run_id: str) -> set[int]:
@@ -902,8 +904,17 @@ class RunJournal:
         """The run's journaled requests spent, per part (None: not counted), and True
         when that is a lower bound (:func:`journaled_spent`): under :meth:`hold`, what a
         call adds its own requests to (another process may have driven the run since).
+        A CCError when the file no longer has the run: the call stops there.
         """
-        return journaled_spent(self.db.run_record(self.run_id).get("spent"))
+        if not (rows := self.db.query("SELECT spent FROM runs WHERE run_id = ?", (self.run_id,))):
+            raise CCError(
+                f"the journal {self.db.path} no longer has run {self.run_id} (its file was "
+                "set aside or replaced, or the run deleted from it, since this result was "
+                "made): whether the run was undone or moved on elsewhere is not known, and "
+                "nothing could be recorded; nothing was sent or read. Put the journal file "
+                f"back (in the folder {DATA_DIR_ENV} names), then call again."
+            )
+        return journaled_spent(rows[0]["spent"])
 
     def catch_up(self, runs: Sequence[BatchRun]) -> None:
         """``runs`` as the journal has them (another call or process may have moved the

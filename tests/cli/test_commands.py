@@ -40,6 +40,7 @@ REPORT_KEYS = {
     "resume",
     "error",
     "notes",  # the summary's other lines, as the text's note lines (added, not changed)
+    "undone_by",  # the undo that reverted the run, or null (added, not changed)
     "output",
     "input",
 }

@@ -56,6 +56,12 @@ def test_runs_shows_kind_parent_and_list_names(cli, lists, members_csv) -> None:
     remove_row = next(r for r in rows if r.startswith(run["run_id"]))
     assert " undo " in undo_row and run["run_id"] in undo_row  # its parent
     assert " remove " in remove_row and name in remove_row and name in undo_row
+    # Which run undid it, structured (a note only before): runs --json, resume --json.
+    records = {r["run_id"]: r for r in json.loads(cli("runs", "--json").out)}
+    assert records[run["run_id"]]["undone_by"] == undo["run_id"]
+    assert records[undo["run_id"]]["undone_by"] is None and undo["undone_by"] is None
+    resumed = cli("resume", run["run_id"], "--json")  # over: nothing to send, not refused
+    assert json.loads(resumed.out)["undone_by"] == undo["run_id"], resumed.err
 
 
 # --------------------------------------------------------------------------- resume and 401

@@ -215,6 +215,51 @@ def test_a_completed_run_undone_says_so_and_offers_no_undo(cc_emulator_factory, 
         assert str(shown.summary().outcome) == "completed"
     assert undo.summary().undone_by is None  # an undo is not undone
     assert ccpandas.runs().set_index("run_id").loc[result.run_id, "state"] == "completed"
+    # undone_by, structured, in --json and runs() too (only a note before), one answer.
+    assert summary.to_json("resume")["undone_by"] == undo.run_id
+    assert undo.summary().to_json("undo")["undone_by"] is None
+    table = ccpandas.runs().set_index("run_id")["undone_by"]
+    assert table[result.run_id] == undo.run_id and table[undo.run_id] is None
+
+
+def test_a_stale_result_of_a_run_undone_elsewhere_says_so_on_wait(
+    cc_emulator_factory, connect
+) -> None:
+    # Still processing in memory; another result object followed the run to its end
+    # and undid it. wait() was refused as a resume ("would take off again"), which it
+    # is not: it says the run was undone, by which run, and where to look.
+    emu, client, _, _, result = _small_removal(cc_emulator_factory, connect, 20, wait=False)
+    other = ccpandas.run_result(result.run_id, client=client)
+    undo = other.wait(progress=False).undo(progress=False)
+    assert undo.ok and not result.done
+    sent = emu.account.count()
+    with pytest.raises(PlanError, match=f"undone by run {undo.run_id}") as info:
+        result.wait(progress=False)
+    text = str(info.value)
+    assert "take off again" not in text and "nothing was sent or read" in text, text
+    assert f"ccpandas.run_result({result.run_id!r})" in text, text
+    assert emu.account.count() == sent
+
+
+def test_verify_of_a_run_the_journal_no_longer_has_says_so(cc_emulator_factory, connect) -> None:
+    # The journal lost the run while its result was in memory (its rows pruned from
+    # the file): verify() said only "no run ... in the journal", as for a typo'd id.
+    import sqlite3
+
+    from ccpandas.errors import CCError
+    from ccpandas.store.journal import open_journal
+
+    emu, _client, _, _, result = _small_removal(cc_emulator_factory, connect, 20)
+    with sqlite3.connect(open_journal().path) as pruned:
+        for table in ("attempts", "batches", "runs"):
+            pruned.execute(f"DELETE FROM {table} WHERE run_id = ?", (result.run_id,))
+    sent = emu.account.count()
+    with pytest.raises(CCError, match="no longer has run") as info:
+        result.verify()
+    assert "nothing was sent or read" in str(info.value) and emu.account.count() == sent
+    with pytest.raises(CCError, match="no longer has run"):
+        result.wait(progress=False)  # nor followed from memory
+    assert emu.account.count() == sent
 
 
 def test_api_selected_sources_are_undone_exactly(cc_emulator_factory, connect) -> None:
@@ -502,4 +547,4 @@ def test_an_undo_of_a_run_another_process_holds_stops_and_says_undo_again(
         ccpandas.undo(result.run_id, client=client, progress=False)
     assert "undo it again once that ends" in str(info.value)
     assert "resume" not in str(info.value)
-    assert adds(emu) == 0 and not open_journal().undos_of(result.run_id, sent=False)
+    assert adds(emu) == 0 and open_journal().undone_by(result.run_id, sent=False) is None
