@@ -15,11 +15,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, Unpack
 
 import pandas as pd
 
@@ -104,6 +105,38 @@ __all__ = [
 ]
 
 
+_P = ParamSpec("_P")
+
+
+def _sent_by(client: Client | None) -> int | None:
+    """Requests ``client`` (None: the default client, once one exists) has sent so far,
+    every attempt included; None for a client that counts nothing."""
+    if client is None:
+        from ccpandas.client.http import default_client  # read, never built
+
+        client = default_client()
+    stats = getattr(client, "stats", None)
+    return None if stats is None else int(stats.requests)
+
+
+def _counted(plan_call: Callable[_P, RemovalPlan]) -> Callable[_P, RemovalPlan]:
+    """``plan_call`` (its client first, or ``client=``), its plan told what planning sent
+    (``spent_reads``): its own figures leave out a retried read and the listing of a
+    plan without a snapshot, which a run of it has spent all the same."""
+
+    @functools.wraps(plan_call)
+    def counted(*args: _P.args, **kwargs: _P.kwargs) -> RemovalPlan:
+        client: Any = kwargs["client"] if "client" in kwargs else args[0]
+        before = _sent_by(client) or 0
+        plan = plan_call(*args, **kwargs)
+        after = _sent_by(client)
+        if after is None or plan.part is not None:
+            return plan
+        return dataclasses.replace(plan, spent_reads=max(after - before, plan.read_requests))
+
+    return counted
+
+
 def _client(client: Client | None) -> Client:
     from ccpandas.auth.connect import get_default_client
 
@@ -127,6 +160,7 @@ def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
     return Targets(check_targets(values, lists), lists)
 
 
+@_counted
 def _plan_source(
     client: Client | None,
     targets: tuple[str, ...],
@@ -287,6 +321,7 @@ def check_change(kind: str, snapshot: bool | str, lists: Sequence[str]) -> None:
         )
 
 
+@_counted
 def _plan_list(
     data: pd.DataFrame | pd.Series,
     values: tuple[str, ...] | Targets,

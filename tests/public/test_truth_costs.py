@@ -112,3 +112,37 @@ def test_a_plan_with_nothing_to_change_counts_no_verification(fast_account, kind
     assert emu.account.count() - before == 0
     assert plan.verify_requests == 0
     assert plan.total_requests == plan.read_requests
+
+
+def test_a_run_counts_every_request_planning_sent(fast_account):
+    """A run's spent reads are the requests its planning sent, as the emulator counts
+    them: the list listing of a run without a snapshot (and of its dry run), and a
+    snapshot's read sent again after a 5xx."""
+    emu, client, target = fast_account(seed=2114, contacts=1500, lists=3)
+    members = sorted(emu.account.members(target))
+    name = emu.account.lists[target].name
+
+    def spent(call):
+        before = emu.account.count()
+        result = call()
+        return result, result.summary().spent_total, emu.account.count() - before
+
+    ids = pd.DataFrame({"contact_id": members[:40]})
+    result, total, sent = spent(
+        lambda: ids.cc.remove_from_lists([name], client=client, snapshot=False, progress=False)
+    )
+    assert result.ok and total == sent == 3  # the listing, the removal, a poll
+    dry, total, sent = spent(
+        lambda: ids.cc.remove_from_lists([name], client=client, snapshot=False, dry_run=True)
+    )
+    assert total == sent == 1 and dry.summary().spent["reads"] == 1
+
+    start = emu.account.count()
+    emu.configure(error_rate=0.5, gateway_timeouts=False)
+    plan = pd.DataFrame({"contact_id": members[40:]}).cc.plan(
+        [target], client=client, snapshot=True
+    )
+    emu.configure(error_rate=0)
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0  # retried
+    result = run_plan(plan, client=client, progress=False)
+    assert result.ok and result.summary().spent_total == emu.account.count() - start
