@@ -58,7 +58,7 @@ from ccpandas.read.costs import pace_of
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice, recheck_reads, with_recheck
 from ccpandas.report.progress import NullReporter, make_reporter
-from ccpandas.run.budget import QuotaCheck, day_usage
+from ccpandas.run.budget import QuotaCheck, day_usage, requests_sent
 from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source
 from ccpandas.run.result import RemovalResult, rebuild_run, reread_lists
@@ -108,17 +108,6 @@ __all__ = [
 _P = ParamSpec("_P")
 
 
-def _sent_by(client: Client | None) -> int | None:
-    """Requests ``client`` (None: the default client, once one exists) has sent so far,
-    every attempt included; None for a client that counts nothing."""
-    if client is None:
-        from ccpandas.client.http import default_client  # read, never built
-
-        client = default_client()
-    stats = getattr(client, "stats", None)
-    return None if stats is None else int(stats.requests)
-
-
 def _counted(plan_call: Callable[_P, RemovalPlan]) -> Callable[_P, RemovalPlan]:
     """``plan_call`` (its client first, or ``client=``), its plan told what planning sent
     (``spent_reads``): its own figures leave out a retried read and the listing of a
@@ -127,9 +116,9 @@ def _counted(plan_call: Callable[_P, RemovalPlan]) -> Callable[_P, RemovalPlan]:
     @functools.wraps(plan_call)
     def counted(*args: _P.args, **kwargs: _P.kwargs) -> RemovalPlan:
         client: Any = kwargs["client"] if "client" in kwargs else args[0]
-        before = _sent_by(client) or 0
+        before = requests_sent(client) or 0
         plan = plan_call(*args, **kwargs)
-        after = _sent_by(client)
+        after = requests_sent(client)
         if after is None or plan.part is not None:
             return plan
         return dataclasses.replace(plan, spent_reads=max(after - before, plan.read_requests))

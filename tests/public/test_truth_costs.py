@@ -146,3 +146,25 @@ def test_a_run_counts_every_request_planning_sent(fast_account):
     assert emu.account.count(status=500) + emu.account.count(status=503) > 0  # retried
     result = run_plan(plan, client=client, progress=False)
     assert result.ok and result.summary().spent_total == emu.account.count() - start
+
+
+def test_an_undo_counts_its_fresh_read_retries_included(fast_account):
+    """The undo's fresh read, retried after 5xx answers: the preview's `checked just now
+    with N read requests` and both results' spent requests are what the emulator got."""
+    emu, client, target = fast_account(seed=2115, contacts=3000, lists=2)
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:900]})
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
+    assert result.ok
+
+    emu.configure(error_rate=0.5, gateway_timeouts=False)
+    before = emu.account.count()
+    preview = result.undo(dry_run=True, progress=False)
+    sent = emu.account.count() - before
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0  # retried
+    assert preview.summary().spent_total == preview.plan.check_requests == sent
+    assert f"checked just now with {sent:,} read requests" in str(preview)
+
+    before = emu.account.count()
+    undone = result.undo(progress=False)
+    emu.configure(error_rate=0)
+    assert undone.ok and undone.summary().spent_total == emu.account.count() - before
