@@ -134,10 +134,7 @@ def requests_sent(client: Any) -> int | None:
         >>> requests_sent(object()) is None
         True
     """
-    if client is None:
-        http = sys.modules.get("ccpandas.client.http")  # loaded: a default client may exist
-        client = http.default_client() if http is not None else None
-    stats = getattr(client, "stats", None)
+    stats = _stats_of(client)
     return None if stats is None else int(stats.requests)
 
 
@@ -150,8 +147,14 @@ def day_usage(client: Any) -> Any:
         >>> day_usage(object()) is None
         True
     """
+    counter = getattr(_stats_of(client), "day_counter", None)
+    return None if counter is None else counter.usage()
+
+
+def _stats_of(client: Any) -> Any:
+    """The counts of ``client`` (None: the default client's, once one exists; asking
+    never logs in), or None when it keeps none."""
     if client is None:
         http = sys.modules.get("ccpandas.client.http")  # loaded: a default client may exist
         client = http.default_client() if http is not None else None
-    counter = getattr(getattr(client, "stats", None), "day_counter", None)
-    return None if counter is None else counter.usage()
+    return getattr(client, "stats", None)
