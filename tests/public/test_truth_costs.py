@@ -168,3 +168,14 @@ def test_an_undo_counts_its_fresh_read_retries_included(fast_account):
     undone = result.undo(progress=False)
     emu.configure(error_rate=0)
     assert undone.ok and undone.summary().spent_total == emu.account.count() - before
+
+
+def test_a_run_of_a_plan_made_earlier_counts_the_lists_it_read_again(fast_account):
+    """`run_plan` of a keep plan reads its lists again before its first change: the
+    run's spent requests count that read beside its planning's."""
+    emu, client, target = fast_account(seed=2116, contacts=3000)
+    keep = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:300]})
+    before = emu.account.count()
+    plan = keep.cc.keep_in_lists([target], client=client, max_removed=None, dry_run=True).plan
+    result = run_plan(plan, client=client, progress=False)
+    assert result.ok and result.summary().spent_total == emu.account.count() - before
