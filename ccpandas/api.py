@@ -15,11 +15,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, ParamSpec, TypedDict, Unpack
 
 import pandas as pd
 
@@ -57,7 +58,7 @@ from ccpandas.read.costs import pace_of
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice, recheck_reads, with_recheck
 from ccpandas.report.progress import NullReporter, make_reporter
-from ccpandas.run.budget import QuotaCheck, day_usage
+from ccpandas.run.budget import QuotaCheck, day_usage, requests_sent
 from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source, pick_client
 from ccpandas.run.result import RemovalResult, rebuild_run, reread_lists
@@ -103,6 +104,27 @@ __all__ = [
 ]
 
 
+_P = ParamSpec("_P")
+
+
+def _counted(plan_call: Callable[_P, RemovalPlan]) -> Callable[_P, RemovalPlan]:
+    """``plan_call`` (its client first, or ``client=``), its plan told what planning sent
+    (``spent_reads``): its own figures leave out a retried read and the listing of a
+    plan without a snapshot, which a run of it has spent all the same."""
+
+    @functools.wraps(plan_call)
+    def counted(*args: _P.args, **kwargs: _P.kwargs) -> RemovalPlan:
+        client: Any = kwargs["client"] if "client" in kwargs else args[0]
+        before = requests_sent(client) or 0
+        plan = plan_call(*args, **kwargs)
+        after = requests_sent(client)
+        if after is None or plan.part is not None:
+            return plan
+        return dataclasses.replace(plan, spent_reads=max(after - before, plan.read_requests))
+
+    return counted
+
+
 def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
     """The :class:`~ccpandas.read.lists.Targets` of ``values`` (as :func:`list_values`
     read them, once, at the entry point): checked against one ``GET /contact_lists``
@@ -119,6 +141,7 @@ def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
     return Targets(check_targets(values, lists), lists)
 
 
+@_counted
 def _plan_source(
     client: Client | None,
     targets: tuple[str, ...],
@@ -279,6 +302,7 @@ def check_change(kind: str, snapshot: bool | str, lists: Sequence[str]) -> None:
         )
 
 
+@_counted
 def _plan_list(
     data: pd.DataFrame | pd.Series,
     values: tuple[str, ...] | Targets,

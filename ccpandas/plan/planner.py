@@ -226,6 +226,9 @@ class RemovalPlan:
         planning_requests: Without a snapshot: the reads planning spent to choose
             none (the list listing and the union probes), counted in
             :attr:`read_requests`. Default 0.
+        spent_reads: The requests planning sent, as its client counted them (retries,
+            and the listing of a plan without a snapshot, included): what a run of the
+            plan spent before its first change. None (the default): not counted.
         part: A kind's own part, e.g. an undo's (:class:`ccpandas.plan.undo.UndoPart`),
             or None (the default). It gives the plan's title, lines, pending text and
             read figures, and its attributes read as the plan's (``plan.later_runs``).
@@ -267,6 +270,10 @@ class RemovalPlan:
     snapshot_cost: int | None = None
     #: Without a snapshot: the reads planning spent choosing none (listing, probes).
     planning_requests: int = 0
+    #: The requests planning sent, counted by its client: retries and the listing of a
+    #: plan without a snapshot included (what a run of it spent before its first
+    #: change). None: not counted (:attr:`read_requests` stands in).
+    spent_reads: int | None = None
     #: A kind's own part (a :class:`PlanPart`: an undo's ``UndoPart``), or None.
     part: PlanPart | None = None
 

@@ -531,6 +531,7 @@ def undo_changes(
             REMOVE: (str(PairOutcome.REMOVED), str(PairOutcome.STILL_MEMBER)),
         },
         idle=frame["decision"].astype(str).to_numpy(dtype=object),
+        credit_read=True,  # what the re-read shows back, an activity that failed part way too
     )
     unseen = "its activity completed, but the re-read does not show it on the list"
     frame["reason"] = (

@@ -1215,8 +1215,10 @@ def with_recheck(plan: Any, reads: int | None = None) -> Any:
         return plan
     reads = recheck_reads(plan) if reads is None else reads
     total = m.read_requests - m.recheck_requests + reads
+    spent = plan.spent_reads  # what planning sent: the run's reads, with this read
+    spent = spent if spent is None else spent - m.recheck_requests + reads
     m = dataclasses.replace(m, read_requests=total, recheck_requests=reads)
-    return dataclasses.replace(plan, membership=m)
+    return dataclasses.replace(plan, membership=m, spent_reads=spent)
 
 
 def read_after(

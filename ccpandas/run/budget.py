@@ -125,6 +125,19 @@ class QuotaCheck:
         self.check(needed, detail, before=before)
 
 
+def requests_sent(client: Any) -> int | None:
+    """Requests ``client`` has sent so far, every attempt (a retry, a throttled one)
+    included, as the API counts them; None for a client that counts nothing.
+    ``client`` None: the default client's, once one exists (asking never logs in).
+
+    Example:
+        >>> requests_sent(object()) is None
+        True
+    """
+    stats = _stats_of(client)
+    return None if stats is None else int(stats.requests)
+
+
 def day_usage(client: Any) -> Any:
     """Today's figures of the shared quota ledger of ``client``'s key (``used``,
     ``processes``), or None when the client keeps no ledger. ``client`` None: the
@@ -134,8 +147,14 @@ def day_usage(client: Any) -> Any:
         >>> day_usage(object()) is None
         True
     """
+    counter = getattr(_stats_of(client), "day_counter", None)
+    return None if counter is None else counter.usage()
+
+
+def _stats_of(client: Any) -> Any:
+    """The counts of ``client`` (None: the default client's, once one exists; asking
+    never logs in), or None when it keeps none."""
     if client is None:
         http = sys.modules.get("ccpandas.client.http")  # loaded: a default client may exist
         client = http.default_client() if http is not None else None
-    counter = getattr(getattr(client, "stats", None), "day_counter", None)
-    return None if counter is None else counter.usage()
+    return getattr(client, "stats", None)

@@ -303,7 +303,8 @@ class RemovalResult:
         self.spent: dict[str, int] | None = dict.fromkeys(SPENT_PARTS, 0)
         # Planning's reads: the snapshot's or lookups' (an undo's part: its fresh read).
         part = plan.part
-        self.spent["reads"] = int(part.check_requests if part else plan.read_requests)
+        reads = plan.read_requests if plan.spent_reads is None else plan.spent_reads
+        self.spent["reads"] = int(part.check_requests if part else reads)
         self.spent["polls"] = int(getattr(part, "poll_requests", 0))  # an undo's look
         #: :attr:`spent` is a lower bound: it adds to what the journal counted of a call
         #: whose process was killed (its last requests not counted).

@@ -144,6 +144,8 @@ class KindWords:
     parent_label: str = "follows run"  #: how the run names its parent: "undoes run"
     status_column: str = "status"  #: the column of ``result.rows`` counted per status
     also: str = ""  #: a second verified outcome: a sync's "removed" beside "added"
+    #: what the CLI's ``contacts`` count is: a sync's has the lists' other members too
+    contacts: str = "unique valid ids"
 
     @property
     def truths(self) -> tuple[str, ...]:
@@ -168,7 +170,11 @@ class KindWords:
 REMOVAL_WORDS = KindWords("remove", "RemovalResult", PairOutcome.REMOVED.value)
 ADD_WORDS = KindWords("add", "AddResult", PairOutcome.ADDED.value)
 SYNC_WORDS = dataclasses.replace(
-    ADD_WORDS, kind="sync", title="SyncResult", also=PairOutcome.REMOVED.value
+    ADD_WORDS,
+    kind="sync",
+    title="SyncResult",
+    also=PairOutcome.REMOVED.value,
+    contacts="(the file's and the lists' other members)",
 )
 UNDO_WORDS = KindWords(
     "undo",
@@ -531,7 +537,7 @@ class Summary:
         skipped = self.skipped if not self.dry_run else {}
         facts = [
             ("rows", f"{self.rows:,}{shown}"),
-            ("contacts", self._contacts_text(" unique valid ids")),
+            ("contacts", self._contacts_text(f" {self.words.contacts}")),
             ("requests", self._requests_text),
             ("spent", self.spent_text),
             *(("list", self._list_text(item)) for item in self.lists),

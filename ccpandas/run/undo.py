@@ -33,7 +33,7 @@ from ccpandas.plan.undo import decide_undo, plan_undo, undo_changes, undo_part
 from ccpandas.read.lists import read_lists
 from ccpandas.read.snapshot import _looked_up, contact_pages, every_contact, read_snapshot
 from ccpandas.report.progress import NullReporter, Reporter, make_reporter
-from ccpandas.run.budget import QuotaCheck
+from ccpandas.run.budget import QuotaCheck, requests_sent
 from ccpandas.run.kinds import Kind, register
 from ccpandas.run.options import RunOptions
 from ccpandas.run.result import RemovalResult, rebuild_run, set_undo_handler
@@ -421,6 +421,7 @@ def plan_undo_of(
     removed, went = _check_undoable(parent, db, force), _went_out(parent)
     reporter = reporter or NullReporter()
     list_ids = [lid for lid in parent.plan.list_ids if lid in set(removed["list_id"])]
+    before = requests_sent(client)
     live, names, requests = _live_lists(client, list_ids)
     m = parent.plan.membership
     known_names = dict(m.snapshot.list_names) if m is not None and m.snapshot is not None else {}
@@ -441,6 +442,8 @@ def plan_undo_of(
     found, spent = _contacts_now(client, others)
     contacts.update(found)
     requests += spent
+    if before is not None:  # every attempt: a page read again after a 5xx too
+        requests = max(requests, (requests_sent(client) or 0) - before)
     decided = decide_undo(removed, live_lists=live, contacts=contacts, list_order=list_ids)
     # A pair of an activity that ended part way, as it was before: not the run's change.
     same = decided["decision"].isin([PairOutcome.ALREADY_MEMBER, PairOutcome.NOT_A_MEMBER])

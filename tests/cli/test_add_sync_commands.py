@@ -238,3 +238,16 @@ def test_contacts_refused_for_want_of_room_are_shown_and_written_to_output(
     assert ran.code == ExitCode.USAGE and "no valid contact id" in ran.err, ran.err
     assert "Wrote" not in ran.err and "--output PATH" not in ran.err
     assert out.read_text() == "kept\n" and acct.count(method="POST") == 0
+
+
+def test_a_sync_s_contacts_line_says_they_are_not_all_the_file_s(cli, api, lists, tmp_path: Path):
+    # A sync of one id from a list of N members touched N contacts; the summary said
+    # "N unique valid ids" of a file that held one.
+    target = lists["list_id"].iloc[0]
+    members = sorted(members_of(api, target))
+    path = tmp_path / "segment.csv"
+    pd.DataFrame({"contact_id": [*members[:1], "junk"]}).to_csv(path, index=False)
+    ran = cli("sync", str(path), "--lists", target, "--max-removed", "none", "--yes")
+    assert ran.code == ExitCode.OK, ran.err
+    line = [x for x in ran.out.splitlines() if x.startswith("  contacts ")][-1]  # the summary's
+    assert line.endswith(f"{len(members):,} (the file's and the lists' other members)"), line

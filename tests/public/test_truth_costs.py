@@ -112,3 +112,70 @@ def test_a_plan_with_nothing_to_change_counts_no_verification(fast_account, kind
     assert emu.account.count() - before == 0
     assert plan.verify_requests == 0
     assert plan.total_requests == plan.read_requests
+
+
+def test_a_run_counts_every_request_planning_sent(fast_account):
+    """A run's spent reads are the requests its planning sent, as the emulator counts
+    them: the list listing of a run without a snapshot (and of its dry run), and a
+    snapshot's read sent again after a 5xx."""
+    emu, client, target = fast_account(seed=2114, contacts=1500, lists=3)
+    members = sorted(emu.account.members(target))
+    name = emu.account.lists[target].name
+
+    def spent(call):
+        before = emu.account.count()
+        result = call()
+        return result, result.summary().spent_total, emu.account.count() - before
+
+    ids = pd.DataFrame({"contact_id": members[:40]})
+    result, total, sent = spent(
+        lambda: ids.cc.remove_from_lists([name], client=client, snapshot=False, progress=False)
+    )
+    assert result.ok and total == sent == 3  # the listing, the removal, a poll
+    dry, total, sent = spent(
+        lambda: ids.cc.remove_from_lists([name], client=client, snapshot=False, dry_run=True)
+    )
+    assert total == sent == 1 and dry.summary().spent["reads"] == 1
+
+    start = emu.account.count()
+    emu.configure(error_rate=0.5, gateway_timeouts=False)
+    plan = pd.DataFrame({"contact_id": members[40:]}).cc.plan(
+        [target], client=client, snapshot=True
+    )
+    emu.configure(error_rate=0)
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0  # retried
+    result = run_plan(plan, client=client, progress=False)
+    assert result.ok and result.summary().spent_total == emu.account.count() - start
+
+
+def test_an_undo_counts_its_fresh_read_retries_included(fast_account):
+    """The undo's fresh read, retried after 5xx answers: the preview's `checked just now
+    with N read requests` and both results' spent requests are what the emulator got."""
+    emu, client, target = fast_account(seed=2115, contacts=3000, lists=2)
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:900]})
+    result = df.cc.remove_from_lists([target], client=client, progress=False, snapshot=True)
+    assert result.ok
+
+    emu.configure(error_rate=0.5, gateway_timeouts=False)
+    before = emu.account.count()
+    preview = result.undo(dry_run=True, progress=False)
+    sent = emu.account.count() - before
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0  # retried
+    assert preview.summary().spent_total == preview.plan.check_requests == sent
+    assert f"checked just now with {sent:,} read requests" in str(preview)
+
+    before = emu.account.count()
+    undone = result.undo(progress=False)
+    emu.configure(error_rate=0)
+    assert undone.ok and undone.summary().spent_total == emu.account.count() - before
+
+
+def test_a_run_of_a_plan_made_earlier_counts_the_lists_it_read_again(fast_account):
+    """`run_plan` of a keep plan reads its lists again before its first change: the
+    run's spent requests count that read beside its planning's."""
+    emu, client, target = fast_account(seed=2116, contacts=3000)
+    keep = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:300]})
+    before = emu.account.count()
+    plan = keep.cc.keep_in_lists([target], client=client, max_removed=None, dry_run=True).plan
+    result = run_plan(plan, client=client, progress=False)
+    assert result.ok and result.summary().spent_total == emu.account.count() - before

@@ -279,3 +279,26 @@ def test_an_undo_bigger_than_a_day_is_sent_not_refused_every_day(fast_account, m
     with pytest.warns(UserWarning, match="more than a whole day's quota"):
         undo = removed.undo(progress=False)
     assert undo.ok and frame["contact_id"].isin(emu.account.members(vip)).all()
+
+
+def test_an_undo_whose_add_failed_part_way_counts_the_pairs_the_re_read_shows_back(
+    fast_account,
+):
+    # The undo's add activity fails half way: the re-read shows half of its contacts
+    # back, but every pair of it said "failed" and the list "restored (verified by
+    # reading the list) 0", as if nothing had gone back. A removal or an add counts
+    # what its re-read shows; so does an undo.
+    emu, client, _ = fast_account(seed=8, contacts=1500)
+    vip, ids, result = _remove_from_vip(emu, client, 100)
+    assert result.ok
+    emu.fail_next(1, "failed", 0.5)
+    try:
+        undo = result.undo(progress=False)
+    except ccpandas.CCError as exc:
+        undo = exc.result
+    back = len(emu.account.members(vip) & set(ids))
+    assert 0 < back < len(ids)
+    counts = undo.changes["outcome"].value_counts().to_dict()
+    assert counts == {"restored": back, "failed": len(ids) - back}
+    (figures,) = undo.summary().lists
+    assert figures.verified == back and not undo.ok
