@@ -989,15 +989,15 @@ class RemovalResult:
         if (undo := self._undone_by()) is None:
             return
         run, by = self.run_id, undo["run_id"]
-        said = f"run {run} was {_undone_note(undo)} (ccpandas.run_result({by!r}) shows what"
+        said = f"run {run} was {_undone_note(undo)}; ccpandas.run_result({by!r}) shows what"
         if call in ("resume", "retry"):
             raise PlanError(
-                f"{said} it restored): continuing it would take off again what the undo put "
-                "back; nothing was sent. Plan the change again instead."
+                f"{said} that undo did. Continuing this run would take off again what the undo "
+                "put back; nothing was sent. Plan the change again instead."
             )
         nothing = "nothing was read" if call == "verify" else "nothing was sent or read"
         raise PlanError(  # a result made before the undo (elsewhere) still shows it busy
-            f"{said} it restored): its lists show that undo's work now, which a read for this "
+            f"{said} that undo did. Its lists show that undo's work now, which a read for this "
             f"run would take for its failure; {nothing}. ccpandas.run_result({run!r}) "
             f"shows the run as the journal has it, ccpandas.run_result({by!r}).verify() "
             "verifies the undo."

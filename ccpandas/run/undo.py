@@ -92,7 +92,7 @@ def _refuse_undone(db: JournalDB, run_id: str, force: bool) -> None:
     if undo["outcome"] in (RunOutcome.COMPLETED, RunOutcome.FAILED):
         raise PlanError(
             f"run {run_id} was already undone by run {last} "
-            f"(ccpandas.run_result({last!r}) shows what it restored); pass force=True "
+            f"(ccpandas.run_result({last!r}) shows what it did); pass force=True "
             "to undo it again"
         )
     raise PlanError(
@@ -327,9 +327,14 @@ def later_runs(db: JournalDB, run_id: str, pairs: pd.DataFrame) -> list[tuple[st
         (me["created_at"], run_id, me["base_url"]),
     )
     # A later run that a completed undo reverted no longer stands: neither it nor its
-    # undo is a change that undoing this run would revert (undo R2, then R1).
-    undos = {row["run_id"]: db.undone_by(row["run_id"]) for row in rows}
-    reverted = {r for r, u in undos.items() if u and u["outcome"] == RunOutcome.COMPLETED}
+    # undo is a change that undoing this run would revert (undo R2, then R1). Any of its
+    # undos, not only its latest: an undo only reverses the run, so after one completed, a
+    # second one that failed leaves the run reverted all the same.
+    reverted = {row["run_id"] for row in rows} & {
+        row["parent"]
+        for row in rows
+        if row["kind"] == "undo" and row["outcome"] == RunOutcome.COMPLETED
+    }
     out = []
     for row in rows:
         if row["kind"] == "undo" and row["parent"] in reverted | {run_id}:

@@ -121,6 +121,23 @@ def test_undo_in_reverse_order_is_not_refused(cc_emulator_factory, connect):
     assert [run for run, _k, _n in again_preview.plan.later_runs] == [r3.run_id]
 
 
+def test_a_later_run_one_completed_undo_reverted_stays_reverted(cc_emulator_factory, connect):
+    # Undo R2 (completed), then a forced second undo of R2 that fails: R2's change was
+    # gone after the first, so undoing R1 reverts nothing of R2's. Asking only R2's
+    # latest undo refused it (review).
+    emu = cc_emulator_factory(seed=35, contacts=2000, **FAST)
+    client, acct = connect(emu), emu.account
+    a, r1, r2, _other, again, r1_contacts = _r1_then_r2(emu, client)
+    assert r2.undo(client=client, progress=False).ok
+    acct.set_members(a, sorted(acct.members(a) - {again[0]}))  # one taken off by hand
+    emu.fail_next(1, "failed", 0.0)
+    second = ccpandas.undo(r2.run_id, client=client, force=True, progress=False)
+    assert not second.ok
+    preview = r1.undo(client=client, dry_run=True, progress=False)
+    assert preview.plan.later_runs == ()
+    assert r1.undo(client=client, progress=False).ok and set(r1_contacts) <= acct.members(a)
+
+
 def test_a_later_run_that_did_what_the_undo_does_is_not_reverted(cc_emulator_factory, connect):
     # R1 removed 10, R2 (an add) put 5 of them back: undoing R1 puts them back too, so it
     # reverts nothing of R2; it was refused, saying it "would silently revert" R2. The
