@@ -73,6 +73,7 @@ from ccpandas.client.http import (
     DEFAULT_BASE_URL,
     Client,
     default_client,
+    hide_token,
     normalize_base_url,
     set_default_client,
 )
@@ -278,7 +279,7 @@ def hide_secrets(options: dict[str, Any]) -> None:
     """
     pop_secret(options)
     if "token" in options:
-        options["token"] = hide(options["token"])
+        options["token"] = hide_token(options["token"])
     extra = options.get("client_options")
     if isinstance(extra, Mapping) and "shared_state" in extra:
         options["client_options"] = {**extra, "shared_state": hide(extra["shared_state"])}

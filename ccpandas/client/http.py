@@ -79,6 +79,7 @@ __all__ = [
     "StaticToken",
     "bearer_token",
     "default_client",
+    "hide_token",
     "is_loopback_host",
     "normalize_base_url",
     "resolve_base_url",
@@ -236,23 +237,49 @@ class _CallableToken:
         if isinstance(value, Secret):
             value = value.reveal()
         if not isinstance(value, str) or not value:
-            raise AuthError(
-                f"the token callable returned {type(value).__name__}, not a non-empty string"
-            )
+            kind = type(value).__name__
+            del value  # bytes, say: no frame of the error's traceback keeps them
+            raise AuthError(f"the token callable returned {kind}, not a non-empty string")
         return value
 
     def __repr__(self) -> str:
         return f"_CallableToken({type(self.func).__name__})"
 
 
-def _token_provider(token: str | Callable[[], str] | None) -> Callable[[], str]:
+class _NotAToken:
+    """What :func:`hide_token` keeps of a token of the wrong type: its type's name."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
+def hide_token(token: Any) -> Any:
+    """A ``token=`` argument as a Secret (a string), as it is (None, a Secret, a
+    callable), or, of any other type (bytes, the token endpoint's whole answer), only
+    its type's name: the first line of every function given one, so no frame of the
+    error that refuses it holds it.
+
+    Example:
+        >>> hide_token("t0k"), hide_token(None)
+        (Secret('********'), None)
+        >>> hide_token(b"t0k").kind
+        'bytes'
+    """
+    if isinstance(token, str):
+        return Secret(token)
+    if token is None or isinstance(token, Secret | _NotAToken) or callable(token):
+        return token
+    return _NotAToken(type(token).__name__)
+
+
+def _token_provider(token: Secret | Callable[[], str] | _NotAToken | None) -> Callable[[], str]:
     if token is None:
         return EnvToken()
-    if isinstance(token, str | Secret):
+    if isinstance(token, Secret):
         return StaticToken(token)
     if callable(token):
         return _CallableToken(token)
-    raise TypeError(f"token must be a str or a callable returning one, not {type(token).__name__}")
+    raise TypeError(f"token must be a str or a callable returning one, not {token.kind}")
 
 
 def _token_source(provider: Callable[[], str]) -> str:
@@ -508,8 +535,8 @@ class Client:
         limiter: Limiter | None = None,
         shared_state: str | SharedState | None = None,
     ) -> None:
+        token = hide_token(token)  # first: no error's traceback may show it in this frame
         self._token_provider = _token_provider(token)
-        del token  # no later error's traceback may show it in this frame's locals
         shared_state = hide_setting(shared_state)  # a Redis URL's password, likewise
         if isinstance(self._token_provider, StaticToken):
             self._token_provider.check()  # a broken fixed token: refused before any request
