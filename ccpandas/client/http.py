@@ -253,7 +253,7 @@ class _NotAToken:
         self.kind = kind
 
 
-def hide_token(token: Any) -> Any:
+def hide_token(token: object) -> Secret | Callable[[], str] | _NotAToken | None:
     """A ``token=`` argument as a Secret (a string), as it is (None, a Secret, a
     callable), or, of any other type (bytes, the token endpoint's whole answer), only
     its type's name: the first line of every function given one, so no frame of the
@@ -535,8 +535,8 @@ class Client:
         limiter: Limiter | None = None,
         shared_state: str | SharedState | None = None,
     ) -> None:
-        token = hide_token(token)  # first: no error's traceback may show it in this frame
-        self._token_provider = _token_provider(token)
+        hidden, token = hide_token(token), None  # first: no traceback shows it in this frame
+        self._token_provider = _token_provider(hidden)
         shared_state = hide_setting(shared_state)  # a Redis URL's password, likewise
         if isinstance(self._token_provider, StaticToken):
             self._token_provider.check()  # a broken fixed token: refused before any request
