@@ -53,8 +53,7 @@ from ccpandas.client.retry import (
     RetryPolicy,
     classify,
 )
-from ccpandas.client.shared import BudgetKey, SharedState
-from ccpandas.client.shared import hide as hide_setting
+from ccpandas.client.shared import BudgetKey, Refused, SharedState, hide
 from ccpandas.client.shared import resolve as resolve_shared_state
 from ccpandas.client.transport import SecretAuth, disarm, map_transport_error, mask_authorization
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
@@ -79,7 +78,6 @@ __all__ = [
     "StaticToken",
     "bearer_token",
     "default_client",
-    "hide_token",
     "is_loopback_host",
     "normalize_base_url",
     "resolve_base_url",
@@ -246,33 +244,7 @@ class _CallableToken:
         return f"_CallableToken({type(self.func).__name__})"
 
 
-class _NotAToken:
-    """What :func:`hide_token` keeps of a token of the wrong type: its type's name."""
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-
-
-def hide_token(token: object) -> Secret | Callable[[], str] | _NotAToken | None:
-    """A ``token=`` argument as a Secret (a string), as it is (None, a Secret, a
-    callable), or, of any other type (bytes, the token endpoint's whole answer), only
-    its type's name: the first line of every function given one, so no frame of the
-    error that refuses it holds it.
-
-    Example:
-        >>> hide_token("t0k"), hide_token(None)
-        (Secret('********'), None)
-        >>> hide_token(b"t0k").kind
-        'bytes'
-    """
-    if isinstance(token, str):
-        return Secret(token)
-    if token is None or isinstance(token, Secret | _NotAToken) or callable(token):
-        return token
-    return _NotAToken(type(token).__name__)
-
-
-def _token_provider(token: Secret | Callable[[], str] | _NotAToken | None) -> Callable[[], str]:
+def _token_provider(token: Secret | Callable[[], str] | Refused | None) -> Callable[[], str]:
     if token is None:
         return EnvToken()
     if isinstance(token, Secret):
@@ -535,9 +507,10 @@ class Client:
         limiter: Limiter | None = None,
         shared_state: str | SharedState | None = None,
     ) -> None:
-        hidden, token = hide_token(token), None  # first: no traceback shows it in this frame
+        # first: no traceback shows the token, or a Redis URL's password, in this frame
+        hidden, token = hide(token, Callable), None
         self._token_provider = _token_provider(hidden)
-        shared_state = hide_setting(shared_state)  # a Redis URL's password, likewise
+        shared_state = hide(shared_state, SharedState)
         if isinstance(self._token_provider, StaticToken):
             self._token_provider.check()  # a broken fixed token: refused before any request
         self.base_url = normalize_base_url(resolve_base_url(base_url))

@@ -469,6 +469,17 @@ def test_a_token_of_the_wrong_type_is_refused_without_keeping_it(auth_emu) -> No
     assert [type(err).__name__ for err in errors] == ["TypeError"] * 5
     kinds = ["bytes", "bytearray", "dict", "list", "bytes"]
     assert [str(err).rsplit(" ", 1)[-1] for err in errors] == kinds
+    # A Redis URL (its password) as bytes: refused the same way.
+    for action in (
+        lambda: ccpandas.Client(token="t", shared_state=_REDIS_URL["shared_state"].encode()),
+        lambda: ccpandas.configure(shared_state=bytearray(_REDIS_URL["shared_state"].encode())),
+        lambda: ccpandas.connect(
+            token="t", client_options={"shared_state": _REDIS_URL["shared_state"].encode()}
+        ),
+    ):
+        err = catch(action)
+        assert isinstance(err, TypeError) and str(err).endswith(("not bytes", "not bytearray"))
+        assert_clean(err, ["Redis-pw-2291"])
     client = ccpandas.Client(token=lambda: _WRONG["token"].encode(), base_url=emu.base_url)
     errors.append(catch(lambda: ccpandas.read_contact_lists(client)))
     assert isinstance(errors[-1], AuthError) and "returned bytes" in str(errors[-1])
