@@ -155,7 +155,12 @@ def bearer_token(value: str | Secret, *, source: str = "the access token") -> Se
         ccpandas.errors.AuthError: the access token has a line break (character 4 of 7)...
     """
     text = (value.reveal() if isinstance(value, Secret) else value).strip()
-    problem = header_problem(text) if text else "nothing"
+    if not text:  # spaces or a line break alone: an empty line of a .env file, say
+        raise AuthError(
+            f"{source} is blank; nothing was sent. Copy the token again, in one piece.",
+            error_key="malformed_token",
+        )
+    problem = header_problem(text)
     # More than the token, pasted: the header's "Bearer ", a .env file's quotes, a space.
     odd = next((i for i, c in enumerate(text, 1) if c in _NOT_IN_TOKENS), 0)
     if problem is None and not odd:
