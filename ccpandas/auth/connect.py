@@ -76,7 +76,7 @@ from ccpandas.client.http import (
     normalize_base_url,
     set_default_client,
 )
-from ccpandas.client.shared import hide
+from ccpandas.client.shared import SharedState, hide
 from ccpandas.client.urls import is_loopback_host
 from ccpandas.errors import (
     AuthError,
@@ -278,10 +278,13 @@ def hide_secrets(options: dict[str, Any]) -> None:
     """
     pop_secret(options)
     if "token" in options:
-        options["token"] = hide(options["token"])
+        options["token"] = hide(options["token"], Callable)
     extra = options.get("client_options")
     if isinstance(extra, Mapping) and "shared_state" in extra:
-        options["client_options"] = {**extra, "shared_state": hide(extra["shared_state"])}
+        options["client_options"] = {
+            **extra,
+            "shared_state": hide(extra["shared_state"], SharedState),
+        }
 
 
 def _options(given: Any, bundle: type, function: str) -> dict[str, Any]:

@@ -53,8 +53,7 @@ from ccpandas.client.retry import (
     RetryPolicy,
     classify,
 )
-from ccpandas.client.shared import BudgetKey, SharedState
-from ccpandas.client.shared import hide as hide_setting
+from ccpandas.client.shared import BudgetKey, Refused, SharedState, hide
 from ccpandas.client.shared import resolve as resolve_shared_state
 from ccpandas.client.transport import SecretAuth, disarm, map_transport_error, mask_authorization
 from ccpandas.client.urls import is_loopback_host, normalize_base_url
@@ -157,7 +156,12 @@ def bearer_token(value: str | Secret, *, source: str = "the access token") -> Se
         ccpandas.errors.AuthError: the access token has a line break (character 4 of 7)...
     """
     text = (value.reveal() if isinstance(value, Secret) else value).strip()
-    problem = header_problem(text) if text else "nothing"
+    if not text:  # spaces or a line break alone: an empty line of a .env file, say
+        raise AuthError(
+            f"{source} is blank; nothing was sent. Copy the token again, in one piece.",
+            error_key="malformed_token",
+        )
+    problem = header_problem(text)
     # More than the token, pasted: the header's "Bearer ", a .env file's quotes, a space.
     odd = next((i for i, c in enumerate(text, 1) if c in _NOT_IN_TOKENS), 0)
     if problem is None and not odd:
@@ -237,23 +241,23 @@ class _CallableToken:
         if isinstance(value, Secret):
             value = value.reveal()
         if not isinstance(value, str) or not value:
-            raise AuthError(
-                f"the token callable returned {type(value).__name__}, not a non-empty string"
-            )
+            kind = type(value).__name__
+            del value  # bytes, say: no frame of the error's traceback keeps them
+            raise AuthError(f"the token callable returned {kind}, not a non-empty string")
         return value
 
     def __repr__(self) -> str:
         return f"_CallableToken({type(self.func).__name__})"
 
 
-def _token_provider(token: str | Callable[[], str] | None) -> Callable[[], str]:
+def _token_provider(token: Secret | Callable[[], str] | Refused | None) -> Callable[[], str]:
     if token is None:
         return EnvToken()
-    if isinstance(token, str | Secret):
+    if isinstance(token, Secret):
         return StaticToken(token)
     if callable(token):
         return _CallableToken(token)
-    raise TypeError(f"token must be a str or a callable returning one, not {type(token).__name__}")
+    raise TypeError(f"token must be a str or a callable returning one, not {token.kind}")
 
 
 def _token_source(provider: Callable[[], str]) -> str:
@@ -509,9 +513,10 @@ class Client:
         limiter: Limiter | None = None,
         shared_state: str | SharedState | None = None,
     ) -> None:
-        self._token_provider = _token_provider(token)
-        del token  # no later error's traceback may show it in this frame's locals
-        shared_state = hide_setting(shared_state)  # a Redis URL's password, likewise
+        # first: no traceback shows the token, or a Redis URL's password, in this frame
+        hidden, token = hide(token, Callable), None
+        self._token_provider = _token_provider(hidden)
+        shared_state = hide(shared_state, SharedState)
         if isinstance(self._token_provider, StaticToken):
             self._token_provider.check()  # a broken fixed token: refused before any request
         self.base_url = normalize_base_url(resolve_base_url(base_url))

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import enum
+import numbers
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -188,9 +189,12 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         for name, least in (("max_attempts", 1), ("max_retry_seconds", 0), ("max_throttled", 0)):
-            if (value := getattr(self, name)) < least:
+            value = getattr(self, name)
+            # not a bool, a string or NaN (every comparison with it is False: no bound)
+            number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            if not number or not value >= least:
                 wanted = "at least 1" if least else ">= 0"
-                raise ValueError(f"{name} must be {wanted}, not {value!r}")
+                raise ValueError(f"{name} must be a number {wanted}, not {value!r}")
 
     def delay(
         self,

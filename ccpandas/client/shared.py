@@ -90,6 +90,7 @@ __all__ = [
     "BudgetKey",
     "LocalState",
     "RedisState",
+    "Refused",
     "SharedState",
     "Unavailable",
     "configure",
@@ -512,16 +513,31 @@ def _local_state(path: Path | None) -> LocalState:
         return _local_states[path]
 
 
-def hide(value: Any) -> Any:
-    """A string setting (a Redis URL may hold a password) as a Secret, anything else
-    as it is: the first line of every function given one, so no frame's locals (what a
-    traceback with locals shows) hold it in clear.
+class Refused:
+    """What :func:`hide` keeps of a setting of a type it does not take: its type's name."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
+def hide(value: Any, *takes: Any) -> Any:
+    """A string setting (a token; a Redis URL may hold a password) as a Secret; when
+    ``takes`` names the other types the setting takes, any value of none of them
+    (bytes, the token endpoint's dict) by its type's name only (a :class:`Refused`, for
+    its TypeError); anything else as it is. The first line of every function given one,
+    so no frame's locals (what a traceback with locals shows) hold it in clear.
 
     Example:
         >>> hide("redis://:pw@cache:6379/0"), hide(None)
         (Secret('********'), None)
+        >>> hide(b"redis://:pw@cache:6379/0", SharedState).kind
+        'bytes'
     """
-    return Secret(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return Secret(value)
+    if not takes or value is None or isinstance(value, (Secret, Refused, *takes)):
+        return value
+    return Refused(type(value).__name__)
 
 
 def _check_url(value: Secret) -> tuple[str, str | None]:
@@ -569,14 +585,14 @@ def resolve(shared_state: str | Secret | SharedState | None = None) -> SharedSta
         >>> resolve("local").kind
         'local'
     """
-    shared_state = hide(shared_state)
+    shared_state = hide(shared_state, SharedState)
     if isinstance(shared_state, SharedState):
         return shared_state
     if shared_state is not None:
-        if not isinstance(shared_state, Secret):
+        if isinstance(shared_state, Refused):
             raise TypeError(
                 "shared_state must be 'local', a redis:// URL or a SharedState, "
-                f"not {type(shared_state).__name__}"
+                f"not {shared_state.kind}"
             )
         return _parse(shared_state)
     if _configured is not None:
@@ -606,7 +622,7 @@ def configure(*, shared_state: str | Secret | SharedState | None = None) -> None
         >>> ccpandas.configure(shared_state=None)
     """
     global _configured
-    shared_state = hide(shared_state)  # a Redis URL's password: in no frame's locals
+    shared_state = hide(shared_state, SharedState)  # a Redis URL's password: in no frame's locals
     state = None if shared_state is None else resolve(shared_state)
     if state is not None and state.redis_state is not None:
         state.redis_state.check_login()  # a SharedState built by hand is checked too

@@ -444,3 +444,45 @@ def test_a_refused_connect_keeps_no_token_in_its_frames(auth_emu, monkeypatch) -
     assert [hit for err in errors for hit in walk(err, secrets)] == []
     shown = "".join(shown_with_locals(err) for err in errors)
     assert [s[:6] for s in secrets if s in shown] == []
+
+
+#: The token of the next test, module-level for the same reason.
+_WRONG: dict[str, str] = {}
+
+
+def test_a_token_of_the_wrong_type_is_refused_without_keeping_it(auth_emu) -> None:
+    # bytes (a token file read in "rb"), the token endpoint's whole answer (a dict), a
+    # list, or a token function returning bytes: refused with a TypeError (an AuthError
+    # for the function) whose traceback held the token in the frames' locals.
+    from ccpandas.widgets.login import connect as notebook_connect
+
+    emu = auth_emu()
+    _WRONG.update(token=emu.token, base_url=emu.base_url)
+    cases = [
+        lambda: ccpandas.Client(token=_WRONG["token"].encode(), base_url=_WRONG["base_url"]),
+        lambda: ccpandas.Client(token=bytearray(_WRONG["token"].encode())),
+        lambda: ccpandas.Client(token={"access_token": _WRONG["token"]}),
+        lambda: ccpandas.connect(token=[_WRONG["token"]], base_url=_WRONG["base_url"]),
+        lambda: notebook_connect(token=_WRONG["token"].encode(), base_url=_WRONG["base_url"]),
+    ]
+    errors = [catch(case) for case in cases]
+    assert [type(err).__name__ for err in errors] == ["TypeError"] * 5
+    kinds = ["bytes", "bytearray", "dict", "list", "bytes"]
+    assert [str(err).rsplit(" ", 1)[-1] for err in errors] == kinds
+    # A Redis URL (its password) as bytes: refused the same way.
+    for action in (
+        lambda: ccpandas.Client(token="t", shared_state=_REDIS_URL["shared_state"].encode()),
+        lambda: ccpandas.configure(shared_state=bytearray(_REDIS_URL["shared_state"].encode())),
+        lambda: ccpandas.connect(
+            token="t", client_options={"shared_state": _REDIS_URL["shared_state"].encode()}
+        ),
+    ):
+        err = catch(action)
+        assert isinstance(err, TypeError) and str(err).endswith(("not bytes", "not bytearray"))
+        assert_clean(err, ["Redis-pw-2291"])
+    client = ccpandas.Client(token=lambda: _WRONG["token"].encode(), base_url=emu.base_url)
+    errors.append(catch(lambda: ccpandas.read_contact_lists(client)))
+    assert isinstance(errors[-1], AuthError) and "returned bytes" in str(errors[-1])
+    assert sum(emu.account.request_counts.values()) == 0  # nothing was sent
+    for err in errors:
+        assert_clean(err, [emu.token])

@@ -93,3 +93,17 @@ def test_a_token_pasted_with_more_than_the_token_is_refused_before_any_request(
     with pytest.raises(ccpandas.AuthError, match="no access token holds"):
         ccpandas.Client(token=pasted.format(emu.token), base_url=emu.base_url)
     assert emu.account.request_log == []
+
+
+@pytest.mark.parametrize("blank", ["   ", "\n", "\t\r\n"])
+def test_a_blank_token_is_refused_as_blank_before_any_request(auth_emu, blank) -> None:
+    # "the access token has nothing, which no HTTP header can carry ... in one piece":
+    # a token of spaces or a line break alone (an empty line of a .env file) was
+    # described as a token with a bad character.
+    emu = auth_emu()
+    for token in (blank, lambda: blank):
+        with pytest.raises(ccpandas.AuthError, match=r"is blank; nothing was sent") as caught:
+            ccpandas.read_contact_lists(ccpandas.Client(token=token, base_url=emu.base_url))
+        assert "has nothing" not in str(caught.value)
+        assert caught.value.error_key == "malformed_token"
+    assert emu.account.request_log == []

@@ -541,6 +541,31 @@ def test_an_output_path_that_cannot_be_written_is_refused_before_any_request(
     assert emu.account.count() == used
 
 
+def test_an_output_naming_the_input_file_is_refused_before_any_request(
+    cli, emu, lists, members, tmp_path
+) -> None:
+    # `--output` naming FILE itself (or a link to it) replaced the export with the run's
+    # rows: its other columns were gone, without a question.
+    path = _write(members, tmp_path / "m.csv", sep=",", encoding="utf-8")
+    before, used = path.read_bytes(), emu.account.count()
+    link = tmp_path / "result.csv"
+    link.symlink_to(path)
+    cases = (("plan",), path), (("remove", "--yes"), link), (("plan",), tmp_path / "." / "m.csv")
+    for command, output in cases:
+        ran = cli(
+            *command[:1],
+            str(path),
+            "--lists",
+            lists["name"].iloc[0],
+            *command[1:],
+            "--output",
+            str(output),
+        )
+        assert ran.code == ExitCode.USAGE, ran.err
+        assert "is FILE itself" in ran.err
+    assert path.read_bytes() == before and emu.account.count() == used
+
+
 def test_a_text_export_named_xls_and_a_damaged_workbook_exit_2(cli, lists, members, tmp_path):
     # Many web tools' "Excel export" is a tab-separated text named .xls: pandas' "you
     # must specify an engine manually" named no flag. A workbook cut short (a download

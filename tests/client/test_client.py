@@ -292,6 +292,15 @@ def test_bad_timeouts_are_refused(timeout):
         Client(token=TOKEN, timeout=timeout)
 
 
+@pytest.mark.parametrize("name", ["max_attempts", "max_throttled", "max_retry_seconds"])
+@pytest.mark.parametrize("value", [float("nan"), "3", True, None])
+def test_bad_retry_bounds_are_refused(name, value):
+    # A NaN was taken (max_attempts=nan: one attempt; max_retry_seconds=nan: no time
+    # bound), a string ended in "'<' not supported between instances of 'str' and 'int'".
+    with pytest.raises(ValueError, match=f"{name} must be a number"):
+        Client(token=TOKEN, **{name: value})
+
+
 # --------------------------------------------------------------------------- secrets
 
 

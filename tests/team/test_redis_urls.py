@@ -13,6 +13,7 @@ import logging
 import subprocess
 import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,10 @@ from team_support import child_env
 
 import ccpandas
 from ccpandas.client.shared import SharedState, resolve
-from ccpandas.errors import ConfigError
+from ccpandas.errors import ConfigError, TransportError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "auth"))
+from test_error_graph import catch, walk  # the walk of tests/auth
 
 PASSWORDS = {
     "slash": "kQ9/vX2+Lm8=",
@@ -139,3 +143,18 @@ def test_resolve_keeps_one_state_per_url_whatever_its_password(redis_server):
     assert resolve(server.url) is resolve(server.url)
     state = resolve(server.url)
     assert state.reserve("k", 0.25) == 0.0 and not state.degraded
+
+
+def test_an_error_of_a_client_in_team_mode_keeps_no_redis_password(emulator, redis_server):
+    # redis-py's pool kept the password in its connection keywords, reachable from any
+    # error whose frames held the client (here a connection the API dropped).
+    password = PASSWORDS["all of them"]
+    server = redis_server(password=password)
+    emu = emulator(seed=72, contacts=20, lists=1, rate=None, drop_rate=1.0)
+    client = ccpandas.Client(
+        token=emu.token, base_url=emu.base_url, rate=20, shared_state=server.url, max_attempts=1
+    )
+    err = catch(lambda: ccpandas.read_contact_lists(client))
+    assert isinstance(err, TransportError)
+    assert client.shared_state.kind == "redis" and not client.shared_state.degraded
+    assert walk(err, [password]) == []

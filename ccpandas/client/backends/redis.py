@@ -146,6 +146,28 @@ def _refused_login(exc: BaseException) -> bool:
     )
 
 
+class _Login:
+    """A Redis URL's user and password for redis-py (its ``CredentialProvider``
+    protocol), the password kept as a Secret.
+
+    Example:
+        >>> _Login(None, "pw")
+        _Login(None, ********)
+    """
+
+    def __init__(self, username: str | None, password: str | None) -> None:
+        self.username = username
+        self.password = None if password is None else Secret(password)
+
+    def get_credentials(self) -> tuple[str | None, ...]:
+        # as redis-py's UsernamePasswordCredentialProvider answers
+        password = None if self.password is None else self.password.reveal()
+        return (self.username, password) if self.username else (password,)
+
+    def __repr__(self) -> str:
+        return f"_Login({self.username!r}, {MASK})"
+
+
 class RedisState:
     """The shared state in a Redis server (team mode), via the ``redis`` package.
 
@@ -190,15 +212,25 @@ class RedisState:
             if made is None:
                 import redis
                 from redis.backoff import NoBackoff
+                from redis.connection import parse_url
                 from redis.retry import Retry
 
-                client = redis.Redis.from_url(
-                    self._url.reveal(),
-                    socket_timeout=_REDIS_TIMEOUT,
-                    socket_connect_timeout=_REDIS_TIMEOUT,
-                    retry=Retry(NoBackoff(), 0),  # we fall back at once instead
-                    decode_responses=True,
-                )
+                # redis.Redis.from_url, but the user and password go to a credential
+                # provider that keeps them as Secrets: in the pool's connection keywords
+                # they were reachable from any error whose frames held a client.
+                options: dict[str, Any] = {
+                    "socket_timeout": _REDIS_TIMEOUT,
+                    "socket_connect_timeout": _REDIS_TIMEOUT,
+                    "retry": Retry(NoBackoff(), 0),  # we fall back at once instead
+                    "decode_responses": True,
+                }
+                options.update(parse_url(self._url.reveal()))  # the URL's own win, as there
+                login = _Login(options.pop("username", None), options.pop("password", None))
+                if login.username or login.password:
+                    options["credential_provider"] = login
+                pool = redis.ConnectionPool(**options)
+                client = redis.Redis(connection_pool=pool)
+                client.auto_close_connection_pool = True
                 made = (client, client.register_script(_RESERVE), client.register_script(_DEFER))
                 self._clients[pid] = made
             return made
