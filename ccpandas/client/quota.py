@@ -165,8 +165,12 @@ class DayCounter:
             (the default) resolves it at first use (:func:`ccpandas.client.shared.resolve`:
             ``configure()``, ``CCPANDAS_SHARED_STATE``, else this machine).
 
-    ``day`` pins the UTC day counted when none is given (None, the default: the real
-    one), so a test's counts and its run's check stay on one day across a midnight.
+    Attributes:
+        day: For tests: the UTC day (a ``datetime.date``) counted and checked when none is
+            given, so a test's counts and its run's quota check stay on one day across a
+            midnight. None (the default): the real day (:meth:`today`). A pinned counter
+            counts on that day whatever the date: past it, it is out of step with the
+            API's count and with every other client's and process's.
     """
 
     def __init__(

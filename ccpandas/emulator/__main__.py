@@ -41,7 +41,7 @@ _SETTING_FLAGS: dict[str, tuple[Any, str]] = {
     "rate": (float, "requests per second before 429 throttled (0: no limit)"),
     "rate_algorithm": (str, "how the per-second limit counts: bucket or sliding"),
     "daily_quota": (int, "requests per UTC day before 429 quota_exceeded (0: no limit)"),
-    "quota_left": (int, "requests accepted from now, whatever the day (tests' 'N left')"),
+    "quota_left": (int, "requests accepted from now on, any day (for tests; 0: none left)"),
     "max_queued_activities": (int, "unfinished activities before activity POSTs get 429"),
     "speed": (float, "items (contacts) each activity processes per second"),
     "start_delay": (float, "seconds a new activity stays initialized (default: 500/speed)"),

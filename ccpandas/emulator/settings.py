@@ -64,9 +64,10 @@ class Settings:
         daily_quota: Requests per UTC day of the emulator's clock before 429
             ``quota_exceeded``. Default 10,000; 0 or None: no limit.
         quota_left: Requests accepted from the moment it is set (then 429
-            ``quota_exceeded``), whatever the day: a test's "N left today" that a midnight
-            during the test cannot refill, as ``daily_quota=quota_used + N`` can. 0: none
-            left. None (the default): only ``daily_quota``.
+            ``quota_exceeded`` in the daily quota's shape, its message naming the setting),
+            whatever the day: a test's "N left today" that a midnight during the test
+            cannot refill, as ``daily_quota=quota_used + N`` can. 0: none left. None (the
+            default): only ``daily_quota``.
         max_queued_activities: Unfinished activities before activity POSTs get 429. Default
             1,000; 0 or None: no limit.
         speed: Items (contacts) an activity processes per second. Default 2,000.

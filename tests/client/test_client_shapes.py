@@ -4,11 +4,13 @@ service), over real HTTP: object and array error bodies, the quota 429 without a
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
 from ccpandas.client.http import Client
+from ccpandas.emulator import ManualClock
 from ccpandas.errors import (
     BadRequestError,
     NotFoundError,
@@ -62,7 +64,9 @@ def test_application_errors_in_either_shape_keep_their_key_and_message(cc_emulat
     ids=["object", "limit_exceeded", "array"],
 )
 def test_every_quota_429_is_a_quota_error_never_retried(cc_emulator_factory, settings):
-    emu = cc_emulator_factory(seed=6, rate=None, quota_left=2, speed=1e9, **settings)
+    # The real daily quota, on a clock no midnight moves during the test.
+    clock = ManualClock(dt.datetime(2025, 6, 1, 9, tzinfo=dt.UTC))
+    emu = cc_emulator_factory(seed=6, rate=None, daily_quota=2, speed=1e9, clock=clock, **settings)
     client = emu_client(emu)
     for _ in range(2):
         client.get("/contact_tags")

@@ -13,6 +13,7 @@ import requests
 from emu_support import Api, assert_error
 
 from ccpandas.emulator import Emulator, ManualClock, OffsetClock
+from ccpandas.emulator import __main__ as cli
 
 TAGS = "/v3/contact_tags"
 
@@ -175,6 +176,34 @@ def test_quota_left_counts_from_when_it_is_set_so_no_midnight_refills_it(clock) 
         emu.configure(quota_left=None)
         assert _statuses(api, 1) == [200]
         api.close()
+
+
+def test_the_429_of_quota_left_names_it_and_promises_no_reset(clock) -> None:
+    # It said "The daily quota of 10000 requests is spent; it resets at <midnight>"
+    # (with daily_quota=None: "of its requests"), though no midnight frees quota_left.
+    with _limited(clock, rate=None, quota_left=0) as emu:
+        api = Api(emu)
+        for daily in (10_000, None):
+            emu.configure(daily_quota=daily)
+            message = assert_error(api.get(TAGS), 429, "quota_exceeded")
+            assert "quota_left setting" in message and "no midnight" in message
+            assert "daily quota" not in message and "resets at" not in message
+        emu.configure(daily_quota=1, quota_left=5)
+        assert _statuses(api, 1) == [200]  # the day's quota spent too: it says so
+        assert "daily quota of 1 requests" in assert_error(api.get(TAGS), 429, "quota_exceeded")
+        emu.configure(daily_quota=None, quota_left=0, quota_error="limit_exceeded")
+        assert api.get(TAGS).json() == {"message": "Limit Exceeded"}  # the same shapes
+        api.close()
+
+
+def test_quota_left_0_on_the_command_line_is_none_left_and_its_help_says_so() -> None:
+    # Its neighbours' 0 means "no limit"; --quota-left's help did not say what 0 means.
+    parser = cli.build_parser()
+    settings = Emulator(
+        seed=1, contacts=1, **cli.settings_from(parser.parse_args(["--quota-left", "0"]))
+    ).settings
+    assert settings.quota_left == 0
+    assert "0: none left" in " ".join(parser.format_help().split())
 
 
 # -- queued activities -------------------------------------------------------------------------
