@@ -518,8 +518,9 @@ def _format_of(file: Path) -> str:
     )
 
 
-def _check_output(path: str | None, source: str | None = None) -> None:
-    """Check ``--output`` (any command's) before anything is sent; ``source`` is FILE."""
+def _check_output(path: str | None, source: str | None = None, stdin: Any = None) -> None:
+    """Check ``--output`` (any command's) before anything is sent; ``source`` is FILE
+    (``-``: ``stdin``, a file redirected to it is FILE too)."""
     if path is None:
         return
     file = Path(path)
@@ -528,8 +529,12 @@ def _check_output(path: str | None, source: str | None = None) -> None:
             f"--output {path}: write .csv or .parquet (the ending picks the format), "
             f"not {file.suffix or 'a name without ending'}"
         )
-    with contextlib.suppress(OSError):  # either missing: not the same file
-        if source not in (None, "-") and os.path.samefile(path, source):
+    with contextlib.suppress(OSError, ValueError, AttributeError):  # missing, no file
+        if source == "-":
+            same = os.path.samestat(os.fstat(stdin.fileno()), os.stat(path))
+        else:
+            same = source is not None and os.path.samefile(path, source)
+        if same:
             raise _Usage(
                 f"--output {path} is FILE itself: writing it would replace the rows read "
                 "from it (and their other columns); name another file"
@@ -1438,7 +1443,7 @@ def _main(argv: Sequence[str] | None, stdin: TextIO, stdout: TextIO, stderr: Tex
     session = _Session(args, stdin, stdout, stderr)
     try:
         with _plain_warnings(stderr), _sigterm_interrupts():
-            _check_output(args.output, getattr(args, "file", None))  # before any request
+            _check_output(args.output, getattr(args, "file", None), stdin)  # before any request
             return int(_COMMANDS[args.command](session))
     except KeyboardInterrupt:
         session.err(f"{PROG}: interrupted")

@@ -563,6 +563,11 @@ def test_an_output_naming_the_input_file_is_refused_before_any_request(
         )
         assert ran.code == ExitCode.USAGE, ran.err
         assert "is FILE itself" in ran.err
+    with path.open() as redirected:  # ccpandas plan - --output m.csv < m.csv
+        ran = cli(
+            "plan", "-", "--lists", lists["name"].iloc[0], "--output", str(path), stdin=redirected
+        )
+    assert ran.code == ExitCode.USAGE and "is FILE itself" in ran.err, ran.err
     assert path.read_bytes() == before and emu.account.count() == used
 
 

@@ -158,3 +158,23 @@ def test_an_error_of_a_client_in_team_mode_keeps_no_redis_password(emulator, red
     assert isinstance(err, TransportError)
     assert client.shared_state.kind == "redis" and not client.shared_state.degraded
     assert walk(err, [password]) == []
+
+
+@pytest.mark.parametrize("userinfo", ["bob@", "bob:@"])
+def test_a_user_with_no_password_logs_in(emulator, redis_server, userinfo):
+    # An ACL user made "nopass": redis-py sends its AUTH with an empty password; a None
+    # there was refused by redis-py itself, and team mode fell back to this machine's
+    # limiter with a warning (review).
+    import redis
+
+    server = redis_server()
+    admin = redis.Redis(port=server.port)
+    admin.acl_setuser("bob", enabled=True, nopass=True, commands=["+@all"], keys=["*"])
+    admin.close()
+    emu = emulator(seed=71, contacts=20, lists=1, rate=None)
+    url = f"redis://{userinfo}127.0.0.1:{server.port}/0"
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=20, shared_state=url)
+    assert len(ccpandas.read_contact_lists(client)) == 1
+    state = client.shared_state
+    assert state.kind == "redis" and not state.degraded, state.where
+    assert client.stats.day_counter.usage().used >= 1  # counted in Redis

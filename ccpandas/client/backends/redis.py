@@ -160,8 +160,9 @@ class _Login:
         self.password = None if password is None else Secret(password)
 
     def get_credentials(self) -> tuple[str | None, ...]:
-        # as redis-py's UsernamePasswordCredentialProvider answers
-        password = None if self.password is None else self.password.reveal()
+        # as redis-py's UsernamePasswordCredentialProvider answers: a user with no
+        # password (an ACL user made "nopass") sends an empty one, never None
+        password = "" if self.password is None else self.password.reveal()
         return (self.username, password) if self.username else (password,)
 
     def __repr__(self) -> str:
