@@ -1121,10 +1121,10 @@ def next_href(body: Any, request: str | None = None) -> str | None:
     Example:
         >>> next_href({"_links": {"next": {"href": 12}}}), next_href({"_links": {}})
         ('12', None)
-        >>> next_href({"_links": {"next": "/v3/contacts?cursor=abc"}}, "GET /v3/contacts")
+        >>> next_href({"_links": {"next": "/v3/x?cursor=YQ=="}}, "GET /v3/x")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ccpandas.errors.UnusableAnswerError: HTTP 200 invalid_next_link for GET /v3/contacts: _links.next is a string, not an object {"href": ...} (the page after it cannot be read)
+        ccpandas.errors.UnusableAnswerError: HTTP 200 ... GET /v3/x: _links.next is a string, ...
     """
     links = _link_object(body.get("_links") if isinstance(body, dict) else None, "_links", request)
     href = _link_object(links.get("next"), "_links.next", request).get("href")
