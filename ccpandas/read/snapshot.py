@@ -374,9 +374,9 @@ class _Reading:
     #: found on a target list), and not looked up (over the budget).
     looked_up: int = 0
     found: int = 0
+    unread: int = 0
     #: Pass -> the times the API refused its next link (the pass started again).
     refused: dict[int, int] = field(default_factory=dict)
-    unread: int = 0
 
     def progress(self, *, done: bool = False) -> Snapshot:
         return _progress(self.pages_read, self.total_pages, self.records.n_contacts, done=done)
