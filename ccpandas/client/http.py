@@ -911,6 +911,8 @@ class Client:
 
         Raises:
             CCError: The API repeated a page link (the paging would never end).
+            UnusableAnswerError: A page's ``_links`` or ``_links.next`` is not an object
+                (see :func:`next_href`): not taken for the last page.
 
         Example:
             >>> pages = client.paginate("/contact_lists", "lists", {"limit": 500})  # doctest: +SKIP
@@ -920,11 +922,11 @@ class Client:
         read: set[Any] = set()
         if budget is not None and budget < 1:
             return
-        body = self.request("GET", path, params=params)
+        body, where = self.request("GET", path, params=params), path
         for page in itertools.count(1):
             body = body if isinstance(body, dict) else {}
             items = body.get(key) or []
-            href = next_href(body)
+            href = next_href(body, f"GET {urlsplit(self.url_for(where)).path}")
             if item_key is not None:
                 fresh = [i for i in items if not isinstance(i, dict) or i.get(item_key) not in read]
                 if items and not fresh:
@@ -947,11 +949,14 @@ class Client:
                 return
             seen.add(href)
             try:
-                body = self.request("GET", href)
+                body, where = self.request("GET", href), href
             except APIError as exc:
                 if budget is None or not 400 <= exc.status < 500 or exc.status == 429:
                     raise
-                return  # the cursor expired: the same
+                # An expired cursor (or a link it cannot follow): ended quietly, as a
+                # spent budget is. Safe for its one reader, read_changed: a contact its
+                # pages did not show is looked up, or stays unverified, never absent.
+                return
 
     def remove_list_memberships(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST /activities/remove_list_memberships; return the activity (state initialized).
@@ -1110,19 +1115,33 @@ def _error_body(resp: requests.Response) -> Any:
         return {"error_message": text} if text else None
 
 
-def next_href(body: Any) -> str | None:
-    """The page after ``body`` (its ``_links.next.href``), None on the last page. A next
-    link that is not a string is returned as text: following it fails, where ending
-    the read there would make it look complete.
+def next_href(body: Any, request: str | None = None) -> str | None:
+    """The page after ``body`` (its ``_links.next.href``), None on the last page: no
+    ``_links`` or ``next`` (absent, null or ``{}``), or an href null or ``""``. A
+    ``_links`` or ``next`` that is not an object is :class:`UnusableAnswerError` (for
+    ``request``, e.g. ``"GET /v3/contacts"``): taken for the last page, it would make the
+    rest of the read look absent. An href that is not a string is returned as text:
+    following it fails.
 
     Example:
         >>> next_href({"_links": {"next": {"href": 12}}}), next_href({"_links": {}})
         ('12', None)
+        >>> next_href({"_links": {"next": "/v3/x?cursor=YQ=="}}, "GET /v3/x")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ccpandas.errors.UnusableAnswerError: HTTP 200 ... GET /v3/x: _links.next is a string, ...
     """
-    links = body.get("_links") if isinstance(body, dict) else None
-    nxt = links.get("next") if isinstance(links, dict) else None
-    href = nxt.get("href") if isinstance(nxt, dict) else None
+    links = _link_object(body.get("_links") if isinstance(body, dict) else None, "_links", request)
+    href = _link_object(links.get("next"), "_links.next", request).get("href")
     return None if href is None or href == "" else str(href)
+
+
+def _link_object(value: Any, name: str, request: str | None) -> dict[str, Any]:
+    if value is None or isinstance(value, dict):
+        return value or {}
+    kind = {str: "a string", list: "a list", bool: "a boolean"}.get(type(value), "a number")
+    text = f'{name} is {kind}, not an object {{"href": ...}} (the page after it cannot be read)'
+    raise UnusableAnswerError(200, "invalid_next_link", text, request=request)
 
 
 def _short(error: BaseException) -> str:

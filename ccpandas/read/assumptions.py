@@ -44,6 +44,7 @@ from ccpandas.errors import (
     ServerError,
     ThrottledError,
     UnauthorizedError,
+    UnusableAnswerError,
     error_entries,
 )
 from ccpandas.models import MAX_CLOCK_SKEW_SECONDS, ActivityState
@@ -299,8 +300,15 @@ def _no_status(items: list[dict[str, Any]]) -> Verdict:
 
 
 def _next_link(answers: Sequence[Answer]) -> Verdict:
-    href = next_href(_body(answers))
+    body = _body(answers)
+    try:
+        href = next_href(body)
+    except UnusableAnswerError as exc:  # the readers stop there with this error
+        return exc.error_message
     if href is None:
+        nxt = (body.get("_links") or {}).get("next") if isinstance(body, dict) else None
+        if isinstance(nxt, dict) and nxt.get("href") == "":  # the spec says absent or null
+            return 'an empty href (""): the readers take it for the last page'
         return Result.NOT_SEEN  # one list only: no next page
     parts = urlsplit(href)
     if parts.scheme or parts.netloc:
@@ -725,7 +733,10 @@ class _Probe:
 def _run_requests(probe: _Probe) -> None:
     """At most 7 GETs: 3 of lists, then contacts, activities, a 404 and a 401."""
     probe.get("lists", "/contact_lists", {"limit": 1, "include_membership_count": "all"})
-    href = next_href(probe.answers["lists"].body) if "lists" in probe.answers else None
+    try:
+        href = next_href(probe.answers["lists"].body) if "lists" in probe.answers else None
+    except UnusableAnswerError:
+        href = None  # no link to follow: the next-link check says how it differs
     if href is not None and not urlsplit(href).netloc:
         probe.get("lists_next", href, shown="?cursor=<cursor>")
         probe.get("lists_last", "/contact_lists", {"limit": 1000})

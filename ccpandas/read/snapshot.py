@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -93,6 +94,9 @@ __all__ = [
 _INCLUDE = "list_memberships,taggings"
 #: Times a pass of a membership read starts again when its lists change under it.
 _REREADS = 2
+#: Times a pass starts again when the API refuses its next link (an expired cursor);
+#: one refused every time would otherwise be read again until the day's quota is spent.
+_RESTARTS = 2
 #: The journaled cursor of a pass read to its end whose lists kept changing: the
 #: contacts its pages did not show are still to be looked up (a read continued later does).
 _SETTLE = "settle"
@@ -371,6 +375,8 @@ class _Reading:
     looked_up: int = 0
     found: int = 0
     unread: int = 0
+    #: Pass -> the times the API refused its next link (the pass started again).
+    refused: dict[int, int] = field(default_factory=dict)
 
     def progress(self, *, done: bool = False) -> Snapshot:
         return _progress(self.pages_read, self.total_pages, self.records.n_contacts, done=done)
@@ -414,7 +420,7 @@ class _Reading:
                     first, href, rereads = None, None, rereads + 1
                     continue
                 unsettled, first = True, count
-            href = next_href(body)
+            href = next_href(body, f"GET {urlsplit(self.client.url_for('/contacts')).path}")
             if href is None and unsettled:
                 self.unsettled.extend(p["lists"])
                 if self.select is not None and self.select.by != "email":
@@ -497,6 +503,13 @@ class _Reading:
         except APIError as exc:
             if href is None or not 400 <= exc.status < 500 or exc.status == 429:
                 raise
+            n = self.refused[i] = self.refused.get(i, 0) + 1
+            if n > _RESTARTS:
+                spent = self.requests + sum(self.refused.values())
+                raise CCError(
+                    f"the API refused its own next link {n} times ({exc}), each time after "
+                    f"the read started these lists again; stopped after {spent:,} requests"
+                ) from exc
         # The cursor expired: read the pass again from its start.
         self._restart(i, p)
         return self._fetch(i, p, None)

@@ -49,6 +49,7 @@ from ccpandas.errors import (
     TransportError,
     UnauthorizedError,
     UnsupportedMediaTypeError,
+    UnusableAnswerError,
 )
 
 TOKEN = "tok-SECRET-3f9a1c77e0b24d5a"
@@ -763,6 +764,73 @@ def test_paginate_never_ends_silently_on_a_next_link_that_is_not_a_string(script
     with pytest.raises(CCError):
         list(make(scripted).paginate("/x", "x"))
     assert len(scripted.seen) == 2  # the link was followed, and its failure said so
+
+
+LID = "3a8b1c2d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def _members_page(**links: Any) -> dict[str, Any]:
+    """A page of GET /contacts?lists=LID (one member), with ``_links=`` if given."""
+    body = {"contacts": [{"contact_id": UUID, "list_memberships": [LID]}], "contacts_count": 2}
+    return {**body, **links}
+
+
+def _read_members(srv: Scripted) -> Any:
+    from ccpandas.read.snapshot import read_snapshot
+
+    return read_snapshot(make(srv), [LID], journal=False, need_emails=False)[0]
+
+
+@pytest.mark.parametrize(
+    ("links", "where"),
+    [
+        ("/v3/contacts?cursor=bGltaXQ9MQ==", "_links is a string"),
+        ([{"next": {"href": "/v3/contacts?cursor=bGltaXQ9MQ=="}}], "_links is a list"),
+        ({"next": "/v3/contacts?cursor=bGltaXQ9MQ=="}, "_links.next is a string"),
+        ({"next": [{"href": "/v3/contacts?cursor=bGltaXQ9MQ=="}]}, "_links.next is a list"),
+        ({"next": 7}, "_links.next is a number"),
+    ],
+)
+def test_a_next_link_of_another_shape_is_an_error_not_the_last_page(scripted, links, where):
+    # The spec's _links.next is an object {"href": ...}: a string or a list in its place
+    # is no last page (taking it for one makes the rest look absent: members missing
+    # from a snapshot), and no link to follow either. Both readers say so at once.
+    for read in (
+        lambda: list(make(scripted).paginate("/contacts", "contacts")),
+        lambda: _read_members(scripted),
+    ):
+        scripted.seen.clear()
+        scripted.add((200, _members_page(_links=links)), (200, _members_page(_links={})))
+        with pytest.raises(UnusableAnswerError, match=f"GET /v3/contacts: {where}, not an object"):
+            read()
+        assert len(scripted.seen) == 1  # nothing sent after it
+        scripted.script.clear()
+
+
+@pytest.mark.parametrize(
+    "links",
+    [{}, {"_links": None}, {"_links": {}}, {"_links": {"next": None}}]
+    + [{"_links": {"next": {"href": h}}} for h in (None, "")],
+)
+def test_every_last_page_shape_ends_both_readers(scripted, links):
+    scripted.add((200, _members_page(**links)), (200, _members_page(**links)))
+    assert len(list(make(scripted).paginate("/contacts", "contacts"))) == 1
+    assert len(_read_members(scripted)) == 1
+    assert len(scripted.seen) == 2
+
+
+def test_a_next_link_the_api_keeps_refusing_stops_the_membership_read(scripted):
+    # A refused next link is taken for an expired cursor: the pass is read again from
+    # its start. One the API always refuses would read it again until the day's quota
+    # was spent: the third refusal of the same pass is an error, naming what it spent.
+    link = {"next": {"href": "/v3/contacts?cursor=bGltaXQ9MQ=="}}
+    for _ in range(4):
+        scripted.add(
+            (200, _members_page(_links=link)), (404, err_body("not_found", "no such page"))
+        )
+    with pytest.raises(CCError, match=r"refused its own next link 3 times.* 6 requests"):
+        _read_members(scripted)
+    assert len(scripted.seen) == 6
 
 
 def test_activity_helpers(scripted):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from doctor_support import CHANGES, ShapeProxy, jwt
+from doctor_support import CHANGES, ShapeProxy, _lists, _on, jwt
 
 import ccpandas
 from ccpandas._secret import jwt_parts
@@ -162,6 +162,31 @@ def test_one_list_leaves_the_next_page_unseen() -> None:
     assert got["paging.last_page"] == "as assumed"  # the one page is the last
     assert got["activities.fields"] == got["activities.states"] == "not seen"  # none yet
     assert report.requests == 5 and report.ok
+
+
+@pytest.mark.parametrize(
+    ("links", "seen"),
+    [
+        ("/v3/contact_lists?cursor=YQ==", '_links is a string, not an object {"href": ...}'),
+        ({"next": ["/v3/contact_lists?cursor=YQ=="]}, "_links.next is a list, not an object"),
+        ({"next": {"href": ""}}, 'an empty href (""): the readers take it for the last page'),
+    ],
+)
+def test_a_next_link_the_readers_stop_at_differs(
+    links: Any, seen: str, emu: Emulator, run: Callable[..., Any]
+) -> None:
+    # The readers refuse the first two (an error, not a last page) and end at the
+    # third: none is the spec's next link (an object whose href is a path, or absent
+    # or null on the last page), and 3 lists make a next page: the row differs.
+    first = lambda p, q, s, b: _lists(p, q, s, b) and "include_membership" in q  # noqa: E731
+    proxy = ShapeProxy(emu.url, _on(first, lambda body, headers: {**body, "_links": links}))
+    try:
+        report, _ = run(jwt(), base_url=f"{proxy.url}/v3")
+    finally:
+        proxy.close()
+    row = next(c for c in report.checks if c.name == "paging.next_link")
+    assert row.result is Result.DIFFERS and row.seen.startswith(seen), str(report)
+    assert "paging.last_page" in report.differs  # a page with that _links is not the last
 
 
 def test_client_none_is_the_default_client(emu: Emulator) -> None:
