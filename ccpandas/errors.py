@@ -204,6 +204,8 @@ class AuthError(CCError):
     """
 
     error_key: str | None = None
+    # Set by a login flow that showed how the login ended; the login then adds nothing.
+    _shown: bool = False
 
     def __init__(self, *args: Any, error_key: str | None = None) -> None:
         super().__init__(*args)

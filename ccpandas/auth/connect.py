@@ -823,7 +823,7 @@ def _run_flow(
         view.status("cancelled", "Login cancelled.")
         raise
     except AuthError as exc:
-        if exc.error_key not in ("access_denied", "expired_token", "timeout"):  # said by the flow
+        if not exc._shown:  # the flow showed none of this ending
             view.status("failed", f"The sign-in failed: {exc}")
         raise
 

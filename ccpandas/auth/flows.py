@@ -496,6 +496,20 @@ def _wait(seconds: float, deadline: float, view: LoginView) -> None:
         time.sleep(min(1.0, end - now))
 
 
+def _ended(view: LoginView, state: str, message: str, exc: AuthError) -> AuthError:
+    """``exc``, once ``view`` showed how the login ended: ``connect._run_flow`` shows every
+    ending the flow did not (one line each time, whatever key the server sent).
+
+    Example:
+        >>> _ended(TextView(), "denied", "Denied.", AuthError("denied"))._shown
+        Denied.
+        True
+    """
+    view.status(state, message)
+    exc._shown = True
+    return exc
+
+
 def device_flow(
     session: OAuthSession,
     scopes: tuple[str, ...],
@@ -516,29 +530,23 @@ def device_flow(
         except AuthError as exc:
             key = exc.error_key
             if key not in ("authorization_pending", "slow_down", "access_denied", "expired_token"):
-                raise  # the login's caller says that it failed (connect._run_flow)
+                raise  # not shown: the login's caller says that it failed
         # Out of the except block: the errors below chain no earlier one.
         if key == "slow_down":
             interval += SLOW_DOWN_STEP
         elif key == "access_denied":
-            view.status("denied", "The sign-in was denied.")
-            raise AuthError(
-                "The sign-in was denied in the browser. Run ccpandas.login() again to retry.",
-                error_key="access_denied",
-            )
+            why = "The sign-in was denied in the browser. Run ccpandas.login() again to retry."
+            raise _ended(view, "denied", "The sign-in was denied.", AuthError(why, error_key=key))
         elif key == "expired_token":
-            view.status("expired", "The code expired.")
-            raise AuthError(
-                "The sign-in code expired before it was approved. Run ccpandas.login() "
-                "again for a new one.",
-                error_key="expired_token",
+            why = (
+                "The sign-in code expired before it was approved. Run ccpandas.login() again "
+                "for a new one."
             )
+            raise _ended(view, "expired", "The code expired.", AuthError(why, error_key=key))
         if time.monotonic() >= deadline:
-            view.status("expired", f"No approval within {life:g} s.")
-            raise AuthError(
-                f"No approval within {life:g} s. Run ccpandas.login() again for a new code.",
-                error_key="expired_token",
-            )
+            why = f"No approval within {life:g} s. Run ccpandas.login() again for a new code."
+            late = AuthError(why, error_key="expired_token")
+            raise _ended(view, "expired", f"No approval within {life:g} s.", late)
 
 
 class _CallbackHandler(BaseHTTPRequestHandler):
@@ -631,11 +639,11 @@ def pkce_flow(
         server.timeout = 0.25
         while server.answer is None:
             if time.monotonic() >= deadline:
-                view.status("expired", "No answer from the browser.")
-                raise AuthError(
+                late = AuthError(
                     "The browser did not come back in time. Run ccpandas.login() again.",
                     error_key="timeout",
                 )
+                raise _ended(view, "expired", "No answer from the browser.", late)
             view.tick(max(0.0, deadline - time.monotonic()))
             server.handle_request()
         answer = server.answer
@@ -648,13 +656,13 @@ def pkce_flow(
             "the login answer did not match this login (state); try again.", error_key="state"
         )
     if "error" in answer:
-        if answer["error"] != "access_denied":  # connect._run_flow says that it failed
+        key, why = answer["error"], answer.get("error_description", "")
+        if key != "access_denied":  # not shown: the login's caller says that it failed
             raise AuthError(
-                f"{answer['error']}: {answer.get('error_description', '')}",
-                error_key=answer["error"],
+                f"authorization page: {key}" + (f" ({why})" if why else ""), error_key=key
             )
-        view.status("denied", "The sign-in was not completed.")
-        raise AuthError("The sign-in was denied in the browser.", error_key="access_denied")
+        denied = AuthError("The sign-in was denied in the browser.", error_key=key)
+        raise _ended(view, "denied", "The sign-in was not completed.", denied)
     if not code:
         raise AuthError(
             "The browser came back without an authorization code.", error_key="invalid_response"
