@@ -1140,7 +1140,8 @@ def _link_object(value: Any, name: str, request: str | None) -> dict[str, Any]:
     if value is None or isinstance(value, dict):
         return value or {}
     kind = {str: "a string", list: "a list", bool: "a boolean"}.get(type(value), "a number")
-    text = f'{name} is {kind}, not an object {{"href": ...}} (the page after it cannot be read)'
+    shape = '{"next": ...}' if name == "_links" else '{"href": ...}'
+    text = f"{name} is {kind}, not an object {shape} (the page after it cannot be read)"
     raise UnusableAnswerError(200, "invalid_next_link", text, request=request)
 
 

@@ -94,8 +94,10 @@ __all__ = [
 _INCLUDE = "list_memberships,taggings"
 #: Times a pass of a membership read starts again when its lists change under it.
 _REREADS = 2
-#: Times a pass starts again when the API refuses its next link (an expired cursor);
-#: one refused every time would otherwise be read again until the day's quota is spent.
+#: Times in a row a pass starts again when the API refuses its next link (an expired
+#: cursor) with no page read past the last refusal: one refused every time would
+#: otherwise be read again until the day's quota is spent. A long read whose cursors
+#: expire now and then gets further each time, and is never stopped.
 _RESTARTS = 2
 #: The journaled cursor of a pass read to its end whose lists kept changing: the
 #: contacts its pages did not show are still to be looked up (a read continued later does).
@@ -375,8 +377,12 @@ class _Reading:
     looked_up: int = 0
     found: int = 0
     unread: int = 0
-    #: Pass -> the times the API refused its next link (the pass started again).
-    refused: dict[int, int] = field(default_factory=dict)
+    #: Pass -> the times in a row the API refused its next link with no page read past
+    #: the last refusal, and the pages of the pass read then; the refusals in all.
+    refused: dict[int, tuple[int, int]] = field(default_factory=dict)
+    refusals: int = 0
+    #: Pass -> its pages read since it (last) started.
+    depth: dict[int, int] = field(default_factory=dict)
 
     def progress(self, *, done: bool = False) -> Snapshot:
         return _progress(self.pages_read, self.total_pages, self.records.n_contacts, done=done)
@@ -404,6 +410,7 @@ class _Reading:
         while True:
             body = self._fetch(i, p, href)
             self.requests += 1
+            self.depth[i] = self.depth.get(i, 0) + 1
             count = body.get("contacts_count") if isinstance(body, dict) else None
             count = count if isinstance(count, int) else None
             if first is None:
@@ -503,9 +510,12 @@ class _Reading:
         except APIError as exc:
             if href is None or not 400 <= exc.status < 500 or exc.status == 429:
                 raise
-            n = self.refused[i] = self.refused.get(i, 0) + 1
+            n, at = self.refused.get(i, (0, -1))
+            depth = self.depth.get(i, 0)
+            n = n + 1 if depth <= at else 1  # no page read past the last refusal: again
+            self.refused[i], self.refusals = (n, depth), self.refusals + 1
             if n > _RESTARTS:
-                spent = self.requests + sum(self.refused.values())
+                spent = self.requests + self.refusals
                 raise CCError(
                     f"the API refused its own next link {n} times ({exc}), each time after "
                     f"the read started these lists again; stopped after {spent:,} requests"
@@ -519,6 +529,7 @@ class _Reading:
         if self.sj is not None:
             self.sj.restart_pass(i)
         self.records.forget_pass(i, p["lists"])
+        self.depth[i] = 0
 
     def mark_active(self, list_ids: Sequence[str]) -> None:
         """Tell ``active`` members from the rest exactly (a ``status=active`` pass)."""

@@ -167,7 +167,7 @@ def test_one_list_leaves_the_next_page_unseen() -> None:
 @pytest.mark.parametrize(
     ("links", "seen"),
     [
-        ("/v3/contact_lists?cursor=YQ==", '_links is a string, not an object {"href": ...}'),
+        ("/v3/contact_lists?cursor=YQ==", '_links is a string, not an object {"next": ...}'),
         ({"next": ["/v3/contact_lists?cursor=YQ=="]}, "_links.next is a list, not an object"),
         ({"next": {"href": ""}}, 'an empty href (""): the readers take it for the last page'),
     ],
