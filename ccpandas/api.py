@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import json
 import logging
 import warnings
@@ -58,7 +59,7 @@ from ccpandas.read.costs import pace_of
 from ccpandas.read.lists import ListInfo, Targets, check_targets, read_lists
 from ccpandas.read.snapshot import SnapshotChoice, recheck_reads, with_recheck
 from ccpandas.report.progress import NullReporter, make_reporter
-from ccpandas.run.budget import QuotaCheck, day_usage, requests_sent
+from ccpandas.run.budget import QuotaCheck, count_planning, day_usage, requests_sent, sent_by
 from ccpandas.run.kinds import kind_of
 from ccpandas.run.options import RunOptions, check_client, check_source, pick_client
 from ccpandas.run.result import RemovalResult, rebuild_run, reread_lists
@@ -108,19 +109,16 @@ _P = ParamSpec("_P")
 
 
 def _counted(plan_call: Callable[_P, RemovalPlan]) -> Callable[_P, RemovalPlan]:
-    """``plan_call`` (its client first, or ``client=``), its plan told what planning sent
-    (``spent_reads``): its own figures leave out a retried read and the listing of a
-    plan without a snapshot, which a run of it has spent all the same."""
+    """``plan_call`` (its ``client`` argument, given or not), its plan told every
+    request planning sent (:func:`~ccpandas.run.budget.count_planning`), the listing
+    of a checked :class:`~ccpandas.read.lists.Targets` it was given included."""
+    signature = inspect.signature(plan_call)
 
     @functools.wraps(plan_call)
     def counted(*args: _P.args, **kwargs: _P.kwargs) -> RemovalPlan:
-        client: Any = kwargs["client"] if "client" in kwargs else args[0]
-        before = requests_sent(client) or 0
-        plan = plan_call(*args, **kwargs)
-        after = requests_sent(client)
-        if after is None or plan.part is not None:
-            return plan
-        return dataclasses.replace(plan, spent_reads=max(after - before, plan.read_requests))
+        given = signature.bind(*args, **kwargs).arguments
+        listed = sum(v.spent for v in given.values() if isinstance(v, Targets) and v.checked)
+        return count_planning(given.get("client"), lambda: plan_call(*args, **kwargs), listed)
 
     return counted
 
@@ -137,8 +135,9 @@ def resolve_targets(values: tuple[str, ...], client: Client | None) -> Targets:
     """
     if client is None and not list_names(values):
         return Targets(resolve_list_ids(values, None))
-    lists = read_lists(pick_client(client))
-    return Targets(check_targets(values, lists), lists)
+    api = pick_client(client)
+    lists, sent = sent_by(api, lambda: read_lists(api))  # retries included: the plan's
+    return Targets(check_targets(values, lists), lists, sent or 0)
 
 
 @_counted
@@ -502,14 +501,14 @@ def _still_planned(
     if with_recheck(plan) is plan:
         return plan, None
     _check_quota(plan, runner, gate, reads=recheck_reads(plan))
-    stats = getattr(runner.client, "stats", None)
-    before = sum(stats.split()) if stats is not None else 0
+    api, before = runner.client, requests_sent(runner.client) or 0
     try:  # never waits: a run waits for the reset once it is journaled (resumable)
-        spent = reread_lists(runner.replace(wait_for_quota=False), plan, plan.list_ids)
+        reread = runner.replace(wait_for_quota=False)
+        reads, sent = sent_by(api, lambda: reread_lists(reread, plan, plan.list_ids))
     except QuotaExceededError:
         # Not read: the plan counts the refused requests, the run its read.
-        return with_recheck(plan, sum(stats.split()) - before if stats is not None else 0), True
-    return with_recheck(plan, spent), False
+        return with_recheck(plan, (requests_sent(api) or 0) - before), True
+    return with_recheck(plan, reads, sent), False  # retries included
 
 
 def costed_for(plan: RemovalPlan, verify: bool | str) -> RemovalPlan:

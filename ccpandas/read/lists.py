@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -42,7 +42,8 @@ class ListInfo:
 @dataclass(frozen=True)
 class Targets:
     """Target lists as resolved: their ``ids`` in the order given, and the account's
-    ``lists`` they were checked against (None: planned offline, not checked).
+    ``lists`` they were checked against (None: planned offline, not checked), and the
+    requests that listing ``spent`` (retries included: a plan of them counts them).
 
     Example:
         >>> Targets(("2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f",)).checked
@@ -51,6 +52,7 @@ class Targets:
 
     ids: tuple[str, ...]
     lists: Mapping[str, ListInfo] | None = None
+    spent: int = field(default=0, compare=False)
 
     @property
     def checked(self) -> bool:

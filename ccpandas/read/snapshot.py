@@ -1230,17 +1230,20 @@ def recheck_reads(plan: Any) -> int:
     return 0 if m is None else int(m.snapshot.requests)
 
 
-def with_recheck(plan: Any, reads: int | None = None) -> Any:
+def with_recheck(plan: Any, reads: int | None = None, sent: int | None = None) -> Any:
     """``plan`` counting, in its reads, the lists read again before its first change
     (:func:`check_still_planned`): ``reads`` spent, or None for the estimate
-    (:func:`recheck_reads`). ``plan`` itself when it has nothing to check."""
+    (:func:`recheck_reads`); in its spent reads, the requests that read ``sent``
+    (retries included), else ``reads``. ``plan`` itself when it has nothing to check."""
     m = _rechecked(plan)
     if m is None:
         return plan
     reads = recheck_reads(plan) if reads is None else reads
     total = m.read_requests - m.recheck_requests + reads
     spent = plan.spent_reads  # what planning sent: the run's reads, with this read
-    spent = spent if spent is None else spent - m.recheck_requests + reads
+    spent = (
+        spent if spent is None else spent - m.recheck_requests + (reads if sent is None else sent)
+    )
     m = dataclasses.replace(m, read_requests=total, recheck_requests=reads)
     return dataclasses.replace(plan, membership=m, spent_reads=spent)
 

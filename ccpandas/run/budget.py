@@ -24,11 +24,13 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ccpandas.errors import UNDOING, QuotaShortError, next_utc_midnight
 from ccpandas.models import DAILY_QUOTA
@@ -136,6 +138,42 @@ def requests_sent(client: Any) -> int | None:
     """
     stats = _stats_of(client)
     return None if stats is None else int(stats.requests)
+
+
+_T = TypeVar("_T")
+
+
+def sent_by(client: Any, call: Callable[[], _T]) -> tuple[_T, int | None]:
+    """``call()``, and the requests ``client`` sent meanwhile, every attempt (retries
+    included) as the API counts them; None for a client that counts nothing. A client
+    another thread uses meanwhile counts that thread's requests too.
+
+    Example:
+        >>> sent_by(object(), lambda: "read")
+        ('read', None)
+    """
+    before = requests_sent(client) or 0  # (``call`` may make the default client)
+    value = call()
+    after = requests_sent(client)
+    return value, None if after is None else after - before
+
+
+def count_planning(client: Any, make: Callable[[], _T], listed: int = 0) -> _T:
+    """The plan ``make()`` returns, its ``spent_reads`` every request its planning sent
+    through ``client`` (:func:`sent_by`: what a run of it has spent), with ``listed``
+    sent for it before (the listing of a :class:`~ccpandas.read.lists.Targets` it was
+    given). A plan of a client that counts nothing, or a part, as it is.
+
+    Example:
+        >>> count_planning(object(), lambda: None) is None
+        True
+    """
+    plan: Any
+    plan, sent = sent_by(client, make)
+    if sent is None or plan.part is not None:
+        return plan
+    spent = max(sent + listed, plan.read_requests)
+    return dataclasses.replace(plan, spent_reads=spent)
 
 
 def day_usage(client: Any) -> Any:

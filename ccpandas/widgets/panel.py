@@ -399,13 +399,19 @@ class RemovalPanel(TextBox):
         """A source's plan with the target lists' members read (the checkbox): a
         preview of who leaves, counting the read of the lists again before the send."""
         from ccpandas.read.snapshot import SnapshotChoice, prepare_source_plan, with_recheck
+        from ccpandas.run.budget import count_planning
         from ccpandas.run.options import RunOptions, pick_client
 
         client = pick_client(self.client)
         read = SnapshotChoice(snapshot=True)
         # As every run: refused before the first list read when it cannot fit today.
         gate = RunOptions.of(wait_for_quota=False).started(client).gate
-        plan = prepare_source_plan(choice.plan(self.data, targets), client, choice=read, gate=gate)
+        plan = count_planning(  # every request it sends, retries included, is the run's
+            client,
+            lambda: prepare_source_plan(
+                choice.plan(self.data, targets), client, choice=read, gate=gate
+            ),
+        )
         return with_recheck(plan)  # sent later (run_plan): the lists are read again first
 
     def _confirm_text(self, plan: RemovalPlan) -> str:

@@ -324,6 +324,30 @@ def test_a_list_not_of_the_account_points_to_ccpandas_lists(cli, emu) -> None:
     assert "read_contact_lists" not in refused.err and "ccpandas lists" in refused.err
 
 
+@pytest.mark.parametrize("snapshot", ["no", "yes"])
+def test_a_run_by_list_name_counts_its_listing_retries_included(
+    cli, emu, lists, members_csv, snapshot
+) -> None:
+    # The listing that resolves the names is sent before the plan is made: it (and its
+    # retries after a 5xx) were missing from the requests a run said it spent.
+    name = lists["name"].iloc[0]
+    before = emu.account.count()
+    dry = cli(
+        "remove", str(members_csv), "--lists", name, "--snapshot", "no", "--dry-run", "--json"
+    )
+    assert dry.code == ExitCode.OK, dry.err
+    assert json.loads(dry.out)["requests_spent"]["total"] == emu.account.count() - before == 1
+    before = emu.account.count()
+    emu.configure(error_rate=0.5, gateway_timeouts=False)
+    run = _removed(cli, members_csv, name, "--snapshot", snapshot)
+    emu.configure(error_rate=0)
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0  # retried
+    spent = emu.account.count() - before
+    assert run["requests_spent"]["total"] == spent
+    (row,) = [r for r in json.loads(cli("runs", "--json").out) if r["run_id"] == run["run_id"]]
+    assert row["requests_spent"] == spent
+
+
 def test_remove_and_runs_say_the_requests_the_run_spent(cli, emu, lists, members_csv) -> None:
     # The summary's "requests" counts change requests only: the reads, polls and
     # verification the run spent were on no line, --json key or runs() column.

@@ -179,3 +179,57 @@ def test_a_run_of_a_plan_made_earlier_counts_the_lists_it_read_again(fast_accoun
     plan = keep.cc.keep_in_lists([target], client=client, max_removed=None, dry_run=True).plan
     result = run_plan(plan, client=client, progress=False)
     assert result.ok and result.summary().spent_total == emu.account.count() - before
+
+
+def test_a_plan_of_targets_resolved_first_counts_their_listing_retries_included(fast_account):
+    """`plan_list_removal(df, resolve_targets(...))`: the listing that resolved the
+    names, sent again after a 5xx, is the plan's (and its run's) as the emulator
+    counts it; the plan's own read figure stays the estimate without a snapshot."""
+    from ccpandas.api import plan_list_removal, resolve_targets
+
+    emu, client, target = fast_account(seed=2117, contacts=600, lists=3)
+    ids = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:20]})
+    before = emu.account.count()
+    emu.configure(error_rate=0.5, gateway_timeouts=False)
+    targets = resolve_targets((emu.account.lists[target].name,), client)
+    plan = plan_list_removal(ids, targets, client=client)
+    result = run_plan(plan, client=client, progress=False)
+    emu.configure(error_rate=0)
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0  # retried
+    assert plan.read_requests == 0 and plan.spent_reads is not None
+    assert result.ok and result.summary().spent_total == emu.account.count() - before
+
+
+def test_a_plan_made_earlier_counts_its_read_again_retries_included(fast_account):
+    """`run_plan` of a keep plan whose lists' read again is answered 5xx and sent
+    again: the run's spent requests are every one the emulator got."""
+    emu, client, target = fast_account(seed=2125, contacts=3000)
+    keep = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:300]})
+    before = emu.account.count()
+    plan = keep.cc.keep_in_lists([target], client=client, max_removed=None, dry_run=True).plan
+    emu.configure(error_rate=0.5, gateway_timeouts=False)
+    result = run_plan(plan, client=client, progress=False)
+    emu.configure(error_rate=0)
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0  # retried
+    assert result.ok and result.summary().spent_total == emu.account.count() - before
+
+
+def test_a_plan_without_its_client_named_counts_the_default_clients_requests(fast_account):
+    """The planning below the public call, its client left out: the default client's
+    requests (the listing) are the plan's, not a guess from its first argument."""
+    import ccpandas
+    from ccpandas.api import _plan_list
+    from ccpandas.read.snapshot import SnapshotChoice
+    from ccpandas.run.options import RunOptions
+
+    emu, client, target = fast_account(seed=2119, contacts=200)
+    ids = pd.DataFrame({"contact_id": sorted(emu.account.members(target))[:5]})
+    old = ccpandas.set_default_client(client)
+    try:
+        before = emu.account.count()
+        options = RunOptions.of(dry_run=True, progress=False).started(None)
+        choice = SnapshotChoice(snapshot=False)
+        plan = _plan_list(ids, (emu.account.lists[target].name,), choice=choice, options=options)
+    finally:
+        ccpandas.set_default_client(old)
+    assert plan.spent_reads == emu.account.count() - before == 1

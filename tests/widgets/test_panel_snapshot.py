@@ -103,3 +103,32 @@ def test_the_panel_reads_the_lists_by_default_as_python_does(cc_emulator_factory
     result = panel.wait(30)
     assert result is not None and result.ok and result.after is not None  # verified
     assert not acct.members(acct.list_named("Newsletter")) & set(members)
+
+
+def test_panel_source_with_snapshot_counts_every_request_it_sent(cc_emulator_factory):
+    # A source's plan with the lists read (the checkbox) was made outside the measured
+    # planning: its reads sent again after a 5xx were missing from the spent requests.
+    from ccpandas.models import SourceKind
+    from ccpandas.widgets import RemovalPanel
+
+    emu = cc_emulator_factory(seed=22, contacts=3000, lists=3, **FAST)
+    client = ccpandas.Client(token=emu.token, base_url=emu.base_url, rate=None)
+    first, target, source = emu.account.list_ids()
+    lists = ccpandas.read_contact_lists(client)
+    names = dict(zip(lists["list_id"], lists["name"], strict=True))
+    df = pd.DataFrame({"contact_id": sorted(emu.account.members(first))[:50]})
+    panel = RemovalPanel(df, client=client, lists=lists, background=False)
+    panel.snapshot.value = False
+    panel.targets.value = [names[target]]
+    panel.source.kind.value = SourceKind.LIST_IDS
+    panel.source.lists.value = [names[source]]
+    before = emu.account.count()
+    emu.configure(error_rate=0.5, gateway_timeouts=False)
+    panel.snapshot.value = True
+    panel.confirm.value = True
+    panel.remove_button.click()
+    result = panel.result
+    emu.configure(error_rate=0)
+    assert emu.account.count(status=500) + emu.account.count(status=503) > 0  # retried
+    assert result is not None and result.ok
+    assert result.summary().spent_total == emu.account.count() - before
