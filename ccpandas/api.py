@@ -117,8 +117,12 @@ def _counted(plan_call: Callable[_P, RemovalPlan]) -> Callable[_P, RemovalPlan]:
     @functools.wraps(plan_call)
     def counted(*args: _P.args, **kwargs: _P.kwargs) -> RemovalPlan:
         given = signature.bind(*args, **kwargs).arguments
-        listed = sum(v.spent for v in given.values() if isinstance(v, Targets) and v.checked)
-        return count_planning(given.get("client"), lambda: plan_call(*args, **kwargs), listed)
+        targets = [v for v in given.values() if isinstance(v, Targets)]
+        listed = sum(v.unclaimed() for v in targets)
+        plan = count_planning(given.get("client"), lambda: plan_call(*args, **kwargs), listed)
+        for v in targets:  # the listing was sent once: the next plan of it claims none
+            v.claim()
+        return plan
 
     return counted
 

@@ -43,7 +43,7 @@ class ListInfo:
 class Targets:
     """Target lists as resolved: their ``ids`` in the order given, and the account's
     ``lists`` they were checked against (None: planned offline, not checked), and the
-    requests that listing ``spent`` (retries included: a plan of them counts them).
+    requests that listing ``spent`` (retries included: the first plan of them counts them).
 
     Example:
         >>> Targets(("2d0e3a5c-8a1d-4d43-9f3e-1c2b3a4d5e6f",)).checked
@@ -53,6 +53,17 @@ class Targets:
     ids: tuple[str, ...]
     lists: Mapping[str, ListInfo] | None = None
     spent: int = field(default=0, compare=False)
+    # Whether a plan counted ``spent`` already: the listing was sent once, so a second
+    # plan of these targets (and its run) must not claim it again.
+    _claimed: list[bool] = field(default_factory=list, init=False, compare=False, repr=False)
+
+    def unclaimed(self) -> int:
+        """``spent``, until a plan claimed it (:meth:`claim`); 0 after, and unchecked."""
+        return 0 if self._claimed or self.lists is None else self.spent
+
+    def claim(self) -> None:
+        """Say that a plan made of these targets counted their listing."""
+        self._claimed.append(True)
 
     @property
     def checked(self) -> bool:

@@ -200,6 +200,25 @@ def test_a_plan_of_targets_resolved_first_counts_their_listing_retries_included(
     assert result.ok and result.summary().spent_total == emu.account.count() - before
 
 
+def test_targets_resolved_once_and_planned_twice_count_their_listing_once(fast_account):
+    """Two plans of one `resolve_targets`: the listing was sent once, so only the first
+    plan (and its run) counts it; both counted it, the runs claiming more than the
+    emulator got (review)."""
+    from ccpandas.api import plan_list_removal, resolve_targets
+
+    emu, client, target = fast_account(seed=2117, contacts=600, lists=3)
+    members = sorted(emu.account.members(target))
+    before = emu.account.count()
+    targets = resolve_targets((emu.account.lists[target].name,), client)
+    spent = 0
+    for part in (members[:10], members[10:20]):
+        plan = plan_list_removal(pd.DataFrame({"contact_id": part}), targets, client=client)
+        result = run_plan(plan, client=client, progress=False)
+        assert result.ok
+        spent += result.summary().spent_total
+    assert spent == emu.account.count() - before
+
+
 def test_a_plan_made_earlier_counts_its_read_again_retries_included(fast_account):
     """`run_plan` of a keep plan whose lists' read again is answered 5xx and sent
     again: the run's spent requests are every one the emulator got."""
