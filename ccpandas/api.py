@@ -340,9 +340,10 @@ def _plan_list(
             checked = plan_removal(data, stand_ins(given), column=column, rate=pace_of(client))
     except PlanError as exc:
         raise (names_not_looked_up(exc, names) if names else exc) from None
-    if snapshot is not False:
-        from ccpandas.read.snapshot import check_continued
+    from ccpandas.read.snapshot import check_addresses_read, check_continued
 
+    check_addresses_read(key, snapshot, column)  # before a request, the listing's too
+    if snapshot is not False:
         check_continued(True, choice.snapshot_id, column_values, key, kind)  # before a request
     if not (isinstance(values, Targets) and values.checked):
         offline = checked is not None and snapshot is False and options.dry_run

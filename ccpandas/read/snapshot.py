@@ -1005,14 +1005,25 @@ def _blind_base(
     if key == "contact_id":
         plan = planner.plan_removal(data, targets, column=column, rate=rate)
         return planner.as_kind(plan, kind)
-    if snapshot is False:
+    check_addresses_read(key, snapshot, column)
+    return None
+
+
+def check_addresses_read(key: str, snapshot: bool | str, column: Any) -> None:
+    """A :class:`PlanError` for a column of addresses (``key`` ``"email"``) with
+    ``snapshot=False``: matching them to contacts needs the read. Asked before any
+    request (the lists' listing included).
+
+    Example:
+        >>> check_addresses_read("contact_id", False, "id")  # ids need no read
+    """
+    if key == "email" and snapshot is False:
         raise PlanError(
             f"column {column!r} holds email addresses; matching them to contacts needs a "
             "membership snapshot: pass snapshot=True or 'auto' (or by='contact_id' if the "
             "column really holds ids)",
             column=column,
         )
-    return None
 
 
 def _unique_addresses(values: Any) -> list[str]:

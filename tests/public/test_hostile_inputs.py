@@ -317,6 +317,15 @@ def test_bad_data_and_column_cost_no_request_even_with_list_names(
     _refused_without_requests(emu, keep, word, "not contact ids", "contacts to keep")
 
 
+def test_addresses_without_a_snapshot_are_refused_before_the_listing(emu, client) -> None:
+    # Addresses cannot be matched without the read: refused, but only after the lists'
+    # listing was sent (review: "bad data never costs one").
+    frame = pd.DataFrame({"email": ["a@b.co", "c@d.co"]})
+    for lists in (_names(emu)[:1], [emu.account.list_ids()[0]]):
+        call = lambda: frame.cc.remove_from_lists(lists, "email", client=client, snapshot=False)  # noqa: B023, E731
+        _refused_without_requests(emu, call, "needs a membership snapshot")
+
+
 def test_a_column_that_is_the_index_is_named_so(emu, client) -> None:
     # frame.set_index("contact_id"): the message named 'email' as the likely column
     # ("the only column that holds email addresses") and said nothing of the index.
