@@ -55,7 +55,7 @@ from ccpandas.widgets._html import box, esc, note
 from ccpandas.widgets._parts import TextBox, checkbox, choices, row
 from ccpandas.widgets.pickers import ListPicker
 from ccpandas.widgets.preview import PlanPreview, change_text
-from ccpandas.widgets.source import SourcePicker
+from ccpandas.widgets.source import SourcePicker, pick_column
 from ccpandas.widgets.status import SnapshotBuffer, StatusDisplay
 
 if TYPE_CHECKING:
@@ -170,7 +170,8 @@ class RemovalPanel(TextBox):
         data: The DataFrame of contacts. None (the default) offers only the sources the
             API selects (lists, tags, engagement, all active contacts).
         column: The column of ``data`` that holds the contacts, pre-selected in the
-            panel. Default ``"contact_id"``.
+            panel; one ``data`` lacks is refused (:class:`~ccpandas.PlanError`). Default
+            ``"contact_id"`` (when missing, a column named like it is pre-selected).
         client: {shared}
         lists: The account's lists, a DataFrame as :func:`ccpandas.read_contact_lists`
             returns. None (the default) reads them now.
@@ -208,6 +209,8 @@ class RemovalPanel(TextBox):
             )
         from ccpandas.readers import read_contact_lists
 
+        if data is not None:
+            column = pick_column(data, column)  # a typo: refused before the lists are read
         lists = read_contact_lists(client) if lists is None else lists
         self.data = data
         self.client = client
@@ -677,7 +680,8 @@ def removal_panel(
         data: The DataFrame of contacts. None (the default) offers only the sources the
             API selects (lists, tags, engagement, all active contacts).
         column: The column of ``data`` that holds the contacts, pre-selected in the
-            panel. Default ``"contact_id"``.
+            panel; one ``data`` lacks is refused (:class:`~ccpandas.PlanError`). Default
+            ``"contact_id"`` (when missing, a column named like it is pre-selected).
         client: {shared}
         **kwargs: More options of :class:`RemovalPanel`: ``lists`` and ``tags`` (the
             account's lists and tags as DataFrames, read when omitted),

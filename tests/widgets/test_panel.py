@@ -123,6 +123,18 @@ def test_panel_shows_plan_errors_and_sends_nothing(
     assert removal_posts() == 0 and panel.result is None
 
 
+def test_a_column_not_in_the_dataframe_is_refused_before_any_request(
+    emu: Emulator, client: ccpandas.Client
+) -> None:
+    """``column="emial"`` (a typo): the panel pre-selected another column (here
+    ``contact_id``) without a word, after reading the account's lists."""
+    frame = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3], "email": "a@b.co"})
+    before = emu.account.count()
+    with pytest.raises(ccpandas.PlanError, match=r"column 'emial' not found.*'email'"):
+        RemovalPanel(frame, "emial", client=client)
+    assert emu.account.count() == before
+
+
 @pytest.mark.parametrize(
     ("kind", "setup", "expected"),
     [
