@@ -591,7 +591,6 @@ class RemovalPanel(TextBox):
             self._show_result({"new": result})
         if self._target != "result":
             self._freeze(False)
-            self.remove_button.disabled = True  # the removal itself is over
 
     @traitlets.observe("result")
     def _show_result(self, change: Any) -> None:
@@ -622,11 +621,14 @@ class RemovalPanel(TextBox):
             self._arm_undo()
 
     def _freeze(self, frozen: bool) -> None:
-        self.targets.set_disabled(frozen)
-        self.source.set_disabled(frozen)
-        self.mode.disabled = self.max_removed.disabled = frozen
-        self.snapshot.disabled = frozen or self.mode.value == RunKind.SYNC
-        self.confirm.disabled = frozen or self.plan is None
+        # Once the run has a result, its inputs stay frozen (an undo's end too): nothing
+        # plans again, so a change there would neither clear the tick nor show a plan.
+        inputs = frozen or self.result is not None
+        self.targets.set_disabled(inputs)
+        self.source.set_disabled(inputs)
+        self.mode.disabled = self.max_removed.disabled = inputs
+        self.snapshot.disabled = inputs or self.mode.value == RunKind.SYNC
+        self.confirm.disabled = inputs or self.plan is None
         self.remove_button.disabled = self.undo_button.disabled = True  # until armed again
         self.resume_button.disabled = frozen
         self.undo_confirm.disabled = (

@@ -169,7 +169,8 @@ class SourcePicker(w.VBox):
     Args:
         data: The DataFrame of contacts. None (the default) offers only the sources the
             API selects (lists, tags, engagement, all active contacts).
-        column: The column of ``data`` that holds the contact ids, pre-selected.
+        column: The column of ``data`` that holds the contact ids, pre-selected; one
+            ``data`` lacks is refused (:class:`~ccpandas.PlanError`).
             Default ``"contact_id"``; when ``data`` has no such column, the first one
             named like it is, else the first column.
         lists: The account's lists, a DataFrame as :func:`ccpandas.read_contact_lists`

@@ -444,6 +444,22 @@ def test_panel_undo_button_asks_first_then_restores_exactly(
     assert panel.undo_button.disabled and panel.undo_confirm.disabled
 
 
+def test_after_an_undo_the_run_s_inputs_stay_frozen(
+    client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    """The Undo's end unfroze the lists, the source and the ticked confirmation: changes
+    there neither cleared the tick nor planned anything (this panel's run is over)."""
+    panel = RemovalPanel(segment, client=client, lists=lists, background=False)
+    panel.targets.value = ["Newsletter"]
+    panel.confirm.value = True
+    panel.remove_button.click()
+    panel.undo_confirm.value = True
+    panel.undo_button.click()
+    assert panel.undo_result.ok
+    assert panel.targets.select.disabled and panel.source.kind.disabled
+    assert panel.mode.disabled and panel.confirm.disabled and panel.remove_button.disabled
+
+
 def test_a_run_undone_elsewhere_is_not_offered_undo_again(
     emu: Emulator, client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
 ) -> None:
