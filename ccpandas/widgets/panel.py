@@ -488,6 +488,7 @@ class RemovalPanel(TextBox):
             return
         self.undo_confirm.disabled = self.undo_button.disabled = True
         self.undo_view.value = box(undo._repr_html_())
+        self._show_result({"new": self.result})  # its summary now says "undone by run ..."
 
     def _launch(self, action: Callable[[Any], Any], target: str = "result") -> None:
         self._target = target

@@ -444,7 +444,7 @@ def test_panel_undo_button_asks_first_then_restores_exactly(
     assert panel.undo_button.disabled and panel.undo_confirm.disabled
 
 
-def test_after_an_undo_the_run_s_inputs_stay_frozen(
+def test_after_an_undo_the_inputs_stay_frozen_and_the_result_says_undone(
     client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
 ) -> None:
     """The Undo's end unfroze the lists, the source and the ticked confirmation: changes
@@ -458,6 +458,10 @@ def test_after_an_undo_the_run_s_inputs_stay_frozen(
     assert panel.undo_result.ok
     assert panel.targets.select.disabled and panel.source.kind.disabled
     assert panel.mode.disabled and panel.confirm.disabled and panel.remove_button.disabled
+    # The Result step says what str(result) and runs() say now: undone by that run (it
+    # kept the run's summary as drawn before the undo).
+    said = f"undone by run {panel.undo_result.run_id}"
+    assert said in str(panel.result) and said in panel.result_view.value
 
 
 def test_a_run_undone_elsewhere_is_not_offered_undo_again(
