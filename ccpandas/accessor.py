@@ -259,7 +259,8 @@ class CCAccessor:
 
         Args:
             column: The column of this frame that holds the contacts, pre-selected in
-                the panel. Default ``"contact_id"``.
+                the panel; one the frame lacks is refused (:class:`~ccpandas.PlanError`).
+                Default ``"contact_id"``.
             client: The :class:`~ccpandas.Client` the panel reads and sends with. None
                 (the default) uses the default client
                 (:func:`ccpandas.get_default_client`).

@@ -55,7 +55,7 @@ from ccpandas.widgets._html import box, esc, note
 from ccpandas.widgets._parts import TextBox, checkbox, choices, row
 from ccpandas.widgets.pickers import ListPicker
 from ccpandas.widgets.preview import PlanPreview, change_text
-from ccpandas.widgets.source import SourcePicker
+from ccpandas.widgets.source import SourcePicker, pick_column
 from ccpandas.widgets.status import SnapshotBuffer, StatusDisplay
 
 if TYPE_CHECKING:
@@ -170,7 +170,8 @@ class RemovalPanel(TextBox):
         data: The DataFrame of contacts. None (the default) offers only the sources the
             API selects (lists, tags, engagement, all active contacts).
         column: The column of ``data`` that holds the contacts, pre-selected in the
-            panel. Default ``"contact_id"``.
+            panel; one ``data`` lacks is refused (:class:`~ccpandas.PlanError`). Default
+            ``"contact_id"`` (when missing, a column named like it is pre-selected).
         client: {shared}
         lists: The account's lists, a DataFrame as :func:`ccpandas.read_contact_lists`
             returns. None (the default) reads them now.
@@ -208,6 +209,8 @@ class RemovalPanel(TextBox):
             )
         from ccpandas.readers import read_contact_lists
 
+        if data is not None:
+            column = pick_column(data, column)  # a typo: refused before the lists are read
         lists = read_contact_lists(client) if lists is None else lists
         self.data = data
         self.client = client
@@ -491,6 +494,7 @@ class RemovalPanel(TextBox):
             return
         self.undo_confirm.disabled = self.undo_button.disabled = True
         self.undo_view.value = box(undo._repr_html_())
+        self._show_result({"new": self.result})  # its summary now says "undone by run ..."
 
     def _launch(self, action: Callable[[Any], Any], target: str = "result") -> None:
         self._target = target
@@ -594,7 +598,6 @@ class RemovalPanel(TextBox):
             self._show_result({"new": result})
         if self._target != "result":
             self._freeze(False)
-            self.remove_button.disabled = True  # the removal itself is over
 
     @traitlets.observe("result")
     def _show_result(self, change: Any) -> None:
@@ -625,11 +628,14 @@ class RemovalPanel(TextBox):
             self._arm_undo()
 
     def _freeze(self, frozen: bool) -> None:
-        self.targets.set_disabled(frozen)
-        self.source.set_disabled(frozen)
-        self.mode.disabled = self.max_removed.disabled = frozen
-        self.snapshot.disabled = frozen or self.mode.value == RunKind.SYNC
-        self.confirm.disabled = frozen or self.plan is None
+        # Once the run has a result, its inputs stay frozen (an undo's end too): nothing
+        # plans again, so a change there would neither clear the tick nor show a plan.
+        inputs = frozen or self.result is not None
+        self.targets.set_disabled(inputs)
+        self.source.set_disabled(inputs)
+        self.mode.disabled = self.max_removed.disabled = inputs
+        self.snapshot.disabled = inputs or self.mode.value == RunKind.SYNC
+        self.confirm.disabled = inputs or self.plan is None
         self.remove_button.disabled = self.undo_button.disabled = True  # until armed again
         self.resume_button.disabled = frozen
         self.undo_confirm.disabled = (
@@ -683,7 +689,8 @@ def removal_panel(
         data: The DataFrame of contacts. None (the default) offers only the sources the
             API selects (lists, tags, engagement, all active contacts).
         column: The column of ``data`` that holds the contacts, pre-selected in the
-            panel. Default ``"contact_id"``.
+            panel; one ``data`` lacks is refused (:class:`~ccpandas.PlanError`). Default
+            ``"contact_id"`` (when missing, a column named like it is pre-selected).
         client: {shared}
         **kwargs: More options of :class:`RemovalPanel`: ``lists`` and ``tags`` (the
             account's lists and tags as DataFrames, read when omitted),

@@ -27,7 +27,7 @@ import traitlets
 from ccpandas._docs import shared_params
 from ccpandas.errors import PlanError
 from ccpandas.models import ENGAGEMENT_LEVELS, MAX_SOURCE_LISTS, Source, SourceKind
-from ccpandas.plan.planner import plural
+from ccpandas.plan.planner import frame_column, plural
 from ccpandas.widgets._html import box, esc, note
 from ccpandas.widgets._parts import checkbox, choices, titled
 from ccpandas.widgets.pickers import ItemPicker, ListPicker, TagPicker
@@ -145,7 +145,17 @@ class SourceChoice:
         )
 
 
-def _guess_column(data: pd.DataFrame, column: Any) -> Any:
+def pick_column(data: pd.DataFrame, column: Any) -> Any:
+    """``column``, refused as the planner refuses it when not in ``data``; the default
+    ``"contact_id"`` missing: the first column named like it, else the first column.
+
+    Example:
+        >>> pick_column(pd.DataFrame({"email": [], "Contact_ID": []}), "contact_id")
+        'Contact_ID'
+    """
+    if not (isinstance(column, str) and column == "contact_id"):  # no guess replaces a typo
+        frame_column(data, column)  # a PlanError (did you mean...) when not there
+        return column
     if column in data.columns:
         return column
     named = [c for c in data.columns if "contact_id" in str(c).lower()]
@@ -159,7 +169,8 @@ class SourcePicker(w.VBox):
     Args:
         data: The DataFrame of contacts. None (the default) offers only the sources the
             API selects (lists, tags, engagement, all active contacts).
-        column: The column of ``data`` that holds the contact ids, pre-selected.
+        column: The column of ``data`` that holds the contact ids, pre-selected; one
+            ``data`` lacks is refused (:class:`~ccpandas.PlanError`).
             Default ``"contact_id"``; when ``data`` has no such column, the first one
             named like it is, else the first column.
         lists: The account's lists, a DataFrame as :func:`ccpandas.read_contact_lists`
@@ -197,7 +208,7 @@ class SourcePicker(w.VBox):
         columns = list(data.columns) if data is not None else []
         self.column = w.Dropdown(
             options=[(str(c), c) for c in columns],
-            value=_guess_column(data, column) if data is not None else None,
+            value=pick_column(data, column) if data is not None else None,
             description="contact id column",
             style={"description_width": "initial"},
             layout=w.Layout(width="auto"),

@@ -107,8 +107,10 @@ def headline(snap: Snapshot) -> str:
         acts = plural(total, "activity", "activities")
         return f"waiting for the API: {finished:,} of {acts} finished"
     if snap.phase == "stopped":
-        # Why it stopped, as the run's summary says; the Stop button's words otherwise.
-        parts = [_STOPPED_BY.get(reason, "stopped waiting")]
+        # Why it stopped, as the run's summary says (an error's word, e.g. unauthorized);
+        # the Stop button's words only for its own stop (or no summary).
+        stop = "stopped waiting" if reason in (RunOutcome.STOPPED, "None") else f"stopped: {reason}"
+        parts = [_STOPPED_BY.get(reason, stop)]
         if running:
             verb = "keeps" if running == 1 else "keep"
             parts.append(

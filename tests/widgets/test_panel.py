@@ -123,6 +123,18 @@ def test_panel_shows_plan_errors_and_sends_nothing(
     assert removal_posts() == 0 and panel.result is None
 
 
+def test_a_column_not_in_the_dataframe_is_refused_before_any_request(
+    emu: Emulator, client: ccpandas.Client
+) -> None:
+    """``column="emial"`` (a typo): the panel pre-selected another column (here
+    ``contact_id``) without a word, after reading the account's lists."""
+    frame = pd.DataFrame({"contact_id": emu.account.contact_ids()[:3], "email": "a@b.co"})
+    before = emu.account.count()
+    with pytest.raises(ccpandas.PlanError, match=r"column 'emial' not found.*'email'"):
+        RemovalPanel(frame, "emial", client=client)
+    assert emu.account.count() == before
+
+
 @pytest.mark.parametrize(
     ("kind", "setup", "expected"),
     [
@@ -430,6 +442,26 @@ def test_panel_undo_button_asks_first_then_restores_exactly(
     assert set(undo.changes["outcome"]) == {"restored"}
     assert "UndoResult" in panel.undo_view.value and "restored" in panel.undo_view.value
     assert panel.undo_button.disabled and panel.undo_confirm.disabled
+
+
+def test_after_an_undo_the_inputs_stay_frozen_and_the_result_says_undone(
+    client: ccpandas.Client, lists: pd.DataFrame, segment: pd.DataFrame
+) -> None:
+    """The Undo's end unfroze the lists, the source and the ticked confirmation: changes
+    there neither cleared the tick nor planned anything (this panel's run is over)."""
+    panel = RemovalPanel(segment, client=client, lists=lists, background=False)
+    panel.targets.value = ["Newsletter"]
+    panel.confirm.value = True
+    panel.remove_button.click()
+    panel.undo_confirm.value = True
+    panel.undo_button.click()
+    assert panel.undo_result.ok
+    assert panel.targets.select.disabled and panel.source.kind.disabled
+    assert panel.mode.disabled and panel.confirm.disabled and panel.remove_button.disabled
+    # The Result step says what str(result) and runs() say now: undone by that run (it
+    # kept the run's summary as drawn before the undo).
+    said = f"undone by run {panel.undo_result.run_id}"
+    assert said in str(panel.result) and said in panel.result_view.value
 
 
 def test_a_run_undone_elsewhere_is_not_offered_undo_again(

@@ -5,6 +5,7 @@ the emulator."""
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 import ccpandas
 from ccpandas.emulator import Emulator
@@ -25,3 +26,21 @@ def test_a_run_not_waited_for_is_not_shown_as_a_timeout(
     assert result.summary().stop_reason == "not_waited"
     assert status.text().startswith("not waited for (wait=False): 1 activity still running")
     assert "timeout" not in status.text()
+
+
+def test_a_run_stopped_by_an_error_says_why_not_stopped_waiting(emu: Emulator) -> None:
+    # A 401 before the POST said "stopped waiting" (the Stop button's words), while
+    # runs() and the summary said stop_reason "unauthorized".
+    token = emu.issue_token(expires_after=1)  # the list read, then the POST is refused
+    target = emu.account.list_ids()[0]
+    df = pd.DataFrame({"contact_id": emu.account.contact_ids()[:20]})
+    status = StatusDisplay(stoppable=False)
+    with (
+        ccpandas.Client(token=token, base_url=emu.base_url, rate=None) as client,
+        pytest.raises(ccpandas.errors.UnauthorizedError) as caught,
+    ):
+        df.cc.remove_from_lists([target], client=client, progress=status, snapshot=False)
+    reason = caught.value.result.summary().stop_reason  # type: ignore[attr-defined]
+    assert reason == ccpandas.runs().iloc[0]["stop_reason"] == "unauthorized"
+    assert status.text().startswith("stopped: unauthorized; 1 request not sent")
+    assert "stopped waiting" not in status.text()
