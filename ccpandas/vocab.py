@@ -20,6 +20,7 @@ from typing import Any
 from ccpandas.models import ActivityState
 
 __all__ = [
+    "STOP_ACTIVITY_TIMEOUT",
     "STOP_DRIVER_ENDED",
     "STOP_NOT_WAITED",
     "STOP_TIMEOUT",
@@ -217,6 +218,8 @@ def sql_list(values: Iterable[enum.StrEnum]) -> str:
 #: call did not wait (``wait=False``); the process driving it ended (killed).
 STOP_TIMEOUT = "timeout"
 STOP_NOT_WAITED = "not_waited"
+#: A run's activities did not move for its ``activity_timeout``: no longer followed.
+STOP_ACTIVITY_TIMEOUT = "activity_timeout"
 STOP_DRIVER_ENDED = "the process driving it ended"
 
 

@@ -65,7 +65,7 @@ from ccpandas.plan.polls import POLL_GROWTH, POLL_MAX, POLL_MIN, SUBMIT_POLL_EVE
 from ccpandas.report.progress import NullReporter, Reporter, Snapshot
 from ccpandas.run.clock import Clock, SystemClock
 from ccpandas.store.batch import BatchRun, BatchState, Outcome
-from ccpandas.vocab import STOP_TIMEOUT
+from ccpandas.vocab import STOP_ACTIVITY_TIMEOUT, STOP_TIMEOUT
 
 __all__ = ["BatchRun", "Journal", "NullJournal", "Runner"]
 
@@ -734,7 +734,7 @@ class Runner:
         """True (and the run stopped) once nothing changed for ``activity_timeout``."""
         if self.activity_timeout is None or quiet < self.activity_timeout:
             return False
-        self.stopped, self.stop_reason = True, "activity_timeout"
+        self.stopped, self.stop_reason = True, STOP_ACTIVITY_TIMEOUT
         log.warning(
             "no change in the run's unfinished activities (%d; e.g. %s, %s) for %.0f s: "
             "stopped following them (activity_timeout); they keep running on the server, "

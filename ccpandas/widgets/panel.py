@@ -209,8 +209,8 @@ class RemovalPanel(TextBox):
             )
         from ccpandas.readers import read_contact_lists
 
-        if data is not None:
-            column = pick_column(data, column)  # a typo: refused before the lists are read
+        if data is not None:  # a typo: refused before the lists are read (the picker
+            pick_column(data, column)  # settles the column, from what was given)
         lists = read_contact_lists(client) if lists is None else lists
         self.data = data
         self.client = client

@@ -33,7 +33,7 @@ from ccpandas._env import in_notebook
 from ccpandas.plan.planner import plural
 from ccpandas.report.progress import READ_PHASES, ActivityProgress, Snapshot, TqdmReporter
 from ccpandas.store.batch import BatchState
-from ccpandas.vocab import STOP_NOT_WAITED, STOP_TIMEOUT, RunOutcome
+from ccpandas.vocab import STOP_ACTIVITY_TIMEOUT, STOP_NOT_WAITED, STOP_TIMEOUT, RunOutcome
 from ccpandas.widgets._html import badge, box, esc, note, table
 from ccpandas.widgets._parts import TextBox, row, titled
 
@@ -80,6 +80,7 @@ _STOPPED_BY = {
     RunOutcome.INTERRUPTED.value: "interrupted",
     STOP_TIMEOUT: "stopped waiting at the timeout",
     STOP_NOT_WAITED: "not waited for (wait=False)",
+    STOP_ACTIVITY_TIMEOUT: "stopped waiting: nothing moved for the activity timeout",
 }
 
 

@@ -135,6 +135,13 @@ def test_a_column_not_in_the_dataframe_is_refused_before_any_request(
     assert emu.account.count() == before
 
 
+def test_a_frame_without_columns_still_makes_a_panel(emu: Emulator, client: ccpandas.Client):
+    # The column was settled twice (the panel's guess, None here, then checked as if
+    # given): "column None not found", a column the analyst never named (review).
+    for frame in (pd.DataFrame(), pd.DataFrame(index=pd.Index(["a"], name="contact_id"))):
+        assert RemovalPanel(frame, client=client).source.column.value is None
+
+
 @pytest.mark.parametrize(
     ("kind", "setup", "expected"),
     [

@@ -44,3 +44,17 @@ def test_a_run_stopped_by_an_error_says_why_not_stopped_waiting(emu: Emulator) -
     assert reason == ccpandas.runs().iloc[0]["stop_reason"] == "unauthorized"
     assert status.text().startswith("stopped: unauthorized; 1 request not sent")
     assert "stopped waiting" not in status.text()
+
+
+def test_a_run_left_after_the_activity_timeout_says_it_stopped_waiting() -> None:
+    # Nothing moved for the activity timeout (2 h): the runner stopped following, no
+    # error. The error wording read "stopped: activity_timeout" (review).
+    from types import SimpleNamespace
+
+    from ccpandas.report.progress import Snapshot
+    from ccpandas.vocab import STOP_ACTIVITY_TIMEOUT
+    from ccpandas.widgets.status import headline
+
+    summary = SimpleNamespace(stop_reason=STOP_ACTIVITY_TIMEOUT)
+    line = headline(Snapshot("stopped", 1, 1, extra={"summary": summary}))
+    assert line.startswith("stopped waiting: nothing moved for the activity timeout"), line
